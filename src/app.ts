@@ -1,0 +1,58 @@
+/** createApp(deps): middleware order, error rendering, one route() per area and the OpenAPI document. */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { swaggerUI } from "@hono/swagger-ui";
+import type { AppEnv } from "./http/context.ts";
+import type { Deps } from "./deps.ts";
+import { limitBody, observe, requireJson } from "./http/middleware.ts";
+import { renderError, validationHook } from "./http/errors.ts";
+import { DciError } from "./dci/errors.ts";
+import { systemRoutes } from "./system/routes.ts";
+import { registryMounts, type RegistryRouteModule, registryRoutes } from "./dci/registry_router.ts";
+
+/** Path prefixes whose POST bodies must be JSON (the token endpoint also takes forms, so it is not here). */
+const JSON_PREFIXES = ["/dci_api/v1/*", "/registry/*", "/admin/v1/*"];
+
+/** The areas that add registry endpoints (search, async transactions, subscriptions, receipts), in order. */
+const REGISTRY_MODULES: readonly RegistryRouteModule[] = [];
+
+/** The whole HTTP application. */
+export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.use("*", observe(deps));
+  app.use("*", limitBody(deps.config.bodyLimit));
+  for (const prefix of JSON_PREFIXES) {
+    app.use(prefix, async (c, next) => {
+      if (isTokenPath(c.req.path)) return await next();
+      return await requireJson()(c, next);
+    });
+  }
+  app.onError((err, c) => renderError(err, c, deps.clock));
+  app.notFound((c) =>
+    renderError(
+      new DciError("err.request.not_found", `No route for ${c.req.method} ${c.req.path}`),
+      c,
+      deps.clock,
+    )
+  );
+
+  app.route("/", systemRoutes(deps));
+  for (const { prefix, registry } of registryMounts()) {
+    app.route(prefix, registryRoutes(deps, registry, REGISTRY_MODULES));
+  }
+
+  app.doc31("/dci_api/v1/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "dci-server",
+      version: "1.0.0",
+      description: "DCI (SPDCI) registry API: search, subscriptions, transaction status and receipts.",
+    },
+    servers: [{ url: "/" }],
+  });
+  app.get("/dci_api/v1/docs", swaggerUI({ url: "/dci_api/v1/openapi.json", title: "dci-server API" }));
+  return app;
+}
+
+function isTokenPath(path: string): boolean {
+  return path === "/oauth2/client/token" || path === "/dci_api/v1/oauth2/client/token";
+}

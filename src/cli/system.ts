@@ -1,0 +1,90 @@
+/** `dci-server migrate` and `dci-server keys …`. */
+import { CliFailure, type Command, type CommandTree, table, UsageError } from "./cli.ts";
+import { closeDeps, dataPaths, type Deps, openDeps } from "../deps.ts";
+import { migrate, schemaVersion } from "../db/migrate.ts";
+import { openDatabase } from "../db/sqlite.ts";
+import { silentLogger } from "../obs/log.ts";
+import type { Config } from "../config.ts";
+import { KeyError } from "../keys/server_keys.ts";
+
+/** Opens deps quietly for a CLI command, runs `fn`, and always closes them. */
+export async function withDeps<T>(config: Config, fn: (deps: Deps) => Promise<T> | T): Promise<T> {
+  const deps = await openDeps(config, { log: silentLogger, ensureKey: false });
+  try {
+    return await fn(deps);
+  } finally {
+    closeDeps(deps);
+  }
+}
+
+const migrateCommand: Command = {
+  summary: "Apply pending database migrations",
+  async run({ config, out }) {
+    const cfg = config();
+    if (cfg.dataDir !== ":memory:") await Deno.mkdir(cfg.dataDir, { recursive: true });
+    const db = openDatabase(dataPaths(cfg).db);
+    try {
+      const applied = migrate(db);
+      out(applied.length ? `applied: ${applied.join(", ")}` : "database is up to date");
+      out(`schema version: ${schemaVersion(db)}`);
+    } finally {
+      db.close();
+    }
+  },
+};
+
+const keysList: Command = {
+  summary: "List the server's signing keys",
+  run: ({ config, out }) =>
+    withDeps(config(), (deps) => {
+      out(table(deps.keys.list() as unknown as Record<string, unknown>[], [
+        "key_id",
+        "alg",
+        "status",
+        "created_at",
+        "retired_at",
+        "kid",
+      ]));
+    }),
+};
+
+const keysRotate: Command = {
+  summary: "Make a new key the signer; the old one stays published until retired",
+  usage: "[--alg ed25519|rsa]",
+  options: { alg: { type: "string", description: "ed25519 (default) or rsa (RSA-2048, rsa-sha256)" } },
+  run: ({ config, values, out }) => {
+    const raw = String(values.alg ?? "ed25519").toLowerCase();
+    const alg = raw === "ed25519"
+      ? "ed25519"
+      : raw === "rsa" || raw === "rsa-sha256"
+      ? "rsa-sha256"
+      : undefined;
+    if (!alg) throw new UsageError(`--alg must be ed25519 or rsa, not "${values.alg}"`);
+    return withDeps(config(), (deps) => {
+      const info = deps.keys.rotate(alg);
+      out(`active key: ${info.key_id} (${info.alg}), kid ${info.kid}`);
+    });
+  },
+};
+
+const keysRetire: Command = {
+  summary: "Stop publishing a key that no longer signs",
+  usage: "KEY_ID",
+  args: [1, 1],
+  run: ({ config, positionals, out }) =>
+    withDeps(config(), (deps) => {
+      try {
+        const info = deps.keys.retire(positionals[0]);
+        out(`retired: ${info.key_id}`);
+      } catch (e) {
+        if (e instanceof KeyError) throw new CliFailure(e.message);
+        throw e;
+      }
+    }),
+};
+
+/** The system commands. */
+export const systemCommands: CommandTree = {
+  migrate: migrateCommand,
+  keys: { list: keysList, rotate: keysRotate, retire: keysRetire },
+};

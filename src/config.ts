@@ -1,0 +1,260 @@
+/**
+ * Configuration: environment variables and CLI flags validated by one zod schema into a frozen Config.
+ * This is the only module that reads `Deno.env`.
+ */
+import { z } from "zod";
+
+const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])]).transform((v) =>
+  typeof v === "boolean" ? v : ["true", "1", "yes"].includes(v)
+);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0));
+const delays = z.string().regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, "expected a comma list of milliseconds")
+  .transform((s) => s.split(",").map((x) => Number(x.trim())));
+
+/** One setting: its environment variable, CLI flag (if any), default and description. */
+export interface Setting {
+  key: keyof Config;
+  env: string;
+  flag?: string;
+  default: string;
+  doc: string;
+}
+
+/** Every setting, in the order of `.env.example` and the README table. */
+export const SETTINGS: readonly Setting[] = [
+  {
+    key: "port",
+    env: "DCI_PORT",
+    flag: "port",
+    default: "8080",
+    doc: "TCP port to listen on (0 = any free)",
+  },
+  { key: "host", env: "DCI_HOST", flag: "host", default: "127.0.0.1", doc: "Address to bind" },
+  { key: "dataDir", env: "DCI_DATA_DIR", flag: "data-dir", default: "./data", doc: "SQLite and KV files" },
+  {
+    key: "publicUrl",
+    env: "DCI_PUBLIC_URL",
+    flag: "public-url",
+    default: "",
+    doc: "Public base URL (token issuer); default http://HOST:PORT",
+  },
+  { key: "senderId", env: "DCI_SENDER_ID", default: "dci-server", doc: "This server's DCI sender id" },
+  { key: "logLevel", env: "DCI_LOG_LEVEL", flag: "log-level", default: "info", doc: "debug|info|warn|error" },
+  { key: "bodyLimit", env: "DCI_BODY_LIMIT", default: "1048576", doc: "Maximum request body in bytes" },
+  {
+    key: "shutdownTimeoutMs",
+    env: "DCI_SHUTDOWN_TIMEOUT_MS",
+    default: "10000",
+    doc: "Time in-flight requests get on SIGINT/SIGTERM",
+  },
+  {
+    key: "worker",
+    env: "DCI_WORKER",
+    default: "true",
+    doc: "Run the queue worker and cron schedules in this process",
+  },
+  {
+    key: "adminToken",
+    env: "DCI_ADMIN_TOKEN",
+    default: "",
+    doc: "If set, registered at start as an admin token (stored hashed)",
+  },
+  {
+    key: "signaturePolicy",
+    env: "DCI_SIGNATURE_POLICY",
+    default: "required",
+    doc: "Envelope signature: required|optional|off",
+  },
+  {
+    key: "tokenTtlSeconds",
+    env: "DCI_TOKEN_TTL_SECONDS",
+    default: "3600",
+    doc: "OAuth2 access token lifetime",
+  },
+  {
+    key: "tokenIpLimitPerMinute",
+    env: "DCI_TOKEN_IP_LIMIT_PER_MINUTE",
+    default: "30",
+    doc: "Token requests per client IP per minute",
+  },
+  {
+    key: "rateLimitMinute",
+    env: "DCI_RATE_LIMIT_MINUTE",
+    default: "60",
+    doc: "Default requests per sender per minute",
+  },
+  {
+    key: "rateLimitDay",
+    env: "DCI_RATE_LIMIT_DAY",
+    default: "10000",
+    doc: "Default requests per sender per UTC day",
+  },
+  {
+    key: "replayWindowSeconds",
+    env: "DCI_REPLAY_WINDOW_SECONDS",
+    default: "600",
+    doc: "message_id replay window and message_ts tolerance",
+  },
+  {
+    key: "jwksRefreshMinutes",
+    env: "DCI_JWKS_REFRESH_MINUTES",
+    default: "60",
+    doc: "How often sender JWKS URLs are re-fetched",
+  },
+  {
+    key: "outboundAllow",
+    env: "DCI_OUTBOUND_ALLOW",
+    default: "",
+    doc:
+      "Comma list of hosts/IPs/CIDRs outbound calls may reach despite the SSRF guard (http allowed for them)",
+  },
+  {
+    key: "outboundTimeoutMs",
+    env: "DCI_OUTBOUND_TIMEOUT_MS",
+    default: "10000",
+    doc: "Outbound HTTP timeout",
+  },
+  {
+    key: "outboundMaxBytes",
+    env: "DCI_OUTBOUND_MAX_BYTES",
+    default: "1048576",
+    doc: "Largest outbound response body read",
+  },
+  {
+    key: "outboundConcurrency",
+    env: "DCI_OUTBOUND_CONCURRENCY",
+    default: "16",
+    doc: "Concurrent outbound requests per process",
+  },
+  {
+    key: "seedDemo",
+    env: "DCI_SEED_DEMO",
+    default: "true",
+    doc: "Seed a demo registry into an empty data dir",
+  },
+  { key: "demoSize", env: "DCI_DEMO_SIZE", default: "200", doc: "Persons in the start-up demo registry" },
+  { key: "maxPageSize", env: "DCI_MAX_PAGE_SIZE", default: "100", doc: "Largest search page size" },
+  {
+    key: "maxSearchItems",
+    env: "DCI_MAX_SEARCH_ITEMS",
+    default: "10",
+    doc: "Most search/subscribe items in one request",
+  },
+  {
+    key: "callbackRetryDelaysMs",
+    env: "DCI_CALLBACK_RETRY_DELAYS_MS",
+    default: "60000,120000,240000",
+    doc: "Callback/notification retry delays (ms)",
+  },
+  {
+    key: "leaseSeconds",
+    env: "DCI_LEASE_SECONDS",
+    default: "120",
+    doc: "A transaction stuck this long in a step is re-enqueued",
+  },
+  {
+    key: "sweepIntervalSeconds",
+    env: "DCI_SWEEP_INTERVAL_SECONDS",
+    default: "60",
+    doc: "How often the sweeper runs",
+  },
+  {
+    key: "subscriptionLimit",
+    env: "DCI_SUBSCRIPTION_LIMIT",
+    default: "100",
+    doc: "Active/pending subscriptions per sender",
+  },
+  {
+    key: "subscriptionFailureLimit",
+    env: "DCI_SUBSCRIPTION_FAILURE_LIMIT",
+    default: "5",
+    doc: "Consecutive failed notifications before a subscription moves to error",
+  },
+];
+
+const schema = z.object({
+  port: int(0, 65535),
+  host: z.string().min(1),
+  dataDir: z.string().min(1),
+  publicUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
+  senderId: z.string().regex(/^[A-Za-z0-9._-]{1,99}$/, "expected [A-Za-z0-9._-], at most 99 characters"),
+  logLevel: z.enum(["debug", "info", "warn", "error"]),
+  bodyLimit: int(1024, 100 * 1024 * 1024),
+  shutdownTimeoutMs: int(0, 600_000),
+  worker: bool,
+  adminToken: z.union([z.literal(""), z.string().min(24, "an admin token needs at least 24 characters")]),
+  signaturePolicy: z.enum(["required", "optional", "off"]),
+  tokenTtlSeconds: int(60, 86_400),
+  tokenIpLimitPerMinute: int(1, 1_000_000),
+  rateLimitMinute: int(1, 10_000_000),
+  rateLimitDay: int(1, 1_000_000_000),
+  replayWindowSeconds: int(10, 86_400),
+  jwksRefreshMinutes: int(1, 10_080),
+  outboundAllow: list,
+  outboundTimeoutMs: int(100, 120_000),
+  outboundMaxBytes: int(1024, 100 * 1024 * 1024),
+  outboundConcurrency: int(1, 1024),
+  seedDemo: bool,
+  demoSize: int(0, 1_000_000),
+  maxPageSize: int(1, 10_000),
+  maxSearchItems: int(1, 1000),
+  callbackRetryDelaysMs: delays,
+  leaseSeconds: int(1, 86_400),
+  sweepIntervalSeconds: int(1, 3600),
+  subscriptionLimit: int(1, 100_000),
+  subscriptionFailureLimit: int(1, 1000),
+});
+
+/** The validated, frozen configuration. */
+export type Config = Readonly<z.output<typeof schema>>;
+
+/** Thrown when a setting is invalid; the message names the variable. */
+export class ConfigError extends Error {}
+
+/** Builds the Config from flags (already parsed, by flag name) over environment variables over defaults. */
+export function loadConfig(
+  flags: Record<string, string | undefined> = {},
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): Config {
+  const raw: Record<string, string> = {};
+  const source: Record<string, string> = {};
+  for (const s of SETTINGS) {
+    const fromFlag = s.flag ? flags[s.flag] : undefined;
+    const fromEnv = env[s.env];
+    raw[s.key] = fromFlag ?? fromEnv ?? s.default;
+    source[s.key] = fromFlag !== undefined ? `--${s.flag}` : s.env;
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const key = String(i.path[0]);
+      return `${source[key]}=${JSON.stringify(raw[key])}: ${i.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** The configuration tests use: in-memory friendly, short delays, no demo data. */
+export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}): Config {
+  const env: Record<string, string> = {
+    DCI_PORT: "0",
+    DCI_DATA_DIR: ":memory:",
+    DCI_LOG_LEVEL: "error",
+    DCI_SEED_DEMO: "false",
+    DCI_WORKER: "false",
+    DCI_CALLBACK_RETRY_DELAYS_MS: "100,200,400",
+  };
+  for (const [k, v] of Object.entries(overrides)) {
+    const s = SETTINGS.find((x) => x.key === k);
+    if (s && v !== undefined) env[s.env] = v;
+  }
+  return loadConfig({}, env);
+}
+
+/** The public base URL: DCI_PUBLIC_URL or derived from host and port. */
+export function publicBaseUrl(config: Config, boundPort?: number): string {
+  if (config.publicUrl) return config.publicUrl.replace(/\/+$/, "");
+  return `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${boundPort ?? config.port}`;
+}

@@ -1,0 +1,46 @@
+/** Versioned migrations embedded in the module graph, applied in order inside one transaction each. */
+import type { Db } from "./sqlite.ts";
+import { transaction } from "./sqlite.ts";
+import m0001 from "../../migrations/0001_init.sql" with { type: "text" };
+
+/** One migration: its version number, name and SQL. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration the binary carries, in version order. Append only. */
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "0001_init", sql: m0001 },
+];
+
+/** Applies every migration newer than the recorded schema version; returns the names applied. */
+export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): string[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+  const row = db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").get() as {
+    v: number;
+  };
+  const applied: string[] = [];
+  for (const m of migrations) {
+    if (m.version <= row.v) continue;
+    // Each migration and its schema row commit together: a failing migration leaves the database as it was.
+    transaction(db, () => {
+      db.exec(m.sql);
+      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+        .run(m.version, m.name, new Date().toISOString());
+    });
+    applied.push(m.name);
+  }
+  return applied;
+}
+
+/** The highest applied migration version (0 when none). */
+export function schemaVersion(db: Db): number {
+  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_migrations'")
+    .get();
+  if (!exists) return 0;
+  return (db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").get() as { v: number })
+    .v;
+}

@@ -1,0 +1,60 @@
+/** Everything with I/O or time, opened once and passed in: config, database, KV, clock, keys, log, metrics. */
+import type { Config } from "./config.ts";
+import { type Db, openDatabase } from "./db/sqlite.ts";
+import { migrate } from "./db/migrate.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { createLogger, type Logger } from "./obs/log.ts";
+import { Metrics } from "./obs/metrics.ts";
+import { ServerKeys } from "./keys/server_keys.ts";
+
+/** The dependencies every factory closes over. */
+export interface Deps {
+  config: Config;
+  db: Db;
+  kv: Deno.Kv;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  keys: ServerKeys;
+}
+
+/** Paths of the files under the data dir (":memory:" keeps everything in memory). */
+export function dataPaths(config: Config): { db: string; kv: string } {
+  if (config.dataDir === ":memory:") return { db: ":memory:", kv: ":memory:" };
+  return { db: `${config.dataDir}/dci.sqlite`, kv: `${config.dataDir}/kv.sqlite3` };
+}
+
+/** Opens the database (migrated), KV and keys for `config`. `migrateOnOpen: false` leaves the schema alone. */
+export async function openDeps(
+  config: Config,
+  options: { clock?: Clock; log?: Logger; migrateOnOpen?: boolean; ensureKey?: boolean } = {},
+): Promise<Deps> {
+  const paths = dataPaths(config);
+  if (config.dataDir !== ":memory:") await Deno.mkdir(config.dataDir, { recursive: true });
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger(config.logLevel);
+  const db = openDatabase(paths.db);
+  let kv: Deno.Kv | undefined;
+  try {
+    const applied = options.migrateOnOpen === false ? [] : migrate(db);
+    if (applied.length > 0) log.info("migrations applied", { migrations: applied });
+    kv = await Deno.openKv(paths.kv);
+    const keys = new ServerKeys(db, config.senderId, clock);
+    if (options.ensureKey !== false && keys.ensureActive()) {
+      log.info("server signing key created", { kid: keys.active().kid });
+    }
+    return { config, db, kv, clock, log, metrics: new Metrics(), keys };
+  } catch (err) {
+    kv?.close();
+    db.close();
+    throw err;
+  }
+}
+
+/** Closes KV and the database; safe to call twice. */
+export function closeDeps(deps: Deps): void {
+  try {
+    deps.kv.close();
+  } catch { /* already closed */ }
+  if (deps.db.isOpen) deps.db.close();
+}

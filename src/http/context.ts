@@ -1,0 +1,23 @@
+/** The Hono environment shared by every route: per-request variables. */
+import type { Logger } from "../obs/log.ts";
+
+/** Who a request was authenticated as (set by the auth chain). */
+export interface AuthContext {
+  senderId: string;
+  clientId?: string;
+  scopes: string[];
+  keyId?: string;
+}
+
+/** Per-request variables. */
+export interface AppVariables {
+  requestId: string;
+  /** Logger carrying request_id and, once known, sender_id, transaction_id and correlation_id. */
+  log: Logger;
+  /** Fields later middleware adds to the access log line. */
+  logFields: Record<string, unknown>;
+  auth?: AuthContext;
+}
+
+/** The app's Hono environment. */
+export type AppEnv = { Variables: AppVariables };

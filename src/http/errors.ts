@@ -1,0 +1,68 @@
+/** Rendering every failure as the DCI ERR ACK, in one place. */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { z } from "@hono/zod-openapi";
+import { DciError, type ErrCode } from "../dci/errors.ts";
+import type { Ack } from "../dci/schemas.ts";
+import type { AppEnv } from "./context.ts";
+import type { Clock } from "../clock.ts";
+
+/** Builds an ERR ACK body. */
+export function errAck(code: ErrCode, message: string, correlationId: string, timestamp: string): Ack {
+  return {
+    message: {
+      ack_status: "ERR",
+      timestamp,
+      correlation_id: correlationId.slice(0, 99),
+      error: { code, message: message.slice(0, 999) },
+    },
+  };
+}
+
+/** Formats zod issues as `path: message; …`, naming each field path. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues.slice(0, 5).map((i) => {
+    const path = i.path.length ? i.path.map(String).join(".") : "(body)";
+    return `${path}: ${i.message}`;
+  }).join("; ");
+}
+
+/** The validation hook every OpenAPI route uses: a schema failure is a 400 err.request.bad naming the field. */
+export function validationHook(result: { success: boolean; error?: unknown }): void {
+  if (!result.success) {
+    throw new DciError("err.request.bad", `Invalid request: ${formatIssues(result.error as z.ZodError)}`);
+  }
+}
+
+/** Maps any thrown value to an ERR ACK response; 500s log the error and never echo it. */
+export function renderError(err: unknown, c: Context<AppEnv>, clock: Clock): Response {
+  const requestId = c.get("requestId") ?? "unknown";
+  const ts = new Date(clock.now()).toISOString();
+  let dci: DciError;
+  if (err instanceof DciError) {
+    dci = err;
+  } else if (err instanceof HTTPException) {
+    dci = fromHttpException(err);
+  } else {
+    c.get("log")?.error("unhandled error", { err });
+    dci = new DciError("err.service.unavailable", `Internal error; quote request id ${requestId}`, {
+      status: 500,
+    });
+  }
+  const headers: Record<string, string> = { ...dci.headers };
+  if (dci.status === 401 && !headers["WWW-Authenticate"]) headers["WWW-Authenticate"] = 'Bearer realm="dci"';
+  return c.json(errAck(dci.code, dci.message, requestId, ts), dci.status as 400, headers);
+}
+
+function fromHttpException(err: HTTPException): DciError {
+  if (err.status === 413) {
+    return new DciError("err.request.bad", "Request body is larger than the limit", { status: 413 });
+  }
+  if (err.status === 400 && /json/i.test(err.message)) {
+    return new DciError("err.request.bad", "Malformed JSON in request body");
+  }
+  if (err.status === 401) return new DciError("err.request.unauthorized", err.message || "Unauthorized");
+  if (err.status === 403) return new DciError("err.request.forbidden", err.message || "Forbidden");
+  if (err.status === 404) return new DciError("err.request.not_found", err.message || "Not found");
+  return new DciError("err.request.bad", err.message || "Bad request", { status: err.status });
+}

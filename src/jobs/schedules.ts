@@ -1,0 +1,12 @@
+/** Every cron schedule: a name, a cron expression (UTC) and a plain async body tested directly. */
+import type { Deps } from "../deps.ts";
+
+/** One scheduled job. */
+export interface Schedule {
+  name: string;
+  schedule: string;
+  run(deps: Deps): Promise<void>;
+}
+
+/** The schedules `startBackground` registers. Areas append their jobs here. */
+export const SCHEDULES: readonly Schedule[] = [];

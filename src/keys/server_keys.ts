@@ -1,0 +1,196 @@
+/** The server's own signing keys: generated on first start, rotated and retired by the operator. */
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+} from "node:crypto";
+import { Buffer } from "node:buffer";
+import type { Db } from "../db/sqlite.ts";
+import { transaction } from "../db/sqlite.ts";
+import type { Clock } from "../clock.ts";
+import { isoNow } from "../clock.ts";
+
+/** Signature algorithms as DCI names them. */
+export type KeyAlg = "ed25519" | "rsa-sha256";
+
+/** What an operator may see of a server key (never the private part). */
+export interface KeyInfo {
+  key_id: string;
+  alg: KeyAlg;
+  kid: string;
+  status: "active" | "published" | "retired";
+  created_at: string;
+  retired_at: string | null;
+}
+
+/** A public JWK as published in our JWKS. */
+export interface PublicJwk {
+  kty: string;
+  kid: string;
+  use: "sig";
+  alg: "EdDSA" | "RS256";
+  crv?: string;
+  x?: string;
+  n?: string;
+  e?: string;
+}
+
+/** The key that signs right now. */
+export interface SigningKey {
+  keyId: string;
+  alg: KeyAlg;
+  /** `{server_id}|{key_id}|{alg}`, the kid in our JWKS and the kidId in envelope signatures. */
+  kid: string;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+/** Thrown for an operator mistake (unknown key, retiring the signer). */
+export class KeyError extends Error {}
+
+interface KeyRow {
+  key_id: string;
+  alg: KeyAlg;
+  public_jwk: string;
+  private_der: string;
+  status: KeyInfo["status"];
+  created_at: string;
+  retired_at: string | null;
+}
+
+/** Access to the server keys in SQLite, with the active key cached for a second at a time. */
+export class ServerKeys {
+  #cached: { at: number; key: SigningKey } | undefined;
+
+  constructor(private db: Db, private serverId: string, private clock: Clock) {}
+
+  /** Creates the first Ed25519 key when none is active; returns true if it did. */
+  ensureActive(): boolean {
+    const active = this.db.prepare("SELECT 1 FROM server_keys WHERE status = 'active'").get();
+    if (active) return false;
+    this.rotate("ed25519");
+    return true;
+  }
+
+  /** Makes a new key of `alg` the signer; the previous signer stays published until retired. */
+  rotate(alg: KeyAlg = "ed25519"): KeyInfo {
+    const { privateKey, publicKey } = alg === "ed25519"
+      ? generateKeyPairSync("ed25519")
+      : generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const keyId = `k${new Date(this.clock.now()).toISOString().slice(0, 10).replaceAll("-", "")}-${
+      randomBytes(4).toString("hex")
+    }`;
+    const der = privateKey.export({ format: "der", type: "pkcs8" }) as Uint8Array;
+    const jwk = JSON.stringify(publicKey.export({ format: "jwk" }));
+    transaction(this.db, () => {
+      this.db.prepare("UPDATE server_keys SET status = 'published' WHERE status = 'active'").run();
+      this.db.prepare(
+        "INSERT INTO server_keys (key_id, alg, public_jwk, private_der, status, created_at) VALUES (?, ?, ?, ?, 'active', ?)",
+      ).run(keyId, alg, jwk, bytesToBase64(der), isoNow(this.clock));
+    });
+    this.#cached = undefined;
+    return this.info(keyId)!;
+  }
+
+  /** Stops publishing a key. The active key cannot be retired: rotate first. */
+  retire(keyId: string): KeyInfo {
+    const row = this.#row(keyId);
+    if (!row) throw new KeyError(`Key "${keyId}" does not exist`);
+    if (row.status === "active") {
+      throw new KeyError(`Key "${keyId}" is the active signer: rotate before retiring it`);
+    }
+    if (row.status === "retired") throw new KeyError(`Key "${keyId}" is already retired`);
+    this.db.prepare("UPDATE server_keys SET status = 'retired', retired_at = ? WHERE key_id = ?")
+      .run(isoNow(this.clock), keyId);
+    return this.info(keyId)!;
+  }
+
+  /** Every key, newest first. */
+  list(): KeyInfo[] {
+    const rows = this.db.prepare("SELECT * FROM server_keys ORDER BY created_at DESC, rowid DESC")
+      .all() as unknown[];
+    return (rows as KeyRow[]).map((r) => this.#toInfo(r));
+  }
+
+  /** One key's public description. */
+  info(keyId: string): KeyInfo | undefined {
+    const row = this.#row(keyId);
+    return row ? this.#toInfo(row) : undefined;
+  }
+
+  /** The JWKS document: every key that is active or still published. */
+  jwks(): { keys: PublicJwk[] } {
+    const rows = this.db.prepare(
+      "SELECT key_id, alg, public_jwk FROM server_keys WHERE status IN ('active', 'published') ORDER BY created_at DESC, rowid DESC",
+    ).all() as unknown as Pick<KeyRow, "key_id" | "alg" | "public_jwk">[];
+    return {
+      keys: rows.map((r) => {
+        const jwk = JSON.parse(r.public_jwk) as Record<string, string>;
+        const base = { kid: this.kid(r.key_id, r.alg), use: "sig" as const };
+        return r.alg === "ed25519"
+          ? { kty: "OKP", crv: "Ed25519", x: jwk.x, alg: "EdDSA" as const, ...base }
+          : { kty: "RSA", n: jwk.n, e: jwk.e, alg: "RS256" as const, ...base };
+      }),
+    };
+  }
+
+  /** The signing key, re-read from the database at most once a second so rotations in other processes apply. */
+  active(): SigningKey {
+    const now = this.clock.now();
+    if (this.#cached && now - this.#cached.at < 1000) return this.#cached.key;
+    const row = this.db.prepare("SELECT * FROM server_keys WHERE status = 'active'").get() as
+      | KeyRow
+      | undefined;
+    if (!row) throw new KeyError("No active server key: run `dci-server keys rotate`");
+    if (this.#cached?.key.keyId === row.key_id) {
+      this.#cached.at = now;
+      return this.#cached.key;
+    }
+    const privateKey = createPrivateKey({
+      key: Buffer.from(row.private_der, "base64"),
+      format: "der",
+      type: "pkcs8",
+    });
+    const key: SigningKey = {
+      keyId: row.key_id,
+      alg: row.alg,
+      kid: this.kid(row.key_id, row.alg),
+      privateKey,
+      publicKey: createPublicKey(privateKey),
+    };
+    this.#cached = { at: now, key };
+    return key;
+  }
+
+  /** The published kid of a key: `{server_id}|{key_id}|{alg}`. */
+  kid(keyId: string, alg: KeyAlg): string {
+    return `${this.serverId}|${keyId}|${alg}`;
+  }
+
+  #row(keyId: string): KeyRow | undefined {
+    return this.db.prepare("SELECT * FROM server_keys WHERE key_id = ?").get(keyId) as KeyRow | undefined;
+  }
+
+  #toInfo(r: KeyRow): KeyInfo {
+    return {
+      key_id: r.key_id,
+      alg: r.alg,
+      kid: this.kid(r.key_id, r.alg),
+      status: r.status,
+      created_at: r.created_at,
+      retired_at: r.retired_at,
+    };
+  }
+}
+
+/** Standard base64 of bytes. */
+export function bytesToBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+}
+
+/** Bytes of standard base64. */
+export function base64ToBytes(b64: string): Uint8Array {
+  return new Uint8Array(Buffer.from(b64, "base64"));
+}

@@ -1,0 +1,62 @@
+/** Structured JSON logs, one object a line. Callers pass fields, never secrets or request bodies. */
+
+/** Log levels in increasing severity. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** Fields attached to a log line. */
+export type LogFields = Record<string, unknown>;
+
+/** A structured logger; `child` adds fixed fields (request id, sender id, ...). */
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  child(fields: LogFields): Logger;
+}
+
+/** Names whose values never reach a log line. */
+const SECRET_KEYS = /^(authorization|password|secret|client_secret|token|access_token|private.*|signature)$/i;
+
+/** Creates a logger writing JSON lines at or above `level` to `sink` (stdout by default). */
+export function createLogger(
+  level: LogLevel,
+  options: { sink?: (line: string) => void; base?: LogFields } = {},
+): Logger {
+  const encoder = new TextEncoder();
+  const sink = options.sink ?? ((line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n")));
+  const min = ORDER[level];
+  const make = (base: LogFields): Logger => {
+    const write = (lvl: LogLevel, msg: string, fields?: LogFields) => {
+      if (ORDER[lvl] < min) return;
+      const entry: LogFields = { ts: new Date().toISOString(), level: lvl, msg, ...base };
+      if (fields) {
+        for (const [k, v] of Object.entries(fields)) entry[k] = SECRET_KEYS.test(k) ? "[redacted]" : v;
+      }
+      try {
+        sink(JSON.stringify(entry, errorReplacer));
+      } catch {
+        // A closed stdout must never take the server down.
+      }
+    };
+    return {
+      debug: (m, f) => write("debug", m, f),
+      info: (m, f) => write("info", m, f),
+      warn: (m, f) => write("warn", m, f),
+      error: (m, f) => write("error", m, f),
+      child: (fields) => make({ ...base, ...fields }),
+    };
+  };
+  return make(options.base ?? {});
+}
+
+function errorReplacer(_key: string, value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  if (typeof value === "bigint") return value.toString();
+  return value;
+}
+
+/** A logger that drops everything (tests, CLI commands). */
+export const silentLogger: Logger = createLogger("error", { sink: () => {} });

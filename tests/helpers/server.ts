@@ -1,0 +1,165 @@
+/** Starts the real server (`main.ts serve`) as a subprocess on a free loopback port, for end-to-end tests. */
+
+const ROOT = new URL("../../", import.meta.url);
+const MAIN = new URL("main.ts", ROOT).pathname;
+
+/** A running server subprocess. */
+export interface ServerProcess {
+  url: string;
+  port: number;
+  dataDir: string;
+  /** Every stdout log line parsed so far. */
+  logs: Record<string, unknown>[];
+  /** Sends a signal and waits for the exit; returns the exit code. */
+  stop(signal?: Deno.Signal): Promise<number>;
+  /** Waits for the process to exit by itself. */
+  exited: Promise<Deno.CommandStatus>;
+  /** Resolves with the first log line matching `pred` (or rejects after `ms`). */
+  waitForLog(pred: (l: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
+}
+
+/** Runs `main.ts` with `args` and returns its exit code and output. */
+export async function runCliProcess(
+  args: string[],
+  env: Record<string, string> = {},
+  stdin?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--unstable-kv", "--unstable-cron", MAIN, ...args],
+    env: { DCI_LOG_LEVEL: "error", ...env },
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const child = cmd.spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Starts `main.ts serve` on port 0 with a fresh (or given) data dir and waits until it listens. */
+export async function startServerProcess(
+  options: { env?: Record<string, string>; dataDir?: string; args?: string[] } = {},
+): Promise<ServerProcess> {
+  const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "dci-e2e-" });
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--unstable-kv", "--unstable-cron", MAIN, "serve", ...(options.args ?? [])],
+    env: {
+      DCI_PORT: "0",
+      DCI_HOST: "127.0.0.1",
+      DCI_DATA_DIR: dataDir,
+      DCI_LOG_LEVEL: "info",
+      DCI_SEED_DEMO: "false",
+      ...options.env,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const child = cmd.spawn();
+  const logs: Record<string, unknown>[] = [];
+  const waiters: Array<
+    { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }
+  > = [];
+  let stderr = "";
+  const pump = (async () => {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        try {
+          const entry = JSON.parse(line);
+          logs.push(entry);
+          for (const w of [...waiters]) {
+            if (w.pred(entry)) {
+              waiters.splice(waiters.indexOf(w), 1);
+              w.resolve(entry);
+            }
+          }
+        } catch { /* not a log line */ }
+      }
+    }
+  })();
+  const errPump = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
+  })();
+  const exited = child.status.then(async (s) => {
+    await pump.catch(() => {});
+    await errPump.catch(() => {});
+    return s;
+  });
+  const waitForLog = (pred: (l: Record<string, unknown>) => boolean, ms = 20_000) => {
+    const found = logs.find(pred);
+    if (found) return Promise.resolve(found);
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`log line not seen within ${ms} ms; stderr: ${stderr}`)),
+        ms,
+      );
+      waiters.push({
+        pred,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
+    });
+  };
+  const listening = await Promise.race([
+    waitForLog((l) => l.msg === "listening", 30_000),
+    exited.then((s) => {
+      throw new Error(`server exited with ${s.code} before listening: ${stderr}`);
+    }),
+  ]);
+  const port = Number(listening.port);
+  let stopped: Promise<number> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    logs,
+    exited,
+    waitForLog,
+    stop: (signal: Deno.Signal = "SIGTERM") => {
+      stopped ??= (async () => {
+        try {
+          child.kill(signal);
+        } catch { /* already gone */ }
+        return (await exited).code;
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** POSTs JSON and returns status, headers and parsed body. */
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = { raw: text };
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
