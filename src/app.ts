@@ -7,6 +7,7 @@ import { limitBody, observe, requireJson } from "./http/middleware.ts";
 import { renderError, validationHook } from "./http/errors.ts";
 import { DciError } from "./dci/errors.ts";
 import { systemRoutes } from "./system/routes.ts";
+import { type AdminRouteModule, adminRoutes } from "./admin/router.ts";
 import { registryMounts, type RegistryRouteModule, registryRoutes } from "./dci/registry_router.ts";
 
 /** Path prefixes whose POST bodies must be JSON (the token endpoint also takes forms, so it is not here). */
@@ -14,6 +15,9 @@ const JSON_PREFIXES = ["/dci_api/v1/*", "/registry/*", "/admin/v1/*"];
 
 /** The areas that add registry endpoints (search, async transactions, subscriptions, receipts), in order. */
 const REGISTRY_MODULES: readonly RegistryRouteModule[] = [];
+
+/** The areas that add admin endpoints under /admin/v1, in order. */
+const ADMIN_MODULES: readonly AdminRouteModule[] = [];
 
 /** The whole HTTP application. */
 export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
@@ -39,6 +43,8 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   for (const { prefix, registry } of registryMounts()) {
     app.route(prefix, registryRoutes(deps, registry, REGISTRY_MODULES));
   }
+
+  app.route("/admin/v1", adminRoutes(deps, ADMIN_MODULES));
 
   app.doc31("/dci_api/v1/openapi.json", {
     openapi: "3.1.0",

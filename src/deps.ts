@@ -6,6 +6,7 @@ import { type Clock, systemClock } from "./clock.ts";
 import { createLogger, type Logger } from "./obs/log.ts";
 import { Metrics } from "./obs/metrics.ts";
 import { ServerKeys } from "./keys/server_keys.ts";
+import { createOutboundClient, type OutboundClient } from "./net/outbound.ts";
 
 /** The dependencies every factory closes over. */
 export interface Deps {
@@ -16,6 +17,8 @@ export interface Deps {
   log: Logger;
   metrics: Metrics;
   keys: ServerKeys;
+  /** The one SSRF-guarded outbound HTTP client. */
+  http: OutboundClient;
 }
 
 /** Paths of the files under the data dir (":memory:" keeps everything in memory). */
@@ -27,7 +30,13 @@ export function dataPaths(config: Config): { db: string; kv: string } {
 /** Opens the database (migrated), KV and keys for `config`. `migrateOnOpen: false` leaves the schema alone. */
 export async function openDeps(
   config: Config,
-  options: { clock?: Clock; log?: Logger; migrateOnOpen?: boolean; ensureKey?: boolean } = {},
+  options: {
+    clock?: Clock;
+    log?: Logger;
+    migrateOnOpen?: boolean;
+    ensureKey?: boolean;
+    http?: OutboundClient;
+  } = {},
 ): Promise<Deps> {
   const paths = dataPaths(config);
   if (config.dataDir !== ":memory:") await Deno.mkdir(config.dataDir, { recursive: true });
@@ -43,7 +52,8 @@ export async function openDeps(
     if (options.ensureKey !== false && keys.ensureActive()) {
       log.info("server signing key created", { kid: keys.active().kid });
     }
-    return { config, db, kv, clock, log, metrics: new Metrics(), keys };
+    const http = options.http ?? createOutboundClient(config);
+    return { config, db, kv, clock, log, metrics: new Metrics(), keys, http };
   } catch (err) {
     kv?.close();
     db.close();

@@ -1,0 +1,17 @@
+/** The admin API under /admin/v1: admin tokens in front, one module per resource area. */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../http/context.ts";
+import type { Deps } from "../deps.ts";
+import { validationHook } from "../http/errors.ts";
+import { requireAdmin } from "./auth.ts";
+
+/** Adds one area's admin endpoints (paths relative to /admin/v1). */
+export type AdminRouteModule = (app: OpenAPIHono<AppEnv>, deps: Deps) => void;
+
+/** The admin router: every route needs an admin token; viewers may only read (GET/HEAD). */
+export function adminRoutes(deps: Deps, modules: readonly AdminRouteModule[]): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.use("*", requireAdmin(deps));
+  for (const add of modules) add(app, deps);
+  return app;
+}
