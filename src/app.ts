@@ -30,12 +30,12 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       return await requireJson()(c, next);
     });
   }
-  app.onError((err, c) => renderError(err, c, deps.clock));
+  app.onError((err, c) => renderError(err, c, deps));
   app.notFound((c) =>
     renderError(
       new DciError("err.request.not_found", `No route for ${c.req.method} ${c.req.path}`),
       c,
-      deps.clock,
+      deps,
     )
   );
 

@@ -1,6 +1,7 @@
-/** Serving the app: listen, then on a signal stop accepting, drain in-flight requests within a bound, close. */
+/** Serving the app: listen, then on a signal stop taking work, drain in-flight requests within a bound, close. */
 import type { Deps } from "./deps.ts";
 import { createApp } from "./app.ts";
+import { errAck } from "./http/errors.ts";
 
 /** A running server. */
 export interface RunningServer {
@@ -8,7 +9,7 @@ export interface RunningServer {
   hostname: string;
   /** Resolves when the server has stopped. */
   finished: Promise<void>;
-  /** Stops accepting, waits up to the shutdown bound for in-flight requests, then aborts what is left. */
+  /** Refuses new requests, waits up to the shutdown bound for in-flight ones, then closes what is left. */
   shutdown(): Promise<void>;
 }
 
@@ -16,6 +17,28 @@ export interface RunningServer {
 export function startServer(deps: Deps): RunningServer {
   const app = createApp(deps);
   const abort = new AbortController();
+  let inflight = 0;
+  let draining = false;
+  let onIdle: (() => void) | undefined;
+  // Deno's server.shutdown() cuts request bodies still being uploaded, so in-flight requests are counted here
+  // and the server is only shut down once they have been answered (or the bound has passed).
+  const handler = async (req: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
+    if (draining) {
+      const body = errAck(
+        "err.service.unavailable",
+        "Server is shutting down",
+        "shutdown",
+        new Date().toISOString(),
+      );
+      return Response.json(body, { status: 503, headers: { connection: "close", "retry-after": "1" } });
+    }
+    inflight++;
+    try {
+      return await app.fetch(req, info);
+    } finally {
+      if (--inflight === 0) onIdle?.();
+    }
+  };
   const server = Deno.serve({
     port: deps.config.port,
     hostname: deps.config.host,
@@ -26,26 +49,38 @@ export function startServer(deps: Deps): RunningServer {
       deps.log.error("unhandled server error", { err });
       return new Response(null, { status: 500 });
     },
-  }, app.fetch);
+  }, handler);
   const addr = server.addr;
   return {
     port: addr.port,
     hostname: addr.hostname,
     finished: server.finished,
     shutdown: async () => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const bound = new Promise<"timeout">((r) =>
-        timer = setTimeout(() => r("timeout"), deps.config.shutdownTimeoutMs)
-      );
-      const outcome = await Promise.race([server.shutdown().then(() => "drained" as const), bound]);
-      clearTimeout(timer);
-      if (outcome === "timeout") {
+      draining = true;
+      const deadline = Date.now() + deps.config.shutdownTimeoutMs;
+      const idle = inflight === 0 ? Promise.resolve() : new Promise<void>((r) => onIdle = r);
+      const drained = await withinBound(idle.then(() => server.shutdown()), deadline);
+      if (!drained) {
         deps.log.warn("shutdown bound reached; aborting in-flight requests", {
           ms: deps.config.shutdownTimeoutMs,
+          inflight,
         });
         abort.abort();
       }
-      await server.finished;
+      await server.finished.catch(() => {});
     },
   };
+}
+
+/** Resolves true if `work` settles before `deadline` (epoch ms), false otherwise. */
+async function withinBound(work: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((r) =>
+    timer = setTimeout(() => r(false), Math.max(0, deadline - Date.now()))
+  );
+  try {
+    return await Promise.race([work.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

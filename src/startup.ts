@@ -1,5 +1,6 @@
 /** Work done once when `serve` starts, after migrations and before listening (admin token, demo data, ...). */
 import type { Deps } from "./deps.ts";
+import { ensureEnvAdminToken } from "./admin/tokens.ts";
 
 /** One start-up task. */
 export interface StartupTask {
@@ -8,7 +9,20 @@ export interface StartupTask {
 }
 
 /** Start-up tasks in order. Areas append theirs here. */
-export const STARTUP_TASKS: readonly StartupTask[] = [];
+export const STARTUP_TASKS: readonly StartupTask[] = [
+  {
+    name: "admin token from DCI_ADMIN_TOKEN",
+    run: async (deps) => {
+      if (!deps.config.adminToken) return;
+      const created = await ensureEnvAdminToken(
+        deps.db,
+        deps.config.adminToken,
+        new Date(deps.clock.now()).toISOString(),
+      );
+      if (created) deps.log.info("admin token from DCI_ADMIN_TOKEN registered");
+    },
+  },
+];
 
 /** Runs every start-up task in order. */
 export async function runStartupTasks(deps: Deps): Promise<void> {

@@ -3,13 +3,43 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
+import { verifyAdminToken } from "./tokens.ts";
+import { sha256Hex } from "../auth/secrets.ts";
 
-/** Admin roles. */
-export type AdminRole = "admin" | "viewer";
+export type { AdminRole } from "./tokens.ts";
 
-/** Authenticates an admin token and enforces its role. (Being implemented: refuses everything for now.) */
-export function requireAdmin(_deps: Deps): MiddlewareHandler<AppEnv> {
-  return () => {
-    throw new DciError("err.request.unauthorized", "Admin token required");
+/** How long a verified token skips the scrypt check (revocation is still checked on every request). */
+const VERIFIED_TTL_MS = 60_000;
+
+/** Authenticates an admin token and enforces its role: viewers may only GET/HEAD. */
+export function requireAdmin(deps: Deps): MiddlewareHandler<AppEnv> {
+  const verified = new Map<string, { id: string; role: string; at: number }>();
+  const stillActive = deps.db.prepare("SELECT role FROM admin_tokens WHERE id = ? AND revoked_at IS NULL");
+  return async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
+    if (!match) {
+      throw new DciError("err.request.unauthorized", "Admin token required: Authorization: Bearer <token>");
+    }
+    const cacheKey = sha256Hex(match[1]);
+    const now = deps.clock.now();
+    let hit = verified.get(cacheKey);
+    if (hit && now - hit.at > VERIFIED_TTL_MS) hit = undefined;
+    if (hit && !stillActive.get(hit.id)) {
+      verified.delete(cacheKey);
+      hit = undefined;
+    }
+    if (!hit) {
+      const info = await verifyAdminToken(deps.db, match[1]);
+      if (!info) throw new DciError("err.request.unauthorized", "Admin token is invalid or revoked");
+      hit = { id: info.id, role: info.role, at: now };
+      if (verified.size > 1000) verified.clear();
+      verified.set(cacheKey, hit);
+    }
+    if (hit.role !== "admin" && c.req.method !== "GET" && c.req.method !== "HEAD") {
+      throw new DciError("err.request.forbidden", `Role "${hit.role}" may only read`);
+    }
+    c.set("logFields", { ...c.get("logFields"), admin_token_id: hit.id });
+    await next();
   };
 }

@@ -2,10 +2,12 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { z } from "@hono/zod-openapi";
-import { DciError, type ErrCode } from "../dci/errors.ts";
+import { DciError, DciRejection, type ErrCode } from "../dci/errors.ts";
 import type { Ack } from "../dci/schemas.ts";
 import type { AppEnv } from "./context.ts";
-import type { Clock } from "../clock.ts";
+import type { Deps } from "../deps.ts";
+import { signedEnvelope } from "../dci/envelope.ts";
+import type { CALLBACK_ACTIONS } from "../dci/schemas.ts";
 
 /** Builds an ERR ACK body. */
 export function errAck(code: ErrCode, message: string, correlationId: string, timestamp: string): Ack {
@@ -34,10 +36,14 @@ export function validationHook(result: { success: boolean; error?: unknown }): v
   }
 }
 
-/** Maps any thrown value to an ERR ACK response; 500s log the error and never echo it. */
-export function renderError(err: unknown, c: Context<AppEnv>, clock: Clock): Response {
+/**
+ * Maps any thrown value to a response: a header-level rejection becomes a signed `rjct` envelope (409 for a
+ * duplicate message id, else 400); everything else the ERR ACK. 500s log the error and never echo it.
+ */
+export function renderError(err: unknown, c: Context<AppEnv>, deps: Deps): Response {
   const requestId = c.get("requestId") ?? "unknown";
-  const ts = new Date(clock.now()).toISOString();
+  if (err instanceof DciRejection) return renderRejection(err, c, deps);
+  const ts = new Date(deps.clock.now()).toISOString();
   let dci: DciError;
   if (err instanceof DciError) {
     dci = err;
@@ -65,4 +71,26 @@ function fromHttpException(err: HTTPException): DciError {
   if (err.status === 403) return new DciError("err.request.forbidden", err.message || "Forbidden");
   if (err.status === 404) return new DciError("err.request.not_found", err.message || "Not found");
   return new DciError("err.request.bad", err.message || "Bad request", { status: err.status });
+}
+
+/** The callback action answering a request path (…/sync/search → on-search). */
+export function callbackActionFor(path: string): typeof CALLBACK_ACTIONS[number] {
+  if (/\/txn\/status$/.test(path)) return "txn-on-status";
+  if (/\/unsubscribe$/.test(path)) return "on-unsubscribe";
+  if (/\/subscribe$/.test(path)) return "on-subscribe";
+  if (/\/receipt$/.test(path)) return "on-receipt";
+  return "on-search";
+}
+
+function renderRejection(err: DciRejection, c: Context<AppEnv>, deps: Deps): Response {
+  const envelope = signedEnvelope(deps, {
+    action: callbackActionFor(c.req.path),
+    status: "rjct",
+    statusReasonCode: err.code,
+    statusReasonMessage: err.message,
+    receiverId: c.get("auth")?.senderId,
+    totalCount: 0,
+    completedCount: 0,
+  }, {});
+  return c.json(envelope, err.code === "rjct.message_id.duplicate" ? 409 : 400);
 }

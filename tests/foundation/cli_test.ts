@@ -1,0 +1,84 @@
+import { equal, match, ok } from "node:assert/strict";
+import { runCli } from "../../src/cli/cli.ts";
+import { COMMANDS } from "../../src/cli/commands.ts";
+import { runCliProcess } from "../helpers/server.ts";
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, COMMANDS, {
+    out: (s) => out.push(s),
+    err: (s) => err.push(s),
+    env: { DCI_LOG_LEVEL: "error", ...env },
+  });
+  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+
+Deno.test("dci-server --help lists the commands and exits 0; each command has --help", async () => {
+  const top = await cli(["--help"]);
+  equal(top.code, 0);
+  for (const c of ["serve", "migrate", "keys", "admin-token"]) match(top.stdout, new RegExp(`\\b${c}\\b`));
+  for (
+    const args of [["serve", "--help"], ["migrate", "--help"], ["keys", "--help"], [
+      "keys",
+      "rotate",
+      "--help",
+    ]]
+  ) {
+    const r = await cli(args);
+    equal(r.code, 0, args.join(" "));
+    match(r.stdout, /Usage: dci-server/);
+  }
+});
+
+Deno.test("dci-server exits 2 on bad usage", async () => {
+  equal((await cli(["frobnicate"])).code, 2);
+  equal((await cli(["keys"])).code, 2);
+  equal((await cli(["keys", "list", "--bogus"])).code, 2);
+  equal((await cli(["keys", "retire"])).code, 2);
+  equal((await cli(["keys", "rotate", "--alg", "dsa"])).code, 2);
+  equal((await cli(["admin-token", "create", "--role", "root"])).code, 2);
+  const bad = await cli(["migrate"], { DCI_LOG_LEVEL: "loud" });
+  equal(bad.code, 2);
+  match(bad.stderr, /DCI_LOG_LEVEL/);
+});
+
+Deno.test("dci-server migrate, keys and admin-token work on a data dir and fail with exit 1 on errors", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { DCI_DATA_DIR: dir };
+  const m = await cli(["migrate"], env);
+  equal(m.code, 0, m.stderr);
+  match(m.stdout, /applied: 0001_init/);
+  match((await cli(["migrate"], env)).stdout, /up to date/);
+  const rotate = await cli(["keys", "rotate"], env);
+  equal(rotate.code, 0, rotate.stderr);
+  const list = await cli(["keys", "list"], env);
+  match(list.stdout, /ed25519\s+active/);
+  const keyId = /active key: (\S+)/.exec(rotate.stdout)![1];
+  const retireActive = await cli(["keys", "retire", keyId], env);
+  equal(retireActive.code, 1);
+  match(retireActive.stderr, /rotate before retiring/);
+  const created = await cli(["admin-token", "create", "--role", "viewer", "--name", "ops"], env);
+  equal(created.code, 0, created.stderr);
+  const token = /token: (\S+)/.exec(created.stdout)![1];
+  ok(token.startsWith("dcia_"));
+  const tokens = await cli(["admin-token", "list"], env);
+  match(tokens.stdout, /ops\s+viewer/);
+  ok(!tokens.stdout.includes(token), "the listing never shows the secret");
+  const id = /id:\s+(\S+)/.exec(created.stdout)![1];
+  equal((await cli(["admin-token", "revoke", id], env)).code, 0);
+  equal((await cli(["admin-token", "revoke", id], env)).code, 1);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("main.ts runs the same commands as a process with the same exit codes", async () => {
+  const help = await runCliProcess(["--help"]);
+  equal(help.code, 0);
+  match(help.stdout, /Commands:/);
+  equal((await runCliProcess(["nope"])).code, 2);
+  const dir = await Deno.makeTempDir();
+  const retire = await runCliProcess(["keys", "retire", "missing", "--data-dir", dir]);
+  equal(retire.code, 1);
+  match(retire.stderr, /does not exist/);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,0 +1,70 @@
+import { deepEqual, equal, match, throws } from "node:assert/strict";
+import { ConfigError, loadConfig, SETTINGS, testConfig } from "../../src/config.ts";
+
+Deno.test("loadConfig() applies the documented defaults", () => {
+  const c = loadConfig({}, {});
+  equal(c.port, 8080);
+  equal(c.host, "127.0.0.1");
+  equal(c.dataDir, "./data");
+  equal(c.signaturePolicy, "required");
+  deepEqual(c.callbackRetryDelaysMs, [60000, 120000, 240000]);
+  equal(c.rateLimitMinute, 60);
+  equal(c.rateLimitDay, 10000);
+  equal(c.worker, true);
+  deepEqual(c.outboundAllow, []);
+});
+
+Deno.test("loadConfig() lets flags override environment variables", () => {
+  const c = loadConfig({ port: "9001", "data-dir": "/tmp/x" }, { DCI_PORT: "9000", DCI_HOST: "0.0.0.0" });
+  equal(c.port, 9001);
+  equal(c.host, "0.0.0.0");
+  equal(c.dataDir, "/tmp/x");
+});
+
+Deno.test("loadConfig() rejects an invalid value naming the variable", () => {
+  throws(
+    () => loadConfig({}, { DCI_PORT: "http" }),
+    (e: Error) => e instanceof ConfigError && /DCI_PORT="http"/.test(e.message),
+  );
+  throws(() => loadConfig({ port: "70000" }, {}), (e: Error) => /--port="70000"/.test(e.message));
+  throws(() => loadConfig({}, { DCI_SIGNATURE_POLICY: "maybe" }), /DCI_SIGNATURE_POLICY/);
+  throws(() => loadConfig({}, { DCI_SENDER_ID: "bad id!" }), /DCI_SENDER_ID/);
+  throws(() => loadConfig({}, { DCI_CALLBACK_RETRY_DELAYS_MS: "1,x" }), /DCI_CALLBACK_RETRY_DELAYS_MS/);
+  throws(() => loadConfig({}, { DCI_ADMIN_TOKEN: "short" }), /DCI_ADMIN_TOKEN/);
+  throws(() => loadConfig({}, { DCI_PUBLIC_URL: "ftp://x" }), /DCI_PUBLIC_URL/);
+});
+
+Deno.test("loadConfig() parses lists and booleans", () => {
+  const c = loadConfig({}, {
+    DCI_OUTBOUND_ALLOW: "127.0.0.1, 10.0.0.0/8 ,",
+    DCI_WORKER: "false",
+    DCI_SEED_DEMO: "0",
+  });
+  deepEqual(c.outboundAllow, ["127.0.0.1", "10.0.0.0/8"]);
+  equal(c.worker, false);
+  equal(c.seedDemo, false);
+});
+
+Deno.test(".env.example and the README list every setting with its default", async () => {
+  const example = await Deno.readTextFile(new URL("../../.env.example", import.meta.url));
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  for (const s of SETTINGS) {
+    match(
+      example,
+      new RegExp(`^#? ?${s.env}=${escape(s.default)}$`, "m"),
+      `${s.env} missing from .env.example`,
+    );
+    match(readme, new RegExp(`\\| \`${s.env}\``), `${s.env} missing from README`);
+  }
+});
+
+Deno.test("testConfig() keeps everything in memory with the worker off", () => {
+  const c = testConfig({ maxPageSize: "7" });
+  equal(c.dataDir, ":memory:");
+  equal(c.worker, false);
+  equal(c.maxPageSize, 7);
+});
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}

@@ -1,0 +1,149 @@
+import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
+import { runCliProcess, startServerProcess } from "../helpers/server.ts";
+
+async function getJson(url: string) {
+  const res = await fetch(url);
+  return { status: res.status, headers: res.headers, body: await res.json() };
+}
+
+Deno.test("serve: healthz, readyz, one Ed25519 key in both JWKS paths, docs, OpenAPI and metrics", async () => {
+  const srv = await startServerProcess();
+  try {
+    equal((await getJson(`${srv.url}/healthz`)).body.status, "ok");
+    equal((await getJson(`${srv.url}/readyz`)).status, 200);
+    const jwks = await getJson(`${srv.url}/.well-known/jwks.json`);
+    equal(jwks.status, 200);
+    match(jwks.headers.get("cache-control")!, /max-age=\d+/);
+    equal(jwks.body.keys.length, 1);
+    const [key] = jwks.body.keys;
+    deepEqual([key.kty, key.crv, key.use, key.alg], ["OKP", "Ed25519", "sig", "EdDSA"]);
+    ok(key.x && !key.d, "public part only");
+    deepEqual((await getJson(`${srv.url}/dci_api/v1/.well-known/jwks.json`)).body, jwks.body);
+    const docs = await fetch(`${srv.url}/dci_api/v1/docs`);
+    equal(docs.status, 200);
+    match(await docs.text(), /swagger/i);
+    equal((await getJson(`${srv.url}/dci_api/v1/openapi.json`)).body.openapi, "3.1.0");
+    const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+    match(metrics, /dci_http_requests_total\{method="GET",route="\/healthz",status="200"\} 1/);
+    const notFound = await getJson(`${srv.url}/dci_api/v1/nothing`);
+    equal(notFound.status, 404);
+    equal(notFound.body.message.error.code, "err.request.not_found");
+    ok(notFound.headers.get("x-request-id"));
+  } finally {
+    equal(await srv.stop("SIGTERM"), 0);
+  }
+});
+
+Deno.test("serve: bad input over real HTTP (415, 413 chunked, 404) and logs carry the request id", async () => {
+  const srv = await startServerProcess({ env: { DCI_BODY_LIMIT: "2048" } });
+  try {
+    let res = await fetch(`${srv.url}/dci_api/v1/social/registry/sync/search`, {
+      method: "POST",
+      headers: { "content-type": "text/xml" },
+      body: "<x/>",
+    });
+    equal(res.status, 415);
+    equal((await res.json()).message.error.code, "err.request.bad");
+    // A chunked body (no Content-Length) larger than the limit is cut off as it streams.
+    const big = new ReadableStream<Uint8Array>({
+      start(ctl) {
+        for (let i = 0; i < 8; i++) ctl.enqueue(new TextEncoder().encode("x".repeat(1024)));
+        ctl.close();
+      },
+    });
+    res = await fetch(`${srv.url}/dci_api/v1/social/registry/sync/search`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: big,
+    });
+    equal(res.status, 413);
+    const body = await res.json();
+    equal(body.message.error.code, "err.request.bad");
+    const line = await srv.waitForLog((l) => l.msg === "request" && l.status === 413);
+    equal(typeof line.request_id, "string");
+    equal(line.request_id, body.message.correlation_id);
+  } finally {
+    await srv.stop();
+  }
+});
+
+Deno.test("serve: a restart reuses the key; keys rotate shows two keys, retire leaves one", async () => {
+  const first = await startServerProcess();
+  const dataDir = first.dataDir;
+  const kid1 = (await getJson(`${first.url}/.well-known/jwks.json`)).body.keys[0].kid;
+  equal(await first.stop(), 0);
+
+  const second = await startServerProcess({ dataDir });
+  try {
+    const keys = (await getJson(`${second.url}/.well-known/jwks.json`)).body.keys;
+    deepEqual(keys.map((k: { kid: string }) => k.kid), [kid1]);
+    const rotated = await runCliProcess(["keys", "rotate", "--alg", "rsa", "--data-dir", dataDir]);
+    equal(rotated.code, 0, rotated.stderr);
+    const after = (await getJson(`${second.url}/.well-known/jwks.json`)).body.keys;
+    equal(after.length, 2);
+    deepEqual(after.map((k: { kty: string }) => k.kty).sort(), ["OKP", "RSA"]);
+    const keyId = kid1.split("|")[1];
+    const retired = await runCliProcess(["keys", "retire", keyId, "--data-dir", dataDir]);
+    equal(retired.code, 0, retired.stderr);
+    const last = (await getJson(`${second.url}/.well-known/jwks.json`)).body.keys;
+    equal(last.length, 1);
+    notEqual(last[0].kid, kid1);
+  } finally {
+    await second.stop();
+  }
+});
+
+/** A request whose body trickles in over `ms`, so it is in flight when the signal arrives. */
+function slowBody(ms: number, chunks = 10): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    async pull(ctl) {
+      if (i++ >= chunks) return ctl.close();
+      await new Promise((r) => setTimeout(r, ms / chunks));
+      ctl.enqueue(new TextEncoder().encode(i === 1 ? '{"pad":"' : i > chunks ? '"}' : "x"));
+    },
+  });
+}
+
+Deno.test("serve: SIGTERM during a slow request finishes it, then exits 0 and closes cleanly", async () => {
+  const srv = await startServerProcess();
+  const pending = fetch(`${srv.url}/admin/v1/slow`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: slowBody(1500),
+  });
+  await new Promise((r) => setTimeout(r, 400));
+  const code = srv.stop("SIGTERM");
+  await new Promise((r) => setTimeout(r, 150));
+  const late = await fetch(`${srv.url}/healthz`).then(async (
+    r,
+  ) => [r.status, (await r.json()).message.error.code]);
+  deepEqual(late, [503, "err.service.unavailable"]);
+  const res = await pending;
+  equal(res.status, 401); // answered in full: no admin token
+  equal((await res.json()).message.error.code, "err.request.unauthorized");
+  equal(await code, 0);
+  ok(srv.logs.some((l) => l.msg === "shutting down" && l.signal === "SIGTERM"));
+  ok(srv.logs.some((l) => l.msg === "stopped"));
+});
+
+Deno.test("serve: shutdown bound aborts a request that does not finish in time", async () => {
+  const srv = await startServerProcess({ env: { DCI_SHUTDOWN_TIMEOUT_MS: "300" } });
+  const pending = fetch(`${srv.url}/admin/v1/slow`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: slowBody(8000, 40),
+  }).then((r) => r.status, () => "aborted");
+  await new Promise((r) => setTimeout(r, 300));
+  const started = Date.now();
+  equal(await srv.stop("SIGINT"), 0);
+  ok(Date.now() - started < 5000, "stopped within the bound, not after the 8 s body");
+  ok(srv.logs.some((l) => l.msg === "shutdown bound reached; aborting in-flight requests"));
+  await pending;
+});
+
+Deno.test("serve: an invalid setting stops the process at start naming the variable", async () => {
+  const res = await runCliProcess(["serve"], { DCI_PORT: "eighty", DCI_DATA_DIR: await Deno.makeTempDir() });
+  equal(res.code, 2);
+  match(res.stderr, /DCI_PORT="eighty"/);
+});

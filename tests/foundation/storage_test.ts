@@ -1,0 +1,77 @@
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { openDatabase } from "../../src/db/sqlite.ts";
+import { migrate, MIGRATIONS, schemaVersion } from "../../src/db/migrate.ts";
+import { testDeps } from "../helpers/deps.ts";
+import { KeyError } from "../../src/keys/server_keys.ts";
+
+Deno.test("openDatabase() sets WAL, busy_timeout, foreign_keys and synchronous on a file database", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = openDatabase(`${dir}/t.sqlite`);
+  const get = (p: string) => Object.values(db.prepare(`PRAGMA ${p}`).get()!)[0];
+  equal(get("journal_mode"), "wal");
+  equal(get("busy_timeout"), 5000);
+  equal(get("foreign_keys"), 1);
+  equal(get("synchronous"), 1); // NORMAL
+  db.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("migrate() applies every migration once and records it", () => {
+  const db = openDatabase(":memory:");
+  const applied = migrate(db);
+  deepEqual(applied, MIGRATIONS.map((m) => m.name));
+  equal(schemaVersion(db), MIGRATIONS.at(-1)!.version);
+  deepEqual(migrate(db), []);
+  const rows = db.prepare("SELECT version, name FROM schema_migrations ORDER BY version").all();
+  equal(rows.length, MIGRATIONS.length);
+  db.close();
+});
+
+Deno.test("migrate() leaves the database as it was when a migration fails", () => {
+  const db = openDatabase(":memory:");
+  migrate(db);
+  const before = schemaVersion(db);
+  const broken = [...MIGRATIONS, {
+    version: 999,
+    name: "0999_broken",
+    sql: "CREATE TABLE half_done (id INTEGER); INSERT INTO nowhere VALUES (1);",
+  }];
+  throws(() => migrate(db, broken), /no such table: nowhere/);
+  equal(schemaVersion(db), before);
+  equal(db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'half_done'").get(), undefined);
+  db.close();
+});
+
+Deno.test("ServerKeys: first key is Ed25519, rotation publishes both, retire removes the old one", async () => {
+  const deps = await testDeps();
+  try {
+    const jwks1 = deps.keys.jwks().keys;
+    equal(jwks1.length, 1);
+    equal(jwks1[0].kty, "OKP");
+    equal(jwks1[0].crv, "Ed25519");
+    equal(jwks1[0].use, "sig");
+    equal(jwks1[0].alg, "EdDSA");
+    const first = deps.keys.active();
+    equal(jwks1[0].kid, first.kid);
+    ok(first.kid.startsWith("dci-server|"));
+
+    const second = deps.keys.rotate("rsa-sha256");
+    deps.clock.advance(2000);
+    equal(deps.keys.active().keyId, second.key_id);
+    const jwks2 = deps.keys.jwks().keys;
+    equal(jwks2.length, 2);
+    const rsa = jwks2.find((k) => k.kty === "RSA")!;
+    ok(rsa.n && rsa.e);
+    equal(rsa.alg, "RS256");
+
+    throws(() => deps.keys.retire(second.key_id), KeyError);
+    throws(() => deps.keys.retire("nope"), KeyError);
+    equal(deps.keys.retire(first.keyId).status, "retired");
+    equal(deps.keys.jwks().keys.length, 1);
+    equal(deps.keys.list().length, 2);
+    const text = JSON.stringify([deps.keys.jwks(), deps.keys.list()]);
+    ok(!/private|"d":/.test(text), "no private material in JWKS or listing");
+  } finally {
+    deps.close();
+  }
+});
