@@ -2,7 +2,7 @@
 import type { Deps } from "../deps.ts";
 import { signEnvelope } from "../auth/envelope_signature.ts";
 import type { CallbackHeader } from "./schemas.ts";
-import { CALLBACK_ACTIONS } from "./schemas.ts";
+import type { CALLBACK_ACTIONS } from "./schemas.ts";
 
 /** A signed outgoing envelope. */
 export interface SignedEnvelope {
