@@ -1,12 +1,12 @@
 /** createApp(deps): middleware order, error rendering, one route() per area and the OpenAPI document. */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { swaggerUI } from "@hono/swagger-ui";
 import type { AppEnv } from "./http/context.ts";
 import type { Deps } from "./deps.ts";
 import { limitBody, observe, requireJson } from "./http/middleware.ts";
 import { renderError, validationHook } from "./http/errors.ts";
 import { DciError } from "./dci/errors.ts";
 import { systemRoutes } from "./system/routes.ts";
+import { docsRoutes } from "./system/docs.ts";
 import { type AdminRouteModule, adminRoutes } from "./admin/router.ts";
 import { registryMounts, type RegistryRouteModule, registryRoutes } from "./dci/registry_router.ts";
 
@@ -55,7 +55,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
     },
     servers: [{ url: "/" }],
   });
-  app.get("/dci_api/v1/docs", swaggerUI({ url: "/dci_api/v1/openapi.json", title: "dci-server API" }));
+  app.route("/", docsRoutes());
   return app;
 }
 

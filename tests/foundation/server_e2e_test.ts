@@ -21,7 +21,14 @@ Deno.test("serve: healthz, readyz, one Ed25519 key in both JWKS paths, docs, Ope
     deepEqual((await getJson(`${srv.url}/dci_api/v1/.well-known/jwks.json`)).body, jwks.body);
     const docs = await fetch(`${srv.url}/dci_api/v1/docs`);
     equal(docs.status, 200);
-    match(await docs.text(), /swagger/i);
+    const page = await docs.text();
+    match(page, /\/dci_api\/v1\/docs\/swagger-ui-bundle\.js/);
+    ok(!/https?:\/\//.test(page), "the docs page loads nothing from the internet");
+    for (const asset of ["swagger-ui-bundle.js", "swagger-ui.css", "init.js"]) {
+      const res = await fetch(`${srv.url}/dci_api/v1/docs/${asset}`);
+      equal(res.status, 200, asset);
+      ok((await res.text()).length > 10);
+    }
     equal((await getJson(`${srv.url}/dci_api/v1/openapi.json`)).body.openapi, "3.1.0");
     const metrics = await (await fetch(`${srv.url}/metrics`)).text();
     match(metrics, /dci_http_requests_total\{method="GET",route="\/healthz",status="200"\} 1/);

@@ -1,0 +1,39 @@
+/**
+ * Swagger UI at /dci_api/v1/docs, with its script and stylesheet embedded in the module graph so the docs page
+ * works from the single binary on a machine without internet access.
+ */
+import { Hono } from "hono";
+import bundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "text" };
+import css from "swagger-ui-dist/swagger-ui.css" with { type: "text" };
+import type { AppEnv } from "../http/context.ts";
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>dci-server API</title>
+  <link rel="stylesheet" href="/dci_api/v1/docs/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/dci_api/v1/docs/swagger-ui-bundle.js"></script>
+  <script src="/dci_api/v1/docs/init.js"></script>
+</body>
+</html>`;
+
+const INIT = `window.ui = SwaggerUIBundle({ url: "/dci_api/v1/openapi.json", dom_id: "#swagger-ui" });`;
+
+/** GET /dci_api/v1/docs and its embedded assets. */
+export function docsRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const asset =
+    (body: string, type: string) =>
+    (c: { body: (b: string, s: 200, h: Record<string, string>) => Response }) =>
+      c.body(body, 200, { "content-type": type, "cache-control": "public, max-age=86400" });
+  app.get("/dci_api/v1/docs", (c) => c.html(PAGE));
+  app.get("/dci_api/v1/docs/swagger-ui-bundle.js", asset(bundle, "text/javascript; charset=utf-8"));
+  app.get("/dci_api/v1/docs/swagger-ui.css", asset(css, "text/css; charset=utf-8"));
+  app.get("/dci_api/v1/docs/init.js", asset(INIT, "text/javascript; charset=utf-8"));
+  return app;
+}
