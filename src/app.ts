@@ -9,15 +9,28 @@ import { systemRoutes } from "./system/routes.ts";
 import { docsRoutes } from "./system/docs.ts";
 import { type AdminRouteModule, adminRoutes } from "./admin/router.ts";
 import { registryMounts, type RegistryRouteModule, registryRoutes } from "./dci/registry_router.ts";
+import { searchRoutes } from "./registry/search_route.ts";
+import { registrantAdminRoutes } from "./registry/admin_routes.ts";
+import { oauthRoutes } from "./auth/oauth.ts";
+import { senderAdminRoutes } from "./senders/admin_routes.ts";
+import { transactionRoutes } from "./transactions/routes.ts";
+import { transactionAdminRoutes } from "./transactions/admin.ts";
+import { receiptRoutes } from "./subscriptions/receipts.ts";
+import { subscriptionAdminRoutes } from "./subscriptions/admin.ts";
 
 /** Path prefixes whose POST bodies must be JSON (the token endpoint also takes forms, so it is not here). */
 const JSON_PREFIXES = ["/dci_api/v1/*", "/registry/*", "/admin/v1/*"];
 
 /** The areas that add registry endpoints (search, async transactions, subscriptions, receipts), in order. */
-const REGISTRY_MODULES: readonly RegistryRouteModule[] = [];
+const REGISTRY_MODULES: readonly RegistryRouteModule[] = [searchRoutes, transactionRoutes, receiptRoutes];
 
 /** The areas that add admin endpoints under /admin/v1, in order. */
-const ADMIN_MODULES: readonly AdminRouteModule[] = [];
+const ADMIN_MODULES: readonly AdminRouteModule[] = [
+  registrantAdminRoutes,
+  transactionAdminRoutes,
+  senderAdminRoutes,
+  subscriptionAdminRoutes,
+];
 
 /** The whole HTTP application. */
 export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
@@ -40,6 +53,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   );
 
   app.route("/", systemRoutes(deps));
+  app.route("/", oauthRoutes(deps));
   for (const { prefix, registry } of registryMounts()) {
     app.route(prefix, registryRoutes(deps, registry, REGISTRY_MODULES));
   }

@@ -171,6 +171,12 @@ export const SETTINGS: readonly Setting[] = [
     default: "5",
     doc: "Consecutive failed notifications before a subscription moves to error",
   },
+  {
+    key: "searchMaxResults",
+    env: "DCI_SEARCH_MAX_RESULTS",
+    default: "10000",
+    doc: "A search matching more records is rejected (rjct.search.too_many_records_found)",
+  },
 ];
 
 const schema = z.object({
@@ -204,6 +210,7 @@ const schema = z.object({
   sweepIntervalSeconds: int(1, 3600),
   subscriptionLimit: int(1, 100_000),
   subscriptionFailureLimit: int(1, 1000),
+  searchMaxResults: int(1, 10_000_000),
 });
 
 /** The validated, frozen configuration. */

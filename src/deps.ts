@@ -7,6 +7,7 @@ import { createLogger, type Logger } from "./obs/log.ts";
 import { Metrics } from "./obs/metrics.ts";
 import { ServerKeys } from "./keys/server_keys.ts";
 import { createOutboundClient, type OutboundClient } from "./net/outbound.ts";
+import { type JobQueue, kvQueue } from "./jobs/queue.ts";
 
 /** The dependencies every factory closes over. */
 export interface Deps {
@@ -19,6 +20,8 @@ export interface Deps {
   keys: ServerKeys;
   /** The one SSRF-guarded outbound HTTP client. */
   http: OutboundClient;
+  /** The job queue (Deno KV): wakes the worker and delays retries; state lives in SQLite. */
+  queue: JobQueue;
 }
 
 /** Paths of the files under the data dir (":memory:" keeps everything in memory). */
@@ -53,7 +56,7 @@ export async function openDeps(
       log.info("server signing key created", { kid: keys.active().kid });
     }
     const http = options.http ?? createOutboundClient(config);
-    return { config, db, kv, clock, log, metrics: new Metrics(), keys, http };
+    return { config, db, kv, clock, log, metrics: new Metrics(), keys, http, queue: kvQueue(kv) };
   } catch (err) {
     kv?.close();
     db.close();

@@ -1,6 +1,7 @@
 /** Work done once when `serve` starts, after migrations and before listening (admin token, demo data, ...). */
 import type { Deps } from "./deps.ts";
 import { ensureEnvAdminToken } from "./admin/tokens.ts";
+import { registryStartup } from "./registry/startup.ts";
 
 /** One start-up task. */
 export interface StartupTask {
@@ -22,6 +23,7 @@ export const STARTUP_TASKS: readonly StartupTask[] = [
       if (created) deps.log.info("admin token from DCI_ADMIN_TOKEN registered");
     },
   },
+  { name: "registry: finish bulk loads, seed the demo registry", run: registryStartup },
 ];
 
 /** Runs every start-up task in order. */

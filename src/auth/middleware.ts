@@ -1,17 +1,92 @@
 /** The auth chain in front of every registry endpoint. */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
+import { DciError } from "../dci/errors.ts";
+import { checkBearer } from "./bearer.ts";
+import { checkSignature } from "./signature_check.ts";
+import { guardReplay } from "./replay.ts";
+import { rateLimitHeaders, takeSenderRequest } from "../senders/rate_limit.ts";
 
 /** OAuth2 scopes a registry endpoint may require. */
 export type Scope = "registry.search" | "registry.subscribe" | "registry.txn-status" | "registry.receipt";
 
+interface Envelope {
+  signature?: unknown;
+  header: Record<string, unknown> & { sender_id: string };
+  message: unknown;
+}
+
+/** Reads the body as a DCI envelope with a usable header.sender_id, or throws 400. */
+async function readEnvelope(c: Context<AppEnv>): Promise<{ envelope: Envelope; text: string }> {
+  const text = await c.req.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new DciError("err.request.bad", "Malformed JSON in request body");
+  }
+  const header = (body as { header?: unknown })?.header as Record<string, unknown> | undefined;
+  const senderId = header && typeof header === "object" ? header.sender_id : undefined;
+  if (typeof senderId !== "string" || senderId === "" || senderId.length > 99) {
+    throw new DciError(
+      "err.request.bad",
+      "Invalid request: header.sender_id is required (1 to 99 characters)",
+    );
+  }
+  return { envelope: body as Envelope, text };
+}
+
 /**
- * Authenticates a registry request before any work: bearer token, envelope signature, replay guard and
- * rate limits; sets `c.var.auth`. (Filled in by the authentication issue; until then it lets requests through.)
+ * Authenticates a registry request before any work: bearer token (client active, scope), token sender ==
+ * header.sender_id, signature per policy, per-sender rate limits, then the replay guard; sets `c.var.auth`.
  */
-export function authenticate(_deps: Deps, _scope: Scope): MiddlewareHandler<AppEnv> {
-  return async (_c, next) => {
+export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    let limitHeaders: Record<string, string> = {};
+    try {
+      const bearer = checkBearer(deps, c.req.header("authorization"), scope);
+      c.set("logFields", { ...c.get("logFields"), sender_id: bearer.senderId, client_id: bearer.clientId });
+      const { envelope, text } = await readEnvelope(c);
+      if (envelope.header.sender_id !== bearer.senderId) {
+        throw new DciError(
+          "err.request.forbidden",
+          `header.sender_id "${envelope.header.sender_id}" is not the token's sender "${bearer.senderId}"`,
+        );
+      }
+      const keyId = checkSignature(deps, {
+        envelope,
+        request: { method: c.req.method, url: c.req.url, headers: c.req.raw.headers },
+        body: new TextEncoder().encode(text),
+      }, bearer);
+      const now = deps.clock.now();
+      const decision = takeSenderRequest(deps.db, bearer.senderId, bearer.limits, now);
+      limitHeaders = rateLimitHeaders(decision, bearer.limits, now);
+      if (!decision.allowed) {
+        throw new DciError(
+          "err.request.too_many_requests",
+          `Sender "${bearer.senderId}" exceeded its ${decision.exceeded} limit; retry after ${decision.retryAfter} s`,
+          { headers: limitHeaders },
+        );
+      }
+      c.set("auth", { senderId: bearer.senderId, clientId: bearer.clientId, scopes: bearer.scopes, keyId });
+      if (typeof envelope.header.message_id === "string") {
+        guardReplay(deps, bearer.senderId, envelope.header.message_id, envelope.header.message_ts);
+      }
+    } catch (err) {
+      const code = err instanceof Error && "code" in err ? String((err as { code: unknown }).code) : "error";
+      deps.metrics.inc("dci_auth_failures_total", "Registry requests refused by the auth chain", { code });
+      throw err;
+    } finally {
+      deps.metrics.observe(
+        "dci_auth_seconds",
+        "Time the auth chain takes",
+        {},
+        (performance.now() - started) / 1000,
+      );
+    }
     await next();
+    for (const [k, v] of Object.entries(limitHeaders)) c.res.headers.set(k, v);
   };
 }

@@ -1,12 +1,20 @@
 /** The `dci-server` command tree. Areas add their groups here. */
 import type { CommandTree } from "./cli.ts";
 import { serveCommand } from "./serve.ts";
+import { registryCommands } from "./registry.ts";
 import { systemCommands } from "./system.ts";
 import { adminTokenCommands } from "./admin_tokens.ts";
+import { transactionCommands } from "./transactions.ts";
+import { authCommands } from "./auth.ts";
+import { subscriptionCommands } from "./subscriptions.ts";
 
 /** Every command of the binary. */
 export const COMMANDS: CommandTree = {
   serve: serveCommand,
+  registry: registryCommands,
   ...systemCommands,
+  ...authCommands,
   ...adminTokenCommands,
+  txn: transactionCommands,
+  ...subscriptionCommands,
 };

@@ -2,6 +2,10 @@
 import type { Db } from "./sqlite.ts";
 import { transaction } from "./sqlite.ts";
 import m0001 from "../../migrations/0001_init.sql" with { type: "text" };
+import m0002 from "../../migrations/0002_auth.sql" with { type: "text" };
+import m0003 from "../../migrations/0003_registry.sql" with { type: "text" };
+import m0004 from "../../migrations/0004_transactions.sql" with { type: "text" };
+import m0005 from "../../migrations/0005_subscriptions.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
 export interface Migration {
@@ -13,6 +17,10 @@ export interface Migration {
 /** Every migration the binary carries, in version order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "0001_init", sql: m0001 },
+  { version: 2, name: "0002_auth", sql: m0002 },
+  { version: 3, name: "0003_registry", sql: m0003 },
+  { version: 4, name: "0004_transactions", sql: m0004 },
+  { version: 5, name: "0005_subscriptions", sql: m0005 },
 ];
 
 /** Applies every migration newer than the recorded schema version; returns the names applied. */

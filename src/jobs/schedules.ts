@@ -1,5 +1,7 @@
 /** Every cron schedule: a name, a cron expression (UTC) and a plain async body tested directly. */
 import type { Deps } from "../deps.ts";
+import { AUTH_SCHEDULES } from "../senders/jobs.ts";
+import { SUBSCRIPTION_SCHEDULES } from "../subscriptions/expiry.ts";
 
 /** One scheduled job. */
 export interface Schedule {
@@ -9,4 +11,7 @@ export interface Schedule {
 }
 
 /** The schedules `startBackground` registers. Areas append their jobs here. */
-export const SCHEDULES: readonly Schedule[] = [];
+export const SCHEDULES: readonly Schedule[] = [
+  ...AUTH_SCHEDULES,
+  ...SUBSCRIPTION_SCHEDULES,
+];

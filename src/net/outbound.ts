@@ -2,7 +2,12 @@
  * The one outbound HTTP client (callbacks, notifications, sender JWKS fetches). Every outbound call in the
  * server goes through `Deps.http`; nothing else calls fetch to a sender-supplied address.
  */
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import type { LookupFunction } from "node:net";
 import type { Config } from "../config.ts";
+import { GuardError, parseAllowlist, type Resolver, systemResolver, vetUrl } from "./guard.ts";
+import { Semaphore } from "./semaphore.ts";
 
 /** Why an outbound call failed. `blocked` and `invalid_url` mean no connection was attempted. */
 export type OutboundFailure =
@@ -47,10 +52,145 @@ export interface OutboundClient {
   check(url: string): Promise<void>;
 }
 
-/** Creates the SSRF-guarded client for `config` (the authentication issue implements the guard). */
-export function createOutboundClient(_config: Config): OutboundClient {
-  return {
-    request: () => Promise.reject(new OutboundError("blocked", "outbound HTTP is not available yet")),
-    check: () => Promise.reject(new OutboundError("blocked", "outbound HTTP is not available yet")),
+/** Options for tests: a fake resolver (the guard still vets what it returns). */
+export interface OutboundOptions {
+  resolver?: Resolver;
+}
+
+/** Creates the SSRF-guarded client for `config`: vetted, pinned, timed, capped and concurrency-limited. */
+export function createOutboundClient(config: Config, options: OutboundOptions = {}): OutboundClient {
+  const allow = parseAllowlist(config.outboundAllow);
+  const resolve = options.resolver ?? systemResolver;
+  const slots = new Semaphore(config.outboundConcurrency);
+  const vet = async (url: string) => {
+    try {
+      return await vetUrl(url, allow, resolve);
+    } catch (err) {
+      if (err instanceof GuardError) throw new OutboundError(err.reason, err.message);
+      throw err;
+    }
   };
+  return {
+    check: async (url) => void await vet(url),
+    request: async (url, init) => {
+      const timeoutMs = init.timeoutMs ?? config.outboundTimeoutMs;
+      const maxBytes = init.maxBytes ?? config.outboundMaxBytes;
+      const deadline = AbortSignal.timeout(timeoutMs);
+      const target = await withDeadline(vet(url), deadline, timeoutMs);
+      const pending = slots.acquire();
+      const release = await withDeadline(pending, deadline, timeoutMs).catch((err) => {
+        pending.then((r) => r()); // a slot granted after the deadline goes straight back
+        throw err;
+      });
+      try {
+        return await send(target.url, target.addresses[0], init, { deadline, timeoutMs, maxBytes });
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
+interface SendLimits {
+  deadline: AbortSignal;
+  timeoutMs: number;
+  maxBytes: number;
+}
+
+/** One request over node:http(s), connected to the vetted address only (the custom lookup pins it). */
+function send(
+  url: URL,
+  address: { text: string; family: 4 | 6 },
+  init: OutboundRequest,
+  limits: SendLimits,
+): Promise<OutboundResponse> {
+  const pinned: LookupFunction = (_host, opts, cb) => {
+    const all = (opts as { all?: boolean }).all;
+    if (all) {
+      (cb as unknown as (e: null, a: unknown[]) => void)(null, [{
+        address: address.text,
+        family: address.family,
+      }]);
+    } else cb(null, address.text, address.family);
+  };
+  const body = init.body === undefined ? undefined : new TextEncoder().encode(init.body);
+  const headers: Record<string, string> = { ...(init.headers ?? {}) };
+  if (body) headers["content-length"] = String(body.byteLength);
+  const requestFn = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise<OutboundResponse>((resolve, reject) => {
+    let settled = false;
+    const fail = (reason: OutboundFailure, message: string) => {
+      if (settled) return;
+      settled = true;
+      req.destroy();
+      reject(new OutboundError(reason, message));
+    };
+    const onAbort = () => fail("timeout", `no complete response within ${limits.timeoutMs} ms`);
+    const req = requestFn(url, { method: init.method, headers, lookup: pinned, agent: false }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status >= 300 && status < 400) {
+        res.resume();
+        return fail("redirect", `the server answered ${status} (redirects are not followed)`);
+      }
+      const declared = Number(res.headers["content-length"] ?? "0");
+      if (declared > limits.maxBytes) {
+        return fail(
+          "too_large",
+          `response declares ${declared} bytes, more than the cap of ${limits.maxBytes}`,
+        );
+      }
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      res.on("data", (chunk: Uint8Array) => {
+        size += chunk.byteLength;
+        if (size > limits.maxBytes) {
+          return fail("too_large", `response exceeds the cap of ${limits.maxBytes} bytes`);
+        }
+        chunks.push(chunk);
+      });
+      res.on("error", (err: Error) => fail("network", `response failed: ${err.message}`));
+      res.on("end", () => {
+        if (settled) return;
+        settled = true;
+        limits.deadline.removeEventListener("abort", onAbort);
+        resolve(toResponse(status, res.headers, concat(chunks, size)));
+      });
+    });
+    if (limits.deadline.aborted) return onAbort();
+    limits.deadline.addEventListener("abort", onAbort, { once: true });
+    req.on("error", (err: Error) => fail("network", `request to ${url.host} failed: ${err.message}`));
+    req.end(body);
+  });
+}
+
+function toResponse(
+  status: number,
+  raw: Record<string, string | string[] | undefined>,
+  body: Uint8Array,
+): OutboundResponse {
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one);
+  }
+  return { status, headers, body, text: () => new TextDecoder().decode(body) };
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+function withDeadline<T>(p: Promise<T>, deadline: AbortSignal, ms: number): Promise<T> {
+  if (deadline.aborted) return Promise.reject(new OutboundError("timeout", `timed out after ${ms} ms`));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new OutboundError("timeout", `timed out after ${ms} ms`));
+    deadline.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => deadline.removeEventListener("abort", onAbort));
+  });
 }

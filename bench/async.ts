@@ -1,0 +1,123 @@
+/**
+ * Async search benchmark: N signed async searches against the real server (worker on), ACK latency
+ * percentiles, and the time until a loopback receiver has collected all N callbacks.
+ *
+ *   deno run -A bench/async.ts                       # quick: 1,000 searches
+ *   BENCH_ASYNC_N=10000 deno run -A bench/async.ts   # the issue's size (target: ACK p99 < 25 ms, all in 60 s)
+ *
+ * Env: BENCH_ASYNC_N (default 1000), BENCH_ASYNC_CONCURRENCY (client connections, default 16),
+ * BENCH_ASYNC_TIMEOUT_S (give up waiting for callbacks, default 120).
+ */
+import { startServerProcess } from "../tests/helpers/server.ts";
+import { createServerSender } from "../tests/helpers/auth.ts";
+import { requestEnvelope } from "../tests/helpers/dci.ts";
+
+const N = Number(Deno.env.get("BENCH_ASYNC_N") ?? 1000);
+const CONCURRENCY = Number(Deno.env.get("BENCH_ASYNC_CONCURRENCY") ?? 16);
+const TIMEOUT_S = Number(Deno.env.get("BENCH_ASYNC_TIMEOUT_S") ?? 120);
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+async function main(): Promise<void> {
+  const received = new Set<string>();
+  let lastCallbackAt = 0;
+  let allIn: () => void = () => {};
+  const done = new Promise<void>((r) => allIn = r);
+  const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const body = await req.json().catch(() => ({}));
+    const corr = body?.message?.correlation_id;
+    if (typeof corr === "string") received.add(corr);
+    lastCallbackAt = performance.now();
+    if (received.size >= N) allIn();
+    return new Response('{"message":{"ack_status":"ACK"}}', {
+      headers: { "content-type": "application/json" },
+    });
+  });
+  const server = await startServerProcess({
+    env: {
+      DCI_WORKER: Deno.env.get("BENCH_ASYNC_WORKER") ?? "true",
+      DCI_OUTBOUND_ALLOW: "127.0.0.1",
+      DCI_LOG_LEVEL: "info", // "listening" is an info line; access logs stay on as in production
+      DCI_RATE_LIMIT_MINUTE: "10000000",
+      DCI_RATE_LIMIT_DAY: "1000000000",
+      DCI_SEED_DEMO: "true",
+      DCI_DEMO_SIZE: "1000",
+    },
+  });
+  try {
+    const sender = await createServerSender(server);
+    const url = `${server.url}/registry/search`;
+    const senderUri = `http://127.0.0.1:${receiver.addr.port}/cb`;
+    // Signed before the clock starts, so the client's signing does not count against the server.
+    const bodies = Array.from(
+      { length: N },
+      (_, i) =>
+        JSON.stringify(sender.sign(requestEnvelope(sender.senderId, {
+          transaction_id: `bench-${i}`,
+          search_request: [{
+            reference_id: `r-${i}`,
+            timestamp: new Date().toISOString(),
+            search_criteria: {
+              reg_type: "ns:org:RegistryType:Social",
+              query_type: "predicate",
+              query: [{
+                seq_num: 1,
+                expression1: {
+                  attribute_name: "sex",
+                  operator: "eq",
+                  attribute_value: i % 2 ? "male" : "female",
+                },
+              }],
+              pagination: { page_size: 10, page_number: 1 },
+            },
+          }],
+        }, { totalCount: 1, header: { sender_uri: senderUri } }))),
+    );
+    const headers = { "content-type": "application/json", ...sender.headers() };
+    const latencies: number[] = [];
+    const statuses = new Map<number, number>();
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+      while (next < N) {
+        const body = bodies[next++];
+        const t0 = performance.now();
+        const res = await fetch(url, { method: "POST", headers, body });
+        await res.arrayBuffer();
+        latencies.push(performance.now() - t0);
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      }
+    }));
+    const acceptedIn = performance.now() - started;
+    const timer = setTimeout(() => allIn(), TIMEOUT_S * 1000);
+    await done;
+    clearTimeout(timer);
+    const totalS = (lastCallbackAt - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    const rows: Array<[string, string]> = [
+      ["async searches sent", String(N)],
+      ["client concurrency", String(CONCURRENCY)],
+      ["HTTP statuses", [...statuses].map(([s, n]) => `${s}×${n}`).join(" ")],
+      ["ACK latency p50 (ms)", percentile(latencies, 50).toFixed(2)],
+      ["ACK latency p95 (ms)", percentile(latencies, 95).toFixed(2)],
+      ["ACK latency p99 (ms)", percentile(latencies, 99).toFixed(2)],
+      ["ACK latency max (ms)", latencies[latencies.length - 1].toFixed(2)],
+      ["accept throughput (req/s)", (N / (acceptedIn / 1000)).toFixed(0)],
+      ["callbacks collected", `${received.size} / ${N}`],
+      ["first request → last callback (s)", totalS.toFixed(2)],
+      ["end-to-end throughput (txn/s)", (received.size / totalS).toFixed(0)],
+    ];
+    const width = Math.max(...rows.map(([k]) => k.length));
+    console.log(`\nbench/async.ts — async search, ACK and callbacks (loopback receiver)\n`);
+    for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+  } finally {
+    await server.stop();
+    await receiver.shutdown();
+    await Deno.remove(server.dataDir, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) await main();

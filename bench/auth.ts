@@ -1,0 +1,86 @@
+/**
+ * Auth benchmark: Ed25519 and RSA-2048 signature verifications per second (node:crypto, cached KeyObjects), and
+ * the time the whole auth chain (bearer JWT + SQLite client check + envelope signature + rate limit + replay
+ * insert) adds to one request, measured in-process through createApp(deps).request.
+ * Sizes: AUTH_BENCH_VERIFY (default 2000; full run 20000), AUTH_BENCH_REQUESTS (default 500; full run 5000).
+ */
+import { generateKeyPairSync, sign, verify } from "node:crypto";
+import { Buffer } from "node:buffer";
+import { closeDeps, openDeps } from "../src/deps.ts";
+import { testConfig } from "../src/config.ts";
+import { silentLogger } from "../src/obs/log.ts";
+import { createApp } from "../src/app.ts";
+import { authenticate } from "../src/auth/middleware.ts";
+import { createTestSender } from "../tests/helpers/auth.ts";
+import { requestEnvelope } from "../tests/helpers/dci.ts";
+
+const VERIFY_N = Number(Deno.env.get("AUTH_BENCH_VERIFY") ?? 2000);
+const REQ_N = Number(Deno.env.get("AUTH_BENCH_REQUESTS") ?? 500);
+
+function verifyRate(kind: "ed25519" | "rsa"): number {
+  const { privateKey, publicKey } = kind === "ed25519"
+    ? generateKeyPairSync("ed25519")
+    : generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const data = Buffer.from("(created): 1\n(expires): 2\ndigest: " + "A".repeat(44));
+  const hash = kind === "ed25519" ? null : "sha256";
+  const sig = sign(hash, data, privateKey);
+  for (let i = 0; i < 100; i++) verify(hash, data, publicKey, sig);
+  const t0 = performance.now();
+  for (let i = 0; i < VERIFY_N; i++) {
+    if (!verify(hash, data, publicKey, sig)) throw new Error("verify failed");
+  }
+  return VERIFY_N / ((performance.now() - t0) / 1000);
+}
+
+async function chainCost(alg: "ed25519" | "rsa-sha256") {
+  const config = testConfig({ rateLimitMinute: "10000000", rateLimitDay: "1000000000" });
+  const deps = await openDeps(config, { log: silentLogger });
+  try {
+    const alice = await createTestSender(deps, { alg });
+    const app = createApp(deps);
+    app.post("/dci_api/v1/bench/open", (c) => c.json({ ok: true }));
+    app.post("/dci_api/v1/bench/auth", authenticate(deps, "registry.search"), (c) => c.json({ ok: true }));
+    const bodies = Array.from(
+      { length: REQ_N },
+      () =>
+        JSON.stringify(
+          alice.sign(requestEnvelope(alice.senderId, { search_request: [{ reference_id: "r1" }] })),
+        ),
+    );
+    const run = async (path: string) => {
+      const t0 = performance.now();
+      for (const body of bodies) {
+        const res = await app.request(path, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...alice.headers() },
+          body,
+        });
+        if (res.status !== 200) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+        await res.arrayBuffer();
+      }
+      return (performance.now() - t0) / REQ_N;
+    };
+    await run("/dci_api/v1/bench/open");
+    const open = await run("/dci_api/v1/bench/open");
+    const auth = await run("/dci_api/v1/bench/auth");
+    return { open, auth };
+  } finally {
+    closeDeps(deps);
+  }
+}
+
+const ed = verifyRate("ed25519");
+const rsa = verifyRate("rsa");
+const chainEd = await chainCost("ed25519");
+const chainRsa = await chainCost("rsa-sha256");
+const us = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
+console.log(`auth benchmark (verify n=${VERIFY_N}, requests n=${REQ_N}, one isolate)`);
+console.table([
+  { measure: "Ed25519 verify / s", value: Math.round(ed) },
+  { measure: "RSA-2048 verify / s", value: Math.round(rsa) },
+  { measure: "request without auth (mean)", value: us(chainEd.open) },
+  { measure: "request with auth chain, Ed25519 (mean)", value: us(chainEd.auth) },
+  { measure: "auth chain adds, Ed25519", value: us(chainEd.auth - chainEd.open) },
+  { measure: "request with auth chain, RSA-2048 (mean)", value: us(chainRsa.auth) },
+  { measure: "auth chain adds, RSA-2048", value: us(chainRsa.auth - chainRsa.open) },
+]);

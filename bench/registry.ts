@@ -1,0 +1,199 @@
+/**
+ * Registry benchmark: import N persons (NDJSON through `dci-server registry import`), then server-side search
+ * latency (idtype-value; two-condition predicate: birth_date range of one year + sex, page of 20) and the
+ * resident memory of a real `serve` process on that data while it answers signed HTTP searches.
+ *
+ *   deno run -A bench/registry.ts                      # 20,000 persons (quick)
+ *   BENCH_PERSONS=1000000 deno run -A bench/registry.ts # the issue's figures (1M persons, < 60 s import,
+ *                                                        # p95 < 10 ms server-side, RSS < 300 MB serving)
+ */
+import { testConfig } from "../src/config.ts";
+import { closeDeps, openDeps } from "../src/deps.ts";
+import { silentLogger } from "../src/obs/log.ts";
+import { demoRecords } from "../src/registry/seed.ts";
+import { searchMessage } from "../src/registry/search_message.ts";
+import { createServerSender } from "../tests/helpers/auth.ts";
+import { requestEnvelope } from "../tests/helpers/dci.ts";
+
+const PERSONS = Number(Deno.env.get("BENCH_PERSONS") ?? 20_000);
+const SEARCHES = Number(Deno.env.get("BENCH_SEARCHES") ?? 2000);
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const dir = await Deno.makeTempDir({ prefix: "dci-bench-registry-" });
+
+function pct(samples: number[], p: number): number {
+  const s = [...samples].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+const rows: Array<[string, string]> = [];
+try {
+  // 1. The import file (not timed), then the real CLI import (timed, own process).
+  const file = `${dir}/people.ndjson`;
+  const f = await Deno.open(file, { write: true, create: true });
+  const enc = new TextEncoder();
+  let buf: string[] = [];
+  let records = 0;
+  for (const r of demoRecords(PERSONS, 1)) {
+    buf.push(JSON.stringify(r.raw));
+    records++;
+    if (buf.length === 10_000) {
+      await f.write(enc.encode(buf.join("\n") + "\n"));
+      buf = [];
+    }
+  }
+  await f.write(enc.encode(buf.join("\n") + "\n"));
+  f.close();
+  const env = { DCI_DATA_DIR: dir, DCI_LOG_LEVEL: "error" };
+  const t0 = performance.now();
+  const imp = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--unstable-kv",
+      "--unstable-cron",
+      MAIN,
+      "registry",
+      "import",
+      file,
+      "--batch",
+      "10000",
+    ],
+    env,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const importSeconds = (performance.now() - t0) / 1000;
+  const out = new TextDecoder().decode(imp.stdout);
+  if (imp.code !== 0 || !/rejected 0/.test(out)) throw new Error(`import failed: ${out}`);
+  rows.push(["persons", String(PERSONS)], ["records (persons + households)", String(records)]);
+  rows.push(["import time (s)", importSeconds.toFixed(1)], [
+    "import rate (records/s)",
+    String(Math.round(records / importSeconds)),
+  ]);
+
+  // 2. Server-side search latency (searchMessage in process, as the route runs it, without HTTP and signing).
+  const deps = await openDeps(testConfig({ dataDir: dir, maxPageSize: "20" }), {
+    log: silentLogger,
+    ensureKey: false,
+  });
+  try {
+    const uins = deps.db.prepare(
+      "SELECT id_value FROM identifiers WHERE id_type = 'UIN' ORDER BY id_value LIMIT 5000",
+    )
+      .all().map((r) => String((r as { id_value: string }).id_value));
+    const run = (criteria: Record<string, unknown>) => {
+      const t = performance.now();
+      const o = searchMessage(deps, {
+        registry: "social",
+        header: { version: "1.0.0", action: "search", total_count: 1 },
+        message: {
+          transaction_id: "b",
+          search_request: [{
+            reference_id: "r",
+            timestamp: "2026-01-01T00:00:00Z",
+            search_criteria: criteria,
+          }],
+        },
+      });
+      if (o.message.search_response[0].status !== "succ") {
+        throw new Error(JSON.stringify(o.message.search_response[0]));
+      }
+      return { ms: performance.now() - t, total: o.message.search_response[0].pagination!.total_count };
+    };
+    const idt: number[] = [];
+    const prd: number[] = [];
+    let totals = 0;
+    for (let i = 0; i < SEARCHES; i++) {
+      idt.push(
+        run({ query_type: "idtype-value", query: { type: "UIN", value: uins[(i * 7919) % uins.length] } }).ms,
+      );
+      const year = 1950 + (i % 70);
+      const p = run({
+        query_type: "predicate",
+        query: [{
+          expression1: { attribute_name: "birth_date", operator: "ge", attribute_value: `${year}-01-01` },
+          condition: "and",
+          expression2: { attribute_name: "birth_date", operator: "lt", attribute_value: `${year + 1}-01-01` },
+        }, {
+          expression1: { attribute_name: "sex", operator: "eq", attribute_value: i % 2 ? "female" : "male" },
+        }],
+        pagination: { page_size: 20, page_number: 1 },
+      });
+      prd.push(p.ms);
+      totals += p.total;
+    }
+    rows.push(["idtype-value p50 / p95 (ms)", `${pct(idt, 50).toFixed(2)} / ${pct(idt, 95).toFixed(2)}`]);
+    rows.push([
+      "predicate (1-year birth_date range + sex, page 20) p50 / p95 (ms)",
+      `${pct(prd, 50).toFixed(2)} / ${pct(prd, 95).toFixed(2)}`,
+    ]);
+    rows.push(["predicate: mean matches per search", String(Math.round(totals / SEARCHES))]);
+  } finally {
+    closeDeps(deps);
+  }
+
+  // 3. A real server on the data: signed HTTP searches, then its resident memory.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--unstable-kv", "--unstable-cron", MAIN, "serve"],
+    env: { ...env, DCI_PORT: "0", DCI_LOG_LEVEL: "info", DCI_SEED_DEMO: "false", DCI_WORKER: "false" },
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  try {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let port = 0;
+    let text = "";
+    while (!port) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("server exited");
+      text += value;
+      const m = /"msg":"listening"[^\n]*"port":(\d+)/.exec(text);
+      if (m) port = Number(m[1]);
+    }
+    (async () => {
+      while (!(await reader.read()).done) { /* drain logs */ }
+    })();
+    const url = `http://127.0.0.1:${port}`;
+    const sender = await createServerSender({ url, dataDir: dir }, {
+      limit_minute: 10_000_000,
+      limit_day: 1_000_000_000,
+    });
+    const http: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const env = sender.sign(requestEnvelope(sender.senderId, {
+        transaction_id: `b${i}`,
+        search_request: [{
+          reference_id: "r",
+          timestamp: new Date().toISOString(),
+          search_criteria: { query_type: "idtype-value", query: { type: "UIN", value: "TEST-001" } },
+        }],
+      }, { totalCount: 1 }));
+      const t = performance.now();
+      const res = await fetch(`${url}/registry/sync/search`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...sender.headers() },
+        body: JSON.stringify(env),
+      });
+      await res.arrayBuffer();
+      if (res.status !== 200 && res.status !== 429) throw new Error(`HTTP ${res.status}`);
+      http.push(performance.now() - t);
+    }
+    const status = await Deno.readTextFile(`/proc/${child.pid}/status`).catch(() => "");
+    const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+    rows.push([
+      "HTTP signed idtype-value search p50 / p95 (ms, client side)",
+      `${pct(http, 50).toFixed(2)} / ${pct(http, 95).toFixed(2)}`,
+    ]);
+    rows.push(["server RSS while serving (MB)", rss ? (Number(rss[1]) / 1024).toFixed(0) : "n/a"]);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+  const size = (await Deno.stat(`${dir}/dci.sqlite`)).size;
+  rows.push(["database size (MB)", (size / 1e6).toFixed(0)]);
+} finally {
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+const w = Math.max(...rows.map((r) => r[0].length));
+console.log(`registry benchmark (${PERSONS} persons)`);
+for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);

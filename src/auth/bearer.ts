@@ -1,0 +1,74 @@
+/** The bearer check: our JWT, a client still active in SQLite, an active sender, the scope. */
+import type { Deps } from "../deps.ts";
+import { DciError } from "../dci/errors.ts";
+import { TokenError, verifyAccessToken } from "./jwt.ts";
+
+/** Who the bearer token speaks for, with what the rest of the chain needs from the sender row. */
+export interface BearerAuth {
+  clientId: string;
+  senderId: string;
+  scopes: string[];
+  keysVersion: number;
+  limits: { minute: number; day: number };
+}
+
+interface ClientRow {
+  active: number;
+  sender_id: string;
+  scopes: string;
+  sender_active: number;
+  keys_version: number;
+  limit_minute: number | null;
+  limit_day: number | null;
+}
+
+const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/;
+
+/** Checks the Authorization header for `scope`; throws 401/403 DciErrors. One indexed SQLite read. */
+export function checkBearer(deps: Deps, authorization: string | undefined, scope: string): BearerAuth {
+  const m = BEARER.exec(authorization ?? "");
+  if (!m) {
+    throw new DciError(
+      "err.request.unauthorized",
+      "A bearer token is required: Authorization: Bearer <token>",
+    );
+  }
+  let claims;
+  try {
+    claims = verifyAccessToken(deps, m[1]);
+  } catch (err) {
+    if (err instanceof TokenError) {
+      throw new DciError("err.request.unauthorized", `Invalid token: ${err.message}`);
+    }
+    throw err;
+  }
+  const row = deps.db.prepare(
+    `SELECT c.active, c.sender_id, c.scopes, s.active AS sender_active, s.keys_version, s.limit_minute, s.limit_day
+     FROM oauth_clients c JOIN senders s USING (sender_id) WHERE c.client_id = ?`,
+  ).get(claims.client_id) as ClientRow | undefined;
+  if (!row || row.active !== 1) {
+    throw new DciError("err.request.unauthorized", `Client "${claims.client_id}" is unknown or revoked`);
+  }
+  if (row.sender_id !== claims.sub) {
+    throw new DciError("err.request.unauthorized", "Token subject does not match its client's sender");
+  }
+  if (row.sender_active !== 1) {
+    throw new DciError("err.sender_id.invalid", `Sender "${row.sender_id}" is disabled`);
+  }
+  // The token's scopes, narrowed by the client's current scopes (a scope removed later stops at once).
+  const current = new Set(row.scopes.split(" "));
+  const scopes = claims.scope.split(" ").filter((s) => current.has(s));
+  if (!scopes.includes(scope)) {
+    throw new DciError("err.request.forbidden", `Token lacks the scope "${scope}" this endpoint requires`);
+  }
+  return {
+    clientId: claims.client_id,
+    senderId: row.sender_id,
+    scopes,
+    keysVersion: row.keys_version,
+    limits: {
+      minute: row.limit_minute ?? deps.config.rateLimitMinute,
+      day: row.limit_day ?? deps.config.rateLimitDay,
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * OAuth2 client credentials (RFC 6749 §4.4) at POST /oauth2/client/token and /dci_api/v1/oauth2/client/token.
+ * Credentials by HTTP Basic, form body or JSON body; errors as RFC 6749 §5.2; a per-IP limit slows guessing.
+ */
+import { type Context, Hono } from "hono";
+import { Buffer } from "node:buffer";
+import type { AppEnv } from "../http/context.ts";
+import type { Deps } from "../deps.ts";
+import { issueAccessToken } from "./jwt.ts";
+import { authenticateClient } from "../senders/clients.ts";
+import { takeIpRequest } from "../senders/rate_limit.ts";
+
+/** The token endpoint paths. */
+export const TOKEN_PATHS = ["/oauth2/client/token", "/dci_api/v1/oauth2/client/token"] as const;
+
+type OAuthError = "invalid_request" | "invalid_client" | "unsupported_grant_type" | "invalid_scope";
+
+function oauthError(c: Context<AppEnv>, error: OAuthError, description: string, basic = false): Response {
+  const status = error === "invalid_client" ? 401 : 400;
+  const headers: Record<string, string> = { "Cache-Control": "no-store", Pragma: "no-cache" };
+  if (status === 401) headers["WWW-Authenticate"] = basic ? 'Basic realm="dci"' : 'Bearer realm="dci"';
+  return c.json({ error, error_description: description }, status, headers);
+}
+
+/** The request's parameters from a form or JSON body (strings only). */
+async function readParams(c: Context<AppEnv>): Promise<Record<string, string> | string> {
+  const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  const text = await c.req.text();
+  const out: Record<string, string> = {};
+  if (type === "application/x-www-form-urlencoded" || (type === "" && text === "")) {
+    for (const [k, v] of new URLSearchParams(text)) out[k] = v;
+    return out;
+  }
+  if (type === "application/json") {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return "body is not valid JSON";
+    }
+    if (!body || typeof body !== "object" || Array.isArray(body)) return "body must be a JSON object";
+    for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
+    return out;
+  }
+  return `Content-Type "${type}" is not supported (form or JSON)`;
+}
+
+/** client_id and secret from HTTP Basic (RFC 6749 §2.3.1: form-urlencoded inside) or the body. */
+function credentials(header: string | undefined, params: Record<string, string>) {
+  const m = /^Basic ([A-Za-z0-9+/]+=*)$/.exec(header ?? "");
+  if (m) {
+    const decoded = Buffer.from(m[1], "base64").toString("utf8");
+    const i = decoded.indexOf(":");
+    if (i < 0) return undefined;
+    try {
+      return {
+        id: decodeURIComponent(decoded.slice(0, i).replace(/\+/g, " ")),
+        secret: decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, " ")),
+        basic: true,
+      };
+    } catch {
+      return undefined;
+    }
+  }
+  if (header) return undefined;
+  if (!params.client_id || !params.client_secret) return undefined;
+  return { id: params.client_id, secret: params.client_secret, basic: false };
+}
+
+function clientIp(c: Context<AppEnv>): string {
+  const env = c.env as { remoteAddr?: { hostname?: string } } | undefined;
+  return env?.remoteAddr?.hostname ?? "unknown";
+}
+
+/** The token routes; mount with `app.route("/", oauthRoutes(deps))`. */
+export function oauthRoutes(deps: Deps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  for (const path of TOKEN_PATHS) app.post(path, (c) => tokenHandler(deps, c));
+  return app;
+}
+
+async function tokenHandler(deps: Deps, c: Context<AppEnv>): Promise<Response> {
+  const limit = takeIpRequest(deps.db, clientIp(c), deps.config.tokenIpLimitPerMinute, deps.clock.now());
+  if (!limit.allowed) {
+    c.header("Retry-After", String(limit.retryAfter));
+    return c.json({ error: "invalid_request", error_description: "Too many token requests; slow down" }, 429);
+  }
+  const params = await readParams(c);
+  if (typeof params === "string") return oauthError(c, "invalid_request", params);
+  if (!params.grant_type) return oauthError(c, "invalid_request", "grant_type is required");
+  if (params.grant_type !== "client_credentials") {
+    return oauthError(
+      c,
+      "unsupported_grant_type",
+      `grant_type "${params.grant_type.slice(0, 50)}" is not supported`,
+    );
+  }
+  const creds = credentials(c.req.header("authorization"), params);
+  if (!creds) return oauthError(c, "invalid_client", "client authentication is missing or malformed");
+  const client = await authenticateClient(deps, creds.id, creds.secret);
+  if (!client) return oauthError(c, "invalid_client", "client authentication failed", creds.basic);
+  const requested = params.scope ? params.scope.split(" ").filter(Boolean) : client.scopes;
+  const extra = requested.find((s) => !client.scopes.includes(s));
+  if (extra) {
+    return oauthError(c, "invalid_scope", `scope "${extra.slice(0, 50)}" is not granted to this client`);
+  }
+  const { token } = issueAccessToken(deps, {
+    senderId: client.sender_id,
+    clientId: client.client_id,
+    scopes: requested,
+  });
+  c.set("logFields", { ...c.get("logFields"), sender_id: client.sender_id, client_id: client.client_id });
+  return c.json(
+    {
+      access_token: token,
+      token_type: "Bearer",
+      expires_in: deps.config.tokenTtlSeconds,
+      scope: requested.join(" "),
+    },
+    200,
+    { "Cache-Control": "no-store", Pragma: "no-cache" },
+  );
+}

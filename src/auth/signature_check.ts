@@ -1,0 +1,127 @@
+/**
+ * Which signature a request carries and whether it verifies: the DCI envelope signature (body) or an
+ * RFC 9421 HTTP message signature with an RFC 9530 Content-Digest. Policy: required | optional | off.
+ */
+import type { Deps } from "../deps.ts";
+import { DciError } from "../dci/errors.ts";
+import { type Signable, type SignatureFailure, verifyEnvelope } from "./envelope_signature.ts";
+import {
+  checkContentDigest,
+  parseSignatureHeader,
+  parseSignatureInput,
+  signatureBase,
+  type SignedRequest,
+  verifyHttpSignature,
+} from "./http_signature.ts";
+import { senderKeySet } from "../senders/keys.ts";
+import { MAX_SIGNATURE_WINDOW_S, SIGNATURE_SKEW_S } from "./envelope_signature.ts";
+
+/** The request as the signature check needs it. */
+export interface SignatureSubject {
+  envelope: Signable & { signature?: unknown };
+  request: SignedRequest;
+  body: Uint8Array;
+}
+
+/** Verifies the request's signature per policy; returns the key id used (undefined when none was checked). */
+export function checkSignature(
+  deps: Deps,
+  subject: SignatureSubject,
+  sender: { senderId: string; keysVersion: number },
+): string | undefined {
+  const policy = deps.config.signaturePolicy;
+  if (policy === "off") return undefined;
+  const hasHttpSig = subject.request.headers.has("signature-input") ||
+    subject.request.headers.has("signature");
+  if (hasHttpSig) return checkHttpSignature(deps, subject, sender);
+  const present = typeof subject.envelope.signature === "string" && subject.envelope.signature.trim() !== "";
+  if (!present && policy === "optional") return undefined;
+  const keys = senderKeySet(deps, sender.senderId, sender.keysVersion);
+  const result = verifyEnvelope(subject.envelope, {
+    nowMs: deps.clock.now(),
+    resolveKey: (senderId, keyId, alg) => {
+      const k = senderId === sender.senderId ? keys.get(keyId) : undefined;
+      return k && k.alg === alg ? k.key : undefined;
+    },
+  });
+  if (!result.ok) throw failure(result.failure, sender.senderId);
+  return result.params.keyId;
+}
+
+function failure(f: SignatureFailure, senderId: string): DciError {
+  switch (f.reason) {
+    case "missing":
+      return new DciError(
+        "err.signature.missing",
+        "The envelope has no signature and the policy requires one",
+      );
+    case "malformed":
+      return new DciError("err.signature.invalid", `Signature is malformed: ${f.detail}`);
+    case "unknown_key":
+      return new DciError(
+        "err.signature.invalid",
+        f.senderId === senderId
+          ? `Cannot verify signature: key "${f.keyId}" of sender "${senderId}" is unknown`
+          : `Cannot verify signature: kidId names sender "${f.senderId}", not header.sender_id "${senderId}"`,
+      );
+    case "expired":
+      return new DciError("err.signature.invalid", "Signature has expired");
+    case "not_yet_valid":
+      return new DciError("err.signature.invalid", "Signature created time is in the future");
+    case "window_too_long":
+      return new DciError("err.signature.invalid", `Signature window exceeds ${MAX_SIGNATURE_WINDOW_S} s`);
+    case "mismatch":
+      return new DciError("err.signature.invalid", "Signature does not match the header and message");
+  }
+}
+
+function invalid(message: string): DciError {
+  return new DciError("err.signature.invalid", `HTTP message signature: ${message}`);
+}
+
+function checkHttpSignature(
+  deps: Deps,
+  subject: SignatureSubject,
+  sender: { senderId: string; keysVersion: number },
+): string {
+  const h = subject.request.headers;
+  const inputs = parseSignatureInput(h.get("signature-input") ?? "");
+  const sigs = parseSignatureHeader(h.get("signature") ?? "");
+  if (!inputs || !sigs) throw invalid("Signature-Input or Signature is malformed");
+  const input = inputs.find((i) => sigs.has(i.label));
+  if (!input) throw invalid("no Signature matches a Signature-Input label");
+  const covered = new Set(input.components);
+  if (!covered.has("@method") || !(covered.has("@target-uri") || covered.has("@path"))) {
+    throw invalid("must cover @method and @target-uri or @path");
+  }
+  if (!covered.has("content-digest")) throw invalid("must cover content-digest");
+  if (!checkContentDigest(h.get("content-digest") ?? "", subject.body)) {
+    throw invalid("Content-Digest does not match the body");
+  }
+  const now = Math.floor(deps.clock.now() / 1000);
+  const created = input.params.created;
+  if (typeof created !== "number") throw invalid("created is required");
+  if (created > now + SIGNATURE_SKEW_S) throw invalid("created is in the future");
+  if (now - created > MAX_SIGNATURE_WINDOW_S) throw invalid("signature is too old");
+  if (typeof input.params.expires === "number" && now > input.params.expires) {
+    throw invalid("signature has expired");
+  }
+  const keyId = String(input.params.keyid ?? "");
+  const key = senderKeySet(deps, sender.senderId, sender.keysVersion).get(keyId);
+  if (!key) throw invalid(`key "${keyId}" of sender "${sender.senderId}" is unknown`);
+  let base: string;
+  try {
+    base = signatureBase(subject.request, input.components, input.raw);
+  } catch (err) {
+    throw invalid((err as Error).message);
+  }
+  const alg = typeof input.params.alg === "string" ? input.params.alg : undefined;
+  let ok = false;
+  try {
+    ok = verifyHttpSignature(base, sigs.get(input.label)!, key.key, alg);
+  } catch (err) {
+    throw invalid((err as Error).message);
+  }
+  if (!ok) throw invalid("signature does not verify");
+  return keyId;
+}

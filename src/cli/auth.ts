@@ -1,0 +1,209 @@
+/** `dci-server sender …` and `dci-server client …`: the CLI mirror of the senders and clients admin API. */
+import { CliFailure, type Command, type CommandInput, type CommandTree, table, UsageError } from "./cli.ts";
+import { withDeps } from "./system.ts";
+import type { Deps } from "../deps.ts";
+import {
+  addSender,
+  getSender,
+  listSenders,
+  removeSender,
+  SenderError,
+  type SenderInput,
+  setSenderActive,
+  updateSender,
+} from "../senders/store.ts";
+import { addSenderKey, listSenderKeys, removeSenderKey } from "../senders/keys.ts";
+import { fetchSenderKeys } from "../senders/jwks_fetch.ts";
+import { createClient, listClients, revokeClient, rotateClientSecret } from "../senders/clients.ts";
+
+type Opt = NonNullable<Command["options"]>[string];
+const SENDER_OPTIONS: Record<string, Opt> = {
+  name: { type: "string", description: "Display name" },
+  "callback-url": { type: "string", description: "Callback base URL (wins over header.sender_uri)" },
+  "jwks-url": { type: "string", description: "URL of the sender's JWKS (keys are fetched from it)" },
+  "limit-minute": { type: "string", description: "Requests per rolling minute (default from config)" },
+  "limit-day": { type: "string", description: "Requests per UTC day (default from config)" },
+  "auto-approve": { type: "string", description: "Auto-approve subscriptions: true|false" },
+};
+
+function senderInput(values: CommandInput["values"]): SenderInput {
+  const num = (k: string) => {
+    if (values[k] === undefined) return undefined;
+    const n = Number(values[k]);
+    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${k} must be a positive integer`);
+    return n;
+  };
+  const str = (k: string) =>
+    values[k] === undefined ? undefined : (values[k] === "" ? null : String(values[k]));
+  const auto = values["auto-approve"];
+  if (auto !== undefined && auto !== "true" && auto !== "false") {
+    throw new UsageError("--auto-approve must be true or false");
+  }
+  const input: SenderInput = {
+    name: values.name === undefined ? undefined : String(values.name),
+    callback_base_url: str("callback-url"),
+    jwks_url: str("jwks-url"),
+    limit_minute: num("limit-minute"),
+    limit_day: num("limit-day"),
+    auto_approve_subscriptions: auto === undefined ? undefined : auto === "true",
+  };
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as SenderInput;
+}
+
+/** A command that opens deps and maps SenderError to exit 1. */
+function cmd(spec: Omit<Command, "run">, fn: (deps: Deps, input: CommandInput) => unknown): Command {
+  return {
+    ...spec,
+    run: (input) =>
+      withDeps(input.config(), async (deps) => {
+        try {
+          await fn(deps, input);
+        } catch (err) {
+          if (err instanceof SenderError) throw new CliFailure(err.message);
+          throw err;
+        }
+      }),
+  };
+}
+
+const json = (v: unknown) => JSON.stringify(v, null, 2);
+
+const senderCommands: CommandTree = {
+  add: cmd(
+    { summary: "Register a sender", usage: "SENDER_ID", args: [1, 1], options: SENDER_OPTIONS },
+    (d, i) => {
+      i.out(json(addSender(d, i.positionals[0], senderInput(i.values))));
+    },
+  ),
+  list: cmd({ summary: "List senders" }, (d, i) => {
+    i.out(table(listSenders(d) as unknown as Record<string, unknown>[], [
+      "sender_id",
+      "name",
+      "active",
+      "limit_minute",
+      "limit_day",
+      "jwks_fetch_status",
+    ]));
+  }),
+  show: cmd({ summary: "Show a sender and its keys", usage: "SENDER_ID", args: [1, 1] }, (d, i) => {
+    const s = getSender(d, i.positionals[0]);
+    if (!s) throw new CliFailure(`sender "${i.positionals[0]}" does not exist`);
+    i.out(json({ ...s, keys: listSenderKeys(d, s.sender_id) }));
+  }),
+  update: cmd(
+    { summary: "Change a sender", usage: "SENDER_ID", args: [1, 1], options: SENDER_OPTIONS },
+    (d, i) => {
+      i.out(json(updateSender(d, i.positionals[0], senderInput(i.values))));
+    },
+  ),
+  disable: cmd(
+    { summary: "Disable a sender (its requests are refused)", usage: "SENDER_ID", args: [1, 1] },
+    (d, i) => {
+      setSenderActive(d, i.positionals[0], false);
+      i.out(`disabled: ${i.positionals[0]}`);
+    },
+  ),
+  enable: cmd({ summary: "Enable a sender", usage: "SENDER_ID", args: [1, 1] }, (d, i) => {
+    setSenderActive(d, i.positionals[0], true);
+    i.out(`enabled: ${i.positionals[0]}`);
+  }),
+  remove: cmd(
+    { summary: "Remove a sender with its keys and clients", usage: "SENDER_ID", args: [1, 1] },
+    (d, i) => {
+      removeSender(d, i.positionals[0]);
+      i.out(`removed: ${i.positionals[0]}`);
+    },
+  ),
+  "fetch-keys": cmd({
+    summary: "Fetch the sender's keys from its JWKS URL now",
+    usage: "SENDER_ID",
+    args: [1, 1],
+  }, async (d, i) => {
+    const outcome = await fetchSenderKeys(d, i.positionals[0]);
+    if (!outcome.ok) throw new CliFailure(`JWKS fetch failed: ${outcome.error}`);
+    i.out(`fetched ${outcome.keys} key(s)`);
+  }),
+  key: {
+    add: cmd({
+      summary: "Add a public key (PEM or JWK, from a file or - for stdin)",
+      usage: "SENDER_ID KEY_ID --file PATH [--alg ed25519|rsa-sha256]",
+      args: [2, 2],
+      options: {
+        file: { type: "string", description: "PEM or JWK file; - reads stdin" },
+        alg: { type: "string", description: "Expected algorithm (checked against the key)" },
+      },
+    }, async (d, i) => {
+      if (typeof i.values.file !== "string") throw new UsageError("--file is required");
+      const material = i.values.file === "-"
+        ? await new Response(Deno.stdin.readable).text()
+        : await Deno.readTextFile(i.values.file);
+      const alg = typeof i.values.alg === "string" ? i.values.alg : undefined;
+      const k = addSenderKey(d, i.positionals[0], { keyId: i.positionals[1], material, alg });
+      i.out(`added key ${k.key_id} (${k.alg}) to ${k.sender_id}`);
+    }),
+    list: cmd({ summary: "List a sender's keys", usage: "SENDER_ID", args: [1, 1] }, (d, i) => {
+      i.out(table(listSenderKeys(d, i.positionals[0]) as unknown as Record<string, unknown>[], [
+        "key_id",
+        "alg",
+        "source",
+        "active",
+        "created_at",
+      ]));
+    }),
+    remove: cmd({ summary: "Remove a key", usage: "SENDER_ID KEY_ID", args: [2, 2] }, (d, i) => {
+      removeSenderKey(d, i.positionals[0], i.positionals[1]);
+      i.out(`removed key ${i.positionals[1]}`);
+    }),
+  },
+};
+
+const clientCommands: CommandTree = {
+  create: cmd({
+    summary: "Create an OAuth2 client; the secret is printed once",
+    usage: "--sender ID [--scopes a,b]",
+    options: {
+      sender: { type: "string", description: "The sender the client belongs to" },
+      scopes: { type: "string", description: "Comma list of scopes (default: all)" },
+      name: { type: "string", description: "Display name" },
+    },
+  }, async (d, i) => {
+    if (typeof i.values.sender !== "string") throw new UsageError("--sender is required");
+    const scopes = typeof i.values.scopes === "string"
+      ? i.values.scopes.split(",").map((s) => s.trim())
+      : undefined;
+    const name = typeof i.values.name === "string" ? i.values.name : undefined;
+    const { client, clientSecret } = await createClient(d, i.values.sender, { scopes, name });
+    i.out(
+      `client_id:     ${client.client_id}\nclient_secret: ${clientSecret}\nscopes:        ${
+        client.scopes.join(" ")
+      }`,
+    );
+    i.err("The secret is shown only now; store it safely.");
+  }),
+  list: cmd({
+    summary: "List clients",
+    options: { sender: { type: "string", description: "Only this sender's clients" } },
+  }, (d, i) => {
+    const rows = listClients(d, typeof i.values.sender === "string" ? i.values.sender : undefined)
+      .map((c) => ({ ...c, scopes: c.scopes.join(" ") }));
+    i.out(table(rows, ["client_id", "sender_id", "scopes", "active", "created_at", "revoked_at"]));
+  }),
+  revoke: cmd(
+    { summary: "Revoke a client (its tokens stop at once)", usage: "CLIENT_ID", args: [1, 1] },
+    (d, i) => {
+      revokeClient(d, i.positionals[0]);
+      i.out(`revoked: ${i.positionals[0]}`);
+    },
+  ),
+  "rotate-secret": cmd({
+    summary: "Replace a client's secret (printed once)",
+    usage: "CLIENT_ID",
+    args: [1, 1],
+  }, async (d, i) => {
+    const { clientSecret } = await rotateClientSecret(d, i.positionals[0]);
+    i.out(`client_secret: ${clientSecret}`);
+  }),
+};
+
+/** The sender and client command groups. */
+export const authCommands: CommandTree = { sender: senderCommands, client: clientCommands };

@@ -1,0 +1,194 @@
+/** `dci-server registry import FILE`, `registry seed --demo N [--seed S]`, `registry stats`. */
+import { CliFailure, type Command, type CommandTree, table, UsageError } from "./cli.ts";
+import { withDeps } from "./system.ts";
+import type { Deps } from "../deps.ts";
+import type { ImportReport, SourceRecord } from "../registry/batch.ts";
+import { writeAll } from "../registry/batch.ts";
+import { deferIndexes, restoreIndexes } from "../registry/bulk.ts";
+import { detectFormat, recordsOf } from "../registry/sources.ts";
+import { demoRecords } from "../registry/seed.ts";
+import { registrantCounts } from "../registry/store.ts";
+import { registryIsEmpty } from "../registry/startup.ts";
+import { lastEventId } from "../registry/events.ts";
+
+/** A progress line on stderr, redrawn at most 5 times a second, only on a terminal. */
+function progress(label: string, totalBytes?: () => number) {
+  const tty = Deno.stderr.isTerminal();
+  const started = performance.now();
+  let last = 0;
+  const enc = new TextEncoder();
+  return {
+    update(report: ImportReport, force = false) {
+      const now = performance.now();
+      if (!tty || (!force && now - last < 200)) return;
+      last = now;
+      const rate = report.read / Math.max(0.001, (now - started) / 1000);
+      const frac = totalBytes ? Math.min(1, totalBytes()) : undefined;
+      const bar = frac === undefined ? "" : `[${"#".repeat(Math.round(frac * 30)).padEnd(30, ".")}] ` +
+        `${(frac * 100).toFixed(0).padStart(3)}% `;
+      const line = `\r${label} ${bar}${report.read} records, ${report.rejectedCount} rejected, ` +
+        `${Math.round(rate)}/s`;
+      Deno.stderr.writeSync(enc.encode(line));
+    },
+    done() {
+      if (tty) Deno.stderr.writeSync(enc.encode("\n"));
+    },
+    seconds: () => (performance.now() - started) / 1000,
+  };
+}
+
+function printReport(out: (s: string) => void, report: ImportReport, seconds: number): void {
+  out(
+    `read ${report.read}, registered ${report.registered}, updated ${report.updated}, ` +
+      `rejected ${report.rejectedCount} in ${seconds.toFixed(1)} s`,
+  );
+  if (report.rejectedCount > 0) {
+    out(table(report.rejected.map((r) => ({ ...r })), ["line", "reason"]));
+    if (report.rejectedCount > report.rejected.length) {
+      out(`... and ${report.rejectedCount - report.rejected.length} more rejected`);
+    }
+  }
+}
+
+/** Loads records; a load into an empty registry defers the search indexes (see bulk.ts). */
+async function load(
+  deps: Deps,
+  source: AsyncIterable<SourceRecord> | Iterable<SourceRecord>,
+  options: { label: string; batchSize: number; totalBytes?: () => number; bulk?: boolean },
+): Promise<{ report: ImportReport; seconds: number }> {
+  restoreIndexes(deps.db);
+  deps.db.exec("PRAGMA cache_size = -200000");
+  const bulk = options.bulk ?? registryIsEmpty(deps);
+  if (bulk) deferIndexes(deps.db);
+  const bar = progress(options.label, options.totalBytes);
+  try {
+    const report = await writeAll(deps.db, source, {
+      now: () => new Date(deps.clock.now()).toISOString(),
+      batchSize: options.batchSize,
+      onProgress: (r) => bar.update(r),
+    });
+    bar.update(report, true);
+    return { report, seconds: bar.seconds() };
+  } finally {
+    bar.done();
+    if (bulk) restoreIndexes(deps.db);
+  }
+}
+
+function batchSizeOf(v: unknown): number {
+  const n = v === undefined ? 5000 : Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new UsageError("--batch must be 1 to 100000");
+  return n;
+}
+
+const importCommand: Command = {
+  summary: "Import persons and households from NDJSON, a JSON array or CSV (streamed, committed per batch)",
+  usage: "FILE [--format ndjson|json|csv] [--batch N]",
+  args: [1, 1],
+  options: {
+    format: { type: "string", description: "ndjson, json or csv (default: from the extension / content)" },
+    batch: { type: "string", description: "records per transaction (default 5000)" },
+  },
+  async run({ config, positionals, values, out }) {
+    const path = positionals[0];
+    const batchSize = batchSizeOf(values.batch);
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { read: true });
+    } catch (e) {
+      throw new CliFailure(`cannot open ${path}: ${(e as Error).message}`);
+    }
+    const size = (await file.stat()).size;
+    const head = new Uint8Array(64);
+    const n = (await file.read(head)) ?? 0;
+    await file.seek(0, Deno.SeekMode.Start);
+    const first = new TextDecoder().decode(head.subarray(0, n)).replace(/^\uFEFF/, "").trimStart()[0];
+    let format;
+    try {
+      format = detectFormat(path, first, values.format as string | undefined);
+    } catch (e) {
+      file.close();
+      throw new UsageError((e as Error).message);
+    }
+    let readBytes = 0;
+    const counted = file.readable.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, c) {
+          readBytes += chunk.byteLength;
+          c.enqueue(chunk);
+        },
+      }),
+    ).pipeThrough(new TextDecoderStream());
+    await withDeps(config(), async (deps) => {
+      let result;
+      try {
+        result = await load(deps, recordsOf(format, counted), {
+          label: `import ${format}`,
+          batchSize,
+          totalBytes: () => size ? readBytes / size : 1,
+        });
+      } catch (e) {
+        throw new CliFailure((e as Error).message);
+      }
+      printReport(out, result.report, result.seconds);
+    });
+  },
+};
+
+const seedCommand: Command = {
+  summary: "Add a deterministic synthetic registry: N persons in households",
+  usage: "--demo N [--seed S]",
+  options: {
+    demo: { type: "string", description: "number of persons" },
+    seed: { type: "string", description: "random seed (default 1); same N and seed, same records" },
+    batch: { type: "string", description: "records per transaction (default 5000)" },
+  },
+  run({ config, values, out }) {
+    const n = Number(values.demo);
+    const seed = values.seed === undefined ? 1 : Number(values.seed);
+    if (!Number.isInteger(n) || n < 1 || n > 10_000_000) {
+      throw new UsageError("--demo N: 1 to 10000000 persons");
+    }
+    if (!Number.isInteger(seed) || seed < 1 || seed > 1_000_000) throw new UsageError("--seed: 1 to 1000000");
+    const batchSize = batchSizeOf(values.batch);
+    return withDeps(config(), async (deps) => {
+      let done = 0;
+      const records = (function* () {
+        for (const r of demoRecords(n, seed)) {
+          if ((r.raw as { record_type?: string }).record_type !== "group") done++;
+          yield r;
+        }
+      })();
+      const result = await load(deps, records, { label: "seed", batchSize, totalBytes: () => done / n });
+      printReport(out, result.report, result.seconds);
+    });
+  },
+};
+
+const statsCommand: Command = {
+  summary: "Registrant counts and the newest event id",
+  run: ({ config, out }) =>
+    withDeps(config(), (deps) => {
+      const c = registrantCounts(deps.db);
+      out(
+        table([{
+          persons: c.person,
+          groups: c.group,
+          deleted: c.deleted,
+          last_event_id: lastEventId(deps.db),
+        }], [
+          "persons",
+          "groups",
+          "deleted",
+          "last_event_id",
+        ]),
+      );
+    }),
+};
+
+/** The registry command group. */
+export const registryCommands: CommandTree = {
+  import: importCommand,
+  seed: seedCommand,
+  stats: statsCommand,
+};

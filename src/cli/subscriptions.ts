@@ -1,0 +1,133 @@
+/** `dci-server subscription list|show|approve|cancel|reactivate` and `dci-server notification list`. */
+import { CliFailure, type Command, type CommandTree, table, UsageError } from "./cli.ts";
+import { withDeps } from "./system.ts";
+import { listSubscriptions, SUBSCRIPTION_STATES, type SubscriptionRow } from "../subscriptions/store.ts";
+import { listNotifications, NOTIFICATION_STATUSES } from "../subscriptions/notifications.ts";
+import {
+  approve,
+  cancel,
+  reactivate,
+  showSubscription,
+  SubscriptionOpError,
+  subscriptionView,
+} from "../subscriptions/operations.ts";
+import type { Deps } from "../deps.ts";
+
+function limitOf(raw: unknown): number {
+  const limit = Number(raw ?? 50);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError("--limit must be 1..1000");
+  return limit;
+}
+
+const list: Command = {
+  summary: "List subscriptions, newest first",
+  usage: "[--state S] [--sender ID] [--limit N]",
+  options: {
+    state: { type: "string", description: `Only this state (${SUBSCRIPTION_STATES.join("|")})` },
+    sender: { type: "string", description: "Only this sender_id" },
+    limit: { type: "string", description: "At most this many rows (default 50)" },
+  },
+  run: ({ config, values, out }) => {
+    const state = values.state as string | undefined;
+    if (state && !(SUBSCRIPTION_STATES as readonly string[]).includes(state)) {
+      throw new UsageError(`unknown state "${state}"`);
+    }
+    const limit = limitOf(values.limit);
+    return withDeps(config(), (deps) => {
+      const rows = listSubscriptions(deps.db, { state, sender: values.sender as string | undefined, limit });
+      out(table(rows as unknown as Record<string, unknown>[], [
+        "code",
+        "sender_id",
+        "state",
+        "reg_event_type",
+        "record_type",
+        "filter_type",
+        "consecutive_failures",
+        "end_time",
+        "created_at",
+      ]));
+    });
+  },
+};
+
+function byCode(summary: string, fn: (deps: Deps, code: string) => SubscriptionRow, verb?: string): Command {
+  return {
+    summary,
+    usage: "CODE",
+    args: [1, 1],
+    run: ({ config, positionals, out }) =>
+      withDeps(config(), (deps) => {
+        try {
+          const row = fn(deps, positionals[0]);
+          out(
+            verb
+              ? `${verb}: ${row.code} (state ${row.state})`
+              : JSON.stringify(subscriptionView(row), null, 2),
+          );
+        } catch (err) {
+          if (err instanceof SubscriptionOpError) throw new CliFailure(err.message);
+          throw err;
+        }
+      }),
+  };
+}
+
+const notificationList: Command = {
+  summary: "List the notification log, newest first",
+  usage: "[--subscription CODE] [--status S] [--since ISO] [--until ISO] [--limit N]",
+  options: {
+    subscription: { type: "string", description: "Only this subscription code" },
+    status: { type: "string", description: `Only this status (${NOTIFICATION_STATUSES.join("|")})` },
+    since: { type: "string", description: "Created at or after this ISO 8601 time" },
+    until: { type: "string", description: "Created before this ISO 8601 time" },
+    limit: { type: "string", description: "At most this many rows (default 50)" },
+  },
+  run: ({ config, values, out }) => {
+    const status = values.status as string | undefined;
+    if (status && !(NOTIFICATION_STATUSES as readonly string[]).includes(status)) {
+      throw new UsageError(`unknown status "${status}"`);
+    }
+    const time = (flag: string) => {
+      const v = values[flag] as string | undefined;
+      if (v === undefined) return undefined;
+      const ms = Date.parse(v);
+      if (Number.isNaN(ms)) throw new UsageError(`--${flag} must be an ISO 8601 time`);
+      return new Date(ms).toISOString();
+    };
+    const since = time("since");
+    const until = time("until");
+    const limit = limitOf(values.limit);
+    return withDeps(config(), (deps) => {
+      const rows = listNotifications(deps.db, {
+        subscription: values.subscription as string | undefined,
+        status,
+        since,
+        until,
+        limit,
+      });
+      out(table(rows as unknown as Record<string, unknown>[], [
+        "notification_id",
+        "subscription_code",
+        "event_id",
+        "event_type",
+        "record_count",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+      ]));
+    });
+  },
+};
+
+/** The subscription and notification command groups. */
+export const subscriptionCommands: CommandTree = {
+  subscription: {
+    list,
+    show: byCode("Show one subscription (JSON)", showSubscription),
+    approve: byCode("Approve a pending subscription", approve, "approved"),
+    cancel: byCode("Cancel a subscription", cancel, "cancelled"),
+    reactivate: byCode("Reactivate a subscription in error", reactivate, "reactivated"),
+  },
+  notification: { list: notificationList },
+};

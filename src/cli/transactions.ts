@@ -1,0 +1,81 @@
+/** `dci-server txn list|show|retry`: inspect async transactions and retry a failed callback. */
+import { CliFailure, type Command, type CommandTree, table, UsageError } from "./cli.ts";
+import { withDeps } from "./system.ts";
+import { TXN_ACTIONS, TXN_STATES } from "../transactions/states.ts";
+import { detail, findTxn, listTxns, retryCallback } from "../transactions/operations.ts";
+
+const txnList: Command = {
+  summary: "List async transactions, newest first",
+  usage: "[--state S] [--action A] [--sender ID] [--limit N]",
+  options: {
+    state: { type: "string", description: `Only this state (${TXN_STATES.join("|")})` },
+    action: { type: "string", description: `Only this action (${TXN_ACTIONS.join("|")})` },
+    sender: { type: "string", description: "Only this sender_id" },
+    limit: { type: "string", description: "At most this many rows (default 50)" },
+  },
+  run: ({ config, values, out }) => {
+    const state = values.state as string | undefined;
+    const action = values.action as string | undefined;
+    if (state && !(TXN_STATES as readonly string[]).includes(state)) {
+      throw new UsageError(`unknown state "${state}"`);
+    }
+    if (action && !(TXN_ACTIONS as readonly string[]).includes(action)) {
+      throw new UsageError(`unknown action "${action}"`);
+    }
+    const limit = Number(values.limit ?? 50);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new UsageError("--limit must be 1..10000");
+    }
+    return withDeps(config(), (deps) => {
+      const { items } = listTxns(deps, {
+        state,
+        action,
+        senderId: values.sender as string | undefined,
+        limit,
+      });
+      out(table(items as unknown as Record<string, unknown>[], [
+        "correlation_id",
+        "transaction_id",
+        "sender_id",
+        "action",
+        "state",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+      ]));
+    });
+  },
+};
+
+const txnShow: Command = {
+  summary: "Show one transaction (JSON) by correlation_id",
+  usage: "CORRELATION_ID",
+  args: [1, 1],
+  run: ({ config, positionals, out }) =>
+    withDeps(config(), (deps) => {
+      const row = findTxn(deps, positionals[0]);
+      if (!row) throw new CliFailure(`no transaction with correlation_id ${positionals[0]}`);
+      out(JSON.stringify(detail(row), null, 2));
+    }),
+};
+
+const txnRetry: Command = {
+  summary: "Retry the callback of a transaction in callback_failed (the worker delivers it)",
+  usage: "CORRELATION_ID",
+  args: [1, 1],
+  run: ({ config, positionals, out }) =>
+    withDeps(config(), async (deps) => {
+      const r = await retryCallback(deps, positionals[0]);
+      if (!r.ok && r.reason === "not_found") {
+        throw new CliFailure(`no transaction with correlation_id ${positionals[0]}`);
+      }
+      if (!r.ok) {
+        throw new CliFailure(`transaction is in state ${r.state}; only callback_failed can be retried`);
+      }
+      out(`callback retry scheduled: ${r.row.correlation_id} (state ${r.row.state})`);
+    }),
+};
+
+/** The txn command group. */
+export const transactionCommands: CommandTree = { list: txnList, show: txnShow, retry: txnRetry };

@@ -1,0 +1,130 @@
+/**
+ * Search request/response messages in zod, for route validation and the OpenAPI document.
+ * Item fields are validated loosely on purpose: a bad item is answered with its own `rjct` code
+ * (rjct.reference_id.invalid, rjct.pagination.invalid, ...) instead of failing the whole request.
+ */
+import { z } from "@hono/zod-openapi";
+import { CallbackHeader, envelopeOf } from "./schemas.ts";
+
+/** Query types (graphql is answered rjct.search_criteria.invalid). */
+export const QueryTypeEnum = z.enum(["idtype-value", "predicate", "expression"]);
+
+/** One sort key. */
+export const SearchSort = z.object({
+  attribute_name: z.string().openapi({ example: "birth_date" }),
+  sort_order: z.enum(["asc", "desc"]).optional(),
+}).openapi("SearchSort");
+
+/** Requested page. */
+export const PaginationRequest = z.object({
+  page_size: z.number().int().min(1).openapi({ example: 20 }),
+  page_number: z.number().int().min(1).optional().openapi({ example: 1 }),
+}).openapi("PaginationRequest");
+
+/** A predicate expression. */
+export const ExpPredicate = z.object({
+  attribute_name: z.string().openapi({ example: "birth_date" }),
+  operator: z.enum(["eq", "ne", "gt", "ge", "lt", "le", "in"]),
+  attribute_value: z.unknown().openapi({ example: "2000-11-02" }),
+}).openapi("ExpPredicate");
+
+/** A predicate item: expression1 [condition expression2]. */
+export const ExpPredicateWithCondition = z.object({
+  seq_num: z.number().optional(),
+  expression1: ExpPredicate,
+  condition: z.enum(["and", "or", "not"]).optional(),
+  expression2: ExpPredicate.optional(),
+}).openapi("ExpPredicateWithCondition");
+
+/** The search criteria (documented shape; read leniently). */
+export const SearchCriteria = z.looseObject({
+  version: z.string().optional(),
+  reg_type: z.string().optional().openapi({ example: "ns:org:RegistryType:Social" }),
+  reg_record_type: z.string().optional().openapi({ example: "SRPerson", description: "SRPerson or Group" }),
+  response_entity: z.string().optional().openapi({ description: "Member or Group" }),
+  query_type: z.unknown().openapi({ type: "string", enum: QueryTypeEnum.options, example: "predicate" }),
+  query: z.unknown().openapi({
+    description: "idtype-value {type, value}; predicate ExpPredicateWithCondition[]; expression " +
+      "{type, value: {expression}} (MongoDB-style or OpenSPP {seq, or})",
+    example: [{
+      seq_num: 1,
+      expression1: { attribute_name: "birth_date", operator: "ge", attribute_value: "2000-11-02" },
+      condition: "and",
+      expression2: { attribute_name: "sex", operator: "eq", attribute_value: "female" },
+    }],
+  }),
+  sort: z.unknown().optional().openapi({ type: "array", description: "SearchSort[]" }),
+  pagination: z.unknown().optional().openapi({ type: "object", description: "PaginationRequest" }),
+  consent: z.unknown().optional(),
+  authorize: z.unknown().optional(),
+}).openapi("SearchCriteria");
+
+/** One search request item. */
+export const SearchRequestItem = z.looseObject({
+  reference_id: z.unknown().openapi({ type: "string", maxLength: 99, example: "ref-1" }),
+  timestamp: z.unknown().openapi({ type: "string", format: "date-time", example: "2026-01-01T00:00:00Z" }),
+  search_criteria: z.unknown().openapi({ type: "object", description: "SearchCriteria" }),
+  locale: z.unknown().optional().openapi({ type: "string", example: "eng" }),
+}).openapi("SearchRequestItem");
+
+/** The search request message. */
+export const SearchRequest = z.looseObject({
+  transaction_id: z.string().max(99).openapi({ example: "txn-0001" }),
+  search_request: z.array(SearchRequestItem).min(1),
+}).openapi("SearchRequest");
+
+/** The search request envelope. */
+export const SearchRequestEnvelope = envelopeOf(SearchRequest, "SearchRequestEnvelope");
+
+/** Page information of an answer. */
+export const Pagination = z.object({
+  page_size: z.number().int(),
+  page_number: z.number().int(),
+  total_count: z.number().int(),
+}).openapi("Pagination");
+
+/** Per-item reason codes of a search answer. */
+export const SearchStatusReasonCode = z.enum([
+  "rjct.reference_id.invalid",
+  "rjct.reference_id.duplicate",
+  "rjct.timestamp.invalid",
+  "rjct.search_criteria.invalid",
+  "rjct.filter.invalid",
+  "rjct.sort.invalid",
+  "rjct.pagination.invalid",
+  "rjct.search.too_many_records_found",
+  "rjct.action.not_supported",
+]).openapi("SearchStatusReasonCode");
+
+/** One answered item. */
+export const SearchResponseItem = z.object({
+  reference_id: z.string(),
+  timestamp: z.string(),
+  status: z.enum(["succ", "rjct"]),
+  status_reason_code: SearchStatusReasonCode.optional(),
+  status_reason_message: z.string().max(999).optional(),
+  data: z.object({
+    version: z.string(),
+    reg_type: z.string(),
+    reg_record_type: z.string().openapi({ example: "SRPerson" }),
+    reg_records: z.array(z.record(z.string(), z.unknown())).openapi({
+      description: "spdci SRPerson (core Person) or social Group records",
+    }),
+  }).optional(),
+  pagination: Pagination.optional(),
+  locale: z.string().optional(),
+}).openapi("SearchResponseItem");
+
+/** The on-search message. */
+export const SearchResponse = z.object({
+  transaction_id: z.string(),
+  correlation_id: z.string(),
+  search_response: z.array(SearchResponseItem),
+}).openapi("SearchResponse");
+
+/** The signed sync search answer. */
+export const SearchResponseEnvelope = z.object({
+  signature: z.string(),
+  header: CallbackHeader,
+  message: SearchResponse,
+}).openapi("SearchResponseEnvelope");

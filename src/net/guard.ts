@@ -1,0 +1,136 @@
+/**
+ * The SSRF guard: vets a URL's parsed host and every address it resolves to. Allowlisted hosts, IPs and CIDRs
+ * (config `outboundAllow`) pass, and may use plain http and loopback; everything else must be https to a
+ * public address.
+ */
+import { lookup as dnsLookup } from "node:dns/promises";
+import { blockedReason, type Cidr, inCidr, parseCidr, type ParsedIp, parseIp } from "./ip.ts";
+
+/** Host names that are never a public endpoint (cloud metadata services and their aliases). */
+const METADATA_HOSTS = new Set([
+  "metadata",
+  "metadata.google.internal",
+  "metadata.goog",
+  "instance-data",
+  "instance-data.ec2.internal",
+  "metadata.azure.com",
+  "169.254.169.254",
+]);
+
+/** A vetted target: the URL, the addresses it may connect to, and whether it was allowlisted. */
+export interface VettedTarget {
+  url: URL;
+  hostname: string;
+  addresses: ParsedIpWithText[];
+  allowlisted: boolean;
+}
+
+/** A resolved address with its text form. */
+export interface ParsedIpWithText extends ParsedIp {
+  text: string;
+}
+
+/** A refusal: `invalid_url` and `blocked` before any connection, `dns` when the name did not resolve. */
+export class GuardError extends Error {
+  constructor(readonly reason: "invalid_url" | "blocked" | "dns", message: string) {
+    super(message);
+  }
+}
+
+/** Resolves a host name to every address (A and AAAA). */
+export type Resolver = (hostname: string) => Promise<string[]>;
+
+/** The system resolver (getaddrinfo, so /etc/hosts applies, as it would for the connection). */
+export async function systemResolver(hostname: string): Promise<string[]> {
+  const rows = await dnsLookup(hostname, { all: true, verbatim: true });
+  return rows.map((r) => r.address);
+}
+
+/** The parsed allowlist. */
+export interface Allowlist {
+  hosts: Set<string>;
+  cidrs: Cidr[];
+}
+
+/** Parses `outboundAllow` entries into host names and CIDRs (bare IPs become /32 or /128). */
+export function parseAllowlist(entries: readonly string[]): Allowlist {
+  const hosts = new Set<string>();
+  const cidrs: Cidr[] = [];
+  for (const raw of entries) {
+    const entry = raw.trim().toLowerCase();
+    if (!entry) continue;
+    const cidr = parseCidr(entry);
+    if (cidr) cidrs.push(cidr);
+    else hosts.add(entry.replace(/\.$/, ""));
+  }
+  return { hosts, cidrs };
+}
+
+/** Vets `rawUrl`: scheme, host name rules, then every resolved address. Throws GuardError when refused. */
+export async function vetUrl(rawUrl: string, allow: Allowlist, resolve: Resolver): Promise<VettedTarget> {
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    throw new GuardError("invalid_url", `"${rawUrl.slice(0, 200)}" is not a valid URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new GuardError("invalid_url", `scheme "${url.protocol}" is not allowed (https only)`);
+  }
+  if (url.username || url.password) {
+    throw new GuardError("invalid_url", "URLs with credentials are not allowed");
+  }
+  const hostname = url.hostname.toLowerCase().replace(/\.$/, "");
+  const literal = parseIp(hostname);
+  const hostAllowed = allow.hosts.has(hostname);
+  if (!hostAllowed && !literal) checkName(hostname);
+  let addresses: ParsedIpWithText[];
+  if (literal) {
+    addresses = [{ ...literal, text: hostname.replace(/^\[|\]$/g, "") }];
+  } else {
+    let found: string[];
+    try {
+      found = await resolve(hostname);
+    } catch (err) {
+      throw new GuardError("dns", `host "${hostname}" does not resolve: ${(err as Error).message}`);
+    }
+    addresses = found.map((text) => ({ ...parseIp(text)!, text })).filter((a) => a.family !== undefined);
+    if (addresses.length === 0) throw new GuardError("dns", `host "${hostname}" has no addresses`);
+  }
+  const allIpsAllowed = addresses.every((a) => allow.cidrs.some((c) => inCidr(a, c)));
+  const allowlisted = hostAllowed || allIpsAllowed;
+  if (!allowlisted) {
+    for (const a of addresses) {
+      const why = blockedReason(a);
+      if (why) {
+        throw new GuardError("blocked", `host "${hostname}" resolves to ${a.text}, ${why}`);
+      }
+    }
+    if (METADATA_HOSTS.has(hostname)) {
+      throw new GuardError("blocked", `host "${hostname}" is a cloud metadata service`);
+    }
+  }
+  if (url.protocol === "http:" && !allowlisted) {
+    throw new GuardError("blocked", `plain http to "${hostname}" is not allowed (https only)`);
+  }
+  return { url, hostname, addresses, allowlisted };
+}
+
+function checkName(hostname: string): void {
+  if (hostname === "" || !/^[a-z0-9._-]+$/.test(hostname)) {
+    throw new GuardError("invalid_url", `host "${hostname}" is not a valid host name`);
+  }
+  if (METADATA_HOSTS.has(hostname)) {
+    throw new GuardError("blocked", `host "${hostname}" is a cloud metadata service`);
+  }
+  if (hostname === "localhost" || /\.(localhost|internal|local|localdomain|home\.arpa)$/.test(hostname)) {
+    throw new GuardError("blocked", `host "${hostname}" is a local name`);
+  }
+  if (!hostname.includes(".")) {
+    throw new GuardError("blocked", `host "${hostname}" is a single-label name`);
+  }
+  // A purely numeric last label means the URL parser did not turn it into an IPv4 address: refuse it.
+  if (/\.\d+$/.test(hostname) || /^[\d.]+$/.test(hostname)) {
+    throw new GuardError("invalid_url", `host "${hostname}" is not a valid host name`);
+  }
+}

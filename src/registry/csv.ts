@@ -1,0 +1,180 @@
+/**
+ * CSV import (RFC 4180: comma separated, double quotes, quoted fields may span lines), first row = header.
+ *
+ * Column mapping (header names, case-insensitive; unknown columns are refused):
+ *   id, record_type (person|group), given_name, second_name, surname, prefix, suffix, maiden_name,
+ *   sex, birth_date, death_date, registration_date,
+ *   address_line_1, address_line_2, locality, sub_region_code, region_code (or region), postal_code,
+ *   country_code (or country),
+ *   phone_number, email               several values separated by "|"
+ *   identifiers                       "TYPE:VALUE|TYPE:VALUE", e.g. "UIN:123|BRN:B-9"
+ *   id.<TYPE>                         one identifier per column, e.g. id.UIN, id.BRN
+ *   group_id, relationship            a person's household (the group's id) and relationship code
+ *   group_type, group_size, poverty_score, poverty_score_type   (groups)
+ *   attr.<name>                       an entry of the extensible attributes object
+ */
+import type { SourceRecord } from "./batch.ts";
+
+const PLAIN = new Set([
+  "id",
+  "record_type",
+  "given_name",
+  "second_name",
+  "surname",
+  "prefix",
+  "suffix",
+  "maiden_name",
+  "sex",
+  "birth_date",
+  "death_date",
+  "registration_date",
+  "group_id",
+  "relationship",
+  "group_type",
+  "group_size",
+  "poverty_score",
+  "poverty_score_type",
+]);
+const ADDRESS = new Set([
+  "address_line_1",
+  "address_line_2",
+  "locality",
+  "sub_region_code",
+  "region_code",
+  "region",
+  "postal_code",
+  "country_code",
+  "country",
+]);
+const NAME = new Set(["given_name", "second_name", "surname", "prefix", "suffix", "maiden_name"]);
+
+/** Checks a header row; returns the normalised column names or throws naming the bad column. */
+export function checkHeader(header: string[]): string[] {
+  const cols = header.map((h) => h.trim().replace(/^\uFEFF/, ""));
+  for (const c of cols) {
+    const l = c.toLowerCase();
+    const ok = PLAIN.has(l) || ADDRESS.has(l) || l === "phone_number" || l === "email" ||
+      l === "identifiers" ||
+      /^id\.[a-z0-9_.-]+$/i.test(c) || /^attr\.[a-z0-9_.-]+$/i.test(c);
+    if (!ok) {
+      throw new Error(
+        `CSV column "${c}" is not in the column mapping (see dci-server registry import --help)`,
+      );
+    }
+  }
+  return cols;
+}
+
+/** One CSV row (column → cell) to an input record. Empty cells are absent values. */
+export function csvRowToRecord(cols: string[], cells: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const name: Record<string, string> = {};
+  const address: Record<string, string> = {};
+  const identifier: Array<{ identifier_type: string; identifier_value: string }> = [];
+  const attributes: Record<string, string> = {};
+  cols.forEach((col, i) => {
+    const v = (cells[i] ?? "").trim();
+    if (v === "") return;
+    const l = col.toLowerCase();
+    if (NAME.has(l)) name[l] = v;
+    else if (ADDRESS.has(l)) {
+      address[l === "region" ? "region_code" : l === "country" ? "country_code" : l] = v;
+    } else if (l === "phone_number" || l === "email") {
+      out[l] = v.split("|").map((x) => x.trim()).filter(Boolean);
+    } else if (l === "identifiers") {
+      for (const part of v.split("|")) {
+        const at = part.indexOf(":");
+        identifier.push({
+          identifier_type: part.slice(0, at).trim(),
+          identifier_value: part.slice(at + 1).trim(),
+        });
+      }
+    } else if (l.startsWith("id.")) identifier.push({ identifier_type: col.slice(3), identifier_value: v });
+    else if (l.startsWith("attr.")) attributes[col.slice(5)] = v;
+    else out[l] = v;
+  });
+  if (Object.keys(name).length) out.name = name;
+  if (Object.keys(address).length) out.address = [address];
+  if (identifier.length) out[out.record_type === "group" ? "group_identifier" : "identifier"] = identifier;
+  if (Object.keys(attributes).length) out.attributes = attributes;
+  return out;
+}
+
+/** Parses CSV text chunks into rows with the line each row starts on. */
+export async function* csvRows(
+  chunks: AsyncIterable<string>,
+): AsyncGenerator<{ line: number; cells: string[] }> {
+  let cells: string[] = [];
+  let field = "";
+  let quoted = false;
+  let afterQuote = false;
+  let line = 1;
+  let rowLine = 1;
+  let pendingQuote = false;
+  let any = false;
+  for await (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i++) {
+      const ch = chunk[i];
+      if (pendingQuote) {
+        pendingQuote = false;
+        if (ch === '"') {
+          field += '"';
+          continue;
+        }
+        quoted = false;
+        afterQuote = true;
+      }
+      if (quoted) {
+        if (ch === '"') pendingQuote = true;
+        else {
+          if (ch === "\n") line++;
+          field += ch;
+        }
+        continue;
+      }
+      if (ch === '"' && field === "" && !afterQuote) {
+        quoted = true;
+        any = true;
+      } else if (ch === ",") {
+        cells.push(field);
+        field = "";
+        afterQuote = false;
+        any = true;
+      } else if (ch === "\n") {
+        cells.push(field);
+        if (any || cells.length > 1 || cells[0] !== "") yield { line: rowLine, cells };
+        cells = [];
+        field = "";
+        afterQuote = false;
+        any = false;
+        line++;
+        rowLine = line;
+      } else if (ch !== "\r") {
+        field += ch;
+        any = true;
+      }
+    }
+  }
+  if (pendingQuote) quoted = false;
+  if (quoted) throw new Error(`line ${rowLine}: the file ends inside a quoted field`);
+  if (any || field !== "" || cells.length > 0) {
+    cells.push(field);
+    yield { line: rowLine, cells };
+  }
+}
+
+/** CSV records mapped through the column mapping; a row with the wrong cell count is refused. */
+export async function* csvRecords(chunks: AsyncIterable<string>): AsyncGenerator<SourceRecord> {
+  let cols: string[] | undefined;
+  for await (const { line, cells } of csvRows(chunks)) {
+    if (!cols) {
+      cols = checkHeader(cells);
+      continue;
+    }
+    if (cells.length !== cols.length) {
+      yield { line, error: `expected ${cols.length} cells, found ${cells.length}` };
+      continue;
+    }
+    yield { line, raw: csvRowToRecord(cols, cells) };
+  }
+}

@@ -1,0 +1,80 @@
+/** Registry change events: one row per change, written in the transaction of the change. */
+import type { Db } from "../db/sqlite.ts";
+import { stmt } from "./statements.ts";
+import type { RecordType } from "./attributes.ts";
+import type { Registrant } from "./model.ts";
+import { toDciRecord } from "./mapping.ts";
+
+/** Event types. */
+export type RegistryEventType = "registration" | "update" | "delete";
+
+/** One registry event as read back. */
+export interface RegistryEvent {
+  id: number;
+  registry: string;
+  eventType: RegistryEventType;
+  recordType: RecordType;
+  registrantId: number;
+  /** The DCI record after the change (for a delete: as it was). */
+  record: Record<string, unknown>;
+  /** The stored registrant the record was mapped from. */
+  registrant: Registrant;
+  createdAt: string;
+}
+
+const INSERT =
+  `INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
+  VALUES (?, ?, ?, ?, ?, ?)`;
+
+/** Snapshots are stored compactly (the registrant JSON) and mapped to the DCI record when read. */
+export function snapshotOf(json: string): { record: Record<string, unknown>; registrant: Registrant } {
+  const registrant = JSON.parse(json) as Registrant;
+  return { registrant, record: toDciRecord(registrant) };
+}
+
+/** Records one event; call inside the transaction that makes the change. */
+export function recordEvent(
+  db: Db,
+  e: { registry: string; eventType: RegistryEventType; recordType: RecordType; registrantId: number },
+  snapshotJson: string,
+  createdAt: string,
+): number {
+  const r = stmt(db, INSERT).run(
+    e.registry,
+    e.eventType,
+    e.recordType,
+    e.registrantId,
+    snapshotJson,
+    createdAt,
+  );
+  return Number(r.lastInsertRowid);
+}
+
+/** Events with id > `afterId`, oldest first (a subscription cursor reads with this). */
+export function listEventsAfter(
+  db: Db,
+  afterId: number,
+  options: { limit?: number; registry?: string } = {},
+): RegistryEvent[] {
+  const limit = Math.max(1, Math.min(options.limit ?? 500, 10_000));
+  const rows =
+    (options.registry === undefined
+      ? stmt(db, "SELECT * FROM registry_events WHERE id > ? ORDER BY id LIMIT ?").all(afterId, limit)
+      : stmt(db, "SELECT * FROM registry_events WHERE id > ? AND registry = ? ORDER BY id LIMIT ?")
+        .all(afterId, options.registry, limit)) as Array<Record<string, string | number>>;
+  return rows.map((r) => ({
+    id: Number(r.id),
+    registry: String(r.registry),
+    eventType: r.event_type as RegistryEventType,
+    recordType: r.record_type as RecordType,
+    registrantId: Number(r.registrant_id),
+    ...snapshotOf(String(r.snapshot)),
+    createdAt: String(r.created_at),
+  }));
+}
+
+/** The id of the newest event (0 when none): a new subscription's starting cursor. */
+export function lastEventId(db: Db): number {
+  const row = stmt(db, "SELECT COALESCE(MAX(id), 0) AS id FROM registry_events").get() as { id: number };
+  return Number(row.id);
+}

@@ -1,0 +1,232 @@
+/**
+ * The registrant model and the one input reader every writer uses (import, admin API, demo seeder).
+ * Input is the DCI record shape (identifier[], name{}, address[], ...) with a few flat conveniences.
+ */
+import { normaliseDate, normaliseIdType, normaliseSex, type RecordType } from "./attributes.ts";
+
+/** An identifier of a registrant. */
+export interface IdentifierValue {
+  type: string;
+  value: string;
+}
+
+/** An address, after the spdci Address. */
+export interface Address {
+  address_line_1?: string;
+  address_line_2?: string;
+  locality?: string;
+  sub_region_code?: string;
+  region_code?: string;
+  postal_code?: string;
+  country_code?: string;
+}
+
+/** Name parts, after the spdci Name. */
+export interface NameParts {
+  given_name?: string;
+  second_name?: string;
+  surname?: string;
+  maiden_name?: string;
+  prefix?: string;
+  suffix?: string;
+}
+
+/** A registrant as stored (the `data` column) and mapped to DCI records. */
+export interface Registrant {
+  externalId: string;
+  recordType: RecordType;
+  identifiers: IdentifierValue[];
+  name: NameParts;
+  sex?: string;
+  birthDate?: string;
+  deathDate?: string;
+  addresses: Address[];
+  phones: string[];
+  emails: string[];
+  /** A person's household (the group's external id) and relationship to its head. */
+  groupRef?: string;
+  relationship?: string;
+  groupType?: string;
+  groupSize?: number;
+  povertyScore?: number;
+  povertyScoreType?: string;
+  registrationDate: string;
+  lastUpdated: string;
+  attributes: Record<string, unknown>;
+}
+
+/** Why an input record was refused (each reason names the field). */
+export class InputError extends Error {
+  constructor(readonly reasons: string[]) {
+    super(reasons.join("; ").slice(0, 999));
+    this.name = "InputError";
+  }
+}
+
+const EXTERNAL_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const RELATIONSHIP = /^[A-Za-z_]{1,32}$/;
+const MAX_TEXT = 256;
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Reads one input record; `now` (ISO) fills registration_date/last_updated. Throws InputError. */
+export function readRegistrant(raw: unknown, now: string, fallbackId?: () => string): Registrant {
+  if (!isObj(raw)) throw new InputError(["record must be a JSON object"]);
+  const errors: string[] = [];
+  const text = (field: string, v: unknown): string | undefined => {
+    if (v === undefined || v === null || v === "") return undefined;
+    if (typeof v === "number") return String(v);
+    if (typeof v !== "string" || v.length > MAX_TEXT) {
+      errors.push(`${field}: expected a string of at most ${MAX_TEXT} characters`);
+      return undefined;
+    }
+    return v.trim() || undefined;
+  };
+  const recordType = readRecordType(raw, errors);
+  const idRaw = raw.id ?? raw.external_id ?? raw["@id"];
+  let externalId = text("id", idRaw);
+  if (externalId !== undefined && !EXTERNAL_ID.test(externalId)) {
+    errors.push(`id: ${JSON.stringify(externalId)} must match [A-Za-z0-9._:-]{1,64}`);
+  }
+  externalId ??= fallbackId?.() ?? crypto.randomUUID();
+  const nameObj = isObj(raw.name) ? raw.name : raw;
+  const name: NameParts = {};
+  for (const k of ["given_name", "second_name", "surname", "maiden_name", "prefix", "suffix"] as const) {
+    const v = text(`name.${k}`, nameObj[k] ?? (k === "given_name" ? nameObj.first_name : undefined));
+    if (v !== undefined) name[k] = v;
+  }
+  if (typeof raw.name === "string") name.given_name = text("name", raw.name);
+  const date = (field: string, v: unknown) => {
+    if (v === undefined || v === null || v === "") return undefined;
+    const d = normaliseDate(v);
+    if (!d) errors.push(`${field}: ${JSON.stringify(v)} is not a date (YYYY-MM-DD)`);
+    return d;
+  };
+  const stamp = (field: string, v: unknown) => {
+    if (v === undefined || v === null || v === "") return undefined;
+    const ms = typeof v === "string" && normaliseDate(v)
+      ? Date.parse(v.length === 10 ? `${v}T00:00:00Z` : v)
+      : NaN;
+    if (Number.isNaN(ms)) errors.push(`${field}: ${JSON.stringify(v)} is not an ISO 8601 date-time`);
+    return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+  };
+  let sex: string | undefined;
+  if (raw.sex !== undefined && raw.sex !== null && raw.sex !== "") {
+    sex = normaliseSex(raw.sex);
+    if (!sex) errors.push(`sex: ${JSON.stringify(raw.sex)} is not male, female, other or unknown`);
+  }
+  const reg: Registrant = {
+    externalId,
+    recordType,
+    identifiers: readIdentifiers(raw.identifier ?? raw.identifiers ?? raw.group_identifier, errors),
+    name,
+    sex,
+    birthDate: date("birth_date", raw.birth_date ?? raw.birthdate),
+    deathDate: date("death_date", raw.death_date),
+    addresses: readAddresses(raw.address ?? raw.addresses, text),
+    phones: readList("phone_number", raw.phone_number ?? raw.phone, text),
+    emails: readList("email", raw.email, text),
+    groupRef: text("group_id", raw.group_id ?? raw.household_id ?? raw.group),
+    relationship: text("relationship", raw.relationship ?? raw.relationship_type),
+    groupType: text("group_type", raw.group_type),
+    groupSize: readNumber("group_size", raw.group_size, errors, true),
+    povertyScore: readNumber("poverty_score", raw.poverty_score, errors, false),
+    povertyScoreType: text("poverty_score_type", raw.poverty_score_type),
+    registrationDate: stamp("registration_date", raw.registration_date) ?? now,
+    lastUpdated: now,
+    attributes: readAttributes(raw.attributes ?? raw.additional_attributes, errors),
+  };
+  if (reg.relationship && !RELATIONSHIP.test(reg.relationship)) errors.push("relationship: expected a code");
+  if (reg.relationship) reg.relationship = reg.relationship.toUpperCase();
+  if (recordType === "group" && (reg.groupRef || reg.sex || reg.birthDate)) {
+    errors.push("a group has no group_id, sex or birth_date");
+  }
+  if (errors.length) throw new InputError(errors);
+  return prune(reg);
+}
+
+function readRecordType(raw: Obj, errors: string[]): RecordType {
+  const t = String(raw.record_type ?? raw["@type"] ?? raw.type ?? "person").toLowerCase().split(":").pop();
+  if (t === "group" || t === "household" || t === "family") return "group";
+  if (t === "person" || t === "srperson" || t === "member" || t === "individual") return "person";
+  errors.push(`record_type: ${JSON.stringify(raw.record_type ?? raw["@type"])} is not person or group`);
+  return "person";
+}
+
+function readIdentifiers(v: unknown, errors: string[]): IdentifierValue[] {
+  if (v === undefined || v === null) return [];
+  const list = Array.isArray(v) ? v : [v];
+  const out: IdentifierValue[] = [];
+  for (const [i, x] of list.entries()) {
+    const o = isObj(x) ? x : {};
+    const type = normaliseIdType(o.identifier_type ?? o.type);
+    const rawValue = o.identifier_value ?? o.value;
+    const value = typeof rawValue === "number" ? String(rawValue) : rawValue;
+    if (!type || typeof value !== "string" || !value.trim() || value.length > 128) {
+      errors.push(`identifier[${i}]: expected {identifier_type, identifier_value}`);
+      continue;
+    }
+    if (out.some((e) => e.type === type && e.value === value.trim())) continue;
+    out.push({ type, value: value.trim() });
+  }
+  return out;
+}
+
+function readAddresses(v: unknown, text: (f: string, v: unknown) => string | undefined): Address[] {
+  if (v === undefined || v === null) return [];
+  const list = Array.isArray(v) ? v : [v];
+  return list.filter(isObj).slice(0, 10).map((a, i) => {
+    const f = (k: string) => `address[${i}].${k}`;
+    const out: Address = {
+      address_line_1: text(f("address_line_1"), a.address_line_1 ?? a.street_address ?? a.address_line),
+      address_line_2: text(f("address_line_2"), a.address_line_2),
+      locality: text(f("locality"), a.locality ?? a.city),
+      sub_region_code: text(f("sub_region_code"), a.sub_region_code ?? a.sub_region),
+      region_code: text(f("region_code"), a.region_code ?? a.region),
+      postal_code: text(f("postal_code"), a.postal_code),
+      country_code: text(f("country_code"), a.country_code ?? a.country)?.toUpperCase(),
+    };
+    return prune(out);
+  });
+}
+
+function readList(field: string, v: unknown, text: (f: string, v: unknown) => string | undefined): string[] {
+  if (v === undefined || v === null || v === "") return [];
+  const list = Array.isArray(v) ? v : [v];
+  return list.slice(0, 10).map((x, i) => text(`${field}[${i}]`, x)).filter((x): x is string => !!x);
+}
+
+function readNumber(field: string, v: unknown, errors: string[], integer: boolean): number | undefined {
+  if (v === undefined || v === null || v === "") return undefined;
+  const n = typeof v === "number" ? v : typeof v === "string" ? Number(v) : NaN;
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+    errors.push(`${field}: expected ${integer ? "an integer" : "a number"}`);
+    return undefined;
+  }
+  return n;
+}
+
+function readAttributes(v: unknown, errors: string[]): Record<string, unknown> {
+  if (v === undefined || v === null) return {};
+  if (Array.isArray(v)) {
+    const out: Record<string, unknown> = {};
+    for (const x of v) {
+      if (isObj(x) && typeof x.name === "string" && "value" in x) out[x.name] = x.value;
+      else if (isObj(x)) Object.assign(out, x);
+    }
+    return out;
+  }
+  if (!isObj(v)) errors.push("attributes: expected an object");
+  else if (JSON.stringify(v).length > 8192) errors.push("attributes: larger than 8 KiB");
+  return isObj(v) ? v : {};
+}
+
+/** Drops undefined fields (keeps stored JSON and snapshots small). */
+export function prune<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
+  return o;
+}

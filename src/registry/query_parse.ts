@@ -1,0 +1,251 @@
+/**
+ * Parsing DCI queries (idtype-value, predicate, expression in MongoDB and OpenSPP form) into one small
+ * condition tree. Nothing here touches SQL: `query_sql.ts` turns the tree into parameterised SQL.
+ */
+
+/** A per-item rejection raised while reading or compiling a query. */
+export class QueryError extends Error {
+  constructor(
+    readonly code: "rjct.filter.invalid" | "rjct.search_criteria.invalid" | "rjct.sort.invalid",
+    message: string,
+  ) {
+    super(message.slice(0, 999));
+    this.name = "QueryError";
+  }
+}
+
+/** Comparison operators (DCI names). */
+export type Op = "eq" | "ne" | "gt" | "ge" | "lt" | "le" | "in";
+
+/** The condition tree every query form is read into. */
+export type Cond =
+  | { kind: "cmp"; attr: string; op: Op; value: unknown }
+  | { kind: "and" | "or"; items: Cond[] }
+  | { kind: "not"; item: Cond };
+
+/** A parsed query: its condition and the record collection it names, if any. */
+export interface ParsedQuery {
+  cond: Cond;
+  collection?: string;
+}
+
+/** Query types this server evaluates. */
+export const QUERY_TYPES = ["idtype-value", "predicate", "expression"] as const;
+
+const MAX_COMPARISONS = 64;
+const MAX_DEPTH = 10;
+
+const OPS: Record<string, Op> = {
+  eq: "eq",
+  "=": "eq",
+  "==": "eq",
+  $eq: "eq",
+  ne: "ne",
+  neq: "ne",
+  "!=": "ne",
+  "<>": "ne",
+  $ne: "ne",
+  gt: "gt",
+  ">": "gt",
+  $gt: "gt",
+  ge: "ge",
+  gte: "ge",
+  ">=": "ge",
+  $gte: "ge",
+  lt: "lt",
+  "<": "lt",
+  $lt: "lt",
+  le: "le",
+  lte: "le",
+  "<=": "le",
+  $lte: "le",
+  in: "in",
+  $in: "in",
+};
+
+function opOf(raw: unknown): Op {
+  const key = typeof raw === "string" ? raw.trim().toLowerCase() : "";
+  if (!Object.hasOwn(OPS, key)) throw filterError(`unknown operator ${show(raw)}`);
+  return OPS[key];
+}
+
+/** A filter.invalid error. */
+export function filterError(message: string): QueryError {
+  return new QueryError("rjct.filter.invalid", message);
+}
+
+/** A short, safe rendering of a client value for messages. */
+export function show(v: unknown): string {
+  const s = typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? s.slice(0, 57) + "..." : s;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Reads `query` according to `queryType`; throws QueryError. */
+export function parseQuery(queryType: unknown, query: unknown): ParsedQuery {
+  const type = typeof queryType === "string" ? queryType.trim().toLowerCase().split(":").pop() : undefined;
+  let parsed: ParsedQuery;
+  if (type === "idtype-value") parsed = { cond: parseIdTypeValue(query) };
+  else if (type === "predicate") parsed = { cond: parsePredicate(query) };
+  else if (type === "expression") parsed = parseExpression(query);
+  else {
+    throw new QueryError(
+      "rjct.search_criteria.invalid",
+      `query_type ${show(queryType)} is not supported (use idtype-value, predicate or expression)`,
+    );
+  }
+  const counted = count(parsed.cond, 0);
+  if (counted > MAX_COMPARISONS) throw filterError(`query has more than ${MAX_COMPARISONS} comparisons`);
+  return parsed;
+}
+
+function count(c: Cond, depth: number): number {
+  if (depth > MAX_DEPTH) throw filterError(`query is nested deeper than ${MAX_DEPTH} levels`);
+  if (c.kind === "cmp") return 1;
+  if (c.kind === "not") return count(c.item, depth + 1);
+  if (c.items.length === 0) throw filterError(`empty ${c.kind} list`);
+  return c.items.reduce((n, i) => n + count(i, depth + 1), 0);
+}
+
+function parseIdTypeValue(query: unknown): Cond {
+  if (!isObject(query) || query.type === undefined || query.value === undefined) {
+    throw new QueryError("rjct.search_criteria.invalid", "idtype-value query needs {type, value}");
+  }
+  return { kind: "cmp", attr: "identifier", op: "eq", value: { type: query.type, value: query.value } };
+}
+
+function parsePredicate(query: unknown): Cond {
+  const list = Array.isArray(query) ? query : isObject(query) ? [query] : undefined;
+  if (!list || list.length === 0) {
+    throw new QueryError("rjct.search_criteria.invalid", "predicate query must be a non-empty array");
+  }
+  const items = list.map((item, index) => ({ item, index })).sort((a, b) =>
+    seqOf(a.item, a.index) - seqOf(b.item, b.index) || a.index - b.index
+  );
+  return { kind: "and", items: items.map(({ item }) => predicateItem(item)) };
+}
+
+function seqOf(item: unknown, index: number): number {
+  const s = isObject(item) ? Number(item.seq_num) : NaN;
+  return Number.isFinite(s) ? s : index;
+}
+
+function predicateItem(item: unknown): Cond {
+  if (!isObject(item) || !isObject(item.expression1)) {
+    throw filterError("each predicate needs expression1 {attribute_name, operator, attribute_value}");
+  }
+  let cond = predicateExpr(item.expression1);
+  const condition = item.condition === undefined ? "and" : String(item.condition).trim().toLowerCase();
+  if (!["and", "or", "not"].includes(condition)) {
+    throw filterError(`unknown condition ${show(item.condition)}`);
+  }
+  let n = 2;
+  let applied = false;
+  for (; isObject(item[`expression${n}`]); n++) {
+    const next = predicateExpr(item[`expression${n}`] as Record<string, unknown>);
+    cond = condition === "not"
+      ? { kind: "and", items: [cond, { kind: "not", item: next }] }
+      : { kind: condition as "and" | "or", items: [cond, next] };
+    applied = true;
+  }
+  if (item[`expression${n}`] !== undefined) throw filterError(`expression${n} must be an object`);
+  if (!applied && condition === "not" && item.condition !== undefined) return { kind: "not", item: cond };
+  return cond;
+}
+
+function predicateExpr(e: Record<string, unknown>): Cond {
+  if (typeof e.attribute_name !== "string") throw filterError("attribute_name must be a string");
+  if (!("attribute_value" in e)) throw filterError(`attribute_value missing for ${show(e.attribute_name)}`);
+  return { kind: "cmp", attr: e.attribute_name, op: opOf(e.operator), value: e.attribute_value };
+}
+
+function parseExpression(query: unknown): ParsedQuery {
+  // Official samples send a predicate list with query_type "expression": read it as a predicate.
+  if (Array.isArray(query)) return { cond: parsePredicate(query) };
+  if (!isObject(query)) {
+    throw new QueryError("rjct.search_criteria.invalid", "expression query must be an object");
+  }
+  let expr: unknown = query;
+  if (isObject(query.value)) expr = "expression" in query.value ? query.value.expression : query.value;
+  else if ("expression" in query) expr = query.expression;
+  else if (query.value !== undefined) expr = query.value;
+  if (!isObject(expr)) {
+    throw new QueryError(
+      "rjct.search_criteria.invalid",
+      "expression must be a MongoDB-style object or {seq, or} (graphql and text queries are not supported)",
+    );
+  }
+  let collection: string | undefined;
+  if (isObject(expr.query)) {
+    collection = typeof expr.collection === "string" ? expr.collection : undefined;
+    expr = expr.query;
+  }
+  const obj = expr as Record<string, unknown>;
+  if ("seq" in obj || ("or" in obj && !("$or" in obj))) return { cond: openSpp(obj), collection };
+  return { cond: mongo(obj), collection };
+}
+
+function mongo(obj: Record<string, unknown>): Cond {
+  const items: Cond[] = [];
+  for (const [key, v] of Object.entries(obj)) {
+    if (key === "$and" || key === "$or" || key === "$nor") {
+      if (!Array.isArray(v) || v.length === 0) throw filterError(`${key} needs a non-empty array`);
+      const list = v.map((x) => isObject(x) ? mongo(x) : fail(`${key} items must be objects`));
+      if (key === "$nor") items.push({ kind: "not", item: { kind: "or", items: list } });
+      else items.push({ kind: key === "$and" ? "and" : "or", items: list });
+    } else if (key === "$not") {
+      if (!isObject(v)) throw filterError("$not needs an object");
+      items.push({ kind: "not", item: mongo(v) });
+    } else if (key.startsWith("$")) {
+      throw filterError(`operator ${show(key)} is not supported`);
+    } else if (isObject(v) && Object.keys(v).length > 0 && Object.keys(v).every((k) => k.startsWith("$"))) {
+      for (const [op, value] of Object.entries(v)) items.push(mongoOp(key, op, value));
+    } else if (isObject(v) || Array.isArray(v)) {
+      throw filterError(`value of ${show(key)} must be a scalar or an operator object`);
+    } else {
+      items.push({ kind: "cmp", attr: key, op: "eq", value: v });
+    }
+  }
+  if (items.length === 0) throw filterError("empty expression");
+  return items.length === 1 ? items[0] : { kind: "and", items };
+}
+
+function mongoOp(attr: string, op: string, value: unknown): Cond {
+  if (op === "$nin") return { kind: "not", item: { kind: "cmp", attr, op: "in", value } };
+  if (op === "$not") {
+    if (!isObject(value)) throw filterError("$not needs an operator object");
+    return { kind: "not", item: mongo({ [attr]: value }) };
+  }
+  return { kind: "cmp", attr, op: opOf(op), value };
+}
+
+function openSpp(obj: Record<string, unknown>): Cond {
+  const parts: Cond[] = [];
+  for (const [key, v] of Object.entries(obj)) {
+    if (key !== "seq" && key !== "or" && key !== "and") {
+      throw filterError(`unknown expression key ${show(key)}`);
+    }
+    if (!Array.isArray(v) || v.length === 0) throw filterError(`${key} needs a non-empty array`);
+    const list = v.map(openSppItem);
+    parts.push({ kind: key === "or" ? "or" : "and", items: list });
+  }
+  if (parts.length === 0) throw filterError("empty expression");
+  return parts.length === 1 ? parts[0] : { kind: "and", items: parts };
+}
+
+function openSppItem(x: unknown): Cond {
+  if (!isObject(x)) return fail("expression items must be objects");
+  if ("seq" in x || "or" in x || "and" in x) return openSpp(x);
+  const attr = x.attribute ?? x.attribute_name ?? x.field;
+  if (typeof attr !== "string") return fail("each condition needs attribute, operator and value");
+  const value = "value" in x ? x.value : x.attribute_value;
+  if (value === undefined) return fail(`value missing for ${show(attr)}`);
+  return { kind: "cmp", attr, op: opOf(x.operator ?? x.op ?? "eq"), value };
+}
+
+function fail(message: string): never {
+  throw filterError(message);
+}

@@ -1,0 +1,225 @@
+/**
+ * The condition tree → parameterised SQL over `registrants r`. SQL text is built only from constants of the
+ * allowlist (columns) and of this file (operators); every client value is a bound parameter.
+ */
+import {
+  attributeOf,
+  ID_TYPE_ATTRIBUTES,
+  normaliseIdType,
+  normaliseValue,
+  type RecordType,
+} from "./attributes.ts";
+import { type Cond, filterError, type Op, show } from "./query_parse.ts";
+
+/** A compiled WHERE fragment and its parameters. */
+export interface Compiled {
+  sql: string;
+  params: Array<string | number>;
+}
+
+/** What compilation depends on. */
+export interface SqlContext {
+  recordType: RecordType;
+  /** Today (YYYY-MM-DD, UTC), for `age`. */
+  today: string;
+  /** "search" reads live rows only; "match" evaluates one registrant, deleted or not. */
+  mode: "search" | "match";
+}
+
+const MAX_IN = 100;
+const SQL_OP: Record<Exclude<Op, "in">, string> = {
+  eq: "=",
+  ne: "IS NOT",
+  gt: ">",
+  ge: ">=",
+  lt: "<",
+  le: "<=",
+};
+
+/** Compiles a condition tree for `ctx.recordType`; throws QueryError (rjct.filter.invalid). */
+export function toSql(cond: Cond, ctx: SqlContext): Compiled {
+  const params: Array<string | number> = [];
+  const sql = emit(cond, ctx, params);
+  return { sql, params };
+}
+
+function emit(c: Cond, ctx: SqlContext, params: Array<string | number>): string {
+  if (c.kind === "not") return `NOT (${emit(c.item, ctx, params)})`;
+  if (c.kind === "cmp") return comparison(c.attr, c.op, c.value, ctx, params);
+  return `(${c.items.map((i) => emit(i, ctx, params)).join(c.kind === "and" ? " AND " : " OR ")})`;
+}
+
+function comparison(
+  attr: string,
+  op: Op,
+  value: unknown,
+  ctx: SqlContext,
+  params: Array<string | number>,
+): string {
+  const name = attr.trim();
+  if (name.toLowerCase() === "age") return age(op, value, ctx, params);
+  const idType = identifierType(name);
+  if (idType !== undefined) return identifier(idType || undefined, op, value, ctx, params);
+  const def = attributeOf(name);
+  if (!def) throw filterError(`attribute ${show(attr)} is not searchable`);
+  const values = valuesFor(op, value).map((v) => {
+    const n = normaliseValue(def.kind, v);
+    if (n === undefined) throw filterError(`invalid value ${show(v)} for ${show(attr)}`);
+    return n;
+  });
+  let target: string;
+  if (def.on.includes(ctx.recordType)) target = `r.${def.column}`;
+  else if (ctx.recordType === "person" && def.viaGroup) target = `g.${def.column}`;
+  else throw filterError(`attribute ${show(attr)} does not apply to ${ctx.recordType} records`);
+  const test = def.kind === "timestamp"
+    ? timestampTest(target, op, values as string[], params)
+    : columnTest(target, op, values, params);
+  if (target.startsWith("r.")) return test;
+  const live = ctx.mode === "search" ? " AND g.deleted_at IS NULL" : "";
+  return `r.group_id IN (SELECT g.id FROM registrants g WHERE g.record_type = 'group'${live} AND ${test})`;
+}
+
+function valuesFor(op: Op, value: unknown): unknown[] {
+  if (op !== "in") {
+    if (typeof value === "object" && value !== null) throw filterError(`operator ${op} needs a single value`);
+    return [value];
+  }
+  const list = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : undefined;
+  if (!list || list.length === 0 || list.length > MAX_IN) {
+    throw filterError(`operator in needs an array or comma list of 1 to ${MAX_IN} values`);
+  }
+  for (const v of list) {
+    if (typeof v === "object" && v !== null) throw filterError("in values must be scalars");
+  }
+  return list;
+}
+
+function columnTest(target: string, op: Op, values: Array<string | number>, params: Array<string | number>) {
+  params.push(...values);
+  if (op === "in") return `${target} IN (${values.map(() => "?").join(", ")})`;
+  return `${target} ${SQL_OP[op]} ?`;
+}
+
+/** Timestamps are compared by day: `eq 2024-01-02` means any time that day. */
+function timestampTest(target: string, op: Op, days: string[], params: Array<string | number>): string {
+  const day = (d: string) => {
+    params.push(d, nextDay(d));
+    return `(${target} >= ? AND ${target} < ?)`;
+  };
+  switch (op) {
+    case "eq":
+      return day(days[0]);
+    case "ne":
+      return `NOT ${day(days[0])}`;
+    case "in":
+      return `(${days.map(day).join(" OR ")})`;
+    case "gt":
+      params.push(nextDay(days[0]));
+      return `${target} >= ?`;
+    case "ge":
+      params.push(days[0]);
+      return `${target} >= ?`;
+    case "lt":
+      params.push(days[0]);
+      return `${target} < ?`;
+    case "le":
+      params.push(nextDay(days[0]));
+      return `${target} < ?`;
+  }
+}
+
+/** The day after `d` (YYYY-MM-DD). */
+export function nextDay(d: string): string {
+  return new Date(Date.parse(`${d}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}
+
+/** `d` moved back `years` (Feb 29 → Feb 28 in common years). */
+function yearsBefore(d: string, years: number): string {
+  const [y, m, day] = d.split("-").map(Number);
+  const target = new Date(Date.UTC(y - years, m - 1, day));
+  if (target.getUTCMonth() !== m - 1) target.setUTCDate(0);
+  return target.toISOString().slice(0, 10);
+}
+
+/** Age in whole years at `ctx.today`, as birth_date ranges. */
+function age(op: Op, value: unknown, ctx: SqlContext, params: Array<string | number>): string {
+  if (ctx.recordType !== "person") throw filterError('attribute "age" applies to person records only');
+  const ages = valuesFor(op, value).map((v) => {
+    const n = typeof v === "number" ? v : typeof v === "string" && v.trim() ? Number(v) : NaN;
+    if (!Number.isInteger(n) || n < 0 || n > 200) throw filterError(`invalid age ${show(v)}`);
+    return n;
+  });
+  // age >= a  ⇔  birth_date <= today − a years;  age <= a  ⇔  birth_date > today − (a + 1) years.
+  const atMost = (a: number) => (params.push(yearsBefore(ctx.today, a + 1)), "r.birth_date > ?");
+  const atLeast = (a: number) => (params.push(yearsBefore(ctx.today, a)), "r.birth_date <= ?");
+  const exactly = (a: number) => `(${atMost(a)} AND ${atLeast(a)})`;
+  switch (op) {
+    case "eq":
+      return exactly(ages[0]);
+    case "ne":
+      return `NOT ${exactly(ages[0])}`;
+    case "in":
+      return `(${ages.map(exactly).join(" OR ")})`;
+    case "gt":
+      return atLeast(ages[0] + 1);
+    case "ge":
+      return atLeast(ages[0]);
+    case "lt":
+      return ages[0] === 0 ? "0" : atMost(ages[0] - 1);
+    case "le":
+      return atMost(ages[0]);
+  }
+}
+
+/** "" for any type (`identifier`), the type for `UIN`, `identifier.UIN`, `id.uin`; undefined otherwise. */
+function identifierType(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  if (lower === "identifier" || lower === "identifier_value" || lower === "id") return "";
+  const m = /^(?:identifier|id)\.(.+)$/i.exec(name);
+  if (m) {
+    const t = normaliseIdType(m[1]);
+    if (!t) throw filterError(`invalid identifier type ${show(m[1])}`);
+    return t;
+  }
+  return ID_TYPE_ATTRIBUTES.has(name.toUpperCase()) ? name.toUpperCase() : undefined;
+}
+
+function identifier(
+  type: string | undefined,
+  op: Op,
+  value: unknown,
+  ctx: SqlContext,
+  params: Array<string | number>,
+): string {
+  if (op !== "eq" && op !== "ne" && op !== "in") {
+    throw filterError(`identifiers support eq, ne and in, not ${op}`);
+  }
+  const pairs = (op === "in" ? valuesFor(op, value) : [value]).map((v) => idPair(type, v));
+  const live = ctx.mode === "search" ? " AND i.live = 1" : "";
+  const tests = pairs.map(([t, v]) => {
+    params.push(v);
+    if (t === undefined) return `i.id_value = ?`;
+    params.push(t);
+    return `(i.id_value = ? AND i.id_type = ?)`;
+  });
+  const sub = `SELECT i.registrant_id FROM identifiers i WHERE (${tests.join(" OR ")})${live}`;
+  return `r.id ${op === "ne" ? "NOT IN" : "IN"} (${sub})`;
+}
+
+function idPair(type: string | undefined, v: unknown): [string | undefined, string] {
+  if (typeof v === "object" && v !== null && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>;
+    const t = normaliseIdType(o.type ?? o.identifier_type);
+    if (!t) throw filterError(`invalid identifier type ${show(o.type ?? o.identifier_type)}`);
+    return [t, idValue(o.value ?? o.identifier_value)];
+  }
+  return [type, idValue(v)];
+}
+
+function idValue(v: unknown): string {
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  if (typeof v !== "string" || v.trim() === "" || v.length > 128) {
+    throw filterError(`invalid identifier value ${show(v)}`);
+  }
+  return v.trim();
+}

@@ -1,0 +1,121 @@
+/**
+ * A whole search message: envelope checks (header-level problems throw DciRejection), then every item
+ * answered independently. Shared by the sync route and the async transaction worker.
+ */
+import type { Deps } from "../deps.ts";
+import type { Registry } from "../dci/registry_router.ts";
+import { DciRejection } from "../dci/errors.ts";
+import { referenceIdOf, rejectItem, searchItem, type SearchResponseItem } from "./search.ts";
+
+/** The parts of a request header the search reads. */
+export interface SearchHeader {
+  version?: string;
+  action?: string;
+  total_count?: number;
+}
+
+/** The outcome: header status fields and the `on-search` message. */
+export interface SearchOutcome {
+  status: "succ" | "rjct";
+  statusReasonCode?: "rjct.action.not_supported";
+  statusReasonMessage?: string;
+  totalCount: number;
+  completedCount: number;
+  message: {
+    transaction_id: string;
+    correlation_id: string;
+    search_response: SearchResponseItem[];
+  };
+}
+
+/** Registries whose search is implemented. */
+export const SEARCHABLE_REGISTRIES: readonly Registry[] = ["social"];
+
+/**
+ * Checks the envelope and answers each search item. Throws DciRejection for `rjct.version.invalid`,
+ * `rjct.action.invalid`, `rjct.total_count.invalid` and `rjct.total_count.limit_exceeded`.
+ */
+export function searchMessage(
+  deps: Pick<Deps, "db" | "config" | "clock">,
+  input: { registry: Registry; header: SearchHeader; message: unknown; correlationId?: string },
+): SearchOutcome {
+  const { header } = input;
+  const version = header.version ?? "1.0.0";
+  if (version !== "1.0.0" && version !== "1.0") {
+    throw new DciRejection("rjct.version.invalid", `version ${JSON.stringify(version)} is not 1.0.0`);
+  }
+  if (header.action !== undefined && header.action !== "search") {
+    throw new DciRejection("rjct.action.invalid", `action ${JSON.stringify(header.action)} is not "search"`);
+  }
+  const message =
+    (typeof input.message === "object" && input.message !== null ? input.message : {}) as Record<
+      string,
+      unknown
+    >;
+  const items = Array.isArray(message.search_request) ? message.search_request : undefined;
+  if (!items || items.length === 0) {
+    throw new DciRejection("rjct.total_count.invalid", "message.search_request must be a non-empty array");
+  }
+  if (header.total_count !== undefined && Number(header.total_count) !== items.length) {
+    throw new DciRejection(
+      "rjct.total_count.invalid",
+      `header.total_count ${header.total_count} is not the number of search items (${items.length})`,
+    );
+  }
+  if (items.length > deps.config.maxSearchItems) {
+    throw new DciRejection(
+      "rjct.total_count.limit_exceeded",
+      `${items.length} search items; at most ${deps.config.maxSearchItems} per request`,
+    );
+  }
+  const now = deps.clock.now();
+  const supported = SEARCHABLE_REGISTRIES.includes(input.registry);
+  const seen = new Set<string>();
+  const ctx = {
+    db: deps.db,
+    maxPageSize: deps.config.maxPageSize,
+    maxResults: deps.config.searchMaxResults,
+    now,
+  };
+  const answers = items.map((item) => {
+    if (!supported) {
+      return rejectItem(
+        item,
+        "rjct.action.not_supported",
+        `search is not available on the ${input.registry} registry`,
+        now,
+      );
+    }
+    const ref = referenceIdOf(item);
+    if (ref !== undefined && seen.has(ref)) {
+      return rejectItem(
+        item,
+        "rjct.reference_id.duplicate",
+        `reference_id ${JSON.stringify(ref)} repeats`,
+        now,
+      );
+    }
+    if (ref !== undefined) seen.add(ref);
+    return searchItem(ctx, item);
+  });
+  const succeeded = answers.filter((a) => a.status === "succ").length;
+  const transactionId = typeof message.transaction_id === "string" ? message.transaction_id.slice(0, 99) : "";
+  return {
+    status: succeeded > 0 ? "succ" : "rjct",
+    ...(!supported
+      ? {
+        statusReasonCode: "rjct.action.not_supported" as const,
+        statusReasonMessage: `search is not available on the ${input.registry} registry`,
+      }
+      : succeeded === 0
+      ? { statusReasonMessage: `all ${answers.length} search item(s) were rejected` }
+      : {}),
+    totalCount: items.length,
+    completedCount: answers.length,
+    message: {
+      transaction_id: transactionId,
+      correlation_id: input.correlationId ?? crypto.randomUUID(),
+      search_response: answers,
+    },
+  };
+}

@@ -1,0 +1,17 @@
+/** Prepared statements cached per database handle (preparing costs more than running a point query). */
+import type { StatementSync } from "node:sqlite";
+import type { Db } from "../db/sqlite.ts";
+
+const CACHE = new WeakMap<Db, Map<string, StatementSync>>();
+
+/** The prepared statement for `sql` on `db`, prepared once. Only constant SQL text may be passed. */
+export function stmt(db: Db, sql: string): StatementSync {
+  let map = CACHE.get(db);
+  if (!map) CACHE.set(db, map = new Map());
+  let s = map.get(sql);
+  if (!s) {
+    if (map.size > 500) map.clear();
+    map.set(sql, s = db.prepare(sql));
+  }
+  return s;
+}

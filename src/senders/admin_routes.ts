@@ -1,0 +1,147 @@
+/** Admin API for senders, sender keys and OAuth2 clients (under /admin/v1, behind requireAdmin). */
+import type { Context } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "zod";
+import type { AppEnv } from "../http/context.ts";
+import type { Deps } from "../deps.ts";
+import { DciError } from "../dci/errors.ts";
+import {
+  addSender,
+  getSender,
+  listSenders,
+  removeSender,
+  SenderError,
+  setSenderActive,
+  updateSender,
+} from "./store.ts";
+import { addSenderKey, listSenderKeys, removeSenderKey } from "./keys.ts";
+import { fetchSenderKeys } from "./jwks_fetch.ts";
+import { createClient, listClients, revokeClient, rotateClientSecret } from "./clients.ts";
+
+const url = z.string().max(2048).nullable().optional();
+const limit = z.number().int().min(1).nullable().optional();
+const SenderFields = z.strictObject({
+  name: z.string().min(1).max(200).optional(),
+  callback_base_url: url,
+  jwks_url: url,
+  limit_minute: limit,
+  limit_day: limit,
+  auto_approve_subscriptions: z.boolean().optional(),
+});
+const NewSender = SenderFields.extend({ sender_id: z.string() });
+const NewKey = z.strictObject({
+  key_id: z.string(),
+  alg: z.string().optional(),
+  pem: z.string().max(16_384).optional(),
+  jwk: z.record(z.string(), z.unknown()).optional(),
+}).refine((k) => (k.pem === undefined) !== (k.jwk === undefined), "give exactly one of pem or jwk");
+const NewClient = z.strictObject({
+  sender_id: z.string(),
+  scopes: z.array(z.string()).optional(),
+  name: z.string().max(200).optional(),
+});
+
+async function body<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.output<T>> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw new DciError("err.request.bad", "Malformed JSON in request body");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new DciError(
+      "err.request.bad",
+      `Invalid request: ${issue.path.join(".") || "(body)"}: ${issue.message}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Runs a store operation, mapping SenderError to 400 / 404 / 409. */
+async function run<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof SenderError)) throw err;
+    if (err.kind === "not_found") throw new DciError("err.request.not_found", err.message);
+    throw new DciError("err.request.bad", err.message, err.kind === "conflict" ? { status: 409 } : {});
+  }
+}
+
+function found<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new DciError("err.request.not_found", `${what} does not exist`);
+  return value;
+}
+
+/** Adds /senders, /senders/{id}/keys and /clients to the admin router. */
+export function senderAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
+  app.get("/senders", (c) => c.json({ senders: listSenders(deps) }));
+  app.post("/senders", async (c) => {
+    const { sender_id, ...input } = await body(c, NewSender);
+    return c.json(await run(() => addSender(deps, sender_id, input)), 201);
+  });
+  app.get(
+    "/senders/:id",
+    (c) => c.json(found(getSender(deps, c.req.param("id")), `sender "${c.req.param("id")}"`)),
+  );
+  app.patch("/senders/:id", async (c) => {
+    const input = await body(c, SenderFields);
+    return c.json(await run(() => updateSender(deps, c.req.param("id"), input)));
+  });
+  app.delete("/senders/:id", async (c) => {
+    await run(() => removeSender(deps, c.req.param("id")));
+    return c.body(null, 204);
+  });
+  for (const [action, active] of [["enable", true], ["disable", false]] as const) {
+    app.post(
+      `/senders/:id/${action}`,
+      async (c) => c.json(await run(() => setSenderActive(deps, c.req.param("id"), active))),
+    );
+  }
+  app.get("/senders/:id/keys", (c) => {
+    found(getSender(deps, c.req.param("id")), `sender "${c.req.param("id")}"`);
+    return c.json({ keys: listSenderKeys(deps, c.req.param("id")) });
+  });
+  app.post("/senders/:id/keys", async (c) => {
+    const k = await body(c, NewKey);
+    const material = k.pem ?? k.jwk!;
+    return c.json(
+      await run(() => addSenderKey(deps, c.req.param("id"), { keyId: k.key_id, material, alg: k.alg })),
+      201,
+    );
+  });
+  app.delete("/senders/:id/keys/:keyId", async (c) => {
+    await run(() => removeSenderKey(deps, c.req.param("id"), c.req.param("keyId")));
+    return c.body(null, 204);
+  });
+  app.post("/senders/:id/keys/fetch", async (c) => {
+    const outcome = await run(() => fetchSenderKeys(deps, c.req.param("id")));
+    return c.json({ ...outcome, keys: listSenderKeys(deps, c.req.param("id")) }, outcome.ok ? 200 : 502);
+  });
+  clientRoutes(app, deps);
+}
+
+function clientRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
+  app.get("/clients", (c) => c.json({ clients: listClients(deps, c.req.query("sender_id")) }));
+  app.post("/clients", async (c) => {
+    const input = await body(c, NewClient);
+    const created = await run(() =>
+      createClient(deps, input.sender_id, { scopes: input.scopes, name: input.name })
+    );
+    return c.json({ ...created.client, client_secret: created.clientSecret }, 201, {
+      "Cache-Control": "no-store",
+    });
+  });
+  app.post(
+    "/clients/:id/revoke",
+    async (c) => c.json(await run(() => revokeClient(deps, c.req.param("id")))),
+  );
+  app.post("/clients/:id/rotate-secret", async (c) => {
+    const { clientSecret } = await run(() => rotateClientSecret(deps, c.req.param("id")));
+    return c.json({ client_id: c.req.param("id"), client_secret: clientSecret }, 200, {
+      "Cache-Control": "no-store",
+    });
+  });
+}

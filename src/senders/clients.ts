@@ -1,0 +1,127 @@
+/** OAuth2 clients: each belongs to one sender, has scopes, and a secret stored only as a scrypt hash. */
+import { randomBytes } from "node:crypto";
+import type { Deps } from "../deps.ts";
+import { isoNow } from "../clock.ts";
+import { hashSecret, randomToken, type SecretHash, verifySecret } from "../auth/secrets.ts";
+import { requireSender } from "./keys.ts";
+import { SenderError } from "./store.ts";
+
+/** The scopes a client may hold. */
+export const SCOPES = [
+  "registry.search",
+  "registry.subscribe",
+  "registry.txn-status",
+  "registry.receipt",
+] as const;
+
+/** A client as listed (never the secret or its hash). */
+export interface ClientInfo {
+  client_id: string;
+  sender_id: string;
+  name: string | null;
+  scopes: string[];
+  active: boolean;
+  created_at: string;
+  secret_rotated_at: string | null;
+  revoked_at: string | null;
+}
+
+type Row = Record<string, string | number | null>;
+
+function toInfo(r: Row): ClientInfo {
+  return {
+    client_id: r.client_id as string,
+    sender_id: r.sender_id as string,
+    name: r.name as string | null,
+    scopes: (r.scopes as string).split(" ").filter(Boolean),
+    active: r.active === 1,
+    created_at: r.created_at as string,
+    secret_rotated_at: r.secret_rotated_at as string | null,
+    revoked_at: r.revoked_at as string | null,
+  };
+}
+
+/** Validates a scope list (defaults to every scope). */
+export function parseScopes(scopes: string[] | undefined): string[] {
+  if (!scopes || scopes.length === 0) return [...SCOPES];
+  const bad = scopes.find((s) => !(SCOPES as readonly string[]).includes(s));
+  if (bad) throw new SenderError("invalid", `scope "${bad}" is unknown (one of ${SCOPES.join(", ")})`);
+  return [...new Set(scopes)];
+}
+
+/** Creates a client for a sender; the returned secret is shown once and stored only hashed. */
+export async function createClient(
+  deps: Deps,
+  senderId: string,
+  options: { scopes?: string[]; name?: string } = {},
+): Promise<{ client: ClientInfo; clientSecret: string }> {
+  requireSender(deps, senderId);
+  const scopes = parseScopes(options.scopes);
+  const clientId = `dcic_${randomBytes(9).toString("base64url")}`;
+  const clientSecret = randomToken("dcis");
+  const hash = await hashSecret(clientSecret);
+  deps.db.prepare(
+    `INSERT INTO oauth_clients (client_id, sender_id, name, secret_hash, scopes, created_at)
+     VALUES (?, ?, ?, ?, ?, ?)`,
+  ).run(clientId, senderId, options.name ?? null, JSON.stringify(hash), scopes.join(" "), isoNow(deps.clock));
+  return { client: getClient(deps, clientId)!, clientSecret };
+}
+
+/** One client by id. */
+export function getClient(deps: Deps, clientId: string): ClientInfo | undefined {
+  const row = deps.db.prepare("SELECT * FROM oauth_clients WHERE client_id = ?").get(clientId) as
+    | Row
+    | undefined;
+  return row ? toInfo(row) : undefined;
+}
+
+/** Every client, optionally of one sender. */
+export function listClients(deps: Deps, senderId?: string): ClientInfo[] {
+  const rows = senderId
+    ? deps.db.prepare("SELECT * FROM oauth_clients WHERE sender_id = ? ORDER BY created_at, client_id").all(
+      senderId,
+    )
+    : deps.db.prepare("SELECT * FROM oauth_clients ORDER BY created_at, client_id").all();
+  return (rows as Row[]).map(toInfo);
+}
+
+/** Revokes a client: its tokens stop working at the next request (checked in SQLite each time). */
+export function revokeClient(deps: Deps, clientId: string): ClientInfo {
+  const res = deps.db.prepare(
+    "UPDATE oauth_clients SET active = 0, revoked_at = ? WHERE client_id = ? AND active = 1",
+  ).run(isoNow(deps.clock), clientId);
+  if (res.changes === 0) {
+    throw new SenderError("not_found", `client "${clientId}" does not exist or is already revoked`);
+  }
+  return getClient(deps, clientId)!;
+}
+
+/** Replaces a client's secret; the new one is shown once. Tokens already issued stay valid until they expire. */
+export async function rotateClientSecret(deps: Deps, clientId: string): Promise<{ clientSecret: string }> {
+  const client = getClient(deps, clientId);
+  if (!client || !client.active) {
+    throw new SenderError("not_found", `client "${clientId}" is unknown or revoked`);
+  }
+  const clientSecret = randomToken("dcis");
+  const hash = await hashSecret(clientSecret);
+  deps.db.prepare("UPDATE oauth_clients SET secret_hash = ?, secret_rotated_at = ? WHERE client_id = ?")
+    .run(JSON.stringify(hash), isoNow(deps.clock), clientId);
+  return { clientSecret };
+}
+
+const DUMMY: SecretHash = { salt: "AAAAAAAAAAAAAAAAAAAAAA==", hash: "A".repeat(43) + "=" };
+
+/** Checks client credentials; unknown clients cost the same scrypt work as known ones. */
+export async function authenticateClient(
+  deps: Deps,
+  clientId: string,
+  secret: string,
+): Promise<ClientInfo | undefined> {
+  const row = deps.db.prepare(
+    `SELECT c.*, s.active AS sender_active FROM oauth_clients c JOIN senders s USING (sender_id)
+     WHERE c.client_id = ?`,
+  ).get(clientId) as Row | undefined;
+  const ok = await verifySecret(secret, row ? JSON.parse(row.secret_hash as string) : DUMMY);
+  if (!row || !ok || row.active !== 1 || row.sender_active !== 1) return undefined;
+  return toInfo(row);
+}

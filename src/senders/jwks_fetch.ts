@@ -1,0 +1,97 @@
+/** Fetching a sender's keys from its JWKS URL through the SSRF-guarded client, and the scheduled refresh. */
+import type { Deps } from "../deps.ts";
+import { isoNow } from "../clock.ts";
+import { transaction } from "../db/sqlite.ts";
+import { OutboundError } from "../net/outbound.ts";
+import { bumpKeys, parsePublicKey } from "./keys.ts";
+import { getSender, SenderError } from "./store.ts";
+
+/** Largest JWKS document read, in bytes. */
+const JWKS_MAX_BYTES = 256 * 1024;
+
+/** The outcome of one fetch (also recorded on the sender row). */
+export type FetchOutcome = { ok: true; keys: number } | { ok: false; error: string };
+
+/** Fetches the sender's JWKS and replaces its `jwks`-sourced keys; on any failure the old keys stay. */
+export async function fetchSenderKeys(deps: Deps, senderId: string): Promise<FetchOutcome> {
+  const sender = getSender(deps, senderId);
+  if (!sender) throw new SenderError("not_found", `sender "${senderId}" does not exist`);
+  if (!sender.jwks_url) throw new SenderError("invalid", `sender "${senderId}" has no jwks_url`);
+  let outcome: FetchOutcome;
+  let parsed: ReturnType<typeof parseJwks> = [];
+  try {
+    const res = await deps.http.request(sender.jwks_url, {
+      method: "GET",
+      headers: { accept: "application/json" },
+      maxBytes: Math.min(JWKS_MAX_BYTES, deps.config.outboundMaxBytes),
+    });
+    if (res.status !== 200) throw new SenderError("invalid", `JWKS URL answered HTTP ${res.status}`);
+    parsed = parseJwks(res.text());
+    outcome = { ok: true, keys: parsed.length };
+  } catch (err) {
+    if (!(err instanceof OutboundError || err instanceof SenderError)) throw err;
+    outcome = { ok: false, error: `${err instanceof OutboundError ? err.reason + ": " : ""}${err.message}` };
+  }
+  transaction(deps.db, () => {
+    if (outcome.ok) {
+      deps.db.prepare("DELETE FROM sender_keys WHERE sender_id = ? AND source = 'jwks'").run(senderId);
+      const insert = deps.db.prepare(
+        `INSERT INTO sender_keys (sender_id, key_id, alg, public_jwk, source, created_at)
+         VALUES (?, ?, ?, ?, 'jwks', ?) ON CONFLICT (sender_id, key_id) DO NOTHING`,
+      );
+      for (const k of parsed) insert.run(senderId, k.keyId, k.alg, JSON.stringify(k.jwk), isoNow(deps.clock));
+      bumpKeys(deps, senderId);
+    }
+    deps.db.prepare(
+      "UPDATE senders SET jwks_fetched_at = ?, jwks_fetch_status = ?, jwks_fetch_error = ? WHERE sender_id = ?",
+    ).run(
+      isoNow(deps.clock),
+      outcome.ok ? "ok" : "error",
+      outcome.ok ? null : outcome.error.slice(0, 500),
+      senderId,
+    );
+  });
+  deps.metrics.inc("dci_jwks_fetches_total", "Sender JWKS fetches by outcome", {
+    outcome: outcome.ok ? "ok" : "error",
+  });
+  return outcome;
+}
+
+/** Parses a JWKS document: every key needs a `kid` and must be an Ed25519 or RSA (≥ 2048) public key. */
+export function parseJwks(text: string) {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new SenderError("invalid", "JWKS is not JSON");
+  }
+  const keys = (doc as { keys?: unknown })?.keys;
+  if (!Array.isArray(keys)) throw new SenderError("invalid", 'JWKS has no "keys" array');
+  if (keys.length > 50) throw new SenderError("invalid", `JWKS has ${keys.length} keys (at most 50)`);
+  return keys.map((raw, i) => {
+    const jwk = raw as Record<string, unknown>;
+    if (typeof jwk?.kid !== "string" || jwk.kid === "") {
+      throw new SenderError("invalid", `JWKS key #${i} has no kid`);
+    }
+    // A DCI-style kid "{sender}|{key_id}|{alg}" is stored under its key_id.
+    const parts = jwk.kid.split("|");
+    const keyId = parts.length >= 2 ? parts[1] : jwk.kid;
+    const alg = typeof jwk.alg === "string" && jwk.alg !== "EdDSA" ? jwk.alg : undefined;
+    const { alg: detected, jwk: pub } = parsePublicKey(jwk, alg);
+    return { keyId, alg: detected, jwk: pub };
+  });
+}
+
+/** The scheduled refresh: re-fetches every active sender whose last fetch is older than the setting. */
+export async function refreshDueJwks(deps: Deps): Promise<number> {
+  const cutoff = new Date(deps.clock.now() - deps.config.jwksRefreshMinutes * 60_000).toISOString();
+  const due = deps.db.prepare(
+    `SELECT sender_id FROM senders WHERE active = 1 AND jwks_url IS NOT NULL
+       AND (jwks_fetched_at IS NULL OR jwks_fetched_at <= ?) ORDER BY sender_id`,
+  ).all(cutoff) as Array<{ sender_id: string }>;
+  for (const { sender_id } of due) {
+    const outcome = await fetchSenderKeys(deps, sender_id);
+    if (!outcome.ok) deps.log.warn("sender JWKS fetch failed", { sender_id, error: outcome.error });
+  }
+  return due.length;
+}

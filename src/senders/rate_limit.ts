@@ -1,0 +1,154 @@
+/**
+ * Rate limits in SQLite (consistent across isolates): a true rolling minute in one-second buckets, and a
+ * per-UTC-day counter whose stale day reads as zero (a missed midnight reset is caught up lazily).
+ */
+import type { Db } from "../db/sqlite.ts";
+import { transaction } from "../db/sqlite.ts";
+
+/** A limit decision with what the RateLimit headers need. */
+export interface RateDecision {
+  allowed: boolean;
+  /** Which limit refused (when not allowed). */
+  exceeded?: "minute" | "day";
+  remainingMinute: number;
+  remainingDay?: number;
+  /** Seconds until a request would be allowed again (when refused), or until the window frees a slot. */
+  retryAfter: number;
+}
+
+const WINDOW_S = 60;
+
+/** The UTC day of an epoch-ms instant, `YYYY-MM-DD`. */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+function minuteUsage(
+  db: Db,
+  scope: string,
+  key: string,
+  nowS: number,
+): { used: number; oldest: number | null } {
+  const row = db.prepare(
+    `SELECT COALESCE(SUM(count), 0) AS used, MIN(second) AS oldest FROM rate_buckets
+     WHERE scope = ? AND key = ? AND second > ?`,
+  ).get(scope, key, nowS - WINDOW_S) as { used: number; oldest: number | null };
+  return row;
+}
+
+function bump(db: Db, scope: string, key: string, nowS: number): void {
+  db.prepare(
+    `INSERT INTO rate_buckets (scope, key, second, count) VALUES (?, ?, ?, 1)
+     ON CONFLICT (scope, key, second) DO UPDATE SET count = count + 1`,
+  ).run(scope, key, nowS);
+}
+
+/** Seconds until the oldest request in the window leaves it. */
+function untilFree(db: Db, scope: string, key: string, nowS: number, limit: number): number {
+  // Walk buckets oldest first until enough requests leave the window to drop below the limit.
+  const rows = db.prepare(
+    `SELECT second, count FROM rate_buckets WHERE scope = ? AND key = ? AND second > ? ORDER BY second`,
+  ).all(scope, key, nowS - WINDOW_S) as Array<{ second: number; count: number }>;
+  let used = rows.reduce((a, r) => a + r.count, 0);
+  for (const r of rows) {
+    used -= r.count;
+    if (used < limit) return Math.max(1, r.second + WINDOW_S - nowS);
+  }
+  return 1;
+}
+
+/** Counts one request of a sender against its minute and day limits; refused requests are not counted. */
+export function takeSenderRequest(
+  db: Db,
+  senderId: string,
+  limits: { minute: number; day: number },
+  nowMs: number,
+): RateDecision {
+  const nowS = Math.floor(nowMs / 1000);
+  const today = utcDay(nowMs);
+  return transaction(db, () => {
+    const { used } = minuteUsage(db, "sender", senderId, nowS);
+    const dayRow = db.prepare("SELECT day, count FROM rate_days WHERE sender_id = ?").get(senderId) as
+      | { day: string; count: number }
+      | undefined;
+    const dayUsed = dayRow && dayRow.day === today ? dayRow.count : 0;
+    if (used >= limits.minute) {
+      return {
+        allowed: false,
+        exceeded: "minute" as const,
+        remainingMinute: 0,
+        remainingDay: Math.max(0, limits.day - dayUsed),
+        retryAfter: untilFree(db, "sender", senderId, nowS, limits.minute),
+      };
+    }
+    if (dayUsed >= limits.day) {
+      const midnight = Date.parse(`${today}T00:00:00Z`) + 86_400_000;
+      return {
+        allowed: false,
+        exceeded: "day" as const,
+        remainingMinute: limits.minute - used,
+        remainingDay: 0,
+        retryAfter: Math.max(1, Math.ceil((midnight - nowMs) / 1000)),
+      };
+    }
+    bump(db, "sender", senderId, nowS);
+    db.prepare(
+      `INSERT INTO rate_days (sender_id, day, count) VALUES (?, ?, 1)
+       ON CONFLICT (sender_id) DO UPDATE SET count = CASE WHEN day = excluded.day THEN count + 1 ELSE 1 END,
+         day = excluded.day`,
+    ).run(senderId, today);
+    return {
+      allowed: true,
+      remainingMinute: limits.minute - used - 1,
+      remainingDay: limits.day - dayUsed - 1,
+      retryAfter: 0,
+    };
+  });
+}
+
+/** Counts one token request of a client IP against a per-minute limit. */
+export function takeIpRequest(db: Db, ip: string, limit: number, nowMs: number): RateDecision {
+  const nowS = Math.floor(nowMs / 1000);
+  return transaction(db, () => {
+    const { used } = minuteUsage(db, "token_ip", ip, nowS);
+    if (used >= limit) {
+      return {
+        allowed: false,
+        exceeded: "minute",
+        remainingMinute: 0,
+        retryAfter: untilFree(db, "token_ip", ip, nowS, limit),
+      };
+    }
+    bump(db, "token_ip", ip, nowS);
+    return { allowed: true, remainingMinute: limit - used - 1, retryAfter: 0 };
+  });
+}
+
+/** Deletes minute buckets that left the window (run on a schedule). */
+export function purgeRateBuckets(db: Db, nowMs: number): number {
+  return Number(
+    db.prepare("DELETE FROM rate_buckets WHERE second <= ?").run(Math.floor(nowMs / 1000) - WINDOW_S).changes,
+  );
+}
+
+/** The midnight reset: day counters of earlier days are dropped (reads already treat them as zero). */
+export function resetDayCounters(db: Db, nowMs: number): number {
+  return Number(db.prepare("DELETE FROM rate_days WHERE day < ?").run(utcDay(nowMs)).changes);
+}
+
+/** The `RateLimit` and `RateLimit-Policy` headers (draft-ietf-httpapi-ratelimit-headers) for a decision. */
+export function rateLimitHeaders(
+  d: RateDecision,
+  limits: { minute: number; day?: number },
+  nowMs: number,
+): Record<string, string> {
+  const policy = [`"minute";q=${limits.minute};w=60`];
+  if (limits.day !== undefined) policy.push(`"day";q=${limits.day};w=86400`);
+  const dayReset = Math.ceil((Date.parse(`${utcDay(nowMs)}T00:00:00Z`) + 86_400_000 - nowMs) / 1000);
+  const current = d.exceeded === "day" && d.remainingDay !== undefined
+    ? `"day";r=0;t=${dayReset}`
+    : `"minute";r=${Math.max(0, d.remainingMinute)};t=${d.allowed ? 60 : d.retryAfter}`;
+  const headers: Record<string, string> = { "RateLimit-Policy": policy.join(", "), "RateLimit": current };
+  if (!d.allowed) headers["Retry-After"] = String(d.retryAfter);
+  return headers;
+}

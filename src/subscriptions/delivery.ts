@@ -1,0 +1,199 @@
+/**
+ * Delivering notifications: the signed `notify` envelope of one logged notification, one POST through the
+ * SSRF-guarded client, and the per-subscription lane that sends a subscription's notifications strictly in
+ * order (the next only after the previous was sent or finally failed).
+ */
+import type { Deps } from "../deps.ts";
+import { signedEnvelope } from "../dci/envelope.ts";
+import { OutboundError } from "../net/outbound.ts";
+import { stmt } from "../registry/statements.ts";
+import { retryDelay } from "../transactions/states.ts";
+import { getSubscriptionById, type SubscriptionRow } from "./store.ts";
+import { readSnapshot } from "./filter_eval.ts";
+import { headOf, markFailed, markRetry, markSent, type NotificationRow } from "./notifications.ts";
+
+type Json = Record<string, unknown>;
+
+/** A deleted record is sent as its identifiers only. */
+export function identifiersOnly(record: Json): Json {
+  const out: Json = {};
+  for (const k of ["@type", "@id", "identifier", "group_identifier", "member_identifier"]) {
+    if (record[k] !== undefined) out[k] = record[k];
+  }
+  return out;
+}
+
+/** The `notify` message of a notification: one notify_event with the event's record. */
+export function notifyMessage(
+  sub: SubscriptionRow,
+  n: NotificationRow,
+  snapshot: Json,
+  eventAt: string,
+): Json {
+  const record = n.event_type === "delete" ? identifiersOnly(snapshot) : snapshot;
+  return {
+    transaction_id: n.notification_id,
+    notify_event: [{
+      reference_id: n.notification_id,
+      timestamp: eventAt,
+      subscription_code: sub.code,
+      data: {
+        version: "1.0.0",
+        reg_type: sub.reg_type ?? sub.registry,
+        reg_event_type: n.event_type,
+        reg_record_type: sub.notify_record_type,
+        reg_records: [record],
+      },
+      ...(sub.locale ? { locale: sub.locale } : {}),
+    }],
+  };
+}
+
+/** The outcome of one attempt; `permanent` failures (the guard refused the URL) are not retried. */
+export type AttemptOutcome = { ok: true } | { ok: false; permanent: boolean; error: string };
+
+/** Signs and POSTs one notification once. Never throws; the receiver's body is never read into errors. */
+export async function sendNotification(
+  deps: Deps,
+  sub: SubscriptionRow,
+  n: NotificationRow,
+): Promise<AttemptOutcome> {
+  const ev = stmt(deps.db, "SELECT snapshot, created_at FROM registry_events WHERE id = ?").get(n.event_id) as
+    | { snapshot: string; created_at: string }
+    | undefined;
+  if (!ev) return { ok: false, permanent: true, error: `registry event ${n.event_id} no longer exists` };
+  let body: string;
+  try {
+    const message = notifyMessage(sub, n, readSnapshot(ev.snapshot).record, ev.created_at);
+    body = JSON.stringify(signedEnvelope(deps, {
+      action: "notify",
+      status: "succ",
+      receiverId: sub.sender_id,
+      totalCount: 1,
+      completedCount: 1,
+      messageId: n.message_id,
+    }, message));
+  } catch (err) {
+    deps.log.error("notification envelope could not be built", { notification_id: n.notification_id, err });
+    return { ok: false, permanent: false, error: "envelope: could not sign the notification" };
+  }
+  try {
+    const res = await deps.http.request(sub.callback_url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "X-DCI-Notification-ID": n.notification_id },
+      body,
+    });
+    if (res.status >= 200 && res.status < 300) return { ok: true };
+    return { ok: false, permanent: false, error: `HTTP ${res.status} from notification URL` };
+  } catch (err) {
+    if (err instanceof OutboundError) {
+      const permanent = err.reason === "blocked" || err.reason === "invalid_url";
+      return { ok: false, permanent, error: `${err.reason}: ${err.message}` };
+    }
+    return { ok: false, permanent: false, error: `network: ${(err as Error)?.name ?? "error"}` };
+  }
+}
+
+/** Options of a lane run (tests pass a fixed jitter source). */
+export interface LaneOptions {
+  random?: () => number;
+}
+
+/**
+ * Delivers the due notifications of one active subscription, oldest first, holding the subscription's lease.
+ * Stops at the first one that must wait for a retry. Returns how many were sent.
+ */
+export async function runLane(
+  deps: Deps,
+  subscriptionId: number,
+  options: LaneOptions = {},
+): Promise<number> {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const leaseMs = deps.config.leaseSeconds * 1000;
+  const claim = () => {
+    const now = deps.clock.now();
+    return stmt(
+      deps.db,
+      `UPDATE subscriptions SET lease_until = ? WHERE id = ? AND state = 'active'
+       AND (lease_until IS NULL OR lease_until <= ?) RETURNING id`,
+    ).get(iso(now + leaseMs), subscriptionId, iso(now)) !== undefined;
+  };
+  if (!claim()) return 0;
+  const delay = retryDelay(deps.config.callbackRetryDelaysMs, options.random);
+  let sent = 0;
+  try {
+    for (;;) {
+      const sub = getSubscriptionById(deps.db, subscriptionId);
+      if (!sub || sub.state !== "active") break;
+      const n = headOf(deps.db, subscriptionId);
+      if (!n || n.next_attempt_at > iso(deps.clock.now())) break;
+      stmt(deps.db, "UPDATE subscriptions SET lease_until = ? WHERE id = ?").run(
+        iso(deps.clock.now() + leaseMs),
+        subscriptionId,
+      );
+      const started = performance.now();
+      const outcome = await sendNotification(deps, sub, n);
+      deps.metrics.observe(
+        "dci_notification_seconds",
+        "Notification delivery attempt latency",
+        {},
+        (performance.now() - started) / 1000,
+      );
+      const at = iso(deps.clock.now());
+      if (outcome.ok) {
+        if (markSent(deps.db, n.id, at)) sent++;
+        stmt(
+          deps.db,
+          "UPDATE subscriptions SET consecutive_failures = 0, last_error = NULL WHERE id = ? AND consecutive_failures > 0",
+        )
+          .run(subscriptionId);
+        count("sent");
+        continue;
+      }
+      const wait = outcome.permanent ? null : delay(n.attempts + 1);
+      if (wait !== null) {
+        markRetry(deps.db, n.id, outcome.error, iso(deps.clock.now() + wait), at);
+        count("retry");
+        break;
+      }
+      markFailed(deps.db, n.id, outcome.error, at);
+      count("failed");
+      deps.log.warn("notification failed", {
+        subscription: sub.code,
+        notification_id: n.notification_id,
+        error: outcome.error,
+      });
+      if (recordFailure(deps, sub, outcome.error, at)) break;
+    }
+  } finally {
+    stmt(deps.db, "UPDATE subscriptions SET lease_until = NULL WHERE id = ?").run(subscriptionId);
+  }
+  return sent;
+
+  function count(outcome: string): void {
+    deps.metrics.inc("dci_notifications_total", "Notification attempts by outcome (sent, retry, failed)", {
+      outcome,
+    });
+  }
+}
+
+/** Counts a finally failed notification; at the limit the subscription moves to error. True when it did. */
+function recordFailure(deps: Deps, sub: SubscriptionRow, error: string, now: string): boolean {
+  const row = stmt(
+    deps.db,
+    `UPDATE subscriptions SET consecutive_failures = consecutive_failures + 1, last_error = ?, updated_at = ?,
+       state = CASE WHEN consecutive_failures + 1 >= ? THEN 'error' ELSE state END
+     WHERE id = ? AND state = 'active' RETURNING state`,
+  ).get(error.slice(0, 500), now, deps.config.subscriptionFailureLimit, sub.id) as
+    | { state: string }
+    | undefined;
+  if (row?.state === "error") {
+    deps.log.warn("subscription moved to error after consecutive failures", {
+      subscription: sub.code,
+      sender_id: sub.sender_id,
+      failures: deps.config.subscriptionFailureLimit,
+    });
+    return true;
+  }
+  return false;
+}

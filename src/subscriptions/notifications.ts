@@ -1,0 +1,156 @@
+/**
+ * The notification log: one row per (subscription, registry event). Rows of one subscription are delivered in
+ * id order (= event order); every write is conditional on the row still being pending.
+ */
+import type { Db } from "../db/sqlite.ts";
+import { stmt } from "../registry/statements.ts";
+
+/** Notification statuses. */
+export const NOTIFICATION_STATUSES = ["pending", "sent", "failed", "received"] as const;
+
+/** One notification log row. */
+export interface NotificationRow {
+  id: number;
+  notification_id: string;
+  subscription_id: number;
+  event_id: number;
+  event_type: string;
+  record_type: string;
+  record_count: number;
+  message_id: string;
+  attempts: number;
+  status: typeof NOTIFICATION_STATUSES[number];
+  last_error: string | null;
+  next_attempt_at: string;
+  created_at: string;
+  updated_at: string;
+  sent_at: string | null;
+  received_at: string | null;
+}
+
+/** A notification as listed, with its subscription's code and sender. */
+export type NotificationView = NotificationRow & { subscription_code: string; sender_id: string };
+
+const SQL = {
+  insert:
+    `INSERT OR IGNORE INTO notifications (notification_id, subscription_id, event_id, event_type, record_type,
+    record_count, message_id, status, next_attempt_at, created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, 1, ?, 'pending', ?, ?, ?)`,
+  head: `SELECT * FROM notifications WHERE subscription_id = ? AND status = 'pending' ORDER BY id LIMIT 1`,
+  heads: `SELECT h.subscription_id AS sid FROM
+      (SELECT subscription_id, MIN(id) AS head FROM notifications WHERE status = 'pending' GROUP BY subscription_id) h
+      JOIN notifications n ON n.id = h.head
+      JOIN subscriptions s ON s.id = h.subscription_id
+    WHERE s.state = 'active' AND n.next_attempt_at <= ?`,
+  sent: `UPDATE notifications SET status = 'sent', attempts = attempts + 1, last_error = NULL, sent_at = ?,
+    updated_at = ? WHERE id = ? AND status = 'pending'`,
+  retry:
+    `UPDATE notifications SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ?
+    WHERE id = ? AND status = 'pending'`,
+  failed: `UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = ?, updated_at = ?
+    WHERE id = ? AND status = 'pending'`,
+};
+
+/** Logs a pending notification of `eventId` for a subscription (a repeat is ignored); call inside fan-out. */
+export function insertNotification(
+  db: Db,
+  subscriptionId: number,
+  event: { id: number; eventType: string; recordType: string },
+  now: string,
+): boolean {
+  const r = stmt(db, SQL.insert).run(
+    crypto.randomUUID(),
+    subscriptionId,
+    event.id,
+    event.eventType,
+    event.recordType,
+    crypto.randomUUID(),
+    now,
+    now,
+    now,
+  );
+  return Number(r.changes) > 0;
+}
+
+/** The next notification of a subscription to deliver (the oldest pending one), if any. */
+export function headOf(db: Db, subscriptionId: number): NotificationRow | undefined {
+  return stmt(db, SQL.head).get(subscriptionId) as NotificationRow | undefined;
+}
+
+/** Active subscriptions whose next notification is due at `now`. */
+export function dueLanes(db: Db, now: string): number[] {
+  return (stmt(db, SQL.heads).all(now) as Array<{ sid: number }>).map((r) => Number(r.sid));
+}
+
+/** pending → sent. */
+export function markSent(db: Db, id: number, now: string): boolean {
+  return Number(stmt(db, SQL.sent).run(now, now, id).changes) > 0;
+}
+
+/** Counts a failed attempt and schedules the next one. */
+export function markRetry(db: Db, id: number, error: string, nextAt: string, now: string): boolean {
+  return Number(stmt(db, SQL.retry).run(error, nextAt, now, id).changes) > 0;
+}
+
+/** pending → failed after the last attempt (or a permanent refusal). */
+export function markFailed(db: Db, id: number, error: string, now: string): boolean {
+  return Number(stmt(db, SQL.failed).run(error, now, id).changes) > 0;
+}
+
+/** The outcome of a receipt. */
+export type ReceiptOutcome =
+  | { ok: true; row: NotificationView; already: boolean }
+  | { ok: false; reason: "unknown" | "not_yours" };
+
+/**
+ * Marks one of `senderId`'s notifications received (by notification id or the notify message_id). A
+ * pending one counts as delivered too (the receiver has it), which stops its retries. Idempotent.
+ */
+export function markReceived(db: Db, senderId: string, id: string, now: string): ReceiptOutcome {
+  const row = db.prepare(
+    `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
+     JOIN subscriptions s ON s.id = n.subscription_id WHERE n.notification_id = ? OR n.message_id = ?`,
+  ).get(id, id) as NotificationView | undefined;
+  if (!row) return { ok: false, reason: "unknown" };
+  if (row.sender_id !== senderId) return { ok: false, reason: "not_yours" };
+  if (row.status === "received") return { ok: true, row, already: true };
+  const updated = db.prepare(
+    `UPDATE notifications SET status = 'received', received_at = ?, updated_at = ?,
+       sent_at = COALESCE(sent_at, ?) WHERE id = ? AND status != 'received' RETURNING *`,
+  ).get(now, now, now, row.id) as NotificationRow | undefined;
+  return { ok: true, row: { ...row, ...(updated ?? {}) }, already: !updated };
+}
+
+/** Filters for listing notifications. */
+export interface NotificationFilter {
+  subscription?: string;
+  sender?: string;
+  status?: string;
+  since?: string;
+  until?: string;
+  limit?: number;
+  offset?: number;
+}
+
+/** Notifications, newest first, with their subscription code and sender. */
+export function listNotifications(db: Db, f: NotificationFilter = {}): NotificationView[] {
+  const where: string[] = [];
+  const params: Array<string | number> = [];
+  if (f.subscription) (where.push("s.code = ?"), params.push(f.subscription));
+  if (f.sender) (where.push("s.sender_id = ?"), params.push(f.sender));
+  if (f.status) (where.push("n.status = ?"), params.push(f.status));
+  if (f.since) (where.push("n.created_at >= ?"), params.push(f.since));
+  if (f.until) (where.push("n.created_at < ?"), params.push(f.until));
+  params.push(Math.max(1, Math.min(f.limit ?? 100, 1000)), Math.max(0, f.offset ?? 0));
+  return db.prepare(
+    `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
+     JOIN subscriptions s ON s.id = n.subscription_id ${where.length ? "WHERE " + where.join(" AND ") : ""}
+     ORDER BY n.id DESC LIMIT ? OFFSET ?`,
+  ).all(...params) as unknown as NotificationView[];
+}
+
+/** Notification counts by status (for metrics and the CLI). */
+export function notificationCounts(db: Db): Array<{ status: string; n: number }> {
+  return db.prepare("SELECT status, COUNT(*) AS n FROM notifications GROUP BY status ORDER BY status")
+    .all() as Array<{ status: string; n: number }>;
+}

@@ -1,0 +1,139 @@
+/**
+ * The notifier: fan-out (registry events → notification log) and delivery lanes (one per subscription, in
+ * order). SQLite is the record of truth: the worker process runs it at start, polls two cheap indexed queries
+ * every `pollMs` (new events past the cursor, a due notification), and can be woken at once by `wake()` (a
+ * registry change in this process, a queue message). Nothing is lost to a crash: the cursor and the log are
+ * committed together, and a lane's lease is released at start.
+ */
+import type { Deps } from "../deps.ts";
+import { fanOutAll, fanOutBatch, type FilterCache } from "./fanout.ts";
+import { dueLanes } from "./notifications.ts";
+import { type LaneOptions, runLane } from "./delivery.ts";
+
+/** The queue message kind that wakes the notifier (id is ignored). */
+export const NOTIFY_KIND = "notify";
+
+/** A running notifier. */
+export interface Notifier {
+  /** Runs a pass soon (coalesced with one already running). */
+  wake(): void;
+  /** Runs a pass now and waits for it and the lanes it started. */
+  runNow(): Promise<void>;
+  /** Lanes delivering right now. */
+  busy(): number;
+  stop(): Promise<void>;
+}
+
+/** Options: poll interval and jitter source (tests). */
+export interface NotifierOptions extends LaneOptions {
+  pollMs?: number;
+}
+
+const RUNNING = new WeakMap<Deps, Notifier>();
+
+/** Wakes the notifier running on `deps` in this process, if any (call after a registry change commits). */
+export function wakeNotifier(deps: Deps): void {
+  RUNNING.get(deps)?.wake();
+}
+
+/** Releases every lane lease: at start no other worker can hold one (one worker process by design). */
+export function releaseLaneLeases(deps: Deps): void {
+  deps.db.prepare("UPDATE subscriptions SET lease_until = NULL WHERE lease_until IS NOT NULL").run();
+}
+
+/** One full pass without a loop: fan out everything, then run every due lane to the end. For tests and CLI. */
+export async function runNotifierOnce(
+  deps: Deps,
+  options: LaneOptions = {},
+  cache?: FilterCache,
+): Promise<number> {
+  fanOutAll(deps, cache);
+  const lanes = dueLanes(deps.db, new Date(deps.clock.now()).toISOString());
+  const sent = await Promise.all(lanes.map((id) => runLane(deps, id, options)));
+  return sent.reduce((a, b) => a + b, 0);
+}
+
+/** Starts the notifier loop of the worker process. */
+export function startNotifier(deps: Deps, options: NotifierOptions = {}): Notifier {
+  const pollMs = options.pollMs ?? 200;
+  const cache: FilterCache = new Map();
+  const lanes = new Map<number, Promise<unknown>>();
+  let pass: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  releaseLaneLeases(deps);
+
+  const onePass = async () => {
+    // Fan out batch by batch, yielding between batches so a large backlog never stalls request handling.
+    while (deps.db.isOpen && !stopped && fanOutBatch(deps, cache) > 0) {
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    if (!deps.db.isOpen) return;
+    for (const id of dueLanes(deps.db, new Date(deps.clock.now()).toISOString())) {
+      if (lanes.has(id) || stopped) continue;
+      // A lane that finds more due work when it ends asks for another pass (ordering stays per lane).
+      const lane = runLane(deps, id, options).catch((err) => {
+        deps.log.error("notification lane failed", { err });
+        return 0;
+      }).then((sent) => {
+        lanes.delete(id);
+        if (sent > 0 && !stopped) wake();
+      });
+      lanes.set(id, lane);
+    }
+  };
+
+  const run = (): Promise<void> => {
+    if (pass) {
+      again = true;
+      return pass;
+    }
+    pass = (async () => {
+      do {
+        again = false;
+        try {
+          await onePass();
+        } catch (err) {
+          if (deps.db.isOpen) deps.log.error("notifier pass failed", { err });
+        }
+      } while (again && !stopped);
+    })().finally(() => pass = undefined);
+    return pass;
+  };
+
+  const wake = () => {
+    if (!stopped) void run();
+  };
+
+  const tick = () => {
+    if (stopped) return;
+    run().finally(() => {
+      if (!stopped) timer = setTimeout(tick, pollMs);
+    });
+  };
+  tick();
+
+  const notifier: Notifier = {
+    wake,
+    busy: () => lanes.size,
+    runNow: async () => {
+      await run();
+      while (lanes.size > 0) await Promise.all([...lanes.values()]);
+    },
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      RUNNING.delete(deps);
+      // Give running lanes a moment; whatever they leave stays pending in SQLite for the next start.
+      let t: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all([pass, ...lanes.values()]),
+        new Promise((r) => t = setTimeout(r, 2000)),
+      ]);
+      clearTimeout(t);
+    },
+  };
+  RUNNING.set(deps, notifier);
+  return notifier;
+}

@@ -1,0 +1,280 @@
+/**
+ * The subscribe and unsubscribe processors the transaction worker runs. Both are idempotent per transaction:
+ * a re-run finds the subscription its first run made (correlation_id + reference_id) or cancelled
+ * (cancelled_by), and answers the same.
+ */
+import type { Deps } from "../deps.ts";
+import type { ProcessInput, ProcessResult } from "../transactions/processors.ts";
+import { isoNow } from "../clock.ts";
+import { normaliseDate } from "../registry/attributes.ts";
+import { getSender } from "../senders/store.ts";
+import { OutboundError } from "../net/outbound.ts";
+import {
+  compileFilter,
+  dedupeKey,
+  normaliseEventType,
+  normaliseRecordType,
+  notifyUrl,
+  SubscribeRejection,
+} from "./rules.ts";
+import { endSubscription, getSubscription, insertSubscription, type SubscriptionRow } from "./store.ts";
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The SubscriptionInfo of a stored subscription, as the spec shapes it. */
+export function subscriptionInfo(row: SubscriptionRow): Json {
+  return {
+    version: "1.0.0",
+    code: row.code,
+    status: row.state === "pending" || row.state === "active" || row.state === "error"
+      ? "subscribe"
+      : "unsubscribe",
+    timestamp: row.created_at,
+    ...(row.reg_type ? { reg_type: row.reg_type } : {}),
+    reg_event_type: row.reg_event_type,
+    ...(row.frequency ? { frequency: JSON.parse(row.frequency) } : {}),
+    ...(row.filter_type ? { filter_type: row.filter_type } : {}),
+    ...(row.filter ? { filter: JSON.parse(row.filter) } : {}),
+    notify_record_type: row.notify_record_type,
+    ...(row.locale ? { locale: row.locale } : {}),
+  };
+}
+
+/** An ISO 8601 date-time with zone, normalised to UTC, or undefined when absent; throws when invalid. */
+function timeOf(raw: unknown, field: string): string | undefined {
+  if (raw === undefined || raw === null || raw === "") return undefined;
+  const ms = typeof raw === "string" && /T.*(Z|[+-]\d{2}:?\d{2})$/.test(raw) ? Date.parse(raw) : NaN;
+  if (Number.isNaN(ms)) {
+    if (typeof raw === "string" && normaliseDate(raw) === raw) return `${raw}T00:00:00.000Z`;
+    throw new SubscribeRejection("rjct.notify_details.invalid", `${field} must be an ISO 8601 date-time`);
+  }
+  return new Date(ms).toISOString();
+}
+
+/** Validates one subscribe_request item and stores its subscription; returns the response item. */
+async function subscribeItem(
+  deps: Deps,
+  input: ProcessInput,
+  item: Json,
+  autoApprove: boolean,
+  base?: string,
+) {
+  const reference = String(item.reference_id);
+  const c = isObject(item.subscribe_criteria) ? item.subscribe_criteria : undefined;
+  if (!c) throw new SubscribeRejection("rjct.notify_details.invalid", "subscribe_criteria must be an object");
+  const eventType = normaliseEventType(c.reg_event_type);
+  if (!eventType) {
+    throw new SubscribeRejection(
+      "rjct.notify_types.invalid",
+      `reg_event_type ${
+        JSON.stringify(c.reg_event_type ?? null)?.slice(0, 60)
+      } is not one of registration, update, delete`,
+    );
+  }
+  const recordType = normaliseRecordType(c.notify_record_type);
+  if (!recordType) {
+    throw new SubscribeRejection(
+      "rjct.notify_types.invalid",
+      `notify_record_type ${
+        JSON.stringify(c.notify_record_type ?? null)?.slice(0, 60)
+      } is not person or group`,
+    );
+  }
+  const now = isoNow(deps.clock);
+  const compiled = compileFilter(c.filter_type, c.filter, recordType, now.slice(0, 10));
+  const freq = c.frequency === undefined || c.frequency === null ? undefined : c.frequency;
+  if (freq !== undefined && !isObject(freq)) {
+    throw new SubscribeRejection("rjct.notify_details.invalid", "frequency must be an object");
+  }
+  const start = timeOf(freq?.start_time, "frequency.start_time");
+  const end = timeOf(freq?.end_time ?? c.end_time, "frequency.end_time");
+  if (end && end <= now) {
+    throw new SubscribeRejection("rjct.notify_details.invalid", "frequency.end_time is in the past");
+  }
+  if (start && end && end <= start) {
+    throw new SubscribeRejection("rjct.notify_details.invalid", "frequency.end_time is not after start_time");
+  }
+  const url = notifyUrl(base);
+  if (!url) {
+    throw new SubscribeRejection(
+      "rjct.notify_details.invalid",
+      "No notification URL: header.sender_uri (or the sender's callback URL) must be an absolute http(s) URL",
+    );
+  }
+  try {
+    await deps.http.check(url);
+  } catch (err) {
+    if (!(err instanceof OutboundError)) throw err;
+    throw new SubscribeRejection("rjct.notify_details.invalid", `notification URL refused: ${err.message}`);
+  }
+  const filter = compiled ? JSON.stringify(c.filter) : null;
+  const outcome = insertSubscription(deps.db, {
+    sender_id: input.senderId,
+    registry: input.registry,
+    reg_type: typeof c.reg_type === "string" ? c.reg_type.slice(0, 200) : null,
+    reg_event_type: eventType,
+    record_type: recordType,
+    notify_record_type: String(c.notify_record_type).slice(0, 200),
+    filter_type: compiled?.filterType ?? null,
+    filter,
+    frequency: freq ? JSON.stringify(freq) : null,
+    dedupe_key: dedupeKey(
+      input.registry,
+      eventType,
+      recordType,
+      compiled?.filterType,
+      compiled ? c.filter : undefined,
+    ),
+    callback_url: url,
+    start_time: start ?? null,
+    end_time: end ?? null,
+    correlation_id: input.correlationId,
+    reference_id: reference,
+    locale: typeof item.locale === "string" ? item.locale.slice(0, 3) : null,
+    active: autoApprove,
+    now,
+  }, deps.config.subscriptionLimit);
+  if (outcome.kind === "duplicate") {
+    throw new SubscribeRejection(
+      "rjct.event.already_subscribed",
+      "The sender already has a live subscription with the same event, record type and filter",
+    );
+  }
+  if (outcome.kind !== "created" && outcome.kind !== "existing") {
+    throw new SubscribeRejection(
+      "rjct.notify_details.invalid",
+      `Sender "${input.senderId}" already holds the limit of ${deps.config.subscriptionLimit} subscriptions`,
+    );
+  }
+  if (outcome.kind === "created") {
+    deps.log.info("subscription created", {
+      sender_id: input.senderId,
+      subscription: outcome.row.code,
+      state: outcome.row.state,
+    });
+  }
+  const row = outcome.row;
+  return {
+    reference_id: reference,
+    timestamp: now,
+    status: row.state === "pending" ? "pdng" : "succ",
+    ...(row.state === "pending"
+      ? { status_reason_message: "The subscription waits for an operator's approval" }
+      : {}),
+    subscriptions: [subscriptionInfo(row)],
+  };
+}
+
+/** The subscribe processor: each subscribe_request item answered with its own status and code. */
+export async function subscribeProcessor(deps: Deps, input: ProcessInput): Promise<ProcessResult> {
+  const items = Array.isArray(input.message.subscribe_request)
+    ? input.message.subscribe_request as unknown[]
+    : [];
+  const sender = getSender(deps, input.senderId);
+  const base = sender?.callback_base_url ?? input.header.sender_uri;
+  const seen = new Set<string>();
+  const response: Json[] = [];
+  for (const raw of items) {
+    const item = isObject(raw) ? raw : {};
+    const ref = typeof item.reference_id === "string" ? item.reference_id : "";
+    const reject = (code: string, message: string) =>
+      response.push({
+        reference_id: ref,
+        timestamp: isoNow(deps.clock),
+        status: "rjct",
+        status_reason_code: code,
+        status_reason_message: message,
+      });
+    if (!ref || ref.length > 99) {
+      reject("rjct.reference_id.invalid", "reference_id must be a string of 1 to 99 characters");
+      continue;
+    }
+    if (seen.has(ref)) {
+      reject(
+        "rjct.reference_id.duplicate",
+        `reference_id ${JSON.stringify(ref)} appears twice in this request`,
+      );
+      continue;
+    }
+    seen.add(ref);
+    try {
+      response.push(
+        await subscribeItem(deps, input, item, sender?.auto_approve_subscriptions ?? false, base),
+      );
+    } catch (err) {
+      if (!(err instanceof SubscribeRejection)) throw err;
+      reject(err.code, err.message);
+    }
+  }
+  return {
+    status: "succ",
+    totalCount: response.length,
+    completedCount: response.length,
+    message: {
+      transaction_id: input.transactionId,
+      correlation_id: input.correlationId,
+      subscribe_response: response,
+    },
+  };
+}
+
+/** The unsubscribe processor: only the caller's own codes; `subscription_status` for each code. */
+export function unsubscribeProcessor(deps: Deps, input: ProcessInput): Promise<ProcessResult> {
+  const codes = Array.isArray(input.message.subscription_codes)
+    ? input.message.subscription_codes as unknown[]
+    : [];
+  const now = isoNow(deps.clock);
+  const statuses: Json[] = [];
+  let done = 0;
+  let firstFailure: { code: string; message: string } | undefined;
+  for (const raw of codes) {
+    const code = typeof raw === "string" ? raw.slice(0, 99) : String(raw).slice(0, 99);
+    const fail = (reason: string, message: string) => {
+      firstFailure ??= { code: reason, message };
+      statuses.push({
+        code,
+        status: "unsubscribe",
+        status_reason_code: reason,
+        status_reason_message: message,
+      });
+    };
+    const sub = getSubscription(deps.db, code);
+    if (!sub) {
+      fail("rjct.subscription_code.invalid", `No subscription ${JSON.stringify(code)}`);
+      continue;
+    }
+    if (sub.sender_id !== input.senderId) {
+      fail("rjct.requester.invalid", `Subscription ${JSON.stringify(code)} belongs to another sender`);
+      continue;
+    }
+    const ended = endSubscription(deps.db, sub.id, "cancelled", now, input.correlationId);
+    if (ended || sub.cancelled_by === input.correlationId) {
+      done++;
+      statuses.push({ code, status: "unsubscribe" });
+      if (ended) deps.log.info("subscription cancelled", { sender_id: input.senderId, subscription: code });
+      continue;
+    }
+    fail("rjct.event.already_unsubscribed", `Subscription ${JSON.stringify(code)} is already ${sub.state}`);
+  }
+  const ok = done > 0 || codes.length === 0;
+  return Promise.resolve({
+    status: ok ? "succ" : "rjct",
+    ...(ok ? {} : { reasonCode: firstFailure?.code, reasonMessage: firstFailure?.message }),
+    totalCount: codes.length,
+    completedCount: codes.length,
+    message: {
+      transaction_id: input.transactionId,
+      correlation_id: input.correlationId,
+      timestamp: now,
+      status: ok ? "succ" : "rjct",
+      ...(ok || !firstFailure
+        ? {}
+        : { status_reason_code: firstFailure.code, status_reason_message: firstFailure.message }),
+      subscription_status: statuses,
+    },
+  });
+}

@@ -1,0 +1,149 @@
+/**
+ * Subscription rules that need no storage: event and record type names, the filter (search query language,
+ * compiled with the registry's query compiler), the dedupe key and the notification URL.
+ */
+import { parseQuery, QueryError } from "../registry/query_parse.ts";
+import { type Compiled, toSql } from "../registry/query_sql.ts";
+import type { RecordType } from "../registry/attributes.ts";
+import type { RegistryEventType } from "../registry/events.ts";
+import { canonicalJson } from "../dci/canonical.ts";
+
+/** A per-item subscribe refusal (`rjct.notify_types.invalid`, `rjct.notify_details.invalid`, ...). */
+export class SubscribeRejection extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message.slice(0, 999));
+    this.name = "SubscribeRejection";
+  }
+}
+
+const EVENT_TYPES: Record<string, RegistryEventType> = {
+  registration: "registration",
+  register: "registration",
+  registered: "registration",
+  new: "registration",
+  create: "registration",
+  update: "update",
+  updated: "update",
+  change: "update",
+  delete: "delete",
+  deleted: "delete",
+  remove: "delete",
+};
+
+const RECORD_TYPES: Record<string, RecordType> = {
+  person: "person",
+  srperson: "person",
+  member: "person",
+  individual: "person",
+  group: "group",
+  household: "group",
+  family: "group",
+};
+
+/** The last segment of a code or URN (`spdci-common:RegistryEventType:Register` → `register`), lower case. */
+function lastSegment(raw: unknown): string | undefined {
+  if (typeof raw !== "string" || raw.length > 200) return undefined;
+  return raw.trim().split(/[:/#]/).pop()?.toLowerCase();
+}
+
+/** Normalises `reg_event_type` (case-insensitive; `REGISTER` accepted), or undefined. */
+export function normaliseEventType(raw: unknown): RegistryEventType | undefined {
+  const key = lastSegment(raw);
+  return key !== undefined && Object.hasOwn(EVENT_TYPES, key) ? EVENT_TYPES[key] : undefined;
+}
+
+/** Normalises `notify_record_type` (`person`, `Person`, `spdci:...:Group`, `household`, ...), or undefined. */
+export function normaliseRecordType(raw: unknown): RecordType | undefined {
+  const key = lastSegment(raw);
+  return key !== undefined && Object.hasOwn(RECORD_TYPES, key) ? RECORD_TYPES[key] : undefined;
+}
+
+/** True when a filter means "every record" (absent, null or an empty object/array). */
+export function isEmptyFilter(filter: unknown): boolean {
+  if (filter === undefined || filter === null) return true;
+  if (Array.isArray(filter)) return filter.length === 0;
+  return typeof filter === "object" && Object.keys(filter).length === 0;
+}
+
+/** Guesses the filter type when none is sent: a predicate list, {type,value} identifiers, else expression. */
+function filterTypeOf(filterType: unknown, filter: unknown): unknown {
+  if (filterType !== undefined && filterType !== null && filterType !== "") return filterType;
+  if (Array.isArray(filter)) return "predicate";
+  const f = filter as Record<string, unknown>;
+  if (typeof f?.type === "string" && (typeof f.value === "string" || typeof f.value === "number")) {
+    return "idtype-value";
+  }
+  return "expression";
+}
+
+/** A compiled subscription filter: a WHERE fragment over `registrants r` (plus the joined `g`). */
+export interface CompiledFilter extends Compiled {
+  filterType: string;
+}
+
+/**
+ * Validates and compiles a filter for `recordType` in match mode (deleted registrants included).
+ * Throws SubscribeRejection `rjct.notify_details.invalid` naming what is wrong.
+ */
+export function compileFilter(
+  filterType: unknown,
+  filter: unknown,
+  recordType: RecordType,
+  today: string,
+): CompiledFilter | undefined {
+  if (isEmptyFilter(filter)) return undefined;
+  const type = filterTypeOf(filterType, filter);
+  try {
+    const parsed = parseQuery(type, filter);
+    const compiled = toSql(parsed.cond, { recordType, today, mode: "match" });
+    return { ...compiled, filterType: String(type).toLowerCase() };
+  } catch (err) {
+    if (err instanceof QueryError) {
+      throw new SubscribeRejection("rjct.notify_details.invalid", `filter: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+/** The key two subscriptions of one sender share when they ask for the same thing. */
+export function dedupeKey(
+  registry: string,
+  eventType: RegistryEventType,
+  recordType: RecordType,
+  filterType: string | undefined,
+  filter: unknown,
+): string {
+  return canonicalJson({
+    registry,
+    eventType,
+    recordType,
+    filterType: isEmptyFilter(filter) ? null : (filterType ?? null),
+    filter: isEmptyFilter(filter) ? null : filter,
+  });
+}
+
+const CALLBACK_SUFFIX = /\/(on-search|on-subscribe|on-unsubscribe|on-status|on-receipt|notify)\/?$/;
+
+/**
+ * The URL notifications go to, from a base (the sender's registered callback URL, else header.sender_uri):
+ * a base already ending in a callback path has that segment replaced by `notify`; otherwise
+ * `/registry/notify` is appended. Undefined when the base is not an absolute http(s) URL without credentials.
+ */
+export function notifyUrl(base: string | undefined | null, path = "notify"): string | undefined {
+  if (!base) return undefined;
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    return undefined;
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.username || url.password) {
+    return undefined;
+  }
+  url.hash = "";
+  const trimmed = url.pathname.replace(/\/+$/, "");
+  if (CALLBACK_SUFFIX.test(trimmed)) {
+    url.pathname = trimmed.replace(/\/(txn\/)?[^/]+$/, "") + `/${path}`;
+  } else url.pathname = `${trimmed}/registry/${path}`;
+  return url.toString();
+}

@@ -1,0 +1,237 @@
+/**
+ * The subscriptions table. State moves are single conditional statements, so an operator, the expiry cron and
+ * a re-run processor cannot move one subscription twice.
+ */
+import type { Db } from "../db/sqlite.ts";
+import { lastEventId } from "../registry/events.ts";
+
+/** Subscription states. */
+export const SUBSCRIPTION_STATES = ["pending", "active", "cancelled", "expired", "error"] as const;
+
+/** A subscription state. */
+export type SubscriptionState = typeof SUBSCRIPTION_STATES[number];
+
+/** States in which a subscription still counts (limit, duplicates) and can be cancelled. */
+export const LIVE_STATES: readonly SubscriptionState[] = ["pending", "active", "error"];
+
+/** One stored subscription. */
+export interface SubscriptionRow {
+  id: number;
+  code: string;
+  sender_id: string;
+  registry: string;
+  reg_type: string | null;
+  reg_event_type: "registration" | "update" | "delete";
+  record_type: "person" | "group";
+  notify_record_type: string;
+  filter_type: string | null;
+  filter: string | null;
+  frequency: string | null;
+  dedupe_key: string;
+  callback_url: string;
+  start_time: string | null;
+  end_time: string | null;
+  state: SubscriptionState;
+  from_event_id: number;
+  correlation_id: string;
+  reference_id: string;
+  locale: string | null;
+  consecutive_failures: number;
+  last_error: string | null;
+  lease_until: string | null;
+  cancelled_by: string | null;
+  created_at: string;
+  updated_at: string;
+  activated_at: string | null;
+  ended_at: string | null;
+}
+
+/** What the subscribe processor writes. */
+export type NewSubscription =
+  & Pick<
+    SubscriptionRow,
+    | "sender_id"
+    | "registry"
+    | "reg_type"
+    | "reg_event_type"
+    | "record_type"
+    | "notify_record_type"
+    | "filter_type"
+    | "filter"
+    | "frequency"
+    | "dedupe_key"
+    | "callback_url"
+    | "start_time"
+    | "end_time"
+    | "correlation_id"
+    | "reference_id"
+    | "locale"
+  >
+  & { active: boolean; now: string };
+
+/** The outcome of an insert: created, a re-run of the same item, or refused. */
+export type InsertOutcome =
+  | { kind: "created" | "existing"; row: SubscriptionRow }
+  | { kind: "duplicate" | "limit" };
+
+/**
+ * Inserts a subscription unless the same (correlation, reference) already made one (returned as is), the
+ * sender already holds a live one with the same criteria, or the sender is at `limit`. One SQLite transaction.
+ */
+export function insertSubscription(db: Db, s: NewSubscription, limit: number): InsertOutcome {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const outcome = insertInTx(db, s, limit);
+    db.exec("COMMIT");
+    return outcome;
+  } catch (err) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw err;
+  }
+}
+
+function insertInTx(db: Db, s: NewSubscription, limit: number): InsertOutcome {
+  const again = db.prepare("SELECT * FROM subscriptions WHERE correlation_id = ? AND reference_id = ?")
+    .get(s.correlation_id, s.reference_id) as SubscriptionRow | undefined;
+  if (again) return { kind: "existing", row: again };
+  const dup = db.prepare(
+    "SELECT 1 FROM subscriptions WHERE sender_id = ? AND dedupe_key = ? AND state IN ('pending','active','error')",
+  ).get(s.sender_id, s.dedupe_key);
+  if (dup) return { kind: "duplicate" };
+  const { n } = db.prepare(
+    "SELECT COUNT(*) AS n FROM subscriptions WHERE sender_id = ? AND state IN ('pending','active','error')",
+  ).get(s.sender_id) as { n: number };
+  if (n >= limit) return { kind: "limit" };
+  const row = db.prepare(
+    `INSERT INTO subscriptions (code, sender_id, registry, reg_type, reg_event_type, record_type,
+       notify_record_type, filter_type, filter, frequency, dedupe_key, callback_url, start_time, end_time, state,
+       from_event_id, correlation_id, reference_id, locale, created_at, updated_at, activated_at)
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING *`,
+  ).get(
+    crypto.randomUUID(),
+    s.sender_id,
+    s.registry,
+    s.reg_type,
+    s.reg_event_type,
+    s.record_type,
+    s.notify_record_type,
+    s.filter_type,
+    s.filter,
+    s.frequency,
+    s.dedupe_key,
+    s.callback_url,
+    s.start_time,
+    s.end_time,
+    s.active ? "active" : "pending",
+    lastEventId(db),
+    s.correlation_id,
+    s.reference_id,
+    s.locale,
+    s.now,
+    s.now,
+    s.active ? s.now : null,
+  ) as unknown as SubscriptionRow;
+  return { kind: "created", row };
+}
+
+/** One subscription by its public code. */
+export function getSubscription(db: Db, code: string): SubscriptionRow | undefined {
+  return db.prepare("SELECT * FROM subscriptions WHERE code = ?").get(code) as SubscriptionRow | undefined;
+}
+
+/** One subscription by row id. */
+export function getSubscriptionById(db: Db, id: number): SubscriptionRow | undefined {
+  return db.prepare("SELECT * FROM subscriptions WHERE id = ?").get(id) as SubscriptionRow | undefined;
+}
+
+/** Filters for listing subscriptions. */
+export interface SubscriptionFilter {
+  sender?: string;
+  state?: string;
+  limit?: number;
+  offset?: number;
+}
+
+/** Subscriptions, newest first. */
+export function listSubscriptions(db: Db, f: SubscriptionFilter = {}): SubscriptionRow[] {
+  const where: string[] = [];
+  const params: Array<string | number> = [];
+  if (f.sender) (where.push("sender_id = ?"), params.push(f.sender));
+  if (f.state) (where.push("state = ?"), params.push(f.state));
+  params.push(Math.max(1, Math.min(f.limit ?? 100, 1000)), Math.max(0, f.offset ?? 0));
+  return db.prepare(
+    `SELECT * FROM subscriptions ${where.length ? "WHERE " + where.join(" AND ") : ""}
+     ORDER BY id DESC LIMIT ? OFFSET ?`,
+  ).all(...params) as unknown as SubscriptionRow[];
+}
+
+/** pending → active (operator approval); events from now on are in scope. */
+export function approveSubscription(db: Db, code: string, now: string): SubscriptionRow | undefined {
+  return db.prepare(
+    `UPDATE subscriptions SET state = 'active', activated_at = ?, updated_at = ?,
+       from_event_id = (SELECT COALESCE(MAX(id), 0) FROM registry_events)
+     WHERE code = ? AND state = 'pending' RETURNING *`,
+  ).get(now, now, code) as SubscriptionRow | undefined;
+}
+
+/**
+ * error → active (operator): the failure count restarts and notifications waiting since the error are sent,
+ * in order, from where delivery stopped.
+ */
+export function reactivateSubscription(db: Db, code: string, now: string): SubscriptionRow | undefined {
+  return db.prepare(
+    `UPDATE subscriptions SET state = 'active', consecutive_failures = 0, last_error = NULL, updated_at = ?
+     WHERE code = ? AND state = 'error' RETURNING *`,
+  ).get(now, code) as SubscriptionRow | undefined;
+}
+
+/**
+ * Ends a live subscription (cancelled by its sender or an operator, or expired) and fails the notifications
+ * it still had waiting, in one SQLite transaction.
+ */
+export function endSubscription(
+  db: Db,
+  id: number,
+  to: "cancelled" | "expired",
+  now: string,
+  by?: string,
+): SubscriptionRow | undefined {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const row = db.prepare(
+      `UPDATE subscriptions SET state = ?, ended_at = ?, updated_at = ?, cancelled_by = ?
+       WHERE id = ? AND state IN ('pending','active','error') RETURNING *`,
+    ).get(to, now, now, by ?? null, id) as SubscriptionRow | undefined;
+    if (row) {
+      db.prepare(
+        `UPDATE notifications SET status = 'failed', last_error = ?, updated_at = ?
+         WHERE subscription_id = ? AND status = 'pending'`,
+      ).run(`subscription ${to}`, now, id);
+    }
+    db.exec("COMMIT");
+    return row;
+  } catch (err) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw err;
+  }
+}
+
+/** Live subscriptions whose end time has passed (for the expiry cron). */
+export function dueForExpiry(db: Db, now: string, limit = 500): number[] {
+  return (db.prepare(
+    `SELECT id FROM subscriptions WHERE end_time IS NOT NULL AND end_time <= ?
+       AND state IN ('pending','active','error') ORDER BY id LIMIT ?`,
+  ).all(now, limit) as Array<{ id: number }>).map((r) => Number(r.id));
+}
+
+/** Subscriptions that fan-out considers: active ones, and those in error (their log keeps growing, paused). */
+export function fanOutSubscriptions(db: Db): SubscriptionRow[] {
+  return db.prepare("SELECT * FROM subscriptions WHERE state IN ('active','error') ORDER BY id")
+    .all() as unknown as SubscriptionRow[];
+}
+
+/** Subscription counts by state. */
+export function subscriptionCounts(db: Db): Array<{ state: string; n: number }> {
+  return db.prepare("SELECT state, COUNT(*) AS n FROM subscriptions GROUP BY state ORDER BY state")
+    .all() as Array<{ state: string; n: number }>;
+}

@@ -1,0 +1,128 @@
+/**
+ * Accepting an async request: check it, store the transaction (the record of truth), enqueue its id, and
+ * answer the ACK with our correlation_id. A repeated transaction_id gets the stored ACK and nothing else.
+ */
+import type { Deps } from "../deps.ts";
+import type { RequestHeader } from "../dci/schemas.ts";
+import type { Ack } from "../dci/schemas.ts";
+import type { Registry } from "../dci/registry_router.ts";
+import { DciError, DciRejection } from "../dci/errors.ts";
+import { OutboundError } from "../net/outbound.ts";
+import { getSender } from "../senders/store.ts";
+import { isoNow } from "../clock.ts";
+import { callbackUrl } from "./callback.ts";
+import { ITEM_LISTS } from "./schemas.ts";
+import type { TxnAction } from "./states.ts";
+import { insertTransaction, markPending } from "./store.ts";
+import { TXN_KIND } from "./worker.ts";
+
+/** One async request to accept. */
+export interface AcceptInput {
+  registry: Registry;
+  action: TxnAction;
+  senderId: string;
+  header: RequestHeader;
+  message: Record<string, unknown> & { transaction_id: string };
+}
+
+/** The answer: the ACK (stored, so a repeat gets the same one) and whether this call created the transaction. */
+export interface Accepted {
+  ack: Ack;
+  correlationId: string;
+  created: boolean;
+}
+
+/** Header actions each endpoint accepts (compared case-insensitively). */
+const HEADER_ACTIONS: Readonly<Record<TxnAction, readonly string[]>> = {
+  search: ["search"],
+  subscribe: ["subscribe"],
+  unsubscribe: ["unsubscribe"],
+  "txn-status": ["txn-status", "txn/status", "txn_status", "txnstatus"],
+};
+
+/** Stores and enqueues one async request; throws DciError / DciRejection for requests it refuses. */
+export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise<Accepted> {
+  const { action, header, message } = input;
+  if (!HEADER_ACTIONS[action].includes(header.action.toLowerCase())) {
+    throw new DciRejection(
+      "rjct.action.invalid",
+      `header.action "${header.action}" does not match this endpoint (expected "${
+        HEADER_ACTIONS[action][0]
+      }")`,
+    );
+  }
+  const listKey = ITEM_LISTS[action];
+  const items = listKey ? message[listKey] as unknown[] : [];
+  if (items.length > deps.config.maxSearchItems) {
+    throw new DciRejection(
+      "rjct.total_count.limit_exceeded",
+      `${listKey} has ${items.length} items; at most ${deps.config.maxSearchItems} are allowed`,
+    );
+  }
+  const url = await resolveCallback(deps, input);
+  const correlationId = crypto.randomUUID();
+  const now = isoNow(deps.clock);
+  const ack: Ack = { message: { ack_status: "ACK", timestamp: now, correlation_id: correlationId } };
+  const { row, created } = insertTransaction(deps.db, {
+    sender_id: input.senderId,
+    transaction_id: message.transaction_id,
+    dedupe_key: action === "txn-status" ? header.message_id : message.transaction_id,
+    message_id: header.message_id,
+    correlation_id: correlationId,
+    action,
+    registry: input.registry,
+    callback_url: url,
+    request_header: JSON.stringify(header),
+    request_message: JSON.stringify(message),
+    ack: JSON.stringify(ack),
+    reference_ids: items.map(referenceIdOf).filter((r): r is string => r !== undefined),
+    now,
+  });
+  if (!created) {
+    return { ack: JSON.parse(row.ack) as Ack, correlationId: row.correlation_id, created: false };
+  }
+  // The ACK does not wait for the queue: the committed row is the promise; the sweeper backs the wake-up.
+  deps.queue.enqueue({ kind: TXN_KIND, id: String(row.id) }).then(
+    () => {
+      try {
+        markPending(deps.db, row.id, isoNow(deps.clock));
+      } catch { /* shutting down: the row stays `received`, which the sweeper also redoes */ }
+    },
+    (err) =>
+      deps.log.warn("enqueue failed; the sweeper will pick the transaction up", {
+        correlation_id: correlationId,
+        err,
+      }),
+  );
+  return { ack, correlationId, created: true };
+}
+
+/** An item's reference_id as a string (numbers accepted), or undefined. */
+function referenceIdOf(item: unknown): string | undefined {
+  const r = (item as { reference_id?: unknown } | null)?.reference_id;
+  if (typeof r === "number" && Number.isFinite(r)) return String(r);
+  return typeof r === "string" && r.length >= 1 && r.length <= 99 ? r : undefined;
+}
+
+/** The callback URL: the sender's registered callback base wins over header.sender_uri; refused if guarded. */
+async function resolveCallback(deps: Deps, input: AcceptInput): Promise<string> {
+  const base = getSender(deps, input.senderId)?.callback_base_url ?? input.header.sender_uri;
+  const url = callbackUrl(base ?? undefined, input.action);
+  if (!url) {
+    throw new DciError(
+      "err.sender_uri.invalid",
+      base
+        ? `Callback URL ${JSON.stringify(base.slice(0, 200))} is not an absolute http(s) URL`
+        : `No callback URL: header.sender_uri is missing and sender "${input.senderId}" has none registered`,
+    );
+  }
+  try {
+    await deps.http.check(url);
+  } catch (err) {
+    if (err instanceof OutboundError && (err.reason === "blocked" || err.reason === "invalid_url")) {
+      throw new DciError("err.sender_uri.invalid", `Callback URL is refused: ${err.message}`);
+    }
+    // DNS trouble may pass; delivery re-checks and retries.
+  }
+  return url;
+}

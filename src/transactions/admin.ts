@@ -1,0 +1,97 @@
+/** Admin API for transactions: list, show, and retry a failed callback (paths under /admin/v1). */
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../http/context.ts";
+import type { Deps } from "../deps.ts";
+import { DciError } from "../dci/errors.ts";
+import { TXN_ACTIONS, TXN_STATES } from "./states.ts";
+import { detail, findTxn, listTxns, retryCallback, summarize } from "./operations.ts";
+
+const Summary = z.record(z.string(), z.unknown()).openapi("TransactionSummary");
+const Params = z.object({ correlation_id: z.string().min(1).max(99) });
+
+const list = createRoute({
+  method: "get",
+  path: "/transactions",
+  tags: ["Admin"],
+  summary: "List async transactions, newest first",
+  request: {
+    query: z.object({
+      state: z.enum(TXN_STATES).optional(),
+      action: z.enum(TXN_ACTIONS).optional(),
+      sender_id: z.string().max(99).optional(),
+      transaction_id: z.string().max(99).optional(),
+      before: z.coerce.number().int().min(1).optional(),
+      limit: z.coerce.number().int().min(1).max(500).default(50),
+    }),
+  },
+  responses: {
+    200: {
+      description: "A page of transactions",
+      content: {
+        "application/json": {
+          schema: z.object({ items: z.array(Summary), next_before: z.number().nullable() }),
+        },
+      },
+    },
+  },
+});
+
+const show = createRoute({
+  method: "get",
+  path: "/transactions/{correlation_id}",
+  tags: ["Admin"],
+  summary: "One transaction with its request, result and callback state",
+  request: { params: Params },
+  responses: {
+    200: { description: "The transaction", content: { "application/json": { schema: Summary } } },
+  },
+});
+
+const retry = createRoute({
+  method: "post",
+  path: "/transactions/{correlation_id}/retry",
+  tags: ["Admin"],
+  summary: "Retry the callback of a transaction in callback_failed (fresh attempt budget)",
+  request: { params: Params },
+  responses: {
+    202: { description: "Retry scheduled", content: { "application/json": { schema: Summary } } },
+  },
+});
+
+/** Adds the transactions admin endpoints. */
+export function transactionAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
+  app.openapi(list, (c) => {
+    const q = c.req.valid("query");
+    return c.json(
+      listTxns(deps, {
+        state: q.state,
+        action: q.action,
+        senderId: q.sender_id,
+        transactionId: q.transaction_id,
+        before: q.before,
+        limit: q.limit,
+      }),
+      200,
+    );
+  });
+  app.openapi(show, (c) => {
+    const row = findTxn(deps, c.req.valid("param").correlation_id);
+    if (!row) throw notFound(c.req.valid("param").correlation_id);
+    return c.json(detail(row), 200);
+  });
+  app.openapi(retry, async (c) => {
+    const id = c.req.valid("param").correlation_id;
+    const r = await retryCallback(deps, id);
+    if (r.ok) return c.json(summarize(r.row), 202);
+    if (r.reason === "not_found") throw notFound(id);
+    throw new DciError(
+      "err.request.bad",
+      `Transaction ${id} is in state ${r.state}; only callback_failed can be retried`,
+      { status: 409 },
+    );
+  });
+}
+
+function notFound(id: string): DciError {
+  return new DciError("err.request.not_found", `No transaction with correlation_id ${JSON.stringify(id)}`);
+}

@@ -1,0 +1,82 @@
+/** Callbacks: where they go, and one signed delivery attempt through the SSRF-guarded client. */
+import type { Deps } from "../deps.ts";
+import { signedEnvelope } from "../dci/envelope.ts";
+import { OutboundError } from "../net/outbound.ts";
+import { callbackAction, type TxnAction } from "./states.ts";
+import type { TxnRow } from "./store.ts";
+
+/** The path appended to a callback base for each callback action (DCI spec paths). */
+export const CALLBACK_PATHS: Readonly<Record<ReturnType<typeof callbackAction>, string>> = {
+  "on-search": "/registry/on-search",
+  "on-subscribe": "/registry/on-subscribe",
+  "on-unsubscribe": "/registry/on-unsubscribe",
+  "txn-on-status": "/registry/txn/on-status",
+};
+
+/** A path that already names a callback endpoint is used as is. */
+const CALLBACK_SUFFIX = /\/(on-search|on-subscribe|on-unsubscribe|on-status|on-receipt|notify)\/?$/;
+
+/**
+ * The callback URL for `action` from a base (the sender's registered callback URL, else header.sender_uri):
+ * the base itself when it already ends in a callback path, else base + `/registry/on-search` etc.
+ * Undefined when the base is not an absolute http(s) URL without credentials.
+ */
+export function callbackUrl(base: string | undefined, action: TxnAction): string | undefined {
+  if (!base) return undefined;
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    return undefined;
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.username || url.password) {
+    return undefined;
+  }
+  url.hash = "";
+  if (!CALLBACK_SUFFIX.test(url.pathname)) {
+    url.pathname = url.pathname.replace(/\/+$/, "") + CALLBACK_PATHS[callbackAction(action)];
+  }
+  return url.toString();
+}
+
+/** The outcome of one delivery attempt. `permanent` failures are not retried (the guard refused the URL). */
+export type DeliveryOutcome =
+  | { ok: true; status: number }
+  | { ok: false; permanent: boolean; error: string };
+
+/** Signs the stored result as the callback envelope and POSTs it once. Never throws. */
+export async function deliverOnce(deps: Deps, row: TxnRow): Promise<DeliveryOutcome> {
+  let body: string;
+  try {
+    const envelope = signedEnvelope(deps, {
+      action: callbackAction(row.action),
+      status: row.outcome ?? "rjct",
+      receiverId: row.sender_id,
+      totalCount: row.total_count ?? 0,
+      completedCount: row.completed_count ?? 0,
+      statusReasonCode: row.status_reason_code ?? undefined,
+      statusReasonMessage: row.status_reason_message ?? undefined,
+      messageId: row.callback_message_id ?? undefined,
+    }, JSON.parse(row.result ?? "{}"));
+    body = JSON.stringify(envelope);
+  } catch (err) {
+    deps.log.error("callback envelope could not be built", { correlation_id: row.correlation_id, err });
+    return { ok: false, permanent: false, error: "envelope: could not sign the callback" };
+  }
+  try {
+    const res = await deps.http.request(row.callback_url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "X-DCI-Transaction-ID": row.transaction_id },
+      body,
+    });
+    // The receiver's body is never read into errors or logs: only its status code.
+    if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status };
+    return { ok: false, permanent: false, error: `HTTP ${res.status} from callback URL` };
+  } catch (err) {
+    if (err instanceof OutboundError) {
+      const permanent = err.reason === "blocked" || err.reason === "invalid_url";
+      return { ok: false, permanent, error: `${err.reason}: ${err.message}` };
+    }
+    return { ok: false, permanent: false, error: `network: ${(err as Error)?.name ?? "error"}` };
+  }
+}

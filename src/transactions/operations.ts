@@ -1,0 +1,99 @@
+/** Operator views and actions on transactions, shared by the admin API and the CLI. */
+import type { Deps } from "../deps.ts";
+import { isoNow } from "../clock.ts";
+import { dciStatus } from "./states.ts";
+import {
+  getByCorrelationId,
+  listTransactions,
+  reopenFailedCallback,
+  type TxnFilter,
+  type TxnRow,
+} from "./store.ts";
+import { TXN_KIND } from "./worker.ts";
+
+/** A transaction as operators see it (summary). */
+export interface TxnSummary {
+  correlation_id: string;
+  transaction_id: string;
+  sender_id: string;
+  action: string;
+  registry: string;
+  state: string;
+  status: string;
+  status_reason_code: string | null;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The summary of a row. */
+export function summarize(row: TxnRow): TxnSummary {
+  return {
+    correlation_id: row.correlation_id,
+    transaction_id: row.transaction_id,
+    sender_id: row.sender_id,
+    action: row.action,
+    registry: row.registry,
+    state: row.state,
+    status: dciStatus(row.state, row.outcome),
+    status_reason_code: row.status_reason_code,
+    attempts: row.attempts,
+    last_error: row.last_error,
+    next_attempt_at: row.next_attempt_at,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+/** Everything about one transaction: summary, callback details, request and result. */
+export function detail(row: TxnRow): Record<string, unknown> {
+  return {
+    ...summarize(row),
+    message_id: row.message_id,
+    callback_url: row.callback_url,
+    callback_message_id: row.callback_message_id,
+    status_reason_message: row.status_reason_message,
+    total_count: row.total_count,
+    completed_count: row.completed_count,
+    processed_at: row.processed_at,
+    completed_at: row.completed_at,
+    request: { header: JSON.parse(row.request_header), message: JSON.parse(row.request_message) },
+    result: row.result ? JSON.parse(row.result) : null,
+  };
+}
+
+/** Lists transactions newest first; `next_before` pages on. */
+export function listTxns(deps: Deps, filter: TxnFilter): { items: TxnSummary[]; next_before: number | null } {
+  const rows = listTransactions(deps.db, filter);
+  return {
+    items: rows.map(summarize),
+    next_before: rows.length === filter.limit ? rows[rows.length - 1].id : null,
+  };
+}
+
+/** One transaction by correlation_id. */
+export function findTxn(deps: Deps, correlationId: string): TxnRow | undefined {
+  return getByCorrelationId(deps.db, correlationId);
+}
+
+/** Why a retry was refused. */
+export type RetryRefusal = "not_found" | "not_failed";
+
+/** Reopens a failed callback with a fresh attempt budget and wakes the worker; the sweeper backs it up. */
+export async function retryCallback(
+  deps: Deps,
+  correlationId: string,
+): Promise<{ ok: true; row: TxnRow } | { ok: false; reason: RetryRefusal; state?: string }> {
+  const row = getByCorrelationId(deps.db, correlationId);
+  if (!row) return { ok: false, reason: "not_found" };
+  if (!reopenFailedCallback(deps.db, row.id, isoNow(deps.clock))) {
+    return { ok: false, reason: "not_failed", state: row.state };
+  }
+  await deps.queue.enqueue({ kind: TXN_KIND, id: String(row.id) }).catch((err) =>
+    deps.log.warn("retry enqueue failed; the sweeper will pick it up", { correlation_id: correlationId, err })
+  );
+  deps.log.info("callback retry requested by operator", { correlation_id: correlationId });
+  return { ok: true, row: getByCorrelationId(deps.db, correlationId)! };
+}

@@ -1,0 +1,81 @@
+/** The transaction state machine, the DCI status it implies, and the callback retry schedule. */
+
+/** Actions handled asynchronously. */
+export const TXN_ACTIONS = ["search", "subscribe", "unsubscribe", "txn-status"] as const;
+
+/** An async action. */
+export type TxnAction = typeof TXN_ACTIONS[number];
+
+/** Transaction states, in order. */
+export const TXN_STATES = [
+  "received",
+  "pending",
+  "processing",
+  "succeeded",
+  "rejected",
+  "callback_sent",
+  "callback_failed",
+] as const;
+
+/** A transaction state. */
+export type TxnState = typeof TXN_STATES[number];
+
+/** States after which nothing more happens (unless an operator retries a failed callback). */
+export const TERMINAL_STATES: readonly TxnState[] = ["callback_sent", "callback_failed"];
+
+/** The moves each state allows; anything else is a bug the store refuses to write. */
+export const TRANSITIONS: Readonly<Record<TxnState, readonly TxnState[]>> = {
+  received: ["pending", "processing"],
+  pending: ["processing"],
+  processing: ["succeeded", "rejected", "processing"],
+  succeeded: ["callback_sent", "callback_failed"],
+  rejected: ["callback_sent", "callback_failed"],
+  callback_sent: [],
+  callback_failed: ["succeeded", "rejected"],
+};
+
+/** True when the machine allows `from → to`. */
+export function canMove(from: TxnState, to: TxnState): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** DCI request status of a transaction: rcvd, pdng, or the processing outcome once there is one. */
+export function dciStatus(
+  state: TxnState,
+  outcome: "succ" | "rjct" | null,
+): "rcvd" | "pdng" | "succ" | "rjct" {
+  if (state === "received") return "rcvd";
+  if (state === "pending" || state === "processing") return "pdng";
+  return outcome ?? "pdng";
+}
+
+/** The callback action answering an async action. */
+export function callbackAction(
+  action: TxnAction,
+): "on-search" | "on-subscribe" | "on-unsubscribe" | "txn-on-status" {
+  switch (action) {
+    case "search":
+      return "on-search";
+    case "subscribe":
+      return "on-subscribe";
+    case "unsubscribe":
+      return "on-unsubscribe";
+    case "txn-status":
+      return "txn-on-status";
+  }
+}
+
+/**
+ * The retry schedule as a pure function: after failed attempt `attempt` (1-based), wait delays[attempt-1]
+ * with ±10 % jitter (so receivers coming back up are not hit by every sender at once), or give up (null).
+ */
+export function retryDelay(
+  delaysMs: readonly number[],
+  random: () => number = Math.random,
+): (attempt: number) => number | null {
+  return (attempt) => {
+    if (!Number.isInteger(attempt) || attempt < 1 || attempt > delaysMs.length) return null;
+    const base = delaysMs[attempt - 1];
+    return Math.max(0, Math.round(base * (0.9 + 0.2 * random())));
+  };
+}

@@ -1,0 +1,319 @@
+/**
+ * The transactions table: every write is one conditional statement (or one SQLite transaction), so a
+ * redelivered queue message, a sweeper and a slow worker can never do a step twice.
+ */
+import type { StatementSync } from "node:sqlite";
+import type { Db } from "../db/sqlite.ts";
+import { transaction } from "../db/sqlite.ts";
+import type { TxnAction, TxnState } from "./states.ts";
+
+/** One stored transaction as read from SQLite. */
+export interface TxnRow {
+  id: number;
+  sender_id: string;
+  transaction_id: string;
+  dedupe_key: string;
+  message_id: string;
+  correlation_id: string;
+  action: TxnAction;
+  registry: string;
+  callback_url: string;
+  request_header: string;
+  request_message: string;
+  ack: string;
+  state: TxnState;
+  outcome: "succ" | "rjct" | null;
+  status_reason_code: string | null;
+  status_reason_message: string | null;
+  total_count: number | null;
+  completed_count: number | null;
+  result: string | null;
+  callback_message_id: string | null;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  lease_owner: string | null;
+  lease_until: string | null;
+  created_at: string;
+  updated_at: string;
+  processed_at: string | null;
+  completed_at: string | null;
+}
+
+/** What the accept step writes. */
+export interface NewTxn {
+  sender_id: string;
+  transaction_id: string;
+  dedupe_key: string;
+  message_id: string;
+  correlation_id: string;
+  action: TxnAction;
+  registry: string;
+  callback_url: string;
+  request_header: string;
+  request_message: string;
+  ack: string;
+  reference_ids: string[];
+  now: string;
+}
+
+/** The outcome of processing, stored before the callback is attempted. */
+export interface ProcessedTxn {
+  outcome: "succ" | "rjct";
+  reasonCode?: string;
+  reasonMessage?: string;
+  totalCount: number;
+  completedCount: number;
+  result: string;
+  callbackMessageId: string;
+}
+
+const STATEMENTS = new WeakMap<Db, Map<string, StatementSync>>();
+
+/** The statement for constant SQL text, prepared once per database (preparing costs more than running). */
+function stmt(db: Db, sql: string): StatementSync {
+  let map = STATEMENTS.get(db);
+  if (!map) STATEMENTS.set(db, map = new Map());
+  let s = map.get(sql);
+  if (!s) map.set(sql, s = db.prepare(sql));
+  return s;
+}
+
+const OPEN = "('received','pending','processing','succeeded','rejected')";
+
+/** Inserts a transaction and its reference ids in one SQLite transaction; a repeat returns the stored row. */
+export function insertTransaction(db: Db, t: NewTxn): { row: TxnRow; created: boolean } {
+  return transaction(db, () => {
+    const inserted = stmt(
+      db,
+      `INSERT INTO transactions (sender_id, transaction_id, dedupe_key, message_id, correlation_id, action,
+         registry, callback_url, request_header, request_message, ack, state, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?)
+       ON CONFLICT (sender_id, action, dedupe_key) DO NOTHING RETURNING *`,
+    ).get(
+      t.sender_id,
+      t.transaction_id,
+      t.dedupe_key,
+      t.message_id,
+      t.correlation_id,
+      t.action,
+      t.registry,
+      t.callback_url,
+      t.request_header,
+      t.request_message,
+      t.ack,
+      t.now,
+      t.now,
+    ) as TxnRow | undefined;
+    if (!inserted) {
+      const existing = stmt(
+        db,
+        "SELECT * FROM transactions WHERE sender_id = ? AND action = ? AND dedupe_key = ?",
+      ).get(t.sender_id, t.action, t.dedupe_key) as unknown as TxnRow;
+      return { row: existing, created: false };
+    }
+    const ref = stmt(
+      db,
+      "INSERT OR IGNORE INTO transaction_refs (sender_id, reference_id, txn) VALUES (?, ?, ?)",
+    );
+    for (const r of new Set(t.reference_ids)) ref.run(t.sender_id, r, inserted.id);
+    return { row: inserted, created: true };
+  });
+}
+
+/** received → pending once the id is on the queue (no-op if the worker already took it). */
+export function markPending(db: Db, id: number, now: string): void {
+  stmt(db, "UPDATE transactions SET state = 'pending', updated_at = ? WHERE id = ? AND state = 'received'")
+    .run(now, id);
+}
+
+/** Claims a transaction for processing (received/pending, or processing whose lease lapsed). */
+export function claimProcessing(db: Db, id: number, owner: string, now: string, leaseUntil: string) {
+  return stmt(
+    db,
+    `UPDATE transactions SET state = 'processing', lease_owner = ?, lease_until = ?, updated_at = ?
+     WHERE id = ? AND (state IN ('received','pending')
+       OR (state = 'processing' AND (lease_until IS NULL OR lease_until <= ?)))
+     RETURNING *`,
+  ).get(owner, leaseUntil, now, id, now) as TxnRow | undefined;
+}
+
+/** processing → succeeded|rejected with the result, only by the lease holder; the callback is due at once. */
+export function completeProcessing(db: Db, id: number, owner: string, p: ProcessedTxn, now: string): boolean {
+  const r = stmt(
+    db,
+    `UPDATE transactions SET state = ?, outcome = ?, status_reason_code = ?, status_reason_message = ?,
+       total_count = ?, completed_count = ?, result = ?, callback_message_id = ?, attempts = 0,
+       next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, processed_at = ?, updated_at = ?
+     WHERE id = ? AND state = 'processing' AND lease_owner = ?`,
+  ).run(
+    p.outcome === "succ" ? "succeeded" : "rejected",
+    p.outcome,
+    p.reasonCode ?? null,
+    p.reasonMessage ?? null,
+    p.totalCount,
+    p.completedCount,
+    p.result,
+    p.callbackMessageId,
+    now,
+    now,
+    now,
+    id,
+    owner,
+  );
+  return r.changes === 1;
+}
+
+/** Claims a due callback attempt (counting it), or nothing when not due or another holder has it. */
+export function claimCallback(db: Db, id: number, owner: string, now: string, leaseUntil: string) {
+  return stmt(
+    db,
+    `UPDATE transactions SET attempts = attempts + 1, lease_owner = ?, lease_until = ?, updated_at = ?
+     WHERE id = ? AND state IN ('succeeded','rejected') AND next_attempt_at <= ?
+       AND (lease_until IS NULL OR lease_until <= ?)
+     RETURNING *`,
+  ).get(owner, leaseUntil, now, id, now, now) as TxnRow | undefined;
+}
+
+/** succeeded|rejected → callback_sent, by the lease holder. */
+export function markCallbackSent(db: Db, id: number, owner: string, now: string): boolean {
+  return stmt(
+    db,
+    `UPDATE transactions SET state = 'callback_sent', last_error = NULL, next_attempt_at = NULL,
+       lease_owner = NULL, lease_until = NULL, completed_at = ?, updated_at = ?
+     WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`,
+  ).run(now, now, id, owner).changes === 1;
+}
+
+/** Records a failed attempt and when the next is due. */
+export function scheduleRetry(db: Db, id: number, owner: string, error: string, nextAt: string, now: string) {
+  return stmt(
+    db,
+    `UPDATE transactions SET last_error = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
+       updated_at = ? WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`,
+  ).run(error.slice(0, 999), nextAt, now, id, owner).changes === 1;
+}
+
+/** succeeded|rejected → callback_failed, keeping the reason. */
+export function markCallbackFailed(db: Db, id: number, owner: string, error: string, now: string): boolean {
+  return stmt(
+    db,
+    `UPDATE transactions SET state = 'callback_failed', last_error = ?, next_attempt_at = NULL,
+       lease_owner = NULL, lease_until = NULL, completed_at = ?, updated_at = ?
+     WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`,
+  ).run(error.slice(0, 999), now, now, id, owner).changes === 1;
+}
+
+/** callback_failed → succeeded|rejected with a fresh attempt budget, due now (operator retry). */
+export function reopenFailedCallback(db: Db, id: number, now: string): boolean {
+  return stmt(
+    db,
+    `UPDATE transactions SET state = CASE outcome WHEN 'succ' THEN 'succeeded' ELSE 'rejected' END,
+       attempts = 0, next_attempt_at = ?, completed_at = NULL, updated_at = ?
+     WHERE id = ? AND state = 'callback_failed'`,
+  ).run(now, now, id).changes === 1;
+}
+
+/** Drops every lease (start-up of the one worker process: whoever held them is gone). */
+export function releaseLeases(db: Db): number {
+  return Number(
+    stmt(
+      db,
+      `UPDATE transactions SET lease_owner = NULL, lease_until = NULL
+      WHERE lease_until IS NOT NULL AND state IN ('processing','succeeded','rejected')`,
+    ).run().changes,
+  );
+}
+
+/**
+ * Ids with work due: received/pending not touched since `staleBefore`, processing with a lapsed lease,
+ * callbacks whose attempt is due and not leased.
+ */
+export function dueTransactions(db: Db, now: string, staleBefore: string, limit: number): number[] {
+  const rows = stmt(
+    db,
+    `SELECT id FROM transactions WHERE state IN ('received','pending') AND updated_at <= ?
+     UNION ALL SELECT id FROM transactions WHERE state = 'processing' AND (lease_until IS NULL OR lease_until <= ?)
+     UNION ALL SELECT id FROM transactions WHERE state IN ('succeeded','rejected') AND next_attempt_at <= ?
+       AND (lease_until IS NULL OR lease_until <= ?)
+     LIMIT ?`,
+  ).all(staleBefore, now, now, now, limit) as Array<{ id: number }>;
+  return rows.map((r) => r.id);
+}
+
+/** One transaction by internal id. */
+export function getTransaction(db: Db, id: number): TxnRow | undefined {
+  return stmt(db, "SELECT * FROM transactions WHERE id = ?").get(id) as TxnRow | undefined;
+}
+
+/** One transaction by correlation_id, optionally only the sender's own. */
+export function getByCorrelationId(db: Db, correlationId: string, senderId?: string): TxnRow | undefined {
+  return (senderId === undefined
+    ? stmt(db, "SELECT * FROM transactions WHERE correlation_id = ?").get(correlationId)
+    : stmt(db, "SELECT * FROM transactions WHERE correlation_id = ? AND sender_id = ?").get(
+      correlationId,
+      senderId,
+    )) as TxnRow | undefined;
+}
+
+/** The sender's business transactions with `transactionId` (status queries excluded), newest first. */
+export function findByTransactionId(db: Db, senderId: string, transactionId: string): TxnRow[] {
+  return stmt(
+    db,
+    `SELECT * FROM transactions WHERE sender_id = ? AND action IN ('search','subscribe','unsubscribe')
+       AND dedupe_key = ? ORDER BY id DESC LIMIT 20`,
+  ).all(senderId, transactionId) as unknown as TxnRow[];
+}
+
+/** The sender's transactions holding any of `referenceIds`, newest first. */
+export function findByReferenceIds(db: Db, senderId: string, referenceIds: string[]): TxnRow[] {
+  if (referenceIds.length === 0) return [];
+  const marks = referenceIds.map(() => "?").join(",");
+  return stmt(
+    db,
+    `SELECT * FROM transactions WHERE id IN (SELECT txn FROM transaction_refs
+       WHERE sender_id = ? AND reference_id IN (${marks})) AND action <> 'txn-status'
+     ORDER BY id DESC LIMIT 50`,
+  ).all(senderId, ...referenceIds) as unknown as TxnRow[];
+}
+
+/** Filters for listing transactions. */
+export interface TxnFilter {
+  state?: string;
+  senderId?: string;
+  action?: string;
+  transactionId?: string;
+  /** Only ids below this (cursor, newest first). */
+  before?: number;
+  limit: number;
+}
+
+/** Lists transactions newest first. */
+export function listTransactions(db: Db, f: TxnFilter): TxnRow[] {
+  const where: string[] = [];
+  const args: Array<string | number> = [];
+  const add = (sql: string, v: string | number | undefined) => {
+    if (v === undefined) return;
+    where.push(sql);
+    args.push(v);
+  };
+  add("state = ?", f.state);
+  add("sender_id = ?", f.senderId);
+  add("action = ?", f.action);
+  add("transaction_id = ?", f.transactionId);
+  add("id < ?", f.before);
+  const sql = `SELECT * FROM transactions ${where.length ? "WHERE " + where.join(" AND ") : ""}
+    ORDER BY id DESC LIMIT ?`;
+  return stmt(db, sql).all(...args, f.limit) as unknown as TxnRow[];
+}
+
+/** Counts of open (and failed) transactions by state, for the queue-depth gauge. */
+export function stateCounts(db: Db): Array<{ state: string; n: number }> {
+  const open = stmt(db, `SELECT state, COUNT(*) AS n FROM transactions WHERE state IN ${OPEN} GROUP BY state`)
+    .all() as Array<{ state: string; n: number }>;
+  const failed = stmt(db, "SELECT COUNT(*) AS n FROM transactions WHERE state = 'callback_failed'")
+    .get() as {
+      n: number;
+    };
+  return [...open, { state: "callback_failed", n: failed.n }];
+}

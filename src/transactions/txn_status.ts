@@ -1,0 +1,136 @@
+/**
+ * Transaction status (sync `txn/status` answer and async `txn-on-status` callback): look up the calling
+ * sender's own transactions by transaction_id, correlation_id or reference_id_list.
+ */
+import type { Deps } from "../deps.ts";
+import type { ProcessInput, ProcessResult } from "./processors.ts";
+import { TxnStatusMessage } from "./schemas.ts";
+import { RESPONSE_LISTS } from "./schemas.ts";
+import { findByReferenceIds, findByTransactionId, getByCorrelationId, type TxnRow } from "./store.ts";
+import { dciStatus, type TxnAction } from "./states.ts";
+
+const TXN_TYPES: Readonly<Record<string, TxnAction | undefined>> = {
+  search: "search",
+  subscribe: "subscribe",
+  unsubscribe: "unsubscribe",
+};
+
+/** Answers a txn status query for `senderId`; never sees another sender's transactions. */
+export function txnStatus(
+  deps: Deps,
+  senderId: string,
+  raw: unknown,
+  ids: { transactionId: string; correlationId: string },
+): ProcessResult {
+  const parsed = TxnStatusMessage.safeParse(raw);
+  const base = { transaction_id: ids.transactionId, correlation_id: ids.correlationId };
+  if (!parsed.success) {
+    return reject(base, undefined, "rjct.reference_id.invalid", "txnstatus_request is malformed");
+  }
+  const q = parsed.data.txnstatus_request;
+  const value = q.attribute_value;
+  const values = Array.isArray(value) ? value : [value];
+  let rows: TxnRow[];
+  if (q.attribute_type === "transaction_id") rows = findByTransactionId(deps.db, senderId, values[0]);
+  else if (q.attribute_type === "correlation_id") {
+    const row = getByCorrelationId(deps.db, values[0], senderId);
+    rows = row && row.action !== "txn-status" ? [row] : [];
+  } else rows = findByReferenceIds(deps.db, senderId, values);
+  if (q.txn_type !== undefined) {
+    const action = TXN_TYPES[q.txn_type.toLowerCase()];
+    rows = rows.filter((r) => r.action === action);
+  }
+  if (rows.length === 0) {
+    return reject(
+      base,
+      q.txn_type,
+      "rjct.reference_id.invalid",
+      `No ${q.txn_type ?? ""} transaction of sender "${senderId}" with ${q.attribute_type} ${
+        JSON.stringify(Array.isArray(value) ? value.slice(0, 5) : value)
+      }`.replace("No  ", "No "),
+    );
+  }
+  const refs = q.attribute_type === "reference_id_list" ? new Set(values) : undefined;
+  const status = mergeStatus(rows, refs);
+  const items = listOf(status);
+  return {
+    status: "succ",
+    totalCount: items?.length ?? 1,
+    completedCount: items?.length ?? 1,
+    message: {
+      ...base,
+      txnstatus_response: { txn_type: q.txn_type ?? txnType(rows[0].action), txn_status: status },
+    },
+  };
+}
+
+/** The async txn-status processor. */
+export function txnStatusProcessor(deps: Deps, input: ProcessInput): Promise<ProcessResult> {
+  return Promise.resolve(txnStatus(deps, input.senderId, input.message, input));
+}
+
+/** The status object of one transaction: its stored result, or its items with rcvd/pdng while open. */
+export function statusOf(row: TxnRow, refs?: Set<string>): Record<string, unknown> {
+  const listKey = RESPONSE_LISTS[row.action];
+  if (row.result) {
+    const result = JSON.parse(row.result) as Record<string, unknown>;
+    if (listKey && refs && Array.isArray(result[listKey])) {
+      result[listKey] = (result[listKey] as Array<{ reference_id?: string }>).filter((it) =>
+        refs.has(String(it?.reference_id))
+      );
+    }
+    return result;
+  }
+  const status = dciStatus(row.state, row.outcome);
+  const base = { transaction_id: row.transaction_id, correlation_id: row.correlation_id };
+  if (!listKey) return { ...base, timestamp: row.updated_at, status };
+  const request = JSON.parse(row.request_message) as Record<string, unknown>;
+  const requested = (request[listKey.replace("_response", "_request")] ?? []) as Array<
+    { reference_id?: string }
+  >;
+  const items = requested.filter((it) => !refs || refs.has(String(it?.reference_id))).map((it) => ({
+    reference_id: String(it?.reference_id ?? ""),
+    timestamp: row.updated_at,
+    status,
+  }));
+  return { ...base, [listKey]: items };
+}
+
+function mergeStatus(rows: TxnRow[], refs?: Set<string>): Record<string, unknown> {
+  const first = statusOf(rows[0], refs);
+  const listKey = RESPONSE_LISTS[rows[0].action];
+  if (rows.length === 1 || !listKey) return first;
+  const items = [...(listOf(first) ?? [])];
+  for (const row of rows.slice(1)) {
+    if (row.action !== rows[0].action) continue;
+    items.push(...(listOf(statusOf(row, refs)) ?? []));
+  }
+  return { ...first, [listKey]: items };
+}
+
+function listOf(status: Record<string, unknown>): unknown[] | undefined {
+  for (const key of Object.values(RESPONSE_LISTS)) {
+    if (key && Array.isArray(status[key])) return status[key] as unknown[];
+  }
+  return undefined;
+}
+
+function txnType(action: TxnAction): string {
+  return action === "txn-status" ? "search" : action;
+}
+
+function reject(
+  base: Record<string, unknown>,
+  txnType: string | undefined,
+  code: string,
+  message: string,
+): ProcessResult {
+  return {
+    status: "rjct",
+    reasonCode: code,
+    reasonMessage: message,
+    totalCount: 0,
+    completedCount: 0,
+    message: { ...base, txnstatus_response: { txn_type: txnType ?? "search", txn_status: {} } },
+  };
+}

@@ -1,0 +1,176 @@
+/**
+ * The transaction worker: claim → process → store the result → deliver the callback → retry or finish.
+ * Every step is a conditional write, so running `handle(id)` twice (queue redelivery, sweeper) is harmless.
+ */
+import type { Deps } from "../deps.ts";
+import type { RequestHeader } from "../dci/schemas.ts";
+import type { Registry } from "../dci/registry_router.ts";
+import { DciRejection } from "../dci/errors.ts";
+import { PROCESSORS, type ProcessResult } from "./processors.ts";
+import { deliverOnce } from "./callback.ts";
+import { retryDelay } from "./states.ts";
+import { Limiter } from "./limiter.ts";
+import {
+  claimCallback,
+  claimProcessing,
+  completeProcessing,
+  getTransaction,
+  markCallbackFailed,
+  markCallbackSent,
+  scheduleRetry,
+  type TxnRow,
+} from "./store.ts";
+
+/** The queue message kind of transactions. */
+export const TXN_KIND = "txn";
+
+/** Runs transaction work in this process, within its own concurrency bounds. */
+export interface TxnWorker {
+  /** Does whatever is due for transaction `id`: processing, then the callback. Never throws. */
+  handle(id: number): Promise<void>;
+  /** Work running or waiting now (for tests and the bench). */
+  busy(): number;
+}
+
+/** Options for tests: jitter source, concurrency bounds. */
+export interface WorkerOptions {
+  random?: () => number;
+  processConcurrency?: number;
+  callbackConcurrency?: number;
+}
+
+/** Creates the worker of this process. */
+export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWorker {
+  const processing = new Limiter(options.processConcurrency ?? 8);
+  const outbound = new Limiter(options.callbackConcurrency ?? deps.config.outboundConcurrency);
+  const delay = retryDelay(deps.config.callbackRetryDelaysMs, options.random);
+  const leaseMs = deps.config.leaseSeconds * 1000;
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  async function process(id: number): Promise<void> {
+    const owner = crypto.randomUUID();
+    const now = deps.clock.now();
+    const row = claimProcessing(deps.db, id, owner, iso(now), iso(now + leaseMs));
+    if (!row) return;
+    const started = performance.now();
+    const result = await runProcessor(deps, row);
+    const stored = completeProcessing(deps.db, id, owner, {
+      outcome: result.status,
+      reasonCode: result.reasonCode,
+      reasonMessage: result.reasonMessage,
+      totalCount: result.totalCount,
+      completedCount: result.completedCount,
+      result: JSON.stringify(result.message),
+      callbackMessageId: crypto.randomUUID(),
+    }, iso(deps.clock.now()));
+    deps.metrics.observe(
+      "dci_txn_processing_seconds",
+      "Time to process an async transaction (claim to stored result)",
+      { action: row.action, status: result.status },
+      (performance.now() - started) / 1000,
+    );
+    if (!stored) deps.log.warn("transaction result not stored: lease lost", logFields(row));
+  }
+
+  async function deliver(id: number): Promise<void> {
+    const owner = crypto.randomUUID();
+    const now = deps.clock.now();
+    const row = claimCallback(deps.db, id, owner, iso(now), iso(now + leaseMs));
+    if (!row) return;
+    const started = performance.now();
+    const outcome = await deliverOnce(deps, row);
+    const at = deps.clock.now();
+    deps.metrics.observe("dci_txn_callback_seconds", "Callback delivery attempt latency", {
+      action: row.action,
+    }, (performance.now() - started) / 1000);
+    if (outcome.ok) {
+      markCallbackSent(deps.db, id, owner, iso(at));
+      countOutcome(row, "sent");
+      return;
+    }
+    const wait = outcome.permanent ? null : delay(row.attempts);
+    if (wait === null) {
+      markCallbackFailed(deps.db, id, owner, outcome.error, iso(at));
+      countOutcome(row, "failed");
+      deps.log.warn("callback failed", { ...logFields(row), attempts: row.attempts, error: outcome.error });
+      return;
+    }
+    if (scheduleRetry(deps.db, id, owner, outcome.error, iso(at + wait), iso(at))) {
+      countOutcome(row, "retry");
+      deps.log.info("callback retry scheduled", {
+        ...logFields(row),
+        attempts: row.attempts,
+        delay_ms: wait,
+      });
+      await deps.queue.enqueue({ kind: TXN_KIND, id: String(id) }, { delayMs: wait }).catch((err) =>
+        deps.log.warn("retry enqueue failed; the sweeper will retry", { ...logFields(row), err })
+      );
+    }
+  }
+
+  function countOutcome(row: TxnRow, outcome: string): void {
+    deps.metrics.inc("dci_txn_callbacks_total", "Callback attempts by outcome (sent, retry, failed)", {
+      action: row.action,
+      outcome,
+    });
+  }
+
+  return {
+    busy: () => processing.active + processing.waiting + outbound.active + outbound.waiting,
+    async handle(id) {
+      try {
+        const row = getTransaction(deps.db, id);
+        if (!row) return;
+        if (row.state === "received" || row.state === "pending" || row.state === "processing") {
+          await processing.run(() => process(id));
+        }
+        const after = getTransaction(deps.db, id);
+        if (after && (after.state === "succeeded" || after.state === "rejected")) {
+          await outbound.run(() => deliver(id));
+        }
+      } catch (err) {
+        // The row keeps its state and lease; the sweeper redoes it once the lease lapses.
+        deps.log.error("transaction step failed", { id, err });
+      }
+    },
+  };
+}
+
+/** Runs the action's processor; a DciRejection or any failure becomes a `rjct` result, never a lost one. */
+async function runProcessor(deps: Deps, row: TxnRow): Promise<ProcessResult> {
+  const base = { transaction_id: row.transaction_id, correlation_id: row.correlation_id };
+  try {
+    return await PROCESSORS[row.action](deps, {
+      registry: row.registry as Registry,
+      senderId: row.sender_id,
+      header: JSON.parse(row.request_header) as RequestHeader,
+      message: JSON.parse(row.request_message) as Record<string, unknown>,
+      transactionId: row.transaction_id,
+      correlationId: row.correlation_id,
+    });
+  } catch (err) {
+    if (err instanceof DciRejection) {
+      return {
+        status: "rjct",
+        reasonCode: err.code,
+        reasonMessage: err.message,
+        totalCount: 0,
+        completedCount: 0,
+        message: base,
+      };
+    }
+    deps.log.error("processor failed", { ...logFields(row), err });
+    return {
+      status: "rjct",
+      reasonCode: "rjct.processing.failed",
+      reasonMessage: `Processing failed; quote correlation_id ${row.correlation_id}`,
+      totalCount: 0,
+      completedCount: 0,
+      message: base,
+    };
+  }
+}
+
+function logFields(row: TxnRow): Record<string, unknown> {
+  return { sender_id: row.sender_id, transaction_id: row.transaction_id, correlation_id: row.correlation_id };
+}

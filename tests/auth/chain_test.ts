@@ -1,0 +1,282 @@
+import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { type TestDeps, testDeps } from "../helpers/deps.ts";
+import { createTestSender, type TestSender } from "../helpers/auth.ts";
+import { requestEnvelope } from "../helpers/dci.ts";
+import { createApp } from "../../src/app.ts";
+import { authenticate } from "../../src/auth/middleware.ts";
+import { revokeClient } from "../../src/senders/clients.ts";
+import { addSenderKey, removeSenderKey } from "../../src/senders/keys.ts";
+import { setSenderActive } from "../../src/senders/store.ts";
+import { signEnvelope } from "../../src/auth/envelope_signature.ts";
+import { issueAccessToken } from "../../src/auth/jwt.ts";
+
+const PATH = "/dci_api/v1/test/echo";
+
+function appFor(deps: TestDeps) {
+  const app = createApp(deps);
+  app.post(PATH, authenticate(deps, "registry.search"), (c) => c.json({ auth: c.get("auth") }));
+  return app;
+}
+
+async function call(app: ReturnType<typeof appFor>, body: unknown, headers: Record<string, string> = {}) {
+  const res = await app.request(PATH, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const json = await res.json();
+  return {
+    status: res.status,
+    headers: res.headers,
+    json,
+    code: json?.message?.error?.code as string | undefined,
+  };
+}
+
+async function setup(overrides: Record<string, string> = {}, options = {}) {
+  const deps = await testDeps(overrides);
+  const alice: TestSender = await createTestSender(deps, options);
+  return {
+    deps,
+    alice,
+    app: appFor(deps),
+    env: () => requestEnvelope(alice.senderId, {}, { nowMs: deps.clock.now() }),
+  };
+}
+
+Deno.test("authenticate() accepts a valid token and signature and sets c.var.auth", async () => {
+  const { deps, alice, app, env } = await setup();
+  try {
+    const r = await call(app, alice.sign(env()), alice.headers());
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.deepEqual(r.json.auth, {
+      senderId: alice.senderId,
+      clientId: alice.clientId,
+      scopes: ["registry.search", "registry.subscribe", "registry.txn-status", "registry.receipt"],
+      keyId: "k1",
+    });
+    assert.equal(r.headers.get("RateLimit-Policy"), '"minute";q=60;w=60, "day";q=10000;w=86400');
+    assert.equal(r.headers.get("RateLimit"), '"minute";r=59;t=60');
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("authenticate() refuses missing, garbled, non-ASCII, foreign and expired tokens with 401", async () => {
+  const { deps, alice, app, env } = await setup();
+  try {
+    const body = alice.sign(env());
+    for (const auth of [undefined, "Bearer", "Bearer abc.def.ghi", "Basic xyz", `Bearer ${alice.token}x`]) {
+      const r = await call(app, body, auth ? { authorization: auth } : {});
+      assert.equal(r.status, 401, `${auth}: ${JSON.stringify(r.json)}`);
+      assert.equal(r.code, "err.request.unauthorized");
+      assert.match(r.headers.get("www-authenticate") ?? "", /^Bearer/);
+    }
+    const nonAscii = await app.request(PATH, {
+      method: "POST",
+      headers: new Headers([["content-type", "application/json"], ["authorization", "Bearer \u00e9t\u00e9"]]),
+      body: JSON.stringify(body),
+    });
+    assert.equal(nonAscii.status, 401);
+    // A token signed by a key that is not ours.
+    const other = await testDeps();
+    const foreign = issueAccessToken(other, {
+      senderId: alice.senderId,
+      clientId: alice.clientId,
+      scopes: ["registry.search"],
+    });
+    other.close();
+    assert.equal((await call(app, body, { authorization: `Bearer ${foreign.token}` })).status, 401);
+    deps.clock.advance(3601_000);
+    const late = await call(app, alice.sign(env()), alice.headers());
+    assert.equal(late.status, 401);
+    assert.match(late.json.message.error.message, /expired/);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("authenticate() stops a revoked client's token and a disabled sender at once", async () => {
+  const { deps, alice, app, env } = await setup();
+  try {
+    assert.equal((await call(app, alice.sign(env()), alice.headers())).status, 200);
+    revokeClient(deps, alice.clientId);
+    const r = await call(app, alice.sign(env()), alice.headers());
+    assert.equal(r.status, 401);
+    assert.match(r.json.message.error.message, /revoked/);
+    const bob = await createTestSender(deps);
+    setSenderActive(deps, bob.senderId, false);
+    const b = await call(
+      app,
+      bob.sign(requestEnvelope(bob.senderId, {}, { nowMs: deps.clock.now() })),
+      bob.headers(),
+    );
+    assert.equal(b.status, 401);
+    assert.equal(b.code, "err.sender_id.invalid");
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("authenticate() answers 403 for another sender's header and for a missing scope", async () => {
+  const { deps, alice, app } = await setup();
+  try {
+    const bob = await createTestSender(deps);
+    const asBob = alice.sign(requestEnvelope(bob.senderId, {}, { nowMs: deps.clock.now() }));
+    const r = await call(app, asBob, alice.headers());
+    assert.equal(r.status, 403);
+    assert.equal(r.code, "err.request.forbidden");
+    const narrow = await createTestSender(deps, { scopes: ["registry.subscribe"] });
+    const n = await call(
+      app,
+      narrow.sign(requestEnvelope(narrow.senderId, {}, { nowMs: deps.clock.now() })),
+      narrow.headers(),
+    );
+    assert.equal(n.status, 403);
+    assert.match(n.json.message.error.message, /registry\.search/);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("authenticate() answers 400 for malformed JSON and a body without header.sender_id", async () => {
+  const { deps, alice, app } = await setup();
+  try {
+    const bad = await call(app, "{not json", alice.headers());
+    assert.equal(bad.status, 400);
+    assert.equal(bad.code, "err.request.bad");
+    const noSender = await call(app, { header: { message_id: "x" }, message: {} }, alice.headers());
+    assert.equal(noSender.status, 400);
+    assert.match(noSender.json.message.error.message, /sender_id/);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("authenticate() refuses missing, tampered, wrong-key, unknown-key and expired signatures", async () => {
+  const { deps, alice, app, env } = await setup();
+  try {
+    const missing = await call(app, env(), alice.headers());
+    assert.equal(missing.status, 401);
+    assert.equal(missing.code, "err.signature.missing");
+    const signed = alice.sign(env());
+    const tamperedMsg = { ...signed, message: { extra: 1 } };
+    const tamperedHeader = { ...signed, header: { ...signed.header, action: "subscribe" } };
+    for (const body of [tamperedMsg, tamperedHeader]) {
+      const r = await call(app, body, alice.headers());
+      assert.equal(r.status, 401);
+      assert.equal(r.code, "err.signature.invalid");
+    }
+    const { privateKey } = generateKeyPairSync("ed25519");
+    const e = env();
+    const wrongKey = signEnvelope(e, { kid: `${alice.senderId}|k1|ed25519`, alg: "ed25519", privateKey }, {
+      nowMs: deps.clock.now(),
+    });
+    assert.equal(
+      (await call(app, { ...e, signature: wrongKey }, alice.headers())).code,
+      "err.signature.invalid",
+    );
+    const unknown = signEnvelope(e, { kid: `${alice.senderId}|k9|ed25519`, alg: "ed25519", privateKey }, {
+      nowMs: deps.clock.now(),
+    });
+    const u = await call(app, { ...e, signature: unknown }, alice.headers());
+    assert.match(u.json.message.error.message, /key "k9"/);
+    const old = alice.sign(env(), deps.clock.now() - 400_000);
+    assert.equal((await call(app, old, alice.headers())).code, "err.signature.invalid");
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("authenticate() honours signature policy optional and off", async () => {
+  for (const policy of ["optional", "off"]) {
+    const { deps, alice, app, env } = await setup({ signaturePolicy: policy });
+    try {
+      assert.equal((await call(app, env(), alice.headers())).status, 200);
+      const tampered = { ...alice.sign(env()), message: { x: 1 } };
+      assert.equal((await call(app, tampered, alice.headers())).status, policy === "off" ? 200 : 401);
+    } finally {
+      deps.close();
+    }
+  }
+});
+
+Deno.test("authenticate() verifies RSA signatures and picks up key changes (cache invalidation)", async () => {
+  const { deps, alice, app, env } = await setup({}, { alg: "rsa-sha256" });
+  try {
+    assert.equal((await call(app, alice.sign(env()), alice.headers())).status, 200);
+    removeSenderKey(deps, alice.senderId, "k1");
+    assert.equal((await call(app, alice.sign(env()), alice.headers())).status, 401);
+    addSenderKey(deps, alice.senderId, {
+      keyId: "k1",
+      material: alice.publicKey.export({ format: "jwk" }) as Record<string, unknown>,
+    });
+    assert.equal((await call(app, alice.sign(env()), alice.headers())).status, 200);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("authenticate() rejects a replayed message_id (409) and a message_ts outside the window (400)", async () => {
+  const { deps, alice, app, env } = await setup();
+  try {
+    const first = alice.sign(env());
+    assert.equal((await call(app, first, alice.headers())).status, 200);
+    const again = await call(app, first, alice.headers());
+    assert.equal(again.status, 409);
+    assert.equal(again.json.header.status, "rjct");
+    assert.equal(again.json.header.status_reason_code, "rjct.message_id.duplicate");
+    const stale = requestEnvelope(alice.senderId, {}, { nowMs: deps.clock.now() - 700_000 });
+    const s = await call(app, alice.sign(stale), alice.headers());
+    assert.equal(s.status, 400);
+    assert.equal(s.json.header.status_reason_code, "rjct.message_ts.invalid");
+    const ahead = requestEnvelope(alice.senderId, {}, { nowMs: deps.clock.now() + 700_000 });
+    assert.equal((await call(app, alice.sign(ahead), alice.headers())).status, 400);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("authenticate() limits a sender per rolling minute with 429, Retry-After and RateLimit headers", async () => {
+  const { deps, alice, app, env } = await setup({ rateLimitMinute: "3" });
+  try {
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await call(app, alice.sign(env()), alice.headers())).status, 200);
+      deps.clock.advance(20_000);
+    }
+    // t = 60 s: the first request (t = 0) has left the window, the other two have not.
+    assert.equal((await call(app, alice.sign(env()), alice.headers())).status, 200);
+    const r = await call(app, alice.sign(env()), alice.headers());
+    assert.equal(r.status, 429);
+    assert.equal(r.code, "err.request.too_many_requests");
+    assert.equal(r.headers.get("Retry-After"), "20"); // when the t = 20 s request leaves the window
+    assert.match(r.headers.get("RateLimit") ?? "", /"minute";r=0/);
+    assert.ok(r.headers.get("RateLimit-Policy"));
+    // The refused request was not counted and its message_id not recorded.
+    deps.clock.advance(19_000);
+    assert.equal((await call(app, alice.sign(env()), alice.headers())).status, 429);
+    deps.clock.advance(1_000);
+    assert.equal((await call(app, alice.sign(env()), alice.headers())).status, 200);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("authenticate() limits a sender per UTC day and the counter resets at midnight", async () => {
+  const deps = await testDeps({ rateLimitDay: "2" }, { now: Date.parse("2026-03-01T23:58:00Z") });
+  try {
+    const alice = await createTestSender(deps);
+    const app = appFor(deps);
+    const env = () => alice.sign(requestEnvelope(alice.senderId, {}, { nowMs: deps.clock.now() }));
+    assert.equal((await call(app, env(), alice.headers())).status, 200);
+    assert.equal((await call(app, env(), alice.headers())).status, 200);
+    const r = await call(app, env(), alice.headers());
+    assert.equal(r.status, 429);
+    assert.equal(r.headers.get("Retry-After"), "120");
+    deps.clock.advance(180_000); // 00:01 next day, no cron ran: the lazy catch-up applies
+    assert.equal((await call(app, env(), alice.headers())).status, 200);
+  } finally {
+    deps.close();
+  }
+});

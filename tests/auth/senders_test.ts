@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { testDeps } from "../helpers/deps.ts";
+import { addSender, getSender, SenderError, updateSender } from "../../src/senders/store.ts";
+import { addSenderKey, listSenderKeys } from "../../src/senders/keys.ts";
+import { fetchSenderKeys, refreshDueJwks } from "../../src/senders/jwks_fetch.ts";
+import { createClient } from "../../src/senders/clients.ts";
+import { createApp } from "../../src/app.ts";
+import { AUTH_SCHEDULES } from "../../src/senders/jobs.ts";
+import { takeSenderRequest } from "../../src/senders/rate_limit.ts";
+
+function throwsSender(fn: () => unknown, kind: string, re?: RegExp) {
+  assert.throws(
+    fn,
+    (e: unknown) => e instanceof SenderError && e.kind === kind && (!re || re.test(e.message)),
+  );
+}
+
+Deno.test("senders: bad ids, duplicates and bad keys are refused and change nothing", async () => {
+  const deps = await testDeps();
+  try {
+    throwsSender(() => addSender(deps, "bad id", {}), "invalid");
+    throwsSender(() => addSender(deps, "x".repeat(100), {}), "invalid");
+    addSender(deps, "s1", { name: "One", limit_minute: 5 });
+    throwsSender(() => addSender(deps, "s1", {}), "conflict");
+    throwsSender(() => updateSender(deps, "s1", { jwks_url: "ftp://x" }), "invalid");
+    assert.equal(getSender(deps, "s1")!.limit_minute, 5);
+    assert.equal(getSender(deps, "s1")!.limit_day, 10000);
+    throwsSender(
+      () =>
+        addSenderKey(deps, "s1", {
+          keyId: "k",
+          material: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
+        }),
+      "invalid",
+    );
+    throwsSender(
+      () => addSenderKey(deps, "s1", { keyId: "k", material: { kty: "OKP", crv: "Ed25519" } }),
+      "invalid",
+    );
+    const priv = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }) as Record<
+      string,
+      unknown
+    >;
+    throwsSender(() => addSenderKey(deps, "s1", { keyId: "k", material: priv }), "invalid", /private/);
+    const small = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({
+      format: "pem",
+      type: "spki",
+    });
+    throwsSender(
+      () => addSenderKey(deps, "s1", { keyId: "k", material: small as string }),
+      "invalid",
+      /2048/,
+    );
+    const ed = generateKeyPairSync("ed25519").publicKey.export({ format: "pem", type: "spki" }) as string;
+    throwsSender(() => addSenderKey(deps, "s1", { keyId: "k", material: ed, alg: "rsa-sha256" }), "invalid");
+    assert.equal(listSenderKeys(deps, "s1").length, 0);
+    assert.equal(getSender(deps, "s1")!.keys_version, 0);
+    addSenderKey(deps, "s1", { keyId: "k", material: ed });
+    throwsSender(() => addSenderKey(deps, "s1", { keyId: "k", material: ed }), "conflict");
+    assert.equal(getSender(deps, "s1")!.keys_version, 1);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("JWKS fetch: huge, non-JSON, private and unreachable URLs fail and keep the old keys", async () => {
+  const good = generateKeyPairSync("ed25519").publicKey.export({ format: "jwk" });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/huge") return new Response("x".repeat(300_000));
+    if (path === "/html") return new Response("<html>");
+    return Response.json({ keys: [{ ...good, kid: "j1" }] });
+  });
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  try {
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    addSender(deps, "s1", { jwks_url: `${base}/jwks` });
+    assert.deepEqual(await fetchSenderKeys(deps, "s1"), { ok: true, keys: 1 });
+    for (
+      const [url, re] of [[`${base}/huge`, /too_large/], [`${base}/html`, /not JSON/], [
+        "https://10.1.1.1/jwks",
+        /blocked/,
+      ]] as const
+    ) {
+      updateSender(deps, "s1", { jwks_url: url });
+      const out = await fetchSenderKeys(deps, "s1");
+      assert.equal(out.ok, false);
+      assert.match((out as { error: string }).error, re);
+      assert.equal(getSender(deps, "s1")!.jwks_fetch_status, "error");
+      assert.deepEqual(listSenderKeys(deps, "s1").map((k) => k.key_id), ["j1"]);
+    }
+    // The scheduled refresh fetches only senders whose last fetch is older than the setting.
+    updateSender(deps, "s1", { jwks_url: `${base}/jwks` });
+    assert.equal(await refreshDueJwks(deps), 0);
+    deps.clock.advance(61 * 60_000);
+    assert.equal(await refreshDueJwks(deps), 1);
+    assert.equal(getSender(deps, "s1")!.jwks_fetch_status, "ok");
+  } finally {
+    deps.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("token endpoint: per-IP limit answers 429 with Retry-After before checking secrets", async () => {
+  const deps = await testDeps({ tokenIpLimitPerMinute: "2" });
+  try {
+    addSender(deps, "s1", {});
+    const { client, clientSecret } = await createClient(deps, "s1", { scopes: ["registry.search"] });
+    const app = createApp(deps);
+    const ask = () =>
+      app.request("/oauth2/client/token", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "client_credentials",
+          client_id: client.client_id,
+          client_secret: clientSecret,
+        }),
+      });
+    assert.equal((await ask()).status, 200);
+    assert.equal((await ask()).status, 200);
+    const limited = await ask();
+    assert.equal(limited.status, 429);
+    assert.ok(Number(limited.headers.get("retry-after")) >= 1);
+    const missing = await app.request("/oauth2/client/token", { method: "POST", body: "" });
+    assert.equal(missing.status, 429);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("jobs: replay and bucket purge, and the midnight reset of day counters", async () => {
+  const deps = await testDeps({}, { now: Date.parse("2026-05-01T12:00:00Z") });
+  try {
+    addSender(deps, "s1", {});
+    deps.db.prepare("INSERT INTO replay_guard VALUES ('s1', 'm1', ?)").run(deps.clock.now());
+    takeSenderRequest(deps.db, "s1", { minute: 10, day: 10 }, deps.clock.now());
+    const count = (t: string) => (deps.db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
+    const run = (name: string) => AUTH_SCHEDULES.find((s) => s.name === name)!.run(deps);
+    await run("auth-purge");
+    assert.equal(count("replay_guard"), 1);
+    assert.equal(count("rate_buckets"), 1);
+    deps.clock.advance(601_000);
+    await run("auth-purge");
+    assert.equal(count("replay_guard"), 0);
+    assert.equal(count("rate_buckets"), 0);
+    await run("rate-day-reset");
+    assert.equal(count("rate_days"), 1);
+    deps.clock.advance(12 * 3600_000);
+    await run("rate-day-reset");
+    assert.equal(count("rate_days"), 0);
+  } finally {
+    deps.close();
+  }
+});

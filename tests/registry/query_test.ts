@@ -1,0 +1,186 @@
+import assert from "node:assert/strict";
+import { fixtureDeps, ids, pred, searchOne } from "./fixture.ts";
+import { parseQuery } from "../../src/registry/query_parse.ts";
+import { toSql } from "../../src/registry/query_sql.ts";
+import { matchesQuery, validateQuery } from "../../src/registry/matcher.ts";
+import { getRegistrant } from "../../src/registry/store.ts";
+
+const INJECTIONS = [
+  "sex = 'male' OR 1=1 --",
+  "given_name; DROP TABLE registrants; --",
+  "birth_date) OR (1=1",
+  "r.id",
+  "__proto__",
+  "constructor",
+];
+
+function tableCount(deps: { db: { prepare(s: string): { get(): unknown } } }): number {
+  return Number((deps.db.prepare("SELECT COUNT(*) AS n FROM registrants").get() as { n: number }).n);
+}
+
+Deno.test("search: injection attempts in attribute names, operators and typed values are rjct.filter.invalid", async () => {
+  const deps = await fixtureDeps();
+  try {
+    const before = tableCount(deps);
+    for (const name of INJECTIONS) {
+      const a = searchOne(deps, pred(name, "eq", "x"));
+      assert.equal(a.status_reason_code, "rjct.filter.invalid", name);
+      const m = searchOne(deps, {
+        query_type: "expression",
+        query: { value: { expression: { [name]: "x" } } },
+      });
+      assert.equal(m.status_reason_code, "rjct.filter.invalid", name);
+    }
+    for (
+      const [attr, value] of [
+        ["birth_date", "2000-01-01' OR '1'='1"],
+        ["sex", "male' OR 1=1 --"],
+        ["poverty_score", "1; DROP TABLE registrants"],
+        ["age", "1 OR 1=1"],
+        ["UIN", { $gt: "" }],
+      ] as const
+    ) {
+      assert.equal(searchOne(deps, pred(attr, "eq", value)).status_reason_code, "rjct.filter.invalid", attr);
+    }
+    assert.equal(
+      searchOne(deps, pred("sex", "= 1 OR 1=1 --", "male")).status_reason_code,
+      "rjct.filter.invalid",
+    );
+    assert.equal(
+      searchOne(deps, { query_type: "idtype-value", query: { type: "UIN' OR 1=1 --", value: "U-1" } })
+        .status_reason_code,
+      "rjct.filter.invalid",
+    );
+    assert.equal(
+      searchOne(deps, { query_type: "expression", query: { value: { expression: { $where: "1" } } } })
+        .status_reason_code,
+      "rjct.filter.invalid",
+    );
+    // A free-text value is only ever a bound parameter: it matches nothing and runs nothing.
+    const text = searchOne(deps, pred("surname", "eq", "x'); DROP TABLE registrants; --"));
+    assert.equal(text.status, "succ");
+    assert.deepEqual(ids(text), []);
+    assert.equal(tableCount(deps), before, "the table is intact");
+    assert.deepEqual(ids(searchOne(deps, pred("surname", "eq", "Perera"))), ["P8"]);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("toSql(): client values never reach the SQL text", () => {
+  const evil = "'; DROP TABLE registrants; --";
+  const sql = toSql(
+    parseQuery("predicate", [
+      {
+        expression1: { attribute_name: "surname", operator: "in", attribute_value: [evil, "x"] },
+        condition: "or",
+        expression2: { attribute_name: "UIN", operator: "eq", attribute_value: evil },
+      },
+    ]).cond,
+    { recordType: "person", today: "2026-01-01", mode: "search" },
+  );
+  assert.ok(!sql.sql.includes("DROP"));
+  assert.deepEqual(sql.params, [evil, "x", evil, "UIN"]);
+});
+
+Deno.test("search plans use an index for every searchable attribute (EXPLAIN QUERY PLAN)", async () => {
+  const deps = await fixtureDeps();
+  try {
+    const plan = (type: "person" | "group", cond: ReturnType<typeof parseQuery>["cond"]) => {
+      const w = toSql(cond, { recordType: type, today: "2026-01-01", mode: "search" });
+      const rows = deps.db.prepare(
+        `EXPLAIN QUERY PLAN SELECT r.id FROM registrants r WHERE r.record_type = '${type}' AND r.deleted_at IS NULL AND ${w.sql} ORDER BY r.id LIMIT 20`,
+      ).all(...w.params) as Array<{ detail: string }>;
+      return rows.map((r) => r.detail).join(" | ");
+    };
+    const cmp = (attr: string, value: unknown, op = "eq") =>
+      parseQuery("predicate", [{
+        expression1: { attribute_name: attr, operator: op, attribute_value: value },
+      }]).cond;
+    const personAttrs: Array<[string, unknown]> = [
+      ["given_name", "A"],
+      ["surname", "B"],
+      ["sex", "male"],
+      ["birth_date", "2000-01-01"],
+      ["death_date", "2000-01-01"],
+      ["locality", "x"],
+      ["region", "x"],
+      ["postal_code", "1"],
+      ["country", "ZZ"],
+      ["registration_date", "2024-01-01"],
+      ["last_updated", "2024-01-01"],
+      ["UIN", "1"],
+      ["identifier", "1"],
+      ["poverty_score", 1],
+    ];
+    for (const [attr, value] of personAttrs) {
+      const p = plan("person", cmp(attr, value));
+      assert.match(p, /USING (COVERING )?INDEX|USING PRIMARY KEY/, `${attr}: ${p}`);
+      assert.doesNotMatch(p, /SCAN r(?! USING)/, `${attr} scans the table: ${p}`);
+    }
+    for (
+      const [attr, value] of [["poverty_score", 1], ["group_size", 2], ["group_type", "household"], [
+        "region",
+        "x",
+      ], ["locality", "x"]] as const
+    ) {
+      const p = plan("group", cmp(attr, value));
+      assert.match(p, /USING (COVERING )?INDEX/, `group ${attr}: ${p}`);
+    }
+    const two = plan("person", {
+      kind: "and",
+      items: [
+        cmp("birth_date", "2000-01-01", "ge"),
+        cmp("birth_date", "2001-01-01", "lt"),
+        cmp("sex", "female"),
+      ],
+    });
+    assert.match(two, /INDEX reg_p_sex_birth/, two);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("validateQuery() and matchesQuery() evaluate filters, deleted registrants included", async () => {
+  const deps = await fixtureDeps();
+  try {
+    assert.deepEqual(
+      validateQuery("predicate", [{
+        expression1: { attribute_name: "sex", operator: "eq", attribute_value: "female" },
+      }]),
+      { ok: true },
+    );
+    const bad = validateQuery("predicate", [{
+      expression1: { attribute_name: "salary", operator: "eq", attribute_value: 1 },
+    }]);
+    assert.equal(bad.ok, false);
+    assert.equal(!bad.ok && bad.code, "rjct.filter.invalid");
+    const gql = validateQuery("graphql", "{ x }");
+    assert.equal(!gql.ok && gql.code, "rjct.search_criteria.invalid");
+    const p7 = getRegistrant(deps.db, "P7")!;
+    assert.ok(p7.deletedAt);
+    assert.equal(matchesQuery(deps.db, p7.id, "idtype-value", { type: "UIN", value: "U-7" }), true);
+    assert.equal(
+      matchesQuery(deps.db, p7.id, "predicate", [{
+        expression1: { attribute_name: "region", operator: "eq", attribute_value: "western_region" },
+      }]),
+      true,
+    );
+    assert.equal(
+      matchesQuery(deps.db, p7.id, "predicate", [{
+        expression1: { attribute_name: "sex", operator: "eq", attribute_value: "male" },
+      }]),
+      false,
+    );
+    const p3 = getRegistrant(deps.db, "P3")!;
+    assert.equal(
+      matchesQuery(deps.db, p3.id, "predicate", [{
+        expression1: { attribute_name: "poverty_score", operator: "lt", attribute_value: 5 },
+      }]),
+      true,
+    );
+    assert.equal(matchesQuery(deps.db, 999_999, "idtype-value", { type: "UIN", value: "U-1" }), false);
+  } finally {
+    deps.close();
+  }
+});

@@ -1,0 +1,228 @@
+import assert from "node:assert/strict";
+import { testDeps } from "../helpers/deps.ts";
+import { addSender } from "../../src/senders/store.ts";
+import { verifyEnvelope } from "../../src/auth/envelope_signature.ts";
+import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
+import {
+  approveSubscription,
+  getSubscription,
+  reactivateSubscription,
+} from "../../src/subscriptions/store.ts";
+import { listNotifications, markReceived } from "../../src/subscriptions/notifications.ts";
+import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
+import { expireSubscriptions } from "../../src/subscriptions/expiry.ts";
+import { input, person, putPerson, type Receiver, removePerson, startReceiver, subItem } from "./helpers.ts";
+
+type Deps = Awaited<ReturnType<typeof testDeps>>;
+const FIXED = { random: () => 0.5 };
+
+async function subscribeOne(deps: Deps, sender: string, rx: Receiver, criteria: Record<string, unknown>) {
+  const r = await subscribeProcessor(
+    deps,
+    input(sender, { transaction_id: "t", subscribe_request: [subItem("r", criteria)] }, rx.url),
+  );
+  const item =
+    (r.message.subscribe_response as Array<{ status: string; subscriptions?: Array<{ code: string }> }>)[0];
+  assert.notEqual(item.status, "rjct", JSON.stringify(item));
+  return item.subscriptions![0].code;
+}
+
+function events(rx: Receiver): Array<Record<string, unknown>> {
+  return rx.received.map((r) => {
+    const ev = (r.body.message as { notify_event: Array<{ data: Record<string, unknown> }> }).notify_event[0];
+    return ev.data;
+  });
+}
+
+Deno.test("notifier delivers matching events in order, signed, filtered, deletes as identifiers only", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  const rx = startReceiver();
+  try {
+    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    putPerson(deps, person("before"));
+    const all = await subscribeOne(deps, "s1", rx, { reg_event_type: "update" });
+    const females = await subscribeOne(deps, "s1", rx, {
+      reg_event_type: "update",
+      filter_type: "expression",
+      filter: { expression: { sex: { $eq: "female" } } },
+    });
+    const deletes = await subscribeOne(deps, "s1", rx, { reg_event_type: "DELETE" });
+    putPerson(deps, person("before", { sex: "male" })); // update, male
+    putPerson(deps, person("before", { sex: "female" })); // update, female
+    putPerson(deps, person("new1")); // registration: nobody asked
+    removePerson(deps, "before");
+    await runNotifierOnce(deps, FIXED);
+    const byCode = (code: string) =>
+      rx.received.filter((r) =>
+        (r.body.message as { notify_event: Array<{ subscription_code: string }> }).notify_event[0]
+          .subscription_code ===
+          code
+      );
+    assert.equal(byCode(all).length, 2);
+    assert.equal(byCode(females).length, 1);
+    assert.equal(byCode(deletes).length, 1);
+    assert.equal(rx.received.length, 4);
+    // In order for the unfiltered subscription: male first, then female.
+    const sexes = byCode(all).map((
+      r,
+    ) => ((r.body.message as { notify_event: Array<{ data: { reg_records: Array<{ sex: string }> } }> })
+      .notify_event[0]
+      .data.reg_records[0].sex)
+    );
+    assert.deepEqual(sexes, ["male", "female"]);
+    // The delete carries identifiers only.
+    const del =
+      (byCode(deletes)[0].body.message as { notify_event: Array<{ data: Record<string, unknown> }> })
+        .notify_event[0].data;
+    assert.equal(del.reg_event_type, "delete");
+    const rec = (del.reg_records as Array<Record<string, unknown>>)[0];
+    assert.equal(rec["@id"], "before");
+    assert.ok(Array.isArray(rec.identifier));
+    assert.equal(rec.name, undefined);
+    assert.equal(rec.birth_date, undefined);
+    // Signed notify envelopes with the notification id header.
+    for (const r of rx.received) {
+      assert.equal(r.path, "/registry/notify");
+      const header = r.body.header as Record<string, unknown>;
+      assert.equal(header.action, "notify");
+      assert.equal(header.receiver_id, "s1");
+      const id = r.headers.get("x-dci-notification-id");
+      assert.ok(id);
+      assert.equal((r.body.message as { transaction_id: string }).transaction_id, id);
+      const v = verifyEnvelope(r.body as { header: unknown; message: unknown; signature: string }, {
+        nowMs: deps.clock.now(),
+        resolveKey: () => deps.keys.active().publicKey,
+      });
+      assert.equal(v.ok, true);
+    }
+    const log = listNotifications(deps.db, { subscription: all });
+    assert.deepEqual(log.map((n) => [n.status, n.attempts, n.record_count]), [["sent", 1, 1], [
+      "sent",
+      1,
+      1,
+    ]]);
+    // Nothing more on a second pass (the cursor moved).
+    await runNotifierOnce(deps, FIXED);
+    assert.equal(rx.received.length, 4);
+  } finally {
+    await rx.close();
+    deps.close();
+  }
+});
+
+Deno.test("notifier retries, keeps order, fails after the last delay, then moves the subscription to error", async () => {
+  const deps = await testDeps({
+    outboundAllow: "127.0.0.1",
+    callbackRetryDelaysMs: "1000,2000",
+    subscriptionFailureLimit: "2",
+  });
+  const rx = startReceiver();
+  try {
+    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    putPerson(deps, person("p"));
+    const code = await subscribeOne(deps, "s1", rx, {});
+    rx.status = () => 503;
+    for (const sex of ["male", "female", "other", "unknown"]) putPerson(deps, person("p", { sex }));
+    await runNotifierOnce(deps, FIXED);
+    assert.equal(rx.hits, 1); // the first waits for its retry; the second is not tried before it
+    deps.clock.advance(999);
+    await runNotifierOnce(deps, FIXED);
+    assert.equal(rx.hits, 1);
+    deps.clock.advance(1);
+    await runNotifierOnce(deps, FIXED);
+    assert.equal(rx.hits, 2);
+    deps.clock.advance(2000);
+    await runNotifierOnce(deps, FIXED); // third attempt fails: notification 1 failed, then 2 is tried once
+    assert.equal(rx.hits, 4);
+    let log = listNotifications(deps.db, { subscription: code }).reverse();
+    assert.deepEqual(log.map((n) => n.status), ["failed", "pending", "pending", "pending"]);
+    assert.equal(log[0].attempts, 3);
+    assert.match(String(log[0].last_error), /HTTP 503/);
+    deps.clock.advance(1000);
+    await runNotifierOnce(deps, FIXED);
+    deps.clock.advance(2000);
+    await runNotifierOnce(deps, FIXED);
+    assert.equal(getSubscription(deps.db, code)?.state, "error");
+    const hits = rx.hits;
+    deps.clock.advance(60_000);
+    await runNotifierOnce(deps, FIXED);
+    assert.equal(rx.hits, hits, "a subscription in error is not delivered to");
+    // The operator reactivates it: delivery resumes in order from where it stopped.
+    rx.status = () => 200;
+    assert.ok(reactivateSubscription(deps.db, code, new Date(deps.clock.now()).toISOString()));
+    await runNotifierOnce(deps, FIXED);
+    log = listNotifications(deps.db, { subscription: code }).reverse();
+    assert.deepEqual(log.map((n) => n.status), ["failed", "failed", "sent", "sent"]);
+    assert.deepEqual(events(rx).map((d) => (d.reg_records as Array<{ sex: string }>)[0].sex), [
+      "other",
+      "unknown",
+    ]);
+    assert.equal(getSubscription(deps.db, code)?.consecutive_failures, 0);
+  } finally {
+    await rx.close();
+    deps.close();
+  }
+});
+
+Deno.test("pending subscriptions get nothing until approved, and only events after approval", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  const rx = startReceiver();
+  try {
+    addSender(deps, "s1", { name: "s1" });
+    const code = await subscribeOne(deps, "s1", rx, { reg_event_type: "registration" });
+    putPerson(deps, person("a"));
+    await runNotifierOnce(deps, FIXED);
+    assert.equal(rx.received.length, 0);
+    approveSubscription(deps.db, code, new Date(deps.clock.now()).toISOString());
+    putPerson(deps, person("b"));
+    await runNotifierOnce(deps, FIXED);
+    assert.deepEqual(events(rx).map((d) => (d.reg_records as Array<{ "@id": string }>)[0]["@id"]), ["b"]);
+  } finally {
+    await rx.close();
+    deps.close();
+  }
+});
+
+Deno.test("markReceived() marks only the caller's own notification received", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  const rx = startReceiver();
+  try {
+    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    putPerson(deps, person("a"));
+    await subscribeOne(deps, "s1", rx, {});
+    putPerson(deps, person("a", { sex: "male" }));
+    await runNotifierOnce(deps, FIXED);
+    const id = String(rx.received[0].headers.get("x-dci-notification-id"));
+    const now = new Date(deps.clock.now()).toISOString();
+    assert.deepEqual(markReceived(deps.db, "s2", id, now), { ok: false, reason: "not_yours" });
+    assert.deepEqual(markReceived(deps.db, "s1", "nope", now), { ok: false, reason: "unknown" });
+    const r = markReceived(deps.db, "s1", id, now);
+    assert.ok(r.ok && !r.already && r.row.status === "received");
+    const again = markReceived(deps.db, "s1", id, now);
+    assert.ok(again.ok && again.already);
+  } finally {
+    await rx.close();
+    deps.close();
+  }
+});
+
+Deno.test("expireSubscriptions() ends subscriptions past their end time", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  const rx = startReceiver();
+  try {
+    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    const end = new Date(deps.clock.now() + 60_000).toISOString();
+    const code = await subscribeOne(deps, "s1", rx, {
+      frequency: { start_time: end.slice(0, 4) + "-01-01T00:00:00Z", end_time: end, frequency: "* * * * *" },
+    });
+    const keep = await subscribeOne(deps, "s1", rx, { reg_event_type: "delete" });
+    assert.equal(await expireSubscriptions(deps), 0);
+    deps.clock.advance(60_000);
+    assert.equal(await expireSubscriptions(deps), 1);
+    assert.equal(getSubscription(deps.db, code)?.state, "expired");
+    assert.equal(getSubscription(deps.db, keep)?.state, "active");
+  } finally {
+    await rx.close();
+    deps.close();
+  }
+});

@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import { testDeps } from "../helpers/deps.ts";
+import { addSender } from "../../src/senders/store.ts";
+import { subscribeProcessor, unsubscribeProcessor } from "../../src/subscriptions/processors.ts";
+import { getSubscription } from "../../src/subscriptions/store.ts";
+import { normaliseEventType, normaliseRecordType, notifyUrl } from "../../src/subscriptions/rules.ts";
+import { input, subItem } from "./helpers.ts";
+
+const URI = "http://127.0.0.1:9/cb";
+
+type Item = Record<string, unknown> & { subscriptions?: Array<Record<string, unknown>> };
+
+async function subscribe(
+  deps: Awaited<ReturnType<typeof testDeps>>,
+  sender: string,
+  items: unknown[],
+  uri = URI,
+) {
+  const r = await subscribeProcessor(
+    deps,
+    input(sender, { transaction_id: "t1", subscribe_request: items }, uri),
+  );
+  return r.message.subscribe_response as Item[];
+}
+
+Deno.test("normaliseEventType() reads registration/update/delete case-insensitively and accepts REGISTER", () => {
+  assert.equal(normaliseEventType("REGISTER"), "registration");
+  assert.equal(normaliseEventType("Registration"), "registration");
+  assert.equal(normaliseEventType("spdci-common:RegistryEventType:Update"), "update");
+  assert.equal(normaliseEventType("DELETE"), "delete");
+  assert.equal(normaliseEventType("LiveBirth"), undefined);
+  assert.equal(normaliseRecordType("spdci-extensions-dci:Member"), "person");
+  assert.equal(normaliseRecordType("Household"), "group");
+  assert.equal(normaliseRecordType("car"), undefined);
+});
+
+Deno.test("notifyUrl() appends /registry/notify or replaces a callback path segment", () => {
+  assert.equal(notifyUrl("https://a.example/cb"), "https://a.example/cb/registry/notify");
+  assert.equal(notifyUrl("https://a.example/x/registry/on-search"), "https://a.example/x/registry/notify");
+  assert.equal(notifyUrl("https://u:p@a.example/"), undefined);
+  assert.equal(notifyUrl("ftp://a.example/"), undefined);
+});
+
+Deno.test("subscribeProcessor() makes pending subscriptions, or active ones for an auto-approve sender", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  try {
+    addSender(deps, "manual", { name: "manual" });
+    addSender(deps, "auto", { name: "auto", auto_approve_subscriptions: true });
+    const [p] = await subscribe(deps, "manual", [subItem("r1", { reg_event_type: "REGISTER" })]);
+    assert.equal(p.status, "pdng");
+    const code = String(p.subscriptions![0].code);
+    assert.equal(getSubscription(deps.db, code)?.state, "pending");
+    assert.equal(getSubscription(deps.db, code)?.reg_event_type, "registration");
+    assert.equal(getSubscription(deps.db, code)?.callback_url, "http://127.0.0.1:9/cb/registry/notify");
+    const [a] = await subscribe(deps, "auto", [subItem("r1", {})]);
+    assert.equal(a.status, "succ");
+    assert.equal(getSubscription(deps.db, String(a.subscriptions![0].code))?.state, "active");
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("subscribeProcessor() answers each rule's rjct code per item", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1", subscriptionLimit: "3" });
+  try {
+    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    const pred = [{
+      seq_num: 1,
+      expression1: { attribute_name: "sex", operator: "eq", attribute_value: "female" },
+    }];
+    const items = await subscribe(deps, "s1", [
+      subItem("ok", { filter_type: "predicate", filter: pred }),
+      subItem("dup", { filter_type: "predicate", filter: pred }),
+      subItem("ev", { reg_event_type: "LiveBirth" }),
+      subItem("rt", { notify_record_type: "vehicle" }),
+      subItem("filter", {
+        filter_type: "predicate",
+        filter: [{ expression1: { attribute_name: "password", operator: "eq", attribute_value: 1 } }],
+      }),
+      subItem("gql", { filter_type: "graphql", filter: { expression: "query {}" } }),
+      subItem("end", { frequency: { start_time: "2020-01-01T00:00:00Z", end_time: "2020-02-01T00:00:00Z" } }),
+      subItem("ok", {}),
+    ]);
+    const codes = items.map((i) => [i.reference_id, i.status, i.status_reason_code ?? null]);
+    assert.deepEqual(codes, [
+      ["ok", "succ", null],
+      ["dup", "rjct", "rjct.event.already_subscribed"],
+      ["ev", "rjct", "rjct.notify_types.invalid"],
+      ["rt", "rjct", "rjct.notify_types.invalid"],
+      ["filter", "rjct", "rjct.notify_details.invalid"],
+      ["gql", "rjct", "rjct.notify_details.invalid"],
+      ["end", "rjct", "rjct.notify_details.invalid"],
+      ["ok", "rjct", "rjct.reference_id.duplicate"],
+    ]);
+    // A blocked notification URL (private address, not allowlisted) is refused without connecting.
+    const [blocked] = await subscribe(
+      deps,
+      "s1",
+      [subItem("b", { reg_event_type: "delete" })],
+      "http://10.1.2.3/cb",
+    );
+    assert.equal(blocked.status_reason_code, "rjct.notify_details.invalid");
+    // The per-sender limit (3 here): two more fit, the third does not.
+    const more = await subscribe(deps, "s1", [
+      subItem("a", { reg_event_type: "delete" }),
+      subItem("b", { reg_event_type: "registration" }),
+      subItem("c", { notify_record_type: "group" }),
+    ]);
+    assert.deepEqual(more.map((i) => i.status), ["succ", "succ", "rjct"]);
+    assert.match(String(more[2].status_reason_message), /limit of 3/);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("subscribeProcessor() re-run for the same transaction returns the same subscription", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  try {
+    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    const inp = input("s1", { transaction_id: "t", subscribe_request: [subItem("r", {})] }, URI);
+    const first = (await subscribeProcessor(deps, inp)).message.subscribe_response as Item[];
+    const again = (await subscribeProcessor(deps, inp)).message.subscribe_response as Item[];
+    assert.equal(again[0].status, "succ");
+    assert.equal(again[0].subscriptions![0].code, first[0].subscriptions![0].code);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("unsubscribeProcessor() cancels own codes and rejects unknown, foreign and cancelled ones", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  try {
+    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    addSender(deps, "s2", { name: "s2", auto_approve_subscriptions: true });
+    const [mine] = await subscribe(deps, "s1", [subItem("r", {})]);
+    const [theirs] = await subscribe(deps, "s2", [subItem("r", {})]);
+    const code = String(mine.subscriptions![0].code);
+    const foreign = String(theirs.subscriptions![0].code);
+    const inp = input("s1", { transaction_id: "u1", subscription_codes: [code, "nope", foreign] });
+    const r = await unsubscribeProcessor(deps, inp);
+    assert.equal(r.status, "succ");
+    assert.deepEqual(
+      (r.message.subscription_status as Item[]).map((s) => [s.code, s.status, s.status_reason_code ?? null]),
+      [[code, "unsubscribe", null], ["nope", "unsubscribe", "rjct.subscription_code.invalid"], [
+        foreign,
+        "unsubscribe",
+        "rjct.requester.invalid",
+      ]],
+    );
+    assert.equal(getSubscription(deps.db, code)?.state, "cancelled");
+    assert.equal(getSubscription(deps.db, foreign)?.state, "active");
+    // A re-run of the same transaction still reports success; a new request says already unsubscribed.
+    assert.equal((await unsubscribeProcessor(deps, inp)).status, "succ");
+    const later = await unsubscribeProcessor(
+      deps,
+      input("s1", { transaction_id: "u2", subscription_codes: [code] }),
+    );
+    assert.equal(later.status, "rjct");
+    assert.equal(later.reasonCode, "rjct.event.already_unsubscribed");
+    // Once cancelled, the same criteria may be subscribed again.
+    const [again] = await subscribe(deps, "s1", [subItem("r2", {})]);
+    assert.equal(again.status, "succ");
+  } finally {
+    deps.close();
+  }
+});

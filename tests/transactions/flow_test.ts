@@ -1,0 +1,200 @@
+import assert from "node:assert/strict";
+import { harness, searchMessage, verifyWithJwks } from "./support.ts";
+import { getByCorrelationId } from "../../src/transactions/store.ts";
+import { OutboundError } from "../../src/net/outbound.ts";
+
+Deno.test("POST /registry/search answers 202 ACK and the worker POSTs a signed on-search callback", async () => {
+  const h = await harness();
+  try {
+    const res = await h.post("/registry/search", searchMessage("t-1", 2));
+    assert.equal(res.status, 202);
+    const ack = res.body.message as Record<string, string>;
+    assert.equal(ack.ack_status, "ACK");
+    const row = getByCorrelationId(h.deps.db, ack.correlation_id)!;
+    assert.equal(row.state, "pending");
+    assert.equal(row.sender_id, h.alice.senderId);
+    assert.equal(row.callback_url, "https://alice.example/cb/registry/on-search");
+    assert.equal(await h.drain(), 1);
+    assert.equal(h.http.sent.length, 1);
+    const sent = h.http.sent[0];
+    assert.equal(sent.url, "https://alice.example/cb/registry/on-search");
+    assert.equal(sent.init.headers?.["X-DCI-Transaction-ID"], "t-1");
+    const header = sent.body.header as Record<string, unknown>;
+    assert.equal(header.action, "on-search");
+    assert.equal(header.receiver_id, h.alice.senderId);
+    const message = sent.body.message as Record<string, unknown>;
+    assert.equal(message.correlation_id, ack.correlation_id);
+    assert.equal((message.search_response as unknown[]).length, 2);
+    assert.ok(verifyWithJwks(sent.body, h.deps.keys.jwks() as never, h.deps.clock.now()));
+    assert.equal(getByCorrelationId(h.deps.db, ack.correlation_id)!.state, "callback_sent");
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("a repeated transaction_id gets the stored ACK and is processed once", async () => {
+  const h = await harness();
+  try {
+    const a = await h.post("/registry/search", searchMessage("t-dup"));
+    const b = await h.post("/registry/search", searchMessage("t-dup"));
+    assert.equal(a.status, 202);
+    assert.equal(b.status, 202);
+    assert.deepEqual(b.body, a.body);
+    await h.drain();
+    assert.equal(h.http.sent.length, 1);
+    const n = h.deps.db.prepare("SELECT COUNT(*) AS n FROM transactions").get() as { n: number };
+    assert.equal(n.n, 1);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("a redelivered message and concurrent handles do the work and the callback once", async () => {
+  const h = await harness();
+  try {
+    const res = await h.post("/registry/search", searchMessage("t-race"));
+    const row = getByCorrelationId(h.deps.db, (res.body.message as Record<string, string>).correlation_id)!;
+    await Promise.all([h.worker.handle(row.id), h.worker.handle(row.id), h.worker.handle(row.id)]);
+    await h.drain();
+    await h.worker.handle(row.id);
+    assert.equal(h.http.sent.length, 1);
+    assert.equal(getByCorrelationId(h.deps.db, row.correlation_id)!.attempts, 1);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("a failing receiver is retried with the configured delays, then callback_failed keeps the reason", async () => {
+  const h = await harness({}, {
+    script: [503, 500, new OutboundError("timeout", "no answer in 10000 ms"), 502],
+  });
+  try {
+    const res = await h.post("/registry/search", searchMessage("t-fail"));
+    const corr = (res.body.message as Record<string, string>).correlation_id;
+    await h.drain();
+    let row = getByCorrelationId(h.deps.db, corr)!;
+    assert.equal(row.state, "succeeded");
+    assert.equal(row.attempts, 1);
+    assert.equal(row.last_error, "HTTP 503 from callback URL");
+    // testConfig delays are 100,200,400 ms; jitter 0.5 → exactly the configured delay.
+    assert.equal(Date.parse(row.next_attempt_at!) - h.deps.clock.now(), 100);
+    for (const step of [100, 200, 400]) {
+      h.deps.clock.advance(step - 1);
+      assert.equal(await h.drain(), 0, "nothing is delivered before the delay");
+      h.deps.clock.advance(1);
+      assert.equal(await h.drain(), 1);
+    }
+    row = getByCorrelationId(h.deps.db, corr)!;
+    assert.equal(h.http.sent.length, 4);
+    assert.equal(row.state, "callback_failed");
+    assert.equal(row.attempts, 4);
+    assert.equal(row.last_error, "HTTP 502 from callback URL");
+    const ids = new Set(h.http.sent.map((s) => (s.body.header as Record<string, string>).message_id));
+    assert.equal(ids.size, 1, "a retried callback keeps its message_id");
+    assert.match(h.deps.metrics.render(), /dci_txn_callbacks_total\{action="search",outcome="failed"\} 1/);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("a receiver down then up gets the callback on a retry", async () => {
+  const h = await harness({}, { script: [new OutboundError("network", "connection refused")] });
+  try {
+    const res = await h.post("/registry/search", searchMessage("t-up"));
+    const corr = (res.body.message as Record<string, string>).correlation_id;
+    await h.drain();
+    assert.equal(getByCorrelationId(h.deps.db, corr)!.last_error, "network: connection refused");
+    h.deps.clock.advance(100);
+    await h.drain();
+    const row = getByCorrelationId(h.deps.db, corr)!;
+    assert.equal(row.state, "callback_sent");
+    assert.equal(row.attempts, 2);
+    assert.equal(row.last_error, null);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("a callback URL the guard blocks at delivery fails at once, without retries", async () => {
+  const h = await harness({}, { script: [new OutboundError("blocked", "169.254.169.254 is link-local")] });
+  try {
+    const res = await h.post("/registry/search", searchMessage("t-blocked"));
+    const corr = (res.body.message as Record<string, string>).correlation_id;
+    await h.drain();
+    const row = getByCorrelationId(h.deps.db, corr)!;
+    assert.equal(row.state, "callback_failed");
+    assert.equal(row.attempts, 1);
+    assert.match(row.last_error!, /^blocked: /);
+    assert.equal(h.deps.queue.waiting.length, 0);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("subscribe and unsubscribe are accepted and called back at on-subscribe / on-unsubscribe", async () => {
+  const h = await harness();
+  try {
+    const s = await h.post("/registry/subscribe", {
+      transaction_id: "t-sub",
+      subscribe_request: [{
+        reference_id: "r1",
+        timestamp: new Date().toISOString(),
+        subscribe_criteria: {},
+      }],
+    });
+    const u = await h.post("/registry/unsubscribe", {
+      transaction_id: "t-unsub",
+      timestamp: new Date().toISOString(),
+      subscription_codes: ["c1"],
+    });
+    assert.equal(s.status, 202);
+    assert.equal(u.status, 202);
+    await h.drain();
+    const [sub, unsub] = h.http.sent;
+    assert.equal(sub.url, "https://alice.example/cb/registry/on-subscribe");
+    assert.equal(sub.init.headers?.["X-DCI-Transaction-ID"], "t-sub");
+    assert.equal((sub.body.header as Record<string, string>).action, "on-subscribe");
+    const item =
+      (sub.body.message as { subscribe_response: Array<Record<string, string>> }).subscribe_response[0];
+    // Empty criteria: the subscriptions processor refuses the item, per item.
+    assert.deepEqual([item.reference_id, item.status], ["r1", "rjct"]);
+    assert.match(item.status_reason_code, /^rjct\./);
+    assert.equal(unsub.url, "https://alice.example/cb/registry/on-unsubscribe");
+    assert.equal((unsub.body.header as Record<string, string>).action, "on-unsubscribe");
+    assert.equal((unsub.body.message as Record<string, string>).transaction_id, "t-unsub");
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("async endpoints refuse a header.action of another endpoint and a missing callback URL", async () => {
+  const h = await harness();
+  try {
+    const wrong = await h.post("/registry/search", searchMessage("t-x"), { action: "subscribe" });
+    assert.equal(wrong.status, 400);
+    assert.equal((wrong.body.header as Record<string, string>).status_reason_code, "rjct.action.invalid");
+    const bad = await h.post("/registry/search", searchMessage("t-y"), { senderUri: "ftp://alice.example/" });
+    assert.equal(bad.status, 400);
+    assert.equal((bad.body.message as { error: { code: string } }).error.code, "err.sender_uri.invalid");
+    const n = h.deps.db.prepare("SELECT COUNT(*) AS n FROM transactions").get() as { n: number };
+    assert.equal(n.n, 0);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("a request without a bearer token is refused before anything is stored", async () => {
+  const h = await harness();
+  try {
+    const res = await h.app.request("/registry/search", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ header: { sender_id: h.alice.senderId }, message: searchMessage("t-z") }),
+    });
+    assert.equal(res.status, 401);
+    const n = h.deps.db.prepare("SELECT COUNT(*) AS n FROM transactions").get() as { n: number };
+    assert.equal(n.n, 0);
+  } finally {
+    h.close();
+  }
+});

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { harness, type Json, searchMessage, verifyWithJwks } from "./support.ts";
+import { createTestSender } from "../helpers/auth.ts";
+
+function statusQuery(transactionId: string, attributeType: string, value: unknown, txnType = "search") {
+  return {
+    transaction_id: transactionId,
+    txnstatus_request: {
+      reference_id: "q1",
+      txn_type: txnType,
+      attribute_type: attributeType,
+      attribute_value: value,
+    },
+  };
+}
+
+Deno.test("sync/txn/status finds the sender's transaction by transaction_id, correlation_id and reference_id_list", async () => {
+  const h = await harness();
+  try {
+    const ack = await h.post("/registry/search", searchMessage("t-s", 3));
+    const corr = (ack.body.message as Record<string, string>).correlation_id;
+    // Before processing: pdng items.
+    const early = await h.post("/registry/sync/txn/status", statusQuery("q-0", "transaction_id", "t-s"), {
+      action: "txn-status",
+    });
+    assert.equal(early.status, 200);
+    const earlyStatus = (early.body.message as Json).txnstatus_response.txn_status;
+    assert.equal(earlyStatus.correlation_id, corr);
+    assert.deepEqual(earlyStatus.search_response.map((i: Json) => i.status), ["pdng", "pdng", "pdng"]);
+    await h.drain();
+    const byTxn = await h.post("/registry/sync/txn/status", statusQuery("q-1", "transaction_id", "t-s"));
+    assert.equal((byTxn.body.header as Json).action, "txn-on-status");
+    assert.equal((byTxn.body.header as Json).status, "succ");
+    assert.ok(verifyWithJwks(byTxn.body, h.deps.keys.jwks() as never, h.deps.clock.now()));
+    const s1 = (byTxn.body.message as Json).txnstatus_response;
+    assert.equal(s1.txn_type, "search");
+    assert.equal(s1.txn_status.transaction_id, "t-s");
+    assert.equal(s1.txn_status.search_response.length, 3);
+    const byCorr = await h.post("/registry/sync/txn/status", statusQuery("q-2", "correlation_id", corr));
+    assert.equal((byCorr.body.message as Json).txnstatus_response.txn_status.correlation_id, corr);
+    const byRefs = await h.post(
+      "/registry/sync/txn/status",
+      statusQuery("q-3", "reference_id_list", ["t-s-ref-0", "t-s-ref-2"]),
+    );
+    const items = (byRefs.body.message as Json).txnstatus_response.txn_status.search_response;
+    assert.deepEqual(items.map((i: Json) => i.reference_id), ["t-s-ref-0", "t-s-ref-2"]);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("txn status never shows another sender's transactions", async () => {
+  const h = await harness();
+  try {
+    const bob = await createTestSender(h.deps);
+    const ack = await h.post("/registry/search", searchMessage("t-private"));
+    const corr = (ack.body.message as Record<string, string>).correlation_id;
+    await h.drain();
+    for (
+      const [type, value] of [["transaction_id", "t-private"], ["correlation_id", corr], [
+        "reference_id_list",
+        ["t-private-ref-0"],
+      ]]
+    ) {
+      const res = await h.post("/registry/sync/txn/status", statusQuery(`q-${type}`, type as string, value), {
+        sender: bob,
+      });
+      assert.equal(res.status, 200);
+      const header = res.body.header as Record<string, string>;
+      assert.equal(header.status, "rjct", `bob must not see alice's transaction by ${type}`);
+      assert.equal(header.status_reason_code, "rjct.reference_id.invalid");
+      assert.deepEqual((res.body.message as Json).txnstatus_response.txn_status, {});
+    }
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("async txn/status ACKs and calls back txn-on-status at /registry/txn/on-status", async () => {
+  const h = await harness();
+  try {
+    await h.post("/registry/search", searchMessage("t-a"));
+    await h.drain();
+    const ack = await h.post("/registry/txn/status", statusQuery("t-a", "transaction_id", "t-a"));
+    assert.equal(ack.status, 202);
+    // The same transaction_id as the search: a status query is its own transaction, deduplicated by message_id.
+    await h.drain();
+    const cb = h.http.sent[1];
+    assert.equal(cb.url, "https://alice.example/cb/registry/txn/on-status");
+    assert.equal(cb.init.headers?.["X-DCI-Transaction-ID"], "t-a");
+    assert.equal((cb.body.header as Json).action, "txn-on-status");
+    const st = (cb.body.message as Json).txnstatus_response.txn_status;
+    assert.equal(st.transaction_id, "t-a");
+    assert.equal(st.search_response.length, 1);
+    // A second status query with the same transaction_id is answered again (new message_id).
+    await h.post("/registry/txn/status", statusQuery("t-a", "transaction_id", "t-a"));
+    await h.drain();
+    assert.equal(h.http.sent.length, 3);
+  } finally {
+    h.close();
+  }
+});

@@ -1,0 +1,154 @@
+/** Shared fixtures for the transactions tests: in-process deps with a memory queue and a scripted HTTP edge. */
+import { createPublicKey } from "node:crypto";
+import { type TestDeps, testDeps } from "../helpers/deps.ts";
+import { createTestSender, type TestSender } from "../helpers/auth.ts";
+import { requestEnvelope } from "../helpers/dci.ts";
+import { type MemoryQueue, memoryQueue } from "../../src/jobs/queue.ts";
+import type { OutboundClient, OutboundRequest, OutboundResponse } from "../../src/net/outbound.ts";
+import { createApp } from "../../src/app.ts";
+import { createTxnWorker, type TxnWorker, type WorkerOptions } from "../../src/transactions/worker.ts";
+import { verifyEnvelope } from "../../src/auth/envelope_signature.ts";
+import type { Config } from "../../src/config.ts";
+
+/** One request the fake HTTP edge received. */
+export interface Sent {
+  url: string;
+  init: OutboundRequest;
+  body: Record<string, unknown>;
+}
+
+/** A scripted outbound client: answers each POST with the next status (or throws), records everything. */
+export function scriptedHttp(
+  script: Array<number | Error> = [],
+): OutboundClient & { sent: Sent[]; script: Array<number | Error> } {
+  const sent: Sent[] = [];
+  const client = {
+    sent,
+    script,
+    check: () => Promise.resolve(),
+    request(url: string, init: OutboundRequest): Promise<OutboundResponse> {
+      sent.push({ url, init, body: JSON.parse(init.body ?? "{}") });
+      const next = client.script.length > 0 ? client.script.shift()! : 200;
+      if (next instanceof Error) return Promise.reject(next);
+      return Promise.resolve({
+        status: next,
+        headers: new Headers(),
+        body: new Uint8Array(),
+        text: () => "",
+      });
+    },
+  };
+  return client;
+}
+
+/** Everything an in-process transactions test needs. */
+export interface Harness {
+  deps: TestDeps & { queue: MemoryQueue };
+  http: ReturnType<typeof scriptedHttp>;
+  app: ReturnType<typeof createApp>;
+  worker: TxnWorker;
+  alice: TestSender;
+  /** POSTs a signed envelope from `sender` (default alice) to `path`. */
+  post(
+    path: string,
+    message: Record<string, unknown>,
+    options?: PostOptions,
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** Delivers every due queue message to the worker. */
+  drain(): Promise<number>;
+  close(): void;
+}
+
+/** Options of `Harness.post`. */
+export interface PostOptions {
+  sender?: TestSender;
+  action?: string;
+  senderUri?: string;
+}
+
+/** Builds the harness: fresh deps, memory queue, scripted HTTP, a registered sender "alice". */
+export async function harness(
+  overrides: Partial<Record<keyof Config, string>> = {},
+  options: WorkerOptions & { script?: Array<number | Error> } = {},
+): Promise<Harness> {
+  const deps = await testDeps(overrides) as TestDeps & { queue: MemoryQueue };
+  const http = scriptedHttp(options.script);
+  deps.http = http;
+  deps.queue = memoryQueue(deps.clock);
+  const app = createApp(deps);
+  const worker = createTxnWorker(deps, { random: () => 0.5, ...options });
+  const alice = await createTestSender(deps);
+  return {
+    deps,
+    http,
+    app,
+    worker,
+    alice,
+    async post(path, message, o = {}) {
+      const sender = o.sender ?? alice;
+      const env = requestEnvelope(sender.senderId, message, {
+        action: o.action ?? defaultAction(path),
+        nowMs: deps.clock.now(),
+        totalCount: itemCount(message),
+        header: { sender_uri: o.senderUri ?? "https://alice.example/cb" },
+      });
+      const res = await app.request(path, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...sender.headers() },
+        body: JSON.stringify(sender.sign(env, deps.clock.now())),
+      });
+      return { status: res.status, body: await res.json() };
+    },
+    drain: () => deps.queue.deliverDue((m) => worker.handle(Number(m.id))),
+    close: () => deps.close(),
+  };
+}
+
+/** The number of items in a message's request list (what header.total_count must say). */
+export function itemCount(message: Record<string, unknown>): number {
+  for (const key of ["search_request", "subscribe_request", "subscription_codes"]) {
+    if (Array.isArray(message[key])) return (message[key] as unknown[]).length;
+  }
+  return 1;
+}
+
+function defaultAction(path: string): string {
+  if (path.endsWith("/txn/status")) return "txn-status";
+  return path.split("/").pop()!;
+}
+
+/** A search message with `n` items. */
+export function searchMessage(transactionId: string, n = 1): Record<string, unknown> {
+  return {
+    transaction_id: transactionId,
+    search_request: Array.from({ length: n }, (_, i) => ({
+      reference_id: `${transactionId}-ref-${i}`,
+      timestamp: new Date().toISOString(),
+      search_criteria: {
+        reg_type: "ns:org:RegistryType:Social",
+        query_type: "idtype-value",
+        query: { type: "UIN", value: `nobody-${i}` },
+      },
+    })),
+  };
+}
+
+/** Verifies a callback envelope against the server's JWKS (as a receiver would). */
+export function verifyWithJwks(
+  envelope: Record<string, unknown>,
+  jwks: { keys: Array<Record<string, unknown>> },
+  nowMs: number,
+): boolean {
+  const result = verifyEnvelope(envelope as { header: unknown; message: unknown; signature?: unknown }, {
+    nowMs,
+    resolveKey: (senderId, keyId, alg) => {
+      const jwk = jwks.keys.find((k) => k.kid === `${senderId}|${keyId}|${alg}`);
+      return jwk ? createPublicKey({ key: jwk as never, format: "jwk" }) : undefined;
+    },
+  });
+  return result.ok;
+}
+
+/** Parsed JSON bodies in assertions (tests read deep paths; a wrong path fails the assertion anyway). */
+// deno-lint-ignore no-explicit-any
+export type Json = any;

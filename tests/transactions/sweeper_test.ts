@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { harness, type Json, searchMessage } from "./support.ts";
+import { sweepTransactions } from "../../src/jobs/sweeper.ts";
+import { claimProcessing, getByCorrelationId } from "../../src/transactions/store.ts";
+import { OutboundError } from "../../src/net/outbound.ts";
+
+Deno.test("the start-up sweep redoes transactions whose queue message was lost and work a dead process held", async () => {
+  const h = await harness();
+  try {
+    const a = await h.post("/registry/search", searchMessage("t-lost"));
+    const b = await h.post("/registry/search", searchMessage("t-held"));
+    h.deps.queue.waiting.length = 0; // the KV messages are gone
+    const held = getByCorrelationId(h.deps.db, (b.body.message as Json).correlation_id)!;
+    const now = h.deps.clock.now();
+    // A process claimed it, then died (lease far in the future).
+    assert.ok(
+      claimProcessing(
+        h.deps.db,
+        held.id,
+        "dead",
+        new Date(now).toISOString(),
+        new Date(now + 3600_000).toISOString(),
+      ),
+    );
+    // A periodic sweep leaves both alone: nothing is past the lease yet.
+    assert.equal(await sweepTransactions(h.deps, h.worker.handle, { startup: false }), 0);
+    assert.equal(await sweepTransactions(h.deps, h.worker.handle, { startup: true }), 2);
+    for (const res of [a, b]) {
+      assert.equal(
+        getByCorrelationId(h.deps.db, (res.body.message as Json).correlation_id)!.state,
+        "callback_sent",
+      );
+    }
+    assert.equal(h.http.sent.length, 2);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("the periodic sweep redoes a stuck pending transaction after the lease and a retry that is due", async () => {
+  const h = await harness({ leaseSeconds: "30" }, { script: [503] });
+  try {
+    const a = await h.post("/registry/search", searchMessage("t-retry"));
+    await h.drain(); // first attempt fails, a retry is queued in 100 ms
+    const b = await h.post("/registry/search", searchMessage("t-stuck"));
+    h.deps.queue.waiting.length = 0; // both queue messages lost
+    h.deps.clock.advance(100);
+    assert.equal(
+      await sweepTransactions(h.deps, h.worker.handle, { startup: false }),
+      1,
+      "only the due retry",
+    );
+    assert.equal(
+      getByCorrelationId(h.deps.db, (a.body.message as Json).correlation_id)!.state,
+      "callback_sent",
+    );
+    h.deps.clock.advance(30_000);
+    assert.equal(await sweepTransactions(h.deps, h.worker.handle, { startup: false }), 1);
+    assert.equal(
+      getByCorrelationId(h.deps.db, (b.body.message as Json).correlation_id)!.state,
+      "callback_sent",
+    );
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("a processor that throws ends the transaction as rjct with a code, never lost", async () => {
+  const h = await harness();
+  try {
+    const res = await h.post("/registry/txn/status", {
+      transaction_id: "q",
+      txnstatus_request: { attribute_type: "transaction_id", attribute_value: "x" },
+    });
+    const row = getByCorrelationId(h.deps.db, (res.body.message as Json).correlation_id)!;
+    // Corrupt the stored request so the processor cannot parse it.
+    h.deps.db.prepare("UPDATE transactions SET request_message = '{not json' WHERE id = ?").run(row.id);
+    await h.drain();
+    const after = getByCorrelationId(h.deps.db, row.correlation_id)!;
+    assert.equal(after.state, "callback_sent");
+    assert.equal(after.outcome, "rjct");
+    assert.equal(after.status_reason_code, "rjct.processing.failed");
+    const header = h.http.sent[0].body.header as Record<string, string>;
+    assert.equal(header.status, "rjct");
+    assert.doesNotMatch(header.status_reason_message, /JSON/);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("a failed attempt releases its lease and records when the next is due", async () => {
+  const h = await harness({}, { script: [new OutboundError("network", "reset")] });
+  try {
+    const res = await h.post("/registry/search", searchMessage("t-crashy"));
+    await h.drain();
+    const row = getByCorrelationId(h.deps.db, (res.body.message as Json).correlation_id)!;
+    assert.equal(row.state, "succeeded");
+    assert.equal(row.lease_owner, null);
+    assert.ok(row.next_attempt_at);
+  } finally {
+    h.close();
+  }
+});
