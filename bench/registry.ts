@@ -6,6 +6,9 @@
  *   deno run -A bench/registry.ts                      # 20,000 persons (quick)
  *   BENCH_PERSONS=1000000 deno run -A bench/registry.ts # the issue's figures (1M persons, < 60 s import,
  *                                                        # p95 < 10 ms server-side, RSS < 300 MB serving)
+ *   BENCH_BATCH=10000 …                                  # records per import transaction (default 20,000)
+ *
+ * The machine's load average is printed with the import time: other work on the machine slows the import.
  */
 import { testConfig } from "../src/config.ts";
 import { closeDeps, openDeps } from "../src/deps.ts";
@@ -17,6 +20,8 @@ import { requestEnvelope } from "../tests/helpers/dci.ts";
 
 const PERSONS = Number(Deno.env.get("BENCH_PERSONS") ?? 20_000);
 const SEARCHES = Number(Deno.env.get("BENCH_SEARCHES") ?? 2000);
+/** Records per import transaction (`--batch`): bigger batches mean fewer commits, more memory. */
+const BATCH = Number(Deno.env.get("BENCH_BATCH") ?? 20_000);
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "dci-bench-registry-" });
 
@@ -44,8 +49,9 @@ try {
   await f.write(enc.encode(buf.join("\n") + "\n"));
   f.close();
   const env = { DCI_DATA_DIR: dir, DCI_LOG_LEVEL: "error" };
+  const loadBefore = (await Deno.readTextFile("/proc/loadavg").catch(() => "n/a")).split(" ")[0];
   const t0 = performance.now();
-  const imp = await new Deno.Command(Deno.execPath(), {
+  const proc = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
@@ -56,13 +62,21 @@ try {
       "import",
       file,
       "--batch",
-      "10000",
+      String(BATCH),
     ],
     env,
     stdout: "piped",
     stderr: "inherit",
-  }).output();
+  }).spawn();
+  let peakKb = 0;
+  const poll = setInterval(async () => {
+    const m = /VmRSS:\s+(\d+) kB/.exec(await Deno.readTextFile(`/proc/${proc.pid}/status`).catch(() => ""));
+    if (m) peakKb = Math.max(peakKb, Number(m[1]));
+  }, 100);
+  const imp = await proc.output();
+  clearInterval(poll);
   const importSeconds = (performance.now() - t0) / 1000;
+  const loadAfter = (await Deno.readTextFile("/proc/loadavg").catch(() => "n/a")).split(" ")[0];
   const out = new TextDecoder().decode(imp.stdout);
   if (imp.code !== 0 || !/rejected 0/.test(out)) throw new Error(`import failed: ${out}`);
   rows.push(["persons", String(PERSONS)], ["records (persons + households)", String(records)]);
@@ -70,6 +84,9 @@ try {
     "import rate (records/s)",
     String(Math.round(records / importSeconds)),
   ]);
+  rows.push(["import batch (records per transaction)", String(BATCH)]);
+  rows.push(["import peak RSS (MB)", (peakKb / 1024).toFixed(0)]);
+  rows.push(["load average (1 min) before / after the import", `${loadBefore} / ${loadAfter}`]);
 
   // 2. Server-side search latency (searchMessage in process, as the route runs it, without HTTP and signing).
   const deps = await openDeps(testConfig({ dataDir: dir, maxPageSize: "20" }), {

@@ -177,6 +177,13 @@ export const SETTINGS: readonly Setting[] = [
     default: "10000",
     doc: "A search matching more records is rejected (rjct.search.too_many_records_found)",
   },
+  {
+    key: "httpIsolates",
+    env: "DCI_HTTP_ISOLATES",
+    default: "1",
+    doc:
+      "HTTP isolates (Web Workers on one shared port); 0 = serve in the main isolate. Default 1: accepts never wait behind the queue worker, notifier and cron, which stay in the main isolate",
+  },
 ];
 
 const schema = z.object({
@@ -211,6 +218,7 @@ const schema = z.object({
   subscriptionLimit: int(1, 100_000),
   subscriptionFailureLimit: int(1, 1000),
   searchMaxResults: int(1, 10_000_000),
+  httpIsolates: int(0, 64),
 });
 
 /** The validated, frozen configuration. */

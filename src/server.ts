@@ -13,9 +13,22 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
+/** How this isolate serves: port override, port sharing, its isolate id, and its "listening" log line. */
+export interface ServeOptions {
+  /** Port to bind instead of `config.port` (the HTTP isolates after the first bind the first one's port). */
+  port?: number;
+  /** Share the port with the other HTTP isolates (SO_REUSEPORT: the kernel spreads connections). */
+  reusePort?: boolean;
+  /** This isolate's id, sent as `X-DCI-Isolate` on every answer. */
+  isolate?: string;
+  /** The log message when listening ("listening" when this isolate is the whole server). */
+  listenMessage?: string;
+}
+
 /** Starts the HTTP server for `deps`; it is listening when this returns. */
-export function startServer(deps: Deps): RunningServer {
+export function startServer(deps: Deps, options: ServeOptions = {}): RunningServer {
   const app = createApp(deps);
+  const isolate = options.isolate ?? "main";
   const abort = new AbortController();
   let inflight = 0;
   let draining = false;
@@ -30,21 +43,33 @@ export function startServer(deps: Deps): RunningServer {
         "shutdown",
         new Date().toISOString(),
       );
-      return Response.json(body, { status: 503, headers: { connection: "close", "retry-after": "1" } });
+      return Response.json(body, {
+        status: 503,
+        headers: { connection: "close", "retry-after": "1", "x-dci-isolate": isolate },
+      });
     }
     inflight++;
     try {
-      return await app.fetch(req, info);
+      const res = await app.fetch(req, info);
+      try {
+        res.headers.set("x-dci-isolate", isolate);
+      } catch { /* immutable headers: the answer matters more than the label */ }
+      return res;
     } finally {
       if (--inflight === 0) onIdle?.();
     }
   };
   const server = Deno.serve({
-    port: deps.config.port,
+    port: options.port ?? deps.config.port,
     hostname: deps.config.host,
+    reusePort: options.reusePort ?? false,
     signal: abort.signal,
     onListen: ({ port, hostname }) =>
-      deps.log.info("listening", { port, hostname, url: `http://${hostname}:${port}` }),
+      deps.log.info(options.listenMessage ?? "listening", {
+        port,
+        hostname,
+        url: `http://${hostname}:${port}`,
+      }),
     onError: (err) => {
       deps.log.error("unhandled server error", { err });
       return new Response(null, { status: 500 });

@@ -2,6 +2,7 @@
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { TokenError, verifyAccessToken } from "./jwt.ts";
+import { stmt } from "../registry/statements.ts";
 
 /** Who the bearer token speaks for, with what the rest of the chain needs from the sender row. */
 export interface BearerAuth {
@@ -42,7 +43,8 @@ export function checkBearer(deps: Deps, authorization: string | undefined, scope
     }
     throw err;
   }
-  const row = deps.db.prepare(
+  const row = stmt(
+    deps.db,
     `SELECT c.active, c.sender_id, c.scopes, s.active AS sender_active, s.keys_version, s.limit_minute, s.limit_day
      FROM oauth_clients c JOIN senders s USING (sender_id) WHERE c.client_id = ?`,
   ).get(claims.client_id) as ClientRow | undefined;

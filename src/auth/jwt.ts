@@ -71,8 +71,26 @@ function serverKey(deps: Deps, kid: string): KeyObject | undefined {
   return cache.keys.get(kid);
 }
 
+/** Tokens whose signature verified, per deps: token text → its kid and claims (the bytes cannot change). */
+const VERIFIED = new WeakMap<Deps, Map<string, { kid: string; claims: Partial<AccessClaims> }>>();
+const VERIFIED_MAX = 10_000;
+
 /** Verifies an access token's signature, issuer, audience and lifetime; returns its claims or throws. */
 export function verifyAccessToken(deps: Deps, token: string): AccessClaims {
+  let cache = VERIFIED.get(deps);
+  if (!cache) VERIFIED.set(deps, cache = new Map());
+  const hit = cache.get(token);
+  // A token verified before skips the signature check while its key is still one of ours; every claim
+  // check (lifetime, issuer, audience) runs again below.
+  if (hit && serverKey(deps, hit.kid)) return checkClaims(deps, hit.claims);
+  const { kid, claims } = verifySignature(deps, token);
+  if (cache.size >= VERIFIED_MAX) cache.clear();
+  const checked = checkClaims(deps, claims);
+  cache.set(token, { kid, claims });
+  return checked;
+}
+
+function verifySignature(deps: Deps, token: string): { kid: string; claims: Partial<AccessClaims> } {
   const parts = token.split(".");
   if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]+$/.test(p))) {
     throw new TokenError("access token is not a JWT");
@@ -96,6 +114,10 @@ export function verifyAccessToken(deps: Deps, token: string): AccessClaims {
     Buffer.from(parts[2], "base64url"),
   );
   if (!ok) throw new TokenError("access token signature is invalid");
+  return { kid: header.kid as string, claims };
+}
+
+function checkClaims(deps: Deps, claims: Partial<AccessClaims>): AccessClaims {
   const { iss, aud } = tokenIssuer(deps);
   if (claims.iss !== iss) throw new TokenError("access token issuer is not this server");
   if (claims.aud !== aud) throw new TokenError("access token audience is not this server");

@@ -7,6 +7,7 @@ import { checkBearer } from "./bearer.ts";
 import { checkSignature } from "./signature_check.ts";
 import { guardReplay } from "./replay.ts";
 import { rateLimitHeaders, takeSenderRequest } from "../senders/rate_limit.ts";
+import { jsonTooDeep, MAX_JSON_DEPTH } from "../http/json_depth.ts";
 
 /** OAuth2 scopes a registry endpoint may require. */
 export type Scope = "registry.search" | "registry.subscribe" | "registry.txn-status" | "registry.receipt";
@@ -20,6 +21,12 @@ interface Envelope {
 /** Reads the body as a DCI envelope with a usable header.sender_id, or throws 400. */
 async function readEnvelope(c: Context<AppEnv>): Promise<{ envelope: Envelope; text: string }> {
   const text = await c.req.text();
+  if (jsonTooDeep(text)) {
+    throw new DciError(
+      "err.request.bad",
+      `Invalid request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`,
+    );
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -61,7 +68,11 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
         body: new TextEncoder().encode(text),
       }, bearer);
       const now = deps.clock.now();
-      const decision = takeSenderRequest(deps.db, bearer.senderId, bearer.limits, now);
+      const { message_id: messageId, message_ts: messageTs } = envelope.header;
+      // Rate limit and replay insert in one write transaction; a replay refused there is not counted.
+      const decision = takeSenderRequest(deps.db, bearer.senderId, bearer.limits, now, () => {
+        if (typeof messageId === "string") guardReplay(deps, bearer.senderId, messageId, messageTs);
+      });
       limitHeaders = rateLimitHeaders(decision, bearer.limits, now);
       if (!decision.allowed) {
         throw new DciError(
@@ -71,9 +82,6 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
         );
       }
       c.set("auth", { senderId: bearer.senderId, clientId: bearer.clientId, scopes: bearer.scopes, keyId });
-      if (typeof envelope.header.message_id === "string") {
-        guardReplay(deps, bearer.senderId, envelope.header.message_id, envelope.header.message_ts);
-      }
     } catch (err) {
       const code = err instanceof Error && "code" in err ? String((err as { code: unknown }).code) : "error";
       deps.metrics.inc("dci_auth_failures_total", "Registry requests refused by the auth chain", { code });

@@ -1,6 +1,7 @@
 /** The replay guard in SQLite: (sender_id, message_id) once per window, message_ts within the tolerance. */
 import type { Deps } from "../deps.ts";
 import { DciRejection } from "../dci/errors.ts";
+import { stmt } from "../registry/statements.ts";
 
 /** Refuses a message_ts outside ± the replay window, then records (sender, message_id) or refuses a repeat. */
 export function guardReplay(deps: Deps, senderId: string, messageId: string, messageTs: unknown): void {
@@ -16,7 +17,8 @@ export function guardReplay(deps: Deps, senderId: string, messageId: string, mes
     );
   }
   // A row older than the window (not yet purged) is taken over; a fresh one means a replay.
-  const res = deps.db.prepare(
+  const res = stmt(
+    deps.db,
     `INSERT INTO replay_guard (sender_id, message_id, seen_at_ms) VALUES (?, ?, ?)
      ON CONFLICT (sender_id, message_id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms
      WHERE seen_at_ms < ?`,

@@ -1,9 +1,17 @@
-/** `dci-server serve`: open everything, listen, and shut down cleanly on SIGINT/SIGTERM. */
+/**
+ * `dci-server serve`: open everything, listen, and shut down cleanly on SIGINT/SIGTERM. The main isolate
+ * migrates, creates keys and runs the start-up tasks, then serves HTTP itself (DCI_HTTP_ISOLATES=0) or starts
+ * N HTTP isolates on the shared port; the queue worker, notifier, sweeper and cron run here (DCI_WORKER) and
+ * never in an HTTP isolate.
+ */
 import type { Command } from "./cli.ts";
-import { closeDeps, openDeps } from "../deps.ts";
-import { startServer } from "../server.ts";
+import { closeDeps, type Deps, openDeps } from "../deps.ts";
+import { type RunningServer, startServer } from "../server.ts";
 import { runStartupTasks } from "../startup.ts";
 import { startBackground } from "../jobs/background.ts";
+import { newBusName, openBus, type ProcessBus } from "../jobs/bus.ts";
+import { kvQueue } from "../jobs/queue.ts";
+import { startHttpIsolates } from "../http_isolates.ts";
 
 /** The serve command (the default). */
 export const serveCommand: Command = {
@@ -12,15 +20,23 @@ export const serveCommand: Command = {
     const cfg = config();
     const deps = await openDeps(cfg);
     let stopping: Promise<void> | undefined;
+    let bus: ProcessBus | undefined;
     try {
       await runStartupTasks(deps);
-      const server = startServer(deps);
+      if (cfg.httpIsolates > 0) bus = joinBus(deps, cfg.httpIsolates);
+      // The worker listens before any HTTP isolate accepts, so no wake-up finds it missing.
       const background = cfg.worker ? startBackground(deps) : undefined;
+      const server: RunningServer & { failed?: Promise<string> } = bus
+        ? await serveInIsolates(deps, bus)
+        : startServer(deps);
+      const failed = server.failed ?? new Promise<string>(() => {});
+      let code = 0;
       const stop = (signal: string) => {
         stopping ??= (async () => {
           deps.log.info("shutting down", { signal, bound_ms: cfg.shutdownTimeoutMs });
           await server.shutdown();
           await background?.stop();
+          bus?.close();
           closeDeps(deps);
           deps.log.info("stopped");
         })();
@@ -28,12 +44,41 @@ export const serveCommand: Command = {
       const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
       const handlers = signals.map((s) => [s, () => stop(s)] as const);
       for (const [s, h] of handlers) Deno.addSignalListener(s, h);
-      await server.finished;
+      await Promise.race([
+        server.finished,
+        failed.then(() => {
+          code = 1;
+          stop("isolate failure");
+        }),
+      ]);
       await stopping;
       for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
-      return 0;
+      return code;
     } finally {
-      if (!stopping) closeDeps(deps);
+      if (!stopping) {
+        bus?.close();
+        closeDeps(deps);
+      }
     }
   },
 };
+
+/** Joins the process bus as the main isolate: wake-ups from the HTTP isolates reach this queue's worker. */
+function joinBus(deps: Deps, httpIsolates: number): ProcessBus {
+  const bus = openBus(newBusName(), { isolate: "main", isolates: httpIsolates + 1, metrics: deps.metrics });
+  deps.queue = kvQueue(deps.kv, { bus, workerOnBus: false });
+  deps.metrics.setPeers(() => bus.peerMetrics());
+  return bus;
+}
+
+/** Starts the HTTP isolates and logs the one "listening" line once all of them listen. */
+async function serveInIsolates(
+  deps: Deps,
+  bus: ProcessBus,
+): Promise<RunningServer & { failed: Promise<string> }> {
+  const count = deps.config.httpIsolates;
+  const server = await startHttpIsolates(deps, { count, bus: bus.name, workerOnBus: deps.config.worker });
+  const { port, hostname } = server;
+  deps.log.info("listening", { port, hostname, url: `http://${hostname}:${port}`, http_isolates: count });
+  return server;
+}

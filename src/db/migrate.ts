@@ -6,6 +6,8 @@ import m0002 from "../../migrations/0002_auth.sql" with { type: "text" };
 import m0003 from "../../migrations/0003_registry.sql" with { type: "text" };
 import m0004 from "../../migrations/0004_transactions.sql" with { type: "text" };
 import m0005 from "../../migrations/0005_subscriptions.sql" with { type: "text" };
+import m0006 from "../../migrations/0006_receipt_transactions.sql" with { type: "text" };
+import m0007 from "../../migrations/0007_registry_lazy_snapshots.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
 export interface Migration {
@@ -21,6 +23,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: "0003_registry", sql: m0003 },
   { version: 4, name: "0004_transactions", sql: m0004 },
   { version: 5, name: "0005_subscriptions", sql: m0005 },
+  { version: 6, name: "0006_receipt_transactions", sql: m0006 },
+  { version: 7, name: "0007_registry_lazy_snapshots", sql: m0007 },
 ];
 
 /** Applies every migration newer than the recorded schema version; returns the names applied. */

@@ -49,6 +49,14 @@ export function renderError(err: unknown, c: Context<AppEnv>, deps: Deps): Respo
     dci = err;
   } else if (err instanceof HTTPException) {
     dci = fromHttpException(err);
+  } else if (isStorageFull(err)) {
+    c.get("log")?.error("storage full", { err });
+    dci = new DciError("err.service.unavailable", "Storage is full; retry later", {
+      status: 503,
+      headers: { "Retry-After": "30" },
+    });
+  } else if (isBodyReadFailure(err)) {
+    dci = new DciError("err.request.bad", "The request body could not be read (truncated or aborted upload)");
   } else {
     c.get("log")?.error("unhandled error", { err });
     dci = new DciError("err.service.unavailable", `Internal error; quote request id ${requestId}`, {
@@ -58,6 +66,19 @@ export function renderError(err: unknown, c: Context<AppEnv>, deps: Deps): Respo
   const headers: Record<string, string> = { ...dci.headers };
   if (dci.status === 401 && !headers["WWW-Authenticate"]) headers["WWW-Authenticate"] = 'Bearer realm="dci"';
   return c.json(errAck(dci.code, dci.message, requestId, ts), dci.status as 400, headers);
+}
+
+/** SQLite's SQLITE_FULL (13) or an ENOSPC from the file system (KV, files): the data dir's disk is full. */
+function isStorageFull(err: unknown): boolean {
+  const e = err as { errcode?: unknown; message?: unknown } | undefined;
+  return e?.errcode === 13 ||
+    /database or disk is full|no space left on device|os error 28/i.test(String(e?.message));
+}
+
+/** A client-side failure while reading the request body (lying Content-Length, aborted upload). */
+function isBodyReadFailure(err: unknown): boolean {
+  return err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Http ||
+    err instanceof Deno.errors.ConnectionReset || err instanceof Deno.errors.UnexpectedEof;
 }
 
 function fromHttpException(err: HTTPException): DciError {

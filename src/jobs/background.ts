@@ -1,12 +1,13 @@
 /**
- * The one place where cron schedules, the queue listener and the sweeper start. Runs only in the process chosen
- * by DCI_WORKER, never once per isolate.
+ * The one place where cron schedules, the queue listener, the sweeper, the arrival poll and the notifier start.
+ * Runs only in the main isolate of the process chosen by DCI_WORKER, never in an HTTP isolate.
  */
 import type { Deps } from "../deps.ts";
 import { SCHEDULES } from "./schedules.ts";
 import { startSweeper, sweepTransactions } from "./sweeper.ts";
 import { createTxnWorker, TXN_KIND } from "../transactions/worker.ts";
 import { NOTIFY_KIND, startNotifier } from "../subscriptions/notifier.ts";
+import { startArrivalPoll } from "./arrivals.ts";
 
 /** Handle to stop what `startBackground` started. */
 export interface Background {
@@ -18,9 +19,21 @@ export function startBackground(deps: Deps): Background {
   const abort = new AbortController();
   const txnWorker = createTxnWorker(deps);
   const notifier = startNotifier(deps);
+  // Transactions this isolate is handling now (by any route), so the arrival poll does not pile on.
+  const handling = new Map<number, number>();
+  const handleTxn = async (id: number) => {
+    handling.set(id, (handling.get(id) ?? 0) + 1);
+    try {
+      await txnWorker.handle(id);
+    } finally {
+      const n = handling.get(id)! - 1;
+      if (n > 0) handling.set(id, n);
+      else handling.delete(id);
+    }
+  };
   // Queue messages carry a kind and an id; each kind's handler is idempotent and never throws.
   const handlers: Record<string, (id: string) => Promise<void>> = {
-    [TXN_KIND]: (id) => txnWorker.handle(Number(id)),
+    [TXN_KIND]: (id) => handleTxn(Number(id)),
     [NOTIFY_KIND]: () => Promise.resolve(notifier.wake()),
   };
   deps.queue.listen(async (message) => {
@@ -29,8 +42,9 @@ export function startBackground(deps: Deps): Background {
     else deps.log.warn("queue message of unknown kind dropped", { kind: message.kind });
   });
   const sweeper = startSweeper(deps, [
-    (options) => sweepTransactions(deps, txnWorker.handle, options),
+    (options) => sweepTransactions(deps, handleTxn, options),
   ]);
+  const arrivals = { stop() {} }; void startArrivalPoll;
   for (const job of SCHEDULES) {
     Deno.cron(job.name, job.schedule, { signal: abort.signal }, async () => {
       try {
@@ -43,6 +57,7 @@ export function startBackground(deps: Deps): Background {
   return {
     stop: async () => {
       abort.abort();
+      arrivals.stop();
       await sweeper.stop();
       await notifier.stop();
     },

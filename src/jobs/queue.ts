@@ -3,6 +3,7 @@
  * in SQLite, and a sweeper redoes what SQLite says is due, so a lost or duplicated message costs nothing.
  */
 import type { Clock } from "../clock.ts";
+import type { ProcessBus } from "./bus.ts";
 
 /** A queue message: what kind of work and the id of its SQLite row. Nothing else. */
 export interface QueueMessage {
@@ -19,6 +20,19 @@ export interface JobQueue {
   enqueue(message: QueueMessage, options?: { delayMs?: number }): Promise<void>;
   /** Starts delivering messages to `handler`; call once per process (the worker). */
   listen(handler: QueueHandler): void;
+  /**
+   * Wakes this process's worker at once (in this isolate or, over the process bus, in another), never through
+   * KV; false when this process runs no worker. For wake-ups whose work SQLite polling finds anyway.
+   */
+  wake?(message: QueueMessage): boolean;
+}
+
+/** Where the worker of this process is, as far as a queue adapter is concerned. */
+export interface KvQueueOptions {
+  /** The process bus to the other isolates of this server. */
+  bus?: ProcessBus;
+  /** True when another isolate on `bus` runs the worker (this one is an HTTP isolate). */
+  workerOnBus?: boolean;
 }
 
 /** Deno's KV message limit for delays is 30 days; longer delays are clamped (the sweeper covers the rest). */
@@ -34,13 +48,15 @@ export function isQueueMessage(value: unknown): value is QueueMessage {
 const KV_BATCH = 500;
 
 /**
- * The Deno KV queue adapter. Each KV write costs a few ms (one fsync), so enqueues made in the same tick are
- * committed together in one atomic operation. In the worker process (after `listen`), a message due now is
- * handed to the handler in-process: the row it points at is already committed in SQLite, and after a crash
- * the start-up sweep redoes it, so KV adds nothing to an immediate wake-up but latency. Delayed messages and
- * messages from non-worker processes go through KV. Handlers never throw, so KV never retries.
+ * The Deno KV queue adapter, and the one place that decides how a wake-up travels. A message due now goes
+ * straight to the worker when this process has one: to the handler when this isolate listens (the worker
+ * isolate), over the process bus when another isolate of this process does (an HTTP isolate). The row it
+ * points at is already committed in SQLite, and the arrival poll and the sweeper redo it after a crash, so KV
+ * would add nothing to an immediate wake-up but latency. Delayed messages, and wake-ups from a process without
+ * a worker (a second server, a CLI command), go through KV; each KV write costs a few ms (one fsync), so
+ * enqueues made in the same tick are committed together. Handlers never throw, so KV never retries.
  */
-export function kvQueue(kv: Deno.Kv): JobQueue {
+export function kvQueue(kv: Deno.Kv, options: KvQueueOptions = {}): JobQueue {
   let local: QueueHandler | undefined;
   let batch: Array<{ message: QueueMessage; delay: number; done: (err?: unknown) => void }> = [];
   const flush = async () => {
@@ -58,15 +74,21 @@ export function kvQueue(kv: Deno.Kv): JobQueue {
       }
     }
   };
+  const runLocal = (handler: QueueHandler, message: QueueMessage) =>
+    setTimeout(() => void handler(message).catch(() => {}), 0);
+  const wake = (message: QueueMessage): boolean => {
+    const copy = { kind: message.kind, id: message.id };
+    if (local) runLocal(local, copy);
+    else if (options.bus && options.workerOnBus) options.bus.wake(copy);
+    else return false;
+    return true;
+  };
   return {
-    enqueue(message, options = {}) {
-      const delay = Math.max(0, Math.min(Math.round(options.delayMs ?? 0), MAX_DELAY_MS));
+    wake,
+    enqueue(message, opts = {}) {
+      const delay = Math.max(0, Math.min(Math.round(opts.delayMs ?? 0), MAX_DELAY_MS));
+      if (delay === 0 && wake(message)) return Promise.resolve();
       const copy = { kind: message.kind, id: message.id };
-      if (delay === 0 && local) {
-        const handler = local;
-        setTimeout(() => void handler(copy).catch(() => {}), 0);
-        return Promise.resolve();
-      }
       return new Promise<void>((resolve, reject) => {
         if (batch.length === 0) setTimeout(flush, 0);
         batch.push({ message: copy, delay, done: (err) => err ? reject(err) : resolve() });
@@ -75,6 +97,7 @@ export function kvQueue(kv: Deno.Kv): JobQueue {
     listen(handler) {
       if (local) throw new Error("kvQueue: already listening");
       local = handler;
+      options.bus?.onWake((message) => runLocal(handler, message));
       kv.listenQueue(async (value: unknown) => {
         if (isQueueMessage(value)) await handler(value);
       }).catch(() => {/* the KV handle was closed */});

@@ -42,6 +42,8 @@ export interface OutboundRequest {
   body?: string;
   timeoutMs?: number;
   maxBytes?: number;
+  /** Settle on the status line and discard the body unread (callbacks and notifications: a 2xx is delivered). */
+  statusOnly?: boolean;
 }
 
 /** The outbound client interface. */
@@ -131,6 +133,12 @@ function send(
       if (status >= 300 && status < 400) {
         res.resume();
         return fail("redirect", `the server answered ${status} (redirects are not followed)`);
+      }
+      if (init.statusOnly) {
+        settled = true;
+        limits.deadline.removeEventListener("abort", onAbort);
+        res.destroy();
+        return resolve(toResponse(status, res.headers, new Uint8Array()));
       }
       const declared = Number(res.headers["content-length"] ?? "0");
       if (declared > limits.maxBytes) {

@@ -12,9 +12,48 @@ interface Family {
   collect?: () => Array<{ labels: Labels; value: number }>;
 }
 
+/** Counters and histograms of one isolate, as plain data (structured-cloneable) for merging across isolates. */
+export interface MetricsSnapshot {
+  families: Array<{
+    name: string;
+    kind: "counter" | "histogram";
+    help: string;
+    buckets?: number[];
+    series: Array<{ labels: Labels; value: number; buckets?: number[]; sum?: number }>;
+  }>;
+}
+
 /** The metrics registry every part of the server records into. */
 export class Metrics {
   #families = new Map<string, Family>();
+  #peers?: () => Promise<MetricsSnapshot[]>;
+
+  /** Sets where `renderAll` gets the other isolates' snapshots (the process bus). */
+  setPeers(peers: () => Promise<MetricsSnapshot[]>): void {
+    this.#peers = peers;
+  }
+
+  /** This isolate's counters and histograms (gauges are read where /metrics is answered). */
+  snapshot(): MetricsSnapshot {
+    const families: MetricsSnapshot["families"] = [];
+    for (const [name, f] of this.#families) {
+      if (f.kind === "gauge") continue;
+      families.push({
+        name,
+        kind: f.kind,
+        help: f.help,
+        buckets: f.buckets,
+        series: [...f.series.values()].map((s) => ({ ...s, buckets: s.buckets?.slice() })),
+      });
+    }
+    return { families };
+  }
+
+  /** The exposition for the whole process: this isolate merged with every peer that answers. */
+  async renderAll(): Promise<string> {
+    const peers = this.#peers ? await this.#peers().catch(() => []) : [];
+    return this.render(peers);
+  }
 
   /** Adds `by` to a counter. */
   inc(name: string, help: string, labels: Labels = {}, by = 1): void {
@@ -36,10 +75,10 @@ export class Metrics {
     this.#families.set(name, { kind: "gauge", help, series: new Map(), collect });
   }
 
-  /** The Prometheus text exposition of everything recorded. */
-  render(): string {
+  /** The Prometheus text exposition of everything recorded, plus `peers` (other isolates) summed in. */
+  render(peers: readonly MetricsSnapshot[] = []): string {
     const out: string[] = [];
-    for (const [name, f] of this.#families) {
+    for (const [name, f] of merged(this.#families, peers)) {
       out.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.kind}`);
       if (f.kind === "gauge") {
         let rows: Array<{ labels: Labels; value: number }> = [];
@@ -80,6 +119,38 @@ export class Metrics {
     }
     return s;
   }
+}
+
+/** `local` with every peer's counters and histograms added (series matched by their labels). */
+function merged(local: Map<string, Family>, peers: readonly MetricsSnapshot[]): Map<string, Family> {
+  if (peers.length === 0) return local;
+  const out = new Map<string, Family>();
+  for (const [name, f] of local) {
+    const series = new Map([...f.series].map(([k, s]) => [k, { ...s, buckets: s.buckets?.slice() }]));
+    out.set(name, { ...f, series });
+  }
+  for (const peer of peers) {
+    for (const pf of peer.families) {
+      let f = out.get(pf.name);
+      if (!f) {
+        f = { kind: pf.kind, help: pf.help, series: new Map(), buckets: pf.buckets };
+        out.set(pf.name, f);
+      }
+      if (f.kind !== pf.kind) continue;
+      for (const ps of pf.series) {
+        const key = fmt(ps.labels);
+        const s = f.series.get(key);
+        if (!s) {
+          f.series.set(key, { ...ps, buckets: ps.buckets?.slice() });
+          continue;
+        }
+        s.value += ps.value;
+        s.sum = (s.sum ?? 0) + (ps.sum ?? 0);
+        if (s.buckets && ps.buckets) ps.buckets.forEach((n, i) => s.buckets![i] += n);
+      }
+    }
+  }
+  return out;
 }
 
 function fmt(labels: Labels): string {

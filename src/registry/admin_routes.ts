@@ -17,6 +17,7 @@ import {
 } from "./store.ts";
 import { toDciRecord } from "./mapping.ts";
 import { listEventsAfter } from "./events.ts";
+import { wakeNotifier } from "../subscriptions/notifier.ts";
 
 const IdParam = z.object({
   id: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).openapi({ example: "DP1-00000001" }),
@@ -133,6 +134,7 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
       const now = new Date(deps.clock.now()).toISOString();
       const reg = input(c.req.valid("json"), now);
       write(deps, () => saveRegistrant(deps.db, reg, { mode: "create", now }));
+      wakeNotifier(deps);
       return c.json(view(deps, mustGet(deps, reg.externalId)), 201);
     },
   );
@@ -152,6 +154,7 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
       const now = new Date(deps.clock.now()).toISOString();
       const reg = input(c.req.valid("json"), now, c.req.valid("param").id);
       write(deps, () => saveRegistrant(deps.db, reg, { mode: "upsert", now }));
+      wakeNotifier(deps);
       return c.json(view(deps, mustGet(deps, reg.externalId)), 200);
     },
   );
@@ -177,6 +180,7 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
         saveRegistrant(deps.db, merged, { mode: "upsert", now });
         return merged;
       });
+      wakeNotifier(deps);
       return c.json(view(deps, mustGet(deps, reg.externalId)), 200);
     },
   );
@@ -193,6 +197,7 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
       const id = c.req.valid("param").id;
       const now = new Date(deps.clock.now()).toISOString();
       const gone = write(deps, () => deleteRegistrant(deps.db, id, { now }));
+      wakeNotifier(deps);
       if (!gone) throw new DciError("err.request.not_found", `No registrant "${id}"`);
       return c.json({ id, deleted_at: gone.deletedAt }, 200);
     },

@@ -1,9 +1,14 @@
-/** Writing input records in batches: one transaction per batch, one savepoint per record. */
+/**
+ * Writing input records in batches, one transaction per batch: new ids through the multi-row fast path,
+ * the rest record by record; if SQLite refuses anything, the batch is redone with a savepoint per record.
+ */
 import type { Db } from "../db/sqlite.ts";
 import { transaction } from "../db/sqlite.ts";
-import { InputError, readRegistrant } from "./model.ts";
-import { saveRegistrant } from "./store.ts";
+import { InputError } from "./model.ts";
+import { rememberGroup, saveRegistrant } from "./store.ts";
+import { bufferNew, flushInserts, pendingInserts } from "./fast_insert.ts";
 import { stmt } from "./statements.ts";
+import { GROUP_ID_COLUMN, type PreparedRecord, prepareRecord, registrantOf } from "./prepared.ts";
 
 /** One input record with the line it started on (0 when not from a file). */
 export interface SourceRecord {
@@ -44,25 +49,28 @@ function reject(report: ImportReport, line: number, reason: string): void {
   }
 }
 
+/** A batch of prepared records and the import time they were read with. */
+export interface PreparedBatch {
+  now: string;
+  records: PreparedRecord[];
+}
+
+type WriteOptions = { registry?: string; groupIds?: Map<string, number> };
+
 /**
  * Writes one batch in one transaction (upsert by id); refused records go to the report. Records are checked
  * before writing, so the fast path needs no per-record savepoint; if SQLite still refuses one, the batch is
  * rolled back and written again with a savepoint around each record.
  */
-export function writeBatch(
-  db: Db,
-  batch: SourceRecord[],
-  report: ImportReport,
-  options: { now: string; registry?: string; groupIds?: Map<string, number> },
-): void {
+export function writeBatch(db: Db, batch: PreparedBatch, report: ImportReport, options: WriteOptions): void {
   const local = emptyReport();
   try {
-    transaction(db, () => writeRecords(db, batch, local, options, false));
+    transaction(db, () => writeFast(db, batch, local, options));
   } catch (err) {
     if (!(err instanceof Error) || !/constraint/i.test(err.message)) throw err;
     options.groupIds?.clear();
     Object.assign(local, emptyReport());
-    transaction(db, () => writeRecords(db, batch, local, options, true));
+    transaction(db, () => writeCarefully(db, batch, local, options));
   }
   report.read += local.read;
   report.registered += local.registered;
@@ -71,41 +79,134 @@ export function writeBatch(
   for (const r of local.rejected) if (report.rejected.length < MAX_REJECTIONS_KEPT) report.rejected.push(r);
 }
 
-function writeRecords(
-  db: Db,
-  batch: SourceRecord[],
-  report: ImportReport,
-  options: { now: string; registry?: string; groupIds?: Map<string, number> },
-  careful: boolean,
-): void {
-  for (const rec of batch) {
+function writeCarefully(db: Db, batch: PreparedBatch, report: ImportReport, options: WriteOptions): void {
+  for (const p of batch.records) {
     report.read++;
-    if (rec.error !== undefined) {
-      reject(report, rec.line, rec.error);
+    if (p.error !== undefined) {
+      reject(report, p.line, p.error);
       continue;
     }
-    if (careful) stmt(db, "SAVEPOINT rec").run();
+    stmt(db, "SAVEPOINT rec").run();
     try {
-      const reg = readRegistrant(rec.raw, options.now);
-      const { eventType } = saveRegistrant(db, reg, { mode: "upsert", ...options });
+      const { eventType } = saveRegistrant(db, registrantOf(p), {
+        mode: "upsert",
+        now: batch.now,
+        ...options,
+      });
       if (eventType === "update") report.updated++;
       else report.registered++;
-      if (careful) stmt(db, "RELEASE rec").run();
+      stmt(db, "RELEASE rec").run();
     } catch (err) {
-      const constraint = err instanceof Error && /constraint/i.test(err.message);
-      if (careful) {
-        stmt(db, "ROLLBACK TO rec").run();
-        stmt(db, "RELEASE rec").run();
-      } else if (constraint) throw err;
-      if (err instanceof InputError) reject(report, rec.line, err.message);
-      else if (constraint) reject(report, rec.line, (err as Error).message);
+      stmt(db, "ROLLBACK TO rec").run();
+      stmt(db, "RELEASE rec").run();
+      if (err instanceof InputError) reject(report, p.line, err.message);
+      else if (err instanceof Error && /constraint/i.test(err.message)) reject(report, p.line, err.message);
       else throw err;
     }
   }
 }
 
-/** Consumes records, writing every `batchSize`; calls `onProgress` after each batch. */
-export async function writeAll(
+const EXISTING_IDS =
+  "SELECT r.external_id AS e FROM json_each(?) j JOIN registrants r ON r.external_id = j.value";
+const OWNED_IDENTIFIERS = `SELECT i.id_type AS t, i.id_value AS v FROM json_each(?) j
+  JOIN identifiers i ON i.id_type = j.value ->> 0 AND i.id_value = j.value ->> 1 AND i.live = 1`;
+
+function idKeys(ids: string[]): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < ids.length; k += 2) out.push(`${ids[k]}\u0000${ids[k + 1]}`);
+  return out;
+}
+
+/**
+ * New ids go through the multi-row fast path (fast_insert.ts); an id that exists (in the store or earlier in
+ * the batch), an identifier already taken, or a household not met in this import goes through
+ * `saveRegistrant` after the buffer is flushed, which applies every check and reports the reason.
+ */
+function writeFast(db: Db, batch: PreparedBatch, report: ImportReport, options: WriteOptions): void {
+  const ok = batch.records.filter((p) => p.error === undefined);
+  // Two look-ups for the whole batch instead of one per record and identifier.
+  const seen = new Set(
+    (stmt(db, EXISTING_IDS).all(JSON.stringify(ok.map((p) => p.externalId))) as Array<{ e: string }>)
+      .map((r) => r.e),
+  );
+  const pairs: string[][] = [];
+  for (const p of ok) for (let k = 0; k < p.ids!.length; k += 2) pairs.push([p.ids![k], p.ids![k + 1]]);
+  const taken = new Set(
+    (stmt(db, OWNED_IDENTIFIERS).all(JSON.stringify(pairs)) as Array<{ t: string; v: string }>)
+      .map((r) => `${r.t}\u0000${r.v}`),
+  );
+  const pending = pendingInserts();
+  for (const p of batch.records) {
+    report.read++;
+    if (p.error !== undefined) {
+      reject(report, p.line, p.error);
+      continue;
+    }
+    const groupId = p.groupRef === undefined ? null : options.groupIds?.get(p.groupRef);
+    const keys = idKeys(p.ids!);
+    const fresh = !seen.has(p.externalId!) && groupId !== undefined && keys.every((k) => !taken.has(k));
+    seen.add(p.externalId!);
+    for (const k of keys) taken.add(k);
+    if (fresh) {
+      p.cols![GROUP_ID_COLUMN] = groupId;
+      const id = bufferNew(db, pending, p, { now: batch.now, registry: options.registry });
+      if (p.recordType === "group" && options.groupIds) rememberGroup(options.groupIds, p.externalId!, id);
+      report.registered++;
+      continue;
+    }
+    flushInserts(db, pending);
+    try {
+      const { eventType } = saveRegistrant(db, registrantOf(p), {
+        mode: "upsert",
+        now: batch.now,
+        ...options,
+      });
+      if (eventType === "update") report.updated++;
+      else report.registered++;
+    } catch (err) {
+      // A constraint failure here means a check missed something: the caller redoes the batch carefully.
+      if (err instanceof InputError) reject(report, p.line, err.message);
+      else throw err;
+    }
+  }
+  flushInserts(db, pending);
+}
+
+/** Writes batches of prepared records as they come; calls `onProgress` after each. */
+export async function writePrepared(
+  db: Db,
+  batches: AsyncIterable<PreparedBatch>,
+  options: { registry?: string; onProgress?: (report: ImportReport) => void },
+): Promise<ImportReport> {
+  const report = emptyReport();
+  const groupIds = new Map<string, number>();
+  for await (const batch of batches) {
+    if (batch.records.length === 0) continue;
+    writeBatch(db, batch, report, { registry: options.registry, groupIds });
+    options.onProgress?.(report);
+  }
+  return report;
+}
+
+/** Groups source records into prepared batches of `size`, read with `now()` at the start of each batch. */
+export async function* prepareBatches(
+  source: AsyncIterable<SourceRecord> | Iterable<SourceRecord>,
+  size: number,
+  now: () => string,
+): AsyncGenerator<PreparedBatch> {
+  let batch: PreparedBatch = { now: now(), records: [] };
+  for await (const rec of source) {
+    batch.records.push(prepareRecord(rec, batch.now));
+    if (batch.records.length >= size) {
+      yield batch;
+      batch = { now: now(), records: [] };
+    }
+  }
+  if (batch.records.length > 0) yield batch;
+}
+
+/** Consumes records, writing every `batchSize` (in process); calls `onProgress` after each batch. */
+export function writeAll(
   db: Db,
   source: AsyncIterable<SourceRecord> | Iterable<SourceRecord>,
   options: {
@@ -115,20 +216,5 @@ export async function writeAll(
     onProgress?: (report: ImportReport) => void;
   },
 ): Promise<ImportReport> {
-  const report = emptyReport();
-  const size = options.batchSize ?? 5000;
-  let batch: SourceRecord[] = [];
-  const groupIds = new Map<string, number>();
-  const flush = () => {
-    if (batch.length === 0) return;
-    writeBatch(db, batch, report, { now: options.now(), registry: options.registry, groupIds });
-    batch = [];
-    options.onProgress?.(report);
-  };
-  for await (const rec of source) {
-    batch.push(rec);
-    if (batch.length >= size) flush();
-  }
-  flush();
-  return report;
+  return writePrepared(db, prepareBatches(source, options.batchSize ?? 5000, options.now), options);
 }

@@ -58,7 +58,8 @@ export function checkHeader(header: string[]): string[] {
       /^id\.[a-z0-9_.-]+$/i.test(c) || /^attr\.[a-z0-9_.-]+$/i.test(c);
     if (!ok) {
       throw new Error(
-        `CSV column "${c}" is not in the column mapping (see dci-server registry import --help)`,
+        `CSV column "${c}" is not in the column mapping: use ${[...PLAIN, ...ADDRESS].join(", ")}, ` +
+          `phone_number, email, identifiers, id.<TYPE> or attr.<name> (README, "CSV column mapping")`,
       );
     }
   }

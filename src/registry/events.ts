@@ -26,6 +26,15 @@ const INSERT =
   `INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
   VALUES (?, ?, ?, ?, ?, ?)`;
 
+/**
+ * The snapshot of event row `e` as SQL: a registration written by the import's fast path stores '' and reads
+ * the registrant's data (unchanged since, or `saveRegistrant` would have copied it into the event first).
+ */
+export const EVENT_SNAPSHOT =
+  "CASE WHEN e.snapshot = '' THEN (SELECT d.data FROM registrant_data d WHERE d.id = e.registrant_id) ELSE e.snapshot END";
+const EVENT_COLUMNS =
+  `e.id, e.registry, e.event_type, e.record_type, e.registrant_id, ${EVENT_SNAPSHOT} AS snapshot, e.created_at`;
+
 /** Snapshots are stored compactly (the registrant JSON) and mapped to the DCI record when read. */
 export function snapshotOf(json: string): { record: Record<string, unknown>; registrant: Registrant } {
   const registrant = JSON.parse(json) as Registrant;
@@ -59,9 +68,12 @@ export function listEventsAfter(
   const limit = Math.max(1, Math.min(options.limit ?? 500, 10_000));
   const rows =
     (options.registry === undefined
-      ? stmt(db, "SELECT * FROM registry_events WHERE id > ? ORDER BY id LIMIT ?").all(afterId, limit)
-      : stmt(db, "SELECT * FROM registry_events WHERE id > ? AND registry = ? ORDER BY id LIMIT ?")
-        .all(afterId, options.registry, limit)) as Array<Record<string, string | number>>;
+      ? stmt(db, `SELECT ${EVENT_COLUMNS} FROM registry_events e WHERE e.id > ? ORDER BY e.id LIMIT ?`)
+        .all(afterId, limit)
+      : stmt(
+        db,
+        `SELECT ${EVENT_COLUMNS} FROM registry_events e WHERE e.id > ? AND e.registry = ? ORDER BY e.id LIMIT ?`,
+      ).all(afterId, options.registry, limit)) as Array<Record<string, string | number>>;
   return rows.map((r) => ({
     id: Number(r.id),
     registry: String(r.registry),

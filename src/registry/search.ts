@@ -128,9 +128,17 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
   const where = toSql(parsed.cond, { recordType, today, mode: "search" });
   const base =
     `FROM registrants r WHERE r.record_type = '${recordType}' AND r.deleted_at IS NULL AND ${where.sql}`;
-  const counted = stmt(ctx.db, `SELECT COUNT(*) AS n FROM (SELECT 1 ${base} LIMIT ?)`)
-    .get(...where.params, ctx.maxResults + 1) as { n: number };
-  const total = Number(counted.n);
+  const offset = (pageNumber - 1) * pageSize;
+  const page = () =>
+    (stmt(ctx.db, `SELECT r.id ${base} ORDER BY ${order} LIMIT ? OFFSET ?`)
+      .all(...where.params, pageSize, offset) as Array<{ id: number }>).map((r) => Number(r.id));
+  // An identifier lookup matches a handful of rows: its first page, when not full, is the count too. Broad
+  // queries count first (bounded by maxResults + 1), so a refused one never sorts all its matches.
+  let ids = sc.query_type === "idtype-value" && offset === 0 ? page() : undefined;
+  const total = ids && ids.length < pageSize ? ids.length : Number(
+    (stmt(ctx.db, `SELECT COUNT(*) AS n FROM (SELECT 1 ${base} LIMIT ?)`)
+      .get(...where.params, ctx.maxResults + 1) as { n: number }).n,
+  );
   if (total > ctx.maxResults) {
     throw new ItemRejection(
       "rjct.search.too_many_records_found",
@@ -138,10 +146,8 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
     );
   }
   let records: Record<string, unknown>[] = [];
-  const offset = (pageNumber - 1) * pageSize;
   if (offset < total) {
-    const ids = (stmt(ctx.db, `SELECT r.id ${base} ORDER BY ${order} LIMIT ? OFFSET ?`)
-      .all(...where.params, pageSize, offset) as Array<{ id: number }>).map((r) => Number(r.id));
+    ids ??= page();
     const rows = fetchRows(ctx.db, ids);
     const regs = rows.map(fromRow);
     records = recordType === "group" ? withMembers(ctx.db, regs) : regs.map((r) => toDciPerson(r));

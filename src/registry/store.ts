@@ -13,7 +13,9 @@ export interface StoredRegistrant extends Registrant {
   deletedAt?: string;
 }
 
-const COLUMNS = `record_type, external_id, given_name, second_name, surname, sex, birth_date, death_date,
+/** The registrant columns every writer fills, in `columnValues` order. */
+export const REGISTRANT_COLUMNS =
+  `record_type, external_id, given_name, second_name, surname, sex, birth_date, death_date,
   locality, region, postal_code, country, group_id, relationship, group_type, group_size, poverty_score,
   registration_date, last_updated`;
 const JOINED = "SELECT r.id, d.data, r.deleted_at FROM registrants r JOIN registrant_data d ON d.id = r.id";
@@ -21,9 +23,12 @@ const JOINED = "SELECT r.id, d.data, r.deleted_at FROM registrants r JOIN regist
 const SQL = {
   byExternal: `${JOINED} WHERE r.external_id = ?`,
   byId: `${JOINED} WHERE r.id = ?`,
-  insert: `INSERT INTO registrants (${COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+  insert: `INSERT INTO registrants (${REGISTRANT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
   dataInsert: "INSERT INTO registrant_data (id, data) VALUES (?, ?)",
   dataUpdate: "UPDATE registrant_data SET data = ? WHERE id = ?",
+  // Lazy event snapshots ('' = the data as stored) get the data as it was before it changes.
+  materialise: `UPDATE registry_events SET snapshot = (SELECT data FROM registrant_data WHERE id = ?)
+    WHERE registrant_id = ? AND snapshot = ''`,
   update: `UPDATE registrants SET record_type=?, external_id=?, given_name=?, second_name=?, surname=?, sex=?,
     birth_date=?, death_date=?, locality=?, region=?, postal_code=?, country=?, group_id=?, relationship=?,
     group_type=?, group_size=?, poverty_score=?, registration_date=?, last_updated=?, deleted_at=NULL
@@ -94,6 +99,7 @@ export function saveRegistrant(
   if (existing) {
     stmt(db, SQL.update).run(...values, existing.id);
     id = existing.id;
+    stmt(db, SQL.materialise).run(id, id);
     stmt(db, SQL.dataUpdate).run(json, id);
     for (const i of existing.identifiers) stmt(db, SQL.idDelete).run(i.value, i.type, id);
   } else {
@@ -101,10 +107,7 @@ export function saveRegistrant(
     stmt(db, SQL.dataInsert).run(id, json);
   }
   for (const i of reg.identifiers) stmt(db, SQL.idInsert).run(i.value, i.type, id);
-  if (reg.recordType === "group" && options.groupIds) {
-    if (options.groupIds.size > 50_000) options.groupIds.clear();
-    options.groupIds.set(reg.externalId, id);
-  }
+  if (reg.recordType === "group" && options.groupIds) rememberGroup(options.groupIds, reg.externalId, id);
   const eventType: RegistryEventType = existing && !existing.deletedAt ? "update" : "registration";
   recordEvent(
     db,
@@ -113,6 +116,12 @@ export function saveRegistrant(
     options.now,
   );
   return { id, eventType };
+}
+
+/** Remembers a household saved during an import (bounded: the cache is dropped past 50,000 entries). */
+export function rememberGroup(groupIds: Map<string, number>, externalId: string, id: number): void {
+  if (groupIds.size > 50_000) groupIds.clear();
+  groupIds.set(externalId, id);
 }
 
 /** Soft-deletes a live registrant and records the delete event with the record as it was. */
@@ -160,7 +169,8 @@ function checkIdentifiers(db: Db, reg: Registrant, selfId: number | undefined): 
   }
 }
 
-function columnValues(reg: Registrant, groupId: number | null): Array<string | number | null> {
+/** The values of `REGISTRANT_COLUMNS` for a registrant. */
+export function columnValues(reg: Registrant, groupId: number | null): Array<string | number | null> {
   const a = reg.addresses[0] ?? {};
   return [
     reg.recordType,

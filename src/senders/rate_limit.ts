@@ -4,6 +4,7 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { transaction } from "../db/sqlite.ts";
+import { stmt } from "../registry/statements.ts";
 
 /** A limit decision with what the RateLimit headers need. */
 export interface RateDecision {
@@ -29,7 +30,8 @@ function minuteUsage(
   key: string,
   nowS: number,
 ): { used: number; oldest: number | null } {
-  const row = db.prepare(
+  const row = stmt(
+    db,
     `SELECT COALESCE(SUM(count), 0) AS used, MIN(second) AS oldest FROM rate_buckets
      WHERE scope = ? AND key = ? AND second > ?`,
   ).get(scope, key, nowS - WINDOW_S) as { used: number; oldest: number | null };
@@ -37,7 +39,8 @@ function minuteUsage(
 }
 
 function bump(db: Db, scope: string, key: string, nowS: number): void {
-  db.prepare(
+  stmt(
+    db,
     `INSERT INTO rate_buckets (scope, key, second, count) VALUES (?, ?, ?, 1)
      ON CONFLICT (scope, key, second) DO UPDATE SET count = count + 1`,
   ).run(scope, key, nowS);
@@ -57,21 +60,29 @@ function untilFree(db: Db, scope: string, key: string, nowS: number, limit: numb
   return 1;
 }
 
-/** Counts one request of a sender against its minute and day limits; refused requests are not counted. */
+/**
+ * Counts one request of a sender against its minute and day limits; refused requests are not counted.
+ * `admitted` runs inside the same write transaction once the request is allowed (the replay guard's insert):
+ * one short transaction per request, and a request it refuses (throws) is not counted either.
+ */
 export function takeSenderRequest(
   db: Db,
   senderId: string,
   limits: { minute: number; day: number },
   nowMs: number,
+  admitted?: () => void,
 ): RateDecision {
   const nowS = Math.floor(nowMs / 1000);
   const today = utcDay(nowMs);
   return transaction(db, () => {
-    const { used } = minuteUsage(db, "sender", senderId, nowS);
-    const dayRow = db.prepare("SELECT day, count FROM rate_days WHERE sender_id = ?").get(senderId) as
-      | { day: string; count: number }
-      | undefined;
-    const dayUsed = dayRow && dayRow.day === today ? dayRow.count : 0;
+    // Minute usage and today's count in one step (a stale day reads as zero).
+    const usage = stmt(
+      db,
+      `SELECT (SELECT COALESCE(SUM(count), 0) FROM rate_buckets WHERE scope = 'sender' AND key = ? AND second > ?)
+         AS used, (SELECT count FROM rate_days WHERE sender_id = ? AND day = ?) AS day_used`,
+    ).get(senderId, nowS - WINDOW_S, senderId, today) as { used: number; day_used: number | null };
+    const used = Number(usage.used);
+    const dayUsed = Number(usage.day_used ?? 0);
     if (used >= limits.minute) {
       return {
         allowed: false,
@@ -92,11 +103,13 @@ export function takeSenderRequest(
       };
     }
     bump(db, "sender", senderId, nowS);
-    db.prepare(
+    stmt(
+      db,
       `INSERT INTO rate_days (sender_id, day, count) VALUES (?, ?, 1)
        ON CONFLICT (sender_id) DO UPDATE SET count = CASE WHEN day = excluded.day THEN count + 1 ELSE 1 END,
          day = excluded.day`,
     ).run(senderId, today);
+    admitted?.();
     return {
       allowed: true,
       remainingMinute: limits.minute - used - 1,

@@ -7,9 +7,11 @@ import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import { OutboundError } from "../net/outbound.ts";
 import { stmt } from "../registry/statements.ts";
+import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import { retryDelay } from "../transactions/states.ts";
 import { getSubscriptionById, type SubscriptionRow } from "./store.ts";
 import { readSnapshot } from "./filter_eval.ts";
+import { eventTypeName, localeOf } from "./rules.ts";
 import { headOf, markFailed, markRetry, markSent, type NotificationRow } from "./notifications.ts";
 
 type Json = Record<string, unknown>;
@@ -40,11 +42,11 @@ export function notifyMessage(
       data: {
         version: "1.0.0",
         reg_type: sub.reg_type ?? sub.registry,
-        reg_event_type: n.event_type,
+        reg_event_type: eventTypeName(n.event_type),
         reg_record_type: sub.notify_record_type,
         reg_records: [record],
       },
-      ...(sub.locale ? { locale: sub.locale } : {}),
+      ...(localeOf(sub.locale) ? { locale: localeOf(sub.locale) } : {}),
     }],
   };
 }
@@ -58,7 +60,10 @@ export async function sendNotification(
   sub: SubscriptionRow,
   n: NotificationRow,
 ): Promise<AttemptOutcome> {
-  const ev = stmt(deps.db, "SELECT snapshot, created_at FROM registry_events WHERE id = ?").get(n.event_id) as
+  const ev = stmt(
+    deps.db,
+    `SELECT ${EVENT_SNAPSHOT} AS snapshot, e.created_at FROM registry_events e WHERE e.id = ?`,
+  ).get(n.event_id) as
     | { snapshot: string; created_at: string }
     | undefined;
   if (!ev) return { ok: false, permanent: true, error: `registry event ${n.event_id} no longer exists` };
@@ -82,6 +87,7 @@ export async function sendNotification(
       method: "POST",
       headers: { "content-type": "application/json", "X-DCI-Notification-ID": n.notification_id },
       body,
+      statusOnly: true,
     });
     if (res.status >= 200 && res.status < 300) return { ok: true };
     return { ok: false, permanent: false, error: `HTTP ${res.status} from notification URL` };

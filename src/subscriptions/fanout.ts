@@ -6,6 +6,7 @@
 import type { Deps } from "../deps.ts";
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../registry/statements.ts";
+import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import { type CompiledFilter, compileFilter } from "./rules.ts";
 import { fanOutSubscriptions, type SubscriptionRow } from "./store.ts";
 import { insertNotification } from "./notifications.ts";
@@ -56,8 +57,8 @@ export function fanOutBatch(deps: Deps, cache: FilterCache = new Map(), batch = 
   try {
     const events = stmt(
       db,
-      `SELECT id, registry, event_type, record_type, registrant_id, created_at, snapshot FROM registry_events
-       WHERE id > ? ORDER BY id LIMIT ?`,
+      `SELECT e.id, e.registry, e.event_type, e.record_type, e.registrant_id, e.created_at,
+       ${EVENT_SNAPSHOT} AS snapshot FROM registry_events e WHERE e.id > ? ORDER BY e.id LIMIT ?`,
     ).all(cursor, subs.length === 0 ? 1 : batch) as unknown as EventHead[];
     // With no subscription in scope, nothing can match: jump to the newest event.
     let last = subs.length === 0 ? newest : cursor;

@@ -31,9 +31,14 @@ export interface NotifierOptions extends LaneOptions {
 
 const RUNNING = new WeakMap<Deps, Notifier>();
 
-/** Wakes the notifier running on `deps` in this process, if any (call after a registry change commits). */
+/**
+ * Wakes this process's notifier (call after a registry change commits): the one running on `deps` in this
+ * isolate, else the main isolate's over the process bus. Other processes' notifiers find the change by polling.
+ */
 export function wakeNotifier(deps: Deps): void {
-  RUNNING.get(deps)?.wake();
+  const local = RUNNING.get(deps);
+  if (local) local.wake();
+  else deps.queue.wake?.({ kind: NOTIFY_KIND, id: "0" });
 }
 
 /** Releases every lane lease: at start no other worker can hold one (one worker process by design). */

@@ -12,6 +12,8 @@ import { OutboundError } from "../net/outbound.ts";
 import {
   compileFilter,
   dedupeKey,
+  eventTypeName,
+  localeOf,
   normaliseEventType,
   normaliseRecordType,
   notifyUrl,
@@ -35,12 +37,12 @@ export function subscriptionInfo(row: SubscriptionRow): Json {
       : "unsubscribe",
     timestamp: row.created_at,
     ...(row.reg_type ? { reg_type: row.reg_type } : {}),
-    reg_event_type: row.reg_event_type,
+    reg_event_type: eventTypeName(row.reg_event_type),
     ...(row.frequency ? { frequency: JSON.parse(row.frequency) } : {}),
     ...(row.filter_type ? { filter_type: row.filter_type } : {}),
     ...(row.filter ? { filter: JSON.parse(row.filter) } : {}),
     notify_record_type: row.notify_record_type,
-    ...(row.locale ? { locale: row.locale } : {}),
+    ...(localeOf(row.locale) ? { locale: localeOf(row.locale) } : {}),
   };
 }
 
@@ -86,6 +88,8 @@ async function subscribeItem(
   }
   const now = isoNow(deps.clock);
   const compiled = compileFilter(c.filter_type, c.filter, recordType, now.slice(0, 10));
+  // frequency: start_time/end_time bound the events notified (end_time also expires the subscription); the
+  // cron expression in frequency.frequency is stored and echoed but not honoured: every event is sent at once.
   const freq = c.frequency === undefined || c.frequency === null ? undefined : c.frequency;
   if (freq !== undefined && !isObject(freq)) {
     throw new SubscribeRejection("rjct.notify_details.invalid", "frequency must be an object");
@@ -134,7 +138,7 @@ async function subscribeItem(
     end_time: end ?? null,
     correlation_id: input.correlationId,
     reference_id: reference,
-    locale: typeof item.locale === "string" ? item.locale.slice(0, 3) : null,
+    locale: localeOf(item.locale) ?? null,
     active: autoApprove,
     now,
   }, deps.config.subscriptionLimit);
@@ -261,9 +265,11 @@ export function unsubscribeProcessor(deps: Deps, input: ProcessInput): Promise<P
     fail("rjct.event.already_unsubscribed", `Subscription ${JSON.stringify(code)} is already ${sub.state}`);
   }
   const ok = done > 0 || codes.length === 0;
+  // The rjct.* codes of unsubscribe belong in the message (UnSubscribeStatusReasonCode); the callback header's
+  // status_reason_code only takes the header-level codes, so the header carries the status and message alone.
   return Promise.resolve({
     status: ok ? "succ" : "rjct",
-    ...(ok ? {} : { reasonCode: firstFailure?.code, reasonMessage: firstFailure?.message }),
+    ...(ok ? {} : { reasonMessage: firstFailure?.message }),
     totalCount: codes.length,
     completedCount: codes.length,
     message: {

@@ -1,30 +1,31 @@
 /**
- * Receipts: `POST …/registry/sync/receipt` (signed `on-receipt` response) and `…/registry/receipt` (ACK 202,
- * then the `on-receipt` callback) mark one of the caller's own notifications received. The mark itself is
- * durable before the answer; the async callback is retried in this process with the callback delays.
+ * Receipts: `POST …/registry/sync/receipt` (signed `on-receipt` response) and the async `…/registry/receipt`
+ * (a `receipt` transaction: ACK 202 from the transaction routes, then the durable `on-receipt` callback run by
+ * the transaction worker) mark one of the caller's own notifications received.
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { authenticate } from "../auth/middleware.ts";
-import { Ack, CallbackHeader, envelopeOf, Id99, type RequestHeader } from "../dci/schemas.ts";
-import { DciError } from "../dci/errors.ts";
+import { CallbackHeader, envelopeOf, Id99, type RequestHeader } from "../dci/schemas.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import { isoNow } from "../clock.ts";
-import { getSender } from "../senders/store.ts";
-import { retryDelay } from "../transactions/states.ts";
+import type { ProcessInput, ProcessResult } from "../transactions/processors.ts";
 import { markReceived } from "./notifications.ts";
-import { notifyUrl } from "./rules.ts";
 
 /** Receipt message: the notification id (X-DCI-Notification-ID) or the notify envelope's message_id. */
 export const ReceiptMessage = z.looseObject({
   transaction_id: Id99,
   notification_id: Id99.optional(),
   receipt: z.looseObject({ notification_id: Id99.optional(), message_id: Id99.optional() }).optional(),
+}).refine((m) => notificationIdOf(m) !== undefined, {
+  message: "message.notification_id (or receipt.notification_id / receipt.message_id) is required",
+  path: ["notification_id"],
 }).openapi("ReceiptRequest");
 
-const ReceiptEnvelope = envelopeOf(ReceiptMessage, "ReceiptEnvelope");
+/** The receipt request envelope (sync and async). */
+export const ReceiptEnvelope = envelopeOf(ReceiptMessage, "ReceiptEnvelope");
 const SignedReceipt = z.object({
   signature: z.string(),
   header: CallbackHeader,
@@ -32,15 +33,22 @@ const SignedReceipt = z.object({
 })
   .openapi("ReceiptResponseEnvelope");
 
-type Body = { header: RequestHeader; message: z.output<typeof ReceiptMessage> };
+type Message = {
+  transaction_id: string;
+  notification_id?: string;
+  receipt?: { notification_id?: string; message_id?: string };
+};
+type Body = { header: RequestHeader; message: Message };
 
-/** The on-receipt result of one receipt request. */
-export function receipt(deps: Deps, senderId: string, body: Body, correlationId: string) {
-  const m = body.message;
-  const id = m.notification_id ?? m.receipt?.notification_id ?? m.receipt?.message_id;
-  if (!id) throw new DciError("err.request.bad", "Invalid request: message.notification_id is required");
+function notificationIdOf(m: Message): string | undefined {
+  return m.notification_id ?? m.receipt?.notification_id ?? m.receipt?.message_id;
+}
+
+/** The on-receipt result of one receipt message: the caller's own notification marked received, or rjct. */
+export function receipt(deps: Deps, senderId: string, m: Message, correlationId: string) {
+  const id = notificationIdOf(m) ?? "";
   const now = isoNow(deps.clock);
-  const r = markReceived(deps.db, senderId, id, now);
+  const r = id ? markReceived(deps.db, senderId, id, now) : { ok: false as const };
   const item = r.ok
     ? {
       notification_id: r.row.notification_id,
@@ -76,36 +84,17 @@ function envelopeOfResult(deps: Deps, senderId: string, r: ReturnType<typeof rec
   }, r.message);
 }
 
-/** Delivers the async on-receipt callback, retrying with the callback delays; never throws. */
-async function deliverReceipt(deps: Deps, url: string, senderId: string, r: ReturnType<typeof receipt>) {
-  const delay = retryDelay(deps.config.callbackRetryDelaysMs);
-  const messageId = crypto.randomUUID();
-  for (let attempt = 1;; attempt++) {
-    let error: string;
-    try {
-      const res = await deps.http.request(url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "X-DCI-Transaction-ID": String(r.message.transaction_id),
-        },
-        body: JSON.stringify(envelopeOfResult(deps, senderId, r, messageId)),
-      });
-      if (res.status >= 200 && res.status < 300) return;
-      error = `HTTP ${res.status}`;
-    } catch (err) {
-      error = (err as Error)?.message ?? "error";
-    }
-    const wait = delay(attempt);
-    if (wait === null || !deps.db.isOpen) {
-      deps.log.warn("on-receipt callback failed", { sender_id: senderId, error });
-      return;
-    }
-    await new Promise((res) => setTimeout(res, wait));
-  }
+/**
+ * The async receipt processor (action `receipt` of the transaction machinery): marks the caller's own
+ * notification received (idempotent: a re-run finds it received and answers the same). The worker stores the
+ * result and delivers it as the `on-receipt` callback, with the callback retries.
+ */
+export function receiptProcessor(deps: Deps, input: ProcessInput): Promise<ProcessResult> {
+  const r = receipt(deps, input.senderId, input.message as Message, input.correlationId);
+  return Promise.resolve({ ...r, totalCount: 1, completedCount: 1 });
 }
 
-/** Adds `receipt` and `sync/receipt` to one registry's router. */
+/** Adds `sync/receipt` to one registry's router (the async `receipt` is a transaction route). */
 export function receiptRoutes(app: OpenAPIHono<AppEnv>, deps: Deps, _registry: Registry): void {
   const auth = authenticate(deps, "registry.receipt");
   const request = { body: { content: { "application/json": { schema: ReceiptEnvelope } }, required: true } };
@@ -126,43 +115,8 @@ export function receiptRoutes(app: OpenAPIHono<AppEnv>, deps: Deps, _registry: R
   app.openapi(sync, (c) => {
     const body = c.req.valid("json") as Body;
     const senderId = c.var.auth?.senderId ?? body.header.sender_id;
-    const r = receipt(deps, senderId, body, crypto.randomUUID());
+    const r = receipt(deps, senderId, body.message, crypto.randomUUID());
     Object.assign(c.var.logFields, { sender_id: senderId, correlation_id: r.message.correlation_id });
     return c.json(envelopeOfResult(deps, senderId, r), 200);
-  });
-  const async = createRoute({
-    method: "post",
-    middleware: [auth] as const,
-    request,
-    path: "/receipt",
-    tags: ["Async"],
-    summary: "Mark one of the caller's notifications received; ACK now, on-receipt by callback",
-    responses: {
-      202: {
-        description: "Accepted (ACK with correlation_id)",
-        content: { "application/json": { schema: Ack } },
-      },
-    },
-  });
-  app.openapi(async, (c) => {
-    const body = c.req.valid("json") as Body;
-    const senderId = c.var.auth?.senderId ?? body.header.sender_id;
-    const url = notifyUrl(
-      getSender(deps, senderId)?.callback_base_url ?? body.header.sender_uri,
-      "on-receipt",
-    );
-    if (!url) {
-      throw new DciError(
-        "err.sender_uri.invalid",
-        "header.sender_uri must be an absolute http(s) URL for the callback",
-      );
-    }
-    const correlationId = crypto.randomUUID();
-    const r = receipt(deps, senderId, body, correlationId);
-    Object.assign(c.var.logFields, { sender_id: senderId, correlation_id: correlationId });
-    void deliverReceipt(deps, url, senderId, r);
-    return c.json({
-      message: { ack_status: "ACK" as const, timestamp: isoNow(deps.clock), correlation_id: correlationId },
-    }, 202);
   });
 }

@@ -58,6 +58,22 @@ export function normaliseRecordType(raw: unknown): RecordType | undefined {
   return key !== undefined && Object.hasOwn(RECORD_TYPES, key) ? RECORD_TYPES[key] : undefined;
 }
 
+/**
+ * The `reg_event_type` this server sends (notify data, SubscriptionInfo): the spec's NotifyEventRequest enum
+ * names a registration `REGISTER`; it has no value for updates and deletes, so those are sent in the same
+ * style (`UPDATE`, `DELETE`); event names compare case-insensitively on input.
+ */
+export function eventTypeName(type: RegistryEventType | string): string {
+  return type === "registration" ? "REGISTER" : type.toUpperCase();
+}
+
+/** A locale as the spec sends it (three lowercase letters, ISO 639-3), or undefined (not sent). */
+export function localeOf(raw: unknown): string | undefined {
+  if (typeof raw !== "string") return undefined;
+  const l = raw.trim().toLowerCase();
+  return /^[a-z]{3}$/.test(l) ? l : undefined;
+}
+
 /** True when a filter means "every record" (absent, null or an empty object/array). */
 export function isEmptyFilter(filter: unknown): boolean {
   if (filter === undefined || filter === null) return true;

@@ -52,9 +52,9 @@ export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
     const ok = Object.values(checks).every((v) => v === "ok");
     return c.json({ status: ok ? "ok" : "unavailable", checks }, ok ? 200 : 503);
   });
-  app.get("/metrics", (c) => {
+  app.get("/metrics", async (c) => {
     c.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    return c.body(deps.metrics.render());
+    return c.body(await deps.metrics.renderAll()); // the whole process: every isolate's counters summed
   });
   return app;
 }

@@ -38,6 +38,7 @@ const HEADER_ACTIONS: Readonly<Record<TxnAction, readonly string[]>> = {
   subscribe: ["subscribe"],
   unsubscribe: ["unsubscribe"],
   "txn-status": ["txn-status", "txn/status", "txn_status", "txnstatus"],
+  receipt: ["receipt"],
 };
 
 /** Stores and enqueues one async request; throws DciError / DciRejection for requests it refuses. */
@@ -66,7 +67,7 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
   const { row, created } = insertTransaction(deps.db, {
     sender_id: input.senderId,
     transaction_id: message.transaction_id,
-    dedupe_key: action === "txn-status" ? header.message_id : message.transaction_id,
+    dedupe_key: action === "txn-status" || action === "receipt" ? header.message_id : message.transaction_id,
     message_id: header.message_id,
     correlation_id: correlationId,
     action,
@@ -82,7 +83,11 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
     return { ack: JSON.parse(row.ack) as Ack, correlationId: row.correlation_id, created: false };
   }
   // The ACK does not wait for the queue: the committed row is the promise; the sweeper backs the wake-up.
-  deps.queue.enqueue({ kind: TXN_KIND, id: String(row.id) }).then(
+  // When this process runs the worker (this isolate or the main one, over the bus) it claims the row at once,
+  // so the row is not marked `pending` first: one SQLite write less on the accept path.
+  const wake = { kind: TXN_KIND, id: String(row.id) };
+  if (deps.queue.wake?.(wake)) return { ack, correlationId, created: true };
+  deps.queue.enqueue(wake).then(
     () => {
       try {
         markPending(deps.db, row.id, isoNow(deps.clock));

@@ -11,6 +11,7 @@ export const CALLBACK_PATHS: Readonly<Record<ReturnType<typeof callbackAction>, 
   "on-subscribe": "/registry/on-subscribe",
   "on-unsubscribe": "/registry/on-unsubscribe",
   "txn-on-status": "/registry/txn/on-status",
+  "on-receipt": "/registry/on-receipt",
 };
 
 /** A path that already names a callback endpoint is used as is. */
@@ -68,6 +69,7 @@ export async function deliverOnce(deps: Deps, row: TxnRow): Promise<DeliveryOutc
       method: "POST",
       headers: { "content-type": "application/json", "X-DCI-Transaction-ID": row.transaction_id },
       body,
+      statusOnly: true,
     });
     // The receiver's body is never read into errors or logs: only its status code.
     if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status };

@@ -9,6 +9,7 @@ import type { TxnAction } from "./states.ts";
 import { txnStatusProcessor } from "./txn_status.ts";
 import { searchMessage } from "../registry/search_message.ts";
 import { subscribeProcessor, unsubscribeProcessor } from "../subscriptions/processors.ts";
+import { receiptProcessor } from "../subscriptions/receipts.ts";
 
 /** What a processor is given. */
 export interface ProcessInput {
@@ -71,4 +72,5 @@ export const PROCESSORS: Readonly<Record<TxnAction, Processor>> = {
   subscribe: subscribeProcessor,
   unsubscribe: unsubscribeProcessor,
   "txn-status": txnStatusProcessor,
+  receipt: receiptProcessor,
 };

@@ -1,5 +1,5 @@
 /**
- * Async registry endpoints (`search`, `subscribe`, `unsubscribe`, `txn/status`: HTTP 202 ACK with the
+ * Async registry endpoints (`search`, `subscribe`, `unsubscribe`, `txn/status`, `receipt`: HTTP 202 ACK with the
  * correlation_id, result by callback) and `sync/txn/status`.
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
@@ -14,6 +14,7 @@ import { acceptTransaction } from "./accept.ts";
 import { AsyncSearchEnvelope, SubscribeEnvelope, TxnStatusEnvelope, UnsubscribeEnvelope } from "./schemas.ts";
 import type { TxnAction } from "./states.ts";
 import { txnStatus } from "./txn_status.ts";
+import { ReceiptEnvelope } from "../subscriptions/receipts.ts";
 import { stateCounts } from "./store.ts";
 
 const ENDPOINTS: ReadonlyArray<{ path: string; action: TxnAction; scope: Scope; schema: z.ZodType }> = [
@@ -21,6 +22,7 @@ const ENDPOINTS: ReadonlyArray<{ path: string; action: TxnAction; scope: Scope; 
   { path: "/subscribe", action: "subscribe", scope: "registry.subscribe", schema: SubscribeEnvelope },
   { path: "/unsubscribe", action: "unsubscribe", scope: "registry.subscribe", schema: UnsubscribeEnvelope },
   { path: "/txn/status", action: "txn-status", scope: "registry.txn-status", schema: TxnStatusEnvelope },
+  { path: "/receipt", action: "receipt", scope: "registry.receipt", schema: ReceiptEnvelope },
 ];
 
 const SignedStatusResponse = z.object({

@@ -1,7 +1,7 @@
 /** The transaction state machine, the DCI status it implies, and the callback retry schedule. */
 
 /** Actions handled asynchronously. */
-export const TXN_ACTIONS = ["search", "subscribe", "unsubscribe", "txn-status"] as const;
+export const TXN_ACTIONS = ["search", "subscribe", "unsubscribe", "txn-status", "receipt"] as const;
 
 /** An async action. */
 export type TxnAction = typeof TXN_ACTIONS[number];
@@ -52,7 +52,7 @@ export function dciStatus(
 /** The callback action answering an async action. */
 export function callbackAction(
   action: TxnAction,
-): "on-search" | "on-subscribe" | "on-unsubscribe" | "txn-on-status" {
+): "on-search" | "on-subscribe" | "on-unsubscribe" | "txn-on-status" | "on-receipt" {
   switch (action) {
     case "search":
       return "on-search";
@@ -62,6 +62,8 @@ export function callbackAction(
       return "on-unsubscribe";
     case "txn-status":
       return "txn-on-status";
+    case "receipt":
+      return "on-receipt";
   }
 }
 

@@ -13,6 +13,7 @@ const TXN_TYPES: Readonly<Record<string, TxnAction | undefined>> = {
   search: "search",
   subscribe: "subscribe",
   unsubscribe: "unsubscribe",
+  receipt: "receipt",
 };
 
 /** Answers a txn status query for `senderId`; never sees another sender's transactions. */

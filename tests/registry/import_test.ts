@@ -4,6 +4,9 @@ import { csvRecords } from "../../src/registry/csv.ts";
 import { jsonArrayRecords, ndjsonRecords } from "../../src/registry/sources.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { listEventsAfter } from "../../src/registry/events.ts";
+import { writeAll } from "../../src/registry/batch.ts";
+import { getRegistrant } from "../../src/registry/store.ts";
+import { testDeps } from "../helpers/deps.ts";
 
 async function* chunks(text: string, size = 7): AsyncGenerator<string> {
   for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);
@@ -126,5 +129,93 @@ Deno.test("dci-server registry import/seed/stats: batches, events, rejected rows
     assert.equal(missing.code, 1);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeAll(): a batch mixing new ids, updates of existing ids, in-batch repeats and conflicts", async () => {
+  const deps = await testDeps();
+  try {
+    const db = deps.db;
+    const now = () => new Date(deps.clock.now()).toISOString();
+    const p = (id: string, uin: string, extra: Record<string, unknown> = {}) => ({
+      id,
+      identifier: [{ identifier_type: "UIN", identifier_value: uin }],
+      name: { given_name: id },
+      sex: "female",
+      ...extra,
+    });
+    const first = await writeAll(db, [
+      { line: 1, raw: { id: "H1", record_type: "group", group_size: 2 } },
+      { line: 2, raw: p("A", "1", { group_id: "H1", relationship: "SELF" }) },
+      { line: 3, raw: p("B", "2", { birth_date: "1990-01-01" }) },
+    ], { now });
+    assert.deepEqual([first.registered, first.updated, first.rejectedCount], [3, 0, 0]);
+    deps.clock.advance(60_000);
+    const second = await writeAll(db, [
+      { line: 1, raw: p("C", "3") }, // new
+      { line: 2, raw: p("B", "22", { birth_date: "1991-02-02" }) }, // update: B's UIN changes 2 -> 22
+      { line: 3, raw: p("D", "2") }, // new, takes the UIN B just gave up
+      { line: 4, raw: p("E", "1") }, // A still holds UIN 1
+      { line: 5, raw: p("C", "3", { sex: "male" }) }, // repeat of a new id in the same batch: an update
+      { line: 6, raw: p("F", "3") }, // UIN 3 was taken earlier in this batch
+      { line: 7, raw: p("G", "7", { group_id: "H1" }) }, // household from the store (not this import)
+      { line: 8, raw: p("H", "8", { group_id: "NOPE" }) },
+    ], { now, batchSize: 100 });
+    assert.deepEqual([second.read, second.registered, second.updated, second.rejectedCount], [8, 3, 2, 3]);
+    assert.deepEqual(second.rejected.map((r) => r.line), [4, 6, 8]);
+    assert.match(second.rejected[0].reason, /identifier UIN "1" belongs to another registrant/);
+    assert.match(second.rejected[2].reason, /no household "NOPE"/);
+    const b = getRegistrant(db, "B")!;
+    assert.equal(b.birthDate, "1991-02-02");
+    assert.deepEqual(b.identifiers, [{ type: "UIN", value: "22" }]);
+    assert.equal(getRegistrant(db, "C")!.sex, "male");
+    assert.equal(getRegistrant(db, "G")!.groupRef, "H1");
+    const owner = (v: string) =>
+      (db.prepare(
+        "SELECT r.external_id AS e FROM identifiers i JOIN registrants r ON r.id = i.registrant_id WHERE i.id_value = ? AND i.live = 1",
+      )
+        .get(v) as { e: string } | undefined)?.e;
+    assert.deepEqual(["1", "2", "22", "3", "7"].map(owner), ["A", "D", "B", "C", "G"]);
+
+    // Events: the registration of B still reads B as registered (lazy snapshot copied before the update).
+    const events = listEventsAfter(db, 0, { limit: 100 });
+    assert.deepEqual(
+      events.map((e) => `${e.eventType}:${e.registrant.externalId}`),
+      ["H1", "A", "B"].map((x) => `registration:${x}`).concat(
+        ["registration:C", "update:B", "registration:D", "update:C", "registration:G"],
+      ),
+    );
+    const regB = events.find((e) => e.eventType === "registration" && e.registrant.externalId === "B")!;
+    assert.equal(regB.registrant.birthDate, "1990-01-01");
+    assert.equal(regB.record.birthdate ?? regB.registrant.birthDate, "1990-01-01");
+    const updB = events.find((e) => e.eventType === "update" && e.registrant.externalId === "B")!;
+    assert.equal(updB.registrant.birthDate, "1991-02-02");
+    const lazy = db.prepare("SELECT COUNT(*) AS n FROM registry_events WHERE snapshot = ''").get() as {
+      n: number;
+    };
+    assert.ok(Number(lazy.n) > 0, "fast-path registrations store no copy of the record");
+    assert.equal(
+      Number(
+        (db.prepare(
+          "SELECT COUNT(*) AS n FROM registry_events e JOIN registrants r ON r.id = e.registrant_id WHERE e.snapshot = '' AND r.external_id = 'B'",
+        ).get() as { n: number }).n,
+      ),
+      0,
+      "B's registration got its own copy before B changed",
+    );
+
+    // A re-import of the same records: every id exists, so all are updates, no new registrations.
+    const before = events.length;
+    const again = await writeAll(db, [
+      { line: 1, raw: p("A", "1", { group_id: "H1", relationship: "SELF" }) },
+      { line: 2, raw: p("D", "2") },
+    ], { now });
+    assert.deepEqual([again.registered, again.updated, again.rejectedCount], [0, 2, 0]);
+    const after = listEventsAfter(db, 0, { limit: 100 });
+    assert.equal(after.length, before + 2);
+    assert.equal(after.find((e) => e.registrant.externalId === "A")!.eventType, "registration");
+    assert.equal(after.filter((e) => e.eventType === "registration").length, 6);
+  } finally {
+    deps.close();
   }
 });

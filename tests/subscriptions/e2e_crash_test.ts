@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { createServerSender } from "../helpers/auth.ts";
 import { startReceiver } from "./helpers.ts";
-import { admin, notifiesOf, recordOf, startServer, subscribeVia, updates } from "./e2e_support.ts";
+import {
+  admin,
+  importFromCli,
+  notifiesOf,
+  recordOf,
+  startServer,
+  subscribeVia,
+  updates,
+} from "./e2e_support.ts";
 
 Deno.test("e2e: SIGKILL between registry changes and their notifications loses nothing after restart", async () => {
   const rx = startReceiver();
@@ -13,14 +21,14 @@ Deno.test("e2e: SIGKILL between registry changes and their notifications loses n
       { reg_event_type: "update", notify_record_type: "person" },
     ]);
     const code = item.subscriptions![0].code;
-    updates(server, "z1", ["unknown"]); // registration (not subscribed)
+    await updates(server, "z1", ["unknown"]); // registration (not subscribed)
     // The receiver refuses notifications while the server runs, so they are logged and pending when it dies.
     rx.status = (r) => r.path.endsWith("/notify") ? 503 : 200;
-    updates(server, "z1", ["male", "female"]);
+    await updates(server, "z1", ["male", "female"]);
     await rx.until(() => rx.hits >= 2); // the first notification was attempted (and refused)
     assert.equal(await server.stop("SIGKILL"), 137);
-    // More changes while the server is down.
-    updates({ dataDir }, "z1", ["other", "unknown", "male"]);
+    // More changes while the server is down, made by another process (the CLI importer).
+    await importFromCli({ dataDir }, "z1", ["other", "unknown", "male"]);
     rx.status = () => 200;
     server = await startServer({}, dataDir);
     await rx.until(() =>

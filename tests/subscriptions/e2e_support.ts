@@ -1,11 +1,8 @@
-/** End-to-end helpers for subscriptions: a worker server, registry changes in its data dir, admin calls. */
-import type { Deps } from "../../src/deps.ts";
-import { openDatabase } from "../../src/db/sqlite.ts";
-import { systemClock } from "../../src/clock.ts";
-import type { ServerProcess } from "../helpers/server.ts";
+/** End-to-end helpers for subscriptions: a worker server, registry changes (admin API or CLI import), admin calls. */
+import { runCliProcess, type ServerProcess } from "../helpers/server.ts";
 import type { TestSender } from "../helpers/auth.ts";
 import { ADMIN_TOKEN, send, startWorkerServer } from "../transactions/e2e_support.ts";
-import { person, putPerson, type Receiver, removePerson } from "./helpers.ts";
+import { person, type Receiver } from "./helpers.ts";
 
 export { ADMIN_TOKEN, send };
 
@@ -14,43 +11,51 @@ export function startServer(env: Record<string, string> = {}, dataDir?: string):
   return startWorkerServer({ DCI_CALLBACK_RETRY_DELAYS_MS: "100,200", ...env }, dataDir);
 }
 
-/**
- * Changes the registry of a running (or stopped) server the way another process would: straight into its
- * SQLite file, each change with its registry event in one transaction. The notifier finds them by polling.
- */
-export function changeRegistry(server: { dataDir: string }, fn: (deps: Deps) => void): void {
-  const db = openDatabase(`${server.dataDir}/dci.sqlite`);
-  try {
-    fn({ db, clock: systemClock } as unknown as Deps);
-  } finally {
-    db.close();
-  }
-}
-
-/** Upserts persons `id` with the given sexes in order (one registry event each). */
-export function updates(server: { dataDir: string }, id: string, sexes: string[]): void {
-  changeRegistry(server, (deps) => {
-    for (const sex of sexes) putPerson(deps, person(id, { sex }));
-  });
-}
-
-/** Deletes person `id`. */
-export function remove(server: { dataDir: string }, id: string): void {
-  changeRegistry(server, (deps) => removePerson(deps, id));
-}
-
 /** Calls the admin API with the e2e admin token. */
 export async function admin(
   server: { url: string },
-  method: "GET" | "POST",
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
   path: string,
+  body?: unknown,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${server.url}/admin/v1${path}`, {
     method,
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-    body: method === "POST" ? "{}" : undefined,
+    body: method === "GET" || method === "DELETE" ? undefined : JSON.stringify(body ?? {}),
   });
   return { status: res.status, body: await res.json() };
+}
+
+/** Upserts person `id` through the admin registrant API, once per sex in order (one registry event each). */
+export async function updates(server: { url: string }, id: string, sexes: string[]): Promise<void> {
+  for (const sex of sexes) {
+    const r = await admin(server, "PUT", `/registrants/${id}`, person(id, { sex }));
+    if (r.status !== 200) throw new Error(`PUT /registrants/${id}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+}
+
+/** Deletes person `id` through the admin registrant API. */
+export async function remove(server: { url: string }, id: string): Promise<void> {
+  const r = await admin(server, "DELETE", `/registrants/${id}`);
+  if (r.status !== 200) throw new Error(`DELETE /registrants/${id}: ${r.status} ${JSON.stringify(r.body)}`);
+}
+
+/**
+ * Changes the registry from another process: `dci-server registry import` of an NDJSON file (one upsert of
+ * person `id` per sex, in order) into the server's data dir, running or not.
+ */
+export async function importFromCli(server: { dataDir: string }, id: string, sexes: string[]): Promise<void> {
+  const file = await Deno.makeTempFile({ suffix: ".ndjson" });
+  try {
+    await Deno.writeTextFile(file, sexes.map((sex) => JSON.stringify(person(id, { sex }))).join("\n") + "\n");
+    // One record per batch: each change is its own transaction, like separate edits.
+    const r = await runCliProcess(["registry", "import", file, "--batch", "1"], {
+      DCI_DATA_DIR: server.dataDir,
+    });
+    if (r.code !== 0) throw new Error(`registry import failed (${r.code}): ${r.stderr}`);
+  } finally {
+    await Deno.remove(file);
+  }
 }
 
 /** A subscribe message with the given criteria, one item each. */

@@ -6,6 +6,7 @@ import { verifyWithJwks } from "../transactions/support.ts";
 import { startReceiver } from "./helpers.ts";
 import {
   admin,
+  importFromCli,
   notifiesOf,
   recordOf,
   remove,
@@ -26,7 +27,7 @@ Deno.test("e2e: subscribe rules, filtered notifications in order, receipts, unsu
   try {
     const alice = await createServerSender(server, { auto_approve_subscriptions: true });
     const bob = await createServerSender(server);
-    updates(server, "p1", ["male"]); // p1 exists before anyone subscribes: its registration is not sent
+    await updates(server, "p1", ["male"]); // p1 exists before anyone subscribes: its registration is not sent
     const items = await subscribeVia(server, alice, rx, "a-sub", [
       { reg_event_type: "UPDATE", notify_record_type: "Person" },
       { reg_event_type: "update", notify_record_type: "person", filter_type: "predicate", filter: FEMALE },
@@ -69,10 +70,10 @@ Deno.test("e2e: subscribe rules, filtered notifications in order, receipts, unsu
     const bobCode = pending.subscriptions![0].code;
     assert.equal((await admin(server, "GET", `/subscriptions/${bobCode}`)).body.state, "pending");
 
-    updates(server, "p1", ["female", "male"]); // two updates: all gets 2, females gets 1
-    updates(server, "p2", ["female"]); // registration of a female: femaleRegs gets it
-    updates(server, "p3", ["male"]); // registration of a male: nobody
-    remove(server, "p1");
+    await updates(server, "p1", ["female", "male"]); // two updates: all gets 2, females gets 1
+    await updates(server, "p2", ["female"]); // registration of a female: femaleRegs gets it
+    await updates(server, "p3", ["male"]); // registration of a male: nobody
+    await remove(server, "p1");
     await rx.until(() => notifiesOf(rx, deletes).length === 1);
     await rx.until(() => notifiesOf(rx, all).length === 2 && notifiesOf(rx, females).length === 1);
     await rx.until(() => notifiesOf(rx, femaleRegs).length === 1);
@@ -138,8 +139,10 @@ Deno.test("e2e: subscribe rules, filtered notifications in order, receipts, unsu
     // The operator approves bob: from then on he gets updates.
     assert.equal((await admin(server, "POST", `/subscriptions/${bobCode}/approve`)).body.state, "active");
     assert.equal((await admin(server, "POST", `/subscriptions/${bobCode}/approve`)).status, 409);
-    updates(server, "p2", ["male"]);
+    // A change made by another process (the CLI importer on the same data dir) is notified too.
+    await importFromCli(server, "p2", ["male"]);
     await rx.until(() => notifiesOf(rx, bobCode).length === 1 && notifiesOf(rx, all).length === 3);
+    assert.equal(recordOf(notifiesOf(rx, bobCode)[0]).sex, "male");
 
     // Unsubscribe: own code, unknown code, another sender's code; then again → already unsubscribed.
     const unsub = async (txn: string, codes: string[]) => {
@@ -173,7 +176,7 @@ Deno.test("e2e: subscribe rules, filtered notifications in order, receipts, unsu
       "rjct.event.already_unsubscribed",
     );
     assert.equal((await admin(server, "GET", `/subscriptions/${bobCode}`)).body.state, "active");
-    updates(server, "p2", ["female"]);
+    await updates(server, "p2", ["female"]);
     await rx.until(() => notifiesOf(rx, bobCode).length === 2);
     assert.equal(notifiesOf(rx, all).length, 3, "a cancelled subscription gets nothing more");
 
@@ -207,9 +210,9 @@ Deno.test("e2e: failing deliveries move a subscription to error; reactivation re
       notify_record_type: "person",
     }]);
     const code = item.subscriptions![0].code;
-    updates(server, "q1", ["male"]);
+    await updates(server, "q1", ["male"]);
     rx.status = (r) => r.path.endsWith("/notify") ? 503 : 200;
-    updates(server, "q1", ["female", "other", "unknown", "male"]);
+    await updates(server, "q1", ["female", "other", "unknown", "male"]);
     for (;;) {
       const s = await admin(server, "GET", `/subscriptions/${code}`);
       if (s.body.state === "error") break;

@@ -74,7 +74,7 @@ Deno.test("notifier delivers matching events in order, signed, filtered, deletes
     const del =
       (byCode(deletes)[0].body.message as { notify_event: Array<{ data: Record<string, unknown> }> })
         .notify_event[0].data;
-    assert.equal(del.reg_event_type, "delete");
+    assert.equal(del.reg_event_type, "DELETE");
     const rec = (del.reg_records as Array<Record<string, unknown>>)[0];
     assert.equal(rec["@id"], "before");
     assert.ok(Array.isArray(rec.identifier));

@@ -1,0 +1,82 @@
+/**
+ * An HTTP isolate (a Web Worker started by `startHttpIsolates`): its own SQLite connection, KV handle, key
+ * cache and metrics, serving the app on the shared port. It never migrates, creates keys, runs start-up tasks,
+ * the queue worker, the notifier or cron: the main isolate does those, and this one wakes it over the bus.
+ */
+import type { Config } from "./config.ts";
+import { closeDeps, type Deps, openDeps } from "./deps.ts";
+import { createLogger } from "./obs/log.ts";
+import { startServer } from "./server.ts";
+import { openBus, type ProcessBus } from "./jobs/bus.ts";
+import { kvQueue } from "./jobs/queue.ts";
+
+/** What the main isolate sends an HTTP isolate. */
+export type ToIsolate =
+  | {
+    t: "start";
+    config: Config;
+    isolate: string;
+    port: number;
+    bus: string;
+    isolates: number;
+    workerOnBus: boolean;
+  }
+  | { t: "drain" };
+
+/** What an HTTP isolate answers. */
+export type FromIsolate =
+  | { t: "ready"; port: number; hostname: string }
+  | { t: "failed"; error: string }
+  | { t: "stopped" };
+
+interface WorkerScope {
+  postMessage(message: FromIsolate): void;
+  onmessage: ((e: MessageEvent<ToIsolate>) => void) | null;
+  close(): void;
+}
+
+const scope = self as unknown as WorkerScope;
+let running: { deps: Deps; bus: ProcessBus; shutdown(): Promise<void> } | undefined;
+
+async function start(msg: Extract<ToIsolate, { t: "start" }>): Promise<void> {
+  const log = createLogger(msg.config.logLevel).child({ isolate: msg.isolate });
+  const deps = await openDeps(msg.config, { log, migrateOnOpen: false, ensureKey: false });
+  // A WAL checkpoint runs inside the commit that crosses the threshold and stalls that isolate's event loop
+  // for milliseconds: HTTP isolates never checkpoint; the main isolate does (`startCheckpoints`).
+  deps.db.exec("PRAGMA wal_autocheckpoint = 0");
+  const bus = openBus(msg.bus, { isolate: msg.isolate, isolates: msg.isolates, metrics: deps.metrics });
+  deps.queue = kvQueue(deps.kv, { bus, workerOnBus: msg.workerOnBus });
+  deps.metrics.setPeers(() => bus.peerMetrics());
+  try {
+    const server = startServer(deps, {
+      port: msg.port,
+      reusePort: true,
+      isolate: msg.isolate,
+      listenMessage: "http isolate listening",
+    });
+    running = { deps, bus, shutdown: server.shutdown };
+    scope.postMessage({ t: "ready", port: server.port, hostname: server.hostname });
+  } catch (err) {
+    bus.close();
+    closeDeps(deps);
+    throw err;
+  }
+}
+
+async function drain(): Promise<void> {
+  if (running) {
+    await running.shutdown();
+    running.bus.close();
+    closeDeps(running.deps);
+  }
+  scope.postMessage({ t: "stopped" });
+  scope.close();
+}
+
+scope.onmessage = (e) => {
+  const msg = e.data;
+  const work = msg.t === "start" ? start(msg) : drain();
+  work.catch((err) =>
+    scope.postMessage({ t: "failed", error: err instanceof Error ? err.message : String(err) })
+  );
+};

@@ -1,0 +1,124 @@
+/**
+ * The HTTP isolates of the main isolate: N Web Workers, each serving the app on the same port (SO_REUSEPORT),
+ * started after the main isolate has migrated, created keys and run the start-up tasks. On shutdown each one
+ * drains within the bound (the logic of src/server.ts), reports, and is ended.
+ */
+import type { Deps } from "./deps.ts";
+import type { RunningServer } from "./server.ts";
+import type { FromIsolate, ToIsolate } from "./http_isolate.ts";
+
+/** The HTTP isolates, as one server; `failed` resolves with a reason if one of them dies on its own. */
+export interface HttpIsolates extends RunningServer {
+  failed: Promise<string>;
+}
+
+/** Options: how many isolates, the bus name, and whether the main isolate runs the worker. */
+export interface HttpIsolateOptions {
+  count: number;
+  bus: string;
+  workerOnBus: boolean;
+}
+
+/** How often the main isolate checkpoints the WAL that the HTTP isolates (which never checkpoint) write. */
+const CHECKPOINT_MS = 1000;
+
+/** Checkpoints the WAL every second without blocking writers (PASSIVE), so it cannot grow without bound. */
+export function startCheckpoints(deps: Deps): { stop(): void } {
+  const timer = setInterval(() => {
+    try {
+      if (deps.db.isOpen) deps.db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+    } catch (err) {
+      deps.log.warn("WAL checkpoint failed", { err });
+    }
+  }, CHECKPOINT_MS);
+  return { stop: () => clearInterval(timer) };
+}
+
+/** Extra time past the drain bound an isolate gets to report before it is ended. */
+const REPORT_GRACE_MS = 3000;
+
+interface Handle {
+  worker: Worker;
+  ready: Promise<{ port: number; hostname: string }>;
+  stopped: Promise<void>;
+}
+
+/** Starts `count` HTTP isolates; resolves once all of them listen (on one port). */
+export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions): Promise<HttpIsolates> {
+  let fail: (reason: string) => void = () => {};
+  const failed = new Promise<string>((r) => fail = r);
+  let stopping = false;
+  const handles: Handle[] = [];
+  const spawn = (i: number, port: number): Handle => {
+    const isolate = `http-${i}`;
+    const worker = new Worker(new URL("./http_isolate.ts", import.meta.url), {
+      type: "module",
+      name: isolate,
+    });
+    let ready: (v: { port: number; hostname: string }) => void = () => {};
+    let refuse: (err: Error) => void = () => {};
+    let stopped: () => void = () => {};
+    const h: Handle = {
+      worker,
+      ready: new Promise((res, rej) => [ready, refuse] = [res, rej]),
+      stopped: new Promise((r) => stopped = r),
+    };
+    const died = (reason: string) => {
+      refuse(new Error(`HTTP isolate ${isolate} failed: ${reason}`));
+      stopped();
+      if (!stopping) {
+        deps.log.error("HTTP isolate failed", { isolate, reason });
+        fail(`${isolate}: ${reason}`);
+      }
+    };
+    worker.onmessage = (e: MessageEvent<FromIsolate>) => {
+      const msg = e.data;
+      if (msg.t === "ready") ready({ port: msg.port, hostname: msg.hostname });
+      else if (msg.t === "stopped") stopped();
+      else died(msg.error);
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      died(e.message);
+    };
+    const start: ToIsolate = {
+      t: "start",
+      config: deps.config,
+      isolate,
+      port,
+      bus: options.bus,
+      isolates: options.count + 1,
+      workerOnBus: options.workerOnBus,
+    };
+    worker.postMessage(start);
+    handles.push(h);
+    return h;
+  };
+
+  const checkpoints = startCheckpoints(deps);
+  const shutdown = async () => {
+    stopping = true;
+    checkpoints.stop();
+    const bound = deps.config.shutdownTimeoutMs + REPORT_GRACE_MS;
+    await Promise.all(handles.map(async (h) => {
+      h.worker.postMessage({ t: "drain" } satisfies ToIsolate);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([h.stopped, new Promise((r) => timer = setTimeout(r, bound))]);
+      clearTimeout(timer);
+      h.worker.terminate();
+    }));
+  };
+
+  try {
+    // For port 0 the first isolate binds any free port, and the others join the port it got.
+    const first = await spawn(1, deps.config.port).ready;
+    await Promise.all(Array.from({ length: options.count - 1 }, (_, i) => spawn(i + 2, first.port).ready));
+    const finished = Promise.all(handles.map((h) => h.stopped)).then(() => {});
+    return { port: first.port, hostname: first.hostname, finished, shutdown, failed };
+  } catch (err) {
+    stopping = true;
+    checkpoints.stop();
+    for (const h of handles) h.worker.terminate();
+    throw err;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The insert-only fast path of an import: registrants whose id and identifiers are new are buffered and
+ * written with multi-row INSERT statements (ids assigned here, inside the batch's write transaction, so
+ * identifiers, data, events and household links are known before the rows go in). Anything else (an
+ * existing id, an identifier already owned, an unknown household) takes the per-record path in `store.ts`
+ * after the buffer is flushed, so record order and every check stay exactly those of `saveRegistrant`.
+ */
+import type { StatementSync } from "node:sqlite";
+import type { Db } from "../db/sqlite.ts";
+import { stmt } from "./statements.ts";
+import type { PreparedRecord } from "./prepared.ts";
+import { REGISTRANT_COLUMNS, STORE_REGISTRY } from "./store.ts";
+
+type Value = string | number | null;
+
+/** Rows per multi-row statement: chunk sizes are powers of two so at most 11 statements per table are cached. */
+const MAX_CHUNK = 512;
+
+const HEAD = {
+  registrants: `INSERT INTO registrants (id, ${REGISTRANT_COLUMNS}) VALUES `,
+  data: "INSERT INTO registrant_data (id, data) VALUES ",
+  identifiers: "INSERT INTO identifiers (id_value, id_type, registrant_id, live) VALUES ",
+  events:
+    "INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at) VALUES ",
+} as const;
+type Table = keyof typeof HEAD;
+
+/** The fixed parts of an identifier row (live = 1) and of an event row (a registration). */
+const TUPLE: Record<Table, string> = {
+  registrants: `(${Array(20).fill("?").join(",")})`,
+  data: "(?,?)",
+  identifiers: "(?,?,?,1)",
+  // The snapshot is '' (lazy): the record is read from registrant_data (see events.ts, EVENT_SNAPSHOT).
+  events: "(?,'registration',?,?,'',?)",
+};
+const WIDTH: Record<Table, number> = { registrants: 20, data: 2, identifiers: 3, events: 4 };
+
+function multiInsert(db: Db, table: Table, rows: number): StatementSync {
+  return stmt(db, HEAD[table] + Array(rows).fill(TUPLE[table]).join(","));
+}
+
+/** Buffered rows of new registrants for one batch transaction. */
+export interface PendingInserts {
+  rows: Record<Table, Value[]>;
+  count: number;
+  nextId: number | undefined;
+}
+
+/** An empty buffer. */
+export function pendingInserts(): PendingInserts {
+  return { rows: { registrants: [], data: [], identifiers: [], events: [] }, count: 0, nextId: undefined };
+}
+
+/** Buffers a new registrant (id chosen here, group_id already set); returns its id. Inside the batch's transaction. */
+export function bufferNew(
+  db: Db,
+  p: PendingInserts,
+  rec: PreparedRecord,
+  options: { now: string; registry?: string },
+): number {
+  if (p.nextId === undefined) {
+    p.nextId = Number(
+      (stmt(db, "SELECT COALESCE(MAX(id), 0) + 1 AS n FROM registrants").get() as { n: number }).n,
+    );
+  }
+  const id = p.nextId++;
+  const r = p.rows.registrants;
+  r.push(id);
+  for (const v of rec.cols!) r.push(v);
+  p.rows.data.push(id, rec.json!);
+  const ids = rec.ids!;
+  for (let k = 0; k < ids.length; k += 2) p.rows.identifiers.push(ids[k + 1], ids[k], id);
+  p.rows.events.push(options.registry ?? STORE_REGISTRY, rec.recordType!, id, options.now);
+  p.count++;
+  return id;
+}
+
+/** Writes the buffered rows (registrants first: the other tables refer to them) and empties the buffer. */
+export function flushInserts(db: Db, p: PendingInserts): void {
+  if (p.count > 0) {
+    for (const table of ["registrants", "data", "identifiers", "events"] as const) {
+      writeRows(db, table, p.rows[table]);
+      p.rows[table] = [];
+    }
+    p.count = 0;
+  }
+  // Per-record writes may follow and take ids themselves: read the next id again when needed.
+  p.nextId = undefined;
+}
+
+function writeRows(db: Db, table: Table, values: Value[]): void {
+  const width = WIDTH[table];
+  let at = 0;
+  let left = values.length / width;
+  while (left > 0) {
+    let rows = MAX_CHUNK;
+    while (rows > left) rows >>= 1;
+    multiInsert(db, table, rows).run(...values.slice(at, at + rows * width));
+    at += rows * width;
+    left -= rows;
+  }
+}

@@ -1,0 +1,48 @@
+/** Reading an import file in the parse worker (parse_worker.ts), one batch ahead of the writer. */
+import type { PreparedBatch } from "./batch.ts";
+import type { ImportFormat } from "./sources.ts";
+
+type Reply = { ready?: true; batch?: PreparedBatch | null; bytes?: number; error?: string };
+
+/**
+ * The prepared batches of the file at `path`, parsed in a worker while the caller writes the previous one.
+ * At most two batches are in memory. `onBytes` gets the bytes read so far (for a progress bar).
+ */
+export async function* workerBatches(
+  path: string,
+  options: { format: ImportFormat; batchSize: number; now: () => string; onBytes?: (n: number) => void },
+): AsyncGenerator<PreparedBatch> {
+  const worker = new Worker(new URL("./parse_worker.ts", import.meta.url), { type: "module" });
+  const replies: Reply[] = [];
+  let wake: (() => void) | undefined;
+  worker.onmessage = (e: MessageEvent<Reply>) => {
+    replies.push(e.data);
+    wake?.();
+  };
+  worker.onerror = (e: ErrorEvent) => {
+    e.preventDefault();
+    replies.push({ error: e.message });
+    wake?.();
+  };
+  const reply = async (): Promise<Reply> => {
+    while (replies.length === 0) await new Promise<void>((r) => wake = r);
+    const r = replies.shift()!;
+    if (r.error !== undefined) throw new Error(r.error);
+    return r;
+  };
+  try {
+    worker.postMessage({ path, format: options.format, batchSize: options.batchSize });
+    await reply();
+    worker.postMessage({ now: options.now() });
+    for (;;) {
+      const r = await reply();
+      options.onBytes?.(r.bytes ?? 0);
+      if (!r.batch) return;
+      // Ask for the next batch before handing this one over: parsing overlaps the caller's write.
+      worker.postMessage({ now: options.now() });
+      yield r.batch;
+    }
+  } finally {
+    worker.terminate();
+  }
+}

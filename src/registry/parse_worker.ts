@@ -1,0 +1,54 @@
+/**
+ * The import's parse worker (a Web Worker): reads the file, parses and checks records and serialises them
+ * (`prepareRecord`) while the main thread writes the previous batch to SQLite, so a bulk load uses two cores.
+ * Protocol: `{path, format, batchSize}` to start; each `{now}` asks for the next batch, answered with
+ * `{batch, bytes}` (`batch` null at the end) or `{error}` when the file cannot be read on.
+ */
+/// <reference lib="deno.worker" />
+import type { ImportFormat } from "./sources.ts";
+import { recordsOf } from "./sources.ts";
+import type { SourceRecord } from "./batch.ts";
+import { type PreparedRecord, prepareRecord } from "./prepared.ts";
+
+let records: AsyncIterator<SourceRecord> | undefined;
+let batchSize = 5000;
+let bytes = 0;
+
+async function open(path: string, format: ImportFormat): Promise<void> {
+  const file = await Deno.open(path, { read: true });
+  const counted = file.readable.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, c) {
+        bytes += chunk.byteLength;
+        c.enqueue(chunk);
+      },
+    }),
+  ).pipeThrough(new TextDecoderStream());
+  records = recordsOf(format, counted)[Symbol.asyncIterator]();
+}
+
+async function next(now: string): Promise<PreparedRecord[] | null> {
+  const out: PreparedRecord[] = [];
+  while (out.length < batchSize) {
+    const r = await records!.next();
+    if (r.done) break;
+    out.push(prepareRecord(r.value, now));
+  }
+  return out.length > 0 ? out : null;
+}
+
+self.onmessage = async (e: MessageEvent) => {
+  const m = e.data as { path?: string; format?: ImportFormat; batchSize?: number; now?: string };
+  try {
+    if (m.path !== undefined) {
+      batchSize = m.batchSize ?? batchSize;
+      await open(m.path, m.format!);
+      self.postMessage({ ready: true });
+      return;
+    }
+    const batch = await next(m.now!);
+    self.postMessage({ batch: batch && { now: m.now, records: batch }, bytes });
+  } catch (err) {
+    self.postMessage({ error: (err as Error).message });
+  }
+};

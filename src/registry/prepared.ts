@@ -1,0 +1,55 @@
+/**
+ * A record prepared for writing: read, checked and serialised once (in the import's parse worker or in
+ * process), so the writer only decides new-or-existing and binds values. The Registrant itself is rebuilt
+ * from `json` only for the per-record path (existing ids, conflicts), which is rare in a bulk load.
+ */
+import type { SourceRecord } from "./batch.ts";
+import { InputError, readRegistrant, type Registrant } from "./model.ts";
+import { columnValues } from "./store.ts";
+import type { RecordType } from "./attributes.ts";
+
+/** A prepared input record: either `error` or the registrant's parts. */
+export interface PreparedRecord {
+  line: number;
+  error?: string;
+  externalId?: string;
+  recordType?: RecordType;
+  groupRef?: string;
+  /** Identifier type and value pairs, flattened: [type, value, type, value, ...]. */
+  ids?: string[];
+  /** The stored registrant JSON. */
+  json?: string;
+  /** `columnValues(reg, null)`: the household row id (index 12) is filled in by the writer. */
+  cols?: Array<string | number | null>;
+}
+
+/** The column index of `group_id` in `columnValues`. */
+export const GROUP_ID_COLUMN = 12;
+
+/** Reads one source record with `now` as the import time; an input error becomes `error`. */
+export function prepareRecord(rec: SourceRecord, now: string): PreparedRecord {
+  if (rec.error !== undefined) return { line: rec.line, error: rec.error };
+  let reg: Registrant;
+  try {
+    reg = readRegistrant(rec.raw, now);
+  } catch (err) {
+    if (err instanceof InputError) return { line: rec.line, error: err.message };
+    throw err;
+  }
+  const ids: string[] = [];
+  for (const i of reg.identifiers) ids.push(i.type, i.value);
+  return {
+    line: rec.line,
+    externalId: reg.externalId,
+    recordType: reg.recordType,
+    groupRef: reg.groupRef,
+    ids,
+    json: JSON.stringify(reg),
+    cols: columnValues(reg, null),
+  };
+}
+
+/** The registrant of a prepared record (for the per-record path). */
+export function registrantOf(p: PreparedRecord): Registrant {
+  return JSON.parse(p.json!) as Registrant;
+}

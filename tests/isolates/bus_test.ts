@@ -1,0 +1,98 @@
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { Metrics } from "../../src/obs/metrics.ts";
+import { newBusName, openBus } from "../../src/jobs/bus.ts";
+import { kvQueue, type QueueMessage } from "../../src/jobs/queue.ts";
+import { NOTIFY_KIND, wakeNotifier } from "../../src/subscriptions/notifier.ts";
+import { testDeps } from "../helpers/deps.ts";
+
+function until(pred: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      if (pred()) return resolve();
+      if (Date.now() > end) return reject(new Error("condition not met in time"));
+      setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+Deno.test("Metrics.render() sums peers' counters and histograms and adds families only peers have", () => {
+  const a = new Metrics();
+  const b = new Metrics();
+  a.inc("req_total", "Requests", { route: "/x" }, 3);
+  b.inc("req_total", "Requests", { route: "/x" }, 4);
+  b.inc("req_total", "Requests", { route: "/y" });
+  a.observe("lat_seconds", "Latency", {}, 0.002);
+  b.observe("lat_seconds", "Latency", {}, 0.2);
+  b.observe("txn_seconds", "Processing", { action: "search" }, 0.02);
+  a.gauge("depth", "Depth", () => [{ labels: {}, value: 7 }]);
+  const text = a.render([structuredClone(b.snapshot())]);
+  match(text, /req_total\{route="\/x"\} 7\n/);
+  match(text, /req_total\{route="\/y"\} 1\n/);
+  match(text, /lat_seconds_count 2\n/);
+  match(text, /lat_seconds_bucket\{le="0.0025"\} 1\n/);
+  match(text, /lat_seconds_bucket\{le="0.25"\} 2\n/);
+  match(text, /txn_seconds_count\{action="search"\} 1\n/);
+  match(text, /depth 7\n/);
+  // Rendering with peers leaves this isolate's own figures untouched.
+  match(a.render(), /req_total\{route="\/x"\} 3\n/);
+  ok(!a.render().includes("txn_seconds"));
+});
+
+Deno.test("openBus(): wake-ups posted in one tick reach the worker isolate's end; metrics are gathered", async () => {
+  const name = newBusName();
+  const mainMetrics = new Metrics();
+  const httpMetrics = new Metrics();
+  mainMetrics.inc("c_total", "C", {}, 2);
+  httpMetrics.inc("c_total", "C", {}, 5);
+  const main = openBus(name, { isolate: "main", isolates: 2, metrics: mainMetrics });
+  const http = openBus(name, { isolate: "http-1", isolates: 2, metrics: httpMetrics });
+  const other = openBus(newBusName(), { isolate: "main", isolates: 2, metrics: new Metrics() });
+  try {
+    const got: QueueMessage[] = [];
+    const strayed: QueueMessage[] = [];
+    main.onWake((m) => got.push(m));
+    other.onWake((m) => strayed.push(m));
+    for (let i = 0; i < 3; i++) http.wake({ kind: "txn", id: String(i) });
+    await until(() => got.length === 3);
+    deepEqual(got.map((m) => m.id), ["0", "1", "2"]);
+    httpMetrics.setPeers(() => http.peerMetrics());
+    match(await httpMetrics.renderAll(), /c_total 7\n/);
+    equal(strayed.length, 0, "a bus of another server run hears nothing");
+  } finally {
+    main.close();
+    http.close();
+    other.close();
+  }
+});
+
+Deno.test("kvQueue(): an HTTP isolate's immediate enqueue and wakeNotifier reach the worker isolate's listener", async () => {
+  const worker = await testDeps();
+  const http = await testDeps();
+  const name = newBusName();
+  const mainBus = openBus(name, { isolate: "main", isolates: 2, metrics: worker.metrics });
+  const httpBus = openBus(name, { isolate: "http-1", isolates: 2, metrics: http.metrics });
+  try {
+    worker.queue = kvQueue(worker.kv, { bus: mainBus });
+    http.queue = kvQueue(http.kv, { bus: httpBus, workerOnBus: true });
+    const got: QueueMessage[] = [];
+    worker.queue.listen((m) => {
+      got.push(m);
+      return Promise.resolve();
+    });
+    const started = performance.now();
+    await http.queue.enqueue({ kind: "txn", id: "42" });
+    wakeNotifier(http);
+    await until(() => got.length === 2);
+    ok(performance.now() - started < 1000);
+    deepEqual(got, [{ kind: "txn", id: "42" }, { kind: NOTIFY_KIND, id: "0" }]);
+    // Without a worker in the process there is nothing to wake (KV carries enqueues, polling finds the rest).
+    equal(kvQueue(http.kv).wake!({ kind: NOTIFY_KIND, id: "0" }), false);
+  } finally {
+    mainBus.close();
+    httpBus.close();
+    worker.close();
+    http.close();
+  }
+});

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { testDeps } from "../helpers/deps.ts";
+import { createApp } from "../../src/app.ts";
+import { createAdminToken } from "../../src/admin/tokens.ts";
+import { addSender } from "../../src/senders/store.ts";
+import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
+import { startNotifier } from "../../src/subscriptions/notifier.ts";
+import { input, person, startReceiver, subItem } from "./helpers.ts";
+
+Deno.test("admin registrant changes wake the notifier at once (no waiting for the poll)", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  const rx = startReceiver();
+  // The poll would only come after a minute: anything delivered within the test came from a wake-up.
+  const notifier = startNotifier(deps, { pollMs: 60_000 });
+  try {
+    const app = createApp(deps);
+    const { token } = await createAdminToken(deps.db, { role: "admin" });
+    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    const r = await subscribeProcessor(
+      deps,
+      input("s1", {
+        transaction_id: "t",
+        subscribe_request: ["REGISTER", "update", "delete"].map((t) => subItem(t, { reg_event_type: t })),
+      }, rx.url),
+    );
+    assert.deepEqual(
+      (r.message.subscribe_response as Array<{ status: string }>).map((i) => i.status),
+      ["succ", "succ", "succ"],
+    );
+    await notifier.runNow();
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await app.request(`/admin/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${await res.text()}`);
+    };
+    const steps: Array<[string, string, unknown, string]> = [
+      ["POST", "/registrants", person("w1"), "REGISTER"],
+      ["PUT", "/registrants/w1", person("w1", { sex: "male" }), "UPDATE"],
+      ["PATCH", "/registrants/w1", { sex: "female" }, "UPDATE"],
+      ["DELETE", "/registrants/w1", undefined, "DELETE"],
+    ];
+    for (const [i, [method, path, body, event]] of steps.entries()) {
+      await call(method, path, body);
+      await rx.until((all) => all.length === i + 1, 3000);
+      const data = (rx.received[i].body.message as { notify_event: Array<{ data: Record<string, unknown> }> })
+        .notify_event[0].data;
+      assert.equal(data.reg_event_type, event, `${method} ${path}`);
+    }
+  } finally {
+    await notifier.stop();
+    await rx.close();
+    deps.close();
+  }
+});
