@@ -102,6 +102,14 @@ async function main(): Promise<void> {
       };
     });
     const totalS = (final.lastAt - startedAt) / 1000;
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const meanMs = (name: string) => {
+      const sum = [...metrics.matchAll(new RegExp(`^${name}_sum\\{[^}]*\\} (\\S+)$`, "gm"))]
+        .reduce((a, m) => a + Number(m[1]), 0);
+      const count = [...metrics.matchAll(new RegExp(`^${name}_count\\{[^}]*\\} (\\S+)$`, "gm"))]
+        .reduce((a, m) => a + Number(m[1]), 0);
+      return count ? (sum / count * 1000).toFixed(2) : "n/a";
+    };
     latencies.sort((a, b) => a - b);
     // Time inside the server (access log `ms`): the rest of the ACK latency is queueing and the client.
     const inServer = server.logs.filter((l) => l.msg === "request" && l.path === "/registry/search")
@@ -125,6 +133,17 @@ async function main(): Promise<void> {
       ["callbacks collected", `${final.count} / ${N}`],
       ["first request → last callback (s)", totalS.toFixed(2)],
       ["end-to-end throughput (txn/s)", (final.count / totalS).toFixed(0)],
+      [
+        "callback attempts failed, retry pending",
+        String(
+          [...metrics.matchAll(/^dci_txn_callbacks_total\{[^}]*outcome="retry"[^}]*\} (\S+)$/gm)]
+            .reduce((a, m) => a + Number(m[1]), 0),
+        ),
+      ],
+      [
+        "worker: mean processing / callback attempt (ms)",
+        `${meanMs("dci_txn_processing_seconds")} / ${meanMs("dci_txn_callback_seconds")}`,
+      ],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     console.log(`\nbench/async.ts — async search, ACK and callbacks (loopback receiver)\n`);

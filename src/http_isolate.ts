@@ -41,9 +41,6 @@ let running: { deps: Deps; bus: ProcessBus; shutdown(): Promise<void> } | undefi
 async function start(msg: Extract<ToIsolate, { t: "start" }>): Promise<void> {
   const log = createLogger(msg.config.logLevel).child({ isolate: msg.isolate });
   const deps = await openDeps(msg.config, { log, migrateOnOpen: false, ensureKey: false });
-  // A WAL checkpoint runs inside the commit that crosses the threshold and stalls that isolate's event loop
-  // for milliseconds: HTTP isolates never checkpoint; the main isolate does (`startCheckpoints`).
-  deps.db.exec("PRAGMA wal_autocheckpoint = 0");
   const bus = openBus(msg.bus, { isolate: msg.isolate, isolates: msg.isolates, metrics: deps.metrics });
   deps.queue = kvQueue(deps.kv, { bus, workerOnBus: msg.workerOnBus });
   deps.metrics.setPeers(() => bus.peerMetrics());

@@ -19,21 +19,6 @@ export interface HttpIsolateOptions {
   workerOnBus: boolean;
 }
 
-/** How often the main isolate checkpoints the WAL that the HTTP isolates (which never checkpoint) write. */
-const CHECKPOINT_MS = 1000;
-
-/** Checkpoints the WAL every second without blocking writers (PASSIVE), so it cannot grow without bound. */
-export function startCheckpoints(deps: Deps): { stop(): void } {
-  const timer = setInterval(() => {
-    try {
-      if (deps.db.isOpen) deps.db.exec("PRAGMA wal_checkpoint(PASSIVE)");
-    } catch (err) {
-      deps.log.warn("WAL checkpoint failed", { err });
-    }
-  }, CHECKPOINT_MS);
-  return { stop: () => clearInterval(timer) };
-}
-
 /** Extra time past the drain bound an isolate gets to report before it is ended. */
 const REPORT_GRACE_MS = 3000;
 
@@ -95,10 +80,8 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
     return h;
   };
 
-  const checkpoints = startCheckpoints(deps);
   const shutdown = async () => {
     stopping = true;
-    checkpoints.stop();
     const bound = deps.config.shutdownTimeoutMs + REPORT_GRACE_MS;
     await Promise.all(handles.map(async (h) => {
       h.worker.postMessage({ t: "drain" } satisfies ToIsolate);
@@ -117,7 +100,6 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
     return { port: first.port, hostname: first.hostname, finished, shutdown, failed };
   } catch (err) {
     stopping = true;
-    checkpoints.stop();
     for (const h of handles) h.worker.terminate();
     throw err;
   }

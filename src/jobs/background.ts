@@ -44,7 +44,7 @@ export function startBackground(deps: Deps): Background {
   const sweeper = startSweeper(deps, [
     (options) => sweepTransactions(deps, handleTxn, options),
   ]);
-  const arrivals = { stop() {} }; void startArrivalPoll;
+  const arrivals = startArrivalPoll(deps, handleTxn, (id) => handling.has(id));
   for (const job of SCHEDULES) {
     Deno.cron(job.name, job.schedule, { signal: abort.signal }, async () => {
       try {
