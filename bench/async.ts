@@ -148,9 +148,24 @@ async function main(): Promise<void> {
     const width = Math.max(...rows.map(([k]) => k.length));
     console.log(`\nbench/async.ts — async search, ACK and callbacks (loopback receiver)\n`);
     for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+    const retryErrors = new Map<string, number>();
+    for (const l of server.logs) {
+      if (l.msg === "callback retry scheduled") {
+        const e = String(l.error ?? "?");
+        retryErrors.set(e, (retryErrors.get(e) ?? 0) + 1);
+      }
+    }
+    for (const [e, n] of retryErrors) console.log(`callback retry reason: ${n} × ${e}`);
   } finally {
     await server.stop();
     receiver.terminate();
+    const { DatabaseSync } = await import("node:sqlite");
+    const db = new DatabaseSync(`${server.dataDir}/dci.sqlite`);
+    const retried = db.prepare(
+      "SELECT last_error AS error, COUNT(*) AS n FROM transactions WHERE attempts > 1 GROUP BY last_error",
+    ).all() as Array<{ error: string | null; n: number }>;
+    for (const r of retried) console.log(`retried callbacks: ${r.n} × ${r.error ?? "(no error kept)"}`);
+    db.close();
     await Deno.remove(server.dataDir, { recursive: true }).catch(() => {});
   }
 }

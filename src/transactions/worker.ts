@@ -101,6 +101,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWor
         ...logFields(row),
         attempts: row.attempts,
         delay_ms: wait,
+        error: outcome.error,
       });
       await deps.queue.enqueue({ kind: TXN_KIND, id: String(id) }, { delayMs: wait }).catch((err) =>
         deps.log.warn("retry enqueue failed; the sweeper will retry", { ...logFields(row), err })
