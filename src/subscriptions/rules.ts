@@ -2,6 +2,7 @@
  * Subscription rules that need no storage: event and record type names, the filter (search query language,
  * compiled with the registry's query compiler), the dedupe key and the notification URL.
  */
+import { CALLBACK_SUFFIX, callbackBase } from "../dci/callback_url.ts";
 import { parseQuery, QueryError } from "../registry/query_parse.ts";
 import { type Compiled, toSql } from "../registry/query_sql.ts";
 import type { RecordType } from "../registry/attributes.ts";
@@ -138,25 +139,14 @@ export function dedupeKey(
   });
 }
 
-const CALLBACK_SUFFIX = /\/(on-search|on-subscribe|on-unsubscribe|on-status|on-receipt|notify)\/?$/;
-
 /**
  * The URL notifications go to, from a base (the sender's registered callback URL, else header.sender_uri):
  * a base already ending in a callback path has that segment replaced by `notify`; otherwise
  * `/registry/notify` is appended. Undefined when the base is not an absolute http(s) URL without credentials.
  */
 export function notifyUrl(base: string | undefined | null, path = "notify"): string | undefined {
-  if (!base) return undefined;
-  let url: URL;
-  try {
-    url = new URL(base);
-  } catch {
-    return undefined;
-  }
-  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.username || url.password) {
-    return undefined;
-  }
-  url.hash = "";
+  const url = callbackBase(base);
+  if (!url) return undefined;
   const trimmed = url.pathname.replace(/\/+$/, "");
   if (CALLBACK_SUFFIX.test(trimmed)) {
     url.pathname = trimmed.replace(/\/(txn\/)?[^/]+$/, "") + `/${path}`;

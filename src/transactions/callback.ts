@@ -1,4 +1,5 @@
 /** Callbacks: where they go, and one signed delivery attempt through the SSRF-guarded client. */
+import { CALLBACK_SUFFIX, callbackBase } from "../dci/callback_url.ts";
 import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import { OutboundError } from "../net/outbound.ts";
@@ -14,26 +15,14 @@ export const CALLBACK_PATHS: Readonly<Record<ReturnType<typeof callbackAction>, 
   "on-receipt": "/registry/on-receipt",
 };
 
-/** A path that already names a callback endpoint is used as is. */
-const CALLBACK_SUFFIX = /\/(on-search|on-subscribe|on-unsubscribe|on-status|on-receipt|notify)\/?$/;
-
 /**
  * The callback URL for `action` from a base (the sender's registered callback URL, else header.sender_uri):
  * the base itself when it already ends in a callback path, else base + `/registry/on-search` etc.
  * Undefined when the base is not an absolute http(s) URL without credentials.
  */
 export function callbackUrl(base: string | undefined, action: TxnAction): string | undefined {
-  if (!base) return undefined;
-  let url: URL;
-  try {
-    url = new URL(base);
-  } catch {
-    return undefined;
-  }
-  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.username || url.password) {
-    return undefined;
-  }
-  url.hash = "";
+  const url = callbackBase(base);
+  if (!url) return undefined;
   if (!CALLBACK_SUFFIX.test(url.pathname)) {
     url.pathname = url.pathname.replace(/\/+$/, "") + CALLBACK_PATHS[callbackAction(action)];
   }

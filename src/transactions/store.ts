@@ -41,21 +41,22 @@ export interface TxnRow {
 }
 
 /** What the accept step writes. */
-export interface NewTxn {
-  sender_id: string;
-  transaction_id: string;
-  dedupe_key: string;
-  message_id: string;
-  correlation_id: string;
-  action: TxnAction;
-  registry: string;
-  callback_url: string;
-  request_header: string;
-  request_message: string;
-  ack: string;
-  reference_ids: string[];
-  now: string;
-}
+export type NewTxn =
+  & Pick<
+    TxnRow,
+    | "sender_id"
+    | "transaction_id"
+    | "dedupe_key"
+    | "message_id"
+    | "correlation_id"
+    | "action"
+    | "registry"
+    | "callback_url"
+    | "request_header"
+    | "request_message"
+    | "ack"
+  >
+  & { reference_ids: string[]; now: string };
 
 /** The outcome of processing, stored before the callback is attempted. */
 export interface ProcessedTxn {
