@@ -45,6 +45,9 @@ async function main(): Promise<void> {
       DCI_SEED_DEMO: "true",
       DCI_DEMO_SIZE: "1000",
       ...(ISOLATES === undefined ? {} : { DCI_HTTP_ISOLATES: ISOLATES }),
+      ...(Deno.env.get("DCI_OUTBOUND_TIMEOUT_MS")
+        ? { DCI_OUTBOUND_TIMEOUT_MS: Deno.env.get("DCI_OUTBOUND_TIMEOUT_MS")! }
+        : {}),
     },
   });
   try {
