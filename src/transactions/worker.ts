@@ -48,6 +48,10 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWor
   const iso = (ms: number) => new Date(ms).toISOString();
 
   async function process(id: number): Promise<void> {
+    // Processing is synchronous SQLite work chained by already-resolved promises: without a real yield a
+    // backlog runs in one turn of the event loop, starving callback sockets and timers for seconds (callbacks
+    // then time out with their answer already waiting). One macrotask yield per transaction lets I/O through.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     const owner = crypto.randomUUID();
     const now = deps.clock.now();
     const row = claimProcessing(deps.db, id, owner, iso(now), iso(now + leaseMs));
