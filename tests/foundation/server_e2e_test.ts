@@ -1,5 +1,5 @@
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
-import { runCliProcess, startServerProcess } from "../helpers/server.ts";
+import { runCliProcess, slowBody, startServerProcess } from "../helpers/server.ts";
 
 async function getJson(url: string) {
   const res = await fetch(url);
@@ -99,18 +99,6 @@ Deno.test("serve: a restart reuses the key; keys rotate shows two keys, retire l
     await second.stop();
   }
 });
-
-/** A request whose body trickles in over `ms`, so it is in flight when the signal arrives. */
-function slowBody(ms: number, chunks = 10): ReadableStream<Uint8Array> {
-  let i = 0;
-  return new ReadableStream({
-    async pull(ctl) {
-      if (i++ >= chunks) return ctl.close();
-      await new Promise((r) => setTimeout(r, ms / chunks));
-      ctl.enqueue(new TextEncoder().encode(i === 1 ? '{"pad":"' : i > chunks ? '"}' : "x"));
-    },
-  });
-}
 
 Deno.test("serve: SIGTERM during a slow request finishes it, then exits 0 and closes cleanly", async () => {
   const srv = await startServerProcess();

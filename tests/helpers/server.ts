@@ -163,3 +163,15 @@ export async function postJson(
   }
   return { status: res.status, headers: res.headers, body: parsed };
 }
+
+/** A JSON request body that trickles in over `ms`, so the request is in flight when a signal arrives. */
+export function slowBody(ms: number, chunks = 10): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    async pull(ctl) {
+      if (i++ >= chunks) return ctl.close();
+      await new Promise((r) => setTimeout(r, ms / chunks));
+      ctl.enqueue(new TextEncoder().encode(i === 1 ? '{"pad":"' : i > chunks ? '"}' : "x"));
+    },
+  });
+}

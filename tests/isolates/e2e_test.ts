@@ -1,5 +1,5 @@
 import { equal, match, ok } from "node:assert/strict";
-import { startServerProcess } from "../helpers/server.ts";
+import { slowBody, startServerProcess } from "../helpers/server.ts";
 import { createServerSender, send, startWorkerServer, waitForState } from "../transactions/e2e_support.ts";
 import { startReceiver } from "../transactions/receiver.ts";
 import { searchMessage } from "../transactions/support.ts";
@@ -57,18 +57,6 @@ Deno.test("isolates: with 2 HTTP isolates both answer, /metrics sums them, callb
   }
   ok(server.logs.some((l) => l.msg === "stopped"));
 });
-
-/** A request whose body trickles in over `ms`, so it is in flight when the signal arrives. */
-function slowBody(ms: number, chunks = 10): ReadableStream<Uint8Array> {
-  let i = 0;
-  return new ReadableStream({
-    async pull(ctl) {
-      if (i++ >= chunks) return ctl.close();
-      await new Promise((r) => setTimeout(r, ms / chunks));
-      ctl.enqueue(new TextEncoder().encode(i === 1 ? '{"pad":"' : i > chunks ? '"}' : "x"));
-    },
-  });
-}
 
 Deno.test("isolates: SIGTERM with 2 HTTP isolates finishes an in-flight request, refuses new ones, exits 0", async () => {
   const srv = await startServerProcess({ env: { DCI_HTTP_ISOLATES: "2", DCI_WORKER: "true" } });
