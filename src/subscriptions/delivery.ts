@@ -5,7 +5,7 @@
  */
 import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
-import { OutboundError } from "../net/outbound.ts";
+import { type DeliveryOutcome, postEnvelope } from "../net/deliver.ts";
 import { stmt } from "../registry/statements.ts";
 import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import { retryDelay } from "../transactions/states.ts";
@@ -51,15 +51,12 @@ export function notifyMessage(
   };
 }
 
-/** The outcome of one attempt; `permanent` failures (the guard refused the URL) are not retried. */
-export type AttemptOutcome = { ok: true } | { ok: false; permanent: boolean; error: string };
-
 /** Signs and POSTs one notification once. Never throws; the receiver's body is never read into errors. */
 export async function sendNotification(
   deps: Deps,
   sub: SubscriptionRow,
   n: NotificationRow,
-): Promise<AttemptOutcome> {
+): Promise<DeliveryOutcome> {
   const ev = stmt(
     deps.db,
     `SELECT ${EVENT_SNAPSHOT} AS snapshot, e.created_at FROM registry_events e WHERE e.id = ?`,
@@ -82,22 +79,10 @@ export async function sendNotification(
     deps.log.error("notification envelope could not be built", { notification_id: n.notification_id, err });
     return { ok: false, permanent: false, error: "envelope: could not sign the notification" };
   }
-  try {
-    const res = await deps.http.request(sub.callback_url, {
-      method: "POST",
-      headers: { "content-type": "application/json", "X-DCI-Notification-ID": n.notification_id },
-      body,
-      statusOnly: true,
-    });
-    if (res.status >= 200 && res.status < 300) return { ok: true };
-    return { ok: false, permanent: false, error: `HTTP ${res.status} from notification URL` };
-  } catch (err) {
-    if (err instanceof OutboundError) {
-      const permanent = err.reason === "blocked" || err.reason === "invalid_url";
-      return { ok: false, permanent, error: `${err.reason}: ${err.message}` };
-    }
-    return { ok: false, permanent: false, error: `network: ${(err as Error)?.name ?? "error"}` };
-  }
+  return await postEnvelope(deps.http, sub.callback_url, body, {
+    headers: { "X-DCI-Notification-ID": n.notification_id },
+    what: "notification URL",
+  });
 }
 
 /** Options of a lane run (tests pass a fixed jitter source). */

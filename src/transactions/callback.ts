@@ -2,7 +2,9 @@
 import { CALLBACK_SUFFIX, callbackBase } from "../dci/callback_url.ts";
 import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
-import { OutboundError } from "../net/outbound.ts";
+import { type DeliveryOutcome, postEnvelope } from "../net/deliver.ts";
+
+export type { DeliveryOutcome };
 import { callbackAction, type TxnAction } from "./states.ts";
 import type { TxnRow } from "./store.ts";
 
@@ -29,11 +31,6 @@ export function callbackUrl(base: string | undefined, action: TxnAction): string
   return url.toString();
 }
 
-/** The outcome of one delivery attempt. `permanent` failures are not retried (the guard refused the URL). */
-export type DeliveryOutcome =
-  | { ok: true; status: number }
-  | { ok: false; permanent: boolean; error: string };
-
 /** Signs the stored result as the callback envelope and POSTs it once. Never throws. */
 export async function deliverOnce(deps: Deps, row: TxnRow): Promise<DeliveryOutcome> {
   let body: string;
@@ -53,21 +50,8 @@ export async function deliverOnce(deps: Deps, row: TxnRow): Promise<DeliveryOutc
     deps.log.error("callback envelope could not be built", { correlation_id: row.correlation_id, err });
     return { ok: false, permanent: false, error: "envelope: could not sign the callback" };
   }
-  try {
-    const res = await deps.http.request(row.callback_url, {
-      method: "POST",
-      headers: { "content-type": "application/json", "X-DCI-Transaction-ID": row.transaction_id },
-      body,
-      statusOnly: true,
-    });
-    // The receiver's body is never read into errors or logs: only its status code.
-    if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status };
-    return { ok: false, permanent: false, error: `HTTP ${res.status} from callback URL` };
-  } catch (err) {
-    if (err instanceof OutboundError) {
-      const permanent = err.reason === "blocked" || err.reason === "invalid_url";
-      return { ok: false, permanent, error: `${err.reason}: ${err.message}` };
-    }
-    return { ok: false, permanent: false, error: `network: ${(err as Error)?.name ?? "error"}` };
-  }
+  return await postEnvelope(deps.http, row.callback_url, body, {
+    headers: { "X-DCI-Transaction-ID": row.transaction_id },
+    what: "callback URL",
+  });
 }
