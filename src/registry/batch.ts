@@ -79,6 +79,19 @@ export function writeBatch(db: Db, batch: PreparedBatch, report: ImportReport, o
   for (const r of local.rejected) if (report.rejected.length < MAX_REJECTIONS_KEPT) report.rejected.push(r);
 }
 
+/** Writes one record through the checked path (insert or update) and counts it. */
+function upsertOne(
+  db: Db,
+  p: PreparedRecord,
+  batch: PreparedBatch,
+  report: ImportReport,
+  options: WriteOptions,
+): void {
+  const { eventType } = saveRegistrant(db, registrantOf(p), { mode: "upsert", now: batch.now, ...options });
+  if (eventType === "update") report.updated++;
+  else report.registered++;
+}
+
 function writeCarefully(db: Db, batch: PreparedBatch, report: ImportReport, options: WriteOptions): void {
   for (const p of batch.records) {
     report.read++;
@@ -88,13 +101,7 @@ function writeCarefully(db: Db, batch: PreparedBatch, report: ImportReport, opti
     }
     stmt(db, "SAVEPOINT rec").run();
     try {
-      const { eventType } = saveRegistrant(db, registrantOf(p), {
-        mode: "upsert",
-        now: batch.now,
-        ...options,
-      });
-      if (eventType === "update") report.updated++;
-      else report.registered++;
+      upsertOne(db, p, batch, report, options);
       stmt(db, "RELEASE rec").run();
     } catch (err) {
       stmt(db, "ROLLBACK TO rec").run();
@@ -156,13 +163,7 @@ function writeFast(db: Db, batch: PreparedBatch, report: ImportReport, options: 
     }
     flushInserts(db, pending);
     try {
-      const { eventType } = saveRegistrant(db, registrantOf(p), {
-        mode: "upsert",
-        now: batch.now,
-        ...options,
-      });
-      if (eventType === "update") report.updated++;
-      else report.registered++;
+      upsertOne(db, p, batch, report, options);
     } catch (err) {
       // A constraint failure here means a check missed something: the caller redoes the batch carefully.
       if (err instanceof InputError) reject(report, p.line, err.message);
