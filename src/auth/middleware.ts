@@ -5,8 +5,8 @@ import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { checkBearer } from "./bearer.ts";
 import { checkSignature } from "./signature_check.ts";
-import { guardReplay } from "./replay.ts";
-import { rateLimitHeaders, takeSenderRequest } from "../senders/rate_limit.ts";
+import { admit } from "./admission.ts";
+import { rateLimitHeaders } from "../senders/rate_limit.ts";
 import { jsonTooDeep, MAX_JSON_DEPTH } from "../http/json_depth.ts";
 
 /** OAuth2 scopes a registry endpoint may require. */
@@ -67,13 +67,9 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
         request: { method: c.req.method, url: c.req.url, headers: c.req.raw.headers },
         body: new TextEncoder().encode(text),
       }, bearer);
-      const now = deps.clock.now();
-      const { message_id: messageId, message_ts: messageTs } = envelope.header;
-      // Rate limit and replay insert in one write transaction; a replay refused there is not counted.
-      const decision = takeSenderRequest(deps.db, bearer.senderId, bearer.limits, now, () => {
-        if (typeof messageId === "string") guardReplay(deps, bearer.senderId, messageId, messageTs);
-      });
-      limitHeaders = rateLimitHeaders(decision, bearer.limits, now);
+      // Rate limit and replay insert, group-committed; a replay refused there is not counted.
+      const decision = await admit(deps, bearer.senderId, bearer.limits, envelope.header);
+      limitHeaders = rateLimitHeaders(decision, bearer.limits, deps.clock.now());
       if (!decision.allowed) {
         throw new DciError(
           "err.request.too_many_requests",

@@ -24,7 +24,7 @@ export interface ArrivalOptions {
 export function waitingTransactions(deps: Deps, before: string, limit: number): number[] {
   const rows = deps.db.prepare(
     `SELECT id FROM transactions WHERE state IN ('received','pending') AND updated_at <= ?
-     ORDER BY updated_at LIMIT ?`,
+     ORDER BY updated_at LIMIT ?+0`,
   ).all(before, limit) as Array<{ id: number }>;
   return rows.map((r) => r.id);
 }

@@ -96,7 +96,7 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
       const q = c.req.valid("query");
       const rows = deps.db.prepare(
         `${REGISTRANT_SELECT} WHERE r.deleted_at IS NULL
-         AND (? IS NULL OR r.record_type = ?) AND r.id < ? ORDER BY r.id DESC LIMIT ?`,
+         AND (? IS NULL OR r.record_type = ?) AND r.id < ? ORDER BY r.id DESC LIMIT ?+0`,
       ).all(
         q.record_type ?? null,
         q.record_type ?? null,

@@ -68,11 +68,11 @@ export function listEventsAfter(
   const limit = Math.max(1, Math.min(options.limit ?? 500, 10_000));
   const rows =
     (options.registry === undefined
-      ? stmt(db, `SELECT ${EVENT_COLUMNS} FROM registry_events e WHERE e.id > ? ORDER BY e.id LIMIT ?`)
+      ? stmt(db, `SELECT ${EVENT_COLUMNS} FROM registry_events e WHERE e.id > ? ORDER BY e.id LIMIT ?+0`)
         .all(afterId, limit)
       : stmt(
         db,
-        `SELECT ${EVENT_COLUMNS} FROM registry_events e WHERE e.id > ? AND e.registry = ? ORDER BY e.id LIMIT ?`,
+        `SELECT ${EVENT_COLUMNS} FROM registry_events e WHERE e.id > ? AND e.registry = ? ORDER BY e.id LIMIT ?+0`,
       ).all(afterId, options.registry, limit)) as Array<Record<string, string | number>>;
   return rows.map((r) => ({
     id: Number(r.id),

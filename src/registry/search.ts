@@ -130,13 +130,13 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
     `FROM registrants r WHERE r.record_type = '${recordType}' AND r.deleted_at IS NULL AND ${where.sql}`;
   const offset = (pageNumber - 1) * pageSize;
   const page = () =>
-    (stmt(ctx.db, `SELECT r.id ${base} ORDER BY ${order} LIMIT ? OFFSET ?`)
+    (stmt(ctx.db, `SELECT r.id ${base} ORDER BY ${order} LIMIT ?+0 OFFSET ?+0`)
       .all(...where.params, pageSize, offset) as Array<{ id: number }>).map((r) => Number(r.id));
   // An identifier lookup matches a handful of rows: its first page, when not full, is the count too. Broad
   // queries count first (bounded by maxResults + 1), so a refused one never sorts all its matches.
   let ids = sc.query_type === "idtype-value" && offset === 0 ? page() : undefined;
   const total = ids && ids.length < pageSize ? ids.length : Number(
-    (stmt(ctx.db, `SELECT COUNT(*) AS n FROM (SELECT 1 ${base} LIMIT ?)`)
+    (stmt(ctx.db, `SELECT COUNT(*) AS n FROM (SELECT 1 ${base} LIMIT ?+0)`)
       .get(...where.params, ctx.maxResults + 1) as { n: number }).n,
   );
   if (total > ctx.maxResults) {

@@ -38,12 +38,12 @@ function minuteUsage(
   return row;
 }
 
-function bump(db: Db, scope: string, key: string, nowS: number): void {
+function bump(db: Db, scope: string, key: string, nowS: number, count = 1): void {
   stmt(
     db,
-    `INSERT INTO rate_buckets (scope, key, second, count) VALUES (?, ?, ?, 1)
-     ON CONFLICT (scope, key, second) DO UPDATE SET count = count + 1`,
-  ).run(scope, key, nowS);
+    `INSERT INTO rate_buckets (scope, key, second, count) VALUES (?, ?, ?, ?)
+     ON CONFLICT (scope, key, second) DO UPDATE SET count = count + excluded.count`,
+  ).run(scope, key, nowS, count);
 }
 
 /** Seconds until the oldest request in the window leaves it. */
@@ -60,11 +60,105 @@ function untilFree(db: Db, scope: string, key: string, nowS: number, limit: numb
   return 1;
 }
 
+/** One request to count against its sender's limits. */
+export interface SenderRequest {
+  senderId: string;
+  limits: { minute: number; day: number };
+  /**
+   * Runs inside the write transaction once the limits allow the request (the replay guard's insert); if it
+   * throws, the request is refused with that error and not counted.
+   */
+  admitted?: () => void;
+}
+
+/** The outcome of one request of a batch: a limit decision, or the error `admitted` threw. */
+export type SenderOutcome = { decision: RateDecision } | { error: unknown };
+
 /**
- * Counts one request of a sender against its minute and day limits; refused requests are not counted.
- * `admitted` runs inside the same write transaction once the request is allowed (the replay guard's insert):
- * one short transaction per request, and a request it refuses (throws) is not counted either.
+ * Counts a batch of requests against their senders' minute and day limits in one write transaction, in order,
+ * exactly as if they had come one after another at `nowMs`; refused requests are not counted. One read of each
+ * sender's usage and one write of each sender's counters per batch, whatever its size.
  */
+export function takeSenderRequests(db: Db, requests: SenderRequest[], nowMs: number): SenderOutcome[] {
+  const nowS = Math.floor(nowMs / 1000);
+  const today = utcDay(nowMs);
+  return transaction(db, () => {
+    const usage = new Map<string, { used: number; dayUsed: number; added: number }>();
+    const refusedMinute: Array<{ index: number; senderId: string; limit: number }> = [];
+    const outcomes = requests.map((r, index): SenderOutcome => {
+      let u = usage.get(r.senderId);
+      if (!u) {
+        // Minute usage and today's count in one step (a stale day reads as zero).
+        const row = stmt(
+          db,
+          `SELECT (SELECT COALESCE(SUM(count), 0) FROM rate_buckets WHERE scope = 'sender' AND key = ? AND second > ?)
+             AS used, (SELECT count FROM rate_days WHERE sender_id = ? AND day = ?) AS day_used`,
+        ).get(r.senderId, nowS - WINDOW_S, r.senderId, today) as { used: number; day_used: number | null };
+        usage.set(r.senderId, u = { used: Number(row.used), dayUsed: Number(row.day_used ?? 0), added: 0 });
+      }
+      if (u.used >= r.limits.minute) {
+        refusedMinute.push({ index, senderId: r.senderId, limit: r.limits.minute });
+        const decision = {
+          allowed: false,
+          exceeded: "minute" as const,
+          remainingMinute: 0,
+          remainingDay: Math.max(0, r.limits.day - u.dayUsed),
+          retryAfter: 1,
+        };
+        return { decision };
+      }
+      if (u.dayUsed >= r.limits.day) {
+        const midnight = Date.parse(`${today}T00:00:00Z`) + 86_400_000;
+        const decision = {
+          allowed: false,
+          exceeded: "day" as const,
+          remainingMinute: r.limits.minute - u.used,
+          remainingDay: 0,
+          retryAfter: Math.max(1, Math.ceil((midnight - nowMs) / 1000)),
+        };
+        return { decision };
+      }
+      try {
+        r.admitted?.();
+      } catch (error) {
+        return { error };
+      }
+      u.used++;
+      u.dayUsed++;
+      u.added++;
+      const decision = {
+        allowed: true,
+        remainingMinute: r.limits.minute - u.used,
+        remainingDay: r.limits.day - u.dayUsed,
+        retryAfter: 0,
+      };
+      return { decision };
+    });
+    for (const [senderId, u] of usage) {
+      if (u.added === 0) continue;
+      bump(db, "sender", senderId, nowS, u.added);
+      stmt(
+        db,
+        `INSERT INTO rate_days (sender_id, day, count) VALUES (?, ?, ?)
+         ON CONFLICT (sender_id) DO UPDATE SET
+           count = CASE WHEN day = excluded.day THEN count + excluded.count ELSE excluded.count END,
+           day = excluded.day`,
+      ).run(senderId, today, u.added);
+    }
+    for (const { index, senderId, limit } of refusedMinute) {
+      (outcomes[index] as { decision: RateDecision }).decision.retryAfter = untilFree(
+        db,
+        "sender",
+        senderId,
+        nowS,
+        limit,
+      );
+    }
+    return outcomes;
+  });
+}
+
+/** Counts one request of a sender (a batch of one); an error from `admitted` is thrown. */
 export function takeSenderRequest(
   db: Db,
   senderId: string,
@@ -72,51 +166,9 @@ export function takeSenderRequest(
   nowMs: number,
   admitted?: () => void,
 ): RateDecision {
-  const nowS = Math.floor(nowMs / 1000);
-  const today = utcDay(nowMs);
-  return transaction(db, () => {
-    // Minute usage and today's count in one step (a stale day reads as zero).
-    const usage = stmt(
-      db,
-      `SELECT (SELECT COALESCE(SUM(count), 0) FROM rate_buckets WHERE scope = 'sender' AND key = ? AND second > ?)
-         AS used, (SELECT count FROM rate_days WHERE sender_id = ? AND day = ?) AS day_used`,
-    ).get(senderId, nowS - WINDOW_S, senderId, today) as { used: number; day_used: number | null };
-    const used = Number(usage.used);
-    const dayUsed = Number(usage.day_used ?? 0);
-    if (used >= limits.minute) {
-      return {
-        allowed: false,
-        exceeded: "minute" as const,
-        remainingMinute: 0,
-        remainingDay: Math.max(0, limits.day - dayUsed),
-        retryAfter: untilFree(db, "sender", senderId, nowS, limits.minute),
-      };
-    }
-    if (dayUsed >= limits.day) {
-      const midnight = Date.parse(`${today}T00:00:00Z`) + 86_400_000;
-      return {
-        allowed: false,
-        exceeded: "day" as const,
-        remainingMinute: limits.minute - used,
-        remainingDay: 0,
-        retryAfter: Math.max(1, Math.ceil((midnight - nowMs) / 1000)),
-      };
-    }
-    bump(db, "sender", senderId, nowS);
-    stmt(
-      db,
-      `INSERT INTO rate_days (sender_id, day, count) VALUES (?, ?, 1)
-       ON CONFLICT (sender_id) DO UPDATE SET count = CASE WHEN day = excluded.day THEN count + 1 ELSE 1 END,
-         day = excluded.day`,
-    ).run(senderId, today);
-    admitted?.();
-    return {
-      allowed: true,
-      remainingMinute: limits.minute - used - 1,
-      remainingDay: limits.day - dayUsed - 1,
-      retryAfter: 0,
-    };
-  });
+  const [outcome] = takeSenderRequests(db, [{ senderId, limits, admitted }], nowMs);
+  if ("error" in outcome) throw outcome.error;
+  return outcome.decision;
 }
 
 /** Counts one token request of a client IP against a per-minute limit. */

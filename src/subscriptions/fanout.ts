@@ -58,7 +58,7 @@ export function fanOutBatch(deps: Deps, cache: FilterCache = new Map(), batch = 
     const events = stmt(
       db,
       `SELECT e.id, e.registry, e.event_type, e.record_type, e.registrant_id, e.created_at,
-       ${EVENT_SNAPSHOT} AS snapshot FROM registry_events e WHERE e.id > ? ORDER BY e.id LIMIT ?`,
+       ${EVENT_SNAPSHOT} AS snapshot FROM registry_events e WHERE e.id > ? ORDER BY e.id LIMIT ?+0`,
     ).all(cursor, subs.length === 0 ? 1 : batch) as unknown as EventHead[];
     // With no subscription in scope, nothing can match: jump to the newest event.
     let last = subs.length === 0 ? newest : cursor;

@@ -145,7 +145,7 @@ export function listNotifications(db: Db, f: NotificationFilter = {}): Notificat
   return db.prepare(
     `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
      JOIN subscriptions s ON s.id = n.subscription_id ${where.length ? "WHERE " + where.join(" AND ") : ""}
-     ORDER BY n.id DESC LIMIT ? OFFSET ?`,
+     ORDER BY n.id DESC LIMIT ?+0 OFFSET ?+0`,
   ).all(...params) as unknown as NotificationView[];
 }
 

@@ -161,7 +161,7 @@ export function listSubscriptions(db: Db, f: SubscriptionFilter = {}): Subscript
   params.push(Math.max(1, Math.min(f.limit ?? 100, 1000)), Math.max(0, f.offset ?? 0));
   return db.prepare(
     `SELECT * FROM subscriptions ${where.length ? "WHERE " + where.join(" AND ") : ""}
-     ORDER BY id DESC LIMIT ? OFFSET ?`,
+     ORDER BY id DESC LIMIT ?+0 OFFSET ?+0`,
   ).all(...params) as unknown as SubscriptionRow[];
 }
 
@@ -220,7 +220,7 @@ export function endSubscription(
 export function dueForExpiry(db: Db, now: string, limit = 500): number[] {
   return (db.prepare(
     `SELECT id FROM subscriptions WHERE end_time IS NOT NULL AND end_time <= ?
-       AND state IN ('pending','active','error') ORDER BY id LIMIT ?`,
+       AND state IN ('pending','active','error') ORDER BY id LIMIT ?+0`,
   ).all(now, limit) as Array<{ id: number }>).map((r) => Number(r.id));
 }
 

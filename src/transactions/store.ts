@@ -237,7 +237,7 @@ export function dueTransactions(db: Db, now: string, staleBefore: string, limit:
      UNION ALL SELECT id FROM transactions WHERE state = 'processing' AND (lease_until IS NULL OR lease_until <= ?)
      UNION ALL SELECT id FROM transactions WHERE state IN ('succeeded','rejected') AND next_attempt_at <= ?
        AND (lease_until IS NULL OR lease_until <= ?)
-     LIMIT ?`,
+     LIMIT ?+0`,
   ).all(staleBefore, now, now, now, limit) as Array<{ id: number }>;
   return rows.map((r) => r.id);
 }
@@ -304,7 +304,7 @@ export function listTransactions(db: Db, f: TxnFilter): TxnRow[] {
   add("transaction_id = ?", f.transactionId);
   add("id < ?", f.before);
   const sql = `SELECT * FROM transactions ${where.length ? "WHERE " + where.join(" AND ") : ""}
-    ORDER BY id DESC LIMIT ?`;
+    ORDER BY id DESC LIMIT ?+0`;
   return stmt(db, sql).all(...args, f.limit) as unknown as TxnRow[];
 }
 

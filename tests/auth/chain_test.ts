@@ -263,6 +263,37 @@ Deno.test("authenticate() limits a sender per rolling minute with 429, Retry-Aft
   }
 });
 
+Deno.test("authenticate() decides concurrent requests one by one though they share one write transaction", async () => {
+  const { deps, alice, app, env } = await setup({ rateLimitMinute: "4" });
+  try {
+    // Sent together, these reach admission in one event-loop turn: one batch, one commit.
+    const twin = alice.sign(env());
+    const batch = [twin, twin, ...Array.from({ length: 5 }, () => alice.sign(env()))];
+    const answers = await Promise.all(batch.map((b) => call(app, b, alice.headers())));
+    const statuses = answers.map((a) => a.status);
+    // The repeated message_id is refused (409) and not counted; then 4 of the rest fit the minute limit.
+    assert.deepEqual(statuses, [200, 409, 200, 200, 200, 429, 429]);
+    assert.equal(answers[1].json.header.status_reason_code, "rjct.message_id.duplicate");
+    assert.deepEqual(answers.map((a) => a.headers.get("RateLimit")?.match(/r=(\d+)/)?.[1]), [
+      "3",
+      undefined,
+      "2",
+      "1",
+      "0",
+      "0",
+      "0",
+    ]);
+    const counted = deps.db.prepare("SELECT SUM(count) AS n FROM rate_buckets WHERE key = ?").get(
+      alice.senderId,
+    );
+    assert.equal(Number((counted as { n: number }).n), 4);
+    const text = deps.metrics.render();
+    assert.match(text, /dci_admission_batch_size_count 1\b/, "all seven in one batch");
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("authenticate() limits a sender per UTC day and the counter resets at midnight", async () => {
   const deps = await testDeps({ rateLimitDay: "2" }, { now: Date.parse("2026-03-01T23:58:00Z") });
   try {

@@ -75,3 +75,24 @@ Deno.test("ServerKeys: first key is Ed25519, rotation publishes both, retire rem
     deps.close();
   }
 });
+
+Deno.test("SQL in src/ writes LIMIT and OFFSET parameters as ?+0 (a bare one is re-prepared on every bind)", async () => {
+  const bare: string[] = [];
+  const walk = async (dir: URL) => {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory) await walk(new URL(`${e.name}/`, dir));
+      else if (e.name.endsWith(".ts")) {
+        const text = await Deno.readTextFile(new URL(e.name, dir));
+        for (const m of text.matchAll(/\b(LIMIT|OFFSET) \?(?!\+0)/g)) bare.push(`${e.name}: ${m[0]}`);
+      }
+    }
+  };
+  await walk(new URL("../../src/", import.meta.url));
+  deepEqual(bare, []);
+  // And the form works: it limits and offsets like a bare parameter.
+  const db = openDatabase(":memory:");
+  db.exec("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1), (2), (3), (4)");
+  const rows = db.prepare("SELECT n FROM t ORDER BY n LIMIT ?+0 OFFSET ?+0").all(2, 1).map((r) => r.n);
+  deepEqual(rows, [2, 3]);
+  db.close();
+});
