@@ -75,90 +75,88 @@ export interface SenderRequest {
 export type SenderOutcome = { decision: RateDecision } | { error: unknown };
 
 /**
- * Counts a batch of requests against their senders' minute and day limits in one write transaction, in order,
- * exactly as if they had come one after another at `nowMs`; refused requests are not counted. One read of each
- * sender's usage and one write of each sender's counters per batch, whatever its size.
+ * Counts a batch of requests against their senders' minute and day limits, in order, exactly as if they had
+ * come one after another at `nowMs`; refused requests are not counted. Runs inside the caller's write
+ * transaction. One read of each sender's usage and one write of each sender's counters, whatever the size.
  */
-export function takeSenderRequests(db: Db, requests: SenderRequest[], nowMs: number): SenderOutcome[] {
+export function countSenderRequests(db: Db, requests: SenderRequest[], nowMs: number): SenderOutcome[] {
   const nowS = Math.floor(nowMs / 1000);
   const today = utcDay(nowMs);
-  return transaction(db, () => {
-    const usage = new Map<string, { used: number; dayUsed: number; added: number }>();
-    const refusedMinute: Array<{ index: number; senderId: string; limit: number }> = [];
-    const outcomes = requests.map((r, index): SenderOutcome => {
-      let u = usage.get(r.senderId);
-      if (!u) {
-        // Minute usage and today's count in one step (a stale day reads as zero).
-        const row = stmt(
-          db,
-          `SELECT (SELECT COALESCE(SUM(count), 0) FROM rate_buckets WHERE scope = 'sender' AND key = ? AND second > ?)
-             AS used, (SELECT count FROM rate_days WHERE sender_id = ? AND day = ?) AS day_used`,
-        ).get(r.senderId, nowS - WINDOW_S, r.senderId, today) as { used: number; day_used: number | null };
-        usage.set(r.senderId, u = { used: Number(row.used), dayUsed: Number(row.day_used ?? 0), added: 0 });
-      }
-      if (u.used >= r.limits.minute) {
-        refusedMinute.push({ index, senderId: r.senderId, limit: r.limits.minute });
-        const decision = {
-          allowed: false,
-          exceeded: "minute" as const,
-          remainingMinute: 0,
-          remainingDay: Math.max(0, r.limits.day - u.dayUsed),
-          retryAfter: 1,
-        };
-        return { decision };
-      }
-      if (u.dayUsed >= r.limits.day) {
-        const midnight = Date.parse(`${today}T00:00:00Z`) + 86_400_000;
-        const decision = {
-          allowed: false,
-          exceeded: "day" as const,
-          remainingMinute: r.limits.minute - u.used,
-          remainingDay: 0,
-          retryAfter: Math.max(1, Math.ceil((midnight - nowMs) / 1000)),
-        };
-        return { decision };
-      }
-      try {
-        r.admitted?.();
-      } catch (error) {
-        return { error };
-      }
-      u.used++;
-      u.dayUsed++;
-      u.added++;
+  const usage = new Map<string, { used: number; dayUsed: number; added: number }>();
+  const refusedMinute: Array<{ index: number; senderId: string; limit: number }> = [];
+  const outcomes = requests.map((r, index): SenderOutcome => {
+    let u = usage.get(r.senderId);
+    if (!u) {
+      // Minute usage and today's count in one step (a stale day reads as zero).
+      const row = stmt(
+        db,
+        `SELECT (SELECT COALESCE(SUM(count), 0) FROM rate_buckets WHERE scope = 'sender' AND key = ? AND second > ?)
+           AS used, (SELECT count FROM rate_days WHERE sender_id = ? AND day = ?) AS day_used`,
+      ).get(r.senderId, nowS - WINDOW_S, r.senderId, today) as { used: number; day_used: number | null };
+      usage.set(r.senderId, u = { used: Number(row.used), dayUsed: Number(row.day_used ?? 0), added: 0 });
+    }
+    if (u.used >= r.limits.minute) {
+      refusedMinute.push({ index, senderId: r.senderId, limit: r.limits.minute });
       const decision = {
-        allowed: true,
-        remainingMinute: r.limits.minute - u.used,
-        remainingDay: r.limits.day - u.dayUsed,
-        retryAfter: 0,
+        allowed: false,
+        exceeded: "minute" as const,
+        remainingMinute: 0,
+        remainingDay: Math.max(0, r.limits.day - u.dayUsed),
+        retryAfter: 1,
       };
       return { decision };
-    });
-    for (const [senderId, u] of usage) {
-      if (u.added === 0) continue;
-      bump(db, "sender", senderId, nowS, u.added);
-      stmt(
-        db,
-        `INSERT INTO rate_days (sender_id, day, count) VALUES (?, ?, ?)
-         ON CONFLICT (sender_id) DO UPDATE SET
-           count = CASE WHEN day = excluded.day THEN count + excluded.count ELSE excluded.count END,
-           day = excluded.day`,
-      ).run(senderId, today, u.added);
     }
-    for (const { index, senderId, limit } of refusedMinute) {
-      (outcomes[index] as { decision: RateDecision }).decision.retryAfter = untilFree(
-        db,
-        "sender",
-        senderId,
-        nowS,
-        limit,
-      );
+    if (u.dayUsed >= r.limits.day) {
+      const midnight = Date.parse(`${today}T00:00:00Z`) + 86_400_000;
+      const decision = {
+        allowed: false,
+        exceeded: "day" as const,
+        remainingMinute: r.limits.minute - u.used,
+        remainingDay: 0,
+        retryAfter: Math.max(1, Math.ceil((midnight - nowMs) / 1000)),
+      };
+      return { decision };
     }
-    return outcomes;
+    try {
+      r.admitted?.();
+    } catch (error) {
+      return { error };
+    }
+    u.used++;
+    u.dayUsed++;
+    u.added++;
+    const decision = {
+      allowed: true,
+      remainingMinute: r.limits.minute - u.used,
+      remainingDay: r.limits.day - u.dayUsed,
+      retryAfter: 0,
+    };
+    return { decision };
   });
+  for (const [senderId, u] of usage) {
+    if (u.added === 0) continue;
+    bump(db, "sender", senderId, nowS, u.added);
+    stmt(
+      db,
+      `INSERT INTO rate_days (sender_id, day, count) VALUES (?, ?, ?)
+       ON CONFLICT (sender_id) DO UPDATE SET
+         count = CASE WHEN day = excluded.day THEN count + excluded.count ELSE excluded.count END,
+         day = excluded.day`,
+    ).run(senderId, today, u.added);
+  }
+  for (const { index, senderId, limit } of refusedMinute) {
+    (outcomes[index] as { decision: RateDecision }).decision.retryAfter = untilFree(
+      db,
+      "sender",
+      senderId,
+      nowS,
+      limit,
+    );
+  }
+  return outcomes;
 }
 
-/** Counts one request of a sender (a batch of one); an error from `admitted` is thrown. */
+/** Counts one request of a sender in its own write transaction; an error from `admitted` is thrown. */
 export function takeSenderRequest(
   db: Db,
   senderId: string,
@@ -166,7 +164,7 @@ export function takeSenderRequest(
   nowMs: number,
   admitted?: () => void,
 ): RateDecision {
-  const [outcome] = takeSenderRequests(db, [{ senderId, limits, admitted }], nowMs);
+  const [outcome] = transaction(db, () => countSenderRequests(db, [{ senderId, limits, admitted }], nowMs));
   if ("error" in outcome) throw outcome.error;
   return outcome.decision;
 }

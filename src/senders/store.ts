@@ -1,5 +1,6 @@
 /** The sender registry in SQLite: who may call this server, with their limits and callback settings. */
 import type { Deps } from "../deps.ts";
+import { stmt } from "../registry/statements.ts";
 import { isoNow } from "../clock.ts";
 
 /** A registered sender as the rest of the server sees it. */
@@ -65,7 +66,7 @@ function toSender(deps: Deps, r: Row): Sender {
 
 /** One sender by id, or undefined. */
 export function getSender(deps: Deps, senderId: string): Sender | undefined {
-  const row = deps.db.prepare("SELECT * FROM senders WHERE sender_id = ?").get(senderId) as Row | undefined;
+  const row = stmt(deps.db, "SELECT * FROM senders WHERE sender_id = ?").get(senderId) as Row | undefined;
   return row ? toSender(deps, row) : undefined;
 }
 

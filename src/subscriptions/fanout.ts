@@ -4,7 +4,7 @@
  * after it, nothing is lost: the rows are pending until delivered.
  */
 import type { Deps } from "../deps.ts";
-import type { Db } from "../db/sqlite.ts";
+import { beginImmediate, type Db } from "../db/sqlite.ts";
 import { stmt } from "../registry/statements.ts";
 import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import { type CompiledFilter, compileFilter } from "./rules.ts";
@@ -53,7 +53,7 @@ export function fanOutBatch(deps: Deps, cache: FilterCache = new Map(), batch = 
   if (newest <= cursor) return 0;
   const subs = fanOutSubscriptions(db);
   const now = new Date(deps.clock.now()).toISOString();
-  db.exec("BEGIN IMMEDIATE");
+  beginImmediate(db);
   try {
     const events = stmt(
       db,

@@ -2,7 +2,7 @@
  * The subscriptions table. State moves are single conditional statements, so an operator, the expiry cron and
  * a re-run processor cannot move one subscription twice.
  */
-import type { Db } from "../db/sqlite.ts";
+import { type Db, transaction } from "../db/sqlite.ts";
 import { lastEventId } from "../registry/events.ts";
 
 /** Subscription states. */
@@ -79,15 +79,7 @@ export type InsertOutcome =
  * sender already holds a live one with the same criteria, or the sender is at `limit`. One SQLite transaction.
  */
 export function insertSubscription(db: Db, s: NewSubscription, limit: number): InsertOutcome {
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    const outcome = insertInTx(db, s, limit);
-    db.exec("COMMIT");
-    return outcome;
-  } catch (err) {
-    if (db.isTransaction) db.exec("ROLLBACK");
-    throw err;
-  }
+  return transaction(db, () => insertInTx(db, s, limit));
 }
 
 function insertInTx(db: Db, s: NewSubscription, limit: number): InsertOutcome {
@@ -196,8 +188,7 @@ export function endSubscription(
   now: string,
   by?: string,
 ): SubscriptionRow | undefined {
-  db.exec("BEGIN IMMEDIATE");
-  try {
+  return transaction(db, () => {
     const row = db.prepare(
       `UPDATE subscriptions SET state = ?, ended_at = ?, updated_at = ?, cancelled_by = ?
        WHERE id = ? AND state IN ('pending','active','error') RETURNING *`,
@@ -208,12 +199,8 @@ export function endSubscription(
          WHERE subscription_id = ? AND status = 'pending'`,
       ).run(`subscription ${to}`, now, id);
     }
-    db.exec("COMMIT");
     return row;
-  } catch (err) {
-    if (db.isTransaction) db.exec("ROLLBACK");
-    throw err;
-  }
+  });
 }
 
 /** Live subscriptions whose end time has passed (for the expiry cron). */

@@ -14,6 +14,7 @@ import { callbackUrl } from "./callback.ts";
 import { ITEM_LISTS } from "./schemas.ts";
 import type { TxnAction } from "./states.ts";
 import { insertTransaction, markPending } from "./store.ts";
+import { groupCommit } from "../db/group_commit.ts";
 import { TXN_KIND } from "./worker.ts";
 
 /** One async request to accept. */
@@ -64,21 +65,24 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
   const correlationId = crypto.randomUUID();
   const now = isoNow(deps.clock);
   const ack: Ack = { message: { ack_status: "ACK", timestamp: now, correlation_id: correlationId } };
-  const { row, created } = insertTransaction(deps.db, {
-    sender_id: input.senderId,
-    transaction_id: message.transaction_id,
-    dedupe_key: action === "txn-status" || action === "receipt" ? header.message_id : message.transaction_id,
-    message_id: header.message_id,
-    correlation_id: correlationId,
-    action,
-    registry: input.registry,
-    callback_url: url,
-    request_header: JSON.stringify(header),
-    request_message: JSON.stringify(message),
-    ack: JSON.stringify(ack),
-    reference_ids: items.map(referenceIdOf).filter((r): r is string => r !== undefined),
-    now,
-  });
+  const { row, created } = await groupCommit(deps.db, () =>
+    insertTransaction(deps.db, {
+      sender_id: input.senderId,
+      transaction_id: message.transaction_id,
+      dedupe_key: action === "txn-status" || action === "receipt"
+        ? header.message_id
+        : message.transaction_id,
+      message_id: header.message_id,
+      correlation_id: correlationId,
+      action,
+      registry: input.registry,
+      callback_url: url,
+      request_header: JSON.stringify(header),
+      request_message: JSON.stringify(message),
+      ack: JSON.stringify(ack),
+      reference_ids: items.map(referenceIdOf).filter((r): r is string => r !== undefined),
+      now,
+    }));
   if (!created) {
     return { ack: JSON.parse(row.ack) as Ack, correlationId: row.correlation_id, created: false };
   }

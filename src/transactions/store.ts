@@ -2,9 +2,8 @@
  * The transactions table: every write is one conditional statement (or one SQLite transaction), so a
  * redelivered queue message, a sweeper and a slow worker can never do a step twice.
  */
-import type { StatementSync } from "node:sqlite";
 import type { Db } from "../db/sqlite.ts";
-import { transaction } from "../db/sqlite.ts";
+import { stmt } from "../registry/statements.ts";
 import type { TxnAction, TxnState } from "./states.ts";
 
 /** One stored transaction as read from SQLite. */
@@ -69,57 +68,50 @@ export interface ProcessedTxn {
   callbackMessageId: string;
 }
 
-const STATEMENTS = new WeakMap<Db, Map<string, StatementSync>>();
-
-/** The statement for constant SQL text, prepared once per database (preparing costs more than running). */
-function stmt(db: Db, sql: string): StatementSync {
-  let map = STATEMENTS.get(db);
-  if (!map) STATEMENTS.set(db, map = new Map());
-  let s = map.get(sql);
-  if (!s) map.set(sql, s = db.prepare(sql));
-  return s;
-}
-
 const OPEN = "('received','pending','processing','succeeded','rejected')";
 
-/** Inserts a transaction and its reference ids in one SQLite transaction; a repeat returns the stored row. */
-export function insertTransaction(db: Db, t: NewTxn): { row: TxnRow; created: boolean } {
-  return transaction(db, () => {
-    const inserted = stmt(
+/** What accepting needs of a stored transaction: its id and the ACK a repeat gets. */
+export type StoredTxn = Pick<TxnRow, "id" | "ack" | "correlation_id">;
+
+/**
+ * Inserts a transaction and its reference ids (inside the caller's write transaction: accepting runs it in
+ * the turn's group commit); a repeat changes nothing and returns the stored row.
+ */
+export function insertTransaction(db: Db, t: NewTxn): { row: StoredTxn; created: boolean } {
+  const inserted = stmt(
+    db,
+    `INSERT INTO transactions (sender_id, transaction_id, dedupe_key, message_id, correlation_id, action,
+       registry, callback_url, request_header, request_message, ack, state, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?)
+     ON CONFLICT (sender_id, action, dedupe_key) DO NOTHING RETURNING id, ack, correlation_id`,
+  ).get(
+    t.sender_id,
+    t.transaction_id,
+    t.dedupe_key,
+    t.message_id,
+    t.correlation_id,
+    t.action,
+    t.registry,
+    t.callback_url,
+    t.request_header,
+    t.request_message,
+    t.ack,
+    t.now,
+    t.now,
+  ) as StoredTxn | undefined;
+  if (!inserted) {
+    const existing = stmt(
       db,
-      `INSERT INTO transactions (sender_id, transaction_id, dedupe_key, message_id, correlation_id, action,
-         registry, callback_url, request_header, request_message, ack, state, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?)
-       ON CONFLICT (sender_id, action, dedupe_key) DO NOTHING RETURNING *`,
-    ).get(
-      t.sender_id,
-      t.transaction_id,
-      t.dedupe_key,
-      t.message_id,
-      t.correlation_id,
-      t.action,
-      t.registry,
-      t.callback_url,
-      t.request_header,
-      t.request_message,
-      t.ack,
-      t.now,
-      t.now,
-    ) as TxnRow | undefined;
-    if (!inserted) {
-      const existing = stmt(
-        db,
-        "SELECT * FROM transactions WHERE sender_id = ? AND action = ? AND dedupe_key = ?",
-      ).get(t.sender_id, t.action, t.dedupe_key) as unknown as TxnRow;
-      return { row: existing, created: false };
-    }
-    const ref = stmt(
-      db,
-      "INSERT OR IGNORE INTO transaction_refs (sender_id, reference_id, txn) VALUES (?, ?, ?)",
-    );
-    for (const r of new Set(t.reference_ids)) ref.run(t.sender_id, r, inserted.id);
-    return { row: inserted, created: true };
-  });
+      "SELECT id, ack, correlation_id FROM transactions WHERE sender_id = ? AND action = ? AND dedupe_key = ?",
+    ).get(t.sender_id, t.action, t.dedupe_key) as unknown as StoredTxn;
+    return { row: existing, created: false };
+  }
+  const ref = stmt(
+    db,
+    "INSERT OR IGNORE INTO transaction_refs (sender_id, reference_id, txn) VALUES (?, ?, ?)",
+  );
+  for (const r of new Set(t.reference_ids)) ref.run(t.sender_id, r, inserted.id);
+  return { row: inserted, created: true };
 }
 
 /** received → pending once the id is on the queue (no-op if the worker already took it). */

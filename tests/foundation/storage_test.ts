@@ -1,6 +1,7 @@
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { migrate, MIGRATIONS, schemaVersion } from "../../src/db/migrate.ts";
+import { groupCommit } from "../../src/db/group_commit.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { KeyError } from "../../src/keys/server_keys.ts";
 
@@ -95,4 +96,37 @@ Deno.test("SQL in src/ writes LIMIT and OFFSET parameters as ?+0 (a bare one is 
   const rows = db.prepare("SELECT n FROM t ORDER BY n LIMIT ?+0 OFFSET ?+0").all(2, 1).map((r) => r.n);
   deepEqual(rows, [2, 3]);
   db.close();
+});
+
+Deno.test("groupCommit() runs one turn's writes in order in one transaction; a failing one is undone alone", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = openDatabase(`${dir}/t.sqlite`);
+  const other = openDatabase(`${dir}/t.sqlite`);
+  try {
+    db.exec("CREATE TABLE t (n INTEGER PRIMARY KEY)");
+    const seen: boolean[] = [];
+    const put = (n: number) => () => {
+      seen.push(db.isTransaction);
+      db.prepare("INSERT INTO t VALUES (?)").run(n);
+      return n;
+    };
+    const a = groupCommit(db, put(1));
+    const b = groupCommit(db, () => {
+      put(2)();
+      throw new Error("refused");
+    });
+    const c = groupCommit(db, put(3));
+    equal(db.isTransaction, false, "nothing runs before the turn ends");
+    equal(await a, 1);
+    await rejects(b, /refused/);
+    equal(await c, 3);
+    deepEqual(seen, [true, true, true]);
+    // Committed by the time the promises resolve: another connection sees 1 and 3, not the undone 2.
+    deepEqual(other.prepare("SELECT n FROM t ORDER BY n").all().map((r) => r.n), [1, 3]);
+    // A write of a later turn is a group of its own.
+    equal(await groupCommit(db, put(4)), 4);
+  } finally {
+    db.close();
+    other.close();
+  }
 });
