@@ -128,14 +128,19 @@ export function startRealServer(
   env: Record<string, string> = {},
   denoFlags: string[] = [],
 ): Promise<Served> {
-  return spawnServer(["run", "-A", "--unstable-kv", "--unstable-cron", ...denoFlags, MAIN, "serve"], {
-    DCI_PORT: "0",
-    DCI_HOST: "127.0.0.1",
-    DCI_DATA_DIR: dataDir,
-    DCI_LOG_LEVEL: "info",
-    DCI_SEED_DEMO: "false",
-    ...env,
-  });
+  // BENCH_SERVER_FLAGS: extra deno flags for the server (e.g. "--v8-flags=--max-semi-space-size=4").
+  const extra = (Deno.env.get("BENCH_SERVER_FLAGS") ?? "").split(" ").filter((f) => f !== "");
+  return spawnServer(
+    ["run", "-A", "--unstable-kv", "--unstable-cron", ...extra, ...denoFlags, MAIN, "serve"],
+    {
+      DCI_PORT: "0",
+      DCI_HOST: "127.0.0.1",
+      DCI_DATA_DIR: dataDir,
+      DCI_LOG_LEVEL: "info",
+      DCI_SEED_DEMO: "false",
+      ...env,
+    },
+  );
 }
 
 /** Who signs the load's requests (a TestSender fits). */

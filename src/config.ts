@@ -33,6 +33,12 @@ export const SETTINGS: readonly Setting[] = [
   { key: "host", env: "DCI_HOST", flag: "host", default: "127.0.0.1", doc: "Address to bind" },
   { key: "dataDir", env: "DCI_DATA_DIR", flag: "data-dir", default: "./data", doc: "SQLite and KV files" },
   {
+    key: "sqliteCacheMb",
+    env: "DCI_SQLITE_CACHE_MB",
+    default: "8",
+    doc: "SQLite page cache per connection (one per isolate), in MB",
+  },
+  {
     key: "publicUrl",
     env: "DCI_PUBLIC_URL",
     flag: "public-url",
@@ -190,6 +196,7 @@ const schema = z.object({
   port: int(0, 65535),
   host: z.string().min(1),
   dataDir: z.string().min(1),
+  sqliteCacheMb: int(1, 4096),
   publicUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
   senderId: z.string().regex(/^[A-Za-z0-9._-]{1,99}$/, "expected [A-Za-z0-9._-], at most 99 characters"),
   logLevel: z.enum(["debug", "info", "warn", "error"]),

@@ -45,7 +45,7 @@ export async function openDeps(
   if (config.dataDir !== ":memory:") await Deno.mkdir(config.dataDir, { recursive: true });
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.logLevel);
-  const db = openDatabase(paths.db);
+  const db = openDatabase(paths.db, { cacheMb: config.sqliteCacheMb });
   let kv: Deno.Kv | undefined;
   try {
     const applied = options.migrateOnOpen === false ? [] : migrate(db);

@@ -17,7 +17,10 @@ interface Write {
 
 const queued = new WeakMap<Db, Write[]>();
 
-/** Runs `fn` (synchronous SQLite writes) in this turn's shared write transaction; resolves once committed. */
+/**
+ * Runs `fn` (synchronous SQLite writes, no transaction of its own) in this turn's shared write transaction;
+ * resolves with its result once committed.
+ */
 export function groupCommit<T>(db: Db, fn: () => T): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let writes = queued.get(db);

@@ -35,6 +35,11 @@ export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
     });
   }
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  deps.metrics.gauge(
+    "process_resident_memory_bytes",
+    "Resident memory of the whole server process (every isolate)",
+    () => [{ labels: {}, value: Deno.memoryUsage().rss }],
+  );
   app.get("/readyz", async (c) => {
     const checks: Record<string, string> = {};
     try {

@@ -145,6 +145,8 @@ Deno.test("createApp() serves /metrics with request counts and latency, /readyz 
     match(metrics, /dci_http_requests_total\{method="GET",route="\/healthz",status="200"\} 1/);
     match(metrics, /dci_http_requests_total\{method="GET",route="unmatched",status="404"\} 1/);
     match(metrics, /dci_http_request_duration_seconds_bucket\{route="\/healthz",le="\+Inf"\} 1/);
+    const rss = Number(/^process_resident_memory_bytes (\d+)$/m.exec(metrics)?.[1]);
+    ok(rss > 10_000_000 && rss < 20_000_000_000, `resident memory ${rss} B`);
     const ready = await app.request("/readyz");
     equal(ready.status, 200);
     equal((await ready.json()).checks.kv, "ok");
