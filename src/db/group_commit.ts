@@ -9,8 +9,7 @@ import { setImmediate } from "node:timers";
 import { type Db, transaction } from "./sqlite.ts";
 
 interface Write {
-  // deno-lint-ignore no-explicit-any
-  fn: () => any;
+  fn: () => unknown;
   resolve(value: unknown): void;
   reject(err: unknown): void;
 }
