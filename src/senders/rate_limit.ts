@@ -156,19 +156,6 @@ export function countSenderRequests(db: Db, requests: SenderRequest[], nowMs: nu
   return outcomes;
 }
 
-/** Counts one request of a sender in its own write transaction; an error from `admitted` is thrown. */
-export function takeSenderRequest(
-  db: Db,
-  senderId: string,
-  limits: { minute: number; day: number },
-  nowMs: number,
-  admitted?: () => void,
-): RateDecision {
-  const [outcome] = transaction(db, () => countSenderRequests(db, [{ senderId, limits, admitted }], nowMs));
-  if ("error" in outcome) throw outcome.error;
-  return outcome.decision;
-}
-
 /** Counts one token request of a client IP against a per-minute limit. */
 export function takeIpRequest(db: Db, ip: string, limit: number, nowMs: number): RateDecision {
   const nowS = Math.floor(nowMs / 1000);

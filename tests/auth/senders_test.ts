@@ -7,7 +7,8 @@ import { fetchSenderKeys, refreshDueJwks } from "../../src/senders/jwks_fetch.ts
 import { createClient } from "../../src/senders/clients.ts";
 import { createApp } from "../../src/app.ts";
 import { AUTH_SCHEDULES } from "../../src/senders/jobs.ts";
-import { takeSenderRequest } from "../../src/senders/rate_limit.ts";
+import { countSenderRequests } from "../../src/senders/rate_limit.ts";
+import { transaction } from "../../src/db/sqlite.ts";
 
 function throwsSender(fn: () => unknown, kind: string, re?: RegExp) {
   assert.throws(
@@ -135,7 +136,11 @@ Deno.test("jobs: replay and bucket purge, and the midnight reset of day counters
   try {
     addSender(deps, "s1", {});
     deps.db.prepare("INSERT INTO replay_guard VALUES ('s1', 'm1', ?)").run(deps.clock.now());
-    takeSenderRequest(deps.db, "s1", { minute: 10, day: 10 }, deps.clock.now());
+    transaction(
+      deps.db,
+      () =>
+        countSenderRequests(deps.db, [{ senderId: "s1", limits: { minute: 10, day: 10 } }], deps.clock.now()),
+    );
     const count = (t: string) => (deps.db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
     const run = (name: string) => AUTH_SCHEDULES.find((s) => s.name === name)!.run(deps);
     await run("auth-purge");
