@@ -11,12 +11,15 @@ export type Db = DatabaseSync;
  */
 export function openDatabase(path: string, options: { cacheMb?: number } = {}): Db {
   const db = new DatabaseSync(path, { enableForeignKeyConstraints: true });
+  // busy_timeout comes first: switching to (or checking) WAL needs a lock that another connection may hold for
+  // a moment, e.g. the last one to close a WAL file checkpoints it. Set later, an open racing a close failed
+  // at once with "database is locked" (a killed import in CI).
   // WAL lets readers run beside the one writer. synchronous=NORMAL survives a process crash (SIGKILL),
   // which is the failure the durability design is built for; FULL would cut single-row writes to a quarter.
   db.exec(`
+    PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS};
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = NORMAL;
-    PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS};
     PRAGMA foreign_keys = ON;
     PRAGMA temp_store = MEMORY;
     PRAGMA cache_size = -${Math.round((options.cacheMb ?? 8) * 1000)};

@@ -73,16 +73,24 @@ Deno.test("faults: SIGKILL mid-import keeps whole batches with their events; re-
       ],
       env,
       stdout: "null",
-      stderr: "null",
+      stderr: "piped",
     }).spawn();
+    const stderr = new Response(child.stderr).text();
+    let exited = false;
+    child.status.then(() => exited = true);
     const end = Date.now() + 30_000;
     let seen = 0;
     while ((seen = rowCount(dataDir)) < 3 * BATCH) {
-      if (Date.now() > end) throw new Error(`import made no progress (${seen} rows)`);
+      if (exited || Date.now() > end) {
+        if (!exited) child.kill("SIGKILL");
+        const { code } = await child.status;
+        throw new Error(`import made no progress (${seen} rows, exit ${code}): ${await stderr}`);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
     child.kill("SIGKILL");
     const status = await child.status;
+    await stderr;
     assert.equal(status.signal, "SIGKILL");
 
     assert.equal(integrityCheck(dataDir), "ok");

@@ -17,6 +17,42 @@ Deno.test("openDatabase() sets WAL, busy_timeout, foreign_keys and synchronous o
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("openDatabase() in two processes at once waits for the other's lock instead of failing", async () => {
+  // The last connection to close a WAL file checkpoints it under a lock; an open that meets it must wait.
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/t.sqlite`;
+  try {
+    const first = openDatabase(path);
+    first.exec("CREATE TABLE t (x)");
+    first.close();
+    const churn = `
+      import { openDatabase } from ${JSON.stringify(new URL("../../src/db/sqlite.ts", import.meta.url).href)};
+      let failures = 0;
+      for (const end = Date.now() + 1500; Date.now() < end;) {
+        try {
+          const db = openDatabase(${JSON.stringify(path)});
+          db.prepare("SELECT COUNT(*) FROM t").get();
+          db.close();
+        } catch (err) {
+          failures++;
+          if (failures === 1) console.error(err.message);
+        }
+      }
+      console.log(failures);
+    `;
+    const run = () =>
+      new Deno.Command(Deno.execPath(), { args: ["eval", churn], stdout: "piped", stderr: "piped" }).output();
+    const outputs = await Promise.all([run(), run()]);
+    for (const out of outputs) {
+      const stderr = new TextDecoder().decode(out.stderr);
+      equal(out.code, 0, stderr);
+      equal(new TextDecoder().decode(out.stdout).trim(), "0", stderr);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("migrate() applies every migration once and records it", () => {
   const db = openDatabase(":memory:");
   const applied = migrate(db);
