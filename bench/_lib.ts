@@ -4,6 +4,7 @@
  */
 import { openDatabase } from "../src/db/sqlite.ts";
 import { requestEnvelope } from "../tests/helpers/dci.ts";
+import { RUN_FLAGS } from "../tests/helpers/runtime.ts";
 
 const ROOT = new URL("../", import.meta.url);
 /** Absolute path of main.ts. */
@@ -46,7 +47,7 @@ export function rssMb(pid: number): number {
 /** Runs `main.ts` with args in `dataDir`; throws on a non-zero exit. */
 export async function cli(dataDir: string, args: string[]): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-kv", "--unstable-cron", MAIN, ...args],
+    args: ["run", "-A", ...RUN_FLAGS, MAIN, ...args],
     env: { DCI_DATA_DIR: dataDir, DCI_LOG_LEVEL: "error" },
     stdout: "piped",
     stderr: "piped",
@@ -105,8 +106,14 @@ export async function spawnServer(
     const m = /"msg":"listening"[^\n]*"port":(\d+)/.exec(text);
     if (m) port = options.waitPort ?? Number(m[1]);
   }
+  // BENCH_SERVER_OUT: a file that keeps the server's output after start-up (e.g. with --v8-flags=--trace-gc).
+  const outPath = Deno.env.get("BENCH_SERVER_OUT");
+  const out = outPath ? await Deno.open(outPath, { create: true, append: true }) : undefined;
   (async () => {
-    while (!(await reader.read()).done) { /* drain logs */ }
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      await out?.write(new TextEncoder().encode(r.value));
+    }
+    out?.close();
   })();
   return {
     url: `http://127.0.0.1:${port}`,
@@ -122,16 +129,23 @@ export async function spawnServer(
   };
 }
 
+/**
+ * BENCH_SERVER_FLAGS: extra deno flags for a benchmark's server or CLI run, after the task's own (a later
+ * `--v8-flags` wins, e.g. "--v8-flags=--max-semi-space-size=16" to compare V8's default).
+ */
+export function benchServerFlags(): string[] {
+  return (Deno.env.get("BENCH_SERVER_FLAGS") ?? "").split(" ").filter((f) => f !== "");
+}
+
 /** Starts the real `main.ts serve` on a loopback port in `dataDir` (logs at warn: no per-request line cost). */
 export function startRealServer(
   dataDir: string,
   env: Record<string, string> = {},
   denoFlags: string[] = [],
 ): Promise<Served> {
-  // BENCH_SERVER_FLAGS: extra deno flags for the server (e.g. "--v8-flags=--max-semi-space-size=4").
-  const extra = (Deno.env.get("BENCH_SERVER_FLAGS") ?? "").split(" ").filter((f) => f !== "");
+  const extra = benchServerFlags();
   return spawnServer(
-    ["run", "-A", "--unstable-kv", "--unstable-cron", ...extra, ...denoFlags, MAIN, "serve"],
+    ["run", "-A", ...RUN_FLAGS, ...extra, ...denoFlags, MAIN, "serve"],
     {
       DCI_PORT: "0",
       DCI_HOST: "127.0.0.1",

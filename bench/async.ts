@@ -11,6 +11,7 @@
  * work on the machine moves them a lot.
  */
 import { startServerProcess } from "../tests/helpers/server.ts";
+import { benchServerFlags } from "./_lib.ts";
 import { createServerSender } from "../tests/helpers/auth.ts";
 import { requestEnvelope } from "../tests/helpers/dci.ts";
 
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     receiver.postMessage({ t: "start", expected: N });
   });
   const server = await startServerProcess({
+    denoFlags: benchServerFlags(),
     env: {
       DCI_WORKER: Deno.env.get("BENCH_ASYNC_WORKER") ?? "true",
       DCI_OUTBOUND_ALLOW: "127.0.0.1",

@@ -17,12 +17,15 @@ import { demoRecords } from "../src/registry/seed.ts";
 import { searchMessage } from "../src/registry/search_message.ts";
 import { createServerSender } from "../tests/helpers/auth.ts";
 import { requestEnvelope } from "../tests/helpers/dci.ts";
+import { RUN_FLAGS } from "../tests/helpers/runtime.ts";
+import { benchServerFlags } from "./_lib.ts";
 
 const PERSONS = Number(Deno.env.get("BENCH_PERSONS") ?? 20_000);
 const SEARCHES = Number(Deno.env.get("BENCH_SEARCHES") ?? 2000);
 /** Records per import transaction (`--batch`): bigger batches mean fewer commits, more memory. */
 const BATCH = Number(Deno.env.get("BENCH_BATCH") ?? 20_000);
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const extraFlags = benchServerFlags();
 const dir = await Deno.makeTempDir({ prefix: "dci-bench-registry-" });
 
 function pct(samples: number[], p: number): number {
@@ -55,8 +58,8 @@ try {
     args: [
       "run",
       "-A",
-      "--unstable-kv",
-      "--unstable-cron",
+      ...RUN_FLAGS,
+      ...extraFlags,
       MAIN,
       "registry",
       "import",
@@ -151,7 +154,7 @@ try {
 
   // 3. A real server on the data: signed HTTP searches, then its resident memory.
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-kv", "--unstable-cron", MAIN, "serve"],
+    args: ["run", "-A", ...RUN_FLAGS, ...extraFlags, MAIN, "serve"],
     env: { ...env, DCI_PORT: "0", DCI_LOG_LEVEL: "info", DCI_SEED_DEMO: "false", DCI_WORKER: "false" },
     stdout: "piped",
     stderr: "null",

@@ -5,6 +5,7 @@ import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { verifyAdminToken } from "./tokens.ts";
 import { sha256Hex } from "../auth/secrets.ts";
+import { stmt } from "../db/statements.ts";
 
 export type { AdminRole } from "./tokens.ts";
 
@@ -14,7 +15,7 @@ const VERIFIED_TTL_MS = 60_000;
 /** Authenticates an admin token and enforces its role: viewers may only GET/HEAD. */
 export function requireAdmin(deps: Deps): MiddlewareHandler<AppEnv> {
   const verified = new Map<string, { id: string; role: string; at: number }>();
-  const stillActive = deps.db.prepare("SELECT role FROM admin_tokens WHERE id = ? AND revoked_at IS NULL");
+  const stillActive = stmt(deps.db, "SELECT role FROM admin_tokens WHERE id = ? AND revoked_at IS NULL");
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);

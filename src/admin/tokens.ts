@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import type { Db } from "../db/sqlite.ts";
 import { hashSecret, lookupKey, randomToken, type SecretHash, verifySecret } from "../auth/secrets.ts";
+import { stmt } from "../db/statements.ts";
 
 /** Admin roles: admin may do everything, viewer may only read. */
 export type AdminRole = "admin" | "viewer";
@@ -30,7 +31,8 @@ export async function createAdminToken(
   const id = `at_${randomBytes(6).toString("hex")}`;
   const { salt, hash } = await hashSecret(token);
   const now = options.now ?? new Date().toISOString();
-  db.prepare(
+  stmt(
+    db,
     `INSERT INTO admin_tokens (id, name, role, source, lookup_key, salt, hash, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
@@ -48,14 +50,16 @@ export async function createAdminToken(
 
 /** One token's description. */
 export function getAdminToken(db: Db, id: string): AdminTokenInfo | undefined {
-  return db.prepare(
+  return stmt(
+    db,
     "SELECT id, name, role, source, created_at, last_used_at, revoked_at FROM admin_tokens WHERE id = ?",
   ).get(id) as AdminTokenInfo | undefined;
 }
 
 /** Every token, newest first. */
 export function listAdminTokens(db: Db): AdminTokenInfo[] {
-  return db.prepare(
+  return stmt(
+    db,
     "SELECT id, name, role, source, created_at, last_used_at, revoked_at FROM admin_tokens ORDER BY created_at DESC, rowid DESC",
   ).all() as unknown as AdminTokenInfo[];
 }
@@ -63,14 +67,14 @@ export function listAdminTokens(db: Db): AdminTokenInfo[] {
 /** Revokes a token at once; false if there is no such active token. */
 export function revokeAdminToken(db: Db, id: string, now = new Date().toISOString()): boolean {
   return Number(
-    db.prepare("UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(now, id)
+    stmt(db, "UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(now, id)
       .changes,
   ) > 0;
 }
 
 /** The active token row matching `token`, after a constant-time scrypt check; undefined otherwise. */
 export async function verifyAdminToken(db: Db, token: string): Promise<AdminTokenInfo | undefined> {
-  const row = db.prepare("SELECT * FROM admin_tokens WHERE lookup_key = ? AND revoked_at IS NULL")
+  const row = stmt(db, "SELECT * FROM admin_tokens WHERE lookup_key = ? AND revoked_at IS NULL")
     .get(lookupKey(token)) as TokenRow | undefined;
   if (!row) return undefined;
   if (!(await verifySecret(token, row))) return undefined;
@@ -84,11 +88,12 @@ export async function ensureEnvAdminToken(
   now = new Date().toISOString(),
 ): Promise<boolean> {
   const key = lookupKey(token);
-  db.prepare(
+  stmt(
+    db,
     "UPDATE admin_tokens SET revoked_at = ? WHERE source = 'env' AND lookup_key <> ? AND revoked_at IS NULL",
   )
     .run(now, key);
-  if (db.prepare("SELECT 1 FROM admin_tokens WHERE lookup_key = ? AND revoked_at IS NULL").get(key)) {
+  if (stmt(db, "SELECT 1 FROM admin_tokens WHERE lookup_key = ? AND revoked_at IS NULL").get(key)) {
     return false;
   }
   await createAdminToken(db, { role: "admin", name: "DCI_ADMIN_TOKEN", token, source: "env", now });

@@ -2,7 +2,7 @@
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { TokenError, verifyAccessToken } from "./jwt.ts";
-import { stmt } from "../registry/statements.ts";
+import { stmt } from "../db/statements.ts";
 
 /** Who the bearer token speaks for, with what the rest of the chain needs from the sender row. */
 export interface BearerAuth {

@@ -1,7 +1,7 @@
 /** The replay guard in SQLite: (sender_id, message_id) once per window, message_ts within the tolerance. */
 import type { Deps } from "../deps.ts";
 import { DciRejection } from "../dci/errors.ts";
-import { stmt } from "../registry/statements.ts";
+import { stmt } from "../db/statements.ts";
 
 /** Refuses a message_ts outside ± the replay window, then records (sender, message_id) or refuses a repeat. */
 export function guardReplay(deps: Deps, senderId: string, messageId: string, messageTs: unknown): void {
@@ -34,5 +34,5 @@ export function guardReplay(deps: Deps, senderId: string, messageId: string, mes
 /** Deletes replay records older than the window (run on a schedule). */
 export function purgeReplay(deps: Deps): number {
   const cutoff = deps.clock.now() - deps.config.replayWindowSeconds * 1000;
-  return Number(deps.db.prepare("DELETE FROM replay_guard WHERE seen_at_ms < ?").run(cutoff).changes);
+  return Number(stmt(deps.db, "DELETE FROM replay_guard WHERE seen_at_ms < ?").run(cutoff).changes);
 }

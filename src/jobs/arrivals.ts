@@ -5,6 +5,7 @@
  * `ageMs` and that it is not already handling; far cheaper than waiting `leaseSeconds` for the sweeper.
  */
 import type { Deps } from "../deps.ts";
+import { stmt } from "../db/statements.ts";
 
 /** Handle to stop the poll. */
 export interface ArrivalPoll {
@@ -22,7 +23,8 @@ export interface ArrivalOptions {
 
 /** Ids of transactions waiting (received/pending) since before `before` (ISO), oldest first. */
 export function waitingTransactions(deps: Deps, before: string, limit: number): number[] {
-  const rows = deps.db.prepare(
+  const rows = stmt(
+    deps.db,
     `SELECT id FROM transactions WHERE state IN ('received','pending') AND updated_at <= ?
      ORDER BY updated_at LIMIT ?+0`,
   ).all(before, limit) as Array<{ id: number }>;

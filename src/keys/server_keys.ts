@@ -11,6 +11,7 @@ import type { Db } from "../db/sqlite.ts";
 import { transaction } from "../db/sqlite.ts";
 import type { Clock } from "../clock.ts";
 import { isoNow } from "../clock.ts";
+import { stmt } from "../db/statements.ts";
 
 /** Signature algorithms as DCI names them. */
 export type KeyAlg = "ed25519" | "rsa-sha256";
@@ -68,7 +69,7 @@ export class ServerKeys {
 
   /** Creates the first Ed25519 key when none is active; returns true if it did. */
   ensureActive(): boolean {
-    const active = this.db.prepare("SELECT 1 FROM server_keys WHERE status = 'active'").get();
+    const active = stmt(this.db, "SELECT 1 FROM server_keys WHERE status = 'active'").get();
     if (active) return false;
     this.rotate("ed25519");
     return true;
@@ -85,8 +86,9 @@ export class ServerKeys {
     const der = privateKey.export({ format: "der", type: "pkcs8" }) as Uint8Array;
     const jwk = JSON.stringify(publicKey.export({ format: "jwk" }));
     transaction(this.db, () => {
-      this.db.prepare("UPDATE server_keys SET status = 'published' WHERE status = 'active'").run();
-      this.db.prepare(
+      stmt(this.db, "UPDATE server_keys SET status = 'published' WHERE status = 'active'").run();
+      stmt(
+        this.db,
         "INSERT INTO server_keys (key_id, alg, public_jwk, private_der, status, created_at) VALUES (?, ?, ?, ?, 'active', ?)",
       ).run(keyId, alg, jwk, bytesToBase64(der), isoNow(this.clock));
     });
@@ -102,14 +104,14 @@ export class ServerKeys {
       throw new KeyError(`Key "${keyId}" is the active signer: rotate before retiring it`);
     }
     if (row.status === "retired") throw new KeyError(`Key "${keyId}" is already retired`);
-    this.db.prepare("UPDATE server_keys SET status = 'retired', retired_at = ? WHERE key_id = ?")
+    stmt(this.db, "UPDATE server_keys SET status = 'retired', retired_at = ? WHERE key_id = ?")
       .run(isoNow(this.clock), keyId);
     return this.info(keyId)!;
   }
 
   /** Every key, newest first. */
   list(): KeyInfo[] {
-    const rows = this.db.prepare("SELECT * FROM server_keys ORDER BY created_at DESC, rowid DESC")
+    const rows = stmt(this.db, "SELECT * FROM server_keys ORDER BY created_at DESC, rowid DESC")
       .all() as unknown[];
     return (rows as KeyRow[]).map((r) => this.#toInfo(r));
   }
@@ -122,7 +124,8 @@ export class ServerKeys {
 
   /** The JWKS document: every key that is active or still published. */
   jwks(): { keys: PublicJwk[] } {
-    const rows = this.db.prepare(
+    const rows = stmt(
+      this.db,
       "SELECT key_id, alg, public_jwk FROM server_keys WHERE status IN ('active', 'published') ORDER BY created_at DESC, rowid DESC",
     ).all() as unknown as Pick<KeyRow, "key_id" | "alg" | "public_jwk">[];
     return {
@@ -140,7 +143,7 @@ export class ServerKeys {
   active(): SigningKey {
     const now = this.clock.now();
     if (this.#cached && now - this.#cached.at < 1000) return this.#cached.key;
-    const row = this.db.prepare("SELECT * FROM server_keys WHERE status = 'active'").get() as
+    const row = stmt(this.db, "SELECT * FROM server_keys WHERE status = 'active'").get() as
       | KeyRow
       | undefined;
     if (!row) throw new KeyError("No active server key: run `dci-server keys rotate`");
@@ -170,7 +173,7 @@ export class ServerKeys {
   }
 
   #row(keyId: string): KeyRow | undefined {
-    return this.db.prepare("SELECT * FROM server_keys WHERE key_id = ?").get(keyId) as KeyRow | undefined;
+    return stmt(this.db, "SELECT * FROM server_keys WHERE key_id = ?").get(keyId) as KeyRow | undefined;
   }
 
   #toInfo(r: KeyRow): KeyInfo {

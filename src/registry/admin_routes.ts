@@ -18,6 +18,7 @@ import {
 import { toDciRecord } from "./mapping.ts";
 import { listEventsAfter } from "./events.ts";
 import { wakeNotifier } from "../subscriptions/notifier.ts";
+import { stmt } from "../db/statements.ts";
 
 const IdParam = z.object({
   id: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).openapi({ example: "DP1-00000001" }),
@@ -94,7 +95,8 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
     }),
     (c) => {
       const q = c.req.valid("query");
-      const rows = deps.db.prepare(
+      const rows = stmt(
+        deps.db,
         `${REGISTRANT_SELECT} WHERE r.deleted_at IS NULL
          AND (? IS NULL OR r.record_type = ?) AND r.id < ? ORDER BY r.id DESC LIMIT ?+0`,
       ).all(

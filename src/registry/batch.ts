@@ -7,7 +7,7 @@ import { transaction } from "../db/sqlite.ts";
 import { InputError } from "./model.ts";
 import { rememberGroup, saveRegistrant } from "./store.ts";
 import { bufferNew, flushInserts, pendingInserts } from "./fast_insert.ts";
-import { stmt } from "./statements.ts";
+import { stmt } from "../db/statements.ts";
 import { GROUP_ID_COLUMN, type PreparedRecord, prepareRecord, registrantOf } from "./prepared.ts";
 
 /** One input record with the line it started on (0 when not from a file). */

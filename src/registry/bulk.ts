@@ -6,16 +6,18 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { transaction } from "../db/sqlite.ts";
+import { stmt } from "../db/statements.ts";
 
 /** Drops the search indexes of `registrants`, remembering their DDL; returns how many. */
 export function deferIndexes(db: Db): number {
   return transaction(db, () => {
-    const rows = db.prepare(
+    const rows = stmt(
+      db,
       `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'registrants'
        AND (name LIKE 'reg\\_p\\_%' ESCAPE '\\' OR name LIKE 'reg\\_g\\_%' ESCAPE '\\') AND sql IS NOT NULL`,
     ).all() as Array<{ name: string; sql: string }>;
     for (const r of rows) {
-      db.prepare("INSERT OR REPLACE INTO registry_deferred_indexes (name, sql) VALUES (?, ?)").run(
+      stmt(db, "INSERT OR REPLACE INTO registry_deferred_indexes (name, sql) VALUES (?, ?)").run(
         r.name,
         r.sql,
       );
@@ -28,14 +30,14 @@ export function deferIndexes(db: Db): number {
 
 /** Recreates any deferred index (and refreshes planner statistics); returns how many. */
 export function restoreIndexes(db: Db): number {
-  const rows = db.prepare("SELECT name, sql FROM registry_deferred_indexes").all() as Array<
+  const rows = stmt(db, "SELECT name, sql FROM registry_deferred_indexes").all() as Array<
     { name: string; sql: string }
   >;
   for (const r of rows) {
     transaction(db, () => {
-      const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(r.name);
+      const exists = stmt(db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(r.name);
       if (!exists) db.exec(r.sql);
-      db.prepare("DELETE FROM registry_deferred_indexes WHERE name = ?").run(r.name);
+      stmt(db, "DELETE FROM registry_deferred_indexes WHERE name = ?").run(r.name);
     });
   }
   if (rows.length > 0) db.exec("PRAGMA optimize");

@@ -1,6 +1,6 @@
 /** Registry change events: one row per change, written in the transaction of the change. */
 import type { Db } from "../db/sqlite.ts";
-import { stmt } from "./statements.ts";
+import { stmt } from "../db/statements.ts";
 import type { RecordType } from "./attributes.ts";
 import type { Registrant } from "./model.ts";
 import { toDciRecord } from "./mapping.ts";

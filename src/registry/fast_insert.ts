@@ -7,7 +7,7 @@
  */
 import type { StatementSync } from "node:sqlite";
 import type { Db } from "../db/sqlite.ts";
-import { stmt } from "./statements.ts";
+import { stmt } from "../db/statements.ts";
 import type { PreparedRecord } from "./prepared.ts";
 import { REGISTRANT_COLUMNS, STORE_REGISTRY } from "./store.ts";
 

@@ -3,7 +3,7 @@ import type { Db } from "../db/sqlite.ts";
 import type { RecordType } from "./attributes.ts";
 import { parseQuery, QueryError } from "./query_parse.ts";
 import { toSql } from "./query_sql.ts";
-import { stmt } from "./statements.ts";
+import { stmt } from "../db/statements.ts";
 
 /** The outcome of checking a query. */
 export type QueryCheck = { ok: true } | { ok: false; code: QueryError["code"]; message: string };

@@ -5,7 +5,7 @@ import { parseQuery, QueryError, show } from "./query_parse.ts";
 import { toSql } from "./query_sql.ts";
 import { fromRow, REGISTRANT_SELECT, type StoredRegistrant } from "./store.ts";
 import { toDciGroup, toDciPerson } from "./mapping.ts";
-import { stmt } from "./statements.ts";
+import { stmt } from "../db/statements.ts";
 
 /** Per-item reason codes of a search. */
 export type SearchRjctCode =

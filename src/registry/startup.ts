@@ -3,10 +3,11 @@ import type { Deps } from "../deps.ts";
 import { restoreIndexes } from "./bulk.ts";
 import { writeAll } from "./batch.ts";
 import { demoRecords } from "./seed.ts";
+import { stmt } from "../db/statements.ts";
 
 /** True when no registrant (live or deleted) exists. */
 export function registryIsEmpty(deps: Pick<Deps, "db">): boolean {
-  return deps.db.prepare("SELECT 1 FROM registrants LIMIT 1").get() === undefined;
+  return stmt(deps.db, "SELECT 1 FROM registrants LIMIT 1").get() === undefined;
 }
 
 /** Recreates deferred indexes, then seeds `config.demoSize` demo persons when `config.seedDemo` and empty. */

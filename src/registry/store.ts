@@ -1,6 +1,6 @@
 /** The registrant store: writes (each with its registry event) and reads. Callers own the transaction. */
 import type { Db } from "../db/sqlite.ts";
-import { stmt } from "./statements.ts";
+import { stmt } from "../db/statements.ts";
 import { InputError, type Registrant } from "./model.ts";
 import { recordEvent, type RegistryEventType } from "./events.ts";
 

@@ -5,6 +5,7 @@ import { isoNow } from "../clock.ts";
 import { hashSecret, randomToken, type SecretHash, verifySecret } from "../auth/secrets.ts";
 import { requireSender } from "./keys.ts";
 import { SenderError } from "./store.ts";
+import { stmt } from "../db/statements.ts";
 
 /** The scopes a client may hold. */
 export const SCOPES = [
@@ -60,7 +61,8 @@ export async function createClient(
   const clientId = `dcic_${randomBytes(9).toString("base64url")}`;
   const clientSecret = randomToken("dcis");
   const hash = await hashSecret(clientSecret);
-  deps.db.prepare(
+  stmt(
+    deps.db,
     `INSERT INTO oauth_clients (client_id, sender_id, name, secret_hash, scopes, created_at)
      VALUES (?, ?, ?, ?, ?, ?)`,
   ).run(clientId, senderId, options.name ?? null, JSON.stringify(hash), scopes.join(" "), isoNow(deps.clock));
@@ -69,7 +71,7 @@ export async function createClient(
 
 /** One client by id. */
 export function getClient(deps: Deps, clientId: string): ClientInfo | undefined {
-  const row = deps.db.prepare("SELECT * FROM oauth_clients WHERE client_id = ?").get(clientId) as
+  const row = stmt(deps.db, "SELECT * FROM oauth_clients WHERE client_id = ?").get(clientId) as
     | Row
     | undefined;
   return row ? toInfo(row) : undefined;
@@ -78,16 +80,17 @@ export function getClient(deps: Deps, clientId: string): ClientInfo | undefined 
 /** Every client, optionally of one sender. */
 export function listClients(deps: Deps, senderId?: string): ClientInfo[] {
   const rows = senderId
-    ? deps.db.prepare("SELECT * FROM oauth_clients WHERE sender_id = ? ORDER BY created_at, client_id").all(
+    ? stmt(deps.db, "SELECT * FROM oauth_clients WHERE sender_id = ? ORDER BY created_at, client_id").all(
       senderId,
     )
-    : deps.db.prepare("SELECT * FROM oauth_clients ORDER BY created_at, client_id").all();
+    : stmt(deps.db, "SELECT * FROM oauth_clients ORDER BY created_at, client_id").all();
   return (rows as Row[]).map(toInfo);
 }
 
 /** Revokes a client: its tokens stop working at the next request (checked in SQLite each time). */
 export function revokeClient(deps: Deps, clientId: string): ClientInfo {
-  const res = deps.db.prepare(
+  const res = stmt(
+    deps.db,
     "UPDATE oauth_clients SET active = 0, revoked_at = ? WHERE client_id = ? AND active = 1",
   ).run(isoNow(deps.clock), clientId);
   if (res.changes === 0) {
@@ -104,7 +107,7 @@ export async function rotateClientSecret(deps: Deps, clientId: string): Promise<
   }
   const clientSecret = randomToken("dcis");
   const hash = await hashSecret(clientSecret);
-  deps.db.prepare("UPDATE oauth_clients SET secret_hash = ?, secret_rotated_at = ? WHERE client_id = ?")
+  stmt(deps.db, "UPDATE oauth_clients SET secret_hash = ?, secret_rotated_at = ? WHERE client_id = ?")
     .run(JSON.stringify(hash), isoNow(deps.clock), clientId);
   return { clientSecret };
 }
@@ -117,7 +120,8 @@ export async function authenticateClient(
   clientId: string,
   secret: string,
 ): Promise<ClientInfo | undefined> {
-  const row = deps.db.prepare(
+  const row = stmt(
+    deps.db,
     `SELECT c.*, s.active AS sender_active FROM oauth_clients c JOIN senders s USING (sender_id)
      WHERE c.client_id = ?`,
   ).get(clientId) as Row | undefined;

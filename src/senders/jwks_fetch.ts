@@ -5,6 +5,7 @@ import { transaction } from "../db/sqlite.ts";
 import { OutboundError } from "../net/outbound.ts";
 import { bumpKeys, parsePublicKey } from "./keys.ts";
 import { getSender, SenderError } from "./store.ts";
+import { stmt } from "../db/statements.ts";
 
 /** Largest JWKS document read, in bytes. */
 const JWKS_MAX_BYTES = 256 * 1024;
@@ -34,15 +35,17 @@ export async function fetchSenderKeys(deps: Deps, senderId: string): Promise<Fet
   }
   transaction(deps.db, () => {
     if (outcome.ok) {
-      deps.db.prepare("DELETE FROM sender_keys WHERE sender_id = ? AND source = 'jwks'").run(senderId);
-      const insert = deps.db.prepare(
+      stmt(deps.db, "DELETE FROM sender_keys WHERE sender_id = ? AND source = 'jwks'").run(senderId);
+      const insert = stmt(
+        deps.db,
         `INSERT INTO sender_keys (sender_id, key_id, alg, public_jwk, source, created_at)
          VALUES (?, ?, ?, ?, 'jwks', ?) ON CONFLICT (sender_id, key_id) DO NOTHING`,
       );
       for (const k of parsed) insert.run(senderId, k.keyId, k.alg, JSON.stringify(k.jwk), isoNow(deps.clock));
       bumpKeys(deps, senderId);
     }
-    deps.db.prepare(
+    stmt(
+      deps.db,
       "UPDATE senders SET jwks_fetched_at = ?, jwks_fetch_status = ?, jwks_fetch_error = ? WHERE sender_id = ?",
     ).run(
       isoNow(deps.clock),
@@ -85,7 +88,8 @@ export function parseJwks(text: string) {
 /** The scheduled refresh: re-fetches every active sender whose last fetch is older than the setting. */
 export async function refreshDueJwks(deps: Deps): Promise<number> {
   const cutoff = new Date(deps.clock.now() - deps.config.jwksRefreshMinutes * 60_000).toISOString();
-  const due = deps.db.prepare(
+  const due = stmt(
+    deps.db,
     `SELECT sender_id FROM senders WHERE active = 1 AND jwks_url IS NOT NULL
        AND (jwks_fetched_at IS NULL OR jwks_fetched_at <= ?) ORDER BY sender_id`,
   ).all(cutoff) as Array<{ sender_id: string }>;

@@ -9,6 +9,7 @@ import { normaliseAlg } from "../auth/envelope_signature.ts";
 import { isoNow } from "../clock.ts";
 import { transaction } from "../db/sqlite.ts";
 import { SenderError } from "./store.ts";
+import { stmt } from "../db/statements.ts";
 
 /** A sender key as listed (public material only). */
 export interface SenderKey {
@@ -78,10 +79,11 @@ export function addSenderKey(
   const parsed = parsePublicKey(input.material, input.alg);
   transaction(deps.db, () => {
     requireSender(deps, senderId);
-    const existing = deps.db.prepare("SELECT 1 FROM sender_keys WHERE sender_id = ? AND key_id = ?")
+    const existing = stmt(deps.db, "SELECT 1 FROM sender_keys WHERE sender_id = ? AND key_id = ?")
       .get(senderId, input.keyId);
     if (existing) throw new SenderError("conflict", `sender "${senderId}" already has key "${input.keyId}"`);
-    deps.db.prepare(
+    stmt(
+      deps.db,
       "INSERT INTO sender_keys (sender_id, key_id, alg, public_jwk, source, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     ).run(
       senderId,
@@ -99,7 +101,7 @@ export function addSenderKey(
 /** Removes one key; refused if it does not exist. */
 export function removeSenderKey(deps: Deps, senderId: string, keyId: string): void {
   transaction(deps.db, () => {
-    const res = deps.db.prepare("DELETE FROM sender_keys WHERE sender_id = ? AND key_id = ?").run(
+    const res = stmt(deps.db, "DELETE FROM sender_keys WHERE sender_id = ? AND key_id = ?").run(
       senderId,
       keyId,
     );
@@ -110,7 +112,7 @@ export function removeSenderKey(deps: Deps, senderId: string, keyId: string): vo
 
 /** Every key of a sender. */
 export function listSenderKeys(deps: Deps, senderId: string): SenderKey[] {
-  const rows = deps.db.prepare("SELECT * FROM sender_keys WHERE sender_id = ? ORDER BY created_at, key_id")
+  const rows = stmt(deps.db, "SELECT * FROM sender_keys WHERE sender_id = ? ORDER BY created_at, key_id")
     .all(senderId) as Record<string, string | number>[];
   return rows.map((r) => ({
     sender_id: r.sender_id as string,
@@ -125,13 +127,13 @@ export function listSenderKeys(deps: Deps, senderId: string): SenderKey[] {
 
 /** Marks the sender's keys changed so every isolate's cache re-imports them. */
 export function bumpKeys(deps: Deps, senderId: string): void {
-  deps.db.prepare("UPDATE senders SET keys_version = keys_version + 1, updated_at = ? WHERE sender_id = ?")
+  stmt(deps.db, "UPDATE senders SET keys_version = keys_version + 1, updated_at = ? WHERE sender_id = ?")
     .run(isoNow(deps.clock), senderId);
 }
 
 /** Throws not_found unless the sender exists. */
 export function requireSender(deps: Deps, senderId: string): void {
-  if (!deps.db.prepare("SELECT 1 FROM senders WHERE sender_id = ?").get(senderId)) {
+  if (!stmt(deps.db, "SELECT 1 FROM senders WHERE sender_id = ?").get(senderId)) {
     throw new SenderError("not_found", `sender "${senderId}" does not exist`);
   }
 }
@@ -157,7 +159,8 @@ export function senderKeySet(
   const hit = cache.get(senderId);
   if (hit && hit.version === version) return hit.keys;
   const keys = new Map<string, { alg: KeyAlg; key: KeyObject }>();
-  const rows = deps.db.prepare(
+  const rows = stmt(
+    deps.db,
     "SELECT key_id, alg, public_jwk FROM sender_keys WHERE sender_id = ? AND active = 1",
   )
     .all(senderId) as Array<{ key_id: string; alg: KeyAlg; public_jwk: string }>;

@@ -4,7 +4,7 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { transaction } from "../db/sqlite.ts";
-import { stmt } from "../registry/statements.ts";
+import { stmt } from "../db/statements.ts";
 
 /** A limit decision with what the RateLimit headers need. */
 export interface RateDecision {
@@ -49,7 +49,8 @@ function bump(db: Db, scope: string, key: string, nowS: number, count = 1): void
 /** Seconds until the oldest request in the window leaves it. */
 function untilFree(db: Db, scope: string, key: string, nowS: number, limit: number): number {
   // Walk buckets oldest first until enough requests leave the window to drop below the limit.
-  const rows = db.prepare(
+  const rows = stmt(
+    db,
     `SELECT second, count FROM rate_buckets WHERE scope = ? AND key = ? AND second > ? ORDER BY second`,
   ).all(scope, key, nowS - WINDOW_S) as Array<{ second: number; count: number }>;
   let used = rows.reduce((a, r) => a + r.count, 0);
@@ -177,13 +178,13 @@ export function takeIpRequest(db: Db, ip: string, limit: number, nowMs: number):
 /** Deletes minute buckets that left the window (run on a schedule). */
 export function purgeRateBuckets(db: Db, nowMs: number): number {
   return Number(
-    db.prepare("DELETE FROM rate_buckets WHERE second <= ?").run(Math.floor(nowMs / 1000) - WINDOW_S).changes,
+    stmt(db, "DELETE FROM rate_buckets WHERE second <= ?").run(Math.floor(nowMs / 1000) - WINDOW_S).changes,
   );
 }
 
 /** The midnight reset: day counters of earlier days are dropped (reads already treat them as zero). */
 export function resetDayCounters(db: Db, nowMs: number): number {
-  return Number(db.prepare("DELETE FROM rate_days WHERE day < ?").run(utcDay(nowMs)).changes);
+  return Number(stmt(db, "DELETE FROM rate_days WHERE day < ?").run(utcDay(nowMs)).changes);
 }
 
 /** The `RateLimit` and `RateLimit-Policy` headers (draft-ietf-httpapi-ratelimit-headers) for a decision. */

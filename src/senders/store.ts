@@ -1,6 +1,6 @@
 /** The sender registry in SQLite: who may call this server, with their limits and callback settings. */
 import type { Deps } from "../deps.ts";
-import { stmt } from "../registry/statements.ts";
+import { stmt } from "../db/statements.ts";
 import { isoNow } from "../clock.ts";
 
 /** A registered sender as the rest of the server sees it. */
@@ -72,7 +72,7 @@ export function getSender(deps: Deps, senderId: string): Sender | undefined {
 
 /** Every sender, ordered by id. */
 export function listSenders(deps: Deps): Sender[] {
-  return (deps.db.prepare("SELECT * FROM senders ORDER BY sender_id").all() as Row[]).map((r) =>
+  return (stmt(deps.db, "SELECT * FROM senders ORDER BY sender_id").all() as Row[]).map((r) =>
     toSender(deps, r)
   );
 }
@@ -108,7 +108,8 @@ export function addSender(deps: Deps, senderId: string, input: SenderInput): Sen
   validate(input);
   if (getSender(deps, senderId)) throw new SenderError("conflict", `sender "${senderId}" already exists`);
   const now = isoNow(deps.clock);
-  deps.db.prepare(
+  stmt(
+    deps.db,
     `INSERT INTO senders (sender_id, name, callback_base_url, jwks_url, limit_minute, limit_day,
       auto_approve_subscriptions, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
@@ -148,7 +149,7 @@ export function updateSender(deps: Deps, senderId: string, input: SenderInput): 
   }
   sets.push("updated_at = ?");
   values.push(isoNow(deps.clock));
-  const res = deps.db.prepare(`UPDATE senders SET ${sets.join(", ")} WHERE sender_id = ?`).run(
+  const res = stmt(deps.db, `UPDATE senders SET ${sets.join(", ")} WHERE sender_id = ?`).run(
     ...values,
     senderId,
   );
@@ -158,7 +159,7 @@ export function updateSender(deps: Deps, senderId: string, input: SenderInput): 
 
 /** Enables or disables a sender; a disabled sender's requests and tokens are refused at once. */
 export function setSenderActive(deps: Deps, senderId: string, active: boolean): Sender {
-  const res = deps.db.prepare("UPDATE senders SET active = ?, updated_at = ? WHERE sender_id = ?")
+  const res = stmt(deps.db, "UPDATE senders SET active = ?, updated_at = ? WHERE sender_id = ?")
     .run(active ? 1 : 0, isoNow(deps.clock), senderId);
   if (res.changes === 0) throw new SenderError("not_found", `sender "${senderId}" does not exist`);
   return getSender(deps, senderId)!;
@@ -166,7 +167,7 @@ export function setSenderActive(deps: Deps, senderId: string, active: boolean): 
 
 /** Removes a sender with its keys and clients. */
 export function removeSender(deps: Deps, senderId: string): void {
-  const res = deps.db.prepare("DELETE FROM senders WHERE sender_id = ?").run(senderId);
+  const res = stmt(deps.db, "DELETE FROM senders WHERE sender_id = ?").run(senderId);
   if (res.changes === 0) throw new SenderError("not_found", `sender "${senderId}" does not exist`);
-  deps.db.prepare("DELETE FROM rate_days WHERE sender_id = ?").run(senderId);
+  stmt(deps.db, "DELETE FROM rate_days WHERE sender_id = ?").run(senderId);
 }

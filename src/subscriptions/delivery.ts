@@ -6,7 +6,7 @@
 import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import { type DeliveryOutcome, postEnvelope } from "../net/deliver.ts";
-import { stmt } from "../registry/statements.ts";
+import { stmt } from "../db/statements.ts";
 import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import { retryDelay } from "../transactions/states.ts";
 import { getSubscriptionById, type SubscriptionRow } from "./store.ts";

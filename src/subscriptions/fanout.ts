@@ -5,7 +5,7 @@
  */
 import type { Deps } from "../deps.ts";
 import { beginImmediate, type Db } from "../db/sqlite.ts";
-import { stmt } from "../registry/statements.ts";
+import { stmt } from "../db/statements.ts";
 import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import { type CompiledFilter, compileFilter } from "./rules.ts";
 import { fanOutSubscriptions, type SubscriptionRow } from "./store.ts";

@@ -5,7 +5,7 @@
  * identifier and household conditions read the live tables (deleted identifiers are kept there).
  */
 import type { Db } from "../db/sqlite.ts";
-import { stmt } from "../registry/statements.ts";
+import { stmt } from "../db/statements.ts";
 import type { CompiledFilter } from "./rules.ts";
 import type { Registrant } from "../registry/model.ts";
 import { toDciRecord } from "../registry/mapping.ts";

@@ -3,7 +3,7 @@
  * id order (= event order); every write is conditional on the row still being pending.
  */
 import type { Db } from "../db/sqlite.ts";
-import { stmt } from "../registry/statements.ts";
+import { stmt } from "../db/statements.ts";
 
 /** Notification statuses. */
 export const NOTIFICATION_STATUSES = ["pending", "sent", "failed", "received"] as const;
@@ -107,14 +107,16 @@ export type ReceiptOutcome =
  * pending one counts as delivered too (the receiver has it), which stops its retries. Idempotent.
  */
 export function markReceived(db: Db, senderId: string, id: string, now: string): ReceiptOutcome {
-  const row = db.prepare(
+  const row = stmt(
+    db,
     `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
      JOIN subscriptions s ON s.id = n.subscription_id WHERE n.notification_id = ? OR n.message_id = ?`,
   ).get(id, id) as NotificationView | undefined;
   if (!row) return { ok: false, reason: "unknown" };
   if (row.sender_id !== senderId) return { ok: false, reason: "not_yours" };
   if (row.status === "received") return { ok: true, row, already: true };
-  const updated = db.prepare(
+  const updated = stmt(
+    db,
     `UPDATE notifications SET status = 'received', received_at = ?, updated_at = ?,
        sent_at = COALESCE(sent_at, ?) WHERE id = ? AND status != 'received' RETURNING *`,
   ).get(now, now, now, row.id) as NotificationRow | undefined;
@@ -142,7 +144,8 @@ export function listNotifications(db: Db, f: NotificationFilter = {}): Notificat
   if (f.since) (where.push("n.created_at >= ?"), params.push(f.since));
   if (f.until) (where.push("n.created_at < ?"), params.push(f.until));
   params.push(Math.max(1, Math.min(f.limit ?? 100, 1000)), Math.max(0, f.offset ?? 0));
-  return db.prepare(
+  return stmt(
+    db,
     `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
      JOIN subscriptions s ON s.id = n.subscription_id ${where.length ? "WHERE " + where.join(" AND ") : ""}
      ORDER BY n.id DESC LIMIT ?+0 OFFSET ?+0`,
@@ -151,6 +154,6 @@ export function listNotifications(db: Db, f: NotificationFilter = {}): Notificat
 
 /** Notification counts by status (for metrics and the CLI). */
 export function notificationCounts(db: Db): Array<{ status: string; n: number }> {
-  return db.prepare("SELECT status, COUNT(*) AS n FROM notifications GROUP BY status ORDER BY status")
+  return stmt(db, "SELECT status, COUNT(*) AS n FROM notifications GROUP BY status ORDER BY status")
     .all() as Array<{ status: string; n: number }>;
 }

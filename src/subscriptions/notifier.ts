@@ -9,6 +9,7 @@ import type { Deps } from "../deps.ts";
 import { fanOutAll, fanOutBatch, type FilterCache } from "./fanout.ts";
 import { dueLanes } from "./notifications.ts";
 import { type LaneOptions, runLane } from "./delivery.ts";
+import { stmt } from "../db/statements.ts";
 
 /** The queue message kind that wakes the notifier (id is ignored). */
 export const NOTIFY_KIND = "notify";
@@ -43,7 +44,7 @@ export function wakeNotifier(deps: Deps): void {
 
 /** Releases every lane lease: at start no other worker can hold one (one worker process by design). */
 export function releaseLaneLeases(deps: Deps): void {
-  deps.db.prepare("UPDATE subscriptions SET lease_until = NULL WHERE lease_until IS NOT NULL").run();
+  stmt(deps.db, "UPDATE subscriptions SET lease_until = NULL WHERE lease_until IS NOT NULL").run();
 }
 
 /** One full pass without a loop: fan out everything, then run every due lane to the end. For tests and CLI. */

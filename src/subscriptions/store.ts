@@ -4,6 +4,7 @@
  */
 import { type Db, transaction } from "../db/sqlite.ts";
 import { lastEventId } from "../registry/events.ts";
+import { stmt } from "../db/statements.ts";
 
 /** Subscription states. */
 export const SUBSCRIPTION_STATES = ["pending", "active", "cancelled", "expired", "error"] as const;
@@ -83,18 +84,21 @@ export function insertSubscription(db: Db, s: NewSubscription, limit: number): I
 }
 
 function insertInTx(db: Db, s: NewSubscription, limit: number): InsertOutcome {
-  const again = db.prepare("SELECT * FROM subscriptions WHERE correlation_id = ? AND reference_id = ?")
+  const again = stmt(db, "SELECT * FROM subscriptions WHERE correlation_id = ? AND reference_id = ?")
     .get(s.correlation_id, s.reference_id) as SubscriptionRow | undefined;
   if (again) return { kind: "existing", row: again };
-  const dup = db.prepare(
+  const dup = stmt(
+    db,
     "SELECT 1 FROM subscriptions WHERE sender_id = ? AND dedupe_key = ? AND state IN ('pending','active','error')",
   ).get(s.sender_id, s.dedupe_key);
   if (dup) return { kind: "duplicate" };
-  const { n } = db.prepare(
+  const { n } = stmt(
+    db,
     "SELECT COUNT(*) AS n FROM subscriptions WHERE sender_id = ? AND state IN ('pending','active','error')",
   ).get(s.sender_id) as { n: number };
   if (n >= limit) return { kind: "limit" };
-  const row = db.prepare(
+  const row = stmt(
+    db,
     `INSERT INTO subscriptions (code, sender_id, registry, reg_type, reg_event_type, record_type,
        notify_record_type, filter_type, filter, frequency, dedupe_key, callback_url, start_time, end_time, state,
        from_event_id, correlation_id, reference_id, locale, created_at, updated_at, activated_at)
@@ -128,12 +132,12 @@ function insertInTx(db: Db, s: NewSubscription, limit: number): InsertOutcome {
 
 /** One subscription by its public code. */
 export function getSubscription(db: Db, code: string): SubscriptionRow | undefined {
-  return db.prepare("SELECT * FROM subscriptions WHERE code = ?").get(code) as SubscriptionRow | undefined;
+  return stmt(db, "SELECT * FROM subscriptions WHERE code = ?").get(code) as SubscriptionRow | undefined;
 }
 
 /** One subscription by row id. */
 export function getSubscriptionById(db: Db, id: number): SubscriptionRow | undefined {
-  return db.prepare("SELECT * FROM subscriptions WHERE id = ?").get(id) as SubscriptionRow | undefined;
+  return stmt(db, "SELECT * FROM subscriptions WHERE id = ?").get(id) as SubscriptionRow | undefined;
 }
 
 /** Filters for listing subscriptions. */
@@ -151,7 +155,8 @@ export function listSubscriptions(db: Db, f: SubscriptionFilter = {}): Subscript
   if (f.sender) (where.push("sender_id = ?"), params.push(f.sender));
   if (f.state) (where.push("state = ?"), params.push(f.state));
   params.push(Math.max(1, Math.min(f.limit ?? 100, 1000)), Math.max(0, f.offset ?? 0));
-  return db.prepare(
+  return stmt(
+    db,
     `SELECT * FROM subscriptions ${where.length ? "WHERE " + where.join(" AND ") : ""}
      ORDER BY id DESC LIMIT ?+0 OFFSET ?+0`,
   ).all(...params) as unknown as SubscriptionRow[];
@@ -159,7 +164,8 @@ export function listSubscriptions(db: Db, f: SubscriptionFilter = {}): Subscript
 
 /** pending → active (operator approval); events from now on are in scope. */
 export function approveSubscription(db: Db, code: string, now: string): SubscriptionRow | undefined {
-  return db.prepare(
+  return stmt(
+    db,
     `UPDATE subscriptions SET state = 'active', activated_at = ?, updated_at = ?,
        from_event_id = (SELECT COALESCE(MAX(id), 0) FROM registry_events)
      WHERE code = ? AND state = 'pending' RETURNING *`,
@@ -171,7 +177,8 @@ export function approveSubscription(db: Db, code: string, now: string): Subscrip
  * in order, from where delivery stopped.
  */
 export function reactivateSubscription(db: Db, code: string, now: string): SubscriptionRow | undefined {
-  return db.prepare(
+  return stmt(
+    db,
     `UPDATE subscriptions SET state = 'active', consecutive_failures = 0, last_error = NULL, updated_at = ?
      WHERE code = ? AND state = 'error' RETURNING *`,
   ).get(now, code) as SubscriptionRow | undefined;
@@ -189,12 +196,14 @@ export function endSubscription(
   by?: string,
 ): SubscriptionRow | undefined {
   return transaction(db, () => {
-    const row = db.prepare(
+    const row = stmt(
+      db,
       `UPDATE subscriptions SET state = ?, ended_at = ?, updated_at = ?, cancelled_by = ?
        WHERE id = ? AND state IN ('pending','active','error') RETURNING *`,
     ).get(to, now, now, by ?? null, id) as SubscriptionRow | undefined;
     if (row) {
-      db.prepare(
+      stmt(
+        db,
         `UPDATE notifications SET status = 'failed', last_error = ?, updated_at = ?
          WHERE subscription_id = ? AND status = 'pending'`,
       ).run(`subscription ${to}`, now, id);
@@ -205,7 +214,8 @@ export function endSubscription(
 
 /** Live subscriptions whose end time has passed (for the expiry cron). */
 export function dueForExpiry(db: Db, now: string, limit = 500): number[] {
-  return (db.prepare(
+  return (stmt(
+    db,
     `SELECT id FROM subscriptions WHERE end_time IS NOT NULL AND end_time <= ?
        AND state IN ('pending','active','error') ORDER BY id LIMIT ?+0`,
   ).all(now, limit) as Array<{ id: number }>).map((r) => Number(r.id));
@@ -213,12 +223,12 @@ export function dueForExpiry(db: Db, now: string, limit = 500): number[] {
 
 /** Subscriptions that fan-out considers: active ones, and those in error (their log keeps growing, paused). */
 export function fanOutSubscriptions(db: Db): SubscriptionRow[] {
-  return db.prepare("SELECT * FROM subscriptions WHERE state IN ('active','error') ORDER BY id")
+  return stmt(db, "SELECT * FROM subscriptions WHERE state IN ('active','error') ORDER BY id")
     .all() as unknown as SubscriptionRow[];
 }
 
 /** Subscription counts by state. */
 export function subscriptionCounts(db: Db): Array<{ state: string; n: number }> {
-  return db.prepare("SELECT state, COUNT(*) AS n FROM subscriptions GROUP BY state ORDER BY state")
+  return stmt(db, "SELECT state, COUNT(*) AS n FROM subscriptions GROUP BY state ORDER BY state")
     .all() as Array<{ state: string; n: number }>;
 }

@@ -3,6 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { validationHook } from "../http/errors.ts";
+import { stmt } from "../db/statements.ts";
 
 const Jwk = z.object({
   kty: z.string(),
@@ -43,7 +44,7 @@ export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
   app.get("/readyz", async (c) => {
     const checks: Record<string, string> = {};
     try {
-      deps.db.prepare("SELECT 1").get();
+      stmt(deps.db, "SELECT 1").get();
       checks.database = "ok";
     } catch {
       checks.database = "failed";

@@ -3,7 +3,7 @@
  * redelivered queue message, a sweeper and a slow worker can never do a step twice.
  */
 import type { Db } from "../db/sqlite.ts";
-import { stmt } from "../registry/statements.ts";
+import { stmt } from "../db/statements.ts";
 import type { TxnAction, TxnState } from "./states.ts";
 
 /** One stored transaction as read from SQLite. */

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { runCliProcess } from "../helpers/server.ts";
+import { RUN_FLAGS } from "../helpers/runtime.ts";
 import { person } from "../subscriptions/helpers.ts";
 import { integrityCheck } from "../fuzz/target.ts";
 
@@ -62,8 +63,7 @@ Deno.test("faults: SIGKILL mid-import keeps whole batches with their events; re-
       args: [
         "run",
         "-A",
-        "--unstable-kv",
-        "--unstable-cron",
+        ...RUN_FLAGS,
         MAIN,
         "registry",
         "import",

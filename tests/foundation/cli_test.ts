@@ -1,7 +1,8 @@
-import { equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { runCli } from "../../src/cli/cli.ts";
 import { COMMANDS } from "../../src/cli/commands.ts";
 import { runCliProcess } from "../helpers/server.ts";
+import { RUN_FLAGS, taskV8Flags } from "../helpers/runtime.ts";
 
 async function cli(args: string[], env: Record<string, string> = {}) {
   const out: string[] = [];
@@ -81,4 +82,12 @@ Deno.test("main.ts runs the same commands as a process with the same exit codes"
   equal(retire.code, 1);
   match(retire.stderr, /does not exist/);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("every deno.json task that runs main.ts, the compiled binary's included, has the same V8 flags", () => {
+  // The young generation is capped per isolate (see README, Memory); tests and benchmarks spawn with the same.
+  const flags = taskV8Flags("start");
+  deepEqual(flags, ["--v8-flags=--max-semi-space-size=4"]);
+  for (const task of ["dev", "cli", "compile"] as const) deepEqual(taskV8Flags(task), flags, task);
+  ok(RUN_FLAGS.includes(flags[0]));
 });

@@ -1,4 +1,5 @@
 /** Starts the real server (`main.ts serve`) as a subprocess on a free loopback port, for end-to-end tests. */
+import { RUN_FLAGS } from "./runtime.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MAIN = new URL("main.ts", ROOT).pathname;
@@ -25,7 +26,7 @@ export async function runCliProcess(
   stdin?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-kv", "--unstable-cron", MAIN, ...args],
+    args: ["run", "-A", ...RUN_FLAGS, MAIN, ...args],
     env: { DCI_LOG_LEVEL: "error", ...env },
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
@@ -44,11 +45,11 @@ export async function runCliProcess(
 
 /** Starts `main.ts serve` on port 0 with a fresh (or given) data dir and waits until it listens. */
 export async function startServerProcess(
-  options: { env?: Record<string, string>; dataDir?: string; args?: string[] } = {},
+  options: { env?: Record<string, string>; dataDir?: string; args?: string[]; denoFlags?: string[] } = {},
 ): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "dci-e2e-" });
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-kv", "--unstable-cron", MAIN, "serve", ...(options.args ?? [])],
+    args: ["run", "-A", ...RUN_FLAGS, ...(options.denoFlags ?? []), MAIN, "serve", ...(options.args ?? [])],
     env: {
       DCI_PORT: "0",
       DCI_HOST: "127.0.0.1",
