@@ -137,7 +137,7 @@ export function benchServerFlags(): string[] {
   return (Deno.env.get("BENCH_SERVER_FLAGS") ?? "").split(" ").filter((f) => f !== "");
 }
 
-/** Starts the real `main.ts serve` on a loopback port in `dataDir` (logs at warn: no per-request line cost). */
+/** Starts the real `main.ts serve` on a loopback port in `dataDir` (logs at info: the start-up line has the port). */
 export function startRealServer(
   dataDir: string,
   env: Record<string, string> = {},
