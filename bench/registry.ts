@@ -6,7 +6,7 @@
  *   deno run -A bench/registry.ts                      # 20,000 persons (quick)
  *   BENCH_PERSONS=1000000 deno run -A bench/registry.ts # the issue's figures (1M persons, < 60 s import,
  *                                                        # p95 < 10 ms server-side, RSS < 300 MB serving)
- *   BENCH_BATCH=10000 …                                  # records per import transaction (default 20,000)
+ *   BENCH_BATCH=10000 …                                  # records per import transaction (default 50,000)
  *
  * The machine's load average is printed with the import time: other work on the machine slows the import.
  */
@@ -23,7 +23,7 @@ import { benchServerFlags } from "./_lib.ts";
 const PERSONS = Number(Deno.env.get("BENCH_PERSONS") ?? 20_000);
 const SEARCHES = Number(Deno.env.get("BENCH_SEARCHES") ?? 2000);
 /** Records per import transaction (`--batch`): bigger batches mean fewer commits, more memory. */
-const BATCH = Number(Deno.env.get("BENCH_BATCH") ?? 20_000);
+const BATCH = Number(Deno.env.get("BENCH_BATCH") ?? 50_000);
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const extraFlags = benchServerFlags();
 const dir = await Deno.makeTempDir({ prefix: "dci-bench-registry-" });
