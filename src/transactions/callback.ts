@@ -3,10 +3,10 @@ import { CALLBACK_SUFFIX, callbackBase } from "../dci/callback_url.ts";
 import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import { type DeliveryOutcome, postEnvelope } from "../net/deliver.ts";
-
-export type { DeliveryOutcome };
 import { callbackAction, type TxnAction } from "./states.ts";
 import type { TxnRow } from "./store.ts";
+
+export type { DeliveryOutcome };
 
 /** The path appended to a callback base for each callback action (DCI spec paths). */
 export const CALLBACK_PATHS: Readonly<Record<ReturnType<typeof callbackAction>, string>> = {

@@ -18,6 +18,18 @@ Deno.test("openDatabase() sets WAL, busy_timeout, foreign_keys and synchronous o
   await Deno.remove(dir, { recursive: true });
 });
 
+/** Runs `code` in a fresh deno process (`deno eval`): its exit code and output. */
+async function denoEval(code: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
 Deno.test("openDatabase() in two processes at once waits for the other's lock instead of failing", async () => {
   // The last connection to close a WAL file checkpoints it under a lock; an open that meets it must wait.
   const dir = await Deno.makeTempDir();
@@ -41,13 +53,9 @@ Deno.test("openDatabase() in two processes at once waits for the other's lock in
       }
       console.log(failures);
     `;
-    const run = () =>
-      new Deno.Command(Deno.execPath(), { args: ["eval", churn], stdout: "piped", stderr: "piped" }).output();
-    const outputs = await Promise.all([run(), run()]);
-    for (const out of outputs) {
-      const stderr = new TextDecoder().decode(out.stderr);
-      equal(out.code, 0, stderr);
-      equal(new TextDecoder().decode(out.stdout).trim(), "0", stderr);
+    for (const out of await Promise.all([denoEval(churn), denoEval(churn)])) {
+      equal(out.code, 0, out.stderr);
+      equal(out.stdout.trim(), "0", out.stderr);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -170,14 +178,9 @@ Deno.test("statements outside src/db/ come from the stmt() cache, so running one
     for (let i = 0; i < 20000; i++) notificationCounts(db);
     console.log(Math.round((Deno.memoryUsage().rss - before) / 1e6));
   `;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", code],
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  const grewMb = Number(new TextDecoder().decode(out.stdout).trim());
+  const out = await denoEval(code);
+  equal(out.code, 0, out.stderr);
+  const grewMb = Number(out.stdout.trim());
   ok(grewMb < 20, `RSS grew ${grewMb} MB over 20,000 reads`);
 });
 
