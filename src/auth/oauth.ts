@@ -80,7 +80,12 @@ export function oauthRoutes(deps: Deps): Hono<AppEnv> {
 }
 
 async function tokenHandler(deps: Deps, c: Context<AppEnv>): Promise<Response> {
-  const limit = takeIpRequest(deps.db, clientIp(c), deps.config.tokenIpLimitPerMinute, deps.clock.now());
+  const limit = await takeIpRequest(
+    deps.db,
+    clientIp(c),
+    deps.config.tokenIpLimitPerMinute,
+    deps.clock.now(),
+  );
   if (!limit.allowed) {
     c.header("Retry-After", String(limit.retryAfter));
     return c.json({ error: "invalid_request", error_description: "Too many token requests; slow down" }, 429);

@@ -10,6 +10,7 @@ import { PROCESSORS, type ProcessResult } from "./processors.ts";
 import { deliverOnce } from "./callback.ts";
 import { retryDelay } from "./states.ts";
 import { Limiter } from "./limiter.ts";
+import { isTransientStorageFault } from "../db/faults.ts";
 import {
   claimCallback,
   claimProcessing,
@@ -154,6 +155,9 @@ async function runProcessor(deps: Deps, row: TxnRow): Promise<ProcessResult> {
       correlationId: row.correlation_id,
     });
   } catch (err) {
+    // A lock held elsewhere or a full disk passes: the step fails, the row keeps its state and is redone later
+    // (the sweeper), instead of answering the sender a rejection for a fault of ours.
+    if (isTransientStorageFault(err)) throw err;
     if (err instanceof DciRejection) {
       return {
         status: "rjct",
