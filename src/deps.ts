@@ -2,6 +2,7 @@
 import type { Config } from "./config.ts";
 import { type Db, openDatabase } from "./db/sqlite.ts";
 import { migrate } from "./db/migrate.ts";
+import { explainDataDirFailure } from "./db/open_failure.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { createLogger, type Logger } from "./obs/log.ts";
 import { Metrics } from "./obs/metrics.ts";
@@ -42,7 +43,11 @@ export async function openDeps(
   } = {},
 ): Promise<Deps> {
   const paths = dataPaths(config);
-  if (config.dataDir !== ":memory:") await Deno.mkdir(config.dataDir, { recursive: true });
+  if (config.dataDir !== ":memory:") {
+    await Deno.mkdir(config.dataDir, { recursive: true }).catch((err) => {
+      throw explainDataDirFailure(config.dataDir, err);
+    });
+  }
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.logLevel);
   const db = openDatabase(paths.db, { cacheMb: config.sqliteCacheMb });

@@ -1,4 +1,8 @@
-/** Recognising the storage faults that pass: the write lock held elsewhere, and a full disk. */
+/**
+ * Recognising the storage faults that pass (the write lock held elsewhere, a full disk), and remembering per
+ * connection whether its last write failed for lack of space (what `/readyz` reports).
+ */
+import type { Db } from "./sqlite.ts";
 
 /** SQLite's "database is locked" (SQLITE_BUSY, 5) or "database table is locked" (SQLITE_LOCKED, 6). */
 export function isDatabaseBusy(err: unknown): boolean {
@@ -16,4 +20,24 @@ export function isStorageFull(err: unknown): boolean {
 /** A fault that goes away by itself (lock released, space freed): the work is retried, never failed for it. */
 export function isTransientStorageFault(err: unknown): boolean {
   return isDatabaseBusy(err) || isStorageFull(err);
+}
+
+/** The last storage-full failure of each connection's writes, until one of its writes succeeds again. */
+const fullSince = new WeakMap<Db, { since: string; error: string }>();
+
+/** Records that a write on `db` failed for lack of space (called with errors that `isStorageFull` accepts). */
+export function noteStorageFull(db: Db, err: unknown, nowMs = Date.now()): void {
+  if (fullSince.has(db)) return;
+  const message = err instanceof Error ? err.message : String(err);
+  fullSince.set(db, { since: new Date(nowMs).toISOString(), error: message.slice(0, 200) });
+}
+
+/** Records that a write on `db` committed: the disk has room again. */
+export function noteWriteSucceeded(db: Db): void {
+  fullSince.delete(db);
+}
+
+/** Since when (and with what error) the writes of `db` have been failing for lack of space; undefined if not. */
+export function storageFull(db: Db): { since: string; error: string } | undefined {
+  return fullSince.get(db);
 }

@@ -1,6 +1,7 @@
 /** Opening the SQLite database with the pragmas every connection needs, and taking its write lock. */
 import { DatabaseSync } from "node:sqlite";
-import { isDatabaseBusy } from "./faults.ts";
+import { isDatabaseBusy, isStorageFull, noteStorageFull, noteWriteSucceeded } from "./faults.ts";
+import { explainOpenFailure } from "./open_failure.ts";
 
 /** The database handle used across the server. */
 export type Db = DatabaseSync;
@@ -25,21 +26,28 @@ const busyTimeouts = new WeakMap<Db, number>();
  * is kept small: a miss is a read from the OS cache, microseconds.
  */
 export function openDatabase(path: string, options: { cacheMb?: number } = {}): Db {
-  const db = new DatabaseSync(path, { enableForeignKeyConstraints: true });
-  // busy_timeout comes first: switching to (or checking) WAL needs a lock that another connection may hold for
-  // a moment, e.g. the last one to close a WAL file checkpoints it. Set later, an open racing a close failed
-  // at once with "database is locked" (a killed import in CI).
-  // WAL lets readers run beside the one writer. synchronous=NORMAL survives a process crash (SIGKILL),
-  // which is the failure the durability design is built for; FULL would cut single-row writes to a quarter.
-  db.exec(`
-    PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS};
-    PRAGMA journal_mode = WAL;
-    PRAGMA synchronous = NORMAL;
-    PRAGMA foreign_keys = ON;
-    PRAGMA temp_store = MEMORY;
-    PRAGMA cache_size = -${Math.round((options.cacheMb ?? 8) * 1000)};
-  `);
-  return db;
+  let db: Db | undefined;
+  try {
+    db = new DatabaseSync(path, { enableForeignKeyConstraints: true });
+    // busy_timeout comes first: switching to (or checking) WAL needs a lock that another connection may hold
+    // for a moment, e.g. the last one to close a WAL file checkpoints it. Set later, an open racing a close
+    // failed at once with "database is locked" (a killed import in CI).
+    // WAL lets readers run beside the one writer. synchronous=NORMAL survives a process crash (SIGKILL),
+    // which is the failure the durability design is built for; FULL would cut single-row writes to a quarter.
+    db.exec(`
+      PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS};
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
+      PRAGMA foreign_keys = ON;
+      PRAGMA temp_store = MEMORY;
+      PRAGMA cache_size = -${Math.round((options.cacheMb ?? 8) * 1000)};
+    `);
+    return db;
+  } catch (err) {
+    if (db?.isOpen) db.close();
+    // SQLite names neither the file nor the cause (a read-only or missing data dir, a permission).
+    throw explainOpenFailure(path, err);
+  }
 }
 
 /**
@@ -93,9 +101,11 @@ export function finishTransaction<T>(db: Db, fn: () => T): T {
   try {
     const result = fn();
     db.exec("COMMIT");
+    noteWriteSucceeded(db);
     return result;
   } catch (err) {
     if (db.isTransaction) db.exec("ROLLBACK");
+    if (isStorageFull(err)) noteStorageFull(db, err);
     throw err;
   }
 }

@@ -8,7 +8,7 @@ import type { AppEnv } from "./context.ts";
 import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import type { CALLBACK_ACTIONS } from "../dci/schemas.ts";
-import { isDatabaseBusy, isStorageFull } from "../db/faults.ts";
+import { isDatabaseBusy, isStorageFull, noteStorageFull } from "../db/faults.ts";
 
 /** Retry-After of a 503 answered because the write lock stayed held past the wait (seconds). */
 const BUSY_RETRY_AFTER_S = 2;
@@ -55,6 +55,7 @@ export function renderError(err: unknown, c: Context<AppEnv>, deps: Deps): Respo
     dci = fromHttpException(err);
   } else if (isStorageFull(err)) {
     c.get("log")?.error("storage full", { err });
+    noteStorageFull(deps.db, err, deps.clock.now());
     dci = new DciError("err.service.unavailable", "Storage is full; retry later", {
       status: 503,
       headers: { "Retry-After": "30" },

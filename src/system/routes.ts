@@ -4,6 +4,7 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { validationHook } from "../http/errors.ts";
 import { stmt } from "../db/statements.ts";
+import { storageFull } from "../db/faults.ts";
 
 const Jwk = z.object({
   kty: z.string(),
@@ -55,8 +56,15 @@ export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
     } catch {
       checks.kv = "failed";
     }
-    const ok = Object.values(checks).every((v) => v === "ok");
-    return c.json({ status: ok ? "ok" : "unavailable", checks }, ok ? 200 : 503);
+    // A full disk leaves reads working but fails every write (each signed request writes its rate count):
+    // "degraded", 503, until a write succeeds again.
+    const full = storageFull(deps.db);
+    checks.storage = full ? "full" : "ok";
+    const status = checks.database !== "ok" || checks.kv !== "ok" ? "unavailable" : full ? "degraded" : "ok";
+    const body = full
+      ? { status, checks, storage: { full_since: full.since, error: full.error } }
+      : { status, checks };
+    return c.json(body, status === "ok" ? 200 : 503);
   });
   app.get("/metrics", async (c) => {
     c.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
