@@ -227,7 +227,8 @@ function sortOf(raw: unknown, recordType: RecordType): string {
     if (!def || !def.sortable || !def.on.includes(recordType)) {
       throw new ItemRejection("rjct.sort.invalid", `cannot sort ${recordType} records by ${show(name)}`);
     }
-    const dir = (isObj(s) && s.sort_order !== undefined ? String(s.sort_order) : "asc").toLowerCase();
+    const raw = isObj(s) ? s.sort_order : undefined;
+    const dir = raw === undefined ? "asc" : typeof raw === "string" ? raw.toLowerCase() : undefined;
     if (dir !== "asc" && dir !== "desc") {
       throw new ItemRejection(
         "rjct.sort.invalid",
