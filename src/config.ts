@@ -184,6 +184,13 @@ export const SETTINGS: readonly Setting[] = [
     doc: "A search matching more records is rejected (rjct.search.too_many_records_found)",
   },
   {
+    key: "searchBudgetMs",
+    env: "DCI_SEARCH_BUDGET_MS",
+    default: "100",
+    doc:
+      "SQL time one search request may use (all its items, sync or async); a query that needs more is stopped and answered rjct.search.too_many_records_found",
+  },
+  {
     key: "httpIsolates",
     env: "DCI_HTTP_ISOLATES",
     default: "1",
@@ -225,6 +232,7 @@ const schema = z.object({
   subscriptionLimit: int(1, 100_000),
   subscriptionFailureLimit: int(1, 1000),
   searchMaxResults: int(1, 10_000_000),
+  searchBudgetMs: int(1, 600_000),
   httpIsolates: int(0, 64),
 });
 

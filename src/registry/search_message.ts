@@ -71,11 +71,14 @@ export function searchMessage(
   const now = deps.clock.now();
   const supported = SEARCHABLE_REGISTRIES.includes(input.registry);
   const seen = new Set<string>();
+  // One SQL time budget for the whole request: its items share it, so no request holds the isolate longer.
+  const budgetMs = deps.config.searchBudgetMs;
   const ctx = {
     db: deps.db,
     maxPageSize: deps.config.maxPageSize,
     maxResults: deps.config.searchMaxResults,
     now,
+    budget: { deadline: now + budgetMs, budgetMs, now: () => deps.clock.now() },
   };
   const answers = items.map((item) => {
     if (!supported) {
