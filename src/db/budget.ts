@@ -7,9 +7,10 @@
  * A statement is bounded only where it calls the function: on every row of every table it loops over.
  * `budgetTerm(alias.rowid)` is that call, placed FIRST in the WHERE clause: SQLite evaluates the terms of a
  * loop in their order (after those the index answers itself), so a row that fails a later term still pays
- * for the check. The JS call costs ~0.2 µs, several times a row's own cost, so only rows whose id ends in
- * four zero bits call it; an attacker chooses the query, not the row ids, so a scan of any length checks
- * about every 16th row.
+ * for the check; naming the table's rowid ties the term to that table's loop. The JS call costs ~0.2 µs,
+ * several times a row's own cost, so one row in 32 on average makes it, chosen by `random()`: a gate on the
+ * row id (`id & 15`) never fired for a table whose rows of one kind all sit at one stride (households of 15
+ * members leave every household id at one residue), and a random gate has no such pattern to fall into.
  *
  * Read budgeted statements with `get()`, `iterate()` or `run()`, never `all()`: in Deno 2.9.6 `all()` steps
  * again after the function's error, SQLite then resets and restarts the statement, the function throws again,
@@ -61,7 +62,7 @@ export function installStatementBudget(db: Db): void {
  * every index of the table covers; NULL, for the missing side of an outer join, passes).
  */
 export function budgetTerm(column: string): string {
-  return `(${column} & 15 OR ${BUDGET_FUNCTION}(${column}))`;
+  return `(random() & 31 OR ${BUDGET_FUNCTION}(${column}))`;
 }
 
 /**

@@ -134,7 +134,9 @@ Deno.test("search: a household comparison holds only for persons whose household
 });
 
 Deno.test("search budget: pathological queries are refused with rjct.search.too_many_records_found", async () => {
-  const deps = await registry(3000, { searchBudgetMs: "50" });
+  // 10,000 persons in ~3,400 households: each query visits thousands of rows, one in 32 of them checks the
+  // budget (a tick each), so all three overrun 20 ticks by far; the normal searches visit a handful.
+  const deps = await registry(10_000, { searchBudgetMs: "20" });
   try {
     const cases: Array<[string, unknown]> = [
       ["issue", ISSUE_QUERY],
@@ -145,7 +147,7 @@ Deno.test("search budget: pathological queries are refused with rjct.search.too_
       const item = searchTicking(deps, expression(query));
       assert.equal(item.status, "rjct", `${name}: ${JSON.stringify(item)}`);
       assert.equal(item.status_reason_code, "rjct.search.too_many_records_found", name);
-      assert.match(item.status_reason_message!, /50 ms time budget.*narrow the query/, name);
+      assert.match(item.status_reason_message!, /20 ms time budget.*narrow the query/, name);
     }
     // A normal search under the same budget and clock still answers.
     const one = searchTicking(deps, {
@@ -165,23 +167,33 @@ Deno.test("search budget: pathological queries are refused with rjct.search.too_
 });
 
 Deno.test("search budget: a page statement over budget is refused too (it is read with iterate, not all)", async () => {
-  // The count (about 94 checks for 1,500 persons) fits in 100 ticks; the page after it does not. Deno's all()
-  // restarts a statement whose function threw, so reading the page with it looped forever: the scenario runs
-  // in its own process, killed if it does not answer.
+  // The clock stands still through the count and jumps past the deadline as the page statement starts; the
+  // page (offset 2,400) visits thousands of rows, so it meets the check. Deno's all() restarts a statement
+  // whose function threw, so a page read with it looped forever: the scenario runs in its own process,
+  // killed if it does not answer.
   const here = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
   const code = `
+    import { StatementSync } from "node:sqlite";
     import { testDeps } from ${here("../helpers/deps.ts")};
     import { writeAll } from ${here("../../src/registry/batch.ts")};
     import { demoRecords } from ${here("../../src/registry/seed.ts")};
     import { searchMessage } from ${here("../../src/registry/search_message.ts")};
     const deps = await testDeps();
-    await writeAll(deps.db, demoRecords(1500, 1), { now: () => "2026-01-01T00:00:00Z" });
+    await writeAll(deps.db, demoRecords(3000, 1), { now: () => "2026-01-01T00:00:00Z" });
     let t = ${NOW};
-    const out = searchMessage({ db: deps.db, config: deps.config, clock: { now: () => t++ } }, {
+    for (const name of ["iterate", "all"]) {
+      const original = StatementSync.prototype[name];
+      StatementSync.prototype[name] = function (...args) {
+        if (/ORDER BY/.test(this.sourceSQL)) t += 3_600_000;
+        return original.apply(this, args);
+      };
+    }
+    const out = searchMessage({ db: deps.db, config: deps.config, clock: { now: () => t } }, {
       registry: "social",
       header: { version: "1.0.0", action: "search", total_count: 1 },
       message: { transaction_id: "t", search_request: [{ reference_id: "r", timestamp: "2026-01-01T00:00:00Z",
-        search_criteria: { query_type: "expression", query: { value: { expression: { age: { $gte: 0 } } } } } }] },
+        search_criteria: { query_type: "expression", query: { value: { expression: { age: { $gte: 0 } } } },
+          pagination: { page_size: 100, page_number: 25 } } }] },
     });
     console.log(out.message.search_response[0].status_reason_code);
     deps.close();`;
@@ -197,7 +209,7 @@ Deno.test("search budget: a page statement over budget is refused too (it is rea
 });
 
 Deno.test("search budget: the items of one request share it; later items are refused once it is spent", async () => {
-  const deps = await registry(3000, { searchBudgetMs: "50" });
+  const deps = await registry(3000, { searchBudgetMs: "20" });
   try {
     let t = NOW;
     const out = searchMessage({ db: deps.db, config: deps.config, clock: { now: () => t++ } }, {
