@@ -191,6 +191,13 @@ export const SETTINGS: readonly Setting[] = [
       "SQL time one search request may use (all its items, sync or async); a query that needs more is stopped and answered rjct.search.too_many_records_found",
   },
   {
+    key: "searchWorkers",
+    env: "DCI_SEARCH_WORKERS",
+    default: "2",
+    doc:
+      "Search workers per isolate (Web Workers with their own SQLite connection) for searches that may examine many records, one running search per sender at a time; 0 = search in the isolate that received the request",
+  },
+  {
     key: "httpIsolates",
     env: "DCI_HTTP_ISOLATES",
     default: "1",
@@ -233,6 +240,7 @@ const schema = z.object({
   subscriptionFailureLimit: int(1, 1000),
   searchMaxResults: int(1, 10_000_000),
   searchBudgetMs: int(1, 600_000),
+  searchWorkers: int(0, 64),
   httpIsolates: int(0, 64),
 });
 

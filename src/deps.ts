@@ -8,6 +8,7 @@ import { Metrics } from "./obs/metrics.ts";
 import { ServerKeys } from "./keys/server_keys.ts";
 import { createOutboundClient, type OutboundClient } from "./net/outbound.ts";
 import { type JobQueue, kvQueue } from "./jobs/queue.ts";
+import { createSearchPool, type SearchPool } from "./registry/search_pool.ts";
 
 /** The dependencies every factory closes over. */
 export interface Deps {
@@ -22,6 +23,8 @@ export interface Deps {
   http: OutboundClient;
   /** The job queue (Deno KV): wakes the worker and delays retries; state lives in SQLite. */
   queue: JobQueue;
+  /** Workers for searches that may examine many records (none for an in-memory database or 0 workers). */
+  searchPool?: SearchPool;
 }
 
 /** Paths of the files under the data dir (":memory:" keeps everything in memory). */
@@ -56,7 +59,10 @@ export async function openDeps(
       log.info("server signing key created", { kid: keys.active().kid });
     }
     const http = options.http ?? createOutboundClient(config);
-    return { config, db, kv, clock, log, metrics: new Metrics(), keys, http, queue: kvQueue(kv) };
+    const searchPool = config.searchWorkers > 0 && paths.db !== ":memory:"
+      ? createSearchPool({ size: config.searchWorkers, dbPath: paths.db, config, log })
+      : undefined;
+    return { config, db, kv, clock, log, metrics: new Metrics(), keys, http, queue: kvQueue(kv), searchPool };
   } catch (err) {
     kv?.close();
     db.close();
@@ -66,6 +72,7 @@ export async function openDeps(
 
 /** Closes KV and the database; safe to call twice. */
 export function closeDeps(deps: Deps): void {
+  deps.searchPool?.close();
   try {
     deps.kv.close();
   } catch { /* already closed */ }

@@ -84,9 +84,14 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** The query type a client sent, as this server reads it (`urn:…:IdType-Value` → `idtype-value`). */
+export function queryTypeName(queryType: unknown): string | undefined {
+  return typeof queryType === "string" ? queryType.trim().toLowerCase().split(":").pop() : undefined;
+}
+
 /** Reads `query` according to `queryType`; throws QueryError. */
 export function parseQuery(queryType: unknown, query: unknown): ParsedQuery {
-  const type = typeof queryType === "string" ? queryType.trim().toLowerCase().split(":").pop() : undefined;
+  const type = queryTypeName(queryType);
   let parsed: ParsedQuery;
   if (type === "idtype-value") parsed = { cond: parseIdTypeValue(query) };
   else if (type === "predicate") parsed = { cond: parsePredicate(query) };

@@ -28,6 +28,14 @@ export interface SearchOutcome {
   };
 }
 
+/** A search message as received: the registry it was sent to, its header and its message. */
+export interface SearchInput {
+  registry: Registry;
+  header: SearchHeader;
+  message: unknown;
+  correlationId?: string;
+}
+
 /** Registries whose search is implemented. */
 export const SEARCHABLE_REGISTRIES: readonly Registry[] = ["social"];
 
@@ -37,7 +45,7 @@ export const SEARCHABLE_REGISTRIES: readonly Registry[] = ["social"];
  */
 export function searchMessage(
   deps: Pick<Deps, "db" | "config" | "clock">,
-  input: { registry: Registry; header: SearchHeader; message: unknown; correlationId?: string },
+  input: SearchInput,
 ): SearchOutcome {
   const { header } = input;
   const version = header.version ?? "1.0.0";
