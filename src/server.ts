@@ -2,6 +2,7 @@
 import type { Deps } from "./deps.ts";
 import { createApp } from "./app.ts";
 import { errAck } from "./http/errors.ts";
+import { assertPortFree, explainBindError } from "./net/port_guard.ts";
 
 /** A running server. */
 export interface RunningServer {
@@ -23,6 +24,11 @@ export interface ServeOptions {
   isolate?: string;
   /** The log message when listening ("listening" when this isolate is the whole server). */
   listenMessage?: string;
+  /**
+   * This bind is the server's first on its port: with `reusePort`, probe first that no other process holds the
+   * port (src/net/port_guard.ts). Without `reusePort` the bind itself refuses a taken port.
+   */
+  exclusive?: boolean;
 }
 
 /** Starts the HTTP server for `deps`; it is listening when this returns. */
@@ -59,22 +65,31 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
       if (--inflight === 0) onIdle?.();
     }
   };
-  const server = Deno.serve({
-    port: options.port ?? deps.config.port,
-    hostname: deps.config.host,
-    reusePort: options.reusePort ?? false,
-    signal: abort.signal,
-    onListen: ({ port, hostname }) =>
-      deps.log.info(options.listenMessage ?? "listening", {
-        port,
-        hostname,
-        url: `http://${hostname}:${port}`,
-      }),
-    onError: (err) => {
-      deps.log.error("unhandled server error", { err });
-      return new Response(null, { status: 500 });
-    },
-  }, handler);
+  const port = options.port ?? deps.config.port;
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    // Probe and bind in one synchronous run: nothing can bind the port in between but another process's
+    // own probe-and-bind racing within microseconds.
+    if (options.reusePort && options.exclusive) assertPortFree(deps.config.host, port);
+    server = Deno.serve({
+      port,
+      hostname: deps.config.host,
+      reusePort: options.reusePort ?? false,
+      signal: abort.signal,
+      onListen: ({ port, hostname }) =>
+        deps.log.info(options.listenMessage ?? "listening", {
+          port,
+          hostname,
+          url: `http://${hostname}:${port}`,
+        }),
+      onError: (err) => {
+        deps.log.error("unhandled server error", { err });
+        return new Response(null, { status: 500 });
+      },
+    }, handler);
+  } catch (err) {
+    throw explainBindError(err, deps.config.host, port);
+  }
   const addr = server.addr;
   return {
     port: addr.port,
