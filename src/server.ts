@@ -3,6 +3,7 @@ import type { Deps } from "./deps.ts";
 import { createApp } from "./app.ts";
 import { errAck } from "./http/errors.ts";
 import { assertPortFree, explainBindError } from "./net/port_guard.ts";
+import { type MetricsListener, startMetricsListener } from "./obs/metrics_access.ts";
 
 /** A running server. */
 export interface RunningServer {
@@ -51,7 +52,12 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
       );
       return Response.json(body, {
         status: 503,
-        headers: { connection: "close", "retry-after": "1", "x-dci-isolate": isolate },
+        headers: {
+          connection: "close",
+          "retry-after": "1",
+          "x-dci-isolate": isolate,
+          "x-content-type-options": "nosniff",
+        },
       });
     }
     inflight++;
@@ -91,6 +97,15 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
     throw explainBindError(err, deps.config.host, port);
   }
   const addr = server.addr;
+  // The server's first bind (its only one, or its first isolate's) also serves /metrics when it has its own address.
+  const first = options.exclusive || !options.reusePort;
+  let metrics: MetricsListener | undefined;
+  try {
+    metrics = deps.config.metricsListen && first ? startMetricsListener(deps) : undefined;
+  } catch (err) {
+    abort.abort();
+    throw err;
+  }
   return {
     port: addr.port,
     hostname: addr.hostname,
@@ -108,6 +123,7 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
         abort.abort();
       }
       await server.finished.catch(() => {});
+      await metrics?.shutdown();
     },
   };
 }
