@@ -98,7 +98,7 @@ export const SETTINGS: readonly Setting[] = [
   {
     key: "tokenHashConcurrency",
     env: "DCI_TOKEN_HASH_CONCURRENCY",
-    default: "2",
+    default: "1",
     doc:
       "Client-secret hashes (scrypt) run at once per HTTP isolate; a request finding the queue full gets 503",
   },

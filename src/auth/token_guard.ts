@@ -22,11 +22,15 @@ export class TokenGuard {
   readonly #key = randomBytes(32);
   readonly #verified = new Map<string, { fingerprint: Buffer; storedHash: string }>();
   readonly #slots: Semaphore;
+  readonly #concurrency: number;
   readonly #maxPending: number;
   #pending = 0;
+  /** Client ids with a hash running or waiting in this isolate. */
+  readonly #inFlight = new Map<string, number>();
 
   constructor(options: { hashConcurrency: number }) {
     this.#slots = new Semaphore(options.hashConcurrency);
+    this.#concurrency = options.hashConcurrency;
     this.#maxPending = options.hashConcurrency * (1 + WAITING_PER_SLOT);
   }
 
@@ -49,18 +53,30 @@ export class TokenGuard {
   }
 
   /**
-   * Runs `hash` once a slot is free, or returns `undefined` at once when the slots and the short queue behind
-   * them are full (the caller answers 503 with Retry-After instead of queueing without bound).
+   * Runs `hash` for `clientId` once a slot is free, or returns `undefined` at once when the slots and the short
+   * queue behind them are full (the caller answers 503 with Retry-After instead of queueing without bound).
+   * A suspect request (its client id failed recently, or has a hash in flight here) never queues: it runs only
+   * on an idle slot. So each known id an attacker guesses at holds at most one place in the queue, once, and
+   * a new client's first hash does not wait behind a flood of guesses.
    */
-  async withHashSlot<T>(hash: () => Promise<T>): Promise<{ value: T } | undefined> {
-    if (this.#pending >= this.#maxPending) return undefined;
+  async withHashSlot<T>(
+    clientId: string,
+    hash: () => Promise<T>,
+    options: { suspect?: boolean } = {},
+  ): Promise<{ value: T } | undefined> {
+    const suspect = options.suspect || this.#inFlight.has(clientId);
+    if (this.#pending >= (suspect ? this.#concurrency : this.#maxPending)) return undefined;
     this.#pending++;
+    this.#inFlight.set(clientId, (this.#inFlight.get(clientId) ?? 0) + 1);
     const release = await this.#slots.acquire();
     try {
       return { value: await hash() };
     } finally {
       release();
       this.#pending--;
+      const left = this.#inFlight.get(clientId)! - 1;
+      if (left === 0) this.#inFlight.delete(clientId);
+      else this.#inFlight.set(clientId, left);
     }
   }
 }

@@ -123,7 +123,8 @@ export type ClientAuthResult =
  * Checks client credentials, cheapest checks first: the client row (unknown, revoked or of a disabled sender:
  * refused without hashing), a credential this isolate already verified against the same stored hash (no
  * hashing), the client id's lockout after failed attempts, and only then scrypt, within the isolate's bound on
- * concurrent hashes. A wrong secret counts towards the lockout.
+ * concurrent hashes (an id that failed recently does not queue for it). A wrong secret counts towards the
+ * lockout.
  *
  * Unknown ids are answered without a hash, so timing tells whether a client id exists. That is accepted: a
  * client id is an identifier, not a secret (RFC 6749 §2.2), it carries 72 random bits so ids cannot be found by
@@ -145,10 +146,11 @@ export async function authenticateClient(
   const now = deps.clock.now();
   const lock = clientLockout(deps.db, clientId, deps.config.tokenClientFailureLimit, now);
   if (lock.locked) return { ok: false, reason: "locked", retryAfter: lock.retryAfter };
-  const verified = await deps.tokenGuard.withHashSlot(() => {
+  // An id with recent failures is hashed only on an idle slot: guesses never queue ahead of a new client.
+  const verified = await deps.tokenGuard.withHashSlot(clientId, () => {
     deps.metrics.inc("dci_token_secret_hashes_total", "Client secrets hashed (scrypt) by the token endpoint");
     return verifySecret(secret, JSON.parse(storedHash) as SecretHash);
-  });
+  }, { suspect: lock.failures > 0 });
   if (!verified) return { ok: false, reason: "busy", retryAfter: 1 };
   if (!verified.value) {
     recordClientFailure(deps.db, clientId, deps.clock.now());

@@ -186,11 +186,11 @@ export function clientLockout(
   clientId: string,
   limit: number,
   nowMs: number,
-): { locked: boolean; retryAfter: number } {
+): { locked: boolean; failures: number; retryAfter: number } {
   const nowS = Math.floor(nowMs / 1000);
   const { used } = minuteUsage(db, "client_fail", clientId, nowS);
-  if (used < limit) return { locked: false, retryAfter: 0 };
-  return { locked: true, retryAfter: untilFree(db, "client_fail", clientId, nowS, limit) };
+  if (used < limit) return { locked: false, failures: used, retryAfter: 0 };
+  return { locked: true, failures: used, retryAfter: untilFree(db, "client_fail", clientId, nowS, limit) };
 }
 
 /** Counts one failed token request (wrong secret) against a client id's lockout. */

@@ -118,18 +118,13 @@ Deno.test("token endpoint: repeated failures lock the client id in every isolate
 });
 
 Deno.test("token endpoint: hashes beyond the concurrency bound and its short queue are refused with 503 and Retry-After", async () => {
-  const deps = await testDeps({
-    tokenIpLimitPerMinute: "1000",
-    tokenHashConcurrency: "1",
-    tokenClientFailureLimit: "1000",
-  });
+  const deps = await testDeps({ tokenIpLimitPerMinute: "1000", tokenHashConcurrency: "1" });
   try {
     addSender(deps, "s1", {});
-    const { client } = await createClient(deps, "s1");
+    const clients: string[] = [];
+    for (let i = 0; i < 12; i++) clients.push((await createClient(deps, "s1")).client.client_id);
     const app = createApp(deps);
-    const answers = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => ask(app, client.client_id, `dcis_wrong${i}`)),
-    );
+    const answers = await Promise.all(clients.map((id, i) => ask(app, id, `dcis_wrong${i}`)));
     const statuses = answers.map((r) => r.status);
     // One hashing and four waiting per slot: five are hashed, the other seven are refused at once.
     assert.equal(statuses.filter((s) => s === 401).length, 5);
@@ -137,6 +132,31 @@ Deno.test("token endpoint: hashes beyond the concurrency bound and its short que
     const busy = answers.find((r) => r.status === 503)!;
     assert.equal(busy.headers.get("retry-after"), "1");
     assert.equal((await busy.json()).error, "temporarily_unavailable");
+    // Twelve parallel guesses at one id: one hash, the others refused (an id holds one place at most).
+    const burst = await Promise.all(clients.map((_, i) => ask(app, clients[0], `dcis_again${i}`)));
+    assert.deepEqual(burst.map((r) => r.status).sort(), [401, ...Array(11).fill(503)]);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("token endpoint: guesses at an id that failed recently never queue for a hash; a new client's first request does", async () => {
+  const deps = await testDeps({ tokenIpLimitPerMinute: "1000", tokenHashConcurrency: "1" });
+  try {
+    addSender(deps, "s1", {});
+    const victim = await createClient(deps, "s1");
+    const fresh = await createClient(deps, "s1");
+    const app = createApp(deps);
+    assert.equal((await ask(app, victim.client.client_id, "dcis_guess0")).status, 401); // one failure: suspect
+    const [first, newcomer, ...rest] = await Promise.all([
+      ask(app, victim.client.client_id, "dcis_guess1"), // takes the idle slot
+      ask(app, fresh.client.client_id, fresh.clientSecret), // waits for it
+      ask(app, victim.client.client_id, "dcis_guess2"),
+      ask(app, victim.client.client_id, "dcis_guess3"),
+    ]);
+    assert.equal(first.status, 401);
+    assert.equal(newcomer.status, 200);
+    assert.deepEqual(rest.map((r) => r.status), [503, 503]);
   } finally {
     deps.close();
   }
