@@ -97,6 +97,47 @@ export function markFailed(db: Db, id: number, error: string, now: string): bool
   return Number(stmt(db, SQL.failed).run(error, now, id).changes) > 0;
 }
 
+/**
+ * failed → pending, due now with a fresh attempt budget (an operator's retry): one notification by row id, or
+ * every failed one of a subscription. The lane sends pending rows in id order, so re-sent ones go before any
+ * later notification still waiting. The notification id and message_id stay, for receivers to de-duplicate.
+ */
+export function reopenFailed(db: Db, of: { id: number } | { subscriptionId: number }, now: string): number {
+  const [column, value] = "id" in of ? ["id", of.id] : ["subscription_id", of.subscriptionId];
+  return Number(
+    stmt(
+      db,
+      `UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+       WHERE ${column} = ? AND status = 'failed'`, // column: one of two literals
+    ).run(now, now, value).changes,
+  );
+}
+
+/**
+ * failed → pending for the notifications of a subscription that failed after its last delivered one (the run
+ * that moved it to error), so reactivation re-sends them in order; older failures stay failed (re-sending them
+ * would break the order the receiver already saw; an operator can still retry them by id). Returns the count.
+ */
+export function reopenUndelivered(db: Db, subscriptionId: number, now: string): number {
+  return Number(
+    stmt(
+      db,
+      `UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+       WHERE subscription_id = ? AND status = 'failed' AND id > (SELECT COALESCE(MAX(id), 0)
+         FROM notifications WHERE subscription_id = ? AND status IN ('sent','received'))`,
+    ).run(now, now, subscriptionId, subscriptionId).changes,
+  );
+}
+
+/** One notification by its public id, with its subscription's code and sender. */
+export function getNotification(db: Db, notificationId: string): NotificationView | undefined {
+  return stmt(
+    db,
+    `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
+     JOIN subscriptions s ON s.id = n.subscription_id WHERE n.notification_id = ?`,
+  ).get(notificationId) as NotificationView | undefined;
+}
+
 /** The outcome of a receipt. */
 export type ReceiptOutcome =
   | { ok: true; row: NotificationView; already: boolean }

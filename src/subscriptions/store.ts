@@ -5,6 +5,7 @@
 import { type Db, transaction } from "../db/sqlite.ts";
 import { lastEventId } from "../registry/events.ts";
 import { stmt } from "../db/statements.ts";
+import { reopenUndelivered } from "./notifications.ts";
 
 /** Subscription states. */
 export const SUBSCRIPTION_STATES = ["pending", "active", "cancelled", "expired", "error"] as const;
@@ -173,15 +174,23 @@ export function approveSubscription(db: Db, code: string, now: string): Subscrip
 }
 
 /**
- * error → active (operator): the failure count restarts and notifications waiting since the error are sent,
- * in order, from where delivery stopped.
+ * error → active (operator): the failure count restarts, and delivery resumes in order from where it stopped:
+ * first the notifications that failed since the last delivered one (re-sent, `resent` counts them), then
+ * those that waited since the error. One SQLite transaction.
  */
-export function reactivateSubscription(db: Db, code: string, now: string): SubscriptionRow | undefined {
-  return stmt(
-    db,
-    `UPDATE subscriptions SET state = 'active', consecutive_failures = 0, last_error = NULL, updated_at = ?
-     WHERE code = ? AND state = 'error' RETURNING *`,
-  ).get(now, code) as SubscriptionRow | undefined;
+export function reactivateSubscription(
+  db: Db,
+  code: string,
+  now: string,
+): { row: SubscriptionRow; resent: number } | undefined {
+  return transaction(db, () => {
+    const row = stmt(
+      db,
+      `UPDATE subscriptions SET state = 'active', consecutive_failures = 0, last_error = NULL, updated_at = ?
+       WHERE code = ? AND state = 'error' RETURNING *`,
+    ).get(now, code) as SubscriptionRow | undefined;
+    return row ? { row, resent: reopenUndelivered(db, row.id, now) } : undefined;
+  });
 }
 
 /**
