@@ -4,6 +4,7 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
+import { DISABLED_SENDERS } from "../senders/pause.ts";
 
 /** Notification statuses. */
 export const NOTIFICATION_STATUSES = ["pending", "sent", "failed", "received"] as const;
@@ -41,7 +42,7 @@ const SQL = {
       (SELECT subscription_id, MIN(id) AS head FROM notifications WHERE status = 'pending' GROUP BY subscription_id) h
       JOIN notifications n ON n.id = h.head
       JOIN subscriptions s ON s.id = h.subscription_id
-    WHERE s.state = 'active' AND n.next_attempt_at <= ?`,
+    WHERE s.state = 'active' AND n.next_attempt_at <= ? AND s.sender_id NOT IN ${DISABLED_SENDERS}`,
   sent: `UPDATE notifications SET status = 'sent', attempts = attempts + 1, last_error = NULL, sent_at = ?,
     updated_at = ? WHERE id = ? AND status = 'pending'`,
   retry:
@@ -77,7 +78,7 @@ export function headOf(db: Db, subscriptionId: number): NotificationRow | undefi
   return stmt(db, SQL.head).get(subscriptionId) as NotificationRow | undefined;
 }
 
-/** Active subscriptions whose next notification is due at `now`. */
+/** Active subscriptions whose next notification is due at `now` (a disabled sender's wait). */
 export function dueLanes(db: Db, now: string): number[] {
   return (stmt(db, SQL.heads).all(now) as Array<{ sid: number }>).map((r) => Number(r.sid));
 }

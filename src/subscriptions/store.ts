@@ -221,6 +221,34 @@ export function endSubscription(
   });
 }
 
+/**
+ * Cancels every live subscription of a deleted sender (or the one `id`) for good, recording `reason` and
+ * `cancelled_by = 'sender-deleted'`, and fails the notifications they still had waiting with the same reason.
+ * Runs inside the caller's transaction (the sender's delete). Returns how many of each were cancelled.
+ */
+export function cancelForDeletedSender(
+  db: Db,
+  of: { senderId: string } | { id: number },
+  reason: string,
+  now: string,
+): { subscriptions: number; notifications: number } {
+  const [column, value] = "id" in of ? ["id", of.id] : ["sender_id", of.senderId];
+  const ids = (stmt(
+    db,
+    `UPDATE subscriptions SET state = 'cancelled', cancelled_by = 'sender-deleted', last_error = ?,
+       lease_until = NULL, ended_at = ?, updated_at = ?
+     WHERE ${column} = ? AND state IN ('pending','active','error') RETURNING id`, // column: one of two literals
+  ).all(reason, now, now, value) as Array<{ id: number }>).map((r) => Number(r.id));
+  let notifications = 0;
+  const fail = stmt(
+    db,
+    `UPDATE notifications SET status = 'failed', last_error = ?, updated_at = ?
+     WHERE subscription_id = ? AND status = 'pending'`,
+  );
+  for (const id of ids) notifications += Number(fail.run(reason, now, id).changes);
+  return { subscriptions: ids.length, notifications };
+}
+
 /** Live subscriptions whose end time has passed (for the expiry cron). */
 export function dueForExpiry(db: Db, now: string, limit = 500): number[] {
   return (stmt(
