@@ -28,3 +28,21 @@ export function senderStanding(db: Db, senderId: string): SenderStanding {
 export function deletedReason(senderId: string): string {
   return `cancelled: sender "${senderId}" was deleted`;
 }
+
+/** Why nothing may be sent to the sender now (disabled or deleted), or undefined when it may. */
+export function senderHold(db: Db, senderId: string): string | undefined {
+  const standing = senderStanding(db, senderId);
+  if (standing === "disabled") return `sender "${senderId}" is disabled`;
+  if (standing === "deleted") return deletedReason(senderId);
+  return undefined;
+}
+
+/**
+ * True when work for the sender must wait (disabled) or stop (deleted); for a deleted sender `cancel` is
+ * called first with the reason to record, so the work ends for good rather than waiting.
+ */
+export function heldForSender(db: Db, senderId: string, cancel: (reason: string) => void): boolean {
+  const standing = senderStanding(db, senderId);
+  if (standing === "deleted") cancel(deletedReason(senderId));
+  return standing !== "active";
+}

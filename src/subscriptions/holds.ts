@@ -8,18 +8,17 @@ import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
 import { stmt } from "../db/statements.ts";
 import { getSender } from "../senders/store.ts";
-import { deletedReason, senderStanding } from "../senders/pause.ts";
+import { heldForSender, senderHold } from "../senders/pause.ts";
 import { cancelForDeletedSender, type SubscriptionRow } from "./store.ts";
 import { notifyUrl } from "./rules.ts";
 
 /** True when a lane must stop before sending for this subscription (and cancels it if its sender is gone). */
 export function laneHeld(deps: Deps, sub: Pick<SubscriptionRow, "id" | "sender_id">): boolean {
-  const standing = senderStanding(deps.db, sub.sender_id);
-  if (standing === "active") return false;
-  if (standing === "deleted") {
-    cancelForDeletedSender(deps.db, { id: sub.id }, deletedReason(sub.sender_id), isoNow(deps.clock));
-  }
-  return true;
+  return heldForSender(
+    deps.db,
+    sub.sender_id,
+    (reason) => cancelForDeletedSender(deps.db, { id: sub.id }, reason, isoNow(deps.clock)),
+  );
 }
 
 /**
@@ -33,10 +32,7 @@ export function notificationHold(deps: Deps, subscriptionId: number, rowId: numb
      WHERE s.id = ? AND n.id = ?`,
   ).get(subscriptionId, rowId) as { state: string; sender_id: string; status: string } | undefined;
   if (!row || row.state !== "active" || row.status !== "pending") return "the notification is no longer due";
-  const standing = senderStanding(deps.db, row.sender_id);
-  if (standing === "disabled") return `sender "${row.sender_id}" is disabled`;
-  if (standing === "deleted") return deletedReason(row.sender_id);
-  return undefined;
+  return senderHold(deps.db, row.sender_id);
 }
 
 /**

@@ -5,18 +5,17 @@
  */
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
-import { deletedReason, senderStanding } from "../senders/pause.ts";
+import { heldForSender, senderHold } from "../senders/pause.ts";
 import { stmt } from "../db/statements.ts";
 import { cancelOpenTransactions, type TxnRow } from "./store.ts";
 
 /** True when the worker must leave this transaction alone now (and cancels it if its sender is gone). */
 export function heldBySender(deps: Deps, row: Pick<TxnRow, "id" | "sender_id">): boolean {
-  const standing = senderStanding(deps.db, row.sender_id);
-  if (standing === "active") return false;
-  if (standing === "deleted") {
-    cancelOpenTransactions(deps.db, { id: row.id }, deletedReason(row.sender_id), isoNow(deps.clock));
-  }
-  return true;
+  return heldForSender(
+    deps.db,
+    row.sender_id,
+    (reason) => cancelOpenTransactions(deps.db, { id: row.id }, reason, isoNow(deps.clock)),
+  );
 }
 
 /**
@@ -30,8 +29,5 @@ export function callbackHold(deps: Deps, id: number, owner: string): string | un
   if (!row || (row.state !== "succeeded" && row.state !== "rejected") || row.lease_owner !== owner) {
     return "the callback is no longer due (cancelled)";
   }
-  const standing = senderStanding(deps.db, row.sender_id);
-  if (standing === "disabled") return `sender "${row.sender_id}" is disabled`;
-  if (standing === "deleted") return deletedReason(row.sender_id);
-  return undefined;
+  return senderHold(deps.db, row.sender_id);
 }

@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import { createServerSender } from "../helpers/auth.ts";
 import { runCliProcess } from "../helpers/server.ts";
-import { startReceiver } from "../subscriptions/helpers.ts";
+import { type Receiver, startReceiver } from "../subscriptions/helpers.ts";
 import {
   admin,
+  eventually,
   notifiesOf,
   recordOf,
   startServer,
@@ -26,29 +27,27 @@ async function log(server: { url: string }, code: string, status?: string): Prom
   return (r.body.items as Note[]).slice().reverse(); // oldest first
 }
 
-async function until(pred: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** A server failing a subscription after `failureLimit` failed notifications, and alice subscribed at `rx`. */
+async function subscribedServer(rx: Receiver, failureLimit: number) {
+  const server = await startServer({
+    DCI_SUBSCRIPTION_FAILURE_LIMIT: String(failureLimit),
+    DCI_CALLBACK_RETRY_DELAYS_MS: "50",
+  });
+  const alice = await createServerSender(server, { auto_approve_subscriptions: true });
+  await updates(server, "q1", ["male"]); // the registration, before subscribing
+  const code = (await subscribeVia(server, alice, rx, "a-sub", [UPDATES]))[0].subscriptions![0].code;
+  return { server, code };
 }
 
 Deno.test("notification retry e2e: reactivating a subscription in error re-sends its undelivered notifications in order", async () => {
   const rx = startReceiver();
-  const server = await startServer({
-    DCI_SUBSCRIPTION_FAILURE_LIMIT: "2",
-    DCI_CALLBACK_RETRY_DELAYS_MS: "50",
-  });
+  const { server, code } = await subscribedServer(rx, 2);
   try {
-    const alice = await createServerSender(server, { auto_approve_subscriptions: true });
-    await updates(server, "q1", ["male"]);
-    const code = (await subscribeVia(server, alice, rx, "a-sub", [UPDATES]))[0].subscriptions![0].code;
     await updates(server, "q1", ["female"]);
     await rx.until(() => notifiesOf(rx, code).length === 1);
     rx.status = (r) => r.path.endsWith("/notify") ? 503 : 200;
     await updates(server, "q1", ["other", "unknown", "male", "female"]);
-    await until(
+    await eventually(
       async () => (await admin(server, "GET", `/subscriptions/${code}`)).body.state === "error",
       "the subscription in error",
     );
@@ -63,7 +62,7 @@ Deno.test("notification retry e2e: reactivating a subscription in error re-sends
     // Reactivated from the CLI (another process): the two that failed go first, then the two that waited.
     const cli = await runCliProcess(["subscription", "reactivate", code], { DCI_DATA_DIR: server.dataDir });
     assert.equal(cli.code, 0, cli.stderr);
-    await until(
+    await eventually(
       async () => (await log(server, code, "pending")).length === 0,
       "every notification delivered",
     );
@@ -90,17 +89,14 @@ Deno.test("notification retry e2e: reactivating a subscription in error re-sends
 
 Deno.test("notification retry e2e: by id (admin API) and by subscription (CLI), with the same notification id", async () => {
   const rx = startReceiver();
-  const server = await startServer({
-    DCI_SUBSCRIPTION_FAILURE_LIMIT: "100",
-    DCI_CALLBACK_RETRY_DELAYS_MS: "50",
-  });
+  const { server, code } = await subscribedServer(rx, 100);
   try {
-    const alice = await createServerSender(server, { auto_approve_subscriptions: true });
-    await updates(server, "q1", ["male"]);
-    const code = (await subscribeVia(server, alice, rx, "a-sub", [UPDATES]))[0].subscriptions![0].code;
     rx.status = (r) => r.path.endsWith("/notify") ? 503 : 200;
     await updates(server, "q1", ["female", "other"]);
-    await until(async () => (await log(server, code, "failed")).length === 2, "two failed notifications");
+    await eventually(
+      async () => (await log(server, code, "failed")).length === 2,
+      "two failed notifications",
+    );
     rx.status = () => 200;
     await updates(server, "q1", ["unknown"]);
     await rx.until(() => notifiesOf(rx, code).length === 1);
@@ -124,11 +120,15 @@ Deno.test("notification retry e2e: by id (admin API) and by subscription (CLI), 
     assert.match(cli.stdout, /re-sending 1 failed notification/);
     await rx.until(() => notifiesOf(rx, code).length === 3);
     assert.equal(notifiesOf(rx, code)[2].headers.get("x-dci-notification-id"), second.notification_id);
-    assert.deepEqual((await log(server, code)).map((n) => n.status), ["sent", "sent", "sent"]);
+    // The receiver records a request before answering it: the server marks it sent a moment later.
+    await eventually(
+      async () => (await log(server, code)).every((n) => n.status === "sent"),
+      "all three marked sent",
+    );
     // A cancelled subscription's notifications are not re-sent.
     rx.status = (r) => r.path.endsWith("/notify") ? 503 : 200;
     await updates(server, "q1", ["male"]);
-    await until(async () => (await log(server, code, "failed")).length === 1, "one more failed");
+    await eventually(async () => (await log(server, code, "failed")).length === 1, "one more failed");
     assert.equal((await admin(server, "POST", `/subscriptions/${code}/cancel`)).status, 200);
     const refused = await admin(server, "POST", `/subscriptions/${code}/notifications/retry`);
     assert.equal(refused.status, 409);

@@ -5,12 +5,12 @@
  * real loopback receivers; a control sender on the same events is the barrier for "nothing arrived".
  */
 import assert from "node:assert/strict";
-import { createServerSender, createTestSender, type TestSender } from "../helpers/auth.ts";
-import { runCliProcess } from "../helpers/server.ts";
-import { testDeps } from "../helpers/deps.ts";
+import { createServerSender, type TestSender } from "../helpers/auth.ts";
+import { runCliProcess, type ServerProcess } from "../helpers/server.ts";
 import { type Receiver, startReceiver } from "../subscriptions/helpers.ts";
 import {
   admin,
+  eventually,
   notifiesOf,
   recordOf,
   send,
@@ -19,19 +19,6 @@ import {
   updates,
 } from "../subscriptions/e2e_support.ts";
 import { searchMessage } from "../transactions/support.ts";
-import { createApp } from "../../src/app.ts";
-import { createTxnWorker } from "../../src/transactions/worker.ts";
-import { getByCorrelationId } from "../../src/transactions/store.ts";
-import { memoryQueue } from "../../src/jobs/queue.ts";
-import { removeSender, setSenderActive } from "../../src/senders/store.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
-import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
-import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
-import { getSubscription } from "../../src/subscriptions/store.ts";
-import { listNotifications } from "../../src/subscriptions/notifications.ts";
-import { requestEnvelope } from "../helpers/dci.ts";
-import { startBadReceiver } from "../faults/bad_receiver.ts";
-import { input, person, putPerson, subItem } from "../subscriptions/helpers.ts";
 
 const UPDATES = { reg_event_type: "update", notify_record_type: "person" };
 
@@ -43,14 +30,6 @@ function tap(rx: Receiver): { seen: string[]; fail: (path: string) => boolean } 
     return t.fail(r.path) ? 503 : 200;
   };
   return t;
-}
-
-async function until(pred: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 const corrOf = (ack: { body: Record<string, unknown> }) =>
@@ -79,6 +58,16 @@ async function controlBarrier(
   await ctl.until(() => notifiesOf(ctl, code).length === notifications && onSearch(ctl, txn), 30_000);
 }
 
+/** Alice (under test) and carol (the control) subscribed to person updates, each at her own receiver. */
+async function twoSenders(server: ServerProcess, rx: Receiver, ctl: Receiver) {
+  const alice = await createServerSender(server, { auto_approve_subscriptions: true });
+  const carol = await createServerSender(server, { auto_approve_subscriptions: true });
+  await updates(server, "p1", ["male"]); // the registration, before anyone subscribes
+  const a = (await subscribeVia(server, alice, rx, "a-sub", [UPDATES]))[0].subscriptions![0].code;
+  const c = (await subscribeVia(server, carol, ctl, "c-sub", [UPDATES]))[0].subscriptions![0].code;
+  return { alice, carol, a, c };
+}
+
 Deno.test("offboarding e2e: a disabled sender gets nothing from any isolate until enabled, then its held work in order", async () => {
   const rx = startReceiver();
   const ctl = startReceiver();
@@ -87,11 +76,7 @@ Deno.test("offboarding e2e: a disabled sender gets nothing from any isolate unti
     DCI_CALLBACK_RETRY_DELAYS_MS: "1000,1000,1000",
   });
   try {
-    const alice = await createServerSender(server, { auto_approve_subscriptions: true });
-    const carol = await createServerSender(server, { auto_approve_subscriptions: true });
-    await updates(server, "p1", ["male"]); // the registration, before anyone subscribes
-    const a = (await subscribeVia(server, alice, rx, "a-sub", [UPDATES]))[0].subscriptions![0].code;
-    const c = (await subscribeVia(server, carol, ctl, "c-sub", [UPDATES]))[0].subscriptions![0].code;
+    const { alice, carol, a, c } = await twoSenders(server, rx, ctl);
     await updates(server, "p1", ["female"]);
     await rx.until(() => notifiesOf(rx, a).length === 1);
     // A callback in its retry delay: alice's on-search fails once.
@@ -99,7 +84,7 @@ Deno.test("offboarding e2e: a disabled sender gets nothing from any isolate unti
     t.fail = (p) => p.endsWith("/on-search");
     const search = await send(server, alice, "/registry/search", searchMessage("a-search"), rx.url);
     assert.equal(search.status, 202);
-    await until(() => t.seen.includes("/registry/on-search"), "alice's first callback attempt");
+    await eventually(() => t.seen.includes("/registry/on-search"), "alice's first callback attempt");
     // Disabled through the admin API (an HTTP isolate); the worker and notifier run in the main isolate.
     const disabled = await admin(server, "POST", `/senders/${alice.senderId}/disable`);
     assert.equal(disabled.status, 200);
@@ -130,17 +115,13 @@ Deno.test("offboarding e2e: deleting a sender cancels its subscriptions, notific
   // Retries far enough apart that the CLI (a process start) removes the sender before they run out.
   const server = await startServer({ DCI_CALLBACK_RETRY_DELAYS_MS: "3000,3000,3000" });
   try {
-    const alice = await createServerSender(server, { auto_approve_subscriptions: true });
-    const carol = await createServerSender(server, { auto_approve_subscriptions: true });
-    await updates(server, "p1", ["male"]);
-    const a = (await subscribeVia(server, alice, rx, "a-sub", [UPDATES]))[0].subscriptions![0].code;
-    const c = (await subscribeVia(server, carol, ctl, "c-sub", [UPDATES]))[0].subscriptions![0].code;
+    const { alice, carol, a, c } = await twoSenders(server, rx, ctl);
     // A notification and a callback each waiting for their retry.
     const t = tap(rx);
     t.fail = () => true;
     await updates(server, "p1", ["female"]);
     const search = await send(server, alice, "/registry/search", searchMessage("a-search"), rx.url);
-    await until(
+    await eventually(
       () => t.seen.includes("/registry/notify") && t.seen.includes("/registry/on-search"),
       "alice's first attempts",
     );
@@ -196,7 +177,7 @@ Deno.test("offboarding e2e: a changed callback URL applies to waiting callbacks 
     t.fail = () => true;
     await updates(server, "p1", ["female"]);
     const search = await send(server, alice, "/registry/search", searchMessage("a-search"), rxA.url);
-    await until(
+    await eventually(
       () => t.seen.includes("/registry/notify") && t.seen.includes("/registry/on-search"),
       "the first attempts to the old URL",
     );
@@ -223,176 +204,5 @@ Deno.test("offboarding e2e: a changed callback URL applies to waiting callbacks 
     await server.stop();
     await rxA.close();
     await rxB.close();
-  }
-});
-
-Deno.test("offboarding: a callback and a notification waiting for an outbound slot check their sender right before sending", async () => {
-  const deps = await testDeps({ outboundAllow: "127.0.0.1", outboundConcurrency: "1" });
-  const rx = startReceiver();
-  const busy = startBadReceiver((path) => path === "/hang" ? { kind: "hang" } : { kind: "ok" });
-  try {
-    const queue = memoryQueue(deps.clock);
-    deps.queue = queue;
-    const app = createApp(deps);
-    const worker = createTxnWorker(deps, { random: () => 0.5 });
-    const alice = await createTestSender(deps, { auto_approve_subscriptions: true });
-    putPerson(deps, person("p1"));
-    const sub = await subscribeProcessor(
-      deps,
-      input(alice.senderId, { transaction_id: "t", subscribe_request: [subItem("r", UPDATES)] }, rx.url),
-    );
-    const code = (sub.message.subscribe_response as Array<{ subscriptions: Array<{ code: string }> }>)[0]
-      .subscriptions[0].code;
-    putPerson(deps, person("p1", { sex: "male" }));
-    const env = requestEnvelope(alice.senderId, searchMessage("slot"), {
-      nowMs: deps.clock.now(),
-      totalCount: 1,
-      header: { sender_uri: rx.url },
-    });
-    const ack = await app.request("/registry/search", {
-      method: "POST",
-      headers: { "content-type": "application/json", ...alice.headers() },
-      body: JSON.stringify(alice.sign(env, deps.clock.now())),
-    });
-    assert.equal(ack.status, 202);
-    const correlationId = (await ack.json()).message.correlation_id;
-    // The one outbound slot is held by a request that never gets an answer.
-    const hung = deps.http.request(`${busy.url}/hang`, { method: "POST", body: "{}", timeoutMs: 60_000 })
-      .catch(() => undefined);
-    await until(() => busy.hits.get("/hang") === 1, "the hanging request");
-    // Both deliveries are claimed and wait for the slot.
-    const txnId = getByCorrelationId(deps.db, correlationId)!.id;
-    const handled = worker.handle(txnId);
-    const lane = runNotifierOnce(deps, { random: () => 0.5 });
-    await until(
-      () =>
-        getByCorrelationId(deps.db, correlationId)!.attempts === 1 &&
-        getSubscription(deps.db, code)!.lease_until !== null,
-      "both deliveries claimed",
-    );
-    setSenderActive(deps, alice.senderId, false);
-    await busy.close(); // the slot comes free
-    await Promise.all([hung, handled, lane]);
-    assert.equal(rx.hits, 0, "nothing was sent to the disabled sender");
-    const txn = getByCorrelationId(deps.db, correlationId)!;
-    assert.equal(txn.state, "succeeded");
-    assert.equal(txn.attempts, 0, "a held delivery is not a spent attempt");
-    assert.equal(txn.lease_owner, null);
-    assert.deepEqual(listNotifications(deps.db, { subscription: code }).map((n) => [n.status, n.attempts]), [[
-      "pending",
-      0,
-    ]]);
-    // Enabled again: both go out.
-    setSenderActive(deps, alice.senderId, true);
-    await worker.handle(txnId);
-    await runNotifierOnce(deps, { random: () => 0.5 });
-    assert.equal(getByCorrelationId(deps.db, correlationId)!.state, "callback_sent");
-    assert.deepEqual(listNotifications(deps.db, { subscription: code }).map((n) => n.status), ["sent"]);
-    assert.equal(rx.hits, 2);
-  } finally {
-    await rx.close();
-    deps.close();
-  }
-});
-
-Deno.test("offboarding: disable and enable report the held work, and operator retries wait for enable", async () => {
-  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
-  const rx = startReceiver();
-  try {
-    const app = createApp(deps);
-    const { token } = await createAdminToken(deps.db, { role: "admin" });
-    const call = async (method: string, path: string) => {
-      const res = await app.request(`/admin/v1${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: "{}",
-      });
-      return { status: res.status, body: await res.json() as Record<string, unknown> };
-    };
-    const alice = await createTestSender(deps, { auto_approve_subscriptions: true });
-    putPerson(deps, person("p1"));
-    const sub = await subscribeProcessor(
-      deps,
-      input(alice.senderId, { transaction_id: "t", subscribe_request: [subItem("r", UPDATES)] }, rx.url),
-    );
-    const code = (sub.message.subscribe_response as Array<{ subscriptions: Array<{ code: string }> }>)[0]
-      .subscriptions[0].code;
-    rx.status = () => 503;
-    putPerson(deps, person("p1", { sex: "male" }));
-    await runNotifierOnce(deps, { random: () => 0.5 });
-    deps.clock.advance(60 * 60_000);
-    for (let i = 0; i < 4; i++) {
-      await runNotifierOnce(deps, { random: () => 0.5 });
-      deps.clock.advance(60 * 60_000);
-    }
-    const [failed] = listNotifications(deps.db, { subscription: code });
-    assert.equal(failed.status, "failed");
-    const hits = rx.hits;
-    putPerson(deps, person("p1", { sex: "female" })); // waits (pending) while alice is disabled
-    const disabled = await call("POST", `/senders/${alice.senderId}/disable`);
-    assert.equal(disabled.status, 200);
-    assert.deepEqual(disabled.body.held, { subscriptions: 1, notifications: 0, transactions: 0 });
-    // Operator retries are refused while the sender is disabled (its deliveries are held).
-    const one = await call("POST", `/notifications/${failed.notification_id}/retry`);
-    assert.equal(one.status, 409);
-    assert.match(JSON.stringify(one.body), /disabled/);
-    assert.equal((await call("POST", `/subscriptions/${code}/notifications/retry`)).status, 409);
-    await runNotifierOnce(deps, { random: () => 0.5 }); // fans the female update out: logged, held
-    assert.equal(rx.hits, hits, "nothing is sent while disabled");
-    const enabled = await call("POST", `/senders/${alice.senderId}/enable`);
-    assert.equal(enabled.status, 200);
-    assert.deepEqual(enabled.body.resumed, { subscriptions: 1, notifications: 1, transactions: 0 });
-    rx.status = () => 200;
-    assert.equal((await call("POST", `/notifications/${failed.notification_id}/retry`)).status, 202);
-    await runNotifierOnce(deps, { random: () => 0.5 });
-    assert.deepEqual(rx.received.map((r) => recordOf(r).sex), ["male", "female"]);
-  } finally {
-    await rx.close();
-    deps.close();
-  }
-});
-
-Deno.test("offboarding: work of a sender deleted while it was being accepted is cancelled when met, unsent", async () => {
-  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
-  const rx = startReceiver();
-  try {
-    deps.queue = memoryQueue(deps.clock);
-    const app = createApp(deps);
-    const worker = createTxnWorker(deps, { random: () => 0.5 });
-    const alice = await createTestSender(deps, { auto_approve_subscriptions: true });
-    putPerson(deps, person("p1"));
-    const sub = await subscribeProcessor(
-      deps,
-      input(alice.senderId, { transaction_id: "t", subscribe_request: [subItem("r", UPDATES)] }, rx.url),
-    );
-    const code = (sub.message.subscribe_response as Array<{ subscriptions: Array<{ code: string }> }>)[0]
-      .subscriptions[0].code;
-    const env = requestEnvelope(alice.senderId, searchMessage("late"), {
-      nowMs: deps.clock.now(),
-      totalCount: 1,
-      header: { sender_uri: rx.url },
-    });
-    const ack = await app.request("/registry/search", {
-      method: "POST",
-      headers: { "content-type": "application/json", ...alice.headers() },
-      body: JSON.stringify(alice.sign(env, deps.clock.now())),
-    });
-    const correlationId = (await ack.json()).message.correlation_id;
-    // The sender's own rows go, as if the delete had committed between accepting and storing this work.
-    removeSender(deps, alice.senderId);
-    putPerson(deps, person("p1", { sex: "male" }));
-    await runNotifierOnce(deps, { random: () => 0.5 });
-    await worker.handle(getByCorrelationId(deps.db, correlationId)!.id);
-    assert.equal(rx.hits, 0);
-    const s = getSubscription(deps.db, code)!;
-    assert.equal(s.state, "cancelled");
-    assert.match(String(s.last_error), /was deleted/);
-    assert.deepEqual(listNotifications(deps.db, { subscription: code }).map((n) => n.status), ["failed"]);
-    const t = getByCorrelationId(deps.db, correlationId)!;
-    assert.equal(t.state, "callback_failed");
-    assert.match(String(t.last_error), /was deleted/);
-  } finally {
-    await rx.close();
-    deps.close();
   }
 });
