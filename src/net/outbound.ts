@@ -44,6 +44,11 @@ export interface OutboundRequest {
   maxBytes?: number;
   /** Settle on the status line and discard the body unread (callbacks and notifications: a 2xx is delivered). */
   statusOnly?: boolean;
+  /**
+   * Called once a slot is held, right before connecting (a wait for a slot can be long); throwing cancels the
+   * request with that error. Deliveries use it to re-check that their sender may still be sent to.
+   */
+  beforeSend?: () => void;
 }
 
 /** The outbound client interface. */
@@ -85,6 +90,7 @@ export function createOutboundClient(config: Config, options: OutboundOptions = 
         throw err;
       });
       try {
+        init.beforeSend?.();
         return await send(target.url, target.addresses[0], init, { deadline, timeoutMs, maxBytes });
       } finally {
         release();

@@ -5,15 +5,8 @@ import { z } from "zod";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
-import {
-  addSender,
-  getSender,
-  listSenders,
-  removeSender,
-  SenderError,
-  setSenderActive,
-  updateSender,
-} from "./store.ts";
+import { addSender, getSender, listSenders, SenderError, updateSender } from "./store.ts";
+import { deleteSender, disableSender, enableSender } from "./offboarding.ts";
 import { addSenderKey, listSenderKeys, removeSenderKey } from "./keys.ts";
 import { fetchSenderKeys } from "./jwks_fetch.ts";
 import { createClient, listClients, revokeClient, rotateClientSecret } from "./clients.ts";
@@ -90,16 +83,20 @@ export function senderAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
     const input = await body(c, SenderFields);
     return c.json(await run(() => updateSender(deps, c.req.param("id"), input)));
   });
+  // Delete cancels the sender's subscriptions, notifications and callbacks for good (counts in the log).
   app.delete("/senders/:id", async (c) => {
-    await run(() => removeSender(deps, c.req.param("id")));
+    await run(() => deleteSender(deps, c.req.param("id")));
     return c.body(null, 204);
   });
-  for (const [action, active] of [["enable", true], ["disable", false]] as const) {
-    app.post(
-      `/senders/:id/${action}`,
-      async (c) => c.json(await run(() => setSenderActive(deps, c.req.param("id"), active))),
-    );
-  }
+  // The sender as before, plus what is now held (disable) or resumes (enable).
+  app.post("/senders/:id/disable", async (c) => {
+    const { sender, held } = await run(() => disableSender(deps, c.req.param("id")));
+    return c.json({ ...sender, held });
+  });
+  app.post("/senders/:id/enable", async (c) => {
+    const { sender, resumed } = await run(() => enableSender(deps, c.req.param("id")));
+    return c.json({ ...sender, resumed });
+  });
   app.get("/senders/:id/keys", (c) => {
     found(getSender(deps, c.req.param("id")), `sender "${c.req.param("id")}"`);
     return c.json({ keys: listSenderKeys(deps, c.req.param("id")) });

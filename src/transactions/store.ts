@@ -5,6 +5,7 @@
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import type { TxnAction, TxnState } from "./states.ts";
+import { DISABLED_SENDERS } from "../senders/pause.ts";
 
 /** One stored transaction as read from SQLite. */
 export interface TxnRow {
@@ -207,6 +208,50 @@ export function reopenFailedCallback(db: Db, id: number, now: string): boolean {
   ).run(now, now, id).changes === 1;
 }
 
+/** Undoes a callback claim whose attempt was held before sending: the lease goes and the attempt is not counted. */
+export function releaseCallback(db: Db, id: number, owner: string): boolean {
+  return stmt(
+    db,
+    `UPDATE transactions SET attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_until = NULL
+     WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`,
+  ).run(id, owner).changes === 1;
+}
+
+/** Records the callback URL a delivery used (the sender's current one when it changed since accept). */
+export function setCallbackUrl(db: Db, id: number, url: string): void {
+  stmt(db, "UPDATE transactions SET callback_url = ? WHERE id = ?").run(url, id);
+}
+
+/**
+ * Ends every open transaction of a sender (or the one `id`) as callback_failed with `reason`: its callback is
+ * cancelled for good. The worker's later conditional writes on these rows change nothing. Returns the count.
+ */
+export function cancelOpenTransactions(
+  db: Db,
+  of: { senderId: string } | { id: number },
+  reason: string,
+  now: string,
+): number {
+  const [column, value] = "id" in of ? ["id", of.id] : ["sender_id", of.senderId];
+  return Number(
+    stmt(
+      db,
+      `UPDATE transactions SET state = 'callback_failed', last_error = ?, next_attempt_at = NULL,
+         lease_owner = NULL, lease_until = NULL, completed_at = ?, updated_at = ?
+       WHERE ${column} = ? AND state IN ${OPEN}`, // column is one of two literals above
+    ).run(reason.slice(0, 999), now, now, value).changes,
+  );
+}
+
+/** Ids of a sender's open transactions, oldest first (to wake the worker for them when it is enabled). */
+export function openTransactionIds(db: Db, senderId: string, limit: number): number[] {
+  return (stmt(
+    db,
+    `SELECT id FROM transactions WHERE sender_id = ? AND state IN ${OPEN} ORDER BY id LIMIT ?+0`,
+  )
+    .all(senderId, limit) as Array<{ id: number }>).map((r) => r.id);
+}
+
 /** Drops every lease (start-up of the one worker process: whoever held them is gone). */
 export function releaseLeases(db: Db): number {
   return Number(
@@ -223,12 +268,16 @@ export function releaseLeases(db: Db): number {
  * callbacks whose attempt is due and not leased.
  */
 export function dueTransactions(db: Db, now: string, staleBefore: string, limit: number): number[] {
+  // A disabled sender's work waits: leaving it out keeps it from filling the batch other senders' work needs.
   const rows = stmt(
     db,
-    `SELECT id FROM transactions WHERE state IN ('received','pending') AND updated_at <= ?
-     UNION ALL SELECT id FROM transactions WHERE state = 'processing' AND (lease_until IS NULL OR lease_until <= ?)
-     UNION ALL SELECT id FROM transactions WHERE state IN ('succeeded','rejected') AND next_attempt_at <= ?
-       AND (lease_until IS NULL OR lease_until <= ?)
+    `SELECT id FROM (
+       SELECT id, sender_id FROM transactions WHERE state IN ('received','pending') AND updated_at <= ?
+       UNION ALL SELECT id, sender_id FROM transactions WHERE state = 'processing'
+         AND (lease_until IS NULL OR lease_until <= ?)
+       UNION ALL SELECT id, sender_id FROM transactions WHERE state IN ('succeeded','rejected')
+         AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?))
+     WHERE sender_id NOT IN ${DISABLED_SENDERS}
      LIMIT ?+0`,
   ).all(staleBefore, now, now, now, limit) as Array<{ id: number }>;
   return rows.map((r) => r.id);

@@ -10,6 +10,7 @@ import { PROCESSORS, type ProcessResult } from "./processors.ts";
 import { deliverOnce } from "./callback.ts";
 import { retryDelay } from "./states.ts";
 import { Limiter } from "./limiter.ts";
+import { callbackHold, heldBySender } from "./holds.ts";
 import {
   claimCallback,
   claimProcessing,
@@ -17,6 +18,7 @@ import {
   getTransaction,
   markCallbackFailed,
   markCallbackSent,
+  releaseCallback,
   scheduleRetry,
   type TxnRow,
 } from "./store.ts";
@@ -82,7 +84,13 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWor
     const row = claimCallback(deps.db, id, owner, iso(now), iso(now + leaseMs));
     if (!row) return;
     const started = performance.now();
-    const outcome = await deliverOnce(deps, row);
+    const outcome = await deliverOnce(deps, row, { hold: () => callbackHold(deps, id, owner) });
+    if (!outcome.ok && outcome.held) {
+      // Its sender was disabled or deleted after the claim: no attempt was made, none is counted.
+      releaseCallback(deps.db, id, owner);
+      heldBySender(deps, row);
+      return;
+    }
     const at = deps.clock.now();
     deps.metrics.observe("dci_txn_callback_seconds", "Callback delivery attempt latency", {
       action: row.action,
@@ -125,7 +133,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWor
     async handle(id) {
       try {
         const row = getTransaction(deps.db, id);
-        if (!row) return;
+        if (!row || heldBySender(deps, row)) return;
         if (row.state === "received" || row.state === "pending" || row.state === "processing") {
           await processing.run(() => process(id));
         }
