@@ -8,13 +8,14 @@ export type DeliveryOutcome =
 
 /**
  * POSTs a JSON body once. A 2xx status is delivered; the receiver's body is never read into errors or logs, only
- * its status code (`what` names the target in the error, e.g. "callback URL"). Never throws.
+ * its status code (`what` names the target in the error, e.g. "callback URL"; `sender` is whom it is for:
+ * its allowlist entries and its share of the outbound slots). Never throws.
  */
 export async function postEnvelope(
   http: OutboundClient,
   url: string,
   body: string,
-  options: { headers: Record<string, string>; what: string },
+  options: { headers: Record<string, string>; what: string; sender?: string },
 ): Promise<DeliveryOutcome> {
   try {
     const res = await http.request(url, {
@@ -22,6 +23,7 @@ export async function postEnvelope(
       headers: { "content-type": "application/json", ...options.headers },
       body,
       statusOnly: true,
+      sender: options.sender,
     });
     if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status };
     return { ok: false, permanent: false, error: `HTTP ${res.status} from ${options.what}` };

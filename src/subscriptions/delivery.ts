@@ -82,6 +82,7 @@ export async function sendNotification(
   return await postEnvelope(deps.http, sub.callback_url, body, {
     headers: { "X-DCI-Notification-ID": n.notification_id },
     what: "notification URL",
+    sender: sub.sender_id,
   });
 }
 

@@ -53,5 +53,6 @@ export async function deliverOnce(deps: Deps, row: TxnRow): Promise<DeliveryOutc
   return await postEnvelope(deps.http, row.callback_url, body, {
     headers: { "X-DCI-Transaction-ID": row.transaction_id },
     what: "callback URL",
+    sender: row.sender_id,
   });
 }
