@@ -19,6 +19,7 @@ export interface SlotKey {
 }
 
 interface Waiter {
+  seq: number;
   key: SlotKey;
   grant: () => void;
 }
@@ -35,9 +36,13 @@ export function destinationOf(url: string | URL): string {
 /** Fair slots (see the module comment). */
 export class FairSlots {
   #active = 0;
+  #waiting = 0;
+  #seq = 0;
   #byDestination = new Map<string, number>();
   #bySender = new Map<string, number>();
-  #waiting: Waiter[] = [];
+  // One FIFO per (destination, sender): all of a queue's waiters are blocked or runnable together, so a grant
+  // looks at the queue heads only (a few), not at every waiter (thousands, in a callback backlog).
+  #queues = new Map<string, Waiter[]>();
 
   constructor(readonly caps: SlotCaps) {}
 
@@ -48,7 +53,7 @@ export class FairSlots {
 
   /** Waiters now. */
   get waiting(): number {
-    return this.#waiting.length;
+    return this.#waiting;
   }
 
   /**
@@ -67,12 +72,23 @@ export class FairSlots {
           this.#dispatch();
         };
       };
+      // After every grant no waiter is runnable, so a newcomer that can run takes its slot at once.
+      if (this.#runnable(key)) {
+        this.#count(key, +1);
+        return resolve(release());
+      }
+      const queueKey = `${key.destination}\n${key.sender ?? ""}`;
       const onAbort = () => {
-        const i = this.#waiting.indexOf(waiter);
-        if (i >= 0) this.#waiting.splice(i, 1);
+        const queue = this.#queues.get(queueKey);
+        const i = queue?.indexOf(waiter) ?? -1;
+        if (i < 0) return;
+        queue!.splice(i, 1);
+        if (queue!.length === 0) this.#queues.delete(queueKey);
+        this.#waiting--;
         reject(signal!.reason);
       };
       const waiter: Waiter = {
+        seq: this.#seq++,
         key,
         grant: () => {
           signal?.removeEventListener("abort", onAbort);
@@ -80,9 +96,10 @@ export class FairSlots {
         },
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      // Older waiters that could run already hold slots, so this one runs at once if its caps allow.
-      this.#waiting.push(waiter);
-      this.#dispatch();
+      const queue = this.#queues.get(queueKey);
+      if (queue) queue.push(waiter);
+      else this.#queues.set(queueKey, [waiter]);
+      this.#waiting++;
     });
   }
 
@@ -102,15 +119,19 @@ export class FairSlots {
       (key.sender === undefined || (this.#bySender.get(key.sender) ?? 0) < this.caps.perSender);
   }
 
-  /** Grants free slots to the oldest runnable waiters; a blocked one keeps its place but blocks no one. */
+  /** Grants free slots, oldest runnable waiter first; a blocked queue keeps its place but blocks no one. */
   #dispatch(): void {
-    for (let i = 0; i < this.#waiting.length && this.#active < this.caps.total;) {
-      const waiter = this.#waiting[i];
-      if (!this.#runnable(waiter.key)) {
-        i++;
-        continue;
+    while (this.#active < this.caps.total) {
+      let best: { queueKey: string; queue: Waiter[] } | undefined;
+      for (const [queueKey, queue] of this.#queues) {
+        if (this.#runnable(queue[0].key) && (!best || queue[0].seq < best.queue[0].seq)) {
+          best = { queueKey, queue };
+        }
       }
-      this.#waiting.splice(i, 1);
+      if (!best) return;
+      const waiter = best.queue.shift()!;
+      if (best.queue.length === 0) this.#queues.delete(best.queueKey);
+      this.#waiting--;
       this.#count(waiter.key, +1);
       waiter.grant();
     }

@@ -8,7 +8,7 @@ import { type Allowlist, entriesFor } from "./allowlist.ts";
 import { inCidr, type ParsedIp, parseIp, specialRangeOf } from "./ip.ts";
 
 /** Host names that are never a public endpoint (cloud metadata services and their aliases). */
-const METADATA_HOSTS = new Set([
+export const METADATA_HOSTS: ReadonlySet<string> = new Set([
   "metadata",
   "metadata.google.internal",
   "metadata.goog",

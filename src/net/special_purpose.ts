@@ -24,27 +24,16 @@ const DOCS = "documentation range: never a real receiver";
 const ANYCAST = "globally reachable per IANA, but anycast/relay infrastructure, never a DCI receiver";
 const WRAPS_V4 = "wraps an IPv4 address: would bypass the IPv4 checks (use the IPv4 address itself)";
 
-const v4 = (cidr: string, name: string, rfc: string, why: string): SpecialRange => ({
+const from = (source: SpecialRange["source"]) => (cidr: string, name: string, rfc: string, why: string) => ({
   cidr,
   name,
   rfc,
-  source: "iana-ipv4",
+  source,
   why,
 });
-const v6 = (cidr: string, name: string, rfc: string, why: string): SpecialRange => ({
-  cidr,
-  name,
-  rfc,
-  source: "iana-ipv6",
-  why,
-});
-const extra = (cidr: string, name: string, rfc: string, why: string): SpecialRange => ({
-  cidr,
-  name,
-  rfc,
-  source: "extra",
-  why,
-});
+const v4 = from("iana-ipv4");
+const v6 = from("iana-ipv6");
+const extra = from("extra");
 
 /** Every refused range. The most specific match names an address in messages. */
 export const SPECIAL_PURPOSE: readonly SpecialRange[] = [

@@ -32,9 +32,7 @@ export function startSilentReceiver(): SilentReceiver {
       closed++;
     } catch { /* closed by us */ }
     open.delete(conn);
-    try {
-      conn.close();
-    } catch { /* already closed */ }
+    closeQuietly(conn);
   };
   const loop = (async () => {
     try {
@@ -61,12 +59,14 @@ export function startSilentReceiver(): SilentReceiver {
     },
     async close() {
       listener.close();
-      for (const c of open) {
-        try {
-          c.close();
-        } catch { /* gone */ }
-      }
+      open.forEach(closeQuietly);
       await loop;
     },
   };
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch { /* already closed */ }
 }

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { lookup } from "node:dns/promises";
 import { testConfig } from "../../src/config.ts";
 import { createOutboundClient, OutboundError } from "../../src/net/outbound.ts";
+import { METADATA_HOSTS } from "../../src/net/guard.ts";
 import {
   insideLoopbackNetns,
   loopbackOnlyTest,
@@ -73,12 +74,7 @@ const SSRF_HOSTS = [
   "[::ffff:169.254.169.254]",
   "[::ffff:a9fe:a9fe]",
   "[fd00:ec2::254]",
-  "metadata",
-  "metadata.google.internal",
-  "metadata.goog",
-  "instance-data",
-  "instance-data.ec2.internal",
-  "metadata.azure.com",
+  ...METADATA_HOSTS,
   // other special-purpose ranges
   "192.0.2.1",
   "198.51.100.1",

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { testConfig } from "../../src/config.ts";
 import { createOutboundClient, type OutboundResponse } from "../../src/net/outbound.ts";
+import { FairSlots } from "../../src/net/fair_slots.ts";
 import { startSilentReceiver } from "../helpers/silent_receiver.ts";
 import { createServerSender, send, startWorkerServer } from "../transactions/e2e_support.ts";
 import { startReceiver } from "../transactions/receiver.ts";
@@ -100,4 +101,30 @@ Deno.test("worker: another sender's callback arrives while 48 callbacks of one s
     await silent.close();
     await receiver.close();
   }
+});
+
+Deno.test("FairSlots: a blocked waiter keeps its place but blocks no one; the oldest runnable waiter goes first", async () => {
+  const slots = new FairSlots({ total: 3, perDestination: 1, perSender: 2 });
+  const order: string[] = [];
+  const take = (name: string, destination: string, sender?: string, signal?: AbortSignal) =>
+    slots.acquire({ destination, sender }, signal).then((release) => {
+      order.push(name);
+      return release;
+    });
+  const first = await take("a1", "silent", "a");
+  const blocked = take("a2", "silent", "a"); // same destination: waits
+  const aborted = new AbortController();
+  const gone = take("a3", "silent", "a", aborted.signal);
+  const other = await take("b1", "healthy", "b"); // runs at once, past the blocked head
+  assert.deepEqual(order, ["a1", "b1"]);
+  assert.equal(slots.waiting, 2);
+  aborted.abort(new Error("deadline"));
+  await assert.rejects(gone, /deadline/);
+  assert.equal(slots.waiting, 1);
+  first();
+  (await blocked)();
+  other();
+  assert.deepEqual(order, ["a1", "b1", "a2"]);
+  assert.equal(slots.active, 0);
+  assert.equal(slots.waiting, 0);
 });
