@@ -3,6 +3,7 @@
  * This is the only module that reads `Deno.env`.
  */
 import { z } from "zod";
+import { AllowlistError, parseAllowlist } from "./net/allowlist.ts";
 
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])]).transform((v) =>
   typeof v === "boolean" ? v : ["true", "1", "yes"].includes(v)
@@ -113,7 +114,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_OUTBOUND_ALLOW",
     default: "",
     doc:
-      "Comma list of hosts/IPs/CIDRs outbound calls may reach despite the SSRF guard (http allowed for them)",
+      "Comma list of destinations outbound calls may reach despite the SSRF guard (http allowed for them): host, host:port, IP, IP:port, CIDR, CIDR:port, [IPv6]:port; prefix SENDER= to allow it only for that sender's callbacks, notifications and JWKS",
   },
   {
     key: "outboundTimeoutMs",
@@ -132,6 +133,19 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_OUTBOUND_CONCURRENCY",
     default: "16",
     doc: "Concurrent outbound requests per process",
+  },
+  {
+    key: "outboundPerDestination",
+    env: "DCI_OUTBOUND_PER_DESTINATION",
+    default: "4",
+    doc:
+      "Of those, concurrent requests to one destination (scheme://host:port): a receiver that never answers holds no more",
+  },
+  {
+    key: "outboundPerSender",
+    env: "DCI_OUTBOUND_PER_SENDER",
+    default: "8",
+    doc: "Of those, concurrent requests for one sender (its callbacks, notifications, JWKS fetches)",
   },
   {
     key: "seedDemo",
@@ -211,10 +225,19 @@ const schema = z.object({
   rateLimitDay: int(1, 1_000_000_000),
   replayWindowSeconds: int(10, 86_400),
   jwksRefreshMinutes: int(1, 10_080),
-  outboundAllow: list,
+  outboundAllow: list.superRefine((entries, ctx) => {
+    try {
+      parseAllowlist(entries);
+    } catch (err) {
+      if (!(err instanceof AllowlistError)) throw err;
+      ctx.addIssue({ code: "custom", message: err.message });
+    }
+  }),
   outboundTimeoutMs: int(100, 120_000),
   outboundMaxBytes: int(1024, 100 * 1024 * 1024),
   outboundConcurrency: int(1, 1024),
+  outboundPerDestination: int(1, 1024),
+  outboundPerSender: int(1, 1024),
   seedDemo: bool,
   demoSize: int(0, 1_000_000),
   maxPageSize: int(1, 10_000),

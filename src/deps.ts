@@ -55,7 +55,7 @@ export async function openDeps(
     if (options.ensureKey !== false && keys.ensureActive()) {
       log.info("server signing key created", { kid: keys.active().kid });
     }
-    const http = options.http ?? createOutboundClient(config);
+    const http = options.http ?? createOutboundClient(config, { log });
     return { config, db, kv, clock, log, metrics: new Metrics(), keys, http, queue: kvQueue(kv) };
   } catch (err) {
     kv?.close();

@@ -14,14 +14,20 @@ class Held extends Error {}
 
 /**
  * POSTs a JSON body once. A 2xx status is delivered; the receiver's body is never read into errors or logs, only
- * its status code (`what` names the target in the error, e.g. "callback URL"). `hold` returns why the envelope
- * must not be sent now, or undefined: it is asked before and again right before connecting. Never throws.
+ * its status code (`what` names the target in the error, e.g. "callback URL"; `sender` is whom it is for:
+ * its allowlist entries and its share of the outbound slots). `hold` returns why the envelope must not be sent
+ * now, or undefined: it is asked before and again right before connecting. Never throws.
  */
 export async function postEnvelope(
   http: OutboundClient,
   url: string,
   body: string,
-  options: { headers: Record<string, string>; what: string; hold?: () => string | undefined },
+  options: {
+    headers: Record<string, string>;
+    what: string;
+    sender?: string;
+    hold?: () => string | undefined;
+  },
 ): Promise<DeliveryOutcome> {
   const check = () => {
     const reason = options.hold?.();
@@ -35,6 +41,7 @@ export async function postEnvelope(
       body,
       statusOnly: true,
       beforeSend: options.hold ? check : undefined,
+      sender: options.sender,
     });
     if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status };
     return { ok: false, permanent: false, error: `HTTP ${res.status} from ${options.what}` };

@@ -25,6 +25,7 @@ export async function fetchSenderKeys(deps: Deps, senderId: string): Promise<Fet
       method: "GET",
       headers: { accept: "application/json" },
       maxBytes: Math.min(JWKS_MAX_BYTES, deps.config.outboundMaxBytes),
+      sender: senderId,
     });
     if (res.status !== 200) throw new SenderError("invalid", `JWKS URL answered HTTP ${res.status}`);
     parsed = parseJwks(res.text());

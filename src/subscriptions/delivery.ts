@@ -88,6 +88,7 @@ export async function sendNotification(
     headers: { "X-DCI-Notification-ID": n.notification_id },
     what: "notification URL",
     hold,
+    sender: sub.sender_id,
   });
 }
 

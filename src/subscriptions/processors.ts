@@ -110,7 +110,7 @@ async function subscribeItem(
     );
   }
   try {
-    await deps.http.check(url);
+    await deps.http.check(url, { sender: input.senderId });
   } catch (err) {
     if (!(err instanceof OutboundError)) throw err;
     throw new SubscribeRejection("rjct.notify_details.invalid", `notification URL refused: ${err.message}`);

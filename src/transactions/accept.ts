@@ -126,7 +126,7 @@ async function resolveCallback(deps: Deps, input: AcceptInput): Promise<string> 
     );
   }
   try {
-    await deps.http.check(url);
+    await deps.http.check(url, { sender: input.senderId });
   } catch (err) {
     if (err instanceof OutboundError && (err.reason === "blocked" || err.reason === "invalid_url")) {
       throw new DciError("err.sender_uri.invalid", `Callback URL is refused: ${err.message}`);

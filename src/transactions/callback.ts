@@ -79,5 +79,6 @@ export async function deliverOnce(
     headers: { "X-DCI-Transaction-ID": row.transaction_id },
     what: "callback URL",
     hold: options.hold,
+    sender: row.sender_id,
   });
 }

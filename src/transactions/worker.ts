@@ -11,6 +11,7 @@ import { deliverOnce } from "./callback.ts";
 import { retryDelay } from "./states.ts";
 import { Limiter } from "./limiter.ts";
 import { callbackHold, heldBySender } from "./holds.ts";
+import { destinationOf, FairSlots } from "../net/fair_slots.ts";
 import {
   claimCallback,
   claimProcessing,
@@ -44,7 +45,14 @@ export interface WorkerOptions {
 /** Creates the worker of this process. */
 export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWorker {
   const processing = new Limiter(options.processConcurrency ?? 8);
-  const outbound = new Limiter(options.callbackConcurrency ?? deps.config.outboundConcurrency);
+  // A callback waits here, before it is claimed, with the outbound pool's caps per destination and per sender:
+  // a FIFO here would let one sender's callbacks to a silent receiver hold every worker slot while they wait
+  // for their share of the pool, and the next sender's callback would queue behind them.
+  const outbound = new FairSlots({
+    total: options.callbackConcurrency ?? deps.config.outboundConcurrency,
+    perDestination: deps.config.outboundPerDestination,
+    perSender: deps.config.outboundPerSender,
+  });
   const delay = retryDelay(deps.config.callbackRetryDelaysMs, options.random);
   const leaseMs = deps.config.leaseSeconds * 1000;
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -139,7 +147,8 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWor
         }
         const after = getTransaction(deps.db, id);
         if (after && (after.state === "succeeded" || after.state === "rejected")) {
-          await outbound.run(() => deliver(id));
+          const key = { destination: destinationOf(after.callback_url), sender: after.sender_id };
+          await outbound.run(key, () => deliver(id));
         }
       } catch (err) {
         // The row keeps its state and lease; the sweeper redoes it once the lease lapses.
