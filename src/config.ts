@@ -67,6 +67,31 @@ export const SETTINGS: readonly Setting[] = [
     doc: "If set, registered at start as an admin token (stored hashed)",
   },
   {
+    key: "keyEncryptionKey",
+    env: "DCI_KEY_ENCRYPTION_KEY",
+    default: "",
+    doc:
+      "Key-encryption key (32 random bytes, base64): private keys are stored encrypted with it (AES-256-GCM)",
+  },
+  {
+    key: "keyEncryptionKeyFile",
+    env: "DCI_KEY_ENCRYPTION_KEY_FILE",
+    default: "",
+    doc: "File holding the key-encryption key (base64 or 32 raw bytes), outside the data dir",
+  },
+  {
+    key: "keyEncryptionKeyPrevious",
+    env: "DCI_KEY_ENCRYPTION_KEY_PREVIOUS",
+    default: "",
+    doc: "The replaced key-encryption key during a rotation: values it sealed are re-sealed at start",
+  },
+  {
+    key: "keyEncryptionKeyPreviousFile",
+    env: "DCI_KEY_ENCRYPTION_KEY_PREVIOUS_FILE",
+    default: "",
+    doc: "File holding the previous key-encryption key",
+  },
+  {
     key: "signaturePolicy",
     env: "DCI_SIGNATURE_POLICY",
     default: "required",
@@ -204,6 +229,11 @@ const schema = z.object({
   shutdownTimeoutMs: int(0, 600_000),
   worker: bool,
   adminToken: z.union([z.literal(""), z.string().min(24, "an admin token needs at least 24 characters")]),
+  // Checked when loaded (src/keys/kek.ts), so that a mistake is reported without echoing the key.
+  keyEncryptionKey: z.string(),
+  keyEncryptionKeyFile: z.string(),
+  keyEncryptionKeyPrevious: z.string(),
+  keyEncryptionKeyPreviousFile: z.string(),
   signaturePolicy: z.enum(["required", "optional", "off"]),
   tokenTtlSeconds: int(60, 86_400),
   tokenIpLimitPerMinute: int(1, 1_000_000),
