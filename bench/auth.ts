@@ -12,6 +12,7 @@ import { silentLogger } from "../src/obs/log.ts";
 import { createApp } from "../src/app.ts";
 import { authenticate } from "../src/auth/middleware.ts";
 import { createTestSender } from "../tests/helpers/auth.ts";
+import { issueAccessToken, verifyAccessToken } from "../src/auth/jwt.ts";
 import { requestEnvelope } from "../tests/helpers/dci.ts";
 
 const VERIFY_N = Number(Deno.env.get("AUTH_BENCH_VERIFY") ?? 2000);
@@ -69,10 +70,35 @@ async function chainCost(alg: "ed25519" | "rsa-sha256") {
   }
 }
 
+/** Access tokens alone: issuing, verifying a token seen for the first time, and verifying it again (cached). */
+async function tokenCost(alg: "ed25519" | "rsa-sha256") {
+  const deps = await openDeps(testConfig(), { log: silentLogger });
+  try {
+    if (alg !== "ed25519") deps.keys.rotate(alg);
+    const input = { senderId: "bench", clientId: "bench-client", scopes: ["registry.search"] };
+    for (let i = 0; i < 50; i++) await verifyAccessToken(deps, (await issueAccessToken(deps, input)).token);
+    let t0 = performance.now();
+    const tokens: string[] = [];
+    for (let i = 0; i < REQ_N; i++) tokens.push((await issueAccessToken(deps, input)).token);
+    const issue = (performance.now() - t0) / REQ_N;
+    t0 = performance.now();
+    for (const token of tokens) await verifyAccessToken(deps, token);
+    const first = (performance.now() - t0) / REQ_N;
+    t0 = performance.now();
+    for (const token of tokens) await verifyAccessToken(deps, token);
+    const cached = (performance.now() - t0) / REQ_N;
+    return { issue, first, cached };
+  } finally {
+    closeDeps(deps);
+  }
+}
+
 const ed = verifyRate("ed25519");
 const rsa = verifyRate("rsa");
 const chainEd = await chainCost("ed25519");
 const chainRsa = await chainCost("rsa-sha256");
+const tokEd = await tokenCost("ed25519");
+const tokRsa = await tokenCost("rsa-sha256");
 const us = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
 console.log(`auth benchmark (verify n=${VERIFY_N}, requests n=${REQ_N}, one isolate)`);
 console.table([
@@ -83,4 +109,10 @@ console.table([
   { measure: "auth chain adds, Ed25519", value: us(chainEd.auth - chainEd.open) },
   { measure: "request with auth chain, RSA-2048 (mean)", value: us(chainRsa.auth) },
   { measure: "auth chain adds, RSA-2048", value: us(chainRsa.auth - chainRsa.open) },
+  { measure: "access token issue, EdDSA (mean)", value: us(tokEd.issue) },
+  { measure: "access token verify first time, EdDSA (mean)", value: us(tokEd.first) },
+  { measure: "access token verify cached, EdDSA (mean)", value: us(tokEd.cached) },
+  { measure: "access token issue, RS256 (mean)", value: us(tokRsa.issue) },
+  { measure: "access token verify first time, RS256 (mean)", value: us(tokRsa.first) },
+  { measure: "access token verify cached, RS256 (mean)", value: us(tokRsa.cached) },
 ]);

@@ -25,8 +25,12 @@ interface ClientRow {
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/;
 
-/** Checks the Authorization header for `scope`; throws 401/403 DciErrors. One indexed SQLite read. */
-export function checkBearer(deps: Deps, authorization: string | undefined, scope: string): BearerAuth {
+/** Checks the Authorization header for `scope`; throws 401/403 DciErrors. Two indexed SQLite reads. */
+export async function checkBearer(
+  deps: Deps,
+  authorization: string | undefined,
+  scope: string,
+): Promise<BearerAuth> {
   const m = BEARER.exec(authorization ?? "");
   if (!m) {
     throw new DciError(
@@ -36,7 +40,7 @@ export function checkBearer(deps: Deps, authorization: string | undefined, scope
   }
   let claims;
   try {
-    claims = verifyAccessToken(deps, m[1]);
+    claims = await verifyAccessToken(deps, m[1]);
   } catch (err) {
     if (err instanceof TokenError) {
       throw new DciError("err.request.unauthorized", `Invalid token: ${err.message}`);
