@@ -258,6 +258,9 @@ const schema = z.object({
   httpIsolates: int(0, 64),
 });
 
+/** Settings whose values are secrets: a validation error names them without their value. */
+const SECRET_SETTINGS = new Set(["adminToken", "keyEncryptionKey", "keyEncryptionKeyPrevious"]);
+
 /** The validated, frozen configuration. */
 export type Config = Readonly<z.output<typeof schema>>;
 
@@ -281,7 +284,8 @@ export function loadConfig(
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0]);
-      return `${source[key]}=${JSON.stringify(raw[key])}: ${i.message}`;
+      const shown = SECRET_SETTINGS.has(key) ? "[redacted]" : JSON.stringify(raw[key]);
+      return `${source[key]}=${shown}: ${i.message}`;
     });
     throw new ConfigError(`Invalid configuration:\n  ${lines.join("\n  ")}`);
   }

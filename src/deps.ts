@@ -57,8 +57,9 @@ export async function openDeps(
     if (applied.length > 0) log.info("migrations applied", { migrations: applied });
     kv = await Deno.openKv(paths.kv);
     if (onDisk) fixes.push(...await tightenDataFiles(config.dataDir));
-    if (fixes.length > 0) {
-      log.warn("data dir permissions were looser than owner-only and have been tightened", {
+    // HTTP isolates (no migrations) open after the main isolate has tightened and reported everything.
+    if (fixes.length > 0 && options.migrateOnOpen !== false) {
+      log.warn("data dir permissions were looser than owner-only: tightened where this user owns them", {
         fixed: fixes.map((f) => `${f.path} ${f.from} -> ${f.to}`),
       });
     }

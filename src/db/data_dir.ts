@@ -31,10 +31,7 @@ export async function prepareDataDir(dir: string, files: string[]): Promise<Mode
   if (!POSIX) return [];
   const fixes: ModeFix[] = [];
   const mode = (await Deno.stat(dir)).mode ?? DIR_MODE;
-  if (mode & 0o077) {
-    await Deno.chmod(dir, DIR_MODE);
-    fixes.push({ path: dir, from: octal(mode), to: octal(DIR_MODE) });
-  }
+  if (mode & 0o077) fixes.push(await tighten(dir, mode, DIR_MODE));
   for (const path of files) {
     try {
       await Deno.writeFile(path, new Uint8Array(), { createNew: true, mode: FILE_MODE });
@@ -54,13 +51,22 @@ export async function tightenDataFiles(dir: string): Promise<ModeFix[]> {
     const path = `${dir}/${entry.name}`;
     try {
       const mode = (await Deno.stat(path)).mode ?? FILE_MODE;
-      if (!(mode & 0o077)) continue;
-      await Deno.chmod(path, FILE_MODE);
-      fixes.push({ path, from: octal(mode), to: octal(FILE_MODE) });
+      if (mode & 0o077) fixes.push(await tighten(path, mode, FILE_MODE));
     } catch (err) {
       // A -wal or -shm file removed by a closing connection between the listing and the stat.
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
   }
   return fixes;
+}
+
+/** Sets `path` to `to`; a path this user may not chmod (another owner) is reported, not fatal. */
+async function tighten(path: string, from: number, to: number): Promise<ModeFix> {
+  try {
+    await Deno.chmod(path, to);
+    return { path, from: octal(from), to: octal(to) };
+  } catch (err) {
+    if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
+    return { path, from: octal(from), to: `${octal(from)} (not changed: not the owner)` };
+  }
 }

@@ -47,7 +47,23 @@ export interface SigningKey {
   kid: string;
   privateKey: KeyObject;
   publicKey: KeyObject;
+  /** The private key for WebCrypto (jose signs access tokens with it: a KeyObject costs jose a conversion). */
+  signingKey: CryptoKey;
 }
+
+/** A published key as verifiers need it: node:crypto and WebCrypto forms, made once per key id. */
+export interface VerificationKey {
+  keyId: string;
+  alg: KeyAlg;
+  key: KeyObject;
+  cryptoKey: CryptoKey;
+}
+
+/** The WebCrypto algorithm of each key type. */
+const WEBCRYPTO: Record<KeyAlg, RsaHashedImportParams | Algorithm> = {
+  ed25519: { name: "Ed25519" },
+  "rsa-sha256": { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+};
 
 /** Thrown for an operator mistake (unknown key, retiring the signer). */
 export class KeyError extends Error {}
@@ -75,7 +91,7 @@ export function privateKeyAad(keyId: string): string {
 export class ServerKeys {
   #cached: { at: number; key: SigningKey } | undefined;
   /** Public keys by key id: a key id's material never changes, only its status (read on every use). */
-  #public = new Map<string, { alg: KeyAlg; key: KeyObject }>();
+  #public = new Map<string, VerificationKey>();
 
   constructor(
     private db: Db,
@@ -184,6 +200,7 @@ export class ServerKeys {
       kid: this.kid(row.key_id, row.alg),
       privateKey,
       publicKey: createPublicKey(privateKey),
+      signingKey: privateKey.toCryptoKey(WEBCRYPTO[row.alg], false, ["sign"]),
     };
     this.#cached = { at: now, key };
     return key;
@@ -193,7 +210,7 @@ export class ServerKeys {
    * The public key of `kid` if it is one of ours and still active or published. The status is read from SQLite
    * on every call (one indexed read), so a key retired by any process or isolate stops verifying at once.
    */
-  verificationKey(kid: string): { alg: KeyAlg; key: KeyObject } | undefined {
+  verificationKey(kid: string): VerificationKey | undefined {
     const [serverId, keyId, alg, extra] = kid.split("|");
     if (serverId !== this.serverId || !keyId || extra !== undefined) return undefined;
     const row = stmt(this.db, "SELECT alg, status FROM server_keys WHERE key_id = ?").get(keyId) as
@@ -207,7 +224,9 @@ export class ServerKeys {
       ) as {
         public_jwk: string;
       };
-      cached = { alg: row.alg, key: createPublicKey({ key: JSON.parse(public_jwk), format: "jwk" }) };
+      const key = createPublicKey({ key: JSON.parse(public_jwk), format: "jwk" });
+      const cryptoKey = key.toCryptoKey(WEBCRYPTO[row.alg], true, ["verify"]);
+      cached = { keyId, alg: row.alg, key, cryptoKey };
       this.#public.set(keyId, cached);
     }
     return cached;

