@@ -35,6 +35,16 @@ function signedWithServerKey(deps: TestDeps, header: Record<string, unknown>, pa
   return `${input}.${sign(null, Buffer.from(input), deps.keys.active().privateKey).toString("base64url")}`;
 }
 
+/** Runs `fn` with fresh test deps, closed afterwards. */
+async function withDeps(fn: (deps: TestDeps) => Promise<void>): Promise<void> {
+  const deps = await testDeps();
+  try {
+    await fn(deps);
+  } finally {
+    deps.close();
+  }
+}
+
 async function refused(deps: TestDeps, token: string, message: RegExp): Promise<void> {
   await assert.rejects(
     async () => await verifyAccessToken(deps, token),
@@ -42,36 +52,27 @@ async function refused(deps: TestDeps, token: string, message: RegExp): Promise<
   );
 }
 
-Deno.test("verifyAccessToken() accepts the control token: EdDSA, typ at+jwt, our kid, no crit", async () => {
-  const deps = await testDeps();
-  try {
+Deno.test("verifyAccessToken() accepts the control token: EdDSA, typ at+jwt, our kid, no crit", () =>
+  withDeps(async (deps) => {
     const header = { alg: "EdDSA", typ: "at+jwt", kid: deps.keys.active().kid };
     const c = claims(deps);
     await assert.doesNotReject(async () =>
       await verifyAccessToken(deps, signedWithServerKey(deps, header, c))
     );
-  } finally {
-    deps.close();
-  }
-});
+  }));
 
-Deno.test("verifyAccessToken() refuses alg none (with and without a signature)", async () => {
-  const deps = await testDeps();
-  try {
+Deno.test("verifyAccessToken() refuses alg none (with and without a signature)", () =>
+  withDeps(async (deps) => {
     const kid = deps.keys.active().kid;
     for (const alg of ["none", "None", "NONE"]) {
       const input = `${b64url({ alg, typ: "at+jwt", kid })}.${b64url(claims(deps))}`;
       await refused(deps, `${input}.`, /not a JWT|alg/);
       await refused(deps, `${input}.${b64url("x")}`, /alg|signature/);
     }
-  } finally {
-    deps.close();
-  }
-});
+  }));
 
-Deno.test("verifyAccessToken() refuses HS256 keyed with the server's public key (PEM, DER, JWK x)", async () => {
-  const deps = await testDeps();
-  try {
+Deno.test("verifyAccessToken() refuses HS256 keyed with the server's public key (PEM, DER, JWK x)", () =>
+  withDeps(async (deps) => {
     const { kid, publicKey } = deps.keys.active();
     const secrets = [
       publicKey.export({ format: "pem", type: "spki" }) as string,
@@ -83,27 +84,19 @@ Deno.test("verifyAccessToken() refuses HS256 keyed with the server's public key 
       const mac = createHmac("sha256", secret).update(input).digest("base64url");
       await refused(deps, `${input}.${mac}`, /alg "?HS256"? is not allowed|alg is not allowed/);
     }
-  } finally {
-    deps.close();
-  }
-});
+  }));
 
-Deno.test("verifyAccessToken() refuses a correctly signed token whose typ is not at+jwt", async () => {
-  const deps = await testDeps();
-  try {
+Deno.test("verifyAccessToken() refuses a correctly signed token whose typ is not at+jwt", () =>
+  withDeps(async (deps) => {
     const kid = deps.keys.active().kid;
     for (const typ of ["JWT", "dpop+jwt", "application/jwt", undefined]) {
       const header = { alg: "EdDSA", kid, ...(typ ? { typ } : {}) };
       await refused(deps, signedWithServerKey(deps, header, claims(deps)), /typ/);
     }
-  } finally {
-    deps.close();
-  }
-});
+  }));
 
-Deno.test("verifyAccessToken() refuses a correctly signed token with a crit parameter it does not understand", async () => {
-  const deps = await testDeps();
-  try {
+Deno.test("verifyAccessToken() refuses a correctly signed token with a crit parameter it does not understand", () =>
+  withDeps(async (deps) => {
     const kid = deps.keys.active().kid;
     const header = {
       alg: "EdDSA",
@@ -113,20 +106,13 @@ Deno.test("verifyAccessToken() refuses a correctly signed token with a crit para
       "urn:example:must-check": 1,
     };
     await refused(deps, signedWithServerKey(deps, header, claims(deps)), /critical/);
-  } finally {
-    deps.close();
-  }
-});
+  }));
 
-Deno.test("verifyAccessToken() refuses RS256 under the kid of an Ed25519 key", async () => {
-  const deps = await testDeps();
-  try {
+Deno.test("verifyAccessToken() refuses RS256 under the kid of an Ed25519 key", () =>
+  withDeps(async (deps) => {
     const header = { alg: "RS256", typ: "at+jwt", kid: deps.keys.active().kid };
     await refused(deps, signedWithServerKey(deps, header, claims(deps)), /alg/);
-  } finally {
-    deps.close();
-  }
-});
+  }));
 
 Deno.test("authenticate() answers 401 to a bearer token with a forged typ or crit, and 200 to the control", async () => {
   const deps = await testDeps();
