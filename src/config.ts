@@ -68,6 +68,31 @@ export const SETTINGS: readonly Setting[] = [
     doc: "If set, registered at start as an admin token (stored hashed)",
   },
   {
+    key: "keyEncryptionKey",
+    env: "DCI_KEY_ENCRYPTION_KEY",
+    default: "",
+    doc:
+      "Key-encryption key (32 random bytes, base64): private keys are stored encrypted with it (AES-256-GCM)",
+  },
+  {
+    key: "keyEncryptionKeyFile",
+    env: "DCI_KEY_ENCRYPTION_KEY_FILE",
+    default: "",
+    doc: "File holding the key-encryption key (base64 or 32 raw bytes), outside the data dir",
+  },
+  {
+    key: "keyEncryptionKeyPrevious",
+    env: "DCI_KEY_ENCRYPTION_KEY_PREVIOUS",
+    default: "",
+    doc: "The replaced key-encryption key during a rotation: values it sealed are re-sealed at start",
+  },
+  {
+    key: "keyEncryptionKeyPreviousFile",
+    env: "DCI_KEY_ENCRYPTION_KEY_PREVIOUS_FILE",
+    default: "",
+    doc: "File holding the previous key-encryption key",
+  },
+  {
     key: "signaturePolicy",
     env: "DCI_SIGNATURE_POLICY",
     default: "required",
@@ -218,6 +243,11 @@ const schema = z.object({
   shutdownTimeoutMs: int(0, 600_000),
   worker: bool,
   adminToken: z.union([z.literal(""), z.string().min(24, "an admin token needs at least 24 characters")]),
+  // Checked when loaded (src/keys/kek.ts), so that a mistake is reported without echoing the key.
+  keyEncryptionKey: z.string(),
+  keyEncryptionKeyFile: z.string(),
+  keyEncryptionKeyPrevious: z.string(),
+  keyEncryptionKeyPreviousFile: z.string(),
   signaturePolicy: z.enum(["required", "optional", "off"]),
   tokenTtlSeconds: int(60, 86_400),
   tokenIpLimitPerMinute: int(1, 1_000_000),
@@ -251,6 +281,9 @@ const schema = z.object({
   httpIsolates: int(0, 64),
 });
 
+/** Settings whose values are secrets: a validation error names them without their value. */
+const SECRET_SETTINGS = new Set(["adminToken", "keyEncryptionKey", "keyEncryptionKeyPrevious"]);
+
 /** The validated, frozen configuration. */
 export type Config = Readonly<z.output<typeof schema>>;
 
@@ -274,7 +307,8 @@ export function loadConfig(
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0]);
-      return `${source[key]}=${JSON.stringify(raw[key])}: ${i.message}`;
+      const shown = SECRET_SETTINGS.has(key) ? "[redacted]" : JSON.stringify(raw[key]);
+      return `${source[key]}=${shown}: ${i.message}`;
     });
     throw new ConfigError(`Invalid configuration:\n  ${lines.join("\n  ")}`);
   }

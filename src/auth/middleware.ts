@@ -53,7 +53,7 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
     const started = performance.now();
     let limitHeaders: Record<string, string> = {};
     try {
-      const bearer = checkBearer(deps, c.req.header("authorization"), scope);
+      const bearer = await checkBearer(deps, c.req.header("authorization"), scope);
       c.set("logFields", { ...c.get("logFields"), sender_id: bearer.senderId, client_id: bearer.clientId });
       const { envelope, text } = await readEnvelope(c);
       if (envelope.header.sender_id !== bearer.senderId) {

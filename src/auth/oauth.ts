@@ -104,7 +104,7 @@ async function tokenHandler(deps: Deps, c: Context<AppEnv>): Promise<Response> {
   if (extra) {
     return oauthError(c, "invalid_scope", `scope "${extra.slice(0, 50)}" is not granted to this client`);
   }
-  const { token } = issueAccessToken(deps, {
+  const { token } = await issueAccessToken(deps, {
     senderId: client.sender_id,
     clientId: client.client_id,
     scopes: requested,
