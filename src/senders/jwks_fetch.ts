@@ -94,8 +94,13 @@ export async function refreshDueJwks(deps: Deps): Promise<number> {
        AND (jwks_fetched_at IS NULL OR jwks_fetched_at <= ?) ORDER BY sender_id`,
   ).all(cutoff) as Array<{ sender_id: string }>;
   for (const { sender_id } of due) {
-    const outcome = await fetchSenderKeys(deps, sender_id);
-    if (!outcome.ok) deps.log.warn("sender JWKS fetch failed", { sender_id, error: outcome.error });
+    // One sender's failure, whatever it is, must not stop the refresh of the senders after it.
+    try {
+      const outcome = await fetchSenderKeys(deps, sender_id);
+      if (!outcome.ok) deps.log.warn("sender JWKS fetch failed", { sender_id, error: outcome.error });
+    } catch (err) {
+      deps.log.error("sender JWKS refresh failed", { sender_id, err });
+    }
   }
   return due.length;
 }
