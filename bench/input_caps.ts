@@ -44,16 +44,21 @@ function subscribeItem(startTime: string) {
   };
 }
 
-/** Posts a signed subscribe envelope whose one string is `big`; resolves when the server has answered. */
-async function postSubscribe(big: string): Promise<void> {
+/** A signed subscribe envelope whose one string is `big` (built outside the timed part). */
+function subscribeBody(big: string): string {
   const env = requestEnvelope(alice.senderId, {
     transaction_id: "t1",
     subscribe_request: [subscribeItem(big)],
   }, { action: "subscribe", totalCount: 1, nowMs: now, header: { sender_uri: "https://cb.example/cb" } });
+  return JSON.stringify(alice.sign(env, now));
+}
+
+/** Posts a body to the subscribe endpoint; resolves when the server has answered. */
+async function postSubscribe(body: string): Promise<void> {
   const res = await app.request("/registry/subscribe", {
     method: "POST",
     headers: { "content-type": "application/json", ...alice.headers() },
-    body: JSON.stringify(alice.sign(env, now)),
+    body,
   });
   await res.arrayBuffer();
 }
@@ -81,7 +86,7 @@ const CASES: Array<{ name: string; input: (n: number) => string; run: (s: string
   },
   {
     name: "POST /registry/subscribe start_time 'T'×n (accept)",
-    input: (n) => "T".repeat(n),
+    input: (n) => subscribeBody("T".repeat(n)),
     run: postSubscribe,
   },
   {
