@@ -5,13 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { harness, itemCount, type Json, searchMessage } from "../transactions/support.ts";
+import { harness, type Json, searchMessage } from "../transactions/support.ts";
 import { startReceiver } from "../transactions/receiver.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { createTestSender } from "../helpers/auth.ts";
-import { requestEnvelope } from "../helpers/dci.ts";
 import { input, subItem } from "../subscriptions/helpers.ts";
-import { createApp } from "../../src/app.ts";
+import { signedPoster } from "./support.ts";
 import { createOutboundClient, type OutboundClient } from "../../src/net/outbound.ts";
 import { fetchSenderKeys, parseJwks } from "../../src/senders/jwks_fetch.ts";
 import { addSenderKey, listSenderKeys, removeSenderKey } from "../../src/senders/keys.ts";
@@ -106,25 +105,7 @@ Deno.test("ids that travel in headers are refused at accept with err.request.bad
   const deps = await testDeps({ rateLimitMinute: "1000" });
   try {
     const alice = await createTestSender(deps);
-    const app = createApp(deps);
-    const post = async (
-      path: string,
-      message: Record<string, unknown>,
-      header: Record<string, unknown> = {},
-    ) => {
-      const env = requestEnvelope(alice.senderId, message, {
-        action: path.includes("search") ? "search" : path.split("/").pop(),
-        nowMs: deps.clock.now(),
-        totalCount: itemCount(message),
-        header: { sender_uri: "https://cb.example/cb", ...header },
-      });
-      const res = await app.request(`/registry/${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...alice.headers() },
-        body: JSON.stringify(alice.sign(env, deps.clock.now())),
-      });
-      return { status: res.status, body: await res.json() };
-    };
+    const post = signedPoster(deps, alice);
     const unsafe = ["tx-é", "tx\u0000nul", "tx 1", " tx", "tx\n", "tx\u2028", "✓"];
     for (const id of unsafe) {
       for (const path of ["search", "sync/search", "subscribe", "unsubscribe", "sync/receipt"]) {

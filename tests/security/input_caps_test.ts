@@ -10,6 +10,7 @@ import { createTestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { input } from "../subscriptions/helpers.ts";
 import { createApp } from "../../src/app.ts";
+import { signedPoster } from "./support.ts";
 import { DateTime, RequestHeader } from "../../src/dci/schemas.ts";
 import { subscribeProcessor, unsubscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { localeOf, normaliseEventType, notifyUrl, subscriptionTime } from "../../src/subscriptions/rules.ts";
@@ -82,25 +83,7 @@ Deno.test("every registry endpoint refuses a 1 MB string anywhere in the body wi
   const deps = await testDeps({ bodyLimit: String(8 * MB), rateLimitMinute: "100000" });
   try {
     const alice = await createTestSender(deps);
-    const app = createApp(deps);
-    const post = async (
-      path: string,
-      message: Record<string, unknown>,
-      header: Record<string, unknown> = {},
-    ) => {
-      const env = requestEnvelope(alice.senderId, message, {
-        action: path.split("/").pop(),
-        nowMs: deps.clock.now(),
-        totalCount: 1,
-        header: { sender_uri: "https://cb.example/cb", ...header },
-      });
-      const res = await app.request(`/registry/${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...alice.headers() },
-        body: JSON.stringify(alice.sign(env, deps.clock.now())),
-      });
-      return { status: res.status, body: await res.json() };
-    };
+    const post = signedPoster(deps, alice);
     const cases: Array<[string, Record<string, unknown>, Record<string, unknown>, string]> = [
       [
         "sync/search",
