@@ -205,6 +205,19 @@ export const SETTINGS: readonly Setting[] = [
     doc: "How often the sweeper runs",
   },
   {
+    key: "processAttempts",
+    env: "DCI_PROCESS_ATTEMPTS",
+    default: "3",
+    doc:
+      "Processing attempts of an async transaction (counted before each run, so crashes count) before it is answered rjct.processing.failed",
+  },
+  {
+    key: "processTimeoutMs",
+    env: "DCI_PROCESS_TIMEOUT_MS",
+    default: "30000",
+    doc: "Time budget of one processing attempt; an attempt over it counts as failed",
+  },
+  {
     key: "subscriptionLimit",
     env: "DCI_SUBSCRIPTION_LIMIT",
     default: "100",
@@ -275,6 +288,8 @@ const schema = z.object({
   callbackRetryDelaysMs: delays,
   leaseSeconds: int(1, 86_400),
   sweepIntervalSeconds: int(1, 3600),
+  processAttempts: int(1, 100),
+  processTimeoutMs: int(100, 3_600_000),
   subscriptionLimit: int(1, 100_000),
   subscriptionFailureLimit: int(1, 1000),
   searchMaxResults: int(1, 10_000_000),

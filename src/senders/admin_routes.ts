@@ -10,28 +10,29 @@ import { deleteSender, disableSender, enableSender } from "./offboarding.ts";
 import { addSenderKey, listSenderKeys, removeSenderKey } from "./keys.ts";
 import { fetchSenderKeys } from "./jwks_fetch.ts";
 import { createClient, listClients, revokeClient, rotateClientSecret } from "./clients.ts";
+import { MAX_CODE, MAX_ID, MAX_JWK_JSON, MAX_NAME, MAX_SENDER_ID, MAX_URL } from "../dci/limits.ts";
 
-const url = z.string().max(2048).nullable().optional();
+const url = z.string().max(MAX_URL).nullable().optional();
 const limit = z.number().int().min(1).nullable().optional();
 const SenderFields = z.strictObject({
-  name: z.string().min(1).max(200).optional(),
+  name: z.string().min(1).max(MAX_NAME).optional(),
   callback_base_url: url,
   jwks_url: url,
   limit_minute: limit,
   limit_day: limit,
   auto_approve_subscriptions: z.boolean().optional(),
 });
-const NewSender = SenderFields.extend({ sender_id: z.string() });
+const NewSender = SenderFields.extend({ sender_id: z.string().max(MAX_SENDER_ID) });
 const NewKey = z.strictObject({
-  key_id: z.string(),
-  alg: z.string().optional(),
-  pem: z.string().max(16_384).optional(),
-  jwk: z.record(z.string(), z.unknown()).optional(),
+  key_id: z.string().max(MAX_ID),
+  alg: z.string().max(MAX_CODE).optional(),
+  pem: z.string().max(MAX_JWK_JSON).optional(),
+  jwk: z.record(z.string().max(MAX_CODE), z.unknown()).optional(),
 }).refine((k) => (k.pem === undefined) !== (k.jwk === undefined), "give exactly one of pem or jwk");
 const NewClient = z.strictObject({
-  sender_id: z.string(),
-  scopes: z.array(z.string()).optional(),
-  name: z.string().max(200).optional(),
+  sender_id: z.string().max(MAX_SENDER_ID),
+  scopes: z.array(z.string().max(MAX_CODE)).max(20).optional(),
+  name: z.string().max(MAX_NAME).optional(),
 });
 
 async function body<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.output<T>> {

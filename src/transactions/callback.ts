@@ -1,11 +1,12 @@
 /** Callbacks: where they go, and one signed delivery attempt through the SSRF-guarded client. */
-import { CALLBACK_SUFFIX, callbackBase } from "../dci/callback_url.ts";
+import { CALLBACK_SUFFIX, callbackBase, trimTrailingSlashes } from "../dci/callback_url.ts";
 import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import { type DeliveryOutcome, postEnvelope } from "../net/deliver.ts";
 import { getSender } from "../senders/store.ts";
 import { callbackAction, type TxnAction } from "./states.ts";
 import { setCallbackUrl, type TxnRow } from "./store.ts";
+import { isHeaderSafeId } from "../dci/limits.ts";
 
 export type { DeliveryOutcome };
 
@@ -27,7 +28,7 @@ export function callbackUrl(base: string | undefined, action: TxnAction): string
   const url = callbackBase(base);
   if (!url) return undefined;
   if (!CALLBACK_SUFFIX.test(url.pathname)) {
-    url.pathname = url.pathname.replace(/\/+$/, "") + CALLBACK_PATHS[callbackAction(action)];
+    url.pathname = trimTrailingSlashes(url.pathname) + CALLBACK_PATHS[callbackAction(action)];
   }
   return url.toString();
 }
@@ -75,8 +76,10 @@ export async function deliverOnce(
     deps.log.error("callback envelope could not be built", { correlation_id: row.correlation_id, err });
     return { ok: false, permanent: false, error: "envelope: could not sign the callback" };
   }
+  // Ids are header-safe since accept refuses others; a row stored before that rule goes without the header
+  // (the transaction_id is in the body) rather than never being delivered.
   return await postEnvelope(deps.http, currentCallbackUrl(deps, row), body, {
-    headers: { "X-DCI-Transaction-ID": row.transaction_id },
+    headers: isHeaderSafeId(row.transaction_id) ? { "X-DCI-Transaction-ID": row.transaction_id } : {},
     what: "callback URL",
     hold: options.hold,
     sender: row.sender_id,

@@ -56,6 +56,8 @@ export function detail(row: TxnRow): Record<string, unknown> {
     callback_url: row.callback_url,
     callback_message_id: row.callback_message_id,
     status_reason_message: row.status_reason_message,
+    process_attempts: row.process_attempts,
+    process_error: row.process_error,
     total_count: row.total_count,
     completed_count: row.completed_count,
     processed_at: row.processed_at,

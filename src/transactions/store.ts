@@ -31,6 +31,10 @@ export interface TxnRow {
   callback_message_id: string | null;
   attempts: number;
   last_error: string | null;
+  /** Processing attempts started (counted by the claim, before the processor runs). */
+  process_attempts: number;
+  /** Why the last processing attempt failed (for operators; never sent). */
+  process_error: string | null;
   next_attempt_at: string | null;
   lease_owner: string | null;
   lease_until: string | null;
@@ -67,6 +71,8 @@ export interface ProcessedTxn {
   completedCount: number;
   result: string;
   callbackMessageId: string;
+  /** Why processing failed, when it did (kept for operators). */
+  processError?: string;
 }
 
 const OPEN = "('received','pending','processing','succeeded','rejected')";
@@ -121,11 +127,15 @@ export function markPending(db: Db, id: number, now: string): void {
     .run(now, id);
 }
 
-/** Claims a transaction for processing (received/pending, or processing whose lease lapsed). */
+/**
+ * Claims a transaction for processing (received/pending, or processing whose lease lapsed) and counts the
+ * attempt: the count is committed before the processor runs, so an attempt that crashes the process counts too.
+ */
 export function claimProcessing(db: Db, id: number, owner: string, now: string, leaseUntil: string) {
   return stmt(
     db,
-    `UPDATE transactions SET state = 'processing', lease_owner = ?, lease_until = ?, updated_at = ?
+    `UPDATE transactions SET state = 'processing', lease_owner = ?, lease_until = ?, updated_at = ?,
+       process_attempts = process_attempts + 1
      WHERE id = ? AND (state IN ('received','pending')
        OR (state = 'processing' AND (lease_until IS NULL OR lease_until <= ?)))
      RETURNING *`,
@@ -138,7 +148,8 @@ export function completeProcessing(db: Db, id: number, owner: string, p: Process
     db,
     `UPDATE transactions SET state = ?, outcome = ?, status_reason_code = ?, status_reason_message = ?,
        total_count = ?, completed_count = ?, result = ?, callback_message_id = ?, attempts = 0,
-       next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, processed_at = ?, updated_at = ?
+       process_error = COALESCE(?, process_error), next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
+       processed_at = ?, updated_at = ?
      WHERE id = ? AND state = 'processing' AND lease_owner = ?`,
   ).run(
     p.outcome === "succ" ? "succeeded" : "rejected",
@@ -149,6 +160,7 @@ export function completeProcessing(db: Db, id: number, owner: string, p: Process
     p.completedCount,
     p.result,
     p.callbackMessageId,
+    p.processError?.slice(0, 999) ?? null,
     now,
     now,
     now,
@@ -156,6 +168,20 @@ export function completeProcessing(db: Db, id: number, owner: string, p: Process
     owner,
   );
   return r.changes === 1;
+}
+
+/** A failed processing attempt: the lease is dropped and the transaction is due again at `retryAt`. */
+export function releaseProcessing(
+  db: Db,
+  id: number,
+  owner: string,
+  p: { error: string; retryAt: string; now: string },
+): boolean {
+  return stmt(
+    db,
+    `UPDATE transactions SET process_error = ?, lease_owner = NULL, lease_until = ?, updated_at = ?
+     WHERE id = ? AND state = 'processing' AND lease_owner = ?`,
+  ).run(p.error.slice(0, 999), p.retryAt, p.now, id, owner).changes === 1;
 }
 
 /** Claims a due callback attempt (counting it), or nothing when not due or another holder has it. */
