@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { parseCidr } from "./net/ip.ts";
+import { AllowlistError, parseAllowlist } from "./net/allowlist.ts";
 
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])]).transform((v) =>
   typeof v === "boolean" ? v : ["true", "1", "yes"].includes(v)
@@ -69,6 +70,31 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_ADMIN_TOKEN",
     default: "",
     doc: "If set, registered at start as an admin token (stored hashed)",
+  },
+  {
+    key: "keyEncryptionKey",
+    env: "DCI_KEY_ENCRYPTION_KEY",
+    default: "",
+    doc:
+      "Key-encryption key (32 random bytes, base64): private keys are stored encrypted with it (AES-256-GCM)",
+  },
+  {
+    key: "keyEncryptionKeyFile",
+    env: "DCI_KEY_ENCRYPTION_KEY_FILE",
+    default: "",
+    doc: "File holding the key-encryption key (base64 or 32 raw bytes), outside the data dir",
+  },
+  {
+    key: "keyEncryptionKeyPrevious",
+    env: "DCI_KEY_ENCRYPTION_KEY_PREVIOUS",
+    default: "",
+    doc: "The replaced key-encryption key during a rotation: values it sealed are re-sealed at start",
+  },
+  {
+    key: "keyEncryptionKeyPreviousFile",
+    env: "DCI_KEY_ENCRYPTION_KEY_PREVIOUS_FILE",
+    default: "",
+    doc: "File holding the previous key-encryption key",
   },
   {
     key: "signaturePolicy",
@@ -138,7 +164,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_OUTBOUND_ALLOW",
     default: "",
     doc:
-      "Comma list of hosts/IPs/CIDRs outbound calls may reach despite the SSRF guard (http allowed for them)",
+      "Comma list of destinations outbound calls may reach despite the SSRF guard (http allowed for them): host, host:port, IP, IP:port, CIDR, CIDR:port, [IPv6]:port; prefix SENDER= to allow it only for that sender's callbacks, notifications and JWKS",
   },
   {
     key: "outboundTimeoutMs",
@@ -157,6 +183,19 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_OUTBOUND_CONCURRENCY",
     default: "16",
     doc: "Concurrent outbound requests per process",
+  },
+  {
+    key: "outboundPerDestination",
+    env: "DCI_OUTBOUND_PER_DESTINATION",
+    default: "4",
+    doc:
+      "Of those, concurrent requests to one destination (scheme://host:port): a receiver that never answers holds no more",
+  },
+  {
+    key: "outboundPerSender",
+    env: "DCI_OUTBOUND_PER_SENDER",
+    default: "8",
+    doc: "Of those, concurrent requests for one sender (its callbacks, notifications, JWKS fetches)",
   },
   {
     key: "metricsToken",
@@ -203,6 +242,19 @@ export const SETTINGS: readonly Setting[] = [
     doc: "How often the sweeper runs",
   },
   {
+    key: "processAttempts",
+    env: "DCI_PROCESS_ATTEMPTS",
+    default: "3",
+    doc:
+      "Processing attempts of an async transaction (counted before each run, so crashes count) before it is answered rjct.processing.failed",
+  },
+  {
+    key: "processTimeoutMs",
+    env: "DCI_PROCESS_TIMEOUT_MS",
+    default: "30000",
+    doc: "Time budget of one processing attempt; an attempt over it counts as failed",
+  },
+  {
     key: "subscriptionLimit",
     env: "DCI_SUBSCRIPTION_LIMIT",
     default: "100",
@@ -241,6 +293,11 @@ const schema = z.object({
   shutdownTimeoutMs: int(0, 600_000),
   worker: bool,
   adminToken: z.union([z.literal(""), z.string().min(24, "an admin token needs at least 24 characters")]),
+  // Checked when loaded (src/keys/kek.ts), so that a mistake is reported without echoing the key.
+  keyEncryptionKey: z.string(),
+  keyEncryptionKeyFile: z.string(),
+  keyEncryptionKeyPrevious: z.string(),
+  keyEncryptionKeyPreviousFile: z.string(),
   signaturePolicy: z.enum(["required", "optional", "off"]),
   tokenTtlSeconds: int(60, 86_400),
   tokenIpLimitPerMinute: int(1, 1_000_000),
@@ -253,10 +310,19 @@ const schema = z.object({
   rateLimitDay: int(1, 1_000_000_000),
   replayWindowSeconds: int(10, 86_400),
   jwksRefreshMinutes: int(1, 10_080),
-  outboundAllow: list,
+  outboundAllow: list.superRefine((entries, ctx) => {
+    try {
+      parseAllowlist(entries);
+    } catch (err) {
+      if (!(err instanceof AllowlistError)) throw err;
+      ctx.addIssue({ code: "custom", message: err.message });
+    }
+  }),
   outboundTimeoutMs: int(100, 120_000),
   outboundMaxBytes: int(1024, 100 * 1024 * 1024),
   outboundConcurrency: int(1, 1024),
+  outboundPerDestination: int(1, 1024),
+  outboundPerSender: int(1, 1024),
   metricsToken: z.union([z.literal(""), z.string().min(24, "a metrics token needs at least 24 characters")]),
   metricsListen: z.union([z.literal(""), hostPort]),
   seedDemo: bool,
@@ -266,11 +332,21 @@ const schema = z.object({
   callbackRetryDelaysMs: delays,
   leaseSeconds: int(1, 86_400),
   sweepIntervalSeconds: int(1, 3600),
+  processAttempts: int(1, 100),
+  processTimeoutMs: int(100, 3_600_000),
   subscriptionLimit: int(1, 100_000),
   subscriptionFailureLimit: int(1, 1000),
   searchMaxResults: int(1, 10_000_000),
   httpIsolates: int(0, 64),
 });
+
+/** Settings whose values are secrets: a validation error names them without their value. */
+const SECRET_SETTINGS = new Set([
+  "adminToken",
+  "keyEncryptionKey",
+  "keyEncryptionKeyPrevious",
+  "metricsToken",
+]);
 
 /** The validated, frozen configuration. */
 export type Config = Readonly<z.output<typeof schema>>;
@@ -295,7 +371,8 @@ export function loadConfig(
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0]);
-      return `${source[key]}=${JSON.stringify(raw[key])}: ${i.message}`;
+      const shown = SECRET_SETTINGS.has(key) ? "[redacted]" : JSON.stringify(raw[key]);
+      return `${source[key]}=${shown}: ${i.message}`;
     });
     throw new ConfigError(`Invalid configuration:\n  ${lines.join("\n  ")}`);
   }

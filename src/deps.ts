@@ -10,6 +10,9 @@ import { createOutboundClient, type OutboundClient } from "./net/outbound.ts";
 import { type JobQueue, kvQueue } from "./jobs/queue.ts";
 import { TokenGuard } from "./auth/token_guard.ts";
 import { SenderBackoff } from "./auth/sender_backoff.ts";
+import { prepareDataDir, tightenDataFiles } from "./db/data_dir.ts";
+import { loadKeyEncryption } from "./keys/kek.ts";
+import { sealSecretsAtRest } from "./keys/at_rest.ts";
 
 /** The dependencies every factory closes over. */
 export interface Deps {
@@ -48,20 +51,33 @@ export async function openDeps(
   } = {},
 ): Promise<Deps> {
   const paths = dataPaths(config);
-  if (config.dataDir !== ":memory:") await Deno.mkdir(config.dataDir, { recursive: true });
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.logLevel);
+  const onDisk = config.dataDir !== ":memory:";
+  const fixes = onDisk ? await prepareDataDir(config.dataDir, [paths.db, paths.kv]) : [];
+  const keks = await loadKeyEncryption(config);
   const db = openDatabase(paths.db, { cacheMb: config.sqliteCacheMb });
   let kv: Deno.Kv | undefined;
   try {
     const applied = options.migrateOnOpen === false ? [] : migrate(db);
     if (applied.length > 0) log.info("migrations applied", { migrations: applied });
     kv = await Deno.openKv(paths.kv);
-    const keys = new ServerKeys(db, config.senderId, clock);
+    if (onDisk) fixes.push(...await tightenDataFiles(config.dataDir));
+    // HTTP isolates (no migrations) open after the main isolate has tightened and reported everything.
+    if (fixes.length > 0 && options.migrateOnOpen !== false) {
+      log.warn("data dir permissions were looser than owner-only: tightened where this user owns them", {
+        fixed: fixes.map((f) => `${f.path} ${f.from} -> ${f.to}`),
+      });
+    }
+    const sealing = sealSecretsAtRest(db, keks);
+    if (sealing.sealed + sealing.resealed + sealing.opened > 0) {
+      log.info("stored secrets brought in line with the key-encryption key", { ...sealing });
+    }
+    const keys = new ServerKeys(db, config.senderId, clock, keks);
     if (options.ensureKey !== false && keys.ensureActive()) {
       log.info("server signing key created", { kid: keys.active().kid });
     }
-    const http = options.http ?? createOutboundClient(config);
+    const http = options.http ?? createOutboundClient(config, { log });
     return {
       config,
       db,

@@ -7,7 +7,10 @@ import { checkBearer } from "./bearer.ts";
 import { checkSignature } from "./signature_check.ts";
 import { admit } from "./admission.ts";
 import { type RateDecision, rateLimitHeaders } from "../senders/rate_limit.ts";
-import { jsonTooDeep, MAX_JSON_DEPTH } from "../http/json_depth.ts";
+import { jsonLimitBroken, longStringPath, MAX_JSON_DEPTH } from "../http/json_depth.ts";
+import { MAX_STRING } from "../dci/limits.ts";
+import { AdmissionHeader } from "../dci/schemas.ts";
+import { formatIssues } from "../http/errors.ts";
 
 /** OAuth2 scopes a registry endpoint may require. */
 export type Scope = "registry.search" | "registry.subscribe" | "registry.txn-status" | "registry.receipt";
@@ -18,10 +21,15 @@ interface Envelope {
   message: unknown;
 }
 
-/** Reads the body as a DCI envelope with a usable header.sender_id, or throws 400. */
+/**
+ * Reads the body as a DCI envelope with a usable header.sender_id, or throws 400. Before anything reads it: no
+ * nesting deeper than MAX_JSON_DEPTH, no string longer than MAX_STRING, and the header fields the replay guard
+ * stores (message_id, message_ts) within their caps.
+ */
 async function readEnvelope(c: Context<AppEnv>): Promise<{ envelope: Envelope; text: string }> {
   const text = await c.req.text();
-  if (jsonTooDeep(text)) {
+  const broken = jsonLimitBroken(text, { maxString: MAX_STRING });
+  if (broken === "depth") {
     throw new DciError(
       "err.request.bad",
       `Invalid request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`,
@@ -33,6 +41,12 @@ async function readEnvelope(c: Context<AppEnv>): Promise<{ envelope: Envelope; t
   } catch {
     throw new DciError("err.request.bad", "Malformed JSON in request body");
   }
+  if (broken === "string") {
+    throw new DciError(
+      "err.request.bad",
+      `Invalid request: ${longStringPath(body, MAX_STRING)} is longer than ${MAX_STRING} characters`,
+    );
+  }
   const header = (body as { header?: unknown })?.header as Record<string, unknown> | undefined;
   const senderId = header && typeof header === "object" ? header.sender_id : undefined;
   if (typeof senderId !== "string" || senderId === "" || senderId.length > 99) {
@@ -40,6 +54,10 @@ async function readEnvelope(c: Context<AppEnv>): Promise<{ envelope: Envelope; t
       "err.request.bad",
       "Invalid request: header.sender_id is required (1 to 99 characters)",
     );
+  }
+  const admission = AdmissionHeader.safeParse(body);
+  if (!admission.success) {
+    throw new DciError("err.request.bad", `Invalid request: ${formatIssues(admission.error)}`);
   }
   return { envelope: body as Envelope, text };
 }
@@ -72,7 +90,7 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
     const started = performance.now();
     let limitHeaders: Record<string, string> = {};
     try {
-      const bearer = checkBearer(deps, c.req.header("authorization"), scope);
+      const bearer = await checkBearer(deps, c.req.header("authorization"), scope);
       c.set("logFields", { ...c.get("logFields"), sender_id: bearer.senderId, client_id: bearer.clientId });
       // A sender the exact count refused a moment ago is refused again before its body is even read.
       const noted = deps.senderBackoff.check(bearer.senderId, bearer.limits, deps.clock.now());

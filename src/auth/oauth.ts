@@ -54,7 +54,7 @@ async function readParams(c: Context<AppEnv>): Promise<Record<string, string> | 
   const out: Record<string, string> = {};
   if (type === "application/x-www-form-urlencoded" || (type === "" && text === "")) {
     for (const [k, v] of new URLSearchParams(text)) out[k] = v;
-    return out;
+    return capped(out);
   }
   if (type === "application/json") {
     let body: unknown;
@@ -65,13 +65,23 @@ async function readParams(c: Context<AppEnv>): Promise<Record<string, string> | 
     }
     if (!body || typeof body !== "object" || Array.isArray(body)) return "body must be a JSON object";
     for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
-    return out;
+    return capped(out);
   }
   return `Content-Type "${type}" is not supported (form or JSON)`;
 }
 
+/** Longest token request parameter (client ids, secrets and scope lists are far shorter). */
+const MAX_PARAM = 1024;
+
+/** The parameters, or a refusal naming the first one over MAX_PARAM characters. */
+function capped(params: Record<string, string>): Record<string, string> | string {
+  const long = Object.entries(params).find(([k, v]) => k.length > MAX_PARAM || v.length > MAX_PARAM);
+  return long ? `parameter "${long[0].slice(0, 50)}" is longer than ${MAX_PARAM} characters` : params;
+}
+
 /** client_id and secret from HTTP Basic (RFC 6749 §2.3.1: form-urlencoded inside) or the body. */
 function credentials(header: string | undefined, params: Record<string, string>) {
+  if (header && header.length > 4 * MAX_PARAM) return undefined;
   const m = /^Basic ([A-Za-z0-9+/]+=*)$/.exec(header ?? "");
   if (m) {
     const decoded = Buffer.from(m[1], "base64").toString("utf8");
@@ -133,7 +143,7 @@ async function tokenHandler(deps: Deps, c: Context<AppEnv>): Promise<Response> {
   if (extra) {
     return oauthError(c, "invalid_scope", `scope "${extra.slice(0, 50)}" is not granted to this client`);
   }
-  const { token } = issueAccessToken(deps, {
+  const { token } = await issueAccessToken(deps, {
     senderId: client.sender_id,
     clientId: client.client_id,
     scopes: requested,

@@ -10,7 +10,6 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Buffer } from "node:buffer";
-import { Semaphore } from "../net/semaphore.ts";
 
 /** Requests that may wait for a hash slot, per running slot; beyond that the endpoint answers 503. */
 const WAITING_PER_SLOT = 4;
@@ -21,7 +20,9 @@ const MAX_ENTRIES = 10_000;
 export class TokenGuard {
   readonly #key = randomBytes(32);
   readonly #verified = new Map<string, { fingerprint: Buffer; storedHash: string }>();
-  readonly #slots: Semaphore;
+  /** Requests waiting for a slot, served in arrival order. */
+  readonly #waiting: Array<() => void> = [];
+  #running = 0;
   readonly #concurrency: number;
   readonly #maxPending: number;
   #pending = 0;
@@ -29,7 +30,6 @@ export class TokenGuard {
   readonly #inFlight = new Map<string, number>();
 
   constructor(options: { hashConcurrency: number }) {
-    this.#slots = new Semaphore(options.hashConcurrency);
     this.#concurrency = options.hashConcurrency;
     this.#maxPending = options.hashConcurrency * (1 + WAITING_PER_SLOT);
   }
@@ -68,11 +68,14 @@ export class TokenGuard {
     if (this.#pending >= (suspect ? this.#concurrency : this.#maxPending)) return undefined;
     this.#pending++;
     this.#inFlight.set(clientId, (this.#inFlight.get(clientId) ?? 0) + 1);
-    const release = await this.#slots.acquire();
+    if (this.#running < this.#concurrency) this.#running++;
+    else await new Promise<void>((granted) => this.#waiting.push(granted)); // the slot is handed over
     try {
       return { value: await hash() };
     } finally {
-      release();
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#running--;
       this.#pending--;
       const left = this.#inFlight.get(clientId)! - 1;
       if (left === 0) this.#inFlight.delete(clientId);

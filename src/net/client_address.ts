@@ -3,7 +3,7 @@
  * the client those proxies name in `X-Forwarded-For` / `Forwarded` (RFC 7239), and the scheme it used. Headers
  * from any other peer are ignored: a client cannot choose its own address for the per-IP limits or the logs.
  */
-import { type Cidr, formatIp, inCidr, parseCidr, type ParsedIp, parseIp } from "./ip.ts";
+import { type Cidr, inCidr, parseCidr, type ParsedIp, parseIp } from "./ip.ts";
 
 /** The request's client as the server will count and log it. */
 export interface ClientAddress {
@@ -108,6 +108,8 @@ export function ipLimitKey(ip: string): string {
 
 /** The address as text; IPv6 in its canonical compressed form (the URL parser's), e.g. `2001:db8::1`. */
 function formatAddress(ip: ParsedIp): string {
-  if (ip.family === 4) return formatIp(ip);
-  return new URL(`http://[${formatIp(ip)}]/`).hostname.slice(1, -1);
+  if (ip.family === 4) return [24n, 16n, 8n, 0n].map((s) => String((ip.value >> s) & 0xffn)).join(".");
+  const groups: string[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(((ip.value >> BigInt(i * 16)) & 0xffffn).toString(16));
+  return new URL(`http://[${groups.join(":")}]/`).hostname.slice(1, -1);
 }

@@ -6,6 +6,7 @@ import { toSql } from "./query_sql.ts";
 import { fromRow, REGISTRANT_SELECT, type StoredRegistrant } from "./store.ts";
 import { toDciGroup, toDciPerson } from "./mapping.ts";
 import { stmt } from "../db/statements.ts";
+import { HEADER_SAFE_ID_RULE, isHeaderSafeId } from "../dci/limits.ts";
 
 /** Per-item reason codes of a search. */
 export type SearchRjctCode =
@@ -55,11 +56,11 @@ function isObj(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** The item's reference_id if it is a valid one (1..99 chars), else undefined. */
+/** The item's reference_id if it is a valid one (a number, or 1..99 printable ASCII), else undefined. */
 export function referenceIdOf(item: unknown): string | undefined {
   const r = isObj(item) ? item.reference_id : undefined;
   if (typeof r === "number" && Number.isFinite(r)) return String(r);
-  return typeof r === "string" && r.length >= 1 && r.length <= 99 ? r : undefined;
+  return isHeaderSafeId(r) ? r : undefined;
 }
 
 /** A rejected item. */
@@ -104,7 +105,7 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
   if (ref === undefined) {
     throw new ItemRejection(
       "rjct.reference_id.invalid",
-      "reference_id must be a string of 1 to 99 characters",
+      `reference_id ${HEADER_SAFE_ID_RULE}`,
     );
   }
   if (
