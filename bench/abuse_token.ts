@@ -17,17 +17,10 @@ import { createClient } from "../src/senders/clients.ts";
 import { createServerSender } from "../tests/helpers/auth.ts";
 import { fmt, loadAverage, printTable, startRealServer } from "./_lib.ts";
 import { tokenRequest } from "./_token_request.ts";
+import type { AbuseRow } from "./abuse_outbound.ts";
 
-/** One measure of an abuse scenario: idle and abused figures against a target. */
-export interface AbuseRow {
-  measure: string;
-  target: string;
-  idle: number;
-  abused: number;
-  unit: string;
-  met: boolean;
-  note?: string;
-}
+// One row type for every abuse scenario (bench/abuse.ts prints them side by side).
+export type { AbuseRow };
 
 const FLOOD = Number(Deno.env.get("BENCH_ABUSE_TOKEN_FLOOD") ?? 1000);
 const SOURCES = 64;

@@ -3,15 +3,14 @@
  * docs page (a CSP Swagger UI still works under, no framing, no referrer) and `nosniff` on every JSON answer.
  */
 import assert from "node:assert/strict";
-import { testDeps } from "../helpers/deps.ts";
+import { withTestDeps } from "../helpers/deps.ts";
 import { startServerProcess } from "../helpers/server.ts";
 import { createApp } from "../../src/app.ts";
 
 const TOKEN = "metrics-token-0123456789abcdef";
 
 Deno.test("the docs page carries a same-origin CSP without framing or referrer, and loads only same-origin resources", async () => {
-  const deps = await testDeps();
-  try {
+  await withTestDeps({}, async (deps) => {
     const app = createApp(deps);
     const res = await app.request("/dci_api/v1/docs");
     assert.equal(res.status, 200);
@@ -41,14 +40,11 @@ Deno.test("the docs page carries a same-origin CSP without framing or referrer, 
       assert.equal(asset.headers.get("x-content-type-options"), "nosniff");
       await asset.body?.cancel();
     }
-  } finally {
-    deps.close();
-  }
+  });
 });
 
 Deno.test("JSON answers (success, error, token endpoint) carry nosniff and no page policy", async () => {
-  const deps = await testDeps();
-  try {
+  await withTestDeps({}, async (deps) => {
     const app = createApp(deps);
     for (
       const res of [
@@ -63,14 +59,11 @@ Deno.test("JSON answers (success, error, token endpoint) carry nosniff and no pa
       assert.equal(res.headers.get("content-security-policy"), null);
       await res.body?.cancel();
     }
-  } finally {
-    deps.close();
-  }
+  });
 });
 
 Deno.test("GET /metrics with DCI_METRICS_TOKEN answers 401 without the token or with another, 200 with it", async () => {
-  const deps = await testDeps({ metricsToken: TOKEN });
-  try {
+  await withTestDeps({ metricsToken: TOKEN }, async (deps) => {
     const app = createApp(deps);
     const get = (authorization?: string) =>
       app.request("/metrics", { headers: authorization ? { authorization } : {} });
@@ -86,9 +79,7 @@ Deno.test("GET /metrics with DCI_METRICS_TOKEN answers 401 without the token or 
     const ok = await get(`Bearer ${TOKEN}`);
     assert.equal(ok.status, 200);
     assert.match(await ok.text(), /process_resident_memory_bytes/);
-  } finally {
-    deps.close();
-  }
+  });
 });
 
 Deno.test("DCI_METRICS_LISTEN serves /metrics (behind its token) on its own address and not on the main port", async () => {

@@ -4,7 +4,7 @@
  * it may send again.
  */
 import assert from "node:assert/strict";
-import { testDeps } from "../helpers/deps.ts";
+import { testDeps, withTestDeps } from "../helpers/deps.ts";
 import { createTestSender, type TestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { startServer } from "../../src/server.ts";
@@ -116,8 +116,7 @@ Deno.test("authenticate() early refusal never outlives the exact count: a new wi
 });
 
 Deno.test("limitBody() reads a chunked body only when the route does; an oversized one still answers 413 through a validator", async () => {
-  const deps = await testDeps({ bodyLimit: "2048" });
-  try {
+  await withTestDeps({ bodyLimit: "2048" }, async (deps) => {
     const app = createApp(deps);
     let pulls = 0;
     const chunked = () =>
@@ -138,7 +137,5 @@ Deno.test("limitBody() reads a chunked body only when the route does; an oversiz
     const validated = await post("/dci_api/v1/test/validated");
     assert.equal(validated.status, 413);
     assert.equal((await validated.json()).message.error.code, "err.request.bad");
-  } finally {
-    deps.close();
-  }
+  });
 });

@@ -5,7 +5,7 @@
  * /64 in its per-IP limit.
  */
 import assert from "node:assert/strict";
-import { testDeps } from "../helpers/deps.ts";
+import { withTestDeps } from "../helpers/deps.ts";
 import { createApp } from "../../src/app.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { createClient, revokeClient, rotateClientSecret } from "../../src/senders/clients.ts";
@@ -54,8 +54,7 @@ async function twoIsolates(overrides: Record<string, string> = {}) {
 }
 
 Deno.test("token endpoint: unknown, revoked and over-long client ids are refused without hashing", async () => {
-  const deps = await testDeps({ tokenIpLimitPerMinute: "1000" });
-  try {
+  await withTestDeps({ tokenIpLimitPerMinute: "1000" }, async (deps) => {
     addSender(deps, "s1", {});
     const { client, clientSecret } = await createClient(deps, "s1");
     const app = createApp(deps);
@@ -64,9 +63,7 @@ Deno.test("token endpoint: unknown, revoked and over-long client ids are refused
     revokeClient(deps, client.client_id);
     assert.equal((await ask(app, client.client_id, clientSecret)).status, 401);
     assert.equal(counter(deps, "dci_token_secret_hashes_total"), 0);
-  } finally {
-    deps.close();
-  }
+  });
 });
 
 Deno.test("token endpoint: a verified credential is not hashed again; rotation and revocation in another isolate end it at once", async () => {
@@ -118,8 +115,7 @@ Deno.test("token endpoint: repeated failures lock the client id in every isolate
 });
 
 Deno.test("token endpoint: hashes beyond the concurrency bound and its short queue are refused with 503 and Retry-After", async () => {
-  const deps = await testDeps({ tokenIpLimitPerMinute: "1000", tokenHashConcurrency: "1" });
-  try {
+  await withTestDeps({ tokenIpLimitPerMinute: "1000", tokenHashConcurrency: "1" }, async (deps) => {
     addSender(deps, "s1", {});
     const clients: string[] = [];
     for (let i = 0; i < 12; i++) clients.push((await createClient(deps, "s1")).client.client_id);
@@ -135,14 +131,11 @@ Deno.test("token endpoint: hashes beyond the concurrency bound and its short que
     // Twelve parallel guesses at one id: one hash, the others refused (an id holds one place at most).
     const burst = await Promise.all(clients.map((_, i) => ask(app, clients[0], `dcis_again${i}`)));
     assert.deepEqual(burst.map((r) => r.status).sort(), [401, ...Array(11).fill(503)]);
-  } finally {
-    deps.close();
-  }
+  });
 });
 
 Deno.test("token endpoint: guesses at an id that failed recently never queue for a hash; a new client's first request does", async () => {
-  const deps = await testDeps({ tokenIpLimitPerMinute: "1000", tokenHashConcurrency: "1" });
-  try {
+  await withTestDeps({ tokenIpLimitPerMinute: "1000", tokenHashConcurrency: "1" }, async (deps) => {
     addSender(deps, "s1", {});
     const victim = await createClient(deps, "s1");
     const fresh = await createClient(deps, "s1");
@@ -157,14 +150,11 @@ Deno.test("token endpoint: guesses at an id that failed recently never queue for
     assert.equal(first.status, 401);
     assert.equal(newcomer.status, 200);
     assert.deepEqual(rest.map((r) => r.status), [503, 503]);
-  } finally {
-    deps.close();
-  }
+  });
 });
 
 Deno.test("token endpoint: the per-IP limit counts an IPv6 /64 as one source", async () => {
-  const deps = await testDeps({ tokenIpLimitPerMinute: "2" });
-  try {
+  await withTestDeps({ tokenIpLimitPerMinute: "2" }, async (deps) => {
     const app = createApp(deps);
     const status = async (from: string) => (await ask(app, "dcic_unknown00000", "dcis_x", from)).status;
     assert.equal(await status("2001:db8:1:2::1"), 401);
@@ -179,7 +169,5 @@ Deno.test("token endpoint: the per-IP limit counts an IPv6 /64 as one source", a
     assert.equal(await status("::ffff:192.0.2.1"), 401);
     assert.equal(await status("192.0.2.1"), 401);
     assert.equal(await status("192.0.2.1"), 429);
-  } finally {
-    deps.close();
-  }
+  });
 });

@@ -4,7 +4,7 @@
  * the same headers from any other peer are ignored.
  */
 import assert from "node:assert/strict";
-import { testDeps } from "../helpers/deps.ts";
+import { testDeps, withTestDeps } from "../helpers/deps.ts";
 import { createTestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { startServerProcess } from "../helpers/server.ts";
@@ -67,8 +67,7 @@ function badToken(app: ReturnType<typeof createApp>, forwardedFor: string) {
 }
 
 Deno.test("token endpoint behind a trusted proxy: one client's bad requests do not lock out the others", async () => {
-  const deps = await testDeps({ tokenIpLimitPerMinute: "3", trustedProxies: "127.0.0.1" });
-  try {
+  await withTestDeps({ tokenIpLimitPerMinute: "3", trustedProxies: "127.0.0.1" }, async (deps) => {
     const app = createApp(deps);
     for (let i = 0; i < 3; i++) assert.equal((await badToken(app, "198.51.100.7")).status, 401);
     assert.equal((await badToken(app, "198.51.100.7")).status, 429);
@@ -77,20 +76,15 @@ Deno.test("token endpoint behind a trusted proxy: one client's bad requests do n
       401,
       "another client behind the proxy was limited",
     );
-  } finally {
-    deps.close();
-  }
+  });
 });
 
 Deno.test("token endpoint without trusted proxies: X-Forwarded-For cannot buy a client fresh limits", async () => {
-  const deps = await testDeps({ tokenIpLimitPerMinute: "3" });
-  try {
+  await withTestDeps({ tokenIpLimitPerMinute: "3" }, async (deps) => {
     const app = createApp(deps);
     for (let i = 0; i < 3; i++) assert.equal((await badToken(app, `198.51.100.${i}`)).status, 401);
     assert.equal((await badToken(app, "198.51.100.99")).status, 429);
-  } finally {
-    deps.close();
-  }
+  });
 });
 
 Deno.test("authenticate() verifies an RFC 9421 @target-uri with the scheme a trusted proxy reports, and only then", async () => {
