@@ -3,6 +3,7 @@
  * This is the only module that reads `Deno.env`.
  */
 import { z } from "zod";
+import { parseCidr } from "./net/ip.ts";
 import { AllowlistError, parseAllowlist } from "./net/allowlist.ts";
 
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])]).transform((v) =>
@@ -10,6 +11,9 @@ const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no
 );
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0));
+/** `host:port` (IPv6 in brackets), port 0–65535. */
+const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "expected host:port")
+  .refine((s) => Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535, "port must be 0-65535");
 const delays = z.string().regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, "expected a comma list of milliseconds")
   .transform((s) => s.split(",").map((x) => Number(x.trim())));
 
@@ -111,6 +115,27 @@ export const SETTINGS: readonly Setting[] = [
     doc: "Token requests per client IP per minute",
   },
   {
+    key: "tokenClientFailureLimit",
+    env: "DCI_TOKEN_CLIENT_FAILURE_LIMIT",
+    default: "10",
+    doc:
+      "Failed token requests per client id per rolling minute before that id is locked (until the failures age out)",
+  },
+  {
+    key: "tokenHashConcurrency",
+    env: "DCI_TOKEN_HASH_CONCURRENCY",
+    default: "1",
+    doc:
+      "Client-secret hashes (scrypt) run at once per HTTP isolate; a request finding the queue full gets 503",
+  },
+  {
+    key: "trustedProxies",
+    env: "DCI_TRUSTED_PROXIES",
+    default: "",
+    doc:
+      "Comma list of proxy CIDRs whose Forwarded / X-Forwarded-For / X-Forwarded-Proto headers are honoured (client IP in logs and limits)",
+  },
+  {
     key: "rateLimitMinute",
     env: "DCI_RATE_LIMIT_MINUTE",
     default: "60",
@@ -171,6 +196,18 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_OUTBOUND_PER_SENDER",
     default: "8",
     doc: "Of those, concurrent requests for one sender (its callbacks, notifications, JWKS fetches)",
+  },
+  {
+    key: "metricsToken",
+    env: "DCI_METRICS_TOKEN",
+    default: "",
+    doc: "If set, GET /metrics requires Authorization: Bearer <this token>",
+  },
+  {
+    key: "metricsListen",
+    env: "DCI_METRICS_LISTEN",
+    default: "",
+    doc: "host:port of a separate listener for /metrics; when set, /metrics is not served on the main port",
   },
   {
     key: "seedDemo",
@@ -264,6 +301,11 @@ const schema = z.object({
   signaturePolicy: z.enum(["required", "optional", "off"]),
   tokenTtlSeconds: int(60, 86_400),
   tokenIpLimitPerMinute: int(1, 1_000_000),
+  tokenClientFailureLimit: int(1, 1_000_000),
+  tokenHashConcurrency: int(1, 64),
+  trustedProxies: list.refine((xs) => xs.every((x) => parseCidr(x) !== undefined), {
+    message: "expected a comma list of IP addresses or CIDRs (e.g. 10.0.0.0/8, ::1)",
+  }),
   rateLimitMinute: int(1, 10_000_000),
   rateLimitDay: int(1, 1_000_000_000),
   replayWindowSeconds: int(10, 86_400),
@@ -281,6 +323,8 @@ const schema = z.object({
   outboundConcurrency: int(1, 1024),
   outboundPerDestination: int(1, 1024),
   outboundPerSender: int(1, 1024),
+  metricsToken: z.union([z.literal(""), z.string().min(24, "a metrics token needs at least 24 characters")]),
+  metricsListen: z.union([z.literal(""), hostPort]),
   seedDemo: bool,
   demoSize: int(0, 1_000_000),
   maxPageSize: int(1, 10_000),
@@ -297,7 +341,12 @@ const schema = z.object({
 });
 
 /** Settings whose values are secrets: a validation error names them without their value. */
-const SECRET_SETTINGS = new Set(["adminToken", "keyEncryptionKey", "keyEncryptionKeyPrevious"]);
+const SECRET_SETTINGS = new Set([
+  "adminToken",
+  "keyEncryptionKey",
+  "keyEncryptionKeyPrevious",
+  "metricsToken",
+]);
 
 /** The validated, frozen configuration. */
 export type Config = Readonly<z.output<typeof schema>>;

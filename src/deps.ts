@@ -8,6 +8,8 @@ import { Metrics } from "./obs/metrics.ts";
 import { ServerKeys } from "./keys/server_keys.ts";
 import { createOutboundClient, type OutboundClient } from "./net/outbound.ts";
 import { type JobQueue, kvQueue } from "./jobs/queue.ts";
+import { TokenGuard } from "./auth/token_guard.ts";
+import { SenderBackoff } from "./auth/sender_backoff.ts";
 import { prepareDataDir, tightenDataFiles } from "./db/data_dir.ts";
 import { loadKeyEncryption } from "./keys/kek.ts";
 import { sealSecretsAtRest } from "./keys/at_rest.ts";
@@ -25,6 +27,10 @@ export interface Deps {
   http: OutboundClient;
   /** The job queue (Deno KV): wakes the worker and delays retries; state lives in SQLite. */
   queue: JobQueue;
+  /** The token endpoint's bound on concurrent secret hashes and its verified-credential cache (per isolate). */
+  tokenGuard: TokenGuard;
+  /** Senders refused for rate, noted until they may send again (per isolate): refused before any parsing. */
+  senderBackoff: SenderBackoff;
 }
 
 /** Paths of the files under the data dir (":memory:" keeps everything in memory). */
@@ -72,7 +78,19 @@ export async function openDeps(
       log.info("server signing key created", { kid: keys.active().kid });
     }
     const http = options.http ?? createOutboundClient(config, { log });
-    return { config, db, kv, clock, log, metrics: new Metrics(), keys, http, queue: kvQueue(kv) };
+    return {
+      config,
+      db,
+      kv,
+      clock,
+      log,
+      metrics: new Metrics(),
+      keys,
+      http,
+      queue: kvQueue(kv),
+      tokenGuard: new TokenGuard({ hashConcurrency: config.tokenHashConcurrency }),
+      senderBackoff: new SenderBackoff(),
+    };
   } catch (err) {
     kv?.close();
     db.close();

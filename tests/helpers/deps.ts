@@ -21,3 +21,16 @@ export async function testDeps(
   const deps = await openDeps(config, { clock, log: silentLogger, http });
   return Object.assign(deps, { clock, close: () => closeDeps(deps) });
 }
+
+/** Runs `fn` with fresh test deps and closes them afterwards, whether it passes or throws. */
+export async function withTestDeps<T>(
+  overrides: Partial<Record<keyof Config, string>>,
+  fn: (deps: TestDeps) => Promise<T>,
+): Promise<T> {
+  const deps = await testDeps(overrides);
+  try {
+    return await fn(deps);
+  } finally {
+    deps.close();
+  }
+}
