@@ -30,16 +30,10 @@ import {
   startRealServer,
 } from "./_lib.ts";
 
+import type { AbuseRow } from "./abuse_outbound.ts";
+
 /** One line of the abuse table (bench/abuse.ts prints the rows of every scenario side by side). */
-export interface AbuseRow {
-  measure: string;
-  target: string;
-  idle: number;
-  abused: number;
-  unit: string;
-  met: boolean;
-  note?: string;
-}
+export type { AbuseRow };
 
 const PERSONS = Number(Deno.env.get("BENCH_ABUSE_PERSONS") ?? Deno.env.get("BENCH_PERSONS") ?? 100_000);
 const SECONDS = Number(Deno.env.get("BENCH_ABUSE_SECONDS") ?? 30);

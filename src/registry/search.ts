@@ -7,6 +7,7 @@ import { fromRow, REGISTRANT_SELECT, type StoredRegistrant } from "./store.ts";
 import { toDciGroup, toDciPerson } from "./mapping.ts";
 import { stmt } from "../db/statements.ts";
 import { BudgetExceeded, type StatementBudget, withStatementBudget } from "../db/budget.ts";
+import { HEADER_SAFE_ID_RULE, isHeaderSafeId } from "../dci/limits.ts";
 
 /** Per-item reason codes of a search. */
 export type SearchRjctCode =
@@ -44,8 +45,8 @@ export interface SearchContext {
   maxResults: number;
   /** Epoch ms now (responses' timestamps and `age`). */
   now: number;
-  /** The request's SQL time budget, shared by its items (DCI_SEARCH_BUDGET_MS). */
-  budget: StatementBudget;
+  /** The request's SQL time budget, shared by its items (DCI_SEARCH_BUDGET_MS; searchMessage sets it). */
+  budget?: StatementBudget;
 }
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -58,11 +59,11 @@ function isObj(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** The item's reference_id if it is a valid one (1..99 chars), else undefined. */
+/** The item's reference_id if it is a valid one (a number, or 1..99 printable ASCII), else undefined. */
 export function referenceIdOf(item: unknown): string | undefined {
   const r = isObj(item) ? item.reference_id : undefined;
   if (typeof r === "number" && Number.isFinite(r)) return String(r);
-  return typeof r === "string" && r.length >= 1 && r.length <= 99 ? r : undefined;
+  return isHeaderSafeId(r) ? r : undefined;
 }
 
 /** A rejected item. */
@@ -118,7 +119,7 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
   if (ref === undefined) {
     throw new ItemRejection(
       "rjct.reference_id.invalid",
-      "reference_id must be a string of 1 to 99 characters",
+      `reference_id ${HEADER_SAFE_ID_RULE}`,
     );
   }
   if (
@@ -140,7 +141,7 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
   const { pageSize, pageNumber } = paginationOf(sc.pagination, ctx.maxPageSize);
   const today = new Date(ctx.now).toISOString().slice(0, 10);
   const where = toSql(parsed.cond, { recordType, today, mode: "search" });
-  const { total, records } = withStatementBudget(ctx.db, ctx.budget, () =>
+  const read = () =>
     readMatches(ctx, {
       where,
       recordType,
@@ -148,7 +149,8 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
       pageSize,
       offset: (pageNumber - 1) * pageSize,
       identifierLookup: sc.query_type === "idtype-value",
-    }));
+    });
+  const { total, records } = ctx.budget ? withStatementBudget(ctx.db, ctx.budget, read) : read();
   return {
     reference_id: ref,
     timestamp: new Date(ctx.now).toISOString(),

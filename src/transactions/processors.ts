@@ -43,8 +43,9 @@ export interface ProcessResult {
  *   stores the result): side effects must be idempotent, keyed by `input.correlationId` (e.g. a subscription
  *   row storing the correlation_id and reference_id, returning the existing one on a re-run).
  * - Per-item problems are items with `status: "rjct"` and `status_reason_code`; a whole-request refusal is
- *   `status: "rjct"` with `reasonCode`, or a thrown `DciRejection`. Any other throw becomes `rjct` with
- *   `rjct.processing.failed` (the exception is logged, never sent).
+ *   `status: "rjct"` with `reasonCode`, or a thrown `DciRejection`. Any other throw, or a run over
+ *   DCI_PROCESS_TIMEOUT_MS, is a failed attempt: retried up to DCI_PROCESS_ATTEMPTS, then `rjct` with
+ *   `rjct.processing.failed` (the exception is kept in process_error and logged, never sent).
  */
 export type Processor = (deps: Deps, input: ProcessInput) => Promise<ProcessResult>;
 

@@ -45,6 +45,8 @@ Deno.test("search pool: a sender's searches run one at a time; another sender's 
   const config = testConfig({ dataDir, searchBudgetMs: "100" });
   const pool = createSearchPool({ size: 2, dbPath: `${dataDir}/dci.sqlite`, config, log: silentLogger });
   try {
+    // Both workers started and ready (a worker's start-up is not what is measured here).
+    await Promise.all([pool.run("a", input(CHEAP)), pool.run("b", input(CHEAP))]);
     const order: string[] = [];
     const track = (name: string, p: Promise<unknown>) => p.then(() => order.push(name));
     const heavy = [1, 2, 3].map((i) => track(`a${i}`, pool.run("a", input(expression(PERSON_QUERY)))));
