@@ -273,6 +273,20 @@ export const SETTINGS: readonly Setting[] = [
     doc: "A search matching more records is rejected (rjct.search.too_many_records_found)",
   },
   {
+    key: "searchBudgetMs",
+    env: "DCI_SEARCH_BUDGET_MS",
+    default: "100",
+    doc:
+      "SQL time one search request may use (all its items, sync or async); a query that needs more is stopped and answered rjct.search.too_many_records_found",
+  },
+  {
+    key: "searchWorkers",
+    env: "DCI_SEARCH_WORKERS",
+    default: "2",
+    doc:
+      "Search workers per isolate (Web Workers with their own SQLite connection) for searches that may examine many records, one running search per sender at a time; 0 = search in the isolate that received the request",
+  },
+  {
     key: "httpIsolates",
     env: "DCI_HTTP_ISOLATES",
     default: "1",
@@ -337,6 +351,8 @@ const schema = z.object({
   subscriptionLimit: int(1, 100_000),
   subscriptionFailureLimit: int(1, 1000),
   searchMaxResults: int(1, 10_000_000),
+  searchBudgetMs: int(1, 600_000),
+  searchWorkers: int(0, 64),
   httpIsolates: int(0, 64),
 });
 

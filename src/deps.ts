@@ -13,6 +13,7 @@ import { SenderBackoff } from "./auth/sender_backoff.ts";
 import { prepareDataDir, tightenDataFiles } from "./db/data_dir.ts";
 import { loadKeyEncryption } from "./keys/kek.ts";
 import { sealSecretsAtRest } from "./keys/at_rest.ts";
+import { createSearchPool, type SearchPool } from "./registry/search_pool.ts";
 
 /** The dependencies every factory closes over. */
 export interface Deps {
@@ -31,6 +32,8 @@ export interface Deps {
   tokenGuard: TokenGuard;
   /** Senders refused for rate, noted until they may send again (per isolate): refused before any parsing. */
   senderBackoff: SenderBackoff;
+  /** Workers for searches that may examine many records (none for an in-memory database or 0 workers). */
+  searchPool?: SearchPool;
 }
 
 /** Paths of the files under the data dir (":memory:" keeps everything in memory). */
@@ -78,6 +81,9 @@ export async function openDeps(
       log.info("server signing key created", { kid: keys.active().kid });
     }
     const http = options.http ?? createOutboundClient(config, { log });
+    const searchPool = config.searchWorkers > 0 && paths.db !== ":memory:"
+      ? createSearchPool({ size: config.searchWorkers, dbPath: paths.db, config, log })
+      : undefined;
     return {
       config,
       db,
@@ -90,6 +96,7 @@ export async function openDeps(
       queue: kvQueue(kv),
       tokenGuard: new TokenGuard({ hashConcurrency: config.tokenHashConcurrency }),
       senderBackoff: new SenderBackoff(),
+      searchPool,
     };
   } catch (err) {
     kv?.close();
@@ -100,6 +107,7 @@ export async function openDeps(
 
 /** Closes KV and the database; safe to call twice. */
 export function closeDeps(deps: Deps): void {
+  deps.searchPool?.close();
   try {
     deps.kv.close();
   } catch { /* already closed */ }

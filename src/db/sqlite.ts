@@ -1,5 +1,6 @@
 /** Opening the SQLite database with the pragmas every connection needs. */
 import { DatabaseSync } from "node:sqlite";
+import { installStatementBudget } from "./budget.ts";
 
 /** The database handle used across the server. */
 export type Db = DatabaseSync;
@@ -24,6 +25,7 @@ export function openDatabase(path: string, options: { cacheMb?: number } = {}): 
     PRAGMA temp_store = MEMORY;
     PRAGMA cache_size = -${Math.round((options.cacheMb ?? 8) * 1000)};
   `);
+  installStatementBudget(db);
   return db;
 }
 

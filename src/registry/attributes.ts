@@ -69,7 +69,7 @@ export const ID_TYPE_ATTRIBUTES = new Set(["UIN", "BRN", "MRN", "DRN", "NID", "P
 /** The attribute definition for a client-sent name, or undefined when it is not allowlisted. */
 export function attributeOf(name: string): AttributeDef | undefined {
   const key = name.trim().toLowerCase();
-  const canonical = ALIASES[key] ?? key;
+  const canonical = Object.hasOwn(ALIASES, key) ? ALIASES[key] : key;
   return Object.hasOwn(ATTRIBUTES, canonical) ? ATTRIBUTES[canonical] : undefined;
 }
 

@@ -7,7 +7,7 @@ import type { RequestHeader } from "../dci/schemas.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import type { TxnAction } from "./states.ts";
 import { txnStatusProcessor } from "./txn_status.ts";
-import { searchMessage } from "../registry/search_message.ts";
+import { runSearch } from "../registry/search_run.ts";
 import { subscribeProcessor, unsubscribeProcessor } from "../subscriptions/processors.ts";
 import { receiptProcessor } from "../subscriptions/receipts.ts";
 
@@ -50,21 +50,21 @@ export interface ProcessResult {
 export type Processor = (deps: Deps, input: ProcessInput) => Promise<ProcessResult>;
 
 /** Search: the registry search engine's message-level function (the same one the sync route uses). */
-const searchProcessor: Processor = (deps, input) => {
-  const out = searchMessage(deps, {
+const searchProcessor: Processor = async (deps, input) => {
+  const out = await runSearch(deps, input.senderId, {
     registry: input.registry,
     header: input.header,
     message: input.message,
     correlationId: input.correlationId,
   });
-  return Promise.resolve({
+  return {
     status: out.status,
     reasonCode: out.statusReasonCode,
     reasonMessage: out.statusReasonMessage,
     totalCount: out.totalCount,
     completedCount: out.completedCount,
     message: out.message,
-  });
+  };
 };
 
 /** The processor of each async action. */
