@@ -353,3 +353,14 @@ export function printTable(title: string, rows: Array<Record<string, string>>): 
   console.log(line(width.map((w) => "-".repeat(w))));
   for (const r of rows) console.log(line(cols.map((c) => r[c] ?? "")));
 }
+
+/** One row of bench/abuse.ts: a measure on an idle server beside the same under abuse, and its target. */
+export interface AbuseRow {
+  measure: string;
+  target: string;
+  idle: number;
+  abused: number;
+  unit: string;
+  met: boolean;
+  note?: string;
+}

@@ -1,5 +1,5 @@
 /**
- * The flood of bench/abuse_token.ts, in its own process so that generating it does not slow the measured
+ * The flood of bench/_abuse_token.ts, in its own process so that generating it does not slow the measured
  * client: FLOOD_N bad token requests from FLOOD_SOURCES loopback addresses, FLOOD_CONCURRENCY at a time.
  * Env: FLOOD_PORT, FLOOD_LEGIT_ID, FLOOD_VICTIMS (comma list of client ids). Prints `{status: count}` as JSON.
  */

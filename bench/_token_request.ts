@@ -1,4 +1,4 @@
-/** One OAuth2 client-credentials token request from a chosen local address (bench/abuse_token.ts). */
+/** One OAuth2 client-credentials token request from a chosen local address (bench/_abuse_token.ts). */
 import http from "node:http";
 
 /** The answer's status (0: the connection failed) and the time it took. */

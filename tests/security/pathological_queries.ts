@@ -1,4 +1,4 @@
-/** Search queries that cost the most within the parse limits (tests and bench/abuse_search.ts send them). */
+/** Search queries that cost the most within the parse limits (tests and bench/_abuse_search.ts send them). */
 
 /** The attack of the issue: 63 household comparisons that hold for everyone, then an impossible one. */
 export const ISSUE_QUERY = {

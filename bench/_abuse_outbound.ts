@@ -6,25 +6,14 @@
  * Target: < 1 s. The real server runs with its defaults (16 outbound slots, 10 s timeout) unless the
  * environment says otherwise.
  *
- *   deno run -A bench/abuse_outbound.ts
+ *   deno run -A bench/abuse.ts outbound
  */
 import { startServerProcess } from "../tests/helpers/server.ts";
 import { createServerSender, type TestSender } from "../tests/helpers/auth.ts";
 import { startSilentReceiver } from "../tests/helpers/silent_receiver.ts";
 import { send } from "../tests/transactions/e2e_support.ts";
 import { searchMessage } from "../tests/transactions/support.ts";
-import { benchServerFlags, loadAverage } from "./_lib.ts";
-
-/** One row of the abuse bench: a measure on an idle server beside the same under abuse. */
-export interface AbuseRow {
-  measure: string;
-  target: string;
-  idle: number;
-  abused: number;
-  unit: string;
-  met: boolean;
-  note?: string;
-}
+import { type AbuseRow, benchServerFlags, loadAverage } from "./_lib.ts";
 
 const CALLBACKS = Number(Deno.env.get("BENCH_ABUSE_CALLBACKS") ?? 48);
 const PROBES = Number(Deno.env.get("BENCH_ABUSE_PROBES") ?? 5);
@@ -113,16 +102,4 @@ export async function runAbuseOutbound(): Promise<AbuseRow[]> {
     await silent.close();
     await rx.close();
   }
-}
-
-if (import.meta.main) {
-  const rows = await runAbuseOutbound();
-  console.table(rows.map((r) => ({
-    measure: r.measure,
-    target: r.target,
-    idle: `${r.idle.toFixed(1)} ${r.unit}`,
-    abused: `${r.abused.toFixed(1)} ${r.unit}`,
-    met: r.met ? "yes" : "NO",
-  })));
-  for (const r of rows) if (r.note) console.log(`${r.measure}: ${r.note}`);
 }

@@ -6,7 +6,7 @@
  *
  * The flood is a third each: made-up client ids, wrong secrets for the legitimate client's own id (which its
  * lockout then stops hashing), and wrong secrets for 20 other real client ids (the most scrypt work an attacker
- * who knows ids can force). Run alone: `deno run -A bench/abuse_token.ts`; bench/abuse.ts combines it.
+ * who knows ids can force). Run alone: `deno run -A bench/abuse.ts token`; bench/abuse.ts combines it.
  */
 import { openDatabase } from "../src/db/sqlite.ts";
 import { systemClock } from "../src/clock.ts";
@@ -15,12 +15,8 @@ import { Metrics } from "../src/obs/metrics.ts";
 import type { Deps } from "../src/deps.ts";
 import { createClient } from "../src/senders/clients.ts";
 import { createServerSender } from "../tests/helpers/auth.ts";
-import { fmt, loadAverage, printTable, startRealServer } from "./_lib.ts";
+import { type AbuseRow, fmt, loadAverage, startRealServer } from "./_lib.ts";
 import { tokenRequest } from "./_token_request.ts";
-import type { AbuseRow } from "./abuse_outbound.ts";
-
-// One row type for every abuse scenario (bench/abuse.ts prints them side by side).
-export type { AbuseRow };
 
 const FLOOD = Number(Deno.env.get("BENCH_ABUSE_TOKEN_FLOOD") ?? 1000);
 const SOURCES = 64;
@@ -203,19 +199,4 @@ export async function runAbuseToken(): Promise<AbuseRow[]> {
     await server.stop();
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
-}
-
-if (import.meta.main) {
-  const rows = await runAbuseToken();
-  printTable(
-    "token endpoint under a flood of bad requests",
-    rows.map((r) => ({
-      measure: r.measure,
-      target: r.target,
-      idle: `${fmt(r.idle, 1)} ${r.unit}`,
-      abused: `${fmt(r.abused, 1)} ${r.unit}`,
-      met: r.met ? "yes" : "NO",
-      note: r.note ?? "",
-    })),
-  );
 }

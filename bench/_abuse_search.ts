@@ -6,8 +6,8 @@
  * in the HTTP isolate, and a predicate, answered in the search pool like the attacker's). Targets: `/healthz`
  * p99 < 50 ms, the other sender's search p99 < 100 ms. Part of bench/abuse.ts; runs alone too:
  *
- *   deno run -A bench/abuse_search.ts                 # 100,000 persons, 30 s per phase
- *   BENCH_ABUSE_PERSONS=430000 deno run -A bench/abuse_search.ts
+ *   deno run -A bench/abuse.ts search                 # 100,000 persons, 30 s per phase
+ *   BENCH_ABUSE_PERSONS=430000 deno run -A bench/abuse.ts search
  * Env: BENCH_ABUSE_PERSONS (else BENCH_PERSONS, default 100,000), BENCH_ABUSE_SECONDS (per phase, default 30),
  * BENCH_SEED_DIR (copy dci.sqlite from an already seeded data dir), BENCH_ABUSE_ENV (extra server settings,
  * `K=V,K=V`, e.g. `DCI_HTTP_ISOLATES=2`). The attacker's rate limit is the server default (DCI_RATE_LIMIT_*).
@@ -21,19 +21,16 @@ import {
   PERSON_QUERY,
 } from "../tests/security/pathological_queries.ts";
 import {
+  type AbuseRow,
   fmt,
   loadAverage,
-  printTable,
   sampleUins,
   seededDataDir,
   type Served,
   startRealServer,
 } from "./_lib.ts";
 
-import type { AbuseRow } from "./abuse_outbound.ts";
-
 /** One line of the abuse table (bench/abuse.ts prints the rows of every scenario side by side). */
-export type { AbuseRow };
 
 const PERSONS = Number(Deno.env.get("BENCH_ABUSE_PERSONS") ?? Deno.env.get("BENCH_PERSONS") ?? 100_000);
 const SECONDS = Number(Deno.env.get("BENCH_ABUSE_SECONDS") ?? 30);
@@ -219,19 +216,4 @@ export async function runAbuseSearch(): Promise<AbuseRow[]> {
     await server.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-}
-
-if (import.meta.main) {
-  const rows = await runAbuseSearch();
-  printTable(
-    `abuse, search cost: ${PERSONS} persons, ${SECONDS} s per phase, 2 cores shared with the load generator`,
-    rows.map((r) => ({
-      measure: r.measure,
-      target: r.target,
-      idle: fmt(r.idle, 1),
-      abused: fmt(r.abused, 1),
-      met: r.met ? "yes" : "NO",
-    })),
-  );
-  for (const r of rows) if (r.note) console.log(`  ${r.note}`);
 }
