@@ -4,7 +4,7 @@
  */
 import { openDatabase } from "../src/db/sqlite.ts";
 import { requestEnvelope } from "../tests/helpers/dci.ts";
-import { RUN_FLAGS } from "../tests/helpers/runtime.ts";
+import { LOOPBACK_ONLY, RUN_FLAGS } from "../tests/helpers/runtime.ts";
 
 const ROOT = new URL("../", import.meta.url);
 /** Absolute path of main.ts. */
@@ -47,7 +47,7 @@ export function rssMb(pid: number): number {
 /** Runs `main.ts` with args in `dataDir`; throws on a non-zero exit. */
 export async function cli(dataDir: string, args: string[]): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...RUN_FLAGS, MAIN, ...args],
+    args: ["run", ...LOOPBACK_ONLY, ...RUN_FLAGS, MAIN, ...args],
     env: { DCI_DATA_DIR: dataDir, DCI_LOG_LEVEL: "error" },
     stdout: "piped",
     stderr: "piped",
@@ -145,7 +145,7 @@ export function startRealServer(
 ): Promise<Served> {
   const extra = benchServerFlags();
   return spawnServer(
-    ["run", "-A", ...RUN_FLAGS, ...extra, ...denoFlags, MAIN, "serve"],
+    ["run", ...LOOPBACK_ONLY, ...RUN_FLAGS, ...extra, ...denoFlags, MAIN, "serve"],
     {
       DCI_PORT: "0",
       DCI_HOST: "127.0.0.1",
@@ -352,4 +352,15 @@ export function printTable(title: string, rows: Array<Record<string, string>>): 
   console.log(line(cols));
   console.log(line(width.map((w) => "-".repeat(w))));
   for (const r of rows) console.log(line(cols.map((c) => r[c] ?? "")));
+}
+
+/** One row of bench/abuse.ts: a measure on an idle server beside the same under abuse, and its target. */
+export interface AbuseRow {
+  measure: string;
+  target: string;
+  idle: number;
+  abused: number;
+  unit: string;
+  met: boolean;
+  note?: string;
 }

@@ -17,7 +17,7 @@ import { demoRecords } from "../src/registry/seed.ts";
 import { searchMessage } from "../src/registry/search_message.ts";
 import { createServerSender } from "../tests/helpers/auth.ts";
 import { requestEnvelope } from "../tests/helpers/dci.ts";
-import { RUN_FLAGS } from "../tests/helpers/runtime.ts";
+import { LOOPBACK_ONLY, RUN_FLAGS } from "../tests/helpers/runtime.ts";
 import { benchServerFlags } from "./_lib.ts";
 
 const PERSONS = Number(Deno.env.get("BENCH_PERSONS") ?? 20_000);
@@ -57,7 +57,7 @@ try {
   const proc = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "-A",
+      ...LOOPBACK_ONLY,
       ...RUN_FLAGS,
       ...extraFlags,
       MAIN,
@@ -154,7 +154,7 @@ try {
 
   // 3. A real server on the data: signed HTTP searches, then its resident memory.
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...RUN_FLAGS, ...extraFlags, MAIN, "serve"],
+    args: ["run", ...LOOPBACK_ONLY, ...RUN_FLAGS, ...extraFlags, MAIN, "serve"],
     env: { ...env, DCI_PORT: "0", DCI_LOG_LEVEL: "info", DCI_SEED_DEMO: "false", DCI_WORKER: "false" },
     stdout: "piped",
     stderr: "null",

@@ -4,6 +4,7 @@ import type { AppEnv } from "./http/context.ts";
 import type { Deps } from "./deps.ts";
 import { limitBody, observe, requireJson } from "./http/middleware.ts";
 import { renderError, validationHook } from "./http/errors.ts";
+import { securityHeaders } from "./http/security_headers.ts";
 import { DciError } from "./dci/errors.ts";
 import { systemRoutes } from "./system/routes.ts";
 import { docsRoutes } from "./system/docs.ts";
@@ -36,6 +37,7 @@ const ADMIN_MODULES: readonly AdminRouteModule[] = [
 export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.use("*", observe(deps));
+  app.use("*", securityHeaders());
   app.use("*", limitBody(deps.config.bodyLimit));
   for (const prefix of JSON_PREFIXES) {
     app.use(prefix, async (c, next) => {

@@ -3,12 +3,17 @@
  * This is the only module that reads `Deno.env`.
  */
 import { z } from "zod";
+import { parseCidr } from "./net/ip.ts";
+import { AllowlistError, parseAllowlist } from "./net/allowlist.ts";
 
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])]).transform((v) =>
   typeof v === "boolean" ? v : ["true", "1", "yes"].includes(v)
 );
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0));
+/** `host:port` (IPv6 in brackets), port 0–65535. */
+const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "expected host:port")
+  .refine((s) => Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535, "port must be 0-65535");
 const delays = z.string().regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, "expected a comma list of milliseconds")
   .transform((s) => s.split(",").map((x) => Number(x.trim())));
 
@@ -67,6 +72,31 @@ export const SETTINGS: readonly Setting[] = [
     doc: "If set, registered at start as an admin token (stored hashed)",
   },
   {
+    key: "keyEncryptionKey",
+    env: "DCI_KEY_ENCRYPTION_KEY",
+    default: "",
+    doc:
+      "Key-encryption key (32 random bytes, base64): private keys are stored encrypted with it (AES-256-GCM)",
+  },
+  {
+    key: "keyEncryptionKeyFile",
+    env: "DCI_KEY_ENCRYPTION_KEY_FILE",
+    default: "",
+    doc: "File holding the key-encryption key (base64 or 32 raw bytes), outside the data dir",
+  },
+  {
+    key: "keyEncryptionKeyPrevious",
+    env: "DCI_KEY_ENCRYPTION_KEY_PREVIOUS",
+    default: "",
+    doc: "The replaced key-encryption key during a rotation: values it sealed are re-sealed at start",
+  },
+  {
+    key: "keyEncryptionKeyPreviousFile",
+    env: "DCI_KEY_ENCRYPTION_KEY_PREVIOUS_FILE",
+    default: "",
+    doc: "File holding the previous key-encryption key",
+  },
+  {
     key: "signaturePolicy",
     env: "DCI_SIGNATURE_POLICY",
     default: "required",
@@ -83,6 +113,27 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_TOKEN_IP_LIMIT_PER_MINUTE",
     default: "30",
     doc: "Token requests per client IP per minute",
+  },
+  {
+    key: "tokenClientFailureLimit",
+    env: "DCI_TOKEN_CLIENT_FAILURE_LIMIT",
+    default: "10",
+    doc:
+      "Failed token requests per client id per rolling minute before that id is locked (until the failures age out)",
+  },
+  {
+    key: "tokenHashConcurrency",
+    env: "DCI_TOKEN_HASH_CONCURRENCY",
+    default: "1",
+    doc:
+      "Client-secret hashes (scrypt) run at once per HTTP isolate; a request finding the queue full gets 503",
+  },
+  {
+    key: "trustedProxies",
+    env: "DCI_TRUSTED_PROXIES",
+    default: "",
+    doc:
+      "Comma list of proxy CIDRs whose Forwarded / X-Forwarded-For / X-Forwarded-Proto headers are honoured (client IP in logs and limits)",
   },
   {
     key: "rateLimitMinute",
@@ -113,7 +164,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_OUTBOUND_ALLOW",
     default: "",
     doc:
-      "Comma list of hosts/IPs/CIDRs outbound calls may reach despite the SSRF guard (http allowed for them)",
+      "Comma list of destinations outbound calls may reach despite the SSRF guard (http allowed for them): host, host:port, IP, IP:port, CIDR, CIDR:port, [IPv6]:port; prefix SENDER= to allow it only for that sender's callbacks, notifications and JWKS",
   },
   {
     key: "outboundTimeoutMs",
@@ -132,6 +183,31 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_OUTBOUND_CONCURRENCY",
     default: "16",
     doc: "Concurrent outbound requests per process",
+  },
+  {
+    key: "outboundPerDestination",
+    env: "DCI_OUTBOUND_PER_DESTINATION",
+    default: "4",
+    doc:
+      "Of those, concurrent requests to one destination (scheme://host:port): a receiver that never answers holds no more",
+  },
+  {
+    key: "outboundPerSender",
+    env: "DCI_OUTBOUND_PER_SENDER",
+    default: "8",
+    doc: "Of those, concurrent requests for one sender (its callbacks, notifications, JWKS fetches)",
+  },
+  {
+    key: "metricsToken",
+    env: "DCI_METRICS_TOKEN",
+    default: "",
+    doc: "If set, GET /metrics requires Authorization: Bearer <this token>",
+  },
+  {
+    key: "metricsListen",
+    env: "DCI_METRICS_LISTEN",
+    default: "",
+    doc: "host:port of a separate listener for /metrics; when set, /metrics is not served on the main port",
   },
   {
     key: "seedDemo",
@@ -166,6 +242,19 @@ export const SETTINGS: readonly Setting[] = [
     doc: "How often the sweeper runs",
   },
   {
+    key: "processAttempts",
+    env: "DCI_PROCESS_ATTEMPTS",
+    default: "3",
+    doc:
+      "Processing attempts of an async transaction (counted before each run, so crashes count) before it is answered rjct.processing.failed",
+  },
+  {
+    key: "processTimeoutMs",
+    env: "DCI_PROCESS_TIMEOUT_MS",
+    default: "30000",
+    doc: "Time budget of one processing attempt; an attempt over it counts as failed",
+  },
+  {
     key: "subscriptionLimit",
     env: "DCI_SUBSCRIPTION_LIMIT",
     default: "100",
@@ -182,6 +271,20 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_SEARCH_MAX_RESULTS",
     default: "10000",
     doc: "A search matching more records is rejected (rjct.search.too_many_records_found)",
+  },
+  {
+    key: "searchBudgetMs",
+    env: "DCI_SEARCH_BUDGET_MS",
+    default: "100",
+    doc:
+      "SQL time one search request may use (all its items, sync or async); a query that needs more is stopped and answered rjct.search.too_many_records_found",
+  },
+  {
+    key: "searchWorkers",
+    env: "DCI_SEARCH_WORKERS",
+    default: "2",
+    doc:
+      "Search workers per isolate (Web Workers with their own SQLite connection) for searches that may examine many records, one running search per sender at a time; 0 = search in the isolate that received the request",
   },
   {
     key: "httpIsolates",
@@ -204,17 +307,38 @@ const schema = z.object({
   shutdownTimeoutMs: int(0, 600_000),
   worker: bool,
   adminToken: z.union([z.literal(""), z.string().min(24, "an admin token needs at least 24 characters")]),
+  // Checked when loaded (src/keys/kek.ts), so that a mistake is reported without echoing the key.
+  keyEncryptionKey: z.string(),
+  keyEncryptionKeyFile: z.string(),
+  keyEncryptionKeyPrevious: z.string(),
+  keyEncryptionKeyPreviousFile: z.string(),
   signaturePolicy: z.enum(["required", "optional", "off"]),
   tokenTtlSeconds: int(60, 86_400),
   tokenIpLimitPerMinute: int(1, 1_000_000),
+  tokenClientFailureLimit: int(1, 1_000_000),
+  tokenHashConcurrency: int(1, 64),
+  trustedProxies: list.refine((xs) => xs.every((x) => parseCidr(x) !== undefined), {
+    message: "expected a comma list of IP addresses or CIDRs (e.g. 10.0.0.0/8, ::1)",
+  }),
   rateLimitMinute: int(1, 10_000_000),
   rateLimitDay: int(1, 1_000_000_000),
   replayWindowSeconds: int(10, 86_400),
   jwksRefreshMinutes: int(1, 10_080),
-  outboundAllow: list,
+  outboundAllow: list.superRefine((entries, ctx) => {
+    try {
+      parseAllowlist(entries);
+    } catch (err) {
+      if (!(err instanceof AllowlistError)) throw err;
+      ctx.addIssue({ code: "custom", message: err.message });
+    }
+  }),
   outboundTimeoutMs: int(100, 120_000),
   outboundMaxBytes: int(1024, 100 * 1024 * 1024),
   outboundConcurrency: int(1, 1024),
+  outboundPerDestination: int(1, 1024),
+  outboundPerSender: int(1, 1024),
+  metricsToken: z.union([z.literal(""), z.string().min(24, "a metrics token needs at least 24 characters")]),
+  metricsListen: z.union([z.literal(""), hostPort]),
   seedDemo: bool,
   demoSize: int(0, 1_000_000),
   maxPageSize: int(1, 10_000),
@@ -222,11 +346,23 @@ const schema = z.object({
   callbackRetryDelaysMs: delays,
   leaseSeconds: int(1, 86_400),
   sweepIntervalSeconds: int(1, 3600),
+  processAttempts: int(1, 100),
+  processTimeoutMs: int(100, 3_600_000),
   subscriptionLimit: int(1, 100_000),
   subscriptionFailureLimit: int(1, 1000),
   searchMaxResults: int(1, 10_000_000),
+  searchBudgetMs: int(1, 600_000),
+  searchWorkers: int(0, 64),
   httpIsolates: int(0, 64),
 });
+
+/** Settings whose values are secrets: a validation error names them without their value. */
+const SECRET_SETTINGS = new Set([
+  "adminToken",
+  "keyEncryptionKey",
+  "keyEncryptionKeyPrevious",
+  "metricsToken",
+]);
 
 /** The validated, frozen configuration. */
 export type Config = Readonly<z.output<typeof schema>>;
@@ -251,7 +387,8 @@ export function loadConfig(
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0]);
-      return `${source[key]}=${JSON.stringify(raw[key])}: ${i.message}`;
+      const shown = SECRET_SETTINGS.has(key) ? "[redacted]" : JSON.stringify(raw[key]);
+      return `${source[key]}=${shown}: ${i.message}`;
     });
     throw new ConfigError(`Invalid configuration:\n  ${lines.join("\n  ")}`);
   }

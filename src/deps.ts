@@ -9,6 +9,12 @@ import { Metrics } from "./obs/metrics.ts";
 import { ServerKeys } from "./keys/server_keys.ts";
 import { createOutboundClient, type OutboundClient } from "./net/outbound.ts";
 import { type JobQueue, kvQueue } from "./jobs/queue.ts";
+import { TokenGuard } from "./auth/token_guard.ts";
+import { SenderBackoff } from "./auth/sender_backoff.ts";
+import { prepareDataDir, tightenDataFiles } from "./db/data_dir.ts";
+import { loadKeyEncryption } from "./keys/kek.ts";
+import { sealSecretsAtRest } from "./keys/at_rest.ts";
+import { createSearchPool, type SearchPool } from "./registry/search_pool.ts";
 
 /** The dependencies every factory closes over. */
 export interface Deps {
@@ -23,6 +29,12 @@ export interface Deps {
   http: OutboundClient;
   /** The job queue (Deno KV): wakes the worker and delays retries; state lives in SQLite. */
   queue: JobQueue;
+  /** The token endpoint's bound on concurrent secret hashes and its verified-credential cache (per isolate). */
+  tokenGuard: TokenGuard;
+  /** Senders refused for rate, noted until they may send again (per isolate): refused before any parsing. */
+  senderBackoff: SenderBackoff;
+  /** Workers for searches that may examine many records (none for an in-memory database or 0 workers). */
+  searchPool?: SearchPool;
 }
 
 /** Paths of the files under the data dir (":memory:" keeps everything in memory). */
@@ -43,25 +55,54 @@ export async function openDeps(
   } = {},
 ): Promise<Deps> {
   const paths = dataPaths(config);
-  if (config.dataDir !== ":memory:") {
-    await Deno.mkdir(config.dataDir, { recursive: true }).catch((err) => {
-      throw explainDataDirFailure(config.dataDir, err);
-    });
-  }
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.logLevel);
+  const onDisk = config.dataDir !== ":memory:";
+  const fixes = onDisk
+    ? await prepareDataDir(config.dataDir, [paths.db, paths.kv]).catch((err) => {
+      throw explainDataDirFailure(config.dataDir, err);
+    })
+    : [];
+  const keks = await loadKeyEncryption(config);
   const db = openDatabase(paths.db, { cacheMb: config.sqliteCacheMb });
   let kv: Deno.Kv | undefined;
   try {
     const applied = options.migrateOnOpen === false ? [] : migrate(db);
     if (applied.length > 0) log.info("migrations applied", { migrations: applied });
     kv = await Deno.openKv(paths.kv);
-    const keys = new ServerKeys(db, config.senderId, clock);
+    if (onDisk) fixes.push(...await tightenDataFiles(config.dataDir));
+    // HTTP isolates (no migrations) open after the main isolate has tightened and reported everything.
+    if (fixes.length > 0 && options.migrateOnOpen !== false) {
+      log.warn("data dir permissions were looser than owner-only: tightened where this user owns them", {
+        fixed: fixes.map((f) => `${f.path} ${f.from} -> ${f.to}`),
+      });
+    }
+    const sealing = sealSecretsAtRest(db, keks);
+    if (sealing.sealed + sealing.resealed + sealing.opened > 0) {
+      log.info("stored secrets brought in line with the key-encryption key", { ...sealing });
+    }
+    const keys = new ServerKeys(db, config.senderId, clock, keks);
     if (options.ensureKey !== false && keys.ensureActive()) {
       log.info("server signing key created", { kid: keys.active().kid });
     }
-    const http = options.http ?? createOutboundClient(config);
-    return { config, db, kv, clock, log, metrics: new Metrics(), keys, http, queue: kvQueue(kv) };
+    const http = options.http ?? createOutboundClient(config, { log });
+    const searchPool = config.searchWorkers > 0 && paths.db !== ":memory:"
+      ? createSearchPool({ size: config.searchWorkers, dbPath: paths.db, config, log })
+      : undefined;
+    return {
+      config,
+      db,
+      kv,
+      clock,
+      log,
+      metrics: new Metrics(),
+      keys,
+      http,
+      queue: kvQueue(kv),
+      tokenGuard: new TokenGuard({ hashConcurrency: config.tokenHashConcurrency }),
+      senderBackoff: new SenderBackoff(),
+      searchPool,
+    };
   } catch (err) {
     kv?.close();
     db.close();
@@ -71,6 +112,7 @@ export async function openDeps(
 
 /** Closes KV and the database; safe to call twice. */
 export function closeDeps(deps: Deps): void {
+  deps.searchPool?.close();
   try {
     deps.kv.close();
   } catch { /* already closed */ }

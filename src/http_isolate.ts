@@ -20,6 +20,8 @@ export type ToIsolate =
     bus: string;
     isolates: number;
     workerOnBus: boolean;
+    /** The first isolate to bind the port: it probes that no other process holds it. */
+    exclusive: boolean;
   }
   | { t: "drain" };
 
@@ -50,6 +52,7 @@ async function start(msg: Extract<ToIsolate, { t: "start" }>): Promise<void> {
       reusePort: true,
       isolate: msg.isolate,
       listenMessage: "http isolate listening",
+      exclusive: msg.exclusive,
     });
     running = { deps, bus, shutdown: server.shutdown };
     scope.postMessage({ t: "ready", port: server.port, hostname: server.hostname });

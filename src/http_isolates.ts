@@ -74,6 +74,7 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
       bus: options.bus,
       isolates: options.count + 1,
       workerOnBus: options.workerOnBus,
+      exclusive: i === 1,
     };
     worker.postMessage(start);
     handles.push(h);

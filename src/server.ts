@@ -3,6 +3,8 @@ import type { Deps } from "./deps.ts";
 import { createApp } from "./app.ts";
 import { errAck } from "./http/errors.ts";
 import { SERVING_BUSY_TIMEOUT_MS, setBusyTimeout } from "./db/sqlite.ts";
+import { assertPortFree, explainBindError } from "./net/port_guard.ts";
+import { type MetricsListener, startMetricsListener } from "./obs/metrics_access.ts";
 
 /** A running server. */
 export interface RunningServer {
@@ -24,6 +26,11 @@ export interface ServeOptions {
   isolate?: string;
   /** The log message when listening ("listening" when this isolate is the whole server). */
   listenMessage?: string;
+  /**
+   * This bind is the server's first on its port: with `reusePort`, probe first that no other process holds the
+   * port (src/net/port_guard.ts). Without `reusePort` the bind itself refuses a taken port.
+   */
+  exclusive?: boolean;
 }
 
 /** Starts the HTTP server for `deps`; it is listening when this returns. */
@@ -49,7 +56,12 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
       );
       return Response.json(body, {
         status: 503,
-        headers: { connection: "close", "retry-after": "1", "x-dci-isolate": isolate },
+        headers: {
+          connection: "close",
+          "retry-after": "1",
+          "x-dci-isolate": isolate,
+          "x-content-type-options": "nosniff",
+        },
       });
     }
     inflight++;
@@ -63,23 +75,41 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
       if (--inflight === 0) onIdle?.();
     }
   };
-  const server = Deno.serve({
-    port: options.port ?? deps.config.port,
-    hostname: deps.config.host,
-    reusePort: options.reusePort ?? false,
-    signal: abort.signal,
-    onListen: ({ port, hostname }) =>
-      deps.log.info(options.listenMessage ?? "listening", {
-        port,
-        hostname,
-        url: `http://${hostname}:${port}`,
-      }),
-    onError: (err) => {
-      deps.log.error("unhandled server error", { err });
-      return new Response(null, { status: 500 });
-    },
-  }, handler);
+  const port = options.port ?? deps.config.port;
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    // Probe and bind in one synchronous run: nothing can bind the port in between but another process's
+    // own probe-and-bind racing within microseconds.
+    if (options.reusePort && options.exclusive) assertPortFree(deps.config.host, port);
+    server = Deno.serve({
+      port,
+      hostname: deps.config.host,
+      reusePort: options.reusePort ?? false,
+      signal: abort.signal,
+      onListen: ({ port, hostname }) =>
+        deps.log.info(options.listenMessage ?? "listening", {
+          port,
+          hostname,
+          url: `http://${hostname}:${port}`,
+        }),
+      onError: (err) => {
+        deps.log.error("unhandled server error", { err });
+        return new Response(null, { status: 500 });
+      },
+    }, handler);
+  } catch (err) {
+    throw explainBindError(err, deps.config.host, port);
+  }
   const addr = server.addr;
+  // The server's first bind (its only one, or its first isolate's) also serves /metrics when it has its own address.
+  const first = options.exclusive || !options.reusePort;
+  let metrics: MetricsListener | undefined;
+  try {
+    metrics = deps.config.metricsListen && first ? startMetricsListener(deps) : undefined;
+  } catch (err) {
+    abort.abort();
+    throw err;
+  }
   return {
     port: addr.port,
     hostname: addr.hostname,
@@ -97,6 +127,7 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
         abort.abort();
       }
       await server.finished.catch(() => {});
+      await metrics?.shutdown();
     },
   };
 }

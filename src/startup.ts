@@ -1,6 +1,6 @@
 /** Work done once when `serve` starts, after migrations and before listening (admin token, demo data, ...). */
 import type { Deps } from "./deps.ts";
-import { ensureEnvAdminToken } from "./admin/tokens.ts";
+import { ensureEnvAdminToken, legacyAdminTokenIds } from "./admin/tokens.ts";
 import { registryStartup } from "./registry/startup.ts";
 
 /** One start-up task. */
@@ -21,6 +21,17 @@ export const STARTUP_TASKS: readonly StartupTask[] = [
         new Date(deps.clock.now()).toISOString(),
       );
       if (created) deps.log.info("admin token from DCI_ADMIN_TOKEN registered");
+    },
+  },
+  {
+    name: "admin tokens in the legacy format",
+    run: (deps) => {
+      const ids = legacyAdminTokenIds(deps.db);
+      if (ids.length === 0) return;
+      deps.log.warn(
+        "admin tokens in the old format (no id in the token) are still accepted: create new ones with `dci-server admin-token create` and revoke these",
+        { admin_token_ids: ids },
+      );
     },
   },
   { name: "registry: finish bulk loads, seed the demo registry", run: registryStartup },

@@ -9,7 +9,10 @@ import { stmt } from "../db/statements.ts";
 
 export type { AdminRole } from "./tokens.ts";
 
-/** How long a verified token skips the scrypt check (revocation is still checked on every request). */
+/**
+ * How long a verified token skips the scrypt check. Revocation is still read from SQLite on every request
+ * (`stillActive`), so a token revoked by any isolate or process stops at once.
+ */
 const VERIFIED_TTL_MS = 60_000;
 
 /** Authenticates an admin token and enforces its role: viewers may only GET/HEAD. */
@@ -31,7 +34,7 @@ export function requireAdmin(deps: Deps): MiddlewareHandler<AppEnv> {
       hit = undefined;
     }
     if (!hit) {
-      const info = await verifyAdminToken(deps.db, match[1]);
+      const info = await verifyAdminToken(deps.db, match[1], { envToken: deps.config.adminToken });
       if (!info) throw new DciError("err.request.unauthorized", "Admin token is invalid or revoked");
       hit = { id: info.id, role: info.role, at: now };
       if (verified.size > 1000) verified.clear();

@@ -21,12 +21,20 @@ interface ClientRow {
   keys_version: number;
   limit_minute: number | null;
   limit_day: number | null;
+  key_status: string | null;
 }
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/;
 
-/** Checks the Authorization header for `scope`; throws 401/403 DciErrors. One indexed SQLite read. */
-export function checkBearer(deps: Deps, authorization: string | undefined, scope: string): BearerAuth {
+/**
+ * Checks the Authorization header for `scope`; throws 401/403 DciErrors. One indexed SQLite read, which also
+ * reads the status of the server key that signed the token: a key retired anywhere stops its tokens at once.
+ */
+export async function checkBearer(
+  deps: Deps,
+  authorization: string | undefined,
+  scope: string,
+): Promise<BearerAuth> {
   const m = BEARER.exec(authorization ?? "");
   if (!m) {
     throw new DciError(
@@ -34,9 +42,9 @@ export function checkBearer(deps: Deps, authorization: string | undefined, scope
       "A bearer token is required: Authorization: Bearer <token>",
     );
   }
-  let claims;
+  let token;
   try {
-    claims = verifyAccessToken(deps, m[1]);
+    token = await verifyAccessToken(deps, m[1]);
   } catch (err) {
     if (err instanceof TokenError) {
       throw new DciError("err.request.unauthorized", `Invalid token: ${err.message}`);
@@ -45,9 +53,17 @@ export function checkBearer(deps: Deps, authorization: string | undefined, scope
   }
   const row = stmt(
     deps.db,
-    `SELECT c.active, c.sender_id, c.scopes, s.active AS sender_active, s.keys_version, s.limit_minute, s.limit_day
+    `SELECT c.active, c.sender_id, c.scopes, s.active AS sender_active, s.keys_version, s.limit_minute, s.limit_day,
+       (SELECT status FROM server_keys WHERE key_id = ? AND alg = ?) AS key_status
      FROM oauth_clients c JOIN senders s USING (sender_id) WHERE c.client_id = ?`,
-  ).get(claims.client_id) as ClientRow | undefined;
+  ).get(token.keyId, token.keyAlg, token.claims.client_id) as ClientRow | undefined;
+  const claims = token.claims;
+  if (row && row.key_status !== "active" && row.key_status !== "published") {
+    throw new DciError(
+      "err.request.unauthorized",
+      "Invalid token: access token was not signed by a key of this server",
+    );
+  }
   if (!row || row.active !== 1) {
     throw new DciError("err.request.unauthorized", `Client "${claims.client_id}" is unknown or revoked`);
   }

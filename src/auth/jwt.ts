@@ -1,11 +1,15 @@
 /**
- * Access tokens: compact JWS (EdDSA or RS256) signed with the server's active key, so they verify against our
- * JWKS. node:crypto does the work; public keys are imported once and cached per kid.
+ * Access tokens: JWTs (RFC 9068, `typ: at+jwt`) signed with the server's active key (EdDSA or RS256), so they
+ * verify against our JWKS. `jose` does the JWS work: the algorithm allowlist, the `typ` and `crit` checks,
+ * the registered claims. Our own checks run on top, on every use: the key must still be one of ours (its status
+ * is read from SQLite, so a retired key stops at once), the alg must be the key's own, the lifetime and the
+ * claims the bearer check needs.
  */
-import { createPublicKey, type KeyObject, randomUUID, sign, verify } from "node:crypto";
-import { Buffer } from "node:buffer";
+import { randomUUID } from "node:crypto";
+import { errors, jwtVerify, type JWTVerifyOptions, SignJWT } from "jose";
 import type { Deps } from "../deps.ts";
 import { publicBaseUrl } from "../config.ts";
+import type { KeyAlg } from "../keys/server_keys.ts";
 
 /** The claims our access tokens carry. */
 export interface AccessClaims {
@@ -27,15 +31,16 @@ export function tokenIssuer(deps: Deps): { iss: string; aud: string } {
   return { iss: publicBaseUrl(deps.config), aud: deps.config.senderId };
 }
 
-function b64url(data: string | Uint8Array): string {
-  return Buffer.from(data).toString("base64url");
-}
+/** The JWS alg each server key type signs with; nothing else is ever accepted. */
+const JWS_ALG: Record<KeyAlg, "EdDSA" | "RS256"> = { ed25519: "EdDSA", "rsa-sha256": "RS256" };
+const TYP = "at+jwt";
+const REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "client_id", "scope"];
 
 /** Signs an access token for a client of a sender with the active server key. */
-export function issueAccessToken(
+export async function issueAccessToken(
   deps: Deps,
   input: { senderId: string; clientId: string; scopes: string[] },
-): { token: string; claims: AccessClaims } {
+): Promise<{ token: string; claims: AccessClaims }> {
   const key = deps.keys.active();
   const iat = Math.floor(deps.clock.now() / 1000);
   const claims: AccessClaims = {
@@ -47,74 +52,103 @@ export function issueAccessToken(
     exp: iat + deps.config.tokenTtlSeconds,
     jti: randomUUID(),
   };
-  const header = { alg: key.alg === "ed25519" ? "EdDSA" : "RS256", typ: "at+jwt", kid: key.kid };
-  const input64 = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
-  const sig = sign(key.alg === "ed25519" ? null : "sha256", Buffer.from(input64), key.privateKey);
-  return { token: `${input64}.${b64url(sig)}`, claims };
+  const token = await new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: JWS_ALG[key.alg], typ: TYP, kid: key.kid })
+    .sign(key.signingKey);
+  return { token, claims };
 }
 
-const CACHES = new WeakMap<Deps, { at: number; keys: Map<string, KeyObject> }>();
-
-function serverKey(deps: Deps, kid: string): KeyObject | undefined {
-  const now = deps.clock.now();
-  let cache = CACHES.get(deps);
-  // Reload on a miss (a rotation elsewhere) at most once a second, and every 30 s so retired keys drop out.
-  if (!cache || now - cache.at > 30_000 || (!cache.keys.has(kid) && now - cache.at > 1000)) {
-    const keys = new Map<string, KeyObject>();
-    for (const jwk of deps.keys.jwks().keys) {
-      const { kid: k, use: _u, alg: _a, ...material } = jwk;
-      keys.set(k, createPublicKey({ key: material as import("node:crypto").JsonWebKey, format: "jwk" }));
-    }
-    cache = { at: now, keys };
-    CACHES.set(deps, cache);
-  }
-  return cache.keys.get(kid);
+/** A verified access token: its claims and the server key that signed it. */
+export interface VerifiedToken {
+  claims: AccessClaims;
+  keyId: string;
+  keyAlg: KeyAlg;
 }
 
-/** Tokens whose signature verified, per deps: token text → its kid and claims (the bytes cannot change). */
-const VERIFIED = new WeakMap<Deps, Map<string, { kid: string; claims: Partial<AccessClaims> }>>();
+type Signed = { keyId: string; keyAlg: KeyAlg; claims: Partial<AccessClaims> };
+
+/**
+ * Tokens whose signature verified (or is being verified), per deps: token text → its key and claims (the bytes
+ * cannot change). Concurrent first uses of one token share one verification and resume in arrival order.
+ */
+const VERIFIED = new WeakMap<Deps, Map<string, Promise<Signed>>>();
 const VERIFIED_MAX = 10_000;
 
-/** Verifies an access token's signature, issuer, audience and lifetime; returns its claims or throws. */
-export function verifyAccessToken(deps: Deps, token: string): AccessClaims {
+/**
+ * Verifies an access token: on first sight its signature with jose (the key's status read from SQLite), then
+ * issuer, audience, lifetime and claims on every call. A token seen before skips the signature, and its key's
+ * status is left to the caller: checkBearer reads it in the same statement as the client (a subquery, ~1 µs,
+ * where a read of its own costs ~8 µs per request), so a key retired by any process stops at once.
+ */
+export async function verifyAccessToken(deps: Deps, token: string): Promise<VerifiedToken> {
   let cache = VERIFIED.get(deps);
   if (!cache) VERIFIED.set(deps, cache = new Map());
-  const hit = cache.get(token);
-  // A token verified before skips the signature check while its key is still one of ours; every claim
-  // check (lifetime, issuer, audience) runs again below.
-  if (hit && serverKey(deps, hit.kid)) return checkClaims(deps, hit.claims);
-  const { kid, claims } = verifySignature(deps, token);
-  if (cache.size >= VERIFIED_MAX) cache.clear();
-  const checked = checkClaims(deps, claims);
-  cache.set(token, { kid, claims });
-  return checked;
+  let pending = cache.get(token);
+  if (!pending) {
+    const verifying = pending = verifySignature(deps, token);
+    if (cache.size >= VERIFIED_MAX) cache.clear();
+    cache.set(token, verifying);
+    // A refused token is not kept: memory only for tokens that verified.
+    verifying.catch(() => cache.get(token) === verifying && cache.delete(token));
+  }
+  const signed = await pending;
+  return { claims: checkClaims(deps, signed.claims), keyId: signed.keyId, keyAlg: signed.keyAlg };
 }
 
-function verifySignature(deps: Deps, token: string): { kid: string; claims: Partial<AccessClaims> } {
-  const parts = token.split(".");
-  if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]+$/.test(p))) {
-    throw new TokenError("access token is not a JWT");
-  }
-  let header: { alg?: string; kid?: string };
-  let claims: Partial<AccessClaims>;
+async function verifySignature(deps: Deps, token: string): Promise<Signed> {
+  const { iss, aud } = tokenIssuer(deps);
+  const options: JWTVerifyOptions = {
+    algorithms: Object.values(JWS_ALG),
+    typ: TYP,
+    issuer: iss,
+    audience: aud,
+    requiredClaims: REQUIRED_CLAIMS,
+    currentDate: new Date(deps.clock.now()),
+    // Issuer and verifier are this server on one clock: expiry is exact (checkClaims allows 60 s for iat).
+    clockTolerance: 0,
+  };
+  let key: { keyId: string; alg: KeyAlg } | undefined;
   try {
-    header = JSON.parse(Buffer.from(parts[0], "base64url").toString("utf8"));
-    claims = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8"));
-  } catch {
-    throw new TokenError("access token is not a JWT");
+    const { payload } = await jwtVerify(token, (header) => {
+      const found = typeof header.kid === "string" ? deps.keys.verificationKey(header.kid) : undefined;
+      if (!found) throw new TokenError("access token was not signed by a key of this server");
+      // The allowlist admits both algs; a token must use the one of the key its kid names.
+      if (header.alg !== JWS_ALG[found.alg]) {
+        throw new TokenError(`access token alg "${String(header.alg).slice(0, 20)}" is not allowed`);
+      }
+      key = found;
+      return found.cryptoKey;
+    }, options);
+    return { keyId: key!.keyId, keyAlg: key!.alg, claims: payload as Partial<AccessClaims> };
+  } catch (err) {
+    throw tokenError(err);
   }
-  const key = typeof header.kid === "string" ? serverKey(deps, header.kid) : undefined;
-  if (!key) throw new TokenError("access token was not signed by a key of this server");
-  const expectedAlg = key.asymmetricKeyType === "ed25519" ? "EdDSA" : "RS256";
-  if (header.alg !== expectedAlg) throw new TokenError(`access token alg "${header.alg}" is not allowed`);
-  const ok = verify(
-    expectedAlg === "EdDSA" ? null : "sha256",
-    Buffer.from(`${parts[0]}.${parts[1]}`),
-    key,
-    Buffer.from(parts[2], "base64url"),
-  );
-  if (!ok) throw new TokenError("access token signature is invalid");
-  return { kid: header.kid as string, claims };
+}
+
+/** Maps a jose (or our own) error to a TokenError whose message names the failed check, never the token. */
+function tokenError(err: unknown): TokenError {
+  if (err instanceof TokenError) return err;
+  if (err instanceof errors.JWTExpired) return new TokenError("access token has expired");
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === "iss") return new TokenError("access token issuer is not this server");
+    if (err.claim === "aud") return new TokenError("access token audience is not this server");
+    if (err.claim === "typ") return new TokenError(`access token typ is not "${TYP}"`);
+    return new TokenError(`access token claim "${err.claim.slice(0, 20)}" is missing or invalid`);
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed) return new TokenError("access token alg is not allowed");
+  if (err instanceof errors.JWSSignatureVerificationFailed) {
+    return new TokenError("access token signature is invalid");
+  }
+  if (
+    (err instanceof errors.JWSInvalid || err instanceof errors.JOSENotSupported) &&
+    /crit|Extension Header/i.test(err.message)
+  ) {
+    return new TokenError("access token has a critical header parameter this server does not understand");
+  }
+  if (err instanceof errors.JOSEError || err instanceof TypeError) {
+    return new TokenError("access token is not a JWT");
+  }
+  throw err;
 }
 
 function checkClaims(deps: Deps, claims: Partial<AccessClaims>): AccessClaims {

@@ -6,8 +6,11 @@ import { DciError } from "../dci/errors.ts";
 import { checkBearer } from "./bearer.ts";
 import { checkSignature } from "./signature_check.ts";
 import { admit } from "./admission.ts";
-import { rateLimitHeaders } from "../senders/rate_limit.ts";
-import { jsonTooDeep, MAX_JSON_DEPTH } from "../http/json_depth.ts";
+import { type RateDecision, rateLimitHeaders } from "../senders/rate_limit.ts";
+import { jsonLimitBroken, longStringPath, MAX_JSON_DEPTH } from "../http/json_depth.ts";
+import { MAX_STRING } from "../dci/limits.ts";
+import { AdmissionHeader } from "../dci/schemas.ts";
+import { formatIssues } from "../http/errors.ts";
 
 /** OAuth2 scopes a registry endpoint may require. */
 export type Scope = "registry.search" | "registry.subscribe" | "registry.txn-status" | "registry.receipt";
@@ -18,10 +21,15 @@ interface Envelope {
   message: unknown;
 }
 
-/** Reads the body as a DCI envelope with a usable header.sender_id, or throws 400. */
+/**
+ * Reads the body as a DCI envelope with a usable header.sender_id, or throws 400. Before anything reads it: no
+ * nesting deeper than MAX_JSON_DEPTH, no string longer than MAX_STRING, and the header fields the replay guard
+ * stores (message_id, message_ts) within their caps.
+ */
 async function readEnvelope(c: Context<AppEnv>): Promise<{ envelope: Envelope; text: string }> {
   const text = await c.req.text();
-  if (jsonTooDeep(text)) {
+  const broken = jsonLimitBroken(text, { maxString: MAX_STRING });
+  if (broken === "depth") {
     throw new DciError(
       "err.request.bad",
       `Invalid request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`,
@@ -33,6 +41,12 @@ async function readEnvelope(c: Context<AppEnv>): Promise<{ envelope: Envelope; t
   } catch {
     throw new DciError("err.request.bad", "Malformed JSON in request body");
   }
+  if (broken === "string") {
+    throw new DciError(
+      "err.request.bad",
+      `Invalid request: ${longStringPath(body, MAX_STRING)} is longer than ${MAX_STRING} characters`,
+    );
+  }
   const header = (body as { header?: unknown })?.header as Record<string, unknown> | undefined;
   const senderId = header && typeof header === "object" ? header.sender_id : undefined;
   if (typeof senderId !== "string" || senderId === "" || senderId.length > 99) {
@@ -41,20 +55,49 @@ async function readEnvelope(c: Context<AppEnv>): Promise<{ envelope: Envelope; t
       "Invalid request: header.sender_id is required (1 to 99 characters)",
     );
   }
+  const admission = AdmissionHeader.safeParse(body);
+  if (!admission.success) {
+    throw new DciError("err.request.bad", `Invalid request: ${formatIssues(admission.error)}`);
+  }
   return { envelope: body as Envelope, text };
 }
 
+/** The 429 of a sender over its limit. */
+function tooManyRequests(senderId: string, d: RateDecision, headers: Record<string, string>): DciError {
+  return new DciError(
+    "err.request.too_many_requests",
+    `Sender "${senderId}" exceeded its ${d.exceeded} limit; retry after ${d.retryAfter} s`,
+    { headers },
+  );
+}
+
+/** The URL the client used: behind a trusted TLS-terminating proxy, with the scheme the proxy reports. */
+function requestUrl(c: Context<AppEnv>): string {
+  const proto = c.get("clientProto");
+  if (!proto) return c.req.url;
+  const url = new URL(c.req.url);
+  url.protocol = `${proto}:`;
+  return url.href;
+}
+
 /**
- * Authenticates a registry request before any work: bearer token (client active, scope), token sender ==
- * header.sender_id, signature per policy, per-sender rate limits, then the replay guard; sets `c.var.auth`.
+ * Authenticates a registry request before any work: bearer token (client active, scope), a sender still over
+ * the rate limit it was just refused for (429 before the body is read), token sender == header.sender_id,
+ * signature per policy, per-sender rate limits, then the replay guard; sets `c.var.auth`.
  */
 export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
     let limitHeaders: Record<string, string> = {};
     try {
-      const bearer = checkBearer(deps, c.req.header("authorization"), scope);
+      const bearer = await checkBearer(deps, c.req.header("authorization"), scope);
       c.set("logFields", { ...c.get("logFields"), sender_id: bearer.senderId, client_id: bearer.clientId });
+      // A sender the exact count refused a moment ago is refused again before its body is even read.
+      const noted = deps.senderBackoff.check(bearer.senderId, bearer.limits, deps.clock.now());
+      if (noted) {
+        limitHeaders = rateLimitHeaders(noted, bearer.limits, deps.clock.now());
+        throw tooManyRequests(bearer.senderId, noted, limitHeaders);
+      }
       const { envelope, text } = await readEnvelope(c);
       if (envelope.header.sender_id !== bearer.senderId) {
         throw new DciError(
@@ -64,18 +107,15 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
       }
       const keyId = checkSignature(deps, {
         envelope,
-        request: { method: c.req.method, url: c.req.url, headers: c.req.raw.headers },
+        request: { method: c.req.method, url: requestUrl(c), headers: c.req.raw.headers },
         body: new TextEncoder().encode(text),
       }, bearer);
       // Rate limit and replay insert, group-committed; a replay refused there is not counted.
       const decision = await admit(deps, bearer.senderId, bearer.limits, envelope.header);
       limitHeaders = rateLimitHeaders(decision, bearer.limits, deps.clock.now());
       if (!decision.allowed) {
-        throw new DciError(
-          "err.request.too_many_requests",
-          `Sender "${bearer.senderId}" exceeded its ${decision.exceeded} limit; retry after ${decision.retryAfter} s`,
-          { headers: limitHeaders },
-        );
+        deps.senderBackoff.note(bearer.senderId, bearer.limits, decision, deps.clock.now());
+        throw tooManyRequests(bearer.senderId, decision, limitHeaders);
       }
       c.set("auth", { senderId: bearer.senderId, clientId: bearer.clientId, scopes: bearer.scopes, keyId });
     } catch (err) {

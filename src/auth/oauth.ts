@@ -1,14 +1,17 @@
 /**
  * OAuth2 client credentials (RFC 6749 §4.4) at POST /oauth2/client/token and /dci_api/v1/oauth2/client/token.
- * Credentials by HTTP Basic, form body or JSON body; errors as RFC 6749 §5.2; a per-IP limit slows guessing.
+ * Credentials by HTTP Basic, form body or JSON body; errors as RFC 6749 §5.2. A per-IP limit (client IPs through
+ * trusted proxies, IPv6 by /64), a per-client-id lockout after failed attempts, a bound on concurrent secret
+ * hashes and a cache of verified credentials keep a flood of bad requests from starving real clients.
  */
 import { type Context, Hono } from "hono";
 import { Buffer } from "node:buffer";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { issueAccessToken } from "./jwt.ts";
-import { authenticateClient } from "../senders/clients.ts";
+import { authenticateClient, type ClientAuthResult } from "../senders/clients.ts";
 import { takeIpRequest } from "../senders/rate_limit.ts";
+import { ipLimitKey } from "../net/client_address.ts";
 
 /** The token endpoint paths. */
 export const TOKEN_PATHS = ["/oauth2/client/token", "/dci_api/v1/oauth2/client/token"] as const;
@@ -22,6 +25,28 @@ function oauthError(c: Context<AppEnv>, error: OAuthError, description: string, 
   return c.json({ error, error_description: description }, status, headers);
 }
 
+/** A refused client authentication: 401, or 429 (client id locked) / 503 (hash queue full) with Retry-After. */
+function authFailure(
+  deps: Deps,
+  c: Context<AppEnv>,
+  auth: Exclude<ClientAuthResult, { ok: true }>,
+  basic: boolean,
+) {
+  deps.metrics.inc("dci_token_refusals_total", "Token requests refused after reading the credentials", {
+    reason: auth.reason,
+  });
+  if (auth.reason === "invalid") {
+    return oauthError(c, "invalid_client", "client authentication failed", basic);
+  }
+  const headers = { "Cache-Control": "no-store", "Retry-After": String(auth.retryAfter) };
+  if (auth.reason === "locked") {
+    const description = "Too many failed attempts for this client; retry later";
+    return c.json({ error: "invalid_client", error_description: description }, 429, headers);
+  }
+  const description = "The server is busy checking other credentials; retry shortly";
+  return c.json({ error: "temporarily_unavailable", error_description: description }, 503, headers);
+}
+
 /** The request's parameters from a form or JSON body (strings only). */
 async function readParams(c: Context<AppEnv>): Promise<Record<string, string> | string> {
   const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
@@ -29,7 +54,7 @@ async function readParams(c: Context<AppEnv>): Promise<Record<string, string> | 
   const out: Record<string, string> = {};
   if (type === "application/x-www-form-urlencoded" || (type === "" && text === "")) {
     for (const [k, v] of new URLSearchParams(text)) out[k] = v;
-    return out;
+    return capped(out);
   }
   if (type === "application/json") {
     let body: unknown;
@@ -40,13 +65,23 @@ async function readParams(c: Context<AppEnv>): Promise<Record<string, string> | 
     }
     if (!body || typeof body !== "object" || Array.isArray(body)) return "body must be a JSON object";
     for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
-    return out;
+    return capped(out);
   }
   return `Content-Type "${type}" is not supported (form or JSON)`;
 }
 
+/** Longest token request parameter (client ids, secrets and scope lists are far shorter). */
+const MAX_PARAM = 1024;
+
+/** The parameters, or a refusal naming the first one over MAX_PARAM characters. */
+function capped(params: Record<string, string>): Record<string, string> | string {
+  const long = Object.entries(params).find(([k, v]) => k.length > MAX_PARAM || v.length > MAX_PARAM);
+  return long ? `parameter "${long[0].slice(0, 50)}" is longer than ${MAX_PARAM} characters` : params;
+}
+
 /** client_id and secret from HTTP Basic (RFC 6749 §2.3.1: form-urlencoded inside) or the body. */
 function credentials(header: string | undefined, params: Record<string, string>) {
+  if (header && header.length > 4 * MAX_PARAM) return undefined;
   const m = /^Basic ([A-Za-z0-9+/]+=*)$/.exec(header ?? "");
   if (m) {
     const decoded = Buffer.from(m[1], "base64").toString("utf8");
@@ -67,10 +102,9 @@ function credentials(header: string | undefined, params: Record<string, string>)
   return { id: params.client_id, secret: params.client_secret, basic: false };
 }
 
-function clientIp(c: Context<AppEnv>): string {
-  const env = c.env as { remoteAddr?: { hostname?: string } } | undefined;
-  return env?.remoteAddr?.hostname ?? "unknown";
-}
+/** Longest client id and secret looked at: ours are 17 and 48 characters; longer ones fail unhashed. */
+const MAX_ID = 128;
+const MAX_SECRET = 512;
 
 /** The token routes; mount with `app.route("/", oauthRoutes(deps))`. */
 export function oauthRoutes(deps: Deps): Hono<AppEnv> {
@@ -80,12 +114,9 @@ export function oauthRoutes(deps: Deps): Hono<AppEnv> {
 }
 
 async function tokenHandler(deps: Deps, c: Context<AppEnv>): Promise<Response> {
-  const limit = await takeIpRequest(
-    deps.db,
-    clientIp(c),
-    deps.config.tokenIpLimitPerMinute,
-    deps.clock.now(),
-  );
+  // Per client IP (through trusted proxies only), IPv6 by /64: one host holds a whole /64.
+  const ipKey = ipLimitKey(c.get("clientIp") ?? "unknown");
+  const limit = await takeIpRequest(deps.db, ipKey, deps.config.tokenIpLimitPerMinute, deps.clock.now());
   if (!limit.allowed) {
     c.header("Retry-After", String(limit.retryAfter));
     return c.json({ error: "invalid_request", error_description: "Too many token requests; slow down" }, 429);
@@ -102,14 +133,17 @@ async function tokenHandler(deps: Deps, c: Context<AppEnv>): Promise<Response> {
   }
   const creds = credentials(c.req.header("authorization"), params);
   if (!creds) return oauthError(c, "invalid_client", "client authentication is missing or malformed");
-  const client = await authenticateClient(deps, creds.id, creds.secret);
-  if (!client) return oauthError(c, "invalid_client", "client authentication failed", creds.basic);
+  const auth: ClientAuthResult = creds.id.length > MAX_ID || creds.secret.length > MAX_SECRET
+    ? { ok: false, reason: "invalid" }
+    : await authenticateClient(deps, creds.id, creds.secret);
+  if (!auth.ok) return authFailure(deps, c, auth, creds.basic);
+  const client = auth.client;
   const requested = params.scope ? params.scope.split(" ").filter(Boolean) : client.scopes;
   const extra = requested.find((s) => !client.scopes.includes(s));
   if (extra) {
     return oauthError(c, "invalid_scope", `scope "${extra.slice(0, 50)}" is not granted to this client`);
   }
-  const { token } = issueAccessToken(deps, {
+  const { token } = await issueAccessToken(deps, {
     senderId: client.sender_id,
     clientId: client.client_id,
     scopes: requested,

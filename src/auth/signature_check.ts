@@ -15,6 +15,7 @@ import {
 } from "./http_signature.ts";
 import { senderKeySet } from "../senders/keys.ts";
 import { MAX_SIGNATURE_WINDOW_S, SIGNATURE_SKEW_S } from "./envelope_signature.ts";
+import { MAX_SIGNATURE_HEADER } from "../dci/limits.ts";
 
 /** The request as the signature check needs it. */
 export interface SignatureSubject {
@@ -85,6 +86,11 @@ function checkHttpSignature(
   sender: { senderId: string; keysVersion: number },
 ): string {
   const h = subject.request.headers;
+  for (const name of ["signature-input", "signature", "content-digest"]) {
+    if ((h.get(name)?.length ?? 0) > MAX_SIGNATURE_HEADER) {
+      throw invalid(`${name} is longer than ${MAX_SIGNATURE_HEADER} characters`);
+    }
+  }
   const inputs = parseSignatureInput(h.get("signature-input") ?? "");
   const sigs = parseSignatureHeader(h.get("signature") ?? "");
   if (!inputs || !sigs) throw invalid("Signature-Input or Signature is malformed");

@@ -6,12 +6,11 @@ import {
   addSender,
   getSender,
   listSenders,
-  removeSender,
   SenderError,
   type SenderInput,
-  setSenderActive,
   updateSender,
 } from "../senders/store.ts";
+import { deleteSender, disableSender, enableSender, type SenderWork } from "../senders/offboarding.ts";
 import { addSenderKey, listSenderKeys, removeSenderKey } from "../senders/keys.ts";
 import { fetchSenderKeys } from "../senders/jwks_fetch.ts";
 import { createClient, listClients, revokeClient, rotateClientSecret } from "../senders/clients.ts";
@@ -67,6 +66,8 @@ function cmd(spec: Omit<Command, "run">, fn: (deps: Deps, input: CommandInput) =
 }
 
 const json = (v: unknown) => JSON.stringify(v, null, 2);
+const work = (w: SenderWork) =>
+  `${w.subscriptions} subscription(s), ${w.notifications} notification(s), ${w.transactions} transaction(s)`;
 
 const senderCommands: CommandTree = {
   add: cmd(
@@ -96,24 +97,30 @@ const senderCommands: CommandTree = {
       i.out(json(updateSender(d, i.positionals[0], senderInput(i.values))));
     },
   ),
-  disable: cmd(
-    { summary: "Disable a sender (its requests are refused)", usage: "SENDER_ID", args: [1, 1] },
-    (d, i) => {
-      setSenderActive(d, i.positionals[0], false);
-      i.out(`disabled: ${i.positionals[0]}`);
-    },
-  ),
-  enable: cmd({ summary: "Enable a sender", usage: "SENDER_ID", args: [1, 1] }, (d, i) => {
-    setSenderActive(d, i.positionals[0], true);
-    i.out(`enabled: ${i.positionals[0]}`);
+  disable: cmd({
+    summary: "Disable a sender: its requests are refused, its notifications and callbacks held",
+    usage: "SENDER_ID",
+    args: [1, 1],
+  }, (d, i) => {
+    const { held } = disableSender(d, i.positionals[0]);
+    i.out(`disabled: ${i.positionals[0]} (held ${work(held)})`);
   }),
-  remove: cmd(
-    { summary: "Remove a sender with its keys and clients", usage: "SENDER_ID", args: [1, 1] },
-    (d, i) => {
-      removeSender(d, i.positionals[0]);
-      i.out(`removed: ${i.positionals[0]}`);
-    },
-  ),
+  enable: cmd({
+    summary: "Enable a sender: its held notifications and callbacks resume, in order",
+    usage: "SENDER_ID",
+    args: [1, 1],
+  }, async (d, i) => {
+    const { resumed } = await enableSender(d, i.positionals[0]);
+    i.out(`enabled: ${i.positionals[0]} (resuming ${work(resumed)})`);
+  }),
+  remove: cmd({
+    summary: "Remove a sender with its keys and clients; its subscriptions and deliveries are cancelled",
+    usage: "SENDER_ID",
+    args: [1, 1],
+  }, (d, i) => {
+    const cancelled = deleteSender(d, i.positionals[0]);
+    i.out(`removed: ${i.positionals[0]} (cancelled ${work(cancelled)})`);
+  }),
   "fetch-keys": cmd({
     summary: "Fetch the sender's keys from its JWKS URL now",
     usage: "SENDER_ID",

@@ -12,12 +12,15 @@ import { startBackground } from "../jobs/background.ts";
 import { newBusName, openBus, type ProcessBus } from "../jobs/bus.ts";
 import { kvQueue } from "../jobs/queue.ts";
 import { startHttpIsolates } from "../http_isolates.ts";
+import { assertPortFree } from "../net/port_guard.ts";
 
 /** The serve command (the default). */
 export const serveCommand: Command = {
   summary: "Run the DCI API server (default command)",
   async run({ config }) {
     const cfg = config();
+    // Refuse a taken port before touching the data dir (the first bind probes again, as it binds).
+    assertPortFree(cfg.host, cfg.port);
     const deps = await openDeps(cfg);
     let stopping: Promise<void> | undefined;
     let bus: ProcessBus | undefined;

@@ -1,4 +1,4 @@
-/** `dci-server subscription list|show|approve|cancel|reactivate` and `dci-server notification list`. */
+/** `dci-server subscription list|show|approve|cancel|reactivate` and `dci-server notification list|retry`. */
 import { CliFailure, type Command, type CommandTree, table, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
 import { listSubscriptions, SUBSCRIPTION_STATES, type SubscriptionRow } from "../subscriptions/store.ts";
@@ -7,6 +7,8 @@ import {
   approve,
   cancel,
   reactivate,
+  retryNotification,
+  retrySubscriptionNotifications,
   showSubscription,
   SubscriptionOpError,
   subscriptionView,
@@ -50,6 +52,16 @@ const list: Command = {
   },
 };
 
+/** Runs an operation, turning a refusal into exit code 1 with its message. */
+function op<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SubscriptionOpError) throw new CliFailure(err.message);
+    throw err;
+  }
+}
+
 function byCode(summary: string, fn: (deps: Deps, code: string) => SubscriptionRow, verb?: string): Command {
   return {
     summary,
@@ -57,20 +69,48 @@ function byCode(summary: string, fn: (deps: Deps, code: string) => SubscriptionR
     args: [1, 1],
     run: ({ config, positionals, out }) =>
       withDeps(config(), (deps) => {
-        try {
-          const row = fn(deps, positionals[0]);
-          out(
-            verb
-              ? `${verb}: ${row.code} (state ${row.state})`
-              : JSON.stringify(subscriptionView(row), null, 2),
-          );
-        } catch (err) {
-          if (err instanceof SubscriptionOpError) throw new CliFailure(err.message);
-          throw err;
-        }
+        const row = op(() => fn(deps, positionals[0]));
+        out(
+          verb ? `${verb}: ${row.code} (state ${row.state})` : JSON.stringify(subscriptionView(row), null, 2),
+        );
       }),
   };
 }
+
+const subscriptionReactivate: Command = {
+  summary: "Reactivate a subscription in error (its undelivered notifications are re-sent, in order)",
+  usage: "CODE",
+  args: [1, 1],
+  run: ({ config, positionals, out }) =>
+    withDeps(config(), (deps) => {
+      const { row, resent } = op(() => reactivate(deps, positionals[0]));
+      out(`reactivated: ${row.code} (state ${row.state}), re-sending ${resent} undelivered notification(s)`);
+    }),
+};
+
+const notificationRetry: Command = {
+  summary: "Re-send a failed notification, or every failed one of a subscription (the notifier sends them)",
+  usage: "NOTIFICATION_ID | --subscription CODE",
+  args: [0, 1],
+  options: {
+    subscription: { type: "string", description: "Every failed notification of this subscription" },
+  },
+  run: ({ config, positionals, values, out }) => {
+    const code = values.subscription as string | undefined;
+    if ((code === undefined) === (positionals.length === 0)) {
+      throw new UsageError("give either a NOTIFICATION_ID or --subscription CODE");
+    }
+    return withDeps(config(), (deps) => {
+      if (code === undefined) {
+        const n = op(() => retryNotification(deps, positionals[0]));
+        out(`notification retry scheduled: ${n.notification_id} (subscription ${n.subscription_code})`);
+        return;
+      }
+      const { row, retried } = op(() => retrySubscriptionNotifications(deps, code));
+      out(`re-sending ${retried} failed notification(s) of ${row.code}`);
+    });
+  },
+};
 
 const notificationList: Command = {
   summary: "List the notification log, newest first",
@@ -127,7 +167,7 @@ export const subscriptionCommands: CommandTree = {
     show: byCode("Show one subscription (JSON)", showSubscription),
     approve: byCode("Approve a pending subscription", approve, "approved"),
     cancel: byCode("Cancel a subscription", cancel, "cancelled"),
-    reactivate: byCode("Reactivate a subscription in error", reactivate, "reactivated"),
+    reactivate: subscriptionReactivate,
   },
-  notification: { list: notificationList },
+  notification: { list: notificationList, retry: notificationRetry },
 };

@@ -3,6 +3,7 @@ import { CliFailure, type Command, type CommandTree, table, UsageError } from ".
 import { closeDeps, dataPaths, type Deps, openDeps } from "../deps.ts";
 import { migrate, schemaVersion } from "../db/migrate.ts";
 import { openDatabase } from "../db/sqlite.ts";
+import { prepareDataDir } from "../db/data_dir.ts";
 import { silentLogger } from "../obs/log.ts";
 import type { Config } from "../config.ts";
 import { KeyError } from "../keys/server_keys.ts";
@@ -21,8 +22,9 @@ const migrateCommand: Command = {
   summary: "Apply pending database migrations",
   async run({ config, out }) {
     const cfg = config();
-    if (cfg.dataDir !== ":memory:") await Deno.mkdir(cfg.dataDir, { recursive: true });
-    const db = openDatabase(dataPaths(cfg).db);
+    const paths = dataPaths(cfg);
+    if (cfg.dataDir !== ":memory:") await prepareDataDir(cfg.dataDir, [paths.db]);
+    const db = openDatabase(paths.db);
     try {
       const applied = migrate(db);
       out(applied.length ? `applied: ${applied.join(", ")}` : "database is up to date");

@@ -2,7 +2,7 @@
 import { CliFailure, type Command, type CommandTree, table, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
 import { TXN_ACTIONS, TXN_STATES } from "../transactions/states.ts";
-import { detail, findTxn, listTxns, retryCallback } from "../transactions/operations.ts";
+import { detail, findTxn, listTxns, retryCallback, retryRefusalMessage } from "../transactions/operations.ts";
 
 const txnList: Command = {
   summary: "List async transactions, newest first",
@@ -67,12 +67,7 @@ const txnRetry: Command = {
   run: ({ config, positionals, out }) =>
     withDeps(config(), async (deps) => {
       const r = await retryCallback(deps, positionals[0]);
-      if (!r.ok && r.reason === "not_found") {
-        throw new CliFailure(`no transaction with correlation_id ${positionals[0]}`);
-      }
-      if (!r.ok) {
-        throw new CliFailure(`transaction is in state ${r.state}; only callback_failed can be retried`);
-      }
+      if (!r.ok) throw new CliFailure(retryRefusalMessage(positionals[0], r.reason, r.state));
       out(`callback retry scheduled: ${r.row.correlation_id} (state ${r.row.state})`);
     }),
 };

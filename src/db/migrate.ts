@@ -8,6 +8,9 @@ import m0004 from "../../migrations/0004_transactions.sql" with { type: "text" }
 import m0005 from "../../migrations/0005_subscriptions.sql" with { type: "text" };
 import m0006 from "../../migrations/0006_receipt_transactions.sql" with { type: "text" };
 import m0007 from "../../migrations/0007_registry_lazy_snapshots.sql" with { type: "text" };
+import m0008 from "../../migrations/0008_admin_token_ids.sql" with { type: "text" };
+import m0009 from "../../migrations/0009_processing_attempts.sql" with { type: "text" };
+import m0010 from "../../migrations/0010_jwks_key_ids.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
 export interface Migration {
@@ -25,6 +28,9 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: "0005_subscriptions", sql: m0005 },
   { version: 6, name: "0006_receipt_transactions", sql: m0006 },
   { version: 7, name: "0007_registry_lazy_snapshots", sql: m0007 },
+  { version: 8, name: "0008_admin_token_ids", sql: m0008 },
+  { version: 9, name: "0009_processing_attempts", sql: m0009 },
+  { version: 10, name: "0010_jwks_key_ids", sql: m0010 },
 ];
 
 /** Applies every migration newer than the recorded schema version; returns the names applied. */

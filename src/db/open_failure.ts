@@ -16,27 +16,46 @@ export function explainOpenFailure(path: string, err: unknown): unknown {
   const slash = path.lastIndexOf("/");
   const dir = slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
   return new Error(
-    `cannot open the database ${path}: ${diagnose(dir, path)}. The server creates and writes dci.sqlite, ` +
+    `cannot open the database ${path}: ${
+      diagnose(dir, path) ?? "the cause is unknown"
+    }. The server creates and writes dci.sqlite, ` +
       `dci.sqlite-wal, dci.sqlite-shm and kv.sqlite3 in its data dir (DCI_DATA_DIR), so the dir and those ` +
       `files must be writable by the user it runs as (SQLite said: ${message})`,
     { cause: err },
   );
 }
 
-/** The error to report when the data dir `dir` could not be created (`err` from mkdir): path and cause. */
+/**
+ * The error to report when preparing the data dir `dir` failed (`err` from creating it or its files): the path
+ * and the cause found on the file system.
+ */
 export function explainDataDirFailure(dir: string, err: unknown): Error {
   const code = (err as { code?: unknown }).code;
-  let cause: string;
-  if (code === "EEXIST" || code === "ENOTDIR") cause = "a file is in the way (the path must be a directory)";
-  else if (code === "EROFS") cause = "it would be on a read-only file system";
-  else if (err instanceof Deno.errors.PermissionDenied || code === "EACCES") {
-    cause = `permission denied (the server runs as uid ${uid()}; its parent dir must be writable by it)`;
-  } else cause = reason(err);
-  return new Error(`cannot create the data dir ${dir} (DCI_DATA_DIR): ${cause}`, { cause: err });
+  let exists = true;
+  try {
+    Deno.statSync(dir);
+  } catch {
+    exists = false;
+  }
+  let message: string;
+  if (code === "EEXIST" || code === "ENOTDIR") {
+    message = `cannot create the data dir ${dir}: a file is in the way (the path must be a directory)`;
+  } else if (!exists) {
+    const cause = code === "EROFS"
+      ? "it would be on a read-only file system"
+      : err instanceof Deno.errors.PermissionDenied || code === "EACCES"
+      ? `permission denied (the server runs as uid ${uid()}; its parent dir must be writable by it)`
+      : reason(err);
+    message = `cannot create the data dir ${dir}: ${cause}`;
+  } else {
+    const found = diagnose(dir, `${dir}/dci.sqlite`);
+    message = `cannot use the data dir ${dir}: ${found === undefined ? reason(err) : found}`;
+  }
+  return new Error(`${message} (DCI_DATA_DIR; ${reason(err)})`, { cause: err });
 }
 
-/** What is wrong with `dir` or the database files in it, found by looking (and by a test write). */
-function diagnose(dir: string, path: string): string {
+/** What is wrong with `dir` or the database files in it, found by looking (and by a test write), if anything. */
+function diagnose(dir: string, path: string): string | undefined {
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(dir);
@@ -64,7 +83,7 @@ function diagnose(dir: string, path: string): string {
       return `the file ${file} ${cannotWrite(err, fileInfo)}`;
     }
   }
-  return `the dir ${dir} and the database files in it look writable, so the cause is elsewhere`;
+  return undefined;
 }
 
 /** "is on a read-only file system", "is not writable by this process (…)", … */

@@ -2,6 +2,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { isDatabaseBusy, isStorageFull, noteStorageFull, noteWriteSucceeded } from "./faults.ts";
 import { explainOpenFailure } from "./open_failure.ts";
+import { installStatementBudget } from "./budget.ts";
 
 /** The database handle used across the server. */
 export type Db = DatabaseSync;
@@ -42,6 +43,7 @@ export function openDatabase(path: string, options: { cacheMb?: number } = {}): 
       PRAGMA temp_store = MEMORY;
       PRAGMA cache_size = -${Math.round((options.cacheMb ?? 8) * 1000)};
     `);
+    installStatementBudget(db);
     return db;
   } catch (err) {
     if (db?.isOpen) db.close();

@@ -1,22 +1,38 @@
 /** The DCI envelope, headers, ACK and error in zod, shared by validation and the OpenAPI document. */
 import { z } from "@hono/zod-openapi";
 import { ERR_CODES } from "./errors.ts";
+import { HEADER_SAFE_ID_RULE, isHeaderSafeId, MAX_CODE, MAX_ID, MAX_TIMESTAMP } from "./limits.ts";
 
-/** ISO 8601 date-time with a zone (Z or ±hh:mm). */
-export const DateTime = z.string().regex(
-  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/,
+/**
+ * ISO 8601 date-time with a zone (Z or ±hh:mm). Anchored, and each part is followed by a character its
+ * quantifier cannot take, so it runs in linear time whatever the input.
+ */
+export const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** ISO 8601 date-time with a zone (Z or ±hh:mm); the pattern runs only on strings of at most 64 characters. */
+export const DateTime = z.string().max(MAX_TIMESTAMP, { abort: true }).regex(
+  DATE_TIME,
   "expected an ISO 8601 date-time with a zone",
-).openapi({ example: "2026-01-01T00:00:00.000Z" });
+)
+  .openapi({ example: "2026-01-01T00:00:00.000Z" });
 
-/** Identifiers the spec limits to 99 characters. */
-export const Id99 = z.string().min(1).max(99);
+/** Identifiers the spec limits to 99 characters (looked up, never sent in a header: any characters). */
+export const Id99 = z.string().min(1).max(MAX_ID);
+
+/**
+ * Ids that end up in HTTP headers (transaction_id in `X-DCI-Transaction-ID`) or key the replay guard (message_id):
+ * 1 to 99 printable ASCII characters without spaces.
+ */
+export const HeaderId = z.string().max(MAX_ID, { abort: true }).refine(isHeaderSafeId, {
+  error: HEADER_SAFE_ID_RULE,
+}).openapi({ pattern: "^[\\x21-\\x7e]{1,99}$" });
 
 /** The DCI request message header. Unknown fields are kept, never an error. */
 export const RequestHeader = z.looseObject({
-  version: z.string().default("1.0.0").openapi({ example: "1.0.0" }),
-  message_id: Id99.openapi({ example: "msg-0001" }),
+  version: z.string().max(MAX_CODE).default("1.0.0").openapi({ example: "1.0.0" }),
+  message_id: HeaderId.openapi({ example: "msg-0001" }),
   message_ts: DateTime,
-  action: z.string().min(1).openapi({ example: "search" }),
+  action: z.string().min(1).max(MAX_CODE).openapi({ example: "search" }),
   sender_id: z.string().min(1).max(99).openapi({ example: "spmis.example.org" }),
   sender_uri: z.string().max(2048).optional().openapi({ example: "https://spmis.example.org/callback" }),
   receiver_id: z.string().max(99).optional(),
@@ -24,6 +40,17 @@ export const RequestHeader = z.looseObject({
   is_msg_encrypted: z.boolean().optional(),
   meta: z.unknown().optional(),
 }).openapi("MsgHeader");
+
+/**
+ * What the auth chain checks of a body before it verifies the signature and records the message in the replay
+ * guard: the ids and timestamp it stores or parses are within their caps (the full schema runs after auth).
+ */
+export const AdmissionHeader = z.looseObject({
+  header: z.looseObject({
+    message_id: HeaderId.optional(),
+    message_ts: z.string().max(MAX_TIMESTAMP).optional(),
+  }),
+});
 
 /** Request header as parsed. */
 export type RequestHeader = z.output<typeof RequestHeader>;

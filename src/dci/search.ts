@@ -4,7 +4,7 @@
  * (rjct.reference_id.invalid, rjct.pagination.invalid, ...) instead of failing the whole request.
  */
 import { z } from "@hono/zod-openapi";
-import { CallbackHeader, envelopeOf } from "./schemas.ts";
+import { CallbackHeader, envelopeOf, HeaderId } from "./schemas.ts";
 
 /** Query types (graphql is answered rjct.search_criteria.invalid). */
 export const QueryTypeEnum = z.enum(["idtype-value", "predicate", "expression"]);
@@ -69,7 +69,7 @@ export const SearchRequestItem = z.looseObject({
 
 /** The search request message. */
 export const SearchRequest = z.looseObject({
-  transaction_id: z.string().max(99).openapi({ example: "txn-0001" }),
+  transaction_id: HeaderId.openapi({ example: "txn-0001" }),
   search_request: z.array(SearchRequestItem).min(1),
 }).openapi("SearchRequest");
 

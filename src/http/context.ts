@@ -17,6 +17,10 @@ export interface AppVariables {
   /** Fields later middleware adds to the access log line. */
   logFields: Record<string, unknown>;
   auth?: AuthContext;
+  /** The client's IP (the TCP peer, or the client a trusted proxy names): logs and per-IP limits. */
+  clientIp: string;
+  /** The scheme the client used when a trusted proxy says so (`X-Forwarded-Proto`, `Forwarded: proto=`). */
+  clientProto?: "http" | "https";
 }
 
 /** The app's Hono environment. */

@@ -1,22 +1,30 @@
 /** Cross-cutting middleware: request id, access log and metrics, content type, body size. */
 import type { MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
+import { clientAddress, parseTrustedProxies } from "../net/client_address.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** Methods recorded by name in metrics; any other token a client sends counts as "other" (bounded series). */
 const METRIC_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
-/** Assigns a request id (a well-formed incoming X-Request-ID is kept), logs the request and records metrics. */
+/**
+ * Assigns a request id (a well-formed incoming X-Request-ID is kept), resolves the client address (through
+ * trusted proxies only), logs the request and records metrics.
+ */
 export function observe(deps: Deps): MiddlewareHandler<AppEnv> {
+  const proxies = parseTrustedProxies(deps.config.trustedProxies);
   return async (c, next) => {
     const start = performance.now();
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set("requestId", requestId);
+    const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname;
+    const client = clientAddress(peer, c.req.raw.headers, proxies);
+    c.set("clientIp", client.ip);
+    if (client.proto) c.set("clientProto", client.proto);
     c.set("logFields", {});
     c.set("log", deps.log.child({ request_id: requestId }));
     try {
@@ -37,6 +45,7 @@ export function observe(deps: Deps): MiddlewareHandler<AppEnv> {
       const fields = {
         method: c.req.method,
         path: c.req.path,
+        client_ip: client.ip,
         status: c.res.status,
         ms: +(seconds * 1000).toFixed(2),
       };
@@ -67,14 +76,40 @@ export function requireJson(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** Refuses bodies over the configured limit with 413, whether or not Content-Length is sent. */
+/**
+ * Refuses bodies over the configured limit with 413, whether or not Content-Length is sent. A body is never
+ * read ahead of its route: a declared length is checked at once, a chunked body is counted as the route reads
+ * it. So a route that refuses first (the auth chain, a sender over its rate limit) never reads the body at all.
+ */
 export function limitBody(maxSize: number): MiddlewareHandler<AppEnv> {
-  return bodyLimit({
-    maxSize,
-    onError: () => {
-      throw new DciError("err.request.bad", `Request body is larger than the limit of ${maxSize} bytes`, {
-        status: 413,
-      });
-    },
-  });
+  const tooLarge = () =>
+    new DciError("err.request.bad", `Request body is larger than the limit of ${maxSize} bytes`, {
+      status: 413,
+    });
+  return async (c, next) => {
+    const body = c.req.raw.body;
+    const declared = c.req.raw.headers.get("content-length");
+    if (!body || (declared !== null && !c.req.raw.headers.has("transfer-encoding"))) {
+      if (Number(declared ?? 0) > maxSize) throw tooLarge();
+      return await next();
+    }
+    let size = 0;
+    let over = false;
+    const counted = body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, ctl) {
+          size += chunk.byteLength;
+          if (size <= maxSize) return ctl.enqueue(chunk);
+          over = true;
+          ctl.error(tooLarge());
+        },
+      }),
+    );
+    // A new request rather than `new Request(raw, …)`: copying the served request's signal makes Deno warn.
+    const raw = c.req.raw;
+    c.req.raw = new Request(raw.url, { method: raw.method, headers: raw.headers, body: counted });
+    await next();
+    // A reader that turned the failed read into its own error (a JSON validator's 400) still answers 413.
+    if (over && c.res.status !== 413) throw tooLarge();
+  };
 }

@@ -6,6 +6,7 @@
  */
 import type { Deps } from "../deps.ts";
 import { stmt } from "../db/statements.ts";
+import { DISABLED_SENDERS } from "../senders/pause.ts";
 
 /** Handle to stop the poll. */
 export interface ArrivalPoll {
@@ -21,11 +22,15 @@ export interface ArrivalOptions {
   limit?: number;
 }
 
-/** Ids of transactions waiting (received/pending) since before `before` (ISO), oldest first. */
+/**
+ * Ids of transactions waiting (received/pending) since before `before` (ISO), oldest first; a disabled
+ * sender's wait until it is enabled, without filling the poll's batch.
+ */
 export function waitingTransactions(deps: Deps, before: string, limit: number): number[] {
   const rows = stmt(
     deps.db,
     `SELECT id FROM transactions WHERE state IN ('received','pending') AND updated_at <= ?
+       AND sender_id NOT IN ${DISABLED_SENDERS}
      ORDER BY updated_at LIMIT ?+0`,
   ).all(before, limit) as Array<{ id: number }>;
   return rows.map((r) => r.id);

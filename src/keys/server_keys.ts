@@ -12,6 +12,7 @@ import { transaction } from "../db/sqlite.ts";
 import type { Clock } from "../clock.ts";
 import { isoNow } from "../clock.ts";
 import { stmt } from "../db/statements.ts";
+import { isSealed, type KeyEncryption, seal, unseal } from "./kek.ts";
 
 /** Signature algorithms as DCI names them. */
 export type KeyAlg = "ed25519" | "rsa-sha256";
@@ -46,7 +47,23 @@ export interface SigningKey {
   kid: string;
   privateKey: KeyObject;
   publicKey: KeyObject;
+  /** The private key for WebCrypto (jose signs access tokens with it: a KeyObject costs jose a conversion). */
+  signingKey: CryptoKey;
 }
+
+/** A published key as verifiers need it: node:crypto and WebCrypto forms, made once per key id. */
+export interface VerificationKey {
+  keyId: string;
+  alg: KeyAlg;
+  key: KeyObject;
+  cryptoKey: CryptoKey;
+}
+
+/** The WebCrypto algorithm of each key type. */
+const WEBCRYPTO: Record<KeyAlg, RsaHashedImportParams | Algorithm> = {
+  ed25519: { name: "Ed25519" },
+  "rsa-sha256": { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+};
 
 /** Thrown for an operator mistake (unknown key, retiring the signer). */
 export class KeyError extends Error {}
@@ -55,17 +72,33 @@ interface KeyRow {
   key_id: string;
   alg: KeyAlg;
   public_jwk: string;
+  /** PKCS#8 DER in base64, or sealed with the key-encryption key (src/keys/kek.ts). */
   private_der: string;
   status: KeyInfo["status"];
   created_at: string;
   retired_at: string | null;
 }
 
-/** Access to the server keys in SQLite, with the active key cached for a second at a time. */
+/** The additional data a server key's sealed private part is bound to: its table, column and key id. */
+export function privateKeyAad(keyId: string): string {
+  return `server_keys.private_der:${keyId}`;
+}
+
+/**
+ * Access to the server keys in SQLite, with the active key cached for a second at a time. Private parts are
+ * sealed with the current key-encryption key when there is one.
+ */
 export class ServerKeys {
   #cached: { at: number; key: SigningKey } | undefined;
+  /** Public keys by key id: a key id's material never changes, only its status (read on every use). */
+  #public = new Map<string, VerificationKey>();
 
-  constructor(private db: Db, private serverId: string, private clock: Clock) {}
+  constructor(
+    private db: Db,
+    private serverId: string,
+    private clock: Clock,
+    private encryption: KeyEncryption = {},
+  ) {}
 
   /** Creates the first Ed25519 key when none is active; returns true if it did. */
   ensureActive(): boolean {
@@ -84,13 +117,15 @@ export class ServerKeys {
       randomBytes(4).toString("hex")
     }`;
     const der = privateKey.export({ format: "der", type: "pkcs8" }) as Uint8Array;
+    const kek = this.encryption.current;
+    const stored = kek ? seal(kek, der, privateKeyAad(keyId)) : bytesToBase64(der);
     const jwk = JSON.stringify(publicKey.export({ format: "jwk" }));
     transaction(this.db, () => {
       stmt(this.db, "UPDATE server_keys SET status = 'published' WHERE status = 'active'").run();
       stmt(
         this.db,
         "INSERT INTO server_keys (key_id, alg, public_jwk, private_der, status, created_at) VALUES (?, ?, ?, ?, 'active', ?)",
-      ).run(keyId, alg, jwk, bytesToBase64(der), isoNow(this.clock));
+      ).run(keyId, alg, jwk, stored, isoNow(this.clock));
     });
     this.#cached = undefined;
     return this.info(keyId)!;
@@ -151,8 +186,11 @@ export class ServerKeys {
       this.#cached.at = now;
       return this.#cached.key;
     }
+    const der = isSealed(row.private_der)
+      ? unseal(this.encryption, row.private_der, privateKeyAad(row.key_id))
+      : Buffer.from(row.private_der, "base64");
     const privateKey = createPrivateKey({
-      key: Buffer.from(row.private_der, "base64"),
+      key: Buffer.from(der),
       format: "der",
       type: "pkcs8",
     });
@@ -162,9 +200,36 @@ export class ServerKeys {
       kid: this.kid(row.key_id, row.alg),
       privateKey,
       publicKey: createPublicKey(privateKey),
+      signingKey: privateKey.toCryptoKey(WEBCRYPTO[row.alg], false, ["sign"]),
     };
     this.#cached = { at: now, key };
     return key;
+  }
+
+  /**
+   * The public key of `kid` if it is one of ours and still active or published. The status is read from SQLite
+   * on every call (one indexed read), so a key retired by any process or isolate stops verifying at once.
+   */
+  verificationKey(kid: string): VerificationKey | undefined {
+    const [serverId, keyId, alg, extra] = kid.split("|");
+    if (serverId !== this.serverId || !keyId || extra !== undefined) return undefined;
+    const row = stmt(this.db, "SELECT alg, status FROM server_keys WHERE key_id = ?").get(keyId) as
+      | Pick<KeyRow, "alg" | "status">
+      | undefined;
+    if (!row || row.alg !== alg || row.status === "retired") return undefined;
+    let cached = this.#public.get(keyId);
+    if (!cached) {
+      const { public_jwk } = stmt(this.db, "SELECT public_jwk FROM server_keys WHERE key_id = ?").get(
+        keyId,
+      ) as {
+        public_jwk: string;
+      };
+      const key = createPublicKey({ key: JSON.parse(public_jwk), format: "jwk" });
+      const cryptoKey = key.toCryptoKey(WEBCRYPTO[row.alg], true, ["verify"]);
+      cached = { keyId, alg: row.alg, key, cryptoKey };
+      this.#public.set(keyId, cached);
+    }
+    return cached;
   }
 
   /** The published kid of a key: `{server_id}|{key_id}|{alg}`. */

@@ -1,13 +1,14 @@
 /**
  * The SSRF guard: vets a URL's parsed host and every address it resolves to. Allowlisted hosts, IPs and CIDRs
- * (config `outboundAllow`) pass, and may use plain http and loopback; everything else must be https to a
- * public address.
+ * (config `outboundAllow`, src/net/allowlist.ts) pass, and may use plain http and loopback; everything else must
+ * be https to an address outside every special-purpose range (src/net/special_purpose.ts).
  */
 import { lookup as dnsLookup } from "node:dns/promises";
-import { blockedReason, type Cidr, inCidr, parseCidr, type ParsedIp, parseIp } from "./ip.ts";
+import { type Allowlist, entriesFor } from "./allowlist.ts";
+import { inCidr, type ParsedIp, parseIp, specialRangeOf } from "./ip.ts";
 
 /** Host names that are never a public endpoint (cloud metadata services and their aliases). */
-const METADATA_HOSTS = new Set([
+export const METADATA_HOSTS: ReadonlySet<string> = new Set([
   "metadata",
   "metadata.google.internal",
   "metadata.goog",
@@ -32,7 +33,8 @@ export interface ParsedIpWithText extends ParsedIp {
 
 /** A refusal: `invalid_url` and `blocked` before any connection, `dns` when the name did not resolve. */
 export class GuardError extends Error {
-  constructor(readonly reason: "invalid_url" | "blocked" | "dns", message: string) {
+  /** `detail`: what the message must not say (a resolved address), for operators' debug logs only. */
+  constructor(readonly reason: "invalid_url" | "blocked" | "dns", message: string, readonly detail?: string) {
     super(message);
   }
 }
@@ -46,28 +48,19 @@ export async function systemResolver(hostname: string): Promise<string[]> {
   return rows.map((r) => r.address);
 }
 
-/** The parsed allowlist. */
-export interface Allowlist {
-  hosts: Set<string>;
-  cidrs: Cidr[];
+/** What `vetUrl` needs: the allowlist, a resolver, and the sender the call is made for (scoped entries). */
+export interface VetOptions {
+  allow: Allowlist;
+  resolve: Resolver;
+  sender?: string;
 }
 
-/** Parses `outboundAllow` entries into host names and CIDRs (bare IPs become /32 or /128). */
-export function parseAllowlist(entries: readonly string[]): Allowlist {
-  const hosts = new Set<string>();
-  const cidrs: Cidr[] = [];
-  for (const raw of entries) {
-    const entry = raw.trim().toLowerCase();
-    if (!entry) continue;
-    const cidr = parseCidr(entry);
-    if (cidr) cidrs.push(cidr);
-    else hosts.add(entry.replace(/\.$/, ""));
-  }
-  return { hosts, cidrs };
-}
-
-/** Vets `rawUrl`: scheme, host name rules, then every resolved address. Throws GuardError when refused. */
-export async function vetUrl(rawUrl: string, allow: Allowlist, resolve: Resolver): Promise<VettedTarget> {
+/**
+ * Vets `rawUrl`: scheme, host name rules, then every resolved address. Throws GuardError when refused. A
+ * refusal never says what a name resolved to (the sender could map the operator's network with it); the
+ * address and its range go to `GuardError.detail`, for the operator's debug log only.
+ */
+export async function vetUrl(rawUrl: string, options: VetOptions): Promise<VettedTarget> {
   let url: URL;
   try {
     url = new URL(rawUrl);
@@ -81,8 +74,10 @@ export async function vetUrl(rawUrl: string, allow: Allowlist, resolve: Resolver
     throw new GuardError("invalid_url", "URLs with credentials are not allowed");
   }
   const hostname = url.hostname.toLowerCase().replace(/\.$/, "");
+  const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+  const rules = entriesFor(options.allow, options.sender, port);
   const literal = parseIp(hostname);
-  const hostAllowed = allow.hosts.has(hostname);
+  const hostAllowed = rules.some((r) => r.host === hostname);
   if (!hostAllowed && !literal) checkName(hostname);
   let addresses: ParsedIpWithText[];
   if (literal) {
@@ -90,21 +85,30 @@ export async function vetUrl(rawUrl: string, allow: Allowlist, resolve: Resolver
   } else {
     let found: string[];
     try {
-      found = await resolve(hostname);
+      found = await options.resolve(hostname);
     } catch (err) {
-      throw new GuardError("dns", `host "${hostname}" does not resolve: ${(err as Error).message}`);
+      const code = (err as { code?: unknown })?.code;
+      throw new GuardError(
+        "dns",
+        `host "${hostname}" does not resolve${typeof code === "string" ? ` (${code})` : ""}`,
+      );
     }
     addresses = found.map((text) => ({ ...parseIp(text)!, text })).filter((a) => a.family !== undefined);
     if (addresses.length === 0) throw new GuardError("dns", `host "${hostname}" has no addresses`);
   }
-  const allIpsAllowed = addresses.every((a) => allow.cidrs.some((c) => inCidr(a, c)));
+  const allIpsAllowed = addresses.every((a) => rules.some((r) => r.cidr && inCidr(a, r.cidr)));
   const allowlisted = hostAllowed || allIpsAllowed;
   if (!allowlisted) {
     for (const a of addresses) {
-      const why = blockedReason(a);
-      if (why) {
-        throw new GuardError("blocked", `host "${hostname}" resolves to ${a.text}, ${why}`);
-      }
+      const range = specialRangeOf(a);
+      if (!range) continue;
+      const where = `${range.cidr} (${range.name}, ${range.rfc})`;
+      if (literal) throw new GuardError("blocked", `address ${a.text} is in ${where}`);
+      throw new GuardError(
+        "blocked",
+        `host "${hostname}" resolves to an address that is not publicly routable`,
+        `${a.text} in ${where}`,
+      );
     }
     if (METADATA_HOSTS.has(hostname)) {
       throw new GuardError("blocked", `host "${hostname}" is a cloud metadata service`);

@@ -1,5 +1,6 @@
-/** IP address parsing, CIDR matching and the IANA special-purpose ranges the SSRF guard refuses. */
+/** IP address parsing, CIDR matching, and which special-purpose range (src/net/special_purpose.ts) holds an address. */
 import { isIP } from "node:net";
+import { SPECIAL_PURPOSE, type SpecialRange } from "./special_purpose.ts";
 
 /** A parsed address: family and value as a bigint (32 bits for v4, 128 for v6). */
 export interface ParsedIp {
@@ -47,12 +48,12 @@ function v6ToBig(s: string): bigint {
 
 /** Parses `a.b.c.d/n`, `v6/n` or a bare address (a /32 or /128). */
 export function parseCidr(text: string): Cidr | undefined {
-  const [addr, len] = text.trim().split("/");
+  const [addr, len, ...rest] = text.trim().split("/");
   const ip = parseIp(addr);
-  if (!ip) return undefined;
+  if (!ip || rest.length > 0 || (len !== undefined && !/^\d{1,3}$/.test(len))) return undefined;
   const max = ip.family === 4 ? 32 : 128;
   const bits = len === undefined ? max : Number(len);
-  if (!Number.isInteger(bits) || bits < 0 || bits > max) return undefined;
+  if (bits > max) return undefined;
   return { family: ip.family, base: mask(ip.value, bits, max), bits };
 }
 
@@ -68,65 +69,16 @@ export function inCidr(ip: ParsedIp, cidr: Cidr): boolean {
   return mask(ip.value, cidr.bits, ip.family === 4 ? 32 : 128) === cidr.base;
 }
 
-const BLOCKED_V4 = [
-  "0.0.0.0/8",
-  "10.0.0.0/8",
-  "100.64.0.0/10",
-  "127.0.0.0/8",
-  "169.254.0.0/16",
-  "172.16.0.0/12",
-  "192.0.0.0/24",
-  "192.0.2.0/24",
-  "192.88.99.0/24",
-  "192.168.0.0/16",
-  "198.18.0.0/15",
-  "198.51.100.0/24",
-  "203.0.113.0/24",
-  "224.0.0.0/4",
-  "240.0.0.0/4",
-  "255.255.255.255/32",
-].map((c) => parseCidr(c)!);
+const SPECIAL = SPECIAL_PURPOSE.map((range) => ({ range, cidr: parseCidr(range.cidr)! }));
 
-const BLOCKED_V6 = [
-  "::/128",
-  "::1/128",
-  "64:ff9b::/96",
-  "64:ff9b:1::/48",
-  "100::/64",
-  "2001::/23",
-  "2001:db8::/32",
-  "2002::/16",
-  "fc00::/7",
-  "fe80::/10",
-  "fec0::/10",
-  "ff00::/8",
-].map((c) => parseCidr(c)!);
-
-const MAPPED_V4 = parseCidr("::ffff:0:0/96")!;
-const COMPAT_V4 = parseCidr("::/96")!;
-
-/** Why an address is special-purpose (loopback, private, ...), or undefined when it is globally routable. */
-export function blockedReason(ip: ParsedIp): string | undefined {
-  if (ip.family === 6 && (inCidr(ip, MAPPED_V4) || (inCidr(ip, COMPAT_V4) && ip.value > 1n))) {
-    // IPv4-mapped (and deprecated IPv4-compatible) addresses reach IPv4 hosts: refuse them outright.
-    return "an IPv4-mapped IPv6 address";
+/**
+ * The special-purpose range `ip` lies in (the most specific of SPECIAL_PURPOSE), or undefined when it is a
+ * globally routable unicast address.
+ */
+export function specialRangeOf(ip: ParsedIp): SpecialRange | undefined {
+  let best: { range: SpecialRange; cidr: Cidr } | undefined;
+  for (const entry of SPECIAL) {
+    if (inCidr(ip, entry.cidr) && (!best || entry.cidr.bits > best.cidr.bits)) best = entry;
   }
-  const list = ip.family === 4 ? BLOCKED_V4 : BLOCKED_V6;
-  const hit = list.find((c) => inCidr(ip, c));
-  return hit ? `in the special-purpose range ${formatCidr(hit)}` : undefined;
-}
-
-/** Formats a CIDR back to text (for messages). */
-export function formatCidr(c: Cidr): string {
-  return `${formatIp({ family: c.family, value: c.base })}/${c.bits}`;
-}
-
-/** Formats a parsed address as text (IPv6 without zero compression, which is fine for messages). */
-export function formatIp(ip: ParsedIp): string {
-  if (ip.family === 4) {
-    return [24n, 16n, 8n, 0n].map((s) => String((ip.value >> s) & 0xffn)).join(".");
-  }
-  const groups: string[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(((ip.value >> BigInt(i * 16)) & 0xffffn).toString(16));
-  return groups.join(":");
+  return best?.range;
 }

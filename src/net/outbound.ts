@@ -6,8 +6,10 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { LookupFunction } from "node:net";
 import type { Config } from "../config.ts";
-import { GuardError, parseAllowlist, type Resolver, systemResolver, vetUrl } from "./guard.ts";
-import { Semaphore } from "./semaphore.ts";
+import type { Logger } from "../obs/log.ts";
+import { parseAllowlist } from "./allowlist.ts";
+import { destinationOf, FairSlots } from "./fair_slots.ts";
+import { GuardError, type Resolver, systemResolver, vetUrl } from "./guard.ts";
 
 /** Why an outbound call failed. `blocked` and `invalid_url` mean no connection was attempted. */
 export type OutboundFailure =
@@ -44,6 +46,13 @@ export interface OutboundRequest {
   maxBytes?: number;
   /** Settle on the status line and discard the body unread (callbacks and notifications: a 2xx is delivered). */
   statusOnly?: boolean;
+  /**
+   * Called once a slot is held, right before connecting (a wait for a slot can be long); throwing cancels the
+   * request with that error. Deliveries use it to re-check that their sender may still be sent to.
+   */
+  beforeSend?: () => void;
+  /** The sender the call is made for: its allowlist entries apply and its share of the slots is counted. */
+  sender?: string;
 }
 
 /** The outbound client interface. */
@@ -51,40 +60,58 @@ export interface OutboundClient {
   /** Sends the request, or throws OutboundError. Never follows redirects. */
   request(url: string, init: OutboundRequest): Promise<OutboundResponse>;
   /** Checks a URL against the guard (scheme, host, resolved addresses) without connecting. */
-  check(url: string): Promise<void>;
+  check(url: string, options?: { sender?: string }): Promise<void>;
 }
 
-/** Options for tests: a fake resolver (the guard still vets what it returns). */
+/** Options: a fake resolver for tests (the guard still vets what it returns), a log for refusal details. */
 export interface OutboundOptions {
   resolver?: Resolver;
+  log?: Logger;
+  /** Called just before a socket is opened to `address` (tests count connection attempts; a throw aborts). */
+  beforeConnect?: (url: URL, address: string) => void;
 }
 
-/** Creates the SSRF-guarded client for `config`: vetted, pinned, timed, capped and concurrency-limited. */
+/**
+ * Creates the SSRF-guarded client for `config`: vetted, pinned, timed, capped and concurrency-limited, with
+ * fair slots (per destination and per sender) so that a receiver that never answers holds only its share.
+ */
 export function createOutboundClient(config: Config, options: OutboundOptions = {}): OutboundClient {
   const allow = parseAllowlist(config.outboundAllow);
   const resolve = options.resolver ?? systemResolver;
-  const slots = new Semaphore(config.outboundConcurrency);
-  const vet = async (url: string) => {
+  const slots = new FairSlots({
+    total: config.outboundConcurrency,
+    perDestination: config.outboundPerDestination,
+    perSender: config.outboundPerSender,
+  });
+  const vet = async (url: string, sender: string | undefined, deadline: AbortSignal, ms: number) => {
     try {
-      return await vetUrl(url, allow, resolve);
+      return await withDeadline(vetUrl(url, { allow, resolve, sender }), deadline, ms);
     } catch (err) {
-      if (err instanceof GuardError) throw new OutboundError(err.reason, err.message);
-      throw err;
+      if (!(err instanceof GuardError)) throw err;
+      // The resolved address stays out of the error (senders see it); the operator may see it at debug.
+      if (err.detail) {
+        options.log?.debug("outbound refused", { host: new URL(url).host, sender, why: err.detail });
+      }
+      throw new OutboundError(err.reason, err.message);
     }
   };
   return {
-    check: async (url) => void await vet(url),
+    check: async (url, opts = {}) => {
+      const ms = config.outboundTimeoutMs;
+      void await vet(url, opts.sender, AbortSignal.timeout(ms), ms);
+    },
     request: async (url, init) => {
       const timeoutMs = init.timeoutMs ?? config.outboundTimeoutMs;
       const maxBytes = init.maxBytes ?? config.outboundMaxBytes;
       const deadline = AbortSignal.timeout(timeoutMs);
-      const target = await withDeadline(vet(url), deadline, timeoutMs);
-      const pending = slots.acquire();
-      const release = await withDeadline(pending, deadline, timeoutMs).catch((err) => {
-        pending.then((r) => r()); // a slot granted after the deadline goes straight back
-        throw err;
+      const target = await vet(url, init.sender, deadline, timeoutMs);
+      const key = { destination: destinationOf(target.url), sender: init.sender };
+      const release = await slots.acquire(key, deadline).catch(() => {
+        throw new OutboundError("timeout", `no free outbound slot within ${timeoutMs} ms`);
       });
       try {
+        init.beforeSend?.();
+        options.beforeConnect?.(target.url, target.addresses[0].text);
         return await send(target.url, target.addresses[0], init, { deadline, timeoutMs, maxBytes });
       } finally {
         release();
@@ -156,7 +183,7 @@ function send(
         }
         chunks.push(chunk);
       });
-      res.on("error", (err: Error) => fail("network", `response failed: ${err.message}`));
+      res.on("error", (err: Error) => fail("network", `response failed: ${errorCode(err)}`));
       res.on("end", () => {
         if (settled) return;
         settled = true;
@@ -166,9 +193,15 @@ function send(
     });
     if (limits.deadline.aborted) return onAbort();
     limits.deadline.addEventListener("abort", onAbort, { once: true });
-    req.on("error", (err: Error) => fail("network", `request to ${url.host} failed: ${err.message}`));
+    // The code only: Node's message names the connected address, which a refusal must not reveal either.
+    req.on("error", (err: Error) => fail("network", `request to ${url.host} failed: ${errorCode(err)}`));
     req.end(body);
   });
+}
+
+function errorCode(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "string" && /^[A-Z0-9_]{1,40}$/.test(code) ? code : err.name;
 }
 
 function toResponse(

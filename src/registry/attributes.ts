@@ -1,4 +1,5 @@
 /** The search attribute allowlist: DCI attribute names → SQL columns (constants), with value normalisation. */
+import { MAX_CODE, MAX_NAME, MAX_TIMESTAMP } from "../dci/limits.ts";
 
 /** A registrant record type. */
 export type RecordType = "person" | "group";
@@ -68,7 +69,7 @@ export const ID_TYPE_ATTRIBUTES = new Set(["UIN", "BRN", "MRN", "DRN", "NID", "P
 /** The attribute definition for a client-sent name, or undefined when it is not allowlisted. */
 export function attributeOf(name: string): AttributeDef | undefined {
   const key = name.trim().toLowerCase();
-  const canonical = ALIASES[key] ?? key;
+  const canonical = Object.hasOwn(ALIASES, key) ? ALIASES[key] : key;
   return Object.hasOwn(ATTRIBUTES, canonical) ? ATTRIBUTES[canonical] : undefined;
 }
 
@@ -81,7 +82,7 @@ const ID_TYPE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
 /** Normalises an identifier type: a code (`uin`) or URN (`urn:dci:id:uin`, `ns:org:IdType:UIN`) → `UIN`. */
 export function normaliseIdType(raw: unknown): string | undefined {
-  if (typeof raw !== "string") return undefined;
+  if (typeof raw !== "string" || raw.length > MAX_NAME) return undefined;
   const last = raw.trim().split(":").pop() ?? "";
   if (!ID_TYPE.test(last)) return undefined;
   return last.toUpperCase();
@@ -103,16 +104,19 @@ const SEX: Record<string, string> = {
 
 /** Normalises a sex code to the SexCategoryEnum (`male|female|other|unknown`). */
 export function normaliseSex(raw: unknown): string | undefined {
-  if (typeof raw !== "string") return undefined;
+  if (typeof raw !== "string" || raw.length > MAX_CODE) return undefined;
   const v = raw.trim().toLowerCase().split(":").pop() ?? "";
   return Object.hasOwn(SEX, v) ? SEX[v] : undefined;
 }
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})(?:$|[T ])/;
 
-/** Normalises a date or date-time to `YYYY-MM-DD` (the date part), or undefined when not a real date. */
+/**
+ * Normalises a date or date-time to `YYYY-MM-DD` (the date part), or undefined when not a real date (or longer
+ * than any date-time: a 1 MB value starting with a date is not one).
+ */
 export function normaliseDate(raw: unknown): string | undefined {
-  if (typeof raw !== "string") return undefined;
+  if (typeof raw !== "string" || raw.length > MAX_TIMESTAMP) return undefined;
   const m = DATE.exec(raw.trim());
   if (!m) return undefined;
   const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));

@@ -101,6 +101,12 @@ export function csvRowToRecord(cols: string[], cells: string[]): Record<string, 
   return out;
 }
 
+/**
+ * The longest CSV cell read, in characters. Values are at most 256 characters and attributes 8 KiB, so a longer
+ * cell is a broken file (most often an unclosed quote swallowing the rest of it): refused before it grows.
+ */
+export const MAX_CSV_FIELD = 65_536;
+
 /** Parses CSV text chunks into rows with the line each row starts on. */
 export async function* csvRows(
   chunks: AsyncIterable<string>,
@@ -113,6 +119,8 @@ export async function* csvRows(
   let rowLine = 1;
   let pendingQuote = false;
   let any = false;
+  const tooLong = () =>
+    new Error(`line ${rowLine}: a cell is longer than ${MAX_CSV_FIELD} characters (an unclosed quote?)`);
   for await (const chunk of chunks) {
     for (let i = 0; i < chunk.length; i++) {
       const ch = chunk[i];
@@ -129,6 +137,7 @@ export async function* csvRows(
         if (ch === '"') pendingQuote = true;
         else {
           if (ch === "\n") line++;
+          if (field.length >= MAX_CSV_FIELD) throw tooLong();
           field += ch;
         }
         continue;
@@ -151,6 +160,7 @@ export async function* csvRows(
         line++;
         rowLine = line;
       } else if (ch !== "\r") {
+        if (field.length >= MAX_CSV_FIELD) throw tooLong();
         field += ch;
         any = true;
       }

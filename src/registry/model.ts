@@ -3,6 +3,7 @@
  * Input is the DCI record shape (identifier[], name{}, address[], ...) with a few flat conveniences.
  */
 import { normaliseDate, normaliseIdType, normaliseSex, type RecordType } from "./attributes.ts";
+import { MAX_NAME, MAX_TIMESTAMP } from "../dci/limits.ts";
 
 /** An identifier of a registrant. */
 export interface IdentifierValue {
@@ -69,6 +70,12 @@ const MAX_TEXT = 256;
 
 type Obj = Record<string, unknown>;
 
+/** A client value in an error message, at most 60 characters of its JSON. */
+function show(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
 function isObj(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -102,22 +109,22 @@ export function readRegistrant(raw: unknown, now: string, fallbackId?: () => str
   if (typeof raw.name === "string") name.given_name = text("name", raw.name);
   const date = (field: string, v: unknown) => {
     if (v === undefined || v === null || v === "") return undefined;
-    const d = normaliseDate(v);
-    if (!d) errors.push(`${field}: ${JSON.stringify(v)} is not a date (YYYY-MM-DD)`);
+    const d = typeof v === "string" && v.length <= MAX_TIMESTAMP ? normaliseDate(v) : undefined;
+    if (!d) errors.push(`${field}: ${show(v)} is not a date (YYYY-MM-DD)`);
     return d;
   };
   const stamp = (field: string, v: unknown) => {
     if (v === undefined || v === null || v === "") return undefined;
-    const ms = typeof v === "string" && normaliseDate(v)
+    const ms = typeof v === "string" && v.length <= MAX_TIMESTAMP && normaliseDate(v)
       ? Date.parse(v.length === 10 ? `${v}T00:00:00Z` : v)
       : NaN;
-    if (Number.isNaN(ms)) errors.push(`${field}: ${JSON.stringify(v)} is not an ISO 8601 date-time`);
+    if (Number.isNaN(ms)) errors.push(`${field}: ${show(v)} is not an ISO 8601 date-time`);
     return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
   };
   let sex: string | undefined;
   if (raw.sex !== undefined && raw.sex !== null && raw.sex !== "") {
     sex = normaliseSex(raw.sex);
-    if (!sex) errors.push(`sex: ${JSON.stringify(raw.sex)} is not male, female, other or unknown`);
+    if (!sex) errors.push(`sex: ${show(raw.sex)} is not male, female, other or unknown`);
   }
   const reg: Registrant = {
     externalId,
@@ -150,10 +157,11 @@ export function readRegistrant(raw: unknown, now: string, fallbackId?: () => str
 }
 
 function readRecordType(raw: Obj, errors: string[]): RecordType {
-  const t = String(raw.record_type ?? raw["@type"] ?? raw.type ?? "person").toLowerCase().split(":").pop();
+  const t = String(raw.record_type ?? raw["@type"] ?? raw.type ?? "person").slice(0, MAX_NAME).toLowerCase()
+    .split(":").pop();
   if (t === "group" || t === "household" || t === "family") return "group";
   if (t === "person" || t === "srperson" || t === "member" || t === "individual") return "person";
-  errors.push(`record_type: ${JSON.stringify(raw.record_type ?? raw["@type"])} is not person or group`);
+  errors.push(`record_type: ${show(raw.record_type ?? raw["@type"])} is not person or group`);
   return "person";
 }
 
@@ -212,17 +220,20 @@ function readNumber(field: string, v: unknown, errors: string[], integer: boolea
 
 function readAttributes(v: unknown, errors: string[]): Record<string, unknown> {
   if (v === undefined || v === null) return {};
+  let out: Record<string, unknown> = {};
   if (Array.isArray(v)) {
-    const out: Record<string, unknown> = {};
     for (const x of v) {
       if (isObj(x) && typeof x.name === "string" && "value" in x) out[x.name] = x.value;
       else if (isObj(x)) Object.assign(out, x);
     }
-    return out;
+  } else if (!isObj(v)) errors.push("attributes: expected an object");
+  else out = v;
+  // The list form is capped like the object form: 8 KiB of JSON.
+  if (JSON.stringify(out).length > 8192) {
+    errors.push("attributes: larger than 8 KiB");
+    return {};
   }
-  if (!isObj(v)) errors.push("attributes: expected an object");
-  else if (JSON.stringify(v).length > 8192) errors.push("attributes: larger than 8 KiB");
-  return isObj(v) ? v : {};
+  return out;
 }
 
 /**

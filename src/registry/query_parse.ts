@@ -84,9 +84,14 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** The query type a client sent, as this server reads it (`urn:…:IdType-Value` → `idtype-value`). */
+export function queryTypeName(queryType: unknown): string | undefined {
+  return typeof queryType === "string" ? queryType.trim().toLowerCase().split(":").pop() : undefined;
+}
+
 /** Reads `query` according to `queryType`; throws QueryError. */
 export function parseQuery(queryType: unknown, query: unknown): ParsedQuery {
-  const type = typeof queryType === "string" ? queryType.trim().toLowerCase().split(":").pop() : undefined;
+  const type = queryTypeName(queryType);
   let parsed: ParsedQuery;
   if (type === "idtype-value") parsed = { cond: parseIdTypeValue(query) };
   else if (type === "predicate") parsed = { cond: parsePredicate(query) };
@@ -129,7 +134,9 @@ function parsePredicate(query: unknown): Cond {
 }
 
 function seqOf(item: unknown, index: number): number {
-  const s = isObject(item) ? Number(item.seq_num) : NaN;
+  // Only a number or a numeric string: Number() of an object runs its (client-named) toString/valueOf.
+  const raw = isObject(item) ? item.seq_num : undefined;
+  const s = typeof raw === "number" ? raw : typeof raw === "string" && raw.trim() ? Number(raw) : NaN;
   return Number.isFinite(s) ? s : index;
 }
 
@@ -138,8 +145,12 @@ function predicateItem(item: unknown): Cond {
     throw filterError("each predicate needs expression1 {attribute_name, operator, attribute_value}");
   }
   let cond = predicateExpr(item.expression1);
-  const condition = item.condition === undefined ? "and" : String(item.condition).trim().toLowerCase();
-  if (!["and", "or", "not"].includes(condition)) {
+  const condition = item.condition === undefined
+    ? "and"
+    : typeof item.condition === "string"
+    ? item.condition.trim().toLowerCase()
+    : undefined;
+  if (condition === undefined || !["and", "or", "not"].includes(condition)) {
     throw filterError(`unknown condition ${show(item.condition)}`);
   }
   let n = 2;

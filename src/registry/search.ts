@@ -2,10 +2,12 @@
 import type { Db } from "../db/sqlite.ts";
 import { attributeOf, type RecordType } from "./attributes.ts";
 import { parseQuery, QueryError, show } from "./query_parse.ts";
-import { toSql } from "./query_sql.ts";
+import { type Compiled, searchFrom, toSql } from "./query_sql.ts";
 import { fromRow, REGISTRANT_SELECT, type StoredRegistrant } from "./store.ts";
 import { toDciGroup, toDciPerson } from "./mapping.ts";
 import { stmt } from "../db/statements.ts";
+import { BudgetExceeded, type StatementBudget, withStatementBudget } from "../db/budget.ts";
+import { HEADER_SAFE_ID_RULE, isHeaderSafeId } from "../dci/limits.ts";
 
 /** Per-item reason codes of a search. */
 export type SearchRjctCode =
@@ -43,6 +45,8 @@ export interface SearchContext {
   maxResults: number;
   /** Epoch ms now (responses' timestamps and `age`). */
   now: number;
+  /** The request's SQL time budget, shared by its items (DCI_SEARCH_BUDGET_MS; searchMessage sets it). */
+  budget?: StatementBudget;
 }
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -55,11 +59,11 @@ function isObj(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** The item's reference_id if it is a valid one (1..99 chars), else undefined. */
+/** The item's reference_id if it is a valid one (a number, or 1..99 printable ASCII), else undefined. */
 export function referenceIdOf(item: unknown): string | undefined {
   const r = isObj(item) ? item.reference_id : undefined;
   if (typeof r === "number" && Number.isFinite(r)) return String(r);
-  return typeof r === "string" && r.length >= 1 && r.length <= 99 ? r : undefined;
+  return isHeaderSafeId(r) ? r : undefined;
 }
 
 /** A rejected item. */
@@ -88,6 +92,17 @@ export function searchItem(ctx: SearchContext, item: unknown): SearchResponseIte
   } catch (err) {
     if (err instanceof QueryError) return rejectItem(item, err.code, err.message, ctx.now);
     if (err instanceof ItemRejection) return rejectItem(item, err.code, err.message, ctx.now);
+    // The query would examine more records than the budget lets it read: the client's remedy is the one of
+    // too_many_records_found (narrow the query); the filter itself is valid, so not filter.invalid.
+    if (err instanceof BudgetExceeded) {
+      return rejectItem(
+        item,
+        "rjct.search.too_many_records_found",
+        `search stopped: it used up the request's ${err.budgetMs} ms time budget examining records; ` +
+          "narrow the query (an identifier, a date range, a place) or send its items in separate requests",
+        ctx.now,
+      );
+    }
     throw err;
   }
 }
@@ -104,7 +119,7 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
   if (ref === undefined) {
     throw new ItemRejection(
       "rjct.reference_id.invalid",
-      "reference_id must be a string of 1 to 99 characters",
+      `reference_id ${HEADER_SAFE_ID_RULE}`,
     );
   }
   if (
@@ -126,32 +141,16 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
   const { pageSize, pageNumber } = paginationOf(sc.pagination, ctx.maxPageSize);
   const today = new Date(ctx.now).toISOString().slice(0, 10);
   const where = toSql(parsed.cond, { recordType, today, mode: "search" });
-  const base =
-    `FROM registrants r WHERE r.record_type = '${recordType}' AND r.deleted_at IS NULL AND ${where.sql}`;
-  const offset = (pageNumber - 1) * pageSize;
-  const page = () =>
-    (stmt(ctx.db, `SELECT r.id ${base} ORDER BY ${order} LIMIT ?+0 OFFSET ?+0`)
-      .all(...where.params, pageSize, offset) as Array<{ id: number }>).map((r) => Number(r.id));
-  // An identifier lookup matches a handful of rows: its first page, when not full, is the count too. Broad
-  // queries count first (bounded by maxResults + 1), so a refused one never sorts all its matches.
-  let ids = sc.query_type === "idtype-value" && offset === 0 ? page() : undefined;
-  const total = ids && ids.length < pageSize ? ids.length : Number(
-    (stmt(ctx.db, `SELECT COUNT(*) AS n FROM (SELECT 1 ${base} LIMIT ?+0)`)
-      .get(...where.params, ctx.maxResults + 1) as { n: number }).n,
-  );
-  if (total > ctx.maxResults) {
-    throw new ItemRejection(
-      "rjct.search.too_many_records_found",
-      `more than ${ctx.maxResults} records match; narrow the query`,
-    );
-  }
-  let records: Record<string, unknown>[] = [];
-  if (offset < total) {
-    ids ??= page();
-    const rows = fetchRows(ctx.db, ids);
-    const regs = rows.map(fromRow);
-    records = recordType === "group" ? withMembers(ctx.db, regs) : regs.map((r) => toDciPerson(r));
-  }
+  const read = () =>
+    readMatches(ctx, {
+      where,
+      recordType,
+      order,
+      pageSize,
+      offset: (pageNumber - 1) * pageSize,
+      identifierLookup: sc.query_type === "idtype-value",
+    });
+  const { total, records } = ctx.budget ? withStatementBudget(ctx.db, ctx.budget, read) : read();
   return {
     reference_id: ref,
     timestamp: new Date(ctx.now).toISOString(),
@@ -166,6 +165,50 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
     ...(typeof item.locale === "string" && /^[a-z]{2,3}$/i.test(item.locale)
       ? { locale: item.locale.toLowerCase() }
       : {}),
+  };
+}
+
+/** The count (up to maxResults + 1, else refused) and the requested page of a compiled search. */
+function readMatches(
+  ctx: SearchContext,
+  q: {
+    where: Compiled;
+    recordType: RecordType;
+    order: string;
+    pageSize: number;
+    offset: number;
+    identifierLookup: boolean;
+  },
+): { total: number; records: Record<string, unknown>[] } {
+  const base = searchFrom(q.where, q.recordType);
+  const params = q.where.params;
+  // iterate(), not all(): Deno's all() steps again after an error, which restarts the statement, so a budget
+  // abort became an endless loop (src/db/budget.ts).
+  const page = () =>
+    Array.from(
+      stmt(ctx.db, `SELECT r.id ${base} ORDER BY ${q.order} LIMIT ?+0 OFFSET ?+0`)
+        .iterate(...params, q.pageSize, q.offset),
+      (r) => Number((r as { id: number }).id),
+    );
+  // An identifier lookup matches a handful of rows: its first page, when not full, is the count too. Broad
+  // queries count first (bounded by maxResults + 1), so a refused one never sorts all its matches.
+  let ids = q.identifierLookup && q.offset === 0 ? page() : undefined;
+  const total = ids && ids.length < q.pageSize ? ids.length : Number(
+    (stmt(ctx.db, `SELECT COUNT(*) AS n FROM (SELECT 1 ${base} LIMIT ?+0)`)
+      .get(...params, ctx.maxResults + 1) as { n: number }).n,
+  );
+  if (total > ctx.maxResults) {
+    throw new ItemRejection(
+      "rjct.search.too_many_records_found",
+      `more than ${ctx.maxResults} records match; narrow the query`,
+    );
+  }
+  if (q.offset >= total) return { total, records: [] };
+  ids ??= page();
+  const regs = fetchRows(ctx.db, ids).map(fromRow);
+  return {
+    total,
+    records: q.recordType === "group" ? withMembers(ctx.db, regs) : regs.map((r) => toDciPerson(r)),
   };
 }
 
@@ -227,7 +270,8 @@ function sortOf(raw: unknown, recordType: RecordType): string {
     if (!def || !def.sortable || !def.on.includes(recordType)) {
       throw new ItemRejection("rjct.sort.invalid", `cannot sort ${recordType} records by ${show(name)}`);
     }
-    const dir = (isObj(s) && s.sort_order !== undefined ? String(s.sort_order) : "asc").toLowerCase();
+    const raw = isObj(s) ? s.sort_order : undefined;
+    const dir = raw === undefined ? "asc" : typeof raw === "string" ? raw.toLowerCase() : undefined;
     if (dir !== "asc" && dir !== "desc") {
       throw new ItemRejection(
         "rjct.sort.invalid",

@@ -28,6 +28,14 @@ export interface SearchOutcome {
   };
 }
 
+/** A search message as received: the registry it was sent to, its header and its message. */
+export interface SearchInput {
+  registry: Registry;
+  header: SearchHeader;
+  message: unknown;
+  correlationId?: string;
+}
+
 /** Registries whose search is implemented. */
 export const SEARCHABLE_REGISTRIES: readonly Registry[] = ["social"];
 
@@ -37,7 +45,7 @@ export const SEARCHABLE_REGISTRIES: readonly Registry[] = ["social"];
  */
 export function searchMessage(
   deps: Pick<Deps, "db" | "config" | "clock">,
-  input: { registry: Registry; header: SearchHeader; message: unknown; correlationId?: string },
+  input: SearchInput,
 ): SearchOutcome {
   const { header } = input;
   const version = header.version ?? "1.0.0";
@@ -71,11 +79,14 @@ export function searchMessage(
   const now = deps.clock.now();
   const supported = SEARCHABLE_REGISTRIES.includes(input.registry);
   const seen = new Set<string>();
+  // One SQL time budget for the whole request: its items share it, so no request holds the isolate longer.
+  const budgetMs = deps.config.searchBudgetMs;
   const ctx = {
     db: deps.db,
     maxPageSize: deps.config.maxPageSize,
     maxResults: deps.config.searchMaxResults,
     now,
+    budget: { deadline: now + budgetMs, budgetMs, now: () => deps.clock.now() },
   };
   const answers = items.map((item) => {
     if (!supported) {

@@ -13,7 +13,7 @@ import {
   SearchResponseEnvelope,
   SearchSort,
 } from "../dci/search.ts";
-import { searchMessage } from "./search_message.ts";
+import { runSearch } from "./search_run.ts";
 
 /** Adds the sync search endpoint to one registry's router. */
 export function searchRoutes(app: OpenAPIHono<AppEnv>, deps: Deps, registry: Registry): void {
@@ -42,7 +42,7 @@ export function searchRoutes(app: OpenAPIHono<AppEnv>, deps: Deps, registry: Reg
       401: { description: "ERR ACK", content: { "application/json": { schema: Ack } } },
     },
   });
-  app.openapi(route, (c) => {
+  app.openapi(route, async (c) => {
     const body = c.req.valid("json");
     c.set("logFields", {
       ...c.get("logFields"),
@@ -50,7 +50,11 @@ export function searchRoutes(app: OpenAPIHono<AppEnv>, deps: Deps, registry: Reg
       transaction_id: body.message.transaction_id,
     });
     const started = performance.now();
-    const outcome = searchMessage(deps, { registry, header: body.header, message: body.message });
+    const outcome = await runSearch(deps, body.header.sender_id, {
+      registry,
+      header: body.header,
+      message: body.message,
+    });
     deps.metrics.observe(
       "dci_search_seconds",
       "Search message processing time (server side, without signing)",

@@ -21,8 +21,14 @@ export function detectFormat(path: string, firstChar: string | undefined, explic
   return firstChar === "[" ? "json" : "ndjson";
 }
 
-/** Lines of a text stream with their 1-based numbers. */
-export async function* lines(chunks: AsyncIterable<string>): AsyncGenerator<{ line: number; text: string }> {
+/** The largest record (an NDJSON line, a JSON array element) read, in characters. */
+const MAX_RECORD_CHARS = 1_000_000;
+
+/** Lines of a text stream with their 1-based numbers; a line longer than `max` characters stops the stream. */
+export async function* lines(
+  chunks: AsyncIterable<string>,
+  max = MAX_RECORD_CHARS,
+): AsyncGenerator<{ line: number; text: string }> {
   let buf = "";
   let n = 0;
   for await (const chunk of chunks) {
@@ -30,11 +36,13 @@ export async function* lines(chunks: AsyncIterable<string>): AsyncGenerator<{ li
     let start = 0;
     let i: number;
     while ((i = buf.indexOf("\n", start)) >= 0) {
+      if (i - start > max) throw new Error(`line ${n + 1}: a record is larger than 1 MB`);
       n++;
       yield { line: n, text: buf.slice(start, i).replace(/\r$/, "") };
       start = i + 1;
     }
     buf = buf.slice(start);
+    if (buf.length > max) throw new Error(`line ${n + 1}: a record is larger than 1 MB`);
   }
   if (buf.length > 0) yield { line: n + 1, text: buf.replace(/\r$/, "") };
 }
@@ -51,8 +59,6 @@ export async function* ndjsonRecords(chunks: AsyncIterable<string>): AsyncGenera
     }
   }
 }
-
-const MAX_RECORD_CHARS = 1_000_000;
 
 /** A JSON array `[{…}, {…}]`, split into elements by tracking depth and strings, then parsed one by one. */
 export async function* jsonArrayRecords(chunks: AsyncIterable<string>): AsyncGenerator<SourceRecord> {

@@ -5,40 +5,34 @@ import { z } from "zod";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
-import {
-  addSender,
-  getSender,
-  listSenders,
-  removeSender,
-  SenderError,
-  setSenderActive,
-  updateSender,
-} from "./store.ts";
+import { addSender, getSender, listSenders, SenderError, updateSender } from "./store.ts";
+import { deleteSender, disableSender, enableSender } from "./offboarding.ts";
 import { addSenderKey, listSenderKeys, removeSenderKey } from "./keys.ts";
 import { fetchSenderKeys } from "./jwks_fetch.ts";
 import { createClient, listClients, revokeClient, rotateClientSecret } from "./clients.ts";
+import { MAX_CODE, MAX_ID, MAX_JWK_JSON, MAX_NAME, MAX_SENDER_ID, MAX_URL } from "../dci/limits.ts";
 
-const url = z.string().max(2048).nullable().optional();
+const url = z.string().max(MAX_URL).nullable().optional();
 const limit = z.number().int().min(1).nullable().optional();
 const SenderFields = z.strictObject({
-  name: z.string().min(1).max(200).optional(),
+  name: z.string().min(1).max(MAX_NAME).optional(),
   callback_base_url: url,
   jwks_url: url,
   limit_minute: limit,
   limit_day: limit,
   auto_approve_subscriptions: z.boolean().optional(),
 });
-const NewSender = SenderFields.extend({ sender_id: z.string() });
+const NewSender = SenderFields.extend({ sender_id: z.string().max(MAX_SENDER_ID) });
 const NewKey = z.strictObject({
-  key_id: z.string(),
-  alg: z.string().optional(),
-  pem: z.string().max(16_384).optional(),
-  jwk: z.record(z.string(), z.unknown()).optional(),
+  key_id: z.string().max(MAX_ID),
+  alg: z.string().max(MAX_CODE).optional(),
+  pem: z.string().max(MAX_JWK_JSON).optional(),
+  jwk: z.record(z.string().max(MAX_CODE), z.unknown()).optional(),
 }).refine((k) => (k.pem === undefined) !== (k.jwk === undefined), "give exactly one of pem or jwk");
 const NewClient = z.strictObject({
-  sender_id: z.string(),
-  scopes: z.array(z.string()).optional(),
-  name: z.string().max(200).optional(),
+  sender_id: z.string().max(MAX_SENDER_ID),
+  scopes: z.array(z.string().max(MAX_CODE)).max(20).optional(),
+  name: z.string().max(MAX_NAME).optional(),
 });
 
 async function body<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.output<T>> {
@@ -90,16 +84,20 @@ export function senderAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
     const input = await body(c, SenderFields);
     return c.json(await run(() => updateSender(deps, c.req.param("id"), input)));
   });
+  // Delete cancels the sender's subscriptions, notifications and callbacks for good (counts in the log).
   app.delete("/senders/:id", async (c) => {
-    await run(() => removeSender(deps, c.req.param("id")));
+    await run(() => deleteSender(deps, c.req.param("id")));
     return c.body(null, 204);
   });
-  for (const [action, active] of [["enable", true], ["disable", false]] as const) {
-    app.post(
-      `/senders/:id/${action}`,
-      async (c) => c.json(await run(() => setSenderActive(deps, c.req.param("id"), active))),
-    );
-  }
+  // The sender as before, plus what is now held (disable) or resumes (enable).
+  app.post("/senders/:id/disable", async (c) => {
+    const { sender, held } = await run(() => disableSender(deps, c.req.param("id")));
+    return c.json({ ...sender, held });
+  });
+  app.post("/senders/:id/enable", async (c) => {
+    const { sender, resumed } = await run(() => enableSender(deps, c.req.param("id")));
+    return c.json({ ...sender, resumed });
+  });
   app.get("/senders/:id/keys", (c) => {
     found(getSender(deps, c.req.param("id")), `sender "${c.req.param("id")}"`);
     return c.json({ keys: listSenderKeys(deps, c.req.param("id")) });

@@ -6,6 +6,7 @@ import { hashSecret, randomToken, type SecretHash, verifySecret } from "../auth/
 import { requireSender } from "./keys.ts";
 import { SenderError } from "./store.ts";
 import { stmt } from "../db/statements.ts";
+import { clientLockout, recordClientFailure } from "./rate_limit.ts";
 
 /** The scopes a client may hold. */
 export const SCOPES = [
@@ -112,20 +113,49 @@ export async function rotateClientSecret(deps: Deps, clientId: string): Promise<
   return { clientSecret };
 }
 
-const DUMMY: SecretHash = { salt: "AAAAAAAAAAAAAAAAAAAAAA==", hash: "A".repeat(43) + "=" };
+/** The outcome of a client authentication. */
+export type ClientAuthResult =
+  | { ok: true; client: ClientInfo }
+  | { ok: false; reason: "invalid" }
+  | { ok: false; reason: "locked" | "busy"; retryAfter: number };
 
-/** Checks client credentials; unknown clients cost the same scrypt work as known ones. */
+/**
+ * Checks client credentials, cheapest checks first: the client row (unknown, revoked or of a disabled sender:
+ * refused without hashing), a credential this isolate already verified against the same stored hash (no
+ * hashing), the client id's lockout after failed attempts, and only then scrypt, within the isolate's bound on
+ * concurrent hashes (an id that failed recently does not queue for it). A wrong secret counts towards the
+ * lockout.
+ *
+ * Unknown ids are answered without a hash, so timing tells whether a client id exists. That is accepted: a
+ * client id is an identifier, not a secret (RFC 6749 §2.2), it carries 72 random bits so ids cannot be found by
+ * guessing, and hashing against a dummy would hand every flood of made-up ids the full scrypt cost.
+ */
 export async function authenticateClient(
   deps: Deps,
   clientId: string,
   secret: string,
-): Promise<ClientInfo | undefined> {
+): Promise<ClientAuthResult> {
   const row = stmt(
     deps.db,
     `SELECT c.*, s.active AS sender_active FROM oauth_clients c JOIN senders s USING (sender_id)
      WHERE c.client_id = ?`,
   ).get(clientId) as Row | undefined;
-  const ok = await verifySecret(secret, row ? JSON.parse(row.secret_hash as string) : DUMMY);
-  if (!row || !ok || row.active !== 1 || row.sender_active !== 1) return undefined;
-  return toInfo(row);
+  if (!row || row.active !== 1 || row.sender_active !== 1) return { ok: false, reason: "invalid" };
+  const storedHash = row.secret_hash as string;
+  if (deps.tokenGuard.isVerified(clientId, secret, storedHash)) return { ok: true, client: toInfo(row) };
+  const now = deps.clock.now();
+  const lock = clientLockout(deps.db, clientId, deps.config.tokenClientFailureLimit, now);
+  if (lock.locked) return { ok: false, reason: "locked", retryAfter: lock.retryAfter };
+  // An id with recent failures is hashed only on an idle slot: guesses never queue ahead of a new client.
+  const verified = await deps.tokenGuard.withHashSlot(clientId, () => {
+    deps.metrics.inc("dci_token_secret_hashes_total", "Client secrets hashed (scrypt) by the token endpoint");
+    return verifySecret(secret, JSON.parse(storedHash) as SecretHash);
+  }, { suspect: lock.failures > 0 });
+  if (!verified) return { ok: false, reason: "busy", retryAfter: 1 };
+  if (!verified.value) {
+    recordClientFailure(deps.db, clientId, deps.clock.now());
+    return { ok: false, reason: "invalid" };
+  }
+  deps.tokenGuard.remember(clientId, secret, storedHash);
+  return { ok: true, client: toInfo(row) };
 }

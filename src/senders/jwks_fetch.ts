@@ -3,7 +3,8 @@ import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
 import { transaction } from "../db/sqlite.ts";
 import { OutboundError } from "../net/outbound.ts";
-import { bumpKeys, parsePublicKey } from "./keys.ts";
+import { bumpKeys, checkKeyId, parsePublicKey } from "./keys.ts";
+import { normaliseAlg } from "../auth/envelope_signature.ts";
 import { getSender, SenderError } from "./store.ts";
 import { stmt } from "../db/statements.ts";
 
@@ -25,6 +26,7 @@ export async function fetchSenderKeys(deps: Deps, senderId: string): Promise<Fet
       method: "GET",
       headers: { accept: "application/json" },
       maxBytes: Math.min(JWKS_MAX_BYTES, deps.config.outboundMaxBytes),
+      sender: senderId,
     });
     if (res.status !== 200) throw new SenderError("invalid", `JWKS URL answered HTTP ${res.status}`);
     parsed = parseJwks(res.text());
@@ -71,16 +73,34 @@ export function parseJwks(text: string) {
   const keys = (doc as { keys?: unknown })?.keys;
   if (!Array.isArray(keys)) throw new SenderError("invalid", 'JWKS has no "keys" array');
   if (keys.length > 50) throw new SenderError("invalid", `JWKS has ${keys.length} keys (at most 50)`);
+  const seen = new Set<string>();
   return keys.map((raw, i) => {
     const jwk = raw as Record<string, unknown>;
     if (typeof jwk?.kid !== "string" || jwk.kid === "") {
       throw new SenderError("invalid", `JWKS key #${i} has no kid`);
     }
-    // A DCI-style kid "{sender}|{key_id}|{alg}" is stored under its key_id.
+    // A DCI-style kid "{sender}|{key_id}|{alg}" is stored under its key_id, which passes the same checks as a
+    // key added by hand (a kid "|" once became the key id "", which no admin call could name or remove).
     const parts = jwk.kid.split("|");
+    if (parts.length > 3) {
+      throw new SenderError("invalid", `JWKS key #${i}: kid is not "{sender_id}|{key_id}|{alg}"`);
+    }
     const keyId = parts.length >= 2 ? parts[1] : jwk.kid;
+    try {
+      checkKeyId(keyId);
+    } catch (err) {
+      throw new SenderError("invalid", `JWKS key #${i}: ${(err as Error).message}`);
+    }
+    if (seen.has(keyId)) throw new SenderError("invalid", `JWKS key #${i}: key_id "${keyId}" appears twice`);
+    seen.add(keyId);
     const alg = typeof jwk.alg === "string" && jwk.alg !== "EdDSA" ? jwk.alg : undefined;
     const { alg: detected, jwk: pub } = parsePublicKey(jwk, alg);
+    if (parts.length === 3 && normaliseAlg(parts[2]) !== detected) {
+      throw new SenderError(
+        "invalid",
+        `JWKS key #${i}: kid names alg "${parts[2].slice(0, 40)}" for a ${detected} key`,
+      );
+    }
     return { keyId, alg: detected, jwk: pub };
   });
 }
@@ -94,8 +114,13 @@ export async function refreshDueJwks(deps: Deps): Promise<number> {
        AND (jwks_fetched_at IS NULL OR jwks_fetched_at <= ?) ORDER BY sender_id`,
   ).all(cutoff) as Array<{ sender_id: string }>;
   for (const { sender_id } of due) {
-    const outcome = await fetchSenderKeys(deps, sender_id);
-    if (!outcome.ok) deps.log.warn("sender JWKS fetch failed", { sender_id, error: outcome.error });
+    // One sender's failure, whatever it is, must not stop the refresh of the senders after it.
+    try {
+      const outcome = await fetchSenderKeys(deps, sender_id);
+      if (!outcome.ok) deps.log.warn("sender JWKS fetch failed", { sender_id, error: outcome.error });
+    } catch (err) {
+      deps.log.error("sender JWKS refresh failed", { sender_id, err });
+    }
   }
   return due.length;
 }

@@ -10,6 +10,7 @@ import { isoNow } from "../clock.ts";
 import { transaction } from "../db/sqlite.ts";
 import { SenderError } from "./store.ts";
 import { stmt } from "../db/statements.ts";
+import { MAX_JWK_JSON } from "../dci/limits.ts";
 
 /** A sender key as listed (public material only). */
 export interface SenderKey {
@@ -24,6 +25,14 @@ export interface SenderKey {
 
 const KEY_ID = /^[A-Za-z0-9._:-]{1,99}$/;
 
+/** Refuses a key id that is not 1 to 99 of `[A-Za-z0-9._:-]` (it is a path segment and part of a kidId). */
+export function checkKeyId(keyId: unknown): asserts keyId is string {
+  if (typeof keyId !== "string" || !KEY_ID.test(keyId)) {
+    const shown = JSON.stringify(typeof keyId === "string" ? keyId.slice(0, 100) : keyId ?? null);
+    throw new SenderError("invalid", `key_id ${shown} must be [A-Za-z0-9._:-], 1 to 99 characters`);
+  }
+}
+
 /** Parses a PEM (SPKI / certificate) or a JWK into a public key; throws SenderError on anything else. */
 export function parsePublicKey(material: string | Record<string, unknown>, alg?: string): {
   key: KeyObject;
@@ -31,6 +40,8 @@ export function parsePublicKey(material: string | Record<string, unknown>, alg?:
   jwk: Record<string, unknown>;
 } {
   let key: KeyObject;
+  const size = typeof material === "string" ? material.length : JSON.stringify(material)?.length ?? 0;
+  if (size > MAX_JWK_JSON) throw new SenderError("invalid", `key is larger than ${MAX_JWK_JSON} characters`);
   try {
     if (typeof material === "string") {
       const text = material.trim();
@@ -73,9 +84,7 @@ export function addSenderKey(
     source?: "manual" | "jwks";
   },
 ): SenderKey {
-  if (!KEY_ID.test(input.keyId)) {
-    throw new SenderError("invalid", `key_id "${input.keyId}" must be [A-Za-z0-9._:-], 1 to 99 characters`);
-  }
+  checkKeyId(input.keyId);
   const parsed = parsePublicKey(input.material, input.alg);
   transaction(deps.db, () => {
     requireSender(deps, senderId);

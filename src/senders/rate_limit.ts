@@ -1,6 +1,7 @@
 /**
  * Rate limits in SQLite (consistent across isolates): a true rolling minute in one-second buckets, and a
- * per-UTC-day counter whose stale day reads as zero (a missed midnight reset is caught up lazily).
+ * per-UTC-day counter whose stale day reads as zero (a missed midnight reset is caught up lazily). The same
+ * buckets count token requests per client IP (scope 'token_ip') and failed ones per client id ('client_fail').
  */
 import type { Db } from "../db/sqlite.ts";
 import { groupCommit } from "../db/group_commit.ts";
@@ -15,6 +16,8 @@ export interface RateDecision {
   remainingDay?: number;
   /** Seconds until a request would be allowed again (when refused), or until the window frees a slot. */
   retryAfter: number;
+  /** When refused: the epoch ms before which every request of this sender would be refused too (same limits). */
+  retryAtMs?: number;
 }
 
 const WINDOW_S = 60;
@@ -115,6 +118,7 @@ export function countSenderRequests(db: Db, requests: SenderRequest[], nowMs: nu
         remainingMinute: r.limits.minute - u.used,
         remainingDay: 0,
         retryAfter: Math.max(1, Math.ceil((midnight - nowMs) / 1000)),
+        retryAtMs: midnight,
       };
       return { decision };
     }
@@ -146,13 +150,10 @@ export function countSenderRequests(db: Db, requests: SenderRequest[], nowMs: nu
     ).run(senderId, today, u.added);
   }
   for (const { index, senderId, limit } of refusedMinute) {
-    (outcomes[index] as { decision: RateDecision }).decision.retryAfter = untilFree(
-      db,
-      "sender",
-      senderId,
-      nowS,
-      limit,
-    );
+    const decision = (outcomes[index] as { decision: RateDecision }).decision;
+    decision.retryAfter = untilFree(db, "sender", senderId, nowS, limit);
+    // The usage only falls as buckets leave the window: none leaves before this second starts.
+    decision.retryAtMs = (nowS + decision.retryAfter) * 1000;
   }
   return outcomes;
 }
@@ -176,6 +177,28 @@ export function takeIpRequest(db: Db, ip: string, limit: number, nowMs: number):
     bump(db, "token_ip", ip, nowS);
     return { allowed: true, remainingMinute: limit - used - 1, retryAfter: 0 };
   });
+}
+
+/**
+ * Whether a client id is locked after failed token requests: `limit` failures within the rolling minute
+ * (counted in SQLite, so every isolate and a restarted server see them) lock it until enough of them age out,
+ * at most a minute after the last counted one. Locked requests are refused without hashing and not counted.
+ */
+export function clientLockout(
+  db: Db,
+  clientId: string,
+  limit: number,
+  nowMs: number,
+): { locked: boolean; failures: number; retryAfter: number } {
+  const nowS = Math.floor(nowMs / 1000);
+  const { used } = minuteUsage(db, "client_fail", clientId, nowS);
+  if (used < limit) return { locked: false, failures: used, retryAfter: 0 };
+  return { locked: true, failures: used, retryAfter: untilFree(db, "client_fail", clientId, nowS, limit) };
+}
+
+/** Counts one failed token request (wrong secret) against a client id's lockout. */
+export function recordClientFailure(db: Db, clientId: string, nowMs: number): void {
+  bump(db, "client_fail", clientId, Math.floor(nowMs / 1000));
 }
 
 /** Deletes minute buckets that left the window (run on a schedule). */

@@ -157,7 +157,10 @@ export function updateSender(deps: Deps, senderId: string, input: SenderInput): 
   return getSender(deps, senderId)!;
 }
 
-/** Enables or disables a sender; a disabled sender's requests and tokens are refused at once. */
+/**
+ * Enables or disables a sender; a disabled sender's requests and tokens are refused at once, and delivery to
+ * it is held (see offboarding.ts, which operators go through).
+ */
 export function setSenderActive(deps: Deps, senderId: string, active: boolean): Sender {
   const res = stmt(deps.db, "UPDATE senders SET active = ?, updated_at = ? WHERE sender_id = ?")
     .run(active ? 1 : 0, isoNow(deps.clock), senderId);
@@ -165,7 +168,10 @@ export function setSenderActive(deps: Deps, senderId: string, active: boolean): 
   return getSender(deps, senderId)!;
 }
 
-/** Removes a sender with its keys and clients. */
+/**
+ * Removes a sender's own rows (the sender, its keys and clients, its day counter). Operators go through
+ * `deleteSender` (offboarding.ts), which also cancels its subscriptions and deliveries in the same transaction.
+ */
 export function removeSender(deps: Deps, senderId: string): void {
   const res = stmt(deps.db, "DELETE FROM senders WHERE sender_id = ?").run(senderId);
   if (res.changes === 0) throw new SenderError("not_found", `sender "${senderId}" does not exist`);

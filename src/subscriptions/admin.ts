@@ -10,6 +10,8 @@ import {
   approve,
   cancel,
   reactivate,
+  retryNotification,
+  retrySubscriptionNotifications,
   showSubscription,
   SubscriptionOpError,
   subscriptionView,
@@ -45,6 +47,29 @@ const show = createRoute({
   summary: "One subscription",
   request: { params: Params },
   responses: { 200: json(Item, "The subscription") },
+});
+
+const retryOne = createRoute({
+  method: "post",
+  path: "/notifications/{notification_id}/retry",
+  tags: ["Admin"],
+  summary: "Re-send a failed notification (same notification id, fresh attempt budget, before later ones)",
+  request: { params: z.object({ notification_id: z.string().min(1).max(99) }) },
+  responses: { 202: json(Item, "The notification, pending again") },
+});
+
+const retryAll = createRoute({
+  method: "post",
+  path: "/subscriptions/{code}/notifications/retry",
+  tags: ["Admin"],
+  summary: "Re-send every failed notification of an active subscription, oldest first",
+  request: { params: Params },
+  responses: {
+    202: json(
+      z.object({ subscription: z.string(), state: z.string(), retried: z.number() }),
+      "How many were re-queued",
+    ),
+  },
 });
 
 function action(name: "approve" | "cancel" | "reactivate", summary: string) {
@@ -85,13 +110,16 @@ function toHttp(err: unknown): never {
   throw err;
 }
 
-function guarded(deps: Deps, code: string, fn: (deps: Deps, code: string) => SubscriptionRow) {
+function guarded<T>(deps: Deps, code: string, fn: (deps: Deps, code: string) => T): T {
   try {
-    return subscriptionView(fn(deps, code));
+    return fn(deps, code);
   } catch (err) {
     toHttp(err);
   }
 }
+
+const view = (fn: (deps: Deps, code: string) => SubscriptionRow) => (deps: Deps, code: string) =>
+  subscriptionView(fn(deps, code));
 
 /** Adds the subscriptions and notifications admin endpoints. */
 export function subscriptionAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
@@ -105,18 +133,32 @@ export function subscriptionAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): v
     });
     return c.json({ items: rows.map(subscriptionView) }, 200);
   });
-  app.openapi(show, (c) => c.json(guarded(deps, c.req.valid("param").code, showSubscription), 200));
+  app.openapi(show, (c) => c.json(guarded(deps, c.req.valid("param").code, view(showSubscription)), 200));
   app.openapi(
     action("approve", "Approve a pending subscription"),
-    (c) => c.json(guarded(deps, c.req.valid("param").code, approve), 200),
+    (c) => c.json(guarded(deps, c.req.valid("param").code, view(approve)), 200),
   );
   app.openapi(
     action("cancel", "Cancel a subscription (its waiting notifications fail)"),
-    (c) => c.json(guarded(deps, c.req.valid("param").code, cancel), 200),
+    (c) => c.json(guarded(deps, c.req.valid("param").code, view(cancel)), 200),
   );
   app.openapi(
-    action("reactivate", "Reactivate a subscription in error; delivery resumes in order"),
-    (c) => c.json(guarded(deps, c.req.valid("param").code, reactivate), 200),
+    action(
+      "reactivate",
+      "Reactivate a subscription in error; the notifications that failed since the last delivered one are re-sent, then those that waited, in order",
+    ),
+    (c) => {
+      const { row, resent } = guarded(deps, c.req.valid("param").code, reactivate);
+      return c.json({ ...subscriptionView(row), resent_notifications: resent }, 200);
+    },
+  );
+  app.openapi(retryAll, (c) => {
+    const { row, retried } = guarded(deps, c.req.valid("param").code, retrySubscriptionNotifications);
+    return c.json({ subscription: row.code, state: row.state, retried }, 202);
+  });
+  app.openapi(
+    retryOne,
+    (c) => c.json(guarded(deps, c.req.valid("param").notification_id, retryNotification), 202),
   );
   app.openapi(notifications, (c) => {
     const q = c.req.valid("query");

@@ -13,6 +13,7 @@ import { getSubscriptionById, type SubscriptionRow } from "./store.ts";
 import { readSnapshot } from "./filter_eval.ts";
 import { eventTypeName, localeOf } from "./rules.ts";
 import { headOf, markFailed, markRetry, markSent, type NotificationRow } from "./notifications.ts";
+import { currentNotifyUrl, laneHeld, notificationHold } from "./holds.ts";
 
 type Json = Record<string, unknown>;
 
@@ -51,11 +52,15 @@ export function notifyMessage(
   };
 }
 
-/** Signs and POSTs one notification once. Never throws; the receiver's body is never read into errors. */
+/**
+ * Signs and POSTs one notification once, to the subscription's URL as it is now; `hold` is asked right before
+ * sending (see postEnvelope). Never throws; the receiver's body is never read into errors.
+ */
 export async function sendNotification(
   deps: Deps,
   sub: SubscriptionRow,
   n: NotificationRow,
+  hold?: () => string | undefined,
 ): Promise<DeliveryOutcome> {
   const ev = stmt(
     deps.db,
@@ -79,9 +84,11 @@ export async function sendNotification(
     deps.log.error("notification envelope could not be built", { notification_id: n.notification_id, err });
     return { ok: false, permanent: false, error: "envelope: could not sign the notification" };
   }
-  return await postEnvelope(deps.http, sub.callback_url, body, {
+  return await postEnvelope(deps.http, currentNotifyUrl(deps, sub), body, {
     headers: { "X-DCI-Notification-ID": n.notification_id },
     what: "notification URL",
+    hold,
+    sender: sub.sender_id,
   });
 }
 
@@ -115,7 +122,7 @@ export async function runLane(
   try {
     for (;;) {
       const sub = getSubscriptionById(deps.db, subscriptionId);
-      if (!sub || sub.state !== "active") break;
+      if (!sub || sub.state !== "active" || laneHeld(deps, sub)) break;
       const n = headOf(deps.db, subscriptionId);
       if (!n || n.next_attempt_at > iso(deps.clock.now())) break;
       stmt(deps.db, "UPDATE subscriptions SET lease_until = ? WHERE id = ?").run(
@@ -123,7 +130,14 @@ export async function runLane(
         subscriptionId,
       );
       const started = performance.now();
-      const outcome = await sendNotification(deps, sub, n);
+      const outcome = await sendNotification(
+        deps,
+        sub,
+        n,
+        () => notificationHold(deps, subscriptionId, n.id),
+      );
+      // Held right before sending (its sender was disabled or deleted): no attempt made, the lane stops.
+      if (!outcome.ok && outcome.held) break;
       deps.metrics.observe(
         "dci_notification_seconds",
         "Notification delivery attempt latency",

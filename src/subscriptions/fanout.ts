@@ -128,7 +128,25 @@ function matches(deps: Deps, cache: FilterCache, sub: SubscriptionRow, ev: Event
   const compiled = cache.get(key);
   if (compiled instanceof Error) return false;
   if (!compiled) return true;
-  return matchesSnapshot(deps.db, compiled, ev);
+  try {
+    return matchesSnapshot(deps.db, compiled, ev);
+  } catch (err) {
+    // A passing storage fault rolls the batch back to be redone. Anything else is a poisoned event or filter:
+    // were it thrown, the cursor would never move and no subscription of any sender would be notified again.
+    if (isTransientStorageError(err)) throw err;
+    deps.log.error("subscription filter failed on an event; the event is not notified to it", {
+      subscription: sub.code,
+      event_id: ev.id,
+      err,
+    });
+    return false;
+  }
+}
+
+/** SQLite busy, locked, out of memory, I/O error or full: the same work may succeed when redone. */
+function isTransientStorageError(err: unknown): boolean {
+  const code = (err as { errcode?: unknown } | undefined)?.errcode;
+  return typeof code === "number" && [5, 6, 7, 10, 13].includes(code & 0xff);
 }
 
 /** Logs notifications until caught up; returns the number of events consumed. */

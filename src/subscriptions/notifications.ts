@@ -4,6 +4,7 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
+import { DISABLED_SENDERS } from "../senders/pause.ts";
 
 /** Notification statuses. */
 export const NOTIFICATION_STATUSES = ["pending", "sent", "failed", "received"] as const;
@@ -41,7 +42,7 @@ const SQL = {
       (SELECT subscription_id, MIN(id) AS head FROM notifications WHERE status = 'pending' GROUP BY subscription_id) h
       JOIN notifications n ON n.id = h.head
       JOIN subscriptions s ON s.id = h.subscription_id
-    WHERE s.state = 'active' AND n.next_attempt_at <= ?`,
+    WHERE s.state = 'active' AND n.next_attempt_at <= ? AND s.sender_id NOT IN ${DISABLED_SENDERS}`,
   sent: `UPDATE notifications SET status = 'sent', attempts = attempts + 1, last_error = NULL, sent_at = ?,
     updated_at = ? WHERE id = ? AND status = 'pending'`,
   retry:
@@ -77,7 +78,7 @@ export function headOf(db: Db, subscriptionId: number): NotificationRow | undefi
   return stmt(db, SQL.head).get(subscriptionId) as NotificationRow | undefined;
 }
 
-/** Active subscriptions whose next notification is due at `now`. */
+/** Active subscriptions whose next notification is due at `now` (a disabled sender's wait). */
 export function dueLanes(db: Db, now: string): number[] {
   return (stmt(db, SQL.heads).all(now) as Array<{ sid: number }>).map((r) => Number(r.sid));
 }
@@ -95,6 +96,47 @@ export function markRetry(db: Db, id: number, error: string, nextAt: string, now
 /** pending → failed after the last attempt (or a permanent refusal). */
 export function markFailed(db: Db, id: number, error: string, now: string): boolean {
   return Number(stmt(db, SQL.failed).run(error, now, id).changes) > 0;
+}
+
+/**
+ * failed → pending, due now with a fresh attempt budget (an operator's retry): one notification by row id, or
+ * every failed one of a subscription. The lane sends pending rows in id order, so re-sent ones go before any
+ * later notification still waiting. The notification id and message_id stay, for receivers to de-duplicate.
+ */
+export function reopenFailed(db: Db, of: { id: number } | { subscriptionId: number }, now: string): number {
+  const [column, value] = "id" in of ? ["id", of.id] : ["subscription_id", of.subscriptionId];
+  return Number(
+    stmt(
+      db,
+      `UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+       WHERE ${column} = ? AND status = 'failed'`, // column: one of two literals
+    ).run(now, now, value).changes,
+  );
+}
+
+/**
+ * failed → pending for the notifications of a subscription that failed after its last delivered one (the run
+ * that moved it to error), so reactivation re-sends them in order; older failures stay failed (re-sending them
+ * would break the order the receiver already saw; an operator can still retry them by id). Returns the count.
+ */
+export function reopenUndelivered(db: Db, subscriptionId: number, now: string): number {
+  return Number(
+    stmt(
+      db,
+      `UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+       WHERE subscription_id = ? AND status = 'failed' AND id > (SELECT COALESCE(MAX(id), 0)
+         FROM notifications WHERE subscription_id = ? AND status IN ('sent','received'))`,
+    ).run(now, now, subscriptionId, subscriptionId).changes,
+  );
+}
+
+/** One notification by its public id, with its subscription's code and sender. */
+export function getNotification(db: Db, notificationId: string): NotificationView | undefined {
+  return stmt(
+    db,
+    `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
+     JOIN subscriptions s ON s.id = n.subscription_id WHERE n.notification_id = ?`,
+  ).get(notificationId) as NotificationView | undefined;
 }
 
 /** The outcome of a receipt. */

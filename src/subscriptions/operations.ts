@@ -1,14 +1,17 @@
-/** Operator actions on subscriptions, shared by the admin API and the CLI. */
+/** Operator actions on subscriptions and their notifications, shared by the admin API and the CLI. */
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
 import {
   approveSubscription,
   endSubscription,
   getSubscription,
+  getSubscriptionById,
   reactivateSubscription,
   type SubscriptionRow,
 } from "./store.ts";
+import { getNotification, type NotificationView, reopenFailed } from "./notifications.ts";
 import { wakeNotifier } from "./notifier.ts";
+import { getSender } from "../senders/store.ts";
 
 /** Why an operator action was refused. */
 export class SubscriptionOpError extends Error {
@@ -49,14 +52,78 @@ export function approve(deps: Deps, code: string): SubscriptionRow {
   return done;
 }
 
-/** error → active; its waiting notifications resume in order. */
-export function reactivate(deps: Deps, code: string): SubscriptionRow {
+/**
+ * error → active; the notifications that failed since the last delivered one are re-sent (`resent`), then
+ * those that waited, in order.
+ */
+export function reactivate(deps: Deps, code: string): { row: SubscriptionRow; resent: number } {
   const row = find(deps, code);
   const done = reactivateSubscription(deps.db, code, isoNow(deps.clock));
   if (!done) throw new SubscriptionOpError("conflict", `Subscription "${code}" is ${row.state}, not error`);
-  deps.log.info("subscription reactivated", { subscription: code, sender_id: row.sender_id });
+  deps.log.info("subscription reactivated", {
+    subscription: code,
+    sender_id: row.sender_id,
+    resent: done.resent,
+  });
   wakeNotifier(deps);
   return done;
+}
+
+/** Refuses a notification retry unless the subscription is active and its sender enabled. */
+function retryable(deps: Deps, sub: SubscriptionRow): void {
+  if (sub.state === "error") {
+    throw new SubscriptionOpError(
+      "conflict",
+      `Subscription "${sub.code}" is in error: reactivate it (its undelivered notifications are re-sent)`,
+    );
+  }
+  if (sub.state !== "active") {
+    throw new SubscriptionOpError(
+      "conflict",
+      `Subscription "${sub.code}" is ${sub.state}: its notifications are not re-sent`,
+    );
+  }
+  if (getSender(deps, sub.sender_id)?.active !== true) {
+    throw new SubscriptionOpError(
+      "conflict",
+      `Sender "${sub.sender_id}" is disabled or deleted: its notifications are held or cancelled`,
+    );
+  }
+}
+
+/**
+ * Re-sends one failed notification (operator): pending again with a fresh attempt budget, same notification id
+ * and message_id. It goes before any later notification of its subscription still waiting.
+ */
+export function retryNotification(deps: Deps, notificationId: string): NotificationView {
+  const n = getNotification(deps.db, notificationId);
+  if (!n) throw new SubscriptionOpError("not_found", `No notification "${notificationId}"`);
+  retryable(deps, getSubscriptionById(deps.db, n.subscription_id)!);
+  if (!reopenFailed(deps.db, { id: n.id }, isoNow(deps.clock))) {
+    throw new SubscriptionOpError(
+      "conflict",
+      `Notification "${notificationId}" is ${n.status}; only failed notifications can be retried`,
+    );
+  }
+  deps.log.info("notification retry requested by operator", {
+    notification_id: notificationId,
+    subscription: n.subscription_code,
+  });
+  wakeNotifier(deps);
+  return getNotification(deps.db, notificationId)!;
+}
+
+/** Re-sends every failed notification of a subscription (operator), oldest first; returns how many. */
+export function retrySubscriptionNotifications(
+  deps: Deps,
+  code: string,
+): { row: SubscriptionRow; retried: number } {
+  const row = find(deps, code);
+  retryable(deps, row);
+  const retried = reopenFailed(deps.db, { subscriptionId: row.id }, isoNow(deps.clock));
+  deps.log.info("notification retry requested by operator", { subscription: code, retried });
+  if (retried > 0) wakeNotifier(deps);
+  return { row, retried };
 }
 
 /** pending|active|error → cancelled (waiting notifications fail). */

@@ -6,7 +6,6 @@
 import type { Deps } from "../deps.ts";
 import type { ProcessInput, ProcessResult } from "../transactions/processors.ts";
 import { isoNow } from "../clock.ts";
-import { normaliseDate } from "../registry/attributes.ts";
 import { getSender } from "../senders/store.ts";
 import { OutboundError } from "../net/outbound.ts";
 import {
@@ -18,13 +17,26 @@ import {
   normaliseRecordType,
   notifyUrl,
   SubscribeRejection,
+  subscriptionTime,
 } from "./rules.ts";
 import { endSubscription, getSubscription, insertSubscription, type SubscriptionRow } from "./store.ts";
+import {
+  HEADER_SAFE_ID_RULE,
+  isHeaderSafeId,
+  MAX_FILTER_JSON,
+  MAX_FREQUENCY_JSON,
+  MAX_ID,
+} from "../dci/limits.ts";
 
 type Json = Record<string, unknown>;
 
 function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The length of a value as JSON (0 when absent). */
+function jsonLength(v: unknown): number {
+  return v === undefined ? 0 : JSON.stringify(v)?.length ?? 0;
 }
 
 /** The SubscriptionInfo of a stored subscription, as the spec shapes it. */
@@ -44,17 +56,6 @@ export function subscriptionInfo(row: SubscriptionRow): Json {
     notify_record_type: row.notify_record_type,
     ...(localeOf(row.locale) ? { locale: localeOf(row.locale) } : {}),
   };
-}
-
-/** An ISO 8601 date-time with zone, normalised to UTC, or undefined when absent; throws when invalid. */
-function timeOf(raw: unknown, field: string): string | undefined {
-  if (raw === undefined || raw === null || raw === "") return undefined;
-  const ms = typeof raw === "string" && /T.*(Z|[+-]\d{2}:?\d{2})$/.test(raw) ? Date.parse(raw) : NaN;
-  if (Number.isNaN(ms)) {
-    if (typeof raw === "string" && normaliseDate(raw) === raw) return `${raw}T00:00:00.000Z`;
-    throw new SubscribeRejection("rjct.notify_details.invalid", `${field} must be an ISO 8601 date-time`);
-  }
-  return new Date(ms).toISOString();
 }
 
 /** Validates one subscribe_request item and stores its subscription; returns the response item. */
@@ -87,6 +88,12 @@ async function subscribeItem(
     );
   }
   const now = isoNow(deps.clock);
+  if (jsonLength(c.filter) > MAX_FILTER_JSON) {
+    throw new SubscribeRejection(
+      "rjct.notify_details.invalid",
+      `filter is larger than ${MAX_FILTER_JSON} characters of JSON`,
+    );
+  }
   const compiled = compileFilter(c.filter_type, c.filter, recordType, now.slice(0, 10));
   // frequency: start_time/end_time bound the events notified (end_time also expires the subscription); the
   // cron expression in frequency.frequency is stored and echoed but not honoured: every event is sent at once.
@@ -94,8 +101,14 @@ async function subscribeItem(
   if (freq !== undefined && !isObject(freq)) {
     throw new SubscribeRejection("rjct.notify_details.invalid", "frequency must be an object");
   }
-  const start = timeOf(freq?.start_time, "frequency.start_time");
-  const end = timeOf(freq?.end_time ?? c.end_time, "frequency.end_time");
+  if (jsonLength(freq) > MAX_FREQUENCY_JSON) {
+    throw new SubscribeRejection(
+      "rjct.notify_details.invalid",
+      `frequency is larger than ${MAX_FREQUENCY_JSON} characters of JSON`,
+    );
+  }
+  const start = subscriptionTime(freq?.start_time, "frequency.start_time");
+  const end = subscriptionTime(freq?.end_time ?? c.end_time, "frequency.end_time");
   if (end && end <= now) {
     throw new SubscribeRejection("rjct.notify_details.invalid", "frequency.end_time is in the past");
   }
@@ -110,7 +123,7 @@ async function subscribeItem(
     );
   }
   try {
-    await deps.http.check(url);
+    await deps.http.check(url, { sender: input.senderId });
   } catch (err) {
     if (!(err instanceof OutboundError)) throw err;
     throw new SubscribeRejection("rjct.notify_details.invalid", `notification URL refused: ${err.message}`);
@@ -187,14 +200,14 @@ export async function subscribeProcessor(deps: Deps, input: ProcessInput): Promi
     const ref = typeof item.reference_id === "string" ? item.reference_id : "";
     const reject = (code: string, message: string) =>
       response.push({
-        reference_id: ref,
+        reference_id: ref.slice(0, MAX_ID),
         timestamp: isoNow(deps.clock),
         status: "rjct",
         status_reason_code: code,
         status_reason_message: message,
       });
-    if (!ref || ref.length > 99) {
-      reject("rjct.reference_id.invalid", "reference_id must be a string of 1 to 99 characters");
+    if (!isHeaderSafeId(ref)) {
+      reject("rjct.reference_id.invalid", `reference_id ${HEADER_SAFE_ID_RULE}`);
       continue;
     }
     if (seen.has(ref)) {
@@ -247,12 +260,9 @@ export function unsubscribeProcessor(deps: Deps, input: ProcessInput): Promise<P
       });
     };
     const sub = getSubscription(deps.db, code);
-    if (!sub) {
+    // Another sender's code is answered exactly as an unknown one: the answer must not tell which codes exist.
+    if (!sub || sub.sender_id !== input.senderId) {
       fail("rjct.subscription_code.invalid", `No subscription ${JSON.stringify(code)}`);
-      continue;
-    }
-    if (sub.sender_id !== input.senderId) {
-      fail("rjct.requester.invalid", `Subscription ${JSON.stringify(code)} belongs to another sender`);
       continue;
     }
     const ended = endSubscription(deps.db, sub.id, "cancelled", now, input.correlationId);

@@ -8,7 +8,7 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { authenticate } from "../auth/middleware.ts";
-import { CallbackHeader, envelopeOf, Id99, type RequestHeader } from "../dci/schemas.ts";
+import { CallbackHeader, envelopeOf, HeaderId, Id99, type RequestHeader } from "../dci/schemas.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import { isoNow } from "../clock.ts";
 import type { ProcessInput, ProcessResult } from "../transactions/processors.ts";
@@ -16,7 +16,7 @@ import { markReceived } from "./notifications.ts";
 
 /** Receipt message: the notification id (X-DCI-Notification-ID) or the notify envelope's message_id. */
 export const ReceiptMessage = z.looseObject({
-  transaction_id: Id99,
+  transaction_id: HeaderId,
   notification_id: Id99.optional(),
   receipt: z.looseObject({ notification_id: Id99.optional(), message_id: Id99.optional() }).optional(),
 }).refine((m) => notificationIdOf(m) !== undefined, {

@@ -1,13 +1,16 @@
 /**
- * Subscription rules that need no storage: event and record type names, the filter (search query language,
- * compiled with the registry's query compiler), the dedupe key and the notification URL.
+ * Subscription rules that need no storage: event and record type names, start and end times, the filter (search
+ * query language, compiled with the registry's query compiler), the dedupe key and the notification URL.
  */
-import { CALLBACK_SUFFIX, callbackBase } from "../dci/callback_url.ts";
+import { CALLBACK_SUFFIX, callbackBase, trimTrailingSlashes } from "../dci/callback_url.ts";
 import { parseQuery, QueryError } from "../registry/query_parse.ts";
 import { type Compiled, toSql } from "../registry/query_sql.ts";
 import type { RecordType } from "../registry/attributes.ts";
 import type { RegistryEventType } from "../registry/events.ts";
 import { canonicalJson } from "../dci/canonical.ts";
+import { normaliseDate } from "../registry/attributes.ts";
+import { DATE_TIME } from "../dci/schemas.ts";
+import { MAX_TIMESTAMP } from "../dci/limits.ts";
 
 /** A per-item subscribe refusal (`rjct.notify_types.invalid`, `rjct.notify_details.invalid`, ...). */
 export class SubscribeRejection extends Error {
@@ -66,6 +69,26 @@ export function normaliseRecordType(raw: unknown): RecordType | undefined {
  */
 export function eventTypeName(type: RegistryEventType | string): string {
   return type === "registration" ? "REGISTER" : type.toUpperCase();
+}
+
+/**
+ * An ISO 8601 date-time with zone (or a date), normalised to UTC, or undefined when absent; throws when invalid.
+ * The length is checked first and the pattern is linear: a stored request is re-run by the sweeper after a crash.
+ */
+export function subscriptionTime(raw: unknown, field: string): string | undefined {
+  if (raw === undefined || raw === null || raw === "") return undefined;
+  if (typeof raw !== "string" || raw.length > MAX_TIMESTAMP) {
+    throw new SubscribeRejection(
+      "rjct.notify_details.invalid",
+      `${field} must be an ISO 8601 date-time of at most ${MAX_TIMESTAMP} characters`,
+    );
+  }
+  const ms = DATE_TIME.test(raw) ? Date.parse(raw) : NaN;
+  if (Number.isNaN(ms)) {
+    if (normaliseDate(raw) === raw) return `${raw}T00:00:00.000Z`;
+    throw new SubscribeRejection("rjct.notify_details.invalid", `${field} must be an ISO 8601 date-time`);
+  }
+  return new Date(ms).toISOString();
 }
 
 /** A locale as the spec sends it (three lowercase letters, ISO 639-3), or undefined (not sent). */
@@ -147,7 +170,7 @@ export function dedupeKey(
 export function notifyUrl(base: string | undefined | null, path = "notify"): string | undefined {
   const url = callbackBase(base);
   if (!url) return undefined;
-  const trimmed = url.pathname.replace(/\/+$/, "");
+  const trimmed = trimTrailingSlashes(url.pathname);
   if (CALLBACK_SUFFIX.test(trimmed)) {
     url.pathname = trimmed.replace(/\/(txn\/)?[^/]+$/, "") + `/${path}`;
   } else url.pathname = `${trimmed}/registry/${path}`;

@@ -5,6 +5,7 @@
 import { type Db, transaction } from "../db/sqlite.ts";
 import { lastEventId } from "../registry/events.ts";
 import { stmt } from "../db/statements.ts";
+import { reopenUndelivered } from "./notifications.ts";
 
 /** Subscription states. */
 export const SUBSCRIPTION_STATES = ["pending", "active", "cancelled", "expired", "error"] as const;
@@ -173,15 +174,23 @@ export function approveSubscription(db: Db, code: string, now: string): Subscrip
 }
 
 /**
- * error → active (operator): the failure count restarts and notifications waiting since the error are sent,
- * in order, from where delivery stopped.
+ * error → active (operator): the failure count restarts, and delivery resumes in order from where it stopped:
+ * first the notifications that failed since the last delivered one (re-sent, `resent` counts them), then
+ * those that waited since the error. One SQLite transaction.
  */
-export function reactivateSubscription(db: Db, code: string, now: string): SubscriptionRow | undefined {
-  return stmt(
-    db,
-    `UPDATE subscriptions SET state = 'active', consecutive_failures = 0, last_error = NULL, updated_at = ?
-     WHERE code = ? AND state = 'error' RETURNING *`,
-  ).get(now, code) as SubscriptionRow | undefined;
+export function reactivateSubscription(
+  db: Db,
+  code: string,
+  now: string,
+): { row: SubscriptionRow; resent: number } | undefined {
+  return transaction(db, () => {
+    const row = stmt(
+      db,
+      `UPDATE subscriptions SET state = 'active', consecutive_failures = 0, last_error = NULL, updated_at = ?
+       WHERE code = ? AND state = 'error' RETURNING *`,
+    ).get(now, code) as SubscriptionRow | undefined;
+    return row ? { row, resent: reopenUndelivered(db, row.id, now) } : undefined;
+  });
 }
 
 /**
@@ -210,6 +219,34 @@ export function endSubscription(
     }
     return row;
   });
+}
+
+/**
+ * Cancels every live subscription of a deleted sender (or the one `id`) for good, recording `reason` and
+ * `cancelled_by = 'sender-deleted'`, and fails the notifications they still had waiting with the same reason.
+ * Runs inside the caller's transaction (the sender's delete). Returns how many of each were cancelled.
+ */
+export function cancelForDeletedSender(
+  db: Db,
+  of: { senderId: string } | { id: number },
+  reason: string,
+  now: string,
+): { subscriptions: number; notifications: number } {
+  const [column, value] = "id" in of ? ["id", of.id] : ["sender_id", of.senderId];
+  const ids = (stmt(
+    db,
+    `UPDATE subscriptions SET state = 'cancelled', cancelled_by = 'sender-deleted', last_error = ?,
+       lease_until = NULL, ended_at = ?, updated_at = ?
+     WHERE ${column} = ? AND state IN ('pending','active','error') RETURNING id`, // column: one of two literals
+  ).all(reason, now, now, value) as Array<{ id: number }>).map((r) => Number(r.id));
+  let notifications = 0;
+  const fail = stmt(
+    db,
+    `UPDATE notifications SET status = 'failed', last_error = ?, updated_at = ?
+     WHERE subscription_id = ? AND status = 'pending'`,
+  );
+  for (const id of ids) notifications += Number(fail.run(reason, now, id).changes);
+  return { subscriptions: ids.length, notifications };
 }
 
 /** Live subscriptions whose end time has passed (for the expiry cron). */

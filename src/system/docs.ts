@@ -22,7 +22,9 @@ const PAGE = `<!doctype html>
 </body>
 </html>`;
 
-const INIT = `window.ui = SwaggerUIBundle({ url: "/dci_api/v1/openapi.json", dom_id: "#swagger-ui" });`;
+// validatorUrl: null keeps the page from loading a badge from validator.swagger.io (and the CSP would block it).
+const INIT =
+  `window.ui = SwaggerUIBundle({ url: "/dci_api/v1/openapi.json", dom_id: "#swagger-ui", validatorUrl: null });`;
 
 /** GET /dci_api/v1/docs and its embedded assets. */
 export function docsRoutes(): Hono<AppEnv> {

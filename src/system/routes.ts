@@ -5,6 +5,8 @@ import type { Deps } from "../deps.ts";
 import { validationHook } from "../http/errors.ts";
 import { stmt } from "../db/statements.ts";
 import { storageFull } from "../db/faults.ts";
+import { DciError } from "../dci/errors.ts";
+import { METRICS_CONTENT_TYPE, metricsAuthorized, registerProcessGauges } from "../obs/metrics_access.ts";
 
 const Jwk = z.object({
   kty: z.string(),
@@ -27,7 +29,7 @@ const jwksRoute = (path: string) =>
     responses: { 200: { description: "JWKS", content: { "application/json": { schema: Jwks } } } },
   });
 
-/** GET /healthz, /readyz, /metrics and both JWKS paths. */
+/** GET /healthz, /readyz, /metrics (unless it has its own listener, behind the metrics token if set) and the JWKS. */
 export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   for (const path of ["/.well-known/jwks.json", "/dci_api/v1/.well-known/jwks.json"]) {
@@ -37,11 +39,7 @@ export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
     });
   }
   app.get("/healthz", (c) => c.json({ status: "ok" }));
-  deps.metrics.gauge(
-    "process_resident_memory_bytes",
-    "Resident memory of the whole server process (every isolate)",
-    () => [{ labels: {}, value: Deno.memoryUsage().rss }],
-  );
+  registerProcessGauges(deps);
   app.get("/readyz", async (c) => {
     const checks: Record<string, string> = {};
     try {
@@ -66,8 +64,12 @@ export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
       : { status, checks };
     return c.json(body, status === "ok" ? 200 : 503);
   });
+  if (deps.config.metricsListen) return app; // /metrics has a listener of its own (src/obs/metrics_access.ts)
   app.get("/metrics", async (c) => {
-    c.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    if (!metricsAuthorized(deps, c.req.header("authorization"))) {
+      throw new DciError("err.request.unauthorized", "A metrics bearer token is required");
+    }
+    c.header("Content-Type", METRICS_CONTENT_TYPE);
     return c.body(await deps.metrics.renderAll()); // the whole process: every isolate's counters summed
   });
   return app;

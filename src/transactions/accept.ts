@@ -16,6 +16,7 @@ import type { TxnAction } from "./states.ts";
 import { insertTransaction, markPending } from "./store.ts";
 import { groupCommit } from "../db/group_commit.ts";
 import { TXN_KIND } from "./worker.ts";
+import { isHeaderSafeId } from "../dci/limits.ts";
 
 /** One async request to accept. */
 export interface AcceptInput {
@@ -106,11 +107,11 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
   return { ack, correlationId, created: true };
 }
 
-/** An item's reference_id as a string (numbers accepted), or undefined. */
+/** An item's reference_id as a string (numbers accepted), or undefined (the processor rejects that item). */
 function referenceIdOf(item: unknown): string | undefined {
   const r = (item as { reference_id?: unknown } | null)?.reference_id;
   if (typeof r === "number" && Number.isFinite(r)) return String(r);
-  return typeof r === "string" && r.length >= 1 && r.length <= 99 ? r : undefined;
+  return isHeaderSafeId(r) ? r : undefined;
 }
 
 /** The callback URL: the sender's registered callback base wins over header.sender_uri; refused if guarded. */
@@ -126,7 +127,7 @@ async function resolveCallback(deps: Deps, input: AcceptInput): Promise<string> 
     );
   }
   try {
-    await deps.http.check(url);
+    await deps.http.check(url, { sender: input.senderId });
   } catch (err) {
     if (err instanceof OutboundError && (err.reason === "blocked" || err.reason === "invalid_url")) {
       throw new DciError("err.sender_uri.invalid", `Callback URL is refused: ${err.message}`);

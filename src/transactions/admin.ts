@@ -4,7 +4,7 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { TXN_ACTIONS, TXN_STATES } from "./states.ts";
-import { detail, findTxn, listTxns, retryCallback, summarize } from "./operations.ts";
+import { detail, findTxn, listTxns, retryCallback, retryRefusalMessage, summarize } from "./operations.ts";
 
 const Summary = z.record(z.string(), z.unknown()).openapi("TransactionSummary");
 const Params = z.object({ correlation_id: z.string().min(1).max(99) });
@@ -51,7 +51,8 @@ const retry = createRoute({
   method: "post",
   path: "/transactions/{correlation_id}/retry",
   tags: ["Admin"],
-  summary: "Retry the callback of a transaction in callback_failed (fresh attempt budget)",
+  summary:
+    "Retry the callback of a transaction in callback_failed (fresh attempt budget); 409 for a disabled or deleted sender",
   request: { params: Params },
   responses: {
     202: { description: "Retry scheduled", content: { "application/json": { schema: Summary } } },
@@ -84,11 +85,7 @@ export function transactionAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): vo
     const r = await retryCallback(deps, id);
     if (r.ok) return c.json(summarize(r.row), 202);
     if (r.reason === "not_found") throw notFound(id);
-    throw new DciError(
-      "err.request.bad",
-      `Transaction ${id} is in state ${r.state}; only callback_failed can be retried`,
-      { status: 409 },
-    );
+    throw new DciError("err.request.bad", retryRefusalMessage(id, r.reason, r.state), { status: 409 });
   });
 }
 

@@ -1,10 +1,12 @@
 /** Callbacks: where they go, and one signed delivery attempt through the SSRF-guarded client. */
-import { CALLBACK_SUFFIX, callbackBase } from "../dci/callback_url.ts";
+import { CALLBACK_SUFFIX, callbackBase, trimTrailingSlashes } from "../dci/callback_url.ts";
 import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import { type DeliveryOutcome, postEnvelope } from "../net/deliver.ts";
+import { getSender } from "../senders/store.ts";
 import { callbackAction, type TxnAction } from "./states.ts";
-import type { TxnRow } from "./store.ts";
+import { setCallbackUrl, type TxnRow } from "./store.ts";
+import { isHeaderSafeId } from "../dci/limits.ts";
 
 export type { DeliveryOutcome };
 
@@ -26,13 +28,37 @@ export function callbackUrl(base: string | undefined, action: TxnAction): string
   const url = callbackBase(base);
   if (!url) return undefined;
   if (!CALLBACK_SUFFIX.test(url.pathname)) {
-    url.pathname = url.pathname.replace(/\/+$/, "") + CALLBACK_PATHS[callbackAction(action)];
+    url.pathname = trimTrailingSlashes(url.pathname) + CALLBACK_PATHS[callbackAction(action)];
   }
   return url.toString();
 }
 
-/** Signs the stored result as the callback envelope and POSTs it once. Never throws. */
-export async function deliverOnce(deps: Deps, row: TxnRow): Promise<DeliveryOutcome> {
+/**
+ * Where the callback goes now: the sender's registered callback base as it is at send time (an operator may
+ * have changed it since the request was accepted), else the request's header.sender_uri; the URL recorded at
+ * accept when neither gives one. A changed URL is recorded on the row, so operators see where it went.
+ */
+export function currentCallbackUrl(deps: Deps, row: TxnRow): string {
+  let senderUri: string | undefined;
+  try {
+    const uri = (JSON.parse(row.request_header) as { sender_uri?: unknown }).sender_uri;
+    senderUri = typeof uri === "string" ? uri : undefined;
+  } catch { /* stored by accept as JSON; the recorded URL stands */ }
+  const url = callbackUrl(getSender(deps, row.sender_id)?.callback_base_url ?? senderUri, row.action) ??
+    row.callback_url;
+  if (url !== row.callback_url) setCallbackUrl(deps.db, row.id, url);
+  return url;
+}
+
+/**
+ * Signs the stored result as the callback envelope and POSTs it once to the URL as it is now. `hold` is asked
+ * right before sending (see postEnvelope). Never throws.
+ */
+export async function deliverOnce(
+  deps: Deps,
+  row: TxnRow,
+  options: { hold?: () => string | undefined } = {},
+): Promise<DeliveryOutcome> {
   let body: string;
   try {
     const envelope = signedEnvelope(deps, {
@@ -50,8 +76,12 @@ export async function deliverOnce(deps: Deps, row: TxnRow): Promise<DeliveryOutc
     deps.log.error("callback envelope could not be built", { correlation_id: row.correlation_id, err });
     return { ok: false, permanent: false, error: "envelope: could not sign the callback" };
   }
-  return await postEnvelope(deps.http, row.callback_url, body, {
-    headers: { "X-DCI-Transaction-ID": row.transaction_id },
+  // Ids are header-safe since accept refuses others; a row stored before that rule goes without the header
+  // (the transaction_id is in the body) rather than never being delivered.
+  return await postEnvelope(deps.http, currentCallbackUrl(deps, row), body, {
+    headers: isHeaderSafeId(row.transaction_id) ? { "X-DCI-Transaction-ID": row.transaction_id } : {},
     what: "callback URL",
+    hold: options.hold,
+    sender: row.sender_id,
   });
 }

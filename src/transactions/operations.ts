@@ -10,6 +10,7 @@ import {
   type TxnRow,
 } from "./store.ts";
 import { TXN_KIND } from "./worker.ts";
+import { getSender } from "../senders/store.ts";
 
 /** A transaction as operators see it (summary). */
 export interface TxnSummary {
@@ -55,6 +56,8 @@ export function detail(row: TxnRow): Record<string, unknown> {
     callback_url: row.callback_url,
     callback_message_id: row.callback_message_id,
     status_reason_message: row.status_reason_message,
+    process_attempts: row.process_attempts,
+    process_error: row.process_error,
     total_count: row.total_count,
     completed_count: row.completed_count,
     processed_at: row.processed_at,
@@ -79,15 +82,36 @@ export function findTxn(deps: Deps, correlationId: string): TxnRow | undefined {
 }
 
 /** Why a retry was refused. */
-export type RetryRefusal = "not_found" | "not_failed";
+export type RetryRefusal = "not_found" | "not_failed" | "sender_disabled" | "sender_deleted";
 
-/** Reopens a failed callback with a fresh attempt budget and wakes the worker; the sweeper backs it up. */
+/** What an operator is told when a retry is refused (404 for not_found, else 409). */
+export function retryRefusalMessage(correlationId: string, reason: RetryRefusal, state?: string): string {
+  switch (reason) {
+    case "not_found":
+      return `No transaction with correlation_id ${JSON.stringify(correlationId)}`;
+    case "not_failed":
+      return `Transaction ${correlationId} is in state ${state}; only callback_failed can be retried`;
+    case "sender_disabled":
+      return `Transaction ${correlationId} belongs to a disabled sender: enable the sender first`;
+    case "sender_deleted":
+      return `Transaction ${correlationId} belongs to a deleted sender: its callbacks are cancelled for good`;
+  }
+}
+
+/**
+ * Reopens a failed callback with a fresh attempt budget and wakes the worker; the sweeper backs it up. Refused
+ * for a disabled sender, and for a deleted one (also when a sender was registered again under the same id
+ * after the transaction: that transaction belonged to the deleted one).
+ */
 export async function retryCallback(
   deps: Deps,
   correlationId: string,
 ): Promise<{ ok: true; row: TxnRow } | { ok: false; reason: RetryRefusal; state?: string }> {
   const row = getByCorrelationId(deps.db, correlationId);
   if (!row) return { ok: false, reason: "not_found" };
+  const sender = getSender(deps, row.sender_id);
+  if (!sender || sender.created_at > row.created_at) return { ok: false, reason: "sender_deleted" };
+  if (!sender.active) return { ok: false, reason: "sender_disabled" };
   if (!reopenFailedCallback(deps.db, row.id, isoNow(deps.clock))) {
     return { ok: false, reason: "not_failed", state: row.state };
   }

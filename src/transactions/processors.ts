@@ -7,7 +7,7 @@ import type { RequestHeader } from "../dci/schemas.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import type { TxnAction } from "./states.ts";
 import { txnStatusProcessor } from "./txn_status.ts";
-import { searchMessage } from "../registry/search_message.ts";
+import { runSearch } from "../registry/search_run.ts";
 import { subscribeProcessor, unsubscribeProcessor } from "../subscriptions/processors.ts";
 import { receiptProcessor } from "../subscriptions/receipts.ts";
 
@@ -43,27 +43,28 @@ export interface ProcessResult {
  *   stores the result): side effects must be idempotent, keyed by `input.correlationId` (e.g. a subscription
  *   row storing the correlation_id and reference_id, returning the existing one on a re-run).
  * - Per-item problems are items with `status: "rjct"` and `status_reason_code`; a whole-request refusal is
- *   `status: "rjct"` with `reasonCode`, or a thrown `DciRejection`. Any other throw becomes `rjct` with
- *   `rjct.processing.failed` (the exception is logged, never sent).
+ *   `status: "rjct"` with `reasonCode`, or a thrown `DciRejection`. Any other throw, or a run over
+ *   DCI_PROCESS_TIMEOUT_MS, is a failed attempt: retried up to DCI_PROCESS_ATTEMPTS, then `rjct` with
+ *   `rjct.processing.failed` (the exception is kept in process_error and logged, never sent).
  */
 export type Processor = (deps: Deps, input: ProcessInput) => Promise<ProcessResult>;
 
 /** Search: the registry search engine's message-level function (the same one the sync route uses). */
-const searchProcessor: Processor = (deps, input) => {
-  const out = searchMessage(deps, {
+const searchProcessor: Processor = async (deps, input) => {
+  const out = await runSearch(deps, input.senderId, {
     registry: input.registry,
     header: input.header,
     message: input.message,
     correlationId: input.correlationId,
   });
-  return Promise.resolve({
+  return {
     status: out.status,
     reasonCode: out.statusReasonCode,
     reasonMessage: out.statusReasonMessage,
     totalCount: out.totalCount,
     completedCount: out.completedCount,
     message: out.message,
-  });
+  };
 };
 
 /** The processor of each async action. */

@@ -3,39 +3,40 @@
  * the shape the worker relies on; item-level checks are the processors' (per-item rjct).
  */
 import { z } from "@hono/zod-openapi";
-import { envelopeOf, Id99 } from "../dci/schemas.ts";
+import { envelopeOf, HeaderId, Id99 } from "../dci/schemas.ts";
+import { MAX_CODE, MAX_TIMESTAMP } from "../dci/limits.ts";
 
 /** Items are checked by the processors (a bad item is a per-item rjct, not a refused request). */
 const Item = z.unknown();
 
 /** Async search message: `{transaction_id, search_request: [{reference_id, timestamp, search_criteria}]}`. */
 export const AsyncSearchMessage = z.looseObject({
-  transaction_id: Id99,
+  transaction_id: HeaderId,
   search_request: z.array(Item).min(1),
 }).openapi("AsyncSearchRequest");
 
 /** Subscribe message: `{transaction_id, subscribe_request: [{reference_id, timestamp, subscribe_criteria}]}`. */
 export const SubscribeMessage = z.looseObject({
-  transaction_id: Id99,
+  transaction_id: HeaderId,
   subscribe_request: z.array(Item).min(1),
 }).openapi("SubscribeRequest");
 
 /** Unsubscribe message: `{transaction_id, timestamp, subscription_codes: [...]}`. */
 export const UnsubscribeMessage = z.looseObject({
-  transaction_id: Id99,
-  timestamp: z.string().optional(),
-  subscription_codes: z.array(Id99).min(1),
+  transaction_id: HeaderId,
+  timestamp: z.string().max(MAX_TIMESTAMP).optional(),
+  subscription_codes: z.array(Id99).min(1).max(100),
 }).openapi("UnSubscribeRequest");
 
 /** Txn status message: look a transaction up by transaction_id, correlation_id or reference_id_list. */
 export const TxnStatusMessage = z.looseObject({
-  transaction_id: Id99,
+  transaction_id: HeaderId,
   txnstatus_request: z.looseObject({
     reference_id: z.string().max(99).optional(),
     txn_type: z.string().max(30).optional(),
     attribute_type: z.enum(["transaction_id", "correlation_id", "reference_id_list"]),
     attribute_value: z.union([Id99, z.array(Id99).min(1).max(100)]),
-    locale: z.string().optional(),
+    locale: z.string().max(MAX_CODE).optional(),
   }),
 }).openapi("TxnStatusRequest");
 

@@ -81,3 +81,11 @@ export function retryDelay(
     return Math.max(0, Math.round(base * (0.9 + 0.2 * random())));
   };
 }
+
+/**
+ * When a failed processing attempt (1-based) is tried again: 1 s, 5 s, 25 s, then every minute. A processor that
+ * failed may have hit something passing (a held write lock, a full disk); the attempt limit bounds the retries.
+ */
+export function processRetryDelay(attempt: number): number {
+  return Math.min(60_000, 1000 * 5 ** Math.max(0, attempt - 1));
+}

@@ -5,6 +5,7 @@
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import type { TxnAction, TxnState } from "./states.ts";
+import { DISABLED_SENDERS } from "../senders/pause.ts";
 
 /** One stored transaction as read from SQLite. */
 export interface TxnRow {
@@ -30,6 +31,10 @@ export interface TxnRow {
   callback_message_id: string | null;
   attempts: number;
   last_error: string | null;
+  /** Processing attempts started (counted by the claim, before the processor runs). */
+  process_attempts: number;
+  /** Why the last processing attempt failed (for operators; never sent). */
+  process_error: string | null;
   next_attempt_at: string | null;
   lease_owner: string | null;
   lease_until: string | null;
@@ -66,6 +71,8 @@ export interface ProcessedTxn {
   completedCount: number;
   result: string;
   callbackMessageId: string;
+  /** Why processing failed, when it did (kept for operators). */
+  processError?: string;
 }
 
 const OPEN = "('received','pending','processing','succeeded','rejected')";
@@ -120,11 +127,15 @@ export function markPending(db: Db, id: number, now: string): void {
     .run(now, id);
 }
 
-/** Claims a transaction for processing (received/pending, or processing whose lease lapsed). */
+/**
+ * Claims a transaction for processing (received/pending, or processing whose lease lapsed) and counts the
+ * attempt: the count is committed before the processor runs, so an attempt that crashes the process counts too.
+ */
 export function claimProcessing(db: Db, id: number, owner: string, now: string, leaseUntil: string) {
   return stmt(
     db,
-    `UPDATE transactions SET state = 'processing', lease_owner = ?, lease_until = ?, updated_at = ?
+    `UPDATE transactions SET state = 'processing', lease_owner = ?, lease_until = ?, updated_at = ?,
+       process_attempts = process_attempts + 1
      WHERE id = ? AND (state IN ('received','pending')
        OR (state = 'processing' AND (lease_until IS NULL OR lease_until <= ?)))
      RETURNING *`,
@@ -137,7 +148,8 @@ export function completeProcessing(db: Db, id: number, owner: string, p: Process
     db,
     `UPDATE transactions SET state = ?, outcome = ?, status_reason_code = ?, status_reason_message = ?,
        total_count = ?, completed_count = ?, result = ?, callback_message_id = ?, attempts = 0,
-       next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, processed_at = ?, updated_at = ?
+       process_error = COALESCE(?, process_error), next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
+       processed_at = ?, updated_at = ?
      WHERE id = ? AND state = 'processing' AND lease_owner = ?`,
   ).run(
     p.outcome === "succ" ? "succeeded" : "rejected",
@@ -148,6 +160,7 @@ export function completeProcessing(db: Db, id: number, owner: string, p: Process
     p.completedCount,
     p.result,
     p.callbackMessageId,
+    p.processError?.slice(0, 999) ?? null,
     now,
     now,
     now,
@@ -155,6 +168,22 @@ export function completeProcessing(db: Db, id: number, owner: string, p: Process
     owner,
   );
   return r.changes === 1;
+}
+
+/** A failed processing attempt: the lease is dropped and the transaction is due again at `retryAt`. */
+export function releaseProcessing(
+  db: Db,
+  id: number,
+  owner: string,
+  p: { error: string; retryAt: string; now: string; uncount?: boolean },
+): boolean {
+  // `uncount` takes back the attempt the claim counted (a fault of the storage, not of the transaction).
+  return stmt(
+    db,
+    `UPDATE transactions SET process_error = ?, lease_owner = NULL, lease_until = ?, updated_at = ?,
+       process_attempts = MAX(0, process_attempts - ?)
+     WHERE id = ? AND state = 'processing' AND lease_owner = ?`,
+  ).run(p.error.slice(0, 999), p.retryAt, p.now, p.uncount ? 1 : 0, id, owner).changes === 1;
 }
 
 /** Claims a due callback attempt (counting it), or nothing when not due or another holder has it. */
@@ -207,6 +236,50 @@ export function reopenFailedCallback(db: Db, id: number, now: string): boolean {
   ).run(now, now, id).changes === 1;
 }
 
+/** Undoes a callback claim whose attempt was held before sending: the lease goes and the attempt is not counted. */
+export function releaseCallback(db: Db, id: number, owner: string): boolean {
+  return stmt(
+    db,
+    `UPDATE transactions SET attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_until = NULL
+     WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`,
+  ).run(id, owner).changes === 1;
+}
+
+/** Records the callback URL a delivery used (the sender's current one when it changed since accept). */
+export function setCallbackUrl(db: Db, id: number, url: string): void {
+  stmt(db, "UPDATE transactions SET callback_url = ? WHERE id = ?").run(url, id);
+}
+
+/**
+ * Ends every open transaction of a sender (or the one `id`) as callback_failed with `reason`: its callback is
+ * cancelled for good. The worker's later conditional writes on these rows change nothing. Returns the count.
+ */
+export function cancelOpenTransactions(
+  db: Db,
+  of: { senderId: string } | { id: number },
+  reason: string,
+  now: string,
+): number {
+  const [column, value] = "id" in of ? ["id", of.id] : ["sender_id", of.senderId];
+  return Number(
+    stmt(
+      db,
+      `UPDATE transactions SET state = 'callback_failed', last_error = ?, next_attempt_at = NULL,
+         lease_owner = NULL, lease_until = NULL, completed_at = ?, updated_at = ?
+       WHERE ${column} = ? AND state IN ${OPEN}`, // column is one of two literals above
+    ).run(reason.slice(0, 999), now, now, value).changes,
+  );
+}
+
+/** Ids of a sender's open transactions, oldest first (to wake the worker for them when it is enabled). */
+export function openTransactionIds(db: Db, senderId: string, limit: number): number[] {
+  return (stmt(
+    db,
+    `SELECT id FROM transactions WHERE sender_id = ? AND state IN ${OPEN} ORDER BY id LIMIT ?+0`,
+  )
+    .all(senderId, limit) as Array<{ id: number }>).map((r) => r.id);
+}
+
 /** Drops every lease (start-up of the one worker process: whoever held them is gone). */
 export function releaseLeases(db: Db): number {
   return Number(
@@ -223,12 +296,16 @@ export function releaseLeases(db: Db): number {
  * callbacks whose attempt is due and not leased.
  */
 export function dueTransactions(db: Db, now: string, staleBefore: string, limit: number): number[] {
+  // A disabled sender's work waits: leaving it out keeps it from filling the batch other senders' work needs.
   const rows = stmt(
     db,
-    `SELECT id FROM transactions WHERE state IN ('received','pending') AND updated_at <= ?
-     UNION ALL SELECT id FROM transactions WHERE state = 'processing' AND (lease_until IS NULL OR lease_until <= ?)
-     UNION ALL SELECT id FROM transactions WHERE state IN ('succeeded','rejected') AND next_attempt_at <= ?
-       AND (lease_until IS NULL OR lease_until <= ?)
+    `SELECT id FROM (
+       SELECT id, sender_id FROM transactions WHERE state IN ('received','pending') AND updated_at <= ?
+       UNION ALL SELECT id, sender_id FROM transactions WHERE state = 'processing'
+         AND (lease_until IS NULL OR lease_until <= ?)
+       UNION ALL SELECT id, sender_id FROM transactions WHERE state IN ('succeeded','rejected')
+         AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?))
+     WHERE sender_id NOT IN ${DISABLED_SENDERS}
      LIMIT ?+0`,
   ).all(staleBefore, now, now, now, limit) as Array<{ id: number }>;
   return rows.map((r) => r.id);

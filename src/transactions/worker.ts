@@ -3,14 +3,14 @@
  * Every step is a conditional write, so running `handle(id)` twice (queue redelivery, sweeper) is harmless.
  */
 import type { Deps } from "../deps.ts";
-import type { RequestHeader } from "../dci/schemas.ts";
-import type { Registry } from "../dci/registry_router.ts";
-import { DciRejection } from "../dci/errors.ts";
-import { PROCESSORS, type ProcessResult } from "./processors.ts";
+import { type Processor, PROCESSORS, type ProcessResult } from "./processors.ts";
 import { deliverOnce } from "./callback.ts";
-import { retryDelay } from "./states.ts";
+import { processRetryDelay, retryDelay, type TxnAction } from "./states.ts";
+import { attemptProcessing, processingFailed } from "./attempt.ts";
+import { groupCommit } from "../db/group_commit.ts";
 import { Limiter } from "./limiter.ts";
-import { isTransientStorageFault } from "../db/faults.ts";
+import { callbackHold, heldBySender } from "./holds.ts";
+import { destinationOf, FairSlots } from "../net/fair_slots.ts";
 import {
   claimCallback,
   claimProcessing,
@@ -18,9 +18,14 @@ import {
   getTransaction,
   markCallbackFailed,
   markCallbackSent,
+  releaseCallback,
+  releaseProcessing,
   scheduleRetry,
   type TxnRow,
 } from "./store.ts";
+
+/** The longest pause between two tries of a processor that met a storage fault (under one claim), in ms. */
+const TRANSIENT_PAUSE_MAX_MS = 8000;
 
 /** The queue message kind of transactions. */
 export const TXN_KIND = "txn";
@@ -33,19 +38,30 @@ export interface TxnWorker {
   busy(): number;
 }
 
-/** Options for tests: jitter source, concurrency bounds. */
+/** Options for tests: jitter source, concurrency bounds, processors standing in for the real ones. */
 export interface WorkerOptions {
   random?: () => number;
   processConcurrency?: number;
   callbackConcurrency?: number;
+  processors?: Partial<Record<TxnAction, Processor>>;
 }
 
 /** Creates the worker of this process. */
 export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWorker {
   const processing = new Limiter(options.processConcurrency ?? 8);
-  const outbound = new Limiter(options.callbackConcurrency ?? deps.config.outboundConcurrency);
+  // A callback waits here, before it is claimed, with the outbound pool's caps per destination and per sender:
+  // a FIFO here would let one sender's callbacks to a silent receiver hold every worker slot while they wait
+  // for their share of the pool, and the next sender's callback would queue behind them.
+  const outbound = new FairSlots({
+    total: options.callbackConcurrency ?? deps.config.outboundConcurrency,
+    perDestination: deps.config.outboundPerDestination,
+    perSender: deps.config.outboundPerSender,
+  });
   const delay = retryDelay(deps.config.callbackRetryDelaysMs, options.random);
   const leaseMs = deps.config.leaseSeconds * 1000;
+  const maxAttempts = deps.config.processAttempts;
+  const budgetMs = deps.config.processTimeoutMs;
+  const processors = { ...PROCESSORS, ...options.processors };
   const iso = (ms: number) => new Date(ms).toISOString();
 
   async function process(id: number): Promise<void> {
@@ -55,10 +71,45 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWor
     await new Promise((resolve) => setTimeout(resolve, 0));
     const owner = crypto.randomUUID();
     const now = deps.clock.now();
+    // The claim counts the attempt in SQLite before the processor runs: an attempt that kills or wedges the
+    // process counts too, so a poisoned transaction is failed after `processAttempts` starts, even across restarts.
     const row = claimProcessing(deps.db, id, owner, iso(now), iso(now + leaseMs));
     if (!row) return;
     const started = performance.now();
-    const result = await runProcessor(deps, row);
+    let result: ProcessResult;
+    let processError: string | undefined;
+    if (row.process_attempts > maxAttempts) {
+      // The last allowed attempt never recorded an outcome: the process died or failed while running it.
+      processError = `interrupted: ${maxAttempts} attempts did not finish` +
+        (row.process_error ? `; last error: ${row.process_error}` : "");
+      result = processingFailed(row, `Processing did not finish in ${maxAttempts} attempts`);
+    } else {
+      let attempt = await attemptProcessing(deps, row, { budgetMs, processors });
+      // A storage fault that passes (the write lock held elsewhere, a full disk) is tried again under this claim
+      // while its lease lasts: releasing the row would need the very write that failed.
+      for (let pause = 250; !attempt.ok && attempt.transient; pause *= 2) {
+        if (pause > TRANSIENT_PAUSE_MAX_MS || deps.clock.now() + 2 * pause > now + leaseMs) break;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        attempt = await attemptProcessing(deps, row, { budgetMs, processors });
+      }
+      if (attempt.ok) result = attempt.result;
+      // A write lock held elsewhere or a full disk is our fault, not the transaction's: retried, never counted.
+      else if (attempt.transient) return await retryLater(row, owner, attempt.error, { uncount: true });
+      else if (row.process_attempts < maxAttempts) return await retryLater(row, owner, attempt.error);
+      else {
+        processError = `attempt ${row.process_attempts} of ${maxAttempts}: ${attempt.error}`;
+        result = processingFailed(
+          row,
+          attempt.overBudget
+            ? `Processing exceeded its time budget of ${budgetMs} ms in ${maxAttempts} attempts`
+            : `Processing failed in ${maxAttempts} attempts`,
+        );
+      }
+    }
+    if (processError) {
+      countFailure(row, "failed");
+      deps.log.error("transaction processing failed", { ...logFields(row), error: processError });
+    }
     const stored = completeProcessing(deps.db, id, owner, {
       outcome: result.status,
       reasonCode: result.reasonCode,
@@ -67,6 +118,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWor
       completedCount: result.completedCount,
       result: JSON.stringify(result.message),
       callbackMessageId: crypto.randomUUID(),
+      processError,
     }, iso(deps.clock.now()));
     deps.metrics.observe(
       "dci_txn_processing_seconds",
@@ -77,13 +129,56 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWor
     if (!stored) deps.log.warn("transaction result not stored: lease lost", logFields(row));
   }
 
+  /** A failed attempt below the limit: record why, drop the lease, and come back after the retry delay. */
+  async function retryLater(
+    row: TxnRow,
+    owner: string,
+    error: string,
+    options: { uncount?: boolean } = {},
+  ): Promise<void> {
+    const at = deps.clock.now();
+    const wait = processRetryDelay(row.process_attempts);
+    const message = `attempt ${row.process_attempts} of ${maxAttempts}${
+      options.uncount ? " (not counted)" : ""
+    }: ${error}`;
+    const release = { error: message, retryAt: iso(at + wait), now: iso(at), uncount: options.uncount };
+    // After a storage fault the release waits for the write lock without blocking the isolate (group commit).
+    const released = options.uncount
+      ? await groupCommit(deps.db, () => releaseProcessing(deps.db, row.id, owner, release))
+      : releaseProcessing(deps.db, row.id, owner, release);
+    if (!released) return;
+    countFailure(row, "retry");
+    deps.log.warn("transaction processing attempt failed; retry scheduled", {
+      ...logFields(row),
+      error: message,
+      delay_ms: wait,
+    });
+    await deps.queue.enqueue({ kind: TXN_KIND, id: String(row.id) }, { delayMs: wait }).catch((err) =>
+      deps.log.warn("retry enqueue failed; the sweeper will retry", { ...logFields(row), err })
+    );
+  }
+
+  function countFailure(row: TxnRow, outcome: "retry" | "failed"): void {
+    deps.metrics.inc(
+      "dci_txn_processing_failures_total",
+      "Failed processing attempts by outcome (retry, failed)",
+      { action: row.action, outcome },
+    );
+  }
+
   async function deliver(id: number): Promise<void> {
     const owner = crypto.randomUUID();
     const now = deps.clock.now();
     const row = claimCallback(deps.db, id, owner, iso(now), iso(now + leaseMs));
     if (!row) return;
     const started = performance.now();
-    const outcome = await deliverOnce(deps, row);
+    const outcome = await deliverOnce(deps, row, { hold: () => callbackHold(deps, id, owner) });
+    if (!outcome.ok && outcome.held) {
+      // Its sender was disabled or deleted after the claim: no attempt was made, none is counted.
+      releaseCallback(deps.db, id, owner);
+      heldBySender(deps, row);
+      return;
+    }
     const at = deps.clock.now();
     deps.metrics.observe("dci_txn_callback_seconds", "Callback delivery attempt latency", {
       action: row.action,
@@ -126,13 +221,14 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWor
     async handle(id) {
       try {
         const row = getTransaction(deps.db, id);
-        if (!row) return;
+        if (!row || heldBySender(deps, row)) return;
         if (row.state === "received" || row.state === "pending" || row.state === "processing") {
           await processing.run(() => process(id));
         }
         const after = getTransaction(deps.db, id);
         if (after && (after.state === "succeeded" || after.state === "rejected")) {
-          await outbound.run(() => deliver(id));
+          const key = { destination: destinationOf(after.callback_url), sender: after.sender_id };
+          await outbound.run(key, () => deliver(id));
         }
       } catch (err) {
         // The row keeps its state and lease; the sweeper redoes it once the lease lapses.
@@ -140,44 +236,6 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWor
       }
     },
   };
-}
-
-/** Runs the action's processor; a DciRejection or any failure becomes a `rjct` result, never a lost one. */
-async function runProcessor(deps: Deps, row: TxnRow): Promise<ProcessResult> {
-  const base = { transaction_id: row.transaction_id, correlation_id: row.correlation_id };
-  try {
-    return await PROCESSORS[row.action](deps, {
-      registry: row.registry as Registry,
-      senderId: row.sender_id,
-      header: JSON.parse(row.request_header) as RequestHeader,
-      message: JSON.parse(row.request_message) as Record<string, unknown>,
-      transactionId: row.transaction_id,
-      correlationId: row.correlation_id,
-    });
-  } catch (err) {
-    // A lock held elsewhere or a full disk passes: the step fails, the row keeps its state and is redone later
-    // (the sweeper), instead of answering the sender a rejection for a fault of ours.
-    if (isTransientStorageFault(err)) throw err;
-    if (err instanceof DciRejection) {
-      return {
-        status: "rjct",
-        reasonCode: err.code,
-        reasonMessage: err.message,
-        totalCount: 0,
-        completedCount: 0,
-        message: base,
-      };
-    }
-    deps.log.error("processor failed", { ...logFields(row), err });
-    return {
-      status: "rjct",
-      reasonCode: "rjct.processing.failed",
-      reasonMessage: `Processing failed; quote correlation_id ${row.correlation_id}`,
-      totalCount: 0,
-      completedCount: 0,
-      message: base,
-    };
-  }
 }
 
 function logFields(row: TxnRow): Record<string, unknown> {

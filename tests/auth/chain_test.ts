@@ -81,7 +81,7 @@ Deno.test("authenticate() refuses missing, garbled, non-ASCII, foreign and expir
     assert.equal(nonAscii.status, 401);
     // A token signed by a key that is not ours.
     const other = await testDeps();
-    const foreign = issueAccessToken(other, {
+    const foreign = await issueAccessToken(other, {
       senderId: alice.senderId,
       clientId: alice.clientId,
       scopes: ["registry.search"],

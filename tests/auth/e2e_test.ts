@@ -127,13 +127,14 @@ Deno.test("e2e: admin API registers a sender, key and client; the client gets a 
     }, auth);
     assert.equal(revoked.status, 401);
 
-    // JWKS fetch through the guarded client: an allowlisted loopback URL works, a private one is refused.
+    // JWKS fetch through the guarded client: an allowlisted loopback URL works, one outside the allowlist is
+    // refused (127.0.0.2: were the guard to let it through, the connection would still stay on this machine).
     const jwksUrl = `http://127.0.0.1:${jwksServer.addr.port}/jwks.json`;
     assert.equal((await admin(url, "PATCH", "/senders/spmis.example", { jwks_url: jwksUrl })).status, 200);
     const fetched = await admin(url, "POST", "/senders/spmis.example/keys/fetch");
     assert.equal(fetched.status, 200, JSON.stringify(fetched.body));
     assert.deepEqual(fetched.body.keys.map((k: { key_id: string }) => k.key_id).sort(), ["j1", "k1"]);
-    await admin(url, "PATCH", "/senders/spmis.example", { jwks_url: "http://10.0.0.1/jwks.json" });
+    await admin(url, "PATCH", "/senders/spmis.example", { jwks_url: "http://127.0.0.2/jwks.json" });
     const refused = await admin(url, "POST", "/senders/spmis.example/keys/fetch");
     assert.equal(refused.status, 502);
     assert.match(refused.body.error, /blocked/);

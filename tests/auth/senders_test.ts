@@ -80,7 +80,7 @@ Deno.test("JWKS fetch: huge, non-JSON, private and unreachable URLs fail and kee
     assert.deepEqual(await fetchSenderKeys(deps, "s1"), { ok: true, keys: 1 });
     for (
       const [url, re] of [[`${base}/huge`, /too_large/], [`${base}/html`, /not JSON/], [
-        "https://10.1.1.1/jwks",
+        "https://127.0.0.2/jwks", // refused (loopback, not allowlisted); on this machine were it let through
         /blocked/,
       ]] as const
     ) {

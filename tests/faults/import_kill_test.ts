@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { runCliProcess } from "../helpers/server.ts";
-import { RUN_FLAGS } from "../helpers/runtime.ts";
+import { LOOPBACK_ONLY, RUN_FLAGS } from "../helpers/runtime.ts";
 import { person } from "../subscriptions/helpers.ts";
 import { integrityCheck } from "../fuzz/target.ts";
 
@@ -62,7 +62,7 @@ Deno.test("faults: SIGKILL mid-import keeps whole batches with their events; re-
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
-        "-A",
+        ...LOOPBACK_ONLY,
         ...RUN_FLAGS,
         MAIN,
         "registry",

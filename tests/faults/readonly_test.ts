@@ -66,7 +66,7 @@ Deno.test({
       const migrated = await runCliProcess(["migrate"], { DCI_DATA_DIR: dir });
       assert.equal(migrated.code, 0, migrated.stderr);
       const out = await run(readOnly(dir, SERVE), { DCI_DATA_DIR: dir });
-      assertRefused(out, `${dir}/dci.sqlite`, /data dir .* is on a read-only file system/);
+      assertRefused(out, dir, /data dir .* is on a read-only file system/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

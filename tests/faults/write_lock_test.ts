@@ -3,7 +3,7 @@
  * backup would): requests that need a write answer 503 with Retry-After, `/healthz` keeps answering meanwhile,
  * requests after the release succeed, and nothing accepted before is lost.
  */
-import assert, { deepEqual, equal, ok } from "node:assert/strict";
+import assert, { deepEqual, equal, match, ok } from "node:assert/strict";
 import { startReceiver } from "../transactions/receiver.ts";
 import { ADMIN_TOKEN, adminGet, createServerSender, startWorkerServer } from "../transactions/e2e_support.ts";
 import { harness, searchMessage } from "../transactions/support.ts";
@@ -239,45 +239,81 @@ Deno.test("groupCommit() fails only the writes that waited past their wait with 
   }
 });
 
-Deno.test("worker: a subscribe whose write meets a lock held elsewhere is redone later, not rejected", async () => {
+/** A harness on a file database (processAttempts 1), a second connection to it, and an accepted subscribe. */
+async function subscribeWithLock(overrides: Record<string, string> = {}) {
   const dir = await Deno.makeTempDir({ prefix: "dci-lock-" });
-  const h = await harness({ dataDir: dir });
+  // One attempt allowed: a storage fault counted as the transaction's attempt would fail it for good.
+  const h = await harness({ dataDir: dir, processAttempts: "1", ...overrides });
   const other = openDatabase(`${dir}/dci.sqlite`);
-  try {
-    const res = await h.post("/registry/subscribe", {
-      transaction_id: "t-sub",
-      subscribe_request: [subItem("r1", { reg_event_type: "REGISTER" })],
-    });
-    equal(res.status, 202, JSON.stringify(res.body));
-    const correlationId = (res.body.message as { correlation_id: string }).correlation_id;
-    // The lock is taken while the processor runs (its URL check), and released at the first error logged:
-    // before the fix, the processor's "database is locked" became a stored rejection at that point.
-    setBusyTimeout(h.deps.db, 20);
-    let held = false;
-    h.http.check = () => {
-      if (!held) other.exec("BEGIN IMMEDIATE");
-      held = true;
-      return Promise.resolve();
-    };
-    const release = () => {
-      if (other.isTransaction) other.exec("ROLLBACK");
-    };
-    h.deps.log = { ...h.deps.log, error: release, warn: release };
-    await h.drain();
-    release();
-    equal(getByCorrelationId(h.deps.db, correlationId)!.state, "processing", "not rejected for a lock");
+  const res = await h.post("/registry/subscribe", {
+    transaction_id: "t-sub",
+    subscribe_request: [subItem("r1", { reg_event_type: "REGISTER" })],
+  });
+  equal(res.status, 202, JSON.stringify(res.body));
+  const correlationId = (res.body.message as { correlation_id: string }).correlation_id;
+  // The worker's synchronous waits stay short; the lock is taken while the processor runs (its URL check).
+  setBusyTimeout(h.deps.db, 20);
+  h.http.check = () => {
+    if (!other.isTransaction) other.exec("BEGIN IMMEDIATE");
+    h.http.check = () => Promise.resolve();
+    return Promise.resolve();
+  };
+  return {
+    h,
+    row: () => getByCorrelationId(h.deps.db, correlationId)!,
+    release: () => {
+      if (other.isOpen && other.isTransaction) other.exec("ROLLBACK");
+    },
+    close: async () => {
+      other.close();
+      h.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
 
-    // Once its lease lapses it is redone (the sweeper's job) and succeeds.
-    h.deps.clock.advance(h.deps.config.leaseSeconds * 1000 + 1);
-    await h.worker.handle(getByCorrelationId(h.deps.db, correlationId)!.id);
-    const row = getByCorrelationId(h.deps.db, correlationId)!;
-    equal(row.state, "callback_sent");
-    const items =
-      (JSON.parse(row.result!) as { subscribe_response: Array<{ status: string }> }).subscribe_response;
-    deepEqual(items.map((i) => i.status), ["pdng"]);
+function subscribeStatuses(result: string): string[] {
+  return (JSON.parse(result) as { subscribe_response: Array<{ status: string }> }).subscribe_response
+    .map((i) => i.status);
+}
+
+Deno.test("worker: a processor write that meets a lock held elsewhere is tried again under its claim, not rejected", async () => {
+  const t = await subscribeWithLock();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    timer = setTimeout(t.release, 100);
+    await t.h.drain();
+    const row = t.row();
+    equal(row.state, "callback_sent", `${row.state}: ${row.process_error}`);
+    equal(row.process_attempts, 1);
+    deepEqual(subscribeStatuses(row.result!), ["pdng"]);
   } finally {
-    other.close();
-    h.close();
-    await Deno.remove(dir, { recursive: true });
+    clearTimeout(timer);
+    t.release();
+    await t.close();
+  }
+});
+
+Deno.test("worker: a lock held past the claim's retries leaves the attempt uncounted, and the transaction is redone", async () => {
+  const t = await subscribeWithLock({ leaseSeconds: "1" });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    // Held past the claim's tries (about 0.75 s with a 1 s lease), released while the row is being let go.
+    timer = setTimeout(t.release, 1500);
+    await t.h.drain();
+    const waiting = t.row();
+    equal(waiting.state, "processing", `not rejected for a lock: ${waiting.process_error}`);
+    equal(waiting.process_attempts, 0, "the attempt that met the lock is not counted");
+    match(waiting.process_error ?? "", /not counted.*database is locked/);
+    // Once its retry time comes it is redone (the sweeper's job) and succeeds.
+    t.h.deps.clock.advance(Date.parse(waiting.lease_until!) - t.h.deps.clock.now() + 1);
+    await t.h.worker.handle(waiting.id);
+    const row = t.row();
+    equal(row.state, "callback_sent", `${row.state}: ${row.process_error}`);
+    deepEqual(subscribeStatuses(row.result!), ["pdng"]);
+  } finally {
+    clearTimeout(timer);
+    t.release();
+    await t.close();
   }
 });

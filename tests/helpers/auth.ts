@@ -88,7 +88,7 @@ function finish(r: Awaited<ReturnType<typeof register>>, token: string, clock: (
 /** Registers a sender, key and client in `deps` (in-process tests); the token is signed with deps' server key. */
 export async function createTestSender(deps: Deps, options: TestSenderOptions = {}): Promise<TestSender> {
   const r = await register(deps, options);
-  const { token } = issueAccessToken(deps, {
+  const { token } = await issueAccessToken(deps, {
     senderId: r.senderId,
     clientId: r.clientId,
     scopes: options.scopes ??

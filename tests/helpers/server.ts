@@ -1,5 +1,6 @@
 /** Starts the real server (`main.ts serve`) as a subprocess on a free loopback port, for end-to-end tests. */
-import { RUN_FLAGS } from "./runtime.ts";
+import { LOOPBACK_ONLY, RUN_FLAGS } from "./runtime.ts";
+import { insideLoopbackNetns } from "./no_egress.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MAIN = new URL("main.ts", ROOT).pathname;
@@ -26,7 +27,7 @@ export async function runCliProcess(
   stdin?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...RUN_FLAGS, MAIN, ...args],
+    args: ["run", ...LOOPBACK_ONLY, ...RUN_FLAGS, MAIN, ...args],
     env: { DCI_LOG_LEVEL: "error", ...env },
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
@@ -43,13 +44,35 @@ export async function runCliProcess(
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
+/** Options of `startServerProcess`. */
+export interface ServerOptions {
+  env?: Record<string, string>;
+  dataDir?: string;
+  args?: string[];
+  denoFlags?: string[];
+  /**
+   * Network permission: "loopback" (default, LOOPBACK_ONLY) or "all", only for a server that runs inside a
+   * loopback-only network namespace (tests/helpers/no_egress.ts), where the kernel is what keeps it on the machine.
+   */
+  net?: "loopback" | "all";
+}
+
 /** Starts `main.ts serve` on port 0 with a fresh (or given) data dir and waits until it listens. */
-export async function startServerProcess(
-  options: { env?: Record<string, string>; dataDir?: string; args?: string[]; denoFlags?: string[] } = {},
-): Promise<ServerProcess> {
+export async function startServerProcess(options: ServerOptions = {}): Promise<ServerProcess> {
+  if (options.net === "all" && !insideLoopbackNetns()) {
+    throw new Error("a server with full network permission runs only inside a loopback-only namespace");
+  }
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "dci-e2e-" });
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...RUN_FLAGS, ...(options.denoFlags ?? []), MAIN, "serve", ...(options.args ?? [])],
+    args: [
+      "run",
+      ...(options.net === "all" ? ["--allow-all"] : LOOPBACK_ONLY),
+      ...RUN_FLAGS,
+      ...(options.denoFlags ?? []),
+      MAIN,
+      "serve",
+      ...(options.args ?? []),
+    ],
     env: {
       DCI_PORT: "0",
       DCI_HOST: "127.0.0.1",

@@ -60,7 +60,8 @@ Deno.test("isolates: with 2 HTTP isolates both answer, /metrics sums them, callb
 
 Deno.test("isolates: SIGTERM with 2 HTTP isolates finishes an in-flight request, refuses new ones, exits 0", async () => {
   const srv = await startServerProcess({ env: { DCI_HTTP_ISOLATES: "2", DCI_WORKER: "true" } });
-  const pending = fetch(`${srv.url}/admin/v1/slow`, {
+  // The token endpoint reads the body before anything else answers, so the request stays in flight.
+  const pending = fetch(`${srv.url}/oauth2/client/token`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: slowBody(1500),
@@ -75,7 +76,7 @@ Deno.test("isolates: SIGTERM with 2 HTTP isolates finishes an in-flight request,
     equal((await late.json()).message.error.code, "err.service.unavailable");
   }
   const res = await pending;
-  equal(res.status, 401); // answered in full: no admin token
+  equal(res.status, 400); // answered in full: the whole body was read, and it has no grant_type
   await res.body?.cancel();
   equal(await code, 0);
   ok(srv.logs.some((l) => l.msg === "stopped"));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fixtureDeps, ids, pred, searchOne } from "./fixture.ts";
 import { parseQuery } from "../../src/registry/query_parse.ts";
-import { toSql } from "../../src/registry/query_sql.ts";
+import { searchFrom, toSql } from "../../src/registry/query_sql.ts";
 import { matchesQuery, validateQuery } from "../../src/registry/matcher.ts";
 import { getRegistrant } from "../../src/registry/store.ts";
 
@@ -89,7 +89,7 @@ Deno.test("search plans use an index for every searchable attribute (EXPLAIN QUE
     const plan = (type: "person" | "group", cond: ReturnType<typeof parseQuery>["cond"]) => {
       const w = toSql(cond, { recordType: type, today: "2026-01-01", mode: "search" });
       const rows = deps.db.prepare(
-        `EXPLAIN QUERY PLAN SELECT r.id FROM registrants r WHERE r.record_type = '${type}' AND r.deleted_at IS NULL AND ${w.sql} ORDER BY r.id LIMIT 20`,
+        `EXPLAIN QUERY PLAN SELECT r.id ${searchFrom(w, type)} ORDER BY r.id LIMIT 20`,
       ).all(...w.params) as Array<{ detail: string }>;
       return rows.map((r) => r.detail).join(" | ");
     };

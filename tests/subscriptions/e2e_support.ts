@@ -112,3 +112,16 @@ export function recordOf(r: { body: Record<string, unknown> }): Record<string, u
   })
     .notify_event[0].data.reg_records[0];
 }
+
+/** Resolves once `pred` holds (polled every 25 ms), or rejects after `ms` naming `what`. */
+export async function eventually(
+  pred: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 30_000,
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -147,13 +147,16 @@ Deno.test("notifier retries, keeps order, fails after the last delay, then moves
     deps.clock.advance(60_000);
     await runNotifierOnce(deps, FIXED);
     assert.equal(rx.hits, hits, "a subscription in error is not delivered to");
-    // The operator reactivates it: delivery resumes in order from where it stopped.
+    // The operator reactivates it: the two that failed (nothing was delivered before them) are re-sent, then
+    // the two that waited, in order.
     rx.status = () => 200;
-    assert.ok(reactivateSubscription(deps.db, code, new Date(deps.clock.now()).toISOString()));
+    assert.equal(reactivateSubscription(deps.db, code, new Date(deps.clock.now()).toISOString())?.resent, 2);
     await runNotifierOnce(deps, FIXED);
     log = listNotifications(deps.db, { subscription: code }).reverse();
-    assert.deepEqual(log.map((n) => n.status), ["failed", "failed", "sent", "sent"]);
+    assert.deepEqual(log.map((n) => n.status), ["sent", "sent", "sent", "sent"]);
     assert.deepEqual(events(rx).map((d) => (d.reg_records as Array<{ sex: string }>)[0].sex), [
+      "male",
+      "female",
       "other",
       "unknown",
     ]);

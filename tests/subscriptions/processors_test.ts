@@ -141,10 +141,11 @@ Deno.test("unsubscribeProcessor() cancels own codes and rejects unknown, foreign
     assert.equal(r.status, "succ");
     assert.deepEqual(
       (r.message.subscription_status as Item[]).map((s) => [s.code, s.status, s.status_reason_code ?? null]),
+      // Another sender's code is answered as an unknown one (tests/security/ids_test.ts).
       [[code, "unsubscribe", null], ["nope", "unsubscribe", "rjct.subscription_code.invalid"], [
         foreign,
         "unsubscribe",
-        "rjct.requester.invalid",
+        "rjct.subscription_code.invalid",
       ]],
     );
     assert.equal(getSubscription(deps.db, code)?.state, "cancelled");

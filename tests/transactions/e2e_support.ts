@@ -1,5 +1,5 @@
 /** End-to-end fixtures: a real server with the worker on, allowlisted loopback callbacks, short delays. */
-import { postJson, type ServerProcess, startServerProcess } from "../helpers/server.ts";
+import { postJson, type ServerOptions, type ServerProcess, startServerProcess } from "../helpers/server.ts";
 import { createServerSender, type TestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { itemCount } from "./support.ts";
@@ -11,9 +11,11 @@ export const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef";
 export function startWorkerServer(
   env: Record<string, string> = {},
   dataDir?: string,
+  net?: ServerOptions["net"],
 ): Promise<ServerProcess> {
   return startServerProcess({
     dataDir,
+    net,
     env: {
       DCI_WORKER: "true",
       DCI_OUTBOUND_ALLOW: "127.0.0.1",

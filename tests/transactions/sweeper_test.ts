@@ -66,7 +66,7 @@ Deno.test("the periodic sweep redoes a stuck pending transaction after the lease
 });
 
 Deno.test("a processor that throws ends the transaction as rjct with a code, never lost", async () => {
-  const h = await harness();
+  const h = await harness({ processAttempts: "2" });
   try {
     const res = await h.post("/registry/txn/status", {
       transaction_id: "q",
@@ -75,6 +75,9 @@ Deno.test("a processor that throws ends the transaction as rjct with a code, nev
     const row = getByCorrelationId(h.deps.db, (res.body.message as Json).correlation_id)!;
     // Corrupt the stored request so the processor cannot parse it.
     h.deps.db.prepare("UPDATE transactions SET request_message = '{not json' WHERE id = ?").run(row.id);
+    await h.drain(); // attempt 1 fails; attempt 2 is due in a second
+    assert.equal(getByCorrelationId(h.deps.db, row.correlation_id)!.state, "processing");
+    h.deps.clock.advance(1000);
     await h.drain();
     const after = getByCorrelationId(h.deps.db, row.correlation_id)!;
     assert.equal(after.state, "callback_sent");

@@ -1,0 +1,88 @@
+/**
+ * A time budget for SQL statements. node:sqlite has no progress handler and no interrupt, and a statement runs
+ * synchronously on the isolate's event loop, so a long one stops every other request of the isolate. What it
+ * has is user functions: `dci_budget(x)` is registered on every connection, returns 1, and throws once the
+ * deadline set by `withStatementBudget` has passed, which aborts the statement that called it.
+ *
+ * A statement is bounded only where it calls the function: on every row of every table it loops over.
+ * `budgetTerm(alias.rowid)` is that call, placed FIRST in the WHERE clause: SQLite evaluates the terms of a
+ * loop in their order (after those the index answers itself), so a row that fails a later term still pays
+ * for the check; naming the table's rowid ties the term to that table's loop. The JS call costs ~0.2 µs,
+ * several times a row's own cost, so one row in 32 on average makes it, chosen by `random()`: a gate on the
+ * row id (`id & 15`) never fired for a table whose rows of one kind all sit at one stride (households of 15
+ * members leave every household id at one residue), and a random gate has no such pattern to fall into.
+ *
+ * Read budgeted statements with `get()`, `iterate()` or `run()`, never `all()`: in Deno 2.9.6 `all()` steps
+ * again after the function's error, SQLite then resets and restarts the statement, the function throws again,
+ * and the isolate loops forever (tests/security/search_cost_test.ts keeps that in view).
+ */
+import type { Db } from "./sqlite.ts";
+
+/** The SQL name of the budget function. */
+export const BUDGET_FUNCTION = "dci_budget";
+
+/** Thrown by `withStatementBudget` when its deadline passed (before or during a statement). */
+export class BudgetExceeded extends Error {
+  constructor(readonly budgetMs: number) {
+    super(`statement time budget of ${budgetMs} ms exceeded`);
+    this.name = "BudgetExceeded";
+  }
+}
+
+/** A deadline on the clock `now` (epoch ms), and the budget it came from (for the message). */
+export interface StatementBudget {
+  deadline: number;
+  budgetMs: number;
+  now: () => number;
+}
+
+interface State {
+  budget?: StatementBudget;
+  exceeded: boolean;
+}
+
+const STATES = new WeakMap<Db, State>();
+
+/** Registers `dci_budget()` on a connection (once, at open; statements naming it need it to prepare). */
+export function installStatementBudget(db: Db): void {
+  const state: State = { exceeded: false };
+  STATES.set(db, state);
+  db.function(BUDGET_FUNCTION, { deterministic: false, directOnly: true }, (_row: unknown) => {
+    const b = state.budget;
+    if (b !== undefined && b.now() > b.deadline) {
+      state.exceeded = true;
+      throw new BudgetExceeded(b.budgetMs);
+    }
+    return 1;
+  });
+}
+
+/**
+ * The budget check on the rows of one table, as an SQL term (`column` is the table's rowid, an integer that
+ * every index of the table covers; NULL, for the missing side of an outer join, passes).
+ */
+export function budgetTerm(column: string): string {
+  return `(random() & 31 OR ${BUDGET_FUNCTION}(${column}))`;
+}
+
+/**
+ * Runs `fn` (synchronous statements on `db`) with `budget`'s deadline: a statement calling `dci_budget` is
+ * aborted once it has passed, and `fn` throws BudgetExceeded; so does a call made after the deadline.
+ */
+export function withStatementBudget<T>(db: Db, budget: StatementBudget, fn: () => T): T {
+  const state = STATES.get(db);
+  if (!state) throw new Error("the connection has no statement budget (open it with openDatabase)");
+  if (budget.now() > budget.deadline) throw new BudgetExceeded(budget.budgetMs);
+  const outer = state.budget;
+  state.budget = budget;
+  state.exceeded = false;
+  try {
+    return fn();
+  } catch (err) {
+    if (state.exceeded) throw new BudgetExceeded(budget.budgetMs);
+    throw err;
+  } finally {
+    state.budget = outer;
+    state.exceeded = false;
+  }
+}

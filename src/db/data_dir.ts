@@ -1,0 +1,72 @@
+/**
+ * The data dir holds the server's secrets (signing keys, token hashes, sender data), so it is owner-only: the
+ * directory 0700 and the SQLite and KV files 0600. Looser modes found at start are tightened and reported.
+ */
+
+/** The files under the data dir that the server owns (SQLite and Deno KV, with their WAL, SHM and journal). */
+const DATA_FILE = /^(dci\.sqlite|kv\.sqlite3)(-wal|-shm|-journal)?$/;
+
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
+
+/** One permission change made at start, for the warning (paths and modes only, never contents). */
+export interface ModeFix {
+  path: string;
+  from: string;
+  to: string;
+}
+
+const octal = (mode: number) => (mode & 0o777).toString(8).padStart(4, "0");
+
+/** Modes are POSIX only; on Windows the ACLs of the parent apply and nothing is changed here. */
+const POSIX = Deno.build.os !== "windows";
+
+/**
+ * Creates `dir` owner-only if missing (0700) and tightens it if it is looser; creates each of `files` empty
+ * with 0600 before SQLite or KV opens it, because SQLite creates a database 0644 (less the umask) and gives its
+ * WAL and SHM files the database file's mode. Returns what it changed.
+ */
+export async function prepareDataDir(dir: string, files: string[]): Promise<ModeFix[]> {
+  await Deno.mkdir(dir, { recursive: true, mode: DIR_MODE });
+  if (!POSIX) return [];
+  const fixes: ModeFix[] = [];
+  const mode = (await Deno.stat(dir)).mode ?? DIR_MODE;
+  if (mode & 0o077) fixes.push(await tighten(dir, mode, DIR_MODE));
+  for (const path of files) {
+    try {
+      await Deno.writeFile(path, new Uint8Array(), { createNew: true, mode: FILE_MODE });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    }
+  }
+  return [...fixes, ...await tightenDataFiles(dir)];
+}
+
+/** Sets every data file in `dir` looser than 0600 to 0600 (files SQLite or KV created meanwhile included). */
+export async function tightenDataFiles(dir: string): Promise<ModeFix[]> {
+  if (!POSIX) return [];
+  const fixes: ModeFix[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isFile || !DATA_FILE.test(entry.name)) continue;
+    const path = `${dir}/${entry.name}`;
+    try {
+      const mode = (await Deno.stat(path)).mode ?? FILE_MODE;
+      if (mode & 0o077) fixes.push(await tighten(path, mode, FILE_MODE));
+    } catch (err) {
+      // A -wal or -shm file removed by a closing connection between the listing and the stat.
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+  }
+  return fixes;
+}
+
+/** Sets `path` to `to`; a path this user may not chmod (another owner) is reported, not fatal. */
+async function tighten(path: string, from: number, to: number): Promise<ModeFix> {
+  try {
+    await Deno.chmod(path, to);
+    return { path, from: octal(from), to: octal(to) };
+  } catch (err) {
+    if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
+    return { path, from: octal(from), to: `${octal(from)} (not changed: not the owner)` };
+  }
+}

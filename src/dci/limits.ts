@@ -1,0 +1,46 @@
+/**
+ * Length caps on everything senders, admins and import files send, applied when the input is parsed, so that no
+ * pattern, parser or store ever sees an unbounded string. The spec gives maxLength 99 to ids and 999 to messages;
+ * the other caps are far above any real value and far below what could cost time.
+ */
+
+/** DCI ids: transaction_id, message_id, reference_id, correlation_id, subscription codes (spec maxLength 99). */
+export const MAX_ID = 99;
+/** Sender ids (protocol decisions: printable ASCII, URLs and domains included; registered ids are stricter). */
+export const MAX_SENDER_ID = 255;
+/** ISO 8601 timestamps (`2026-01-01T00:00:00.000000+05:30` is 32). */
+export const MAX_TIMESTAMP = 64;
+/** Short codes and names: version, action, alg, locale, scope names, record and event type names. */
+export const MAX_CODE = 64;
+/** Human-readable names. */
+export const MAX_NAME = 200;
+/** URLs (sender_uri, callback and JWKS URLs). */
+export const MAX_URL = 2048;
+/**
+ * Any string (key or value) anywhere in a registry request body. The largest legitimate one is the envelope
+ * signature (an RSA-4096 signature string is under 1,000 characters; the schema allows 8,192).
+ */
+export const MAX_STRING = 8192;
+/** A serialised subscription filter (a query of at most 64 comparisons). */
+export const MAX_FILTER_JSON = 16_384;
+/** A serialised subscription frequency object (`{start_time, end_time, frequency}`). */
+export const MAX_FREQUENCY_JSON = 1024;
+/** A public key as JSON (an RSA-16384 JWK is under 3,000 characters). */
+export const MAX_JWK_JSON = 16_384;
+/** An HTTP signature header (Signature-Input, Signature, Content-Digest). */
+export const MAX_SIGNATURE_HEADER = 8192;
+
+const HEADER_SAFE = /^[\x21-\x7e]{1,99}$/;
+
+/**
+ * True for an id that can travel in an HTTP header unchanged (callbacks carry `X-DCI-Transaction-ID`): 1 to 99
+ * printable ASCII characters, no space or control character (a NUL truncated headers, non-ASCII made the
+ * request fail, leading or trailing spaces are trimmed away).
+ */
+export function isHeaderSafeId(value: unknown): value is string {
+  return typeof value === "string" && HEADER_SAFE.test(value);
+}
+
+/** The header-safe id rule as error messages state it (after the field's name). */
+export const HEADER_SAFE_ID_RULE =
+  `must be 1 to ${MAX_ID} printable ASCII characters without spaces (ids travel in HTTP headers)`;

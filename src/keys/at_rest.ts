@@ -1,0 +1,76 @@
+/**
+ * Bringing stored secrets in line with the key-encryption keys at start: plaintext values are sealed when a KEK
+ * is set, values sealed with the previous KEK are re-sealed with the current one (or opened back to plaintext
+ * when only a previous KEK is given), and a sealed value no given KEK opens stops the start with a message
+ * naming the missing KEK.
+ */
+import type { Db } from "../db/sqlite.ts";
+import { transaction } from "../db/sqlite.ts";
+import { stmt } from "../db/statements.ts";
+import { base64ToBytes, bytesToBase64, privateKeyAad } from "./server_keys.ts";
+import { isSealed, type KeyEncryption, seal, sealedWith, unseal } from "./kek.ts";
+
+/** A column holding secrets the server must read back (so it cannot be hashed): sealed when a KEK is set. */
+interface SecretColumn {
+  table: string;
+  id: string;
+  column: string;
+  /** The additional data binding a sealed value to its row. */
+  aad(id: string): string;
+}
+
+/** Every stored secret the server reads back. Outbound credentials, when they are stored, belong here too. */
+const SECRET_COLUMNS: readonly SecretColumn[] = [
+  { table: "server_keys", id: "key_id", column: "private_der", aad: privateKeyAad },
+];
+
+/** What `sealSecretsAtRest` changed, by kind. */
+export interface SealReport {
+  sealed: number;
+  resealed: number;
+  opened: number;
+}
+
+/**
+ * Seals, re-seals or opens stored secrets to match `keks`; throws a KeyEncryptionError (before changing
+ * anything) when a sealed value cannot be opened. Plaintext is overwritten, not left behind: secure_delete
+ * zeroes the old cells and the WAL is truncated after the change.
+ */
+export function sealSecretsAtRest(db: Db, keks: KeyEncryption): SealReport {
+  const report: SealReport = { sealed: 0, resealed: 0, opened: 0 };
+  const changes: { col: SecretColumn; id: string; value: string }[] = [];
+  for (const col of SECRET_COLUMNS) {
+    // Table and column names come from the constant list above, never from input.
+    const rows = stmt(db, `SELECT ${col.id} AS id, ${col.column} AS value FROM ${col.table}`)
+      .all() as unknown as {
+        id: string;
+        value: string;
+      }[];
+    for (const { id, value } of rows) {
+      const sealed = isSealed(value);
+      if (!sealed && !keks.current) continue;
+      if (sealed && keks.current && sealedWith(value) === keks.current.id) continue;
+      const plain = sealed ? unseal(keks, value, col.aad(id)) : base64ToBytes(value);
+      const next = keks.current ? seal(keks.current, plain, col.aad(id)) : bytesToBase64(plain);
+      changes.push({ col, id, value: next });
+      if (!sealed) report.sealed++;
+      else if (keks.current) report.resealed++;
+      else report.opened++;
+    }
+  }
+  if (changes.length === 0) return report;
+  db.exec("PRAGMA secure_delete = ON");
+  try {
+    transaction(db, () => {
+      for (const { col, id, value } of changes) {
+        stmt(db, `UPDATE ${col.table} SET ${col.column} = ? WHERE ${col.id} = ?`).run(value, id);
+      }
+    });
+  } finally {
+    db.exec("PRAGMA secure_delete = OFF");
+  }
+  // The replaced pages live on in the WAL until it is checkpointed and truncated; another connection may
+  // hold it open (it is then truncated by a later checkpoint), so this is best effort.
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return report;
+}

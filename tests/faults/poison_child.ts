@@ -1,0 +1,29 @@
+/**
+ * A worker process for the crash-loop test in poisoned_work_test.ts. Usage: `poison_child.ts DATA_DIR`.
+ * Its search processor kills the process (as an abort, or an operator's SIGKILL of a wedged worker, would). It
+ * runs the start-up sweep once, then prints the transaction row as JSON and exits.
+ */
+import { closeDeps, openDeps } from "../../src/deps.ts";
+import { testConfig } from "../../src/config.ts";
+import { silentLogger } from "../../src/obs/log.ts";
+import { type Processor, PROCESSORS } from "../../src/transactions/processors.ts";
+import { createTxnWorker } from "../../src/transactions/worker.ts";
+import { sweepTransactions } from "../../src/jobs/sweeper.ts";
+
+const [dataDir] = Deno.args;
+const kill: Processor = () => {
+  Deno.kill(Deno.pid, "SIGKILL");
+  return new Promise(() => {});
+};
+// Replaced in the table itself, so that every way the worker reaches the processor runs the poison.
+(PROCESSORS as Record<string, Processor>).search = kill;
+const deps = await openDeps(
+  testConfig({ dataDir, outboundAllow: "127.0.0.1", processAttempts: "2" }),
+  { log: silentLogger },
+);
+try {
+  await sweepTransactions(deps, createTxnWorker(deps).handle, { startup: true });
+  console.log(JSON.stringify(deps.db.prepare("SELECT * FROM transactions").get()));
+} finally {
+  closeDeps(deps);
+}
