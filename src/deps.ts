@@ -2,6 +2,7 @@
 import type { Config } from "./config.ts";
 import { type Db, openDatabase } from "./db/sqlite.ts";
 import { migrate } from "./db/migrate.ts";
+import { explainDataDirFailure } from "./db/open_failure.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { createLogger, type Logger } from "./obs/log.ts";
 import { Metrics } from "./obs/metrics.ts";
@@ -57,7 +58,11 @@ export async function openDeps(
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.logLevel);
   const onDisk = config.dataDir !== ":memory:";
-  const fixes = onDisk ? await prepareDataDir(config.dataDir, [paths.db, paths.kv]) : [];
+  const fixes = onDisk
+    ? await prepareDataDir(config.dataDir, [paths.db, paths.kv]).catch((err) => {
+      throw explainDataDirFailure(config.dataDir, err);
+    })
+    : [];
   const keks = await loadKeyEncryption(config);
   const db = openDatabase(paths.db, { cacheMb: config.sqliteCacheMb });
   let kv: Deno.Kv | undefined;

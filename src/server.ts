@@ -2,6 +2,7 @@
 import type { Deps } from "./deps.ts";
 import { createApp } from "./app.ts";
 import { errAck } from "./http/errors.ts";
+import { SERVING_BUSY_TIMEOUT_MS, setBusyTimeout } from "./db/sqlite.ts";
 import { assertPortFree, explainBindError } from "./net/port_guard.ts";
 import { type MetricsListener, startMetricsListener } from "./obs/metrics_access.ts";
 
@@ -35,6 +36,9 @@ export interface ServeOptions {
 /** Starts the HTTP server for `deps`; it is listening when this returns. */
 export function startServer(deps: Deps, options: ServeOptions = {}): RunningServer {
   const app = createApp(deps);
+  // A synchronous wait for the write lock stops this isolate's event loop: keep it short here (a write that
+  // cannot get the lock answers 503); the request path's group commit waits asynchronously instead.
+  setBusyTimeout(deps.db, SERVING_BUSY_TIMEOUT_MS);
   const isolate = options.isolate ?? "main";
   const abort = new AbortController();
   let inflight = 0;

@@ -17,26 +17,43 @@ import { guardReplay } from "./replay.ts";
 
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64];
 
-/** This turn's requests and their shared outcome, per database. */
-const batches = new WeakMap<Db, { requests: SenderRequest[]; outcomes: Promise<SenderOutcome[]> }>();
+interface Batch {
+  requests: SenderRequest[];
+  outcomes: Promise<SenderOutcome[]>;
+}
 
-function count(deps: Deps, requests: SenderRequest[]): Promise<SenderOutcome[]> {
-  return groupCommit(deps.db, () => {
-    batches.delete(deps.db); // later requests start the next batch
+/** The open batch (the one later requests join), per database. */
+const batches = new WeakMap<Db, Batch>();
+
+/** Later requests start the next batch. */
+function close(db: Db, batch: Batch): void {
+  if (batches.get(db) === batch) batches.delete(db);
+}
+
+function open(deps: Deps): Batch {
+  const batch = { requests: [] as SenderRequest[] } as Batch;
+  batch.outcomes = groupCommit(deps.db, () => {
+    close(deps.db, batch);
     deps.metrics.observe(
       "dci_admission_batch_size",
       "Requests admitted per write transaction",
       {},
-      requests.length,
+      batch.requests.length,
       BATCH_BUCKETS,
     );
-    return countSenderRequests(deps.db, requests, deps.clock.now());
+    return countSenderRequests(deps.db, batch.requests, deps.clock.now());
   });
+  // A group commit that failed before running the count (the write lock held elsewhere past the wait, a
+  // failed BEGIN) fails only the requests in this batch: the next request opens a fresh one.
+  batch.outcomes.catch(() => close(deps.db, batch));
+  batches.set(deps.db, batch);
+  return batch;
 }
 
 /**
  * Counts a request against its sender's limits and records (sender, message_id) in the replay guard; resolves
- * with the limit decision, or rejects with the replay guard's rejection (a refused request is not counted).
+ * with the limit decision, or rejects with the replay guard's rejection (a refused request is not counted) or
+ * with the group commit's failure (nothing of the batch is counted).
  */
 export async function admit(
   deps: Deps,
@@ -44,11 +61,7 @@ export async function admit(
   limits: { minute: number; day: number },
   header: Record<string, unknown>,
 ): Promise<RateDecision> {
-  let batch = batches.get(deps.db);
-  if (!batch) {
-    const requests: SenderRequest[] = [];
-    batches.set(deps.db, batch = { requests, outcomes: count(deps, requests) });
-  }
+  const batch = batches.get(deps.db) ?? open(deps);
   const { message_id: messageId, message_ts: messageTs } = header;
   const index = batch.requests.push({
     senderId,

@@ -116,7 +116,7 @@ export function oauthRoutes(deps: Deps): Hono<AppEnv> {
 async function tokenHandler(deps: Deps, c: Context<AppEnv>): Promise<Response> {
   // Per client IP (through trusted proxies only), IPv6 by /64: one host holds a whole /64.
   const ipKey = ipLimitKey(c.get("clientIp") ?? "unknown");
-  const limit = takeIpRequest(deps.db, ipKey, deps.config.tokenIpLimitPerMinute, deps.clock.now());
+  const limit = await takeIpRequest(deps.db, ipKey, deps.config.tokenIpLimitPerMinute, deps.clock.now());
   if (!limit.allowed) {
     c.header("Retry-After", String(limit.retryAfter));
     return c.json({ error: "invalid_request", error_description: "Too many token requests; slow down" }, 429);

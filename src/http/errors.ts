@@ -8,6 +8,10 @@ import type { AppEnv } from "./context.ts";
 import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import type { CALLBACK_ACTIONS } from "../dci/schemas.ts";
+import { isDatabaseBusy, isStorageFull, noteStorageFull } from "../db/faults.ts";
+
+/** Retry-After of a 503 answered because the write lock stayed held past the wait (seconds). */
+const BUSY_RETRY_AFTER_S = 2;
 
 /** Builds an ERR ACK body. */
 export function errAck(code: ErrCode, message: string, correlationId: string, timestamp: string): Ack {
@@ -51,10 +55,18 @@ export function renderError(err: unknown, c: Context<AppEnv>, deps: Deps): Respo
     dci = fromHttpException(err);
   } else if (isStorageFull(err)) {
     c.get("log")?.error("storage full", { err });
+    noteStorageFull(deps.db, err, deps.clock.now());
     dci = new DciError("err.service.unavailable", "Storage is full; retry later", {
       status: 503,
       headers: { "Retry-After": "30" },
     });
+  } else if (isDatabaseBusy(err)) {
+    c.get("log")?.warn("database busy: the write lock is held elsewhere", { error: String(err) });
+    dci = new DciError(
+      "err.service.unavailable",
+      "The database is busy (its write lock is held by another process); retry later",
+      { status: 503, headers: { "Retry-After": String(BUSY_RETRY_AFTER_S) } },
+    );
   } else if (isBodyReadFailure(err)) {
     dci = new DciError("err.request.bad", "The request body could not be read (truncated or aborted upload)");
   } else {
@@ -66,13 +78,6 @@ export function renderError(err: unknown, c: Context<AppEnv>, deps: Deps): Respo
   const headers: Record<string, string> = { ...dci.headers };
   if (dci.status === 401 && !headers["WWW-Authenticate"]) headers["WWW-Authenticate"] = 'Bearer realm="dci"';
   return c.json(errAck(dci.code, dci.message, requestId, ts), dci.status as 400, headers);
-}
-
-/** SQLite's SQLITE_FULL (13) or an ENOSPC from the file system (KV, files): the data dir's disk is full. */
-function isStorageFull(err: unknown): boolean {
-  const e = err as { errcode?: unknown; message?: unknown } | undefined;
-  return e?.errcode === 13 ||
-    /database or disk is full|no space left on device|os error 28/i.test(String(e?.message));
 }
 
 /** A client-side failure while reading the request body (lying Content-Length, aborted upload). */

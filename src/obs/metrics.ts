@@ -4,6 +4,13 @@ type Labels = Record<string, string>;
 
 const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/**
+ * Most series one family keeps. Label values must come from bounded sets; should one ever carry input, the
+ * label sets past this count share one series whose every label reads "other", so memory and the /metrics
+ * page stay bounded whatever clients send.
+ */
+export const MAX_SERIES_PER_FAMILY = 1000;
+
 interface Family {
   kind: "counter" | "histogram" | "gauge";
   help: string;
@@ -111,8 +118,13 @@ export class Metrics {
       f = { kind, help, series: new Map(), buckets };
       this.#families.set(name, f);
     }
-    const key = fmt(labels);
+    let key = fmt(labels);
     let s = f.series.get(key);
+    if (!s && f.series.size >= MAX_SERIES_PER_FAMILY) {
+      labels = Object.fromEntries(Object.keys(labels).map((k) => [k, "other"]));
+      key = fmt(labels);
+      s = f.series.get(key);
+    }
     if (!s) {
       s = { labels, value: 0, buckets: f.buckets ? f.buckets.map(() => 0) : undefined, sum: 0 };
       f.series.set(key, s);

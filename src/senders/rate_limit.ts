@@ -4,7 +4,7 @@
  * buckets count token requests per client IP (scope 'token_ip') and failed ones per client id ('client_fail').
  */
 import type { Db } from "../db/sqlite.ts";
-import { transaction } from "../db/sqlite.ts";
+import { groupCommit } from "../db/group_commit.ts";
 import { stmt } from "../db/statements.ts";
 
 /** A limit decision with what the RateLimit headers need. */
@@ -158,10 +158,13 @@ export function countSenderRequests(db: Db, requests: SenderRequest[], nowMs: nu
   return outcomes;
 }
 
-/** Counts one token request of a client IP against a per-minute limit. */
-export function takeIpRequest(db: Db, ip: string, limit: number, nowMs: number): RateDecision {
+/**
+ * Counts one token request of a client IP against a per-minute limit, in the request path's group commit (so a
+ * write lock held elsewhere makes it wait without blocking the isolate, then fail with "database is locked").
+ */
+export function takeIpRequest(db: Db, ip: string, limit: number, nowMs: number): Promise<RateDecision> {
   const nowS = Math.floor(nowMs / 1000);
-  return transaction(db, () => {
+  return groupCommit(db, (): RateDecision => {
     const { used } = minuteUsage(db, "token_ip", ip, nowS);
     if (used >= limit) {
       return {

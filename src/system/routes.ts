@@ -4,6 +4,7 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { validationHook } from "../http/errors.ts";
 import { stmt } from "../db/statements.ts";
+import { storageFull } from "../db/faults.ts";
 import { DciError } from "../dci/errors.ts";
 import { METRICS_CONTENT_TYPE, metricsAuthorized, registerProcessGauges } from "../obs/metrics_access.ts";
 
@@ -53,8 +54,15 @@ export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
     } catch {
       checks.kv = "failed";
     }
-    const ok = Object.values(checks).every((v) => v === "ok");
-    return c.json({ status: ok ? "ok" : "unavailable", checks }, ok ? 200 : 503);
+    // A full disk leaves reads working but fails every write (each signed request writes its rate count):
+    // "degraded", 503, until a write succeeds again.
+    const full = storageFull(deps.db);
+    checks.storage = full ? "full" : "ok";
+    const status = checks.database !== "ok" || checks.kv !== "ok" ? "unavailable" : full ? "degraded" : "ok";
+    const body = full
+      ? { status, checks, storage: { full_since: full.since, error: full.error } }
+      : { status, checks };
+    return c.json(body, status === "ok" ? 200 : 503);
   });
   if (deps.config.metricsListen) return app; // /metrics has a listener of its own (src/obs/metrics_access.ts)
   app.get("/metrics", async (c) => {

@@ -1,7 +1,8 @@
 /**
  * One processing attempt of a transaction: the action's processor under a time budget, with its failures told
  * apart. A refusal (DciRejection) is an answer; a throw or an attempt over the budget is a failed attempt, which
- * the worker retries until the attempt limit and then answers `rjct.processing.failed`.
+ * the worker retries until the attempt limit and then answers `rjct.processing.failed`; a storage fault that
+ * passes (the write lock held elsewhere, a full disk) is `transient`: retried without counting.
  */
 import type { Deps } from "../deps.ts";
 import type { RequestHeader } from "../dci/schemas.ts";
@@ -10,11 +11,12 @@ import { DciRejection } from "../dci/errors.ts";
 import type { Processor, ProcessResult } from "./processors.ts";
 import type { TxnAction } from "./states.ts";
 import type { TxnRow } from "./store.ts";
+import { isTransientStorageFault } from "../db/faults.ts";
 
 /** The outcome of one attempt: a result to store, or why the attempt failed (for operators, never sent). */
 export type AttemptOutcome =
   | { ok: true; result: ProcessResult }
-  | { ok: false; error: string; overBudget: boolean };
+  | { ok: false; error: string; overBudget: boolean; transient?: boolean };
 
 const OVER_BUDGET = Symbol("over budget");
 
@@ -60,7 +62,14 @@ export async function attemptProcessing(
       };
     }
     const e = err as Error | undefined;
-    return { ok: false, error: `${e?.name ?? "Error"}: ${e?.message ?? String(err)}`, overBudget: false };
+    return {
+      ok: false,
+      error: `${e?.name ?? "Error"}: ${e?.message ?? String(err)}`,
+      overBudget: false,
+      // The write lock held elsewhere past the wait, or a full disk: it passes; the attempt is not held against
+      // the transaction.
+      transient: isTransientStorageFault(err),
+    };
   } finally {
     clearTimeout(timer);
   }

@@ -175,13 +175,15 @@ export function releaseProcessing(
   db: Db,
   id: number,
   owner: string,
-  p: { error: string; retryAt: string; now: string },
+  p: { error: string; retryAt: string; now: string; uncount?: boolean },
 ): boolean {
+  // `uncount` takes back the attempt the claim counted (a fault of the storage, not of the transaction).
   return stmt(
     db,
-    `UPDATE transactions SET process_error = ?, lease_owner = NULL, lease_until = ?, updated_at = ?
+    `UPDATE transactions SET process_error = ?, lease_owner = NULL, lease_until = ?, updated_at = ?,
+       process_attempts = MAX(0, process_attempts - ?)
      WHERE id = ? AND state = 'processing' AND lease_owner = ?`,
-  ).run(p.error.slice(0, 999), p.retryAt, p.now, id, owner).changes === 1;
+  ).run(p.error.slice(0, 999), p.retryAt, p.now, p.uncount ? 1 : 0, id, owner).changes === 1;
 }
 
 /** Claims a due callback attempt (counting it), or nothing when not due or another holder has it. */

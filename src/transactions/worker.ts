@@ -7,6 +7,7 @@ import { type Processor, PROCESSORS, type ProcessResult } from "./processors.ts"
 import { deliverOnce } from "./callback.ts";
 import { processRetryDelay, retryDelay, type TxnAction } from "./states.ts";
 import { attemptProcessing, processingFailed } from "./attempt.ts";
+import { groupCommit } from "../db/group_commit.ts";
 import { Limiter } from "./limiter.ts";
 import { callbackHold, heldBySender } from "./holds.ts";
 import { destinationOf, FairSlots } from "../net/fair_slots.ts";
@@ -22,6 +23,9 @@ import {
   scheduleRetry,
   type TxnRow,
 } from "./store.ts";
+
+/** The longest pause between two tries of a processor that met a storage fault (under one claim), in ms. */
+const TRANSIENT_PAUSE_MAX_MS = 8000;
 
 /** The queue message kind of transactions. */
 export const TXN_KIND = "txn";
@@ -80,8 +84,17 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWor
         (row.process_error ? `; last error: ${row.process_error}` : "");
       result = processingFailed(row, `Processing did not finish in ${maxAttempts} attempts`);
     } else {
-      const attempt = await attemptProcessing(deps, row, { budgetMs, processors });
+      let attempt = await attemptProcessing(deps, row, { budgetMs, processors });
+      // A storage fault that passes (the write lock held elsewhere, a full disk) is tried again under this claim
+      // while its lease lasts: releasing the row would need the very write that failed.
+      for (let pause = 250; !attempt.ok && attempt.transient; pause *= 2) {
+        if (pause > TRANSIENT_PAUSE_MAX_MS || deps.clock.now() + 2 * pause > now + leaseMs) break;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        attempt = await attemptProcessing(deps, row, { budgetMs, processors });
+      }
       if (attempt.ok) result = attempt.result;
+      // A write lock held elsewhere or a full disk is our fault, not the transaction's: retried, never counted.
+      else if (attempt.transient) return await retryLater(row, owner, attempt.error, { uncount: true });
       else if (row.process_attempts < maxAttempts) return await retryLater(row, owner, attempt.error);
       else {
         processError = `attempt ${row.process_attempts} of ${maxAttempts}: ${attempt.error}`;
@@ -117,15 +130,23 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWor
   }
 
   /** A failed attempt below the limit: record why, drop the lease, and come back after the retry delay. */
-  async function retryLater(row: TxnRow, owner: string, error: string): Promise<void> {
+  async function retryLater(
+    row: TxnRow,
+    owner: string,
+    error: string,
+    options: { uncount?: boolean } = {},
+  ): Promise<void> {
     const at = deps.clock.now();
     const wait = processRetryDelay(row.process_attempts);
-    const message = `attempt ${row.process_attempts} of ${maxAttempts}: ${error}`;
-    if (
-      !releaseProcessing(deps.db, row.id, owner, { error: message, retryAt: iso(at + wait), now: iso(at) })
-    ) {
-      return;
-    }
+    const message = `attempt ${row.process_attempts} of ${maxAttempts}${
+      options.uncount ? " (not counted)" : ""
+    }: ${error}`;
+    const release = { error: message, retryAt: iso(at + wait), now: iso(at), uncount: options.uncount };
+    // After a storage fault the release waits for the write lock without blocking the isolate (group commit).
+    const released = options.uncount
+      ? await groupCommit(deps.db, () => releaseProcessing(deps.db, row.id, owner, release))
+      : releaseProcessing(deps.db, row.id, owner, release);
+    if (!released) return;
     countFailure(row, "retry");
     deps.log.warn("transaction processing attempt failed; retry scheduled", {
       ...logFields(row),

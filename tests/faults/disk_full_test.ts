@@ -2,6 +2,7 @@
  * Disk full on the data dir: the server runs on a size-limited tmpfs (mounted here; root needed). While the disk
  * is full, requests fail cleanly (503 err.service.unavailable or another ERR ACK, never a 500 or a crash);
  * transactions ACKed before are not lost, and once space is freed they complete and new requests succeed.
+ * `/readyz` answers 503 "degraded" while the last write failed for lack of space, and "ok" once one succeeds.
  */
 import assert from "node:assert/strict";
 import { startReceiver } from "../transactions/receiver.ts";
@@ -57,6 +58,11 @@ async function fill(path: string): Promise<number> {
   return total;
 }
 
+async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url);
+  return { status: res.status, body: await res.json() };
+}
+
 function search(txn: string) {
   return {
     transaction_id: txn,
@@ -71,18 +77,23 @@ function search(txn: string) {
 Deno.test({
   name: probe === undefined
     ? "faults: disk full on the data dir — NOT RUN: tmpfs mount is not permitted here (needs root)"
-    : "faults: disk full on the data dir answers clean errors, loses nothing accepted and recovers",
+    : "faults: disk full on the data dir answers clean errors, reports degraded readiness, loses nothing accepted and recovers",
   ignore: probe === undefined,
   fn: async () => {
     const mnt = (await mountTmpfs("48m"))!;
     const rx = startReceiver();
-    rx.respond = () => 503; // callbacks keep failing until the disk is freed, so accepted work stays open
+    // Callbacks hang until the disk is freed, so accepted work stays open. They hang rather than fail: a failed
+    // callback schedules its retry in the Deno KV queue, and Deno 2.9.6's KV panics (the process exits) when a
+    // due message cannot be dequeued for lack of space ("KV queue dequeue failed: database or disk is full").
+    let openGate = () => {};
+    rx.gate = new Promise<void>((resolve) => openGate = resolve);
     let server;
     try {
       server = await startWorkerServer({
         DCI_CALLBACK_RETRY_DELAYS_MS: Array(40).fill("250").join(","),
         DCI_SWEEP_INTERVAL_SECONDS: "1",
         DCI_LEASE_SECONDS: "2",
+        DCI_OUTBOUND_TIMEOUT_MS: "120000",
       }, `${mnt}/data`);
       const alice = await createServerSender(server);
       const accepted: string[] = [];
@@ -120,11 +131,19 @@ Deno.test({
       if (Deno.env.get("FAULTS_VERBOSE")) console.log("while full:", statuses.join(","));
       assert.ok(statuses.includes(503), `no request was refused while full: ${statuses.join(",")}`);
       assert.equal((await fetch(`${server.url}/healthz`).then((r) => r.json())).status, "ok", "alive");
+      // Readiness says so: the last write failed for lack of space.
+      const refused = await send(server, alice, "/registry/search", search("last-while-full"), rx.url);
+      assert.equal(refused.status, 503, JSON.stringify(refused.body));
+      const degraded = await getJson(`${server.url}/readyz`);
+      assert.equal(degraded.status, 503, JSON.stringify(degraded.body));
+      assert.equal(degraded.body.status, "degraded");
+      assert.equal((degraded.body.checks as Record<string, string>).storage, "full");
+      assert.match(String((degraded.body.storage as { error: string }).error), /full|space/i);
 
       // Free the space: the server recovers, and everything ACKed (before and during) is called back.
       await Deno.remove(`${mnt}/filler`);
       await Deno.remove(`${mnt}/filler.2`);
-      rx.respond = () => 200;
+      openGate();
       for (const c of accepted) {
         const end = Date.now() + 20_000;
         for (;;) {
@@ -136,9 +155,15 @@ Deno.test({
       }
       const after = await send(server, alice, "/registry/search", search("after"), rx.url);
       assert.equal(after.status, 202, JSON.stringify(after.body));
+      // A write succeeded again: ready again.
+      const ready = await getJson(`${server.url}/readyz`);
+      assert.equal(ready.status, 200, JSON.stringify(ready.body));
+      assert.equal(ready.body.status, "ok");
+      assert.equal((ready.body.checks as Record<string, string>).storage, "ok");
       assert.equal(await server.stop(), 0);
       assert.equal(integrityCheck(`${mnt}/data`), "ok");
     } finally {
+      openGate();
       await server?.stop();
       await rx.close();
       await unmount(mnt);

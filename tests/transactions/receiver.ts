@@ -17,6 +17,8 @@ export interface Receiver {
   hits: number;
   /** The status to answer next (default 200); a function may vary it per request. */
   respond: (r: Received) => number;
+  /** While set, requests wait for it before they are answered (a receiver that hangs, then answers). */
+  gate?: Promise<unknown>;
   /** Resolves when `pred` holds for the received list (polling), or rejects after `ms`. */
   waitFor(pred: (received: Received[]) => boolean, ms?: number): Promise<void>;
   close(): Promise<void>;
@@ -59,6 +61,7 @@ export function startReceiver(options: { port?: number; delayMs?: number } = {})
         body,
         status: 0,
       };
+      if (r.gate) await r.gate;
       entry.status = r.respond(entry);
       if (options.delayMs) await new Promise((res) => setTimeout(res, options.delayMs));
       received.push(entry);

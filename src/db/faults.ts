@@ -1,0 +1,43 @@
+/**
+ * Recognising the storage faults that pass (the write lock held elsewhere, a full disk), and remembering per
+ * connection whether its last write failed for lack of space (what `/readyz` reports).
+ */
+import type { Db } from "./sqlite.ts";
+
+/** SQLite's "database is locked" (SQLITE_BUSY, 5) or "database table is locked" (SQLITE_LOCKED, 6). */
+export function isDatabaseBusy(err: unknown): boolean {
+  const e = err as { errcode?: unknown; message?: unknown } | null | undefined;
+  return e?.errcode === 5 || e?.errcode === 6 || /database (table )?is locked/i.test(String(e?.message));
+}
+
+/** SQLite's SQLITE_FULL (13) or an ENOSPC from the file system (KV, files): the data dir's disk is full. */
+export function isStorageFull(err: unknown): boolean {
+  const e = err as { errcode?: unknown; message?: unknown } | null | undefined;
+  return e?.errcode === 13 ||
+    /database or disk is full|no space left on device|os error 28/i.test(String(e?.message));
+}
+
+/** A fault that goes away by itself (lock released, space freed): the work is retried, never failed for it. */
+export function isTransientStorageFault(err: unknown): boolean {
+  return isDatabaseBusy(err) || isStorageFull(err);
+}
+
+/** The last storage-full failure of each connection's writes, until one of its writes succeeds again. */
+const fullSince = new WeakMap<Db, { since: string; error: string }>();
+
+/** Records that a write on `db` failed for lack of space (called with errors that `isStorageFull` accepts). */
+export function noteStorageFull(db: Db, err: unknown, nowMs = Date.now()): void {
+  if (fullSince.has(db)) return;
+  const message = err instanceof Error ? err.message : String(err);
+  fullSince.set(db, { since: new Date(nowMs).toISOString(), error: message.slice(0, 200) });
+}
+
+/** Records that a write on `db` committed: the disk has room again. */
+export function noteWriteSucceeded(db: Db): void {
+  fullSince.delete(db);
+}
+
+/** Since when (and with what error) the writes of `db` have been failing for lack of space; undefined if not. */
+export function storageFull(db: Db): { since: string; error: string } | undefined {
+  return fullSince.get(db);
+}
