@@ -41,7 +41,7 @@ export async function issueAccessToken(
   deps: Deps,
   input: { senderId: string; clientId: string; scopes: string[] },
 ): Promise<{ token: string; claims: AccessClaims }> {
-  const key = deps.keys.active();
+  const key = deps.keys.active({ fresh: true });
   const iat = Math.floor(deps.clock.now() / 1000);
   const claims: AccessClaims = {
     ...tokenIssuer(deps),

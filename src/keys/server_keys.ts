@@ -174,10 +174,14 @@ export class ServerKeys {
     };
   }
 
-  /** The signing key, re-read from the database at most once a second so rotations in other processes apply. */
-  active(): SigningKey {
+  /**
+   * The signing key, re-read from the database at most once a second so rotations in other processes apply;
+   * `fresh` reads it now (access tokens: one signed by a key rotated out a moment ago would stop working as
+   * soon as that key is retired, while the key of a signed envelope only has to be published when it is sent).
+   */
+  active(options: { fresh?: boolean } = {}): SigningKey {
     const now = this.clock.now();
-    if (this.#cached && now - this.#cached.at < 1000) return this.#cached.key;
+    if (this.#cached && !options.fresh && now - this.#cached.at < 1000) return this.#cached.key;
     const row = stmt(this.db, "SELECT * FROM server_keys WHERE status = 'active'").get() as
       | KeyRow
       | undefined;
