@@ -3,7 +3,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { createTestSender, type TestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { authenticate } from "../../src/auth/middleware.ts";
 import { revokeClient } from "../../src/senders/clients.ts";
 import { addSenderKey, removeSenderKey } from "../../src/senders/keys.ts";

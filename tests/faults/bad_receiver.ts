@@ -1,7 +1,9 @@
 /**
  * A misbehaving loopback HTTP receiver on a raw TCP listener, so it can do what Deno.serve will not: never
- * answer, reset the connection, or stream a huge body. The behaviour is chosen per request by path.
+ * answer, reset the connection, or stream a huge body. The behaviour is chosen per request by path. Every
+ * request body it reads whole is checked against the spec (social) as a callback or notification.
  */
+import { checkReceivedText } from "../helpers/spec_hooks.ts";
 
 /** What the receiver does with one request. */
 export type Behaviour =
@@ -107,6 +109,7 @@ export function startBadReceiver(behave: BadReceiver["behave"] = () => ({ kind: 
       if (b.kind !== "hang" && b.kind !== "reset") {
         r.bodies.set(req.path, [...(r.bodies.get(req.path) ?? []), req.body]);
       }
+      checkReceivedText(req.path, req.body);
       await answer(conn, b, stop.signal);
     } catch {
       /* the client went away */

@@ -17,7 +17,7 @@ import { sweepTransactions } from "../../src/jobs/sweeper.ts";
 import { closeDeps, openDeps } from "../../src/deps.ts";
 import { testConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/obs/log.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { addSender, getSender } from "../../src/senders/store.ts";
 import { refreshDueJwks } from "../../src/senders/jwks_fetch.ts";
 import { listSenderKeys } from "../../src/senders/keys.ts";
