@@ -8,7 +8,15 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { authenticate } from "../auth/middleware.ts";
-import { CallbackHeader, envelopeOf, HeaderId, Id99, type RequestHeader } from "../dci/schemas.ts";
+import {
+  CallbackHeader,
+  DateTime,
+  envelopeOf,
+  HeaderId,
+  Id99,
+  Locale,
+  type RequestHeader,
+} from "../dci/schemas.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import { isoNow } from "../clock.ts";
 import type { ProcessInput, ProcessResult } from "../transactions/processors.ts";
@@ -19,6 +27,9 @@ export const ReceiptMessage = z.looseObject({
   transaction_id: HeaderId,
   notification_id: Id99.optional(),
   receipt: z.looseObject({ notification_id: Id99.optional(), message_id: Id99.optional() }).optional(),
+  // A timestamp or locale a client sends follows the rules of every DCI message: a zone, three letters.
+  timestamp: DateTime.optional(),
+  locale: Locale.optional(),
 }).refine((m) => notificationIdOf(m) !== undefined, {
   message: "message.notification_id (or receipt.notification_id / receipt.message_id) is required",
   path: ["notification_id"],
@@ -65,7 +76,7 @@ export function receipt(deps: Deps, senderId: string, m: Message, correlationId:
     };
   return {
     status: (r.ok ? "succ" : "rjct") as "succ" | "rjct",
-    reasonCode: r.ok ? undefined : "rjct.reference_id.invalid",
+    // The item's code is item-level: the header carries the status and message only.
     reasonMessage: r.ok ? undefined : item.status_reason_message,
     message: { transaction_id: m.transaction_id, correlation_id: correlationId, receipt_response: item },
   };
@@ -78,7 +89,6 @@ function envelopeOfResult(deps: Deps, senderId: string, r: ReturnType<typeof rec
     receiverId: senderId,
     totalCount: 1,
     completedCount: 1,
-    statusReasonCode: r.reasonCode,
     statusReasonMessage: r.reasonMessage,
     messageId,
   }, r.message);

@@ -8,6 +8,8 @@ import { TxnStatusMessage } from "./schemas.ts";
 import { RESPONSE_LISTS } from "./schemas.ts";
 import { findByReferenceIds, findByTransactionId, getByCorrelationId, type TxnRow } from "./store.ts";
 import { dciStatus, type TxnAction } from "./states.ts";
+import { isoNow } from "../clock.ts";
+import { rejectedMessage, specTxnType } from "../dci/rejection.ts";
 
 const TXN_TYPES: Readonly<Record<string, TxnAction | undefined>> = {
   search: "search",
@@ -25,9 +27,7 @@ export function txnStatus(
 ): ProcessResult {
   const parsed = TxnStatusMessage.safeParse(raw);
   const base = { transaction_id: ids.transactionId, correlation_id: ids.correlationId };
-  if (!parsed.success) {
-    return reject(base, undefined, "rjct.reference_id.invalid", "txnstatus_request is malformed");
-  }
+  if (!parsed.success) return unknown(deps, raw, ids, "txnstatus_request is malformed");
   const q = parsed.data.txnstatus_request;
   const value = q.attribute_value;
   const values = Array.isArray(value) ? value : [value];
@@ -42,10 +42,10 @@ export function txnStatus(
     rows = rows.filter((r) => r.action === action);
   }
   if (rows.length === 0) {
-    return reject(
-      base,
-      q.txn_type,
-      "rjct.reference_id.invalid",
+    return unknown(
+      deps,
+      raw,
+      ids,
       `No ${q.txn_type ?? ""} transaction of sender "${senderId}" with ${q.attribute_type} ${
         JSON.stringify(Array.isArray(value) ? value.slice(0, 5) : value)
       }`.replace("No  ", "No "),
@@ -60,7 +60,7 @@ export function txnStatus(
     completedCount: items?.length ?? 1,
     message: {
       ...base,
-      txnstatus_response: { txn_type: q.txn_type ?? txnType(rows[0].action), txn_status: status },
+      txnstatus_response: { txn_type: specTxnType(q.txn_type ?? rows[0].action), txn_status: status },
     },
   };
 }
@@ -116,22 +116,28 @@ function listOf(status: Record<string, unknown>): unknown[] | undefined {
   return undefined;
 }
 
-function txnType(action: TxnAction): string {
-  return action === "txn-status" ? "search" : action;
-}
-
-function reject(
-  base: Record<string, unknown>,
-  txnType: string | undefined,
-  code: string,
-  message: string,
+/**
+ * The answer when no transaction matches (or the query is malformed): header `rjct` without a code (no header-level
+ * code means "not found"), and a txn_status in the spec's search-response shape whose one item is `rjct` with the
+ * item-level `rjct.reference_id.invalid`.
+ */
+function unknown(
+  deps: Deps,
+  raw: unknown,
+  ids: { transactionId: string; correlationId: string },
+  reason: string,
 ): ProcessResult {
+  const { message, items } = rejectedMessage("txn-status", raw, {
+    correlationId: ids.correlationId,
+    now: isoNow(deps.clock),
+    reason,
+    itemCode: "rjct.reference_id.invalid",
+  });
   return {
     status: "rjct",
-    reasonCode: code,
-    reasonMessage: message,
-    totalCount: 0,
-    completedCount: 0,
-    message: { ...base, txnstatus_response: { txn_type: txnType ?? "search", txn_status: {} } },
+    reasonMessage: reason,
+    totalCount: items,
+    completedCount: items,
+    message: { ...message, transaction_id: ids.transactionId },
   };
 }

@@ -3,7 +3,7 @@
  * answer, reset the connection, or stream a huge body. The behaviour is chosen per request by path. Every
  * request body it reads whole is checked against the spec (social) as a callback or notification.
  */
-import { checkReceivedText } from "../helpers/spec_hooks.ts";
+import { checkReceivedText, warmCallbackChecks } from "../helpers/spec_hooks.ts";
 
 /** What the receiver does with one request. */
 export type Behaviour =
@@ -79,6 +79,7 @@ async function answer(conn: Deno.Conn, b: Behaviour, signal: AbortSignal): Promi
 
 /** Starts a receiver on 127.0.0.1 (port 0). */
 export function startBadReceiver(behave: BadReceiver["behave"] = () => ({ kind: "ok" })): BadReceiver {
+  warmCallbackChecks();
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const stop = new AbortController();
   const open = new Set<Deno.Conn>();

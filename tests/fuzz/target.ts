@@ -5,7 +5,7 @@ import { type ServerProcess, startServerProcess } from "../helpers/server.ts";
 import { createServerSender } from "../helpers/auth.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import type { FuzzContext } from "./cases.ts";
-import { checkReceivedText } from "../helpers/spec_hooks.ts";
+import { checkReceivedText, warmCallbackChecks } from "../helpers/spec_hooks.ts";
 
 /** A running target and its context. */
 export interface FuzzTarget {
@@ -67,6 +67,7 @@ export interface Sink {
  * callback is checked against the spec.
  */
 export function startSink(): Sink {
+  warmCallbackChecks();
   const sink = { url: "", received: 0, close: () => server.shutdown() };
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     let text: string | undefined;

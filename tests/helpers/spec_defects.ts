@@ -60,6 +60,29 @@ export const SPEC_DEFECTS: readonly SpecDefect[] = [
     },
   },
   {
+    id: "txn-status-subscription-shapes",
+    registries: ["social", "ibr"],
+    pointer:
+      "/components/schemas/TxnStatusResponse/properties/txnstatus_response/properties/txn_status/oneOf",
+    why:
+      "txn_type allows `subscribe`, but in the social and IBR yaml txn_status is oneOf a search response and a " +
+      "receipt only, so the status of a subscribe or unsubscribe transaction has no shape. The CRVS and FR yaml " +
+      "list SubscribeResponse and UnSubscribeResponse there; the same two shapes are added (the server answers " +
+      "with the transaction's own on-subscribe or on-unsubscribe message).",
+    patch(node, registry) {
+      const refs = Array.isArray(node) ? node.map((n: Json) => n?.$ref) : [];
+      expectDefect(
+        refs.length === 2 && !refs.includes("#/components/schemas/SubscribeResponse"),
+        "txn-status-subscription-shapes",
+        registry,
+      );
+      node.push(
+        { $ref: "#/components/schemas/SubscribeResponse" },
+        { $ref: "#/components/schemas/UnSubscribeResponse" },
+      );
+    },
+  },
+  {
     id: "receipt-operations",
     registries: ["social", "crvs", "fr", "dr", "ibr"],
     pointer: "/paths",

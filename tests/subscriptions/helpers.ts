@@ -5,7 +5,7 @@ import { readRegistrant } from "../../src/registry/model.ts";
 import { deleteRegistrant, saveRegistrant } from "../../src/registry/store.ts";
 import type { ProcessInput } from "../../src/transactions/processors.ts";
 import type { RequestHeader } from "../../src/dci/schemas.ts";
-import { checkReceivedText } from "../helpers/spec_hooks.ts";
+import { checkReceivedText, warmCallbackChecks } from "../helpers/spec_hooks.ts";
 import type { SpecRegistry } from "../helpers/spec_validator.ts";
 
 /** Creates or updates a person (by id) and records the registry event. */
@@ -58,6 +58,7 @@ export interface Receiver {
 
 /** Starts a receiver; every notification and callback it gets is checked against `registry`'s spec yaml. */
 export function startReceiver(options: { registry?: SpecRegistry } = {}): Receiver {
+  warmCallbackChecks(options.registry);
   const received: Received[] = [];
   const waiters: Array<() => void> = [];
   const r: Receiver = {

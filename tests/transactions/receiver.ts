@@ -2,7 +2,7 @@
  * A real loopback callback receiver for end-to-end tests (Deno.serve on 127.0.0.1, port 0). Every callback it
  * gets is checked against the spec yaml of `registry` (default social).
  */
-import { checkReceivedText } from "../helpers/spec_hooks.ts";
+import { checkReceivedText, warmCallbackChecks } from "../helpers/spec_hooks.ts";
 import type { SpecRegistry } from "../helpers/spec_validator.ts";
 
 /** One callback the receiver got. */
@@ -33,6 +33,7 @@ export interface Receiver {
 export function startReceiver(
   options: { port?: number; delayMs?: number; registry?: SpecRegistry } = {},
 ): Receiver {
+  warmCallbackChecks(options.registry);
   const received: Received[] = [];
   const r: Receiver = {
     port: 0,
