@@ -26,8 +26,8 @@ export interface SpecDefect {
   pointer: string;
   /** Why the published text cannot be followed. */
   why: string;
-  /** Patches the node at `pointer` in place; throws when the node no longer shows the defect. */
-  patch(node: Json, registry: SpecRegistry): void;
+  /** Patches the node at `pointer` in place (`doc` is the whole document); throws when the defect is gone. */
+  patch(node: Json, registry: SpecRegistry, doc: Json): void;
 }
 
 /** Throws unless `ok`: the defect an entry relaxes is no longer in the yaml (remove the entry). */
@@ -80,6 +80,22 @@ export const SPEC_DEFECTS: readonly SpecDefect[] = [
         { $ref: "#/components/schemas/SubscribeResponse" },
         { $ref: "#/components/schemas/UnSubscribeResponse" },
       );
+    },
+  },
+  {
+    id: "dr-search-reg-records",
+    registries: ["dr"],
+    pointer:
+      "/components/schemas/SearchResponse/properties/search_response/items/properties/data/properties/reg_records",
+    why: "DR's SearchResponse declares reg_records an object (its own example is a list), the defect " +
+      "OPENSPP_SPEC_ISSUES_REPORT.md #3 fixed for FR: search answers carry a list of records in every other " +
+      "yaml. Made an array of objects; DR's NotifyEventRequest, which referred to it, keeps the object.",
+    patch(node, registry, doc) {
+      expectDefect(node?.type === "object", "dr-search-reg-records", registry);
+      const notify = doc.components.schemas.NotifyEventRequest.properties.notify_event.items.properties.data;
+      notify.properties.reg_records = { type: "object", description: node.description };
+      for (const key of Object.keys(node)) delete node[key];
+      Object.assign(node, { type: "array", items: { type: "object" } });
     },
   },
   {
@@ -164,6 +180,6 @@ export function relaxDefects(registry: SpecRegistry, doc: Json): void {
     if (!d.registries.includes(registry)) continue;
     const node = nodeAt(doc, d.pointer);
     expectDefect(node !== undefined, d.id, registry);
-    d.patch(node, registry);
+    d.patch(node, registry, doc);
   }
 }
