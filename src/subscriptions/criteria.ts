@@ -18,19 +18,18 @@ import { MAX_FILTER_JSON, MAX_FREQUENCY_JSON } from "../dci/limits.ts";
 
 type Json = Record<string, unknown>;
 
-/** The stored fields a checked `subscribe_criteria` gives. */
-export type CheckedCriteria = Pick<
+/** The stored fields a checked `subscribe_criteria` gives (the rest come from the sender and the request). */
+export type CheckedCriteria = Omit<
   NewSubscription,
-  | "reg_type"
-  | "reg_event_type"
-  | "record_type"
-  | "notify_record_type"
-  | "filter_type"
-  | "filter"
-  | "frequency"
-  | "dedupe_key"
-  | "start_time"
-  | "end_time"
+  | "sender_id"
+  | "registry"
+  | "callback_url"
+  | "correlation_id"
+  | "reference_id"
+  | "locale"
+  | "active"
+  | "now"
+  | "code"
 >;
 
 function isObject(v: unknown): v is Json {

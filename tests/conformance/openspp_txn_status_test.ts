@@ -7,8 +7,7 @@ import assert from "node:assert/strict";
 import { type Harness, harness, type Json, searchMessage } from "../transactions/support.ts";
 import { createTestSender, type TestSender } from "../helpers/auth.ts";
 import { bodySchema, socialSpec, validate } from "../subscriptions/spec_schema.ts";
-import { input, person, putPerson, subItem } from "../subscriptions/helpers.ts";
-import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
+import { person, putPerson, subItem } from "../subscriptions/helpers.ts";
 import { seedSubscription } from "../../src/subscriptions/seed.ts";
 import { fanOutAll } from "../../src/subscriptions/fanout.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
@@ -218,19 +217,17 @@ Deno.test("txn status by subscription_code_list answers the sender's own subscri
   }
 });
 
-/** Carol (auto-approved) subscribes to registrations; two registrations are notified and delivered (sent). */
+/** Carol holds a subscription to registrations (seeded); two registrations are notified and delivered (sent). */
 async function delivered() {
   const h = await harness();
-  const carol = await createTestSender(h.deps, { auto_approve_subscriptions: true });
-  const dave = await createTestSender(h.deps, { auto_approve_subscriptions: true });
-  const sub = await subscribeProcessor(
-    h.deps,
-    input(carol.senderId, {
-      transaction_id: "s1",
-      subscribe_request: [subItem("r1", { reg_event_type: "REGISTER" })],
-    }, "https://carol.example/cb"),
-  );
-  const code = (sub.message as Json).subscribe_response[0].subscriptions[0].code as string;
+  const carol = await createTestSender(h.deps);
+  const dave = await createTestSender(h.deps);
+  const { code } = await seedSubscription(h.deps, {
+    sender_id: carol.senderId,
+    code: "sub-carol",
+    notify_url: "https://carol.example/cb/registry/notify",
+    subscribe_criteria: { reg_event_type: "REGISTER", notify_record_type: "person" },
+  });
   putPerson(h.deps, person("p1"));
   putPerson(h.deps, person("p2"));
   fanOutAll(h.deps);
