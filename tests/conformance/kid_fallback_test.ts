@@ -11,7 +11,7 @@ import { createLogger } from "../../src/obs/log.ts";
 import { addSenderKey } from "../../src/senders/keys.ts";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { createTestSender, type TestSender } from "../helpers/auth.ts";
-import { requestEnvelope } from "../helpers/dci.ts";
+import { nobodySearch, postApp } from "./support.ts";
 
 async function setup() {
   const deps = await testDeps();
@@ -28,22 +28,10 @@ async function search(
   kid: string,
   privateKey: KeyObject,
 ) {
-  const env = requestEnvelope(sender.senderId, {
-    transaction_id: "t1",
-    search_request: [{
-      reference_id: "r1",
-      timestamp: new Date(ctx.deps.clock.now()).toISOString(),
-      search_criteria: { query_type: "idtype-value", query: { type: "UIN", value: "nobody" } },
-    }],
-  }, { nowMs: ctx.deps.clock.now(), totalCount: 1 });
+  const env = nobodySearch(sender.senderId, ctx.deps.clock.now());
   const alg = kid.endsWith("rsa-sha256") ? "rsa-sha256" as const : "ed25519" as const;
   const signature = signEnvelope(env, { kid, alg, privateKey }, { nowMs: ctx.deps.clock.now() });
-  const res = await ctx.app.request("/registry/sync/search", {
-    method: "POST",
-    headers: { "content-type": "application/json", ...sender.headers() },
-    body: JSON.stringify({ ...env, signature }),
-  });
-  return { status: res.status, body: await res.json() };
+  return await postApp(ctx.app, sender.headers(), { ...env, signature });
 }
 
 Deno.test("authenticate() verifies with the sender's only ed25519 key when kidId names an unregistered key id, and logs it", async () => {

@@ -8,6 +8,7 @@ import { createApp } from "../../src/app.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { createTestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
+import { postApp } from "./support.ts";
 
 const NULLS = { sender_uri: null, receiver_id: null, meta: null, is_msg_encrypted: null, version: null };
 
@@ -59,13 +60,8 @@ Deno.test("every registry endpoint reads null optional header fields as absent, 
         totalCount: 1,
       });
       Object.assign(env.header, NULLS);
-      const res = await app.request(path, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...alice.headers() },
-        body: JSON.stringify(alice.sign(env)),
-      });
-      const body = await res.json();
-      assert.equal(res.status, expected, `${path}: ${JSON.stringify(body)}`);
+      const res = await postApp(app, alice.headers(), alice.sign(env), path);
+      assert.equal(res.status, expected, `${path}: ${JSON.stringify(res.body)}`);
     }
   } finally {
     deps.close();
@@ -77,12 +73,7 @@ Deno.test("a null header field is still covered by the signature, and a required
   try {
     const alice = await createTestSender(deps);
     const app = createApp(deps);
-    const post = (body: unknown) =>
-      app.request("/registry/sync/search", {
-        method: "POST",
-        headers: { "content-type": "application/json", ...alice.headers() },
-        body: JSON.stringify(body),
-      });
+    const post = (body: unknown) => postApp(app, alice.headers(), body);
     const message = { transaction_id: "t1", search_request: [{ reference_id: "r1", timestamp: "x" }] };
     const env = requestEnvelope(alice.senderId, message, { nowMs: deps.clock.now(), totalCount: 1 });
     Object.assign(env.header, { sender_uri: null, meta: null });
@@ -91,12 +82,12 @@ Deno.test("a null header field is still covered by the signature, and a required
     const { sender_uri: _u, meta: _m, ...without } = signed.header;
     const res = await post({ ...signed, header: without });
     assert.equal(res.status, 401);
-    assert.equal((await res.json()).message.error.code, "err.signature.invalid");
+    assert.equal(res.body.message.error.code, "err.signature.invalid");
     const required = requestEnvelope(alice.senderId, message, { nowMs: deps.clock.now(), totalCount: 1 });
     Object.assign(required.header, { action: null });
     const refused = await post(alice.sign(required));
     assert.equal(refused.status, 400);
-    assert.match((await refused.json()).message.error.message, /header\.action/);
+    assert.match(refused.body.message.error.message, /header\.action/);
   } finally {
     deps.close();
   }

@@ -9,6 +9,7 @@ import { verifyEnvelope } from "../../src/auth/envelope_signature.ts";
 import { createApp } from "../../src/app.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { createTestSender, type TestSender } from "../helpers/auth.ts";
+import { postApp, pyHeader } from "./support.ts";
 import { PyDecimal, pyDumps, PyFloat, type PyValue } from "./python_json.ts";
 
 /** Signs {header, message} as OpenSPP's DCISigner does; returns the body text as `requests` would send it. */
@@ -32,14 +33,7 @@ function pythonSigned(sender: TestSender, header: PyValue, message: PyValue, now
 function searchParts(sender: TestSender, nowMs: number): { header: PyValue; message: PyValue } {
   const ts = new Date(nowMs).toISOString();
   return {
-    header: {
-      version: "1.0.0",
-      message_id: crypto.randomUUID(),
-      message_ts: ts,
-      action: "search",
-      sender_id: sender.senderId,
-      total_count: 1,
-      is_msg_encrypted: false,
+    header: pyHeader(sender.senderId, ts, {
       meta: {
         score: new PyFloat(5),
         threshold: new PyFloat(1e-7),
@@ -47,7 +41,7 @@ function searchParts(sender: TestSender, nowMs: number): { header: PyValue; mess
         zero: new PyFloat(-0),
         big: 12345678901234567890n,
       },
-    },
+    }),
     message: {
       transaction_id: "txn-floats",
       search_request: [{
@@ -130,12 +124,8 @@ Deno.test("sync search: a bearer request whose envelope Python signed with float
     const alice = await createTestSender(deps);
     const app = createApp(deps);
     const { header, message } = searchParts(alice, deps.clock.now());
-    const res = await app.request("/registry/sync/search", {
-      method: "POST",
-      headers: { "content-type": "application/json", ...alice.headers() },
-      body: pythonSigned(alice, header, message, deps.clock.now()),
-    });
-    const body = await res.json();
+    const res = await postApp(app, alice.headers(), pythonSigned(alice, header, message, deps.clock.now()));
+    const body = res.body;
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.equal(body.header.status, "succ");
     assert.equal(body.message.search_response[0].reference_id, "ref-1");

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { runCliProcess, type ServerProcess, startServerProcess } from "../helpers/server.ts";
 import { fetchToken } from "../helpers/auth.ts";
+import { pyHeader } from "./support.ts";
 import { type DumpsOptions, PyDecimal, pyDumps, PyFloat, pyFloatRepr, type PyValue } from "./python_json.ts";
 
 const SENDER = "https://integrating-server.com";
@@ -45,16 +46,10 @@ async function opensppSign(
 function searchParts(): { header: PyValue; message: PyValue } {
   const ts = new Date().toISOString().replace("Z", "123Z"); // microseconds, as Pydantic writes datetimes
   return {
-    header: {
-      version: "1.0.0",
-      message_id: crypto.randomUUID(),
-      message_ts: ts,
-      action: "search",
-      sender_id: SENDER,
+    header: pyHeader(SENDER, ts, {
       sender_uri: null,
       receiver_id: null,
       total_count: 2,
-      is_msg_encrypted: false,
       meta: {
         note: "Zürich — José Ñúñez 😀",
         score: new PyFloat(5),
@@ -63,7 +58,7 @@ function searchParts(): { header: PyValue; message: PyValue } {
         ratio: new PyFloat(0.1),
         nested: { a: null, b: [null, { c: null }] },
       },
-    },
+    }),
     message: {
       transaction_id: crypto.randomUUID(),
       search_request: [{

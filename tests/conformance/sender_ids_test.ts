@@ -13,7 +13,7 @@ import { createLogger } from "../../src/obs/log.ts";
 import { ensureEnvAdminToken } from "../../src/admin/tokens.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { createTestSender } from "../helpers/auth.ts";
-import { requestEnvelope } from "../helpers/dci.ts";
+import { nobodySearch, postApp } from "./support.ts";
 import { runCliProcess } from "../helpers/server.ts";
 
 const URL_ID = "https://integrating-server.com";
@@ -117,22 +117,7 @@ Deno.test("a sender with a URL id gets a token, signs a search, is rate-limited 
     const app = createApp(deps);
     for (const id of [URL_ID, long]) {
       const sender = await createTestSender(deps, { senderId: id, name: "Partner", limit_minute: 2 });
-      const search = async () => {
-        const env = requestEnvelope(id, {
-          transaction_id: "t1",
-          search_request: [{
-            reference_id: "r1",
-            timestamp: new Date(deps.clock.now()).toISOString(),
-            search_criteria: { query_type: "idtype-value", query: { type: "UIN", value: "nobody" } },
-          }],
-        }, { nowMs: deps.clock.now(), totalCount: 1 });
-        const res = await app.request("/registry/sync/search", {
-          method: "POST",
-          headers: { "content-type": "application/json", ...sender.headers() },
-          body: JSON.stringify(sender.sign(env)),
-        });
-        return { status: res.status, body: await res.json() };
-      };
+      const search = () => postApp(app, sender.headers(), sender.sign(nobodySearch(id, deps.clock.now())));
       const first = await search();
       assert.equal(first.status, 200, JSON.stringify(first.body));
       assert.equal(first.body.header.receiver_id, id);

@@ -17,7 +17,7 @@ import {
 import { createApp } from "../../src/app.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { createTestSender } from "../helpers/auth.ts";
-import { requestEnvelope } from "../helpers/dci.ts";
+import { nobodySearch, postApp } from "./support.ts";
 
 const SIG = "c2lnbmF0dXJlLWJ5dGVzLWhlcmUtb2YtYW55LWxlbmd0aA==";
 
@@ -73,21 +73,8 @@ Deno.test("authenticate() accepts an envelope whose signature parameters are unq
     const alice = await createTestSender(deps, { senderId: "https://integrating-server.com" });
     const app = createApp(deps);
     const send = async (signature: (s: string) => string) => {
-      const env = requestEnvelope(alice.senderId, {
-        transaction_id: "t1",
-        search_request: [{
-          reference_id: "r1",
-          timestamp: new Date(deps.clock.now()).toISOString(),
-          search_criteria: { query_type: "idtype-value", query: { type: "UIN", value: "nobody" } },
-        }],
-      }, { nowMs: deps.clock.now(), totalCount: 1 });
-      const signed = alice.sign(env);
-      const res = await app.request("/registry/sync/search", {
-        method: "POST",
-        headers: { "content-type": "application/json", ...alice.headers() },
-        body: JSON.stringify({ ...signed, signature: signature(signed.signature) }),
-      });
-      return { status: res.status, body: await res.json() };
+      const signed = alice.sign(nobodySearch(alice.senderId, deps.clock.now()));
+      return await postApp(app, alice.headers(), { ...signed, signature: signature(signed.signature) });
     };
     const bare = await send(unquote);
     assert.equal(bare.status, 200, JSON.stringify(bare.body));
