@@ -308,7 +308,11 @@ const schema = z.object({
   dataDir: z.string().min(1),
   sqliteCacheMb: int(1, 4096),
   publicUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
-  senderId: z.string().regex(/^[A-Za-z0-9._-]{1,99}$/, "expected [A-Za-z0-9._-], at most 99 characters"),
+  // A domain or URL like a partner's sender id, but without "|": partners split our kid "{id}|{key}|{alg}" on it.
+  senderId: z.string().regex(
+    /^[\x21-\x7b\x7d\x7e]{1,255}$/,
+    'expected 1 to 255 printable ASCII characters without whitespace or "|"',
+  ),
   receiverAliases: list.refine((xs) => xs.every((x) => /^[\x21-\x7e]{1,255}$/.test(x)), {
     message: "each alias is 1 to 255 printable ASCII characters without spaces",
   }),

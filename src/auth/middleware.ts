@@ -4,11 +4,11 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { checkBearer } from "./bearer.ts";
-import { checkSignature } from "./signature_check.ts";
+import { checkSignature, type VerifiedBy } from "./signature_check.ts";
 import { admit } from "./admission.ts";
 import { type RateDecision, rateLimitHeaders } from "../senders/rate_limit.ts";
 import { jsonLimitBroken, longStringPath, MAX_JSON_DEPTH } from "../http/json_depth.ts";
-import { MAX_STRING } from "../dci/limits.ts";
+import { MAX_SENDER_ID, MAX_STRING } from "../dci/limits.ts";
 import { AdmissionHeader } from "../dci/schemas.ts";
 import { formatIssues } from "../http/errors.ts";
 import { checkReceiverId } from "../dci/header_rules.ts";
@@ -50,10 +50,10 @@ async function readEnvelope(c: Context<AppEnv>): Promise<{ envelope: Envelope; t
   }
   const header = (body as { header?: unknown })?.header as Record<string, unknown> | undefined;
   const senderId = header && typeof header === "object" ? header.sender_id : undefined;
-  if (typeof senderId !== "string" || senderId === "" || senderId.length > 99) {
+  if (typeof senderId !== "string" || senderId === "" || senderId.length > MAX_SENDER_ID) {
     throw new DciError(
       "err.request.bad",
-      "Invalid request: header.sender_id is required (1 to 99 characters)",
+      `Invalid request: header.sender_id is required (1 to ${MAX_SENDER_ID} characters)`,
     );
   }
   const admission = AdmissionHeader.safeParse(body);
@@ -79,6 +79,22 @@ function requestUrl(c: Context<AppEnv>): string {
   const url = new URL(c.req.url);
   url.protocol = `${proto}:`;
   return url.href;
+}
+
+/**
+ * Names the key that verified in the request's log line; a key chosen because the kidId named an unregistered
+ * key id also gets its own line, so the operator sees which key stood in for which.
+ */
+function noteKey(c: Context<AppEnv>, verified: VerifiedBy): void {
+  const fields = c.get("logFields") ?? {};
+  fields.key_id = verified.keyId;
+  c.set("logFields", fields);
+  if (verified.namedKeyId === undefined) return;
+  fields.kid_key_id = verified.namedKeyId;
+  c.get("log")?.child(fields).info("signature verified with the sender's only key of its algorithm", {
+    key_id: verified.keyId,
+    kid_key_id: verified.namedKeyId,
+  });
 }
 
 /**
@@ -108,11 +124,12 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
         );
       }
       checkReceiverId(deps.config, envelope.header.receiver_id);
-      const keyId = checkSignature(deps, {
+      const verified = checkSignature(deps, {
         envelope,
         request: { method: c.req.method, url: requestUrl(c), headers: c.req.raw.headers },
-        body: new TextEncoder().encode(text),
+        text,
       }, bearer);
+      if (verified) noteKey(c, verified);
       // Rate limit and replay insert, group-committed; a replay refused there is not counted.
       const decision = await admit(deps, bearer.senderId, bearer.limits, envelope.header);
       limitHeaders = rateLimitHeaders(decision, bearer.limits, deps.clock.now());
@@ -120,7 +137,12 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
         deps.senderBackoff.note(bearer.senderId, bearer.limits, decision, deps.clock.now());
         throw tooManyRequests(bearer.senderId, decision, limitHeaders);
       }
-      c.set("auth", { senderId: bearer.senderId, clientId: bearer.clientId, scopes: bearer.scopes, keyId });
+      c.set("auth", {
+        senderId: bearer.senderId,
+        clientId: bearer.clientId,
+        scopes: bearer.scopes,
+        keyId: verified?.keyId,
+      });
     } catch (err) {
       const code = err instanceof Error && "code" in err ? String((err as { code: unknown }).code) : "error";
       deps.metrics.inc("dci_auth_failures_total", "Registry requests refused by the auth chain", { code });

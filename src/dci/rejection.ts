@@ -94,13 +94,14 @@ export function rejectedMessage(
         items: Array.isArray(req.subscription_codes) ? req.subscription_codes.length : 1,
       };
     case "txn-status": {
+      // The status of the one transaction asked for, in the spec's shape of its type, its one item rejected.
       const q = isObject(req.txnstatus_request) ? req.txnstatus_request : {};
-      const txnStatus = { ...base, search_response: [item(q.reference_id)] };
+      // subscription_code_list (OpenSPP) looks up subscriptions, whatever txn_type says.
+      const txnType = q.attribute_type === "subscription_code_list" ? "subscribe" : specTxnType(q.txn_type);
+      const list = txnType === "subscribe" ? "subscribe_response" : "search_response";
+      const txnStatus = { ...base, [list]: [item(q.reference_id)] };
       return {
-        message: {
-          ...base,
-          txnstatus_response: { txn_type: specTxnType(q.txn_type), txn_status: txnStatus },
-        },
+        message: { ...base, txnstatus_response: { txn_type: txnType, txn_status: txnStatus } },
         items: 1,
       };
     }

@@ -2,6 +2,8 @@
 import type { Deps } from "../deps.ts";
 import { stmt } from "../db/statements.ts";
 import { isoNow } from "../clock.ts";
+import { transaction } from "../db/sqlite.ts";
+import { isSenderId, SENDER_ID_RULE } from "../dci/limits.ts";
 
 /** A registered sender as the rest of the server sees it. */
 export interface Sender {
@@ -39,9 +41,6 @@ export class SenderError extends Error {
     this.name = "SenderError";
   }
 }
-
-/** Valid sender ids: `[A-Za-z0-9._-]`, 1 to 99 characters. */
-export const SENDER_ID = /^[A-Za-z0-9._-]{1,99}$/;
 
 type Row = Record<string, string | number | null>;
 
@@ -100,13 +99,39 @@ function validate(input: SenderInput): void {
   }
 }
 
-/** Registers a sender; refuses an invalid or duplicate sender_id. */
+/**
+ * Registers a sender; refuses an invalid sender_id, and one that equals an existing id or differs from it by case
+ * alone (`Partner.org` beside `partner.org` would be two senders an operator reads as one).
+ */
 export function addSender(deps: Deps, senderId: string, input: SenderInput): Sender {
-  if (!SENDER_ID.test(senderId)) {
-    throw new SenderError("invalid", `sender_id "${senderId}" must be [A-Za-z0-9._-], 1 to 99 characters`);
+  if (!isSenderId(senderId)) {
+    throw new SenderError(
+      "invalid",
+      `sender_id ${JSON.stringify(String(senderId).slice(0, 300))} ${SENDER_ID_RULE}`,
+    );
   }
   validate(input);
-  if (getSender(deps, senderId)) throw new SenderError("conflict", `sender "${senderId}" already exists`);
+  transaction(deps.db, () => {
+    refuseDuplicate(deps, senderId);
+    insertSender(deps, senderId, input);
+  });
+  return getSender(deps, senderId)!;
+}
+
+function refuseDuplicate(deps: Deps, senderId: string): void {
+  // ASCII-only ids, so NOCASE (which folds ASCII letters) is exactly "differs by case alone".
+  const clash = stmt(deps.db, "SELECT sender_id FROM senders WHERE sender_id = ? COLLATE NOCASE LIMIT 1")
+    .get(senderId) as { sender_id: string } | undefined;
+  if (!clash) return;
+  throw new SenderError(
+    "conflict",
+    clash.sender_id === senderId
+      ? `sender "${senderId}" already exists`
+      : `sender "${senderId}" differs only by case from the existing sender "${clash.sender_id}"`,
+  );
+}
+
+function insertSender(deps: Deps, senderId: string, input: SenderInput): void {
   const now = isoNow(deps.clock);
   stmt(
     deps.db,
@@ -123,7 +148,6 @@ export function addSender(deps: Deps, senderId: string, input: SenderInput): Sen
     now,
     now,
   );
-  return getSender(deps, senderId)!;
 }
 
 const UPDATABLE = new Set([
