@@ -103,6 +103,13 @@ export const SETTINGS: readonly Setting[] = [
     doc: "Envelope signature: required|optional|off",
   },
   {
+    key: "testSignaturePlaceholders",
+    env: "DCI_TEST_SIGNATURE_PLACEHOLDERS",
+    default: "unsigned,unsigned-stub",
+    doc:
+      "Comma list of literal signature values that count as no signature from a sender marked test (any other value is verified)",
+  },
+  {
     key: "tokenTtlSeconds",
     env: "DCI_TOKEN_TTL_SECONDS",
     default: "3600",
@@ -313,6 +320,9 @@ const schema = z.object({
   keyEncryptionKeyPrevious: z.string(),
   keyEncryptionKeyPreviousFile: z.string(),
   signaturePolicy: z.enum(["required", "optional", "off"]),
+  testSignaturePlaceholders: list.refine((xs) => xs.every((x) => /^[\x21-\x7e]{1,64}$/.test(x)), {
+    message: "expected a comma list of printable ASCII words of at most 64 characters",
+  }),
   tokenTtlSeconds: int(60, 86_400),
   tokenIpLimitPerMinute: int(1, 1_000_000),
   tokenClientFailureLimit: int(1, 1_000_000),

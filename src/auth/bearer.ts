@@ -3,6 +3,7 @@ import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { TokenError, verifyAccessToken } from "./jwt.ts";
 import { stmt } from "../db/statements.ts";
+import { type RequestSettings, requestSettings } from "../senders/settings.ts";
 
 /** Who the bearer token speaks for, with what the rest of the chain needs from the sender row. */
 export interface BearerAuth {
@@ -11,6 +12,8 @@ export interface BearerAuth {
   scopes: string[];
   keysVersion: number;
   limits: { minute: number; day: number };
+  /** The sender's per-request settings (signature policy and window, test mode, leniencies). */
+  settings: RequestSettings;
 }
 
 interface ClientRow {
@@ -21,6 +24,10 @@ interface ClientRow {
   keys_version: number;
   limit_minute: number | null;
   limit_day: number | null;
+  signature_policy: string | null;
+  signature_max_window_s: number | null;
+  test_mode: number;
+  lenient: string;
   key_status: string | null;
 }
 
@@ -54,6 +61,7 @@ export async function checkBearer(
   const row = stmt(
     deps.db,
     `SELECT c.active, c.sender_id, c.scopes, s.active AS sender_active, s.keys_version, s.limit_minute, s.limit_day,
+       s.signature_policy, s.signature_max_window_s, s.test_mode, s.lenient,
        (SELECT status FROM server_keys WHERE key_id = ? AND alg = ?) AS key_status
      FROM oauth_clients c JOIN senders s USING (sender_id) WHERE c.client_id = ?`,
   ).get(token.keyId, token.keyAlg, token.claims.client_id) as ClientRow | undefined;
@@ -88,5 +96,6 @@ export async function checkBearer(
       minute: row.limit_minute ?? deps.config.rateLimitMinute,
       day: row.limit_day ?? deps.config.rateLimitDay,
     },
+    settings: requestSettings(row, deps.config),
   };
 }

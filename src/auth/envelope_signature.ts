@@ -119,6 +119,8 @@ export function verifyEnvelope(
   options: {
     nowMs: number;
     resolveKey: (senderId: string, keyId: string, alg: KeyAlg) => KeyObject | undefined;
+    /** The sender's largest allowed expires − created (default MAX_SIGNATURE_WINDOW_S). */
+    maxWindowS?: number;
   },
 ): { ok: true; params: SignatureParams } | { ok: false; failure: SignatureFailure } {
   if (typeof envelope.signature !== "string" || envelope.signature.trim() === "") {
@@ -128,7 +130,7 @@ export function verifyEnvelope(
   if (!parsed.ok) return { ok: false, failure: { reason: "malformed", detail: parsed.detail } };
   const p = parsed.params;
   const now = Math.floor(options.nowMs / 1000);
-  if (p.expires - p.created > MAX_SIGNATURE_WINDOW_S || p.expires < p.created) {
+  if (p.expires - p.created > (options.maxWindowS ?? MAX_SIGNATURE_WINDOW_S) || p.expires < p.created) {
     return { ok: false, failure: { reason: "window_too_long" } };
   }
   if (now > p.expires) return { ok: false, failure: { reason: "expired" } };

@@ -91,7 +91,12 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
     let limitHeaders: Record<string, string> = {};
     try {
       const bearer = await checkBearer(deps, c.req.header("authorization"), scope);
-      c.set("logFields", { ...c.get("logFields"), sender_id: bearer.senderId, client_id: bearer.clientId });
+      c.set("logFields", {
+        ...c.get("logFields"),
+        sender_id: bearer.senderId,
+        client_id: bearer.clientId,
+        ...(bearer.settings.testMode ? { test_mode: true } : {}),
+      });
       // A sender the exact count refused a moment ago is refused again before its body is even read.
       const noted = deps.senderBackoff.check(bearer.senderId, bearer.limits, deps.clock.now());
       if (noted) {
@@ -117,7 +122,14 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
         deps.senderBackoff.note(bearer.senderId, bearer.limits, decision, deps.clock.now());
         throw tooManyRequests(bearer.senderId, decision, limitHeaders);
       }
-      c.set("auth", { senderId: bearer.senderId, clientId: bearer.clientId, scopes: bearer.scopes, keyId });
+      c.set("auth", {
+        senderId: bearer.senderId,
+        clientId: bearer.clientId,
+        scopes: bearer.scopes,
+        keyId,
+        ...(bearer.settings.testMode ? { testMode: true } : {}),
+        ...(bearer.settings.lenient.length > 0 ? { lenient: bearer.settings.lenient } : {}),
+      });
     } catch (err) {
       const code = err instanceof Error && "code" in err ? String((err as { code: unknown }).code) : "error";
       deps.metrics.inc("dci_auth_failures_total", "Registry requests refused by the auth chain", { code });

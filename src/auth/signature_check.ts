@@ -1,6 +1,8 @@
 /**
  * Which signature a request carries and whether it verifies: the DCI envelope signature (body) or an
- * RFC 9421 HTTP message signature with an RFC 9530 Content-Digest. Policy: required | optional | off.
+ * RFC 9421 HTTP message signature with an RFC 9530 Content-Digest. Policy: required | optional | off, per
+ * sender (DCI_SIGNATURE_POLICY by default); a test sender's placeholder (DCI_TEST_SIGNATURE_PLACEHOLDERS) is no
+ * signature; the window (expires − created) is the sender's maximum.
  */
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
@@ -16,6 +18,15 @@ import {
 import { senderKeySet } from "../senders/keys.ts";
 import { MAX_SIGNATURE_WINDOW_S, SIGNATURE_SKEW_S } from "./envelope_signature.ts";
 import { MAX_SIGNATURE_HEADER } from "../dci/limits.ts";
+import type { RequestSettings } from "../senders/settings.ts";
+
+/** The sender as the signature check needs it. */
+export interface SignatureSender {
+  senderId: string;
+  keysVersion: number;
+  /** Its settings; without them the configured policy and a 300 s window apply. */
+  settings?: Pick<RequestSettings, "signaturePolicy" | "signatureMaxWindowS" | "testMode">;
+}
 
 /** The request as the signature check needs it. */
 export interface SignatureSubject {
@@ -28,28 +39,42 @@ export interface SignatureSubject {
 export function checkSignature(
   deps: Deps,
   subject: SignatureSubject,
-  sender: { senderId: string; keysVersion: number },
+  sender: SignatureSender,
 ): string | undefined {
-  const policy = deps.config.signaturePolicy;
+  const policy = sender.settings?.signaturePolicy ?? deps.config.signaturePolicy;
   if (policy === "off") return undefined;
+  const maxWindowS = sender.settings?.signatureMaxWindowS ?? MAX_SIGNATURE_WINDOW_S;
   const hasHttpSig = subject.request.headers.has("signature-input") ||
     subject.request.headers.has("signature");
-  if (hasHttpSig) return checkHttpSignature(deps, subject, sender);
-  const present = typeof subject.envelope.signature === "string" && subject.envelope.signature.trim() !== "";
+  if (hasHttpSig) return checkHttpSignature(deps, subject, sender, maxWindowS);
+  const value = subject.envelope.signature;
+  // A test sender's placeholder counts as no signature; any other value is verified like anyone's.
+  const placeholder = sender.settings?.testMode === true && typeof value === "string" &&
+    deps.config.testSignaturePlaceholders.includes(value);
+  const present = !placeholder && typeof value === "string" && value.trim() !== "";
   if (!present && policy === "optional") return undefined;
+  if (placeholder) {
+    throw new DciError(
+      "err.signature.missing",
+      `The envelope's signature is the test placeholder ${
+        JSON.stringify(value)
+      } (no signature) and the policy requires one`,
+    );
+  }
   const keys = senderKeySet(deps, sender.senderId, sender.keysVersion);
   const result = verifyEnvelope(subject.envelope, {
     nowMs: deps.clock.now(),
+    maxWindowS,
     resolveKey: (senderId, keyId, alg) => {
       const k = senderId === sender.senderId ? keys.get(keyId) : undefined;
       return k && k.alg === alg ? k.key : undefined;
     },
   });
-  if (!result.ok) throw failure(result.failure, sender.senderId);
+  if (!result.ok) throw failure(result.failure, sender.senderId, maxWindowS);
   return result.params.keyId;
 }
 
-function failure(f: SignatureFailure, senderId: string): DciError {
+function failure(f: SignatureFailure, senderId: string, maxWindowS: number): DciError {
   switch (f.reason) {
     case "missing":
       return new DciError(
@@ -70,7 +95,10 @@ function failure(f: SignatureFailure, senderId: string): DciError {
     case "not_yet_valid":
       return new DciError("err.signature.invalid", "Signature created time is in the future");
     case "window_too_long":
-      return new DciError("err.signature.invalid", `Signature window exceeds ${MAX_SIGNATURE_WINDOW_S} s`);
+      return new DciError(
+        "err.signature.invalid",
+        `Signature window (expires - created) exceeds the ${maxWindowS} s allowed for sender "${senderId}"`,
+      );
     case "mismatch":
       return new DciError("err.signature.invalid", "Signature does not match the header and message");
   }
@@ -83,7 +111,8 @@ function invalid(message: string): DciError {
 function checkHttpSignature(
   deps: Deps,
   subject: SignatureSubject,
-  sender: { senderId: string; keysVersion: number },
+  sender: SignatureSender,
+  maxWindowS: number,
 ): string {
   const h = subject.request.headers;
   for (const name of ["signature-input", "signature", "content-digest"]) {
@@ -108,7 +137,7 @@ function checkHttpSignature(
   const created = input.params.created;
   if (typeof created !== "number") throw invalid("created is required");
   if (created > now + SIGNATURE_SKEW_S) throw invalid("created is in the future");
-  if (now - created > MAX_SIGNATURE_WINDOW_S) throw invalid("signature is too old");
+  if (now - created > maxWindowS) throw invalid("signature is too old");
   if (typeof input.params.expires === "number" && now > input.params.expires) {
     throw invalid("signature has expired");
   }

@@ -3,6 +3,7 @@
  * a re-run finds the subscription its first run made (correlation_id + reference_id) or cancelled
  * (cancelled_by), and answers the same.
  */
+import type { CallbackUrlMode } from "../senders/settings.ts";
 import type { Deps } from "../deps.ts";
 import type { ProcessInput, ProcessResult } from "../transactions/processors.ts";
 import { isoNow } from "../clock.ts";
@@ -64,7 +65,7 @@ async function subscribeItem(
   input: ProcessInput,
   item: Json,
   autoApprove: boolean,
-  base?: string,
+  target: { base?: string; mode?: CallbackUrlMode },
 ) {
   const reference = String(item.reference_id);
   const c = isObject(item.subscribe_criteria) ? item.subscribe_criteria : undefined;
@@ -115,7 +116,7 @@ async function subscribeItem(
   if (start && end && end <= start) {
     throw new SubscribeRejection("rjct.notify_details.invalid", "frequency.end_time is not after start_time");
   }
-  const url = notifyUrl(base);
+  const url = notifyUrl(target.base, target.mode);
   if (!url) {
     throw new SubscribeRejection(
       "rjct.notify_details.invalid",
@@ -220,7 +221,10 @@ export async function subscribeProcessor(deps: Deps, input: ProcessInput): Promi
     seen.add(ref);
     try {
       response.push(
-        await subscribeItem(deps, input, item, sender?.auto_approve_subscriptions ?? false, base),
+        await subscribeItem(deps, input, item, sender?.auto_approve_subscriptions ?? false, {
+          base,
+          mode: sender?.callback_url_mode,
+        }),
       );
     } catch (err) {
       if (!(err instanceof SubscribeRejection)) throw err;

@@ -13,6 +13,7 @@ import { signedEnvelope } from "../dci/envelope.ts";
 import { isoNow } from "../clock.ts";
 import type { ProcessInput, ProcessResult } from "../transactions/processors.ts";
 import { markReceived } from "./notifications.ts";
+import { answerMeta } from "../senders/settings.ts";
 
 /** Receipt message: the notification id (X-DCI-Notification-ID) or the notify envelope's message_id. */
 export const ReceiptMessage = z.looseObject({
@@ -71,7 +72,12 @@ export function receipt(deps: Deps, senderId: string, m: Message, correlationId:
   };
 }
 
-function envelopeOfResult(deps: Deps, senderId: string, r: ReturnType<typeof receipt>, messageId?: string) {
+function envelopeOfResult(
+  deps: Deps,
+  senderId: string,
+  r: ReturnType<typeof receipt>,
+  meta?: Readonly<Record<string, unknown>>,
+) {
   return signedEnvelope(deps, {
     action: "on-receipt",
     status: r.status,
@@ -80,7 +86,7 @@ function envelopeOfResult(deps: Deps, senderId: string, r: ReturnType<typeof rec
     completedCount: 1,
     statusReasonCode: r.reasonCode,
     statusReasonMessage: r.reasonMessage,
-    messageId,
+    meta,
   }, r.message);
 }
 
@@ -117,6 +123,6 @@ export function receiptRoutes(app: OpenAPIHono<AppEnv>, deps: Deps, _registry: R
     const senderId = c.var.auth?.senderId ?? body.header.sender_id;
     const r = receipt(deps, senderId, body.message, crypto.randomUUID());
     Object.assign(c.var.logFields, { sender_id: senderId, correlation_id: r.message.correlation_id });
-    return c.json(envelopeOfResult(deps, senderId, r), 200);
+    return c.json(envelopeOfResult(deps, senderId, r, answerMeta(c.var.auth)), 200);
   });
 }
