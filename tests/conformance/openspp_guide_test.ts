@@ -104,7 +104,8 @@ Deno.test("OpenSPP DCI API guide: JSON token body with db_name, then a bearer-on
     assert.equal(item.pagination.total_count, 2);
 
     const spec = socialSpec();
-    const schema = spec.paths["/registry/sync/search"].post.responses.default.content["application/json"].schema;
+    const schema =
+      spec.paths["/registry/sync/search"].post.responses.default.content["application/json"].schema;
     assert.deepEqual(validate(spec, schema, body), [], "the answer validates against the spec");
   } finally {
     deps.close();
