@@ -1,5 +1,5 @@
 /** One delivery attempt of a signed envelope (callbacks and notifications), classified for the retry logic. */
-import { type OutboundClient, OutboundError } from "./outbound.ts";
+import { jsonObject, type OutboundClient, OutboundError } from "./outbound.ts";
 import { ERR_CODES } from "../dci/errors.ts";
 import type { Metrics } from "../obs/metrics.ts";
 
@@ -54,15 +54,8 @@ export function countRejection(
 
 /** The ERR code of a 2xx answer whose body is a DCI ERR acknowledgement, or undefined (delivered). */
 function errAckCode(body: string): string | undefined {
-  if (!body.includes("ERR")) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  if (!parsed || typeof parsed !== "object") return undefined;
-  const outer = parsed as Record<string, unknown>;
+  const outer = body.includes("ERR") ? jsonObject(body) : undefined;
+  if (!outer) return undefined;
   // The spec nests the ACK in `message`; a bare ACK object is read the same way.
   const ack = (outer.message && typeof outer.message === "object" ? outer.message : outer) as Record<
     string,

@@ -237,6 +237,19 @@ function send(
   });
 }
 
+/** A response body as a JSON object, or undefined when it is not one (receivers' bodies are untrusted). */
+export function jsonObject(text: string): Record<string, unknown> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return parsed && typeof parsed === "object" && !Array.isArray(parsed)
+    ? parsed as Record<string, unknown>
+    : undefined;
+}
+
 function status(res: IncomingMessage): number {
   return res.statusCode ?? 0;
 }

@@ -12,14 +12,29 @@ export async function deliverToSender(
   senderId: string,
   url: string,
   body: string,
-  options: { headers: Record<string, string>; what: string; hold?: () => string | undefined },
+  options: {
+    headers: Record<string, string>;
+    what: string;
+    hold?: () => string | undefined;
+    /** The sender is marked test: the log says so, with `logFields` naming what is delivered. */
+    testMode?: boolean;
+    logFields?: Record<string, unknown>;
+  },
 ): Promise<DeliveryOutcome> {
   // No token is fetched for a delivery that is held anyway.
   const reason = options.hold?.();
   if (reason !== undefined) return { ok: false, permanent: false, error: reason, held: true };
+  if (options.testMode) {
+    deps.log.info(`delivery to a test sender (${options.what})`, {
+      test_mode: true,
+      sender_id: senderId,
+      ...options.logFields,
+    });
+  }
   const send = (authorization: string | undefined) =>
     postEnvelope(deps.http, url, body, {
-      ...options,
+      what: options.what,
+      hold: options.hold,
       headers: authorization ? { ...options.headers, authorization } : options.headers,
       sender: senderId,
     });

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import type { Deps } from "../deps.ts";
 import { stmt } from "../db/statements.ts";
-import { OutboundError } from "../net/outbound.ts";
+import { jsonObject, OutboundError } from "../net/outbound.ts";
 import { openOutboundSecret } from "./outbound_secret.ts";
 
 /** The Authorization header to send, or why there is none to send (the delivery attempt fails with it). */
@@ -141,14 +141,9 @@ export class OutboundTokens {
 
 /** access_token and expires_in from an RFC 6749 §5.1 response, or undefined when it is not one. */
 function parseTokenResponse(text: string): { accessToken: string; expiresIn: number } | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!body || typeof body !== "object") return undefined;
-  const { access_token: at, token_type: type, expires_in: exp } = body as Record<string, unknown>;
+  const body = jsonObject(text);
+  if (!body) return undefined;
+  const { access_token: at, token_type: type, expires_in: exp } = body;
   if (typeof at !== "string" || !ACCESS_TOKEN.test(at)) return undefined;
   if (type !== undefined && (typeof type !== "string" || type.toLowerCase() !== "bearer")) return undefined;
   const n = typeof exp === "string" ? Number(exp) : exp;

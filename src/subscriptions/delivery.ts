@@ -89,17 +89,12 @@ export async function sendNotification(
     deps.log.error("notification envelope could not be built", { notification_id: n.notification_id, err });
     return { ok: false, permanent: false, error: "envelope: could not sign the notification" };
   }
-  if (sender?.test_mode) {
-    deps.log.info("notification to a test sender", {
-      test_mode: true,
-      sender_id: sub.sender_id,
-      notification_id: n.notification_id,
-    });
-  }
   return await deliverToSender(deps, sub.sender_id, currentNotifyUrl(deps, sub, sender), body, {
     headers: { "X-DCI-Notification-ID": n.notification_id },
     what: "notification URL",
     hold,
+    testMode: sender?.test_mode,
+    logFields: { notification_id: n.notification_id },
   });
 }
 

@@ -90,16 +90,11 @@ export async function deliverOnce(
   }
   // Ids are header-safe since accept refuses others; a row stored before that rule goes without the header
   // (the transaction_id is in the body) rather than never being delivered.
-  if (sender?.test_mode) {
-    deps.log.info("callback to a test sender", {
-      test_mode: true,
-      sender_id: row.sender_id,
-      correlation_id: row.correlation_id,
-    });
-  }
   return await deliverToSender(deps, row.sender_id, currentCallbackUrl(deps, row, sender), body, {
     headers: isHeaderSafeId(row.transaction_id) ? { "X-DCI-Transaction-ID": row.transaction_id } : {},
     what: "callback URL",
     hold: options.hold,
+    testMode: sender?.test_mode,
+    logFields: { correlation_id: row.correlation_id },
   });
 }

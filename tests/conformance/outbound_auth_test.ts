@@ -4,7 +4,7 @@
  * until it expires, refreshed, fetched through the guarded client, never logged; secrets never shown again.
  */
 import assert from "node:assert/strict";
-import { ack, partnerHarness, searchMessage, startPartnerReceiver } from "./partner.ts";
+import { ack, partnerHarness, searchMessage, startPartnerReceiver, subscribeMessage } from "./partner.ts";
 import { person, putPerson } from "../subscriptions/helpers.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { createAdminToken } from "../../src/admin/tokens.ts";
@@ -37,14 +37,7 @@ Deno.test("static bearer: callbacks and notifications to the sender's exact URL 
       h.envelope(bare, searchMessage("t-b"), { total_count: 1 }),
       "sign",
     );
-    const sub = h.envelope(openspp, {
-      transaction_id: "t-sub",
-      subscribe_request: [{
-        reference_id: "r-sub",
-        timestamp: new Date().toISOString(),
-        subscribe_criteria: { reg_event_type: "registration", notify_record_type: "person" },
-      }],
-    }, { action: "subscribe", total_count: 1 });
+    const sub = h.envelope(openspp, subscribeMessage("t-sub"), { action: "subscribe", total_count: 1 });
     assert.equal((await h.post("/registry/subscribe", openspp, sub, "sign")).status, 202);
     await h.drain();
     putPerson(h.deps, person("N1"));

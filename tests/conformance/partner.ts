@@ -184,6 +184,18 @@ export async function partnerHarness(
   };
 }
 
+/** A one-item subscribe message for every registration of a person. */
+export function subscribeMessage(transactionId: string): Record<string, unknown> {
+  return {
+    transaction_id: transactionId,
+    subscribe_request: [{
+      reference_id: `${transactionId}-0`,
+      timestamp: new Date().toISOString(),
+      subscribe_criteria: { reg_event_type: "registration", notify_record_type: "person" },
+    }],
+  };
+}
+
 /** A one-item idtype-value search message. */
 export function searchMessage(transactionId: string, total = 1): Record<string, unknown> {
   return {

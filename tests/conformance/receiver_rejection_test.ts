@@ -5,7 +5,14 @@
  * the receiver's own error message is never kept, logged or shown.
  */
 import assert from "node:assert/strict";
-import { ack, errAck, partnerHarness, searchMessage, startPartnerReceiver } from "./partner.ts";
+import {
+  ack,
+  errAck,
+  partnerHarness,
+  searchMessage,
+  startPartnerReceiver,
+  subscribeMessage,
+} from "./partner.ts";
 import { person, putPerson } from "../subscriptions/helpers.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { listNotifications } from "../../src/subscriptions/notifications.ts";
@@ -80,14 +87,7 @@ Deno.test("notification answered 200 with ERR: marked failed with the code in th
   const rx = startPartnerReceiver();
   try {
     const s = await h.sender({ callback_base_url: rx.url, auto_approve_subscriptions: true });
-    const sub = h.envelope(s, {
-      transaction_id: "t-sub",
-      subscribe_request: [{
-        reference_id: "r-sub",
-        timestamp: new Date().toISOString(),
-        subscribe_criteria: { reg_event_type: "registration", notify_record_type: "person" },
-      }],
-    }, { action: "subscribe", total_count: 1 });
+    const sub = h.envelope(s, subscribeMessage("t-sub"), { action: "subscribe", total_count: 1 });
     assert.equal((await h.post("/registry/subscribe", s, sub, "sign")).status, 202);
     await h.drain();
 

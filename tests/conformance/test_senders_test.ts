@@ -77,7 +77,7 @@ Deno.test("test sender: the placeholders are a setting, and callbacks to a test 
     await h.drain();
     assert.equal(receiver.hits.length, 1);
     assert.deepEqual((receiver.hits[0].body.header as Record<string, unknown>).meta, { test_mode: true });
-    assert.ok(h.logs.some((l) => l.includes('"callback to a test sender"')));
+    assert.ok(h.logs.some((l) => l.includes('"delivery to a test sender (callback URL)"')));
   } finally {
     await receiver.close();
     h.close();
