@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { partnerHarness, searchMessage, startPartnerReceiver } from "./partner.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { insertTransaction } from "../../src/transactions/store.ts";
 import { currentCallbackUrl } from "../../src/transactions/callback.ts";
 import { getByCorrelationId } from "../../src/transactions/store.ts";
@@ -43,7 +42,6 @@ Deno.test("callback URL mode: exact posts to header.sender_uri as given, append 
 Deno.test("callback URL mode: a change applies to callbacks still waiting (computed at send time), and the admin API shows it", async () => {
   const h = await partnerHarness();
   try {
-    const { token } = await createAdminToken(h.deps.db, { role: "admin" });
     const s = await h.sender({ callback_base_url: "https://partner.example/dci/receiver" });
     const now = new Date(h.deps.clock.now()).toISOString();
     const { row } = insertTransaction(h.deps.db, {
@@ -66,25 +64,17 @@ Deno.test("callback URL mode: a change applies to callbacks still waiting (compu
       currentCallbackUrl(h.deps, txn()),
       "https://partner.example/dci/receiver/registry/on-subscribe",
     );
-    const res = await h.app.request(`/admin/v1/senders/${s.senderId}`, {
-      method: "PATCH",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ callback_url_mode: "exact" }),
-    });
-    assert.equal((await res.json()).callback_url_mode, "exact");
+    const res = await h.admin("PATCH", `/senders/${s.senderId}`, { callback_url_mode: "exact" });
+    assert.equal(res.body.callback_url_mode, "exact");
     assert.equal(currentCallbackUrl(h.deps, txn()), "https://partner.example/dci/receiver");
     updateSender(h.deps, s.senderId, { callback_url_mode: "append" });
     assert.equal(
       currentCallbackUrl(h.deps, txn()),
       "https://partner.example/dci/receiver/registry/on-subscribe",
     );
-    const bad = await h.app.request(`/admin/v1/senders/${s.senderId}`, {
-      method: "PATCH",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ callback_url_mode: "guess" }),
-    });
+    const bad = await h.admin("PATCH", `/senders/${s.senderId}`, { callback_url_mode: "guess" });
     assert.equal(bad.status, 400);
-    assert.match((await bad.json()).message.error.message, /callback_url_mode/);
+    assert.match(bad.body.message!.error.message, /callback_url_mode/);
   } finally {
     h.close();
   }

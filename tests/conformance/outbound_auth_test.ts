@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { ack, partnerHarness, searchMessage, startPartnerReceiver, subscribeMessage } from "./partner.ts";
 import { person, putPerson } from "../subscriptions/helpers.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { getByCorrelationId } from "../../src/transactions/store.ts";
 
 const TOKEN = "static-token-0123456789";
@@ -113,10 +112,7 @@ Deno.test("OAuth2 client credentials: one token fetched and cached, refreshed wh
     assert.deepEqual(rx.hits.slice(-2).map((x) => x.authorization), ["Bearer tok-2", "Bearer tok-3"]);
     assert.equal(getByCorrelationId(h.deps.db, c4)!.state, "callback_sent");
 
-    const { token } = await createAdminToken(h.deps.db, { role: "admin" });
-    const shown = await (await h.app.request(`/admin/v1/senders/${s.senderId}`, {
-      headers: { authorization: `Bearer ${token}` },
-    })).text();
+    const shown = (await h.admin("GET", `/senders/${s.senderId}`)).text;
     assert.deepEqual(JSON.parse(shown).outbound_auth, {
       type: "oauth2",
       token_url: `${rx.url}/token`,

@@ -11,6 +11,7 @@ import { createApp } from "../../src/app.ts";
 import { createTxnWorker, type TxnWorker } from "../../src/transactions/worker.ts";
 import { createLogger } from "../../src/obs/log.ts";
 import type { Config } from "../../src/config.ts";
+import { createAdminToken } from "../../src/admin/tokens.ts";
 
 /** One request the receiver got. */
 export interface Hit {
@@ -141,6 +142,18 @@ export interface PartnerHarness {
     message: Record<string, unknown>,
     header?: Record<string, unknown>,
   ): { header: Record<string, unknown>; message: Record<string, unknown> };
+  /** Calls the admin API as an admin; `text` is the raw answer (to check what it never shows). */
+  admin(
+    method: "GET" | "POST" | "PATCH",
+    path: string,
+    body?: unknown,
+  ): Promise<
+    {
+      status: number;
+      body: Record<string, unknown> & { message?: { error: { message: string } } };
+      text: string;
+    }
+  >;
   /** Runs every due queue message through the worker. */
   drain(): Promise<number>;
   close(): void;
@@ -158,6 +171,7 @@ export async function partnerHarness(
   deps.queue = memoryQueue(deps.clock);
   const app = createApp(deps);
   const worker = createTxnWorker(deps, { random: () => 0.5 });
+  let adminToken: string | undefined;
   return {
     deps,
     app,
@@ -178,6 +192,16 @@ export async function partnerHarness(
         body: JSON.stringify(body),
       });
       return { status: res.status, body: await res.json() };
+    },
+    async admin(method, path, body) {
+      adminToken ??= (await createAdminToken(deps.db, { role: "admin" })).token;
+      const res = await app.request(`/admin/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: JSON.parse(text), text };
     },
     drain: () => deps.queue.deliverDue((m) => worker.handle(Number(m.id))),
     close: () => deps.close(),

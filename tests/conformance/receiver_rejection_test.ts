@@ -18,7 +18,6 @@ import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { listNotifications } from "../../src/subscriptions/notifications.ts";
 import { getByCorrelationId } from "../../src/transactions/store.ts";
 import { detail } from "../../src/transactions/operations.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 
 Deno.test("callback answered 200 with ERR: a permanent code fails at once with the code, a transient one is retried, then sent", async () => {
   const h = await partnerHarness();
@@ -63,10 +62,7 @@ Deno.test("callback answered 200 with ERR: a permanent code fails at once with t
     assert.equal(retried.state, "callback_sent");
     assert.equal(retried.receiver_code, null);
 
-    const { token } = await createAdminToken(h.deps.db, { role: "admin" });
-    const viaApi = await (await h.app.request(`/admin/v1/transactions/${bad}`, {
-      headers: { authorization: `Bearer ${token}` },
-    })).text();
+    const viaApi = (await h.admin("GET", `/transactions/${bad}`)).text;
     assert.equal(JSON.parse(viaApi).receiver_code, "err.request.bad");
     assert.ok(!viaApi.includes("RECEIVER-SECRET-DETAIL"), "the receiver's message is never shown");
     assert.ok(!h.logs.some((l) => l.includes("RECEIVER-SECRET-DETAIL")), "nor logged");

@@ -9,7 +9,6 @@ import { Buffer } from "node:buffer";
 import { partnerHarness, searchMessage } from "./partner.ts";
 import type { TestSender } from "../helpers/auth.ts";
 import { canonicalJson } from "../../src/dci/canonical.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 
 /** A DCI signature string valid from now for `windowS` seconds (signEnvelope caps its own window at 300 s). */
 function signatureWithWindow(
@@ -126,17 +125,8 @@ Deno.test("signature window per sender: 300 s by default, up to the sender's max
 Deno.test("admin API: per-sender signature settings are checked, shown as effective values, and null restores the default", async () => {
   const h = await partnerHarness({ signaturePolicy: "required" });
   try {
-    const { token } = await createAdminToken(h.deps.db, { role: "admin" });
-    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     const s = await h.sender();
-    const patch = async (body: unknown) => {
-      const res = await h.app.request(`/admin/v1/senders/${s.senderId}`, {
-        method: "PATCH",
-        headers,
-        body: JSON.stringify(body),
-      });
-      return { status: res.status, body: await res.json() };
-    };
+    const patch = (body: unknown) => h.admin("PATCH", `/senders/${s.senderId}`, body);
     for (
       const [bad, field] of [
         [{ signature_max_window_seconds: 3601 }, "signature_max_window_seconds"],
@@ -146,7 +136,7 @@ Deno.test("admin API: per-sender signature settings are checked, shown as effect
     ) {
       const r = await patch(bad);
       assert.equal(r.status, 400, JSON.stringify(r.body));
-      assert.match(String(r.body.message.error.message), new RegExp(field));
+      assert.match(String(r.body.message!.error.message), new RegExp(field));
     }
     let r = await patch({ signature_policy: "optional", signature_max_window_seconds: 900 });
     assert.equal(r.status, 200, JSON.stringify(r.body));

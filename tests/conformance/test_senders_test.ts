@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import { ack, partnerHarness, searchMessage, startPartnerReceiver } from "./partner.ts";
 import type { TestSender } from "../helpers/auth.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 
 const code = (body: Record<string, unknown>) =>
   ((body.message as Record<string, unknown>)?.error as { code?: string } | undefined)?.code;
@@ -118,25 +117,17 @@ Deno.test("leniency total_count: a lenient sender's mismatched total_count is an
 Deno.test("admin API: leniencies are named (an unknown one is refused naming the field) and test mode is shown", async () => {
   const h = await partnerHarness();
   try {
-    const { token } = await createAdminToken(h.deps.db, { role: "admin" });
-    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-    const res = await h.app.request("/admin/v1/senders", {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ sender_id: "partner.example", lenient: ["everything"] }),
+    const bad = await h.admin("POST", "/senders", { sender_id: "partner.example", lenient: ["everything"] });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.message!.error.message, /lenient must be a list of total_count/);
+    const ok = await h.admin("POST", "/senders", {
+      sender_id: "partner.example",
+      lenient: ["total_count"],
+      test_mode: true,
     });
-    const body = await res.json();
-    assert.equal(res.status, 400);
-    assert.match(body.message.error.message, /lenient must be a list of total_count/);
-    const ok = await h.app.request("/admin/v1/senders", {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ sender_id: "partner.example", lenient: ["total_count"], test_mode: true }),
-    });
-    const created = await ok.json();
-    assert.equal(ok.status, 201, JSON.stringify(created));
-    assert.deepEqual(created.lenient, ["total_count"]);
-    assert.equal(created.test_mode, true);
+    assert.equal(ok.status, 201, ok.text);
+    assert.deepEqual(ok.body.lenient, ["total_count"]);
+    assert.equal(ok.body.test_mode, true);
   } finally {
     h.close();
   }
