@@ -171,3 +171,35 @@ Deno.test("OAuth2 client credentials: a refused token request fails the attempt 
     h.close();
   }
 });
+
+Deno.test("admin API: bad outbound_auth is refused naming the field, without echoing a secret", async () => {
+  const h = await partnerHarness();
+  try {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ type: "bearer", token: "has a space in it" }, /outbound_auth\.token/],
+      [
+        { type: "oauth2", token_url: "ftp://partner.example/token", client_id: "c", client_secret: SECRET },
+        /outbound_auth\.token_url/,
+      ],
+      [{
+        type: "oauth2",
+        token_url: "https://u:p@partner.example/token",
+        client_id: "c",
+        client_secret: SECRET,
+      }, /outbound_auth\.token_url/],
+      [
+        { type: "oauth2", token_url: "https://partner.example/token", client_id: "c" },
+        /outbound_auth\.client_secret/,
+      ],
+      [{ type: "magic" }, /outbound_auth\.type/],
+    ];
+    for (const [outbound_auth, field] of cases) {
+      const r = await h.admin("POST", "/senders", { sender_id: "p.example", outbound_auth });
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.body.message!.error.message, field);
+      assert.ok(!r.text.includes(SECRET) && !r.text.includes("has a space"), r.text);
+    }
+  } finally {
+    h.close();
+  }
+});
