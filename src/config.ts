@@ -100,7 +100,8 @@ export const SETTINGS: readonly Setting[] = [
     key: "signaturePolicy",
     env: "DCI_SIGNATURE_POLICY",
     default: "required",
-    doc: "Envelope signature: required|optional|off",
+    doc:
+      "Envelope signature policy of senders without their own (sender setting signature_policy): required|optional|off",
   },
   {
     key: "testSignaturePlaceholders",
