@@ -5,15 +5,16 @@ import { TokenError, verifyAccessToken } from "./jwt.ts";
 import { stmt } from "../db/statements.ts";
 import { type RequestSettings, requestSettings } from "../senders/settings.ts";
 
-/** Who the bearer token speaks for, with what the rest of the chain needs from the sender row. */
-export interface BearerAuth {
+/**
+ * Who the bearer token speaks for, with what the rest of the chain needs from the sender row: its keys, limits
+ * and per-request settings (signature policy and window, test mode, leniencies).
+ */
+export interface BearerAuth extends RequestSettings {
   clientId: string;
   senderId: string;
   scopes: string[];
   keysVersion: number;
   limits: { minute: number; day: number };
-  /** The sender's per-request settings (signature policy and window, test mode, leniencies). */
-  settings: RequestSettings;
 }
 
 interface ClientRow {
@@ -96,6 +97,6 @@ export async function checkBearer(
       minute: row.limit_minute ?? deps.config.rateLimitMinute,
       day: row.limit_day ?? deps.config.rateLimitDay,
     },
-    settings: requestSettings(row, deps.config),
+    ...requestSettings(row, deps.config),
   };
 }

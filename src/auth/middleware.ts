@@ -95,7 +95,7 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
         ...c.get("logFields"),
         sender_id: bearer.senderId,
         client_id: bearer.clientId,
-        ...(bearer.settings.testMode ? { test_mode: true } : {}),
+        ...(bearer.testMode ? { test_mode: true } : {}),
       });
       // A sender the exact count refused a moment ago is refused again before its body is even read.
       const noted = deps.senderBackoff.check(bearer.senderId, bearer.limits, deps.clock.now());
@@ -127,8 +127,8 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
         clientId: bearer.clientId,
         scopes: bearer.scopes,
         keyId,
-        ...(bearer.settings.testMode ? { testMode: true } : {}),
-        ...(bearer.settings.lenient.length > 0 ? { lenient: bearer.settings.lenient } : {}),
+        ...(bearer.testMode ? { testMode: true } : {}),
+        ...(bearer.lenient.length > 0 ? { lenient: bearer.lenient } : {}),
       });
     } catch (err) {
       const code = err instanceof Error && "code" in err ? String((err as { code: unknown }).code) : "error";

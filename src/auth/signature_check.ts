@@ -18,14 +18,18 @@ import {
 import { senderKeySet } from "../senders/keys.ts";
 import { MAX_SIGNATURE_WINDOW_S, SIGNATURE_SKEW_S } from "./envelope_signature.ts";
 import { MAX_SIGNATURE_HEADER } from "../dci/limits.ts";
-import type { RequestSettings } from "../senders/settings.ts";
+import type { SignaturePolicy } from "../senders/settings.ts";
 
-/** The sender as the signature check needs it. */
+/** The sender a request speaks for, as the bearer check read it. */
 export interface SignatureSender {
   senderId: string;
   keysVersion: number;
-  /** Its settings; without them the configured policy and a 300 s window apply. */
-  settings?: Pick<RequestSettings, "signaturePolicy" | "signatureMaxWindowS" | "testMode">;
+  /** The sender's own signature validity maximum in seconds (null or absent: the default, 300 s). */
+  maxSignatureWindowS?: number | null;
+  /** The sender's signature policy (absent: DCI_SIGNATURE_POLICY). */
+  signaturePolicy?: SignaturePolicy;
+  /** A test sender: a configured placeholder (DCI_TEST_SIGNATURE_PLACEHOLDERS) counts as no signature. */
+  testMode?: boolean;
 }
 
 /** The request as the signature check needs it. */
@@ -41,15 +45,15 @@ export function checkSignature(
   subject: SignatureSubject,
   sender: SignatureSender,
 ): string | undefined {
-  const policy = sender.settings?.signaturePolicy ?? deps.config.signaturePolicy;
+  const policy = sender.signaturePolicy ?? deps.config.signaturePolicy;
   if (policy === "off") return undefined;
-  const maxWindowS = sender.settings?.signatureMaxWindowS ?? MAX_SIGNATURE_WINDOW_S;
+  const maxWindowS = sender.maxSignatureWindowS ?? MAX_SIGNATURE_WINDOW_S;
   const hasHttpSig = subject.request.headers.has("signature-input") ||
     subject.request.headers.has("signature");
   if (hasHttpSig) return checkHttpSignature(deps, subject, sender, maxWindowS);
   const value = subject.envelope.signature;
   // A test sender's placeholder counts as no signature; any other value is verified like anyone's.
-  const placeholder = sender.settings?.testMode === true && typeof value === "string" &&
+  const placeholder = sender.testMode === true && typeof value === "string" &&
     deps.config.testSignaturePlaceholders.includes(value);
   const present = !placeholder && typeof value === "string" && value.trim() !== "";
   if (!present && policy === "optional") return undefined;

@@ -74,7 +74,8 @@ export interface SenderSettingsView {
 /** What the auth chain needs of a sender's settings on every request. */
 export interface RequestSettings {
   signaturePolicy: SignaturePolicy;
-  signatureMaxWindowS: number;
+  /** The sender's signature validity maximum (expires − created) in seconds. */
+  maxSignatureWindowS: number;
   testMode: boolean;
   lenient: readonly string[];
 }
@@ -240,7 +241,7 @@ export function requestSettings(
 ): RequestSettings {
   return {
     signaturePolicy: (r.signature_policy as SignaturePolicy | null) ?? config.signaturePolicy,
-    signatureMaxWindowS: r.signature_max_window_s ?? DEFAULT_SIGNATURE_WINDOW_S,
+    maxSignatureWindowS: r.signature_max_window_s ?? DEFAULT_SIGNATURE_WINDOW_S,
     testMode: r.test_mode === 1,
     lenient: r.lenient ? r.lenient.split(",") : [],
   };
