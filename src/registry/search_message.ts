@@ -34,6 +34,8 @@ export interface SearchInput {
   header: SearchHeader;
   message: unknown;
   correlationId?: string;
+  /** The sender may send a header.total_count that differs from the item count (its `total_count` leniency). */
+  lenientTotalCount?: boolean;
 }
 
 /** Registries whose search is implemented. */
@@ -64,7 +66,10 @@ export function searchMessage(
   if (!items || items.length === 0) {
     throw new DciRejection("rjct.total_count.invalid", "message.search_request must be a non-empty array");
   }
-  if (header.total_count !== undefined && Number(header.total_count) !== items.length) {
+  if (
+    header.total_count !== undefined && Number(header.total_count) !== items.length &&
+    !input.lenientTotalCount
+  ) {
     throw new DciRejection(
       "rjct.total_count.invalid",
       `header.total_count ${header.total_count} is not the number of search items (${items.length})`,
