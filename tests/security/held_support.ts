@@ -1,0 +1,50 @@
+/** Shared by the "what held" tests (issue 11): admin calls to an in-process app, and a database fingerprint. */
+import { createHash } from "node:crypto";
+import type { createApp } from "../../src/app.ts";
+import type { Deps } from "../../src/deps.ts";
+import { type AdminRole, createAdminToken } from "../../src/admin/tokens.ts";
+import type { Answer } from "./support.ts";
+
+/** Calls `/admin/v1{path}` of an app with one admin token. */
+export type AdminCall = (method: string, path: string, body?: unknown) => Promise<Answer>;
+
+/** Creates an admin token of `role` and returns a caller that sends it (JSON body unless GET/HEAD/DELETE). */
+export async function adminCaller(
+  app: ReturnType<typeof createApp>,
+  deps: Deps,
+  role: AdminRole = "admin",
+): Promise<AdminCall> {
+  const { token } = await createAdminToken(deps.db, { role });
+  return async (method, path, body) => {
+    const res = await app.request(`/admin/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: ["GET", "HEAD", "DELETE"].includes(method) ? undefined : JSON.stringify(body ?? {}),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch { /* not JSON: kept as text */ }
+    return { status: res.status, body: parsed };
+  };
+}
+
+/**
+ * A digest of every row of every table (in rowid order), so a test can show that a refused request changed
+ * nothing at all. Tables in `except` are left out (counters a refusal may legitimately touch).
+ */
+export function databaseFingerprint(deps: Deps, except: string[] = []): string {
+  const tables = deps.db.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+  ).all() as Array<{ name: string }>;
+  const hash = createHash("sha256");
+  for (const { name } of tables) {
+    if (except.includes(name)) continue;
+    hash.update(`\n#${name}\n`);
+    for (const row of deps.db.prepare(`SELECT * FROM "${name}"`).all()) {
+      hash.update(JSON.stringify(row, (_k, v) => typeof v === "bigint" ? String(v) : v));
+    }
+  }
+  return hash.digest("hex");
+}
