@@ -4,12 +4,8 @@
  * route or parameter is covered without touching this test. (Search queries: tests/registry/query_test.ts.)
  */
 import assert from "node:assert/strict";
-import { type Harness, harness, type Json, searchMessage } from "../transactions/support.ts";
-import { input, person, putPerson, subItem } from "../subscriptions/helpers.ts";
-import { adminCaller, databaseFingerprint } from "./held_support.ts";
-import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
-import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
-import { addSender } from "../../src/senders/store.ts";
+import { type Harness, type Json, searchMessage } from "../transactions/support.ts";
+import { adminCaller, databaseFingerprint, populated } from "./held_support.ts";
 import { createAdminToken } from "../../src/admin/tokens.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 
@@ -26,26 +22,6 @@ const INJECTIONS = [
 const RANGES = new Set(["limit", "offset", "before", "after", "since", "until"]);
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
-/** A harness holding one of everything: a registrant, a transaction, a subscription with a notification. */
-async function populated(overrides: Record<string, string> = {}): Promise<Harness> {
-  const h = await harness(overrides);
-  putPerson(h.deps, person("P-1"));
-  await h.post("/registry/search", searchMessage("t-input"));
-  await h.drain();
-  addSender(h.deps, "carol", { name: "carol", auto_approve_subscriptions: true });
-  await subscribeProcessor(
-    h.deps,
-    input(
-      "carol",
-      { transaction_id: "t-sub", subscribe_request: [subItem("r", {})] },
-      "https://carol.example/cb",
-    ),
-  );
-  putPerson(h.deps, person("P-1", { sex: "male" }));
-  await runNotifierOnce(h.deps, { random: () => 0.5 });
-  return h;
-}
-
 /** Unique (method, path) pairs of the app's routes (middleware entries left out). */
 function routes(h: Harness, pred: (method: string, path: string) => boolean): Array<[string, string]> {
   const seen = new Set<string>();
@@ -60,7 +36,7 @@ function routes(h: Harness, pred: (method: string, path: string) => boolean): Ar
 }
 
 Deno.test("held: SQL metacharacters in every admin path and query parameter are data: no 5xx, no extra rows, nothing changed", async () => {
-  const h = await populated();
+  const { h } = await populated();
   try {
     const admin = await adminCaller(h.app, h.deps);
     const doc = await (await h.app.request("/dci_api/v1/openapi.json")).json();
@@ -112,7 +88,7 @@ function credentials(h: Harness, adminToken: string, path: string): Record<strin
 }
 
 Deno.test("held: JSON nested 20,000 deep on every route that takes a body is refused (admin: never 5xx), and the server keeps answering", async () => {
-  const h = await populated();
+  const { h } = await populated();
   try {
     const { token } = await createAdminToken(h.deps.db, { role: "admin" });
     const deep = "[".repeat(20_000) + "]".repeat(20_000);
@@ -160,7 +136,7 @@ Deno.test("held: JSON nested 20,000 deep on every route that takes a body is ref
 });
 
 Deno.test("held: a body over the limit answers 413 on every route that takes one, declared or streamed", async () => {
-  const h = await populated({ bodyLimit: "4096" });
+  const { h } = await populated({ bodyLimit: "4096" });
   try {
     const { token } = await createAdminToken(h.deps.db, { role: "admin" });
     const big = JSON.stringify({ pad: "x".repeat(8192) });

@@ -4,42 +4,22 @@
  * with real ids (a sender, key, client, registrant, transaction, subscription and notification that exist).
  */
 import assert from "node:assert/strict";
-import { harness, type Json, searchMessage } from "../transactions/support.ts";
-import { input, person, putPerson, subItem } from "../subscriptions/helpers.ts";
-import { adminCaller, databaseFingerprint } from "./held_support.ts";
-import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
-import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
-import { listNotifications } from "../../src/subscriptions/notifications.ts";
-import { addSender } from "../../src/senders/store.ts";
+import type { Json } from "../transactions/support.ts";
+import { adminCaller, databaseFingerprint, populated } from "./held_support.ts";
 
 const READS = new Set(["GET", "HEAD"]);
 
 Deno.test("held: a viewer token gets 403 on every admin write route (read from app.routes) and changes nothing; an admin token passes", async () => {
-  const h = await harness();
+  const { h, correlationId, code, notificationId } = await populated();
   try {
-    // One of everything an admin write can name.
-    putPerson(h.deps, person("P-1"));
-    const ack = await h.post("/registry/search", searchMessage("t-role"));
-    await h.drain();
-    addSender(h.deps, "carol", { name: "carol", auto_approve_subscriptions: true });
-    const sub = await subscribeProcessor(
-      h.deps,
-      input(
-        "carol",
-        { transaction_id: "t-sub", subscribe_request: [subItem("r", {})] },
-        "https://carol.example/cb",
-      ),
-    );
-    putPerson(h.deps, person("P-1", { sex: "male" }));
-    await runNotifierOnce(h.deps, { random: () => 0.5 });
     const ids: Record<string, string> = {
       "senders/:id": h.alice.senderId,
       "clients/:id": h.alice.clientId,
       "registrants/:id": "P-1",
       ":keyId": h.alice.keyId,
-      ":correlation_id": (ack.body.message as Json).correlation_id,
-      ":code": (sub.message.subscribe_response as Json[])[0].subscriptions[0].code,
-      ":notification_id": listNotifications(h.deps.db, { sender: "carol" })[0].notification_id,
+      ":correlation_id": correlationId,
+      ":code": code,
+      ":notification_id": notificationId,
     };
     const fill = (path: string) =>
       path.replace(/([a-z-]+\/)?:(\w+)/g, (whole, parent: string | undefined, name: string) => {

@@ -27,8 +27,11 @@ import { listSenderKeys } from "../../src/senders/keys.ts";
 const GOOD_BASE = "https://198.41.0.4/hooks";
 const REFUSED = /^(blocked|invalid_url): /;
 
-/** A harness whose outbound client is the real guarded one, with offline names and a hook counting sockets. */
-async function guardedHarness(): Promise<Harness & { sockets: string[] }> {
+/**
+ * Runs `fn` with a harness whose outbound client is the real guarded one, with offline names and a hook
+ * counting sockets; then asserts that no socket was opened, and closes the harness.
+ */
+async function withGuarded(fn: (h: Harness) => Promise<void>): Promise<void> {
   const h = await harness({
     rateLimitMinute: "1000000",
     rateLimitDay: "100000000",
@@ -42,7 +45,12 @@ async function guardedHarness(): Promise<Harness & { sockets: string[] }> {
       throw new Error(`a connection to ${address} was attempted`);
     },
   });
-  return Object.assign(h, { sockets });
+  try {
+    await fn(h);
+    assert.deepEqual(sockets, [], "no connection was attempted");
+  } finally {
+    h.close();
+  }
 }
 
 function count(h: Harness, table: string): number {
@@ -61,9 +69,8 @@ async function setUrl(
   return r.status === 200;
 }
 
-Deno.test("held: every SSRF form is refused at accept, as header.sender_uri and as a registered callback URL, without a connection", async () => {
-  const h = await guardedHarness();
-  try {
+Deno.test("held: every SSRF form is refused at accept, as header.sender_uri and as a registered callback URL, without a connection", () =>
+  withGuarded(async (h) => {
     const admin = await adminCaller(h.app, h.deps);
     const bob = await createTestSender(h.deps, { callback_base_url: GOOD_BASE });
     let setting = 0;
@@ -95,17 +102,12 @@ Deno.test("held: every SSRF form is refused at accept, as header.sender_uri and 
       }
     }
     assert.ok(setting > 0 && setting < 10, `only non-http(s) URLs are refused when set (${setting})`);
-    assert.deepEqual(h.sockets, []);
     assert.equal(count(h, "transactions"), 0, "nothing was accepted");
     assert.equal(count(h, "subscriptions"), 0);
-  } finally {
-    h.close();
-  }
-});
+  }));
 
-Deno.test("held: the subscribe processor refuses every SSRF form as a notification URL, without a connection", async () => {
-  const h = await guardedHarness();
-  try {
+Deno.test("held: the subscribe processor refuses every SSRF form as a notification URL, without a connection", () =>
+  withGuarded(async (h) => {
     for (const [i, url] of ssrfUrls().entries()) {
       const r = await subscribeProcessor(
         h.deps,
@@ -115,16 +117,11 @@ Deno.test("held: the subscribe processor refuses every SSRF form as a notificati
       assert.equal(item.status, "rjct", url);
       assert.equal(item.status_reason_code, "rjct.notify_details.invalid", url);
     }
-    assert.deepEqual(h.sockets, []);
     assert.equal(count(h, "subscriptions"), 0);
-  } finally {
-    h.close();
-  }
-});
+  }));
 
-Deno.test("held: a callback or notification URL changed to an SSRF form after accept fails at delivery, without a connection", async () => {
-  const h = await guardedHarness();
-  try {
+Deno.test("held: a callback or notification URL changed to an SSRF form after accept fails at delivery, without a connection", () =>
+  withGuarded(async (h) => {
     const admin = await adminCaller(h.app, h.deps);
     const carol = await createTestSender(h.deps, {
       callback_base_url: GOOD_BASE,
@@ -158,15 +155,10 @@ Deno.test("held: a callback or notification URL changed to an SSRF form after ac
       assert.match(String(last.last_error), REFUSED, url);
     }
     assert.equal(tried, usable.length);
-    assert.deepEqual(h.sockets, []);
-  } finally {
-    h.close();
-  }
-});
+  }));
 
-Deno.test("held: every SSRF form is refused as a sender's JWKS URL (admin fetch and scheduled refresh), without a connection", async () => {
-  const h = await guardedHarness();
-  try {
+Deno.test("held: every SSRF form is refused as a sender's JWKS URL (admin fetch and scheduled refresh), without a connection", () =>
+  withGuarded(async (h) => {
     const admin = await adminCaller(h.app, h.deps);
     const keys = () => listSenderKeys(h.deps, h.alice.senderId).map((k) => k.key_id);
     const before = keys();
@@ -187,11 +179,7 @@ Deno.test("held: every SSRF form is refused as a sender's JWKS URL (admin fetch 
     }
     assert.ok(fetched >= 140, `${fetched} forms fetched`);
     assert.deepEqual(keys(), before, "the sender's keys are unchanged");
-    assert.deepEqual(h.sockets, []);
-  } finally {
-    h.close();
-  }
-});
+  }));
 
 function subOf(txn: string): Record<string, unknown> {
   return subscribeMessage(txn, [{ reg_event_type: "update", notify_record_type: "person" }]);

@@ -55,6 +55,25 @@ function noOutbound(calls: string[]): OutboundClient {
   return { check: refuse, request: refuse };
 }
 
+/** A sync search signed by `signer`, sent with `token` as its bearer: status, challenge and body. */
+async function syncSearch(
+  deps: TestDeps,
+  app: ReturnType<typeof createApp>,
+  signer: TestSender,
+  token: string,
+) {
+  const env = signer.sign(requestEnvelope(signer.senderId, searchMessage("t-tok"), {
+    nowMs: deps.clock.now(),
+    totalCount: 1,
+  }));
+  const res = await app.request("/registry/sync/search", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify(env),
+  });
+  return { status: res.status, auth: res.headers.get("www-authenticate"), body: await res.json() };
+}
+
 Deno.test("held: bearer tokens signed by a sender's own key, alg none, HS256 with the public key or a header-carried key get 401", () =>
   withTestDeps({ rateLimitMinute: "10000" }, async (deps) => {
     const fetched: string[] = [];
@@ -123,19 +142,7 @@ Deno.test("held: bearer tokens signed by a sender's own key, alg none, HS256 wit
     };
     const replayRows = () =>
       Number((deps.db.prepare("SELECT COUNT(*) AS n FROM replay_guard").get() as { n: number }).n);
-    const call = async (token: string) => {
-      const env = alice.sign(requestEnvelope(alice.senderId, searchMessage("t-tok", 1), {
-        action: "search",
-        nowMs: deps.clock.now(),
-        totalCount: 1,
-      }));
-      const res = await app.request("/registry/sync/search", {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-        body: JSON.stringify(env),
-      });
-      return { status: res.status, auth: res.headers.get("www-authenticate"), body: await res.json() };
-    };
+    const call = (token: string) => syncSearch(deps, app, alice, token);
     const before = replayRows();
     for (const [name, token] of Object.entries(forged)) {
       const r = await call(token);
@@ -157,25 +164,8 @@ Deno.test("held: a sender's access token is refused on the admin API and an admi
     assert.equal(res.status, 401);
     assert.equal((await res.json()).message.error.code, "err.request.unauthorized");
     const { token } = await createAdminToken(deps.db, { role: "admin" });
-    const env = alice.sign(requestEnvelope(alice.senderId, searchMessage("t-adm"), {
-      nowMs: deps.clock.now(),
-      totalCount: 1,
-    }));
-    const reg = await app.request("/registry/sync/search", {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-      body: JSON.stringify(env),
-    });
-    assert.equal(reg.status, 401);
+    assert.equal((await syncSearch(deps, app, alice, token)).status, 401);
     // Controls: each token works in its own realm.
     assert.equal((await (await adminCaller(app, deps))("GET", "/senders")).status, 200);
-    const ok = await app.request("/registry/sync/search", {
-      method: "POST",
-      headers: { "content-type": "application/json", ...alice.headers() },
-      body: JSON.stringify(alice.sign(requestEnvelope(alice.senderId, searchMessage("t-ok"), {
-        nowMs: deps.clock.now(),
-        totalCount: 1,
-      }))),
-    });
-    assert.equal(ok.status, 200);
+    assert.equal((await syncSearch(deps, app, alice, alice.token)).status, 200);
   }));
