@@ -75,31 +75,19 @@ Deno.test("held: every SSRF form is refused at accept, as header.sender_uri and 
     const bob = await createTestSender(h.deps, { callback_base_url: GOOD_BASE });
     let setting = 0;
     for (const [i, url] of ssrfUrls().entries()) {
-      for (
-        const [path, message] of [["search", searchMessage(`s-${i}`)], [
-          "subscribe",
-          subOf(`u-${i}`),
-        ]] as const
-      ) {
-        const viaUri = await h.post(`/registry/${path}`, message, { senderUri: url });
-        assert.equal(viaUri.status, 400, `${path} sender_uri ${url}: ${JSON.stringify(viaUri.body)}`);
-        assert.equal((viaUri.body.message as Json).error.code, "err.sender_uri.invalid", url);
-      }
+      // Each host comes as two URLs in a row: one is tried on search, the other on subscribe (one accept path).
+      const [path, message] = i % 2 ? ["subscribe", subOf(`u-${i}`)] : ["search", searchMessage(`s-${i}`)];
+      const viaUri = await h.post(`/registry/${path}`, message, { senderUri: url });
+      assert.equal(viaUri.status, 400, `${path} sender_uri ${url}: ${JSON.stringify(viaUri.body)}`);
+      assert.equal((viaUri.body.message as Json).error.code, "err.sender_uri.invalid", url);
       if (!await setUrl(admin, bob.senderId, "callback_base_url", url)) {
         setting++;
         continue;
       }
       // The registered URL wins over a good sender_uri.
-      for (
-        const [path, message] of [["search", searchMessage(`b-${i}`)], [
-          "subscribe",
-          subOf(`v-${i}`),
-        ]] as const
-      ) {
-        const viaSender = await h.post(`/registry/${path}`, message, { sender: bob, senderUri: GOOD_BASE });
-        assert.equal(viaSender.status, 400, `${path} callback_base_url ${url}`);
-        assert.equal((viaSender.body.message as Json).error.code, "err.sender_uri.invalid", url);
-      }
+      const viaSender = await h.post(`/registry/${path}`, message, { sender: bob, senderUri: GOOD_BASE });
+      assert.equal(viaSender.status, 400, `${path} callback_base_url ${url}`);
+      assert.equal((viaSender.body.message as Json).error.code, "err.sender_uri.invalid", url);
     }
     assert.ok(setting > 0 && setting < 10, `only non-http(s) URLs are refused when set (${setting})`);
     assert.equal(count(h, "transactions"), 0, "nothing was accepted");
