@@ -94,8 +94,10 @@ Deno.test("held: every SSRF form is refused at accept, as header.sender_uri and 
     assert.equal(count(h, "subscriptions"), 0);
   }));
 
-Deno.test("held: the subscribe processor refuses every SSRF form as a notification URL, without a connection", () =>
+Deno.test("held: every SSRF form is refused as a notification URL, at subscribe and when an operator seeds a subscription, without a connection", () =>
   withGuarded(async (h) => {
+    const admin = await adminCaller(h.app, h.deps);
+    const criteria = { reg_event_type: "update", notify_record_type: "person" };
     for (const [i, url] of ssrfUrls().entries()) {
       const r = await subscribeProcessor(
         h.deps,
@@ -104,6 +106,12 @@ Deno.test("held: the subscribe processor refuses every SSRF form as a notificati
       const item = (r.message.subscribe_response as Json[])[0];
       assert.equal(item.status, "rjct", url);
       assert.equal(item.status_reason_code, "rjct.notify_details.invalid", url);
+      const seed = { sender_id: h.alice.senderId, notify_url: url, subscribe_criteria: criteria };
+      const one = await admin("POST", "/subscriptions", seed);
+      assert.equal(one.status, 400, `seed ${url}: ${JSON.stringify(one.body)}`);
+      assert.match(JSON.stringify(one.body), /notify_url/, url);
+      const many = await admin("POST", "/subscriptions/import", { subscriptions: [seed] });
+      assert.deepEqual([(many.body as Json).created, (many.body as Json).rejected_count], [[], 1], url);
     }
     assert.equal(count(h, "subscriptions"), 0);
   }));
