@@ -5,6 +5,7 @@
 import type { Deps } from "../deps.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { DciRejection } from "../dci/errors.ts";
+import { statementBudget } from "../db/budget.ts";
 import { referenceIdOf, rejectItem, searchItem, type SearchResponseItem } from "./search.ts";
 
 /** The parts of a request header the search reads. */
@@ -91,7 +92,7 @@ export function searchMessage(
     maxPageSize: deps.config.maxPageSize,
     maxResults: deps.config.searchMaxResults,
     now,
-    budget: { deadline: now + budgetMs, budgetMs, now: () => deps.clock.now() },
+    budget: statementBudget(budgetMs, () => deps.clock.now()),
   };
   const answers = items.map((item) => {
     if (!supported) {
