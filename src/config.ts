@@ -107,7 +107,15 @@ export const SETTINGS: readonly Setting[] = [
     key: "signaturePolicy",
     env: "DCI_SIGNATURE_POLICY",
     default: "required",
-    doc: "Envelope signature: required|optional|off",
+    doc:
+      "Envelope signature policy of senders without their own (sender setting signature_policy): required|optional|off",
+  },
+  {
+    key: "testSignaturePlaceholders",
+    env: "DCI_TEST_SIGNATURE_PLACEHOLDERS",
+    default: "unsigned,unsigned-stub",
+    doc:
+      "Comma list of literal signature values that count as no signature from a sender marked test (any other value is verified)",
   },
   {
     key: "tokenTtlSeconds",
@@ -327,6 +335,9 @@ const schema = z.object({
   keyEncryptionKeyPrevious: z.string(),
   keyEncryptionKeyPreviousFile: z.string(),
   signaturePolicy: z.enum(["required", "optional", "off"]),
+  testSignaturePlaceholders: list.refine((xs) => xs.every((x) => /^[\x21-\x7e]{1,64}$/.test(x)), {
+    message: "expected a comma list of printable ASCII words of at most 64 characters",
+  }),
   tokenTtlSeconds: int(60, 86_400),
   tokenIpLimitPerMinute: int(1, 1_000_000),
   tokenClientFailureLimit: int(1, 1_000_000),

@@ -154,6 +154,7 @@ export function verifyEnvelope(
     nowMs: number;
     resolveKey: (senderId: string, keyId: string, alg: KeyAlg) => KeyObject | undefined;
     sourceText?: string;
+    /** The sender's largest allowed expires − created (default MAX_SIGNATURE_WINDOW_S). */
     maxWindowS?: number;
   },
 ): { ok: true; params: SignatureParams } | { ok: false; failure: SignatureFailure } {

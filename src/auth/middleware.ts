@@ -108,7 +108,12 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
     let limitHeaders: Record<string, string> = {};
     try {
       const bearer = await checkBearer(deps, c.req.header("authorization"), scope);
-      c.set("logFields", { ...c.get("logFields"), sender_id: bearer.senderId, client_id: bearer.clientId });
+      c.set("logFields", {
+        ...c.get("logFields"),
+        sender_id: bearer.senderId,
+        client_id: bearer.clientId,
+        ...(bearer.testMode ? { test_mode: true } : {}),
+      });
       // A sender the exact count refused a moment ago is refused again before its body is even read.
       const noted = deps.senderBackoff.check(bearer.senderId, bearer.limits, deps.clock.now());
       if (noted) {
@@ -142,6 +147,8 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
         clientId: bearer.clientId,
         scopes: bearer.scopes,
         keyId: verified?.keyId,
+        ...(bearer.testMode ? { testMode: true } : {}),
+        ...(bearer.lenient.length > 0 ? { lenient: bearer.lenient } : {}),
       });
     } catch (err) {
       const code = err instanceof Error && "code" in err ? String((err as { code: unknown }).code) : "error";

@@ -1,6 +1,8 @@
 /**
  * Which signature a request carries and whether it verifies: the DCI envelope signature (body) or an
- * RFC 9421 HTTP message signature with an RFC 9530 Content-Digest. Policy: required | optional | off.
+ * RFC 9421 HTTP message signature with an RFC 9530 Content-Digest. Policy: required | optional | off, per
+ * sender (DCI_SIGNATURE_POLICY by default); a test sender's placeholder (DCI_TEST_SIGNATURE_PLACEHOLDERS) is no
+ * signature; the window (expires − created) is the sender's maximum.
  */
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
@@ -22,14 +24,7 @@ import {
 import { type SenderKeySet, senderKeySet } from "../senders/keys.ts";
 import type { KeyAlg } from "../keys/server_keys.ts";
 import { MAX_SIGNATURE_HEADER } from "../dci/limits.ts";
-
-/** The request as the signature check needs it. */
-export interface SignatureSubject {
-  envelope: Signable & { signature?: unknown };
-  request: SignedRequest;
-  /** The body as text, the envelope parsed from it (its bytes for Content-Digest, its number literals). */
-  text: string;
-}
+import type { SignaturePolicy } from "../senders/settings.ts";
 
 /** The sender a request speaks for, as the bearer check read it. */
 export interface SignatureSender {
@@ -37,6 +32,18 @@ export interface SignatureSender {
   keysVersion: number;
   /** The sender's own signature validity maximum in seconds (null or absent: the default, 300 s). */
   maxSignatureWindowS?: number | null;
+  /** The sender's signature policy (absent: DCI_SIGNATURE_POLICY). */
+  signaturePolicy?: SignaturePolicy;
+  /** A test sender: a configured placeholder (DCI_TEST_SIGNATURE_PLACEHOLDERS) counts as no signature. */
+  testMode?: boolean;
+}
+
+/** The request as the signature check needs it. */
+export interface SignatureSubject {
+  envelope: Signable & { signature?: unknown };
+  request: SignedRequest;
+  /** The body as text, the envelope parsed from it (its bytes for Content-Digest, its number literals). */
+  text: string;
 }
 
 /** The key a signature verified with; `namedKeyId` is set when the kidId named another, unregistered id. */
@@ -51,19 +58,32 @@ export function checkSignature(
   subject: SignatureSubject,
   sender: SignatureSender,
 ): VerifiedBy | undefined {
-  const policy = deps.config.signaturePolicy;
+  const policy = sender.signaturePolicy ?? deps.config.signaturePolicy;
   if (policy === "off") return undefined;
+  const maxWindowS = signatureWindowS(sender.maxSignatureWindowS);
   const hasHttpSig = subject.request.headers.has("signature-input") ||
     subject.request.headers.has("signature");
-  if (hasHttpSig) return { keyId: checkHttpSignature(deps, subject, sender) };
-  const present = typeof subject.envelope.signature === "string" && subject.envelope.signature.trim() !== "";
+  if (hasHttpSig) return { keyId: checkHttpSignature(deps, subject, sender, maxWindowS) };
+  const value = subject.envelope.signature;
+  // A test sender's placeholder counts as no signature; any other value is verified like anyone's.
+  const placeholder = sender.testMode === true && typeof value === "string" &&
+    deps.config.testSignaturePlaceholders.includes(value);
+  const present = !placeholder && typeof value === "string" && value.trim() !== "";
   if (!present && policy === "optional") return undefined;
+  if (placeholder) {
+    throw new DciError(
+      "err.signature.missing",
+      `The envelope's signature is the test placeholder ${
+        JSON.stringify(value)
+      } (no signature) and the policy requires one`,
+    );
+  }
   const keys = senderKeySet(deps, sender.senderId, sender.keysVersion);
   let used: VerifiedBy | undefined;
   const result = verifyEnvelope(subject.envelope, {
     nowMs: deps.clock.now(),
     sourceText: subject.text,
-    maxWindowS: signatureWindowS(sender.maxSignatureWindowS),
+    maxWindowS,
     resolveKey: (senderId, keyId, alg) => {
       if (senderId !== sender.senderId) return undefined;
       const named = keys.get(keyId);
@@ -118,7 +138,10 @@ function failure(f: SignatureFailure, senderId: string, keys: SenderKeySet): Dci
     case "not_yet_valid":
       return new DciError("err.signature.invalid", "Signature created time is in the future");
     case "window_too_long":
-      return new DciError("err.signature.invalid", `Signature window exceeds ${f.maxS} s`);
+      return new DciError(
+        "err.signature.invalid",
+        `Signature window (expires - created) exceeds the ${f.maxS} s allowed for sender "${senderId}"`,
+      );
     case "mismatch":
       return new DciError("err.signature.invalid", "Signature does not match the header and message");
   }
@@ -128,7 +151,12 @@ function invalid(message: string): DciError {
   return new DciError("err.signature.invalid", `HTTP message signature: ${message}`);
 }
 
-function checkHttpSignature(deps: Deps, subject: SignatureSubject, sender: SignatureSender): string {
+function checkHttpSignature(
+  deps: Deps,
+  subject: SignatureSubject,
+  sender: SignatureSender,
+  maxWindowS: number,
+): string {
   const h = subject.request.headers;
   for (const name of ["signature-input", "signature", "content-digest"]) {
     if ((h.get(name)?.length ?? 0) > MAX_SIGNATURE_HEADER) {
@@ -152,7 +180,7 @@ function checkHttpSignature(deps: Deps, subject: SignatureSubject, sender: Signa
   const created = input.params.created;
   if (typeof created !== "number") throw invalid("created is required");
   if (created > now + SIGNATURE_SKEW_S) throw invalid("created is in the future");
-  if (now - created > signatureWindowS(sender.maxSignatureWindowS)) throw invalid("signature is too old");
+  if (now - created > maxWindowS) throw invalid("signature is too old");
   if (typeof input.params.expires === "number" && now > input.params.expires) {
     throw invalid("signature has expired");
   }

@@ -10,6 +10,7 @@ import { signedEnvelope } from "../dci/envelope.ts";
 import type { CALLBACK_ACTIONS } from "../dci/schemas.ts";
 import { isDatabaseBusy, isStorageFull, noteStorageFull } from "../db/faults.ts";
 import { type RejectedAction, rejectedMessage } from "../dci/rejection.ts";
+import { answerMeta } from "../senders/settings.ts";
 
 /** Retry-After of a 503 answered because the write lock stayed held past the wait (seconds). */
 const BUSY_RETRY_AFTER_S = 2;
@@ -148,6 +149,7 @@ function renderRejection(err: DciRejection, c: Context<AppEnv>, deps: Deps): Res
     receiverId: c.get("auth")?.senderId,
     totalCount: items,
     completedCount: items,
+    meta: answerMeta(c.get("auth")),
   }, message);
   return c.json(envelope, status);
 }

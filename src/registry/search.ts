@@ -240,7 +240,10 @@ function fetchRows(db: Db, ids: number[]): Array<{ id: number; data: string; del
 function checkRegType(raw: unknown): void {
   if (raw === undefined || raw === null || raw === "") return;
   const last = typeof raw === "string" ? raw.trim().toLowerCase().split(":").pop() ?? "" : "";
-  const ok = ["social", "sr", "social_registry", "socialregistry", "social-registry"].includes(last);
+  // "individual": OpenSPP's SPP:RegistryType:Individual (the social registry's persons, the default record type).
+  const ok = ["social", "sr", "social_registry", "socialregistry", "social-registry", "individual"].includes(
+    last,
+  );
   if (!ok) {
     throw new ItemRejection(
       "rjct.search_criteria.invalid",

@@ -5,6 +5,7 @@
 import type { Deps } from "../deps.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { DciRejection } from "../dci/errors.ts";
+import { statementBudget } from "../db/budget.ts";
 import { referenceIdOf, rejectItem, searchItem, type SearchResponseItem } from "./search.ts";
 import { checkVersion } from "../dci/header_rules.ts";
 
@@ -35,6 +36,8 @@ export interface SearchInput {
   header: SearchHeader;
   message: unknown;
   correlationId?: string;
+  /** The sender may send a header.total_count that differs from the item count (its `total_count` leniency). */
+  lenientTotalCount?: boolean;
 }
 
 /** Registries whose search is implemented. */
@@ -50,6 +53,7 @@ export function checkSearchHeader(
   config: Pick<Deps["config"], "maxSearchItems">,
   header: SearchHeader,
   rawMessage: unknown,
+  options: { lenientTotalCount?: boolean } = {},
 ): unknown[] {
   checkVersion(header.version);
   if (header.action !== undefined && header.action !== "search") {
@@ -63,7 +67,10 @@ export function checkSearchHeader(
   if (!items || items.length === 0) {
     throw new DciRejection("rjct.total_count.invalid", "message.search_request must be a non-empty array");
   }
-  if (header.total_count !== undefined && Number(header.total_count) !== items.length) {
+  if (
+    header.total_count !== undefined && Number(header.total_count) !== items.length &&
+    !options.lenientTotalCount
+  ) {
     throw new DciRejection(
       "rjct.total_count.invalid",
       `header.total_count ${header.total_count} is not the number of search items (${items.length})`,
@@ -83,7 +90,7 @@ export function searchMessage(
   deps: Pick<Deps, "db" | "config" | "clock">,
   input: SearchInput,
 ): SearchOutcome {
-  const items = checkSearchHeader(deps.config, input.header, input.message);
+  const items = checkSearchHeader(deps.config, input.header, input.message, input);
   const message = input.message as Record<string, unknown>;
   const now = deps.clock.now();
   const supported = SEARCHABLE_REGISTRIES.includes(input.registry);
@@ -95,7 +102,7 @@ export function searchMessage(
     maxPageSize: deps.config.maxPageSize,
     maxResults: deps.config.searchMaxResults,
     now,
-    budget: { deadline: now + budgetMs, budgetMs, now: () => deps.clock.now() },
+    budget: statementBudget(budgetMs, () => deps.clock.now()),
   };
   const answers = items.map((item) => {
     // rjct.action.not_supported is a header-level code: the header carries it, the items only the reason.

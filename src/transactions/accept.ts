@@ -59,7 +59,9 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
   // Header-level problems are refused now, with the ERR ACK, rather than ACKed and rejected in the callback.
   checkVersion(header.version);
   if (action === "search") {
-    checkSearchHeader(deps.config, { total_count: header.total_count }, message);
+    checkSearchHeader(deps.config, { total_count: header.total_count }, message, {
+      lenientTotalCount: getSender(deps, input.senderId)?.lenient.includes("total_count"),
+    });
   }
   const listKey = ITEM_LISTS[action];
   const items = listKey ? message[listKey] as unknown[] : [];
@@ -123,8 +125,9 @@ function referenceIdOf(item: unknown): string | undefined {
 
 /** The callback URL: the sender's registered callback base wins over header.sender_uri; refused if guarded. */
 async function resolveCallback(deps: Deps, input: AcceptInput): Promise<string> {
-  const base = getSender(deps, input.senderId)?.callback_base_url ?? input.header.sender_uri;
-  const url = callbackUrl(base ?? undefined, input.action);
+  const sender = getSender(deps, input.senderId);
+  const base = sender?.callback_base_url ?? input.header.sender_uri;
+  const url = callbackUrl(base ?? undefined, input.action, sender?.callback_url_mode);
   if (!url) {
     throw new DciError(
       "err.sender_uri.invalid",

@@ -17,6 +17,7 @@ import { txnStatus } from "./txn_status.ts";
 import { ReceiptEnvelope } from "../subscriptions/receipts.ts";
 import { stateCounts } from "./store.ts";
 import { isHeaderCode } from "../dci/rejection.ts";
+import { answerMeta } from "../senders/settings.ts";
 
 const ENDPOINTS: ReadonlyArray<{ path: string; action: TxnAction; scope: Scope; schema: z.ZodType }> = [
   { path: "/search", action: "search", scope: "registry.search", schema: AsyncSearchEnvelope },
@@ -105,6 +106,7 @@ export function transactionRoutes(app: OpenAPIHono<AppEnv>, deps: Deps, registry
       completedCount: r.completedCount,
       statusReasonCode: isHeaderCode(r.reasonCode) ? r.reasonCode : undefined,
       statusReasonMessage: r.reasonMessage,
+      meta: answerMeta(c.var.auth),
     }, r.message);
     return c.json(envelope, 200);
   });
