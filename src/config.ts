@@ -261,7 +261,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_PROCESS_ATTEMPTS",
     default: "3",
     doc:
-      "Processing attempts of an async transaction (counted before each run, so crashes count) before it is answered rjct.processing.failed",
+      "Processing attempts of an async transaction (counted before each run, so crashes count) before it is answered rjct (recorded as rjct.processing.failed)",
   },
   {
     key: "processTimeoutMs",

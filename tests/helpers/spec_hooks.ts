@@ -82,10 +82,14 @@ export async function specFetch(input: RequestInfo | URL, init?: RequestInit): P
  * Checks what a receiver got, when it is a DCI callback or notification (posted to a callback path, or carrying
  * a callback header.action); reports a violation through `failLater`. Other bodies (a test's own probes) pass.
  */
-export function checkReceived(path: string, body: unknown, registry?: SpecRegistry): void {
+export function checkReceived(
+  path: string,
+  body: unknown,
+  registry?: SpecRegistry | (() => SpecRegistry | undefined),
+): void {
   if (!isCallback(path, body)) return;
   try {
-    assertSpecCallback(body, { path, registry });
+    assertSpecCallback(body, { path, registry: typeof registry === "function" ? registry() : registry });
   } catch (err) {
     failLater(err);
   }
@@ -131,7 +135,7 @@ export function specOutbound<C extends OutboundClient>(
       try {
         body = JSON.parse(init.body ?? "");
       } catch { /* checked as the text it is */ }
-      checkReceived(url, body, registryOf(body));
+      checkReceived(url, body, () => registryOf(body));
     }
     return request(url, init);
   };
