@@ -51,6 +51,13 @@ export const SETTINGS: readonly Setting[] = [
     doc: "Public base URL (token issuer); default http://HOST:PORT",
   },
   { key: "senderId", env: "DCI_SENDER_ID", default: "dci-server", doc: "This server's DCI sender id" },
+  {
+    key: "receiverAliases",
+    env: "DCI_RECEIVER_ALIASES",
+    default: "",
+    doc:
+      "Other names partners give this server in header.receiver_id (comma list, compared exactly); the sender id always counts, any other receiver_id is refused err.receiver_id.invalid",
+  },
   { key: "logLevel", env: "DCI_LOG_LEVEL", flag: "log-level", default: "info", doc: "debug|info|warn|error" },
   { key: "bodyLimit", env: "DCI_BODY_LIMIT", default: "1048576", doc: "Maximum request body in bytes" },
   {
@@ -254,7 +261,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_PROCESS_ATTEMPTS",
     default: "3",
     doc:
-      "Processing attempts of an async transaction (counted before each run, so crashes count) before it is answered rjct.processing.failed",
+      "Processing attempts of an async transaction (counted before each run, so crashes count) before it is answered rjct (recorded as rjct.processing.failed)",
   },
   {
     key: "processTimeoutMs",
@@ -314,6 +321,9 @@ const schema = z.object({
     /^[\x21-\x7b\x7d\x7e]{1,255}$/,
     'expected 1 to 255 printable ASCII characters without whitespace or "|"',
   ),
+  receiverAliases: list.refine((xs) => xs.every((x) => /^[\x21-\x7e]{1,255}$/.test(x)), {
+    message: "each alias is 1 to 255 printable ASCII characters without spaces",
+  }),
   logLevel: z.enum(["debug", "info", "warn", "error"]),
   bodyLimit: int(1024, 100 * 1024 * 1024),
   shutdownTimeoutMs: int(0, 600_000),

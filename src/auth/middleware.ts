@@ -11,6 +11,7 @@ import { jsonLimitBroken, longStringPath, MAX_JSON_DEPTH } from "../http/json_de
 import { MAX_SENDER_ID, MAX_STRING } from "../dci/limits.ts";
 import { AdmissionHeader } from "../dci/schemas.ts";
 import { formatIssues } from "../http/errors.ts";
+import { checkReceiverId } from "../dci/header_rules.ts";
 
 /** OAuth2 scopes a registry endpoint may require. */
 export type Scope = "registry.search" | "registry.subscribe" | "registry.txn-status" | "registry.receipt";
@@ -120,12 +121,14 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
         throw tooManyRequests(bearer.senderId, noted, limitHeaders);
       }
       const { envelope, text } = await readEnvelope(c);
+      c.set("dciRequest", envelope);
       if (envelope.header.sender_id !== bearer.senderId) {
         throw new DciError(
           "err.request.forbidden",
           `header.sender_id "${envelope.header.sender_id}" is not the token's sender "${bearer.senderId}"`,
         );
       }
+      checkReceiverId(deps.config, envelope.header.receiver_id);
       const verified = checkSignature(deps, {
         envelope,
         request: { method: c.req.method, url: requestUrl(c), headers: c.req.raw.headers },

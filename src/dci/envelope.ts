@@ -3,6 +3,7 @@ import type { Deps } from "../deps.ts";
 import { signEnvelope } from "../auth/envelope_signature.ts";
 import type { CallbackHeader } from "./schemas.ts";
 import type { CALLBACK_ACTIONS } from "./schemas.ts";
+import type { HeaderRjctCode } from "./errors.ts";
 
 /** A signed outgoing envelope. */
 export interface SignedEnvelope {
@@ -18,7 +19,8 @@ export interface OutgoingHeader {
   receiverId?: string;
   totalCount: number;
   completedCount: number;
-  statusReasonCode?: string;
+  /** Only a header-level code (MsgHeaderStatusReasonCode): item-level codes belong in the message's items. */
+  statusReasonCode?: HeaderRjctCode;
   statusReasonMessage?: string;
   /** Reuse a message id (a retried callback keeps its id); a new UUID otherwise. */
   messageId?: string;

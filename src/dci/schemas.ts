@@ -24,6 +24,33 @@ export const DateTime = z.string().max(MAX_TIMESTAMP, { abort: true }).regex(
 )
   .openapi({ example: "2026-01-01T00:00:00.000Z" });
 
+/** True for an ISO 8601 date-time with a zone that parses (at most MAX_TIMESTAMP characters). */
+export function isZonedTimestamp(value: unknown): value is string {
+  return typeof value === "string" && value.length <= MAX_TIMESTAMP && DATE_TIME.test(value) &&
+    !Number.isNaN(Date.parse(value));
+}
+
+/** The spec's locale rule (SubscriptionInfo.locale: ISO 639-3, `^[a-z]{3}$`), as error messages state it. */
+export const LOCALE_RULE = 'must be three lowercase letters (ISO 639-3, ^[a-z]{3}$), e.g. "eng"';
+
+const LOCALE = /^[a-z]{3}$/;
+
+/** A locale as the spec writes it: three lowercase letters. */
+export const Locale = z.string().max(MAX_TIMESTAMP, { abort: true }).regex(LOCALE, LOCALE_RULE)
+  .openapi({ pattern: "^[a-z]{3}$", example: "eng" });
+
+/**
+ * A request item checked only for its locale, when it has one (the processors answer everything else per item):
+ * an invalid locale fails the request with err.request.bad naming `…locale`, on every endpoint alike.
+ */
+export const ItemWithLocale = z.unknown().superRefine((item, ctx) => {
+  const locale = (item as { locale?: unknown } | null)?.locale;
+  if (typeof item !== "object" || item === null || locale === undefined) return;
+  if (typeof locale !== "string" || !LOCALE.test(locale)) {
+    ctx.addIssue({ code: "custom", path: ["locale"], message: LOCALE_RULE, input: locale });
+  }
+});
+
 /** Identifiers the spec limits to 99 characters (looked up, never sent in a header: any characters). */
 export const Id99 = z.string().min(1).max(MAX_ID);
 

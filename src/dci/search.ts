@@ -4,7 +4,7 @@
  * (rjct.reference_id.invalid, rjct.pagination.invalid, ...) instead of failing the whole request.
  */
 import { z } from "@hono/zod-openapi";
-import { CallbackHeader, envelopeOf, HeaderId } from "./schemas.ts";
+import { CallbackHeader, envelopeOf, HeaderId, Locale } from "./schemas.ts";
 
 /** Query types (graphql is answered rjct.search_criteria.invalid). */
 export const QueryTypeEnum = z.enum(["idtype-value", "predicate", "expression"]);
@@ -64,7 +64,7 @@ export const SearchRequestItem = z.looseObject({
   reference_id: z.unknown().openapi({ type: "string", maxLength: 99, example: "ref-1" }),
   timestamp: z.unknown().openapi({ type: "string", format: "date-time", example: "2026-01-01T00:00:00Z" }),
   search_criteria: z.unknown().openapi({ type: "object", description: "SearchCriteria" }),
-  locale: z.unknown().optional().openapi({ type: "string", example: "eng" }),
+  locale: Locale.optional(),
 }).openapi("SearchRequestItem");
 
 /** The search request message. */
@@ -93,7 +93,6 @@ export const SearchStatusReasonCode = z.enum([
   "rjct.sort.invalid",
   "rjct.pagination.invalid",
   "rjct.search.too_many_records_found",
-  "rjct.action.not_supported",
 ]).openapi("SearchStatusReasonCode");
 
 /** One answered item. */

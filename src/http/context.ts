@@ -21,6 +21,8 @@ export interface AppVariables {
   /** Fields later middleware adds to the access log line. */
   logFields: Record<string, unknown>;
   auth?: AuthContext;
+  /** The DCI request as the auth chain read it (header-level rejections answer its items). */
+  dciRequest?: { header: Record<string, unknown>; message: unknown };
   /** The client's IP (the TCP peer, or the client a trusted proxy names): logs and per-IP limits. */
   clientIp: string;
   /** The scheme the client used when a trusted proxy says so (`X-Forwarded-Proto`, `Forwarded: proto=`). */

@@ -9,6 +9,7 @@ import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import type { CALLBACK_ACTIONS } from "../dci/schemas.ts";
 import { isDatabaseBusy, isStorageFull, noteStorageFull } from "../db/faults.ts";
+import { type RejectedAction, rejectedMessage } from "../dci/rejection.ts";
 import { answerMeta } from "../senders/settings.ts";
 
 /** Retry-After of a 503 answered because the write lock stayed held past the wait (seconds). */
@@ -42,8 +43,9 @@ export function validationHook(result: { success: boolean; error?: unknown }): v
 }
 
 /**
- * Maps any thrown value to a response: a header-level rejection becomes a signed `rjct` envelope (409 for a
- * duplicate message id, else 400); everything else the ERR ACK. 500s log the error and never echo it.
+ * Maps any thrown value to a response: a header-level rejection becomes the endpoint's signed `rjct` answer on a
+ * sync endpoint, the ERR ACK on an async one (409 for a duplicate message id, else 400); everything else the
+ * ERR ACK. 500s log the error and never echo it.
  */
 export function renderError(err: unknown, c: Context<AppEnv>, deps: Deps): Response {
   const requestId = c.get("requestId") ?? "unknown";
@@ -109,16 +111,45 @@ export function callbackActionFor(path: string): typeof CALLBACK_ACTIONS[number]
   return "on-search";
 }
 
+/** The sync endpoint a path names (…/sync/search → search), or undefined for an async or other path. */
+function syncActionOf(path: string): RejectedAction | undefined {
+  if (/\/sync\/search$/.test(path)) return "search";
+  if (/\/sync\/txn\/status$/.test(path)) return "txn-status";
+  if (/\/sync\/receipt$/.test(path)) return "receipt";
+  return undefined;
+}
+
+/** The ERR ACK code of a header-level rejection on an async endpoint (the spec's Error codes are err.* only). */
+function errCodeOf(code: DciRejection["code"]): ErrCode {
+  return code === "rjct.version.invalid" ? "err.version.not_supported" : "err.request.bad";
+}
+
+/**
+ * A header-level rejection: on a sync endpoint, the complete signed answer of that endpoint (header rjct with the
+ * code, one rejected item per request item); on an async one the ERR ACK, its message led by the rjct code.
+ */
 function renderRejection(err: DciRejection, c: Context<AppEnv>, deps: Deps): Response {
+  const status = err.code === "rjct.message_id.duplicate" ? 409 : 400;
+  const requestId = c.get("requestId") ?? crypto.randomUUID();
+  const now = new Date(deps.clock.now()).toISOString();
+  const action = syncActionOf(c.req.path);
+  if (!action) {
+    return c.json(errAck(errCodeOf(err.code), `${err.code}: ${err.message}`, requestId, now), status);
+  }
+  const { message, items } = rejectedMessage(action, c.get("dciRequest")?.message, {
+    correlationId: requestId,
+    now,
+    reason: err.message,
+  });
   const envelope = signedEnvelope(deps, {
     action: callbackActionFor(c.req.path),
     status: "rjct",
     statusReasonCode: err.code,
     statusReasonMessage: err.message,
     receiverId: c.get("auth")?.senderId,
-    totalCount: 0,
-    completedCount: 0,
+    totalCount: items,
+    completedCount: items,
     meta: answerMeta(c.get("auth")),
-  }, {});
-  return c.json(envelope, err.code === "rjct.message_id.duplicate" ? 409 : 400);
+  }, message);
+  return c.json(envelope, status);
 }

@@ -8,6 +8,7 @@ import { toDciGroup, toDciPerson } from "./mapping.ts";
 import { stmt } from "../db/statements.ts";
 import { BudgetExceeded, type StatementBudget, withStatementBudget } from "../db/budget.ts";
 import { HEADER_SAFE_ID_RULE, isHeaderSafeId } from "../dci/limits.ts";
+import { recordTypeName, REG_TYPE_NAMES } from "../dci/vocabulary.ts";
 
 /** Per-item reason codes of a search. */
 export type SearchRjctCode =
@@ -18,8 +19,7 @@ export type SearchRjctCode =
   | "rjct.filter.invalid"
   | "rjct.sort.invalid"
   | "rjct.pagination.invalid"
-  | "rjct.search.too_many_records_found"
-  | "rjct.action.not_supported";
+  | "rjct.search.too_many_records_found";
 
 /** One answered search item (the `search_response[]` entry). */
 export interface SearchResponseItem {
@@ -50,7 +50,7 @@ export interface SearchContext {
 }
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
-const REG_TYPE = "ns:org:RegistryType:Social";
+const REG_TYPE = REG_TYPE_NAMES.social;
 const MAX_SORT = 5;
 
 type Obj = Record<string, unknown>;
@@ -66,10 +66,10 @@ export function referenceIdOf(item: unknown): string | undefined {
   return isHeaderSafeId(r) ? r : undefined;
 }
 
-/** A rejected item. */
+/** A rejected item (without a code when the reason is a header-level one: the item enum does not have it). */
 export function rejectItem(
   item: unknown,
-  code: SearchRjctCode,
+  code: SearchRjctCode | undefined,
   message: string,
   now: number,
 ): SearchResponseItem {
@@ -80,7 +80,7 @@ export function rejectItem(
     reference_id: ref,
     timestamp: new Date(now).toISOString(),
     status: "rjct",
-    status_reason_code: code,
+    ...(code ? { status_reason_code: code } : {}),
     status_reason_message: message.slice(0, 999),
   };
 }
@@ -158,13 +158,11 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
     data: {
       version: "1.0.0",
       reg_type: REG_TYPE,
-      reg_record_type: recordType === "group" ? "Group" : "SRPerson",
+      reg_record_type: recordTypeName(recordType),
       reg_records: records,
     },
     pagination: { page_size: pageSize, page_number: pageNumber, total_count: total },
-    ...(typeof item.locale === "string" && /^[a-z]{2,3}$/i.test(item.locale)
-      ? { locale: item.locale.toLowerCase() }
-      : {}),
+    ...(typeof item.locale === "string" && /^[a-z]{3}$/.test(item.locale) ? { locale: item.locale } : {}),
   };
 }
 

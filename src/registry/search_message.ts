@@ -7,6 +7,7 @@ import type { Registry } from "../dci/registry_router.ts";
 import { DciRejection } from "../dci/errors.ts";
 import { statementBudget } from "../db/budget.ts";
 import { referenceIdOf, rejectItem, searchItem, type SearchResponseItem } from "./search.ts";
+import { checkVersion } from "../dci/header_rules.ts";
 
 /** The parts of a request header the search reads. */
 export interface SearchHeader {
@@ -43,45 +44,54 @@ export interface SearchInput {
 export const SEARCHABLE_REGISTRIES: readonly Registry[] = ["social"];
 
 /**
- * Checks the envelope and answers each search item. Throws DciRejection for `rjct.version.invalid`,
- * `rjct.action.invalid`, `rjct.total_count.invalid` and `rjct.total_count.limit_exceeded`.
+ * The header-level checks of a search message, run before any item (by the sync route, and at accept for an async
+ * search, so that it is refused with the ERR ACK instead of an on-search callback). Returns the items; throws
+ * DciRejection for `rjct.version.invalid`, `rjct.action.invalid`, `rjct.total_count.invalid` and
+ * `rjct.total_count.limit_exceeded`.
  */
-export function searchMessage(
-  deps: Pick<Deps, "db" | "config" | "clock">,
-  input: SearchInput,
-): SearchOutcome {
-  const { header } = input;
-  const version = header.version ?? "1.0.0";
-  if (version !== "1.0.0" && version !== "1.0") {
-    throw new DciRejection("rjct.version.invalid", `version ${JSON.stringify(version)} is not 1.0.0`);
-  }
+export function checkSearchHeader(
+  config: Pick<Deps["config"], "maxSearchItems">,
+  header: SearchHeader,
+  rawMessage: unknown,
+  options: { lenientTotalCount?: boolean } = {},
+): unknown[] {
+  checkVersion(header.version);
   if (header.action !== undefined && header.action !== "search") {
     throw new DciRejection("rjct.action.invalid", `action ${JSON.stringify(header.action)} is not "search"`);
   }
-  const message =
-    (typeof input.message === "object" && input.message !== null ? input.message : {}) as Record<
-      string,
-      unknown
-    >;
+  const message = (typeof rawMessage === "object" && rawMessage !== null ? rawMessage : {}) as Record<
+    string,
+    unknown
+  >;
   const items = Array.isArray(message.search_request) ? message.search_request : undefined;
   if (!items || items.length === 0) {
     throw new DciRejection("rjct.total_count.invalid", "message.search_request must be a non-empty array");
   }
   if (
     header.total_count !== undefined && Number(header.total_count) !== items.length &&
-    !input.lenientTotalCount
+    !options.lenientTotalCount
   ) {
     throw new DciRejection(
       "rjct.total_count.invalid",
       `header.total_count ${header.total_count} is not the number of search items (${items.length})`,
     );
   }
-  if (items.length > deps.config.maxSearchItems) {
+  if (items.length > config.maxSearchItems) {
     throw new DciRejection(
       "rjct.total_count.limit_exceeded",
-      `${items.length} search items; at most ${deps.config.maxSearchItems} per request`,
+      `${items.length} search items; at most ${config.maxSearchItems} per request`,
     );
   }
+  return items;
+}
+
+/** Checks the envelope (checkSearchHeader) and answers each search item. */
+export function searchMessage(
+  deps: Pick<Deps, "db" | "config" | "clock">,
+  input: SearchInput,
+): SearchOutcome {
+  const items = checkSearchHeader(deps.config, input.header, input.message, input);
+  const message = input.message as Record<string, unknown>;
   const now = deps.clock.now();
   const supported = SEARCHABLE_REGISTRIES.includes(input.registry);
   const seen = new Set<string>();
@@ -95,10 +105,11 @@ export function searchMessage(
     budget: statementBudget(budgetMs, () => deps.clock.now()),
   };
   const answers = items.map((item) => {
+    // rjct.action.not_supported is a header-level code: the header carries it, the items only the reason.
     if (!supported) {
       return rejectItem(
         item,
-        "rjct.action.not_supported",
+        undefined,
         `search is not available on the ${input.registry} registry`,
         now,
       );

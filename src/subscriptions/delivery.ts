@@ -15,6 +15,7 @@ import { retryDelay } from "../transactions/states.ts";
 import { getSubscriptionById, type SubscriptionRow } from "./store.ts";
 import { readSnapshot } from "./filter_eval.ts";
 import { eventTypeName, localeOf } from "./rules.ts";
+import { recordTypeName, regTypeName } from "../dci/vocabulary.ts";
 import { headOf, markFailed, markRetry, markSent, type NotificationRow } from "./notifications.ts";
 import { currentNotifyUrl, laneHeld, notificationHold } from "./holds.ts";
 
@@ -29,7 +30,11 @@ export function identifiersOnly(record: Json): Json {
   return out;
 }
 
-/** The `notify` message of a notification: one notify_event with the event's record. */
+/**
+ * The `notify` message of a notification, in the spec's NotifyEventRequest shape: one notify_event whose
+ * `reg_records` is the event's record (an object, as the spec declares it; a delete sends its identifiers), with
+ * `reg_type` and `reg_record_type` named as search answers name them.
+ */
 export function notifyMessage(
   sub: SubscriptionRow,
   n: NotificationRow,
@@ -45,10 +50,10 @@ export function notifyMessage(
       subscription_code: sub.code,
       data: {
         version: "1.0.0",
-        reg_type: sub.reg_type ?? sub.registry,
+        reg_type: regTypeName(sub.registry),
         reg_event_type: eventTypeName(n.event_type),
-        reg_record_type: sub.notify_record_type,
-        reg_records: [record],
+        reg_record_type: recordTypeName(sub.record_type),
+        reg_records: record,
       },
       ...(localeOf(sub.locale) ? { locale: localeOf(sub.locale) } : {}),
     }],

@@ -11,6 +11,7 @@ import { getSender } from "../senders/store.ts";
 import { eventTypeName, localeOf, notifyUrl, SubscribeRejection } from "./rules.ts";
 import { checkCriteria, checkNotifyUrl } from "./criteria.ts";
 import { endSubscription, getSubscription, insertSubscription, type SubscriptionRow } from "./store.ts";
+import { isZonedTimestamp } from "../dci/schemas.ts";
 import { HEADER_SAFE_ID_RULE, isHeaderSafeId, MAX_ID } from "../dci/limits.ts";
 
 type Json = Record<string, unknown>;
@@ -128,6 +129,10 @@ export async function subscribeProcessor(deps: Deps, input: ProcessInput): Promi
       continue;
     }
     seen.add(ref);
+    if (item.timestamp !== undefined && !isZonedTimestamp(item.timestamp)) {
+      reject("rjct.timestamp.invalid", `timestamp ${shown(item.timestamp)} is not ISO 8601 with a zone`);
+      continue;
+    }
     try {
       response.push(
         await subscribeItem(deps, input, item, sender?.auto_approve_subscriptions ?? false, {
@@ -152,12 +157,47 @@ export async function subscribeProcessor(deps: Deps, input: ProcessInput): Promi
   };
 }
 
+/** A value in an error message: JSON, at most 60 characters. */
+function shown(v: unknown): string {
+  return (JSON.stringify(v) ?? String(v)).slice(0, 60);
+}
+
+/** An unsubscribe refused whole before any code is looked at (its code is in the message, as the spec puts it). */
+function unsubscribeRefused(
+  input: ProcessInput,
+  now: string,
+  count: number,
+  failure: { code: string; message: string },
+): ProcessResult {
+  return {
+    status: "rjct",
+    reasonMessage: failure.message,
+    totalCount: count,
+    completedCount: count,
+    message: {
+      transaction_id: input.transactionId,
+      correlation_id: input.correlationId,
+      timestamp: now,
+      status: "rjct",
+      status_reason_code: failure.code,
+      status_reason_message: failure.message,
+    },
+  };
+}
+
 /** The unsubscribe processor: only the caller's own codes; `subscription_status` for each code. */
 export function unsubscribeProcessor(deps: Deps, input: ProcessInput): Promise<ProcessResult> {
   const codes = Array.isArray(input.message.subscription_codes)
     ? input.message.subscription_codes as unknown[]
     : [];
   const now = isoNow(deps.clock);
+  const stamp = input.message.timestamp;
+  if (stamp !== undefined && !isZonedTimestamp(stamp)) {
+    return Promise.resolve(unsubscribeRefused(input, now, codes.length, {
+      code: "rjct.timestamp.invalid",
+      message: `timestamp ${shown(stamp)} is not ISO 8601 with a zone`,
+    }));
+  }
   const statuses: Json[] = [];
   let done = 0;
   let firstFailure: { code: string; message: string } | undefined;

@@ -8,7 +8,15 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { authenticate } from "../auth/middleware.ts";
-import { CallbackHeader, envelopeOf, HeaderId, Id99, type RequestHeader } from "../dci/schemas.ts";
+import {
+  CallbackHeader,
+  DateTime,
+  envelopeOf,
+  HeaderId,
+  Id99,
+  Locale,
+  type RequestHeader,
+} from "../dci/schemas.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import { isoNow } from "../clock.ts";
 import type { ProcessInput, ProcessResult } from "../transactions/processors.ts";
@@ -40,6 +48,9 @@ export const ReceiptMessage = z.looseObject({
   notification_id: Id99.optional(),
   receipt: z.looseObject({ notification_id: Id99.optional(), message_id: Id99.optional() }).optional(),
   receipt_information: ReceiptInformation.optional(),
+  // A timestamp or locale a client sends follows the rules of every DCI message: a zone, three letters.
+  timestamp: DateTime.optional(),
+  locale: Locale.optional(),
 }).superRefine((m, ctx) => {
   if (targetOf(m) !== undefined) return;
   ctx.addIssue({
@@ -112,7 +123,7 @@ export function receipt(deps: Deps, senderId: string, m: Message, correlationId:
     };
   return {
     status: (r.ok ? "succ" : "rjct") as "succ" | "rjct",
-    reasonCode: r.ok ? undefined : "rjct.reference_id.invalid",
+    // The item's code is item-level: the header carries the status and message only.
     reasonMessage: r.ok ? undefined : notFound(target, senderId),
     message: {
       transaction_id: m.transaction_id,
@@ -142,7 +153,6 @@ function envelopeOfResult(
     receiverId: senderId,
     totalCount: 1,
     completedCount: 1,
-    statusReasonCode: r.reasonCode,
     statusReasonMessage: r.reasonMessage,
     meta,
   }, r.message);

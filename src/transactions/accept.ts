@@ -17,6 +17,8 @@ import { insertTransaction, markPending } from "./store.ts";
 import { groupCommit } from "../db/group_commit.ts";
 import { TXN_KIND } from "./worker.ts";
 import { isHeaderSafeId } from "../dci/limits.ts";
+import { checkVersion } from "../dci/header_rules.ts";
+import { checkSearchHeader } from "../registry/search_message.ts";
 
 /** One async request to accept. */
 export interface AcceptInput {
@@ -53,6 +55,13 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
         HEADER_ACTIONS[action][0]
       }")`,
     );
+  }
+  // Header-level problems are refused now, with the ERR ACK, rather than ACKed and rejected in the callback.
+  checkVersion(header.version);
+  if (action === "search") {
+    checkSearchHeader(deps.config, { total_count: header.total_count }, message, {
+      lenientTotalCount: getSender(deps, input.senderId)?.lenient.includes("total_count"),
+    });
   }
   const listKey = ITEM_LISTS[action];
   const items = listKey ? message[listKey] as unknown[] : [];

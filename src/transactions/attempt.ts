@@ -1,7 +1,7 @@
 /**
  * One processing attempt of a transaction: the action's processor under a time budget, with its failures told
  * apart. A refusal (DciRejection) is an answer; a throw or an attempt over the budget is a failed attempt, which
- * the worker retries until the attempt limit and then answers `rjct.processing.failed`; a storage fault that
+ * the worker retries until the attempt limit and then answers `rjct` (recorded as `rjct.processing.failed`); a storage fault that
  * passes (the write lock held elsewhere, a full disk) is `transient`: retried without counting.
  */
 import type { Deps } from "../deps.ts";
@@ -12,6 +12,7 @@ import type { Processor, ProcessResult } from "./processors.ts";
 import type { TxnAction } from "./states.ts";
 import type { TxnRow } from "./store.ts";
 import { isTransientStorageFault } from "../db/faults.ts";
+import { rejectedMessage } from "../dci/rejection.ts";
 
 /** The outcome of one attempt: a result to store, or why the attempt failed (for operators, never sent). */
 export type AttemptOutcome =
@@ -51,14 +52,7 @@ export async function attemptProcessing(
     if (err instanceof DciRejection) {
       return {
         ok: true,
-        result: {
-          status: "rjct",
-          reasonCode: err.code,
-          reasonMessage: err.message,
-          totalCount: 0,
-          completedCount: 0,
-          message: { transaction_id: row.transaction_id, correlation_id: row.correlation_id },
-        },
+        result: refused(row, new Date(deps.clock.now()).toISOString(), err.message, err.code),
       };
     }
     const e = err as Error | undefined;
@@ -75,14 +69,35 @@ export async function attemptProcessing(
   }
 }
 
-/** The answer of a transaction whose processing finally failed: `rjct.processing.failed`, the cause not echoed. */
-export function processingFailed(row: TxnRow, why: string): ProcessResult {
+/**
+ * The answer of a transaction refused whole (`code`, stored on the row): the complete callback message of its
+ * action, every request item rejected with `reason`.
+ */
+function refused(row: TxnRow, now: string, reason: string, code: string): ProcessResult {
+  let request: unknown;
+  try {
+    request = JSON.parse(row.request_message);
+  } catch { /* stored by accept as JSON; answered without items */ }
+  const { message, items } = rejectedMessage(row.action, request, {
+    correlationId: row.correlation_id,
+    now,
+    reason,
+  });
   return {
     status: "rjct",
-    reasonCode: "rjct.processing.failed",
-    reasonMessage: `${why}; quote correlation_id ${row.correlation_id}`,
-    totalCount: 0,
-    completedCount: 0,
-    message: { transaction_id: row.transaction_id, correlation_id: row.correlation_id },
+    reasonCode: code,
+    reasonMessage: reason,
+    totalCount: items,
+    completedCount: items,
+    message: { ...message, transaction_id: row.transaction_id },
   };
+}
+
+/**
+ * The answer of a transaction whose processing finally failed, the cause not echoed: the row records
+ * `rjct.processing.failed` for operators; the callback header has no such code (it is not a MsgHeaderStatusReasonCode),
+ * so it carries status `rjct` and the message, and every request item is rejected.
+ */
+export function processingFailed(row: TxnRow, why: string, now: string): ProcessResult {
+  return refused(row, now, `${why}; quote correlation_id ${row.correlation_id}`, "rjct.processing.failed");
 }

@@ -9,6 +9,7 @@ import { deliverToSender } from "../senders/delivery.ts";
 import { callbackAction, type TxnAction } from "./states.ts";
 import { setCallbackUrl, type TxnRow } from "./store.ts";
 import { isHeaderSafeId } from "../dci/limits.ts";
+import { isHeaderCode } from "../dci/rejection.ts";
 
 export type { DeliveryOutcome };
 
@@ -78,7 +79,8 @@ export async function deliverOnce(
       receiverId: row.sender_id,
       totalCount: row.total_count ?? 0,
       completedCount: row.completed_count ?? 0,
-      statusReasonCode: row.status_reason_code ?? undefined,
+      // The row may hold an operator-facing code (rjct.processing.failed); the header takes header codes only.
+      statusReasonCode: isHeaderCode(row.status_reason_code) ? row.status_reason_code : undefined,
       statusReasonMessage: row.status_reason_message ?? undefined,
       messageId: row.callback_message_id ?? undefined,
       meta: sender?.test_mode ? TEST_MODE_META : undefined,

@@ -16,6 +16,7 @@ import type { TxnAction } from "./states.ts";
 import { txnStatus } from "./txn_status.ts";
 import { ReceiptEnvelope } from "../subscriptions/receipts.ts";
 import { stateCounts } from "./store.ts";
+import { isHeaderCode } from "../dci/rejection.ts";
 import { answerMeta } from "../senders/settings.ts";
 
 const ENDPOINTS: ReadonlyArray<{ path: string; action: TxnAction; scope: Scope; schema: z.ZodType }> = [
@@ -103,7 +104,7 @@ export function transactionRoutes(app: OpenAPIHono<AppEnv>, deps: Deps, registry
       receiverId: senderId,
       totalCount: r.totalCount,
       completedCount: r.completedCount,
-      statusReasonCode: r.reasonCode,
+      statusReasonCode: isHeaderCode(r.reasonCode) ? r.reasonCode : undefined,
       statusReasonMessage: r.reasonMessage,
       meta: answerMeta(c.var.auth),
     }, r.message);

@@ -3,11 +3,14 @@
  * the shape the worker relies on; item-level checks are the processors' (per-item rjct).
  */
 import { z } from "@hono/zod-openapi";
-import { envelopeOf, HeaderId, Id99 } from "../dci/schemas.ts";
-import { MAX_CODE, MAX_TIMESTAMP } from "../dci/limits.ts";
+import { DateTime, envelopeOf, HeaderId, Id99, ItemWithLocale, Locale } from "../dci/schemas.ts";
+import { MAX_TIMESTAMP } from "../dci/limits.ts";
 
-/** Items are checked by the processors (a bad item is a per-item rjct, not a refused request). */
-const Item = z.unknown();
+/**
+ * Items are checked by the processors (a bad item is a per-item rjct, not a refused request), except their
+ * locale, checked here as on every endpoint.
+ */
+const Item = ItemWithLocale;
 
 /** Async search message: `{transaction_id, search_request: [{reference_id, timestamp, search_criteria}]}`. */
 export const AsyncSearchMessage = z.looseObject({
@@ -46,7 +49,9 @@ export const TxnStatusMessage = z.looseObject({
       "reference_id",
     ]),
     attribute_value: z.union([Id99, z.array(Id99).min(1).max(100)]),
-    locale: z.string().max(MAX_CODE).optional(),
+    locale: Locale.optional(),
+    // Not in the spec's TxnStatusRequest; when a client sends one it needs a zone, as every DCI timestamp.
+    timestamp: DateTime.optional(),
   }),
 }).openapi("TxnStatusRequest");
 

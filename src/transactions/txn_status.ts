@@ -17,6 +17,8 @@ import {
 } from "./store.ts";
 import { subscriptionCodeStatus } from "../subscriptions/code_status.ts";
 import { dciStatus, type TxnAction } from "./states.ts";
+import { isoNow } from "../clock.ts";
+import { rejectedMessage, specTxnType } from "../dci/rejection.ts";
 
 const TXN_TYPES: Readonly<Record<string, TxnAction | undefined>> = {
   search: "search",
@@ -34,13 +36,13 @@ export function txnStatus(
 ): ProcessResult {
   const parsed = TxnStatusMessage.safeParse(raw);
   const base = { transaction_id: ids.transactionId, correlation_id: ids.correlationId };
-  if (!parsed.success) {
-    return reject(base, undefined, "rjct.reference_id.invalid", "txnstatus_request is malformed");
-  }
+  if (!parsed.success) return unknown(deps, raw, ids, "txnstatus_request is malformed");
   const q = parsed.data.txnstatus_request;
   const value = q.attribute_value;
   const values = Array.isArray(value) ? value : [value];
-  if (q.attribute_type === "subscription_code_list") return byCodes(deps, senderId, q, values, base);
+  if (q.attribute_type === "subscription_code_list") {
+    return byCodes(deps, senderId, { q, codes: values, raw, ids });
+  }
   let rows: TxnRow[];
   // Rows found by the request's message_id name a whole transaction: all their items are shown.
   let whole = new Set<number>();
@@ -59,10 +61,10 @@ export function txnStatus(
     rows = rows.filter((r) => r.action === action);
   }
   if (rows.length === 0) {
-    return reject(
-      base,
-      q.txn_type,
-      "rjct.reference_id.invalid",
+    return unknown(
+      deps,
+      raw,
+      ids,
       `No ${q.txn_type ?? ""} transaction of sender "${senderId}" with ${q.attribute_type} ${
         JSON.stringify(Array.isArray(value) ? value.slice(0, 5) : value)
       }`.replace("No  ", "No "),
@@ -79,7 +81,7 @@ export function txnStatus(
     completedCount: items?.length ?? 1,
     message: {
       ...base,
-      txnstatus_response: { txn_type: q.txn_type ?? txnType(rows[0].action), txn_status: status },
+      txnstatus_response: { txn_type: specTxnType(q.txn_type ?? rows[0].action), txn_status: status },
     },
   };
 }
@@ -135,17 +137,22 @@ function mergeStatus(
 function byCodes(
   deps: Deps,
   senderId: string,
-  q: TxnStatusMessage["txnstatus_request"],
-  codes: string[],
-  base: { transaction_id: string; correlation_id: string },
+  query: {
+    q: TxnStatusMessage["txnstatus_request"];
+    codes: string[];
+    raw: unknown;
+    ids: { transactionId: string; correlationId: string };
+  },
 ): ProcessResult {
+  const { q, codes, ids } = query;
+  const base = { transaction_id: ids.transactionId, correlation_id: ids.correlationId };
   const wrongType = q.txn_type !== undefined && q.txn_type.toLowerCase() !== "subscribe";
   const found = wrongType ? undefined : subscriptionCodeStatus(deps, senderId, codes, base);
   if (!found) {
-    return reject(
-      base,
-      q.txn_type,
-      "rjct.reference_id.invalid",
+    return unknown(
+      deps,
+      query.raw,
+      ids,
       wrongType
         ? `subscription_code_list looks up subscriptions: txn_type must be "subscribe", not ${
           JSON.stringify(q.txn_type)
@@ -170,22 +177,28 @@ function listOf(status: Record<string, unknown>): unknown[] | undefined {
   return undefined;
 }
 
-function txnType(action: TxnAction): string {
-  return action === "txn-status" ? "search" : action;
-}
-
-function reject(
-  base: Record<string, unknown>,
-  txnType: string | undefined,
-  code: string,
-  message: string,
+/**
+ * The answer when no transaction matches (or the query is malformed): header `rjct` without a code (no header-level
+ * code means "not found"), and a txn_status in the spec's search-response shape whose one item is `rjct` with the
+ * item-level `rjct.reference_id.invalid`.
+ */
+function unknown(
+  deps: Deps,
+  raw: unknown,
+  ids: { transactionId: string; correlationId: string },
+  reason: string,
 ): ProcessResult {
+  const { message, items } = rejectedMessage("txn-status", raw, {
+    correlationId: ids.correlationId,
+    now: isoNow(deps.clock),
+    reason,
+    itemCode: "rjct.reference_id.invalid",
+  });
   return {
     status: "rjct",
-    reasonCode: code,
-    reasonMessage: message,
-    totalCount: 0,
-    completedCount: 0,
-    message: { ...base, txnstatus_response: { txn_type: txnType ?? "search", txn_status: {} } },
+    reasonMessage: reason,
+    totalCount: items,
+    completedCount: items,
+    message: { ...message, transaction_id: ids.transactionId },
   };
 }

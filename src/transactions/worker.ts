@@ -83,7 +83,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWor
       // The last allowed attempt never recorded an outcome: the process died or failed while running it.
       processError = `interrupted: ${maxAttempts} attempts did not finish` +
         (row.process_error ? `; last error: ${row.process_error}` : "");
-      result = processingFailed(row, `Processing did not finish in ${maxAttempts} attempts`);
+      result = processingFailed(row, `Processing did not finish in ${maxAttempts} attempts`, iso(now));
     } else {
       let attempt = await attemptProcessing(deps, row, { budgetMs, processors });
       // A storage fault that passes (the write lock held elsewhere, a full disk) is tried again under this claim
@@ -104,6 +104,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWor
           attempt.overBudget
             ? `Processing exceeded its time budget of ${budgetMs} ms in ${maxAttempts} attempts`
             : `Processing failed in ${maxAttempts} attempts`,
+          iso(deps.clock.now()),
         );
       }
     }

@@ -5,7 +5,7 @@ import { addSender, getSender, SenderError, updateSender } from "../../src/sende
 import { addSenderKey, listSenderKeys } from "../../src/senders/keys.ts";
 import { fetchSenderKeys, refreshDueJwks } from "../../src/senders/jwks_fetch.ts";
 import { createClient } from "../../src/senders/clients.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { AUTH_SCHEDULES } from "../../src/senders/jobs.ts";
 import { countSenderRequests } from "../../src/senders/rate_limit.ts";
 import { transaction } from "../../src/db/sqlite.ts";

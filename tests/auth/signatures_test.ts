@@ -14,7 +14,7 @@ import { verifyEnvelope } from "../../src/auth/envelope_signature.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { createTestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { authenticate } from "../../src/auth/middleware.ts";
 
 const ED_PUB = "MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { signEnvelope } from "../../src/auth/envelope_signature.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { createLogger } from "../../src/obs/log.ts";
 import { addSenderKey } from "../../src/senders/keys.ts";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";

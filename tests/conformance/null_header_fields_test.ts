@@ -4,7 +4,7 @@
  * and the signature still covers them as sent.
  */
 import assert from "node:assert/strict";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { createTestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createHash, sign } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { verifyEnvelope } from "../../src/auth/envelope_signature.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { createTestSender, type TestSender } from "../helpers/auth.ts";
 import { postApp, pyHeader } from "./support.ts";

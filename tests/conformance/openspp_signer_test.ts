@@ -12,6 +12,7 @@ import { runCliProcess, type ServerProcess, startServerProcess } from "../helper
 import { fetchToken } from "../helpers/auth.ts";
 import { pyHeader } from "./support.ts";
 import { type DumpsOptions, PyDecimal, pyDumps, PyFloat, pyFloatRepr, type PyValue } from "./python_json.ts";
+import { specFetch } from "../helpers/spec_hooks.ts";
 
 const SENDER = "https://integrating-server.com";
 const ENCODED = encodeURIComponent(SENDER);
@@ -134,7 +135,7 @@ async function admin(server: ServerProcess, method: string, path: string, body?:
 }
 
 async function syncSearch(p: Partner, body: string) {
-  const res = await fetch(`${p.server.url}/registry/sync/search`, {
+  const res = await specFetch(`${p.server.url}/registry/sync/search`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${p.token}` },
     body,

@@ -7,7 +7,7 @@ import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { createTestSender, type TestSender, type TestSenderOptions } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { type MemoryQueue, memoryQueue } from "../../src/jobs/queue.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { createTxnWorker, type TxnWorker } from "../../src/transactions/worker.ts";
 import { createLogger } from "../../src/obs/log.ts";
 import type { Config } from "../../src/config.ts";

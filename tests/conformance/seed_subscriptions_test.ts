@@ -105,7 +105,7 @@ Deno.test("admin API: POST /subscriptions seeds a chosen code, refuses bad input
     assert.equal(notifies.length, 1);
     const event = (notifies[0].body as Json).message.notify_event[0];
     assert.equal(event.subscription_code, "sub-test-001");
-    assert.equal(event.data.reg_records[0].identifier[0].identifier_value, "TEST-001");
+    assert.equal(event.data.reg_records.identifier[0].identifier_value, "TEST-001");
   } finally {
     h.close();
   }

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { addSender, getSender, SenderError } from "../../src/senders/store.ts";
 import { parseAllowEntry } from "../../src/net/allowlist.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { createLogger } from "../../src/obs/log.ts";
 import { ensureEnvAdminToken } from "../../src/admin/tokens.ts";
 import { testDeps } from "../helpers/deps.ts";

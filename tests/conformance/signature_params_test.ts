@@ -14,7 +14,7 @@ import {
   signEnvelope,
   verifyEnvelope,
 } from "../../src/auth/envelope_signature.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { createTestSender } from "../helpers/auth.ts";
 import { nobodySearch, postApp } from "./support.ts";

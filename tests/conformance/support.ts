@@ -1,5 +1,5 @@
 /** Shared pieces of the issue 12 conformance tests: a minimal search request and posting it in process. */
-import type { createApp } from "../../src/app.ts";
+import type { createApp } from "../helpers/app.ts";
 import { type RequestEnvelope, requestEnvelope } from "../helpers/dci.ts";
 import type { PyValue } from "./python_json.ts";
 

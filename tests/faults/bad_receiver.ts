@@ -1,7 +1,9 @@
 /**
  * A misbehaving loopback HTTP receiver on a raw TCP listener, so it can do what Deno.serve will not: never
- * answer, reset the connection, or stream a huge body. The behaviour is chosen per request by path.
+ * answer, reset the connection, or stream a huge body. The behaviour is chosen per request by path. Every
+ * request body it reads whole is checked against the spec (social) as a callback or notification.
  */
+import { checkReceivedText, warmCallbackChecks } from "../helpers/spec_hooks.ts";
 
 /** What the receiver does with one request. */
 export type Behaviour =
@@ -77,6 +79,7 @@ async function answer(conn: Deno.Conn, b: Behaviour, signal: AbortSignal): Promi
 
 /** Starts a receiver on 127.0.0.1 (port 0). */
 export function startBadReceiver(behave: BadReceiver["behave"] = () => ({ kind: "ok" })): BadReceiver {
+  warmCallbackChecks();
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const stop = new AbortController();
   const open = new Set<Deno.Conn>();
@@ -107,6 +110,7 @@ export function startBadReceiver(behave: BadReceiver["behave"] = () => ({ kind: 
       if (b.kind !== "hang" && b.kind !== "reset") {
         r.bodies.set(req.path, [...(r.bodies.get(req.path) ?? []), req.body]);
       }
+      checkReceivedText(req.path, req.body);
       await answer(conn, b, stop.signal);
     } catch {
       /* the client went away */

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { MAX_SERIES_PER_FAMILY, Metrics } from "../../src/obs/metrics.ts";
 import { startServerProcess } from "../helpers/server.ts";
 

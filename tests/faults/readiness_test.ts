@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { transaction } from "../../src/db/sqlite.ts";
 import { noteStorageFull } from "../../src/db/faults.ts";
 

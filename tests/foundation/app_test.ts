@@ -1,6 +1,6 @@
 import { equal, match, ok } from "node:assert/strict";
 import { createRoute, z } from "@hono/zod-openapi";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { RequestEnvelope } from "../../src/dci/schemas.ts";
 import { DciRejection } from "../../src/dci/errors.ts";
 import { verifyEnvelope } from "../../src/auth/envelope_signature.ts";

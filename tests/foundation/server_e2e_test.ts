@@ -1,5 +1,6 @@
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { runCliProcess, slowBody, startServerProcess } from "../helpers/server.ts";
+import { specFetch } from "../helpers/spec_hooks.ts";
 
 async function getJson(url: string) {
   const res = await fetch(url);
@@ -44,7 +45,7 @@ Deno.test("serve: healthz, readyz, one Ed25519 key in both JWKS paths, docs, Ope
 Deno.test("serve: bad input over real HTTP (415, 413 chunked, 404) and logs carry the request id", async () => {
   const srv = await startServerProcess({ env: { DCI_BODY_LIMIT: "2048" } });
   try {
-    let res = await fetch(`${srv.url}/dci_api/v1/social/registry/sync/search`, {
+    let res = await specFetch(`${srv.url}/dci_api/v1/social/registry/sync/search`, {
       method: "POST",
       headers: { "content-type": "text/xml" },
       body: "<x/>",

@@ -7,6 +7,7 @@ import { contentTypeCase, headerCase, signatureCase, tokenCase } from "./gen_tra
 import { adminCase, endpointCase, oauthCase } from "./gen_other.ts";
 import { ERR_CODES } from "../../src/dci/errors.ts";
 import { type Answer, send } from "./send.ts";
+import { answerErrors } from "../helpers/spec_check.ts";
 
 const WEIGHTS: Record<Category, number> = {
   envelope: 20,
@@ -72,6 +73,8 @@ export function judge(c: FuzzCase, a: Answer): string | undefined {
   if (c.method === "HEAD" || a.status === 204) return undefined;
   if (!a.json) return `HTTP ${a.status} without a JSON body`;
   const b = a.json;
+  const spec = c.raw ? [] : answerErrors(c.path, a.status, b, c.method);
+  if (spec.length > 0) return `HTTP ${a.status} does not match the DCI spec: ${spec.slice(0, 3).join("; ")}`;
   if (a.status >= 400 && a.status < 500) {
     if (isErrAck(b) || isSigned(b, "rjct")) return undefined;
     if (c.kind === "token" && typeof b.error === "string") return undefined; // RFC 6749 §5.2 error

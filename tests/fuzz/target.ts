@@ -5,6 +5,7 @@ import { type ServerProcess, startServerProcess } from "../helpers/server.ts";
 import { createServerSender } from "../helpers/auth.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import type { FuzzContext } from "./cases.ts";
+import { checkReceivedText, warmCallbackChecks } from "../helpers/spec_hooks.ts";
 
 /** A running target and its context. */
 export interface FuzzTarget {
@@ -61,14 +62,20 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-/** Starts a sink on 127.0.0.1 (an aborted upload from the server is counted, never thrown). */
+/**
+ * Starts a sink on 127.0.0.1 (an aborted upload from the server is counted, never thrown). Every complete
+ * callback is checked against the spec.
+ */
 export function startSink(): Sink {
+  warmCallbackChecks();
   const sink = { url: "", received: 0, close: () => server.shutdown() };
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    let text: string | undefined;
     try {
-      await req.arrayBuffer();
+      text = await req.text();
       sink.received++;
     } catch { /* the sender gave up */ }
+    if (text !== undefined) checkReceivedText(req.url, text);
     return new Response('{"message":{"ack_status":"ACK"}}', {
       headers: { "content-type": "application/json" },
     });

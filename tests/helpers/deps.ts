@@ -5,6 +5,9 @@ import { fakeClock } from "../../src/clock.ts";
 import { silentLogger } from "../../src/obs/log.ts";
 import { createOutboundClient } from "../../src/net/outbound.ts";
 import { offlineResolver } from "./no_egress.ts";
+import { specOutbound } from "./spec_hooks.ts";
+import type { SpecRegistry } from "./spec_validator.ts";
+import type { OutboundClient } from "../../src/net/outbound.ts";
 
 /** Test deps with a movable clock; call `close()` at the end of the test. */
 export type TestDeps = Deps & { clock: ReturnType<typeof fakeClock>; close(): void };
@@ -19,7 +22,44 @@ export async function testDeps(
   // Names never reach DNS from a test: the guarded client resolves with a resolver that sends no query.
   const http = createOutboundClient(config, { resolver: offlineResolver() });
   const deps = await openDeps(config, { clock, log: silentLogger, http });
+  checkCallbacks(deps);
   return Object.assign(deps, { clock, close: () => closeDeps(deps) });
+}
+
+/**
+ * Makes `deps.http` check every callback and notification against the spec before it goes out, including a
+ * client a test assigns later (`deps.http = scriptedHttp()`): the property wraps whatever it is given.
+ */
+function checkCallbacks(deps: Deps): void {
+  const registryOf = (body: unknown) => callbackRegistry(deps, body);
+  let client = specOutbound(deps.http, registryOf);
+  Object.defineProperty(deps, "http", {
+    get: () => client,
+    set: (next: OutboundClient) => {
+      client = specOutbound(next, registryOf);
+    },
+    enumerable: true,
+  });
+}
+
+/** The registry a callback comes from: its transaction's, or its notification's subscription's. */
+function callbackRegistry(deps: Deps, raw: unknown): SpecRegistry | undefined {
+  const body = (raw ?? {}) as { header?: { action?: unknown }; message?: Record<string, unknown> };
+  const header = body.header;
+  const message = body.message ?? {};
+  try {
+    const row = header?.action === "notify"
+      ? deps.db.prepare(
+        `SELECT s.registry FROM notifications n JOIN subscriptions s ON s.id = n.subscription_id
+         WHERE n.notification_id = ?`,
+      ).get(String(message.transaction_id))
+      : deps.db.prepare("SELECT registry FROM transactions WHERE correlation_id = ?").get(
+        String(message.correlation_id),
+      );
+    return (row as { registry?: SpecRegistry } | undefined)?.registry;
+  } catch {
+    return undefined; // closed or a stub database: social
+  }
 }
 
 /** Runs `fn` with fresh test deps and closes them afterwards, whether it passes or throws. */

@@ -1,6 +1,7 @@
 /** Starts the real server (`main.ts serve`) as a subprocess on a free loopback port, for end-to-end tests. */
 import { LOOPBACK_ONLY, RUN_FLAGS } from "./runtime.ts";
 import { insideLoopbackNetns } from "./no_egress.ts";
+import { specFetch } from "./spec_hooks.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MAIN = new URL("main.ts", ROOT).pathname;
@@ -167,13 +168,13 @@ export async function startServerProcess(options: ServerOptions = {}): Promise<S
   };
 }
 
-/** POSTs JSON and returns status, headers and parsed body. */
+/** POSTs JSON and returns status, headers and parsed body (a DCI answer checked against the spec). */
 export async function postJson(
   url: string,
   body: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
-  const res = await fetch(url, {
+  const res = await specFetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),

@@ -89,7 +89,8 @@ Deno.test("e2e: a server on an empty data dir seeds a demo registry and answers 
       [{ query_type: "idtype-value", query: { type: "UIN", value: "TEST-001" } }],
       "/dci_api/v1/dr/registry/sync/search",
     );
-    assert.equal(dr.status_reason_code, "rjct.action.not_supported");
+    // rjct.action.not_supported is header-level: the item is rjct with the reason only.
+    assert.deepEqual([dr.status, dr.status_reason_code], ["rjct", undefined]);
   } finally {
     await server.stop();
     await Deno.remove(server.dataDir, { recursive: true }).catch(() => {});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { createTestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { verifyWithJwks } from "../transactions/support.ts";
@@ -67,7 +67,13 @@ Deno.test("POST /sync/search behind real auth: signed on-search answer on every 
       alice.headers(),
     );
     assert.equal(crvs.status, 200);
-    assert.equal(crvs.body.message.search_response[0].status_reason_code, "rjct.action.not_supported");
+    assert.equal(crvs.body.header.status_reason_code, "rjct.action.not_supported");
+    assert.equal(crvs.body.message.search_response[0].status, "rjct");
+    assert.equal(
+      crvs.body.message.search_response[0].status_reason_code,
+      undefined,
+      "not an item-level code",
+    );
     const unauth = await post(
       app,
       "/registry/sync/search",

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { withTestDeps } from "../helpers/deps.ts";
 import { startServerProcess } from "../helpers/server.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 
 const TOKEN = "metrics-token-0123456789abcdef";
 

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { withTestDeps } from "../helpers/deps.ts";
 import { harness, type Json, searchMessage } from "../transactions/support.ts";
 import { sendRaw } from "../fuzz/send.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { getByCorrelationId } from "../../src/transactions/store.ts";
 import { createOutboundClient } from "../../src/net/outbound.ts";
 

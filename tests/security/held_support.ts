@@ -3,7 +3,7 @@
  * app, and a database fingerprint.
  */
 import { createHash } from "node:crypto";
-import type { createApp } from "../../src/app.ts";
+import type { createApp } from "../helpers/app.ts";
 import type { Config } from "../../src/config.ts";
 import type { Deps } from "../../src/deps.ts";
 import { type AdminRole, createAdminToken } from "../../src/admin/tokens.ts";

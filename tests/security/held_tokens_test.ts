@@ -14,7 +14,7 @@ import { createTestSender, type TestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { searchMessage } from "../transactions/support.ts";
 import { adminCaller } from "./held_support.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { createAdminToken } from "../../src/admin/tokens.ts";
 import { tokenIssuer } from "../../src/auth/jwt.ts";
 import type { OutboundClient } from "../../src/net/outbound.ts";

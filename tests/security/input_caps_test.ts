@@ -9,7 +9,7 @@ import { testDeps } from "../helpers/deps.ts";
 import { createTestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { input } from "../subscriptions/helpers.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { signedPoster } from "./support.ts";
 import { DateTime, RequestHeader } from "../../src/dci/schemas.ts";
 import { subscribeProcessor, unsubscribeProcessor } from "../../src/subscriptions/processors.ts";

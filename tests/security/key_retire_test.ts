@@ -8,6 +8,7 @@ import { runCliProcess } from "../helpers/server.ts";
 import { createServerSender, fetchToken, type TestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { startWorkerServer } from "../transactions/e2e_support.ts";
+import { specFetch } from "../helpers/spec_hooks.ts";
 
 const SEARCH = {
   transaction_id: "t-retire",
@@ -20,7 +21,7 @@ const SEARCH = {
 
 /** One signed sync search on a fresh connection (the kernel picks the isolate); its status and isolate. */
 async function search(url: string, sender: TestSender, token: string) {
-  const res = await fetch(`${url}/registry/sync/search`, {
+  const res = await specFetch(`${url}/registry/sync/search`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${token}`, connection: "close" },
     body: JSON.stringify(

@@ -12,7 +12,7 @@ import { startBadReceiver } from "../faults/bad_receiver.ts";
 import { input, person, putPerson, type Receiver, startReceiver, subItem } from "../subscriptions/helpers.ts";
 import { eventually, recordOf } from "../subscriptions/e2e_support.ts";
 import { searchMessage } from "../transactions/support.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { createTxnWorker } from "../../src/transactions/worker.ts";
 import { getByCorrelationId } from "../../src/transactions/store.ts";
 import { memoryQueue } from "../../src/jobs/queue.ts";

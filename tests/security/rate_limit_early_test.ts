@@ -9,8 +9,9 @@ import { createTestSender, type TestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { startServer } from "../../src/server.ts";
 import { updateSender } from "../../src/senders/store.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { validator } from "hono/validator";
+import { specFetch } from "../helpers/spec_hooks.ts";
 
 const PATH = "/registry/sync/search";
 
@@ -29,7 +30,7 @@ function search(sender: TestSender, nowMs: number): string {
 }
 
 async function post(url: string, sender: TestSender, body: BodyInit, signal?: AbortSignal) {
-  const res = await fetch(url, {
+  const res = await specFetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...sender.headers() },
     body,

@@ -13,7 +13,7 @@ import { openDatabase } from "../../src/db/sqlite.ts";
 import { closeDeps, openDeps } from "../../src/deps.ts";
 import { testConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/obs/log.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { hashSecret, lookupKey } from "../../src/auth/secrets.ts";
 import {
   createAdminToken,

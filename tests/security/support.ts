@@ -3,7 +3,7 @@ import type { TestSender } from "../helpers/auth.ts";
 import type { TestDeps } from "../helpers/deps.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { itemCount } from "../transactions/support.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 
 /** An answer: HTTP status and JSON body. */
 // deno-lint-ignore no-explicit-any

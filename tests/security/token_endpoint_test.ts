@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { withTestDeps } from "../helpers/deps.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { createClient, revokeClient, rotateClientSecret } from "../../src/senders/clients.ts";
 import { closeDeps, type Deps, openDeps } from "../../src/deps.ts";

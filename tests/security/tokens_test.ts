@@ -9,7 +9,7 @@ import { Buffer } from "node:buffer";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { createTestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { authenticate } from "../../src/auth/middleware.ts";
 import { TokenError, tokenIssuer, verifyAccessToken } from "../../src/auth/jwt.ts";
 

@@ -8,7 +8,7 @@ import { testDeps, withTestDeps } from "../helpers/deps.ts";
 import { createTestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { startServerProcess } from "../helpers/server.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { authenticate } from "../../src/auth/middleware.ts";
 import { clientAddress, parseTrustedProxies } from "../../src/net/client_address.ts";
 import { contentDigest, signHttpRequest } from "../../src/auth/http_signature.ts";

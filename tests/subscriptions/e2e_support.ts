@@ -105,12 +105,12 @@ export function notifiesOf(rx: Receiver, code: string) {
   );
 }
 
-/** The reg_records[0] of a notify request. */
+/** The record of a notify request (`reg_records`, one object as the spec's NotifyEventRequest declares). */
 export function recordOf(r: { body: Record<string, unknown> }): Record<string, unknown> {
   return (r.body.message as {
-    notify_event: Array<{ data: { reg_records: Array<Record<string, unknown>> } }>;
+    notify_event: Array<{ data: { reg_records: Record<string, unknown> } }>;
   })
-    .notify_event[0].data.reg_records[0];
+    .notify_event[0].data.reg_records;
 }
 
 /** Resolves once `pred` holds (polled every 25 ms), or rejects after `ms` naming `what`. */

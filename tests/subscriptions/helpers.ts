@@ -5,6 +5,8 @@ import { readRegistrant } from "../../src/registry/model.ts";
 import { deleteRegistrant, saveRegistrant } from "../../src/registry/store.ts";
 import type { ProcessInput } from "../../src/transactions/processors.ts";
 import type { RequestHeader } from "../../src/dci/schemas.ts";
+import { checkReceivedText, warmCallbackChecks } from "../helpers/spec_hooks.ts";
+import type { SpecRegistry } from "../helpers/spec_validator.ts";
 
 /** Creates or updates a person (by id) and records the registry event. */
 export function putPerson(deps: Deps, raw: Record<string, unknown>): { id: number; eventType: string } {
@@ -54,8 +56,9 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-/** Starts a receiver. */
-export function startReceiver(): Receiver {
+/** Starts a receiver; every notification and callback it gets is checked against `registry`'s spec yaml. */
+export function startReceiver(options: { registry?: SpecRegistry } = {}): Receiver {
+  warmCallbackChecks(options.registry);
   const received: Received[] = [];
   const waiters: Array<() => void> = [];
   const r: Receiver = {
@@ -82,7 +85,12 @@ export function startReceiver(): Receiver {
     close: async () => await server.shutdown(),
   };
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    const body = await req.json().catch(() => ({}));
+    const text = await req.text().catch(() => undefined);
+    if (text !== undefined) checkReceivedText(req.url, text, options.registry);
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(text ?? "");
+    } catch { /* recorded as empty */ }
     const entry = { path: new URL(req.url).pathname, headers: req.headers, body };
     r.hits++;
     const status = r.status(entry);

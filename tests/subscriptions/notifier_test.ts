@@ -65,9 +65,9 @@ Deno.test("notifier delivers matching events in order, signed, filtered, deletes
     // In order for the unfiltered subscription: male first, then female.
     const sexes = byCode(all).map((
       r,
-    ) => ((r.body.message as { notify_event: Array<{ data: { reg_records: Array<{ sex: string }> } }> })
+    ) => ((r.body.message as { notify_event: Array<{ data: { reg_records: { sex: string } } }> })
       .notify_event[0]
-      .data.reg_records[0].sex)
+      .data.reg_records.sex)
     );
     assert.deepEqual(sexes, ["male", "female"]);
     // The delete carries identifiers only.
@@ -75,7 +75,7 @@ Deno.test("notifier delivers matching events in order, signed, filtered, deletes
       (byCode(deletes)[0].body.message as { notify_event: Array<{ data: Record<string, unknown> }> })
         .notify_event[0].data;
     assert.equal(del.reg_event_type, "DELETE");
-    const rec = (del.reg_records as Array<Record<string, unknown>>)[0];
+    const rec = del.reg_records as Record<string, unknown>;
     assert.equal(rec["@id"], "before");
     assert.ok(Array.isArray(rec.identifier));
     assert.equal(rec.name, undefined);
@@ -154,7 +154,7 @@ Deno.test("notifier retries, keeps order, fails after the last delay, then moves
     await runNotifierOnce(deps, FIXED);
     log = listNotifications(deps.db, { subscription: code }).reverse();
     assert.deepEqual(log.map((n) => n.status), ["sent", "sent", "sent", "sent"]);
-    assert.deepEqual(events(rx).map((d) => (d.reg_records as Array<{ sex: string }>)[0].sex), [
+    assert.deepEqual(events(rx).map((d) => (d.reg_records as { sex: string }).sex), [
       "male",
       "female",
       "other",
@@ -179,7 +179,7 @@ Deno.test("pending subscriptions get nothing until approved, and only events aft
     approveSubscription(deps.db, code, new Date(deps.clock.now()).toISOString());
     putPerson(deps, person("b"));
     await runNotifierOnce(deps, FIXED);
-    assert.deepEqual(events(rx).map((d) => (d.reg_records as Array<{ "@id": string }>)[0]["@id"]), ["b"]);
+    assert.deepEqual(events(rx).map((d) => (d.reg_records as { "@id": string })["@id"]), ["b"]);
   } finally {
     await rx.close();
     deps.close();

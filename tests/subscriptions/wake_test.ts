@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { createAdminToken } from "../../src/admin/tokens.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";

@@ -1,4 +1,9 @@
-/** A real loopback callback receiver for end-to-end tests (Deno.serve on 127.0.0.1, port 0). */
+/**
+ * A real loopback callback receiver for end-to-end tests (Deno.serve on 127.0.0.1, port 0). Every callback it
+ * gets is checked against the spec yaml of `registry` (default social).
+ */
+import { checkReceivedText, warmCallbackChecks } from "../helpers/spec_hooks.ts";
+import type { SpecRegistry } from "../helpers/spec_validator.ts";
 
 /** One callback the receiver got. */
 export interface Received {
@@ -25,7 +30,10 @@ export interface Receiver {
 }
 
 /** Starts a receiver, on `port` if given (to bring a "down" receiver back up on its old port). */
-export function startReceiver(options: { port?: number; delayMs?: number } = {}): Receiver {
+export function startReceiver(
+  options: { port?: number; delayMs?: number; registry?: SpecRegistry } = {},
+): Receiver {
+  warmCallbackChecks(options.registry);
   const received: Received[] = [];
   const r: Receiver = {
     port: 0,
@@ -55,6 +63,7 @@ export function startReceiver(options: { port?: number; delayMs?: number } = {})
       try {
         body = JSON.parse(text);
       } catch { /* recorded as empty */ }
+      checkReceivedText(req.url, text, options.registry);
       const entry: Received = {
         path: new URL(req.url).pathname,
         transactionIdHeader: req.headers.get("x-dci-transaction-id"),

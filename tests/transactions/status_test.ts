@@ -68,8 +68,14 @@ Deno.test("txn status never shows another sender's transactions", async () => {
       assert.equal(res.status, 200);
       const header = res.body.header as Record<string, string>;
       assert.equal(header.status, "rjct", `bob must not see alice's transaction by ${type}`);
-      assert.equal(header.status_reason_code, "rjct.reference_id.invalid");
-      assert.deepEqual((res.body.message as Json).txnstatus_response.txn_status, {});
+      // Not found: no header-level code; the one item is rjct.reference_id.invalid, and nothing of alice's shows.
+      assert.equal(header.status_reason_code, undefined);
+      const txnStatus = (res.body.message as Json).txnstatus_response.txn_status;
+      assert.deepEqual(
+        txnStatus.search_response.map((i: Json) => [i.reference_id, i.status, i.status_reason_code, i.data]),
+        [["q1", "rjct", "rjct.reference_id.invalid", undefined]],
+      );
+      assert.notEqual(txnStatus.correlation_id, corr);
     }
   } finally {
     h.close();

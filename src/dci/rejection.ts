@@ -1,0 +1,117 @@
+/**
+ * A request refused whole, answered as the spec shapes each message: a complete response of the action's type
+ * (transaction_id, correlation_id and one rejected item per request item), never an empty message. Used for
+ * header-level rejections on sync endpoints and for async transactions refused or failed after the ACK.
+ * Items carry no status_reason_code unless given one of their own enum: the codes of a whole-request refusal are
+ * header-level codes (MsgHeaderStatusReasonCode), which the item enums do not allow; the reason is in
+ * status_reason_message.
+ */
+import { HEADER_RJCT_CODES, type HeaderRjctCode } from "./errors.ts";
+import { MAX_ID } from "./limits.ts";
+
+/** The actions whose messages this builds. */
+export type RejectedAction = "search" | "subscribe" | "unsubscribe" | "txn-status" | "receipt";
+
+/** The spec's txn_type values (TxnStatusRequest/Response); an unsubscribe is part of the subscription family. */
+const TXN_TYPES = ["search", "subscribe", "receipt"] as const;
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** An id as the answer carries it: a string or number as a string of at most 99 characters, else "". */
+function idOf(v: unknown): string {
+  return typeof v === "string" || (typeof v === "number" && Number.isFinite(v))
+    ? String(v).slice(0, MAX_ID)
+    : "";
+}
+
+/** The spec's txn_type for a requested or stored one (`unsubscribe` → `subscribe`; anything else → `search`). */
+export function specTxnType(raw: unknown): typeof TXN_TYPES[number] {
+  const t = typeof raw === "string" ? raw.trim().toLowerCase() : "";
+  if (t === "unsubscribe") return "subscribe";
+  return (TXN_TYPES as readonly string[]).includes(t) ? t as typeof TXN_TYPES[number] : "search";
+}
+
+/** True for a code the callback header may carry (MsgHeaderStatusReasonCode). */
+export function isHeaderCode(code: unknown): code is HeaderRjctCode {
+  return (HEADER_RJCT_CODES as readonly unknown[]).includes(code);
+}
+
+/** The request's items of an action with an item list (search_request, subscribe_request), else []. */
+function itemsOf(action: RejectedAction, request: Json): unknown[] {
+  const key = action === "search"
+    ? "search_request"
+    : action === "subscribe"
+    ? "subscribe_request"
+    : undefined;
+  return key && Array.isArray(request[key]) ? request[key] as unknown[] : [];
+}
+
+/** What varies: the ids of the answer, its timestamp and the reason given on each rejected item. */
+export interface RejectedIds {
+  correlationId: string;
+  /** ISO 8601 now. */
+  now: string;
+  reason: string;
+  /** An item-level code of the message's own item enum (e.g. rjct.reference_id.invalid), when items have one. */
+  itemCode?: string;
+}
+
+/**
+ * The complete message answering `request` (the request's message, as received) refused whole, and the number
+ * of items it answers (the header's total_count and completed_count).
+ */
+export function rejectedMessage(
+  action: RejectedAction,
+  request: unknown,
+  ids: RejectedIds,
+): { message: Json; items: number } {
+  const req = isObject(request) ? request : {};
+  const base = {
+    transaction_id: idOf(req.transaction_id),
+    correlation_id: ids.correlationId.slice(0, MAX_ID),
+  };
+  const reason = ids.reason.slice(0, 999);
+  const item = (ref: unknown) => ({
+    reference_id: idOf(ref),
+    timestamp: ids.now,
+    status: "rjct",
+    ...(ids.itemCode ? { status_reason_code: ids.itemCode } : {}),
+    status_reason_message: reason,
+  });
+  switch (action) {
+    case "search":
+    case "subscribe": {
+      const items = itemsOf(action, req).map((it) => item(isObject(it) ? it.reference_id : undefined));
+      return { message: { ...base, [`${action}_response`]: items }, items: items.length };
+    }
+    case "unsubscribe":
+      return {
+        message: { ...base, timestamp: ids.now, status: "rjct", status_reason_message: reason },
+        items: Array.isArray(req.subscription_codes) ? req.subscription_codes.length : 1,
+      };
+    case "txn-status": {
+      // The status of the one transaction asked for, in the spec's shape of its type, its one item rejected.
+      const q = isObject(req.txnstatus_request) ? req.txnstatus_request : {};
+      // subscription_code_list (OpenSPP) looks up subscriptions, whatever txn_type says.
+      const txnType = q.attribute_type === "subscription_code_list" ? "subscribe" : specTxnType(q.txn_type);
+      const list = txnType === "subscribe" ? "subscribe_response" : "search_response";
+      const txnStatus = { ...base, [list]: [item(q.reference_id)] };
+      return {
+        message: { ...base, txnstatus_response: { txn_type: txnType, txn_status: txnStatus } },
+        items: 1,
+      };
+    }
+    case "receipt":
+      return {
+        message: {
+          ...base,
+          receipt_response: { status: "rjct", status_reason_message: reason, timestamp: ids.now },
+        },
+        items: 1,
+      };
+  }
+}

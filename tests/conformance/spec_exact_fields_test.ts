@@ -1,0 +1,207 @@
+/**
+ * Issue 12 §1, spec-exact fields: locale and timestamps validated the same way on every endpoint, notifications
+ * in the spec's NotifyEventRequest shape and vocabulary, and header.receiver_id naming this server.
+ */
+import assert from "node:assert/strict";
+import { envelope, type Json, searchOf, send, specHarness, txnStatusOf } from "./spec_support.ts";
+import { createTestSender } from "../helpers/auth.ts";
+import { person, putPerson, removePerson } from "../subscriptions/helpers.ts";
+import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
+import { loadConfig } from "../../src/config.ts";
+
+const ZONELESS = "2026-01-01T10:00:00";
+
+Deno.test("locale must be three lowercase letters on search, subscribe, txn/status and receipt alike", async () => {
+  const h = await specHarness();
+  try {
+    const refused = async (path: string, message: Record<string, unknown>, action: string, field: RegExp) => {
+      const res = await send(h, path, envelope(h, message, { action }));
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal(res.body.message.error.code, "err.request.bad");
+      assert.match(res.body.message.error.message, field);
+      assert.match(res.body.message.error.message, /three lowercase letters/);
+    };
+    await refused(
+      "/registry/sync/search",
+      searchOf("l-1", ["a"], { locale: "en" }),
+      "search",
+      /search_request\.0\.locale/,
+    );
+    await refused(
+      "/registry/search",
+      searchOf("l-2", ["a"], { locale: "ENG" }),
+      "search",
+      /search_request\.0\.locale/,
+    );
+    await refused(
+      "/registry/subscribe",
+      {
+        transaction_id: "l-3",
+        subscribe_request: [{ reference_id: "s", timestamp: "2026-01-01T00:00:00Z", locale: "en" }],
+      },
+      "subscribe",
+      /subscribe_request\.0\.locale/,
+    );
+    await refused(
+      "/registry/sync/txn/status",
+      txnStatusOf("x", { locale: "english" }),
+      "txn-status",
+      /txnstatus_request\.locale/,
+    );
+    await refused(
+      "/registry/sync/receipt",
+      { transaction_id: "l-5", notification_id: "n", locale: "e1g" },
+      "receipt",
+      /locale/,
+    );
+    const ok = await send(
+      h,
+      "/registry/sync/search",
+      envelope(h, searchOf("l-6", ["a"], { locale: "eng" }), { action: "search" }),
+    );
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.message.search_response[0].locale, "eng");
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("every item timestamp needs a zone: search, subscribe, unsubscribe, txn/status and receipt", async () => {
+  const h = await specHarness();
+  try {
+    const search = await send(
+      h,
+      "/registry/sync/search",
+      envelope(h, searchOf("z-1", ["a"], { timestamp: ZONELESS }), { action: "search" }),
+    );
+    assert.equal(search.body.message.search_response[0].status_reason_code, "rjct.timestamp.invalid");
+
+    const sub = {
+      transaction_id: "z-2",
+      subscribe_request: [{ reference_id: "s", timestamp: ZONELESS, subscribe_criteria: {} }],
+    };
+    assert.equal(
+      (await send(h, "/registry/subscribe", envelope(h, sub, { action: "subscribe" }))).status,
+      202,
+    );
+    const unsub = { transaction_id: "z-3", timestamp: ZONELESS, subscription_codes: ["c1"] };
+    assert.equal(
+      (await send(h, "/registry/unsubscribe", envelope(h, unsub, { action: "unsubscribe" }))).status,
+      202,
+    );
+    await h.drain();
+    const body = (suffix: string) => h.http.sent.find((s) => s.url.endsWith(suffix))!.body as Json;
+    const item = body("/on-subscribe").message.subscribe_response[0];
+    assert.deepEqual([item.status, item.status_reason_code], ["rjct", "rjct.timestamp.invalid"]);
+    const onUnsub = body("/on-unsubscribe").message;
+    assert.deepEqual([onUnsub.status, onUnsub.status_reason_code], ["rjct", "rjct.timestamp.invalid"]);
+
+    // txn/status and receipt messages have no item codes: a zoneless timestamp is a bad request naming it.
+    const status = await send(
+      h,
+      "/registry/sync/txn/status",
+      envelope(h, txnStatusOf("x", { timestamp: ZONELESS }), { action: "txn-status" }),
+    );
+    assert.equal(status.status, 400);
+    assert.match(status.body.message.error.message, /txnstatus_request\.timestamp/);
+    const receipt = await send(
+      h,
+      "/registry/receipt",
+      envelope(h, { transaction_id: "z-5", notification_id: "n", timestamp: ZONELESS }, {
+        action: "receipt",
+      }),
+    );
+    assert.equal(receipt.status, 400);
+    assert.match(receipt.body.message.error.message, /timestamp/);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("notify is the spec's NotifyEventRequest: one record object, reg_type and reg_record_type as search answers", async () => {
+  const h = await specHarness();
+  try {
+    const carol = await createTestSender(h.deps, { auto_approve_subscriptions: true });
+    const criteria = (type: string, record: string) => ({
+      reference_id: `${type}-${record}`,
+      timestamp: "2026-01-01T00:00:00Z",
+      subscribe_criteria: {
+        reg_type: "SOCIAL_REGISTRY",
+        reg_event_type: type,
+        notify_record_type: record,
+        filter: {},
+      },
+    });
+    const sub = {
+      transaction_id: "n-1",
+      subscribe_request: [criteria("register", "person"), criteria("delete", "Individual")],
+    };
+    await send(
+      h,
+      "/registry/subscribe",
+      envelope(h, sub, { action: "subscribe", sender: carol, totalCount: 2 }),
+      carol,
+    );
+    await h.drain();
+    putPerson(h.deps, person("v1"));
+    removePerson(h.deps, "v1");
+    await runNotifierOnce(h.deps, { random: () => 0.5 });
+    const events = h.http.sent.filter((s) => s.url.endsWith("/registry/notify")).map((s) =>
+      (s.body as Json).message
+    );
+    assert.equal(events.length, 2);
+    const search = await send(
+      h,
+      "/registry/sync/search",
+      envelope(h, {
+        transaction_id: "n-2",
+        search_request: [{
+          reference_id: "r",
+          timestamp: "2026-01-01T00:00:00Z",
+          search_criteria: { query_type: "idtype-value", query: { type: "UIN", value: "U-v9" } },
+        }],
+      }, { action: "search" }),
+    );
+    const vocabulary = search.body.message.search_response[0].data;
+    for (const m of events) {
+      const data = m.notify_event[0].data;
+      assert.equal(data.reg_type, vocabulary.reg_type);
+      assert.equal(data.reg_record_type, vocabulary.reg_record_type);
+      assert.equal(Array.isArray(data.reg_records), false);
+      assert.equal(typeof data.reg_records, "object");
+    }
+    const data = events.map((m) => m.notify_event[0].data);
+    const registered = data.find((d) => d.reg_event_type === "REGISTER");
+    const deleted = data.find((d) => d.reg_event_type !== "REGISTER");
+    assert.equal(registered.reg_records.sex, "female");
+    // Updates and deletes have no spec value: UPDATE and DELETE (tests/helpers/spec_defects.ts).
+    assert.equal(deleted.reg_event_type, "DELETE");
+    assert.equal(deleted.reg_records.sex, undefined, "a delete sends identifiers only");
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("header.receiver_id must name this server (its sender id or DCI_RECEIVER_ALIASES)", async () => {
+  const h = await specHarness({ receiverAliases: "crvs, registry.example.org" });
+  try {
+    const search = (ref: string, receiver?: string) =>
+      envelope(h, searchOf(ref, ["a"]), {
+        action: "search",
+        header: receiver ? { receiver_id: receiver } : {},
+      });
+    for (const ok of [undefined, "dci-server", "crvs", "registry.example.org"]) {
+      const res = await send(h, "/registry/sync/search", search(`ok-${ok}`, ok));
+      assert.equal(res.status, 200, `${ok}: ${JSON.stringify(res.body)}`);
+    }
+    for (const path of ["/registry/sync/search", "/registry/search"]) {
+      const res = await send(h, path, search(`bad-${path}`, "Registry.Example.org"));
+      assert.equal(res.status, 400);
+      assert.equal(res.body.message.error.code, "err.receiver_id.invalid");
+      assert.match(res.body.message.error.message, /"Registry\.Example\.org" does not name this server/);
+    }
+  } finally {
+    h.close();
+  }
+  assert.throws(() => loadConfig({}, { DCI_RECEIVER_ALIASES: "ok,two words" }), /DCI_RECEIVER_ALIASES/);
+});
