@@ -146,18 +146,18 @@ function commandHelp(path: string[], cmd: Command): string {
     "",
     cmd.summary,
   ];
-  const own = Object.entries(cmd.options ?? {});
-  if (own.length) {
-    lines.push("", "Options:");
-    for (const [name, o] of own) {
-      lines.push(`  --${name}${o.type === "string" ? " VALUE" : ""}`.padEnd(28) + o.description);
-    }
-  }
-  lines.push("", "Settings (flags override environment variables):");
-  for (const [name, o] of Object.entries(CONFIG_FLAGS)) {
-    lines.push(`  --${name} VALUE`.padEnd(28) + o.description);
-  }
-  lines.push(`  ${"-h, --help".padEnd(26)}Show this help`);
+  const own = Object.entries(cmd.options ?? {}).map(([name, o]) =>
+    [`--${name}${o.type === "string" ? " VALUE" : ""}`, o.description] as const
+  );
+  const settings = Object.entries(CONFIG_FLAGS).map(([name, o]) =>
+    [`--${name} VALUE`, o.description] as const
+  );
+  // One column for every flag: the longest name plus two spaces (long ones used to run into their text).
+  const width = Math.max(24, ...[...own, ...settings].map(([flag]) => flag.length)) + 2;
+  const row = ([flag, text]: readonly [string, string]) => `  ${flag.padEnd(width)}${text}`;
+  if (own.length) lines.push("", "Options:", ...own.map(row));
+  lines.push("", "Settings (flags override environment variables):", ...settings.map(row));
+  lines.push(row(["-h, --help", "Show this help"]));
   return lines.join("\n");
 }
 

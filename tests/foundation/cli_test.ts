@@ -32,6 +32,14 @@ Deno.test("dci-server --help lists the commands and exits 0; each command has --
   }
 });
 
+Deno.test("command --help keeps every flag apart from its description, however long the flag", async () => {
+  const r = await cli(["sender", "add", "--help"]);
+  equal(r.code, 0);
+  const flags = r.stdout.split("\n").filter((l) => l.startsWith("  --"));
+  ok(flags.some((l) => l.includes("--outbound-secret-file")), r.stdout);
+  for (const line of flags) match(line, /^ {2}--\S+( VALUE)? {2,}\S/, line);
+});
+
 Deno.test("dci-server exits 2 on bad usage", async () => {
   equal((await cli(["frobnicate"])).code, 2);
   equal((await cli(["keys"])).code, 2);
