@@ -7,18 +7,19 @@
 import assert from "node:assert/strict";
 import { fixtureDeps, ids, searchOne } from "../registry/fixture.ts";
 import { transaction } from "../../src/db/sqlite.ts";
-import { deleteRegistrant, saveRegistrant } from "../../src/registry/store.ts";
-import { readRegistrant } from "../../src/registry/model.ts";
+import { deleteRegistrant } from "../../src/registry/store.ts";
 import type { TestDeps } from "../helpers/deps.ts";
 import { encodeCursor } from "../../src/registry/search_cursor.ts";
-import { searchItemOf, searchResponseErrors, searchSetup, syncSearch } from "./query_support.ts";
+import {
+  addRegistrant,
+  searchItemOf,
+  searchResponseErrors,
+  searchSetup,
+  syncSearch,
+} from "./query_support.ts";
 
 const NOW = "2026-01-01T00:00:00.000Z";
 const ALL = { query_type: "expression", query: { value: { expression: { seq: [] } } } };
-
-function add(deps: TestDeps, raw: Record<string, unknown>) {
-  transaction(deps.db, () => saveRegistrant(deps.db, readRegistrant(raw, NOW), { mode: "upsert", now: NOW }));
-}
 
 /** Every page of `criteria` by following next_cursor, `between` run after each page. */
 function follow(
@@ -57,7 +58,7 @@ Deno.test("cursor: next_cursor pages through every record once, in each sort ord
       assert.deepEqual(follow(deps, bySurname, size).flat(), expected, `size ${size}`);
     }
     // A sort key that is NULL for some records (death_date: all NULL here, then one set).
-    add(deps, { id: "Q1", name: { given_name: "Zed" }, death_date: "2020-01-01" });
+    addRegistrant(deps, { id: "Q1", name: { given_name: "Zed" }, death_date: "2020-01-01" });
     for (const order of ["asc", "desc"]) {
       const byDeath = { ...ALL, sort: [{ attribute_name: "death_date", sort_order: order }] };
       assert.deepEqual(follow(deps, byDeath, 2).flat(), ids(searchOne(deps, byDeath)), order);
@@ -75,7 +76,7 @@ Deno.test("cursor: pages stay stable while records are inserted and deleted betw
     const sorted = { ...ALL, sort: [{ attribute_name: "given_name" }] };
     // After each page, a record that sorts before everything seen so far arrives, and one already seen goes.
     const pages = follow(deps, sorted, 2, (n) => {
-      add(deps, { id: `A${n}`, name: { given_name: `Aaa${n}` } });
+      addRegistrant(deps, { id: `A${n}`, name: { given_name: `Aaa${n}` } });
       if (n === 0) transaction(deps.db, () => deleteRegistrant(deps.db, "P1", { now: NOW }));
     });
     const seen = pages.flat();
@@ -84,7 +85,7 @@ Deno.test("cursor: pages stay stable while records are inserted and deleted betw
     const fresh = await fixtureDeps();
     try {
       const first = ids(searchOne(fresh, { ...sorted, pagination: { page_size: 2, page_number: 1 } }));
-      add(fresh, { id: "A0", name: { given_name: "Aaa0" } });
+      addRegistrant(fresh, { id: "A0", name: { given_name: "Aaa0" } });
       const second = ids(searchOne(fresh, { ...sorted, pagination: { page_size: 2, page_number: 2 } }));
       assert.deepEqual([first, second], [["P1", "P2"], ["P2", "P3"]]);
     } finally {

@@ -7,22 +7,13 @@ import assert from "node:assert/strict";
 import { fixtureDeps, ids, pred, searchOne } from "../registry/fixture.ts";
 import { parseQuery } from "../../src/registry/query_parse.ts";
 import { searchFrom, toSql } from "../../src/registry/query_sql.ts";
-import { transaction } from "../../src/db/sqlite.ts";
-import { saveRegistrant } from "../../src/registry/store.ts";
-import { readRegistrant } from "../../src/registry/model.ts";
-import type { TestDeps } from "../helpers/deps.ts";
-
-const NOW = "2026-01-01T00:00:00.000Z";
-
-function add(deps: TestDeps, raw: Record<string, unknown>) {
-  transaction(deps.db, () => saveRegistrant(deps.db, readRegistrant(raw, NOW), { mode: "upsert", now: NOW }));
-}
+import { addRegistrant } from "./query_support.ts";
 
 Deno.test("query: contains and like on text attributes are case-insensitive; wildcards only where the client put them", async () => {
   const deps = await fixtureDeps();
   try {
-    add(deps, { id: "Q1", name: { given_name: "Per_cent", surname: "50% off" }, sex: "male" });
-    add(deps, { id: "Q2", name: { given_name: "Perxcent", surname: "500 off" }, sex: "male" });
+    addRegistrant(deps, { id: "Q1", name: { given_name: "Per_cent", surname: "50% off" }, sex: "male" });
+    addRegistrant(deps, { id: "Q2", name: { given_name: "Perxcent", surname: "500 off" }, sex: "male" });
     const cases: Array<[string, string, string, string[]]> = [
       ["surname", "contains", "ALL", ["P1", "P2", "P3"]],
       ["surname", "like", "men%", ["P4", "P5"]],
@@ -57,7 +48,7 @@ Deno.test("query: contains and like on text attributes are case-insensitive; wil
 Deno.test("query: name matches any name part, case-insensitively, with eq, ne, in, contains and like", async () => {
   const deps = await fixtureDeps();
   try {
-    add(deps, {
+    addRegistrant(deps, {
       id: "Q3",
       name: { given_name: "Ann", second_name: "Mensah", surname: "Lee" },
       sex: "female",
@@ -87,12 +78,12 @@ Deno.test("query: name matches any name part, case-insensitively, with eq, ne, i
 Deno.test("query: phone and email compare as normalised contacts (index lookups), after updates too", async () => {
   const deps = await fixtureDeps();
   try {
-    add(deps, {
+    addRegistrant(deps, {
       id: "Q4",
       name: { given_name: "Kofi" },
       phone_number: ["+99 (7) 123-4567", "+99 7000 000 01"],
     });
-    add(deps, { id: "Q5", name: { given_name: "Lina" }, email: ["Lina.Q@Example.ORG"] });
+    addRegistrant(deps, { id: "Q5", name: { given_name: "Lina" }, email: ["Lina.Q@Example.ORG"] });
     assert.deepEqual(ids(searchOne(deps, pred("phone", "eq", "+99 700000001"))), ["P1", "Q4"]);
     assert.deepEqual(ids(searchOne(deps, pred("phone_number", "eq", "+99-7-1234567"))), ["Q4"]);
     assert.deepEqual(ids(searchOne(deps, pred("phone", "like", "+99 71%"))), ["Q4"]);
@@ -101,7 +92,7 @@ Deno.test("query: phone and email compare as normalised contacts (index lookups)
     assert.deepEqual(ids(searchOne(deps, pred("email", "like", "LINA.%"))), ["Q5"]);
     assert.deepEqual(ids(searchOne(deps, pred("email", "contains", "example.org"))), ["Q5"]);
     // An update replaces the contacts; a deleted registrant is not found.
-    add(deps, { id: "Q5", name: { given_name: "Lina" }, email: ["lina@other.example"] });
+    addRegistrant(deps, { id: "Q5", name: { given_name: "Lina" }, email: ["lina@other.example"] });
     assert.deepEqual(ids(searchOne(deps, pred("email", "eq", "lina.q@example.org"))), []);
     assert.deepEqual(ids(searchOne(deps, pred("email", "eq", "LINA@other.example"))), ["Q5"]);
     const lt = searchOne(deps, pred("phone", "lt", "5"));
@@ -121,7 +112,7 @@ Deno.test("query: an empty OpenSPP seq (or an empty query) is every record, page
     assert.deepEqual(ids(all), ["P8"], "the third page of three");
     assert.deepEqual(ids(searchOne(deps, empty({ query: {} }))), ["P1", "P2", "P3", "P4", "P5", "P6", "P8"]);
     assert.equal(searchOne(deps, empty({})).status, "succ", "an empty Mongo query reads as every record too");
-    add(deps, { id: "Q6", name: { given_name: "One more" } });
+    addRegistrant(deps, { id: "Q6", name: { given_name: "One more" } });
     const capped = searchOne(deps, empty({ seq: [] }));
     assert.equal(capped.status_reason_code, "rjct.search.too_many_records_found", "8 records, cap 7");
   } finally {

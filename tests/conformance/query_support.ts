@@ -8,6 +8,18 @@ import { createTestSender, type TestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { fixtureDeps } from "../registry/fixture.ts";
 import { socialSpec, validate } from "../subscriptions/spec_schema.ts";
+import { transaction } from "../../src/db/sqlite.ts";
+import { saveRegistrant } from "../../src/registry/store.ts";
+import { readRegistrant } from "../../src/registry/model.ts";
+
+/** Creates or replaces a registrant (admin-API input shape) in the fixture registry. */
+export function addRegistrant(
+  deps: TestDeps,
+  raw: Record<string, unknown>,
+  now = "2026-01-01T00:00:00.000Z",
+) {
+  transaction(deps.db, () => saveRegistrant(deps.db, readRegistrant(raw, now), { mode: "upsert", now }));
+}
 
 /** One search item as a client sends it. */
 export function searchItemOf(criteria: Record<string, unknown>, ref = "ref-1"): Record<string, unknown> {
