@@ -1,4 +1,7 @@
-/** `dci-server subscription list|show|approve|cancel|reactivate` and `dci-server notification list|retry`. */
+/**
+ * `dci-server subscription list|show|approve|cancel|reactivate|create|import` and
+ * `dci-server notification list|retry`.
+ */
 import { CliFailure, type Command, type CommandTree, table, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
 import { listSubscriptions, SUBSCRIPTION_STATES, type SubscriptionRow } from "../subscriptions/store.ts";
@@ -14,6 +17,7 @@ import {
   subscriptionView,
 } from "../subscriptions/operations.ts";
 import type { Deps } from "../deps.ts";
+import { subscriptionSeedCommands } from "./subscription_seed.ts";
 
 function limitOf(raw: unknown): number {
   const limit = Number(raw ?? 50);
@@ -168,6 +172,7 @@ export const subscriptionCommands: CommandTree = {
     approve: byCode("Approve a pending subscription", approve, "approved"),
     cancel: byCode("Cancel a subscription", cancel, "cancelled"),
     reactivate: subscriptionReactivate,
+    ...subscriptionSeedCommands,
   },
   notification: { list: notificationList, retry: notificationRetry },
 };

@@ -12,6 +12,7 @@ import m0008 from "../../migrations/0008_admin_token_ids.sql" with { type: "text
 import m0009 from "../../migrations/0009_processing_attempts.sql" with { type: "text" };
 import m0010 from "../../migrations/0010_jwks_key_ids.sql" with { type: "text" };
 import m0014 from "../../migrations/0014_search_text.sql" with { type: "text" };
+import m0015 from "../../migrations/0015_txn_message_ids.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
 export interface Migration {
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: "0009_processing_attempts", sql: m0009 },
   { version: 10, name: "0010_jwks_key_ids", sql: m0010 },
   { version: 14, name: "0014_search_text", sql: m0014 },
+  { version: 15, name: "0015_txn_message_ids", sql: m0015 },
 ];
 
 /** Applies every migration newer than the recorded schema version; returns the names applied. */

@@ -16,6 +16,10 @@ import {
   SubscriptionOpError,
   subscriptionView,
 } from "./operations.ts";
+import { importSubscriptions, SeedError, SeedSubscription, seedSubscription } from "./seed.ts";
+
+/** The most subscriptions one import request may carry (the CLI imports files of any length). */
+const MAX_IMPORT_ITEMS = 1000;
 
 const Item = z.record(z.string(), z.unknown()).openapi("Subscription");
 const Params = z.object({ code: z.string().min(1).max(99) });
@@ -72,6 +76,44 @@ const retryAll = createRoute({
   },
 });
 
+const create = createRoute({
+  method: "post",
+  path: "/subscriptions",
+  tags: ["Admin"],
+  summary:
+    "Create an active subscription for a sender with a chosen code (checked as a subscribe request is)",
+  request: { body: { content: { "application/json": { schema: SeedSubscription } }, required: true } },
+  responses: { 201: json(Item, "The subscription") },
+});
+
+const importRoute = createRoute({
+  method: "post",
+  path: "/subscriptions/import",
+  tags: ["Admin"],
+  summary: "Create many subscriptions, each checked and stored on its own; refusals name the item (1-based)",
+  request: {
+    body: {
+      content: {
+        "application/json": {
+          schema: z.strictObject({ subscriptions: z.array(z.unknown()).min(1).max(MAX_IMPORT_ITEMS) }),
+        },
+      },
+      required: true,
+    },
+  },
+  responses: {
+    200: json(
+      z.object({
+        read: z.number(),
+        created: z.array(z.string()),
+        rejected_count: z.number(),
+        rejected: z.array(z.object({ item: z.number(), reason: z.string() })),
+      }),
+      "What was created and what was refused",
+    ),
+  },
+});
+
 function action(name: "approve" | "cancel" | "reactivate", summary: string) {
   return createRoute({
     method: "post",
@@ -103,6 +145,9 @@ const notifications = createRoute({
 });
 
 function toHttp(err: unknown): never {
+  if (err instanceof SeedError) {
+    throw new DciError("err.request.bad", err.message, err.kind === "conflict" ? { status: 409 } : {});
+  }
   if (err instanceof SubscriptionOpError) {
     if (err.kind === "not_found") throw new DciError("err.request.not_found", err.message);
     throw new DciError("err.request.bad", err.message, { status: 409 });
@@ -123,6 +168,23 @@ const view = (fn: (deps: Deps, code: string) => SubscriptionRow) => (deps: Deps,
 
 /** Adds the subscriptions and notifications admin endpoints. */
 export function subscriptionAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
+  app.openapi(create, async (c) => {
+    try {
+      return c.json(subscriptionView(await seedSubscription(deps, c.req.valid("json"))), 201);
+    } catch (err) {
+      toHttp(err);
+    }
+  });
+  app.openapi(importRoute, async (c) => {
+    const items = c.req.valid("json").subscriptions.map((raw, i) => ({ line: i + 1, raw }));
+    const r = await importSubscriptions(deps, items);
+    return c.json({
+      read: r.read,
+      created: r.created,
+      rejected_count: r.rejectedCount,
+      rejected: r.rejected.map(({ line, reason }) => ({ item: line, reason })),
+    }, 200);
+  });
   app.openapi(list, (c) => {
     const q = c.req.valid("query");
     const rows = listSubscriptions(deps.db, {

@@ -145,17 +145,44 @@ export type ReceiptOutcome =
   | { ok: false; reason: "unknown" | "not_yours" };
 
 /**
- * Marks one of `senderId`'s notifications received (by notification id or the notify message_id). A
- * pending one counts as delivered too (the receiver has it), which stops its retries. Idempotent.
+ * What a receipt names: a notification (its id or the notify message_id), optionally within one subscription,
+ * or only a subscription code, which names that subscription's latest delivered notification (OpenSPP's
+ * `receipt_information.subscription_code`).
  */
-export function markReceived(db: Db, senderId: string, id: string, now: string): ReceiptOutcome {
-  const row = stmt(
-    db,
-    `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
-     JOIN subscriptions s ON s.id = n.subscription_id WHERE n.notification_id = ? OR n.message_id = ?`,
-  ).get(id, id) as NotificationView | undefined;
+export type ReceiptTarget =
+  | { notificationId: string; subscriptionCode?: string }
+  | { notificationId?: undefined; subscriptionCode: string };
+
+const JOINED = `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
+  JOIN subscriptions s ON s.id = n.subscription_id`;
+
+/**
+ * Marks one of `senderId`'s notifications received (by notification id, the notify message_id, or the latest
+ * delivered one of a subscription code). A pending one named by id counts as delivered too (the receiver has
+ * it), which stops its retries. Idempotent: a repeat finds the same notification received.
+ */
+export function markReceived(
+  db: Db,
+  senderId: string,
+  target: string | ReceiptTarget,
+  now: string,
+): ReceiptOutcome {
+  const t = typeof target === "string" ? { notificationId: target } : target;
+  // By code: the latest sent or received one, so a repeat of the same receipt finds the one it marked.
+  const row = (t.notificationId === undefined
+    ? stmt(
+      db,
+      `${JOINED} WHERE s.code = ? AND n.status IN ('sent','received') ORDER BY n.event_id DESC LIMIT 1`,
+    ).get(t.subscriptionCode)
+    : stmt(db, `${JOINED} WHERE n.notification_id = ? OR n.message_id = ?`).get(
+      t.notificationId,
+      t.notificationId,
+    )) as NotificationView | undefined;
   if (!row) return { ok: false, reason: "unknown" };
   if (row.sender_id !== senderId) return { ok: false, reason: "not_yours" };
+  if (t.subscriptionCode !== undefined && row.subscription_code !== t.subscriptionCode) {
+    return { ok: false, reason: "unknown" };
+  }
   if (row.status === "received") return { ok: true, row, already: true };
   const updated = stmt(
     db,

@@ -7,36 +7,15 @@ import type { Deps } from "../deps.ts";
 import type { ProcessInput, ProcessResult } from "../transactions/processors.ts";
 import { isoNow } from "../clock.ts";
 import { getSender } from "../senders/store.ts";
-import { OutboundError } from "../net/outbound.ts";
-import {
-  compileFilter,
-  dedupeKey,
-  eventTypeName,
-  localeOf,
-  normaliseEventType,
-  normaliseRecordType,
-  notifyUrl,
-  SubscribeRejection,
-  subscriptionTime,
-} from "./rules.ts";
+import { eventTypeName, localeOf, notifyUrl, SubscribeRejection } from "./rules.ts";
+import { checkCriteria, checkNotifyUrl } from "./criteria.ts";
 import { endSubscription, getSubscription, insertSubscription, type SubscriptionRow } from "./store.ts";
-import {
-  HEADER_SAFE_ID_RULE,
-  isHeaderSafeId,
-  MAX_FILTER_JSON,
-  MAX_FREQUENCY_JSON,
-  MAX_ID,
-} from "../dci/limits.ts";
+import { HEADER_SAFE_ID_RULE, isHeaderSafeId, MAX_ID } from "../dci/limits.ts";
 
 type Json = Record<string, unknown>;
 
 function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** The length of a value as JSON (0 when absent). */
-function jsonLength(v: unknown): number {
-  return v === undefined ? 0 : JSON.stringify(v)?.length ?? 0;
 }
 
 /** The SubscriptionInfo of a stored subscription, as the spec shapes it. */
@@ -67,88 +46,18 @@ async function subscribeItem(
   base?: string,
 ) {
   const reference = String(item.reference_id);
-  const c = isObject(item.subscribe_criteria) ? item.subscribe_criteria : undefined;
-  if (!c) throw new SubscribeRejection("rjct.notify_details.invalid", "subscribe_criteria must be an object");
-  const eventType = normaliseEventType(c.reg_event_type);
-  if (!eventType) {
-    throw new SubscribeRejection(
-      "rjct.notify_types.invalid",
-      `reg_event_type ${
-        JSON.stringify(c.reg_event_type ?? null)?.slice(0, 60)
-      } is not one of registration, update, delete`,
-    );
-  }
-  const recordType = normaliseRecordType(c.notify_record_type);
-  if (!recordType) {
-    throw new SubscribeRejection(
-      "rjct.notify_types.invalid",
-      `notify_record_type ${
-        JSON.stringify(c.notify_record_type ?? null)?.slice(0, 60)
-      } is not person or group`,
-    );
-  }
   const now = isoNow(deps.clock);
-  if (jsonLength(c.filter) > MAX_FILTER_JSON) {
-    throw new SubscribeRejection(
-      "rjct.notify_details.invalid",
-      `filter is larger than ${MAX_FILTER_JSON} characters of JSON`,
-    );
-  }
-  const compiled = compileFilter(c.filter_type, c.filter, recordType, now.slice(0, 10));
-  // frequency: start_time/end_time bound the events notified (end_time also expires the subscription); the
-  // cron expression in frequency.frequency is stored and echoed but not honoured: every event is sent at once.
-  const freq = c.frequency === undefined || c.frequency === null ? undefined : c.frequency;
-  if (freq !== undefined && !isObject(freq)) {
-    throw new SubscribeRejection("rjct.notify_details.invalid", "frequency must be an object");
-  }
-  if (jsonLength(freq) > MAX_FREQUENCY_JSON) {
-    throw new SubscribeRejection(
-      "rjct.notify_details.invalid",
-      `frequency is larger than ${MAX_FREQUENCY_JSON} characters of JSON`,
-    );
-  }
-  const start = subscriptionTime(freq?.start_time, "frequency.start_time");
-  const end = subscriptionTime(freq?.end_time ?? c.end_time, "frequency.end_time");
-  if (end && end <= now) {
-    throw new SubscribeRejection("rjct.notify_details.invalid", "frequency.end_time is in the past");
-  }
-  if (start && end && end <= start) {
-    throw new SubscribeRejection("rjct.notify_details.invalid", "frequency.end_time is not after start_time");
-  }
-  const url = notifyUrl(base);
-  if (!url) {
-    throw new SubscribeRejection(
-      "rjct.notify_details.invalid",
+  const criteria = checkCriteria(item.subscribe_criteria, input.registry, now);
+  const url = await checkNotifyUrl(deps, notifyUrl(base), {
+    senderId: input.senderId,
+    missing:
       "No notification URL: header.sender_uri (or the sender's callback URL) must be an absolute http(s) URL",
-    );
-  }
-  try {
-    await deps.http.check(url, { sender: input.senderId });
-  } catch (err) {
-    if (!(err instanceof OutboundError)) throw err;
-    throw new SubscribeRejection("rjct.notify_details.invalid", `notification URL refused: ${err.message}`);
-  }
-  const filter = compiled ? JSON.stringify(c.filter) : null;
+  });
   const outcome = insertSubscription(deps.db, {
+    ...criteria,
     sender_id: input.senderId,
     registry: input.registry,
-    reg_type: typeof c.reg_type === "string" ? c.reg_type.slice(0, 200) : null,
-    reg_event_type: eventType,
-    record_type: recordType,
-    notify_record_type: String(c.notify_record_type).slice(0, 200),
-    filter_type: compiled?.filterType ?? null,
-    filter,
-    frequency: freq ? JSON.stringify(freq) : null,
-    dedupe_key: dedupeKey(
-      input.registry,
-      eventType,
-      recordType,
-      compiled?.filterType,
-      compiled ? c.filter : undefined,
-    ),
     callback_url: url,
-    start_time: start ?? null,
-    end_time: end ?? null,
     correlation_id: input.correlationId,
     reference_id: reference,
     locale: localeOf(item.locale) ?? null,

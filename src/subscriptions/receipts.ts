@@ -12,16 +12,43 @@ import { CallbackHeader, envelopeOf, HeaderId, Id99, type RequestHeader } from "
 import { signedEnvelope } from "../dci/envelope.ts";
 import { isoNow } from "../clock.ts";
 import type { ProcessInput, ProcessResult } from "../transactions/processors.ts";
-import { markReceived } from "./notifications.ts";
+import { markReceived, type ReceiptTarget } from "./notifications.ts";
+import { MAX_CODE } from "../dci/limits.ts";
 
-/** Receipt message: the notification id (X-DCI-Notification-ID) or the notify envelope's message_id. */
+/** The most beneficiaries a receipt_information may list (they are accepted and not used). */
+const MAX_BENEFICIARIES = 1000;
+
+/**
+ * OpenSPP's receipt shape: the spec's ReceiptInformation (`receipt_type`, `beneficiaries`) plus the ids naming what
+ * was received. `beneficiaries` are accepted (bounded) and not used: the receipt acknowledges a notification.
+ */
+const ReceiptInformation = z.looseObject({
+  receipt_type: z.string().max(MAX_CODE).optional(),
+  notification_id: Id99.optional(),
+  subscription_code: Id99.optional(),
+  beneficiaries: z.array(z.unknown()).max(MAX_BENEFICIARIES).optional(),
+});
+
+/**
+ * Receipt message: the notification id (X-DCI-Notification-ID) or the notify envelope's message_id, as
+ * `notification_id`, `receipt.notification_id|message_id` or `receipt_information.notification_id`; or only
+ * `receipt_information.subscription_code` (that subscription's latest delivered notification).
+ */
 export const ReceiptMessage = z.looseObject({
   transaction_id: HeaderId,
   notification_id: Id99.optional(),
   receipt: z.looseObject({ notification_id: Id99.optional(), message_id: Id99.optional() }).optional(),
-}).refine((m) => notificationIdOf(m) !== undefined, {
-  message: "message.notification_id (or receipt.notification_id / receipt.message_id) is required",
-  path: ["notification_id"],
+  receipt_information: ReceiptInformation.optional(),
+}).superRefine((m, ctx) => {
+  if (targetOf(m) !== undefined) return;
+  ctx.addIssue({
+    code: "custom",
+    message: m.receipt_information
+      ? "receipt_information.notification_id or receipt_information.subscription_code is required"
+      : "message.notification_id (or receipt.notification_id / receipt.message_id, or receipt_information " +
+        "with notification_id or subscription_code) is required",
+    path: m.receipt_information ? ["receipt_information", "notification_id"] : ["notification_id"],
+  });
 }).openapi("ReceiptRequest");
 
 /** The receipt request envelope (sync and async). */
@@ -37,18 +64,36 @@ type Message = {
   transaction_id: string;
   notification_id?: string;
   receipt?: { notification_id?: string; message_id?: string };
+  receipt_information?: { receipt_type?: string; notification_id?: string; subscription_code?: string };
 };
 type Body = { header: RequestHeader; message: Message };
 
-function notificationIdOf(m: Message): string | undefined {
-  return m.notification_id ?? m.receipt?.notification_id ?? m.receipt?.message_id;
+function targetOf(m: Message): ReceiptTarget | undefined {
+  const info = m.receipt_information;
+  const id = m.notification_id ?? m.receipt?.notification_id ?? m.receipt?.message_id ??
+    info?.notification_id;
+  const code = info?.subscription_code;
+  if (id !== undefined) return { notificationId: id, subscriptionCode: code };
+  return code === undefined ? undefined : { subscriptionCode: code };
+}
+
+function notFound(target: ReceiptTarget | undefined, senderId: string): string {
+  if (target?.notificationId === undefined) {
+    return `No delivered notification of subscription ${
+      JSON.stringify(target?.subscriptionCode ?? "")
+    } of sender "${senderId}"`;
+  }
+  const within = target.subscriptionCode === undefined
+    ? ""
+    : ` in subscription ${JSON.stringify(target.subscriptionCode)}`;
+  return `No notification ${JSON.stringify(target.notificationId)}${within} of sender "${senderId}"`;
 }
 
 /** The on-receipt result of one receipt message: the caller's own notification marked received, or rjct. */
 export function receipt(deps: Deps, senderId: string, m: Message, correlationId: string) {
-  const id = notificationIdOf(m) ?? "";
+  const target = targetOf(m);
   const now = isoNow(deps.clock);
-  const r = id ? markReceived(deps.db, senderId, id, now) : { ok: false as const };
+  const r = target ? markReceived(deps.db, senderId, target, now) : { ok: false as const };
   const item = r.ok
     ? {
       notification_id: r.row.notification_id,
@@ -57,17 +102,30 @@ export function receipt(deps: Deps, senderId: string, m: Message, correlationId:
       timestamp: now,
     }
     : {
-      notification_id: id,
+      ...(target?.notificationId === undefined ? {} : { notification_id: target.notificationId }),
+      ...(target?.subscriptionCode === undefined ? {} : { subscription_code: target.subscriptionCode }),
       status: "rjct",
       status_reason_code: "rjct.reference_id.invalid",
-      status_reason_message: `No notification ${JSON.stringify(id)} of sender "${senderId}"`,
+      status_reason_message: notFound(target, senderId),
       timestamp: now,
     };
   return {
     status: (r.ok ? "succ" : "rjct") as "succ" | "rjct",
     reasonCode: r.ok ? undefined : "rjct.reference_id.invalid",
-    reasonMessage: r.ok ? undefined : item.status_reason_message,
-    message: { transaction_id: m.transaction_id, correlation_id: correlationId, receipt_response: item },
+    reasonMessage: r.ok ? undefined : notFound(target, senderId),
+    message: {
+      transaction_id: m.transaction_id,
+      correlation_id: correlationId,
+      // The spec's ReceiptResponse shape (also what txn status of a receipt shows): what was acknowledged.
+      receipt_information: {
+        ...(m.receipt_information?.receipt_type === undefined
+          ? {}
+          : { receipt_type: m.receipt_information.receipt_type }),
+        ...(item.notification_id === undefined ? {} : { notification_id: item.notification_id }),
+        ...(item.subscription_code === undefined ? {} : { subscription_code: item.subscription_code }),
+      },
+      receipt_response: item,
+    },
   };
 }
 

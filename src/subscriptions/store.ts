@@ -69,16 +69,21 @@ export type NewSubscription =
     | "reference_id"
     | "locale"
   >
-  & { active: boolean; now: string };
+  & {
+    active: boolean;
+    now: string; /** A code chosen by an operator (default: a fresh UUID). */
+    code?: string;
+  };
 
 /** The outcome of an insert: created, a re-run of the same item, or refused. */
 export type InsertOutcome =
   | { kind: "created" | "existing"; row: SubscriptionRow }
-  | { kind: "duplicate" | "limit" };
+  | { kind: "duplicate" | "limit" | "code_taken" };
 
 /**
- * Inserts a subscription unless the same (correlation, reference) already made one (returned as is), the
- * sender already holds a live one with the same criteria, or the sender is at `limit`. One SQLite transaction.
+ * Inserts a subscription unless the same (correlation, reference) already made one (returned as is), its chosen
+ * code is taken, the sender already holds a live one with the same criteria, or the sender is at `limit`. One
+ * SQLite transaction.
  */
 export function insertSubscription(db: Db, s: NewSubscription, limit: number): InsertOutcome {
   return transaction(db, () => insertInTx(db, s, limit));
@@ -88,6 +93,10 @@ function insertInTx(db: Db, s: NewSubscription, limit: number): InsertOutcome {
   const again = stmt(db, "SELECT * FROM subscriptions WHERE correlation_id = ? AND reference_id = ?")
     .get(s.correlation_id, s.reference_id) as SubscriptionRow | undefined;
   if (again) return { kind: "existing", row: again };
+  // Codes are unique for good (ended subscriptions keep theirs): a receipt or status query names one exactly.
+  if (s.code !== undefined && stmt(db, "SELECT 1 FROM subscriptions WHERE code = ?").get(s.code)) {
+    return { kind: "code_taken" };
+  }
   const dup = stmt(
     db,
     "SELECT 1 FROM subscriptions WHERE sender_id = ? AND dedupe_key = ? AND state IN ('pending','active','error')",
@@ -105,7 +114,7 @@ function insertInTx(db: Db, s: NewSubscription, limit: number): InsertOutcome {
        from_event_id, correlation_id, reference_id, locale, created_at, updated_at, activated_at)
      VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING *`,
   ).get(
-    crypto.randomUUID(),
+    s.code ?? crypto.randomUUID(),
     s.sender_id,
     s.registry,
     s.reg_type,
@@ -129,6 +138,16 @@ function insertInTx(db: Db, s: NewSubscription, limit: number): InsertOutcome {
     s.active ? s.now : null,
   ) as unknown as SubscriptionRow;
   return { kind: "created", row };
+}
+
+/** The code of the sender's live subscription with this dedupe key, if any (to name it in a refusal). */
+export function liveDuplicateCode(db: Db, senderId: string, dedupeKey: string): string | undefined {
+  const row = stmt(
+    db,
+    `SELECT code FROM subscriptions WHERE sender_id = ? AND dedupe_key = ?
+       AND state IN ('pending','active','error')`,
+  ).get(senderId, dedupeKey) as { code: string } | undefined;
+  return row?.code;
 }
 
 /** One subscription by its public code. */

@@ -28,13 +28,23 @@ export const UnsubscribeMessage = z.looseObject({
   subscription_codes: z.array(Id99).min(1).max(100),
 }).openapi("UnSubscribeRequest");
 
-/** Txn status message: look a transaction up by transaction_id, correlation_id or reference_id_list. */
+/**
+ * Txn status message: look a transaction up by transaction_id, correlation_id or reference_id_list (reference ids
+ * or the request's header.message_id; OpenSPP's client names it `reference_id`), or subscriptions by
+ * subscription_code_list.
+ */
 export const TxnStatusMessage = z.looseObject({
   transaction_id: HeaderId,
   txnstatus_request: z.looseObject({
     reference_id: z.string().max(99).optional(),
     txn_type: z.string().max(30).optional(),
-    attribute_type: z.enum(["transaction_id", "correlation_id", "reference_id_list"]),
+    attribute_type: z.enum([
+      "transaction_id",
+      "correlation_id",
+      "reference_id_list",
+      "subscription_code_list",
+      "reference_id",
+    ]),
     attribute_value: z.union([Id99, z.array(Id99).min(1).max(100)]),
     locale: z.string().max(MAX_CODE).optional(),
   }),

@@ -347,6 +347,20 @@ export function findByReferenceIds(db: Db, senderId: string, referenceIds: strin
   ).all(senderId, ...referenceIds) as unknown as TxnRow[];
 }
 
+/**
+ * The sender's transactions whose request header carried one of `messageIds` (status queries excluded), newest
+ * first: OpenSPP's clients name a transaction by the message_id of the request that made it.
+ */
+export function findByMessageIds(db: Db, senderId: string, messageIds: string[]): TxnRow[] {
+  if (messageIds.length === 0) return [];
+  const marks = messageIds.map(() => "?").join(",");
+  return stmt(
+    db,
+    `SELECT * FROM transactions WHERE sender_id = ? AND message_id IN (${marks}) AND action <> 'txn-status'
+     ORDER BY id DESC LIMIT 50`,
+  ).all(senderId, ...messageIds) as unknown as TxnRow[];
+}
+
 /** Filters for listing transactions. */
 export interface TxnFilter {
   state?: string;

@@ -1,12 +1,21 @@
 /**
  * Transaction status (sync `txn/status` answer and async `txn-on-status` callback): look up the calling
- * sender's own transactions by transaction_id, correlation_id or reference_id_list.
+ * sender's own transactions by transaction_id, correlation_id or reference_id_list (which also matches the
+ * header.message_id of the sender's request, as OpenSPP looks transactions up), or its own subscriptions by
+ * subscription_code_list.
  */
 import type { Deps } from "../deps.ts";
 import type { ProcessInput, ProcessResult } from "./processors.ts";
 import { TxnStatusMessage } from "./schemas.ts";
 import { RESPONSE_LISTS } from "./schemas.ts";
-import { findByReferenceIds, findByTransactionId, getByCorrelationId, type TxnRow } from "./store.ts";
+import {
+  findByMessageIds,
+  findByReferenceIds,
+  findByTransactionId,
+  getByCorrelationId,
+  type TxnRow,
+} from "./store.ts";
+import { subscriptionCodeStatus } from "../subscriptions/code_status.ts";
 import { dciStatus, type TxnAction } from "./states.ts";
 
 const TXN_TYPES: Readonly<Record<string, TxnAction | undefined>> = {
@@ -31,12 +40,20 @@ export function txnStatus(
   const q = parsed.data.txnstatus_request;
   const value = q.attribute_value;
   const values = Array.isArray(value) ? value : [value];
+  if (q.attribute_type === "subscription_code_list") return byCodes(deps, senderId, q, values, base);
   let rows: TxnRow[];
+  // Rows found by the request's message_id name a whole transaction: all their items are shown.
+  let whole = new Set<number>();
   if (q.attribute_type === "transaction_id") rows = findByTransactionId(deps.db, senderId, values[0]);
   else if (q.attribute_type === "correlation_id") {
     const row = getByCorrelationId(deps.db, values[0], senderId);
     rows = row && row.action !== "txn-status" ? [row] : [];
-  } else rows = findByReferenceIds(deps.db, senderId, values);
+  } else {
+    const byMessage = findByMessageIds(deps.db, senderId, values);
+    whole = new Set(byMessage.map((r) => r.id));
+    rows = [...byMessage, ...findByReferenceIds(deps.db, senderId, values).filter((r) => !whole.has(r.id))]
+      .sort((a, b) => b.id - a.id);
+  }
   if (q.txn_type !== undefined) {
     const action = TXN_TYPES[q.txn_type.toLowerCase()];
     rows = rows.filter((r) => r.action === action);
@@ -51,8 +68,10 @@ export function txnStatus(
       }`.replace("No  ", "No "),
     );
   }
-  const refs = q.attribute_type === "reference_id_list" ? new Set(values) : undefined;
-  const status = mergeStatus(rows, refs);
+  const refs = q.attribute_type === "reference_id_list" || q.attribute_type === "reference_id"
+    ? new Set(values)
+    : undefined;
+  const status = mergeStatus(rows, (row) => whole.has(row.id) ? undefined : refs);
   const items = listOf(status);
   return {
     status: "succ",
@@ -97,16 +116,51 @@ export function statusOf(row: TxnRow, refs?: Set<string>): Record<string, unknow
   return { ...base, [listKey]: items };
 }
 
-function mergeStatus(rows: TxnRow[], refs?: Set<string>): Record<string, unknown> {
-  const first = statusOf(rows[0], refs);
+function mergeStatus(
+  rows: TxnRow[],
+  refsOf: (row: TxnRow) => Set<string> | undefined,
+): Record<string, unknown> {
+  const first = statusOf(rows[0], refsOf(rows[0]));
   const listKey = RESPONSE_LISTS[rows[0].action];
   if (rows.length === 1 || !listKey) return first;
   const items = [...(listOf(first) ?? [])];
   for (const row of rows.slice(1)) {
     if (row.action !== rows[0].action) continue;
-    items.push(...(listOf(statusOf(row, refs)) ?? []));
+    items.push(...(listOf(statusOf(row, refsOf(row))) ?? []));
   }
   return { ...first, [listKey]: items };
+}
+
+/** txn status by subscription_code_list: the sender's own subscriptions, answered as a SubscribeResponse. */
+function byCodes(
+  deps: Deps,
+  senderId: string,
+  q: TxnStatusMessage["txnstatus_request"],
+  codes: string[],
+  base: { transaction_id: string; correlation_id: string },
+): ProcessResult {
+  const wrongType = q.txn_type !== undefined && q.txn_type.toLowerCase() !== "subscribe";
+  const found = wrongType ? undefined : subscriptionCodeStatus(deps, senderId, codes, base);
+  if (!found) {
+    return reject(
+      base,
+      q.txn_type,
+      "rjct.reference_id.invalid",
+      wrongType
+        ? `subscription_code_list looks up subscriptions: txn_type must be "subscribe", not ${
+          JSON.stringify(q.txn_type)
+        }`
+        : `No subscription of sender "${senderId}" with subscription_code_list ${
+          JSON.stringify(codes.slice(0, 5))
+        }`,
+    );
+  }
+  return {
+    status: "succ",
+    totalCount: found.items,
+    completedCount: found.items,
+    message: { ...base, txnstatus_response: { txn_type: "subscribe", txn_status: found.status } },
+  };
 }
 
 function listOf(status: Record<string, unknown>): unknown[] | undefined {
