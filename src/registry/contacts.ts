@@ -33,9 +33,16 @@ export function contactPairs(reg: Pick<Registrant, "phones" | "emails">): string
   return out;
 }
 
-/** Replaces the contacts of registrant `id` (inside the caller's transaction). */
-export function writeContacts(db: Db, id: number, pairs: string[], replace: boolean): void {
-  if (replace) stmt(db, "DELETE FROM registrant_contacts WHERE registrant_id = ?").run(id);
+/**
+ * Writes the contacts of registrant `id`, removing those of the record it replaces (`before`, as stored), inside
+ * the caller's transaction.
+ */
+export function writeContacts(db: Db, id: number, pairs: string[], before: string[] = []): void {
+  const remove = stmt(
+    db,
+    "DELETE FROM registrant_contacts WHERE kind = ? AND value = ? AND registrant_id = ?",
+  );
+  for (let k = 0; k < before.length; k += 2) remove.run(before[k], before[k + 1], id);
   const insert = stmt(
     db,
     "INSERT OR IGNORE INTO registrant_contacts (kind, value, registrant_id) VALUES (?, ?, ?)",

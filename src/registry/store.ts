@@ -108,7 +108,7 @@ export function saveRegistrant(
     stmt(db, SQL.dataInsert).run(id, json);
   }
   for (const i of reg.identifiers) stmt(db, SQL.idInsert).run(i.value, i.type, id);
-  writeContacts(db, id, contactPairs(reg), existing !== undefined);
+  writeContacts(db, id, contactPairs(reg), existing ? contactPairs(existing) : []);
   if (reg.recordType === "group" && options.groupIds) rememberGroup(options.groupIds, reg.externalId, id);
   const eventType: RegistryEventType = existing && !existing.deletedAt ? "update" : "registration";
   recordEvent(
