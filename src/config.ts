@@ -100,7 +100,15 @@ export const SETTINGS: readonly Setting[] = [
     key: "signaturePolicy",
     env: "DCI_SIGNATURE_POLICY",
     default: "required",
-    doc: "Envelope signature: required|optional|off",
+    doc:
+      "Envelope signature policy of senders without their own (sender setting signature_policy): required|optional|off",
+  },
+  {
+    key: "testSignaturePlaceholders",
+    env: "DCI_TEST_SIGNATURE_PLACEHOLDERS",
+    default: "unsigned,unsigned-stub",
+    doc:
+      "Comma list of literal signature values that count as no signature from a sender marked test (any other value is verified)",
   },
   {
     key: "tokenTtlSeconds",
@@ -301,7 +309,11 @@ const schema = z.object({
   dataDir: z.string().min(1),
   sqliteCacheMb: int(1, 4096),
   publicUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
-  senderId: z.string().regex(/^[A-Za-z0-9._-]{1,99}$/, "expected [A-Za-z0-9._-], at most 99 characters"),
+  // A domain or URL like a partner's sender id, but without "|": partners split our kid "{id}|{key}|{alg}" on it.
+  senderId: z.string().regex(
+    /^[\x21-\x7b\x7d\x7e]{1,255}$/,
+    'expected 1 to 255 printable ASCII characters without whitespace or "|"',
+  ),
   logLevel: z.enum(["debug", "info", "warn", "error"]),
   bodyLimit: int(1024, 100 * 1024 * 1024),
   shutdownTimeoutMs: int(0, 600_000),
@@ -313,6 +325,9 @@ const schema = z.object({
   keyEncryptionKeyPrevious: z.string(),
   keyEncryptionKeyPreviousFile: z.string(),
   signaturePolicy: z.enum(["required", "optional", "off"]),
+  testSignaturePlaceholders: list.refine((xs) => xs.every((x) => /^[\x21-\x7e]{1,64}$/.test(x)), {
+    message: "expected a comma list of printable ASCII words of at most 64 characters",
+  }),
   tokenTtlSeconds: int(60, 86_400),
   tokenIpLimitPerMinute: int(1, 1_000_000),
   tokenClientFailureLimit: int(1, 1_000_000),

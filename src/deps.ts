@@ -11,6 +11,7 @@ import { createOutboundClient, type OutboundClient } from "./net/outbound.ts";
 import { type JobQueue, kvQueue } from "./jobs/queue.ts";
 import { TokenGuard } from "./auth/token_guard.ts";
 import { SenderBackoff } from "./auth/sender_backoff.ts";
+import { OutboundTokens } from "./senders/outbound_auth.ts";
 import { prepareDataDir, tightenDataFiles } from "./db/data_dir.ts";
 import { loadKeyEncryption } from "./keys/kek.ts";
 import { sealSecretsAtRest } from "./keys/at_rest.ts";
@@ -33,6 +34,8 @@ export interface Deps {
   tokenGuard: TokenGuard;
   /** Senders refused for rate, noted until they may send again (per isolate): refused before any parsing. */
   senderBackoff: SenderBackoff;
+  /** OAuth2 tokens for senders' receivers, cached until shortly before they expire (per process). */
+  outboundTokens: OutboundTokens;
   /** Workers for searches that may examine many records (none for an in-memory database or 0 workers). */
   searchPool?: SearchPool;
 }
@@ -101,6 +104,7 @@ export async function openDeps(
       queue: kvQueue(kv),
       tokenGuard: new TokenGuard({ hashConcurrency: config.tokenHashConcurrency }),
       senderBackoff: new SenderBackoff(),
+      outboundTokens: new OutboundTokens(),
       searchPool,
     };
   } catch (err) {

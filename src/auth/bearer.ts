@@ -3,9 +3,13 @@ import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { TokenError, verifyAccessToken } from "./jwt.ts";
 import { stmt } from "../db/statements.ts";
+import { type RequestSettings, requestSettings } from "../senders/settings.ts";
 
-/** Who the bearer token speaks for, with what the rest of the chain needs from the sender row. */
-export interface BearerAuth {
+/**
+ * Who the bearer token speaks for, with what the rest of the chain needs from the sender row: its keys, limits
+ * and per-request settings (signature policy and window, test mode, leniencies).
+ */
+export interface BearerAuth extends RequestSettings {
   clientId: string;
   senderId: string;
   scopes: string[];
@@ -21,6 +25,10 @@ interface ClientRow {
   keys_version: number;
   limit_minute: number | null;
   limit_day: number | null;
+  signature_policy: string | null;
+  signature_max_window_s: number | null;
+  test_mode: number;
+  lenient: string;
   key_status: string | null;
 }
 
@@ -54,6 +62,7 @@ export async function checkBearer(
   const row = stmt(
     deps.db,
     `SELECT c.active, c.sender_id, c.scopes, s.active AS sender_active, s.keys_version, s.limit_minute, s.limit_day,
+       s.signature_policy, s.signature_max_window_s, s.test_mode, s.lenient,
        (SELECT status FROM server_keys WHERE key_id = ? AND alg = ?) AS key_status
      FROM oauth_clients c JOIN senders s USING (sender_id) WHERE c.client_id = ?`,
   ).get(token.keyId, token.keyAlg, token.claims.client_id) as ClientRow | undefined;
@@ -88,5 +97,6 @@ export async function checkBearer(
       minute: row.limit_minute ?? deps.config.rateLimitMinute,
       day: row.limit_day ?? deps.config.rateLimitDay,
     },
+    ...requestSettings(row, deps.config),
   };
 }

@@ -5,12 +5,25 @@
  */
 import { createHash, type KeyObject, sign, verify } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { canonicalJson } from "../dci/canonical.ts";
+import { canonicalForms, canonicalJson, parseKeepingNumberLiterals } from "../dci/canonical.ts";
 import type { KeyAlg, SigningKey } from "../keys/server_keys.ts";
 
-/** Largest allowed `expires − created`, and the tolerated clock skew for `created`, in seconds. */
+/** Largest allowed `expires − created` unless a sender has its own, and the tolerated skew of `created` (s). */
 export const MAX_SIGNATURE_WINDOW_S = 300;
 export const SIGNATURE_SKEW_S = 60;
+/** The most a per-sender validity maximum may be raised to (seconds). */
+export const SIGNATURE_WINDOW_CEILING_S = 3600;
+
+/**
+ * The validity window a sender's signatures may span: its own maximum when it has one (clamped to 1 to
+ * SIGNATURE_WINDOW_CEILING_S), else the default MAX_SIGNATURE_WINDOW_S.
+ */
+export function signatureWindowS(senderMaxS?: number | null): number {
+  if (senderMaxS === undefined || senderMaxS === null || !Number.isFinite(senderMaxS)) {
+    return MAX_SIGNATURE_WINDOW_S;
+  }
+  return Math.min(Math.max(1, Math.floor(senderMaxS)), SIGNATURE_WINDOW_CEILING_S);
+}
 
 /** The parts of an envelope a signature covers. */
 export interface Signable {
@@ -32,8 +45,9 @@ export interface SignatureParams {
 export type SignatureFailure =
   | { reason: "missing" }
   | { reason: "malformed"; detail: string }
-  | { reason: "unknown_key"; senderId: string; keyId: string }
-  | { reason: "expired" | "not_yet_valid" | "window_too_long" }
+  | { reason: "unknown_key"; senderId: string; keyId: string; alg: KeyAlg }
+  | { reason: "expired" | "not_yet_valid" }
+  | { reason: "window_too_long"; maxS: number }
   | { reason: "mismatch" };
 
 /** Base64 SHA-256 digest of the canonical {header, message}, in the signing (ASCII-escaped) form. */
@@ -62,25 +76,27 @@ export function signEnvelope(
     `headers="(created) (expires) digest", signature="${Buffer.from(sig).toString("base64")}"`;
 }
 
-/** Parses a DCI signature string; returns undefined with a reason if it is not one. */
+/**
+ * Parses a DCI signature string: `name="value"` or `name=value` parameters (OpenSPP's parser takes both),
+ * separated by commas. The grammar's parts never overlap, so it runs in linear time on any input.
+ */
 export function parseSignature(
   value: string,
 ): { ok: true; params: SignatureParams } | { ok: false; detail: string } {
   const fields = new Map<string, string>();
-  const re = /\s*([A-Za-z]+)\s*=\s*"([^"]*)"\s*(,|$)/y;
+  const re = /\s*([A-Za-z]+)\s*=\s*(?:"([^"]*)"|([^\s,"]+))\s*(,|$)/y;
   let m: RegExpExecArray | null;
-  while (re.lastIndex < value.length && (m = re.exec(value)) !== null) fields.set(m[1], m[2]);
+  while (re.lastIndex < value.length && (m = re.exec(value)) !== null) fields.set(m[1], m[2] ?? m[3]);
   if (re.lastIndex !== value.length || fields.size === 0) {
     return { ok: false, detail: "not a DCI signature string" };
   }
-  const kidId = fields.get("kidId") ?? fields.get("keyId");
-  const parts = kidId?.split("|") ?? [];
-  if (parts.length < 2 || !parts[0] || !parts[1]) {
+  const kid = parseKid(fields.get("kidId") ?? fields.get("keyId") ?? "");
+  if (!kid?.senderId || !kid.keyId) {
     return { ok: false, detail: 'kidId must be "{sender_id}|{key_id}|{alg}"' };
   }
-  const alg = normaliseAlg(fields.get("algorithm") ?? parts[2] ?? "");
+  const alg = normaliseAlg(fields.get("algorithm") ?? kid.alg ?? "");
   if (!alg) {
-    return { ok: false, detail: `algorithm "${fields.get("algorithm") ?? parts[2]}" is not supported` };
+    return { ok: false, detail: `algorithm "${fields.get("algorithm") ?? kid.alg ?? ""}" is not supported` };
   }
   const created = Number(fields.get("created"));
   const expires = Number(fields.get("expires"));
@@ -92,14 +108,28 @@ export function parseSignature(
   return {
     ok: true,
     params: {
-      senderId: parts[0],
-      keyId: parts[1],
+      senderId: kid.senderId,
+      keyId: kid.keyId,
       alg,
       created,
       expires,
       signature: new Uint8Array(Buffer.from(sigText, "base64")),
     },
   };
+}
+
+/**
+ * Splits a kid `{sender_id}|{key_id}|{alg}` (or `{sender_id}|{key_id}`) from the right: key ids and algorithm
+ * names never hold `|`, a sender id may (it is any printable ASCII), so the sender id is everything before the
+ * key id. Undefined without any `|`; the parts may be empty (callers refuse that).
+ */
+export function parseKid(kid: string): { senderId: string; keyId: string; alg?: string } | undefined {
+  const last = kid.lastIndexOf("|");
+  if (last < 0) return undefined;
+  const before = last === 0 ? -1 : kid.lastIndexOf("|", last - 1);
+  return before < 0
+    ? { senderId: kid.slice(0, last), keyId: kid.slice(last + 1) }
+    : { senderId: kid.slice(0, before), keyId: kid.slice(before + 1, last), alg: kid.slice(last + 1) };
 }
 
 /** Maps DCI algorithm names and aliases to ours. */
@@ -111,14 +141,21 @@ export function normaliseAlg(name: string): KeyAlg | undefined {
 }
 
 /**
- * Verifies an envelope's signature string. `resolveKey` finds the public key for (sender_id, key_id);
- * both canonical forms (JCS and ASCII-escaped) are tried so Python-made signatures verify.
+ * Verifies an envelope's signature string. `resolveKey` finds the public key for (sender_id, key_id). The
+ * digest is tried over the canonical forms a signer may have hashed: ASCII-escaped and JCS, and, only when those
+ * fail and `sourceText` (the JSON text the envelope was parsed from) has numbers JSON.stringify would write
+ * differently, the same forms with each number as the sender wrote it (`5.0`, `1e-07`: Python's json.dumps). A
+ * signature from a JavaScript signer or without such numbers costs one digest and one verification, as before.
+ * `maxWindowS` is the sender's validity maximum (signatureWindowS()).
  */
 export function verifyEnvelope(
   envelope: Signable & { signature?: unknown },
   options: {
     nowMs: number;
     resolveKey: (senderId: string, keyId: string, alg: KeyAlg) => KeyObject | undefined;
+    sourceText?: string;
+    /** The sender's largest allowed expires − created (default MAX_SIGNATURE_WINDOW_S). */
+    maxWindowS?: number;
   },
 ): { ok: true; params: SignatureParams } | { ok: false; failure: SignatureFailure } {
   if (typeof envelope.signature !== "string" || envelope.signature.trim() === "") {
@@ -128,23 +165,38 @@ export function verifyEnvelope(
   if (!parsed.ok) return { ok: false, failure: { reason: "malformed", detail: parsed.detail } };
   const p = parsed.params;
   const now = Math.floor(options.nowMs / 1000);
-  if (p.expires - p.created > MAX_SIGNATURE_WINDOW_S || p.expires < p.created) {
-    return { ok: false, failure: { reason: "window_too_long" } };
+  const maxS = options.maxWindowS ?? MAX_SIGNATURE_WINDOW_S;
+  if (p.expires - p.created > maxS || p.expires < p.created) {
+    return { ok: false, failure: { reason: "window_too_long", maxS } };
   }
   if (now > p.expires) return { ok: false, failure: { reason: "expired" } };
   if (p.created > now + SIGNATURE_SKEW_S) return { ok: false, failure: { reason: "not_yet_valid" } };
   const key = options.resolveKey(p.senderId, p.keyId, p.alg);
-  if (!key) return { ok: false, failure: { reason: "unknown_key", senderId: p.senderId, keyId: p.keyId } };
+  if (!key) {
+    return {
+      ok: false,
+      failure: { reason: "unknown_key", senderId: p.senderId, keyId: p.keyId, alg: p.alg },
+    };
+  }
   const hash = p.alg === "ed25519" ? null : "sha256";
-  for (const asciiEscape of [true, false]) {
-    const digest = envelopeDigest(envelope, { asciiEscape });
-    try {
-      if (verify(hash, signingString(p.created, p.expires, digest), key, p.signature)) {
-        return { ok: true, params: p };
-      }
-    } catch {
-      return { ok: false, failure: { reason: "mismatch" } };
+  const matches = (json: string) => {
+    const digest = createHash("sha256").update(json, "utf8").digest("base64");
+    return verify(hash, signingString(p.created, p.expires, digest), key, p.signature);
+  };
+  try {
+    for (const json of canonicalForms({ header: envelope.header, message: envelope.message })) {
+      if (matches(json)) return { ok: true, params: p };
     }
+    const literal = options.sourceText === undefined
+      ? undefined
+      : parseKeepingNumberLiterals(options.sourceText) as Partial<Signable> | undefined;
+    if (literal) {
+      for (const json of canonicalForms({ header: literal.header, message: literal.message })) {
+        if (matches(json)) return { ok: true, params: p };
+      }
+    }
+  } catch {
+    // A signature of the wrong length for the key, or a source text that is not JSON after all.
   }
   return { ok: false, failure: { reason: "mismatch" } };
 }

@@ -4,11 +4,11 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { checkBearer } from "./bearer.ts";
-import { checkSignature } from "./signature_check.ts";
+import { checkSignature, type VerifiedBy } from "./signature_check.ts";
 import { admit } from "./admission.ts";
 import { type RateDecision, rateLimitHeaders } from "../senders/rate_limit.ts";
 import { jsonLimitBroken, longStringPath, MAX_JSON_DEPTH } from "../http/json_depth.ts";
-import { MAX_STRING } from "../dci/limits.ts";
+import { MAX_SENDER_ID, MAX_STRING } from "../dci/limits.ts";
 import { AdmissionHeader } from "../dci/schemas.ts";
 import { formatIssues } from "../http/errors.ts";
 
@@ -49,10 +49,10 @@ async function readEnvelope(c: Context<AppEnv>): Promise<{ envelope: Envelope; t
   }
   const header = (body as { header?: unknown })?.header as Record<string, unknown> | undefined;
   const senderId = header && typeof header === "object" ? header.sender_id : undefined;
-  if (typeof senderId !== "string" || senderId === "" || senderId.length > 99) {
+  if (typeof senderId !== "string" || senderId === "" || senderId.length > MAX_SENDER_ID) {
     throw new DciError(
       "err.request.bad",
-      "Invalid request: header.sender_id is required (1 to 99 characters)",
+      `Invalid request: header.sender_id is required (1 to ${MAX_SENDER_ID} characters)`,
     );
   }
   const admission = AdmissionHeader.safeParse(body);
@@ -81,6 +81,22 @@ function requestUrl(c: Context<AppEnv>): string {
 }
 
 /**
+ * Names the key that verified in the request's log line; a key chosen because the kidId named an unregistered
+ * key id also gets its own line, so the operator sees which key stood in for which.
+ */
+function noteKey(c: Context<AppEnv>, verified: VerifiedBy): void {
+  const fields = c.get("logFields") ?? {};
+  fields.key_id = verified.keyId;
+  c.set("logFields", fields);
+  if (verified.namedKeyId === undefined) return;
+  fields.kid_key_id = verified.namedKeyId;
+  c.get("log")?.child(fields).info("signature verified with the sender's only key of its algorithm", {
+    key_id: verified.keyId,
+    kid_key_id: verified.namedKeyId,
+  });
+}
+
+/**
  * Authenticates a registry request before any work: bearer token (client active, scope), a sender still over
  * the rate limit it was just refused for (429 before the body is read), token sender == header.sender_id,
  * signature per policy, per-sender rate limits, then the replay guard; sets `c.var.auth`.
@@ -91,7 +107,12 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
     let limitHeaders: Record<string, string> = {};
     try {
       const bearer = await checkBearer(deps, c.req.header("authorization"), scope);
-      c.set("logFields", { ...c.get("logFields"), sender_id: bearer.senderId, client_id: bearer.clientId });
+      c.set("logFields", {
+        ...c.get("logFields"),
+        sender_id: bearer.senderId,
+        client_id: bearer.clientId,
+        ...(bearer.testMode ? { test_mode: true } : {}),
+      });
       // A sender the exact count refused a moment ago is refused again before its body is even read.
       const noted = deps.senderBackoff.check(bearer.senderId, bearer.limits, deps.clock.now());
       if (noted) {
@@ -105,11 +126,12 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
           `header.sender_id "${envelope.header.sender_id}" is not the token's sender "${bearer.senderId}"`,
         );
       }
-      const keyId = checkSignature(deps, {
+      const verified = checkSignature(deps, {
         envelope,
         request: { method: c.req.method, url: requestUrl(c), headers: c.req.raw.headers },
-        body: new TextEncoder().encode(text),
+        text,
       }, bearer);
+      if (verified) noteKey(c, verified);
       // Rate limit and replay insert, group-committed; a replay refused there is not counted.
       const decision = await admit(deps, bearer.senderId, bearer.limits, envelope.header);
       limitHeaders = rateLimitHeaders(decision, bearer.limits, deps.clock.now());
@@ -117,7 +139,14 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
         deps.senderBackoff.note(bearer.senderId, bearer.limits, decision, deps.clock.now());
         throw tooManyRequests(bearer.senderId, decision, limitHeaders);
       }
-      c.set("auth", { senderId: bearer.senderId, clientId: bearer.clientId, scopes: bearer.scopes, keyId });
+      c.set("auth", {
+        senderId: bearer.senderId,
+        clientId: bearer.clientId,
+        scopes: bearer.scopes,
+        keyId: verified?.keyId,
+        ...(bearer.testMode ? { testMode: true } : {}),
+        ...(bearer.lenient.length > 0 ? { lenient: bearer.lenient } : {}),
+      });
     } catch (err) {
       const code = err instanceof Error && "code" in err ? String((err as { code: unknown }).code) : "error";
       deps.metrics.inc("dci_auth_failures_total", "Registry requests refused by the auth chain", { code });

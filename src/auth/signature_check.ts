@@ -1,10 +1,18 @@
 /**
  * Which signature a request carries and whether it verifies: the DCI envelope signature (body) or an
- * RFC 9421 HTTP message signature with an RFC 9530 Content-Digest. Policy: required | optional | off.
+ * RFC 9421 HTTP message signature with an RFC 9530 Content-Digest. Policy: required | optional | off, per
+ * sender (DCI_SIGNATURE_POLICY by default); a test sender's placeholder (DCI_TEST_SIGNATURE_PLACEHOLDERS) is no
+ * signature; the window (expires − created) is the sender's maximum.
  */
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
-import { type Signable, type SignatureFailure, verifyEnvelope } from "./envelope_signature.ts";
+import {
+  type Signable,
+  SIGNATURE_SKEW_S,
+  type SignatureFailure,
+  signatureWindowS,
+  verifyEnvelope,
+} from "./envelope_signature.ts";
 import {
   checkContentDigest,
   parseSignatureHeader,
@@ -13,43 +21,100 @@ import {
   type SignedRequest,
   verifyHttpSignature,
 } from "./http_signature.ts";
-import { senderKeySet } from "../senders/keys.ts";
-import { MAX_SIGNATURE_WINDOW_S, SIGNATURE_SKEW_S } from "./envelope_signature.ts";
+import { type SenderKeySet, senderKeySet } from "../senders/keys.ts";
+import type { KeyAlg } from "../keys/server_keys.ts";
 import { MAX_SIGNATURE_HEADER } from "../dci/limits.ts";
+import type { SignaturePolicy } from "../senders/settings.ts";
+
+/** The sender a request speaks for, as the bearer check read it. */
+export interface SignatureSender {
+  senderId: string;
+  keysVersion: number;
+  /** The sender's own signature validity maximum in seconds (null or absent: the default, 300 s). */
+  maxSignatureWindowS?: number | null;
+  /** The sender's signature policy (absent: DCI_SIGNATURE_POLICY). */
+  signaturePolicy?: SignaturePolicy;
+  /** A test sender: a configured placeholder (DCI_TEST_SIGNATURE_PLACEHOLDERS) counts as no signature. */
+  testMode?: boolean;
+}
 
 /** The request as the signature check needs it. */
 export interface SignatureSubject {
   envelope: Signable & { signature?: unknown };
   request: SignedRequest;
-  body: Uint8Array;
+  /** The body as text, the envelope parsed from it (its bytes for Content-Digest, its number literals). */
+  text: string;
 }
 
-/** Verifies the request's signature per policy; returns the key id used (undefined when none was checked). */
+/** The key a signature verified with; `namedKeyId` is set when the kidId named another, unregistered id. */
+export interface VerifiedBy {
+  keyId: string;
+  namedKeyId?: string;
+}
+
+/** Verifies the request's signature per policy; returns the key used (undefined when none was checked). */
 export function checkSignature(
   deps: Deps,
   subject: SignatureSubject,
-  sender: { senderId: string; keysVersion: number },
-): string | undefined {
-  const policy = deps.config.signaturePolicy;
+  sender: SignatureSender,
+): VerifiedBy | undefined {
+  const policy = sender.signaturePolicy ?? deps.config.signaturePolicy;
   if (policy === "off") return undefined;
+  const maxWindowS = signatureWindowS(sender.maxSignatureWindowS);
   const hasHttpSig = subject.request.headers.has("signature-input") ||
     subject.request.headers.has("signature");
-  if (hasHttpSig) return checkHttpSignature(deps, subject, sender);
-  const present = typeof subject.envelope.signature === "string" && subject.envelope.signature.trim() !== "";
+  if (hasHttpSig) return { keyId: checkHttpSignature(deps, subject, sender, maxWindowS) };
+  const value = subject.envelope.signature;
+  // A test sender's placeholder counts as no signature; any other value is verified like anyone's.
+  const placeholder = sender.testMode === true && typeof value === "string" &&
+    deps.config.testSignaturePlaceholders.includes(value);
+  const present = !placeholder && typeof value === "string" && value.trim() !== "";
   if (!present && policy === "optional") return undefined;
+  if (placeholder) {
+    throw new DciError(
+      "err.signature.missing",
+      `The envelope's signature is the test placeholder ${
+        JSON.stringify(value)
+      } (no signature) and the policy requires one`,
+    );
+  }
   const keys = senderKeySet(deps, sender.senderId, sender.keysVersion);
+  let used: VerifiedBy | undefined;
   const result = verifyEnvelope(subject.envelope, {
     nowMs: deps.clock.now(),
+    sourceText: subject.text,
+    maxWindowS,
     resolveKey: (senderId, keyId, alg) => {
-      const k = senderId === sender.senderId ? keys.get(keyId) : undefined;
-      return k && k.alg === alg ? k.key : undefined;
+      if (senderId !== sender.senderId) return undefined;
+      const named = keys.get(keyId);
+      if (named) {
+        used = { keyId };
+        return named.alg === alg ? named.key : undefined;
+      }
+      const sole = soleKey(keys, alg);
+      if (sole) used = { keyId: sole, namedKeyId: keyId };
+      return sole ? keys.get(sole)!.key : undefined;
     },
   });
-  if (!result.ok) throw failure(result.failure, sender.senderId);
-  return result.params.keyId;
+  if (!result.ok) throw failure(result.failure, sender.senderId, keys);
+  return used;
 }
 
-function failure(f: SignatureFailure, senderId: string): DciError {
+/**
+ * The id of the sender's only active key of `alg`, if it has exactly one. OpenSPP's verifier ignores kidId, so
+ * its partners may name a key id we never registered; with one candidate key there is nothing to choose.
+ */
+function soleKey(keys: SenderKeySet, alg: KeyAlg): string | undefined {
+  let found: string | undefined;
+  for (const [id, k] of keys) {
+    if (k.alg !== alg) continue;
+    if (found !== undefined) return undefined;
+    found = id;
+  }
+  return found;
+}
+
+function failure(f: SignatureFailure, senderId: string, keys: SenderKeySet): DciError {
   switch (f.reason) {
     case "missing":
       return new DciError(
@@ -62,7 +127,10 @@ function failure(f: SignatureFailure, senderId: string): DciError {
       return new DciError(
         "err.signature.invalid",
         f.senderId === senderId
-          ? `Cannot verify signature: key "${f.keyId}" of sender "${senderId}" is unknown`
+          ? `Cannot verify signature: key "${f.keyId}" of sender "${senderId}" is unknown` +
+            (keys.has(f.keyId)
+              ? ` for ${f.alg}`
+              : ` and the sender has no single active ${f.alg} key to verify with instead`)
           : `Cannot verify signature: kidId names sender "${f.senderId}", not header.sender_id "${senderId}"`,
       );
     case "expired":
@@ -70,7 +138,10 @@ function failure(f: SignatureFailure, senderId: string): DciError {
     case "not_yet_valid":
       return new DciError("err.signature.invalid", "Signature created time is in the future");
     case "window_too_long":
-      return new DciError("err.signature.invalid", `Signature window exceeds ${MAX_SIGNATURE_WINDOW_S} s`);
+      return new DciError(
+        "err.signature.invalid",
+        `Signature window (expires - created) exceeds the ${f.maxS} s allowed for sender "${senderId}"`,
+      );
     case "mismatch":
       return new DciError("err.signature.invalid", "Signature does not match the header and message");
   }
@@ -83,7 +154,8 @@ function invalid(message: string): DciError {
 function checkHttpSignature(
   deps: Deps,
   subject: SignatureSubject,
-  sender: { senderId: string; keysVersion: number },
+  sender: SignatureSender,
+  maxWindowS: number,
 ): string {
   const h = subject.request.headers;
   for (const name of ["signature-input", "signature", "content-digest"]) {
@@ -101,14 +173,14 @@ function checkHttpSignature(
     throw invalid("must cover @method and @target-uri or @path");
   }
   if (!covered.has("content-digest")) throw invalid("must cover content-digest");
-  if (!checkContentDigest(h.get("content-digest") ?? "", subject.body)) {
+  if (!checkContentDigest(h.get("content-digest") ?? "", new TextEncoder().encode(subject.text))) {
     throw invalid("Content-Digest does not match the body");
   }
   const now = Math.floor(deps.clock.now() / 1000);
   const created = input.params.created;
   if (typeof created !== "number") throw invalid("created is required");
   if (created > now + SIGNATURE_SKEW_S) throw invalid("created is in the future");
-  if (now - created > MAX_SIGNATURE_WINDOW_S) throw invalid("signature is too old");
+  if (now - created > maxWindowS) throw invalid("signature is too old");
   if (typeof input.params.expires === "number" && now > input.params.expires) {
     throw invalid("signature has expired");
   }

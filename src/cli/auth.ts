@@ -14,6 +14,7 @@ import { deleteSender, disableSender, enableSender, type SenderWork } from "../s
 import { addSenderKey, listSenderKeys, removeSenderKey } from "../senders/keys.ts";
 import { fetchSenderKeys } from "../senders/jwks_fetch.ts";
 import { createClient, listClients, revokeClient, rotateClientSecret } from "../senders/clients.ts";
+import { SETTINGS_OPTIONS, settingsInput } from "./sender_settings.ts";
 
 type Opt = NonNullable<Command["options"]>[string];
 const SENDER_OPTIONS: Record<string, Opt> = {
@@ -23,9 +24,10 @@ const SENDER_OPTIONS: Record<string, Opt> = {
   "limit-minute": { type: "string", description: "Requests per rolling minute (default from config)" },
   "limit-day": { type: "string", description: "Requests per UTC day (default from config)" },
   "auto-approve": { type: "string", description: "Auto-approve subscriptions: true|false" },
+  ...SETTINGS_OPTIONS,
 };
 
-function senderInput(values: CommandInput["values"]): SenderInput {
+async function senderInput(values: CommandInput["values"]): Promise<SenderInput> {
   const num = (k: string) => {
     if (values[k] === undefined) return undefined;
     const n = Number(values[k]);
@@ -46,7 +48,10 @@ function senderInput(values: CommandInput["values"]): SenderInput {
     limit_day: num("limit-day"),
     auto_approve_subscriptions: auto === undefined ? undefined : auto === "true",
   };
-  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as SenderInput;
+  return {
+    ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)),
+    ...await settingsInput(values),
+  } as SenderInput;
 }
 
 /** A command that opens deps and maps SenderError to exit 1. */
@@ -72,8 +77,8 @@ const work = (w: SenderWork) =>
 const senderCommands: CommandTree = {
   add: cmd(
     { summary: "Register a sender", usage: "SENDER_ID", args: [1, 1], options: SENDER_OPTIONS },
-    (d, i) => {
-      i.out(json(addSender(d, i.positionals[0], senderInput(i.values))));
+    async (d, i) => {
+      i.out(json(addSender(d, i.positionals[0], await senderInput(i.values))));
     },
   ),
   list: cmd({ summary: "List senders" }, (d, i) => {
@@ -83,6 +88,8 @@ const senderCommands: CommandTree = {
       "active",
       "limit_minute",
       "limit_day",
+      "signature_policy",
+      "test_mode",
       "jwks_fetch_status",
     ]));
   }),
@@ -93,8 +100,8 @@ const senderCommands: CommandTree = {
   }),
   update: cmd(
     { summary: "Change a sender", usage: "SENDER_ID", args: [1, 1], options: SENDER_OPTIONS },
-    (d, i) => {
-      i.out(json(updateSender(d, i.positionals[0], senderInput(i.values))));
+    async (d, i) => {
+      i.out(json(updateSender(d, i.positionals[0], await senderInput(i.values))));
     },
   ),
   disable: cmd({

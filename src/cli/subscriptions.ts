@@ -157,6 +157,7 @@ const notificationList: Command = {
         "record_count",
         "status",
         "attempts",
+        "receiver_code",
         "last_error",
         "created_at",
       ]));

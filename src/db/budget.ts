@@ -2,7 +2,8 @@
  * A time budget for SQL statements. node:sqlite has no progress handler and no interrupt, and a statement runs
  * synchronously on the isolate's event loop, so a long one stops every other request of the isolate. What it
  * has is user functions: `dci_budget(x)` is registered on every connection, returns 1, and throws once the
- * deadline set by `withStatementBudget` has passed, which aborts the statement that called it.
+ * time left of the request's budget (`withStatementBudget`) has passed, which aborts the statement that called
+ * it.
  *
  * A statement is bounded only where it calls the function: on every row of every table it loops over.
  * `budgetTerm(alias.rowid)` is that call, placed FIRST in the WHERE clause: SQLite evaluates the terms of a
@@ -29,15 +30,35 @@ export class BudgetExceeded extends Error {
   }
 }
 
-/** A deadline on the clock `now` (epoch ms), and the budget it came from (for the message). */
+/**
+ * A request's SQL time budget on the clock `now` (epoch ms). It counts the time its statements run, not the
+ * time between them (a wait in the search pool, the other items' JSON), and `checks` counts the budget checks
+ * its statements made: a budget is only ever enforced once they reach MIN_CHECKS, so a query that examines a
+ * few hundred rows is never refused because the process was descheduled while it ran (a loaded machine).
+ */
 export interface StatementBudget {
-  deadline: number;
   budgetMs: number;
   now: () => number;
+  /** Statement time used so far, in ms (withStatementBudget adds to it). */
+  spentMs: number;
+  /** Budget checks made so far (one per ~32 rows examined). */
+  checks: number;
 }
+
+/** A fresh budget of `budgetMs` on the clock `now`. */
+export function statementBudget(budgetMs: number, now: () => number): StatementBudget {
+  return { budgetMs, now, spentMs: 0, checks: 0 };
+}
+
+/**
+ * Checks a request makes before its budget can stop it: 64 checks are ~2,000 rows examined, a millisecond or
+ * less of work. Below that, the time a statement took says more about the machine's load than its cost.
+ */
+export const MIN_CHECKS = 64;
 
 interface State {
   budget?: StatementBudget;
+  deadline: number;
   exceeded: boolean;
 }
 
@@ -45,11 +66,11 @@ const STATES = new WeakMap<Db, State>();
 
 /** Registers `dci_budget()` on a connection (once, at open; statements naming it need it to prepare). */
 export function installStatementBudget(db: Db): void {
-  const state: State = { exceeded: false };
+  const state: State = { deadline: Infinity, exceeded: false };
   STATES.set(db, state);
   db.function(BUDGET_FUNCTION, { deterministic: false, directOnly: true }, (_row: unknown) => {
     const b = state.budget;
-    if (b !== undefined && b.now() > b.deadline) {
+    if (b !== undefined && ++b.checks >= MIN_CHECKS && b.now() > state.deadline) {
       state.exceeded = true;
       throw new BudgetExceeded(b.budgetMs);
     }
@@ -66,15 +87,20 @@ export function budgetTerm(column: string): string {
 }
 
 /**
- * Runs `fn` (synchronous statements on `db`) with `budget`'s deadline: a statement calling `dci_budget` is
- * aborted once it has passed, and `fn` throws BudgetExceeded; so does a call made after the deadline.
+ * Runs `fn` (synchronous statements on `db`) within what is left of `budget`: a statement calling `dci_budget`
+ * is aborted once the budget's time is used up (and it has made MIN_CHECKS checks), and `fn` throws
+ * BudgetExceeded; so does a call made when it is already used up. The time `fn` took is added to the budget.
  */
 export function withStatementBudget<T>(db: Db, budget: StatementBudget, fn: () => T): T {
   const state = STATES.get(db);
   if (!state) throw new Error("the connection has no statement budget (open it with openDatabase)");
-  if (budget.now() > budget.deadline) throw new BudgetExceeded(budget.budgetMs);
-  const outer = state.budget;
+  if (budget.checks >= MIN_CHECKS && budget.spentMs >= budget.budgetMs) {
+    throw new BudgetExceeded(budget.budgetMs);
+  }
+  const outer = { budget: state.budget, deadline: state.deadline };
+  const start = budget.now();
   state.budget = budget;
+  state.deadline = start + budget.budgetMs - budget.spentMs;
   state.exceeded = false;
   try {
     return fn();
@@ -82,7 +108,9 @@ export function withStatementBudget<T>(db: Db, budget: StatementBudget, fn: () =
     if (state.exceeded) throw new BudgetExceeded(budget.budgetMs);
     throw err;
   } finally {
-    state.budget = outer;
+    budget.spentMs += budget.now() - start;
+    state.budget = outer.budget;
+    state.deadline = outer.deadline;
     state.exceeded = false;
   }
 }

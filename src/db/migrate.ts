@@ -11,6 +11,7 @@ import m0007 from "../../migrations/0007_registry_lazy_snapshots.sql" with { typ
 import m0008 from "../../migrations/0008_admin_token_ids.sql" with { type: "text" };
 import m0009 from "../../migrations/0009_processing_attempts.sql" with { type: "text" };
 import m0010 from "../../migrations/0010_jwks_key_ids.sql" with { type: "text" };
+import m0013 from "../../migrations/0013_sender_settings.sql" with { type: "text" };
 import m0014 from "../../migrations/0014_search_text.sql" with { type: "text" };
 import m0015 from "../../migrations/0015_txn_message_ids.sql" with { type: "text" };
 
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: "0008_admin_token_ids", sql: m0008 },
   { version: 9, name: "0009_processing_attempts", sql: m0009 },
   { version: 10, name: "0010_jwks_key_ids", sql: m0010 },
+  { version: 13, name: "0013_sender_settings", sql: m0013 },
   { version: 14, name: "0014_search_text", sql: m0014 },
   { version: 15, name: "0015_txn_message_ids", sql: m0015 },
 ];

@@ -22,6 +22,8 @@ export interface OutgoingHeader {
   statusReasonMessage?: string;
   /** Reuse a message id (a retried callback keeps its id); a new UUID otherwise. */
   messageId?: string;
+  /** `header.meta` (answers to a test sender mark test mode there). */
+  meta?: Readonly<Record<string, unknown>>;
 }
 
 /** Builds the callback header and signs {header, message} with the active server key, now. */
@@ -43,6 +45,7 @@ export function signedEnvelope(
     sender_id: deps.config.senderId,
     ...(h.receiverId ? { receiver_id: h.receiverId } : {}),
     is_msg_encrypted: false,
+    ...(h.meta ? { meta: h.meta } : {}),
   };
   const signature = signEnvelope({ header, message }, deps.keys.active(), { nowMs: deps.clock.now() });
   return { signature, header, message };

@@ -6,7 +6,7 @@
 
 /** DCI ids: transaction_id, message_id, reference_id, correlation_id, subscription codes (spec maxLength 99). */
 export const MAX_ID = 99;
-/** Sender ids (protocol decisions: printable ASCII, URLs and domains included; registered ids are stricter). */
+/** Sender ids (protocol decisions: printable ASCII without whitespace, URLs and domains included). */
 export const MAX_SENDER_ID = 255;
 /** ISO 8601 timestamps (`2026-01-01T00:00:00.000000+05:30` is 32). */
 export const MAX_TIMESTAMP = 64;
@@ -29,6 +29,20 @@ export const MAX_FREQUENCY_JSON = 1024;
 export const MAX_JWK_JSON = 16_384;
 /** An HTTP signature header (Signature-Input, Signature, Content-Digest). */
 export const MAX_SIGNATURE_HEADER = 8192;
+
+const SENDER_ID = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * True for a sender id as partners write them (`social.example.org`, `https://integrating-server.com`): 1 to 255
+ * printable ASCII characters, no whitespace. Compared exactly everywhere; only registration also refuses an id
+ * that differs from an existing one by case alone.
+ */
+export function isSenderId(value: unknown): value is string {
+  return typeof value === "string" && SENDER_ID.test(value);
+}
+
+/** The sender id rule as error messages state it (after the field's name). */
+export const SENDER_ID_RULE = `must be 1 to ${MAX_SENDER_ID} printable ASCII characters without whitespace`;
 
 const HEADER_SAFE = /^[\x21-\x7e]{1,99}$/;
 

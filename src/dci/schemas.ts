@@ -1,7 +1,15 @@
 /** The DCI envelope, headers, ACK and error in zod, shared by validation and the OpenAPI document. */
 import { z } from "@hono/zod-openapi";
 import { ERR_CODES } from "./errors.ts";
-import { HEADER_SAFE_ID_RULE, isHeaderSafeId, MAX_CODE, MAX_ID, MAX_TIMESTAMP } from "./limits.ts";
+import {
+  HEADER_SAFE_ID_RULE,
+  isHeaderSafeId,
+  MAX_CODE,
+  MAX_ID,
+  MAX_SENDER_ID,
+  MAX_TIMESTAMP,
+  MAX_URL,
+} from "./limits.ts";
 
 /**
  * ISO 8601 date-time with a zone (Z or ±hh:mm). Anchored, and each part is followed by a character its
@@ -27,18 +35,32 @@ export const HeaderId = z.string().max(MAX_ID, { abort: true }).refine(isHeaderS
   error: HEADER_SAFE_ID_RULE,
 }).openapi({ pattern: "^[\\x21-\\x7e]{1,99}$" });
 
-/** The DCI request message header. Unknown fields are kept, never an error. */
+/**
+ * An optional header field that may come as `null`: Pydantic model dumps write every unset field so
+ * (`sender_uri: null`). Null reads as absent, so the field's default (if any) applies.
+ */
+function nullAsAbsent<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => v === null ? undefined : v, schema);
+}
+
+/**
+ * The DCI request message header. Unknown fields are kept, never an error; the optional ones sent as null are
+ * absent. Sender ids are any printable ASCII up to 255 characters (domains and URLs); the sender registry holds
+ * the exact syntax, and the auth chain has already matched this one against the token's sender.
+ */
 export const RequestHeader = z.looseObject({
-  version: z.string().max(MAX_CODE).default("1.0.0").openapi({ example: "1.0.0" }),
+  version: nullAsAbsent(z.string().max(MAX_CODE).default("1.0.0")).openapi({ example: "1.0.0" }),
   message_id: HeaderId.openapi({ example: "msg-0001" }),
   message_ts: DateTime,
   action: z.string().min(1).max(MAX_CODE).openapi({ example: "search" }),
-  sender_id: z.string().min(1).max(99).openapi({ example: "spmis.example.org" }),
-  sender_uri: z.string().max(2048).optional().openapi({ example: "https://spmis.example.org/callback" }),
-  receiver_id: z.string().max(99).optional(),
+  sender_id: z.string().min(1).max(MAX_SENDER_ID).openapi({ example: "spmis.example.org" }),
+  sender_uri: nullAsAbsent(z.string().max(MAX_URL).optional()).openapi({
+    example: "https://spmis.example.org/callback",
+  }),
+  receiver_id: nullAsAbsent(z.string().max(MAX_SENDER_ID).optional()),
   total_count: z.number().int().min(0),
-  is_msg_encrypted: z.boolean().optional(),
-  meta: z.unknown().optional(),
+  is_msg_encrypted: nullAsAbsent(z.boolean().optional()),
+  meta: nullAsAbsent(z.unknown().optional()),
 }).openapi("MsgHeader");
 
 /**

@@ -7,6 +7,10 @@ export interface AuthContext {
   clientId?: string;
   scopes: string[];
   keyId?: string;
+  /** The sender is marked test: answers carry header.meta.test_mode and logs say so. */
+  testMode?: boolean;
+  /** The sender's named leniencies (src/senders/settings.ts). */
+  lenient?: readonly string[];
 }
 
 /** Per-request variables. */

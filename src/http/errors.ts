@@ -9,6 +9,7 @@ import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import type { CALLBACK_ACTIONS } from "../dci/schemas.ts";
 import { isDatabaseBusy, isStorageFull, noteStorageFull } from "../db/faults.ts";
+import { answerMeta } from "../senders/settings.ts";
 
 /** Retry-After of a 503 answered because the write lock stayed held past the wait (seconds). */
 const BUSY_RETRY_AFTER_S = 2;
@@ -117,6 +118,7 @@ function renderRejection(err: DciRejection, c: Context<AppEnv>, deps: Deps): Res
     receiverId: c.get("auth")?.senderId,
     totalCount: 0,
     completedCount: 0,
+    meta: answerMeta(c.get("auth")),
   }, {});
   return c.json(envelope, err.code === "rjct.message_id.duplicate" ? 409 : 400);
 }

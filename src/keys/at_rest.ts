@@ -8,6 +8,7 @@ import type { Db } from "../db/sqlite.ts";
 import { transaction } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import { base64ToBytes, bytesToBase64, privateKeyAad } from "./server_keys.ts";
+import { outboundSecretAad } from "../senders/outbound_secret.ts";
 import { isSealed, type KeyEncryption, seal, sealedWith, unseal } from "./kek.ts";
 
 /** A column holding secrets the server must read back (so it cannot be hashed): sealed when a KEK is set. */
@@ -19,9 +20,10 @@ interface SecretColumn {
   aad(id: string): string;
 }
 
-/** Every stored secret the server reads back. Outbound credentials, when they are stored, belong here too. */
+/** Every stored secret the server reads back. */
 const SECRET_COLUMNS: readonly SecretColumn[] = [
   { table: "server_keys", id: "key_id", column: "private_der", aad: privateKeyAad },
+  { table: "senders", id: "sender_id", column: "outbound_secret", aad: outboundSecretAad },
 ];
 
 /** What `sealSecretsAtRest` changed, by kind. */
@@ -41,11 +43,13 @@ export function sealSecretsAtRest(db: Db, keks: KeyEncryption): SealReport {
   const changes: { col: SecretColumn; id: string; value: string }[] = [];
   for (const col of SECRET_COLUMNS) {
     // Table and column names come from the constant list above, never from input.
-    const rows = stmt(db, `SELECT ${col.id} AS id, ${col.column} AS value FROM ${col.table}`)
-      .all() as unknown as {
-        id: string;
-        value: string;
-      }[];
+    const rows = stmt(
+      db,
+      `SELECT ${col.id} AS id, ${col.column} AS value FROM ${col.table} WHERE ${col.column} IS NOT NULL`,
+    ).all() as unknown as {
+      id: string;
+      value: string;
+    }[];
     for (const { id, value } of rows) {
       const sealed = isSealed(value);
       if (!sealed && !keks.current) continue;

@@ -100,6 +100,22 @@ export class ServerKeys {
     private encryption: KeyEncryption = {},
   ) {}
 
+  /**
+   * Stores a secret the server must read back (outbound credentials): sealed with the current key-encryption
+   * key when there is one, else base64, the same two forms sealSecretsAtRest (at_rest.ts) converts between.
+   */
+  sealSecret(plaintext: string, aad: string): string {
+    const bytes = new TextEncoder().encode(plaintext);
+    const kek = this.encryption.current;
+    return kek ? seal(kek, bytes, aad) : bytesToBase64(bytes);
+  }
+
+  /** Reads back what sealSecret stored; throws a KeyEncryptionError when no KEK given opens it. */
+  openSecret(stored: string, aad: string): string {
+    const bytes = isSealed(stored) ? unseal(this.encryption, stored, aad) : base64ToBytes(stored);
+    return new TextDecoder().decode(bytes);
+  }
+
   /** Creates the first Ed25519 key when none is active; returns true if it did. */
   ensureActive(): boolean {
     const active = stmt(this.db, "SELECT 1 FROM server_keys WHERE status = 'active'").get();

@@ -1,6 +1,7 @@
 /**
  * DCI_OUTBOUND_ALLOW: the destinations outbound calls may reach despite the SSRF guard (and over plain http).
- * An entry is `[SENDER=]TARGET`, TARGET one of `host`, `host:port`, `ipv4`, `ipv4:port`, `ipv4/bits`,
+ * An entry is `[SENDER=]TARGET` (SENDER any sender id without a comma, e.g. `https://partner.org=cb.partner.org`),
+ * TARGET one of `host`, `host:port`, `ipv4`, `ipv4:port`, `ipv4/bits`,
  * `ipv4/bits:port`, `[ipv6]`, `[ipv6]:port`, `[ipv6/bits]:port` or a bare `ipv6` / `ipv6/bits`. A port limits
  * the entry to that port; `SENDER=` limits it to the calls made for that sender (its callbacks, notifications
  * and JWKS fetches), so allowing one partner's host lets neither other senders nor other ports through.
@@ -24,8 +25,8 @@ export interface Allowlist {
 /** A malformed entry; the message quotes it. */
 export class AllowlistError extends Error {}
 
-// The sender id syntax of src/senders/store.ts (SENDER_ID), repeated so that src/net depends on nothing else.
-const SENDER = /^[A-Za-z0-9._-]{1,99}$/;
+// The sender id syntax of src/dci/limits.ts (isSenderId), repeated so that src/net depends on nothing else.
+const SENDER = /^[\x21-\x7e]{1,255}$/;
 const HOST = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
 
 /** Parses every entry; throws AllowlistError naming the first malformed one. */
@@ -36,9 +37,12 @@ export function parseAllowlist(entries: readonly string[]): Allowlist {
 /** Parses one `[SENDER=]TARGET` entry. */
 export function parseAllowEntry(raw: string): AllowEntry {
   const fail = (why: string) => new AllowlistError(`DCI_OUTBOUND_ALLOW entry "${raw}": ${why}`);
-  const eq = raw.indexOf("=");
+  // The last "=": a sender id may hold one (any printable ASCII), a target never does.
+  const eq = raw.lastIndexOf("=");
   const sender = eq >= 0 ? raw.slice(0, eq).trim() : undefined;
-  if (sender !== undefined && !SENDER.test(sender)) throw fail("the sender id must be [A-Za-z0-9._-]{1,99}");
+  if (sender !== undefined && !SENDER.test(sender)) {
+    throw fail("the sender id must be 1 to 255 printable ASCII characters without whitespace");
+  }
   const target = raw.slice(eq + 1).trim().toLowerCase();
   let address = target;
   let portText: string | undefined;

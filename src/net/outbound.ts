@@ -5,6 +5,7 @@
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { LookupFunction } from "node:net";
+import type { IncomingMessage } from "node:http";
 import type { Config } from "../config.ts";
 import type { Logger } from "../obs/log.ts";
 import { parseAllowlist } from "./allowlist.ts";
@@ -34,6 +35,8 @@ export interface OutboundResponse {
   status: number;
   headers: Headers;
   body: Uint8Array;
+  /** With `bodyPrefix`: the body was longer than the prefix, or still arriving at the deadline, and was cut. */
+  truncated?: boolean;
   text(): string;
 }
 
@@ -44,8 +47,14 @@ export interface OutboundRequest {
   body?: string;
   timeoutMs?: number;
   maxBytes?: number;
-  /** Settle on the status line and discard the body unread (callbacks and notifications: a 2xx is delivered). */
+  /** Settle on the status line and discard the body unread. */
   statusOnly?: boolean;
+  /**
+   * Read at most this many bytes of the body, then settle with them (`truncated`): a longer body, or one still
+   * arriving at the deadline once the status line has come, is cut rather than failed. Deliveries read a
+   * receiver's ACK this way: the status decides, the body can only turn a 2xx into a rejection.
+   */
+  bodyPrefix?: number;
   /**
    * Called once a slot is held, right before connecting (a wait for a slot can be long); throwing cancels the
    * request with that error. Deliveries use it to re-check that their sender may still be sent to.
@@ -167,6 +176,7 @@ function send(
         res.destroy();
         return resolve(toResponse(status, res.headers, new Uint8Array()));
       }
+      if (init.bodyPrefix !== undefined) return readPrefix(res, init.bodyPrefix);
       const declared = Number(res.headers["content-length"] ?? "0");
       if (declared > limits.maxBytes) {
         return fail(
@@ -191,12 +201,57 @@ function send(
         resolve(toResponse(status, res.headers, concat(chunks, size)));
       });
     });
+    /** The first `max` bytes of the body; the deadline now cuts the body instead of failing the request. */
+    const readPrefix = (res: IncomingMessage, max: number) => {
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      const done = (truncated: boolean) => {
+        if (settled) return;
+        settled = true;
+        limits.deadline.removeEventListener("abort", onAbort);
+        limits.deadline.removeEventListener("abort", cut);
+        if (truncated) res.destroy();
+        resolve({ ...toResponse(status(res), res.headers, concat(chunks, size)), truncated });
+      };
+      const cut = () => done(true);
+      limits.deadline.removeEventListener("abort", onAbort);
+      limits.deadline.addEventListener("abort", cut, { once: true });
+      res.on("data", (chunk: Uint8Array) => {
+        const room = max - size;
+        if (chunk.byteLength >= room) {
+          chunks.push(chunk.subarray(0, room));
+          size += room;
+          return done(chunk.byteLength > room || !res.readableEnded);
+        }
+        chunks.push(chunk);
+        size += chunk.byteLength;
+      });
+      res.on("error", () => done(true));
+      res.on("end", () => done(false));
+    };
     if (limits.deadline.aborted) return onAbort();
     limits.deadline.addEventListener("abort", onAbort, { once: true });
     // The code only: Node's message names the connected address, which a refusal must not reveal either.
     req.on("error", (err: Error) => fail("network", `request to ${url.host} failed: ${errorCode(err)}`));
     req.end(body);
   });
+}
+
+/** A response body as a JSON object, or undefined when it is not one (receivers' bodies are untrusted). */
+export function jsonObject(text: string): Record<string, unknown> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return parsed && typeof parsed === "object" && !Array.isArray(parsed)
+    ? parsed as Record<string, unknown>
+    : undefined;
+}
+
+function status(res: IncomingMessage): number {
+  return res.statusCode ?? 0;
 }
 
 function errorCode(err: Error): string {

@@ -5,6 +5,7 @@
 import type { Deps } from "../deps.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { DciRejection } from "../dci/errors.ts";
+import { statementBudget } from "../db/budget.ts";
 import { referenceIdOf, rejectItem, searchItem, type SearchResponseItem } from "./search.ts";
 
 /** The parts of a request header the search reads. */
@@ -34,6 +35,8 @@ export interface SearchInput {
   header: SearchHeader;
   message: unknown;
   correlationId?: string;
+  /** The sender may send a header.total_count that differs from the item count (its `total_count` leniency). */
+  lenientTotalCount?: boolean;
 }
 
 /** Registries whose search is implemented. */
@@ -64,7 +67,10 @@ export function searchMessage(
   if (!items || items.length === 0) {
     throw new DciRejection("rjct.total_count.invalid", "message.search_request must be a non-empty array");
   }
-  if (header.total_count !== undefined && Number(header.total_count) !== items.length) {
+  if (
+    header.total_count !== undefined && Number(header.total_count) !== items.length &&
+    !input.lenientTotalCount
+  ) {
     throw new DciRejection(
       "rjct.total_count.invalid",
       `header.total_count ${header.total_count} is not the number of search items (${items.length})`,
@@ -86,7 +92,7 @@ export function searchMessage(
     maxPageSize: deps.config.maxPageSize,
     maxResults: deps.config.searchMaxResults,
     now,
-    budget: { deadline: now + budgetMs, budgetMs, now: () => deps.clock.now() },
+    budget: statementBudget(budgetMs, () => deps.clock.now()),
   };
   const answers = items.map((item) => {
     if (!supported) {

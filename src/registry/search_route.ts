@@ -14,6 +14,7 @@ import {
   SearchSort,
 } from "../dci/search.ts";
 import { runSearch } from "./search_run.ts";
+import { answerMeta } from "../senders/settings.ts";
 
 /** Adds the sync search endpoint to one registry's router. */
 export function searchRoutes(app: OpenAPIHono<AppEnv>, deps: Deps, registry: Registry): void {
@@ -54,6 +55,7 @@ export function searchRoutes(app: OpenAPIHono<AppEnv>, deps: Deps, registry: Reg
       registry,
       header: body.header,
       message: body.message,
+      lenientTotalCount: c.var.auth?.lenient?.includes("total_count"),
     });
     deps.metrics.observe(
       "dci_search_seconds",
@@ -69,6 +71,7 @@ export function searchRoutes(app: OpenAPIHono<AppEnv>, deps: Deps, registry: Reg
       completedCount: outcome.completedCount,
       statusReasonCode: outcome.statusReasonCode,
       statusReasonMessage: outcome.statusReasonMessage,
+      meta: answerMeta(c.var.auth),
     }, outcome.message);
     return c.json({ ...envelope, message: outcome.message }, 200);
   });

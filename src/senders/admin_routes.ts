@@ -11,9 +11,22 @@ import { addSenderKey, listSenderKeys, removeSenderKey } from "./keys.ts";
 import { fetchSenderKeys } from "./jwks_fetch.ts";
 import { createClient, listClients, revokeClient, rotateClientSecret } from "./clients.ts";
 import { MAX_CODE, MAX_ID, MAX_JWK_JSON, MAX_NAME, MAX_SENDER_ID, MAX_URL } from "../dci/limits.ts";
+import { CALLBACK_URL_MODES, MAX_SIGNATURE_WINDOW_SETTING_S, SIGNATURE_POLICIES } from "./settings.ts";
 
 const url = z.string().max(MAX_URL).nullable().optional();
 const limit = z.number().int().min(1).nullable().optional();
+/** Outbound authentication as set (secrets write-only: answers show only that one is set). */
+const OutboundAuth = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("none") }),
+  z.strictObject({ type: z.literal("bearer"), token: z.string().min(1).max(4096) }),
+  z.strictObject({
+    type: z.literal("oauth2"),
+    token_url: z.string().max(MAX_URL),
+    client_id: z.string().min(1).max(256),
+    client_secret: z.string().min(1).max(1024),
+    scope: z.string().max(1024).nullable().optional(),
+  }),
+]);
 const SenderFields = z.strictObject({
   name: z.string().min(1).max(MAX_NAME).optional(),
   callback_base_url: url,
@@ -21,6 +34,13 @@ const SenderFields = z.strictObject({
   limit_minute: limit,
   limit_day: limit,
   auto_approve_subscriptions: z.boolean().optional(),
+  signature_policy: z.enum(SIGNATURE_POLICIES).nullable().optional(),
+  signature_max_window_seconds: z.number().int().min(1).max(MAX_SIGNATURE_WINDOW_SETTING_S).nullable()
+    .optional(),
+  test_mode: z.boolean().optional(),
+  lenient: z.array(z.string().max(MAX_CODE)).max(16).optional(),
+  callback_url_mode: z.enum(CALLBACK_URL_MODES).optional(),
+  outbound_auth: OutboundAuth.optional(),
 });
 const NewSender = SenderFields.extend({ sender_id: z.string().max(MAX_SENDER_ID) });
 const NewKey = z.strictObject({

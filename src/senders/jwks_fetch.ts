@@ -4,7 +4,7 @@ import { isoNow } from "../clock.ts";
 import { transaction } from "../db/sqlite.ts";
 import { OutboundError } from "../net/outbound.ts";
 import { bumpKeys, checkKeyId, parsePublicKey } from "./keys.ts";
-import { normaliseAlg } from "../auth/envelope_signature.ts";
+import { normaliseAlg, parseKid } from "../auth/envelope_signature.ts";
 import { getSender, SenderError } from "./store.ts";
 import { stmt } from "../db/statements.ts";
 
@@ -81,11 +81,9 @@ export function parseJwks(text: string) {
     }
     // A DCI-style kid "{sender}|{key_id}|{alg}" is stored under its key_id, which passes the same checks as a
     // key added by hand (a kid "|" once became the key id "", which no admin call could name or remove).
-    const parts = jwk.kid.split("|");
-    if (parts.length > 3) {
-      throw new SenderError("invalid", `JWKS key #${i}: kid is not "{sender_id}|{key_id}|{alg}"`);
-    }
-    const keyId = parts.length >= 2 ? parts[1] : jwk.kid;
+    // Split from the right, as an envelope's kidId: the sender id (`https://partner.org`) may hold anything.
+    const parts = parseKid(jwk.kid) ?? { keyId: jwk.kid, alg: undefined };
+    const keyId = parts.keyId;
     try {
       checkKeyId(keyId);
     } catch (err) {
@@ -95,10 +93,10 @@ export function parseJwks(text: string) {
     seen.add(keyId);
     const alg = typeof jwk.alg === "string" && jwk.alg !== "EdDSA" ? jwk.alg : undefined;
     const { alg: detected, jwk: pub } = parsePublicKey(jwk, alg);
-    if (parts.length === 3 && normaliseAlg(parts[2]) !== detected) {
+    if (parts.alg !== undefined && normaliseAlg(parts.alg) !== detected) {
       throw new SenderError(
         "invalid",
-        `JWKS key #${i}: kid names alg "${parts[2].slice(0, 40)}" for a ${detected} key`,
+        `JWKS key #${i}: kid names alg "${parts.alg.slice(0, 40)}" for a ${detected} key`,
       );
     }
     return { keyId, alg: detected, jwk: pub };

@@ -147,9 +147,12 @@ export function requireSender(deps: Deps, senderId: string): void {
   }
 }
 
+/** A sender's imported active keys by key id. */
+export type SenderKeySet = Map<string, { alg: KeyAlg; key: KeyObject }>;
+
 interface CachedKeys {
   version: number;
-  keys: Map<string, { alg: KeyAlg; key: KeyObject }>;
+  keys: SenderKeySet;
 }
 
 const CACHES = new WeakMap<Deps, Map<string, CachedKeys>>();
@@ -162,12 +165,12 @@ export function senderKeySet(
   deps: Deps,
   senderId: string,
   version: number,
-): Map<string, { alg: KeyAlg; key: KeyObject }> {
+): SenderKeySet {
   let cache = CACHES.get(deps);
   if (!cache) CACHES.set(deps, cache = new Map());
   const hit = cache.get(senderId);
   if (hit && hit.version === version) return hit.keys;
-  const keys = new Map<string, { alg: KeyAlg; key: KeyObject }>();
+  const keys: SenderKeySet = new Map();
   const rows = stmt(
     deps.db,
     "SELECT key_id, alg, public_jwk FROM sender_keys WHERE sender_id = ? AND active = 1",

@@ -2,9 +2,21 @@
 import type { Deps } from "../deps.ts";
 import { stmt } from "../db/statements.ts";
 import { isoNow } from "../clock.ts";
+import { transaction } from "../db/sqlite.ts";
+import { isSenderId, SENDER_ID_RULE } from "../dci/limits.ts";
+import {
+  type SenderSettingsInput,
+  type SenderSettingsView,
+  SETTINGS_KEYS,
+  settingsColumns,
+  settingsProblem,
+  type SettingsRow,
+  settingsView,
+} from "./settings.ts";
+import { sealOutboundSecret } from "./outbound_secret.ts";
 
-/** A registered sender as the rest of the server sees it. */
-export interface Sender {
+/** A registered sender as the rest of the server sees it (settings: effective values, secrets only as "set"). */
+export interface Sender extends SenderSettingsView {
   sender_id: string;
   name: string;
   active: boolean;
@@ -23,7 +35,7 @@ export interface Sender {
 }
 
 /** Fields an operator sets when adding or updating a sender. */
-export interface SenderInput {
+export interface SenderInput extends SenderSettingsInput {
   name?: string;
   callback_base_url?: string | null;
   jwks_url?: string | null;
@@ -39,9 +51,6 @@ export class SenderError extends Error {
     this.name = "SenderError";
   }
 }
-
-/** Valid sender ids: `[A-Za-z0-9._-]`, 1 to 99 characters. */
-export const SENDER_ID = /^[A-Za-z0-9._-]{1,99}$/;
 
 type Row = Record<string, string | number | null>;
 
@@ -61,6 +70,7 @@ function toSender(deps: Deps, r: Row): Sender {
     jwks_fetch_error: r.jwks_fetch_error as string | null,
     created_at: r.created_at as string,
     updated_at: r.updated_at as string,
+    ...settingsView(r as unknown as SettingsRow, deps.config),
   };
 }
 
@@ -98,20 +108,56 @@ function validate(input: SenderInput): void {
   if (input.name !== undefined && (input.name.trim() === "" || input.name.length > 200)) {
     throw new SenderError("invalid", "name must be 1 to 200 characters");
   }
+  const problem = settingsProblem(input);
+  if (problem) throw new SenderError("invalid", problem);
 }
 
-/** Registers a sender; refuses an invalid or duplicate sender_id. */
+/** The settings columns of `input` for `senderId` (its secret sealed). */
+function settingsOf(deps: Deps, senderId: string, input: SenderInput) {
+  return settingsColumns(input, (secret) => sealOutboundSecret(deps, senderId, secret));
+}
+
+/**
+ * Registers a sender; refuses an invalid sender_id, and one that equals an existing id or differs from it by case
+ * alone (`Partner.org` beside `partner.org` would be two senders an operator reads as one).
+ */
 export function addSender(deps: Deps, senderId: string, input: SenderInput): Sender {
-  if (!SENDER_ID.test(senderId)) {
-    throw new SenderError("invalid", `sender_id "${senderId}" must be [A-Za-z0-9._-], 1 to 99 characters`);
+  if (!isSenderId(senderId)) {
+    throw new SenderError(
+      "invalid",
+      `sender_id ${JSON.stringify(String(senderId).slice(0, 300))} ${SENDER_ID_RULE}`,
+    );
   }
   validate(input);
-  if (getSender(deps, senderId)) throw new SenderError("conflict", `sender "${senderId}" already exists`);
+  transaction(deps.db, () => {
+    refuseDuplicate(deps, senderId);
+    insertSender(deps, senderId, input);
+  });
+  return getSender(deps, senderId)!;
+}
+
+function refuseDuplicate(deps: Deps, senderId: string): void {
+  // ASCII-only ids, so NOCASE (which folds ASCII letters) is exactly "differs by case alone".
+  const clash = stmt(deps.db, "SELECT sender_id FROM senders WHERE sender_id = ? COLLATE NOCASE LIMIT 1")
+    .get(senderId) as { sender_id: string } | undefined;
+  if (!clash) return;
+  throw new SenderError(
+    "conflict",
+    clash.sender_id === senderId
+      ? `sender "${senderId}" already exists`
+      : `sender "${senderId}" differs only by case from the existing sender "${clash.sender_id}"`,
+  );
+}
+
+function insertSender(deps: Deps, senderId: string, input: SenderInput): void {
   const now = isoNow(deps.clock);
+  const settings = Object.entries(settingsOf(deps, senderId, input));
+  // Column names come from settingsColumns' fixed list, never from the request as text.
   stmt(
     deps.db,
     `INSERT INTO senders (sender_id, name, callback_base_url, jwks_url, limit_minute, limit_day,
-      auto_approve_subscriptions, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      auto_approve_subscriptions, created_at, updated_at${settings.map(([k]) => `, ${k}`).join("")})
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?${settings.map(() => ", ?").join("")})`,
   ).run(
     senderId,
     input.name ?? senderId,
@@ -122,8 +168,8 @@ export function addSender(deps: Deps, senderId: string, input: SenderInput): Sen
     input.auto_approve_subscriptions ? 1 : 0,
     now,
     now,
+    ...settings.map(([, v]) => v),
   );
-  return getSender(deps, senderId)!;
 }
 
 const UPDATABLE = new Set([
@@ -133,6 +179,7 @@ const UPDATABLE = new Set([
   "limit_minute",
   "limit_day",
   "auto_approve_subscriptions",
+  ...SETTINGS_KEYS,
 ]);
 
 /** Changes the given fields of a sender (null clears an optional field). */
@@ -142,9 +189,14 @@ export function updateSender(deps: Deps, senderId: string, input: SenderInput): 
   validate(input);
   const sets: string[] = [];
   const values: (string | number | null)[] = [];
-  for (const [k, v] of Object.entries(input)) {
+  const settingKeys = new Set<string>(SETTINGS_KEYS);
+  const columns = {
+    ...Object.fromEntries(Object.entries(input).filter(([k]) => !settingKeys.has(k))),
+    ...settingsOf(deps, senderId, input),
+  };
+  for (const [k, v] of Object.entries(columns)) {
     if (v === undefined) continue;
-    sets.push(`${k} = ?`); // k comes from the SenderInput field list, never from the request as text
+    sets.push(`${k} = ?`); // k comes from UPDATABLE or settingsColumns, never from the request as text
     values.push(typeof v === "boolean" ? (v ? 1 : 0) : v as string | number | null);
   }
   sets.push("updated_at = ?");

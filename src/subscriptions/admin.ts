@@ -3,6 +3,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
+import { MAX_SENDER_ID } from "../dci/limits.ts";
 import { DateTime } from "../dci/schemas.ts";
 import { listSubscriptions, SUBSCRIPTION_STATES, type SubscriptionRow } from "./store.ts";
 import { listNotifications, NOTIFICATION_STATUSES } from "./notifications.ts";
@@ -36,7 +37,7 @@ const list = createRoute({
   request: {
     query: z.object({
       state: z.enum(SUBSCRIPTION_STATES).optional(),
-      sender_id: z.string().max(99).optional(),
+      sender_id: z.string().max(MAX_SENDER_ID).optional(),
       limit: z.coerce.number().int().min(1).max(500).default(50),
       offset: z.coerce.number().int().min(0).default(0),
     }),
@@ -133,7 +134,7 @@ const notifications = createRoute({
   request: {
     query: z.object({
       subscription: z.string().max(99).optional(),
-      sender_id: z.string().max(99).optional(),
+      sender_id: z.string().max(MAX_SENDER_ID).optional(),
       status: z.enum(NOTIFICATION_STATUSES).optional(),
       since: DateTime.optional(),
       until: DateTime.optional(),

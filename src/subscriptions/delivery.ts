@@ -5,7 +5,10 @@
  */
 import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
-import { type DeliveryOutcome, postEnvelope } from "../net/deliver.ts";
+import { countRejection, type DeliveryOutcome } from "../net/deliver.ts";
+import { deliverToSender } from "../senders/delivery.ts";
+import { getSender } from "../senders/store.ts";
+import { TEST_MODE_META } from "../senders/settings.ts";
 import { stmt } from "../db/statements.ts";
 import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import { retryDelay } from "../transactions/states.ts";
@@ -69,6 +72,7 @@ export async function sendNotification(
     | { snapshot: string; created_at: string }
     | undefined;
   if (!ev) return { ok: false, permanent: true, error: `registry event ${n.event_id} no longer exists` };
+  const sender = getSender(deps, sub.sender_id);
   let body: string;
   try {
     const message = notifyMessage(sub, n, readSnapshot(ev.snapshot).record, ev.created_at);
@@ -79,16 +83,18 @@ export async function sendNotification(
       totalCount: 1,
       completedCount: 1,
       messageId: n.message_id,
+      meta: sender?.test_mode ? TEST_MODE_META : undefined,
     }, message));
   } catch (err) {
     deps.log.error("notification envelope could not be built", { notification_id: n.notification_id, err });
     return { ok: false, permanent: false, error: "envelope: could not sign the notification" };
   }
-  return await postEnvelope(deps.http, currentNotifyUrl(deps, sub), body, {
+  return await deliverToSender(deps, sub.sender_id, currentNotifyUrl(deps, sub, sender), body, {
     headers: { "X-DCI-Notification-ID": n.notification_id },
     what: "notification URL",
     hold,
-    sender: sub.sender_id,
+    testMode: sender?.test_mode,
+    logFields: { notification_id: n.notification_id },
   });
 }
 
@@ -155,13 +161,14 @@ export async function runLane(
         count("sent");
         continue;
       }
+      if (outcome.receiverCode) countRejection(deps, "notification", outcome.receiverCode);
       const wait = outcome.permanent ? null : delay(n.attempts + 1);
       if (wait !== null) {
-        markRetry(deps.db, n.id, outcome.error, iso(deps.clock.now() + wait), at);
+        markRetry(deps.db, n.id, outcome, iso(deps.clock.now() + wait), at);
         count("retry");
         break;
       }
-      markFailed(deps.db, n.id, outcome.error, at);
+      markFailed(deps.db, n.id, outcome, at);
       count("failed");
       deps.log.warn("notification failed", {
         subscription: sub.code,

@@ -7,7 +7,7 @@
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
 import { stmt } from "../db/statements.ts";
-import { getSender } from "../senders/store.ts";
+import { getSender, type Sender } from "../senders/store.ts";
 import { heldForSender, senderHold } from "../senders/pause.ts";
 import { cancelForDeletedSender, type SubscriptionRow } from "./store.ts";
 import { notifyUrl } from "./rules.ts";
@@ -40,14 +40,19 @@ export function notificationHold(deps: Deps, subscriptionId: number, rowId: numb
  * else the header.sender_uri of the subscribe request, else the URL recorded at subscribe time. A changed URL
  * is recorded on the subscription, so operators see where notifications go.
  */
-export function currentNotifyUrl(deps: Deps, sub: SubscriptionRow): string {
-  const base = getSender(deps, sub.sender_id)?.callback_base_url ??
+export function currentNotifyUrl(
+  deps: Deps,
+  sub: SubscriptionRow,
+  sender: Sender | undefined = getSender(deps, sub.sender_id),
+): string {
+  const base = sender?.callback_base_url ??
     (stmt(
       deps.db,
       `SELECT CASE WHEN json_valid(request_header) THEN json_extract(request_header, '$.sender_uri') END AS uri
        FROM transactions WHERE correlation_id = ?`,
     ).get(sub.correlation_id) as { uri: unknown } | undefined)?.uri;
-  const url = notifyUrl(typeof base === "string" ? base : undefined) ?? sub.callback_url;
+  const url = notifyUrl(typeof base === "string" ? base : undefined, sender?.callback_url_mode) ??
+    sub.callback_url;
   if (url !== sub.callback_url) {
     stmt(deps.db, "UPDATE subscriptions SET callback_url = ? WHERE id = ?").run(url, sub.id);
   }

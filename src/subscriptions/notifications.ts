@@ -22,6 +22,8 @@ export interface NotificationRow {
   attempts: number;
   status: typeof NOTIFICATION_STATUSES[number];
   last_error: string | null;
+  /** The ERR code of a receiver that rejected the last attempt (HTTP 2xx, ack_status ERR). */
+  receiver_code: string | null;
   next_attempt_at: string;
   created_at: string;
   updated_at: string;
@@ -43,13 +45,15 @@ const SQL = {
       JOIN notifications n ON n.id = h.head
       JOIN subscriptions s ON s.id = h.subscription_id
     WHERE s.state = 'active' AND n.next_attempt_at <= ? AND s.sender_id NOT IN ${DISABLED_SENDERS}`,
-  sent: `UPDATE notifications SET status = 'sent', attempts = attempts + 1, last_error = NULL, sent_at = ?,
-    updated_at = ? WHERE id = ? AND status = 'pending'`,
+  sent:
+    `UPDATE notifications SET status = 'sent', attempts = attempts + 1, last_error = NULL, receiver_code = NULL,
+    sent_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'`,
   retry:
-    `UPDATE notifications SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ?
-    WHERE id = ? AND status = 'pending'`,
-  failed: `UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = ?, updated_at = ?
-    WHERE id = ? AND status = 'pending'`,
+    `UPDATE notifications SET attempts = attempts + 1, last_error = ?, receiver_code = ?, next_attempt_at = ?,
+    updated_at = ? WHERE id = ? AND status = 'pending'`,
+  failed:
+    `UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = ?, receiver_code = ?,
+    updated_at = ? WHERE id = ? AND status = 'pending'`,
 };
 
 /** Logs a pending notification of `eventId` for a subscription (a repeat is ignored); call inside fan-out. */
@@ -88,14 +92,20 @@ export function markSent(db: Db, id: number, now: string): boolean {
   return Number(stmt(db, SQL.sent).run(now, now, id).changes) > 0;
 }
 
+/** Why an attempt failed, and the receiver's ERR code when it rejected the envelope. */
+export interface AttemptFailure {
+  error: string;
+  receiverCode?: string;
+}
+
 /** Counts a failed attempt and schedules the next one. */
-export function markRetry(db: Db, id: number, error: string, nextAt: string, now: string): boolean {
-  return Number(stmt(db, SQL.retry).run(error, nextAt, now, id).changes) > 0;
+export function markRetry(db: Db, id: number, f: AttemptFailure, nextAt: string, now: string): boolean {
+  return Number(stmt(db, SQL.retry).run(f.error, f.receiverCode ?? null, nextAt, now, id).changes) > 0;
 }
 
 /** pending → failed after the last attempt (or a permanent refusal). */
-export function markFailed(db: Db, id: number, error: string, now: string): boolean {
-  return Number(stmt(db, SQL.failed).run(error, now, id).changes) > 0;
+export function markFailed(db: Db, id: number, f: AttemptFailure, now: string): boolean {
+  return Number(stmt(db, SQL.failed).run(f.error, f.receiverCode ?? null, now, id).changes) > 0;
 }
 
 /**

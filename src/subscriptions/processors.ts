@@ -3,6 +3,7 @@
  * a re-run finds the subscription its first run made (correlation_id + reference_id) or cancelled
  * (cancelled_by), and answers the same.
  */
+import type { CallbackUrlMode } from "../senders/settings.ts";
 import type { Deps } from "../deps.ts";
 import type { ProcessInput, ProcessResult } from "../transactions/processors.ts";
 import { isoNow } from "../clock.ts";
@@ -43,12 +44,12 @@ async function subscribeItem(
   input: ProcessInput,
   item: Json,
   autoApprove: boolean,
-  base?: string,
+  target: { base?: string; mode?: CallbackUrlMode },
 ) {
   const reference = String(item.reference_id);
   const now = isoNow(deps.clock);
   const criteria = checkCriteria(item.subscribe_criteria, input.registry, now);
-  const url = await checkNotifyUrl(deps, notifyUrl(base), {
+  const url = await checkNotifyUrl(deps, notifyUrl(target.base, target.mode), {
     senderId: input.senderId,
     missing:
       "No notification URL: header.sender_uri (or the sender's callback URL) must be an absolute http(s) URL",
@@ -129,7 +130,10 @@ export async function subscribeProcessor(deps: Deps, input: ProcessInput): Promi
     seen.add(ref);
     try {
       response.push(
-        await subscribeItem(deps, input, item, sender?.auto_approve_subscriptions ?? false, base),
+        await subscribeItem(deps, input, item, sender?.auto_approve_subscriptions ?? false, {
+          base,
+          mode: sender?.callback_url_mode,
+        }),
       );
     } catch (err) {
       if (!(err instanceof SubscribeRejection)) throw err;

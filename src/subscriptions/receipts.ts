@@ -14,6 +14,7 @@ import { isoNow } from "../clock.ts";
 import type { ProcessInput, ProcessResult } from "../transactions/processors.ts";
 import { markReceived, type ReceiptTarget } from "./notifications.ts";
 import { MAX_CODE } from "../dci/limits.ts";
+import { answerMeta } from "../senders/settings.ts";
 
 /** The most beneficiaries a receipt_information may list (they are accepted and not used). */
 const MAX_BENEFICIARIES = 1000;
@@ -129,7 +130,12 @@ export function receipt(deps: Deps, senderId: string, m: Message, correlationId:
   };
 }
 
-function envelopeOfResult(deps: Deps, senderId: string, r: ReturnType<typeof receipt>, messageId?: string) {
+function envelopeOfResult(
+  deps: Deps,
+  senderId: string,
+  r: ReturnType<typeof receipt>,
+  meta?: Readonly<Record<string, unknown>>,
+) {
   return signedEnvelope(deps, {
     action: "on-receipt",
     status: r.status,
@@ -138,7 +144,7 @@ function envelopeOfResult(deps: Deps, senderId: string, r: ReturnType<typeof rec
     completedCount: 1,
     statusReasonCode: r.reasonCode,
     statusReasonMessage: r.reasonMessage,
-    messageId,
+    meta,
   }, r.message);
 }
 
@@ -175,6 +181,6 @@ export function receiptRoutes(app: OpenAPIHono<AppEnv>, deps: Deps, _registry: R
     const senderId = c.var.auth?.senderId ?? body.header.sender_id;
     const r = receipt(deps, senderId, body.message, crypto.randomUUID());
     Object.assign(c.var.logFields, { sender_id: senderId, correlation_id: r.message.correlation_id });
-    return c.json(envelopeOfResult(deps, senderId, r), 200);
+    return c.json(envelopeOfResult(deps, senderId, r, answerMeta(c.var.auth)), 200);
   });
 }

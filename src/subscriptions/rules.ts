@@ -2,6 +2,7 @@
  * Subscription rules that need no storage: event and record type names, start and end times, the filter (search
  * query language, compiled with the registry's query compiler), the dedupe key and the notification URL.
  */
+import type { CallbackUrlMode } from "../senders/settings.ts";
 import { CALLBACK_SUFFIX, callbackBase, trimTrailingSlashes } from "../dci/callback_url.ts";
 import { parseQuery, QueryError } from "../registry/query_parse.ts";
 import { type Compiled, toSql } from "../registry/query_sql.ts";
@@ -164,15 +165,20 @@ export function dedupeKey(
 
 /**
  * The URL notifications go to, from a base (the sender's registered callback URL, else header.sender_uri):
- * a base already ending in a callback path has that segment replaced by `notify`; otherwise
- * `/registry/notify` is appended. Undefined when the base is not an absolute http(s) URL without credentials.
+ * in the sender's `exact` callback URL mode, the base as given; otherwise a base already ending in a callback
+ * path has that segment replaced by `notify`, and any other gets `/registry/notify` appended. Undefined when
+ * the base is not an absolute http(s) URL without credentials.
  */
-export function notifyUrl(base: string | undefined | null, path = "notify"): string | undefined {
+export function notifyUrl(
+  base: string | undefined | null,
+  mode: CallbackUrlMode = "append",
+): string | undefined {
   const url = callbackBase(base);
   if (!url) return undefined;
+  if (mode === "exact") return url.toString();
   const trimmed = trimTrailingSlashes(url.pathname);
   if (CALLBACK_SUFFIX.test(trimmed)) {
-    url.pathname = trimmed.replace(/\/(txn\/)?[^/]+$/, "") + `/${path}`;
-  } else url.pathname = `${trimmed}/registry/${path}`;
+    url.pathname = trimmed.replace(/\/(txn\/)?[^/]+$/, "") + "/notify";
+  } else url.pathname = `${trimmed}/registry/notify`;
   return url.toString();
 }

@@ -6,7 +6,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
-import { getSender } from "../senders/store.ts";
+import { getSender, type Sender } from "../senders/store.ts";
 import { callbackBase } from "../dci/callback_url.ts";
 import { REGISTRIES } from "../dci/registry_router.ts";
 import {
@@ -68,9 +68,13 @@ function checkIds(s: z.output<typeof SeedSubscription>): void {
   }
 }
 
-/** The notification URL: notify_url exactly as given, else the sender's callback URL as subscribe derives it. */
-function urlOf(s: z.output<typeof SeedSubscription>, callbackBaseUrl: string | null): string | undefined {
-  if (s.notify_url === undefined) return notifyUrl(callbackBaseUrl);
+/**
+ * The notification URL: notify_url exactly as given, else the sender's callback URL as subscribe derives it
+ * (with the sender's callback URL mode). A sender's registered callback URL wins at send time, as it does over
+ * a subscribe request's sender_uri.
+ */
+function urlOf(s: z.output<typeof SeedSubscription>, sender: Sender): string | undefined {
+  if (s.notify_url === undefined) return notifyUrl(sender.callback_base_url, sender.callback_url_mode);
   return callbackBase(s.notify_url)?.toString();
 }
 
@@ -87,7 +91,7 @@ export async function seedSubscription(deps: Deps, raw: unknown): Promise<Subscr
     () => checkCriteria(s.subscribe_criteria, registry, now),
   );
   const url = await named("notify_url", () =>
-    checkNotifyUrl(deps, urlOf(s, sender.callback_base_url), {
+    checkNotifyUrl(deps, urlOf(s, sender), {
       senderId: s.sender_id,
       missing: s.notify_url === undefined
         ? `sender "${s.sender_id}" has no callback URL: give notify_url`

@@ -3,6 +3,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
+import { MAX_SENDER_ID } from "../dci/limits.ts";
 import { TXN_ACTIONS, TXN_STATES } from "./states.ts";
 import { detail, findTxn, listTxns, retryCallback, retryRefusalMessage, summarize } from "./operations.ts";
 
@@ -18,7 +19,7 @@ const list = createRoute({
     query: z.object({
       state: z.enum(TXN_STATES).optional(),
       action: z.enum(TXN_ACTIONS).optional(),
-      sender_id: z.string().max(99).optional(),
+      sender_id: z.string().max(MAX_SENDER_ID).optional(),
       transaction_id: z.string().max(99).optional(),
       before: z.coerce.number().int().min(1).optional(),
       limit: z.coerce.number().int().min(1).max(500).default(50),

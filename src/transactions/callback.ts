@@ -2,8 +2,10 @@
 import { CALLBACK_SUFFIX, callbackBase, trimTrailingSlashes } from "../dci/callback_url.ts";
 import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
-import { type DeliveryOutcome, postEnvelope } from "../net/deliver.ts";
-import { getSender } from "../senders/store.ts";
+import type { DeliveryOutcome } from "../net/deliver.ts";
+import { getSender, type Sender } from "../senders/store.ts";
+import { type CallbackUrlMode, TEST_MODE_META } from "../senders/settings.ts";
+import { deliverToSender } from "../senders/delivery.ts";
 import { callbackAction, type TxnAction } from "./states.ts";
 import { setCallbackUrl, type TxnRow } from "./store.ts";
 import { isHeaderSafeId } from "../dci/limits.ts";
@@ -21,13 +23,17 @@ export const CALLBACK_PATHS: Readonly<Record<ReturnType<typeof callbackAction>, 
 
 /**
  * The callback URL for `action` from a base (the sender's registered callback URL, else header.sender_uri):
- * the base itself when it already ends in a callback path, else base + `/registry/on-search` etc.
- * Undefined when the base is not an absolute http(s) URL without credentials.
+ * the base itself in the sender's `exact` mode or when it already ends in a callback path, else base +
+ * `/registry/on-search` etc. Undefined when the base is not an absolute http(s) URL without credentials.
  */
-export function callbackUrl(base: string | undefined, action: TxnAction): string | undefined {
+export function callbackUrl(
+  base: string | undefined,
+  action: TxnAction,
+  mode: CallbackUrlMode = "append",
+): string | undefined {
   const url = callbackBase(base);
   if (!url) return undefined;
-  if (!CALLBACK_SUFFIX.test(url.pathname)) {
+  if (mode === "append" && !CALLBACK_SUFFIX.test(url.pathname)) {
     url.pathname = trimTrailingSlashes(url.pathname) + CALLBACK_PATHS[callbackAction(action)];
   }
   return url.toString();
@@ -38,27 +44,32 @@ export function callbackUrl(base: string | undefined, action: TxnAction): string
  * have changed it since the request was accepted), else the request's header.sender_uri; the URL recorded at
  * accept when neither gives one. A changed URL is recorded on the row, so operators see where it went.
  */
-export function currentCallbackUrl(deps: Deps, row: TxnRow): string {
+export function currentCallbackUrl(
+  deps: Deps,
+  row: TxnRow,
+  sender: Sender | undefined = getSender(deps, row.sender_id),
+): string {
   let senderUri: string | undefined;
   try {
     const uri = (JSON.parse(row.request_header) as { sender_uri?: unknown }).sender_uri;
     senderUri = typeof uri === "string" ? uri : undefined;
   } catch { /* stored by accept as JSON; the recorded URL stands */ }
-  const url = callbackUrl(getSender(deps, row.sender_id)?.callback_base_url ?? senderUri, row.action) ??
+  const url = callbackUrl(sender?.callback_base_url ?? senderUri, row.action, sender?.callback_url_mode) ??
     row.callback_url;
   if (url !== row.callback_url) setCallbackUrl(deps.db, row.id, url);
   return url;
 }
 
 /**
- * Signs the stored result as the callback envelope and POSTs it once to the URL as it is now. `hold` is asked
- * right before sending (see postEnvelope). Never throws.
+ * Signs the stored result as the callback envelope and POSTs it once to the URL as it is now, with the sender's
+ * outbound authentication. `hold` is asked right before sending (see postEnvelope). Never throws.
  */
 export async function deliverOnce(
   deps: Deps,
   row: TxnRow,
   options: { hold?: () => string | undefined } = {},
 ): Promise<DeliveryOutcome> {
+  const sender = getSender(deps, row.sender_id);
   let body: string;
   try {
     const envelope = signedEnvelope(deps, {
@@ -70,6 +81,7 @@ export async function deliverOnce(
       statusReasonCode: row.status_reason_code ?? undefined,
       statusReasonMessage: row.status_reason_message ?? undefined,
       messageId: row.callback_message_id ?? undefined,
+      meta: sender?.test_mode ? TEST_MODE_META : undefined,
     }, JSON.parse(row.result ?? "{}"));
     body = JSON.stringify(envelope);
   } catch (err) {
@@ -78,10 +90,11 @@ export async function deliverOnce(
   }
   // Ids are header-safe since accept refuses others; a row stored before that rule goes without the header
   // (the transaction_id is in the body) rather than never being delivered.
-  return await postEnvelope(deps.http, currentCallbackUrl(deps, row), body, {
+  return await deliverToSender(deps, row.sender_id, currentCallbackUrl(deps, row, sender), body, {
     headers: isHeaderSafeId(row.transaction_id) ? { "X-DCI-Transaction-ID": row.transaction_id } : {},
     what: "callback URL",
     hold: options.hold,
-    sender: row.sender_id,
+    testMode: sender?.test_mode,
+    logFields: { correlation_id: row.correlation_id },
   });
 }

@@ -24,6 +24,8 @@ export interface TxnSummary {
   status_reason_code: string | null;
   attempts: number;
   last_error: string | null;
+  /** The ERR code of a receiver that rejected the last callback attempt. */
+  receiver_code: string | null;
   next_attempt_at: string | null;
   created_at: string;
   updated_at: string;
@@ -42,6 +44,7 @@ export function summarize(row: TxnRow): TxnSummary {
     status_reason_code: row.status_reason_code,
     attempts: row.attempts,
     last_error: row.last_error,
+    receiver_code: row.receiver_code,
     next_attempt_at: row.next_attempt_at,
     created_at: row.created_at,
     updated_at: row.updated_at,

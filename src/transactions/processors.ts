@@ -10,6 +10,7 @@ import { txnStatusProcessor } from "./txn_status.ts";
 import { runSearch } from "../registry/search_run.ts";
 import { subscribeProcessor, unsubscribeProcessor } from "../subscriptions/processors.ts";
 import { receiptProcessor } from "../subscriptions/receipts.ts";
+import { getSender } from "../senders/store.ts";
 
 /** What a processor is given. */
 export interface ProcessInput {
@@ -56,6 +57,8 @@ const searchProcessor: Processor = async (deps, input) => {
     header: input.header,
     message: input.message,
     correlationId: input.correlationId,
+    // Settings as they are when the search runs: an operator's change applies to work still queued.
+    lenientTotalCount: getSender(deps, input.senderId)?.lenient.includes("total_count"),
   });
   return {
     status: out.status,

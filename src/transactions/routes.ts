@@ -16,6 +16,7 @@ import type { TxnAction } from "./states.ts";
 import { txnStatus } from "./txn_status.ts";
 import { ReceiptEnvelope } from "../subscriptions/receipts.ts";
 import { stateCounts } from "./store.ts";
+import { answerMeta } from "../senders/settings.ts";
 
 const ENDPOINTS: ReadonlyArray<{ path: string; action: TxnAction; scope: Scope; schema: z.ZodType }> = [
   { path: "/search", action: "search", scope: "registry.search", schema: AsyncSearchEnvelope },
@@ -104,6 +105,7 @@ export function transactionRoutes(app: OpenAPIHono<AppEnv>, deps: Deps, registry
       completedCount: r.completedCount,
       statusReasonCode: r.reasonCode,
       statusReasonMessage: r.reasonMessage,
+      meta: answerMeta(c.var.auth),
     }, r.message);
     return c.json(envelope, 200);
   });

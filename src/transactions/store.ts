@@ -35,6 +35,8 @@ export interface TxnRow {
   process_attempts: number;
   /** Why the last processing attempt failed (for operators; never sent). */
   process_error: string | null;
+  /** The ERR code of a receiver that rejected the last callback attempt (HTTP 2xx, ack_status ERR). */
+  receiver_code: string | null;
   next_attempt_at: string | null;
   lease_owner: string | null;
   lease_until: string | null;
@@ -201,29 +203,48 @@ export function claimCallback(db: Db, id: number, owner: string, now: string, le
 export function markCallbackSent(db: Db, id: number, owner: string, now: string): boolean {
   return stmt(
     db,
-    `UPDATE transactions SET state = 'callback_sent', last_error = NULL, next_attempt_at = NULL,
-       lease_owner = NULL, lease_until = NULL, completed_at = ?, updated_at = ?
+    `UPDATE transactions SET state = 'callback_sent', last_error = NULL, receiver_code = NULL,
+       next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL, completed_at = ?, updated_at = ?
      WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`,
   ).run(now, now, id, owner).changes === 1;
 }
 
+/** What a failed callback attempt records: why, and the receiver's ERR code when it rejected the envelope. */
+export interface CallbackFailure {
+  error: string;
+  receiverCode?: string;
+}
+
 /** Records a failed attempt and when the next is due. */
-export function scheduleRetry(db: Db, id: number, owner: string, error: string, nextAt: string, now: string) {
+export function scheduleRetry(
+  db: Db,
+  id: number,
+  owner: string,
+  f: CallbackFailure,
+  nextAt: string,
+  now: string,
+) {
   return stmt(
     db,
-    `UPDATE transactions SET last_error = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
-       updated_at = ? WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`,
-  ).run(error.slice(0, 999), nextAt, now, id, owner).changes === 1;
+    `UPDATE transactions SET last_error = ?, receiver_code = ?, next_attempt_at = ?, lease_owner = NULL,
+       lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`,
+  ).run(f.error.slice(0, 999), f.receiverCode ?? null, nextAt, now, id, owner).changes === 1;
 }
 
 /** succeeded|rejected → callback_failed, keeping the reason. */
-export function markCallbackFailed(db: Db, id: number, owner: string, error: string, now: string): boolean {
+export function markCallbackFailed(
+  db: Db,
+  id: number,
+  owner: string,
+  f: CallbackFailure,
+  now: string,
+): boolean {
   return stmt(
     db,
-    `UPDATE transactions SET state = 'callback_failed', last_error = ?, next_attempt_at = NULL,
+    `UPDATE transactions SET state = 'callback_failed', last_error = ?, receiver_code = ?, next_attempt_at = NULL,
        lease_owner = NULL, lease_until = NULL, completed_at = ?, updated_at = ?
      WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`,
-  ).run(error.slice(0, 999), now, now, id, owner).changes === 1;
+  ).run(f.error.slice(0, 999), f.receiverCode ?? null, now, now, id, owner).changes === 1;
 }
 
 /** callback_failed → succeeded|rejected with a fresh attempt budget, due now (operator retry). */

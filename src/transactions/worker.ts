@@ -11,6 +11,7 @@ import { groupCommit } from "../db/group_commit.ts";
 import { Limiter } from "./limiter.ts";
 import { callbackHold, heldBySender } from "./holds.ts";
 import { destinationOf, FairSlots } from "../net/fair_slots.ts";
+import { countRejection } from "../net/deliver.ts";
 import {
   claimCallback,
   claimProcessing,
@@ -188,14 +189,15 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWor
       countOutcome(row, "sent");
       return;
     }
+    if (outcome.receiverCode) countRejection(deps, "callback", outcome.receiverCode);
     const wait = outcome.permanent ? null : delay(row.attempts);
     if (wait === null) {
-      markCallbackFailed(deps.db, id, owner, outcome.error, iso(at));
+      markCallbackFailed(deps.db, id, owner, outcome, iso(at));
       countOutcome(row, "failed");
       deps.log.warn("callback failed", { ...logFields(row), attempts: row.attempts, error: outcome.error });
       return;
     }
-    if (scheduleRetry(deps.db, id, owner, outcome.error, iso(at + wait), iso(at))) {
+    if (scheduleRetry(deps.db, id, owner, outcome, iso(at + wait), iso(at))) {
       countOutcome(row, "retry");
       deps.log.info("callback retry scheduled", {
         ...logFields(row),

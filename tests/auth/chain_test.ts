@@ -180,6 +180,14 @@ Deno.test("authenticate() refuses missing, tampered, wrong-key, unknown-key and 
     const unknown = signEnvelope(e, { kid: `${alice.senderId}|k9|ed25519`, alg: "ed25519", privateKey }, {
       nowMs: deps.clock.now(),
     });
+    // An unregistered key id falls back to alice's only ed25519 key, which did not make this signature.
+    const fellBack = await call(app, { ...e, signature: unknown }, alice.headers());
+    assert.match(fellBack.json.message.error.message, /does not match/);
+    // With two ed25519 keys there is no single key to fall back on: the kidId's key id is unknown.
+    addSenderKey(deps, alice.senderId, {
+      keyId: "k2",
+      material: generateKeyPairSync("ed25519").publicKey.export({ format: "pem", type: "spki" }) as string,
+    });
     const u = await call(app, { ...e, signature: unknown }, alice.headers());
     assert.match(u.json.message.error.message, /key "k9"/);
     const old = alice.sign(env(), deps.clock.now() - 400_000);

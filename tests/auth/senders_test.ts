@@ -21,7 +21,7 @@ Deno.test("senders: bad ids, duplicates and bad keys are refused and change noth
   const deps = await testDeps();
   try {
     throwsSender(() => addSender(deps, "bad id", {}), "invalid");
-    throwsSender(() => addSender(deps, "x".repeat(100), {}), "invalid");
+    throwsSender(() => addSender(deps, "x".repeat(256), {}), "invalid");
     addSender(deps, "s1", { name: "One", limit_minute: 5 });
     throwsSender(() => addSender(deps, "s1", {}), "conflict");
     throwsSender(() => updateSender(deps, "s1", { jwks_url: "ftp://x" }), "invalid");

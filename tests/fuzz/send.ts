@@ -7,6 +7,8 @@ export interface Answer {
   text: string;
   json?: Record<string, unknown>;
   error?: string;
+  /** The status line and headers as received (raw sends only). */
+  head?: string;
 }
 
 function parse(status: number, text: string, error?: string): Answer {
@@ -59,8 +61,8 @@ function dechunk(body: Uint8Array): Uint8Array {
   return new Uint8Array(out);
 }
 
-/** Writes raw request bytes, half-closes, and reads the answer until EOF (3 s at most). */
-async function sendRaw(url: URL, raw: Uint8Array): Promise<Answer> {
+/** Writes raw request bytes, half-closes, and reads the answer until EOF (3 s at most). Never throws. */
+export async function sendRaw(url: URL, raw: Uint8Array): Promise<Answer> {
   let conn: Deno.TcpConn | undefined;
   const timer = setTimeout(() => conn?.close(), 3000);
   try {
@@ -85,7 +87,7 @@ async function sendRaw(url: URL, raw: Uint8Array): Promise<Answer> {
     if (!m) return { status: 0, text: head.slice(0, 200), error: "no HTTP status line" };
     let body: Uint8Array = split < 0 ? new Uint8Array() : all.slice(split + 4);
     if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) body = dechunk(body);
-    return parse(Number(m[1]), new TextDecoder().decode(body));
+    return { ...parse(Number(m[1]), new TextDecoder().decode(body)), head };
   } catch (err) {
     return { status: 0, text: "", error: String((err as Error)?.message ?? err).slice(0, 200) };
   } finally {

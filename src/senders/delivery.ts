@@ -1,0 +1,49 @@
+/**
+ * Delivering an envelope to a sender's receiver (callbacks and notifications): with the sender's outbound
+ * authentication (outbound_auth.ts) and, when an OAuth2 token from the cache is refused with HTTP 401, once
+ * more with a freshly fetched token. The attempt itself is postEnvelope's (net/deliver.ts).
+ */
+import type { Deps } from "../deps.ts";
+import { type DeliveryOutcome, postEnvelope } from "../net/deliver.ts";
+
+/** POSTs `body` to `url` for `senderId` once (twice on a refused cached token). Never throws. */
+export async function deliverToSender(
+  deps: Deps,
+  senderId: string,
+  url: string,
+  body: string,
+  options: {
+    headers: Record<string, string>;
+    what: string;
+    hold?: () => string | undefined;
+    /** The sender is marked test: the log says so, with `logFields` naming what is delivered. */
+    testMode?: boolean;
+    logFields?: Record<string, unknown>;
+  },
+): Promise<DeliveryOutcome> {
+  // No token is fetched for a delivery that is held anyway.
+  const reason = options.hold?.();
+  if (reason !== undefined) return { ok: false, permanent: false, error: reason, held: true };
+  if (options.testMode) {
+    deps.log.info(`delivery to a test sender (${options.what})`, {
+      test_mode: true,
+      sender_id: senderId,
+      ...options.logFields,
+    });
+  }
+  const send = (authorization: string | undefined) =>
+    postEnvelope(deps.http, url, body, {
+      what: options.what,
+      hold: options.hold,
+      headers: authorization ? { ...options.headers, authorization } : options.headers,
+      sender: senderId,
+    });
+  const auth = await deps.outboundTokens.authorization(deps, senderId);
+  if (!auth.ok) return { ok: false, permanent: auth.permanent, error: auth.error };
+  const outcome = await send(auth.header);
+  if (outcome.ok || outcome.status !== 401 || !auth.fromCache) return outcome;
+  // The receiver no longer takes the cached token (revoked, or its clock ran ahead): fetch a new one now.
+  const fresh = await deps.outboundTokens.authorization(deps, senderId, { fresh: true });
+  if (!fresh.ok) return { ok: false, permanent: fresh.permanent, error: fresh.error };
+  return await send(fresh.header);
+}
