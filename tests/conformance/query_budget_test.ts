@@ -2,7 +2,8 @@
  * The new query forms stay inside issue 11's bounds: CEL predicates, `contains` / `like`, `name`, `phone`,
  * `email` and OpenG2P's `search_text` are answered by the search pool (a worker with its own SQLite
  * connection) like any query that may scan, and every statement they compile to checks the request's time
- * budget on the rows it visits (a clock that advances 1 ms per reading; outcomes asserted, never times).
+ * budget on the rows it visits (a clock that advances 1 ms per reading; outcomes asserted, never times). The
+ * budget refuses only after real work (~2,000 rows examined), so the registry has 10,000 persons.
  */
 import assert from "node:assert/strict";
 import { testConfig } from "../../src/config.ts";
@@ -33,11 +34,11 @@ const pred = (attribute_name: string, operator: string, attribute_value: unknown
   query: [{ expression1: { attribute_name, operator, attribute_value } }],
 });
 
-Deno.test("query budget: scans of the new forms (CEL contains, name, email, like) stop at the search time budget", async () => {
+Deno.test("query budget: scans of the new forms (CEL contains, name, phone, like) stop at the search time budget", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-query-budget-" });
   const deps = await openDeps(testConfig({ dataDir, searchBudgetMs: "20" }), { log: silentLogger });
   try {
-    await writeAll(deps.db, demoRecords(3_000, 1), { now: () => new Date(NOW).toISOString() });
+    await writeAll(deps.db, demoRecords(10_000, 1), { now: () => new Date(NOW).toISOString() });
     const ticking = (criteria: Record<string, unknown>) => {
       let t = NOW;
       return searchMessage({ db: deps.db, config: deps.config, clock: { now: () => t++ } }, input(criteria))
@@ -46,7 +47,7 @@ Deno.test("query budget: scans of the new forms (CEL contains, name, email, like
     const scans: Array<[string, Record<string, unknown>]> = [
       ["cel contains", cel(`r.name.contains("zzz") || r.surname.endsWith("qqq")`)],
       ["name contains", pred("name", "contains", "zzz")],
-      ["email contains", pred("email", "contains", "zzz")],
+      ["phone contains", pred("phone", "contains", "000000000")],
       ["locality like", pred("locality", "like", "%zzz%")],
     ];
     for (const [name, criteria] of scans) {
