@@ -41,6 +41,21 @@ interface State {
   comparisons: number;
 }
 
+/**
+ * The CEL text of an OpenSPP predicate (a string, `{expression: "…"}` or `{value: "…"}`, also one level
+ * down in `value`), or undefined for the spec's predicate list.
+ */
+export function celText(query: unknown): string | undefined {
+  if (typeof query === "string") return query;
+  if (typeof query !== "object" || query === null || Array.isArray(query) || "expression1" in query) {
+    return undefined;
+  }
+  const q = query as Record<string, unknown>;
+  if (typeof q.expression === "string") return q.expression;
+  if (typeof q.value === "string") return q.value;
+  return typeof q.value === "object" ? celText(q.value) : undefined;
+}
+
 /** Reads a CEL predicate into a condition tree; throws QueryError (rjct.filter.invalid). */
 export function parseCel(text: string): Cond {
   if (text.length > MAX_CEL_LENGTH) {

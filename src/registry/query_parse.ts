@@ -2,7 +2,7 @@
  * Parsing DCI queries (idtype-value, predicate, expression in MongoDB and OpenSPP form, CEL predicates) into
  * one small condition tree. Nothing here touches SQL: `query_sql.ts` turns the tree into parameterised SQL.
  */
-import { parseCel } from "./query_cel.ts";
+import { celText, parseCel } from "./query_cel.ts";
 
 /** A per-item rejection raised while reading or compiling a query. */
 export class QueryError extends Error {
@@ -161,18 +161,6 @@ function parsePredicate(query: unknown): Cond {
     seqOf(a.item, a.index) - seqOf(b.item, b.index) || a.index - b.index
   );
   return { kind: "and", items: items.map(({ item }) => predicateItem(item)) };
-}
-
-/**
- * The CEL text of an OpenSPP predicate (a string, `{expression: "…"}` or `{value: "…"}`, also one level
- * down in `value`), or undefined for the spec's predicate list.
- */
-function celText(query: unknown): string | undefined {
-  if (typeof query === "string") return query;
-  if (!isObject(query) || "expression1" in query) return undefined;
-  if (typeof query.expression === "string") return query.expression;
-  if (typeof query.value === "string") return query.value;
-  return isObject(query.value) ? celText(query.value) : undefined;
 }
 
 function seqOf(item: unknown, index: number): number {
