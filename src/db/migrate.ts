@@ -12,6 +12,7 @@ import m0008 from "../../migrations/0008_admin_token_ids.sql" with { type: "text
 import m0009 from "../../migrations/0009_processing_attempts.sql" with { type: "text" };
 import m0010 from "../../migrations/0010_jwks_key_ids.sql" with { type: "text" };
 import m0013 from "../../migrations/0013_sender_settings.sql" with { type: "text" };
+import m0014 from "../../migrations/0014_search_text.sql" with { type: "text" };
 import m0015 from "../../migrations/0015_txn_message_ids.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
@@ -34,19 +35,26 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: "0009_processing_attempts", sql: m0009 },
   { version: 10, name: "0010_jwks_key_ids", sql: m0010 },
   { version: 13, name: "0013_sender_settings", sql: m0013 },
+  { version: 14, name: "0014_search_text", sql: m0014 },
   { version: 15, name: "0015_txn_message_ids", sql: m0015 },
 ];
 
-/** Applies every migration newer than the recorded schema version; returns the names applied. */
+/**
+ * Applies every migration not recorded yet, in version order; returns the names applied. By set, not by the
+ * highest version: numbers are reserved per change and merged in any order (0015 may land before 0014), and a
+ * data dir that already ran the higher one must still get the lower.
+ */
 export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): string[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-  const row = db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").get() as {
-    v: number;
-  };
+  const done = new Set(
+    (db.prepare("SELECT version FROM schema_migrations").all() as Array<{ version: number }>).map((r) =>
+      Number(r.version)
+    ),
+  );
   const applied: string[] = [];
   for (const m of migrations) {
-    if (m.version <= row.v) continue;
+    if (done.has(m.version)) continue;
     // Each migration and its schema row commit together: a failing migration leaves the database as it was.
     transaction(db, () => {
       db.exec(m.sql);

@@ -15,16 +15,21 @@ export const SearchSort = z.object({
   sort_order: z.enum(["asc", "desc"]).optional(),
 }).openapi("SearchSort");
 
-/** Requested page. */
+/** Requested page: by number, or after a `next_cursor` of the previous page. */
 export const PaginationRequest = z.object({
   page_size: z.number().int().min(1).openapi({ example: 20 }),
   page_number: z.number().int().min(1).optional().openapi({ example: 1 }),
+  cursor: z.string().max(4096).optional().openapi({
+    description:
+      "The next_cursor of the previous page (keyset: stable while records are added); page_number " +
+      "is then not used",
+  }),
 }).openapi("PaginationRequest");
 
 /** A predicate expression. */
 export const ExpPredicate = z.object({
   attribute_name: z.string().openapi({ example: "birth_date" }),
-  operator: z.enum(["eq", "ne", "gt", "ge", "lt", "le", "in"]),
+  operator: z.enum(["eq", "ne", "gt", "ge", "lt", "le", "in", "contains", "like"]),
   attribute_value: z.unknown().openapi({ example: "2000-11-02" }),
 }).openapi("ExpPredicate");
 
@@ -44,8 +49,10 @@ export const SearchCriteria = z.looseObject({
   response_entity: z.string().optional().openapi({ description: "Member or Group" }),
   query_type: z.unknown().openapi({ type: "string", enum: QueryTypeEnum.options, example: "predicate" }),
   query: z.unknown().openapi({
-    description: "idtype-value {type, value}; predicate ExpPredicateWithCondition[]; expression " +
-      "{type, value: {expression}} (MongoDB-style or OpenSPP {seq, or})",
+    description:
+      "idtype-value {type, value} (or {id_type, id_value}); predicate ExpPredicateWithCondition[] " +
+      "or a CEL string ({expression} or {value}); expression {type, value: {expression}} (MongoDB-style, " +
+      "OpenSPP {seq, or} or OpenG2P {query: {search_text: {$eq}}})",
     example: [{
       seq_num: 1,
       expression1: { attribute_name: "birth_date", operator: "ge", attribute_value: "2000-11-02" },
@@ -76,11 +83,12 @@ export const SearchRequest = z.looseObject({
 /** The search request envelope. */
 export const SearchRequestEnvelope = envelopeOf(SearchRequest, "SearchRequestEnvelope");
 
-/** Page information of an answer. */
+/** Page information of an answer; `next_cursor` when more records follow (send it as pagination.cursor). */
 export const Pagination = z.object({
   page_size: z.number().int(),
   page_number: z.number().int(),
   total_count: z.number().int(),
+  next_cursor: z.string().optional(),
 }).openapi("Pagination");
 
 /** Per-item reason codes of a search answer. */

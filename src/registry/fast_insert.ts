@@ -20,6 +20,7 @@ const HEAD = {
   registrants: `INSERT INTO registrants (id, ${REGISTRANT_COLUMNS}) VALUES `,
   data: "INSERT INTO registrant_data (id, data) VALUES ",
   identifiers: "INSERT INTO identifiers (id_value, id_type, registrant_id, live) VALUES ",
+  contacts: "INSERT OR IGNORE INTO registrant_contacts (kind, value, registrant_id) VALUES ",
   events:
     "INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at) VALUES ",
 } as const;
@@ -30,10 +31,11 @@ const TUPLE: Record<Table, string> = {
   registrants: `(${Array(20).fill("?").join(",")})`,
   data: "(?,?)",
   identifiers: "(?,?,?,1)",
+  contacts: "(?,?,?)",
   // The snapshot is '' (lazy): the record is read from registrant_data (see events.ts, EVENT_SNAPSHOT).
   events: "(?,'registration',?,?,'',?)",
 };
-const WIDTH: Record<Table, number> = { registrants: 20, data: 2, identifiers: 3, events: 4 };
+const WIDTH: Record<Table, number> = { registrants: 20, data: 2, identifiers: 3, contacts: 3, events: 4 };
 
 function multiInsert(db: Db, table: Table, rows: number): StatementSync {
   return stmt(db, HEAD[table] + Array(rows).fill(TUPLE[table]).join(","));
@@ -48,7 +50,11 @@ export interface PendingInserts {
 
 /** An empty buffer. */
 export function pendingInserts(): PendingInserts {
-  return { rows: { registrants: [], data: [], identifiers: [], events: [] }, count: 0, nextId: undefined };
+  return {
+    rows: { registrants: [], data: [], identifiers: [], contacts: [], events: [] },
+    count: 0,
+    nextId: undefined,
+  };
 }
 
 /** Buffers a new registrant (id chosen here, group_id already set); returns its id. Inside the batch's transaction. */
@@ -70,6 +76,8 @@ export function bufferNew(
   p.rows.data.push(id, rec.json!);
   const ids = rec.ids!;
   for (let k = 0; k < ids.length; k += 2) p.rows.identifiers.push(ids[k + 1], ids[k], id);
+  const contacts = rec.contacts ?? [];
+  for (let k = 0; k < contacts.length; k += 2) p.rows.contacts.push(contacts[k], contacts[k + 1], id);
   p.rows.events.push(options.registry ?? STORE_REGISTRY, rec.recordType!, id, options.now);
   p.count++;
   return id;
@@ -78,7 +86,7 @@ export function bufferNew(
 /** Writes the buffered rows (registrants first: the other tables refer to them) and empties the buffer. */
 export function flushInserts(db: Db, p: PendingInserts): void {
   if (p.count > 0) {
-    for (const table of ["registrants", "data", "identifiers", "events"] as const) {
+    for (const table of ["registrants", "data", "identifiers", "contacts", "events"] as const) {
       writeRows(db, table, p.rows[table]);
       p.rows[table] = [];
     }

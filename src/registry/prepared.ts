@@ -6,6 +6,7 @@
 import type { SourceRecord } from "./batch.ts";
 import { InputError, readRegistrant, type Registrant } from "./model.ts";
 import { columnValues } from "./store.ts";
+import { contactPairs } from "./contacts.ts";
 import type { RecordType } from "./attributes.ts";
 
 /** A prepared input record: either `error` or the registrant's parts. */
@@ -17,6 +18,8 @@ export interface PreparedRecord {
   groupRef?: string;
   /** Identifier type and value pairs, flattened: [type, value, type, value, ...]. */
   ids?: string[];
+  /** Contact kind and normalised value pairs, flattened (contacts.ts). */
+  contacts?: string[];
   /** The stored registrant JSON. */
   json?: string;
   /** `columnValues(reg, null)`: the household row id (index 12) is filled in by the writer. */
@@ -44,6 +47,7 @@ export function prepareRecord(rec: SourceRecord, now: string): PreparedRecord {
     recordType: reg.recordType,
     groupRef: reg.groupRef,
     ids,
+    contacts: contactPairs(reg),
     json: JSON.stringify(reg),
     cols: columnValues(reg, null),
   };

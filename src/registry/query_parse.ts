@@ -1,7 +1,8 @@
 /**
- * Parsing DCI queries (idtype-value, predicate, expression in MongoDB and OpenSPP form) into one small
- * condition tree. Nothing here touches SQL: `query_sql.ts` turns the tree into parameterised SQL.
+ * Parsing DCI queries (idtype-value, predicate, expression in MongoDB and OpenSPP form, CEL predicates) into
+ * one small condition tree. Nothing here touches SQL: `query_sql.ts` turns the tree into parameterised SQL.
  */
+import { celText, parseCel } from "./query_cel.ts";
 
 /** A per-item rejection raised while reading or compiling a query. */
 export class QueryError extends Error {
@@ -14,14 +15,19 @@ export class QueryError extends Error {
   }
 }
 
-/** Comparison operators (DCI names). */
-export type Op = "eq" | "ne" | "gt" | "ge" | "lt" | "le" | "in";
+/**
+ * Comparison operators (DCI names). `contains` is a case-insensitive substring test; `like` an SQL LIKE
+ * pattern (`%`, `_`, `\` escapes), case-insensitive, read as `contains` when it has no wildcard (as OpenSPP's
+ * Odoo `ilike`, which its `like` maps to).
+ */
+export type Op = "eq" | "ne" | "gt" | "ge" | "lt" | "le" | "in" | "contains" | "like";
 
-/** The condition tree every query form is read into. */
+/** The condition tree every query form is read into (`all`: every record, an empty OpenSPP `seq`). */
 export type Cond =
   | { kind: "cmp"; attr: string; op: Op; value: unknown }
   | { kind: "and" | "or"; items: Cond[] }
-  | { kind: "not"; item: Cond };
+  | { kind: "not"; item: Cond }
+  | { kind: "all" };
 
 /** A parsed query: its condition and the record collection it names, if any. */
 export interface ParsedQuery {
@@ -32,8 +38,10 @@ export interface ParsedQuery {
 /** Query types this server evaluates. */
 export const QUERY_TYPES = ["idtype-value", "predicate", "expression"] as const;
 
-const MAX_COMPARISONS = 64;
-const MAX_DEPTH = 10;
+/** At most this many comparisons in one query (every query form, CEL included). */
+export const MAX_COMPARISONS = 64;
+/** At most this nesting depth of and/or/not in one query. */
+export const MAX_DEPTH = 10;
 
 const OPS: Record<string, Op> = {
   eq: "eq",
@@ -61,6 +69,12 @@ const OPS: Record<string, Op> = {
   $lte: "le",
   in: "in",
   $in: "in",
+  contains: "contains",
+  $contains: "contains",
+  icontains: "contains",
+  like: "like",
+  $like: "like",
+  ilike: "like",
 };
 
 function opOf(raw: unknown): Op {
@@ -110,12 +124,26 @@ export function parseQuery(queryType: unknown, query: unknown): ParsedQuery {
 function count(c: Cond, depth: number): number {
   if (depth > MAX_DEPTH) throw filterError(`query is nested deeper than ${MAX_DEPTH} levels`);
   if (c.kind === "cmp") return 1;
+  if (c.kind === "all") return 0;
   if (c.kind === "not") return count(c.item, depth + 1);
   if (c.items.length === 0) throw filterError(`empty ${c.kind} list`);
   return c.items.reduce((n, i) => n + count(i, depth + 1), 0);
 }
 
 function parseIdTypeValue(query: unknown): Cond {
+  // OpenG2P's older shape: {id_type, id_value}, alone or as the value of {type: "idtype-value", value}.
+  const older = isObject(query) && isObject(query.value) && "id_type" in query.value ? query.value : query;
+  if (isObject(older) && ("id_type" in older || "id_value" in older)) {
+    if (older.id_type === undefined || older.id_value === undefined) {
+      throw new QueryError("rjct.search_criteria.invalid", "idtype-value query needs {id_type, id_value}");
+    }
+    return {
+      kind: "cmp",
+      attr: "identifier",
+      op: "eq",
+      value: { type: older.id_type, value: older.id_value },
+    };
+  }
   if (!isObject(query) || query.type === undefined || query.value === undefined) {
     throw new QueryError("rjct.search_criteria.invalid", "idtype-value query needs {type, value}");
   }
@@ -123,6 +151,8 @@ function parseIdTypeValue(query: unknown): Cond {
 }
 
 function parsePredicate(query: unknown): Cond {
+  const cel = celText(query);
+  if (cel !== undefined) return parseCel(cel);
   const list = Array.isArray(query) ? query : isObject(query) ? [query] : undefined;
   if (!list || list.length === 0) {
     throw new QueryError("rjct.search_criteria.invalid", "predicate query must be a non-empty array");
@@ -183,10 +213,11 @@ function parseExpression(query: unknown): ParsedQuery {
   if (isObject(query.value)) expr = "expression" in query.value ? query.value.expression : query.value;
   else if ("expression" in query) expr = query.expression;
   else if (query.value !== undefined) expr = query.value;
+  if (typeof expr === "string") return { cond: parseCel(expr) };
   if (!isObject(expr)) {
     throw new QueryError(
       "rjct.search_criteria.invalid",
-      "expression must be a MongoDB-style object or {seq, or} (graphql and text queries are not supported)",
+      "expression must be a MongoDB-style object, {seq, or} or a CEL string (graphql is not supported)",
     );
   }
   let collection: string | undefined;
@@ -196,10 +227,12 @@ function parseExpression(query: unknown): ParsedQuery {
   }
   const obj = expr as Record<string, unknown>;
   if ("seq" in obj || ("or" in obj && !("$or" in obj))) return { cond: openSpp(obj), collection };
-  return { cond: mongo(obj), collection };
+  return { cond: mongo(obj, true), collection };
 }
 
-function mongo(obj: Record<string, unknown>): Cond {
+function mongo(obj: Record<string, unknown>, top = false): Cond {
+  // An empty top-level query ({"query": {}}, as OpenCRVS-style clients send) is every record.
+  if (top && Object.keys(obj).length === 0) return { kind: "all" };
   const items: Cond[] = [];
   for (const [key, v] of Object.entries(obj)) {
     if (key === "$and" || key === "$or" || key === "$nor") {
@@ -233,18 +266,35 @@ function mongoOp(attr: string, op: string, value: unknown): Cond {
   return { kind: "cmp", attr, op: opOf(op), value };
 }
 
+/**
+ * OpenSPP's `{seq: [...], or: [...]}`: `(seq[0] AND seq[1] …) OR or[0] OR or[1] …`, as OpenSPP's own server
+ * reads it; an empty `seq` alone is every record (paged and capped like any search).
+ */
 function openSpp(obj: Record<string, unknown>): Cond {
-  const parts: Cond[] = [];
-  for (const [key, v] of Object.entries(obj)) {
+  for (const key of Object.keys(obj)) {
     if (key !== "seq" && key !== "or" && key !== "and") {
       throw filterError(`unknown expression key ${show(key)}`);
     }
-    if (!Array.isArray(v) || v.length === 0) throw filterError(`${key} needs a non-empty array`);
-    const list = v.map(openSppItem);
-    parts.push({ kind: key === "or" ? "or" : "and", items: list });
   }
-  if (parts.length === 0) throw filterError("empty expression");
-  return parts.length === 1 ? parts[0] : { kind: "and", items: parts };
+  const list = (key: string): Cond[] | undefined => {
+    const v = obj[key];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v)) throw filterError(`${key} must be an array`);
+    return v.map(openSppItem);
+  };
+  const all = [...(list("seq") ?? []), ...(list("and") ?? [])];
+  const alternatives = list("or") ?? [];
+  if (alternatives.length === 0) {
+    if (all.length === 0) {
+      if (obj.seq === undefined) throw filterError("empty expression");
+      return { kind: "all" };
+    }
+    return { kind: "and", items: all };
+  }
+  return {
+    kind: "or",
+    items: all.length > 0 ? [{ kind: "and", items: all }, ...alternatives] : alternatives,
+  };
 }
 
 function openSppItem(x: unknown): Cond {

@@ -17,6 +17,7 @@ import {
   type RecordType,
 } from "./attributes.ts";
 import { type Cond, filterError, type Op, show } from "./query_parse.ts";
+import { isTextAttribute, likeTest, textAttributeTest } from "./query_text.ts";
 
 /** A compiled WHERE fragment and its parameters. */
 export interface Compiled {
@@ -49,7 +50,8 @@ const MAX_IN = 100;
  */
 const MAX_RANGES = 4;
 const MAX_PARAMS = 1000;
-const SQL_OP: Record<Exclude<Op, "in">, string> = {
+type Compare = "eq" | "ne" | "gt" | "ge" | "lt" | "le";
+const SQL_OP: Record<Compare, string> = {
   eq: "=",
   ne: "IS NOT",
   gt: ">",
@@ -83,6 +85,7 @@ export function searchFrom(where: Compiled, recordType: RecordType): string {
 }
 
 function emit(c: Cond, ctx: SqlContext, out: Out): string {
+  if (c.kind === "all") return "1";
   if (c.kind === "not") return `NOT (${emit(c.item, ctx, out)})`;
   if (c.kind === "cmp") return comparison(c.attr, c.op, c.value, ctx, out);
   return `(${c.items.map((i) => emit(i, ctx, out)).join(c.kind === "and" ? " AND " : " OR ")})`;
@@ -94,20 +97,29 @@ function comparison(attr: string, op: Op, value: unknown, ctx: SqlContext, out: 
   if (name.toLowerCase() === "age") return age(op, value, ctx, params);
   const idType = identifierType(name);
   if (idType !== undefined) return identifier(idType || undefined, op, value, ctx, params);
+  if (isTextAttribute(name)) return textAttributeTest(name, op, valuesFor(op, value), ctx, params);
   const def = attributeOf(name);
   if (!def) throw filterError(`attribute ${show(attr)} is not searchable`);
-  const values = valuesFor(op, value).map((v) => {
-    const n = normaliseValue(def.kind, v);
-    if (n === undefined) throw filterError(`invalid value ${show(v)} for ${show(attr)}`);
-    return n;
-  });
   let target: string;
   if (def.on.includes(ctx.recordType)) target = `r.${def.column}`;
   else if (ctx.recordType === "person" && def.viaGroup) target = `g.${def.column}`;
   else throw filterError(`attribute ${show(attr)} does not apply to ${ctx.recordType} records`);
-  const test = def.kind === "timestamp"
-    ? timestampTest(target, op, values as string[], params)
-    : columnTest(target, op, values, params);
+  let test: string;
+  if (op === "contains" || op === "like") {
+    if (def.kind !== "text" && def.kind !== "upper") {
+      throw filterError(`operator ${op} applies to text attributes, not ${show(attr)}`);
+    }
+    test = likeTest(target, op, valuesFor(op, value)[0], attr, params);
+  } else {
+    const values = valuesFor(op, value).map((v) => {
+      const n = normaliseValue(def.kind, v);
+      if (n === undefined) throw filterError(`invalid value ${show(v)} for ${show(attr)}`);
+      return n;
+    });
+    test = def.kind === "timestamp"
+      ? timestampTest(target, op, values as string[], params)
+      : columnTest(target, op, values, params);
+  }
   return target.startsWith("g.") ? household(target, op, test, ctx, out) : test;
 }
 
@@ -140,14 +152,24 @@ function valuesFor(op: Op, value: unknown): unknown[] {
   return list;
 }
 
-function columnTest(target: string, op: Op, values: Array<string | number>, params: Array<string | number>) {
+function columnTest(
+  target: string,
+  op: Compare | "in",
+  values: Array<string | number>,
+  params: Array<string | number>,
+) {
   params.push(...values);
   if (op === "in") return `${target} IN (${values.map(() => "?").join(", ")})`;
   return `${target} ${SQL_OP[op]} ?`;
 }
 
 /** Timestamps are compared by day: `eq 2024-01-02` means any time that day. */
-function timestampTest(target: string, op: Op, days: string[], params: Array<string | number>): string {
+function timestampTest(
+  target: string,
+  op: Compare | "in",
+  days: string[],
+  params: Array<string | number>,
+): string {
   const day = (d: string) => {
     params.push(d, nextDay(d));
     return `(${target} >= ? AND ${target} < ?)`;
@@ -193,6 +215,9 @@ function yearsBefore(d: string, years: number): string {
 
 /** Age in whole years at `ctx.today`, as birth_date ranges. */
 function age(op: Op, value: unknown, ctx: SqlContext, params: Array<string | number>): string {
+  if (op === "contains" || op === "like") {
+    throw filterError(`operator ${op} applies to text attributes, not "age"`);
+  }
   if (ctx.recordType !== "person") throw filterError('attribute "age" applies to person records only');
   const ages = valuesFor(op, value).map((v) => {
     const n = typeof v === "number" ? v : typeof v === "string" && v.trim() ? Number(v) : NaN;

@@ -1,6 +1,6 @@
 /** Answering one DCI search item: validate, compile, count, fetch a page and map records. */
 import type { Db } from "../db/sqlite.ts";
-import { attributeOf, type RecordType } from "./attributes.ts";
+import type { RecordType } from "./attributes.ts";
 import { parseQuery, QueryError, show } from "./query_parse.ts";
 import { type Compiled, searchFrom, toSql } from "./query_sql.ts";
 import { fromRow, REGISTRANT_SELECT, type StoredRegistrant } from "./store.ts";
@@ -9,6 +9,10 @@ import { stmt } from "../db/statements.ts";
 import { BudgetExceeded, type StatementBudget, withStatementBudget } from "../db/budget.ts";
 import { HEADER_SAFE_ID_RULE, isHeaderSafeId } from "../dci/limits.ts";
 import { recordTypeName, REG_TYPE_NAMES } from "../dci/vocabulary.ts";
+import { ItemRejection, paginationOf, recordTypeOf, regTypeRecordType, sortOf } from "./search_criteria.ts";
+import { afterCursor, type CursorPosition, encodeCursor, orderBy, type SortKey } from "./search_cursor.ts";
+
+export { recordTypeOf } from "./search_criteria.ts";
 
 /** Per-item reason codes of a search. */
 export type SearchRjctCode =
@@ -34,7 +38,8 @@ export interface SearchResponseItem {
     reg_record_type: string;
     reg_records: Record<string, unknown>[];
   };
-  pagination?: { page_size: number; page_number: number; total_count: number };
+  /** `next_cursor` (beside the spec's fields; its Pagination schema allows more): the cursor of the next page. */
+  pagination?: { page_size: number; page_number: number; total_count: number; next_cursor?: string };
   locale?: string;
 }
 
@@ -51,7 +56,6 @@ export interface SearchContext {
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 const REG_TYPE = REG_TYPE_NAMES.social;
-const MAX_SORT = 5;
 
 type Obj = Record<string, unknown>;
 
@@ -107,12 +111,6 @@ export function searchItem(ctx: SearchContext, item: unknown): SearchResponseIte
   }
 }
 
-class ItemRejection extends Error {
-  constructor(readonly code: SearchRjctCode, message: string) {
-    super(message);
-  }
-}
-
 function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
   if (!isObj(item)) throw new ItemRejection("rjct.search_criteria.invalid", "search item must be an object");
   const ref = referenceIdOf(item);
@@ -134,23 +132,27 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
   if (!isObj(sc)) {
     throw new ItemRejection("rjct.search_criteria.invalid", "search_criteria must be an object");
   }
-  checkRegType(sc.reg_type);
+  const implied = regTypeRecordType(sc.reg_type);
   const parsed = parseQuery(sc.query_type, sc.query);
-  const recordType = recordTypeOf(sc.reg_record_type ?? sc.response_entity ?? parsed.collection);
-  const order = sortOf(sc.sort, recordType);
-  const { pageSize, pageNumber } = paginationOf(sc.pagination, ctx.maxPageSize);
+  const named = sc.reg_record_type ?? sc.response_entity ?? parsed.collection;
+  const recordType = named !== undefined && named !== null && named !== ""
+    ? recordTypeOf(named)
+    : implied ?? "person";
+  const sort = sortOf(sc.sort, recordType);
+  const { pageSize, pageNumber, after } = paginationOf(sc.pagination, ctx.maxPageSize, sort);
   const today = new Date(ctx.now).toISOString().slice(0, 10);
   const where = toSql(parsed.cond, { recordType, today, mode: "search" });
   const read = () =>
     readMatches(ctx, {
       where,
       recordType,
-      order,
+      sort,
       pageSize,
-      offset: (pageNumber - 1) * pageSize,
+      offset: after ? 0 : (pageNumber - 1) * pageSize,
+      after,
       identifierLookup: sc.query_type === "idtype-value",
     });
-  const { total, records } = ctx.budget ? withStatementBudget(ctx.db, ctx.budget, read) : read();
+  const { total, records, nextCursor } = ctx.budget ? withStatementBudget(ctx.db, ctx.budget, read) : read();
   return {
     reference_id: ref,
     timestamp: new Date(ctx.now).toISOString(),
@@ -161,37 +163,51 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
       reg_record_type: recordTypeName(recordType),
       reg_records: records,
     },
-    pagination: { page_size: pageSize, page_number: pageNumber, total_count: total },
+    pagination: {
+      page_size: pageSize,
+      page_number: pageNumber,
+      total_count: total,
+      ...(nextCursor ? { next_cursor: nextCursor } : {}),
+    },
     ...(typeof item.locale === "string" && /^[a-z]{3}$/.test(item.locale) ? { locale: item.locale } : {}),
   };
 }
 
-/** The count (up to maxResults + 1, else refused) and the requested page of a compiled search. */
+/**
+ * The count (up to maxResults + 1, else refused) and the requested page of a compiled search (after the
+ * cursor's position when one was sent), with the cursor of the next page when more records follow.
+ */
 function readMatches(
   ctx: SearchContext,
   q: {
     where: Compiled;
     recordType: RecordType;
-    order: string;
+    sort: SortKey[];
     pageSize: number;
     offset: number;
+    after?: CursorPosition;
     identifierLookup: boolean;
   },
-): { total: number; records: Record<string, unknown>[] } {
+): { total: number; records: Record<string, unknown>[]; nextCursor?: string } {
   const base = searchFrom(q.where, q.recordType);
   const params = q.where.params;
-  // iterate(), not all(): Deno's all() steps again after an error, which restarts the statement, so a budget
-  // abort became an endless loop (src/db/budget.ts).
+  const keyset = q.after ? afterCursor(q.sort, q.after) : undefined;
+  const columns = ["r.id AS id", ...q.sort.map((k, i) => `r.${k.column} AS k${i}`)].join(", ");
+  // One row past the page says whether a next page exists. iterate(), not all(): Deno's all() steps again
+  // after an error, which restarts the statement, so a budget abort became an endless loop (src/db/budget.ts).
   const page = () =>
     Array.from(
-      stmt(ctx.db, `SELECT r.id ${base} ORDER BY ${q.order} LIMIT ?+0 OFFSET ?+0`)
-        .iterate(...params, q.pageSize, q.offset),
-      (r) => Number((r as { id: number }).id),
+      stmt(
+        ctx.db,
+        `SELECT ${columns} ${base}${keyset ? ` AND ${keyset.sql}` : ""} ORDER BY ${orderBy(q.sort)} ` +
+          "LIMIT ?+0 OFFSET ?+0",
+      ).iterate(...params, ...(keyset?.params ?? []), q.pageSize + 1, q.offset),
+      (r) => Object.values(r as Record<string, string | number | null>),
     );
   // An identifier lookup matches a handful of rows: its first page, when not full, is the count too. Broad
   // queries count first (bounded by maxResults + 1), so a refused one never sorts all its matches.
-  let ids = q.identifierLookup && q.offset === 0 ? page() : undefined;
-  const total = ids && ids.length < q.pageSize ? ids.length : Number(
+  let rows = q.identifierLookup && q.offset === 0 && !q.after ? page() : undefined;
+  const total = rows && rows.length <= q.pageSize ? rows.length : Number(
     (stmt(ctx.db, `SELECT COUNT(*) AS n FROM (SELECT 1 ${base} LIMIT ?+0)`)
       .get(...params, ctx.maxResults + 1) as { n: number }).n,
   );
@@ -202,11 +218,14 @@ function readMatches(
     );
   }
   if (q.offset >= total) return { total, records: [] };
-  ids ??= page();
-  const regs = fetchRows(ctx.db, ids).map(fromRow);
+  rows ??= page();
+  const last = rows.length > q.pageSize ? rows[q.pageSize - 1] : undefined;
+  const nextCursor = last ? encodeCursor(q.sort, last.slice(1), Number(last[0])) : undefined;
+  const regs = fetchRows(ctx.db, rows.slice(0, q.pageSize).map((r) => Number(r[0]))).map(fromRow);
   return {
     total,
     records: q.recordType === "group" ? withMembers(ctx.db, regs) : regs.map((r) => toDciPerson(r)),
+    ...(nextCursor ? { nextCursor } : {}),
   };
 }
 
@@ -234,77 +253,4 @@ function fetchRows(db: Db, ids: number[]): Array<{ id: number; data: string; del
     .all(...ids) as Array<{ id: number; data: string; deleted_at: null }>;
   const byId = new Map(rows.map((r) => [Number(r.id), r]));
   return ids.map((id) => byId.get(id)!).filter(Boolean);
-}
-
-/** Accepts an absent reg_type or one naming the social registry (`social`, `ns:org:RegistryType:Social`). */
-function checkRegType(raw: unknown): void {
-  if (raw === undefined || raw === null || raw === "") return;
-  const last = typeof raw === "string" ? raw.trim().toLowerCase().split(":").pop() ?? "" : "";
-  // "individual": OpenSPP's SPP:RegistryType:Individual (the social registry's persons, the default record type).
-  const ok = ["social", "sr", "social_registry", "socialregistry", "social-registry", "individual"].includes(
-    last,
-  );
-  if (!ok) {
-    throw new ItemRejection(
-      "rjct.search_criteria.invalid",
-      `reg_type ${show(raw)} is not served here (social)`,
-    );
-  }
-}
-
-/** The record type a search returns: reg_record_type, response_entity or the expression's collection. */
-export function recordTypeOf(raw: unknown): RecordType {
-  if (raw === undefined || raw === null || raw === "") return "person";
-  const t = typeof raw === "string" ? raw.trim().toLowerCase().split(":").pop() : undefined;
-  if (t === "group" || t === "household" || t === "srgroup") return "group";
-  if (t === "person" || t === "srperson" || t === "member" || t === "individual") return "person";
-  throw new ItemRejection("rjct.search_criteria.invalid", `record type ${show(raw)} is not Person or Group`);
-}
-
-function sortOf(raw: unknown, recordType: RecordType): string {
-  if (raw === undefined || raw === null) return "r.id";
-  const list = Array.isArray(raw) ? raw : [raw];
-  if (list.length > MAX_SORT) throw new ItemRejection("rjct.sort.invalid", `at most ${MAX_SORT} sort keys`);
-  const parts = list.map((s) => {
-    const name = isObj(s) ? s.attribute_name : undefined;
-    const def = typeof name === "string" ? attributeOf(name) : undefined;
-    if (!def || !def.sortable || !def.on.includes(recordType)) {
-      throw new ItemRejection("rjct.sort.invalid", `cannot sort ${recordType} records by ${show(name)}`);
-    }
-    const raw = isObj(s) ? s.sort_order : undefined;
-    const dir = raw === undefined ? "asc" : typeof raw === "string" ? raw.toLowerCase() : undefined;
-    if (dir !== "asc" && dir !== "desc") {
-      throw new ItemRejection(
-        "rjct.sort.invalid",
-        `sort_order ${show(isObj(s) ? s.sort_order : s)} is not asc|desc`,
-      );
-    }
-    return `r.${def.column} ${dir === "asc" ? "ASC" : "DESC"}`;
-  });
-  return [...parts, "r.id"].join(", ");
-}
-
-function paginationOf(raw: unknown, maxPageSize: number): { pageSize: number; pageNumber: number } {
-  if (raw === undefined || raw === null) return { pageSize: maxPageSize, pageNumber: 1 };
-  if (!isObj(raw)) throw new ItemRejection("rjct.pagination.invalid", "pagination must be an object");
-  const int = (v: unknown, fallback: number) => {
-    if (v === undefined || v === null) return fallback;
-    const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
-    return Number.isInteger(n) && n >= 1 && n <= 1_000_000_000 ? n : NaN;
-  };
-  const size = int(raw.page_size, maxPageSize);
-  const number = int(raw.page_number, 1);
-  if (Number.isNaN(size)) {
-    throw new ItemRejection(
-      "rjct.pagination.invalid",
-      `page_size ${show(raw.page_size)} must be an integer ≥ 1`,
-    );
-  }
-  if (Number.isNaN(number)) {
-    throw new ItemRejection(
-      "rjct.pagination.invalid",
-      `page_number ${show(raw.page_number)} must be an integer ≥ 1`,
-    );
-  }
-  return { pageSize: Math.min(size, maxPageSize), pageNumber: number };
 }

@@ -3,6 +3,7 @@ import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import { InputError, type Registrant } from "./model.ts";
 import { recordEvent, type RegistryEventType } from "./events.ts";
+import { contactPairs, writeContacts } from "./contacts.ts";
 
 /** The registry this store holds (the other registry types are not implemented). */
 export const STORE_REGISTRY = "social";
@@ -107,6 +108,7 @@ export function saveRegistrant(
     stmt(db, SQL.dataInsert).run(id, json);
   }
   for (const i of reg.identifiers) stmt(db, SQL.idInsert).run(i.value, i.type, id);
+  writeContacts(db, id, contactPairs(reg), existing ? contactPairs(existing) : []);
   if (reg.recordType === "group" && options.groupIds) rememberGroup(options.groupIds, reg.externalId, id);
   const eventType: RegistryEventType = existing && !existing.deletedAt ? "update" : "registration";
   recordEvent(

@@ -73,6 +73,17 @@ Deno.test("migrate() applies every migration once and records it", () => {
   db.close();
 });
 
+Deno.test("migrate() applies a lower-numbered migration merged after a higher one was applied", () => {
+  const db = openDatabase(":memory:");
+  const lower = MIGRATIONS.at(-2)!;
+  migrate(db, MIGRATIONS.filter((m) => m !== lower));
+  equal(db.prepare("SELECT 1 FROM schema_migrations WHERE version = ?").get(lower.version), undefined);
+  deepEqual(migrate(db), [lower.name]);
+  equal(schemaVersion(db), MIGRATIONS.at(-1)!.version);
+  deepEqual(migrate(db), []);
+  db.close();
+});
+
 Deno.test("migrate() leaves the database as it was when a migration fails", () => {
   const db = openDatabase(":memory:");
   migrate(db);

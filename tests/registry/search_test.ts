@@ -154,7 +154,8 @@ Deno.test("search: expression in MongoDB form (Group collection) and OpenSPP {se
         },
       },
     });
-    assert.deepEqual(ids(openspp), ["P2", "P3"]);
+    // OpenSPP reads {seq, or} as (seq AND …) OR or[0] OR or[1]: central_region, or male, or born after 2019.
+    assert.deepEqual(ids(openspp), ["P1", "P2", "P3", "P4", "P5", "P6"]);
     const sample = searchOne(deps, {
       query_type: "expression",
       query: [{

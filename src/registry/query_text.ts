@@ -1,0 +1,200 @@
+/**
+ * Text matching in the query compiler: `contains` and `like` on text attributes, and the attributes that are
+ * not one column: `name` (any name part), `phone` and `email` (the registrant_contacts table) and OpenG2P's
+ * `search_text` (an identifier value of any type, the record's @id, or a name part).
+ *
+ * Every value is a bound parameter; a LIKE pattern built here escapes `%`, `_` and `\` (ESCAPE '\'). Names and
+ * contacts compare case-insensitively (ASCII, as SQLite's LIKE and NOCASE): a prefix (`like "Jo%"`,
+ * `startsWith`) and an equality are served by the NOCASE indexes of migration 0014, each name part through its
+ * own index (`r.id IN (… UNION ALL …)`: SQLite does not use several indexes for one OR of NOCASE terms). A
+ * substring (`contains`, `like "%x"`) reads the rows once, under the statement budget like any scan.
+ */
+import { budgetTerm } from "../db/budget.ts";
+import { filterError, type Op, show } from "./query_parse.ts";
+import type { RecordType } from "./attributes.ts";
+import { normaliseContact } from "./contacts.ts";
+
+/** What a text comparison depends on. */
+export interface TextContext {
+  recordType: RecordType;
+  mode: "search" | "match";
+}
+
+type Params = Array<string | number>;
+
+/** The attributes compiled here (lower-case names and aliases). */
+const SPECIAL: Record<string, "name" | "phone" | "email" | "search_text"> = {
+  name: "name",
+  full_name: "name",
+  phone: "phone",
+  phone_number: "phone",
+  mobile: "phone",
+  email: "email",
+  search_text: "search_text",
+};
+
+const NAME_COLUMNS = ["given_name", "second_name", "surname"] as const;
+const LIVE_PERSON = "record_type = 'person' AND deleted_at IS NULL";
+
+/** Whether `name` is compiled here. */
+export function isTextAttribute(name: string): boolean {
+  return Object.hasOwn(SPECIAL, name.trim().toLowerCase());
+}
+
+/** The LIKE pattern of a `contains` or `like` value (ESCAPE '\'), or a QueryError. */
+export function likePattern(op: "contains" | "like", raw: unknown, attr: string): string {
+  if (typeof raw !== "string" || raw.length > 256) {
+    throw filterError(`${op} needs a string of at most 256 characters for ${show(attr)}`);
+  }
+  const v = raw.trim();
+  if (op === "contains") return `%${escapeLike(v)}%`;
+  let wildcard = false;
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] === "\\") {
+      if (++i >= v.length) throw filterError(`like pattern ${show(raw)} ends with an escape`);
+    } else if (v[i] === "%" || v[i] === "_") wildcard = true;
+  }
+  // No wildcard: a substring, as OpenSPP's `like` (Odoo's ilike wraps the value in %…%).
+  return wildcard ? v : `%${v}%`;
+}
+
+/** `s` with LIKE's special characters escaped for ESCAPE '\'. */
+export function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, "\\$&");
+}
+
+/** `target LIKE ? ESCAPE '\'` for a text column. */
+export function likeTest(
+  target: string,
+  op: "contains" | "like",
+  raw: unknown,
+  attr: string,
+  params: Params,
+) {
+  params.push(likePattern(op, raw, attr));
+  return `${target} LIKE ? ESCAPE '\\'`;
+}
+
+/** Compiles a comparison of `name`, `phone`, `email` or `search_text`. */
+export function textAttributeTest(attr: string, op: Op, values: unknown[], ctx: TextContext, params: Params) {
+  const kind = SPECIAL[attr.trim().toLowerCase()];
+  if (kind === "search_text") return searchText(op, values, ctx, params);
+  if (kind === "name") {
+    if (ctx.recordType !== "person") {
+      throw filterError(`attribute ${show(attr)} applies to person records only`);
+    }
+    return negate(op, nameTest(positive(op, attr, ["eq", "in", "contains", "like"]), values, ctx, params));
+  }
+  return negate(
+    op,
+    contactTest(kind, positive(op, attr, ["eq", "in", "contains", "like"]), values, ctx, params),
+  );
+}
+
+function positive(op: Op, attr: string, allowed: Op[]): Op {
+  const p = op === "ne" ? "eq" : op;
+  if (!allowed.includes(p)) {
+    throw filterError(`${show(attr)} supports ne, ${allowed.join(", ")}; not ${op}`);
+  }
+  return p;
+}
+
+function negate(op: Op, test: string): string {
+  return op === "ne" ? `NOT ${test}` : test;
+}
+
+/** The per-column test of a name part (alias `n` or `r`) and its parameters. */
+function nameColumnTest(column: string, op: Op, values: unknown[], attr: string): [string, Params] {
+  if (op === "contains" || op === "like") {
+    return [`${column} LIKE ? ESCAPE '\\'`, [likePattern(op, values[0], attr)]];
+  }
+  const texts = values.map((v) => {
+    if ((typeof v !== "string" && typeof v !== "number") || String(v).length > 256) {
+      throw filterError(`invalid value ${show(v)} for ${show(attr)}`);
+    }
+    return String(v).trim();
+  });
+  return [`${column} COLLATE NOCASE IN (${texts.map(() => "?").join(", ")})`, texts];
+}
+
+/** Any name part of a person: one index per part in search mode, the row's own columns in match mode. */
+function nameTest(op: Op, values: unknown[], ctx: TextContext, params: Params): string {
+  const scan = op === "contains" || (op === "like" && /^[%_]/.test(likePattern("like", values[0], "name")));
+  if (ctx.mode === "match" || scan) {
+    const parts = NAME_COLUMNS.map((c) => {
+      const [sql, p] = nameColumnTest(`r.${c}`, op, values, "name");
+      params.push(...p);
+      return sql;
+    });
+    return `COALESCE((${parts.join(" OR ")}), 0)`;
+  }
+  return `r.id IN (${nameSubqueries(op, values, params, "name").join(" UNION ALL ")})`;
+}
+
+function nameSubqueries(op: Op, values: unknown[], params: Params, attr: string): string[] {
+  return NAME_COLUMNS.map((c) => {
+    const [sql, p] = nameColumnTest(`n.${c}`, op, values, attr);
+    params.push(...p);
+    return `SELECT n.id FROM registrants n WHERE ${budgetTerm("n.id")} AND ${sql} AND n.${LIVE_PERSON}`;
+  });
+}
+
+/** A phone number or e-mail address of the registrant (normalised as stored; see contacts.ts). */
+function contactTest(kind: "phone" | "email", op: Op, values: unknown[], ctx: TextContext, params: Params) {
+  let test: string;
+  if (op === "contains" || op === "like") {
+    const pattern = likePattern(op, values[0], kind);
+    params.push(kind, normaliseContact(kind, pattern));
+    test = "c.kind = ? AND c.value LIKE ? ESCAPE '\\'";
+  } else {
+    const list = values.map((v) => {
+      const n = typeof v === "string" || typeof v === "number" ? normaliseContact(kind, String(v)) : "";
+      if (n === "" || n.length > 256) throw filterError(`invalid value ${show(v)} for ${show(kind)}`);
+      return n;
+    });
+    params.push(kind, ...list);
+    test = `c.kind = ? AND c.value IN (${list.map(() => "?").join(", ")})`;
+  }
+  const budget = ctx.mode === "search" ? `${budgetTerm("c.registrant_id")} AND ` : "";
+  return `r.id IN (SELECT c.registrant_id FROM registrant_contacts c WHERE ${budget}${test})`;
+}
+
+/**
+ * OpenG2P's `search_text`: the value names the registrant by an identifier value (any type), its @id, or
+ * (persons) a name part. Equality only (`eq`, `in`, `ne`).
+ */
+function searchText(op: Op, values: unknown[], ctx: TextContext, params: Params): string {
+  const p = positive(op, "search_text", ["eq", "in"]);
+  const texts = values.map((v) => {
+    if (
+      (typeof v !== "string" && typeof v !== "number") || String(v).trim() === "" || String(v).length > 128
+    ) {
+      throw filterError(`invalid value ${show(v)} for "search_text"`);
+    }
+    return String(v).trim();
+  });
+  const marks = texts.map(() => "?").join(", ");
+  const search = ctx.mode === "search";
+  const subs = [
+    `SELECT i.registrant_id FROM identifiers i WHERE ${
+      search ? `${budgetTerm("i.registrant_id")} AND ` : ""
+    }` +
+    `i.id_value IN (${marks})${search ? " AND i.live = 1" : ""}`,
+    `SELECT x.id FROM registrants x WHERE x.external_id IN (${marks})`,
+  ];
+  params.push(...texts, ...texts);
+  let test = `r.id IN (${subs.join(" UNION ALL ")})`;
+  if (ctx.recordType === "person") {
+    if (search) {
+      test = `r.id IN (${[...subs, ...nameSubqueries(p, texts, params, "search_text")].join(" UNION ALL ")})`;
+    } else {
+      const names = NAME_COLUMNS.map((c) => {
+        const [sql, np] = nameColumnTest(`r.${c}`, p, texts, "search_text");
+        params.push(...np);
+        return sql;
+      });
+      test = `(${test} OR COALESCE((${names.join(" OR ")}), 0))`;
+    }
+  }
+  return negate(op, test);
+}
