@@ -54,6 +54,8 @@ export interface Registrant {
   registrationDate: string;
   lastUpdated: string;
   attributes: Record<string, unknown>;
+  /** The registry-specific part of the record (see src/registries/profile.ts), as its profile read it. */
+  details?: Record<string, unknown>;
 }
 
 /** Why an input record was refused (each reason names the field). */

@@ -1,0 +1,135 @@
+/**
+ * A registry profile: everything that differs between the DCI registries (social, crvs, fr, dr, ibr), declared
+ * once in `src/registries/{name}/`. The generic machinery (storage, search, import, events, subscriptions,
+ * routes, OpenAPI) reads only this; adding a registry is one folder and one entry in `src/registries/index.ts`.
+ *
+ * Storage model (see migrations/0016_registries.sql):
+ * - Every record of every registry is a row of `registrants` with the core person/group columns (names, sex,
+ *   birth and death dates, first address, registration and update times). `record_type` is the record type's
+ *   *storage* name: `person` and `group` for social (unchanged, so social's partial indexes and queries stay as
+ *   they are), `{registry}_{kind}` for the others (`crvs_person`, `fr_person`, `fr_group`, ...). Each registry's
+ *   search indexes are partial on its own storage record types, so registries never scan each other's rows.
+ * - Identifiers are unique per registry (the same UIN may be in social and crvs).
+ * - The registry-specific part of a record is `Registrant.details` (JSON, stored with the record). Every
+ *   searchable registry-specific attribute is extracted by `ProfileAttribute.values` into the indexed
+ *   `registrant_values (attr, value, registrant_id)` table when the record is written.
+ */
+import type { z } from "@hono/zod-openapi";
+import type { Registrant } from "../registry/model.ts";
+import type { ValueKind } from "../registry/attributes.ts";
+
+/** A JSON object. */
+export type Json = Record<string, unknown>;
+
+/** One record type of a registry. */
+export interface RecordTypeDef {
+  /** `registrants.record_type`: `person` / `group` for social, `{registry}_person` / `{registry}_group` else. */
+  storage: string;
+  /** Whether the storage row is a person or a group (core columns, households, members). */
+  kind: "person" | "group";
+  /**
+   * The `reg_record_type` names a client may send for it, compared case-insensitively and after the last `:`
+   * (`ns:org:RecordType:Farmer` → `farmer`). The first is the one this server sends (answers, notifications).
+   */
+  names: readonly string[];
+}
+
+/** One registry-specific searchable attribute (the core ones, names, dates, address, are shared). */
+export interface ProfileAttribute {
+  /** Canonical attribute name as clients send it (lower-case), e.g. `vital_event_type`, `crop_type`. */
+  name: string;
+  aliases?: readonly string[];
+  kind: ValueKind;
+  /** Storage record types that have it. */
+  on: readonly string[];
+  /**
+   * The values of a stored record for this attribute (several for a list: every crop of a farmer). Written to
+   * `registrant_values` with the record; a search compares them as `kind` says. Must be cheap and pure.
+   */
+  values(reg: Registrant): Array<string | number>;
+  /** One line for the docs and error messages. */
+  description: string;
+}
+
+/** A registry-specific event a subscriber may ask for (crvs: the vital events), derived from a change. */
+export interface ProfileEventType {
+  /** As clients send it in `reg_event_type` (compared case-insensitively after the last `:`), first = sent. */
+  names: readonly string[];
+  /**
+   * Whether a registry change is this event: `change` is registration / update / delete, `before` the record
+   * as it was (undefined for a registration), `after` as it is now.
+   */
+  matches(change: "registration" | "update" | "delete", after: Registrant, before?: Registrant): boolean;
+}
+
+/** A column of the registry's import file (CSV header → where the value goes in the input record). */
+export interface ImportColumn {
+  /** CSV header (case-insensitive). */
+  column: string;
+  /** Dotted path in the JSON input record the reader takes (`details.farm.land_size`), or a core field. */
+  path: string;
+  description: string;
+}
+
+/** What a registry's mapping may need besides the record. */
+export interface MappingContext {
+  /** Members of a group (kind `group`), head first, when the caller loaded them. */
+  members?: Registrant[];
+  /** Whether to include `@context` (top-level records). */
+  withContext: boolean;
+}
+
+/** A registry-specific endpoint (DR `sync/disabled`, IBR `sync/enrolled`, ...), registered by the action table. */
+export interface ProfileAction {
+  /** Path under `/registry`, e.g. `/sync/disabled`. */
+  path: string;
+  /** Spec operation summary for the OpenAPI document. */
+  summary: string;
+  /** `header.action` the spec's request carries (e.g. `search`); the answer's is `responseAction`. */
+  requestAction: string;
+  responseAction: string;
+  /** zod schema of the request `message` (validation and OpenAPI) and of the answer's `message`. */
+  request: z.ZodType;
+  response: z.ZodType;
+  /** Auth scope (e.g. `registry.search`). */
+  scope: string;
+}
+
+/** Everything that differs between registries. */
+export interface RegistryProfile {
+  /** Path segment and config name: `social`, `crvs`, `fr`, `dr`, `ibr`. */
+  name: string;
+  /** Human title for docs and the console, e.g. "Civil registration and vital statistics". */
+  title: string;
+  /** The `reg_type` this server sends, e.g. `ns:org:RegistryType:Civil`. */
+  regType: string;
+  /** Other `reg_type` values accepted (compared case-insensitively after the last `:`), e.g. `crvs`, `civil`. */
+  regTypeAliases: readonly string[];
+  /** Record types; the first is the default when a request names none. */
+  recordTypes: readonly RecordTypeDef[];
+  /** Identifier types this registry issues or holds (docs, demo, `UIN eq …` attribute names). */
+  idTypes: readonly string[];
+  /** Registry-specific searchable attributes (beside the shared core ones). */
+  attributes: readonly ProfileAttribute[];
+  /** Registry-specific subscription event types (beside registration / update / delete). */
+  eventTypes: readonly ProfileEventType[];
+  /** Which of the standard actions this registry's spec defines (DR has no txn status). */
+  standardActions: readonly ("search" | "subscribe" | "unsubscribe" | "txn-status" | "receipt")[];
+  /** Registry-specific endpoints. */
+  actions: readonly ProfileAction[];
+  /**
+   * Reads the registry-specific part of an input record into `details` (validated, bounded, normalised); each
+   * problem pushed to `errors` names its field (`details.farm.land_size: expected a number`). An unknown field
+   * is an error naming it. Returns undefined when the record has none.
+   */
+  readDetails(raw: Json, recordType: RecordTypeDef, errors: string[]): Json | undefined;
+  /** The DCI JSON-LD record of a stored registrant of this registry (validates against the spdci classes). */
+  toRecord(reg: Registrant, recordType: RecordTypeDef, ctx: MappingContext): Json;
+  /** Import column table (CSV); JSON and NDJSON take the input record shape directly. */
+  importColumns: readonly ImportColumn[];
+  /**
+   * Demo records (input shape, as `registry import` reads them): the partners' fixed test records first (social
+   * `TEST-001`, crvs `BIRTH-TEST-001` ...), then `count` deterministic synthetic ones from `seed`.
+   */
+  demo(count: number, seed: number): Iterable<Json>;
+}
