@@ -17,6 +17,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { Registrant } from "../registry/model.ts";
 import type { ValueKind } from "../registry/attributes.ts";
+import type { Deps } from "../deps.ts";
 
 /** A JSON object. */
 export type Json = Record<string, unknown>;
@@ -93,6 +94,33 @@ export interface ProfileAction {
   response: z.ZodType;
   /** Auth scope (e.g. `registry.search`). */
   scope: string;
+  /** Answers one authenticated, signature-checked, header-checked request (the route signs the answer). */
+  handle(deps: Deps, input: ActionInput): Promise<ActionResult>;
+}
+
+/** What a registry-specific endpoint's handler is given. */
+export interface ActionInput {
+  registry: string;
+  /** The authenticated sender. */
+  senderId: string;
+  header: Json;
+  /** The request message, as the action's `request` schema parsed it. */
+  message: Json;
+  /** Our id for this answer. */
+  correlationId: string;
+  /** Epoch ms now. */
+  now: number;
+}
+
+/** A handler's answer: the response message and the answer header's status and counts. */
+export interface ActionResult {
+  status: "succ" | "rjct";
+  /** Header-level reason code when status is rjct (MsgHeaderStatusReasonCode). */
+  reasonCode?: string;
+  reasonMessage?: string;
+  totalCount: number;
+  completedCount: number;
+  message: Json;
 }
 
 /** Everything that differs between registries. */
