@@ -1,13 +1,16 @@
 /**
- * Online backups of the SQLite database: `VACUUM INTO` copies a consistent snapshot (one read transaction, so
- * writers in this and other processes carry on; WAL mode lets them) into a compact single file. The copy is
- * written beside its target under a temporary name, owner-only (it holds the same secrets as the data dir),
+ * Online backups of the SQLite database with SQLite's backup API (`backup()` of node:sqlite) in one step: the
+ * copy is made inside one read transaction, so it is a consistent snapshot, and writers in this and other
+ * processes carry on meanwhile (WAL mode lets them). A step-by-step copy would restart whenever another
+ * connection wrote, never finishing under load; `VACUUM INTO` needs ATTACH, which Deno allows only with
+ * --allow-all. The copy is written beside its target under a temporary name, owner-only from its first byte
+ * (it holds the same secrets as the data dir), switched to a rollback journal (one self-contained file),
  * synced, then renamed into place: a backup file either is whole or is not there.
  *
  * The Deno KV file is not backed up: it holds only wake-ups and retry delays (src/jobs/queue.ts), and the
  * sweeper re-derives every due piece of work from SQLite at start (src/jobs/sweeper.ts, the notifier's lanes).
  */
-import { DatabaseSync } from "node:sqlite";
+import { backup, DatabaseSync } from "node:sqlite";
 import type { Db } from "./sqlite.ts";
 
 /** What a backup wrote. */
@@ -40,7 +43,7 @@ export async function backupDatabase(db: Db | string, target: string): Promise<B
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   if (await exists(target)) throw new Deno.errors.AlreadyExists(`${target} exists: choose another name`);
   const partial = `${target}.partial-${crypto.randomUUID().slice(0, 8)}`;
-  // VACUUM INTO fills an empty file: created here first so that it is owner-only from its first byte.
+  // An empty file is an empty database to SQLite: created here first so that it is owner-only throughout.
   await Deno.writeFile(partial, new Uint8Array(), { createNew: true, mode: 0o600 });
   const own = typeof db === "string";
   // Read-write, though nothing is written: a read-only connection cannot always read a WAL database whose
@@ -48,7 +51,14 @@ export async function backupDatabase(db: Db | string, target: string): Promise<B
   const conn = own ? new DatabaseSync(db) : db;
   try {
     if (own) conn.exec("PRAGMA busy_timeout = 5000");
-    conn.prepare("VACUUM INTO ?").run(partial);
+    // rate -1: every page in one step, under one read transaction (see the top of this file).
+    await backup(conn, partial, { rate: -1 });
+    const copy = new DatabaseSync(partial);
+    try {
+      copy.exec("PRAGMA journal_mode = DELETE");
+    } finally {
+      copy.close();
+    }
   } catch (err) {
     await Deno.remove(partial).catch(() => {});
     throw err;

@@ -1,6 +1,6 @@
 /**
  * Runs one backup off the main isolate (a scheduled backup of a large database would otherwise stop the queue
- * worker, the notifier and the sweeper for as long as `VACUUM INTO` runs): own SQLite connection, one job.
+ * worker, the notifier and the sweeper for as long as the copy runs): own SQLite connection, one job.
  */
 import { backupDatabase } from "../db/backup.ts";
 
