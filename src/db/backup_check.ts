@@ -35,7 +35,13 @@ export function checkBackup(path: string, keks: KeyEncryption): BackupSummary {
     try {
       rows = db.prepare("PRAGMA integrity_check(20)").all() as typeof rows;
     } catch (err) {
-      throw new BackupInvalidError(`${path} is not a SQLite database (${(err as Error).message})`);
+      // SQLITE_NOTADB (26): not a database at all; anything else (SQLITE_CORRUPT, ...): a damaged one.
+      const notDb = (err as { errcode?: number }).errcode === 26;
+      throw new BackupInvalidError(
+        notDb
+          ? `${path} is not a SQLite database`
+          : `${path} fails SQLite's integrity check: ${(err as Error).message}`,
+      );
     }
     const problems = rows.map((r) => r.integrity_check).filter((x) => x !== "ok");
     if (problems.length > 0) {
