@@ -84,7 +84,7 @@ export function sealingKekIds(db: Db): string[] {
   const ids = new Set<string>();
   for (const col of SECRET_COLUMNS) {
     // Table and column names come from the constant list above, never from input.
-    const rows = db.prepare(`SELECT ${col.column} AS value FROM ${col.table} WHERE ${col.column} IS NOT NULL`)
+    const rows = stmt(db, `SELECT ${col.column} AS value FROM ${col.table} WHERE ${col.column} IS NOT NULL`)
       .all() as unknown as { value: string }[];
     for (const { value } of rows) {
       const id = sealedWith(value);
