@@ -27,12 +27,23 @@ export function backupInWorker(source: string, target: string): Promise<{ path: 
   }).finally(() => worker.terminate());
 }
 
-/** One scheduled backup: the copy, then retention. Logs what it wrote and deleted; throws when the copy fails. */
+const BACKUPS_HELP = "Scheduled backups by result (alert on failed, or on ok not growing)";
+
+/**
+ * One scheduled backup: the copy, then retention. Logs what it wrote and deleted and counts the result in
+ * `dci_backups_total`; throws when it fails (the scheduler logs it).
+ */
 export async function runScheduledBackup(deps: Deps): Promise<void> {
   const paths = dataPaths(deps.config);
-  const written = await backupInWorker(paths.db, backupPath(paths.backups, deps.clock.now()));
-  const pruned = await pruneBackups(paths.backups, deps.config.backupKeep);
-  deps.log.info("scheduled backup written", { file: written.path, bytes: written.bytes, pruned });
+  try {
+    const written = await backupInWorker(paths.db, backupPath(paths.backups, deps.clock.now()));
+    const pruned = await pruneBackups(paths.backups, deps.config.backupKeep);
+    deps.metrics.inc("dci_backups_total", BACKUPS_HELP, { result: "ok" });
+    deps.log.info("scheduled backup written", { file: written.path, bytes: written.bytes, pruned });
+  } catch (err) {
+    deps.metrics.inc("dci_backups_total", BACKUPS_HELP, { result: "failed" });
+    throw err;
+  }
 }
 
 /** The backup schedule when DCI_BACKUP_CRON is set (and the database is on disk), else none. */

@@ -223,7 +223,7 @@ Deno.test("data-dir lock: a server process that is killed leaves no lock behind"
   }
 });
 
-Deno.test("runScheduledBackup() writes a backup from a worker and keeps DCI_BACKUP_KEEP of them", async () => {
+Deno.test("runScheduledBackup() writes a backup from a worker, keeps DCI_BACKUP_KEEP of them, and counts ok and failed runs", async () => {
   const deps = await diskDeps({ backupKeep: "2" });
   const lines: Record<string, unknown>[] = [];
   deps.log = createLogger("info", { sink: (l) => lines.push(JSON.parse(l)) });
@@ -241,6 +241,12 @@ Deno.test("runScheduledBackup() writes a backup from a worker and keeps DCI_BACK
     assert.equal(last.file, `${dir}/dci-20261130T130701Z.sqlite`);
     assert.deepEqual(last.pruned, [`${dir}/dci-20261130T130501Z.sqlite`]);
     assert.ok(checkBackup(String(last.file), noKek).applied.length > 0);
+    assert.ok(deps.metrics.render().includes('dci_backups_total{result="ok"} 3'));
+    // A backup dir that cannot be created (a file is in the way): the run fails and is counted as failed.
+    await Deno.writeTextFile(`${deps.dir}/blocked`, "");
+    deps.config = { ...deps.config, backupDir: `${deps.dir}/blocked/sub` };
+    await assert.rejects(runScheduledBackup(deps));
+    assert.ok(deps.metrics.render().includes('dci_backups_total{result="failed"} 1'));
   } finally {
     await done(deps);
   }
