@@ -2,6 +2,7 @@
 import type { Deps } from "./deps.ts";
 import { ensureEnvAdminToken, legacyAdminTokenIds } from "./admin/tokens.ts";
 import { registryStartup } from "./registry/startup.ts";
+import { locationsStartup } from "./locations/demo.ts";
 
 /** One start-up task. */
 export interface StartupTask {
@@ -35,6 +36,7 @@ export const STARTUP_TASKS: readonly StartupTask[] = [
     },
   },
   { name: "registry: finish bulk loads, seed the demo registry", run: registryStartup },
+  { name: "locations: seed the demo place hierarchy", run: locationsStartup },
 ];
 
 /** Runs every start-up task in order. */

@@ -7,11 +7,12 @@ import { adminTokenCommands } from "./admin_tokens.ts";
 import { transactionCommands } from "./transactions.ts";
 import { authCommands } from "./auth.ts";
 import { subscriptionCommands } from "./subscriptions.ts";
+import { locationCommands } from "./locations.ts";
 
 /** Every command of the binary. */
 export const COMMANDS: CommandTree = {
   serve: serveCommand,
-  registry: registryCommands,
+  registry: { ...registryCommands, ...locationCommands },
   ...systemCommands,
   ...authCommands,
   ...adminTokenCommands,
