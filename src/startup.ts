@@ -35,8 +35,9 @@ export const STARTUP_TASKS: readonly StartupTask[] = [
       );
     },
   },
-  { name: "registry: finish bulk loads, seed the demo registry", run: registryStartup },
+  // Before the registry's: the demo hierarchy goes only into a data dir whose registry is still empty.
   { name: "locations: seed the demo place hierarchy", run: locationsStartup },
+  { name: "registry: finish bulk loads, seed the demo registry", run: registryStartup },
 ];
 
 /** Runs every start-up task in order. */

@@ -7,6 +7,7 @@ import type { Deps } from "../deps.ts";
 import { DEMO_PLACES } from "../registry/seed.ts";
 import type { Place } from "./model.ts";
 import { hierarchyInfo, replaceHierarchy } from "./store.ts";
+import { registryIsEmpty } from "../registry/startup.ts";
 
 /** The demo country's code (the demo records' `country_code`). */
 export const DEMO_COUNTRY = "ZZ";
@@ -42,9 +43,14 @@ export function demoPlaces(): Place[] {
   return places;
 }
 
-/** Start-up: with the demo on, seeds the demo hierarchy when none was ever loaded (an import is never replaced). */
+/**
+ * Start-up, before the registry's demo seeding: with the demo on, seeds the demo hierarchy into a data dir whose
+ * registry is empty and that has no hierarchy. A deployment holding real records (DCI_SEED_DEMO is on by default)
+ * never gets the fictional country, and an imported hierarchy is never replaced.
+ */
 export function locationsStartup(deps: Deps): void {
   if (!deps.config.seedDemo || deps.config.demoSize === 0 || hierarchyInfo(deps.db)) return;
+  if (!registryIsEmpty(deps)) return;
   const r = replaceHierarchy(deps.db, demoPlaces(), {
     source: "demo",
     now: new Date(deps.clock.now()).toISOString(),
