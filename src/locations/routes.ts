@@ -9,9 +9,8 @@ import type { Deps } from "../deps.ts";
 import { validationHook } from "../http/errors.ts";
 import { DciError } from "../dci/errors.ts";
 import { LEVELS } from "./model.ts";
-import { placeDocument } from "./document.ts";
-import { locationsDocument } from "./document.ts";
-import { hierarchyInfo, listPlaces, loadHierarchy, placeWithPath } from "./store.ts";
+import { locationsDocument, placeDocument } from "./document.ts";
+import { type Hierarchy, hierarchyInfo, listPlaces, loadHierarchy, placeWithPath } from "./store.ts";
 
 const PropertyValue = z.object({
   "@type": z.literal("PropertyValue"),
@@ -67,29 +66,62 @@ const wellKnown = (path: string) =>
     },
   });
 
+/** The served document of one hierarchy version: JSON bytes and their gzip, made once per version. */
+interface Served {
+  version: number;
+  etag: string;
+  json: Uint8Array<ArrayBuffer>;
+  gzip: Uint8Array<ArrayBuffer>;
+}
+
+async function serve(h: Hierarchy): Promise<Served> {
+  const json = new TextEncoder().encode(JSON.stringify(locationsDocument(h)));
+  const stream = new Blob([json]).stream().pipeThrough(new CompressionStream("gzip"));
+  const gzip = new Uint8Array(await new Response(stream).arrayBuffer());
+  // Weak: the same version is sent in two encodings.
+  const etag = `W/"locations-${h.info.version}-${Date.parse(h.info.updatedAt).toString(36)}"`;
+  return { version: h.info.version, etag, json, gzip };
+}
+
+/** If-None-Match (weak comparison, RFC 9110 13.1.2) holds `etag` or `*`. */
+function notModified(header: string | undefined, etag: string): boolean {
+  const bare = (t: string) => t.trim().replace(/^W\//, "");
+  return header?.split(",").some((t) => t.trim() === "*" || bare(t) === bare(etag)) ?? false;
+}
+
+/** Accept-Encoding lists gzip without `q=0`. */
+function acceptsGzip(header: string | undefined): boolean {
+  return header?.split(",").some((item) => {
+    const [coding, ...params] = item.split(";").map((x) => x.trim().toLowerCase());
+    return coding === "gzip" && !params.some((p) => /^q=0(\.0{0,3})?$/.test(p));
+  }) ?? false;
+}
+
 /** GET /.well-known/locations.json (also under /dci_api/v1, as the JWKS is). */
 export function locationsRoutes(deps: Deps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  // The serialised document of the newest version this isolate has read; a replace (any process) bumps the
-  // version in SQLite, so each request costs one point read until the hierarchy changes.
-  let cached: { version: number; etag: string; body: string } | undefined;
-  const current = () => {
+  // The document of the newest version this isolate has read. A replace (by any process) bumps the version in
+  // SQLite, so a request costs one point read until the hierarchy changes; the body (up to ~30 MB for the
+  // largest hierarchy) is serialised and compressed once per version, not per request.
+  let cached: { version: number; served: Promise<Served> } | undefined;
+  const current = async () => {
     const info = hierarchyInfo(deps.db);
     if (!info) return undefined;
     if (cached?.version !== info.version) {
       const h = loadHierarchy(deps.db);
       if (!h) return undefined;
-      const etag = `"locations-${h.info.version}-${Date.parse(h.info.updatedAt).toString(36)}"`;
-      cached = { version: h.info.version, etag, body: JSON.stringify(locationsDocument(h)) };
+      const entry = { version: h.info.version, served: serve(h) };
+      cached = entry;
+      entry.served.catch(() => cached === entry && (cached = undefined));
     }
-    return cached;
+    return await cached.served;
   };
   const httpError = (code: string, message: string) => ({ errors: [{ code, message }] });
   for (const path of ["/.well-known/locations.json", "/dci_api/v1/.well-known/locations.json"]) {
-    app.openapi(wellKnown(path), (c) => {
+    app.openapi(wellKnown(path), async (c) => {
       let doc;
       try {
-        doc = current();
+        doc = await current();
       } catch (err) {
         c.get("log")?.error("locations.json could not be read", { err });
         const id = c.get("requestId") ?? "unknown";
@@ -106,11 +138,14 @@ export function locationsRoutes(deps: Deps): OpenAPIHono<AppEnv> {
       }
       c.header("Cache-Control", "public, max-age=300");
       c.header("ETag", doc.etag);
-      if (c.req.header("if-none-match")?.split(",").some((t) => t.trim() === doc.etag)) {
-        return c.body(null, 304);
-      }
+      c.header("Vary", "Accept-Encoding");
+      if (notModified(c.req.header("if-none-match"), doc.etag)) return c.body(null, 304);
       c.header("Content-Type", "application/json");
-      return c.body(doc.body, 200) as never;
+      if (acceptsGzip(c.req.header("accept-encoding"))) {
+        c.header("Content-Encoding", "gzip");
+        return c.body(doc.gzip, 200) as never;
+      }
+      return c.body(doc.json, 200) as never;
     });
   }
   return app;

@@ -90,11 +90,15 @@ Deno.test("GET /.well-known/locations.json: ETag and 304, and a replace is serve
     replaceHierarchy(deps.db, demoPlaces(), { source: "demo", now: now() });
     const first = await app.request(PATHS[0]);
     const etag = first.headers.get("etag")!;
-    assert.match(etag, /^"locations-1-/);
+    assert.match(etag, /^W\/"locations-1-/);
     await first.body?.cancel();
-    const same = await app.request(PATHS[0], { headers: { "if-none-match": `"other", ${etag}` } });
+    const same = await app.request(PATHS[0], { headers: { "if-none-match": `"other", ${etag.slice(2)}` } });
     assert.equal(same.status, 304);
     assert.equal(await same.text(), "");
+    assert.equal((await app.request(PATHS[0], { headers: { "if-none-match": "*" } })).status, 304);
+    const other = await app.request(PATHS[0], { headers: { "if-none-match": '"other"' } });
+    assert.equal(other.status, 200);
+    await other.body?.cancel();
     deps.clock.advance(60_000);
     const small: Place[] = [{ code: "AA", name: "Aland", level: "country", parent: null, identifiers: [] }];
     replaceHierarchy(deps.db, small, { source: "a.csv", now: now() });
@@ -167,6 +171,30 @@ Deno.test("the OpenAPI document describes /.well-known/locations.json and the ad
     assert.ok(doc.components.schemas.Place.properties.containedInPlace);
     assert.ok(doc.paths["/admin/v1/locations"].get);
     assert.ok(doc.paths["/admin/v1/locations/{code}"].get);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("GET /.well-known/locations.json sends gzip to a client that accepts it, the same document", async () => {
+  const deps = await testDeps();
+  try {
+    const app = createApp(deps);
+    replaceHierarchy(deps.db, demoPlaces(), {
+      source: "demo",
+      now: new Date(deps.clock.now()).toISOString(),
+    });
+    const plain = await app.request(PATHS[0]);
+    assert.equal(plain.headers.get("content-encoding"), null);
+    assert.equal(plain.headers.get("vary"), "Accept-Encoding");
+    const expected = await plain.json();
+    const zipped = await app.request(PATHS[0], { headers: { "accept-encoding": "br;q=1, gzip;q=0.8" } });
+    assert.equal(zipped.headers.get("content-encoding"), "gzip");
+    const text = await new Response(zipped.body!.pipeThrough(new DecompressionStream("gzip"))).text();
+    assert.deepEqual(JSON.parse(text), expected);
+    const refused = await app.request(PATHS[0], { headers: { "accept-encoding": "gzip;q=0, identity" } });
+    assert.equal(refused.headers.get("content-encoding"), null);
+    assert.deepEqual(await refused.json(), expected);
   } finally {
     deps.close();
   }
