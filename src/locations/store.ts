@@ -148,7 +148,7 @@ export function listPlaces(
     `SELECT ${PLACE_COLUMNS} FROM locations
       WHERE (?1 IS NULL OR (?1 = '' AND parent_code IS NULL) OR parent_code = ?1)
         AND (?2 IS NULL OR level = ?2)
-      ORDER BY position LIMIT ?3+0 OFFSET ?4+0`,
+      ORDER BY position LIMIT ?+0 OFFSET ?+0`,
   ).all(filter.parent ?? null, filter.level ?? null, filter.limit, filter.offset) as PlaceRow[];
   return rows.map(placeOf);
 }
