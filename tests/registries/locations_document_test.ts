@@ -14,6 +14,13 @@ type Json = any;
 
 const PATHS = ["/.well-known/locations.json", "/dci_api/v1/.well-known/locations.json"];
 
+/** Fresh deps holding the demo hierarchy (version 1), and the app over them. */
+async function withDemoHierarchy() {
+  const deps = await testDeps();
+  replaceHierarchy(deps.db, demoPlaces(), { source: "demo", now: new Date(deps.clock.now()).toISOString() });
+  return { deps, app: createApp(deps) };
+}
+
 Deno.test("GET /.well-known/locations.json answers the seeded demo hierarchy, valid against the locations spec", async () => {
   const deps = await testDeps({ seedDemo: "true", demoSize: "10" });
   try {
@@ -83,11 +90,9 @@ Deno.test("GET /.well-known/locations.json answers 404 with the spec's HttpError
 });
 
 Deno.test("GET /.well-known/locations.json: ETag and 304, and a replace is served at once with a new ETag", async () => {
-  const deps = await testDeps();
+  const { deps, app } = await withDemoHierarchy();
   try {
-    const app = createApp(deps);
     const now = () => new Date(deps.clock.now()).toISOString();
-    replaceHierarchy(deps.db, demoPlaces(), { source: "demo", now: now() });
     const first = await app.request(PATHS[0]);
     const etag = first.headers.get("etag")!;
     assert.match(etag, /^W\/"locations-1-/);
@@ -114,13 +119,8 @@ Deno.test("GET /.well-known/locations.json: ETag and 304, and a replace is serve
 });
 
 Deno.test("admin GET /admin/v1/locations: hierarchy info, children of a place, roots, one place with its path", async () => {
-  const deps = await testDeps();
+  const { deps, app } = await withDemoHierarchy();
   try {
-    const app = createApp(deps);
-    replaceHierarchy(deps.db, demoPlaces(), {
-      source: "demo",
-      now: new Date(deps.clock.now()).toISOString(),
-    });
     const { token } = await createAdminToken(deps.db, { role: "viewer" });
     const get = async (path: string, auth = true) => {
       const res = await app.request(`/admin/v1${path}`, {
@@ -177,13 +177,8 @@ Deno.test("the OpenAPI document describes /.well-known/locations.json and the ad
 });
 
 Deno.test("GET /.well-known/locations.json sends gzip to a client that accepts it, the same document", async () => {
-  const deps = await testDeps();
+  const { deps, app } = await withDemoHierarchy();
   try {
-    const app = createApp(deps);
-    replaceHierarchy(deps.db, demoPlaces(), {
-      source: "demo",
-      now: new Date(deps.clock.now()).toISOString(),
-    });
     const plain = await app.request(PATHS[0]);
     assert.equal(plain.headers.get("content-encoding"), null);
     assert.equal(plain.headers.get("vary"), "Accept-Encoding");
