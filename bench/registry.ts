@@ -13,7 +13,7 @@
 import { testConfig } from "../src/config.ts";
 import { closeDeps, openDeps } from "../src/deps.ts";
 import { silentLogger } from "../src/obs/log.ts";
-import { demoRecords } from "../src/registry/seed.ts";
+import { demoRecords } from "../src/registries/social/seed.ts";
 import { searchMessage } from "../src/registry/search_message.ts";
 import { createServerSender } from "../tests/helpers/auth.ts";
 import { requestEnvelope } from "../tests/helpers/dci.ts";

@@ -7,7 +7,7 @@ import { prepareBatches, writePrepared } from "../registry/batch.ts";
 import { workerBatches } from "../registry/parse_pool.ts";
 import { deferIndexes, restoreIndexes } from "../registry/bulk.ts";
 import { detectFormat } from "../registry/sources.ts";
-import { demoRecords } from "../registry/seed.ts";
+import { demoRecords } from "../registries/social/seed.ts";
 import { registrantCounts } from "../registry/store.ts";
 import { registryIsEmpty } from "../registry/startup.ts";
 import { lastEventId } from "../registry/events.ts";

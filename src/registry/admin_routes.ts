@@ -15,7 +15,7 @@ import {
   saveRegistrant,
   type StoredRegistrant,
 } from "./store.ts";
-import { toDciRecord } from "./mapping.ts";
+import { toDciRecord } from "../registries/social/mapping.ts";
 import { listEventsAfter } from "./events.ts";
 import { wakeNotifier } from "../subscriptions/notifier.ts";
 import { stmt } from "../db/statements.ts";

@@ -18,6 +18,7 @@ import {
 } from "./attributes.ts";
 import { type Cond, filterError, type Op, show } from "./query_parse.ts";
 import { isTextAttribute, likeTest, textAttributeTest } from "./query_text.ts";
+import type { ProfileAttribute } from "../registries/profile.ts";
 
 /** A compiled WHERE fragment and its parameters. */
 export interface Compiled {
@@ -34,7 +35,15 @@ interface Out {
 
 /** What compilation depends on. */
 export interface SqlContext {
+  /** The kind of record searched (which core attributes apply). */
   recordType: RecordType;
+  /** Its storage record type (`person` when not given; `crvs_person`, ...): a SQL constant of a checked name. */
+  storage?: string;
+  /** The storage record type of the registry's groups (a person's household attributes); `group` by default. */
+  groupStorage?: string;
+  /** The registry's own searchable attributes (registrant_values) and identifier types. */
+  attributes?: readonly ProfileAttribute[];
+  idTypes?: readonly string[];
   /** Today (YYYY-MM-DD, UTC), for `age`. */
   today: string;
   /** "search" reads live rows only; "match" evaluates one registrant, deleted or not. */
@@ -71,13 +80,14 @@ export function toSql(cond: Cond, ctx: SqlContext): Compiled {
 }
 
 /**
- * `FROM … WHERE …` of a search statement over the live records of `recordType` matching `where` (compiled in
- * search mode): the household joined when `where` reads it, and the statement budget checked first on every
- * row of each table the statement loops over (src/db/budget.ts).
+ * `FROM … WHERE …` of a search statement over the live records of storage record type `recordType` matching
+ * `where` (compiled in search mode): the household (of storage type `groupStorage`) joined when `where` reads
+ * it, and the statement budget checked first on every row of each table the statement loops over
+ * (src/db/budget.ts). Both types are checked plain names (src/registries/index.ts), never client input.
  */
-export function searchFrom(where: Compiled, recordType: RecordType): string {
+export function searchFrom(where: Compiled, recordType: string, groupStorage = "group"): string {
   const join = where.household
-    ? " LEFT JOIN registrants g ON g.id = r.group_id AND g.record_type = 'group' AND g.deleted_at IS NULL"
+    ? ` LEFT JOIN registrants g ON g.id = r.group_id AND g.record_type = '${groupStorage}' AND g.deleted_at IS NULL`
     : "";
   const checks = where.household ? `${budgetTerm("r.id")} AND ${budgetTerm("g.id")}` : budgetTerm("r.id");
   return `FROM registrants r${join} WHERE ${checks} AND r.record_type = '${recordType}' ` +
@@ -95,8 +105,10 @@ function comparison(attr: string, op: Op, value: unknown, ctx: SqlContext, out: 
   const { params } = out;
   const name = attr.trim();
   if (name.toLowerCase() === "age") return age(op, value, ctx, params);
-  const idType = identifierType(name);
+  const idType = identifierType(name, ctx.idTypes);
   if (idType !== undefined) return identifier(idType || undefined, op, value, ctx, params);
+  const own = profileAttributeOf(name, ctx);
+  if (own) return profileAttributeTest(own, attr, op, value, ctx, params);
   if (isTextAttribute(name)) return textAttributeTest(name, op, valuesFor(op, value), ctx, params);
   const def = attributeOf(name);
   if (!def) throw filterError(`attribute ${show(attr)} is not searchable`);
@@ -131,7 +143,9 @@ function comparison(attr: string, op: Op, value: unknown, ctx: SqlContext, out: 
  */
 function household(target: string, op: Op, test: string, ctx: SqlContext, out: Out): string {
   if (ctx.mode === "match") {
-    return `EXISTS (SELECT 1 FROM registrants g WHERE g.id = r.group_id AND g.record_type = 'group' AND ${test})`;
+    return `EXISTS (SELECT 1 FROM registrants g WHERE g.id = r.group_id AND g.record_type = '${
+      ctx.groupStorage ?? "group"
+    }' AND ${test})`;
   }
   out.household = true;
   return `(${op === "ne" ? "g.id" : target} IS NOT NULL AND ${test})`;
@@ -252,8 +266,11 @@ function age(op: Op, value: unknown, ctx: SqlContext, params: Array<string | num
   }
 }
 
-/** "" for any type (`identifier`), the type for `UIN`, `identifier.UIN`, `id.uin`; undefined otherwise. */
-function identifierType(name: string): string | undefined {
+/**
+ * "" for any type (`identifier`), the type for `UIN`, `identifier.UIN`, `id.uin` (and the registry's own
+ * identifier types, `FARMER_ID`); undefined otherwise.
+ */
+function identifierType(name: string, idTypes: readonly string[] = []): string | undefined {
   const lower = name.toLowerCase();
   if (lower === "identifier" || lower === "identifier_value" || lower === "id") return "";
   const m = /^(?:identifier|id)\.(.+)$/i.exec(name);
@@ -262,7 +279,55 @@ function identifierType(name: string): string | undefined {
     if (!t) throw filterError(`invalid identifier type ${show(m[1])}`);
     return t;
   }
-  return ID_TYPE_ATTRIBUTES.has(name.toUpperCase()) ? name.toUpperCase() : undefined;
+  const upper = name.toUpperCase();
+  return ID_TYPE_ATTRIBUTES.has(upper) || idTypes.includes(upper) ? upper : undefined;
+}
+
+/** The registry attribute a client-sent name denotes (name or alias, case-insensitive) on the record type. */
+function profileAttributeOf(name: string, ctx: SqlContext): ProfileAttribute | undefined {
+  if (!ctx.attributes?.length) return undefined;
+  const key = name.toLowerCase();
+  const storage = ctx.storage ?? ctx.recordType;
+  const found = ctx.attributes.find((a) => a.name === key || (a.aliases ?? []).includes(key));
+  if (found && !found.on.includes(storage)) {
+    throw filterError(`attribute ${show(name)} does not apply to ${storage} records`);
+  }
+  return found;
+}
+
+/**
+ * A registry attribute: the registrant has a value (one of several for a list) that passes, looked up in
+ * `registrant_values` by its key (attr, value); `ne` is "has no value equal". The attribute name is bound too.
+ */
+function profileAttributeTest(
+  a: ProfileAttribute,
+  attr: string,
+  op: Op,
+  value: unknown,
+  ctx: SqlContext,
+  params: Array<string | number>,
+): string {
+  params.push(a.name);
+  let test: string;
+  if (op === "contains" || op === "like") {
+    if (a.kind !== "text" && a.kind !== "upper") {
+      throw filterError(`operator ${op} applies to text attributes, not ${show(attr)}`);
+    }
+    test = likeTest("v.value", op, valuesFor(op, value)[0], attr, params);
+  } else {
+    const positive = op === "ne" ? "eq" : op;
+    const values = valuesFor(op, value).map((v) => {
+      const n = normaliseValue(a.kind, v);
+      if (n === undefined) throw filterError(`invalid value ${show(v)} for ${show(attr)}`);
+      return n;
+    });
+    test = a.kind === "timestamp"
+      ? timestampTest("v.value", positive, values as string[], params)
+      : columnTest("v.value", positive, values, params);
+  }
+  const budget = ctx.mode === "search" ? `${budgetTerm("v.registrant_id")} AND ` : "";
+  const sub = `SELECT v.registrant_id FROM registrant_values v WHERE ${budget}v.attr = ? AND ${test}`;
+  return `r.id ${op === "ne" ? "NOT IN" : "IN"} (${sub})`;
 }
 
 function identifier(

@@ -2,7 +2,7 @@
 import type { Deps } from "../deps.ts";
 import { restoreIndexes } from "./bulk.ts";
 import { writeAll } from "./batch.ts";
-import { demoRecords } from "./seed.ts";
+import { demoRecords } from "../registries/social/seed.ts";
 import { stmt } from "../db/statements.ts";
 
 /** True when no registrant (live or deleted) exists. */
