@@ -7,6 +7,7 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { profileOf } from "./index.ts";
+import { stmt } from "../db/statements.ts";
 import type { RecordTypeDef } from "./profile.ts";
 
 /** Indexed columns per record kind: [name suffix, column list, extra WHERE term]. */
@@ -58,7 +59,7 @@ export function ensureRegistryIndexes(db: Db, registry: string): void {
   if (done.has(registry)) return;
   const profile = profileOf(registry);
   if (!profile) return;
-  const deferred = db.prepare("SELECT 1 FROM registry_deferred_indexes WHERE substr(name, 1, ?) = ? LIMIT 1");
+  const deferred = stmt(db, "SELECT 1 FROM registry_deferred_indexes WHERE substr(name, 1, ?) = ? LIMIT 1");
   for (const rt of profile.recordTypes) {
     const prefix = indexPrefix(rt.storage);
     if (deferred.get(prefix.length, prefix) !== undefined) continue;

@@ -27,7 +27,7 @@ async function open(path: string, format: ImportFormat): Promise<void> {
       },
     }),
   ).pipeThrough(new TextDecoderStream());
-  records = recordsOf(format, counted)[Symbol.asyncIterator]();
+  records = recordsOf(format, counted, profile)[Symbol.asyncIterator]();
 }
 
 async function next(now: string): Promise<PreparedRecord[] | null> {
