@@ -19,6 +19,7 @@ import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { input, startReceiver, subItem } from "../subscriptions/helpers.ts";
+import { registryStartup } from "../../src/registry/startup.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -343,4 +344,41 @@ Deno.test("registry machinery: a subscription to a registry's own event type is 
       await rx.close();
     }
   });
+});
+
+Deno.test("registry machinery: an empty data dir is seeded with every registry's demo, partners' test records first", async () => {
+  const unregister = registerProfile(testProfile);
+  const deps = await testDeps({ seedDemo: "true", demoSize: "5" }, { now: NOW });
+  try {
+    await registryStartup(deps);
+    const counts = deps.db.prepare("SELECT registry, COUNT(*) AS n FROM registrants GROUP BY 1 ORDER BY 1")
+      .all()
+      .map((r) => [r.registry, Number(r.n)]);
+    assert.equal(counts.length, 2);
+    assert.equal(counts[1][0], "tst");
+    assert.equal(counts[1][1], 6, "TST-TEST-001 and 5 synthetic records");
+    const [fixed] = search(deps, "tst", [{
+      query_type: "idtype-value",
+      query: { type: "TST_ID", value: "TST-TEST-001" },
+    }]);
+    assert.deepEqual(ids(fixed), ["TST-TEST-001"]);
+    const [social] = search(deps, "social", [{
+      query_type: "idtype-value",
+      query: { type: "UIN", value: "TEST-001" },
+    }]);
+    assert.equal(social.data.reg_records.length, 1);
+    // Not again on the next start: the data dir is no longer empty.
+    await registryStartup(deps);
+    assert.equal(
+      Number(
+        (deps.db.prepare("SELECT COUNT(*) AS n FROM registrants WHERE registry = 'tst'").get() as {
+          n: number;
+        }).n,
+      ),
+      6,
+    );
+  } finally {
+    deps.close();
+    unregister();
+  }
 });
