@@ -19,6 +19,7 @@ import {
 import { type Cond, filterError, type Op, show } from "./query_parse.ts";
 import { isTextAttribute, likeTest, textAttributeTest } from "./query_text.ts";
 import type { ProfileAttribute } from "../registries/profile.ts";
+import { profileAttributeOf, profileAttributeTest } from "./query_values.ts";
 
 /** A compiled WHERE fragment and its parameters. */
 export interface Compiled {
@@ -151,7 +152,8 @@ function household(target: string, op: Op, test: string, ctx: SqlContext, out: O
   return `(${op === "ne" ? "g.id" : target} IS NOT NULL AND ${test})`;
 }
 
-function valuesFor(op: Op, value: unknown): unknown[] {
+/** The values of a comparison: one, or the list of an `in` (bounded). */
+export function valuesFor(op: Op, value: unknown): unknown[] {
   if (op !== "in") {
     if (typeof value === "object" && value !== null) throw filterError(`operator ${op} needs a single value`);
     return [value];
@@ -166,7 +168,8 @@ function valuesFor(op: Op, value: unknown): unknown[] {
   return list;
 }
 
-function columnTest(
+/** `target op ?` (or `IN (…)`) with the values bound. */
+export function columnTest(
   target: string,
   op: Compare | "in",
   values: Array<string | number>,
@@ -178,7 +181,7 @@ function columnTest(
 }
 
 /** Timestamps are compared by day: `eq 2024-01-02` means any time that day. */
-function timestampTest(
+export function timestampTest(
   target: string,
   op: Compare | "in",
   days: string[],
@@ -281,53 +284,6 @@ function identifierType(name: string, idTypes: readonly string[] = []): string |
   }
   const upper = name.toUpperCase();
   return ID_TYPE_ATTRIBUTES.has(upper) || idTypes.includes(upper) ? upper : undefined;
-}
-
-/** The registry attribute a client-sent name denotes (name or alias, case-insensitive) on the record type. */
-function profileAttributeOf(name: string, ctx: SqlContext): ProfileAttribute | undefined {
-  if (!ctx.attributes?.length) return undefined;
-  const key = name.toLowerCase();
-  const storage = ctx.storage ?? ctx.recordType;
-  const found = ctx.attributes.find((a) => a.name === key || (a.aliases ?? []).includes(key));
-  if (found && !found.on.includes(storage)) {
-    throw filterError(`attribute ${show(name)} does not apply to ${storage} records`);
-  }
-  return found;
-}
-
-/**
- * A registry attribute: the registrant has a value (one of several for a list) that passes, looked up in
- * `registrant_values` by its key (attr, value); `ne` is "has no value equal". The attribute name is bound too.
- */
-function profileAttributeTest(
-  a: ProfileAttribute,
-  attr: string,
-  op: Op,
-  value: unknown,
-  ctx: SqlContext,
-  params: Array<string | number>,
-): string {
-  params.push(a.name);
-  let test: string;
-  if (op === "contains" || op === "like") {
-    if (a.kind !== "text" && a.kind !== "upper") {
-      throw filterError(`operator ${op} applies to text attributes, not ${show(attr)}`);
-    }
-    test = likeTest("v.value", op, valuesFor(op, value)[0], attr, params);
-  } else {
-    const positive = op === "ne" ? "eq" : op;
-    const values = valuesFor(op, value).map((v) => {
-      const n = normaliseValue(a.kind, v);
-      if (n === undefined) throw filterError(`invalid value ${show(v)} for ${show(attr)}`);
-      return n;
-    });
-    test = a.kind === "timestamp"
-      ? timestampTest("v.value", positive, values as string[], params)
-      : columnTest("v.value", positive, values, params);
-  }
-  const budget = ctx.mode === "search" ? `${budgetTerm("v.registrant_id")} AND ` : "";
-  const sub = `SELECT v.registrant_id FROM registrant_values v WHERE ${budget}v.attr = ? AND ${test}`;
-  return `r.id ${op === "ne" ? "NOT IN" : "IN"} (${sub})`;
 }
 
 function identifier(
