@@ -16,6 +16,7 @@ Deno.test("held: a viewer token gets 403 on every admin write route (read from a
       "senders/:id": h.alice.senderId,
       "clients/:id": h.alice.clientId,
       "registrants/:id": "P-1",
+      "registries/:registry": "social",
       ":keyId": h.alice.keyId,
       ":correlation_id": correlationId,
       ":code": code,
