@@ -220,7 +220,8 @@ export function readRegistrant(
   if (def.kind === "group" && (reg.groupRef || reg.sex || reg.birthDate)) {
     errors.push("a group has no group_id, sex or birth_date");
   }
-  if (raw.details !== undefined && raw.details !== null && !isObj(raw.details)) {
+  // Social (lenient) keeps ignoring a `details` it has no use for, as it did before there were profiles.
+  if (!profile.lenientFields && raw.details !== undefined && raw.details !== null && !isObj(raw.details)) {
     errors.push("details: expected an object");
   } else {
     const details = profile.readDetails(raw, def, errors);
