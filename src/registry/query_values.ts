@@ -45,7 +45,7 @@ export function profileAttributeTest(
   } else {
     const positive = op === "ne" ? "eq" : op;
     const values = valuesFor(op, value).map((v) => {
-      const n = normaliseValue(a.kind, v);
+      const n = a.normalise ? a.normalise(v) : normaliseValue(a.kind, v);
       if (n === undefined) throw filterError(`invalid value ${show(v)} for ${show(attr)}`);
       return n;
     });

@@ -27,6 +27,8 @@ export const testProfile: RegistryProfile = {
     kind: "text",
     on: ["tst_person"],
     values: (reg) => skillsOf(reg).map((s) => s.toLowerCase()),
+    // Query values compare as stored: lower case.
+    normalise: (raw) => typeof raw === "string" && raw.length <= 64 ? raw.trim().toLowerCase() : undefined,
     description: "a skill the person has (several per person)",
   }],
   eventTypes: [{
