@@ -7,6 +7,7 @@ import { adminTokenCommands } from "./admin_tokens.ts";
 import { transactionCommands } from "./transactions.ts";
 import { authCommands } from "./auth.ts";
 import { subscriptionCommands } from "./subscriptions.ts";
+import { backupCommands } from "./backup.ts";
 
 /** Every command of the binary. */
 export const COMMANDS: CommandTree = {
@@ -17,4 +18,5 @@ export const COMMANDS: CommandTree = {
   ...adminTokenCommands,
   txn: transactionCommands,
   ...subscriptionCommands,
+  ...backupCommands,
 };
