@@ -13,12 +13,15 @@ import { newBusName, openBus, type ProcessBus } from "../jobs/bus.ts";
 import { kvQueue } from "../jobs/queue.ts";
 import { startHttpIsolates } from "../http_isolates.ts";
 import { assertPortFree } from "../net/port_guard.ts";
+import { servedRegistries } from "../actions/registries.ts";
 
 /** The serve command (the default). */
 export const serveCommand: Command = {
   summary: "Run the DCI API server (default command)",
   async run({ config }) {
     const cfg = config();
+    // Unknown registries in DCI_REGISTRIES, or a default not served, are refused before anything is opened.
+    servedRegistries(cfg);
     // Refuse a taken port before touching the data dir (the first bind probes again, as it binds).
     assertPortFree(cfg.host, cfg.port);
     const deps = await openDeps(cfg);

@@ -50,6 +50,22 @@ function itemsOf(action: RejectedAction, request: Json): unknown[] {
   return key && Array.isArray(request[key]) ? request[key] as unknown[] : [];
 }
 
+/** The ids a receipt request names (receipt_type, notification_id, subscription_code), as strings of ≤ 99. */
+function receiptInformationOf(req: Json): Json {
+  const info = isObject(req.receipt_information) ? req.receipt_information : {};
+  const receipt = isObject(req.receipt) ? req.receipt : {};
+  const out: Json = {};
+  const type = idOf(info.receipt_type);
+  const notification = idOf(
+    req.notification_id ?? receipt.notification_id ?? receipt.message_id ?? info.notification_id,
+  );
+  const code = idOf(info.subscription_code);
+  if (type) out.receipt_type = type;
+  if (notification) out.notification_id = notification;
+  if (code) out.subscription_code = code;
+  return out;
+}
+
 /** What varies: the ids of the answer, its timestamp and the reason given on each rejected item. */
 export interface RejectedIds {
   correlationId: string;
@@ -109,6 +125,8 @@ export function rejectedMessage(
       return {
         message: {
           ...base,
+          // What the receipt named, as every receipt answer carries it (the spec's ReceiptResponse).
+          receipt_information: receiptInformationOf(req),
           receipt_response: { status: "rjct", status_reason_message: reason, timestamp: ids.now },
         },
         items: 1,
