@@ -64,9 +64,9 @@ export const SETTINGS: readonly Setting[] = [
   {
     key: "registries",
     env: "DCI_REGISTRIES",
-    default: "social,crvs,fr,dr,ibr",
+    default: "all",
     doc:
-      "Registries this server serves (comma list of social, crvs, fr, dr, ibr); the others answer 404 with an ERR ACK on all their paths",
+      "Registries this server serves: a comma list of social, crvs, fr, dr, ibr (and any a deployment adds), or all (every registry this binary has). The others answer 404 with an ERR ACK on all their paths; an unknown name is refused at start",
   },
   {
     key: "defaultRegistry",
@@ -343,9 +343,9 @@ const schema = z.object({
   }),
   // Names only here; whether each is a registry this binary (and the deployment's extensions) has, and whether the
   // default is served, is checked at start against the profiles (src/actions/registries.ts).
-  registries: list.refine((xs) => xs.length > 0, "name at least one registry").refine(
+  registries: list.refine((xs) => xs.length > 0, "name at least one registry, or all").refine(
     (xs) => xs.every((x) => REGISTRY_NAME.test(x)),
-    "each registry name is 1 to 32 lowercase letters, digits, - or _",
+    "each registry name is 1 to 32 lowercase letters, digits, - or _ (or all)",
   ),
   defaultRegistry: z.string().regex(
     REGISTRY_NAME,

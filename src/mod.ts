@@ -16,6 +16,7 @@ import { runStartupTasks } from "./startup.ts";
 import { startBackground } from "./jobs/background.ts";
 import { assertPortFree } from "./net/port_guard.ts";
 import { servedRegistries } from "./actions/registries.ts";
+import { profileOf, registerProfile } from "./registries/index.ts";
 import type { Extensions } from "./extensions.ts";
 
 export type {
@@ -65,6 +66,10 @@ export async function startServer(options: StartOptions = {}): Promise<DciServer
   // Refused before anything is opened: unknown registries, a default not served, a taken port.
   servedRegistries(config, options.extensions?.registries);
   assertPortFree(config.host, config.port);
+  // Extra registries are registered like the built-in ones, so storage, search, import and events know them.
+  for (const profile of options.extensions?.registries ?? []) {
+    if (profileOf(profile.name) !== profile) registerProfile(profile);
+  }
   const deps = await openDeps(config, { extensions: options.extensions, log: options.log });
   try {
     await runStartupTasks(deps);

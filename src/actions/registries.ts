@@ -4,7 +4,10 @@
  */
 import { type Config, ConfigError } from "../config.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
-import { PROFILES } from "../registries/index.ts";
+import { registryProfiles } from "../registries/index.ts";
+
+/** DCI_REGISTRIES value meaning every registry this binary has (its default). */
+export const ALL = "all";
 
 /** The registries served, in DCI_REGISTRIES order, the default one, and those known but not served. */
 export interface ServedRegistries {
@@ -13,10 +16,14 @@ export interface ServedRegistries {
   unserved: readonly RegistryProfile[];
 }
 
-/** Every profile known: built-in first, then the extra ones (an extra one may not reuse a built-in name). */
+/**
+ * Every profile known: the registered ones (built-in first), then the extra ones not registered already (an
+ * extra one may not reuse another profile's name).
+ */
 export function knownProfiles(extra: readonly RegistryProfile[] = []): RegistryProfile[] {
-  const all = [...PROFILES];
+  const all = [...registryProfiles()];
   for (const p of extra) {
+    if (all.includes(p)) continue;
     if (all.some((q) => q.name === p.name)) throw new ConfigError(`Registry "${p.name}" is defined twice`);
     all.push(p);
   }
@@ -32,7 +39,8 @@ export function servedRegistries(
   extra: readonly RegistryProfile[] = [],
 ): ServedRegistries {
   const known = knownProfiles(extra);
-  const names = [...new Set([...config.registries, ...extra.map((p) => p.name)])];
+  const listed = config.registries.includes(ALL) ? known.map((p) => p.name) : config.registries;
+  const names = [...new Set([...listed, ...extra.map((p) => p.name)])];
   const unknown = names.filter((n) => !known.some((p) => p.name === n));
   if (unknown.length > 0) {
     throw new ConfigError(

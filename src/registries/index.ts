@@ -38,7 +38,7 @@ function placeholder(
 }
 
 /** Every registry profile, in the order the docs list them. */
-export const PROFILES: readonly RegistryProfile[] = [
+export const PROFILES: RegistryProfile[] = [
   placeholder("social", "Social registry", ALL),
   placeholder("crvs", "Civil registration and vital statistics", ALL),
   placeholder("fr", "Farmer registry", ALL),
@@ -47,7 +47,23 @@ export const PROFILES: readonly RegistryProfile[] = [
   placeholder("ibr", "Integrated beneficiary registry", ALL),
 ];
 
-/** The profile named `name`, or undefined. */
-export function getProfile(name: string): RegistryProfile | undefined {
-  return PROFILES.find((p) => p.name === name);
+/** Every profile, in registration order. */
+export function registryProfiles(): readonly RegistryProfile[] {
+  return PROFILES;
+}
+
+/** The profile of registry `name` (case-insensitive), or undefined. */
+export function profileOf(name: string): RegistryProfile | undefined {
+  const key = name.trim().toLowerCase();
+  return PROFILES.find((p) => p.name === key);
+}
+
+/** Adds a registry (a deployment's own, or a test's); returns a function that removes it again. */
+export function registerProfile(profile: RegistryProfile): () => void {
+  if (profileOf(profile.name)) throw new Error(`registry "${profile.name}" is already registered`);
+  PROFILES.push(profile);
+  return () => {
+    const at = PROFILES.indexOf(profile);
+    if (at >= 0) PROFILES.splice(at, 1);
+  };
 }

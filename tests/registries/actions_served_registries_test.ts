@@ -15,8 +15,12 @@ Deno.test("servedRegistries() serves DCI_REGISTRIES in order, with the default a
   assert.equal(r.default.name, "crvs");
   assert.deepEqual(r.unserved.map((p) => p.name).sort(), ["dr", "fr", "ibr"]);
   const all = servedRegistries(testConfig());
+  assert.equal(testConfig().registries.join(), "all");
   assert.deepEqual(all.served.map((p) => p.name), ["social", "crvs", "fr", "dr", "ibr"], "default: all five");
   assert.equal(all.default.name, "social");
+  assert.deepEqual(all.unserved, []);
+  const withExtra = servedRegistries(testConfig({ registries: "all" }), [testActionProfile().profile]);
+  assert.deepEqual(withExtra.served.map((p) => p.name), ["social", "crvs", "fr", "dr", "ibr", "testreg"]);
 });
 
 Deno.test("servedRegistries() refuses unknown registries naming them, and a default that is not served", () => {
