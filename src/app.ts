@@ -19,6 +19,7 @@ import { subscriptionAdminRoutes } from "./subscriptions/admin.ts";
 import { registryRouter } from "./actions/routes.ts";
 import { type ServedRegistries, servedRegistries } from "./actions/registries.ts";
 import { registerTxnGauge } from "./transactions/gauge.ts";
+import { locationsAdminRoutes, locationsRoutes } from "./locations/routes.ts";
 
 /** Path prefixes whose POST bodies must be JSON (the token endpoint also takes forms, so it is not here). */
 const JSON_PREFIXES = ["/dci_api/v1/*", "/registry/*", "/admin/v1/*"];
@@ -29,6 +30,7 @@ const ADMIN_MODULES: readonly AdminRouteModule[] = [
   transactionAdminRoutes,
   senderAdminRoutes,
   subscriptionAdminRoutes,
+  locationsAdminRoutes,
 ];
 
 /** The whole HTTP application. */
@@ -57,6 +59,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   registerTxnGauge(deps);
   app.route("/", systemRoutes(deps));
   app.route("/", oauthRoutes(deps));
+  app.route("/", locationsRoutes(deps));
   mountRegistries(app, deps, registries);
   app.route("/admin/v1", adminRoutes(deps, ADMIN_MODULES));
   deps.extensions?.routes?.(app, deps);

@@ -15,6 +15,7 @@ import { startServer as serveHttp } from "./server.ts";
 import { runStartupTasks } from "./startup.ts";
 import { startBackground } from "./jobs/background.ts";
 import { assertPortFree } from "./net/port_guard.ts";
+import { holdServeLock } from "./db/data_dir_lock.ts";
 import { servedRegistries } from "./actions/registries.ts";
 import { profileOf, registerProfile } from "./registries/index.ts";
 import type { Extensions } from "./extensions.ts";
@@ -70,7 +71,16 @@ export async function startServer(options: StartOptions = {}): Promise<DciServer
   for (const profile of options.extensions?.registries ?? []) {
     if (profileOf(profile.name) !== profile) registerProfile(profile);
   }
-  const deps = await openDeps(config, { extensions: options.extensions, log: options.log });
+  // Held while serving, as `dci-server serve` holds it, so that `restore` refuses to replace the database.
+  if (config.dataDir !== ":memory:") await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const lock = config.dataDir === ":memory:" ? undefined : holdServeLock(config.dataDir);
+  let deps: Deps;
+  try {
+    deps = await openDeps(config, { extensions: options.extensions, log: options.log });
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   try {
     await runStartupTasks(deps);
     const background = config.worker ? startBackground(deps) : undefined;
@@ -89,10 +99,12 @@ export async function startServer(options: StartOptions = {}): Promise<DciServer
           await server.shutdown();
           await background?.stop();
           closeDeps(deps);
+          lock?.release();
         })(),
     };
   } catch (err) {
     closeDeps(deps);
+    lock?.release();
     throw err;
   }
 }

@@ -14,7 +14,7 @@ import { lastEventId } from "../registry/events.ts";
 import { wakeNotifier } from "../subscriptions/notifier.ts";
 
 /** A progress line on stderr, redrawn at most 5 times a second, only on a terminal. */
-function progress(label: string, totalBytes?: () => number) {
+export function progress(label: string, totalBytes?: () => number) {
   const tty = Deno.stderr.isTerminal();
   const started = performance.now();
   let last = 0;
@@ -39,7 +39,8 @@ function progress(label: string, totalBytes?: () => number) {
   };
 }
 
-function printReport(out: (s: string) => void, report: ImportReport, seconds: number): void {
+/** The import summary line and the table of rejected rows (line, reason). */
+export function printReport(out: (s: string) => void, report: ImportReport, seconds: number): void {
   out(
     `read ${report.read}, registered ${report.registered}, updated ${report.updated}, ` +
       `rejected ${report.rejectedCount} in ${seconds.toFixed(1)} s`,

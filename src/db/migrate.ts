@@ -14,6 +14,7 @@ import m0010 from "../../migrations/0010_jwks_key_ids.sql" with { type: "text" }
 import m0013 from "../../migrations/0013_sender_settings.sql" with { type: "text" };
 import m0014 from "../../migrations/0014_search_text.sql" with { type: "text" };
 import m0015 from "../../migrations/0015_txn_message_ids.sql" with { type: "text" };
+import m0017 from "../../migrations/0017_locations.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
 export interface Migration {
@@ -37,6 +38,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 13, name: "0013_sender_settings", sql: m0013 },
   { version: 14, name: "0014_search_text", sql: m0014 },
   { version: 15, name: "0015_txn_message_ids", sql: m0015 },
+  { version: 17, name: "0017_locations", sql: m0017 },
 ];
 
 /**
