@@ -1,8 +1,18 @@
-/** What every registry route shares: its action for the error renderer, and its OpenAPI schemas and responses. */
+/**
+ * What every registry route shares: its action for the error renderer, its OpenAPI schemas and responses, and the
+ * signing of a sync answer.
+ */
 import { z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import type { AppEnv, RouteAction } from "../http/context.ts";
+import type { Deps } from "../deps.ts";
+import type { ProcessResult } from "../dci/processor.ts";
+import type { ActionResult } from "../registries/profile.ts";
 import { Ack, CallbackHeader } from "../dci/schemas.ts";
+import { type OutgoingHeader, signedEnvelope } from "../dci/envelope.ts";
+import { isHeaderCode } from "../dci/rejection.ts";
+import { answerMeta } from "../senders/settings.ts";
 
 /** The failures every registry route may answer (the ERR ACK; a sync route's header-level rejection is its answer). */
 export const ERROR_RESPONSES = {
@@ -44,4 +54,25 @@ export function signedAnswer(name: string, message: z.ZodType): z.ZodType {
     `${name}Envelope`,
     () => z.object({ signature: z.string(), header: CallbackHeader, message }).openapi(`${name}Envelope`),
   );
+}
+
+/** The 200 answer of a sync action: `r` signed with the server key, addressed to the authenticated sender. */
+export function answer(
+  deps: Deps,
+  c: Context<AppEnv>,
+  callbackAction: string,
+  r: ProcessResult | ActionResult,
+): Response {
+  const envelope = signedEnvelope(deps, {
+    action: callbackAction as OutgoingHeader["action"],
+    status: r.status,
+    receiverId: c.var.auth?.senderId,
+    totalCount: r.totalCount,
+    completedCount: r.completedCount,
+    // Only header-level codes go in the header; item-level ones stay in the message's items.
+    statusReasonCode: isHeaderCode(r.reasonCode) ? r.reasonCode : undefined,
+    statusReasonMessage: r.reasonMessage,
+    meta: answerMeta(c.var.auth),
+  }, r.message);
+  return c.json(envelope, 200);
 }

@@ -15,15 +15,13 @@ import { ACTIONS, type ActionSpec } from "../dci/actions.ts";
 import { authenticate } from "../auth/middleware.ts";
 import { validationHook } from "../http/errors.ts";
 import { Ack, envelopeOf, type RequestHeader } from "../dci/schemas.ts";
-import { type OutgoingHeader, signedEnvelope } from "../dci/envelope.ts";
 import { checkHeaderAction, checkVersion } from "../dci/header_rules.ts";
-import { isHeaderCode, type RejectedAction, rejectedMessage } from "../dci/rejection.ts";
+import { type RejectedAction, rejectedMessage } from "../dci/rejection.ts";
 import { DciError } from "../dci/errors.ts";
 import { acceptTransaction } from "../transactions/accept.ts";
-import { answerMeta } from "../senders/settings.ts";
 import { PROCESSORS } from "./processors.ts";
 import { profileActionRoute } from "./profile_routes.ts";
-import { describeAction, ERROR_RESPONSES, json, named, signedAnswer } from "./openapi.ts";
+import { answer, describeAction, ERROR_RESPONSES, json, named, signedAnswer } from "./openapi.ts";
 
 type Envelope = { header: RequestHeader; message: Record<string, unknown> & { transaction_id: string } };
 
@@ -133,17 +131,7 @@ function standardRoute(
         (performance.now() - started) / 1000,
       );
     }
-    const envelope = signedEnvelope(deps, {
-      action: spec.callbackAction as OutgoingHeader["action"],
-      status: r.status,
-      receiverId: senderId,
-      totalCount: r.totalCount,
-      completedCount: r.completedCount,
-      statusReasonCode: isHeaderCode(r.reasonCode) ? r.reasonCode : undefined,
-      statusReasonMessage: r.reasonMessage,
-      meta: answerMeta(c.var.auth),
-    }, r.message);
-    return c.json(envelope, 200);
+    return answer(deps, c, spec.callbackAction, r);
   };
   app.openapi(route, handler as never);
 }

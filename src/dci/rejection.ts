@@ -133,3 +133,31 @@ export function rejectedMessage(
       };
   }
 }
+
+/**
+ * The refusal of a request whose action has no builder of its own (a registry-specific endpoint): its ids, and each
+ * `*_request` list of the request answered as the `*_response` list with every item rejected.
+ */
+export function genericRejectedMessage(
+  request: unknown,
+  ids: Omit<RejectedIds, "itemCode">,
+): { message: Json; items: number } {
+  const req = isObject(request) ? request : {};
+  const message: Json = {
+    transaction_id: idOf(req.transaction_id),
+    correlation_id: ids.correlationId.slice(0, MAX_ID),
+  };
+  let items = 0;
+  for (const [key, list] of Object.entries(req)) {
+    if (!key.endsWith("_request") || !Array.isArray(list)) continue;
+    const answered = list.map((it) => ({
+      reference_id: idOf(isObject(it) ? it.reference_id : undefined),
+      timestamp: ids.now,
+      status: "rjct",
+      status_reason_message: ids.reason.slice(0, 999),
+    }));
+    message[`${key.slice(0, -"_request".length)}_response`] = answered;
+    items += answered.length;
+  }
+  return { message, items: Math.max(items, 1) };
+}
