@@ -143,7 +143,7 @@ Deno.test("the OpenAPI document shows each action's real answer shape", async ()
       return resolve(doc, env.properties.message);
     };
     assert.ok(answer("/registry/sync/search").properties.search_response);
-    assert.ok(answer("/dci_api/v1/crvs/registry/sync/txn/status").properties.txnstatus_response);
+    assert.ok(answer("/dci_api/v1/social/registry/sync/txn/status").properties.txnstatus_response);
     assert.ok(answer("/dci_api/v1/social/registry/sync/receipt").properties.receipt_response);
     const ack = resolve(
       doc,
