@@ -1,10 +1,10 @@
 /**
  * The demo place hierarchy: the fictional country ZZ, its regions and their localities, with the very codes and
- * names the demo records carry (src/registry/seed.ts DEMO_PLACES: `address.region_code`, `address.locality`,
+ * names the demo records carry (src/registries/social/seed.ts DEMO_PLACES: `address.region_code`, `address.locality`,
  * `address.country_code`), so every place in a demo record resolves in /.well-known/locations.json.
  */
 import type { Deps } from "../deps.ts";
-import { DEMO_PLACES } from "../registry/seed.ts";
+import { DEMO_PLACES } from "../registries/social/seed.ts";
 import type { Place } from "./model.ts";
 import { hierarchyInfo, replaceHierarchy } from "./store.ts";
 import { registryIsEmpty } from "../registry/startup.ts";

@@ -23,6 +23,7 @@ Deno.test("held: a viewer token gets 403 on every admin write route (read from a
       "clients/:id": h.alice.clientId,
       "registrants/:id": "P-1",
       "locations/:code": "ZZ",
+      "registries/:registry": "social",
       ":keyId": h.alice.keyId,
       ":correlation_id": correlationId,
       ":code": code,
