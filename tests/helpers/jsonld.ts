@@ -106,7 +106,9 @@ export class JsonLdValidator {
         errors.push(`${path}: expected an ISO 8601 date-time with zone`);
       }
     } else if (this.#enums.has(name)) {
-      if (!this.#enums.get(name)!.has(value)) errors.push(`${path}: ${JSON.stringify(value)} is not in ${name}`);
+      if (!this.#enums.get(name)!.has(value)) {
+        errors.push(`${path}: ${JSON.stringify(value)} is not in ${name}`);
+      }
     } else if (this.#free.has(name)) {
       if (typeof value !== "string") errors.push(`${path}: expected a code`);
     } else if (this.#classes.has(name)) this.validate(value, name, path, errors);

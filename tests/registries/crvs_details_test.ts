@@ -1,6 +1,6 @@
 /** crvs readDetails: the civil registry part of an input record, validated, bounded and normalised. */
 import assert from "node:assert/strict";
-import { crvsProfile, CRVS_PERSON_RECORD } from "../../src/registries/crvs/mod.ts";
+import { CRVS_PERSON_RECORD, crvsProfile } from "../../src/registries/crvs/mod.ts";
 import { detailErrors } from "./crvs_fixture.ts";
 
 type Json = Record<string, unknown>;
@@ -33,7 +33,9 @@ Deno.test("crvs readDetails() folds a birth's place into its live_birth event da
 });
 
 Deno.test("crvs readDetails() records a death from death_date alone, with death_place", () => {
-  assert.deepEqual(read({ death_date: "2025-11-02" }), { vital_events: [{ type: "death", date: "2025-11-02" }] });
+  assert.deepEqual(read({ death_date: "2025-11-02" }), {
+    vital_events: [{ type: "death", date: "2025-11-02" }],
+  });
   assert.deepEqual(read({ death_date: "2025-11-02T08:00:00Z", details: { death_place: "Northgate" } }), {
     vital_events: [{ type: "death", date: "2025-11-02", place: { locality: "Northgate" } }],
   });
@@ -83,7 +85,10 @@ Deno.test("crvs readDetails() checks event types and marital status against the 
     ],
     marital_status: "D",
   });
-  assert.deepEqual(read({ details: { marital_status: "category:W" } }), { vital_events: [], marital_status: "W" });
+  assert.deepEqual(read({ details: { marital_status: "category:W" } }), {
+    vital_events: [],
+    marital_status: "W",
+  });
   assert.deepEqual(detailErrors({ details: { vital_events: [{ type: "baptism", date: "2020-01-01" }] } }), [
     'details.vital_events[0].type: "baptism" is not one of live_birth, death, fetal_death, marriage, divorce, adoption',
   ]);
@@ -106,7 +111,10 @@ Deno.test("crvs readDetails() normalises dates and refuses what is not one", () 
 
 Deno.test("crvs readDetails() keeps events and core dates consistent", () => {
   assert.deepEqual(
-    detailErrors({ birth_date: "2000-01-01", details: { vital_events: [{ type: "live_birth", date: "2000-01-02" }] } }),
+    detailErrors({
+      birth_date: "2000-01-01",
+      details: { vital_events: [{ type: "live_birth", date: "2000-01-02" }] },
+    }),
     ["details.vital_events[0].date: 2000-01-02 differs from birth_date (2000-01-01)"],
   );
   assert.deepEqual(detailErrors({ details: { vital_events: [{ type: "death", date: "2020-01-01" }] } }), [
@@ -169,10 +177,15 @@ Deno.test("crvs readDetails() reads the CSV forms: TYPE:DATE|... events, |-separ
 
 Deno.test("crvs readDetails() bounds its input: event count, text length, identifier shape", () => {
   const many = Array.from({ length: 40 }, (_, i) => `adoption:${2000 + i}-01-01`);
-  assert.deepEqual(detailErrors({ details: { vital_events: many } }), ["details.vital_events: at most 32 events"]);
-  assert.deepEqual(detailErrors({ details: { death_place: { name: "x".repeat(300) } }, death_date: "2020-01-01" }), [
-    "details.death_place.name: expected a string of at most 256 characters",
+  assert.deepEqual(detailErrors({ details: { vital_events: many } }), [
+    "details.vital_events: at most 32 events",
   ]);
+  assert.deepEqual(
+    detailErrors({ details: { death_place: { name: "x".repeat(300) } }, death_date: "2020-01-01" }),
+    [
+      "details.death_place.name: expected a string of at most 256 characters",
+    ],
+  );
   assert.deepEqual(detailErrors({ details: { parent2_identifier: { identifier_type: "UIN" } } }), [
     'details.parent2_identifier: expected {identifier_type, identifier_value} or "TYPE:VALUE"',
   ]);

@@ -1,6 +1,6 @@
 /** Civil registry test helpers: input records read as the storage reads them, and the CRVS_Person validator. */
 import { readRegistrant, type Registrant } from "../../src/registry/model.ts";
-import { crvsProfile, CRVS_PERSON_RECORD } from "../../src/registries/crvs/mod.ts";
+import { CRVS_PERSON_RECORD, crvsProfile } from "../../src/registries/crvs/mod.ts";
 import { CORE_CLASSES, CORE_ENUMS, JsonLdValidator } from "../helpers/jsonld.ts";
 
 type Json = Record<string, unknown>;
