@@ -237,7 +237,10 @@ function checkOnce(events: VitalEvent[], errors: string[]): void {
   }
 }
 
-/** The stored details of a registrant as CrvsDetails (empty when it has none). */
+const NONE: CrvsDetails = Object.freeze({ vital_events: Object.freeze([]) as unknown as VitalEvent[] });
+
+/** The stored details of a registrant as CrvsDetails (no events when it has none). */
 export function crvsDetails(details: Record<string, unknown> | undefined): CrvsDetails {
-  return (details as CrvsDetails | undefined) ?? { vital_events: [] };
+  if (!details) return NONE;
+  return Array.isArray(details.vital_events) ? details as CrvsDetails : { ...details, vital_events: [] };
 }
