@@ -1,9 +1,13 @@
 /** crvs demo(): the partners' test records first, then deterministic synthetic families; and the import columns. */
 import assert from "node:assert/strict";
 import { CRVS_PERSON_RECORD, crvsProfile } from "../../src/registries/crvs/mod.ts";
-import { DEMO_PLACES } from "../../src/registry/seed.ts";
+import { DEMO_PLACES } from "../../src/registries/social/seed.ts";
 import { crvsDetails } from "../../src/registries/crvs/details.ts";
 import { crvsRegistrant, crvsValidator } from "./crvs_fixture.ts";
+import { testDeps } from "../helpers/deps.ts";
+import { createApp } from "../helpers/app.ts";
+import { unresolvedPlaces } from "../helpers/locations.ts";
+import { runStartupTasks } from "../../src/startup.ts";
 
 type Json = Record<string, unknown>;
 
@@ -67,40 +71,22 @@ Deno.test("crvs demo ids and identifiers are unique; parents are demo records; p
   assert.deepEqual([...statuses].sort(), ["D", "M", "W"]);
 });
 
-Deno.test("crvs import columns put each CSV cell under details, and a row of them reads", () => {
-  const row: Record<string, string> = {
-    vital_events: "adoption:2001-02-03",
-    birth_place_name: "Riverside District Hospital",
-    birth_place_locality: "Riverside",
-    birth_place_region: "central_region",
-    birth_place_address: "1 Main Road",
-    death_place_name: "Northgate Health Centre",
-    death_place_locality: "Northgate",
-    death_place_region: "northern_region",
-    death_place_address: "2 Station Road",
-    marital_status: "married",
-    marriage_date: "2020-01-01|2022-02-02",
-    divorce_date: "2021-01-01",
-    parent1_identifier: "UIN:1",
-    parent2_identifier: "UIN:2",
-  };
-  assert.deepEqual(crvsProfile.importColumns.map((c) => c.column).sort(), Object.keys(row).sort());
-  const raw: Json = { birth_date: "2000-01-01", death_date: "2024-01-01" };
-  for (const c of crvsProfile.importColumns) {
-    assert.match(c.path, /^details\./);
-    const parts = c.path.split(".");
-    let at = raw;
-    for (const p of parts.slice(0, -1)) at = (at[p] ??= {}) as Json;
-    at[parts.at(-1)!] = row[c.column];
+Deno.test("crvs demo places (addresses and event places) resolve in the served locations.json", async () => {
+  const deps = await testDeps({ seedDemo: "true", demoSize: "50" });
+  try {
+    await runStartupTasks(deps);
+    const doc = await (await createApp(deps).request("/.well-known/locations.json")).json();
+    const stored = deps.db.prepare("SELECT COUNT(*) AS n FROM registrants WHERE registry = 'crvs'")
+      .get() as Json;
+    assert.equal(
+      stored.n,
+      54,
+      "the crvs demo is seeded on an empty data dir: the 4 test records and 50 more",
+    );
+    const records = [...crvsProfile.demo(2000, 1)];
+    assert.deepEqual(unresolvedPlaces(records, doc), []);
+    assert.ok(unresolvedPlaces([{ details: { birth_place: { locality: "Atlantis" } } }], doc).length > 0);
+  } finally {
+    deps.close();
   }
-  const reg = crvsRegistrant(raw);
-  assert.deepEqual(crvsDetails(reg.details).vital_events.map((e) => `${e.type}:${e.date}`), [
-    "live_birth:2000-01-01",
-    "adoption:2001-02-03",
-    "marriage:2020-01-01",
-    "divorce:2021-01-01",
-    "marriage:2022-02-02",
-    "death:2024-01-01",
-  ]);
-  assert.equal(crvsDetails(reg.details).marital_status, "M");
 });

@@ -22,13 +22,9 @@ export function detailErrors(raw: Json): string[] {
   return errors;
 }
 
-/** An input record read into a civil registry registrant (core reader + the profile's details), or throws. */
+/** An input record read into a civil registry registrant as the storage reads it (throws InputError). */
 export function crvsRegistrant(raw: Json, now = "2026-01-02T03:04:05.000Z"): Registrant {
-  const reg = readRegistrant({ ...raw, details: undefined }, now);
-  const errors: string[] = [];
-  const details = crvsProfile.readDetails(raw, CRVS_PERSON_RECORD, errors);
-  if (errors.length) throw new Error(`${String(raw.id)}: ${errors.join("; ")}`);
-  return { ...reg, recordType: CRVS_PERSON_RECORD.storage as Registrant["recordType"], details };
+  return readRegistrant(raw, now, undefined, crvsProfile);
 }
 
 /** The CRVS_Person record of an input record (top-level, with `@context`). */

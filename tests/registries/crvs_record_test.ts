@@ -29,9 +29,8 @@ Deno.test("crvs toRecord() maps the BIRTH-TEST-001 birth: CRVS_Person with birth
     name: "Riverside District Hospital",
     contained_in_place: {
       "@type": "Place",
-      "@id": "Riverside",
       name: "Riverside",
-      contained_in_place: { "@type": "Place", "@id": "central_region", name: "central_region" },
+      contained_in_place: { "@type": "Place", "@id": "central_region" },
     },
   });
   assert.deepEqual(rec.parent1_identifier, {
@@ -87,10 +86,9 @@ Deno.test("crvs toRecord() maps marriages and divorces to the class's date lists
   assert.deepEqual(rec.divorce_date, ["2005-05-05T00:00:00Z"]);
   assert.deepEqual(rec.birth_place, {
     "@type": "Place",
-    "@id": "Riverside",
     name: "Riverside",
     address_line: "12 Main Road",
-    contained_in_place: { "@type": "Place", "@id": "central_region", name: "central_region" },
+    contained_in_place: { "@type": "Place", "@id": "central_region" },
   });
   const used = Object.keys(rec).filter((k) => !k.startsWith("@")).sort();
   const allowed = new Set(crvsValidator.propertiesOf("CRVS_Person"));

@@ -8,7 +8,7 @@ import type { Registrant } from "../../registry/model.ts";
 import type { ProfileAttribute } from "../profile.ts";
 import { crvsDetails, type VitalEvent } from "./details.ts";
 import { placeCodes } from "./places.ts";
-import type { VitalEventType } from "./vocabulary.ts";
+import { maritalStatus, type VitalEventType, vitalEventType } from "./vocabulary.ts";
 
 /** Storage record type of a civil registry person. */
 export const CRVS_PERSON = "crvs_person";
@@ -47,8 +47,9 @@ export const CRVS_ATTRIBUTES: readonly ProfileAttribute[] = [
     kind: "text",
     on: ON,
     values: (r) => unique(events(r).map((e) => e.type)),
+    normalise: vitalEventType,
     description: "type of a vital event recorded for the person (VitalEventTypeEnum: live_birth, death, " +
-      "fetal_death, marriage, divorce, adoption)",
+      "fetal_death, marriage, divorce, adoption; `LiveBirth` and the reg_event_type names are accepted)",
   },
   {
     name: "vital_event_date",
@@ -64,7 +65,7 @@ export const CRVS_ATTRIBUTES: readonly ProfileAttribute[] = [
     kind: "text",
     on: ON,
     values: (r) => unique(events(r).flatMap((e) => placeCodes(e.place))),
-    description: "locality or region code of the place of a vital event",
+    description: "locality name or region code of the place of a vital event",
   },
   {
     name: "birth_place",
@@ -72,7 +73,7 @@ export const CRVS_ATTRIBUTES: readonly ProfileAttribute[] = [
     kind: "text",
     on: ON,
     values: (r) => ofType(r, "live_birth").flatMap((e) => placeCodes(e.place)),
-    description: "locality or region code of the place of birth",
+    description: "locality name or region code of the place of birth",
   },
   {
     name: "death_place",
@@ -80,7 +81,7 @@ export const CRVS_ATTRIBUTES: readonly ProfileAttribute[] = [
     kind: "text",
     on: ON,
     values: (r) => ofType(r, "death").flatMap((e) => placeCodes(e.place)),
-    description: "locality or region code of the place of death",
+    description: "locality name or region code of the place of death",
   },
   {
     name: "marriage_date",
@@ -99,12 +100,14 @@ export const CRVS_ATTRIBUTES: readonly ProfileAttribute[] = [
   {
     name: "marital_status",
     kind: "upper",
+    normalise: maritalStatus,
     on: ON,
     values: (r) => {
       const s = crvsDetails(r.details).marital_status;
       return s ? [s] : [];
     },
-    description: "marital status code (MaritalStatusEnum: S, M, W, A, D, L, U)",
+    description:
+      "marital status code (MaritalStatusEnum: S, M, W, A, D, L, U; labels such as Married accepted)",
   },
   {
     name: "parent_identifier",

@@ -2,10 +2,10 @@
  * The civil registry's demo records (input shape, as `registry import` reads them): first the records partners
  * test with (a birth with BRN `BIRTH-TEST-001` and both its parents, a death with DRN `DEATH-TEST-001`), then
  * deterministic synthetic families: two married parents, their children's births, sometimes a divorce, an
- * adoption, a death or a fetal death. Places are the social demo's region and locality codes, so they resolve in
+ * adoption, a death or a fetal death. Places are the social demo's region codes and locality names, so they resolve in
  * `/.well-known/locations.json`. Same `count` and `seed` → same records.
  */
-import { DEMO_PLACES, prng } from "../../registry/seed.ts";
+import { DEMO_PLACES, prng } from "../social/seed.ts";
 
 type Json = Record<string, unknown>;
 

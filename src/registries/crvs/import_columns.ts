@@ -20,7 +20,7 @@ function place(prefix: "birth_place" | "death_place", what: string): ImportColum
     {
       column: `${prefix}_locality`,
       path: `details.${prefix}.locality`,
-      description: `${what}: locality code`,
+      description: `${what}: locality (its name, as in an address)`,
     },
     {
       column: `${prefix}_region`,
@@ -34,7 +34,7 @@ function place(prefix: "birth_place" | "death_place", what: string): ImportColum
 export const CRVS_IMPORT_COLUMNS: readonly ImportColumn[] = [
   {
     column: "vital_events",
-    path: "details.vital_events",
+    path: "details.vital_events[]",
     description:
       'events as "TYPE:DATE|TYPE:DATE" (live_birth, death, fetal_death, marriage, divorce, adoption), ' +
       'e.g. "adoption:2024-03-01"; a birth takes birth_date and a death death_date when the date is left out',
@@ -46,8 +46,8 @@ export const CRVS_IMPORT_COLUMNS: readonly ImportColumn[] = [
     path: "details.marital_status",
     description: "S, M, W, A, D, L or U (or its label)",
   },
-  { column: "marriage_date", path: "details.marriage_date", description: 'marriage dates, "|"-separated' },
-  { column: "divorce_date", path: "details.divorce_date", description: 'divorce dates, "|"-separated' },
+  { column: "marriage_date", path: "details.marriage_date[]", description: 'marriage dates, "|"-separated' },
+  { column: "divorce_date", path: "details.divorce_date[]", description: 'divorce dates, "|"-separated' },
   {
     column: "parent1_identifier",
     path: "details.parent1_identifier",

@@ -1,8 +1,8 @@
 /**
  * Places of vital events: read from input (an object, or a place code as a string) and mapped to spdci Places
  * (core/v1/data/Place.jsonld). Localities and regions are the codes of the place hierarchy
- * (`/.well-known/locations.json`; the demo uses the social demo's `central_region`, `Riverside`, ...), carried
- * as each Place's `@id` so a client can resolve them.
+ * (`/.well-known/locations.json`; the demo uses the social demo's `central_region`, `Riverside`, ...): a region by
+ * its code (the Place's `@id`), a locality by its name inside its region, as an spdci Address carries them.
  */
 
 /** A place as stored in `details`. */
@@ -10,7 +10,7 @@ export interface EventPlace {
   /** The facility or place name (`Riverside District Hospital`). */
   name?: string;
   address_line?: string;
-  /** Locality code of the place hierarchy. */
+  /** Locality of the place hierarchy, by name as in an spdci Address (`Riverside`). */
   locality?: string;
   /** Region code of the place hierarchy. */
   region_code?: string;
@@ -27,7 +27,7 @@ const FIELDS: Readonly<Record<string, keyof EventPlace>> = {
 };
 
 /**
- * Reads a place (`{name, address_line, locality, region_code}`; a string is a locality code); each problem is
+ * Reads a place (`{name, address_line, locality, region_code}`; a string is a locality name); each problem is
  * pushed to `errors` naming `field`. Undefined when absent or empty.
  */
 export function readPlace(raw: unknown, field: string, errors: string[]): EventPlace | undefined {
@@ -36,7 +36,7 @@ export function readPlace(raw: unknown, field: string, errors: string[]): EventP
     return text(raw, field, errors) === undefined ? undefined : { locality: raw.trim() };
   }
   if (typeof raw !== "object" || Array.isArray(raw)) {
-    errors.push(`${field}: expected a place object or a locality code`);
+    errors.push(`${field}: expected a place object or a locality name`);
     return undefined;
   }
   const out: EventPlace = {};
@@ -73,19 +73,16 @@ export function placeCodes(p: EventPlace | undefined): string[] {
 
 type Json = Record<string, unknown>;
 
-function codePlace(code: string, parent?: Json): Json {
-  return parent
-    ? { "@type": "Place", "@id": code, name: code, contained_in_place: parent }
-    : { "@type": "Place", "@id": code, name: code };
-}
-
 /**
  * The spdci Place of an event place: the named place (or the locality itself) contained in its locality and
- * region, each code a Place whose `@id` is the code.
+ * region. A region is a Place whose `@id` is its code in the place hierarchy; a locality is named as an spdci
+ * Address names it (`Riverside`), inside its region, as `/.well-known/locations.json` resolves it.
  */
 export function toPlace(p: EventPlace): Json {
-  const region = p.region_code ? codePlace(p.region_code) : undefined;
-  const locality = p.locality ? codePlace(p.locality, region) : undefined;
+  const region = p.region_code ? { "@type": "Place", "@id": p.region_code } : undefined;
+  const locality = p.locality
+    ? { "@type": "Place", name: p.locality, ...(region ? { contained_in_place: region } : {}) }
+    : undefined;
   const out: Json = p.name
     ? { "@type": "Place", name: p.name }
     : { ...(locality ?? region ?? { "@type": "Place" }) };

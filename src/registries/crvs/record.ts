@@ -6,7 +6,7 @@
  * and an adoption's parents are the record's parent identifiers.
  */
 import type { IdentifierValue, Registrant } from "../../registry/model.ts";
-import { toDciPerson } from "../../registry/mapping.ts";
+import { toDciPerson } from "../social/mapping.ts";
 import { crvsDetails, type VitalEvent } from "./details.ts";
 import { toPlace } from "./places.ts";
 
