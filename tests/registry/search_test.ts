@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { REGISTRIES } from "../../src/dci/registry_router.ts";
+import { profileOf } from "../../src/registries/index.ts";
 import { fixtureDeps, ids, item, pred, searchOne } from "./fixture.ts";
 import { searchMessage } from "../../src/registry/search_message.ts";
 import { DciRejection } from "../../src/dci/errors.ts";
@@ -279,8 +281,11 @@ Deno.test("searchMessage() rejects bad envelopes at header level; other registri
       code(call({ version: "1.0.0", action: "search", total_count: 3 }, 3)),
       "rjct.total_count.limit_exceeded",
     );
+    // A registry of the path vocabulary without a profile yet (crvs answers for real since issue 13).
+    const unsupported = REGISTRIES.find((r) => !profileOf(r));
+    if (!unsupported) return;
     const crvs = searchMessage(deps, {
-      registry: "crvs",
+      registry: unsupported,
       header: { version: "1.0.0", action: "search", total_count: 2 },
       message: msg(2),
     });
