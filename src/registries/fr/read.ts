@@ -161,10 +161,14 @@ export function readCodes(
   return out;
 }
 
-/** Drops undefined fields and empty lists (stored JSON stays small; records carry no empty properties). */
+/**
+ * Drops undefined fields, empty objects and empty lists, and empty objects from lists (stored JSON stays small;
+ * records carry no empty properties; an import row without farm columns has no farm).
+ */
 export function compact<T extends object>(o: T): T {
   const out: Obj = {};
-  for (const [k, v] of Object.entries(o)) {
+  for (let [k, v] of Object.entries(o)) {
+    if (Array.isArray(v)) v = v.filter((x) => !isObj(x) || Object.keys(x).length > 0);
     if (v === undefined || (Array.isArray(v) && v.length === 0)) continue;
     if (isObj(v) && Object.keys(v).length === 0) continue;
     out[k] = v;
