@@ -211,3 +211,16 @@ Deno.test("fr demo places are the social demo's region and locality codes", asyn
     }
   }
 });
+
+Deno.test("fr code-valued attributes normalise query values (labels, prefixed codes) to the stored codes", () => {
+  const norm = (name: string, v: unknown) => frProfile.attributes.find((a) => a.name === name)!.normalise!(v);
+  assert.equal(norm("crop_type", "Cereals"), "1");
+  assert.equal(norm("crop_type", 7), "7");
+  assert.equal(norm("livestock_type", "ns:org:AnimalsEnum:6"), "6");
+  assert.equal(norm("land_tenure", "sharecropping"), "5");
+  assert.equal(norm("farm_type", "Commercial estates"), "6");
+  assert.equal(norm("machinery_type", "Tractors, bulldozers and other vehicles"), "32");
+  assert.equal(norm("crop_type", "wheat"), undefined, "not a code: the query is refused");
+  const withHook = frProfile.attributes.filter((a) => a.normalise).map((a) => a.name);
+  assert.deepEqual(withHook, ["farm_type", "land_tenure", "crop_type", "livestock_type", "machinery_type"]);
+});

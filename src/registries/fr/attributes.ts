@@ -5,7 +5,16 @@
  */
 import type { Registrant } from "../../registry/model.ts";
 import type { ProfileAttribute } from "../profile.ts";
-import { HECTARES_PER_UNIT } from "./codes.ts";
+import {
+  ANIMALS,
+  type CodeList,
+  CROP_TYPE,
+  FARM_TYPE,
+  HECTARES_PER_UNIT,
+  LAND_TENURE,
+  MACHINERIES,
+  readCode,
+} from "./codes.ts";
 import type { Farm, FarmerDetails } from "./types.ts";
 
 /** Storage record type of a farmer. */
@@ -17,6 +26,11 @@ const ON = [FR_PERSON] as const;
 
 function farms(reg: Registrant): Farm[] {
   return (reg.details as FarmerDetails | undefined)?.farm_details ?? [];
+}
+
+/** A query value of a code-valued attribute: a code, prefixed code or label of `list` → its code. */
+function code(list: CodeList): (raw: unknown) => string | undefined {
+  return (raw) => readCode(list, raw);
 }
 
 /** Distinct non-empty values. */
@@ -37,6 +51,7 @@ export const FR_ATTRIBUTES: readonly ProfileAttribute[] = [
   {
     name: "farm_type",
     kind: "text",
+    normalise: code(FARM_TYPE),
     on: ON,
     values: (reg) => distinct([(reg.details as FarmerDetails | undefined)?.farm_type]),
     description: "FarmTypeEnum code of the farmer (1 small subsistence-oriented ... 6 commercial estate)",
@@ -53,6 +68,7 @@ export const FR_ATTRIBUTES: readonly ProfileAttribute[] = [
     name: "land_tenure",
     aliases: ["tenure"],
     kind: "text",
+    normalise: code(LAND_TENURE),
     on: ON,
     values: (reg) => distinct(farms(reg).map((f) => f.land_tenure)),
     description: "LandTenureEnum code of any of the farmer's farms (1 owner, 3 leased, 5 sharecropping, ...)",
@@ -61,6 +77,7 @@ export const FR_ATTRIBUTES: readonly ProfileAttribute[] = [
     name: "crop_type",
     aliases: ["crop_type_name", "crop"],
     kind: "text",
+    normalise: code(CROP_TYPE),
     on: ON,
     values: (reg) =>
       distinct(
@@ -72,6 +89,7 @@ export const FR_ATTRIBUTES: readonly ProfileAttribute[] = [
     name: "livestock_type",
     aliases: ["animal_type", "livestock", "animal"],
     kind: "text",
+    normalise: code(ANIMALS),
     on: ON,
     values: (reg) =>
       distinct(farms(reg).flatMap((f) => f.farming_activities?.animal_production?.map((a) => a.type) ?? [])),
@@ -95,6 +113,7 @@ export const FR_ATTRIBUTES: readonly ProfileAttribute[] = [
     name: "machinery_type",
     aliases: ["machinery"],
     kind: "text",
+    normalise: code(MACHINERIES),
     on: ON,
     values: (reg) =>
       distinct((reg.details as FarmerDetails | undefined)?.machineries_details?.map((m) => m.type) ?? []),
