@@ -222,3 +222,56 @@ Deno.test("fr readDetails() has nothing for a record without details; a group ta
     "details.farm_type: unknown field (a group has no farm details)",
   ]);
 });
+
+/** Sets a dotted path in an object (as an importer does with a CSV cell). */
+function setPath(o: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let at = o;
+  for (const p of parts.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
+  at[parts.at(-1)!] = value;
+}
+
+Deno.test("fr import columns: a CSV row of every column reads into the details it documents", () => {
+  const cells: Record<string, string> = {
+    farm_type: "Small semi-subsistence or part-commercial farms",
+    farm_name: "Mill farm",
+    farm_region: "central_region",
+    farm_locality: "Riverside",
+    farm_latitude: "9.56",
+    farm_longitude: "100.02",
+    land_size: "5",
+    land_unit: "AC",
+    land_tenure: "Sharecropping",
+    crops: "Cereals;7",
+    livestock: "1=3;poultry=20",
+    mixed_farming: "yes",
+    machinery: "10=4",
+  };
+  assert.deepEqual(frProfile.importColumns.map((c) => c.column).sort(), Object.keys(cells).sort());
+  const raw: Record<string, unknown> = { id: "x" };
+  for (const c of frProfile.importColumns) setPath(raw, c.path, cells[c.column]);
+  const errors: string[] = [];
+  assert.deepEqual(frProfile.readDetails(raw, PERSON, errors), {
+    farm_type: "2",
+    farm_details: [{
+      location: {
+        name: "Mill farm",
+        region_code: "central_region",
+        locality: "Riverside",
+        latitude: 9.56,
+        longitude: 100.02,
+      },
+      land_tenure: "5",
+      land_size: 5,
+      measurment: "1",
+      farming_activities: {
+        crop_production: [{ crop_type_name: "1" }, { crop_type_name: "7" }],
+        animal_production: [{ type: "1", count: 3 }, { type: "6", count: 20 }],
+        mixed_farming: true,
+      },
+    }],
+    machineries_details: [{ type: "10", count: 4 }],
+  });
+  assert.deepEqual(errors, []);
+  for (const c of frProfile.importColumns) assert.ok(c.description.length > 5, c.column);
+});
