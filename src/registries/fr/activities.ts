@@ -81,11 +81,10 @@ export function objects(v: unknown, path: string, max: number, errors: string[])
  */
 export function countedOrObjects<T>(
   given: Given,
-  parent: string,
   errors: string[],
   read: (o: Obj, path: string, errors: string[]) => T,
 ): T[] {
-  const path = `${parent}.${given.key}`;
+  const path = given.path;
   if (typeof given.value !== "string") {
     return objects(given.value, path, MAX_ITEMS, errors).map(([o, p]) => read(o, p, errors));
   }
@@ -96,43 +95,32 @@ export function countedOrObjects<T>(
 }
 
 /** The registration and update dates of a data object. */
-export function dates(f: Map<string, Given>, path: string, errors: string[]): Dated {
+export function dates(f: Map<string, Given>, errors: string[]): Dated {
   const reg = f.get("registration_date");
   const upd = f.get("last_updated");
   return {
-    registration_date: reg && readStamp(reg.value, `${path}.${reg.key}`, errors),
-    last_updated: upd && readStamp(upd.value, `${path}.${upd.key}`, errors),
+    registration_date: reg && readStamp(reg.value, reg.path, errors),
+    last_updated: upd && readStamp(upd.value, upd.path, errors),
   };
 }
 
 /** FarmingActivities from its fields (`withDates`: its own dates; false when they are the farm's). */
-export function readActivities(
-  f: Map<string, Given>,
-  path: string,
-  errors: string[],
-  withDates = true,
-): Activities {
-  const at = (name: string) => {
-    const g = f.get(name);
-    return g && { value: g.value, path: `${path}.${g.key}` };
-  };
+export function readActivities(f: Map<string, Given>, errors: string[], withDates = true): Activities {
   const crops = f.get("crop_production");
   const animals = f.get("animal_production");
-  const mixed = at("mixed_farming");
-  const agri = at("agri_support_activities");
-  const aqua = at("aquaculture");
-  const aquaSupport = at("aqua_support_activities");
-  const forest = at("agroforestry");
+  const mixed = f.get("mixed_farming");
+  const agri = f.get("agri_support_activities");
+  const aqua = f.get("aquaculture");
+  const aquaSupport = f.get("aqua_support_activities");
+  const forest = f.get("agroforestry");
   return compact<Activities>({
     crop_production: crops &&
       (typeof crops.value === "string"
-        ? readList(crops.value, `${path}.${crops.key}`, MAX_ITEMS, errors)
-          .map((t, i) => crop({ crop_type_name: t }, `${path}.${crops.key}[${i}]`, errors))
-        : objects(crops.value, `${path}.${crops.key}`, MAX_ITEMS, errors).map(([o, p]) =>
-          crop(o, p, errors)
-        )),
+        ? readList(crops.value, crops.path, MAX_ITEMS, errors)
+          .map((t, i) => crop({ crop_type_name: t }, `${crops.path}[${i}]`, errors))
+        : objects(crops.value, crops.path, MAX_ITEMS, errors).map(([o, p]) => crop(o, p, errors))),
     animal_production: animals &&
-      countedOrObjects(animals, path, errors, livestock),
+      countedOrObjects(animals, errors, livestock),
     mixed_farming: mixed && readBool(mixed.value, mixed.path, errors),
     agri_support_activities: agri &&
       readCodes(
@@ -149,16 +137,12 @@ export function readActivities(
     }, errors),
     agroforestry: forest &&
       readCodes(forest.value, forest.path, { list: C.FOREST_ACTIVITY, name: "ForestActivityEnum" }, errors),
-    ...(withDates ? dates(f, path, errors) : {}),
+    ...(withDates ? dates(f, errors) : {}),
   });
 }
 
 function crop(o: Obj, path: string, errors: string[]): Crop {
   const f = pick(o, path, CROP, errors);
-  const at = (name: string) => {
-    const g = f.get(name);
-    return g && { value: g.value, path: `${path}.${g.key}` };
-  };
   const [activity, type, variety, season, use, irrigation, water, fert] = [
     "activity_group",
     "crop_type_name",
@@ -168,7 +152,7 @@ function crop(o: Obj, path: string, errors: string[]): Crop {
     "irrigation",
     "irrigation_water",
     "fertilizer_type",
-  ].map(at);
+  ].map((name) => f.get(name));
   return compact<Crop>({
     activity_group: activity &&
       readOneCode(activity.value, activity.path, { list: C.CROP_ACTIVITY, name: "CropActivityEnum" }, errors),
@@ -183,7 +167,7 @@ function crop(o: Obj, path: string, errors: string[]): Crop {
       readCodes(water.value, water.path, { list: C.IRRIGATION_WATER, name: "IrrigationWaterEnum" }, errors),
     fertilizer_type: fert &&
       readCodes(fert.value, fert.path, { list: C.FERTILIZER_TYPE, name: "FertilizerTypeEnum" }, errors),
-    ...dates(f, path, errors),
+    ...dates(f, errors),
   });
 }
 
@@ -194,13 +178,13 @@ function livestock(o: Obj, path: string, errors: string[]): Livestock {
   const system = f.get("livestock_system");
   return compact<Livestock>({
     type: type &&
-      readOneCode(type.value, `${path}.${type.key}`, { list: C.ANIMALS, name: "AnimalsEnum" }, errors),
-    count: count && readNumber(count.value, `${path}.${count.key}`, COUNT, errors),
-    livestock_system: system && readOneCode(system.value, `${path}.${system.key}`, {
+      readOneCode(type.value, type.path, { list: C.ANIMALS, name: "AnimalsEnum" }, errors),
+    count: count && readNumber(count.value, count.path, COUNT, errors),
+    livestock_system: system && readOneCode(system.value, system.path, {
       list: C.LIVESTOCK_SYSTEM,
       name: "LivestockSystemEnum",
     }, errors),
-    ...dates(f, path, errors),
+    ...dates(f, errors),
   });
 }
 
@@ -214,15 +198,15 @@ export function machinery(o: Obj, path: string, errors: string[]): Machinery {
     type: type &&
       readOneCode(
         type.value,
-        `${path}.${type.key}`,
+        type.path,
         { list: C.MACHINERIES, name: "MachineriesEnum" },
         errors,
       ),
-    count: count && readNumber(count.value, `${path}.${count.key}`, COUNT, errors),
-    equipement_source: source && readOneCode(source.value, `${path}.${source.key}`, {
+    count: count && readNumber(count.value, count.path, COUNT, errors),
+    equipement_source: source && readOneCode(source.value, source.path, {
       list: C.EQUIPMENT_SOURCE,
       name: "EquipmentSource",
     }, errors),
-    ...dates(f, path, errors),
+    ...dates(f, errors),
   });
 }

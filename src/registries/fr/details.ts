@@ -65,37 +65,31 @@ export function readFarmerDetails(raw: Obj, errors: string[]): FarmerDetails | u
       readOneCode(farmType.value, "details.farm_type", { list: C.FARM_TYPE, name: "FarmTypeEnum" }, errors),
     farm_details: farms &&
       (isObj(farms.value)
-        ? [farm(farms.value, `details.${farms.key}`, errors)]
-        : objects(farms.value, `details.${farms.key}`, MAX_FARMS, errors).map(([o, p]) =>
-          farm(o, p, errors)
-        )),
-    machineries_details: machines && countedOrObjects(machines, "details", errors, machinery),
+        ? [farm(farms.value, farms.path, errors)]
+        : objects(farms.value, farms.path, MAX_FARMS, errors).map(([o, p]) => farm(o, p, errors))),
+    machineries_details: machines && countedOrObjects(machines, errors, machinery),
   });
   return Object.keys(out).length ? out : undefined;
 }
 
 function farm(o: Obj, path: string, errors: string[]): Farm {
   const f = pick(o, path, { ...FARM, ...ACTIVITIES, registration_date: [], last_updated: [] }, errors);
-  const at = (name: string) => {
-    const g = f.get(name);
-    return g && { value: g.value, path: `${path}.${g.key}` };
-  };
   const flat = new Map(
     [...f].filter(([name]) => Object.hasOwn(ACTIVITIES, name) && !Object.hasOwn(DATED, name)),
   );
-  const nested = at("farming_activities");
+  const nested = f.get("farming_activities");
   let activities: Activities | undefined;
   if (nested && flat.size) {
     fail(errors, `${path}: give the activities either in farming_activities or beside it, not both`);
   } else if (nested) {
     activities = isObj(nested.value)
-      ? readActivities(pick(nested.value, nested.path, ACTIVITIES, errors), nested.path, errors)
+      ? readActivities(pick(nested.value, nested.path, ACTIVITIES, errors), errors)
       : void fail(errors, `${nested.path}: expected an object`);
-  } else if (flat.size) activities = readActivities(flat, path, errors, false);
-  const tenure = at("land_tenure");
-  const size = at("land_size");
-  const unit = at("measurment");
-  const loc = at("location");
+  } else if (flat.size) activities = readActivities(flat, errors, false);
+  const tenure = f.get("land_tenure");
+  const size = f.get("land_size");
+  const unit = f.get("measurment");
+  const loc = f.get("location");
   return compact<Farm>({
     location: loc && location(loc.value, loc.path, errors),
     land_tenure: tenure &&
@@ -107,7 +101,7 @@ function farm(o: Obj, path: string, errors: string[]): Farm {
       aliases: C.MEASUREMENT_ALIASES,
     }, errors),
     farming_activities: activities && Object.keys(activities).length ? activities : undefined,
-    ...dates(f, path, errors),
+    ...dates(f, errors),
   });
 }
 
@@ -116,7 +110,7 @@ function location(v: unknown, path: string, errors: string[]): FarmLocation | un
   const f = pick(v, path, LOCATION, errors);
   const text = (name: string, max = 256) => {
     const g = f.get(name);
-    return g && readText(g.value, `${path}.${g.key}`, max, errors);
+    return g && readText(g.value, g.path, max, errors);
   };
   const geo = f.get("geo");
   const g = geo &&
@@ -125,7 +119,7 @@ function location(v: unknown, path: string, errors: string[]): FarmLocation | un
       : void fail(errors, `${path}.geo: expected an object`));
   const coord = (name: "latitude" | "longitude", max: number) => {
     const given = f.get(name) ?? g?.get(name);
-    return given && readNumber(given.value, `${path}.${given.key}`, { min: -max, max }, errors);
+    return given && readNumber(given.value, given.path, { min: -max, max }, errors);
   };
   if (f.has("geo") && (f.has("latitude") || f.has("longitude"))) {
     fail(errors, `${path}: give the coordinates either in geo or beside it, not both`);

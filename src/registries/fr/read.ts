@@ -31,9 +31,10 @@ export function show(v: unknown): string {
 /** Field spec: canonical name → other names accepted for it. */
 export type Fields = Readonly<Record<string, readonly string[]>>;
 
-/** A field as given: the name the client used (for error paths) and its value. */
+/** A field as given: the name the client used, its path as the client wrote it (for errors) and its value. */
 export interface Given {
   key: string;
+  path: string;
   value: unknown;
 }
 
@@ -57,10 +58,10 @@ export function pick(obj: Obj, path: string, spec: Fields, errors: string[]): Ma
     if (value === undefined || value === null || value === "") continue;
     const before = out.get(name);
     if (before) {
-      fail(errors, `${path}.${key}: the same field as ${path}.${before.key}`);
+      fail(errors, `${path}.${key}: the same field as ${before.path}`);
       continue;
     }
-    out.set(name, { key, value });
+    out.set(name, { key, path: `${path}.${key}`, value });
   }
   return out;
 }
