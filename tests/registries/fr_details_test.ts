@@ -243,7 +243,7 @@ Deno.test("fr import columns: a CSV row of every column reads into the details i
     land_unit: "AC",
     land_tenure: "Sharecropping",
     crops: "Cereals;7",
-    livestock: "1=3;poultry=20",
+    livestock: "1=3|poultry=20",
     mixed_farming: "yes",
     machinery: "10=4",
   };

@@ -1,6 +1,6 @@
 /**
  * The farmer registry's CSV columns beside the core ones (id, names, sex, dates, address, identifiers, group_id,
- * ...): one farm per row (`details.farm`, the reader's single-farm form); lists in one cell separated by `;`;
+ * ...): one farm per row (`details.farm`, the reader's single-farm form); lists in one cell separated by `;` or `|`;
  * codes or code-list labels wherever a code is expected. JSON and NDJSON files take the record shape directly
  * (`details.farm_details[]`, ...).
  */
@@ -37,17 +37,17 @@ export const FR_IMPORT_COLUMNS: readonly ImportColumn[] = [
   {
     column: "crops",
     path: "details.farm.crops",
-    description: "crop types grown, CropTypeEnum codes or labels separated by ';' (e.g. 1;7)",
+    description: "crop types grown, CropTypeEnum codes or labels separated by ';' or '|' (e.g. 1;7)",
   },
   {
     column: "livestock",
     path: "details.farm.livestock",
-    description: "animals kept as AnimalsEnum code=count separated by ';' (e.g. 1=3;6=20)",
+    description: "animals kept as AnimalsEnum code=count separated by ';' or '|' (e.g. 1=3;6=20)",
   },
   { column: "mixed_farming", path: "details.farm.mixed_farming", description: "true/false (yes/no, 1/0)" },
   {
     column: "machinery",
     path: "details.machineries",
-    description: "machinery as MachineriesEnum code=count separated by ';' (e.g. 10=4;32=1)",
+    description: "machinery as MachineriesEnum code=count separated by ';' or '|' (e.g. 10=4;32=1)",
   },
 ];

@@ -133,12 +133,12 @@ export function readOneCode(
   return c;
 }
 
-/** A list (an array, or one value, or a `;`-separated string as CSV gives it) of at most `max` items. */
+/** A list (an array, one value, or a string of values separated by `;` or `|`, as CSV gives it) of at most `max` items. */
 export function readList(v: unknown, path: string, max: number, errors: string[]): unknown[] {
   const list = Array.isArray(v)
     ? v
     : typeof v === "string" && v.length <= 4096
-    ? v.split(";").map((s) => s.trim()).filter(Boolean)
+    ? v.split(/[;|]/).map((s) => s.trim()).filter(Boolean)
     : [v];
   if (list.length > max) {
     fail(errors, `${path}: at most ${max} items`);
