@@ -6,6 +6,7 @@ import * as C from "./codes.ts";
 import {
   compact,
   fail,
+  fieldNames,
   type Fields,
   type Given,
   isObj,
@@ -28,7 +29,7 @@ const COUNT = { min: 0, max: 1e9, integer: true };
 export const DATED: Fields = { registration_date: [], last_updated: [] };
 
 /** FarmingActivities fields (and the names import files use). */
-export const ACTIVITIES: Fields = {
+export const ACTIVITY_FIELDS: Fields = {
   crop_production: ["crops"],
   animal_production: ["livestock", "animals"],
   mixed_farming: [],
@@ -38,7 +39,10 @@ export const ACTIVITIES: Fields = {
   agroforestry: [],
   ...DATED,
 };
-const CROP: Fields = {
+/** FarmingActivities field names, compiled. */
+export const ACTIVITIES = fieldNames(ACTIVITY_FIELDS);
+
+const CROP = fieldNames({
   activity_group: ["activity"],
   crop_type_name: ["crop_type", "type"],
   variety: [],
@@ -48,19 +52,19 @@ const CROP: Fields = {
   irrigation_water: [],
   fertilizer_type: ["fertilizer", "fertiliser_type"],
   ...DATED,
-};
-const LIVESTOCK: Fields = {
+});
+const LIVESTOCK = fieldNames({
   type: ["animal_type", "livestock_type"],
   count: ["number", "head_count"],
   livestock_system: ["system"],
   ...DATED,
-};
-const MACHINERY: Fields = {
+});
+const MACHINERY = fieldNames({
   type: ["machinery_type"],
   count: ["number"],
   equipement_source: ["equipment_source", "source"],
   ...DATED,
-};
+});
 
 /** The items of a list of objects with their paths (a non-object item is an error naming it). */
 export function objects(v: unknown, path: string, max: number, errors: string[]): Array<[Obj, string]> {

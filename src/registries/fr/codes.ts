@@ -226,6 +226,7 @@ export function readCode(
   raw: unknown,
   aliases?: Readonly<Record<string, string>>,
 ): string | undefined {
+  if (typeof raw === "string" && Object.hasOwn(list, raw)) return raw; // the stored form: most input is
   const text = typeof raw === "number" && Number.isInteger(raw) && raw >= 0
     ? String(raw)
     : typeof raw === "string" && raw.length <= 200

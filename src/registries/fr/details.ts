@@ -8,6 +8,7 @@ import * as C from "./codes.ts";
 import {
   compact,
   fail,
+  fieldNames,
   type Fields,
   isObj,
   type Obj,
@@ -18,6 +19,7 @@ import {
 } from "./read.ts";
 import {
   ACTIVITIES,
+  ACTIVITY_FIELDS,
   countedOrObjects,
   DATED,
   dates,
@@ -29,11 +31,11 @@ import type { Activities, Farm, FarmerDetails, FarmLocation } from "./types.ts";
 
 const MAX_FARMS = 20;
 
-const DETAILS: Fields = {
+const DETAILS = fieldNames({
   farm_type: [],
   farm_details: ["farms", "farm"],
   machineries_details: ["machineries", "machinery"],
-};
+});
 const FARM: Fields = {
   location: ["place", "farm_location"],
   land_tenure: ["tenure"],
@@ -42,7 +44,11 @@ const FARM: Fields = {
   farming_activities: [],
   ...DATED,
 };
-const LOCATION: Fields = {
+/** A farm's own fields and, beside them, its activities' (the flat form). */
+const FARM_AND_ACTIVITIES = fieldNames(FARM, ACTIVITY_FIELDS);
+const GEO = fieldNames({ latitude: ["lat"], longitude: ["lon", "lng"] });
+
+const LOCATION = fieldNames({
   name: [],
   address_line: ["address"],
   locality: ["city"],
@@ -50,7 +56,7 @@ const LOCATION: Fields = {
   latitude: ["lat"],
   longitude: ["lon", "lng"],
   geo: [],
-};
+});
 /** Reads `raw.details` of an input farmer record; undefined when it has none. */
 export function readFarmerDetails(raw: Obj, errors: string[]): FarmerDetails | undefined {
   const d = raw.details;
@@ -73,9 +79,9 @@ export function readFarmerDetails(raw: Obj, errors: string[]): FarmerDetails | u
 }
 
 function farm(o: Obj, path: string, errors: string[]): Farm {
-  const f = pick(o, path, { ...FARM, ...ACTIVITIES, registration_date: [], last_updated: [] }, errors);
+  const f = pick(o, path, FARM_AND_ACTIVITIES, errors);
   const flat = new Map(
-    [...f].filter(([name]) => Object.hasOwn(ACTIVITIES, name) && !Object.hasOwn(DATED, name)),
+    [...f].filter(([name]) => Object.hasOwn(ACTIVITY_FIELDS, name) && !Object.hasOwn(DATED, name)),
   );
   const nested = f.get("farming_activities");
   let activities: Activities | undefined;
@@ -115,7 +121,7 @@ function location(v: unknown, path: string, errors: string[]): FarmLocation | un
   const geo = f.get("geo");
   const g = geo &&
     (isObj(geo.value)
-      ? pick(geo.value, `${path}.geo`, { latitude: ["lat"], longitude: ["lon", "lng"] }, errors)
+      ? pick(geo.value, `${path}.geo`, GEO, errors)
       : void fail(errors, `${path}.geo: expected an object`));
   const coord = (name: "latitude" | "longitude", max: number) => {
     const given = f.get(name) ?? g?.get(name);
