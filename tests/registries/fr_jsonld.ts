@@ -75,16 +75,7 @@ export function recordTypeOf(raw: Json): RecordTypeDef {
   return def;
 }
 
-/**
- * A farmer registry input record read as the generic reader will (core fields) and the profile (details);
- * throws with the problems. Phase 1 stand-in for the storage machinery's reader.
- */
+/** A farmer registry input record read by the registry reader (core fields, and details by the profile). */
 export function readFrRecord(raw: Json, now = "2026-01-01T00:00:00.000Z"): Registrant {
-  const def = recordTypeOf(raw);
-  const errors: string[] = [];
-  const details = frProfile.readDetails(raw, def, errors);
-  if (errors.length) throw new Error(errors.join("; "));
-  const { details: _, ...core } = raw;
-  const reg = readRegistrant({ ...core, record_type: def.kind }, now);
-  return { ...reg, recordType: def.storage as Registrant["recordType"], details };
+  return readRegistrant(raw, now, undefined, frProfile);
 }

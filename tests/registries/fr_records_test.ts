@@ -198,7 +198,7 @@ Deno.test("fr attributes extract every searchable value of a farmer, and nothing
 });
 
 Deno.test("fr demo places are the social demo's region and locality codes", async () => {
-  const { DEMO_PLACES } = await import("../../src/registry/seed.ts");
+  const { DEMO_PLACES } = await import("../../src/registries/social/seed.ts");
   for (const raw of frProfile.demo(200, 3)) {
     const reg = readFrRecord(raw);
     for (const a of reg.addresses) {

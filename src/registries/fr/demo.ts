@@ -4,7 +4,7 @@
  * household with a spouse. Places are the social demo's region and locality codes, so they resolve in the
  * locations API. Same `count` and `seed` → same records.
  */
-import { DEMO_PLACES, prng } from "../../registry/seed.ts";
+import { DEMO_PLACES, prng } from "../social/seed.ts";
 import type { Json } from "../profile.ts";
 
 /** The partners' fixed test farmer's FARMER_ID. */

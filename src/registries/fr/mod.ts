@@ -1,7 +1,9 @@
 /**
  * The farmer registry (spec fr_api_v1.0.0.yaml; records of spdci-schemas/extensions/fr/v1): farmers with their
  * farms, crops, livestock and machinery, and farm households or farmer groups. Its spec defines search (sync and
- * async), subscribe, unsubscribe and transaction status; no receipt and no registry-specific endpoint.
+ * async), subscribe, unsubscribe, transaction status and notify, and no registry-specific endpoint. Receipts
+ * (`receipt`, `sync/receipt`: a subscriber marks a notification received) are in no yaml of the spec set; the
+ * server serves them on every registry that notifies, FR included (tests/helpers/spec_defects.ts).
  */
 import type { Json, RecordTypeDef, RegistryProfile } from "../profile.ts";
 import { FR_ATTRIBUTES, FR_GROUP, FR_PERSON } from "./attributes.ts";
@@ -51,7 +53,7 @@ export const frProfile: RegistryProfile = {
   attributes: FR_ATTRIBUTES,
   // The FR yaml's reg_event_type enum is REGISTER only: the generic registration / update / delete events.
   eventTypes: [],
-  standardActions: ["search", "subscribe", "unsubscribe", "txn-status"],
+  standardActions: ["search", "subscribe", "unsubscribe", "txn-status", "receipt"],
   actions: [],
   readDetails(raw, recordType, errors) {
     return recordType.kind === "group" ? refuseGroupDetails(raw, errors) : readFarmerDetails(raw, errors);
