@@ -154,6 +154,7 @@ Deno.test("each relaxation in spec_defects.ts is exercised: the raw spec refuses
     "notify-event-types",
     "txn-status-subscription-shapes",
     "dr-search-reg-records",
+    "fr-txn-status-search-reg-records",
     "receipt-operations",
   ]);
   const NOTIFY = "/components/schemas/NotifyEventRequest";
@@ -170,6 +171,13 @@ Deno.test("each relaxation in spec_defects.ts is exercised: the raw spec refuses
     /reg_event_type: must be equal to one of/,
   );
   assert.deepEqual(specErrors("social", NOTIFY, update), []);
+  const frUpdate = structuredClone(update);
+  frUpdate.notify_event[0].data.reg_record_type = "Farmer";
+  assert.match(
+    specErrors("fr", NOTIFY, frUpdate, { raw: true }).join(),
+    /reg_event_type: must be equal to one of/,
+  );
+  assert.deepEqual(specErrors("fr", NOTIFY, frUpdate), []);
 
   const TXN = "/components/schemas/TxnStatusResponse";
   const subscribeStatus = {
@@ -219,6 +227,15 @@ Deno.test("each relaxation in spec_defects.ts is exercised: the raw spec refuses
     notify_event: [{ reference_id: "n", timestamp: TS, data: { reg_record_type: "x", reg_records: {} } }],
   };
   assert.deepEqual(specErrors("dr", NOTIFY, drNotify), [], "DR's notify keeps its object");
+
+  // FR's txn status carries its own copy of the search answer, its reg_records still an object.
+  const frStatus = {
+    transaction_id: "q",
+    correlation_id: "c",
+    txnstatus_response: { txn_type: "search", txn_status: onSearch().message },
+  };
+  assert.match(specErrors("fr", TXN, frStatus, { raw: true }).join(), /reg_records: must be object/);
+  assert.deepEqual(specErrors("fr", TXN, frStatus), []);
 
   // A defect fixed upstream makes its entry fail loudly.
   const fixed = rawSpecDocument("social");

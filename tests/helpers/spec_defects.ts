@@ -44,10 +44,11 @@ const NOTIFY_DATA =
 export const SPEC_DEFECTS: readonly SpecDefect[] = [
   {
     id: "notify-event-types",
-    registries: ["social"],
+    registries: ["social", "fr"],
     pointer: `${NOTIFY_DATA}/reg_event_type/enum`,
     why:
-      "NotifyEventRequest.data.reg_event_type is an enum of REGISTER and NewHouseHoldMember only, while the " +
+      "NotifyEventRequest.data.reg_event_type is an enum of REGISTER and NewHouseHoldMember only (FR: REGISTER " +
+      "only, though its description says the FR 'sends registration and updates events'), while the " +
       "server notifies registrations, updates and deletes. Updates and deletes have no spec value; the server " +
       "names them UPDATE and DELETE, in the style of REGISTER (src/subscriptions/rules.ts eventTypeName).",
     patch(node, registry) {
@@ -94,6 +95,22 @@ export const SPEC_DEFECTS: readonly SpecDefect[] = [
       expectDefect(node?.type === "object", "dr-search-reg-records", registry);
       const notify = doc.components.schemas.NotifyEventRequest.properties.notify_event.items.properties.data;
       notify.properties.reg_records = { type: "object", description: node.description };
+      for (const key of Object.keys(node)) delete node[key];
+      Object.assign(node, { type: "array", items: { type: "object" } });
+    },
+  },
+  {
+    id: "fr-txn-status-search-reg-records",
+    registries: ["fr"],
+    pointer: "/components/schemas/TxnStatusResponse/properties/txnstatus_response/example/properties/" +
+      "search_response/items/properties/data/properties/reg_records",
+    why:
+      "FR's TxnStatusResponse carries its own copy of the search response (txnstatus_response.example), whose " +
+      "reg_records is still an object: OPENSPP_SPEC_ISSUES_REPORT.md #3 fixed only SearchResponse's. The status " +
+      "of a search is that search's answer, a list of records as in SearchResponse: made an array of objects. " +
+      "(crvs_api has the same copy with the same defect.)",
+    patch(node, registry) {
+      expectDefect(node?.type === "object", "fr-txn-status-search-reg-records", registry);
       for (const key of Object.keys(node)) delete node[key];
       Object.assign(node, { type: "array", items: { type: "object" } });
     },
