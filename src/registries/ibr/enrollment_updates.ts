@@ -31,7 +31,8 @@ export function applyEnrollmentUpdates(store: IbrStore, input: ActionInput): Act
   const updateOnly = /^upd/i.test(updates.receipt_type ?? "");
   const timestamp = new Date(input.now).toISOString();
   const items: Item[] = updates.beneficiaries.map((b, i) => {
-    const ref = b.reference_id ?? b["@id"];
+    // The @id names the beneficiary, unless it is its type (the yaml's example writes `"@id": "Beneficiary"`).
+    const ref = b.reference_id ?? (b["@id"] !== b["@type"] ? b["@id"] : undefined);
     const reference_id = typeof ref === "string" && ref.length <= 99 ? ref : String(i + 1);
     const outcome = applyOne(store, b, `beneficiaries[${i}]`, updateOnly);
     return outcome === undefined
