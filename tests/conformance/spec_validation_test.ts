@@ -155,6 +155,7 @@ Deno.test("each relaxation in spec_defects.ts is exercised: the raw spec refuses
     "txn-status-subscription-shapes",
     "dr-search-reg-records",
     "receipt-operations",
+    "ibr-sync-responses",
   ]);
   const NOTIFY = "/components/schemas/NotifyEventRequest";
   const update = {

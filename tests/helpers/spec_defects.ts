@@ -138,6 +138,59 @@ export const SPEC_DEFECTS: readonly SpecDefect[] = [
       paths["/registry/sync/receipt"] = { post: { responses: { default: { content: json } } } };
     },
   },
+  {
+    id: "ibr-sync-responses",
+    registries: ["ibr"],
+    pointer: "/paths",
+    why:
+      "The IBR yaml's sync/enrolled and sync/enrollment/updates operations give as their default response a " +
+      "`$ref` to a schema (EnrolledResponse, EnrollmentUpdatesResponse) where OpenAPI wants a response object: " +
+      "no content type, no envelope. Every other sync operation of the spec set answers a signed envelope with " +
+      "a MsgCallbackHeader and the message (DR's sync/disabled, its twin, with action on-search). The two are " +
+      "made that envelope: enrolled answers `on-search`; enrollment/updates, a receipt in the yaml's words " +
+      "(TxnStatusRequest txn_type `receipt`), answers `on-receipt`.",
+    patch(paths, registry) {
+      const ops = [
+        ["/registry/sync/enrolled", "EnrolledResponse", "on-search"],
+        ["/registry/sync/enrollment/updates", "EnrollmentUpdatesResponse", "on-receipt"],
+      ] as const;
+      for (const [path, schema, action] of ops) {
+        const responses = paths[path]?.post?.responses;
+        expectDefect(
+          responses?.default?.$ref === `#/components/schemas/${schema}`,
+          "ibr-sync-responses",
+          registry,
+        );
+        responses.default = {
+          description: schema,
+          content: {
+            "application/json": {
+              schema: {
+                type: "object",
+                properties: {
+                  signature: { $ref: "#/components/schemas/MsgSignature" },
+                  header: {
+                    allOf: [
+                      { $ref: "#/components/schemas/MsgCallbackHeader_V1.0.0" },
+                      { properties: { action: { enum: [action] } } },
+                    ],
+                  },
+                  message: {
+                    type: "object",
+                    oneOf: [
+                      { $ref: `#/components/schemas/${schema}` },
+                      { $ref: "#/components/schemas/EncryptedMessage" },
+                    ],
+                  },
+                },
+                required: ["header", "message"],
+              },
+            },
+          },
+        };
+      }
+    },
+  },
 ];
 
 /** Operations a registry's yaml lacks, checked against another registry's yaml (`operationRegistry`). */
