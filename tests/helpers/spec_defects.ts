@@ -40,6 +40,24 @@ function expectDefect(ok: boolean, id: string, registry: SpecRegistry): void {
 const NOTIFY_DATA =
   "/components/schemas/NotifyEventRequest/properties/notify_event/items/properties/data/properties";
 
+/** A signed answer envelope as the spec's sync operations write it: callback header with `action`, `message`. */
+function signedEnvelope(action: string, message: Json): Json {
+  return {
+    type: "object",
+    properties: {
+      signature: { $ref: "#/components/schemas/MsgSignature" },
+      header: {
+        allOf: [
+          { $ref: "#/components/schemas/MsgCallbackHeader_V1.0.0" },
+          { properties: { action: { enum: [action] } } },
+        ],
+      },
+      message,
+    },
+    required: ["header", "message"],
+  };
+}
+
 /** Every relaxation, in the order they are applied. */
 export const SPEC_DEFECTS: readonly SpecDefect[] = [
   {
@@ -109,27 +127,14 @@ export const SPEC_DEFECTS: readonly SpecDefect[] = [
       "message carrying transaction_id and correlation_id (its receipt fields are the server's own).",
     patch(paths, registry) {
       expectDefect(paths["/registry/receipt"] === undefined, "receipt-operations", registry);
-      const envelope = {
+      const envelope = signedEnvelope("on-receipt", {
         type: "object",
         properties: {
-          signature: { $ref: "#/components/schemas/MsgSignature" },
-          header: {
-            allOf: [
-              { $ref: "#/components/schemas/MsgCallbackHeader_V1.0.0" },
-              { properties: { action: { enum: ["on-receipt"] } } },
-            ],
-          },
-          message: {
-            type: "object",
-            properties: {
-              transaction_id: { $ref: "#/components/schemas/SearchRequest/properties/transaction_id" },
-              correlation_id: { $ref: "#/components/schemas/SearchResponse/properties/correlation_id" },
-            },
-            required: ["transaction_id", "correlation_id"],
-          },
+          transaction_id: { $ref: "#/components/schemas/SearchRequest/properties/transaction_id" },
+          correlation_id: { $ref: "#/components/schemas/SearchResponse/properties/correlation_id" },
         },
-        required: ["header", "message"],
-      };
+        required: ["transaction_id", "correlation_id"],
+      });
       const json = { "application/json": { schema: envelope } };
       paths["/registry/receipt"] = {
         post: { responses: { default: { $ref: "#/components/responses/Response" } } },
@@ -165,26 +170,13 @@ export const SPEC_DEFECTS: readonly SpecDefect[] = [
           description: schema,
           content: {
             "application/json": {
-              schema: {
+              schema: signedEnvelope(action, {
                 type: "object",
-                properties: {
-                  signature: { $ref: "#/components/schemas/MsgSignature" },
-                  header: {
-                    allOf: [
-                      { $ref: "#/components/schemas/MsgCallbackHeader_V1.0.0" },
-                      { properties: { action: { enum: [action] } } },
-                    ],
-                  },
-                  message: {
-                    type: "object",
-                    oneOf: [
-                      { $ref: `#/components/schemas/${schema}` },
-                      { $ref: "#/components/schemas/EncryptedMessage" },
-                    ],
-                  },
-                },
-                required: ["header", "message"],
-              },
+                oneOf: [
+                  { $ref: `#/components/schemas/${schema}` },
+                  { $ref: "#/components/schemas/EncryptedMessage" },
+                ],
+              }),
             },
           },
         };

@@ -7,6 +7,7 @@
  * (`@…`) are dropped; an unknown key of the Beneficiary or of a programme entry is refused naming it.
  */
 import { isObj, type Obj } from "./fields.ts";
+import { BENEFIT_FIELDS, PROGRAMME_FIELDS } from "./details.ts";
 
 /** Input records for one Beneficiary: the beneficiary first, then a household's members. */
 export type Converted = { ok: true; records: Obj[] } | { ok: false; reason: string };
@@ -26,18 +27,9 @@ const BENEFICIARY_KEYS = [
   "reference_id",
 ];
 const PROGRAMME_KEYS = [
+  ...PROGRAMME_FIELDS,
   "programme",
   "program",
-  "programme_identifier",
-  "programme_name",
-  "programme_description",
-  "implementing_institution",
-  "institution_type",
-  "legal_status",
-  "social_protection_functions",
-  "contribution_type",
-  "programme_type",
-  "benefit_frequency",
   "enrolment_date",
   "enrollment_date",
   "enrolment_status",
@@ -45,13 +37,6 @@ const PROGRAMME_KEYS = [
   "status_change_date",
   "benefit",
   "benefits",
-];
-const BENEFIT_KEYS = [
-  "benefit_type",
-  "benefit_date",
-  "benefit_value",
-  "benefit_description",
-  "benefit_quantity",
 ];
 const PERSON_KEYS = [
   "identifier",
@@ -84,7 +69,7 @@ function pick(o: Obj, keys: readonly string[]): Obj {
 
 function benefits(v: unknown): Obj[] {
   // Only the Benefit fields: the yaml's example adds `benefit_frequency`, which belongs to the Programme.
-  return listOf(v).map((b) => isObj(b) ? pick(b, BENEFIT_KEYS) : (b as Obj));
+  return listOf(v).map((b) => isObj(b) ? pick(b, BENEFIT_FIELDS) : (b as Obj));
 }
 
 /** One programme entry → an enrolment input (`fallback`: the Beneficiary's own fields, for the first). */

@@ -94,14 +94,16 @@ const ENROLMENT_FIELDS = [
   "status_change_date",
   "benefits",
 ] as const;
-const BENEFIT_FIELDS = [
+/** The fields of a benefit received. */
+export const BENEFIT_FIELDS = [
   "benefit_type",
   "benefit_date",
   "benefit_value",
   "benefit_description",
   "benefit_quantity",
 ] as const;
-const PROGRAMME_FIELDS = [
+/** The fields of a programme declaration. */
+export const PROGRAMME_FIELDS = [
   "programme_identifier",
   "programme_name",
   "programme_description",

@@ -12,7 +12,7 @@ import type { Registrant } from "../../registry/model.ts";
 import { ENROLLMENT_STATUS } from "./codes.ts";
 import { beneficiaryOf } from "./details.ts";
 import { type EnrolledQuestion, readEnrolledQuery } from "./enrolled_query.ts";
-import type { IbrStore } from "./store.ts";
+import { answered, type IbrStore } from "./store.ts";
 import type { z } from "@hono/zod-openapi";
 import type { EnrolledCriteria, EnrolledRequest } from "./schemas.ts";
 
@@ -44,16 +44,7 @@ export function answerEnrolled(store: IbrStore, input: ActionInput): ActionResul
         enrolled_status: "no",
       };
   });
-  return {
-    status: "succ",
-    totalCount: items.length,
-    completedCount: items.length,
-    message: {
-      transaction_id: message.transaction_id,
-      correlation_id: input.correlationId,
-      enrolled_response: items,
-    },
-  };
+  return answered(message.transaction_id, input.correlationId, items);
 }
 
 type Answer = { ok: true; enrolled: boolean } | { ok: false; reason: string };

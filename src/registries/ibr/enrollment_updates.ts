@@ -14,7 +14,7 @@ import { beneficiaryInput } from "./beneficiary_input.ts";
 import { beneficiaryOf, type EnrolmentDetails } from "./details.ts";
 import { isObj, type Obj } from "./fields.ts";
 import type { EnrollmentUpdatesRequest } from "./schemas.ts";
-import type { IbrStore } from "./store.ts";
+import { answered, type IbrStore } from "./store.ts";
 import { inputOf } from "./input.ts";
 
 type Item = {
@@ -39,16 +39,7 @@ export function applyEnrollmentUpdates(store: IbrStore, input: ActionInput): Act
       ? { reference_id, timestamp, status: "succ" }
       : { reference_id, timestamp, status: "rjct", status_reason_message: outcome.slice(0, 999) };
   });
-  return {
-    status: "succ",
-    totalCount: items.length,
-    completedCount: items.length,
-    message: {
-      transaction_id: message.transaction_id,
-      correlation_id: input.correlationId,
-      enrolled_response: items,
-    },
-  };
+  return answered(message.transaction_id, input.correlationId, items);
 }
 
 /** Writes one beneficiary; returns why it was refused, or undefined. */

@@ -43,18 +43,26 @@ export const EnrolledRequest = z.looseObject({
   enrolled_criteria: z.union([EnrolledCriteria, z.array(EnrolledCriteria).min(1).max(MAX_ENROLLED_CRITERIA)]),
 }).openapi("IbrEnrolledRequest");
 
+/** The fields every answer item of both endpoints has. */
+const ANSWER_ITEM = {
+  reference_id: z.string(),
+  timestamp: DateTime,
+  status: RequestStatus,
+  status_reason_message: z.string().max(999).optional(),
+};
+
+/** An answer message of both endpoints: the ids and `enrolled_response`, a list of `item`. */
+function answer<T extends z.ZodType>(item: T) {
+  return z.object({
+    transaction_id: z.string().max(MAX_ID),
+    correlation_id: z.string().max(MAX_ID),
+    enrolled_response: z.array(item),
+  });
+}
+
 /** EnrolledResponse: a yes/no per criteria (data minimisation: no record is returned). */
-export const EnrolledResponse = z.object({
-  transaction_id: z.string().max(MAX_ID),
-  correlation_id: z.string().max(MAX_ID),
-  enrolled_response: z.array(z.object({
-    reference_id: z.string(),
-    timestamp: DateTime,
-    status: RequestStatus,
-    status_reason_message: z.string().max(999).optional(),
-    enrolled_status: z.enum(["yes", "no"]),
-  })),
-}).openapi("IbrEnrolledResponse");
+export const EnrolledResponse = answer(z.object({ ...ANSWER_ITEM, enrolled_status: z.enum(["yes", "no"]) }))
+  .openapi("IbrEnrolledResponse");
 
 /** The beneficiaries an SP system reports (EnrollmentUpdatesRequest.enrolled_updates). */
 export const EnrolledUpdates = z.looseObject({
@@ -78,13 +86,6 @@ export const EnrollmentUpdatesRequest = z.looseObject({
 }).openapi("IbrEnrollmentUpdatesRequest");
 
 /** EnrollmentUpdatesResponse: one status per beneficiary. */
-export const EnrollmentUpdatesResponse = z.object({
-  transaction_id: z.string().max(MAX_ID),
-  correlation_id: z.string().max(MAX_ID),
-  enrolled_response: z.array(z.object({
-    reference_id: z.string(),
-    timestamp: DateTime,
-    status: RequestStatus,
-    status_reason_message: z.string().max(999).optional(),
-  })),
-}).openapi("IbrEnrollmentUpdatesResponse");
+export const EnrollmentUpdatesResponse = answer(z.object(ANSWER_ITEM)).openapi(
+  "IbrEnrollmentUpdatesResponse",
+);

@@ -3,6 +3,7 @@
  * them an in-memory one), and `ibrStore(deps)` binds it to the generic registry store.
  */
 import type { Registrant } from "../../registry/model.ts";
+import type { ActionResult } from "../profile.ts";
 
 /** The result of writing one input record. */
 export type WriteResult = { ok: true; created: boolean } | { ok: false; reason: string };
@@ -25,4 +26,14 @@ export interface IbrStore {
    * change events and subscriptions follow). A refused record writes nothing and says why.
    */
   put(raw: Record<string, unknown>): WriteResult;
+}
+
+/** The handler result of both IBR endpoints: every item answered (each with its own status). */
+export function answered(transactionId: string, correlationId: string, items: unknown[]): ActionResult {
+  return {
+    status: "succ",
+    totalCount: items.length,
+    completedCount: items.length,
+    message: { transaction_id: transactionId, correlation_id: correlationId, enrolled_response: items },
+  };
 }
