@@ -78,9 +78,13 @@ export interface ProgrammeDetails {
 /** Storage record type of programmes (a programme is a record of its own: see ./index.ts). */
 export const PROGRAMME_STORAGE = "ibr_programme";
 
-/** Bounds: a record stays small whatever a sender writes. */
+/**
+ * Bounds: a record stays small whatever a sender writes, and its searchable values (programme, status and date
+ * per enrolment, type and date per benefit: at most 20 + 4 + 20 + 6 + 20 × 20 = 450) stay under the store's 500
+ * per record. The Beneficiary class keeps "the most recently provided benefit": 20 per enrolment is history enough.
+ */
 export const MAX_ENROLMENTS = 20;
-export const MAX_BENEFITS = 100;
+export const MAX_BENEFITS = 20;
 const MAX_STATUS_CHANGES = 20;
 
 const BENEFICIARY_FIELDS = ["assistance_unit", "enrolments", "enrollments"] as const;
