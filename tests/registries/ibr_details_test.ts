@@ -167,3 +167,28 @@ Deno.test("IBR readDetails reads a programme declaration: labels, RRULE frequenc
     ['details.benefit_frequency[0].freq: "SOMETIMES" is not an RRULE frequency (YEARLY, MONTHLY, WEEKLY, DAILY, HOURLY, MINUTELY, SECONDLY)'],
   );
 });
+
+Deno.test("IBR: the largest record readDetails accepts has at most 500 searchable values (the store's bound)", async () => {
+  const { MAX_BENEFITS } = await import("../../src/registries/ibr/details.ts");
+  const { ibrProfile } = await import("../../src/registries/ibr/index.ts");
+  const enrolments = Array.from({ length: MAX_ENROLMENTS }, (_, i) => ({
+    ...ENROLMENT,
+    programme_identifier: `P${i}`,
+    enrollment_date: `2020-01-${String(i + 1).padStart(2, "0")}`,
+    benefits: Array.from({ length: MAX_BENEFITS }, (_, k) => ({
+      benefit_type: String(1 + (k % 6)),
+      benefit_date: `${2000 + i}-01-${String(k + 1).padStart(2, "0")}`,
+    })),
+  }));
+  const reg = toRegistrant(beneficiary({ enrolments }));
+  const count = ibrProfile.attributes.reduce((n, a) => n + a.values(reg).length, 0);
+  assert.ok(count > 300 && count <= 500, `${count} values`);
+  assert.deepEqual(
+    detailErrors(
+      beneficiary({
+        enrolments: [{ ...ENROLMENT, benefits: Array(MAX_BENEFITS + 1).fill(ENROLMENT.benefits[0]) }],
+      }),
+    ),
+    [`details.enrolments[0].benefits: at most ${MAX_BENEFITS} items`],
+  );
+});
