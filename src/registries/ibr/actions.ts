@@ -8,7 +8,17 @@ import {
 } from "./schemas.ts";
 import { answerEnrolled } from "./enrolled.ts";
 import { applyEnrollmentUpdates } from "./enrollment_updates.ts";
-import { ibrStore } from "./sql_store.ts";
+import type { Deps } from "../../deps.ts";
+import type { IbrStore } from "./store.ts";
+
+/**
+ * The store of a running server, loaded on first use: ./sql_store.ts reaches the registry store, which reaches
+ * the profile list, which holds this profile (a static import would be a cycle evaluated before this module).
+ */
+async function store(deps: Deps): Promise<IbrStore> {
+  const { ibrStore } = await import("./sql_store.ts");
+  return ibrStore(deps);
+}
 
 /** `sync/enrolled`: header action `search`, answered as `on-search` (like DR's sync/disabled). */
 export const ENROLLED_ACTION: ProfileAction = {
@@ -19,7 +29,7 @@ export const ENROLLED_ACTION: ProfileAction = {
   request: EnrolledRequest,
   response: EnrolledResponse,
   scope: "registry.search",
-  handle: (deps, input) => Promise.resolve(answerEnrolled(ibrStore(deps), input)),
+  handle: async (deps, input) => answerEnrolled(await store(deps), input),
 };
 
 /**
@@ -35,5 +45,5 @@ export const ENROLLMENT_UPDATES_ACTION: ProfileAction = {
   request: EnrollmentUpdatesRequest,
   response: EnrollmentUpdatesResponse,
   scope: "registry.enrollment",
-  handle: (deps, input) => Promise.resolve(applyEnrollmentUpdates(ibrStore(deps), input)),
+  handle: async (deps, input) => applyEnrollmentUpdates(await store(deps), input),
 };

@@ -93,6 +93,11 @@ function merge(existing: Registrant, update: Obj): Obj {
   const out: Obj = { ...inputOf(existing) };
   for (const [k, v] of Object.entries(update)) if (k !== "details" && v !== undefined) out[k] = v;
   out.id = existing.externalId;
+  // Identifiers add up: an SP system names a beneficiary by the ones it knows, the others stay.
+  for (const key of ["identifier", "group_identifier"]) {
+    const had = inputOf(existing)[key];
+    if (Array.isArray(had) && Array.isArray(update[key])) out[key] = [...had, ...update[key] as unknown[]];
+  }
   const was = beneficiaryOf(existing.details);
   const incoming = isObj(update.details) ? update.details : {};
   const enrolments: Array<EnrolmentDetails | Obj> = [...(was.enrolments ?? [])];
