@@ -9,6 +9,7 @@ import { ibrProfile } from "../../src/registries/ibr/index.ts";
 import type { ActionInput, ProfileAction } from "../../src/registries/profile.ts";
 import { answerEnrolled } from "../../src/registries/ibr/enrolled.ts";
 import { applyEnrollmentUpdates } from "../../src/registries/ibr/enrollment_updates.ts";
+import { rejectedEnrolled, rejectedUpdates } from "../../src/registries/ibr/rejected.ts";
 import { memoryStore } from "./ibr_fixture.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -54,7 +55,7 @@ Deno.test("sync/enrolled answers the yaml's own example: ABC451123 is enrolled i
     "programme_identifier.program.programme_identifier": { eq: "DCI001" },
   });
   assert.deepEqual(item, {
-    reference_id: "m-1",
+    reference_id: "1",
     timestamp: "2026-01-01T00:00:00.000Z",
     status: "succ",
     enrolled_status: "yes",
@@ -137,7 +138,7 @@ Deno.test("sync/enrolled rejects a query it cannot answer, per item, with the re
   assert.deepEqual(
     (batch.message as Json).enrolled_response.map((i: Json) => [i.reference_id, i.enrolled_status]),
     [
-      ["m-1:1", "yes"],
+      ["1", "yes"],
       ["r2", "no"],
     ],
   );
@@ -242,4 +243,33 @@ Deno.test("sync/enrollment/updates refuses each bad beneficiary on its own, nami
   );
   assert.match(unknown[0].status_reason_message, /no beneficiary with these identifiers/);
   assert.equal(action("/sync/enrollment/updates").request.safeParse({ transaction_id: "t" }).success, false);
+});
+
+Deno.test("IBR header-level refusals are complete answers of each endpoint, every item rjct with the reason", () => {
+  const ids = { correlationId: "c", now: "2026-01-01T00:00:00.000Z", reason: "rjct.version.invalid: 9.9" };
+  const enrolled = rejectedEnrolled({ transaction_id: "t", enrolled_criteria: { query: {} } }, ids);
+  assert.equal(enrolled.items, 1);
+  assert.deepEqual(specErrors("ibr", "/components/schemas/EnrolledResponse", enrolled.message), []);
+  assert.deepEqual((enrolled.message as Json).enrolled_response[0], {
+    reference_id: "1",
+    timestamp: ids.now,
+    status: "rjct",
+    status_reason_message: ids.reason,
+    enrolled_status: "no",
+  });
+  const updates = rejectedUpdates({
+    transaction_id: "t",
+    receipt_information: { beneficiaries: [{ "@id": "B-1" }, { reference_id: "r2" }] },
+  }, ids);
+  assert.deepEqual(specErrors("ibr", "/components/schemas/EnrollmentUpdatesResponse", updates.message), []);
+  assert.deepEqual((updates.message as Json).enrolled_response.map((i: Json) => i.reference_id), [
+    "B-1",
+    "r2",
+  ]);
+  const garbage = rejectedUpdates("not an object", ids);
+  assert.deepEqual(garbage, {
+    message: { transaction_id: "", correlation_id: "c", enrolled_response: [] },
+    items: 0,
+  });
+  assert.deepEqual(specErrors("ibr", "/components/schemas/EnrollmentUpdatesResponse", garbage.message), []);
 });

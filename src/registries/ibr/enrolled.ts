@@ -13,6 +13,7 @@ import { ENROLLMENT_STATUS } from "./codes.ts";
 import { beneficiaryOf } from "./details.ts";
 import { type EnrolledQuestion, readEnrolledQuery } from "./enrolled_query.ts";
 import { answered, type IbrStore } from "./store.ts";
+import { itemRef } from "./rejected.ts";
 import type { z } from "@hono/zod-openapi";
 import type { EnrolledCriteria, EnrolledRequest } from "./schemas.ts";
 
@@ -30,9 +31,9 @@ export function answerEnrolled(store: IbrStore, input: ActionInput): ActionResul
     ? message.enrolled_criteria
     : [message.enrolled_criteria];
   const timestamp = new Date(input.now).toISOString();
-  const messageId = String(input.header.message_id ?? message.transaction_id);
   const items = list.map((c, i) => {
-    const reference_id = c.reference_id ?? (list.length === 1 ? messageId : `${messageId}:${i + 1}`);
+    // The spec's criteria has no reference_id: its position from 1 names it, unless the caller gave one.
+    const reference_id = itemRef(c, i);
     const answer = answerOne(store, c);
     return answer.ok
       ? { reference_id, timestamp, status: "succ" as const, enrolled_status: answer.enrolled ? "yes" : "no" }

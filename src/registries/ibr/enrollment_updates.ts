@@ -16,6 +16,7 @@ import { isObj, type Obj } from "./fields.ts";
 import type { EnrollmentUpdatesRequest } from "./schemas.ts";
 import { answered, type IbrStore } from "./store.ts";
 import { inputOf } from "./input.ts";
+import { itemRef } from "./rejected.ts";
 
 type Item = {
   reference_id: string;
@@ -31,9 +32,7 @@ export function applyEnrollmentUpdates(store: IbrStore, input: ActionInput): Act
   const updateOnly = /^upd/i.test(updates.receipt_type ?? "");
   const timestamp = new Date(input.now).toISOString();
   const items: Item[] = updates.beneficiaries.map((b, i) => {
-    // The @id names the beneficiary, unless it is its type (the yaml's example writes `"@id": "Beneficiary"`).
-    const ref = b.reference_id ?? (b["@id"] !== b["@type"] ? b["@id"] : undefined);
-    const reference_id = typeof ref === "string" && ref.length <= 99 ? ref : String(i + 1);
+    const reference_id = itemRef(b, i);
     const outcome = applyOne(store, b, `beneficiaries[${i}]`, updateOnly);
     return outcome === undefined
       ? { reference_id, timestamp, status: "succ" }
