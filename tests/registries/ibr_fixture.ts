@@ -22,15 +22,7 @@ export function recordTypeOf(raw: Json): RecordTypeDef {
 
 /** Reads an IBR input record into a Registrant (throws InputError with every problem). */
 export function toRegistrant(raw: Json): Registrant {
-  const type = recordTypeOf(raw);
-  const { details: _d, ...core } = raw;
-  const reg = readRegistrant({ ...core, record_type: type.kind }, NOW);
-  const errors: string[] = [];
-  const details = ibrProfile.readDetails(raw, type, errors);
-  if (errors.length) throw new InputError(errors);
-  (reg as { recordType: string }).recordType = type.storage;
-  if (details) reg.details = details;
-  return reg;
+  return readRegistrant(raw, NOW, undefined, ibrProfile);
 }
 
 /** The problems readDetails finds in an input record ([] when none). */

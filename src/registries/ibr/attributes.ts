@@ -5,7 +5,7 @@
  */
 import type { Registrant } from "../../registry/model.ts";
 import type { ProfileAttribute, ProfileEventType } from "../profile.ts";
-import { searchValue } from "./codes.ts";
+import { BENEFIT_TYPE, codeLabel, type CodeList, ENROLLMENT_STATUS, searchValue } from "./codes.ts";
 import { beneficiaryOf, type EnrolmentDetails, PROGRAMME_STORAGE, programmeOf } from "./details.ts";
 
 /** Storage record types of beneficiaries (persons and households). */
@@ -17,6 +17,14 @@ function enrolments(reg: Registrant): EnrolmentDetails[] {
 
 function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
+}
+
+/** A query value of a code-list attribute (label, code `N` or `prefix:N`) in its stored form. */
+function byLabel(list: CodeList): (raw: unknown) => string | undefined {
+  return (raw) => {
+    const label = codeLabel(list, raw);
+    return label === undefined ? undefined : searchValue(label);
+  };
 }
 
 /** The registry-specific searchable attributes. */
@@ -47,6 +55,7 @@ export const IBR_ATTRIBUTES: readonly ProfileAttribute[] = [
     kind: "upper",
     on: BENEFICIARY_STORAGE,
     values: (reg) => unique(enrolments(reg).map((e) => searchValue(e.enrollment_status))),
+    normalise: byLabel(ENROLLMENT_STATUS),
     description: "An enrolment's status (EnrollmentStatusEnum label: Active, Deceased, Graduated, Suspended)",
   },
   {
@@ -63,6 +72,7 @@ export const IBR_ATTRIBUTES: readonly ProfileAttribute[] = [
     on: BENEFICIARY_STORAGE,
     values: (reg) =>
       unique(enrolments(reg).flatMap((e) => (e.benefits ?? []).map((b) => searchValue(b.benefit_type)))),
+    normalise: byLabel(BENEFIT_TYPE),
     description: "The type of a benefit received (BenefitTypeEnum label: Cash, Voucher, In-kind, ...)",
   },
   {

@@ -11,6 +11,7 @@ import { fromRow, getRegistrant, saveRegistrant } from "../../registry/store.ts"
 import { wakeNotifier } from "../../subscriptions/notifier.ts";
 import { isoNow } from "../../clock.ts";
 import { IBR_RECORD_TYPES } from "./record_types.ts";
+import { ibrProfile } from "./index.ts";
 import type { IbrStore, WriteResult } from "./store.ts";
 
 const STORAGE = new Set(IBR_RECORD_TYPES.map((t) => t.storage));
@@ -18,10 +19,12 @@ const STORAGE = new Set(IBR_RECORD_TYPES.map((t) => t.storage));
 // One statement per storage record type and typed/untyped lookup: the type list is never built from input.
 const BY_VALUE = `SELECT r.id, d.data, r.deleted_at FROM identifiers i
   JOIN registrants r ON r.id = i.registrant_id JOIN registrant_data d ON d.id = r.id
-  WHERE i.id_value = ? AND i.live = 1 AND r.record_type = ? AND r.deleted_at IS NULL LIMIT ?`;
+  WHERE i.id_value = ? AND i.registry = 'ibr' AND i.live = 1 AND r.record_type = ? AND r.deleted_at IS NULL
+  LIMIT ?`;
 const BY_TYPED_VALUE = `SELECT r.id, d.data, r.deleted_at FROM identifiers i
   JOIN registrants r ON r.id = i.registrant_id JOIN registrant_data d ON d.id = r.id
-  WHERE i.id_value = ? AND i.id_type = ? AND i.live = 1 AND r.record_type = ? AND r.deleted_at IS NULL LIMIT ?`;
+  WHERE i.id_value = ? AND i.id_type = ? AND i.registry = 'ibr' AND i.live = 1 AND r.record_type = ?
+  AND r.deleted_at IS NULL LIMIT ?`;
 
 type Row = { id: number; data: string; deleted_at: string | null };
 
@@ -40,15 +43,15 @@ export function ibrStore(deps: Deps): IbrStore {
       return out.slice(0, limit);
     },
     getByExternalId(externalId, storage) {
-      const reg = getRegistrant(deps.db, externalId);
+      const reg = getRegistrant(deps.db, externalId, "ibr");
       return reg && !reg.deletedAt && storage.includes(String(reg.recordType)) ? reg : undefined;
     },
     put(raw): WriteResult {
       const now = isoNow(deps.clock);
       try {
-        const reg = readRegistrant(raw, now);
-        const existed = getRegistrant(deps.db, reg.externalId);
-        transaction(deps.db, () => saveRegistrant(deps.db, reg, { mode: "upsert", now, registry: "ibr" }));
+        const reg = readRegistrant(raw, now, undefined, ibrProfile);
+        const existed = getRegistrant(deps.db, reg.externalId, "ibr");
+        transaction(deps.db, () => saveRegistrant(deps.db, reg, { mode: "upsert", now }));
         wakeNotifier(deps);
         return { ok: true, created: !existed || !!existed.deletedAt };
       } catch (e) {
