@@ -8,6 +8,7 @@ import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { specErrors } from "../helpers/spec_validator.ts";
 import { writeAll } from "../../src/registry/batch.ts";
 import { searchMessage } from "../../src/registry/search_message.ts";
+import { registryStartup } from "../../src/registry/startup.ts";
 import { ibrProfile } from "../../src/registries/ibr/index.ts";
 import { checkIbr, checkProgrammeDeclaration } from "./ibr_jsonld.ts";
 
@@ -209,6 +210,28 @@ Deno.test("IBR endpoints on the store: enrolled reads it; enrollment updates wri
       "Test3",
       "core fields kept",
     );
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("IBR demo seeding: an empty data dir gets the IBR demo, programme DCI001 and beneficiary IBR-TEST-001 first", async () => {
+  const deps = await testDeps({ seedDemo: "true", demoSize: "20" }, { now: NOW });
+  try {
+    await registryStartup(deps);
+    const n = deps.db.prepare("SELECT COUNT(*) AS n FROM registrants WHERE registry = 'ibr'").get() as Json;
+    assert.equal(Number(n.n), 22, "the two fixed records and 20 synthetic ones");
+    const test = search(deps, {
+      query_type: "idtype-value",
+      query: { type: "UIN", value: "BENEFICIARY-TEST-001" },
+    });
+    assert.deepEqual(test.data.reg_records.map((r: Json) => r["@id"]), ["IBR-TEST-001"]);
+    const programme = search(deps, {
+      query_type: "idtype-value",
+      reg_record_type: "Programme",
+      query: { type: "PROGRAMME_ID", value: "DCI001" },
+    });
+    assert.equal(programme.data.reg_records[0].programme_name, "Test Programme");
   } finally {
     deps.close();
   }
