@@ -7,19 +7,13 @@
  * demo's region and locality codes, so they resolve in the demo location hierarchy.
  */
 import type { Obj } from "./fields.ts";
+import { DEMO_PLACES, prng } from "../social/seed.ts";
 
 /** The fixed test records' ids. */
 export const TEST_PROGRAMME = "DCI001";
 export const TEST_BENEFICIARY = "IBR-TEST-001";
 
-/** Region codes and localities of the social demo (src/registry/seed.ts DEMO_PLACES). */
-const PLACES: Record<string, string[]> = {
-  central_region: ["Riverside", "Hillcrest", "Market Town", "Old Mill"],
-  northern_region: ["Northgate", "Pine Valley", "Stonebridge", "Lakeview"],
-  eastern_region: ["Sunrise", "East Harbour", "Palm Grove", "Coral Bay"],
-  western_region: ["Westfield", "Red Rock", "Sandy Plains", "Cedar Falls"],
-  southern_region: ["Southport", "Green Meadow", "Twin Rivers", "Maple Hill"],
-};
+const PLACES = DEMO_PLACES;
 const REGIONS = Object.keys(PLACES);
 const GIVEN = ["Amani", "Baraka", "Chloe", "Daniela", "Esther", "Farid", "Grace", "Hassan", "Imani", "Kofi"];
 const SURNAMES = ["Abebe", "Banda", "Costa", "Diallo", "Haile", "Juma", "Kamau", "Mensah", "Okafor", "Tembo"];
@@ -33,18 +27,6 @@ const PROGRAMMES: ReadonlyArray<readonly [string, string, string, string, boolea
 ];
 const STATUSES = ["Active", "Active", "Active", "Suspended", "Graduated"];
 const DAY = 86_400_000;
-
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function day(start: number, offsetDays: number): string {
   return new Date(start + offsetDays * DAY).toISOString().slice(0, 10);

@@ -10,7 +10,8 @@
  *   a household without enrolments → IBR `Group`;
  * - a programme → `Programme` (its declaration: no enrolment fields).
  */
-import type { Address, Registrant } from "../../registry/model.ts";
+import type { Registrant } from "../../registry/model.ts";
+import { toDciGroup, toDciMember, toDciPerson } from "../social/mapping.ts";
 import type { MappingContext, RecordTypeDef } from "../profile.ts";
 import { ASSISTANCE_UNIT } from "./codes.ts";
 import {
@@ -33,86 +34,40 @@ function dateTime(d: string | undefined): string | undefined {
   return d === undefined ? undefined : d.length === 10 ? `${d}T00:00:00Z` : d;
 }
 
-function identifiers(reg: Registrant): Obj[] {
-  return reg.identifiers.map((i) => ({
-    "@type": "Identifier",
-    identifier_type: i.type,
-    identifier_value: i.value,
-  }));
-}
-
-function address(a: Address): Obj {
-  return { "@type": "Address", ...a };
-}
-
-function additional(attrs: Record<string, unknown>): Obj[] {
-  return Object.entries(attrs).map(([k, v]) => ({ [k]: v }));
+/** A social (core) record in the IBR vocabulary: the IBR context, and IBRPerson where social says SRPerson. */
+function retyped(record: Obj, withContext: boolean): Obj {
+  const { "@context": _social, ...rest } = record;
+  const person = (p: unknown) => ({ ...(p as Obj), "@type": "IBRPerson" });
+  if (rest["@type"] === "SRPerson") rest["@type"] = "IBRPerson";
+  if (rest.demographic_info) rest.demographic_info = person(rest.demographic_info);
+  if (Array.isArray(rest.related_person)) {
+    rest.related_person = rest.related_person.map((r: Obj) => ({
+      ...r,
+      related_member: person(r.related_member),
+    }));
+  }
+  return withContext ? { "@context": IBR_CONTEXT, ...rest } : rest;
 }
 
 /** The IBRPerson (core Person) of a person record. */
 export function ibrPerson(reg: Registrant, withContext: boolean): Obj {
-  const name = Object.keys(reg.name).length ? { "@type": "Name", ...reg.name } : undefined;
-  return compact({
-    ...(withContext ? { "@context": IBR_CONTEXT } : {}),
-    "@type": "IBRPerson",
-    "@id": reg.externalId,
-    identifier: identifiers(reg),
-    name,
-    sex: reg.sex,
-    birth_date: dateTime(reg.birthDate),
-    death_date: dateTime(reg.deathDate),
-    address: reg.addresses.map(address),
-    phone_number: reg.phones,
-    email: reg.emails,
-    registration_date: reg.registrationDate,
-    last_updated: reg.lastUpdated,
-  });
+  return retyped(toDciPerson(reg, false), withContext);
 }
 
 /** A person as an IBR Member (its relationship pointing at the household head, when given). */
 export function ibrMember(reg: Registrant, head?: Registrant): Obj {
-  const related = head && head.externalId !== reg.externalId && reg.relationship
-    ? [{
-      "@type": "RelatedPerson",
-      relationship_type: reg.relationship,
-      related_member: compact({
-        "@type": "IBRPerson",
-        "@id": head.externalId,
-        identifier: identifiers(head),
-      }),
-    }]
-    : [];
-  return compact({
-    "@type": "Member",
-    "@id": reg.externalId,
-    member_identifier: identifiers(reg),
-    demographic_info: ibrPerson(reg, false),
-    related_person: related,
-    additional_attributes: additional(reg.attributes),
-    registration_date: reg.registrationDate,
-    last_updated: reg.lastUpdated,
-  });
+  return retyped(toDciMember(reg, head), false);
 }
 
-/** A household as an IBR Group with its members (head first). */
+/** A household as an IBR Group with its members (head first); its group_type is its assistance unit. */
 export function ibrGroup(reg: Registrant, members: Registrant[] | undefined, withContext: boolean): Obj {
   const head = members?.find((m) => m.relationship === "SELF" || m.relationship === "HEAD");
-  const unit = beneficiaryOf(reg.details).assistance_unit;
   return compact({
-    ...(withContext ? { "@context": IBR_CONTEXT } : {}),
-    "@type": "Group",
-    "@id": reg.externalId,
-    group_identifier: identifiers(reg),
-    group_type: unit ?? ASSISTANCE_UNIT.labels[1],
-    address: reg.addresses.map(address),
-    poverty_score: reg.povertyScore,
-    poverty_score_type: reg.povertyScoreType,
+    ...retyped(toDciGroup(reg, undefined, false), withContext),
+    group_type: beneficiaryOf(reg.details).assistance_unit ?? ASSISTANCE_UNIT.labels[1],
     group_head_info: head ? ibrMember(head, head) : undefined,
     group_size: reg.groupSize ?? members?.length,
     member_list: members?.map((m) => ibrMember(m, head)),
-    registration_date: reg.registrationDate,
-    last_updated: reg.lastUpdated,
-    additional_attributes: additional(reg.attributes),
   });
 }
 
