@@ -9,6 +9,9 @@ import { specErrors } from "../helpers/spec_validator.ts";
 import { writeAll } from "../../src/registry/batch.ts";
 import { searchMessage } from "../../src/registry/search_message.ts";
 import { registryStartup } from "../../src/registry/startup.ts";
+import { runStartupTasks } from "../../src/startup.ts";
+import { createApp } from "../helpers/app.ts";
+import { unresolvedPlaces } from "../helpers/locations.ts";
 import { ibrProfile } from "../../src/registries/ibr/index.ts";
 import { checkIbr, checkProgrammeDeclaration } from "./ibr_jsonld.ts";
 
@@ -232,6 +235,26 @@ Deno.test("IBR demo seeding: an empty data dir gets the IBR demo, programme DCI0
       query: { type: "PROGRAMME_ID", value: "DCI001" },
     });
     assert.equal(programme.data.reg_records[0].programme_name, "Test Programme");
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("IBR demo places resolve in the served locations.json (the social demo's region and locality codes)", async () => {
+  const deps = await testDeps({ seedDemo: "true", demoSize: "200" }, { now: NOW });
+  try {
+    await runStartupTasks(deps);
+    const doc = await (await createApp(deps).request("/.well-known/locations.json")).json();
+    const records = [...ibrProfile.demo(200, 1)].map((raw, i) => ({ ...raw, i }));
+    const answers = records.filter((r: Json) => r.identifier).slice(0, 60).map((r: Json) =>
+      search(deps, {
+        query_type: "idtype-value",
+        query: { type: r.identifier[0].identifier_type, value: r.identifier[0].identifier_value },
+      }).data.reg_records[0]
+    );
+    assert.ok(answers.every((a) => a !== undefined));
+    assert.deepEqual(unresolvedPlaces(answers, doc), []);
+    assert.ok(JSON.stringify(answers).includes("region_code"), "the records carry places");
   } finally {
     deps.close();
   }
