@@ -20,11 +20,11 @@ const STORAGE = new Set(IBR_RECORD_TYPES.map((t) => t.storage));
 const BY_VALUE = `SELECT r.id, d.data, r.deleted_at FROM identifiers i
   JOIN registrants r ON r.id = i.registrant_id JOIN registrant_data d ON d.id = r.id
   WHERE i.id_value = ? AND i.registry = 'ibr' AND i.live = 1 AND r.record_type = ? AND r.deleted_at IS NULL
-  LIMIT ?`;
+  LIMIT ?+0`;
 const BY_TYPED_VALUE = `SELECT r.id, d.data, r.deleted_at FROM identifiers i
   JOIN registrants r ON r.id = i.registrant_id JOIN registrant_data d ON d.id = r.id
   WHERE i.id_value = ? AND i.id_type = ? AND i.registry = 'ibr' AND i.live = 1 AND r.record_type = ?
-  AND r.deleted_at IS NULL LIMIT ?`;
+  AND r.deleted_at IS NULL LIMIT ?+0`;
 
 type Row = { id: number; data: string; deleted_at: string | null };
 
