@@ -8,6 +8,7 @@ import {
 } from "./schemas.ts";
 import { answerEnrolled } from "./enrolled.ts";
 import { applyEnrollmentUpdates } from "./enrollment_updates.ts";
+import { rejectedEnrolled, rejectedUpdates } from "./rejected.ts";
 import type { Deps } from "../../deps.ts";
 import type { IbrStore } from "./store.ts";
 
@@ -30,6 +31,7 @@ export const ENROLLED_ACTION: ProfileAction = {
   response: EnrolledResponse,
   scope: "registry.search",
   handle: async (deps, input) => answerEnrolled(await store(deps), input),
+  rejected: rejectedEnrolled,
 };
 
 /**
@@ -46,4 +48,5 @@ export const ENROLLMENT_UPDATES_ACTION: ProfileAction = {
   response: EnrollmentUpdatesResponse,
   scope: "registry.enrollment",
   handle: async (deps, input) => applyEnrollmentUpdates(await store(deps), input),
+  rejected: rejectedUpdates,
 };
