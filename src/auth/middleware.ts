@@ -14,7 +14,12 @@ import { formatIssues } from "../http/errors.ts";
 import { checkReceiverId } from "../dci/header_rules.ts";
 
 /** OAuth2 scopes a registry endpoint may require. */
-export type Scope = "registry.search" | "registry.subscribe" | "registry.txn-status" | "registry.receipt";
+export type Scope =
+  | "registry.search"
+  | "registry.subscribe"
+  | "registry.txn-status"
+  | "registry.receipt"
+  | "registry.enrollment";
 
 interface Envelope {
   signature?: unknown;

@@ -7,9 +7,10 @@ import type { RecordTypeDef, RegistryProfile } from "./profile.ts";
 import { socialProfile } from "./social/profile.ts";
 import { crvsProfile } from "./crvs/mod.ts";
 import { frProfile } from "./fr/mod.ts";
+import { ibrProfile } from "./ibr/index.ts";
 
 /** The built-in profiles, social first (the default registry). */
-const PROFILES: RegistryProfile[] = [socialProfile, crvsProfile, frProfile];
+const PROFILES: RegistryProfile[] = [socialProfile, crvsProfile, frProfile, ibrProfile];
 
 /** Storage record types and registry names become SQL constants (partial indexes, compiled queries). */
 const SAFE_NAME = /^[a-z][a-z0-9_]{0,39}$/;

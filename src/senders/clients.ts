@@ -8,13 +8,19 @@ import { SenderError } from "./store.ts";
 import { stmt } from "../db/statements.ts";
 import { clientLockout, recordClientFailure } from "./rate_limit.ts";
 
-/** The scopes a client may hold. */
-export const SCOPES = [
+/** The scopes a client holds when none are asked for: reading, subscribing, receipts. */
+export const DEFAULT_SCOPES = [
   "registry.search",
   "registry.subscribe",
   "registry.txn-status",
   "registry.receipt",
 ] as const;
+
+/**
+ * The scopes a client may hold: the default ones and `registry.enrollment` (an SP system writing beneficiaries
+ * into the IBR through `sync/enrollment/updates`), which writes records and so is granted only when asked for.
+ */
+export const SCOPES = [...DEFAULT_SCOPES, "registry.enrollment"] as const;
 
 /** A client as listed (never the secret or its hash). */
 export interface ClientInfo {
@@ -43,9 +49,9 @@ function toInfo(r: Row): ClientInfo {
   };
 }
 
-/** Validates a scope list (defaults to every scope). */
+/** Validates a scope list (defaults to DEFAULT_SCOPES). */
 export function parseScopes(scopes: string[] | undefined): string[] {
-  if (!scopes || scopes.length === 0) return [...SCOPES];
+  if (!scopes || scopes.length === 0) return [...DEFAULT_SCOPES];
   const bad = scopes.find((s) => !(SCOPES as readonly string[]).includes(s));
   if (bad) throw new SenderError("invalid", `scope "${bad}" is unknown (one of ${SCOPES.join(", ")})`);
   return [...new Set(scopes)];

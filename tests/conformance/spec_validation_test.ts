@@ -156,6 +156,7 @@ Deno.test("each relaxation in spec_defects.ts is exercised: the raw spec refuses
     "dr-search-reg-records",
     "fr-txn-status-search-reg-records",
     "receipt-operations",
+    "ibr-sync-responses",
   ]);
   const NOTIFY = "/components/schemas/NotifyEventRequest";
   const update = {

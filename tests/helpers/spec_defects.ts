@@ -40,6 +40,24 @@ function expectDefect(ok: boolean, id: string, registry: SpecRegistry): void {
 const NOTIFY_DATA =
   "/components/schemas/NotifyEventRequest/properties/notify_event/items/properties/data/properties";
 
+/** A signed answer envelope as the spec's sync operations write it: callback header with `action`, `message`. */
+function signedEnvelope(action: string, message: Json): Json {
+  return {
+    type: "object",
+    properties: {
+      signature: { $ref: "#/components/schemas/MsgSignature" },
+      header: {
+        allOf: [
+          { $ref: "#/components/schemas/MsgCallbackHeader_V1.0.0" },
+          { properties: { action: { enum: [action] } } },
+        ],
+      },
+      message,
+    },
+    required: ["header", "message"],
+  };
+}
+
 /** Every relaxation, in the order they are applied. */
 export const SPEC_DEFECTS: readonly SpecDefect[] = [
   {
@@ -126,33 +144,60 @@ export const SPEC_DEFECTS: readonly SpecDefect[] = [
       "message carrying transaction_id and correlation_id (its receipt fields are the server's own).",
     patch(paths, registry) {
       expectDefect(paths["/registry/receipt"] === undefined, "receipt-operations", registry);
-      const envelope = {
+      const envelope = signedEnvelope("on-receipt", {
         type: "object",
         properties: {
-          signature: { $ref: "#/components/schemas/MsgSignature" },
-          header: {
-            allOf: [
-              { $ref: "#/components/schemas/MsgCallbackHeader_V1.0.0" },
-              { properties: { action: { enum: ["on-receipt"] } } },
-            ],
-          },
-          message: {
-            type: "object",
-            properties: {
-              transaction_id: { $ref: "#/components/schemas/SearchRequest/properties/transaction_id" },
-              correlation_id: { $ref: "#/components/schemas/SearchResponse/properties/correlation_id" },
-            },
-            required: ["transaction_id", "correlation_id"],
-          },
+          transaction_id: { $ref: "#/components/schemas/SearchRequest/properties/transaction_id" },
+          correlation_id: { $ref: "#/components/schemas/SearchResponse/properties/correlation_id" },
         },
-        required: ["header", "message"],
-      };
+        required: ["transaction_id", "correlation_id"],
+      });
       const json = { "application/json": { schema: envelope } };
       paths["/registry/receipt"] = {
         post: { responses: { default: { $ref: "#/components/responses/Response" } } },
       };
       paths["/registry/on-receipt"] = { post: { requestBody: { content: json } } };
       paths["/registry/sync/receipt"] = { post: { responses: { default: { content: json } } } };
+    },
+  },
+  {
+    id: "ibr-sync-responses",
+    registries: ["ibr"],
+    pointer: "/paths",
+    why:
+      "The IBR yaml's sync/enrolled and sync/enrollment/updates operations give as their default response a " +
+      "`$ref` to a schema (EnrolledResponse, EnrollmentUpdatesResponse) where OpenAPI wants a response object: " +
+      "no content type, no envelope. Every other sync operation of the spec set answers a signed envelope with " +
+      "a MsgCallbackHeader and the message (DR's sync/disabled, its twin, with action on-search). The two are " +
+      "made that envelope: enrolled answers `on-search`; enrollment/updates, a receipt in the yaml's words " +
+      "(TxnStatusRequest txn_type `receipt`), answers `on-receipt`.",
+    patch(paths, registry) {
+      const ops = [
+        ["/registry/sync/enrolled", "EnrolledResponse", "on-search"],
+        ["/registry/sync/enrollment/updates", "EnrollmentUpdatesResponse", "on-receipt"],
+      ] as const;
+      for (const [path, schema, action] of ops) {
+        const responses = paths[path]?.post?.responses;
+        expectDefect(
+          responses?.default?.$ref === `#/components/schemas/${schema}`,
+          "ibr-sync-responses",
+          registry,
+        );
+        responses.default = {
+          description: schema,
+          content: {
+            "application/json": {
+              schema: signedEnvelope(action, {
+                type: "object",
+                oneOf: [
+                  { $ref: `#/components/schemas/${schema}` },
+                  { $ref: "#/components/schemas/EncryptedMessage" },
+                ],
+              }),
+            },
+          },
+        };
+      }
     },
   },
 ];

@@ -1,7 +1,7 @@
 /** Civil registry test helpers: input records read as the storage reads them, and the CRVS_Person validator. */
 import { readRegistrant, type Registrant } from "../../src/registry/model.ts";
 import { CRVS_PERSON_RECORD, crvsProfile } from "../../src/registries/crvs/mod.ts";
-import { CORE_CLASSES, CORE_ENUMS, JsonLdValidator } from "../helpers/jsonld.ts";
+import { CORE_CLASSES, CORE_ENUMS, JsonLdValidator } from "../helpers/jsonld_classes.ts";
 
 type Json = Record<string, unknown>;
 

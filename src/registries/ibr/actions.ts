@@ -1,0 +1,52 @@
+/** The IBR registry-specific endpoints (ibr_api_v1.0.0.yaml): `sync/enrolled`, `sync/enrollment/updates`. */
+import type { ProfileAction } from "../profile.ts";
+import {
+  EnrolledRequest,
+  EnrolledResponse,
+  EnrollmentUpdatesRequest,
+  EnrollmentUpdatesResponse,
+} from "./schemas.ts";
+import { answerEnrolled } from "./enrolled.ts";
+import { applyEnrollmentUpdates } from "./enrollment_updates.ts";
+import { rejectedEnrolled, rejectedUpdates } from "./rejected.ts";
+import type { Deps } from "../../deps.ts";
+import type { IbrStore } from "./store.ts";
+
+/**
+ * The store of a running server, loaded on first use: ./sql_store.ts reaches the registry store, which reaches
+ * the profile list, which holds this profile (a static import would be a cycle evaluated before this module).
+ */
+async function store(deps: Deps): Promise<IbrStore> {
+  const { ibrStore } = await import("./sql_store.ts");
+  return ibrStore(deps);
+}
+
+/** `sync/enrolled`: header action `search`, answered as `on-search` (like DR's sync/disabled). */
+export const ENROLLED_ACTION: ProfileAction = {
+  path: "/sync/enrolled",
+  summary: "Is this person enrolled in this programme? (a yes/no per query; no record is returned)",
+  requestAction: "search",
+  responseAction: "on-search",
+  request: EnrolledRequest,
+  response: EnrolledResponse,
+  scope: "registry.search",
+  handle: async (deps, input) => answerEnrolled(await store(deps), input),
+  rejected: rejectedEnrolled,
+};
+
+/**
+ * `sync/enrollment/updates`: an SP system reports its beneficiaries. The yaml's request header is a callback
+ * header with action `notify`; its answer is a receipt (TxnStatusRequest's txn_type `receipt` names these), sent
+ * as `on-receipt`. Writing records needs its own scope, `registry.enrollment`: a client that may search may not write.
+ */
+export const ENROLLMENT_UPDATES_ACTION: ProfileAction = {
+  path: "/sync/enrollment/updates",
+  summary: "Enrolment updates from an SP system: beneficiaries enrolled, or their enrolments changed",
+  requestAction: "notify",
+  responseAction: "on-receipt",
+  request: EnrollmentUpdatesRequest,
+  response: EnrollmentUpdatesResponse,
+  scope: "registry.enrollment",
+  handle: async (deps, input) => applyEnrollmentUpdates(await store(deps), input),
+  rejected: rejectedUpdates,
+};

@@ -1,0 +1,145 @@
+/**
+ * A Beneficiary as an SP system sends it (`sync/enrollment/updates`) → the IBR input records `registry import`
+ * reads (then `readRegistrant` + `readDetails` check them as any import). Takes both shapes in circulation:
+ * this server's own Beneficiary records (member.demographic_info is a Person, programme_identifier a list of
+ * Programme with enrolment_date / enrolment_status / benefit) and the yaml's example (demographic_info.person,
+ * programme_identifier.programme.{programme_identifier, programme_name}, benefits as one object). JSON-LD keys
+ * (`@…`) are dropped; an unknown key of the Beneficiary or of a programme entry is refused naming it.
+ */
+import { isObj, type Obj } from "./fields.ts";
+import { BENEFIT_FIELDS, PROGRAMME_FIELDS } from "./details.ts";
+
+/** Input records for one Beneficiary: the beneficiary first, then a household's members. */
+export type Converted = { ok: true; records: Obj[] } | { ok: false; reason: string };
+
+const BENEFICIARY_KEYS = [
+  "assistance_unit",
+  "member",
+  "group",
+  "programme_identifier",
+  "enrollment_date",
+  "enrolment_date",
+  "enrollment_status",
+  "enrolment_status",
+  "status_change_date",
+  "benefits",
+  "additional_attributes",
+  "reference_id",
+];
+const PROGRAMME_KEYS = [
+  ...PROGRAMME_FIELDS,
+  "programme",
+  "program",
+  "enrolment_date",
+  "enrollment_date",
+  "enrolment_status",
+  "enrollment_status",
+  "status_change_date",
+  "benefit",
+  "benefits",
+];
+const PERSON_KEYS = [
+  "identifier",
+  "name",
+  "sex",
+  "birth_date",
+  "death_date",
+  "address",
+  "phone_number",
+  "email",
+  "registration_date",
+];
+
+function unknownKeys(o: Obj, known: readonly string[], path: string): string[] {
+  return Object.keys(o).filter((k) => !k.startsWith("@") && !known.includes(k)).map((k) =>
+    `${path}.${k.slice(0, 60)}: unknown field`
+  );
+}
+
+/** A list from a list, one object, or nothing (the yaml's examples write lists as single objects). */
+function listOf(v: unknown): unknown[] {
+  return v === undefined || v === null || v === "" ? [] : Array.isArray(v) ? v : [v];
+}
+
+function pick(o: Obj, keys: readonly string[]): Obj {
+  const out: Obj = {};
+  for (const k of keys) if (o[k] !== undefined && o[k] !== null && o[k] !== "") out[k] = o[k];
+  return out;
+}
+
+function benefits(v: unknown): Obj[] {
+  // Only the Benefit fields: the yaml's example adds `benefit_frequency`, which belongs to the Programme.
+  return listOf(v).map((b) => isObj(b) ? pick(b, BENEFIT_FIELDS) : (b as Obj));
+}
+
+/** One programme entry → an enrolment input (`fallback`: the Beneficiary's own fields, for the first). */
+function enrolment(p: Obj, fallback: Obj | undefined): Obj {
+  const inner = isObj(p.programme) ? p.programme : isObj(p.program) ? p.program : {};
+  const get = (...keys: string[]) => {
+    for (const k of keys) if (p[k] !== undefined && p[k] !== "") return p[k];
+    for (const k of keys) if (inner[k] !== undefined && inner[k] !== "") return inner[k];
+    for (const k of keys) if (fallback?.[k] !== undefined && fallback[k] !== "") return fallback[k];
+    return undefined;
+  };
+  const out: Obj = {
+    programme_identifier: typeof p.programme_identifier === "string"
+      ? p.programme_identifier
+      : inner.programme_identifier,
+    programme_name: get("programme_name"),
+    enrollment_date: get("enrollment_date", "enrolment_date"),
+    enrollment_status: get("enrollment_status", "enrolment_status"),
+    status_change_date: get("status_change_date"),
+    benefits: benefits(get("benefit", "benefits")),
+  };
+  return pick(out, Object.keys(out));
+}
+
+function identifiersOf(member: Obj, person: Obj): unknown[] {
+  const ids = [...listOf(person.identifier)];
+  if (person.identifier_type !== undefined) {
+    ids.push({ identifier_type: person.identifier_type, identifier_value: person.identifier_value });
+  }
+  for (const m of listOf(member.member_identifier)) {
+    ids.push(isObj(m) ? m : { identifier_type: "MEMBER_ID", identifier_value: m });
+  }
+  return ids;
+}
+
+/** The person input record of a Member (core fields only; relationship towards the household head). */
+function personInput(member: Obj, recordType: string): Obj {
+  const demo = isObj(member.demographic_info) ? member.demographic_info : {};
+  const person = isObj(demo.person) ? demo.person : demo;
+  const related = listOf(member.related_person).find(isObj);
+  return {
+    record_type: recordType,
+    ...pick(person, PERSON_KEYS.filter((k) => k !== "identifier")),
+    identifier: identifiersOf(member, person),
+    ...(related?.relationship_type ? { relationship: related.relationship_type } : {}),
+  };
+}
+
+/** Converts one Beneficiary. */
+export function beneficiaryInput(b: Obj, path: string): Converted {
+  const errors = unknownKeys(b, BENEFICIARY_KEYS, path);
+  const programmes = listOf(b.programme_identifier);
+  programmes.forEach((p, i) => {
+    if (!isObj(p)) errors.push(`${path}.programme_identifier[${i}]: expected a Programme object`);
+    else errors.push(...unknownKeys(p, PROGRAMME_KEYS, `${path}.programme_identifier[${i}]`));
+  });
+  if (!isObj(b.member) && !isObj(b.group)) errors.push(`${path}: a member or a group is required`);
+  if (errors.length) return { ok: false, reason: errors.join("; ").slice(0, 999) };
+  const enrolments = (programmes as Obj[]).map((p, i) => enrolment(p, i === 0 ? b : undefined));
+  const details = pick({ assistance_unit: b.assistance_unit, enrolments }, ["assistance_unit", "enrolments"]);
+  if (isObj(b.member)) {
+    return { ok: true, records: [{ ...personInput(b.member, "Beneficiary"), details }] };
+  }
+  const g = b.group as Obj;
+  const group: Obj = {
+    record_type: "Group",
+    ...pick(g, ["group_identifier", "address", "poverty_score", "poverty_score_type", "registration_date"]),
+    ...(typeof g["@id"] === "string" ? { id: g["@id"] } : {}),
+    details,
+  };
+  const members = listOf(g.member_list).filter(isObj).map((m) => personInput(m, "Beneficiary"));
+  return { ok: true, records: [group, ...members] };
+}
