@@ -1,6 +1,6 @@
 /** readDrDetails(): the DR part of an input record, checked, bounded and normalised; unknown fields refused. */
 import assert from "node:assert/strict";
-import { readDrDetails } from "../../src/registries/dr/mod.ts";
+import { readDrDetails } from "../../src/registries/dr/profile.ts";
 import { DR_RECORD_TYPES } from "../../src/registries/dr/record_types.ts";
 
 type Json = Record<string, unknown>;

@@ -1,6 +1,6 @@
 /** DR demo records read as stored registrants, and a person finder over them (handler tests without a store). */
 import { readRegistrant, type Registrant } from "../../src/registry/model.ts";
-import { drProfile } from "../../src/registries/dr/mod.ts";
+import { drProfile } from "../../src/registries/dr/profile.ts";
 import type { RecordTypeDef } from "../../src/registries/profile.ts";
 import type { PersonFinder } from "../../src/registries/dr/actions/lookup.ts";
 

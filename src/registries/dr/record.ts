@@ -1,7 +1,7 @@
 /**
  * Stored DR registrants → JSON-LD records of the DR classes: PWDPerson (personal_details a DR Member whose
- * demographic_info is a DRPerson, then the disability part), DRPerson (the core Person alone) and the DR Group
- * with its Members. Nested objects carry their class as `@type`, from the declarations in classes.ts.
+ * demographic_info is a DRPerson, then the disability part) and the DR Group with its Members. Nested objects
+ * carry their class as `@type`, from the declarations in classes.ts.
  */
 import type { Address, Registrant } from "../../registry/model.ts";
 import type { MappingContext, RecordTypeDef } from "../profile.ts";
@@ -136,10 +136,6 @@ export function drGroup(reg: Registrant, members: Registrant[] | undefined): Jso
 
 /** The DCI JSON-LD record of a stored DR registrant as `recordType` (RegistryProfile.toRecord). */
 export function toDrRecord(reg: Registrant, recordType: RecordTypeDef, ctx: MappingContext): Json {
-  const record = recordType.kind === "group"
-    ? drGroup(reg, ctx.members)
-    : recordType.names[0] === "DRPerson"
-    ? drPerson(reg)
-    : pwdPerson(reg);
+  const record = recordType.kind === "group" ? drGroup(reg, ctx.members) : pwdPerson(reg);
   return ctx.withContext ? { "@context": DR_CONTEXT, ...record } : record;
 }

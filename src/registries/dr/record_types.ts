@@ -9,17 +9,25 @@ export const DR_PERSON = "dr_person";
 export const DR_GROUP = "dr_group";
 
 /**
- * PWDPerson (the default: a person with their disability details and support), DRPerson (the same stored
- * person as a core Person only: demographics without the disability part) and Group (a household with its
- * DR Members). The first name of each is what this server sends as `reg_record_type`.
+ * PWDPerson (a person: demographics as personal_details, then the disability part) and Group (a household with
+ * its DR Members). DRPerson, the core Person of the DR, names the same person record: one storage record type
+ * maps to one record class. The first name of each is what this server sends as `reg_record_type`.
  */
 export const DR_RECORD_TYPES: readonly RecordTypeDef[] = [
   {
     storage: DR_PERSON,
     kind: "person",
-    names: ["PWDPerson", "PWD_Person", "DisabledPerson", "person", "individual", "member"],
+    names: [
+      "PWDPerson",
+      "PWD_Person",
+      "DisabledPerson",
+      "DRPerson",
+      "DR_Person",
+      "person",
+      "individual",
+      "member",
+    ],
   },
-  { storage: DR_PERSON, kind: "person", names: ["DRPerson", "DR_Person"] },
   { storage: DR_GROUP, kind: "group", names: ["Group", "household", "family"] },
 ];
 
