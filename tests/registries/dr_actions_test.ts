@@ -4,7 +4,7 @@
  * (End to end, signed through the server: tests/registries/dr_e2e_test.ts.)
  */
 import assert from "node:assert/strict";
-import { drActions } from "../../src/registries/dr/actions/endpoints.ts";
+import { drActions, refusedDisabled, refusedSearch } from "../../src/registries/dr/actions/endpoints.ts";
 import type { ActionInput, ProfileAction } from "../../src/registries/profile.ts";
 import type { Deps } from "../../src/deps.ts";
 import type { Registrant } from "../../src/registry/model.ts";
@@ -207,5 +207,29 @@ Deno.test("the DR request schemas take the yaml's requests and refuse one withou
     assert.equal(a[path].request.safeParse({ disabled_criteria: {} }).success, false, path);
     assert.equal(a[path].requestAction, "search");
     assert.equal(a[path].responseAction, "on-search");
+  }
+});
+
+Deno.test("the DR refusals of a whole request are complete answers of each endpoint's yaml schema", () => {
+  const ids = {
+    correlationId: "corr-9",
+    now: new Date(NOW).toISOString(),
+    reason: "version 9.9 is not supported",
+  };
+  const disabled = refusedDisabled({ transaction_id: "txn-9", disabled_criteria: {} }, ids);
+  assertSpec("/sync/disabled", disabled.message);
+  assert.equal(disabled.items, 1);
+  assert.deepEqual(disabled.message.disabled_response, [{
+    reference_id: "txn-9",
+    timestamp: ids.now,
+    status: "rjct",
+    status_reason_message: ids.reason,
+    disabled_status: "no",
+  }]);
+  for (const path of ["/sync/get-disability-details", "/sync/get-disability-support"]) {
+    const refused = refusedSearch({ transaction_id: { not: "a string" } }, ids);
+    assertSpec(path, refused.message);
+    assert.equal(refused.message.transaction_id, "");
+    assert.equal((refused.message.search_response as Json[])[0].status, "rjct");
   }
 });

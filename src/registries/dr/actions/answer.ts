@@ -63,3 +63,39 @@ export function oneItem(
     },
   };
 }
+
+/** What a header-level refusal's answer is built from: our correlation id, now (ISO 8601) and the reason. */
+export interface RefusalIds {
+  correlationId: string;
+  now: string;
+  reason: string;
+}
+
+/**
+ * The complete answer refusing a whole request (a header-level rejection: version, action, message_id, ...) as
+ * the endpoint's own response: one rejected item under `listName`, plus `extra` (disabled_status "no"). The
+ * request may be malformed: its transaction_id is used only when it is a string the answer may carry.
+ */
+export function refusal(
+  listName: string,
+  request: unknown,
+  ids: RefusalIds,
+  extra: Json = {},
+): { message: Json; items: number } {
+  const raw = (request as Json | null)?.transaction_id;
+  const transactionId = typeof raw === "string" && raw.length <= 99 ? raw : "";
+  return {
+    message: {
+      transaction_id: transactionId,
+      correlation_id: ids.correlationId,
+      [listName]: [{
+        reference_id: transactionId,
+        timestamp: ids.now,
+        status: "rjct",
+        status_reason_message: ids.reason.slice(0, 999),
+        ...extra,
+      }],
+    },
+    items: 1,
+  };
+}

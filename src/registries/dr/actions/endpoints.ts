@@ -21,7 +21,7 @@ import {
   GetDisabilitySupportRequest,
   GetDisabilitySupportResponse,
 } from "../schemas.ts";
-import { findPerson, itemHead, oneItem } from "./answer.ts";
+import { findPerson, itemHead, oneItem, refusal, type RefusalIds } from "./answer.ts";
 import { type PersonFinder, storeFinder } from "./lookup.ts";
 
 type Json = Record<string, unknown>;
@@ -86,6 +86,16 @@ export function disabilityInfo(reg: Registrant): Json {
 /** A person's DisabilitySupport list as `sync/get-disability-support` answers it. */
 export function disabilitySupport(reg: Registrant): Json[] {
   return ((reg.details?.disability_support ?? []) as Json[]).map((s) => typed(DISABILITY_SUPPORT, s));
+}
+
+/** `sync/disabled`'s answer refusing a whole request (header-level): no, with the reason. */
+export function refusedDisabled(request: unknown, ids: RefusalIds) {
+  return refusal("disabled_response", request, ids, { disabled_status: "no" });
+}
+
+/** `sync/get-disability-details` / `-support`'s answer refusing a whole request (header-level). */
+export function refusedSearch(request: unknown, ids: RefusalIds) {
+  return refusal("search_response", request, ids);
 }
 
 /** The three DR endpoints (`finder` finds persons by identifier; the store's unless a test gives its own). */
