@@ -48,6 +48,12 @@ export interface ProfileAttribute {
    * `registrant_values` with the record; a search compares them as `kind` says. Must be cheap and pure.
    */
   values(reg: Registrant): Array<string | number>;
+  /**
+   * Optional: converts a query value to the stored form before it is compared (a code-list label or prefixed
+   * code to its code: `crop_type eq "Cereals"` → `"1"`), or undefined when it cannot be one (the query is
+   * refused, rjct.filter.invalid). Absent: `kind` alone normalises the value.
+   */
+  normalise?(raw: unknown): string | number | undefined;
   /** One line for the docs and error messages. */
   description: string;
 }

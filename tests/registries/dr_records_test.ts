@@ -94,3 +94,19 @@ Deno.test("DR attributes extract status, level, impairment types and support typ
   const caregiver = demoRegistrants(0).find((r) => r.externalId === "DR-TEST-002")!;
   for (const a of DR_ATTRIBUTES) assert.deepEqual(a.values(caregiver), [], a.name);
 });
+
+Deno.test("DR attributes normalise query values to the stored label, and refuse a value naming no code", () => {
+  const norm = Object.fromEntries(DR_ATTRIBUTES.map((a) => [a.name, a.normalise!]));
+  assert.equal(norm.disability_status("status:0"), "APPROVED");
+  assert.equal(norm.disability_status("approved"), "APPROVED");
+  assert.equal(
+    norm.disability_level("level:1"),
+    "HIGH SUPPORT NEEDS (SOMETIMES CALLED VERY SEVERE OR PROFOUND)",
+  );
+  assert.equal(norm.impairment_type("type:1"), "VISION");
+  assert.equal(norm.support_type("service_dog"), "SERVICE DOG");
+  assert.equal(norm.support_type("tech:1"), "WHEELCHAIRS");
+  assert.equal(norm.support_status("RECEIVED"), "RECEIVED");
+  assert.equal(norm.disability_status("Severe"), undefined);
+  assert.equal(norm.impairment_type(3), undefined);
+});

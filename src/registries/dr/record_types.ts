@@ -2,6 +2,7 @@
 import type { Registrant } from "../../registry/model.ts";
 import type { ProfileAttribute, RecordTypeDef } from "../profile.ts";
 import { SUPPORT_CATEGORIES } from "./classes.ts";
+import { codeLabel, type CodeList, CODES } from "./codes.ts";
 
 /** Storage record type of DR persons. */
 export const DR_PERSON = "dr_person";
@@ -53,9 +54,28 @@ function supportValues(reg: Registrant, field: (category: string) => string): st
 
 const ON = [DR_PERSON] as const;
 
+/** A query value → the stored form: the upper-case label of the code it names in one of `lists`. */
+function codeOf(...lists: CodeList[]): (raw: unknown) => string | undefined {
+  return (raw) => {
+    for (const list of lists) {
+      const label = codeLabel(list, raw);
+      if (label !== undefined) return label.toUpperCase();
+    }
+    return undefined;
+  };
+}
+
+const SUPPORT_TYPES = [
+  CODES.HumanAssistanceType,
+  CODES.AssistiveTechnologyEnum,
+  CODES.HousingSupportEnum,
+  CODES.MedicalCareEnum,
+  CODES.AnimalAssistanceEnum,
+];
+
 /**
- * Searchable DR attributes. Values are the code lists' labels, compared case-insensitively
- * (`disability_status eq approved`, `impairment_type in ["Vision", "Hearing"]`).
+ * Searchable DR attributes. Values are the code lists' labels, compared case-insensitively; a query value may
+ * also be a code's id (`disability_status eq "status:0"`), and one that names no code of the list is refused.
  */
 export const DR_ATTRIBUTES: readonly ProfileAttribute[] = [
   {
@@ -63,6 +83,7 @@ export const DR_ATTRIBUTES: readonly ProfileAttribute[] = [
     kind: "upper",
     on: ON,
     values: (reg) => [upper(reg.details?.disability_status)].filter((v): v is string => !!v),
+    normalise: codeOf(CODES.DisabilityStatusEnum),
     description: "DisabilityStatusEnum label: Approved, Pending, Expired",
   },
   {
@@ -71,6 +92,7 @@ export const DR_ATTRIBUTES: readonly ProfileAttribute[] = [
     kind: "upper",
     on: ON,
     values: (reg) => [upper(reg.details?.disability_status_level)].filter((v): v is string => !!v),
+    normalise: codeOf(CODES.DisabilityLevelEnum),
     description: "DisabilityLevelEnum label: High Support Needs (...), Severe, Moderate, Mild",
   },
   {
@@ -83,6 +105,7 @@ export const DR_ATTRIBUTES: readonly ProfileAttribute[] = [
           .filter((v): v is string => !!v),
       ),
     ],
+    normalise: codeOf(CODES.ImpairmentType),
     description: "ImpairmentType label of any of the person's impairments: Vision, Hearing, Mobility, ...",
   },
   {
@@ -90,6 +113,7 @@ export const DR_ATTRIBUTES: readonly ProfileAttribute[] = [
     kind: "upper",
     on: ON,
     values: (reg) => supportValues(reg, () => "type"),
+    normalise: codeOf(...SUPPORT_TYPES),
     description: "type label of any support entry (Wheelchairs, mobility, Home Adaptation, Service Dog, ...)",
   },
   {
@@ -97,6 +121,7 @@ export const DR_ATTRIBUTES: readonly ProfileAttribute[] = [
     kind: "upper",
     on: ON,
     values: (reg) => supportValues(reg, (c) => c === "human_assistance" ? "support" : "status"),
+    normalise: codeOf(CODES.SupportStatusEnum),
     description: "SupportStatusEnum label of any support entry: Needed, Received",
   },
 ];
