@@ -120,6 +120,12 @@ Deno.test("readDrDetails() bounds lists, strings and the number of keys", () => 
   const keys = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 1]));
   assert.deepEqual(read(keys).errors, ["details: more than 64 fields"]);
   assert.deepEqual(read([1, 2]).errors, ["details: expected an object"]);
+  const help = Array.from(
+    { length: 16 },
+    () => ({ type: "mobility", caregiver: { name: { surname: "y".repeat(256) } } }),
+  );
+  const big = read({ disability_support: Array.from({ length: 8 }, () => ({ human_assistance: help })) });
+  assert.deepEqual(big, { details: undefined, errors: ["details: larger than 32 KiB"] });
 });
 
 Deno.test("readDrDetails() requires an entry's type, drops empty entries and reads indexed import columns", () => {

@@ -14,6 +14,9 @@ import { DR_IMPORT_COLUMNS } from "./import_columns.ts";
 import { drDemo } from "./demo.ts";
 import { drActions } from "./actions/endpoints.ts";
 
+/** The largest `details` stored, as JSON. */
+export const MAX_DETAILS_JSON = 32 * 1024;
+
 /** Reads `details` of a DR input record (RegistryProfile.readDetails); a group has none. */
 export function readDrDetails(raw: Json, recordType: RecordTypeDef, errors: string[]): Json | undefined {
   const details = raw.details;
@@ -22,7 +25,13 @@ export function readDrDetails(raw: Json, recordType: RecordTypeDef, errors: stri
     errors.push("details: a DR group has no registry-specific fields");
     return undefined;
   }
-  return readClass(PWD_DETAILS, details, "details", errors);
+  const out = readClass(PWD_DETAILS, details, "details", errors);
+  // Each list is bounded; together they could still make a record far larger than any real one.
+  if (out !== undefined && JSON.stringify(out).length > MAX_DETAILS_JSON) {
+    errors.push(`details: larger than ${MAX_DETAILS_JSON / 1024} KiB`);
+    return undefined;
+  }
+  return out;
 }
 
 /** The disability registry. */
