@@ -44,6 +44,21 @@ export function rssMb(pid: number): number {
   }
 }
 
+/**
+ * CPU time a process has used so far (user + system, all its threads) in ms, from /proc/PID/stat, or NaN.
+ * Per request, it is the server's cost independent of how busy the machine is (throughput is not).
+ */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after the command name (which may hold spaces), 1-based from field 3: utime is 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
 /** Runs `main.ts` with args in `dataDir`; throws on a non-zero exit. */
 export async function cli(dataDir: string, args: string[]): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -226,6 +241,8 @@ export interface LoadResult {
   /** Non-2xx answers plus socket errors and timeouts. */
   errors: number;
   loadavg: string;
+  /** CPU the server used per answered request (ms, all its threads), when the caller measured it. */
+  cpuMsPerRequest?: number;
 }
 
 /** Whether wrk is installed. */

@@ -107,6 +107,7 @@ export function resultRow(name: string, r: LoadResult, ceiling?: LoadResult): Re
     "ratio p99": ratio(r.p99Ms, ceiling?.p99Ms),
     errors: String(r.errors),
     requests: String(r.requests),
+    "server CPU ms/req": r.cpuMsPerRequest === undefined ? "" : fmt(r.cpuMsPerRequest, 3),
     loadavg: r.loadavg,
   };
 }

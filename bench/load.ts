@@ -13,6 +13,7 @@
  */
 import { createServerSender, type TestSender } from "../tests/helpers/auth.ts";
 import {
+  cpuMs,
   fmt,
   GENERATOR_THREADS,
   loadAverage,
@@ -77,13 +78,15 @@ async function serverRun(
     const count = Math.ceil(opts.expectRps * s.seconds * 1.3) + 2000;
     const prefix = `${opts.workDir}/server-${opts.isolates}`;
     await writeBodies(sender, uins, count, prefix, GENERATOR_THREADS);
-    return await runLoad({
+    const cpuBefore = cpuMs(server.pid);
+    const result = await runLoad({
       url: server.url,
       authorization: `Bearer ${sender.token}`,
       prefix,
       connections: s.connections,
       seconds: s.seconds,
     });
+    return { ...result, cpuMsPerRequest: (cpuMs(server.pid) - cpuBefore) / result.requests };
   } finally {
     await server.stop();
   }

@@ -1,5 +1,6 @@
 /**
- * Registry benchmark: import N persons (NDJSON through `dci-server registry import`), then server-side search
+ * Registry benchmark: import N persons (NDJSON through `dci-server registry import`; `--registry NAME` or
+ * BENCH_REGISTRY: N records of that registry's demo generator, imported with `--registry NAME`), then server-side search
  * latency (idtype-value; two-condition predicate: birth_date range of one year + sex, page of 20) and the
  * resident memory of a real `serve` process on that data while it answers signed HTTP searches.
  *
@@ -13,7 +14,9 @@
 import { testConfig } from "../src/config.ts";
 import { closeDeps, openDeps } from "../src/deps.ts";
 import { silentLogger } from "../src/obs/log.ts";
-import { demoRecords } from "../src/registry/seed.ts";
+import { demoRecords } from "../src/registries/social/seed.ts";
+import { requireProfile } from "../src/registries/index.ts";
+import { demoSource } from "../src/registry/startup.ts";
 import { searchMessage } from "../src/registry/search_message.ts";
 import { createServerSender } from "../tests/helpers/auth.ts";
 import { requestEnvelope } from "../tests/helpers/dci.ts";
@@ -21,6 +24,12 @@ import { LOOPBACK_ONLY, RUN_FLAGS } from "../tests/helpers/runtime.ts";
 import { benchServerFlags } from "./_lib.ts";
 
 const PERSONS = Number(Deno.env.get("BENCH_PERSONS") ?? 20_000);
+const argAt = Deno.args.indexOf("--registry");
+const REGISTRY = requireProfile(
+  argAt >= 0 ? Deno.args[argAt + 1] ?? "" : Deno.env.get("BENCH_REGISTRY") ?? "social",
+);
+/** The record type searched: the registry's first person record type. */
+const PERSON_TYPE = REGISTRY.recordTypes.find((rt) => rt.kind === "person") ?? REGISTRY.recordTypes[0];
 const SEARCHES = Number(Deno.env.get("BENCH_SEARCHES") ?? 2000);
 /** Records per import transaction (`--batch`): bigger batches mean fewer commits, more memory. */
 const BATCH = Number(Deno.env.get("BENCH_BATCH") ?? 50_000);
@@ -41,7 +50,12 @@ try {
   const enc = new TextEncoder();
   let buf: string[] = [];
   let records = 0;
-  for (const r of demoRecords(PERSONS, 1)) {
+  const source = REGISTRY.name === "social" ? demoRecords(PERSONS, 1) : demoSource(REGISTRY, PERSONS, 1);
+  let firstId: { type: string; value: string } | undefined;
+  for (const r of source) {
+    const ids = (r.raw as { identifier?: Array<{ identifier_type: string; identifier_value: string }> })
+      .identifier;
+    if (!firstId && ids?.length) firstId = { type: ids[0].identifier_type, value: ids[0].identifier_value };
     buf.push(JSON.stringify(r.raw));
     records++;
     if (buf.length === 10_000) {
@@ -64,6 +78,8 @@ try {
       "registry",
       "import",
       file,
+      "--registry",
+      REGISTRY.name,
       "--batch",
       String(BATCH),
     ],
@@ -97,21 +113,22 @@ try {
     ensureKey: false,
   });
   try {
+    const idType = REGISTRY.name === "social" ? "UIN" : firstId?.type ?? "UIN";
     const uins = deps.db.prepare(
-      "SELECT id_value FROM identifiers WHERE id_type = 'UIN' ORDER BY id_value LIMIT 5000",
+      "SELECT id_value FROM identifiers WHERE id_type = ? AND registry = ? ORDER BY id_value LIMIT 5000",
     )
-      .all().map((r) => String((r as { id_value: string }).id_value));
+      .all(idType, REGISTRY.name).map((r) => String((r as { id_value: string }).id_value));
     const run = (criteria: Record<string, unknown>) => {
       const t = performance.now();
       const o = searchMessage(deps, {
-        registry: "social",
+        registry: REGISTRY.name as "social",
         header: { version: "1.0.0", action: "search", total_count: 1 },
         message: {
           transaction_id: "b",
           search_request: [{
             reference_id: "r",
             timestamp: "2026-01-01T00:00:00Z",
-            search_criteria: criteria,
+            search_criteria: { reg_record_type: PERSON_TYPE.names[0], ...criteria },
           }],
         },
       });
@@ -125,7 +142,8 @@ try {
     let totals = 0;
     for (let i = 0; i < SEARCHES; i++) {
       idt.push(
-        run({ query_type: "idtype-value", query: { type: "UIN", value: uins[(i * 7919) % uins.length] } }).ms,
+        run({ query_type: "idtype-value", query: { type: idType, value: uins[(i * 7919) % uins.length] } })
+          .ms,
       );
       const year = 1950 + (i % 70);
       const p = run({
@@ -185,11 +203,15 @@ try {
         search_request: [{
           reference_id: "r",
           timestamp: new Date().toISOString(),
-          search_criteria: { query_type: "idtype-value", query: { type: "UIN", value: "TEST-001" } },
+          search_criteria: {
+            reg_record_type: PERSON_TYPE.names[0],
+            query_type: "idtype-value",
+            query: REGISTRY.name === "social" ? { type: "UIN", value: "TEST-001" } : firstId,
+          },
         }],
       }, { totalCount: 1 }));
       const t = performance.now();
-      const res = await fetch(`${url}/registry/sync/search`, {
+      const res = await fetch(`${url}/dci_api/v1/${REGISTRY.name}/registry/sync/search`, {
         method: "POST",
         headers: { "content-type": "application/json", ...sender.headers() },
         body: JSON.stringify(env),
@@ -215,5 +237,9 @@ try {
   await Deno.remove(dir, { recursive: true }).catch(() => {});
 }
 const w = Math.max(...rows.map((r) => r[0].length));
-console.log(`registry benchmark (${PERSONS} persons)`);
+console.log(
+  `registry benchmark (${REGISTRY.name}: ${PERSONS} ${
+    REGISTRY.name === "social" ? "persons" : "demo records"
+  })`,
+);
 for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);

@@ -18,6 +18,7 @@ import { transactionRoutes } from "./transactions/routes.ts";
 import { transactionAdminRoutes } from "./transactions/admin.ts";
 import { receiptRoutes } from "./subscriptions/receipts.ts";
 import { subscriptionAdminRoutes } from "./subscriptions/admin.ts";
+import { locationsAdminRoutes, locationsRoutes } from "./locations/routes.ts";
 
 /** Path prefixes whose POST bodies must be JSON (the token endpoint also takes forms, so it is not here). */
 const JSON_PREFIXES = ["/dci_api/v1/*", "/registry/*", "/admin/v1/*"];
@@ -31,6 +32,7 @@ const ADMIN_MODULES: readonly AdminRouteModule[] = [
   transactionAdminRoutes,
   senderAdminRoutes,
   subscriptionAdminRoutes,
+  locationsAdminRoutes,
 ];
 
 /** The whole HTTP application. */
@@ -56,6 +58,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
 
   app.route("/", systemRoutes(deps));
   app.route("/", oauthRoutes(deps));
+  app.route("/", locationsRoutes(deps));
   for (const { prefix, registry } of registryMounts()) {
     app.route(prefix, registryRoutes(deps, registry, REGISTRY_MODULES));
   }

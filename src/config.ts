@@ -308,6 +308,27 @@ export const SETTINGS: readonly Setting[] = [
     doc:
       "HTTP isolates (Web Workers on one shared port); 0 = serve in the main isolate. Default 1: accepts never wait behind the queue worker, notifier and cron, which stay in the main isolate",
   },
+  {
+    key: "backupCron",
+    env: "DCI_BACKUP_CRON",
+    default: "",
+    doc:
+      'When to take scheduled backups of the database (a 5-field cron expression, UTC, e.g. "0 3 * * *"); empty = none. Runs in the worker process',
+  },
+  {
+    key: "backupDir",
+    env: "DCI_BACKUP_DIR",
+    default: "",
+    doc:
+      "Where scheduled, `dci-server backup` and pre-migration backups go; empty = <data dir>/backups. Keep it on another disk, with the same care as the data dir (it holds the same secrets)",
+  },
+  {
+    key: "backupKeep",
+    env: "DCI_BACKUP_KEEP",
+    default: "7",
+    doc:
+      "Scheduled backups kept in DCI_BACKUP_DIR; older ones are deleted after each new one (pre-migration backups are never deleted)",
+  },
 ];
 
 const schema = z.object({
@@ -379,6 +400,14 @@ const schema = z.object({
   searchBudgetMs: int(1, 600_000),
   searchWorkers: int(0, 64),
   httpIsolates: int(0, 64),
+  // Five fields of digits, "*", ",", "-" and "/" (Deno.cron's syntax): checked here so that a typo stops the
+  // start with the variable's name rather than failing when the schedule is registered.
+  backupCron: z.union([
+    z.literal(""),
+    z.string().trim().regex(/^[0-9*,\/-]+(\s+[0-9*,\/-]+){4}$/, "expected a 5-field cron expression"),
+  ]),
+  backupDir: z.string(),
+  backupKeep: int(1, 10_000),
 });
 
 /** Settings whose values are secrets: a validation error names them without their value. */

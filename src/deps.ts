@@ -1,7 +1,7 @@
 /** Everything with I/O or time, opened once and passed in: config, database, KV, clock, keys, log, metrics. */
 import type { Config } from "./config.ts";
 import { type Db, openDatabase } from "./db/sqlite.ts";
-import { migrate } from "./db/migrate.ts";
+import { upgradeSchema } from "./db/schema_version.ts";
 import { explainDataDirFailure } from "./db/open_failure.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { createLogger, type Logger } from "./obs/log.ts";
@@ -40,10 +40,18 @@ export interface Deps {
   searchPool?: SearchPool;
 }
 
-/** Paths of the files under the data dir (":memory:" keeps everything in memory). */
-export function dataPaths(config: Config): { db: string; kv: string } {
-  if (config.dataDir === ":memory:") return { db: ":memory:", kv: ":memory:" };
-  return { db: `${config.dataDir}/dci.sqlite`, kv: `${config.dataDir}/kv.sqlite3` };
+/**
+ * Paths of the files under the data dir (":memory:" keeps everything in memory), and of the backup dir
+ * (DCI_BACKUP_DIR, else `<data dir>/backups`; "" for an in-memory database).
+ */
+export function dataPaths(config: Config): { db: string; kv: string; backups: string } {
+  const backups = config.backupDir.replace(/(.)\/+$/, "$1");
+  if (config.dataDir === ":memory:") return { db: ":memory:", kv: ":memory:", backups };
+  return {
+    db: `${config.dataDir}/dci.sqlite`,
+    kv: `${config.dataDir}/kv.sqlite3`,
+    backups: backups || `${config.dataDir}/backups`,
+  };
 }
 
 /** Opens the database (migrated), KV and keys for `config`. `migrateOnOpen: false` leaves the schema alone. */
@@ -70,7 +78,11 @@ export async function openDeps(
   const db = openDatabase(paths.db, { cacheMb: config.sqliteCacheMb });
   let kv: Deno.Kv | undefined;
   try {
-    const applied = options.migrateOnOpen === false ? [] : migrate(db);
+    const applied = options.migrateOnOpen === false ? [] : await upgradeSchema(db, {
+      backupDir: paths.db === ":memory:" ? undefined : paths.backups,
+      log,
+      nowMs: clock.now(),
+    });
     if (applied.length > 0) log.info("migrations applied", { migrations: applied });
     kv = await Deno.openKv(paths.kv);
     if (onDisk) fixes.push(...await tightenDataFiles(config.dataDir));

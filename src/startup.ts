@@ -2,6 +2,7 @@
 import type { Deps } from "./deps.ts";
 import { ensureEnvAdminToken, legacyAdminTokenIds } from "./admin/tokens.ts";
 import { registryStartup } from "./registry/startup.ts";
+import { locationsStartup } from "./locations/demo.ts";
 
 /** One start-up task. */
 export interface StartupTask {
@@ -34,6 +35,8 @@ export const STARTUP_TASKS: readonly StartupTask[] = [
       );
     },
   },
+  // Before the registry's: the demo hierarchy goes only into a data dir whose registry is still empty.
+  { name: "locations: seed the demo place hierarchy", run: locationsStartup },
   { name: "registry: finish bulk loads, seed the demo registry", run: registryStartup },
 ];
 

@@ -68,6 +68,12 @@ export async function runCli(
       out(groupHelp(path, node));
       return next === undefined ? 2 : 0;
     }
+    if (next === "--version" && path.length === 0 && node.version) {
+      node = node.version;
+      path.push("version");
+      rest = rest.slice(1);
+      break;
+    }
     if (next.startsWith("-") && path.length === 0 && node.serve) {
       node = node.serve;
       path.push("serve");
@@ -120,6 +126,12 @@ export async function runCli(
     if (e instanceof ConfigError) {
       err(e.message);
       return 2;
+    }
+    // An error that knows its exit code (a database a newer binary migrated: 2) is reported as it is.
+    const exitCode = (e as { exitCode?: unknown })?.exitCode;
+    if (typeof exitCode === "number") {
+      err(`dci-server ${path.join(" ")}: ${(e as Error).message}`);
+      return exitCode;
     }
     if (e instanceof CliFailure) {
       err(`dci-server ${path.join(" ")}: ${e.message}`);

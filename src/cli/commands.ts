@@ -7,14 +7,17 @@ import { adminTokenCommands } from "./admin_tokens.ts";
 import { transactionCommands } from "./transactions.ts";
 import { authCommands } from "./auth.ts";
 import { subscriptionCommands } from "./subscriptions.ts";
+import { backupCommands } from "./backup.ts";
+import { locationCommands } from "./locations.ts";
 
 /** Every command of the binary. */
 export const COMMANDS: CommandTree = {
   serve: serveCommand,
-  registry: registryCommands,
+  registry: { ...registryCommands, ...locationCommands },
   ...systemCommands,
   ...authCommands,
   ...adminTokenCommands,
   txn: transactionCommands,
   ...subscriptionCommands,
+  ...backupCommands,
 };

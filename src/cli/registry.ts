@@ -1,4 +1,7 @@
-/** `dci-server registry import FILE`, `registry seed --demo N [--seed S]`, `registry stats`. */
+/**
+ * `dci-server registry import [--registry NAME] FILE`, `registry seed [--registry NAME] --demo N [--seed S]`,
+ * `registry stats [--registry NAME]` (social when no registry is named).
+ */
 import { CliFailure, type Command, type CommandTree, table, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
 import type { Deps } from "../deps.ts";
@@ -7,14 +10,16 @@ import { prepareBatches, writePrepared } from "../registry/batch.ts";
 import { workerBatches } from "../registry/parse_pool.ts";
 import { deferIndexes, restoreIndexes } from "../registry/bulk.ts";
 import { detectFormat } from "../registry/sources.ts";
-import { demoRecords } from "../registry/seed.ts";
+import { demoRecords } from "../registries/social/seed.ts";
 import { registrantCounts } from "../registry/store.ts";
-import { registryIsEmpty } from "../registry/startup.ts";
+import { demoSource, registryIsEmpty } from "../registry/startup.ts";
+import { profileOf, registryProfiles } from "../registries/index.ts";
+import type { RegistryProfile } from "../registries/profile.ts";
 import { lastEventId } from "../registry/events.ts";
 import { wakeNotifier } from "../subscriptions/notifier.ts";
 
 /** A progress line on stderr, redrawn at most 5 times a second, only on a terminal. */
-function progress(label: string, totalBytes?: () => number) {
+export function progress(label: string, totalBytes?: () => number) {
   const tty = Deno.stderr.isTerminal();
   const started = performance.now();
   let last = 0;
@@ -39,7 +44,8 @@ function progress(label: string, totalBytes?: () => number) {
   };
 }
 
-function printReport(out: (s: string) => void, report: ImportReport, seconds: number): void {
+/** The import summary line and the table of rejected rows (line, reason). */
+export function printReport(out: (s: string) => void, report: ImportReport, seconds: number): void {
   out(
     `read ${report.read}, registered ${report.registered}, updated ${report.updated}, ` +
       `rejected ${report.rejectedCount} in ${seconds.toFixed(1)} s`,
@@ -52,11 +58,28 @@ function printReport(out: (s: string) => void, report: ImportReport, seconds: nu
   }
 }
 
-/** Loads records; a load into an empty registry defers the search indexes (see bulk.ts). */
+/** The `--registry` option (social when absent); a usage error names the known registries. */
+function registryOption(v: unknown): RegistryProfile {
+  const name = v === undefined ? "social" : String(v);
+  const profile = profileOf(name);
+  if (!profile) {
+    throw new UsageError(
+      `--registry: unknown registry "${name}" (${registryProfiles().map((p) => p.name).join(", ")})`,
+    );
+  }
+  return profile;
+}
+
+const REGISTRY_OPTION = {
+  type: "string",
+  description: "the registry the records belong to: social (default), crvs, fr, dr, ibr",
+} as const;
+
+/** Loads records of `registry`; a load into an empty registry defers its search indexes (see bulk.ts). */
 async function load(
   deps: Deps,
   batches: AsyncIterable<PreparedBatch>,
-  options: { label: string; totalBytes?: () => number; bulk?: boolean },
+  options: { label: string; registry: string; totalBytes?: () => number; bulk?: boolean },
 ): Promise<{ report: ImportReport; seconds: number }> {
   restoreIndexes(deps.db);
   deps.db.exec("PRAGMA cache_size = -200000");
@@ -65,11 +88,14 @@ async function load(
   // process, but an OS crash or power cut mid-load could then corrupt the whole file (senders, keys,
   // transactions too), and leaving WAL needs every other connection (a running server) closed. Fewer, larger
   // commits (--batch) get most of what OFF would save.
-  const bulk = options.bulk ?? registryIsEmpty(deps);
-  if (bulk) deferIndexes(deps.db);
+  const bulk = options.bulk ?? registryIsEmpty(deps, options.registry);
+  if (bulk) deferIndexes(deps.db, options.registry);
   const bar = progress(options.label, options.totalBytes);
   try {
-    const report = await writePrepared(deps.db, batches, { onProgress: (r) => bar.update(r) });
+    const report = await writePrepared(deps.db, batches, {
+      registry: options.registry,
+      onProgress: (r) => bar.update(r),
+    });
     wakeNotifier(deps);
     bar.update(report, true);
     return { report, seconds: bar.seconds() };
@@ -95,10 +121,12 @@ function batchSizeOf(v: unknown): number {
 }
 
 const importCommand: Command = {
-  summary: "Import persons and households from NDJSON, a JSON array or CSV (streamed, committed per batch)",
-  usage: "FILE [--format ndjson|json|csv] [--batch N]",
+  summary:
+    "Import a registry's records from NDJSON, a JSON array or CSV (streamed, committed per batch; social by default)",
+  usage: "FILE [--registry NAME] [--format ndjson|json|csv] [--batch N]",
   args: [1, 1],
   options: {
+    registry: REGISTRY_OPTION,
     format: { type: "string", description: "ndjson, json or csv (default: from the extension / content)" },
     batch: {
       type: "string",
@@ -108,6 +136,7 @@ const importCommand: Command = {
   },
   async run({ config, positionals, values, out }) {
     const path = positionals[0];
+    const profile = registryOption(values.registry);
     const batchSize = batchSizeOf(values.batch);
     let file: Deno.FsFile;
     try {
@@ -134,11 +163,13 @@ const importCommand: Command = {
         const batches = workerBatches(path, {
           format,
           batchSize,
+          registry: profile.name,
           now: () => new Date(deps.clock.now()).toISOString(),
           onBytes: (n) => readBytes = n,
         });
         result = await load(deps, batches, {
-          label: `import ${format}`,
+          label: `import ${profile.name} ${format}`,
+          registry: profile.name,
           totalBytes: () => size ? readBytes / size : 1,
         });
       } catch (e) {
@@ -150,10 +181,12 @@ const importCommand: Command = {
 };
 
 const seedCommand: Command = {
-  summary: "Add a deterministic synthetic registry: N persons in households",
-  usage: "--demo N [--seed S]",
+  summary:
+    "Add a deterministic synthetic registry: N persons in households (social; another registry's demo)",
+  usage: "--demo N [--seed S] [--registry NAME]",
   options: {
-    demo: { type: "string", description: "number of persons" },
+    registry: REGISTRY_OPTION,
+    demo: { type: "string", description: "number of persons (social) or records (its demo generator)" },
     seed: { type: "string", description: "random seed (default 1); same N and seed, same records" },
     batch: { type: "string", description: "records per transaction (default 5000)" },
   },
@@ -165,26 +198,45 @@ const seedCommand: Command = {
     }
     if (!Number.isInteger(seed) || seed < 1 || seed > 1_000_000) throw new UsageError("--seed: 1 to 1000000");
     const batchSize = batchSizeOf(values.batch);
+    const profile = registryOption(values.registry);
     return withDeps(config(), async (deps) => {
       let done = 0;
+      const source = profile.name === "social" ? demoRecords(n, seed) : demoSource(profile, n, seed);
       const records = (function* () {
-        for (const r of demoRecords(n, seed)) {
+        for (const r of source) {
           if ((r.raw as { record_type?: string }).record_type !== "group") done++;
           yield r;
         }
       })();
-      const batches = prepareBatches(records, batchSize, () => new Date(deps.clock.now()).toISOString());
-      const result = await load(deps, batches, { label: "seed", totalBytes: () => done / n });
+      const batches = prepareBatches(
+        records,
+        batchSize,
+        () => new Date(deps.clock.now()).toISOString(),
+        profile,
+      );
+      const result = await load(deps, batches, {
+        label: `seed ${profile.name}`,
+        registry: profile.name,
+        totalBytes: () => Math.min(1, done / n),
+      });
       printReport(out, result.report, result.seconds);
     });
   },
 };
 
 const statsCommand: Command = {
-  summary: "Registrant counts and the newest event id",
-  run: ({ config, out }) =>
+  summary: "Registrant counts (social, or --registry NAME: per record type) and the newest event id",
+  usage: "[--registry NAME]",
+  options: { registry: REGISTRY_OPTION },
+  run: ({ config, out, values }) =>
     withDeps(config(), (deps) => {
-      const c = registrantCounts(deps.db);
+      const profile = registryOption(values.registry);
+      const c = registrantCounts(deps.db, profile.name);
+      if (profile.name !== "social") {
+        const row = { ...c, last_event_id: lastEventId(deps.db) };
+        out(table([row], Object.keys(row)));
+        return;
+      }
       out(
         table([{
           persons: c.person,

@@ -4,7 +4,7 @@
  * N HTTP isolates on the shared port; the queue worker, notifier, sweeper and cron run here (DCI_WORKER) and
  * never in an HTTP isolate.
  */
-import type { Command } from "./cli.ts";
+import { CliFailure, type Command } from "./cli.ts";
 import { closeDeps, type Deps, openDeps } from "../deps.ts";
 import { type RunningServer, startServer } from "../server.ts";
 import { runStartupTasks } from "../startup.ts";
@@ -13,6 +13,7 @@ import { newBusName, openBus, type ProcessBus } from "../jobs/bus.ts";
 import { kvQueue } from "../jobs/queue.ts";
 import { startHttpIsolates } from "../http_isolates.ts";
 import { assertPortFree } from "../net/port_guard.ts";
+import { DataDirBusyError, type DataDirLock, holdServeLock } from "../db/data_dir_lock.ts";
 
 /** The serve command (the default). */
 export const serveCommand: Command = {
@@ -21,7 +22,15 @@ export const serveCommand: Command = {
     const cfg = config();
     // Refuse a taken port before touching the data dir (the first bind probes again, as it binds).
     assertPortFree(cfg.host, cfg.port);
-    const deps = await openDeps(cfg);
+    // Held while serving, so that `restore` refuses to replace the database under this server.
+    const lock = await holdDataDir(cfg.dataDir);
+    let deps: Deps;
+    try {
+      deps = await openDeps(cfg);
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
     let stopping: Promise<void> | undefined;
     let bus: ProcessBus | undefined;
     try {
@@ -41,6 +50,7 @@ export const serveCommand: Command = {
           await background?.stop();
           bus?.close();
           closeDeps(deps);
+          lock?.release();
           deps.log.info("stopped");
         })();
       };
@@ -61,10 +71,25 @@ export const serveCommand: Command = {
       if (!stopping) {
         bus?.close();
         closeDeps(deps);
+        lock?.release();
       }
     }
   },
 };
+
+/** Takes the data dir's serve lock (none for an in-memory database); refused while a restore holds it. */
+async function holdDataDir(dataDir: string): Promise<DataDirLock | undefined> {
+  if (dataDir === ":memory:") return undefined;
+  // A data dir that cannot be created is reported by openDeps, which names the cause.
+  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 }).catch(() => {});
+  try {
+    return holdServeLock(dataDir);
+  } catch (err) {
+    if (err instanceof DataDirBusyError) throw new CliFailure(err.message);
+    // Not fatal here: openDeps reports an unusable data dir with its cause.
+    return undefined;
+  }
+}
 
 /** Joins the process bus as the main isolate: wake-ups from the HTTP isolates reach this queue's worker. */
 function joinBus(deps: Deps, httpIsolates: number): ProcessBus {

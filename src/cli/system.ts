@@ -1,10 +1,11 @@
 /** `dci-server migrate` and `dci-server keys …`. */
 import { CliFailure, type Command, type CommandTree, table, UsageError } from "./cli.ts";
 import { closeDeps, dataPaths, type Deps, openDeps } from "../deps.ts";
-import { migrate, schemaVersion } from "../db/migrate.ts";
+import { schemaVersion } from "../db/migrate.ts";
+import { upgradeSchema } from "../db/schema_version.ts";
 import { openDatabase } from "../db/sqlite.ts";
 import { prepareDataDir } from "../db/data_dir.ts";
-import { silentLogger } from "../obs/log.ts";
+import { createLogger, silentLogger } from "../obs/log.ts";
 import type { Config } from "../config.ts";
 import { KeyError } from "../keys/server_keys.ts";
 
@@ -20,13 +21,17 @@ export async function withDeps<T>(config: Config, fn: (deps: Deps) => Promise<T>
 
 const migrateCommand: Command = {
   summary: "Apply pending database migrations",
-  async run({ config, out }) {
+  async run({ config, out, err }) {
     const cfg = config();
     const paths = dataPaths(cfg);
     if (cfg.dataDir !== ":memory:") await prepareDataDir(cfg.dataDir, [paths.db]);
     const db = openDatabase(paths.db);
     try {
-      const applied = migrate(db);
+      const applied = await upgradeSchema(db, {
+        backupDir: paths.db === ":memory:" ? undefined : paths.backups,
+        log: createLogger(cfg.logLevel, { sink: err }),
+        nowMs: Date.now(),
+      });
       out(applied.length ? `applied: ${applied.join(", ")}` : "database is up to date");
       out(`schema version: ${schemaVersion(db)}`);
     } finally {

@@ -3,8 +3,11 @@
  * directory 0700 and the SQLite and KV files 0600. Looser modes found at start are tightened and reported.
  */
 
-/** The files under the data dir that the server owns (SQLite and Deno KV, with their WAL, SHM and journal). */
-const DATA_FILE = /^(dci\.sqlite|kv\.sqlite3)(-wal|-shm|-journal)?$/;
+/**
+ * The files under the data dir that the server owns (SQLite and Deno KV, with their WAL, SHM and journal, and
+ * the data-dir lock of src/db/data_dir_lock.ts).
+ */
+const DATA_FILE = /^(dci\.sqlite|kv\.sqlite3|serve\.lock)(-wal|-shm|-journal)?$/;
 
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;

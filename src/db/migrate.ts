@@ -14,12 +14,19 @@ import m0010 from "../../migrations/0010_jwks_key_ids.sql" with { type: "text" }
 import m0013 from "../../migrations/0013_sender_settings.sql" with { type: "text" };
 import m0014 from "../../migrations/0014_search_text.sql" with { type: "text" };
 import m0015 from "../../migrations/0015_txn_message_ids.sql" with { type: "text" };
+import m0016 from "../../migrations/0016_registries.sql" with { type: "text" };
+import m0017 from "../../migrations/0017_locations.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /**
+   * Rebuilds tables other tables refer to (SQLite's 12-step ALTER): foreign key enforcement is switched off
+   * around its transaction (PRAGMA foreign_keys is a no-op inside one) and the keys are checked before commit.
+   */
+  foreignKeysOff?: boolean;
 }
 
 /** Every migration the binary carries, in version order. Append only. */
@@ -37,6 +44,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 13, name: "0013_sender_settings", sql: m0013 },
   { version: 14, name: "0014_search_text", sql: m0014 },
   { version: 15, name: "0015_txn_message_ids", sql: m0015 },
+  { version: 16, name: "0016_registries", sql: m0016, foreignKeysOff: true },
+  { version: 17, name: "0017_locations", sql: m0017 },
 ];
 
 /**
@@ -56,14 +65,34 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
   for (const m of migrations) {
     if (done.has(m.version)) continue;
     // Each migration and its schema row commit together: a failing migration leaves the database as it was.
-    transaction(db, () => {
-      db.exec(m.sql);
-      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
-        .run(m.version, m.name, new Date().toISOString());
-    });
+    const fkOn = m.foreignKeysOff &&
+      Number((db.prepare("PRAGMA foreign_keys").get() as { foreign_keys: number }).foreign_keys) === 1;
+    if (fkOn) db.exec("PRAGMA foreign_keys = OFF");
+    try {
+      transaction(db, () => {
+        db.exec(m.sql);
+        if (m.foreignKeysOff) checkForeignKeys(db, m.name);
+        db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+          .run(m.version, m.name, new Date().toISOString());
+      });
+    } finally {
+      if (fkOn) db.exec("PRAGMA foreign_keys = ON");
+    }
     applied.push(m.name);
   }
   return applied;
+}
+
+/** Throws (rolling the migration back) when a rebuild left a row whose foreign key points nowhere. */
+function checkForeignKeys(db: Db, name: string): void {
+  const bad = db.prepare("PRAGMA foreign_key_check").all() as Array<{ table: string; parent: string }>;
+  if (bad.length > 0) {
+    throw new Error(
+      `migration ${name}: ${bad.length} row(s) with a broken foreign key (first: ${bad[0].table} → ${
+        bad[0].parent
+      })`,
+    );
+  }
 }
 
 /** The highest applied migration version (0 when none). */

@@ -3,7 +3,7 @@
  * Runs only in the main isolate of the process chosen by DCI_WORKER, never in an HTTP isolate.
  */
 import type { Deps } from "../deps.ts";
-import { SCHEDULES } from "./schedules.ts";
+import { schedulesFor } from "./schedules.ts";
 import { startSweeper, sweepTransactions } from "./sweeper.ts";
 import { createTxnWorker, TXN_KIND } from "../transactions/worker.ts";
 import { NOTIFY_KIND, startNotifier } from "../subscriptions/notifier.ts";
@@ -45,7 +45,7 @@ export function startBackground(deps: Deps): Background {
     (options) => sweepTransactions(deps, handleTxn, options),
   ]);
   const arrivals = startArrivalPoll(deps, handleTxn, (id) => handling.has(id));
-  for (const job of SCHEDULES) {
+  for (const job of schedulesFor(deps.config)) {
     Deno.cron(job.name, job.schedule, { signal: abort.signal }, async () => {
       try {
         await job.run(deps);

@@ -1,5 +1,7 @@
 /** Every cron schedule: a name, a cron expression (UTC) and a plain async body tested directly. */
 import type { Deps } from "../deps.ts";
+import type { Config } from "../config.ts";
+import { backupSchedules } from "./backup_schedule.ts";
 import { AUTH_SCHEDULES } from "../senders/jobs.ts";
 import { SUBSCRIPTION_SCHEDULES } from "../subscriptions/expiry.ts";
 
@@ -15,3 +17,8 @@ export const SCHEDULES: readonly Schedule[] = [
   ...AUTH_SCHEDULES,
   ...SUBSCRIPTION_SCHEDULES,
 ];
+
+/** Every schedule for `config`: the fixed ones, and those its settings turn on (scheduled backups). */
+export function schedulesFor(config: Config): Schedule[] {
+  return [...SCHEDULES, ...backupSchedules(config)];
+}

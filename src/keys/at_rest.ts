@@ -78,3 +78,18 @@ export function sealSecretsAtRest(db: Db, keks: KeyEncryption): SealReport {
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   return report;
 }
+
+/** The fingerprints of the KEKs that sealed the secrets stored in `db` (none when none are sealed). */
+export function sealingKekIds(db: Db): string[] {
+  const ids = new Set<string>();
+  for (const col of SECRET_COLUMNS) {
+    // Table and column names come from the constant list above, never from input.
+    const rows = stmt(db, `SELECT ${col.column} AS value FROM ${col.table} WHERE ${col.column} IS NOT NULL`)
+      .all() as unknown as { value: string }[];
+    for (const { value } of rows) {
+      const id = sealedWith(value);
+      if (id) ids.add(id);
+    }
+  }
+  return [...ids];
+}

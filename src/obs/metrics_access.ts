@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Deps } from "../deps.ts";
 import { explainBindError } from "../net/port_guard.ts";
+import { DENO_VERSION, VERSION } from "../version.ts";
 
 /** The Prometheus text exposition content type. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -27,6 +28,11 @@ export function registerProcessGauges(deps: Deps): void {
     "process_resident_memory_bytes",
     "Resident memory of the whole server process (every isolate)",
     () => [{ labels: {}, value: Deno.memoryUsage().rss }],
+  );
+  deps.metrics.gauge(
+    "dci_build_info",
+    "The running build: its version and the Deno version (always 1)",
+    () => [{ labels: { version: VERSION, deno: DENO_VERSION }, value: 1 }],
   );
 }
 

@@ -73,7 +73,10 @@ export interface ProfileEventType {
 export interface ImportColumn {
   /** CSV header (case-insensitive). */
   column: string;
-  /** Dotted path in the JSON input record the reader takes (`details.farm.land_size`), or a core field. */
+  /**
+   * Dotted path in the JSON input record the reader takes (`details.farm.land_size`), or a core field. A path
+   * ending in `[]` takes a list: the cell's values separated by `|` (`details.crops[]`).
+   */
   path: string;
   description: string;
 }
@@ -152,7 +155,14 @@ export interface RegistryProfile {
   /** Registry-specific endpoints. */
   actions: readonly ProfileAction[];
   /**
-   * Reads the registry-specific part of an input record into `details` (validated, bounded, normalised); each
+   * Ignore, instead of refuse, top-level fields of an input record that neither the core reader nor `details`
+   * knows (social only: its partners send whole DCI records, `@context` and extras included, as they always
+   * could). Every other registry refuses such a field naming it.
+   */
+  lenientFields?: boolean;
+  /**
+   * Reads the registry-specific part of an input record (`raw` is the whole record; the part is `raw.details`, an
+   * object; the core reader reads every other field) into `details` (validated, bounded, normalised); each
    * problem pushed to `errors` names its field (`details.farm.land_size: expected a number`). An unknown field
    * is an error naming it. Returns undefined when the record has none.
    */

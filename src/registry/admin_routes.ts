@@ -1,4 +1,8 @@
-/** Admin API for registrants (under /admin/v1): list, read, create, replace, patch, delete; each change is an event. */
+/**
+ * Admin API for registrants (under /admin/v1): list, read, create, replace, patch, delete; each change is an
+ * event of the registrant's registry. Every registry has `/registries/{registry}/registrants…`; the paths
+ * without a registry (`/registrants…`) are the social registry's, as before issue 13.
+ */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
@@ -10,24 +14,29 @@ import {
   fromRow,
   getRegistrant,
   groupMembers,
+  isGroup,
   REGISTRANT_SELECT,
   registrantCounts,
   saveRegistrant,
   type StoredRegistrant,
 } from "./store.ts";
-import { toDciRecord } from "./mapping.ts";
+import { dciRecordOf } from "../registries/records.ts";
+import { profileOf, socialRegistry } from "../registries/index.ts";
+import type { RegistryProfile } from "../registries/profile.ts";
 import { listEventsAfter } from "./events.ts";
 import { wakeNotifier } from "../subscriptions/notifier.ts";
 import { stmt } from "../db/statements.ts";
 
-const IdParam = z.object({
-  id: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).openapi({ example: "DP1-00000001" }),
-});
+const ID = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).openapi({ example: "DP1-00000001" });
+const REGISTRY = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/).openapi({ example: "crvs" });
+const IdParam = z.object({ id: ID });
+const RegistryParam = z.object({ registry: REGISTRY });
+const RegistryIdParam = z.object({ registry: REGISTRY, id: ID });
 const Body = z.record(z.string(), z.unknown()).openapi("RegistrantInput", {
   description:
     "A DCI Person or Group record (identifier[], name{}, sex, birth_date, address[], phone_number[], " +
     "email[], group_id, relationship, attributes{}; groups: record_type 'group', group_identifier[], group_type, " +
-    "group_size, poverty_score)",
+    "group_size, poverty_score) and, for a registry other than social, its registry-specific details{}",
 });
 const Registrant = z.record(z.string(), z.unknown()).openapi("Registrant");
 const json = (schema: z.ZodType, description: string) => ({
@@ -36,7 +45,7 @@ const json = (schema: z.ZodType, description: string) => ({
 });
 
 function view(deps: Deps, reg: StoredRegistrant): Record<string, unknown> {
-  const members = reg.recordType === "group" ? groupMembers(deps.db, reg.id) : undefined;
+  const members = isGroup(reg.recordType) ? groupMembers(deps.db, reg.id) : undefined;
   return {
     id: reg.externalId,
     record_type: reg.recordType,
@@ -44,14 +53,15 @@ function view(deps: Deps, reg: StoredRegistrant): Record<string, unknown> {
     group_id: reg.groupRef ?? null,
     relationship: reg.relationship ?? null,
     attributes: reg.attributes,
-    record: toDciRecord(reg, members),
+    ...(reg.details ? { details: reg.details } : {}),
+    record: dciRecordOf(reg, members),
   };
 }
 
-function input(raw: unknown, now: string, id?: string) {
+function input(profile: RegistryProfile, raw: unknown, now: string, id?: string) {
   try {
     const body = id === undefined ? raw : { ...(raw as Record<string, unknown>), id };
-    return readRegistrant(body, now);
+    return readRegistrant(body, now, undefined, profile);
   } catch (e) {
     if (e instanceof InputError) throw new DciError("err.request.bad", `Invalid registrant: ${e.message}`);
     throw e;
@@ -69,163 +79,198 @@ function write<T>(deps: Deps, fn: () => T): T {
   }
 }
 
-function mustGet(deps: Deps, id: string): StoredRegistrant {
-  const reg = getRegistrant(deps.db, id);
+function mustGet(deps: Deps, profile: RegistryProfile, id: string): StoredRegistrant {
+  const reg = getRegistrant(deps.db, id, profile.name);
   if (!reg || reg.deletedAt) throw new DciError("err.request.not_found", `No registrant "${id}"`);
   return reg;
 }
 
-/** Registers the registrant admin routes. */
+/** The registry a request names (`/registries/{registry}/…`), or social (the paths without one). */
+function registryOf(param: { registry?: string } | { id: string }): RegistryProfile {
+  if (!("registry" in param) || param.registry === undefined) return socialRegistry();
+  const profile = profileOf(param.registry);
+  if (!profile) throw new DciError("err.request.not_found", `No registry "${param.registry}"`);
+  return profile;
+}
+
+/** Registers the registrant admin routes: per registry, and social's without the registry in the path. */
 export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   const tags = ["registrants"];
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/registrants",
-      tags,
-      summary: "List registrants (newest first)",
-      request: {
-        query: z.object({
-          record_type: z.enum(["person", "group"]).optional(),
-          limit: z.coerce.number().int().min(1).max(500).default(50),
-          before: z.coerce.number().int().min(1).optional().openapi({ description: "cursor: row id" }),
-        }),
+  for (const scoped of [true, false]) {
+    const base = scoped ? "/registries/{registry}/registrants" : "/registrants";
+    const one = `${base}/{id}`;
+    const oneParams = scoped ? RegistryIdParam : IdParam;
+    const listParams = scoped ? RegistryParam : z.object({});
+    const of = scoped ? "" : " (social registry)";
+    app.openapi(
+      createRoute({
+        method: "get",
+        path: base,
+        tags,
+        summary: `List registrants (newest first)${of}`,
+        request: {
+          params: listParams,
+          query: z.object({
+            record_type: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/).optional().openapi({
+              description: "storage record type: person, group (social), crvs_person, fr_group, ...",
+            }),
+            limit: z.coerce.number().int().min(1).max(500).default(50),
+            before: z.coerce.number().int().min(1).optional().openapi({ description: "cursor: row id" }),
+          }),
+        },
+        responses: { 200: json(z.record(z.string(), z.unknown()), "A page of registrants and the counts") },
+      }),
+      (c) => {
+        const profile = registryOf(c.req.valid("param"));
+        const q = c.req.valid("query");
+        const rows = stmt(
+          deps.db,
+          `${REGISTRANT_SELECT} WHERE r.registry = ? AND r.deleted_at IS NULL
+           AND (? IS NULL OR r.record_type = ?) AND r.id < ? ORDER BY r.id DESC LIMIT ?+0`,
+        ).all(
+          profile.name,
+          q.record_type ?? null,
+          q.record_type ?? null,
+          q.before ?? Number.MAX_SAFE_INTEGER,
+          q.limit,
+        ) as Array<{ id: number; data: string; deleted_at: null }>;
+        const items = rows.map((r) => view(deps, fromRow(r)));
+        const next = rows.length === q.limit ? Number(rows[rows.length - 1].id) : null;
+        return c.json({ counts: registrantCounts(deps.db, profile.name), items, next_before: next }, 200);
       },
-      responses: { 200: json(z.record(z.string(), z.unknown()), "A page of registrants and the counts") },
-    }),
-    (c) => {
-      const q = c.req.valid("query");
-      const rows = stmt(
-        deps.db,
-        `${REGISTRANT_SELECT} WHERE r.deleted_at IS NULL
-         AND (? IS NULL OR r.record_type = ?) AND r.id < ? ORDER BY r.id DESC LIMIT ?+0`,
-      ).all(
-        q.record_type ?? null,
-        q.record_type ?? null,
-        q.before ?? Number.MAX_SAFE_INTEGER,
-        q.limit,
-      ) as Array<
-        { id: number; data: string; deleted_at: null }
-      >;
-      const items = rows.map((r) => view(deps, fromRow(r)));
-      const next = rows.length === q.limit ? Number(rows[rows.length - 1].id) : null;
-      return c.json({ counts: registrantCounts(deps.db), items, next_before: next }, 200);
-    },
-  );
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/registrants/{id}",
-      tags,
-      summary: "One registrant and its DCI record",
-      request: { params: IdParam },
-      responses: { 200: json(Registrant, "The registrant") },
-    }),
-    (c) => c.json(view(deps, mustGet(deps, c.req.valid("param").id)), 200),
-  );
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/registrants",
-      tags,
-      summary: "Register a person or group",
-      request: { body: { content: { "application/json": { schema: Body } }, required: true } },
-      responses: { 201: json(Registrant, "Created") },
-    }),
-    (c) => {
-      const now = new Date(deps.clock.now()).toISOString();
-      const reg = input(c.req.valid("json"), now);
-      write(deps, () => saveRegistrant(deps.db, reg, { mode: "create", now }));
-      wakeNotifier(deps);
-      return c.json(view(deps, mustGet(deps, reg.externalId)), 201);
-    },
-  );
-  app.openapi(
-    createRoute({
-      method: "put",
-      path: "/registrants/{id}",
-      tags,
-      summary: "Replace a registrant (creates it when absent)",
-      request: {
-        params: IdParam,
-        body: { content: { "application/json": { schema: Body } }, required: true },
+    );
+    app.openapi(
+      createRoute({
+        method: "get",
+        path: one,
+        tags,
+        summary: `One registrant and its DCI record${of}`,
+        request: { params: oneParams },
+        responses: { 200: json(Registrant, "The registrant") },
+      }),
+      (c) => {
+        const p = c.req.valid("param");
+        return c.json(view(deps, mustGet(deps, registryOf(p), p.id)), 200);
       },
-      responses: { 200: json(Registrant, "Replaced or created") },
-    }),
-    (c) => {
-      const now = new Date(deps.clock.now()).toISOString();
-      const reg = input(c.req.valid("json"), now, c.req.valid("param").id);
-      write(deps, () => saveRegistrant(deps.db, reg, { mode: "upsert", now }));
-      wakeNotifier(deps);
-      return c.json(view(deps, mustGet(deps, reg.externalId)), 200);
-    },
-  );
-  app.openapi(
-    createRoute({
-      method: "patch",
-      path: "/registrants/{id}",
-      tags,
-      summary: "Change some fields (top-level merge over the stored record)",
-      request: {
-        params: IdParam,
-        body: { content: { "application/json": { schema: Body } }, required: true },
+    );
+    app.openapi(
+      createRoute({
+        method: "post",
+        path: base,
+        tags,
+        summary: `Register a person or group${of}`,
+        request: {
+          params: listParams,
+          body: { content: { "application/json": { schema: Body } }, required: true },
+        },
+        responses: { 201: json(Registrant, "Created") },
+      }),
+      (c) => {
+        const profile = registryOf(c.req.valid("param"));
+        const now = new Date(deps.clock.now()).toISOString();
+        const reg = input(profile, c.req.valid("json"), now);
+        write(deps, () => saveRegistrant(deps.db, reg, { mode: "create", now }));
+        wakeNotifier(deps);
+        return c.json(view(deps, mustGet(deps, profile, reg.externalId)), 201);
       },
-      responses: { 200: json(Registrant, "Updated") },
-    }),
-    (c) => {
-      const id = c.req.valid("param").id;
-      const now = new Date(deps.clock.now()).toISOString();
-      const reg = write(deps, () => {
-        const current = mustGet(deps, id);
-        const merged = input({ ...asInput(current), ...c.req.valid("json") }, now, id);
-        merged.registrationDate = current.registrationDate;
-        saveRegistrant(deps.db, merged, { mode: "upsert", now });
-        return merged;
-      });
-      wakeNotifier(deps);
-      return c.json(view(deps, mustGet(deps, reg.externalId)), 200);
-    },
-  );
-  app.openapi(
-    createRoute({
-      method: "delete",
-      path: "/registrants/{id}",
-      tags,
-      summary: "Delete a registrant (kept for subscriptions, hidden from search)",
-      request: { params: IdParam },
-      responses: { 200: json(Registrant, "Deleted") },
-    }),
-    (c) => {
-      const id = c.req.valid("param").id;
-      const now = new Date(deps.clock.now()).toISOString();
-      const gone = write(deps, () => deleteRegistrant(deps.db, id, { now }));
-      wakeNotifier(deps);
-      if (!gone) throw new DciError("err.request.not_found", `No registrant "${id}"`);
-      return c.json({ id, deleted_at: gone.deletedAt }, 200);
-    },
-  );
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/registry/events",
-      tags,
-      summary: "Registry change events after a cursor",
-      request: {
-        query: z.object({
-          after: z.coerce.number().int().min(0).default(0),
-          limit: z.coerce.number().int().min(1).max(1000).default(100),
-        }),
+    );
+    app.openapi(
+      createRoute({
+        method: "put",
+        path: one,
+        tags,
+        summary: `Replace a registrant (creates it when absent)${of}`,
+        request: {
+          params: oneParams,
+          body: { content: { "application/json": { schema: Body } }, required: true },
+        },
+        responses: { 200: json(Registrant, "Replaced or created") },
+      }),
+      (c) => {
+        const p = c.req.valid("param");
+        const profile = registryOf(p);
+        const now = new Date(deps.clock.now()).toISOString();
+        const reg = input(profile, c.req.valid("json"), now, p.id);
+        write(deps, () => saveRegistrant(deps.db, reg, { mode: "upsert", now }));
+        wakeNotifier(deps);
+        return c.json(view(deps, mustGet(deps, profile, reg.externalId)), 200);
       },
-      responses: { 200: json(z.record(z.string(), z.unknown()), "Events, oldest first") },
-    }),
-    (c) => {
-      const q = c.req.valid("query");
-      const events = listEventsAfter(deps.db, q.after, { limit: q.limit }).map(({ registrant: _r, ...e }) =>
-        e
-      );
-      return c.json({ events, next_after: events.at(-1)?.id ?? q.after }, 200);
-    },
-  );
+    );
+    app.openapi(
+      createRoute({
+        method: "patch",
+        path: one,
+        tags,
+        summary: `Change some fields (top-level merge over the stored record)${of}`,
+        request: {
+          params: oneParams,
+          body: { content: { "application/json": { schema: Body } }, required: true },
+        },
+        responses: { 200: json(Registrant, "Updated") },
+      }),
+      (c) => {
+        const p = c.req.valid("param");
+        const profile = registryOf(p);
+        const now = new Date(deps.clock.now()).toISOString();
+        const reg = write(deps, () => {
+          const current = mustGet(deps, profile, p.id);
+          const merged = input(profile, { ...asInput(current), ...c.req.valid("json") }, now, p.id);
+          merged.registrationDate = current.registrationDate;
+          saveRegistrant(deps.db, merged, { mode: "upsert", now });
+          return merged;
+        });
+        wakeNotifier(deps);
+        return c.json(view(deps, mustGet(deps, profile, reg.externalId)), 200);
+      },
+    );
+    app.openapi(
+      createRoute({
+        method: "delete",
+        path: one,
+        tags,
+        summary: `Delete a registrant (kept for subscriptions, hidden from search)${of}`,
+        request: { params: oneParams },
+        responses: { 200: json(Registrant, "Deleted") },
+      }),
+      (c) => {
+        const p = c.req.valid("param");
+        const profile = registryOf(p);
+        const now = new Date(deps.clock.now()).toISOString();
+        const gone = write(deps, () => deleteRegistrant(deps.db, p.id, { now, registry: profile.name }));
+        wakeNotifier(deps);
+        if (!gone) throw new DciError("err.request.not_found", `No registrant "${p.id}"`);
+        return c.json({ id: p.id, deleted_at: gone.deletedAt }, 200);
+      },
+    );
+  }
+  for (const scoped of [true, false]) {
+    app.openapi(
+      createRoute({
+        method: "get",
+        path: scoped ? "/registries/{registry}/events" : "/registry/events",
+        tags,
+        summary: scoped
+          ? "A registry's change events after a cursor"
+          : "Registry change events (all registries)",
+        request: {
+          params: scoped ? RegistryParam : z.object({}),
+          query: z.object({
+            after: z.coerce.number().int().min(0).default(0),
+            limit: z.coerce.number().int().min(1).max(1000).default(100),
+          }),
+        },
+        responses: { 200: json(z.record(z.string(), z.unknown()), "Events, oldest first") },
+      }),
+      (c) => {
+        const param = c.req.valid("param") as { registry?: string };
+        const registry = param.registry === undefined ? undefined : registryOf(param).name;
+        const q = c.req.valid("query");
+        const events = listEventsAfter(deps.db, q.after, { limit: q.limit, registry })
+          .map(({ registrant: _r, ...e }) => e);
+        return c.json({ events, next_after: events.at(-1)?.id ?? q.after }, 200);
+      },
+    );
+  }
 }
 
 /** The stored registrant in the input shape, so a PATCH can merge over it. */
@@ -248,5 +293,6 @@ function asInput(r: StoredRegistrant): Record<string, unknown> {
     poverty_score_type: r.povertyScoreType,
     registration_date: r.registrationDate,
     attributes: r.attributes,
+    details: r.details,
   };
 }

@@ -5,7 +5,9 @@
 import type { Db } from "../db/sqlite.ts";
 import { transaction } from "../db/sqlite.ts";
 import { InputError } from "./model.ts";
-import { rememberGroup, saveRegistrant } from "./store.ts";
+import { isGroup, rememberGroup, saveRegistrant, STORE_REGISTRY } from "./store.ts";
+import { ensureRegistryIndexes } from "../registries/indexes.ts";
+import type { RegistryProfile } from "../registries/profile.ts";
 import { bufferNew, flushInserts, pendingInserts } from "./fast_insert.ts";
 import { stmt } from "../db/statements.ts";
 import { GROUP_ID_COLUMN, type PreparedRecord, prepareRecord, registrantOf } from "./prepared.ts";
@@ -55,6 +57,7 @@ export interface PreparedBatch {
   records: PreparedRecord[];
 }
 
+/** The registry written (social when not given: every record of a batch belongs to it) and the import's households. */
 type WriteOptions = { registry?: string; groupIds?: Map<string, number> };
 
 /**
@@ -87,7 +90,11 @@ function upsertOne(
   report: ImportReport,
   options: WriteOptions,
 ): void {
-  const { eventType } = saveRegistrant(db, registrantOf(p), { mode: "upsert", now: batch.now, ...options });
+  const { eventType } = saveRegistrant(db, registrantOf(p), {
+    mode: "upsert",
+    now: batch.now,
+    groupIds: options.groupIds,
+  });
   if (eventType === "update") report.updated++;
   else report.registered++;
 }
@@ -113,10 +120,10 @@ function writeCarefully(db: Db, batch: PreparedBatch, report: ImportReport, opti
   }
 }
 
-const EXISTING_IDS =
-  "SELECT r.external_id AS e FROM json_each(?) j JOIN registrants r ON r.external_id = j.value";
+const EXISTING_IDS = `SELECT r.external_id AS e FROM json_each(?) j
+  JOIN registrants r ON r.external_id = j.value AND r.registry = ?`;
 const OWNED_IDENTIFIERS = `SELECT i.id_type AS t, i.id_value AS v FROM json_each(?) j
-  JOIN identifiers i ON i.id_type = j.value ->> 0 AND i.id_value = j.value ->> 1 AND i.live = 1`;
+  JOIN identifiers i ON i.id_type = j.value ->> 0 AND i.id_value = j.value ->> 1 AND i.registry = ? AND i.live = 1`;
 
 function idKeys(ids: string[]): string[] {
   const out: string[] = [];
@@ -131,15 +138,19 @@ function idKeys(ids: string[]): string[] {
  */
 function writeFast(db: Db, batch: PreparedBatch, report: ImportReport, options: WriteOptions): void {
   const ok = batch.records.filter((p) => p.error === undefined);
+  const registry = options.registry ?? STORE_REGISTRY;
+  ensureRegistryIndexes(db, registry);
   // Two look-ups for the whole batch instead of one per record and identifier.
   const seen = new Set(
-    (stmt(db, EXISTING_IDS).all(JSON.stringify(ok.map((p) => p.externalId))) as Array<{ e: string }>)
+    (stmt(db, EXISTING_IDS).all(JSON.stringify(ok.map((p) => p.externalId)), registry) as Array<
+      { e: string }
+    >)
       .map((r) => r.e),
   );
   const pairs: string[][] = [];
   for (const p of ok) for (let k = 0; k < p.ids!.length; k += 2) pairs.push([p.ids![k], p.ids![k + 1]]);
   const taken = new Set(
-    (stmt(db, OWNED_IDENTIFIERS).all(JSON.stringify(pairs)) as Array<{ t: string; v: string }>)
+    (stmt(db, OWNED_IDENTIFIERS).all(JSON.stringify(pairs), registry) as Array<{ t: string; v: string }>)
       .map((r) => `${r.t}\u0000${r.v}`),
   );
   const pending = pendingInserts();
@@ -156,8 +167,8 @@ function writeFast(db: Db, batch: PreparedBatch, report: ImportReport, options: 
     for (const k of keys) taken.add(k);
     if (fresh) {
       p.cols![GROUP_ID_COLUMN] = groupId;
-      const id = bufferNew(db, pending, p, { now: batch.now, registry: options.registry });
-      if (p.recordType === "group" && options.groupIds) rememberGroup(options.groupIds, p.externalId!, id);
+      const id = bufferNew(db, pending, p, { now: batch.now });
+      if (isGroup(p.recordType!) && options.groupIds) rememberGroup(options.groupIds, p.externalId!, id);
       report.registered++;
       continue;
     }
@@ -189,15 +200,19 @@ export async function writePrepared(
   return report;
 }
 
-/** Groups source records into prepared batches of `size`, read with `now()` at the start of each batch. */
+/**
+ * Groups source records of `profile`'s registry (social when not given) into prepared batches of `size`, read
+ * with `now()` at the start of each batch.
+ */
 export async function* prepareBatches(
   source: AsyncIterable<SourceRecord> | Iterable<SourceRecord>,
   size: number,
   now: () => string,
+  profile?: RegistryProfile,
 ): AsyncGenerator<PreparedBatch> {
   let batch: PreparedBatch = { now: now(), records: [] };
   for await (const rec of source) {
-    batch.records.push(prepareRecord(rec, batch.now));
+    batch.records.push(prepareRecord(rec, batch.now, profile));
     if (batch.records.length >= size) {
       yield batch;
       batch = { now: now(), records: [] };
@@ -206,16 +221,22 @@ export async function* prepareBatches(
   if (batch.records.length > 0) yield batch;
 }
 
-/** Consumes records, writing every `batchSize` (in process); calls `onProgress` after each batch. */
+/**
+ * Consumes records of `options.profile`'s registry (social when not given), writing every `batchSize` (in
+ * process); calls `onProgress` after each batch.
+ */
 export function writeAll(
   db: Db,
   source: AsyncIterable<SourceRecord> | Iterable<SourceRecord>,
   options: {
     now: () => string;
     batchSize?: number;
-    registry?: string;
+    profile?: RegistryProfile;
     onProgress?: (report: ImportReport) => void;
   },
 ): Promise<ImportReport> {
-  return writePrepared(db, prepareBatches(source, options.batchSize ?? 5000, options.now), options);
+  return writePrepared(db, prepareBatches(source, options.batchSize ?? 5000, options.now, options.profile), {
+    registry: options.profile?.name,
+    onProgress: options.onProgress,
+  });
 }

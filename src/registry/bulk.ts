@@ -7,15 +7,29 @@
 import type { Db } from "../db/sqlite.ts";
 import { transaction } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
+import { ensureRegistryIndexes, indexPrefix } from "../registries/indexes.ts";
+import { requireProfile } from "../registries/index.ts";
 
-/** Drops the search indexes of `registrants`, remembering their DDL; returns how many. */
-export function deferIndexes(db: Db): number {
+/** The name prefixes of a registry's search indexes (social: migrations 0003/0014; others: indexes.ts). */
+function prefixesOf(registry: string): string[] {
+  if (registry === "social") return ["reg_p_", "reg_g_"];
+  return requireProfile(registry).recordTypes.map((rt) => indexPrefix(rt.storage));
+}
+
+/**
+ * Drops the search indexes of `registry`'s records (social when not given: the load is into that registry),
+ * remembering their DDL; returns how many. The other registries' indexes stay.
+ */
+export function deferIndexes(db: Db, registry = "social"): number {
+  ensureRegistryIndexes(db, registry);
+  const prefixes = prefixesOf(registry);
   return transaction(db, () => {
-    const rows = stmt(
+    const rows = (stmt(
       db,
-      `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'registrants'
-       AND (name LIKE 'reg\\_p\\_%' ESCAPE '\\' OR name LIKE 'reg\\_g\\_%' ESCAPE '\\') AND sql IS NOT NULL`,
-    ).all() as Array<{ name: string; sql: string }>;
+      `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'registrants' AND sql IS NOT NULL`,
+    ).all() as Array<{ name: string; sql: string }>).filter((r) =>
+      prefixes.some((p) => r.name.startsWith(p))
+    );
     for (const r of rows) {
       stmt(db, "INSERT OR REPLACE INTO registry_deferred_indexes (name, sql) VALUES (?, ?)").run(
         r.name,

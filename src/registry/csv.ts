@@ -1,7 +1,9 @@
 /**
  * CSV import (RFC 4180: comma separated, double quotes, quoted fields may span lines), first row = header.
  *
- * Column mapping (header names, case-insensitive; unknown columns are refused):
+ * Column mapping (header names, case-insensitive; unknown columns are refused). The columns every registry
+ * shares, then the registry's own (its profile's `importColumns`: social's group_type, group_size,
+ * poverty_score, poverty_score_type; the other registries' `details` columns):
  *   id, record_type (person|group), given_name, second_name, surname, prefix, suffix, maiden_name,
  *   sex, birth_date, death_date, registration_date,
  *   address_line_1, address_line_2, locality, sub_region_code, region_code (or region), postal_code,
@@ -14,6 +16,8 @@
  *   attr.<name>                       an entry of the extensible attributes object
  */
 import type { SourceRecord } from "./batch.ts";
+import type { ImportColumn, RegistryProfile } from "../registries/profile.ts";
+import { socialRegistry } from "../registries/index.ts";
 
 const PLAIN = new Set([
   "id",
@@ -30,10 +34,6 @@ const PLAIN = new Set([
   "registration_date",
   "group_id",
   "relationship",
-  "group_type",
-  "group_size",
-  "poverty_score",
-  "poverty_score_type",
 ]);
 const ADDRESS = new Set([
   "address_line_1",
@@ -48,17 +48,27 @@ const ADDRESS = new Set([
 ]);
 const NAME = new Set(["given_name", "second_name", "surname", "prefix", "suffix", "maiden_name"]);
 
-/** Checks a header row; returns the normalised column names or throws naming the bad column. */
-export function checkHeader(header: string[]): string[] {
+/** The registry's own column of a (lower-case) header name, if any. */
+function ownColumn(profile: RegistryProfile, l: string): ImportColumn | undefined {
+  return profile.importColumns.find((c) => c.column.toLowerCase() === l);
+}
+
+/**
+ * Checks a header row against the shared columns and `profile`'s (social when not given); returns the normalised
+ * column names or throws naming the bad column.
+ */
+export function checkHeader(header: string[], profile: RegistryProfile = socialRegistry()): string[] {
   const cols = header.map((h) => h.trim().replace(/^\uFEFF/, ""));
   for (const c of cols) {
     const l = c.toLowerCase();
     const ok = PLAIN.has(l) || ADDRESS.has(l) || l === "phone_number" || l === "email" ||
-      l === "identifiers" ||
+      l === "identifiers" || ownColumn(profile, l) !== undefined ||
       /^id\.[a-z0-9_.-]+$/i.test(c) || /^attr\.[a-z0-9_.-]+$/i.test(c);
     if (!ok) {
+      const own = profile.importColumns.map((x) => x.column);
       throw new Error(
-        `CSV column "${c}" is not in the column mapping: use ${[...PLAIN, ...ADDRESS].join(", ")}, ` +
+        `CSV column "${c}" is not in the column mapping of the ${profile.name} registry: use ` +
+          `${[...PLAIN, ...ADDRESS, ...own].join(", ")}, ` +
           `phone_number, email, identifiers, id.<TYPE> or attr.<name> (README, "CSV column mapping")`,
       );
     }
@@ -66,8 +76,25 @@ export function checkHeader(header: string[]): string[] {
   return cols;
 }
 
-/** One CSV row (column → cell) to an input record. Empty cells are absent values. */
-export function csvRowToRecord(cols: string[], cells: string[]): Record<string, unknown> {
+/** Sets `value` at a dotted path of `out` (`details.farm.land_size`); a path ending in `[]` takes a `|` list. */
+function setPath(out: Record<string, unknown>, path: string, value: string): void {
+  const list = path.endsWith("[]");
+  const parts = (list ? path.slice(0, -2) : path).split(".");
+  let at = out;
+  for (const p of parts.slice(0, -1)) {
+    const next = at[p];
+    if (typeof next !== "object" || next === null || Array.isArray(next)) at[p] = {};
+    at = at[p] as Record<string, unknown>;
+  }
+  at[parts[parts.length - 1]] = list ? value.split("|").map((x) => x.trim()).filter(Boolean) : value;
+}
+
+/** One CSV row (column → cell) to an input record of `profile` (social). Empty cells are absent values. */
+export function csvRowToRecord(
+  cols: string[],
+  cells: string[],
+  profile: RegistryProfile = socialRegistry(),
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const name: Record<string, string> = {};
   const address: Record<string, string> = {};
@@ -77,7 +104,9 @@ export function csvRowToRecord(cols: string[], cells: string[]): Record<string, 
     const v = (cells[i] ?? "").trim();
     if (v === "") return;
     const l = col.toLowerCase();
-    if (NAME.has(l)) name[l] = v;
+    const own = ownColumn(profile, l);
+    if (own) setPath(out, own.path, v);
+    else if (NAME.has(l)) name[l] = v;
     else if (ADDRESS.has(l)) {
       address[l === "region" ? "region_code" : l === "country" ? "country_code" : l] = v;
     } else if (l === "phone_number" || l === "email") {
@@ -96,7 +125,7 @@ export function csvRowToRecord(cols: string[], cells: string[]): Record<string, 
   });
   if (Object.keys(name).length) out.name = name;
   if (Object.keys(address).length) out.address = [address];
-  if (identifier.length) out[out.record_type === "group" ? "group_identifier" : "identifier"] = identifier;
+  if (identifier.length) out.identifier = identifier;
   if (Object.keys(attributes).length) out.attributes = attributes;
   return out;
 }
@@ -174,18 +203,21 @@ export async function* csvRows(
   }
 }
 
-/** CSV records mapped through the column mapping; a row with the wrong cell count is refused. */
-export async function* csvRecords(chunks: AsyncIterable<string>): AsyncGenerator<SourceRecord> {
+/** CSV records of `profile` (social) mapped through its column mapping; a row with the wrong cell count is refused. */
+export async function* csvRecords(
+  chunks: AsyncIterable<string>,
+  profile: RegistryProfile = socialRegistry(),
+): AsyncGenerator<SourceRecord> {
   let cols: string[] | undefined;
   for await (const { line, cells } of csvRows(chunks)) {
     if (!cols) {
-      cols = checkHeader(cells);
+      cols = checkHeader(cells, profile);
       continue;
     }
     if (cells.length !== cols.length) {
       yield { line, error: `expected ${cols.length} cells, found ${cells.length}` };
       continue;
     }
-    yield { line, raw: csvRowToRecord(cols, cells) };
+    yield { line, raw: csvRowToRecord(cols, cells, profile) };
   }
 }

@@ -1,9 +1,8 @@
 /** Registry change events: one row per change, written in the transaction of the change. */
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
-import type { RecordType } from "./attributes.ts";
 import type { Registrant } from "./model.ts";
-import { toDciRecord } from "./mapping.ts";
+import { dciRecordOf } from "../registries/records.ts";
 
 /** Event types. */
 export type RegistryEventType = "registration" | "update" | "delete";
@@ -13,7 +12,8 @@ export interface RegistryEvent {
   id: number;
   registry: string;
   eventType: RegistryEventType;
-  recordType: RecordType;
+  /** The storage record type. */
+  recordType: string;
   registrantId: number;
   /** The DCI record after the change (for a delete: as it was). */
   record: Record<string, unknown>;
@@ -38,13 +38,13 @@ const EVENT_COLUMNS =
 /** Snapshots are stored compactly (the registrant JSON) and mapped to the DCI record when read. */
 export function snapshotOf(json: string): { record: Record<string, unknown>; registrant: Registrant } {
   const registrant = JSON.parse(json) as Registrant;
-  return { registrant, record: toDciRecord(registrant) };
+  return { registrant, record: dciRecordOf(registrant) };
 }
 
 /** Records one event; call inside the transaction that makes the change. */
 export function recordEvent(
   db: Db,
-  e: { registry: string; eventType: RegistryEventType; recordType: RecordType; registrantId: number },
+  e: { registry: string; eventType: RegistryEventType; recordType: string; registrantId: number },
   snapshotJson: string,
   createdAt: string,
 ): number {
@@ -78,7 +78,7 @@ export function listEventsAfter(
     id: Number(r.id),
     registry: String(r.registry),
     eventType: r.event_type as RegistryEventType,
-    recordType: r.record_type as RecordType,
+    recordType: String(r.record_type),
     registrantId: Number(r.registrant_id),
     ...snapshotOf(String(r.snapshot)),
     createdAt: String(r.created_at),

@@ -9,7 +9,7 @@ import type { StatementSync } from "node:sqlite";
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import type { PreparedRecord } from "./prepared.ts";
-import { REGISTRANT_COLUMNS, STORE_REGISTRY } from "./store.ts";
+import { REGISTRANT_COLUMNS } from "./store.ts";
 
 type Value = string | number | null;
 
@@ -19,8 +19,9 @@ const MAX_CHUNK = 512;
 const HEAD = {
   registrants: `INSERT INTO registrants (id, ${REGISTRANT_COLUMNS}) VALUES `,
   data: "INSERT INTO registrant_data (id, data) VALUES ",
-  identifiers: "INSERT INTO identifiers (id_value, id_type, registrant_id, live) VALUES ",
+  identifiers: "INSERT INTO identifiers (id_value, id_type, registrant_id, live, registry) VALUES ",
   contacts: "INSERT OR IGNORE INTO registrant_contacts (kind, value, registrant_id) VALUES ",
+  values: "INSERT OR IGNORE INTO registrant_values (attr, value, registrant_id) VALUES ",
   events:
     "INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at) VALUES ",
 } as const;
@@ -28,14 +29,22 @@ type Table = keyof typeof HEAD;
 
 /** The fixed parts of an identifier row (live = 1) and of an event row (a registration). */
 const TUPLE: Record<Table, string> = {
-  registrants: `(${Array(20).fill("?").join(",")})`,
+  registrants: `(${Array(21).fill("?").join(",")})`,
   data: "(?,?)",
-  identifiers: "(?,?,?,1)",
+  identifiers: "(?,?,?,1,?)",
   contacts: "(?,?,?)",
+  values: "(?,?,?)",
   // The snapshot is '' (lazy): the record is read from registrant_data (see events.ts, EVENT_SNAPSHOT).
   events: "(?,'registration',?,?,'',?)",
 };
-const WIDTH: Record<Table, number> = { registrants: 20, data: 2, identifiers: 3, contacts: 3, events: 4 };
+const WIDTH: Record<Table, number> = {
+  registrants: 21,
+  data: 2,
+  identifiers: 4,
+  contacts: 3,
+  values: 3,
+  events: 4,
+};
 
 function multiInsert(db: Db, table: Table, rows: number): StatementSync {
   return stmt(db, HEAD[table] + Array(rows).fill(TUPLE[table]).join(","));
@@ -51,7 +60,7 @@ export interface PendingInserts {
 /** An empty buffer. */
 export function pendingInserts(): PendingInserts {
   return {
-    rows: { registrants: [], data: [], identifiers: [], contacts: [], events: [] },
+    rows: { registrants: [], data: [], identifiers: [], contacts: [], values: [], events: [] },
     count: 0,
     nextId: undefined,
   };
@@ -62,7 +71,7 @@ export function bufferNew(
   db: Db,
   p: PendingInserts,
   rec: PreparedRecord,
-  options: { now: string; registry?: string },
+  options: { now: string },
 ): number {
   if (p.nextId === undefined) {
     p.nextId = Number(
@@ -73,12 +82,16 @@ export function bufferNew(
   const r = p.rows.registrants;
   r.push(id);
   for (const v of rec.cols!) r.push(v);
+  // The registry is the last of columnValues (store.ts).
+  const registry = rec.cols![rec.cols!.length - 1] as string;
   p.rows.data.push(id, rec.json!);
   const ids = rec.ids!;
-  for (let k = 0; k < ids.length; k += 2) p.rows.identifiers.push(ids[k + 1], ids[k], id);
+  for (let k = 0; k < ids.length; k += 2) p.rows.identifiers.push(ids[k + 1], ids[k], id, registry);
   const contacts = rec.contacts ?? [];
   for (let k = 0; k < contacts.length; k += 2) p.rows.contacts.push(contacts[k], contacts[k + 1], id);
-  p.rows.events.push(options.registry ?? STORE_REGISTRY, rec.recordType!, id, options.now);
+  const values = rec.values ?? [];
+  for (let k = 0; k < values.length; k += 2) p.rows.values.push(values[k], values[k + 1], id);
+  p.rows.events.push(registry, rec.recordType!, id, options.now);
   p.count++;
   return id;
 }
@@ -86,7 +99,7 @@ export function bufferNew(
 /** Writes the buffered rows (registrants first: the other tables refer to them) and empties the buffer. */
 export function flushInserts(db: Db, p: PendingInserts): void {
   if (p.count > 0) {
-    for (const table of ["registrants", "data", "identifiers", "contacts", "events"] as const) {
+    for (const table of ["registrants", "data", "identifiers", "contacts", "values", "events"] as const) {
       writeRows(db, table, p.rows[table]);
       p.rows[table] = [];
     }

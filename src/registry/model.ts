@@ -2,8 +2,10 @@
  * The registrant model and the one input reader every writer uses (import, admin API, demo seeder).
  * Input is the DCI record shape (identifier[], name{}, address[], ...) with a few flat conveniences.
  */
-import { normaliseDate, normaliseIdType, normaliseSex, type RecordType } from "./attributes.ts";
+import { normaliseDate, normaliseIdType, normaliseSex } from "./attributes.ts";
 import { MAX_NAME, MAX_TIMESTAMP } from "../dci/limits.ts";
+import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
+import { recordTypeNamed, socialRegistry } from "../registries/index.ts";
 
 /** An identifier of a registrant. */
 export interface IdentifierValue {
@@ -35,7 +37,8 @@ export interface NameParts {
 /** A registrant as stored (the `data` column) and mapped to DCI records. */
 export interface Registrant {
   externalId: string;
-  recordType: RecordType;
+  /** The storage record type (`person`, `group`, `crvs_person`, ...: RecordTypeDef.storage of its registry). */
+  recordType: string;
   identifiers: IdentifierValue[];
   name: NameParts;
   sex?: string;
@@ -82,10 +85,72 @@ function isObj(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Reads one input record; `now` (ISO) fills registration_date/last_updated. Throws InputError. */
-export function readRegistrant(raw: unknown, now: string, fallbackId?: () => string): Registrant {
+/**
+ * The top-level fields the core reader knows (with the aliases it accepts) and `details`, the registry-specific
+ * part its profile reads. A registry other than social refuses any other field, naming it.
+ */
+export const CORE_FIELDS: ReadonlySet<string> = new Set([
+  "id",
+  "external_id",
+  "@id",
+  "@context",
+  "@type",
+  "record_type",
+  "type",
+  "name",
+  "given_name",
+  "first_name",
+  "second_name",
+  "surname",
+  "maiden_name",
+  "prefix",
+  "suffix",
+  "identifier",
+  "identifiers",
+  "group_identifier",
+  "sex",
+  "birth_date",
+  "birthdate",
+  "death_date",
+  "address",
+  "addresses",
+  "phone_number",
+  "phone",
+  "email",
+  "group_id",
+  "household_id",
+  "group",
+  "relationship",
+  "relationship_type",
+  "group_type",
+  "group_size",
+  "poverty_score",
+  "poverty_score_type",
+  "registration_date",
+  "last_updated",
+  "attributes",
+  "additional_attributes",
+  "details",
+]);
+
+/**
+ * Reads one input record of `profile`'s registry (social when not given); `now` (ISO) fills
+ * registration_date/last_updated. The registry-specific part (`details`) is read by the profile. Throws
+ * InputError naming every problem's field.
+ */
+export function readRegistrant(
+  raw: unknown,
+  now: string,
+  fallbackId?: () => string,
+  profile: RegistryProfile = socialRegistry(),
+): Registrant {
   if (!isObj(raw)) throw new InputError(["record must be a JSON object"]);
   const errors: string[] = [];
+  if (!profile.lenientFields) {
+    for (const k of Object.keys(raw)) {
+      if (!CORE_FIELDS.has(k)) errors.push(`${show(k).slice(1, -1)}: unknown field`);
+    }
+  }
   const text = (field: string, v: unknown): string | undefined => {
     if (v === undefined || v === null || v === "") return undefined;
     if (typeof v === "number") return String(v);
@@ -95,7 +160,8 @@ export function readRegistrant(raw: unknown, now: string, fallbackId?: () => str
     }
     return v.trim() || undefined;
   };
-  const recordType = readRecordType(raw, errors);
+  const def = readRecordType(raw, profile, errors);
+  const recordType = def.storage;
   const idRaw = raw.id ?? raw.external_id ?? raw["@id"];
   let externalId = text("id", idRaw);
   if (externalId !== undefined && !EXTERNAL_ID.test(externalId)) {
@@ -151,20 +217,29 @@ export function readRegistrant(raw: unknown, now: string, fallbackId?: () => str
   };
   if (reg.relationship && !RELATIONSHIP.test(reg.relationship)) errors.push("relationship: expected a code");
   if (reg.relationship) reg.relationship = reg.relationship.toUpperCase();
-  if (recordType === "group" && (reg.groupRef || reg.sex || reg.birthDate)) {
+  if (def.kind === "group" && (reg.groupRef || reg.sex || reg.birthDate)) {
     errors.push("a group has no group_id, sex or birth_date");
+  }
+  // Social (lenient) keeps ignoring a `details` it has no use for, as it did before there were profiles.
+  if (!profile.lenientFields && raw.details !== undefined && raw.details !== null && !isObj(raw.details)) {
+    errors.push("details: expected an object");
+  } else {
+    const details = profile.readDetails(raw, def, errors);
+    if (details !== undefined) reg.details = details;
   }
   if (errors.length) throw new InputError(errors);
   return prune(reg);
 }
 
-function readRecordType(raw: Obj, errors: string[]): RecordType {
-  const t = String(raw.record_type ?? raw["@type"] ?? raw.type ?? "person").slice(0, MAX_NAME).toLowerCase()
-    .split(":").pop();
-  if (t === "group" || t === "household" || t === "family") return "group";
-  if (t === "person" || t === "srperson" || t === "member" || t === "individual") return "person";
-  errors.push(`record_type: ${show(raw.record_type ?? raw["@type"])} is not person or group`);
-  return "person";
+/** The record type named by record_type / @type / type (the registry's first when none is). */
+function readRecordType(raw: Obj, profile: RegistryProfile, errors: string[]): RecordTypeDef {
+  const named = raw.record_type ?? raw["@type"] ?? raw.type;
+  if (named === undefined || named === null || named === "") return profile.recordTypes[0];
+  const def = recordTypeNamed(profile, String(named).slice(0, MAX_NAME));
+  if (def) return def;
+  const known = profile.recordTypes.map((rt) => rt.storage).join(" or ");
+  errors.push(`record_type: ${show(named)} is not ${known}`);
+  return profile.recordTypes[0];
 }
 
 function readIdentifiers(v: unknown, errors: string[]): IdentifierValue[] {

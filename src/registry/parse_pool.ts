@@ -10,7 +10,14 @@ type Reply = { ready?: true; batch?: PreparedBatch | null; bytes?: number; error
  */
 export async function* workerBatches(
   path: string,
-  options: { format: ImportFormat; batchSize: number; now: () => string; onBytes?: (n: number) => void },
+  options: {
+    format: ImportFormat;
+    batchSize: number;
+    now: () => string;
+    /** The registry whose records the file holds (social when not given). */
+    registry?: string;
+    onBytes?: (n: number) => void;
+  },
 ): AsyncGenerator<PreparedBatch> {
   const worker = new Worker(new URL("./parse_worker.ts", import.meta.url), { type: "module" });
   const replies: Reply[] = [];
@@ -31,7 +38,12 @@ export async function* workerBatches(
     return r;
   };
   try {
-    worker.postMessage({ path, format: options.format, batchSize: options.batchSize });
+    worker.postMessage({
+      path,
+      format: options.format,
+      batchSize: options.batchSize,
+      registry: options.registry,
+    });
     await reply();
     worker.postMessage({ now: options.now() });
     for (;;) {

@@ -9,9 +9,12 @@ import type { ImportFormat } from "./sources.ts";
 import { recordsOf } from "./sources.ts";
 import type { SourceRecord } from "./batch.ts";
 import { type PreparedRecord, prepareRecord } from "./prepared.ts";
+import { requireProfile } from "../registries/index.ts";
+import type { RegistryProfile } from "../registries/profile.ts";
 
 let records: AsyncIterator<SourceRecord> | undefined;
 let batchSize = 5000;
+let profile: RegistryProfile | undefined;
 let bytes = 0;
 
 async function open(path: string, format: ImportFormat): Promise<void> {
@@ -24,7 +27,7 @@ async function open(path: string, format: ImportFormat): Promise<void> {
       },
     }),
   ).pipeThrough(new TextDecoderStream());
-  records = recordsOf(format, counted)[Symbol.asyncIterator]();
+  records = recordsOf(format, counted, profile)[Symbol.asyncIterator]();
 }
 
 async function next(now: string): Promise<PreparedRecord[] | null> {
@@ -32,16 +35,24 @@ async function next(now: string): Promise<PreparedRecord[] | null> {
   while (out.length < batchSize) {
     const r = await records!.next();
     if (r.done) break;
-    out.push(prepareRecord(r.value, now));
+    out.push(prepareRecord(r.value, now, profile));
   }
   return out.length > 0 ? out : null;
 }
 
 self.onmessage = async (e: MessageEvent) => {
-  const m = e.data as { path?: string; format?: ImportFormat; batchSize?: number; now?: string };
+  const m = e.data as {
+    path?: string;
+    format?: ImportFormat;
+    batchSize?: number;
+    registry?: string;
+    now?: string;
+  };
   try {
     if (m.path !== undefined) {
       batchSize = m.batchSize ?? batchSize;
+      // The worker has the built-in profiles only (a profile registered at run time is imported in process).
+      profile = requireProfile(m.registry ?? "social");
       await open(m.path, m.format!);
       self.postMessage({ ready: true });
       return;

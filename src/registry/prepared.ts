@@ -7,19 +7,23 @@ import type { SourceRecord } from "./batch.ts";
 import { InputError, readRegistrant, type Registrant } from "./model.ts";
 import { columnValues } from "./store.ts";
 import { contactPairs } from "./contacts.ts";
-import type { RecordType } from "./attributes.ts";
+import { valuePairs } from "./values.ts";
+import type { RegistryProfile } from "../registries/profile.ts";
 
 /** A prepared input record: either `error` or the registrant's parts. */
 export interface PreparedRecord {
   line: number;
   error?: string;
   externalId?: string;
-  recordType?: RecordType;
+  /** Storage record type. */
+  recordType?: string;
   groupRef?: string;
   /** Identifier type and value pairs, flattened: [type, value, type, value, ...]. */
   ids?: string[];
   /** Contact kind and normalised value pairs, flattened (contacts.ts). */
   contacts?: string[];
+  /** Registry-specific searchable values, flattened: [attr, value, ...] (values.ts). */
+  values?: Array<string | number>;
   /** The stored registrant JSON. */
   json?: string;
   /** `columnValues(reg, null)`: the household row id (index 12) is filled in by the writer. */
@@ -29,12 +33,15 @@ export interface PreparedRecord {
 /** The column index of `group_id` in `columnValues`. */
 export const GROUP_ID_COLUMN = 12;
 
-/** Reads one source record with `now` as the import time; an input error becomes `error`. */
-export function prepareRecord(rec: SourceRecord, now: string): PreparedRecord {
+/**
+ * Reads one source record of `profile`'s registry (social when not given) with `now` as the import time; an
+ * input error becomes `error`.
+ */
+export function prepareRecord(rec: SourceRecord, now: string, profile?: RegistryProfile): PreparedRecord {
   if (rec.error !== undefined) return { line: rec.line, error: rec.error };
   let reg: Registrant;
   try {
-    reg = readRegistrant(rec.raw, now);
+    reg = readRegistrant(rec.raw, now, undefined, profile);
   } catch (err) {
     if (err instanceof InputError) return { line: rec.line, error: err.message };
     throw err;
@@ -48,6 +55,7 @@ export function prepareRecord(rec: SourceRecord, now: string): PreparedRecord {
     groupRef: reg.groupRef,
     ids,
     contacts: contactPairs(reg),
+    values: valuePairs(reg),
     json: JSON.stringify(reg),
     cols: columnValues(reg, null),
   };

@@ -18,6 +18,8 @@ import {
 } from "./attributes.ts";
 import { type Cond, filterError, type Op, show } from "./query_parse.ts";
 import { isTextAttribute, likeTest, textAttributeTest } from "./query_text.ts";
+import type { ProfileAttribute } from "../registries/profile.ts";
+import { profileAttributeOf, profileAttributeTest } from "./query_values.ts";
 
 /** A compiled WHERE fragment and its parameters. */
 export interface Compiled {
@@ -34,7 +36,15 @@ interface Out {
 
 /** What compilation depends on. */
 export interface SqlContext {
+  /** The kind of record searched (which core attributes apply). */
   recordType: RecordType;
+  /** Its storage record type (`person` when not given; `crvs_person`, ...): a SQL constant of a checked name. */
+  storage?: string;
+  /** The storage record type of the registry's groups (a person's household attributes); `group` by default. */
+  groupStorage?: string;
+  /** The registry's own searchable attributes (registrant_values) and identifier types. */
+  attributes?: readonly ProfileAttribute[];
+  idTypes?: readonly string[];
   /** Today (YYYY-MM-DD, UTC), for `age`. */
   today: string;
   /** "search" reads live rows only; "match" evaluates one registrant, deleted or not. */
@@ -71,13 +81,14 @@ export function toSql(cond: Cond, ctx: SqlContext): Compiled {
 }
 
 /**
- * `FROM … WHERE …` of a search statement over the live records of `recordType` matching `where` (compiled in
- * search mode): the household joined when `where` reads it, and the statement budget checked first on every
- * row of each table the statement loops over (src/db/budget.ts).
+ * `FROM … WHERE …` of a search statement over the live records of storage record type `recordType` matching
+ * `where` (compiled in search mode): the household (of storage type `groupStorage`) joined when `where` reads
+ * it, and the statement budget checked first on every row of each table the statement loops over
+ * (src/db/budget.ts). Both types are checked plain names (src/registries/index.ts), never client input.
  */
-export function searchFrom(where: Compiled, recordType: RecordType): string {
+export function searchFrom(where: Compiled, recordType: string, groupStorage = "group"): string {
   const join = where.household
-    ? " LEFT JOIN registrants g ON g.id = r.group_id AND g.record_type = 'group' AND g.deleted_at IS NULL"
+    ? ` LEFT JOIN registrants g ON g.id = r.group_id AND g.record_type = '${groupStorage}' AND g.deleted_at IS NULL`
     : "";
   const checks = where.household ? `${budgetTerm("r.id")} AND ${budgetTerm("g.id")}` : budgetTerm("r.id");
   return `FROM registrants r${join} WHERE ${checks} AND r.record_type = '${recordType}' ` +
@@ -95,8 +106,10 @@ function comparison(attr: string, op: Op, value: unknown, ctx: SqlContext, out: 
   const { params } = out;
   const name = attr.trim();
   if (name.toLowerCase() === "age") return age(op, value, ctx, params);
-  const idType = identifierType(name);
+  const idType = identifierType(name, ctx.idTypes);
   if (idType !== undefined) return identifier(idType || undefined, op, value, ctx, params);
+  const own = profileAttributeOf(name, ctx);
+  if (own) return profileAttributeTest(own, attr, op, value, ctx, params);
   if (isTextAttribute(name)) return textAttributeTest(name, op, valuesFor(op, value), ctx, params);
   const def = attributeOf(name);
   if (!def) throw filterError(`attribute ${show(attr)} is not searchable`);
@@ -131,13 +144,16 @@ function comparison(attr: string, op: Op, value: unknown, ctx: SqlContext, out: 
  */
 function household(target: string, op: Op, test: string, ctx: SqlContext, out: Out): string {
   if (ctx.mode === "match") {
-    return `EXISTS (SELECT 1 FROM registrants g WHERE g.id = r.group_id AND g.record_type = 'group' AND ${test})`;
+    return `EXISTS (SELECT 1 FROM registrants g WHERE g.id = r.group_id AND g.record_type = '${
+      ctx.groupStorage ?? "group"
+    }' AND ${test})`;
   }
   out.household = true;
   return `(${op === "ne" ? "g.id" : target} IS NOT NULL AND ${test})`;
 }
 
-function valuesFor(op: Op, value: unknown): unknown[] {
+/** The values of a comparison: one, or the list of an `in` (bounded). */
+export function valuesFor(op: Op, value: unknown): unknown[] {
   if (op !== "in") {
     if (typeof value === "object" && value !== null) throw filterError(`operator ${op} needs a single value`);
     return [value];
@@ -152,7 +168,8 @@ function valuesFor(op: Op, value: unknown): unknown[] {
   return list;
 }
 
-function columnTest(
+/** `target op ?` (or `IN (…)`) with the values bound. */
+export function columnTest(
   target: string,
   op: Compare | "in",
   values: Array<string | number>,
@@ -164,7 +181,7 @@ function columnTest(
 }
 
 /** Timestamps are compared by day: `eq 2024-01-02` means any time that day. */
-function timestampTest(
+export function timestampTest(
   target: string,
   op: Compare | "in",
   days: string[],
@@ -252,8 +269,11 @@ function age(op: Op, value: unknown, ctx: SqlContext, params: Array<string | num
   }
 }
 
-/** "" for any type (`identifier`), the type for `UIN`, `identifier.UIN`, `id.uin`; undefined otherwise. */
-function identifierType(name: string): string | undefined {
+/**
+ * "" for any type (`identifier`), the type for `UIN`, `identifier.UIN`, `id.uin` (and the registry's own
+ * identifier types, `FARMER_ID`); undefined otherwise.
+ */
+function identifierType(name: string, idTypes: readonly string[] = []): string | undefined {
   const lower = name.toLowerCase();
   if (lower === "identifier" || lower === "identifier_value" || lower === "id") return "";
   const m = /^(?:identifier|id)\.(.+)$/i.exec(name);
@@ -262,7 +282,8 @@ function identifierType(name: string): string | undefined {
     if (!t) throw filterError(`invalid identifier type ${show(m[1])}`);
     return t;
   }
-  return ID_TYPE_ATTRIBUTES.has(name.toUpperCase()) ? name.toUpperCase() : undefined;
+  const upper = name.toUpperCase();
+  return ID_TYPE_ATTRIBUTES.has(upper) || idTypes.includes(upper) ? upper : undefined;
 }
 
 function identifier(

@@ -17,6 +17,8 @@ import { normaliseContact } from "./contacts.ts";
 /** What a text comparison depends on. */
 export interface TextContext {
   recordType: RecordType;
+  /** The storage record type searched (`person` when not given): a checked plain name. */
+  storage?: string;
   mode: "search" | "match";
 }
 
@@ -34,7 +36,6 @@ const SPECIAL: Record<string, "name" | "phone" | "email" | "search_text"> = {
 };
 
 const NAME_COLUMNS = ["given_name", "second_name", "surname"] as const;
-const LIVE_PERSON = "record_type = 'person' AND deleted_at IS NULL";
 
 /** Whether `name` is compiled here. */
 export function isTextAttribute(name: string): boolean {
@@ -128,14 +129,15 @@ function nameTest(op: Op, values: unknown[], ctx: TextContext, params: Params): 
     });
     return `COALESCE((${parts.join(" OR ")}), 0)`;
   }
-  return `r.id IN (${nameSubqueries(op, values, params, "name").join(" UNION ALL ")})`;
+  return `r.id IN (${nameSubqueries(op, values, ctx, params, "name").join(" UNION ALL ")})`;
 }
 
-function nameSubqueries(op: Op, values: unknown[], params: Params, attr: string): string[] {
+function nameSubqueries(op: Op, values: unknown[], ctx: TextContext, params: Params, attr: string): string[] {
+  const live = `n.record_type = '${ctx.storage ?? "person"}' AND n.deleted_at IS NULL`;
   return NAME_COLUMNS.map((c) => {
     const [sql, p] = nameColumnTest(`n.${c}`, op, values, attr);
     params.push(...p);
-    return `SELECT n.id FROM registrants n WHERE ${budgetTerm("n.id")} AND ${sql} AND n.${LIVE_PERSON}`;
+    return `SELECT n.id FROM registrants n WHERE ${budgetTerm("n.id")} AND ${sql} AND ${live}`;
   });
 }
 
@@ -186,7 +188,9 @@ function searchText(op: Op, values: unknown[], ctx: TextContext, params: Params)
   let test = `r.id IN (${subs.join(" UNION ALL ")})`;
   if (ctx.recordType === "person") {
     if (search) {
-      test = `r.id IN (${[...subs, ...nameSubqueries(p, texts, params, "search_text")].join(" UNION ALL ")})`;
+      test = `r.id IN (${
+        [...subs, ...nameSubqueries(p, texts, ctx, params, "search_text")].join(" UNION ALL ")
+      })`;
     } else {
       const names = NAME_COLUMNS.map((c) => {
         const [sql, np] = nameColumnTest(`r.${c}`, p, texts, "search_text");

@@ -1,15 +1,14 @@
 /** Answering one DCI search item: validate, compile, count, fetch a page and map records. */
 import type { Db } from "../db/sqlite.ts";
-import type { RecordType } from "./attributes.ts";
 import { parseQuery, QueryError, show } from "./query_parse.ts";
 import { type Compiled, searchFrom, toSql } from "./query_sql.ts";
 import { fromRow, REGISTRANT_SELECT, type StoredRegistrant } from "./store.ts";
-import { toDciGroup, toDciPerson } from "./mapping.ts";
 import { stmt } from "../db/statements.ts";
 import { BudgetExceeded, type StatementBudget, withStatementBudget } from "../db/budget.ts";
 import { HEADER_SAFE_ID_RULE, isHeaderSafeId } from "../dci/limits.ts";
-import { recordTypeName, REG_TYPE_NAMES } from "../dci/vocabulary.ts";
 import { ItemRejection, paginationOf, recordTypeOf, regTypeRecordType, sortOf } from "./search_criteria.ts";
+import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
+import { groupStorageOf, socialRegistry } from "../registries/index.ts";
 import { afterCursor, type CursorPosition, encodeCursor, orderBy, type SortKey } from "./search_cursor.ts";
 
 export { recordTypeOf } from "./search_criteria.ts";
@@ -52,10 +51,11 @@ export interface SearchContext {
   now: number;
   /** The request's SQL time budget, shared by its items (DCI_SEARCH_BUDGET_MS; searchMessage sets it). */
   budget?: StatementBudget;
+  /** The registry of the request's path (social when not given): its vocabulary, attributes and records. */
+  profile?: RegistryProfile;
 }
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
-const REG_TYPE = REG_TYPE_NAMES.social;
 
 type Obj = Record<string, unknown>;
 
@@ -89,7 +89,7 @@ export function rejectItem(
   };
 }
 
-/** Answers one search item of the social registry; never throws for client mistakes. */
+/** Answers one search item of the registry `ctx.profile`; never throws for client mistakes. */
 export function searchItem(ctx: SearchContext, item: unknown): SearchResponseItem {
   try {
     return runItem(ctx, item);
@@ -132,19 +132,29 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
   if (!isObj(sc)) {
     throw new ItemRejection("rjct.search_criteria.invalid", "search_criteria must be an object");
   }
-  const implied = regTypeRecordType(sc.reg_type);
+  const profile = ctx.profile ?? socialRegistry();
+  const implied = regTypeRecordType(sc.reg_type, profile);
   const parsed = parseQuery(sc.query_type, sc.query);
   const named = sc.reg_record_type ?? sc.response_entity ?? parsed.collection;
   const recordType = named !== undefined && named !== null && named !== ""
-    ? recordTypeOf(named)
-    : implied ?? "person";
-  const sort = sortOf(sc.sort, recordType);
+    ? recordTypeOf(named, profile)
+    : implied ?? profile.recordTypes[0];
+  const sort = sortOf(sc.sort, recordType.kind);
   const { pageSize, pageNumber, after } = paginationOf(sc.pagination, ctx.maxPageSize, sort);
   const today = new Date(ctx.now).toISOString().slice(0, 10);
-  const where = toSql(parsed.cond, { recordType, today, mode: "search" });
+  const where = toSql(parsed.cond, {
+    recordType: recordType.kind,
+    storage: recordType.storage,
+    groupStorage: groupStorageOf(profile),
+    attributes: profile.attributes,
+    idTypes: profile.idTypes,
+    today,
+    mode: "search",
+  });
   const read = () =>
     readMatches(ctx, {
       where,
+      profile,
       recordType,
       sort,
       pageSize,
@@ -159,8 +169,8 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
     status: "succ",
     data: {
       version: "1.0.0",
-      reg_type: REG_TYPE,
-      reg_record_type: recordTypeName(recordType),
+      reg_type: profile.regType,
+      reg_record_type: recordType.names[0],
       reg_records: records,
     },
     pagination: {
@@ -181,7 +191,8 @@ function readMatches(
   ctx: SearchContext,
   q: {
     where: Compiled;
-    recordType: RecordType;
+    profile: RegistryProfile;
+    recordType: RecordTypeDef;
     sort: SortKey[];
     pageSize: number;
     offset: number;
@@ -189,7 +200,7 @@ function readMatches(
     identifierLookup: boolean;
   },
 ): { total: number; records: Record<string, unknown>[]; nextCursor?: string } {
-  const base = searchFrom(q.where, q.recordType);
+  const base = searchFrom(q.where, q.recordType.storage, groupStorageOf(q.profile));
   const params = q.where.params;
   const keyset = q.after ? afterCursor(q.sort, q.after) : undefined;
   const columns = ["r.id AS id", ...q.sort.map((k, i) => `r.${k.column} AS k${i}`)].join(", ");
@@ -224,12 +235,19 @@ function readMatches(
   const regs = fetchRows(ctx.db, rows.slice(0, q.pageSize).map((r) => Number(r[0]))).map(fromRow);
   return {
     total,
-    records: q.recordType === "group" ? withMembers(ctx.db, regs) : regs.map((r) => toDciPerson(r)),
+    records: q.recordType.kind === "group"
+      ? withMembers(ctx.db, q.profile, q.recordType, regs)
+      : regs.map((r) => q.profile.toRecord(r, q.recordType, { withContext: true })),
     ...(nextCursor ? { nextCursor } : {}),
   };
 }
 
-function withMembers(db: Db, groups: StoredRegistrant[]): Record<string, unknown>[] {
+function withMembers(
+  db: Db,
+  profile: RegistryProfile,
+  recordType: RecordTypeDef,
+  groups: StoredRegistrant[],
+): Record<string, unknown>[] {
   if (groups.length === 0) return [];
   const ids = groups.map((g) => g.id);
   const rows = stmt(
@@ -243,7 +261,9 @@ function withMembers(db: Db, groups: StoredRegistrant[]): Record<string, unknown
     list.push(fromRow(r));
     byGroup.set(Number(r.group_id), list);
   }
-  return groups.map((g) => toDciGroup(g, byGroup.get(g.id) ?? []));
+  return groups.map((g) =>
+    profile.toRecord(g, recordType, { members: byGroup.get(g.id) ?? [], withContext: true })
+  );
 }
 
 /** Rows of `ids` with their data, in the order of `ids`. */

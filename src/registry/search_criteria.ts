@@ -5,6 +5,8 @@
 import { attributeOf, type RecordType } from "./attributes.ts";
 import { show } from "./query_parse.ts";
 import { type CursorPosition, decodeCursor, type SortKey } from "./search_cursor.ts";
+import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
+import { isRegType, recordTypeNamed } from "../registries/index.ts";
 
 /** A per-item rejection of a search (its code is a SearchStatusReasonCode). */
 export class ItemRejection extends Error {
@@ -23,9 +25,6 @@ export class ItemRejection extends Error {
 }
 
 const MAX_SORT = 5;
-const SOCIAL = new Set(["social", "sr", "social_registry", "socialregistry", "social-registry"]);
-const PERSON = new Set(["individual", "person", "srperson", "member"]);
-const GROUP = new Set(["group", "household", "srgroup"]);
 
 type Obj = Record<string, unknown>;
 
@@ -34,32 +33,35 @@ function isObj(v: unknown): v is Obj {
 }
 
 /**
- * Accepts an absent reg_type or one naming the social registry, case-insensitively: the spec's
- * `ns:org:RegistryType:Social`, `social`, `SOCIAL_REGISTRY`, and the names of its record kinds that clients
- * send as a registry type (OpenSPP `SPP:RegistryType:Individual|Group`, OpenG2P `Individual`), which also
- * choose the record type when `reg_record_type` is absent.
+ * Accepts an absent reg_type or one naming the registry of the path (`profile`), case-insensitively after the
+ * last `:`: its regType (the spec's `ns:org:RegistryType:Social`), its aliases (`social`, `SOCIAL_REGISTRY`),
+ * and the names of its record types that clients send as a registry type (OpenSPP
+ * `SPP:RegistryType:Individual|Group`, OpenG2P `Individual`), which also choose the record type when
+ * `reg_record_type` is absent.
  */
-export function regTypeRecordType(raw: unknown): RecordType | undefined {
+export function regTypeRecordType(raw: unknown, profile: RegistryProfile): RecordTypeDef | undefined {
   if (raw === undefined || raw === null || raw === "") return undefined;
-  const last = typeof raw === "string" && raw.length <= 200
-    ? raw.trim().toLowerCase().split(":").pop() ?? ""
-    : "";
-  if (SOCIAL.has(last)) return undefined;
-  if (PERSON.has(last)) return "person";
-  if (GROUP.has(last)) return "group";
+  if (isRegType(profile, raw)) return undefined;
+  const named = recordTypeNamed(profile, raw);
+  if (named) return named;
   throw new ItemRejection(
     "rjct.search_criteria.invalid",
-    `reg_type ${show(raw)} is not served here (social)`,
+    `reg_type ${show(raw)} is not served here (${profile.name})`,
   );
 }
 
-/** The record type a search returns: reg_record_type, response_entity or the expression's collection. */
-export function recordTypeOf(raw: unknown): RecordType {
-  if (raw === undefined || raw === null || raw === "") return "person";
-  const t = typeof raw === "string" ? raw.trim().toLowerCase().split(":").pop() : undefined;
-  if (t !== undefined && GROUP.has(t)) return "group";
-  if (t !== undefined && PERSON.has(t)) return "person";
-  throw new ItemRejection("rjct.search_criteria.invalid", `record type ${show(raw)} is not Person or Group`);
+/**
+ * The record type of `profile` a search returns: reg_record_type, response_entity or the expression's
+ * collection (the registry's first record type when none is named).
+ */
+export function recordTypeOf(raw: unknown, profile: RegistryProfile): RecordTypeDef {
+  if (raw === undefined || raw === null || raw === "") return profile.recordTypes[0];
+  const named = recordTypeNamed(profile, raw);
+  if (named) return named;
+  throw new ItemRejection(
+    "rjct.search_criteria.invalid",
+    `record type ${show(raw)} is not ${profile.recordTypes.map((rt) => rt.names[0]).join(" or ")}`,
+  );
 }
 
 /** The sort keys (allowlisted columns), before the final `r.id`. */

@@ -8,6 +8,7 @@ import { DciRejection } from "../dci/errors.ts";
 import { statementBudget } from "../db/budget.ts";
 import { referenceIdOf, rejectItem, searchItem, type SearchResponseItem } from "./search.ts";
 import { checkVersion } from "../dci/header_rules.ts";
+import { profileOf } from "../registries/index.ts";
 
 /** The parts of a request header the search reads. */
 export interface SearchHeader {
@@ -40,8 +41,10 @@ export interface SearchInput {
   lenientTotalCount?: boolean;
 }
 
-/** Registries whose search is implemented. */
-export const SEARCHABLE_REGISTRIES: readonly Registry[] = ["social"];
+/** Whether `registry` has a profile whose spec defines search. */
+export function isSearchable(registry: string): boolean {
+  return profileOf(registry)?.standardActions.includes("search") ?? false;
+}
 
 /**
  * The header-level checks of a search message, run before any item (by the sync route, and at accept for an async
@@ -93,7 +96,8 @@ export function searchMessage(
   const items = checkSearchHeader(deps.config, input.header, input.message, input);
   const message = input.message as Record<string, unknown>;
   const now = deps.clock.now();
-  const supported = SEARCHABLE_REGISTRIES.includes(input.registry);
+  const profile = profileOf(input.registry);
+  const supported = isSearchable(input.registry);
   const seen = new Set<string>();
   // One SQL time budget for the whole request: its items share it, so no request holds the isolate longer.
   const budgetMs = deps.config.searchBudgetMs;
@@ -103,6 +107,7 @@ export function searchMessage(
     maxResults: deps.config.searchMaxResults,
     now,
     budget: statementBudget(budgetMs, () => deps.clock.now()),
+    profile,
   };
   const answers = items.map((item) => {
     // rjct.action.not_supported is a header-level code: the header carries it, the items only the reason.

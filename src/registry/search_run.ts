@@ -5,12 +5,7 @@
  */
 import type { Deps } from "../deps.ts";
 import { queryTypeName } from "./query_parse.ts";
-import {
-  SEARCHABLE_REGISTRIES,
-  type SearchInput,
-  searchMessage,
-  type SearchOutcome,
-} from "./search_message.ts";
+import { isSearchable, type SearchInput, searchMessage, type SearchOutcome } from "./search_message.ts";
 
 /** Answers a search message of `senderId` (throws DciRejection for header-level problems, as searchMessage). */
 export async function runSearch(
@@ -24,7 +19,7 @@ export async function runSearch(
 
 /** Whether an item of the message is more than an identifier lookup. */
 function mayScan(input: SearchInput): boolean {
-  if (!SEARCHABLE_REGISTRIES.includes(input.registry)) return false;
+  if (!isSearchable(input.registry)) return false;
   const items = (input.message as { search_request?: unknown } | null)?.search_request;
   if (!Array.isArray(items)) return false;
   return items.some((item) => {

@@ -5,6 +5,7 @@
  */
 import type { SourceRecord } from "./batch.ts";
 import { csvRecords } from "./csv.ts";
+import type { RegistryProfile } from "../registries/profile.ts";
 
 /** Import file formats. */
 export type ImportFormat = "ndjson" | "json" | "csv";
@@ -129,9 +130,13 @@ function parseElement(text: string, line: number): SourceRecord {
   }
 }
 
-/** The records of an import stream in the given format. */
-export function recordsOf(format: ImportFormat, chunks: AsyncIterable<string>): AsyncGenerator<SourceRecord> {
+/** The records of an import stream in the given format (CSV: through `profile`'s columns, social's by default). */
+export function recordsOf(
+  format: ImportFormat,
+  chunks: AsyncIterable<string>,
+  profile?: RegistryProfile,
+): AsyncGenerator<SourceRecord> {
   if (format === "ndjson") return ndjsonRecords(chunks);
   if (format === "json") return jsonArrayRecords(chunks);
-  return csvRecords(chunks);
+  return csvRecords(chunks, profile);
 }

@@ -1,22 +1,51 @@
-/** Start-up work for the registry: finish an interrupted bulk load, seed a demo registry into an empty one. */
+/** Start-up work for the registry: finish an interrupted bulk load, seed every served registry into an empty one. */
 import type { Deps } from "../deps.ts";
 import { restoreIndexes } from "./bulk.ts";
-import { writeAll } from "./batch.ts";
-import { demoRecords } from "./seed.ts";
+import { type SourceRecord, writeAll } from "./batch.ts";
 import { stmt } from "../db/statements.ts";
+import { registryProfiles } from "../registries/index.ts";
+import type { RegistryProfile } from "../registries/profile.ts";
 
-/** True when no registrant (live or deleted) exists. */
-export function registryIsEmpty(deps: Pick<Deps, "db">): boolean {
-  return stmt(deps.db, "SELECT 1 FROM registrants LIMIT 1").get() === undefined;
+/** True when no registrant (live or deleted) exists (of `registry` when given, else of any registry). */
+export function registryIsEmpty(deps: Pick<Deps, "db">, registry?: string): boolean {
+  if (registry === undefined) return stmt(deps.db, "SELECT 1 FROM registrants LIMIT 1").get() === undefined;
+  return stmt(deps.db, "SELECT 1 FROM registrants WHERE registry = ? LIMIT 1").get(registry) === undefined;
 }
 
-/** Recreates deferred indexes, then seeds `config.demoSize` demo persons when `config.seedDemo` and empty. */
+/** The registries this server serves (DCI_REGISTRIES when the config has it, else every known one). */
+export function servedProfiles(config: unknown): RegistryProfile[] {
+  const served = (config as { registries?: readonly string[] }).registries;
+  return registryProfiles().filter((p) => !served || served.includes(p.name));
+}
+
+/** A profile's demo records (`profile.demo`) as import source records. */
+export function* demoSource(profile: RegistryProfile, count: number, seed: number): Generator<SourceRecord> {
+  for (const raw of profile.demo(count, seed)) yield { line: 0, raw };
+}
+
+/**
+ * Recreates deferred indexes, then, when `config.seedDemo` and the data dir holds no registrant, seeds every
+ * served registry with its demo (`config.demoSize` records each, the partners' test records first).
+ */
 export async function registryStartup(deps: Deps): Promise<void> {
   const restored = restoreIndexes(deps.db);
   if (restored > 0) deps.log.warn("registry indexes rebuilt after an interrupted bulk load", { restored });
   if (!deps.config.seedDemo || deps.config.demoSize === 0 || !registryIsEmpty(deps)) return;
-  const report = await writeAll(deps.db, demoRecords(deps.config.demoSize, 1), {
-    now: () => new Date(deps.clock.now()).toISOString(),
-  });
-  deps.log.info("demo registry seeded", { persons: deps.config.demoSize, records: report.registered });
+  for (const profile of servedProfiles(deps.config)) {
+    const report = await writeAll(deps.db, demoSource(profile, deps.config.demoSize, 1), {
+      now: () => new Date(deps.clock.now()).toISOString(),
+      profile,
+    });
+    if (report.rejectedCount > 0) {
+      deps.log.warn("demo records refused", {
+        registry: profile.name,
+        rejected: report.rejected.slice(0, 5),
+      });
+    }
+    deps.log.info("demo registry seeded", {
+      registry: profile.name,
+      size: deps.config.demoSize,
+      records: report.registered,
+    });
+  }
 }

@@ -4,9 +4,19 @@ import { stmt } from "../db/statements.ts";
 import { InputError, type Registrant } from "./model.ts";
 import { recordEvent, type RegistryEventType } from "./events.ts";
 import { contactPairs, writeContacts } from "./contacts.ts";
+import { valuePairs, writeValues } from "./values.ts";
+import { profileOf, recordTypeOfStorage } from "../registries/index.ts";
+import { ensureRegistryIndexes } from "../registries/indexes.ts";
 
-/** The registry this store holds (the other registry types are not implemented). */
+/** The default registry (the one every caller that names none means). */
 export const STORE_REGISTRY = "social";
+
+/** The registry a storage record type belongs to (throws for one no registered profile declares). */
+export function registryOfRecordType(recordType: string): string {
+  const found = recordTypeOfStorage(recordType);
+  if (!found) throw new InputError([`record_type: ${JSON.stringify(recordType)} belongs to no registry`]);
+  return found.profile.name;
+}
 
 /** A stored registrant with its row id and deletion time. */
 export interface StoredRegistrant extends Registrant {
@@ -18,13 +28,13 @@ export interface StoredRegistrant extends Registrant {
 export const REGISTRANT_COLUMNS =
   `record_type, external_id, given_name, second_name, surname, sex, birth_date, death_date,
   locality, region, postal_code, country, group_id, relationship, group_type, group_size, poverty_score,
-  registration_date, last_updated`;
+  registration_date, last_updated, registry`;
 const JOINED = "SELECT r.id, d.data, r.deleted_at FROM registrants r JOIN registrant_data d ON d.id = r.id";
 
 const SQL = {
-  byExternal: `${JOINED} WHERE r.external_id = ?`,
+  byExternal: `${JOINED} WHERE r.external_id = ? AND r.registry = ?`,
   byId: `${JOINED} WHERE r.id = ?`,
-  insert: `INSERT INTO registrants (${REGISTRANT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+  insert: `INSERT INTO registrants (${REGISTRANT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
   dataInsert: "INSERT INTO registrant_data (id, data) VALUES (?, ?)",
   dataUpdate: "UPDATE registrant_data SET data = ? WHERE id = ?",
   // Lazy event snapshots ('' = the data as stored) get the data as it was before it changes.
@@ -32,14 +42,16 @@ const SQL = {
     WHERE registrant_id = ? AND snapshot = ''`,
   update: `UPDATE registrants SET record_type=?, external_id=?, given_name=?, second_name=?, surname=?, sex=?,
     birth_date=?, death_date=?, locality=?, region=?, postal_code=?, country=?, group_id=?, relationship=?,
-    group_type=?, group_size=?, poverty_score=?, registration_date=?, last_updated=?, deleted_at=NULL
+    group_type=?, group_size=?, poverty_score=?, registration_date=?, last_updated=?, registry=?, deleted_at=NULL
     WHERE id=?`,
-  idOwner: "SELECT registrant_id AS rid FROM identifiers WHERE id_type = ? AND id_value = ? AND live = 1",
-  idInsert: "INSERT OR REPLACE INTO identifiers (id_value, id_type, registrant_id, live) VALUES (?, ?, ?, 1)",
+  idOwner:
+    "SELECT registrant_id AS rid FROM identifiers WHERE id_type = ? AND id_value = ? AND registry = ? AND live = 1",
+  idInsert:
+    "INSERT OR REPLACE INTO identifiers (id_value, id_type, registrant_id, live, registry) VALUES (?, ?, ?, 1, ?)",
   idDelete: "DELETE FROM identifiers WHERE id_value = ? AND id_type = ? AND registrant_id = ?",
   idKill: "UPDATE identifiers SET live = 0 WHERE id_value = ? AND id_type = ? AND registrant_id = ?",
   softDelete: "UPDATE registrants SET deleted_at = ?, last_updated = ? WHERE id = ?",
-  groupOf: "SELECT id, record_type, deleted_at FROM registrants WHERE external_id = ?",
+  groupOf: "SELECT id, record_type, deleted_at FROM registrants WHERE external_id = ? AND registry = ?",
   members: `${JOINED} WHERE r.group_id = ? AND r.deleted_at IS NULL ORDER BY r.id`,
 };
 
@@ -56,9 +68,13 @@ export function fromRow(row: Row): StoredRegistrant {
   return reg;
 }
 
-/** The registrant with this external id (deleted ones included), or undefined. */
-export function getRegistrant(db: Db, externalId: string): StoredRegistrant | undefined {
-  const row = stmt(db, SQL.byExternal).get(externalId) as Row | undefined;
+/** The registrant of `registry` (social by default) with this external id (deleted ones included), or undefined. */
+export function getRegistrant(
+  db: Db,
+  externalId: string,
+  registry = STORE_REGISTRY,
+): StoredRegistrant | undefined {
+  const row = stmt(db, SQL.byExternal).get(externalId, registry) as Row | undefined;
   return row ? fromRow(row) : undefined;
 }
 
@@ -74,15 +90,18 @@ export function groupMembers(db: Db, groupId: number): StoredRegistrant[] {
 }
 
 /**
- * Creates or replaces a registrant (by external id) and records the event, inside the caller's
- * transaction. `mode: "create"` refuses an existing live id. Throws InputError for conflicts.
+ * Creates or replaces a registrant (by external id, within its registry: the one its record type belongs to)
+ * and records the event, inside the caller's transaction. `mode: "create"` refuses an existing live id. Throws
+ * InputError for conflicts.
  */
 export function saveRegistrant(
   db: Db,
   reg: Registrant,
-  options: { mode: "create" | "upsert"; now: string; registry?: string; groupIds?: Map<string, number> },
+  options: { mode: "create" | "upsert"; now: string; groupIds?: Map<string, number> },
 ): { id: number; eventType: RegistryEventType } {
-  const existing = getRegistrant(db, reg.externalId);
+  const registry = registryOfRecordType(reg.recordType);
+  ensureRegistryIndexes(db, registry);
+  const existing = getRegistrant(db, reg.externalId, registry);
   if (existing && !existing.deletedAt && options.mode === "create") {
     throw new InputError([`id: a registrant ${JSON.stringify(reg.externalId)} already exists`]);
   }
@@ -91,8 +110,8 @@ export function saveRegistrant(
   }
   const groupId = reg.groupRef === undefined
     ? null
-    : options.groupIds?.get(reg.groupRef) ?? resolveGroup(db, reg.groupRef);
-  checkIdentifiers(db, reg, existing?.id);
+    : options.groupIds?.get(reg.groupRef) ?? resolveGroup(db, reg.groupRef, registry);
+  checkIdentifiers(db, reg, registry, existing?.id);
   if (existing && !existing.deletedAt) reg.registrationDate = existing.registrationDate;
   const json = JSON.stringify(reg);
   const values = columnValues(reg, groupId);
@@ -107,13 +126,14 @@ export function saveRegistrant(
     id = Number(stmt(db, SQL.insert).run(...values).lastInsertRowid);
     stmt(db, SQL.dataInsert).run(id, json);
   }
-  for (const i of reg.identifiers) stmt(db, SQL.idInsert).run(i.value, i.type, id);
+  for (const i of reg.identifiers) stmt(db, SQL.idInsert).run(i.value, i.type, id, registry);
   writeContacts(db, id, contactPairs(reg), existing ? contactPairs(existing) : []);
-  if (reg.recordType === "group" && options.groupIds) rememberGroup(options.groupIds, reg.externalId, id);
+  writeValues(db, id, valuePairs(reg), existing ? valuePairs(existing) : []);
+  if (isGroup(reg.recordType) && options.groupIds) rememberGroup(options.groupIds, reg.externalId, id);
   const eventType: RegistryEventType = existing && !existing.deletedAt ? "update" : "registration";
   recordEvent(
     db,
-    { registry: options.registry ?? STORE_REGISTRY, eventType, recordType: reg.recordType, registrantId: id },
+    { registry, eventType, recordType: reg.recordType, registrantId: id },
     json,
     options.now,
   );
@@ -126,13 +146,13 @@ export function rememberGroup(groupIds: Map<string, number>, externalId: string,
   groupIds.set(externalId, id);
 }
 
-/** Soft-deletes a live registrant and records the delete event with the record as it was. */
+/** Soft-deletes a live registrant of `options.registry` (social by default) and records the delete event. */
 export function deleteRegistrant(
   db: Db,
   externalId: string,
   options: { now: string; registry?: string },
 ): StoredRegistrant | undefined {
-  const existing = getRegistrant(db, externalId);
+  const existing = getRegistrant(db, externalId, options.registry ?? STORE_REGISTRY);
   if (!existing || existing.deletedAt) return undefined;
   const { id: _id, deletedAt: _d, ...asItWas } = existing;
   const before = JSON.stringify(asItWas);
@@ -152,19 +172,24 @@ export function deleteRegistrant(
   return { ...existing, deletedAt: options.now };
 }
 
-function resolveGroup(db: Db, ref: string): number {
-  const g = stmt(db, SQL.groupOf).get(ref) as
+/** Whether a storage record type is a group kind (`group`, `fr_group`, ...). */
+export function isGroup(recordType: string): boolean {
+  return recordType === "group" || recordTypeOfStorage(recordType)?.recordType.kind === "group";
+}
+
+function resolveGroup(db: Db, ref: string, registry: string): number {
+  const g = stmt(db, SQL.groupOf).get(ref, registry) as
     | { id: number; record_type: string; deleted_at: string | null }
     | undefined;
   if (!g || g.deleted_at) throw new InputError([`group_id: no household ${JSON.stringify(ref)}`]);
-  if (g.record_type !== "group") throw new InputError([`group_id: ${JSON.stringify(ref)} is not a group`]);
+  if (!isGroup(g.record_type)) throw new InputError([`group_id: ${JSON.stringify(ref)} is not a group`]);
   return Number(g.id);
 }
 
-function checkIdentifiers(db: Db, reg: Registrant, selfId: number | undefined): void {
+function checkIdentifiers(db: Db, reg: Registrant, registry: string, selfId: number | undefined): void {
   const owners = stmt(db, SQL.idOwner);
   for (const i of reg.identifiers) {
-    const owner = owners.get(i.type, i.value) as { rid: number } | undefined;
+    const owner = owners.get(i.type, i.value, registry) as { rid: number } | undefined;
     if (owner && Number(owner.rid) !== selfId) {
       throw new InputError([`identifier ${i.type} ${JSON.stringify(i.value)} belongs to another registrant`]);
     }
@@ -194,19 +219,27 @@ export function columnValues(reg: Registrant, groupId: number | null): Array<str
     reg.povertyScore ?? null,
     reg.registrationDate,
     reg.lastUpdated,
+    registryOfRecordType(reg.recordType),
   ];
 }
 
-/** Live registrants by record type. */
-export function registrantCounts(db: Db): { person: number; group: number; deleted: number } {
+/** Live registrants of `registry` (social by default) by storage record type, and the deleted ones. */
+export function registrantCounts(db: Db, registry = STORE_REGISTRY): Record<string, number> {
   const rows = stmt(
     db,
-    `SELECT record_type AS t, deleted_at IS NOT NULL AS d, COUNT(*) AS n FROM registrants GROUP BY 1, 2`,
-  ).all() as Array<{ t: string; d: number; n: number }>;
-  const out = { person: 0, group: 0, deleted: 0 };
+    `SELECT record_type AS t, deleted_at IS NOT NULL AS d, COUNT(*) AS n FROM registrants WHERE registry = ?
+     GROUP BY 1, 2`,
+  ).all(registry) as Array<{ t: string; d: number; n: number }>;
+  const out: Record<string, number> = {};
+  for (const rt of recordTypeOfStorageList(registry)) out[rt] = 0;
+  out.deleted = 0;
   for (const r of rows) {
     if (r.d) out.deleted += Number(r.n);
-    else out[r.t as "person" | "group"] += Number(r.n);
+    else out[r.t] = (out[r.t] ?? 0) + Number(r.n);
   }
   return out;
+}
+
+function recordTypeOfStorageList(registry: string): string[] {
+  return profileOf(registry)?.recordTypes.map((rt) => rt.storage) ?? [];
 }

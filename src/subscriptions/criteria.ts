@@ -15,6 +15,7 @@ import {
 import { subscriptionTime } from "./rules.ts";
 import type { NewSubscription } from "./store.ts";
 import { MAX_FILTER_JSON, MAX_FREQUENCY_JSON } from "../dci/limits.ts";
+import { profileOf } from "../registries/index.ts";
 
 type Json = Record<string, unknown>;
 
@@ -48,22 +49,24 @@ function jsonLength(v: unknown): number {
 export function checkCriteria(raw: unknown, registry: string, now: string): CheckedCriteria {
   const c = isObject(raw) ? raw : undefined;
   if (!c) throw new SubscribeRejection("rjct.notify_details.invalid", "subscribe_criteria must be an object");
-  const eventType = normaliseEventType(c.reg_event_type);
+  const profile = profileOf(registry);
+  const eventType = normaliseEventType(c.reg_event_type, profile);
   if (!eventType) {
+    const own = profile?.eventTypes.map((e) => e.names[0]) ?? [];
     throw new SubscribeRejection(
       "rjct.notify_types.invalid",
-      `reg_event_type ${
-        JSON.stringify(c.reg_event_type ?? null)?.slice(0, 60)
-      } is not one of registration, update, delete`,
+      `reg_event_type ${JSON.stringify(c.reg_event_type ?? null)?.slice(0, 60)} is not one of ${
+        ["registration", "update", "delete", ...own].join(", ")
+      }`,
     );
   }
-  const recordType = normaliseRecordType(c.notify_record_type);
+  const recordType = profile ? normaliseRecordType(c.notify_record_type, profile) : undefined;
   if (!recordType) {
     throw new SubscribeRejection(
       "rjct.notify_types.invalid",
-      `notify_record_type ${
-        JSON.stringify(c.notify_record_type ?? null)?.slice(0, 60)
-      } is not person or group`,
+      `notify_record_type ${JSON.stringify(c.notify_record_type ?? null)?.slice(0, 60)} is not ${
+        profile?.recordTypes.map((rt) => rt.storage).join(" or ") ?? `a record type of ${registry}`
+      }`,
     );
   }
   if (jsonLength(c.filter) > MAX_FILTER_JSON) {

@@ -7,10 +7,12 @@ import type { Deps } from "../deps.ts";
 import { beginImmediate, type Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import { EVENT_SNAPSHOT } from "../registry/events.ts";
-import { type CompiledFilter, compileFilter } from "./rules.ts";
+import { type CompiledFilter, compileFilter, isChangeEvent, profileEventType } from "./rules.ts";
 import { fanOutSubscriptions, type SubscriptionRow } from "./store.ts";
 import { insertNotification } from "./notifications.ts";
-import { matchesSnapshot } from "./filter_eval.ts";
+import { matchesSnapshot, readSnapshot } from "./filter_eval.ts";
+import { profileOf } from "../registries/index.ts";
+import type { Registrant } from "../registry/model.ts";
 
 /** A registry event as fan-out reads it. */
 interface EventHead {
@@ -66,11 +68,12 @@ export function fanOutBatch(deps: Deps, cache: FilterCache = new Map(), batch = 
     if (subs.length > 0) {
       for (const ev of events) {
         for (const sub of subs) {
-          if (inScope(sub, ev) && matches(deps, cache, sub, ev, now)) {
+          if (inScope(sub, ev) && isEventOf(deps, sub, ev) && matches(deps, cache, sub, ev, now)) {
             if (
               insertNotification(db, sub.id, {
                 id: ev.id,
-                eventType: ev.event_type,
+                // A registry event type (crvs `Death`) is notified as the subscription asked for it.
+                eventType: sub.reg_event_type,
                 recordType: ev.record_type,
               }, now)
             ) {
@@ -101,14 +104,43 @@ export function fanOutBatch(deps: Deps, cache: FilterCache = new Map(), batch = 
 
 function inScope(sub: SubscriptionRow, ev: EventHead): boolean {
   if (ev.id <= sub.from_event_id) return false;
-  if (
-    sub.registry !== ev.registry || sub.reg_event_type !== ev.event_type || sub.record_type !== ev.record_type
-  ) {
-    return false;
-  }
+  if (sub.registry !== ev.registry || sub.record_type !== ev.record_type) return false;
+  if (isChangeEvent(sub.reg_event_type) && sub.reg_event_type !== ev.event_type) return false;
   if (sub.start_time && ev.created_at < sub.start_time) return false;
   if (sub.end_time && ev.created_at > sub.end_time) return false;
   return true;
+}
+
+/**
+ * Whether the event is the subscription's event type: a change event by its type (inScope), a registry event
+ * type (crvs `Death`) by its profile's `matches` on the record after the change and as it was before (the
+ * registrant's previous event's snapshot).
+ */
+function isEventOf(deps: Deps, sub: SubscriptionRow, ev: EventHead): boolean {
+  if (isChangeEvent(sub.reg_event_type)) return true;
+  const type = profileEventType(profileOf(sub.registry), sub.reg_event_type);
+  if (!type) return false;
+  const after = readSnapshot(ev.snapshot).registrant;
+  if (!after) return false;
+  let before: Registrant | undefined;
+  if (ev.event_type !== "registration") {
+    const prev = stmt(
+      deps.db,
+      `SELECT ${EVENT_SNAPSHOT} AS snapshot FROM registry_events e WHERE e.registrant_id = ? AND e.id < ?
+       ORDER BY e.id DESC LIMIT 1`,
+    ).get(ev.registrant_id, ev.id) as { snapshot: string } | undefined;
+    before = prev ? readSnapshot(prev.snapshot).registrant : undefined;
+  }
+  try {
+    return type.matches(ev.event_type as "registration" | "update" | "delete", after, before);
+  } catch (err) {
+    deps.log.error("registry event type failed on an event; the event is not notified to it", {
+      subscription: sub.code,
+      event_id: ev.id,
+      err,
+    });
+    return false;
+  }
 }
 
 /** Evaluates the subscription's filter against the record as it was at the event. */

@@ -8,7 +8,7 @@ import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import type { CompiledFilter } from "./rules.ts";
 import type { Registrant } from "../registry/model.ts";
-import { toDciRecord } from "../registry/mapping.ts";
+import { dciRecordOf } from "../registries/records.ts";
 
 type Json = Record<string, unknown>;
 
@@ -56,7 +56,7 @@ export function readSnapshot(json: string): { record: Json; registrant?: Registr
   const parsed = JSON.parse(json) as Json;
   if (typeof parsed.externalId === "string" && typeof parsed.recordType === "string") {
     const registrant = parsed as unknown as Registrant;
-    return { registrant, record: toDciRecord(registrant) };
+    return { registrant, record: dciRecordOf(registrant) };
   }
   return { record: parsed };
 }

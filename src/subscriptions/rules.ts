@@ -6,8 +6,15 @@ import type { CallbackUrlMode } from "../senders/settings.ts";
 import { CALLBACK_SUFFIX, callbackBase, trimTrailingSlashes } from "../dci/callback_url.ts";
 import { parseQuery, QueryError } from "../registry/query_parse.ts";
 import { type Compiled, toSql } from "../registry/query_sql.ts";
-import type { RecordType } from "../registry/attributes.ts";
 import type { RegistryEventType } from "../registry/events.ts";
+import type { ProfileEventType, RegistryProfile } from "../registries/profile.ts";
+import {
+  groupStorageOf,
+  lastSegment,
+  recordTypeNamed,
+  recordTypeOfStorage,
+  socialRegistry,
+} from "../registries/index.ts";
 import { canonicalJson } from "../dci/canonical.ts";
 import { normaliseDate } from "../registry/attributes.ts";
 import { DATE_TIME } from "../dci/schemas.ts";
@@ -35,40 +42,49 @@ const EVENT_TYPES: Record<string, RegistryEventType> = {
   remove: "delete",
 };
 
-const RECORD_TYPES: Record<string, RecordType> = {
-  person: "person",
-  srperson: "person",
-  member: "person",
-  individual: "person",
-  group: "group",
-  household: "group",
-  family: "group",
-};
-
-/** The last segment of a code or URN (`spdci-common:RegistryEventType:Register` → `register`), lower case. */
-function lastSegment(raw: unknown): string | undefined {
-  if (typeof raw !== "string" || raw.length > 200) return undefined;
-  return raw.trim().split(/[:/#]/).pop()?.toLowerCase();
+/** Whether `type` is one of the change events every registry has (registration, update, delete). */
+export function isChangeEvent(type: string): type is RegistryEventType {
+  return type === "registration" || type === "update" || type === "delete";
 }
 
-/** Normalises `reg_event_type` (case-insensitive; `REGISTER` accepted), or undefined. */
-export function normaliseEventType(raw: unknown): RegistryEventType | undefined {
+/**
+ * Normalises `reg_event_type` (case-insensitive; `REGISTER` accepted) to a change event, or to one of the
+ * registry's own event types (`profile`, e.g. crvs `Death`: its first name, as stored); undefined otherwise.
+ */
+export function normaliseEventType(raw: unknown, profile?: RegistryProfile): string | undefined {
   const key = lastSegment(raw);
-  return key !== undefined && Object.hasOwn(EVENT_TYPES, key) ? EVENT_TYPES[key] : undefined;
+  if (key === undefined) return undefined;
+  if (Object.hasOwn(EVENT_TYPES, key)) return EVENT_TYPES[key];
+  return profile?.eventTypes.find((e) => e.names.some((n) => lastSegment(n) === key))?.names[0];
 }
 
-/** Normalises `notify_record_type` (`person`, `Person`, `spdci:...:Group`, `household`, ...), or undefined. */
-export function normaliseRecordType(raw: unknown): RecordType | undefined {
-  const key = lastSegment(raw);
-  return key !== undefined && Object.hasOwn(RECORD_TYPES, key) ? RECORD_TYPES[key] : undefined;
+/** The registry event type stored as `name` (its first name) in `profile`, or undefined. */
+export function profileEventType(
+  profile: RegistryProfile | undefined,
+  name: string,
+): ProfileEventType | undefined {
+  return profile?.eventTypes.find((e) => e.names[0] === name);
+}
+
+/**
+ * Normalises `notify_record_type` (`person`, `Person`, `spdci:...:Group`, `household`, ...) to the storage
+ * record type of `profile`'s registry (social when not given), or undefined.
+ */
+export function normaliseRecordType(
+  raw: unknown,
+  profile: RegistryProfile = socialRegistry(),
+): string | undefined {
+  return recordTypeNamed(profile, raw)?.storage;
 }
 
 /**
  * The `reg_event_type` this server sends (notify data, SubscriptionInfo): the spec's NotifyEventRequest enum
  * names a registration `REGISTER`; it has no value for updates and deletes, so those are sent in the same
- * style (`UPDATE`, `DELETE`); event names compare case-insensitively on input.
+ * style (`UPDATE`, `DELETE`); event names compare case-insensitively on input. A registry's own event type is
+ * sent as its profile names it first.
  */
-export function eventTypeName(type: RegistryEventType | string): string {
+export function eventTypeName(type: string): string {
+  if (!isChangeEvent(type)) return type;
   return type === "registration" ? "REGISTER" : type.toUpperCase();
 }
 
@@ -123,20 +139,30 @@ export interface CompiledFilter extends Compiled {
 }
 
 /**
- * Validates and compiles a filter for `recordType` in match mode (deleted registrants included).
- * Throws SubscribeRejection `rjct.notify_details.invalid` naming what is wrong.
+ * Validates and compiles a filter for storage record type `recordType` (its registry's attributes) in match
+ * mode (deleted registrants included). Throws SubscribeRejection `rjct.notify_details.invalid` naming what is
+ * wrong.
  */
 export function compileFilter(
   filterType: unknown,
   filter: unknown,
-  recordType: RecordType,
+  recordType: string,
   today: string,
 ): CompiledFilter | undefined {
   if (isEmptyFilter(filter)) return undefined;
   const type = filterTypeOf(filterType, filter);
+  const found = recordTypeOfStorage(recordType);
   try {
     const parsed = parseQuery(type, filter);
-    const compiled = toSql(parsed.cond, { recordType, today, mode: "match" });
+    const compiled = toSql(parsed.cond, {
+      recordType: found?.recordType.kind ?? (recordType === "group" ? "group" : "person"),
+      storage: recordType,
+      groupStorage: found ? groupStorageOf(found.profile) : undefined,
+      attributes: found?.profile.attributes,
+      idTypes: found?.profile.idTypes,
+      today,
+      mode: "match",
+    });
     return { ...compiled, filterType: String(type).toLowerCase() };
   } catch (err) {
     if (err instanceof QueryError) {
@@ -149,8 +175,8 @@ export function compileFilter(
 /** The key two subscriptions of one sender share when they ask for the same thing. */
 export function dedupeKey(
   registry: string,
-  eventType: RegistryEventType,
-  recordType: RecordType,
+  eventType: string,
+  recordType: string,
   filterType: string | undefined,
   filter: unknown,
 ): string {

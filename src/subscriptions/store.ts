@@ -23,8 +23,10 @@ export interface SubscriptionRow {
   sender_id: string;
   registry: string;
   reg_type: string | null;
-  reg_event_type: "registration" | "update" | "delete";
-  record_type: "person" | "group";
+  /** `registration`, `update`, `delete`, or a registry event type (its profile's first name, e.g. crvs deaths). */
+  reg_event_type: string;
+  /** Storage record type (`person`, `group`, `crvs_person`, ...). */
+  record_type: string;
   notify_record_type: string;
   filter_type: string | null;
   filter: string | null;

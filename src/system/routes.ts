@@ -4,6 +4,7 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { validationHook } from "../http/errors.ts";
 import { stmt } from "../db/statements.ts";
+import { VERSION } from "../version.ts";
 import { storageFull } from "../db/faults.ts";
 import { DciError } from "../dci/errors.ts";
 import { METRICS_CONTENT_TYPE, metricsAuthorized, registerProcessGauges } from "../obs/metrics_access.ts";
@@ -38,7 +39,7 @@ export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
       return c.json(deps.keys.jwks(), 200);
     });
   }
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
   registerProcessGauges(deps);
   app.get("/readyz", async (c) => {
     const checks: Record<string, string> = {};

@@ -42,8 +42,10 @@ function checkCallbacks(deps: Deps): void {
   });
 }
 
+const SPEC_REGISTRIES: readonly string[] = ["social", "crvs", "fr", "dr", "ibr"];
+
 /** The registry a callback comes from: its transaction's, or its notification's subscription's. */
-function callbackRegistry(deps: Deps, raw: unknown): SpecRegistry | undefined {
+function callbackRegistry(deps: Deps, raw: unknown): SpecRegistry | null | undefined {
   const body = (raw ?? {}) as { header?: { action?: unknown }; message?: Record<string, unknown> };
   const header = body.header;
   const message = body.message ?? {};
@@ -56,7 +58,10 @@ function callbackRegistry(deps: Deps, raw: unknown): SpecRegistry | undefined {
       : deps.db.prepare("SELECT registry FROM transactions WHERE correlation_id = ?").get(
         String(message.correlation_id),
       );
-    return (row as { registry?: SpecRegistry } | undefined)?.registry;
+    const registry = (row as { registry?: string } | undefined)?.registry;
+    // A registry without a spec yaml (a test-only profile) is not checked (null); none found: social.
+    if (registry === undefined) return undefined;
+    return SPEC_REGISTRIES.includes(registry) ? registry as SpecRegistry : null;
   } catch {
     return undefined; // closed or a stub database: social
   }

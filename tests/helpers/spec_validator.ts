@@ -49,7 +49,8 @@ interface Compiled {
 
 const compiled = new Map<string, Compiled>();
 
-function newAjv(doc: Json, id: string): Ajv {
+/** An Ajv holding one OpenAPI document (its `components` and `paths`) under `id`, as this suite compiles specs. */
+export function newAjv(doc: Json, id: string): Ajv {
   const ajv = new Ajv({
     allErrors: true,
     verbose: true,
@@ -135,7 +136,7 @@ function shown(value: unknown): string {
  * `oneOf: [<the message>, EncryptedMessage]`; the server never encrypts, so the EncryptedMessage branch's
  * complaints (and the oneOf summary over them) are left out whenever the message's own errors explain the failure.
  */
-function readable(errors: ErrorObject[], at: string): string[] {
+export function readable(errors: ErrorObject[], at: string): string[] {
   const encrypted = (e: ErrorObject) => e.schemaPath.includes("/EncryptedMessage/");
   const own = errors.filter((e) => !encrypted(e) && e.keyword !== "oneOf");
   const kept = own.length > 0 ? errors.filter((e) => !encrypted(e) && !coveredCombinator(e, own)) : errors;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { fixtureDeps, searchOne } from "./fixture.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { writeAll } from "../../src/registry/batch.ts";
-import { demoRecords } from "../../src/registry/seed.ts";
+import { demoRecords } from "../../src/registries/social/seed.ts";
 
 const ROOT = new URL("../../../shared/dci-spec/spdci-schemas/", import.meta.url);
 // deno-lint-ignore no-explicit-any

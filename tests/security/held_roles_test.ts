@@ -6,16 +6,24 @@
 import assert from "node:assert/strict";
 import type { Json } from "../transactions/support.ts";
 import { adminCaller, databaseFingerprint, populated } from "./held_support.ts";
+import { replaceHierarchy } from "../../src/locations/store.ts";
+import { demoPlaces } from "../../src/locations/demo.ts";
 
 const READS = new Set(["GET", "HEAD"]);
 
 Deno.test("held: a viewer token gets 403 on every admin write route (read from app.routes) and changes nothing; an admin token passes", async () => {
   const { h, correlationId, code, notificationId } = await populated();
   try {
+    replaceHierarchy(h.deps.db, demoPlaces(), {
+      source: "demo",
+      now: new Date(h.deps.clock.now()).toISOString(),
+    });
     const ids: Record<string, string> = {
       "senders/:id": h.alice.senderId,
       "clients/:id": h.alice.clientId,
       "registrants/:id": "P-1",
+      "locations/:code": "ZZ",
+      "registries/:registry": "social",
       ":keyId": h.alice.keyId,
       ":correlation_id": correlationId,
       ":code": code,

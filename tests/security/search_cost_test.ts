@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { writeAll } from "../../src/registry/batch.ts";
-import { demoRecords } from "../../src/registry/seed.ts";
+import { demoRecords } from "../../src/registries/social/seed.ts";
 import { searchMessage } from "../../src/registry/search_message.ts";
 import { StatementSync } from "node:sqlite";
 import type { SearchResponseItem } from "../../src/registry/search.ts";
@@ -176,7 +176,7 @@ Deno.test("search budget: a page statement over budget is refused too (it is rea
     import { StatementSync } from "node:sqlite";
     import { testDeps } from ${here("../helpers/deps.ts")};
     import { writeAll } from ${here("../../src/registry/batch.ts")};
-    import { demoRecords } from ${here("../../src/registry/seed.ts")};
+    import { demoRecords } from ${here("../../src/registries/social/seed.ts")};
     import { searchMessage } from ${here("../../src/registry/search_message.ts")};
     const deps = await testDeps();
     await writeAll(deps.db, demoRecords(3000, 1), { now: () => "2026-01-01T00:00:00Z" });

@@ -8,7 +8,7 @@ import { testConfig } from "../../src/config.ts";
 import { closeDeps, openDeps } from "../../src/deps.ts";
 import { silentLogger } from "../../src/obs/log.ts";
 import { writeAll } from "../../src/registry/batch.ts";
-import { demoRecords } from "../../src/registry/seed.ts";
+import { demoRecords } from "../../src/registries/social/seed.ts";
 import { createSearchPool } from "../../src/registry/search_pool.ts";
 import type { SearchInput } from "../../src/registry/search_message.ts";
 import { DciRejection } from "../../src/dci/errors.ts";

@@ -56,8 +56,11 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-/** Starts a receiver; every notification and callback it gets is checked against `registry`'s spec yaml. */
-export function startReceiver(options: { registry?: SpecRegistry } = {}): Receiver {
+/**
+ * Starts a receiver; every notification and callback it gets is checked against `registry`'s spec yaml (none
+ * when `registry` is null: a test-only registry without one).
+ */
+export function startReceiver(options: { registry?: SpecRegistry | null } = {}): Receiver {
   warmCallbackChecks(options.registry);
   const received: Received[] = [];
   const waiters: Array<() => void> = [];

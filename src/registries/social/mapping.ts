@@ -1,5 +1,5 @@
 /** Registrants → DCI records: spdci SRPerson (core Person) and social Group with Members. */
-import type { Address, Registrant } from "./model.ts";
+import type { Address, Registrant } from "../../registry/model.ts";
 
 /** JSON-LD context sent with each top-level record. */
 export const DCI_CONTEXT = {

@@ -2,7 +2,7 @@
  * A deterministic synthetic social registry: households (groups) with a head, often a spouse, children and
  * sometimes an elder; identifiers, birth dates and places. Same `persons` and `seed` → same records.
  */
-import type { SourceRecord } from "./batch.ts";
+import type { SourceRecord } from "../../registry/batch.ts";
 
 const MALE = [
   "Amani",

@@ -1,0 +1,130 @@
+/** `dci-server backup`, `dci-server restore` and `dci-server version`: the operator's side of backups and upgrades. */
+import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
+import { dataPaths } from "../deps.ts";
+import { backupDatabase, backupPath, fileStamp } from "../db/backup.ts";
+import { BackupInvalidError, checkBackup } from "../db/backup_check.ts";
+import { DataDirBusyError, holdExclusiveLock } from "../db/data_dir_lock.ts";
+import { prepareDataDir } from "../db/data_dir.ts";
+import { loadKeyEncryption } from "../keys/kek.ts";
+import { DENO_VERSION, VERSION } from "../version.ts";
+
+const backupCommand: Command = {
+  summary: "Take a consistent backup of the database, also while the server serves",
+  usage: "[FILE]",
+  args: [0, 1],
+  async run({ config, positionals, out }) {
+    const cfg = config();
+    const paths = dataPaths(cfg);
+    if (cfg.dataDir === ":memory:") throw new UsageError("an in-memory data dir has nothing to back up");
+    const target = positionals[0] ?? backupPath(paths.backups, Date.now());
+    try {
+      const result = await backupDatabase(paths.db, target);
+      out(`backup written: ${result.path} (${result.bytes} bytes)`);
+      out(
+        "It holds the server's secrets as the data dir does (sealed when DCI_KEY_ENCRYPTION_KEY is set): " +
+          "keep it as safe as the data dir, and keep the key-encryption key apart from it.",
+      );
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.AlreadyExists) {
+        throw new CliFailure((err as Error).message);
+      }
+      throw err;
+    }
+  },
+};
+
+const restoreCommand: Command = {
+  summary: "Restore a backup into a data dir (refused while a server runs on it)",
+  usage: "FILE [--replace]",
+  args: [1, 1],
+  options: {
+    replace: {
+      type: "boolean",
+      description:
+        "Replace the database the data dir holds (it is backed up first, as pre-restore-<time>.sqlite)",
+    },
+  },
+  async run({ config, positionals, values, out }) {
+    const cfg = config();
+    if (cfg.dataDir === ":memory:") throw new UsageError("restore needs a data dir on disk (--data-dir)");
+    const file = positionals[0];
+    const paths = dataPaths(cfg);
+    let summary;
+    try {
+      summary = checkBackup(file, await loadKeyEncryption(cfg));
+    } catch (err) {
+      if (err instanceof BackupInvalidError) throw new CliFailure(err.message);
+      throw err;
+    }
+    await prepareDataDir(cfg.dataDir, []);
+    let lock;
+    try {
+      lock = holdExclusiveLock(cfg.dataDir);
+    } catch (err) {
+      if (err instanceof DataDirBusyError) throw new CliFailure(err.message);
+      throw err;
+    }
+    try {
+      const kept = await setAside(paths, Boolean(values.replace));
+      if (kept) out(`the database that was there is kept as ${kept}`);
+      await backupDatabase(file, paths.db);
+      // The KV file holds only wake-ups for the database it served; the new server derives its work from SQLite.
+      await removeAll([paths.kv, `${paths.kv}-wal`, `${paths.kv}-shm`]);
+    } finally {
+      lock.release();
+    }
+    out(`restored ${file} into ${cfg.dataDir}`);
+    out(
+      `  migrated by: ${summary.migratedBy || "(not recorded)"}; migrations: ${summary.applied.length}` +
+        (summary.pending.length ? `; to apply at the next start: ${summary.pending.join(", ")}` : ""),
+    );
+    out(`  rows: ${Object.entries(summary.counts).map(([t, n]) => `${t} ${n}`).join(", ")}`);
+    if (summary.kekIds.length) out(`  secrets sealed with key-encryption key ${summary.kekIds.join(", ")}`);
+  },
+};
+
+/**
+ * Makes room for the restored database: nothing to do when the data dir holds none (or an empty file); else,
+ * with `replace`, it is backed up into the backup dir and removed (with its WAL and SHM), and without, refused.
+ */
+async function setAside(
+  paths: { db: string; backups: string },
+  replace: boolean,
+): Promise<string | undefined> {
+  const size = await Deno.stat(paths.db).then((s) => s.size, () => 0);
+  if (size === 0) {
+    await removeAll([paths.db, `${paths.db}-wal`, `${paths.db}-shm`]);
+    return undefined;
+  }
+  if (!replace) {
+    throw new CliFailure(
+      `${paths.db} already holds a database: pass --replace to replace it (a copy is kept)`,
+    );
+  }
+  const kept = await backupDatabase(paths.db, `${paths.backups}/pre-restore-${fileStamp(Date.now())}.sqlite`);
+  await removeAll([paths.db, `${paths.db}-wal`, `${paths.db}-shm`, `${paths.db}-journal`]);
+  return kept.path;
+}
+
+async function removeAll(files: string[]): Promise<void> {
+  for (const f of files) {
+    await Deno.remove(f).catch((err) => {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    });
+  }
+}
+
+const versionCommand: Command = {
+  summary: "Print the version (also: dci-server --version)",
+  run({ out }) {
+    out(`dci-server ${VERSION} (deno ${DENO_VERSION})`);
+    return Promise.resolve();
+  },
+};
+
+/** The backup, restore and version commands. */
+export const backupCommands: CommandTree = {
+  backup: backupCommand,
+  restore: restoreCommand,
+  version: versionCommand,
+};

@@ -1,0 +1,100 @@
+/**
+ * Online backups of the SQLite database with SQLite's backup API (`backup()` of node:sqlite) in one step: the
+ * copy is made inside one read transaction, so it is a consistent snapshot, and writers in this and other
+ * processes carry on meanwhile (WAL mode lets them). A step-by-step copy would restart whenever another
+ * connection wrote, never finishing under load; `VACUUM INTO` needs ATTACH, which Deno allows only with
+ * --allow-all. The copy is written beside its target under a temporary name, owner-only from its first byte
+ * (it holds the same secrets as the data dir), switched to a rollback journal (one self-contained file),
+ * synced, then renamed into place: a backup file either is whole or is not there.
+ *
+ * The Deno KV file is not backed up: it holds only wake-ups and retry delays (src/jobs/queue.ts), and the
+ * sweeper re-derives every due piece of work from SQLite at start (src/jobs/sweeper.ts, the notifier's lanes).
+ */
+import { backup, DatabaseSync } from "node:sqlite";
+import type { Db } from "./sqlite.ts";
+
+/** What a backup wrote. */
+export interface BackupResult {
+  path: string;
+  bytes: number;
+}
+
+/** `2026-11-30T13:05:01.123Z` → `20261130T130501Z`: sortable, and a valid file name everywhere. */
+export function fileStamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d+Z$/, "Z").replace(/[-:]/g, "");
+}
+
+/** Scheduled and CLI backups are named `dci-<stamp>.sqlite`; retention prunes only names of this shape. */
+export const BACKUP_NAME = /^dci-\d{8}T\d{6}Z\.sqlite$/;
+
+/** The default name of a backup taken at `ms` in `dir`. */
+export function backupPath(dir: string, ms: number): string {
+  return `${dir}/dci-${fileStamp(ms)}.sqlite`;
+}
+
+/**
+ * Writes a consistent copy of `db` (an open connection, or the path of a database file) to `target`, which
+ * must not exist. The directory is created owner-only if missing.
+ */
+export async function backupDatabase(db: Db | string, target: string): Promise<BackupResult> {
+  // The source file must exist: opening a missing path would create an empty database.
+  if (typeof db === "string" && !await exists(db)) throw new Deno.errors.NotFound(`no database at ${db}`);
+  const dir = target.includes("/") ? target.slice(0, target.lastIndexOf("/")) || "/" : ".";
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  if (await exists(target)) throw new Deno.errors.AlreadyExists(`${target} exists: choose another name`);
+  const partial = `${target}.partial-${crypto.randomUUID().slice(0, 8)}`;
+  // An empty file is an empty database to SQLite: created here first so that it is owner-only throughout.
+  await Deno.writeFile(partial, new Uint8Array(), { createNew: true, mode: 0o600 });
+  const own = typeof db === "string";
+  // Read-write, though nothing is written: a read-only connection cannot always read a WAL database whose
+  // -shm file is missing.
+  const conn = own ? new DatabaseSync(db) : db;
+  try {
+    if (own) conn.exec("PRAGMA busy_timeout = 5000");
+    // rate -1: every page in one step, under one read transaction (see the top of this file).
+    await backup(conn, partial, { rate: -1 });
+    const copy = new DatabaseSync(partial);
+    try {
+      copy.exec("PRAGMA journal_mode = DELETE");
+    } finally {
+      copy.close();
+    }
+  } catch (err) {
+    await Deno.remove(partial).catch(() => {});
+    throw err;
+  } finally {
+    if (own) conn.close();
+  }
+  await syncFile(partial);
+  await Deno.rename(partial, target);
+  await syncFile(dir).catch(() => {/* a directory cannot be opened for sync on every platform */});
+  return { path: target, bytes: (await Deno.stat(target)).size };
+}
+
+/**
+ * Deletes the oldest backups named `dci-<stamp>.sqlite` in `dir` beyond the newest `keep`; other files (the
+ * pre-migration backups, anything the operator put there) are never touched. Returns the paths deleted.
+ */
+export async function pruneBackups(dir: string, keep: number): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.isFile && BACKUP_NAME.test(e.name)) names.push(e.name);
+  names.sort();
+  const old = names.slice(0, Math.max(0, names.length - keep)).map((n) => `${dir}/${n}`);
+  for (const path of old) await Deno.remove(path);
+  return old;
+}
+
+async function syncFile(path: string): Promise<void> {
+  using f = await Deno.open(path, { read: true });
+  await f.sync();
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * The DCI locations API (spdci-standards src/locations/locations_core_api_v1.0.0.yaml): GET
+ * /.well-known/locations.json, the whole place hierarchy as a `LocationHierarchy`; and its admin read
+ * (GET /admin/v1/locations, /admin/v1/locations/{code}).
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../http/context.ts";
+import type { Deps } from "../deps.ts";
+import { validationHook } from "../http/errors.ts";
+import { DciError } from "../dci/errors.ts";
+import { LEVELS } from "./model.ts";
+import { locationsDocument, placeDocument } from "./document.ts";
+import { type Hierarchy, hierarchyInfo, listPlaces, loadHierarchy, placeWithPath } from "./store.ts";
+
+const PropertyValue = z.object({
+  "@type": z.literal("PropertyValue"),
+  name: z.string().openapi({ description: "The identifier's name: `region_code` for the place's own code" }),
+  identifier: z.string(),
+}).openapi("PropertyValue");
+
+const Place = z.object({
+  "@type": z.literal("Place"),
+  id: z.string().openapi({ description: "The place code (the spec requires `id` without defining it)" }),
+  identifier: z.array(PropertyValue).openapi({
+    description: "The place code (named after its level: country_code, region_code, sub_region_code, " +
+      "locality_code), then any other identifiers it was imported with",
+  }),
+  name: z.string().openapi({ example: "Central Region" }),
+  additional_type: z.enum(LEVELS).openapi({ description: "The place's level in the hierarchy" }),
+  contained_in_place: z.string().nullable().openapi({ description: "The parent's code; null for a root" }),
+  containedInPlace: z.string().nullable().openapi({
+    description: "Same as contained_in_place (the spec requires this spelling without defining it)",
+  }),
+}).openapi("Place");
+
+const LocationHierarchy = z.object({
+  "@context": z.object({ "@context": z.string(), xsd: z.string(), schema: z.string() }),
+  "@type": z.literal("LocationHierarchy"),
+  last_updated: z.string().openapi({ description: "When the hierarchy was last imported or seeded" }),
+  locations: z.array(Place).openapi({ description: "Every place, parents before their children" }),
+}).openapi("LocationHierarchy");
+
+const HttpError = z.object({
+  errors: z.array(z.object({ code: z.string(), message: z.string() })),
+}).openapi("HttpErrorResponse");
+
+const json = (schema: z.ZodType, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+const wellKnown = (path: string) =>
+  createRoute({
+    method: "get",
+    path,
+    tags: ["Locations"],
+    summary: "The place hierarchy (DCI locations API): countries, regions, sub-regions, localities",
+    description: "The codes in records' addresses (country_code, region_code, sub_region_code; locality by " +
+      "name under its region) are the places listed here. Public, cacheable; answers 304 to a matching " +
+      "If-None-Match.",
+    responses: {
+      200: json(LocationHierarchy, "The hierarchy"),
+      304: { description: "Not modified since the ETag sent" },
+      404: json(HttpError, "No hierarchy was imported or seeded"),
+      500: json(HttpError, "The hierarchy could not be read"),
+    },
+  });
+
+/** The served document of one hierarchy version: JSON bytes and their gzip, made once per version. */
+interface Served {
+  version: number;
+  etag: string;
+  json: Uint8Array<ArrayBuffer>;
+  gzip: Uint8Array<ArrayBuffer>;
+}
+
+async function serve(h: Hierarchy): Promise<Served> {
+  const json = new TextEncoder().encode(JSON.stringify(locationsDocument(h)));
+  const stream = new Blob([json]).stream().pipeThrough(new CompressionStream("gzip"));
+  const gzip = new Uint8Array(await new Response(stream).arrayBuffer());
+  // Weak: the same version is sent in two encodings.
+  const etag = `W/"locations-${h.info.version}-${Date.parse(h.info.updatedAt).toString(36)}"`;
+  return { version: h.info.version, etag, json, gzip };
+}
+
+/** If-None-Match (weak comparison, RFC 9110 13.1.2) holds `etag` or `*`. */
+function notModified(header: string | undefined, etag: string): boolean {
+  const bare = (t: string) => t.trim().replace(/^W\//, "");
+  return header?.split(",").some((t) => t.trim() === "*" || bare(t) === bare(etag)) ?? false;
+}
+
+/** Accept-Encoding lists gzip without `q=0`. */
+function acceptsGzip(header: string | undefined): boolean {
+  return header?.split(",").some((item) => {
+    const [coding, ...params] = item.split(";").map((x) => x.trim().toLowerCase());
+    return coding === "gzip" && !params.some((p) => /^q=0(\.0{0,3})?$/.test(p));
+  }) ?? false;
+}
+
+/** GET /.well-known/locations.json (also under /dci_api/v1, as the JWKS is). */
+export function locationsRoutes(deps: Deps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  // The document of the newest version this isolate has read. A replace (by any process) bumps the version in
+  // SQLite, so a request costs one point read until the hierarchy changes; the body (up to ~30 MB for the
+  // largest hierarchy) is serialised and compressed once per version, not per request.
+  let cached: { version: number; served: Promise<Served> } | undefined;
+  const current = async () => {
+    const info = hierarchyInfo(deps.db);
+    if (!info) return undefined;
+    if (cached?.version !== info.version) {
+      const h = loadHierarchy(deps.db);
+      if (!h) return undefined;
+      const entry = { version: h.info.version, served: serve(h) };
+      cached = entry;
+      entry.served.catch(() => cached === entry && (cached = undefined));
+    }
+    return await cached.served;
+  };
+  const httpError = (code: string, message: string) => ({ errors: [{ code, message }] });
+  for (const path of ["/.well-known/locations.json", "/dci_api/v1/.well-known/locations.json"]) {
+    app.openapi(wellKnown(path), async (c) => {
+      let doc;
+      try {
+        doc = await current();
+      } catch (err) {
+        c.get("log")?.error("locations.json could not be read", { err });
+        const id = c.get("requestId") ?? "unknown";
+        return c.json(httpError("err.service.unavailable", `Internal error; quote request id ${id}`), 500);
+      }
+      if (!doc) {
+        return c.json(
+          httpError(
+            "err.request.not_found",
+            "No location hierarchy: `dci-server registry import-locations FILE`",
+          ),
+          404,
+        );
+      }
+      c.header("Cache-Control", "public, max-age=300");
+      c.header("ETag", doc.etag);
+      c.header("Vary", "Accept-Encoding");
+      if (notModified(c.req.header("if-none-match"), doc.etag)) return c.body(null, 304);
+      c.header("Content-Type", "application/json");
+      if (acceptsGzip(c.req.header("accept-encoding"))) {
+        c.header("Content-Encoding", "gzip");
+        return c.body(doc.gzip, 200) as never;
+      }
+      return c.body(doc.json, 200) as never;
+    });
+  }
+  return app;
+}
+
+const AdminPlace = z.object({
+  code: z.string(),
+  name: z.string(),
+  level: z.enum(LEVELS),
+  parent_code: z.string().nullable(),
+  identifiers: z.array(z.object({ name: z.string(), identifier: z.string() })),
+}).openapi("AdminPlace");
+const Code = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).openapi({ example: "central_region" });
+
+const list = createRoute({
+  method: "get",
+  path: "/locations",
+  tags: ["Admin"],
+  summary: "The place hierarchy: its origin and version, and a page of places in document order",
+  request: {
+    query: z.object({
+      parent: z.union([z.literal(""), Code]).optional().openapi({
+        description: "Only the children of this place (empty: only the roots)",
+      }),
+      level: z.enum(LEVELS).optional(),
+      limit: z.coerce.number().int().min(1).max(1000).default(100),
+      offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    }),
+  },
+  responses: {
+    200: json(
+      z.object({
+        hierarchy: z.object({
+          version: z.number(),
+          source: z.string(),
+          updated_at: z.string(),
+          places: z.number(),
+        }).nullable(),
+        items: z.array(AdminPlace),
+      }),
+      "A page of places",
+    ),
+  },
+});
+
+const show = createRoute({
+  method: "get",
+  path: "/locations/{code}",
+  tags: ["Admin"],
+  summary: "One place, its ancestors (root first), its number of children and its locations.json entry",
+  request: { params: z.object({ code: Code }) },
+  responses: {
+    200: json(
+      z.object({
+        place: AdminPlace,
+        ancestors: z.array(AdminPlace),
+        children: z.number(),
+        document: Place,
+      }),
+      "The place",
+    ),
+  },
+});
+
+function adminPlace(p: ReturnType<typeof listPlaces>[number]) {
+  return { code: p.code, name: p.name, level: p.level, parent_code: p.parent, identifiers: p.identifiers };
+}
+
+/** Adds the admin read of the place hierarchy (paths under /admin/v1). */
+export function locationsAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
+  app.openapi(list, (c) => {
+    const q = c.req.valid("query");
+    const info = hierarchyInfo(deps.db);
+    const items = listPlaces(deps.db, q).map(adminPlace);
+    const hierarchy = info &&
+      { version: info.version, source: info.source, updated_at: info.updatedAt, places: info.places };
+    return c.json({ hierarchy: hierarchy ?? null, items }, 200);
+  });
+  app.openapi(show, (c) => {
+    const code = c.req.valid("param").code;
+    const found = placeWithPath(deps.db, code);
+    if (!found) throw new DciError("err.request.not_found", `No place "${code}"`);
+    return c.json({
+      place: adminPlace(found.place),
+      ancestors: found.ancestors.map(adminPlace),
+      children: found.children,
+      document: placeDocument(found.place) as z.infer<typeof Place>,
+    }, 200);
+  });
+}

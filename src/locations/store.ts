@@ -1,0 +1,154 @@
+/** The place hierarchy in SQLite (migration 0017): read whole, replaced whole in one transaction. */
+import type { Db } from "../db/sqlite.ts";
+import { transaction } from "../db/sqlite.ts";
+import { stmt } from "../db/statements.ts";
+import type { Level, Place, PlaceIdentifier } from "./model.ts";
+
+/** What is known about the current hierarchy. */
+export interface HierarchyInfo {
+  /** Grows by one with each replace: the document's ETag. */
+  version: number;
+  /** `demo`, or the name of the file imported. */
+  source: string;
+  /** When it was last replaced (ISO 8601). */
+  updatedAt: string;
+  places: number;
+}
+
+/** A hierarchy and its places in document order. */
+export interface Hierarchy {
+  info: HierarchyInfo;
+  places: Place[];
+}
+
+/** What a replace changed, by code. */
+export interface ReplaceResult {
+  /** Codes not in the hierarchy before. */
+  added: number;
+  /** Codes in both. */
+  kept: number;
+  /** Codes gone. */
+  removed: number;
+  version: number;
+}
+
+type PlaceRow = {
+  code: string;
+  name: string;
+  level: string;
+  parent_code: string | null;
+  identifiers: string | null;
+};
+
+const PLACE_COLUMNS = "code, name, level, parent_code, identifiers";
+
+function placeOf(r: PlaceRow): Place {
+  return {
+    code: r.code,
+    name: r.name,
+    level: r.level as Level,
+    parent: r.parent_code,
+    identifiers: r.identifiers ? JSON.parse(r.identifiers) as PlaceIdentifier[] : [],
+  };
+}
+
+function infoOf(r: { version: number; source: string; updated_at: string; places: number }): HierarchyInfo {
+  return { version: Number(r.version), source: r.source, updatedAt: r.updated_at, places: Number(r.places) };
+}
+
+/** The current hierarchy's version, origin and size; undefined when none was ever loaded. */
+export function hierarchyInfo(db: Db): HierarchyInfo | undefined {
+  const r = stmt(db, "SELECT version, source, updated_at, places FROM location_hierarchy WHERE id = 1").get();
+  return r ? infoOf(r as Parameters<typeof infoOf>[0]) : undefined;
+}
+
+/** The whole hierarchy, read in one statement (one snapshot, even while an import replaces it). */
+export function loadHierarchy(db: Db): Hierarchy | undefined {
+  const rows = stmt(
+    db,
+    `SELECT h.version, h.source, h.updated_at, h.places, l.code, l.name, l.level, l.parent_code, l.identifiers
+       FROM location_hierarchy h LEFT JOIN locations l ON 1
+      WHERE h.id = 1 ORDER BY l.position`,
+  ).all() as Array<PlaceRow & Parameters<typeof infoOf>[0]>;
+  if (rows.length === 0) return undefined;
+  return { info: infoOf(rows[0]), places: rows.filter((r) => r.code !== null).map(placeOf) };
+}
+
+/**
+ * Replaces the hierarchy with `places` (already checked: see checkHierarchy) in one transaction: on any failure
+ * the previous hierarchy stays as it was.
+ */
+export function replaceHierarchy(
+  db: Db,
+  places: readonly Place[],
+  options: { source: string; now: string },
+): ReplaceResult {
+  return transaction(db, () => {
+    const before = new Set(
+      (stmt(db, "SELECT code FROM locations").all() as Array<{ code: string }>).map((r) => r.code),
+    );
+    stmt(db, "DELETE FROM locations").run();
+    const insert = stmt(
+      db,
+      `INSERT INTO locations (${PLACE_COLUMNS}, position) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    let kept = 0;
+    places.forEach((p, i) => {
+      if (before.has(p.code)) kept++;
+      const ids = p.identifiers.length > 0 ? JSON.stringify(p.identifiers) : null;
+      insert.run(p.code, p.name, p.level, p.parent, ids, i);
+    });
+    const version = Number(
+      (stmt(db, "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM location_hierarchy").get() as { v: number })
+        .v,
+    );
+    stmt(
+      db,
+      `INSERT INTO location_hierarchy (id, version, source, updated_at, places) VALUES (1, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET version = excluded.version, source = excluded.source,
+         updated_at = excluded.updated_at, places = excluded.places`,
+    ).run(version, options.source.slice(0, 200), options.now, places.length);
+    return { added: places.length - kept, kept, removed: before.size - kept, version };
+  });
+}
+
+/** One place with its ancestors (root first) and its number of children; undefined when unknown. */
+export function placeWithPath(
+  db: Db,
+  code: string,
+): { place: Place; ancestors: Place[]; children: number } | undefined {
+  const r = stmt(db, `SELECT ${PLACE_COLUMNS} FROM locations WHERE code = ?`).get(code) as
+    | PlaceRow
+    | undefined;
+  if (!r) return undefined;
+  const place = placeOf(r);
+  const ancestors: Place[] = [];
+  // At most three hops: a parent is always a level higher (checkHierarchy).
+  for (let at = place.parent; at !== null && ancestors.length < 4;) {
+    const p = stmt(db, `SELECT ${PLACE_COLUMNS} FROM locations WHERE code = ?`).get(at) as
+      | PlaceRow
+      | undefined;
+    if (!p) break;
+    ancestors.unshift(placeOf(p));
+    at = p.parent_code;
+  }
+  const children = Number(
+    (stmt(db, "SELECT COUNT(*) AS n FROM locations WHERE parent_code = ?").get(code) as { n: number }).n,
+  );
+  return { place, ancestors, children };
+}
+
+/** Places in document order, optionally only the children of `parent` (`""`: the roots) or of one level. */
+export function listPlaces(
+  db: Db,
+  filter: { parent?: string; level?: Level; limit: number; offset: number },
+): Place[] {
+  const rows = stmt(
+    db,
+    `SELECT ${PLACE_COLUMNS} FROM locations
+      WHERE (?1 IS NULL OR (?1 = '' AND parent_code IS NULL) OR parent_code = ?1)
+        AND (?2 IS NULL OR level = ?2)
+      ORDER BY position LIMIT ?+0 OFFSET ?+0`,
+  ).all(filter.parent ?? null, filter.level ?? null, filter.limit, filter.offset) as PlaceRow[];
+  return rows.map(placeOf);
+}

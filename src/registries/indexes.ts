@@ -1,0 +1,74 @@
+/**
+ * The search indexes of the registries other than social: the same core columns social's migrations index,
+ * each index partial on one storage record type (`WHERE record_type = 'crvs_person' AND deleted_at IS NULL`),
+ * so a registry's searches never read another's rows and its writes touch only its own entries. Created the
+ * first time a registry is written (not in the migration): a server holding only social pays nothing for the
+ * others, whose indexes would otherwise each be evaluated (their WHERE) on every social write.
+ */
+import type { Db } from "../db/sqlite.ts";
+import { profileOf } from "./index.ts";
+import { stmt } from "../db/statements.ts";
+import type { RecordTypeDef } from "./profile.ts";
+
+/** Indexed columns per record kind: [name suffix, column list, extra WHERE term]. */
+const PERSON: ReadonlyArray<readonly [string, string, string?]> = [
+  ["birth", "birth_date"],
+  ["death", "death_date"],
+  ["sex_birth", "sex, birth_date"],
+  ["surname", "surname, given_name"],
+  ["given", "given_name"],
+  ["given_ci", "given_name COLLATE NOCASE", "given_name IS NOT NULL"],
+  ["surname_ci", "surname COLLATE NOCASE", "surname IS NOT NULL"],
+  ["locality", "locality"],
+  ["region", "region"],
+  ["registered", "registration_date"],
+  ["updated", "last_updated"],
+];
+const GROUP: ReadonlyArray<readonly [string, string, string?]> = [
+  ["type", "group_type"],
+  ["locality", "locality"],
+  ["region", "region"],
+  ["registered", "registration_date"],
+  ["updated", "last_updated"],
+];
+
+/** The name prefix of a storage record type's indexes (bulk.ts defers them by it). */
+export function indexPrefix(storage: string): string {
+  return `reg_r_${storage}_`;
+}
+
+/** The CREATE INDEX statements of one non-social record type (names and types are checked plain constants). */
+export function recordTypeIndexes(rt: RecordTypeDef): string[] {
+  const cols = rt.kind === "group" ? GROUP : PERSON;
+  return cols.map(([suffix, columns, extra]) =>
+    `CREATE INDEX IF NOT EXISTS ${indexPrefix(rt.storage)}${suffix} ON registrants (${columns}) ` +
+    `WHERE record_type = '${rt.storage}' AND deleted_at IS NULL${extra ? ` AND ${extra}` : ""}`
+  );
+}
+
+const ensured = new WeakMap<Db, Set<string>>();
+
+/**
+ * Creates the indexes of `registry` when missing (once per connection and registry; inside the caller's
+ * transaction when there is one). Skipped while a bulk load has them deferred: its end rebuilds them.
+ */
+export function ensureRegistryIndexes(db: Db, registry: string): void {
+  if (registry === "social") return;
+  let done = ensured.get(db);
+  if (!done) ensured.set(db, done = new Set());
+  if (done.has(registry)) return;
+  const profile = profileOf(registry);
+  if (!profile) return;
+  const deferred = stmt(db, "SELECT 1 FROM registry_deferred_indexes WHERE substr(name, 1, ?) = ? LIMIT 1");
+  for (const rt of profile.recordTypes) {
+    const prefix = indexPrefix(rt.storage);
+    if (deferred.get(prefix.length, prefix) !== undefined) continue;
+    for (const sql of recordTypeIndexes(rt)) db.exec(sql);
+  }
+  done.add(registry);
+}
+
+/** Forgets which registries this connection has checked (after a bulk load deferred and rebuilt indexes). */
+export function forgetEnsuredIndexes(db: Db): void {
+  ensured.delete(db);
+}

@@ -1,0 +1,59 @@
+/**
+ * Registry attributes in the query compiler: an attribute a registry profile declares (ProfileAttribute, e.g.
+ * crvs `vital_event_type`, fr `crop_type`) is a lookup of `registrant_values` by its key (attr, value), one
+ * subquery per comparison, under the statement budget like every other lookup. The attribute name is bound too:
+ * no profile text reaches the SQL.
+ */
+import { budgetTerm } from "../db/budget.ts";
+import { normaliseValue } from "./attributes.ts";
+import { filterError, type Op, show } from "./query_parse.ts";
+import { columnTest, type SqlContext, timestampTest, valuesFor } from "./query_sql.ts";
+import { likeTest } from "./query_text.ts";
+import type { ProfileAttribute } from "../registries/profile.ts";
+
+/** The registry attribute a client-sent name denotes (name or alias, case-insensitive) on the record type. */
+export function profileAttributeOf(name: string, ctx: SqlContext): ProfileAttribute | undefined {
+  if (!ctx.attributes?.length) return undefined;
+  const key = name.toLowerCase();
+  const storage = ctx.storage ?? ctx.recordType;
+  const found = ctx.attributes.find((a) => a.name === key || (a.aliases ?? []).includes(key));
+  if (found && !found.on.includes(storage)) {
+    throw filterError(`attribute ${show(name)} does not apply to ${storage} records`);
+  }
+  return found;
+}
+
+/**
+ * A registry attribute: the registrant has a value (one of several for a list) that passes, looked up in
+ * `registrant_values` by its key (attr, value); `ne` is "has no value equal". The attribute name is bound too.
+ */
+export function profileAttributeTest(
+  a: ProfileAttribute,
+  attr: string,
+  op: Op,
+  value: unknown,
+  ctx: SqlContext,
+  params: Array<string | number>,
+): string {
+  params.push(a.name);
+  let test: string;
+  if (op === "contains" || op === "like") {
+    if (a.kind !== "text" && a.kind !== "upper") {
+      throw filterError(`operator ${op} applies to text attributes, not ${show(attr)}`);
+    }
+    test = likeTest("v.value", op, valuesFor(op, value)[0], attr, params);
+  } else {
+    const positive = op === "ne" ? "eq" : op;
+    const values = valuesFor(op, value).map((v) => {
+      const n = a.normalise ? a.normalise(v) : normaliseValue(a.kind, v);
+      if (n === undefined) throw filterError(`invalid value ${show(v)} for ${show(attr)}`);
+      return n;
+    });
+    test = a.kind === "timestamp"
+      ? timestampTest("v.value", positive, values as string[], params)
+      : columnTest("v.value", positive, values, params);
+  }
+  const budget = ctx.mode === "search" ? `${budgetTerm("v.registrant_id")} AND ` : "";
+  const sub = `SELECT v.registrant_id FROM registrant_values v WHERE ${budget}v.attr = ? AND ${test}`;
+  return `r.id ${op === "ne" ? "NOT IN" : "IN"} (${sub})`;
+}

@@ -1,0 +1,62 @@
+/**
+ * Registry-specific searchable values: the `registrant_values (attr, value, registrant_id)` table (migration
+ * 0016) holds, for each attribute a registry profile declares (ProfileAttribute), the values its `values()`
+ * extracts from a record, so every comparison of such an attribute is a range of the table's key. Written with
+ * the record, in its transaction, by every writer (store.ts, fast_insert.ts), like registrant_contacts.
+ */
+import type { Db } from "../db/sqlite.ts";
+import { stmt } from "../db/statements.ts";
+import type { Registrant } from "./model.ts";
+import { recordTypeOfStorage } from "../registries/index.ts";
+
+/** The most values one record contributes (a farmer's crops, a person's vital events): bounds a write. */
+export const MAX_VALUES_PER_RECORD = 500;
+
+/**
+ * A registrant's searchable values as flattened `[attr, value, attr, value, …]`, without repeats: each
+ * attribute of its registry's profile that applies to its record type, through `values()`. Empty for social.
+ */
+export function valuePairs(reg: Registrant): Array<string | number> {
+  const found = recordTypeOfStorage(reg.recordType);
+  if (!found || found.profile.attributes.length === 0) return [];
+  const out: Array<string | number> = [];
+  const seen = new Set<string>();
+  for (const a of found.profile.attributes) {
+    if (!a.on.includes(reg.recordType)) continue;
+    for (const v of a.values(reg)) {
+      if (typeof v === "number" ? !Number.isFinite(v) : typeof v !== "string" || v === "") continue;
+      const key = `${a.name}\u0000${typeof v}\u0000${v}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(a.name, v);
+      if (out.length >= MAX_VALUES_PER_RECORD * 2) return out;
+    }
+  }
+  return out;
+}
+
+/**
+ * Writes the values of registrant `id`, removing those of the record it replaces (`before`, as stored), inside
+ * the caller's transaction.
+ */
+export function writeValues(
+  db: Db,
+  id: number,
+  pairs: Array<string | number>,
+  before: Array<string | number> = [],
+): void {
+  if (before.length > 0) {
+    const remove = stmt(
+      db,
+      "DELETE FROM registrant_values WHERE attr = ? AND value = ? AND registrant_id = ?",
+    );
+    for (let k = 0; k < before.length; k += 2) remove.run(before[k], before[k + 1], id);
+  }
+  if (pairs.length > 0) {
+    const insert = stmt(
+      db,
+      "INSERT OR IGNORE INTO registrant_values (attr, value, registrant_id) VALUES (?, ?, ?)",
+    );
+    for (let k = 0; k < pairs.length; k += 2) insert.run(pairs[k], pairs[k + 1], id);
+  }
+}

@@ -1,0 +1,36 @@
+/** `registry import|seed|stats --registry NAME`: the registry is named, checked, and the load goes into it. */
+import assert from "node:assert/strict";
+import { runCliProcess } from "../helpers/server.ts";
+import { openDatabase } from "../../src/db/sqlite.ts";
+
+Deno.test("dci-server registry import --registry: social by name with its own CSV columns; an unknown registry is a usage error", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dci-reg-registry-" });
+  try {
+    const env = { DCI_DATA_DIR: dir };
+    const csv = `${dir}/households.csv`;
+    await Deno.writeTextFile(
+      csv,
+      "id,record_type,group_type,group_size,poverty_score,id.HOUSEHOLD_ID\nH1,group,household,3,2.5,HH-1\n",
+    );
+    const ok = await runCliProcess(["registry", "import", csv, "--registry", "social"], env);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /read 1, registered 1, updated 0, rejected 0/, ok.stdout + ok.stderr);
+    const unknown = await runCliProcess(["registry", "import", csv, "--registry", "nope"], env);
+    assert.equal(unknown.code, 2, unknown.stdout + unknown.stderr);
+    assert.match(unknown.stderr, /--registry: unknown registry "nope" \(social/);
+    const stats = await runCliProcess(["registry", "stats", "--registry", "social"], env);
+    assert.match(stats.stdout, /PERSONS\s+GROUPS/);
+    const db = openDatabase(`${dir}/dci.sqlite`);
+    try {
+      const row = db.prepare("SELECT registry, group_size, poverty_score FROM registrants").get() as Record<
+        string,
+        unknown
+      >;
+      assert.deepEqual({ ...row }, { registry: "social", group_size: 3, poverty_score: 2.5 });
+    } finally {
+      db.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
