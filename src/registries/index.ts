@@ -5,9 +5,10 @@
  */
 import type { RecordTypeDef, RegistryProfile } from "./profile.ts";
 import { socialProfile } from "./social/profile.ts";
+import { drProfile } from "./dr/profile.ts";
 
 /** The built-in profiles, social first (the default registry). */
-const PROFILES: RegistryProfile[] = [socialProfile];
+const PROFILES: RegistryProfile[] = [socialProfile, drProfile];
 
 /** Storage record types and registry names become SQL constants (partial indexes, compiled queries). */
 const SAFE_NAME = /^[a-z][a-z0-9_]{0,39}$/;

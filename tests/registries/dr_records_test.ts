@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { drProfile } from "../../src/registries/dr/profile.ts";
-import { DR_ATTRIBUTES } from "../../src/registries/dr/record_types.ts";
+import { DR_ATTRIBUTES, DR_GROUP, DR_PERSON } from "../../src/registries/dr/record_types.ts";
 import { DR_TEST_CAREGIVER_UIN, DR_TEST_UIN } from "../../src/registries/dr/demo.ts";
 import { demoRegistrants, readDr } from "./dr_fixture.ts";
 import { validateDr } from "./dr_validator.ts";
@@ -13,7 +13,7 @@ const [PWD, GROUP] = drProfile.recordTypes;
 
 Deno.test("toRecord() of every demo person is a valid PWDPerson (its demographics a DRPerson), of the household a Group", () => {
   const regs = demoRegistrants(200, 3);
-  const persons = regs.filter((r) => r.recordType === "person");
+  const persons = regs.filter((r) => r.recordType === DR_PERSON);
   assert.equal(persons.length, 202);
   for (const reg of persons) {
     const pwd = drProfile.toRecord(reg, PWD, { withContext: true });
@@ -22,7 +22,7 @@ Deno.test("toRecord() of every demo person is a valid PWDPerson (its demographic
     const person = (pwd.personal_details as Record<string, unknown>).demographic_info;
     assert.deepEqual(validateDr(person, "DRPerson"), []);
   }
-  const [group] = regs.filter((r) => r.recordType === "group");
+  const [group] = regs.filter((r) => r.recordType === DR_GROUP);
   const members = persons.filter((p) => p.groupRef === group.externalId);
   const record = drProfile.toRecord(group, GROUP, { withContext: true, members });
   assert.deepEqual(validateDr(record, "Group"), []);

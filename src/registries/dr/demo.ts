@@ -4,7 +4,7 @@
  * synthetic persons with disabilities. Same `count` and `seed` → same records. Places are the social demo's
  * regions and localities, so their codes resolve in the locations API.
  */
-import { DEMO_PLACES, prng } from "../../registry/seed.ts";
+import { DEMO_PLACES, prng } from "../social/seed.ts";
 import { CODES, labels } from "./codes.ts";
 
 type Json = Record<string, unknown>;

@@ -1,8 +1,8 @@
 /**
  * The disability registry (DR) profile: dr_api_v1.0.0.yaml with the records of spdci-schemas
  * extensions/dr/v1. Its spec defines search, subscribe, unsubscribe and notify, plus `sync/disabled`,
- * `sync/get-disability-details` and `sync/get-disability-support`; it has **no txn status** (nor receipt)
- * endpoints, so none is served for it. Subscriptions take the standard registration / update / delete events
+ * `sync/get-disability-details` and `sync/get-disability-support`; it has **no txn status** endpoint, so none is
+ * served for it (receipts of notifications, which no yaml of the set defines, are served as on every registry). Subscriptions take the standard registration / update / delete events
  * (the yaml's reg_event_type enum names only REGISTER).
  */
 import type { Json, RecordTypeDef, RegistryProfile } from "../profile.ts";
@@ -44,7 +44,7 @@ export const drProfile: RegistryProfile = {
   idTypes: ["UIN", "PWD_ID"],
   attributes: DR_ATTRIBUTES,
   eventTypes: [],
-  standardActions: ["search", "subscribe", "unsubscribe"],
+  standardActions: ["search", "subscribe", "unsubscribe", "receipt"],
   actions: drActions(),
   readDetails: readDrDetails,
   toRecord: toDrRecord,

@@ -3,7 +3,8 @@
  * demographic_info is a DRPerson, then the disability part) and the DR Group with its Members. Nested objects
  * carry their class as `@type`, from the declarations in classes.ts.
  */
-import type { Address, Registrant } from "../../registry/model.ts";
+import type { Registrant } from "../../registry/model.ts";
+import { toDciGroup, toDciMember, toDciPerson } from "../social/mapping.ts";
 import type { MappingContext, RecordTypeDef } from "../profile.ts";
 import { type ClassDef, PWD_DETAILS } from "./classes.ts";
 
@@ -15,20 +16,6 @@ export const DR_CONTEXT = {
   spdcicore: "https://schema.spdci.org/core/v1/data",
   ibr: "https://schema.spdci.org/extensions/ibr/v1/data",
 } as const;
-
-/** Drops undefined values and empty lists. */
-function defined(o: Json): Json {
-  const out: Json = {};
-  for (const [k, v] of Object.entries(o)) {
-    if (v !== undefined && !(Array.isArray(v) && v.length === 0)) out[k] = v;
-  }
-  return out;
-}
-
-/** A date as a DCI DateTime. */
-function dateTime(d: string | undefined): string | undefined {
-  return d === undefined ? undefined : d.length === 10 ? `${d}T00:00:00Z` : d;
-}
 
 /** A stored object of class `cls` with `@type` on it and on every nested object. */
 export function typed(cls: ClassDef, stored: Json): Json {
@@ -42,59 +29,26 @@ export function typed(cls: ClassDef, stored: Json): Json {
   return out;
 }
 
-function identifiers(reg: Registrant): Json[] {
-  return reg.identifiers.map((i) => ({
-    "@type": "Identifier",
-    identifier_type: i.type,
-    identifier_value: i.value,
-  }));
-}
-
-function address(a: Address): Json {
-  return { "@type": "Address", ...a };
-}
-
-function additional(attrs: Record<string, unknown>): Json[] {
-  return Object.entries(attrs).map(([k, v]) => ({ [k]: v }));
+/**
+ * The core part of a record as the social registry maps it (core Person, Member, Group), its persons typed
+ * DRPerson: the DR's Person, Member and Group add nothing to the core classes but PWDPerson's disability part.
+ */
+function asDr<T>(v: T): T {
+  if (Array.isArray(v)) return v.map(asDr) as T;
+  if (typeof v !== "object" || v === null) return v;
+  const out: Json = {};
+  for (const [k, x] of Object.entries(v)) out[k] = k === "@type" && x === "SRPerson" ? "DRPerson" : asDr(x);
+  return out as T;
 }
 
 /** The DRPerson (core Person) of a registrant. */
 export function drPerson(reg: Registrant): Json {
-  return defined({
-    "@type": "DRPerson",
-    "@id": reg.externalId,
-    identifier: identifiers(reg),
-    name: Object.keys(reg.name).length ? { "@type": "Name", ...reg.name } : undefined,
-    sex: reg.sex,
-    birth_date: dateTime(reg.birthDate),
-    death_date: dateTime(reg.deathDate),
-    address: reg.addresses.map(address),
-    phone_number: reg.phones,
-    email: reg.emails,
-    registration_date: reg.registrationDate,
-    last_updated: reg.lastUpdated,
-  });
+  return asDr(toDciPerson(reg, false));
 }
 
 /** A DR Member: the person's identifiers and demographics, related to the group head when there is one. */
 export function drMember(reg: Registrant, head?: Registrant): Json {
-  const related = head && head.externalId !== reg.externalId && reg.relationship
-    ? [{
-      "@type": "RelatedPerson",
-      relationship_type: reg.relationship,
-      related_member: { "@type": "DRPerson", "@id": head.externalId, identifier: identifiers(head) },
-    }]
-    : [];
-  return defined({
-    "@type": "Member",
-    "@id": reg.externalId,
-    member_identifier: identifiers(reg),
-    demographic_info: drPerson(reg),
-    related_person: related,
-    additional_attributes: additional(reg.attributes),
-    registration_date: reg.registrationDate,
-    last_updated: reg.lastUpdated,
-  });
+  return asDr(toDciMember(reg, head));
 }
 
 /** The disability part of a person's record (PWDPerson without personal_details), `@type`d. */
@@ -104,34 +58,19 @@ export function disabilityPart(reg: Registrant): Json {
 
 /** The PWDPerson record of a person of the DR. */
 export function pwdPerson(reg: Registrant): Json {
-  return defined({
+  return {
     "@type": "PWDPerson",
     "@id": reg.externalId,
     personal_details: drMember(reg),
     ...disabilityPart(reg),
     registration_date: reg.registrationDate,
     last_updated: reg.lastUpdated,
-  });
+  };
 }
 
 /** The DR Group record of a household with its live members (head first). */
 export function drGroup(reg: Registrant, members: Registrant[] | undefined): Json {
-  const head = members?.find((m) => m.relationship === "SELF" || m.relationship === "HEAD");
-  return defined({
-    "@type": "Group",
-    "@id": reg.externalId,
-    group_identifier: identifiers(reg),
-    group_type: reg.groupType,
-    address: reg.addresses.map(address),
-    poverty_score: reg.povertyScore,
-    poverty_score_type: reg.povertyScoreType,
-    group_head_info: head ? drMember(head, head) : undefined,
-    group_size: reg.groupSize ?? members?.length,
-    member_list: members?.map((m) => drMember(m, head)),
-    registration_date: reg.registrationDate,
-    last_updated: reg.lastUpdated,
-    additional_attributes: additional(reg.attributes),
-  });
+  return asDr(toDciGroup(reg, members, false));
 }
 
 /** The DCI JSON-LD record of a stored DR registrant as `recordType` (RegistryProfile.toRecord). */
