@@ -58,17 +58,19 @@ export const DisabledCriteria = z.looseObject({
   }),
 }).openapi("DisabledCriteria");
 
+/** A request naming one person by `disabled_criteria` (the yaml's two request schemas have this one shape). */
+function criteriaRequest(name: string) {
+  return z.looseObject({
+    transaction_id: HeaderId.openapi({ example: "txn-0001" }),
+    disabled_criteria: DisabledCriteria,
+  }).openapi(name);
+}
+
 /** The DisabledRequest message (`sync/disabled`). */
-export const DisabledRequest = z.looseObject({
-  transaction_id: HeaderId.openapi({ example: "txn-0001" }),
-  disabled_criteria: DisabledCriteria,
-}).openapi("DisabledRequest");
+export const DisabledRequest = criteriaRequest("DisabledRequest");
 
 /** The GetDisabilitySupportRequest message (`sync/get-disability-details` and `sync/get-disability-support`). */
-export const GetDisabilitySupportRequest = z.looseObject({
-  transaction_id: HeaderId.openapi({ example: "txn-0001" }),
-  disabled_criteria: DisabledCriteria,
-}).openapi("GetDisabilitySupportRequest");
+export const GetDisabilitySupportRequest = criteriaRequest("GetDisabilitySupportRequest");
 
 const Status = z.enum(["rcvd", "pdng", "succ", "rjct"]);
 
