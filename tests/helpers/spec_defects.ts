@@ -44,10 +44,11 @@ const NOTIFY_DATA =
 export const SPEC_DEFECTS: readonly SpecDefect[] = [
   {
     id: "notify-event-types",
-    registries: ["social"],
+    registries: ["social", "dr"],
     pointer: `${NOTIFY_DATA}/reg_event_type/enum`,
     why:
-      "NotifyEventRequest.data.reg_event_type is an enum of REGISTER and NewHouseHoldMember only, while the " +
+      "NotifyEventRequest.data.reg_event_type is an enum of REGISTER and NewHouseHoldMember only (DR: REGISTER " +
+      "only, though its own description says the DR sends registrations and updates), while the " +
       "server notifies registrations, updates and deletes. Updates and deletes have no spec value; the server " +
       "names them UPDATE and DELETE, in the style of REGISTER (src/subscriptions/rules.ts eventTypeName).",
     patch(node, registry) {
