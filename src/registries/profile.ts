@@ -105,6 +105,20 @@ export interface ProfileAction {
   scope: string;
   /** Answers one authenticated, signature-checked, header-checked request (the route signs the answer). */
   handle(deps: Deps, input: ActionInput): Promise<ActionResult>;
+  /**
+   * The complete answer refusing `request` (the request message as received, possibly malformed) whole, for a
+   * header-level rejection (rjct.version.invalid, rjct.message_id.duplicate, ...), and the number of items it
+   * answers. Optional: by default the answer is `{transaction_id, correlation_id}` plus, for each `*_request` list
+   * of the request, the `*_response` list with every item rejected (reference_id, timestamp, status, reason).
+   */
+  rejected?(request: unknown, ids: RejectedIds): { message: Json; items: number };
+}
+
+/** What varies in a refusal: our correlation id, now (ISO 8601) and the reason given. */
+export interface RejectedIds {
+  correlationId: string;
+  now: string;
+  reason: string;
 }
 
 /** What a registry-specific endpoint's handler is given. */

@@ -6,7 +6,7 @@
  */
 import type { Deps } from "../../../deps.ts";
 import type { Registrant } from "../../../registry/model.ts";
-import type { ActionInput, ActionResult } from "../../profile.ts";
+import type { ActionInput, ActionResult, RejectedIds } from "../../profile.ts";
 import { QueryError } from "../../../registry/query_parse.ts";
 import { readDisabledCriteria } from "./criteria.ts";
 import type { PersonFinder } from "./lookup.ts";
@@ -64,13 +64,6 @@ export function oneItem(
   };
 }
 
-/** What a header-level refusal's answer is built from: our correlation id, now (ISO 8601) and the reason. */
-export interface RefusalIds {
-  correlationId: string;
-  now: string;
-  reason: string;
-}
-
 /**
  * The complete answer refusing a whole request (a header-level rejection: version, action, message_id, ...) as
  * the endpoint's own response: one rejected item under `listName`, plus `extra` (disabled_status "no"). The
@@ -79,7 +72,7 @@ export interface RefusalIds {
 export function refusal(
   listName: string,
   request: unknown,
-  ids: RefusalIds,
+  ids: RejectedIds,
   extra: Json = {},
 ): { message: Json; items: number } {
   const raw = (request as Json | null)?.transaction_id;

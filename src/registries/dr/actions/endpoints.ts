@@ -9,7 +9,7 @@
  * - `sync/get-disability-support`: the person's DisabilitySupport list.
  * A person not in the registry is answered succ with no records, as a search that finds nobody.
  */
-import type { ActionInput, ActionResult, ProfileAction } from "../../profile.ts";
+import type { ActionInput, ActionResult, ProfileAction, RejectedIds } from "../../profile.ts";
 import type { Deps } from "../../../deps.ts";
 import type { Registrant } from "../../../registry/model.ts";
 import { disabilityPart, typed } from "../record.ts";
@@ -21,7 +21,7 @@ import {
   GetDisabilitySupportRequest,
   GetDisabilitySupportResponse,
 } from "../schemas.ts";
-import { findPerson, itemHead, oneItem, refusal, type RefusalIds } from "./answer.ts";
+import { findPerson, itemHead, oneItem, refusal } from "./answer.ts";
 import { type PersonFinder, storeFinder } from "./lookup.ts";
 
 type Json = Record<string, unknown>;
@@ -89,12 +89,12 @@ export function disabilitySupport(reg: Registrant): Json[] {
 }
 
 /** `sync/disabled`'s answer refusing a whole request (header-level): no, with the reason. */
-export function refusedDisabled(request: unknown, ids: RefusalIds) {
+export function refusedDisabled(request: unknown, ids: RejectedIds) {
   return refusal("disabled_response", request, ids, { disabled_status: "no" });
 }
 
 /** `sync/get-disability-details` / `-support`'s answer refusing a whole request (header-level). */
-export function refusedSearch(request: unknown, ids: RefusalIds) {
+export function refusedSearch(request: unknown, ids: RejectedIds) {
   return refusal("search_response", request, ids);
 }
 
@@ -109,6 +109,7 @@ export function drActions(finder: PersonFinder = storeFinder): ProfileAction[] {
       request: DisabledRequest,
       response: DisabledResponse,
       handle: (deps, input) => Promise.resolve(answerDisabled(deps, input, finder)),
+      rejected: refusedDisabled,
     },
     {
       ...common,
@@ -118,6 +119,7 @@ export function drActions(finder: PersonFinder = storeFinder): ProfileAction[] {
       request: GetDisabilitySupportRequest,
       response: GetDisabilityInfoResponse,
       handle: (deps, input) => Promise.resolve(answerRecords(deps, input, finder, disabilityInfo)),
+      rejected: refusedSearch,
     },
     {
       ...common,
@@ -127,6 +129,7 @@ export function drActions(finder: PersonFinder = storeFinder): ProfileAction[] {
       request: GetDisabilitySupportRequest,
       response: GetDisabilitySupportResponse,
       handle: (deps, input) => Promise.resolve(answerRecords(deps, input, finder, disabilitySupport)),
+      rejected: refusedSearch,
     },
   ];
 }
