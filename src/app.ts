@@ -1,5 +1,7 @@
 /** createApp(deps): middleware order, error rendering, one route() per area and the OpenAPI document. */
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { RegistryProfile } from "./registries/profile.ts";
 import type { AppEnv } from "./http/context.ts";
 import type { Deps } from "./deps.ts";
 import { limitBody, observe, requireJson } from "./http/middleware.ts";
@@ -9,22 +11,18 @@ import { DciError } from "./dci/errors.ts";
 import { systemRoutes } from "./system/routes.ts";
 import { docsRoutes } from "./system/docs.ts";
 import { type AdminRouteModule, adminRoutes } from "./admin/router.ts";
-import { registryMounts, type RegistryRouteModule, registryRoutes } from "./dci/registry_router.ts";
-import { searchRoutes } from "./registry/search_route.ts";
 import { registrantAdminRoutes } from "./registry/admin_routes.ts";
 import { oauthRoutes } from "./auth/oauth.ts";
 import { senderAdminRoutes } from "./senders/admin_routes.ts";
-import { transactionRoutes } from "./transactions/routes.ts";
 import { transactionAdminRoutes } from "./transactions/admin.ts";
-import { receiptRoutes } from "./subscriptions/receipts.ts";
 import { subscriptionAdminRoutes } from "./subscriptions/admin.ts";
+import { registryRouter } from "./actions/routes.ts";
+import { type ServedRegistries, servedRegistries } from "./actions/registries.ts";
+import { registerTxnGauge } from "./transactions/gauge.ts";
 import { locationsAdminRoutes, locationsRoutes } from "./locations/routes.ts";
 
 /** Path prefixes whose POST bodies must be JSON (the token endpoint also takes forms, so it is not here). */
 const JSON_PREFIXES = ["/dci_api/v1/*", "/registry/*", "/admin/v1/*"];
-
-/** The areas that add registry endpoints (search, async transactions, subscriptions, receipts), in order. */
-const REGISTRY_MODULES: readonly RegistryRouteModule[] = [searchRoutes, transactionRoutes, receiptRoutes];
 
 /** The areas that add admin endpoints under /admin/v1, in order. */
 const ADMIN_MODULES: readonly AdminRouteModule[] = [
@@ -47,35 +45,79 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       return await requireJson()(c, next);
     });
   }
-  app.onError((err, c) => renderError(err, c, deps));
+  const render = deps.extensions?.renderError;
+  const onError = (err: unknown, c: Context<AppEnv>) => {
+    const fallback = () => renderError(err, c, deps);
+    return render?.(err, c, fallback) ?? fallback();
+  };
+  app.onError(onError);
   app.notFound((c) =>
-    renderError(
-      new DciError("err.request.not_found", `No route for ${c.req.method} ${c.req.path}`),
-      c,
-      deps,
-    )
+    onError(new DciError("err.request.not_found", `No route for ${c.req.method} ${c.req.path}`), c)
   );
 
+  const registries = servedRegistries(deps.config, deps.extensions?.registries);
+  registerTxnGauge(deps);
   app.route("/", systemRoutes(deps));
   app.route("/", oauthRoutes(deps));
   app.route("/", locationsRoutes(deps));
-  for (const { prefix, registry } of registryMounts()) {
-    app.route(prefix, registryRoutes(deps, registry, REGISTRY_MODULES));
-  }
-
+  mountRegistries(app, deps, registries);
   app.route("/admin/v1", adminRoutes(deps, ADMIN_MODULES));
+  deps.extensions?.routes?.(app, deps);
 
   app.doc31("/dci_api/v1/openapi.json", {
     openapi: "3.1.0",
     info: {
       title: "dci-server",
       version: "1.0.0",
-      description: "DCI (SPDCI) registry API: search, subscriptions, transaction status and receipts.",
+      description: "DCI (SPDCI) registry API: search, subscriptions, transaction status and receipts, for " +
+        `the registries ${registries.served.map((p) => p.name).join(", ")} (prefix-less paths: ` +
+        `${registries.default.name}).`,
     },
     servers: [{ url: "/" }],
+    tags: registries.served.map((p) => ({ name: `${p.name} registry`, description: registryDoc(p) })),
   });
   app.route("/", docsRoutes());
   return app;
+}
+
+/**
+ * Each served registry at `/dci_api/v1/{name}/registry`, the default one also at `/dci_api/v1/registry` and
+ * `/registry`; a registry this binary has but does not serve answers 404 with the ERR ACK on all its paths.
+ */
+function mountRegistries(app: OpenAPIHono<AppEnv>, deps: Deps, registries: ServedRegistries): void {
+  for (const profile of registries.served) {
+    const router = registryRouter(deps, profile);
+    app.route(`/dci_api/v1/${profile.name}/registry`, router);
+    if (profile === registries.default) {
+      app.route("/dci_api/v1/registry", router);
+      app.route("/registry", router);
+    }
+  }
+  for (const profile of registries.unserved) {
+    const refuse = () => {
+      throw new DciError(
+        "err.request.not_found",
+        `The ${profile.name} registry is not served here (DCI_REGISTRIES: ${
+          deps.config.registries.join(",")
+        })`,
+      );
+    };
+    app.all(`/dci_api/v1/${profile.name}/registry`, refuse);
+    app.all(`/dci_api/v1/${profile.name}/registry/*`, refuse);
+  }
+}
+
+/** A registry's tag description in the OpenAPI document. */
+function registryDoc(p: RegistryProfile): string {
+  const missing = ["txn-status", "receipt", "search", "subscribe", "unsubscribe"].filter((a) =>
+    !(p.standardActions as readonly string[]).includes(a)
+  );
+  return `${p.title} (reg_type ${p.regType}).` +
+    (missing.length === 0
+      ? ""
+      : ` Its spec defines no ${
+        missing.join(", ")
+      }: those paths answer 404 with the ERR ACK (err.request.not_found).`);
 }
 
 function isTokenPath(path: string): boolean {

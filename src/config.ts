@@ -17,6 +17,9 @@ const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$
 const delays = z.string().regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, "expected a comma list of milliseconds")
   .transform((s) => s.split(",").map((x) => Number(x.trim())));
 
+/** A registry name as DCI_REGISTRIES and paths write it. */
+const REGISTRY_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+
 /** One setting: its environment variable, CLI flag (if any), default and description. */
 export interface Setting {
   key: keyof Config;
@@ -57,6 +60,20 @@ export const SETTINGS: readonly Setting[] = [
     default: "",
     doc:
       "Other names partners give this server in header.receiver_id (comma list, compared exactly); the sender id always counts, any other receiver_id is refused err.receiver_id.invalid",
+  },
+  {
+    key: "registries",
+    env: "DCI_REGISTRIES",
+    default: "all",
+    doc:
+      "Registries this server serves: a comma list of social, crvs, fr, dr, ibr (and any a deployment adds), or all (every registry this binary has). The others answer 404 with an ERR ACK on all their paths; an unknown name is refused at start",
+  },
+  {
+    key: "defaultRegistry",
+    env: "DCI_DEFAULT_REGISTRY",
+    default: "social",
+    doc:
+      "The registry the prefix-less /registry/… and /dci_api/v1/registry/… paths serve (one of DCI_REGISTRIES)",
   },
   { key: "logLevel", env: "DCI_LOG_LEVEL", flag: "log-level", default: "info", doc: "debug|info|warn|error" },
   { key: "bodyLimit", env: "DCI_BODY_LIMIT", default: "1048576", doc: "Maximum request body in bytes" },
@@ -345,6 +362,16 @@ const schema = z.object({
   receiverAliases: list.refine((xs) => xs.every((x) => /^[\x21-\x7e]{1,255}$/.test(x)), {
     message: "each alias is 1 to 255 printable ASCII characters without spaces",
   }),
+  // Names only here; whether each is a registry this binary (and the deployment's extensions) has, and whether the
+  // default is served, is checked at start against the profiles (src/actions/registries.ts).
+  registries: list.refine((xs) => xs.length > 0, "name at least one registry, or all").refine(
+    (xs) => xs.every((x) => REGISTRY_NAME.test(x)),
+    "each registry name is 1 to 32 lowercase letters, digits, - or _ (or all)",
+  ),
+  defaultRegistry: z.string().regex(
+    REGISTRY_NAME,
+    "expected a registry name (lowercase letters, digits, - or _)",
+  ),
   logLevel: z.enum(["debug", "info", "warn", "error"]),
   bodyLimit: int(1024, 100 * 1024 * 1024),
   shutdownTimeoutMs: int(0, 600_000),

@@ -16,6 +16,7 @@ import { prepareDataDir, tightenDataFiles } from "./db/data_dir.ts";
 import { loadKeyEncryption } from "./keys/kek.ts";
 import { sealSecretsAtRest } from "./keys/at_rest.ts";
 import { createSearchPool, type SearchPool } from "./registry/search_pool.ts";
+import type { Extensions } from "./extensions.ts";
 
 /** The dependencies every factory closes over. */
 export interface Deps {
@@ -38,6 +39,8 @@ export interface Deps {
   outboundTokens: OutboundTokens;
   /** Workers for searches that may examine many records (none for an in-memory database or 0 workers). */
   searchPool?: SearchPool;
+  /** The deployment's hooks (src/extensions.ts), when it started the server through src/mod.ts. */
+  extensions?: Extensions;
 }
 
 /**
@@ -63,6 +66,7 @@ export async function openDeps(
     migrateOnOpen?: boolean;
     ensureKey?: boolean;
     http?: OutboundClient;
+    extensions?: Extensions;
   } = {},
 ): Promise<Deps> {
   const paths = dataPaths(config);
@@ -118,6 +122,7 @@ export async function openDeps(
       senderBackoff: new SenderBackoff(),
       outboundTokens: new OutboundTokens(),
       searchPool,
+      ...(options.extensions ? { extensions: options.extensions } : {}),
     };
   } catch (err) {
     kv?.close();

@@ -13,6 +13,7 @@ import { newBusName, openBus, type ProcessBus } from "../jobs/bus.ts";
 import { kvQueue } from "../jobs/queue.ts";
 import { startHttpIsolates } from "../http_isolates.ts";
 import { assertPortFree } from "../net/port_guard.ts";
+import { servedRegistries } from "../actions/registries.ts";
 import { DataDirBusyError, type DataDirLock, holdServeLock } from "../db/data_dir_lock.ts";
 
 /** The serve command (the default). */
@@ -20,6 +21,8 @@ export const serveCommand: Command = {
   summary: "Run the DCI API server (default command)",
   async run({ config }) {
     const cfg = config();
+    // Unknown registries in DCI_REGISTRIES, or a default not served, are refused before anything is opened.
+    servedRegistries(cfg);
     // Refuse a taken port before touching the data dir (the first bind probes again, as it binds).
     assertPortFree(cfg.host, cfg.port);
     // Held while serving, so that `restore` refuses to replace the database under this server.

@@ -5,6 +5,11 @@
 import type { Config } from "../config.ts";
 import { DciError, DciRejection } from "./errors.ts";
 
+/** What checkHeaderAction needs of an action: the header actions it accepts, the spec's first. */
+export interface HeaderActions {
+  headerActions: readonly string[];
+}
+
 /** The protocol versions this server speaks (`1.0` is how some clients write 1.0.0). */
 const VERSIONS = ["1.0.0", "1.0"];
 
@@ -31,5 +36,16 @@ export function checkReceiverId(
   throw new DciError(
     "err.receiver_id.invalid",
     `header.receiver_id ${JSON.stringify(receiverId.slice(0, 100))} does not name this server (${names})`,
+  );
+}
+
+/** Refuses a header.action the endpoint does not take (compared case-insensitively) with `rjct.action.invalid`. */
+export function checkHeaderAction(spec: HeaderActions, action: unknown): void {
+  if (typeof action === "string" && spec.headerActions.includes(action.toLowerCase())) return;
+  throw new DciRejection(
+    "rjct.action.invalid",
+    `header.action ${JSON.stringify(action)} does not match this endpoint (expected "${
+      spec.headerActions[0]
+    }")`,
   );
 }

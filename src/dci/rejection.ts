@@ -50,6 +50,22 @@ function itemsOf(action: RejectedAction, request: Json): unknown[] {
   return key && Array.isArray(request[key]) ? request[key] as unknown[] : [];
 }
 
+/** The ids a receipt request names (receipt_type, notification_id, subscription_code), as strings of ≤ 99. */
+function receiptInformationOf(req: Json): Json {
+  const info = isObject(req.receipt_information) ? req.receipt_information : {};
+  const receipt = isObject(req.receipt) ? req.receipt : {};
+  const out: Json = {};
+  const type = idOf(info.receipt_type);
+  const notification = idOf(
+    req.notification_id ?? receipt.notification_id ?? receipt.message_id ?? info.notification_id,
+  );
+  const code = idOf(info.subscription_code);
+  if (type) out.receipt_type = type;
+  if (notification) out.notification_id = notification;
+  if (code) out.subscription_code = code;
+  return out;
+}
+
 /** What varies: the ids of the answer, its timestamp and the reason given on each rejected item. */
 export interface RejectedIds {
   correlationId: string;
@@ -109,9 +125,39 @@ export function rejectedMessage(
       return {
         message: {
           ...base,
+          // What the receipt named, as every receipt answer carries it (the spec's ReceiptResponse).
+          receipt_information: receiptInformationOf(req),
           receipt_response: { status: "rjct", status_reason_message: reason, timestamp: ids.now },
         },
         items: 1,
       };
   }
+}
+
+/**
+ * The refusal of a request whose action has no builder of its own (a registry-specific endpoint): its ids, and each
+ * `*_request` list of the request answered as the `*_response` list with every item rejected.
+ */
+export function genericRejectedMessage(
+  request: unknown,
+  ids: Omit<RejectedIds, "itemCode">,
+): { message: Json; items: number } {
+  const req = isObject(request) ? request : {};
+  const message: Json = {
+    transaction_id: idOf(req.transaction_id),
+    correlation_id: ids.correlationId.slice(0, MAX_ID),
+  };
+  let items = 0;
+  for (const [key, list] of Object.entries(req)) {
+    if (!key.endsWith("_request") || !Array.isArray(list)) continue;
+    const answered = list.map((it) => ({
+      reference_id: idOf(isObject(it) ? it.reference_id : undefined),
+      timestamp: ids.now,
+      status: "rjct",
+      status_reason_message: ids.reason.slice(0, 999),
+    }));
+    message[`${key.slice(0, -"_request".length)}_response`] = answered;
+    items += answered.length;
+  }
+  return { message, items: Math.max(items, 1) };
 }

@@ -4,7 +4,7 @@
  * (rjct.reference_id.invalid, rjct.pagination.invalid, ...) instead of failing the whole request.
  */
 import { z } from "@hono/zod-openapi";
-import { CallbackHeader, envelopeOf, HeaderId, Locale } from "./schemas.ts";
+import { HeaderId, Locale, RequestStatus } from "./schemas.ts";
 
 /** Query types (graphql is answered rjct.search_criteria.invalid). */
 export const QueryTypeEnum = z.enum(["idtype-value", "predicate", "expression"]);
@@ -80,9 +80,6 @@ export const SearchRequest = z.looseObject({
   search_request: z.array(SearchRequestItem).min(1),
 }).openapi("SearchRequest");
 
-/** The search request envelope. */
-export const SearchRequestEnvelope = envelopeOf(SearchRequest, "SearchRequestEnvelope");
-
 /** Page information of an answer; `next_cursor` when more records follow (send it as pagination.cursor). */
 export const Pagination = z.object({
   page_size: z.number().int(),
@@ -107,7 +104,7 @@ export const SearchStatusReasonCode = z.enum([
 export const SearchResponseItem = z.object({
   reference_id: z.string(),
   timestamp: z.string(),
-  status: z.enum(["succ", "rjct"]),
+  status: RequestStatus,
   status_reason_code: SearchStatusReasonCode.optional(),
   status_reason_message: z.string().max(999).optional(),
   data: z.object({
@@ -128,10 +125,3 @@ export const SearchResponse = z.object({
   correlation_id: z.string(),
   search_response: z.array(SearchResponseItem),
 }).openapi("SearchResponse");
-
-/** The signed sync search answer. */
-export const SearchResponseEnvelope = z.object({
-  signature: z.string(),
-  header: CallbackHeader,
-  message: SearchResponse,
-}).openapi("SearchResponseEnvelope");

@@ -1,6 +1,23 @@
 /** The Hono environment shared by every route: per-request variables. */
 import type { Logger } from "../obs/log.ts";
 
+/**
+ * The registry action a request is for, as its route tells the error renderer (before any check runs): a
+ * header-level rejection on a sync action is that action's complete signed answer, on an async one the ERR ACK.
+ */
+export interface RouteAction {
+  /** The action's name (`sync-search`, `search`, ..., or a registry-specific path such as `dr:/sync/disabled`). */
+  name: string;
+  sync: boolean;
+  /** The answer's header.action. */
+  callbackAction: string;
+  /** The complete answer refusing `request` (the request's message as received) whole, and its item count. */
+  rejected(
+    request: unknown,
+    ids: { correlationId: string; now: string; reason: string },
+  ): { message: Record<string, unknown>; items: number };
+}
+
 /** Who a request was authenticated as (set by the auth chain). */
 export interface AuthContext {
   senderId: string;
@@ -21,6 +38,8 @@ export interface AppVariables {
   /** Fields later middleware adds to the access log line. */
   logFields: Record<string, unknown>;
   auth?: AuthContext;
+  /** The registry action of this route (set first on every registry route). */
+  action?: RouteAction;
   /** The DCI request as the auth chain read it (header-level rejections answer its items). */
   dciRequest?: { header: Record<string, unknown>; message: unknown };
   /** The client's IP (the TCP peer, or the client a trusted proxy names): logs and per-IP limits. */

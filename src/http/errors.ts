@@ -6,10 +6,8 @@ import { DciError, DciRejection, type ErrCode } from "../dci/errors.ts";
 import type { Ack } from "../dci/schemas.ts";
 import type { AppEnv } from "./context.ts";
 import type { Deps } from "../deps.ts";
-import { signedEnvelope } from "../dci/envelope.ts";
-import type { CALLBACK_ACTIONS } from "../dci/schemas.ts";
+import { type OutgoingHeader, signedEnvelope } from "../dci/envelope.ts";
 import { isDatabaseBusy, isStorageFull, noteStorageFull } from "../db/faults.ts";
-import { type RejectedAction, rejectedMessage } from "../dci/rejection.ts";
 import { answerMeta } from "../senders/settings.ts";
 
 /** Retry-After of a 503 answered because the write lock stayed held past the wait (seconds). */
@@ -102,23 +100,6 @@ function fromHttpException(err: HTTPException): DciError {
   return new DciError("err.request.bad", err.message || "Bad request", { status: err.status });
 }
 
-/** The callback action answering a request path (…/sync/search → on-search). */
-export function callbackActionFor(path: string): typeof CALLBACK_ACTIONS[number] {
-  if (/\/txn\/status$/.test(path)) return "txn-on-status";
-  if (/\/unsubscribe$/.test(path)) return "on-unsubscribe";
-  if (/\/subscribe$/.test(path)) return "on-subscribe";
-  if (/\/receipt$/.test(path)) return "on-receipt";
-  return "on-search";
-}
-
-/** The sync endpoint a path names (…/sync/search → search), or undefined for an async or other path. */
-function syncActionOf(path: string): RejectedAction | undefined {
-  if (/\/sync\/search$/.test(path)) return "search";
-  if (/\/sync\/txn\/status$/.test(path)) return "txn-status";
-  if (/\/sync\/receipt$/.test(path)) return "receipt";
-  return undefined;
-}
-
 /** The ERR ACK code of a header-level rejection on an async endpoint (the spec's Error codes are err.* only). */
 function errCodeOf(code: DciRejection["code"]): ErrCode {
   return code === "rjct.version.invalid" ? "err.version.not_supported" : "err.request.bad";
@@ -132,17 +113,18 @@ function renderRejection(err: DciRejection, c: Context<AppEnv>, deps: Deps): Res
   const status = err.code === "rjct.message_id.duplicate" ? 409 : 400;
   const requestId = c.get("requestId") ?? crypto.randomUUID();
   const now = new Date(deps.clock.now()).toISOString();
-  const action = syncActionOf(c.req.path);
-  if (!action) {
+  // The route set its action before any check ran (src/actions/routes.ts): no guessing from the URL.
+  const action = c.get("action");
+  if (!action?.sync) {
     return c.json(errAck(errCodeOf(err.code), `${err.code}: ${err.message}`, requestId, now), status);
   }
-  const { message, items } = rejectedMessage(action, c.get("dciRequest")?.message, {
+  const { message, items } = action.rejected(c.get("dciRequest")?.message, {
     correlationId: requestId,
     now,
     reason: err.message,
   });
   const envelope = signedEnvelope(deps, {
-    action: callbackActionFor(c.req.path),
+    action: action.callbackAction as OutgoingHeader["action"],
     status: "rjct",
     statusReasonCode: err.code,
     statusReasonMessage: err.message,

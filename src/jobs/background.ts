@@ -5,7 +5,8 @@
 import type { Deps } from "../deps.ts";
 import { schedulesFor } from "./schedules.ts";
 import { startSweeper, sweepTransactions } from "./sweeper.ts";
-import { createTxnWorker, TXN_KIND } from "../transactions/worker.ts";
+import { TXN_KIND } from "../transactions/worker.ts";
+import { createWorker } from "../actions/worker.ts";
 import { NOTIFY_KIND, startNotifier } from "../subscriptions/notifier.ts";
 import { startArrivalPoll } from "./arrivals.ts";
 
@@ -17,7 +18,8 @@ export interface Background {
 /** Starts the cron schedules, the queue listener and the sweeper for this (the one worker) process. */
 export function startBackground(deps: Deps): Background {
   const abort = new AbortController();
-  const txnWorker = createTxnWorker(deps);
+  // A deployment's processors (src/extensions.ts) replace the stock async processing of their actions.
+  const txnWorker = createWorker(deps, { processors: deps.extensions?.processors });
   const notifier = startNotifier(deps);
   // Transactions this isolate is handling now (by any route), so the arrival poll does not pile on.
   const handling = new Map<number, number>();

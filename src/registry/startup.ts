@@ -3,7 +3,7 @@ import type { Deps } from "../deps.ts";
 import { restoreIndexes } from "./bulk.ts";
 import { type SourceRecord, writeAll } from "./batch.ts";
 import { stmt } from "../db/statements.ts";
-import { registryProfiles } from "../registries/index.ts";
+import { servedRegistries } from "../actions/registries.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 
 /** True when no registrant (live or deleted) exists (of `registry` when given, else of any registry). */
@@ -12,10 +12,9 @@ export function registryIsEmpty(deps: Pick<Deps, "db">, registry?: string): bool
   return stmt(deps.db, "SELECT 1 FROM registrants WHERE registry = ? LIMIT 1").get(registry) === undefined;
 }
 
-/** The registries this server serves (DCI_REGISTRIES when the config has it, else every known one). */
-export function servedProfiles(config: unknown): RegistryProfile[] {
-  const served = (config as { registries?: readonly string[] }).registries;
-  return registryProfiles().filter((p) => !served || served.includes(p.name));
+/** The registries this server serves (DCI_REGISTRIES, `all` by default, and a deployment's extra ones). */
+export function servedProfiles(deps: Pick<Deps, "config" | "extensions">): readonly RegistryProfile[] {
+  return servedRegistries(deps.config, deps.extensions?.registries).served;
 }
 
 /** A profile's demo records (`profile.demo`) as import source records. */
@@ -31,7 +30,7 @@ export async function registryStartup(deps: Deps): Promise<void> {
   const restored = restoreIndexes(deps.db);
   if (restored > 0) deps.log.warn("registry indexes rebuilt after an interrupted bulk load", { restored });
   if (!deps.config.seedDemo || deps.config.demoSize === 0 || !registryIsEmpty(deps)) return;
-  for (const profile of servedProfiles(deps.config)) {
+  for (const profile of servedProfiles(deps)) {
     const report = await writeAll(deps.db, demoSource(profile, deps.config.demoSize, 1), {
       now: () => new Date(deps.clock.now()).toISOString(),
       profile,

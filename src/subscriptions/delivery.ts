@@ -18,6 +18,7 @@ import { eventTypeName, localeOf } from "./rules.ts";
 import { recordTypeName, regTypeName } from "../dci/vocabulary.ts";
 import { headOf, markFailed, markRetry, markSent, type NotificationRow } from "./notifications.ts";
 import { currentNotifyUrl, laneHeld, notificationHold } from "./holds.ts";
+import { withNotificationFields } from "./notify_fields.ts";
 
 type Json = Record<string, unknown>;
 
@@ -80,7 +81,16 @@ export async function sendNotification(
   const sender = getSender(deps, sub.sender_id);
   let body: string;
   try {
-    const message = notifyMessage(sub, n, readSnapshot(ev.snapshot).record, ev.created_at);
+    const message = withNotificationFields(
+      deps.extensions?.notificationFields,
+      notifyMessage(sub, n, readSnapshot(ev.snapshot).record, ev.created_at),
+      {
+        registry: sub.registry,
+        senderId: sub.sender_id,
+        subscriptionCode: sub.code,
+        eventType: n.event_type,
+      },
+    );
     body = JSON.stringify(signedEnvelope(deps, {
       action: "notify",
       status: "succ",

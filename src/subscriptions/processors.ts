@@ -5,7 +5,7 @@
  */
 import type { CallbackUrlMode } from "../senders/settings.ts";
 import type { Deps } from "../deps.ts";
-import type { ProcessInput, ProcessResult } from "../transactions/processors.ts";
+import type { ProcessInput, ProcessResult } from "../dci/processor.ts";
 import { isoNow } from "../clock.ts";
 import { getSender } from "../senders/store.ts";
 import { eventTypeName, localeOf, notifyUrl, SubscribeRejection } from "./rules.ts";

@@ -11,13 +11,13 @@ import { OutboundError } from "../net/outbound.ts";
 import { getSender } from "../senders/store.ts";
 import { isoNow } from "../clock.ts";
 import { callbackUrl } from "./callback.ts";
-import { ITEM_LISTS } from "./schemas.ts";
+import { asyncAction } from "../dci/actions.ts";
 import type { TxnAction } from "./states.ts";
 import { insertTransaction, markPending } from "./store.ts";
 import { groupCommit } from "../db/group_commit.ts";
 import { TXN_KIND } from "./worker.ts";
 import { isHeaderSafeId } from "../dci/limits.ts";
-import { checkVersion } from "../dci/header_rules.ts";
+import { checkHeaderAction, checkVersion } from "../dci/header_rules.ts";
 import { checkSearchHeader } from "../registry/search_message.ts";
 
 /** One async request to accept. */
@@ -36,26 +36,11 @@ export interface Accepted {
   created: boolean;
 }
 
-/** Header actions each endpoint accepts (compared case-insensitively). */
-const HEADER_ACTIONS: Readonly<Record<TxnAction, readonly string[]>> = {
-  search: ["search"],
-  subscribe: ["subscribe"],
-  unsubscribe: ["unsubscribe"],
-  "txn-status": ["txn-status", "txn/status", "txn_status", "txnstatus"],
-  receipt: ["receipt"],
-};
-
 /** Stores and enqueues one async request; throws DciError / DciRejection for requests it refuses. */
 export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise<Accepted> {
   const { action, header, message } = input;
-  if (!HEADER_ACTIONS[action].includes(header.action.toLowerCase())) {
-    throw new DciRejection(
-      "rjct.action.invalid",
-      `header.action "${header.action}" does not match this endpoint (expected "${
-        HEADER_ACTIONS[action][0]
-      }")`,
-    );
-  }
+  const spec = asyncAction(action);
+  checkHeaderAction(spec, header.action);
   // Header-level problems are refused now, with the ERR ACK, rather than ACKed and rejected in the callback.
   checkVersion(header.version);
   if (action === "search") {
@@ -63,7 +48,7 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
       lenientTotalCount: getSender(deps, input.senderId)?.lenient.includes("total_count"),
     });
   }
-  const listKey = ITEM_LISTS[action];
+  const listKey = spec.requestItems;
   const items = listKey ? message[listKey] as unknown[] : [];
   if (items.length > deps.config.maxSearchItems) {
     throw new DciRejection(

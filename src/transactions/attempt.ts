@@ -8,7 +8,7 @@ import type { Deps } from "../deps.ts";
 import type { RequestHeader } from "../dci/schemas.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { DciRejection } from "../dci/errors.ts";
-import type { Processor, ProcessResult } from "./processors.ts";
+import type { Processor, ProcessResult } from "../dci/processor.ts";
 import type { TxnAction } from "./states.ts";
 import type { TxnRow } from "./store.ts";
 import { isTransientStorageFault } from "../db/faults.ts";

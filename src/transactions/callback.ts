@@ -7,20 +7,12 @@ import { getSender, type Sender } from "../senders/store.ts";
 import { type CallbackUrlMode, TEST_MODE_META } from "../senders/settings.ts";
 import { deliverToSender } from "../senders/delivery.ts";
 import { callbackAction, type TxnAction } from "./states.ts";
+import { asyncAction } from "../dci/actions.ts";
 import { setCallbackUrl, type TxnRow } from "./store.ts";
 import { isHeaderSafeId } from "../dci/limits.ts";
 import { isHeaderCode } from "../dci/rejection.ts";
 
 export type { DeliveryOutcome };
-
-/** The path appended to a callback base for each callback action (DCI spec paths). */
-export const CALLBACK_PATHS: Readonly<Record<ReturnType<typeof callbackAction>, string>> = {
-  "on-search": "/registry/on-search",
-  "on-subscribe": "/registry/on-subscribe",
-  "on-unsubscribe": "/registry/on-unsubscribe",
-  "txn-on-status": "/registry/txn/on-status",
-  "on-receipt": "/registry/on-receipt",
-};
 
 /**
  * The callback URL for `action` from a base (the sender's registered callback URL, else header.sender_uri):
@@ -35,7 +27,7 @@ export function callbackUrl(
   const url = callbackBase(base);
   if (!url) return undefined;
   if (mode === "append" && !CALLBACK_SUFFIX.test(url.pathname)) {
-    url.pathname = trimTrailingSlashes(url.pathname) + CALLBACK_PATHS[callbackAction(action)];
+    url.pathname = trimTrailingSlashes(url.pathname) + asyncAction(action).callbackPath;
   }
   return url.toString();
 }

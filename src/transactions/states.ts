@@ -1,4 +1,5 @@
 /** The transaction state machine, the DCI status it implies, and the callback retry schedule. */
+import { asyncAction, type CallbackAction } from "../dci/actions.ts";
 
 /** Actions handled asynchronously. */
 export const TXN_ACTIONS = ["search", "subscribe", "unsubscribe", "txn-status", "receipt"] as const;
@@ -49,22 +50,9 @@ export function dciStatus(
   return outcome ?? "pdng";
 }
 
-/** The callback action answering an async action. */
-export function callbackAction(
-  action: TxnAction,
-): "on-search" | "on-subscribe" | "on-unsubscribe" | "txn-on-status" | "on-receipt" {
-  switch (action) {
-    case "search":
-      return "on-search";
-    case "subscribe":
-      return "on-subscribe";
-    case "unsubscribe":
-      return "on-unsubscribe";
-    case "txn-status":
-      return "txn-on-status";
-    case "receipt":
-      return "on-receipt";
-  }
+/** The callback action answering an async action (from the action table). */
+export function callbackAction(action: TxnAction): CallbackAction {
+  return asyncAction(action).callbackAction;
 }
 
 /**

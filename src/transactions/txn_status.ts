@@ -5,9 +5,9 @@
  * subscription_code_list.
  */
 import type { Deps } from "../deps.ts";
-import type { ProcessInput, ProcessResult } from "./processors.ts";
-import { TxnStatusMessage } from "./schemas.ts";
-import { RESPONSE_LISTS } from "./schemas.ts";
+import type { ProcessResult } from "../dci/processor.ts";
+import { TxnStatusMessage } from "../dci/messages.ts";
+import { ACTIONS, asyncAction } from "../dci/actions.ts";
 import {
   findByMessageIds,
   findByReferenceIds,
@@ -15,7 +15,6 @@ import {
   getByCorrelationId,
   type TxnRow,
 } from "./store.ts";
-import { subscriptionCodeStatus } from "../subscriptions/code_status.ts";
 import { dciStatus, type TxnAction } from "./states.ts";
 import { isoNow } from "../clock.ts";
 import { rejectedMessage, specTxnType } from "../dci/rejection.ts";
@@ -27,12 +26,28 @@ const TXN_TYPES: Readonly<Record<string, TxnAction | undefined>> = {
   receipt: "receipt",
 };
 
+/**
+ * The status of a sender's subscriptions by code (subscription_code_list), in the shape of the subscribe answer;
+ * undefined when none is the sender's. Given by the caller: subscriptions are not this area's to read.
+ */
+export type SubscriptionCodeLookup = (
+  deps: Deps,
+  senderId: string,
+  codes: string[],
+  query: { transaction_id: string; correlation_id: string },
+) => { status: Record<string, unknown>; items: number } | undefined;
+
+/** The answer item list of each async action family that has one (search_response, subscribe_response). */
+const RESPONSE_LISTS: Readonly<Record<string, string | undefined>> = Object.fromEntries(
+  ACTIONS.filter((a) => a.mode === "async").map((a) => [a.family, a.responseItems]),
+);
+
 /** Answers a txn status query for `senderId`; never sees another sender's transactions. */
 export function txnStatus(
   deps: Deps,
   senderId: string,
   raw: unknown,
-  ids: { transactionId: string; correlationId: string },
+  ids: { transactionId: string; correlationId: string; byCodes: SubscriptionCodeLookup },
 ): ProcessResult {
   const parsed = TxnStatusMessage.safeParse(raw);
   const base = { transaction_id: ids.transactionId, correlation_id: ids.correlationId };
@@ -86,14 +101,10 @@ export function txnStatus(
   };
 }
 
-/** The async txn-status processor. */
-export function txnStatusProcessor(deps: Deps, input: ProcessInput): Promise<ProcessResult> {
-  return Promise.resolve(txnStatus(deps, input.senderId, input.message, input));
-}
-
 /** The status object of one transaction: its stored result, or its items with rcvd/pdng while open. */
 export function statusOf(row: TxnRow, refs?: Set<string>): Record<string, unknown> {
-  const listKey = RESPONSE_LISTS[row.action];
+  const spec = asyncAction(row.action);
+  const listKey = spec.responseItems;
   if (row.result) {
     const result = JSON.parse(row.result) as Record<string, unknown>;
     if (listKey && refs && Array.isArray(result[listKey])) {
@@ -107,7 +118,7 @@ export function statusOf(row: TxnRow, refs?: Set<string>): Record<string, unknow
   const base = { transaction_id: row.transaction_id, correlation_id: row.correlation_id };
   if (!listKey) return { ...base, timestamp: row.updated_at, status };
   const request = JSON.parse(row.request_message) as Record<string, unknown>;
-  const requested = (request[listKey.replace("_response", "_request")] ?? []) as Array<
+  const requested = (request[spec.requestItems ?? ""] ?? []) as Array<
     { reference_id?: string }
   >;
   const items = requested.filter((it) => !refs || refs.has(String(it?.reference_id))).map((it) => ({
@@ -141,13 +152,13 @@ function byCodes(
     q: TxnStatusMessage["txnstatus_request"];
     codes: string[];
     raw: unknown;
-    ids: { transactionId: string; correlationId: string };
+    ids: { transactionId: string; correlationId: string; byCodes: SubscriptionCodeLookup };
   },
 ): ProcessResult {
   const { q, codes, ids } = query;
   const base = { transaction_id: ids.transactionId, correlation_id: ids.correlationId };
   const wrongType = q.txn_type !== undefined && q.txn_type.toLowerCase() !== "subscribe";
-  const found = wrongType ? undefined : subscriptionCodeStatus(deps, senderId, codes, base);
+  const found = wrongType ? undefined : ids.byCodes(deps, senderId, codes, base);
   if (!found) {
     return unknown(
       deps,

@@ -3,7 +3,7 @@
  * Every step is a conditional write, so running `handle(id)` twice (queue redelivery, sweeper) is harmless.
  */
 import type { Deps } from "../deps.ts";
-import { type Processor, PROCESSORS, type ProcessResult } from "./processors.ts";
+import type { Processor, ProcessResult } from "../dci/processor.ts";
 import { deliverOnce } from "./callback.ts";
 import { processRetryDelay, retryDelay, type TxnAction } from "./states.ts";
 import { attemptProcessing, processingFailed } from "./attempt.ts";
@@ -39,16 +39,19 @@ export interface TxnWorker {
   busy(): number;
 }
 
-/** Options for tests: jitter source, concurrency bounds, processors standing in for the real ones. */
+/** Options: the processor of each action (src/actions/processors.ts binds them), jitter, concurrency bounds. */
 export interface WorkerOptions {
+  processors: Readonly<Record<TxnAction, Processor>>;
   random?: () => number;
   processConcurrency?: number;
   callbackConcurrency?: number;
-  processors?: Partial<Record<TxnAction, Processor>>;
 }
 
-/** Creates the worker of this process. */
-export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWorker {
+/**
+ * Creates the worker of this process. The processors come from the caller (the action table's binding): this area
+ * runs them without knowing what they do.
+ */
+export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
   const processing = new Limiter(options.processConcurrency ?? 8);
   // A callback waits here, before it is claimed, with the outbound pool's caps per destination and per sender:
   // a FIFO here would let one sender's callbacks to a silent receiver hold every worker slot while they wait
@@ -62,7 +65,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions = {}): TxnWor
   const leaseMs = deps.config.leaseSeconds * 1000;
   const maxAttempts = deps.config.processAttempts;
   const budgetMs = deps.config.processTimeoutMs;
-  const processors = { ...PROCESSORS, ...options.processors };
+  const processors = options.processors;
   const iso = (ms: number) => new Date(ms).toISOString();
 
   async function process(id: number): Promise<void> {

@@ -8,7 +8,8 @@ import { createTestSender, type TestSender, type TestSenderOptions } from "../he
 import { requestEnvelope } from "../helpers/dci.ts";
 import { type MemoryQueue, memoryQueue } from "../../src/jobs/queue.ts";
 import { createApp } from "../helpers/app.ts";
-import { createTxnWorker, type TxnWorker } from "../../src/transactions/worker.ts";
+import type { TxnWorker } from "../../src/transactions/worker.ts";
+import { createWorker as createTxnWorker } from "../../src/actions/worker.ts";
 import { createLogger } from "../../src/obs/log.ts";
 import type { Config } from "../../src/config.ts";
 import { createAdminToken } from "../../src/admin/tokens.ts";

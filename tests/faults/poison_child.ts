@@ -6,8 +6,8 @@
 import { closeDeps, openDeps } from "../../src/deps.ts";
 import { testConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/obs/log.ts";
-import { type Processor, PROCESSORS } from "../../src/transactions/processors.ts";
-import { createTxnWorker } from "../../src/transactions/worker.ts";
+import type { Processor } from "../../src/dci/processor.ts";
+import { createWorker } from "../../src/actions/worker.ts";
 import { sweepTransactions } from "../../src/jobs/sweeper.ts";
 
 const [dataDir] = Deno.args;
@@ -15,14 +15,14 @@ const kill: Processor = () => {
   Deno.kill(Deno.pid, "SIGKILL");
   return new Promise(() => {});
 };
-// Replaced in the table itself, so that every way the worker reaches the processor runs the poison.
-(PROCESSORS as Record<string, Processor>).search = kill;
 const deps = await openDeps(
   testConfig({ dataDir, outboundAllow: "127.0.0.1", processAttempts: "2" }),
   { log: silentLogger },
 );
 try {
-  await sweepTransactions(deps, createTxnWorker(deps).handle, { startup: true });
+  await sweepTransactions(deps, createWorker(deps, { processors: { search: kill } }).handle, {
+    startup: true,
+  });
   console.log(JSON.stringify(deps.db.prepare("SELECT * FROM transactions").get()));
 } finally {
   closeDeps(deps);

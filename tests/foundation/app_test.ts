@@ -7,6 +7,9 @@ import { verifyEnvelope } from "../../src/auth/envelope_signature.ts";
 import { createAdminToken, revokeAdminToken } from "../../src/admin/tokens.ts";
 import { testDeps } from "../helpers/deps.ts";
 import type { TestDeps } from "../helpers/deps.ts";
+import { describeAction } from "../../src/actions/openapi.ts";
+import { actionNamed } from "../../src/dci/actions.ts";
+import { rejectedMessage } from "../../src/dci/rejection.ts";
 
 /** The app plus a test-only envelope route, to exercise the shared validation and error path. */
 function appWithEcho(deps: TestDeps) {
@@ -20,9 +23,20 @@ function appWithEcho(deps: TestDeps) {
     }),
     (c) => c.json({ sender: c.req.valid("json").header.sender_id }, 200),
   );
-  app.post("/dci_api/v1/test/reject/sync/search", () => {
-    throw new DciRejection("rjct.message_id.duplicate", "message_id m1 was already received");
-  });
+  // The route tells the error renderer its action (as every registry route does), here the sync search.
+  const syncSearch = actionNamed("sync-search");
+  app.post(
+    "/dci_api/v1/test/reject/sync/search",
+    describeAction({
+      name: syncSearch.name,
+      sync: true,
+      callbackAction: syncSearch.callbackAction,
+      rejected: (request, ids) => rejectedMessage("search", request, ids),
+    }),
+    () => {
+      throw new DciRejection("rjct.message_id.duplicate", "message_id m1 was already received");
+    },
+  );
   return app;
 }
 

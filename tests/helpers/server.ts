@@ -56,6 +56,8 @@ export interface ServerOptions {
    * loopback-only network namespace (tests/helpers/no_egress.ts), where the kernel is what keeps it on the machine.
    */
   net?: "loopback" | "all";
+  /** The program to run instead of `main.ts serve` (a deployment's own main, e.g. examples/custom_main.ts). */
+  entry?: string;
 }
 
 /** Starts `main.ts serve` on port 0 with a fresh (or given) data dir and waits until it listens. */
@@ -70,8 +72,7 @@ export async function startServerProcess(options: ServerOptions = {}): Promise<S
       ...(options.net === "all" ? ["--allow-all"] : LOOPBACK_ONLY),
       ...RUN_FLAGS,
       ...(options.denoFlags ?? []),
-      MAIN,
-      "serve",
+      ...(options.entry ? [options.entry] : [MAIN, "serve"]),
       ...(options.args ?? []),
     ],
     env: {

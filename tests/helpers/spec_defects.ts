@@ -151,7 +151,8 @@ export const BORROWED_OPERATIONS: ReadonlyArray<
     from: "social",
     why:
       "dr_api has no txn/status operations (spdci/api-standards#49; the February 2026 upstream sync adds " +
-      "them). The server serves txn/status on every registry; its DR answers follow the social yaml's.",
+      "them). The server follows dr_api and answers DR's txn/status paths 404 (ERR ACK, which the checker " +
+      "accepts either way); the borrowed operations only keep the checker able to read a DR txn status answer.",
   },
   {
     registry: "fr",

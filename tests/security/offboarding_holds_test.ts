@@ -13,7 +13,7 @@ import { input, person, putPerson, type Receiver, startReceiver, subItem } from 
 import { eventually, recordOf } from "../subscriptions/e2e_support.ts";
 import { searchMessage } from "../transactions/support.ts";
 import { createApp } from "../helpers/app.ts";
-import { createTxnWorker } from "../../src/transactions/worker.ts";
+import { createWorker as createTxnWorker } from "../../src/actions/worker.ts";
 import { getByCorrelationId } from "../../src/transactions/store.ts";
 import { memoryQueue } from "../../src/jobs/queue.ts";
 import { removeSender, setSenderActive } from "../../src/senders/store.ts";

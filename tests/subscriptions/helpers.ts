@@ -3,7 +3,7 @@ import type { Deps } from "../../src/deps.ts";
 import { transaction } from "../../src/db/sqlite.ts";
 import { readRegistrant } from "../../src/registry/model.ts";
 import { deleteRegistrant, saveRegistrant } from "../../src/registry/store.ts";
-import type { ProcessInput } from "../../src/transactions/processors.ts";
+import type { ProcessInput } from "../../src/dci/processor.ts";
 import type { RequestHeader } from "../../src/dci/schemas.ts";
 import { checkReceivedText, warmCallbackChecks } from "../helpers/spec_hooks.ts";
 import type { SpecRegistry } from "../helpers/spec_validator.ts";

@@ -6,7 +6,11 @@ import { requestEnvelope } from "../helpers/dci.ts";
 import { type MemoryQueue, memoryQueue } from "../../src/jobs/queue.ts";
 import type { OutboundClient, OutboundRequest, OutboundResponse } from "../../src/net/outbound.ts";
 import { createApp } from "../helpers/app.ts";
-import { createTxnWorker, type TxnWorker, type WorkerOptions } from "../../src/transactions/worker.ts";
+import type { TxnWorker } from "../../src/transactions/worker.ts";
+import {
+  createWorker as createTxnWorker,
+  type WorkerOverrides as WorkerOptions,
+} from "../../src/actions/worker.ts";
 import { verifyEnvelope } from "../../src/auth/envelope_signature.ts";
 import type { Config } from "../../src/config.ts";
 

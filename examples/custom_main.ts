@@ -1,0 +1,44 @@
+/**
+ * A deployment's own main.ts: dci-server with the four extension hooks (src/extensions.ts).
+ *
+ *   deno run --unstable-kv --unstable-cron --allow-net --allow-read --allow-write --allow-env --allow-sys \
+ *     examples/custom_main.ts
+ *
+ * It reads its settings from the environment like `dci-server serve`, and:
+ * 1. renders errors as the stock ERR ACK plus an `X-Deployment` header naming this deployment;
+ * 2. adds a route, `GET /example/stats`, reporting how many async searches ran;
+ * 3. replaces the async search processor with one that counts, then runs the stock one;
+ * 4. adds `deployment` and `notified_event` to the data of every notification.
+ */
+import { type Extensions, PROCESSORS, startServer } from "../src/mod.ts";
+
+/** This deployment's name, as its hooks show it. */
+const DEPLOYMENT = "example-deployment";
+
+let searches = 0;
+
+const extensions: Extensions = {
+  renderError: (_err, _c, fallback) => {
+    const res = fallback();
+    res.headers.set("X-Deployment", DEPLOYMENT);
+    return res;
+  },
+  routes: (app) => {
+    app.get("/example/stats", (c) => c.json({ deployment: DEPLOYMENT, async_searches: searches }));
+  },
+  processors: {
+    search: async (deps, input) => {
+      searches++;
+      return await PROCESSORS.search(deps, input);
+    },
+  },
+  notificationFields: (n) => ({ deployment: DEPLOYMENT, notified_event: n.eventType }),
+};
+
+if (import.meta.main) {
+  const server = await startServer({ extensions });
+  const stop = () => server.stop().then(() => Deno.exit(0));
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await server.finished;
+}

@@ -1,0 +1,78 @@
+/**
+ * What every registry route shares: its action for the error renderer, its OpenAPI schemas and responses, and the
+ * signing of a sync answer.
+ */
+import { z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import type { Context } from "hono";
+import type { AppEnv, RouteAction } from "../http/context.ts";
+import type { Deps } from "../deps.ts";
+import type { ProcessResult } from "../dci/processor.ts";
+import type { ActionResult } from "../registries/profile.ts";
+import { Ack, CallbackHeader } from "../dci/schemas.ts";
+import { type OutgoingHeader, signedEnvelope } from "../dci/envelope.ts";
+import { isHeaderCode } from "../dci/rejection.ts";
+import { answerMeta } from "../senders/settings.ts";
+
+/** The failures every registry route may answer (the ERR ACK; a sync route's header-level rejection is its answer). */
+export const ERROR_RESPONSES = {
+  400: { description: "ERR ACK (or, on a sync action, its signed rjct answer)", content: json(Ack) },
+  401: { description: "ERR ACK: bearer token or signature", content: json(Ack) },
+  403: { description: "ERR ACK: scope or sender", content: json(Ack) },
+  409: {
+    description: "Duplicate message_id (ERR ACK, or a sync action's signed rjct answer)",
+    content: json(Ack),
+  },
+  429: { description: "ERR ACK: rate limit (Retry-After)", content: json(Ack) },
+} as const;
+
+/** `{ "application/json": { schema } }`. */
+export function json<T extends z.ZodType>(schema: T) {
+  return { "application/json": { schema } };
+}
+
+/** Sets the route's action for the error renderer; the first middleware of every registry route. */
+export function describeAction(action: RouteAction): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    c.set("action", action);
+    await next();
+  };
+}
+
+const envelopes = new Map<string, z.ZodType>();
+
+/** A schema built once and named once in the OpenAPI document, however many registries mount it. */
+export function named(name: string, build: () => z.ZodType): z.ZodType {
+  let schema = envelopes.get(name);
+  if (!schema) envelopes.set(name, schema = build());
+  return schema;
+}
+
+/** The signed answer envelope of an action (sync response and callback body). */
+export function signedAnswer(name: string, message: z.ZodType): z.ZodType {
+  return named(
+    `${name}Envelope`,
+    () => z.object({ signature: z.string(), header: CallbackHeader, message }).openapi(`${name}Envelope`),
+  );
+}
+
+/** The 200 answer of a sync action: `r` signed with the server key, addressed to the authenticated sender. */
+export function answer(
+  deps: Deps,
+  c: Context<AppEnv>,
+  callbackAction: string,
+  r: ProcessResult | ActionResult,
+): Response {
+  const envelope = signedEnvelope(deps, {
+    action: callbackAction as OutgoingHeader["action"],
+    status: r.status,
+    receiverId: c.var.auth?.senderId,
+    totalCount: r.totalCount,
+    completedCount: r.completedCount,
+    // Only header-level codes go in the header; item-level ones stay in the message's items.
+    statusReasonCode: isHeaderCode(r.reasonCode) ? r.reasonCode : undefined,
+    statusReasonMessage: r.reasonMessage,
+    meta: answerMeta(c.var.auth),
+  }, r.message);
+  return c.json(envelope, 200);
+}

@@ -1,0 +1,92 @@
+/**
+ * A registry's own endpoints (`ProfileAction`: DR `sync/disabled`, IBR `sync/enrolled`, ...), mounted like the
+ * sync standard actions: the auth chain (bearer and scope, sender, receiver_id, signature, rate limit, message_id
+ * replay), the envelope validated with the action's request schema, version and header.action checked, then the
+ * handler's answer signed as every sync answer is. A header-level rejection is the action's complete answer.
+ */
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "../http/context.ts";
+import type { Deps } from "../deps.ts";
+import type { Json, ProfileAction, RegistryProfile } from "../registries/profile.ts";
+import { authenticate, type Scope } from "../auth/middleware.ts";
+import { envelopeOf, type RequestHeader } from "../dci/schemas.ts";
+import { checkHeaderAction, checkVersion } from "../dci/header_rules.ts";
+import { genericRejectedMessage } from "../dci/rejection.ts";
+import { answer, describeAction, ERROR_RESPONSES, json, named, signedAnswer } from "./openapi.ts";
+
+type Envelope = { header: RequestHeader; message: Json };
+
+function schemaName(profile: RegistryProfile, action: ProfileAction): string {
+  const words = `${profile.name}/${action.path}`.split(/[-/_]/).filter(Boolean);
+  return words.map((w) => w[0].toUpperCase() + w.slice(1)).join("");
+}
+
+/** Mounts one registry-specific endpoint on its registry's router. */
+export function profileActionRoute(
+  app: OpenAPIHono<AppEnv>,
+  deps: Deps,
+  profile: RegistryProfile,
+  action: ProfileAction,
+  tag: string,
+): void {
+  const name = schemaName(profile, action);
+  const headerActions = { headerActions: [action.requestAction.toLowerCase()] };
+  const route = createRoute({
+    method: "post",
+    path: action.path,
+    tags: [tag],
+    summary: action.summary,
+    description:
+      `header.action: ${action.requestAction}; answered with header.action ${action.responseAction}.`,
+    middleware: [
+      describeAction({
+        name: `${profile.name}:${action.path}`,
+        sync: true,
+        callbackAction: action.responseAction,
+        rejected: (request, ids) => (action.rejected ?? genericRejectedMessage)(request, ids),
+      }),
+      authenticate(deps, action.scope as Scope),
+    ] as const,
+    request: {
+      body: {
+        content: json(
+          named(`${name}RequestEnvelope`, () => envelopeOf(action.request, `${name}RequestEnvelope`)),
+        ),
+        required: true,
+      },
+    },
+    responses: {
+      200: {
+        description: `Signed ${action.responseAction} envelope`,
+        content: json(signedAnswer(`${name}Response`, action.response)),
+      },
+      ...ERROR_RESPONSES,
+    },
+  });
+  // The answer is signed by hand (src/actions/openapi.ts): the route's response schema is its contract.
+  app.openapi(
+    route,
+    (async (c: Context<AppEnv>) => {
+      const body = (c.req.valid as (t: "json") => unknown)("json") as Envelope;
+      const senderId = c.var.auth?.senderId ?? String(body.header.sender_id);
+      checkVersion(body.header.version);
+      checkHeaderAction(headerActions, body.header.action);
+      const correlationId = crypto.randomUUID();
+      Object.assign(c.var.logFields, {
+        sender_id: senderId,
+        transaction_id: body.message.transaction_id,
+        correlation_id: correlationId,
+      });
+      const r = await action.handle(deps, {
+        registry: profile.name,
+        senderId,
+        header: body.header,
+        message: body.message,
+        correlationId,
+        now: deps.clock.now(),
+      });
+      return answer(deps, c, action.responseAction, r);
+    }) as never,
+  );
+}
