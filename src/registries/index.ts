@@ -8,9 +8,10 @@ import { socialProfile } from "./social/profile.ts";
 import { crvsProfile } from "./crvs/mod.ts";
 import { frProfile } from "./fr/mod.ts";
 import { ibrProfile } from "./ibr/index.ts";
+import { drProfile } from "./dr/profile.ts";
 
 /** The built-in profiles, social first (the default registry). */
-const PROFILES: RegistryProfile[] = [socialProfile, crvsProfile, frProfile, ibrProfile];
+const PROFILES: RegistryProfile[] = [socialProfile, crvsProfile, frProfile, drProfile, ibrProfile];
 
 /** Storage record types and registry names become SQL constants (partial indexes, compiled queries). */
 const SAFE_NAME = /^[a-z][a-z0-9_]{0,39}$/;

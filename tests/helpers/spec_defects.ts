@@ -62,11 +62,11 @@ function signedEnvelope(action: string, message: Json): Json {
 export const SPEC_DEFECTS: readonly SpecDefect[] = [
   {
     id: "notify-event-types",
-    registries: ["social", "fr"],
+    registries: ["social", "fr", "dr"],
     pointer: `${NOTIFY_DATA}/reg_event_type/enum`,
     why:
-      "NotifyEventRequest.data.reg_event_type is an enum of REGISTER and NewHouseHoldMember only (FR: REGISTER " +
-      "only, though its description says the FR 'sends registration and updates events'), while the " +
+      "NotifyEventRequest.data.reg_event_type is an enum of REGISTER and NewHouseHoldMember only (FR and DR: " +
+      "REGISTER only, though their descriptions say they send registrations and updates), while the " +
       "server notifies registrations, updates and deletes. Updates and deletes have no spec value; the server " +
       "names them UPDATE and DELETE, in the style of REGISTER (src/subscriptions/rules.ts eventTypeName).",
     patch(node, registry) {

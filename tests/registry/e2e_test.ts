@@ -86,11 +86,14 @@ Deno.test("e2e: a server on an empty data dir seeds a demo registry and answers 
     assert.equal(paged.pagination.page_size, 10, "page_size capped by DCI_MAX_PAGE_SIZE");
     assert.equal(paged.pagination.page_number, 2);
     const [dr] = await search(
-      [{ query_type: "idtype-value", query: { type: "UIN", value: "TEST-001" } }],
+      [{ query_type: "idtype-value", query: { type: "UIN", value: "DISABILITY-TEST-001" } }],
       "/dci_api/v1/dr/registry/sync/search",
     );
-    // rjct.action.not_supported is header-level: the item is rjct with the reason only.
-    assert.deepEqual([dr.status, dr.status_reason_code], ["rjct", undefined]);
+    // Each registry answers from its own records: the disability registry's demo test person.
+    assert.deepEqual(
+      [dr.status, dr.data.reg_record_type, dr.data.reg_records.map((r: Json) => r["@id"])],
+      ["succ", "PWDPerson", ["DR-TEST-001"]],
+    );
   } finally {
     await server.stop();
     await Deno.remove(server.dataDir, { recursive: true }).catch(() => {});
