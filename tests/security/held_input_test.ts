@@ -8,6 +8,8 @@ import { type Harness, type Json, searchMessage } from "../transactions/support.
 import { adminCaller, databaseFingerprint, populated } from "./held_support.ts";
 import { createAdminToken } from "../../src/admin/tokens.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
+import { issueAccessToken } from "../../src/auth/jwt.ts";
+import { createClient, SCOPES } from "../../src/senders/clients.ts";
 
 const INJECTIONS = [
   "' OR '1'='1",
@@ -80,11 +82,20 @@ Deno.test("held: SQL metacharacters in every admin path and query parameter are 
   }
 });
 
-/** Credentials for a route: the sender's bearer on the registry, an admin token on the admin API, none else. */
-function credentials(h: Harness, adminToken: string, path: string): Record<string, string> {
+/**
+ * Credentials for a route: on the registry alice's bearer with every scope (IBR's enrollment updates need one no
+ * client gets by default), an admin token on the admin API, none else.
+ */
+async function credentials(h: Harness, adminToken: string, path: string): Promise<Record<string, string>> {
   if (path.startsWith("/admin/v1/")) return { authorization: `Bearer ${adminToken}` };
-  if (path.includes("/registry/")) return h.alice.headers();
-  return {};
+  if (!path.includes("/registry/")) return {};
+  const { client } = await createClient(h.deps, h.alice.senderId, { scopes: [...SCOPES] });
+  const { token } = await issueAccessToken(h.deps, {
+    senderId: h.alice.senderId,
+    clientId: client.client_id,
+    scopes: [...SCOPES],
+  });
+  return { authorization: `Bearer ${token}` };
 }
 
 Deno.test("held: JSON nested 20,000 deep on every route that takes a body is refused (admin: never 5xx), and the server keeps answering", async () => {
@@ -115,7 +126,7 @@ Deno.test("held: JSON nested 20,000 deep on every route that takes a body is ref
       for (const body of signed ? [signed, ...others] : others) {
         const res = await h.app.request(url, {
           method,
-          headers: { "content-type": "application/json", ...credentials(h, token, path) },
+          headers: { "content-type": "application/json", ...await credentials(h, token, path) },
           body,
         });
         const text = await res.text();
@@ -150,7 +161,7 @@ Deno.test("held: a body over the limit answers 413 on every route that takes one
       });
     for (const [method, path] of routes(h, (m) => BODY_METHODS.has(m))) {
       const url = path.replace(/:(\w+)/g, "x");
-      const headers = { "content-type": "application/json", ...credentials(h, token, path) };
+      const headers = { "content-type": "application/json", ...await credentials(h, token, path) };
       const declared = await h.app.request(url, {
         method,
         headers: { ...headers, "content-length": String(big.length) },
