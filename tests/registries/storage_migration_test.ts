@@ -37,7 +37,7 @@ Deno.test("migration 0016 rebuilds registrants, registry_events and subscription
         VALUES ('N1', 1, 2, 'update', 'person', 1, 'm', 'pending', 'x', 'x', 'x');
     `);
     const socialIndexes = indexes(db, "registrants");
-    assert.deepEqual(migrate(db).filter((m) => m.startsWith("0016")), ["0016_registries"]);
+    assert.deepEqual(migrate(db), MIGRATIONS.filter((m) => m.version >= 16).map((m) => m.name));
     assert.deepEqual(indexes(db, "registrants"), socialIndexes, "social's indexes as they were");
     assert.deepEqual(indexes(db, "subscriptions").length, 4);
     assert.deepEqual(

@@ -82,26 +82,29 @@ Deno.test("held: SQL metacharacters in every admin path and query parameter are 
   }
 });
 
-/**
- * Credentials for a route: on the registry alice's bearer with every scope (IBR's enrollment updates need one no
- * client gets by default), an admin token on the admin API, none else.
- */
-async function credentials(h: Harness, adminToken: string, path: string): Promise<Record<string, string>> {
-  if (path.startsWith("/admin/v1/")) return { authorization: `Bearer ${adminToken}` };
-  if (!path.includes("/registry/")) return {};
+/** Alice's bearer with every scope (IBR's enrollment updates need one no client gets by default). */
+async function allScopesBearer(h: Harness): Promise<string> {
   const { client } = await createClient(h.deps, h.alice.senderId, { scopes: [...SCOPES] });
   const { token } = await issueAccessToken(h.deps, {
     senderId: h.alice.senderId,
     clientId: client.client_id,
     scopes: [...SCOPES],
   });
-  return { authorization: `Bearer ${token}` };
+  return token;
+}
+
+/** Credentials for a route: the registry bearer on the registry, an admin token on the admin API, none else. */
+function credentials(adminToken: string, bearer: string, path: string): Record<string, string> {
+  if (path.startsWith("/admin/v1/")) return { authorization: `Bearer ${adminToken}` };
+  if (path.includes("/registry/")) return { authorization: `Bearer ${bearer}` };
+  return {};
 }
 
 Deno.test("held: JSON nested 20,000 deep on every route that takes a body is refused (admin: never 5xx), and the server keeps answering", async () => {
   const { h } = await populated();
   try {
     const { token } = await createAdminToken(h.deps.db, { role: "admin" });
+    const bearer = await allScopesBearer(h);
     const deep = "[".repeat(20_000) + "]".repeat(20_000);
     // On the registry, deep inside a signed envelope whose header passes: what the signature check would walk.
     const envelope = (path: string) => {
@@ -126,7 +129,7 @@ Deno.test("held: JSON nested 20,000 deep on every route that takes a body is ref
       for (const body of signed ? [signed, ...others] : others) {
         const res = await h.app.request(url, {
           method,
-          headers: { "content-type": "application/json", ...await credentials(h, token, path) },
+          headers: { "content-type": "application/json", ...credentials(token, bearer, path) },
           body,
         });
         const text = await res.text();
@@ -150,6 +153,7 @@ Deno.test("held: a body over the limit answers 413 on every route that takes one
   const { h } = await populated({ bodyLimit: "4096" });
   try {
     const { token } = await createAdminToken(h.deps.db, { role: "admin" });
+    const bearer = await allScopesBearer(h);
     const big = JSON.stringify({ pad: "x".repeat(8192) });
     const stream = () =>
       new ReadableStream<Uint8Array>({
@@ -161,7 +165,7 @@ Deno.test("held: a body over the limit answers 413 on every route that takes one
       });
     for (const [method, path] of routes(h, (m) => BODY_METHODS.has(m))) {
       const url = path.replace(/:(\w+)/g, "x");
-      const headers = { "content-type": "application/json", ...await credentials(h, token, path) };
+      const headers = { "content-type": "application/json", ...credentials(token, bearer, path) };
       const declared = await h.app.request(url, {
         method,
         headers: { ...headers, "content-length": String(big.length) },

@@ -4,7 +4,8 @@
  * FarmInfo list with FarmingActivities, CropDetails and LivestockDetails, Machineries); a group is an FR `Group`
  * of FR Members.
  */
-import type { Address, Registrant } from "../../registry/model.ts";
+import type { Registrant } from "../../registry/model.ts";
+import { address, identifiers, toDciMember, toDciPerson } from "../social/mapping.ts";
 import type { Json, MappingContext } from "../profile.ts";
 import { compact } from "./read.ts";
 import type { Activities, Crop, Farm, FarmerDetails, FarmLocation, Livestock, Machinery } from "./types.ts";
@@ -15,60 +16,14 @@ export const FR_CONTEXT = {
   spdcicore: "https://schema.spdci.org/core/v1/data",
 } as const;
 
-/** A date as a DCI DateTime (ISO 8601 with zone). */
-function dateTime(d: string | undefined): string | undefined {
-  return d === undefined ? undefined : d.length === 10 ? `${d}T00:00:00Z` : d;
-}
-
-function identifiers(reg: Registrant): Json[] {
-  return reg.identifiers.map((i) => ({
-    "@type": "Identifier",
-    identifier_type: i.type,
-    identifier_value: i.value,
-  }));
-}
-
-function address(a: Address): Json {
-  return { "@type": "Address", ...a };
-}
-
 /** The FRPerson (core Person) of a registrant. */
 export function toFrPerson(reg: Registrant): Json {
-  return compact({
-    "@type": "FRPerson",
-    "@id": reg.externalId,
-    identifier: identifiers(reg),
-    name: Object.keys(reg.name).length ? { "@type": "Name", ...reg.name } : undefined,
-    sex: reg.sex,
-    birth_date: dateTime(reg.birthDate),
-    death_date: dateTime(reg.deathDate),
-    address: reg.addresses.map(address),
-    phone_number: reg.phones,
-    email: reg.emails,
-    registration_date: reg.registrationDate,
-    last_updated: reg.lastUpdated,
-  });
+  return toDciPerson(reg, false, "FRPerson");
 }
 
 /** A registrant as an FR Member (its relationship pointing at the group's head when given). */
 export function toFrMember(reg: Registrant, head?: Registrant): Json {
-  const related = head && head.externalId !== reg.externalId && reg.relationship
-    ? [{
-      "@type": "RelatedPerson",
-      relationship_type: reg.relationship,
-      related_member: compact({ "@type": "FRPerson", "@id": head.externalId, identifier: identifiers(head) }),
-    }]
-    : [];
-  return compact({
-    "@type": "Member",
-    "@id": reg.externalId,
-    member_identifier: identifiers(reg),
-    demographic_info: toFrPerson(reg),
-    related_person: related,
-    additional_attributes: Object.entries(reg.attributes).map(([k, v]) => ({ [k]: v })),
-    registration_date: reg.registrationDate,
-    last_updated: reg.lastUpdated,
-  });
+  return toDciMember(reg, head, "FRPerson");
 }
 
 function place(l: FarmLocation): Json {

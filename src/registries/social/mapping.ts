@@ -22,7 +22,8 @@ function defined(o: Json): Json {
   return o;
 }
 
-function identifiers(reg: Registrant): Json[] {
+/** A registrant's identifiers as spdci Identifiers. */
+export function identifiers(reg: Registrant): Json[] {
   return reg.identifiers.map((i) => ({
     "@type": "Identifier",
     identifier_type: i.type,
@@ -30,16 +31,20 @@ function identifiers(reg: Registrant): Json[] {
   }));
 }
 
-function address(a: Address): Json {
+/** An address as an spdci Address. */
+export function address(a: Address): Json {
   return { "@type": "Address", ...a };
 }
 
-/** The SRPerson record of a person (`withContext` adds @context for top-level records). */
-export function toDciPerson(reg: Registrant, withContext = true): Json {
+/**
+ * The SRPerson record of a person (`withContext` adds @context for top-level records). Other registries whose
+ * person class is the core Person under another name (FRPerson) pass it as `personType`.
+ */
+export function toDciPerson(reg: Registrant, withContext = true, personType = "SRPerson"): Json {
   const name = Object.keys(reg.name).length ? { "@type": "Name", ...reg.name } : undefined;
   return defined({
     ...(withContext ? { "@context": DCI_CONTEXT } : {}),
-    "@type": "SRPerson",
+    "@type": personType,
     "@id": reg.externalId,
     identifier: identifiers(reg),
     name,
@@ -58,20 +63,20 @@ function additional(attrs: Record<string, unknown>): Json[] {
   return Object.entries(attrs).map(([k, v]) => ({ [k]: v }));
 }
 
-/** A household member as an spdci Member, its relationship pointing at the head. */
-export function toDciMember(reg: Registrant, head?: Registrant): Json {
+/** A household member as an spdci Member, its relationship pointing at the head (persons typed `personType`). */
+export function toDciMember(reg: Registrant, head?: Registrant, personType = "SRPerson"): Json {
   const related = head && head.externalId !== reg.externalId && reg.relationship
     ? [{
       "@type": "RelatedPerson",
       relationship_type: reg.relationship,
-      related_member: defined({ "@type": "SRPerson", "@id": head.externalId, identifier: identifiers(head) }),
+      related_member: defined({ "@type": personType, "@id": head.externalId, identifier: identifiers(head) }),
     }]
     : [];
   return defined({
     "@type": "Member",
     "@id": reg.externalId,
     member_identifier: identifiers(reg),
-    demographic_info: toDciPerson(reg, false),
+    demographic_info: toDciPerson(reg, false, personType),
     related_person: related,
     additional_attributes: additional(reg.attributes),
     registration_date: reg.registrationDate,
