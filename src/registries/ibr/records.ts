@@ -34,36 +34,26 @@ function dateTime(d: string | undefined): string | undefined {
   return d === undefined ? undefined : d.length === 10 ? `${d}T00:00:00Z` : d;
 }
 
-/** A social (core) record in the IBR vocabulary: the IBR context, and IBRPerson where social says SRPerson. */
-function retyped(record: Obj, withContext: boolean): Obj {
-  const { "@context": _social, ...rest } = record;
-  const person = (p: unknown) => ({ ...(p as Obj), "@type": "IBRPerson" });
-  if (rest["@type"] === "SRPerson") rest["@type"] = "IBRPerson";
-  if (rest.demographic_info) rest.demographic_info = person(rest.demographic_info);
-  if (Array.isArray(rest.related_person)) {
-    rest.related_person = rest.related_person.map((r: Obj) => ({
-      ...r,
-      related_member: person(r.related_member),
-    }));
-  }
-  return withContext ? { "@context": IBR_CONTEXT, ...rest } : rest;
+/** A record with the IBR context when it is a top-level one. */
+function inContext(record: Obj, withContext: boolean): Obj {
+  return withContext ? { "@context": IBR_CONTEXT, ...record } : record;
 }
 
 /** The IBRPerson (core Person) of a person record. */
 export function ibrPerson(reg: Registrant, withContext: boolean): Obj {
-  return retyped(toDciPerson(reg, false), withContext);
+  return inContext(toDciPerson(reg, false, "IBRPerson"), withContext);
 }
 
 /** A person as an IBR Member (its relationship pointing at the household head, when given). */
 export function ibrMember(reg: Registrant, head?: Registrant): Obj {
-  return retyped(toDciMember(reg, head), false);
+  return toDciMember(reg, head, "IBRPerson");
 }
 
 /** A household as an IBR Group with its members (head first); its group_type is its assistance unit. */
 export function ibrGroup(reg: Registrant, members: Registrant[] | undefined, withContext: boolean): Obj {
   const head = members?.find((m) => m.relationship === "SELF" || m.relationship === "HEAD");
   return compact({
-    ...retyped(toDciGroup(reg, undefined, false), withContext),
+    ...inContext(toDciGroup(reg, undefined, false), withContext),
     group_type: beneficiaryOf(reg.details).assistance_unit ?? ASSISTANCE_UNIT.labels[1],
     group_head_info: head ? ibrMember(head, head) : undefined,
     group_size: reg.groupSize ?? members?.length,
