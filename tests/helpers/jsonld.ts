@@ -1,16 +1,13 @@
 /**
- * A structural validator of DCI records against the spdci JSON-LD classes (shared/dci-spec/spdci-schemas),
- * generalised from tests/registry/schema_test.ts so every registry's tests can use it: a caller names its class
- * files by path, and the validator checks every property of a record against the class's `rdfs:property` ranges
- * (classes recursively, code lists, DateTime, xsd types, `@list` containers), refuses properties the class does not
- * have, and checks the class's `required` list.
+ * The one structural validator of DCI records against the spdci JSON-LD classes
+ * (shared/dci-spec/spdci-schemas), for every registry's tests. A caller names its classes by file path (a subclass
+ * lists its superclass's files first, or sets `inheritCore`), its code lists, and the spec's defects it relaxes, each
+ * with its reason at the call site. A record may carry only its class's properties (`@`-keys aside); each value must
+ * fit the property's range: an xsd type, a DateTime with a zone, a code of the named list, an object of the class,
+ * or a list of them where the range is an `@list`. Optionally a class's `required` list and `@type` are checked.
  *
- *   const check = jsonLdValidator({ classes: { Person: ["core/v1/data/Person.jsonld"], ... }, enums: {...} });
- *   assert.deepEqual(check(record, "Beneficiary", { top: true }), []);
- *
- * Two spec oddities are handled here, generically: a class may `require` a property it does not declare (IBR
- * Programme requires `enrolment_date` / `enrolment_status`, which its label "Programme Enrollment" explains): such
- * a property is allowed and its value not checked; and range names with typos are read through `aliases`.
+ *   const v = jsonLdValidator({ classes: { Person: ["core/v1/data/Person.jsonld"] }, codes: CORE_CODES });
+ *   assert.deepEqual(v.validate(record, "Person", { top: true }), []);
  */
 
 // deno-lint-ignore no-explicit-any
@@ -18,37 +15,63 @@ type Json = any;
 
 const ROOT = new URL("../../../shared/dci-spec/spdci-schemas/", import.meta.url);
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-const XSD = new Set(["string", "integer", "decimal", "boolean"]);
+const finite = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+/** xsd types by lower-case name (the class files write both `xsd:decimal` and `xsd:Decimal`). */
+const XSD = new Map<string, (v: unknown) => boolean>([
+  ["string", (v) => typeof v === "string"],
+  ["boolean", (v) => typeof v === "boolean"],
+  ["decimal", finite],
+  ["float", finite],
+  ["double", finite],
+  ["integer", (v) => Number.isInteger(v)],
+]);
 
-/** The classes and code lists a validator knows, by the names their ranges use. */
-export interface JsonLdClasses {
-  /** Class name → class files (paths under spdci-schemas/) whose properties it has, merged in order. */
-  classes: Record<string, readonly string[]>;
-  /** Code list name → its file; a value is a code (the part after `:` of a member id) or a member's label. */
-  enums?: Record<string, string>;
-  /** Range names read as another (the spec's typos, subclasses: `RelatePerson` → `RelatedPerson`). */
+/** How records write a code list's values: its codes (id suffixes), its labels, or either. */
+export type CodeForm = "code" | "label" | "either";
+
+/** What a validator knows: classes, code lists and the relaxations of known spec defects. */
+export interface JsonLdSpec {
+  /** Class name (as ranges and `@type` name it) → its files, merged in order (a superclass first). */
+  classes: Record<string, string | readonly string[]>;
+  /** A class file that is `rdfs:subClassOf spdcicore:X` also has core X's properties (its own win). */
+  inheritCore?: boolean;
+  /** Code-list name (as ranges name it) → its file (codes) or its file and the form records use. */
+  codes?: Record<string, string | { file: string; form: CodeForm }>;
+  /** Range names whose values are only checked to be strings (open code lists, datatypes such as Currency). */
+  freeCodes?: readonly string[];
+  /** Range names the class files misspell or subclass → the name they mean (`RelatePerson` → `RelatedPerson`). */
   aliases?: Record<string, string>;
-  /** Range names whose values are plain strings (datatypes such as common:Currency). */
-  strings?: readonly string[];
-  /** Code list names checked only for being a string (lists this validator is not given). */
-  looseEnums?: readonly string[];
-  /** Entries of a class's `required` list not to enforce (a spec defect each: say which in the caller). */
+  /** Class → property → range, replacing or adding a property (a defect in that class file). */
+  overrides?: Record<string, Record<string, Json>>;
+  /**
+   * Check each class's `required` list (`@context` only for a top-level record). A required property the class
+   * does not declare is allowed, its value unchecked. `notRequired` lists entries not to enforce (a defect each).
+   */
+  checkRequired?: boolean;
   notRequired?: Record<string, readonly string[]>;
+  /** Check a record's `@type`, when given, names its class (or one of `typeNames[cls]`). */
+  checkType?: boolean;
+  typeNames?: Record<string, readonly string[]>;
 }
 
 /** Options of one check. */
 export interface CheckOptions {
   /** A top-level record: `@context` counts for the class's required list. */
   top?: boolean;
+  /** The path errors start with (default: the class name). */
+  path?: string;
 }
 
-interface ClassDef {
-  props: Map<string, Json>;
-  required: string[];
+/** A validator built by `jsonLdValidator`. */
+export interface JsonLdValidator {
+  /** Errors of `record` as class `cls`, each naming its path (empty when valid). */
+  validate(record: unknown, cls: string, options?: CheckOptions): string[];
+  /** The property names of a class (for tests asserting coverage). */
+  propertiesOf(cls: string): string[];
 }
 
-/** Parses a JSON-LD file under spdci-schemas/. */
-export function loadJsonLd(path: string): Json {
+/** Parses a JSON-LD file under spdci-schemas/ (path relative to its root). */
+export function loadSchema(path: string): Json {
   return JSON.parse(Deno.readTextFileSync(new URL(path, ROOT)));
 }
 
@@ -56,77 +79,126 @@ function last(id: unknown): string {
   return String(id ?? "").split(":").pop()!.split("/").pop()!;
 }
 
-function loadClass(paths: readonly string[]): ClassDef {
-  const props = new Map<string, Json>();
-  const required: string[] = [];
-  for (const path of paths) {
-    const doc = loadJsonLd(path);
-    for (const p of doc["rdfs:property"] ?? []) props.set(last(p["@id"]), p["rdfs:range"]);
-    for (const r of doc.required ?? []) if (!required.includes(r)) required.push(r);
-  }
-  return { props, required };
+function nodes(doc: Json): Json[] {
+  return [doc, ...(Array.isArray(doc["@graph"]) ? doc["@graph"] : [])];
 }
 
-/** The codes and labels of a code list file (`@graph`: the class, then its members). */
+/** The entries of a code list file's `@graph` that are codes (not its enum class). */
+function members(path: string): Json[] {
+  return (loadSchema(path)["@graph"] as Json[]).filter((n) => !Array.isArray(n["owl:oneOf"]));
+}
+
+/** The codes and labels of a code list file's entries, in file order (labels trimmed). */
 export function codeList(path: string): { codes: string[]; labels: string[] } {
-  const graph = loadJsonLd(path)["@graph"] as Json[];
-  const members = graph.slice(1);
+  const entries = members(path);
   return {
-    codes: members.map((m) => last(m["@id"])),
-    labels: members.map((m) => String(m["rdfs:label"]).trim()),
+    codes: entries.map((m) => last(m["@id"])),
+    labels: entries.map((m) => String(m["rdfs:label"] ?? "").trim()),
   };
 }
 
-/** A validator over `set`: `(record, className, options) => errors` (empty when the record is valid). */
-export function jsonLdValidator(set: JsonLdClasses) {
-  const classes = new Map(Object.entries(set.classes).map(([name, paths]) => [name, loadClass(paths)]));
-  const enums = new Map(Object.entries(set.enums ?? {}).map(([name, path]) => [name, codeList(path)]));
-  const aliases = set.aliases ?? {};
-  const strings = new Set(set.strings ?? []);
-  const loose = new Set(set.looseEnums ?? []);
-  const notRequired = set.notRequired ?? {};
+/**
+ * Every code of a code list file: its enum class's `owl:oneOf` and each entry's id (MachineriesEnum defines code 37
+ * in its graph but leaves it out of its `owl:oneOf`).
+ */
+export function codeListCodes(path: string): string[] {
+  const oneOf = nodes(loadSchema(path)).flatMap((n) => Array.isArray(n["owl:oneOf"]) ? n["owl:oneOf"] : []);
+  return [...new Set([...oneOf.map(last), ...codeList(path).codes])];
+}
+
+/** Code → label of a code list file (a duplicated id keeps its first label, as a reader would). */
+export function codeListLabels(path: string): Map<string, string> {
+  const { codes, labels } = codeList(path);
+  const out = new Map<string, string>();
+  codes.forEach((code, i) => out.has(code) || out.set(code, labels[i]));
+  return out;
+}
+
+function codeValues(file: string, form: CodeForm): Set<string> {
+  const values = new Set<string>();
+  if (form !== "label") { for (const c of codeListCodes(file)) values.add(c); }
+  if (form !== "code") { for (const l of codeList(file).labels) values.add(l); }
+  return values;
+}
+
+interface ClassDef {
+  props: Map<string, Json>;
+  required: string[];
+}
+
+function loadClass(files: readonly string[], inheritCore: boolean): ClassDef {
+  const props = new Map<string, Json>();
+  const required: string[] = [];
+  for (const file of files) {
+    const doc = loadSchema(file);
+    const parent = doc["rdfs:subClassOf"];
+    if (inheritCore && typeof parent === "string" && parent.startsWith("spdcicore:")) {
+      for (const [k, v] of loadClass([`core/v1/data/${last(parent)}.jsonld`], true).props) props.set(k, v);
+    }
+    for (const n of nodes(doc)) {
+      for (const p of n["rdfs:property"] ?? []) props.set(last(p["@id"]), p["rdfs:range"]);
+      for (const r of n.required ?? []) if (!required.includes(r)) required.push(r);
+    }
+  }
+  return { props, required: required.map((r) => r.startsWith("@") ? r : last(r)) };
+}
+
+/** A validator over `spec`. */
+export function jsonLdValidator(spec: JsonLdSpec): JsonLdValidator {
+  const classes = new Map<string, ClassDef>();
+  for (const [name, files] of Object.entries(spec.classes)) {
+    const def = loadClass(typeof files === "string" ? [files] : files, spec.inheritCore ?? false);
+    for (const [p, range] of Object.entries(spec.overrides?.[name] ?? {})) def.props.set(p, range);
+    classes.set(name, def);
+  }
+  const codes = new Map(
+    Object.entries(spec.codes ?? {}).map(([name, c]) =>
+      [name, typeof c === "string" ? codeValues(c, "code") : codeValues(c.file, c.form)] as const
+    ),
+  );
+  const free = new Set(spec.freeCodes ?? []);
 
   function check(value: Json, range: Json, path: string, errors: string[]): void {
     if (typeof range === "object" && range?.["@container"] === "@list") {
       if (!Array.isArray(value)) return void errors.push(`${path}: expected a list`);
-      value.forEach((v, i) => check(v, { ...range, "@container": undefined }, `${path}[${i}]`, errors));
+      const item = { ...range, "@container": undefined };
+      value.forEach((v, i) => check(v, item, `${path}[${i}]`, errors));
       return;
     }
-    const raw = typeof range === "string" ? range : range?.["@id"] ?? range?.["@type"];
-    let name = last(raw);
-    name = aliases[name] ?? name;
-    if (XSD.has(name)) {
-      const t = typeof value;
-      const ok = name === "string" ? t === "string" : name === "boolean" ? t === "boolean" : t === "number";
-      if (!ok) errors.push(`${path}: expected ${name}`);
-      if (name === "integer" && !Number.isInteger(value)) errors.push(`${path}: expected an integer`);
+    const id = String(typeof range === "string" ? range : range?.["@id"] ?? range?.["@type"]);
+    let name = last(id);
+    if (spec.aliases && Object.hasOwn(spec.aliases, name)) name = spec.aliases[name];
+    const xsd = XSD.get(name.toLowerCase());
+    if (xsd) {
+      if (!xsd(value)) errors.push(`${path}: expected ${id}, not ${JSON.stringify(value)}`);
     } else if (name === "DateTime") {
       if (typeof value !== "string" || !DATE_TIME.test(value)) {
         errors.push(`${path}: expected an ISO 8601 date-time with zone`);
       }
-    } else if (strings.has(name) || loose.has(name)) {
-      if (typeof value !== "string") errors.push(`${path}: expected a string`);
-    } else if (enums.has(name)) {
-      const list = enums.get(name)!;
-      if (!list.codes.includes(value) && !list.labels.includes(value)) {
-        errors.push(`${path}: ${JSON.stringify(value)} is not in ${name}`);
-      }
-    } else if (classes.has(name)) validate(value, name, path, errors);
-    else if (raw === "@id") {
+    } else if (codes.has(name)) {
+      if (!codes.get(name)!.has(value)) errors.push(`${path}: ${JSON.stringify(value)} is not in ${name}`);
+    } else if (free.has(name)) {
+      if (typeof value !== "string" || !value) errors.push(`${path}: expected a code`);
+    } else if (classes.has(name)) validate(value, name, path, errors, false);
+    else if (range?.["@type"] === "@id") {
       if (typeof value !== "object" || value === null) errors.push(`${path}: expected an object`);
     } else errors.push(`${path}: no rule for range ${JSON.stringify(range)}`);
   }
 
-  function validate(record: Json, cls: string, path: string, errors: string[], top = false): string[] {
+  function validate(record: Json, cls: string, path: string, errors: string[], top: boolean): string[] {
+    const def = classes.get(cls);
+    if (!def) throw new Error(`jsonLdValidator: class ${cls} was not given`);
     if (typeof record !== "object" || record === null || Array.isArray(record)) {
       errors.push(`${path}: expected an object`);
       return errors;
     }
-    const def = classes.get(cls);
-    if (!def) throw new Error(`jsonLdValidator: no class ${cls}`);
-    const required = def.required.map((r) => r.startsWith("@") ? r : last(r));
+    const type = record["@type"];
+    if (spec.checkType && type !== undefined && type !== cls && !spec.typeNames?.[cls]?.includes(type)) {
+      errors.push(`${path}.@type: ${JSON.stringify(type)} is not ${cls}`);
+    }
+    const required = spec.checkRequired ? def.required : [];
     for (const r of required) {
-      if ((r === "@context" && !top) || notRequired[cls]?.includes(r)) continue;
+      if ((r === "@context" && !top) || spec.notRequired?.[cls]?.includes(r)) continue;
       if (!(r in record)) errors.push(`${path}: ${r} is required by ${cls}`);
     }
     for (const [k, v] of Object.entries(record)) {
@@ -137,6 +209,43 @@ export function jsonLdValidator(set: JsonLdClasses) {
     return errors;
   }
 
-  return (record: Json, cls: string, options: CheckOptions = {}): string[] =>
-    validate(record, cls, cls, [], options.top ?? false);
+  return {
+    validate: (record, cls, options = {}) =>
+      validate(record, cls, options.path ?? cls, [], options.top ?? false),
+    propertiesOf: (cls) => [...(classes.get(cls)?.props.keys() ?? [])],
+  };
 }
+
+/** The core classes every registry's records use (core/v1/data). */
+export const CORE_CLASSES: Record<string, readonly string[]> = {
+  Person: ["core/v1/data/Person.jsonld"],
+  Member: ["core/v1/data/Member.jsonld"],
+  Group: ["core/v1/data/Group.jsonld"],
+  Name: ["core/v1/data/Name.jsonld"],
+  Address: ["core/v1/data/Address.jsonld"],
+  Identifier: ["core/v1/data/Identifier.jsonld"],
+  RelatedPerson: ["core/v1/data/RelatedPerson.jsonld"],
+  Place: ["core/v1/data/Place.jsonld"],
+  GeoCoordinates: ["core/v1/data/Geocoordinates.jsonld"],
+};
+
+/** The core code lists checked against their files (sex, marital status). */
+export const CORE_CODES: Record<string, string> = {
+  SexCategoryEnum: "core/v1/code/SexCategoryEnum.jsonld",
+  MaritalStatusEnum: "core/v1/code/MaritalStatusEnum.jsonld",
+};
+
+/**
+ * Core code ranges taking any code: identifier types (the server holds the types partners use, FARMER_ID, NID,
+ * HOUSEHOLD_ID, beside the list's UIN/BRN/MRN/DRN), relationship codes (the list's class is named
+ * RelationshipEnum, not the RelationshipTypeEnum the range names) and group types (the server sends `household`;
+ * AssistanceUnit.jsonld numbers its three units).
+ */
+export const CORE_FREE_CODES: readonly string[] = [
+  "IdentifierTypeEnum",
+  "RelationshipTypeEnum",
+  "AssistanceUnitEnum",
+];
+
+/** Core class defects: core Member's related_person names `RelatePerson` (a typo of RelatedPerson). */
+export const CORE_ALIASES: Record<string, string> = { RelatePerson: "RelatedPerson" };

@@ -1,17 +1,17 @@
 /** Civil registry test helpers: input records read as the storage reads them, and the CRVS_Person validator. */
 import { readRegistrant, type Registrant } from "../../src/registry/model.ts";
 import { CRVS_PERSON_RECORD, crvsProfile } from "../../src/registries/crvs/mod.ts";
-import { CORE_CLASSES, CORE_ENUMS, JsonLdValidator } from "../helpers/jsonld_classes.ts";
+import { CORE_CLASSES, CORE_CODES, jsonLdValidator } from "../helpers/jsonld.ts";
 
 type Json = Record<string, unknown>;
 
 /** Validates records against spdci CRVS_Person (a core Person plus extensions/crvs/v1/data/CRVSPerson.jsonld). */
-export const crvsValidator = new JsonLdValidator({
+export const crvsValidator = jsonLdValidator({
   classes: {
     ...CORE_CLASSES,
     CRVS_Person: ["core/v1/data/Person.jsonld", "extensions/crvs/v1/data/CRVSPerson.jsonld"],
   },
-  enums: CORE_ENUMS,
+  codes: CORE_CODES,
   freeCodes: ["IdentifierTypeEnum"],
 });
 

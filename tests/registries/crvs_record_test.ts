@@ -123,8 +123,8 @@ Deno.test("crvs toRecord() without context for nested use; the validator catches
   assert.deepEqual(
     crvsValidator.validate({ birth_place: { name: 1, geo: { latitude: "x" } } }, "CRVS_Person"),
     [
-      "CRVS_Person.birth_place.name: expected string",
-      "CRVS_Person.birth_place.geo.latitude: expected decimal",
+      "CRVS_Person.birth_place.name: expected xsd:string, not 1",
+      'CRVS_Person.birth_place.geo.latitude: expected xsd:decimal, not "x"',
     ],
   );
 });

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { codeLabel, CODES, labels } from "../../src/registries/dr/codes.ts";
 import { relationshipCode } from "../../src/registries/dr/relationship.ts";
-import { loadSchema } from "../helpers/jsonld_labels.ts";
+import { loadSchema } from "../helpers/jsonld.ts";
 
 Deno.test("DR CODES hold every code of each spdci-schemas code list file, with its label, in order", () => {
   for (const list of Object.values(CODES)) {

@@ -1,12 +1,14 @@
 /** The DR record classes and code lists for tests/helpers/jsonld.ts (records of the disability registry). */
-import { jsonLdValidator } from "../helpers/jsonld_labels.ts";
+import { jsonLdValidator } from "../helpers/jsonld.ts";
 import { CODES } from "../../src/registries/dr/codes.ts";
 
 const DR = "extensions/dr/v1/data";
 const CORE = "core/v1/data";
 
 /** Validates a DR record as one of its classes (PWDPerson, DRPerson, Group, DisabilitySupport, ...). */
-export const validateDr = jsonLdValidator({
+const validator = jsonLdValidator({
+  inheritCore: true,
+  checkType: true,
   classes: {
     PWDPerson: `${DR}/PWDPerson.jsonld`,
     DRPerson: `${DR}/DRPerson.jsonld`,
@@ -29,9 +31,9 @@ export const validateDr = jsonLdValidator({
     ...Object.fromEntries(
       Object.values(CODES).map((c) => [c.name, { file: c.file, form: "label" as const }]),
     ),
-    SexCategoryEnum: { file: "core/v1/code/SexCategoryEnum.jsonld", form: "suffix" },
-    RelationshipEnum: { file: "core/v1/code/RelationshipTypeEnum.jsonld", form: "suffix" },
-    RelationshipTypeEnum: { file: "core/v1/code/RelationshipTypeEnum.jsonld", form: "suffix" },
+    SexCategoryEnum: { file: "core/v1/code/SexCategoryEnum.jsonld", form: "code" },
+    RelationshipEnum: { file: "core/v1/code/RelationshipTypeEnum.jsonld", form: "code" },
+    RelationshipTypeEnum: { file: "core/v1/code/RelationshipTypeEnum.jsonld", form: "code" },
   },
   freeCodes: ["IdentifierTypeEnum", "AssistanceUnitEnum"],
   // The files' own slips: core Member's `spdci:RelatePerson`; core Person's and RelatedPerson's `Person`
@@ -43,3 +45,6 @@ export const validateDr = jsonLdValidator({
     DR_Person: "DRPerson",
   },
 });
+
+/** Errors of a DR record as class `cls` (empty when valid). */
+export const validateDr = (record: unknown, cls: string): string[] => validator.validate(record, cls);

@@ -1,7 +1,7 @@
 /** The farmer registry's code lists against the spdci code files, and how input codes and labels are read. */
 import assert from "node:assert/strict";
 import * as C from "../../src/registries/fr/codes.ts";
-import { codeListCodes, codeListLabels } from "../helpers/jsonld_codes.ts";
+import { codeListCodes, codeListLabels } from "../helpers/jsonld.ts";
 
 const DIR = "extensions/fr/v1/code/";
 const LISTS: Array<[C.CodeList, string]> = [

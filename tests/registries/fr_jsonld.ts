@@ -5,10 +5,10 @@
 import {
   CORE_ALIASES,
   CORE_CLASSES,
-  CORE_CODE_LISTS,
-  CORE_OPEN_CODES,
+  CORE_CODES,
+  CORE_FREE_CODES,
   jsonLdValidator,
-} from "../helpers/jsonld_codes.ts";
+} from "../helpers/jsonld.ts";
 import { readRegistrant } from "../../src/registry/model.ts";
 import type { Registrant } from "../../src/registry/model.ts";
 import type { Json, RecordTypeDef } from "../../src/registries/profile.ts";
@@ -49,11 +49,11 @@ export const frValidator = jsonLdValidator({
     LivestockDetails: [`${FR}data/LivestockDetails.jsonld`],
     Machineries: [`${FR}data/Machineries.jsonld`],
   },
-  codeLists: {
-    ...CORE_CODE_LISTS,
+  codes: {
+    ...CORE_CODES,
     ...Object.fromEntries(CODES.map((c) => [c, `${FR}code/${c}.jsonld`])),
   },
-  openCodes: CORE_OPEN_CODES,
+  freeCodes: CORE_FREE_CODES,
   aliases: {
     ...CORE_ALIASES,
     // FarmingActivities.animal_production's range is `spdci:livestockDetails`; the class file LivestockDetails

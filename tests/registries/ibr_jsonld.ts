@@ -1,10 +1,11 @@
 /** The IBR JSON-LD classes (spdci-schemas/extensions/ibr/v1 over core/v1) for tests/helpers/jsonld.ts. */
-import { jsonLdValidator } from "../helpers/jsonld.ts";
+import { type CheckOptions, jsonLdValidator } from "../helpers/jsonld.ts";
 
 const IBR = "extensions/ibr/v1";
 
 function ibrValidator(programmeNotRequired: readonly string[]) {
-  return jsonLdValidator({
+  const either = (file: string) => ({ file, form: "either" as const });
+  const v = jsonLdValidator({
     classes: {
       Beneficiary: [`${IBR}/data/Beneficiary.jsonld`],
       Programme: [`${IBR}/data/Programme.jsonld`],
@@ -18,16 +19,16 @@ function ibrValidator(programmeNotRequired: readonly string[]) {
       Address: ["core/v1/data/Address.jsonld"],
       RelatedPerson: ["core/v1/data/RelatedPerson.jsonld"],
     },
-    enums: {
-      EnrollmentStatusEnum: `${IBR}/code/EnrollmentStatusEnum.jsonld`,
-      BenefitTypeEnum: `${IBR}/code/BenefitTypeEnum.jsonld`,
-      InstitutionEnum: `${IBR}/code/InstitutionEnum.jsonld`,
-      LegalStatusEnum: `${IBR}/code/LegalStatusEnum.jsonld`,
-      ContributionTypeEnum: `${IBR}/code/ContributionTypeEnum.jsonld`,
-      ProgrammeTypeEnum: `${IBR}/code/ProgrammeTypeEnum.jsonld`,
-      SocialProtectionFunctionEnum: `${IBR}/code/SocialProtectionFunctionEnum.jsonld`,
-      AssistanceUnitEnum: "core/v1/code/AssistanceUnit.jsonld",
-      SexCategoryEnum: "core/v1/code/SexCategoryEnum.jsonld",
+    codes: {
+      EnrollmentStatusEnum: either(`${IBR}/code/EnrollmentStatusEnum.jsonld`),
+      BenefitTypeEnum: either(`${IBR}/code/BenefitTypeEnum.jsonld`),
+      InstitutionEnum: either(`${IBR}/code/InstitutionEnum.jsonld`),
+      LegalStatusEnum: either(`${IBR}/code/LegalStatusEnum.jsonld`),
+      ContributionTypeEnum: either(`${IBR}/code/ContributionTypeEnum.jsonld`),
+      ProgrammeTypeEnum: either(`${IBR}/code/ProgrammeTypeEnum.jsonld`),
+      SocialProtectionFunctionEnum: either(`${IBR}/code/SocialProtectionFunctionEnum.jsonld`),
+      AssistanceUnitEnum: either("core/v1/code/AssistanceUnit.jsonld"),
+      SexCategoryEnum: either("core/v1/code/SexCategoryEnum.jsonld"),
     },
     aliases: {
       // Beneficiary.enrollment_status's range is spelt `EnrollementStatusEnum`; the code file is EnrollmentStatusEnum.
@@ -39,14 +40,16 @@ function ibrValidator(programmeNotRequired: readonly string[]) {
       // IBR Member.demographic_info is an IBRPerson, a core Person without properties of its own.
       IBRPerson: "Person",
     },
-    strings: ["Currency"],
-    looseEnums: ["IdentifierTypeEnum", "RelationshipTypeEnum"],
+    // Currency is a plain string datatype; identifier types and relationship codes are open lists.
+    freeCodes: ["Currency", "IdentifierTypeEnum", "RelationshipTypeEnum"],
+    checkRequired: true,
     notRequired: {
       // BenefitFrequency's required list is Benefit's, copied: a frequency has no benefit_type or benefit_date.
       BenefitFrequency: ["@context", "benefit_type", "benefit_date"],
       Programme: programmeNotRequired,
     },
   });
+  return (record: unknown, cls: string, options?: CheckOptions) => v.validate(record, cls, options);
 }
 
 /** Errors of an IBR record against class `cls` (Beneficiary, Person, Group, Member, Programme, Benefit). */

@@ -19,16 +19,16 @@ const check = jsonLdValidator({
     Identifier: ["core/v1/data/Identifier.jsonld"],
     RelatedPerson: ["core/v1/data/RelatedPerson.jsonld"],
   },
-  enums: { SexCategoryEnum: "core/v1/code/SexCategoryEnum.jsonld" },
+  codes: { SexCategoryEnum: { file: "core/v1/code/SexCategoryEnum.jsonld", form: "either" } },
   // Core Member.related_person's range is spelt `RelatePerson`; SRPerson is the social Person.
   aliases: { RelatePerson: "RelatedPerson", SRPerson: "Person" },
   // The social registry sends its own codes for these (group_type "household", relationship codes).
-  looseEnums: ["IdentifierTypeEnum", "RelationshipTypeEnum", "AssistanceUnitEnum"],
+  freeCodes: ["IdentifierTypeEnum", "RelationshipTypeEnum", "AssistanceUnitEnum"],
 });
 
 /** Errors of `record` against class `cls` (unknown properties are errors; @-keys allowed). */
 export function validate(record: Json, cls: string): string[] {
-  return check(record, cls);
+  return check.validate(record, cls);
 }
 
 Deno.test("search records are valid spdci SRPerson and Group records", async () => {
