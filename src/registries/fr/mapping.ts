@@ -5,7 +5,7 @@
  * of FR Members.
  */
 import type { Registrant } from "../../registry/model.ts";
-import { address, identifiers, toDciMember, toDciPerson } from "../social/mapping.ts";
+import { toDciGroup, toDciMember, toDciPerson } from "../social/mapping.ts";
 import type { Json, MappingContext } from "../profile.ts";
 import { compact } from "./read.ts";
 import type { Activities, Crop, Farm, FarmerDetails, FarmLocation, Livestock, Machinery } from "./types.ts";
@@ -92,22 +92,5 @@ export function toFarmer(reg: Registrant, withContext: boolean): Json {
 
 /** The FR Group record of a farm household or farmer group, with its members (head first) when given. */
 export function toFrGroup(reg: Registrant, ctx: MappingContext): Json {
-  const members = ctx.members;
-  const head = members?.find((m) => m.relationship === "SELF" || m.relationship === "HEAD");
-  return compact({
-    ...(ctx.withContext ? { "@context": FR_CONTEXT } : {}),
-    "@type": "Group",
-    "@id": reg.externalId,
-    group_identifier: identifiers(reg),
-    group_type: reg.groupType,
-    address: reg.addresses.map(address),
-    poverty_score: reg.povertyScore,
-    poverty_score_type: reg.povertyScoreType,
-    group_head_info: head ? toFrMember(head, head) : undefined,
-    group_size: reg.groupSize ?? members?.length,
-    member_list: members?.map((m) => toFrMember(m, head)),
-    registration_date: reg.registrationDate,
-    last_updated: reg.lastUpdated,
-    additional_attributes: Object.entries(reg.attributes).map(([k, v]) => ({ [k]: v })),
-  });
+  return toDciGroup(reg, ctx.members, ctx.withContext, { personType: "FRPerson", context: FR_CONTEXT });
 }

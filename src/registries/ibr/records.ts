@@ -51,14 +51,10 @@ export function ibrMember(reg: Registrant, head?: Registrant): Obj {
 
 /** A household as an IBR Group with its members (head first); its group_type is its assistance unit. */
 export function ibrGroup(reg: Registrant, members: Registrant[] | undefined, withContext: boolean): Obj {
-  const head = members?.find((m) => m.relationship === "SELF" || m.relationship === "HEAD");
-  return compact({
-    ...inContext(toDciGroup(reg, undefined, false), withContext),
+  return {
+    ...inContext(toDciGroup(reg, members, false, { personType: "IBRPerson" }), withContext),
     group_type: beneficiaryOf(reg.details).assistance_unit ?? ASSISTANCE_UNIT.labels[1],
-    group_head_info: head ? ibrMember(head, head) : undefined,
-    group_size: reg.groupSize ?? members?.length,
-    member_list: members?.map((m) => ibrMember(m, head)),
-  });
+  };
 }
 
 function benefit(b: BenefitDetails): Obj {

@@ -84,11 +84,23 @@ export function toDciMember(reg: Registrant, head?: Registrant, personType = "SR
   });
 }
 
-/** The social Group record of a household with its live members (head first). */
-export function toDciGroup(reg: Registrant, members: Registrant[] | undefined, withContext = true): Json {
+/** How another registry's Group differs from social's: its members' person class and its JSON-LD context. */
+export interface GroupMapping {
+  personType?: string;
+  context?: Readonly<Record<string, string>>;
+}
+
+/** The social Group record of a household with its live members (head first); fr and ibr pass `mapping`. */
+export function toDciGroup(
+  reg: Registrant,
+  members: Registrant[] | undefined,
+  withContext = true,
+  mapping: GroupMapping = {},
+): Json {
   const head = members?.find((m) => m.relationship === "SELF" || m.relationship === "HEAD");
+  const personType = mapping.personType ?? "SRPerson";
   return defined({
-    ...(withContext ? { "@context": DCI_CONTEXT } : {}),
+    ...(withContext ? { "@context": mapping.context ?? DCI_CONTEXT } : {}),
     "@type": "Group",
     "@id": reg.externalId,
     group_identifier: identifiers(reg),
@@ -96,9 +108,9 @@ export function toDciGroup(reg: Registrant, members: Registrant[] | undefined, w
     address: reg.addresses.map(address),
     poverty_score: reg.povertyScore,
     poverty_score_type: reg.povertyScoreType,
-    group_head_info: head ? toDciMember(head, head) : undefined,
+    group_head_info: head ? toDciMember(head, head, personType) : undefined,
     group_size: reg.groupSize ?? members?.length,
-    member_list: members?.map((m) => toDciMember(m, head)),
+    member_list: members?.map((m) => toDciMember(m, head, personType)),
     registration_date: reg.registrationDate,
     last_updated: reg.lastUpdated,
     additional_attributes: additional(reg.attributes),
