@@ -20,8 +20,6 @@ const dci = new DciClient({
 // Throws AnswerVerificationError if the signed answer does not verify against /.well-known/jwks.json.
 const answer = await dci.search([{ query: { type: idType, value: idValue } }]);
 console.error(
-  `HTTP ${answer.status}, signature ${
-    answer.verification?.ok ? "verified" : "absent"
-  }`,
+  `HTTP ${answer.status}, signature ${answer.verification?.ok ? "verified" : "absent"}`,
 );
 console.log(JSON.stringify(answer.body, null, 2));

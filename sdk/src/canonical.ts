@@ -74,15 +74,11 @@ function serialise(value: unknown): string {
   }
   if (value instanceof NumberLiteral) return value.source;
   if (Array.isArray(value)) {
-    return `[${
-      value.map((v) => v === undefined ? "null" : serialise(v)).join(",")
-    }]`;
+    return `[${value.map((v) => v === undefined ? "null" : serialise(v)).join(",")}]`;
   }
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  return `{${
-    keys.map((k) => `${JSON.stringify(k)}:${serialise(obj[k])}`).join(",")
-  }}`;
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${serialise(obj[k])}`).join(",")}}`;
 }
 
 // Python's ensure_ascii escapes every UTF-16 unit outside 0x00–0x7e (DEL too); controls are already escaped.

@@ -3,12 +3,7 @@
  * and verifies the server's signed answer against its JWKS.
  */
 import type { CanonicalForm } from "./canonical.ts";
-import {
-  buildEnvelope,
-  type Envelope,
-  type SearchItem,
-  searchMessage,
-} from "./envelope.ts";
+import { buildEnvelope, type Envelope, type SearchItem, searchMessage } from "./envelope.ts";
 import { signedEnvelope } from "./envelope_signature.ts";
 import { signRequest } from "./http_signature.ts";
 import { ServerKeys, type ServerVerification } from "./jwks.ts";
@@ -159,13 +154,11 @@ export class DciClient {
       "content-type": "application/json",
       authorization: `Bearer ${await this.tokens.token()}`,
     };
-    const signed = mode === "envelope"
-      ? new Headers(headers)
-      : await signRequest(
-        { method: "POST", url, headers, body },
-        this.options.key,
-        { nowMs: this.#now() },
-      );
+    const signed = mode === "envelope" ? new Headers(headers) : await signRequest(
+      { method: "POST", url, headers, body },
+      this.options.key,
+      { nowMs: this.#now() },
+    );
     return await (this.options.fetch ?? fetch)(url, {
       method: "POST",
       headers: signed,

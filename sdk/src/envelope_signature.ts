@@ -10,13 +10,7 @@ import {
   parseKeepingNumberLiterals,
 } from "./canonical.ts";
 import { sha256Base64, toBase64, utf8 } from "./encoding.ts";
-import {
-  type KeyAlg,
-  type SenderKey,
-  signatureBytes,
-  signBytes,
-  verifyBytes,
-} from "./keys.ts";
+import { type KeyAlg, type SenderKey, signatureBytes, signBytes, verifyBytes } from "./keys.ts";
 
 /** The longest validity (expires − created) the server accepts by default, and the skew it tolerates (s). */
 export const MAX_SIGNATURE_WINDOW_S = 300;
@@ -78,9 +72,7 @@ export async function signEnvelope(
     signingString(created, expires, digest),
   );
   return `namespace="dci", kidId="${key.kid}", algorithm="${key.alg}", created="${created}", ` +
-    `expires="${expires}", headers="(created) (expires) digest", signature="${
-      toBase64(sig)
-    }"`;
+    `expires="${expires}", headers="(created) (expires) digest", signature="${toBase64(sig)}"`;
 }
 
 /** Returns the envelope with its `signature` set (see signEnvelope). */
@@ -129,13 +121,11 @@ export function parseKid(
   const last = kid.lastIndexOf("|");
   if (last < 0) return undefined;
   const before = last === 0 ? -1 : kid.lastIndexOf("|", last - 1);
-  return before < 0
-    ? { senderId: kid.slice(0, last), keyId: kid.slice(last + 1) }
-    : {
-      senderId: kid.slice(0, before),
-      keyId: kid.slice(before + 1, last),
-      alg: kid.slice(last + 1),
-    };
+  return before < 0 ? { senderId: kid.slice(0, last), keyId: kid.slice(last + 1) } : {
+    senderId: kid.slice(0, before),
+    keyId: kid.slice(before + 1, last),
+    alg: kid.slice(last + 1),
+  };
 }
 
 function normaliseAlg(name: string): KeyAlg | undefined {
@@ -206,18 +196,14 @@ export async function verifyEnvelope(
   }
   let literal: Partial<Signable> | undefined;
   try {
-    literal = options.sourceText === undefined
-      ? undefined
-      : parseKeepingNumberLiterals(options.sourceText) as
-        | Partial<Signable>
-        | undefined;
+    literal = options.sourceText === undefined ? undefined : parseKeepingNumberLiterals(options.sourceText) as
+      | Partial<Signable>
+      | undefined;
   } catch {
     literal = undefined; // not JSON after all: nothing else to try
   }
   for (
-    const json of literal
-      ? canonicalForms({ header: literal.header, message: literal.message })
-      : []
+    const json of literal ? canonicalForms({ header: literal.header, message: literal.message }) : []
   ) {
     if (await matches(json)) return { ok: true, params: p };
   }

@@ -82,15 +82,10 @@ export async function signRequest(
   const expires = options.expiresInSeconds === undefined
     ? ""
     : `;expires=${created + options.expiresInSeconds}`;
-  const params =
-    `(${
-      components.map((c) => `"${c}"`).join(" ")
-    });created=${created}${expires}` +
+  const params = `(${components.map((c) => `"${c}"`).join(" ")});created=${created}${expires}` +
     `;keyid="${key.keyId}"${options.alg === false ? "" : `;alg="${alg}"`}`;
   const url = new URL(request.url);
-  const lines = components.map((c) =>
-    `"${c}": ${componentValue(request.method, url, headers, c)}`
-  );
+  const lines = components.map((c) => `"${c}": ${componentValue(request.method, url, headers, c)}`);
   lines.push(`"@signature-params": ${params}`);
   const signature = await signBytes(
     key.alg,

@@ -48,8 +48,7 @@ export class ServerKeys {
     const now = this.#now();
     const o = this.options;
     const stale = now - this.#fetchedAt > (o.maxAgeSeconds ?? 3600) * 1000;
-    const mayRefetch =
-      now - this.#fetchedAt >= (o.minRefetchSeconds ?? 30) * 1000;
+    const mayRefetch = now - this.#fetchedAt >= (o.minRefetchSeconds ?? 30) * 1000;
     if (stale || (!this.#keys.has(kid) && mayRefetch)) await this.refresh();
     return this.#keys.get(kid);
   }

@@ -72,9 +72,7 @@ export class TokenClient {
       method: "POST",
       headers: {
         "content-type": "application/x-www-form-urlencoded",
-        authorization: `Basic ${
-          btoa(`${formEncode(o.clientId)}:${formEncode(o.clientSecret)}`)
-        }`,
+        authorization: `Basic ${btoa(`${formEncode(o.clientId)}:${formEncode(o.clientSecret)}`)}`,
       },
       body: new URLSearchParams({
         grant_type: "client_credentials",
@@ -96,17 +94,13 @@ export class TokenClient {
     if (res.status !== 200 || typeof body.access_token !== "string") {
       const retry = Number(res.headers.get("retry-after") ?? NaN);
       throw new TokenError(
-        `token request failed: HTTP ${res.status} ${body.error ?? ""} ${
-          body.error_description ?? ""
-        }`.trim(),
+        `token request failed: HTTP ${res.status} ${body.error ?? ""} ${body.error_description ?? ""}`.trim(),
         res.status,
         body.error,
         Number.isFinite(retry) ? retry : undefined,
       );
     }
-    const lifetime = typeof body.expires_in === "number" && body.expires_in > 0
-      ? body.expires_in
-      : 60;
+    const lifetime = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60;
     const margin = Math.min(o.refreshMarginSeconds ?? 60, lifetime / 2);
     this.fetched++;
     this.#cached = {

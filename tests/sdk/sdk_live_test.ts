@@ -1,0 +1,266 @@
+/**
+ * The SDK and its examples against one live server (`main.ts serve` on loopback, demo registry seeded): tokens,
+ * envelope signatures in both canonical forms (Ed25519, RSA), RFC 9421, verified answers; then the README's
+ * first_search.ts, the Node example on the built module, the Python (cryptography) and Java (JDK only) examples,
+ * each run from a copy of sdk/ outside the repository so nothing of ../src can leak in.
+ */
+import assert from "node:assert/strict";
+import { cp } from "node:fs/promises";
+import * as sdk from "../../sdk/mod.ts";
+import { startServerProcess } from "../helpers/server.ts";
+import { createServerSender, type TestSender } from "../helpers/auth.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** Runs a program and returns its exit code and output. */
+async function run(
+  program: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+) {
+  const out = await new Deno.Command(program, {
+    args,
+    ...options,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function has(program: string, args: string[]): Promise<boolean> {
+  try {
+    return (await run(program, args)).code === 0;
+  } catch {
+    return false;
+  }
+}
+
+function pemOf(s: TestSender): string {
+  return s.privateKey.export({ format: "pem", type: "pkcs8" }) as string;
+}
+
+/** What the Node, Python and Java examples print: one JSON line. */
+function assertExampleFound(result: { code: number; stdout: string; stderr: string }, what: string): void {
+  assert.equal(result.code, 0, `${what}: ${result.stderr}${result.stdout}`);
+  const line = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+  assert.equal(line.status, 200, what);
+  assert.equal(line.verified, true, what);
+  assert.match(line.kid, /^dci-server\|k\d{8}-[0-9a-f]+\|ed25519$/, what);
+  assert.equal(line.item_status, "succ", what);
+  assert.match(JSON.stringify(line.records), /"identifier_value":"TEST-001"/, what);
+}
+
+const JAVA = await has("java", ["-version"]);
+
+Deno.test("sdk against a live server: signed searches in both forms, RFC 9421, tokens, verified answers, and the Deno, Node, Python and Java examples", async (t) => {
+  const server = await startServerProcess({
+    env: { DCI_SEED_DEMO: "true", DCI_DEMO_SIZE: "20", DCI_REGISTRIES: "social" },
+  });
+  const outside = await Deno.makeTempDir({ prefix: "dci-sdk-copy-" });
+  try {
+    await server.waitForLog((l) => l.msg === "demo registry seeded");
+    const ed = await createServerSender(server, { scopes: ["registry.search"] });
+    const rsa = await createServerSender(server, { alg: "rsa-sha256", scopes: ["registry.search"] });
+    await cp(`${ROOT}sdk`, `${outside}/sdk`, { recursive: true });
+    const keyFile = `${outside}/sender.key`;
+    await Deno.writeTextFile(keyFile, pemOf(ed));
+    const client = async (s: TestSender, options: Partial<sdk.DciClientOptions> = {}) =>
+      new sdk.DciClient({
+        baseUrl: server.url,
+        clientId: s.clientId,
+        clientSecret: s.clientSecret,
+        key: await sdk.senderKey(s.senderId, s.keyId, pemOf(s)),
+        serverId: "dci-server",
+        ...options,
+      });
+    const TEST_001 = [{ query: { type: "UIN", value: "TEST-001" } }];
+    const records = (a: sdk.DciAnswer) =>
+      JSON.stringify((a.body.message as { search_response: { data: unknown }[] }).search_response[0].data);
+
+    await t.step(
+      "DciClient: token, Ed25519 signed sync search → 200 with TEST-001; the answer verifies with the JWKS, a changed byte of it does not",
+      async () => {
+        const dci = await client(ed);
+        const answer = await dci.search(TEST_001);
+        assert.equal(answer.status, 200, answer.text);
+        assert.match(records(answer), /"identifier_value":"TEST-001"/);
+        assert.equal(answer.verification?.ok, true);
+        const jwks = await (await fetch(`${server.url}/.well-known/jwks.json`)).json();
+        assert.equal(answer.verification?.ok && answer.verification.params.kid, jwks.keys[0].kid);
+        const changed = answer.text.replace('"TEST-001"', '"TEST-002"');
+        assert.notEqual(changed, answer.text);
+        assert.deepEqual(await dci.serverKeys.verifyText(changed), { ok: false, reason: "mismatch" });
+      },
+    );
+
+    await t.step(
+      "an envelope changed by one byte after the SDK signed it is refused: 401 err.signature.invalid",
+      async () => {
+        const key = await sdk.senderKey(ed.senderId, ed.keyId, pemOf(ed));
+        const env = sdk.buildEnvelope(sdk.searchMessage(TEST_001), {
+          senderId: ed.senderId,
+          action: "search",
+        });
+        const body = sdk.toJson(await sdk.signedEnvelope(env, key)).replace("TEST-001", "TEST-002");
+        const res = await fetch(`${server.url}/registry/sync/search`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${ed.token}` },
+          body,
+        });
+        const refusal = await res.json();
+        assert.equal(res.status, 401);
+        assert.equal(refusal.message.error.code, "err.signature.invalid");
+      },
+    );
+
+    await t.step(
+      "the JCS form, the Python form with non-ASCII text and an RSA key are all accepted",
+      async () => {
+        const zoe = [{ query: { type: "UIN", value: "Zoë-001" } }];
+        assert.notEqual(sdk.canonicalJson(zoe, "jcs"), sdk.canonicalJson(zoe, "python"));
+        for (const dci of [await client(ed, { form: "jcs" }), await client(ed), await client(rsa)]) {
+          const answer = await dci.search(zoe);
+          assert.equal(answer.status, 200, answer.text);
+          assert.equal(answer.verification?.ok, true);
+        }
+        const answer = await (await client(rsa)).search(TEST_001);
+        assert.match(records(answer), /"identifier_value":"TEST-001"/);
+      },
+    );
+
+    await t.step(
+      "RFC 9421: a request signed by the SDK (no envelope signature) → 200; a body its Content-Digest does not match → 401",
+      async () => {
+        for (const s of [ed, rsa]) {
+          const answer = await (await client(s, { signWith: "http" })).search(TEST_001);
+          assert.equal(answer.status, 200, answer.text);
+          assert.match(records(answer), /"identifier_value":"TEST-001"/);
+        }
+        const key = await sdk.senderKey(ed.senderId, ed.keyId, pemOf(ed));
+        const url = `${server.url}/registry/sync/search`;
+        const body = sdk.toJson(
+          sdk.buildEnvelope(sdk.searchMessage(TEST_001), { senderId: ed.senderId, action: "search" }),
+        );
+        const headers = await sdk.signRequest({
+          method: "POST",
+          url,
+          headers: { "content-type": "application/json", authorization: `Bearer ${ed.token}` },
+          body,
+        }, key);
+        const res = await fetch(url, { method: "POST", headers, body: body.replace("TEST-001", "TEST-002") });
+        const refusal = await res.json();
+        assert.equal(res.status, 401);
+        assert.match(refusal.message.error.message, /Content-Digest does not match/);
+      },
+    );
+
+    await t.step(
+      "TokenClient keeps its token until shortly before expiry, then fetches a new one the server accepts",
+      async () => {
+        let now = Date.now();
+        const tokens = new sdk.TokenClient({
+          tokenUrl: `${server.url}/oauth2/client/token`,
+          clientId: ed.clientId,
+          clientSecret: ed.clientSecret,
+          now: () => now,
+        });
+        const [a, b] = await Promise.all([tokens.token(), tokens.token()]);
+        assert.equal(a, b);
+        now += 3_600_000 - 61_000; // DCI_TOKEN_TTL_SECONDS is 3600; the margin is 60 s
+        assert.equal(await tokens.token(), a);
+        assert.equal(tokens.fetched, 1);
+        now += 2_000;
+        const fresh = await tokens.token();
+        assert.notEqual(fresh, a);
+        assert.equal(tokens.fetched, 2);
+        const key = await sdk.senderKey(ed.senderId, ed.keyId, pemOf(ed));
+        const env = sdk.buildEnvelope(sdk.searchMessage(TEST_001), {
+          senderId: ed.senderId,
+          action: "search",
+        });
+        const res = await fetch(`${server.url}/registry/sync/search`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${fresh}` },
+          body: sdk.toJson(await sdk.signedEnvelope(env, key)),
+        });
+        assert.equal(res.status, 200, await res.text());
+        const bad = new sdk.TokenClient({
+          tokenUrl: `${server.url}/oauth2/client/token`,
+          clientId: ed.clientId,
+          clientSecret: "x",
+        });
+        await assert.rejects(bad.token(), (e) => e instanceof sdk.TokenError && e.error === "invalid_client");
+      },
+    );
+
+    const secrets = { DCI_CLIENT_ID: ed.clientId, DCI_CLIENT_SECRET: ed.clientSecret };
+    const exampleArgs = [server.url, ed.senderId, ed.keyId, keyFile, "UIN", "TEST-001"];
+
+    await t.step(
+      "the README's first search: deno run sdk/examples/first_search.ts, from the repository and from a copy outside it",
+      async () => {
+        const port = new URL(server.url).port;
+        const perms = [
+          `--allow-net=127.0.0.1:${port}`,
+          `--allow-read=${keyFile}`,
+          "--allow-env=DCI_CLIENT_ID,DCI_CLIENT_SECRET",
+        ];
+        for (
+          const [cwd, script] of [[ROOT, "sdk/examples/first_search.ts"], [
+            outside,
+            "sdk/examples/first_search.ts",
+          ]]
+        ) {
+          const result = await run(Deno.execPath(), ["run", ...perms, script, ...exampleArgs], {
+            cwd,
+            env: secrets,
+          });
+          assert.equal(result.code, 0, result.stderr);
+          assert.match(result.stderr, /HTTP 200, signature verified/);
+          assert.match(result.stdout, /"identifier_value": "TEST-001"/);
+        }
+      },
+    );
+
+    await t.step(
+      "Node: node sdk/examples/search.mjs on the built module (copy outside the repository)",
+      async () => {
+        const result = await run("node", ["sdk/examples/search.mjs", ...exampleArgs], {
+          cwd: outside,
+          env: secrets,
+        });
+        assertExampleFound(result, "node");
+      },
+    );
+
+    await t.step(
+      "Python: sdk/examples/python/search.py (cryptography, OpenSPP's canonical form)",
+      async () => {
+        const result = await run("python3", ["sdk/examples/python/search.py", ...exampleArgs], {
+          cwd: outside,
+          env: secrets,
+        });
+        assertExampleFound(result, "python");
+      },
+    );
+
+    await t.step({
+      name: "Java: java sdk/examples/java/Search.java (JDK only)",
+      ignore: !JAVA,
+      fn: async () => {
+        const result = await run("java", ["sdk/examples/java/Search.java", ...exampleArgs], {
+          cwd: outside,
+          env: secrets,
+        });
+        assertExampleFound(result, "java");
+      },
+    });
+  } finally {
+    await server.stop();
+    await Deno.remove(outside, { recursive: true });
+    await Deno.remove(server.dataDir, { recursive: true }).catch(() => {});
+  }
+});
