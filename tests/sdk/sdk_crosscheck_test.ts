@@ -17,8 +17,6 @@ import {
   verifyHttpSignature,
 } from "../../src/auth/http_signature.ts";
 import type { KeyAlg } from "../../src/keys/server_keys.ts";
-import { signedEnvelope as serverSignedEnvelope } from "../../src/dci/envelope.ts";
-import { testDeps } from "../helpers/deps.ts";
 
 const TRICKY = {
   z: 1,
