@@ -54,6 +54,8 @@ function assertExampleFound(result: { code: number; stdout: string; stderr: stri
 }
 
 const JAVA = await has("java", ["-version"]);
+/** The first python3 with `cryptography` (pyenv's on PATH, else Debian's, which .ci/run installs it into). */
+const PYTHON = (await has("python3", ["-c", "import cryptography"])) ? "python3" : "/usr/bin/python3";
 
 Deno.test("sdk against a live server: signed searches in both forms, RFC 9421, tokens, verified answers, and the Deno, Node, Python and Java examples", async (t) => {
   const server = await startServerProcess({
@@ -239,7 +241,7 @@ Deno.test("sdk against a live server: signed searches in both forms, RFC 9421, t
     await t.step(
       "Python: sdk/examples/python/search.py (cryptography, OpenSPP's canonical form)",
       async () => {
-        const result = await run("python3", ["sdk/examples/python/search.py", ...exampleArgs], {
+        const result = await run(PYTHON, ["sdk/examples/python/search.py", ...exampleArgs], {
           cwd: outside,
           env: secrets,
         });
