@@ -3,7 +3,13 @@
  * and verifies the server's signed answer against its JWKS.
  */
 import type { CanonicalForm } from "./canonical.ts";
-import { buildEnvelope, type Envelope, type SearchItem, searchMessage } from "./envelope.ts";
+import {
+  buildEnvelope,
+  type Envelope,
+  type EnvelopeOptions,
+  type SearchItem,
+  searchMessage,
+} from "./envelope.ts";
 import { signedEnvelope } from "./envelope_signature.ts";
 import { signRequest } from "./http_signature.ts";
 import { ServerKeys, type ServerVerification } from "./jwks.ts";
@@ -73,13 +79,18 @@ export class DciClient {
     });
   }
 
-  /** A request envelope from this sender (unsigned; `post` signs it). */
-  envelope(message: Record<string, unknown>, action: string): Envelope {
+  /** A request envelope from this sender (unsigned; `post` signs it); `options` adds e.g. `senderUri`. */
+  envelope(
+    message: Record<string, unknown>,
+    action: string,
+    options: Partial<EnvelopeOptions> = {},
+  ): Envelope {
     return buildEnvelope(message, {
       senderId: this.options.key.senderId,
       action,
       receiverId: this.options.serverId,
       nowMs: this.#now(),
+      ...options,
     });
   }
 

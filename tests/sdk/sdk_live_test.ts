@@ -59,7 +59,13 @@ const PYTHON = (await has("python3", ["-c", "import cryptography"])) ? "python3"
 
 Deno.test("sdk against a live server: signed searches in both forms, RFC 9421, tokens, verified answers, and the Deno, Node, Python and Java examples", async (t) => {
   const server = await startServerProcess({
-    env: { DCI_SEED_DEMO: "true", DCI_DEMO_SIZE: "20", DCI_REGISTRIES: "social" },
+    env: {
+      DCI_SEED_DEMO: "true",
+      DCI_DEMO_SIZE: "20",
+      DCI_REGISTRIES: "social",
+      DCI_WORKER: "true",
+      DCI_OUTBOUND_ALLOW: "127.0.0.1", // the callback receiver below is on loopback
+    },
   });
   const outside = await Deno.makeTempDir({ prefix: "dci-sdk-copy-" });
   try {
@@ -95,6 +101,36 @@ Deno.test("sdk against a live server: signed searches in both forms, RFC 9421, t
         const changed = answer.text.replace('"TEST-001"', '"TEST-002"');
         assert.notEqual(changed, answer.text);
         assert.deepEqual(await dci.serverKeys.verifyText(changed), { ok: false, reason: "mismatch" });
+      },
+    );
+
+    await t.step(
+      "async search: the ACK is unsigned; the on-search callback the server POSTs verifies with ServerKeys",
+      async () => {
+        let delivered!: (text: string) => void;
+        const callback = new Promise<string>((resolve) => delivered = resolve);
+        const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+          delivered(await req.text());
+          return Response.json({ message: { ack_status: "ACK", timestamp: new Date().toISOString() } });
+        });
+        try {
+          const dci = await client(ed);
+          const senderUri = `http://127.0.0.1:${receiver.addr.port}/dci`;
+          const ack = await dci.post(
+            "/registry/search",
+            dci.envelope(sdk.searchMessage(TEST_001), "search", { senderUri }),
+          );
+          assert.equal(ack.status, 202, ack.text);
+          assert.equal(ack.verification, undefined);
+          const text = await callback;
+          const verified = await dci.serverKeys.verifyText(text);
+          assert.equal(verified.ok, true, JSON.stringify(verified));
+          assert.match(text, /"identifier_value":"TEST-001"/);
+          const changed = text.replace("TEST-001", "TEST-002");
+          assert.deepEqual(await dci.serverKeys.verifyText(changed), { ok: false, reason: "mismatch" });
+        } finally {
+          await receiver.shutdown();
+        }
       },
     );
 
