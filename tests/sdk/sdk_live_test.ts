@@ -271,6 +271,13 @@ Deno.test("sdk against a live server: signed searches in both forms, RFC 9421, t
           env: secrets,
         });
         assertExampleFound(result, "node");
+        // Installed as a package (npm install ./sdk links it so), `import … from "dci-sdk"` finds the build.
+        await Deno.mkdir(`${outside}/node_modules`);
+        await Deno.symlink(`${outside}/sdk`, `${outside}/node_modules/dci-sdk`);
+        const script = 'import { canonicalJson, DciClient } from "dci-sdk";' +
+          'console.log(typeof DciClient, canonicalJson({ b: 1, a: "\u00e9" }));';
+        const byName = await run("node", ["--input-type=module", "-e", script], { cwd: outside });
+        assert.equal(byName.stdout.trim(), 'function {"a":"\\u00e9","b":1}', byName.stderr);
       },
     );
 
