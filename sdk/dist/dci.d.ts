@@ -237,6 +237,8 @@ export interface RequestParts {
 export declare function contentDigest(body: string | Uint8Array): Promise<string>;
 /** The components signed unless the caller names others. */
 export declare const DEFAULT_COMPONENTS: string[];
+/** The value of one covered component (RFC 9421 §2): a derived `@` component or a header field, trimmed. */
+export declare function componentValue(method: string, url: URL, headers: Headers, name: string): string;
 /**
  * Returns the request's headers with Content-Digest, Signature-Input and Signature added, signed at `nowMs`
  * (default now). The server accepts a signature for the sender's window (300 s by default) after `created`.

@@ -839,6 +839,7 @@ export {
   buildEnvelope,
   canonicalForms,
   canonicalJson,
+  componentValue,
   contentDigest,
   DciClient,
   DEFAULT_COMPONENTS,

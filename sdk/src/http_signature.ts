@@ -28,7 +28,8 @@ export async function contentDigest(
 /** The components signed unless the caller names others. */
 export const DEFAULT_COMPONENTS = ["@method", "@target-uri", "content-digest"];
 
-function componentValue(
+/** The value of one covered component (RFC 9421 §2): a derived `@` component or a header field, trimmed. */
+export function componentValue(
   method: string,
   url: URL,
   headers: Headers,
