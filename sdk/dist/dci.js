@@ -716,6 +716,13 @@ var AnswerVerificationError = class extends Error {
     this.name = "AnswerVerificationError";
   }
 };
+function errorCode(text) {
+  try {
+    return JSON.parse(text).message?.error?.code;
+  } catch {
+    return void 0;
+  }
+}
 var DciClient = class {
   options;
   tokens;
@@ -780,15 +787,12 @@ var DciClient = class {
     );
     const url = `${o.baseUrl.replace(/\/+$/, "")}${path}`;
     let res = await this.#send(url, body, mode);
-    if (
-      res.status === 401 && res.headers.get("www-authenticate")?.startsWith("Bearer") &&
-      this.tokens.fetched > 0
-    ) {
-      await res.body?.cancel();
+    let text = await res.text();
+    if (res.status === 401 && errorCode(text) === "err.request.unauthorized") {
       this.tokens.invalidate();
       res = await this.#send(url, body, mode);
+      text = await res.text();
     }
-    const text = await res.text();
     let parsed = {};
     try {
       parsed = JSON.parse(text);

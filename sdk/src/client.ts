@@ -56,6 +56,15 @@ export class AnswerVerificationError extends Error {
   }
 }
 
+/** The `err.*` code of an ERR ACK body, if it is one. */
+function errorCode(text: string): string | undefined {
+  try {
+    return (JSON.parse(text) as { message?: { error?: { code?: string } } }).message?.error?.code;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Calls a DCI server as one sender. */
 export class DciClient {
   readonly tokens: TokenClient;
@@ -127,16 +136,14 @@ export class DciClient {
     );
     const url = `${o.baseUrl.replace(/\/+$/, "")}${path}`;
     let res = await this.#send(url, body, mode);
-    if (
-      res.status === 401 &&
-      res.headers.get("www-authenticate")?.startsWith("Bearer") &&
-      this.tokens.fetched > 0
-    ) {
-      await res.body?.cancel();
+    let text = await res.text();
+    // A token the server no longer takes (expired early, client secret rotated, server key retired): fetch a new
+    // one and send once more. The bearer is checked before the replay guard, so the message_id is still unused.
+    if (res.status === 401 && errorCode(text) === "err.request.unauthorized") {
       this.tokens.invalidate();
       res = await this.#send(url, body, mode);
+      text = await res.text();
     }
-    const text = await res.text();
     let parsed: Record<string, unknown> = {};
     try {
       parsed = JSON.parse(text);

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { cp } from "node:fs/promises";
 import * as sdk from "../../sdk/mod.ts";
 import { startServerProcess } from "../helpers/server.ts";
+import { specFetch } from "../helpers/spec_hooks.ts";
 import { createServerSender, type TestSender } from "../helpers/auth.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -82,6 +83,7 @@ Deno.test("sdk against a live server: signed searches in both forms, RFC 9421, t
         clientSecret: s.clientSecret,
         key: await sdk.senderKey(s.senderId, s.keyId, pemOf(s)),
         serverId: "dci-server",
+        fetch: specFetch, // every answer is also checked against the registry's spec
         ...options,
       });
     const TEST_001 = [{ query: { type: "UIN", value: "TEST-001" } }];
@@ -135,6 +137,27 @@ Deno.test("sdk against a live server: signed searches in both forms, RFC 9421, t
     );
 
     await t.step(
+      "DciClient: a token the server refuses (401 err.request.unauthorized) is fetched again and the request sent once more",
+      async () => {
+        let first = true;
+        const dci = await client(ed, {
+          fetch: (input, init) => {
+            const headers = new Headers(init?.headers);
+            if (String(input).endsWith("/registry/sync/search") && first) {
+              first = false;
+              headers.set("authorization", "Bearer not-a-token");
+            }
+            return specFetch(input, { ...init, headers });
+          },
+        });
+        const answer = await dci.search(TEST_001);
+        assert.equal(answer.status, 200, answer.text);
+        assert.equal(first, false);
+        assert.equal(dci.tokens.fetched, 2);
+      },
+    );
+
+    await t.step(
       "an envelope changed by one byte after the SDK signed it is refused: 401 err.signature.invalid",
       async () => {
         const key = await sdk.senderKey(ed.senderId, ed.keyId, pemOf(ed));
@@ -143,7 +166,7 @@ Deno.test("sdk against a live server: signed searches in both forms, RFC 9421, t
           action: "search",
         });
         const body = sdk.toJson(await sdk.signedEnvelope(env, key)).replace("TEST-001", "TEST-002");
-        const res = await fetch(`${server.url}/registry/sync/search`, {
+        const res = await specFetch(`${server.url}/registry/sync/search`, {
           method: "POST",
           headers: { "content-type": "application/json", authorization: `Bearer ${ed.token}` },
           body,
@@ -188,7 +211,11 @@ Deno.test("sdk against a live server: signed searches in both forms, RFC 9421, t
           headers: { "content-type": "application/json", authorization: `Bearer ${ed.token}` },
           body,
         }, key);
-        const res = await fetch(url, { method: "POST", headers, body: body.replace("TEST-001", "TEST-002") });
+        const res = await specFetch(url, {
+          method: "POST",
+          headers,
+          body: body.replace("TEST-001", "TEST-002"),
+        });
         const refusal = await res.json();
         assert.equal(res.status, 401);
         assert.match(refusal.message.error.message, /Content-Digest does not match/);
@@ -219,7 +246,7 @@ Deno.test("sdk against a live server: signed searches in both forms, RFC 9421, t
           senderId: ed.senderId,
           action: "search",
         });
-        const res = await fetch(`${server.url}/registry/sync/search`, {
+        const res = await specFetch(`${server.url}/registry/sync/search`, {
           method: "POST",
           headers: { "content-type": "application/json", authorization: `Bearer ${fresh}` },
           body: sdk.toJson(await sdk.signedEnvelope(env, key)),
