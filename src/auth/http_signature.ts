@@ -5,6 +5,8 @@
  */
 import { constants, createHash, type KeyObject, sign, timingSafeEqual, verify } from "node:crypto";
 import { Buffer } from "node:buffer";
+// The sender SDK's component values (it imports nothing of the server): what a sender signs is what we rebuild.
+import { componentValue } from "../../sdk/src/http_signature.ts";
 
 /** The parts of a request a signature covers. */
 export interface SignedRequest {
@@ -53,33 +55,10 @@ export function parseSignatureHeader(value: string): Map<string, Uint8Array> | u
   return out;
 }
 
-function componentValue(req: SignedRequest, name: string): string {
-  const url = new URL(req.url);
-  switch (name) {
-    case "@method":
-      return req.method.toUpperCase();
-    case "@target-uri":
-      return url.href;
-    case "@authority":
-      return url.host.toLowerCase();
-    case "@scheme":
-      return url.protocol.slice(0, -1).toLowerCase();
-    case "@request-target":
-      return url.pathname + url.search;
-    case "@path":
-      return url.pathname;
-    case "@query":
-      return url.search === "" ? "?" : url.search;
-  }
-  if (name.startsWith("@")) throw new Error(`component "${name}" is not supported`);
-  const v = req.headers.get(name);
-  if (v === null) throw new Error(`covered header "${name}" is missing`);
-  return v.trim();
-}
-
 /** The RFC 9421 signature base for covered components and the serialised signature parameters. */
 export function signatureBase(req: SignedRequest, components: string[], paramsRaw: string): string {
-  const lines = components.map((c) => `"${c}": ${componentValue(req, c)}`);
+  const url = new URL(req.url);
+  const lines = components.map((c) => `"${c}": ${componentValue(req.method, url, req.headers, c)}`);
   lines.push(`"@signature-params": ${paramsRaw}`);
   return lines.join("\n");
 }

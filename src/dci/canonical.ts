@@ -1,20 +1,26 @@
 /**
  * Canonical JSON for envelope digests: sorted keys, no whitespace, in two string-escaping variants, and (for
- * verification only) with each number written as the sender wrote it.
+ * verification only) with each number written as the sender wrote it. The one implementation is the sender SDK's
+ * (sdk/src/canonical.ts, which partners copy and which imports nothing of the server), so what the server hashes
+ * and what the SDK hashes cannot drift apart; this module keeps the server's call shape.
  */
+import {
+  canonicalForms as sdkCanonicalForms,
+  canonicalJson as sdkCanonicalJson,
+  NumberLiteral,
+  parseKeepingNumberLiterals,
+} from "../../sdk/src/canonical.ts";
 
 /**
  * A number kept as its source text (`5.0`, `1e-07`, `2.50`), because a Python signer hashed that text and
  * JSON.stringify would write `5`, `1e-7`, `2.5`. Only verification builds these; our own signing never does.
+ * `parseKeepingNumberLiterals(text)` re-reads a body keeping them (undefined when it has none).
  */
-export class NumberLiteral {
-  constructor(readonly source: string) {}
-}
+export { NumberLiteral, parseKeepingNumberLiterals };
 
 /** Serialises `value` with object keys sorted (by UTF-16 code units, as RFC 8785) and no whitespace. */
 export function canonicalJson(value: unknown, options: { asciiEscape?: boolean } = {}): string {
-  const out = serialise(value);
-  return options.asciiEscape ? escapeNonAscii(out) : out;
+  return sdkCanonicalJson(value, options.asciiEscape ? "python" : "jcs");
 }
 
 /**
@@ -23,49 +29,5 @@ export function canonicalJson(value: unknown, options: { asciiEscape?: boolean }
  * text has nothing to escape, where both are the same bytes.
  */
 export function canonicalForms(value: unknown): string[] {
-  const jcs = serialise(value);
-  return PY_ESCAPED.test(jcs) ? [escapeNonAscii(jcs), jcs] : [jcs];
-}
-
-/**
- * Re-reads `text` keeping the source text of every number JSON.stringify would write differently (`5.0`,
- * `1e-07`, `-0`, `1.50`, integers past 2^53); undefined when there is none, so the value already parsed from the
- * same text canonicalises to the same bytes. Uses JSON.parse source-text access (V8), so it is as strict as
- * JSON.parse.
- */
-export function parseKeepingNumberLiterals(text: string): unknown | undefined {
-  let kept = false;
-  const value = JSON.parse(text, (_key: string, v: unknown, context?: { source?: string }) => {
-    if (typeof v !== "number" || context?.source === undefined || context.source === String(v)) return v;
-    kept = true;
-    return new NumberLiteral(context.source);
-  });
-  return kept ? value : undefined;
-}
-
-function serialise(value: unknown): string {
-  if (value === null || typeof value !== "object") {
-    if (typeof value === "number" && !Number.isFinite(value)) return "null";
-    return JSON.stringify(value) ?? "null";
-  }
-  if (Array.isArray(value)) return `[${value.map((v) => v === undefined ? "null" : serialise(v)).join(",")}]`;
-  if (value instanceof NumberLiteral) return value.source;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${serialise(obj[k])}`).join(",")}}`;
-}
-
-/** What Python's `ensure_ascii` escapes beyond JSON.stringify: every code unit outside 0x00–0x7e (DEL too). */
-// deno-lint-ignore no-control-regex
-const PY_ESCAPED = /[^\x00-\x7e]/;
-// deno-lint-ignore no-control-regex
-const PY_ESCAPED_ALL = /[^\x00-\x7e]/g;
-
-/**
- * Replaces every UTF-16 unit outside 0x00–0x7e by `\uXXXX` (lowercase hex), as Python's
- * `json.dumps(ensure_ascii=True)` emits: non-ASCII (astral characters as their surrogate pair) and DEL. Control
- * characters below 0x20 are already escaped by JSON.stringify exactly as Python escapes them.
- */
-function escapeNonAscii(json: string): string {
-  return json.replace(PY_ESCAPED_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return sdkCanonicalForms(value);
 }

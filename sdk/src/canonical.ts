@@ -1,0 +1,95 @@
+/**
+ * Canonical JSON for DCI envelope digests: keys sorted by UTF-16 code units, no whitespace, in the two forms the
+ * server accepts: RFC 8785 (JCS) strings and Python's `json.dumps(sort_keys=True, separators=(",", ":"))`
+ * (ASCII-escaped). Numbers may be kept as written (`5.0`, `1e-07`) with NumberLiteral.
+ */
+
+/** The two canonical forms: `"python"` (ASCII-escaped, what the server signs with) and `"jcs"` (RFC 8785). */
+export type CanonicalForm = "python" | "jcs";
+
+/**
+ * A number kept as its source text (`5.0`, `1e-07`), because a Python signer hashed that text and
+ * JSON.stringify would write `5`, `1e-7`. Put one in a message to send a number exactly as written: toJson() and
+ * canonicalJson() both write its text.
+ */
+export class NumberLiteral {
+  /** `source` must be a JSON number literal. */
+  constructor(readonly source: string) {
+    if (!/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(source)) {
+      throw new TypeError(`not a JSON number: ${JSON.stringify(source)}`);
+    }
+  }
+}
+
+/** Serialises `value` with sorted keys and no whitespace, in the given form (default `"python"`). */
+export function canonicalJson(
+  value: unknown,
+  form: CanonicalForm = "python",
+): string {
+  const out = serialise(value);
+  return form === "python" ? escapeNonAscii(out) : out;
+}
+
+/**
+ * The canonical forms a signer may have hashed, Python's first: one entry when the text has nothing to escape,
+ * where both are the same bytes.
+ */
+export function canonicalForms(value: unknown): string[] {
+  const jcs = serialise(value);
+  return NON_ASCII.test(jcs) ? [escapeNonAscii(jcs), jcs] : [jcs];
+}
+
+/**
+ * JSON text of `value` as a request body: like JSON.stringify, except that NumberLiterals keep their text (keys
+ * are sorted, which any JSON reader accepts).
+ */
+export function toJson(value: unknown): string {
+  return serialise(value);
+}
+
+/**
+ * Re-reads `text` keeping the source text of every number JSON.stringify would write differently; undefined when
+ * there is none or the runtime lacks JSON.parse source text access (Deno, Node ≥ 21 have it; Node 20 does not).
+ */
+export function parseKeepingNumberLiterals(text: string): unknown | undefined {
+  let kept = false;
+  const value = JSON.parse(
+    text,
+    (_key: string, v: unknown, context?: { source?: string }) => {
+      if (
+        typeof v !== "number" || context?.source === undefined ||
+        context.source === String(v)
+      ) return v;
+      kept = true;
+      return new NumberLiteral(context.source);
+    },
+  );
+  return kept ? value : undefined;
+}
+
+function serialise(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    if (typeof value === "number" && !Number.isFinite(value)) return "null";
+    return JSON.stringify(value) ?? "null";
+  }
+  if (value instanceof NumberLiteral) return value.source;
+  if (Array.isArray(value)) {
+    return `[${value.map((v) => v === undefined ? "null" : serialise(v)).join(",")}]`;
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${serialise(obj[k])}`).join(",")}}`;
+}
+
+// Python's ensure_ascii escapes every UTF-16 unit outside 0x00–0x7e (DEL too); controls are already escaped.
+// deno-lint-ignore no-control-regex
+const NON_ASCII = /[^\x00-\x7e]/;
+// deno-lint-ignore no-control-regex
+const NON_ASCII_ALL = /[^\x00-\x7e]/g;
+
+function escapeNonAscii(json: string): string {
+  return json.replace(
+    NON_ASCII_ALL,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
