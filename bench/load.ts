@@ -6,7 +6,10 @@
  *   deno run -A bench/load.ts                 # 100,000 persons, 64 connections, 30 s per run
  *   BENCH_QUICK=1 deno run -A bench/load.ts   # 10,000 persons, 5 s per run
  * Env: BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_PERSONS, BENCH_SEED_DIR (copy dci.sqlite from an already seeded
- * data dir instead of seeding), BENCH_PROFILE=DIR (write a V8 CPU profile of the one-isolate server run there),
+ * data dir instead of seeding), BENCH_PROFILE=DIR (V8 CPU profiles of the one-isolate server run there, served
+ * as always from its HTTP isolate: `CPU.*.worker-1.cpuprofile` is the HTTP isolate, where the requests run,
+ * `CPU.*.cpuprofile` the main isolate; a worker's file is now and then left empty when the process exits as it
+ * is written: run again),
  * BENCH_GENERATOR=fetch (force the fetch generator), BENCH_SKIP_CEILING=1.
  * Targets: server ≥ 0.5 of the one-isolate ceiling from one isolate (and of the two-isolate ceiling on two),
  * p99 < 50 ms, 0 errors.
@@ -68,10 +71,9 @@ async function serverRun(
   opts: { isolates: number; expectRps: number; workDir: string; env?: Record<string, string> },
 ): Promise<LoadResult> {
   const profiling = profileDir !== undefined && opts.isolates === 1;
+  // --cpu-prof profiles every isolate, the HTTP isolate (a Web Worker) included: the run measured is the one served.
   const flags = profiling ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
-  // A worker isolate's profile is not written at exit, so a profiled run serves HTTP in the main isolate.
-  const env = { ...opts.env, ...(profiling ? { DCI_HTTP_ISOLATES: "0" } : {}) };
-  const server = await startRealServer(dataDir, env, flags);
+  const server = await startRealServer(dataDir, opts.env, flags);
   try {
     await checkOne(server, sender, uins[0]);
     // Every request needs a fresh message_id: enough pre-signed bodies for the whole run and then some.

@@ -43,11 +43,22 @@ function serialise(value) {
   }
   if (value instanceof NumberLiteral) return value.source;
   if (Array.isArray(value)) {
-    return `[${value.map((v) => v === void 0 ? "null" : serialise(v)).join(",")}]`;
+    let out2 = "[";
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      out2 += (i === 0 ? "" : ",") + (v === void 0 ? "null" : serialise(v));
+    }
+    return out2 + "]";
   }
   const obj = value;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== void 0).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${serialise(obj[k])}`).join(",")}}`;
+  const keys = Object.keys(obj).sort();
+  let out = "{";
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === void 0) continue;
+    out += (out.length === 1 ? "" : ",") + JSON.stringify(k) + ":" + serialise(v);
+  }
+  return out + "}";
 }
 var NON_ASCII = /[^\x00-\x7e]/;
 var NON_ASCII_ALL = /[^\x00-\x7e]/g;

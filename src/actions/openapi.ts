@@ -63,16 +63,17 @@ export function answer(
   callbackAction: string,
   r: ProcessResult | ActionResult,
 ): Response {
+  const auth = c.get("auth"); // not c.var, which copies every context variable into a new object
   const envelope = signedEnvelope(deps, {
     action: callbackAction as OutgoingHeader["action"],
     status: r.status,
-    receiverId: c.var.auth?.senderId,
+    receiverId: auth?.senderId,
     totalCount: r.totalCount,
     completedCount: r.completedCount,
     // Only header-level codes go in the header; item-level ones stay in the message's items.
     statusReasonCode: isHeaderCode(r.reasonCode) ? r.reasonCode : undefined,
     statusReasonMessage: r.reasonMessage,
-    meta: answerMeta(c.var.auth),
+    meta: answerMeta(auth),
   }, r.message);
   return c.json(envelope, 200);
 }

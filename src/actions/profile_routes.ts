@@ -69,11 +69,11 @@ export function profileActionRoute(
     route,
     (async (c: Context<AppEnv>) => {
       const body = (c.req.valid as (t: "json") => unknown)("json") as Envelope;
-      const senderId = c.var.auth?.senderId ?? String(body.header.sender_id);
+      const senderId = c.get("auth")?.senderId ?? String(body.header.sender_id);
       checkVersion(body.header.version);
       checkHeaderAction(headerActions, body.header.action);
       const correlationId = crypto.randomUUID();
-      Object.assign(c.var.logFields, {
+      Object.assign(c.get("logFields"), {
         sender_id: senderId,
         transaction_id: body.message.transaction_id,
         correlation_id: correlationId,

@@ -96,8 +96,11 @@ function standardRoute(
   // The responses differ by mode, so the handler is typed by hand: what it returns is the route's contract.
   const handler = async (c: Context<AppEnv>) => {
     const body = (c.req.valid as (t: "json") => unknown)("json") as Envelope;
-    const senderId = c.var.auth?.senderId ?? body.header.sender_id;
-    Object.assign(c.var.logFields, { sender_id: senderId, transaction_id: body.message.transaction_id });
+    // c.get(), not c.var: Hono builds a new object of all the context's variables on each c.var read.
+    const auth = c.get("auth");
+    const logFields = c.get("logFields");
+    const senderId = auth?.senderId ?? body.header.sender_id;
+    Object.assign(logFields, { sender_id: senderId, transaction_id: body.message.transaction_id });
     if (spec.mode === "async") {
       const res = await acceptTransaction(deps, {
         registry,
@@ -106,13 +109,13 @@ function standardRoute(
         header: body.header,
         message: body.message,
       });
-      c.var.logFields.correlation_id = res.correlationId;
+      logFields.correlation_id = res.correlationId;
       return c.json(res.ack, 202);
     }
     checkVersion(body.header.version);
     checkHeaderAction(spec, body.header.action);
     const correlationId = crypto.randomUUID();
-    c.var.logFields.correlation_id = correlationId;
+    logFields.correlation_id = correlationId;
     const started = performance.now();
     const r = await PROCESSORS[spec.family](deps, {
       registry,
@@ -121,7 +124,7 @@ function standardRoute(
       message: body.message,
       transactionId: body.message.transaction_id,
       correlationId,
-      lenient: c.var.auth?.lenient ?? [],
+      lenient: auth?.lenient ?? [],
     });
     if (spec.family === "search") {
       deps.metrics.observe(

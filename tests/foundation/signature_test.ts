@@ -30,6 +30,15 @@ Deno.test("canonicalJson() sorts keys recursively and escapes non-ASCII only in 
   equal(canonicalJson({ e: "😀" }, { asciiEscape: true }), '{"e":"\\ud83d\\ude00"}');
 });
 
+Deno.test("canonicalJson() writes what JSON.stringify would for undefined, holes, non-finite numbers and empties", () => {
+  // deno-lint-ignore no-sparse-arrays
+  const v = { u: undefined, a: [undefined, , 1, NaN, Infinity, -0], e: {}, l: [], s: "", n: null };
+  equal(canonicalJson(v), '{"a":[null,null,1,null,null,0],"e":{},"l":[],"n":null,"s":""}');
+  equal(canonicalJson(v), JSON.stringify({ a: v.a, e: v.e, l: v.l, n: v.n, s: v.s }));
+  equal(canonicalJson([]), "[]");
+  equal(canonicalJson(undefined), "null");
+});
+
 for (const alg of ["ed25519", "rsa-sha256"] as const) {
   Deno.test(`verifyEnvelope() accepts a ${alg} signature made by signEnvelope()`, () => {
     const key = keyPair(alg);
