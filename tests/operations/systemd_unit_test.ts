@@ -21,7 +21,10 @@ async function analyze(args: string[]): Promise<{ code: number; out: string }> {
 async function unitCopy(edit: (text: string) => string = (t) => t): Promise<{ dir: string; path: string }> {
   const dir = await Deno.makeTempDir({ prefix: "dci-unit-" });
   const path = `${dir}/dci-server.service`;
-  await Deno.writeTextFile(path, edit(UNIT.replace("ExecStart=/usr/local/bin/dci-server", `ExecStart=${Deno.execPath()}`)));
+  await Deno.writeTextFile(
+    path,
+    edit(UNIT.replace("ExecStart=/usr/local/bin/dci-server", `ExecStart=${Deno.execPath()}`)),
+  );
   return { dir, path };
 }
 
