@@ -33,7 +33,7 @@ export type ToIsolate =
 export type FromIsolate =
   | { t: "ready"; port: number; hostname: string }
   | { t: "failed"; error: string }
-  | { t: "tls-loaded" }
+  | { t: "tls-loaded"; error?: string }
   | { t: "stopped" };
 
 interface WorkerScope {
@@ -72,8 +72,13 @@ async function start(msg: Extract<ToIsolate, { t: "start" }>): Promise<void> {
 }
 
 async function reloadTls(tls: TlsPair): Promise<void> {
-  await running?.reloadTls?.(tls);
-  scope.postMessage({ t: "tls-loaded" });
+  try {
+    await running?.reloadTls?.(tls);
+    scope.postMessage({ t: "tls-loaded" });
+  } catch (err) {
+    // The old listener still serves: a refused certificate is the reload's failure, not this isolate's.
+    scope.postMessage({ t: "tls-loaded", error: err instanceof Error ? err.message : String(err) });
+  }
 }
 
 async function drain(): Promise<void> {

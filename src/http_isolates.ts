@@ -29,8 +29,8 @@ interface Handle {
   worker: Worker;
   ready: Promise<{ port: number; hostname: string }>;
   stopped: Promise<void>;
-  /** Called when the isolate reports its new TLS listener. */
-  tlsLoaded?: () => void;
+  /** Called when the isolate reports its new TLS listener (or why it kept the old one). */
+  tlsLoaded?: (error?: string) => void;
 }
 
 /** Starts `count` HTTP isolates; resolves once all of them listen (on one port). */
@@ -64,7 +64,7 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
     worker.onmessage = (e: MessageEvent<FromIsolate>) => {
       const msg = e.data;
       if (msg.t === "ready") ready({ port: msg.port, hostname: msg.hostname });
-      else if (msg.t === "tls-loaded") h.tlsLoaded?.();
+      else if (msg.t === "tls-loaded") h.tlsLoaded?.(msg.error);
       else if (msg.t === "stopped") stopped();
       else died(msg.error);
     };
@@ -100,15 +100,23 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
     }));
   };
 
-  // Each isolate binds the new pair beside its old listener; resolves once all of them serve it.
-  const reloadTls = (tls: TlsPair) =>
-    Promise.all(handles.map((h) =>
-      new Promise<void>((resolve) => {
+  // Each isolate binds the new pair beside its old listener; resolves once all of them serve it, rejects with
+  // the reasons of those that kept their old listener.
+  const reloadTls = async (tls: TlsPair) => {
+    const errors = await Promise.all(handles.map((h) =>
+      new Promise<string | undefined>((resolve) => {
         h.tlsLoaded = resolve;
         h.worker.postMessage({ t: "tls", tls } satisfies ToIsolate);
-        h.stopped.then(resolve);
+        h.stopped.then(() => resolve(undefined));
       })
-    )).then(() => {});
+    ));
+    const failed = errors.filter((e) => e !== undefined);
+    if (failed.length) {
+      throw new Error(
+        `${failed.length} of ${handles.length} HTTP isolates kept the old certificate: ${failed[0]}`,
+      );
+    }
+  };
 
   try {
     // For port 0 the first isolate binds any free port, and the others join the port it got.

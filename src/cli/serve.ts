@@ -166,7 +166,11 @@ function tlsReloader(deps: Deps, server: RunningServer): () => void {
     deps.log.info("tls certificate reloaded", tlsFields(tls));
   };
   return () => {
-    running = running.then(reload).catch((err) => deps.log.error("tls reload failed", { err }));
+    running = running.then(reload).catch((err) =>
+      deps.log.error("tls reload failed; the previous certificate keeps serving", {
+        reason: err instanceof Error ? err.message : String(err),
+      })
+    );
   };
 }
 

@@ -19,6 +19,9 @@ export interface TlsPair {
 /** Thrown when the certificate or key cannot be used; the message names the file and the cause. */
 export class TlsFileError extends Error {}
 
+/** Private key types rustls serves. */
+const SERVABLE_KEY_TYPES = ["rsa", "ec", "ed25519"];
+
 /** Largest PEM file read: a long chain is a few tens of KB; anything bigger is not a certificate file. */
 const MAX_PEM_BYTES = 1024 * 1024;
 
@@ -48,6 +51,12 @@ export async function loadTlsPair(certPath: string, keyPath: string): Promise<Tl
     privateKey = createPrivateKey(key);
   } catch (err) {
     throw new TlsFileError(`DCI_TLS_KEY ${keyPath}: the private key does not parse (${message(err)})`);
+  }
+  // What Deno's TLS (rustls) can serve with; node:crypto parses more (DSA), which Deno.serve would then refuse.
+  if (!SERVABLE_KEY_TYPES.includes(privateKey.asymmetricKeyType ?? "")) {
+    throw new TlsFileError(
+      `DCI_TLS_KEY ${keyPath}: a ${privateKey.asymmetricKeyType} key cannot be served; use RSA, ECDSA or Ed25519`,
+    );
   }
   if (!leaf.checkPrivateKey(privateKey)) {
     throw new TlsFileError(

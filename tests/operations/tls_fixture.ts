@@ -71,6 +71,27 @@ export async function makeCertSet(dir: string, name: string): Promise<CertSet> {
   };
 }
 
+/** A self-signed DSA certificate and its key in `dir`: node:crypto parses them, Deno's TLS cannot serve them. */
+export async function makeDsaPair(dir: string): Promise<{ certPath: string; keyPath: string }> {
+  await openssl(["dsaparam", "-out", "dsa.param", "2048"], dir);
+  await openssl([
+    "req",
+    "-x509",
+    "-newkey",
+    "dsa:dsa.param",
+    "-nodes",
+    "-keyout",
+    "dsa.key",
+    "-out",
+    "dsa.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=dsa",
+  ], dir);
+  return { certPath: `${dir}/dsa.pem`, keyPath: `${dir}/dsa.key` };
+}
+
 /** GET `url` trusting only `caPem`; the status, or the error's text when the TLS handshake or connection fails. */
 export async function getTrusting(url: string, caPem: string): Promise<number | string> {
   const client = Deno.createHttpClient({ caCerts: [caPem] });

@@ -1,6 +1,6 @@
 import { equal, match, ok } from "node:assert/strict";
 import { runCliProcess, slowBody, startServerProcess } from "../helpers/server.ts";
-import { getTrusting, makeCertSet } from "./tls_fixture.ts";
+import { getTrusting, makeCertSet, makeDsaPair } from "./tls_fixture.ts";
 
 /** Two CAs, each with its server certificate, and the files the server is pointed at. */
 async function certs() {
@@ -72,6 +72,18 @@ for (const isolates of ["0", "2"]) {
         srv.logs.indexOf(l) >= before2
       );
       match(String(mismatch.reason), /is not the private key of the certificate/);
+      equal(await getTrusting(`${https}/healthz`, c.two.caPem), 200);
+      // A pair that parses but that Deno's TLS cannot serve (DSA) is refused before any listener sees it.
+      const dsa = await makeDsaPair(c.dir);
+      await Deno.copyFile(dsa.certPath, c.cert);
+      await Deno.copyFile(dsa.keyPath, c.key);
+      const before3 = srv.logs.length;
+      srv.signal("SIGHUP");
+      const unservable = await srv.waitForLog((l) =>
+        l.msg === "tls reload refused; the previous certificate keeps serving" &&
+        srv.logs.indexOf(l) >= before3
+      );
+      match(String(unservable.reason), /a dsa key cannot be served/);
       equal(await getTrusting(`${https}/healthz`, c.two.caPem), 200);
     } finally {
       equal(await srv.stop("SIGTERM"), 0);
