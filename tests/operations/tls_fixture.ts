@@ -21,48 +21,16 @@ async function openssl(args: string[], cwd: string): Promise<void> {
 
 /** Makes a fresh CA named `name` and a server certificate (EC P-256, CN `server-<name>`) in `dir`. */
 export async function makeCertSet(dir: string, name: string): Promise<CertSet> {
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-  await openssl([
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    `ca-${name}.key`,
-    "-out",
-    `ca-${name}.pem`,
-    "-days",
-    "2",
-    "-subj",
-    `/CN=test-ca-${name}`,
-  ], dir);
-  await openssl([
-    "req",
-    ...ec,
-    "-keyout",
-    `srv-${name}.key`,
-    "-out",
-    `srv-${name}.csr`,
-    "-subj",
-    `/CN=server-${name}`,
-  ], dir);
+  // Arguments as one line each (no argument holds a space), split on spaces.
+  const run = (line: string) => openssl(line.split(" "), dir);
+  const ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+  await run(`req -x509 ${ec} -keyout ca-${name}.key -out ca-${name}.pem -days 2 -subj /CN=test-ca-${name}`);
+  await run(`req ${ec} -keyout srv-${name}.key -out srv-${name}.csr -subj /CN=server-${name}`);
   await Deno.writeTextFile(`${dir}/ext-${name}`, "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-  await openssl([
-    "x509",
-    "-req",
-    "-in",
-    `srv-${name}.csr`,
-    "-CA",
-    `ca-${name}.pem`,
-    "-CAkey",
-    `ca-${name}.key`,
-    "-CAcreateserial",
-    "-out",
-    `srv-${name}.pem`,
-    "-days",
-    "2",
-    "-extfile",
-    `ext-${name}`,
-  ], dir);
+  await run(
+    `x509 -req -in srv-${name}.csr -CA ca-${name}.pem -CAkey ca-${name}.key -CAcreateserial ` +
+      `-out srv-${name}.pem -days 2 -extfile ext-${name}`,
+  );
   return {
     caPem: await Deno.readTextFile(`${dir}/ca-${name}.pem`),
     certPath: `${dir}/srv-${name}.pem`,
@@ -73,22 +41,11 @@ export async function makeCertSet(dir: string, name: string): Promise<CertSet> {
 
 /** A self-signed DSA certificate and its key in `dir`: node:crypto parses them, Deno's TLS cannot serve them. */
 export async function makeDsaPair(dir: string): Promise<{ certPath: string; keyPath: string }> {
-  await openssl(["dsaparam", "-out", "dsa.param", "2048"], dir);
-  await openssl([
-    "req",
-    "-x509",
-    "-newkey",
-    "dsa:dsa.param",
-    "-nodes",
-    "-keyout",
-    "dsa.key",
-    "-out",
-    "dsa.pem",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=dsa",
-  ], dir);
+  await openssl("dsaparam -out dsa.param 2048".split(" "), dir);
+  await openssl(
+    "req -x509 -newkey dsa:dsa.param -nodes -keyout dsa.key -out dsa.pem -days 2 -subj /CN=dsa".split(" "),
+    dir,
+  );
   return { certPath: `${dir}/dsa.pem`, keyPath: `${dir}/dsa.key` };
 }
 
