@@ -17,7 +17,9 @@ export interface RunningServer {
   shutdown(): Promise<void>;
   /**
    * Serves new connections with `tls` from now on: a listener with the new pair joins the port (SO_REUSEPORT),
-   * then the old one stops accepting and drains its in-flight requests. Only for a server started with TLS.
+   * then the old one stops accepting and drains its in-flight requests; resolves when it has. Only for a server
+   * started with TLS. Linux resets connections still queued on the old listener as it closes, unless
+   * net.ipv4.tcp_migrate_req=1 hands them to the new one (bench/tls_reload.ts).
    */
   reloadTls?(tls: TlsPair): Promise<void>;
 }
@@ -140,7 +142,8 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
     // In-flight requests on the old listener finish; its idle keep-alive connections are closed.
     const retired = old.shutdown().catch(() => {}).finally(() => retiring.delete(retired));
     retiring.add(retired);
-    return Promise.resolve();
+    // Resolves once the old listener is closed and drained: a connection made after that reaches the new one.
+    return retired;
   };
   return {
     port: addr.port,

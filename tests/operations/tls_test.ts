@@ -1,4 +1,7 @@
-import { equal, match, ok } from "node:assert/strict";
+import { equal, match, ok, rejects } from "node:assert/strict";
+import { startServer } from "../../src/mod.ts";
+import { testConfig } from "../../src/config.ts";
+import { silentLogger } from "../../src/obs/log.ts";
 import { runCliProcess, slowBody, startServerProcess } from "../helpers/server.ts";
 import { getTrusting, makeCertSet, makeDsaPair } from "./tls_fixture.ts";
 
@@ -125,5 +128,27 @@ Deno.test("serve: an unreadable or non-PEM TLS file stops the start (exit 1) wit
   } finally {
     await Deno.remove(c.dir, { recursive: true });
     await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("startServer() of src/mod.ts serves HTTPS with DCI_TLS_CERT/KEY and reloadTls() switches to the new pair", async () => {
+  const c = await certs();
+  const server = await startServer({
+    config: testConfig({ tlsCert: c.cert, tlsKey: c.key, host: "127.0.0.1" }),
+    log: silentLogger,
+  });
+  try {
+    match(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    equal(await getTrusting(`${server.url}/healthz`, c.one.caPem), 200);
+    await Deno.copyFile(c.two.certPath, c.cert);
+    await Deno.copyFile(c.two.keyPath, c.key);
+    await server.reloadTls!();
+    equal(await getTrusting(`${server.url}/healthz`, c.two.caPem), 200);
+    await Deno.writeTextFile(c.key, "garbage");
+    await rejects(server.reloadTls!(), /DCI_TLS_KEY .*not a PEM private key/);
+    equal(await getTrusting(`${server.url}/healthz`, c.two.caPem), 200);
+  } finally {
+    await server.stop();
+    await Deno.remove(c.dir, { recursive: true });
   }
 });
