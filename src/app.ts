@@ -21,6 +21,7 @@ import { type ServedRegistries, servedRegistries } from "./actions/registries.ts
 import { registerTxnGauge } from "./transactions/gauge.ts";
 import { locationsAdminRoutes, locationsRoutes } from "./locations/routes.ts";
 import { SplitRouter } from "./http/split_router.ts";
+import { publicBaseUrl } from "./config.ts";
 
 /** Path prefixes whose POST bodies must be JSON (the token endpoint also takes forms, so it is not here). */
 const JSON_PREFIXES = ["/dci_api/v1/*", "/registry/*", "/admin/v1/*"];
@@ -75,7 +76,8 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
         `the registries ${registries.served.map((p) => p.name).join(", ")} (prefix-less paths: ` +
         `${registries.default.name}).`,
     },
-    servers: [{ url: "/" }],
+    // Relative to the document (OpenAPI 3.1 §4.8.5), so "Try it out" works behind a path-prefix proxy too.
+    servers: [{ url: deps.config.publicUrl ? publicBaseUrl(deps.config) : "../.." }],
     tags: registries.served.map((p) => ({ name: `${p.name} registry`, description: registryDoc(p) })),
   });
   app.route("/", docsRoutes());

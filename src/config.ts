@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { parseCidr } from "./net/ip.ts";
 import { AllowlistError, parseAllowlist } from "./net/allowlist.ts";
+import { parse as parseDotenv } from "dotenv";
 
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])]).transform((v) =>
   typeof v === "boolean" ? v : ["true", "1", "yes"].includes(v)
@@ -51,7 +52,21 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_PUBLIC_URL",
     flag: "public-url",
     default: "",
-    doc: "Public base URL (token issuer); default http://HOST:PORT",
+    doc:
+      "Public base URL, with any path prefix a proxy strips (e.g. https://gw.example.org/dci): the token issuer, the OpenAPI servers entry and every absolute URL the server emits; default http(s)://HOST:PORT",
+  },
+  {
+    key: "tlsCert",
+    env: "DCI_TLS_CERT",
+    default: "",
+    doc:
+      "PEM file of the TLS certificate chain (leaf first); with DCI_TLS_KEY the server speaks HTTPS only. Re-read on SIGHUP (a bad new pair is logged and the old one keeps serving)",
+  },
+  {
+    key: "tlsKey",
+    env: "DCI_TLS_KEY",
+    default: "",
+    doc: "PEM file of the TLS private key (unencrypted PKCS#8, RSA or EC) of DCI_TLS_CERT",
   },
   { key: "senderId", env: "DCI_SENDER_ID", default: "dci-server", doc: "This server's DCI sender id" },
   {
@@ -354,6 +369,9 @@ const schema = z.object({
   dataDir: z.string().min(1),
   sqliteCacheMb: int(1, 4096),
   publicUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
+  // Whether the files are readable PEM and belong together is checked when serving starts (src/net/tls.ts).
+  tlsCert: z.string().max(4096),
+  tlsKey: z.string().max(4096),
   // A domain or URL like a partner's sender id, but without "|": partners split our kid "{id}|{key}|{alg}" on it.
   senderId: z.string().regex(
     /^[\x21-\x7b\x7d\x7e]{1,255}$/,
@@ -451,10 +469,13 @@ export type Config = Readonly<z.output<typeof schema>>;
 /** Thrown when a setting is invalid; the message names the variable. */
 export class ConfigError extends Error {}
 
-/** Builds the Config from flags (already parsed, by flag name) over environment variables over defaults. */
+/**
+ * Builds the Config from flags (already parsed, by flag name) over environment variables over defaults; the
+ * environment defaults to the process's own over the `.env` file (see `processEnv`).
+ */
 export function loadConfig(
   flags: Record<string, string | undefined> = {},
-  env: Record<string, string | undefined> = Deno.env.toObject(),
+  env: Record<string, string | undefined> = processEnv(flags[ENV_FILE_FLAG]),
 ): Config {
   const raw: Record<string, string> = {};
   const source: Record<string, string> = {};
@@ -472,6 +493,15 @@ export function loadConfig(
       return `${source[key]}=${shown}: ${i.message}`;
     });
     throw new ConfigError(`Invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  if ((parsed.data.tlsCert === "") !== (parsed.data.tlsKey === "")) {
+    const given = parsed.data.tlsCert ? source.tlsCert : source.tlsKey;
+    throw new ConfigError(
+      `Invalid configuration:\n  ${given} is set without ${
+        given === "DCI_TLS_CERT" ? "DCI_TLS_KEY" : "DCI_TLS_CERT"
+      }: ` +
+        "give both (certificate and key) for HTTPS, or neither for plain HTTP",
+    );
   }
   return Object.freeze(parsed.data);
 }
@@ -493,8 +523,43 @@ export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}
   return loadConfig({}, env);
 }
 
-/** The public base URL: DCI_PUBLIC_URL or derived from host and port. */
+/** The public base URL: DCI_PUBLIC_URL or derived from host, port and whether the server speaks TLS. */
 export function publicBaseUrl(config: Config, boundPort?: number): string {
   if (config.publicUrl) return config.publicUrl.replace(/\/+$/, "");
-  return `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${boundPort ?? config.port}`;
+  return `${config.tlsCert ? "https" : "http"}://${
+    config.host.includes(":") ? `[${config.host}]` : config.host
+  }:${boundPort ?? config.port}`;
+}
+
+/** The global CLI flag naming an env file to read instead of `./.env`. */
+export const ENV_FILE_FLAG = "env-file";
+
+/** Largest env file read: settings are short; anything bigger is not an env file. */
+const MAX_ENV_FILE_BYTES = 256 * 1024;
+
+/**
+ * The process environment over an env file: `envFile` (--env-file, which must exist) or else `./.env` when
+ * present. A variable set in the real environment wins over the file, so a deployment can override one line.
+ */
+export function processEnv(envFile?: string, cwd = "."): Record<string, string> {
+  return withEnvFile(Deno.env.toObject(), envFile ?? `${cwd}/.env`, { required: envFile !== undefined });
+}
+
+/** `env` over the variables of the env file at `path` (KEY=VALUE lines, dotenv syntax); `env` wins. */
+export function withEnvFile(
+  env: Record<string, string>,
+  path: string,
+  options: { required: boolean },
+): Record<string, string> {
+  let text: string;
+  try {
+    const info = Deno.statSync(path);
+    if (!info.isFile) throw new Error("not a regular file");
+    if (info.size > MAX_ENV_FILE_BYTES) throw new Error(`larger than ${MAX_ENV_FILE_BYTES} bytes`);
+    text = Deno.readTextFileSync(path);
+  } catch (err) {
+    if (!options.required && err instanceof Deno.errors.NotFound) return env;
+    throw new ConfigError(`Cannot read the env file ${path}: ${err instanceof Error ? err.message : err}`);
+  }
+  return { ...parseDotenv(text), ...env };
 }

@@ -9,6 +9,7 @@ import { createLogger } from "./obs/log.ts";
 import { startServer } from "./server.ts";
 import { openBus, type ProcessBus } from "./jobs/bus.ts";
 import { kvQueue } from "./jobs/queue.ts";
+import type { TlsPair } from "./net/tls.ts";
 
 /** What the main isolate sends an HTTP isolate. */
 export type ToIsolate =
@@ -22,13 +23,17 @@ export type ToIsolate =
     workerOnBus: boolean;
     /** The first isolate to bind the port: it probes that no other process holds it. */
     exclusive: boolean;
+    /** Serve HTTPS with this pair (read and checked once by the main isolate). */
+    tls?: TlsPair;
   }
+  | { t: "tls"; tls: TlsPair }
   | { t: "drain" };
 
 /** What an HTTP isolate answers. */
 export type FromIsolate =
   | { t: "ready"; port: number; hostname: string }
   | { t: "failed"; error: string }
+  | { t: "tls-loaded"; error?: string }
   | { t: "stopped" };
 
 interface WorkerScope {
@@ -38,7 +43,9 @@ interface WorkerScope {
 }
 
 const scope = self as unknown as WorkerScope;
-let running: { deps: Deps; bus: ProcessBus; shutdown(): Promise<void> } | undefined;
+let running:
+  | { deps: Deps; bus: ProcessBus; shutdown(): Promise<void>; reloadTls?(tls: TlsPair): Promise<void> }
+  | undefined;
 
 async function start(msg: Extract<ToIsolate, { t: "start" }>): Promise<void> {
   const log = createLogger(msg.config.logLevel).child({ isolate: msg.isolate });
@@ -53,13 +60,24 @@ async function start(msg: Extract<ToIsolate, { t: "start" }>): Promise<void> {
       isolate: msg.isolate,
       listenMessage: "http isolate listening",
       exclusive: msg.exclusive,
+      tls: msg.tls,
     });
-    running = { deps, bus, shutdown: server.shutdown };
+    running = { deps, bus, shutdown: server.shutdown, reloadTls: server.reloadTls };
     scope.postMessage({ t: "ready", port: server.port, hostname: server.hostname });
   } catch (err) {
     bus.close();
     closeDeps(deps);
     throw err;
+  }
+}
+
+async function reloadTls(tls: TlsPair): Promise<void> {
+  try {
+    await running?.reloadTls?.(tls);
+    scope.postMessage({ t: "tls-loaded" });
+  } catch (err) {
+    // The old listener still serves: a refused certificate is the reload's failure, not this isolate's.
+    scope.postMessage({ t: "tls-loaded", error: err instanceof Error ? err.message : String(err) });
   }
 }
 
@@ -75,7 +93,7 @@ async function drain(): Promise<void> {
 
 scope.onmessage = (e) => {
   const msg = e.data;
-  const work = msg.t === "start" ? start(msg) : drain();
+  const work = msg.t === "start" ? start(msg) : msg.t === "tls" ? reloadTls(msg.tls) : drain();
   work.catch((err) =>
     scope.postMessage({ t: "failed", error: err instanceof Error ? err.message : String(err) })
   );

@@ -6,6 +6,7 @@
 import type { Deps } from "./deps.ts";
 import type { RunningServer } from "./server.ts";
 import type { FromIsolate, ToIsolate } from "./http_isolate.ts";
+import type { TlsPair } from "./net/tls.ts";
 
 /** The HTTP isolates, as one server; `failed` resolves with a reason if one of them dies on its own. */
 export interface HttpIsolates extends RunningServer {
@@ -17,6 +18,8 @@ export interface HttpIsolateOptions {
   count: number;
   bus: string;
   workerOnBus: boolean;
+  /** Serve HTTPS with this pair. */
+  tls?: TlsPair;
 }
 
 /** Extra time past the drain bound an isolate gets to report before it is ended. */
@@ -26,6 +29,8 @@ interface Handle {
   worker: Worker;
   ready: Promise<{ port: number; hostname: string }>;
   stopped: Promise<void>;
+  /** Called when the isolate reports its new TLS listener (or why it kept the old one). */
+  tlsLoaded?: (error?: string) => void;
 }
 
 /** Starts `count` HTTP isolates; resolves once all of them listen (on one port). */
@@ -59,6 +64,7 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
     worker.onmessage = (e: MessageEvent<FromIsolate>) => {
       const msg = e.data;
       if (msg.t === "ready") ready({ port: msg.port, hostname: msg.hostname });
+      else if (msg.t === "tls-loaded") h.tlsLoaded?.(msg.error);
       else if (msg.t === "stopped") stopped();
       else died(msg.error);
     };
@@ -75,6 +81,7 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
       isolates: options.count + 1,
       workerOnBus: options.workerOnBus,
       exclusive: i === 1,
+      tls: options.tls,
     };
     worker.postMessage(start);
     handles.push(h);
@@ -93,12 +100,37 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
     }));
   };
 
+  // Each isolate binds the new pair beside its old listener; resolves once all of them serve it, rejects with
+  // the reasons of those that kept their old listener.
+  const reloadTls = async (tls: TlsPair) => {
+    const errors = await Promise.all(handles.map((h) =>
+      new Promise<string | undefined>((resolve) => {
+        h.tlsLoaded = resolve;
+        h.worker.postMessage({ t: "tls", tls } satisfies ToIsolate);
+        h.stopped.then(() => resolve(undefined));
+      })
+    ));
+    const failed = errors.filter((e) => e !== undefined);
+    if (failed.length) {
+      throw new Error(
+        `${failed.length} of ${handles.length} HTTP isolates kept the old certificate: ${failed[0]}`,
+      );
+    }
+  };
+
   try {
     // For port 0 the first isolate binds any free port, and the others join the port it got.
     const first = await spawn(1, deps.config.port).ready;
     await Promise.all(Array.from({ length: options.count - 1 }, (_, i) => spawn(i + 2, first.port).ready));
     const finished = Promise.all(handles.map((h) => h.stopped)).then(() => {});
-    return { port: first.port, hostname: first.hostname, finished, shutdown, failed };
+    return {
+      port: first.port,
+      hostname: first.hostname,
+      finished,
+      shutdown,
+      failed,
+      reloadTls: options.tls ? reloadTls : undefined,
+    };
   } catch (err) {
     stopping = true;
     for (const h of handles) h.worker.terminate();

@@ -19,6 +19,7 @@ import { holdServeLock } from "./db/data_dir_lock.ts";
 import { servedRegistries } from "./actions/registries.ts";
 import { profileOf, registerProfile } from "./registries/index.ts";
 import type { Extensions } from "./extensions.ts";
+import { loadTlsPair } from "./net/tls.ts";
 
 export type {
   ErrorRenderer,
@@ -55,6 +56,8 @@ export interface DciServer {
   finished: Promise<void>;
   /** Stops taking requests, drains in-flight ones within DCI_SHUTDOWN_TIMEOUT_MS, stops the worker, closes. */
   stop(): Promise<void>;
+  /** With DCI_TLS_CERT/KEY: re-reads and checks the pair, then serves new connections with it (throws if bad). */
+  reloadTls?(): Promise<void>;
 }
 
 /**
@@ -83,17 +86,21 @@ export async function startServer(options: StartOptions = {}): Promise<DciServer
   }
   try {
     await runStartupTasks(deps);
+    // A bad certificate file throws here, naming the file, before anything runs or listens.
+    const tls = config.tlsCert ? await loadTlsPair(config.tlsCert, config.tlsKey) : undefined;
     const background = config.worker ? startBackground(deps) : undefined;
-    const server = serveHttp(deps);
+    const server = serveHttp(deps, { tls });
     let stopping: Promise<void> | undefined;
     return {
       port: server.port,
       hostname: server.hostname,
-      url: `http://${
+      url: `${tls ? "https" : "http"}://${
         server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname
       }:${server.port}`,
       deps,
       finished: server.finished,
+      reloadTls: server.reloadTls &&
+        (async () => await server.reloadTls!(await loadTlsPair(config.tlsCert, config.tlsKey))),
       stop: () =>
         stopping ??= (async () => {
           await server.shutdown();

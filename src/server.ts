@@ -5,6 +5,7 @@ import { errAck } from "./http/errors.ts";
 import { SERVING_BUSY_TIMEOUT_MS, setBusyTimeout } from "./db/sqlite.ts";
 import { assertPortFree, explainBindError } from "./net/port_guard.ts";
 import { type MetricsListener, startMetricsListener } from "./obs/metrics_access.ts";
+import type { TlsPair } from "./net/tls.ts";
 
 /** A running server. */
 export interface RunningServer {
@@ -14,6 +15,13 @@ export interface RunningServer {
   finished: Promise<void>;
   /** Refuses new requests, waits up to the shutdown bound for in-flight ones, then closes what is left. */
   shutdown(): Promise<void>;
+  /**
+   * Serves new connections with `tls` from now on: a listener with the new pair joins the port (SO_REUSEPORT),
+   * then the old one stops accepting and drains its in-flight requests; resolves when it has. Only for a server
+   * started with TLS. Linux resets connections still queued on the old listener as it closes, unless
+   * net.ipv4.tcp_migrate_req=1 hands them to the new one (bench/tls_reload.ts).
+   */
+  reloadTls?(tls: TlsPair): Promise<void>;
 }
 
 /** How this isolate serves: port override, port sharing, its isolate id, and its "listening" log line. */
@@ -31,6 +39,8 @@ export interface ServeOptions {
    * port (src/net/port_guard.ts). Without `reusePort` the bind itself refuses a taken port.
    */
   exclusive?: boolean;
+  /** Serve HTTPS with this certificate and key (checked by src/net/tls.ts); plain HTTP without. */
+  tls?: TlsPair;
 }
 
 /** Starts the HTTP server for `deps`; it is listening when this returns. */
@@ -76,27 +86,31 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
     }
   };
   const port = options.port ?? deps.config.port;
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    // Probe and bind in one synchronous run: nothing can bind the port in between but another process's
-    // own probe-and-bind racing within microseconds.
-    if (options.reusePort && options.exclusive) assertPortFree(deps.config.host, port);
-    server = Deno.serve({
-      port,
+  // With TLS every bind shares its port (SO_REUSEPORT), so that a reload can bind the new certificate beside
+  // the old listener before that one closes: the port never stops accepting.
+  const reusePort = (options.reusePort ?? false) || options.tls !== undefined;
+  const scheme = options.tls ? "https" : "http";
+  const listen = (bindPort: number, tls: TlsPair | undefined, message: string) =>
+    Deno.serve({
+      port: bindPort,
       hostname: deps.config.host,
-      reusePort: options.reusePort ?? false,
+      reusePort,
       signal: abort.signal,
+      ...(tls ? { cert: tls.cert, key: tls.key } : {}),
       onListen: ({ port, hostname }) =>
-        deps.log.info(options.listenMessage ?? "listening", {
-          port,
-          hostname,
-          url: `http://${hostname}:${port}`,
-        }),
+        deps.log.info(message, { port, hostname, url: `${scheme}://${hostname}:${port}` }),
       onError: (err) => {
         deps.log.error("unhandled server error", { err });
         return new Response(null, { status: 500 });
       },
     }, handler);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    // Probe and bind in one synchronous run: nothing can bind the port in between but another process's
+    // own probe-and-bind racing within microseconds. A port shared only for TLS reloads is probed too.
+    const probe = reusePort && (options.exclusive || !options.reusePort);
+    if (probe) assertPortFree(deps.config.host, port);
+    server = listen(port, options.tls, options.listenMessage ?? "listening");
   } catch (err) {
     throw explainBindError(err, deps.config.host, port);
   }
@@ -110,15 +124,38 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
     abort.abort();
     throw err;
   }
+  // `finished` follows the listener serving at the time: one replaced by a TLS reload does not end the server.
+  let ended: () => void = () => {};
+  const finished = new Promise<void>((r) => ended = r);
+  const follow = (s: Deno.HttpServer<Deno.NetAddr>) => {
+    const done = () => s === server && ended();
+    s.finished.then(done, done);
+  };
+  follow(server);
+  const retiring = new Set<Promise<void>>();
+  const reloadTls = (tls: TlsPair): Promise<void> => {
+    if (draining) return Promise.resolve();
+    const old = server;
+    // Deno.serve binds synchronously: the new listener accepts before the old one stops.
+    server = listen(addr.port, tls, "tls certificate loaded");
+    follow(server);
+    // In-flight requests on the old listener finish; its idle keep-alive connections are closed.
+    const retired = old.shutdown().catch(() => {}).finally(() => retiring.delete(retired));
+    retiring.add(retired);
+    // Resolves once the old listener is closed and drained: a connection made after that reaches the new one.
+    return retired;
+  };
   return {
     port: addr.port,
     hostname: addr.hostname,
-    finished: server.finished,
+    finished,
+    reloadTls: options.tls ? reloadTls : undefined,
     shutdown: async () => {
       draining = true;
       const deadline = Date.now() + deps.config.shutdownTimeoutMs;
       const idle = inflight === 0 ? Promise.resolve() : new Promise<void>((r) => onIdle = r);
-      const drained = await withinBound(idle.then(() => server.shutdown()), deadline);
+      const stopAll = () => Promise.all([server.shutdown(), ...retiring]);
+      const drained = await withinBound(idle.then(stopAll), deadline);
       if (!drained) {
         deps.log.warn("shutdown bound reached; aborting in-flight requests", {
           ms: deps.config.shutdownTimeoutMs,
@@ -126,7 +163,7 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
         });
         abort.abort();
       }
-      await server.finished.catch(() => {});
+      await finished;
       await metrics?.shutdown();
     },
   };

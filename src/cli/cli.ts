@@ -1,6 +1,6 @@
 /** A small command framework: a tree of commands, `--help` everywhere, exit codes 0 / 1 / 2. */
 import { parseArgs } from "node:util";
-import { type Config, ConfigError, loadConfig, SETTINGS } from "../config.ts";
+import { type Config, ConfigError, ENV_FILE_FLAG, loadConfig, processEnv, SETTINGS } from "../config.ts";
 
 /** Bad usage: unknown command or flag, missing argument. Exit code 2. */
 export class UsageError extends Error {}
@@ -36,11 +36,17 @@ export interface CommandTree {
   [name: string]: Command | CommandTree;
 }
 
-const CONFIG_FLAGS: Record<string, OptionSpec> = Object.fromEntries(
-  SETTINGS.filter((s) => s.flag).map((
-    s,
-  ) => [s.flag!, { type: "string" as const, description: `${s.doc} (${s.env})` }]),
-);
+const CONFIG_FLAGS: Record<string, OptionSpec> = {
+  ...Object.fromEntries(
+    SETTINGS.filter((s) => s.flag).map((
+      s,
+    ) => [s.flag!, { type: "string" as const, description: `${s.doc} (${s.env})` }]),
+  ),
+  [ENV_FILE_FLAG]: {
+    type: "string",
+    description: "Read settings from this file instead of ./.env (the real environment wins over both)",
+  },
+};
 
 function isCommand(x: Command | CommandTree): x is Command {
   return typeof (x as Command).run === "function";
@@ -115,7 +121,7 @@ export async function runCli(
     const flags: Record<string, string | undefined> = {};
     for (const name of Object.keys(CONFIG_FLAGS)) flags[name] = values[name] as string | undefined;
     let config: Config | undefined;
-    const getConfig = () => config ??= loadConfig(flags, io.env ?? Deno.env.toObject());
+    const getConfig = () => config ??= loadConfig(flags, io.env ?? processEnv(flags[ENV_FILE_FLAG]));
     const code = await cmd.run({ values, positionals: parsed.positionals, config: getConfig, out, err });
     return code ?? 0;
   } catch (e) {

@@ -9,6 +9,7 @@ import { authCommands } from "./auth.ts";
 import { subscriptionCommands } from "./subscriptions.ts";
 import { backupCommands } from "./backup.ts";
 import { locationCommands } from "./locations.ts";
+import { healthcheckCommands } from "./healthcheck.ts";
 
 /** Every command of the binary. */
 export const COMMANDS: CommandTree = {
@@ -20,4 +21,5 @@ export const COMMANDS: CommandTree = {
   txn: transactionCommands,
   ...subscriptionCommands,
   ...backupCommands,
+  ...healthcheckCommands,
 };

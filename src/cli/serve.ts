@@ -15,6 +15,8 @@ import { startHttpIsolates } from "../http_isolates.ts";
 import { assertPortFree } from "../net/port_guard.ts";
 import { servedRegistries } from "../actions/registries.ts";
 import { DataDirBusyError, type DataDirLock, holdServeLock } from "../db/data_dir_lock.ts";
+import { loadTlsPair, TlsFileError, type TlsPair } from "../net/tls.ts";
+import type { Config } from "../config.ts";
 
 /** The serve command (the default). */
 export const serveCommand: Command = {
@@ -25,6 +27,8 @@ export const serveCommand: Command = {
     servedRegistries(cfg);
     // Refuse a taken port before touching the data dir (the first bind probes again, as it binds).
     assertPortFree(cfg.host, cfg.port);
+    // An unreadable or mismatched certificate stops the start before the data dir is touched.
+    const tls = await readTls(cfg);
     // Held while serving, so that `restore` refuses to replace the database under this server.
     const lock = await holdDataDir(cfg.dataDir);
     let deps: Deps;
@@ -42,8 +46,9 @@ export const serveCommand: Command = {
       // The worker listens before any HTTP isolate accepts, so no wake-up finds it missing.
       const background = cfg.worker ? startBackground(deps) : undefined;
       const server: RunningServer & { failed?: Promise<string> } = bus
-        ? await serveInIsolates(deps, bus)
-        : startServer(deps);
+        ? await serveInIsolates(deps, bus, tls)
+        : startServer(deps, { tls });
+      if (tls) deps.log.info("tls certificate", tlsFields(tls));
       const failed = server.failed ?? new Promise<string>(() => {});
       let code = 0;
       const stop = (signal: string) => {
@@ -58,7 +63,11 @@ export const serveCommand: Command = {
         })();
       };
       const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-      const handlers = signals.map((s) => [s, () => stop(s)] as const);
+      const handlers: Array<readonly [Deno.Signal, () => void]> = signals.map((s) =>
+        [s, () => stop(s)] as const
+      );
+      // SIGHUP re-reads the certificate and key (Windows has no SIGHUP).
+      if (Deno.build.os !== "windows") handlers.push(["SIGHUP", tlsReloader(deps, server)]);
       for (const [s, h] of handlers) Deno.addSignalListener(s, h);
       await Promise.race([
         server.finished,
@@ -106,10 +115,66 @@ function joinBus(deps: Deps, httpIsolates: number): ProcessBus {
 async function serveInIsolates(
   deps: Deps,
   bus: ProcessBus,
+  tls: TlsPair | undefined,
 ): Promise<RunningServer & { failed: Promise<string> }> {
   const count = deps.config.httpIsolates;
-  const server = await startHttpIsolates(deps, { count, bus: bus.name, workerOnBus: deps.config.worker });
+  const server = await startHttpIsolates(deps, {
+    count,
+    bus: bus.name,
+    workerOnBus: deps.config.worker,
+    tls,
+  });
   const { port, hostname } = server;
-  deps.log.info("listening", { port, hostname, url: `http://${hostname}:${port}`, http_isolates: count });
+  const url = `${tls ? "https" : "http"}://${hostname}:${port}`;
+  deps.log.info("listening", { port, hostname, url, http_isolates: count });
   return server;
+}
+
+/** The TLS pair of DCI_TLS_CERT / DCI_TLS_KEY, or undefined for plain HTTP; a bad file is a start failure. */
+async function readTls(cfg: Config): Promise<TlsPair | undefined> {
+  if (!cfg.tlsCert) return undefined;
+  try {
+    return await loadTlsPair(cfg.tlsCert, cfg.tlsKey);
+  } catch (err) {
+    if (err instanceof TlsFileError) throw new CliFailure(err.message);
+    throw err;
+  }
+}
+
+/**
+ * The SIGHUP handler: re-read and check the pair, then serve new connections with it. A pair that fails the
+ * check is logged and the old one keeps serving; reloads run one at a time.
+ */
+function tlsReloader(deps: Deps, server: RunningServer): () => void {
+  let running = Promise.resolve();
+  const reload = async () => {
+    const cfg = deps.config;
+    if (!cfg.tlsCert || !server.reloadTls) {
+      deps.log.info("SIGHUP: no TLS configured, nothing to reload");
+      return;
+    }
+    let tls: TlsPair;
+    try {
+      tls = await loadTlsPair(cfg.tlsCert, cfg.tlsKey);
+    } catch (err) {
+      deps.log.error("tls reload refused; the previous certificate keeps serving", {
+        reason: err instanceof Error ? err.message : String(err),
+      });
+      return;
+    }
+    await server.reloadTls(tls);
+    deps.log.info("tls certificate reloaded", tlsFields(tls));
+  };
+  return () => {
+    running = running.then(reload).catch((err) =>
+      deps.log.error("tls reload failed; the previous certificate keeps serving", {
+        reason: err instanceof Error ? err.message : String(err),
+      })
+    );
+  };
+}
+
+/** Log fields naming a certificate (never the key). */
+function tlsFields(tls: TlsPair): Record<string, string> {
+  return { subject: tls.subject, serial: tls.serial, not_after: tls.notAfter };
 }

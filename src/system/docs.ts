@@ -1,6 +1,7 @@
 /**
  * Swagger UI at /dci_api/v1/docs, with its script and stylesheet embedded in the module graph so the docs page
- * works from the single binary on a machine without internet access.
+ * works from the single binary on a machine without internet access. Every URL the page uses is relative to
+ * the page, so it also works behind a proxy that serves the server under a path prefix (DCI_PUBLIC_URL).
  */
 import { Hono } from "hono";
 import bundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "text" };
@@ -13,18 +14,18 @@ const PAGE = `<!doctype html>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>dci-server API</title>
-  <link rel="stylesheet" href="/dci_api/v1/docs/swagger-ui.css">
+  <link rel="stylesheet" href="docs/swagger-ui.css">
 </head>
 <body>
   <div id="swagger-ui"></div>
-  <script src="/dci_api/v1/docs/swagger-ui-bundle.js"></script>
-  <script src="/dci_api/v1/docs/init.js"></script>
+  <script src="docs/swagger-ui-bundle.js"></script>
+  <script src="docs/init.js"></script>
 </body>
 </html>`;
 
 // validatorUrl: null keeps the page from loading a badge from validator.swagger.io (and the CSP would block it).
 const INIT =
-  `window.ui = SwaggerUIBundle({ url: "/dci_api/v1/openapi.json", dom_id: "#swagger-ui", validatorUrl: null });`;
+  `window.ui = SwaggerUIBundle({ url: "openapi.json", dom_id: "#swagger-ui", validatorUrl: null });`;
 
 /** GET /dci_api/v1/docs and its embedded assets. */
 export function docsRoutes(): Hono<AppEnv> {

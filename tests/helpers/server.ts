@@ -15,6 +15,8 @@ export interface ServerProcess {
   logs: Record<string, unknown>[];
   /** Sends a signal and waits for the exit; returns the exit code. */
   stop(signal?: Deno.Signal): Promise<number>;
+  /** Sends a signal without waiting (e.g. SIGHUP, which the server answers by reloading its certificate). */
+  signal(signal: Deno.Signal): void;
   /** Waits for the process to exit by itself. */
   exited: Promise<Deno.CommandStatus>;
   /** Resolves with the first log line matching `pred` (or rejects after `ms`). */
@@ -157,6 +159,7 @@ export async function startServerProcess(options: ServerOptions = {}): Promise<S
     logs,
     exited,
     waitForLog,
+    signal: (signal: Deno.Signal) => child.kill(signal),
     stop: (signal: Deno.Signal = "SIGTERM") => {
       stopped ??= (async () => {
         try {
