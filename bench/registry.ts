@@ -37,6 +37,15 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const extraFlags = benchServerFlags();
 const dir = await Deno.makeTempDir({ prefix: "dci-bench-registry-" });
 
+/** Linux clock ticks per second (USER_HZ), the unit of /proc/PID/stat times. */
+const CLOCK_TICKS = 100;
+
+/** utime + stime of a /proc/PID/stat line (fields 14 and 15; the command name may hold spaces). */
+function processCpuTicks(stat: string): number {
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return f.length > 12 ? Number(f[11]) + Number(f[12]) : 0;
+}
+
 function pct(samples: number[], p: number): number {
   const s = [...samples].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
@@ -88,9 +97,14 @@ try {
     stderr: "inherit",
   }).spawn();
   let peakKb = 0;
+  let cpuTicks = 0;
   const poll = setInterval(async () => {
     const m = /VmRSS:\s+(\d+) kB/.exec(await Deno.readTextFile(`/proc/${proc.pid}/status`).catch(() => ""));
     if (m) peakKb = Math.max(peakKb, Number(m[1]));
+    cpuTicks = Math.max(
+      cpuTicks,
+      processCpuTicks(await Deno.readTextFile(`/proc/${proc.pid}/stat`).catch(() => "")),
+    );
   }, 100);
   const imp = await proc.output();
   clearInterval(poll);
@@ -103,6 +117,8 @@ try {
     "import rate (records/s)",
     String(Math.round(records / importSeconds)),
   ]);
+  // CPU time (all threads: the writer, the parse worker, SQLite's sorter helpers) compares runs on a busy machine.
+  rows.push(["import CPU, user + sys (s, sampled every 100 ms)", (cpuTicks / CLOCK_TICKS).toFixed(1)]);
   rows.push(["import batch (records per transaction)", String(BATCH)]);
   rows.push(["import peak RSS (MB)", (peakKb / 1024).toFixed(0)]);
   rows.push(["load average (1 min) before / after the import", `${loadBefore} / ${loadAfter}`]);

@@ -20,6 +20,7 @@ import { type Cond, filterError, type Op, show } from "./query_parse.ts";
 import { isTextAttribute, likeTest, textAttributeTest } from "./query_text.ts";
 import type { ProfileAttribute } from "../registries/profile.ts";
 import { profileAttributeOf, profileAttributeTest } from "./query_values.ts";
+import { type AttributeComparison, intersectAttributes, type ValueEstimate } from "./query_intersect.ts";
 
 /** A compiled WHERE fragment and its parameters. */
 export interface Compiled {
@@ -44,6 +45,8 @@ export interface SqlContext {
   groupStorage?: string;
   /** The registry's own searchable attributes (registrant_values) and identifier types. */
   attributes?: readonly ProfileAttribute[];
+  /** Search mode: counts a registry attribute's rows, so an AND of several is driven by the fewest. */
+  estimate?: ValueEstimate;
   idTypes?: readonly string[];
   /** Today (YYYY-MM-DD, UTC), for `age`. */
   today: string;
@@ -99,7 +102,23 @@ function emit(c: Cond, ctx: SqlContext, out: Out): string {
   if (c.kind === "all") return "1";
   if (c.kind === "not") return `NOT (${emit(c.item, ctx, out)})`;
   if (c.kind === "cmp") return comparison(c.attr, c.op, c.value, ctx, out);
+  if (c.kind === "and") {
+    const merged = intersectAttributes(c.items, ctx, out.params, {
+      attributeOf: (item) => positiveAttribute(item, ctx),
+      emit: (item) => emit(item, ctx, out),
+    });
+    if (merged !== undefined) return merged;
+  }
   return `(${c.items.map((i) => emit(i, ctx, out)).join(c.kind === "and" ? " AND " : " OR ")})`;
+}
+
+/** `c` when it is a positive comparison of one of the registry's own attributes (as `comparison` reads it). */
+function positiveAttribute(c: Cond, ctx: SqlContext): AttributeComparison | undefined {
+  if (c.kind !== "cmp" || c.op === "ne") return undefined;
+  const name = c.attr.trim();
+  if (name.toLowerCase() === "age" || identifierType(name, ctx.idTypes) !== undefined) return undefined;
+  const a = profileAttributeOf(name, ctx);
+  return a && { a, attr: c.attr, op: c.op, value: c.value };
 }
 
 function comparison(attr: string, op: Op, value: unknown, ctx: SqlContext, out: Out): string {

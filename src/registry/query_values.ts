@@ -35,25 +35,41 @@ export function profileAttributeTest(
   ctx: SqlContext,
   params: Array<string | number>,
 ): string {
+  const test = valueCondition(a, attr, op === "ne" ? "eq" : op, value, "v", params);
+  const budget = ctx.mode === "search" ? `${budgetTerm("v.registrant_id")} AND ` : "";
+  const sub = `SELECT v.registrant_id FROM registrant_values v WHERE ${budget}${test}`;
+  return `r.id ${op === "ne" ? "NOT IN" : "IN"} (${sub})`;
+}
+
+/**
+ * The positive comparison `op` (never `ne`) of registry attribute `a` as a condition on the `registrant_values`
+ * row aliased `alias` (a plain constant of the compiler): `alias.attr = ? AND <test of alias.value>`.
+ */
+export function valueCondition(
+  a: ProfileAttribute,
+  attr: string,
+  op: Exclude<Op, "ne">,
+  value: unknown,
+  alias: string,
+  params: Array<string | number>,
+): string {
   params.push(a.name);
+  const column = `${alias}.value`;
   let test: string;
   if (op === "contains" || op === "like") {
     if (a.kind !== "text" && a.kind !== "upper") {
       throw filterError(`operator ${op} applies to text attributes, not ${show(attr)}`);
     }
-    test = likeTest("v.value", op, valuesFor(op, value)[0], attr, params);
+    test = likeTest(column, op, valuesFor(op, value)[0], attr, params);
   } else {
-    const positive = op === "ne" ? "eq" : op;
     const values = valuesFor(op, value).map((v) => {
       const n = a.normalise ? a.normalise(v) : normaliseValue(a.kind, v);
       if (n === undefined) throw filterError(`invalid value ${show(v)} for ${show(attr)}`);
       return n;
     });
     test = a.kind === "timestamp"
-      ? timestampTest("v.value", positive, values as string[], params)
-      : columnTest("v.value", positive, values, params);
+      ? timestampTest(column, op, values as string[], params)
+      : columnTest(column, op, values, params);
   }
-  const budget = ctx.mode === "search" ? `${budgetTerm("v.registrant_id")} AND ` : "";
-  const sub = `SELECT v.registrant_id FROM registrant_values v WHERE ${budget}v.attr = ? AND ${test}`;
-  return `r.id ${op === "ne" ? "NOT IN" : "IN"} (${sub})`;
+  return `${alias}.attr = ? AND ${test}`;
 }

@@ -10,6 +10,7 @@ import { ItemRejection, paginationOf, recordTypeOf, regTypeRecordType, sortOf } 
 import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
 import { groupStorageOf, socialRegistry } from "../registries/index.ts";
 import { afterCursor, type CursorPosition, encodeCursor, orderBy, type SortKey } from "./search_cursor.ts";
+import { valueEstimator } from "./query_intersect.ts";
 
 export { recordTypeOf } from "./search_criteria.ts";
 
@@ -150,6 +151,7 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
     idTypes: profile.idTypes,
     today,
     mode: "search",
+    estimate: valueEstimator(ctx.db),
   });
   const read = () =>
     readMatches(ctx, {
