@@ -9,6 +9,7 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { ACTIONS } from "../dci/actions.ts";
 import { NotifyEventRequest } from "../dci/notify.ts";
+import { SubscribeRequestItem } from "../dci/messages.ts";
 import { DELIVERY_RESPONSES, DELIVERY_SECURITY, json, pascal, signedAnswer } from "../actions/openapi.ts";
 import { registerSecuritySchemes } from "./openapi_security.ts";
 
@@ -40,6 +41,8 @@ const AREA_TAGS = [
 export function serveOpenApi(app: OpenAPIHono<AppEnv>, deps: Deps, head: DocumentHead): void {
   registerSecuritySchemes(app, deps.config);
   registerWebhooks(app);
+  // Shown (by $ref) as the items of the loosely validated subscribe message.
+  app.openAPIRegistry.register("SubscribeRequestItem", SubscribeRequestItem);
   let doc: Record<string, unknown> | undefined;
   app.get(OPENAPI_PATH, (c) => {
     doc ??= completed(app.getOpenAPI31Document({
