@@ -25,6 +25,8 @@ export const ERROR_RESPONSES = {
     description: "Duplicate message_id (ERR ACK, or a sync action's signed rjct answer)",
     content: json(Ack),
   },
+  413: { description: "ERR ACK: the body is larger than DCI_BODY_LIMIT", content: json(Ack) },
+  415: { description: "ERR ACK: the body must be sent as application/json", content: json(Ack) },
   429: { description: "ERR ACK: rate limit (Retry-After)", content: json(Ack) },
 } as const;
 
