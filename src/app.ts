@@ -10,6 +10,7 @@ import { securityHeaders } from "./http/security_headers.ts";
 import { DciError } from "./dci/errors.ts";
 import { systemRoutes } from "./system/routes.ts";
 import { docsRoutes } from "./system/docs.ts";
+import { serveOpenApi } from "./system/openapi_doc.ts";
 import { type AdminRouteModule, adminRoutes } from "./admin/router.ts";
 import { registrantAdminRoutes } from "./registry/admin_routes.ts";
 import { oauthRoutes } from "./auth/oauth.ts";
@@ -67,15 +68,12 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   app.route("/admin/v1", adminRoutes(deps, ADMIN_MODULES));
   deps.extensions?.routes?.(app, deps);
 
-  app.doc31("/dci_api/v1/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "dci-server",
-      version: "1.0.0",
-      description: "DCI (SPDCI) registry API: search, subscriptions, transaction status and receipts, for " +
-        `the registries ${registries.served.map((p) => p.name).join(", ")} (prefix-less paths: ` +
-        `${registries.default.name}).`,
-    },
+  serveOpenApi(app, deps, {
+    title: "dci-server",
+    version: "1.0.0",
+    description: "DCI (SPDCI) registry API: search, subscriptions, transaction status and receipts, for " +
+      `the registries ${registries.served.map((p) => p.name).join(", ")} (prefix-less paths: ` +
+      `${registries.default.name}).`,
     // Relative to the document (OpenAPI 3.1 §4.8.5), so "Try it out" works behind a path-prefix proxy too.
     servers: [{ url: deps.config.publicUrl ? publicBaseUrl(deps.config) : "../.." }],
     tags: registries.served.map((p) => ({ name: `${p.name} registry`, description: registryDoc(p) })),

@@ -9,6 +9,8 @@ import type { AppEnv, RouteAction } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import type { ProcessResult } from "../dci/processor.ts";
 import type { ActionResult } from "../registries/profile.ts";
+import type { ActionSpec } from "../dci/actions.ts";
+import { optionalSecurity } from "../system/openapi_security.ts";
 import { Ack, CallbackHeader } from "../dci/schemas.ts";
 import { type OutgoingHeader, signedEnvelope } from "../dci/envelope.ts";
 import { isHeaderCode } from "../dci/rejection.ts";
@@ -23,8 +25,72 @@ export const ERROR_RESPONSES = {
     description: "Duplicate message_id (ERR ACK, or a sync action's signed rjct answer)",
     content: json(Ack),
   },
+  413: { description: "ERR ACK: the body is larger than DCI_BODY_LIMIT", content: json(Ack) },
+  415: { description: "ERR ACK: the body must be sent as application/json", content: json(Ack) },
   429: { description: "ERR ACK: rate limit (Retry-After)", content: json(Ack) },
 } as const;
+
+/** `search-response` → `SearchResponse`: the names of an action's schemas in the OpenAPI document. */
+export function pascal(name: string): string {
+  return name.split(/[-/_]/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join("");
+}
+
+/**
+ * The OpenAPI callbacks of an async action: its answer (the envelope its webhook shows), POSTed to the callback
+ * URL; a subscribe's notifications too. The URL expression shows the header.sender_uri case (a callback URL
+ * registered for the sender wins over it).
+ */
+export function asyncCallbacks(spec: ActionSpec): Record<string, unknown> {
+  const answerName = `${pascal(`${spec.family}-response`)}Envelope`;
+  const out: Record<string, unknown> = {
+    [spec.callbackAction]: callback(spec.callbackPath, answerName, `The ${spec.callbackAction} answer`),
+  };
+  if (spec.family === "subscribe") {
+    out.notify = callback("/registry/notify", "NotifyEnvelope", "Each change event of the subscription");
+  }
+  return out;
+}
+
+/** How a sender's receiver answers a callback or notification, and what the server does with the answer. */
+export const DELIVERY_RESPONSES = {
+  200: {
+    description:
+      "Delivered: any 2xx whose body is not an ERR ACK (an ACK is expected, an empty body is taken)",
+    content: json(Ack),
+  },
+  "4XX": {
+    description:
+      "Not delivered: retried with backoff (DCI_CALLBACK_RETRY_DELAYS_MS), then failed; so is any " +
+      "5xx, a timeout and a 2xx carrying an ERR ACK (that one is not retried unless its code is transient)",
+  },
+};
+
+/** Who a callback comes from: the sender's outbound authentication, if any. */
+export const DELIVERY_SECURITY = optionalSecurity("senderOutbound");
+
+function callback(path: string, schema: string, summary: string) {
+  return {
+    [`{$request.body#/header/sender_uri}${path}`]: {
+      post: {
+        summary,
+        tags: ["Callbacks"],
+        requestBody: {
+          required: true,
+          content: { "application/json": { schema: { $ref: `#/components/schemas/${schema}` } } },
+        },
+        responses: {
+          200: { description: DELIVERY_RESPONSES[200].description, content: ackRef() },
+          "4XX": DELIVERY_RESPONSES["4XX"],
+        },
+        security: DELIVERY_SECURITY,
+      },
+    },
+  };
+}
+
+function ackRef() {
+  return { "application/json": { schema: { $ref: "#/components/schemas/Ack" } } };
+}
 
 /** `{ "application/json": { schema } }`. */
 export function json<T extends z.ZodType>(schema: T) {

@@ -14,6 +14,7 @@ import { envelopeOf, type RequestHeader } from "../dci/schemas.ts";
 import { checkHeaderAction, checkVersion } from "../dci/header_rules.ts";
 import { genericRejectedMessage } from "../dci/rejection.ts";
 import { answer, describeAction, ERROR_RESPONSES, json, named, signedAnswer } from "./openapi.ts";
+import { registrySecurity } from "../system/openapi_security.ts";
 
 type Envelope = { header: RequestHeader; message: Json };
 
@@ -63,6 +64,7 @@ export function profileActionRoute(
       },
       ...ERROR_RESPONSES,
     },
+    security: registrySecurity(action.scope),
   });
   // The answer is signed by hand (src/actions/openapi.ts): the route's response schema is its contract.
   app.openapi(

@@ -21,13 +21,19 @@ import { DciError } from "../dci/errors.ts";
 import { acceptTransaction } from "../transactions/accept.ts";
 import { PROCESSORS } from "./processors.ts";
 import { profileActionRoute } from "./profile_routes.ts";
-import { answer, describeAction, ERROR_RESPONSES, json, named, signedAnswer } from "./openapi.ts";
+import {
+  answer,
+  asyncCallbacks,
+  describeAction,
+  ERROR_RESPONSES,
+  json,
+  named,
+  pascal,
+  signedAnswer,
+} from "./openapi.ts";
+import { registrySecurity } from "../system/openapi_security.ts";
 
 type Envelope = { header: RequestHeader; message: Record<string, unknown> & { transaction_id: string } };
-
-function pascal(name: string): string {
-  return name.split(/[-/_]/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join("");
-}
 
 /** The router of one registry: its standard actions and its own. */
 export function registryRouter(deps: Deps, profile: RegistryProfile): OpenAPIHono<AppEnv> {
@@ -92,6 +98,8 @@ function standardRoute(
     ] as const,
     request: { body: { content: json(requestEnvelope), required: true } },
     responses: { ...ok, ...ERROR_RESPONSES },
+    security: registrySecurity(spec.scope),
+    ...(spec.mode === "async" ? { callbacks: asyncCallbacks(spec) } : {}),
   });
   // The responses differ by mode, so the handler is typed by hand: what it returns is the route's contract.
   const handler = async (c: Context<AppEnv>) => {

@@ -4,7 +4,8 @@
  * trusted proxies, IPv6 by /64), a per-client-id lockout after failed attempts, a bound on concurrent secret
  * hashes and a cache of verified credentials keep a flood of bad requests from starving real clients.
  */
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { Buffer } from "node:buffer";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
@@ -12,6 +13,7 @@ import { issueAccessToken } from "./jwt.ts";
 import { authenticateClient, type ClientAuthResult } from "../senders/clients.ts";
 import { takeIpRequest } from "../senders/rate_limit.ts";
 import { ipLimitKey } from "../net/client_address.ts";
+import { tokenRoute } from "./oauth_openapi.ts";
 
 /** The token endpoint paths. */
 export const TOKEN_PATHS = ["/oauth2/client/token", "/dci_api/v1/oauth2/client/token"] as const;
@@ -106,10 +108,13 @@ function credentials(header: string | undefined, params: Record<string, string>)
 const MAX_ID = 128;
 const MAX_SECRET = 512;
 
-/** The token routes; mount with `app.route("/", oauthRoutes(deps))`. */
-export function oauthRoutes(deps: Deps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-  for (const path of TOKEN_PATHS) app.post(path, (c) => tokenHandler(deps, c));
+/** The token routes and their OpenAPI description; mount with `app.route("/", oauthRoutes(deps))`. */
+export function oauthRoutes(deps: Deps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+  for (const path of TOKEN_PATHS) {
+    app.openAPIRegistry.registerPath(tokenRoute(path));
+    app.post(path, (c) => tokenHandler(deps, c));
+  }
   return app;
 }
 

@@ -13,16 +13,42 @@ import { MAX_CODE, MAX_TIMESTAMP } from "./limits.ts";
  */
 const Item = ItemWithLocale;
 
+/** Items validated loosely, shown in the OpenAPI document as the spec's item schema `name`. */
+function items(name: string) {
+  return z.array(Item).min(1).openapi({ items: { $ref: `#/components/schemas/${name}` } });
+}
+
+/**
+ * The spec's subscribe_request item, for the OpenAPI document (registered there; each item is checked by the
+ * subscribe processor, so a bad one is answered per item, not refused).
+ */
+export const SubscribeRequestItem = z.object({
+  reference_id: Id99,
+  timestamp: DateTime,
+  subscribe_criteria: z.object({
+    version: z.string().optional(),
+    reg_type: z.string().optional(),
+    reg_event_type: z.string(),
+    frequency: z.object({ start_time: DateTime, end_time: DateTime, frequency: z.string() }).partial()
+      .optional(),
+    filter_type: z.enum(["idtype-value", "expression", "predicate", "graphql"]).optional(),
+    filter: z.record(z.string(), z.unknown()).openapi({ description: "A query of filter_type" }),
+    notify_record_type: z.string(),
+    authorize: z.record(z.string(), z.unknown()).optional(),
+  }),
+  locale: Locale.optional(),
+}).openapi("SubscribeRequestItem");
+
 /** Async search message: `{transaction_id, search_request: [{reference_id, timestamp, search_criteria}]}`. */
 export const AsyncSearchMessage = z.looseObject({
   transaction_id: HeaderId,
-  search_request: z.array(Item).min(1),
+  search_request: items("SearchRequestItem"),
 }).openapi("AsyncSearchRequest");
 
 /** Subscribe message: `{transaction_id, subscribe_request: [{reference_id, timestamp, subscribe_criteria}]}`. */
 export const SubscribeMessage = z.looseObject({
   transaction_id: HeaderId,
-  subscribe_request: z.array(Item).min(1),
+  subscribe_request: items("SubscribeRequestItem"),
 }).openapi("SubscribeRequest");
 
 /** Unsubscribe message: `{transaction_id, timestamp, subscription_codes: [...]}`. */

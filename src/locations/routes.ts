@@ -3,6 +3,7 @@
  * /.well-known/locations.json, the whole place hierarchy as a `LocationHierarchy`; and its admin read
  * (GET /admin/v1/locations, /admin/v1/locations/{code}).
  */
+import { PUBLIC_SECURITY } from "../system/openapi_security.ts";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
@@ -54,6 +55,7 @@ const wellKnown = (path: string) =>
     method: "get",
     path,
     tags: ["Locations"],
+    security: PUBLIC_SECURITY,
     summary: "The place hierarchy (DCI locations API): countries, regions, sub-regions, localities",
     description: "The codes in records' addresses (country_code, region_code, sub_region_code; locality by " +
       "name under its region) are the places listed here. Public, cacheable; answers 304 to a matching " +

@@ -1,7 +1,5 @@
 /** Admin API for senders, sender keys and OAuth2 clients (under /admin/v1, behind requireAdmin). */
-import type { Context } from "hono";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { z } from "zod";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
@@ -10,68 +8,7 @@ import { deleteSender, disableSender, enableSender } from "./offboarding.ts";
 import { addSenderKey, listSenderKeys, removeSenderKey } from "./keys.ts";
 import { fetchSenderKeys } from "./jwks_fetch.ts";
 import { createClient, listClients, revokeClient, rotateClientSecret } from "./clients.ts";
-import { MAX_CODE, MAX_ID, MAX_JWK_JSON, MAX_NAME, MAX_SENDER_ID, MAX_URL } from "../dci/limits.ts";
-import { CALLBACK_URL_MODES, MAX_SIGNATURE_WINDOW_SETTING_S, SIGNATURE_POLICIES } from "./settings.ts";
-
-const url = z.string().max(MAX_URL).nullable().optional();
-const limit = z.number().int().min(1).nullable().optional();
-/** Outbound authentication as set (secrets write-only: answers show only that one is set). */
-const OutboundAuth = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("none") }),
-  z.strictObject({ type: z.literal("bearer"), token: z.string().min(1).max(4096) }),
-  z.strictObject({
-    type: z.literal("oauth2"),
-    token_url: z.string().max(MAX_URL),
-    client_id: z.string().min(1).max(256),
-    client_secret: z.string().min(1).max(1024),
-    scope: z.string().max(1024).nullable().optional(),
-  }),
-]);
-const SenderFields = z.strictObject({
-  name: z.string().min(1).max(MAX_NAME).optional(),
-  callback_base_url: url,
-  jwks_url: url,
-  limit_minute: limit,
-  limit_day: limit,
-  auto_approve_subscriptions: z.boolean().optional(),
-  signature_policy: z.enum(SIGNATURE_POLICIES).nullable().optional(),
-  signature_max_window_seconds: z.number().int().min(1).max(MAX_SIGNATURE_WINDOW_SETTING_S).nullable()
-    .optional(),
-  test_mode: z.boolean().optional(),
-  lenient: z.array(z.string().max(MAX_CODE)).max(16).optional(),
-  callback_url_mode: z.enum(CALLBACK_URL_MODES).optional(),
-  outbound_auth: OutboundAuth.optional(),
-});
-const NewSender = SenderFields.extend({ sender_id: z.string().max(MAX_SENDER_ID) });
-const NewKey = z.strictObject({
-  key_id: z.string().max(MAX_ID),
-  alg: z.string().max(MAX_CODE).optional(),
-  pem: z.string().max(MAX_JWK_JSON).optional(),
-  jwk: z.record(z.string().max(MAX_CODE), z.unknown()).optional(),
-}).refine((k) => (k.pem === undefined) !== (k.jwk === undefined), "give exactly one of pem or jwk");
-const NewClient = z.strictObject({
-  sender_id: z.string().max(MAX_SENDER_ID),
-  scopes: z.array(z.string().max(MAX_CODE)).max(20).optional(),
-  name: z.string().max(MAX_NAME).optional(),
-});
-
-async function body<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.output<T>> {
-  let raw: unknown;
-  try {
-    raw = await c.req.json();
-  } catch {
-    throw new DciError("err.request.bad", "Malformed JSON in request body");
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new DciError(
-      "err.request.bad",
-      `Invalid request: ${issue.path.join(".") || "(body)"}: ${issue.message}`,
-    );
-  }
-  return parsed.data;
-}
+import { SENDER_ROUTES } from "./admin_openapi.ts";
 
 /** Runs a store operation, mapping SenderError to 400 / 404 / 409. */
 async function run<T>(fn: () => T | Promise<T>): Promise<T> {
@@ -91,60 +28,66 @@ function found<T>(value: T | undefined, what: string): T {
 
 /** Adds /senders, /senders/{id}/keys and /clients to the admin router. */
 export function senderAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
-  app.get("/senders", (c) => c.json({ senders: listSenders(deps) }));
-  app.post("/senders", async (c) => {
-    const { sender_id, ...input } = await body(c, NewSender);
+  const r = SENDER_ROUTES;
+  app.openapi(r.list, (c) => c.json({ senders: listSenders(deps) }, 200));
+  app.openapi(r.create, async (c) => {
+    const { sender_id, ...input } = c.req.valid("json");
     return c.json(await run(() => addSender(deps, sender_id, input)), 201);
   });
-  app.get(
-    "/senders/:id",
-    (c) => c.json(found(getSender(deps, c.req.param("id")), `sender "${c.req.param("id")}"`)),
-  );
-  app.patch("/senders/:id", async (c) => {
-    const input = await body(c, SenderFields);
-    return c.json(await run(() => updateSender(deps, c.req.param("id"), input)));
+  app.openapi(r.show, (c) => {
+    const id = c.req.valid("param").id;
+    return c.json(found(getSender(deps, id), `sender "${id}"`), 200);
+  });
+  app.openapi(r.update, async (c) => {
+    const input = c.req.valid("json");
+    return c.json(await run(() => updateSender(deps, c.req.valid("param").id, input)), 200);
   });
   // Delete cancels the sender's subscriptions, notifications and callbacks for good (counts in the log).
-  app.delete("/senders/:id", async (c) => {
-    await run(() => deleteSender(deps, c.req.param("id")));
+  app.openapi(r.remove, async (c) => {
+    await run(() => deleteSender(deps, c.req.valid("param").id));
     return c.body(null, 204);
   });
   // The sender as before, plus what is now held (disable) or resumes (enable).
-  app.post("/senders/:id/disable", async (c) => {
-    const { sender, held } = await run(() => disableSender(deps, c.req.param("id")));
-    return c.json({ ...sender, held });
+  app.openapi(r.disable, async (c) => {
+    const { sender, held } = await run(() => disableSender(deps, c.req.valid("param").id));
+    return c.json({ ...sender, held }, 200);
   });
-  app.post("/senders/:id/enable", async (c) => {
-    const { sender, resumed } = await run(() => enableSender(deps, c.req.param("id")));
-    return c.json({ ...sender, resumed });
+  app.openapi(r.enable, async (c) => {
+    const { sender, resumed } = await run(() => enableSender(deps, c.req.valid("param").id));
+    return c.json({ ...sender, resumed }, 200);
   });
-  app.get("/senders/:id/keys", (c) => {
-    found(getSender(deps, c.req.param("id")), `sender "${c.req.param("id")}"`);
-    return c.json({ keys: listSenderKeys(deps, c.req.param("id")) });
+  app.openapi(r.keys, (c) => {
+    const id = c.req.valid("param").id;
+    found(getSender(deps, id), `sender "${id}"`);
+    return c.json({ keys: listSenderKeys(deps, id) }, 200);
   });
-  app.post("/senders/:id/keys", async (c) => {
-    const k = await body(c, NewKey);
+  app.openapi(r.addKey, async (c) => {
+    const k = c.req.valid("json");
     const material = k.pem ?? k.jwk!;
-    return c.json(
-      await run(() => addSenderKey(deps, c.req.param("id"), { keyId: k.key_id, material, alg: k.alg })),
-      201,
+    const key = await run(() =>
+      addSenderKey(deps, c.req.valid("param").id, { keyId: k.key_id, material, alg: k.alg })
     );
+    return c.json(key, 201);
   });
-  app.delete("/senders/:id/keys/:keyId", async (c) => {
-    await run(() => removeSenderKey(deps, c.req.param("id"), c.req.param("keyId")));
+  app.openapi(r.removeKey, async (c) => {
+    const p = c.req.valid("param");
+    await run(() => removeSenderKey(deps, p.id, p.keyId));
     return c.body(null, 204);
   });
-  app.post("/senders/:id/keys/fetch", async (c) => {
-    const outcome = await run(() => fetchSenderKeys(deps, c.req.param("id")));
-    return c.json({ ...outcome, keys: listSenderKeys(deps, c.req.param("id")) }, outcome.ok ? 200 : 502);
+  app.openapi(r.fetchKeys, async (c) => {
+    const id = c.req.valid("param").id;
+    const outcome = await run(() => fetchSenderKeys(deps, id));
+    const keys = listSenderKeys(deps, id);
+    return outcome.ok ? c.json({ ok: true as const, keys }, 200) : c.json({ ...outcome, keys }, 502);
   });
   clientRoutes(app, deps);
 }
 
 function clientRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
-  app.get("/clients", (c) => c.json({ clients: listClients(deps, c.req.query("sender_id")) }));
-  app.post("/clients", async (c) => {
-    const input = await body(c, NewClient);
+  const r = SENDER_ROUTES;
+  app.openapi(r.clients, (c) => c.json({ clients: listClients(deps, c.req.valid("query").sender_id) }, 200));
+  app.openapi(r.createClient, async (c) => {
+    const input = c.req.valid("json");
     const created = await run(() =>
       createClient(deps, input.sender_id, { scopes: input.scopes, name: input.name })
     );
@@ -152,14 +95,13 @@ function clientRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
       "Cache-Control": "no-store",
     });
   });
-  app.post(
-    "/clients/:id/revoke",
-    async (c) => c.json(await run(() => revokeClient(deps, c.req.param("id")))),
+  app.openapi(
+    r.revokeClient,
+    async (c) => c.json(await run(() => revokeClient(deps, c.req.valid("param").id)), 200),
   );
-  app.post("/clients/:id/rotate-secret", async (c) => {
-    const { clientSecret } = await run(() => rotateClientSecret(deps, c.req.param("id")));
-    return c.json({ client_id: c.req.param("id"), client_secret: clientSecret }, 200, {
-      "Cache-Control": "no-store",
-    });
+  app.openapi(r.rotateSecret, async (c) => {
+    const id = c.req.valid("param").id;
+    const { clientSecret } = await run(() => rotateClientSecret(deps, id));
+    return c.json({ client_id: id, client_secret: clientSecret }, 200, { "Cache-Control": "no-store" });
   });
 }

@@ -8,6 +8,58 @@ import { VERSION } from "../version.ts";
 import { storageFull } from "../db/faults.ts";
 import { DciError } from "../dci/errors.ts";
 import { METRICS_CONTENT_TYPE, metricsAuthorized, registerProcessGauges } from "../obs/metrics_access.ts";
+import { optionalSecurity, PUBLIC_SECURITY } from "./openapi_security.ts";
+import { Ack } from "../dci/schemas.ts";
+
+const Health = z.object({ status: z.literal("ok"), version: z.string() }).openapi("Health");
+const Readiness = z.object({
+  status: z.enum(["ok", "degraded", "unavailable"]),
+  checks: z.object({
+    database: z.enum(["ok", "failed"]),
+    kv: z.enum(["ok", "failed"]),
+    storage: z.enum(["ok", "full"]),
+  }),
+  storage: z.object({ full_since: z.string(), error: z.string() }).optional(),
+}).openapi("Readiness");
+const readiness = (description: string) => ({
+  description,
+  content: { "application/json": { schema: Readiness } },
+});
+const system = { tags: ["System"], security: PUBLIC_SECURITY };
+const healthRoute = createRoute({
+  ...system,
+  method: "get",
+  path: "/healthz",
+  summary: "Liveness: the process answers (and its version)",
+  responses: { 200: { description: "Alive", content: { "application/json": { schema: Health } } } },
+});
+const readyRoute = createRoute({
+  ...system,
+  method: "get",
+  path: "/readyz",
+  summary: "Readiness: the database and KV answer and the disk takes writes",
+  responses: {
+    200: readiness("Ready"),
+    503: readiness("Not ready: unavailable (database or KV) or degraded (storage full)"),
+  },
+});
+const metricsRoute = createRoute({
+  ...system,
+  method: "get",
+  path: "/metrics",
+  summary: "Prometheus metrics of the whole process (absent here when DCI_METRICS_LISTEN is set)",
+  security: optionalSecurity("metricsToken"),
+  responses: {
+    200: {
+      description: "Prometheus text format 0.0.4",
+      content: { [METRICS_CONTENT_TYPE]: { schema: z.string() } },
+    },
+    401: {
+      description: "ERR ACK: DCI_METRICS_TOKEN is set and the bearer token is not it",
+      content: { "application/json": { schema: Ack } },
+    },
+  },
+});
 
 const Jwk = z.object({
   kty: z.string(),
@@ -27,6 +79,7 @@ const jwksRoute = (path: string) =>
     path,
     tags: ["Keys"],
     summary: "The server's published signature keys",
+    security: PUBLIC_SECURITY,
     responses: { 200: { description: "JWKS", content: { "application/json": { schema: Jwks } } } },
   });
 
@@ -39,10 +92,10 @@ export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
       return c.json(deps.keys.jwks(), 200);
     });
   }
-  app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
+  app.openapi(healthRoute, (c) => c.json({ status: "ok" as const, version: VERSION }, 200));
   registerProcessGauges(deps);
-  app.get("/readyz", async (c) => {
-    const checks: Record<string, string> = {};
+  app.openapi(readyRoute, async (c) => {
+    const checks = { database: "ok", kv: "ok", storage: "ok" } as z.infer<typeof Readiness>["checks"];
     try {
       stmt(deps.db, "SELECT 1").get();
       checks.database = "ok";
@@ -59,19 +112,24 @@ export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
     // "degraded", 503, until a write succeeds again.
     const full = storageFull(deps.db);
     checks.storage = full ? "full" : "ok";
-    const status = checks.database !== "ok" || checks.kv !== "ok" ? "unavailable" : full ? "degraded" : "ok";
+    const status: z.infer<typeof Readiness>["status"] = checks.database !== "ok" || checks.kv !== "ok"
+      ? "unavailable"
+      : full
+      ? "degraded"
+      : "ok";
     const body = full
       ? { status, checks, storage: { full_since: full.since, error: full.error } }
       : { status, checks };
     return c.json(body, status === "ok" ? 200 : 503);
   });
   if (deps.config.metricsListen) return app; // /metrics has a listener of its own (src/obs/metrics_access.ts)
-  app.get("/metrics", async (c) => {
+  app.openapi(metricsRoute, async (c) => {
     if (!metricsAuthorized(deps, c.req.header("authorization"))) {
       throw new DciError("err.request.unauthorized", "A metrics bearer token is required");
     }
     c.header("Content-Type", METRICS_CONTENT_TYPE);
-    return c.body(await deps.metrics.renderAll()); // the whole process: every isolate's counters summed
+    // The whole process: every isolate's counters summed (the media type is set above, hence the cast).
+    return c.body(await deps.metrics.renderAll(), 200) as never;
   });
   return app;
 }

@@ -1,0 +1,82 @@
+/**
+ * The token endpoint in the OpenAPI document. Its handler reads form and JSON bodies itself and answers RFC 6749
+ * §5.2 errors (a zod validator would answer the ERR ACK instead), so these schemas document it and the tests
+ * check its real answers against them.
+ */
+import { z } from "@hono/zod-openapi";
+import { optionalSecurity, SCOPES } from "../system/openapi_security.ts";
+
+const MAX_PARAM = 1024;
+
+/** The token request, as a form (RFC 6749) or a JSON object (as OpenSPP's guide sends it). */
+export const TokenRequest = z.object({
+  grant_type: z.literal("client_credentials"),
+  client_id: z.string().max(MAX_PARAM).optional().openapi({
+    description: "With client_secret, unless the credentials come by HTTP Basic",
+  }),
+  client_secret: z.string().max(MAX_PARAM).optional(),
+  scope: z.string().max(MAX_PARAM).optional().openapi({
+    description: `Space-separated scopes, each granted to the client (default: all it has): ${
+      Object.keys(SCOPES).join(", ")
+    }`,
+  }),
+  db_name: z.string().max(MAX_PARAM).optional().openapi({
+    description: "Accepted and ignored (OpenSPP's guide sends its Odoo database name); so is any other " +
+      "string parameter",
+  }),
+}).openapi("TokenRequest");
+
+/** A token issued. */
+export const TokenResponse = z.object({
+  access_token: z.string().openapi({ description: "A JWT (typ at+jwt) signed with the server's key" }),
+  token_type: z.literal("Bearer"),
+  expires_in: z.number().int().openapi({ description: "Seconds (DCI_TOKEN_TTL_SECONDS)" }),
+  scope: z.string(),
+}).openapi("TokenResponse");
+
+/** An RFC 6749 §5.2 error. */
+export const TokenError = z.object({
+  error: z.enum([
+    "invalid_request",
+    "invalid_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "temporarily_unavailable",
+  ]),
+  error_description: z.string(),
+}).openapi("TokenError");
+
+const error = (description: string) => ({
+  description,
+  content: { "application/json": { schema: TokenError } },
+});
+
+/** The route spec of the token endpoint at `path`. */
+export function tokenRoute(path: string) {
+  return {
+    method: "post" as const,
+    path,
+    tags: ["OAuth2"],
+    summary: "Issue an access token (OAuth2 client credentials, RFC 6749 §4.4)",
+    description: "Client credentials by HTTP Basic or in the body (form or JSON). Per-IP limit " +
+      "(DCI_TOKEN_IP_LIMIT_PER_MINUTE), per-client-id lockout after failures. Answers carry " +
+      "Cache-Control: no-store.",
+    security: optionalSecurity("clientCredentials"),
+    request: {
+      body: {
+        required: true,
+        content: {
+          "application/x-www-form-urlencoded": { schema: TokenRequest },
+          "application/json": { schema: TokenRequest },
+        },
+      },
+    },
+    responses: {
+      200: { description: "The token", content: { "application/json": { schema: TokenResponse } } },
+      400: error("invalid_request, unsupported_grant_type or invalid_scope"),
+      401: error("invalid_client: unknown, revoked or wrong credentials (WWW-Authenticate)"),
+      429: error("Too many requests from this address or failures for this client id (Retry-After)"),
+      503: error("temporarily_unavailable: too many secrets being checked now (Retry-After)"),
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * The OpenAPI 3.1 document at /dci_api/v1/openapi.json: every route's own spec (registry actions, token endpoint,
+ * admin API, system routes), the security schemes, the callbacks each sender receives as top-level webhooks, and
+ * an operationId on every operation (derived from method and path: a registry's routes are mounted at several
+ * prefixes, so one route spec cannot name its operations).
+ */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../http/context.ts";
+import type { Deps } from "../deps.ts";
+import { ACTIONS } from "../dci/actions.ts";
+import { NotifyEventRequest } from "../dci/notify.ts";
+import { SubscribeRequestItem } from "../dci/messages.ts";
+import { DELIVERY_RESPONSES, DELIVERY_SECURITY, json, pascal, signedAnswer } from "../actions/openapi.ts";
+import { registerSecuritySchemes } from "./openapi_security.ts";
+
+/** Where the document is served. */
+export const OPENAPI_PATH = "/dci_api/v1/openapi.json";
+
+/** The document's info and tags (what app.ts knows of the served registries). */
+export interface DocumentHead {
+  title: string;
+  version: string;
+  description: string;
+  servers: { url: string; description?: string }[];
+  tags: { name: string; description: string }[];
+}
+
+/** Tags of the routes that are not a registry's. */
+const AREA_TAGS = [
+  { name: "OAuth2", description: "Access tokens for senders (client credentials)" },
+  { name: "Keys", description: "The server's public signature keys" },
+  { name: "Locations", description: "The place hierarchy (locations.json)" },
+  { name: "System", description: "Health, readiness and metrics" },
+  { name: "Callbacks", description: "What this server POSTs to a sender (see webhooks)" },
+  { name: "senders", description: "Admin: senders, their keys and OAuth2 clients" },
+  { name: "registrants", description: "Admin: registry records and change events" },
+  { name: "Admin", description: "Admin: transactions, subscriptions, notifications, locations" },
+];
+
+/** Registers the security schemes and webhooks, and serves the document (built at its first request). */
+export function serveOpenApi(app: OpenAPIHono<AppEnv>, deps: Deps, head: DocumentHead): void {
+  registerSecuritySchemes(app, deps.config);
+  registerWebhooks(app);
+  // Shown (by $ref) as the items of the loosely validated subscribe message.
+  app.openAPIRegistry.register("SubscribeRequestItem", SubscribeRequestItem);
+  let doc: Record<string, unknown> | undefined;
+  app.get(OPENAPI_PATH, (c) => {
+    doc ??= completed(app.getOpenAPI31Document({
+      openapi: "3.1.0",
+      info: { title: head.title, version: head.version, description: head.description },
+      servers: head.servers,
+      tags: [...head.tags, ...AREA_TAGS],
+    }) as unknown as Record<string, unknown>);
+    return c.json(doc);
+  });
+}
+
+/** The answer callbacks of the async actions and the notify callback, as top-level webhooks. */
+function registerWebhooks(app: OpenAPIHono<AppEnv>): void {
+  for (const spec of ACTIONS.filter((a) => a.mode === "async")) {
+    app.openAPIRegistry.registerWebhook({
+      method: "post",
+      path: spec.callbackAction,
+      tags: ["Callbacks"],
+      summary: `${spec.callbackAction}: the answer of ${spec.family}, POSTed to the sender's callback URL`,
+      description: CALLBACK_URL_TEXT(spec.callbackPath),
+      request: { body: { content: json(signedAnswer(pascal(`${spec.family}-response`), spec.response)) } },
+      responses: DELIVERY_RESPONSES,
+      security: DELIVERY_SECURITY,
+    });
+  }
+  app.openAPIRegistry.registerWebhook({
+    method: "post",
+    path: "notify",
+    tags: ["Callbacks"],
+    summary: "notify: one change event of an active subscription, POSTed to the subscriber",
+    description: CALLBACK_URL_TEXT("/registry/notify"),
+    request: { body: { content: json(signedAnswer("Notify", NotifyEventRequest)) } },
+    responses: DELIVERY_RESPONSES,
+    security: DELIVERY_SECURITY,
+  });
+}
+
+/** How a callback URL is made, for the webhook descriptions. */
+export const CALLBACK_URL_TEXT = (path: string) =>
+  `Sent to the sender's registered callback URL, else the request's header.sender_uri, with \`${path}\` ` +
+  "appended (sender setting callback_url_mode append, the default; a base already ending in a callback path " +
+  "keeps it) or as given (exact). Signed with the server's key (envelope signature; verify with its JWKS), " +
+  "with the sender's outbound authentication (none, a bearer token or OAuth2 client credentials).";
+
+/** The generated document with an operationId on every operation, its callbacks' and its webhooks'. */
+function completed(generated: Record<string, unknown>): Record<string, unknown> {
+  // A copy: the routes mounted at several prefixes share their callback objects.
+  const doc = JSON.parse(JSON.stringify(generated));
+  const paths = (doc.paths ?? {}) as Record<string, Record<string, Operation>>;
+  for (const [path, item] of Object.entries(paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      op.operationId ??= operationId(method, path);
+      for (const [name, callback] of Object.entries(op.callbacks ?? {})) {
+        for (const cbItem of Object.values(callback)) {
+          for (const cbOp of Object.values(cbItem)) cbOp.operationId ??= `${op.operationId}_${camel(name)}`;
+        }
+      }
+    }
+  }
+  const webhooks = (doc.webhooks ?? {}) as Record<string, Record<string, Operation>>;
+  for (const [name, item] of Object.entries(webhooks)) {
+    for (const op of Object.values(item)) op.operationId ??= `webhook_${camel(name)}`;
+  }
+  return doc;
+}
+
+interface Operation {
+  operationId?: string;
+  callbacks?: Record<string, Record<string, Record<string, Operation>>>;
+}
+
+/** `post /dci_api/v1/crvs/registry/sync/search` → `post_dciApiV1CrvsRegistrySyncSearch`. */
+function operationId(method: string, path: string): string {
+  return `${method}_${camel(path.replace(/[{}]/g, "").replace(/^\//, ""))}`;
+}
+
+function camel(s: string): string {
+  const words = s.split(/[^A-Za-z0-9]+/).filter(Boolean);
+  return words.map((w, i) => i === 0 ? w : w[0].toUpperCase() + w.slice(1)).join("");
+}

@@ -1,0 +1,185 @@
+import assert from "node:assert/strict";
+import { testDeps } from "../helpers/deps.ts";
+import { createApp } from "../helpers/app.ts";
+import { type Json, operations } from "./openapi_support.ts";
+import { SCOPES } from "../../src/system/openapi_security.ts";
+import { ACTIONS } from "../../src/dci/actions.ts";
+
+/** Mounted GET routes that are not in the document, each with its reason. */
+const EXCLUDED: Record<string, string> = {
+  "/dci_api/v1/openapi.json": "the document itself",
+  "/dci_api/v1/docs": "the Swagger UI page over the document",
+  "/dci_api/v1/docs/swagger-ui-bundle.js": "the docs page's script",
+  "/dci_api/v1/docs/swagger-ui.css": "the docs page's stylesheet",
+  "/dci_api/v1/docs/init.js": "the docs page's start script",
+};
+
+async function withApp(
+  overrides: Record<string, string>,
+  fn: (app: ReturnType<typeof createApp>, doc: Json) => Promise<void>,
+) {
+  const deps = await testDeps(overrides);
+  try {
+    const app = createApp(deps);
+    const res = await app.request("/dci_api/v1/openapi.json");
+    assert.equal(res.status, 200);
+    await fn(app, await res.json());
+  } finally {
+    deps.close();
+  }
+}
+
+const colon = (template: string) => template.replace(/\{([^}]+)\}/g, ":$1");
+
+Deno.test("OpenAPI document: every route the app mounts is in it, but the documented exclusions, and nothing else is", async () => {
+  // Two registries unserved, so their refusal routes are mounted too.
+  await withApp({ registries: "social,crvs,dr" }, async (app, doc) => {
+    const documented = new Set(operations(doc).map((o) => `${o.method} ${colon(o.path)}`));
+    const mounted = new Set<string>();
+    for (const { method, path } of app.routes) {
+      mounted.add(`${method} ${path}`);
+      if (method === "ALL") {
+        // Middleware, and refusals of what a registry's spec lacks or this deployment does not serve: a POST
+        // there serves nothing (the ERR ACK, 404).
+        const res = await app.request(path.replace("*", "x"), {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: "{}",
+        });
+        assert.ok(res.status === 404 || res.status === 401, `ALL ${path} answered ${res.status}`);
+        await res.body?.cancel();
+        continue;
+      }
+      if (EXCLUDED[path] !== undefined && method === "GET") continue;
+      assert.ok(documented.has(`${method} ${path}`), `${method} ${path} is mounted but not in the document`);
+    }
+    for (const d of documented) assert.ok(mounted.has(d), `${d} is documented but not mounted`);
+    for (const path of Object.keys(EXCLUDED)) {
+      assert.ok(mounted.has(`GET ${path}`), `${path} is excluded in vain`);
+    }
+    assert.ok(
+      !documented.has("POST /dci_api/v1/fr/registry/sync/search"),
+      "an unserved registry is left out",
+    );
+    assert.ok(
+      documented.has("POST /oauth2/client/token") && documented.has("POST /admin/v1/senders/:id/keys"),
+    );
+  });
+});
+
+Deno.test("OpenAPI document: every operation requires what the server checks (registry: token with its scope and DCI signature; admin: admin token; public: nothing)", async () => {
+  await withApp({}, (_app, doc) => {
+    const schemes = doc.components.securitySchemes;
+    assert.deepEqual(schemes.oauth2.flows.clientCredentials.tokenUrl, "/oauth2/client/token");
+    assert.deepEqual(
+      Object.keys(schemes.oauth2.flows.clientCredentials.scopes).sort(),
+      Object.keys(SCOPES).sort(),
+    );
+    assert.deepEqual([schemes.bearerToken.type, schemes.bearerToken.scheme], ["http", "bearer"]);
+    assert.deepEqual([schemes.dciSignature.type, schemes.dciSignature.in, schemes.dciSignature.name], [
+      "apiKey",
+      "header",
+      "Signature",
+    ]);
+    assert.match(schemes.dciSignature.description, /envelope's `signature` field.*Signature-Input/s);
+    assert.deepEqual([schemes.adminToken.type, schemes.adminToken.scheme], ["http", "bearer"]);
+    const ids = new Set<string>();
+    for (const { method, path, op } of operations(doc)) {
+      const where = `${method} ${path}`;
+      assert.ok(Array.isArray(op.security), `${where} declares no security`);
+      assert.ok(op.operationId && !ids.has(op.operationId), `${where}: operationId ${op.operationId}`);
+      ids.add(op.operationId);
+      if (path.startsWith("/admin/v1/")) {
+        assert.deepEqual(op.security, [{ adminToken: [] }], where);
+        assert.ok(op.responses["401"] && op.responses["403"], `${where} documents 401 and 403`);
+      } else if (/\/registry\//.test(path)) {
+        const [flow, pasted] = op.security;
+        assert.equal(flow.oauth2.length, 1, where);
+        assert.ok(flow.oauth2[0] in SCOPES, `${where} scope ${flow.oauth2[0]}`);
+        assert.deepEqual(flow.dciSignature, [], where);
+        assert.deepEqual(pasted, { bearerToken: [], dciSignature: [] }, where);
+      } else if (path.endsWith("/oauth2/client/token")) {
+        assert.deepEqual(op.security, [{ clientCredentials: [] }, {}], where);
+      } else if (path === "/metrics") {
+        assert.deepEqual(op.security, [{ metricsToken: [] }, {}], where);
+      } else {
+        assert.deepEqual(op.security, [], `${where} is public`);
+      }
+    }
+    const search = doc.paths["/dci_api/v1/crvs/registry/sync/search"].post.security;
+    assert.deepEqual(search[0].oauth2, ["registry.search"]);
+    return Promise.resolve();
+  });
+});
+
+Deno.test("OpenAPI document: the token URL follows DCI_PUBLIC_URL behind a proxy", async () => {
+  await withApp({ publicUrl: "https://gw.example.org/dci/" }, (_app, doc) => {
+    const flow = doc.components.securitySchemes.oauth2.flows.clientCredentials;
+    assert.equal(flow.tokenUrl, "https://gw.example.org/dci/oauth2/client/token");
+    return Promise.resolve();
+  });
+});
+
+Deno.test("OpenAPI document: each async action has its answer callback (subscribe also notify), and webhooks describe every callback", async () => {
+  await withApp({}, (_app, doc) => {
+    const schemas = doc.components.schemas;
+    const ref = (body: Json) =>
+      body.content["application/json"].schema.$ref.replace("#/components/schemas/", "");
+    for (const spec of ACTIONS.filter((a) => a.mode === "async")) {
+      const op = doc.paths[`/dci_api/v1/social/registry${spec.path}`]?.post ??
+        doc.paths[`/dci_api/v1/crvs/registry${spec.path}`].post;
+      const names = Object.keys(op.callbacks);
+      assert.deepEqual(
+        names,
+        spec.family === "subscribe" ? [spec.callbackAction, "notify"] : [spec.callbackAction],
+      );
+      for (const name of names) {
+        const [[expression, item]] = Object.entries(op.callbacks[name] as Record<string, Json>);
+        assert.match(expression, /^\{\$request\.body#\/header\/sender_uri\}\/registry\//);
+        const schema = schemas[ref(item.post.requestBody)];
+        assert.ok(schema, `${spec.name} callback ${name}: schema ${ref(item.post.requestBody)}`);
+        assert.deepEqual(Object.keys(schema.properties).sort(), ["header", "message", "signature"]);
+      }
+    }
+    assert.deepEqual(Object.keys(doc.webhooks).sort(), [
+      "notify",
+      "on-receipt",
+      "on-search",
+      "on-subscribe",
+      "on-unsubscribe",
+      "txn-on-status",
+    ]);
+    const notify = schemas[ref(doc.webhooks.notify.post.requestBody)];
+    assert.equal(notify.properties.message.$ref, "#/components/schemas/NotifyEventRequest");
+    assert.deepEqual(schemas.NotifyEventRequest.required, ["transaction_id", "notify_event"]);
+    return Promise.resolve();
+  });
+});
+
+/** Places where an open schema is right: the spec leaves them open, or the server accepts and ignores them. */
+const OPEN_SCHEMAS: RegExp[] = [
+  /\/additionalProperties$/, // open objects: the spec's messages allow more fields
+  /\/properties\/meta$/, // header meta: any object, the spec's `Meta`
+  /\/properties\/beneficiaries\/items$/, // receipt_information.beneficiaries: accepted, bounded, not used
+  /IbrEnrolledRequest\/.*\/query\/anyOf\/1\/items$/, // an IBR enrolled query as a list: items checked per query
+];
+
+Deno.test("OpenAPI document: no registry message, item or answer schema is left empty", async () => {
+  await withApp({}, (_app, doc) => {
+    const empty: string[] = [];
+    const walk = (node: Json, at: string) => {
+      if (!node || typeof node !== "object") return;
+      if (!Array.isArray(node) && Object.keys(node).length === 0 && !OPEN_SCHEMAS.some((r) => r.test(at))) {
+        empty.push(at);
+      }
+      for (const [k, v] of Object.entries(node)) walk(v, `${at}/${k}`);
+    };
+    walk(doc.components.schemas, "#/components/schemas");
+    assert.deepEqual(empty, []);
+    for (const item of ["search_request", "subscribe_request"]) {
+      const message = item === "search_request" ? "AsyncSearchRequest" : "SubscribeRequest";
+      assert.match(doc.components.schemas[message].properties[item].items.$ref, /RequestItem$/);
+    }
+    return Promise.resolve();
+  });
+});
