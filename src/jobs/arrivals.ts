@@ -1,8 +1,11 @@
 /**
- * The arrival poll: transactions accepted by another process (a second server with DCI_WORKER=false, a CLI
- * command) wake this worker through KV, which another process's listener may not see for a long time. SQLite
- * is the record of truth, so the worker isolate looks every second for open rows that have waited more than
- * `ageMs` and that it is not already handling; far cheaper than waiting `leaseSeconds` for the sweeper.
+ * The arrival poll: transactions accepted by another process (a second server with DCI_WORKER=false) and
+ * callbacks an operator reopened from the CLI (`txn retry`) wake this worker through KV, which another
+ * process's listener does not see for up to a minute (measured: a KV message enqueued by a second process on
+ * the same file reached the listener 48-56 s later, when its idle poll came round; `kv.watch` saw nothing).
+ * SQLite is the record of truth and every process shares it, so the worker isolate looks every second for
+ * open rows and due callbacks that have waited more than `ageMs` and that it is not already handling; far
+ * cheaper than waiting `sweepIntervalSeconds` for the sweeper.
  */
 import type { Deps } from "../deps.ts";
 import { stmt } from "../db/statements.ts";
@@ -36,6 +39,22 @@ export function waitingTransactions(deps: Deps, before: string, limit: number): 
   return rows.map((r) => r.id);
 }
 
+/**
+ * Ids of callbacks due since before `before` (ISO) and held by no lease, oldest first: a failed callback an
+ * operator reopened, or a retry whose KV wake-up was lost. Rows in succeeded/rejected are few (callbacks in
+ * flight), and the transactions_open index holds exactly them.
+ */
+export function dueCallbacks(deps: Deps, before: string, limit: number): number[] {
+  const rows = stmt(
+    deps.db,
+    `SELECT id FROM transactions WHERE state IN ('succeeded','rejected') AND updated_at <= ?1
+       AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1)
+       AND sender_id NOT IN ${DISABLED_SENDERS}
+     ORDER BY updated_at LIMIT ?2+0`,
+  ).all(before, limit) as Array<{ id: number }>;
+  return rows.map((r) => r.id);
+}
+
 /** Starts polling; `handle` is the worker's, `busy(id)` says whether this isolate already handles `id`. */
 export function startArrivalPoll(
   deps: Deps,
@@ -50,7 +69,7 @@ export function startArrivalPoll(
     let started = 0;
     try {
       const before = new Date(deps.clock.now() - ageMs).toISOString();
-      for (const id of waitingTransactions(deps, before, limit)) {
+      for (const id of [...waitingTransactions(deps, before, limit), ...dueCallbacks(deps, before, limit)]) {
         if (busy(id)) continue;
         started++;
         void handle(id);
