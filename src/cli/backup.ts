@@ -133,7 +133,7 @@ async function removeAll(files: string[]): Promise<void> {
 
 const versionCommand: Command = {
   summary: "Print the version (also: dci-server --version)",
-  examples: ["version", "--version", "version --json"],
+  examples: ["version", "version --json"],
   run({ print }) {
     print.done(`dci-server ${VERSION} (deno ${DENO_VERSION})`, { version: VERSION, deno: DENO_VERSION });
     return Promise.resolve();
