@@ -41,8 +41,11 @@ export interface Command {
   options?: Record<string, OptionSpec>;
   /** Minimum and maximum number of positionals (default 0, 0). */
   args?: [number, number];
-  /** 1 to 3 real invocations, shown at the end of --help (without the leading "dci-server "). */
-  examples: string[];
+  /**
+   * 1 to 3 real invocations, shown at the end of --help (without the leading "dci-server "). Every command has
+   * them (tests/operations/cli_help_test.ts holds each command of the table to it).
+   */
+  examples?: string[];
   /** False for a command with no result to print (serve): it takes no --json. */
   json?: false;
   run(input: CommandInput): Promise<number | void>;
@@ -197,6 +200,6 @@ function commandHelp(path: string[], cmd: Command): string {
   if (own.length) lines.push("", "Options:", ...own.map(row));
   lines.push("", "Settings (flags override environment variables):", ...settings.map(row));
   lines.push(row(["-h, --help", "Show this help"]));
-  lines.push("", "Examples:", ...cmd.examples.map((e) => `  dci-server ${e}`));
+  if (cmd.examples?.length) lines.push("", "Examples:", ...cmd.examples.map((e) => `  dci-server ${e}`));
   return lines.join("\n");
 }

@@ -59,8 +59,8 @@ Deno.test("every command's --help ends with 1 to 3 examples of itself, and each 
     assert.ok(tail, `${name}: no Examples section`);
     const examples = tail.split("\n");
     assert.ok(examples.length >= 1 && examples.length <= 3, `${name}: ${examples.length} examples`);
-    assert.deepEqual(examples, cmd.examples.map((e) => `  dci-server ${e}`), name);
-    for (const example of cmd.examples) {
+    assert.deepEqual(examples, cmd.examples!.map((e) => `  dci-server ${e}`), name);
+    for (const example of cmd.examples!) {
       const args = words(example);
       // `serve` is also the default command: its examples may start with a flag.
       if (name !== "serve" || !args[0].startsWith("-")) {
