@@ -45,14 +45,22 @@ export function progress(label: string, totalBytes?: () => number) {
   };
 }
 
-/** The table of rejected rows (line, reason), as many as the report kept, and how many more there were. */
+/** Rejected rows shown to people; --json carries all the report kept (MAX_REJECTIONS_KEPT). */
+const REJECTED_SHOWN = 50;
+
+/** The table of the first rejected rows (line, reason) and how many more there were. */
 export function rejectedLines(
   report: { rejectedCount: number; rejected: ReadonlyArray<{ line: number; reason: string }> },
 ): string[] {
   if (report.rejectedCount === 0) return [];
-  const lines = [table(report.rejected, ["line", "reason"])];
-  const more = report.rejectedCount - report.rejected.length;
-  if (more > 0) lines.push(`... and ${more} more rejected`);
+  const shown = report.rejected.slice(0, REJECTED_SHOWN);
+  const lines = [table(shown, ["line", "reason"])];
+  const more = report.rejectedCount - shown.length;
+  if (more > 0) {
+    lines.push(
+      `... and ${more} more rejected (--json lists ${report.rejected.length} of the ${report.rejectedCount})`,
+    );
+  }
   return lines;
 }
 

@@ -194,6 +194,13 @@ Deno.test("registry import exits 3 when rows were rejected (their lines and reas
     assert.match(accepted.stdout, /rejected 2/);
     await Deno.writeTextFile(file, JSON.stringify({ id: "P4" }) + "\n");
     assert.equal((await cli("registry", "import", file)).code, 0, "no rejected row: exit 0");
+    // People see the first 50 rejected rows and a count of the rest; --json carries every one kept.
+    await Deno.writeTextFile(file, Array.from({ length: 60 }, () => '{"id":"bad id!"}').join("\n") + "\n");
+    const many = await cli("registry", "import", file);
+    assert.equal(many.code, 3);
+    assert.equal(many.stdout.split("\n").filter((l) => /^\d+ /.test(l)).length, 50);
+    assert.match(many.stdout, /\n\.\.\. and 10 more rejected \(--json lists 60 of the 60\)$/);
+    assert.equal(JSON.parse((await cli("registry", "import", file, "--json")).stdout).rejected.length, 60);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
