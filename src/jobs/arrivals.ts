@@ -4,8 +4,8 @@
  * process's listener does not see for up to a minute (measured: a KV message enqueued by a second process on
  * the same file reached the listener 48-56 s later, when its idle poll came round; `kv.watch` saw nothing).
  * SQLite is the record of truth and every process shares it, so the worker isolate looks every second for
- * open rows and due callbacks that have waited more than `ageMs` and that it is not already handling; far
- * cheaper than waiting `sweepIntervalSeconds` for the sweeper.
+ * open rows and reopened callbacks that have waited more than `ageMs` and that it is not
+ * already handling; far cheaper than waiting `sweepIntervalSeconds` for the sweeper.
  */
 import type { Deps } from "../deps.ts";
 import { stmt } from "../db/statements.ts";
@@ -40,18 +40,20 @@ export function waitingTransactions(deps: Deps, before: string, limit: number): 
 }
 
 /**
- * Ids of callbacks due since before `before` (ISO) and held by no lease, oldest first: a failed callback an
- * operator reopened, or a retry whose KV wake-up was lost. Rows in succeeded/rejected are few (callbacks in
- * flight), and the transactions_open index holds exactly them.
+ * Ids of failed callbacks an operator reopened (`txn retry`: attempts back to 0, the last error kept) that are
+ * due since before `before` (ISO) and held by no lease, oldest first. Only those: first deliveries and retries
+ * stay with the worker's own wake-ups and the sweeper (taking them here too raced the worker's outbound queue
+ * in tests/faults/callbacks_test.ts). Rows in succeeded/rejected are few; the transactions_open index holds them.
  */
 export function dueCallbacks(deps: Deps, before: string, limit: number): number[] {
   const rows = stmt(
     deps.db,
-    `SELECT id FROM transactions WHERE state IN ('succeeded','rejected') AND updated_at <= ?1
-       AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1)
+    `SELECT id FROM transactions WHERE state IN ('succeeded','rejected') AND attempts = 0 AND last_error IS NOT NULL
+       AND updated_at <= ?
+       AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
        AND sender_id NOT IN ${DISABLED_SENDERS}
-     ORDER BY updated_at LIMIT ?2+0`,
-  ).all(before, limit) as Array<{ id: number }>;
+     ORDER BY updated_at LIMIT ?+0`,
+  ).all(before, before, before, limit) as Array<{ id: number }>;
   return rows.map((r) => r.id);
 }
 
