@@ -1,5 +1,5 @@
 /** `dci-server admin-token create|list|revoke`. */
-import { CliFailure, type Command, type CommandTree, table, UsageError } from "./cli.ts";
+import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
 import { type AdminRole, createAdminToken, listAdminTokens, revokeAdminToken } from "../admin/tokens.ts";
 
@@ -10,7 +10,8 @@ const create: Command = {
     role: { type: "string", description: "admin (full access) or viewer (read only)" },
     name: { type: "string", description: "A label for the token" },
   },
-  run: ({ config, values, out }) => {
+  examples: ["admin-token create --role admin --name ops", "admin-token create --role viewer --json"],
+  run: ({ config, values, print }) => {
     const role = values.role;
     if (role !== "admin" && role !== "viewer") throw new UsageError(`--role must be admin or viewer`);
     return withDeps(config(), async (deps) => {
@@ -19,25 +20,19 @@ const create: Command = {
         name: values.name as string | undefined,
         now: new Date(deps.clock.now()).toISOString(),
       });
-      out(
-        `id:    ${info.id}\nrole:  ${info.role}\ntoken: ${token}\n\nStore the token now: it is not shown again.`,
-      );
+      print.done(`created admin token ${info.id} (${info.role})`, { ...info, token }, {
+        secrets: { id: info.id, token },
+      });
     });
   },
 };
 
 const list: Command = {
   summary: "List admin tokens (never their secrets)",
-  run: ({ config, out }) =>
+  examples: ["admin-token list", "admin-token list --json"],
+  run: ({ config, print }) =>
     withDeps(config(), (deps) => {
-      out(table(listAdminTokens(deps.db) as unknown as Record<string, unknown>[], [
-        "id",
-        "name",
-        "role",
-        "source",
-        "created_at",
-        "revoked_at",
-      ]));
+      print.list(listAdminTokens(deps.db), ["id", "name", "role", "source", "created_at", "revoked_at"]);
     }),
 };
 
@@ -45,12 +40,13 @@ const revoke: Command = {
   summary: "Revoke an admin token at once",
   usage: "ID",
   args: [1, 1],
-  run: ({ config, positionals, out }) =>
+  examples: ["admin-token revoke at_3f6c2a9e51d07b84"],
+  run: ({ config, positionals, print }) =>
     withDeps(config(), (deps) => {
       if (!revokeAdminToken(deps.db, positionals[0], new Date(deps.clock.now()).toISOString())) {
         throw new CliFailure(`No active admin token "${positionals[0]}"`);
       }
-      out(`revoked: ${positionals[0]}`);
+      print.done(`revoked admin token ${positionals[0]}`, { id: positionals[0], revoked: true });
     }),
 };
 

@@ -1,5 +1,5 @@
 /** `dci-server sender …` and `dci-server client …`: the CLI mirror of the senders and clients admin API. */
-import { CliFailure, type Command, type CommandInput, type CommandTree, table, UsageError } from "./cli.ts";
+import { CliFailure, type Command, type CommandInput, type CommandTree, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
 import type { Deps } from "../deps.ts";
 import {
@@ -70,82 +70,115 @@ function cmd(spec: Omit<Command, "run">, fn: (deps: Deps, input: CommandInput) =
   };
 }
 
-const json = (v: unknown) => JSON.stringify(v, null, 2);
 const work = (w: SenderWork) =>
   `${w.subscriptions} subscription(s), ${w.notifications} notification(s), ${w.transactions} transaction(s)`;
+const SENDER_COLUMNS = [
+  "sender_id",
+  "name",
+  "active",
+  "limit_minute",
+  "limit_day",
+  "signature_policy",
+  "test_mode",
+  "jwks_fetch_status",
+];
+const KEY_COLUMNS = ["key_id", "alg", "source", "active", "created_at"];
 
 const senderCommands: CommandTree = {
-  add: cmd(
-    { summary: "Register a sender", usage: "SENDER_ID", args: [1, 1], options: SENDER_OPTIONS },
-    async (d, i) => {
-      i.out(json(addSender(d, i.positionals[0], await senderInput(i.values))));
-    },
-  ),
-  list: cmd({ summary: "List senders" }, (d, i) => {
-    i.out(table(listSenders(d) as unknown as Record<string, unknown>[], [
-      "sender_id",
-      "name",
-      "active",
-      "limit_minute",
-      "limit_day",
-      "signature_policy",
-      "test_mode",
-      "jwks_fetch_status",
-    ]));
+  add: cmd({
+    summary: "Register a sender",
+    usage: "SENDER_ID",
+    args: [1, 1],
+    options: SENDER_OPTIONS,
+    examples: [
+      "sender add spmis.example --name 'Social protection MIS' --callback-url https://spmis.example/dci",
+      "sender add partner.example --jwks-url https://partner.example/.well-known/jwks.json --json",
+    ],
+  }, async (d, i) => {
+    const s = addSender(d, i.positionals[0], await senderInput(i.values));
+    i.print.done(`created sender ${s.sender_id}`, s);
   }),
-  show: cmd({ summary: "Show a sender and its keys", usage: "SENDER_ID", args: [1, 1] }, (d, i) => {
+  list: cmd({ summary: "List senders", examples: ["sender list", "sender list --json"] }, (d, i) => {
+    const senders = listSenders(d);
+    i.print.list(senders, SENDER_COLUMNS, { senders });
+  }),
+  show: cmd({
+    summary: "Show a sender and its keys",
+    usage: "SENDER_ID",
+    args: [1, 1],
+    examples: ["sender show spmis.example", "sender show spmis.example --json"],
+  }, (d, i) => {
     const s = getSender(d, i.positionals[0]);
     if (!s) throw new CliFailure(`sender "${i.positionals[0]}" does not exist`);
-    i.out(json({ ...s, keys: listSenderKeys(d, s.sender_id) }));
+    i.print.show({ ...s, keys: listSenderKeys(d, s.sender_id) });
   }),
-  update: cmd(
-    { summary: "Change a sender", usage: "SENDER_ID", args: [1, 1], options: SENDER_OPTIONS },
-    async (d, i) => {
-      i.out(json(updateSender(d, i.positionals[0], await senderInput(i.values))));
-    },
-  ),
+  update: cmd({
+    summary: "Change a sender",
+    usage: "SENDER_ID",
+    args: [1, 1],
+    options: SENDER_OPTIONS,
+    examples: ["sender update spmis.example --limit-minute 600", "sender update spmis.example --jwks-url ''"],
+  }, async (d, i) => {
+    const s = updateSender(d, i.positionals[0], await senderInput(i.values));
+    i.print.done(`updated sender ${s.sender_id}`, s);
+  }),
   disable: cmd({
     summary: "Disable a sender: its requests are refused, its notifications and callbacks held",
     usage: "SENDER_ID",
     args: [1, 1],
+    examples: ["sender disable spmis.example"],
   }, (d, i) => {
-    const { held } = disableSender(d, i.positionals[0]);
-    i.out(`disabled: ${i.positionals[0]} (held ${work(held)})`);
+    const { sender, held } = disableSender(d, i.positionals[0]);
+    i.print.done(`disabled sender ${i.positionals[0]} (held ${work(held)})`, { ...sender, held });
   }),
   enable: cmd({
     summary: "Enable a sender: its held notifications and callbacks resume, in order",
     usage: "SENDER_ID",
     args: [1, 1],
+    examples: ["sender enable spmis.example"],
   }, async (d, i) => {
-    const { resumed } = await enableSender(d, i.positionals[0]);
-    i.out(`enabled: ${i.positionals[0]} (resuming ${work(resumed)})`);
+    const { sender, resumed } = await enableSender(d, i.positionals[0]);
+    i.print.done(`enabled sender ${i.positionals[0]} (resuming ${work(resumed)})`, { ...sender, resumed });
   }),
   remove: cmd({
     summary: "Remove a sender with its keys and clients; its subscriptions and deliveries are cancelled",
     usage: "SENDER_ID",
     args: [1, 1],
+    examples: ["sender remove spmis.example"],
   }, (d, i) => {
     const cancelled = deleteSender(d, i.positionals[0]);
-    i.out(`removed: ${i.positionals[0]} (cancelled ${work(cancelled)})`);
+    i.print.done(`removed sender ${i.positionals[0]} (cancelled ${work(cancelled)})`, {
+      sender_id: i.positionals[0],
+      removed: true,
+      cancelled,
+    });
   }),
   "fetch-keys": cmd({
     summary: "Fetch the sender's keys from its JWKS URL now",
     usage: "SENDER_ID",
     args: [1, 1],
+    examples: ["sender fetch-keys partner.example"],
   }, async (d, i) => {
     const outcome = await fetchSenderKeys(d, i.positionals[0]);
     if (!outcome.ok) throw new CliFailure(`JWKS fetch failed: ${outcome.error}`);
-    i.out(`fetched ${outcome.keys} key(s)`);
+    i.print.done(`fetched ${outcome.keys} key(s) for ${i.positionals[0]}`, {
+      ...outcome,
+      keys: listSenderKeys(d, i.positionals[0]),
+    });
   }),
   key: {
     add: cmd({
-      summary: "Add a public key (PEM or JWK, from a file or - for stdin)",
+      summary: "Add a sender's public key (PEM or JWK, from a file or - for stdin); a private key is refused",
       usage: "SENDER_ID KEY_ID --file PATH [--alg ed25519|rsa-sha256]",
       args: [2, 2],
       options: {
-        file: { type: "string", description: "PEM or JWK file; - reads stdin" },
+        file: { type: "string", description: "PEM or JWK file of the public key; - reads stdin" },
         alg: { type: "string", description: "Expected algorithm (checked against the key)" },
       },
+      examples: [
+        "sender key add spmis.example k1 --file spmis-public.pem",
+        "sender key add spmis.example k2 --file key.jwk --alg ed25519 --json",
+      ],
     }, async (d, i) => {
       if (typeof i.values.file !== "string") throw new UsageError("--file is required");
       const material = i.values.file === "-"
@@ -153,20 +186,29 @@ const senderCommands: CommandTree = {
         : await Deno.readTextFile(i.values.file);
       const alg = typeof i.values.alg === "string" ? i.values.alg : undefined;
       const k = addSenderKey(d, i.positionals[0], { keyId: i.positionals[1], material, alg });
-      i.out(`added key ${k.key_id} (${k.alg}) to ${k.sender_id}`);
+      i.print.done(`added key ${k.key_id} (${k.alg}) to ${k.sender_id}`, k);
     }),
-    list: cmd({ summary: "List a sender's keys", usage: "SENDER_ID", args: [1, 1] }, (d, i) => {
-      i.out(table(listSenderKeys(d, i.positionals[0]) as unknown as Record<string, unknown>[], [
-        "key_id",
-        "alg",
-        "source",
-        "active",
-        "created_at",
-      ]));
+    list: cmd({
+      summary: "List a sender's keys",
+      usage: "SENDER_ID",
+      args: [1, 1],
+      examples: ["sender key list spmis.example", "sender key list spmis.example --json"],
+    }, (d, i) => {
+      const keys = listSenderKeys(d, i.positionals[0]);
+      i.print.list(keys, KEY_COLUMNS, { keys });
     }),
-    remove: cmd({ summary: "Remove a key", usage: "SENDER_ID KEY_ID", args: [2, 2] }, (d, i) => {
+    remove: cmd({
+      summary: "Remove a key",
+      usage: "SENDER_ID KEY_ID",
+      args: [2, 2],
+      examples: ["sender key remove spmis.example k1"],
+    }, (d, i) => {
       removeSenderKey(d, i.positionals[0], i.positionals[1]);
-      i.out(`removed key ${i.positionals[1]}`);
+      i.print.done(`removed key ${i.positionals[1]} of ${i.positionals[0]}`, {
+        sender_id: i.positionals[0],
+        key_id: i.positionals[1],
+        removed: true,
+      });
     }),
   },
 };
@@ -180,6 +222,10 @@ const clientCommands: CommandTree = {
       scopes: { type: "string", description: "Comma list of scopes (default: all)" },
       name: { type: "string", description: "Display name" },
     },
+    examples: [
+      "client create --sender spmis.example",
+      "client create --sender spmis.example --scopes registry.search,registry.subscribe --json",
+    ],
   }, async (d, i) => {
     if (typeof i.values.sender !== "string") throw new UsageError("--sender is required");
     const scopes = typeof i.values.scopes === "string"
@@ -187,35 +233,46 @@ const clientCommands: CommandTree = {
       : undefined;
     const name = typeof i.values.name === "string" ? i.values.name : undefined;
     const { client, clientSecret } = await createClient(d, i.values.sender, { scopes, name });
-    i.out(
-      `client_id:     ${client.client_id}\nclient_secret: ${clientSecret}\nscopes:        ${
-        client.scopes.join(" ")
-      }`,
+    i.print.done(
+      `created client ${client.client_id} for ${client.sender_id} (scopes ${client.scopes.join(" ")})`,
+      { ...client, client_secret: clientSecret },
+      { secrets: { client_id: client.client_id, client_secret: clientSecret } },
     );
-    i.err("The secret is shown only now; store it safely.");
   }),
   list: cmd({
     summary: "List clients",
     options: { sender: { type: "string", description: "Only this sender's clients" } },
+    examples: ["client list", "client list --sender spmis.example --json"],
   }, (d, i) => {
-    const rows = listClients(d, typeof i.values.sender === "string" ? i.values.sender : undefined)
-      .map((c) => ({ ...c, scopes: c.scopes.join(" ") }));
-    i.out(table(rows, ["client_id", "sender_id", "scopes", "active", "created_at", "revoked_at"]));
+    const clients = listClients(d, typeof i.values.sender === "string" ? i.values.sender : undefined);
+    i.print.list(clients, ["client_id", "sender_id", "scopes", "active", "created_at", "revoked_at"], {
+      clients,
+    });
   }),
-  revoke: cmd(
-    { summary: "Revoke a client (its tokens stop at once)", usage: "CLIENT_ID", args: [1, 1] },
-    (d, i) => {
-      revokeClient(d, i.positionals[0]);
-      i.out(`revoked: ${i.positionals[0]}`);
-    },
-  ),
+  revoke: cmd({
+    summary: "Revoke a client (its tokens stop at once)",
+    usage: "CLIENT_ID",
+    args: [1, 1],
+    examples: ["client revoke dcic_W3nq0b6Xh1kP8sTe"],
+  }, (d, i) => {
+    const client = revokeClient(d, i.positionals[0]);
+    i.print.done(`revoked client ${i.positionals[0]}`, client);
+  }),
   "rotate-secret": cmd({
     summary: "Replace a client's secret (printed once)",
     usage: "CLIENT_ID",
     args: [1, 1],
+    examples: [
+      "client rotate-secret dcic_W3nq0b6Xh1kP8sTe",
+      "client rotate-secret dcic_W3nq0b6Xh1kP8sTe --json",
+    ],
   }, async (d, i) => {
     const { clientSecret } = await rotateClientSecret(d, i.positionals[0]);
-    i.out(`client_secret: ${clientSecret}`);
+    i.print.done(
+      `new secret for client ${i.positionals[0]}`,
+      { client_id: i.positionals[0], client_secret: clientSecret },
+      { secrets: { client_secret: clientSecret } },
+    );
   }),
 };
 

@@ -12,15 +12,16 @@ const backupCommand: Command = {
   summary: "Take a consistent backup of the database, also while the server serves",
   usage: "[FILE]",
   args: [0, 1],
-  async run({ config, positionals, out }) {
+  examples: ["backup", "backup /srv/backups/dci-before-upgrade.sqlite --json"],
+  async run({ config, positionals, print }) {
     const cfg = config();
     const paths = dataPaths(cfg);
     if (cfg.dataDir === ":memory:") throw new UsageError("an in-memory data dir has nothing to back up");
     const target = positionals[0] ?? backupPath(paths.backups, Date.now());
     try {
       const result = await backupDatabase(paths.db, target);
-      out(`backup written: ${result.path} (${result.bytes} bytes)`);
-      out(
+      print.done(`backup written: ${result.path} (${result.bytes} bytes)`, result);
+      print.note(
         "It holds the server's secrets as the data dir does (sealed when DCI_KEY_ENCRYPTION_KEY is set): " +
           "keep it as safe as the data dir, and keep the key-encryption key apart from it.",
       );
@@ -44,12 +45,17 @@ const restoreCommand: Command = {
         "Replace the database the data dir holds (it is backed up first, as pre-restore-<time>.sqlite)",
     },
   },
-  async run({ config, positionals, values, out }) {
+  examples: [
+    "restore dci-20261130T021500Z.sqlite --data-dir /var/lib/dci",
+    "restore backup.sqlite --data-dir /var/lib/dci --replace --json",
+  ],
+  async run({ config, positionals, values, print }) {
     const cfg = config();
     if (cfg.dataDir === ":memory:") throw new UsageError("restore needs a data dir on disk (--data-dir)");
     const file = positionals[0];
     const paths = dataPaths(cfg);
     let summary;
+    let kept: string | undefined;
     try {
       summary = checkBackup(file, await loadKeyEncryption(cfg));
     } catch (err) {
@@ -65,21 +71,32 @@ const restoreCommand: Command = {
       throw err;
     }
     try {
-      const kept = await setAside(paths, Boolean(values.replace));
-      if (kept) out(`the database that was there is kept as ${kept}`);
+      kept = await setAside(paths, Boolean(values.replace));
       await backupDatabase(file, paths.db);
       // The KV file holds only wake-ups for the database it served; the new server derives its work from SQLite.
       await removeAll([paths.kv, `${paths.kv}-wal`, `${paths.kv}-shm`]);
     } finally {
       lock.release();
     }
-    out(`restored ${file} into ${cfg.dataDir}`);
-    out(
+    const more = [
       `  migrated by: ${summary.migratedBy || "(not recorded)"}; migrations: ${summary.applied.length}` +
-        (summary.pending.length ? `; to apply at the next start: ${summary.pending.join(", ")}` : ""),
-    );
-    out(`  rows: ${Object.entries(summary.counts).map(([t, n]) => `${t} ${n}`).join(", ")}`);
-    if (summary.kekIds.length) out(`  secrets sealed with key-encryption key ${summary.kekIds.join(", ")}`);
+      (summary.pending.length ? `; to apply at the next start: ${summary.pending.join(", ")}` : ""),
+      `  rows: ${Object.entries(summary.counts).map(([t, n]) => `${t} ${n}`).join(", ")}`,
+      ...(summary.kekIds.length
+        ? [`  secrets sealed with key-encryption key ${summary.kekIds.join(", ")}`]
+        : []),
+      ...(kept ? [`the database that was there is kept as ${kept}`] : []),
+    ];
+    print.done(`restored ${file} into ${cfg.dataDir}`, {
+      restored: file,
+      data_dir: cfg.dataDir,
+      kept: kept ?? null,
+      migrated_by: summary.migratedBy || null,
+      applied: summary.applied,
+      pending: summary.pending,
+      counts: summary.counts,
+      kek_ids: summary.kekIds,
+    }, { more });
   },
 };
 
@@ -116,8 +133,9 @@ async function removeAll(files: string[]): Promise<void> {
 
 const versionCommand: Command = {
   summary: "Print the version (also: dci-server --version)",
-  run({ out }) {
-    out(`dci-server ${VERSION} (deno ${DENO_VERSION})`);
+  examples: ["version", "version --json"],
+  run({ print }) {
+    print.done(`dci-server ${VERSION} (deno ${DENO_VERSION})`, { version: VERSION, deno: DENO_VERSION });
     return Promise.resolve();
   },
 };

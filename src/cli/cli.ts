@@ -1,12 +1,23 @@
-/** A small command framework: a tree of commands, `--help` everywhere, exit codes 0 / 1 / 2. */
+/**
+ * A small command framework: a tree of commands, `--help` (ending in examples) everywhere, `--json` on every
+ * command but `serve`, exit codes 0 / 1 / 2 (and 3: `registry import` rejected rows).
+ */
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, ENV_FILE_FLAG, loadConfig, processEnv, SETTINGS } from "../config.ts";
+import { type Printer, printer } from "./output.ts";
 
 /** Bad usage: unknown command or flag, missing argument. Exit code 2. */
 export class UsageError extends Error {}
 
-/** An operation that failed for a reason the operator can act on. Exit code 1, message only. */
-export class CliFailure extends Error {}
+/** An operation that failed for a reason the operator can act on. Exit code 1 (or `exitCode`), message only. */
+export class CliFailure extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+/** The exit code of an import that rejected rows (without --allow-rejects). */
+export const EXIT_REJECTED = 3;
 
 type OptionSpec = { type: "string" | "boolean"; short?: string; multiple?: boolean; description: string };
 
@@ -16,6 +27,8 @@ export interface CommandInput {
   positionals: string[];
   /** The validated config (flags over environment over defaults). */
   config: () => Config;
+  /** How the command prints its result (people or --json): the one output path of a command. */
+  print: Printer;
   out: (line: string) => void;
   err: (line: string) => void;
 }
@@ -28,6 +41,13 @@ export interface Command {
   options?: Record<string, OptionSpec>;
   /** Minimum and maximum number of positionals (default 0, 0). */
   args?: [number, number];
+  /**
+   * 1 to 3 real invocations, shown at the end of --help (without the leading "dci-server "). Every command has
+   * them (tests/operations/cli_help_test.ts holds each command of the table to it).
+   */
+  examples?: string[];
+  /** False for a command with no result to print (serve): it takes no --json. */
+  json?: false;
   run(input: CommandInput): Promise<number | void>;
 }
 
@@ -95,10 +115,18 @@ export async function runCli(
     rest = rest.slice(1);
   }
   const cmd = node as Command;
+  const json = cmd.json !== false && rest.includes("--json");
+  const fail = (message: string, code: number, kind: string, help = "") => {
+    if (json) err(JSON.stringify({ error: { kind, message, exit_code: code } }));
+    else err(`${message}${help}`);
+    return code;
+  };
+  const where = `dci-server ${path.join(" ")}`;
   try {
     const options = {
       ...CONFIG_FLAGS,
       ...(cmd.options ?? {}),
+      ...(cmd.json === false ? {} : { json: JSON_OPTION }),
       help: { type: "boolean", short: "h" },
     } as const;
     let parsed;
@@ -122,31 +150,32 @@ export async function runCli(
     for (const name of Object.keys(CONFIG_FLAGS)) flags[name] = values[name] as string | undefined;
     let config: Config | undefined;
     const getConfig = () => config ??= loadConfig(flags, io.env ?? processEnv(flags[ENV_FILE_FLAG]));
-    const code = await cmd.run({ values, positionals: parsed.positionals, config: getConfig, out, err });
+    const print = printer(json, out, err);
+    const code = await cmd.run({
+      values,
+      positionals: parsed.positionals,
+      config: getConfig,
+      print,
+      out,
+      err,
+    });
     return code ?? 0;
   } catch (e) {
     if (e instanceof UsageError) {
-      err(`dci-server ${path.join(" ")}: ${e.message}\n\n${commandHelp(path, cmd)}`);
-      return 2;
+      return fail(`${where}: ${e.message}`, 2, "usage", `\n\n${commandHelp(path, cmd)}`);
     }
-    if (e instanceof ConfigError) {
-      err(e.message);
-      return 2;
-    }
+    if (e instanceof ConfigError) return fail(e.message, 2, "config");
     // An error that knows its exit code (a database a newer binary migrated: 2) is reported as it is.
     const exitCode = (e as { exitCode?: unknown })?.exitCode;
-    if (typeof exitCode === "number") {
-      err(`dci-server ${path.join(" ")}: ${(e as Error).message}`);
-      return exitCode;
-    }
-    if (e instanceof CliFailure) {
-      err(`dci-server ${path.join(" ")}: ${e.message}`);
-      return 1;
-    }
-    err(`dci-server ${path.join(" ")}: ${(e as Error)?.message ?? String(e)}`);
-    return 1;
+    if (typeof exitCode === "number") return fail(`${where}: ${(e as Error).message}`, exitCode, "failed");
+    return fail(`${where}: ${(e as Error)?.message ?? String(e)}`, 1, "failed");
   }
 }
+
+const JSON_OPTION: OptionSpec = {
+  type: "boolean",
+  description: "Print the result as one JSON document on stdout (errors as JSON on stderr)",
+};
 
 function groupHelp(path: string[], tree: CommandTree): string {
   const lines = [`Usage: dci-server ${[...path, "<command>"].join(" ")} [options]`, "", "Commands:"];
@@ -164,7 +193,8 @@ function commandHelp(path: string[], cmd: Command): string {
     "",
     cmd.summary,
   ];
-  const own = Object.entries(cmd.options ?? {}).map(([name, o]) =>
+  const ownOptions = { ...cmd.options, ...(cmd.json === false ? {} : { json: JSON_OPTION }) };
+  const own = Object.entries(ownOptions).map(([name, o]) =>
     [`--${name}${o.type === "string" ? " VALUE" : ""}`, o.description] as const
   );
   const settings = Object.entries(CONFIG_FLAGS).map(([name, o]) =>
@@ -176,14 +206,6 @@ function commandHelp(path: string[], cmd: Command): string {
   if (own.length) lines.push("", "Options:", ...own.map(row));
   lines.push("", "Settings (flags override environment variables):", ...settings.map(row));
   lines.push(row(["-h, --help", "Show this help"]));
+  if (cmd.examples?.length) lines.push("", "Examples:", ...cmd.examples.map((e) => `  dci-server ${e}`));
   return lines.join("\n");
-}
-
-/** Formats rows as an aligned text table. */
-export function table(rows: Record<string, unknown>[], columns: string[]): string {
-  if (rows.length === 0) return "(none)";
-  const cells = rows.map((r) => columns.map((c) => r[c] === null || r[c] === undefined ? "" : String(r[c])));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd();
-  return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join("\n");
 }

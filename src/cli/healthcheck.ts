@@ -18,10 +18,11 @@ export function healthUrl(cfg: Config): string {
 const healthcheckCommand: Command = {
   summary: "Exit 0 if the server on this machine answers GET /healthz with 200, else 1 (for HEALTHCHECK)",
   usage: "[--url URL]",
+  examples: ["healthcheck", "healthcheck --url https://127.0.0.1:8443/healthz", "healthcheck --json"],
   options: {
     url: { type: "string", description: "Check this URL instead of http(s)://HOST:PORT/healthz" },
   },
-  async run({ config, values, out }) {
+  async run({ config, values, print }) {
     const cfg = config();
     const url = typeof values.url === "string" ? values.url : healthUrl(cfg);
     // With TLS the server's own certificate chain is trusted, so a private CA needs no system trust store.
@@ -32,7 +33,7 @@ const healthcheckCommand: Command = {
       const res = await fetch(url, { client, signal: AbortSignal.timeout(TIMEOUT_MS) });
       await res.body?.cancel();
       if (res.status !== 200) throw new CliFailure(`${url} answered ${res.status}`);
-      out(`ok: ${url}`);
+      print.done(`ok: ${url}`, { ok: true, url });
     } catch (err) {
       if (err instanceof CliFailure) throw err;
       throw new CliFailure(`${url}: ${err instanceof Error ? err.message : String(err)}`);

@@ -53,7 +53,8 @@ const importLocationsCommand: Command = {
         "extension / content)",
     },
   },
-  async run({ config, positionals, values, out }) {
+  examples: ["registry import-locations places.csv", "registry import-locations hierarchy.json --json"],
+  async run({ config, positionals, values, print }) {
     const path = positionals[0];
     const { size, first } = await firstChar(path);
     let format;
@@ -76,7 +77,8 @@ const importLocationsCommand: Command = {
     }
     const { places, report } = read;
     if (report.rejectedCount > 0 || places.length === 0) {
-      printReport(out, report, bar.seconds());
+      // The report goes to stdout (under --json too); the refusal follows as the error.
+      printReport(print, report, bar.seconds(), { extra: { imported: false } });
       throw new CliFailure(
         places.length === 0 && report.rejectedCount === 0
           ? `${path} has no places; the hierarchy is unchanged`
@@ -88,9 +90,14 @@ const importLocationsCommand: Command = {
       const name = path.split(/[\\/]/).pop() ?? path;
       const now = new Date(deps.clock.now()).toISOString();
       const r = replaceHierarchy(deps.db, places.map((p) => p.place), { source: name, now });
-      printReport(out, { ...report, registered: r.added, updated: r.kept }, bar.seconds());
       const counts = LEVELS.map((l) => `${places.filter((p) => p.place.level === l).length} ${l}`);
-      out(`hierarchy version ${r.version}: ${counts.join(", ")}; ${r.removed} places removed`);
+      const levels = Object.fromEntries(
+        LEVELS.map((l) => [l, places.filter((p) => p.place.level === l).length]),
+      );
+      printReport(print, { ...report, registered: r.added, updated: r.kept }, bar.seconds(), {
+        extra: { imported: true, version: r.version, levels, removed: r.removed },
+        after: `hierarchy version ${r.version}: ${counts.join(", ")}; ${r.removed} places removed`,
+      });
     });
   },
 };

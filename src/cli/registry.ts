@@ -2,7 +2,8 @@
  * `dci-server registry import [--registry NAME] FILE`, `registry seed [--registry NAME] --demo N [--seed S]`,
  * `registry stats [--registry NAME]` (social when no registry is named).
  */
-import { CliFailure, type Command, type CommandTree, table, UsageError } from "./cli.ts";
+import { CliFailure, type Command, type CommandTree, EXIT_REJECTED, UsageError } from "./cli.ts";
+import { type Printer, table } from "./output.ts";
 import { withDeps } from "./system.ts";
 import type { Deps } from "../deps.ts";
 import type { ImportReport, PreparedBatch } from "../registry/batch.ts";
@@ -44,18 +45,56 @@ export function progress(label: string, totalBytes?: () => number) {
   };
 }
 
-/** The import summary line and the table of rejected rows (line, reason). */
-export function printReport(out: (s: string) => void, report: ImportReport, seconds: number): void {
-  out(
+/** Rejected rows shown to people; --json carries all the report kept (MAX_REJECTIONS_KEPT). */
+const REJECTED_SHOWN = 50;
+
+/** The table of the first rejected rows (line, reason) and how many more there were. */
+export function rejectedLines(
+  report: { rejectedCount: number; rejected: ReadonlyArray<{ line: number; reason: string }> },
+): string[] {
+  if (report.rejectedCount === 0) return [];
+  const shown = report.rejected.slice(0, REJECTED_SHOWN);
+  const lines = [table(shown, ["line", "reason"])];
+  const more = report.rejectedCount - shown.length;
+  if (more > 0) {
+    lines.push(
+      `... and ${more} more rejected (--json lists ${report.rejected.length} of the ${report.rejectedCount})`,
+    );
+  }
+  return lines;
+}
+
+/** The import summary line and the rejected rows; under --json the report with snake_case counts. */
+export function printReport(
+  print: Printer,
+  report: ImportReport,
+  seconds: number,
+  options: { extra?: Record<string, unknown>; after?: string } = {},
+): void {
+  print.done(
     `read ${report.read}, registered ${report.registered}, updated ${report.updated}, ` +
       `rejected ${report.rejectedCount} in ${seconds.toFixed(1)} s`,
+    {
+      read: report.read,
+      registered: report.registered,
+      updated: report.updated,
+      rejected_count: report.rejectedCount,
+      rejected: report.rejected,
+      seconds: Math.round(seconds * 10) / 10,
+      ...options.extra,
+    },
+    { more: [...rejectedLines(report), ...(options.after ? [options.after] : [])] },
   );
-  if (report.rejectedCount > 0) {
-    out(table(report.rejected.map((r) => ({ ...r })), ["line", "reason"]));
-    if (report.rejectedCount > report.rejected.length) {
-      out(`... and ${report.rejectedCount - report.rejected.length} more rejected`);
-    }
-  }
+}
+
+/** Exit EXIT_REJECTED when rows were rejected, unless the operator accepts rejects. */
+function refuseRejects(report: ImportReport, allow: unknown): void {
+  if (report.rejectedCount === 0 || allow) return;
+  throw new CliFailure(
+    `${report.rejectedCount} row(s) rejected, the others imported; fix them and import again, or pass ` +
+      `--allow-rejects to accept (exit ${EXIT_REJECTED})`,
+    EXIT_REJECTED,
+  );
 }
 
 /** The `--registry` option (social when absent); a usage error names the known registries. */
@@ -121,9 +160,9 @@ function batchSizeOf(v: unknown): number {
 }
 
 const importCommand: Command = {
-  summary:
-    "Import a registry's records from NDJSON, a JSON array or CSV (streamed, committed per batch; social by default)",
-  usage: "FILE [--registry NAME] [--format ndjson|json|csv] [--batch N]",
+  summary: "Import a registry's records from NDJSON, a JSON array or CSV (streamed, committed per batch; " +
+    `social by default). Rejected rows are listed by line; any makes the exit code ${EXIT_REJECTED}`,
+  usage: "FILE [--registry NAME] [--format ndjson|json|csv] [--batch N] [--allow-rejects]",
   args: [1, 1],
   options: {
     registry: REGISTRY_OPTION,
@@ -133,8 +172,18 @@ const importCommand: Command = {
       description:
         "records per transaction (default 5000; 20000 loads a large file faster, using more memory)",
     },
+    "allow-rejects": {
+      type: "boolean",
+      description:
+        `Exit 0 even when rows were rejected (else ${EXIT_REJECTED}; the valid rows are imported either way)`,
+    },
   },
-  async run({ config, positionals, values, out }) {
+  examples: [
+    "registry import people.ndjson",
+    "registry import births.csv --registry crvs --batch 20000",
+    "registry import people.json --allow-rejects --json",
+  ],
+  async run({ config, positionals, values, print }) {
     const path = positionals[0];
     const profile = registryOption(values.registry);
     const batchSize = batchSizeOf(values.batch);
@@ -175,7 +224,8 @@ const importCommand: Command = {
       } catch (e) {
         throw new CliFailure((e as Error).message);
       }
-      printReport(out, result.report, result.seconds);
+      printReport(print, result.report, result.seconds);
+      refuseRejects(result.report, values["allow-rejects"]);
     });
   },
 };
@@ -190,7 +240,8 @@ const seedCommand: Command = {
     seed: { type: "string", description: "random seed (default 1); same N and seed, same records" },
     batch: { type: "string", description: "records per transaction (default 5000)" },
   },
-  run({ config, values, out }) {
+  examples: ["registry seed --demo 1000", "registry seed --demo 500 --registry crvs --seed 7 --json"],
+  run({ config, values, print }) {
     const n = Number(values.demo);
     const seed = values.seed === undefined ? 1 : Number(values.seed);
     if (!Number.isInteger(n) || n < 1 || n > 10_000_000) {
@@ -219,7 +270,7 @@ const seedCommand: Command = {
         registry: profile.name,
         totalBytes: () => Math.min(1, done / n),
       });
-      printReport(out, result.report, result.seconds);
+      printReport(print, result.report, result.seconds);
     });
   },
 };
@@ -228,28 +279,15 @@ const statsCommand: Command = {
   summary: "Registrant counts (social, or --registry NAME: per record type) and the newest event id",
   usage: "[--registry NAME]",
   options: { registry: REGISTRY_OPTION },
-  run: ({ config, out, values }) =>
+  examples: ["registry stats", "registry stats --registry crvs --json"],
+  run: ({ config, print, values }) =>
     withDeps(config(), (deps) => {
       const profile = registryOption(values.registry);
       const c = registrantCounts(deps.db, profile.name);
-      if (profile.name !== "social") {
-        const row = { ...c, last_event_id: lastEventId(deps.db) };
-        out(table([row], Object.keys(row)));
-        return;
-      }
-      out(
-        table([{
-          persons: c.person,
-          groups: c.group,
-          deleted: c.deleted,
-          last_event_id: lastEventId(deps.db),
-        }], [
-          "persons",
-          "groups",
-          "deleted",
-          "last_event_id",
-        ]),
-      );
+      const row = profile.name === "social"
+        ? { persons: c.person, groups: c.group, deleted: c.deleted, last_event_id: lastEventId(deps.db) }
+        : { ...c, last_event_id: lastEventId(deps.db) };
+      print.show(row, { registry: profile.name, ...row });
     }),
 };
 

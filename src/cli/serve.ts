@@ -21,6 +21,8 @@ import type { Config } from "../config.ts";
 /** The serve command (the default). */
 export const serveCommand: Command = {
   summary: "Run the DCI API server (default command)",
+  examples: ["serve", "serve --port 8080 --data-dir /var/lib/dci", "--port 8080"],
+  json: false,
   async run({ config }) {
     const cfg = config();
     // Unknown registries in DCI_REGISTRIES, or a default not served, are refused before anything is opened.

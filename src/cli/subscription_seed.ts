@@ -1,6 +1,8 @@
 /** `dci-server subscription create` and `dci-server subscription import FILE`: seeding partners' test subscriptions. */
-import { CliFailure, type Command, table, UsageError } from "./cli.ts";
+import { CliFailure, type Command, EXIT_REJECTED, UsageError } from "./cli.ts";
+import { rejectedLines } from "./registry.ts";
 import { withDeps } from "./system.ts";
+import { subscriptionView } from "../subscriptions/operations.ts";
 import { importSubscriptions, SeedError, seedSubscription } from "../subscriptions/seed.ts";
 import { detectFormat, recordsOf } from "../registry/sources.ts";
 
@@ -45,7 +47,11 @@ const create: Command = {
       description: "reference_id shown by status answers (default: the code)",
     },
   },
-  run: ({ config, values, out }) => {
+  examples: [
+    "subscription create --sender spmis.example --event UPDATE --record-type Person --code sub-test-001",
+    `subscription create --sender spmis.example --event REGISTER --record-type Person --filter '{"type":"UIN","value":"TEST-001"}' --json`,
+  ],
+  run: ({ config, values, print }) => {
     if (values.sender === undefined) throw new UsageError("--sender is required");
     const criteria = Object.fromEntries(
       Object.entries({
@@ -71,8 +77,9 @@ const create: Command = {
     return withDeps(config(), async (deps) => {
       try {
         const row = await seedSubscription(deps, input);
-        out(
+        print.done(
           `created: ${row.code} (sender ${row.sender_id}, state ${row.state}, notifications to ${row.callback_url})`,
+          subscriptionView(row),
         );
       } catch (err) {
         if (err instanceof SeedError) throw new CliFailure(err.message);
@@ -87,13 +94,16 @@ async function* chunksOf(text: string): AsyncGenerator<string> {
 }
 
 const importCommand: Command = {
-  summary: "Create subscriptions from NDJSON or a JSON array, one record each (exit 1 if any is refused)",
-  usage: "FILE [--format ndjson|json]",
+  summary:
+    `Create subscriptions from NDJSON or a JSON array, one record each (exit ${EXIT_REJECTED} if any is refused)`,
+  usage: "FILE [--format ndjson|json] [--allow-rejects]",
   args: [1, 1],
   options: {
     format: { type: "string", description: "ndjson or json (default: from the extension / content)" },
+    "allow-rejects": { type: "boolean", description: "Exit 0 even when records were refused" },
   },
-  async run({ config, positionals, values, out }) {
+  examples: ["subscription import partner-subscriptions.ndjson", "subscription import subs.json --json"],
+  async run({ config, positionals, values, print }) {
     const path = positionals[0];
     let text: string;
     try {
@@ -118,13 +128,22 @@ const importCommand: Command = {
         throw new CliFailure(`${path}: ${(e as Error).message} (records before it were imported)`);
       }
     });
-    out(`read ${report.read}, created ${report.created.length}, rejected ${report.rejectedCount}`);
-    if (report.rejectedCount === 0) return 0;
-    out(table(report.rejected.map((r) => ({ ...r })), ["line", "reason"]));
-    if (report.rejectedCount > report.rejected.length) {
-      out(`... and ${report.rejectedCount - report.rejected.length} more rejected`);
+    print.done(
+      `read ${report.read}, created ${report.created.length}, rejected ${report.rejectedCount}`,
+      {
+        read: report.read,
+        created: report.created,
+        rejected_count: report.rejectedCount,
+        rejected: report.rejected,
+      },
+      { more: rejectedLines(report) },
+    );
+    if (report.rejectedCount > 0 && !values["allow-rejects"]) {
+      throw new CliFailure(
+        `${report.rejectedCount} record(s) refused (--allow-rejects accepts)`,
+        EXIT_REJECTED,
+      );
     }
-    return 1;
   },
 };
 

@@ -2,7 +2,7 @@
  * `dci-server subscription list|show|approve|cancel|reactivate|create|import` and
  * `dci-server notification list|retry`.
  */
-import { CliFailure, type Command, type CommandTree, table, UsageError } from "./cli.ts";
+import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
 import { listSubscriptions, SUBSCRIPTION_STATES, type SubscriptionRow } from "../subscriptions/store.ts";
 import { listNotifications, NOTIFICATION_STATUSES } from "../subscriptions/notifications.ts";
@@ -33,7 +33,8 @@ const list: Command = {
     sender: { type: "string", description: "Only this sender_id" },
     limit: { type: "string", description: "At most this many rows (default 50)" },
   },
-  run: ({ config, values, out }) => {
+  examples: ["subscription list --state pending", "subscription list --sender spmis.example --json"],
+  run: ({ config, values, print }) => {
     const state = values.state as string | undefined;
     if (state && !(SUBSCRIPTION_STATES as readonly string[]).includes(state)) {
       throw new UsageError(`unknown state "${state}"`);
@@ -41,7 +42,7 @@ const list: Command = {
     const limit = limitOf(values.limit);
     return withDeps(config(), (deps) => {
       const rows = listSubscriptions(deps.db, { state, sender: values.sender as string | undefined, limit });
-      out(table(rows as unknown as Record<string, unknown>[], [
+      print.list(rows, [
         "code",
         "sender_id",
         "state",
@@ -51,7 +52,7 @@ const list: Command = {
         "consecutive_failures",
         "end_time",
         "created_at",
-      ]));
+      ], { items: rows.map(subscriptionView) });
     });
   },
 };
@@ -66,17 +67,22 @@ function op<T>(fn: () => T): T {
   }
 }
 
-function byCode(summary: string, fn: (deps: Deps, code: string) => SubscriptionRow, verb?: string): Command {
+function byCode(
+  summary: string,
+  fn: (deps: Deps, code: string) => SubscriptionRow,
+  options: { verb?: string; examples: string[] },
+): Command {
   return {
     summary,
     usage: "CODE",
     args: [1, 1],
-    run: ({ config, positionals, out }) =>
+    examples: options.examples,
+    run: ({ config, positionals, print }) =>
       withDeps(config(), (deps) => {
         const row = op(() => fn(deps, positionals[0]));
-        out(
-          verb ? `${verb}: ${row.code} (state ${row.state})` : JSON.stringify(subscriptionView(row), null, 2),
-        );
+        if (options.verb) {
+          print.done(`${options.verb}: ${row.code} (state ${row.state})`, subscriptionView(row));
+        } else print.show(subscriptionView(row));
       }),
   };
 }
@@ -85,10 +91,14 @@ const subscriptionReactivate: Command = {
   summary: "Reactivate a subscription in error (its undelivered notifications are re-sent, in order)",
   usage: "CODE",
   args: [1, 1],
-  run: ({ config, positionals, out }) =>
+  examples: ["subscription reactivate 7d1e4b2a-93c5-4f08-b6aa-0e5f2c8d1b37"],
+  run: ({ config, positionals, print }) =>
     withDeps(config(), (deps) => {
       const { row, resent } = op(() => reactivate(deps, positionals[0]));
-      out(`reactivated: ${row.code} (state ${row.state}), re-sending ${resent} undelivered notification(s)`);
+      print.done(
+        `reactivated: ${row.code} (state ${row.state}), re-sending ${resent} undelivered notification(s)`,
+        { ...subscriptionView(row), resent_notifications: resent },
+      );
     }),
 };
 
@@ -99,7 +109,11 @@ const notificationRetry: Command = {
   options: {
     subscription: { type: "string", description: "Every failed notification of this subscription" },
   },
-  run: ({ config, positionals, values, out }) => {
+  examples: [
+    "notification retry 5c9a0e31-2b7d-4c6f-8e14-9a3b7d2f0c58",
+    "notification retry --subscription 7d1e4b2a-93c5-4f08-b6aa-0e5f2c8d1b37 --json",
+  ],
+  run: ({ config, positionals, values, print }) => {
     const code = values.subscription as string | undefined;
     if ((code === undefined) === (positionals.length === 0)) {
       throw new UsageError("give either a NOTIFICATION_ID or --subscription CODE");
@@ -107,11 +121,18 @@ const notificationRetry: Command = {
     return withDeps(config(), (deps) => {
       if (code === undefined) {
         const n = op(() => retryNotification(deps, positionals[0]));
-        out(`notification retry scheduled: ${n.notification_id} (subscription ${n.subscription_code})`);
+        print.done(
+          `notification retry scheduled: ${n.notification_id} (subscription ${n.subscription_code})`,
+          n,
+        );
         return;
       }
       const { row, retried } = op(() => retrySubscriptionNotifications(deps, code));
-      out(`re-sending ${retried} failed notification(s) of ${row.code}`);
+      print.done(`re-sending ${retried} failed notification(s) of ${row.code}`, {
+        subscription: row.code,
+        state: row.state,
+        retried,
+      });
     });
   },
 };
@@ -126,7 +147,11 @@ const notificationList: Command = {
     until: { type: "string", description: "Created before this ISO 8601 time" },
     limit: { type: "string", description: "At most this many rows (default 50)" },
   },
-  run: ({ config, values, out }) => {
+  examples: [
+    "notification list --status failed",
+    "notification list --subscription 7d1e4b2a-93c5-4f08-b6aa-0e5f2c8d1b37 --since 2026-11-01T00:00:00Z --json",
+  ],
+  run: ({ config, values, print }) => {
     const status = values.status as string | undefined;
     if (status && !(NOTIFICATION_STATUSES as readonly string[]).includes(status)) {
       throw new UsageError(`unknown status "${status}"`);
@@ -149,7 +174,7 @@ const notificationList: Command = {
         until,
         limit,
       });
-      out(table(rows as unknown as Record<string, unknown>[], [
+      print.list(rows, [
         "notification_id",
         "subscription_code",
         "event_id",
@@ -160,7 +185,7 @@ const notificationList: Command = {
         "receiver_code",
         "last_error",
         "created_at",
-      ]));
+      ]);
     });
   },
 };
@@ -169,9 +194,20 @@ const notificationList: Command = {
 export const subscriptionCommands: CommandTree = {
   subscription: {
     list,
-    show: byCode("Show one subscription (JSON)", showSubscription),
-    approve: byCode("Approve a pending subscription", approve, "approved"),
-    cancel: byCode("Cancel a subscription", cancel, "cancelled"),
+    show: byCode("Show one subscription", showSubscription, {
+      examples: [
+        "subscription show 7d1e4b2a-93c5-4f08-b6aa-0e5f2c8d1b37",
+        "subscription show 7d1e4b2a-93c5-4f08-b6aa-0e5f2c8d1b37 --json",
+      ],
+    }),
+    approve: byCode("Approve a pending subscription", approve, {
+      verb: "approved",
+      examples: ["subscription approve 7d1e4b2a-93c5-4f08-b6aa-0e5f2c8d1b37"],
+    }),
+    cancel: byCode("Cancel a subscription", cancel, {
+      verb: "cancelled",
+      examples: ["subscription cancel 7d1e4b2a-93c5-4f08-b6aa-0e5f2c8d1b37"],
+    }),
     reactivate: subscriptionReactivate,
     ...subscriptionSeedCommands,
   },

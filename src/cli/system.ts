@@ -1,5 +1,5 @@
 /** `dci-server migrate` and `dci-server keys …`. */
-import { CliFailure, type Command, type CommandTree, table, UsageError } from "./cli.ts";
+import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
 import { closeDeps, dataPaths, type Deps, openDeps } from "../deps.ts";
 import { schemaVersion } from "../db/migrate.ts";
 import { upgradeSchema } from "../db/schema_version.ts";
@@ -21,7 +21,8 @@ export async function withDeps<T>(config: Config, fn: (deps: Deps) => Promise<T>
 
 const migrateCommand: Command = {
   summary: "Apply pending database migrations",
-  async run({ config, out, err }) {
+  examples: ["migrate --data-dir /var/lib/dci", "migrate --json"],
+  async run({ config, print, err }) {
     const cfg = config();
     const paths = dataPaths(cfg);
     if (cfg.dataDir !== ":memory:") await prepareDataDir(cfg.dataDir, [paths.db]);
@@ -32,8 +33,12 @@ const migrateCommand: Command = {
         log: createLogger(cfg.logLevel, { sink: err }),
         nowMs: Date.now(),
       });
-      out(applied.length ? `applied: ${applied.join(", ")}` : "database is up to date");
-      out(`schema version: ${schemaVersion(db)}`);
+      const version = schemaVersion(db);
+      print.done(
+        applied.length ? `applied: ${applied.join(", ")}` : "database is up to date",
+        { applied, schema_version: version },
+        { more: [`schema version: ${version}`] },
+      );
     } finally {
       db.close();
     }
@@ -42,16 +47,10 @@ const migrateCommand: Command = {
 
 const keysList: Command = {
   summary: "List the server's signing keys",
-  run: ({ config, out }) =>
+  examples: ["keys list", "keys list --json"],
+  run: ({ config, print }) =>
     withDeps(config(), (deps) => {
-      out(table(deps.keys.list() as unknown as Record<string, unknown>[], [
-        "key_id",
-        "alg",
-        "status",
-        "created_at",
-        "retired_at",
-        "kid",
-      ]));
+      print.list(deps.keys.list(), ["key_id", "alg", "status", "created_at", "retired_at", "kid"]);
     }),
 };
 
@@ -59,7 +58,8 @@ const keysRotate: Command = {
   summary: "Make a new key the signer; the old one stays published until retired",
   usage: "[--alg ed25519|rsa]",
   options: { alg: { type: "string", description: "ed25519 (default) or rsa (RSA-2048, rsa-sha256)" } },
-  run: ({ config, values, out }) => {
+  examples: ["keys rotate", "keys rotate --alg rsa --json"],
+  run: ({ config, values, print }) => {
     const raw = String(values.alg ?? "ed25519").toLowerCase();
     const alg = raw === "ed25519"
       ? "ed25519"
@@ -69,7 +69,7 @@ const keysRotate: Command = {
     if (!alg) throw new UsageError(`--alg must be ed25519 or rsa, not "${values.alg}"`);
     return withDeps(config(), (deps) => {
       const info = deps.keys.rotate(alg);
-      out(`active key: ${info.key_id} (${info.alg}), kid ${info.kid}`);
+      print.done(`active key: ${info.key_id} (${info.alg}), kid ${info.kid}`, info);
     });
   },
 };
@@ -78,11 +78,12 @@ const keysRetire: Command = {
   summary: "Stop publishing a key that no longer signs",
   usage: "KEY_ID",
   args: [1, 1],
-  run: ({ config, positionals, out }) =>
+  examples: ["keys retire k20260105-3fa9"],
+  run: ({ config, positionals, print }) =>
     withDeps(config(), (deps) => {
       try {
         const info = deps.keys.retire(positionals[0]);
-        out(`retired: ${info.key_id}`);
+        print.done(`retired: ${info.key_id}`, info);
       } catch (e) {
         if (e instanceof KeyError) throw new CliFailure(e.message);
         throw e;

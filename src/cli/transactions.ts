@@ -1,8 +1,15 @@
 /** `dci-server txn list|show|retry`: inspect async transactions and retry a failed callback. */
-import { CliFailure, type Command, type CommandTree, table, UsageError } from "./cli.ts";
+import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
 import { TXN_ACTIONS, TXN_STATES } from "../transactions/states.ts";
-import { detail, findTxn, listTxns, retryCallback, retryRefusalMessage } from "../transactions/operations.ts";
+import {
+  detail,
+  findTxn,
+  listTxns,
+  retryCallback,
+  retryRefusalMessage,
+  summarize,
+} from "../transactions/operations.ts";
 
 const txnList: Command = {
   summary: "List async transactions, newest first",
@@ -13,7 +20,11 @@ const txnList: Command = {
     sender: { type: "string", description: "Only this sender_id" },
     limit: { type: "string", description: "At most this many rows (default 50)" },
   },
-  run: ({ config, values, out }) => {
+  examples: [
+    "txn list --state callback_failed",
+    "txn list --sender spmis.example --action search --limit 20 --json",
+  ],
+  run: ({ config, values, print }) => {
     const state = values.state as string | undefined;
     const action = values.action as string | undefined;
     if (state && !(TXN_STATES as readonly string[]).includes(state)) {
@@ -27,13 +38,8 @@ const txnList: Command = {
       throw new UsageError("--limit must be 1..10000");
     }
     return withDeps(config(), (deps) => {
-      const { items } = listTxns(deps, {
-        state,
-        action,
-        senderId: values.sender as string | undefined,
-        limit,
-      });
-      out(table(items as unknown as Record<string, unknown>[], [
+      const page = listTxns(deps, { state, action, senderId: values.sender as string | undefined, limit });
+      print.list(page.items, [
         "correlation_id",
         "transaction_id",
         "sender_id",
@@ -43,32 +49,41 @@ const txnList: Command = {
         "attempts",
         "last_error",
         "created_at",
-      ]));
+      ], page);
     });
   },
 };
 
 const txnShow: Command = {
-  summary: "Show one transaction (JSON) by correlation_id",
+  summary: "Show one transaction by correlation_id: its state, callback, request and result",
   usage: "CORRELATION_ID",
   args: [1, 1],
-  run: ({ config, positionals, out }) =>
+  examples: [
+    "txn show 0b8f3c52-6f1e-4f0a-9d8e-2c1a7b5e4d90",
+    "txn show 0b8f3c52-6f1e-4f0a-9d8e-2c1a7b5e4d90 --json",
+  ],
+  run: ({ config, positionals, print }) =>
     withDeps(config(), (deps) => {
       const row = findTxn(deps, positionals[0]);
       if (!row) throw new CliFailure(`no transaction with correlation_id ${positionals[0]}`);
-      out(JSON.stringify(detail(row), null, 2));
+      print.show(detail(row));
     }),
 };
 
 const txnRetry: Command = {
-  summary: "Retry the callback of a transaction in callback_failed (the worker delivers it)",
+  summary:
+    "Retry the callback of a transaction in callback_failed; a running server's worker finds it within seconds",
   usage: "CORRELATION_ID",
   args: [1, 1],
-  run: ({ config, positionals, out }) =>
+  examples: ["txn retry 0b8f3c52-6f1e-4f0a-9d8e-2c1a7b5e4d90"],
+  run: ({ config, positionals, print }) =>
     withDeps(config(), async (deps) => {
       const r = await retryCallback(deps, positionals[0]);
       if (!r.ok) throw new CliFailure(retryRefusalMessage(positionals[0], r.reason, r.state));
-      out(`callback retry scheduled: ${r.row.correlation_id} (state ${r.row.state})`);
+      print.done(
+        `callback retry scheduled: ${r.row.correlation_id} (state ${r.row.state})`,
+        summarize(r.row),
+      );
     }),
 };
 

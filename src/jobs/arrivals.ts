@@ -1,8 +1,11 @@
 /**
- * The arrival poll: transactions accepted by another process (a second server with DCI_WORKER=false, a CLI
- * command) wake this worker through KV, which another process's listener may not see for a long time. SQLite
- * is the record of truth, so the worker isolate looks every second for open rows that have waited more than
- * `ageMs` and that it is not already handling; far cheaper than waiting `leaseSeconds` for the sweeper.
+ * The arrival poll: transactions accepted by another process (a second server with DCI_WORKER=false) and
+ * callbacks an operator reopened from the CLI (`txn retry`) wake this worker through KV, which another
+ * process's listener does not see for up to a minute (measured: a KV message enqueued by a second process on
+ * the same file reached the listener 48-56 s later, when its idle poll came round; `kv.watch` saw nothing).
+ * SQLite is the record of truth and every process shares it, so the worker isolate looks every second for
+ * open rows and reopened callbacks that have waited more than `ageMs` and that it is not
+ * already handling; far cheaper than waiting `sweepIntervalSeconds` for the sweeper.
  */
 import type { Deps } from "../deps.ts";
 import { stmt } from "../db/statements.ts";
@@ -36,6 +39,24 @@ export function waitingTransactions(deps: Deps, before: string, limit: number): 
   return rows.map((r) => r.id);
 }
 
+/**
+ * Ids of failed callbacks an operator reopened (`txn retry`: attempts back to 0, the last error kept) that are
+ * due since before `before` (ISO) and held by no lease, oldest first. Only those: first deliveries and retries
+ * stay with the worker's own wake-ups and the sweeper (taking them here too raced the worker's outbound queue
+ * in tests/faults/callbacks_test.ts). Rows in succeeded/rejected are few; the transactions_open index holds them.
+ */
+export function dueCallbacks(deps: Deps, before: string, limit: number): number[] {
+  const rows = stmt(
+    deps.db,
+    `SELECT id FROM transactions WHERE state IN ('succeeded','rejected') AND attempts = 0 AND last_error IS NOT NULL
+       AND updated_at <= ?
+       AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+       AND sender_id NOT IN ${DISABLED_SENDERS}
+     ORDER BY updated_at LIMIT ?+0`,
+  ).all(before, before, before, limit) as Array<{ id: number }>;
+  return rows.map((r) => r.id);
+}
+
 /** Starts polling; `handle` is the worker's, `busy(id)` says whether this isolate already handles `id`. */
 export function startArrivalPoll(
   deps: Deps,
@@ -50,7 +71,7 @@ export function startArrivalPoll(
     let started = 0;
     try {
       const before = new Date(deps.clock.now() - ageMs).toISOString();
-      for (const id of waitingTransactions(deps, before, limit)) {
+      for (const id of [...waitingTransactions(deps, before, limit), ...dueCallbacks(deps, before, limit)]) {
         if (busy(id)) continue;
         started++;
         void handle(id);

@@ -11,6 +11,7 @@ import { transaction } from "../db/sqlite.ts";
 import { SenderError } from "./store.ts";
 import { stmt } from "../db/statements.ts";
 import { MAX_JWK_JSON } from "../dci/limits.ts";
+import { privateKeyKind, privateKeyRefusal } from "./private_key.ts";
 
 /** A sender key as listed (public material only). */
 export interface SenderKey {
@@ -42,14 +43,18 @@ export function parsePublicKey(material: string | Record<string, unknown>, alg?:
   let key: KeyObject;
   const size = typeof material === "string" ? material.length : JSON.stringify(material)?.length ?? 0;
   if (size > MAX_JWK_JSON) throw new SenderError("invalid", `key is larger than ${MAX_JWK_JSON} characters`);
+  // A private key is refused before any parser sees it, so no error message can quote its material.
+  const privateKind = privateKeyKind(material);
+  if (privateKind) throw new SenderError("invalid", privateKeyRefusal(privateKind));
+  if (typeof material === "string" && material.trim().startsWith("{")) {
+    return parsePublicKey(jsonOf(material.trim()), alg);
+  }
   try {
     if (typeof material === "string") {
       const text = material.trim();
-      if (text.startsWith("{")) return parsePublicKey(JSON.parse(text), alg);
       if (!text.startsWith("-----BEGIN ")) throw new Error("not PEM");
       key = createPublicKey({ key: text, format: "pem" });
     } else {
-      if ("d" in material || "p" in material) throw new Error("a private JWK was given");
       key = createPublicKey({ key: material as import("node:crypto").JsonWebKey, format: "jwk" });
     }
   } catch (err) {
@@ -71,6 +76,15 @@ export function parsePublicKey(material: string | Record<string, unknown>, alg?:
   }
   const jwk = key.export({ format: "jwk" }) as Record<string, unknown>;
   return { key, alg: detected, jwk };
+}
+
+/** Parses a JWK text; the error never quotes it (V8's JSON errors repeat a slice of the input). */
+function jsonOf(text: string): Record<string, unknown> {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new SenderError("invalid", "not a usable public key (PEM or JWK): the JWK is not valid JSON");
+  }
 }
 
 /** Adds (or, for the same source, replaces) a key of a sender; bumps the sender's keys_version. */

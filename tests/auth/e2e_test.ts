@@ -177,7 +177,7 @@ Deno.test("e2e: CLI manages senders, keys and clients", async () => {
   const env = { DCI_DATA_DIR: dataDir };
   try {
     const add = await runCliProcess(
-      ["sender", "add", "gov.example", "--name", "Gov", "--limit-minute", "5"],
+      ["sender", "add", "gov.example", "--name", "Gov", "--limit-minute", "5", "--json"],
       env,
     );
     assert.equal(add.code, 0, add.stderr);
@@ -217,7 +217,7 @@ Deno.test("e2e: CLI manages senders, keys and clients", async () => {
     assert.ok(!list.stdout.includes("dcis_"));
     assert.equal((await runCliProcess(["client", "revoke", clientId], env)).code, 0);
     assert.equal((await runCliProcess(["sender", "disable", "gov.example"], env)).code, 0);
-    const show = await runCliProcess(["sender", "show", "gov.example"], env);
+    const show = await runCliProcess(["sender", "show", "gov.example", "--json"], env);
     assert.equal(JSON.parse(show.stdout).active, false);
     assert.equal(JSON.parse(show.stdout).keys.length, 1);
     assert.equal((await runCliProcess(["sender", "remove", "gov.example"], env)).code, 0);

@@ -64,9 +64,10 @@ Deno.test("CLI: sender settings are set by flags, the outbound token read from a
       "bearer",
       "--outbound-secret-file",
       secretFile,
+      "--json",
     ], env);
     assert.equal(added.code, 0, added.stderr);
-    const shown = await cli(["sender", "show", SENDER], env);
+    const shown = await cli(["sender", "show", SENDER, "--json"], env);
     assert.equal(shown.code, 0, shown.stderr);
     for (const text of [added.stdout, shown.stdout]) {
       assert.ok(!text.includes(TOKEN), "the token is never printed");
@@ -104,7 +105,7 @@ Deno.test("CLI: sender settings are set by flags, the outbound token read from a
       /encrypted with the key-encryption key/,
     );
 
-    const cleared = await cli(["sender", "update", SENDER, "--outbound-auth", "none"], env);
+    const cleared = await cli(["sender", "update", SENDER, "--outbound-auth", "none", "--json"], env);
     assert.equal(cleared.code, 0, cleared.stderr);
     assert.deepEqual(JSON.parse(cleared.stdout).outbound_auth, { type: "none" });
     assert.equal(storedSecret(dataDir, SENDER), null, "clearing removes the secret");

@@ -165,7 +165,7 @@ Deno.test("e2e: CLI create and file import seed subscriptions a running server n
       ].join("\n") + "\n",
     );
     const imported = await cli(["import", ndjson]);
-    assert.equal(imported.code, 1, imported.stderr);
+    assert.equal(imported.code, 3, imported.stderr);
     assert.match(imported.stdout, /read 4, created 1, rejected 3/);
     assert.match(imported.stdout, /3 .*code: "sub-file-001" is already used by line 1/);
     assert.match(imported.stdout, /4 .*sender_id: no sender "nobody"/);

@@ -144,7 +144,7 @@ Deno.test("CLI: sender add/show/key add/client create/list take a URL sender id;
   const dataDir = await Deno.makeTempDir({ prefix: "dci-sender-ids-" });
   const env = { DCI_DATA_DIR: dataDir };
   try {
-    const add = await runCliProcess(["sender", "add", URL_ID, "--name", "Integrating server"], env);
+    const add = await runCliProcess(["sender", "add", URL_ID, "--name", "Integrating server", "--json"], env);
     assert.equal(add.code, 0, add.stderr);
     assert.equal(JSON.parse(add.stdout).sender_id, URL_ID);
     const twin = await runCliProcess(["sender", "add", "https://Integrating-Server.com"], env);
@@ -162,7 +162,7 @@ Deno.test("CLI: sender add/show/key add/client create/list take a URL sender id;
     assert.equal(key.code, 0, key.stderr);
     const client = await runCliProcess(["client", "create", "--sender", URL_ID], env);
     assert.equal(client.code, 0, client.stderr);
-    const show = JSON.parse((await runCliProcess(["sender", "show", URL_ID], env)).stdout);
+    const show = JSON.parse((await runCliProcess(["sender", "show", URL_ID, "--json"], env)).stdout);
     assert.deepEqual([show.sender_id, show.keys[0].key_id], [URL_ID, "k1"]);
     assert.match(
       (await runCliProcess(["client", "list", "--sender", URL_ID], env)).stdout,

@@ -19,7 +19,7 @@ Deno.test("dci-server registry import --registry: social by name with its own CS
     assert.equal(unknown.code, 2, unknown.stdout + unknown.stderr);
     assert.match(unknown.stderr, /--registry: unknown registry "nope" \(social/);
     const stats = await runCliProcess(["registry", "stats", "--registry", "social"], env);
-    assert.match(stats.stdout, /PERSONS\s+GROUPS/);
+    assert.match(stats.stdout, /^persons: +0\ngroups: +1\n/);
     const db = openDatabase(`${dir}/dci.sqlite`);
     try {
       const row = db.prepare("SELECT registry, group_size, poverty_score FROM registrants").get() as Record<

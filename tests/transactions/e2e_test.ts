@@ -129,7 +129,7 @@ Deno.test("e2e: a receiver down then up gets the callback on a retry; one that a
       corrOf(failing),
     ]);
     // The CLI sees the same record (the server keeps running: SQLite WAL allows the second reader).
-    const cli = await runCliProcess(["txn", "show", corrOf(failing), "--data-dir", server.dataDir]);
+    const cli = await runCliProcess(["txn", "show", corrOf(failing), "--json", "--data-dir", server.dataDir]);
     assert.equal(cli.code, 0, cli.stderr);
     assert.equal(JSON.parse(cli.stdout).state, "callback_failed");
     // The operator retries once the receiver is fixed.
