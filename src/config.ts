@@ -346,6 +346,12 @@ export const SETTINGS: readonly Setting[] = [
     doc:
       "Scheduled backups kept in DCI_BACKUP_DIR; older ones are deleted after each new one (pre-migration backups are never deleted)",
   },
+  {
+    key: "auditRetentionDays",
+    env: "DCI_AUDIT_RETENTION_DAYS",
+    default: "365",
+    doc: "Days the audit log of admin writes is kept; older entries are deleted daily by the worker process",
+  },
 ];
 
 const schema = z.object({
@@ -435,6 +441,7 @@ const schema = z.object({
   ]),
   backupDir: z.string(),
   backupKeep: int(1, 10_000),
+  auditRetentionDays: int(1, 36_500),
 });
 
 /** Settings whose values are secrets: a validation error names them without their value. */

@@ -4,14 +4,30 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { validationHook } from "../http/errors.ts";
 import { requireAdmin } from "./auth.ts";
+import { auditWrites } from "../audit/middleware.ts";
+import { auditAdminRoutes } from "../audit/routes.ts";
 
 /** Adds one area's admin endpoints (paths relative to /admin/v1). */
 export type AdminRouteModule = (app: OpenAPIHono<AppEnv>, deps: Deps) => void;
 
-/** The admin router: every route needs an admin token; viewers may only read (GET/HEAD). */
+/**
+ * The admin router: every route needs an admin token; viewers may only read (GET/HEAD); every write that
+ * succeeds is recorded in the audit log with the token's id.
+ */
 export function adminRoutes(deps: Deps, modules: readonly AdminRouteModule[]): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.use("*", requireAdmin(deps));
-  for (const add of modules) add(app, deps);
+  app.use(
+    "*",
+    auditWrites(deps, {
+      source: "api",
+      prefix: "/admin/v1",
+      actor: (c) => {
+        const admin = c.get("admin");
+        return admin && { kind: admin.source === "env" ? "env" : "token", id: admin.id };
+      },
+    }),
+  );
+  for (const add of [...modules, auditAdminRoutes]) add(app, deps);
   return app;
 }

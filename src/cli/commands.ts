@@ -9,9 +9,10 @@ import { authCommands } from "./auth.ts";
 import { subscriptionCommands } from "./subscriptions.ts";
 import { backupCommands } from "./backup.ts";
 import { locationCommands } from "./locations.ts";
+import { auditCommands, auditedCommands } from "./audit.ts";
 
-/** Every command of the binary. */
-export const COMMANDS: CommandTree = {
+/** Every command of the binary; the write commands record themselves in the audit log (src/cli/audit.ts). */
+export const COMMANDS: CommandTree = auditedCommands({
   serve: serveCommand,
   registry: { ...registryCommands, ...locationCommands },
   ...systemCommands,
@@ -20,4 +21,5 @@ export const COMMANDS: CommandTree = {
   txn: transactionCommands,
   ...subscriptionCommands,
   ...backupCommands,
-};
+  ...auditCommands,
+});
