@@ -20,6 +20,8 @@ import { registryRouter } from "./actions/routes.ts";
 import { type ServedRegistries, servedRegistries } from "./actions/registries.ts";
 import { registerTxnGauge } from "./transactions/gauge.ts";
 import { locationsAdminRoutes, locationsRoutes } from "./locations/routes.ts";
+import { auditAdminRoutes } from "./audit/routes.ts";
+import { dashboardAdminRoutes } from "./obs/dashboard_routes.ts";
 
 /** Path prefixes whose POST bodies must be JSON (the token endpoint also takes forms, so it is not here). */
 const JSON_PREFIXES = ["/dci_api/v1/*", "/registry/*", "/admin/v1/*"];
@@ -31,6 +33,8 @@ const ADMIN_MODULES: readonly AdminRouteModule[] = [
   senderAdminRoutes,
   subscriptionAdminRoutes,
   locationsAdminRoutes,
+  auditAdminRoutes,
+  dashboardAdminRoutes,
 ];
 
 /** The whole HTTP application. */

@@ -5,7 +5,6 @@ import type { Deps } from "../deps.ts";
 import { validationHook } from "../http/errors.ts";
 import { requireAdmin } from "./auth.ts";
 import { auditWrites } from "../audit/middleware.ts";
-import { auditAdminRoutes } from "../audit/routes.ts";
 
 /** Adds one area's admin endpoints (paths relative to /admin/v1). */
 export type AdminRouteModule = (app: OpenAPIHono<AppEnv>, deps: Deps) => void;
@@ -28,6 +27,6 @@ export function adminRoutes(deps: Deps, modules: readonly AdminRouteModule[]): O
       },
     }),
   );
-  for (const add of [...modules, auditAdminRoutes]) add(app, deps);
+  for (const add of modules) add(app, deps);
   return app;
 }
