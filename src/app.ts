@@ -20,6 +20,7 @@ import { registryRouter } from "./actions/routes.ts";
 import { type ServedRegistries, servedRegistries } from "./actions/registries.ts";
 import { registerTxnGauge } from "./transactions/gauge.ts";
 import { locationsAdminRoutes, locationsRoutes } from "./locations/routes.ts";
+import { consoleRoutes } from "./console/routes.tsx";
 
 /** Path prefixes whose POST bodies must be JSON (the token endpoint also takes forms, so it is not here). */
 const JSON_PREFIXES = ["/dci_api/v1/*", "/registry/*", "/admin/v1/*"];
@@ -62,6 +63,8 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   app.route("/", locationsRoutes(deps));
   mountRegistries(app, deps, registries);
   app.route("/admin/v1", adminRoutes(deps, ADMIN_MODULES));
+  app.get("/console", (c) => c.redirect("console/", 301));
+  app.route("/console/", consoleRoutes(deps));
   deps.extensions?.routes?.(app, deps);
 
   app.doc31("/dci_api/v1/openapi.json", {

@@ -16,6 +16,7 @@ import m0014 from "../../migrations/0014_search_text.sql" with { type: "text" };
 import m0015 from "../../migrations/0015_txn_message_ids.sql" with { type: "text" };
 import m0016 from "../../migrations/0016_registries.sql" with { type: "text" };
 import m0017 from "../../migrations/0017_locations.sql" with { type: "text" };
+import m0020 from "../../migrations/0020_console_sessions.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
 export interface Migration {
@@ -46,6 +47,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 15, name: "0015_txn_message_ids", sql: m0015 },
   { version: 16, name: "0016_registries", sql: m0016, foreignKeysOff: true },
   { version: 17, name: "0017_locations", sql: m0017 },
+  { version: 20, name: "0020_console_sessions", sql: m0020 },
 ];
 
 /**
