@@ -22,6 +22,7 @@ import { registerTxnGauge } from "./transactions/gauge.ts";
 import { locationsAdminRoutes, locationsRoutes } from "./locations/routes.ts";
 import { auditAdminRoutes } from "./audit/routes.ts";
 import { dashboardAdminRoutes } from "./obs/dashboard_routes.ts";
+import { consoleRoutes } from "./console/routes.tsx";
 
 /** Path prefixes whose POST bodies must be JSON (the token endpoint also takes forms, so it is not here). */
 const JSON_PREFIXES = ["/dci_api/v1/*", "/registry/*", "/admin/v1/*"];
@@ -66,6 +67,8 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   app.route("/", locationsRoutes(deps));
   mountRegistries(app, deps, registries);
   app.route("/admin/v1", adminRoutes(deps, ADMIN_MODULES));
+  app.get("/console", (c) => c.redirect("console/", 301));
+  app.route("/console/", consoleRoutes(deps));
   deps.extensions?.routes?.(app, deps);
 
   app.doc31("/dci_api/v1/openapi.json", {
