@@ -19,4 +19,6 @@ export const NAV: readonly NavEntry[] = [
   { path: "oauth-clients", title: "OAuth clients" },
   { path: "server-keys", title: "Server keys" },
   { path: "admin-tokens", title: "Admin tokens" },
+  { path: "transactions", title: "Transactions" },
+  { path: "audit", title: "Audit log" },
 ];

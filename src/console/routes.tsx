@@ -15,6 +15,8 @@ import { loginRoutes } from "./login.tsx";
 import { csrfMatches, takeForThisPage } from "./session.ts";
 import { dashboardPage } from "./pages/dashboard.tsx";
 import { adminTokenPages } from "./pages/admin_tokens.tsx";
+import { transactionPages } from "./pages/transactions.tsx";
+import { auditPages } from "./pages/audit.tsx";
 
 /** The console's strict policy: only this origin's scripts, styles and forms; no inline anything; no framing. */
 export const CONSOLE_CSP = [
@@ -34,6 +36,8 @@ export type ConsoleModule = (app: Hono<ConsoleEnv>, deps: Deps) => void;
 const MODULES: readonly ConsoleModule[] = [
   dashboardPage,
   adminTokenPages,
+  transactionPages,
+  auditPages,
 ];
 
 /** POST paths a viewer may use (logging out writes nothing an admin token guards). */

@@ -42,28 +42,8 @@ export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
   app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
   registerProcessGauges(deps);
   app.get("/readyz", async (c) => {
-    const checks: Record<string, string> = {};
-    try {
-      stmt(deps.db, "SELECT 1").get();
-      checks.database = "ok";
-    } catch {
-      checks.database = "failed";
-    }
-    try {
-      await deps.kv.get(["readyz"]);
-      checks.kv = "ok";
-    } catch {
-      checks.kv = "failed";
-    }
-    // A full disk leaves reads working but fails every write (each signed request writes its rate count):
-    // "degraded", 503, until a write succeeds again.
-    const full = storageFull(deps.db);
-    checks.storage = full ? "full" : "ok";
-    const status = checks.database !== "ok" || checks.kv !== "ok" ? "unavailable" : full ? "degraded" : "ok";
-    const body = full
-      ? { status, checks, storage: { full_since: full.since, error: full.error } }
-      : { status, checks };
-    return c.json(body, status === "ok" ? 200 : 503);
+    const body = await readiness(deps);
+    return c.json(body, body.status === "ok" ? 200 : 503);
   });
   if (deps.config.metricsListen) return app; // /metrics has a listener of its own (src/obs/metrics_access.ts)
   app.get("/metrics", async (c) => {
@@ -74,4 +54,33 @@ export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
     return c.body(await deps.metrics.renderAll()); // the whole process: every isolate's counters summed
   });
   return app;
+}
+
+/** What /readyz answers (and the console's dashboard shows): database, KV and storage checks and the verdict. */
+export async function readiness(deps: Deps): Promise<{
+  status: "ok" | "degraded" | "unavailable";
+  checks: Record<string, string>;
+  storage?: { full_since: string; error: string };
+}> {
+  const checks: Record<string, string> = {};
+  try {
+    stmt(deps.db, "SELECT 1").get();
+    checks.database = "ok";
+  } catch {
+    checks.database = "failed";
+  }
+  try {
+    await deps.kv.get(["readyz"]);
+    checks.kv = "ok";
+  } catch {
+    checks.kv = "failed";
+  }
+  // A full disk leaves reads working but fails every write (each signed request writes its rate count):
+  // "degraded", 503, until a write succeeds again.
+  const full = storageFull(deps.db);
+  checks.storage = full ? "full" : "ok";
+  const status = checks.database !== "ok" || checks.kv !== "ok" ? "unavailable" : full ? "degraded" : "ok";
+  return full
+    ? { status, checks, storage: { full_since: full.since, error: full.error } }
+    : { status, checks };
 }
