@@ -69,6 +69,7 @@ try {
         `/transactions?limit=50&since=2026-05-01T10:00:00Z&until=2026-05-01T11:00:00Z`,
       ],
       ["registrants, first page (with counts)", "/registries/social/registrants?limit=50"],
+      ["registrants, first page (counts=false)", "/registries/social/registrants?limit=50&counts=false"],
       ["registrants, q=identifier", `/registries/social/registrants?q=${uin}`],
       [`registrants, q=surname prefix "${prefix}"`, `/registries/social/registrants?q=${prefix}&limit=50`],
       [
@@ -170,7 +171,8 @@ function fill(db: Parameters<typeof transaction>[0]): void {
       );
     }
     const history = db.prepare(
-      "INSERT INTO metrics_history (minute, metric, registry, sender, label, value) VALUES (?, 'requests', ?, ?, ?, ?)",
+      `INSERT INTO metrics_history (span, minute, metric, registry, sender, label, value)
+       VALUES (?, ?, 'requests', ?, ?, ?, ?) ON CONFLICT DO UPDATE SET value = value + excluded.value`,
     );
     const now = Math.floor(Date.now() / 60_000);
     for (let m = now - 1500; m <= now; m++) {

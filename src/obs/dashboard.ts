@@ -43,22 +43,13 @@ export function dashboardSeries(db: Db, range: DashboardRange, nowMs: number): D
   const w = WINDOWS[range];
   const end = Math.floor(nowMs / 60_000 / w.minutes) * w.minutes + w.minutes; // exclusive, bucket-aligned
   const start = end - w.buckets * w.minutes;
+  // The day reads the 10-minute rows, the hour the minute rows: at most 144 rows per series either way.
   const rows = stmt(
     db,
-    // Integer division: parameters may arrive as REAL, which would give fractional bucket numbers.
-    `SELECT (minute - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS b, metric, registry, sender, label, SUM(value) AS total, MAX(value) AS peak
-     FROM metrics_history WHERE minute >= ? AND minute < ?
-     GROUP BY b, metric, registry, sender, label`,
-  ).all(start, w.minutes, start, end) as Array<
-    {
-      b: number;
-      metric: string;
-      registry: string;
-      sender: string;
-      label: string;
-      total: number;
-      peak: number;
-    }
+    `SELECT minute, metric, registry, sender, label, value FROM metrics_history
+     WHERE span = ? AND minute >= ? AND minute < ?`,
+  ).all(w.minutes, start, end) as Array<
+    { minute: number; metric: string; registry: string; sender: string; label: string; value: number }
   >;
   const zeros = () => new Array<number>(w.buckets).fill(0);
   const add = (into: Record<string, number[]>, key: string, b: number, v: number) => {
@@ -78,7 +69,13 @@ export function dashboardSeries(db: Db, range: DashboardRange, nowMs: number): D
     queue: {},
   };
   const senders: Record<string, number[]> = {};
-  for (const r of rows) {
+  for (const row of rows) {
+    const r = {
+      ...row,
+      b: Math.floor((Number(row.minute) - start) / w.minutes),
+      total: row.value,
+      peak: row.value,
+    };
     if (r.metric === "requests") {
       out.requests.total[r.b] += r.total;
       add(out.requests.byRegistry, r.registry, r.b, r.total);

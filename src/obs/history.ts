@@ -85,16 +85,25 @@ export function queueDepth(db: Db): HistoryPoint[] {
   ];
 }
 
-/** Writes one minute's points and prunes rows past HISTORY_KEEP_MINUTES, in one transaction. */
+/**
+ * Writes one minute's points, into its minute row and its 10-minute bucket's row (counters add up, the queue
+ * keeps the deepest sample), and prunes rows past HISTORY_KEEP_MINUTES, in one transaction.
+ */
 export function writeHistory(db: Db, minute: number, points: readonly HistoryPoint[]): void {
   const insert = stmt(
     db,
-    `INSERT INTO metrics_history (minute, metric, registry, sender, label, value) VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (minute, metric, registry, sender, label) DO UPDATE SET value = value + excluded.value`,
+    `INSERT INTO metrics_history (span, minute, metric, registry, sender, label, value) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (span, minute, metric, registry, sender, label) DO UPDATE SET value =
+       CASE WHEN metric = 'queue' THEN MAX(value, excluded.value) ELSE value + excluded.value END`,
   );
+  const bucket = minute - (minute % 10);
   transaction(db, () => {
-    for (const p of points) insert.run(minute, p.metric, p.registry ?? "", p.sender ?? "", p.label, p.value);
-    stmt(db, "DELETE FROM metrics_history WHERE minute < ?").run(minute - HISTORY_KEEP_MINUTES);
+    for (const p of points) {
+      insert.run(1, minute, p.metric, p.registry ?? "", p.sender ?? "", p.label, p.value);
+      insert.run(10, bucket, p.metric, p.registry ?? "", p.sender ?? "", p.label, p.value);
+    }
+    stmt(db, "DELETE FROM metrics_history WHERE span = 1 AND minute < ?").run(minute - HISTORY_KEEP_MINUTES);
+    stmt(db, "DELETE FROM metrics_history WHERE span = 10 AND minute < ?").run(bucket - HISTORY_KEEP_MINUTES);
   });
 }
 
