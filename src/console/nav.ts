@@ -20,5 +20,7 @@ export const NAV: readonly NavEntry[] = [
   { path: "server-keys", title: "Server keys" },
   { path: "admin-tokens", title: "Admin tokens" },
   { path: "transactions", title: "Transactions" },
+  { path: "subscriptions", title: "Subscriptions", screenshots: ["notifications"] },
+  { path: "registry", title: "Registry" },
   { path: "audit", title: "Audit log" },
 ];

@@ -17,6 +17,8 @@ import { dashboardPage } from "./pages/dashboard.tsx";
 import { adminTokenPages } from "./pages/admin_tokens.tsx";
 import { transactionPages } from "./pages/transactions.tsx";
 import { auditPages } from "./pages/audit.tsx";
+import { subscriptionPages } from "./pages/subscriptions.tsx";
+import { registryPages } from "./pages/registry.tsx";
 
 /** The console's strict policy: only this origin's scripts, styles and forms; no inline anything; no framing. */
 export const CONSOLE_CSP = [
@@ -37,6 +39,8 @@ const MODULES: readonly ConsoleModule[] = [
   dashboardPage,
   adminTokenPages,
   transactionPages,
+  subscriptionPages,
+  registryPages,
   auditPages,
 ];
 
