@@ -15,6 +15,9 @@ import { loginRoutes } from "./login.tsx";
 import { csrfMatches, takeForThisPage } from "./session.ts";
 import { dashboardPage } from "./pages/dashboard.tsx";
 import { adminTokenPages } from "./pages/admin_tokens.tsx";
+import { senderPages } from "./pages/senders.tsx";
+import { oauthClientPages } from "./pages/oauth_clients.tsx";
+import { serverKeyPages } from "./pages/server_keys.tsx";
 
 /** The console's strict policy: only this origin's scripts, styles and forms; no inline anything; no framing. */
 export const CONSOLE_CSP = [
@@ -33,6 +36,9 @@ export type ConsoleModule = (app: Hono<ConsoleEnv>, deps: Deps) => void;
 /** The console's page modules; each adds its line to nav.ts too. */
 const MODULES: readonly ConsoleModule[] = [
   dashboardPage,
+  senderPages,
+  oauthClientPages,
+  serverKeyPages,
   adminTokenPages,
 ];
 
