@@ -14,10 +14,11 @@ import { consoleWrite, FormError, formText } from "../write.ts";
  * and a token lives DCI_TOKEN_TTL_SECONDS. Keys that never stopped signing (the active one) are left out.
  */
 export function tokensValidUntil(keys: KeyInfo[], ttlSeconds: number): Map<string, number> {
-  const byAge = [...keys].sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at));
+  // `keys` is newest first (ServerKeys.list(), ties broken by insertion order): each key stopped signing when
+  // the one before it in the list was created.
   const out = new Map<string, number>();
-  for (let i = 0; i + 1 < byAge.length; i++) {
-    out.set(byAge[i].key_id, Date.parse(byAge[i + 1].created_at) + ttlSeconds * 1000);
+  for (let i = 1; i < keys.length; i++) {
+    out.set(keys[i].key_id, Date.parse(keys[i - 1].created_at) + ttlSeconds * 1000);
   }
   return out;
 }
