@@ -12,13 +12,14 @@ import { type ConsoleEnv, href } from "../context.ts";
 import { ActionButton, Field, Table, WriteForm } from "../components.tsx";
 import { consoleWrite, formText } from "../write.ts";
 import { senderInput } from "./sender_form.ts";
+import { errorPage } from "../error_page.tsx";
 import { SenderSettingsFields } from "./sender_settings.tsx";
 
 /** GET /console/senders/:id and its writes. */
 export function senderDetailPages(app: Hono<ConsoleEnv>, deps: Deps): void {
   app.get("/senders/:id", (c) => {
     const sender = getSender(deps, c.req.param("id"));
-    if (!sender) return c.notFound();
+    if (!sender) return errorPage(c, 404, `There is no sender "${c.req.param("id")}".`);
     const id = sender.sender_id;
     const path = `senders/${encodeURIComponent(id)}`;
     return c.render(
