@@ -15,7 +15,7 @@ export interface NavEntry {
 /** Every page in the nav bar, in order. */
 export const NAV: readonly NavEntry[] = [
   { path: "", title: "Dashboard" },
-  { path: "senders", title: "Senders" },
+  { path: "senders", title: "Senders", screenshots: ["senders/openspp.example.org"] },
   { path: "oauth-clients", title: "OAuth clients" },
   { path: "server-keys", title: "Server keys" },
   { path: "admin-tokens", title: "Admin tokens" },

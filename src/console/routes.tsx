@@ -9,6 +9,7 @@ import { jsxRenderer } from "hono/jsx-renderer";
 import type { Deps } from "../deps.ts";
 import { assetNamed } from "./assets.ts";
 import { baseOf, type ConsoleEnv, href } from "./context.ts";
+import { errorPage } from "./error_page.tsx";
 import { consoleLayout } from "./layout.tsx";
 import { readSessionCookie } from "./cookies.ts";
 import { loginRoutes } from "./login.tsx";
@@ -19,6 +20,9 @@ import { transactionPages } from "./pages/transactions.tsx";
 import { auditPages } from "./pages/audit.tsx";
 import { subscriptionPages } from "./pages/subscriptions.tsx";
 import { registryPages } from "./pages/registry.tsx";
+import { senderPages } from "./pages/senders.tsx";
+import { oauthClientPages } from "./pages/oauth_clients.tsx";
+import { serverKeyPages } from "./pages/server_keys.tsx";
 
 /** The console's strict policy: only this origin's scripts, styles and forms; no inline anything; no framing. */
 export const CONSOLE_CSP = [
@@ -37,6 +41,9 @@ export type ConsoleModule = (app: Hono<ConsoleEnv>, deps: Deps) => void;
 /** The console's page modules; each adds its line to nav.ts too. */
 const MODULES: readonly ConsoleModule[] = [
   dashboardPage,
+  senderPages,
+  oauthClientPages,
+  serverKeyPages,
   adminTokenPages,
   transactionPages,
   subscriptionPages,
@@ -73,39 +80,26 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
     const session = c.get("session");
     if (!session) {
       if (c.req.method === "GET" || c.req.method === "HEAD") return c.redirect(href(c, "login"), 303);
-      return refuse(c, 403, "Your session has ended: log in again.");
+      return errorPage(c, 403, "Your session has ended: log in again.");
     }
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {
       const presented = c.req.header("x-csrf-token") ?? await formField(c, "_csrf");
       if (!csrfMatches(session, presented)) {
-        return refuse(c, 403, "This form has no valid CSRF token: reload the page and try again.");
+        return errorPage(c, 403, "This form has no valid CSRF token: reload the page and try again.");
       }
       if (session.role !== "admin" && !VIEWER_POSTS.has(c.req.path)) {
-        return refuse(c, 403, `Role "${session.role}" may only read: this change was refused.`);
+        return errorPage(c, 403, `Role "${session.role}" may only read: this change was refused.`);
       }
     }
     await next();
   });
   for (const add of MODULES) add(app, deps);
+  app.all("*", (c) => errorPage(c, 404, `There is no console page ${c.req.path}.`));
   app.onError((err, c) => {
     deps.log.error("console error", { error: String(err), path: c.req.path });
-    return refuse(c as Context<ConsoleEnv>, 500, "Something went wrong; the server log has the details.");
+    return errorPage(c as Context<ConsoleEnv>, 500, "Something went wrong; the server log has the details.");
   });
   return app;
-}
-
-/** An error page (it renders inside the layout, with the nav when there is a session). */
-function refuse(c: Context<ConsoleEnv>, status: 403 | 500, text: string): Response | Promise<Response> {
-  c.status(status);
-  return c.render(
-    <>
-      <p class="flash error" role="alert">{text}</p>
-      <p>
-        <a href={href(c, "")}>Back to the console</a>
-      </p>
-    </>,
-    { title: status === 403 ? "Refused" : "Error" },
-  );
 }
 
 /** A field of a form body (url-encoded or multipart), or undefined. */

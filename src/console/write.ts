@@ -8,6 +8,7 @@ import type { Deps } from "../deps.ts";
 import { recordAudit } from "../admin/audit.ts";
 import { SenderError } from "../senders/store.ts";
 import { DciError } from "../dci/errors.ts";
+import { KeyError } from "../keys/server_keys.ts";
 import { type ConsoleEnv, href } from "./context.ts";
 import { keepForNextPage, type OnceValues } from "./session.ts";
 
@@ -67,7 +68,7 @@ export async function consoleWrite(
 function refusalText(err: unknown): string | undefined {
   if (err instanceof SenderError) return err.message;
   if (err instanceof DciError) return err.message;
-  if (err instanceof FormError) return err.message;
+  if (err instanceof FormError || err instanceof KeyError) return err.message;
   return undefined;
 }
 
