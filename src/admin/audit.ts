@@ -36,6 +36,8 @@ export function recordAudit(deps: Deps, entry: AuditEntry): void {
 }
 
 function tokenSource(deps: Deps, id: string): string | undefined {
-  return (stmt(deps.db, "SELECT source FROM admin_tokens WHERE id = ?").get(id) as { source: string } | undefined)
+  return (stmt(deps.db, "SELECT source FROM admin_tokens WHERE id = ?").get(id) as
+    | { source: string }
+    | undefined)
     ?.source;
 }

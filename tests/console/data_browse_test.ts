@@ -69,12 +69,9 @@ Deno.test("console subscriptions, notification log and registry browser", BROWSE
         assert.match(await page.locator("tbody").textContent() ?? "", /note-failed.*HTTP 503/s);
         await page.getByRole("button", { name: "Approve" }).click();
         await page.getByText("Subscription sub-ui-1 is now active.").waitFor();
-        page.once("dialog", (d) => d.accept());
-        await page.getByRole("button", { name: "Cancel" }).click();
-        await page.getByText("Subscription sub-ui-1 is now cancelled.").waitFor({ timeout: 8000 }).catch(async (e) => {
-        console.log("DEBUG", page.url(), await page.locator("main").innerHTML());
-        throw e;
-      });
+        await page.getByRole("button", { name: "Cancel", exact: true }).click();
+        await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
+        await page.getByText("Subscription sub-ui-1 is now cancelled.").waitFor();
         const audited = listAudit(deps.db, { targetId: "sub-ui-1" }).items;
         assert.deepEqual(audited.map((a) => a.action), ["subscription.cancel", "subscription.approve"]);
         assert.ok(audited.every((a) => a.source === "console" && a.actor === server.adminTokenId));

@@ -8,6 +8,7 @@ import type { Deps } from "../../deps.ts";
 import { type ConsoleEnv, href } from "../context.ts";
 import { ActionButton, Field, FilterForm, nextPageHref, Select, Table } from "../components.tsx";
 import { consoleWrite, FormError } from "../write.ts";
+import { cursor, pick, PropList, short } from "../query.tsx";
 import { listSubscriptions, SUBSCRIPTION_STATES, type SubscriptionRow } from "../../subscriptions/store.ts";
 import {
   listNotifications,
@@ -98,14 +99,7 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
     ];
     return c.render(
       <>
-        <dl class="props" id="subscription-props">
-          {shown.map(([k, v]) => (
-            <>
-              <dt>{k}</dt>
-              <dd>{String(v ?? "")}</dd>
-            </>
-          ))}
-        </dl>
+        <PropList id="subscription-props" rows={shown} />
         <div class="actions">
           {s.state === "pending" && <ActionButton action={`${base}/approve`} text="Approve" />}
           {s.state === "error" && <ActionButton action={`${base}/reactivate`} text="Reactivate" />}
@@ -196,18 +190,4 @@ function NotificationTable(props: { rows: NotificationView[]; next?: string }) {
 
 function badge(state: string): string {
   return state === "failed" || state === "error" || state === "cancelled" ? "badge off" : "badge on";
-}
-
-function pick<T extends string>(v: string | undefined, options: readonly T[]): T | undefined {
-  return (options as readonly string[]).includes(v ?? "") ? v as T : undefined;
-}
-
-function short(v: string | undefined): string | undefined {
-  const s = v?.trim();
-  return s && s.length <= 255 ? s : undefined;
-}
-
-function cursor(v: string | undefined): number | undefined {
-  const n = Number(v);
-  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }

@@ -9,6 +9,7 @@ import type { ConsoleEnv } from "../context.ts";
 import { href } from "../context.ts";
 import { ActionButton, Field, FilterForm, nextPageHref, Select, Table } from "../components.tsx";
 import { consoleWrite, FormError } from "../write.ts";
+import { cursor, isoTime, pick, PropList, short } from "../query.tsx";
 import { TXN_STATES } from "../../transactions/states.ts";
 import {
   detail,
@@ -25,20 +26,19 @@ const REGISTRY = /^[a-z][a-z0-9_-]{0,31}$/;
 export function transactionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
   app.get("/transactions", (c) => {
     const f = {
-      state: oneOf(c.req.query("state"), TXN_STATES),
-      sender_id: text(c.req.query("sender_id"), 255),
+      state: pick(c.req.query("state"), TXN_STATES),
+      sender_id: short(c.req.query("sender_id")),
       registry: REGISTRY.test(c.req.query("registry") ?? "") ? c.req.query("registry") : undefined,
-      since: time(c.req.query("since")),
-      until: time(c.req.query("until")),
+      since: isoTime(c.req.query("since")),
+      until: isoTime(c.req.query("until")),
     };
-    const before = Number(c.req.query("after"));
     const page = listTxns(deps, {
       state: f.state,
       senderId: f.sender_id,
       registry: f.registry,
       since: f.since,
       until: f.until,
-      before: Number.isSafeInteger(before) && before > 0 ? before : undefined,
+      before: cursor(c.req.query("after")),
       limit: 50,
     });
     const next = page.next_before === null ? undefined : nextPageHref(f, String(page.next_before));
@@ -107,14 +107,7 @@ export function transactionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
     ];
     return c.render(
       <>
-        <dl class="props" id="txn-props">
-          {props.map(([k, v]) => (
-            <>
-              <dt>{k}</dt>
-              <dd>{String(v ?? "")}</dd>
-            </>
-          ))}
-        </dl>
+        <PropList id="txn-props" rows={props} />
         {d.state === "callback_failed" && (
           <ActionButton
             action={`transactions/${encodeURIComponent(d.correlation_id)}/retry`}
@@ -146,19 +139,4 @@ export function transactionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
 
 function stateBadge(state: string): string {
   return state === "callback_failed" || state === "rejected" ? "badge off" : "badge on";
-}
-
-function oneOf<T extends string>(v: string | undefined, options: readonly T[]): T | undefined {
-  return (options as readonly string[]).includes(v ?? "") ? v as T : undefined;
-}
-
-function text(v: string | undefined, max: number): string | undefined {
-  const s = v?.trim();
-  return s && s.length <= max ? s : undefined;
-}
-
-function time(v: string | undefined): string | undefined {
-  if (!v || v.length > 40) return undefined;
-  const ms = Date.parse(v);
-  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
