@@ -177,7 +177,9 @@ function fill(db: Parameters<typeof transaction>[0]): void {
     const now = Math.floor(Date.now() / 60_000);
     for (let m = now - 1500; m <= now; m++) {
       for (let s = 0; s < 20; s++) {
-        history.run(m, registries[s % 6], `bench-sender-${s}`, s % 7 ? "200" : "429", 10 + s);
+        for (const [span, at] of [[1, m], [10, m - (m % 10)]]) {
+          history.run(span, at, registries[s % 6], `bench-sender-${s}`, s % 7 ? "200" : "429", 10 + s);
+        }
       }
     }
   });
