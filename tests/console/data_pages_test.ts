@@ -12,6 +12,7 @@ import { searchMessage } from "../transactions/support.ts";
 import { createWorker } from "../../src/actions/worker.ts";
 import { getByCorrelationId } from "../../src/transactions/store.ts";
 import { startHistorySampler } from "../../src/obs/history.ts";
+import { specFetch } from "../helpers/spec_hooks.ts";
 
 /** A loopback callback receiver answering `status()`; records the bodies it accepted. */
 function receiver() {
@@ -44,7 +45,7 @@ Deno.test(
         totalCount: 1,
         header: { sender_uri: `${rx.url}/cb` },
       });
-      const res = await fetch(`${server.origin}/registry/search`, {
+      const res = await specFetch(`${server.origin}/registry/search`, {
         method: "POST",
         headers: { "content-type": "application/json", ...alice.headers() },
         body: JSON.stringify(alice.sign(env, deps.clock.now())),
