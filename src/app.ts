@@ -23,6 +23,9 @@ import { registerTxnGauge } from "./transactions/gauge.ts";
 import { locationsAdminRoutes, locationsRoutes } from "./locations/routes.ts";
 import { SplitRouter } from "./http/split_router.ts";
 import { publicBaseUrl } from "./config.ts";
+import { auditAdminRoutes } from "./audit/routes.ts";
+import { dashboardAdminRoutes } from "./obs/dashboard_routes.ts";
+import { consoleRoutes } from "./console/routes.tsx";
 
 /** Path prefixes whose POST bodies must be JSON (the token endpoint also takes forms, so it is not here). */
 const JSON_PREFIXES = ["/dci_api/v1/*", "/registry/*", "/admin/v1/*"];
@@ -34,6 +37,8 @@ const ADMIN_MODULES: readonly AdminRouteModule[] = [
   senderAdminRoutes,
   subscriptionAdminRoutes,
   locationsAdminRoutes,
+  auditAdminRoutes,
+  dashboardAdminRoutes,
 ];
 
 /** The whole HTTP application. */
@@ -66,6 +71,8 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   app.route("/", locationsRoutes(deps));
   mountRegistries(app, deps, registries);
   app.route("/admin/v1", adminRoutes(deps, ADMIN_MODULES));
+  app.get("/console", (c) => c.redirect("console/", 301));
+  app.route("/console/", consoleRoutes(deps));
   deps.extensions?.routes?.(app, deps);
 
   serveOpenApi(app, deps, {

@@ -361,6 +361,19 @@ export const SETTINGS: readonly Setting[] = [
     doc:
       "Scheduled backups kept in DCI_BACKUP_DIR; older ones are deleted after each new one (pre-migration backups are never deleted)",
   },
+  {
+    key: "auditRetentionDays",
+    env: "DCI_AUDIT_RETENTION_DAYS",
+    default: "365",
+    doc: "Days the audit log of admin writes is kept; older entries are deleted daily by the worker process",
+  },
+  {
+    key: "consoleSessionTtl",
+    env: "DCI_CONSOLE_SESSION_TTL",
+    default: "8h",
+    doc:
+      "How long an operator console login lasts (seconds, or a number with s, m, h or d: 30m, 8h); then the console asks for the token again",
+  },
 ];
 
 const schema = z.object({
@@ -453,6 +466,14 @@ const schema = z.object({
   ]),
   backupDir: z.string(),
   backupKeep: int(1, 10_000),
+  auditRetentionDays: int(1, 36_500),
+  // Seconds, from "3600", "3600s", "30m", "8h" or "1d"; at least a minute, at most 30 days.
+  consoleSessionTtl: z.string().trim().regex(
+    /^\d{1,7}[smhd]?$/,
+    "expected seconds or a number with s, m, h or d",
+  )
+    .transform((s) => Number(s.replace(/[smhd]$/, "")) * ({ m: 60, h: 3600, d: 86_400 }[s.slice(-1)] ?? 1))
+    .pipe(z.number().int().min(60, "at least 60 seconds").max(30 * 86_400, "at most 30 days")),
 });
 
 /** Settings whose values are secrets: a validation error names them without their value. */

@@ -17,7 +17,7 @@ const VERIFIED_TTL_MS = 60_000;
 
 /** Authenticates an admin token and enforces its role: viewers may only GET/HEAD. */
 export function requireAdmin(deps: Deps): MiddlewareHandler<AppEnv> {
-  const verified = new Map<string, { id: string; role: string; at: number }>();
+  const verified = new Map<string, { id: string; role: string; source: "cli" | "env"; at: number }>();
   const stillActive = stmt(deps.db, "SELECT role FROM admin_tokens WHERE id = ? AND revoked_at IS NULL");
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
@@ -36,7 +36,7 @@ export function requireAdmin(deps: Deps): MiddlewareHandler<AppEnv> {
     if (!hit) {
       const info = await verifyAdminToken(deps.db, match[1], { envToken: deps.config.adminToken });
       if (!info) throw new DciError("err.request.unauthorized", "Admin token is invalid or revoked");
-      hit = { id: info.id, role: info.role, at: now };
+      hit = { id: info.id, role: info.role, source: info.source, at: now };
       if (verified.size > 1000) verified.clear();
       verified.set(cacheKey, hit);
     }
@@ -44,6 +44,7 @@ export function requireAdmin(deps: Deps): MiddlewareHandler<AppEnv> {
       throw new DciError("err.request.forbidden", `Role "${hit.role}" may only read`);
     }
     c.set("logFields", { ...c.get("logFields"), admin_token_id: hit.id });
+    c.set("admin", { id: hit.id, role: hit.role, source: hit.source });
     await next();
   };
 }

@@ -5,14 +5,15 @@ import type { Deps } from "../deps.ts";
 import { validationHook } from "../http/errors.ts";
 import { requireAdmin } from "./auth.ts";
 import { ADMIN_ERRORS, ADMIN_SECURITY } from "../system/openapi_security.ts";
+import { auditWrites } from "../audit/middleware.ts";
 
 /** Adds one area's admin endpoints (paths relative to /admin/v1). */
 export type AdminRouteModule = (app: OpenAPIHono<AppEnv>, deps: Deps) => void;
 
 /**
- * The admin router: every route needs an admin token; viewers may only read (GET/HEAD). Every route a module
- * declares with `app.openapi` states that in the OpenAPI document: the admin token requirement and the ERR ACK
- * failures, beside its own responses.
+ * The admin router: every route needs an admin token; viewers may only read (GET/HEAD); every write that
+ * succeeds is recorded in the audit log with the token's id. Every route a module declares with `app.openapi`
+ * states in the OpenAPI document the admin token requirement and the ERR ACK failures, beside its own responses.
  */
 export function adminRoutes(deps: Deps, modules: readonly AdminRouteModule[]): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -25,6 +26,17 @@ export function adminRoutes(deps: Deps, modules: readonly AdminRouteModule[]): O
         security: route.security ?? ADMIN_SECURITY,
         responses: { ...ADMIN_ERRORS, ...route.responses },
       }, ...rest)) as typeof app.openapi;
+  app.use(
+    "*",
+    auditWrites(deps, {
+      source: "api",
+      prefix: "/admin/v1",
+      actor: (c) => {
+        const admin = c.get("admin");
+        return admin && { kind: admin.source === "env" ? "env" : "token", id: admin.id };
+      },
+    }),
+  );
   for (const add of modules) add(app, deps);
   return app;
 }

@@ -10,9 +10,10 @@ import { subscriptionCommands } from "./subscriptions.ts";
 import { backupCommands } from "./backup.ts";
 import { locationCommands } from "./locations.ts";
 import { healthcheckCommands } from "./healthcheck.ts";
+import { auditCommands, auditedCommands } from "./audit.ts";
 
-/** Every command of the binary. */
-export const COMMANDS: CommandTree = {
+/** Every command of the binary; the write commands record themselves in the audit log (src/cli/audit.ts). */
+export const COMMANDS: CommandTree = auditedCommands({
   serve: serveCommand,
   registry: { ...registryCommands, ...locationCommands },
   ...systemCommands,
@@ -22,4 +23,5 @@ export const COMMANDS: CommandTree = {
   ...subscriptionCommands,
   ...backupCommands,
   ...healthcheckCommands,
-};
+  ...auditCommands,
+});

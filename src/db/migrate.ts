@@ -16,6 +16,9 @@ import m0014 from "../../migrations/0014_search_text.sql" with { type: "text" };
 import m0015 from "../../migrations/0015_txn_message_ids.sql" with { type: "text" };
 import m0016 from "../../migrations/0016_registries.sql" with { type: "text" };
 import m0017 from "../../migrations/0017_locations.sql" with { type: "text" };
+import m0018 from "../../migrations/0018_audit_log.sql" with { type: "text" };
+import m0019 from "../../migrations/0019_metrics_history.sql" with { type: "text" };
+import m0020 from "../../migrations/0020_console_sessions.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
 export interface Migration {
@@ -46,6 +49,9 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 15, name: "0015_txn_message_ids", sql: m0015 },
   { version: 16, name: "0016_registries", sql: m0016, foreignKeysOff: true },
   { version: 17, name: "0017_locations", sql: m0017 },
+  { version: 18, name: "0018_audit_log", sql: m0018 },
+  { version: 19, name: "0019_metrics_history", sql: m0019 },
+  { version: 20, name: "0020_console_sessions", sql: m0020 },
 ];
 
 /**

@@ -38,6 +38,8 @@ export interface AppVariables {
   /** Fields later middleware adds to the access log line. */
   logFields: Record<string, unknown>;
   auth?: AuthContext;
+  /** The admin token of an admin API (or console) request: its id, role and whether it is DCI_ADMIN_TOKEN. */
+  admin?: { id: string; role: string; source: "cli" | "env" };
   /** The registry action of this route (set first on every registry route). */
   action?: RouteAction;
   /** The DCI request as the auth chain read it (header-level rejections answer its items). */

@@ -41,6 +41,16 @@ export function observe(deps: Deps): MiddlewareHandler<AppEnv> {
         status,
       });
       deps.metrics.observe("dci_http_request_duration_seconds", "HTTP request latency", { route }, seconds);
+      const registry = registryOfRoute(route, deps.config.defaultRegistry);
+      if (registry) {
+        // The dashboard's requests by registry, sender and status (src/obs/history.ts samples it each minute).
+        // The sender is known only once its token verified, so the label is one of the registered senders.
+        deps.metrics.inc("dci_registry_requests_total", "Registry requests by registry, sender and status", {
+          registry,
+          sender: String(c.get("logFields").sender_id ?? "-"),
+          status,
+        });
+      }
       c.res.headers.set("X-Request-ID", requestId);
       const fields = {
         method: c.req.method,
@@ -55,6 +65,16 @@ export function observe(deps: Deps): MiddlewareHandler<AppEnv> {
       else log.info("request", fields);
     }
   };
+}
+
+/**
+ * The registry a matched route serves: `/dci_api/v1/{name}/registry/...`, or the default registry for the
+ * prefix-less paths (`/registry/...`, `/dci_api/v1/registry/...`); undefined for any other route.
+ */
+export function registryOfRoute(route: string, defaultRegistry: string): string | undefined {
+  const m = /^\/dci_api\/v1\/([a-z][a-z0-9_-]{0,31})\/registry(\/|$)/.exec(route);
+  if (m) return m[1];
+  return /^\/(dci_api\/v1\/)?registry(\/|$)/.test(route) ? defaultRegistry : undefined;
 }
 
 /** Refuses a body that is not JSON with 415 (only where a body is expected). */

@@ -31,7 +31,8 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
     try {
       headers.set("X-Content-Type-Options", "nosniff");
       if ((headers.get("content-type") ?? "").toLowerCase().startsWith("text/html")) {
-        headers.set("Content-Security-Policy", HTML_CSP);
+        // A page that set its own (stricter) policy keeps it: the console does.
+        if (!headers.has("Content-Security-Policy")) headers.set("Content-Security-Policy", HTML_CSP);
         headers.set("X-Frame-Options", "DENY");
         headers.set("Referrer-Policy", "no-referrer");
       }

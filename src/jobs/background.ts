@@ -9,6 +9,7 @@ import { TXN_KIND } from "../transactions/worker.ts";
 import { createWorker } from "../actions/worker.ts";
 import { NOTIFY_KIND, startNotifier } from "../subscriptions/notifier.ts";
 import { startArrivalPoll } from "./arrivals.ts";
+import { startHistorySampler } from "../obs/history.ts";
 
 /** Handle to stop what `startBackground` started. */
 export interface Background {
@@ -47,6 +48,8 @@ export function startBackground(deps: Deps): Background {
     (options) => sweepTransactions(deps, handleTxn, options),
   ]);
   const arrivals = startArrivalPoll(deps, handleTxn, (id) => handling.has(id));
+  // The dashboard's per-minute history: every isolate's counters, read over the bus, one write a minute.
+  const history = startHistorySampler(deps);
   for (const job of schedulesFor(deps.config)) {
     Deno.cron(job.name, job.schedule, { signal: abort.signal }, async () => {
       try {
@@ -60,6 +63,7 @@ export function startBackground(deps: Deps): Background {
     stop: async () => {
       abort.abort();
       arrivals.stop();
+      history.stop();
       await sweeper.stop();
       await notifier.stop();
     },

@@ -4,6 +4,7 @@ import type { Config } from "../config.ts";
 import { backupSchedules } from "./backup_schedule.ts";
 import { AUTH_SCHEDULES } from "../senders/jobs.ts";
 import { SUBSCRIPTION_SCHEDULES } from "../subscriptions/expiry.ts";
+import { AUDIT_SCHEDULES } from "../audit/retention.ts";
 
 /** One scheduled job. */
 export interface Schedule {
@@ -16,6 +17,7 @@ export interface Schedule {
 export const SCHEDULES: readonly Schedule[] = [
   ...AUTH_SCHEDULES,
   ...SUBSCRIPTION_SCHEDULES,
+  ...AUDIT_SCHEDULES,
 ];
 
 /** Every schedule for `config`: the fixed ones, and those its settings turn on (scheduled backups). */

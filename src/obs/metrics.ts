@@ -56,6 +56,12 @@ export class Metrics {
     return { families };
   }
 
+  /** This isolate's snapshot followed by every peer's that answers (the whole process's counters, unmerged). */
+  async snapshots(): Promise<MetricsSnapshot[]> {
+    const peers = this.#peers ? await this.#peers().catch(() => []) : [];
+    return [this.snapshot(), ...peers];
+  }
+
   /** The exposition for the whole process: this isolate merged with every peer that answers. */
   async renderAll(): Promise<string> {
     const peers = this.#peers ? await this.#peers().catch(() => []) : [];

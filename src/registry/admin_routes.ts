@@ -23,9 +23,10 @@ import {
 import { dciRecordOf } from "../registries/records.ts";
 import { profileOf, socialRegistry } from "../registries/index.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
-import { listEventsAfter } from "./events.ts";
+import { listEventsAfter, listRecentEvents } from "./events.ts";
 import { wakeNotifier } from "../subscriptions/notifier.ts";
 import { stmt } from "../db/statements.ts";
+import { browseRegistrants, MAX_BROWSE_QUERY } from "./browse.ts";
 
 const ID = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).openapi({ example: "DP1-00000001" });
 const REGISTRY = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/).openapi({ example: "crvs" });
@@ -116,6 +117,16 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
             }),
             limit: z.coerce.number().int().min(1).max(500).default(50),
             before: z.coerce.number().int().min(1).optional().openapi({ description: "cursor: row id" }),
+            q: z.string().min(1).max(MAX_BROWSE_QUERY).optional().openapi({
+              description: "search: the id or an identifier value exactly, or a family name prefix " +
+                '("Given Surname": both prefixes); answers items and next_after',
+            }),
+            after: z.string().max(400).optional().openapi({
+              description: "cursor of a q search: next_after",
+            }),
+            counts: z.enum(["true", "false"]).default("true").openapi({
+              description: "false: leave out the counts (they read every row of the registry)",
+            }),
           }),
         },
         responses: { 200: json(z.record(z.string(), z.unknown()), "A page of registrants and the counts") },
@@ -123,6 +134,10 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
       (c) => {
         const profile = registryOf(c.req.valid("param"));
         const q = c.req.valid("query");
+        if (q.q !== undefined) {
+          const page = browseRegistrants(deps.db, profile, q.q, { after: q.after, limit: q.limit });
+          return c.json({ items: page.items.map((r) => view(deps, r)), next_after: page.next_after }, 200);
+        }
         const rows = stmt(
           deps.db,
           `${REGISTRANT_SELECT} WHERE r.registry = ? AND r.deleted_at IS NULL
@@ -136,7 +151,8 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
         ) as Array<{ id: number; data: string; deleted_at: null }>;
         const items = rows.map((r) => view(deps, fromRow(r)));
         const next = rows.length === q.limit ? Number(rows[rows.length - 1].id) : null;
-        return c.json({ counts: registrantCounts(deps.db, profile.name), items, next_before: next }, 200);
+        const counts = q.counts === "true" ? registrantCounts(deps.db, profile.name) : undefined;
+        return c.json({ ...(counts ? { counts } : {}), items, next_before: next }, 200);
       },
     );
     app.openapi(
@@ -257,14 +273,30 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
           query: z.object({
             after: z.coerce.number().int().min(0).default(0),
             limit: z.coerce.number().int().min(1).max(1000).default(100),
+            ...(scoped
+              ? {
+                recent: z.enum(["true", "false"]).default("false").openapi({
+                  description: "newest first, paged by `before` (answers next_before) instead of `after`",
+                }),
+                before: z.coerce.number().int().min(1).optional(),
+              }
+              : {}),
           }),
         },
-        responses: { 200: json(z.record(z.string(), z.unknown()), "Events, oldest first") },
+        responses: {
+          200: json(z.record(z.string(), z.unknown()), "Events, oldest first (or newest: recent)"),
+        },
       }),
       (c) => {
         const param = c.req.valid("param") as { registry?: string };
         const registry = param.registry === undefined ? undefined : registryOf(param).name;
-        const q = c.req.valid("query");
+        const q = c.req.valid("query") as { after: number; limit: number; recent?: string; before?: number };
+        if (registry !== undefined && q.recent === "true") {
+          const events = listRecentEvents(deps.db, registry, { beforeId: q.before, limit: q.limit })
+            .map(({ registrant: _r, ...e }) => e);
+          const next = events.length === q.limit ? events[events.length - 1].id : null;
+          return c.json({ events, next_before: next }, 200);
+        }
         const events = listEventsAfter(deps.db, q.after, { limit: q.limit, registry })
           .map(({ registrant: _r, ...e }) => e);
         return c.json({ events, next_after: events.at(-1)?.id ?? q.after }, 200);

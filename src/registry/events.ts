@@ -74,7 +74,30 @@ export function listEventsAfter(
         db,
         `SELECT ${EVENT_COLUMNS} FROM registry_events e WHERE e.id > ? AND e.registry = ? ORDER BY e.id LIMIT ?+0`,
       ).all(afterId, options.registry, limit)) as Array<Record<string, string | number>>;
-  return rows.map((r) => ({
+  return rows.map(eventOf);
+}
+
+/**
+ * A registry's events with id < `beforeId`, newest first (the console's recent changes): keyset pages that
+ * read backwards from the newest event.
+ */
+export function listRecentEvents(
+  db: Db,
+  registry: string,
+  options: { beforeId?: number; limit?: number } = {},
+): RegistryEvent[] {
+  const limit = Math.max(1, Math.min(options.limit ?? 50, 1000));
+  const rows = stmt(
+    db,
+    `SELECT ${EVENT_COLUMNS} FROM registry_events e WHERE e.id < ? AND e.registry = ? ORDER BY e.id DESC LIMIT ?+0`,
+  ).all(options.beforeId ?? Number.MAX_SAFE_INTEGER, registry, limit) as Array<
+    Record<string, string | number>
+  >;
+  return rows.map(eventOf);
+}
+
+function eventOf(r: Record<string, string | number>): RegistryEvent {
+  return {
     id: Number(r.id),
     registry: String(r.registry),
     eventType: r.event_type as RegistryEventType,
@@ -82,7 +105,7 @@ export function listEventsAfter(
     registrantId: Number(r.registrant_id),
     ...snapshotOf(String(r.snapshot)),
     createdAt: String(r.created_at),
-  }));
+  };
 }
 
 /** The id of the newest event (0 when none): a new subscription's starting cursor. */

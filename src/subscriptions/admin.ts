@@ -5,6 +5,7 @@ import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { MAX_SENDER_ID } from "../dci/limits.ts";
 import { DateTime } from "../dci/schemas.ts";
+import { REGISTRIES } from "../dci/registry_router.ts";
 import { listSubscriptions, SUBSCRIPTION_STATES, type SubscriptionRow } from "./store.ts";
 import { listNotifications, NOTIFICATION_STATUSES } from "./notifications.ts";
 import {
@@ -38,11 +39,20 @@ const list = createRoute({
     query: z.object({
       state: z.enum(SUBSCRIPTION_STATES).optional(),
       sender_id: z.string().max(MAX_SENDER_ID).optional(),
+      registry: z.enum(REGISTRIES).optional(),
+      before: z.coerce.number().int().min(1).optional().openapi({
+        description: "keyset cursor: next_before",
+      }),
       limit: z.coerce.number().int().min(1).max(500).default(50),
       offset: z.coerce.number().int().min(0).default(0),
     }),
   },
-  responses: { 200: json(z.object({ items: z.array(Item) }), "A page of subscriptions") },
+  responses: {
+    200: json(
+      z.object({ items: z.array(Item), next_before: z.number().nullable() }),
+      "A page of subscriptions",
+    ),
+  },
 });
 
 const show = createRoute({
@@ -138,12 +148,25 @@ const notifications = createRoute({
       status: z.enum(NOTIFICATION_STATUSES).optional(),
       since: DateTime.optional(),
       until: DateTime.optional(),
+      before: z.coerce.number().int().min(1).optional().openapi({
+        description: "keyset cursor: next_before",
+      }),
       limit: z.coerce.number().int().min(1).max(500).default(50),
       offset: z.coerce.number().int().min(0).default(0),
     }),
   },
-  responses: { 200: json(z.object({ items: z.array(Item) }), "A page of notifications") },
+  responses: {
+    200: json(
+      z.object({ items: z.array(Item), next_before: z.number().nullable() }),
+      "A page of notifications",
+    ),
+  },
 });
+
+/** The keyset cursor after a full page (its last row's id), null after the last page. */
+function nextBefore(rows: ReadonlyArray<{ id: number }>, limit: number): number | null {
+  return rows.length === limit ? Number(rows[rows.length - 1].id) : null;
+}
 
 function toHttp(err: unknown): never {
   if (err instanceof SeedError) {
@@ -191,10 +214,12 @@ export function subscriptionAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): v
     const rows = listSubscriptions(deps.db, {
       state: q.state,
       sender: q.sender_id,
+      registry: q.registry,
+      before: q.before,
       limit: q.limit,
       offset: q.offset,
     });
-    return c.json({ items: rows.map(subscriptionView) }, 200);
+    return c.json({ items: rows.map(subscriptionView), next_before: nextBefore(rows, q.limit) }, 200);
   });
   app.openapi(show, (c) => c.json(guarded(deps, c.req.valid("param").code, view(showSubscription)), 200));
   app.openapi(
@@ -231,9 +256,10 @@ export function subscriptionAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): v
       status: q.status,
       since: q.since ? new Date(q.since).toISOString() : undefined,
       until: q.until ? new Date(q.until).toISOString() : undefined,
+      before: q.before,
       limit: q.limit,
       offset: q.offset,
     });
-    return c.json({ items }, 200);
+    return c.json({ items, next_before: nextBefore(items, q.limit) }, 200);
   });
 }

@@ -209,6 +209,8 @@ export interface NotificationFilter {
   status?: string;
   since?: string;
   until?: string;
+  /** Only ids below this (keyset cursor, newest first). */
+  before?: number;
   limit?: number;
   offset?: number;
 }
@@ -222,6 +224,7 @@ export function listNotifications(db: Db, f: NotificationFilter = {}): Notificat
   if (f.status) (where.push("n.status = ?"), params.push(f.status));
   if (f.since) (where.push("n.created_at >= ?"), params.push(f.since));
   if (f.until) (where.push("n.created_at < ?"), params.push(f.until));
+  if (f.before !== undefined) (where.push("n.id < ?"), params.push(f.before));
   params.push(Math.max(1, Math.min(f.limit ?? 100, 1000)), Math.max(0, f.offset ?? 0));
   return stmt(
     db,

@@ -166,6 +166,9 @@ export function getSubscriptionById(db: Db, id: number): SubscriptionRow | undef
 export interface SubscriptionFilter {
   sender?: string;
   state?: string;
+  registry?: string;
+  /** Only ids below this (keyset cursor, newest first). */
+  before?: number;
   limit?: number;
   offset?: number;
 }
@@ -176,6 +179,8 @@ export function listSubscriptions(db: Db, f: SubscriptionFilter = {}): Subscript
   const params: Array<string | number> = [];
   if (f.sender) (where.push("sender_id = ?"), params.push(f.sender));
   if (f.state) (where.push("state = ?"), params.push(f.state));
+  if (f.registry) (where.push("registry = ?"), params.push(f.registry));
+  if (f.before !== undefined) (where.push("id < ?"), params.push(f.before));
   params.push(Math.max(1, Math.min(f.limit ?? 100, 1000)), Math.max(0, f.offset ?? 0));
   return stmt(
     db,

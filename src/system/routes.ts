@@ -21,7 +21,7 @@ const Readiness = z.object({
   }),
   storage: z.object({ full_since: z.string(), error: z.string() }).optional(),
 }).openapi("Readiness");
-const readiness = (description: string) => ({
+const readinessAnswer = (description: string) => ({
   description,
   content: { "application/json": { schema: Readiness } },
 });
@@ -39,8 +39,8 @@ const readyRoute = createRoute({
   path: "/readyz",
   summary: "Readiness: the database and KV answer and the disk takes writes",
   responses: {
-    200: readiness("Ready"),
-    503: readiness("Not ready: unavailable (database or KV) or degraded (storage full)"),
+    200: readinessAnswer("Ready"),
+    503: readinessAnswer("Not ready: unavailable (database or KV) or degraded (storage full)"),
   },
 });
 const metricsRoute = createRoute({
@@ -95,32 +95,8 @@ export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
   app.openapi(healthRoute, (c) => c.json({ status: "ok" as const, version: VERSION }, 200));
   registerProcessGauges(deps);
   app.openapi(readyRoute, async (c) => {
-    const checks = { database: "ok", kv: "ok", storage: "ok" } as z.infer<typeof Readiness>["checks"];
-    try {
-      stmt(deps.db, "SELECT 1").get();
-      checks.database = "ok";
-    } catch {
-      checks.database = "failed";
-    }
-    try {
-      await deps.kv.get(["readyz"]);
-      checks.kv = "ok";
-    } catch {
-      checks.kv = "failed";
-    }
-    // A full disk leaves reads working but fails every write (each signed request writes its rate count):
-    // "degraded", 503, until a write succeeds again.
-    const full = storageFull(deps.db);
-    checks.storage = full ? "full" : "ok";
-    const status: z.infer<typeof Readiness>["status"] = checks.database !== "ok" || checks.kv !== "ok"
-      ? "unavailable"
-      : full
-      ? "degraded"
-      : "ok";
-    const body = full
-      ? { status, checks, storage: { full_since: full.since, error: full.error } }
-      : { status, checks };
-    return c.json(body, status === "ok" ? 200 : 503);
+    const body = await readiness(deps);
+    return c.json(body, body.status === "ok" ? 200 : 503);
   });
   if (deps.config.metricsListen) return app; // /metrics has a listener of its own (src/obs/metrics_access.ts)
   app.openapi(metricsRoute, async (c) => {
@@ -132,4 +108,33 @@ export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
     return c.body(await deps.metrics.renderAll(), 200) as never;
   });
   return app;
+}
+
+/** What /readyz answers (and the console's dashboard shows): database, KV and storage checks and the verdict. */
+export async function readiness(deps: Deps): Promise<z.infer<typeof Readiness>> {
+  const checks = { database: "ok", kv: "ok", storage: "ok" } as z.infer<typeof Readiness>["checks"];
+  try {
+    stmt(deps.db, "SELECT 1").get();
+    checks.database = "ok";
+  } catch {
+    checks.database = "failed";
+  }
+  try {
+    await deps.kv.get(["readyz"]);
+    checks.kv = "ok";
+  } catch {
+    checks.kv = "failed";
+  }
+  // A full disk leaves reads working but fails every write (each signed request writes its rate count):
+  // "degraded", 503, until a write succeeds again.
+  const full = storageFull(deps.db);
+  checks.storage = full ? "full" : "ok";
+  const status: z.infer<typeof Readiness>["status"] = checks.database !== "ok" || checks.kv !== "ok"
+    ? "unavailable"
+    : full
+    ? "degraded"
+    : "ok";
+  return full
+    ? { status, checks, storage: { full_since: full.since, error: full.error } }
+    : { status, checks };
 }

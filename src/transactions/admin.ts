@@ -4,6 +4,7 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { MAX_SENDER_ID } from "../dci/limits.ts";
+import { DateTime } from "../dci/schemas.ts";
 import { TXN_ACTIONS, TXN_STATES } from "./states.ts";
 import { detail, findTxn, listTxns, retryCallback, retryRefusalMessage, summarize } from "./operations.ts";
 
@@ -21,6 +22,9 @@ const list = createRoute({
       action: z.enum(TXN_ACTIONS).optional(),
       sender_id: z.string().max(MAX_SENDER_ID).optional(),
       transaction_id: z.string().max(99).optional(),
+      registry: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).optional(),
+      since: DateTime.optional(),
+      until: DateTime.optional(),
       before: z.coerce.number().int().min(1).optional(),
       limit: z.coerce.number().int().min(1).max(500).default(50),
     }),
@@ -70,6 +74,9 @@ export function transactionAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): vo
         action: q.action,
         senderId: q.sender_id,
         transactionId: q.transaction_id,
+        registry: q.registry,
+        since: q.since ? new Date(q.since).toISOString() : undefined,
+        until: q.until ? new Date(q.until).toISOString() : undefined,
         before: q.before,
         limit: q.limit,
       }),

@@ -388,6 +388,10 @@ export interface TxnFilter {
   senderId?: string;
   action?: string;
   transactionId?: string;
+  registry?: string;
+  /** Created at or after / before these ISO times. */
+  since?: string;
+  until?: string;
   /** Only ids below this (cursor, newest first). */
   before?: number;
   limit: number;
@@ -406,6 +410,9 @@ export function listTransactions(db: Db, f: TxnFilter): TxnRow[] {
   add("sender_id = ?", f.senderId);
   add("action = ?", f.action);
   add("transaction_id = ?", f.transactionId);
+  add("registry = ?", f.registry);
+  add("created_at >= ?", f.since);
+  add("created_at < ?", f.until);
   add("id < ?", f.before);
   const sql = `SELECT * FROM transactions ${where.length ? "WHERE " + where.join(" AND ") : ""}
     ORDER BY id DESC LIMIT ?+0`;

@@ -1,0 +1,216 @@
+/**
+ * The audit log (migration 0018): every admin write, whatever it came through (admin API, CLI, console), is
+ * recorded by `recordAudit` with who, what, on which target and when. The detail is bounded and built only from
+ * field names and an allowlist of values that are never secret (see `auditDetail`).
+ */
+import type { Db } from "../db/sqlite.ts";
+import { stmt } from "../db/statements.ts";
+
+/** Where a write came from. */
+export type AuditSource = "api" | "cli" | "console";
+
+/** Who wrote: an admin token (by id), the DCI_ADMIN_TOKEN (its id), or a local command (the OS user). */
+export interface AuditActor {
+  kind: "token" | "env" | "cli";
+  id: string;
+}
+
+/** One write to record. */
+export interface AuditEntry {
+  source: AuditSource;
+  actor: AuditActor;
+  /** `area.verb`, e.g. `sender.create`, `subscription.approve`. */
+  action: string;
+  target?: { kind: string; id?: string | null };
+  detail?: Record<string, unknown>;
+}
+
+/** One recorded write as lists and exports show it. */
+export interface AuditRow {
+  id: number;
+  at: string;
+  source: AuditSource;
+  actor_kind: AuditActor["kind"];
+  actor: string;
+  action: string;
+  target_kind: string | null;
+  target_id: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** Filters of `listAudit`; `before` is the keyset cursor (an id from `next_before`). */
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  targetKind?: string;
+  targetId?: string;
+  source?: AuditSource;
+  /** ISO timestamps, inclusive `since`, exclusive `until`. */
+  since?: string;
+  until?: string;
+  before?: number;
+  limit?: number;
+}
+
+/** Longest stored detail (JSON characters); a larger one keeps only its field names. */
+export const MAX_DETAIL_CHARS = 1024;
+const MAX_TEXT = 200;
+
+/** Records one admin write; returns its id. */
+export function recordAudit(db: Db, entry: AuditEntry, nowMs: number): number {
+  const r = stmt(
+    db,
+    `INSERT INTO audit_log (at, source, actor_kind, actor, action, target_kind, target_id, detail)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    new Date(nowMs).toISOString(),
+    entry.source,
+    entry.actor.kind,
+    clip(entry.actor.id),
+    clip(entry.action),
+    entry.target ? clip(entry.target.kind) : null,
+    entry.target?.id ? clip(entry.target.id) : null,
+    boundedJson(entry.detail ?? {}),
+  );
+  return Number(r.lastInsertRowid);
+}
+
+/**
+ * A page of the log, newest first, and the cursor of the next page (null at the end). Every filter is a fixed
+ * SQL fragment with a bound parameter, so the planner can use the index of the one given.
+ */
+export function listAudit(
+  db: Db,
+  filter: AuditFilter = {},
+): { items: AuditRow[]; next_before: number | null } {
+  const where: string[] = ["id < ?"];
+  const args: (string | number)[] = [filter.before ?? Number.MAX_SAFE_INTEGER];
+  const add = (sql: string, value: string | undefined) => {
+    if (value === undefined || value === "") return;
+    where.push(sql);
+    args.push(value);
+  };
+  add("actor = ?", filter.actor);
+  add("action = ?", filter.action);
+  add("target_kind = ?", filter.targetKind);
+  add("target_id = ?", filter.targetId);
+  add("source = ?", filter.source);
+  add("at >= ?", filter.since);
+  add("at < ?", filter.until);
+  const limit = Math.min(Math.max(filter.limit ?? 50, 1), 1000);
+  const rows = stmt(
+    db,
+    `SELECT * FROM audit_log WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?+0`,
+  ).all(...args, limit + 1) as unknown as Array<Omit<AuditRow, "detail"> & { detail: string }>;
+  const page = rows.slice(0, limit).map((r) => ({ ...r, detail: JSON.parse(r.detail) }));
+  return { items: page, next_before: rows.length > limit ? page[page.length - 1].id : null };
+}
+
+/** Every row matching `filter`, newest first, read page by page (for exports). */
+export function* eachAudit(db: Db, filter: Omit<AuditFilter, "limit">): Generator<AuditRow> {
+  let before = filter.before;
+  while (true) {
+    const page = listAudit(db, { ...filter, before, limit: 1000 });
+    yield* page.items;
+    if (page.next_before === null) return;
+    before = page.next_before;
+  }
+}
+
+/** Deletes rows older than `cutoffMs`, in short batches so writers are not held up; returns how many. */
+export function purgeAudit(db: Db, cutoffMs: number): number {
+  const cutoff = new Date(cutoffMs).toISOString();
+  const del = stmt(
+    db,
+    "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY id LIMIT 5000)",
+  );
+  let total = 0;
+  while (true) {
+    const n = Number(del.run(cutoff).changes);
+    total += n;
+    if (n < 5000) return total;
+  }
+}
+
+/**
+ * Field names whose values may be recorded: settings and identifiers, never secrets. Anything else (tokens,
+ * client secrets, keys, PEM/JWK material, outbound auth, URLs that may carry credentials) is recorded by name only.
+ */
+const SAFE_VALUES = new Set([
+  "name",
+  "role",
+  "state",
+  "scopes",
+  "sender_id",
+  "key_id",
+  "client_id",
+  "code",
+  "registry",
+  "record_type",
+  "alg",
+  "limit_minute",
+  "limit_day",
+  "auto_approve_subscriptions",
+  "signature_policy",
+  "signature_max_window_seconds",
+  "test_mode",
+  "lenient",
+  "callback_url_mode",
+  "format",
+  "status",
+  "read",
+  "accepted",
+  "rejected",
+  "created",
+]);
+
+/**
+ * The detail of a write from its input (a JSON body or CLI options): `fields` lists every name given, and each
+ * allowlisted name's value (clipped) is kept; `extra` adds values the caller knows are safe (e.g. a status).
+ */
+export function auditDetail(
+  input: unknown,
+  extra: Record<string, unknown> = {},
+  options: { values?: boolean } = {},
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (input && typeof input === "object" && !Array.isArray(input)) {
+    const names = Object.keys(input).slice(0, 32).map((k) => k.replace(/-/g, "_"));
+    if (names.length > 0) out.fields = names.map(clip);
+    for (const [k, v] of Object.entries(input as Record<string, unknown>).slice(0, 32)) {
+      const name = k.replace(/-/g, "_");
+      if (options.values !== false && SAFE_VALUES.has(name)) out[name] = safeValue(v);
+    }
+    if (options.values === false) return addExtra(out, extra);
+    const auth = (input as Record<string, unknown>).outbound_auth;
+    if (auth && typeof auth === "object" && typeof (auth as { type?: unknown }).type === "string") {
+      out.outbound_auth_type = clip((auth as { type: string }).type);
+    }
+  }
+  return addExtra(out, extra);
+}
+
+function addExtra(out: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(extra)) out[k] = safeValue(v);
+  return out;
+}
+
+function safeValue(v: unknown): unknown {
+  if (typeof v === "string") return clip(v);
+  if (typeof v === "number" || typeof v === "boolean" || v === null) return v;
+  if (Array.isArray(v)) return v.slice(0, 16).map((x) => (typeof x === "string" ? clip(x) : safeValue(x)));
+  return "[object]";
+}
+
+function clip(s: string): string {
+  return s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}…` : s;
+}
+
+function boundedJson(detail: Record<string, unknown>): string {
+  const text = JSON.stringify(detail);
+  if (text.length <= MAX_DETAIL_CHARS) return text;
+  return JSON.stringify({ fields: Object.keys(detail).slice(0, 32), truncated: true }).slice(
+    0,
+    MAX_DETAIL_CHARS,
+  );
+}

@@ -1,0 +1,75 @@
+/** The one middleware that audits admin API writes: after a write succeeds, one row names who did what to what. */
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "../http/context.ts";
+import type { Deps } from "../deps.ts";
+import { type AuditActor, auditDetail, type AuditSource, recordAudit } from "./log.ts";
+import { API_ACTIONS, type IdSource } from "./api_actions.ts";
+
+const READS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Records every successful (status < 400) non-read request of the router it is mounted on. `actor` says who
+ * the request was authenticated as (set by the authentication in front of it); `prefix` is the router's mount
+ * path, removed from the matched route before it is looked up in API_ACTIONS.
+ */
+export function auditWrites(
+  deps: Deps,
+  options: { source: AuditSource; prefix: string; actor: (c: Context<AppEnv>) => AuditActor | undefined },
+): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    if (READS.has(c.req.method) || c.res.status >= 400) return;
+    const actor = options.actor(c);
+    if (!actor) return;
+    const route = c.req.routePath.startsWith(options.prefix)
+      ? c.req.routePath.slice(options.prefix.length)
+      : c.req.routePath;
+    const key = `${c.req.method} ${route}`;
+    const known = API_ACTIONS[key];
+    const body = await jsonBody(c);
+    const id = known?.id ? await targetId(c, known.id, body) : undefined;
+    const registry = c.req.param("registry");
+    try {
+      recordAudit(deps.db, {
+        source: options.source,
+        actor,
+        action: known?.action ?? key,
+        target: known ? { kind: known.target, id } : undefined,
+        detail: auditDetail(body, { status: c.res.status, ...(registry ? { registry } : {}) }, {
+          values: known?.values,
+        }),
+      }, deps.clock.now());
+    } catch (err) {
+      // The write is done and answered; a failed audit insert is logged loudly rather than turning it into a 500.
+      deps.log.error("audit record failed", { action: key, err });
+    }
+  };
+}
+
+/** The request's JSON body as the handler read it (Hono keeps the parsed body), or undefined. */
+async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
+  if (!(c.req.header("content-type") ?? "").includes("json")) return undefined;
+  try {
+    return await c.req.json();
+  } catch {
+    return undefined;
+  }
+}
+
+async function targetId(c: Context<AppEnv>, from: IdSource, body: unknown): Promise<string | undefined> {
+  if ("param" in from) return c.req.param(from.param);
+  if ("params" in from) return `${c.req.param(from.params[0])}/${c.req.param(from.params[1])}`;
+  if ("body" in from) return stringField(body, from.body);
+  // The answer may carry a secret (a new client's): only the one named field is read from it.
+  if (!(c.res.headers.get("content-type") ?? "").includes("json")) return undefined;
+  try {
+    return stringField(await c.res.clone().json(), from.answer);
+  } catch {
+    return undefined;
+  }
+}
+
+function stringField(obj: unknown, name: string): string | undefined {
+  const v = obj && typeof obj === "object" ? (obj as Record<string, unknown>)[name] : undefined;
+  return typeof v === "string" || typeof v === "number" ? String(v) : undefined;
+}

@@ -1,0 +1,76 @@
+/** Login (an admin or viewer token, verified like the admin API's) and logout. */
+import type { Hono } from "hono";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Deps } from "../deps.ts";
+import { verifyAdminToken } from "../admin/tokens.ts";
+import { type ConsoleEnv, href } from "./context.ts";
+import { clearSessionCookie, loginCookie, setLoginCookie, setSessionCookie } from "./cookies.ts";
+import { createSession, csrfMatches, endSession } from "./session.ts";
+import { Flash } from "./components.tsx";
+
+/** GET/POST /console/login and POST /console/logout. */
+export function loginRoutes(app: Hono<ConsoleEnv>, deps: Deps): void {
+  app.get("/login", (c) => {
+    if (c.get("session")) return c.redirect(href(c, ""), 303);
+    const nonce = randomBytes(32).toString("base64url");
+    setLoginCookie(c, deps, nonce);
+    return c.render(<LoginForm nonce={nonce} />, { title: "Log in" });
+  });
+  app.post("/login", async (c) => {
+    const body = await c.req.parseBody();
+    const cookie = loginCookie(c);
+    if (!cookie || !sameText(cookie, body._csrf)) {
+      c.status(403);
+      return c.render(
+        <LoginForm nonce="" error="The login form expired or was not sent from this page: reload it." />,
+        {
+          title: "Log in",
+        },
+      );
+    }
+    const token = typeof body.token === "string" ? body.token.trim() : "";
+    const info = token.length > 0 && token.length <= 512
+      ? await verifyAdminToken(deps.db, token, { envToken: deps.config.adminToken })
+      : undefined;
+    if (!info) {
+      c.status(401);
+      return c.render(<LoginForm nonce={cookie} error="That token is not a valid admin or viewer token." />, {
+        title: "Log in",
+      });
+    }
+    const { id } = createSession(deps, info.id);
+    setSessionCookie(c, deps, id);
+    deps.log.info("console login", { admin_token_id: info.id, role: info.role });
+    return c.redirect(href(c, ""), 303);
+  });
+  app.post("/logout", async (c) => {
+    const session = c.get("session");
+    const body = await c.req.parseBody();
+    if (session && csrfMatches(session, body._csrf)) endSession(deps, session.id);
+    clearSessionCookie(c, deps);
+    return c.redirect(href(c, "login"), 303);
+  });
+}
+
+function LoginForm(props: { nonce: string; error?: string }) {
+  return (
+    <div class="login">
+      {props.error && <Flash kind="error" text={props.error} />}
+      <form method="post" action="login" class="stack" aria-label="Log in">
+        <input type="hidden" name="_csrf" value={props.nonce} />
+        <label>
+          Admin or viewer token
+          <span class="hint">Created with `dci-server admin-token create`, or DCI_ADMIN_TOKEN.</span>
+          <input type="password" name="token" autocomplete="off" required maxlength={512} autofocus />
+        </label>
+        <button type="submit">Log in</button>
+      </form>
+    </div>
+  );
+}
+
+function sameText(a: string, b: unknown): boolean {
+  if (typeof b !== "string" || b.length > 100) return false;
+  const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+  return timingSafeEqual(digest(a), digest(b));
+}

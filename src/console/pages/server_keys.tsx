@@ -1,0 +1,128 @@
+/**
+ * Server signing keys: rotate (a new Ed25519 or RSA key signs; the old one stays published), and retire a
+ * published key, with a warning (and an explicit "retire anyway") while access tokens it signed are valid.
+ */
+import type { Hono } from "hono";
+import type { Deps } from "../../deps.ts";
+import { KeyError, type KeyInfo } from "../../keys/server_keys.ts";
+import type { ConsoleEnv } from "../context.ts";
+import { Select, Table, WriteForm } from "../components.tsx";
+import { consoleWrite, FormError, formText } from "../write.ts";
+
+/**
+ * Until when access tokens signed by each key may still be valid: a key signs until the next key is created,
+ * and a token lives DCI_TOKEN_TTL_SECONDS. Keys that never stopped signing (the active one) are left out.
+ */
+export function tokensValidUntil(keys: KeyInfo[], ttlSeconds: number): Map<string, number> {
+  // `keys` is newest first (ServerKeys.list(), ties broken by insertion order): each key stopped signing when
+  // the one before it in the list was created.
+  const out = new Map<string, number>();
+  for (let i = 1; i < keys.length; i++) {
+    out.set(keys[i].key_id, Date.parse(keys[i - 1].created_at) + ttlSeconds * 1000);
+  }
+  return out;
+}
+
+function warningFor(key: KeyInfo, until: number | undefined, now: number): string | undefined {
+  if (key.status !== "published" || until === undefined || until <= now) return undefined;
+  return `Access tokens signed with ${key.key_id} stay valid until ${new Date(until).toISOString()}: ` +
+    "retiring it now makes them fail verification.";
+}
+
+/** GET /console/server-keys, POST rotate and retire. */
+export function serverKeyPages(app: Hono<ConsoleEnv>, deps: Deps): void {
+  app.get("/server-keys", (c) => {
+    const keys = deps.keys.list();
+    const until = tokensValidUntil(keys, deps.config.tokenTtlSeconds);
+    const now = deps.clock.now();
+    return c.render(
+      <>
+        <Table
+          caption="Server keys"
+          rows={keys}
+          columns={[
+            { title: "Key id", cell: (k) => <span class="mono">{k.key_id}</span> },
+            { title: "Algorithm", cell: (k) => k.alg },
+            { title: "Status", cell: (k) => k.status + (k.retired_at ? ` ${k.retired_at}` : "") },
+            { title: "Created", cell: (k) => k.created_at },
+            { title: "kid", cell: (k) => <span class="mono">{k.kid}</span> },
+            {
+              title: "Actions",
+              cell: (k) => {
+                if (k.status !== "published") return null;
+                const warning = warningFor(k, until.get(k.key_id), now);
+                return (
+                  <WriteForm
+                    action={`server-keys/${k.key_id}/retire`}
+                    class="inline"
+                    confirm={warning ?? `Retire ${k.key_id}? It is no longer published.`}
+                  >
+                    {warning && (
+                      <>
+                        <p class="warning" role="note">{warning}</p>
+                        <label class="check">
+                          <input type="checkbox" name="force" />
+                          Retire anyway
+                        </label>
+                      </>
+                    )}
+                    <button type="submit" class="danger">Retire</button>
+                  </WriteForm>
+                );
+              },
+            },
+          ]}
+        />
+        <WriteForm
+          action="server-keys/rotate"
+          label="Rotate the signing key"
+          confirm="Make a new key the signer? The current one stays published until you retire it."
+        >
+          <h2>Rotate</h2>
+          <Select
+            label="Algorithm of the new key"
+            name="alg"
+            options={["ed25519", "rsa-sha256"]}
+            value="ed25519"
+          />
+          <div class="actions">
+            <button type="submit">Rotate signing key</button>
+          </div>
+        </WriteForm>
+      </>,
+      { title: "Server keys" },
+    );
+  });
+  app.post("/server-keys/rotate", async (c) => {
+    const body = await c.req.parseBody();
+    return consoleWrite(c, deps, { action: "server_key.rotate", target: "", to: "server-keys" }, () => {
+      const alg = formText(body, "alg", 20);
+      if (alg !== "ed25519" && alg !== "rsa-sha256") throw new FormError("alg must be ed25519 or rsa-sha256");
+      const info = deps.keys.rotate(alg);
+      return {
+        target: info.key_id,
+        detail: { alg },
+        flash: { kind: "ok", text: `${info.key_id} (${alg}) now signs.` },
+      };
+    });
+  });
+  app.post("/server-keys/:id/retire", async (c) => {
+    const id = c.req.param("id");
+    const body = await c.req.parseBody();
+    return consoleWrite(c, deps, { action: "server_key.retire", target: id, to: "server-keys" }, () => {
+      const keys = deps.keys.list();
+      const key = keys.find((k) => k.key_id === id);
+      if (!key) throw new KeyError(`Key "${id}" does not exist`);
+      const warning = warningFor(
+        key,
+        tokensValidUntil(keys, deps.config.tokenTtlSeconds).get(id),
+        deps.clock.now(),
+      );
+      if (warning && body.force !== "on") {
+        throw new FormError(`${warning} Tick "Retire anyway" to retire it.`);
+      }
+      deps.keys.retire(id);
+      return { detail: { forced: Boolean(warning) }, flash: { kind: "ok", text: `Retired ${id}.` } };
+    });
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * The operator console at /console: server-rendered pages (Hono JSX, htmx), logged in with an admin or viewer
+ * token. Order of the gates: assets (public, immutable), login/logout, then a session is required, and every
+ * POST must carry the session's CSRF token and come from an admin session, whatever it posts.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { jsxRenderer } from "hono/jsx-renderer";
+import type { Deps } from "../deps.ts";
+import { assetNamed } from "./assets.ts";
+import { baseOf, type ConsoleEnv, href } from "./context.ts";
+import { errorPage } from "./error_page.tsx";
+import { consoleLayout } from "./layout.tsx";
+import { readSessionCookie } from "./cookies.ts";
+import { loginRoutes } from "./login.tsx";
+import { csrfMatches, takeForThisPage } from "./session.ts";
+import { dashboardPage } from "./pages/dashboard.tsx";
+import { adminTokenPages } from "./pages/admin_tokens.tsx";
+import { transactionPages } from "./pages/transactions.tsx";
+import { auditPages } from "./pages/audit.tsx";
+import { subscriptionPages } from "./pages/subscriptions.tsx";
+import { registryPages } from "./pages/registry.tsx";
+import { senderPages } from "./pages/senders.tsx";
+import { oauthClientPages } from "./pages/oauth_clients.tsx";
+import { serverKeyPages } from "./pages/server_keys.tsx";
+
+/** The console's strict policy: only this origin's scripts, styles and forms; no inline anything; no framing. */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+  "base-uri 'none'",
+].join("; ");
+
+/** Adds one area's pages to the console (paths relative to the console root). */
+export type ConsoleModule = (app: Hono<ConsoleEnv>, deps: Deps) => void;
+
+/** The console's page modules; each adds its line to nav.ts too. */
+const MODULES: readonly ConsoleModule[] = [
+  dashboardPage,
+  senderPages,
+  oauthClientPages,
+  serverKeyPages,
+  adminTokenPages,
+  transactionPages,
+  subscriptionPages,
+  registryPages,
+  auditPages,
+];
+
+/** POST paths a viewer may use (logging out writes nothing an admin token guards). */
+const VIEWER_POSTS = new Set(["/console/logout"]);
+
+/** The console's router, mounted at /console. */
+export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
+  const app = new Hono<ConsoleEnv>();
+  app.get("/assets/:name", (c) => {
+    const asset = assetNamed(c.req.param("name"));
+    if (!asset) return c.text("Not found", 404);
+    return c.body(asset.body, 200, {
+      "content-type": asset.type,
+      "cache-control": "public, max-age=31536000, immutable",
+    });
+  });
+  app.use("*", async (c, next) => {
+    c.set("base", baseOf(c.req.path));
+    const session = readSessionCookie(c, deps);
+    c.set("session", session);
+    if (session && c.req.method === "GET") c.set("once", takeForThisPage(deps, session));
+    await next();
+    c.res.headers.set("Content-Security-Policy", CONSOLE_CSP);
+    if (!c.res.headers.has("cache-control")) c.res.headers.set("cache-control", "no-store");
+  });
+  app.use("*", jsxRenderer(consoleLayout(), { docType: true }));
+  loginRoutes(app, deps);
+  app.use("*", async (c, next) => {
+    const session = c.get("session");
+    if (!session) {
+      if (c.req.method === "GET" || c.req.method === "HEAD") return c.redirect(href(c, "login"), 303);
+      return errorPage(c, 403, "Your session has ended: log in again.");
+    }
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+      const presented = c.req.header("x-csrf-token") ?? await formField(c, "_csrf");
+      if (!csrfMatches(session, presented)) {
+        return errorPage(c, 403, "This form has no valid CSRF token: reload the page and try again.");
+      }
+      if (session.role !== "admin" && !VIEWER_POSTS.has(c.req.path)) {
+        return errorPage(c, 403, `Role "${session.role}" may only read: this change was refused.`);
+      }
+    }
+    await next();
+  });
+  for (const add of MODULES) add(app, deps);
+  app.all("*", (c) => errorPage(c, 404, `There is no console page ${c.req.path}.`));
+  app.onError((err, c) => {
+    deps.log.error("console error", { error: String(err), path: c.req.path });
+    return errorPage(c as Context<ConsoleEnv>, 500, "Something went wrong; the server log has the details.");
+  });
+  return app;
+}
+
+/** A field of a form body (url-encoded or multipart), or undefined. */
+async function formField(c: Context<ConsoleEnv>, name: string): Promise<unknown> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)) return undefined;
+  try {
+    return (await c.req.parseBody())[name];
+  } catch {
+    return undefined;
+  }
+}

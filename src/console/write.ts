@@ -1,0 +1,84 @@
+/**
+ * Console writes: each calls the same service function the admin API calls (never a copy of its logic), records
+ * the session's admin token as the actor in the audit trail, and answers with a redirect (post/redirect/get) to
+ * a page that shows the outcome once. A refusal the operator can fix becomes an error message on that page.
+ */
+import type { Context } from "hono";
+import type { Deps } from "../deps.ts";
+import { recordAudit } from "../admin/audit.ts";
+import { SenderError } from "../senders/store.ts";
+import { DciError } from "../dci/errors.ts";
+import { KeyError } from "../keys/server_keys.ts";
+import { type ConsoleEnv, href } from "./context.ts";
+import { keepForNextPage, type OnceValues } from "./session.ts";
+
+/** What a console write does and where it goes next. */
+export interface WriteSpec {
+  /** Audit verb, e.g. `sender.create`. */
+  action: string;
+  /** Audit target id (may be filled in by the write's result: see `run`'s return value). */
+  target: string;
+  /** Console path (relative to the root) to show after success. */
+  to: string;
+  /** Console path to show after a refusal; defaults to `to`. */
+  back?: string;
+}
+
+/** What a write's body returns: the message and secret to show, and optionally a target id or `to` it decided. */
+export interface WriteResult extends OnceValues {
+  target?: string;
+  to?: string;
+  detail?: Record<string, unknown>;
+}
+
+/**
+ * Runs `run` as the session's admin token, records it, and redirects. Viewer sessions never reach here (the
+ * console refuses their POSTs before any handler), but the role is checked again: the write must not depend on
+ * a middleware's order.
+ */
+export async function consoleWrite(
+  c: Context<ConsoleEnv>,
+  deps: Deps,
+  spec: WriteSpec,
+  run: () => WriteResult | Promise<WriteResult>,
+): Promise<Response> {
+  const session = c.get("session");
+  if (!session || session.role !== "admin") return c.text("Forbidden: this session may only read", 403);
+  let result: WriteResult;
+  try {
+    result = await run();
+  } catch (err) {
+    const text = refusalText(err);
+    if (text === undefined) throw err;
+    keepForNextPage(deps, session, { flash: { kind: "error", text } });
+    return c.redirect(href(c, spec.back ?? spec.to), 303);
+  }
+  recordAudit(deps, {
+    actor: session.tokenId,
+    source: "console",
+    action: spec.action,
+    target: result.target ?? spec.target,
+    detail: result.detail,
+  });
+  keepForNextPage(deps, session, { flash: result.flash, secret: result.secret });
+  return c.redirect(href(c, result.to ?? spec.to), 303);
+}
+
+/** The message of an error the operator can act on (bad input, unknown id, conflict), else undefined. */
+function refusalText(err: unknown): string | undefined {
+  if (err instanceof SenderError) return err.message;
+  if (err instanceof DciError) return err.message;
+  if (err instanceof FormError || err instanceof KeyError) return err.message;
+  return undefined;
+}
+
+/** A form field the console itself refuses (missing, malformed, too long). */
+export class FormError extends Error {}
+
+/** A text field of a parsed form, trimmed; `max` bounds it (FormError when longer). */
+export function formText(body: Record<string, unknown>, name: string, max = 2048): string {
+  const v = body[name];
+  const s = typeof v === "string" ? v.trim() : "";
+  if (s.length > max) throw new FormError(`${name} is longer than ${max} characters`);
+  return s;
+}

@@ -1,0 +1,313 @@
+/**
+ * The audit log through the admin API: every write kind is recorded once it succeeded, with the admin token's
+ * id (or `env` for DCI_ADMIN_TOKEN), never a secret; GET /admin/v1/audit filters and pages by keyset; the CSV
+ * export neutralises formulas; retention deletes what is past DCI_AUDIT_RETENTION_DAYS.
+ */
+import assert from "node:assert/strict";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { Buffer } from "node:buffer";
+import { testDeps } from "../helpers/deps.ts";
+import { createApp } from "../helpers/app.ts";
+import { createAdminToken, ensureEnvAdminToken } from "../../src/admin/tokens.ts";
+import { listAudit, recordAudit } from "../../src/audit/log.ts";
+import { purgeExpiredAudit } from "../../src/audit/retention.ts";
+import { insertTransaction } from "../../src/transactions/store.ts";
+import { createOutboundClient } from "../../src/net/outbound.ts";
+import { offlineResolver } from "../helpers/no_egress.ts";
+
+type Json = Record<string, unknown>;
+const KEK = Buffer.from(randomBytes(32)).toString("base64");
+const BEARER_SECRET = "partner-outbound-bearer-0123456789abcdef";
+const SENDER = "https://audit.example/dci";
+
+async function setup(overrides: Record<string, string> = {}) {
+  const deps = await testDeps({ keyEncryptionKey: KEK, ...overrides });
+  // Callback URLs are checked by resolving their host: answered here, no query sent (and nothing is delivered).
+  deps.http = createOutboundClient(deps.config, {
+    resolver: offlineResolver({ "audit.example": ["192.0.43.10"] }),
+  });
+  const app = createApp(deps);
+  const admin = await createAdminToken(deps.db, { role: "admin", name: "ops" });
+  const call = async (method: string, path: string, body?: unknown, token = admin.token) => {
+    const res = await app.request(`/admin/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(method === "GET" ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: Json = {};
+    try {
+      parsed = JSON.parse(text);
+    } catch { /* CSV or empty */ }
+    return { status: res.status, body: parsed, text, headers: res.headers };
+  };
+  return { deps, app, admin, call };
+}
+
+/** A transaction whose callback failed, ready for an operator retry. */
+function failedTransaction(
+  db: Parameters<typeof insertTransaction>[0],
+  senderId: string,
+  now: string,
+): string {
+  const correlationId = crypto.randomUUID();
+  const { row } = insertTransaction(db, {
+    sender_id: senderId,
+    transaction_id: "t-1",
+    dedupe_key: "t-1",
+    message_id: "m-1",
+    correlation_id: correlationId,
+    action: "search",
+    registry: "social",
+    callback_url: "https://audit.example/cb/on-search",
+    request_header: "{}",
+    request_message: "{}",
+    ack: "{}",
+    reference_ids: [],
+    now,
+  });
+  db.prepare(
+    `UPDATE transactions SET state = 'callback_failed', outcome = 'succ', last_error = 'HTTP 500' WHERE id = ?`,
+  ).run(row.id);
+  return correlationId;
+}
+
+Deno.test("admin API writes are audited with the admin token id, each kind with its action and target", async () => {
+  const { deps, admin, call } = await setup();
+  try {
+    const ok = (r: { status: number; text: string }, status: number) =>
+      assert.equal(r.status, status, r.text);
+    ok(
+      await call("POST", "/senders", {
+        sender_id: SENDER,
+        name: "Audit partner",
+        limit_minute: 100,
+        callback_base_url: "https://audit.example/cb",
+        outbound_auth: { type: "bearer", token: BEARER_SECRET },
+      }),
+      201,
+    );
+    const id = encodeURIComponent(SENDER);
+    ok(await call("PATCH", `/senders/${id}`, { limit_day: 5000 }), 200);
+    const pem = generateKeyPairSync("ed25519").publicKey.export({ format: "pem", type: "spki" }) as string;
+    ok(await call("POST", `/senders/${id}/keys`, { key_id: "k1", pem }), 201);
+    ok(await call("DELETE", `/senders/${id}/keys/k1`), 204);
+    ok(await call("POST", `/senders/${id}/disable`), 200);
+    ok(await call("POST", `/senders/${id}/enable`), 200);
+    const client = await call("POST", "/clients", { sender_id: SENDER, name: "audit client" });
+    ok(client, 201);
+    const clientId = String(client.body.client_id);
+    const rotated = await call("POST", `/clients/${clientId}/rotate-secret`);
+    ok(rotated, 200);
+    ok(await call("POST", `/clients/${clientId}/revoke`), 200);
+    const sub = {
+      sender_id: SENDER,
+      code: "sub-audit-1",
+      subscribe_criteria: {
+        reg_event_type: "REGISTER",
+        notify_record_type: "Member",
+        filter_type: "idtype-value",
+        filter: { type: "UIN", value: "TEST-001" },
+      },
+    };
+    ok(await call("POST", "/subscriptions", sub), 201);
+    ok(await call("POST", "/subscriptions/sub-audit-1/cancel"), 200);
+    ok(await call("POST", "/subscriptions", { ...sub, code: "sub-audit-2" }), 201);
+    deps.db.prepare("UPDATE subscriptions SET state = 'pending' WHERE code = 'sub-audit-2'").run();
+    ok(await call("POST", "/subscriptions/sub-audit-2/approve"), 200);
+    ok(await call("POST", "/registrants", { id: "AU1", name: { given_name: "Ana", surname: "Phiri" } }), 201);
+    ok(await call("PATCH", "/registrants/AU1", { sex: "female" }), 200);
+    ok(await call("DELETE", "/registries/social/registrants/AU1"), 200);
+    const corr = failedTransaction(deps.db, SENDER, new Date(deps.clock.now() + 1000).toISOString());
+    ok(await call("POST", `/transactions/${corr}/retry`), 202);
+    ok(await call("DELETE", `/senders/${id}`), 204);
+
+    const page = await call("GET", "/audit?limit=100");
+    ok(page, 200);
+    const items = (page.body.items as Json[]).reverse();
+    assert.deepEqual(items.map((i) => `${i.action} ${i.target_kind}:${i.target_id}`), [
+      `sender.create sender:${SENDER}`,
+      `sender.update sender:${SENDER}`,
+      `sender_key.add sender:${SENDER}`,
+      `sender_key.remove sender_key:${SENDER}/k1`,
+      `sender.disable sender:${SENDER}`,
+      `sender.enable sender:${SENDER}`,
+      `client.create client:${clientId}`,
+      `client.rotate_secret client:${clientId}`,
+      `client.revoke client:${clientId}`,
+      "subscription.create subscription:sub-audit-1",
+      "subscription.cancel subscription:sub-audit-1",
+      "subscription.create subscription:sub-audit-2",
+      "subscription.approve subscription:sub-audit-2",
+      "registrant.create registrant:AU1",
+      "registrant.update registrant:AU1",
+      "registrant.delete registrant:AU1",
+      `transaction.retry transaction:${corr}`,
+      `sender.delete sender:${SENDER}`,
+    ]);
+    for (const i of items) {
+      assert.equal(i.source, "api");
+      assert.equal(i.actor_kind, "token");
+      assert.equal(i.actor, admin.info.id);
+    }
+    assert.deepEqual(items[0].detail, {
+      fields: ["sender_id", "name", "limit_minute", "callback_base_url", "outbound_auth"],
+      sender_id: SENDER,
+      name: "Audit partner",
+      limit_minute: 100,
+      outbound_auth_type: "bearer",
+      status: 201,
+    });
+    assert.deepEqual(items[13].detail, { fields: ["id", "name"], status: 201 }, "no personal data values");
+    assert.equal((items[15].detail as Json).registry, "social");
+
+    const stored = JSON.stringify(deps.db.prepare("SELECT * FROM audit_log").all());
+    const secrets = [
+      BEARER_SECRET,
+      String(client.body.client_secret),
+      String(rotated.body.client_secret),
+      admin.token,
+      pem.split("\n")[1],
+    ];
+    for (const s of secrets) {
+      assert.ok(!stored.includes(s), `the audit log holds no secret (${s.slice(0, 8)}…)`);
+    }
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("auditWrites() records nothing for reads, refused writes and viewer attempts", async () => {
+  const { deps, call } = await setup();
+  try {
+    const viewer = await createAdminToken(deps.db, { role: "viewer" });
+    assert.equal((await call("GET", "/senders")).status, 200);
+    assert.equal((await call("POST", "/senders", { sender_id: "v" }, viewer.token)).status, 403);
+    assert.equal((await call("PATCH", "/senders/nobody", { limit_day: 1 })).status, 404);
+    assert.equal((await call("POST", "/senders", { sender_id: 5 })).status, 400);
+    assert.deepEqual(listAudit(deps.db).items, []);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("a write with DCI_ADMIN_TOKEN is audited with actor kind env and the env token's id", async () => {
+  const envToken = "env-bootstrap-token-0123456789abcdef";
+  const { deps, call } = await setup({ adminToken: envToken });
+  try {
+    await ensureEnvAdminToken(deps.db, envToken);
+    const envId =
+      (deps.db.prepare("SELECT id FROM admin_tokens WHERE source = 'env'").get() as { id: string }).id;
+    assert.equal((await call("POST", "/senders", { sender_id: "env-made" }, envToken)).status, 201);
+    const [row] = listAudit(deps.db).items;
+    assert.equal(row.actor_kind, "env");
+    assert.equal(row.actor, envId);
+    assert.equal(row.action, "sender.create");
+    assert.ok(!JSON.stringify(deps.db.prepare("SELECT * FROM audit_log").all()).includes(envToken));
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("GET /admin/v1/audit filters by actor, action, target and time, and pages by keyset without gaps", async () => {
+  const { deps, call } = await setup();
+  try {
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    for (let i = 0; i < 25; i++) {
+      recordAudit(deps.db, {
+        source: i % 2 ? "cli" : "api",
+        actor: i % 2 ? { kind: "cli", id: "alice" } : { kind: "token", id: "at_0000000000000001" },
+        action: i % 5 === 0 ? "sender.delete" : "sender.update",
+        target: { kind: "sender", id: `s${i % 3}` },
+      }, t0 + i * 60_000);
+    }
+    const seen: number[] = [];
+    let cursor: unknown = undefined;
+    do {
+      const r = await call("GET", `/audit?limit=7${cursor ? `&before=${cursor}` : ""}`);
+      assert.equal(r.status, 200, r.text);
+      seen.push(...(r.body.items as Json[]).map((i) => Number(i.id)));
+      cursor = r.body.next_before;
+    } while (cursor !== null);
+    assert.equal(seen.length, 25);
+    assert.deepEqual(seen, [...seen].sort((a, b) => b - a), "newest first");
+    assert.equal(new Set(seen).size, 25, "no row twice");
+
+    const q = async (query: string) =>
+      ((await call("GET", `/audit?limit=100&${query}`)).body.items as Json[]).map((i) => i.id);
+    assert.equal((await q("actor=alice")).length, 12);
+    assert.equal((await q("action=sender.delete")).length, 5);
+    assert.equal((await q("target_kind=sender&target_id=s1")).length, 8);
+    assert.equal((await q("source=cli&action=sender.delete")).length, 2);
+    assert.equal(
+      (await q(
+        `since=${new Date(t0 + 10 * 60_000).toISOString()}&until=${new Date(t0 + 20 * 60_000).toISOString()}`,
+      ))
+        .length,
+      10,
+    );
+    assert.equal((await call("GET", "/audit?since=yesterday")).status, 400);
+    assert.equal((await call("GET", "/audit?limit=5000")).status, 400);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("the audit CSV export quotes fields and neutralises cells a spreadsheet would run as formulas", async () => {
+  const { deps, call } = await setup();
+  try {
+    recordAudit(deps.db, {
+      source: "cli",
+      actor: { kind: "cli", id: '=HYPERLINK("http://evil")' },
+      action: "sender.update",
+      target: { kind: "sender", id: "+cmd|' /C calc'!A0" },
+      detail: { name: "-2+3", note: "@SUM(A1)" },
+    }, Date.parse("2026-02-01T00:00:00Z"));
+    recordAudit(deps.db, {
+      source: "api",
+      actor: { kind: "token", id: "at_1" },
+      action: "sender.create",
+      target: { kind: "sender", id: "a,b" },
+    }, Date.parse("2026-02-01T00:01:00Z"));
+    const csv = await call("GET", "/audit.csv");
+    assert.equal(csv.status, 200);
+    assert.match(csv.headers.get("content-type")!, /^text\/csv/);
+    assert.match(csv.headers.get("content-disposition")!, /attachment; filename="audit-.*\.csv"/);
+    const lines = csv.text.trimEnd().split("\r\n");
+    assert.equal(lines[0], "id,at,source,actor_kind,actor,action,target_kind,target_id,detail");
+    assert.equal(lines.length, 3);
+    assert.match(lines[1], /^2,2026-02-01T00:01:00.000Z,api,token,at_1,sender.create,sender,"a,b",\{\}$/);
+    assert.ok(lines[2].includes(`'=HYPERLINK`), lines[2]);
+    assert.ok(lines[2].includes(`'+cmd|`), lines[2]);
+    for (const cell of lines[2].split(",")) assert.doesNotMatch(cell.replace(/^"/, ""), /^[=+\-@]/, cell);
+    const same = await call("GET", "/audit?format=csv");
+    assert.equal(same.text, csv.text);
+    const filtered = await call("GET", "/audit.csv?actor=at_1");
+    assert.equal(filtered.text.trimEnd().split("\r\n").length, 2);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("purgeExpiredAudit() deletes entries older than DCI_AUDIT_RETENTION_DAYS and keeps the rest", async () => {
+  const { deps } = await setup({ auditRetentionDays: "30" });
+  try {
+    const now = deps.clock.now();
+    const day = 86_400_000;
+    for (const age of [400, 31, 29, 0]) {
+      recordAudit(deps.db, {
+        source: "api",
+        actor: { kind: "token", id: "at_1" },
+        action: `age.${age}`,
+      }, now - age * day);
+    }
+    assert.equal(purgeExpiredAudit(deps), 2);
+    assert.deepEqual(listAudit(deps.db).items.map((i) => i.action), ["age.0", "age.29"]);
+    assert.equal(purgeExpiredAudit(deps), 0);
+  } finally {
+    deps.close();
+  }
+});

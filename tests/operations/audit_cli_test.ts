@@ -1,0 +1,105 @@
+/**
+ * The audit log from the CLI: each write command records itself once it succeeded, with actor `cli` and the
+ * OS user, never a secret it printed; a failed command records nothing; `audit list` (table and --json) shows it.
+ */
+import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { runCli } from "../../src/cli/cli.ts";
+import { COMMANDS } from "../../src/cli/commands.ts";
+import { osUser } from "../../src/cli/audit.ts";
+import { openDatabase } from "../../src/db/sqlite.ts";
+
+async function cli(args: string[], env: Record<string, string>) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, COMMANDS, {
+    out: (s) => out.push(s),
+    err: (s) => err.push(s),
+    env: { DCI_LOG_LEVEL: "error", DCI_SEED_DEMO: "false", ...env },
+  });
+  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+
+Deno.test("CLI write commands are audited with actor cli and the OS user; audit list shows them; no secret is kept", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const keyFile = await Deno.makeTempFile({ suffix: ".pem" });
+  const env = { DCI_DATA_DIR: dataDir };
+  const run = async (...args: string[]) => {
+    const r = await cli(args, env);
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  try {
+    const pem = generateKeyPairSync("ed25519").publicKey.export({ format: "pem", type: "spki" }) as string;
+    await Deno.writeTextFile(keyFile, pem);
+    await run("migrate");
+    await run("sender", "add", "cli-partner", "--name", "CLI partner", "--limit-minute", "60");
+    await run("sender", "update", "cli-partner", "--limit-day", "900");
+    await run("sender", "key", "add", "cli-partner", "k1", "--file", keyFile);
+    await run("sender", "key", "remove", "cli-partner", "k1");
+    const created = await run("client", "create", "--sender", "cli-partner");
+    const clientId = /client_id:\s+(\S+)/.exec(created)![1];
+    const secret = /client_secret:\s+(\S+)/.exec(created)![1];
+    const rotated = /client_secret:\s+(\S+)/.exec(await run("client", "rotate-secret", clientId))![1];
+    await run("client", "revoke", clientId);
+    const tokenOut = await run("admin-token", "create", "--role", "viewer", "--name", "auditor");
+    const tokenId = /id:\s+(\S+)/.exec(tokenOut)![1];
+    const token = /token:\s+(\S+)/.exec(tokenOut)![1];
+    await run("admin-token", "revoke", tokenId);
+    await run("keys", "rotate");
+    await run("sender", "disable", "cli-partner");
+    await run("sender", "enable", "cli-partner");
+    await run("sender", "remove", "cli-partner");
+    const failed = await cli(["sender", "update", "nobody", "--limit-day", "1"], env);
+    assert.equal(failed.code, 1, "a failed write");
+    await run("sender", "list");
+
+    const page = JSON.parse(await run("audit", "list", "--json", "--limit", "100"));
+    const items = (page.items as Array<Record<string, unknown>>).reverse();
+    assert.deepEqual(items.map((i) => `${i.action} ${i.target_kind}:${i.target_id ?? ""}`), [
+      "sender.create sender:cli-partner",
+      "sender.update sender:cli-partner",
+      "sender_key.add sender:cli-partner",
+      "sender_key.remove sender_key:cli-partner/k1",
+      "client.create sender:cli-partner",
+      `client.rotate_secret client:${clientId}`,
+      `client.revoke client:${clientId}`,
+      "admin_token.create admin_token:",
+      `admin_token.revoke admin_token:${tokenId}`,
+      "server_key.rotate server_key:",
+      "sender.disable sender:cli-partner",
+      "sender.enable sender:cli-partner",
+      "sender.delete sender:cli-partner",
+    ]);
+    for (const i of items) {
+      assert.equal(i.source, "cli");
+      assert.equal(i.actor_kind, "cli");
+      assert.equal(i.actor, osUser());
+    }
+    assert.deepEqual(items[0].detail, {
+      fields: ["name", "limit_minute"],
+      name: "CLI partner",
+      limit_minute: "60",
+    });
+    assert.deepEqual(items[7].detail, { fields: ["role", "name"], role: "viewer", name: "auditor" });
+
+    const table = await run("audit", "list", "--action", "sender.update");
+    assert.match(table, /^ID\s+AT\s+SOURCE\s+ACTOR\s+ACTION/);
+    assert.equal(table.trim().split("\n").length, 2, table);
+    assert.match(table, new RegExp(`cli:${osUser()}\\s+sender.update\\s+sender\\s+cli-partner`));
+    assert.equal((await cli(["audit", "list", "--since", "not-a-time"], env)).code, 2);
+
+    const db = openDatabase(`${dataDir}/dci.sqlite`);
+    try {
+      const stored = JSON.stringify(db.prepare("SELECT * FROM audit_log").all());
+      for (const s of [secret, rotated, token, pem.split("\n")[1]]) {
+        assert.ok(!stored.includes(s), `the audit log holds no secret (${s.slice(0, 8)}…)`);
+      }
+    } finally {
+      db.close();
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(keyFile);
+  }
+});
