@@ -1,7 +1,7 @@
 /** Console sessions, relative URLs, assets and the session TTL setting, without a browser. */
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { createAdminToken } from "../../src/admin/tokens.ts";
 import { testConfig } from "../../src/config.ts";
 import { baseOf } from "../../src/console/context.ts";
