@@ -17,7 +17,15 @@ export function Csrf() {
  * that may write, so a viewer's pages have no write controls. `confirm` asks in the confirm dialog first.
  */
 export function WriteForm(
-  props: { action: string; confirm?: string; class?: string; children?: Child; label?: string },
+  props: {
+    action: string;
+    confirm?: string;
+    class?: string;
+    children?: Child;
+    label?: string;
+    /** "multipart/form-data" for a file upload (the CSRF field travels in the multipart body). */
+    enctype?: "multipart/form-data" | "application/x-www-form-urlencoded";
+  },
 ) {
   const c = useRequestContext<ConsoleEnv>();
   if (c.get("session")?.role !== "admin") return null;
@@ -28,6 +36,7 @@ export function WriteForm(
       class={props.class ?? "stack"}
       data-confirm={props.confirm}
       aria-label={props.label}
+      enctype={props.enctype}
     >
       <Csrf />
       {props.children}

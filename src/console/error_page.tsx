@@ -5,7 +5,7 @@ import { type ConsoleEnv, href } from "./context.ts";
 /** Answers `status` with `text` as a console page. */
 export function errorPage(
   c: Context<ConsoleEnv>,
-  status: 403 | 404 | 500,
+  status: 403 | 404 | 413 | 500,
   text: string,
 ): Response | Promise<Response> {
   c.status(status);
@@ -16,6 +16,14 @@ export function errorPage(
         <a href={href(c, "")}>Back to the console</a>
       </p>
     </>,
-    { title: status === 403 ? "Refused" : status === 404 ? "Not found" : "Error" },
+    {
+      title: status === 403
+        ? "Refused"
+        : status === 404
+        ? "Not found"
+        : status === 413
+        ? "Too large"
+        : "Error",
+    },
   );
 }

@@ -37,7 +37,11 @@ export function consoleLayout() {
           <script src={`${base}assets/${ASSETS.htmx.name}`} defer></script>
           <script src={`${base}assets/${ASSETS.script.name}`} defer></script>
         </head>
-        <body class={session ? undefined : "bare"}>
+        {/* htmx requests (hx-post …) carry the CSRF token as a header, set once here for the whole page. */}
+        <body
+          class={session ? undefined : "bare"}
+          hx-headers={session ? JSON.stringify({ "X-CSRF-Token": session.csrf }) : undefined}
+        >
           {session && (
             <>
               <a class="skip" href="#main">Skip to content</a>

@@ -7,6 +7,7 @@ import { type ConsoleEnv, href } from "./context.ts";
 import { clearSessionCookie, loginCookie, setLoginCookie, setSessionCookie } from "./cookies.ts";
 import { createSession, csrfMatches, endSession } from "./session.ts";
 import { Flash } from "./components.tsx";
+import { errorPage } from "./error_page.tsx";
 
 /** GET/POST /console/login and POST /console/logout. */
 export function loginRoutes(app: Hono<ConsoleEnv>, deps: Deps): void {
@@ -46,7 +47,11 @@ export function loginRoutes(app: Hono<ConsoleEnv>, deps: Deps): void {
   app.post("/logout", async (c) => {
     const session = c.get("session");
     const body = await c.req.parseBody();
-    if (session && csrfMatches(session, body._csrf)) endSession(deps, session.id);
+    // Refused without the session's CSRF token, so another site cannot log an operator out.
+    if (!session || !csrfMatches(session, body._csrf)) {
+      return errorPage(c, 403, "This form has no valid CSRF token: reload the page and try again.");
+    }
+    endSession(deps, session.id);
     clearSessionCookie(c, deps);
     return c.redirect(href(c, "login"), 303);
   });

@@ -10,6 +10,7 @@ import type { Deps } from "../deps.ts";
 import { assetNamed } from "./assets.ts";
 import { baseOf, type ConsoleEnv, href } from "./context.ts";
 import { errorPage } from "./error_page.tsx";
+import { DciError } from "../dci/errors.ts";
 import { consoleLayout } from "./layout.tsx";
 import { readSessionCookie } from "./cookies.ts";
 import { loginRoutes } from "./login.tsx";
@@ -67,6 +68,9 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
   });
   app.use("*", async (c, next) => {
     c.set("base", baseOf(c.req.path));
+    // Read a POST body whole first: an over-long one fails here with limitBody's 413, before any handler
+    // looks at only part of it (parseBody reads the cached copy).
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") await c.req.arrayBuffer();
     const session = readSessionCookie(c, deps);
     c.set("session", session);
     if (session && c.req.method === "GET") c.set("once", takeForThisPage(deps, session));
@@ -96,6 +100,9 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
   for (const add of MODULES) add(app, deps);
   app.all("*", (c) => errorPage(c, 404, `There is no console page ${c.req.path}.`));
   app.onError((err, c) => {
+    if (err instanceof DciError && err.status === 413) {
+      return errorPage(c as Context<ConsoleEnv>, 413, err.message);
+    }
     deps.log.error("console error", { error: String(err), path: c.req.path });
     return errorPage(c as Context<ConsoleEnv>, 500, "Something went wrong; the server log has the details.");
   });

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { BROWSER_TEST, launchBrowser, startConsole } from "../helpers/console_browser.ts";
 import { testDeps } from "../helpers/deps.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { createSession } from "../../src/console/session.ts";
 
 /** A loopback reverse proxy: `/dci/...` goes to `target` + `/...` (as nginx `location /dci/ { proxy_pass …/; }`). */

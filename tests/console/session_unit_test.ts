@@ -1,7 +1,7 @@
 /** Console sessions, relative URLs, assets and the session TTL setting, without a browser. */
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../helpers/app.ts";
 import { createAdminToken } from "../../src/admin/tokens.ts";
 import { testConfig } from "../../src/config.ts";
 import { baseOf } from "../../src/console/context.ts";
@@ -142,6 +142,35 @@ Deno.test("/console redirects to console/ relatively, so a path prefix in front 
     assert.equal(res.headers.get("location"), "console/");
     const login = await createApp(deps).request("/console/senders/abc");
     assert.equal(login.headers.get("location"), "../login");
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("the CSRF gate reads the token from a multipart form (file uploads) and from X-CSRF-Token (htmx)", async () => {
+  const deps = await testDeps();
+  try {
+    const { info } = await createAdminToken(deps.db, { role: "admin" });
+    const { id } = createSession(deps, info.id);
+    const csrf = readSession(deps, id)!.csrf;
+    const app = createApp(deps);
+    const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+      app.request("/console/admin-tokens", {
+        method: "POST",
+        body,
+        headers: { cookie: `dci_console=${id}`, ...headers },
+      });
+    const form = (withToken: boolean) => {
+      const f = new FormData();
+      f.set("role", "viewer");
+      if (withToken) f.set("_csrf", csrf);
+      return f;
+    };
+    assert.equal((await post(form(false))).status, 403);
+    assert.equal((await post(form(true))).status, 303);
+    const urlencoded = { "content-type": "application/x-www-form-urlencoded" };
+    assert.equal((await post("role=viewer", urlencoded)).status, 403);
+    assert.equal((await post("role=viewer", { ...urlencoded, "x-csrf-token": csrf })).status, 303);
   } finally {
     deps.close();
   }

@@ -5,7 +5,7 @@
  * everything not on loopback goes to a proxy that is not there.
  */
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "./app.ts";
 import { createAdminToken } from "../../src/admin/tokens.ts";
 import type { Config } from "../../src/config.ts";
 import { type TestDeps, testDeps } from "./deps.ts";
