@@ -44,7 +44,10 @@ const ADMIN_MODULES: readonly AdminRouteModule[] = [
 /** The whole HTTP application. */
 export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   // The admin API in its own router: a pattern of it the fast router cannot take slows only the admin API.
-  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, router: new SplitRouter("admin") });
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: validationHook,
+    router: new SplitRouter(["admin", "console"]),
+  });
   app.use("*", observe(deps));
   app.use("*", securityHeaders());
   app.use("*", limitBody(deps.config.bodyLimit));

@@ -41,7 +41,7 @@ Deno.test("SplitRouter: a pattern the RegExpRouter refuses under /admin leaves t
   deepEqual(handlers(router.match("GET", "/administrator")), ["everywhere"]);
 
   equal(router.outside.name, "SmartRouter + RegExpRouter");
-  equal(router.inside.name, "SmartRouter + TrieRouter");
+  equal(router.inside("admin").name, "SmartRouter + TrieRouter");
 });
 
 Deno.test("createApp: the registry paths are matched by the RegExpRouter, and every route as one router matches it", async () => {
@@ -56,7 +56,7 @@ Deno.test("createApp: the registry paths are matched by the RegExpRouter, and ev
     match(app.router.name, /; rest: SmartRouter \+ RegExpRouter\)$/);
 
     // The split router answers every route's path with the same handlers, in the same order, as one router.
-    const split = new SplitRouter<unknown>("admin");
+    const split = new SplitRouter<unknown>(["admin", "console"]);
     const single = new TrieRouter<unknown>();
     for (const r of app.routes) {
       split.add(r.method, r.path, r.handler);
@@ -64,6 +64,7 @@ Deno.test("createApp: the registry paths are matched by the RegExpRouter, and ev
     }
     const paths = new Set(app.routes.map((r) => samplePath(r.path)));
     paths.add("/admin");
+    paths.add("/console");
     paths.add("/no/such/path");
     for (const path of paths) {
       for (const method of ["GET", "POST", "DELETE"]) {
