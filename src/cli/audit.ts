@@ -5,6 +5,8 @@
 import { userInfo } from "node:os";
 import { type Command, type CommandInput, type CommandTree, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
+import { dataPaths } from "../deps.ts";
+import { openDatabase } from "../db/sqlite.ts";
 import { auditDetail, listAudit, recordAudit } from "../audit/log.ts";
 
 /** How one write command is recorded: its action, target kind and which argument or option names the target. */
@@ -75,15 +77,20 @@ function audited(command: Command, spec: CliAction): Command {
       if ((code ?? 0) !== 0) return code;
       const config = input.config();
       if (config.dataDir === ":memory:") return code;
-      await withDeps(config, (deps) => {
-        recordAudit(deps.db, {
+      // The command has migrated the database already: one row needs only the SQLite file, not a second set
+      // of deps (KV, keys) for every write command.
+      const db = openDatabase(dataPaths(config).db);
+      try {
+        recordAudit(db, {
           source: "cli",
           actor: { kind: "cli", id: osUser() },
           action: spec.action,
           target: { kind: spec.target, id: targetId(spec, input) },
           detail: auditDetail(optionsGiven(command, input)),
-        }, deps.clock.now());
-      });
+        }, Date.now());
+      } finally {
+        db.close();
+      }
       return code;
     },
   };
