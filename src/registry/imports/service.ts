@@ -52,6 +52,8 @@ export async function startImport(
       throw new DciError("err.request.bad", (e as Error).message);
     }
     if (spooled.bytes === 0) throw new DciError("err.request.bad", "The uploaded file is empty");
+    // Shown in pages and logs: control characters (a forged line break) are dropped.
+    // deno-lint-ignore no-control-regex
     const fileName = (info.fileName ?? "").replace(/[\u0000-\u001f\u007f]/g, "").slice(0, 200) || "upload";
     id = transaction(deps.db, () =>
       createImportJob(deps.db, {
