@@ -143,6 +143,11 @@ Deno.test("POST …/imports: larger than DCI_BODY_LIMIT is accepted; a viewer to
       type: "text/csv",
     });
     assert.equal(unknownFormat.status, 400);
+    // Run the queued job: it ends and its spool file goes.
+    const runner = startImportRunner(deps);
+    await runner.idle();
+    await runner.stop();
+    assert.equal((await call("GET", `/registries/social/imports/${ok.body.id}`)).body.kept, 100);
   } finally {
     deps.close();
   }
@@ -180,6 +185,35 @@ Deno.test("import runner: a job stopped after one batch resumes after it; no rec
       "SELECT COUNT(*) AS n FROM registry_events WHERE registry = 'social' AND event_type = 'registration'",
     ).get() as { n: number };
     assert.equal(Number(events.n), n, "one registration event per record");
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("POST …/imports: a JSON array (application/json) is imported; a CSV with an unknown column fails its job with the reason", async () => {
+  const { deps, call } = await setup();
+  try {
+    const array = JSON.stringify([
+      { id: "J-1", name: { given_name: "Jo", surname: "Daka" } },
+      { id: "J-2", name: { given_name: "Li", surname: "Daka" } },
+    ]);
+    const json = await call("POST", "/registries/social/imports", { body: array, type: "application/json" });
+    assert.equal(json.status, 202, json.text);
+    assert.equal(json.body.format, "json");
+    const bad = await call("POST", "/registries/social/imports?file_name=bad.csv", {
+      body: "id,salary\nX-1,100\n",
+      type: "text/csv",
+    });
+    assert.equal(bad.status, 202, bad.text);
+    const runner = startImportRunner(deps);
+    await runner.idle();
+    await runner.stop();
+    const good = (await call("GET", `/registries/social/imports/${json.body.id}`)).body;
+    assert.deepEqual([good.state, good.kept], ["done", 2]);
+    const failed = (await call("GET", `/registries/social/imports/${bad.body.id}`)).body;
+    assert.equal(failed.state, "failed");
+    assert.match(String(failed.error), /salary/);
+    assert.ok(failed.finished_at);
   } finally {
     deps.close();
   }
