@@ -218,3 +218,23 @@ Deno.test("POST …/imports: a JSON array (application/json) is imported; a CSV 
     deps.close();
   }
 });
+
+Deno.test("import runner: at start it removes spool files no job refers to (an upload cut off by a crash)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dci-import-prune-" });
+  const { deps, call } = await setup({ dataDir: dir });
+  try {
+    const queued = await call("POST", "/registries/social/imports", { body: CSV, type: "text/csv" });
+    assert.equal(queued.status, 202);
+    const orphan = `${spoolDir(deps.config)}/import-orphan.upload`;
+    await Deno.writeTextFile(orphan, "id\nX\n");
+    const runner = startImportRunner(deps);
+    await assert.rejects(() => Deno.stat(orphan), Deno.errors.NotFound);
+    await runner.idle();
+    await runner.stop();
+    // The queued job's own file was kept for it: it ran to the end.
+    assert.equal((await call("GET", `/registries/social/imports/${queued.body.id}`)).body.state, "done");
+  } finally {
+    deps.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

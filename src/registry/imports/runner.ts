@@ -16,9 +16,10 @@ import {
   type ImportJob,
   markImportRunning,
   openImportJobs,
+  openSpoolFiles,
   recordProgress,
 } from "./store.ts";
-import { removeSpool, spoolPath } from "./spool.ts";
+import { pruneSpool, removeSpool, spoolPath } from "./spool.ts";
 
 /** Records per transaction: a few ms of write lock each, so searches and other writes wait little. */
 export const IMPORT_BATCH = 500;
@@ -57,6 +58,13 @@ export function startImportRunner(deps: Deps): ImportRunner {
     }
     loop = run().finally(() => loop = undefined);
   };
+  // At start nothing is uploading yet: spool files without a job are left over from a crash.
+  try {
+    const n = pruneSpool(deps.config, openSpoolFiles(deps.db));
+    if (n > 0) deps.log.info("removed spool files without an import job", { count: n });
+  } catch (err) {
+    deps.log.warn("spool clean-up failed", { err });
+  }
   wake();
   return {
     wake,

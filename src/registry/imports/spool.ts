@@ -60,6 +60,26 @@ export async function removeSpool(config: Config, name: string): Promise<void> {
   await Deno.remove(spoolPath(config, name)).catch(() => {});
 }
 
+/**
+ * Removes spool files no job refers to (an upload cut off by a crash before its job row was written). Only for
+ * a data dir on disk, and only when nothing can be uploading: the worker's start, before HTTP is served.
+ */
+export function pruneSpool(config: Config, keep: ReadonlySet<string>): number {
+  if (config.dataDir === ":memory:") return 0;
+  let removed = 0;
+  try {
+    // Synchronous: it runs once at start, over a directory that holds only unfinished uploads.
+    for (const e of Deno.readDirSync(spoolDir(config))) {
+      if (!e.isFile || !e.name.endsWith(".upload") || keep.has(e.name)) continue;
+      Deno.removeSync(spoolPath(config, e.name));
+      removed++;
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return removed;
+}
+
 /** The MIME types that name an import format. */
 const TYPES: Record<string, ImportFormat> = {
   "text/csv": "csv",

@@ -95,6 +95,16 @@ export function openImportJobs(db: Db): number[] {
     .all() as Array<{ id: number }>).map((r) => Number(r.id));
 }
 
+/** The spool files of the jobs not finished. */
+export function openSpoolFiles(db: Db): Set<string> {
+  return new Set(
+    (stmt(db, "SELECT spool_file AS f FROM registry_imports WHERE state IN ('queued', 'running')")
+      .all() as Array<
+        { f: string }
+      >).map((r) => r.f),
+  );
+}
+
 /** Marks a job running (keeps its first start time when it is resumed). */
 export function markImportRunning(db: Db, id: number, now: string): void {
   transaction(db, () =>
