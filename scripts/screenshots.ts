@@ -44,6 +44,18 @@ async function seed(base: string, token: string): Promise<void> {
     await admin(base, token, "POST", "/clients", { sender_id: s.sender_id, name: `${s.name} client` });
   }
   await admin(base, token, "POST", "/senders/sandbox.example.org/disable");
+  // Import 1, with a rejected row, for the Registry → Import pages.
+  const csv = "id,given_name,surname,sex,birth_date,id.UIN\n" +
+    "IMP-1,Ana,Banda,female,1990-01-02,UIN-IMP-1\n" +
+    "IMP-2,Ben,Phiri,male,1990-13-45,UIN-IMP-2\n";
+  const res = await fetch(`${base}/admin/v1/registries/social/imports?file_name=people.csv`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "text/csv" },
+    body: csv,
+  });
+  if (res.status !== 202) throw new Error(`import upload: ${res.status} ${await res.text()}`);
+  const job = await res.json();
+  await server.waitForLog((l) => l.msg === "import done" && l.id === job.id);
 }
 
 const token = randomBytes(24).toString("base64url");

@@ -26,6 +26,7 @@ import { publicBaseUrl } from "./config.ts";
 import { auditAdminRoutes } from "./audit/routes.ts";
 import { dashboardAdminRoutes } from "./obs/dashboard_routes.ts";
 import { consoleRoutes } from "./console/routes.tsx";
+import { importAdminRoutes } from "./registry/imports/admin_routes.ts";
 
 /** Path prefixes whose POST bodies must be JSON (the token endpoint also takes forms, so it is not here). */
 const JSON_PREFIXES = ["/dci_api/v1/*", "/registry/*", "/admin/v1/*"];
@@ -39,6 +40,7 @@ const ADMIN_MODULES: readonly AdminRouteModule[] = [
   locationsAdminRoutes,
   auditAdminRoutes,
   dashboardAdminRoutes,
+  importAdminRoutes,
 ];
 
 /** The whole HTTP application. */
@@ -50,10 +52,16 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   });
   app.use("*", observe(deps));
   app.use("*", securityHeaders());
-  app.use("*", limitBody(deps.config.bodyLimit));
+  const bodyLimit = limitBody(deps.config.bodyLimit);
+  // An import upload (admin API or console) is streamed to disk, so it has its own, larger bound.
+  const importLimit = limitBody(deps.config.importUploadMaxBytes);
+  app.use(
+    "*",
+    (c, next) => isImportUpload(c.req.method, c.req.path) ? importLimit(c, next) : bodyLimit(c, next),
+  );
   for (const prefix of JSON_PREFIXES) {
     app.use(prefix, async (c, next) => {
-      if (isTokenPath(c.req.path)) return await next();
+      if (isTokenPath(c.req.path) || isImportUpload(c.req.method, c.req.path)) return await next();
       return await requireJson()(c, next);
     });
   }
@@ -131,6 +139,13 @@ function registryDoc(p: RegistryProfile): string {
         missing.join(", ")
       }: those paths answer 404 with the ERR ACK (err.request.not_found).`);
 }
+
+/** A registry import upload: the admin API's `POST …/registries/{registry}/imports` or the console's form. */
+function isImportUpload(method: string, path: string): boolean {
+  return method === "POST" && IMPORT_UPLOAD.test(path);
+}
+
+const IMPORT_UPLOAD = /^\/(admin\/v1\/registries|console\/registry)\/[a-z][a-z0-9_-]{0,39}\/imports\/?$/;
 
 function isTokenPath(path: string): boolean {
   return path === "/oauth2/client/token" || path === "/dci_api/v1/oauth2/client/token";

@@ -93,6 +93,13 @@ export const SETTINGS: readonly Setting[] = [
   { key: "logLevel", env: "DCI_LOG_LEVEL", flag: "log-level", default: "info", doc: "debug|info|warn|error" },
   { key: "bodyLimit", env: "DCI_BODY_LIMIT", default: "1048576", doc: "Maximum request body in bytes" },
   {
+    key: "importUploadMaxBytes",
+    env: "DCI_IMPORT_UPLOAD_MAX_BYTES",
+    default: "104857600",
+    doc:
+      "Largest registry import file the admin API and the console accept (bytes; spooled to <data dir>/imports)",
+  },
+  {
     key: "shutdownTimeoutMs",
     env: "DCI_SHUTDOWN_TIMEOUT_MS",
     default: "10000",
@@ -405,6 +412,7 @@ const schema = z.object({
   ),
   logLevel: z.enum(["debug", "info", "warn", "error"]),
   bodyLimit: int(1024, 100 * 1024 * 1024),
+  importUploadMaxBytes: int(1024, 10 * 1024 * 1024 * 1024),
   shutdownTimeoutMs: int(0, 600_000),
   worker: bool,
   adminToken: z.union([z.literal(""), z.string().min(24, "an admin token needs at least 24 characters")]),

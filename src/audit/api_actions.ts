@@ -85,4 +85,5 @@ export const API_ACTIONS: Readonly<Record<string, ApiAction>> = {
   "PUT /registries/:registry/registrants/:id": registrant("replace", { param: "id" }),
   "PATCH /registries/:registry/registrants/:id": registrant("update", { param: "id" }),
   "DELETE /registries/:registry/registrants/:id": registrant("delete", { param: "id" }),
+  "POST /registries/:registry/imports": { action: "registry.import", target: "import", id: { answer: "id" } },
 };

@@ -21,6 +21,10 @@ export const NAV: readonly NavEntry[] = [
   { path: "admin-tokens", title: "Admin tokens" },
   { path: "transactions", title: "Transactions" },
   { path: "subscriptions", title: "Subscriptions", screenshots: ["notifications"] },
-  { path: "registry", title: "Registry" },
+  {
+    path: "registry",
+    title: "Registry",
+    screenshots: ["registry/social/imports", "registry/social/imports/1"],
+  },
   { path: "audit", title: "Audit log" },
 ];

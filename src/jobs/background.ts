@@ -10,6 +10,8 @@ import { createWorker } from "../actions/worker.ts";
 import { NOTIFY_KIND, startNotifier } from "../subscriptions/notifier.ts";
 import { startArrivalPoll } from "./arrivals.ts";
 import { startHistorySampler } from "../obs/history.ts";
+import { startImportRunner } from "../registry/imports/runner.ts";
+import { IMPORT_KIND } from "../registry/imports/service.ts";
 
 /** Handle to stop what `startBackground` started. */
 export interface Background {
@@ -22,6 +24,8 @@ export function startBackground(deps: Deps): Background {
   // A deployment's processors (src/extensions.ts) replace the stock async processing of their actions.
   const txnWorker = createWorker(deps, { processors: deps.extensions?.processors });
   const notifier = startNotifier(deps);
+  // Registry imports uploaded through the admin API or the console; interrupted ones resume here at start.
+  const imports = startImportRunner(deps);
   // Transactions this isolate is handling now (by any route), so the arrival poll does not pile on.
   const handling = new Map<number, number>();
   const handleTxn = async (id: number) => {
@@ -38,6 +42,7 @@ export function startBackground(deps: Deps): Background {
   const handlers: Record<string, (id: string) => Promise<void>> = {
     [TXN_KIND]: (id) => handleTxn(Number(id)),
     [NOTIFY_KIND]: () => Promise.resolve(notifier.wake()),
+    [IMPORT_KIND]: () => Promise.resolve(imports.wake()),
   };
   deps.queue.listen(async (message) => {
     const handle = handlers[message.kind];
@@ -46,6 +51,8 @@ export function startBackground(deps: Deps): Background {
   });
   const sweeper = startSweeper(deps, [
     (options) => sweepTransactions(deps, handleTxn, options),
+    // A lost import wake-up: the runner looks for queued jobs itself.
+    () => Promise.resolve(imports.wake()).then(() => 0),
   ]);
   const arrivals = startArrivalPoll(deps, handleTxn, (id) => handling.has(id));
   // The dashboard's per-minute history: every isolate's counters, read over the bus, one write a minute.
@@ -65,6 +72,7 @@ export function startBackground(deps: Deps): Background {
       arrivals.stop();
       history.stop();
       await sweeper.stop();
+      await imports.stop();
       await notifier.stop();
     },
   };

@@ -57,8 +57,16 @@ export interface PreparedBatch {
   records: PreparedRecord[];
 }
 
-/** The registry written (social when not given: every record of a batch belongs to it) and the import's households. */
-type WriteOptions = { registry?: string; groupIds?: Map<string, number> };
+/**
+ * The registry written (social when not given: every record of a batch belongs to it), the import's households,
+ * and `within`: called with the batch's own report inside its transaction, before the commit (an import job
+ * records its progress there, so the progress and the records commit together).
+ */
+type WriteOptions = {
+  registry?: string;
+  groupIds?: Map<string, number>;
+  within?: (batchReport: ImportReport) => void;
+};
 
 /**
  * Writes one batch in one transaction (upsert by id); refused records go to the report. Records are checked
@@ -68,12 +76,18 @@ type WriteOptions = { registry?: string; groupIds?: Map<string, number> };
 export function writeBatch(db: Db, batch: PreparedBatch, report: ImportReport, options: WriteOptions): void {
   const local = emptyReport();
   try {
-    transaction(db, () => writeFast(db, batch, local, options));
+    transaction(db, () => {
+      writeFast(db, batch, local, options);
+      options.within?.(local);
+    });
   } catch (err) {
     if (!(err instanceof Error) || !/constraint/i.test(err.message)) throw err;
     options.groupIds?.clear();
     Object.assign(local, emptyReport());
-    transaction(db, () => writeCarefully(db, batch, local, options));
+    transaction(db, () => {
+      writeCarefully(db, batch, local, options);
+      options.within?.(local);
+    });
   }
   report.read += local.read;
   report.registered += local.registered;

@@ -4,6 +4,7 @@
  * with real ids (a sender, key, client, registrant, transaction, subscription and notification that exist).
  */
 import assert from "node:assert/strict";
+import { createImportJob } from "../../src/registry/imports/store.ts";
 import type { Json } from "../transactions/support.ts";
 import { adminCaller, databaseFingerprint, populated } from "./held_support.ts";
 import { replaceHierarchy } from "../../src/locations/store.ts";
@@ -18,12 +19,21 @@ Deno.test("held: a viewer token gets 403 on every admin write route (read from a
       source: "demo",
       now: new Date(h.deps.clock.now()).toISOString(),
     });
+    // Import 1, so that its GET answers 200 to the viewer.
+    createImportJob(h.deps.db, {
+      registry: "social",
+      format: "csv",
+      fileName: "a.csv",
+      bytes: 1,
+      spoolFile: "import-held.upload",
+    }, new Date(h.deps.clock.now()).toISOString());
     const ids: Record<string, string> = {
       "senders/:id": h.alice.senderId,
       "clients/:id": h.alice.clientId,
       "registrants/:id": "P-1",
       "locations/:code": "ZZ",
       "registries/:registry": "social",
+      "imports/:id": "1",
       ":keyId": h.alice.keyId,
       ":correlation_id": correlationId,
       ":code": code,

@@ -39,6 +39,9 @@ export function registryPages(app: Hono<ConsoleEnv>, deps: Deps): void {
             </a>
           ))}
         </nav>
+        <p>
+          <a href={href(c, `registry/${profile.name}/imports`)}>Import records into {profile.name}</a>
+        </p>
         <FilterForm label={`Search the ${profile.name} registry`}>
           <Field
             label="Search"

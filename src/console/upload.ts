@@ -1,0 +1,99 @@
+/**
+ * A console file upload (multipart/form-data) streamed part by part (busboy), never read whole: the CSRF field
+ * comes first in the form, so it is checked before any byte of the file is taken; the file part is handed on as
+ * a stream (to the import spool).
+ */
+import busboyUntyped from "busboy";
+import { Readable, type Writable } from "node:stream";
+
+/**
+ * The part of busboy's API used here. Its @types package pulls in an @types/node that conflicts with Deno's
+ * own node types, so it is declared here instead.
+ */
+interface Busboy {
+  on(event: "field", listener: (name: string, value: string) => void): this;
+  on(
+    event: "file",
+    listener: (name: string, stream: Readable, info: { filename?: string; mimeType?: string }) => void,
+  ): this;
+  on(event: "close", listener: () => void): this;
+  on(event: "error", listener: (err: unknown) => void): this;
+}
+const busboy = busboyUntyped as unknown as (config: {
+  headers: Record<string, string | undefined>;
+  limits?: Record<string, number>;
+}) => Busboy;
+
+/** The upload had no valid CSRF field before its file: the form was forged or tampered with. */
+export class UploadCsrfError extends Error {}
+
+/** The upload is not what the form sends (no file, another field name, not multipart). */
+export class UploadFormError extends Error {}
+
+/** A file part: its stream and what the browser said about it. */
+export interface UploadedFile {
+  stream: ReadableStream<Uint8Array>;
+  fileName: string;
+  mimeType: string;
+}
+
+/**
+ * Reads the multipart `body` until its file field `field`, checking the `_csrf` field before it with
+ * `csrfOk`; resolves with what `take` made of the file (it must consume the stream). A failing body (over its
+ * size limit, cut off) fails the file's stream and the returned promise with the body's error.
+ */
+export function streamUpload<T>(
+  body: ReadableStream<Uint8Array> | null,
+  contentType: string | undefined,
+  options: { field: string; csrfOk: (token: string) => boolean; take: (file: UploadedFile) => Promise<T> },
+): Promise<T> {
+  if (!body || !/^multipart\/form-data/i.test(contentType ?? "")) {
+    return Promise.reject(new UploadFormError("The upload must be sent as multipart/form-data"));
+  }
+  return new Promise<T>((resolve, reject) => {
+    let parser: Busboy;
+    try {
+      parser = busboy({
+        headers: { "content-type": contentType },
+        limits: { files: 1, fields: 8, fieldSize: 4096, parts: 9 },
+      });
+    } catch (err) {
+      return reject(new UploadFormError((err as Error).message));
+    }
+    const source = Readable.fromWeb(body as Parameters<typeof Readable.fromWeb>[0]);
+    let csrf = false;
+    let taken = false;
+    let current: Readable | undefined;
+    const fail = (err: unknown) => {
+      current?.destroy(err as Error);
+      source.destroy();
+      reject(err);
+    };
+    parser.on("field", (name, value) => {
+      if (name === "_csrf") csrf = options.csrfOk(value);
+    });
+    parser.on("file", (name, stream, info) => {
+      if (taken || name !== options.field) {
+        stream.resume();
+        return;
+      }
+      taken = true;
+      if (!csrf) {
+        stream.resume();
+        return fail(new UploadCsrfError("This form has no valid CSRF token: reload the page and try again."));
+      }
+      current = stream;
+      options.take({
+        stream: Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>,
+        fileName: info.filename ?? "",
+        mimeType: info.mimeType ?? "",
+      }).then(resolve, fail);
+    });
+    parser.on("close", () => {
+      if (!taken) fail(new UploadFormError("Choose a file to import."));
+    });
+    parser.on("error", (err) => fail(new UploadFormError((err as Error).message)));
+    source.on("error", fail);
+    source.pipe(parser as unknown as Writable);
+  });
+}

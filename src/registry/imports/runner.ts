@@ -1,0 +1,154 @@
+/**
+ * The import runner, on the worker side: runs queued import jobs one at a time from their spool files, through
+ * the CLI import's parsing (the parse worker) and batch writer (registry events included, so subscriptions are
+ * notified). Batches are small so that the write lock is held briefly and the server keeps answering. Each
+ * batch commits its progress with its records, so a job interrupted by a stop or a crash resumes after its last
+ * committed batch when the worker starts again: nothing is written twice, and the counts stay exact.
+ */
+import type { Deps } from "../../deps.ts";
+import { emptyReport, type PreparedBatch, writeBatch } from "../batch.ts";
+import { workerBatches } from "../parse_pool.ts";
+import { wakeNotifier } from "../../subscriptions/notifier.ts";
+import { servedRegistries } from "../../actions/registries.ts";
+import {
+  finishImportJob,
+  getImportJob,
+  type ImportJob,
+  markImportRunning,
+  openImportJobs,
+  openSpoolFiles,
+  recordProgress,
+} from "./store.ts";
+import { pruneSpool, removeSpool, spoolPath } from "./spool.ts";
+
+/** Records per transaction: a few ms of write lock each, so searches and other writes wait little. */
+export const IMPORT_BATCH = 500;
+
+/** Handle of the runner `startImportRunner` started. */
+export interface ImportRunner {
+  /** Looks for open jobs and runs them (at once when idle; after the current one otherwise). */
+  wake(): void;
+  /** Resolves when no job is running and none is waiting to be looked for (for tests). */
+  idle(): Promise<void>;
+  /** Stops after the current batch; the job stays running in SQLite and resumes at the next start. */
+  stop(): Promise<void>;
+}
+
+/** Starts the runner of this (the worker) process; it looks for open jobs at once (resuming interrupted ones). */
+export function startImportRunner(deps: Deps): ImportRunner {
+  let again = false;
+  let stopped = false;
+  let loop: Promise<void> | undefined;
+  const run = async () => {
+    do {
+      again = false;
+      for (const id of openImportJobs(deps.db)) {
+        if (stopped) return;
+        await runJob(deps, id, () => stopped).catch((err) =>
+          deps.log.error("import job failed unexpectedly", { id, err })
+        );
+      }
+    } while (again && !stopped);
+  };
+  const wake = () => {
+    if (stopped) return;
+    if (loop) {
+      again = true;
+      return;
+    }
+    loop = run().finally(() => loop = undefined);
+  };
+  // At start nothing is uploading yet: spool files without a job are left over from a crash.
+  try {
+    const n = pruneSpool(deps.config, openSpoolFiles(deps.db));
+    if (n > 0) deps.log.info("removed spool files without an import job", { count: n });
+  } catch (err) {
+    deps.log.warn("spool clean-up failed", { err });
+  }
+  wake();
+  return {
+    wake,
+    idle: async () => {
+      while (loop) await loop;
+    },
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+/** Runs (or resumes) one job to its end, or until `stopping()` says the process is stopping. */
+async function runJob(deps: Deps, id: number, stopping: () => boolean): Promise<void> {
+  const job = getImportJob(deps.db, id);
+  if (!job || (job.state !== "queued" && job.state !== "running")) return;
+  const now = () => new Date(deps.clock.now()).toISOString();
+  const served = servedRegistries(deps.config, deps.extensions?.registries).served;
+  const reason = !served.some((p) => p.name === job.registry)
+    ? `the ${job.registry} registry is not served here`
+    : await spoolMissing(deps, job);
+  if (reason) return end(deps, job, reason);
+  markImportRunning(deps.db, id, now());
+  deps.log.info("import started", { id, registry: job.registry, resume_after: job.read });
+  const groupIds = new Map<string, number>();
+  const total = emptyReport();
+  const batches = workerBatches(spoolPath(deps.config, job.spoolFile), {
+    format: job.format,
+    batchSize: IMPORT_BATCH,
+    registry: job.registry,
+    now,
+  });
+  try {
+    for await (const batch of skipRecords(batches, job.read)) {
+      writeBatch(deps.db, batch, total, {
+        registry: job.registry,
+        groupIds,
+        within: (part) => recordProgress(deps.db, id, part),
+      });
+      wakeNotifier(deps);
+      if (stopping()) return;
+    }
+  } catch (err) {
+    return end(deps, job, (err as Error)?.message ?? String(err));
+  }
+  await end(deps, job);
+}
+
+/** Why the job cannot read its file, or undefined when it can. */
+async function spoolMissing(deps: Deps, job: ImportJob): Promise<string | undefined> {
+  try {
+    await Deno.stat(spoolPath(deps.config, job.spoolFile));
+    return undefined;
+  } catch {
+    return "the uploaded file is gone from the spool directory; upload it again";
+  }
+}
+
+/** Marks the job done (or failed with `error`) and removes its spool file. */
+async function end(deps: Deps, job: ImportJob, error?: string): Promise<void> {
+  finishImportJob(deps.db, job.id, new Date(deps.clock.now()).toISOString(), error);
+  await removeSpool(deps.config, job.spoolFile);
+  const done = getImportJob(deps.db, job.id)!;
+  deps.log.info(error ? "import failed" : "import done", {
+    id: job.id,
+    registry: job.registry,
+    read: done.read,
+    registered: done.registered,
+    updated: done.updated,
+    rejected: done.rejectedCount,
+    ...(error ? { reason: error } : {}),
+  });
+}
+
+/** The batches without their first `n` records (those a previous run of the job committed). */
+async function* skipRecords(batches: AsyncIterable<PreparedBatch>, n: number): AsyncGenerator<PreparedBatch> {
+  let skip = n;
+  for await (const batch of batches) {
+    if (skip >= batch.records.length) {
+      skip -= batch.records.length;
+      continue;
+    }
+    yield skip > 0 ? { ...batch, records: batch.records.slice(skip) } : batch;
+    skip = 0;
+  }
+}

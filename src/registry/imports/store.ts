@@ -1,0 +1,154 @@
+/**
+ * The import jobs' rows (migration 0021): one row per uploaded file with its state and running counts, and its
+ * first rejected rows. The progress of a batch is written in the batch's own transaction (`recordProgress`).
+ */
+import type { Db } from "../../db/sqlite.ts";
+import { transaction } from "../../db/sqlite.ts";
+import { stmt } from "../../db/statements.ts";
+import { type ImportReport, MAX_REJECTIONS_KEPT, type Rejection } from "../batch.ts";
+import type { ImportFormat } from "../sources.ts";
+
+/** Where an import job stands. */
+export type ImportState = "queued" | "running" | "done" | "failed";
+
+/** An import job as stored. */
+export interface ImportJob {
+  id: number;
+  registry: string;
+  format: ImportFormat;
+  fileName: string;
+  bytes: number;
+  spoolFile: string;
+  state: ImportState;
+  error: string | null;
+  read: number;
+  registered: number;
+  updated: number;
+  rejectedCount: number;
+  actor: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+const SELECT =
+  `SELECT id, registry, format, file_name AS fileName, bytes, spool_file AS spoolFile, state, error, read, registered, updated,
+  rejected_count AS rejectedCount, actor, created_at AS createdAt, started_at AS startedAt,
+  finished_at AS finishedAt FROM registry_imports`;
+
+/** Adds a queued job for a spooled file; returns its id. */
+export function createImportJob(
+  db: Db,
+  job: {
+    registry: string;
+    format: ImportFormat;
+    fileName: string;
+    bytes: number;
+    spoolFile: string;
+    actor?: string;
+  },
+  now: string,
+): number {
+  const r = stmt(
+    db,
+    `INSERT INTO registry_imports (registry, format, file_name, bytes, spool_file, state, actor, created_at)
+     VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)`,
+  ).run(job.registry, job.format, job.fileName, job.bytes, job.spoolFile, job.actor ?? null, now);
+  return Number(r.lastInsertRowid);
+}
+
+/** One job, or undefined. */
+export function getImportJob(db: Db, id: number, registry?: string): ImportJob | undefined {
+  const row = stmt(db, `${SELECT} WHERE id = ? AND (? IS NULL OR registry = ?)`).get(
+    id,
+    registry ?? null,
+    registry ?? null,
+  ) as ImportJob | undefined;
+  return row && { ...row };
+}
+
+/** A registry's jobs, newest first, paged by id (`before`: the last id of the previous page). */
+export function listImportJobs(
+  db: Db,
+  registry: string,
+  options: { before?: number; limit: number },
+): { items: ImportJob[]; nextBefore: number | null } {
+  const items = (stmt(db, `${SELECT} WHERE registry = ? AND id < ? ORDER BY id DESC LIMIT ?+0`).all(
+    registry,
+    options.before ?? Number.MAX_SAFE_INTEGER,
+    options.limit,
+  ) as unknown as ImportJob[]).map((r) => ({ ...r }));
+  const nextBefore = items.length === options.limit ? items[items.length - 1].id : null;
+  return { items, nextBefore };
+}
+
+/** The rejected rows kept for a job, in file order. */
+export function importRejects(db: Db, id: number): Rejection[] {
+  return (stmt(db, "SELECT line, reason FROM registry_import_rejects WHERE import_id = ? ORDER BY seq").all(
+    id,
+  ) as unknown as Rejection[]).map((r) => ({ line: r.line, reason: r.reason }));
+}
+
+/** The ids of jobs not finished (queued, or running when the process stopped), oldest first. */
+export function openImportJobs(db: Db): number[] {
+  return (stmt(db, "SELECT id FROM registry_imports WHERE state IN ('queued', 'running') ORDER BY id")
+    .all() as Array<{ id: number }>).map((r) => Number(r.id));
+}
+
+/** The spool files of the jobs not finished. */
+export function openSpoolFiles(db: Db): Set<string> {
+  return new Set(
+    (stmt(db, "SELECT spool_file AS f FROM registry_imports WHERE state IN ('queued', 'running')")
+      .all() as Array<
+        { f: string }
+      >).map((r) => r.f),
+  );
+}
+
+/** Marks a job running (keeps its first start time when it is resumed). */
+export function markImportRunning(db: Db, id: number, now: string): void {
+  transaction(db, () =>
+    stmt(
+      db,
+      `UPDATE registry_imports SET state = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?`,
+    ).run(now, id));
+}
+
+/** Ends a job: done, or failed with the reason. */
+export function finishImportJob(db: Db, id: number, now: string, error?: string): void {
+  transaction(
+    db,
+    () =>
+      stmt(db, "UPDATE registry_imports SET state = ?, error = ?, finished_at = ? WHERE id = ?").run(
+        error === undefined ? "done" : "failed",
+        error === undefined ? null : error.slice(0, 1000),
+        now,
+        id,
+      ),
+  );
+}
+
+/**
+ * Adds one batch's counts and rejected rows to the job. Called inside the batch's write transaction, so that
+ * the counts and the records written move together: a crash loses both or neither.
+ */
+export function recordProgress(db: Db, id: number, batch: ImportReport): void {
+  const before = stmt(db, "SELECT rejected_count AS n FROM registry_imports WHERE id = ?").get(id) as {
+    n: number;
+  };
+  let seq = Number(before.n);
+  for (const r of batch.rejected) {
+    if (seq >= MAX_REJECTIONS_KEPT) break;
+    stmt(db, "INSERT INTO registry_import_rejects (import_id, seq, line, reason) VALUES (?, ?, ?, ?)").run(
+      id,
+      seq++,
+      r.line,
+      r.reason,
+    );
+  }
+  stmt(
+    db,
+    `UPDATE registry_imports SET read = read + ?, registered = registered + ?, updated = updated + ?,
+       rejected_count = rejected_count + ? WHERE id = ?`,
+  ).run(batch.read, batch.registered, batch.updated, batch.rejectedCount, id);
+}
