@@ -12,7 +12,7 @@ import { detail } from "../../src/transactions/operations.ts";
 import { AnswerChecker } from "../operations/openapi_support.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { createTestSender } from "../helpers/auth.ts";
-import { insertTransaction } from "../../src/transactions/store.ts";
+import { storeBareTransaction } from "./support.ts";
 
 const TOKEN = "outbound-bearer-token-must-never-be-stored-0123";
 
@@ -154,27 +154,12 @@ Deno.test("recordAttempt() keeps the last CALLBACK_ATTEMPTS_KEPT attempts of a t
   try {
     const alice = await createTestSender(deps);
     const now = new Date(deps.clock.now()).toISOString();
-    const txn = (t: string) =>
-      insertTransaction(deps.db, {
-        sender_id: alice.senderId,
-        transaction_id: t,
-        dedupe_key: t,
-        message_id: `m-${t}`,
-        correlation_id: `c-${t}`,
-        action: "search",
-        registry: "social",
-        callback_url: "https://alice.example/cb",
-        request_header: "{}",
-        request_message: "{}",
-        ack: "{}",
-        reference_ids: [],
-        now,
-      }).row.id;
+    const txn = (t: string) => storeBareTransaction(deps.db, alice.senderId, t, now);
     const [busy, other] = [txn("t-busy"), txn("t-other")];
     const attempt = (n: number) => ({
       started_at: now,
       duration_ms: n,
-      url: "https://user:pw@alice.example/cb",
+      url: "https://user:pw@receiver.example/cb",
       outcome: "retry" as const,
       http_status: 503,
       receiver_code: null,
@@ -192,7 +177,7 @@ Deno.test("recordAttempt() keeps the last CALLBACK_ATTEMPTS_KEPT attempts of a t
       [11, total],
       "the oldest are dropped",
     );
-    assert.equal(kept.attempts[0].url, "https://alice.example/cb", "userinfo never stored");
+    assert.equal(kept.attempts[0].url, "https://receiver.example/cb", "userinfo never stored");
     assert.equal(kept.attempts[0].error!.length, 500, "the error text is bounded");
     assert.equal(listAttempts(deps.db, other).attempts.length, 1, "another transaction's history is its own");
   } finally {
