@@ -54,8 +54,20 @@ const txnList: Command = {
   },
 };
 
+/** The columns of the callback attempt table of `txn show` (the URL is in the record and in --json). */
+const ATTEMPT_COLUMNS = [
+  "attempt",
+  "started_at",
+  "duration_ms",
+  "outcome",
+  "http_status",
+  "receiver_code",
+  "error",
+] as const;
+
 const txnShow: Command = {
-  summary: "Show one transaction by correlation_id: its state, callback, request and result",
+  summary:
+    "Show one transaction by correlation_id: its state, callback, request, result and callback attempts",
   usage: "CORRELATION_ID",
   args: [1, 1],
   examples: [
@@ -66,7 +78,12 @@ const txnShow: Command = {
     withDeps(config(), (deps) => {
       const row = findTxn(deps, positionals[0]);
       if (!row) throw new CliFailure(`no transaction with correlation_id ${positionals[0]}`);
-      print.show(detail(row));
+      const full = detail(deps, row);
+      // For people the attempt history is a table after the record; --json gives the admin API's document.
+      const { callback_attempts: attempts, callback_attempts_omitted: omitted, ...rest } = full;
+      const count = `${attempts.length} (table below)${omitted ? `; ${omitted} older not kept` : ""}`;
+      print.show({ ...rest, callback_attempts: count }, full);
+      if (!print.json && attempts.length) print.list(attempts, ATTEMPT_COLUMNS);
     }),
 };
 

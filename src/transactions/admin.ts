@@ -10,6 +10,28 @@ import { detail, findTxn, listTxns, retryCallback, retryRefusalMessage, summariz
 
 const Summary = z.record(z.string(), z.unknown()).openapi("TransactionSummary");
 const Params = z.object({ correlation_id: z.string().min(1).max(99) });
+const Attempt = z.object({
+  attempt: z.number().int().openapi({ description: "1, 2, … per transaction, across operator retries" }),
+  started_at: z.string(),
+  duration_ms: z.number().int(),
+  url: z.string().openapi({ description: "The callback URL it went to (never a credential)" }),
+  outcome: z.enum(["sent", "retry", "failed"]).openapi({
+    description: "sent: delivered; retry: another attempt was scheduled; failed: the last (callback_failed)",
+  }),
+  http_status: z.number().int().nullable().openapi({
+    description: "The receiver's HTTP status, if one came",
+  }),
+  receiver_code: z.string().nullable().openapi({
+    description: "The receiver's ERR code when it answered 2xx with ack_status ERR",
+  }),
+  error: z.string().nullable().openapi({ description: "Why the attempt failed (at most 500 characters)" }),
+}).openapi("CallbackAttempt");
+const Detail = z.object({
+  callback_attempts: z.array(Attempt).openapi({
+    description: "Every callback attempt, oldest first (the last 50 are kept)",
+  }),
+  callback_attempts_omitted: z.number().int().openapi({ description: "Older attempts no longer kept" }),
+}).catchall(z.unknown()).openapi("TransactionDetail");
 
 const list = createRoute({
   method: "get",
@@ -45,10 +67,10 @@ const show = createRoute({
   method: "get",
   path: "/transactions/{correlation_id}",
   tags: ["Admin"],
-  summary: "One transaction with its request, result and callback state",
+  summary: "One transaction with its request, result, callback state and every callback attempt",
   request: { params: Params },
   responses: {
-    200: { description: "The transaction", content: { "application/json": { schema: Summary } } },
+    200: { description: "The transaction", content: { "application/json": { schema: Detail } } },
   },
 });
 
@@ -86,7 +108,7 @@ export function transactionAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): vo
   app.openapi(show, (c) => {
     const row = findTxn(deps, c.req.valid("param").correlation_id);
     if (!row) throw notFound(c.req.valid("param").correlation_id);
-    return c.json(detail(row), 200);
+    return c.json(detail(deps, row), 200);
   });
   app.openapi(retry, async (c) => {
     const id = c.req.valid("param").correlation_id;

@@ -55,13 +55,14 @@ export function currentCallbackUrl(
 
 /**
  * Signs the stored result as the callback envelope and POSTs it once to the URL as it is now, with the sender's
- * outbound authentication. `hold` is asked right before sending (see postEnvelope). Never throws.
+ * outbound authentication. `hold` is asked right before sending (see postEnvelope). The outcome carries the URL
+ * it went to (for the attempt history). Never throws.
  */
 export async function deliverOnce(
   deps: Deps,
   row: TxnRow,
   options: { hold?: () => string | undefined } = {},
-): Promise<DeliveryOutcome> {
+): Promise<DeliveryOutcome & { url: string }> {
   const sender = getSender(deps, row.sender_id);
   let body: string;
   try {
@@ -80,15 +81,22 @@ export async function deliverOnce(
     body = JSON.stringify(envelope);
   } catch (err) {
     deps.log.error("callback envelope could not be built", { correlation_id: row.correlation_id, err });
-    return { ok: false, permanent: false, error: "envelope: could not sign the callback" };
+    return {
+      ok: false,
+      permanent: false,
+      error: "envelope: could not sign the callback",
+      url: row.callback_url,
+    };
   }
   // Ids are header-safe since accept refuses others; a row stored before that rule goes without the header
   // (the transaction_id is in the body) rather than never being delivered.
-  return await deliverToSender(deps, row.sender_id, currentCallbackUrl(deps, row, sender), body, {
+  const url = currentCallbackUrl(deps, row, sender);
+  const outcome = await deliverToSender(deps, row.sender_id, url, body, {
     headers: isHeaderSafeId(row.transaction_id) ? { "X-DCI-Transaction-ID": row.transaction_id } : {},
     what: "callback URL",
     hold: options.hold,
     testMode: sender?.test_mode,
     logFields: { correlation_id: row.correlation_id },
   });
+  return { ...outcome, url };
 }

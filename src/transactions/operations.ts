@@ -11,6 +11,7 @@ import {
 } from "./store.ts";
 import { TXN_KIND } from "./worker.ts";
 import { getSender } from "../senders/store.ts";
+import { type CallbackAttempt, listAttempts } from "./attempts.ts";
 
 /** A transaction as operators see it (summary). */
 export interface TxnSummary {
@@ -51,8 +52,20 @@ export function summarize(row: TxnRow): TxnSummary {
   };
 }
 
-/** Everything about one transaction: summary, callback details, request and result. */
-export function detail(row: TxnRow): Record<string, unknown> {
+/** One transaction in full, with the history of its callback attempts. */
+export type TxnDetail = Record<string, unknown> & {
+  /** The kept callback attempts, oldest first (the last CALLBACK_ATTEMPTS_KEPT). */
+  callback_attempts: CallbackAttempt[];
+  /** Older attempts dropped from the history. */
+  callback_attempts_omitted: number;
+};
+
+/**
+ * Everything about one transaction: summary, callback details, request, result and every kept callback attempt
+ * (`attempts` stays the count of the current attempt budget; `callback_attempts` is the history).
+ */
+export function detail(deps: Pick<Deps, "db">, row: TxnRow): TxnDetail {
+  const history = listAttempts(deps.db, row.id);
   return {
     ...summarize(row),
     message_id: row.message_id,
@@ -67,6 +80,8 @@ export function detail(row: TxnRow): Record<string, unknown> {
     completed_at: row.completed_at,
     request: { header: JSON.parse(row.request_header), message: JSON.parse(row.request_message) },
     result: row.result ? JSON.parse(row.result) : null,
+    callback_attempts: history.attempts,
+    callback_attempts_omitted: history.omitted,
   };
 }
 

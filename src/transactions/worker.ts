@@ -8,6 +8,8 @@ import { deliverOnce } from "./callback.ts";
 import { processRetryDelay, retryDelay, type TxnAction } from "./states.ts";
 import { attemptProcessing, processingFailed } from "./attempt.ts";
 import { groupCommit } from "../db/group_commit.ts";
+import { transaction } from "../db/sqlite.ts";
+import { type NewAttempt, recordAttempt } from "./attempts.ts";
 import { Limiter } from "./limiter.ts";
 import { callbackHold, heldBySender } from "./holds.ts";
 import { destinationOf, FairSlots } from "../net/fair_slots.ts";
@@ -185,23 +187,45 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       return;
     }
     const at = deps.clock.now();
+    const ms = performance.now() - started;
     deps.metrics.observe("dci_txn_callback_seconds", "Callback delivery attempt latency", {
       action: row.action,
-    }, (performance.now() - started) / 1000);
+    }, ms / 1000);
+    // The attempt goes into the history in the same write as the state change it led to.
+    const record = (result: NewAttempt["outcome"]) =>
+      recordAttempt(deps.db, id, {
+        started_at: iso(now),
+        duration_ms: ms,
+        url: outcome.url,
+        outcome: result,
+        http_status: outcome.status ?? null,
+        receiver_code: outcome.ok ? null : outcome.receiverCode ?? null,
+        error: outcome.ok ? null : outcome.error,
+      });
     if (outcome.ok) {
-      markCallbackSent(deps.db, id, owner, iso(at));
+      transaction(deps.db, () => {
+        record("sent");
+        markCallbackSent(deps.db, id, owner, iso(at));
+      });
       countOutcome(row, "sent");
       return;
     }
     if (outcome.receiverCode) countRejection(deps, "callback", outcome.receiverCode);
     const wait = outcome.permanent ? null : delay(row.attempts);
     if (wait === null) {
-      markCallbackFailed(deps.db, id, owner, outcome, iso(at));
+      transaction(deps.db, () => {
+        record("failed");
+        markCallbackFailed(deps.db, id, owner, outcome, iso(at));
+      });
       countOutcome(row, "failed");
       deps.log.warn("callback failed", { ...logFields(row), attempts: row.attempts, error: outcome.error });
       return;
     }
-    if (scheduleRetry(deps.db, id, owner, outcome, iso(at + wait), iso(at))) {
+    const scheduled = transaction(deps.db, () => {
+      record("retry");
+      return scheduleRetry(deps.db, id, owner, outcome, iso(at + wait), iso(at));
+    });
+    if (scheduled) {
       countOutcome(row, "retry");
       deps.log.info("callback retry scheduled", {
         ...logFields(row),

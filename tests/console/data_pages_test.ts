@@ -1,10 +1,11 @@
 /**
  * The console's data pages in Chromium: a transaction whose callback failed is found by its state, shows its
- * error, is retried with the Retry button and delivered to a loopback receiver; the retry is in the audit log
- * with the session's token id (filters, CSV export); the dashboard shows health and the SVG charts; a viewer
- * finds no Retry button.
+ * error and the table of its callback attempts, is retried with the Retry button and delivered to a loopback
+ * receiver (its attempt follows the earlier ones); the retry is in the audit log with the session's token id
+ * (filters, CSV export); the dashboard shows health and the SVG charts; a viewer finds no Retry button.
  */
 import assert from "node:assert/strict";
+import type { Locator } from "playwright-core";
 import { BROWSER_TEST, launchBrowser, loggedInPage, startConsole } from "../helpers/console_browser.ts";
 import { createTestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
@@ -25,6 +26,17 @@ function receiver() {
   });
   r.url = `http://127.0.0.1:${server.addr.port}`;
   return r;
+}
+
+/** The attempt table's rows as [#, status / code, outcome, error] (when and duration vary). */
+async function attemptRows(table: Locator): Promise<string[][]> {
+  const rows = await table.locator("tbody tr").all();
+  return await Promise.all(rows.map(async (row) => {
+    const cells = (await row.locator("td").allTextContents()).map((c) => c.trim());
+    assert.match(cells[1], /^\d{4}-\d\d-\d\dT/, "when");
+    assert.match(cells[2], /^\d+ ms$/, "duration");
+    return [cells[0], cells[3], cells[4], cells[5]];
+  }));
 }
 
 Deno.test(
@@ -89,6 +101,13 @@ Deno.test(
           const props = page.locator("#txn-props");
           assert.match(await props.textContent() ?? "", /Last callback errorHTTP 500 from callback URL/);
           assert.match(await props.textContent() ?? "", /Callback attempts4/);
+          const attempts = page.getByRole("table", { name: "Callback attempts, oldest first" });
+          assert.deepEqual(await attemptRows(attempts), [
+            ["1", "500", "retry", "HTTP 500 from callback URL"],
+            ["2", "500", "retry", "HTTP 500 from callback URL"],
+            ["3", "500", "retry", "HTTP 500 from callback URL"],
+            ["4", "500", "failed", "HTTP 500 from callback URL"],
+          ]);
           assert.match(await page.locator("pre.json").first().textContent() ?? "", /"t-console"/);
           rx.status = 200;
           await page.getByRole("button", { name: "Retry callback" }).click();
@@ -99,6 +118,11 @@ Deno.test(
           assert.equal((rx.got[0].message as Record<string, unknown>).correlation_id, corr);
           await page.reload();
           assert.match(await page.locator("#txn-props").textContent() ?? "", /Statecallback_sent/);
+          const after = await attemptRows(
+            page.getByRole("table", { name: "Callback attempts, oldest first" }),
+          );
+          assert.equal(after.length, 5, "the retry's attempt follows the four earlier ones");
+          assert.deepEqual(after[4], ["5", "200", "sent", ""]);
           assert.equal(await page.getByRole("button", { name: "Retry callback" }).count(), 0);
         },
       );

@@ -13,6 +13,8 @@ import {
 } from "../../src/actions/worker.ts";
 import { verifyEnvelope } from "../../src/auth/envelope_signature.ts";
 import type { Config } from "../../src/config.ts";
+import type { Db } from "../../src/db/sqlite.ts";
+import { insertTransaction } from "../../src/transactions/store.ts";
 
 /** One request the fake HTTP edge received. */
 export interface Sent {
@@ -156,3 +158,22 @@ export function verifyWithJwks(
 /** Parsed JSON bodies in assertions (tests read deep paths; a wrong path fails the assertion anyway). */
 // deno-lint-ignore no-explicit-any
 export type Json = any;
+
+/** Stores a bare search transaction `t` of `senderId` (ids derived from `t`, empty request) straight into the table. */
+export function storeBareTransaction(db: Db, senderId: string, t: string, now: string): number {
+  return insertTransaction(db, {
+    sender_id: senderId,
+    transaction_id: t,
+    dedupe_key: t,
+    message_id: `m-${t}`,
+    correlation_id: `c-${t}`,
+    action: "search",
+    registry: "social",
+    callback_url: "https://receiver.example/cb",
+    request_header: "{}",
+    request_message: "{}",
+    ack: "{}",
+    reference_ids: [],
+    now,
+  }).row.id;
+}

@@ -1,6 +1,7 @@
 /**
  * Transactions: the keyset-paged list with filters (state, sender, registry, time), and one transaction with its
- * request, its answer, its callback (attempts, last error, receiver's code) and a Retry button when it failed.
+ * request, its answer, its callback (attempts, last error, receiver's code), the table of every callback attempt
+ * with its error, and a Retry button when it failed.
  * Reads and the retry are the admin API's service functions (src/transactions/operations.ts).
  */
 import type { Hono } from "hono";
@@ -18,7 +19,8 @@ import {
   retryCallback,
   retryRefusalMessage,
 } from "../../transactions/operations.ts";
-import type { TxnSummary } from "../../transactions/operations.ts";
+import type { TxnDetail, TxnSummary } from "../../transactions/operations.ts";
+import type { CallbackAttempt } from "../../transactions/attempts.ts";
 
 const REGISTRY = /^[a-z][a-z0-9_-]{0,31}$/;
 
@@ -86,7 +88,7 @@ export function transactionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
       c.status(404);
       return c.render(<p class="flash error" role="alert">No such transaction.</p>, { title: "Transaction" });
     }
-    const d = detail(row) as Record<string, unknown> & TxnSummary;
+    const d = detail(deps, row) as TxnDetail & TxnSummary;
     const props: Array<[string, unknown]> = [
       ["Correlation id", d.correlation_id],
       ["Transaction id", d.transaction_id],
@@ -114,6 +116,8 @@ export function transactionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
             text="Retry callback"
           />
         )}
+        <h2>Callback attempts</h2>
+        <AttemptTable attempts={d.callback_attempts} omitted={d.callback_attempts_omitted} />
         <h2>Request</h2>
         <pre class="json" tabindex={0}>{JSON.stringify(d.request, null, 2)}</pre>
         <h2>Answer</h2>
@@ -135,6 +139,31 @@ export function transactionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
       return { flash: { kind: "ok", text: `Callback retry scheduled (state ${r.row.state}).` } };
     });
   });
+}
+
+/** Every kept callback attempt, oldest first: when, how long, the receiver's status and code, the error. */
+function AttemptTable(props: { attempts: CallbackAttempt[]; omitted: number }) {
+  return (
+    <>
+      {props.omitted > 0 && <p>{props.omitted} older attempts are no longer kept.</p>}
+      <Table<CallbackAttempt>
+        caption="Callback attempts, oldest first"
+        rows={props.attempts}
+        empty="No callback attempt yet."
+        columns={[
+          { title: "#", cell: (a) => a.attempt, numeric: true },
+          { title: "When", cell: (a) => a.started_at },
+          { title: "Duration", cell: (a) => `${a.duration_ms} ms`, numeric: true },
+          {
+            title: "Status / code",
+            cell: (a) => [a.http_status ?? "no answer", a.receiver_code].filter((x) => x !== null).join(" "),
+          },
+          { title: "Outcome", cell: (a) => a.outcome },
+          { title: "Error", cell: (a) => a.error ?? "" },
+        ]}
+      />
+    </>
+  );
 }
 
 function stateBadge(state: string): string {
