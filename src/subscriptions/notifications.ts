@@ -4,6 +4,7 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
+import { afterCursor } from "../db/keyset.ts";
 import { DISABLED_SENDERS } from "../senders/pause.ts";
 
 /** Notification statuses. */
@@ -229,11 +230,10 @@ export function listNotifications(db: Db, f: NotificationFilter = {}): Notificat
   if (f.since) (where.push("n.created_at >= ?"), params.push(f.since));
   if (f.until) (where.push("n.created_at < ?"), params.push(f.until));
   if (f.before !== undefined) {
-    const at = stmt(db, "SELECT created_at FROM notifications WHERE id <= ? ORDER BY id DESC LIMIT 1")
-      .get(f.before) as { created_at: string } | undefined;
-    if (!at) return [];
-    where.push("(n.created_at, n.id) < (?, ?)");
-    params.push(at.created_at, f.before);
+    const after = afterCursor(db, "notifications", "n.", f.before);
+    if (!after) return [];
+    where.push(after.sql);
+    params.push(...after.args);
   }
   params.push(Math.max(1, Math.min(f.limit ?? 100, 1000)), Math.max(0, f.offset ?? 0));
   return stmt(

@@ -4,6 +4,7 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
+import { afterCursor } from "../db/keyset.ts";
 import type { TxnAction, TxnState } from "./states.ts";
 import { DISABLED_SENDERS } from "../senders/pause.ts";
 
@@ -418,11 +419,10 @@ export function listTransactions(db: Db, f: TxnFilter): TxnRow[] {
   add("created_at >= ?", f.since);
   add("created_at < ?", f.until);
   if (f.before !== undefined) {
-    const at = stmt(db, "SELECT created_at FROM transactions WHERE id <= ? ORDER BY id DESC LIMIT 1")
-      .get(f.before) as { created_at: string } | undefined;
-    if (!at) return [];
-    where.push("(created_at, id) < (?, ?)");
-    args.push(at.created_at, f.before);
+    const after = afterCursor(db, "transactions", "", f.before);
+    if (!after) return [];
+    where.push(after.sql);
+    args.push(...after.args);
   }
   const sql = `SELECT * FROM transactions ${where.length ? "WHERE " + where.join(" AND ") : ""}
     ORDER BY created_at DESC, id DESC LIMIT ?+0`;
