@@ -233,10 +233,17 @@ export function takeSlots(
   });
 }
 
-/** Gives back the slots `takeSlots` took at `second` (the work they guarded turned out not to count). */
+/**
+ * Gives back the slots `takeSlots` took at `second` (the work they guarded turned out not to count); a bucket
+ * back at zero is deleted, so work that never counts leaves no row behind.
+ */
 export function releaseSlots(db: Db, limits: readonly SlotLimit[], second: number): Promise<void> {
   return groupCommit(db, () => {
-    for (const l of limits) bump(db, l.scope, l.key, second, -1);
+    for (const l of limits) {
+      bump(db, l.scope, l.key, second, -1);
+      stmt(db, "DELETE FROM rate_buckets WHERE scope = ? AND key = ? AND second = ? AND count <= 0")
+        .run(l.scope, l.key, second);
+    }
   });
 }
 
