@@ -68,8 +68,11 @@ try {
         "transactions, one hour",
         `/transactions?limit=50&since=2026-05-01T10:00:00Z&until=2026-05-01T11:00:00Z`,
       ],
-      ["registrants, first page (with counts)", "/registries/social/registrants?limit=50"],
-      ["registrants, first page (counts=false)", "/registries/social/registrants?limit=50&counts=false"],
+      ["registrants, first page", "/registries/social/registrants?limit=50"],
+      [
+        "registrants, first page, counts=true (opt-in)",
+        "/registries/social/registrants?limit=50&counts=true",
+      ],
       ["registrants, q=identifier", `/registries/social/registrants?q=${uin}`],
       [`registrants, q=surname prefix "${prefix}"`, `/registries/social/registrants?q=${prefix}&limit=50`],
       [

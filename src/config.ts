@@ -176,6 +176,20 @@ export const SETTINGS: readonly Setting[] = [
       "Failed token requests per client id per rolling minute before that id is locked (until the failures age out)",
   },
   {
+    key: "adminLoginIpFailureLimit",
+    env: "DCI_ADMIN_LOGIN_IP_FAILURE_LIMIT",
+    default: "10",
+    doc:
+      "Failed admin-token checks (console login, admin API bearer) per client IP per rolling minute before that client gets 429 (until the failures age out)",
+  },
+  {
+    key: "adminLoginFailureLimit",
+    env: "DCI_ADMIN_LOGIN_FAILURE_LIMIT",
+    default: "100",
+    doc:
+      "Failed admin-token checks from all clients per rolling minute before every new check gets 429: bounds the scrypt work guesses can cause",
+  },
+  {
     key: "tokenHashConcurrency",
     env: "DCI_TOKEN_HASH_CONCURRENCY",
     default: "1",
@@ -429,6 +443,8 @@ const schema = z.object({
   tokenIpLimitPerMinute: int(1, 1_000_000),
   tokenClientFailureLimit: int(1, 1_000_000),
   tokenHashConcurrency: int(1, 64),
+  adminLoginIpFailureLimit: int(1, 1_000_000),
+  adminLoginFailureLimit: int(1, 1_000_000),
   trustedProxies: list.refine((xs) => xs.every((x) => parseCidr(x) !== undefined), {
     message: "expected a comma list of IP addresses or CIDRs (e.g. 10.0.0.0/8, ::1)",
   }),

@@ -4,6 +4,7 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { verifyAdminToken } from "./tokens.ts";
+import { admitTokenCheck, tokenCheckSucceeded } from "./login_limit.ts";
 import { sha256Hex } from "../auth/secrets.ts";
 import { stmt } from "../db/statements.ts";
 
@@ -34,8 +35,21 @@ export function requireAdmin(deps: Deps): MiddlewareHandler<AppEnv> {
       hit = undefined;
     }
     if (!hit) {
+      // The console login's limit on failed checks (src/admin/login_limit.ts): guesses cannot buy scrypt work.
+      const admission = await admitTokenCheck(deps, c.get("clientIp") ?? "unknown");
+      if (!admission.allowed) {
+        throw new DciError(
+          "err.request.too_many_requests",
+          `Too many failed admin-token checks ${
+            admission.scope === "client" ? "from this address" : "in all"
+          }; ` +
+            `retry in ${admission.retryAfter} s`,
+          { headers: { "Retry-After": String(admission.retryAfter) } },
+        );
+      }
       const info = await verifyAdminToken(deps.db, match[1], { envToken: deps.config.adminToken });
       if (!info) throw new DciError("err.request.unauthorized", "Admin token is invalid or revoked");
+      await tokenCheckSucceeded(deps, admission.ticket);
       hit = { id: info.id, role: info.role, source: info.source, at: now };
       if (verified.size > 1000) verified.clear();
       verified.set(cacheKey, hit);

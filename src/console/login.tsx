@@ -3,6 +3,7 @@ import type { Hono } from "hono";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Deps } from "../deps.ts";
 import { verifyAdminToken } from "../admin/tokens.ts";
+import { admitTokenCheck, tokenCheckSucceeded } from "../admin/login_limit.ts";
 import { type ConsoleEnv, href } from "./context.ts";
 import { clearSessionCookie, loginCookie, setLoginCookie, setSessionCookie } from "./cookies.ts";
 import { createSession, csrfMatches, endSession } from "./session.ts";
@@ -29,10 +30,26 @@ export function loginRoutes(app: Hono<ConsoleEnv>, deps: Deps): void {
         },
       );
     }
+    // Failed logins are limited per client address and for everyone (src/admin/login_limit.ts): a refused one
+    // costs no scrypt check, and a valid token's login gives its slot back.
+    const admission = await admitTokenCheck(deps, c.get("clientIp") ?? "unknown");
+    if (!admission.allowed) {
+      c.status(429);
+      c.header("Retry-After", String(admission.retryAfter));
+      const who = admission.scope === "client" ? "from this address" : "to this server";
+      return c.render(
+        <LoginForm
+          nonce={cookie}
+          error={`Too many failed logins ${who}. Try again in ${admission.retryAfter} seconds.`}
+        />,
+        { title: "Log in" },
+      );
+    }
     const token = typeof body.token === "string" ? body.token.trim() : "";
     const info = token.length > 0 && token.length <= 512
       ? await verifyAdminToken(deps.db, token, { envToken: deps.config.adminToken })
       : undefined;
+    if (info) await tokenCheckSucceeded(deps, admission.ticket);
     if (!info) {
       c.status(401);
       return c.render(<LoginForm nonce={cookie} error="That token is not a valid admin or viewer token." />, {

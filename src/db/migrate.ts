@@ -21,6 +21,7 @@ import m0019 from "../../migrations/0019_metrics_history.sql" with { type: "text
 import m0020 from "../../migrations/0020_console_sessions.sql" with { type: "text" };
 import m0021 from "../../migrations/0021_registry_imports.sql" with { type: "text" };
 import m0022 from "../../migrations/0022_callback_attempts.sql" with { type: "text" };
+import m0023 from "../../migrations/0023_list_indexes.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
 export interface Migration {
@@ -56,6 +57,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 20, name: "0020_console_sessions", sql: m0020 },
   { version: 21, name: "0021_registry_imports", sql: m0021 },
   { version: 22, name: "0022_callback_attempts", sql: m0022 },
+  { version: 23, name: "0023_list_indexes", sql: m0023 },
 ];
 
 /**

@@ -38,23 +38,31 @@ const WINDOWS: Record<DashboardRange, { buckets: number; minutes: number }> = {
 /** Senders shown by name; the others are summed. */
 export const TOP_SENDERS = 8;
 
-/** The chart data of `range` ending with the minute of `nowMs`. */
+const WINDOW = "span = ? AND minute >= ? AND minute < ?";
+
+/**
+ * The chart data of `range` ending with the minute of `nowMs`. SQLite sums the window's rows (one per sender,
+ * registry and label each bucket: a day with a thousand active senders is ~150k) so that JavaScript sees a row
+ * per series and bucket: the busiest senders are ranked from one total each and only theirs are read per bucket.
+ */
 export function dashboardSeries(db: Db, range: DashboardRange, nowMs: number): DashboardSeries {
   const w = WINDOWS[range];
   const end = Math.floor(nowMs / 60_000 / w.minutes) * w.minutes + w.minutes; // exclusive, bucket-aligned
   const start = end - w.buckets * w.minutes;
-  // The day reads the 10-minute rows, the hour the minute rows: at most 144 rows per series either way.
+  const window = [w.minutes, start, end];
+  // The day reads the 10-minute rows, the hour the minute rows: at most 144 buckets per series either way.
   const rows = stmt(
     db,
-    `SELECT minute, metric, registry, sender, label, value FROM metrics_history
-     WHERE span = ? AND minute >= ? AND minute < ?`,
-  ).all(w.minutes, start, end) as Array<
-    { minute: number; metric: string; registry: string; sender: string; label: string; value: number }
+    `SELECT minute, metric, registry, label, SUM(value) AS total, MAX(value) AS peak FROM metrics_history
+     WHERE ${WINDOW} GROUP BY minute, metric, registry, label`,
+  ).all(...window) as Array<
+    { minute: number; metric: string; registry: string; label: string; total: number; peak: number }
   >;
   const zeros = () => new Array<number>(w.buckets).fill(0);
   const add = (into: Record<string, number[]>, key: string, b: number, v: number) => {
     (into[key] ??= zeros())[b] += v;
   };
+  const bucket = (minute: number) => Math.floor((Number(minute) - start) / w.minutes);
   const out: DashboardSeries = {
     range,
     bucketMinutes: w.minutes,
@@ -68,38 +76,51 @@ export function dashboardSeries(db: Db, range: DashboardRange, nowMs: number): D
     notifications: {},
     queue: {},
   };
-  const senders: Record<string, number[]> = {};
-  for (const row of rows) {
-    const r = {
-      ...row,
-      b: Math.floor((Number(row.minute) - start) / w.minutes),
-      total: row.value,
-      peak: row.value,
-    };
+  for (const r of rows) {
+    const b = bucket(r.minute);
     if (r.metric === "requests") {
-      out.requests.total[r.b] += r.total;
-      add(out.requests.byRegistry, r.registry, r.b, r.total);
-      add(senders, r.sender, r.b, r.total);
-      add(out.requests.byStatus, `${r.label.slice(0, 1)}xx`, r.b, r.total);
-      if (r.label === "429") out.rateLimited[r.b] += r.total;
-    } else if (r.metric === "callbacks") add(out.callbacks, r.label, r.b, r.total);
-    else if (r.metric === "notifications") add(out.notifications, r.label, r.b, r.total);
+      out.requests.total[b] += r.total;
+      add(out.requests.byRegistry, r.registry, b, r.total);
+      add(out.requests.byStatus, `${r.label.slice(0, 1)}xx`, b, r.total);
+      if (r.label === "429") out.rateLimited[b] += r.total;
+    } else if (r.metric === "callbacks") add(out.callbacks, r.label, b, r.total);
+    else if (r.metric === "notifications") add(out.notifications, r.label, b, r.total);
     else if (r.metric === "queue") {
       const series = out.queue[r.label] ??= zeros();
-      series[r.b] = Math.max(series[r.b], r.peak);
+      series[b] = Math.max(series[b], r.peak);
     }
   }
-  out.requests.bySender = topSenders(senders);
+  out.requests.bySender = senderSeries(db, window, out.requests.total, zeros, bucket);
   return out;
 }
 
-function topSenders(all: Record<string, number[]>): Record<string, number[]> {
-  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const ranked = Object.entries(all).sort((a, b) => sum(b[1]) - sum(a[1]) || a[0].localeCompare(b[0]));
-  const out = Object.fromEntries(ranked.slice(0, TOP_SENDERS));
-  for (const [, series] of ranked.slice(TOP_SENDERS)) {
-    const other = out.other ??= series.map(() => 0);
-    series.forEach((v, i) => other[i] += v);
+/** The busiest senders' request series by name (ties by name), the rest summed as "other". */
+function senderSeries(
+  db: Db,
+  window: number[],
+  total: number[],
+  zeros: () => number[],
+  bucket: (minute: number) => number,
+): Record<string, number[]> {
+  const ranked = (stmt(
+    db,
+    `SELECT sender, SUM(value) AS total FROM metrics_history WHERE ${WINDOW} AND metric = 'requests'
+     GROUP BY sender`,
+  ).all(...window) as Array<{ sender: string; total: number }>)
+    .sort((a, b) => b.total - a.total || a.sender.localeCompare(b.sender));
+  const top = ranked.slice(0, TOP_SENDERS).map((r) => r.sender);
+  const out: Record<string, number[]> = Object.fromEntries(top.map((s) => [s, zeros()]));
+  // A fixed list of TOP_SENDERS parameters (NULL matches none), so the statement text is one.
+  const names = [...top, ...new Array(TOP_SENDERS - top.length).fill(null)];
+  const rows = stmt(
+    db,
+    `SELECT minute, sender, SUM(value) AS total FROM metrics_history
+     WHERE ${WINDOW} AND metric = 'requests' AND sender IN (${names.map(() => "?").join(", ")})
+     GROUP BY minute, sender`,
+  ).all(...window, ...names) as Array<{ minute: number; sender: string; total: number }>;
+  for (const r of rows) out[r.sender][bucket(r.minute)] += r.total;
+  if (ranked.length > TOP_SENDERS) {
+    out.other = total.map((t, b) => t - top.reduce((sum, s) => sum + out[s][b], 0));
   }
   return out;
 }

@@ -124,8 +124,12 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
             after: z.string().max(400).optional().openapi({
               description: "cursor of a q search: next_after",
             }),
-            counts: z.enum(["true", "false"]).default("true").openapi({
-              description: "false: leave out the counts (they read every row of the registry)",
+            // Off by default (issue 15): the counts read every row of the registry (a second at 1M), a page
+            // must not. The CLI's `registry stats` and this opt-in give them.
+            counts: z.enum(["true", "false"]).default("false").openapi({
+              description:
+                "true: add the registry's counts per record type (they read every row of the registry: " +
+                "seconds at a million rows)",
             }),
           }),
         },

@@ -1,7 +1,8 @@
 /**
  * Rate limits in SQLite (consistent across isolates): a true rolling minute in one-second buckets, and a
  * per-UTC-day counter whose stale day reads as zero (a missed midnight reset is caught up lazily). The same
- * buckets count token requests per client IP (scope 'token_ip') and failed ones per client id ('client_fail').
+ * buckets count token requests per client IP (scope 'token_ip'), failed ones per client id ('client_fail'), and
+ * failed admin-token checks per client IP and in all ('admin_fail_ip', 'admin_fail_all': src/admin/login_limit.ts).
  */
 import type { Db } from "../db/sqlite.ts";
 import { groupCommit } from "../db/group_commit.ts";
@@ -199,6 +200,51 @@ export function clientLockout(
 /** Counts one failed token request (wrong secret) against a client id's lockout. */
 export function recordClientFailure(db: Db, clientId: string, nowMs: number): void {
   bump(db, "client_fail", clientId, Math.floor(nowMs / 1000));
+}
+
+/** One rolling-minute limit a slot is taken in: `limit` per minute under (scope, key). */
+export interface SlotLimit {
+  scope: string;
+  key: string;
+  limit: number;
+}
+
+/**
+ * Takes one slot in each of `limits` at once (all or none) in the request path's group commit: refused when
+ * any is full, with the wait of the fullest. Taken before the work it guards, so concurrent requests cannot
+ * all pass an empty count; the slot stays used unless `releaseSlots` gives it back.
+ */
+export function takeSlots(
+  db: Db,
+  limits: readonly SlotLimit[],
+  nowMs: number,
+): Promise<{ allowed: true; second: number } | { allowed: false; retryAfter: number; full: SlotLimit }> {
+  const nowS = Math.floor(nowMs / 1000);
+  return groupCommit(db, () => {
+    let refused: { allowed: false; retryAfter: number; full: SlotLimit } | undefined;
+    for (const l of limits) {
+      if (minuteUsage(db, l.scope, l.key, nowS).used < l.limit) continue;
+      const retryAfter = untilFree(db, l.scope, l.key, nowS, l.limit);
+      if (!refused || retryAfter > refused.retryAfter) refused = { allowed: false, retryAfter, full: l };
+    }
+    if (refused) return refused;
+    for (const l of limits) bump(db, l.scope, l.key, nowS);
+    return { allowed: true as const, second: nowS };
+  });
+}
+
+/**
+ * Gives back the slots `takeSlots` took at `second` (the work they guarded turned out not to count); a bucket
+ * back at zero is deleted, so work that never counts leaves no row behind.
+ */
+export function releaseSlots(db: Db, limits: readonly SlotLimit[], second: number): Promise<void> {
+  return groupCommit(db, () => {
+    for (const l of limits) {
+      bump(db, l.scope, l.key, second, -1);
+      stmt(db, "DELETE FROM rate_buckets WHERE scope = ? AND key = ? AND second = ? AND count <= 0")
+        .run(l.scope, l.key, second);
+    }
+  });
 }
 
 /** Deletes minute buckets that left the window (run on a schedule). */

@@ -4,6 +4,7 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
+import { afterCursor } from "../db/keyset.ts";
 import { DISABLED_SENDERS } from "../senders/pause.ts";
 
 /** Notification statuses. */
@@ -215,7 +216,11 @@ export interface NotificationFilter {
   offset?: number;
 }
 
-/** Notifications, newest first, with their subscription code and sender. */
+/**
+ * Notifications, newest first by (created_at, id), with their subscription code and sender. The status, the
+ * subscription and the time window each have an index in that order (migrations 0005, 0023); the cursor is a
+ * row id, whose row's created_at starts the page (as listTransactions).
+ */
 export function listNotifications(db: Db, f: NotificationFilter = {}): NotificationView[] {
   const where: string[] = [];
   const params: Array<string | number> = [];
@@ -224,13 +229,18 @@ export function listNotifications(db: Db, f: NotificationFilter = {}): Notificat
   if (f.status) (where.push("n.status = ?"), params.push(f.status));
   if (f.since) (where.push("n.created_at >= ?"), params.push(f.since));
   if (f.until) (where.push("n.created_at < ?"), params.push(f.until));
-  if (f.before !== undefined) (where.push("n.id < ?"), params.push(f.before));
+  if (f.before !== undefined) {
+    const after = afterCursor(db, "notifications", "n.", f.before);
+    if (!after) return [];
+    where.push(after.sql);
+    params.push(...after.args);
+  }
   params.push(Math.max(1, Math.min(f.limit ?? 100, 1000)), Math.max(0, f.offset ?? 0));
   return stmt(
     db,
     `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
      JOIN subscriptions s ON s.id = n.subscription_id ${where.length ? "WHERE " + where.join(" AND ") : ""}
-     ORDER BY n.id DESC LIMIT ?+0 OFFSET ?+0`,
+     ORDER BY n.created_at DESC, n.id DESC LIMIT ?+0 OFFSET ?+0`,
   ).all(...params) as unknown as NotificationView[];
 }
 

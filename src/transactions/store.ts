@@ -4,6 +4,7 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
+import { afterCursor } from "../db/keyset.ts";
 import type { TxnAction, TxnState } from "./states.ts";
 import { DISABLED_SENDERS } from "../senders/pause.ts";
 
@@ -392,12 +393,16 @@ export interface TxnFilter {
   /** Created at or after / before these ISO times. */
   since?: string;
   until?: string;
-  /** Only ids below this (cursor, newest first). */
+  /** Cursor, newest first: the rows listed after the row with this id (its next_before). */
   before?: number;
   limit: number;
 }
 
-/** Lists transactions newest first. */
+/**
+ * Lists transactions newest first, by (created_at, id): each filter has an index in that order (migration
+ * 0023), so a page reads its rows and no more. The cursor is a row id; its row's created_at starts the page
+ * (a cursor with no row, never handed out, starts at the row below it).
+ */
 export function listTransactions(db: Db, f: TxnFilter): TxnRow[] {
   const where: string[] = [];
   const args: Array<string | number> = [];
@@ -413,9 +418,14 @@ export function listTransactions(db: Db, f: TxnFilter): TxnRow[] {
   add("registry = ?", f.registry);
   add("created_at >= ?", f.since);
   add("created_at < ?", f.until);
-  add("id < ?", f.before);
+  if (f.before !== undefined) {
+    const after = afterCursor(db, "transactions", "", f.before);
+    if (!after) return [];
+    where.push(after.sql);
+    args.push(...after.args);
+  }
   const sql = `SELECT * FROM transactions ${where.length ? "WHERE " + where.join(" AND ") : ""}
-    ORDER BY id DESC LIMIT ?+0`;
+    ORDER BY created_at DESC, id DESC LIMIT ?+0`;
   return stmt(db, sql).all(...args, f.limit) as unknown as TxnRow[];
 }
 

@@ -268,9 +268,14 @@ Deno.test("registry machinery: admin API per registry; an unknown field is refus
     });
     assert.equal(patch.status, 200, JSON.stringify(patch.body));
     assert.equal(patch.body.record.certified, true);
-    const list = await call("GET", "/registries/tst/registrants");
+    const list = await call("GET", "/registries/tst/registrants?counts=true");
     assert.deepEqual(list.body.items.map((i: Json) => i.id), ["A1"]);
     assert.deepEqual(list.body.counts, { tst_person: 1, deleted: 0 });
+    assert.equal(
+      (await call("GET", "/registries/tst/registrants")).body.counts,
+      undefined,
+      "counts are opt-in",
+    );
     assert.equal((await call("DELETE", "/registries/tst/registrants/A1")).status, 200);
     const events = await call("GET", "/registries/tst/events");
     assert.deepEqual(

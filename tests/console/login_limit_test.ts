@@ -1,0 +1,124 @@
+/**
+ * The limit on failed admin-token checks (src/admin/login_limit.ts), on a real server on loopback: the console
+ * login and the admin API's bearer check, per client address (X-Forwarded-For honoured only from
+ * DCI_TRUSTED_PROXIES) and for all clients, a 429 with Retry-After that ends when the failures age out (the
+ * server's fake clock moves), valid logins never counted, and concurrent guesses bounded by the limit.
+ */
+import assert from "node:assert/strict";
+import { startConsole } from "../helpers/console_browser.ts";
+import { LOGIN_COOKIE } from "../../src/console/cookies.ts";
+
+type Server = Awaited<ReturnType<typeof startConsole>>;
+
+const WRONG = "dcia_at_0000000000000000_" + "x".repeat(43);
+
+/** Fetches the login form as client `ip` (an X-Forwarded-For the server may or may not honour), then posts `token`. */
+async function logIn(
+  server: Server,
+  token: string,
+  ip?: string,
+): Promise<{ status: number; retryAfter: string | null; text: string }> {
+  const forwarded: Record<string, string> = ip ? { "x-forwarded-for": ip } : {};
+  const form = await fetch(`${server.url}login`, { headers: forwarded });
+  const cookie = form.headers.getSetCookie().find((c) => c.startsWith(`${LOGIN_COOKIE}=`))!.split(";")[0];
+  const nonce = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1];
+  const res = await fetch(`${server.url}login`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { ...forwarded, cookie, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ _csrf: nonce, token }),
+  });
+  return { status: res.status, retryAfter: res.headers.get("retry-after"), text: await res.text() };
+}
+
+/** An admin API read with `token` as client `ip`. */
+async function adminGet(server: Server, token: string, ip?: string) {
+  const res = await fetch(`${server.origin}/admin/v1/senders`, {
+    headers: { authorization: `Bearer ${token}`, ...(ip ? { "x-forwarded-for": ip } : {}) },
+  });
+  await res.body?.cancel();
+  return { status: res.status, retryAfter: res.headers.get("retry-after") };
+}
+
+Deno.test("login limit: failed console logins are refused per client address with a 429 page, valid ones never count", async () => {
+  const server = await startConsole({
+    adminLoginIpFailureLimit: "3",
+    adminLoginFailureLimit: "100",
+    trustedProxies: "127.0.0.1",
+  });
+  try {
+    for (let i = 0; i < 3; i++) assert.equal((await logIn(server, WRONG, "198.51.100.7")).status, 401);
+    const refused = await logIn(server, WRONG, "198.51.100.7");
+    assert.equal(refused.status, 429);
+    assert.match(refused.text, /Too many failed logins from this address\. Try again in \d+ seconds\./);
+    const wait = Number(refused.retryAfter);
+    assert.ok(Number.isInteger(wait) && wait >= 1 && wait <= 60, `Retry-After ${refused.retryAfter}`);
+    // While refused, even the right token is not checked from that address...
+    assert.equal((await logIn(server, server.adminToken, "198.51.100.7")).status, 429);
+    // ...but another address logs in, as often as it likes: a valid login gives its slot back.
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await logIn(server, server.adminToken, "203.0.113.9")).status, 303);
+    }
+    // The admin API's bearer check counts and refuses with the same limit.
+    const api = await adminGet(server, WRONG, "198.51.100.7");
+    assert.equal(api.status, 429);
+    assert.ok(Number(api.retryAfter) >= 1);
+    // The failures age out of the rolling minute.
+    server.deps.clock.advance(61_000);
+    assert.equal((await logIn(server, server.adminToken, "198.51.100.7")).status, 303);
+    assert.equal((await adminGet(server, server.viewerToken, "198.51.100.7")).status, 200);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("login limit: failures from all clients together refuse every new check until they age out", async () => {
+  const server = await startConsole({
+    adminLoginIpFailureLimit: "10",
+    adminLoginFailureLimit: "4",
+    trustedProxies: "127.0.0.1",
+  });
+  try {
+    for (const ip of ["192.0.2.1", "192.0.2.2", "192.0.2.3"]) {
+      assert.equal((await logIn(server, WRONG, ip)).status, 401);
+    }
+    assert.equal(
+      (await adminGet(server, WRONG, "192.0.2.4")).status,
+      401,
+      "the admin API's failure counts too",
+    );
+    const refused = await logIn(server, server.adminToken, "192.0.2.5");
+    assert.equal(refused.status, 429);
+    assert.match(refused.text, /Too many failed logins to this server/);
+    assert.equal((await adminGet(server, server.adminToken, "192.0.2.5")).status, 429);
+    server.deps.clock.advance(61_000);
+    assert.equal((await logIn(server, server.adminToken, "192.0.2.5")).status, 303);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("login limit: concurrent guesses from one address run at most the limit's worth of token checks", async () => {
+  const server = await startConsole({ adminLoginIpFailureLimit: "3", trustedProxies: "127.0.0.1" });
+  try {
+    const statuses = (await Promise.all(Array.from({ length: 12 }, () =>
+      logIn(server, WRONG, "198.51.100.20"))))
+      .map((r) => r.status);
+    assert.equal(statuses.filter((s) => s === 401).length, 3, statuses.join(" "));
+    assert.equal(statuses.filter((s) => s === 429).length, 9, statuses.join(" "));
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("login limit: X-Forwarded-For from a peer that is not a trusted proxy does not pick the counted address", async () => {
+  const server = await startConsole({ adminLoginIpFailureLimit: "2" }); // no trusted proxies
+  try {
+    assert.equal((await logIn(server, WRONG, "198.51.100.1")).status, 401);
+    assert.equal((await logIn(server, WRONG, "198.51.100.2")).status, 401);
+    // A third "address" is still the loopback peer, over its limit.
+    assert.equal((await logIn(server, WRONG, "198.51.100.3")).status, 429);
+  } finally {
+    await server.close();
+  }
+});
