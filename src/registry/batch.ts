@@ -3,12 +3,19 @@
  * the rest record by record; if SQLite refuses anything, the batch is redone with a savepoint per record.
  */
 import type { Db } from "../db/sqlite.ts";
-import { transaction } from "../db/sqlite.ts";
+import { beginImmediate, finishTransaction, withinTransaction } from "../db/sqlite.ts";
 import { InputError } from "./model.ts";
 import { isGroup, rememberGroup, saveRegistrant, STORE_REGISTRY } from "./store.ts";
 import { ensureRegistryIndexes } from "../registries/indexes.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
-import { bufferNew, flushInserts, pendingInserts } from "./fast_insert.ts";
+import {
+  bufferNew,
+  discardPending,
+  flushChunk,
+  flushInserts,
+  type PendingInserts,
+  pendingInserts,
+} from "./fast_insert.ts";
 import { stmt } from "../db/statements.ts";
 import { GROUP_ID_COLUMN, type PreparedRecord, prepareRecord, registrantOf } from "./prepared.ts";
 
@@ -51,30 +58,50 @@ function reject(report: ImportReport, line: number, reason: string): void {
   }
 }
 
-/** A batch of prepared records and the import time they were read with. */
+/**
+ * A chunk of prepared records and the import time its batch was read with. A batch (one transaction, `--batch`
+ * records) arrives as chunks of at most CHUNK_RECORDS, so neither the parse worker nor the writer holds a whole
+ * batch: `last` false means more chunks of the same transaction follow; absent or true, it commits after this one.
+ */
 export interface PreparedBatch {
   now: string;
   records: PreparedRecord[];
+  last?: boolean;
 }
+
+/** Records per chunk between the reader and the writer: bounds the import's memory whatever `--batch` is. */
+export const CHUNK_RECORDS = 5000;
 
 /** The registry written (social when not given: every record of a batch belongs to it) and the import's households. */
 type WriteOptions = { registry?: string; groupIds?: Map<string, number> };
 
 /**
- * Writes one batch in one transaction (upsert by id); refused records go to the report. Records are checked
- * before writing, so the fast path needs no per-record savepoint; if SQLite still refuses one, the batch is
- * rolled back and written again with a savepoint around each record.
+ * Writes one chunk inside the batch's open transaction; refused records go to the report. Records are checked
+ * before writing, so the fast path needs no per-record savepoint; if SQLite still refuses one, the chunk (and
+ * only it, under its savepoint) is rolled back and written again with a savepoint around each record.
  */
-export function writeBatch(db: Db, batch: PreparedBatch, report: ImportReport, options: WriteOptions): void {
+function writeChunk(
+  db: Db,
+  chunk: PreparedBatch,
+  report: ImportReport,
+  options: WriteOptions & { pending: PendingInserts },
+): void {
   const local = emptyReport();
+  const deferred = options.pending.deferredValues;
+  stmt(db, "SAVEPOINT chunk").run();
   try {
-    transaction(db, () => writeFast(db, batch, local, options));
+    writeFast(db, chunk, local, options);
   } catch (err) {
     if (!(err instanceof Error) || !/constraint/i.test(err.message)) throw err;
+    stmt(db, "ROLLBACK TO chunk").run();
+    discardPending(options.pending, deferred);
     options.groupIds?.clear();
     Object.assign(local, emptyReport());
-    transaction(db, () => writeCarefully(db, batch, local, options));
+    // The chunk's records may update earlier ones of the batch: their deferred values go in first.
+    flushInserts(db, options.pending);
+    writeCarefully(db, chunk, local, options);
   }
+  stmt(db, "RELEASE chunk").run();
   report.read += local.read;
   report.registered += local.registered;
   report.updated += local.updated;
@@ -136,7 +163,12 @@ function idKeys(ids: string[]): string[] {
  * the batch), an identifier already taken, or a household not met in this import goes through
  * `saveRegistrant` after the buffer is flushed, which applies every check and reports the reason.
  */
-function writeFast(db: Db, batch: PreparedBatch, report: ImportReport, options: WriteOptions): void {
+function writeFast(
+  db: Db,
+  batch: PreparedBatch,
+  report: ImportReport,
+  options: WriteOptions & { pending: PendingInserts },
+): void {
   const ok = batch.records.filter((p) => p.error === undefined);
   const registry = options.registry ?? STORE_REGISTRY;
   ensureRegistryIndexes(db, registry);
@@ -153,7 +185,7 @@ function writeFast(db: Db, batch: PreparedBatch, report: ImportReport, options: 
     (stmt(db, OWNED_IDENTIFIERS).all(JSON.stringify(pairs), registry) as Array<{ t: string; v: string }>)
       .map((r) => `${r.t}\u0000${r.v}`),
   );
-  const pending = pendingInserts();
+  const pending = options.pending;
   for (const p of batch.records) {
     report.read++;
     if (p.error !== undefined) {
@@ -181,10 +213,13 @@ function writeFast(db: Db, batch: PreparedBatch, report: ImportReport, options: 
       else throw err;
     }
   }
-  flushInserts(db, pending);
+  flushChunk(db, pending);
 }
 
-/** Writes batches of prepared records as they come; calls `onProgress` after each. */
+/**
+ * Writes chunks of prepared records as they come, one transaction per batch (see PreparedBatch); calls
+ * `onProgress` after each chunk. A batch whose chunks stop coming (the reader failed) is rolled back whole.
+ */
 export async function writePrepared(
   db: Db,
   batches: AsyncIterable<PreparedBatch>,
@@ -192,17 +227,33 @@ export async function writePrepared(
 ): Promise<ImportReport> {
   const report = emptyReport();
   const groupIds = new Map<string, number>();
-  for await (const batch of batches) {
-    if (batch.records.length === 0) continue;
-    writeBatch(db, batch, report, { registry: options.registry, groupIds });
-    options.onProgress?.(report);
+  const pending = pendingInserts();
+  const write = { registry: options.registry, groupIds, pending };
+  let open = false;
+  try {
+    for await (const chunk of batches) {
+      if (chunk.records.length > 0) {
+        if (!open) beginImmediate(db);
+        open = true;
+        withinTransaction(db, () => writeChunk(db, chunk, report, write));
+        options.onProgress?.(report);
+      }
+      if (open && chunk.last !== false) {
+        finishTransaction(db, () => flushInserts(db, pending));
+        open = false;
+      }
+    }
+    if (open) finishTransaction(db, () => flushInserts(db, pending));
+    open = false;
+  } finally {
+    if (open && db.isTransaction) db.exec("ROLLBACK");
   }
   return report;
 }
 
 /**
- * Groups source records of `profile`'s registry (social when not given) into prepared batches of `size`, read
- * with `now()` at the start of each batch.
+ * Groups source records of `profile`'s registry (social when not given) into batches of `size` records, each
+ * read with `now()` at its start and yielded in chunks of at most CHUNK_RECORDS.
  */
 export async function* prepareBatches(
   source: AsyncIterable<SourceRecord> | Iterable<SourceRecord>,
@@ -210,15 +261,19 @@ export async function* prepareBatches(
   now: () => string,
   profile?: RegistryProfile,
 ): AsyncGenerator<PreparedBatch> {
-  let batch: PreparedBatch = { now: now(), records: [] };
+  let batch: PreparedBatch = { now: now(), records: [], last: false };
+  let inBatch = 0;
   for await (const rec of source) {
     batch.records.push(prepareRecord(rec, batch.now, profile));
-    if (batch.records.length >= size) {
-      yield batch;
-      batch = { now: now(), records: [] };
+    inBatch++;
+    if (inBatch >= size || batch.records.length >= CHUNK_RECORDS) {
+      const last = inBatch >= size;
+      yield { ...batch, last };
+      if (last) inBatch = 0;
+      batch = { now: last ? now() : batch.now, records: [], last: false };
     }
   }
-  if (batch.records.length > 0) yield batch;
+  if (inBatch > 0) yield { ...batch, last: true };
 }
 
 /**

@@ -55,6 +55,12 @@ export interface PendingInserts {
   rows: Record<Table, Value[]>;
   count: number;
   nextId: number | undefined;
+  /**
+   * Value rows of the chunks already written (`flushChunk`): they go in with the batch's last flush, all in key
+   * order, so a batch sent in small chunks keeps the locality of one sort over the whole batch. Replaced, never
+   * changed in place, by a flush: a caller may keep the list to restore it after a ROLLBACK TO.
+   */
+  deferredValues: Value[][];
 }
 
 /** An empty buffer. */
@@ -63,6 +69,7 @@ export function pendingInserts(): PendingInserts {
     rows: { registrants: [], data: [], identifiers: [], contacts: [], values: [], events: [] },
     count: 0,
     nextId: undefined,
+    deferredValues: [],
   };
 }
 
@@ -96,16 +103,48 @@ export function bufferNew(
   return id;
 }
 
-/** Writes the buffered rows (registrants first: the other tables refer to them) and empties the buffer. */
+/**
+ * Writes the buffered rows (registrants first: the other tables refer to them), the deferred value rows with
+ * them, and empties the buffer.
+ */
 export function flushInserts(db: Db, p: PendingInserts): void {
-  if (p.count > 0) {
+  if (p.count > 0 || p.deferredValues.length > 0) {
     for (const table of ["registrants", "data", "identifiers", "contacts", "values", "events"] as const) {
-      writeRows(db, table, table === "values" ? byKey(p.rows.values) : p.rows[table]);
+      const rows = table !== "values"
+        ? p.rows[table]
+        : byKey(([] as Value[]).concat(...p.deferredValues, p.rows.values));
+      writeRows(db, table, rows);
       p.rows[table] = [];
     }
+    p.deferredValues = [];
     p.count = 0;
   }
   // Per-record writes may follow and take ids themselves: read the next id again when needed.
+  p.nextId = undefined;
+}
+
+/**
+ * Writes the buffered rows of one chunk of a batch but its value rows, which are deferred to the batch's last
+ * `flushInserts` (see `deferredValues`).
+ */
+export function flushChunk(db: Db, p: PendingInserts): void {
+  if (p.count > 0) {
+    for (const table of ["registrants", "data", "identifiers", "contacts", "events"] as const) {
+      writeRows(db, table, p.rows[table]);
+      p.rows[table] = [];
+    }
+    if (p.rows.values.length > 0) p.deferredValues = [...p.deferredValues, p.rows.values];
+    p.rows.values = [];
+    p.count = 0;
+  }
+  p.nextId = undefined;
+}
+
+/** Forgets the rows buffered since the last flush (their chunk was rolled back); `deferred` as kept before it. */
+export function discardPending(p: PendingInserts, deferred: PendingInserts["deferredValues"]): void {
+  for (const table of Object.keys(p.rows) as Table[]) p.rows[table] = [];
+  p.deferredValues = deferred;
+  p.count = 0;
   p.nextId = undefined;
 }
 

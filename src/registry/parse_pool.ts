@@ -1,12 +1,13 @@
-/** Reading an import file in the parse worker (parse_worker.ts), one batch ahead of the writer. */
+/** Reading an import file in the parse worker (parse_worker.ts), one chunk ahead of the writer. */
 import type { PreparedBatch } from "./batch.ts";
 import type { ImportFormat } from "./sources.ts";
 
 type Reply = { ready?: true; batch?: PreparedBatch | null; bytes?: number; error?: string };
 
 /**
- * The prepared batches of the file at `path`, parsed in a worker while the caller writes the previous one.
- * At most two batches are in memory. `onBytes` gets the bytes read so far (for a progress bar).
+ * The prepared chunks of the batches of the file at `path` (see PreparedBatch), parsed in a worker while the
+ * caller writes the previous one: at most two chunks are in memory, whatever the batch size. `onBytes` gets the
+ * bytes read so far (for a progress bar).
  */
 export async function* workerBatches(
   path: string,
@@ -50,8 +51,9 @@ export async function* workerBatches(
       const r = await reply();
       options.onBytes?.(r.bytes ?? 0);
       if (!r.batch) return;
-      // Ask for the next batch before handing this one over: parsing overlaps the caller's write.
-      worker.postMessage({ now: options.now() });
+      // Ask for the next chunk before handing this one over: parsing overlaps the caller's write. A batch's
+      // chunks share the time its first was asked with (the worker keeps it).
+      worker.postMessage({ now: r.batch.last === false ? r.batch.now : options.now() });
       yield r.batch;
     }
   } finally {

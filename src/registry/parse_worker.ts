@@ -1,13 +1,14 @@
 /**
  * The import's parse worker (a Web Worker): reads the file, parses and checks records and serialises them
  * (`prepareRecord`) while the main thread writes the previous batch to SQLite, so a bulk load uses two cores.
- * Protocol: `{path, format, batchSize}` to start; each `{now}` asks for the next batch, answered with
- * `{batch, bytes}` (`batch` null at the end) or `{error}` when the file cannot be read on.
+ * Protocol: `{path, format, batchSize}` to start; each `{now}` asks for the next chunk (at most CHUNK_RECORDS of the
+ * current batch; `now` is the batch's import time when the chunk starts one), answered with `{batch, bytes}`
+ * (`batch` null at the end; `batch.last` when it ends its batch) or `{error}` when the file cannot be read on.
  */
 /// <reference lib="deno.worker" />
 import type { ImportFormat } from "./sources.ts";
 import { recordsOf } from "./sources.ts";
-import type { SourceRecord } from "./batch.ts";
+import { CHUNK_RECORDS, type PreparedBatch, type SourceRecord } from "./batch.ts";
 import { type PreparedRecord, prepareRecord } from "./prepared.ts";
 import { requireProfile } from "../registries/index.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
@@ -16,6 +17,9 @@ let records: AsyncIterator<SourceRecord> | undefined;
 let batchSize = 5000;
 let profile: RegistryProfile | undefined;
 let bytes = 0;
+/** Records of the current batch sent so far, and the batch's import time. */
+let inBatch = 0;
+let batchNow = "";
 
 async function open(path: string, format: ImportFormat): Promise<void> {
   const file = await Deno.open(path, { read: true });
@@ -30,14 +34,23 @@ async function open(path: string, format: ImportFormat): Promise<void> {
   records = recordsOf(format, counted, profile)[Symbol.asyncIterator]();
 }
 
-async function next(now: string): Promise<PreparedRecord[] | null> {
+async function next(now: string): Promise<PreparedBatch | null> {
+  if (inBatch === 0) batchNow = now;
+  const want = Math.min(CHUNK_RECORDS, batchSize - inBatch);
   const out: PreparedRecord[] = [];
-  while (out.length < batchSize) {
+  let ended = false;
+  while (out.length < want) {
     const r = await records!.next();
-    if (r.done) break;
-    out.push(prepareRecord(r.value, now, profile));
+    if (r.done) {
+      ended = true;
+      break;
+    }
+    out.push(prepareRecord(r.value, batchNow, profile));
   }
-  return out.length > 0 ? out : null;
+  inBatch += out.length;
+  const last = ended || inBatch >= batchSize;
+  if (last) inBatch = 0;
+  return out.length > 0 ? { now: batchNow, records: out, last } : null;
 }
 
 self.onmessage = async (e: MessageEvent) => {
@@ -57,8 +70,7 @@ self.onmessage = async (e: MessageEvent) => {
       self.postMessage({ ready: true });
       return;
     }
-    const batch = await next(m.now!);
-    self.postMessage({ batch: batch && { now: m.now, records: batch }, bytes });
+    self.postMessage({ batch: await next(m.now!), bytes });
   } catch (err) {
     self.postMessage({ error: (err as Error).message });
   }
