@@ -1,9 +1,10 @@
 /**
  * The import's parse worker (a Web Worker): reads the file, parses and checks records and serialises them
  * (`prepareRecord`) while the main thread writes the previous batch to SQLite, so a bulk load uses two cores.
- * Protocol: `{path, format, batchSize}` to start; each `{now}` asks for the next chunk (at most CHUNK_RECORDS of the
- * current batch; `now` is the batch's import time when the chunk starts one), answered with `{batch, bytes}`
- * (`batch` null at the end; `batch.last` when it ends its batch) or `{error}` when the file cannot be read on.
+ * Protocol: `{path, format, batchSize}` to start; each `{now}` asks for one more chunk (at most CHUNK_RECORDS of
+ * the current batch; `now` is the batch's import time when the chunk starts one). Chunks asked for are made one
+ * after the other, in order, each answered with `{batch, bytes}` (`batch` null at the end; `batch.last` when it
+ * ends its batch) or `{error}` when the file cannot be read on.
  */
 /// <reference lib="deno.worker" />
 import type { ImportFormat } from "./sources.ts";
@@ -53,6 +54,28 @@ async function next(now: string): Promise<PreparedBatch | null> {
   return out.length > 0 ? { now: batchNow, records: out, last } : null;
 }
 
+/** The `now` of each chunk asked for and not made yet; `pumping` while they are being made. */
+const asked: string[] = [];
+let pumping = false;
+
+/** Makes the chunks asked for, one at a time (the reader is one stream), while the writer writes. */
+async function pump(): Promise<void> {
+  if (pumping) return;
+  pumping = true;
+  try {
+    while (asked.length > 0) {
+      const batch = await next(asked.shift()!);
+      self.postMessage({ batch, bytes });
+      if (!batch) asked.length = 0;
+    }
+  } catch (err) {
+    asked.length = 0;
+    self.postMessage({ error: (err as Error).message });
+  } finally {
+    pumping = false;
+  }
+}
+
 self.onmessage = async (e: MessageEvent) => {
   const m = e.data as {
     path?: string;
@@ -70,7 +93,8 @@ self.onmessage = async (e: MessageEvent) => {
       self.postMessage({ ready: true });
       return;
     }
-    self.postMessage({ batch: await next(m.now!), bytes });
+    asked.push(m.now!);
+    await pump();
   } catch (err) {
     self.postMessage({ error: (err as Error).message });
   }
