@@ -1,6 +1,7 @@
 /**
- * Writing input records in batches, one transaction per batch: new ids through the multi-row fast path,
- * the rest record by record; if SQLite refuses anything, the batch is redone with a savepoint per record.
+ * Writing input records in batches, one transaction per batch arriving in chunks (PreparedBatch): new ids
+ * through the multi-row fast path, the rest record by record; if SQLite refuses anything, the chunk is redone
+ * with a savepoint per record.
  */
 import type { Db } from "../db/sqlite.ts";
 import { beginImmediate, finishTransaction, withinTransaction } from "../db/sqlite.ts";
@@ -15,9 +16,20 @@ import {
   flushInserts,
   type PendingInserts,
   pendingInserts,
+  sortedValues,
+  startChunk,
+  takeChunkValues,
 } from "./fast_insert.ts";
 import { stmt } from "../db/statements.ts";
-import { GROUP_ID_COLUMN, type PreparedRecord, prepareRecord, registrantOf } from "./prepared.ts";
+import {
+  CHUNK_RECORDS,
+  chunkOf,
+  GROUP_ID_COLUMN,
+  type PreparedBatch,
+  type PreparedRecord,
+  prepareRecord,
+  registrantOf,
+} from "./prepared.ts";
 
 /** One input record with the line it started on (0 when not from a file). */
 export interface SourceRecord {
@@ -57,20 +69,6 @@ function reject(report: ImportReport, line: number, reason: string): void {
     report.rejected.push({ line, reason: reason.slice(0, 500) });
   }
 }
-
-/**
- * A chunk of prepared records and the import time its batch was read with. A batch (one transaction, `--batch`
- * records) arrives as chunks of at most CHUNK_RECORDS, so neither the parse worker nor the writer holds a whole
- * batch: `last` false means more chunks of the same transaction follow; absent or true, it commits after this one.
- */
-export interface PreparedBatch {
-  now: string;
-  records: PreparedRecord[];
-  last?: boolean;
-}
-
-/** Records per chunk between the reader and the writer: bounds the import's memory whatever `--batch` is. */
-export const CHUNK_RECORDS = 5000;
 
 /** The registry written (social when not given: every record of a batch belongs to it) and the import's households. */
 type WriteOptions = { registry?: string; groupIds?: Map<string, number> };
@@ -186,7 +184,8 @@ function writeFast(
       .map((r) => `${r.t}\u0000${r.v}`),
   );
   const pending = options.pending;
-  for (const p of batch.records) {
+  startChunk(pending, batch.values ?? sortedValues(batch.records), batch.records.length);
+  for (const [index, p] of batch.records.entries()) {
     report.read++;
     if (p.error !== undefined) {
       reject(report, p.line, p.error);
@@ -199,11 +198,13 @@ function writeFast(
     for (const k of keys) taken.add(k);
     if (fresh) {
       p.cols![GROUP_ID_COLUMN] = groupId;
-      const id = bufferNew(db, pending, p, { now: batch.now });
+      const id = bufferNew(db, pending, p, { now: batch.now, index });
       if (isGroup(p.recordType!) && options.groupIds) rememberGroup(options.groupIds, p.externalId!, id);
       report.registered++;
       continue;
     }
+    // The records buffered so far go in first (this one may update one of them), with their values.
+    takeChunkValues(pending, index);
     flushInserts(db, pending);
     try {
       upsertOne(db, p, batch, report, options);
@@ -213,6 +214,7 @@ function writeFast(
       else throw err;
     }
   }
+  takeChunkValues(pending, batch.records.length);
   flushChunk(db, pending);
 }
 
@@ -268,12 +270,12 @@ export async function* prepareBatches(
     inBatch++;
     if (inBatch >= size || batch.records.length >= CHUNK_RECORDS) {
       const last = inBatch >= size;
-      yield { ...batch, last };
+      yield chunkOf(batch.now, batch.records, last);
       if (last) inBatch = 0;
       batch = { now: last ? now() : batch.now, records: [], last: false };
     }
   }
-  if (inBatch > 0) yield { ...batch, last: true };
+  if (inBatch > 0) yield chunkOf(batch.now, batch.records, true);
 }
 
 /**

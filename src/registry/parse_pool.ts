@@ -1,5 +1,5 @@
 /** Reading an import file in the parse worker (parse_worker.ts), one chunk ahead of the writer. */
-import type { PreparedBatch } from "./batch.ts";
+import type { PreparedBatch } from "./prepared.ts";
 import type { ImportFormat } from "./sources.ts";
 
 type Reply = { ready?: true; batch?: PreparedBatch | null; bytes?: number; error?: string };

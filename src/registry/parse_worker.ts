@@ -9,8 +9,14 @@
 /// <reference lib="deno.worker" />
 import type { ImportFormat } from "./sources.ts";
 import { recordsOf } from "./sources.ts";
-import { CHUNK_RECORDS, type PreparedBatch, type SourceRecord } from "./batch.ts";
-import { type PreparedRecord, prepareRecord } from "./prepared.ts";
+import type { SourceRecord } from "./batch.ts";
+import {
+  CHUNK_RECORDS,
+  chunkOf,
+  type PreparedBatch,
+  type PreparedRecord,
+  prepareRecord,
+} from "./prepared.ts";
 import { requireProfile } from "../registries/index.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 
@@ -51,7 +57,7 @@ async function next(now: string): Promise<PreparedBatch | null> {
   inBatch += out.length;
   const last = ended || inBatch >= batchSize;
   if (last) inBatch = 0;
-  return out.length > 0 ? { now: batchNow, records: out, last } : null;
+  return out.length > 0 ? chunkOf(batchNow, out, last) : null;
 }
 
 /** The `now` of each chunk asked for and not made yet; `pumping` while they are being made. */

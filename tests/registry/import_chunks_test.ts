@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
-import { CHUNK_RECORDS, type PreparedBatch, writePrepared } from "../../src/registry/batch.ts";
+import { writePrepared } from "../../src/registry/batch.ts";
+import { CHUNK_RECORDS, type PreparedBatch, prepareRecord } from "../../src/registry/prepared.ts";
 import { workerBatches } from "../../src/registry/parse_pool.ts";
-import { prepareRecord } from "../../src/registry/prepared.ts";
 import { demoSource } from "../../src/registry/startup.ts";
 import { valuePairs } from "../../src/registry/values.ts";
 import { getRegistrant } from "../../src/registry/store.ts";
@@ -146,6 +146,33 @@ Deno.test("writePrepared(): a record SQLite refuses in a later chunk redoes that
     assert.equal(count(db), records.length);
     assert.equal(getRegistrant(db, reg.externalId, "crvs")!.details?.marital_status, "D");
     assert.ok(assertOwnValues(db) > records.length);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("writePrepared(): a chunk mixing new records and an update of one of them keeps each record's own values", async () => {
+  const deps = await testDeps();
+  try {
+    const records = crvsPrepared(40);
+    const reg = JSON.parse(records[3].json!) as Registrant;
+    const update = prepareRecord(
+      {
+        line: 4,
+        raw: { ...rawOf(reg), details: { ...reg.details, marital_status: "D" } },
+      },
+      NOW,
+      crvsProfile,
+    );
+    async function* chunks(): AsyncGenerator<PreparedBatch> {
+      // Records 0-9 are buffered; the update of record 3 writes them (values too) before it, mid-chunk.
+      yield { now: NOW, records: [...records.slice(0, 10), update, ...records.slice(10, 25)], last: false };
+      yield { now: NOW, records: [...records.slice(25)], last: true };
+    }
+    const report = await writePrepared(deps.db, chunks(), { registry: "crvs" });
+    assert.deepEqual([report.registered, report.updated, report.rejectedCount], [records.length, 1, 0]);
+    assert.equal(getRegistrant(deps.db, reg.externalId, "crvs")!.details?.marital_status, "D");
+    assert.ok(assertOwnValues(deps.db) > records.length);
   } finally {
     deps.close();
   }
