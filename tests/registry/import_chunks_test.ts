@@ -57,7 +57,7 @@ Deno.test("writePrepared() keeps one transaction open across a batch's chunks an
   try {
     const records = crvsPrepared(60);
     const seen: Array<[boolean, number]> = [];
-    async function* chunks(): AsyncGenerator<PreparedBatch> {
+    const chunks = async function* (): AsyncGenerator<PreparedBatch> {
       yield { now: NOW, records: records.slice(0, 20), last: false };
       seen.push([deps.db.isTransaction, count(deps.db)]);
       yield { now: NOW, records: records.slice(20, 40), last: true };
@@ -65,7 +65,7 @@ Deno.test("writePrepared() keeps one transaction open across a batch's chunks an
       yield { now: NOW, records: records.slice(40), last: false };
       seen.push([deps.db.isTransaction, count(deps.db)]);
       // The reader ends without a last chunk: the open batch commits all the same.
-    }
+    };
     const report = await writePrepared(deps.db, chunks(), { registry: "crvs" });
     assert.deepEqual(seen, [[true, 20], [false, 40], [true, records.length]]);
     assert.equal(deps.db.isTransaction, false);
@@ -84,11 +84,11 @@ Deno.test("writePrepared() rolls back a batch whose reader fails between its chu
   const deps = await testDeps();
   try {
     const records = crvsPrepared(40);
-    async function* chunks(): AsyncGenerator<PreparedBatch> {
+    const chunks = async function* (): AsyncGenerator<PreparedBatch> {
       yield { now: NOW, records: records.slice(0, 10), last: true };
       yield { now: NOW, records: records.slice(10, 30), last: false };
       throw new Error("the file cannot be read on");
-    }
+    };
     await assert.rejects(() => writePrepared(deps.db, chunks(), { registry: "crvs" }), /cannot be read on/);
     assert.equal(deps.db.isTransaction, false);
     assert.equal(count(deps.db), 10);
@@ -130,10 +130,10 @@ Deno.test("writePrepared(): a record SQLite refuses in a later chunk redoes that
       bad,
       ...records.slice(40),
     ];
-    async function* chunks(): AsyncGenerator<PreparedBatch> {
+    const chunks = async function* (): AsyncGenerator<PreparedBatch> {
       yield { now: NOW, records: first, last: false };
       yield { now: NOW, records: second, last: true };
-    }
+    };
     const report = await writePrepared(db, chunks(), { registry: "crvs" });
     assert.deepEqual([report.read, report.registered, report.updated, report.rejectedCount], [
       first.length + second.length,
@@ -164,11 +164,11 @@ Deno.test("writePrepared(): a chunk mixing new records and an update of one of t
       NOW,
       crvsProfile,
     );
-    async function* chunks(): AsyncGenerator<PreparedBatch> {
+    const chunks = async function* (): AsyncGenerator<PreparedBatch> {
       // Records 0-9 are buffered; the update of record 3 writes them (values too) before it, mid-chunk.
       yield { now: NOW, records: [...records.slice(0, 10), update, ...records.slice(10, 25)], last: false };
       yield { now: NOW, records: [...records.slice(25)], last: true };
-    }
+    };
     const report = await writePrepared(deps.db, chunks(), { registry: "crvs" });
     assert.deepEqual([report.registered, report.updated, report.rejectedCount], [records.length, 1, 0]);
     assert.equal(getRegistrant(deps.db, reg.externalId, "crvs")!.details?.marital_status, "D");
