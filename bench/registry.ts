@@ -251,11 +251,12 @@ try {
   rows.push(["database size (MB)", (size / 1e6).toFixed(0)]);
 } finally {
   await Deno.remove(dir, { recursive: true }).catch(() => {});
+  // Printed even when a later step fails (a search over its budget on a loaded machine): the import's figures stand.
+  const w = Math.max(...rows.map((r) => r[0].length));
+  console.log(
+    `registry benchmark (${REGISTRY.name}: ${PERSONS} ${
+      REGISTRY.name === "social" ? "persons" : "demo records"
+    })`,
+  );
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
 }
-const w = Math.max(...rows.map((r) => r[0].length));
-console.log(
-  `registry benchmark (${REGISTRY.name}: ${PERSONS} ${
-    REGISTRY.name === "social" ? "persons" : "demo records"
-  })`,
-);
-for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);

@@ -6,7 +6,8 @@ import { CliFailure, type Command, type CommandTree, EXIT_REJECTED, UsageError }
 import { type Printer, table } from "./output.ts";
 import { withDeps } from "./system.ts";
 import type { Deps } from "../deps.ts";
-import type { ImportReport, PreparedBatch } from "../registry/batch.ts";
+import type { ImportReport } from "../registry/batch.ts";
+import type { PreparedBatch } from "../registry/prepared.ts";
 import { prepareBatches, writePrepared } from "../registry/batch.ts";
 import { workerBatches } from "../registry/parse_pool.ts";
 import { deferIndexes, restoreIndexes } from "../registry/bulk.ts";

@@ -22,6 +22,7 @@ import m0020 from "../../migrations/0020_console_sessions.sql" with { type: "tex
 import m0021 from "../../migrations/0021_registry_imports.sql" with { type: "text" };
 import m0022 from "../../migrations/0022_callback_attempts.sql" with { type: "text" };
 import m0023 from "../../migrations/0023_list_indexes.sql" with { type: "text" };
+import m0024 from "../../migrations/0024_parent_identifier_rows.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
 export interface Migration {
@@ -58,6 +59,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 21, name: "0021_registry_imports", sql: m0021 },
   { version: 22, name: "0022_callback_attempts", sql: m0022 },
   { version: 23, name: "0023_list_indexes", sql: m0023 },
+  { version: 24, name: "0024_parent_identifier_rows", sql: m0024 },
 ];
 
 /**

@@ -112,6 +112,20 @@ export function finishTransaction<T>(db: Db, fn: () => T): T {
   }
 }
 
+/**
+ * Runs `fn` inside the write transaction open on `db`, leaving it open (a transaction that spans several awaited
+ * steps, e.g. an import batch arriving in chunks); on error rolls it back and rethrows.
+ */
+export function withinTransaction<T>(db: Db, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    if (isStorageFull(err)) noteStorageFull(db, err);
+    throw err;
+  }
+}
+
 /** Runs `fn` inside a write transaction (BEGIN IMMEDIATE), committing on success and rolling back on error. */
 export function transaction<T>(db: Db, fn: () => T): T {
   beginImmediate(db);

@@ -49,6 +49,12 @@ export interface ProfileAttribute {
    */
   values(reg: Registrant): Array<string | number>;
   /**
+   * Optional: the attribute is the union of these others (crvs `parent_identifier` = `parent1_identifier` or
+   * `parent2_identifier`) and has no rows of its own: a search reads theirs (`attr IN (...)`), so a record's
+   * values are not written twice. `values()` must then return exactly the union of theirs.
+   */
+  storedAs?: readonly string[];
+  /**
    * Optional: converts a query value to the stored form before it is compared (a code-list label or prefixed
    * code to its code: `crop_type eq "Cereals"` → `"1"`), or undefined when it cannot be one (the query is
    * refused, rjct.filter.invalid). Absent: `kind` alone normalises the value.

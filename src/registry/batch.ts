@@ -1,16 +1,35 @@
 /**
- * Writing input records in batches, one transaction per batch: new ids through the multi-row fast path,
- * the rest record by record; if SQLite refuses anything, the batch is redone with a savepoint per record.
+ * Writing input records in batches, one transaction per batch arriving in chunks (PreparedBatch): new ids
+ * through the multi-row fast path, the rest record by record; if SQLite refuses anything, the chunk is redone
+ * with a savepoint per record.
  */
 import type { Db } from "../db/sqlite.ts";
-import { transaction } from "../db/sqlite.ts";
+import { beginImmediate, finishTransaction, withinTransaction } from "../db/sqlite.ts";
 import { InputError } from "./model.ts";
 import { isGroup, rememberGroup, saveRegistrant, STORE_REGISTRY } from "./store.ts";
 import { ensureRegistryIndexes } from "../registries/indexes.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
-import { bufferNew, flushInserts, pendingInserts } from "./fast_insert.ts";
+import {
+  bufferNew,
+  discardPending,
+  flushChunk,
+  flushInserts,
+  type PendingInserts,
+  pendingInserts,
+  sortedValues,
+  startChunk,
+  takeChunkValues,
+} from "./fast_insert.ts";
 import { stmt } from "../db/statements.ts";
-import { GROUP_ID_COLUMN, type PreparedRecord, prepareRecord, registrantOf } from "./prepared.ts";
+import {
+  CHUNK_RECORDS,
+  chunkOf,
+  GROUP_ID_COLUMN,
+  type PreparedBatch,
+  type PreparedRecord,
+  prepareRecord,
+  registrantOf,
+} from "./prepared.ts";
 
 /** One input record with the line it started on (0 when not from a file). */
 export interface SourceRecord {
@@ -51,49 +70,46 @@ function reject(report: ImportReport, line: number, reason: string): void {
   }
 }
 
-/** A batch of prepared records and the import time they were read with. */
-export interface PreparedBatch {
-  now: string;
-  records: PreparedRecord[];
-}
+/** The registry written (social when not given: every record of a batch belongs to it) and the import's households. */
+type WriteOptions = { registry?: string; groupIds?: Map<string, number> };
 
 /**
- * The registry written (social when not given: every record of a batch belongs to it), the import's households,
- * and `within`: called with the batch's own report inside its transaction, before the commit (an import job
- * records its progress there, so the progress and the records commit together).
+ * Writes one chunk inside the batch's open transaction; refused records go to the report. Records are checked
+ * before writing, so the fast path needs no per-record savepoint; if SQLite still refuses one, the chunk (and
+ * only it, under its savepoint) is rolled back and written again with a savepoint around each record.
  */
-type WriteOptions = {
-  registry?: string;
-  groupIds?: Map<string, number>;
-  within?: (batchReport: ImportReport) => void;
-};
-
-/**
- * Writes one batch in one transaction (upsert by id); refused records go to the report. Records are checked
- * before writing, so the fast path needs no per-record savepoint; if SQLite still refuses one, the batch is
- * rolled back and written again with a savepoint around each record.
- */
-export function writeBatch(db: Db, batch: PreparedBatch, report: ImportReport, options: WriteOptions): void {
+function writeChunk(
+  db: Db,
+  chunk: PreparedBatch,
+  report: ImportReport,
+  options: WriteOptions & { pending: PendingInserts },
+): void {
   const local = emptyReport();
+  const deferred = options.pending.deferredValues;
+  stmt(db, "SAVEPOINT chunk").run();
   try {
-    transaction(db, () => {
-      writeFast(db, batch, local, options);
-      options.within?.(local);
-    });
+    writeFast(db, chunk, local, options);
   } catch (err) {
     if (!(err instanceof Error) || !/constraint/i.test(err.message)) throw err;
+    stmt(db, "ROLLBACK TO chunk").run();
+    discardPending(options.pending, deferred);
     options.groupIds?.clear();
     Object.assign(local, emptyReport());
-    transaction(db, () => {
-      writeCarefully(db, batch, local, options);
-      options.within?.(local);
-    });
+    // The chunk's records may update earlier ones of the batch: their deferred values go in first.
+    flushInserts(db, options.pending);
+    writeCarefully(db, chunk, local, options);
   }
-  report.read += local.read;
-  report.registered += local.registered;
-  report.updated += local.updated;
-  report.rejectedCount += local.rejectedCount;
-  for (const r of local.rejected) if (report.rejected.length < MAX_REJECTIONS_KEPT) report.rejected.push(r);
+  stmt(db, "RELEASE chunk").run();
+  addReport(report, local);
+}
+
+/** Adds the counts and rejections of `part` to `report`. */
+function addReport(report: ImportReport, part: ImportReport): void {
+  report.read += part.read;
+  report.registered += part.registered;
+  report.updated += part.updated;
+  report.rejectedCount += part.rejectedCount;
+  for (const r of part.rejected) if (report.rejected.length < MAX_REJECTIONS_KEPT) report.rejected.push(r);
 }
 
 /** Writes one record through the checked path (insert or update) and counts it. */
@@ -150,7 +166,12 @@ function idKeys(ids: string[]): string[] {
  * the batch), an identifier already taken, or a household not met in this import goes through
  * `saveRegistrant` after the buffer is flushed, which applies every check and reports the reason.
  */
-function writeFast(db: Db, batch: PreparedBatch, report: ImportReport, options: WriteOptions): void {
+function writeFast(
+  db: Db,
+  batch: PreparedBatch,
+  report: ImportReport,
+  options: WriteOptions & { pending: PendingInserts },
+): void {
   const ok = batch.records.filter((p) => p.error === undefined);
   const registry = options.registry ?? STORE_REGISTRY;
   ensureRegistryIndexes(db, registry);
@@ -167,8 +188,9 @@ function writeFast(db: Db, batch: PreparedBatch, report: ImportReport, options: 
     (stmt(db, OWNED_IDENTIFIERS).all(JSON.stringify(pairs), registry) as Array<{ t: string; v: string }>)
       .map((r) => `${r.t}\u0000${r.v}`),
   );
-  const pending = pendingInserts();
-  for (const p of batch.records) {
+  const pending = options.pending;
+  startChunk(pending, batch.values ?? sortedValues(batch.records), batch.records.length);
+  for (const [index, p] of batch.records.entries()) {
     report.read++;
     if (p.error !== undefined) {
       reject(report, p.line, p.error);
@@ -181,11 +203,13 @@ function writeFast(db: Db, batch: PreparedBatch, report: ImportReport, options: 
     for (const k of keys) taken.add(k);
     if (fresh) {
       p.cols![GROUP_ID_COLUMN] = groupId;
-      const id = bufferNew(db, pending, p, { now: batch.now });
+      const id = bufferNew(db, pending, p, { now: batch.now, index });
       if (isGroup(p.recordType!) && options.groupIds) rememberGroup(options.groupIds, p.externalId!, id);
       report.registered++;
       continue;
     }
+    // The records buffered so far go in first (this one may update one of them), with their values.
+    takeChunkValues(pending, index);
     flushInserts(db, pending);
     try {
       upsertOne(db, p, batch, report, options);
@@ -195,28 +219,68 @@ function writeFast(db: Db, batch: PreparedBatch, report: ImportReport, options: 
       else throw err;
     }
   }
-  flushInserts(db, pending);
+  takeChunkValues(pending, batch.records.length);
+  flushChunk(db, pending);
 }
 
-/** Writes batches of prepared records as they come; calls `onProgress` after each. */
+/**
+ * Writes chunks of prepared records as they come, one transaction per batch (see PreparedBatch); calls
+ * `onProgress` after each chunk, and `within` with the batch's own report inside its transaction, just before
+ * the commit (an import job records its progress there, so the progress and the records commit together). A
+ * batch whose chunks stop coming (the reader failed) is rolled back whole.
+ */
 export async function writePrepared(
   db: Db,
   batches: AsyncIterable<PreparedBatch>,
-  options: { registry?: string; onProgress?: (report: ImportReport) => void },
+  options: {
+    registry?: string;
+    onProgress?: (report: ImportReport) => void;
+    within?: (batchReport: ImportReport) => void;
+  },
 ): Promise<ImportReport> {
   const report = emptyReport();
+  let batchReport = emptyReport();
   const groupIds = new Map<string, number>();
-  for await (const batch of batches) {
-    if (batch.records.length === 0) continue;
-    writeBatch(db, batch, report, { registry: options.registry, groupIds });
-    options.onProgress?.(report);
+  const pending = pendingInserts();
+  const write = { registry: options.registry, groupIds, pending };
+  let open = false;
+  const commit = () => {
+    finishTransaction(db, () => {
+      flushInserts(db, pending);
+      options.within?.(batchReport);
+    });
+    open = false;
+    addReport(report, batchReport);
+    batchReport = emptyReport();
+  };
+  try {
+    for await (const chunk of batches) {
+      if (chunk.records.length > 0) {
+        if (!open) beginImmediate(db);
+        open = true;
+        withinTransaction(db, () => writeChunk(db, chunk, batchReport, write));
+        options.onProgress?.(sum(report, batchReport));
+      }
+      if (open && chunk.last !== false) commit();
+    }
+    if (open) commit();
+  } finally {
+    if (open && db.isTransaction) db.exec("ROLLBACK");
   }
   return report;
 }
 
+/** The totals of `a` and `b` together (a new report). */
+function sum(a: ImportReport, b: ImportReport): ImportReport {
+  const out = emptyReport();
+  addReport(out, a);
+  addReport(out, b);
+  return out;
+}
+
 /**
- * Groups source records of `profile`'s registry (social when not given) into prepared batches of `size`, read
- * with `now()` at the start of each batch.
+ * Groups source records of `profile`'s registry (social when not given) into batches of `size` records, each
+ * read with `now()` at its start and yielded in chunks of at most CHUNK_RECORDS.
  */
 export async function* prepareBatches(
   source: AsyncIterable<SourceRecord> | Iterable<SourceRecord>,
@@ -224,15 +288,19 @@ export async function* prepareBatches(
   now: () => string,
   profile?: RegistryProfile,
 ): AsyncGenerator<PreparedBatch> {
-  let batch: PreparedBatch = { now: now(), records: [] };
+  let batch: PreparedBatch = { now: now(), records: [], last: false };
+  let inBatch = 0;
   for await (const rec of source) {
     batch.records.push(prepareRecord(rec, batch.now, profile));
-    if (batch.records.length >= size) {
-      yield batch;
-      batch = { now: now(), records: [] };
+    inBatch++;
+    if (inBatch >= size || batch.records.length >= CHUNK_RECORDS) {
+      const last = inBatch >= size;
+      yield chunkOf(batch.now, batch.records, last);
+      if (last) inBatch = 0;
+      batch = { now: last ? now() : batch.now, records: [], last: false };
     }
   }
-  if (batch.records.length > 0) yield batch;
+  if (inBatch > 0) yield chunkOf(batch.now, batch.records, true);
 }
 
 /**

@@ -55,6 +55,27 @@ export interface PendingInserts {
   rows: Record<Table, Value[]>;
   count: number;
   nextId: number | undefined;
+  /**
+   * Value rows of the chunks already written (`flushChunk`): they go in with the batch's last flush, all in key
+   * order, so a batch sent in small chunks keeps the locality of one sort over the whole batch. Replaced, never
+   * changed in place, by a flush: a caller may keep the list to restore it after a ROLLBACK TO.
+   */
+  deferredValues: Value[][];
+  /** The chunk being buffered (`startChunk`). */
+  chunk?: ChunkValues;
+}
+
+/**
+ * The value rows of the chunk being buffered, `[attr, value, record index]` in key order (PreparedBatch.values,
+ * sorted by the parse worker), the id each record of the chunk was buffered with (0: not buffered), and how many
+ * records' rows were taken (`takeChunkValues`).
+ */
+interface ChunkValues {
+  rows: Value[];
+  ids: number[];
+  done: number;
+  /** Row offsets per record, built only when rows are taken before the chunk's end. */
+  byRecord?: number[][];
 }
 
 /** An empty buffer. */
@@ -63,15 +84,65 @@ export function pendingInserts(): PendingInserts {
     rows: { registrants: [], data: [], identifiers: [], contacts: [], values: [], events: [] },
     count: 0,
     nextId: undefined,
+    deferredValues: [],
   };
 }
 
-/** Buffers a new registrant (id chosen here, group_id already set); returns its id. Inside the batch's transaction. */
+/**
+ * The `[attr, value, record index]` rows of `records`' values (PreparedRecord.values) in key order, the index
+ * standing for the id the writer gives the record (ids follow record order). Made where the records are read
+ * (the parse worker), so the writer only merges a batch's sorted chunks.
+ */
+export function sortedValues(records: readonly PreparedRecord[]): Value[] {
+  const rows: Value[] = [];
+  records.forEach((rec, i) => {
+    const values = rec.values ?? [];
+    for (let k = 0; k < values.length; k += 2) rows.push(values[k], values[k + 1], i);
+  });
+  return byKey(rows);
+}
+
+/** Starts buffering a chunk of `size` records whose value rows are `rows` (see `sortedValues`). */
+export function startChunk(p: PendingInserts, rows: Value[], size: number): void {
+  p.chunk = { rows, ids: new Array<number>(size).fill(0), done: 0 };
+}
+
+/**
+ * Moves the value rows of the chunk's records before `upTo` that were buffered into the values buffer: at the
+ * chunk's end, in one walk, as a sorted run; before a per-record write mid-chunk, record by record.
+ */
+export function takeChunkValues(p: PendingInserts, upTo: number): void {
+  const c = p.chunk;
+  if (!c || upTo <= c.done) return;
+  const rows = c.rows;
+  const out = p.rows.values;
+  if (c.done === 0 && upTo === c.ids.length) {
+    for (let k = 0; k < rows.length; k += 3) {
+      const id = c.ids[rows[k + 2] as number];
+      if (id) out.push(rows[k], rows[k + 1], id);
+    }
+  } else {
+    if (!c.byRecord) {
+      c.byRecord = c.ids.map(() => []);
+      for (let k = 0; k < rows.length; k += 3) c.byRecord[rows[k + 2] as number].push(k);
+    }
+    for (let i = c.done; i < upTo; i++) {
+      const id = c.ids[i];
+      if (id) { for (const k of c.byRecord[i]) out.push(rows[k], rows[k + 1], id); }
+    }
+  }
+  c.done = upTo;
+}
+
+/**
+ * Buffers new registrant `rec`, record `index` of the chunk (id chosen here, group_id already set); returns its
+ * id. Its value rows are taken from the chunk's (`takeChunkValues`). Inside the batch's transaction.
+ */
 export function bufferNew(
   db: Db,
   p: PendingInserts,
   rec: PreparedRecord,
-  options: { now: string },
+  options: { now: string; index: number },
 ): number {
   if (p.nextId === undefined) {
     p.nextId = Number(
@@ -89,23 +160,55 @@ export function bufferNew(
   for (let k = 0; k < ids.length; k += 2) p.rows.identifiers.push(ids[k + 1], ids[k], id, registry);
   const contacts = rec.contacts ?? [];
   for (let k = 0; k < contacts.length; k += 2) p.rows.contacts.push(contacts[k], contacts[k + 1], id);
-  const values = rec.values ?? [];
-  for (let k = 0; k < values.length; k += 2) p.rows.values.push(values[k], values[k + 1], id);
+  p.chunk!.ids[options.index] = id;
   p.rows.events.push(registry, rec.recordType!, id, options.now);
   p.count++;
   return id;
 }
 
-/** Writes the buffered rows (registrants first: the other tables refer to them) and empties the buffer. */
+/**
+ * Writes the buffered rows (registrants first: the other tables refer to them), the deferred value rows with
+ * them, and empties the buffer.
+ */
 export function flushInserts(db: Db, p: PendingInserts): void {
-  if (p.count > 0) {
+  if (p.count > 0 || p.deferredValues.length > 0) {
     for (const table of ["registrants", "data", "identifiers", "contacts", "values", "events"] as const) {
-      writeRows(db, table, table === "values" ? byKey(p.rows.values) : p.rows[table]);
+      const rows = table !== "values"
+        ? p.rows[table]
+        : byKey(([] as Value[]).concat(...p.deferredValues, p.rows.values));
+      writeRows(db, table, rows);
       p.rows[table] = [];
     }
+    p.deferredValues = [];
     p.count = 0;
   }
   // Per-record writes may follow and take ids themselves: read the next id again when needed.
+  p.nextId = undefined;
+}
+
+/**
+ * Writes the buffered rows of one chunk of a batch but its value rows, which are deferred to the batch's last
+ * `flushInserts` (see `deferredValues`).
+ */
+export function flushChunk(db: Db, p: PendingInserts): void {
+  if (p.count > 0) {
+    for (const table of ["registrants", "data", "identifiers", "contacts", "events"] as const) {
+      writeRows(db, table, p.rows[table]);
+      p.rows[table] = [];
+    }
+    if (p.rows.values.length > 0) p.deferredValues = [...p.deferredValues, p.rows.values];
+    p.rows.values = [];
+    p.count = 0;
+  }
+  p.nextId = undefined;
+}
+
+/** Forgets the rows buffered since the last flush (their chunk was rolled back); `deferred` as kept before it. */
+export function discardPending(p: PendingInserts, deferred: PendingInserts["deferredValues"]): void {
+  for (const table of Object.keys(p.rows) as Table[]) p.rows[table] = [];
+  p.deferredValues = deferred;
+  p.chunk = undefined;
+  p.count = 0;
   p.nextId = undefined;
 }
 
@@ -125,7 +228,8 @@ function writeRows(db: Db, table: Table, values: Value[]): void {
 /**
  * The `(attr, value, registrant_id)` rows in key order. A batch's values land all over the table's key (a
  * crvs record has about eleven, e.g. a date or a parent's identifier): in key order consecutive rows go to the
- * same or the next leaf, which cost a third less writer CPU than record order at 200k crvs records.
+ * same or the next leaf, which cost a third less writer CPU than record order at 200k crvs records. A batch's
+ * rows are its chunks' sorted runs (`sortedValues`, in the parse worker), which the sort (TimSort) only merges.
  */
 function byKey(rows: Value[]): Value[] {
   const n = rows.length / 3;

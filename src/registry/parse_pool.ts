@@ -1,12 +1,19 @@
-/** Reading an import file in the parse worker (parse_worker.ts), one batch ahead of the writer. */
-import type { PreparedBatch } from "./batch.ts";
+/** Reading an import file in the parse worker (parse_worker.ts), one chunk ahead of the writer. */
+import type { PreparedBatch } from "./prepared.ts";
 import type { ImportFormat } from "./sources.ts";
 
 type Reply = { ready?: true; batch?: PreparedBatch | null; bytes?: number; error?: string };
 
 /**
- * The prepared batches of the file at `path`, parsed in a worker while the caller writes the previous one.
- * At most two batches are in memory. `onBytes` gets the bytes read so far (for a progress bar).
+ * Chunks the worker may parse ahead of the writer: enough to keep it busy while the writer commits a batch (its
+ * value rows go in then), few enough that memory stays a few chunks.
+ */
+export const PARSE_AHEAD = 4;
+
+/**
+ * The prepared chunks of the batches of the file at `path` (see PreparedBatch), parsed in a worker up to
+ * PARSE_AHEAD chunks ahead of the caller's writes: memory is bounded by chunks, whatever the batch size, and
+ * parsing goes on while the writer commits a batch. `onBytes` gets the bytes read so far (for a progress bar).
  */
 export async function* workerBatches(
   path: string,
@@ -45,12 +52,13 @@ export async function* workerBatches(
       registry: options.registry,
     });
     await reply();
-    worker.postMessage({ now: options.now() });
+    // A batch's chunks share the time its first was asked with (the worker keeps it).
+    for (let k = 0; k < PARSE_AHEAD; k++) worker.postMessage({ now: options.now() });
     for (;;) {
       const r = await reply();
       options.onBytes?.(r.bytes ?? 0);
       if (!r.batch) return;
-      // Ask for the next batch before handing this one over: parsing overlaps the caller's write.
+      // Ask for another chunk before handing this one over: parsing overlaps the caller's write.
       worker.postMessage({ now: options.now() });
       yield r.batch;
     }

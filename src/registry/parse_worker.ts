@@ -1,14 +1,22 @@
 /**
  * The import's parse worker (a Web Worker): reads the file, parses and checks records and serialises them
  * (`prepareRecord`) while the main thread writes the previous batch to SQLite, so a bulk load uses two cores.
- * Protocol: `{path, format, batchSize}` to start; each `{now}` asks for the next batch, answered with
- * `{batch, bytes}` (`batch` null at the end) or `{error}` when the file cannot be read on.
+ * Protocol: `{path, format, batchSize}` to start; each `{now}` asks for one more chunk (at most CHUNK_RECORDS of
+ * the current batch; `now` is the batch's import time when the chunk starts one). Chunks asked for are made one
+ * after the other, in order, each answered with `{batch, bytes}` (`batch` null at the end; `batch.last` when it
+ * ends its batch) or `{error}` when the file cannot be read on.
  */
 /// <reference lib="deno.worker" />
 import type { ImportFormat } from "./sources.ts";
 import { recordsOf } from "./sources.ts";
 import type { SourceRecord } from "./batch.ts";
-import { type PreparedRecord, prepareRecord } from "./prepared.ts";
+import {
+  CHUNK_RECORDS,
+  chunkOf,
+  type PreparedBatch,
+  type PreparedRecord,
+  prepareRecord,
+} from "./prepared.ts";
 import { requireProfile } from "../registries/index.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 
@@ -16,6 +24,9 @@ let records: AsyncIterator<SourceRecord> | undefined;
 let batchSize = 5000;
 let profile: RegistryProfile | undefined;
 let bytes = 0;
+/** Records of the current batch sent so far, and the batch's import time. */
+let inBatch = 0;
+let batchNow = "";
 
 async function open(path: string, format: ImportFormat): Promise<void> {
   const file = await Deno.open(path, { read: true });
@@ -30,14 +41,45 @@ async function open(path: string, format: ImportFormat): Promise<void> {
   records = recordsOf(format, counted, profile)[Symbol.asyncIterator]();
 }
 
-async function next(now: string): Promise<PreparedRecord[] | null> {
+async function next(now: string): Promise<PreparedBatch | null> {
+  if (inBatch === 0) batchNow = now;
+  const want = Math.min(CHUNK_RECORDS, batchSize - inBatch);
   const out: PreparedRecord[] = [];
-  while (out.length < batchSize) {
+  let ended = false;
+  while (out.length < want) {
     const r = await records!.next();
-    if (r.done) break;
-    out.push(prepareRecord(r.value, now, profile));
+    if (r.done) {
+      ended = true;
+      break;
+    }
+    out.push(prepareRecord(r.value, batchNow, profile));
   }
-  return out.length > 0 ? out : null;
+  inBatch += out.length;
+  const last = ended || inBatch >= batchSize;
+  if (last) inBatch = 0;
+  return out.length > 0 ? chunkOf(batchNow, out, last) : null;
+}
+
+/** The `now` of each chunk asked for and not made yet; `pumping` while they are being made. */
+const asked: string[] = [];
+let pumping = false;
+
+/** Makes the chunks asked for, one at a time (the reader is one stream), while the writer writes. */
+async function pump(): Promise<void> {
+  if (pumping) return;
+  pumping = true;
+  try {
+    while (asked.length > 0) {
+      const batch = await next(asked.shift()!);
+      self.postMessage({ batch, bytes });
+      if (!batch) asked.length = 0;
+    }
+  } catch (err) {
+    asked.length = 0;
+    self.postMessage({ error: (err as Error).message });
+  } finally {
+    pumping = false;
+  }
 }
 
 self.onmessage = async (e: MessageEvent) => {
@@ -57,8 +99,8 @@ self.onmessage = async (e: MessageEvent) => {
       self.postMessage({ ready: true });
       return;
     }
-    const batch = await next(m.now!);
-    self.postMessage({ batch: batch && { now: m.now, records: batch }, bytes });
+    asked.push(m.now!);
+    await pump();
   } catch (err) {
     self.postMessage({ error: (err as Error).message });
   }

@@ -8,6 +8,7 @@ import { InputError, readRegistrant, type Registrant } from "./model.ts";
 import { columnValues } from "./store.ts";
 import { contactPairs } from "./contacts.ts";
 import { valuePairs } from "./values.ts";
+import { sortedValues } from "./fast_insert.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 
 /** A prepared input record: either `error` or the registrant's parts. */
@@ -64,4 +65,27 @@ export function prepareRecord(rec: SourceRecord, now: string, profile?: Registry
 /** The registrant of a prepared record (for the per-record path). */
 export function registrantOf(p: PreparedRecord): Registrant {
   return JSON.parse(p.json!) as Registrant;
+}
+
+/**
+ * A chunk of prepared records and the import time its batch was read with. A batch (one transaction, `--batch`
+ * records) arrives as chunks of at most CHUNK_RECORDS, so neither the parse worker nor the writer holds a whole
+ * batch: `last` false means more chunks of the same transaction follow; absent or true, it commits after this one.
+ */
+export interface PreparedBatch {
+  now: string;
+  records: PreparedRecord[];
+  last?: boolean;
+  /** The records' value rows in key order (`sortedValues`), made by the reader; else the writer sorts them. */
+  values?: Array<string | number | null>;
+}
+
+/** Records per chunk between the reader and the writer: bounds the import's memory whatever `--batch` is. */
+export const CHUNK_RECORDS = 5000;
+
+/** A chunk of prepared records with their value rows sorted, each record's own list dropped (sent once). */
+export function chunkOf(now: string, records: PreparedRecord[], last: boolean): PreparedBatch {
+  const values = sortedValues(records);
+  for (const r of records) r.values = undefined;
+  return { now, records, last, values };
 }

@@ -84,7 +84,8 @@ export function intersectAttributes(
   if (found.length < 2 || !found.some(probes)) return undefined;
   for (const c of found) {
     const p: Array<string | number> = [];
-    const oneKey = c.op === "eq" && c.a.kind !== "timestamp";
+    // A union attribute's rows are several keys: not in one registrant id order.
+    const oneKey = c.op === "eq" && c.a.kind !== "timestamp" && (c.a.storedAs?.length ?? 1) === 1;
     c.rows = ctx.estimate(valueCondition(c.a, c.attr, c.op, c.value, "v", p), p, oneKey);
   }
   // Stable: equal estimates (both unbounded) keep the client's order.

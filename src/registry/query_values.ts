@@ -43,7 +43,8 @@ export function profileAttributeTest(
 
 /**
  * The positive comparison `op` (never `ne`) of registry attribute `a` as a condition on the `registrant_values`
- * row aliased `alias` (a plain constant of the compiler): `alias.attr = ? AND <test of alias.value>`.
+ * row aliased `alias` (a plain constant of the compiler): `alias.attr = ? AND <test of alias.value>` (a union
+ * attribute, `storedAs`: `alias.attr IN (?, ?)`, the names bound too).
  */
 export function valueCondition(
   a: ProfileAttribute,
@@ -53,7 +54,11 @@ export function valueCondition(
   alias: string,
   params: Array<string | number>,
 ): string {
-  params.push(a.name);
+  const names = a.storedAs ?? [a.name];
+  params.push(...names);
+  const attrTest = names.length === 1
+    ? `${alias}.attr = ?`
+    : `${alias}.attr IN (${names.map(() => "?").join(",")})`;
   const column = `${alias}.value`;
   let test: string;
   if (op === "contains" || op === "like") {
@@ -71,5 +76,5 @@ export function valueCondition(
       ? timestampTest(column, op, values as string[], params)
       : columnTest(column, op, values, params);
   }
-  return `${alias}.attr = ? AND ${test}`;
+  return `${attrTest} AND ${test}`;
 }

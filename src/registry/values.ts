@@ -14,7 +14,8 @@ export const MAX_VALUES_PER_RECORD = 500;
 
 /**
  * A registrant's searchable values as flattened `[attr, value, attr, value, …]`, without repeats: each
- * attribute of its registry's profile that applies to its record type, through `values()`. Empty for social.
+ * attribute of its registry's profile that applies to its record type, through `values()`, except the unions
+ * of others (`storedAs`). Empty for social.
  */
 export function valuePairs(reg: Registrant): Array<string | number> {
   const found = recordTypeOfStorage(reg.recordType);
@@ -22,7 +23,8 @@ export function valuePairs(reg: Registrant): Array<string | number> {
   const out: Array<string | number> = [];
   const seen = new Set<string>();
   for (const a of found.profile.attributes) {
-    if (!a.on.includes(reg.recordType)) continue;
+    // A union attribute (storedAs) is answered from its parts' rows.
+    if (!a.on.includes(reg.recordType) || a.storedAs) continue;
     for (const v of a.values(reg)) {
       if (typeof v === "number" ? !Number.isFinite(v) : typeof v !== "string" || v === "") continue;
       const key = `${a.name}\u0000${typeof v}\u0000${v}`;

@@ -6,7 +6,8 @@
  * committed batch when the worker starts again: nothing is written twice, and the counts stay exact.
  */
 import type { Deps } from "../../deps.ts";
-import { emptyReport, type PreparedBatch, writeBatch } from "../batch.ts";
+import { writePrepared } from "../batch.ts";
+import type { PreparedBatch } from "../prepared.ts";
 import { workerBatches } from "../parse_pool.ts";
 import { wakeNotifier } from "../../subscriptions/notifier.ts";
 import { servedRegistries } from "../../actions/registries.ts";
@@ -90,8 +91,6 @@ async function runJob(deps: Deps, id: number, stopping: () => boolean): Promise<
   if (reason) return end(deps, job, reason);
   markImportRunning(deps.db, id, now());
   deps.log.info("import started", { id, registry: job.registry, resume_after: job.read });
-  const groupIds = new Map<string, number>();
-  const total = emptyReport();
   const batches = workerBatches(spoolPath(deps.config, job.spoolFile), {
     format: job.format,
     batchSize: IMPORT_BATCH,
@@ -99,18 +98,18 @@ async function runJob(deps: Deps, id: number, stopping: () => boolean): Promise<
     now,
   });
   try {
-    for await (const batch of skipRecords(batches, job.read)) {
-      writeBatch(deps.db, batch, total, {
-        registry: job.registry,
-        groupIds,
-        within: (part) => recordProgress(deps.db, id, part),
-      });
+    const committed = afterEachBatch(skipRecords(batches, job.read), () => {
       wakeNotifier(deps);
-      if (stopping()) return;
-    }
+      return stopping();
+    });
+    await writePrepared(deps.db, committed, {
+      registry: job.registry,
+      within: (part) => recordProgress(deps.db, id, part),
+    });
   } catch (err) {
     return end(deps, job, (err as Error)?.message ?? String(err));
   }
+  if (stopping()) return;
   await end(deps, job);
 }
 
@@ -140,7 +139,10 @@ async function end(deps: Deps, job: ImportJob, error?: string): Promise<void> {
   });
 }
 
-/** The batches without their first `n` records (those a previous run of the job committed). */
+/**
+ * The batches without their first `n` records (those a previous run of the job committed). A batch cut short
+ * drops its sorted value rows: the writer sorts the rest itself.
+ */
 async function* skipRecords(batches: AsyncIterable<PreparedBatch>, n: number): AsyncGenerator<PreparedBatch> {
   let skip = n;
   for await (const batch of batches) {
@@ -148,7 +150,21 @@ async function* skipRecords(batches: AsyncIterable<PreparedBatch>, n: number): A
       skip -= batch.records.length;
       continue;
     }
-    yield skip > 0 ? { ...batch, records: batch.records.slice(skip) } : batch;
+    yield skip > 0 ? { ...batch, records: batch.records.slice(skip), values: undefined } : batch;
     skip = 0;
+  }
+}
+
+/**
+ * The batches, calling `after` once the writer has committed each whole batch (the generator resumes only
+ * then); stops when it answers true (the process is stopping).
+ */
+async function* afterEachBatch(
+  batches: AsyncIterable<PreparedBatch>,
+  after: () => boolean,
+): AsyncGenerator<PreparedBatch> {
+  for await (const batch of batches) {
+    yield batch;
+    if (batch.last !== false && after()) return;
   }
 }
