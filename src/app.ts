@@ -26,6 +26,7 @@ import { publicBaseUrl } from "./config.ts";
 import { auditAdminRoutes } from "./audit/routes.ts";
 import { dashboardAdminRoutes } from "./obs/dashboard_routes.ts";
 import { consoleRoutes } from "./console/routes.tsx";
+import { isBulkUpload } from "./actions/bulk_route.ts";
 
 /** Path prefixes whose POST bodies must be JSON (the token endpoint also takes forms, so it is not here). */
 const JSON_PREFIXES = ["/dci_api/v1/*", "/registry/*", "/admin/v1/*"];
@@ -50,10 +51,12 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   });
   app.use("*", observe(deps));
   app.use("*", securityHeaders());
-  app.use("*", limitBody(deps.config.bodyLimit));
+  const bodyLimit = limitBody(deps.config.bodyLimit);
+  // A bulk search upload is streamed under its own cap (DCI_BULK_MAX_FILE_BYTES), not read as JSON.
+  app.use("*", (c, next) => isBulkUpload(c) ? next() : bodyLimit(c, next));
   for (const prefix of JSON_PREFIXES) {
     app.use(prefix, async (c, next) => {
-      if (isTokenPath(c.req.path)) return await next();
+      if (isTokenPath(c.req.path) || isBulkUpload(c)) return await next();
       return await requireJson()(c, next);
     });
   }

@@ -66,7 +66,7 @@ const txnShow: Command = {
     withDeps(config(), (deps) => {
       const row = findTxn(deps, positionals[0]);
       if (!row) throw new CliFailure(`no transaction with correlation_id ${positionals[0]}`);
-      print.show(detail(row));
+      print.show(detail(row, deps.db));
     }),
 };
 

@@ -19,6 +19,7 @@ import m0017 from "../../migrations/0017_locations.sql" with { type: "text" };
 import m0018 from "../../migrations/0018_audit_log.sql" with { type: "text" };
 import m0019 from "../../migrations/0019_metrics_history.sql" with { type: "text" };
 import m0020 from "../../migrations/0020_console_sessions.sql" with { type: "text" };
+import m0025 from "../../migrations/0025_bulk_search.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
 export interface Migration {
@@ -52,6 +53,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 18, name: "0018_audit_log", sql: m0018 },
   { version: 19, name: "0019_metrics_history", sql: m0019 },
   { version: 20, name: "0020_console_sessions", sql: m0020 },
+  { version: 25, name: "0025_bulk_search", sql: m0025 },
 ];
 
 /**

@@ -86,7 +86,7 @@ export function transactionAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): vo
   app.openapi(show, (c) => {
     const row = findTxn(deps, c.req.valid("param").correlation_id);
     if (!row) throw notFound(c.req.valid("param").correlation_id);
-    return c.json(detail(row), 200);
+    return c.json(detail(row, deps.db), 200);
   });
   app.openapi(retry, async (c) => {
     const id = c.req.valid("param").correlation_id;

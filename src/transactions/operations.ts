@@ -11,6 +11,8 @@ import {
 } from "./store.ts";
 import { TXN_KIND } from "./worker.ts";
 import { getSender } from "../senders/store.ts";
+import type { Db } from "../db/sqlite.ts";
+import { bulkProgress } from "./bulk_store.ts";
 
 /** A transaction as operators see it (summary). */
 export interface TxnSummary {
@@ -51,8 +53,12 @@ export function summarize(row: TxnRow): TxnSummary {
   };
 }
 
-/** Everything about one transaction: summary, callback details, request and result. */
-export function detail(row: TxnRow): Record<string, unknown> {
+/**
+ * Everything about one transaction: summary, callback details, request and result; with `db`, a bulk search's
+ * progress (items answered, pages delivered) under `bulk`.
+ */
+export function detail(row: TxnRow, db?: Db): Record<string, unknown> {
+  const bulk = db ? bulkProgress(db, row.id) : undefined;
   return {
     ...summarize(row),
     message_id: row.message_id,
@@ -67,6 +73,7 @@ export function detail(row: TxnRow): Record<string, unknown> {
     completed_at: row.completed_at,
     request: { header: JSON.parse(row.request_header), message: JSON.parse(row.request_message) },
     result: row.result ? JSON.parse(row.result) : null,
+    ...(bulk ? { bulk } : {}),
   };
 }
 

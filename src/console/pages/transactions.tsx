@@ -3,6 +3,7 @@
  * request, its answer, its callback (attempts, last error, receiver's code) and a Retry button when it failed.
  * Reads and the retry are the admin API's service functions (src/transactions/operations.ts).
  */
+import { type BulkProgress, bulkProgressLine } from "../../transactions/bulk_store.ts";
 import type { Hono } from "hono";
 import type { Deps } from "../../deps.ts";
 import type { ConsoleEnv } from "../context.ts";
@@ -86,7 +87,7 @@ export function transactionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
       c.status(404);
       return c.render(<p class="flash error" role="alert">No such transaction.</p>, { title: "Transaction" });
     }
-    const d = detail(row) as Record<string, unknown> & TxnSummary;
+    const d = detail(row, deps.db) as Record<string, unknown> & TxnSummary;
     const props: Array<[string, unknown]> = [
       ["Correlation id", d.correlation_id],
       ["Transaction id", d.transaction_id],
@@ -95,6 +96,7 @@ export function transactionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
       ["Action", d.action],
       ["State", d.state],
       ["DCI status", d.status],
+      ...(d.bulk ? [["Bulk file", bulkProgressLine(d.bulk as BulkProgress)] as [string, unknown]] : []),
       ["Callback URL", d.callback_url],
       ["Callback attempts", d.attempts],
       ["Last callback error", d.last_error ?? "none"],
