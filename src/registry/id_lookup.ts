@@ -67,7 +67,7 @@ export function lookupIdentifiers(
     if (type === undefined) {
       return rejectItem(
         { reference_id: l.ref },
-        "rjct.search_criteria.invalid",
+        "rjct.filter.invalid",
         `invalid identifier type ${JSON.stringify(l.type.slice(0, 64))}`,
         ctx.now,
       );

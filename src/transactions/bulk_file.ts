@@ -2,7 +2,9 @@
  * The lookups file of a bulk search, read as it streams in: a JSON array or a CSV table of idtype-value lookups,
  * each written at once as one normalised line of a spool file (`["ref","type","value"]\n`), so the server never
  * holds the file, only the element being parsed and a 64 KiB write buffer. A malformed file, an element too
- * large or one lookup too many stops the read with a BulkFileError naming the problem and where it is.
+ * large or one lookup too many stops the read with a BulkFileError naming the problem and where it is. Nothing
+ * grows with the file: reference_ids are not remembered across it, so a repeated one is answered each time (the
+ * answers carry it as sent).
  */
 import { JSONParser } from "@streamparser/json";
 import { parse as csvParser } from "csv-parse";
@@ -53,7 +55,6 @@ export function lookupReader(
 ): LookupReader {
   const out = spoolWriter(spool);
   let count = 0;
-  const seen = new Set<string>();
   const add = (raw: Partial<Record<"ref" | "type" | "value", unknown>>, where: string) => {
     if (++count > options.maxItems) {
       throw new BulkFileError(
@@ -62,15 +63,6 @@ export function lookupReader(
       );
     }
     const lookup = normalise(raw, String(count), where);
-    // Reference ids name answers; a repeat would make two answers indistinguishable. Remembered as short hashes
-    // would cost less, but 1M ids of at most 99 bytes stay within tens of MB only for the accept.
-    if (seen.has(lookup.ref)) {
-      throw new BulkFileError(
-        "err.request.bad",
-        `${where}: reference_id ${JSON.stringify(lookup.ref)} repeats`,
-      );
-    }
-    seen.add(lookup.ref);
     out.line(asciiJson([lookup.ref, lookup.type, lookup.value]));
   };
   const inner = format === "json" ? jsonReader(add) : csvReader(add);

@@ -295,3 +295,54 @@ Deno.test("bulk search: txn/status answers pdng with the progress, then succ", a
     await receiver.close();
   }
 });
+
+Deno.test("bulk search: SIGKILL mid-run, then restart: every page is delivered at least once, a repeat only of the page in flight, with its message_id", async () => {
+  const receiver = startReceiver({ delayMs: 150 });
+  const first = await startWorkerServer(serverEnv());
+  let second;
+  try {
+    const alice = await createServerSender(first);
+    const sent = lookups(20 * PAGE, "kill");
+    const form = await bulkForm(alice.senderId, {
+      format: "csv",
+      file: fileText("csv", sent),
+      senderUri: receiver.url,
+      transactionId: "bulk-kill",
+    });
+    const res = await postBulk(`${first.url}/registry/search`, alice, form);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const correlation = String((res.body.message as Json).correlation_id);
+    await receiver.waitFor((rs) => pagesOf(rs, "bulk-kill").length >= 5, 30_000);
+    await first.stop("SIGKILL");
+    const before = pagesOf(receiver.received, "bulk-kill").length;
+    assert.ok(before < 20, "the kill comes before the last page");
+    second = await startWorkerServer(serverEnv(), first.dataDir);
+    const done = await waitForState(second, correlation, "callback_sent", 60_000);
+    // Requests that reached the receiver before the kill but were not answered yet also count as received.
+    const pages = receiver.received.filter((r) => (r.body.message as Json)?.transaction_id === "bulk-kill");
+    const byFirstRef = new Map<string, Set<unknown>>();
+    for (const p of pages) {
+      const ref = String(((p.body.message as Json).search_response as Json[])[0].reference_id);
+      const ids = byFirstRef.get(ref) ?? new Set();
+      ids.add((p.body.header as Json).message_id);
+      byFirstRef.set(ref, ids);
+    }
+    assert.equal(byFirstRef.size, 20, "every page arrived");
+    for (const [ref, ids] of byFirstRef) {
+      assert.equal(ids.size, 1, `page starting ${ref} kept its message_id`);
+    }
+    const repeats = pages.length - 20;
+    console.log(`pages before the kill ${before}, repeats after the restart ${repeats}`);
+    assert.ok(repeats <= 2, `${repeats} pages repeated`);
+    // Each lookup is answered (a repeated page answers its lookups again, identically).
+    const unique = new Map<string, Received>();
+    for (const p of pages) unique.set(String((p.body.header as Json).message_id), p);
+    checkAnswers(answersOf([...unique.values()]), sent);
+    assert.equal((done.bulk as Json).pages_delivered, 20);
+    assert.deepEqual([...Deno.readDirSync(`${first.dataDir}/bulk`)], [], "the spool is removed at the end");
+  } finally {
+    await first.stop("SIGKILL").catch(() => {});
+    await second?.stop();
+    await receiver.close();
+  }
+});
