@@ -8,7 +8,8 @@
  */
 import type { Deps } from "../deps.ts";
 import { join } from "node:path";
-import { signedEnvelope } from "../dci/envelope.ts";
+import { signedEnvelopeText } from "../dci/envelope.ts";
+import { canonicalJson } from "../dci/canonical.ts";
 import { deliverToSender } from "../senders/delivery.ts";
 import { getSender } from "../senders/store.ts";
 import { TEST_MODE_META } from "../senders/settings.ts";
@@ -99,7 +100,8 @@ export function createBulkRunner(
       page: bulk.pages_built + 1,
       items: lookups.length,
       completed: bulk.items_done + lookups.length,
-      message: JSON.stringify(message),
+      // Stored canonical (the form the signature hashes): each delivery attempt signs it without re-serialising.
+      message: canonicalJson(message, { asciiEscape: true }),
       nextOffset: next,
     });
   }
@@ -107,7 +109,7 @@ export function createBulkRunner(
   async function deliverPage(row: TxnRow, bulk: BulkRow, page: PageRow, renew: () => void): Promise<void> {
     for (let attempt = page.attempts + 1;; attempt++) {
       const sender = getSender(deps, row.sender_id);
-      const envelope = signedEnvelope(deps, {
+      const body = signedEnvelopeText(deps, {
         action: "on-search",
         status: "succ",
         receiverId: row.sender_id,
@@ -115,12 +117,12 @@ export function createBulkRunner(
         completedCount: page.completed,
         messageId: page.message_id,
         meta: sender?.test_mode ? TEST_MODE_META : undefined,
-      }, JSON.parse(page.message ?? "{}"));
+      }, page.message ?? "{}");
       const outcome = await deliverToSender(
         deps,
         row.sender_id,
         currentCallbackUrl(deps, row, sender),
-        JSON.stringify(envelope),
+        body,
         {
           headers: {
             "X-DCI-Transaction-ID": row.transaction_id,
