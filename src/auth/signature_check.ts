@@ -101,10 +101,6 @@ export function checkSignature(
 }
 
 /**
- * The id of the sender's only active key of `alg`, if it has exactly one. OpenSPP's verifier ignores kidId, so
- * its partners may name a key id we never registered; with one candidate key there is nothing to choose.
- */
-/**
  * The signature of a streamed upload (a bulk search file), checked before its body is read: an RFC 9421 signature
  * covering `content-digest` (the caller compares the body with it as it arrives), per the sender's policy; an
  * upload has no envelope, so without one a `required` policy refuses it.
@@ -131,6 +127,10 @@ export function checkUploadSignature(
   );
 }
 
+/**
+ * The id of the sender's only active key of `alg`, if it has exactly one. OpenSPP's verifier ignores kidId, so
+ * its partners may name a key id we never registered; with one candidate key there is nothing to choose.
+ */
 function soleKey(keys: SenderKeySet, alg: KeyAlg): string | undefined {
   let found: string | undefined;
   for (const [id, k] of keys) {

@@ -25,6 +25,7 @@ import {
   type PageRow,
   recordPageAttempt,
   renewLease,
+  reopenBulk,
   storePage,
 } from "./bulk_store.ts";
 import { bulkSpoolDir } from "./bulk_spool_dir.ts";
@@ -158,7 +159,10 @@ export function createBulkRunner(
     async handle(row) {
       if (row.action !== "search" || !getBulk(deps.db, row.id)) return false;
       if (running.has(row.id)) return true;
-      if (!["received", "pending", "processing"].includes(row.state)) return true;
+      // A failed one an operator retried (txn retry) comes back reopened: its failed pages go out again.
+      if (row.state === "succeeded" || row.state === "rejected") {
+        reopenBulk(deps.db, row.id, iso(deps.clock.now()));
+      } else if (!["received", "pending", "processing"].includes(row.state)) return true;
       const owner = crypto.randomUUID();
       const now = deps.clock.now();
       const claimed = claimProcessing(deps.db, row.id, owner, iso(now), iso(now + leaseMs));

@@ -200,3 +200,23 @@ export function bulkProgressLine(p: BulkProgress): string {
     `${p.pages_delivered}/${p.pages_total} pages delivered` +
     (p.pages_failed ? `, ${p.pages_failed} failed` : "");
 }
+
+/**
+ * After an operator's retry of a failed bulk search (the transaction reopened to succeeded/rejected by `txn retry`):
+ * its failed pages are pending again and the run resumes where it stopped, with a fresh attempt count.
+ */
+export function reopenBulk(db: Db, txn: number, now: string): boolean {
+  return transaction(db, () => {
+    const moved = stmt(
+      db,
+      `UPDATE transactions SET state = 'pending', outcome = NULL, status_reason_message = NULL, last_error = NULL,
+         process_attempts = 0, updated_at = ? WHERE id = ? AND state IN ('succeeded', 'rejected')`,
+    ).run(now, txn);
+    if (Number(moved.changes) !== 1) return false;
+    stmt(db, "UPDATE bulk_pages SET state = 'pending', attempts = 0 WHERE txn = ? AND state = 'failed'").run(
+      txn,
+    );
+    stmt(db, "UPDATE bulk_searches SET pages_failed = 0 WHERE txn = ?").run(txn);
+    return true;
+  });
+}

@@ -3,10 +3,18 @@
  * loopback receiver that checks every on-search page against the registry's spec yaml.
  */
 import assert from "node:assert/strict";
-import { adminGet, createServerSender, send, startWorkerServer, waitForState } from "./e2e_support.ts";
+import {
+  ADMIN_TOKEN,
+  adminGet,
+  createServerSender,
+  send,
+  startWorkerServer,
+  waitForState,
+} from "./e2e_support.ts";
 import { type Received, startReceiver } from "./receiver.ts";
 import { bulkForm, demoUins, fileText, postBulk, type TestLookup } from "./bulk_support.ts";
 import { verifyWithJwks } from "./support.ts";
+import type { TestSender } from "../helpers/auth.ts";
 
 type Json = Record<string, unknown>;
 
@@ -63,6 +71,25 @@ function checkAnswers(answers: Map<string, Json>, sent: TestLookup[]): void {
       assert.ok(JSON.stringify(records[0]).includes(l.value), `${l.ref}'s record holds UIN ${l.value}`);
     }
   }
+}
+
+/** Uploads `sent` as a signed CSV file with transaction_id `txn`; returns the ACK's correlation_id. */
+async function uploadCsv(
+  server: { url: string },
+  sender: TestSender,
+  sent: TestLookup[],
+  txn: string,
+  senderUri: string,
+): Promise<string> {
+  const form = await bulkForm(sender.senderId, {
+    format: "csv",
+    file: fileText("csv", sent),
+    senderUri,
+    transactionId: txn,
+  });
+  const res = await postBulk(`${server.url}/registry/search`, sender, form);
+  assert.equal(res.status, 202, JSON.stringify(res.body));
+  return String((res.body.message as Json).correlation_id);
 }
 
 Deno.test("bulk search: a signed CSV and a signed JSON file are answered page by page, each lookup once, signed and spec-valid", async () => {
@@ -137,15 +164,8 @@ Deno.test("bulk search: a page the receiver refuses is retried on its own; the o
   try {
     const alice = await createServerSender(server);
     const sent = lookups(5 * PAGE, "retry");
-    const form = await bulkForm(alice.senderId, {
-      format: "csv",
-      file: fileText("csv", sent),
-      senderUri: receiver.url,
-      transactionId: "bulk-retry",
-    });
-    const res = await postBulk(`${server.url}/registry/search`, alice, form);
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    await waitForState(server, String((res.body.message as Json).correlation_id), "callback_sent", 30_000);
+    const correlation = await uploadCsv(server, alice, sent, "bulk-retry", receiver.url);
+    await waitForState(server, correlation, "callback_sent", 30_000);
     const all = receiver.received.filter((r) => (r.body.message as Json)?.transaction_id === "bulk-retry");
     // 5 pages + 2 refused tries of page 3, which kept its message_id.
     assert.equal(all.length, 7);
@@ -305,15 +325,7 @@ Deno.test("bulk search: SIGKILL mid-run, then restart: every page is delivered a
   try {
     const alice = await createServerSender(first);
     const sent = lookups(20 * PAGE, "kill");
-    const form = await bulkForm(alice.senderId, {
-      format: "csv",
-      file: fileText("csv", sent),
-      senderUri: receiver.url,
-      transactionId: "bulk-kill",
-    });
-    const res = await postBulk(`${first.url}/registry/search`, alice, form);
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    const correlation = String((res.body.message as Json).correlation_id);
+    const correlation = await uploadCsv(first, alice, sent, "bulk-kill", receiver.url);
     await receiver.waitFor((rs) => pagesOf(rs, "bulk-kill").length >= 5, 30_000);
     await first.stop("SIGKILL");
     const before = pagesOf(receiver.received, "bulk-kill").length;
@@ -345,6 +357,42 @@ Deno.test("bulk search: SIGKILL mid-run, then restart: every page is delivered a
   } finally {
     await first.stop("SIGKILL").catch(() => {});
     await second?.stop();
+    await receiver.close();
+  }
+});
+
+Deno.test("bulk search: a page that failed for good leaves callback_failed; an operator's retry sends only that page", async () => {
+  const receiver = startReceiver();
+  let refusing = true;
+  receiver.respond = (r) => {
+    const items = (r.body.message as Json)?.search_response as Json[] | undefined;
+    return refusing && items?.[0]?.reference_id === `fail-${PAGE + 1}` ? 500 : 200;
+  };
+  const server = await startWorkerServer(serverEnv({ DCI_CALLBACK_RETRY_DELAYS_MS: "50,50" }));
+  try {
+    const alice = await createServerSender(server);
+    const sent = lookups(3 * PAGE, "fail");
+    const correlation = await uploadCsv(server, alice, sent, "bulk-fail", receiver.url);
+    const failed = await waitForState(server, correlation, "callback_failed", 30_000);
+    assert.equal((failed.bulk as Json).pages_delivered, 2);
+    assert.equal((failed.bulk as Json).pages_failed, 1);
+    assert.equal(failed.completed_count, 2 * PAGE);
+    // Page 2 was tried three times (the first try and two retries); pages 1 and 3 once each.
+    assert.equal(receiver.received.filter((r) => r.status === 500).length, 3);
+    refusing = false;
+    const retry = await fetch(`${server.url}/admin/v1/transactions/${correlation}/retry`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(retry.status, 202, await retry.text());
+    const done = await waitForState(server, correlation, "callback_sent", 30_000);
+    assert.equal((done.bulk as Json).pages_delivered, 3);
+    const pages = pagesOf(receiver.received, "bulk-fail");
+    assert.equal(pages.length, 3, "only the failed page went out again");
+    checkAnswers(answersOf(pages), sent);
+  } finally {
+    await server.stop();
     await receiver.close();
   }
 });
