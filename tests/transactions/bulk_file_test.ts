@@ -15,6 +15,9 @@ import { type Received, startReceiver } from "./receiver.ts";
 import { bulkForm, demoUins, fileText, postBulk, type TestLookup } from "./bulk_support.ts";
 import { verifyWithJwks } from "./support.ts";
 import type { TestSender } from "../helpers/auth.ts";
+import type { SpecRegistry } from "../helpers/spec_validator.ts";
+import { registryProfiles } from "../../src/registries/index.ts";
+import { openDatabase } from "../../src/db/sqlite.ts";
 
 type Json = Record<string, unknown>;
 
@@ -394,5 +397,56 @@ Deno.test("bulk search: a page that failed for good leaves callback_failed; an o
   } finally {
     await server.stop();
     await receiver.close();
+  }
+});
+
+Deno.test("bulk search: every served registry with search takes a file; its pages validate against that registry's yaml", async () => {
+  const server = await startWorkerServer(serverEnv({ DCI_DEMO_SIZE: "40" }));
+  const receivers: Array<{ close(): Promise<void> }> = [];
+  try {
+    const alice = await createServerSender(server);
+    const served = registryProfiles().filter((p) => p.standardActions.includes("search"));
+    assert.ok(served.length >= 5);
+    for (const profile of served) {
+      const receiver = startReceiver({ registry: profile.name as SpecRegistry });
+      receivers.push(receiver);
+      const db = openDatabase(`${server.dataDir}/dci.sqlite`);
+      let known: Array<{ t: string; v: string }>;
+      try {
+        known = db.prepare(
+          `SELECT i.id_type AS t, i.id_value AS v FROM identifiers i JOIN registrants r ON r.id = i.registrant_id
+           WHERE r.registry = ? AND r.record_type = ? AND i.live = 1 AND r.deleted_at IS NULL
+           GROUP BY i.registrant_id ORDER BY i.registrant_id LIMIT 4`,
+        ).all(profile.name, profile.recordTypes[0].storage) as Array<{ t: string; v: string }>;
+      } finally {
+        db.close();
+      }
+      assert.equal(known.length, 4, `${profile.name} has demo records`);
+      const sent = [...known.map((k, i) => ({ ref: `k${i}`, type: k.t, value: k.v })), {
+        ref: "unknown",
+        type: known[0].t,
+        value: "NOBODY-1",
+      }];
+      const txn = `bulk-${profile.name}`;
+      const form = await bulkForm(alice.senderId, {
+        format: "json",
+        file: fileText("json", sent),
+        senderUri: receiver.url,
+        transactionId: txn,
+      });
+      const res = await postBulk(`${server.url}/dci_api/v1/${profile.name}/registry/search`, alice, form);
+      assert.equal(res.status, 202, `${profile.name}: ${JSON.stringify(res.body)}`);
+      await waitForState(server, String((res.body.message as Json).correlation_id), "callback_sent", 30_000);
+      const answers = answersOf(pagesOf(receiver.received, txn));
+      assert.equal(answers.size, 5, profile.name);
+      for (const [ref, a] of answers) {
+        const records = ((a.data as Json).reg_records as unknown[]).length;
+        assert.equal(records, ref === "unknown" ? 0 : 1, `${profile.name} ${ref}`);
+        assert.equal((a.data as Json).reg_type, profile.regType, profile.name);
+      }
+    }
+  } finally {
+    await server.stop();
+    for (const r of receivers) await r.close();
   }
 });
