@@ -27,6 +27,7 @@ import { auditAdminRoutes } from "./audit/routes.ts";
 import { dashboardAdminRoutes } from "./obs/dashboard_routes.ts";
 import { consoleRoutes } from "./console/routes.tsx";
 import { importAdminRoutes } from "./registry/imports/admin_routes.ts";
+import { isBulkUpload } from "./actions/bulk_route.ts";
 
 /** Path prefixes whose POST bodies must be JSON (the token endpoint also takes forms, so it is not here). */
 const JSON_PREFIXES = ["/dci_api/v1/*", "/registry/*", "/admin/v1/*"];
@@ -53,15 +54,17 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   app.use("*", observe(deps));
   app.use("*", securityHeaders());
   const bodyLimit = limitBody(deps.config.bodyLimit);
-  // An import upload (admin API or console) is streamed to disk, so it has its own, larger bound.
+  // An import upload (admin API or console) is streamed to disk, so it has its own, larger bound; a bulk search
+  // upload is streamed under its own cap (DCI_BULK_MAX_FILE_BYTES). Neither is read as JSON.
   const importLimit = limitBody(deps.config.importUploadMaxBytes);
   app.use(
     "*",
-    (c, next) => isImportUpload(c.req.method, c.req.path) ? importLimit(c, next) : bodyLimit(c, next),
+    (c, next) =>
+      isBulkUpload(c) ? next() : isImportUpload(c.req.method, c.req.path) ? importLimit(c, next) : bodyLimit(c, next),
   );
   for (const prefix of JSON_PREFIXES) {
     app.use(prefix, async (c, next) => {
-      if (isTokenPath(c.req.path) || isImportUpload(c.req.method, c.req.path)) return await next();
+      if (isTokenPath(c.req.path) || isImportUpload(c.req.method, c.req.path) || isBulkUpload(c)) return await next();
       return await requireJson()(c, next);
     });
   }

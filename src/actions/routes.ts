@@ -21,6 +21,7 @@ import { DciError } from "../dci/errors.ts";
 import { acceptTransaction } from "../transactions/accept.ts";
 import { PROCESSORS } from "./processors.ts";
 import { profileActionRoute } from "./profile_routes.ts";
+import { bulkSearchUpload } from "./bulk_route.ts";
 import {
   answer,
   asyncCallbacks,
@@ -40,6 +41,10 @@ export function registryRouter(deps: Deps, profile: RegistryProfile): OpenAPIHon
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const tag = `${profile.name} registry`;
   for (const spec of ACTIONS) {
+    // The spec's multipart/form-data body (FileInfo) on async search: a file of lookups instead of a list.
+    if (profile.standardActions.includes(spec.family) && spec.family === "search" && spec.mode === "async") {
+      app.use(spec.path, bulkSearchUpload(deps, profile.name as Registry));
+    }
     if (profile.standardActions.includes(spec.family)) standardRoute(app, deps, profile, spec, tag);
     else notInSpec(app, profile, spec);
   }

@@ -4,6 +4,21 @@ import type { Processor } from "../dci/processor.ts";
 import type { TxnAction } from "../transactions/states.ts";
 import { createTxnWorker, type TxnWorker, type WorkerOptions } from "../transactions/worker.ts";
 import { PROCESSORS } from "./processors.ts";
+import { lookupIdentifiers } from "../registry/id_lookup.ts";
+import type { BulkLookup } from "../transactions/bulk_runner.ts";
+
+/** A bulk search page: the registry's batched identifier lookup, under the search settings as they are now. */
+const bulkLookup: BulkLookup = (deps, registry, lookups) =>
+  lookupIdentifiers(
+    {
+      db: deps.db,
+      maxPageSize: deps.config.maxPageSize,
+      maxResults: deps.config.searchMaxResults,
+      now: deps.clock.now(),
+    },
+    registry,
+    lookups,
+  ) as unknown as Record<string, unknown>[];
 
 /** Worker options with some processors replaced (the others are the table's). */
 export type WorkerOverrides = Omit<WorkerOptions, "processors"> & {
@@ -12,5 +27,9 @@ export type WorkerOverrides = Omit<WorkerOptions, "processors"> & {
 
 /** Creates this process's transaction worker; `options.processors` replace the table's for their actions. */
 export function createWorker(deps: Deps, options: WorkerOverrides = {}): TxnWorker {
-  return createTxnWorker(deps, { ...options, processors: { ...PROCESSORS, ...options.processors } });
+  return createTxnWorker(deps, {
+    bulkLookup,
+    ...options,
+    processors: { ...PROCESSORS, ...options.processors },
+  });
 }

@@ -62,11 +62,17 @@ export function envelopeDigest(envelope: Signable, options: { asciiEscape?: bool
 export function signEnvelope(
   envelope: Signable,
   key: Pick<SigningKey, "kid" | "alg" | "privateKey">,
-  options: { nowMs: number; ttlSeconds?: number },
+  options: { nowMs: number; ttlSeconds?: number; canonicalMessage?: string },
 ): string {
   const created = Math.floor(options.nowMs / 1000);
   const expires = created + Math.min(options.ttlSeconds ?? MAX_SIGNATURE_WINDOW_S, MAX_SIGNATURE_WINDOW_S);
-  const digest = envelopeDigest(envelope, { asciiEscape: true });
+  // A message already in canonical form (a bulk search page, canonicalised once when stored) is hashed as it is.
+  const digest = options.canonicalMessage === undefined
+    ? envelopeDigest(envelope, { asciiEscape: true })
+    : createHash("sha256").update(
+      `{"header":${canonicalJson(envelope.header, { asciiEscape: true })},"message":`,
+      "utf8",
+    ).update(options.canonicalMessage, "utf8").update("}").digest("base64");
   const sig = sign(
     key.alg === "ed25519" ? null : "sha256",
     signingString(created, expires, digest),

@@ -69,7 +69,11 @@ async function readEnvelope(c: Context<AppEnv>): Promise<{ envelope: Envelope; t
 }
 
 /** The 429 of a sender over its limit. */
-function tooManyRequests(senderId: string, d: RateDecision, headers: Record<string, string>): DciError {
+export function tooManyRequests(
+  senderId: string,
+  d: RateDecision,
+  headers: Record<string, string>,
+): DciError {
   return new DciError(
     "err.request.too_many_requests",
     `Sender "${senderId}" exceeded its ${d.exceeded} limit; retry after ${d.retryAfter} s`,
@@ -78,7 +82,7 @@ function tooManyRequests(senderId: string, d: RateDecision, headers: Record<stri
 }
 
 /** The URL the client used: behind a trusted TLS-terminating proxy, with the scheme the proxy reports. */
-function requestUrl(c: Context<AppEnv>): string {
+export function requestUrl(c: Context<AppEnv>): string {
   const proto = c.get("clientProto");
   if (!proto) return c.req.url;
   const url = new URL(c.req.url);

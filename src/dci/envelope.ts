@@ -28,12 +28,33 @@ export interface OutgoingHeader {
   meta?: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * The body text of a signed envelope whose message is given as canonical JSON text (ASCII-escaped, keys sorted:
+ * `canonicalJson(message, { asciiEscape: true })`): the message is neither parsed nor serialised again.
+ */
+export function signedEnvelopeText(deps: Deps, h: OutgoingHeader, canonicalMessage: string): string {
+  const header = callbackHeader(deps, h);
+  const signature = signEnvelope({ header, message: null }, deps.keys.active(), {
+    nowMs: deps.clock.now(),
+    canonicalMessage,
+  });
+  return `{"signature":${JSON.stringify(signature)},"header":${
+    JSON.stringify(header)
+  },"message":${canonicalMessage}}`;
+}
+
 /** Builds the callback header and signs {header, message} with the active server key, now. */
 export function signedEnvelope(
   deps: Deps,
   h: OutgoingHeader,
   message: Record<string, unknown>,
 ): SignedEnvelope {
+  const header = callbackHeader(deps, h);
+  const signature = signEnvelope({ header, message }, deps.keys.active(), { nowMs: deps.clock.now() });
+  return { signature, header, message };
+}
+
+function callbackHeader(deps: Deps, h: OutgoingHeader): CallbackHeader {
   const header: CallbackHeader = {
     version: "1.0.0",
     message_id: h.messageId ?? crypto.randomUUID(),
@@ -49,6 +70,5 @@ export function signedEnvelope(
     is_msg_encrypted: false,
     ...(h.meta ? { meta: h.meta } : {}),
   };
-  const signature = signEnvelope({ header, message }, deps.keys.active(), { nowMs: deps.clock.now() });
-  return { signature, header, message };
+  return header;
 }

@@ -109,7 +109,10 @@ function referenceIdOf(item: unknown): string | undefined {
 }
 
 /** The callback URL: the sender's registered callback base wins over header.sender_uri; refused if guarded. */
-async function resolveCallback(deps: Deps, input: AcceptInput): Promise<string> {
+export async function resolveCallback(
+  deps: Deps,
+  input: Pick<AcceptInput, "senderId" | "header" | "action">,
+): Promise<string> {
   const sender = getSender(deps, input.senderId);
   const base = sender?.callback_base_url ?? input.header.sender_uri;
   const url = callbackUrl(base ?? undefined, input.action, sender?.callback_url_mode);

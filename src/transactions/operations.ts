@@ -12,6 +12,7 @@ import {
 import { TXN_KIND } from "./worker.ts";
 import { getSender } from "../senders/store.ts";
 import { type CallbackAttempt, listAttempts } from "./attempts.ts";
+import { bulkProgress } from "./bulk_store.ts";
 
 /** A transaction as operators see it (summary). */
 export interface TxnSummary {
@@ -61,11 +62,13 @@ export type TxnDetail = Record<string, unknown> & {
 };
 
 /**
- * Everything about one transaction: summary, callback details, request, result and every kept callback attempt
- * (`attempts` stays the count of the current attempt budget; `callback_attempts` is the history).
+ * Everything about one transaction: summary, callback details, request, result, every kept callback attempt
+ * (`attempts` stays the count of the current attempt budget; `callback_attempts` is the history) and, for a
+ * bulk search, its progress (items answered, pages delivered) under `bulk`.
  */
 export function detail(deps: Pick<Deps, "db">, row: TxnRow): TxnDetail {
   const history = listAttempts(deps.db, row.id);
+  const bulk = bulkProgress(deps.db, row.id);
   return {
     ...summarize(row),
     message_id: row.message_id,
@@ -82,6 +85,7 @@ export function detail(deps: Pick<Deps, "db">, row: TxnRow): TxnDetail {
     result: row.result ? JSON.parse(row.result) : null,
     callback_attempts: history.attempts,
     callback_attempts_omitted: history.omitted,
+    ...(bulk ? { bulk } : {}),
   };
 }
 

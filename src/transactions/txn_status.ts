@@ -118,6 +118,17 @@ export function statusOf(row: TxnRow, refs?: Set<string>): Record<string, unknow
   const base = { transaction_id: row.transaction_id, correlation_id: row.correlation_id };
   if (!listKey) return { ...base, timestamp: row.updated_at, status };
   const request = JSON.parse(row.request_message) as Record<string, unknown>;
+  if (request.bulk_file && listKey === "search_response") {
+    // A bulk search by file: one item for the file (its answers go out page by page), with its progress.
+    const item = {
+      reference_id: row.transaction_id,
+      timestamp: row.updated_at,
+      status,
+      status_reason_message: `bulk search file: ${row.completed_count ?? 0} of ${row.total_count ?? 0} ` +
+        "lookups answered and delivered",
+    };
+    return { ...base, [listKey]: !refs || refs.has(row.transaction_id) ? [item] : [] };
+  }
   const requested = (request[spec.requestItems ?? ""] ?? []) as Array<
     { reference_id?: string }
   >;

@@ -14,6 +14,7 @@ import { Limiter } from "./limiter.ts";
 import { callbackHold, heldBySender } from "./holds.ts";
 import { destinationOf, FairSlots } from "../net/fair_slots.ts";
 import { countRejection } from "../net/deliver.ts";
+import { type BulkLookup, createBulkRunner } from "./bulk_runner.ts";
 import {
   claimCallback,
   claimProcessing,
@@ -44,6 +45,8 @@ export interface TxnWorker {
 /** Options: the processor of each action (src/actions/processors.ts binds them), jitter, concurrency bounds. */
 export interface WorkerOptions {
   processors: Readonly<Record<TxnAction, Processor>>;
+  /** Answers a page of a bulk search file (src/actions/worker.ts binds the registry's identifier lookup). */
+  bulkLookup?: BulkLookup;
   random?: () => number;
   processConcurrency?: number;
   callbackConcurrency?: number;
@@ -69,6 +72,11 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
   const budgetMs = deps.config.processTimeoutMs;
   const processors = options.processors;
   const iso = (ms: number) => new Date(ms).toISOString();
+  const bulk = options.bulkLookup
+    ? createBulkRunner(deps, { lookup: options.bulkLookup, random: options.random })
+    : undefined;
+  // Bulk searches run long (a page after another): two at a time, so they never hold every processing slot.
+  const bulkSlots = new Limiter(2);
 
   async function process(id: number): Promise<void> {
     // Processing is synchronous SQLite work chained by already-resolved promises: without a real yield a
@@ -252,6 +260,10 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       try {
         const row = getTransaction(deps.db, id);
         if (!row || heldBySender(deps, row)) return;
+        // A bulk search (a file of lookups) has its own run: pages answered and delivered one by one.
+        if (bulk && row.action === "search" && row.request_message.includes('"bulk_file"')) {
+          if (await bulkSlots.run(() => bulk.handle(row))) return;
+        }
         if (row.state === "received" || row.state === "pending" || row.state === "processing") {
           await processing.run(() => process(id));
         }

@@ -4,6 +4,7 @@
  * with its error, and a Retry button when it failed.
  * Reads and the retry are the admin API's service functions (src/transactions/operations.ts).
  */
+import { type BulkProgress, bulkProgressLine } from "../../transactions/bulk_store.ts";
 import type { Hono } from "hono";
 import type { Deps } from "../../deps.ts";
 import type { ConsoleEnv } from "../context.ts";
@@ -97,6 +98,7 @@ export function transactionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
       ["Action", d.action],
       ["State", d.state],
       ["DCI status", d.status],
+      ...(d.bulk ? [["Bulk file", bulkProgressLine(d.bulk as BulkProgress)] as [string, unknown]] : []),
       ["Callback URL", d.callback_url],
       ["Callback attempts", d.attempts],
       ["Last callback error", d.last_error ?? "none"],

@@ -1,0 +1,117 @@
+/**
+ * Bulk search by file on an async search endpoint: a `multipart/form-data` POST (the spec's FileInfo) is taken
+ * here, in front of the JSON route of the same path; any other body passes on to it. Authenticated before its body
+ * is read (src/auth/upload_auth.ts), streamed to the spool, then accepted as a durable transaction and ACKed.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { z } from "zod";
+import { join } from "node:path";
+import type { AppEnv } from "../http/context.ts";
+import type { Deps } from "../deps.ts";
+import type { Registry } from "../dci/registry_router.ts";
+import { DciError, DciRejection } from "../dci/errors.ts";
+import { RequestHeader } from "../dci/schemas.ts";
+import { checkVersion } from "../dci/header_rules.ts";
+import { isHeaderSafeId } from "../dci/limits.ts";
+import { formatIssues } from "../http/errors.ts";
+import { admitUpload, authenticateUpload } from "../auth/upload_auth.ts";
+import { BulkFileError } from "../transactions/bulk_file.ts";
+import { receiveUpload, type Upload } from "../transactions/bulk_upload.ts";
+import { acceptBulk } from "../transactions/bulk_accept.ts";
+import { bulkSpoolDir } from "../transactions/bulk_spool_dir.ts";
+
+/** The DCI header part of an upload: the request header, total_count optional (the file's count is the count). */
+const UploadHeader = RequestHeader.extend({ total_count: z.number().int().min(0).optional() });
+
+/** Whether a request is a bulk search upload (so the JSON-only body rules leave it to this route). */
+export function isBulkUpload(c: Context<AppEnv>): boolean {
+  return c.req.method === "POST" && /\/registry\/search\/?$/.test(c.req.path) &&
+    /^multipart\/form-data\s*;/i.test(c.req.header("content-type") ?? "");
+}
+
+/** The middleware of the async search path of `registry`: takes multipart uploads, passes anything else on. */
+export function bulkSearchUpload(deps: Deps, registry: Registry): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!isBulkUpload(c)) return await next();
+    const auth = await authenticateUpload(deps, c, "registry.search");
+    const spool = `${crypto.randomUUID()}.lookups`;
+    let upload: Upload;
+    try {
+      upload = await receiveUpload(c.req.raw, {
+        spoolPath: join(bulkSpoolDir(deps.config), spool),
+        maxItems: deps.config.bulkMaxItems,
+        maxBytes: deps.config.bulkMaxFileBytes,
+        contentDigest: auth.contentDigest,
+      });
+    } catch (err) {
+      if (!(err instanceof BulkFileError)) throw err;
+      if (err.code === "rjct.total_count.limit_exceeded") throw new DciRejection(err.code, err.message);
+      throw new DciError(err.code, `Bulk search file refused: ${err.message}`, {
+        ...(/larger than/.test(err.message) ? { status: 413 } : {}),
+      });
+    }
+    try {
+      const { header, transactionId } = uploadHeader(upload);
+      const limitHeaders = await admitUpload(deps, auth, header);
+      const logFields = c.get("logFields");
+      Object.assign(logFields ?? {}, { transaction_id: transactionId, items: upload.items });
+      const res = await acceptBulk(deps, {
+        registry,
+        senderId: auth.bearer.senderId,
+        header,
+        transactionId,
+        upload,
+        spool,
+      });
+      if (logFields) logFields.correlation_id = res.correlationId;
+      for (const [k, v] of Object.entries(limitHeaders)) c.header(k, v);
+      return c.json(res.ack, 202);
+    } catch (err) {
+      await Deno.remove(upload.spoolPath).catch(() => {});
+      throw err;
+    }
+  };
+}
+
+/** The upload's FileInfo action and DCI header part, checked as a JSON request's would be. */
+function uploadHeader(upload: Upload) {
+  const { fields } = upload;
+  if (fields.action !== "search") {
+    throw new DciRejection(
+      "rjct.action.invalid",
+      `FileInfo action ${JSON.stringify(fields.action)} is not "search"`,
+    );
+  }
+  if (fields.header === undefined) {
+    throw new DciError("err.request.bad", 'The upload has no "header" part (the DCI request header as JSON)');
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fields.header);
+  } catch {
+    throw new DciError("err.request.bad", 'The "header" part is not JSON');
+  }
+  const parsed = UploadHeader.safeParse(raw);
+  if (!parsed.success) {
+    throw new DciError("err.request.bad", `Invalid header part: ${formatIssues(parsed.error)}`);
+  }
+  const header = parsed.data;
+  checkVersion(header.version);
+  if (header.action !== "search") {
+    throw new DciRejection(
+      "rjct.action.invalid",
+      `header.action ${JSON.stringify(header.action)} is not "search"`,
+    );
+  }
+  if (header.total_count !== undefined && header.total_count !== upload.items) {
+    throw new DciRejection(
+      "rjct.total_count.invalid",
+      `header.total_count ${header.total_count} is not the number of lookups in the file (${upload.items})`,
+    );
+  }
+  const transactionId = fields.transaction_id ?? header.message_id;
+  if (!isHeaderSafeId(transactionId)) {
+    throw new DciError("err.request.bad", "transaction_id must be 1 to 99 printable characters");
+  }
+  return { header: { ...header, total_count: upload.items }, transactionId };
+}

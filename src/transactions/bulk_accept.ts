@@ -1,0 +1,90 @@
+/**
+ * Accepting a bulk search whose lookups are spooled already: the transaction row (the record of the request, its
+ * ACK and dedupe by transaction_id) and its bulk_searches row commit together, then the worker is woken, as for
+ * any async request.
+ */
+import type { Deps } from "../deps.ts";
+import type { Ack, RequestHeader } from "../dci/schemas.ts";
+import type { Registry } from "../dci/registry_router.ts";
+import { isoNow } from "../clock.ts";
+import { groupCommit } from "../db/group_commit.ts";
+import { insertTransaction, markPending } from "./store.ts";
+import { resolveCallback } from "./accept.ts";
+import { insertBulk } from "./bulk_store.ts";
+import type { Upload } from "./bulk_upload.ts";
+import { TXN_KIND } from "./worker.ts";
+
+/** A received upload to accept. */
+export interface BulkInput {
+  registry: Registry;
+  senderId: string;
+  header: RequestHeader;
+  transactionId: string;
+  upload: Upload;
+  /** The spool file's name under the spool dir. */
+  spool: string;
+}
+
+/**
+ * Stores and wakes a bulk search; a repeated transaction_id gets the stored ACK (and the new spool is removed).
+ * Throws DciError for a refused callback URL.
+ */
+export async function acceptBulk(deps: Deps, input: BulkInput): Promise<{ ack: Ack; correlationId: string }> {
+  const url = await resolveCallback(deps, {
+    senderId: input.senderId,
+    header: input.header,
+    action: "search",
+  });
+  const correlationId = crypto.randomUUID();
+  const now = isoNow(deps.clock);
+  const ack: Ack = { message: { ack_status: "ACK", timestamp: now, correlation_id: correlationId } };
+  const { upload } = input;
+  const message = {
+    transaction_id: input.transactionId,
+    bulk_file: { file_name: upload.fileName, file_format: upload.format, items: upload.items },
+  };
+  const { row, created } = await groupCommit(deps.db, () => {
+    const stored = insertTransaction(deps.db, {
+      sender_id: input.senderId,
+      transaction_id: input.transactionId,
+      dedupe_key: input.transactionId,
+      message_id: input.header.message_id,
+      correlation_id: correlationId,
+      action: "search",
+      registry: input.registry,
+      callback_url: url,
+      request_header: JSON.stringify(input.header),
+      request_message: JSON.stringify(message),
+      ack: JSON.stringify(ack),
+      reference_ids: [],
+      now,
+    });
+    if (stored.created) {
+      insertBulk(deps.db, {
+        txn: stored.row.id,
+        spool: input.spool,
+        file_name: upload.fileName,
+        file_format: upload.format,
+        items_total: upload.items,
+        page_size: deps.config.bulkPageSize,
+      });
+    }
+    return stored;
+  });
+  if (!created) {
+    await Deno.remove(upload.spoolPath).catch(() => {});
+    return { ack: JSON.parse(row.ack) as Ack, correlationId: row.correlation_id };
+  }
+  const wake = { kind: TXN_KIND, id: String(row.id) };
+  if (!deps.queue.wake?.(wake)) {
+    await deps.queue.enqueue(wake).then(
+      () => markPending(deps.db, row.id, isoNow(deps.clock)),
+      (err) =>
+        deps.log.warn("enqueue failed; the sweeper will pick the bulk search up", {
+          correlation_id: correlationId,
+          err,
+        }),
+    );
+  }
+  return { ack, correlationId };
+}

@@ -1,0 +1,299 @@
+/**
+ * The lookups file of a bulk search, read as it streams in: a JSON array or a CSV table of idtype-value lookups,
+ * each written at once as one normalised line of a spool file (`["ref","type","value"]\n`), so the server never
+ * holds the file, only the element being parsed and a 64 KiB write buffer. A malformed file, an element too
+ * large or one lookup too many stops the read with a BulkFileError naming the problem and where it is. Nothing
+ * grows with the file: reference_ids are not remembered across it, so a repeated one is answered each time (the
+ * answers carry it as sent).
+ */
+import { JSONParser } from "@streamparser/json";
+import { parse as csvParser } from "csv-parse";
+import { isHeaderSafeId } from "../dci/limits.ts";
+
+/** One idtype-value lookup of a bulk file. */
+export interface Lookup {
+  ref: string;
+  type: string;
+  value: string;
+}
+
+/** Why a bulk file was refused: `code` is the DCI code answered (err.request.bad or the total_count limit). */
+export class BulkFileError extends Error {
+  constructor(
+    readonly code: "err.request.bad" | "rjct.total_count.limit_exceeded",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The formats the FileInfo `fileFormat` part may name. */
+export const BULK_FORMATS = ["json", "csv"] as const;
+
+/** A bulk file format. */
+export type BulkFormat = typeof BULK_FORMATS[number];
+
+/** The largest single JSON element or CSV row in bytes: a lookup is a type and a value of at most 128 chars. */
+const MAX_ELEMENT = 4096;
+const FLUSH_AT = 64 * 1024;
+const TYPE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** A parser fed chunk by chunk; `end()` finishes it and returns the number of lookups written. */
+export interface LookupReader {
+  write(chunk: Uint8Array): void;
+  end(): Promise<number>;
+}
+
+/**
+ * A reader of `format` that writes each lookup to `spool` (an open file) as it is parsed; more than `maxItems`
+ * lookups is refused. Lookups without a reference_id get their 1-based position as one.
+ */
+export function lookupReader(
+  format: BulkFormat,
+  spool: Deno.FsFile,
+  options: { maxItems: number },
+): LookupReader {
+  const out = spoolWriter(spool);
+  let count = 0;
+  const add = (raw: Partial<Record<"ref" | "type" | "value", unknown>>, where: string) => {
+    if (++count > options.maxItems) {
+      throw new BulkFileError(
+        "rjct.total_count.limit_exceeded",
+        `the file has more than ${options.maxItems} lookups (DCI_BULK_MAX_ITEMS)`,
+      );
+    }
+    const lookup = normalise(raw, String(count), where);
+    out.line(asciiJson([lookup.ref, lookup.type, lookup.value]));
+  };
+  const inner = format === "json" ? jsonReader(add) : csvReader(add);
+  return {
+    write: (chunk) => inner.write(chunk),
+    async end() {
+      await inner.end();
+      if (count === 0) throw new BulkFileError("err.request.bad", "the file has no lookups");
+      out.flush();
+      return count;
+    },
+  };
+}
+
+type Add = (raw: Partial<Record<"ref" | "type" | "value", unknown>>, where: string) => void;
+
+/** A JSON array of `{type, value, reference_id?}` or of spec search items (idtype-value search_criteria). */
+function jsonReader(add: Add): { write(c: Uint8Array): void; end(): Promise<void> } {
+  const parser = new JSONParser({ paths: ["$.*"], keepStack: false, stringBufferSize: MAX_ELEMENT });
+  let index = 0;
+  let started = false;
+  let failure: unknown;
+  parser.onValue = ({ value, key, parent }) => {
+    if (!Array.isArray(parent) || typeof key !== "number") {
+      throw new BulkFileError("err.request.bad", "a JSON bulk file must be an array of lookups");
+    }
+    index++;
+    add(jsonLookup(value), `element ${index}`);
+  };
+  parser.onError = (err) => failure ??= err;
+  const decoder = new TextDecoder();
+  return {
+    write(chunk) {
+      if (!started) {
+        const text = decoder.decode(chunk.subarray(0, 16)).trimStart();
+        if (text !== "") {
+          started = true;
+          if (!text.startsWith("[") && !text.startsWith("\ufeff[")) {
+            throw new BulkFileError("err.request.bad", "a JSON bulk file must be an array of lookups");
+          }
+        }
+      }
+      try {
+        parser.write(chunk);
+      } catch (err) {
+        throw asFileError(err, "JSON");
+      }
+      if (failure) throw asFileError(failure, "JSON");
+    },
+    end() {
+      try {
+        if (!parser.isEnded) parser.end();
+      } catch (err) {
+        throw asFileError(err, "JSON");
+      }
+      if (failure) throw asFileError(failure, "JSON");
+      if (!started) throw new BulkFileError("err.request.bad", "the file has no lookups");
+      return Promise.resolve();
+    },
+  };
+}
+
+function jsonLookup(value: unknown): Partial<Record<"ref" | "type" | "value", unknown>> {
+  const o = isObj(value) ? value : {};
+  const criteria = isObj(o.search_criteria) ? o.search_criteria : undefined;
+  const query = criteria ? (isObj(criteria.query) ? criteria.query : {}) : o;
+  if (criteria && criteria.query_type !== undefined && criteria.query_type !== "idtype-value") {
+    return { ref: o.reference_id, type: undefined, value: undefined };
+  }
+  return { ref: o.reference_id, type: query.type, value: query.value };
+}
+
+/** A CSV table whose header row names `type` and `value` columns (and optionally `reference_id`). */
+function csvReader(add: Add): { write(c: Uint8Array): void; end(): Promise<void> } {
+  let failure: unknown;
+  let columns: { type: number; value: number; ref: number } | undefined;
+  let row = 0;
+  const parser = csvParser({ bom: true, trim: true, skip_empty_lines: true, max_record_size: MAX_ELEMENT });
+  parser.on("data", (record: string[]) => {
+    if (failure) return;
+    try {
+      row++;
+      if (!columns) {
+        const names = record.map((n) => n.toLowerCase());
+        columns = {
+          type: names.indexOf("type"),
+          value: names.indexOf("value"),
+          ref: names.indexOf("reference_id"),
+        };
+        if (columns.type < 0 || columns.value < 0) {
+          throw new BulkFileError(
+            "err.request.bad",
+            "the CSV header row must name the columns type and value (and optionally reference_id)",
+          );
+        }
+        return;
+      }
+      add({
+        ref: columns.ref >= 0 && record[columns.ref] !== "" ? record[columns.ref] : undefined,
+        type: record[columns.type],
+        value: record[columns.value],
+      }, `row ${row}`);
+    } catch (err) {
+      failure = err;
+    }
+  });
+  parser.on("error", (err) => failure ??= err);
+  const done = new Promise<void>((resolve) => {
+    parser.on("end", resolve);
+    parser.on("error", () => resolve());
+  });
+  return {
+    write(chunk) {
+      if (failure) throw asFileError(failure, "CSV");
+      parser.write(chunk);
+      if (failure) throw asFileError(failure, "CSV");
+    },
+    async end() {
+      parser.end();
+      await done;
+      if (failure) throw asFileError(failure, "CSV");
+      if (!columns) throw new BulkFileError("err.request.bad", "the file has no lookups");
+    },
+  };
+}
+
+function normalise(
+  raw: Partial<Record<"ref" | "type" | "value", unknown>>,
+  position: string,
+  where: string,
+): Lookup {
+  const ref = raw.ref === undefined || raw.ref === null
+    ? position
+    : typeof raw.ref === "number" && Number.isFinite(raw.ref)
+    ? String(raw.ref)
+    : raw.ref;
+  if (!isHeaderSafeId(ref)) {
+    throw new BulkFileError("err.request.bad", `${where}: reference_id must be 1 to 99 printable characters`);
+  }
+  const type = typeof raw.type === "string" ? raw.type.trim() : "";
+  if (!TYPE.test(type)) {
+    throw new BulkFileError(
+      "err.request.bad",
+      `${where}: an idtype-value lookup needs a type (a code or URN)`,
+    );
+  }
+  const value = typeof raw.value === "number" && Number.isFinite(raw.value)
+    ? String(raw.value)
+    : typeof raw.value === "string"
+    ? raw.value.trim()
+    : "";
+  if (value === "" || value.length > 128) {
+    throw new BulkFileError(
+      "err.request.bad",
+      `${where}: an idtype-value lookup needs a value of 1 to 128 characters`,
+    );
+  }
+  return { ref, type, value };
+}
+
+function asFileError(err: unknown, what: string): BulkFileError {
+  if (err instanceof BulkFileError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new BulkFileError("err.request.bad", `the ${what} file is malformed: ${message.slice(0, 200)}`);
+}
+
+/** Line writes to the spool, buffered and written synchronously (the parse callbacks are synchronous). */
+function spoolWriter(file: Deno.FsFile): { line(text: string): void; flush(): void } {
+  const encoder = new TextEncoder();
+  let buffer: string[] = [];
+  let size = 0;
+  const flush = () => {
+    if (buffer.length === 0) return;
+    const bytes = encoder.encode(buffer.join(""));
+    for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
+    buffer = [];
+    size = 0;
+  };
+  return {
+    line(text) {
+      buffer.push(text, "\n");
+      size += text.length + 1;
+      if (size >= FLUSH_AT) flush();
+    },
+    flush,
+  };
+}
+
+/** JSON with every non-ASCII character escaped: spool offsets are then character counts. */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Reads up to `count` spool lines from byte `offset`; returns them and the offset after the last one. */
+export async function readSpoolPage(
+  path: string,
+  offset: number,
+  count: number,
+): Promise<{ lookups: Lookup[]; next: number }> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    await file.seek(offset, Deno.SeekMode.Start);
+    const lookups: Lookup[] = [];
+    // Lines are ASCII (the writer escapes the rest), so characters are bytes.
+    const decoder = new TextDecoder("latin1");
+    const chunk = new Uint8Array(256 * 1024);
+    let rest = "";
+    let next = offset;
+    while (lookups.length < count) {
+      const n = await file.read(chunk);
+      if (n === null) break;
+      const text = rest + decoder.decode(chunk.subarray(0, n));
+      let at = 0;
+      let nl: number;
+      while (lookups.length < count && (nl = text.indexOf("\n", at)) >= 0) {
+        const [ref, type, value] = JSON.parse(text.slice(at, nl)) as [string, string, string];
+        lookups.push({ ref, type, value });
+        next += nl + 1 - at;
+        at = nl + 1;
+      }
+      rest = text.slice(at);
+    }
+    return { lookups, next };
+  } finally {
+    file.close();
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Running a bulk search: the lookups are read from the spool a page at a time (DCI_BULK_PAGE_SIZE), answered in
+ * one batch, and the page stored together with the resumption point; pages are delivered in order as signed
+ * `on-search` callbacks, each retried on its own (the callback retry schedule) while the next is being built.
+ * The transaction row holds the lease and stays `processing` (txn/status `pdng`) until the last page is out.
+ * A SIGKILL loses nothing: the restart resumes from the last stored page and re-sends a page that was in flight
+ * (at-least-once, with the same message_id, as for any callback).
+ */
+import type { Deps } from "../deps.ts";
+import { join } from "node:path";
+import { signedEnvelopeText } from "../dci/envelope.ts";
+import { canonicalJson } from "../dci/canonical.ts";
+import { deliverToSender } from "../senders/delivery.ts";
+import { getSender } from "../senders/store.ts";
+import { TEST_MODE_META } from "../senders/settings.ts";
+import { currentCallbackUrl } from "./callback.ts";
+import { retryDelay } from "./states.ts";
+import { claimProcessing, type TxnRow } from "./store.ts";
+import { readSpoolPage } from "./bulk_file.ts";
+import {
+  type BulkRow,
+  finishBulk,
+  firstPendingPage,
+  getBulk,
+  type PageRow,
+  recordPageAttempt,
+  renewLease,
+  reopenBulk,
+  storePage,
+} from "./bulk_store.ts";
+import { bulkSpoolDir } from "./bulk_spool_dir.ts";
+
+/** Answers one page of lookups as search_response items, in order (bound by the actions area). */
+export type BulkLookup = (
+  deps: Deps,
+  registry: string,
+  lookups: Array<{ ref: string; type: string; value: string }>,
+) => Record<string, unknown>[];
+
+/** Runs bulk searches in this process. */
+export interface BulkRunner {
+  /** Runs (or resumes) the bulk search of `row`; false when `row` is not one. Never throws. */
+  handle(row: TxnRow): Promise<boolean>;
+}
+
+/** Creates the runner; `lookup` answers a page, `random` jitters the retry delays. */
+export function createBulkRunner(
+  deps: Deps,
+  options: { lookup: BulkLookup; random?: () => number },
+): BulkRunner {
+  const leaseMs = deps.config.leaseSeconds * 1000;
+  const delay = retryDelay(deps.config.callbackRetryDelaysMs, options.random);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const running = new Set<number>();
+
+  async function run(row: TxnRow, owner: string): Promise<void> {
+    const renew = () => {
+      const now = deps.clock.now();
+      if (!renewLease(deps.db, row.id, owner, iso(now + leaseMs), iso(now))) throw new Error("lease lost");
+    };
+    const spoolPath = join(bulkSpoolDir(deps.config), getBulk(deps.db, row.id)!.spool);
+    for (;;) {
+      renew();
+      const bulk = getBulk(deps.db, row.id)!;
+      const next = firstPendingPage(deps.db, row.id);
+      // The next page is built while the current one is on the wire; at most two pages wait at any time.
+      const build = bulk.pages_built < bulk.pages_total && (!next || next.page >= bulk.pages_built)
+        ? buildPage(row, bulk, spoolPath)
+        : undefined;
+      build?.catch(() => {}); // awaited below; a failure is not left unhandled meanwhile
+      if (next) await deliverPage(row, bulk, next, renew);
+      if (build) await build;
+      if (!next && !build) break;
+    }
+    const done = getBulk(deps.db, row.id)!;
+    finishBulk(deps.db, row.id, owner, {
+      failedPages: done.pages_failed,
+      items: done.items_total,
+      now: iso(deps.clock.now()),
+    });
+    await Deno.remove(spoolPath).catch(() => {});
+    deps.log.info("bulk search finished", {
+      correlation_id: row.correlation_id,
+      items: done.items_total,
+      pages: done.pages_total,
+      pages_failed: done.pages_failed,
+    });
+  }
+
+  async function buildPage(row: TxnRow, bulk: BulkRow, spoolPath: string): Promise<void> {
+    const { lookups, next } = await readSpoolPage(spoolPath, bulk.next_offset, bulk.page_size);
+    if (lookups.length === 0) throw new Error(`spool ended before page ${bulk.pages_built + 1}`);
+    const items = options.lookup(deps, row.registry, lookups);
+    const message = {
+      transaction_id: row.transaction_id,
+      correlation_id: row.correlation_id,
+      search_response: items,
+    };
+    storePage(deps.db, {
+      txn: row.id,
+      page: bulk.pages_built + 1,
+      items: lookups.length,
+      completed: bulk.items_done + lookups.length,
+      // Stored canonical (the form the signature hashes): each delivery attempt signs it without re-serialising.
+      message: canonicalJson(message, { asciiEscape: true }),
+      nextOffset: next,
+    });
+  }
+
+  async function deliverPage(row: TxnRow, bulk: BulkRow, page: PageRow, renew: () => void): Promise<void> {
+    for (let attempt = page.attempts + 1;; attempt++) {
+      const sender = getSender(deps, row.sender_id);
+      const body = signedEnvelopeText(deps, {
+        action: "on-search",
+        status: "succ",
+        receiverId: row.sender_id,
+        totalCount: bulk.items_total,
+        completedCount: page.completed,
+        messageId: page.message_id,
+        meta: sender?.test_mode ? TEST_MODE_META : undefined,
+      }, page.message ?? "{}");
+      const outcome = await deliverToSender(
+        deps,
+        row.sender_id,
+        currentCallbackUrl(deps, row, sender),
+        body,
+        {
+          headers: {
+            "X-DCI-Transaction-ID": row.transaction_id,
+            "X-DCI-Page": `${page.page}/${bulk.pages_total}`,
+          },
+          what: "callback URL",
+          testMode: sender?.test_mode,
+          logFields: { correlation_id: row.correlation_id, page: page.page },
+        },
+      );
+      const now = iso(deps.clock.now());
+      const key = { txn: row.id, page: page.page, now };
+      if (outcome.ok) return recordPageAttempt(deps.db, { ...key, outcome: "sent" });
+      const wait = outcome.permanent ? null : delay(attempt);
+      const error = outcome.error.slice(0, 500);
+      recordPageAttempt(deps.db, { ...key, outcome: wait === null ? "failed" : "retry", error });
+      deps.log.warn(wait === null ? "bulk page failed" : "bulk page retry scheduled", {
+        correlation_id: row.correlation_id,
+        page: page.page,
+        attempts: attempt,
+        error,
+      });
+      if (wait === null) return;
+      // Only this page waits and is tried again; the lease is kept alive meanwhile.
+      for (let left = wait; left > 0; left -= leaseMs / 4) {
+        await new Promise((r) => setTimeout(r, Math.min(left, leaseMs / 4)));
+        renew();
+      }
+    }
+  }
+
+  return {
+    async handle(row) {
+      if (row.action !== "search" || !getBulk(deps.db, row.id)) return false;
+      if (running.has(row.id)) return true;
+      // A failed one an operator retried (txn retry) comes back reopened: its failed pages go out again.
+      if (row.state === "succeeded" || row.state === "rejected") {
+        reopenBulk(deps.db, row.id, iso(deps.clock.now()));
+      } else if (!["received", "pending", "processing"].includes(row.state)) return true;
+      const owner = crypto.randomUUID();
+      const now = deps.clock.now();
+      const claimed = claimProcessing(deps.db, row.id, owner, iso(now), iso(now + leaseMs));
+      if (!claimed) return true;
+      running.add(row.id);
+      try {
+        if (claimed.process_attempts > deps.config.processAttempts) {
+          finishBulk(deps.db, row.id, owner, {
+            failedPages: 0,
+            items: getBulk(deps.db, row.id)!.items_total,
+            now: iso(now),
+            reason:
+              `Processing made no progress in ${deps.config.processAttempts} attempts; quote correlation_id ${row.correlation_id}`,
+          });
+          return true;
+        }
+        await run(claimed, owner);
+      } catch (err) {
+        // The lease lapses and the sweeper resumes the run from its last stored page.
+        deps.log.error("bulk search step failed", { correlation_id: row.correlation_id, err });
+      } finally {
+        running.delete(row.id);
+      }
+      return true;
+    },
+  };
+}

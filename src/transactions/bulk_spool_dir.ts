@@ -1,0 +1,16 @@
+/** Where bulk search files are spooled: `<data dir>/bulk`, or one temporary directory per in-memory process. */
+import { join } from "node:path";
+import type { Config } from "../config.ts";
+
+let memoryDir: string | undefined;
+
+/** The spool directory (created on first use, mode 0700). */
+export function bulkSpoolDir(config: Pick<Config, "dataDir">): string {
+  if (config.dataDir === ":memory:") {
+    memoryDir ??= Deno.makeTempDirSync({ prefix: "dci-bulk-" });
+    return memoryDir;
+  }
+  const dir = join(config.dataDir, "bulk");
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}

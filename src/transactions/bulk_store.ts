@@ -1,0 +1,222 @@
+/**
+ * The tables of bulk searches (migration 0025): a file's progress beside its transaction row, and its answer
+ * pages. Each step is one conditional statement or one SQLite transaction, so a resumed run never builds or
+ * counts a page twice.
+ */
+import type { Db } from "../db/sqlite.ts";
+import { transaction } from "../db/sqlite.ts";
+import { stmt } from "../db/statements.ts";
+import type { BulkFormat } from "./bulk_file.ts";
+
+/** A bulk search's progress. */
+export interface BulkRow {
+  txn: number;
+  spool: string;
+  file_name: string;
+  file_format: BulkFormat;
+  items_total: number;
+  page_size: number;
+  pages_total: number;
+  pages_built: number;
+  items_done: number;
+  next_offset: number;
+  pages_sent: number;
+  pages_failed: number;
+}
+
+/** One answer page. */
+export interface PageRow {
+  txn: number;
+  page: number;
+  items: number;
+  completed: number;
+  message: string | null;
+  message_id: string;
+  state: "pending" | "sent" | "failed";
+  attempts: number;
+  last_error: string | null;
+}
+
+/** Records a new bulk search for transaction `txn` (in the caller's write transaction). */
+export function insertBulk(
+  db: Db,
+  b: Pick<BulkRow, "txn" | "spool" | "file_name" | "file_format" | "items_total" | "page_size">,
+): void {
+  stmt(
+    db,
+    `INSERT INTO bulk_searches (txn, spool, file_name, file_format, items_total, page_size, pages_total)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    b.txn,
+    b.spool,
+    b.file_name,
+    b.file_format,
+    b.items_total,
+    b.page_size,
+    Math.ceil(b.items_total / b.page_size),
+  );
+  // The transaction's counts are the file's: lookups in it, and (as pages go out) lookups delivered.
+  stmt(db, "UPDATE transactions SET total_count = ?, completed_count = 0 WHERE id = ?").run(
+    b.items_total,
+    b.txn,
+  );
+}
+
+/** The bulk search of transaction `txn`, if it is one. */
+export function getBulk(db: Db, txn: number): BulkRow | undefined {
+  return stmt(db, "SELECT * FROM bulk_searches WHERE txn = ?").get(txn) as BulkRow | undefined;
+}
+
+/**
+ * Stores page `page` (the next one) and moves the resumption point past its lookups, in one transaction; the
+ * transaction's attempt count restarts, since the run made progress. False when the page was already built.
+ */
+export function storePage(
+  db: Db,
+  p: { txn: number; page: number; items: number; completed: number; message: string; nextOffset: number },
+): boolean {
+  return transaction(db, () => {
+    const moved = stmt(
+      db,
+      `UPDATE bulk_searches SET pages_built = ?, items_done = ?, next_offset = ?
+       WHERE txn = ? AND pages_built = ?`,
+    ).run(p.page, p.completed, p.nextOffset, p.txn, p.page - 1);
+    if (Number(moved.changes) !== 1) return false;
+    stmt(
+      db,
+      `INSERT INTO bulk_pages (txn, page, items, completed, message, message_id, state)
+       VALUES (?, ?, ?, ?, ?, ?, 'pending')`,
+    ).run(p.txn, p.page, p.items, p.completed, p.message, crypto.randomUUID());
+    stmt(db, "UPDATE transactions SET process_attempts = 1 WHERE id = ?").run(p.txn);
+    return true;
+  });
+}
+
+/** The first page still to deliver (pages go out in order). */
+export function firstPendingPage(db: Db, txn: number): PageRow | undefined {
+  return stmt(db, "SELECT * FROM bulk_pages WHERE txn = ? AND state = 'pending' ORDER BY page LIMIT 1")
+    .get(txn) as PageRow | undefined;
+}
+
+/** A delivery attempt of a page ended: sent (its message is dropped), failed for good, or to be retried. */
+export function recordPageAttempt(
+  db: Db,
+  p: { txn: number; page: number; outcome: "sent" | "failed" | "retry"; error?: string; now: string },
+): void {
+  transaction(db, () => {
+    const state = p.outcome === "retry" ? "pending" : p.outcome;
+    const changed = stmt(
+      db,
+      `UPDATE bulk_pages SET state = ?, attempts = attempts + 1, last_error = ?,
+         message = CASE WHEN ? = 'sent' THEN NULL ELSE message END, sent_at = CASE WHEN ? = 'sent' THEN ? END
+       WHERE txn = ? AND page = ? AND state = 'pending'`,
+    ).run(state, p.error ?? null, state, state, p.now, p.txn, p.page);
+    if (Number(changed.changes) !== 1 || p.outcome === "retry") return;
+    stmt(
+      db,
+      `UPDATE bulk_searches SET pages_sent = pages_sent + ?, pages_failed = pages_failed + ? WHERE txn = ?`,
+    ).run(p.outcome === "sent" ? 1 : 0, p.outcome === "failed" ? 1 : 0, p.txn);
+    if (p.outcome === "sent") {
+      stmt(
+        db,
+        `UPDATE transactions SET completed_count = completed_count +
+           (SELECT items FROM bulk_pages WHERE txn = ? AND page = ?) WHERE id = ?`,
+      ).run(p.txn, p.page, p.txn);
+    }
+  });
+}
+
+/** Extends the lease of a running bulk search (its transaction row), so the sweeper leaves it alone. */
+export function renewLease(db: Db, id: number, owner: string, until: string, now: string): boolean {
+  return Number(
+    stmt(db, "UPDATE transactions SET lease_until = ?, updated_at = ? WHERE id = ? AND lease_owner = ?")
+      .run(until, now, id, owner).changes,
+  ) === 1;
+}
+
+/**
+ * Ends a bulk search: every page delivered (callback_sent, succ) or some failed for good (callback_failed), or
+ * the run failed (`reason`: callback_failed, rjct). The result column keeps the page summary for operators.
+ */
+export function finishBulk(
+  db: Db,
+  id: number,
+  owner: string,
+  f: { failedPages: number; items: number; now: string; reason?: string },
+): boolean {
+  const state = f.failedPages > 0 || f.reason ? "callback_failed" : "callback_sent";
+  return Number(
+    stmt(
+      db,
+      `UPDATE transactions SET state = ?, outcome = ?, status_reason_message = ?, total_count = ?,
+         last_error = ?, lease_owner = NULL, lease_until = NULL, processed_at = ?,
+         completed_at = ?, updated_at = ?
+       WHERE id = ? AND lease_owner = ? AND state = 'processing'`,
+    ).run(
+      state,
+      f.reason ? "rjct" : "succ",
+      f.reason ?? null,
+      f.items,
+      f.failedPages > 0 ? `${f.failedPages} page(s) could not be delivered` : null,
+      f.now,
+      f.now,
+      f.now,
+      id,
+      owner,
+    ).changes,
+  ) === 1;
+}
+
+/** A bulk search's progress as operators see it (txn show, the admin API, the console). */
+export interface BulkProgress {
+  file_name: string;
+  file_format: BulkFormat;
+  page_size: number;
+  items_total: number;
+  items_done: number;
+  pages_total: number;
+  pages_delivered: number;
+  pages_failed: number;
+}
+
+/** The progress of transaction `txn` when it is a bulk search. */
+export function bulkProgress(db: Db, txn: number): BulkProgress | undefined {
+  const b = getBulk(db, txn);
+  return b && {
+    file_name: b.file_name,
+    file_format: b.file_format,
+    page_size: b.page_size,
+    items_total: b.items_total,
+    items_done: b.items_done,
+    pages_total: b.pages_total,
+    pages_delivered: b.pages_sent,
+    pages_failed: b.pages_failed,
+  };
+}
+
+/** The progress in one line: `people.csv (csv): 3000/10000 lookups answered, 2/10 pages delivered`. */
+export function bulkProgressLine(p: BulkProgress): string {
+  return `${p.file_name} (${p.file_format}): ${p.items_done}/${p.items_total} lookups answered, ` +
+    `${p.pages_delivered}/${p.pages_total} pages delivered` +
+    (p.pages_failed ? `, ${p.pages_failed} failed` : "");
+}
+
+/**
+ * After an operator's retry of a failed bulk search (the transaction reopened to succeeded/rejected by `txn retry`):
+ * its failed pages are pending again and the run resumes where it stopped, with a fresh attempt count.
+ */
+export function reopenBulk(db: Db, txn: number, now: string): boolean {
+  return transaction(db, () => {
+    const moved = stmt(
+      db,
+      `UPDATE transactions SET state = 'pending', outcome = NULL, status_reason_message = NULL, last_error = NULL,
+         process_attempts = 0, updated_at = ? WHERE id = ? AND state IN ('succeeded', 'rejected')`,
+    ).run(now, txn);
+    if (Number(moved.changes) !== 1) return false;
+    stmt(db, "UPDATE bulk_pages SET state = 'pending', attempts = 0 WHERE txn = ? AND state = 'failed'").run(
+      txn,
+    );
+    stmt(db, "UPDATE bulk_searches SET pages_failed = 0 WHERE txn = ?").run(txn);
+    return true;
+  });
+}

@@ -1,0 +1,210 @@
+/**
+ * Receiving a bulk search upload (`multipart/form-data`, the spec's FileInfo: `action`, `fileName` (the file),
+ * `fileFormat` json|csv, plus our `header` and `transaction_id` parts): the body is streamed through busboy, its
+ * bytes counted against DCI_BULK_MAX_FILE_BYTES and hashed for the Content-Digest the signature covers, and the
+ * file's lookups written to a spool file as they are parsed (src/transactions/bulk_file.ts).
+ */
+import { Readable } from "node:stream";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { Buffer } from "node:buffer";
+import busboy from "busboy";
+import { BULK_FORMATS, BulkFileError, type BulkFormat, lookupReader } from "./bulk_file.ts";
+
+/** The text parts of an upload (FileInfo's and ours), each at most 64 KiB. */
+export interface UploadFields {
+  action?: string;
+  fileFormat?: string;
+  header?: string;
+  transaction_id?: string;
+}
+
+/** A received upload: its parts, the spool file holding its lookups, and whether its Content-Digest matched. */
+export interface Upload {
+  fields: UploadFields;
+  fileName: string;
+  format: BulkFormat;
+  items: number;
+  spoolPath: string;
+}
+
+/** The part of busboy's API used here (the package ships no types; @types/busboy drags in Node's). */
+interface FileStream {
+  on(event: "data", fn: (chunk: Uint8Array) => void): void;
+  on(event: "end", fn: () => void): void;
+  resume(): void;
+}
+interface Busboy {
+  on(event: "field", fn: (name: string, value: string, info: { valueTruncated: boolean }) => void): void;
+  on(
+    event: "file",
+    fn: (name: string, stream: FileStream, info: { filename?: string; mimeType?: string }) => void,
+  ): void;
+  on(event: "error" | "close", fn: (err?: unknown) => void): void;
+}
+
+const FIELDS = new Set(["action", "fileFormat", "header", "transaction_id"]);
+
+/**
+ * Streams the upload into `spoolPath`; throws BulkFileError for anything malformed, too large, or whose bytes do
+ * not match `contentDigest` (an RFC 9530 value), after removing the spool file.
+ */
+export async function receiveUpload(
+  request: Request,
+  options: { spoolPath: string; maxItems: number; maxBytes: number; contentDigest?: string },
+): Promise<Upload> {
+  const contentType = request.headers.get("content-type") ?? "";
+  if (!request.body) throw new BulkFileError("err.request.bad", "the multipart body is empty");
+  const digest = options.contentDigest ? expectedDigest(options.contentDigest) : undefined;
+  if (options.contentDigest && !digest) {
+    throw new BulkFileError("err.request.bad", "Content-Digest has no sha-256 or sha-512 member");
+  }
+  const hash = digest ? createHash(digest.alg) : undefined;
+  const spool = await Deno.open(options.spoolPath, { write: true, createNew: true, mode: 0o600 });
+  let size = 0;
+  const counted = request.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, ctl) {
+        size += chunk.byteLength;
+        if (size > options.maxBytes) {
+          return ctl.error(
+            new BulkFileError("err.request.bad", `the upload is larger than ${options.maxBytes} bytes`),
+          );
+        }
+        hash?.update(chunk);
+        ctl.enqueue(chunk);
+      },
+    }),
+  );
+  try {
+    const upload = await parseParts(counted, contentType, spool, options.maxItems);
+    if (hash && digest && !sameBytes(hash.digest(), digest.bytes)) {
+      throw new BulkFileError("err.request.bad", "Content-Digest does not match the body");
+    }
+    spool.syncSync();
+    return { ...upload, spoolPath: options.spoolPath };
+  } catch (err) {
+    await Deno.remove(options.spoolPath).catch(() => {});
+    throw err instanceof BulkFileError
+      ? err
+      : new BulkFileError("err.request.bad", `the multipart body is malformed: ${(err as Error).message}`);
+  } finally {
+    spool.close();
+  }
+}
+
+function parseParts(
+  body: ReadableStream<Uint8Array>,
+  contentType: string,
+  spool: Deno.FsFile,
+  maxItems: number,
+): Promise<Omit<Upload, "spoolPath">> {
+  return new Promise((resolve, reject) => {
+    const fields: UploadFields = {};
+    let file: { name: string; format: BulkFormat; done: Promise<number> } | undefined;
+    let failed = false;
+    const source = Readable.fromWeb(body as never);
+    let failure: unknown;
+    // A refused file is still read to its end (its bytes are counted and capped), so the client, still sending,
+    // gets the answer instead of a reset connection; a broken stream ends the read at once.
+    const fail = (err: unknown) => {
+      failure ??= err;
+      failed = true;
+    };
+    const abort = (err: unknown) => {
+      fail(err);
+      source.destroy();
+      reject(failure);
+    };
+    let bb: Busboy;
+    try {
+      bb = (busboy as (options: unknown) => Busboy)({
+        headers: { "content-type": contentType },
+        limits: { files: 1, fields: 8, parts: 9, fieldSize: 64 * 1024 },
+      });
+    } catch (err) {
+      return reject(
+        new BulkFileError("err.request.bad", `not a multipart/form-data body: ${(err as Error).message}`),
+      );
+    }
+    bb.on("field", (name, value, info) => {
+      if (!FIELDS.has(name)) return fail(new BulkFileError("err.request.bad", `unknown form part "${name}"`));
+      if (info.valueTruncated) {
+        return fail(new BulkFileError("err.request.bad", `form part "${name}" is too long`));
+      }
+      fields[name as keyof UploadFields] = value;
+    });
+    bb.on("file", (name, stream, info) => {
+      if (name !== "fileName") {
+        stream.resume();
+        return fail(
+          new BulkFileError("err.request.bad", `the file part must be named "fileName", not "${name}"`),
+        );
+      }
+      const format = formatOf(fields.fileFormat, info.filename, info.mimeType);
+      if (!format) {
+        stream.resume();
+        return fail(
+          new BulkFileError("err.request.bad", `fileFormat must be one of ${BULK_FORMATS.join(", ")}`),
+        );
+      }
+      const reader = lookupReader(format, spool, { maxItems });
+      stream.on("data", (chunk: Uint8Array) => {
+        if (failed) return;
+        try {
+          reader.write(chunk);
+        } catch (err) {
+          fail(err);
+        }
+      });
+      const done = new Promise<number>((res, rej) => stream.on("end", () => reader.end().then(res, rej)));
+      done.catch(fail);
+      file = { name: String(info.filename ?? "upload").slice(0, 200), format, done };
+    });
+    bb.on("error", (err) => abort(err));
+    source.on("error", abort);
+    bb.on("close", async () => {
+      if (failed) return reject(failure);
+      if (!file) {
+        return reject(new BulkFileError("err.request.bad", 'the upload has no file part "fileName"'));
+      }
+      try {
+        const items = await file.done;
+        if (fields.fileFormat !== undefined && fields.fileFormat !== file.format) {
+          throw new BulkFileError("err.request.bad", "the fileFormat part must come before the file part");
+        }
+        resolve({ fields, fileName: file.name, format: file.format, items });
+      } catch (err) {
+        reject(failure ?? err);
+      }
+    });
+    source.pipe(bb as unknown as NodeJS.WritableStream);
+  });
+}
+
+/** The format: the fileFormat part when it came first, else the file name's extension or type; json by default. */
+function formatOf(declared: string | undefined, filename?: string, mime?: string): BulkFormat | undefined {
+  if (declared !== undefined) {
+    const d = declared.trim().toLowerCase();
+    return (BULK_FORMATS as readonly string[]).includes(d) ? d as BulkFormat : undefined;
+  }
+  if (/\.csv$/i.test(filename ?? "") || /csv/i.test(mime ?? "")) return "csv";
+  return "json";
+}
+
+/** The first sha-256 or sha-512 member of a Content-Digest value. */
+function expectedDigest(header: string): { alg: "sha256" | "sha512"; bytes: Uint8Array } | undefined {
+  for (const part of header.split(",")) {
+    const m = /^\s*(sha-256|sha-512)=:([A-Za-z0-9+/]*={0,2}):\s*$/.exec(part);
+    if (m) {
+      return {
+        alg: m[1] === "sha-256" ? "sha256" : "sha512",
+        bytes: new Uint8Array(Buffer.from(m[2], "base64")),
+      };
+    }
+  }
+  return undefined;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,452 @@
+/**
+ * Bulk search by file end to end: a real server on loopback, signed multipart uploads (the spec's FileInfo), and a
+ * loopback receiver that checks every on-search page against the registry's spec yaml.
+ */
+import assert from "node:assert/strict";
+import {
+  ADMIN_TOKEN,
+  adminGet,
+  createServerSender,
+  send,
+  startWorkerServer,
+  waitForState,
+} from "./e2e_support.ts";
+import { type Received, startReceiver } from "./receiver.ts";
+import { bulkForm, demoUins, fileText, postBulk, type TestLookup } from "./bulk_support.ts";
+import { verifyWithJwks } from "./support.ts";
+import type { TestSender } from "../helpers/auth.ts";
+import type { SpecRegistry } from "../helpers/spec_validator.ts";
+import { registryProfiles } from "../../src/registries/index.ts";
+import { openDatabase } from "../../src/db/sqlite.ts";
+
+type Json = Record<string, unknown>;
+
+const DEMO = 300;
+const PAGE = 25;
+
+function serverEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DCI_SEED_DEMO: "true",
+    DCI_DEMO_SIZE: String(DEMO),
+    DCI_BULK_PAGE_SIZE: String(PAGE),
+    DCI_BULK_MAX_ITEMS: "5000",
+    ...extra,
+  };
+}
+
+/** `n` lookups: every `unknownEvery`-th one a UIN nobody has. */
+function lookups(n: number, prefix: string, unknownEvery = 7): TestLookup[] {
+  const uins = demoUins(DEMO);
+  return Array.from({ length: n }, (_, i) => ({
+    ref: `${prefix}-${i + 1}`,
+    type: i % 2 ? "UIN" : "urn:dci:id:uin",
+    value: i % unknownEvery === 3 ? `NOBODY-${i}` : uins[i % uins.length],
+  }));
+}
+
+/** The on-search pages the receiver accepted for transaction_id `txn`, in arrival order. */
+function pagesOf(received: Received[], txn: string): Received[] {
+  return received.filter((r) => r.status === 200 && (r.body.message as Json)?.transaction_id === txn);
+}
+
+/** Each lookup's answer across pages (asserting none is answered twice). */
+function answersOf(pages: Received[]): Map<string, Json> {
+  const out = new Map<string, Json>();
+  for (const p of pages) {
+    for (const item of (p.body.message as Json).search_response as Json[]) {
+      const ref = String(item.reference_id);
+      assert.ok(!out.has(ref), `${ref} answered once`);
+      out.set(ref, item);
+    }
+  }
+  return out;
+}
+
+function checkAnswers(answers: Map<string, Json>, sent: TestLookup[]): void {
+  assert.equal(answers.size, sent.length);
+  for (const l of sent) {
+    const a = answers.get(l.ref)!;
+    assert.equal(a.status, "succ", l.ref);
+    const records = (a.data as Json).reg_records as Json[];
+    if (l.value.startsWith("NOBODY")) assert.equal(records.length, 0, `${l.ref} is unknown`);
+    else {
+      assert.equal(records.length, 1, `${l.ref} finds its person`);
+      assert.ok(JSON.stringify(records[0]).includes(l.value), `${l.ref}'s record holds UIN ${l.value}`);
+    }
+  }
+}
+
+/** Uploads `sent` as a signed CSV file with transaction_id `txn`; returns the ACK's correlation_id. */
+async function uploadCsv(
+  server: { url: string },
+  sender: TestSender,
+  sent: TestLookup[],
+  txn: string,
+  senderUri: string,
+): Promise<string> {
+  const form = await bulkForm(sender.senderId, {
+    format: "csv",
+    file: fileText("csv", sent),
+    senderUri,
+    transactionId: txn,
+  });
+  const res = await postBulk(`${server.url}/registry/search`, sender, form);
+  assert.equal(res.status, 202, JSON.stringify(res.body));
+  return String((res.body.message as Json).correlation_id);
+}
+
+Deno.test("bulk search: a signed CSV and a signed JSON file are answered page by page, each lookup once, signed and spec-valid", async () => {
+  const receiver = startReceiver();
+  const server = await startWorkerServer(serverEnv());
+  try {
+    const alice = await createServerSender(server);
+    for (const format of ["csv", "json"] as const) {
+      const sent = lookups(format === "csv" ? 110 : 60, format);
+      const txn = `bulk-${format}-1`;
+      const form = await bulkForm(alice.senderId, {
+        format,
+        file: fileText(format, sent),
+        senderUri: receiver.url,
+        transactionId: txn,
+      });
+      const res = await postBulk(`${server.url}/dci_api/v1/social/registry/search`, alice, form);
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      const ack = res.body.message as Json;
+      assert.equal(ack.ack_status, "ACK");
+      const pageCount = Math.ceil(sent.length / PAGE);
+      const done = await waitForState(server, String(ack.correlation_id), "callback_sent", 30_000);
+      const pages = pagesOf(receiver.received, txn);
+      assert.equal(pages.length, pageCount);
+      const jwks = await (await fetch(`${server.url}/.well-known/jwks.json`)).json();
+      // In order, each with its own message_id, the file's total and the running count.
+      let completed = 0;
+      pages.forEach((p, i) => {
+        const h = p.body.header as Json;
+        assert.equal(h.action, "on-search");
+        assert.equal(h.status, "succ");
+        assert.equal(h.total_count, sent.length);
+        completed += ((p.body.message as Json).search_response as unknown[]).length;
+        assert.equal(h.completed_count, completed, `page ${i + 1}'s completed_count`);
+        assert.ok(verifyWithJwks(p.body, jwks, Date.now()), `page ${i + 1} is signed by the server's key`);
+        assert.equal(p.path, "/registry/on-search");
+      });
+      assert.equal(new Set(pages.map((p) => (p.body.header as Json).message_id)).size, pageCount);
+      checkAnswers(answersOf(pages), sent);
+      assert.deepEqual(done.bulk, {
+        file_name: `lookups.${format}`,
+        file_format: format,
+        page_size: PAGE,
+        items_total: sent.length,
+        items_done: sent.length,
+        pages_total: pageCount,
+        pages_delivered: pageCount,
+        pages_failed: 0,
+      });
+      assert.equal(done.status, "succ");
+      assert.equal(done.completed_count, sent.length);
+    }
+  } finally {
+    await server.stop();
+    await receiver.close();
+  }
+});
+
+Deno.test("bulk search: a page the receiver refuses is retried on its own; the others are delivered once", async () => {
+  const receiver = startReceiver();
+  let refusals = 0;
+  // The third page is refused twice, then taken.
+  receiver.respond = (r) => {
+    const items = (r.body.message as Json)?.search_response as Json[] | undefined;
+    if (items?.[0]?.reference_id === `retry-${2 * PAGE + 1}` && refusals < 2) {
+      refusals++;
+      return 503;
+    }
+    return 200;
+  };
+  const server = await startWorkerServer(serverEnv({ DCI_CALLBACK_RETRY_DELAYS_MS: "50,50,50" }));
+  try {
+    const alice = await createServerSender(server);
+    const sent = lookups(5 * PAGE, "retry");
+    const correlation = await uploadCsv(server, alice, sent, "bulk-retry", receiver.url);
+    await waitForState(server, correlation, "callback_sent", 30_000);
+    const all = receiver.received.filter((r) => (r.body.message as Json)?.transaction_id === "bulk-retry");
+    // 5 pages + 2 refused tries of page 3, which kept its message_id.
+    assert.equal(all.length, 7);
+    assert.equal(refusals, 2);
+    const third = all.filter((r) =>
+      ((r.body.message as Json).search_response as Json[])[0].reference_id === `retry-${2 * PAGE + 1}`
+    );
+    assert.equal(third.length, 3);
+    assert.equal(new Set(third.map((r) => (r.body.header as Json).message_id)).size, 1);
+    const pages = pagesOf(receiver.received, "bulk-retry");
+    assert.deepEqual(
+      pages.map((p) => ((p.body.message as Json).search_response as Json[])[0].reference_id),
+      [1, 2, 3, 4, 5].map((k) => `retry-${(k - 1) * PAGE + 1}`),
+    );
+    checkAnswers(answersOf(pages), sent);
+  } finally {
+    await server.stop();
+    await receiver.close();
+  }
+});
+
+Deno.test("bulk search: unsigned, malformed, over-cap and digest-mismatched uploads are refused and nothing is stored", async () => {
+  const receiver = startReceiver();
+  const server = await startWorkerServer(serverEnv({ DCI_BULK_MAX_ITEMS: "50" }));
+  try {
+    const alice = await createServerSender(server);
+    const url = `${server.url}/registry/search`;
+    const good = fileText("csv", lookups(10, "ok"));
+    const form = (file: string, format: "csv" | "json" = "csv") =>
+      bulkForm(alice.senderId, { format, file, senderUri: receiver.url });
+    const cases: Array<[string, () => Promise<{ status: number; body: Json }>, number, string]> = [
+      [
+        "unsigned",
+        () => form(good).then((f) => postBulk(url, alice, f, { sign: false })),
+        401,
+        "err.signature.missing",
+      ],
+      [
+        "over the cap",
+        () => form(fileText("csv", lookups(51, "big"))).then((f) => postBulk(url, alice, f)),
+        400,
+        // A header-level rejection on an async endpoint is the ERR Response naming the rjct code (dci-protocol.md).
+        "err.request.bad",
+      ],
+      [
+        "no value column",
+        () => form("reference_id,type\nr1,UIN\n").then((f) => postBulk(url, alice, f)),
+        400,
+        "err.request.bad",
+      ],
+      [
+        "broken JSON",
+        () => form('[{"type":"UIN","value":"1"},', "json").then((f) => postBulk(url, alice, f)),
+        400,
+        "err.request.bad",
+      ],
+      [
+        "not an array",
+        () => form('{"type":"UIN","value":"1"}', "json").then((f) => postBulk(url, alice, f)),
+        400,
+        "err.request.bad",
+      ],
+      [
+        "body not the signed one",
+        () =>
+          form(good).then((f) => {
+            // One byte of the file changed after signing: the stream's digest no longer matches.
+            const text = new TextDecoder().decode(f.bytes).replace("ok-2,", "ok-X,");
+            return postBulk(url, alice, f, { body: new TextEncoder().encode(text) });
+          }),
+        400,
+        "err.request.bad",
+      ],
+    ];
+    for (const [name, request, status, code] of cases) {
+      const res = await request();
+      assert.equal(res.status, status, `${name}: ${JSON.stringify(res.body)}`);
+      const message = res.body.message as Json;
+      assert.equal(message.ack_status, "ERR", name);
+      assert.equal((message.error as Json).code, code, `${name}: ${JSON.stringify(message.error)}`);
+      if (name === "over the cap") {
+        assert.match(
+          String((message.error as Json).message),
+          /^rjct\.total_count\.limit_exceeded: .*more than 50/,
+        );
+      }
+      if (name === "body not the signed one") {
+        assert.match(String((message.error as Json).message), /Content-Digest/);
+      }
+    }
+    const stored = await adminGet(server, "/transactions?limit=50");
+    assert.deepEqual(stored.items, []);
+    const spool = [...Deno.readDirSync(`${server.dataDir}/bulk`)];
+    assert.deepEqual(spool.map((e) => e.name), [], "no spool file is left behind");
+  } finally {
+    await server.stop();
+    await receiver.close();
+  }
+});
+
+Deno.test("bulk search: txn/status answers pdng with the progress, then succ", async () => {
+  const receiver = startReceiver();
+  let release!: () => void;
+  receiver.gate = new Promise<void>((r) => release = r);
+  const server = await startWorkerServer(serverEnv());
+  try {
+    const alice = await createServerSender(server);
+    const sent = lookups(3 * PAGE, "st");
+    const form = await bulkForm(alice.senderId, {
+      format: "json",
+      file: fileText("json", sent),
+      senderUri: receiver.url,
+      transactionId: "bulk-status",
+    });
+    const res = await postBulk(`${server.url}/registry/search`, alice, form);
+    assert.equal(res.status, 202);
+    const correlation = String((res.body.message as Json).correlation_id);
+    const status = async () => {
+      const r = await send(
+        server,
+        alice,
+        "/registry/sync/txn/status",
+        {
+          transaction_id: "status-q",
+          txnstatus_request: {
+            reference_id: "q1",
+            txn_type: "search",
+            attribute_type: "transaction_id",
+            attribute_value: "bulk-status",
+          },
+        },
+        receiver.url,
+        "txn-status",
+      );
+      return r.body;
+    };
+    await receiver.waitFor(() => receiver.hits > 0);
+    const pending = JSON.stringify(await status());
+    assert.match(pending, /"status":"pdng"/);
+    assert.match(pending, /bulk search file: 0 of 75 lookups answered and delivered/);
+    release();
+    await waitForState(server, correlation, "callback_sent", 30_000);
+    const after = JSON.stringify(await status());
+    assert.match(after, /"status":"succ"/);
+    assert.match(after, /75 of 75 lookups/);
+  } finally {
+    release?.();
+    await server.stop();
+    await receiver.close();
+  }
+});
+
+Deno.test("bulk search: SIGKILL mid-run, then restart: every page is delivered at least once, a repeat only of the page in flight, with its message_id", async () => {
+  const receiver = startReceiver({ delayMs: 150 });
+  const first = await startWorkerServer(serverEnv());
+  let second;
+  try {
+    const alice = await createServerSender(first);
+    const sent = lookups(20 * PAGE, "kill");
+    const correlation = await uploadCsv(first, alice, sent, "bulk-kill", receiver.url);
+    await receiver.waitFor((rs) => pagesOf(rs, "bulk-kill").length >= 5, 30_000);
+    await first.stop("SIGKILL");
+    const before = pagesOf(receiver.received, "bulk-kill").length;
+    assert.ok(before < 20, "the kill comes before the last page");
+    second = await startWorkerServer(serverEnv(), first.dataDir);
+    const done = await waitForState(second, correlation, "callback_sent", 60_000);
+    // Requests that reached the receiver before the kill but were not answered yet also count as received.
+    const pages = receiver.received.filter((r) => (r.body.message as Json)?.transaction_id === "bulk-kill");
+    const byFirstRef = new Map<string, Set<unknown>>();
+    for (const p of pages) {
+      const ref = String(((p.body.message as Json).search_response as Json[])[0].reference_id);
+      const ids = byFirstRef.get(ref) ?? new Set();
+      ids.add((p.body.header as Json).message_id);
+      byFirstRef.set(ref, ids);
+    }
+    assert.equal(byFirstRef.size, 20, "every page arrived");
+    for (const [ref, ids] of byFirstRef) {
+      assert.equal(ids.size, 1, `page starting ${ref} kept its message_id`);
+    }
+    const repeats = pages.length - 20;
+    console.log(`pages before the kill ${before}, repeats after the restart ${repeats}`);
+    assert.ok(repeats <= 2, `${repeats} pages repeated`);
+    // Each lookup is answered (a repeated page answers its lookups again, identically).
+    const unique = new Map<string, Received>();
+    for (const p of pages) unique.set(String((p.body.header as Json).message_id), p);
+    checkAnswers(answersOf([...unique.values()]), sent);
+    assert.equal((done.bulk as Json).pages_delivered, 20);
+    assert.deepEqual([...Deno.readDirSync(`${first.dataDir}/bulk`)], [], "the spool is removed at the end");
+  } finally {
+    await first.stop("SIGKILL").catch(() => {});
+    await second?.stop();
+    await receiver.close();
+  }
+});
+
+Deno.test("bulk search: a page that failed for good leaves callback_failed; an operator's retry sends only that page", async () => {
+  const receiver = startReceiver();
+  let refusing = true;
+  receiver.respond = (r) => {
+    const items = (r.body.message as Json)?.search_response as Json[] | undefined;
+    return refusing && items?.[0]?.reference_id === `fail-${PAGE + 1}` ? 500 : 200;
+  };
+  const server = await startWorkerServer(serverEnv({ DCI_CALLBACK_RETRY_DELAYS_MS: "50,50" }));
+  try {
+    const alice = await createServerSender(server);
+    const sent = lookups(3 * PAGE, "fail");
+    const correlation = await uploadCsv(server, alice, sent, "bulk-fail", receiver.url);
+    const failed = await waitForState(server, correlation, "callback_failed", 30_000);
+    assert.equal((failed.bulk as Json).pages_delivered, 2);
+    assert.equal((failed.bulk as Json).pages_failed, 1);
+    assert.equal(failed.completed_count, 2 * PAGE);
+    // Page 2 was tried three times (the first try and two retries); pages 1 and 3 once each.
+    assert.equal(receiver.received.filter((r) => r.status === 500).length, 3);
+    refusing = false;
+    const retry = await fetch(`${server.url}/admin/v1/transactions/${correlation}/retry`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(retry.status, 202, await retry.text());
+    const done = await waitForState(server, correlation, "callback_sent", 30_000);
+    assert.equal((done.bulk as Json).pages_delivered, 3);
+    const pages = pagesOf(receiver.received, "bulk-fail");
+    assert.equal(pages.length, 3, "only the failed page went out again");
+    checkAnswers(answersOf(pages), sent);
+  } finally {
+    await server.stop();
+    await receiver.close();
+  }
+});
+
+Deno.test("bulk search: every served registry with search takes a file; its pages validate against that registry's yaml", async () => {
+  const server = await startWorkerServer(serverEnv({ DCI_DEMO_SIZE: "40" }));
+  const receivers: Array<{ close(): Promise<void> }> = [];
+  try {
+    const alice = await createServerSender(server);
+    const served = registryProfiles().filter((p) => p.standardActions.includes("search"));
+    assert.ok(served.length >= 5);
+    for (const profile of served) {
+      const receiver = startReceiver({ registry: profile.name as SpecRegistry });
+      receivers.push(receiver);
+      const db = openDatabase(`${server.dataDir}/dci.sqlite`);
+      let known: Array<{ t: string; v: string }>;
+      try {
+        known = db.prepare(
+          `SELECT i.id_type AS t, i.id_value AS v FROM identifiers i JOIN registrants r ON r.id = i.registrant_id
+           WHERE r.registry = ? AND r.record_type = ? AND i.live = 1 AND r.deleted_at IS NULL
+           GROUP BY i.registrant_id ORDER BY i.registrant_id LIMIT 4`,
+        ).all(profile.name, profile.recordTypes[0].storage) as Array<{ t: string; v: string }>;
+      } finally {
+        db.close();
+      }
+      assert.equal(known.length, 4, `${profile.name} has demo records`);
+      const sent = [...known.map((k, i) => ({ ref: `k${i}`, type: k.t, value: k.v })), {
+        ref: "unknown",
+        type: known[0].t,
+        value: "NOBODY-1",
+      }];
+      const txn = `bulk-${profile.name}`;
+      const form = await bulkForm(alice.senderId, {
+        format: "json",
+        file: fileText("json", sent),
+        senderUri: receiver.url,
+        transactionId: txn,
+      });
+      const res = await postBulk(`${server.url}/dci_api/v1/${profile.name}/registry/search`, alice, form);
+      assert.equal(res.status, 202, `${profile.name}: ${JSON.stringify(res.body)}`);
+      await waitForState(server, String((res.body.message as Json).correlation_id), "callback_sent", 30_000);
+      const answers = answersOf(pagesOf(receiver.received, txn));
+      assert.equal(answers.size, 5, profile.name);
+      for (const [ref, a] of answers) {
+        const records = ((a.data as Json).reg_records as unknown[]).length;
+        assert.equal(records, ref === "unknown" ? 0 : 1, `${profile.name} ${ref}`);
+        assert.equal((a.data as Json).reg_type, profile.regType, profile.name);
+      }
+    }
+  } finally {
+    await server.stop();
+    for (const r of receivers) await r.close();
+  }
+});

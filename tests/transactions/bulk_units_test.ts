@@ -1,0 +1,153 @@
+/** Bulk search units: the streaming file reader, the spool pages, and the batched identifier lookup. */
+import assert from "node:assert/strict";
+import { BulkFileError, lookupReader, readSpoolPage } from "../../src/transactions/bulk_file.ts";
+import { lookupIdentifiers } from "../../src/registry/id_lookup.ts";
+import { fixtureDeps, searchOne } from "../registry/fixture.ts";
+import { testDeps } from "../helpers/deps.ts";
+import { signedEnvelope, signedEnvelopeText } from "../../src/dci/envelope.ts";
+import { canonicalJson } from "../../src/dci/canonical.ts";
+
+async function readAll(format: "csv" | "json", chunks: Iterable<Uint8Array>, maxItems = 1_000_000) {
+  const path = await Deno.makeTempFile({ prefix: "bulk-unit-" });
+  const spool = await Deno.open(path, { write: true, truncate: true });
+  try {
+    const reader = lookupReader(format, spool, { maxItems });
+    for (const c of chunks) reader.write(c);
+    return { count: await reader.end(), path };
+  } finally {
+    spool.close();
+  }
+}
+
+/** `text` cut into `size`-byte chunks (so tokens and UTF-8 sequences straddle chunk borders). */
+function* cut(text: string, size: number): Generator<Uint8Array> {
+  const bytes = new TextEncoder().encode(text);
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+
+Deno.test("lookupReader() reads CSV and JSON in any chunking into the same normalised spool lines", async () => {
+  const csv = 'type,value,reference_id\nUIN,U-1,a\n urn:dci:id:brn ,"B-3",b\nUIN,Ünïcode-9,\n';
+  const json = JSON.stringify([
+    { type: "UIN", value: "U-1", reference_id: "a" },
+    {
+      reference_id: "b",
+      search_criteria: { query_type: "idtype-value", query: { type: "urn:dci:id:brn", value: "B-3" } },
+    },
+    { type: "UIN", value: "Ünïcode-9" },
+  ]);
+  const expected = '["a","UIN","U-1"]\n["b","urn:dci:id:brn","B-3"]\n["3","UIN","\\u00dcn\\u00efcode-9"]\n';
+  for (const [format, text] of [["csv", csv], ["json", json]] as const) {
+    for (const size of [1, 3, 7, 4096]) {
+      const { count, path } = await readAll(format, cut(text, size));
+      assert.equal(count, 3, `${format} in ${size}-byte chunks`);
+      assert.equal(await Deno.readTextFile(path), expected, `${format} in ${size}-byte chunks`);
+      const pages = [await readSpoolPage(path, 0, 2)];
+      pages.push(await readSpoolPage(path, pages[0].next, 2));
+      assert.deepEqual(pages.map((p) => p.lookups.map((l) => l.value)), [["U-1", "B-3"], ["Ünïcode-9"]]);
+      assert.equal(pages[1].next, new TextEncoder().encode(expected).length);
+      await Deno.remove(path);
+    }
+  }
+});
+
+Deno.test("lookupReader() refuses a malformed file, naming the problem and where it is", async () => {
+  const cases: Array<[string, "csv" | "json", string, RegExp]> = [
+    ["no value column", "csv", "type,ref\nUIN,1\n", /must name the columns type and value/],
+    ["empty value", "csv", "type,value\nUIN,1\nUIN,\n", /row 3: an idtype-value lookup needs a value/],
+    ["bad type", "csv", "type,value\nU IN,1\n", /row 2: an idtype-value lookup needs a type/],
+    ["unclosed quote", "csv", 'type,value\nUIN,"1\n', /the CSV file is malformed/],
+    ["not an array", "json", '{"type":"UIN","value":"1"}', /must be an array of lookups/],
+    ["truncated", "json", '[{"type":"UIN","value":"1"},', /the JSON file is malformed/],
+    ["predicate item", "json", '[{"search_criteria":{"query_type":"predicate","query":[]}}]', /element 1/],
+    ["empty", "json", "[]", /no lookups/],
+    ["long value", "json", JSON.stringify([{ type: "UIN", value: "x".repeat(129) }]), /1 to 128 characters/],
+  ];
+  for (const [name, format, text, message] of cases) {
+    await assert.rejects(readAll(format, cut(text, 5)), (err: unknown) => {
+      assert.ok(err instanceof BulkFileError, name);
+      assert.equal(err.code, "err.request.bad", name);
+      assert.match(err.message, message, name);
+      return true;
+    });
+  }
+  await assert.rejects(
+    readAll("csv", cut("type,value\nUIN,1\nUIN,2\nUIN,3\n", 4), 2),
+    (err: unknown) => err instanceof BulkFileError && err.code === "rjct.total_count.limit_exceeded",
+  );
+});
+
+Deno.test("lookupReader() streams 1M lookups (about 30 MB) through a V8 heap capped at 24 MB", async () => {
+  const child = new URL("./bulk_stream_child.ts", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--v8-flags=--max-old-space-size=24", "--allow-read", "--allow-write", child, "1000000"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr.slice(-500));
+  const result = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.equal(result.count, 1_000_000);
+  // The file would not fit the heap (and its parsed rows far less): the reader kept only what it was parsing.
+  assert.ok(result.spoolBytes > 24 * 2 ** 20, `spool of ${result.spoolBytes} bytes`);
+});
+
+Deno.test("lookupIdentifiers() answers each lookup exactly as an inline idtype-value search item does", async () => {
+  const deps = await fixtureDeps();
+  try {
+    const lookups = [
+      ...["U-1", "U-2", "U-3", "U-4", "U-5", "U-6", "U-7", "U-8"].map((v, i) => ({
+        type: "UIN",
+        value: v,
+        i,
+      })),
+      { type: "urn:dci:id:brn", value: "B-3", i: 8 },
+      { type: "BRN", value: "U-1", i: 9 },
+      { type: "UIN", value: "NOBODY", i: 10 },
+      { type: "HOUSEHOLD_ID", value: "H-1", i: 11 },
+      { type: "!!", value: "U-1", i: 12 },
+    ].map((l) => ({ ref: "r1", type: l.type, value: l.value }));
+    const ctx = {
+      db: deps.db,
+      maxPageSize: deps.config.maxPageSize,
+      maxResults: 1000,
+      now: deps.clock.now(),
+    };
+    const bulk = lookupIdentifiers(ctx, "social", lookups);
+    assert.equal(bulk.length, lookups.length);
+    let found = 0;
+    lookups.forEach((l, i) => {
+      const inline = searchOne(deps, { query_type: "idtype-value", query: { type: l.type, value: l.value } });
+      assert.deepEqual(bulk[i], inline, `${l.type} ${l.value}`);
+      found += bulk[i].data?.reg_records.length ?? 0;
+    });
+    // U-7 is deleted; BRN U-1, NOBODY and a household id find no person; "!!" is rejected.
+    assert.equal(found, 8);
+    assert.equal(bulk[12].status_reason_code, "rjct.filter.invalid");
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("signedEnvelopeText() signs a canonical message text exactly as signedEnvelope() signs the object", async () => {
+  const deps = await testDeps();
+  try {
+    const message = {
+      transaction_id: "t",
+      search_response: [{ reference_id: "r", note: "Ünïcode", n: 2.5 }],
+    };
+    const h = {
+      action: "on-search" as const,
+      status: "succ" as const,
+      totalCount: 1,
+      completedCount: 1,
+      messageId: "m1",
+    };
+    const text = signedEnvelopeText(deps, h, canonicalJson(message, { asciiEscape: true }));
+    const object = signedEnvelope(deps, h, message);
+    const parsed = JSON.parse(text);
+    assert.deepEqual(parsed, JSON.parse(JSON.stringify(object)));
+    assert.equal(parsed.signature, object.signature);
+  } finally {
+    deps.close();
+  }
+});
