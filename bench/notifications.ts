@@ -4,6 +4,10 @@
  * The expected count is computed here independently of the server.
  *
  *   deno run -A --unstable-kv --unstable-cron bench/notifications.ts        (BENCH_NOTIFY_UPDATES=1000)
+ *
+ * With `--events N` or `--subscriptions M` it runs the backlog bench instead (bench/_notify_backlog.ts): N
+ * events × M subscriptions drained by the real server, with `--kill` (SIGKILL and restart at half) and
+ * `--frequency "<cron>"` (batched notifies).
  */
 import { loadConfig } from "../src/config.ts";
 import { closeDeps, openDeps } from "../src/deps.ts";
@@ -16,6 +20,12 @@ import { subscribeProcessor } from "../src/subscriptions/processors.ts";
 import { startNotifier } from "../src/subscriptions/notifier.ts";
 import { notificationCounts } from "../src/subscriptions/notifications.ts";
 import type { RequestHeader } from "../src/dci/schemas.ts";
+import { runBacklogBench } from "./_notify_backlog.ts";
+
+if (Deno.args.some((a) => /^--(events|subscriptions)\b/.test(a))) {
+  await runBacklogBench(Deno.args);
+  Deno.exit();
+}
 
 const UPDATES = Number(Deno.env.get("BENCH_NOTIFY_UPDATES") ?? 1000);
 const PERSONS = 100;
