@@ -193,9 +193,14 @@ export async function runBacklogBench(args: string[]): Promise<void> {
     const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${server.pid}/status`));
     if (m) peakRss = Math.max(peakRss, Number(m[1]) / 1024);
   };
+  let ticks = 0;
   while (total < expected && performance.now() - lastAt < STALL_MS) {
     await new Promise((r) => setTimeout(r, 200));
     sample();
+    // Progress on stderr every 10 s, so a long run can be watched (and stopped) without waiting for the table.
+    if (++ticks % 50 === 0) {
+      console.error(`  … ${total} / ${expected} after ${fmt((performance.now() - t0) / 1000)} s`);
+    }
     if (flags.kill && killedAt < 0 && total >= expected / 2) {
       killedAt = total;
       serverCpu += cpuMs(server.pid);
