@@ -45,6 +45,17 @@ function personRaw(i: number, seq: number) {
   };
 }
 
+/** Deps on `dataDir` for a bench's set-up (quiet, loopback deliveries allowed, no demo registry). */
+export function openBenchDeps(dataDir: string): ReturnType<typeof openDeps> {
+  const config = loadConfig({}, {
+    DCI_DATA_DIR: dataDir,
+    DCI_LOG_LEVEL: "error",
+    DCI_OUTBOUND_ALLOW: "127.0.0.1",
+    DCI_SEED_DEMO: "false",
+  });
+  return openDeps(config, { log: silentLogger });
+}
+
 /** Runs the backlog bench with the command-line flags in `args`. */
 export async function runBacklogBench(args: string[]): Promise<void> {
   const flags = parseArgs({
@@ -108,13 +119,7 @@ export async function runBacklogBench(args: string[]): Promise<void> {
   });
 
   // Set-up with the project's own store: senders, subscriptions, then the backlog of events.
-  const config = loadConfig({}, {
-    DCI_DATA_DIR: dataDir,
-    DCI_LOG_LEVEL: "error",
-    DCI_OUTBOUND_ALLOW: "127.0.0.1",
-    DCI_SEED_DEMO: "false",
-  });
-  const deps = await openDeps(config, { log: silentLogger });
+  const deps = await openBenchDeps(dataDir);
   const tSetup = performance.now();
   try {
     const now = () => new Date().toISOString();
