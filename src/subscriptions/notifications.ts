@@ -208,6 +208,12 @@ export function markReceived(
     `UPDATE notifications SET status = 'received', received_at = ?, updated_at = ?,
        sent_at = COALESCE(sent_at, ?) WHERE id = ? AND status != 'received' RETURNING *`,
   ).get(now, now, now, row.id) as NotificationRow | undefined;
+  // A batched notify (cron frequency) carried its siblings under the same message_id: the receiver has them too.
+  stmt(
+    db,
+    `UPDATE notifications SET status = 'received', received_at = ?, updated_at = ?, sent_at = COALESCE(sent_at, ?)
+     WHERE subscription_id = ? AND message_id = ? AND id != ? AND status != 'received'`,
+  ).run(now, now, now, row.subscription_id, row.message_id, row.id);
   return { ok: true, row: { ...row, ...(updated ?? {}) }, already: !updated };
 }
 

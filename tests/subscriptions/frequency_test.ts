@@ -3,7 +3,8 @@ import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { getSubscription } from "../../src/subscriptions/store.ts";
-import { listNotifications } from "../../src/subscriptions/notifications.ts";
+import { listNotifications, markReceived } from "../../src/subscriptions/notifications.ts";
+import { isoNow } from "../../src/clock.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { expireSubscriptions } from "../../src/subscriptions/expiry.ts";
 import { dueAt } from "../../src/subscriptions/frequency.ts";
@@ -115,13 +116,20 @@ Deno.test("frequency: events of one window are held, then sent as one spec-valid
     const events = (notify.body.message as { notify_event: NotifyEvent[] }).notify_event;
     assert.equal(notify.headers.get("x-dci-notification-id"), events[0].reference_id);
     assert.deepEqual(events.map((e) => e.subscription_code), [code, code]);
+    // A receipt of the notify (its notification id) covers every notification it carried.
+    assert.equal(markReceived(deps.db, "s1", events[0].reference_id, isoNow(deps.clock)).ok, true);
+    assert.deepEqual(listNotifications(deps.db, { subscription: code }).map((n) => n.status), [
+      "pending", // third (newest first)
+      "received",
+      "received",
+    ]);
     deps.clock.advance(3_600_000);
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(batches(rx), [["first", "second"], ["third"]]);
     assert.deepEqual(listNotifications(deps.db, { subscription: code }).map((n) => n.status), [
       "sent",
-      "sent",
-      "sent",
+      "received",
+      "received",
     ]);
   } finally {
     deps.close();
