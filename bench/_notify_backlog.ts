@@ -194,6 +194,14 @@ export async function runBacklogBench(args: string[]): Promise<void> {
     return s;
   };
   let server = await start();
+  // A bench stopped by a signal takes its server with it (an orphaned server would go on loading the machine).
+  const stopServer = () => {
+    try {
+      server.child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    Deno.exit(130);
+  };
+  for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, stopServer);
   const sample = () => {
     const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${server.pid}/status`));
     if (m) peakRss = Math.max(peakRss, Number(m[1]) / 1024);
@@ -218,6 +226,7 @@ export async function runBacklogBench(args: string[]): Promise<void> {
   const drainMs = performance.now() - t0;
   sample();
   serverCpu += cpuMs(server.pid);
+  for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(sig, stopServer);
   await server.stop();
   await rx.shutdown();
   await Deno.remove(dataDir, { recursive: true }).catch(() => {});
