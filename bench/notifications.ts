@@ -4,10 +4,12 @@
  * The expected count is computed here independently of the server.
  *
  *   deno run -A --unstable-kv --unstable-cron bench/notifications.ts        (BENCH_NOTIFY_UPDATES=1000)
+ *
+ * With `--events N` or `--subscriptions M` it runs the backlog bench instead (bench/_notify_backlog.ts): N
+ * events × M subscriptions drained by the real server, with `--kill` (SIGKILL and restart at half) and
+ * `--frequency "<cron>"` (batched notifies).
  */
-import { loadConfig } from "../src/config.ts";
-import { closeDeps, openDeps } from "../src/deps.ts";
-import { silentLogger } from "../src/obs/log.ts";
+import { closeDeps } from "../src/deps.ts";
 import { transaction } from "../src/db/sqlite.ts";
 import { readRegistrant } from "../src/registry/model.ts";
 import { saveRegistrant } from "../src/registry/store.ts";
@@ -16,6 +18,12 @@ import { subscribeProcessor } from "../src/subscriptions/processors.ts";
 import { startNotifier } from "../src/subscriptions/notifier.ts";
 import { notificationCounts } from "../src/subscriptions/notifications.ts";
 import type { RequestHeader } from "../src/dci/schemas.ts";
+import { openBenchDeps, runBacklogBench } from "./_notify_backlog.ts";
+
+if (Deno.args.some((a) => /^--(events|subscriptions)\b/.test(a))) {
+  await runBacklogBench(Deno.args);
+  Deno.exit();
+}
 
 const UPDATES = Number(Deno.env.get("BENCH_NOTIFY_UPDATES") ?? 1000);
 const PERSONS = 100;
@@ -65,13 +73,7 @@ const rx = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, as
   if (expected > 0 && received.size >= expected) done();
   return new Response("{}", { headers: { "content-type": "application/json" } });
 });
-const config = loadConfig({}, {
-  DCI_DATA_DIR: dataDir,
-  DCI_LOG_LEVEL: "error",
-  DCI_OUTBOUND_ALLOW: "127.0.0.1",
-  DCI_SEED_DEMO: "false",
-});
-const deps = await openDeps(config, { log: silentLogger });
+const deps = await openBenchDeps(dataDir);
 try {
   const now = () => new Date().toISOString();
   for (let i = 0; i < PERSONS; i++) {

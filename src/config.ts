@@ -353,6 +353,13 @@ export const SETTINGS: readonly Setting[] = [
     doc: "Consecutive failed notifications before a subscription moves to error",
   },
   {
+    key: "notifyBatchMax",
+    env: "DCI_NOTIFY_BATCH_MAX",
+    default: "100",
+    doc:
+      "Most events in one batched notify of a subscription with a cron frequency (more events due at once go in several notifies, in order)",
+  },
+  {
     key: "searchMaxResults",
     env: "DCI_SEARCH_MAX_RESULTS",
     default: "10000",
@@ -499,6 +506,7 @@ const schema = z.object({
   processTimeoutMs: int(100, 3_600_000),
   subscriptionLimit: int(1, 100_000),
   subscriptionFailureLimit: int(1, 1000),
+  notifyBatchMax: int(1, 1000),
   searchMaxResults: int(1, 10_000_000),
   searchBudgetMs: int(1, 600_000),
   searchWorkers: int(0, 64),

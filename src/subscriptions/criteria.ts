@@ -16,6 +16,7 @@ import { subscriptionTime } from "./rules.ts";
 import type { NewSubscription } from "./store.ts";
 import { MAX_FILTER_JSON, MAX_FREQUENCY_JSON } from "../dci/limits.ts";
 import { profileOf } from "../registries/index.ts";
+import { cronProblem } from "./frequency.ts";
 
 type Json = Record<string, unknown>;
 
@@ -77,7 +78,7 @@ export function checkCriteria(raw: unknown, registry: string, now: string): Chec
   }
   const compiled = compileFilter(c.filter_type, c.filter, recordType, now.slice(0, 10));
   // frequency: start_time/end_time bound the events notified (end_time also expires the subscription); the
-  // cron expression in frequency.frequency is stored and echoed but not honoured: every event is sent at once.
+  // cron expression in frequency.frequency holds events until its next run, then sends them as one notify.
   const freq = c.frequency === undefined || c.frequency === null ? undefined : c.frequency;
   if (freq !== undefined && !isObject(freq)) {
     throw new SubscribeRejection("rjct.notify_details.invalid", "frequency must be an object");
@@ -88,6 +89,10 @@ export function checkCriteria(raw: unknown, registry: string, now: string): Chec
       `frequency is larger than ${MAX_FREQUENCY_JSON} characters of JSON`,
     );
   }
+  const cron = freq?.frequency === undefined || freq?.frequency === null
+    ? undefined
+    : cronProblem(freq.frequency, now);
+  if (cron) throw new SubscribeRejection("rjct.notify_details.invalid", `frequency.frequency ${cron}`);
   const start = subscriptionTime(freq?.start_time, "frequency.start_time");
   const end = subscriptionTime(freq?.end_time ?? c.end_time, "frequency.end_time");
   if (end && end <= now) {

@@ -16,7 +16,9 @@ import { getSubscriptionById, type SubscriptionRow } from "./store.ts";
 import { readSnapshot } from "./filter_eval.ts";
 import { eventTypeName, localeOf } from "./rules.ts";
 import { recordTypeName, regTypeName } from "../dci/vocabulary.ts";
-import { headOf, markFailed, markRetry, markSent, type NotificationRow } from "./notifications.ts";
+import { headOf, type NotificationRow } from "./notifications.ts";
+import { batchOf, markBatch } from "./batches.ts";
+import { cronExpression } from "./frequency.ts";
 import { currentNotifyUrl, laneHeld, notificationHold } from "./holds.ts";
 import { withNotificationFields } from "./notify_fields.ts";
 
@@ -31,21 +33,23 @@ export function identifiersOnly(record: Json): Json {
   return out;
 }
 
+/** One notification of a notify message: its log row and the event's record and time. */
+export interface NotifyItem {
+  n: NotificationRow;
+  snapshot: Json;
+  eventAt: string;
+}
+
 /**
- * The `notify` message of a notification, in the spec's NotifyEventRequest shape: one notify_event whose
- * `reg_records` is the event's record (an object, as the spec declares it; a delete sends its identifiers), with
- * `reg_type` and `reg_record_type` named as search answers name them.
+ * The `notify` message of one notification or of a batch (a subscription with a cron frequency), in the
+ * spec's NotifyEventRequest shape: one notify_event per notification, whose `reg_records` is the event's
+ * record (an object, as the spec declares it; a delete sends its identifiers), with `reg_type` and
+ * `reg_record_type` named as search answers name them. The first notification's id is the transaction_id.
  */
-export function notifyMessage(
-  sub: SubscriptionRow,
-  n: NotificationRow,
-  snapshot: Json,
-  eventAt: string,
-): Json {
-  const record = n.event_type === "delete" ? identifiersOnly(snapshot) : snapshot;
+export function notifyMessage(sub: SubscriptionRow, items: NotifyItem[]): Json {
   return {
-    transaction_id: n.notification_id,
-    notify_event: [{
+    transaction_id: items[0].n.notification_id,
+    notify_event: items.map(({ n, snapshot, eventAt }) => ({
       reference_id: n.notification_id,
       timestamp: eventAt,
       subscription_code: sub.code,
@@ -54,64 +58,72 @@ export function notifyMessage(
         reg_type: regTypeName(sub.registry),
         reg_event_type: eventTypeName(n.event_type),
         reg_record_type: recordTypeName(sub.record_type),
-        reg_records: record,
+        reg_records: n.event_type === "delete" ? identifiersOnly(snapshot) : snapshot,
       },
       ...(localeOf(sub.locale) ? { locale: localeOf(sub.locale) } : {}),
-    }],
+    })),
   };
 }
 
 /**
- * Signs and POSTs one notification once, to the subscription's URL as it is now; `hold` is asked right before
- * sending (see postEnvelope). Never throws; the receiver's body is never read into errors.
+ * Signs and POSTs one notify carrying `rows` (one notification, or a sealed batch) once, to the subscription's
+ * URL as it is now; `hold` is asked right before sending (see postEnvelope). Never throws; the receiver's body
+ * is never read into errors.
  */
 export async function sendNotification(
   deps: Deps,
   sub: SubscriptionRow,
-  n: NotificationRow,
+  rows: NotificationRow[],
   hold?: () => string | undefined,
 ): Promise<DeliveryOutcome> {
-  const ev = stmt(
-    deps.db,
-    `SELECT ${EVENT_SNAPSHOT} AS snapshot, e.created_at FROM registry_events e WHERE e.id = ?`,
-  ).get(n.event_id) as
-    | { snapshot: string; created_at: string }
-    | undefined;
-  if (!ev) return { ok: false, permanent: true, error: `registry event ${n.event_id} no longer exists` };
+  const items: NotifyItem[] = [];
+  for (const n of rows) {
+    const ev = stmt(deps.db, EVENT_OF).get(n.event_id) as
+      | { snapshot: string; created_at: string }
+      | undefined;
+    if (!ev) return { ok: false, permanent: true, error: `registry event ${n.event_id} no longer exists` };
+    items.push({ n, snapshot: readSnapshot(ev.snapshot).record, eventAt: ev.created_at });
+  }
+  const head = rows[0];
   const sender = getSender(deps, sub.sender_id);
   let body: string;
   try {
     const message = withNotificationFields(
       deps.extensions?.notificationFields,
-      notifyMessage(sub, n, readSnapshot(ev.snapshot).record, ev.created_at),
+      notifyMessage(sub, items),
       {
         registry: sub.registry,
         senderId: sub.sender_id,
         subscriptionCode: sub.code,
-        eventType: n.event_type,
+        eventType: head.event_type,
       },
     );
     body = JSON.stringify(signedEnvelope(deps, {
       action: "notify",
       status: "succ",
       receiverId: sub.sender_id,
-      totalCount: 1,
-      completedCount: 1,
-      messageId: n.message_id,
+      totalCount: rows.length,
+      completedCount: rows.length,
+      messageId: head.message_id,
       meta: sender?.test_mode ? TEST_MODE_META : undefined,
     }, message));
   } catch (err) {
-    deps.log.error("notification envelope could not be built", { notification_id: n.notification_id, err });
+    deps.log.error("notification envelope could not be built", {
+      notification_id: head.notification_id,
+      err,
+    });
     return { ok: false, permanent: false, error: "envelope: could not sign the notification" };
   }
   return await deliverToSender(deps, sub.sender_id, currentNotifyUrl(deps, sub, sender), body, {
-    headers: { "X-DCI-Notification-ID": n.notification_id },
+    headers: { "X-DCI-Notification-ID": head.notification_id },
     what: "notification URL",
     hold,
     testMode: sender?.test_mode,
-    logFields: { notification_id: n.notification_id },
+    logFields: { notification_id: head.notification_id },
   });
 }
+
+const EVENT_OF = `SELECT ${EVENT_SNAPSHOT} AS snapshot, e.created_at FROM registry_events e WHERE e.id = ?`;
 
 /** Options of a lane run (tests pass a fixed jitter source). */
 export interface LaneOptions {
@@ -138,6 +150,7 @@ export async function runLane(
     ).get(iso(now + leaseMs), subscriptionId, iso(now)) !== undefined;
   };
   if (!claim()) return 0;
+  let leaseUntil = deps.clock.now() + leaseMs;
   const delay = retryDelay(deps.config.callbackRetryDelaysMs, options.random);
   let sent = 0;
   try {
@@ -146,15 +159,23 @@ export async function runLane(
       if (!sub || sub.state !== "active" || laneHeld(deps, sub)) break;
       const n = headOf(deps.db, subscriptionId);
       if (!n || n.next_attempt_at > iso(deps.clock.now())) break;
-      stmt(deps.db, "UPDATE subscriptions SET lease_until = ? WHERE id = ?").run(
-        iso(deps.clock.now() + leaseMs),
-        subscriptionId,
-      );
+      // The lease is renewed once half of it is used, not per notification (a write saved on each send).
+      if (leaseUntil - deps.clock.now() < leaseMs / 2) {
+        leaseUntil = deps.clock.now() + leaseMs;
+        stmt(deps.db, "UPDATE subscriptions SET lease_until = ? WHERE id = ?").run(
+          iso(leaseUntil),
+          subscriptionId,
+        );
+      }
       const started = performance.now();
+      const now = iso(deps.clock.now());
+      const rows = cronExpression(sub.frequency)
+        ? batchOf(deps.db, n, { now, max: deps.config.notifyBatchMax })
+        : [n];
       const outcome = await sendNotification(
         deps,
         sub,
-        n,
+        rows,
         () => notificationHold(deps, subscriptionId, n.id),
       );
       // Held right before sending (its sender was disabled or deleted): no attempt made, the lane stops.
@@ -167,23 +188,27 @@ export async function runLane(
       );
       const at = iso(deps.clock.now());
       if (outcome.ok) {
-        if (markSent(deps.db, n.id, at)) sent++;
-        stmt(
-          deps.db,
-          "UPDATE subscriptions SET consecutive_failures = 0, last_error = NULL WHERE id = ? AND consecutive_failures > 0",
-        )
-          .run(subscriptionId);
+        sent += markBatch(deps.db, rows, { kind: "sent" }, at);
+        if (sub.consecutive_failures > 0) {
+          stmt(deps.db, "UPDATE subscriptions SET consecutive_failures = 0, last_error = NULL WHERE id = ?")
+            .run(subscriptionId);
+        }
         count("sent");
         continue;
       }
       if (outcome.receiverCode) countRejection(deps, "notification", outcome.receiverCode);
       const wait = outcome.permanent ? null : delay(n.attempts + 1);
       if (wait !== null) {
-        markRetry(deps.db, n.id, outcome, iso(deps.clock.now() + wait), at);
+        markBatch(
+          deps.db,
+          rows,
+          { kind: "retry", failure: outcome, nextAt: iso(deps.clock.now() + wait) },
+          at,
+        );
         count("retry");
         break;
       }
-      markFailed(deps.db, n.id, outcome, at);
+      markBatch(deps.db, rows, { kind: "failed", failure: outcome }, at);
       count("failed");
       deps.log.warn("notification failed", {
         subscription: sub.code,

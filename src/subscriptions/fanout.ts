@@ -9,7 +9,8 @@ import { stmt } from "../db/statements.ts";
 import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import { type CompiledFilter, compileFilter, isChangeEvent, profileEventType } from "./rules.ts";
 import { fanOutSubscriptions, type SubscriptionRow } from "./store.ts";
-import { insertNotification } from "./notifications.ts";
+import { insertNotifications, type NewNotification } from "./notifications.ts";
+import { cronExpression, dueAt } from "./frequency.ts";
 import { matchesSnapshot, readSnapshot } from "./filter_eval.ts";
 import { profileOf } from "../registries/index.ts";
 import type { Registrant } from "../registry/model.ts";
@@ -64,26 +65,30 @@ export function fanOutBatch(deps: Deps, cache: FilterCache = new Map(), batch = 
     ).all(cursor, subs.length === 0 ? 1 : batch) as unknown as EventHead[];
     // With no subscription in scope, nothing can match: jump to the newest event.
     let last = subs.length === 0 ? newest : cursor;
-    let logged = 0;
+    const rows: NewNotification[] = [];
     if (subs.length > 0) {
+      const crons = subs.map((sub) => cronExpression(sub.frequency));
       for (const ev of events) {
-        for (const sub of subs) {
+        for (let i = 0; i < subs.length; i++) {
+          const sub = subs[i];
           if (inScope(sub, ev) && isEventOf(deps, sub, ev) && matches(deps, cache, sub, ev, now)) {
-            if (
-              insertNotification(db, sub.id, {
-                id: ev.id,
-                // A registry event type (crvs `Death`) is notified as the subscription asked for it.
-                eventType: sub.reg_event_type,
-                recordType: ev.record_type,
-              }, now)
-            ) {
-              logged++;
-            }
+            const cron = crons[i];
+            rows.push({
+              subscriptionId: sub.id,
+              eventId: ev.id,
+              // A registry event type (crvs `Death`) is notified as the subscription asked for it.
+              eventType: sub.reg_event_type,
+              recordType: ev.record_type,
+              // With a cron frequency the event waits for the cron's next run after it happened (a fan-out
+              // that runs late, e.g. after a restart, finds that time passed and sends at once).
+              dueAt: cron ? dueAt(cron, ev.created_at, sub.end_time) : now,
+            });
           }
         }
         last = ev.id;
       }
     }
+    const logged = insertNotifications(db, rows, now);
     // Conditional on the cursor not having moved: a concurrent fan-out makes this one roll back.
     const moved = stmt(db, "UPDATE notifier_cursor SET last_event_id = ? WHERE id = 1 AND last_event_id = ?")
       .run(last, cursor);

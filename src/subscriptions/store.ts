@@ -279,8 +279,12 @@ export function cancelForDeletedSender(
 export function dueForExpiry(db: Db, now: string, limit = 500): number[] {
   return (stmt(
     db,
-    `SELECT id FROM subscriptions WHERE end_time IS NOT NULL AND end_time <= ?
-       AND state IN ('pending','active','error') ORDER BY id LIMIT ?+0`,
+    // An active subscription with a cron frequency first sends what it holds (due at its end time at the latest).
+    `SELECT id FROM subscriptions s WHERE end_time IS NOT NULL AND end_time <= ?
+       AND state IN ('pending','active','error')
+       AND NOT (state = 'active' AND json_valid(frequency) AND json_extract(frequency, '$.frequency') IS NOT NULL
+         AND EXISTS (SELECT 1 FROM notifications n WHERE n.subscription_id = s.id AND n.status = 'pending'))
+       ORDER BY id LIMIT ?+0`,
   ).all(now, limit) as Array<{ id: number }>).map((r) => Number(r.id));
 }
 

@@ -1,0 +1,224 @@
+import assert from "node:assert/strict";
+import { type TestDeps, testDeps } from "../helpers/deps.ts";
+import { addSender } from "../../src/senders/store.ts";
+import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
+import { getSubscription } from "../../src/subscriptions/store.ts";
+import { listNotifications, markReceived } from "../../src/subscriptions/notifications.ts";
+import { isoNow } from "../../src/clock.ts";
+import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
+import { expireSubscriptions } from "../../src/subscriptions/expiry.ts";
+import { dueAt } from "../../src/subscriptions/frequency.ts";
+import { input, person, putPerson, type Receiver, startReceiver, subItem } from "./helpers.ts";
+
+const FIXED = { random: () => 0.5 };
+const T0 = Date.parse("2026-03-02T10:00:10Z");
+const HOURLY = "0 0 * * * ? *"; // the spec's Quartz form: every hour on the hour
+
+type Item = { status: string; status_reason_code?: string; status_reason_message?: string };
+type NotifyEvent = {
+  reference_id: string;
+  subscription_code: string;
+  data: { reg_records: { name?: unknown } };
+};
+
+async function subscribe(deps: TestDeps, rx: Receiver, frequency: Record<string, unknown>) {
+  const r = await subscribeProcessor(
+    deps,
+    input("s1", { transaction_id: "t", subscribe_request: [subItem("r", { frequency })] }, rx.url),
+  );
+  return (r.message.subscribe_response as Array<Item & { subscriptions?: Array<{ code: string }> }>)[0];
+}
+
+function window(deps: TestDeps, hours: number, cron = HOURLY) {
+  const at = (ms: number) => new Date(ms).toISOString();
+  return {
+    start_time: at(deps.clock.now()),
+    end_time: at(deps.clock.now() + hours * 3_600_000),
+    frequency: cron,
+  };
+}
+
+/** The given names (the test's event markers) of each notify received, one list per notify. */
+function batches(rx: Receiver): string[][] {
+  return rx.received.filter((r) => r.path.endsWith("/notify")).map((r) =>
+    (r.body.message as { notify_event: NotifyEvent[] }).notify_event.map((e) =>
+      String((e.data.reg_records.name as { given_name?: string } | undefined)?.given_name)
+    )
+  );
+}
+
+async function setUp(deps: TestDeps, rx: Receiver, hours = 24): Promise<string> {
+  addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+  putPerson(deps, person("p1"));
+  const item = await subscribe(deps, rx, window(deps, hours));
+  assert.equal(item.status, "succ", JSON.stringify(item));
+  return item.subscriptions![0].code;
+}
+
+function change(deps: TestDeps, marker: string): void {
+  putPerson(deps, person("p1", { name: { given_name: marker, surname: "Tester" } }));
+}
+
+Deno.test("subscribe refuses a frequency whose cron is invalid or never due, naming frequency.frequency", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" }, { now: T0 });
+  const rx = startReceiver();
+  try {
+    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    for (const cron of ["every day", "0 0 0 31 2 ? *", "61 * * * *", 5]) {
+      const item = await subscribe(deps, rx, { ...window(deps, 24), frequency: cron });
+      assert.equal(item.status, "rjct");
+      assert.equal(item.status_reason_code, "rjct.notify_details.invalid");
+      assert.match(item.status_reason_message ?? "", /^frequency\.frequency /);
+    }
+    // The spec's own example is accepted.
+    assert.equal(
+      (await subscribe(deps, rx, { ...window(deps, 24), frequency: "0 0 0 5,15 * ? *" })).status,
+      "succ",
+    );
+  } finally {
+    deps.close();
+    await rx.close();
+  }
+});
+
+Deno.test("dueAt() is the cron's next run after the event, capped at the end time", () => {
+  assert.equal(dueAt(HOURLY, "2026-03-02T10:00:10.000Z", null), "2026-03-02T11:00:00.000Z");
+  assert.equal(dueAt(HOURLY, "2026-03-02T10:59:59.999Z", null), "2026-03-02T11:00:00.000Z");
+  assert.equal(
+    dueAt(HOURLY, "2026-03-02T10:00:10.000Z", "2026-03-02T10:30:00.000Z"),
+    "2026-03-02T10:30:00.000Z",
+  );
+  assert.equal(dueAt("0 0 0 5,15 * ? *", "2026-03-06T08:00:00.000Z", null), "2026-03-15T00:00:00.000Z");
+});
+
+Deno.test("frequency: events of one window are held, then sent as one spec-valid notify with all of them, in order", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" }, { now: T0 });
+  const rx = startReceiver({ registry: "social" });
+  try {
+    const code = await setUp(deps, rx);
+    change(deps, "first");
+    deps.clock.advance(60_000);
+    change(deps, "second");
+    await runNotifierOnce(deps, FIXED);
+    assert.deepEqual(batches(rx), [], "held until the cron's next run (11:00)");
+    const held = listNotifications(deps.db, { subscription: code });
+    assert.deepEqual(held.map((n) => [n.status, n.next_attempt_at]), [
+      ["pending", "2026-03-02T11:00:00.000Z"],
+      ["pending", "2026-03-02T11:00:00.000Z"],
+    ]);
+    deps.clock.advance(Date.parse("2026-03-02T11:00:00Z") - deps.clock.now());
+    change(deps, "third"); // at 11:00: the next window (due 12:00)
+    await runNotifierOnce(deps, FIXED);
+    assert.deepEqual(batches(rx), [["first", "second"]]);
+    const notify = rx.received[0];
+    const header = notify.body.header as { total_count: number; message_id: string };
+    assert.equal(header.total_count, 2);
+    const events = (notify.body.message as { notify_event: NotifyEvent[] }).notify_event;
+    assert.equal(notify.headers.get("x-dci-notification-id"), events[0].reference_id);
+    assert.deepEqual(events.map((e) => e.subscription_code), [code, code]);
+    // A receipt of the notify (its notification id) covers every notification it carried.
+    assert.equal(markReceived(deps.db, "s1", events[0].reference_id, isoNow(deps.clock)).ok, true);
+    assert.deepEqual(listNotifications(deps.db, { subscription: code }).map((n) => n.status), [
+      "pending", // third (newest first)
+      "received",
+      "received",
+    ]);
+    deps.clock.advance(3_600_000);
+    await runNotifierOnce(deps, FIXED);
+    assert.deepEqual(batches(rx), [["first", "second"], ["third"]]);
+    assert.deepEqual(listNotifications(deps.db, { subscription: code }).map((n) => n.status), [
+      "sent",
+      "received",
+      "received",
+    ]);
+  } finally {
+    deps.close();
+    await rx.close();
+  }
+});
+
+Deno.test("frequency: a refused batch is retried whole under its message_id, a later window stays after it", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1", callbackRetryDelaysMs: "7200000" }, { now: T0 });
+  const rx = startReceiver({ registry: "social" });
+  try {
+    await setUp(deps, rx);
+    change(deps, "a");
+    change(deps, "b");
+    deps.clock.advance(Date.parse("2026-03-02T11:00:00Z") - deps.clock.now());
+    const ids: string[] = [];
+    const refuse = (r: { body: Record<string, unknown> }) => {
+      ids.push((r.body.header as { message_id: string }).message_id);
+      return 503;
+    };
+    rx.status = refuse;
+    await runNotifierOnce(deps, FIXED);
+    assert.equal(rx.hits, 1);
+    change(deps, "c"); // due 12:00, before the retry (about 13:00)
+    deps.clock.advance(3_600_000);
+    await runNotifierOnce(deps, FIXED);
+    assert.equal(rx.hits, 1, "the lane waits for the refused batch's retry");
+    rx.status = () => 200;
+    deps.clock.advance(3 * 3_600_000);
+    await runNotifierOnce(deps, FIXED);
+    assert.deepEqual(batches(rx), [["a", "b"], ["c"]]);
+    assert.equal((rx.received[0].body.header as { message_id: string }).message_id, ids[0]);
+  } finally {
+    deps.close();
+    await rx.close();
+  }
+});
+
+Deno.test("frequency: held notifications survive a restart, sent at the due time or at once if it has passed", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "dci-freq-" });
+  const rx = startReceiver({ registry: "social" });
+  const open = (now: number) => testDeps({ outboundAllow: "127.0.0.1", dataDir }, { now });
+  try {
+    let deps = await open(T0);
+    await setUp(deps, rx);
+    change(deps, "held-1");
+    await runNotifierOnce(deps, FIXED); // logged and held
+    change(deps, "held-2"); // not yet fanned out when the process goes
+    deps.close();
+    // Restart before the due time: still held, sent once it is due.
+    deps = await open(Date.parse("2026-03-02T10:30:00Z"));
+    await runNotifierOnce(deps, FIXED);
+    assert.deepEqual(batches(rx), []);
+    deps.clock.advance(30 * 60_000);
+    await runNotifierOnce(deps, FIXED);
+    assert.deepEqual(batches(rx), [["held-1", "held-2"]]);
+    change(deps, "held-3"); // due 12:00
+    deps.close();
+    // Restart after the due time: sent at once.
+    deps = await open(Date.parse("2026-03-02T12:20:00Z"));
+    await runNotifierOnce(deps, FIXED);
+    assert.deepEqual(batches(rx), [["held-1", "held-2"], ["held-3"]]);
+    deps.close();
+  } finally {
+    await rx.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("frequency: what was held is sent when end_time passes, nothing after it, then the subscription expires", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" }, { now: T0 });
+  const rx = startReceiver({ registry: "social" });
+  try {
+    const code = await setUp(deps, rx, 0.5); // ends 10:30:10, before the 11:00 run
+    change(deps, "inside");
+    await runNotifierOnce(deps, FIXED);
+    deps.clock.advance(35 * 60_000); // 10:35:10
+    change(deps, "after-end");
+    assert.equal(await expireSubscriptions(deps), 0, "not before what it holds is sent");
+    await runNotifierOnce(deps, FIXED);
+    assert.deepEqual(batches(rx), [["inside"]]);
+    assert.equal(await expireSubscriptions(deps), 1);
+    assert.equal(getSubscription(deps.db, code)?.state, "expired");
+    deps.clock.advance(3_600_000);
+    await runNotifierOnce(deps, FIXED);
+    assert.deepEqual(batches(rx), [["inside"]]);
+    assert.equal(listNotifications(deps.db, { subscription: code }).length, 1);
+  } finally {
+    deps.close();
+    await rx.close();
+  }
+});
