@@ -6,6 +6,7 @@
  */
 import { CliFailure, type Command } from "./cli.ts";
 import { closeDeps, type Deps, openDeps } from "../deps.ts";
+import { flushLogBuffer } from "../obs/log_buffer.ts";
 import { type RunningServer, startServer } from "../server.ts";
 import { runStartupTasks } from "../startup.ts";
 import { startBackground } from "../jobs/background.ts";
@@ -129,6 +130,7 @@ async function serveInIsolates(
   const { port, hostname } = server;
   const url = `${tls ? "https" : "http"}://${hostname}:${port}`;
   deps.log.info("listening", { port, hostname, url, http_isolates: count });
+  flushLogBuffer(); // readiness is read from this line: it does not wait for its batch
   return server;
 }
 
