@@ -7,7 +7,7 @@
 import { CliFailure, type Command } from "./cli.ts";
 import { closeDeps, type Deps, openDeps } from "../deps.ts";
 import { flushLogBuffer } from "../obs/log_buffer.ts";
-import { type RunningServer, startServer } from "../server.ts";
+import type { RunningServer } from "../server.ts";
 import { runStartupTasks } from "../startup.ts";
 import { startBackground } from "../jobs/background.ts";
 import { newBusName, openBus, type ProcessBus } from "../jobs/bus.ts";
@@ -50,7 +50,7 @@ export const serveCommand: Command = {
       const background = cfg.worker ? startBackground(deps) : undefined;
       const server: RunningServer & { failed?: Promise<string> } = bus
         ? await serveInIsolates(deps, bus, tls)
-        : startServer(deps, { tls });
+        : (await serverModule()).startServer(deps, { tls });
       if (tls) deps.log.info("tls certificate", tlsFields(tls));
       const failed = server.failed ?? new Promise<string>(() => {});
       let code = 0;
@@ -112,6 +112,14 @@ function joinBus(deps: Deps, httpIsolates: number): ProcessBus {
   deps.queue = kvQueue(deps.kv, { bus, workerOnBus: false });
   deps.metrics.setPeers(() => bus.peerMetrics());
   return bus;
+}
+
+/**
+ * The HTTP server's module, loaded only where this isolate serves HTTP itself (DCI_HTTP_ISOLATES=0): the app
+ * (routes, schemas, console) is ~60 % of the module graph's load time, and with HTTP isolates only they need it.
+ */
+function serverModule(): Promise<typeof import("../server.ts")> {
+  return import("../server.ts");
 }
 
 /** Starts the HTTP isolates and logs the one "listening" line once all of them listen. */
