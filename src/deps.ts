@@ -5,6 +5,7 @@ import { upgradeSchema } from "./db/schema_version.ts";
 import { explainDataDirFailure } from "./db/open_failure.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { createLogger, type Logger } from "./obs/log.ts";
+import { flushLogBuffer } from "./obs/log_buffer.ts";
 import { Metrics } from "./obs/metrics.ts";
 import { ServerKeys } from "./keys/server_keys.ts";
 import { createOutboundClient, type OutboundClient } from "./net/outbound.ts";
@@ -138,4 +139,5 @@ export function closeDeps(deps: Deps): void {
     deps.kv.close();
   } catch { /* already closed */ }
   if (deps.db.isOpen) deps.db.close();
+  flushLogBuffer();
 }

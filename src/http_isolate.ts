@@ -6,6 +6,7 @@
 import type { Config } from "./config.ts";
 import { closeDeps, type Deps, openDeps } from "./deps.ts";
 import { createLogger } from "./obs/log.ts";
+import { flushLogBuffer } from "./obs/log_buffer.ts";
 import { startServer } from "./server.ts";
 import { openBus, type ProcessBus } from "./jobs/bus.ts";
 import { kvQueue } from "./jobs/queue.ts";
@@ -87,6 +88,7 @@ async function drain(): Promise<void> {
     running.bus.close();
     closeDeps(running.deps);
   }
+  flushLogBuffer();
   scope.postMessage({ t: "stopped" });
   scope.close();
 }

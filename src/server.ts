@@ -1,4 +1,5 @@
 /** Serving the app: listen, then on a signal stop taking work, drain in-flight requests within a bound, close. */
+import { flushLogBuffer } from "./obs/log_buffer.ts";
 import type { Deps } from "./deps.ts";
 import { createApp } from "./app.ts";
 import { errAck } from "./http/errors.ts";
@@ -97,8 +98,11 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
       reusePort,
       signal: abort.signal,
       ...(tls ? { cert: tls.cert, key: tls.key } : {}),
-      onListen: ({ port, hostname }) =>
-        deps.log.info(message, { port, hostname, url: `${scheme}://${hostname}:${port}` }),
+      onListen: ({ port, hostname }) => {
+        deps.log.info(message, { port, hostname, url: `${scheme}://${hostname}:${port}` });
+        // Readiness is read from this line (supervisors, tests, benches): it does not wait for its log batch.
+        flushLogBuffer();
+      },
       onError: (err) => {
         deps.log.error("unhandled server error", { err });
         return new Response(null, { status: 500 });

@@ -6,7 +6,8 @@
  */
 import { CliFailure, type Command } from "./cli.ts";
 import { closeDeps, type Deps, openDeps } from "../deps.ts";
-import { type RunningServer, startServer } from "../server.ts";
+import { flushLogBuffer } from "../obs/log_buffer.ts";
+import type { RunningServer } from "../server.ts";
 import { runStartupTasks } from "../startup.ts";
 import { startBackground } from "../jobs/background.ts";
 import { newBusName, openBus, type ProcessBus } from "../jobs/bus.ts";
@@ -49,7 +50,7 @@ export const serveCommand: Command = {
       const background = cfg.worker ? startBackground(deps) : undefined;
       const server: RunningServer & { failed?: Promise<string> } = bus
         ? await serveInIsolates(deps, bus, tls)
-        : startServer(deps, { tls });
+        : (await serverModule()).startServer(deps, { tls });
       if (tls) deps.log.info("tls certificate", tlsFields(tls));
       const failed = server.failed ?? new Promise<string>(() => {});
       let code = 0;
@@ -113,6 +114,14 @@ function joinBus(deps: Deps, httpIsolates: number): ProcessBus {
   return bus;
 }
 
+/**
+ * The HTTP server's module, loaded only where this isolate serves HTTP itself (DCI_HTTP_ISOLATES=0): the app
+ * (routes, schemas, console) is ~60 % of the module graph's load time, and with HTTP isolates only they need it.
+ */
+function serverModule(): Promise<typeof import("../server.ts")> {
+  return import("../server.ts");
+}
+
 /** Starts the HTTP isolates and logs the one "listening" line once all of them listen. */
 async function serveInIsolates(
   deps: Deps,
@@ -129,6 +138,7 @@ async function serveInIsolates(
   const { port, hostname } = server;
   const url = `${tls ? "https" : "http"}://${hostname}:${port}`;
   deps.log.info("listening", { port, hostname, url, http_isolates: count });
+  flushLogBuffer(); // readiness is read from this line: it does not wait for its batch
   return server;
 }
 

@@ -86,6 +86,11 @@ export function budgetTerm(column: string): string {
   return `(random() & 31 OR ${BUDGET_FUNCTION}(${column}))`;
 }
 
+/** Whether `budget` is used up: withStatementBudget refuses to run another statement on it. */
+export function budgetUsedUp(budget: StatementBudget): boolean {
+  return budget.checks >= MIN_CHECKS && budget.spentMs >= budget.budgetMs;
+}
+
 /**
  * Runs `fn` (synchronous statements on `db`) within what is left of `budget`: a statement calling `dci_budget`
  * is aborted once the budget's time is used up (and it has made MIN_CHECKS checks), and `fn` throws
@@ -94,9 +99,7 @@ export function budgetTerm(column: string): string {
 export function withStatementBudget<T>(db: Db, budget: StatementBudget, fn: () => T): T {
   const state = STATES.get(db);
   if (!state) throw new Error("the connection has no statement budget (open it with openDatabase)");
-  if (budget.checks >= MIN_CHECKS && budget.spentMs >= budget.budgetMs) {
-    throw new BudgetExceeded(budget.budgetMs);
-  }
+  if (budgetUsedUp(budget)) throw new BudgetExceeded(budget.budgetMs);
   const outer = { budget: state.budget, deadline: state.deadline };
   const start = budget.now();
   state.budget = budget;

@@ -1,5 +1,7 @@
 /** Structured JSON logs, one object a line. Callers pass fields, never secrets or request bodies. */
 
+import { bufferLogLine, flushLogBuffer } from "./log_buffer.ts";
+
 /** Log levels in increasing severity. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -20,13 +22,15 @@ export interface Logger {
 /** Names whose values never reach a log line. */
 const SECRET_KEYS = /^(authorization|password|secret|client_secret|token|access_token|private.*|signature)$/i;
 
-/** Creates a logger writing JSON lines at or above `level` to `sink` (stdout by default). */
+/**
+ * Creates a logger writing JSON lines at or above `level` to `sink` (by default stdout, in batches:
+ * src/obs/log_buffer.ts).
+ */
 export function createLogger(
   level: LogLevel,
   options: { sink?: (line: string) => void; base?: LogFields } = {},
 ): Logger {
-  const encoder = new TextEncoder();
-  const sink = options.sink ?? ((line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n")));
+  const sink = options.sink ?? bufferLogLine;
   const min = ORDER[level];
   const make = (base: LogFields): Logger => {
     const write = (lvl: LogLevel, msg: string, fields?: LogFields) => {
@@ -37,6 +41,8 @@ export function createLogger(
       }
       try {
         sink(JSON.stringify(entry, errorReplacer));
+        // A warning or an error is written at once (with the lines before it): it may be the last before a crash.
+        if (ORDER[lvl] >= ORDER.warn && !options.sink) flushLogBuffer();
       } catch {
         // A closed stdout must never take the server down.
       }

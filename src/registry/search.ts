@@ -11,6 +11,7 @@ import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
 import { groupStorageOf, socialRegistry } from "../registries/index.ts";
 import { afterCursor, type CursorPosition, encodeCursor, orderBy, type SortKey } from "./search_cursor.ts";
 import { valueEstimator } from "./query_intersect.ts";
+import { identifierPage } from "./search_lookup.ts";
 
 export { recordTypeOf } from "./search_criteria.ts";
 
@@ -162,9 +163,22 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
       pageSize,
       offset: after ? 0 : (pageNumber - 1) * pageSize,
       after,
-      identifierLookup: sc.query_type === "idtype-value",
     });
-  const { total, records, nextCursor } = ctx.budget ? withStatementBudget(ctx.db, ctx.budget, read) : read();
+  const lookup = sc.query_type === "idtype-value" && !after && pageNumber === 1
+    ? identifierPage(ctx.db, {
+      where,
+      storage: recordType.storage,
+      groupStorage: groupStorageOf(profile),
+      sort,
+      pageSize,
+      budget: ctx.budget,
+    })
+    : undefined;
+  const { total, records, nextCursor } = lookup
+    ? { total: lookup.length, records: recordsOf(ctx.db, profile, recordType, lookup), nextCursor: undefined }
+    : ctx.budget
+    ? withStatementBudget(ctx.db, ctx.budget, read)
+    : read();
   return {
     reference_id: ref,
     timestamp: new Date(ctx.now).toISOString(),
@@ -199,7 +213,6 @@ function readMatches(
     pageSize: number;
     offset: number;
     after?: CursorPosition;
-    identifierLookup: boolean;
   },
 ): { total: number; records: Record<string, unknown>[]; nextCursor?: string } {
   const base = searchFrom(q.where, q.recordType.storage, groupStorageOf(q.profile));
@@ -217,10 +230,9 @@ function readMatches(
       ).iterate(...params, ...(keyset?.params ?? []), q.pageSize + 1, q.offset),
       (r) => Object.values(r as Record<string, string | number | null>),
     );
-  // An identifier lookup matches a handful of rows: its first page, when not full, is the count too. Broad
-  // queries count first (bounded by maxResults + 1), so a refused one never sorts all its matches.
-  let rows = q.identifierLookup && q.offset === 0 && !q.after ? page() : undefined;
-  const total = rows && rows.length <= q.pageSize ? rows.length : Number(
+  // Count first (bounded by maxResults + 1), so a refused query never sorts all its matches. (An identifier
+  // lookup's first page is its count too: search_lookup.ts answers it before this.)
+  const total = Number(
     (stmt(ctx.db, `SELECT COUNT(*) AS n FROM (SELECT 1 ${base} LIMIT ?+0)`)
       .get(...params, ctx.maxResults + 1) as { n: number }).n,
   );
@@ -231,17 +243,27 @@ function readMatches(
     );
   }
   if (q.offset >= total) return { total, records: [] };
-  rows ??= page();
+  const rows = page();
   const last = rows.length > q.pageSize ? rows[q.pageSize - 1] : undefined;
   const nextCursor = last ? encodeCursor(q.sort, last.slice(1), Number(last[0])) : undefined;
   const regs = fetchRows(ctx.db, rows.slice(0, q.pageSize).map((r) => Number(r[0]))).map(fromRow);
   return {
     total,
-    records: q.recordType.kind === "group"
-      ? withMembers(ctx.db, q.profile, q.recordType, regs)
-      : regs.map((r) => q.profile.toRecord(r, q.recordType, { withContext: true })),
+    records: recordsOf(ctx.db, q.profile, q.recordType, regs),
     ...(nextCursor ? { nextCursor } : {}),
   };
+}
+
+/** The DCI records of stored registrants (a group's with its members). */
+function recordsOf(
+  db: Db,
+  profile: RegistryProfile,
+  recordType: RecordTypeDef,
+  regs: StoredRegistrant[],
+): Record<string, unknown>[] {
+  return recordType.kind === "group"
+    ? withMembers(db, profile, recordType, regs)
+    : regs.map((r) => profile.toRecord(r, recordType, { withContext: true }));
 }
 
 function withMembers(

@@ -1,0 +1,52 @@
+/**
+ * Log lines reach stdout in batches (src/obs/log_buffer.ts): none is lost on a clean stop, a warning writes the
+ * batch at once, and an info line waits for its batch (so one write carries many lines).
+ */
+import assert from "node:assert/strict";
+import { startServerProcess } from "../helpers/server.ts";
+
+const LOG = new URL("../../src/obs/log.ts", import.meta.url).href;
+
+/** Runs `code` (with `createLogger` imported) in a child Deno; its stdout lines' `msg` values. */
+async function childMessages(code: string): Promise<string[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", `import { createLogger } from "${LOG}"; const log = createLogger("info");\n${code}`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map((l) => JSON.parse(l).msg);
+}
+
+Deno.test("access log: with two HTTP isolates every request's line reaches stdout by a clean stop", async () => {
+  const server = await startServerProcess({ env: { DCI_HTTP_ISOLATES: "2" } });
+  const n = 120;
+  try {
+    for (let i = 0; i < n; i++) {
+      const res = await fetch(`${server.url}/healthz?n=${i}`, { headers: { connection: "close" } });
+      await res.body?.cancel();
+    }
+  } finally {
+    assert.equal(await server.stop("SIGTERM"), 0);
+  }
+  const lines = server.logs.filter((l) => l.msg === "request" && l.path === "/healthz");
+  assert.equal(lines.length, n);
+  const isolates = new Set(lines.map((l) => l.isolate));
+  assert.ok(isolates.has("http-1") && isolates.has("http-2"), `both isolates logged: ${[...isolates]}`);
+  assert.ok(server.logs.some((l) => l.msg === "stopped"));
+});
+
+Deno.test("createLogger(): an info line waits for its batch; a warning writes the batch at once", async () => {
+  // SIGKILL skips every exit hook: only what was written before it survives.
+  const kill = `Deno.kill(Deno.pid, "SIGKILL");`;
+  assert.deepEqual(await childMessages(`log.info("a"); log.info("b"); ${kill}`), []);
+  assert.deepEqual(await childMessages(`log.info("a"); log.warn("b"); log.info("c"); ${kill}`), ["a", "b"]);
+  assert.deepEqual(await childMessages(`log.info("a"); log.error("b"); ${kill}`), ["a", "b"]);
+});
+
+Deno.test("createLogger(): buffered lines are written in order on exit, Deno.exit and an uncaught error", async () => {
+  assert.deepEqual(await childMessages(`log.info("a"); log.info("b");`), ["a", "b"]);
+  assert.deepEqual(await childMessages(`log.info("a"); log.info("b"); Deno.exit(3);`), ["a", "b"]);
+  assert.deepEqual(await childMessages(`log.info("a"); log.info("b"); throw new Error("boom");`), ["a", "b"]);
+  const many = await childMessages(`for (let i = 0; i < 3000; i++) log.info(String(i));`);
+  assert.deepEqual(many, Array.from({ length: 3000 }, (_, i) => String(i)));
+});
