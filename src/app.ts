@@ -60,11 +60,17 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   app.use(
     "*",
     (c, next) =>
-      isBulkUpload(c) ? next() : isImportUpload(c.req.method, c.req.path) ? importLimit(c, next) : bodyLimit(c, next),
+      isBulkUpload(c)
+        ? next()
+        : isImportUpload(c.req.method, c.req.path)
+        ? importLimit(c, next)
+        : bodyLimit(c, next),
   );
   for (const prefix of JSON_PREFIXES) {
     app.use(prefix, async (c, next) => {
-      if (isTokenPath(c.req.path) || isImportUpload(c.req.method, c.req.path) || isBulkUpload(c)) return await next();
+      if (isTokenPath(c.req.path) || isImportUpload(c.req.method, c.req.path) || isBulkUpload(c)) {
+        return await next();
+      }
       return await requireJson()(c, next);
     });
   }
