@@ -3,26 +3,8 @@
  * comes first in the form, so it is checked before any byte of the file is taken; the file part is handed on as
  * a stream (to the import spool).
  */
-import busboyUntyped from "busboy";
 import { Readable, type Writable } from "node:stream";
-
-/**
- * The part of busboy's API used here. Its @types package pulls in an @types/node that conflicts with Deno's
- * own node types, so it is declared here instead.
- */
-interface Busboy {
-  on(event: "field", listener: (name: string, value: string) => void): this;
-  on(
-    event: "file",
-    listener: (name: string, stream: Readable, info: { filename?: string; mimeType?: string }) => void,
-  ): this;
-  on(event: "close", listener: () => void): this;
-  on(event: "error", listener: (err: unknown) => void): this;
-}
-const busboy = busboyUntyped as unknown as (config: {
-  headers: Record<string, string | undefined>;
-  limits?: Record<string, number>;
-}) => Busboy;
+import { type MultipartParser, multipartParser } from "../http/multipart.ts";
 
 /** The upload had no valid CSRF field before its file: the form was forged or tampered with. */
 export class UploadCsrfError extends Error {}
@@ -51,12 +33,9 @@ export function streamUpload<T>(
     return Promise.reject(new UploadFormError("The upload must be sent as multipart/form-data"));
   }
   return new Promise<T>((resolve, reject) => {
-    let parser: Busboy;
+    let parser: MultipartParser;
     try {
-      parser = busboy({
-        headers: { "content-type": contentType },
-        limits: { files: 1, fields: 8, fieldSize: 4096, parts: 9 },
-      });
+      parser = multipartParser(contentType, { files: 1, fields: 8, fieldSize: 4096, parts: 9 });
     } catch (err) {
       return reject(new UploadFormError((err as Error).message));
     }

@@ -7,7 +7,7 @@
 import { Readable } from "node:stream";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Buffer } from "node:buffer";
-import busboy from "busboy";
+import { type MultipartParser, multipartParser } from "../http/multipart.ts";
 import { BULK_FORMATS, BulkFileError, type BulkFormat, lookupReader } from "./bulk_file.ts";
 
 /** The text parts of an upload (FileInfo's and ours), each at most 64 KiB. */
@@ -25,21 +25,6 @@ export interface Upload {
   format: BulkFormat;
   items: number;
   spoolPath: string;
-}
-
-/** The part of busboy's API used here (the package ships no types; @types/busboy drags in Node's). */
-interface FileStream {
-  on(event: "data", fn: (chunk: Uint8Array) => void): void;
-  on(event: "end", fn: () => void): void;
-  resume(): void;
-}
-interface Busboy {
-  on(event: "field", fn: (name: string, value: string, info: { valueTruncated: boolean }) => void): void;
-  on(
-    event: "file",
-    fn: (name: string, stream: FileStream, info: { filename?: string; mimeType?: string }) => void,
-  ): void;
-  on(event: "error" | "close", fn: (err?: unknown) => void): void;
 }
 
 const FIELDS = new Set(["action", "fileFormat", "header", "transaction_id"]);
@@ -115,12 +100,9 @@ function parseParts(
       source.destroy();
       reject(failure);
     };
-    let bb: Busboy;
+    let bb: MultipartParser;
     try {
-      bb = (busboy as (options: unknown) => Busboy)({
-        headers: { "content-type": contentType },
-        limits: { files: 1, fields: 8, parts: 9, fieldSize: 64 * 1024 },
-      });
+      bb = multipartParser(contentType, { files: 1, fields: 8, parts: 9, fieldSize: 64 * 1024 });
     } catch (err) {
       return reject(
         new BulkFileError("err.request.bad", `not a multipart/form-data body: ${(err as Error).message}`),

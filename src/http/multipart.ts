@@ -1,0 +1,33 @@
+/**
+ * The streaming multipart/form-data parser (busboy) with the part of its API this project uses declared here: its
+ * @types package pulls in an @types/node that conflicts with Deno's own node types. Used by the console's file
+ * upload (src/console/upload.ts) and the bulk search upload (src/transactions/bulk_upload.ts).
+ */
+import busboyUntyped from "busboy";
+import type { Readable } from "node:stream";
+
+/** A busboy parser: write the body into it; it emits each field and file part as it arrives. */
+export interface MultipartParser {
+  on(
+    event: "field",
+    listener: (name: string, value: string, info: { valueTruncated: boolean }) => void,
+  ): this;
+  on(
+    event: "file",
+    listener: (name: string, stream: Readable, info: { filename?: string; mimeType?: string }) => void,
+  ): this;
+  on(event: "close", listener: () => void): this;
+  on(event: "error", listener: (err: unknown) => void): this;
+}
+
+/** A parser for a body of `contentType` (throws when it is not multipart with a boundary), within `limits`. */
+export function multipartParser(
+  contentType: string | undefined,
+  limits: Record<string, number>,
+): MultipartParser {
+  const busboy = busboyUntyped as unknown as (config: {
+    headers: Record<string, string | undefined>;
+    limits?: Record<string, number>;
+  }) => MultipartParser;
+  return busboy({ headers: { "content-type": contentType }, limits });
+}
