@@ -74,16 +74,15 @@ function reject(report: ImportReport, line: number, reason: string): void {
 type WriteOptions = { registry?: string; groupIds?: Map<string, number> };
 
 /**
- * Writes one chunk inside the batch's open transaction; refused records go to the report. Records are checked
+ * Writes one chunk inside the batch's open transaction; returns its report (refused records included). Records are checked
  * before writing, so the fast path needs no per-record savepoint; if SQLite still refuses one, the chunk (and
  * only it, under its savepoint) is rolled back and written again with a savepoint around each record.
  */
 function writeChunk(
   db: Db,
   chunk: PreparedBatch,
-  report: ImportReport,
   options: WriteOptions & { pending: PendingInserts },
-): void {
+): ImportReport {
   const local = emptyReport();
   const deferred = options.pending.deferredValues;
   stmt(db, "SAVEPOINT chunk").run();
@@ -100,7 +99,7 @@ function writeChunk(
     writeCarefully(db, chunk, local, options);
   }
   stmt(db, "RELEASE chunk").run();
-  addReport(report, local);
+  return local;
 }
 
 /** Adds the counts and rejections of `part` to `report`. */
@@ -250,7 +249,6 @@ export async function writePrepared(
       options.within?.(batchReport);
     });
     open = false;
-    addReport(report, batchReport);
     batchReport = emptyReport();
   };
   try {
@@ -258,8 +256,10 @@ export async function writePrepared(
       if (chunk.records.length > 0) {
         if (!open) beginImmediate(db);
         open = true;
-        withinTransaction(db, () => writeChunk(db, chunk, batchReport, write));
-        options.onProgress?.(sum(report, batchReport));
+        const part = withinTransaction(db, () => writeChunk(db, chunk, write));
+        addReport(batchReport, part);
+        addReport(report, part);
+        options.onProgress?.(report);
       }
       if (open && chunk.last !== false) commit();
     }
@@ -268,14 +268,6 @@ export async function writePrepared(
     if (open && db.isTransaction) db.exec("ROLLBACK");
   }
   return report;
-}
-
-/** The totals of `a` and `b` together (a new report). */
-function sum(a: ImportReport, b: ImportReport): ImportReport {
-  const out = emptyReport();
-  addReport(out, a);
-  addReport(out, b);
-  return out;
 }
 
 /**
