@@ -414,6 +414,20 @@ export const SETTINGS: readonly Setting[] = [
     doc: "Days the audit log of admin writes is kept; older entries are deleted daily by the worker process",
   },
   {
+    key: "transactionRetentionDays",
+    env: "DCI_TRANSACTION_RETENTION_DAYS",
+    default: "90",
+    doc:
+      "Days a finished transaction (callback sent or failed) is kept, with its callback attempts and bulk pages; older ones are deleted daily by the worker process (0 keeps them forever). A txn/status for a deleted one finds nothing",
+  },
+  {
+    key: "notificationRetentionDays",
+    env: "DCI_NOTIFICATION_RETENTION_DAYS",
+    default: "90",
+    doc:
+      "Days a delivered or failed notification is kept in the notification log; older ones are deleted daily by the worker process (0 keeps them forever). Pending ones are never deleted",
+  },
+  {
     key: "consoleSessionTtl",
     env: "DCI_CONSOLE_SESSION_TTL",
     default: "8h",
@@ -520,6 +534,8 @@ const schema = z.object({
   backupDir: z.string(),
   backupKeep: int(1, 10_000),
   auditRetentionDays: int(1, 36_500),
+  transactionRetentionDays: int(0, 36_500),
+  notificationRetentionDays: int(0, 36_500),
   // Seconds, from "3600", "3600s", "30m", "8h" or "1d"; at least a minute, at most 30 days.
   consoleSessionTtl: z.string().trim().regex(
     /^\d{1,7}[smhd]?$/,

@@ -5,6 +5,7 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
+import { deleteInChunks } from "../db/purge.ts";
 
 /** Where a write came from. */
 export type AuditSource = "api" | "cli" | "console";
@@ -118,18 +119,13 @@ export function* eachAudit(db: Db, filter: Omit<AuditFilter, "limit">): Generato
 }
 
 /** Deletes rows older than `cutoffMs`, in short batches so writers are not held up; returns how many. */
-export function purgeAudit(db: Db, cutoffMs: number): number {
-  const cutoff = new Date(cutoffMs).toISOString();
-  const del = stmt(
+export function purgeAudit(db: Db, cutoffMs: number): Promise<number> {
+  return deleteInChunks(
     db,
-    "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY id LIMIT 5000)",
+    "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY id LIMIT ?)",
+    [new Date(cutoffMs).toISOString()],
+    5000,
   );
-  let total = 0;
-  while (true) {
-    const n = Number(del.run(cutoff).changes);
-    total += n;
-    if (n < 5000) return total;
-  }
 }
 
 /**

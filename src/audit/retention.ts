@@ -5,8 +5,8 @@ import { purgeAudit } from "./log.ts";
 const DAY_MS = 86_400_000;
 
 /** Deletes audit entries past the retention period; returns how many. */
-export function purgeExpiredAudit(deps: Deps): number {
-  const n = purgeAudit(deps.db, deps.clock.now() - deps.config.auditRetentionDays * DAY_MS);
+export async function purgeExpiredAudit(deps: Deps): Promise<number> {
+  const n = await purgeAudit(deps.db, deps.clock.now() - deps.config.auditRetentionDays * DAY_MS);
   if (n > 0) deps.log.info("audit entries past retention deleted", { deleted: n });
   return n;
 }
@@ -16,6 +16,6 @@ export const AUDIT_SCHEDULES = [
   {
     name: "audit-retention",
     schedule: "17 3 * * *",
-    run: (deps: Deps) => Promise.resolve(void purgeExpiredAudit(deps)),
+    run: async (deps: Deps) => void await purgeExpiredAudit(deps),
   },
 ];

@@ -5,6 +5,7 @@ import { backupSchedules } from "./backup_schedule.ts";
 import { AUTH_SCHEDULES } from "../senders/jobs.ts";
 import { SUBSCRIPTION_SCHEDULES } from "../subscriptions/expiry.ts";
 import { AUDIT_SCHEDULES } from "../audit/retention.ts";
+import { RETENTION_SCHEDULES } from "../transactions/retention.ts";
 
 /** One scheduled job. */
 export interface Schedule {
@@ -18,6 +19,7 @@ export const SCHEDULES: readonly Schedule[] = [
   ...AUTH_SCHEDULES,
   ...SUBSCRIPTION_SCHEDULES,
   ...AUDIT_SCHEDULES,
+  ...RETENTION_SCHEDULES,
 ];
 
 /** Every schedule for `config`: the fixed ones, and those its settings turn on (scheduled backups). */

@@ -304,9 +304,9 @@ Deno.test("purgeExpiredAudit() deletes entries older than DCI_AUDIT_RETENTION_DA
         action: `age.${age}`,
       }, now - age * day);
     }
-    assert.equal(purgeExpiredAudit(deps), 2);
+    assert.equal(await purgeExpiredAudit(deps), 2);
     assert.deepEqual(listAudit(deps.db).items.map((i) => i.action), ["age.0", "age.29"]);
-    assert.equal(purgeExpiredAudit(deps), 0);
+    assert.equal(await purgeExpiredAudit(deps), 0);
   } finally {
     deps.close();
   }

@@ -1,0 +1,24 @@
+/** Deleting many old rows without holding the write lock or the event loop for long. */
+import type { Db } from "./sqlite.ts";
+import { stmt } from "./statements.ts";
+
+/**
+ * Runs `sql`, a DELETE of at most `chunk` rows (its last parameter is the chunk size), until it deletes fewer
+ * than `chunk`; returns how many rows it deleted. Each run is its own short write transaction, and the event
+ * loop turns between runs, so requests and the worker go on while a first purge of a large backlog runs.
+ */
+export async function deleteInChunks(
+  db: Db,
+  sql: string,
+  args: readonly (string | number)[],
+  chunk = 2000,
+): Promise<number> {
+  const del = stmt(db, sql);
+  let total = 0;
+  while (true) {
+    const n = Number(del.run(...args, chunk).changes);
+    total += n;
+    if (n < chunk) return total;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}

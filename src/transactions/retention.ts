@@ -1,0 +1,47 @@
+/**
+ * Retention of finished work: transactions past their callback (sent or failed) and notifications no longer
+ * pending, older than DCI_TRANSACTION_RETENTION_DAYS / DCI_NOTIFICATION_RETENTION_DAYS, are deleted once a day
+ * by the worker process. A transaction takes its references, callback attempts and bulk pages with it
+ * (ON DELETE CASCADE); one an operator retried recently stays (its updated_at is recent).
+ */
+import type { Deps } from "../deps.ts";
+import { deleteInChunks } from "../db/purge.ts";
+
+const DAY_MS = 86_400_000;
+
+// Both the creation and the last change are past the cutoff; the (state, created_at) index bounds the scan.
+const TRANSACTIONS = `DELETE FROM transactions WHERE id IN (SELECT id FROM transactions
+  WHERE state IN ('callback_sent', 'callback_failed') AND created_at < ?1 AND updated_at < ?1 LIMIT ?2)`;
+// Pending notifications (held for a frequency, or waiting for a retry) are never deleted: the (status,
+// created_at) index bounds the scan to the finished ones.
+const NOTIFICATIONS = `DELETE FROM notifications WHERE id IN (SELECT id FROM notifications
+  WHERE status IN ('sent', 'failed', 'received') AND created_at < ?1 AND updated_at < ?1 LIMIT ?2)`;
+
+/** How many rows one retention run deleted. */
+export interface RetentionRun {
+  transactions: number;
+  notifications: number;
+}
+
+/** Deletes finished transactions and notifications past their retention period (0 days: kept forever). */
+export async function purgeFinishedWork(deps: Deps): Promise<RetentionRun> {
+  const cutoff = (days: number) => new Date(deps.clock.now() - days * DAY_MS).toISOString();
+  const { transactionRetentionDays: txnDays, notificationRetentionDays: notifyDays } = deps.config;
+  const run: RetentionRun = {
+    transactions: txnDays > 0 ? await deleteInChunks(deps.db, TRANSACTIONS, [cutoff(txnDays)]) : 0,
+    notifications: notifyDays > 0 ? await deleteInChunks(deps.db, NOTIFICATIONS, [cutoff(notifyDays)]) : 0,
+  };
+  if (run.transactions + run.notifications > 0) {
+    deps.log.info("finished work past retention deleted", { ...run });
+  }
+  return run;
+}
+
+/** The cron entries of this area (SCHEDULES). */
+export const RETENTION_SCHEDULES = [
+  {
+    name: "transaction-retention",
+    schedule: "37 3 * * *",
+    run: async (deps: Deps) => void await purgeFinishedWork(deps),
+  },
+];
