@@ -11,6 +11,9 @@ import { createAdminToken } from "../../src/admin/tokens.ts";
 import { startImportRunner } from "../../src/registry/imports/runner.ts";
 import { spoolDir } from "../../src/registry/imports/spool.ts";
 import { listAudit } from "../../src/audit/log.ts";
+import { setBusyTimeout } from "../../src/db/sqlite.ts";
+import type { Logger } from "../../src/obs/log.ts";
+import { DatabaseSync } from "node:sqlite";
 
 type Json = Record<string, unknown>;
 
@@ -233,6 +236,55 @@ Deno.test("import runner: at start it removes spool files no job refers to (an u
     await runner.stop();
     // The queued job's own file was kept for it: it ran to the end.
     assert.equal((await call("GET", `/registries/social/imports/${queued.body.id}`)).body.state, "done");
+  } finally {
+    deps.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Holds the SQLite write lock of `dir`'s database from another connection until `release()`. */
+function holdWriteLock(dir: string): { release(): void } {
+  const other = new DatabaseSync(`${dir}/dci.sqlite`);
+  other.exec("BEGIN IMMEDIATE");
+  return {
+    release: () => {
+      other.exec("COMMIT");
+      other.close();
+    },
+  };
+}
+
+/** Resolves with the fields of the next warn line `deps` logs with message `msg`. */
+function nextWarn(deps: { log: Logger }, msg: string): Promise<Record<string, unknown>> {
+  const { promise, resolve } = Promise.withResolvers<Record<string, unknown>>();
+  const log = deps.log;
+  deps.log = { ...log, warn: (m, fields) => m === msg ? resolve(fields ?? {}) : log.warn(m, fields) };
+  return promise;
+}
+
+Deno.test("import runner: a write lock held by another process pauses the job; it resumes and completes with exact counts once released", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dci-import-lock-" });
+  const { deps, call } = await setup({ dataDir: dir });
+  setBusyTimeout(deps.db, 50); // the lock wait that makes a batch give up, short for the test
+  try {
+    const posted = await call("POST", "/registries/social/imports", { body: CSV, type: "text/csv" });
+    assert.equal(posted.status, 202, posted.text);
+    const lock = holdWriteLock(dir);
+    const paused = nextWarn(deps, "import paused: the database could not be written; retrying");
+    const runner = startImportRunner(deps, { retryDelaysMs: [20] });
+    // Without the pause the job fails at once and the runner goes idle: the race ends either way.
+    const warned: Record<string, unknown> = await Promise.race([paused, runner.idle().then(() => ({}))]);
+    assert.equal(warned.id, posted.body.id);
+    assert.match(String(warned.error), /locked/);
+    assert.notEqual((await call("GET", `/registries/social/imports/${posted.body.id}`)).body.state, "failed");
+    // Still held at the next try: paused again, counted.
+    assert.equal((await nextWarn(deps, "import paused: the database could not be written; retrying")).tries, 2);
+    lock.release();
+    await runner.idle();
+    await runner.stop();
+    const done = (await call("GET", `/registries/social/imports/${posted.body.id}`)).body;
+    assert.equal(done.state, "done", JSON.stringify(done));
+    assert.deepEqual([done.read, done.registered, done.rejected_count], [3, 2, 1]);
   } finally {
     deps.close();
     await Deno.remove(dir, { recursive: true });

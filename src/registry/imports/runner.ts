@@ -21,38 +21,81 @@ import {
   recordProgress,
 } from "./store.ts";
 import { pruneSpool, removeSpool, spoolPath } from "./spool.ts";
+import { isTransientStorageFault } from "../../db/faults.ts";
 
 /** Records per transaction: a few ms of write lock each, so searches and other writes wait little. */
 export const IMPORT_BATCH = 500;
+
+/**
+ * Waits after a batch met a write lock held too long by another process (a backup, `sqlite3`) or a full disk:
+ * the job stays running and resumes after its last committed batch, and tries again after the last delay for
+ * as long as the fault lasts (a failure could not be recorded while the lock is held or the disk full anyway).
+ */
+export const IMPORT_RETRY_DELAYS_MS: readonly number[] = [1_000, 5_000, 15_000, 30_000, 60_000];
 
 /** Handle of the runner `startImportRunner` started. */
 export interface ImportRunner {
   /** Looks for open jobs and runs them (at once when idle; after the current one otherwise). */
   wake(): void;
-  /** Resolves when no job is running and none is waiting to be looked for (for tests). */
+  /** Resolves when no job is running and none is waiting to be looked for or to try again (for tests). */
   idle(): Promise<void>;
   /** Stops after the current batch; the job stays running in SQLite and resumes at the next start. */
   stop(): Promise<void>;
 }
 
-/** Starts the runner of this (the worker) process; it looks for open jobs at once (resuming interrupted ones). */
-export function startImportRunner(deps: Deps): ImportRunner {
+/**
+ * Starts the runner of this (the worker) process; it looks for open jobs at once (resuming interrupted ones).
+ * `retryDelaysMs` replaces IMPORT_RETRY_DELAYS_MS (tests).
+ */
+export function startImportRunner(
+  deps: Deps,
+  options: { retryDelaysMs?: readonly number[] } = {},
+): ImportRunner {
+  const delays = options.retryDelaysMs ?? IMPORT_RETRY_DELAYS_MS;
   let again = false;
   let stopped = false;
   let loop: Promise<void> | undefined;
+  /** The wait before a job that met a transient fault tries again; `over` resolves when it ends. */
+  let retry: { timer: ReturnType<typeof setTimeout>; over: Promise<void>; end(): void } | undefined;
+  /** Transient failures in a row of the job that met them (one job runs at a time). */
+  const transient = { job: 0, tries: 0 };
   const run = async () => {
     do {
       again = false;
       for (const id of openImportJobs(deps.db)) {
         if (stopped) return;
-        await runJob(deps, id, () => stopped).catch((err) =>
-          deps.log.error("import job failed unexpectedly", { id, err })
+        const tries = transient.job === id ? transient.tries : 0;
+        const outcome = await runJob(deps, id, () => stopped).catch(
+          (err) => {
+            deps.log.error("import job failed unexpectedly", { id, err });
+            return undefined;
+          },
         );
+        if (outcome?.transient) {
+          // Every job writes to the same database: wait, then look again (this job first, by id).
+          const delay = delays[Math.min(tries, delays.length - 1)];
+          Object.assign(transient, { job: id, tries: tries + 1 });
+          deps.log.warn("import paused: the database could not be written; retrying", {
+            id,
+            retry_in_ms: delay,
+            tries: tries + 1,
+            error: outcome.transient,
+          });
+          const over = Promise.withResolvers<void>();
+          const end = () => {
+            clearTimeout(retry?.timer);
+            retry = undefined;
+            over.resolve();
+          };
+          retry = { timer: setTimeout(() => (end(), wake()), delay), over: over.promise, end };
+          return;
+        }
+        if (transient.job === id) Object.assign(transient, { job: 0, tries: 0 });
       }
     } while (again && !stopped);
   };
   const wake = () => {
-    if (stopped) return;
+    if (stopped || retry) return;
     if (loop) {
       again = true;
       return;
@@ -70,17 +113,25 @@ export function startImportRunner(deps: Deps): ImportRunner {
   return {
     wake,
     idle: async () => {
-      while (loop) await loop;
+      while (loop || retry) await (loop ?? retry?.over);
     },
     stop: async () => {
       stopped = true;
+      retry?.end();
       await loop;
     },
   };
 }
 
-/** Runs (or resumes) one job to its end, or until `stopping()` says the process is stopping. */
-async function runJob(deps: Deps, id: number, stopping: () => boolean): Promise<void> {
+/**
+ * Runs (or resumes) one job to its end, or until `stopping()` says the process is stopping. A held lock or a
+ * full disk leaves the job as it is and answers `{ transient: error }`.
+ */
+async function runJob(
+  deps: Deps,
+  id: number,
+  stopping: () => boolean,
+): Promise<{ transient?: string } | void> {
   const job = getImportJob(deps.db, id);
   if (!job || (job.state !== "queued" && job.state !== "running")) return;
   const now = () => new Date(deps.clock.now()).toISOString();
@@ -89,15 +140,15 @@ async function runJob(deps: Deps, id: number, stopping: () => boolean): Promise<
     ? `the ${job.registry} registry is not served here`
     : await spoolMissing(deps, job);
   if (reason) return end(deps, job, reason);
-  markImportRunning(deps.db, id, now());
-  deps.log.info("import started", { id, registry: job.registry, resume_after: job.read });
-  const batches = workerBatches(spoolPath(deps.config, job.spoolFile), {
-    format: job.format,
-    batchSize: IMPORT_BATCH,
-    registry: job.registry,
-    now,
-  });
   try {
+    markImportRunning(deps.db, id, now());
+    deps.log.info("import started", { id, registry: job.registry, resume_after: job.read });
+    const batches = workerBatches(spoolPath(deps.config, job.spoolFile), {
+      format: job.format,
+      batchSize: IMPORT_BATCH,
+      registry: job.registry,
+      now,
+    });
     const committed = afterEachBatch(skipRecords(batches, job.read), () => {
       wakeNotifier(deps);
       return stopping();
@@ -107,7 +158,9 @@ async function runJob(deps: Deps, id: number, stopping: () => boolean): Promise<
       within: (part) => recordProgress(deps.db, id, part),
     });
   } catch (err) {
-    return end(deps, job, (err as Error)?.message ?? String(err));
+    const message = (err as Error)?.message ?? String(err);
+    if (isTransientStorageFault(err)) return { transient: message };
+    return end(deps, job, message);
   }
   if (stopping()) return;
   await end(deps, job);
