@@ -122,8 +122,10 @@ Deno.test("migratePg() against a real PostgreSQL", async (t) => {
         // Hold the lock so both migrators are certainly waiting on it together before either can run.
         const held = await holder.connect();
         await held.query("SELECT pg_advisory_lock($1)", [MIGRATE_LOCK_KEY]);
-        const runs = [migratePg(a), migratePg(b)];
-        for (let waiting = 0; waiting < 2;) {
+        let finished = 0;
+        const runs = [migratePg(a), migratePg(b)].map((run) => run.finally(() => finished++));
+        // Until both wait on the lock (or, were it not taken, both have already run).
+        for (let waiting = 0; waiting < 2 && finished < 2;) {
           const { rows } = await held.query<{ n: number }>(
             "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted",
             [MIGRATE_LOCK_KEY],
@@ -132,8 +134,11 @@ Deno.test("migratePg() against a real PostgreSQL", async (t) => {
         }
         await held.query("SELECT pg_advisory_unlock($1)", [MIGRATE_LOCK_KEY]);
         held.release();
-        const results = await Promise.all(runs);
-        deepEqual(results.map((r) => r.length).sort(), [0, PG_MIGRATIONS.length]);
+        const results = await Promise.allSettled(runs);
+        deepEqual(
+          results.map((r) => r.status === "fulfilled" ? r.value.length : String(r.reason)).sort(),
+          [0, PG_MIGRATIONS.length],
+        );
         const rows = await holder.query("SELECT version FROM schema_migrations ORDER BY version");
         deepEqual(rows.rows.map((r) => r.version), PG_MIGRATIONS.map((m) => m.version));
       } finally {

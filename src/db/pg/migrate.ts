@@ -40,6 +40,10 @@ export async function migratePg(
   migrations: readonly PgMigration[] = PG_MIGRATIONS,
 ): Promise<string[]> {
   const client = await pool.connect();
+  // A connection lost mid-migration rejects the pending query; without a listener its "error" event would also
+  // end the process.
+  const onError = () => {};
+  client.on("error", onError);
   let broken: Error | undefined;
   try {
     // Session level, not per transaction: the lock spans reading what is done and applying every migration.
@@ -77,6 +81,7 @@ export async function migratePg(
       });
     }
   } finally {
+    client.off("error", onError);
     client.release(broken);
   }
 }
