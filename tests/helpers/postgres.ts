@@ -12,6 +12,8 @@
 export interface TestPostgres {
   /** `postgres://dci:<password>@127.0.0.1:<port>/postgres` */
   url: string;
+  /** The temporary directory holding the data dir, the unix socket and the server log. */
+  dir: string;
   /** The URL of a new, empty database of this cluster (each test that wants isolation creates its own). */
   createDatabase(name: string): Promise<string>;
   /** Stops the server (immediate shutdown) and removes its directory; safe to call twice. */
@@ -168,6 +170,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     const base = `postgres://${ROLE}:${password}@127.0.0.1:${port}`;
     return {
       url: `${base}/postgres`,
+      dir,
       async createDatabase(name: string) {
         if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`bad database name ${name}`);
         await run(`${bin}/psql`, [
