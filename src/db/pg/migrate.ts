@@ -1,0 +1,97 @@
+/**
+ * PostgreSQL migrations, embedded in the module graph like the SQLite ones (src/db/migrate.ts) and kept with the
+ * same bookkeeping: `schema_migrations (version, name, applied_at)`, applied by set in version order, each
+ * migration and its row in one transaction. Several instances may start at once against one database: a
+ * session-level advisory lock makes them migrate one after the other, so each migration runs once.
+ */
+import type { PgPool } from "./pool.ts";
+import p0025 from "./migrations/0025_baseline.sql" with { type: "text" };
+
+/** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL. */
+export interface PgMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * The SQLite migrations whose end state 0025_baseline creates at once. Every later SQLite migration has a
+ * PostgreSQL twin of the same version and name (tests/foundation/pg_schema_test.ts checks both lists).
+ */
+// deno-fmt-ignore
+export const PG_BASELINE_COVERS: readonly number[] = [
+  1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
+];
+
+/** Every PostgreSQL migration the binary carries, in version order. Append only. */
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  { version: 25, name: "0025_baseline", sql: p0025 },
+];
+
+/** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */
+export const MIGRATE_LOCK_KEY = 0x6463696d;
+
+/**
+ * Applies every migration not recorded yet, in version order, holding the migration lock; returns the names
+ * applied (none when another instance applied them while this one waited for the lock).
+ */
+export async function migratePg(
+  pool: PgPool,
+  migrations: readonly PgMigration[] = PG_MIGRATIONS,
+): Promise<string[]> {
+  const client = await pool.connect();
+  // A connection lost mid-migration rejects the pending query; without a listener its "error" event would also
+  // end the process.
+  const onError = () => {};
+  client.on("error", onError);
+  let broken: Error | undefined;
+  try {
+    // Session level, not per transaction: the lock spans reading what is done and applying every migration.
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATE_LOCK_KEY]);
+    try {
+      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version bigint PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)`);
+      const { rows } = await client.query<{ version: number }>("SELECT version FROM schema_migrations");
+      const done = new Set(rows.map((r) => Number(r.version)));
+      const applied: string[] = [];
+      for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+        if (done.has(m.version)) continue;
+        await client.query("BEGIN");
+        try {
+          await client.query(m.sql); // no parameters: the simple protocol runs the file's statements in turn
+          await client.query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            [
+              m.version,
+              m.name,
+              new Date().toISOString(),
+            ],
+          );
+          await client.query("COMMIT");
+        } catch (err) {
+          await client.query("ROLLBACK").catch(() => {});
+          throw new Error(`PostgreSQL migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
+        }
+        applied.push(m.name);
+      }
+      return applied;
+    } finally {
+      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATE_LOCK_KEY]).catch((err) => {
+        broken = err; // the connection is gone, and its session lock with it: never hand it back to the pool
+      });
+    }
+  } finally {
+    client.off("error", onError);
+    client.release(broken);
+  }
+}
+
+/** The highest applied migration version (0 when none). */
+export async function pgSchemaVersion(pool: PgPool): Promise<number> {
+  const { rows } = await pool.query<{ exists: boolean }>(
+    "SELECT to_regclass('schema_migrations') IS NOT NULL AS exists",
+  );
+  if (!rows[0].exists) return 0;
+  const max = await pool.query<{ v: number }>("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations");
+  return Number(max.rows[0].v);
+}
