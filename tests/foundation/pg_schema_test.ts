@@ -153,9 +153,8 @@ Deno.test("migratePg() against a real PostgreSQL", async (t) => {
         await rejects(migratePg(pool, [...PG_MIGRATIONS, bad]), /9999_bad failed: division by zero/);
         const half = await pool.query("SELECT to_regclass('half') AS t");
         equal(half.rows[0].t, null);
-        deepEqual((await pool.query("SELECT version FROM schema_migrations")).rows.map((r) => r.version), [
-          25,
-        ]);
+        const applied = await pool.query("SELECT version FROM schema_migrations ORDER BY version");
+        deepEqual(applied.rows.map((r) => r.version), PG_MIGRATIONS.map((m) => m.version));
         // The lock went back with the failure: the next run (without the bad migration) is not blocked.
         deepEqual(await migratePg(pool), []);
       });
