@@ -19,7 +19,8 @@ import { recordTypeName, regTypeName } from "../dci/vocabulary.ts";
 import { headOf, type NotificationRow } from "./notifications.ts";
 import { batchOf, markBatch } from "./batches.ts";
 import { cronExpression } from "./frequency.ts";
-import { currentNotifyUrl, laneHeld, notificationHold } from "./holds.ts";
+import { currentNotifyUrl, laneHeld, notificationHold, subscribeUri as subscribeUriOf } from "./holds.ts";
+import { SentMarks } from "./sent_marks.ts";
 import { withNotificationFields } from "./notify_fields.ts";
 
 type Json = Record<string, unknown>;
@@ -65,6 +66,14 @@ export function notifyMessage(sub: SubscriptionRow, items: NotifyItem[]): Json {
   };
 }
 
+/** What a lane passes to each send: the hold check, and the subscribe request's sender_uri read once. */
+export interface SendOptions {
+  hold?: () => string | undefined;
+  /** The caller made the `hold` check itself in this turn, right before the call (see deliverToSender). */
+  checkedNow?: boolean;
+  subscribeUri?: () => string | undefined;
+}
+
 /**
  * Signs and POSTs one notify carrying `rows` (one notification, or a sealed batch) once, to the subscription's
  * URL as it is now; `hold` is asked right before sending (see postEnvelope). Never throws; the receiver's body
@@ -74,7 +83,7 @@ export async function sendNotification(
   deps: Deps,
   sub: SubscriptionRow,
   rows: NotificationRow[],
-  hold?: () => string | undefined,
+  options: SendOptions = {},
 ): Promise<DeliveryOutcome> {
   const items: NotifyItem[] = [];
   for (const n of rows) {
@@ -114,10 +123,12 @@ export async function sendNotification(
     });
     return { ok: false, permanent: false, error: "envelope: could not sign the notification" };
   }
-  return await deliverToSender(deps, sub.sender_id, currentNotifyUrl(deps, sub, sender), body, {
+  const url = currentNotifyUrl(deps, sub, sender, options.subscribeUri);
+  return await deliverToSender(deps, sub.sender_id, url, body, {
     headers: { "X-DCI-Notification-ID": head.notification_id },
     what: "notification URL",
-    hold,
+    hold: options.hold,
+    checkedNow: options.checkedNow,
     testMode: sender?.test_mode,
     logFields: { notification_id: head.notification_id },
   });
@@ -152,12 +163,15 @@ export async function runLane(
   if (!claim()) return 0;
   let leaseUntil = deps.clock.now() + leaseMs;
   const delay = retryDelay(deps.config.callbackRetryDelaysMs, options.random);
-  let sent = 0;
+  const marks = new SentMarks(deps);
+  let after = 0; // the last row attempted in this run: later rows only (its mark may not have committed yet)
+  let uri: { value: string | undefined } | undefined;
+  const subscribeUri = (sub: SubscriptionRow) => () => (uri ??= { value: subscribeUriOf(deps, sub) }).value;
   try {
     for (;;) {
       const sub = getSubscriptionById(deps.db, subscriptionId);
       if (!sub || sub.state !== "active" || laneHeld(deps, sub)) break;
-      const n = headOf(deps.db, subscriptionId);
+      const n = headOf(deps.db, subscriptionId, after);
       if (!n || n.next_attempt_at > iso(deps.clock.now())) break;
       // The lease is renewed once half of it is used, not per notification (a write saved on each send).
       if (leaseUntil - deps.clock.now() < leaseMs / 2) {
@@ -172,12 +186,12 @@ export async function runLane(
       const rows = cronExpression(sub.frequency)
         ? batchOf(deps.db, n, { now, max: deps.config.notifyBatchMax })
         : [n];
-      const outcome = await sendNotification(
-        deps,
-        sub,
-        rows,
-        () => notificationHold(deps, subscriptionId, n.id),
-      );
+      const outcome = await sendNotification(deps, sub, rows, {
+        hold: () => notificationHold(deps, subscriptionId, n.id),
+        // Checked just above, in this same turn: the subscription is active, its sender too, the row pending.
+        checkedNow: true,
+        subscribeUri: subscribeUri(sub),
+      });
       // Held right before sending (its sender was disabled or deleted): no attempt made, the lane stops.
       if (!outcome.ok && outcome.held) break;
       deps.metrics.observe(
@@ -187,8 +201,11 @@ export async function runLane(
         (performance.now() - started) / 1000,
       );
       const at = iso(deps.clock.now());
+      after = n.id;
       if (outcome.ok) {
-        sent += markBatch(deps.db, rows, { kind: "sent" }, at);
+        marks.add(rows, at);
+        // A batch's other members may come after rows not yet due: wait for its mark rather than skip past them.
+        if (rows.length > 1) await marks.flush();
         if (sub.consecutive_failures > 0) {
           stmt(deps.db, "UPDATE subscriptions SET consecutive_failures = 0, last_error = NULL WHERE id = ?")
             .run(subscriptionId);
@@ -218,9 +235,12 @@ export async function runLane(
       if (recordFailure(deps, sub, outcome.error, at)) break;
     }
   } finally {
-    stmt(deps.db, "UPDATE subscriptions SET lease_until = NULL WHERE id = ?").run(subscriptionId);
+    await marks.settle();
+    if (deps.db.isOpen) {
+      stmt(deps.db, "UPDATE subscriptions SET lease_until = NULL WHERE id = ?").run(subscriptionId);
+    }
   }
-  return sent;
+  return marks.sent;
 
   function count(outcome: string): void {
     deps.metrics.inc("dci_notifications_total", "Notification attempts by outcome (sent, retry, failed)", {
