@@ -53,6 +53,8 @@ export function currentNotifyUrl(
   const url = notifyUrl(base, sender?.callback_url_mode) ?? sub.callback_url;
   if (url !== sub.callback_url) {
     stmt(deps.db, "UPDATE subscriptions SET callback_url = ? WHERE id = ?").run(url, sub.id);
+    // A lane keeps its row for the run: it sees the recorded URL, and records a change once.
+    sub.callback_url = url;
   }
   return url;
 }

@@ -42,8 +42,7 @@ const SQL = {
     record_count, message_id, status, next_attempt_at, created_at, updated_at)
     SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, 1, j.value ->> 5, 'pending',
       j.value ->> 6, ?2, ?3 FROM json_each(?1) j ORDER BY j.key`,
-  head: `SELECT * FROM notifications WHERE subscription_id = ? AND status = 'pending' AND id > ? ORDER BY id
-    LIMIT 1`,
+  head: `SELECT * FROM notifications WHERE subscription_id = ? AND status = 'pending' ORDER BY id LIMIT 1`,
   // One index seek per active subscription (its oldest pending row), never a scan of the whole backlog: with
   // a million events pending for each of twenty subscriptions, a GROUP BY over them took seconds per poll.
   heads: `SELECT s.id AS sid FROM subscriptions s
@@ -88,12 +87,9 @@ export function insertNotifications(db: Db, rows: NewNotification[], now: string
   return Number(stmt(db, SQL.insertMany).run(JSON.stringify(values), now, now).changes);
 }
 
-/**
- * The next notification of a subscription to deliver (the oldest pending one), if any; `afterId` skips the rows
- * a lane has sent whose sent mark is still to commit.
- */
-export function headOf(db: Db, subscriptionId: number, afterId = 0): NotificationRow | undefined {
-  return stmt(db, SQL.head).get(subscriptionId, afterId) as NotificationRow | undefined;
+/** The next notification of a subscription to deliver (the oldest pending one), if any. */
+export function headOf(db: Db, subscriptionId: number): NotificationRow | undefined {
+  return stmt(db, SQL.head).get(subscriptionId) as NotificationRow | undefined;
 }
 
 /** Active subscriptions whose next notification is due at `now` (a disabled sender's wait). */
