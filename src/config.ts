@@ -266,6 +266,13 @@ export const SETTINGS: readonly Setting[] = [
     doc: "Of those, concurrent requests for one sender (its callbacks, notifications, JWKS fetches)",
   },
   {
+    key: "outboundIdleMs",
+    env: "DCI_OUTBOUND_IDLE_MS",
+    default: "4000",
+    doc:
+      "Outbound keep-alive: an idle connection to a receiver is kept this long for the next request to the same vetted address (below common servers' keep-alive timeouts); 0 = a new connection per request",
+  },
+  {
     key: "metricsToken",
     env: "DCI_METRICS_TOKEN",
     default: "",
@@ -504,6 +511,7 @@ const schema = z.object({
   outboundConcurrency: int(1, 1024),
   outboundPerDestination: int(1, 1024),
   outboundPerSender: int(1, 1024),
+  outboundIdleMs: int(0, 60_000),
   metricsToken: z.union([z.literal(""), z.string().min(24, "a metrics token needs at least 24 characters")]),
   metricsListen: z.union([z.literal(""), hostPort]),
   seedDemo: bool,

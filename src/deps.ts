@@ -132,9 +132,10 @@ export async function openDeps(
   }
 }
 
-/** Closes KV and the database; safe to call twice. */
+/** Closes KV, the database and the outbound keep-alive connections; safe to call twice. */
 export function closeDeps(deps: Deps): void {
   deps.searchPool?.close();
+  deps.http.close?.();
   try {
     deps.kv.close();
   } catch { /* already closed */ }

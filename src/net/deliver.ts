@@ -71,7 +71,8 @@ function errAckCode(body: string): string | undefined {
  * receiver's body only that ACK's error code is ever kept (never its message, never in logs or errors beyond
  * the code). `what` names the target in the error, e.g. "callback URL"; `sender` is whom it is for: its
  * allowlist entries and its share of the outbound slots. `hold` returns why the envelope must not be sent now,
- * or undefined: it is asked before and again right before connecting. Never throws.
+ * or undefined: it is asked right before connecting, after any wait for a slot (deliverToSender, the caller,
+ * asks it first, before fetching a token: once more here would be one more query per delivery). Never throws.
  */
 export async function postEnvelope(
   http: OutboundClient,
@@ -89,7 +90,6 @@ export async function postEnvelope(
     if (reason !== undefined) throw new Held(reason);
   };
   try {
-    check();
     const res = await http.request(url, {
       method: "POST",
       headers: { "content-type": "application/json", ...options.headers },

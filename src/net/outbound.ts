@@ -4,13 +4,14 @@
  */
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { LookupFunction } from "node:net";
-import type { IncomingMessage } from "node:http";
+import type { Agent, IncomingMessage } from "node:http";
 import type { Config } from "../config.ts";
 import type { Logger } from "../obs/log.ts";
 import { parseAllowlist } from "./allowlist.ts";
+import { AgentPool, type PinnedAddress, pinnedLookup } from "./agent_pool.ts";
 import { destinationOf, FairSlots } from "./fair_slots.ts";
 import { GuardError, type Resolver, systemResolver, vetUrl } from "./guard.ts";
+import { concat, toResponse } from "./response_body.ts";
 
 /** Why an outbound call failed. `blocked` and `invalid_url` mean no connection was attempted. */
 export type OutboundFailure =
@@ -70,6 +71,8 @@ export interface OutboundClient {
   request(url: string, init: OutboundRequest): Promise<OutboundResponse>;
   /** Checks a URL against the guard (scheme, host, resolved addresses) without connecting. */
   check(url: string, options?: { sender?: string }): Promise<void>;
+  /** Closes the pooled keep-alive connections (the server is stopping); later requests connect anew. */
+  close?(): void;
 }
 
 /** Options: a fake resolver for tests (the guard still vets what it returns), a log for refusal details. */
@@ -91,6 +94,11 @@ export function createOutboundClient(config: Config, options: OutboundOptions = 
     total: config.outboundConcurrency,
     perDestination: config.outboundPerDestination,
     perSender: config.outboundPerSender,
+  });
+  const pool = new AgentPool({
+    idleMs: config.outboundIdleMs,
+    socketsPerAgent: config.outboundPerDestination,
+    maxAgents: 256,
   });
   const vet = async (url: string, sender: string | undefined, deadline: AbortSignal, ms: number) => {
     try {
@@ -121,13 +129,27 @@ export function createOutboundClient(config: Config, options: OutboundOptions = 
       try {
         init.beforeSend?.();
         options.beforeConnect?.(target.url, target.addresses[0].text);
-        return await send(target.url, target.addresses[0], init, { deadline, timeoutMs, maxBytes });
+        const address = target.addresses[0];
+        const limits = { deadline, timeoutMs, maxBytes };
+        const agent = pool.agentFor(target.url, address);
+        return await send(target.url, address, init, limits, agent).catch((err) => {
+          // A pooled socket the server had closed while it was idle: once more on a fresh connection. Only
+          // then: nothing of a response had come, so the receiver did not answer the first one.
+          if (!(err instanceof StaleSocket)) throw err;
+          return send(target.url, address, init, limits, false);
+        });
       } finally {
         release();
       }
     },
+    close: () => pool.close(),
   };
 }
+
+/** A reused keep-alive socket that failed (reset, broken pipe) before any byte of the response. */
+class StaleSocket extends Error {}
+
+const STALE_CODES = ["ECONNRESET", "EPIPE"];
 
 interface SendLimits {
   deadline: AbortSignal;
@@ -135,28 +157,25 @@ interface SendLimits {
   maxBytes: number;
 }
 
-/** One request over node:http(s), connected to the vetted address only (the custom lookup pins it). */
+/**
+ * One request over node:http(s), connected to the vetted address only (the custom lookup pins it), on a socket
+ * of `agent` (the pool of that address) or a new connection. A response not read to its end destroys its
+ * socket, so a half-read socket never goes back to the pool.
+ */
 function send(
   url: URL,
-  address: { text: string; family: 4 | 6 },
+  address: PinnedAddress,
   init: OutboundRequest,
   limits: SendLimits,
+  agent: Agent | false,
 ): Promise<OutboundResponse> {
-  const pinned: LookupFunction = (_host, opts, cb) => {
-    const all = (opts as { all?: boolean }).all;
-    if (all) {
-      (cb as unknown as (e: null, a: unknown[]) => void)(null, [{
-        address: address.text,
-        family: address.family,
-      }]);
-    } else cb(null, address.text, address.family);
-  };
   const body = init.body === undefined ? undefined : new TextEncoder().encode(init.body);
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
   if (body) headers["content-length"] = String(body.byteLength);
   const requestFn = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise<OutboundResponse>((resolve, reject) => {
     let settled = false;
+    let answered = false;
     const fail = (reason: OutboundFailure, message: string) => {
       if (settled) return;
       settled = true;
@@ -164,7 +183,9 @@ function send(
       reject(new OutboundError(reason, message));
     };
     const onAbort = () => fail("timeout", `no complete response within ${limits.timeoutMs} ms`);
-    const req = requestFn(url, { method: init.method, headers, lookup: pinned, agent: false }, (res) => {
+    const lookup = pinnedLookup(address);
+    const req = requestFn(url, { method: init.method, headers, lookup, agent }, (res) => {
+      answered = true;
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400) {
         res.resume();
@@ -232,7 +253,19 @@ function send(
     if (limits.deadline.aborted) return onAbort();
     limits.deadline.addEventListener("abort", onAbort, { once: true });
     // The code only: Node's message names the connected address, which a refusal must not reveal either.
-    req.on("error", (err: Error) => fail("network", `request to ${url.host} failed: ${errorCode(err)}`));
+    req.on("error", (err: Error) => {
+      const code = errorCode(err);
+      // Deno's ClientRequest (as Node's) already re-sends once by itself in this case (`_retrying`); this is
+      // the same single retry where the runtime did not make it.
+      const retried = (req as { _retrying?: boolean })._retrying === true;
+      if (!settled && !answered && agent && req.reusedSocket && !retried && STALE_CODES.includes(code)) {
+        settled = true;
+        limits.deadline.removeEventListener("abort", onAbort);
+        req.destroy();
+        return reject(new StaleSocket(code));
+      }
+      fail("network", `request to ${url.host} failed: ${code}`);
+    });
     req.end(body);
   });
 }
@@ -257,29 +290,6 @@ function status(res: IncomingMessage): number {
 function errorCode(err: Error): string {
   const code = (err as { code?: unknown }).code;
   return typeof code === "string" && /^[A-Z0-9_]{1,40}$/.test(code) ? code : err.name;
-}
-
-function toResponse(
-  status: number,
-  raw: Record<string, string | string[] | undefined>,
-  body: Uint8Array,
-): OutboundResponse {
-  const headers = new Headers();
-  for (const [k, v] of Object.entries(raw)) {
-    if (v === undefined) continue;
-    for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one);
-  }
-  return { status, headers, body, text: () => new TextDecoder().decode(body) };
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
 
 function withDeadline<T>(p: Promise<T>, deadline: AbortSignal, ms: number): Promise<T> {

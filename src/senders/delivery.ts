@@ -16,13 +16,18 @@ export async function deliverToSender(
     headers: Record<string, string>;
     what: string;
     hold?: () => string | undefined;
+    /**
+     * The caller made the same check as `hold` in this very turn (a notification lane, right before building
+     * the envelope): `hold` is then asked only right before connecting, one query less per delivery.
+     */
+    checkedNow?: boolean;
     /** The sender is marked test: the log says so, with `logFields` naming what is delivered. */
     testMode?: boolean;
     logFields?: Record<string, unknown>;
   },
 ): Promise<DeliveryOutcome> {
   // No token is fetched for a delivery that is held anyway.
-  const reason = options.hold?.();
+  const reason = options.checkedNow ? undefined : options.hold?.();
   if (reason !== undefined) return { ok: false, permanent: false, error: reason, held: true };
   if (options.testMode) {
     deps.log.info(`delivery to a test sender (${options.what})`, {

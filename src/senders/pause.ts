@@ -20,8 +20,7 @@ export function senderStanding(db: Db, senderId: string): SenderStanding {
   const row = stmt(db, "SELECT active FROM senders WHERE sender_id = ?").get(senderId) as
     | { active: number }
     | undefined;
-  if (!row) return "deleted";
-  return row.active === 1 ? "active" : "disabled";
+  return standingOf(row?.active);
 }
 
 /** The reason recorded on work cancelled because its sender was deleted. */
@@ -31,10 +30,20 @@ export function deletedReason(senderId: string): string {
 
 /** Why nothing may be sent to the sender now (disabled or deleted), or undefined when it may. */
 export function senderHold(db: Db, senderId: string): string | undefined {
-  const standing = senderStanding(db, senderId);
+  return standingHold(senderId, senderStanding(db, senderId));
+}
+
+/** Why nothing may be sent to a sender of this standing, or undefined when it may. */
+export function standingHold(senderId: string, standing: SenderStanding): string | undefined {
   if (standing === "disabled") return `sender "${senderId}" is disabled`;
   if (standing === "deleted") return deletedReason(senderId);
   return undefined;
+}
+
+/** The standing of a sender from its row's `active` column (null: no row, the sender was deleted). */
+export function standingOf(active: number | null | undefined): SenderStanding {
+  if (active === null || active === undefined) return "deleted";
+  return active === 1 ? "active" : "disabled";
 }
 
 /**

@@ -47,7 +47,8 @@ export type BatchOutcome =
 /** Records an attempt's outcome on every row sent together; returns how many rows moved to sent. */
 export function markBatch(db: Db, rows: NotificationRow[], outcome: BatchOutcome, now: string): number {
   const mark = () => rows.filter((r) => markOne(db, r, outcome, now)).length;
-  const changed = rows.length === 1 ? mark() : transaction(db, mark);
+  // Inside a transaction already (the lane's group commit): the rows are marked in it.
+  const changed = rows.length === 1 || db.isTransaction ? mark() : transaction(db, mark);
   return outcome.kind === "sent" ? changed : 0;
 }
 

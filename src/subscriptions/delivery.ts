@@ -16,10 +16,11 @@ import { getSubscriptionById, type SubscriptionRow } from "./store.ts";
 import { readSnapshot } from "./filter_eval.ts";
 import { eventTypeName, localeOf } from "./rules.ts";
 import { recordTypeName, regTypeName } from "../dci/vocabulary.ts";
-import { headOf, type NotificationRow } from "./notifications.ts";
+import type { NotificationRow } from "./notifications.ts";
 import { batchOf, markBatch } from "./batches.ts";
 import { cronExpression } from "./frequency.ts";
-import { currentNotifyUrl, laneHeld, notificationHold } from "./holds.ts";
+import { currentNotifyUrl, laneHeld, notificationHold, subscribeUri as subscribeUriOf } from "./holds.ts";
+import { markSentGrouped } from "./sent_marks.ts";
 import { withNotificationFields } from "./notify_fields.ts";
 
 type Json = Record<string, unknown>;
@@ -65,6 +66,16 @@ export function notifyMessage(sub: SubscriptionRow, items: NotifyItem[]): Json {
   };
 }
 
+/** What a lane passes to each send: the hold check, and the subscribe request's sender_uri read once. */
+export interface SendOptions {
+  /** The first row's registry event, read with the row (one query less per send). */
+  event?: EventOfRow;
+  hold?: () => string | undefined;
+  /** The caller made the `hold` check itself in this turn, right before the call (see deliverToSender). */
+  checkedNow?: boolean;
+  subscribeUri?: () => string | undefined;
+}
+
 /**
  * Signs and POSTs one notify carrying `rows` (one notification, or a sealed batch) once, to the subscription's
  * URL as it is now; `hold` is asked right before sending (see postEnvelope). Never throws; the receiver's body
@@ -74,12 +85,12 @@ export async function sendNotification(
   deps: Deps,
   sub: SubscriptionRow,
   rows: NotificationRow[],
-  hold?: () => string | undefined,
+  options: SendOptions = {},
 ): Promise<DeliveryOutcome> {
   const items: NotifyItem[] = [];
   for (const n of rows) {
-    const ev = stmt(deps.db, EVENT_OF).get(n.event_id) as
-      | { snapshot: string; created_at: string }
+    const ev = n === rows[0] && options.event ? options.event : stmt(deps.db, EVENT_OF).get(n.event_id) as
+      | EventOfRow
       | undefined;
     if (!ev) return { ok: false, permanent: true, error: `registry event ${n.event_id} no longer exists` };
     items.push({ n, snapshot: readSnapshot(ev.snapshot).record, eventAt: ev.created_at });
@@ -114,16 +125,40 @@ export async function sendNotification(
     });
     return { ok: false, permanent: false, error: "envelope: could not sign the notification" };
   }
-  return await deliverToSender(deps, sub.sender_id, currentNotifyUrl(deps, sub, sender), body, {
+  const url = currentNotifyUrl(deps, sub, sender, options.subscribeUri);
+  return await deliverToSender(deps, sub.sender_id, url, body, {
     headers: { "X-DCI-Notification-ID": head.notification_id },
     what: "notification URL",
-    hold,
+    hold: options.hold,
+    checkedNow: options.checkedNow,
     testMode: sender?.test_mode,
     logFields: { notification_id: head.notification_id },
   });
 }
 
 const EVENT_OF = `SELECT ${EVENT_SNAPSHOT} AS snapshot, e.created_at FROM registry_events e WHERE e.id = ?`;
+
+/** A registry event as a notify carries it: the record's snapshot and when the change happened. */
+interface EventOfRow {
+  snapshot: string;
+  created_at: string;
+}
+
+/** The oldest pending notification of a subscription (as headOf) with its registry event in the same query (a row whose event is gone has none). */
+const HEAD_WITH_EVENT =
+  `SELECT n.*, ${EVENT_SNAPSHOT} AS ev_snapshot, e.created_at AS ev_at FROM notifications n
+  LEFT JOIN registry_events e ON e.id = n.event_id
+  WHERE n.subscription_id = ? AND n.status = 'pending' ORDER BY n.id LIMIT 1`;
+
+function headWithEvent(deps: Deps, subscriptionId: number) {
+  const row = stmt(deps.db, HEAD_WITH_EVENT).get(subscriptionId) as
+    | NotificationRow & { ev_snapshot: string | null; ev_at: string | null }
+    | undefined;
+  if (!row) return undefined;
+  const { ev_snapshot: snapshot, ev_at: createdAt, ...n } = row;
+  const event = snapshot !== null && createdAt !== null ? { snapshot, created_at: createdAt } : undefined;
+  return { n: n as NotificationRow, event };
+}
 
 /** Options of a lane run (tests pass a fixed jitter source). */
 export interface LaneOptions {
@@ -153,12 +188,25 @@ export async function runLane(
   let leaseUntil = deps.clock.now() + leaseMs;
   const delay = retryDelay(deps.config.callbackRetryDelaysMs, options.random);
   let sent = 0;
+  let uri: { value: string | undefined } | undefined;
+  const subscribeUri = (sub: SubscriptionRow) => () => (uri ??= { value: subscribeUriOf(deps, sub) }).value;
+  // Read once per run: what may change while it is active is checked per send (the hold: state, sender, row)
+  // or written by the lane itself (failures, the URL), and re-read after a failure.
+  let sub = getSubscriptionById(deps.db, subscriptionId);
+  let checked = false;
   try {
     for (;;) {
-      const sub = getSubscriptionById(deps.db, subscriptionId);
-      if (!sub || sub.state !== "active" || laneHeld(deps, sub)) break;
-      const n = headOf(deps.db, subscriptionId);
+      if (!sub || (!checked && (sub.state !== "active" || laneHeld(deps, sub)))) break;
+      checked = true;
+      const head = headWithEvent(deps, subscriptionId);
+      const n = head?.n;
       if (!n || n.next_attempt_at > iso(deps.clock.now())) break;
+      if (notificationHold(deps, subscriptionId, n.id) !== undefined) {
+        // Something changed (a cancel, a disabled or deleted sender): read the subscription and check again.
+        sub = getSubscriptionById(deps.db, subscriptionId);
+        checked = false;
+        continue;
+      }
       // The lease is renewed once half of it is used, not per notification (a write saved on each send).
       if (leaseUntil - deps.clock.now() < leaseMs / 2) {
         leaseUntil = deps.clock.now() + leaseMs;
@@ -172,12 +220,13 @@ export async function runLane(
       const rows = cronExpression(sub.frequency)
         ? batchOf(deps.db, n, { now, max: deps.config.notifyBatchMax })
         : [n];
-      const outcome = await sendNotification(
-        deps,
-        sub,
-        rows,
-        () => notificationHold(deps, subscriptionId, n.id),
-      );
+      const outcome = await sendNotification(deps, sub, rows, {
+        hold: () => notificationHold(deps, subscriptionId, n.id),
+        // Checked just above, in this same turn: the subscription is active, its sender too, the row pending.
+        checkedNow: true,
+        subscribeUri: subscribeUri(sub),
+        event: rows.length === 1 ? head.event : undefined,
+      });
       // Held right before sending (its sender was disabled or deleted): no attempt made, the lane stops.
       if (!outcome.ok && outcome.held) break;
       deps.metrics.observe(
@@ -188,10 +237,11 @@ export async function runLane(
       );
       const at = iso(deps.clock.now());
       if (outcome.ok) {
-        sent += markBatch(deps.db, rows, { kind: "sent" }, at);
+        sent += await markSentGrouped(deps, rows, at);
         if (sub.consecutive_failures > 0) {
           stmt(deps.db, "UPDATE subscriptions SET consecutive_failures = 0, last_error = NULL WHERE id = ?")
             .run(subscriptionId);
+          sub = { ...sub, consecutive_failures: 0, last_error: null };
         }
         count("sent");
         continue;
@@ -216,9 +266,13 @@ export async function runLane(
         error: outcome.error,
       });
       if (recordFailure(deps, sub, outcome.error, at)) break;
+      sub = getSubscriptionById(deps.db, subscriptionId);
+      checked = false;
     }
   } finally {
-    stmt(deps.db, "UPDATE subscriptions SET lease_until = NULL WHERE id = ?").run(subscriptionId);
+    if (deps.db.isOpen) {
+      stmt(deps.db, "UPDATE subscriptions SET lease_until = NULL WHERE id = ?").run(subscriptionId);
+    }
   }
   return sent;
 

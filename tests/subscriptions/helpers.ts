@@ -53,6 +53,8 @@ export interface Receiver {
   status: (r: Received) => number;
   /** Resolves once `pred` holds for the received list (checked on each arrival), or rejects after `ms`. */
   until(pred: (all: Received[]) => boolean, ms?: number): Promise<void>;
+  /** While set, every answer waits for it (requests are still recorded): the sender's deliveries stall. */
+  stall?: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -99,6 +101,7 @@ export function startReceiver(options: { registry?: SpecRegistry | null } = {}):
     const status = r.status(entry);
     if (status >= 200 && status < 300) received.push(entry);
     for (const w of waiters.splice(0)) w();
+    if (r.stall) await r.stall;
     return new Response(JSON.stringify({ message: { ack_status: status < 300 ? "ACK" : "ERR" } }), {
       status,
       headers: { "content-type": "application/json" },

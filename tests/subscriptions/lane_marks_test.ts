@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { testDeps } from "../helpers/deps.ts";
+import { addSender } from "../../src/senders/store.ts";
+import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
+import { listNotifications, notificationCounts } from "../../src/subscriptions/notifications.ts";
+import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
+import { input, person, putPerson, startReceiver, subItem } from "./helpers.ts";
+
+const FIXED = { random: () => 0.5 };
+
+Deno.test("runLane() sends a backlog once each, in order, all marked sent on return", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  const rx = startReceiver();
+  try {
+    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    putPerson(deps, person("p1"));
+    const r = await subscribeProcessor(
+      deps,
+      input(
+        "s1",
+        { transaction_id: "t", subscribe_request: [subItem("r", { reg_event_type: "update" })] },
+        rx.url,
+      ),
+    );
+    const code = (r.message.subscribe_response as Array<{ subscriptions: Array<{ code: string }> }>)[0]
+      .subscriptions[0].code;
+    const n = 40;
+    for (let k = 0; k < n; k++) {
+      putPerson(deps, person("p1", { name: { given_name: `S${k}`, surname: "L" } }));
+    }
+    await runNotifierOnce(deps, FIXED);
+    const seqs = rx.received.map((x) =>
+      (x.body.message as { notify_event: Array<{ data: { reg_records: { name: { given_name: string } } } }> })
+        .notify_event[0].data.reg_records.name.given_name
+    );
+    assert.deepEqual(seqs, Array.from({ length: n }, (_, k) => `S${k}`));
+    // Every mark committed before the run returned: nothing pending, each sent after one attempt.
+    assert.deepEqual(notificationCounts(deps.db).map((c) => [c.status, c.n]), [["sent", n]]);
+    const log = listNotifications(deps.db, { subscription: code, limit: 1000 });
+    assert.ok(log.every((x) => x.attempts === 1 && x.sent_at !== null));
+    // A second pass finds nothing to send again.
+    await runNotifierOnce(deps, FIXED);
+    assert.equal(rx.received.length, n);
+  } finally {
+    await rx.close();
+    deps.close();
+  }
+});
