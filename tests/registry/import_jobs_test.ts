@@ -278,7 +278,10 @@ Deno.test("import runner: a write lock held by another process pauses the job; i
     assert.match(String(warned.error), /locked/);
     assert.notEqual((await call("GET", `/registries/social/imports/${posted.body.id}`)).body.state, "failed");
     // Still held at the next try: paused again, counted.
-    assert.equal((await nextWarn(deps, "import paused: the database could not be written; retrying")).tries, 2);
+    assert.equal(
+      (await nextWarn(deps, "import paused: the database could not be written; retrying")).tries,
+      2,
+    );
     lock.release();
     await runner.idle();
     await runner.stop();
