@@ -122,7 +122,7 @@ export function* eachAudit(db: Db, filter: Omit<AuditFilter, "limit">): Generato
 export function purgeAudit(db: Db, cutoffMs: number): Promise<number> {
   return deleteInChunks(
     db,
-    "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY id LIMIT ?)",
+    "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY id LIMIT ?+0)",
     [new Date(cutoffMs).toISOString()],
     5000,
   );

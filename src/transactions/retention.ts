@@ -11,11 +11,11 @@ const DAY_MS = 86_400_000;
 
 // Both the creation and the last change are past the cutoff; the (state, created_at) index bounds the scan.
 const TRANSACTIONS = `DELETE FROM transactions WHERE id IN (SELECT id FROM transactions
-  WHERE state IN ('callback_sent', 'callback_failed') AND created_at < ?1 AND updated_at < ?1 LIMIT ?2)`;
+  WHERE state IN ('callback_sent', 'callback_failed') AND created_at < ? AND updated_at < ? LIMIT ?+0)`;
 // Pending notifications (held for a frequency, or waiting for a retry) are never deleted: the (status,
 // created_at) index bounds the scan to the finished ones.
 const NOTIFICATIONS = `DELETE FROM notifications WHERE id IN (SELECT id FROM notifications
-  WHERE status IN ('sent', 'failed', 'received') AND created_at < ?1 AND updated_at < ?1 LIMIT ?2)`;
+  WHERE status IN ('sent', 'failed', 'received') AND created_at < ? AND updated_at < ? LIMIT ?+0)`;
 
 /** How many rows one retention run deleted. */
 export interface RetentionRun {
@@ -28,8 +28,12 @@ export async function purgeFinishedWork(deps: Deps): Promise<RetentionRun> {
   const cutoff = (days: number) => new Date(deps.clock.now() - days * DAY_MS).toISOString();
   const { transactionRetentionDays: txnDays, notificationRetentionDays: notifyDays } = deps.config;
   const run: RetentionRun = {
-    transactions: txnDays > 0 ? await deleteInChunks(deps.db, TRANSACTIONS, [cutoff(txnDays)]) : 0,
-    notifications: notifyDays > 0 ? await deleteInChunks(deps.db, NOTIFICATIONS, [cutoff(notifyDays)]) : 0,
+    transactions: txnDays > 0
+      ? await deleteInChunks(deps.db, TRANSACTIONS, [cutoff(txnDays), cutoff(txnDays)])
+      : 0,
+    notifications: notifyDays > 0
+      ? await deleteInChunks(deps.db, NOTIFICATIONS, [cutoff(notifyDays), cutoff(notifyDays)])
+      : 0,
   };
   if (run.transactions + run.notifications > 0) {
     deps.log.info("finished work past retention deleted", { ...run });
