@@ -254,16 +254,22 @@ try {
           }],
         },
       });
-      if (o.message.search_response[0].status !== "succ") {
-        throw new Error(JSON.stringify(o.message.search_response[0]));
-      }
-      return { ms: performance.now() - t, total: o.message.search_response[0].pagination!.total_count };
+      const answer = o.message.search_response[0];
+      const ms = performance.now() - t;
+      if (answer.status === "succ") return { ms, total: answer.pagination!.total_count };
+      // Stopped by the statement budget (a cold cache on a busy machine): counted, its time kept in the figures.
+      if (!/time budget/.test(answer.status_reason_message ?? "")) throw new Error(JSON.stringify(answer));
+      stopped++;
+      return { ms, total: NaN };
     };
+    let stopped = 0;
     const idt: number[] = [];
     const sel: number[] = [];
     const prd: number[] = [];
     let selTotals = 0;
+    let selCounted = 0;
     let totals = 0;
+    let counted = 0;
     for (let i = 0; i < SEARCHES; i++) {
       idt.push(
         run({ query_type: "idtype-value", query: { type: idType, value: uins[(i * 7919) % uins.length] } })
@@ -276,7 +282,7 @@ try {
           pagination: { page_size: 20, page_number: 1 },
         });
         sel.push(s.ms);
-        selTotals += s.total;
+        if (!Number.isNaN(s.total)) selTotals += s.total, selCounted++;
       }
       const p = run({
         query_type: "predicate",
@@ -284,7 +290,7 @@ try {
         pagination: { page_size: 20, page_number: 1 },
       });
       prd.push(p.ms);
-      totals += p.total;
+      if (!Number.isNaN(p.total)) totals += p.total, counted++;
     }
     rows.push(["idtype-value p50 / p95 (ms)", `${pct(idt, 50).toFixed(2)} / ${pct(idt, 95).toFixed(2)}`]);
     if (sel.length > 0) {
@@ -292,13 +298,14 @@ try {
         "selective predicate (surname + given_name + birth_date eq) p50 / p95 (ms)",
         `${pct(sel, 50).toFixed(2)} / ${pct(sel, 95).toFixed(2)}`,
       ]);
-      rows.push(["selective predicate: mean matches per search", (selTotals / sel.length).toFixed(1)]);
+      rows.push(["selective predicate: mean matches per search", (selTotals / selCounted).toFixed(1)]);
     }
     rows.push([
       `predicate (${PREDICATE.label}, page 20) p50 / p95 (ms)`,
       `${pct(prd, 50).toFixed(2)} / ${pct(prd, 95).toFixed(2)}`,
     ]);
-    rows.push(["predicate: mean matches per search", String(Math.round(totals / SEARCHES))]);
+    rows.push(["predicate: mean matches per search", String(Math.round(totals / counted))]);
+    rows.push(["searches stopped by the statement budget (DCI_SEARCH_BUDGET_MS, 100 ms)", String(stopped)]);
     rows.push(["DCI_SEARCH_MAX_RESULTS of the searches", String(MAX_RESULTS)]);
   } finally {
     closeDeps(deps);
