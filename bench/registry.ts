@@ -242,18 +242,27 @@ try {
     }
     const run = (criteria: Record<string, unknown>) => {
       const t = performance.now();
-      const o = searchMessage(deps, {
-        registry: REGISTRY.name as "social",
-        header: { version: "1.0.0", action: "search", total_count: 1 },
-        message: {
-          transaction_id: "b",
-          search_request: [{
-            reference_id: "r",
-            timestamp: "2026-01-01T00:00:00Z",
-            search_criteria: { reg_record_type: PERSON_TYPE.names[0], ...criteria },
-          }],
-        },
-      });
+      let o: ReturnType<typeof searchMessage>;
+      try {
+        o = searchMessage(deps, {
+          registry: REGISTRY.name as "social",
+          header: { version: "1.0.0", action: "search", total_count: 1 },
+          message: {
+            transaction_id: "b",
+            search_request: [{
+              reference_id: "r",
+              timestamp: "2026-01-01T00:00:00Z",
+              search_criteria: { reg_record_type: PERSON_TYPE.names[0], ...criteria },
+            }],
+          },
+        });
+      } catch (err) {
+        // Counted and shown (an error a search item should never throw), the run goes on.
+        thrown.push(
+          `${(err as Error).name} ${(err as { code?: string }).code ?? ""} ${String(err)}`.slice(0, 200),
+        );
+        return { ms: performance.now() - t, total: NaN };
+      }
       const answer = o.message.search_response[0];
       const ms = performance.now() - t;
       if (answer.status === "succ") return { ms, total: answer.pagination!.total_count };
@@ -263,6 +272,7 @@ try {
       return { ms, total: NaN };
     };
     let stopped = 0;
+    const thrown: string[] = [];
     const idt: number[] = [];
     const sel: number[] = [];
     const prd: number[] = [];
@@ -306,6 +316,7 @@ try {
     ]);
     rows.push(["predicate: mean matches per search", String(Math.round(totals / counted))]);
     rows.push(["searches stopped by the statement budget (DCI_SEARCH_BUDGET_MS, 100 ms)", String(stopped)]);
+    rows.push(["searches that threw", `${thrown.length}${thrown.length ? `: ${thrown[0]}` : ""}`]);
     rows.push(["DCI_SEARCH_MAX_RESULTS of the searches", String(MAX_RESULTS)]);
   } finally {
     closeDeps(deps);
