@@ -220,3 +220,13 @@ export function reopenBulk(db: Db, txn: number, now: string): boolean {
     return true;
   });
 }
+
+/**
+ * Whether the spool file `spool` is still needed: a bulk search with pages left to build reads it (one that
+ * failed before its last page too, since an operator's `txn retry` resumes it from there).
+ */
+export function spoolNeeded(db: Db, spool: string): boolean {
+  return stmt(db, "SELECT 1 FROM bulk_searches WHERE spool = ? AND pages_built < pages_total LIMIT 1").get(
+    spool,
+  ) !== undefined;
+}
