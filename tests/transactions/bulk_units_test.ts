@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { BulkFileError, lookupReader, readSpoolPage } from "../../src/transactions/bulk_file.ts";
 import { lookupIdentifiers } from "../../src/registry/id_lookup.ts";
 import { fixtureDeps, searchOne } from "../registry/fixture.ts";
+import { writeAll } from "../../src/registry/batch.ts";
+import { requireProfile } from "../../src/registries/index.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { signedEnvelope, signedEnvelopeText } from "../../src/dci/envelope.ts";
 import { canonicalJson } from "../../src/dci/canonical.ts";
@@ -123,6 +125,53 @@ Deno.test("lookupIdentifiers() answers each lookup exactly as an inline idtype-v
     // U-7 is deleted; BRN U-1, NOBODY and a household id find no person; "!!" is rejected.
     assert.equal(found, 8);
     assert.equal(bulk[12].status_reason_code, "rjct.filter.invalid");
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("lookupIdentifiers() finds only live persons of its own registry: not a group, not another registry's record, a re-registered one again", async () => {
+  const deps = await fixtureDeps();
+  try {
+    const now = () => new Date(deps.clock.now()).toISOString();
+    const write = async (raw: Record<string, unknown>, profile = requireProfile("social")) => {
+      const report = await writeAll(deps.db, [{ line: 1, raw }], { now, profile });
+      assert.equal(report.rejectedCount, 0, JSON.stringify(report.rejected));
+    };
+    // A household holding a UIN (the person type's identifier type), and a CRVS person with the same UIN as P2.
+    await write({
+      id: "G9",
+      record_type: "Group",
+      group_identifier: [{ identifier_type: "UIN", identifier_value: "G-9" }],
+    });
+    await write({
+      id: "CRVS-P2",
+      identifier: [{ identifier_type: "UIN", identifier_value: "U-2" }],
+      name: { given_name: "Other", surname: "Registry" },
+      sex: "female",
+      birth_date: "1990-01-01",
+    }, requireProfile("crvs"));
+    // P7, deleted by the fixture, registered again.
+    await write({
+      id: "P7",
+      identifier: [{ identifier_type: "UIN", identifier_value: "U-7" }],
+      name: { given_name: "Grace", surname: "Okafor" },
+      sex: "female",
+      birth_date: "1999-12-31",
+    });
+    const lookups = ["G-9", "U-2", "U-7"].map((value, i) => ({ ref: `r${i}`, type: "UIN", value }));
+    const ctx = {
+      db: deps.db,
+      maxPageSize: deps.config.maxPageSize,
+      maxResults: 1000,
+      now: deps.clock.now(),
+    };
+    const bulk = lookupIdentifiers(ctx, "social", lookups);
+    lookups.forEach((l, i) => {
+      const inline = searchOne(deps, { query_type: "idtype-value", query: { type: l.type, value: l.value } });
+      assert.deepEqual({ ...bulk[i], reference_id: "r1" }, inline, l.value);
+    });
+    assert.deepEqual(bulk.map((b) => b.data?.reg_records.map((r) => r["@id"])), [[], ["P2"], ["P7"]]);
   } finally {
     deps.close();
   }
