@@ -5,7 +5,7 @@ import { lookupIdentifiers } from "../../src/registry/id_lookup.ts";
 import { fixtureDeps, searchOne } from "../registry/fixture.ts";
 import { writeAll } from "../../src/registry/batch.ts";
 import { requireProfile } from "../../src/registries/index.ts";
-import { testDeps } from "../helpers/deps.ts";
+import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { signedEnvelope, signedEnvelopeText } from "../../src/dci/envelope.ts";
 import { canonicalJson } from "../../src/dci/canonical.ts";
 
@@ -93,6 +93,17 @@ Deno.test("lookupReader() streams 1M lookups (about 30 MB) through a V8 heap cap
   assert.ok(result.spoolBytes > 24 * 2 ** 20, `spool of ${result.spoolBytes} bytes`);
 });
 
+/** The answers of `lookups` by lookupIdentifiers() on social, and of each as an inline idtype-value search item. */
+function bulkAndInline(deps: TestDeps, lookups: Array<{ ref: string; type: string; value: string }>) {
+  const ctx = { db: deps.db, maxPageSize: deps.config.maxPageSize, maxResults: 1000, now: deps.clock.now() };
+  return {
+    bulk: lookupIdentifiers(ctx, "social", lookups),
+    inline: lookups.map((l) =>
+      searchOne(deps, { query_type: "idtype-value", query: { type: l.type, value: l.value } })
+    ),
+  };
+}
+
 Deno.test("lookupIdentifiers() answers each lookup exactly as an inline idtype-value search item does", async () => {
   const deps = await fixtureDeps();
   try {
@@ -108,18 +119,11 @@ Deno.test("lookupIdentifiers() answers each lookup exactly as an inline idtype-v
       { type: "HOUSEHOLD_ID", value: "H-1", i: 11 },
       { type: "!!", value: "U-1", i: 12 },
     ].map((l) => ({ ref: "r1", type: l.type, value: l.value }));
-    const ctx = {
-      db: deps.db,
-      maxPageSize: deps.config.maxPageSize,
-      maxResults: 1000,
-      now: deps.clock.now(),
-    };
-    const bulk = lookupIdentifiers(ctx, "social", lookups);
+    const { bulk, inline } = bulkAndInline(deps, lookups);
     assert.equal(bulk.length, lookups.length);
     let found = 0;
     lookups.forEach((l, i) => {
-      const inline = searchOne(deps, { query_type: "idtype-value", query: { type: l.type, value: l.value } });
-      assert.deepEqual(bulk[i], inline, `${l.type} ${l.value}`);
+      assert.deepEqual(bulk[i], inline[i], `${l.type} ${l.value}`);
       found += bulk[i].data?.reg_records.length ?? 0;
     });
     // U-7 is deleted; BRN U-1, NOBODY and a household id find no person; "!!" is rejected.
@@ -160,17 +164,8 @@ Deno.test("lookupIdentifiers() finds only live persons of its own registry: not 
       birth_date: "1999-12-31",
     });
     const lookups = ["G-9", "U-2", "U-7"].map((value, i) => ({ ref: `r${i}`, type: "UIN", value }));
-    const ctx = {
-      db: deps.db,
-      maxPageSize: deps.config.maxPageSize,
-      maxResults: 1000,
-      now: deps.clock.now(),
-    };
-    const bulk = lookupIdentifiers(ctx, "social", lookups);
-    lookups.forEach((l, i) => {
-      const inline = searchOne(deps, { query_type: "idtype-value", query: { type: l.type, value: l.value } });
-      assert.deepEqual({ ...bulk[i], reference_id: "r1" }, inline, l.value);
-    });
+    const { bulk, inline } = bulkAndInline(deps, lookups);
+    lookups.forEach((l, i) => assert.deepEqual({ ...bulk[i], reference_id: "r1" }, inline[i], l.value));
     assert.deepEqual(bulk.map((b) => b.data?.reg_records.map((r) => r["@id"])), [[], ["P2"], ["P7"]]);
   } finally {
     deps.close();
