@@ -7,6 +7,10 @@
  *   deno run -A bench/bulk_search.ts                        # 100k lookups on a 100k-person registry
  *   BENCH_BULK_N=1000000 deno run -A bench/bulk_search.ts   # 1M lookups
  *
+ * Then the first BENCH_BULK_INLINE lookups (default min(N, 20000)) again as inline async searches of
+ * BENCH_BULK_INLINE_ITEMS idtype-value items each (default 10, the server's DCI_MAX_SEARCH_ITEMS default), for
+ * their per-lookup speed beside the file's.
+ *
  * Env: BENCH_BULK_N (lookups, default 100000), BENCH_BULK_PERSONS (registry size, default N), BENCH_BULK_PAGE
  * (DCI_BULK_PAGE_SIZE, default 1000), BENCH_BULK_FORMAT (csv | json, default csv), BENCH_BULK_DATA_DIR (an
  * already seeded data dir to reuse), BENCH_BULK_UNKNOWN (share of lookups nobody has, default 0.1).
@@ -19,9 +23,12 @@ import {
   rssMb,
   sampleUins,
   seededDataDir,
+  type Served,
   startRealServer,
 } from "./_lib.ts";
-import { createServerSender } from "../tests/helpers/auth.ts";
+import { createServerSender, type TestSender } from "../tests/helpers/auth.ts";
+import { requestEnvelope } from "../tests/helpers/dci.ts";
+import { openDatabase } from "../src/db/sqlite.ts";
 import { bulkForm, fileText, postBulk, type TestLookup } from "../tests/transactions/bulk_support.ts";
 
 const N = Number(Deno.env.get("BENCH_BULK_N") ?? 100_000);
@@ -30,22 +37,36 @@ const PAGE = Number(Deno.env.get("BENCH_BULK_PAGE") ?? 1000);
 const FORMAT = (Deno.env.get("BENCH_BULK_FORMAT") ?? "csv") as "csv" | "json";
 const UNKNOWN = Number(Deno.env.get("BENCH_BULK_UNKNOWN") ?? 0.1);
 const TARGET = 5000;
+/** Lookups sent again as inline async searches (0: none), INLINE_ITEMS per request. */
+const INLINE = Number(Deno.env.get("BENCH_BULK_INLINE") ?? Math.min(N, 20_000));
+const INLINE_ITEMS = Number(Deno.env.get("BENCH_BULK_INLINE_ITEMS") ?? 10);
+const INLINE_CONCURRENCY = 16;
 
 async function main(): Promise<void> {
   const seedStart = performance.now();
-  const dataDir = Deno.env.get("BENCH_BULK_DATA_DIR") ?? await seededDataDir(PERSONS);
-  console.log(`registry of ${PERSONS} persons ready in ${fmt((performance.now() - seedStart) / 1000, 1)} s`);
+  const given = Deno.env.get("BENCH_BULK_DATA_DIR");
+  const dataDir = given ?? await seededDataDir(PERSONS);
+  // A reused data dir holds what it holds, whatever BENCH_BULK_PERSONS says.
+  const persons = given ? personCount(dataDir) : PERSONS;
+  console.log(`registry of ${persons} persons ready in ${fmt((performance.now() - seedStart) / 1000, 1)} s`);
   const uins = sampleUins(dataDir, N);
   const lookups: TestLookup[] = Array.from({ length: N }, (_, i) => ({
     ref: `b${i + 1}`,
     type: "UIN",
     value: (i * 7919 % 1000) / 1000 < UNKNOWN ? `NOBODY-${i}` : uins[i % uins.length],
   }));
+  // The receiver counts answer items (each message_id once) towards the phase running: the file, then inline.
   let items = 0;
   let pages = 0;
   let lastAt = 0;
+  let goal = Infinity;
   let done: () => void = () => {};
-  const all = new Promise<void>((r) => done = r);
+  const phase = (n: number) => {
+    items = 0;
+    pages = 0;
+    goal = n;
+    return new Promise<void>((r) => done = r);
+  };
   const seen = new Set<string>();
   const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     const body = await req.json().catch(() => ({}));
@@ -55,7 +76,7 @@ async function main(): Promise<void> {
       pages++;
       items += body?.message?.search_response?.length ?? 0;
       lastAt = performance.now();
-      if (items >= N) done();
+      if (items >= goal) done();
     }
     return new Response('{"message":{"ack_status":"ACK"}}', {
       headers: { "content-type": "application/json" },
@@ -68,6 +89,7 @@ async function main(): Promise<void> {
     DCI_RATE_LIMIT_DAY: "1000000000",
     DCI_BULK_PAGE_SIZE: String(PAGE),
     DCI_BULK_MAX_ITEMS: String(Math.max(N, 1_000_000)),
+    DCI_MAX_SEARCH_ITEMS: String(INLINE_ITEMS),
   });
   let peakRss = rssMb(server.pid);
   const sampler = setInterval(() => peakRss = Math.max(peakRss, rssMb(server.pid)), 100);
@@ -80,6 +102,7 @@ async function main(): Promise<void> {
     });
     const rssBefore = rssMb(server.pid);
     const cpuBefore = cpuMs(server.pid);
+    const all = phase(N);
     const start = performance.now();
     const res = await postBulk(`${server.url}/registry/search`, sender, form);
     const ackMs = performance.now() - start;
@@ -89,7 +112,7 @@ async function main(): Promise<void> {
     const cpuS = (cpuMs(server.pid) - cpuBefore) / 1000;
     printTable(
       `Bulk search by file: ${N} lookups (${FORMAT}, ${(form.bytes.length / 2 ** 20).toFixed(1)} MB), ` +
-        `${PERSONS}-person registry, pages of ${PAGE}`,
+        `${persons}-person registry, pages of ${PAGE}`,
       [
         {
           lookups: String(N),
@@ -105,10 +128,87 @@ async function main(): Promise<void> {
         },
       ],
     );
+    if (INLINE > 0) {
+      const inline = await inlinePhase(server, sender, lookups.slice(0, INLINE), receiver.addr.port, phase);
+      printTable(
+        `The same lookups inline: ${inline.lookups} in ${inline.requests} signed async searches of ` +
+          `${INLINE_ITEMS} idtype-value items (DCI_MAX_SEARCH_ITEMS), ${INLINE_CONCURRENCY} connections`,
+        [{
+          lookups: String(inline.lookups),
+          "all callbacks in": `${fmt(inline.seconds, 1)} s`,
+          "lookups/s": fmt(inline.lookups / inline.seconds),
+          "server CPU": `${fmt(inline.cpuS, 1)} s (${fmt(inline.lookups / inline.cpuS)} lookups per CPU-s)`,
+          "load avg": loadAverage(),
+        }],
+      );
+    }
   } finally {
     clearInterval(sampler);
     await server.stop();
     await receiver.shutdown();
+  }
+}
+
+/**
+ * The lookups as inline async searches of INLINE_ITEMS items each (signed before the clock starts), sent over
+ * INLINE_CONCURRENCY connections, until the receiver has every answer item.
+ */
+async function inlinePhase(
+  server: Served,
+  sender: TestSender,
+  lookups: TestLookup[],
+  receiverPort: number,
+  phase: (n: number) => Promise<void>,
+) {
+  const senderUri = `http://127.0.0.1:${receiverPort}`;
+  const bodies: string[] = [];
+  for (let at = 0; at < lookups.length; at += INLINE_ITEMS) {
+    const chunk = lookups.slice(at, at + INLINE_ITEMS);
+    bodies.push(JSON.stringify(sender.sign(requestEnvelope(sender.senderId, {
+      transaction_id: `inline-${at}`,
+      search_request: chunk.map((l) => ({
+        reference_id: l.ref,
+        timestamp: new Date().toISOString(),
+        search_criteria: { query_type: "idtype-value", query: { type: l.type, value: l.value } },
+      })),
+    }, { totalCount: chunk.length, header: { sender_uri: senderUri } }))));
+  }
+  const headers = { "content-type": "application/json", ...sender.headers() };
+  const all = phase(lookups.length);
+  const cpuBefore = cpuMs(server.pid);
+  const start = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: INLINE_CONCURRENCY }, async () => {
+    while (next < bodies.length) {
+      const res = await fetch(`${server.url}/registry/search`, {
+        method: "POST",
+        headers,
+        body: bodies[next++],
+      });
+      await res.arrayBuffer();
+      if (res.status !== 202) throw new Error(`inline search refused: ${res.status}`);
+    }
+  }));
+  await all;
+  const seconds = (performance.now() - start) / 1000;
+  return {
+    lookups: lookups.length,
+    requests: bodies.length,
+    seconds,
+    cpuS: (cpuMs(server.pid) - cpuBefore) / 1000,
+  };
+}
+
+/** The live persons of the data dir's social registry. */
+function personCount(dataDir: string): number {
+  const db = openDatabase(`${dataDir}/dci.sqlite`);
+  try {
+    return Number(
+      (db.prepare("SELECT count(*) AS n FROM registrants WHERE record_type = 'person' AND deleted_at IS NULL")
+        .get() as { n: number }).n,
+    );
+  } finally {
+    db.close();
   }
 }
 

@@ -317,6 +317,13 @@ export const SETTINGS: readonly Setting[] = [
     doc: "Answers per on-search callback page of a bulk search",
   },
   {
+    key: "bulkSpoolGraceSeconds",
+    env: "DCI_BULK_SPOOL_GRACE_SECONDS",
+    default: "3600",
+    doc:
+      "A bulk search spool file of no live transaction (an upload that crashed or was refused) is removed once it is this old; an upload still sending keeps its file younger",
+  },
+  {
     key: "callbackRetryDelaysMs",
     env: "DCI_CALLBACK_RETRY_DELAYS_MS",
     default: "60000,120000,240000",
@@ -521,6 +528,7 @@ const schema = z.object({
   bulkMaxItems: int(1, 10_000_000),
   bulkMaxFileBytes: int(1024, 4 * 1024 * 1024 * 1024),
   bulkPageSize: int(1, 10_000),
+  bulkSpoolGraceSeconds: int(60, 30 * 86_400),
   callbackRetryDelaysMs: delays,
   leaseSeconds: int(1, 86_400),
   sweepIntervalSeconds: int(1, 3600),

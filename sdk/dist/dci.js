@@ -10,7 +10,7 @@ var NumberLiteral = class {
   }
 };
 function canonicalJson(value, form = "python") {
-  const out = serialise(value);
+  const out = nativeSorted(value) ?? serialise(value);
   return form === "python" ? escapeNonAscii(out) : out;
 }
 function canonicalForms(value) {
@@ -59,6 +59,37 @@ function serialise(value) {
     out += (out.length === 1 ? "" : ",") + JSON.stringify(k) + ":" + serialise(v);
   }
   return out + "}";
+}
+var NOT_NATIVE = Symbol("not native");
+function nativeSorted(value) {
+  if (value === null || typeof value !== "object") return void 0;
+  try {
+    return JSON.stringify(sortedCopy(value));
+  } catch (err) {
+    if (err === NOT_NATIVE) return void 0;
+    throw err;
+  }
+}
+function sortedCopy(value) {
+  if (value === null || typeof value !== "object") return value;
+  if (value instanceof NumberLiteral) throw NOT_NATIVE;
+  if (Array.isArray(value)) {
+    const copy2 = new Array(value.length);
+    for (let i = 0; i < value.length; i++) copy2[i] = sortedCopy(value[i]);
+    return copy2;
+  }
+  const obj = value;
+  const keys = Object.keys(obj).sort();
+  const copy = {};
+  for (const k of keys) {
+    const c = k.charCodeAt(0);
+    if (c >= 48 && c <= 57 || k === "__proto__") throw NOT_NATIVE;
+    const v = obj[k];
+    if (v === void 0) continue;
+    if (typeof v === "function" || typeof v === "symbol") throw NOT_NATIVE;
+    copy[k] = sortedCopy(v);
+  }
+  return copy;
 }
 var NON_ASCII = /[^\x00-\x7e]/;
 var NON_ASCII_ALL = /[^\x00-\x7e]/g;

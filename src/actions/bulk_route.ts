@@ -4,7 +4,7 @@
  * is read (src/auth/upload_auth.ts), streamed to the spool, then accepted as a durable transaction and ACKed.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 import { join } from "node:path";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
@@ -21,7 +21,12 @@ import { acceptBulk } from "../transactions/bulk_accept.ts";
 import { bulkSpoolDir } from "../transactions/bulk_spool_dir.ts";
 
 /** The DCI header part of an upload: the request header, total_count optional (the file's count is the count). */
-const UploadHeader = RequestHeader.extend({ total_count: z.number().int().min(0).optional() });
+export const UploadHeader = z.looseObject({
+  // A new object of the same fields, not RequestHeader.extend(): that one would be documented as MsgHeader,
+  // whose total_count is required.
+  ...RequestHeader.shape,
+  total_count: z.number().int().min(0).optional(),
+}).openapi("BulkUploadHeader");
 
 /** Whether a request is a bulk search upload (so the JSON-only body rules leave it to this route). */
 export function isBulkUpload(c: Context<AppEnv>): boolean {

@@ -22,6 +22,7 @@ import { acceptTransaction } from "../transactions/accept.ts";
 import { PROCESSORS } from "./processors.ts";
 import { profileActionRoute } from "./profile_routes.ts";
 import { bulkSearchUpload } from "./bulk_route.ts";
+import { BULK_ERROR_RESPONSES, bulkUploadContent, registerBulkSchemas } from "./bulk_openapi.ts";
 import {
   answer,
   asyncCallbacks,
@@ -70,6 +71,9 @@ function standardRoute(
   tag: string,
 ): void {
   const registry = profile.name as Registry;
+  // Async search also takes a file of lookups (bulk_route.ts, mounted in front of this route).
+  const bulk = spec.family === "search" && spec.mode === "async";
+  if (bulk) registerBulkSchemas(app);
   const requestEnvelope = named(
     `${pascal(spec.name)}RequestEnvelope`,
     () => envelopeOf(spec.request, `${pascal(spec.name)}RequestEnvelope`),
@@ -101,8 +105,10 @@ function standardRoute(
       }),
       authenticate(deps, spec.scope),
     ] as const,
-    request: { body: { content: json(requestEnvelope), required: true } },
-    responses: { ...ok, ...ERROR_RESPONSES },
+    request: {
+      body: { content: { ...json(requestEnvelope), ...(bulk ? bulkUploadContent() : {}) }, required: true },
+    },
+    responses: { ...ok, ...ERROR_RESPONSES, ...(bulk ? BULK_ERROR_RESPONSES : {}) },
     security: registrySecurity(spec.scope),
     ...(spec.mode === "async" ? { callbacks: asyncCallbacks(spec) } : {}),
   });

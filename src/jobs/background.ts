@@ -12,6 +12,7 @@ import { startArrivalPoll } from "./arrivals.ts";
 import { startHistorySampler } from "../obs/history.ts";
 import { startImportRunner } from "../registry/imports/runner.ts";
 import { IMPORT_KIND } from "../registry/imports/service.ts";
+import { sweepBulkSpool } from "../transactions/bulk_spool_sweep.ts";
 
 /** Handle to stop what `startBackground` started. */
 export interface Background {
@@ -53,6 +54,8 @@ export function startBackground(deps: Deps): Background {
     (options) => sweepTransactions(deps, handleTxn, options),
     // A lost import wake-up: the runner looks for queued jobs itself.
     () => Promise.resolve(imports.wake()).then(() => 0),
+    // Bulk search spool files of no live transaction (counted apart: they are not work redone).
+    () => sweepBulkSpool(deps).then(() => 0),
   ]);
   const arrivals = startArrivalPoll(deps, handleTxn, (id) => handling.has(id));
   // The dashboard's per-minute history: every isolate's counters, read over the bus, one write a minute.

@@ -88,13 +88,21 @@ export function toSql(cond: Cond, ctx: SqlContext): Compiled {
  * `where` (compiled in search mode): the household (of storage type `groupStorage`) joined when `where` reads
  * it, and the statement budget checked first on every row of each table the statement loops over
  * (src/db/budget.ts). Both types are checked plain names (src/registries/index.ts), never client input.
+ * `rowidOrder`: `r` is read in row id order, through none of its indexes (a dense page: search_dense.ts).
  */
-export function searchFrom(where: Compiled, recordType: string, groupStorage = "group"): string {
+export function searchFrom(
+  where: Compiled,
+  recordType: string,
+  groupStorage = "group",
+  rowidOrder = false,
+): string {
   const join = where.household
     ? ` LEFT JOIN registrants g ON g.id = r.group_id AND g.record_type = '${groupStorage}' AND g.deleted_at IS NULL`
     : "";
   const checks = where.household ? `${budgetTerm("r.id")} AND ${budgetTerm("g.id")}` : budgetTerm("r.id");
-  return `FROM registrants r${join} WHERE ${checks} AND r.record_type = '${recordType}' ` +
+  return `FROM registrants r${
+    rowidOrder ? " NOT INDEXED" : ""
+  }${join} WHERE ${checks} AND r.record_type = '${recordType}' ` +
     `AND r.deleted_at IS NULL AND (${where.sql})`;
 }
 

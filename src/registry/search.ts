@@ -12,6 +12,7 @@ import { groupStorageOf, socialRegistry } from "../registries/index.ts";
 import { afterCursor, type CursorPosition, encodeCursor, orderBy, type SortKey } from "./search_cursor.ts";
 import { valueEstimator } from "./query_intersect.ts";
 import { identifierPage } from "./search_lookup.ts";
+import { denseRange } from "./search_dense.ts";
 
 export { recordTypeOf } from "./search_criteria.ts";
 
@@ -221,15 +222,28 @@ function readMatches(
   const columns = ["r.id AS id", ...q.sort.map((k, i) => `r.${k.column} AS k${i}`)].join(", ");
   // One row past the page says whether a next page exists. iterate(), not all(): Deno's all() steps again
   // after an error, which restarts the statement, so a budget abort became an endless loop (src/db/budget.ts).
-  const page = () =>
-    Array.from(
+  // `ids`: read in row id order within (low, high] (search_dense.ts), not through an index.
+  const page = (ids?: { low: number; high: number }) => {
+    const from = ids
+      ? `${
+        searchFrom(q.where, q.recordType.storage, groupStorageOf(q.profile), true)
+      } AND r.id > ? AND r.id <= ?`
+      : base;
+    return Array.from(
       stmt(
         ctx.db,
-        `SELECT ${columns} ${base}${keyset ? ` AND ${keyset.sql}` : ""} ORDER BY ${orderBy(q.sort)} ` +
+        `SELECT ${columns} ${from}${keyset ? ` AND ${keyset.sql}` : ""} ORDER BY ${orderBy(q.sort)} ` +
           "LIMIT ?+0 OFFSET ?+0",
-      ).iterate(...params, ...(keyset?.params ?? []), q.pageSize + 1, q.offset),
+      ).iterate(
+        ...params,
+        ...(ids ? [ids.low, ids.high] : []),
+        ...(keyset?.params ?? []),
+        q.pageSize + 1,
+        q.offset,
+      ),
       (r) => Object.values(r as Record<string, string | number | null>),
     );
+  };
   // Count first (bounded by maxResults + 1), so a refused query never sorts all its matches. (An identifier
   // lookup's first page is its count too: search_lookup.ts answers it before this.)
   const total = Number(
@@ -243,7 +257,16 @@ function readMatches(
     );
   }
   if (q.offset >= total) return { total, records: [] };
-  const rows = page();
+  const dense = denseRange(ctx.db, {
+    total,
+    offset: q.offset,
+    pageSize: q.pageSize,
+    sort: q.sort,
+    after: q.after,
+  });
+  let rows = dense ? page(dense) : [];
+  // Fewer than a full page within the range: the matches are not spread evenly; the index way answers.
+  if (rows.length <= q.pageSize) rows = page();
   const last = rows.length > q.pageSize ? rows[q.pageSize - 1] : undefined;
   const nextCursor = last ? encodeCursor(q.sort, last.slice(1), Number(last[0])) : undefined;
   const regs = fetchRows(ctx.db, rows.slice(0, q.pageSize).map((r) => Number(r[0]))).map(fromRow);

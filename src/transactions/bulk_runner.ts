@@ -22,6 +22,7 @@ import {
   finishBulk,
   firstPendingPage,
   getBulk,
+  pageMessage,
   type PageRow,
   recordPageAttempt,
   renewLease,
@@ -59,16 +60,22 @@ export function createBulkRunner(
       if (!renewLease(deps.db, row.id, owner, iso(now + leaseMs), iso(now))) throw new Error("lease lost");
     };
     const spoolPath = join(bulkSpoolDir(deps.config), getBulk(deps.db, row.id)!.spool);
+    // The messages of the pages this run built and has not sent yet (at most two): not read back from SQLite.
+    const built = new Map<number, string>();
     for (;;) {
       renew();
       const bulk = getBulk(deps.db, row.id)!;
       const next = firstPendingPage(deps.db, row.id);
       // The next page is built while the current one is on the wire; at most two pages wait at any time.
       const build = bulk.pages_built < bulk.pages_total && (!next || next.page >= bulk.pages_built)
-        ? buildPage(row, bulk, spoolPath)
+        ? buildPage(row, bulk, spoolPath, built)
         : undefined;
       build?.catch(() => {}); // awaited below; a failure is not left unhandled meanwhile
-      if (next) await deliverPage(row, bulk, next, renew);
+      if (next) {
+        const message = built.get(next.page) ?? pageMessage(deps.db, row.id, next.page) ?? "{}";
+        built.delete(next.page);
+        await deliverPage(row, bulk, next, message, renew);
+      }
       if (build) await build;
       if (!next && !build) break;
     }
@@ -87,7 +94,12 @@ export function createBulkRunner(
     });
   }
 
-  async function buildPage(row: TxnRow, bulk: BulkRow, spoolPath: string): Promise<void> {
+  async function buildPage(
+    row: TxnRow,
+    bulk: BulkRow,
+    spoolPath: string,
+    built: Map<number, string>,
+  ): Promise<void> {
     const { lookups, next } = await readSpoolPage(spoolPath, bulk.next_offset, bulk.page_size);
     if (lookups.length === 0) throw new Error(`spool ended before page ${bulk.pages_built + 1}`);
     const items = options.lookup(deps, row.registry, lookups);
@@ -96,18 +108,27 @@ export function createBulkRunner(
       correlation_id: row.correlation_id,
       search_response: items,
     };
-    storePage(deps.db, {
+    // Stored canonical (the form the signature hashes): each delivery attempt signs it without re-serialising.
+    const text = canonicalJson(message, { asciiEscape: true });
+    const page = bulk.pages_built + 1;
+    const stored = storePage(deps.db, {
       txn: row.id,
-      page: bulk.pages_built + 1,
+      page,
       items: lookups.length,
       completed: bulk.items_done + lookups.length,
-      // Stored canonical (the form the signature hashes): each delivery attempt signs it without re-serialising.
-      message: canonicalJson(message, { asciiEscape: true }),
+      message: text,
       nextOffset: next,
     });
+    if (stored) built.set(page, text);
   }
 
-  async function deliverPage(row: TxnRow, bulk: BulkRow, page: PageRow, renew: () => void): Promise<void> {
+  async function deliverPage(
+    row: TxnRow,
+    bulk: BulkRow,
+    page: PageRow,
+    message: string,
+    renew: () => void,
+  ): Promise<void> {
     for (let attempt = page.attempts + 1;; attempt++) {
       const sender = getSender(deps, row.sender_id);
       const body = signedEnvelopeText(deps, {
@@ -118,7 +139,7 @@ export function createBulkRunner(
         completedCount: page.completed,
         messageId: page.message_id,
         meta: sender?.test_mode ? TEST_MODE_META : undefined,
-      }, page.message ?? "{}");
+      }, message);
       const outcome = await deliverToSender(
         deps,
         row.sender_id,

@@ -24,13 +24,12 @@ export interface BulkRow {
   pages_failed: number;
 }
 
-/** One answer page. */
+/** One answer page (its message apart: pageMessage). */
 export interface PageRow {
   txn: number;
   page: number;
   items: number;
   completed: number;
-  message: string | null;
   message_id: string;
   state: "pending" | "sent" | "failed";
   attempts: number;
@@ -92,10 +91,24 @@ export function storePage(
   });
 }
 
-/** The first page still to deliver (pages go out in order). */
+/**
+ * The first page still to deliver (pages go out in order), without its message: a page is read once per loop
+ * turn, and the runner has the message of a page it just built in memory.
+ */
 export function firstPendingPage(db: Db, txn: number): PageRow | undefined {
-  return stmt(db, "SELECT * FROM bulk_pages WHERE txn = ? AND state = 'pending' ORDER BY page LIMIT 1")
-    .get(txn) as PageRow | undefined;
+  return stmt(
+    db,
+    `SELECT txn, page, items, completed, message_id, state, attempts, last_error FROM bulk_pages
+     WHERE txn = ? AND state = 'pending' ORDER BY page LIMIT 1`,
+  ).get(txn) as PageRow | undefined;
+}
+
+/** The stored on-search message of a page (canonical JSON), null once it was sent. */
+export function pageMessage(db: Db, txn: number, page: number): string | null {
+  const row = stmt(db, "SELECT message FROM bulk_pages WHERE txn = ? AND page = ?").get(txn, page) as
+    | { message: string | null }
+    | undefined;
+  return row?.message ?? null;
 }
 
 /** A delivery attempt of a page ended: sent (its message is dropped), failed for good, or to be retried. */
@@ -219,4 +232,14 @@ export function reopenBulk(db: Db, txn: number, now: string): boolean {
     stmt(db, "UPDATE bulk_searches SET pages_failed = 0 WHERE txn = ?").run(txn);
     return true;
   });
+}
+
+/**
+ * Whether the spool file `spool` is still needed: a bulk search with pages left to build reads it (one that
+ * failed before its last page too, since an operator's `txn retry` resumes it from there).
+ */
+export function spoolNeeded(db: Db, spool: string): boolean {
+  return stmt(db, "SELECT 1 FROM bulk_searches WHERE spool = ? AND pages_built < pages_total LIMIT 1").get(
+    spool,
+  ) !== undefined;
 }

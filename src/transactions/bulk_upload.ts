@@ -28,6 +28,7 @@ export interface Upload {
 }
 
 const FIELDS = new Set(["action", "fileFormat", "header", "transaction_id"]);
+const TOUCH_EVERY_MS = 60_000;
 
 /**
  * Streams the upload into `spoolPath`; throws BulkFileError for anything malformed, too large, or whose bytes do
@@ -35,7 +36,14 @@ const FIELDS = new Set(["action", "fileFormat", "header", "transaction_id"]);
  */
 export async function receiveUpload(
   request: Request,
-  options: { spoolPath: string; maxItems: number; maxBytes: number; contentDigest?: string },
+  options: {
+    spoolPath: string;
+    maxItems: number;
+    maxBytes: number;
+    contentDigest?: string;
+    /** How often an arriving upload refreshes its spool file's time (default a minute). */
+    touchEveryMs?: number;
+  },
 ): Promise<Upload> {
   const contentType = request.headers.get("content-type") ?? "";
   if (!request.body) throw new BulkFileError("err.request.bad", "the multipart body is empty");
@@ -46,10 +54,17 @@ export async function receiveUpload(
   const hash = digest ? createHash(digest.alg) : undefined;
   const spool = await Deno.open(options.spoolPath, { write: true, createNew: true, mode: 0o600 });
   let size = 0;
+  let touched = Date.now();
   const counted = request.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, ctl) {
         size += chunk.byteLength;
+        // A slow upload's spool is written only every 64 KiB of lookups: its file's time is kept recent (the
+        // file system's clock), so the orphan sweep (bulk_spool_sweep.ts) never takes an upload still arriving.
+        if (Date.now() - touched >= (options.touchEveryMs ?? TOUCH_EVERY_MS)) {
+          touched = Date.now();
+          spool.utimeSync(new Date(touched), new Date(touched));
+        }
         if (size > options.maxBytes) {
           return ctl.error(
             new BulkFileError("err.request.bad", `the upload is larger than ${options.maxBytes} bytes`),

@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { BulkFileError, lookupReader, readSpoolPage } from "../../src/transactions/bulk_file.ts";
 import { lookupIdentifiers } from "../../src/registry/id_lookup.ts";
 import { fixtureDeps, searchOne } from "../registry/fixture.ts";
-import { testDeps } from "../helpers/deps.ts";
+import { writeAll } from "../../src/registry/batch.ts";
+import { requireProfile } from "../../src/registries/index.ts";
+import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { signedEnvelope, signedEnvelopeText } from "../../src/dci/envelope.ts";
 import { canonicalJson } from "../../src/dci/canonical.ts";
 
@@ -91,6 +93,17 @@ Deno.test("lookupReader() streams 1M lookups (about 30 MB) through a V8 heap cap
   assert.ok(result.spoolBytes > 24 * 2 ** 20, `spool of ${result.spoolBytes} bytes`);
 });
 
+/** The answers of `lookups` by lookupIdentifiers() on social, and of each as an inline idtype-value search item. */
+function bulkAndInline(deps: TestDeps, lookups: Array<{ ref: string; type: string; value: string }>) {
+  const ctx = { db: deps.db, maxPageSize: deps.config.maxPageSize, maxResults: 1000, now: deps.clock.now() };
+  return {
+    bulk: lookupIdentifiers(ctx, "social", lookups),
+    inline: lookups.map((l) =>
+      searchOne(deps, { query_type: "idtype-value", query: { type: l.type, value: l.value } })
+    ),
+  };
+}
+
 Deno.test("lookupIdentifiers() answers each lookup exactly as an inline idtype-value search item does", async () => {
   const deps = await fixtureDeps();
   try {
@@ -106,23 +119,54 @@ Deno.test("lookupIdentifiers() answers each lookup exactly as an inline idtype-v
       { type: "HOUSEHOLD_ID", value: "H-1", i: 11 },
       { type: "!!", value: "U-1", i: 12 },
     ].map((l) => ({ ref: "r1", type: l.type, value: l.value }));
-    const ctx = {
-      db: deps.db,
-      maxPageSize: deps.config.maxPageSize,
-      maxResults: 1000,
-      now: deps.clock.now(),
-    };
-    const bulk = lookupIdentifiers(ctx, "social", lookups);
+    const { bulk, inline } = bulkAndInline(deps, lookups);
     assert.equal(bulk.length, lookups.length);
     let found = 0;
     lookups.forEach((l, i) => {
-      const inline = searchOne(deps, { query_type: "idtype-value", query: { type: l.type, value: l.value } });
-      assert.deepEqual(bulk[i], inline, `${l.type} ${l.value}`);
+      assert.deepEqual(bulk[i], inline[i], `${l.type} ${l.value}`);
       found += bulk[i].data?.reg_records.length ?? 0;
     });
     // U-7 is deleted; BRN U-1, NOBODY and a household id find no person; "!!" is rejected.
     assert.equal(found, 8);
     assert.equal(bulk[12].status_reason_code, "rjct.filter.invalid");
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("lookupIdentifiers() finds only live persons of its own registry: not a group, not another registry's record, a re-registered one again", async () => {
+  const deps = await fixtureDeps();
+  try {
+    const now = () => new Date(deps.clock.now()).toISOString();
+    const write = async (raw: Record<string, unknown>, profile = requireProfile("social")) => {
+      const report = await writeAll(deps.db, [{ line: 1, raw }], { now, profile });
+      assert.equal(report.rejectedCount, 0, JSON.stringify(report.rejected));
+    };
+    // A household holding a UIN (the person type's identifier type), and a CRVS person with the same UIN as P2.
+    await write({
+      id: "G9",
+      record_type: "Group",
+      group_identifier: [{ identifier_type: "UIN", identifier_value: "G-9" }],
+    });
+    await write({
+      id: "CRVS-P2",
+      identifier: [{ identifier_type: "UIN", identifier_value: "U-2" }],
+      name: { given_name: "Other", surname: "Registry" },
+      sex: "female",
+      birth_date: "1990-01-01",
+    }, requireProfile("crvs"));
+    // P7, deleted by the fixture, registered again.
+    await write({
+      id: "P7",
+      identifier: [{ identifier_type: "UIN", identifier_value: "U-7" }],
+      name: { given_name: "Grace", surname: "Okafor" },
+      sex: "female",
+      birth_date: "1999-12-31",
+    });
+    const lookups = ["G-9", "U-2", "U-7"].map((value, i) => ({ ref: `r${i}`, type: "UIN", value }));
+    const { bulk, inline } = bulkAndInline(deps, lookups);
+    lookups.forEach((l, i) => assert.deepEqual({ ...bulk[i], reference_id: "r1" }, inline[i], l.value));
+    assert.deepEqual(bulk.map((b) => b.data?.reg_records.map((r) => r["@id"])), [[], ["P2"], ["P7"]]);
   } finally {
     deps.close();
   }

@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { testDeps } from "../helpers/deps.ts";
+import { startServerProcess } from "../helpers/server.ts";
+import { sweepBulkSpool } from "../../src/transactions/bulk_spool_sweep.ts";
+import { insertTransaction } from "../../src/transactions/store.ts";
+import { insertBulk } from "../../src/transactions/bulk_store.ts";
+import { receiveUpload } from "../../src/transactions/bulk_upload.ts";
+import type { Deps } from "../../src/deps.ts";
+import { bulkForm } from "./bulk_support.ts";
+
+const GRACE_S = 3600;
+
+/** A spool file named as the upload route names them, last modified at `mtimeMs`. */
+async function spoolFile(dir: string, mtimeMs: number, name = `${crypto.randomUUID()}.lookups`) {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, name);
+  await Deno.writeTextFile(path, '["1","UIN","TEST-001"]\n');
+  await Deno.utime(path, new Date(mtimeMs), new Date(mtimeMs));
+  return { name, path };
+}
+
+const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+
+/** Waits for `cond` (a state the code under test reaches by itself), failing after 10 s without it. */
+async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`not seen: ${what}`);
+}
+
+/** A stored bulk search (transaction row and bulk row) over spool file `spool`, of two pages. */
+function bulkSearch(deps: Deps, spool: string, pagesBuilt: number): void {
+  const now = new Date(deps.clock.now()).toISOString();
+  const id = crypto.randomUUID();
+  const { row } = insertTransaction(deps.db, {
+    sender_id: "s1",
+    transaction_id: id,
+    dedupe_key: id,
+    message_id: id,
+    correlation_id: crypto.randomUUID(),
+    action: "search",
+    registry: "social",
+    callback_url: "http://127.0.0.1:9/cb",
+    request_header: "{}",
+    request_message: "{}",
+    ack: "{}",
+    reference_ids: [],
+    now,
+  });
+  insertBulk(deps.db, {
+    txn: row.id,
+    spool,
+    file_name: "f.csv",
+    file_format: "csv",
+    items_total: 2,
+    page_size: 1,
+  });
+  deps.db.prepare("UPDATE bulk_searches SET pages_built = ? WHERE txn = ?").run(pagesBuilt, row.id);
+}
+
+Deno.test("sweepBulkSpool() removes spool files of no live bulk search once older than the grace age, and nothing else", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "dci-spool-sweep-" });
+  const deps = await testDeps({ dataDir, bulkSpoolGraceSeconds: String(GRACE_S) });
+  try {
+    const dir = join(dataDir, "bulk");
+    const now = deps.clock.now();
+    const old = now - (GRACE_S + 60) * 1000;
+    const strayOld = await spoolFile(dir, old); // an upload that crashed or was refused long ago
+    const strayYoung = await spoolFile(dir, now - (GRACE_S - 60) * 1000); // maybe an upload still arriving
+    const pending = await spoolFile(dir, old); // a search with a page still to build (running or resumable)
+    bulkSearch(deps, pending.name, 1);
+    const finished = await spoolFile(dir, old); // every page built: the file outlived its search
+    bulkSearch(deps, finished.name, 2);
+    const other = await spoolFile(dir, old, "notes.txt"); // not a spool file's name
+
+    assert.equal(await sweepBulkSpool(deps), 2);
+    assert.equal(await exists(strayOld.path), false);
+    assert.equal(await exists(finished.path), false);
+    assert.equal(await exists(strayYoung.path), true);
+    assert.equal(await exists(pending.path), true);
+    assert.equal(await exists(other.path), true);
+
+    // The young one goes once it is past the grace age itself; the pending one stays as long as it is needed.
+    deps.clock.advance(120_000);
+    assert.equal(await sweepBulkSpool(deps), 1);
+    assert.equal(await exists(strayYoung.path), false);
+    assert.equal(await exists(pending.path), true);
+  } finally {
+    deps.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("server start-up removes an orphaned spool file past the grace age and keeps a young one", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "dci-spool-start-" });
+  const dir = join(dataDir, "bulk");
+  const strayOld = await spoolFile(dir, Date.now() - 2 * 3600_000);
+  const strayYoung = await spoolFile(dir, Date.now());
+  const server = await startServerProcess({
+    dataDir,
+    env: { DCI_WORKER: "true", DCI_BULK_SPOOL_GRACE_SECONDS: "3600" },
+  });
+  try {
+    const line = await server.waitForLog((l) => l.msg === "orphaned bulk spool files removed");
+    assert.equal(line.count, 1);
+    assert.equal(await exists(strayOld.path), false);
+    assert.equal(await exists(strayYoung.path), true);
+  } finally {
+    await server.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("receiveUpload() keeps an arriving upload's spool file young while bytes come in, before any lookup is written", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dci-spool-touch-" });
+  try {
+    const form = await bulkForm("s1", {
+      format: "csv",
+      file: "type,value\nUIN,TEST-001\nUIN,TEST-002\n",
+      senderUri: "http://127.0.0.1:9/cb",
+    });
+    const cut = form.bytes.length - 20; // inside the file part: its lookups are not written until the end
+    let feed!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (c) => void (feed = c) });
+    feed.enqueue(form.bytes.slice(0, cut / 2));
+    const spoolPath = join(dir, `${crypto.randomUUID()}.lookups`);
+    const received = receiveUpload(
+      new Request("http://localhost/", {
+        method: "POST",
+        headers: { "content-type": form.contentType },
+        body,
+      }),
+      { spoolPath, maxItems: 10, maxBytes: 1 << 20, touchEveryMs: 0 },
+    );
+    await until(() => exists(spoolPath), "the spool file is created");
+    await Deno.utime(spoolPath, new Date(0), new Date(0)); // as if the upload had stalled long ago
+    assert.equal((await Deno.stat(spoolPath)).size, 0);
+    feed.enqueue(form.bytes.slice(cut / 2, cut));
+    // The spool holds no lookup yet, so a recent time can only be the touch of the bytes just sent.
+    await until(async () => (await Deno.stat(spoolPath)).mtime!.getTime() > 0, "the spool file is touched");
+    assert.equal((await Deno.stat(spoolPath)).size, 0);
+    feed.enqueue(form.bytes.slice(cut));
+    feed.close();
+    assert.equal((await received).items, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
