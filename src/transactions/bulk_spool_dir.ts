@@ -4,13 +4,13 @@ import type { Config } from "../config.ts";
 
 let memoryDir: string | undefined;
 
-/** The spool directory (created on first use, mode 0700). */
-export function bulkSpoolDir(config: Pick<Config, "dataDir">): string {
+/** The spool directory (created on first use, mode 0700, unless `create` is false: a reader that only looks). */
+export function bulkSpoolDir(config: Pick<Config, "dataDir">, options: { create?: boolean } = {}): string {
   if (config.dataDir === ":memory:") {
     memoryDir ??= Deno.makeTempDirSync({ prefix: "dci-bulk-" });
     return memoryDir;
   }
   const dir = join(config.dataDir, "bulk");
-  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (options.create !== false) Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;
 }

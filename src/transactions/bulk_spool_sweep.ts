@@ -17,10 +17,15 @@ export async function sweepBulkSpool(deps: Deps): Promise<number> {
   // An in-memory process shares one temporary spool directory between its databases (tests): none of them
   // could tell another's files from orphans, and the directory ends with the process's data anyway.
   if (deps.config.dataDir === ":memory:") return 0;
-  const dir = bulkSpoolDir(deps.config);
+  // Not created here: a data dir that never took an upload has no spool directory, and gets none.
+  const dir = bulkSpoolDir(deps.config, { create: false });
   const oldest = deps.clock.now() - deps.config.bulkSpoolGraceSeconds * 1000;
   let removed = 0;
-  for await (const entry of Deno.readDir(dir)) {
+  const entries = await Array.fromAsync(Deno.readDir(dir)).catch((err) => {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  });
+  for (const entry of entries) {
     if (!entry.isFile || !SPOOL_NAME.test(entry.name)) continue;
     const path = join(dir, entry.name);
     const modified = (await Deno.stat(path).catch(() => undefined))?.mtime?.getTime();

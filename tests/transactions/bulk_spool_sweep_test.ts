@@ -94,6 +94,18 @@ Deno.test("sweepBulkSpool() removes spool files of no live bulk search once olde
   }
 });
 
+Deno.test("sweepBulkSpool() leaves a data dir that never took an upload without a spool directory", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "dci-spool-none-" });
+  const deps = await testDeps({ dataDir });
+  try {
+    assert.equal(await sweepBulkSpool(deps), 0);
+    assert.equal(await exists(join(dataDir, "bulk")), false);
+  } finally {
+    deps.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("server start-up removes an orphaned spool file past the grace age and keeps a young one", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-spool-start-" });
   const dir = join(dataDir, "bulk");
