@@ -10,7 +10,7 @@
  * lock, so writers go on meanwhile, and the next writer after a complete one starts the WAL from its beginning,
  * as after an automatic checkpoint.
  */
-import type { Db } from "./sqlite.ts";
+import { type Db, finishTransaction, tryBeginImmediate } from "./sqlite.ts";
 import type { Metrics } from "../obs/metrics.ts";
 import type { Logger } from "../obs/log.ts";
 
@@ -53,12 +53,30 @@ export function checkpointOnce(db: Db): CheckpointRun {
   };
 }
 
+/**
+ * After a complete checkpoint, starts the WAL over from `db` with a one-page write (user_version set to itself):
+ * the first commit of a restarted WAL fsyncs its header, and this way that is paid here rather than by an HTTP
+ * isolate's commit. Returns false, doing nothing, while another connection holds the write lock (its commit then
+ * restarts the WAL as usual).
+ */
+export function restartWal(db: Db): boolean {
+  if (tryBeginImmediate(db, 0)) return false;
+  finishTransaction(db, () => {
+    const { user_version: version } = db.prepare("PRAGMA user_version").get() as { user_version: number };
+    db.exec(`PRAGMA user_version = ${Math.trunc(Number(version))}`);
+  });
+  return true;
+}
+
 /** Handle to stop the checkpointer. */
 export interface Checkpointer {
   stop(): void;
 }
 
-/** Checkpoints `db` every `intervalMs` (PASSIVE); each run that found new frames is in `dci_sqlite_checkpoint_seconds`. */
+/**
+ * Checkpoints `db` every `intervalMs` (PASSIVE), then restarts a WAL copied whole (`restartWal`); each run that
+ * found new frames is recorded in `dci_sqlite_checkpoint_seconds`.
+ */
 export function startCheckpointer(
   deps: { db: Db; metrics: Metrics; log: Logger },
   options: { intervalMs?: number } = {},
@@ -69,6 +87,8 @@ export function startCheckpointer(
     let run: CheckpointRun;
     try {
       run = checkpointOnce(deps.db);
+      // More than the one frame restartWal itself writes: an idle server's WAL is left alone (no fsync a second).
+      if (!run.busy && run.walFrames > 1 && run.copiedFrames === run.walFrames) restartWal(deps.db);
     } catch (err) {
       // A failed checkpoint loses nothing (the WAL keeps every commit); the next tick tries again.
       deps.log.warn("wal checkpoint failed", { err });

@@ -1,6 +1,6 @@
 import { equal, match, ok } from "node:assert/strict";
 import { type Db, openDatabase } from "../../src/db/sqlite.ts";
-import { checkpointOnce, deferCheckpoints } from "../../src/db/checkpoint.ts";
+import { checkpointOnce, deferCheckpoints, restartWal } from "../../src/db/checkpoint.ts";
 import { postJson, startServerProcess } from "../helpers/server.ts";
 import { createServerSender, type TestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
@@ -48,6 +48,32 @@ Deno.test("a connection without deferCheckpoints() checkpoints on its own commit
   await withTwoConnections((path, writer) => {
     writeManyPages(writer);
     ok(Deno.statSync(path).size > 6_000_000, "the committing connection copied the pages itself");
+  });
+});
+
+Deno.test("restartWal() after a complete checkpoint starts the WAL over with its own one-page write", async () => {
+  await withTwoConnections((_path, writer, other) => {
+    deferCheckpoints(writer);
+    writeManyPages(writer);
+    const run = checkpointOnce(other);
+    equal(run.copiedFrames, run.walFrames);
+    equal(restartWal(other), true);
+    const after = checkpointOnce(other);
+    equal(after.walFrames, 1, "the WAL holds only restartWal's frame");
+    writer.exec("INSERT INTO filler (blob) VALUES (x'00')");
+    equal((writer.prepare("SELECT count(*) AS n FROM filler").get() as { n: number }).n, 2001);
+  });
+});
+
+Deno.test("restartWal() does nothing while another connection holds the write lock", async () => {
+  await withTwoConnections((_path, writer, other) => {
+    writeManyPages(writer);
+    writer.exec("BEGIN IMMEDIATE");
+    try {
+      equal(restartWal(other), false);
+    } finally {
+      writer.exec("ROLLBACK");
+    }
   });
 });
 
