@@ -82,6 +82,7 @@ export function startCheckpointer(
   options: { intervalMs?: number } = {},
 ): Checkpointer {
   let last: CheckpointRun | undefined;
+  let failing: string | undefined;
   const timer = setInterval(() => {
     if (!deps.db.isOpen) return;
     let run: CheckpointRun;
@@ -90,10 +91,14 @@ export function startCheckpointer(
       // More than the one frame restartWal itself writes: an idle server's WAL is left alone (no fsync a second).
       if (!run.busy && run.walFrames > 1 && run.copiedFrames === run.walFrames) restartWal(deps.db);
     } catch (err) {
-      // A failed checkpoint loses nothing (the WAL keeps every commit); the next tick tries again.
-      deps.log.warn("wal checkpoint failed", { err });
+      // A failed checkpoint loses nothing (the WAL keeps every commit); the next tick tries again. A lasting
+      // cause (a full disk) is logged once, not every second.
+      const message = err instanceof Error ? err.message : String(err);
+      if (message !== failing) deps.log.warn("wal checkpoint failed", { err });
+      failing = message;
       return;
     }
+    failing = undefined;
     if (run.busy || run.walFrames <= 0) return;
     // A WAL already copied whole and not yet restarted by a writer answers the same figures again: no work.
     const same = last?.walFrames === run.walFrames && last?.copiedFrames === run.copiedFrames;

@@ -1,6 +1,8 @@
 import { equal, match, ok } from "node:assert/strict";
 import { type Db, openDatabase } from "../../src/db/sqlite.ts";
-import { checkpointOnce, deferCheckpoints, restartWal } from "../../src/db/checkpoint.ts";
+import { checkpointOnce, deferCheckpoints, restartWal, startCheckpointer } from "../../src/db/checkpoint.ts";
+import { Metrics } from "../../src/obs/metrics.ts";
+import { createLogger } from "../../src/obs/log.ts";
 import { postJson, startServerProcess } from "../helpers/server.ts";
 import { createServerSender, type TestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
@@ -75,6 +77,34 @@ Deno.test("restartWal() does nothing while another connection holds the write lo
       writer.exec("ROLLBACK");
     }
   });
+});
+
+Deno.test("startCheckpointer() logs a lasting checkpoint failure once, not at every tick", async () => {
+  const lines: string[] = [];
+  let calls = 0;
+  const { promise: thirdTick, resolve } = Promise.withResolvers<void>();
+  // A connection whose checkpoint always fails (as on a full disk).
+  const db = {
+    isOpen: true,
+    prepare() {
+      if (++calls === 3) resolve();
+      throw new Error("database or disk is full");
+    },
+  } as unknown as Db;
+  const checkpointer = startCheckpointer(
+    { db, metrics: new Metrics(), log: createLogger("warn", { sink: (l) => lines.push(l) }) },
+    { intervalMs: 1 },
+  );
+  // The checkpointer's timer never keeps a process alive: this one keeps the test's event loop running meanwhile.
+  const keepAlive = setTimeout(() => {}, 60_000);
+  try {
+    await thirdTick;
+  } finally {
+    checkpointer.stop();
+    clearTimeout(keepAlive);
+  }
+  equal(lines.length, 1);
+  match(lines[0], /wal checkpoint failed/);
 });
 
 Deno.test("checkpointOnce() on an in-memory database reports no WAL", () => {
