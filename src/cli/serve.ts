@@ -48,7 +48,7 @@ export const serveCommand: Command = {
       await runStartupTasks(deps);
       if (cfg.httpIsolates > 0) bus = joinBus(deps, cfg.httpIsolates);
       // The HTTP isolates leave their WAL checkpoints to this isolate, which serves no HTTP then.
-      const checkpointer = bus ? startCheckpointer(deps) : undefined;
+      const checkpointer = bus ? startCheckpointer(deps, { minFrames: cfg.walCheckpointFrames }) : undefined;
       // The worker listens before any HTTP isolate accepts, so no wake-up finds it missing.
       const background = cfg.worker ? startBackground(deps) : undefined;
       const server: RunningServer & { failed?: Promise<string> } = bus

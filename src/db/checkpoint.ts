@@ -20,7 +20,7 @@ import type { Logger } from "../obs/log.ts";
  */
 export const DEFERRED_AUTOCHECKPOINT_PAGES = 10_000;
 
-/** How often the main isolate checkpoints, in ms; a run with nothing to copy costs microseconds and no fsync. */
+/** How often the main isolate looks at the WAL's length (and checkpoints past DCI_WAL_CHECKPOINT_FRAMES), in ms. */
 export const CHECKPOINT_INTERVAL_MS = 1000;
 
 /** Leaves `db`'s checkpoints to another connection, up to DEFERRED_AUTOCHECKPOINT_PAGES of WAL. */
@@ -68,25 +68,68 @@ export function restartWal(db: Db): boolean {
   return true;
 }
 
+/**
+ * Frames in `db`'s WAL not yet copied into the database, read from the WAL-index header at the start of the -shm
+ * file (SQLite's file format: iVersion 3007000 at byte 0, isInit at 12, mxFrame at 16, nBackfill at 96, in the
+ * machine's byte order); undefined when it cannot be read. Read without SQLite's locks, so only a hint: enough to
+ * leave a short WAL alone (a checkpoint with something to copy costs two fsyncs) without running one to find out.
+ */
+export function walFramesPending(db: Db): number | undefined {
+  const path = db.location();
+  if (!path) return undefined;
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(`${path}-shm`, { read: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    const header = new Uint8Array(100);
+    let read = 0;
+    while (read < header.length) {
+      const n = file.readSync(header.subarray(read));
+      if (n === null || n === 0) return undefined;
+      read += n;
+    }
+    const view = new DataView(header.buffer);
+    const version = view.getUint32(0, LITTLE_ENDIAN);
+    if (version !== 3007000 || header[12] !== 1) return undefined;
+    const frames = view.getUint32(16, LITTLE_ENDIAN);
+    const copied = view.getUint32(96, LITTLE_ENDIAN);
+    return Math.max(0, frames - copied);
+  } catch {
+    return undefined;
+  } finally {
+    file.close();
+  }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Handle to stop the checkpointer. */
 export interface Checkpointer {
   stop(): void;
 }
 
 /**
- * Checkpoints `db` every `intervalMs` (PASSIVE), then restarts a WAL copied whole (`restartWal`); each run that
- * found new frames is recorded in `dci_sqlite_checkpoint_seconds`.
+ * Every `intervalMs`, checkpoints `db` (PASSIVE) once its WAL holds `minFrames` frames not yet copied (or when
+ * that cannot be read), then restarts a WAL copied whole (`restartWal`); each run that found new frames is
+ * recorded in `dci_sqlite_checkpoint_seconds`. As SQLite's own threshold, `minFrames` keeps a quiet server from
+ * paying a checkpoint's fsyncs every second.
  */
 export function startCheckpointer(
   deps: { db: Db; metrics: Metrics; log: Logger },
-  options: { intervalMs?: number } = {},
+  options: { intervalMs?: number; minFrames?: number } = {},
 ): Checkpointer {
+  const minFrames = options.minFrames ?? 1000;
   let last: CheckpointRun | undefined;
   let failing: string | undefined;
   const timer = setInterval(() => {
     if (!deps.db.isOpen) return;
     let run: CheckpointRun;
     try {
+      const pending = walFramesPending(deps.db);
+      if (pending !== undefined && pending < minFrames) return;
       run = checkpointOnce(deps.db);
       // More than the one frame restartWal itself writes: an idle server's WAL is left alone (no fsync a second).
       if (!run.busy && run.walFrames > 1 && run.copiedFrames === run.walFrames) restartWal(deps.db);

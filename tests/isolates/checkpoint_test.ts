@@ -1,6 +1,12 @@
 import { equal, match, ok } from "node:assert/strict";
 import { type Db, openDatabase } from "../../src/db/sqlite.ts";
-import { checkpointOnce, deferCheckpoints, restartWal, startCheckpointer } from "../../src/db/checkpoint.ts";
+import {
+  checkpointOnce,
+  deferCheckpoints,
+  restartWal,
+  startCheckpointer,
+  walFramesPending,
+} from "../../src/db/checkpoint.ts";
 import { Metrics } from "../../src/obs/metrics.ts";
 import { createLogger } from "../../src/obs/log.ts";
 import { postJson, startServerProcess } from "../helpers/server.ts";
@@ -37,11 +43,17 @@ Deno.test("deferCheckpoints() leaves a WAL past 1,000 pages to another connectio
     deferCheckpoints(writer);
     writeManyPages(writer);
     ok(Deno.statSync(path).size < 100_000, `nothing copied into the database by the writer's commit`);
+    const pending = walFramesPending(other);
+    ok(
+      pending !== undefined && pending >= 2000,
+      `the -shm header shows the frames not yet copied: ${pending}`,
+    );
     const run = checkpointOnce(other);
     equal(run.busy, false);
     ok(run.walFrames >= 2000, `the WAL holds the commit: ${run.walFrames} frames`);
     equal(run.copiedFrames, run.walFrames);
     ok(Deno.statSync(path).size > 6_000_000, "the checkpoint copied the pages into the database");
+    equal(walFramesPending(writer), 0);
     equal((other.prepare("SELECT count(*) AS n FROM filler").get() as { n: number }).n, 2000);
   });
 });
@@ -86,6 +98,7 @@ Deno.test("startCheckpointer() logs a lasting checkpoint failure once, not at ev
   // A connection whose checkpoint always fails (as on a full disk).
   const db = {
     isOpen: true,
+    location: () => null,
     prepare() {
       if (++calls === 3) resolve();
       throw new Error("database or disk is full");
@@ -107,18 +120,24 @@ Deno.test("startCheckpointer() logs a lasting checkpoint failure once, not at ev
   match(lines[0], /wal checkpoint failed/);
 });
 
-Deno.test("checkpointOnce() on an in-memory database reports no WAL", () => {
+Deno.test("checkpointOnce() and walFramesPending() on an in-memory database report no WAL", () => {
   const db = openDatabase(":memory:");
   try {
     const run = checkpointOnce(db);
     equal(run.walFrames, -1);
+    equal(walFramesPending(db), undefined);
   } finally {
     db.close();
   }
 });
 
 Deno.test("serve with an HTTP isolate: the main isolate checkpoints, and a SIGKILL after answers loses no replay record", async () => {
-  const env = { DCI_RATE_LIMIT_MINUTE: "100000", DCI_RATE_LIMIT_DAY: "1000000" };
+  // A checkpoint as soon as the WAL holds a frame, so that 20 searches are enough to see one.
+  const env = {
+    DCI_RATE_LIMIT_MINUTE: "100000",
+    DCI_RATE_LIMIT_DAY: "1000000",
+    DCI_WAL_CHECKPOINT_FRAMES: "1",
+  };
   const server = await startServerProcess({ env });
   const sent: unknown[] = [];
   let sender: TestSender | undefined;
