@@ -48,13 +48,6 @@ export const SETTINGS: readonly Setting[] = [
     doc: "SQLite page cache per connection (one per isolate), in MB",
   },
   {
-    key: "walCheckpointFrames",
-    env: "DCI_WAL_CHECKPOINT_FRAMES",
-    default: "1000",
-    doc:
-      "With HTTP isolates: WAL pages after which the main isolate checkpoints (looked at each second); the HTTP isolates never checkpoint below 10,000",
-  },
-  {
     key: "publicUrl",
     env: "DCI_PUBLIC_URL",
     flag: "public-url",
@@ -462,7 +455,6 @@ const schema = z.object({
   host: z.string().min(1),
   dataDir: z.string().min(1),
   sqliteCacheMb: int(1, 4096),
-  walCheckpointFrames: int(1, 1_000_000),
   publicUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
   // Whether the files are readable PEM and belong together is checked when serving starts (src/net/tls.ts).
   tlsCert: z.string().max(4096),

@@ -11,7 +11,6 @@ import { startServer } from "./server.ts";
 import { openBus, type ProcessBus } from "./jobs/bus.ts";
 import { kvQueue } from "./jobs/queue.ts";
 import type { TlsPair } from "./net/tls.ts";
-import { deferCheckpoints } from "./db/checkpoint.ts";
 
 /** What the main isolate sends an HTTP isolate. */
 export type ToIsolate =
@@ -52,8 +51,6 @@ let running:
 async function start(msg: Extract<ToIsolate, { t: "start" }>): Promise<void> {
   const log = createLogger(msg.config.logLevel).child({ isolate: msg.isolate });
   const deps = await openDeps(msg.config, { log, migrateOnOpen: false, ensureKey: false });
-  // The main isolate checkpoints the WAL (src/db/checkpoint.ts): never a checkpoint's fsync on this event loop.
-  deferCheckpoints(deps.db);
   const bus = openBus(msg.bus, { isolate: msg.isolate, isolates: msg.isolates, metrics: deps.metrics });
   deps.queue = kvQueue(deps.kv, { bus, workerOnBus: msg.workerOnBus });
   deps.metrics.setPeers(() => bus.peerMetrics());

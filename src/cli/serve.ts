@@ -18,7 +18,6 @@ import { servedRegistries } from "../actions/registries.ts";
 import { DataDirBusyError, type DataDirLock, holdServeLock } from "../db/data_dir_lock.ts";
 import { loadTlsPair, TlsFileError, type TlsPair } from "../net/tls.ts";
 import type { Config } from "../config.ts";
-import { startCheckpointer } from "../db/checkpoint.ts";
 
 /** The serve command (the default). */
 export const serveCommand: Command = {
@@ -47,8 +46,6 @@ export const serveCommand: Command = {
     try {
       await runStartupTasks(deps);
       if (cfg.httpIsolates > 0) bus = joinBus(deps, cfg.httpIsolates);
-      // The HTTP isolates leave their WAL checkpoints to this isolate, which serves no HTTP then.
-      const checkpointer = bus ? startCheckpointer(deps, { minFrames: cfg.walCheckpointFrames }) : undefined;
       // The worker listens before any HTTP isolate accepts, so no wake-up finds it missing.
       const background = cfg.worker ? startBackground(deps) : undefined;
       const server: RunningServer & { failed?: Promise<string> } = bus
@@ -62,7 +59,6 @@ export const serveCommand: Command = {
           deps.log.info("shutting down", { signal, bound_ms: cfg.shutdownTimeoutMs });
           await server.shutdown();
           await background?.stop();
-          checkpointer?.stop();
           bus?.close();
           closeDeps(deps);
           lock?.release();
