@@ -59,6 +59,21 @@ export function cpuMs(pid: number): number {
   }
 }
 
+/**
+ * CPU time (user + system, ms) of this process's children that have exited and been waited for, from
+ * /proc/self/stat (cutime, cstime), or NaN. Around a load generator's run, the difference is that generator's CPU:
+ * on the same 2 cores it is CPU the server could not have.
+ */
+export function childrenCpuMs(): number {
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[13]) + Number(fields[14])) * 10; // cutime is field 16, cstime 17 (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
 /** Runs `main.ts` with args in `dataDir`; throws on a non-zero exit. */
 export async function cli(dataDir: string, args: string[]): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -243,6 +258,8 @@ export interface LoadResult {
   loadavg: string;
   /** CPU the server used per answered request (ms, all its threads), when the caller measured it. */
   cpuMsPerRequest?: number;
+  /** CPU the load generator used (wrk or the fetch generator, all threads), in ms per second of the run. */
+  generatorCpuMsPerSecond: number;
 }
 
 /** Whether wrk is installed. */
@@ -299,6 +316,7 @@ export async function runLoad(opts: {
 }): Promise<LoadResult> {
   const target = opts.url + (opts.path ?? SEARCH_PATH);
   const loadavg = loadAverage();
+  const childCpuBefore = childrenCpuMs();
   if (hasWrk()) {
     const script = `${opts.prefix}.lua`;
     await Deno.writeTextFile(script, LUA);
@@ -329,6 +347,7 @@ export async function runLoad(opts: {
     const seconds = r.duration_us / 1e6;
     return {
       generator: "wrk",
+      generatorCpuMsPerSecond: (childrenCpuMs() - childCpuBefore) / seconds,
       requests: r.requests,
       seconds,
       rps: r.requests / seconds,
@@ -352,7 +371,12 @@ export async function runLoad(opts: {
     stderr: "inherit",
   }).output();
   const r = JSON.parse(new TextDecoder().decode(out.stdout));
-  return { generator: "fetch", ...r, loadavg };
+  return {
+    generator: "fetch",
+    ...r,
+    loadavg,
+    generatorCpuMsPerSecond: (childrenCpuMs() - childCpuBefore) / r.seconds,
+  };
 }
 
 /** Formats a number with a fixed count of decimals. */
