@@ -16,7 +16,7 @@ import { getSubscriptionById, type SubscriptionRow } from "./store.ts";
 import { readSnapshot } from "./filter_eval.ts";
 import { eventTypeName, localeOf } from "./rules.ts";
 import { recordTypeName, regTypeName } from "../dci/vocabulary.ts";
-import type { NotificationRow } from "./notifications.ts";
+import { headOf, type NotificationRow, type NotifyEvent } from "./notifications.ts";
 import { batchOf, markBatch } from "./batches.ts";
 import { cronExpression } from "./frequency.ts";
 import { currentNotifyUrl, laneHeld, notificationHold, subscribeUri as subscribeUriOf } from "./holds.ts";
@@ -69,7 +69,7 @@ export function notifyMessage(sub: SubscriptionRow, items: NotifyItem[]): Json {
 /** What a lane passes to each send: the hold check, and the subscribe request's sender_uri read once. */
 export interface SendOptions {
   /** The first row's registry event, read with the row (one query less per send). */
-  event?: EventOfRow;
+  event?: NotifyEvent;
   hold?: () => string | undefined;
   /** The caller made the `hold` check itself in this turn, right before the call (see deliverToSender). */
   checkedNow?: boolean;
@@ -90,7 +90,7 @@ export async function sendNotification(
   const items: NotifyItem[] = [];
   for (const n of rows) {
     const ev = n === rows[0] && options.event ? options.event : stmt(deps.db, EVENT_OF).get(n.event_id) as
-      | EventOfRow
+      | NotifyEvent
       | undefined;
     if (!ev) return { ok: false, permanent: true, error: `registry event ${n.event_id} no longer exists` };
     items.push({ n, snapshot: readSnapshot(ev.snapshot).record, eventAt: ev.created_at });
@@ -138,28 +138,6 @@ export async function sendNotification(
 
 const EVENT_OF = `SELECT ${EVENT_SNAPSHOT} AS snapshot, e.created_at FROM registry_events e WHERE e.id = ?`;
 
-/** A registry event as a notify carries it: the record's snapshot and when the change happened. */
-interface EventOfRow {
-  snapshot: string;
-  created_at: string;
-}
-
-/** The oldest pending notification of a subscription (as headOf) with its registry event in the same query (a row whose event is gone has none). */
-const HEAD_WITH_EVENT =
-  `SELECT n.*, ${EVENT_SNAPSHOT} AS ev_snapshot, e.created_at AS ev_at FROM notifications n
-  LEFT JOIN registry_events e ON e.id = n.event_id
-  WHERE n.subscription_id = ? AND n.status = 'pending' ORDER BY n.id LIMIT 1`;
-
-function headWithEvent(deps: Deps, subscriptionId: number) {
-  const row = stmt(deps.db, HEAD_WITH_EVENT).get(subscriptionId) as
-    | NotificationRow & { ev_snapshot: string | null; ev_at: string | null }
-    | undefined;
-  if (!row) return undefined;
-  const { ev_snapshot: snapshot, ev_at: createdAt, ...n } = row;
-  const event = snapshot !== null && createdAt !== null ? { snapshot, created_at: createdAt } : undefined;
-  return { n: n as NotificationRow, event };
-}
-
 /** Options of a lane run (tests pass a fixed jitter source). */
 export interface LaneOptions {
   random?: () => number;
@@ -198,7 +176,7 @@ export async function runLane(
     for (;;) {
       if (!sub || (!checked && (sub.state !== "active" || laneHeld(deps, sub)))) break;
       checked = true;
-      const head = headWithEvent(deps, subscriptionId);
+      const head = headOf(deps.db, subscriptionId);
       const n = head?.n;
       if (!n || n.next_attempt_at > iso(deps.clock.now())) break;
       if (notificationHold(deps, subscriptionId, n.id) !== undefined) {

@@ -6,6 +6,7 @@ import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import { afterCursor } from "../db/keyset.ts";
 import { DISABLED_SENDERS } from "../senders/pause.ts";
+import { EVENT_SNAPSHOT } from "../registry/events.ts";
 
 /** Notification statuses. */
 export const NOTIFICATION_STATUSES = ["pending", "sent", "failed", "received"] as const;
@@ -42,7 +43,10 @@ const SQL = {
     record_count, message_id, status, next_attempt_at, created_at, updated_at)
     SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, 1, j.value ->> 5, 'pending',
       j.value ->> 6, ?2, ?3 FROM json_each(?1) j ORDER BY j.key`,
-  head: `SELECT * FROM notifications WHERE subscription_id = ? AND status = 'pending' ORDER BY id LIMIT 1`,
+  // With its registry event (LEFT JOIN: a row whose event is gone comes without one).
+  head: `SELECT n.*, ${EVENT_SNAPSHOT} AS ev_snapshot, e.created_at AS ev_at FROM notifications n
+    LEFT JOIN registry_events e ON e.id = n.event_id
+    WHERE n.subscription_id = ? AND n.status = 'pending' ORDER BY n.id LIMIT 1`,
   // One index seek per active subscription (its oldest pending row), never a scan of the whole backlog: with
   // a million events pending for each of twenty subscriptions, a GROUP BY over them took seconds per poll.
   heads: `SELECT s.id AS sid FROM subscriptions s
@@ -87,9 +91,29 @@ export function insertNotifications(db: Db, rows: NewNotification[], now: string
   return Number(stmt(db, SQL.insertMany).run(JSON.stringify(values), now, now).changes);
 }
 
-/** The next notification of a subscription to deliver (the oldest pending one), if any. */
-export function headOf(db: Db, subscriptionId: number): NotificationRow | undefined {
-  return stmt(db, SQL.head).get(subscriptionId) as NotificationRow | undefined;
+/** A registry event as a notify carries it: the record's snapshot and when the change happened. */
+export interface NotifyEvent {
+  snapshot: string;
+  created_at: string;
+}
+
+/**
+ * The next notification of a subscription to deliver (the oldest pending one) with its registry event (none when
+ * the event is gone), if any: one query, as it runs before every send.
+ */
+export function headOf(
+  db: Db,
+  subscriptionId: number,
+): { n: NotificationRow; event?: NotifyEvent } | undefined {
+  const row = stmt(db, SQL.head).get(subscriptionId) as
+    | NotificationRow & { ev_snapshot: string | null; ev_at: string | null }
+    | undefined;
+  if (!row) return undefined;
+  const { ev_snapshot: snapshot, ev_at: createdAt, ...n } = row;
+  return {
+    n: n as NotificationRow,
+    event: snapshot !== null && createdAt !== null ? { snapshot, created_at: createdAt } : undefined,
+  };
 }
 
 /** Active subscriptions whose next notification is due at `now` (a disabled sender's wait). */
