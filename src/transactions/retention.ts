@@ -25,15 +25,15 @@ export interface RetentionRun {
 
 /** Deletes finished transactions and notifications past their retention period (0 days: kept forever). */
 export async function purgeFinishedWork(deps: Deps): Promise<RetentionRun> {
-  const cutoff = (days: number) => new Date(deps.clock.now() - days * DAY_MS).toISOString();
-  const { transactionRetentionDays: txnDays, notificationRetentionDays: notifyDays } = deps.config;
+  // The cutoff binds twice (created_at and updated_at): the statements keep anonymous parameters, LIMIT ?+0.
+  const purge = (sql: string, days: number) => {
+    if (days <= 0) return Promise.resolve(0);
+    const cutoff = new Date(deps.clock.now() - days * DAY_MS).toISOString();
+    return deleteInChunks(deps.db, sql, [cutoff, cutoff]);
+  };
   const run: RetentionRun = {
-    transactions: txnDays > 0
-      ? await deleteInChunks(deps.db, TRANSACTIONS, [cutoff(txnDays), cutoff(txnDays)])
-      : 0,
-    notifications: notifyDays > 0
-      ? await deleteInChunks(deps.db, NOTIFICATIONS, [cutoff(notifyDays), cutoff(notifyDays)])
-      : 0,
+    transactions: await purge(TRANSACTIONS, deps.config.transactionRetentionDays),
+    notifications: await purge(NOTIFICATIONS, deps.config.notificationRetentionDays),
   };
   if (run.transactions + run.notifications > 0) {
     deps.log.info("finished work past retention deleted", { ...run });
