@@ -42,6 +42,13 @@ export const SETTINGS: readonly Setting[] = [
   { key: "host", env: "DCI_HOST", flag: "host", default: "127.0.0.1", doc: "Address to bind" },
   { key: "dataDir", env: "DCI_DATA_DIR", flag: "data-dir", default: "./data", doc: "SQLite and KV files" },
   {
+    key: "databaseUrl",
+    env: "DCI_DATABASE_URL",
+    default: "",
+    doc:
+      "PostgreSQL database (postgres://user:password@host:port/db) instead of the embedded SQLite file, for several instances on one database; empty = embedded SQLite. Not usable yet: the port is under way (see High availability)",
+  },
+  {
     key: "sqliteCacheMb",
     env: "DCI_SQLITE_CACHE_MB",
     default: "8",
@@ -548,6 +555,13 @@ const schema = z.object({
     z.string().trim().regex(/^[0-9*,\/-]+(\s+[0-9*,\/-]+){4}$/, "expected a 5-field cron expression"),
   ]),
   backupDir: z.string(),
+  databaseUrl: z.union([
+    z.literal(""),
+    z.string().trim().regex(
+      /^postgres(ql)?:\/\/\S+$/,
+      "expected postgres://user:password@host:port/database",
+    ),
+  ]),
   backupKeep: int(1, 10_000),
   auditRetentionDays: int(1, 36_500),
   transactionRetentionDays: int(0, 36_500),
@@ -563,6 +577,7 @@ const schema = z.object({
 
 /** Settings whose values are secrets: a validation error names them without their value. */
 const SECRET_SETTINGS = new Set([
+  "databaseUrl",
   "adminToken",
   "keyEncryptionKey",
   "keyEncryptionKeyPrevious",

@@ -18,10 +18,14 @@ import { loadKeyEncryption } from "./keys/kek.ts";
 import { sealSecretsAtRest } from "./keys/at_rest.ts";
 import { createSearchPool, type SearchPool } from "./registry/search_pool.ts";
 import type { Extensions } from "./extensions.ts";
+import { sqliteStorage, type Storage } from "./db/storage.ts";
 
 /** The dependencies every factory closes over. */
 export interface Deps {
   config: Config;
+  /** Every store the port to two backends has reached (src/db/storage.ts): use it rather than `db`. */
+  storage: Storage;
+  /** The embedded SQLite database, for the stores not yet behind `storage`. */
   db: Db;
   kv: Deno.Kv;
   clock: Clock;
@@ -70,6 +74,13 @@ export async function openDeps(
     extensions?: Extensions;
   } = {},
 ): Promise<Deps> {
+  if (config.databaseUrl !== "") {
+    // Refused rather than half-served: the stores not yet ported would still write to a local SQLite file.
+    throw new Error(
+      "DCI_DATABASE_URL is set, but the PostgreSQL backend is not complete yet: only the audit log is ported " +
+        "(src/db/storage.ts). Leave DCI_DATABASE_URL empty to run on the embedded SQLite database.",
+    );
+  }
   const paths = dataPaths(config);
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.logLevel);
@@ -111,6 +122,7 @@ export async function openDeps(
       : undefined;
     return {
       config,
+      storage: sqliteStorage(db),
       db,
       kv,
       clock,

@@ -1,7 +1,7 @@
 /** The audit log as CSV (csv-stringify), streamed page by page, with spreadsheet formulas neutralised. */
 import { stringify } from "csv-stringify/sync";
-import type { Db } from "../db/sqlite.ts";
-import { type AuditFilter, type AuditRow, eachAudit } from "./log.ts";
+import type { AuditFilter, AuditRow } from "./log.ts";
+import { type AuditStore, eachAudit } from "./store.ts";
 
 /** The export's columns, in order. */
 export const AUDIT_CSV_COLUMNS = [
@@ -33,14 +33,14 @@ export function auditCsvRows(rows: readonly AuditRow[], header: boolean): string
 }
 
 /** Every row matching `filter` as a CSV stream, newest first, 500 rows per chunk. */
-export function auditCsv(db: Db, filter: AuditFilter): ReadableStream<Uint8Array> {
-  const rows = eachAudit(db, filter);
+export function auditCsv(store: AuditStore, filter: AuditFilter): ReadableStream<Uint8Array> {
+  const rows = eachAudit(store, filter);
   const encoder = new TextEncoder();
   let first = true;
   return new ReadableStream({
-    pull(controller) {
+    async pull(controller) {
       const chunk: AuditRow[] = [];
-      for (let r = rows.next(); !r.done; r = rows.next()) {
+      for (let r = await rows.next(); !r.done; r = await rows.next()) {
         chunk.push(r.value);
         if (chunk.length === 500) break;
       }

@@ -57,13 +57,14 @@ export interface AuditFilter {
 export const MAX_DETAIL_CHARS = 1024;
 const MAX_TEXT = 200;
 
-/** Records one admin write; returns its id. */
-export function recordAudit(db: Db, entry: AuditEntry, nowMs: number): number {
-  const r = stmt(
-    db,
-    `INSERT INTO audit_log (at, source, actor_kind, actor, action, target_kind, target_id, detail)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
+/** The INSERT of one audit row (`?` placeholders; the PostgreSQL store numbers them) and its values. */
+export const INSERT_AUDIT =
+  `INSERT INTO audit_log (at, source, actor_kind, actor, action, target_kind, target_id, detail)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** The bound values of INSERT_AUDIT for `entry`: clipped text, bounded detail. */
+export function auditValues(entry: AuditEntry, nowMs: number): string[] {
+  return [
     new Date(nowMs).toISOString(),
     entry.source,
     entry.actor.kind,
@@ -72,18 +73,20 @@ export function recordAudit(db: Db, entry: AuditEntry, nowMs: number): number {
     entry.target ? clip(entry.target.kind) : null,
     entry.target?.id ? clip(entry.target.id) : null,
     boundedJson(entry.detail ?? {}),
-  );
-  return Number(r.lastInsertRowid);
+  ] as string[];
+}
+
+/** Records one admin write; returns its id. */
+export function recordAudit(db: Db, entry: AuditEntry, nowMs: number): number {
+  return Number(stmt(db, INSERT_AUDIT).run(...auditValues(entry, nowMs)).lastInsertRowid);
 }
 
 /**
- * A page of the log, newest first, and the cursor of the next page (null at the end). Every filter is a fixed
- * SQL fragment with a bound parameter, so the planner can use the index of the one given.
+ * The SELECT of a page of the log (`?` placeholders) and its values: every filter is a fixed SQL fragment with a
+ * bound parameter, so the planner can use the index of the one given; one row more than the page tells whether
+ * there is a next one.
  */
-export function listAudit(
-  db: Db,
-  filter: AuditFilter = {},
-): { items: AuditRow[]; next_before: number | null } {
+export function auditQuery(filter: AuditFilter): { sql: string; args: (string | number)[]; limit: number } {
   const where: string[] = ["id < ?"];
   const args: (string | number)[] = [filter.before ?? Number.MAX_SAFE_INTEGER];
   const add = (sql: string, value: string | undefined) => {
@@ -99,33 +102,38 @@ export function listAudit(
   add("at >= ?", filter.since);
   add("at < ?", filter.until);
   const limit = Math.min(Math.max(filter.limit ?? 50, 1), 1000);
-  const rows = stmt(
-    db,
-    `SELECT * FROM audit_log WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?+0`,
-  ).all(...args, limit + 1) as unknown as Array<Omit<AuditRow, "detail"> & { detail: string }>;
+  return {
+    sql: `SELECT * FROM audit_log WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?+0`,
+    args: [...args, limit + 1],
+    limit,
+  };
+}
+
+/** The page of `auditQuery` from its rows (detail parsed). */
+export function auditPage(
+  rows: Array<Omit<AuditRow, "detail"> & { detail: string }>,
+  limit: number,
+): { items: AuditRow[]; next_before: number | null } {
   const page = rows.slice(0, limit).map((r) => ({ ...r, detail: JSON.parse(r.detail) }));
   return { items: page, next_before: rows.length > limit ? page[page.length - 1].id : null };
 }
 
-/** Every row matching `filter`, newest first, read page by page (for exports). */
-export function* eachAudit(db: Db, filter: Omit<AuditFilter, "limit">): Generator<AuditRow> {
-  let before = filter.before;
-  while (true) {
-    const page = listAudit(db, { ...filter, before, limit: 1000 });
-    yield* page.items;
-    if (page.next_before === null) return;
-    before = page.next_before;
-  }
+/** A page of the log, newest first, and the cursor of the next page (null at the end). */
+export function listAudit(
+  db: Db,
+  filter: AuditFilter = {},
+): { items: AuditRow[]; next_before: number | null } {
+  const q = auditQuery(filter);
+  return auditPage(stmt(db, q.sql).all(...q.args) as unknown as Parameters<typeof auditPage>[0], q.limit);
 }
+
+/** The chunked DELETE of rows older than a cutoff (`?` placeholders: the cutoff, then the chunk size). */
+export const PURGE_AUDIT =
+  "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY id LIMIT ?+0)";
 
 /** Deletes rows older than `cutoffMs`, in short batches so writers are not held up; returns how many. */
 export function purgeAudit(db: Db, cutoffMs: number): Promise<number> {
-  return deleteInChunks(
-    db,
-    "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY id LIMIT ?+0)",
-    [new Date(cutoffMs).toISOString()],
-    5000,
-  );
+  return deleteInChunks(db, PURGE_AUDIT, [new Date(cutoffMs).toISOString()], 5000);
 }
 
 /**

@@ -2,7 +2,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
-import { type AuditActor, auditDetail, type AuditSource, recordAudit } from "./log.ts";
+import { type AuditActor, auditDetail, type AuditSource } from "./log.ts";
 import { API_ACTIONS, type IdSource } from "./api_actions.ts";
 
 const READS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -30,7 +30,7 @@ export function auditWrites(
     const id = known?.id ? await targetId(c, known.id, body) : undefined;
     const registry = c.req.param("registry");
     try {
-      recordAudit(deps.db, {
+      await deps.storage.audit.record({
         source: options.source,
         actor,
         action: known?.action ?? key,

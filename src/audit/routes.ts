@@ -3,7 +3,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
-import { type AuditFilter, listAudit } from "./log.ts";
+import type { AuditFilter } from "./log.ts";
 import { auditCsv } from "./csv.ts";
 
 const Text = z.string().min(1).max(200);
@@ -50,10 +50,10 @@ const csv = createRoute({
 
 /** Adds /audit and /audit.csv to the admin router. */
 export function auditAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
-  app.openapi(list, (c) => {
+  app.openapi(list, async (c) => {
     const q = c.req.valid("query");
     if (q.format === "csv") return exportCsv(c, deps, filterOf(q)) as never;
-    return c.json(listAudit(deps.db, { ...filterOf(q), limit: q.limit }), 200);
+    return c.json(await deps.storage.audit.list({ ...filterOf(q), limit: q.limit }), 200);
   });
   app.openapi(csv, (c) => exportCsv(c, deps, filterOf(c.req.valid("query"))) as never);
 }
@@ -73,7 +73,7 @@ function filterOf(q: Omit<z.output<typeof Query>, "format" | "limit">): AuditFil
 
 function exportCsv(c: Context<AppEnv>, deps: Deps, filter: AuditFilter): Response {
   const stamp = new Date(deps.clock.now()).toISOString().slice(0, 19).replace(/[:T]/g, "-");
-  return new Response(auditCsv(deps.db, filter), {
+  return new Response(auditCsv(deps.storage.audit, filter), {
     headers: {
       "content-type": "text/csv; charset=utf-8",
       "content-disposition": `attachment; filename="audit-${stamp}.csv"`,

@@ -7,7 +7,7 @@ import { type Command, type CommandInput, type CommandTree, UsageError } from ".
 import { withDeps } from "./system.ts";
 import { dataPaths } from "../deps.ts";
 import { openDatabase } from "../db/sqlite.ts";
-import { auditDetail, listAudit, recordAudit } from "../audit/log.ts";
+import { auditDetail, recordAudit } from "../audit/log.ts";
 
 /** How one write command is recorded: its action, target kind and which argument or option names the target. */
 interface CliAction {
@@ -154,8 +154,8 @@ const listCommand: Command = {
       before: int("before", Number.MAX_SAFE_INTEGER),
       limit: int("limit", 1000) ?? 50,
     };
-    return withDeps(config(), (deps) => {
-      const page = listAudit(deps.db, filter);
+    return withDeps(config(), async (deps) => {
+      const page = await deps.storage.audit.list(filter);
       print.list(
         page.items.map((r) => ({
           ...r,

@@ -5,7 +5,7 @@
  */
 import type { Context } from "hono";
 import type { Deps } from "../deps.ts";
-import { auditDetail, recordAudit } from "../audit/log.ts";
+import { auditDetail } from "../audit/log.ts";
 import { stmt } from "../db/statements.ts";
 import { SenderError } from "../senders/store.ts";
 import { DciError } from "../dci/errors.ts";
@@ -55,7 +55,7 @@ export async function consoleWrite(
     return c.redirect(href(c, spec.back ?? spec.to), 303);
   }
   // The one audit store of the admin API and the CLI; the target kind is the action's first part (`sender`).
-  recordAudit(deps.db, {
+  await deps.storage.audit.record({
     source: "console",
     actor: { kind: tokenSource(deps, session.tokenId) === "env" ? "env" : "token", id: session.tokenId },
     action: spec.action,

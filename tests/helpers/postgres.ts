@@ -90,8 +90,11 @@ function freePort(): number {
   return port;
 }
 
-/** Starts a fresh cluster and waits until it accepts connections. */
-export async function startPostgres(): Promise<TestPostgres> {
+/**
+ * Starts a fresh cluster and waits until it accepts connections. `keep: true` leaves it running when this process
+ * exits (tests/helpers/pg_cluster.ts: one cluster for the whole suite, stopped by `stopPostgresDir`).
+ */
+export async function startPostgres(options: { keep?: boolean } = {}): Promise<TestPostgres> {
   const bin = binDir();
   const dir = await Deno.makeTempDir({ prefix: "dci-pg-" });
   const data = `${dir}/data`;
@@ -109,7 +112,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     } catch { /* already gone */ }
   };
   // A test that throws before its finally, or a process that exits early, still leaves no server behind.
-  globalThis.addEventListener("unload", stopSync);
+  if (!options.keep) globalThis.addEventListener("unload", stopSync);
   try {
     // The password travels in a file only the owner reads, never on a command line.
     const pwfile = `${dir}/pw`;
@@ -201,4 +204,49 @@ export async function startPostgres(): Promise<TestPostgres> {
     stopSync();
     throw err;
   }
+}
+
+/** Stops the cluster whose directory `startPostgres({ keep: true })` returned, and removes the directory. */
+export function stopPostgresDir(dir: string): void {
+  const [c, a] = ownerArgs(`${binDir()}/pg_ctl`, ["stop", "-D", `${dir}/data`, "-m", "immediate", "-s"]);
+  try {
+    new Deno.Command(c, { args: a, stdout: "null", stderr: "null" }).outputSync();
+  } catch { /* already gone */ }
+  Deno.removeSync(dir, { recursive: true });
+}
+
+/**
+ * The environment variable naming a running cluster's admin URL (`postgres://dci:…@127.0.0.1:port/postgres`) that
+ * tests share instead of each file starting its own: `.ci/run` starts one for the whole suite.
+ */
+export const SHARED_PG_ENV = "DCI_TEST_PG_URL";
+
+let shared: Promise<Pick<TestPostgres, "createDatabase">> | undefined;
+
+/**
+ * A cluster for this test process: the one named by DCI_TEST_PG_URL when set, else one started at the first call
+ * and stopped when the process exits. Each caller then creates its own database (`createDatabase`).
+ */
+export function sharedPostgres(): Promise<Pick<TestPostgres, "createDatabase">> {
+  shared ??= (async () => {
+    const url = Deno.env.get(SHARED_PG_ENV);
+    if (!url) return await startPostgres();
+    return {
+      async createDatabase(name: string) {
+        if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`bad database name ${name}`);
+        const { default: pg } = await import("pg");
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          await client.query(`CREATE DATABASE ${name}`);
+        } finally {
+          await client.end();
+        }
+        const u = new URL(url);
+        u.pathname = `/${name}`;
+        return u.toString();
+      },
+    };
+  })();
+  return shared;
 }

@@ -6,17 +6,17 @@ import type { Hono } from "hono";
 import type { Deps } from "../../deps.ts";
 import type { ConsoleEnv } from "../context.ts";
 import { Field, FilterForm, nextPageHref, Select, Table } from "../components.tsx";
-import { type AuditFilter, type AuditRow, listAudit } from "../../audit/log.ts";
+import type { AuditFilter, AuditRow } from "../../audit/log.ts";
 import { auditCsv } from "../../audit/csv.ts";
 
 const SOURCES = ["api", "cli", "console"] as const;
 
 /** GET /console/audit and GET /console/audit.csv */
 export function auditPages(app: Hono<ConsoleEnv>, deps: Deps): void {
-  app.get("/audit", (c) => {
+  app.get("/audit", async (c) => {
     const f = filtersOf(c.req.query());
     const before = Number(c.req.query("after"));
-    const page = listAudit(deps.db, {
+    const page = await deps.storage.audit.list({
       ...f.filter,
       before: Number.isSafeInteger(before) && before > 0 ? before : undefined,
       limit: 50,
@@ -69,7 +69,7 @@ export function auditPages(app: Hono<ConsoleEnv>, deps: Deps): void {
 
   app.get("/audit.csv", (c) => {
     const stamp = new Date(deps.clock.now()).toISOString().slice(0, 19).replace(/[:T]/g, "-");
-    return new Response(auditCsv(deps.db, filtersOf(c.req.query()).filter), {
+    return new Response(auditCsv(deps.storage.audit, filtersOf(c.req.query()).filter), {
       headers: {
         "content-type": "text/csv; charset=utf-8",
         "content-disposition": `attachment; filename="audit-${stamp}.csv"`,

@@ -1,0 +1,43 @@
+/** Where the audit log is kept: the interface the services use, and its embedded SQLite implementation. */
+import type { Db } from "../db/sqlite.ts";
+import {
+  type AuditEntry,
+  type AuditFilter,
+  type AuditRow,
+  listAudit,
+  purgeAudit,
+  recordAudit,
+} from "./log.ts";
+
+/** The audit log of admin writes. */
+export interface AuditStore {
+  /** Records one admin write; returns its id. */
+  record(entry: AuditEntry, nowMs: number): Promise<number>;
+  /** A page of the log, newest first, and the cursor of the next page (null at the end). */
+  list(filter?: AuditFilter): Promise<{ items: AuditRow[]; next_before: number | null }>;
+  /** Deletes rows older than `cutoffMs` in short batches; returns how many. */
+  purge(cutoffMs: number): Promise<number>;
+}
+
+/** Every row matching `filter`, newest first, read page by page (for exports). */
+export async function* eachAudit(
+  store: AuditStore,
+  filter: Omit<AuditFilter, "limit">,
+): AsyncGenerator<AuditRow> {
+  let before = filter.before;
+  while (true) {
+    const page = await store.list({ ...filter, before, limit: 1000 });
+    yield* page.items;
+    if (page.next_before === null) return;
+    before = page.next_before;
+  }
+}
+
+/** The audit log in the embedded SQLite database. */
+export function sqliteAuditStore(db: Db): AuditStore {
+  return {
+    record: (entry, nowMs) => Promise.resolve(recordAudit(db, entry, nowMs)),
+    list: (filter) => Promise.resolve(listAudit(db, filter)),
+    purge: (cutoffMs) => purgeAudit(db, cutoffMs),
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * The few ways the PostgreSQL stores talk to the database: a query on the pool or on a transaction's client, one
+ * row or all rows, the affected row count, a transaction, and chunked deletes. Every query is a constant SQL text
+ * with bound values (`$1…$n`), never user input in the text; each text runs as a named prepared statement, so a
+ * connection plans it once.
+ */
+import type { PgClient, PgPool } from "./pool.ts";
+
+/** A pool (autocommit, any connection) or the client of an open transaction. */
+export type PgQueryable = PgPool | PgClient;
+
+/** A bound value. */
+export type PgValue = string | number | boolean | null | Uint8Array | readonly string[] | readonly number[];
+
+/** Statement names by SQL text: the same text always has the same name on every connection. */
+const NAMES = new Map<string, string>();
+
+function nameOf(text: string): string {
+  let name = NAMES.get(text);
+  if (name === undefined) {
+    name = `dci_${NAMES.size}`;
+    NAMES.set(text, name);
+  }
+  return name;
+}
+
+/** PostgreSQL texts of SQLite-style texts already converted. */
+const CONVERTED = new Map<string, string>();
+
+/**
+ * The PostgreSQL form of a constant SQL text written with SQLite's positional placeholders: each `?` (and `?+0`,
+ * the SQLite planner hint on LIMIT/OFFSET values) outside a quoted literal becomes `$1`, `$2`, … in order. For
+ * statements both backends share word for word; anything dialect-specific is written out per backend instead.
+ */
+export function pgText(sqliteText: string): string {
+  let out = CONVERTED.get(sqliteText);
+  if (out !== undefined) return out;
+  let n = 0;
+  let quoted = false;
+  out = "";
+  for (let i = 0; i < sqliteText.length; i++) {
+    const ch = sqliteText[i];
+    if (ch === "'") quoted = !quoted;
+    if (ch === "?" && !quoted) {
+      out += `$${++n}`;
+      if (sqliteText.startsWith("+0", i + 1)) i += 2;
+    } else out += ch;
+  }
+  if (quoted) throw new Error(`unbalanced quote in SQL text: ${sqliteText}`);
+  CONVERTED.set(sqliteText, out);
+  return out;
+}
+
+/** Runs `text` with `values`; returns the rows and the affected row count. */
+export async function pgQuery<R = Record<string, unknown>>(
+  db: PgQueryable,
+  text: string,
+  values: readonly PgValue[] = [],
+): Promise<{ rows: R[]; rowCount: number }> {
+  const r = await db.query({ name: nameOf(text), text, values: values as unknown[] });
+  return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+}
+
+/** The first row of `text`, or undefined. */
+export async function pgOne<R = Record<string, unknown>>(
+  db: PgQueryable,
+  text: string,
+  values: readonly PgValue[] = [],
+): Promise<R | undefined> {
+  return (await pgQuery<R>(db, text, values)).rows[0];
+}
+
+/** Every row of `text`. */
+export async function pgAll<R = Record<string, unknown>>(
+  db: PgQueryable,
+  text: string,
+  values: readonly PgValue[] = [],
+): Promise<R[]> {
+  return (await pgQuery<R>(db, text, values)).rows;
+}
+
+/** How many rows `text` (an INSERT, UPDATE or DELETE) changed. */
+export async function pgRun(db: PgQueryable, text: string, values: readonly PgValue[] = []): Promise<number> {
+  return (await pgQuery(db, text, values)).rowCount;
+}
+
+/**
+ * Runs `fn` in a transaction on one connection of `pool`: COMMIT when it resolves, ROLLBACK (and rethrow) when it
+ * throws. `fn` must issue its queries on the client it is given, never on the pool (that would run outside the
+ * transaction).
+ */
+export async function pgTransaction<T>(pool: PgPool, fn: (client: PgClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query("BEGIN");
+    const result = await fn(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (err) {
+    try {
+      await client.query("ROLLBACK");
+    } catch (rollbackErr) {
+      // The connection itself failed: it must not go back to the pool.
+      broken = rollbackErr as Error;
+    }
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/**
+ * Runs `text`, a DELETE of at most `chunk` rows (its last parameter is the chunk size), until it deletes fewer than
+ * `chunk`; returns how many rows it deleted. Each run is its own short transaction (as `deleteInChunks` on SQLite).
+ */
+export async function pgDeleteInChunks(
+  pool: PgPool,
+  text: string,
+  values: readonly PgValue[],
+  chunk = 2000,
+): Promise<number> {
+  let total = 0;
+  while (true) {
+    const n = await pgRun(pool, text, [...values, chunk]);
+    total += n;
+    if (n < chunk) return total;
+  }
+}

@@ -1,0 +1,13 @@
+/** The stores on PostgreSQL (see src/db/storage.ts). Imported only when a PostgreSQL database is configured. */
+import type { Storage } from "../storage.ts";
+import type { PgPool } from "./pool.ts";
+import { pgAuditStore } from "../../audit/pg_store.ts";
+
+/** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
+export function pgStorage(pool: PgPool): Storage {
+  return {
+    kind: "postgres",
+    audit: pgAuditStore(pool),
+    close: () => pool.end(),
+  };
+}
