@@ -4,7 +4,7 @@
  */
 import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
-import { listSubscriptions, SUBSCRIPTION_STATES, type SubscriptionRow } from "../subscriptions/store.ts";
+import { SUBSCRIPTION_STATES, type SubscriptionRow } from "../subscriptions/store.ts";
 import { listNotifications, NOTIFICATION_STATUSES } from "../subscriptions/notifications.ts";
 import {
   approve,
@@ -40,8 +40,12 @@ const list: Command = {
       throw new UsageError(`unknown state "${state}"`);
     }
     const limit = limitOf(values.limit);
-    return withDeps(config(), (deps) => {
-      const rows = listSubscriptions(deps.db, { state, sender: values.sender as string | undefined, limit });
+    return withDeps(config(), async (deps) => {
+      const rows = await deps.storage.subscriptions.list({
+        state,
+        sender: values.sender as string | undefined,
+        limit,
+      });
       print.list(rows, [
         "code",
         "sender_id",
@@ -58,9 +62,9 @@ const list: Command = {
 };
 
 /** Runs an operation, turning a refusal into exit code 1 with its message. */
-function op<T>(fn: () => T): T {
+async function op<T>(fn: () => Promise<T>): Promise<T> {
   try {
-    return fn();
+    return await fn();
   } catch (err) {
     if (err instanceof SubscriptionOpError) throw new CliFailure(err.message);
     throw err;
@@ -69,7 +73,7 @@ function op<T>(fn: () => T): T {
 
 function byCode(
   summary: string,
-  fn: (deps: Deps, code: string) => SubscriptionRow,
+  fn: (deps: Deps, code: string) => Promise<SubscriptionRow>,
   options: { verb?: string; examples: string[] },
 ): Command {
   return {
@@ -78,8 +82,8 @@ function byCode(
     args: [1, 1],
     examples: options.examples,
     run: ({ config, positionals, print }) =>
-      withDeps(config(), (deps) => {
-        const row = op(() => fn(deps, positionals[0]));
+      withDeps(config(), async (deps) => {
+        const row = await op(() => fn(deps, positionals[0]));
         if (options.verb) {
           print.done(`${options.verb}: ${row.code} (state ${row.state})`, subscriptionView(row));
         } else print.show(subscriptionView(row));
@@ -93,8 +97,8 @@ const subscriptionReactivate: Command = {
   args: [1, 1],
   examples: ["subscription reactivate 7d1e4b2a-93c5-4f08-b6aa-0e5f2c8d1b37"],
   run: ({ config, positionals, print }) =>
-    withDeps(config(), (deps) => {
-      const { row, resent } = op(() => reactivate(deps, positionals[0]));
+    withDeps(config(), async (deps) => {
+      const { row, resent } = await op(() => reactivate(deps, positionals[0]));
       print.done(
         `reactivated: ${row.code} (state ${row.state}), re-sending ${resent} undelivered notification(s)`,
         { ...subscriptionView(row), resent_notifications: resent },
@@ -118,16 +122,16 @@ const notificationRetry: Command = {
     if ((code === undefined) === (positionals.length === 0)) {
       throw new UsageError("give either a NOTIFICATION_ID or --subscription CODE");
     }
-    return withDeps(config(), (deps) => {
+    return withDeps(config(), async (deps) => {
       if (code === undefined) {
-        const n = op(() => retryNotification(deps, positionals[0]));
+        const n = await op(() => retryNotification(deps, positionals[0]));
         print.done(
           `notification retry scheduled: ${n.notification_id} (subscription ${n.subscription_code})`,
           n,
         );
         return;
       }
-      const { row, retried } = op(() => retrySubscriptionNotifications(deps, code));
+      const { row, retried } = await op(() => retrySubscriptionNotifications(deps, code));
       print.done(`re-sending ${retried} failed notification(s) of ${row.code}`, {
         subscription: row.code,
         state: row.state,

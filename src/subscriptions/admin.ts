@@ -6,7 +6,7 @@ import { DciError } from "../dci/errors.ts";
 import { MAX_SENDER_ID } from "../dci/limits.ts";
 import { DateTime } from "../dci/schemas.ts";
 import { REGISTRIES } from "../dci/registry_router.ts";
-import { listSubscriptions, SUBSCRIPTION_STATES, type SubscriptionRow } from "./store.ts";
+import { SUBSCRIPTION_STATES, type SubscriptionRow } from "./store.ts";
 import { listNotifications, NOTIFICATION_STATUSES } from "./notifications.ts";
 import {
   approve,
@@ -179,16 +179,21 @@ function toHttp(err: unknown): never {
   throw err;
 }
 
-function guarded<T>(deps: Deps, code: string, fn: (deps: Deps, code: string) => T): T {
+async function guarded<T>(
+  deps: Deps,
+  code: string,
+  fn: (deps: Deps, code: string) => Promise<T>,
+): Promise<T> {
   try {
-    return fn(deps, code);
+    return await fn(deps, code);
   } catch (err) {
     toHttp(err);
   }
 }
 
-const view = (fn: (deps: Deps, code: string) => SubscriptionRow) => (deps: Deps, code: string) =>
-  subscriptionView(fn(deps, code));
+const view =
+  (fn: (deps: Deps, code: string) => Promise<SubscriptionRow>) => async (deps: Deps, code: string) =>
+    subscriptionView(await fn(deps, code));
 
 /** Adds the subscriptions and notifications admin endpoints. */
 export function subscriptionAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
@@ -209,9 +214,9 @@ export function subscriptionAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): v
       rejected: r.rejected.map(({ line, reason }) => ({ item: line, reason })),
     }, 200);
   });
-  app.openapi(list, (c) => {
+  app.openapi(list, async (c) => {
     const q = c.req.valid("query");
-    const rows = listSubscriptions(deps.db, {
+    const rows = await deps.storage.subscriptions.list({
       state: q.state,
       sender: q.sender_id,
       registry: q.registry,
@@ -221,32 +226,35 @@ export function subscriptionAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): v
     });
     return c.json({ items: rows.map(subscriptionView), next_before: nextBefore(rows, q.limit) }, 200);
   });
-  app.openapi(show, (c) => c.json(guarded(deps, c.req.valid("param").code, view(showSubscription)), 200));
+  app.openapi(
+    show,
+    async (c) => c.json(await guarded(deps, c.req.valid("param").code, view(showSubscription)), 200),
+  );
   app.openapi(
     action("approve", "Approve a pending subscription"),
-    (c) => c.json(guarded(deps, c.req.valid("param").code, view(approve)), 200),
+    async (c) => c.json(await guarded(deps, c.req.valid("param").code, view(approve)), 200),
   );
   app.openapi(
     action("cancel", "Cancel a subscription (its waiting notifications fail)"),
-    (c) => c.json(guarded(deps, c.req.valid("param").code, view(cancel)), 200),
+    async (c) => c.json(await guarded(deps, c.req.valid("param").code, view(cancel)), 200),
   );
   app.openapi(
     action(
       "reactivate",
       "Reactivate a subscription in error; the notifications that failed since the last delivered one are re-sent, then those that waited, in order",
     ),
-    (c) => {
-      const { row, resent } = guarded(deps, c.req.valid("param").code, reactivate);
+    async (c) => {
+      const { row, resent } = await guarded(deps, c.req.valid("param").code, reactivate);
       return c.json({ ...subscriptionView(row), resent_notifications: resent }, 200);
     },
   );
-  app.openapi(retryAll, (c) => {
-    const { row, retried } = guarded(deps, c.req.valid("param").code, retrySubscriptionNotifications);
+  app.openapi(retryAll, async (c) => {
+    const { row, retried } = await guarded(deps, c.req.valid("param").code, retrySubscriptionNotifications);
     return c.json({ subscription: row.code, state: row.state, retried }, 202);
   });
   app.openapi(
     retryOne,
-    (c) => c.json(guarded(deps, c.req.valid("param").notification_id, retryNotification), 202),
+    async (c) => c.json(await guarded(deps, c.req.valid("param").notification_id, retryNotification), 202),
   );
   app.openapi(notifications, (c) => {
     const q = c.req.valid("query");

@@ -164,15 +164,14 @@ export function reopenFailed(db: Db, of: { id: number } | { subscriptionId: numb
  * would break the order the receiver already saw; an operator can still retry them by id). Returns the count.
  */
 export function reopenUndelivered(db: Db, subscriptionId: number, now: string): number {
-  return Number(
-    stmt(
-      db,
-      `UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
-       WHERE subscription_id = ? AND status = 'failed' AND id > (SELECT COALESCE(MAX(id), 0)
-         FROM notifications WHERE subscription_id = ? AND status IN ('sent','received'))`,
-    ).run(now, now, subscriptionId, subscriptionId).changes,
-  );
+  return Number(stmt(db, REOPEN_UNDELIVERED).run(now, now, subscriptionId, subscriptionId).changes);
 }
+
+/** The statement of `reopenUndelivered` (both backends). */
+export const REOPEN_UNDELIVERED =
+  `UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+       WHERE subscription_id = ? AND status = 'failed' AND id > (SELECT COALESCE(MAX(id), 0)
+         FROM notifications WHERE subscription_id = ? AND status IN ('sent','received'))`;
 
 /** One notification by its public id, with its subscription's code and sender. */
 export function getNotification(db: Db, notificationId: string): NotificationView | undefined {

@@ -1,14 +1,7 @@
 /** Operator actions on subscriptions and their notifications, shared by the admin API and the CLI. */
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
-import {
-  approveSubscription,
-  endSubscription,
-  getSubscription,
-  getSubscriptionById,
-  reactivateSubscription,
-  type SubscriptionRow,
-} from "./store.ts";
+import type { SubscriptionRow } from "./store.ts";
 import { getNotification, type NotificationView, reopenFailed } from "./notifications.ts";
 import { wakeNotifier } from "./notifier.ts";
 import { getSender } from "../senders/store.ts";
@@ -31,21 +24,21 @@ export function subscriptionView(row: SubscriptionRow): Record<string, unknown> 
   };
 }
 
-function find(deps: Deps, code: string): SubscriptionRow {
-  const row = getSubscription(deps.db, code);
+async function find(deps: Deps, code: string): Promise<SubscriptionRow> {
+  const row = await deps.storage.subscriptions.get(code);
   if (!row) throw new SubscriptionOpError("not_found", `No subscription "${code}"`);
   return row;
 }
 
 /** The subscription with this code, or SubscriptionOpError. */
-export function showSubscription(deps: Deps, code: string): SubscriptionRow {
+export function showSubscription(deps: Deps, code: string): Promise<SubscriptionRow> {
   return find(deps, code);
 }
 
 /** pending → active. */
-export function approve(deps: Deps, code: string): SubscriptionRow {
-  const row = find(deps, code);
-  const done = approveSubscription(deps.db, code, isoNow(deps.clock));
+export async function approve(deps: Deps, code: string): Promise<SubscriptionRow> {
+  const row = await find(deps, code);
+  const done = await deps.storage.subscriptions.approve(code, isoNow(deps.clock));
   if (!done) throw new SubscriptionOpError("conflict", `Subscription "${code}" is ${row.state}, not pending`);
   deps.log.info("subscription approved", { subscription: code, sender_id: row.sender_id });
   wakeNotifier(deps);
@@ -56,9 +49,12 @@ export function approve(deps: Deps, code: string): SubscriptionRow {
  * error → active; the notifications that failed since the last delivered one are re-sent (`resent`), then
  * those that waited, in order.
  */
-export function reactivate(deps: Deps, code: string): { row: SubscriptionRow; resent: number } {
-  const row = find(deps, code);
-  const done = reactivateSubscription(deps.db, code, isoNow(deps.clock));
+export async function reactivate(
+  deps: Deps,
+  code: string,
+): Promise<{ row: SubscriptionRow; resent: number }> {
+  const row = await find(deps, code);
+  const done = await deps.storage.subscriptions.reactivate(code, isoNow(deps.clock));
   if (!done) throw new SubscriptionOpError("conflict", `Subscription "${code}" is ${row.state}, not error`);
   deps.log.info("subscription reactivated", {
     subscription: code,
@@ -95,10 +91,10 @@ function retryable(deps: Deps, sub: SubscriptionRow): void {
  * Re-sends one failed notification (operator): pending again with a fresh attempt budget, same notification id
  * and message_id. It goes before any later notification of its subscription still waiting.
  */
-export function retryNotification(deps: Deps, notificationId: string): NotificationView {
+export async function retryNotification(deps: Deps, notificationId: string): Promise<NotificationView> {
   const n = getNotification(deps.db, notificationId);
   if (!n) throw new SubscriptionOpError("not_found", `No notification "${notificationId}"`);
-  retryable(deps, getSubscriptionById(deps.db, n.subscription_id)!);
+  retryable(deps, (await deps.storage.subscriptions.getById(n.subscription_id))!);
   if (!reopenFailed(deps.db, { id: n.id }, isoNow(deps.clock))) {
     throw new SubscriptionOpError(
       "conflict",
@@ -114,11 +110,11 @@ export function retryNotification(deps: Deps, notificationId: string): Notificat
 }
 
 /** Re-sends every failed notification of a subscription (operator), oldest first; returns how many. */
-export function retrySubscriptionNotifications(
+export async function retrySubscriptionNotifications(
   deps: Deps,
   code: string,
-): { row: SubscriptionRow; retried: number } {
-  const row = find(deps, code);
+): Promise<{ row: SubscriptionRow; retried: number }> {
+  const row = await find(deps, code);
   retryable(deps, row);
   const retried = reopenFailed(deps.db, { subscriptionId: row.id }, isoNow(deps.clock));
   deps.log.info("notification retry requested by operator", { subscription: code, retried });
@@ -127,9 +123,9 @@ export function retrySubscriptionNotifications(
 }
 
 /** pending|active|error → cancelled (waiting notifications fail). */
-export function cancel(deps: Deps, code: string): SubscriptionRow {
-  const row = find(deps, code);
-  const done = endSubscription(deps.db, row.id, "cancelled", isoNow(deps.clock), "operator");
+export async function cancel(deps: Deps, code: string): Promise<SubscriptionRow> {
+  const row = await find(deps, code);
+  const done = await deps.storage.subscriptions.end(row.id, "cancelled", isoNow(deps.clock), "operator");
   if (!done) throw new SubscriptionOpError("conflict", `Subscription "${code}" is already ${row.state}`);
   deps.log.info("subscription cancelled by operator", { subscription: code, sender_id: row.sender_id });
   return done;

@@ -10,7 +10,7 @@ import { isoNow } from "../clock.ts";
 import { getSender } from "../senders/store.ts";
 import { eventTypeName, localeOf, notifyUrl, SubscribeRejection } from "./rules.ts";
 import { checkCriteria, checkNotifyUrl } from "./criteria.ts";
-import { endSubscription, getSubscription, insertSubscription, type SubscriptionRow } from "./store.ts";
+import type { SubscriptionRow } from "./store.ts";
 import { isZonedTimestamp } from "../dci/schemas.ts";
 import { HEADER_SAFE_ID_RULE, isHeaderSafeId, MAX_ID } from "../dci/limits.ts";
 
@@ -55,7 +55,7 @@ async function subscribeItem(
     missing:
       "No notification URL: header.sender_uri (or the sender's callback URL) must be an absolute http(s) URL",
   });
-  const outcome = insertSubscription(deps.db, {
+  const outcome = await deps.storage.subscriptions.insert({
     ...criteria,
     sender_id: input.senderId,
     registry: input.registry,
@@ -186,17 +186,17 @@ function unsubscribeRefused(
 }
 
 /** The unsubscribe processor: only the caller's own codes; `subscription_status` for each code. */
-export function unsubscribeProcessor(deps: Deps, input: ProcessInput): Promise<ProcessResult> {
+export async function unsubscribeProcessor(deps: Deps, input: ProcessInput): Promise<ProcessResult> {
   const codes = Array.isArray(input.message.subscription_codes)
     ? input.message.subscription_codes as unknown[]
     : [];
   const now = isoNow(deps.clock);
   const stamp = input.message.timestamp;
   if (stamp !== undefined && !isZonedTimestamp(stamp)) {
-    return Promise.resolve(unsubscribeRefused(input, now, codes.length, {
+    return unsubscribeRefused(input, now, codes.length, {
       code: "rjct.timestamp.invalid",
       message: `timestamp ${shown(stamp)} is not ISO 8601 with a zone`,
-    }));
+    });
   }
   const statuses: Json[] = [];
   let done = 0;
@@ -212,13 +212,13 @@ export function unsubscribeProcessor(deps: Deps, input: ProcessInput): Promise<P
         status_reason_message: message,
       });
     };
-    const sub = getSubscription(deps.db, code);
+    const sub = await deps.storage.subscriptions.get(code);
     // Another sender's code is answered exactly as an unknown one: the answer must not tell which codes exist.
     if (!sub || sub.sender_id !== input.senderId) {
       fail("rjct.subscription_code.invalid", `No subscription ${JSON.stringify(code)}`);
       continue;
     }
-    const ended = endSubscription(deps.db, sub.id, "cancelled", now, input.correlationId);
+    const ended = await deps.storage.subscriptions.end(sub.id, "cancelled", now, input.correlationId);
     if (ended || sub.cancelled_by === input.correlationId) {
       done++;
       statuses.push({ code, status: "unsubscribe" });

@@ -20,7 +20,7 @@ import {
 import { MAX_REJECTIONS_KEPT, type Rejection, type SourceRecord } from "../registry/batch.ts";
 import { checkCriteria, checkNotifyUrl } from "./criteria.ts";
 import { notifyUrl, SubscribeRejection } from "./rules.ts";
-import { insertSubscription, liveDuplicateCode, type SubscriptionRow } from "./store.ts";
+import type { SubscriptionRow } from "./store.ts";
 
 /** One subscription to seed: the admin API body, the CLI's flags, one record of an import file. */
 export const SeedSubscription = z.strictObject({
@@ -98,7 +98,7 @@ export async function seedSubscription(deps: Deps, raw: unknown): Promise<Subscr
         : "must be an absolute http(s) URL without credentials",
     }));
   const code = s.code ?? crypto.randomUUID();
-  const outcome = insertSubscription(deps.db, {
+  const outcome = await deps.storage.subscriptions.insert({
     ...criteria,
     code,
     sender_id: s.sender_id,
@@ -115,7 +115,7 @@ export async function seedSubscription(deps: Deps, raw: unknown): Promise<Subscr
     deps.log.info("subscription created by operator", { sender_id: s.sender_id, subscription: code });
     return outcome.row;
   }
-  throw new SeedError("conflict", refusal(deps, s.sender_id, code, outcome.kind, criteria.dedupe_key));
+  throw new SeedError("conflict", await refusal(deps, s.sender_id, code, outcome.kind, criteria.dedupe_key));
 }
 
 /** Runs a subscribe check, turning its refusal into a SeedError naming `field`. */
@@ -128,11 +128,19 @@ async function named<T>(field: string, check: () => T | Promise<T>): Promise<T> 
   }
 }
 
-function refusal(deps: Deps, senderId: string, code: string, kind: string, dedupeKey: string): string {
+async function refusal(
+  deps: Deps,
+  senderId: string,
+  code: string,
+  kind: string,
+  dedupeKey: string,
+): Promise<string> {
   if (kind === "code_taken") return `code: ${JSON.stringify(code)} is already used by a subscription`;
   if (kind === "duplicate") {
     return `subscribe_criteria: sender "${senderId}" already has a live subscription with the same event, ` +
-      `record type and filter (code ${JSON.stringify(liveDuplicateCode(deps.db, senderId, dedupeKey))})`;
+      `record type and filter (code ${
+        JSON.stringify(await deps.storage.subscriptions.liveDuplicateCode(senderId, dedupeKey))
+      })`;
   }
   return `sender_id: sender "${senderId}" already holds the limit of ${deps.config.subscriptionLimit} subscriptions`;
 }

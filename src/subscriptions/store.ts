@@ -83,39 +83,39 @@ export type InsertOutcome =
   | { kind: "duplicate" | "limit" | "code_taken" };
 
 /**
- * Inserts a subscription unless the same (correlation, reference) already made one (returned as is), its chosen
- * code is taken, the sender already holds a live one with the same criteria, or the sender is at `limit`. One
- * SQLite transaction.
+ * The statements of this store in SQLite's dialect. Those both backends run word for word are shared with the
+ * PostgreSQL store (src/subscriptions/pg_store.ts numbers their placeholders); the rest are written per backend.
  */
-export function insertSubscription(db: Db, s: NewSubscription, limit: number): InsertOutcome {
-  return transaction(db, () => insertInTx(db, s, limit));
-}
-
-function insertInTx(db: Db, s: NewSubscription, limit: number): InsertOutcome {
-  const again = stmt(db, "SELECT * FROM subscriptions WHERE correlation_id = ? AND reference_id = ?")
-    .get(s.correlation_id, s.reference_id) as SubscriptionRow | undefined;
-  if (again) return { kind: "existing", row: again };
-  // Codes are unique for good (ended subscriptions keep theirs): a receipt or status query names one exactly.
-  if (s.code !== undefined && stmt(db, "SELECT 1 FROM subscriptions WHERE code = ?").get(s.code)) {
-    return { kind: "code_taken" };
-  }
-  const dup = stmt(
-    db,
-    "SELECT 1 FROM subscriptions WHERE sender_id = ? AND dedupe_key = ? AND state IN ('pending','active','error')",
-  ).get(s.sender_id, s.dedupe_key);
-  if (dup) return { kind: "duplicate" };
-  const { n } = stmt(
-    db,
+export const SUBSCRIPTION_SQL = {
+  byRequest: "SELECT * FROM subscriptions WHERE correlation_id = ? AND reference_id = ?",
+  codeTaken: "SELECT 1 FROM subscriptions WHERE code = ?",
+  liveDuplicate: `SELECT code FROM subscriptions WHERE sender_id = ? AND dedupe_key = ?
+       AND state IN ('pending','active','error')`,
+  liveCount:
     "SELECT COUNT(*) AS n FROM subscriptions WHERE sender_id = ? AND state IN ('pending','active','error')",
-  ).get(s.sender_id) as { n: number };
-  if (n >= limit) return { kind: "limit" };
-  const row = stmt(
-    db,
-    `INSERT INTO subscriptions (code, sender_id, registry, reg_type, reg_event_type, record_type,
+  insert: `INSERT INTO subscriptions (code, sender_id, registry, reg_type, reg_event_type, record_type,
        notify_record_type, filter_type, filter, frequency, dedupe_key, callback_url, start_time, end_time, state,
        from_event_id, correlation_id, reference_id, locale, created_at, updated_at, activated_at)
      VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING *`,
-  ).get(
+  byCode: "SELECT * FROM subscriptions WHERE code = ?",
+  byId: "SELECT * FROM subscriptions WHERE id = ?",
+  approve: `UPDATE subscriptions SET state = 'active', activated_at = ?, updated_at = ?,
+       from_event_id = (SELECT COALESCE(MAX(id), 0) FROM registry_events)
+     WHERE code = ? AND state = 'pending' RETURNING *`,
+  reactivate:
+    `UPDATE subscriptions SET state = 'active', consecutive_failures = 0, last_error = NULL, updated_at = ?
+       WHERE code = ? AND state = 'error' RETURNING *`,
+  end: `UPDATE subscriptions SET state = ?, ended_at = ?, updated_at = ?, cancelled_by = ?
+       WHERE id = ? AND state IN ('pending','active','error') RETURNING *`,
+  failPending: `UPDATE notifications SET status = 'failed', last_error = ?, updated_at = ?
+         WHERE subscription_id = ? AND status = 'pending'`,
+  fanOut: "SELECT * FROM subscriptions WHERE state IN ('active','error') ORDER BY id",
+  counts: "SELECT state, COUNT(*) AS n FROM subscriptions GROUP BY state ORDER BY state",
+} as const;
+
+/** The bound values of SUBSCRIPTION_SQL.insert for `s`, its events in scope after `fromEventId`. */
+export function insertValues(s: NewSubscription, fromEventId: number): Array<string | number | null> {
+  return [
     s.code ?? crypto.randomUUID(),
     s.sender_id,
     s.registry,
@@ -131,35 +131,75 @@ function insertInTx(db: Db, s: NewSubscription, limit: number): InsertOutcome {
     s.start_time,
     s.end_time,
     s.active ? "active" : "pending",
-    lastEventId(db),
+    fromEventId,
     s.correlation_id,
     s.reference_id,
     s.locale,
     s.now,
     s.now,
     s.active ? s.now : null,
+  ];
+}
+
+/** The SELECT of a page of `listSubscriptions` (`?` placeholders) and its values. */
+export function listQuery(f: SubscriptionFilter): { sql: string; params: Array<string | number> } {
+  const where: string[] = [];
+  const params: Array<string | number> = [];
+  if (f.sender) (where.push("sender_id = ?"), params.push(f.sender));
+  if (f.state) (where.push("state = ?"), params.push(f.state));
+  if (f.registry) (where.push("registry = ?"), params.push(f.registry));
+  if (f.before !== undefined) (where.push("id < ?"), params.push(f.before));
+  params.push(Math.max(1, Math.min(f.limit ?? 100, 1000)), Math.max(0, f.offset ?? 0));
+  return {
+    sql: `SELECT * FROM subscriptions ${where.length ? "WHERE " + where.join(" AND ") : ""}
+     ORDER BY id DESC LIMIT ?+0 OFFSET ?+0`,
+    params,
+  };
+}
+
+/**
+ * Inserts a subscription unless the same (correlation, reference) already made one (returned as is), its chosen
+ * code is taken, the sender already holds a live one with the same criteria, or the sender is at `limit`. One
+ * SQLite transaction.
+ */
+export function insertSubscription(db: Db, s: NewSubscription, limit: number): InsertOutcome {
+  return transaction(db, () => insertInTx(db, s, limit));
+}
+
+function insertInTx(db: Db, s: NewSubscription, limit: number): InsertOutcome {
+  const again = stmt(db, SUBSCRIPTION_SQL.byRequest).get(s.correlation_id, s.reference_id) as
+    | SubscriptionRow
+    | undefined;
+  if (again) return { kind: "existing", row: again };
+  // Codes are unique for good (ended subscriptions keep theirs): a receipt or status query names one exactly.
+  if (s.code !== undefined && stmt(db, SUBSCRIPTION_SQL.codeTaken).get(s.code)) {
+    return { kind: "code_taken" };
+  }
+  if (stmt(db, SUBSCRIPTION_SQL.liveDuplicate).get(s.sender_id, s.dedupe_key)) return { kind: "duplicate" };
+  const { n } = stmt(db, SUBSCRIPTION_SQL.liveCount).get(s.sender_id) as { n: number };
+  if (n >= limit) return { kind: "limit" };
+  const row = stmt(db, SUBSCRIPTION_SQL.insert).get(
+    ...insertValues(s, lastEventId(db)),
   ) as unknown as SubscriptionRow;
   return { kind: "created", row };
 }
 
 /** The code of the sender's live subscription with this dedupe key, if any (to name it in a refusal). */
 export function liveDuplicateCode(db: Db, senderId: string, dedupeKey: string): string | undefined {
-  const row = stmt(
-    db,
-    `SELECT code FROM subscriptions WHERE sender_id = ? AND dedupe_key = ?
-       AND state IN ('pending','active','error')`,
-  ).get(senderId, dedupeKey) as { code: string } | undefined;
+  const row = stmt(db, SUBSCRIPTION_SQL.liveDuplicate).get(senderId, dedupeKey) as
+    | { code: string }
+    | undefined;
   return row?.code;
 }
 
 /** One subscription by its public code. */
 export function getSubscription(db: Db, code: string): SubscriptionRow | undefined {
-  return stmt(db, "SELECT * FROM subscriptions WHERE code = ?").get(code) as SubscriptionRow | undefined;
+  return stmt(db, SUBSCRIPTION_SQL.byCode).get(code) as SubscriptionRow | undefined;
 }
 
 /** One subscription by row id. */
 export function getSubscriptionById(db: Db, id: number): SubscriptionRow | undefined {
-  return stmt(db, "SELECT * FROM subscriptions WHERE id = ?").get(id) as SubscriptionRow | undefined;
+  return stmt(db, SUBSCRIPTION_SQL.byId).get(id) as SubscriptionRow | undefined;
 }
 
 /** Filters for listing subscriptions. */
@@ -175,28 +215,13 @@ export interface SubscriptionFilter {
 
 /** Subscriptions, newest first. */
 export function listSubscriptions(db: Db, f: SubscriptionFilter = {}): SubscriptionRow[] {
-  const where: string[] = [];
-  const params: Array<string | number> = [];
-  if (f.sender) (where.push("sender_id = ?"), params.push(f.sender));
-  if (f.state) (where.push("state = ?"), params.push(f.state));
-  if (f.registry) (where.push("registry = ?"), params.push(f.registry));
-  if (f.before !== undefined) (where.push("id < ?"), params.push(f.before));
-  params.push(Math.max(1, Math.min(f.limit ?? 100, 1000)), Math.max(0, f.offset ?? 0));
-  return stmt(
-    db,
-    `SELECT * FROM subscriptions ${where.length ? "WHERE " + where.join(" AND ") : ""}
-     ORDER BY id DESC LIMIT ?+0 OFFSET ?+0`,
-  ).all(...params) as unknown as SubscriptionRow[];
+  const q = listQuery(f);
+  return stmt(db, q.sql).all(...q.params) as unknown as SubscriptionRow[];
 }
 
 /** pending → active (operator approval); events from now on are in scope. */
 export function approveSubscription(db: Db, code: string, now: string): SubscriptionRow | undefined {
-  return stmt(
-    db,
-    `UPDATE subscriptions SET state = 'active', activated_at = ?, updated_at = ?,
-       from_event_id = (SELECT COALESCE(MAX(id), 0) FROM registry_events)
-     WHERE code = ? AND state = 'pending' RETURNING *`,
-  ).get(now, now, code) as SubscriptionRow | undefined;
+  return stmt(db, SUBSCRIPTION_SQL.approve).get(now, now, code) as SubscriptionRow | undefined;
 }
 
 /**
@@ -210,11 +235,7 @@ export function reactivateSubscription(
   now: string,
 ): { row: SubscriptionRow; resent: number } | undefined {
   return transaction(db, () => {
-    const row = stmt(
-      db,
-      `UPDATE subscriptions SET state = 'active', consecutive_failures = 0, last_error = NULL, updated_at = ?
-       WHERE code = ? AND state = 'error' RETURNING *`,
-    ).get(now, code) as SubscriptionRow | undefined;
+    const row = stmt(db, SUBSCRIPTION_SQL.reactivate).get(now, code) as SubscriptionRow | undefined;
     return row ? { row, resent: reopenUndelivered(db, row.id, now) } : undefined;
   });
 }
@@ -231,18 +252,10 @@ export function endSubscription(
   by?: string,
 ): SubscriptionRow | undefined {
   return transaction(db, () => {
-    const row = stmt(
-      db,
-      `UPDATE subscriptions SET state = ?, ended_at = ?, updated_at = ?, cancelled_by = ?
-       WHERE id = ? AND state IN ('pending','active','error') RETURNING *`,
-    ).get(to, now, now, by ?? null, id) as SubscriptionRow | undefined;
-    if (row) {
-      stmt(
-        db,
-        `UPDATE notifications SET status = 'failed', last_error = ?, updated_at = ?
-         WHERE subscription_id = ? AND status = 'pending'`,
-      ).run(`subscription ${to}`, now, id);
-    }
+    const row = stmt(db, SUBSCRIPTION_SQL.end).get(to, now, now, by ?? null, id) as
+      | SubscriptionRow
+      | undefined;
+    if (row) stmt(db, SUBSCRIPTION_SQL.failPending).run(`subscription ${to}`, now, id);
     return row;
   });
 }
@@ -266,11 +279,7 @@ export function cancelForDeletedSender(
      WHERE ${column} = ? AND state IN ('pending','active','error') RETURNING id`, // column: one of two literals
   ).all(reason, now, now, value) as Array<{ id: number }>).map((r) => Number(r.id));
   let notifications = 0;
-  const fail = stmt(
-    db,
-    `UPDATE notifications SET status = 'failed', last_error = ?, updated_at = ?
-     WHERE subscription_id = ? AND status = 'pending'`,
-  );
+  const fail = stmt(db, SUBSCRIPTION_SQL.failPending);
   for (const id of ids) notifications += Number(fail.run(reason, now, id).changes);
   return { subscriptions: ids.length, notifications };
 }
@@ -290,12 +299,10 @@ export function dueForExpiry(db: Db, now: string, limit = 500): number[] {
 
 /** Subscriptions that fan-out considers: active ones, and those in error (their log keeps growing, paused). */
 export function fanOutSubscriptions(db: Db): SubscriptionRow[] {
-  return stmt(db, "SELECT * FROM subscriptions WHERE state IN ('active','error') ORDER BY id")
-    .all() as unknown as SubscriptionRow[];
+  return stmt(db, SUBSCRIPTION_SQL.fanOut).all() as unknown as SubscriptionRow[];
 }
 
 /** Subscription counts by state. */
 export function subscriptionCounts(db: Db): Array<{ state: string; n: number }> {
-  return stmt(db, "SELECT state, COUNT(*) AS n FROM subscriptions GROUP BY state ORDER BY state")
-    .all() as Array<{ state: string; n: number }>;
+  return stmt(db, SUBSCRIPTION_SQL.counts).all() as Array<{ state: string; n: number }>;
 }

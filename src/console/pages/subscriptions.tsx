@@ -9,7 +9,7 @@ import { type ConsoleEnv, href } from "../context.ts";
 import { ActionButton, Field, FilterForm, nextPageHref, Select, Table } from "../components.tsx";
 import { consoleWrite, FormError } from "../write.ts";
 import { cursor, pick, PropList, short } from "../query.tsx";
-import { listSubscriptions, SUBSCRIPTION_STATES, type SubscriptionRow } from "../../subscriptions/store.ts";
+import { SUBSCRIPTION_STATES, type SubscriptionRow } from "../../subscriptions/store.ts";
 import {
   listNotifications,
   NOTIFICATION_STATUSES,
@@ -27,13 +27,13 @@ const CODE = /^[\x21-\x7e]{1,99}$/;
 
 /** GET /console/subscriptions[/:code], POST …/:code/{approve,cancel,reactivate}, GET /console/notifications */
 export function subscriptionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
-  app.get("/subscriptions", (c) => {
+  app.get("/subscriptions", async (c) => {
     const f = {
       state: pick(c.req.query("state"), SUBSCRIPTION_STATES),
       sender_id: short(c.req.query("sender_id")),
       registry: short(c.req.query("registry")),
     };
-    const rows = listSubscriptions(deps.db, {
+    const rows = await deps.storage.subscriptions.list({
       state: f.state,
       sender: f.sender_id,
       registry: f.registry,
@@ -73,11 +73,11 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
     );
   });
 
-  app.get("/subscriptions/:code", (c) => {
+  app.get("/subscriptions/:code", async (c) => {
     const code = c.req.param("code");
     let s: SubscriptionRow;
     try {
-      s = showSubscription(deps, code);
+      s = await showSubscription(deps, code);
     } catch {
       c.status(404);
       return c.render(<p class="flash error" role="alert">No such subscription.</p>, {
@@ -118,12 +118,12 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
     app.post(`/subscriptions/:code/${verb}`, (c) => {
       const code = c.req.param("code");
       const to = `subscriptions/${encodeURIComponent(code)}`;
-      return consoleWrite(c, deps, { action: `subscription.${verb}`, target: code, to }, () => {
+      return consoleWrite(c, deps, { action: `subscription.${verb}`, target: code, to }, async () => {
         if (!CODE.test(code)) throw new FormError("Bad subscription code");
         try {
           const row = verb === "reactivate"
-            ? reactivate(deps, code).row
-            : (verb === "approve" ? approve : cancel)(deps, code);
+            ? (await reactivate(deps, code)).row
+            : await (verb === "approve" ? approve : cancel)(deps, code);
           return { flash: { kind: "ok", text: `Subscription ${code} is now ${row.state}.` } };
         } catch (err) {
           if (err instanceof SubscriptionOpError) throw new FormError(err.message);

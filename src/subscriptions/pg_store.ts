@@ -1,0 +1,89 @@
+/**
+ * Subscriptions in PostgreSQL: the statements of src/subscriptions/store.ts, numbered, and the two written for this
+ * dialect. Several instances insert at once here, so an insert takes a per-sender transaction lock first: the
+ * duplicate check and the live-subscription limit then count exactly what committed before it.
+ */
+import type { PgPool } from "../db/pg/pool.ts";
+import { pgAll, pgOne, pgQuery, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
+import { REOPEN_UNDELIVERED } from "./notifications.ts";
+import {
+  type InsertOutcome,
+  insertValues,
+  listQuery,
+  SUBSCRIPTION_SQL as SQL,
+  type SubscriptionRow,
+} from "./store.ts";
+import type { SubscriptionStore } from "./subscription_store.ts";
+
+/** Transaction lock namespace of subscription inserts (one lock per sender within it). */
+const INSERT_LOCK = 0x64637375;
+
+const LAST_EVENT_ID = "SELECT COALESCE(MAX(id), 0) AS id FROM registry_events";
+
+const DUE_FOR_EXPIRY = `SELECT id FROM subscriptions s WHERE end_time IS NOT NULL AND end_time <= $1
+       AND state IN ('pending','active','error')
+       AND NOT (state = 'active' AND frequency LIKE '{%' AND (frequency::jsonb ->> 'frequency') IS NOT NULL
+         AND EXISTS (SELECT 1 FROM notifications n WHERE n.subscription_id = s.id AND n.status = 'pending'))
+       ORDER BY id LIMIT $2`;
+
+/** Subscriptions in the PostgreSQL database behind `pool`. */
+export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
+  const row = (sql: string, values: Array<string | number | null>) =>
+    pgOne<SubscriptionRow>(pool, pgText(sql), values);
+  return {
+    insert: (s, limit) =>
+      pgTransaction(pool, async (c): Promise<InsertOutcome> => {
+        await pgQuery(c, "SELECT pg_advisory_xact_lock($1, hashtext($2))", [INSERT_LOCK, s.sender_id]);
+        const again = await pgOne<SubscriptionRow>(c, pgText(SQL.byRequest), [
+          s.correlation_id,
+          s.reference_id,
+        ]);
+        if (again) return { kind: "existing", row: again };
+        if (s.code !== undefined && await pgOne(c, pgText(SQL.codeTaken), [s.code])) {
+          return { kind: "code_taken" };
+        }
+        if (await pgOne(c, pgText(SQL.liveDuplicate), [s.sender_id, s.dedupe_key])) {
+          return { kind: "duplicate" };
+        }
+        const { n } = (await pgOne<{ n: number }>(c, pgText(SQL.liveCount), [s.sender_id]))!;
+        if (n >= limit) return { kind: "limit" };
+        const { id } = (await pgOne<{ id: number }>(c, LAST_EVENT_ID))!;
+        const created = await pgOne<SubscriptionRow>(c, pgText(SQL.insert), insertValues(s, id));
+        return { kind: "created", row: created! };
+      }).catch((err) => {
+        // Codes are unique across senders, whose inserts do not share a lock: the other one committed first.
+        if (
+          s.code !== undefined && (err as { constraint?: string }).constraint === "subscriptions_code_key"
+        ) {
+          return { kind: "code_taken" } as const;
+        }
+        throw err;
+      }),
+    liveDuplicateCode: async (senderId, key) =>
+      (await pgOne<{ code: string }>(pool, pgText(SQL.liveDuplicate), [senderId, key]))?.code,
+    get: (code) => row(SQL.byCode, [code]),
+    getById: (id) => row(SQL.byId, [id]),
+    list: (filter = {}) => {
+      const q = listQuery(filter);
+      return pgAll<SubscriptionRow>(pool, pgText(q.sql), q.params);
+    },
+    approve: (code, now) => row(SQL.approve, [now, now, code]),
+    reactivate: (code, now) =>
+      pgTransaction(pool, async (c) => {
+        const updated = await pgOne<SubscriptionRow>(c, pgText(SQL.reactivate), [now, code]);
+        if (!updated) return undefined;
+        const resent = await pgRun(c, pgText(REOPEN_UNDELIVERED), [now, now, updated.id, updated.id]);
+        return { row: updated, resent };
+      }),
+    end: (id, to, now, by) =>
+      pgTransaction(pool, async (c) => {
+        const ended = await pgOne<SubscriptionRow>(c, pgText(SQL.end), [to, now, now, by ?? null, id]);
+        if (ended) await pgRun(c, pgText(SQL.failPending), [`subscription ${to}`, now, id]);
+        return ended;
+      }),
+    dueForExpiry: async (now, limit = 500) =>
+      (await pgAll<{ id: number }>(pool, DUE_FOR_EXPIRY, [now, limit])).map((r) => r.id),
+    fanOut: () => pgAll<SubscriptionRow>(pool, pgText(SQL.fanOut)),
+    counts: () => pgAll<{ state: string; n: number }>(pool, pgText(SQL.counts)),
+  };
+}

@@ -1,0 +1,71 @@
+/** Where subscriptions are kept: the interface the services use, and its embedded SQLite implementation. */
+import type { Db } from "../db/sqlite.ts";
+import {
+  approveSubscription,
+  dueForExpiry,
+  endSubscription,
+  fanOutSubscriptions,
+  getSubscription,
+  getSubscriptionById,
+  type InsertOutcome,
+  insertSubscription,
+  listSubscriptions,
+  liveDuplicateCode,
+  type NewSubscription,
+  reactivateSubscription,
+  subscriptionCounts,
+  type SubscriptionFilter,
+  type SubscriptionRow,
+} from "./store.ts";
+
+/** The subscriptions table. State moves are conditional, so no subscription moves twice. */
+export interface SubscriptionStore {
+  /**
+   * Inserts a subscription unless the same (correlation, reference) already made one (returned as is), its chosen
+   * code is taken, the sender already holds a live one with the same criteria, or the sender is at `limit` live
+   * ones. One transaction; exact with several writers.
+   */
+  insert(s: NewSubscription, limit: number): Promise<InsertOutcome>;
+  /** The code of the sender's live subscription with this dedupe key, if any. */
+  liveDuplicateCode(senderId: string, dedupeKey: string): Promise<string | undefined>;
+  /** One subscription by its public code. */
+  get(code: string): Promise<SubscriptionRow | undefined>;
+  /** One subscription by row id. */
+  getById(id: number): Promise<SubscriptionRow | undefined>;
+  /** Subscriptions, newest first. */
+  list(filter?: SubscriptionFilter): Promise<SubscriptionRow[]>;
+  /** pending → active (operator approval); events from now on are in scope. */
+  approve(code: string, now: string): Promise<SubscriptionRow | undefined>;
+  /** error → active, failure count reset, the undelivered notifications since the last delivered one re-sent. */
+  reactivate(code: string, now: string): Promise<{ row: SubscriptionRow; resent: number } | undefined>;
+  /** Ends a live subscription and fails the notifications it still had waiting, in one transaction. */
+  end(
+    id: number,
+    to: "cancelled" | "expired",
+    now: string,
+    by?: string,
+  ): Promise<SubscriptionRow | undefined>;
+  /** Live subscriptions whose end time has passed, except an active one still holding batched notifications. */
+  dueForExpiry(now: string, limit?: number): Promise<number[]>;
+  /** The subscriptions fan-out considers: active ones and those in error, by id. */
+  fanOut(): Promise<SubscriptionRow[]>;
+  /** Subscription counts by state. */
+  counts(): Promise<Array<{ state: string; n: number }>>;
+}
+
+/** Subscriptions in the embedded SQLite database. */
+export function sqliteSubscriptionStore(db: Db): SubscriptionStore {
+  return {
+    insert: (s, limit) => Promise.resolve(insertSubscription(db, s, limit)),
+    liveDuplicateCode: (senderId, key) => Promise.resolve(liveDuplicateCode(db, senderId, key)),
+    get: (code) => Promise.resolve(getSubscription(db, code)),
+    getById: (id) => Promise.resolve(getSubscriptionById(db, id)),
+    list: (filter) => Promise.resolve(listSubscriptions(db, filter)),
+    approve: (code, now) => Promise.resolve(approveSubscription(db, code, now)),
+    reactivate: (code, now) => Promise.resolve(reactivateSubscription(db, code, now)),
+    end: (id, to, now, by) => Promise.resolve(endSubscription(db, id, to, now, by)),
+    dueForExpiry: (now, limit) => Promise.resolve(dueForExpiry(db, now, limit)),
+    fanOut: () => Promise.resolve(fanOutSubscriptions(db)),
+    counts: () => Promise.resolve(subscriptionCounts(db)),
+  };
+}

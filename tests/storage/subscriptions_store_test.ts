@@ -1,0 +1,224 @@
+/** The subscription store, the same contract on both backends. */
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { backendTest, type RawSql } from "../helpers/storage.ts";
+import type { NewSubscription } from "../../src/subscriptions/store.ts";
+
+const NOW = "2026-06-01T00:00:00.000Z";
+const LATER = "2026-06-02T00:00:00.000Z";
+
+let seq = 0;
+function sub(over: Partial<NewSubscription> = {}): NewSubscription {
+  seq++;
+  return {
+    sender_id: "s1",
+    registry: "social",
+    reg_type: null,
+    reg_event_type: "registration",
+    record_type: "person",
+    notify_record_type: "person",
+    filter_type: null,
+    filter: null,
+    frequency: null,
+    dedupe_key: `k${seq}`,
+    callback_url: "https://rx.example.org/notify",
+    start_time: null,
+    end_time: null,
+    correlation_id: `c${seq}`,
+    reference_id: "r1",
+    locale: null,
+    active: true,
+    now: NOW,
+    ...over,
+  };
+}
+
+async function addNotification(sql: RawSql, subscriptionId: number, eventId: number, status: string) {
+  await sql(
+    `INSERT INTO notifications (notification_id, subscription_id, event_id, event_type, record_type, record_count,
+       message_id, status, next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+    [
+      `n${subscriptionId}-${eventId}`,
+      subscriptionId,
+      eventId,
+      "registration",
+      "person",
+      1,
+      `m${eventId}`,
+      status,
+      NOW,
+      NOW,
+      NOW,
+    ],
+  );
+}
+
+async function statuses(sql: RawSql, subscriptionId: number): Promise<string[]> {
+  return (await sql("SELECT status FROM notifications WHERE subscription_id = ? ORDER BY id", [
+    subscriptionId,
+  ]))
+    .map((r) => String(r.status));
+}
+
+backendTest(
+  "subscription store: insert creates, repeats, and refuses taken codes, duplicates and the limit",
+  async (s) => {
+    const store = s.subscriptions;
+    const first = await store.insert(sub({ correlation_id: "c-a", dedupe_key: "same", code: "code-1" }), 2);
+    equal(first.kind, "created");
+    if (first.kind !== "created") return;
+    equal(first.row.state, "active");
+    equal(first.row.activated_at, NOW);
+    equal(first.row.code, "code-1");
+    equal(typeof first.row.id, "number");
+    equal(first.row.from_event_id, 0);
+    equal(first.row.consecutive_failures, 0);
+    // The same request item again: the same row.
+    const again = await store.insert(sub({ correlation_id: "c-a", dedupe_key: "same" }), 2);
+    deepEqual(again, { kind: "existing", row: first.row });
+    equal((await store.insert(sub({ code: "code-1" }), 2)).kind, "code_taken");
+    equal((await store.insert(sub({ dedupe_key: "same" }), 2)).kind, "duplicate");
+    equal(await store.liveDuplicateCode("s1", "same"), "code-1");
+    equal(await store.liveDuplicateCode("s2", "same"), undefined);
+    // Another sender may use the same criteria.
+    equal((await store.insert(sub({ sender_id: "s2", dedupe_key: "same" }), 2)).kind, "created");
+    const pending = await store.insert(sub({ active: false }), 2);
+    equal(pending.kind, "created");
+    if (pending.kind === "created") {
+      equal(pending.row.state, "pending");
+      equal(pending.row.activated_at, null);
+    }
+    equal((await store.insert(sub(), 2)).kind, "limit");
+  },
+);
+
+backendTest(
+  "subscription store: concurrent inserts keep the limit and the live-duplicate rule exactly",
+  async (s) => {
+    const store = s.subscriptions;
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, () => store.insert(sub({ sender_id: "race" }), 3)),
+    );
+    equal(outcomes.filter((o) => o.kind === "created").length, 3);
+    equal(outcomes.filter((o) => o.kind === "limit").length, 5);
+    const dups = await Promise.all(
+      Array.from({ length: 6 }, () => store.insert(sub({ sender_id: "dup", dedupe_key: "one" }), 10)),
+    );
+    equal(dups.filter((o) => o.kind === "created").length, 1);
+    equal(dups.filter((o) => o.kind === "duplicate").length, 5);
+    const codes = await Promise.all(
+      ["x1", "x2", "x3"].map((sender) => store.insert(sub({ sender_id: sender, code: "shared-code" }), 10)),
+    );
+    deepEqual(codes.map((o) => o.kind).sort(), ["code_taken", "code_taken", "created"]);
+  },
+);
+
+backendTest("subscription store: get, list with filters, keyset and offset, counts", async (s) => {
+  const store = s.subscriptions;
+  const ids: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const o = await store.insert(
+      sub({ sender_id: i % 2 ? "odd" : "even", registry: i < 3 ? "social" : "crvs" }),
+      10,
+    );
+    if (o.kind === "created") ids.push(o.row.id);
+  }
+  equal(ids.length, 5);
+  const one = await store.getById(ids[2]);
+  deepEqual(await store.get(one!.code), one);
+  equal(await store.get("nope"), undefined);
+  equal(await store.getById(999_999), undefined);
+  deepEqual((await store.list()).map((r) => r.id), [...ids].reverse());
+  deepEqual((await store.list({ sender: "odd" })).map((r) => r.id), [ids[3], ids[1]]);
+  deepEqual((await store.list({ registry: "crvs" })).map((r) => r.id), [ids[4], ids[3]]);
+  deepEqual((await store.list({ before: ids[2], limit: 1 })).map((r) => r.id), [ids[1]]);
+  deepEqual((await store.list({ limit: 2, offset: 1 })).map((r) => r.id), [ids[3], ids[2]]);
+  deepEqual(await store.list({ state: "pending" }), []);
+  await store.end(ids[0], "cancelled", LATER, "operator");
+  deepEqual(await store.counts(), [{ state: "active", n: 4 }, { state: "cancelled", n: 1 }]);
+  deepEqual((await store.fanOut()).map((r) => r.id), ids.slice(1));
+});
+
+backendTest(
+  "subscription store: approve moves pending to active once, from the newest event",
+  async (s, sql) => {
+    const store = s.subscriptions;
+    const o = await store.insert(sub({ active: false, code: "p1" }), 10);
+    ok(o.kind === "created");
+    await sql(
+      `INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
+     VALUES ('social', 'registration', 'person', 7, '{}', ?)`,
+      [NOW],
+    );
+    const [{ id: eventId }] = await sql("SELECT MAX(id) AS id FROM registry_events");
+    const done = await store.approve("p1", LATER);
+    equal(done?.state, "active");
+    equal(done?.activated_at, LATER);
+    equal(done?.from_event_id, Number(eventId));
+    equal(await store.approve("p1", LATER), undefined);
+    equal(await store.approve("missing", LATER), undefined);
+  },
+);
+
+backendTest(
+  "subscription store: end fails what was waiting; reactivate re-sends the undelivered since the last sent",
+  async (s, sql) => {
+    const store = s.subscriptions;
+    const o = await store.insert(sub({ code: "e1" }), 10);
+    if (o.kind !== "created") throw new Error(o.kind);
+    const id = o.row.id;
+    await addNotification(sql, id, 1, "sent");
+    await addNotification(sql, id, 2, "failed");
+    await addNotification(sql, id, 3, "failed");
+    await sql(
+      "UPDATE subscriptions SET state = 'error', consecutive_failures = 4, last_error = 'down' WHERE id = ?",
+      [id],
+    );
+    const back = await store.reactivate("e1", LATER);
+    equal(back?.resent, 2);
+    equal(back?.row.state, "active");
+    equal(back?.row.consecutive_failures, 0);
+    equal(back?.row.last_error, null);
+    deepEqual(await statuses(sql, id), ["sent", "pending", "pending"]);
+    equal(await store.reactivate("e1", LATER), undefined, "only a subscription in error reactivates");
+
+    const ended = await store.end(id, "cancelled", LATER, "corr-9");
+    equal(ended?.state, "cancelled");
+    equal(ended?.cancelled_by, "corr-9");
+    equal(ended?.ended_at, LATER);
+    deepEqual(await statuses(sql, id), ["sent", "failed", "failed"]);
+    const [{ last_error }] = await sql(
+      "SELECT last_error FROM notifications WHERE subscription_id = ? AND event_id = 3",
+      [id],
+    );
+    equal(last_error, "subscription cancelled");
+    equal(await store.end(id, "expired", LATER), undefined, "an ended subscription does not end twice");
+  },
+);
+
+backendTest(
+  "subscription store: due for expiry skips an active batched subscription still holding notifications",
+  async (s, sql) => {
+    const store = s.subscriptions;
+    const plain = await store.insert(sub({ end_time: NOW }), 10);
+    const future = await store.insert(sub({ end_time: "2099-01-01T00:00:00Z" }), 10);
+    const batched = await store.insert(
+      sub({ end_time: NOW, frequency: JSON.stringify({ frequency: "0 * * * *", start_time: NOW }) }),
+      10,
+    );
+    const batchedEmpty = await store.insert(
+      sub({ end_time: NOW, frequency: JSON.stringify({ frequency: "0 * * * *" }) }),
+      10,
+    );
+    if (
+      plain.kind !== "created" || future.kind !== "created" || batched.kind !== "created" ||
+      batchedEmpty.kind !== "created"
+    ) {
+      throw new Error("setup");
+    }
+    await addNotification(sql, batched.row.id, 1, "pending");
+    deepEqual(await store.dueForExpiry(LATER), [plain.row.id, batchedEmpty.row.id]);
+    deepEqual(await store.dueForExpiry(LATER, 1), [plain.row.id]);
+    await sql("UPDATE notifications SET status = 'sent' WHERE subscription_id = ?", [batched.row.id]);
+    deepEqual(await store.dueForExpiry(LATER), [plain.row.id, batched.row.id, batchedEmpty.row.id]);
+  },
+);
