@@ -10,6 +10,7 @@
  */
 import type { Db } from "./sqlite.ts";
 import { type AuditStore, sqliteAuditStore } from "../audit/store.ts";
+import { type JobRunStore, sqliteJobRunStore } from "../jobs/job_runs.ts";
 import { sqliteSubscriptionStore, type SubscriptionStore } from "../subscriptions/subscription_store.ts";
 
 /** Which backend a Storage is. */
@@ -20,6 +21,7 @@ export interface Storage {
   readonly kind: StorageKind;
   readonly audit: AuditStore;
   readonly subscriptions: SubscriptionStore;
+  readonly jobRuns: JobRunStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
 }
@@ -30,6 +32,7 @@ export function sqliteStorage(db: Db): Storage {
     kind: "sqlite",
     audit: sqliteAuditStore(db),
     subscriptions: sqliteSubscriptionStore(db),
+    jobRuns: sqliteJobRunStore(db),
     close: () => Promise.resolve(),
   };
 }

@@ -3,7 +3,7 @@
  * Runs only in the main isolate of the process chosen by DCI_WORKER, never in an HTTP isolate.
  */
 import type { Deps } from "../deps.ts";
-import { schedulesFor } from "./schedules.ts";
+import { runScheduled, schedulesFor } from "./schedules.ts";
 import { startSweeper, sweepTransactions } from "./sweeper.ts";
 import { TXN_KIND } from "../transactions/worker.ts";
 import { createWorker } from "../actions/worker.ts";
@@ -61,13 +61,12 @@ export function startBackground(deps: Deps): Background {
   // The dashboard's per-minute history: every isolate's counters, read over the bus, one write a minute.
   const history = startHistorySampler(deps);
   for (const job of schedulesFor(deps.config)) {
-    Deno.cron(job.name, job.schedule, { signal: abort.signal }, async () => {
-      try {
-        await job.run(deps);
-      } catch (err) {
-        deps.log.error("scheduled job failed", { job: job.name, err });
-      }
-    });
+    Deno.cron(
+      job.name,
+      job.schedule,
+      { signal: abort.signal },
+      async () => void await runScheduled(deps, job),
+    );
   }
   return {
     stop: async () => {

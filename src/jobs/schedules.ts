@@ -6,6 +6,7 @@ import { AUTH_SCHEDULES } from "../senders/jobs.ts";
 import { SUBSCRIPTION_SCHEDULES } from "../subscriptions/expiry.ts";
 import { AUDIT_SCHEDULES } from "../audit/retention.ts";
 import { RETENTION_SCHEDULES } from "../transactions/retention.ts";
+import { KEEP_MS, slotOf } from "./job_runs.ts";
 
 /** One scheduled job. */
 export interface Schedule {
@@ -25,4 +26,29 @@ export const SCHEDULES: readonly Schedule[] = [
 /** Every schedule for `config`: the fixed ones, and those its settings turn on (scheduled backups). */
 export function schedulesFor(config: Config): Schedule[] {
   return [...SCHEDULES, ...backupSchedules(config)];
+}
+
+/**
+ * One fire of `job`: runs it when this instance claims the due time (src/jobs/job_runs.ts), so each job runs once
+ * across instances; a failure is logged, never thrown (the next fire tries again). Returns whether it ran.
+ */
+export async function runScheduled(deps: Deps, job: Schedule): Promise<boolean> {
+  try {
+    const now = deps.clock.now();
+    const claimed = await deps.storage.jobRuns.claim(
+      job.name,
+      slotOf(now),
+      new Date(now).toISOString(),
+      slotOf(now - KEEP_MS),
+    );
+    if (!claimed) {
+      deps.log.debug("scheduled job already run for this time by another instance", { job: job.name });
+      return false;
+    }
+    await job.run(deps);
+    return true;
+  } catch (err) {
+    deps.log.error("scheduled job failed", { job: job.name, err });
+    return false;
+  }
 }

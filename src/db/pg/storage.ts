@@ -3,6 +3,7 @@ import type { Storage } from "../storage.ts";
 import type { PgPool } from "./pool.ts";
 import { pgAuditStore } from "../../audit/pg_store.ts";
 import { pgSubscriptionStore } from "../../subscriptions/pg_store.ts";
+import { pgJobRunStore } from "../../jobs/pg_job_runs.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -10,6 +11,7 @@ export function pgStorage(pool: PgPool): Storage {
     kind: "postgres",
     audit: pgAuditStore(pool),
     subscriptions: pgSubscriptionStore(pool),
+    jobRuns: pgJobRunStore(pool),
     close: () => pool.end(),
   };
 }

@@ -1,0 +1,43 @@
+/**
+ * Each scheduled job runs once per due time, however many instances fire for it: before running, an instance claims
+ * (job name, due minute) with an insert that only one can make. With the embedded database one worker process runs
+ * the schedules anyway (the claim then only stops a double fire); on PostgreSQL every instance's worker fires.
+ */
+import type { Db } from "../db/sqlite.ts";
+import { stmt } from "../db/statements.ts";
+
+/** The claims of scheduled runs. */
+export interface JobRunStore {
+  /** Claims the run of `name` due at `slot`; true for the one caller that got it. Drops claims older than `keepAfter`. */
+  claim(name: string, slot: string, nowIso: string, keepAfter: string): Promise<boolean>;
+}
+
+/** Both backends' statements (`?` placeholders; numbered for PostgreSQL). */
+export const JOB_RUN_SQL = {
+  claim: "INSERT INTO job_runs (name, slot, claimed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+  prune: "DELETE FROM job_runs WHERE name = ? AND slot < ?",
+} as const;
+
+const MINUTE_MS = 60_000;
+
+/**
+ * The due time a cron fire at `nowMs` stands for: the nearest whole minute (cron's resolution), so instances whose
+ * clocks or timers differ by up to half a minute claim the same slot.
+ */
+export function slotOf(nowMs: number): string {
+  return new Date(Math.round(nowMs / MINUTE_MS) * MINUTE_MS).toISOString();
+}
+
+/** How long claims are kept (far past any clock skew between instances). */
+export const KEEP_MS = 7 * 86_400_000;
+
+/** The claims in the embedded SQLite database. */
+export function sqliteJobRunStore(db: Db): JobRunStore {
+  return {
+    claim(name, slot, nowIso, keepAfter) {
+      const won = Number(stmt(db, JOB_RUN_SQL.claim).run(name, slot, nowIso).changes) === 1;
+      if (won) stmt(db, JOB_RUN_SQL.prune).run(name, keepAfter);
+      return Promise.resolve(won);
+    },
+  };
+}

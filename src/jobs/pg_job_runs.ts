@@ -1,0 +1,15 @@
+/** The claims of scheduled runs in PostgreSQL (src/jobs/job_runs.ts): the same two statements, numbered. */
+import type { PgPool } from "../db/pg/pool.ts";
+import { pgRun, pgText } from "../db/pg/query.ts";
+import { JOB_RUN_SQL, type JobRunStore } from "./job_runs.ts";
+
+/** The claims in the PostgreSQL database behind `pool`. */
+export function pgJobRunStore(pool: PgPool): JobRunStore {
+  return {
+    async claim(name, slot, nowIso, keepAfter) {
+      const won = await pgRun(pool, pgText(JOB_RUN_SQL.claim), [name, slot, nowIso]) === 1;
+      if (won) await pgRun(pool, pgText(JOB_RUN_SQL.prune), [name, keepAfter]);
+      return won;
+    },
+  };
+}

@@ -1,0 +1,67 @@
+/** Scheduled jobs run once per due time: the claim store on both backends, and runScheduled on top of it. */
+import { deepEqual, equal } from "node:assert/strict";
+import { backendTest } from "../helpers/storage.ts";
+import { testDeps } from "../helpers/deps.ts";
+import { KEEP_MS, slotOf } from "../../src/jobs/job_runs.ts";
+import { runScheduled, type Schedule } from "../../src/jobs/schedules.ts";
+
+const T = Date.parse("2026-03-01T03:17:00Z");
+const iso = (ms: number) => new Date(ms).toISOString();
+
+Deno.test("slotOf: fires up to half a minute apart name the same due minute", () => {
+  equal(slotOf(T), "2026-03-01T03:17:00.000Z");
+  equal(slotOf(T + 29_000), "2026-03-01T03:17:00.000Z");
+  equal(slotOf(T - 29_000), "2026-03-01T03:17:00.000Z");
+  equal(slotOf(T + 31_000), "2026-03-01T03:18:00.000Z");
+});
+
+backendTest("job runs: one claim per job and due time, whoever races for it", async (s) => {
+  const claims = await Promise.all(
+    Array.from(
+      { length: 10 },
+      () => s.jobRuns.claim("audit-retention", slotOf(T), iso(T), slotOf(T - KEEP_MS)),
+    ),
+  );
+  equal(claims.filter(Boolean).length, 1);
+  // Another job at the same minute, and the same job at the next minute, are claims of their own.
+  equal(await s.jobRuns.claim("subscriptions-expire", slotOf(T), iso(T), slotOf(T - KEEP_MS)), true);
+  equal(await s.jobRuns.claim("audit-retention", slotOf(T + 60_000), iso(T), slotOf(T - KEEP_MS)), true);
+  equal(await s.jobRuns.claim("audit-retention", slotOf(T), iso(T), slotOf(T - KEEP_MS)), false);
+});
+
+backendTest(
+  "job runs: claims older than the keep window are dropped as new ones are made",
+  async (s, sql) => {
+    const old = T - KEEP_MS - 60_000;
+    await s.jobRuns.claim("j", slotOf(old), iso(old), slotOf(old - KEEP_MS));
+    await s.jobRuns.claim("other", slotOf(old), iso(old), slotOf(old - KEEP_MS));
+    await s.jobRuns.claim("j", slotOf(T), iso(T), slotOf(T - KEEP_MS));
+    deepEqual(
+      (await sql("SELECT name, slot FROM job_runs ORDER BY name, slot")).map((r) => `${r.name} ${r.slot}`),
+      [`j ${slotOf(T)}`, `other ${slotOf(old)}`],
+    );
+  },
+);
+
+Deno.test("runScheduled: a job runs once per due time, again at the next, and a failure is logged, not thrown", async () => {
+  const deps = await testDeps({}, { now: T });
+  try {
+    let runs = 0;
+    const job: Schedule = { name: "count", schedule: "* * * * *", run: () => Promise.resolve(void runs++) };
+    equal(await runScheduled(deps, job), true);
+    deps.clock.advance(10_000);
+    equal(await runScheduled(deps, job), false, "a second fire for the same minute");
+    equal(runs, 1);
+    deps.clock.advance(50_000);
+    equal(await runScheduled(deps, job), true);
+    equal(runs, 2);
+    const failing: Schedule = {
+      name: "boom",
+      schedule: "* * * * *",
+      run: () => Promise.reject(new Error("x")),
+    };
+    equal(await runScheduled(deps, failing), false);
+  } finally {
+    deps.close();
+  }
+});
