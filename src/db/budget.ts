@@ -13,9 +13,11 @@
  * row id (`id & 15`) never fired for a table whose rows of one kind all sit at one stride (households of 15
  * members leave every household id at one residue), and a random gate has no such pattern to fall into.
  *
- * Read budgeted statements with `get()`, `iterate()` or `run()`, never `all()`: in Deno 2.9.6 `all()` steps
- * again after the function's error, SQLite then resets and restarts the statement, the function throws again,
- * and the isolate loops forever (tests/security/search_cost_test.ts keeps that in view).
+ * Read budgeted statements with `get()`, `run()` or `iterateRows()` (src/db/statements.ts), never `all()`: in
+ * Deno 2.9.6 `all()` steps again after the function's error, SQLite then resets and restarts the statement, the
+ * function throws again, and the isolate loops forever (tests/security/search_cost_test.ts keeps that in view).
+ * Nor a bare `iterate()`: one the function aborted leaves the cached statement failed, and its next run (another
+ * request's) throws ERR_SQLITE_ERROR with an empty message (tests/registry/search_error_test.ts).
  */
 import type { Db } from "./sqlite.ts";
 

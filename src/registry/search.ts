@@ -3,7 +3,7 @@ import type { Db } from "../db/sqlite.ts";
 import { parseQuery, QueryError, show } from "./query_parse.ts";
 import { type Compiled, searchFrom, toSql } from "./query_sql.ts";
 import { fromRow, REGISTRANT_SELECT, type StoredRegistrant } from "./store.ts";
-import { stmt } from "../db/statements.ts";
+import { iterateRows, stmt } from "../db/statements.ts";
 import { BudgetExceeded, type StatementBudget, withStatementBudget } from "../db/budget.ts";
 import { HEADER_SAFE_ID_RULE, isHeaderSafeId } from "../dci/limits.ts";
 import { ItemRejection, paginationOf, recordTypeOf, regTypeRecordType, sortOf } from "./search_criteria.ts";
@@ -220,8 +220,9 @@ function readMatches(
   const params = q.where.params;
   const keyset = q.after ? afterCursor(q.sort, q.after) : undefined;
   const columns = ["r.id AS id", ...q.sort.map((k, i) => `r.${k.column} AS k${i}`)].join(", ");
-  // One row past the page says whether a next page exists. iterate(), not all(): Deno's all() steps again
-  // after an error, which restarts the statement, so a budget abort became an endless loop (src/db/budget.ts).
+  // One row past the page says whether a next page exists. iterateRows, not all(): Deno's all() steps again
+  // after an error, which restarts the statement, so a budget abort became an endless loop; and not a bare
+  // iterate(), which a budget abort leaves failed for the next search of this shape (src/db/statements.ts).
   // `ids`: read in row id order within (low, high] (search_dense.ts), not through an index.
   const page = (ids?: { low: number; high: number }) => {
     const from = ids
@@ -229,20 +230,14 @@ function readMatches(
         searchFrom(q.where, q.recordType.storage, groupStorageOf(q.profile), true)
       } AND r.id > ? AND r.id <= ?`
       : base;
-    return Array.from(
+    return iterateRows(
       stmt(
         ctx.db,
         `SELECT ${columns} ${from}${keyset ? ` AND ${keyset.sql}` : ""} ORDER BY ${orderBy(q.sort)} ` +
           "LIMIT ?+0 OFFSET ?+0",
-      ).iterate(
-        ...params,
-        ...(ids ? [ids.low, ids.high] : []),
-        ...(keyset?.params ?? []),
-        q.pageSize + 1,
-        q.offset,
       ),
-      (r) => Object.values(r as Record<string, string | number | null>),
-    );
+      [...params, ...(ids ? [ids.low, ids.high] : []), ...(keyset?.params ?? []), q.pageSize + 1, q.offset],
+    ).map((r) => Object.values(r as Record<string, string | number | null>));
   };
   // Count first (bounded by maxResults + 1), so a refused query never sorts all its matches. (An identifier
   // lookup's first page is its count too: search_lookup.ts answers it before this.)
