@@ -8,7 +8,7 @@
  * bare LIMIT parameter the planner looked at as expired on every bind, so each run re-prepared it (~20 µs, three times
  * the cost of an identifier search). An expression is not looked into. A test keeps src/ free of bare ones.
  */
-import type { SQLInputValue, StatementSync } from "node:sqlite";
+import type { StatementSync } from "node:sqlite";
 import type { Db } from "./sqlite.ts";
 
 const CACHE = new WeakMap<Db, Map<string, StatementSync>>();
@@ -26,26 +26,4 @@ export function stmt(db: Db, sql: string): StatementSync {
     map.set(sql, s = db.prepare(sql));
   }
   return s;
-}
-
-/**
- * Every row of `statement` run with `params`, read with `iterate()`: the way to read the rows of a statement that
- * a user function may abort (`dci_budget`, src/db/budget.ts), where `all()` would restart it forever.
- *
- * A step that failed leaves the statement holding its error in Deno 2.9.6: the statement's next run resets it
- * first, and that reset reports the old error, as ERR_SQLITE_ERROR with an empty message, before the run starts.
- * `get()` and `run()` reset themselves after an error; an `iterate()` that failed does not, and the statement is
- * cached, so a search stopped by its budget made the next search of the same shape (another request's, with
- * time to spare) fail with `Error` and answer 500. Here the failed statement is reset before the error goes on:
- * a fresh `iterate()` resets it (throwing the old error, ignored) and, never stepped, runs nothing.
- */
-export function iterateRows(statement: StatementSync, params: readonly SQLInputValue[]): unknown[] {
-  try {
-    return Array.from(statement.iterate(...params));
-  } catch (err) {
-    try {
-      statement.iterate();
-    } catch { /* the failed step's error, reported by the reset: already being thrown */ }
-    throw err;
-  }
 }

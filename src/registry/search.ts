@@ -3,7 +3,7 @@ import type { Db } from "../db/sqlite.ts";
 import { parseQuery, QueryError, show } from "./query_parse.ts";
 import { type Compiled, searchFrom, toSql } from "./query_sql.ts";
 import { fromRow, REGISTRANT_SELECT, type StoredRegistrant } from "./store.ts";
-import { iterateRows, stmt } from "../db/statements.ts";
+import { stmt } from "../db/statements.ts";
 import { BudgetExceeded, type StatementBudget, withStatementBudget } from "../db/budget.ts";
 import { HEADER_SAFE_ID_RULE, isHeaderSafeId } from "../dci/limits.ts";
 import { ItemRejection, paginationOf, recordTypeOf, regTypeRecordType, sortOf } from "./search_criteria.ts";
@@ -220,9 +220,8 @@ function readMatches(
   const params = q.where.params;
   const keyset = q.after ? afterCursor(q.sort, q.after) : undefined;
   const columns = ["r.id AS id", ...q.sort.map((k, i) => `r.${k.column} AS k${i}`)].join(", ");
-  // One row past the page says whether a next page exists. iterateRows, not all(): Deno's all() steps again
-  // after an error, which restarts the statement, so a budget abort became an endless loop; and not a bare
-  // iterate(), which a budget abort leaves failed for the next search of this shape (src/db/statements.ts).
+  // One row past the page says whether a next page exists. all(), never iterate(): iterate() ends without an
+  // error when a step fails in SQLite, and the page would come back cut short as if complete (src/db/budget.ts).
   // `ids`: read in row id order within (low, high] (search_dense.ts), not through an index.
   const page = (ids?: { low: number; high: number }) => {
     const from = ids
@@ -230,13 +229,16 @@ function readMatches(
         searchFrom(q.where, q.recordType.storage, groupStorageOf(q.profile), true)
       } AND r.id > ? AND r.id <= ?`
       : base;
-    return iterateRows(
-      stmt(
-        ctx.db,
-        `SELECT ${columns} ${from}${keyset ? ` AND ${keyset.sql}` : ""} ORDER BY ${orderBy(q.sort)} ` +
-          "LIMIT ?+0 OFFSET ?+0",
-      ),
-      [...params, ...(ids ? [ids.low, ids.high] : []), ...(keyset?.params ?? []), q.pageSize + 1, q.offset],
+    return stmt(
+      ctx.db,
+      `SELECT ${columns} ${from}${keyset ? ` AND ${keyset.sql}` : ""} ORDER BY ${orderBy(q.sort)} ` +
+        "LIMIT ?+0 OFFSET ?+0",
+    ).all(
+      ...params,
+      ...(ids ? [ids.low, ids.high] : []),
+      ...(keyset?.params ?? []),
+      q.pageSize + 1,
+      q.offset,
     ).map((r) => Object.values(r as Record<string, string | number | null>));
   };
   // Count first (bounded by maxResults + 1), so a refused query never sorts all its matches. (An identifier

@@ -2,9 +2,10 @@
  * Issue 16 hardening: a search on 3.55M records (bench/registry.ts, machine load ~20) threw ERR_SQLITE_ERROR with
  * the bare message "Error" from the page's `iterate()`, its budget not exceeded; a route answered 500 for it.
  * The cause: an earlier search of the same shape was stopped by its budget while its page was being read, and in
- * Deno 2.9.6 an `iterate()` that a user function aborted leaves the (cached) statement holding that failure; its
- * next run reports it, with an empty message (`String(err)` is then "Error"). These tests stop a page
- * deterministically: the clock stands still through the count and jumps once the page is read.
+ * Deno 2.9.6 an `iterate()` that a user function's exception stopped leaves the (cached) statement holding that
+ * failure; its next run reports it, with an empty message (`String(err)` is then "Error"). The budget now stops a
+ * statement with an SQLite error instead (src/db/budget.ts), and pages are read with `all()`. These tests stop a
+ * page deterministically: the clock stands still through the count and jumps once the page is read.
  */
 import assert from "node:assert/strict";
 import { StatementSync } from "node:sqlite";
@@ -16,20 +17,14 @@ import { writeAll } from "../../src/registry/batch.ts";
 import { demoRecords } from "../../src/registries/social/seed.ts";
 import { searchMessage } from "../../src/registry/search_message.ts";
 import type { SearchResponseItem } from "../../src/registry/search.ts";
-import { iterateRows, stmt } from "../../src/db/statements.ts";
-import {
-  BUDGET_FUNCTION,
-  BudgetExceeded,
-  statementBudget,
-  withStatementBudget,
-} from "../../src/db/budget.ts";
+import { stmt } from "../../src/db/statements.ts";
+import { budgetCheck, BudgetExceeded, statementBudget, withStatementBudget } from "../../src/db/budget.ts";
 
 const NOW = Date.parse("2026-01-01T12:00:00Z");
 
-/** Counts to `?` through dci_budget on every row: a statement the budget can stop at any row. */
-const COUNTING =
-  `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE ${BUDGET_FUNCTION}(x) AND x < ?) ` +
-  "SELECT x FROM c";
+/** Counts to `?`, every row checking the budget: a statement the budget can stop at any row. */
+const COUNTING = `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE ${budgetCheck("x")} ` +
+  "AND x < ?) SELECT x FROM c";
 
 /** Runs `fn` under a budget whose clock advances a millisecond per reading: it is stopped after ~100 checks. */
 function ticking<T>(deps: TestDeps, fn: () => T): T {
@@ -42,33 +37,57 @@ function standing<T>(deps: TestDeps, fn: () => T): T {
   return withStatementBudget(deps.db, statementBudget(100, () => 0), fn);
 }
 
-Deno.test("iterateRows() leaves a cached statement that dci_budget stopped ready for its next run", async () => {
+Deno.test("the statement budget stops all() and get() with an SQLite error, and the cached statement runs again after", async () => {
   const deps = await testDeps();
   try {
     const s = stmt(deps.db, COUNTING);
-    assert.throws(() => ticking(deps, () => iterateRows(s, [1e9])), BudgetExceeded);
-    assert.equal(standing(deps, () => iterateRows(stmt(deps.db, COUNTING), [500])).length, 500);
-    assert.throws(() => ticking(deps, () => iterateRows(s, [1e9])), BudgetExceeded);
-    assert.deepEqual({ ...standing(deps, () => stmt(deps.db, COUNTING).get(3)) }, { x: 1 });
+    // A JS exception from the function made all() restart the statement forever; this one ends it at once.
+    assert.throws(() => ticking(deps, () => s.all(1e9)), BudgetExceeded);
+    assert.equal(standing(deps, () => stmt(deps.db, COUNTING).all(500)).length, 500);
+    const count = stmt(deps.db, `SELECT COUNT(*) AS n FROM (${COUNTING})`);
+    assert.throws(() => ticking(deps, () => count.get(1e9)), BudgetExceeded);
+    assert.deepEqual({ ...standing(deps, () => count.get(300)) }, { n: 300 });
+    // Outside a budget the check never stops a statement.
+    assert.equal(s.all(2000).length, 2000);
   } finally {
     deps.close();
   }
 });
 
-Deno.test("node:sqlite in Deno 2.9.6: a bare iterate() stopped by a user function fails the statement's next run with an empty ERR_SQLITE_ERROR (what iterateRows resets)", async () => {
+Deno.test("node:sqlite in Deno 2.9.6: an iterate() stopped by a user function's exception fails its statement's next run with an empty ERR_SQLITE_ERROR (the bench's error)", async () => {
+  const deps = await testDeps();
+  try {
+    let calls = 0;
+    deps.db.function("throw_at_50", { deterministic: false, directOnly: true }, () => {
+      if (++calls === 50) throw new Error("stopped");
+      return 1;
+    });
+    const s = deps.db.prepare(
+      "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE throw_at_50() AND x < ?) SELECT x FROM c",
+    );
+    assert.throws(() => Array.from(s.iterate(1e9)), /stopped/);
+    // If this fails, Deno resets such a statement itself: the reason to keep JS exceptions out of SQL is gone.
+    assert.throws(
+      () => Array.from(s.iterate(10)),
+      (e) => (e as { code?: string }).code === "ERR_SQLITE_ERROR" && String(e) === "Error",
+    );
+    assert.equal(Array.from(s.iterate(10)).length, 10, "the report reset it");
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("node:sqlite in Deno 2.9.6: iterate() ends without an error when a step fails in SQLite (why src/ reads no rows with it)", async () => {
   const deps = await testDeps();
   try {
     const s = stmt(deps.db, COUNTING);
-    assert.throws(() => ticking(deps, () => Array.from(s.iterate(1e9))), BudgetExceeded);
-    // The next run, with time to spare, reports the old failure: the bench's `Error ERR_SQLITE_ERROR Error`.
-    // If this assertion fails, Deno resets such a statement itself and iterateRows' reset can go.
-    assert.throws(
-      () => standing(deps, () => Array.from(s.iterate(500))),
-      (e) =>
-        (e as { code?: string }).code === "ERR_SQLITE_ERROR" && (e as Error).message === "" &&
-        String(e) === "Error",
-    );
-    assert.equal(standing(deps, () => Array.from(s.iterate(500))).length, 500, "that report reset it");
+    // The budget's stop: all() and get() report it, iterate() answers the rows before it as if they were all.
+    const rows = ticking(deps, () => Array.from(s.iterate(1e9)));
+    assert.ok(rows.length > 0 && rows.length < 1e9, `${rows.length} rows`);
+    deps.db.exec("CREATE TABLE j(v TEXT); INSERT INTO j VALUES ('[]'), ('not json'), ('{}')");
+    const json = deps.db.prepare("SELECT json(v) AS v FROM j ORDER BY rowid");
+    assert.deepEqual(Array.from(json.iterate(), (r) => r.v), ["[]"]);
+    assert.throws(() => json.all(), /malformed JSON/);
   } finally {
     deps.close();
   }
@@ -82,29 +101,32 @@ async function registry(persons: number): Promise<TestDeps> {
 }
 
 /**
- * Runs `fn` with the clock of `deps` jumping a second ahead when a search's page is read (its first `iterate()`
- * of a page statement, `SELECT r.id AS id …`); returns what `fn` returned and the page statement's SQL. The
+ * Runs `fn` with the clock of `deps` jumping a second ahead when a search's page is read (the first run of a page
+ * statement, `SELECT r.id AS id …`); returns what `fn` returned and the page statement's SQL. The
  * count before it ran with the clock standing and made the budget's minimum of checks (it examines thousands
  * of rows, one in 32 checking), so a check of the page (hundreds of rows) stops the search there, where the
  * bench's search was stopped.
  */
 async function stopAtThePage<T>(deps: TestDeps, fn: () => T | Promise<T>): Promise<{ out: T; page: string }> {
   const proto = StatementSync.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const iterate = proto.iterate;
+  // all() reads pages; iterate() read them before the fix (this test shows what that did).
+  const originals = { all: proto.all, iterate: proto.iterate };
   let page: string | undefined;
-  proto.iterate = function (this: StatementSync, ...params: unknown[]) {
-    if (page === undefined && /^SELECT r\.id AS id\b/.test(this.sourceSQL)) {
-      page = this.sourceSQL;
-      deps.clock.advance(1000);
-    }
-    return iterate.apply(this, params);
-  };
+  for (const [name, original] of Object.entries(originals)) {
+    proto[name] = function (this: StatementSync, ...params: unknown[]) {
+      if (page === undefined && /^SELECT r\.id AS id\b/.test(this.sourceSQL)) {
+        page = this.sourceSQL;
+        deps.clock.advance(1000);
+      }
+      return original.apply(this, params);
+    };
+  }
   try {
     const out = await fn();
     assert.ok(page, "the search read no page");
     return { out, page };
   } finally {
-    proto.iterate = iterate;
+    Object.assign(proto, originals);
   }
 }
 
@@ -202,18 +224,18 @@ Deno.test("POST /sync/search: a search after one stopped by the budget in its pa
   }
 });
 
-Deno.test("src/ reads rows with iterate() only through iterateRows (src/db/statements.ts)", async () => {
-  const bare: string[] = [];
+Deno.test("src/ never reads rows with iterate() (it ends silently on an SQLite error)", async () => {
+  const found: string[] = [];
   const walk = async (dir: string) => {
     for await (const e of Deno.readDir(dir)) {
       const path = `${dir}/${e.name}`;
       if (e.isDirectory) await walk(path);
-      else if (path.endsWith(".ts") && !path.endsWith("src/db/statements.ts")) {
+      else if (path.endsWith(".ts")) {
         const text = await Deno.readTextFile(path);
-        for (const m of text.matchAll(/\.iterate\(/g)) bare.push(`${path}@${m.index}`);
+        for (const m of text.matchAll(/\.iterate\(/g)) found.push(`${path}@${m.index}`);
       }
     }
   };
   await walk(new URL("../../src", import.meta.url).pathname);
-  assert.deepEqual(bare, []);
+  assert.deepEqual(found, []);
 });
