@@ -2,7 +2,7 @@
  * Issue 16 hardening: a search's storage error that is not its budget's stop answers what any internal failure
  * answers (500 err.service.unavailable quoting the request id, the error logged under that id), through the
  * search pool as in the isolate. The pool used to receive a worker's error as its stack text, without SQLite's
- * codes, so only the text told a busy or full database (503) from anything else.
+ * codes, so only the text told a busy or full database (503, or an async attempt not counted) from anything else.
  */
 import assert from "node:assert/strict";
 import { createApp } from "../helpers/app.ts";
@@ -14,6 +14,9 @@ import { createLogger, silentLogger } from "../../src/obs/log.ts";
 import { writeAll } from "../../src/registry/batch.ts";
 import { demoRecords } from "../../src/registries/social/seed.ts";
 import { createSearchPool } from "../../src/registry/search_pool.ts";
+import { attemptProcessing } from "../../src/transactions/attempt.ts";
+import { PROCESSORS } from "../../src/actions/processors.ts";
+import type { TxnRow } from "../../src/transactions/store.ts";
 
 const NOW = Date.parse("2026-01-01T12:00:00Z");
 
@@ -97,6 +100,39 @@ Deno.test("POST /sync/search through the search pool: a storage error answers 50
     assert.equal(logged?.err?.message, "no such table: registrants");
     assert.equal(logged?.err?.errcode, 1);
     assert.equal(logged?.err?.code, "ERR_SQLITE_ERROR");
+  } finally {
+    closeDeps(deps);
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("async search through the search pool: a storage error is a failed attempt recorded with SQLite's message, not a stack", async () => {
+  const dataDir = await brokenDataDir();
+  const deps = await openDeps(testConfig({ dataDir, searchWorkers: "1" }), {
+    log: silentLogger,
+    ensureKey: false,
+  });
+  try {
+    const row = {
+      action: "search",
+      registry: "social",
+      sender_id: "a",
+      transaction_id: "t-1",
+      correlation_id: "c-1",
+      request_header: JSON.stringify({ version: "1.0.0", action: "search", total_count: 1 }),
+      request_message: JSON.stringify({
+        transaction_id: "t-1",
+        search_request: [{ reference_id: "r-1", timestamp: "2026-01-01T00:00:00Z", search_criteria: SCAN }],
+      }),
+    } as TxnRow;
+    const outcome = await attemptProcessing(deps, row, { budgetMs: 30_000, processors: PROCESSORS });
+    // Before: "Error: Error: no such table: registrants\n    at stmt (…" (the worker's stack as the message).
+    assert.deepEqual(outcome, {
+      ok: false,
+      error: "Error: no such table: registrants",
+      overBudget: false,
+      transient: false,
+    });
   } finally {
     closeDeps(deps);
     await Deno.remove(dataDir, { recursive: true });
