@@ -59,7 +59,11 @@ export function createLogger(
 }
 
 function errorReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  if (value instanceof Error) {
+    // SQLite's codes say which storage fault it was (node:sqlite's code, the result code and its name).
+    const { code, errcode, errstr } = value as { code?: unknown; errcode?: unknown; errstr?: unknown };
+    return { name: value.name, message: value.message, code, errcode, errstr, stack: value.stack };
+  }
   if (typeof value === "bigint") return value.toString();
   return value;
 }

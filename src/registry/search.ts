@@ -220,8 +220,8 @@ function readMatches(
   const params = q.where.params;
   const keyset = q.after ? afterCursor(q.sort, q.after) : undefined;
   const columns = ["r.id AS id", ...q.sort.map((k, i) => `r.${k.column} AS k${i}`)].join(", ");
-  // One row past the page says whether a next page exists. iterate(), not all(): Deno's all() steps again
-  // after an error, which restarts the statement, so a budget abort became an endless loop (src/db/budget.ts).
+  // One row past the page says whether a next page exists. all(), never iterate(): iterate() ends without an
+  // error when a step fails in SQLite, and the page would come back cut short as if complete (src/db/budget.ts).
   // `ids`: read in row id order within (low, high] (search_dense.ts), not through an index.
   const page = (ids?: { low: number; high: number }) => {
     const from = ids
@@ -229,20 +229,17 @@ function readMatches(
         searchFrom(q.where, q.recordType.storage, groupStorageOf(q.profile), true)
       } AND r.id > ? AND r.id <= ?`
       : base;
-    return Array.from(
-      stmt(
-        ctx.db,
-        `SELECT ${columns} ${from}${keyset ? ` AND ${keyset.sql}` : ""} ORDER BY ${orderBy(q.sort)} ` +
-          "LIMIT ?+0 OFFSET ?+0",
-      ).iterate(
-        ...params,
-        ...(ids ? [ids.low, ids.high] : []),
-        ...(keyset?.params ?? []),
-        q.pageSize + 1,
-        q.offset,
-      ),
-      (r) => Object.values(r as Record<string, string | number | null>),
-    );
+    return stmt(
+      ctx.db,
+      `SELECT ${columns} ${from}${keyset ? ` AND ${keyset.sql}` : ""} ORDER BY ${orderBy(q.sort)} ` +
+        "LIMIT ?+0 OFFSET ?+0",
+    ).all(
+      ...params,
+      ...(ids ? [ids.low, ids.high] : []),
+      ...(keyset?.params ?? []),
+      q.pageSize + 1,
+      q.offset,
+    ).map((r) => Object.values(r as Record<string, string | number | null>));
   };
   // Count first (bounded by maxResults + 1), so a refused query never sorts all its matches. (An identifier
   // lookup's first page is its count too: search_lookup.ts answers it before this.)

@@ -1,9 +1,9 @@
 /**
  * The first page of an identifier lookup in one statement. A lookup seeks the identifiers' primary key for one
  * (value, type) and reads the few registrants it names, so its page is its count too, and the page's rows can
- * carry their data: one statement read with `all()` instead of the page (`iterate()`) and then the rows. In Deno
- * 2.9.6 `iterate()` costs ~20 µs a call before it reads a row and a second statement ~12 µs more, together
- * about 8 % of a signed search's CPU (bench/load.ts).
+ * carry their data: one statement instead of the page and then the rows. When the page was read with
+ * `iterate()`, which in Deno 2.9.6 costs ~20 µs a call before it reads a row, the two statements were about 8 % of
+ * a signed search's CPU (bench/load.ts).
  */
 import type { Db } from "../db/sqlite.ts";
 import { budgetUsedUp, type StatementBudget } from "../db/budget.ts";
@@ -19,10 +19,8 @@ const FROM = "FROM registrants r";
  * (the caller then counts and pages under the statement budget) or the request's budget is already used up (the
  * caller's budgeted path refuses it, as it refuses any statement then).
  *
- * It runs outside the statement budget on purpose: `all()` must never meet a `dci_budget` that throws (Deno's
- * `all()` then restarts the statement forever, src/db/budget.ts), and with no budget installed the function
- * never throws. Its cost is bounded by the data, not by the request: the identifiers stored for one value and
- * type (one live per registry).
+ * It runs outside the statement budget: its cost is bounded by the data, not by the request (the identifiers
+ * stored for one value and type, one live per registry), and with no budget installed `dci_budget` never stops.
  */
 export function identifierPage(
   db: Db,

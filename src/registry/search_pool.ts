@@ -14,6 +14,7 @@ import type { Logger } from "../obs/log.ts";
 import { DciRejection } from "../dci/errors.ts";
 import type { SearchInput, SearchOutcome } from "./search_message.ts";
 import type { FromSearchWorker, ToSearchWorker } from "./search_worker.ts";
+import { fromWorkerError } from "./search_worker_error.ts";
 
 /** Runs search messages in the workers. */
 export interface SearchPool {
@@ -104,7 +105,7 @@ export function createSearchPool(options: SearchPoolOptions): SearchPool {
     if ("outcome" in reply) job.resolve(reply.outcome);
     else if ("rejection" in reply) {
       job.reject(new DciRejection(reply.rejection.code, reply.rejection.message));
-    } else job.reject(new Error(reply.error));
+    } else job.reject(fromWorkerError(reply.error));
     dispatch();
   };
 

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
 import {
-  BUDGET_FUNCTION,
+  budgetCheck,
   BudgetExceeded,
   MIN_CHECKS,
   statementBudget,
@@ -15,8 +15,7 @@ Deno.test("withStatementBudget() aborts a running statement at its deadline; the
   try {
     let t = 0;
     const budget = statementBudget(100, () => t++);
-    const sql =
-      `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE ${BUDGET_FUNCTION}(x) ` +
+    const sql = `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE ${budgetCheck("x")} ` +
       `AND x < ?) SELECT COUNT(*) AS n FROM c`;
     assert.throws(
       () => withStatementBudget(deps.db, budget, () => stmt(deps.db, sql).get(1_000_000_000)),
@@ -38,8 +37,7 @@ Deno.test("withStatementBudget() never stops a request that examined little, how
     // A clock that jumps a second per reading: a loaded machine that deschedules the process mid-statement.
     let t = 0;
     const budget = statementBudget(100, () => (t += 1000));
-    const sql =
-      `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE ${BUDGET_FUNCTION}(x) ` +
+    const sql = `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE ${budgetCheck("x")} ` +
       `AND x < ?) SELECT COUNT(*) AS n FROM c`;
     for (let i = 0; i < 3; i++) {
       const n = MIN_CHECKS / 4;
