@@ -10,6 +10,9 @@
  */
 import type { Db } from "./sqlite.ts";
 import { type AuditStore, sqliteAuditStore } from "../audit/store.ts";
+import { type RateLimitStore, sqliteRateLimitStore } from "../senders/limits_store.ts";
+import { type ReplayGuard, sqliteReplayGuard } from "../auth/replay_store.ts";
+import { type BearerStore, sqliteBearerStore } from "../auth/bearer_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -18,6 +21,9 @@ export type StorageKind = "sqlite" | "postgres";
 export interface Storage {
   readonly kind: StorageKind;
   readonly audit: AuditStore;
+  readonly limits: RateLimitStore;
+  readonly replay: ReplayGuard;
+  readonly bearer: BearerStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
 }
@@ -27,6 +33,9 @@ export function sqliteStorage(db: Db): Storage {
   return {
     kind: "sqlite",
     audit: sqliteAuditStore(db),
+    limits: sqliteRateLimitStore(db),
+    replay: sqliteReplayGuard(db),
+    bearer: sqliteBearerStore(db),
     close: () => Promise.resolve(),
   };
 }

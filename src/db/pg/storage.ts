@@ -2,12 +2,18 @@
 import type { Storage } from "../storage.ts";
 import type { PgPool } from "./pool.ts";
 import { pgAuditStore } from "../../audit/pg_store.ts";
+import { pgRateLimitStore } from "../../senders/pg_limits_store.ts";
+import { pgReplayGuard } from "../../auth/pg_replay_store.ts";
+import { pgBearerStore } from "../../auth/pg_bearer_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
   return {
     kind: "postgres",
     audit: pgAuditStore(pool),
+    limits: pgRateLimitStore(pool),
+    replay: pgReplayGuard(pool),
+    bearer: pgBearerStore(pool),
     close: () => pool.end(),
   };
 }
