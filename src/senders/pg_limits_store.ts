@@ -82,6 +82,16 @@ async function usage(
   return { rows, used: rows.reduce((a, r) => a + r.count, 0) };
 }
 
+/**
+ * `limits` in one fixed order: a release (which takes no advisory lock) and a take that update the same buckets
+ * lock their rows in the same order, so they never deadlock.
+ */
+function inRowOrder(limits: readonly SlotLimit[]): SlotLimit[] {
+  return [...limits].sort((x, y) =>
+    x.scope < y.scope ? -1 : x.scope > y.scope ? 1 : x.key < y.key ? -1 : x.key > y.key ? 1 : 0
+  );
+}
+
 /** Takes one slot in each of `limits` under their locks: all or none. */
 function take(pool: PgPool, limits: readonly SlotLimit[], nowS: number): Promise<SlotsTaken> {
   return pgTransaction(pool, async (c) => {
@@ -94,7 +104,7 @@ function take(pool: PgPool, limits: readonly SlotLimit[], nowS: number): Promise
       if (!refused || retryAfter > refused.retryAfter) refused = { allowed: false, retryAfter, full: l };
     }
     if (refused) return refused;
-    for (const l of limits) await pgRun(c, BUMP_BUCKET, [l.scope, l.key, nowS, 1]);
+    for (const l of inRowOrder(limits)) await pgRun(c, BUMP_BUCKET, [l.scope, l.key, nowS, 1]);
     return { allowed: true, second: nowS };
   });
 }
@@ -182,7 +192,7 @@ export function pgRateLimitStore(pool: PgPool): RateLimitStore {
     takeSlots: (limits, nowMs) => take(pool, limits, Math.floor(nowMs / 1000)),
     releaseSlots: (limits, second) =>
       pgTransaction(pool, async (c) => {
-        for (const l of limits) {
+        for (const l of inRowOrder(limits)) {
           await pgRun(c, RELEASE_BUCKET, [l.scope, l.key, second]);
           await pgRun(c, pgText(DELETE_EMPTY_BUCKET), [l.scope, l.key, second]);
         }
