@@ -5,33 +5,37 @@ import { backendRawTest, type RawExec } from "../helpers/pg_instances.ts";
 const AT = "2026-05-01T12:00:00.000Z";
 
 async function seed(exec: RawExec): Promise<void> {
-  await exec(
-    "INSERT INTO server_keys (key_id, alg, public_jwk, private_der, status, created_at) VALUES (?, ?, '{}', 'x', ?, ?)",
-    ["k1", "ed25519", "active", AT],
-  );
-  await exec(
-    "INSERT INTO server_keys (key_id, alg, public_jwk, private_der, status, created_at) VALUES (?, ?, '{}', 'x', ?, ?)",
-    ["k0", "ed25519", "retired", AT],
-  );
+  for (const [keyId, status] of [["k1", "active"], ["k0", "retired"]]) {
+    await exec(
+      `INSERT INTO server_keys (key_id, alg, public_jwk, private_der, status, created_at)
+       VALUES (?, 'ed25519', '{}', 'x', ?, ?)`,
+      [keyId, status, AT],
+    );
+  }
   await exec(
     `INSERT INTO senders (sender_id, name, limit_minute, signature_max_window_s, test_mode, lenient, keys_version,
        created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ["s1", "Sender one", 120, 600, 1, "total_count", 3, AT, AT],
   );
-  await exec("INSERT INTO senders (sender_id, name, active, created_at, updated_at) VALUES (?, ?, 0, ?, ?)", [
-    "s2",
-    "Sender two",
-    AT,
-    AT,
-  ]);
   await exec(
-    "INSERT INTO oauth_clients (client_id, sender_id, secret_hash, scopes, created_at) VALUES (?, ?, 'h', ?, ?)",
-    ["c1", "s1", "registry:search registry:subscribe", AT],
+    "INSERT INTO senders (sender_id, name, active, created_at, updated_at) VALUES ('s2', 'Two', 0, ?, ?)",
+    [
+      AT,
+      AT,
+    ],
   );
-  await exec(
-    "INSERT INTO oauth_clients (client_id, sender_id, secret_hash, scopes, active, created_at) VALUES (?, ?, 'h', ?, 0, ?)",
-    ["c2", "s2", "registry:search", AT],
-  );
+  for (
+    const [clientId, senderId, scopes, active] of [
+      ["c1", "s1", "registry:search registry:subscribe", 1],
+      ["c2", "s2", "registry:search", 0],
+    ]
+  ) {
+    await exec(
+      `INSERT INTO oauth_clients (client_id, sender_id, secret_hash, scopes, active, created_at)
+       VALUES (?, ?, 'h', ?, ?, ?)`,
+      [clientId, senderId, scopes, active, AT],
+    );
+  }
 }
 
 backendRawTest(
