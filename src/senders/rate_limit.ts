@@ -1,8 +1,8 @@
 /**
  * Rate limits in SQLite (consistent across isolates; the services reach them through the storage,
  * src/senders/limits_store.ts, whose PostgreSQL twin shares the read statements and the decisions exported here):
- * a true rolling minute in one-second buckets, and a
- * per-UTC-day counter whose stale day reads as zero (a missed midnight reset is caught up lazily). The same
+ * a true rolling minute in one-second buckets, and a per-UTC-day counter whose stale day reads as zero (a missed
+ * midnight reset is caught up lazily). The same
  * buckets count token requests per client IP (scope 'token_ip'), failed ones per client id ('client_fail'), and
  * failed admin-token checks per client IP and in all ('admin_fail_ip', 'admin_fail_all': src/admin/login_limit.ts).
  */
