@@ -22,7 +22,7 @@ import {
   WINDOW_BUCKETS,
   WINDOW_S,
 } from "./rate_limit.ts";
-import type { AdmissionOutcome, RateLimitStore, SlotsTaken } from "./limits_store.ts";
+import type { AdmissionOutcome, AdmissionRequest, RateLimitStore, SlotsTaken } from "./limits_store.ts";
 
 /** The first key of the two-key advisory locks on rate-limit counters ("dcir" in ASCII). */
 export const RATE_LOCK_CLASS = 0x64636972;
@@ -112,7 +112,7 @@ function take(pool: PgPool, limits: readonly SlotLimit[], nowS: number): Promise
 /** Decides on one signed request under its sender's lock; counts it (and records its message id) when allowed. */
 function admit(
   pool: PgPool,
-  r: Parameters<RateLimitStore["admit"]>[0],
+  r: AdmissionRequest,
   nowMs: number,
 ): Promise<AdmissionOutcome> {
   const nowS = Math.floor(nowMs / 1000);
