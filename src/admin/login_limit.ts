@@ -1,7 +1,7 @@
 /**
  * The limit on failed admin-token checks, shared by the console login and the admin API's bearer check (both
- * verify with scrypt: ~50 ms of CPU each, which a flood of guesses must not be able to buy). Counted in SQLite
- * (src/senders/rate_limit.ts: every isolate and a restarted server see the same counts) over a rolling
+ * verify with scrypt: ~50 ms of CPU each, which a flood of guesses must not be able to buy). Counted in the database
+ * (src/senders/limits_store.ts: every isolate, instance and a restarted server see the same counts) over a rolling
  * minute, per client address (through DCI_TRUSTED_PROXIES only, IPv6 by /64) and for all clients together.
  *
  * Each check takes its slot before it verifies, so concurrent guesses cannot all pass an empty count: at most
@@ -11,7 +11,7 @@
  */
 import type { Deps } from "../deps.ts";
 import { ipLimitKey } from "../net/client_address.ts";
-import { releaseSlots, type SlotLimit, takeSlots } from "../senders/rate_limit.ts";
+import type { SlotLimit } from "../senders/rate_limit.ts";
 
 /** A check admitted by `admitTokenCheck`: pass it to `tokenCheckSucceeded` when the token was valid. */
 export interface TokenCheckTicket {
@@ -30,7 +30,7 @@ export async function admitTokenCheck(deps: Deps, clientIp: string): Promise<Tok
     { scope: "admin_fail_ip", key: ipLimitKey(clientIp), limit: deps.config.adminLoginIpFailureLimit },
     { scope: "admin_fail_all", key: "*", limit: deps.config.adminLoginFailureLimit },
   ];
-  const taken = await takeSlots(deps.db, limits, deps.clock.now());
+  const taken = await deps.storage.limits.takeSlots(limits, deps.clock.now());
   if (taken.allowed) return { allowed: true, ticket: { limits, second: taken.second } };
   deps.metrics.inc("dci_admin_login_refusals_total", "Admin-token checks refused after too many failures", {
     scope: taken.full.scope === "admin_fail_all" ? "all" : "client",
@@ -44,5 +44,5 @@ export async function admitTokenCheck(deps: Deps, clientIp: string): Promise<Tok
 
 /** The token was valid: its check does not count as a failure. */
 export function tokenCheckSucceeded(deps: Deps, ticket: TokenCheckTicket): Promise<void> {
-  return releaseSlots(deps.db, ticket.limits, ticket.second);
+  return deps.storage.limits.releaseSlots(ticket.limits, ticket.second);
 }

@@ -1,8 +1,7 @@
-/** The bearer check: our JWT, a client still active in SQLite, an active sender, the scope. */
+/** The bearer check: our JWT, a client still active in the database, an active sender, the scope. */
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { TokenError, verifyAccessToken } from "./jwt.ts";
-import { stmt } from "../db/statements.ts";
 import { type RequestSettings, requestSettings } from "../senders/settings.ts";
 
 /**
@@ -17,25 +16,10 @@ export interface BearerAuth extends RequestSettings {
   limits: { minute: number; day: number };
 }
 
-interface ClientRow {
-  active: number;
-  sender_id: string;
-  scopes: string;
-  sender_active: number;
-  keys_version: number;
-  limit_minute: number | null;
-  limit_day: number | null;
-  signature_policy: string | null;
-  signature_max_window_s: number | null;
-  test_mode: number;
-  lenient: string;
-  key_status: string | null;
-}
-
 const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/;
 
 /**
- * Checks the Authorization header for `scope`; throws 401/403 DciErrors. One indexed SQLite read, which also
+ * Checks the Authorization header for `scope`; throws 401/403 DciErrors. One indexed read, which also
  * reads the status of the server key that signed the token: a key retired anywhere stops its tokens at once.
  */
 export async function checkBearer(
@@ -59,13 +43,7 @@ export async function checkBearer(
     }
     throw err;
   }
-  const row = stmt(
-    deps.db,
-    `SELECT c.active, c.sender_id, c.scopes, s.active AS sender_active, s.keys_version, s.limit_minute, s.limit_day,
-       s.signature_policy, s.signature_max_window_s, s.test_mode, s.lenient,
-       (SELECT status FROM server_keys WHERE key_id = ? AND alg = ?) AS key_status
-     FROM oauth_clients c JOIN senders s USING (sender_id) WHERE c.client_id = ?`,
-  ).get(token.keyId, token.keyAlg, token.claims.client_id) as ClientRow | undefined;
+  const row = await deps.storage.bearer.lookup(token.claims.client_id, token.keyId, token.keyAlg);
   const claims = token.claims;
   if (row && row.key_status !== "active" && row.key_status !== "published") {
     throw new DciError(

@@ -11,7 +11,6 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { issueAccessToken } from "./jwt.ts";
 import { authenticateClient, type ClientAuthResult } from "../senders/clients.ts";
-import { takeIpRequest } from "../senders/rate_limit.ts";
 import { ipLimitKey } from "../net/client_address.ts";
 import { tokenRoute } from "./oauth_openapi.ts";
 
@@ -121,7 +120,11 @@ export function oauthRoutes(deps: Deps): OpenAPIHono<AppEnv> {
 async function tokenHandler(deps: Deps, c: Context<AppEnv>): Promise<Response> {
   // Per client IP (through trusted proxies only), IPv6 by /64: one host holds a whole /64.
   const ipKey = ipLimitKey(c.get("clientIp") ?? "unknown");
-  const limit = await takeIpRequest(deps.db, ipKey, deps.config.tokenIpLimitPerMinute, deps.clock.now());
+  const limit = await deps.storage.limits.takeIpRequest(
+    ipKey,
+    deps.config.tokenIpLimitPerMinute,
+    deps.clock.now(),
+  );
   if (!limit.allowed) {
     c.header("Retry-After", String(limit.retryAfter));
     return c.json({ error: "invalid_request", error_description: "Too many token requests; slow down" }, 429);

@@ -1,14 +1,18 @@
-/** The replay guard in SQLite: (sender_id, message_id) once per window, message_ts within the tolerance. */
+/**
+ * The replay guard: a message_ts within the tolerance, and (sender_id, message_id) accepted once per window. The
+ * message_ts check is here; the record lives in the storage (src/auth/replay_store.ts), in the same write as the
+ * request's rate-limit count (src/auth/admission.ts).
+ */
 import type { Deps } from "../deps.ts";
+import type { Db } from "../db/sqlite.ts";
 import { DciRejection } from "../dci/errors.ts";
 import { stmt } from "../db/statements.ts";
 
-/** Refuses a message_ts outside ± the replay window, then records (sender, message_id) or refuses a repeat. */
-export function guardReplay(deps: Deps, senderId: string, messageId: string, messageTs: unknown): void {
-  const now = deps.clock.now();
+/** Refuses a message_ts outside ± the replay window (a missing one is left to the schema). */
+export function checkMessageTs(deps: Deps, messageTs: unknown, nowMs: number): void {
   const windowMs = deps.config.replayWindowSeconds * 1000;
   const ts = typeof messageTs === "string" ? Date.parse(messageTs) : NaN;
-  if (typeof messageTs === "string" && (Number.isNaN(ts) || Math.abs(now - ts) > windowMs)) {
+  if (typeof messageTs === "string" && (Number.isNaN(ts) || Math.abs(nowMs - ts) > windowMs)) {
     throw new DciRejection(
       "rjct.message_ts.invalid",
       `message_ts "${
@@ -16,23 +20,38 @@ export function guardReplay(deps: Deps, senderId: string, messageId: string, mes
       }" is not within ${deps.config.replayWindowSeconds} s of the server time`,
     );
   }
-  // A row older than the window (not yet purged) is taken over; a fresh one means a replay.
-  const res = stmt(
-    deps.db,
-    `INSERT INTO replay_guard (sender_id, message_id, seen_at_ms) VALUES (?, ?, ?)
-     ON CONFLICT (sender_id, message_id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms
-     WHERE seen_at_ms < ?`,
-  ).run(senderId, messageId, now, now - windowMs);
-  if (res.changes === 0) {
-    throw new DciRejection(
-      "rjct.message_id.duplicate",
-      `message_id "${messageId}" was already received from sender "${senderId}"`,
-    );
-  }
 }
 
-/** Deletes replay records older than the window (run on a schedule). */
-export function purgeReplay(deps: Deps): number {
-  const cutoff = deps.clock.now() - deps.config.replayWindowSeconds * 1000;
-  return Number(stmt(deps.db, "DELETE FROM replay_guard WHERE seen_at_ms < ?").run(cutoff).changes);
+/** The rejection of a message_id already received from its sender within the window. */
+export function duplicateMessageId(senderId: string, messageId: string): DciRejection {
+  return new DciRejection(
+    "rjct.message_id.duplicate",
+    `message_id "${messageId}" was already received from sender "${senderId}"`,
+  );
+}
+
+/**
+ * Records (sender, message_id) seen at ?; a row older than the window (the last ?, not yet purged) is taken over,
+ * a fresh one changes nothing (a replay). SQLite (PostgreSQL names the table's column, src/auth/pg_replay_store.ts).
+ */
+export const RECORD_MESSAGE_ID =
+  `INSERT INTO replay_guard (sender_id, message_id, seen_at_ms) VALUES (?, ?, ?)
+     ON CONFLICT (sender_id, message_id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms
+     WHERE seen_at_ms < ?`;
+/** Deletes replay records seen before ?. Both backends. */
+export const PURGE_REPLAY = "DELETE FROM replay_guard WHERE seen_at_ms < ?";
+
+/** Records (sender, message_id) at `nowMs`; false when it was already recorded within `windowMs` (a replay). */
+export function recordMessageId(
+  db: Db,
+  senderId: string,
+  messageId: string,
+  at: { nowMs: number; windowMs: number },
+): boolean {
+  return stmt(db, RECORD_MESSAGE_ID).run(senderId, messageId, at.nowMs, at.nowMs - at.windowMs).changes !== 0;
+}
+
+/** Deletes replay records seen before `beforeMs`. */
+export function purgeReplay(db: Db, beforeMs: number): number {
+  return Number(stmt(db, PURGE_REPLAY).run(beforeMs).changes);
 }

@@ -12,6 +12,9 @@ import type { Db } from "./sqlite.ts";
 import { type AuditStore, sqliteAuditStore } from "../audit/store.ts";
 import { type JobRunStore, sqliteJobRunStore } from "../jobs/job_runs.ts";
 import { sqliteSubscriptionStore, type SubscriptionStore } from "../subscriptions/subscription_store.ts";
+import { type RateLimitStore, sqliteRateLimitStore } from "../senders/limits_store.ts";
+import { type ReplayGuard, sqliteReplayGuard } from "../auth/replay_store.ts";
+import { type BearerStore, sqliteBearerStore } from "../auth/bearer_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -22,6 +25,9 @@ export interface Storage {
   readonly audit: AuditStore;
   readonly subscriptions: SubscriptionStore;
   readonly jobRuns: JobRunStore;
+  readonly limits: RateLimitStore;
+  readonly replay: ReplayGuard;
+  readonly bearer: BearerStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
 }
@@ -33,6 +39,9 @@ export function sqliteStorage(db: Db): Storage {
     audit: sqliteAuditStore(db),
     subscriptions: sqliteSubscriptionStore(db),
     jobRuns: sqliteJobRunStore(db),
+    limits: sqliteRateLimitStore(db),
+    replay: sqliteReplayGuard(db),
+    bearer: sqliteBearerStore(db),
     close: () => Promise.resolve(),
   };
 }

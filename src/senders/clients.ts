@@ -6,7 +6,6 @@ import { hashSecret, randomToken, type SecretHash, verifySecret } from "../auth/
 import { requireSender } from "./keys.ts";
 import { SenderError } from "./store.ts";
 import { stmt } from "../db/statements.ts";
-import { clientLockout, recordClientFailure } from "./rate_limit.ts";
 
 /** The scopes a client holds when none are asked for: reading, subscribing, receipts. */
 export const DEFAULT_SCOPES = [
@@ -150,7 +149,7 @@ export async function authenticateClient(
   const storedHash = row.secret_hash as string;
   if (deps.tokenGuard.isVerified(clientId, secret, storedHash)) return { ok: true, client: toInfo(row) };
   const now = deps.clock.now();
-  const lock = clientLockout(deps.db, clientId, deps.config.tokenClientFailureLimit, now);
+  const lock = await deps.storage.limits.clientLockout(clientId, deps.config.tokenClientFailureLimit, now);
   if (lock.locked) return { ok: false, reason: "locked", retryAfter: lock.retryAfter };
   // An id with recent failures is hashed only on an idle slot: guesses never queue ahead of a new client.
   const verified = await deps.tokenGuard.withHashSlot(clientId, () => {
@@ -159,7 +158,7 @@ export async function authenticateClient(
   }, { suspect: lock.failures > 0 });
   if (!verified) return { ok: false, reason: "busy", retryAfter: 1 };
   if (!verified.value) {
-    recordClientFailure(deps.db, clientId, deps.clock.now());
+    await deps.storage.limits.recordClientFailure(clientId, deps.clock.now());
     return { ok: false, reason: "invalid" };
   }
   deps.tokenGuard.remember(clientId, secret, storedHash);

@@ -1,8 +1,6 @@
 /** The auth area's cron jobs: JWKS refresh, replay-guard and rate-bucket purge, midnight day-counter reset. */
 import type { Schedule } from "../jobs/schedules.ts";
 import { refreshDueJwks } from "./jwks_fetch.ts";
-import { purgeReplay } from "../auth/replay.ts";
-import { purgeRateBuckets, resetDayCounters } from "./rate_limit.ts";
 
 /** Every auth schedule (UTC cron expressions). */
 export const AUTH_SCHEDULES: readonly Schedule[] = [
@@ -15,19 +13,16 @@ export const AUTH_SCHEDULES: readonly Schedule[] = [
   {
     name: "auth-purge",
     schedule: "* * * * *",
-    run: (deps) => {
-      purgeReplay(deps);
-      purgeRateBuckets(deps.db, deps.clock.now());
-      return Promise.resolve();
+    run: async (deps) => {
+      const now = deps.clock.now();
+      await deps.storage.replay.purge(now - deps.config.replayWindowSeconds * 1000);
+      await deps.storage.limits.purgeBuckets(now);
     },
   },
   {
     name: "rate-day-reset",
     // Counters of a past day already read as zero, so a missed run changes nothing but disk use.
     schedule: "0 0 * * *",
-    run: (deps) => {
-      resetDayCounters(deps.db, deps.clock.now());
-      return Promise.resolve();
-    },
+    run: async (deps) => void await deps.storage.limits.resetDay(deps.clock.now()),
   },
 ];

@@ -1,6 +1,8 @@
 /**
- * Rate limits in SQLite (consistent across isolates): a true rolling minute in one-second buckets, and a
- * per-UTC-day counter whose stale day reads as zero (a missed midnight reset is caught up lazily). The same
+ * Rate limits in SQLite (consistent across isolates; the services reach them through the storage,
+ * src/senders/limits_store.ts, whose PostgreSQL twin shares the read statements and the decisions exported here):
+ * a true rolling minute in one-second buckets, and a per-UTC-day counter whose stale day reads as zero (a missed
+ * midnight reset is caught up lazily). The same
  * buckets count token requests per client IP (scope 'token_ip'), failed ones per client id ('client_fail'), and
  * failed admin-token checks per client IP and in all ('admin_fail_ip', 'admin_fail_all': src/admin/login_limit.ts).
  */
@@ -21,7 +23,22 @@ export interface RateDecision {
   retryAtMs?: number;
 }
 
-const WINDOW_S = 60;
+/** The rolling window, in seconds. */
+export const WINDOW_S = 60;
+
+/** The buckets of (scope, key) still in the window (second > ?), oldest first. Both backends. */
+export const WINDOW_BUCKETS =
+  `SELECT second, count FROM rate_buckets WHERE scope = ? AND key = ? AND second > ? ORDER BY second`;
+/** Adds a count to the bucket of (scope, key, second). SQLite (PostgreSQL qualifies the column). */
+const BUMP_BUCKET = `INSERT INTO rate_buckets (scope, key, second, count) VALUES (?, ?, ?, ?)
+     ON CONFLICT (scope, key, second) DO UPDATE SET count = count + excluded.count`;
+/** Deletes the bucket of (scope, key, second) once back at zero. Both backends. */
+export const DELETE_EMPTY_BUCKET =
+  "DELETE FROM rate_buckets WHERE scope = ? AND key = ? AND second = ? AND count <= 0";
+/** Deletes buckets that left the window. Both backends. */
+export const PURGE_BUCKETS = "DELETE FROM rate_buckets WHERE second <= ?";
+/** Deletes day counters of earlier days. Both backends. */
+export const RESET_DAYS = "DELETE FROM rate_days WHERE day < ?";
 
 /** The UTC day of an epoch-ms instant, `YYYY-MM-DD`. */
 export function utcDay(ms: number): string {
@@ -43,20 +60,24 @@ function minuteUsage(
 }
 
 function bump(db: Db, scope: string, key: string, nowS: number, count = 1): void {
-  stmt(
-    db,
-    `INSERT INTO rate_buckets (scope, key, second, count) VALUES (?, ?, ?, ?)
-     ON CONFLICT (scope, key, second) DO UPDATE SET count = count + excluded.count`,
-  ).run(scope, key, nowS, count);
+  stmt(db, BUMP_BUCKET).run(scope, key, nowS, count);
 }
 
 /** Seconds until the oldest request in the window leaves it. */
 function untilFree(db: Db, scope: string, key: string, nowS: number, limit: number): number {
+  const rows = stmt(db, WINDOW_BUCKETS).all(scope, key, nowS - WINDOW_S) as Array<
+    { second: number; count: number }
+  >;
+  return untilFreeOf(rows, nowS, limit);
+}
+
+/** Seconds until enough of `rows` (the window's buckets, oldest first) leave the window to drop below `limit`. */
+export function untilFreeOf(
+  rows: ReadonlyArray<{ second: number; count: number }>,
+  nowS: number,
+  limit: number,
+): number {
   // Walk buckets oldest first until enough requests leave the window to drop below the limit.
-  const rows = stmt(
-    db,
-    `SELECT second, count FROM rate_buckets WHERE scope = ? AND key = ? AND second > ? ORDER BY second`,
-  ).all(scope, key, nowS - WINDOW_S) as Array<{ second: number; count: number }>;
   let used = rows.reduce((a, r) => a + r.count, 0);
   for (const r of rows) {
     used -= r.count;
@@ -79,6 +100,54 @@ export interface SenderRequest {
 /** The outcome of one request of a batch: a limit decision, or the error `admitted` threw. */
 export type SenderOutcome = { decision: RateDecision } | { error: unknown };
 
+/** A sender's minute usage (`used`) and today's count (`day_used`, null for none today). Both backends. */
+export const SENDER_USAGE =
+  `SELECT (SELECT COALESCE(SUM(count), 0) FROM rate_buckets WHERE scope = 'sender' AND key = ? AND second > ?)
+           AS used, (SELECT count FROM rate_days WHERE sender_id = ? AND day = ?) AS day_used`;
+/** Adds a count to a sender's day counter, restarting it on a new day. SQLite (PostgreSQL qualifies the columns). */
+const BUMP_DAY = `INSERT INTO rate_days (sender_id, day, count) VALUES (?, ?, ?)
+       ON CONFLICT (sender_id) DO UPDATE SET
+         count = CASE WHEN day = excluded.day THEN count + excluded.count ELSE excluded.count END,
+         day = excluded.day`;
+
+/**
+ * The decision on one more request of a sender that has `used` requests in the rolling minute and `dayUsed`
+ * today. A minute refusal says `retryAfter: 1`: the caller works out the real wait from the window's buckets.
+ */
+export function senderDecision(
+  used: number,
+  dayUsed: number,
+  limits: { minute: number; day: number },
+  nowMs: number,
+): RateDecision {
+  if (used >= limits.minute) {
+    return {
+      allowed: false,
+      exceeded: "minute",
+      remainingMinute: 0,
+      remainingDay: Math.max(0, limits.day - dayUsed),
+      retryAfter: 1,
+    };
+  }
+  if (dayUsed >= limits.day) {
+    const midnight = Date.parse(`${utcDay(nowMs)}T00:00:00Z`) + 86_400_000;
+    return {
+      allowed: false,
+      exceeded: "day",
+      remainingMinute: limits.minute - used,
+      remainingDay: 0,
+      retryAfter: Math.max(1, Math.ceil((midnight - nowMs) / 1000)),
+      retryAtMs: midnight,
+    };
+  }
+  return {
+    allowed: true,
+    remainingMinute: limits.minute - used - 1,
+    remainingDay: limits.day - dayUsed - 1,
+    retryAfter: 0,
+  };
+}
+
 /**
  * Counts a batch of requests against their senders' minute and day limits, in order, exactly as if they had
  * come one after another at `nowMs`; refused requests are not counted. Runs inside the caller's write
@@ -93,34 +162,17 @@ export function countSenderRequests(db: Db, requests: SenderRequest[], nowMs: nu
     let u = usage.get(r.senderId);
     if (!u) {
       // Minute usage and today's count in one step (a stale day reads as zero).
-      const row = stmt(
-        db,
-        `SELECT (SELECT COALESCE(SUM(count), 0) FROM rate_buckets WHERE scope = 'sender' AND key = ? AND second > ?)
-           AS used, (SELECT count FROM rate_days WHERE sender_id = ? AND day = ?) AS day_used`,
-      ).get(r.senderId, nowS - WINDOW_S, r.senderId, today) as { used: number; day_used: number | null };
+      const row = stmt(db, SENDER_USAGE).get(r.senderId, nowS - WINDOW_S, r.senderId, today) as {
+        used: number;
+        day_used: number | null;
+      };
       usage.set(r.senderId, u = { used: Number(row.used), dayUsed: Number(row.day_used ?? 0), added: 0 });
     }
-    if (u.used >= r.limits.minute) {
-      refusedMinute.push({ index, senderId: r.senderId, limit: r.limits.minute });
-      const decision = {
-        allowed: false,
-        exceeded: "minute" as const,
-        remainingMinute: 0,
-        remainingDay: Math.max(0, r.limits.day - u.dayUsed),
-        retryAfter: 1,
-      };
-      return { decision };
-    }
-    if (u.dayUsed >= r.limits.day) {
-      const midnight = Date.parse(`${today}T00:00:00Z`) + 86_400_000;
-      const decision = {
-        allowed: false,
-        exceeded: "day" as const,
-        remainingMinute: r.limits.minute - u.used,
-        remainingDay: 0,
-        retryAfter: Math.max(1, Math.ceil((midnight - nowMs) / 1000)),
-        retryAtMs: midnight,
-      };
+    const decision = senderDecision(u.used, u.dayUsed, r.limits, nowMs);
+    if (!decision.allowed) {
+      if (decision.exceeded === "minute") {
+        refusedMinute.push({ index, senderId: r.senderId, limit: r.limits.minute });
+      }
       return { decision };
     }
     try {
@@ -131,24 +183,12 @@ export function countSenderRequests(db: Db, requests: SenderRequest[], nowMs: nu
     u.used++;
     u.dayUsed++;
     u.added++;
-    const decision = {
-      allowed: true,
-      remainingMinute: r.limits.minute - u.used,
-      remainingDay: r.limits.day - u.dayUsed,
-      retryAfter: 0,
-    };
     return { decision };
   });
   for (const [senderId, u] of usage) {
     if (u.added === 0) continue;
     bump(db, "sender", senderId, nowS, u.added);
-    stmt(
-      db,
-      `INSERT INTO rate_days (sender_id, day, count) VALUES (?, ?, ?)
-       ON CONFLICT (sender_id) DO UPDATE SET
-         count = CASE WHEN day = excluded.day THEN count + excluded.count ELSE excluded.count END,
-         day = excluded.day`,
-    ).run(senderId, today, u.added);
+    stmt(db, BUMP_DAY).run(senderId, today, u.added);
   }
   for (const { index, senderId, limit } of refusedMinute) {
     const decision = (outcomes[index] as { decision: RateDecision }).decision;
@@ -241,22 +281,19 @@ export function releaseSlots(db: Db, limits: readonly SlotLimit[], second: numbe
   return groupCommit(db, () => {
     for (const l of limits) {
       bump(db, l.scope, l.key, second, -1);
-      stmt(db, "DELETE FROM rate_buckets WHERE scope = ? AND key = ? AND second = ? AND count <= 0")
-        .run(l.scope, l.key, second);
+      stmt(db, DELETE_EMPTY_BUCKET).run(l.scope, l.key, second);
     }
   });
 }
 
 /** Deletes minute buckets that left the window (run on a schedule). */
 export function purgeRateBuckets(db: Db, nowMs: number): number {
-  return Number(
-    stmt(db, "DELETE FROM rate_buckets WHERE second <= ?").run(Math.floor(nowMs / 1000) - WINDOW_S).changes,
-  );
+  return Number(stmt(db, PURGE_BUCKETS).run(Math.floor(nowMs / 1000) - WINDOW_S).changes);
 }
 
 /** The midnight reset: day counters of earlier days are dropped (reads already treat them as zero). */
 export function resetDayCounters(db: Db, nowMs: number): number {
-  return Number(stmt(db, "DELETE FROM rate_days WHERE day < ?").run(utcDay(nowMs)).changes);
+  return Number(stmt(db, RESET_DAYS).run(utcDay(nowMs)).changes);
 }
 
 /** The `RateLimit` and `RateLimit-Policy` headers (draft-ietf-httpapi-ratelimit-headers) for a decision. */

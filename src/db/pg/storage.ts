@@ -4,6 +4,9 @@ import type { PgPool } from "./pool.ts";
 import { pgAuditStore } from "../../audit/pg_store.ts";
 import { pgSubscriptionStore } from "../../subscriptions/pg_store.ts";
 import { pgJobRunStore } from "../../jobs/pg_job_runs.ts";
+import { pgRateLimitStore } from "../../senders/pg_limits_store.ts";
+import { pgReplayGuard } from "../../auth/pg_replay_store.ts";
+import { pgBearerStore } from "../../auth/pg_bearer_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -12,6 +15,9 @@ export function pgStorage(pool: PgPool): Storage {
     audit: pgAuditStore(pool),
     subscriptions: pgSubscriptionStore(pool),
     jobRuns: pgJobRunStore(pool),
+    limits: pgRateLimitStore(pool),
+    replay: pgReplayGuard(pool),
+    bearer: pgBearerStore(pool),
     close: () => pool.end(),
   };
 }

@@ -1,0 +1,44 @@
+/** The bearer check's one read: the interface the services use, and its embedded SQLite implementation. */
+import type { Db } from "../db/sqlite.ts";
+import { stmt } from "../db/statements.ts";
+
+/** A client with its sender's row, as the bearer check needs it (flags 0/1 as SQLite stores them). */
+export interface BearerClientRow {
+  active: number;
+  sender_id: string;
+  scopes: string;
+  sender_active: number;
+  keys_version: number;
+  limit_minute: number | null;
+  limit_day: number | null;
+  signature_policy: string | null;
+  signature_max_window_s: number | null;
+  test_mode: number;
+  lenient: string;
+  /** The status of the server key that signed the token (null when this server has no such key). */
+  key_status: string | null;
+}
+
+/** The client behind an access token, read on every request that carries one. */
+export interface BearerStore {
+  /**
+   * The client `clientId` with its sender and the status of server key (`keyId`, `keyAlg`) in one indexed read;
+   * undefined when there is no such client.
+   */
+  lookup(clientId: string, keyId: string, keyAlg: string): Promise<BearerClientRow | undefined>;
+}
+
+/** The bearer lookup (key id, key alg, client id). Both backends. */
+export const BEARER_LOOKUP =
+  `SELECT c.active, c.sender_id, c.scopes, s.active AS sender_active, s.keys_version, s.limit_minute, s.limit_day,
+       s.signature_policy, s.signature_max_window_s, s.test_mode, s.lenient,
+       (SELECT status FROM server_keys WHERE key_id = ? AND alg = ?) AS key_status
+     FROM oauth_clients c JOIN senders s USING (sender_id) WHERE c.client_id = ?`;
+
+/** The bearer lookup in the embedded SQLite database. */
+export function sqliteBearerStore(db: Db): BearerStore {
+  return {
+    lookup: (clientId, keyId, keyAlg) =>
+      Promise.resolve(stmt(db, BEARER_LOOKUP).get(keyId, keyAlg, clientId) as BearerClientRow | undefined),
+  };
+}

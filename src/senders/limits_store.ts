@@ -1,0 +1,140 @@
+/**
+ * Where rate limits are counted: the interface the services use, and its embedded SQLite implementation. The
+ * counts are exact across isolates (and, on PostgreSQL, across instances): every decision and the count it adds
+ * are one write.
+ *
+ * On SQLite, the requests admitted within one event-loop turn are counted together as one write of the turn's
+ * group commit (src/db/group_commit.ts): one usage read and one counter write per sender, whatever the batch
+ * size, and each request still gets its own decision, exactly as if they had come one after another.
+ */
+import type { Db } from "../db/sqlite.ts";
+import { groupCommit } from "../db/group_commit.ts";
+import {
+  clientLockout,
+  countSenderRequests,
+  purgeRateBuckets,
+  type RateDecision,
+  recordClientFailure,
+  releaseSlots,
+  resetDayCounters,
+  type SenderOutcome,
+  type SenderRequest,
+  type SlotLimit,
+  takeIpRequest,
+  takeSlots,
+} from "./rate_limit.ts";
+import { recordMessageId } from "../auth/replay.ts";
+
+/** One signed request to admit: counted against its sender's limits, its message id recorded once. */
+export interface AdmissionRequest {
+  senderId: string;
+  limits: { minute: number; day: number };
+  /** header.message_id: recorded in the replay guard once the limits allow the request; a repeat is refused. */
+  messageId?: string;
+  /** The replay window: a message id recorded longer ago than this is accepted again. */
+  replayWindowMs: number;
+  /** Runs once the limits allow the request, before the replay guard; if it throws, that is the outcome. */
+  check?: () => void;
+  /** Called once per write with how many requests it admitted together (1 where nothing is batched). */
+  onWrite?: (size: number) => void;
+}
+
+/**
+ * What became of a request: a limit decision (allowed or not), a replay (its message id was seen within the
+ * window), or the error its `check` threw. Only an allowed decision is counted and its message id recorded.
+ */
+export type AdmissionOutcome = { decision: RateDecision } | { replayed: true } | { error: unknown };
+
+/** The outcome of `takeSlots`. */
+export type SlotsTaken = { allowed: true; second: number } | {
+  allowed: false;
+  retryAfter: number;
+  full: SlotLimit;
+};
+
+/** Rate limits: per-sender minute and day counts, token-endpoint and admin-login limits, client lockout. */
+export interface RateLimitStore {
+  /**
+   * Decides on one signed request against its sender's limits and, when allowed, records its message id (the
+   * replay guard) and counts it, in one write. Rejects only when the write itself fails (nothing counted).
+   */
+  admit(request: AdmissionRequest, nowMs: number): Promise<AdmissionOutcome>;
+  /** Counts one token request of a client IP against a per-minute limit; a refused one is not counted. */
+  takeIpRequest(ip: string, limit: number, nowMs: number): Promise<RateDecision>;
+  /** Whether a client id is locked: `limit` failed token requests within the rolling minute. */
+  clientLockout(
+    clientId: string,
+    limit: number,
+    nowMs: number,
+  ): Promise<{ locked: boolean; failures: number; retryAfter: number }>;
+  /** Counts one failed token request against a client id's lockout. */
+  recordClientFailure(clientId: string, nowMs: number): Promise<void>;
+  /** Takes one slot in each of `limits` at once (all or none); refused when any is full, with the longest wait. */
+  takeSlots(limits: readonly SlotLimit[], nowMs: number): Promise<SlotsTaken>;
+  /** Gives back the slots `takeSlots` took at `second`; a bucket back at zero is deleted. */
+  releaseSlots(limits: readonly SlotLimit[], second: number): Promise<void>;
+  /** Deletes minute buckets that left the window; returns how many. */
+  purgeBuckets(nowMs: number): Promise<number>;
+  /** The midnight reset: deletes day counters of earlier days; returns how many. */
+  resetDay(nowMs: number): Promise<number>;
+}
+
+/** Raised inside the batch's write when a message id is a replay (mapped to `{ replayed: true }`). */
+const REPLAYED = Symbol("replayed");
+
+interface Batch {
+  requests: SenderRequest[];
+  onWrite?: (size: number) => void;
+  nowMs: number;
+  outcomes: Promise<SenderOutcome[]>;
+}
+
+/** Rate limits in the embedded SQLite database. */
+export function sqliteRateLimitStore(db: Db): RateLimitStore {
+  /** The open batch: the one requests of this turn join until its write runs. */
+  let open: Batch | undefined;
+  const close = (batch: Batch) => {
+    if (open === batch) open = undefined;
+  };
+  const start = (): Batch => {
+    const batch = { requests: [] as SenderRequest[], nowMs: 0 } as Batch;
+    batch.outcomes = groupCommit(db, () => {
+      close(batch);
+      batch.onWrite?.(batch.requests.length);
+      return countSenderRequests(db, batch.requests, batch.nowMs);
+    });
+    // A group commit that failed before running the count (the write lock held elsewhere past the wait, a
+    // failed BEGIN) fails only the requests in this batch: the next request opens a fresh one.
+    batch.outcomes.catch(() => close(batch));
+    return open = batch;
+  };
+  return {
+    async admit(r, nowMs) {
+      const batch = open ?? start();
+      batch.onWrite ??= r.onWrite;
+      // The batch is counted as of its latest request (the clock only moves forward).
+      batch.nowMs = Math.max(batch.nowMs, nowMs);
+      const { messageId } = r;
+      const index = batch.requests.push({
+        senderId: r.senderId,
+        limits: r.limits,
+        admitted: () => {
+          r.check?.();
+          if (messageId === undefined) return;
+          const at = { nowMs: batch.nowMs, windowMs: r.replayWindowMs };
+          if (!recordMessageId(db, r.senderId, messageId, at)) throw REPLAYED;
+        },
+      }) - 1;
+      const outcome = (await batch.outcomes)[index];
+      if ("error" in outcome && outcome.error === REPLAYED) return { replayed: true };
+      return outcome;
+    },
+    takeIpRequest: (ip, limit, nowMs) => takeIpRequest(db, ip, limit, nowMs),
+    clientLockout: (clientId, limit, nowMs) => Promise.resolve(clientLockout(db, clientId, limit, nowMs)),
+    recordClientFailure: (clientId, nowMs) => Promise.resolve(recordClientFailure(db, clientId, nowMs)),
+    takeSlots: (limits, nowMs) => takeSlots(db, limits, nowMs),
+    releaseSlots: (limits, second) => releaseSlots(db, limits, second),
+    purgeBuckets: (nowMs) => Promise.resolve(purgeRateBuckets(db, nowMs)),
+    resetDay: (nowMs) => Promise.resolve(resetDayCounters(db, nowMs)),
+  };
+}
