@@ -2,12 +2,14 @@
 import type { Storage } from "../storage.ts";
 import type { PgPool } from "./pool.ts";
 import { pgAuditStore } from "../../audit/pg_store.ts";
+import { pgAdminTokenStore } from "../../admin/pg_token_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
   return {
     kind: "postgres",
     audit: pgAuditStore(pool),
+    adminTokens: pgAdminTokenStore(pool),
     close: () => pool.end(),
   };
 }
