@@ -55,7 +55,7 @@ export function loginRoutes(app: Hono<ConsoleEnv>, deps: Deps): void {
         title: "Log in",
       });
     }
-    const { id } = createSession(deps, info.id);
+    const { id } = await createSession(deps, info.id);
     setSessionCookie(c, deps, id);
     deps.log.info("console login", { admin_token_id: info.id, role: info.role });
     return c.redirect(href(c, ""), 303);
@@ -67,7 +67,7 @@ export function loginRoutes(app: Hono<ConsoleEnv>, deps: Deps): void {
     if (!session || !csrfMatches(session, body._csrf)) {
       return errorPage(c, 403, "This form has no valid CSRF token: reload the page and try again.");
     }
-    endSession(deps, session.id);
+    await endSession(deps, session.id);
     clearSessionCookie(c, deps);
     return c.redirect(href(c, "login"), 303);
   });

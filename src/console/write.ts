@@ -50,7 +50,7 @@ export async function consoleWrite(
   } catch (err) {
     const text = refusalText(err);
     if (text === undefined) throw err;
-    keepForNextPage(deps, session, { flash: { kind: "error", text } });
+    await keepForNextPage(deps, session, { flash: { kind: "error", text } });
     return c.redirect(href(c, spec.back ?? spec.to), 303);
   }
   // The one audit store of the admin API and the CLI; the target kind is the action's first part (`sender`).
@@ -64,7 +64,7 @@ export async function consoleWrite(
     target: { kind: spec.action.split(".")[0], id: (result.target ?? spec.target) || null },
     detail: auditDetail(undefined, result.detail ?? {}),
   }, deps.clock.now());
-  keepForNextPage(deps, session, { flash: result.flash, secret: result.secret });
+  await keepForNextPage(deps, session, { flash: result.flash, secret: result.secret });
   return c.redirect(href(c, result.to ?? spec.to), 303);
 }
 

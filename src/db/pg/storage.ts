@@ -3,6 +3,7 @@ import type { Storage } from "../storage.ts";
 import type { PgPool } from "./pool.ts";
 import { pgAuditStore } from "../../audit/pg_store.ts";
 import { pgAdminTokenStore } from "../../admin/pg_token_store.ts";
+import { pgSessionStore } from "../../console/pg_session_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -10,6 +11,7 @@ export function pgStorage(pool: PgPool): Storage {
     kind: "postgres",
     audit: pgAuditStore(pool),
     adminTokens: pgAdminTokenStore(pool),
+    sessions: pgSessionStore(pool),
     close: () => pool.end(),
   };
 }
