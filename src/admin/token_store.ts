@@ -43,13 +43,13 @@ export interface AdminTokenStore {
 export function sqliteAdminTokenStore(db: Db): AdminTokenStore {
   return {
     create: (options) => createAdminToken(db, options),
-    get: (id) => Promise.resolve(getAdminToken(db, id)),
-    list: () => Promise.resolve(listAdminTokens(db)),
-    revoke: (id, now) => Promise.resolve(revokeAdminToken(db, id, now)),
+    get: (id) => Promise.try(() => getAdminToken(db, id)),
+    list: () => Promise.try(() => listAdminTokens(db)),
+    revoke: (id, now) => Promise.try(() => revokeAdminToken(db, id, now)),
     verify: (token, options) => verifyAdminToken(db, token, options),
     activeRole: (id) =>
-      Promise.resolve((stmt(db, ACTIVE_ROLE).get(id) as { role: AdminRole } | undefined)?.role),
+      Promise.try(() => (stmt(db, ACTIVE_ROLE).get(id) as { role: AdminRole } | undefined)?.role),
     ensureEnv: (token, now) => ensureEnvAdminToken(db, token, now),
-    legacyIds: () => Promise.resolve(legacyAdminTokenIds(db)),
+    legacyIds: () => Promise.try(() => legacyAdminTokenIds(db)),
   };
 }

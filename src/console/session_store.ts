@@ -60,38 +60,41 @@ export const DASHBOARD_COUNTS = `SELECT
 /** The console sessions in the embedded SQLite database. */
 export function sqliteSessionStore(db: Db): ConsoleSessionStore {
   return {
-    create(idHash, tokenId, nowMs, expiresAt) {
-      transaction(db, () => {
-        stmt(db, DELETE_EXPIRED).run(nowMs);
-        stmt(db, INSERT_SESSION).run(idHash, tokenId, nowMs, expiresAt);
-      });
-      return Promise.resolve();
-    },
+    create: (idHash, tokenId, nowMs, expiresAt) =>
+      Promise.try(() => {
+        transaction(db, () => {
+          stmt(db, DELETE_EXPIRED).run(nowMs);
+          stmt(db, INSERT_SESSION).run(idHash, tokenId, nowMs, expiresAt);
+        });
+      }),
     read: (idHash, nowMs) =>
-      Promise.resolve(stmt(db, READ_SESSION).get(idHash, nowMs) as SessionRow | undefined),
-    end(idHash) {
-      stmt(db, END_SESSION).run(idHash);
-      return Promise.resolve();
-    },
-    keep(idHash, values) {
-      stmt(db, KEEP_VALUES).run(values.flash, values.once, idHash);
-      return Promise.resolve();
-    },
-    take(idHash) {
-      const row = stmt(
-        db,
-        "SELECT flash, once FROM console_sessions WHERE id_hash = ? AND (flash IS NOT NULL OR once IS NOT NULL)",
-      ).get(idHash) as KeptValues | undefined;
-      // Cleared only if still the values read: of two pages loading at once, one shows them.
-      const taken = row && Number(
-            stmt(
-              db,
-              "UPDATE console_sessions SET flash = NULL, once = NULL WHERE id_hash = ? AND flash IS ? AND once IS ?",
-            ).run(idHash, row.flash, row.once).changes,
-          ) === 1;
-      return Promise.resolve(taken ? { flash: row.flash, once: row.once } : undefined);
-    },
+      Promise.try(() => stmt(db, READ_SESSION).get(idHash, nowMs) as SessionRow | undefined),
+    end: (idHash) =>
+      Promise.try(() => {
+        stmt(db, END_SESSION).run(idHash);
+      }),
+    keep: (idHash, values) =>
+      Promise.try(() => {
+        stmt(db, KEEP_VALUES).run(values.flash, values.once, idHash);
+      }),
+    take: (idHash) =>
+      Promise.try(() => {
+        const row = stmt(
+          db,
+          "SELECT flash, once FROM console_sessions WHERE id_hash = ? AND (flash IS NOT NULL OR once IS NOT NULL)",
+        ).get(idHash) as KeptValues | undefined;
+        // Cleared only if still the values read: of two pages loading at once, one shows them.
+        const taken = row && Number(
+              stmt(
+                db,
+                "UPDATE console_sessions SET flash = NULL, once = NULL WHERE id_hash = ? AND flash IS ? AND once IS ?",
+              ).run(idHash, row.flash, row.once).changes,
+            ) === 1;
+        return taken ? { flash: row.flash, once: row.once } : undefined;
+      }),
     counts: () =>
-      Promise.resolve(stmt(db, DASHBOARD_COUNTS).get() as Awaited<ReturnType<ConsoleSessionStore["counts"]>>),
+      Promise.try(() =>
+        stmt(db, DASHBOARD_COUNTS).get() as Awaited<ReturnType<ConsoleSessionStore["counts"]>>
+      ),
   };
 }

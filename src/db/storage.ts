@@ -12,6 +12,7 @@ import type { Db } from "./sqlite.ts";
 import { type AuditStore, sqliteAuditStore } from "../audit/store.ts";
 import { type AdminTokenStore, sqliteAdminTokenStore } from "../admin/token_store.ts";
 import { type ConsoleSessionStore, sqliteSessionStore } from "../console/session_store.ts";
+import { type LocationStore, sqliteLocationStore } from "../locations/location_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -22,6 +23,7 @@ export interface Storage {
   readonly audit: AuditStore;
   readonly adminTokens: AdminTokenStore;
   readonly sessions: ConsoleSessionStore;
+  readonly locations: LocationStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export function sqliteStorage(db: Db): Storage {
     audit: sqliteAuditStore(db),
     adminTokens: sqliteAdminTokenStore(db),
     sessions: sqliteSessionStore(db),
+    locations: sqliteLocationStore(db),
     close: () => Promise.resolve(),
   };
 }

@@ -4,6 +4,7 @@ import type { PgPool } from "./pool.ts";
 import { pgAuditStore } from "../../audit/pg_store.ts";
 import { pgAdminTokenStore } from "../../admin/pg_token_store.ts";
 import { pgSessionStore } from "../../console/pg_session_store.ts";
+import { pgLocationStore } from "../../locations/pg_location_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -12,6 +13,7 @@ export function pgStorage(pool: PgPool): Storage {
     audit: pgAuditStore(pool),
     adminTokens: pgAdminTokenStore(pool),
     sessions: pgSessionStore(pool),
+    locations: pgLocationStore(pool),
     close: () => pool.end(),
   };
 }
