@@ -13,6 +13,7 @@ import { type AuditStore, sqliteAuditStore } from "../audit/store.ts";
 import { type AdminTokenStore, sqliteAdminTokenStore } from "../admin/token_store.ts";
 import { type ConsoleSessionStore, sqliteSessionStore } from "../console/session_store.ts";
 import { type LocationStore, sqliteLocationStore } from "../locations/location_store.ts";
+import { type MetricsHistoryStore, sqliteHistoryStore } from "../obs/history_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -24,6 +25,7 @@ export interface Storage {
   readonly adminTokens: AdminTokenStore;
   readonly sessions: ConsoleSessionStore;
   readonly locations: LocationStore;
+  readonly history: MetricsHistoryStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
 }
@@ -36,6 +38,7 @@ export function sqliteStorage(db: Db): Storage {
     adminTokens: sqliteAdminTokenStore(db),
     sessions: sqliteSessionStore(db),
     locations: sqliteLocationStore(db),
+    history: sqliteHistoryStore(db),
     close: () => Promise.resolve(),
   };
 }

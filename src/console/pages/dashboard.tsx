@@ -7,7 +7,7 @@ import type { Deps } from "../../deps.ts";
 import type { ConsoleEnv } from "../context.ts";
 import { VERSION } from "../../version.ts";
 import { readiness } from "../../system/routes.ts";
-import { type DashboardRange, dashboardSeries } from "../../obs/dashboard.ts";
+import type { DashboardRange } from "../../obs/dashboard.ts";
 import { LineChart } from "../chart.tsx";
 
 /** GET /console/?range=hour|day */
@@ -20,7 +20,7 @@ export function dashboardPage(app: Hono<ConsoleEnv>, deps: Deps): void {
       ["Active admin tokens", n.adminTokens],
     ];
     const range: DashboardRange = c.req.query("range") === "day" ? "day" : "hour";
-    const s = dashboardSeries(deps.db, range, deps.clock.now());
+    const s = await deps.storage.history.series(range, deps.clock.now());
     const ready = await readiness(deps);
     const per = range === "day" ? "per 10 minutes" : "per minute";
     return c.render(

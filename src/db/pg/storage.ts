@@ -5,6 +5,7 @@ import { pgAuditStore } from "../../audit/pg_store.ts";
 import { pgAdminTokenStore } from "../../admin/pg_token_store.ts";
 import { pgSessionStore } from "../../console/pg_session_store.ts";
 import { pgLocationStore } from "../../locations/pg_location_store.ts";
+import { pgHistoryStore } from "../../obs/pg_history_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -14,6 +15,7 @@ export function pgStorage(pool: PgPool): Storage {
     adminTokens: pgAdminTokenStore(pool),
     sessions: pgSessionStore(pool),
     locations: pgLocationStore(pool),
+    history: pgHistoryStore(pool),
     close: () => pool.end(),
   };
 }
