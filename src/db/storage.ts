@@ -14,6 +14,7 @@ import { type AdminTokenStore, sqliteAdminTokenStore } from "../admin/token_stor
 import { type ConsoleSessionStore, sqliteSessionStore } from "../console/session_store.ts";
 import { type LocationStore, sqliteLocationStore } from "../locations/location_store.ts";
 import { type MetricsHistoryStore, sqliteHistoryStore } from "../obs/history_store.ts";
+import { type ServerKeyStore, sqliteServerKeyStore } from "../keys/server_key_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -26,6 +27,7 @@ export interface Storage {
   readonly sessions: ConsoleSessionStore;
   readonly locations: LocationStore;
   readonly history: MetricsHistoryStore;
+  readonly serverKeys: ServerKeyStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
 }
@@ -39,6 +41,7 @@ export function sqliteStorage(db: Db): Storage {
     sessions: sqliteSessionStore(db),
     locations: sqliteLocationStore(db),
     history: sqliteHistoryStore(db),
+    serverKeys: sqliteServerKeyStore(db),
     close: () => Promise.resolve(),
   };
 }

@@ -6,6 +6,7 @@ import { pgAdminTokenStore } from "../../admin/pg_token_store.ts";
 import { pgSessionStore } from "../../console/pg_session_store.ts";
 import { pgLocationStore } from "../../locations/pg_location_store.ts";
 import { pgHistoryStore } from "../../obs/pg_history_store.ts";
+import { pgServerKeyStore } from "../../keys/pg_server_key_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -16,6 +17,7 @@ export function pgStorage(pool: PgPool): Storage {
     sessions: pgSessionStore(pool),
     locations: pgLocationStore(pool),
     history: pgHistoryStore(pool),
+    serverKeys: pgServerKeyStore(pool),
     close: () => pool.end(),
   };
 }
