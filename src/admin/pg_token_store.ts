@@ -44,10 +44,9 @@ export function pgAdminTokenStore(pool: PgPool): AdminTokenStore {
     revoke,
     async verify(token, options = {}) {
       const at = tokenLookup(token, options.envToken);
-      if (at?.by === "env") return await pgOne<AdminTokenInfo>(pool, ACTIVE_ENV_TOKEN);
-      const row = at === undefined
-        ? undefined
-        : at.by === "id"
+      if (at === undefined) return undefined;
+      if (at.by === "env") return await pgOne<AdminTokenInfo>(pool, ACTIVE_ENV_TOKEN);
+      const row = at.by === "id"
         ? await pgOne<AdminTokenRow>(pool, pgText(ACTIVE_CLI_TOKEN), [at.id])
         : await pgOne<AdminTokenRow>(pool, pgText(ACTIVE_LEGACY_TOKEN), [at.key]);
       if (!row || !(await verifySecret(token, row))) return undefined;

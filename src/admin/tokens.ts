@@ -22,7 +22,9 @@ export interface AdminTokenInfo {
   revoked_at: string | null;
 }
 
-type TokenRow = AdminTokenInfo & SecretHash;
+/** A stored token row: its description and its salted hash. */
+export type AdminTokenRow = AdminTokenInfo & SecretHash;
+type TokenRow = AdminTokenRow;
 
 /** `dcia_<id>_<secret>`: the id finds the row, the 256-bit secret is what the hash protects. */
 const TOKEN = /^dcia_(at_[0-9a-f]{16})_[A-Za-z0-9_-]{43}$/;
@@ -132,9 +134,6 @@ export const ACTIVE_CLI_TOKEN =
 /** An active legacy token by its lookup key. */
 export const ACTIVE_LEGACY_TOKEN = "SELECT * FROM admin_tokens WHERE lookup_key = ? AND revoked_at IS NULL";
 
-/** A stored token row: its description and its salted hash. */
-export type AdminTokenRow = TokenRow;
-
 /** The description of a token row (never its hash). */
 export function tokenInfo(row: TokenRow): AdminTokenInfo {
   const { id, name, role, source, created_at, last_used_at, revoked_at } = row;
@@ -152,12 +151,10 @@ export async function verifyAdminToken(
   options: { envToken?: string } = {},
 ): Promise<AdminTokenInfo | undefined> {
   const at = tokenLookup(token, options.envToken);
-  if (at?.by === "env") return stmt(db, ACTIVE_ENV_TOKEN).get() as AdminTokenInfo | undefined;
-  const row = at === undefined
-    ? undefined
-    : stmt(db, at.by === "id" ? ACTIVE_CLI_TOKEN : ACTIVE_LEGACY_TOKEN).get(
-      at.by === "id" ? at.id : at.key,
-    ) as
+  if (at === undefined) return undefined;
+  if (at.by === "env") return stmt(db, ACTIVE_ENV_TOKEN).get() as AdminTokenInfo | undefined;
+  const row =
+    (at.by === "id" ? stmt(db, ACTIVE_CLI_TOKEN).get(at.id) : stmt(db, ACTIVE_LEGACY_TOKEN).get(at.key)) as
       | TokenRow
       | undefined;
   if (!row || !(await verifySecret(token, row))) return undefined;

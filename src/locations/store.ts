@@ -41,7 +41,7 @@ export type PlaceRow = {
   identifiers: string | null;
 };
 
-/** The columns of a place, in the order INSERT_PLACE binds them (then its position). */
+/** The columns of a place, in the order placeValues binds them (then its position). */
 export const PLACE_COLUMNS = "code, name, level, parent_code, identifiers";
 
 /** A place of its row (identifiers parsed). */
@@ -55,7 +55,7 @@ export function placeOf(r: PlaceRow): Place {
   };
 }
 
-/** The hierarchy's description of its row. */
+/** The row of location_hierarchy. */
 export type InfoRow = { version: number; source: string; updated_at: string; places: number };
 
 /** The hierarchy's description of its row. */
