@@ -15,7 +15,6 @@ import { SenderBackoff } from "./auth/sender_backoff.ts";
 import { OutboundTokens } from "./senders/outbound_auth.ts";
 import { prepareDataDir, tightenDataFiles } from "./db/data_dir.ts";
 import { loadKeyEncryption } from "./keys/kek.ts";
-import { sealSecretsAtRest } from "./keys/at_rest.ts";
 import { createSearchPool, type SearchPool } from "./registry/search_pool.ts";
 import type { Extensions } from "./extensions.ts";
 import { sqliteStorage, type Storage } from "./db/storage.ts";
@@ -108,21 +107,22 @@ export async function openDeps(
         fixed: fixes.map((f) => `${f.path} ${f.from} -> ${f.to}`),
       });
     }
-    const sealing = sealSecretsAtRest(db, keks);
+    const storage = sqliteStorage(db);
+    const sealing = await storage.serverKeys.sealSecrets(keks);
     if (sealing.sealed + sealing.resealed + sealing.opened > 0) {
       log.info("stored secrets brought in line with the key-encryption key", { ...sealing });
     }
-    const keys = new ServerKeys(db, config.senderId, clock, keks);
-    if (options.ensureKey !== false && keys.ensureActive()) {
-      log.info("server signing key created", { kid: keys.active().kid });
-    }
+    // The signer is loaded here, so signing reads it from the cache (src/keys/server_keys.ts).
+    const keys = new ServerKeys(storage.serverKeys, config.senderId, clock, keks);
+    if (options.ensureKey === false) await keys.load();
+    else if (await keys.ensureActive()) log.info("server signing key created", { kid: keys.active().kid });
     const http = options.http ?? createOutboundClient(config, { log });
     const searchPool = config.searchWorkers > 0 && paths.db !== ":memory:"
       ? createSearchPool({ size: config.searchWorkers, dbPath: paths.db, config, log })
       : undefined;
     return {
       config,
-      storage: sqliteStorage(db),
+      storage,
       db,
       kv,
       clock,

@@ -1,6 +1,5 @@
 /** Work done once when `serve` starts, after migrations and before listening (admin token, demo data, ...). */
 import type { Deps } from "./deps.ts";
-import { ensureEnvAdminToken, legacyAdminTokenIds } from "./admin/tokens.ts";
 import { registryStartup } from "./registry/startup.ts";
 import { locationsStartup } from "./locations/demo.ts";
 
@@ -16,8 +15,7 @@ export const STARTUP_TASKS: readonly StartupTask[] = [
     name: "admin token from DCI_ADMIN_TOKEN",
     run: async (deps) => {
       if (!deps.config.adminToken) return;
-      const created = await ensureEnvAdminToken(
-        deps.db,
+      const created = await deps.storage.adminTokens.ensureEnv(
         deps.config.adminToken,
         new Date(deps.clock.now()).toISOString(),
       );
@@ -26,8 +24,8 @@ export const STARTUP_TASKS: readonly StartupTask[] = [
   },
   {
     name: "admin tokens in the legacy format",
-    run: (deps) => {
-      const ids = legacyAdminTokenIds(deps.db);
+    run: async (deps) => {
+      const ids = await deps.storage.adminTokens.legacyIds();
       if (ids.length === 0) return;
       deps.log.warn(
         "admin tokens in the old format (no id in the token) are still accepted: create new ones with `dci-server admin-token create` and revoke these",

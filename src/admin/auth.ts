@@ -3,23 +3,20 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
-import { verifyAdminToken } from "./tokens.ts";
 import { admitTokenCheck, tokenCheckSucceeded } from "./login_limit.ts";
 import { sha256Hex } from "../auth/secrets.ts";
-import { stmt } from "../db/statements.ts";
 
 export type { AdminRole } from "./tokens.ts";
 
 /**
- * How long a verified token skips the scrypt check. Revocation is still read from SQLite on every request
- * (`stillActive`), so a token revoked by any isolate or process stops at once.
+ * How long a verified token skips the scrypt check. Revocation is still read from the database on every request
+ * (`activeRole`), so a token revoked by any isolate or process stops at once.
  */
 const VERIFIED_TTL_MS = 60_000;
 
 /** Authenticates an admin token and enforces its role: viewers may only GET/HEAD. */
 export function requireAdmin(deps: Deps): MiddlewareHandler<AppEnv> {
   const verified = new Map<string, { id: string; role: string; source: "cli" | "env"; at: number }>();
-  const stillActive = stmt(deps.db, "SELECT role FROM admin_tokens WHERE id = ? AND revoked_at IS NULL");
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
@@ -30,7 +27,7 @@ export function requireAdmin(deps: Deps): MiddlewareHandler<AppEnv> {
     const now = deps.clock.now();
     let hit = verified.get(cacheKey);
     if (hit && now - hit.at > VERIFIED_TTL_MS) hit = undefined;
-    if (hit && !stillActive.get(hit.id)) {
+    if (hit && !(await deps.storage.adminTokens.activeRole(hit.id))) {
       verified.delete(cacheKey);
       hit = undefined;
     }
@@ -47,7 +44,7 @@ export function requireAdmin(deps: Deps): MiddlewareHandler<AppEnv> {
           { headers: { "Retry-After": String(admission.retryAfter) } },
         );
       }
-      const info = await verifyAdminToken(deps.db, match[1], { envToken: deps.config.adminToken });
+      const info = await deps.storage.adminTokens.verify(match[1], { envToken: deps.config.adminToken });
       if (!info) throw new DciError("err.request.unauthorized", "Admin token is invalid or revoked");
       await tokenCheckSucceeded(deps, admission.ticket);
       hit = { id: info.id, role: info.role, source: info.source, at: now };

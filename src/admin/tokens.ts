@@ -4,7 +4,7 @@
  * against quickly. DCI_ADMIN_TOKEN (any phrase of 24+ characters) is compared with the configured value itself.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Db } from "../db/sqlite.ts";
+import { type Db, transaction } from "../db/sqlite.ts";
 import { hashSecret, lookupKey, type SecretHash, verifySecret } from "../auth/secrets.ts";
 import { stmt } from "../db/statements.ts";
 
@@ -22,7 +22,9 @@ export interface AdminTokenInfo {
   revoked_at: string | null;
 }
 
-type TokenRow = AdminTokenInfo & SecretHash;
+/** A stored token row: its description and its salted hash. */
+export type AdminTokenRow = AdminTokenInfo & SecretHash;
+type TokenRow = AdminTokenRow;
 
 /** `dcia_<id>_<secret>`: the id finds the row, the 256-bit secret is what the hash protects. */
 const TOKEN = /^dcia_(at_[0-9a-f]{16})_[A-Za-z0-9_-]{43}$/;
@@ -30,28 +32,33 @@ const TOKEN = /^dcia_(at_[0-9a-f]{16})_[A-Za-z0-9_-]{43}$/;
 const LEGACY_TOKEN = /^dcia_[A-Za-z0-9_-]{43}$/;
 const INFO_COLUMNS = "id, name, role, source, created_at, last_used_at, revoked_at";
 
-/** Creates a token; the returned `token` is the only time the secret exists outside the caller. */
-export async function createAdminToken(
-  db: Db,
-  options: { role: AdminRole; name?: string; now?: string },
-): Promise<{ token: string; info: AdminTokenInfo }> {
-  const id = `at_${randomBytes(8).toString("hex")}`;
-  const token = `dcia_${id}_${randomBytes(32).toString("base64url")}`;
-  await insertToken(db, id, token, { ...options, source: "cli" });
-  return { token, info: getAdminToken(db, id)! };
+/** The INSERT of one token row (`?` placeholders) and, below, its values. */
+export const INSERT_TOKEN =
+  `INSERT INTO admin_tokens (id, name, role, source, salt, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`;
+
+/** The options of a token to register: its role, label, creation time and where it came from. */
+export interface NewTokenOptions {
+  role: AdminRole;
+  name?: string;
+  now?: string;
+  source: "cli" | "env";
 }
 
-async function insertToken(
-  db: Db,
-  id: string,
-  token: string,
-  options: { role: AdminRole; name?: string; now?: string; source: "cli" | "env" },
-): Promise<void> {
+/** A new token id, `at_` and 64 random bits. */
+export function newTokenId(): string {
+  return `at_${randomBytes(8).toString("hex")}`;
+}
+
+/** A new token id and its token, `dcia_<id>_<secret>` (the secret exists only in what this returns). */
+export function newAdminToken(): { id: string; token: string } {
+  const id = newTokenId();
+  return { id, token: `dcia_${id}_${randomBytes(32).toString("base64url")}` };
+}
+
+/** The bound values of INSERT_TOKEN: the token is stored only as its salted hash. */
+export async function tokenValues(id: string, token: string, options: NewTokenOptions): Promise<string[]> {
   const { salt, hash } = await hashSecret(token);
-  stmt(
-    db,
-    `INSERT INTO admin_tokens (id, name, role, source, salt, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
+  return [
     id,
     options.name ?? `${options.role} token`,
     options.role,
@@ -59,14 +66,25 @@ async function insertToken(
     salt,
     hash,
     options.now ?? new Date().toISOString(),
-  );
+  ];
 }
+
+/** Creates a token; the returned `token` is the only time the secret exists outside the caller. */
+export async function createAdminToken(
+  db: Db,
+  options: { role: AdminRole; name?: string; now?: string },
+): Promise<{ token: string; info: AdminTokenInfo }> {
+  const { id, token } = newAdminToken();
+  stmt(db, INSERT_TOKEN).run(...await tokenValues(id, token, { ...options, source: "cli" }));
+  return { token, info: getAdminToken(db, id)! };
+}
+
+/** One token's description (`?`: its id). */
+export const GET_TOKEN = `SELECT ${INFO_COLUMNS} FROM admin_tokens WHERE id = ?`;
 
 /** One token's description. */
 export function getAdminToken(db: Db, id: string): AdminTokenInfo | undefined {
-  return stmt(db, `SELECT ${INFO_COLUMNS} FROM admin_tokens WHERE id = ?`).get(id) as
-    | AdminTokenInfo
-    | undefined;
+  return stmt(db, GET_TOKEN).get(id) as AdminTokenInfo | undefined;
 }
 
 /** Every token, newest first. */
@@ -75,18 +93,51 @@ export function listAdminTokens(db: Db): AdminTokenInfo[] {
     .all() as unknown as AdminTokenInfo[];
 }
 
+/** The revocation of an active token (`?`: the time, the id). */
+export const REVOKE_TOKEN = "UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL";
+
 /** Revokes a token at once; false if there is no such active token. */
 export function revokeAdminToken(db: Db, id: string, now = new Date().toISOString()): boolean {
-  return Number(
-    stmt(db, "UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(now, id)
-      .changes,
-  ) > 0;
+  return Number(stmt(db, REVOKE_TOKEN).run(now, id).changes) > 0;
 }
+
+/** The role of a token while it is active (`?`: its id): what a cached verification re-reads. */
+export const ACTIVE_ROLE = "SELECT role FROM admin_tokens WHERE id = ? AND revoked_at IS NULL";
 
 /** Constant-time equality of two strings of any length (compares their SHA-256 digests). */
 function sameSecret(a: string, b: string): boolean {
   const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
   return timingSafeEqual(digest(a), digest(b));
+}
+
+/**
+ * Which row a presented token would be: the configured DCI_ADMIN_TOKEN (`envToken`, matched by constant-time
+ * comparison), a token of ours by its id, a legacy token by its lookup key; undefined when it is none of these.
+ */
+export function tokenLookup(
+  token: string,
+  envToken?: string,
+): { by: "env" } | { by: "id"; id: string } | { by: "legacy"; key: string } | undefined {
+  if (envToken && sameSecret(token, envToken)) return { by: "env" };
+  const id = TOKEN.exec(token)?.[1];
+  if (id) return { by: "id", id };
+  if (LEGACY_TOKEN.test(token)) return { by: "legacy", key: lookupKey(token) };
+  return undefined;
+}
+
+/** The newest active env token (SQLite's insertion order breaks a tie of creation times). */
+const ACTIVE_ENV_TOKEN = `SELECT ${INFO_COLUMNS} FROM admin_tokens WHERE source = 'env' AND revoked_at IS NULL
+       ORDER BY created_at DESC, rowid DESC LIMIT 1`;
+/** An active created token by its id. */
+export const ACTIVE_CLI_TOKEN =
+  "SELECT * FROM admin_tokens WHERE id = ? AND source = 'cli' AND revoked_at IS NULL";
+/** An active legacy token by its lookup key. */
+export const ACTIVE_LEGACY_TOKEN = "SELECT * FROM admin_tokens WHERE lookup_key = ? AND revoked_at IS NULL";
+
+/** The description of a token row (never its hash). */
+export function tokenInfo(row: TokenRow): AdminTokenInfo {
+  const { id, name, role, source, created_at, last_used_at, revoked_at } = row;
+  return { id, name, role, source, created_at, last_used_at, revoked_at };
 }
 
 /**
@@ -99,24 +150,35 @@ export async function verifyAdminToken(
   token: string,
   options: { envToken?: string } = {},
 ): Promise<AdminTokenInfo | undefined> {
-  if (options.envToken && sameSecret(token, options.envToken)) {
-    return stmt(
-      db,
-      `SELECT ${INFO_COLUMNS} FROM admin_tokens WHERE source = 'env' AND revoked_at IS NULL
-       ORDER BY created_at DESC, rowid DESC LIMIT 1`,
-    ).get() as AdminTokenInfo | undefined;
-  }
-  const id = TOKEN.exec(token)?.[1];
-  let row: TokenRow | undefined;
-  if (id) {
-    row = stmt(db, "SELECT * FROM admin_tokens WHERE id = ? AND source = 'cli' AND revoked_at IS NULL")
-      .get(id) as TokenRow | undefined;
-  } else if (LEGACY_TOKEN.test(token)) {
-    row = stmt(db, "SELECT * FROM admin_tokens WHERE lookup_key = ? AND revoked_at IS NULL")
-      .get(lookupKey(token)) as TokenRow | undefined;
-  }
+  const at = tokenLookup(token, options.envToken);
+  if (at === undefined) return undefined;
+  if (at.by === "env") return stmt(db, ACTIVE_ENV_TOKEN).get() as AdminTokenInfo | undefined;
+  const row =
+    (at.by === "id" ? stmt(db, ACTIVE_CLI_TOKEN).get(at.id) : stmt(db, ACTIVE_LEGACY_TOKEN).get(at.key)) as
+      | TokenRow
+      | undefined;
   if (!row || !(await verifySecret(token, row))) return undefined;
-  return getAdminToken(db, row.id);
+  return tokenInfo(row);
+}
+
+/** Every active env token row. */
+export const ACTIVE_ENV_ROWS = "SELECT * FROM admin_tokens WHERE source = 'env' AND revoked_at IS NULL";
+
+/**
+ * Of the active env token rows, whether one already is `token` (checked with its salted hash) and the ids of
+ * the others, which it replaces.
+ */
+export async function envTokenState(
+  rows: readonly TokenRow[],
+  token: string,
+): Promise<{ current: boolean; replaced: string[] }> {
+  let current = false;
+  const replaced: string[] = [];
+  for (const row of rows) {
+    if (!current && await verifySecret(token, row)) current = true;
+    else replaced.push(row.id);
+  }
+  return { current, replaced };
 }
 
 /**
@@ -128,21 +190,31 @@ export async function ensureEnvAdminToken(
   token: string,
   now = new Date().toISOString(),
 ): Promise<boolean> {
-  const rows = stmt(db, "SELECT * FROM admin_tokens WHERE source = 'env' AND revoked_at IS NULL")
-    .all() as unknown as TokenRow[];
-  let current = false;
-  for (const row of rows) {
-    if (!current && await verifySecret(token, row)) current = true;
-    else revokeAdminToken(db, row.id, now);
+  while (true) {
+    const rows = stmt(db, ACTIVE_ENV_ROWS).all() as unknown as TokenRow[];
+    const state = await envTokenState(rows, token);
+    const values = state.current ? undefined : await tokenValues(newTokenId(), token, {
+      role: "admin",
+      name: "DCI_ADMIN_TOKEN",
+      now,
+      source: "env",
+    });
+    const done = transaction(db, () => {
+      // The checks above await scrypt: if another start changed the env rows meanwhile, check again.
+      const ids = (stmt(db, ACTIVE_ENV_ROWS).all() as unknown as TokenRow[]).map((r) => r.id).sort();
+      if (ids.join() !== rows.map((r) => r.id).sort().join()) return false;
+      for (const id of state.replaced) revokeAdminToken(db, id, now);
+      if (values) stmt(db, INSERT_TOKEN).run(...values);
+      return true;
+    });
+    if (done) return values !== undefined;
   }
-  if (current) return false;
-  const id = `at_${randomBytes(8).toString("hex")}`;
-  await insertToken(db, id, token, { role: "admin", name: "DCI_ADMIN_TOKEN", now, source: "env" });
-  return true;
 }
+
+/** Ids of active tokens in the legacy format. */
+export const LEGACY_IDS = "SELECT id FROM admin_tokens WHERE lookup_key IS NOT NULL AND revoked_at IS NULL";
 
 /** Ids of active tokens in the legacy format (still accepted; operators should replace them). */
 export function legacyAdminTokenIds(db: Db): string[] {
-  return (stmt(db, "SELECT id FROM admin_tokens WHERE lookup_key IS NOT NULL AND revoked_at IS NULL")
-    .all() as { id: string }[]).map((r) => r.id);
+  return (stmt(db, LEGACY_IDS).all() as { id: string }[]).map((r) => r.id);
 }

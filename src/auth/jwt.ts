@@ -41,7 +41,7 @@ export async function issueAccessToken(
   deps: Deps,
   input: { senderId: string; clientId: string; scopes: string[] },
 ): Promise<{ token: string; claims: AccessClaims }> {
-  const key = deps.keys.active({ fresh: true });
+  const key = await deps.keys.fresh();
   const iat = Math.floor(deps.clock.now() / 1000);
   const claims: AccessClaims = {
     ...tokenIssuer(deps),
@@ -109,8 +109,8 @@ async function verifySignature(deps: Deps, token: string): Promise<Signed> {
   };
   let key: { keyId: string; alg: KeyAlg } | undefined;
   try {
-    const { payload } = await jwtVerify(token, (header) => {
-      const found = typeof header.kid === "string" ? deps.keys.verificationKey(header.kid) : undefined;
+    const { payload } = await jwtVerify(token, async (header) => {
+      const found = typeof header.kid === "string" ? await deps.keys.verificationKey(header.kid) : undefined;
       if (!found) throw new TokenError("access token was not signed by a key of this server");
       // The allowlist admits both algs; a token must use the one of the key its kid names.
       if (header.alg !== JWS_ALG[found.alg]) {

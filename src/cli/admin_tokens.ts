@@ -1,7 +1,7 @@
 /** `dci-server admin-token create|list|revoke`. */
 import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
-import { type AdminRole, createAdminToken, listAdminTokens, revokeAdminToken } from "../admin/tokens.ts";
+import type { AdminRole } from "../admin/tokens.ts";
 
 const create: Command = {
   summary: "Create an admin API token (printed once; only its hash is stored)",
@@ -15,7 +15,7 @@ const create: Command = {
     const role = values.role;
     if (role !== "admin" && role !== "viewer") throw new UsageError(`--role must be admin or viewer`);
     return withDeps(config(), async (deps) => {
-      const { token, info } = await createAdminToken(deps.db, {
+      const { token, info } = await deps.storage.adminTokens.create({
         role: role as AdminRole,
         name: values.name as string | undefined,
         now: new Date(deps.clock.now()).toISOString(),
@@ -31,8 +31,15 @@ const list: Command = {
   summary: "List admin tokens (never their secrets)",
   examples: ["admin-token list", "admin-token list --json"],
   run: ({ config, print }) =>
-    withDeps(config(), (deps) => {
-      print.list(listAdminTokens(deps.db), ["id", "name", "role", "source", "created_at", "revoked_at"]);
+    withDeps(config(), async (deps) => {
+      print.list(await deps.storage.adminTokens.list(), [
+        "id",
+        "name",
+        "role",
+        "source",
+        "created_at",
+        "revoked_at",
+      ]);
     }),
 };
 
@@ -42,8 +49,10 @@ const revoke: Command = {
   args: [1, 1],
   examples: ["admin-token revoke at_3f6c2a9e51d07b84"],
   run: ({ config, positionals, print }) =>
-    withDeps(config(), (deps) => {
-      if (!revokeAdminToken(deps.db, positionals[0], new Date(deps.clock.now()).toISOString())) {
+    withDeps(config(), async (deps) => {
+      if (
+        !(await deps.storage.adminTokens.revoke(positionals[0], new Date(deps.clock.now()).toISOString()))
+      ) {
         throw new CliFailure(`No active admin token "${positionals[0]}"`);
       }
       print.done(`revoked admin token ${positionals[0]}`, { id: positionals[0], revoked: true });

@@ -4,7 +4,6 @@ import { withDeps } from "./system.ts";
 import { printReport, progress } from "./registry.ts";
 import { detectFormat } from "../registry/sources.ts";
 import { placeRows, readPlaces } from "../locations/import.ts";
-import { replaceHierarchy } from "../locations/store.ts";
 import { LEVELS } from "../locations/model.ts";
 
 async function counted(path: string, onBytes: (n: number) => void): Promise<AsyncIterable<string>> {
@@ -86,10 +85,10 @@ const importLocationsCommand: Command = {
             "(the hierarchy is unchanged)",
       );
     }
-    await withDeps(config(), (deps) => {
+    await withDeps(config(), async (deps) => {
       const name = path.split(/[\\/]/).pop() ?? path;
       const now = new Date(deps.clock.now()).toISOString();
-      const r = replaceHierarchy(deps.db, places.map((p) => p.place), { source: name, now });
+      const r = await deps.storage.locations.replace(places.map((p) => p.place), { source: name, now });
       const counts = LEVELS.map((l) => `${places.filter((p) => p.place.level === l).length} ${l}`);
       const levels = Object.fromEntries(
         LEVELS.map((l) => [l, places.filter((p) => p.place.level === l).length]),

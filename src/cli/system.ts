@@ -49,8 +49,8 @@ const keysList: Command = {
   summary: "List the server's signing keys",
   examples: ["keys list", "keys list --json"],
   run: ({ config, print }) =>
-    withDeps(config(), (deps) => {
-      print.list(deps.keys.list(), ["key_id", "alg", "status", "created_at", "retired_at", "kid"]);
+    withDeps(config(), async (deps) => {
+      print.list(await deps.keys.list(), ["key_id", "alg", "status", "created_at", "retired_at", "kid"]);
     }),
 };
 
@@ -67,8 +67,8 @@ const keysRotate: Command = {
       ? "rsa-sha256"
       : undefined;
     if (!alg) throw new UsageError(`--alg must be ed25519 or rsa, not "${values.alg}"`);
-    return withDeps(config(), (deps) => {
-      const info = deps.keys.rotate(alg);
+    return withDeps(config(), async (deps) => {
+      const info = await deps.keys.rotate(alg);
       print.done(`active key: ${info.key_id} (${info.alg}), kid ${info.kid}`, info);
     });
   },
@@ -80,9 +80,9 @@ const keysRetire: Command = {
   args: [1, 1],
   examples: ["keys retire k20260105-3fa9"],
   run: ({ config, positionals, print }) =>
-    withDeps(config(), (deps) => {
+    withDeps(config(), async (deps) => {
       try {
-        const info = deps.keys.retire(positionals[0]);
+        const info = await deps.keys.retire(positionals[0]);
         print.done(`retired: ${info.key_id}`, info);
       } catch (e) {
         if (e instanceof KeyError) throw new CliFailure(e.message);

@@ -13,7 +13,7 @@ import { type ConsoleSession, readSession, SESSION_COOKIE } from "./session.ts";
 export const LOGIN_COOKIE = "dci_console_login";
 
 /** The session of this request's cookie, if live. */
-export function readSessionCookie(c: Context<ConsoleEnv>, deps: Deps): ConsoleSession | undefined {
+export function readSessionCookie(c: Context<ConsoleEnv>, deps: Deps): Promise<ConsoleSession | undefined> {
   return readSession(deps, getCookie(c, SESSION_COOKIE));
 }
 

@@ -2,7 +2,6 @@
 import type { Hono } from "hono";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Deps } from "../deps.ts";
-import { verifyAdminToken } from "../admin/tokens.ts";
 import { admitTokenCheck, tokenCheckSucceeded } from "../admin/login_limit.ts";
 import { type ConsoleEnv, href } from "./context.ts";
 import { clearSessionCookie, loginCookie, setLoginCookie, setSessionCookie } from "./cookies.ts";
@@ -47,7 +46,7 @@ export function loginRoutes(app: Hono<ConsoleEnv>, deps: Deps): void {
     }
     const token = typeof body.token === "string" ? body.token.trim() : "";
     const info = token.length > 0 && token.length <= 512
-      ? await verifyAdminToken(deps.db, token, { envToken: deps.config.adminToken })
+      ? await deps.storage.adminTokens.verify(token, { envToken: deps.config.adminToken })
       : undefined;
     if (info) await tokenCheckSucceeded(deps, admission.ticket);
     if (!info) {
@@ -56,7 +55,7 @@ export function loginRoutes(app: Hono<ConsoleEnv>, deps: Deps): void {
         title: "Log in",
       });
     }
-    const { id } = createSession(deps, info.id);
+    const { id } = await createSession(deps, info.id);
     setSessionCookie(c, deps, id);
     deps.log.info("console login", { admin_token_id: info.id, role: info.role });
     return c.redirect(href(c, ""), 303);
@@ -68,7 +67,7 @@ export function loginRoutes(app: Hono<ConsoleEnv>, deps: Deps): void {
     if (!session || !csrfMatches(session, body._csrf)) {
       return errorPage(c, 403, "This form has no valid CSRF token: reload the page and try again.");
     }
-    endSession(deps, session.id);
+    await endSession(deps, session.id);
     clearSessionCookie(c, deps);
     return c.redirect(href(c, "login"), 303);
   });

@@ -75,9 +75,9 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
     // An import upload is the exception: it is streamed to disk, and its CSRF field is checked in the stream.
     const streamed = isStreamedUpload(c.req.method, c.req.path);
     if (c.req.method !== "GET" && c.req.method !== "HEAD" && !streamed) await c.req.arrayBuffer();
-    const session = readSessionCookie(c, deps);
+    const session = await readSessionCookie(c, deps);
     c.set("session", session);
-    if (session && c.req.method === "GET") c.set("once", takeForThisPage(deps, session));
+    if (session && c.req.method === "GET") c.set("once", await takeForThisPage(deps, session));
     await next();
     c.res.headers.set("Content-Security-Policy", CONSOLE_CSP);
     if (!c.res.headers.has("cache-control")) c.res.headers.set("cache-control", "no-store");

@@ -1,6 +1,6 @@
 /**
- * Console sessions in SQLite (migration 0020), so that every HTTP isolate and a restarted server see the same
- * ones. The cookie holds a random 256-bit id; the table holds its SHA-256. The CSRF token and the key sealing
+ * Console sessions in the database (deps.storage.sessions, src/console/session_store.ts), so that every HTTP
+ * isolate, every instance and a restarted server see the same ones. The cookie holds a random 256-bit id; the table holds its SHA-256. The CSRF token and the key sealing
  * the session's one-time values are derived from the id, so neither is stored and both die with the session.
  */
 import {
@@ -14,7 +14,6 @@ import {
 import type { Deps } from "../deps.ts";
 import type { AdminRole } from "../admin/tokens.ts";
 import { sha256Hex } from "../auth/secrets.ts";
-import { stmt } from "../db/statements.ts";
 
 /** A live console session. */
 export interface ConsoleSession {
@@ -36,30 +35,18 @@ export const SESSION_COOKIE = "dci_console";
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 
 /** Starts a session for `tokenId`; returns the cookie value. Expired sessions are removed on the way. */
-export function createSession(deps: Deps, tokenId: string): { id: string; expiresAt: number } {
+export async function createSession(deps: Deps, tokenId: string): Promise<{ id: string; expiresAt: number }> {
   const now = deps.clock.now();
   const id = randomBytes(32).toString("base64url");
   const expiresAt = now + deps.config.consoleSessionTtl * 1000;
-  stmt(deps.db, "DELETE FROM console_sessions WHERE expires_at <= ?").run(now);
-  stmt(
-    deps.db,
-    "INSERT INTO console_sessions (id_hash, token_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-  )
-    .run(sha256Hex(id), tokenId, now, expiresAt);
+  await deps.storage.sessions.create(sha256Hex(id), tokenId, now, expiresAt);
   return { id, expiresAt };
 }
 
 /** The live session for a cookie value: not expired, not logged out, its admin token not revoked. */
-export function readSession(deps: Deps, id: string | undefined): ConsoleSession | undefined {
+export async function readSession(deps: Deps, id: string | undefined): Promise<ConsoleSession | undefined> {
   if (!id || !SESSION_ID.test(id)) return undefined;
-  const row = stmt(
-    deps.db,
-    `SELECT s.token_id, s.expires_at, t.name, t.role FROM console_sessions s
-     JOIN admin_tokens t ON t.id = s.token_id AND t.revoked_at IS NULL
-     WHERE s.id_hash = ? AND s.expires_at > ?`,
-  ).get(sha256Hex(id), deps.clock.now()) as
-    | { token_id: string; expires_at: number; name: string; role: AdminRole }
-    | undefined;
+  const row = await deps.storage.sessions.read(sha256Hex(id), deps.clock.now());
   if (!row) return undefined;
   return {
     id,
@@ -72,8 +59,8 @@ export function readSession(deps: Deps, id: string | undefined): ConsoleSession 
 }
 
 /** Ends a session (logout). */
-export function endSession(deps: Deps, id: string): void {
-  stmt(deps.db, "DELETE FROM console_sessions WHERE id_hash = ?").run(sha256Hex(id));
+export function endSession(deps: Deps, id: string): Promise<void> {
+  return deps.storage.sessions.end(sha256Hex(id));
 }
 
 /** Whether `presented` is the session's CSRF token (constant time). */
@@ -91,30 +78,17 @@ export interface OnceValues {
 }
 
 /** Keeps `values` for the session's next page (after the redirect that follows a write). */
-export function keepForNextPage(deps: Deps, session: ConsoleSession, values: OnceValues): void {
-  stmt(deps.db, "UPDATE console_sessions SET flash = ?, once = ? WHERE id_hash = ?").run(
-    values.flash ? JSON.stringify(values.flash) : null,
-    values.secret ? sealFor(session.id, JSON.stringify(values.secret)) : null,
-    sha256Hex(session.id),
-  );
+export function keepForNextPage(deps: Deps, session: ConsoleSession, values: OnceValues): Promise<void> {
+  return deps.storage.sessions.keep(sha256Hex(session.id), {
+    flash: values.flash ? JSON.stringify(values.flash) : null,
+    once: values.secret ? sealFor(session.id, JSON.stringify(values.secret)) : null,
+  });
 }
 
 /** Takes (reads and clears) what the previous write kept for this page. */
-export function takeForThisPage(deps: Deps, session: ConsoleSession): OnceValues {
-  const hash = sha256Hex(session.id);
-  const row = stmt(
-    deps.db,
-    "SELECT flash, once FROM console_sessions WHERE id_hash = ? AND (flash IS NOT NULL OR once IS NOT NULL)",
-  ).get(hash) as { flash: string | null; once: string | null } | undefined;
-  // Cleared only if still the values read: of two pages loading at once, one shows them.
-  const taken = row && Number(
-        stmt(
-          deps.db,
-          "UPDATE console_sessions SET flash = NULL, once = NULL WHERE id_hash = ? AND flash IS ? AND once IS ?",
-        )
-          .run(hash, row.flash, row.once).changes,
-      ) === 1;
-  if (!row || !taken) return {};
+export async function takeForThisPage(deps: Deps, session: ConsoleSession): Promise<OnceValues> {
+  const row = await deps.storage.sessions.take(sha256Hex(session.id));
+  if (!row) return {};
   const out: OnceValues = {};
   if (row.flash) out.flash = JSON.parse(row.flash);
   if (row.once) {

@@ -6,7 +6,6 @@
 import type { Context } from "hono";
 import type { Deps } from "../deps.ts";
 import { auditDetail } from "../audit/log.ts";
-import { stmt } from "../db/statements.ts";
 import { SenderError } from "../senders/store.ts";
 import { DciError } from "../dci/errors.ts";
 import { KeyError } from "../keys/server_keys.ts";
@@ -51,27 +50,27 @@ export async function consoleWrite(
   } catch (err) {
     const text = refusalText(err);
     if (text === undefined) throw err;
-    keepForNextPage(deps, session, { flash: { kind: "error", text } });
+    await keepForNextPage(deps, session, { flash: { kind: "error", text } });
     return c.redirect(href(c, spec.back ?? spec.to), 303);
   }
   // The one audit store of the admin API and the CLI; the target kind is the action's first part (`sender`).
   await deps.storage.audit.record({
     source: "console",
-    actor: { kind: tokenSource(deps, session.tokenId) === "env" ? "env" : "token", id: session.tokenId },
+    actor: {
+      kind: await tokenSource(deps, session.tokenId) === "env" ? "env" : "token",
+      id: session.tokenId,
+    },
     action: spec.action,
     target: { kind: spec.action.split(".")[0], id: (result.target ?? spec.target) || null },
     detail: auditDetail(undefined, result.detail ?? {}),
   }, deps.clock.now());
-  keepForNextPage(deps, session, { flash: result.flash, secret: result.secret });
+  await keepForNextPage(deps, session, { flash: result.flash, secret: result.secret });
   return c.redirect(href(c, result.to ?? spec.to), 303);
 }
 
 /** Where the session's admin token came from: `env` for DCI_ADMIN_TOKEN, `cli` for a created one. */
-function tokenSource(deps: Deps, id: string): string | undefined {
-  return (stmt(deps.db, "SELECT source FROM admin_tokens WHERE id = ?").get(id) as
-    | { source: string }
-    | undefined)
-    ?.source;
+async function tokenSource(deps: Deps, id: string): Promise<string | undefined> {
+  return (await deps.storage.adminTokens.get(id))?.source;
 }
 
 /** The message of an error the operator can act on (bad input, unknown id, conflict), else undefined. */

@@ -15,6 +15,11 @@ import { sqliteSubscriptionStore, type SubscriptionStore } from "../subscription
 import { type RateLimitStore, sqliteRateLimitStore } from "../senders/limits_store.ts";
 import { type ReplayGuard, sqliteReplayGuard } from "../auth/replay_store.ts";
 import { type BearerStore, sqliteBearerStore } from "../auth/bearer_store.ts";
+import { type AdminTokenStore, sqliteAdminTokenStore } from "../admin/token_store.ts";
+import { type ConsoleSessionStore, sqliteSessionStore } from "../console/session_store.ts";
+import { type LocationStore, sqliteLocationStore } from "../locations/location_store.ts";
+import { type MetricsHistoryStore, sqliteHistoryStore } from "../obs/history_store.ts";
+import { type ServerKeyStore, sqliteServerKeyStore } from "../keys/server_key_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -28,6 +33,11 @@ export interface Storage {
   readonly limits: RateLimitStore;
   readonly replay: ReplayGuard;
   readonly bearer: BearerStore;
+  readonly adminTokens: AdminTokenStore;
+  readonly sessions: ConsoleSessionStore;
+  readonly locations: LocationStore;
+  readonly history: MetricsHistoryStore;
+  readonly serverKeys: ServerKeyStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
 }
@@ -42,6 +52,11 @@ export function sqliteStorage(db: Db): Storage {
     limits: sqliteRateLimitStore(db),
     replay: sqliteReplayGuard(db),
     bearer: sqliteBearerStore(db),
+    adminTokens: sqliteAdminTokenStore(db),
+    sessions: sqliteSessionStore(db),
+    locations: sqliteLocationStore(db),
+    history: sqliteHistoryStore(db),
+    serverKeys: sqliteServerKeyStore(db),
     close: () => Promise.resolve(),
   };
 }

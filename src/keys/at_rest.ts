@@ -12,7 +12,7 @@ import { outboundSecretAad } from "../senders/outbound_secret.ts";
 import { isSealed, type KeyEncryption, seal, sealedWith, unseal } from "./kek.ts";
 
 /** A column holding secrets the server must read back (so it cannot be hashed): sealed when a KEK is set. */
-interface SecretColumn {
+export interface SecretColumn {
   table: string;
   id: string;
   column: string;
@@ -21,7 +21,7 @@ interface SecretColumn {
 }
 
 /** Every stored secret the server reads back. */
-const SECRET_COLUMNS: readonly SecretColumn[] = [
+export const SECRET_COLUMNS: readonly SecretColumn[] = [
   { table: "server_keys", id: "key_id", column: "private_der", aad: privateKeyAad },
   { table: "senders", id: "sender_id", column: "outbound_secret", aad: outboundSecretAad },
 ];
@@ -39,35 +39,21 @@ export interface SealReport {
  * zeroes the old cells and the WAL is truncated after the change.
  */
 export function sealSecretsAtRest(db: Db, keks: KeyEncryption): SealReport {
-  const report: SealReport = { sealed: 0, resealed: 0, opened: 0 };
-  const changes: { col: SecretColumn; id: string; value: string }[] = [];
-  for (const col of SECRET_COLUMNS) {
-    // Table and column names come from the constant list above, never from input.
-    const rows = stmt(
-      db,
-      `SELECT ${col.id} AS id, ${col.column} AS value FROM ${col.table} WHERE ${col.column} IS NOT NULL`,
-    ).all() as unknown as {
-      id: string;
-      value: string;
-    }[];
-    for (const { id, value } of rows) {
-      const sealed = isSealed(value);
-      if (!sealed && !keks.current) continue;
-      if (sealed && keks.current && sealedWith(value) === keks.current.id) continue;
-      const plain = sealed ? unseal(keks, value, col.aad(id)) : base64ToBytes(value);
-      const next = keks.current ? seal(keks.current, plain, col.aad(id)) : bytesToBase64(plain);
-      changes.push({ col, id, value: next });
-      if (!sealed) report.sealed++;
-      else if (keks.current) report.resealed++;
-      else report.opened++;
-    }
-  }
+  const { changes, report } = sealChanges(
+    SECRET_COLUMNS.flatMap((col) =>
+      (stmt(db, selectSecrets(col)).all() as unknown as { id: string; value: string }[]).map((r) => ({
+        col,
+        ...r,
+      }))
+    ),
+    keks,
+  );
   if (changes.length === 0) return report;
   db.exec("PRAGMA secure_delete = ON");
   try {
     transaction(db, () => {
       for (const { col, id, value } of changes) {
-        stmt(db, `UPDATE ${col.table} SET ${col.column} = ? WHERE ${col.id} = ?`).run(value, id);
+        stmt(db, updateSecret(col)).run(value, id);
       }
     });
   } finally {
@@ -77,6 +63,47 @@ export function sealSecretsAtRest(db: Db, keks: KeyEncryption): SealReport {
   // hold it open (it is then truncated by a later checkpoint), so this is best effort.
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   return report;
+}
+
+/** A stored secret and where it is. */
+export interface StoredSecret {
+  col: SecretColumn;
+  id: string;
+  value: string;
+}
+
+/** The SELECT of a column's stored secrets (`id`, `value`). Names come from SECRET_COLUMNS, never from input. */
+export function selectSecrets(col: SecretColumn): string {
+  return `SELECT ${col.id} AS id, ${col.column} AS value FROM ${col.table} WHERE ${col.column} IS NOT NULL`;
+}
+
+/** The UPDATE of one stored secret (`?`: the new value, the row's id). */
+export function updateSecret(col: SecretColumn): string {
+  return `UPDATE ${col.table} SET ${col.column} = ? WHERE ${col.id} = ?`;
+}
+
+/**
+ * The new values of the stored secrets that `keks` changes (sealed, re-sealed or opened), and the counts; throws
+ * a KeyEncryptionError when a sealed value cannot be opened, so nothing is changed.
+ */
+export function sealChanges(
+  secrets: readonly StoredSecret[],
+  keks: KeyEncryption,
+): { changes: StoredSecret[]; report: SealReport } {
+  const report: SealReport = { sealed: 0, resealed: 0, opened: 0 };
+  const changes: StoredSecret[] = [];
+  for (const { col, id, value } of secrets) {
+    const sealed = isSealed(value);
+    if (!sealed && !keks.current) continue;
+    if (sealed && keks.current && sealedWith(value) === keks.current.id) continue;
+    const plain = sealed ? unseal(keks, value, col.aad(id)) : base64ToBytes(value);
+    const next = keks.current ? seal(keks.current, plain, col.aad(id)) : bytesToBase64(plain);
+    changes.push({ col, id, value: next });
+    if (!sealed) report.sealed++;
+    else if (keks.current) report.resealed++;
+    else report.opened++;
+  }
+  return { changes, report };
 }
 
 /** The fingerprints of the KEKs that sealed the secrets stored in `db` (none when none are sealed). */

@@ -7,12 +7,10 @@ import {
   randomBytes,
 } from "node:crypto";
 import { Buffer } from "node:buffer";
-import type { Db } from "../db/sqlite.ts";
-import { transaction } from "../db/sqlite.ts";
 import type { Clock } from "../clock.ts";
 import { isoNow } from "../clock.ts";
-import { stmt } from "../db/statements.ts";
 import { isSealed, type KeyEncryption, seal, unseal } from "./kek.ts";
+import type { KeyRow, ServerKeyStore } from "./server_key_store.ts";
 
 /** Signature algorithms as DCI names them. */
 export type KeyAlg = "ed25519" | "rsa-sha256";
@@ -68,33 +66,28 @@ const WEBCRYPTO: Record<KeyAlg, RsaHashedImportParams | Algorithm> = {
 /** Thrown for an operator mistake (unknown key, retiring the signer). */
 export class KeyError extends Error {}
 
-interface KeyRow {
-  key_id: string;
-  alg: KeyAlg;
-  public_jwk: string;
-  /** PKCS#8 DER in base64, or sealed with the key-encryption key (src/keys/kek.ts). */
-  private_der: string;
-  status: KeyInfo["status"];
-  created_at: string;
-  retired_at: string | null;
-}
-
 /** The additional data a server key's sealed private part is bound to: its table, column and key id. */
 export function privateKeyAad(keyId: string): string {
   return `server_keys.private_der:${keyId}`;
 }
 
 /**
- * Access to the server keys in SQLite, with the active key cached for a second at a time. Private parts are
- * sealed with the current key-encryption key when there is one.
+ * Access to the server keys (deps.storage.serverKeys), with the signer cached: it is loaded when Deps open and
+ * after a rotation here, and re-read in the background at most once a second, so signing stays synchronous and
+ * rotations in other processes or instances apply within about a second. Private parts are sealed with the
+ * current key-encryption key when there is one.
  */
 export class ServerKeys {
   #cached: { at: number; key: SigningKey } | undefined;
+  #loading: Promise<unknown> | undefined;
+  /** Reads of the signer started, and the latest one applied: a read that finishes late applies nothing. */
+  #reads = 0;
+  #applied = 0;
   /** Public keys by key id: a key id's material never changes, only its status (read on every use). */
   #public = new Map<string, VerificationKey>();
 
   constructor(
-    private db: Db,
+    private store: ServerKeyStore,
     private serverId: string,
     private clock: Clock,
     private encryption: KeyEncryption = {},
@@ -116,71 +109,51 @@ export class ServerKeys {
     return new TextDecoder().decode(bytes);
   }
 
-  /** Creates the first Ed25519 key when none is active; returns true if it did. */
-  ensureActive(): boolean {
-    const active = stmt(this.db, "SELECT 1 FROM server_keys WHERE status = 'active'").get();
-    if (active) return false;
-    this.rotate("ed25519");
-    return true;
+  /**
+   * Creates the first Ed25519 key when none is active (once, however many instances start at once), then loads
+   * the signer; returns true if it created the key.
+   */
+  async ensureActive(): Promise<boolean> {
+    const created = await this.store.activate(this.#newKey("ed25519"), { unlessActive: true });
+    await this.load();
+    return created;
   }
 
   /** Makes a new key of `alg` the signer; the previous signer stays published until retired. */
-  rotate(alg: KeyAlg = "ed25519"): KeyInfo {
-    const { privateKey, publicKey } = alg === "ed25519"
-      ? generateKeyPairSync("ed25519")
-      : generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const keyId = `k${new Date(this.clock.now()).toISOString().slice(0, 10).replaceAll("-", "")}-${
-      randomBytes(4).toString("hex")
-    }`;
-    const der = privateKey.export({ format: "der", type: "pkcs8" }) as Uint8Array;
-    const kek = this.encryption.current;
-    const stored = kek ? seal(kek, der, privateKeyAad(keyId)) : bytesToBase64(der);
-    const jwk = JSON.stringify(publicKey.export({ format: "jwk" }));
-    transaction(this.db, () => {
-      stmt(this.db, "UPDATE server_keys SET status = 'published' WHERE status = 'active'").run();
-      stmt(
-        this.db,
-        "INSERT INTO server_keys (key_id, alg, public_jwk, private_der, status, created_at) VALUES (?, ?, ?, ?, 'active', ?)",
-      ).run(keyId, alg, jwk, stored, isoNow(this.clock));
-    });
-    this.#cached = undefined;
-    return this.info(keyId)!;
+  async rotate(alg: KeyAlg = "ed25519"): Promise<KeyInfo> {
+    const key = this.#newKey(alg);
+    await this.store.activate(key);
+    await this.load();
+    return (await this.info(key.key_id))!;
   }
 
   /** Stops publishing a key. The active key cannot be retired: rotate first. */
-  retire(keyId: string): KeyInfo {
-    const row = this.#row(keyId);
+  async retire(keyId: string): Promise<KeyInfo> {
+    const row = await this.store.get(keyId);
     if (!row) throw new KeyError(`Key "${keyId}" does not exist`);
     if (row.status === "active") {
       throw new KeyError(`Key "${keyId}" is the active signer: rotate before retiring it`);
     }
     if (row.status === "retired") throw new KeyError(`Key "${keyId}" is already retired`);
-    stmt(this.db, "UPDATE server_keys SET status = 'retired', retired_at = ? WHERE key_id = ?")
-      .run(isoNow(this.clock), keyId);
-    return this.info(keyId)!;
+    await this.store.retire(keyId, isoNow(this.clock));
+    return (await this.info(keyId))!;
   }
 
   /** Every key, newest first. */
-  list(): KeyInfo[] {
-    const rows = stmt(this.db, "SELECT * FROM server_keys ORDER BY created_at DESC, rowid DESC")
-      .all() as unknown[];
-    return (rows as KeyRow[]).map((r) => this.#toInfo(r));
+  async list(): Promise<KeyInfo[]> {
+    return (await this.store.list()).map((r) => this.#toInfo(r));
   }
 
   /** One key's public description. */
-  info(keyId: string): KeyInfo | undefined {
-    const row = this.#row(keyId);
+  async info(keyId: string): Promise<KeyInfo | undefined> {
+    const row = await this.store.get(keyId);
     return row ? this.#toInfo(row) : undefined;
   }
 
   /** The JWKS document: every key that is active or still published. */
-  jwks(): { keys: PublicJwk[] } {
-    const rows = stmt(
-      this.db,
-      "SELECT key_id, alg, public_jwk FROM server_keys WHERE status IN ('active', 'published') ORDER BY created_at DESC, rowid DESC",
-    ).all() as unknown as Pick<KeyRow, "key_id" | "alg" | "public_jwk">[];
+  async jwks(): Promise<{ keys: PublicJwk[] }> {
     return {
-      keys: rows.map((r) => {
+      keys: (await this.store.published()).map((r) => {
         const jwk = JSON.parse(r.public_jwk) as Record<string, string>;
         const base = { kid: this.kid(r.key_id, r.alg), use: "sig" as const };
         return r.alg === "ed25519"
@@ -190,61 +163,58 @@ export class ServerKeys {
     };
   }
 
+  /** Reads the signer now and caches it; undefined (and nothing cached) when there is none. */
+  async load(): Promise<SigningKey | undefined> {
+    const read = ++this.#reads;
+    const row = await this.store.active();
+    if (read < this.#applied) return this.#cached?.key;
+    this.#applied = read;
+    const now = this.clock.now();
+    if (!row) {
+      this.#cached = undefined;
+      return undefined;
+    }
+    if (this.#cached?.key.keyId !== row.key_id) this.#cached = { at: now, key: this.#signingKey(row) };
+    this.#cached.at = now;
+    return this.#cached.key;
+  }
+
   /**
-   * The signing key, re-read from the database at most once a second so rotations in other processes apply;
-   * `fresh` reads it now (access tokens: one signed by a key rotated out a moment ago would stop working as
+   * The signing key, from the cache: signing stays synchronous. Once the cached key is a second old it is re-read
+   * in the background, so a rotation elsewhere applies from the next signature after that read (the key it
+   * replaced stays published, so what it signed still verifies).
+   */
+  active(): SigningKey {
+    const cached = this.#cached;
+    if ((!cached || this.clock.now() - cached.at >= 1000) && !this.#loading) {
+      this.#loading = this.load().catch(() => undefined).finally(() => (this.#loading = undefined));
+    }
+    if (!cached) throw new KeyError("No active server key: run `dci-server keys rotate`");
+    return cached.key;
+  }
+
+  /**
+   * The signing key read now (access tokens: one signed by a key rotated out a moment ago would stop working as
    * soon as that key is retired, while the key of a signed envelope only has to be published when it is sent).
    */
-  active(options: { fresh?: boolean } = {}): SigningKey {
-    const now = this.clock.now();
-    if (this.#cached && !options.fresh && now - this.#cached.at < 1000) return this.#cached.key;
-    const row = stmt(this.db, "SELECT * FROM server_keys WHERE status = 'active'").get() as
-      | KeyRow
-      | undefined;
-    if (!row) throw new KeyError("No active server key: run `dci-server keys rotate`");
-    if (this.#cached?.key.keyId === row.key_id) {
-      this.#cached.at = now;
-      return this.#cached.key;
-    }
-    const der = isSealed(row.private_der)
-      ? unseal(this.encryption, row.private_der, privateKeyAad(row.key_id))
-      : Buffer.from(row.private_der, "base64");
-    const privateKey = createPrivateKey({
-      key: Buffer.from(der),
-      format: "der",
-      type: "pkcs8",
-    });
-    const key: SigningKey = {
-      keyId: row.key_id,
-      alg: row.alg,
-      kid: this.kid(row.key_id, row.alg),
-      privateKey,
-      publicKey: createPublicKey(privateKey),
-      signingKey: privateKey.toCryptoKey(WEBCRYPTO[row.alg], false, ["sign"]),
-    };
-    this.#cached = { at: now, key };
+  async fresh(): Promise<SigningKey> {
+    const key = await this.load();
+    if (!key) throw new KeyError("No active server key: run `dci-server keys rotate`");
     return key;
   }
 
   /**
-   * The public key of `kid` if it is one of ours and still active or published. The status is read from SQLite
-   * on every call (one indexed read), so a key retired by any process or isolate stops verifying at once.
+   * The public key of `kid` if it is one of ours and still active or published. The status is read from the
+   * database on every call (one point read), so a key retired by any process or instance stops verifying at once.
    */
-  verificationKey(kid: string): VerificationKey | undefined {
+  async verificationKey(kid: string): Promise<VerificationKey | undefined> {
     const [serverId, keyId, alg, extra] = kid.split("|");
     if (serverId !== this.serverId || !keyId || extra !== undefined) return undefined;
-    const row = stmt(this.db, "SELECT alg, status FROM server_keys WHERE key_id = ?").get(keyId) as
-      | Pick<KeyRow, "alg" | "status">
-      | undefined;
+    const row = await this.store.verifier(keyId);
     if (!row || row.alg !== alg || row.status === "retired") return undefined;
     let cached = this.#public.get(keyId);
     if (!cached) {
-      const { public_jwk } = stmt(this.db, "SELECT public_jwk FROM server_keys WHERE key_id = ?").get(
-        keyId,
-      ) as {
-        public_jwk: string;
-      };
-      const key = createPublicKey({ key: JSON.parse(public_jwk), format: "jwk" });
+      const key = createPublicKey({ key: JSON.parse(row.public_jwk), format: "jwk" });
       const cryptoKey = key.toCryptoKey(WEBCRYPTO[row.alg], true, ["verify"]);
       cached = { keyId, alg: row.alg, key, cryptoKey };
       this.#public.set(keyId, cached);
@@ -257,8 +227,38 @@ export class ServerKeys {
     return `${this.serverId}|${keyId}|${alg}`;
   }
 
-  #row(keyId: string): KeyRow | undefined {
-    return stmt(this.db, "SELECT * FROM server_keys WHERE key_id = ?").get(keyId) as KeyRow | undefined;
+  /** A new key pair of `alg` as its row: the private part sealed when there is a key-encryption key. */
+  #newKey(alg: KeyAlg): Omit<KeyRow, "status" | "retired_at"> {
+    const { privateKey, publicKey } = alg === "ed25519"
+      ? generateKeyPairSync("ed25519")
+      : generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const keyId = `k${new Date(this.clock.now()).toISOString().slice(0, 10).replaceAll("-", "")}-${
+      randomBytes(4).toString("hex")
+    }`;
+    const der = privateKey.export({ format: "der", type: "pkcs8" }) as Uint8Array;
+    const kek = this.encryption.current;
+    return {
+      key_id: keyId,
+      alg,
+      public_jwk: JSON.stringify(publicKey.export({ format: "jwk" })),
+      private_der: kek ? seal(kek, der, privateKeyAad(keyId)) : bytesToBase64(der),
+      created_at: isoNow(this.clock),
+    };
+  }
+
+  #signingKey(row: KeyRow): SigningKey {
+    const der = isSealed(row.private_der)
+      ? unseal(this.encryption, row.private_der, privateKeyAad(row.key_id))
+      : Buffer.from(row.private_der, "base64");
+    const privateKey = createPrivateKey({ key: Buffer.from(der), format: "der", type: "pkcs8" });
+    return {
+      keyId: row.key_id,
+      alg: row.alg,
+      kid: this.kid(row.key_id, row.alg),
+      privateKey,
+      publicKey: createPublicKey(privateKey),
+      signingKey: privateKey.toCryptoKey(WEBCRYPTO[row.alg], false, ["sign"]),
+    };
   }
 
   #toInfo(r: KeyRow): KeyInfo {

@@ -6,7 +6,6 @@
 import type { Deps } from "../deps.ts";
 import { DEMO_PLACES } from "../registries/social/seed.ts";
 import type { Place } from "./model.ts";
-import { hierarchyInfo, replaceHierarchy } from "./store.ts";
 import { registryIsEmpty } from "../registry/startup.ts";
 
 /** The demo country's code (the demo records' `country_code`). */
@@ -48,10 +47,10 @@ export function demoPlaces(): Place[] {
  * registry is empty and that has no hierarchy. A deployment holding real records (DCI_SEED_DEMO is on by default)
  * never gets the fictional country, and an imported hierarchy is never replaced.
  */
-export function locationsStartup(deps: Deps): void {
-  if (!deps.config.seedDemo || deps.config.demoSize === 0 || hierarchyInfo(deps.db)) return;
+export async function locationsStartup(deps: Deps): Promise<void> {
+  if (!deps.config.seedDemo || deps.config.demoSize === 0 || await deps.storage.locations.info()) return;
   if (!registryIsEmpty(deps)) return;
-  const r = replaceHierarchy(deps.db, demoPlaces(), {
+  const r = await deps.storage.locations.replace(demoPlaces(), {
     source: "demo",
     now: new Date(deps.clock.now()).toISOString(),
   });

@@ -9,9 +9,9 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { validationHook } from "../http/errors.ts";
 import { DciError } from "../dci/errors.ts";
-import { LEVELS } from "./model.ts";
+import { LEVELS, type Place as StoredPlace } from "./model.ts";
 import { locationsDocument, placeDocument } from "./document.ts";
-import { type Hierarchy, hierarchyInfo, listPlaces, loadHierarchy, placeWithPath } from "./store.ts";
+import type { Hierarchy } from "./store.ts";
 
 const PropertyValue = z.object({
   "@type": z.literal("PropertyValue"),
@@ -103,14 +103,14 @@ function acceptsGzip(header: string | undefined): boolean {
 export function locationsRoutes(deps: Deps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   // The document of the newest version this isolate has read. A replace (by any process) bumps the version in
-  // SQLite, so a request costs one point read until the hierarchy changes; the body (up to ~30 MB for the
+  // the database, so a request costs one point read until the hierarchy changes; the body (up to ~30 MB for the
   // largest hierarchy) is serialised and compressed once per version, not per request.
   let cached: { version: number; served: Promise<Served> } | undefined;
   const current = async () => {
-    const info = hierarchyInfo(deps.db);
+    const info = await deps.storage.locations.info();
     if (!info) return undefined;
     if (cached?.version !== info.version) {
-      const h = loadHierarchy(deps.db);
+      const h = await deps.storage.locations.load();
       if (!h) return undefined;
       const entry = { version: h.info.version, served: serve(h) };
       cached = entry;
@@ -212,23 +212,23 @@ const show = createRoute({
   },
 });
 
-function adminPlace(p: ReturnType<typeof listPlaces>[number]) {
+function adminPlace(p: StoredPlace) {
   return { code: p.code, name: p.name, level: p.level, parent_code: p.parent, identifiers: p.identifiers };
 }
 
 /** Adds the admin read of the place hierarchy (paths under /admin/v1). */
 export function locationsAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
-  app.openapi(list, (c) => {
+  app.openapi(list, async (c) => {
     const q = c.req.valid("query");
-    const info = hierarchyInfo(deps.db);
-    const items = listPlaces(deps.db, q).map(adminPlace);
+    const info = await deps.storage.locations.info();
+    const items = (await deps.storage.locations.list(q)).map(adminPlace);
     const hierarchy = info &&
       { version: info.version, source: info.source, updated_at: info.updatedAt, places: info.places };
     return c.json({ hierarchy: hierarchy ?? null, items }, 200);
   });
-  app.openapi(show, (c) => {
+  app.openapi(show, async (c) => {
     const code = c.req.valid("param").code;
-    const found = placeWithPath(deps.db, code);
+    const found = await deps.storage.locations.place(code);
     if (!found) throw new DciError("err.request.not_found", `No place "${code}"`);
     return c.json({
       place: adminPlace(found.place),

@@ -32,7 +32,8 @@ export interface ReplaceResult {
   version: number;
 }
 
-type PlaceRow = {
+/** A row of `locations` as the statements below read it. */
+export type PlaceRow = {
   code: string;
   name: string;
   level: string;
@@ -40,9 +41,11 @@ type PlaceRow = {
   identifiers: string | null;
 };
 
-const PLACE_COLUMNS = "code, name, level, parent_code, identifiers";
+/** The columns of a place, in the order placeValues binds them (then its position). */
+export const PLACE_COLUMNS = "code, name, level, parent_code, identifiers";
 
-function placeOf(r: PlaceRow): Place {
+/** A place of its row (identifiers parsed). */
+export function placeOf(r: PlaceRow): Place {
   return {
     code: r.code,
     name: r.name,
@@ -52,15 +55,23 @@ function placeOf(r: PlaceRow): Place {
   };
 }
 
-function infoOf(r: { version: number; source: string; updated_at: string; places: number }): HierarchyInfo {
+/** The row of location_hierarchy. */
+export type InfoRow = { version: number; source: string; updated_at: string; places: number };
+
+/** The hierarchy's description of its row. */
+export function infoOf(r: InfoRow): HierarchyInfo {
   return { version: Number(r.version), source: r.source, updatedAt: r.updated_at, places: Number(r.places) };
 }
 
 /** The current hierarchy's version, origin and size; undefined when none was ever loaded. */
 export function hierarchyInfo(db: Db): HierarchyInfo | undefined {
-  const r = stmt(db, "SELECT version, source, updated_at, places FROM location_hierarchy WHERE id = 1").get();
-  return r ? infoOf(r as Parameters<typeof infoOf>[0]) : undefined;
+  const r = stmt(db, HIERARCHY_INFO).get();
+  return r ? infoOf(r as InfoRow) : undefined;
 }
+
+/** The hierarchy's row. */
+export const HIERARCHY_INFO =
+  "SELECT version, source, updated_at, places FROM location_hierarchy WHERE id = 1";
 
 /** The whole hierarchy, read in one statement (one snapshot, even while an import replaces it). */
 export function loadHierarchy(db: Db): Hierarchy | undefined {
@@ -69,7 +80,12 @@ export function loadHierarchy(db: Db): Hierarchy | undefined {
     `SELECT h.version, h.source, h.updated_at, h.places, l.code, l.name, l.level, l.parent_code, l.identifiers
        FROM location_hierarchy h LEFT JOIN locations l ON 1
       WHERE h.id = 1 ORDER BY l.position`,
-  ).all() as Array<PlaceRow & Parameters<typeof infoOf>[0]>;
+  ).all() as Array<PlaceRow & InfoRow>;
+  return hierarchyOf(rows);
+}
+
+/** The hierarchy of the rows of its description LEFT JOINed with its places; undefined without any. */
+export function hierarchyOf(rows: Array<PlaceRow & InfoRow>): Hierarchy | undefined {
   if (rows.length === 0) return undefined;
   return { info: infoOf(rows[0]), places: rows.filter((r) => r.code !== null).map(placeOf) };
 }
@@ -92,24 +108,34 @@ export function replaceHierarchy(
       db,
       `INSERT INTO locations (${PLACE_COLUMNS}, position) VALUES (?, ?, ?, ?, ?, ?)`,
     );
-    let kept = 0;
-    places.forEach((p, i) => {
-      if (before.has(p.code)) kept++;
-      const ids = p.identifiers.length > 0 ? JSON.stringify(p.identifiers) : null;
-      insert.run(p.code, p.name, p.level, p.parent, ids, i);
-    });
-    const version = Number(
-      (stmt(db, "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM location_hierarchy").get() as { v: number })
-        .v,
-    );
-    stmt(
-      db,
-      `INSERT INTO location_hierarchy (id, version, source, updated_at, places) VALUES (1, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET version = excluded.version, source = excluded.source,
-         updated_at = excluded.updated_at, places = excluded.places`,
-    ).run(version, options.source.slice(0, 200), options.now, places.length);
-    return { added: places.length - kept, kept, removed: before.size - kept, version };
+    places.forEach((p, i) => insert.run(...placeValues(p), i));
+    const version = Number((stmt(db, NEXT_VERSION).get() as { v: number }).v);
+    stmt(db, UPSERT_HIERARCHY).run(version, options.source.slice(0, 200), options.now, places.length);
+    return replaceResult(before, places, version);
   });
+}
+
+/** The bound values of a place (without its position): identifiers as JSON text, none as NULL. */
+export function placeValues(p: Place): [string, string, string, string | null, string | null] {
+  return [p.code, p.name, p.level, p.parent, p.identifiers.length > 0 ? JSON.stringify(p.identifiers) : null];
+}
+
+/** The next version of the hierarchy. */
+export const NEXT_VERSION = "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM location_hierarchy";
+/** The hierarchy's row, written (`?`: version, source, updated_at, places). */
+export const UPSERT_HIERARCHY =
+  `INSERT INTO location_hierarchy (id, version, source, updated_at, places) VALUES (1, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET version = excluded.version, source = excluded.source,
+         updated_at = excluded.updated_at, places = excluded.places`;
+
+/** What a replace changed, from the codes before it and the places now. */
+export function replaceResult(
+  before: ReadonlySet<string>,
+  places: readonly Place[],
+  version: number,
+): ReplaceResult {
+  const kept = places.reduce((n, p) => n + (before.has(p.code) ? 1 : 0), 0);
+  return { added: places.length - kept, kept, removed: before.size - kept, version };
 }
 
 /** One place with its ancestors (root first) and its number of children; undefined when unknown. */
@@ -117,26 +143,25 @@ export function placeWithPath(
   db: Db,
   code: string,
 ): { place: Place; ancestors: Place[]; children: number } | undefined {
-  const r = stmt(db, `SELECT ${PLACE_COLUMNS} FROM locations WHERE code = ?`).get(code) as
-    | PlaceRow
-    | undefined;
+  const r = stmt(db, PLACE_BY_CODE).get(code) as PlaceRow | undefined;
   if (!r) return undefined;
   const place = placeOf(r);
   const ancestors: Place[] = [];
   // At most three hops: a parent is always a level higher (checkHierarchy).
   for (let at = place.parent; at !== null && ancestors.length < 4;) {
-    const p = stmt(db, `SELECT ${PLACE_COLUMNS} FROM locations WHERE code = ?`).get(at) as
-      | PlaceRow
-      | undefined;
+    const p = stmt(db, PLACE_BY_CODE).get(at) as PlaceRow | undefined;
     if (!p) break;
     ancestors.unshift(placeOf(p));
     at = p.parent_code;
   }
-  const children = Number(
-    (stmt(db, "SELECT COUNT(*) AS n FROM locations WHERE parent_code = ?").get(code) as { n: number }).n,
-  );
+  const children = Number((stmt(db, CHILD_COUNT).get(code) as { n: number }).n);
   return { place, ancestors, children };
 }
+
+/** One place by its code. */
+export const PLACE_BY_CODE = `SELECT ${PLACE_COLUMNS} FROM locations WHERE code = ?`;
+/** How many children a place has. */
+export const CHILD_COUNT = "SELECT COUNT(*) AS n FROM locations WHERE parent_code = ?";
 
 /** Places in document order, optionally only the children of `parent` (`""`: the roots) or of one level. */
 export function listPlaces(

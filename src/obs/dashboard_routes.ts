@@ -2,7 +2,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
-import { dashboardSeries } from "./dashboard.ts";
 
 const route = createRoute({
   method: "get",
@@ -25,6 +24,6 @@ const route = createRoute({
 export function dashboardAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   app.openapi(
     route,
-    (c) => c.json(dashboardSeries(deps.db, c.req.valid("query").range, deps.clock.now()), 200),
+    async (c) => c.json(await deps.storage.history.series(c.req.valid("query").range, deps.clock.now()), 200),
   );
 }

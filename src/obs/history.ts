@@ -1,5 +1,5 @@
 /**
- * The dashboard's history (migration 0019). Counters live in memory per isolate; once a minute the main isolate
+ * The dashboard's history (migration 0019; deps.storage.history, src/obs/history_store.ts). Counters live in memory per isolate; once a minute the main isolate
  * of the worker process reads every isolate's (the process bus), writes what each series gained since the last
  * sample and the queue depth, and prunes what is older than 25 hours. The request path writes nothing: the
  * sampler's cost is one batch insert a minute, whatever the traffic.
@@ -76,12 +76,21 @@ export function counterDeltas(
 
 /** The queue depth now: open transactions by state, and pending notifications. */
 export function queueDepth(db: Db): HistoryPoint[] {
-  const pending = stmt(db, "SELECT COUNT(*) AS n FROM notifications WHERE status = 'pending'").get() as {
-    n: number;
-  };
+  const pending = stmt(db, PENDING_NOTIFICATIONS).get() as { n: number };
+  return queuePoints(stateCounts(db), pending.n);
+}
+
+/** How many notifications wait to be delivered. */
+export const PENDING_NOTIFICATIONS = "SELECT COUNT(*) AS n FROM notifications WHERE status = 'pending'";
+
+/** The queue depth's points of the transaction state counts and the pending notifications. */
+export function queuePoints(
+  states: ReadonlyArray<{ state: string; n: number }>,
+  notifications: number,
+): HistoryPoint[] {
   return [
-    ...stateCounts(db).map((r) => ({ metric: "queue" as const, label: r.state, value: r.n })),
-    { metric: "queue", label: "notifications", value: pending.n },
+    ...states.map((r) => ({ metric: "queue" as const, label: r.state, value: r.n })),
+    { metric: "queue", label: "notifications", value: notifications },
   ];
 }
 
@@ -96,15 +105,34 @@ export function writeHistory(db: Db, minute: number, points: readonly HistoryPoi
      ON CONFLICT (span, minute, metric, registry, sender, label) DO UPDATE SET value =
        CASE WHEN metric = 'queue' THEN MAX(value, excluded.value) ELSE value + excluded.value END`,
   );
-  const bucket = minute - (minute % 10);
   transaction(db, () => {
-    for (const p of points) {
-      insert.run(1, minute, p.metric, p.registry ?? "", p.sender ?? "", p.label, p.value);
-      insert.run(10, bucket, p.metric, p.registry ?? "", p.sender ?? "", p.label, p.value);
-    }
-    stmt(db, "DELETE FROM metrics_history WHERE span = 1 AND minute < ?").run(minute - HISTORY_KEEP_MINUTES);
-    stmt(db, "DELETE FROM metrics_history WHERE span = 10 AND minute < ?").run(bucket - HISTORY_KEEP_MINUTES);
+    for (const row of historyRows(minute, points)) insert.run(...row);
+    const prune = pruneBefore(minute);
+    stmt(db, PRUNE_MINUTES).run(prune.minutes);
+    stmt(db, PRUNE_BUCKETS).run(prune.buckets);
   });
+}
+
+/** A row of metrics_history: span, minute, metric, registry, sender, label, value. */
+export type HistoryRow = [number, number, string, string, string, string, number];
+
+/** The rows of one minute's points: each into its minute row and into its 10-minute bucket's row. */
+export function historyRows(minute: number, points: readonly HistoryPoint[]): HistoryRow[] {
+  const bucket = minute - (minute % 10);
+  return points.flatMap((p): HistoryRow[] => [
+    [1, minute, p.metric, p.registry ?? "", p.sender ?? "", p.label, p.value],
+    [10, bucket, p.metric, p.registry ?? "", p.sender ?? "", p.label, p.value],
+  ]);
+}
+
+/** The pruning of minute rows (`?`: the first minute kept). */
+export const PRUNE_MINUTES = "DELETE FROM metrics_history WHERE span = 1 AND minute < ?";
+/** The pruning of 10-minute rows (`?`: the first bucket kept). */
+export const PRUNE_BUCKETS = "DELETE FROM metrics_history WHERE span = 10 AND minute < ?";
+
+/** The first minute and the first 10-minute bucket kept once `minute` is written. */
+export function pruneBefore(minute: number): { minutes: number; buckets: number } {
+  return { minutes: minute - HISTORY_KEEP_MINUTES, buckets: minute - (minute % 10) - HISTORY_KEEP_MINUTES };
 }
 
 /** A running sampler. */
@@ -119,9 +147,9 @@ export function startHistorySampler(deps: Deps, options: { intervalMs?: number }
   let previous = new Map<string, HistoryPoint>();
   const sample = async () => {
     const current = counterTotals(await deps.metrics.snapshots());
-    const points = [...counterDeltas(previous, current), ...queueDepth(deps.db)];
+    const points = [...counterDeltas(previous, current), ...await deps.storage.history.queueDepth()];
     previous = current;
-    writeHistory(deps.db, Math.floor(deps.clock.now() / 60_000), points);
+    await deps.storage.history.write(Math.floor(deps.clock.now() / 60_000), points);
   };
   const timer = options.intervalMs === 0 ? undefined : setInterval(() => {
     sample().catch((err) => deps.log.warn("metrics history sample failed", { err }));

@@ -87,9 +87,9 @@ const jwksRoute = (path: string) =>
 export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   for (const path of ["/.well-known/jwks.json", "/dci_api/v1/.well-known/jwks.json"]) {
-    app.openapi(jwksRoute(path), (c) => {
+    app.openapi(jwksRoute(path), async (c) => {
       c.header("Cache-Control", "public, max-age=300");
-      return c.json(deps.keys.jwks(), 200);
+      return c.json(await deps.keys.jwks(), 200);
     });
   }
   app.openapi(healthRoute, (c) => c.json({ status: "ok" as const, version: VERSION }, 200));

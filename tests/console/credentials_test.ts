@@ -70,31 +70,31 @@ Deno.test("console OAuth clients, Server keys and Admin tokens in Chromium", BRO
 
     await t.step("rotate the server key; retiring the old one warns while its tokens are valid", async () => {
       await page.goto(`${server.url}server-keys`);
-      const before = server.deps.keys.list();
+      const before = await server.deps.keys.list();
       assert.equal(before.length, 1);
       await page.getByRole("button", { name: "Rotate signing key" }).click();
       await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
       await page.getByText(/now signs\./).waitFor();
       const old = before[0].key_id;
-      assert.equal(server.deps.keys.info(old)!.status, "published");
+      assert.equal((await server.deps.keys.info(old))!.status, "published");
       const row = page.getByRole("row").filter({ hasText: old });
       await row.getByText(/stay valid until/).waitFor();
       await row.getByRole("button", { name: "Retire" }).click();
       await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
       await page.locator(".flash.error").getByText(/Tick "Retire anyway"/).waitFor();
-      assert.equal(server.deps.keys.info(old)!.status, "published");
+      assert.equal((await server.deps.keys.info(old))!.status, "published");
       await page.getByRole("row").filter({ hasText: old }).getByLabel("Retire anyway").check();
       await page.getByRole("row").filter({ hasText: old }).getByRole("button", { name: "Retire" }).click();
       await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
       await page.getByText(`Retired ${old}.`).waitFor();
-      assert.equal(server.deps.keys.info(old)!.status, "retired");
+      assert.equal((await server.deps.keys.info(old))!.status, "retired");
     });
 
     await t.step(
       "once the token lifetime has passed, a published key retires without the warning",
       async () => {
-        server.deps.keys.rotate("ed25519");
-        const published = server.deps.keys.list().find((k) => k.status === "published")!.key_id;
+        await server.deps.keys.rotate("ed25519");
+        const published = (await server.deps.keys.list()).find((k) => k.status === "published")!.key_id;
         server.deps.clock.advance((server.deps.config.tokenTtlSeconds + 1) * 1000);
         await page.goto(`${server.url}server-keys`);
         const row = page.getByRole("row").filter({ hasText: published });

@@ -92,7 +92,7 @@ Deno.test("console cookies are Secure when DCI_PUBLIC_URL is https, and not othe
 Deno.test("an unknown console page and an unknown sender answer a 404 page inside the console", async () => {
   const server = await startConsole();
   try {
-    const { id } = createSession(server.deps, server.adminTokenId);
+    const { id } = await createSession(server.deps, server.adminTokenId);
     for (const path of ["/console/nothing-here", "/console/senders/nobody.example"]) {
       const res = await fetch(`${server.origin}${path}`, { headers: { cookie: `dci_console=${id}` } });
       assert.equal(res.status, 404, path);

@@ -36,7 +36,7 @@ Deno.test("a console session is stored hashed and is seen by another app on the 
   const deps = await testDeps();
   try {
     const { info } = await createAdminToken(deps.db, { role: "admin" });
-    const { id } = createSession(deps, info.id);
+    const { id } = await createSession(deps, info.id);
     const stored = deps.db.prepare("SELECT id_hash FROM console_sessions").all() as { id_hash: string }[];
     assert.equal(stored.length, 1);
     assert.notEqual(stored[0].id_hash, id);
@@ -55,16 +55,16 @@ Deno.test("a console session ends at its TTL and at logout", async () => {
   const deps = await testDeps({ consoleSessionTtl: "1h" });
   try {
     const { info } = await createAdminToken(deps.db, { role: "viewer" });
-    const { id } = createSession(deps, info.id);
-    assert.equal(readSession(deps, id)?.role, "viewer");
+    const { id } = await createSession(deps, info.id);
+    assert.equal((await readSession(deps, id))?.role, "viewer");
     deps.clock.advance(3600_000 - 1);
-    assert.ok(readSession(deps, id));
+    assert.ok(await readSession(deps, id));
     deps.clock.advance(1);
-    assert.equal(readSession(deps, id), undefined);
-    const second = createSession(deps, info.id);
-    endSession(deps, second.id);
-    assert.equal(readSession(deps, second.id), undefined);
-    assert.equal(readSession(deps, "not a session id"), undefined);
+    assert.equal(await readSession(deps, id), undefined);
+    const second = await createSession(deps, info.id);
+    await endSession(deps, second.id);
+    assert.equal(await readSession(deps, second.id), undefined);
+    assert.equal(await readSession(deps, "not a session id"), undefined);
   } finally {
     deps.close();
   }
@@ -74,8 +74,8 @@ Deno.test("csrfMatches() accepts only the session's own token", async () => {
   const deps = await testDeps();
   try {
     const { info } = await createAdminToken(deps.db, { role: "admin" });
-    const a = readSession(deps, createSession(deps, info.id).id)!;
-    const b = readSession(deps, createSession(deps, info.id).id)!;
+    const a = (await readSession(deps, (await createSession(deps, info.id)).id))!;
+    const b = (await readSession(deps, (await createSession(deps, info.id)).id))!;
     assert.equal(csrfMatches(a, a.csrf), true);
     assert.equal(csrfMatches(a, b.csrf), false);
     assert.equal(csrfMatches(a, undefined), false);
@@ -90,17 +90,17 @@ Deno.test("a secret kept for the next page is sealed in the database and shown o
   const deps = await testDeps();
   try {
     const { info } = await createAdminToken(deps.db, { role: "admin" });
-    const session = readSession(deps, createSession(deps, info.id).id)!;
-    keepForNextPage(deps, session, {
+    const session = (await readSession(deps, (await createSession(deps, info.id)).id))!;
+    await keepForNextPage(deps, session, {
       flash: { kind: "ok", text: "Created." },
       secret: { title: "New secret", label: "Client secret:", value: "s3cr3t-value-never-in-the-db" },
     });
     const raw = JSON.stringify(deps.db.prepare("SELECT * FROM console_sessions").all());
     assert.doesNotMatch(raw, /s3cr3t-value/);
-    const once = takeForThisPage(deps, session);
+    const once = await takeForThisPage(deps, session);
     assert.equal(once.secret?.value, "s3cr3t-value-never-in-the-db");
     assert.equal(once.flash?.text, "Created.");
-    assert.deepEqual(takeForThisPage(deps, session), {});
+    assert.deepEqual(await takeForThisPage(deps, session), {});
   } finally {
     deps.close();
   }
@@ -151,8 +151,8 @@ Deno.test("the CSRF gate reads the token from a multipart form (file uploads) an
   const deps = await testDeps();
   try {
     const { info } = await createAdminToken(deps.db, { role: "admin" });
-    const { id } = createSession(deps, info.id);
-    const csrf = readSession(deps, id)!.csrf;
+    const { id } = await createSession(deps, info.id);
+    const csrf = (await readSession(deps, id))!.csrf;
     const app = createApp(deps);
     const post = (body: BodyInit, headers: Record<string, string> = {}) =>
       app.request("/console/admin-tokens", {

@@ -102,7 +102,7 @@ Deno.test("migrate() leaves the database as it was when a migration fails", () =
 Deno.test("ServerKeys: first key is Ed25519, rotation publishes both, retire removes the old one", async () => {
   const deps = await testDeps();
   try {
-    const jwks1 = deps.keys.jwks().keys;
+    const jwks1 = (await deps.keys.jwks()).keys;
     equal(jwks1.length, 1);
     equal(jwks1[0].kty, "OKP");
     equal(jwks1[0].crv, "Ed25519");
@@ -112,21 +112,21 @@ Deno.test("ServerKeys: first key is Ed25519, rotation publishes both, retire rem
     equal(jwks1[0].kid, first.kid);
     ok(first.kid.startsWith("dci-server|"));
 
-    const second = deps.keys.rotate("rsa-sha256");
+    const second = await deps.keys.rotate("rsa-sha256");
     deps.clock.advance(2000);
     equal(deps.keys.active().keyId, second.key_id);
-    const jwks2 = deps.keys.jwks().keys;
+    const jwks2 = (await deps.keys.jwks()).keys;
     equal(jwks2.length, 2);
     const rsa = jwks2.find((k) => k.kty === "RSA")!;
     ok(rsa.n && rsa.e);
     equal(rsa.alg, "RS256");
 
-    throws(() => deps.keys.retire(second.key_id), KeyError);
-    throws(() => deps.keys.retire("nope"), KeyError);
-    equal(deps.keys.retire(first.keyId).status, "retired");
-    equal(deps.keys.jwks().keys.length, 1);
-    equal(deps.keys.list().length, 2);
-    const text = JSON.stringify([deps.keys.jwks(), deps.keys.list()]);
+    await rejects(deps.keys.retire(second.key_id), KeyError);
+    await rejects(deps.keys.retire("nope"), KeyError);
+    equal((await deps.keys.retire(first.keyId)).status, "retired");
+    equal((await deps.keys.jwks()).keys.length, 1);
+    equal((await deps.keys.list()).length, 2);
+    const text = JSON.stringify([await deps.keys.jwks(), await deps.keys.list()]);
     ok(!/private|"d":/.test(text), "no private material in JWKS or listing");
   } finally {
     deps.close();

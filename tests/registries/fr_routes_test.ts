@@ -110,7 +110,7 @@ Deno.test("fr async search: ACK, then a signed on-search callback with the demo 
       s.body as Json
     );
     assert.deepEqual(callbackErrors(callback, { path: "/registry/on-search", registry: "fr" }), []);
-    assert.ok(verifyWithJwks(callback, h.deps.keys.jwks() as never, h.deps.clock.now()));
+    assert.ok(verifyWithJwks(callback, await h.deps.keys.jwks() as never, h.deps.clock.now()));
     const [answer] = callback.message.search_response;
     assert.equal(answer.data.reg_type, "ns:org:RegistryType:FR");
     assert.deepEqual(answer.data.reg_records.map((r: Json) => r["@id"]), ["FR-TEST-001"]);

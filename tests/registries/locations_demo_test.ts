@@ -84,7 +84,7 @@ Deno.test("locationsStartup() seeds the demo hierarchy once, never over an impor
         now,
       },
     );
-    locationsStartup(on);
+    await locationsStartup(on);
     assert.equal(hierarchyInfo(on.db)?.source, "aland.csv");
     assert.deepEqual(loadHierarchy(on.db)?.places.map((p) => p.code), ["AA"]);
   } finally {
@@ -92,8 +92,8 @@ Deno.test("locationsStartup() seeds the demo hierarchy once, never over an impor
   }
   const fresh = await testDeps({ seedDemo: "true", demoSize: "5" });
   try {
-    locationsStartup(fresh);
-    locationsStartup(fresh);
+    await locationsStartup(fresh);
+    await locationsStartup(fresh);
     assert.deepEqual([hierarchyInfo(fresh.db)?.source, hierarchyInfo(fresh.db)?.version], ["demo", 1]);
   } finally {
     fresh.close();
@@ -107,14 +107,14 @@ Deno.test("locationsStartup() seeds the demo hierarchy once, never over an impor
     }], {
       now: () => now,
     });
-    locationsStartup(held);
+    await locationsStartup(held);
     assert.equal(hierarchyInfo(held.db), undefined, "a registry with records of its own gets no demo places");
   } finally {
     held.close();
   }
   const off = await testDeps({ seedDemo: "false" });
   try {
-    locationsStartup(off);
+    await locationsStartup(off);
     assert.equal(hierarchyInfo(off.db), undefined);
   } finally {
     off.close();

@@ -14,7 +14,7 @@ Deno.test("sdk ServerKeys verifies the server's answers from its JWKS and fetche
   const deps = await testDeps();
   const jwks = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    () => Response.json(deps.keys.jwks()),
+    async () => Response.json(await deps.keys.jwks()),
   );
   try {
     const jwksUrl = `http://127.0.0.1:${jwks.addr.port}/.well-known/jwks.json`;
@@ -33,7 +33,7 @@ Deno.test("sdk ServerKeys verifies the server's answers from its JWKS and fetche
     assert.deepEqual(await keys.verifyText(tampered), { ok: false, reason: "mismatch" });
     assert.equal(keys.fetched, 1, "a known kid is served from the cache");
 
-    deps.keys.rotate("rsa-sha256");
+    await deps.keys.rotate("rsa-sha256");
     deps.clock.advance(1_001); // the server re-reads its active key at most once a second
     const rotated = answer();
     assert.match(rotated, /\|rsa-sha256/);

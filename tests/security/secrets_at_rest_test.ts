@@ -102,7 +102,7 @@ Deno.test("with a key-encryption key the private keys are not in the data files 
     // The sealed key still signs: opened with the KEK, it is the key published before.
     const deps = await openDeps(testConfig({ dataDir, keyEncryptionKey: KEK }), { log: silentLogger });
     try {
-      const jwks = deps.keys.jwks().keys.map((k) => k.x);
+      const jwks = (await deps.keys.jwks()).keys.map((k) => k.x);
       assert.equal(jwks.length, 2);
       assert.ok(jwks.includes(deps.keys.active().publicKey.export({ format: "jwk" }).x));
     } finally {

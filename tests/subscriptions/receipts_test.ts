@@ -68,7 +68,7 @@ Deno.test("async receipt: ACK, a durable receipt transaction, then a signed on-r
     assert.equal(body.message.correlation_id, corr);
     assert.equal(body.message.receipt_response.notification_id, notificationId);
     assert.equal(body.message.receipt_response.status, "succ");
-    assert.ok(verifyWithJwks(body, h.deps.keys.jwks() as never, h.deps.clock.now()));
+    assert.ok(verifyWithJwks(body, await h.deps.keys.jwks() as never, h.deps.clock.now()));
     assert.equal(getByCorrelationId(h.deps.db, corr)!.state, "callback_sent");
     // Idempotent: a re-run of the processor (crash before the result was stored) answers the same.
     const again = await receiptProcessor(h.deps, {

@@ -25,7 +25,7 @@ Deno.test("POST /registry/search answers 202 ACK and the worker POSTs a signed o
     const message = sent.body.message as Record<string, unknown>;
     assert.equal(message.correlation_id, ack.correlation_id);
     assert.equal((message.search_response as unknown[]).length, 2);
-    assert.ok(verifyWithJwks(sent.body, h.deps.keys.jwks() as never, h.deps.clock.now()));
+    assert.ok(verifyWithJwks(sent.body, await h.deps.keys.jwks() as never, h.deps.clock.now()));
     assert.equal(getByCorrelationId(h.deps.db, ack.correlation_id)!.state, "callback_sent");
   } finally {
     h.close();

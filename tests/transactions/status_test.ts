@@ -31,7 +31,7 @@ Deno.test("sync/txn/status finds the sender's transaction by transaction_id, cor
     const byTxn = await h.post("/registry/sync/txn/status", statusQuery("q-1", "transaction_id", "t-s"));
     assert.equal((byTxn.body.header as Json).action, "txn-on-status");
     assert.equal((byTxn.body.header as Json).status, "succ");
-    assert.ok(verifyWithJwks(byTxn.body, h.deps.keys.jwks() as never, h.deps.clock.now()));
+    assert.ok(verifyWithJwks(byTxn.body, await h.deps.keys.jwks() as never, h.deps.clock.now()));
     const s1 = (byTxn.body.message as Json).txnstatus_response;
     assert.equal(s1.txn_type, "search");
     assert.equal(s1.txn_status.transaction_id, "t-s");

@@ -1,7 +1,7 @@
 /** Admin tokens: list, create an admin or viewer token (its secret shown once), revoke. */
 import type { Hono } from "hono";
 import type { Deps } from "../../deps.ts";
-import { type AdminRole, createAdminToken, listAdminTokens, revokeAdminToken } from "../../admin/tokens.ts";
+import type { AdminRole } from "../../admin/tokens.ts";
 import { isoNow } from "../../clock.ts";
 import type { ConsoleEnv } from "../context.ts";
 import { ActionButton, Field, Select, Table, WriteForm } from "../components.tsx";
@@ -9,13 +9,13 @@ import { consoleWrite, FormError, formText } from "../write.ts";
 
 /** GET/POST /console/admin-tokens and POST /console/admin-tokens/:id/revoke. */
 export function adminTokenPages(app: Hono<ConsoleEnv>, deps: Deps): void {
-  app.get("/admin-tokens", (c) => {
+  app.get("/admin-tokens", async (c) => {
     const own = c.get("session")!.tokenId;
     return c.render(
       <>
         <Table
           caption="Admin tokens"
-          rows={listAdminTokens(deps.db)}
+          rows={await deps.storage.adminTokens.list()}
           columns={[
             { title: "Id", cell: (t) => <span class="mono">{t.id}</span> },
             { title: "Name", cell: (t) => t.name },
@@ -72,7 +72,7 @@ export function adminTokenPages(app: Hono<ConsoleEnv>, deps: Deps): void {
         const role = formText(body, "role", 10);
         if (role !== "admin" && role !== "viewer") throw new FormError("role must be admin or viewer");
         const name = formText(body, "name", 100) || undefined;
-        const { token, info } = await createAdminToken(deps.db, {
+        const { token, info } = await deps.storage.adminTokens.create({
           role: role as AdminRole,
           name,
           now: isoNow(deps.clock),
@@ -88,11 +88,16 @@ export function adminTokenPages(app: Hono<ConsoleEnv>, deps: Deps): void {
 
   app.post("/admin-tokens/:id/revoke", (c) => {
     const id = c.req.param("id");
-    return consoleWrite(c, deps, { action: "admin_token.revoke", target: id, to: "admin-tokens" }, () => {
-      if (!revokeAdminToken(deps.db, id, isoNow(deps.clock))) {
-        throw new FormError(`No active admin token "${id}"`);
-      }
-      return { flash: { kind: "ok", text: `Revoked ${id}.` } };
-    });
+    return consoleWrite(
+      c,
+      deps,
+      { action: "admin_token.revoke", target: id, to: "admin-tokens" },
+      async () => {
+        if (!(await deps.storage.adminTokens.revoke(id, isoNow(deps.clock)))) {
+          throw new FormError(`No active admin token "${id}"`);
+        }
+        return { flash: { kind: "ok", text: `Revoked ${id}.` } };
+      },
+    );
   });
 }

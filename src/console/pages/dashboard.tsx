@@ -5,23 +5,22 @@
 import type { Hono } from "hono";
 import type { Deps } from "../../deps.ts";
 import type { ConsoleEnv } from "../context.ts";
-import { stmt } from "../../db/statements.ts";
 import { VERSION } from "../../version.ts";
 import { readiness } from "../../system/routes.ts";
-import { type DashboardRange, dashboardSeries } from "../../obs/dashboard.ts";
+import type { DashboardRange } from "../../obs/dashboard.ts";
 import { LineChart } from "../chart.tsx";
 
 /** GET /console/?range=hour|day */
 export function dashboardPage(app: Hono<ConsoleEnv>, deps: Deps): void {
   app.get("/", async (c) => {
-    const count = (sql: string) => (stmt(deps.db, sql).get() as { n: number }).n;
+    const n = await deps.storage.sessions.counts();
     const rows: [string, number][] = [
-      ["Active senders", count("SELECT count(*) AS n FROM senders WHERE active = 1")],
-      ["OAuth clients", count("SELECT count(*) AS n FROM oauth_clients WHERE revoked_at IS NULL")],
-      ["Active admin tokens", count("SELECT count(*) AS n FROM admin_tokens WHERE revoked_at IS NULL")],
+      ["Active senders", n.senders],
+      ["OAuth clients", n.clients],
+      ["Active admin tokens", n.adminTokens],
     ];
     const range: DashboardRange = c.req.query("range") === "day" ? "day" : "hour";
-    const s = dashboardSeries(deps.db, range, deps.clock.now());
+    const s = await deps.storage.history.series(range, deps.clock.now());
     const ready = await readiness(deps);
     const per = range === "day" ? "per 10 minutes" : "per minute";
     return c.render(

@@ -31,8 +31,8 @@ function warningFor(key: KeyInfo, until: number | undefined, now: number): strin
 
 /** GET /console/server-keys, POST rotate and retire. */
 export function serverKeyPages(app: Hono<ConsoleEnv>, deps: Deps): void {
-  app.get("/server-keys", (c) => {
-    const keys = deps.keys.list();
+  app.get("/server-keys", async (c) => {
+    const keys = await deps.keys.list();
     const until = tokensValidUntil(keys, deps.config.tokenTtlSeconds);
     const now = deps.clock.now();
     return c.render(
@@ -95,10 +95,10 @@ export function serverKeyPages(app: Hono<ConsoleEnv>, deps: Deps): void {
   });
   app.post("/server-keys/rotate", async (c) => {
     const body = await c.req.parseBody();
-    return consoleWrite(c, deps, { action: "server_key.rotate", target: "", to: "server-keys" }, () => {
+    return consoleWrite(c, deps, { action: "server_key.rotate", target: "", to: "server-keys" }, async () => {
       const alg = formText(body, "alg", 20);
       if (alg !== "ed25519" && alg !== "rsa-sha256") throw new FormError("alg must be ed25519 or rsa-sha256");
-      const info = deps.keys.rotate(alg);
+      const info = await deps.keys.rotate(alg);
       return {
         target: info.key_id,
         detail: { alg },
@@ -109,8 +109,8 @@ export function serverKeyPages(app: Hono<ConsoleEnv>, deps: Deps): void {
   app.post("/server-keys/:id/retire", async (c) => {
     const id = c.req.param("id");
     const body = await c.req.parseBody();
-    return consoleWrite(c, deps, { action: "server_key.retire", target: id, to: "server-keys" }, () => {
-      const keys = deps.keys.list();
+    return consoleWrite(c, deps, { action: "server_key.retire", target: id, to: "server-keys" }, async () => {
+      const keys = await deps.keys.list();
       const key = keys.find((k) => k.key_id === id);
       if (!key) throw new KeyError(`Key "${id}" does not exist`);
       const warning = warningFor(
@@ -121,7 +121,7 @@ export function serverKeyPages(app: Hono<ConsoleEnv>, deps: Deps): void {
       if (warning && body.force !== "on") {
         throw new FormError(`${warning} Tick "Retire anyway" to retire it.`);
       }
-      deps.keys.retire(id);
+      await deps.keys.retire(id);
       return { detail: { forced: Boolean(warning) }, flash: { kind: "ok", text: `Retired ${id}.` } };
     });
   });

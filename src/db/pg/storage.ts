@@ -7,6 +7,11 @@ import { pgJobRunStore } from "../../jobs/pg_job_runs.ts";
 import { pgRateLimitStore } from "../../senders/pg_limits_store.ts";
 import { pgReplayGuard } from "../../auth/pg_replay_store.ts";
 import { pgBearerStore } from "../../auth/pg_bearer_store.ts";
+import { pgAdminTokenStore } from "../../admin/pg_token_store.ts";
+import { pgSessionStore } from "../../console/pg_session_store.ts";
+import { pgLocationStore } from "../../locations/pg_location_store.ts";
+import { pgHistoryStore } from "../../obs/pg_history_store.ts";
+import { pgServerKeyStore } from "../../keys/pg_server_key_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -18,6 +23,11 @@ export function pgStorage(pool: PgPool): Storage {
     limits: pgRateLimitStore(pool),
     replay: pgReplayGuard(pool),
     bearer: pgBearerStore(pool),
+    adminTokens: pgAdminTokenStore(pool),
+    sessions: pgSessionStore(pool),
+    locations: pgLocationStore(pool),
+    history: pgHistoryStore(pool),
+    serverKeys: pgServerKeyStore(pool),
     close: () => pool.end(),
   };
 }

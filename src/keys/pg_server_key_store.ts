@@ -1,0 +1,58 @@
+/**
+ * The server keys in PostgreSQL: the statements of src/keys/server_key_store.ts, numbered. Writes that decide on
+ * what they read (a first key at start, a rotation, sealing secrets) lock what they read, so instances starting
+ * or rotating at once take turns. Sealing cannot zero old values as SQLite's secure_delete does: PostgreSQL keeps
+ * the old row versions until VACUUM reclaims them.
+ */
+import type { PgPool } from "../db/pg/pool.ts";
+import { pgAll, pgOne, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
+import { sealChanges, SECRET_COLUMNS, selectSecrets, type StoredSecret, updateSecret } from "./at_rest.ts";
+import {
+  ACTIVE_EXISTS,
+  ACTIVE_KEY,
+  activeValues,
+  DEMOTE_ACTIVE,
+  INSERT_ACTIVE,
+  KEY_BY_ID,
+  type KeyRow,
+  RETIRE_KEY,
+  type ServerKeyStore,
+  VERIFIER,
+} from "./server_key_store.ts";
+
+// PostgreSQL has no rowid: a tie of creation times (the same millisecond) is broken by key id instead.
+const LIST = "SELECT * FROM server_keys ORDER BY created_at DESC, key_id DESC";
+const PUBLISHED = `SELECT key_id, alg, public_jwk FROM server_keys WHERE status IN ('active', 'published')
+  ORDER BY created_at DESC, key_id DESC`;
+
+/** The server keys in the PostgreSQL database behind `pool`. */
+export function pgServerKeyStore(pool: PgPool): ServerKeyStore {
+  return {
+    active: () => pgOne<KeyRow>(pool, ACTIVE_KEY),
+    get: (keyId) => pgOne<KeyRow>(pool, pgText(KEY_BY_ID), [keyId]),
+    list: () => pgAll<KeyRow>(pool, LIST),
+    published: () => pgAll<KeyRow>(pool, PUBLISHED),
+    verifier: (keyId) => pgOne<KeyRow>(pool, pgText(VERIFIER), [keyId]),
+    activate: (key, options = {}) =>
+      pgTransaction(pool, async (c) => {
+        // Writers take turns (readers, signing included, are not held up): one signer, however many rotate.
+        await c.query("LOCK TABLE server_keys IN SHARE ROW EXCLUSIVE MODE");
+        if (options.unlessActive && await pgOne(c, ACTIVE_EXISTS)) return false;
+        await pgRun(c, DEMOTE_ACTIVE);
+        await pgRun(c, pgText(INSERT_ACTIVE), activeValues(key));
+        return true;
+      }),
+    retire: async (keyId, at) => void await pgRun(pool, pgText(RETIRE_KEY), [at, keyId]),
+    sealSecrets: (keks) =>
+      pgTransaction(pool, async (c) => {
+        const found: StoredSecret[] = [];
+        for (const col of SECRET_COLUMNS) {
+          const rows = await pgAll<{ id: string; value: string }>(c, `${selectSecrets(col)} FOR UPDATE`);
+          found.push(...rows.map((r) => ({ col, ...r })));
+        }
+        const { changes, report } = sealChanges(found, keks);
+        for (const { col, id, value } of changes) await pgRun(c, pgText(updateSecret(col)), [value, id]);
+        return report;
+      }),
+  };
+}
