@@ -36,8 +36,8 @@ export async function* eachAudit(
 /** The audit log in the embedded SQLite database. */
 export function sqliteAuditStore(db: Db): AuditStore {
   return {
-    record: (entry, nowMs) => Promise.resolve(recordAudit(db, entry, nowMs)),
-    list: (filter) => Promise.resolve(listAudit(db, filter)),
+    record: (entry, nowMs) => Promise.try(() => recordAudit(db, entry, nowMs)),
+    list: (filter) => Promise.try(() => listAudit(db, filter)),
     purge: (cutoffMs) => purgeAudit(db, cutoffMs),
   };
 }

@@ -16,7 +16,7 @@ export interface ReplayGuard {
 /** The replay guard in the embedded SQLite database. */
 export function sqliteReplayGuard(db: Db): ReplayGuard {
   return {
-    guard: (senderId, messageId, at) => Promise.resolve(recordMessageId(db, senderId, messageId, at)),
-    purge: (beforeMs) => Promise.resolve(purgeReplay(db, beforeMs)),
+    guard: (senderId, messageId, at) => Promise.try(() => recordMessageId(db, senderId, messageId, at)),
+    purge: (beforeMs) => Promise.try(() => purgeReplay(db, beforeMs)),
   };
 }

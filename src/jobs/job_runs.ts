@@ -34,10 +34,11 @@ export const KEEP_MS = 7 * 86_400_000;
 /** The claims in the embedded SQLite database. */
 export function sqliteJobRunStore(db: Db): JobRunStore {
   return {
-    claim(name, slot, nowIso, keepAfter) {
-      const won = Number(stmt(db, JOB_RUN_SQL.claim).run(name, slot, nowIso).changes) === 1;
-      if (won) stmt(db, JOB_RUN_SQL.prune).run(name, keepAfter);
-      return Promise.resolve(won);
-    },
+    claim: (name, slot, nowIso, keepAfter) =>
+      Promise.try(() => {
+        const won = Number(stmt(db, JOB_RUN_SQL.claim).run(name, slot, nowIso).changes) === 1;
+        if (won) stmt(db, JOB_RUN_SQL.prune).run(name, keepAfter);
+        return won;
+      }),
   };
 }

@@ -130,11 +130,11 @@ export function sqliteRateLimitStore(db: Db): RateLimitStore {
       return outcome;
     },
     takeIpRequest: (ip, limit, nowMs) => takeIpRequest(db, ip, limit, nowMs),
-    clientLockout: (clientId, limit, nowMs) => Promise.resolve(clientLockout(db, clientId, limit, nowMs)),
-    recordClientFailure: (clientId, nowMs) => Promise.resolve(recordClientFailure(db, clientId, nowMs)),
+    clientLockout: (clientId, limit, nowMs) => Promise.try(() => clientLockout(db, clientId, limit, nowMs)),
+    recordClientFailure: (clientId, nowMs) => Promise.try(() => recordClientFailure(db, clientId, nowMs)),
     takeSlots: (limits, nowMs) => takeSlots(db, limits, nowMs),
     releaseSlots: (limits, second) => releaseSlots(db, limits, second),
-    purgeBuckets: (nowMs) => Promise.resolve(purgeRateBuckets(db, nowMs)),
-    resetDay: (nowMs) => Promise.resolve(resetDayCounters(db, nowMs)),
+    purgeBuckets: (nowMs) => Promise.try(() => purgeRateBuckets(db, nowMs)),
+    resetDay: (nowMs) => Promise.try(() => resetDayCounters(db, nowMs)),
   };
 }

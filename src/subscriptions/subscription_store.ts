@@ -56,16 +56,16 @@ export interface SubscriptionStore {
 /** Subscriptions in the embedded SQLite database. */
 export function sqliteSubscriptionStore(db: Db): SubscriptionStore {
   return {
-    insert: (s, limit) => Promise.resolve(insertSubscription(db, s, limit)),
-    liveDuplicateCode: (senderId, key) => Promise.resolve(liveDuplicateCode(db, senderId, key)),
-    get: (code) => Promise.resolve(getSubscription(db, code)),
-    getById: (id) => Promise.resolve(getSubscriptionById(db, id)),
-    list: (filter) => Promise.resolve(listSubscriptions(db, filter)),
-    approve: (code, now) => Promise.resolve(approveSubscription(db, code, now)),
-    reactivate: (code, now) => Promise.resolve(reactivateSubscription(db, code, now)),
-    end: (id, to, now, by) => Promise.resolve(endSubscription(db, id, to, now, by)),
-    dueForExpiry: (now, limit) => Promise.resolve(dueForExpiry(db, now, limit)),
-    fanOut: () => Promise.resolve(fanOutSubscriptions(db)),
-    counts: () => Promise.resolve(subscriptionCounts(db)),
+    insert: (s, limit) => Promise.try(() => insertSubscription(db, s, limit)),
+    liveDuplicateCode: (senderId, key) => Promise.try(() => liveDuplicateCode(db, senderId, key)),
+    get: (code) => Promise.try(() => getSubscription(db, code)),
+    getById: (id) => Promise.try(() => getSubscriptionById(db, id)),
+    list: (filter) => Promise.try(() => listSubscriptions(db, filter)),
+    approve: (code, now) => Promise.try(() => approveSubscription(db, code, now)),
+    reactivate: (code, now) => Promise.try(() => reactivateSubscription(db, code, now)),
+    end: (id, to, now, by) => Promise.try(() => endSubscription(db, id, to, now, by)),
+    dueForExpiry: (now, limit) => Promise.try(() => dueForExpiry(db, now, limit)),
+    fanOut: () => Promise.try(() => fanOutSubscriptions(db)),
+    counts: () => Promise.try(() => subscriptionCounts(db)),
   };
 }

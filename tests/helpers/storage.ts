@@ -6,7 +6,7 @@
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { sqliteStorage, type Storage } from "../../src/db/storage.ts";
-import { openPgPool } from "../../src/db/pg/pool.ts";
+import { openPgPool, type PgPool } from "../../src/db/pg/pool.ts";
 import { migratePg } from "../../src/db/pg/migrate.ts";
 import { pgStorage } from "../../src/db/pg/storage.ts";
 import { pgAll, pgText, type PgValue } from "../../src/db/pg/query.ts";
@@ -19,40 +19,85 @@ import { sharedPostgres } from "./postgres.ts";
  */
 export type RawSql = (text: string, values?: PgValue[]) => Promise<Record<string, unknown>[]>;
 
-/** One fresh, migrated Storage of `kind` (its `close` disposes of the database) and raw access to it. */
-export async function freshStorage(kind: Storage["kind"]): Promise<{ storage: Storage; sql: RawSql }> {
+/** A test's database: the Storage under test, raw SQL on it, and `twin()`, a second instance's Storage on it. */
+export interface TestBackend {
+  storage: Storage;
+  sql: RawSql;
+  /** Another instance on the same database (PostgreSQL: its own pool; SQLite: the same handle, one process). */
+  twin(): Storage;
+  /** Closes the Storage, every twin, and the database. */
+  close(): Promise<void>;
+}
+
+/** One fresh, migrated database of `kind`. */
+export async function freshStorage(kind: Storage["kind"]): Promise<TestBackend> {
   if (kind === "sqlite") {
     const db = openDatabase(":memory:");
     migrate(db);
-    const storage = sqliteStorage(db);
     return {
-      storage: { ...storage, close: async () => (await storage.close(), db.close()) },
+      storage: sqliteStorage(db),
       sql: (text, values = []) =>
         Promise.resolve(db.prepare(text).all(...values as never[]) as Record<string, unknown>[]),
+      twin: () => sqliteStorage(db),
+      close: () => Promise.resolve(db.close()),
     };
   }
   const cluster = await sharedPostgres();
   const url = await cluster.createDatabase(`t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
-  const pool = openPgPool(url, { max: 4 });
+  const pools: PgPool[] = [openPgPool(url, { max: 4 })];
   try {
-    await migratePg(pool);
+    await migratePg(pools[0]);
   } catch (err) {
-    await pool.end();
+    await pools[0].end();
     throw err;
   }
-  return { storage: pgStorage(pool), sql: (text, values = []) => pgAll(pool, pgText(text), values) };
+  return {
+    storage: pgStorage(pools[0]),
+    sql: (text, values = []) => pgAll(pools[0], pgText(text), values),
+    twin: () => {
+      const pool = openPgPool(url, { max: 4 });
+      pools.push(pool);
+      return pgStorage(pool);
+    },
+    close: async () => void await Promise.all(pools.map((p) => p.end())),
+  };
 }
 
 /** Registers `fn` twice, once per backend, each with its own fresh database. */
-export function backendTest(name: string, fn: (storage: Storage, sql: RawSql) => Promise<void>): void {
+export function backendTest(
+  name: string,
+  fn: (storage: Storage, sql: RawSql, twin: () => Storage) => Promise<void>,
+): void {
   for (const kind of ["sqlite", "postgres"] as const) {
     Deno.test(`${name} [${kind}]`, async () => {
-      const { storage, sql } = await freshStorage(kind);
+      const t = await freshStorage(kind);
       try {
-        await fn(storage, sql);
+        await fn(t.storage, t.sql, t.twin);
       } finally {
-        await storage.close();
+        await t.close();
       }
     });
   }
+}
+
+/** Raw statements on a test's database, values as arguments (constant SQL text, `?` placeholders). */
+export interface TestSql {
+  all(text: string, ...values: PgValue[]): Promise<Record<string, unknown>[]>;
+}
+
+/** `backendTest` with raw SQL and the twin as one fixture. */
+export interface BackendFixture {
+  sql: TestSql;
+  twin(): Storage;
+}
+
+/** `backendTest`, handing `fn` a fixture (raw SQL with values as arguments, and a second instance). */
+export function backendSqlTest(
+  name: string,
+  fn: (storage: Storage, f: BackendFixture) => Promise<void>,
+): void {
+  backendTest(
+    name,
+    (storage, sql, twin) => fn(storage, { sql: { all: (text, ...values) => sql(text, values) }, twin }),
+  );
 }

@@ -4,7 +4,7 @@
  */
 import { deepEqual, equal, notEqual, ok, rejects, throws } from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { backendSqlTest } from "../helpers/storage_sql.ts";
+import { backendSqlTest } from "../helpers/storage.ts";
 import { fakeClock } from "../../src/clock.ts";
 import type { Storage } from "../../src/db/storage.ts";
 import { KeyError, ServerKeys } from "../../src/keys/server_keys.ts";

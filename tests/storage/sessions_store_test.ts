@@ -1,6 +1,6 @@
 /** The console session store, the same contract on both backends. */
 import { deepEqual, equal } from "node:assert/strict";
-import { backendSqlTest } from "../helpers/storage_sql.ts";
+import { backendSqlTest } from "../helpers/storage.ts";
 import type { Storage } from "../../src/db/storage.ts";
 
 const T0 = Date.parse("2026-03-01T00:00:00Z");
