@@ -10,6 +10,9 @@
  */
 import type { Db } from "./sqlite.ts";
 import { type AuditStore, sqliteAuditStore } from "../audit/store.ts";
+import { type SenderStore, sqliteSenderStore } from "../senders/sender_store.ts";
+import { type SenderKeyStore, sqliteSenderKeyStore } from "../senders/key_store.ts";
+import { type ClientStore, sqliteClientStore } from "../senders/client_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -18,6 +21,9 @@ export type StorageKind = "sqlite" | "postgres";
 export interface Storage {
   readonly kind: StorageKind;
   readonly audit: AuditStore;
+  readonly senders: SenderStore;
+  readonly senderKeys: SenderKeyStore;
+  readonly clients: ClientStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
 }
@@ -27,6 +33,9 @@ export function sqliteStorage(db: Db): Storage {
   return {
     kind: "sqlite",
     audit: sqliteAuditStore(db),
+    senders: sqliteSenderStore(db),
+    senderKeys: sqliteSenderKeyStore(db),
+    clients: sqliteClientStore(db),
     close: () => Promise.resolve(),
   };
 }

@@ -11,7 +11,7 @@ import {
 } from "./store.ts";
 import { getNotification, type NotificationView, reopenFailed } from "./notifications.ts";
 import { wakeNotifier } from "./notifier.ts";
-import { getSender } from "../senders/store.ts";
+import { senderStanding } from "../senders/pause.ts";
 
 /** Why an operator action was refused. */
 export class SubscriptionOpError extends Error {
@@ -83,7 +83,7 @@ function retryable(deps: Deps, sub: SubscriptionRow): void {
       `Subscription "${sub.code}" is ${sub.state}: its notifications are not re-sent`,
     );
   }
-  if (getSender(deps, sub.sender_id)?.active !== true) {
+  if (senderStanding(deps.db, sub.sender_id) !== "active") {
     throw new SubscriptionOpError(
       "conflict",
       `Sender "${sub.sender_id}" is disabled or deleted: its notifications are held or cancelled`,
