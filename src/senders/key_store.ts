@@ -7,6 +7,7 @@ import type { Db } from "../db/sqlite.ts";
 import { transaction } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import { noSuchSender, SenderError } from "./errors.ts";
+import { promised } from "./sender_store.ts";
 
 /** A `sender_keys` row as stored (public_jwk as JSON text, active 0/1). */
 export interface SenderKeyRow {
@@ -110,18 +111,22 @@ export function noSuchKey(senderId: string, keyId: string): SenderError {
 export function sqliteSenderKeyStore(db: Db): SenderKeyStore {
   return {
     add: (senderId, key, now) =>
-      Promise.resolve(transaction(db, () => {
-        if (!stmt(db, KEY_SQL.senderExists).get(senderId)) throw noSuchSender(senderId);
-        if (stmt(db, KEY_SQL.keyExists).get(senderId, key.keyId)) throw keyTaken(senderId, key.keyId);
-        stmt(db, KEY_SQL.insert).run(senderId, key.keyId, key.alg, key.jwk, key.source, now);
-        stmt(db, KEY_SQL.bump).run(now, senderId);
-        return stmt(db, KEY_SQL.get).get(senderId, key.keyId) as unknown as SenderKeyRow;
-      })),
+      promised(() =>
+        transaction(db, () => {
+          if (!stmt(db, KEY_SQL.senderExists).get(senderId)) throw noSuchSender(senderId);
+          if (stmt(db, KEY_SQL.keyExists).get(senderId, key.keyId)) throw keyTaken(senderId, key.keyId);
+          stmt(db, KEY_SQL.insert).run(senderId, key.keyId, key.alg, key.jwk, key.source, now);
+          stmt(db, KEY_SQL.bump).run(now, senderId);
+          return stmt(db, KEY_SQL.get).get(senderId, key.keyId) as unknown as SenderKeyRow;
+        })
+      ),
     remove: (senderId, keyId, now) =>
-      Promise.resolve(transaction(db, () => {
-        if (stmt(db, KEY_SQL.remove).run(senderId, keyId).changes === 0) throw noSuchKey(senderId, keyId);
-        stmt(db, KEY_SQL.bump).run(now, senderId);
-      })),
+      promised(() =>
+        transaction(db, () => {
+          if (stmt(db, KEY_SQL.remove).run(senderId, keyId).changes === 0) throw noSuchKey(senderId, keyId);
+          stmt(db, KEY_SQL.bump).run(now, senderId);
+        })
+      ),
     list: (senderId) =>
       Promise.resolve(
         stmt(db, "SELECT * FROM sender_keys WHERE sender_id = ? ORDER BY created_at, key_id")
@@ -129,23 +134,23 @@ export function sqliteSenderKeyStore(db: Db): SenderKeyStore {
       ),
     active: (senderId) => Promise.resolve(activeKeysOf(stmt(db, KEY_SQL.active).all(senderId) as never)),
     recordFetch: (senderId, result, now) =>
-      Promise.resolve(transaction(db, () => {
-        if (!stmt(db, KEY_SQL.senderExists).get(senderId)) throw noSuchSender(senderId);
-        if (result.ok) {
-          stmt(db, KEY_SQL.dropJwks).run(senderId);
-          const insert = stmt(db, KEY_SQL.insert);
-          for (const k of result.keys) insert.run(senderId, k.keyId, k.alg, k.jwk, "jwks", now);
-          stmt(db, KEY_SQL.bump).run(now, senderId);
-        }
-        stmt(db, KEY_SQL.fetched).run(...fetchedValues(senderId, result, now));
-      })),
-    dueForRefresh: (cutoff) =>
-      Promise.resolve(
-        (stmt(
-          db,
-          `SELECT sender_id FROM senders WHERE active = 1 AND jwks_url IS NOT NULL
-             AND (jwks_fetched_at IS NULL OR jwks_fetched_at <= ?) ORDER BY sender_id`,
-        ).all(cutoff) as Array<{ sender_id: string }>).map((r) => r.sender_id),
+      promised(() =>
+        transaction(db, () => {
+          if (!stmt(db, KEY_SQL.senderExists).get(senderId)) throw noSuchSender(senderId);
+          if (result.ok) {
+            stmt(db, KEY_SQL.dropJwks).run(senderId);
+            const insert = stmt(db, KEY_SQL.insert);
+            for (const k of result.keys) insert.run(senderId, k.keyId, k.alg, k.jwk, "jwks", now);
+            stmt(db, KEY_SQL.bump).run(now, senderId);
+          }
+          stmt(db, KEY_SQL.fetched).run(...fetchedValues(senderId, result, now));
+        })
       ),
+    dueForRefresh: (cutoff) =>
+      Promise.resolve((stmt(
+        db,
+        `SELECT sender_id FROM senders WHERE active = 1 AND jwks_url IS NOT NULL
+             AND (jwks_fetched_at IS NULL OR jwks_fetched_at <= ?) ORDER BY sender_id`,
+      ).all(cutoff) as Array<{ sender_id: string }>).map((r) => r.sender_id)),
   };
 }

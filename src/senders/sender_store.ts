@@ -138,6 +138,14 @@ export const WORK_COUNTS: Readonly<Record<keyof SenderWork, string>> = {
 export const DELETE_SENDER = "DELETE FROM senders WHERE sender_id = ?";
 export const DELETE_RATE_DAY = "DELETE FROM rate_days WHERE sender_id = ?";
 
+/**
+ * `fn`'s result as a promise, its throw as a rejection: a refusal reaches callers the same way on both backends
+ * (the SQLite functions run synchronously and would otherwise throw before any promise exists).
+ */
+export function promised<T>(fn: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(fn()));
+}
+
 /** The senders in the embedded SQLite database `db`. */
 export function sqliteSenderStore(db: Db): SenderStore {
   const get = (id: string) => stmt(db, SELECT_SENDER).get(id) as SenderRow | undefined;
@@ -157,36 +165,44 @@ export function sqliteSenderStore(db: Db): SenderStore {
         ).all(f.after, f.pattern, f.pattern, f.pattern, f.active, f.active, f.limit) as SenderRow[],
       ),
     insert: (id, columns) =>
-      Promise.resolve(transaction(db, () => {
-        // ASCII-only ids, so NOCASE (which folds ASCII letters) is exactly "differs by case alone".
-        const clash = stmt(db, "SELECT sender_id FROM senders WHERE sender_id = ? COLLATE NOCASE LIMIT 1")
-          .get(id) as { sender_id: string } | undefined;
-        if (clash) throw duplicate(id, clash.sender_id);
+      promised(() =>
+        transaction(db, () => {
+          // ASCII-only ids, so NOCASE (which folds ASCII letters) is exactly "differs by case alone".
+          const clash = stmt(db, "SELECT sender_id FROM senders WHERE sender_id = ? COLLATE NOCASE LIMIT 1")
+            .get(id) as { sender_id: string } | undefined;
+          if (clash) throw duplicate(id, clash.sender_id);
+          const names = columnNames(columns);
+          stmt(db, insertSenderSql(names)).run(id, ...names.map((k) => columns[k]));
+          return get(id)!;
+        })
+      ),
+    update: (id, columns) =>
+      promised(() => {
         const names = columnNames(columns);
-        stmt(db, insertSenderSql(names)).run(id, ...names.map((k) => columns[k]));
-        return get(id)!;
-      })),
-    update: (id, columns) => {
-      const names = columnNames(columns);
-      const changed = stmt(db, updateSenderSql(names)).run(...names.map((k) => columns[k]), id).changes;
-      return Promise.resolve(changed === 0 ? undefined : get(id));
-    },
+        const changed = stmt(db, updateSenderSql(names)).run(...names.map((k) => columns[k]), id).changes;
+        return changed === 0 ? undefined : get(id);
+      }),
     delete: (id, reason, now) =>
-      Promise.resolve(transaction(db, () => {
-        if (stmt(db, DELETE_SENDER).run(id).changes === 0) return undefined;
-        stmt(db, DELETE_RATE_DAY).run(id);
-        const subs = cancelForDeletedSender(db, { senderId: id }, reason, now);
-        return { ...subs, transactions: cancelOpenTransactions(db, { senderId: id }, reason, now) };
-      })),
-    work: (id) => {
-      const n = (sql: string) => Number((stmt(db, sql).get(id) as { n: number }).n);
-      return Promise.resolve({
-        subscriptions: n(WORK_COUNTS.subscriptions),
-        notifications: n(WORK_COUNTS.notifications),
-        transactions: n(WORK_COUNTS.transactions),
-      });
-    },
-    standing: (id) =>
+      promised(() =>
+        transaction(db, () => {
+          if (stmt(db, DELETE_SENDER).run(id).changes === 0) return undefined;
+          stmt(db, DELETE_RATE_DAY).run(id);
+          const subs = cancelForDeletedSender(db, { senderId: id }, reason, now);
+          return { ...subs, transactions: cancelOpenTransactions(db, { senderId: id }, reason, now) };
+        })
+      ),
+    work: (id) =>
+      promised(() => {
+        const n = (sql: string) => Number((stmt(db, sql).get(id) as { n: number }).n);
+        return {
+          subscriptions: n(WORK_COUNTS.subscriptions),
+          notifications: n(WORK_COUNTS.notifications),
+          transactions: n(WORK_COUNTS.transactions),
+        };
+      }),
+    standing: (
+      id,
+    ) =>
       Promise.resolve(
         standingOf((stmt(db, SELECT_ACTIVE).get(id) as { active: number } | undefined)?.active),
       ),
