@@ -5,6 +5,7 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
+import { promised } from "./sender_store.ts";
 
 /** An `oauth_clients` row as stored (active 0/1, scopes space-separated, secret_hash a scrypt hash as JSON). */
 export interface ClientRow {
@@ -66,7 +67,7 @@ export function insertValues(c: NewClient): (string | null)[] {
 export function sqliteClientStore(db: Db): ClientStore {
   const get = (id: string) => stmt(db, CLIENT_SQL.get).get(id) as ClientRow | undefined;
   return {
-    insert: (c) => Promise.resolve(stmt(db, CLIENT_SQL.insert).run(...insertValues(c)).changes === 1),
+    insert: (c) => promised(() => stmt(db, CLIENT_SQL.insert).run(...insertValues(c)).changes === 1),
     get: (id) => Promise.resolve(get(id)),
     list: (senderId) =>
       Promise.resolve(
@@ -78,9 +79,9 @@ export function sqliteClientStore(db: Db): ClientStore {
             .all()) as unknown as ClientRow[],
       ),
     revoke: (id, now) =>
-      Promise.resolve(stmt(db, CLIENT_SQL.revoke).run(now, id).changes === 0 ? undefined : get(id)),
+      promised(() => stmt(db, CLIENT_SQL.revoke).run(now, id).changes === 0 ? undefined : get(id)),
     setSecret: (id, hash, now) =>
-      Promise.resolve(stmt(db, CLIENT_SQL.setSecret).run(hash, now, id).changes === 1),
+      promised(() => stmt(db, CLIENT_SQL.setSecret).run(hash, now, id).changes === 1),
     forAuth: (id) => Promise.resolve(stmt(db, CLIENT_SQL.forAuth).get(id) as ClientAuthRow | undefined),
   };
 }

@@ -30,14 +30,17 @@ export interface TwoInstances {
 }
 
 /** Enough of Deps for the sender services over `storage` (fixed clock, test config, no outbound HTTP). */
-export function senderDeps(storage: Storage, nowMs = Date.parse("2026-01-01T00:00:00Z")): Deps {
+export function senderDeps(
+  storage: Storage,
+  nowMs = Date.parse("2026-01-01T00:00:00Z"),
+): Deps & { clock: ReturnType<typeof fakeClock> } {
   return {
     storage,
     config: testConfig(),
     clock: fakeClock(nowMs),
     metrics: new Metrics(),
     log: silentLogger,
-  } as unknown as Deps;
+  } as unknown as Deps & { clock: ReturnType<typeof fakeClock> };
 }
 
 async function open(kind: Storage["kind"]): Promise<TwoInstances & { close(): Promise<void> }> {
