@@ -75,14 +75,19 @@ export interface SenderStore {
   outboundAuth(senderId: string): Promise<OutboundAuthRow | undefined>;
 }
 
-/** Columns a store writes from SenderColumns; any other name is refused, so no text reaches SQL unchecked. */
-export const SENDER_COLUMNS: ReadonlySet<string> = new Set([
+/** The sender's own fields an operator sets, each stored in the column of the same name. */
+export const SENDER_FIELDS = [
   "name",
   "callback_base_url",
   "jwks_url",
   "limit_minute",
   "limit_day",
   "auto_approve_subscriptions",
+] as const;
+
+/** Columns a store writes from SenderColumns; any other name is refused, so no text reaches SQL unchecked. */
+export const SENDER_COLUMNS: ReadonlySet<string> = new Set([
+  ...SENDER_FIELDS,
   "active",
   "created_at",
   "updated_at",

@@ -17,7 +17,7 @@ import {
 } from "./settings.ts";
 import { sealOutboundSecret } from "./outbound_secret.ts";
 import { noSuchSender, SenderError } from "./errors.ts";
-import type { SenderColumns, SenderRow } from "./sender_store.ts";
+import { SENDER_FIELDS, type SenderColumns, type SenderRow } from "./sender_store.ts";
 
 export { SenderError };
 
@@ -139,15 +139,7 @@ export async function addSender(deps: Deps, senderId: string, input: SenderInput
   return toSender(deps, row);
 }
 
-const UPDATABLE = new Set([
-  "name",
-  "callback_base_url",
-  "jwks_url",
-  "limit_minute",
-  "limit_day",
-  "auto_approve_subscriptions",
-  ...SETTINGS_KEYS,
-]);
+const UPDATABLE = new Set<string>([...SENDER_FIELDS, ...SETTINGS_KEYS]);
 
 /** Changes the given fields of a sender (null clears an optional field). */
 export async function updateSender(deps: Deps, senderId: string, input: SenderInput): Promise<Sender> {
