@@ -139,6 +139,15 @@ backendTest(
       outbound_secret: null,
     });
     equal(await s.senders.outboundAuth("nobody"), undefined);
+    const oauth = {
+      outbound_auth: "oauth2",
+      outbound_token_url: "https://idp.example/token",
+      outbound_client_id: "dci",
+      outbound_scope: null,
+      outbound_secret: "sealed:v1:abc",
+    };
+    await s.senders.update("s1", oauth);
+    deepEqual(await s.senders.outboundAuth("s1"), oauth);
   },
 );
 
