@@ -5,7 +5,6 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
-import { promised } from "./sender_store.ts";
 
 /** An `oauth_clients` row as stored (active 0/1, scopes space-separated, secret_hash a scrypt hash as JSON). */
 export interface ClientRow {
@@ -67,21 +66,21 @@ export function insertValues(c: NewClient): (string | null)[] {
 export function sqliteClientStore(db: Db): ClientStore {
   const get = (id: string) => stmt(db, CLIENT_SQL.get).get(id) as ClientRow | undefined;
   return {
-    insert: (c) => promised(() => stmt(db, CLIENT_SQL.insert).run(...insertValues(c)).changes === 1),
-    get: (id) => Promise.resolve(get(id)),
+    insert: (c) => Promise.try(() => stmt(db, CLIENT_SQL.insert).run(...insertValues(c)).changes === 1),
+    get: (id) => Promise.try(() => get(id)),
     list: (senderId) =>
-      Promise.resolve(
+      Promise.try(() =>
         (senderId
           ? stmt(db, "SELECT * FROM oauth_clients WHERE sender_id = ? ORDER BY created_at, client_id").all(
             senderId,
           )
           : stmt(db, "SELECT * FROM oauth_clients ORDER BY created_at, client_id")
-            .all()) as unknown as ClientRow[],
+            .all()) as unknown as ClientRow[]
       ),
     revoke: (id, now) =>
-      promised(() => stmt(db, CLIENT_SQL.revoke).run(now, id).changes === 0 ? undefined : get(id)),
+      Promise.try(() => stmt(db, CLIENT_SQL.revoke).run(now, id).changes === 0 ? undefined : get(id)),
     setSecret: (id, hash, now) =>
-      promised(() => stmt(db, CLIENT_SQL.setSecret).run(hash, now, id).changes === 1),
-    forAuth: (id) => Promise.resolve(stmt(db, CLIENT_SQL.forAuth).get(id) as ClientAuthRow | undefined),
+      Promise.try(() => stmt(db, CLIENT_SQL.setSecret).run(hash, now, id).changes === 1),
+    forAuth: (id) => Promise.try(() => stmt(db, CLIENT_SQL.forAuth).get(id) as ClientAuthRow | undefined),
   };
 }

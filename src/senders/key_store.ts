@@ -7,7 +7,6 @@ import type { Db } from "../db/sqlite.ts";
 import { transaction } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import { noSuchSender, SenderError } from "./errors.ts";
-import { promised } from "./sender_store.ts";
 
 /** A `sender_keys` row as stored (public_jwk as JSON text, active 0/1). */
 export interface SenderKeyRow {
@@ -111,7 +110,7 @@ export function noSuchKey(senderId: string, keyId: string): SenderError {
 export function sqliteSenderKeyStore(db: Db): SenderKeyStore {
   return {
     add: (senderId, key, now) =>
-      promised(() =>
+      Promise.try(() =>
         transaction(db, () => {
           if (!stmt(db, KEY_SQL.senderExists).get(senderId)) throw noSuchSender(senderId);
           if (stmt(db, KEY_SQL.keyExists).get(senderId, key.keyId)) throw keyTaken(senderId, key.keyId);
@@ -121,20 +120,20 @@ export function sqliteSenderKeyStore(db: Db): SenderKeyStore {
         })
       ),
     remove: (senderId, keyId, now) =>
-      promised(() =>
+      Promise.try(() =>
         transaction(db, () => {
           if (stmt(db, KEY_SQL.remove).run(senderId, keyId).changes === 0) throw noSuchKey(senderId, keyId);
           stmt(db, KEY_SQL.bump).run(now, senderId);
         })
       ),
     list: (senderId) =>
-      Promise.resolve(
+      Promise.try(() =>
         stmt(db, "SELECT * FROM sender_keys WHERE sender_id = ? ORDER BY created_at, key_id")
-          .all(senderId) as unknown as SenderKeyRow[],
+          .all(senderId) as unknown as SenderKeyRow[]
       ),
-    active: (senderId) => Promise.resolve(activeKeysOf(stmt(db, KEY_SQL.active).all(senderId) as never)),
+    active: (senderId) => Promise.try(() => activeKeysOf(stmt(db, KEY_SQL.active).all(senderId) as never)),
     recordFetch: (senderId, result, now) =>
-      promised(() =>
+      Promise.try(() =>
         transaction(db, () => {
           if (!stmt(db, KEY_SQL.senderExists).get(senderId)) throw noSuchSender(senderId);
           if (result.ok) {
@@ -147,10 +146,12 @@ export function sqliteSenderKeyStore(db: Db): SenderKeyStore {
         })
       ),
     dueForRefresh: (cutoff) =>
-      Promise.resolve((stmt(
-        db,
-        `SELECT sender_id FROM senders WHERE active = 1 AND jwks_url IS NOT NULL
+      Promise.try(() =>
+        (stmt(
+          db,
+          `SELECT sender_id FROM senders WHERE active = 1 AND jwks_url IS NOT NULL
              AND (jwks_fetched_at IS NULL OR jwks_fetched_at <= ?) ORDER BY sender_id`,
-      ).all(cutoff) as Array<{ sender_id: string }>).map((r) => r.sender_id)),
+        ).all(cutoff) as Array<{ sender_id: string }>).map((r) => r.sender_id)
+      ),
   };
 }

@@ -143,22 +143,14 @@ export const WORK_COUNTS: Readonly<Record<keyof SenderWork, string>> = {
 export const DELETE_SENDER = "DELETE FROM senders WHERE sender_id = ?";
 export const DELETE_RATE_DAY = "DELETE FROM rate_days WHERE sender_id = ?";
 
-/**
- * `fn`'s result as a promise, its throw as a rejection: a refusal reaches callers the same way on both backends
- * (the SQLite functions run synchronously and would otherwise throw before any promise exists).
- */
-export function promised<T>(fn: () => T): Promise<T> {
-  return new Promise((resolve) => resolve(fn()));
-}
-
 /** The senders in the embedded SQLite database `db`. */
 export function sqliteSenderStore(db: Db): SenderStore {
   const get = (id: string) => stmt(db, SELECT_SENDER).get(id) as SenderRow | undefined;
   return {
-    get: (id) => Promise.resolve(get(id)),
-    list: () => Promise.resolve(stmt(db, "SELECT * FROM senders ORDER BY sender_id").all() as SenderRow[]),
+    get: (id) => Promise.try(() => get(id)),
+    list: () => Promise.try(() => stmt(db, "SELECT * FROM senders ORDER BY sender_id").all() as SenderRow[]),
     page: (f) =>
-      Promise.resolve(
+      Promise.try(() =>
         // One statement for every filter combination: a NULL parameter switches its condition off.
         stmt(
           db,
@@ -167,10 +159,10 @@ export function sqliteSenderStore(db: Db): SenderStore {
              AND (? IS NULL OR sender_id LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\')
              AND (? IS NULL OR active = ?)
            ORDER BY sender_id LIMIT ?+0`,
-        ).all(f.after, f.pattern, f.pattern, f.pattern, f.active, f.active, f.limit) as SenderRow[],
+        ).all(f.after, f.pattern, f.pattern, f.pattern, f.active, f.active, f.limit) as SenderRow[]
       ),
     insert: (id, columns) =>
-      promised(() =>
+      Promise.try(() =>
         transaction(db, () => {
           // ASCII-only ids, so NOCASE (which folds ASCII letters) is exactly "differs by case alone".
           const clash = stmt(db, "SELECT sender_id FROM senders WHERE sender_id = ? COLLATE NOCASE LIMIT 1")
@@ -182,13 +174,13 @@ export function sqliteSenderStore(db: Db): SenderStore {
         })
       ),
     update: (id, columns) =>
-      promised(() => {
+      Promise.try(() => {
         const names = columnNames(columns);
         const changed = stmt(db, updateSenderSql(names)).run(...names.map((k) => columns[k]), id).changes;
         return changed === 0 ? undefined : get(id);
       }),
     delete: (id, reason, now) =>
-      promised(() =>
+      Promise.try(() =>
         transaction(db, () => {
           if (stmt(db, DELETE_SENDER).run(id).changes === 0) return undefined;
           stmt(db, DELETE_RATE_DAY).run(id);
@@ -197,7 +189,7 @@ export function sqliteSenderStore(db: Db): SenderStore {
         })
       ),
     work: (id) =>
-      promised(() => {
+      Promise.try(() => {
         const n = (sql: string) => Number((stmt(db, sql).get(id) as { n: number }).n);
         return {
           subscriptions: n(WORK_COUNTS.subscriptions),
@@ -205,15 +197,14 @@ export function sqliteSenderStore(db: Db): SenderStore {
           transactions: n(WORK_COUNTS.transactions),
         };
       }),
-    standing: (
-      id,
-    ) =>
-      Promise.resolve(
-        standingOf((stmt(db, SELECT_ACTIVE).get(id) as { active: number } | undefined)?.active),
-      ),
-    openTransactionIds: (id, limit) => Promise.resolve(openTransactionIds(db, id, limit)),
+    standing: (id) =>
+      Promise.try(() => {
+        const row = stmt(db, SELECT_ACTIVE).get(id) as { active: number } | undefined;
+        return standingOf(row?.active);
+      }),
+    openTransactionIds: (id, limit) => Promise.try(() => openTransactionIds(db, id, limit)),
     outboundAuth: (id) =>
-      Promise.resolve(stmt(db, SELECT_OUTBOUND_AUTH).get(id) as OutboundAuthRow | undefined),
+      Promise.try(() => stmt(db, SELECT_OUTBOUND_AUTH).get(id) as OutboundAuthRow | undefined),
   };
 }
 
