@@ -15,7 +15,7 @@ import { getSender } from "../senders/store.ts";
 /** Search: the registry search engine's message-level function, sync and async alike. */
 const searchProcessor: Processor = async (deps, input) => {
   // Settings as they are when the search runs: an operator's change applies to work still queued.
-  const lenient = input.lenient ?? getSender(deps, input.senderId)?.lenient;
+  const lenient = input.lenient ?? (await getSender(deps, input.senderId))?.lenient;
   const out = await runSearch(deps, input.senderId, {
     registry: input.registry,
     header: input.header,

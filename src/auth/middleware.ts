@@ -142,7 +142,7 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
         );
       }
       checkReceiverId(deps.config, envelope.header.receiver_id);
-      const verified = checkSignature(deps, {
+      const verified = await checkSignature(deps, {
         envelope,
         request: { method: c.req.method, url: requestUrl(c), headers: c.req.raw.headers },
         text,

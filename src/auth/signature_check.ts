@@ -53,17 +53,17 @@ export interface VerifiedBy {
 }
 
 /** Verifies the request's signature per policy; returns the key used (undefined when none was checked). */
-export function checkSignature(
+export async function checkSignature(
   deps: Deps,
   subject: SignatureSubject,
   sender: SignatureSender,
-): VerifiedBy | undefined {
+): Promise<VerifiedBy | undefined> {
   const policy = sender.signaturePolicy ?? deps.config.signaturePolicy;
   if (policy === "off") return undefined;
   const maxWindowS = signatureWindowS(sender.maxSignatureWindowS);
   const hasHttpSig = subject.request.headers.has("signature-input") ||
     subject.request.headers.has("signature");
-  if (hasHttpSig) return { keyId: checkHttpSignature(deps, subject, sender, maxWindowS) };
+  if (hasHttpSig) return { keyId: await checkHttpSignature(deps, subject, sender, maxWindowS) };
   const value = subject.envelope.signature;
   // A test sender's placeholder counts as no signature; any other value is verified like anyone's.
   const placeholder = sender.testMode === true && typeof value === "string" &&
@@ -78,7 +78,7 @@ export function checkSignature(
       } (no signature) and the policy requires one`,
     );
   }
-  const keys = senderKeySet(deps, sender.senderId, sender.keysVersion);
+  const keys = await senderKeySet(deps, sender.senderId, sender.keysVersion);
   let used: VerifiedBy | undefined;
   const result = verifyEnvelope(subject.envelope, {
     nowMs: deps.clock.now(),
@@ -105,11 +105,11 @@ export function checkSignature(
  * covering `content-digest` (the caller compares the body with it as it arrives), per the sender's policy; an
  * upload has no envelope, so without one a `required` policy refuses it.
  */
-export function checkUploadSignature(
+export async function checkUploadSignature(
   deps: Deps,
   request: SignedRequest,
   sender: SignatureSender,
-): VerifiedBy | undefined {
+): Promise<VerifiedBy | undefined> {
   const policy = sender.signaturePolicy ?? deps.config.signaturePolicy;
   if (policy === "off") return undefined;
   if (request.headers.has("signature-input") || request.headers.has("signature")) {
@@ -117,7 +117,7 @@ export function checkUploadSignature(
       throw invalid("an upload needs a Content-Digest with sha-256 or sha-512");
     }
     const maxWindowS = signatureWindowS(sender.maxSignatureWindowS);
-    return { keyId: checkHttpSignature(deps, { request }, sender, maxWindowS) };
+    return { keyId: await checkHttpSignature(deps, { request }, sender, maxWindowS) };
   }
   if (policy === "optional") return undefined;
   throw new DciError(
@@ -178,12 +178,12 @@ function invalid(message: string): DciError {
   return new DciError("err.signature.invalid", `HTTP message signature: ${message}`);
 }
 
-function checkHttpSignature(
+async function checkHttpSignature(
   deps: Deps,
   subject: Pick<SignatureSubject, "request"> & { text?: string },
   sender: SignatureSender,
   maxWindowS: number,
-): string {
+): Promise<string> {
   const h = subject.request.headers;
   for (const name of ["signature-input", "signature", "content-digest"]) {
     if ((h.get(name)?.length ?? 0) > MAX_SIGNATURE_HEADER) {
@@ -216,7 +216,7 @@ function checkHttpSignature(
     throw invalid("signature has expired");
   }
   const keyId = String(input.params.keyid ?? "");
-  const key = senderKeySet(deps, sender.senderId, sender.keysVersion).get(keyId);
+  const key = (await senderKeySet(deps, sender.senderId, sender.keysVersion)).get(keyId);
   if (!key) throw invalid(`key "${keyId}" of sender "${sender.senderId}" is unknown`);
   let base: string;
   try {

@@ -30,7 +30,7 @@ export async function authenticateUpload(deps: Deps, c: Context<AppEnv>, scope: 
   if (noted) {
     throw tooManyRequests(bearer.senderId, noted, rateLimitHeaders(noted, bearer.limits, deps.clock.now()));
   }
-  const verified = checkUploadSignature(
+  const verified = await checkUploadSignature(
     deps,
     { method: c.req.method, url: requestUrl(c), headers: c.req.raw.headers },
     bearer,

@@ -95,11 +95,11 @@ const senderCommands: CommandTree = {
       "sender add partner.example --jwks-url https://partner.example/.well-known/jwks.json --json",
     ],
   }, async (d, i) => {
-    const s = addSender(d, i.positionals[0], await senderInput(i.values));
+    const s = await addSender(d, i.positionals[0], await senderInput(i.values));
     i.print.done(`created sender ${s.sender_id}`, s);
   }),
-  list: cmd({ summary: "List senders", examples: ["sender list", "sender list --json"] }, (d, i) => {
-    const senders = listSenders(d);
+  list: cmd({ summary: "List senders", examples: ["sender list", "sender list --json"] }, async (d, i) => {
+    const senders = await listSenders(d);
     i.print.list(senders, SENDER_COLUMNS, { senders });
   }),
   show: cmd({
@@ -107,10 +107,10 @@ const senderCommands: CommandTree = {
     usage: "SENDER_ID",
     args: [1, 1],
     examples: ["sender show spmis.example", "sender show spmis.example --json"],
-  }, (d, i) => {
-    const s = getSender(d, i.positionals[0]);
+  }, async (d, i) => {
+    const s = await getSender(d, i.positionals[0]);
     if (!s) throw new CliFailure(`sender "${i.positionals[0]}" does not exist`);
-    i.print.show({ ...s, keys: listSenderKeys(d, s.sender_id) });
+    i.print.show({ ...s, keys: await listSenderKeys(d, s.sender_id) });
   }),
   update: cmd({
     summary: "Change a sender",
@@ -119,7 +119,7 @@ const senderCommands: CommandTree = {
     options: SENDER_OPTIONS,
     examples: ["sender update spmis.example --limit-minute 600", "sender update spmis.example --jwks-url ''"],
   }, async (d, i) => {
-    const s = updateSender(d, i.positionals[0], await senderInput(i.values));
+    const s = await updateSender(d, i.positionals[0], await senderInput(i.values));
     i.print.done(`updated sender ${s.sender_id}`, s);
   }),
   disable: cmd({
@@ -127,8 +127,8 @@ const senderCommands: CommandTree = {
     usage: "SENDER_ID",
     args: [1, 1],
     examples: ["sender disable spmis.example"],
-  }, (d, i) => {
-    const { sender, held } = disableSender(d, i.positionals[0]);
+  }, async (d, i) => {
+    const { sender, held } = await disableSender(d, i.positionals[0]);
     i.print.done(`disabled sender ${i.positionals[0]} (held ${work(held)})`, { ...sender, held });
   }),
   enable: cmd({
@@ -145,8 +145,8 @@ const senderCommands: CommandTree = {
     usage: "SENDER_ID",
     args: [1, 1],
     examples: ["sender remove spmis.example"],
-  }, (d, i) => {
-    const cancelled = deleteSender(d, i.positionals[0]);
+  }, async (d, i) => {
+    const cancelled = await deleteSender(d, i.positionals[0]);
     i.print.done(`removed sender ${i.positionals[0]} (cancelled ${work(cancelled)})`, {
       sender_id: i.positionals[0],
       removed: true,
@@ -163,7 +163,7 @@ const senderCommands: CommandTree = {
     if (!outcome.ok) throw new CliFailure(`JWKS fetch failed: ${outcome.error}`);
     i.print.done(`fetched ${outcome.keys} key(s) for ${i.positionals[0]}`, {
       ...outcome,
-      keys: listSenderKeys(d, i.positionals[0]),
+      keys: await listSenderKeys(d, i.positionals[0]),
     });
   }),
   key: {
@@ -185,7 +185,7 @@ const senderCommands: CommandTree = {
         ? await new Response(Deno.stdin.readable).text()
         : await Deno.readTextFile(i.values.file);
       const alg = typeof i.values.alg === "string" ? i.values.alg : undefined;
-      const k = addSenderKey(d, i.positionals[0], { keyId: i.positionals[1], material, alg });
+      const k = await addSenderKey(d, i.positionals[0], { keyId: i.positionals[1], material, alg });
       i.print.done(`added key ${k.key_id} (${k.alg}) to ${k.sender_id}`, k);
     }),
     list: cmd({
@@ -193,8 +193,8 @@ const senderCommands: CommandTree = {
       usage: "SENDER_ID",
       args: [1, 1],
       examples: ["sender key list spmis.example", "sender key list spmis.example --json"],
-    }, (d, i) => {
-      const keys = listSenderKeys(d, i.positionals[0]);
+    }, async (d, i) => {
+      const keys = await listSenderKeys(d, i.positionals[0]);
       i.print.list(keys, KEY_COLUMNS, { keys });
     }),
     remove: cmd({
@@ -202,8 +202,8 @@ const senderCommands: CommandTree = {
       usage: "SENDER_ID KEY_ID",
       args: [2, 2],
       examples: ["sender key remove spmis.example k1"],
-    }, (d, i) => {
-      removeSenderKey(d, i.positionals[0], i.positionals[1]);
+    }, async (d, i) => {
+      await removeSenderKey(d, i.positionals[0], i.positionals[1]);
       i.print.done(`removed key ${i.positionals[1]} of ${i.positionals[0]}`, {
         sender_id: i.positionals[0],
         key_id: i.positionals[1],
@@ -243,8 +243,8 @@ const clientCommands: CommandTree = {
     summary: "List clients",
     options: { sender: { type: "string", description: "Only this sender's clients" } },
     examples: ["client list", "client list --sender spmis.example --json"],
-  }, (d, i) => {
-    const clients = listClients(d, typeof i.values.sender === "string" ? i.values.sender : undefined);
+  }, async (d, i) => {
+    const clients = await listClients(d, typeof i.values.sender === "string" ? i.values.sender : undefined);
     i.print.list(clients, ["client_id", "sender_id", "scopes", "active", "created_at", "revoked_at"], {
       clients,
     });
@@ -254,8 +254,8 @@ const clientCommands: CommandTree = {
     usage: "CLIENT_ID",
     args: [1, 1],
     examples: ["client revoke dcic_W3nq0b6Xh1kP8sTe"],
-  }, (d, i) => {
-    const client = revokeClient(d, i.positionals[0]);
+  }, async (d, i) => {
+    const client = await revokeClient(d, i.positionals[0]);
     i.print.done(`revoked client ${i.positionals[0]}`, client);
   }),
   "rotate-secret": cmd({

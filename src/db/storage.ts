@@ -20,6 +20,9 @@ import { type ConsoleSessionStore, sqliteSessionStore } from "../console/session
 import { type LocationStore, sqliteLocationStore } from "../locations/location_store.ts";
 import { type MetricsHistoryStore, sqliteHistoryStore } from "../obs/history_store.ts";
 import { type ServerKeyStore, sqliteServerKeyStore } from "../keys/server_key_store.ts";
+import { type SenderStore, sqliteSenderStore } from "../senders/sender_store.ts";
+import { type SenderKeyStore, sqliteSenderKeyStore } from "../senders/key_store.ts";
+import { type ClientStore, sqliteClientStore } from "../senders/client_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -38,6 +41,9 @@ export interface Storage {
   readonly locations: LocationStore;
   readonly history: MetricsHistoryStore;
   readonly serverKeys: ServerKeyStore;
+  readonly senders: SenderStore;
+  readonly senderKeys: SenderKeyStore;
+  readonly clients: ClientStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
 }
@@ -57,6 +63,9 @@ export function sqliteStorage(db: Db): Storage {
     locations: sqliteLocationStore(db),
     history: sqliteHistoryStore(db),
     serverKeys: sqliteServerKeyStore(db),
+    senders: sqliteSenderStore(db),
+    senderKeys: sqliteSenderKeyStore(db),
+    clients: sqliteClientStore(db),
     close: () => Promise.resolve(),
   };
 }

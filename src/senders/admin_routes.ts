@@ -29,14 +29,14 @@ function found<T>(value: T | undefined, what: string): T {
 /** Adds /senders, /senders/{id}/keys and /clients to the admin router. */
 export function senderAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   const r = SENDER_ROUTES;
-  app.openapi(r.list, (c) => c.json({ senders: listSenders(deps) }, 200));
+  app.openapi(r.list, async (c) => c.json({ senders: await listSenders(deps) }, 200));
   app.openapi(r.create, async (c) => {
     const { sender_id, ...input } = c.req.valid("json");
     return c.json(await run(() => addSender(deps, sender_id, input)), 201);
   });
-  app.openapi(r.show, (c) => {
+  app.openapi(r.show, async (c) => {
     const id = c.req.valid("param").id;
-    return c.json(found(getSender(deps, id), `sender "${id}"`), 200);
+    return c.json(found(await getSender(deps, id), `sender "${id}"`), 200);
   });
   app.openapi(r.update, async (c) => {
     const input = c.req.valid("json");
@@ -56,10 +56,10 @@ export function senderAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
     const { sender, resumed } = await run(() => enableSender(deps, c.req.valid("param").id));
     return c.json({ ...sender, resumed }, 200);
   });
-  app.openapi(r.keys, (c) => {
+  app.openapi(r.keys, async (c) => {
     const id = c.req.valid("param").id;
-    found(getSender(deps, id), `sender "${id}"`);
-    return c.json({ keys: listSenderKeys(deps, id) }, 200);
+    found(await getSender(deps, id), `sender "${id}"`);
+    return c.json({ keys: await listSenderKeys(deps, id) }, 200);
   });
   app.openapi(r.addKey, async (c) => {
     const k = c.req.valid("json");
@@ -77,7 +77,7 @@ export function senderAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   app.openapi(r.fetchKeys, async (c) => {
     const id = c.req.valid("param").id;
     const outcome = await run(() => fetchSenderKeys(deps, id));
-    const keys = listSenderKeys(deps, id);
+    const keys = await listSenderKeys(deps, id);
     return outcome.ok ? c.json({ ok: true as const, keys }, 200) : c.json({ ...outcome, keys }, 502);
   });
   clientRoutes(app, deps);
@@ -85,7 +85,10 @@ export function senderAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
 
 function clientRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   const r = SENDER_ROUTES;
-  app.openapi(r.clients, (c) => c.json({ clients: listClients(deps, c.req.valid("query").sender_id) }, 200));
+  app.openapi(
+    r.clients,
+    async (c) => c.json({ clients: await listClients(deps, c.req.valid("query").sender_id) }, 200),
+  );
   app.openapi(r.createClient, async (c) => {
     const input = c.req.valid("json");
     const created = await run(() =>

@@ -3,9 +3,8 @@ import { randomBytes } from "node:crypto";
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
 import { hashSecret, randomToken, type SecretHash, verifySecret } from "../auth/secrets.ts";
-import { requireSender } from "./keys.ts";
-import { SenderError } from "./store.ts";
-import { stmt } from "../db/statements.ts";
+import { noSuchSender, SenderError } from "./errors.ts";
+import type { ClientRow } from "./client_store.ts";
 
 /** The scopes a client holds when none are asked for: reading, subscribing, receipts. */
 export const DEFAULT_SCOPES = [
@@ -33,18 +32,16 @@ export interface ClientInfo {
   revoked_at: string | null;
 }
 
-type Row = Record<string, string | number | null>;
-
-function toInfo(r: Row): ClientInfo {
+function toInfo(r: ClientRow): ClientInfo {
   return {
-    client_id: r.client_id as string,
-    sender_id: r.sender_id as string,
-    name: r.name as string | null,
-    scopes: (r.scopes as string).split(" ").filter(Boolean),
+    client_id: r.client_id,
+    sender_id: r.sender_id,
+    name: r.name,
+    scopes: r.scopes.split(" ").filter(Boolean),
     active: r.active === 1,
-    created_at: r.created_at as string,
-    secret_rotated_at: r.secret_rotated_at as string | null,
-    revoked_at: r.revoked_at as string | null,
+    created_at: r.created_at,
+    secret_rotated_at: r.secret_rotated_at,
+    revoked_at: r.revoked_at,
   };
 }
 
@@ -62,59 +59,52 @@ export async function createClient(
   senderId: string,
   options: { scopes?: string[]; name?: string } = {},
 ): Promise<{ client: ClientInfo; clientSecret: string }> {
-  requireSender(deps, senderId);
+  if (!await deps.storage.senders.get(senderId)) throw noSuchSender(senderId);
   const scopes = parseScopes(options.scopes);
   const clientId = `dcic_${randomBytes(9).toString("base64url")}`;
   const clientSecret = randomToken("dcis");
   const hash = await hashSecret(clientSecret);
-  stmt(
-    deps.db,
-    `INSERT INTO oauth_clients (client_id, sender_id, name, secret_hash, scopes, created_at)
-     VALUES (?, ?, ?, ?, ?, ?)`,
-  ).run(clientId, senderId, options.name ?? null, JSON.stringify(hash), scopes.join(" "), isoNow(deps.clock));
-  return { client: getClient(deps, clientId)!, clientSecret };
+  const stored = await deps.storage.clients.insert({
+    client_id: clientId,
+    sender_id: senderId,
+    name: options.name ?? null,
+    secret_hash: JSON.stringify(hash),
+    scopes: scopes.join(" "),
+    created_at: isoNow(deps.clock),
+  });
+  if (!stored) throw noSuchSender(senderId);
+  return { client: (await getClient(deps, clientId))!, clientSecret };
 }
 
 /** One client by id. */
-export function getClient(deps: Deps, clientId: string): ClientInfo | undefined {
-  const row = stmt(deps.db, "SELECT * FROM oauth_clients WHERE client_id = ?").get(clientId) as
-    | Row
-    | undefined;
+export async function getClient(deps: Deps, clientId: string): Promise<ClientInfo | undefined> {
+  const row = await deps.storage.clients.get(clientId);
   return row ? toInfo(row) : undefined;
 }
 
 /** Every client, optionally of one sender. */
-export function listClients(deps: Deps, senderId?: string): ClientInfo[] {
-  const rows = senderId
-    ? stmt(deps.db, "SELECT * FROM oauth_clients WHERE sender_id = ? ORDER BY created_at, client_id").all(
-      senderId,
-    )
-    : stmt(deps.db, "SELECT * FROM oauth_clients ORDER BY created_at, client_id").all();
-  return (rows as Row[]).map(toInfo);
+export async function listClients(deps: Deps, senderId?: string): Promise<ClientInfo[]> {
+  return (await deps.storage.clients.list(senderId)).map(toInfo);
 }
 
-/** Revokes a client: its tokens stop working at the next request (checked in SQLite each time). */
-export function revokeClient(deps: Deps, clientId: string): ClientInfo {
-  const res = stmt(
-    deps.db,
-    "UPDATE oauth_clients SET active = 0, revoked_at = ? WHERE client_id = ? AND active = 1",
-  ).run(isoNow(deps.clock), clientId);
-  if (res.changes === 0) {
-    throw new SenderError("not_found", `client "${clientId}" does not exist or is already revoked`);
-  }
-  return getClient(deps, clientId)!;
+/** Revokes a client: its tokens stop working at the next request (its row is read on each). */
+export async function revokeClient(deps: Deps, clientId: string): Promise<ClientInfo> {
+  const row = await deps.storage.clients.revoke(clientId, isoNow(deps.clock));
+  if (!row) throw new SenderError("not_found", `client "${clientId}" does not exist or is already revoked`);
+  return toInfo(row);
 }
 
 /** Replaces a client's secret; the new one is shown once. Tokens already issued stay valid until they expire. */
 export async function rotateClientSecret(deps: Deps, clientId: string): Promise<{ clientSecret: string }> {
-  const client = getClient(deps, clientId);
-  if (!client || !client.active) {
-    throw new SenderError("not_found", `client "${clientId}" is unknown or revoked`);
-  }
+  const refused = () => new SenderError("not_found", `client "${clientId}" is unknown or revoked`);
+  const client = await getClient(deps, clientId);
+  if (!client || !client.active) throw refused();
   const clientSecret = randomToken("dcis");
   const hash = await hashSecret(clientSecret);
-  stmt(deps.db, "UPDATE oauth_clients SET secret_hash = ?, secret_rotated_at = ? WHERE client_id = ?")
-    .run(JSON.stringify(hash), isoNow(deps.clock), clientId);
+  // Written only while the client is still active: a revoke during the hashing is not undone.
+  if (!await deps.storage.clients.setSecret(clientId, JSON.stringify(hash), isoNow(deps.clock))) {
+    throw refused();
+  }
   return { clientSecret };
 }
 
@@ -140,13 +130,9 @@ export async function authenticateClient(
   clientId: string,
   secret: string,
 ): Promise<ClientAuthResult> {
-  const row = stmt(
-    deps.db,
-    `SELECT c.*, s.active AS sender_active FROM oauth_clients c JOIN senders s USING (sender_id)
-     WHERE c.client_id = ?`,
-  ).get(clientId) as Row | undefined;
+  const row = await deps.storage.clients.forAuth(clientId);
   if (!row || row.active !== 1 || row.sender_active !== 1) return { ok: false, reason: "invalid" };
-  const storedHash = row.secret_hash as string;
+  const storedHash = row.secret_hash;
   if (deps.tokenGuard.isVerified(clientId, secret, storedHash)) return { ok: true, client: toInfo(row) };
   const now = deps.clock.now();
   const lock = await deps.storage.limits.clientLockout(clientId, deps.config.tokenClientFailureLimit, now);

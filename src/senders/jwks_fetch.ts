@@ -1,12 +1,10 @@
 /** Fetching a sender's keys from its JWKS URL through the SSRF-guarded client, and the scheduled refresh. */
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
-import { transaction } from "../db/sqlite.ts";
 import { OutboundError } from "../net/outbound.ts";
-import { bumpKeys, checkKeyId, parsePublicKey } from "./keys.ts";
+import { checkKeyId, parsePublicKey } from "./keys.ts";
 import { normaliseAlg, parseKid } from "../auth/envelope_signature.ts";
 import { getSender, SenderError } from "./store.ts";
-import { stmt } from "../db/statements.ts";
 
 /** Largest JWKS document read, in bytes. */
 const JWKS_MAX_BYTES = 256 * 1024;
@@ -16,7 +14,7 @@ export type FetchOutcome = { ok: true; keys: number } | { ok: false; error: stri
 
 /** Fetches the sender's JWKS and replaces its `jwks`-sourced keys; on any failure the old keys stay. */
 export async function fetchSenderKeys(deps: Deps, senderId: string): Promise<FetchOutcome> {
-  const sender = getSender(deps, senderId);
+  const sender = await getSender(deps, senderId);
   if (!sender) throw new SenderError("not_found", `sender "${senderId}" does not exist`);
   if (!sender.jwks_url) throw new SenderError("invalid", `sender "${senderId}" has no jwks_url`);
   let outcome: FetchOutcome;
@@ -35,27 +33,13 @@ export async function fetchSenderKeys(deps: Deps, senderId: string): Promise<Fet
     if (!(err instanceof OutboundError || err instanceof SenderError)) throw err;
     outcome = { ok: false, error: `${err instanceof OutboundError ? err.reason + ": " : ""}${err.message}` };
   }
-  transaction(deps.db, () => {
-    if (outcome.ok) {
-      stmt(deps.db, "DELETE FROM sender_keys WHERE sender_id = ? AND source = 'jwks'").run(senderId);
-      const insert = stmt(
-        deps.db,
-        `INSERT INTO sender_keys (sender_id, key_id, alg, public_jwk, source, created_at)
-         VALUES (?, ?, ?, ?, 'jwks', ?) ON CONFLICT (sender_id, key_id) DO NOTHING`,
-      );
-      for (const k of parsed) insert.run(senderId, k.keyId, k.alg, JSON.stringify(k.jwk), isoNow(deps.clock));
-      bumpKeys(deps, senderId);
-    }
-    stmt(
-      deps.db,
-      "UPDATE senders SET jwks_fetched_at = ?, jwks_fetch_status = ?, jwks_fetch_error = ? WHERE sender_id = ?",
-    ).run(
-      isoNow(deps.clock),
-      outcome.ok ? "ok" : "error",
-      outcome.ok ? null : outcome.error.slice(0, 500),
-      senderId,
-    );
-  });
+  await deps.storage.senderKeys.recordFetch(
+    senderId,
+    outcome.ok
+      ? { ok: true, keys: parsed.map((k) => ({ keyId: k.keyId, alg: k.alg, jwk: JSON.stringify(k.jwk) })) }
+      : outcome,
+    isoNow(deps.clock),
+  );
   deps.metrics.inc("dci_jwks_fetches_total", "Sender JWKS fetches by outcome", {
     outcome: outcome.ok ? "ok" : "error",
   });
@@ -106,12 +90,8 @@ export function parseJwks(text: string) {
 /** The scheduled refresh: re-fetches every active sender whose last fetch is older than the setting. */
 export async function refreshDueJwks(deps: Deps): Promise<number> {
   const cutoff = new Date(deps.clock.now() - deps.config.jwksRefreshMinutes * 60_000).toISOString();
-  const due = stmt(
-    deps.db,
-    `SELECT sender_id FROM senders WHERE active = 1 AND jwks_url IS NOT NULL
-       AND (jwks_fetched_at IS NULL OR jwks_fetched_at <= ?) ORDER BY sender_id`,
-  ).all(cutoff) as Array<{ sender_id: string }>;
-  for (const { sender_id } of due) {
+  const due = await deps.storage.senderKeys.dueForRefresh(cutoff);
+  for (const sender_id of due) {
     // One sender's failure, whatever it is, must not stop the refresh of the senders after it.
     try {
       const outcome = await fetchSenderKeys(deps, sender_id);

@@ -7,9 +7,8 @@ import type { Deps } from "../deps.ts";
 import type { KeyAlg } from "../keys/server_keys.ts";
 import { normaliseAlg } from "../auth/envelope_signature.ts";
 import { isoNow } from "../clock.ts";
-import { transaction } from "../db/sqlite.ts";
-import { SenderError } from "./store.ts";
-import { stmt } from "../db/statements.ts";
+import { SenderError } from "./errors.ts";
+import type { SenderKeyRow } from "./key_store.ts";
 import { MAX_JWK_JSON } from "../dci/limits.ts";
 import { privateKeyKind, privateKeyRefusal } from "./private_key.ts";
 
@@ -87,8 +86,8 @@ function jsonOf(text: string): Record<string, unknown> {
   }
 }
 
-/** Adds (or, for the same source, replaces) a key of a sender; bumps the sender's keys_version. */
-export function addSenderKey(
+/** Adds a key of a sender (refused if it has one by that id); bumps the sender's keys_version. */
+export async function addSenderKey(
   deps: Deps,
   senderId: string,
   input: {
@@ -97,68 +96,38 @@ export function addSenderKey(
     alg?: string;
     source?: "manual" | "jwks";
   },
-): SenderKey {
+): Promise<SenderKey> {
   checkKeyId(input.keyId);
   const parsed = parsePublicKey(input.material, input.alg);
-  transaction(deps.db, () => {
-    requireSender(deps, senderId);
-    const existing = stmt(deps.db, "SELECT 1 FROM sender_keys WHERE sender_id = ? AND key_id = ?")
-      .get(senderId, input.keyId);
-    if (existing) throw new SenderError("conflict", `sender "${senderId}" already has key "${input.keyId}"`);
-    stmt(
-      deps.db,
-      "INSERT INTO sender_keys (sender_id, key_id, alg, public_jwk, source, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-    ).run(
-      senderId,
-      input.keyId,
-      parsed.alg,
-      JSON.stringify(parsed.jwk),
-      input.source ?? "manual",
-      isoNow(deps.clock),
-    );
-    bumpKeys(deps, senderId);
-  });
-  return listSenderKeys(deps, senderId).find((k) => k.key_id === input.keyId)!;
+  const row = await deps.storage.senderKeys.add(senderId, {
+    keyId: input.keyId,
+    alg: parsed.alg,
+    jwk: JSON.stringify(parsed.jwk),
+    source: input.source ?? "manual",
+  }, isoNow(deps.clock));
+  return toKey(row);
 }
 
 /** Removes one key; refused if it does not exist. */
-export function removeSenderKey(deps: Deps, senderId: string, keyId: string): void {
-  transaction(deps.db, () => {
-    const res = stmt(deps.db, "DELETE FROM sender_keys WHERE sender_id = ? AND key_id = ?").run(
-      senderId,
-      keyId,
-    );
-    if (res.changes === 0) throw new SenderError("not_found", `sender "${senderId}" has no key "${keyId}"`);
-    bumpKeys(deps, senderId);
-  });
+export function removeSenderKey(deps: Deps, senderId: string, keyId: string): Promise<void> {
+  return deps.storage.senderKeys.remove(senderId, keyId, isoNow(deps.clock));
 }
 
 /** Every key of a sender. */
-export function listSenderKeys(deps: Deps, senderId: string): SenderKey[] {
-  const rows = stmt(deps.db, "SELECT * FROM sender_keys WHERE sender_id = ? ORDER BY created_at, key_id")
-    .all(senderId) as Record<string, string | number>[];
-  return rows.map((r) => ({
-    sender_id: r.sender_id as string,
-    key_id: r.key_id as string,
+export async function listSenderKeys(deps: Deps, senderId: string): Promise<SenderKey[]> {
+  return (await deps.storage.senderKeys.list(senderId)).map(toKey);
+}
+
+function toKey(r: SenderKeyRow): SenderKey {
+  return {
+    sender_id: r.sender_id,
+    key_id: r.key_id,
     alg: r.alg as KeyAlg,
-    jwk: JSON.parse(r.public_jwk as string),
+    jwk: JSON.parse(r.public_jwk),
     source: r.source as "manual" | "jwks",
     active: r.active === 1,
-    created_at: r.created_at as string,
-  }));
-}
-
-/** Marks the sender's keys changed so every isolate's cache re-imports them. */
-export function bumpKeys(deps: Deps, senderId: string): void {
-  stmt(deps.db, "UPDATE senders SET keys_version = keys_version + 1, updated_at = ? WHERE sender_id = ?")
-    .run(isoNow(deps.clock), senderId);
-}
-
-/** Throws not_found unless the sender exists. */
-export function requireSender(deps: Deps, senderId: string): void {
-  if (!stmt(deps.db, "SELECT 1 FROM senders WHERE sender_id = ?").get(senderId)) {
-    throw new SenderError("not_found", `sender "${senderId}" does not exist`);
-  }
+    created_at: r.created_at,
+  };
 }
 
 /** A sender's imported active keys by key id. */
@@ -172,31 +141,30 @@ interface CachedKeys {
 const CACHES = new WeakMap<Deps, Map<string, CachedKeys>>();
 
 /**
- * The imported active keys of a sender at `version` (the stamp read with the sender row). Re-imports only
- * when the stamp moved, so a key change in any process applies at the next request.
+ * The imported active keys of a sender at `version` (the stamp read with the sender row, in the bearer check).
+ * Re-imports only when the stamp moved, so a key change in any process, or any instance on one PostgreSQL
+ * database, applies at the next request. The keys are re-read together with the version they are at and cached
+ * under that version: a request that read an older stamp imports again rather than keeping newer keys under an
+ * older label. A sender deleted meanwhile has no keys.
  */
-export function senderKeySet(
+export async function senderKeySet(
   deps: Deps,
   senderId: string,
   version: number,
-): SenderKeySet {
+): Promise<SenderKeySet> {
   let cache = CACHES.get(deps);
   if (!cache) CACHES.set(deps, cache = new Map());
   const hit = cache.get(senderId);
   if (hit && hit.version === version) return hit.keys;
+  const read = await deps.storage.senderKeys.active(senderId);
   const keys: SenderKeySet = new Map();
-  const rows = stmt(
-    deps.db,
-    "SELECT key_id, alg, public_jwk FROM sender_keys WHERE sender_id = ? AND active = 1",
-  )
-    .all(senderId) as Array<{ key_id: string; alg: KeyAlg; public_jwk: string }>;
-  for (const r of rows) {
+  for (const r of read?.keys ?? []) {
     keys.set(r.key_id, {
-      alg: r.alg,
+      alg: r.alg as KeyAlg,
       key: createPublicKey({ key: JSON.parse(r.public_jwk), format: "jwk" }),
     });
   }
-  cache.set(senderId, { version, keys });
+  if (read) cache.set(senderId, { version: read.version, keys });
   deps.metrics.inc("dci_sender_key_imports_total", "Sender key sets imported into the key cache");
   return keys;
 }

@@ -6,9 +6,9 @@
  */
 import { createHash } from "node:crypto";
 import type { Deps } from "../deps.ts";
-import { stmt } from "../db/statements.ts";
 import { jsonObject, OutboundError } from "../net/outbound.ts";
 import { openOutboundSecret } from "./outbound_secret.ts";
+import type { OutboundAuthRow } from "./sender_store.ts";
 
 /** The Authorization header to send, or why there is none to send (the delivery attempt fails with it). */
 export type OutboundAuthorization =
@@ -22,14 +22,6 @@ const DEFAULT_TOKEN_TTL_S = 300;
 /** A cached token is dropped this long before it expires, so it never expires on the wire. */
 const EXPIRY_MARGIN_S = 30;
 const ACCESS_TOKEN = /^[\x21-\x7e]{1,4096}$/;
-
-interface AuthRow {
-  outbound_auth: string;
-  outbound_token_url: string | null;
-  outbound_client_id: string | null;
-  outbound_scope: string | null;
-  outbound_secret: string | null;
-}
 
 interface Cached {
   fingerprint: string;
@@ -48,11 +40,7 @@ export class OutboundTokens {
     senderId: string,
     options: { fresh?: boolean } = {},
   ): Promise<OutboundAuthorization> {
-    const row = stmt(
-      deps.db,
-      `SELECT outbound_auth, outbound_token_url, outbound_client_id, outbound_scope, outbound_secret
-       FROM senders WHERE sender_id = ?`,
-    ).get(senderId) as AuthRow | undefined;
+    const row = await deps.storage.senders.outboundAuth(senderId);
     if (!row || row.outbound_auth === "none" || row.outbound_secret === null) {
       return { ok: true, fromCache: false };
     }
@@ -91,7 +79,7 @@ export class OutboundTokens {
   async #fetch(
     deps: Deps,
     senderId: string,
-    c: { row: AuthRow; secret: string; fingerprint: string },
+    c: { row: OutboundAuthRow; secret: string; fingerprint: string },
   ): Promise<OutboundAuthorization> {
     const form = new URLSearchParams({
       grant_type: "client_credentials",

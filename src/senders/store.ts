@@ -1,8 +1,10 @@
-/** The sender registry in SQLite: who may call this server, with their limits and callback settings. */
+/**
+ * The sender registry: who may call this server, with their limits and callback settings. Rows are kept by
+ * `deps.storage.senders` (sender_store.ts); this file checks what an operator asks for and shows a sender with
+ * the configured defaults filled in.
+ */
 import type { Deps } from "../deps.ts";
-import { stmt } from "../db/statements.ts";
 import { isoNow } from "../clock.ts";
-import { transaction } from "../db/sqlite.ts";
 import { isSenderId, SENDER_ID_RULE } from "../dci/limits.ts";
 import {
   type SenderSettingsInput,
@@ -14,6 +16,10 @@ import {
   settingsView,
 } from "./settings.ts";
 import { sealOutboundSecret } from "./outbound_secret.ts";
+import { noSuchSender, SenderError } from "./errors.ts";
+import { SENDER_FIELDS, type SenderColumns, type SenderRow } from "./sender_store.ts";
+
+export { SenderError };
 
 /** A registered sender as the rest of the server sees it (settings: effective values, secrets only as "set"). */
 export interface Sender extends SenderSettingsView {
@@ -44,17 +50,8 @@ export interface SenderInput extends SenderSettingsInput {
   auto_approve_subscriptions?: boolean;
 }
 
-/** A sender operation refused for a reason the operator can fix (maps to 400/404/409). */
-export class SenderError extends Error {
-  constructor(readonly kind: "invalid" | "not_found" | "conflict", message: string) {
-    super(message);
-    this.name = "SenderError";
-  }
-}
-
-type Row = Record<string, string | number | null>;
-
-function toSender(deps: Deps, r: Row): Sender {
+/** A stored row as the rest of the server sees it: flags as booleans, unset limits as the configured ones. */
+export function toSender(deps: Pick<Deps, "config">, r: SenderRow): Sender {
   return {
     sender_id: r.sender_id as string,
     name: r.name as string,
@@ -75,16 +72,14 @@ function toSender(deps: Deps, r: Row): Sender {
 }
 
 /** One sender by id, or undefined. */
-export function getSender(deps: Deps, senderId: string): Sender | undefined {
-  const row = stmt(deps.db, "SELECT * FROM senders WHERE sender_id = ?").get(senderId) as Row | undefined;
+export async function getSender(deps: Deps, senderId: string): Promise<Sender | undefined> {
+  const row = await deps.storage.senders.get(senderId);
   return row ? toSender(deps, row) : undefined;
 }
 
 /** Every sender, ordered by id. */
-export function listSenders(deps: Deps): Sender[] {
-  return (stmt(deps.db, "SELECT * FROM senders ORDER BY sender_id").all() as Row[]).map((r) =>
-    toSender(deps, r)
-  );
+export async function listSenders(deps: Deps): Promise<Sender[]> {
+  return (await deps.storage.senders.list()).map((r) => toSender(deps, r));
 }
 
 function validate(input: SenderInput): void {
@@ -121,7 +116,7 @@ function settingsOf(deps: Deps, senderId: string, input: SenderInput) {
  * Registers a sender; refuses an invalid sender_id, and one that equals an existing id or differs from it by case
  * alone (`Partner.org` beside `partner.org` would be two senders an operator reads as one).
  */
-export function addSender(deps: Deps, senderId: string, input: SenderInput): Sender {
+export async function addSender(deps: Deps, senderId: string, input: SenderInput): Promise<Sender> {
   if (!isSenderId(senderId)) {
     throw new SenderError(
       "invalid",
@@ -129,103 +124,53 @@ export function addSender(deps: Deps, senderId: string, input: SenderInput): Sen
     );
   }
   validate(input);
-  transaction(deps.db, () => {
-    refuseDuplicate(deps, senderId);
-    insertSender(deps, senderId, input);
-  });
-  return getSender(deps, senderId)!;
-}
-
-function refuseDuplicate(deps: Deps, senderId: string): void {
-  // ASCII-only ids, so NOCASE (which folds ASCII letters) is exactly "differs by case alone".
-  const clash = stmt(deps.db, "SELECT sender_id FROM senders WHERE sender_id = ? COLLATE NOCASE LIMIT 1")
-    .get(senderId) as { sender_id: string } | undefined;
-  if (!clash) return;
-  throw new SenderError(
-    "conflict",
-    clash.sender_id === senderId
-      ? `sender "${senderId}" already exists`
-      : `sender "${senderId}" differs only by case from the existing sender "${clash.sender_id}"`,
-  );
-}
-
-function insertSender(deps: Deps, senderId: string, input: SenderInput): void {
   const now = isoNow(deps.clock);
-  const settings = Object.entries(settingsOf(deps, senderId, input));
-  // Column names come from settingsColumns' fixed list, never from the request as text.
-  stmt(
-    deps.db,
-    `INSERT INTO senders (sender_id, name, callback_base_url, jwks_url, limit_minute, limit_day,
-      auto_approve_subscriptions, created_at, updated_at${settings.map(([k]) => `, ${k}`).join("")})
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?${settings.map(() => ", ?").join("")})`,
-  ).run(
-    senderId,
-    input.name ?? senderId,
-    input.callback_base_url ?? null,
-    input.jwks_url ?? null,
-    input.limit_minute ?? null,
-    input.limit_day ?? null,
-    input.auto_approve_subscriptions ? 1 : 0,
-    now,
-    now,
-    ...settings.map(([, v]) => v),
-  );
+  const row = await deps.storage.senders.insert(senderId, {
+    name: input.name ?? senderId,
+    callback_base_url: input.callback_base_url ?? null,
+    jwks_url: input.jwks_url ?? null,
+    limit_minute: input.limit_minute ?? null,
+    limit_day: input.limit_day ?? null,
+    auto_approve_subscriptions: input.auto_approve_subscriptions ? 1 : 0,
+    created_at: now,
+    updated_at: now,
+    ...settingsOf(deps, senderId, input),
+  });
+  return toSender(deps, row);
 }
 
-const UPDATABLE = new Set([
-  "name",
-  "callback_base_url",
-  "jwks_url",
-  "limit_minute",
-  "limit_day",
-  "auto_approve_subscriptions",
-  ...SETTINGS_KEYS,
-]);
+const UPDATABLE = new Set<string>([...SENDER_FIELDS, ...SETTINGS_KEYS]);
 
 /** Changes the given fields of a sender (null clears an optional field). */
-export function updateSender(deps: Deps, senderId: string, input: SenderInput): Sender {
+export async function updateSender(deps: Deps, senderId: string, input: SenderInput): Promise<Sender> {
   const unknown = Object.keys(input).find((k) => !UPDATABLE.has(k));
   if (unknown) throw new SenderError("invalid", `field "${unknown}" cannot be updated`);
   validate(input);
-  const sets: string[] = [];
-  const values: (string | number | null)[] = [];
   const settingKeys = new Set<string>(SETTINGS_KEYS);
-  const columns = {
-    ...Object.fromEntries(Object.entries(input).filter(([k]) => !settingKeys.has(k))),
-    ...settingsOf(deps, senderId, input),
-  };
-  for (const [k, v] of Object.entries(columns)) {
-    if (v === undefined) continue;
-    sets.push(`${k} = ?`); // k comes from UPDATABLE or settingsColumns, never from the request as text
-    values.push(typeof v === "boolean" ? (v ? 1 : 0) : v as string | number | null);
+  const columns: SenderColumns = {};
+  for (
+    const [k, v] of Object.entries({
+      ...Object.fromEntries(Object.entries(input).filter(([k]) => !settingKeys.has(k))),
+      ...settingsOf(deps, senderId, input),
+    })
+  ) {
+    if (v !== undefined) columns[k] = typeof v === "boolean" ? (v ? 1 : 0) : v as string | number | null;
   }
-  sets.push("updated_at = ?");
-  values.push(isoNow(deps.clock));
-  const res = stmt(deps.db, `UPDATE senders SET ${sets.join(", ")} WHERE sender_id = ?`).run(
-    ...values,
-    senderId,
-  );
-  if (res.changes === 0) throw new SenderError("not_found", `sender "${senderId}" does not exist`);
-  return getSender(deps, senderId)!;
+  columns.updated_at = isoNow(deps.clock);
+  const row = await deps.storage.senders.update(senderId, columns);
+  if (!row) throw noSuchSender(senderId);
+  return toSender(deps, row);
 }
 
 /**
  * Enables or disables a sender; a disabled sender's requests and tokens are refused at once, and delivery to
  * it is held (see offboarding.ts, which operators go through).
  */
-export function setSenderActive(deps: Deps, senderId: string, active: boolean): Sender {
-  const res = stmt(deps.db, "UPDATE senders SET active = ?, updated_at = ? WHERE sender_id = ?")
-    .run(active ? 1 : 0, isoNow(deps.clock), senderId);
-  if (res.changes === 0) throw new SenderError("not_found", `sender "${senderId}" does not exist`);
-  return getSender(deps, senderId)!;
-}
-
-/**
- * Removes a sender's own rows (the sender, its keys and clients, its day counter). Operators go through
- * `deleteSender` (offboarding.ts), which also cancels its subscriptions and deliveries in the same transaction.
- */
-export function removeSender(deps: Deps, senderId: string): void {
-  const res = stmt(deps.db, "DELETE FROM senders WHERE sender_id = ?").run(senderId);
-  if (res.changes === 0) throw new SenderError("not_found", `sender "${senderId}" does not exist`);
-  stmt(deps.db, "DELETE FROM rate_days WHERE sender_id = ?").run(senderId);
+export async function setSenderActive(deps: Deps, senderId: string, active: boolean): Promise<Sender> {
+  const row = await deps.storage.senders.update(senderId, {
+    active: active ? 1 : 0,
+    updated_at: isoNow(deps.clock),
+  });
+  if (!row) throw noSuchSender(senderId);
+  return toSender(deps, row);
 }

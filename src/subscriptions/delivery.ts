@@ -96,7 +96,7 @@ export async function sendNotification(
     items.push({ n, snapshot: readSnapshot(ev.snapshot).record, eventAt: ev.created_at });
   }
   const head = rows[0];
-  const sender = getSender(deps, sub.sender_id);
+  const sender = await getSender(deps, sub.sender_id);
   let body: string;
   try {
     const message = withNotificationFields(

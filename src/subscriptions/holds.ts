@@ -7,7 +7,7 @@
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
 import { stmt } from "../db/statements.ts";
-import { getSender, type Sender } from "../senders/store.ts";
+import type { Sender } from "../senders/store.ts";
 import { heldForSender, standingHold, standingOf } from "../senders/pause.ts";
 import { cancelForDeletedSender, type SubscriptionRow } from "./store.ts";
 import { notifyUrl } from "./rules.ts";
@@ -46,7 +46,7 @@ export function notificationHold(deps: Deps, subscriptionId: number, rowId: numb
 export function currentNotifyUrl(
   deps: Deps,
   sub: SubscriptionRow,
-  sender: Sender | undefined = getSender(deps, sub.sender_id),
+  sender: Sender | undefined,
   requested: () => string | undefined = () => subscribeUri(deps, sub),
 ): string {
   const base = sender?.callback_base_url ?? requested();

@@ -4,7 +4,6 @@ import { isoNow } from "../clock.ts";
 import type { SubscriptionRow } from "./store.ts";
 import { getNotification, type NotificationView, reopenFailed } from "./notifications.ts";
 import { wakeNotifier } from "./notifier.ts";
-import { getSender } from "../senders/store.ts";
 
 /** Why an operator action was refused. */
 export class SubscriptionOpError extends Error {
@@ -66,7 +65,7 @@ export async function reactivate(
 }
 
 /** Refuses a notification retry unless the subscription is active and its sender enabled. */
-function retryable(deps: Deps, sub: SubscriptionRow): void {
+async function retryable(deps: Deps, sub: SubscriptionRow): Promise<void> {
   if (sub.state === "error") {
     throw new SubscriptionOpError(
       "conflict",
@@ -79,7 +78,7 @@ function retryable(deps: Deps, sub: SubscriptionRow): void {
       `Subscription "${sub.code}" is ${sub.state}: its notifications are not re-sent`,
     );
   }
-  if (getSender(deps, sub.sender_id)?.active !== true) {
+  if ((await deps.storage.senders.standing(sub.sender_id)) !== "active") {
     throw new SubscriptionOpError(
       "conflict",
       `Sender "${sub.sender_id}" is disabled or deleted: its notifications are held or cancelled`,
@@ -94,7 +93,7 @@ function retryable(deps: Deps, sub: SubscriptionRow): void {
 export async function retryNotification(deps: Deps, notificationId: string): Promise<NotificationView> {
   const n = getNotification(deps.db, notificationId);
   if (!n) throw new SubscriptionOpError("not_found", `No notification "${notificationId}"`);
-  retryable(deps, (await deps.storage.subscriptions.getById(n.subscription_id))!);
+  await retryable(deps, (await deps.storage.subscriptions.getById(n.subscription_id))!);
   if (!reopenFailed(deps.db, { id: n.id }, isoNow(deps.clock))) {
     throw new SubscriptionOpError(
       "conflict",
@@ -115,7 +114,7 @@ export async function retrySubscriptionNotifications(
   code: string,
 ): Promise<{ row: SubscriptionRow; retried: number }> {
   const row = await find(deps, code);
-  retryable(deps, row);
+  await retryable(deps, row);
   const retried = reopenFailed(deps.db, { subscriptionId: row.id }, isoNow(deps.clock));
   deps.log.info("notification retry requested by operator", { subscription: code, retried });
   if (retried > 0) wakeNotifier(deps);

@@ -102,7 +102,7 @@ export async function subscribeProcessor(deps: Deps, input: ProcessInput): Promi
   const items = Array.isArray(input.message.subscribe_request)
     ? input.message.subscribe_request as unknown[]
     : [];
-  const sender = getSender(deps, input.senderId);
+  const sender = await getSender(deps, input.senderId);
   const base = sender?.callback_base_url ?? input.header.sender_uri;
   const seen = new Set<string>();
   const response: Json[] = [];

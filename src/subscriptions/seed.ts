@@ -82,7 +82,7 @@ function urlOf(s: z.output<typeof SeedSubscription>, sender: Sender): string | u
 export async function seedSubscription(deps: Deps, raw: unknown): Promise<SubscriptionRow> {
   const s = parse(raw);
   checkIds(s);
-  const sender = getSender(deps, s.sender_id);
+  const sender = await getSender(deps, s.sender_id);
   if (!sender) throw new SeedError("invalid", `sender_id: no sender ${JSON.stringify(s.sender_id)}`);
   const registry = s.registry ?? "social";
   const now = isoNow(deps.clock);

@@ -45,7 +45,7 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
   checkVersion(header.version);
   if (action === "search") {
     checkSearchHeader(deps.config, { total_count: header.total_count }, message, {
-      lenientTotalCount: getSender(deps, input.senderId)?.lenient.includes("total_count"),
+      lenientTotalCount: (await getSender(deps, input.senderId))?.lenient.includes("total_count"),
     });
   }
   const listKey = spec.requestItems;
@@ -113,7 +113,7 @@ export async function resolveCallback(
   deps: Deps,
   input: Pick<AcceptInput, "senderId" | "header" | "action">,
 ): Promise<string> {
-  const sender = getSender(deps, input.senderId);
+  const sender = await getSender(deps, input.senderId);
   const base = sender?.callback_base_url ?? input.header.sender_uri;
   const url = callbackUrl(base ?? undefined, input.action, sender?.callback_url_mode);
   if (!url) {

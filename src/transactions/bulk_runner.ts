@@ -130,7 +130,7 @@ export function createBulkRunner(
     renew: () => void,
   ): Promise<void> {
     for (let attempt = page.attempts + 1;; attempt++) {
-      const sender = getSender(deps, row.sender_id);
+      const sender = await getSender(deps, row.sender_id);
       const body = signedEnvelopeText(deps, {
         action: "on-search",
         status: "succ",

@@ -40,7 +40,7 @@ export function callbackUrl(
 export function currentCallbackUrl(
   deps: Deps,
   row: TxnRow,
-  sender: Sender | undefined = getSender(deps, row.sender_id),
+  sender: Sender | undefined,
 ): string {
   let senderUri: string | undefined;
   try {
@@ -63,7 +63,7 @@ export async function deliverOnce(
   row: TxnRow,
   options: { hold?: () => string | undefined } = {},
 ): Promise<DeliveryOutcome & { url: string }> {
-  const sender = getSender(deps, row.sender_id);
+  const sender = await getSender(deps, row.sender_id);
   let body: string;
   try {
     const envelope = signedEnvelope(deps, {

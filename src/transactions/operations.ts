@@ -131,7 +131,7 @@ export async function retryCallback(
 ): Promise<{ ok: true; row: TxnRow } | { ok: false; reason: RetryRefusal; state?: string }> {
   const row = getByCorrelationId(deps.db, correlationId);
   if (!row) return { ok: false, reason: "not_found" };
-  const sender = getSender(deps, row.sender_id);
+  const sender = await getSender(deps, row.sender_id);
   if (!sender || sender.created_at > row.created_at) return { ok: false, reason: "sender_deleted" };
   if (!sender.active) return { ok: false, reason: "sender_disabled" };
   if (!reopenFailedCallback(deps.db, row.id, isoNow(deps.clock))) {

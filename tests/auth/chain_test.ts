@@ -101,12 +101,12 @@ Deno.test("authenticate() stops a revoked client's token and a disabled sender a
   const { deps, alice, app, env } = await setup();
   try {
     assert.equal((await call(app, alice.sign(env()), alice.headers())).status, 200);
-    revokeClient(deps, alice.clientId);
+    await revokeClient(deps, alice.clientId);
     const r = await call(app, alice.sign(env()), alice.headers());
     assert.equal(r.status, 401);
     assert.match(r.json.message.error.message, /revoked/);
     const bob = await createTestSender(deps);
-    setSenderActive(deps, bob.senderId, false);
+    await setSenderActive(deps, bob.senderId, false);
     const b = await call(
       app,
       bob.sign(requestEnvelope(bob.senderId, {}, { nowMs: deps.clock.now() })),
@@ -184,7 +184,7 @@ Deno.test("authenticate() refuses missing, tampered, wrong-key, unknown-key and 
     const fellBack = await call(app, { ...e, signature: unknown }, alice.headers());
     assert.match(fellBack.json.message.error.message, /does not match/);
     // With two ed25519 keys there is no single key to fall back on: the kidId's key id is unknown.
-    addSenderKey(deps, alice.senderId, {
+    await addSenderKey(deps, alice.senderId, {
       keyId: "k2",
       material: generateKeyPairSync("ed25519").publicKey.export({ format: "pem", type: "spki" }) as string,
     });
@@ -214,9 +214,9 @@ Deno.test("authenticate() verifies RSA signatures and picks up key changes (cach
   const { deps, alice, app, env } = await setup({}, { alg: "rsa-sha256" });
   try {
     assert.equal((await call(app, alice.sign(env()), alice.headers())).status, 200);
-    removeSenderKey(deps, alice.senderId, "k1");
+    await removeSenderKey(deps, alice.senderId, "k1");
     assert.equal((await call(app, alice.sign(env()), alice.headers())).status, 401);
-    addSenderKey(deps, alice.senderId, {
+    await addSenderKey(deps, alice.senderId, {
       keyId: "k1",
       material: alice.publicKey.export({ format: "jwk" }) as Record<string, unknown>,
     });

@@ -10,8 +10,8 @@ import { AUTH_SCHEDULES } from "../../src/senders/jobs.ts";
 import { countSenderRequests } from "../../src/senders/rate_limit.ts";
 import { transaction } from "../../src/db/sqlite.ts";
 
-function throwsSender(fn: () => unknown, kind: string, re?: RegExp) {
-  assert.throws(
+async function throwsSender(fn: () => Promise<unknown>, kind: string, re?: RegExp) {
+  await assert.rejects(
     fn,
     (e: unknown) => e instanceof SenderError && e.kind === kind && (!re || re.test(e.message)),
   );
@@ -20,14 +20,14 @@ function throwsSender(fn: () => unknown, kind: string, re?: RegExp) {
 Deno.test("senders: bad ids, duplicates and bad keys are refused and change nothing", async () => {
   const deps = await testDeps();
   try {
-    throwsSender(() => addSender(deps, "bad id", {}), "invalid");
-    throwsSender(() => addSender(deps, "x".repeat(256), {}), "invalid");
-    addSender(deps, "s1", { name: "One", limit_minute: 5 });
-    throwsSender(() => addSender(deps, "s1", {}), "conflict");
-    throwsSender(() => updateSender(deps, "s1", { jwks_url: "ftp://x" }), "invalid");
-    assert.equal(getSender(deps, "s1")!.limit_minute, 5);
-    assert.equal(getSender(deps, "s1")!.limit_day, 10000);
-    throwsSender(
+    await throwsSender(() => addSender(deps, "bad id", {}), "invalid");
+    await throwsSender(() => addSender(deps, "x".repeat(256), {}), "invalid");
+    await addSender(deps, "s1", { name: "One", limit_minute: 5 });
+    await throwsSender(() => addSender(deps, "s1", {}), "conflict");
+    await throwsSender(() => updateSender(deps, "s1", { jwks_url: "ftp://x" }), "invalid");
+    assert.equal((await getSender(deps, "s1"))!.limit_minute, 5);
+    assert.equal((await getSender(deps, "s1"))!.limit_day, 10000);
+    await throwsSender(
       () =>
         addSenderKey(deps, "s1", {
           keyId: "k",
@@ -35,7 +35,7 @@ Deno.test("senders: bad ids, duplicates and bad keys are refused and change noth
         }),
       "invalid",
     );
-    throwsSender(
+    await throwsSender(
       () => addSenderKey(deps, "s1", { keyId: "k", material: { kty: "OKP", crv: "Ed25519" } }),
       "invalid",
     );
@@ -43,23 +43,26 @@ Deno.test("senders: bad ids, duplicates and bad keys are refused and change noth
       string,
       unknown
     >;
-    throwsSender(() => addSenderKey(deps, "s1", { keyId: "k", material: priv }), "invalid", /private/);
+    await throwsSender(() => addSenderKey(deps, "s1", { keyId: "k", material: priv }), "invalid", /private/);
     const small = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({
       format: "pem",
       type: "spki",
     });
-    throwsSender(
+    await throwsSender(
       () => addSenderKey(deps, "s1", { keyId: "k", material: small as string }),
       "invalid",
       /2048/,
     );
     const ed = generateKeyPairSync("ed25519").publicKey.export({ format: "pem", type: "spki" }) as string;
-    throwsSender(() => addSenderKey(deps, "s1", { keyId: "k", material: ed, alg: "rsa-sha256" }), "invalid");
-    assert.equal(listSenderKeys(deps, "s1").length, 0);
-    assert.equal(getSender(deps, "s1")!.keys_version, 0);
-    addSenderKey(deps, "s1", { keyId: "k", material: ed });
-    throwsSender(() => addSenderKey(deps, "s1", { keyId: "k", material: ed }), "conflict");
-    assert.equal(getSender(deps, "s1")!.keys_version, 1);
+    await throwsSender(
+      () => addSenderKey(deps, "s1", { keyId: "k", material: ed, alg: "rsa-sha256" }),
+      "invalid",
+    );
+    assert.equal((await listSenderKeys(deps, "s1")).length, 0);
+    assert.equal((await getSender(deps, "s1"))!.keys_version, 0);
+    await addSenderKey(deps, "s1", { keyId: "k", material: ed });
+    await throwsSender(() => addSenderKey(deps, "s1", { keyId: "k", material: ed }), "conflict");
+    assert.equal((await getSender(deps, "s1"))!.keys_version, 1);
   } finally {
     deps.close();
   }
@@ -76,7 +79,7 @@ Deno.test("JWKS fetch: huge, non-JSON, private and unreachable URLs fail and kee
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   try {
     const base = `http://127.0.0.1:${server.addr.port}`;
-    addSender(deps, "s1", { jwks_url: `${base}/jwks` });
+    await addSender(deps, "s1", { jwks_url: `${base}/jwks` });
     assert.deepEqual(await fetchSenderKeys(deps, "s1"), { ok: true, keys: 1 });
     for (
       const [url, re] of [[`${base}/huge`, /too_large/], [`${base}/html`, /not JSON/], [
@@ -84,19 +87,19 @@ Deno.test("JWKS fetch: huge, non-JSON, private and unreachable URLs fail and kee
         /blocked/,
       ]] as const
     ) {
-      updateSender(deps, "s1", { jwks_url: url });
+      await updateSender(deps, "s1", { jwks_url: url });
       const out = await fetchSenderKeys(deps, "s1");
       assert.equal(out.ok, false);
       assert.match((out as { error: string }).error, re);
-      assert.equal(getSender(deps, "s1")!.jwks_fetch_status, "error");
-      assert.deepEqual(listSenderKeys(deps, "s1").map((k) => k.key_id), ["j1"]);
+      assert.equal((await getSender(deps, "s1"))!.jwks_fetch_status, "error");
+      assert.deepEqual((await listSenderKeys(deps, "s1")).map((k) => k.key_id), ["j1"]);
     }
     // The scheduled refresh fetches only senders whose last fetch is older than the setting.
-    updateSender(deps, "s1", { jwks_url: `${base}/jwks` });
+    await updateSender(deps, "s1", { jwks_url: `${base}/jwks` });
     assert.equal(await refreshDueJwks(deps), 0);
     deps.clock.advance(61 * 60_000);
     assert.equal(await refreshDueJwks(deps), 1);
-    assert.equal(getSender(deps, "s1")!.jwks_fetch_status, "ok");
+    assert.equal((await getSender(deps, "s1"))!.jwks_fetch_status, "ok");
   } finally {
     deps.close();
     await server.shutdown();
@@ -106,7 +109,7 @@ Deno.test("JWKS fetch: huge, non-JSON, private and unreachable URLs fail and kee
 Deno.test("token endpoint: per-IP limit answers 429 with Retry-After before checking secrets", async () => {
   const deps = await testDeps({ tokenIpLimitPerMinute: "2" });
   try {
-    addSender(deps, "s1", {});
+    await addSender(deps, "s1", {});
     const { client, clientSecret } = await createClient(deps, "s1", { scopes: ["registry.search"] });
     const app = createApp(deps);
     const ask = () =>
@@ -134,7 +137,7 @@ Deno.test("token endpoint: per-IP limit answers 429 with Retry-After before chec
 Deno.test("jobs: replay and bucket purge, and the midnight reset of day counters", async () => {
   const deps = await testDeps({}, { now: Date.parse("2026-05-01T12:00:00Z") });
   try {
-    addSender(deps, "s1", {});
+    await addSender(deps, "s1", {});
     deps.db.prepare("INSERT INTO replay_guard VALUES ('s1', 'm1', ?)").run(deps.clock.now());
     transaction(
       deps.db,

@@ -8,7 +8,7 @@ import { partnerHarness, searchMessage, startPartnerReceiver } from "./partner.t
 import { insertTransaction } from "../../src/transactions/store.ts";
 import { currentCallbackUrl } from "../../src/transactions/callback.ts";
 import { getByCorrelationId } from "../../src/transactions/store.ts";
-import { updateSender } from "../../src/senders/store.ts";
+import { getSender, updateSender } from "../../src/senders/store.ts";
 
 Deno.test("callback URL mode: exact posts to header.sender_uri as given, append (the default) adds /registry/on-search", async () => {
   const h = await partnerHarness();
@@ -61,15 +61,18 @@ Deno.test("callback URL mode: a change applies to callbacks still waiting (compu
     });
     const txn = () => getByCorrelationId(h.deps.db, row.correlation_id)!;
     assert.equal(
-      currentCallbackUrl(h.deps, txn()),
+      currentCallbackUrl(h.deps, txn(), await getSender(h.deps, s.senderId)),
       "https://partner.example/dci/receiver/registry/on-subscribe",
     );
     const res = await h.admin("PATCH", `/senders/${s.senderId}`, { callback_url_mode: "exact" });
     assert.equal(res.body.callback_url_mode, "exact");
-    assert.equal(currentCallbackUrl(h.deps, txn()), "https://partner.example/dci/receiver");
-    updateSender(h.deps, s.senderId, { callback_url_mode: "append" });
     assert.equal(
-      currentCallbackUrl(h.deps, txn()),
+      currentCallbackUrl(h.deps, txn(), await getSender(h.deps, s.senderId)),
+      "https://partner.example/dci/receiver",
+    );
+    await updateSender(h.deps, s.senderId, { callback_url_mode: "append" });
+    assert.equal(
+      currentCallbackUrl(h.deps, txn(), await getSender(h.deps, s.senderId)),
       "https://partner.example/dci/receiver/registry/on-subscribe",
     );
     const bad = await h.admin("PATCH", `/senders/${s.senderId}`, { callback_url_mode: "guess" });

@@ -83,7 +83,7 @@ Deno.test("authenticate() refuses an unregistered kidId key id when no single ke
     assert.equal(other.status, 401);
     assert.match(other.body.message.error.message, /kidId names sender "social.example.org"/);
     // Two ed25519 keys: which one was meant is unknown, so the named id must exist.
-    addSenderKey(deps, partner.senderId, {
+    await addSenderKey(deps, partner.senderId, {
       keyId: "k2",
       material: generateKeyPairSync("ed25519").publicKey.export({ format: "pem", type: "spki" }) as string,
     });

@@ -120,7 +120,7 @@ Deno.test("outbound secrets stored without a key-encryption key are sealed at th
   try {
     let deps = await openDeps(testConfig({ dataDir }), { log: silentLogger });
     try {
-      addSender(deps, "p1", {
+      await addSender(deps, "p1", {
         outbound_auth: {
           type: "oauth2",
           token_url: "https://p1.example/token",

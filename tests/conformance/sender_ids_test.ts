@@ -30,10 +30,10 @@ Deno.test("addSender() takes any printable ASCII id of 1 to 255 characters and r
       "a".repeat(255),
       "!#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
     ];
-    for (const id of good) assert.equal(addSender(deps, id, {}).sender_id, id);
+    for (const id of good) assert.equal((await addSender(deps, id, {})).sender_id, id);
     const bad = ["", "a b", "tab\tid", "line\nid", "clé", "a".repeat(256), "nul\u0000", "del\x7f"];
     for (const id of bad) {
-      assert.throws(
+      await assert.rejects(
         () => addSender(deps, id, {}),
         (e) => e instanceof SenderError && e.kind === "invalid",
         id,
@@ -47,16 +47,16 @@ Deno.test("addSender() takes any printable ASCII id of 1 to 255 characters and r
 Deno.test("addSender() refuses an id differing from a registered one only by case; lookups stay exact", async () => {
   const deps = await testDeps();
   try {
-    addSender(deps, URL_ID, {});
+    await addSender(deps, URL_ID, {});
     for (const twin of ["https://Integrating-Server.com", "HTTPS://INTEGRATING-SERVER.COM", URL_ID]) {
-      assert.throws(
+      await assert.rejects(
         () => addSender(deps, twin, {}),
         (e) => e instanceof SenderError && e.kind === "conflict" && e.message.includes(`"${URL_ID}"`),
         twin,
       );
     }
-    assert.equal(getSender(deps, "https://Integrating-Server.com"), undefined);
-    assert.equal(getSender(deps, URL_ID)?.sender_id, URL_ID);
+    assert.equal(await getSender(deps, "https://Integrating-Server.com"), undefined);
+    assert.equal((await getSender(deps, URL_ID))?.sender_id, URL_ID);
   } finally {
     deps.close();
   }

@@ -42,7 +42,7 @@ Deno.test(
   async (t) => {
     const browser = await launchBrowser();
     const server = await startConsole();
-    addSender(server.deps, "openspp.example.org", { name: "OpenSPP" });
+    await addSender(server.deps, "openspp.example.org", { name: "OpenSPP" });
     await createClient(server.deps, "openspp.example.org", { name: "OpenSPP client" });
     importJobWithRejects(server.deps.db);
     // axe is injected as an inline script: this context alone ignores the page's CSP to let it in.

@@ -15,7 +15,7 @@ import { getAdminToken } from "../../src/admin/tokens.ts";
 Deno.test("console OAuth clients, Server keys and Admin tokens in Chromium", BROWSER_TEST, async (t) => {
   const browser = await launchBrowser();
   const server = await startConsole();
-  addSender(server.deps, "partner.example.org", { name: "Partner" });
+  await addSender(server.deps, "partner.example.org", { name: "Partner" });
   const { context, page } = await loggedInPage(browser, server, server.adminToken);
   const secretDialog = page.getByRole("dialog").filter({ has: page.locator("#secret-value") });
   try {
@@ -33,7 +33,7 @@ Deno.test("console OAuth clients, Server keys and Admin tokens in Chromium", BRO
         firstSecret = await page.locator("#secret-value").innerText();
         clientId = /Created client (dcic_[A-Za-z0-9_-]+)/.exec(await page.locator(".flash").innerText())![1];
         assert.match(firstSecret, /^dcis_/);
-        assert.ok(getClient(server.deps, clientId)!.scopes.includes("registry.enrollment"));
+        assert.ok((await getClient(server.deps, clientId))!.scopes.includes("registry.enrollment"));
         assert.ok(await fetchToken(server.origin, clientId, firstSecret));
         await secretDialog.getByRole("button", { name: "Done" }).click();
         await secretDialog.waitFor({ state: "hidden" });
@@ -65,7 +65,7 @@ Deno.test("console OAuth clients, Server keys and Admin tokens in Chromium", BRO
       await row.getByRole("button", { name: "Revoke" }).click();
       await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
       await page.getByText(`Revoked ${clientId}.`).waitFor();
-      assert.equal(getClient(server.deps, clientId)!.active, false);
+      assert.equal((await getClient(server.deps, clientId))!.active, false);
     });
 
     await t.step("rotate the server key; retiring the old one warns while its tokens are valid", async () => {

@@ -29,7 +29,7 @@ Deno.test("console Senders pages in Chromium", BROWSER_TEST, async (t) => {
       await page.getByRole("button", { name: "Create sender" }).click();
       await page.getByRole("heading", { name: "Sender partner.example.org" }).waitFor();
       await page.getByText("Created sender partner.example.org.").waitFor();
-      assert.equal(getSender(server.deps, "partner.example.org")?.name, "Partner");
+      assert.equal((await getSender(server.deps, "partner.example.org"))?.name, "Partner");
     });
 
     await t.step("a refused create shows the reason and creates nothing", async () => {
@@ -37,7 +37,7 @@ Deno.test("console Senders pages in Chromium", BROWSER_TEST, async (t) => {
       await page.getByLabel("Sender id").fill("Partner.example.org");
       await page.getByRole("button", { name: "Create sender" }).click();
       await page.getByText(/differs only by case/).waitFor();
-      assert.equal(getSender(server.deps, "Partner.example.org"), undefined);
+      assert.equal(await getSender(server.deps, "Partner.example.org"), undefined);
     });
 
     await t.step("edit every per-sender setting", async () => {
@@ -55,7 +55,7 @@ Deno.test("console Senders pages in Chromium", BROWSER_TEST, async (t) => {
       await page.getByLabel("Bearer token").fill("receiver-bearer-token-1");
       await page.getByRole("button", { name: "Save settings" }).click();
       await page.getByText("Settings saved.").waitFor();
-      const s = getSender(server.deps, "partner.example.org")!;
+      const s = (await getSender(server.deps, "partner.example.org"))!;
       assert.equal(s.callback_base_url, "https://partner.example.org/dci");
       assert.equal(s.callback_url_mode, "exact");
       assert.equal(s.limit_minute, 77);
@@ -72,7 +72,7 @@ Deno.test("console Senders pages in Chromium", BROWSER_TEST, async (t) => {
       await page.getByLabel("Requests per minute").fill("");
       await page.getByRole("button", { name: "Save settings" }).click();
       await page.getByText("Settings saved.").waitFor();
-      const again = getSender(server.deps, "partner.example.org")!;
+      const again = (await getSender(server.deps, "partner.example.org"))!;
       assert.equal(again.limit_minute, server.deps.config.rateLimitMinute, "blank = the server default");
       assert.deepEqual(again.outbound_auth, { type: "bearer", token_set: true });
     });
@@ -88,20 +88,24 @@ Deno.test("console Senders pages in Chromium", BROWSER_TEST, async (t) => {
       await page.getByLabel("Public key (PEM or JWK)").fill(JSON.stringify(jwk));
       await page.getByRole("button", { name: "Add key" }).click();
       await page.getByText("Added key jwk-key (rsa-sha256).").waitFor();
-      const keys = listSenderKeys(server.deps, "partner.example.org").map((k) => `${k.key_id}:${k.source}`);
+      const keys = (await listSenderKeys(server.deps, "partner.example.org")).map((k) =>
+        `${k.key_id}:${k.source}`
+      );
       assert.deepEqual(keys.sort(), ["jwk-key:manual", "pem-key:manual"]);
       await page.getByLabel("Key id").fill("bad-key");
       await page.getByLabel("Public key (PEM or JWK)").fill("not a key");
       await page.getByRole("button", { name: "Add key" }).click();
       await page.locator(".flash.error").waitFor();
-      assert.equal(listSenderKeys(server.deps, "partner.example.org").length, 2);
+      assert.equal((await listSenderKeys(server.deps, "partner.example.org")).length, 2);
     });
 
     await t.step("fetch keys from the loopback JWKS URL and see the result", async () => {
       await page.getByRole("button", { name: "Fetch keys from JWKS URL" }).click();
       await page.getByText("Fetched the JWKS: 1 key.").waitFor();
       await page.getByRole("cell", { name: "jwks-key-1" }).waitFor();
-      assert.ok(listSenderKeys(server.deps, "partner.example.org").some((k) => k.key_id === "jwks-key-1"));
+      assert.ok(
+        (await listSenderKeys(server.deps, "partner.example.org")).some((k) => k.key_id === "jwks-key-1"),
+      );
     });
 
     await t.step("remove a key after confirming in the dialog", async () => {
@@ -110,7 +114,7 @@ Deno.test("console Senders pages in Chromium", BROWSER_TEST, async (t) => {
       await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
       await page.getByText("Removed key pem-key.").waitFor();
       assert.equal(
-        listSenderKeys(server.deps, "partner.example.org").some((k) => k.key_id === "pem-key"),
+        (await listSenderKeys(server.deps, "partner.example.org")).some((k) => k.key_id === "pem-key"),
         false,
       );
     });
@@ -119,14 +123,16 @@ Deno.test("console Senders pages in Chromium", BROWSER_TEST, async (t) => {
       await page.getByRole("button", { name: "Disable" }).click();
       await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
       await page.getByText(/Disabled partner.example.org/).waitFor();
-      assert.equal(getSender(server.deps, "partner.example.org")!.active, false);
+      assert.equal((await getSender(server.deps, "partner.example.org"))!.active, false);
       await page.getByRole("button", { name: "Enable" }).click();
       await page.getByText(/Enabled partner.example.org/).waitFor();
-      assert.equal(getSender(server.deps, "partner.example.org")!.active, true);
+      assert.equal((await getSender(server.deps, "partner.example.org"))!.active, true);
     });
 
     await t.step("the list filters and pages by keyset", async () => {
-      for (let i = 0; i < 55; i++) addSender(server.deps, `bulk-${String(i).padStart(3, "0")}.example`, {});
+      for (let i = 0; i < 55; i++) {
+        await addSender(server.deps, `bulk-${String(i).padStart(3, "0")}.example`, {});
+      }
       await page.goto(`${server.url}senders?q=bulk-`);
       assert.equal(await page.locator("tbody tr").count(), 50);
       assert.equal(
@@ -152,7 +158,7 @@ Deno.test("console Senders pages in Chromium", BROWSER_TEST, async (t) => {
       await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
       await page.getByText("Removed sender partner.example.org.").waitFor();
       assert.equal(page.url(), `${server.url}senders`);
-      assert.equal(getSender(server.deps, "partner.example.org"), undefined);
+      assert.equal(await getSender(server.deps, "partner.example.org"), undefined);
     });
   } finally {
     await context.close();

@@ -197,7 +197,7 @@ Deno.test("notifier: an event that fails a subscription's filter does not stop f
   const rx = startNotifyReceiver();
   try {
     for (const s of ["s1", "s2"]) {
-      addSender(deps, s, { name: s, auto_approve_subscriptions: true });
+      await addSender(deps, s, { name: s, auto_approve_subscriptions: true });
       const r = await subscribeProcessor(
         deps,
         input(s, {
@@ -237,8 +237,8 @@ Deno.test("cron: a sender whose JWKS refresh throws does not stop the refresh of
       (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair)
         .publicKey,
     )) as Record<string, unknown>;
-    addSender(deps, "a-broken", { name: "a", jwks_url: "https://a.example/jwks.json" });
-    addSender(deps, "b-fine", { name: "b", jwks_url: "https://b.example/jwks.json" });
+    await addSender(deps, "a-broken", { name: "a", jwks_url: "https://a.example/jwks.json" });
+    await addSender(deps, "b-fine", { name: "b", jwks_url: "https://b.example/jwks.json" });
     const http: OutboundClient = {
       check: () => Promise.resolve(),
       request(url) {
@@ -255,8 +255,8 @@ Deno.test("cron: a sender whose JWKS refresh throws does not stop the refresh of
     };
     deps.http = http;
     assert.equal(await refreshDueJwks(deps), 2);
-    assert.deepEqual(listSenderKeys(deps, "b-fine").map((k) => k.key_id), ["k1"]);
-    assert.equal(getSender(deps, "b-fine")?.jwks_fetch_status, "ok");
+    assert.deepEqual((await listSenderKeys(deps, "b-fine")).map((k) => k.key_id), ["k1"]);
+    assert.equal((await getSender(deps, "b-fine"))?.jwks_fetch_status, "ok");
   } finally {
     deps.close();
   }

@@ -10,6 +10,7 @@ import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import type { Deps } from "../../src/deps.ts";
 import { testConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
+import { sqliteStorage } from "../../src/db/storage.ts";
 import { systemClock } from "../../src/clock.ts";
 import { Metrics } from "../../src/obs/metrics.ts";
 import type { KeyAlg } from "../../src/keys/server_keys.ts";
@@ -57,8 +58,8 @@ async function register(deps: Deps, options: TestSenderOptions) {
   const pair = alg === "ed25519"
     ? generateKeyPairSync("ed25519")
     : generateKeyPairSync("rsa", { modulusLength: 2048 });
-  addSender(deps, senderId, { name: `Test sender ${senderId}`, ...input });
-  addSenderKey(deps, senderId, {
+  await addSender(deps, senderId, { name: `Test sender ${senderId}`, ...input });
+  await addSenderKey(deps, senderId, {
     keyId,
     material: pair.publicKey.export({ format: "pem", type: "spki" }) as string,
   });
@@ -108,7 +109,13 @@ export async function createServerSender(
   const db = openDatabase(`${server.dataDir}/dci.sqlite`);
   let r;
   try {
-    const deps = { db, clock: systemClock, config: testConfig(), metrics: new Metrics() } as unknown as Deps;
+    const deps = {
+      db,
+      storage: sqliteStorage(db),
+      clock: systemClock,
+      config: testConfig(),
+      metrics: new Metrics(),
+    } as unknown as Deps;
     r = await register(deps, options);
   } finally {
     db.close();

@@ -90,7 +90,7 @@ Deno.test("sender key add refuses a private key file with exit 1, says to give t
 Deno.test("POST /admin/v1/senders/{id}/keys refuses a private PEM or JWK with 400 and the same message", async () => {
   const deps = await testDeps();
   try {
-    addSender(deps, "alice", {});
+    await addSender(deps, "alice", {});
     const { token } = await createAdminToken(deps.db, { role: "admin" });
     const app = createApp(deps);
     const post = (body: unknown) =>
@@ -106,7 +106,7 @@ Deno.test("POST /admin/v1/senders/{id}/keys refuses a private PEM or JWK with 40
       assert.match(text, /Give the sender's public key instead/);
       assert.ok(!text.includes(String(PRIVATE_JWK.d)) && !text.includes(bodyOf(PKCS8).slice(-16)));
     }
-    assert.deepEqual(listSenderKeys(deps, "alice"), []);
+    assert.deepEqual(await listSenderKeys(deps, "alice"), []);
     const ok = await post({ key_id: "k1", pem: ed.publicKey.export({ format: "pem", type: "spki" }) });
     assert.equal(ok.status, 201, await ok.text());
   } finally {

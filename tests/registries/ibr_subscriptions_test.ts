@@ -26,7 +26,7 @@ Deno.test("IBR: an enrolment status change is notified to its subscriber, signed
       now,
       profile: ibrProfile,
     });
-    addSender(deps, "pension", { name: "pension", auto_approve_subscriptions: true });
+    await addSender(deps, "pension", { name: "pension", auto_approve_subscriptions: true });
     const codes: Record<string, string> = {};
     for (const type of ["enrollement_status_change", "ENROLLMENT"]) {
       const r = await subscribeProcessor(deps, {

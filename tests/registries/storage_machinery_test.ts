@@ -295,7 +295,7 @@ Deno.test("registry machinery: a subscription to a registry's own event type is 
     // The test registry has no spec yaml; social's notification (same receiver) is checked against social's.
     const rx = startReceiver({ registry: null });
     try {
-      addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+      await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
       const subscribe = async (registry: string, criteria: Json) => {
         const r = await subscribeProcessor(deps, {
           ...input("s1", { transaction_id: "t", subscribe_request: [subItem("r", criteria)] }, rx.url),

@@ -156,8 +156,8 @@ Deno.test("held: a callback or notification URL changed to an SSRF form after ac
 Deno.test("held: every SSRF form is refused as a sender's JWKS URL (admin fetch and scheduled refresh), without a connection", () =>
   withGuarded(async (h) => {
     const admin = await adminCaller(h.app, h.deps);
-    const keys = () => listSenderKeys(h.deps, h.alice.senderId).map((k) => k.key_id);
-    const before = keys();
+    const keys = async () => (await listSenderKeys(h.deps, h.alice.senderId)).map((k) => k.key_id);
+    const before = await keys();
     let fetched = 0;
     for (const url of ssrfUrls()) {
       if (!await setUrl(admin, h.alice.senderId, "jwks_url", url)) continue;
@@ -174,7 +174,7 @@ Deno.test("held: every SSRF form is refused as a sender's JWKS URL (admin fetch 
       fetched++;
     }
     assert.ok(fetched >= 140, `${fetched} forms fetched`);
-    assert.deepEqual(keys(), before, "the sender's keys are unchanged");
+    assert.deepEqual(await keys(), before, "the sender's keys are unchanged");
   }));
 
 function subOf(txn: string): Record<string, unknown> {

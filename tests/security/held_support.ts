@@ -32,7 +32,7 @@ export async function populated(overrides: Partial<Record<keyof Config, string>>
   putPerson(h.deps, person("P-1"));
   const ack = await h.post("/registry/search", searchMessage("t-held"));
   await h.drain();
-  addSender(h.deps, "carol", { name: "carol", auto_approve_subscriptions: true });
+  await addSender(h.deps, "carol", { name: "carol", auto_approve_subscriptions: true });
   const sub = await subscribeProcessor(
     h.deps,
     input(

@@ -42,7 +42,7 @@ function jwksHttp(doc: unknown): OutboundClient {
 Deno.test("JWKS key ids pass the checks of keys added by hand; a refused document keeps the old keys", async () => {
   const deps = await testDeps();
   try {
-    addSender(deps, "s1", { name: "s1", jwks_url: "https://s1.example/jwks.json" });
+    await addSender(deps, "s1", { name: "s1", jwks_url: "https://s1.example/jwks.json" });
     const key = ed25519Jwk();
     const refused: Array<[string, unknown]> = [
       ["|", [{ ...key, kid: "|" }]],
@@ -59,7 +59,7 @@ Deno.test("JWKS key ids pass the checks of keys added by hand; a refused documen
       assert.throws(() => parseJwks(JSON.stringify({ keys })), SenderError, what);
       // Each check is the one a key added by hand gets.
     }
-    assert.throws(
+    await assert.rejects(
       () => addSenderKey(deps, "s1", { keyId: "", material: key }),
       /key_id "" must be \[A-Za-z0-9._:-\], 1 to 99 characters/,
     );
@@ -70,10 +70,10 @@ Deno.test("JWKS key ids pass the checks of keys added by hand; a refused documen
     const bad = await fetchSenderKeys(deps, "s1");
     assert.equal(bad.ok, false);
     assert.match((bad as { error: string }).error, /JWKS key #0: key_id "" must be/);
-    assert.deepEqual(listSenderKeys(deps, "s1").map((k) => k.key_id), ["k1"]);
+    assert.deepEqual((await listSenderKeys(deps, "s1")).map((k) => k.key_id), ["k1"]);
     // Every stored key can be named, so removed.
-    removeSenderKey(deps, "s1", "k1");
-    assert.deepEqual(listSenderKeys(deps, "s1"), []);
+    await removeSenderKey(deps, "s1", "k1");
+    assert.deepEqual(await listSenderKeys(deps, "s1"), []);
   } finally {
     deps.close();
   }
@@ -183,8 +183,8 @@ Deno.test("callbacks carry X-DCI-Transaction-ID; a row stored with an unsafe id 
 Deno.test("unsubscribe answers another sender's subscription code exactly as an unknown code", async () => {
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   try {
-    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
-    addSender(deps, "s2", { name: "s2", auto_approve_subscriptions: true });
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    await addSender(deps, "s2", { name: "s2", auto_approve_subscriptions: true });
     const sub = await subscribeProcessor(
       deps,
       input("s2", { transaction_id: "t", subscribe_request: [subItem("r", {})] }, "http://127.0.0.1:9/cb"),

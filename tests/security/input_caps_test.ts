@@ -189,7 +189,7 @@ Deno.test("the auth chain refuses 1 MB credentials and signature headers without
 Deno.test("subscribe and unsubscribe processors answer a stored 1 MB field with its item rejection", async () => {
   const deps = await testDeps();
   try {
-    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
     for (const [name, s] of Object.entries(PATHOLOGICAL)) {
       for (const field of ["start_time", "end_time"]) {
         const r = await subscribeProcessor(

@@ -16,7 +16,7 @@ import { createApp } from "../helpers/app.ts";
 import { createWorker as createTxnWorker } from "../../src/actions/worker.ts";
 import { getByCorrelationId } from "../../src/transactions/store.ts";
 import { memoryQueue } from "../../src/jobs/queue.ts";
-import { removeSender, setSenderActive } from "../../src/senders/store.ts";
+import { setSenderActive } from "../../src/senders/store.ts";
 import { createAdminToken } from "../../src/admin/tokens.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
@@ -86,7 +86,7 @@ Deno.test("offboarding: a callback and a notification waiting for an outbound sl
         getSubscription(deps.db, code)!.lease_until !== null,
       "both deliveries claimed",
     );
-    setSenderActive(deps, alice.senderId, false);
+    await setSenderActive(deps, alice.senderId, false);
     await busy.close(); // the slot comes free
     await Promise.all([hung, handled, lane]);
     assert.equal(rx.hits, 0, "nothing was sent to the disabled sender");
@@ -99,7 +99,7 @@ Deno.test("offboarding: a callback and a notification waiting for an outbound sl
       0,
     ]]);
     // Enabled again: both go out.
-    setSenderActive(deps, alice.senderId, true);
+    await setSenderActive(deps, alice.senderId, true);
     await worker.handle(txnId);
     await runNotifierOnce(deps, FIXED);
     assert.equal(getByCorrelationId(deps.db, correlationId)!.state, "callback_sent");
@@ -165,7 +165,7 @@ Deno.test("offboarding: work of a sender deleted while it was being accepted is 
   try {
     const correlationId = await acceptSearch(deps, app, alice, rx, "late");
     // The sender's own rows go, as if the delete had committed between accepting and storing this work.
-    removeSender(deps, alice.senderId);
+    deps.db.prepare("DELETE FROM senders WHERE sender_id = ?").run(alice.senderId);
     putPerson(deps, person("p1", { sex: "male" }));
     await runNotifierOnce(deps, FIXED);
     await worker.handle(getByCorrelationId(deps.db, correlationId)!.id);

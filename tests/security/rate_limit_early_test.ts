@@ -108,7 +108,7 @@ Deno.test("authenticate() early refusal never outlives the exact count: a new wi
     deps.clock.advance(60_000); // the accepted request leaves the rolling minute
     assert.equal((await post(url, alice, search(alice, deps.clock.now()))).status, 200);
     assert.equal((await post(url, alice, search(alice, deps.clock.now()))).status, 429);
-    updateSender(deps, alice.senderId, { limit_minute: 5 });
+    await updateSender(deps, alice.senderId, { limit_minute: 5 });
     assert.equal((await post(url, alice, search(alice, deps.clock.now()))).status, 200);
   } finally {
     await server.shutdown();

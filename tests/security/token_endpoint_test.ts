@@ -37,7 +37,7 @@ async function twoIsolates(overrides: Record<string, string> = {}) {
   const config = testConfig({ dataDir, ...overrides });
   const a = await openDeps(config, { clock, log: silentLogger });
   const b = await openDeps(config, { clock, log: silentLogger, migrateOnOpen: false, ensureKey: false });
-  addSender(a, "s1", {});
+  await addSender(a, "s1", {});
   const { client, clientSecret } = await createClient(a, "s1", { scopes: ["registry.search"] });
   return {
     a,
@@ -55,12 +55,12 @@ async function twoIsolates(overrides: Record<string, string> = {}) {
 
 Deno.test("token endpoint: unknown, revoked and over-long client ids are refused without hashing", async () => {
   await withTestDeps({ tokenIpLimitPerMinute: "1000" }, async (deps) => {
-    addSender(deps, "s1", {});
+    await addSender(deps, "s1", {});
     const { client, clientSecret } = await createClient(deps, "s1");
     const app = createApp(deps);
     assert.equal((await ask(app, "dcic_unknown00000", "dcis_x")).status, 401);
     assert.equal((await ask(app, "x".repeat(600), "dcis_x")).status, 401);
-    revokeClient(deps, client.client_id);
+    await revokeClient(deps, client.client_id);
     assert.equal((await ask(app, client.client_id, clientSecret)).status, 401);
     assert.equal(counter(deps, "dci_token_secret_hashes_total"), 0);
   });
@@ -81,7 +81,7 @@ Deno.test("token endpoint: a verified credential is not hashed again; rotation a
     assert.equal((await ask(app, t.clientId, rotated)).status, 200);
     assert.equal(counter(t.a, "dci_token_secret_hashes_total"), 3);
 
-    revokeClient(t.b, t.clientId);
+    await revokeClient(t.b, t.clientId);
     assert.equal((await ask(app, t.clientId, rotated)).status, 401, "the cached secret outlived revocation");
   } finally {
     await t.close();
@@ -116,7 +116,7 @@ Deno.test("token endpoint: repeated failures lock the client id in every isolate
 
 Deno.test("token endpoint: hashes beyond the concurrency bound and its short queue are refused with 503 and Retry-After", async () => {
   await withTestDeps({ tokenIpLimitPerMinute: "1000", tokenHashConcurrency: "1" }, async (deps) => {
-    addSender(deps, "s1", {});
+    await addSender(deps, "s1", {});
     const clients: string[] = [];
     for (let i = 0; i < 12; i++) clients.push((await createClient(deps, "s1")).client.client_id);
     const app = createApp(deps);
@@ -136,7 +136,7 @@ Deno.test("token endpoint: hashes beyond the concurrency bound and its short que
 
 Deno.test("token endpoint: guesses at an id that failed recently never queue for a hash; a new client's first request does", async () => {
   await withTestDeps({ tokenIpLimitPerMinute: "1000", tokenHashConcurrency: "1" }, async (deps) => {
-    addSender(deps, "s1", {});
+    await addSender(deps, "s1", {});
     const victim = await createClient(deps, "s1");
     const fresh = await createClient(deps, "s1");
     const app = createApp(deps);

@@ -48,7 +48,7 @@ function batches(rx: Receiver): string[][] {
 }
 
 async function setUp(deps: TestDeps, rx: Receiver, hours = 24): Promise<string> {
-  addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+  await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
   putPerson(deps, person("p1"));
   const item = await subscribe(deps, rx, window(deps, hours));
   assert.equal(item.status, "succ", JSON.stringify(item));
@@ -63,7 +63,7 @@ Deno.test("subscribe refuses a frequency whose cron is invalid or never due, nam
   const deps = await testDeps({ outboundAllow: "127.0.0.1" }, { now: T0 });
   const rx = startReceiver();
   try {
-    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
     for (const cron of ["every day", "0 0 0 31 2 ? *", "61 * * * *", 5]) {
       const item = await subscribe(deps, rx, { ...window(deps, 24), frequency: cron });
       assert.equal(item.status, "rjct");

@@ -12,7 +12,7 @@ Deno.test("runLane() sends a backlog once each, in order, all marked sent on ret
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   const rx = startReceiver();
   try {
-    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
     putPerson(deps, person("p1"));
     const r = await subscribeProcessor(
       deps,

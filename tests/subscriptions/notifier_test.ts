@@ -38,7 +38,7 @@ Deno.test("notifier delivers matching events in order, signed, filtered, deletes
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   const rx = startReceiver();
   try {
-    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
     putPerson(deps, person("before"));
     const all = await subscribeOne(deps, "s1", rx, { reg_event_type: "update" });
     const females = await subscribeOne(deps, "s1", rx, {
@@ -118,7 +118,7 @@ Deno.test("notifier retries, keeps order, fails after the last delay, then moves
   });
   const rx = startReceiver();
   try {
-    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
     putPerson(deps, person("p"));
     const code = await subscribeOne(deps, "s1", rx, {});
     rx.status = () => 503;
@@ -171,7 +171,7 @@ Deno.test("pending subscriptions get nothing until approved, and only events aft
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   const rx = startReceiver();
   try {
-    addSender(deps, "s1", { name: "s1" });
+    await addSender(deps, "s1", { name: "s1" });
     const code = await subscribeOne(deps, "s1", rx, { reg_event_type: "registration" });
     putPerson(deps, person("a"));
     await runNotifierOnce(deps, FIXED);
@@ -190,7 +190,7 @@ Deno.test("markReceived() marks only the caller's own notification received", as
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   const rx = startReceiver();
   try {
-    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
     putPerson(deps, person("a"));
     await subscribeOne(deps, "s1", rx, {});
     putPerson(deps, person("a", { sex: "male" }));
@@ -213,7 +213,7 @@ Deno.test("expireSubscriptions() ends subscriptions past their end time", async 
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   const rx = startReceiver();
   try {
-    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
     const end = new Date(deps.clock.now() + 60_000).toISOString();
     const code = await subscribeOne(deps, "s1", rx, {
       frequency: { start_time: end.slice(0, 4) + "-01-01T00:00:00Z", end_time: end, frequency: "* * * * *" },

@@ -44,8 +44,8 @@ Deno.test("notifyUrl() appends /registry/notify or replaces a callback path segm
 Deno.test("subscribeProcessor() makes pending subscriptions, or active ones for an auto-approve sender", async () => {
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   try {
-    addSender(deps, "manual", { name: "manual" });
-    addSender(deps, "auto", { name: "auto", auto_approve_subscriptions: true });
+    await addSender(deps, "manual", { name: "manual" });
+    await addSender(deps, "auto", { name: "auto", auto_approve_subscriptions: true });
     const [p] = await subscribe(deps, "manual", [subItem("r1", { reg_event_type: "REGISTER" })]);
     assert.equal(p.status, "pdng");
     const code = String(p.subscriptions![0].code);
@@ -63,7 +63,7 @@ Deno.test("subscribeProcessor() makes pending subscriptions, or active ones for 
 Deno.test("subscribeProcessor() answers each rule's rjct code per item", async () => {
   const deps = await testDeps({ outboundAllow: "127.0.0.1", subscriptionLimit: "3" });
   try {
-    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
     const pred = [{
       seq_num: 1,
       expression1: { attribute_name: "sex", operator: "eq", attribute_value: "female" },
@@ -116,7 +116,7 @@ Deno.test("subscribeProcessor() answers each rule's rjct code per item", async (
 Deno.test("subscribeProcessor() re-run for the same transaction returns the same subscription", async () => {
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   try {
-    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
     const inp = input("s1", { transaction_id: "t", subscribe_request: [subItem("r", {})] }, URI);
     const first = (await subscribeProcessor(deps, inp)).message.subscribe_response as Item[];
     const again = (await subscribeProcessor(deps, inp)).message.subscribe_response as Item[];
@@ -130,8 +130,8 @@ Deno.test("subscribeProcessor() re-run for the same transaction returns the same
 Deno.test("unsubscribeProcessor() cancels own codes and rejects unknown, foreign and cancelled ones", async () => {
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   try {
-    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
-    addSender(deps, "s2", { name: "s2", auto_approve_subscriptions: true });
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    await addSender(deps, "s2", { name: "s2", auto_approve_subscriptions: true });
     const [mine] = await subscribe(deps, "s1", [subItem("r", {})]);
     const [theirs] = await subscribe(deps, "s2", [subItem("r", {})]);
     const code = String(mine.subscriptions![0].code);

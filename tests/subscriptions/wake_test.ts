@@ -15,7 +15,7 @@ Deno.test("admin registrant changes wake the notifier at once (no waiting for th
   try {
     const app = createApp(deps);
     const { token } = await createAdminToken(deps.db, { role: "admin" });
-    addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
     const r = await subscribeProcessor(
       deps,
       input("s1", {

@@ -17,8 +17,9 @@ const SECRET_NOTE = "Store it now: it is not shown again. Only its hash is kept.
 
 /** GET/POST /console/oauth-clients and the revoke / rotate writes. */
 export function oauthClientPages(app: Hono<ConsoleEnv>, deps: Deps): void {
-  app.get("/oauth-clients", (c) => {
+  app.get("/oauth-clients", async (c) => {
     const sender = (c.req.query("sender_id") ?? "").slice(0, 255);
+    const clients = await listClients(deps, sender || undefined);
     return c.render(
       <>
         <FilterForm label="Filter clients">
@@ -26,7 +27,7 @@ export function oauthClientPages(app: Hono<ConsoleEnv>, deps: Deps): void {
         </FilterForm>
         <Table
           caption="OAuth clients"
-          rows={listClients(deps, sender || undefined)}
+          rows={clients}
           empty="No client yet."
           columns={[
             { title: "Client id", cell: (k) => <span class="mono">{k.client_id}</span> },
@@ -115,8 +116,8 @@ export function oauthClientPages(app: Hono<ConsoleEnv>, deps: Deps): void {
   });
   app.post("/oauth-clients/:id/revoke", (c) => {
     const id = c.req.param("id");
-    return consoleWrite(c, deps, { action: "client.revoke", target: id, to: "oauth-clients" }, () => {
-      revokeClient(deps, id);
+    return consoleWrite(c, deps, { action: "client.revoke", target: id, to: "oauth-clients" }, async () => {
+      await revokeClient(deps, id);
       return { flash: { kind: "ok", text: `Revoked ${id}.` } };
     });
   });

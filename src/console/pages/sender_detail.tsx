@@ -17,10 +17,11 @@ import { SenderSettingsFields } from "./sender_settings.tsx";
 
 /** GET /console/senders/:id and its writes. */
 export function senderDetailPages(app: Hono<ConsoleEnv>, deps: Deps): void {
-  app.get("/senders/:id", (c) => {
-    const sender = getSender(deps, c.req.param("id"));
+  app.get("/senders/:id", async (c) => {
+    const sender = await getSender(deps, c.req.param("id"));
     if (!sender) return errorPage(c, 404, `There is no sender "${c.req.param("id")}".`);
     const id = sender.sender_id;
+    const keys = await listSenderKeys(deps, id);
     const path = `senders/${encodeURIComponent(id)}`;
     return c.render(
       <>
@@ -65,7 +66,7 @@ export function senderDetailPages(app: Hono<ConsoleEnv>, deps: Deps): void {
         <h2>Keys</h2>
         <Table
           caption="Sender keys"
-          rows={listSenderKeys(deps, id)}
+          rows={keys}
           empty="No keys yet."
           columns={[
             { title: "Key id", cell: (k) => <span class="mono">{k.key_id}</span> },
@@ -124,17 +125,17 @@ export function senderDetailPages(app: Hono<ConsoleEnv>, deps: Deps): void {
   app.post("/senders/:id", async (c) => {
     const id = c.req.param("id");
     const body = await c.req.parseBody();
-    return consoleWrite(c, deps, { action: "sender.update", target: id, to: at(id) }, () => {
-      const current = getSender(deps, id);
+    return consoleWrite(c, deps, { action: "sender.update", target: id, to: at(id) }, async () => {
+      const current = await getSender(deps, id);
       if (!current) throw new SenderError("not_found", `sender "${id}" does not exist`);
-      updateSender(deps, id, senderInput(body, current));
+      await updateSender(deps, id, senderInput(body, current));
       return { flash: { kind: "ok", text: "Settings saved." } };
     });
   });
   app.post("/senders/:id/disable", (c) => {
     const id = c.req.param("id");
-    return consoleWrite(c, deps, { action: "sender.disable", target: id, to: at(id) }, () => {
-      const { held } = disableSender(deps, id);
+    return consoleWrite(c, deps, { action: "sender.disable", target: id, to: at(id) }, async () => {
+      const { held } = await disableSender(deps, id);
       return { detail: { ...held }, flash: { kind: "ok", text: `Disabled ${id}; its deliveries are held.` } };
     });
   });
@@ -147,19 +148,28 @@ export function senderDetailPages(app: Hono<ConsoleEnv>, deps: Deps): void {
   });
   app.post("/senders/:id/remove", (c) => {
     const id = c.req.param("id");
-    return consoleWrite(c, deps, { action: "sender.delete", target: id, to: "senders", back: at(id) }, () => {
-      const cancelled = deleteSender(deps, id);
-      return { detail: { ...cancelled }, flash: { kind: "ok", text: `Removed sender ${id}.` } };
-    });
+    return consoleWrite(
+      c,
+      deps,
+      { action: "sender.delete", target: id, to: "senders", back: at(id) },
+      async () => {
+        const cancelled = await deleteSender(deps, id);
+        return { detail: { ...cancelled }, flash: { kind: "ok", text: `Removed sender ${id}.` } };
+      },
+    );
   });
   app.post("/senders/:id/keys", async (c) => {
     const id = c.req.param("id");
     const body = await c.req.parseBody();
-    return consoleWrite(c, deps, { action: "sender_key.add", target: id, to: at(id) }, () => {
+    return consoleWrite(c, deps, { action: "sender_key.add", target: id, to: at(id) }, async () => {
       const keyId = formText(body, "key_id", 99);
       // addSenderKey reads PEM and JWK text alike (the admin API's parsing).
       const material = formText(body, "material", 65536);
-      const key = addSenderKey(deps, id, { keyId, material, alg: formText(body, "alg", 20) || undefined });
+      const key = await addSenderKey(deps, id, {
+        keyId,
+        material,
+        alg: formText(body, "alg", 20) || undefined,
+      });
       return {
         detail: { key_id: keyId },
         flash: { kind: "ok", text: `Added key ${key.key_id} (${key.alg}).` },
@@ -181,8 +191,8 @@ export function senderDetailPages(app: Hono<ConsoleEnv>, deps: Deps): void {
   app.post("/senders/:id/keys/:keyId/remove", (c) => {
     const id = c.req.param("id");
     const keyId = c.req.param("keyId");
-    return consoleWrite(c, deps, { action: "sender_key.remove", target: id, to: at(id) }, () => {
-      removeSenderKey(deps, id, keyId);
+    return consoleWrite(c, deps, { action: "sender_key.remove", target: id, to: at(id) }, async () => {
+      await removeSenderKey(deps, id, keyId);
       return { detail: { key_id: keyId }, flash: { kind: "ok", text: `Removed key ${keyId}.` } };
     });
   });

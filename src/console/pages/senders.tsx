@@ -13,12 +13,12 @@ const STATES = ["", "active", "disabled"] as const;
 
 /** GET/POST /console/senders and the sender pages under it. */
 export function senderPages(app: Hono<ConsoleEnv>, deps: Deps): void {
-  app.get("/senders", (c) => {
+  app.get("/senders", async (c) => {
     const search = (c.req.query("q") ?? "").slice(0, 100);
     const stateParam = c.req.query("state") ?? "";
     const state = stateParam === "active" || stateParam === "disabled" ? stateParam : undefined;
     const after = c.req.query("after")?.slice(0, 300);
-    const page = pageSenders(deps, { search: search || undefined, state, after });
+    const page = await pageSenders(deps, { search: search || undefined, state, after });
     return c.render(
       <>
         <FilterForm label="Filter senders">
@@ -88,8 +88,8 @@ export function senderPages(app: Hono<ConsoleEnv>, deps: Deps): void {
       target: id,
       to: `senders/${encodeURIComponent(id)}`,
       back: "senders",
-    }, () => {
-      addSender(deps, id, senderInput(body));
+    }, async () => {
+      await addSender(deps, id, senderInput(body));
       return { flash: { kind: "ok", text: `Created sender ${id}.` } };
     });
   });

@@ -12,6 +12,9 @@ import { pgSessionStore } from "../../console/pg_session_store.ts";
 import { pgLocationStore } from "../../locations/pg_location_store.ts";
 import { pgHistoryStore } from "../../obs/pg_history_store.ts";
 import { pgServerKeyStore } from "../../keys/pg_server_key_store.ts";
+import { pgSenderStore } from "../../senders/pg_sender_store.ts";
+import { pgSenderKeyStore } from "../../senders/pg_key_store.ts";
+import { pgClientStore } from "../../senders/pg_client_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -28,6 +31,9 @@ export function pgStorage(pool: PgPool): Storage {
     locations: pgLocationStore(pool),
     history: pgHistoryStore(pool),
     serverKeys: pgServerKeyStore(pool),
+    senders: pgSenderStore(pool),
+    senderKeys: pgSenderKeyStore(pool),
+    clients: pgClientStore(pool),
     close: () => pool.end(),
   };
 }
