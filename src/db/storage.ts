@@ -10,6 +10,7 @@
  */
 import type { Db } from "./sqlite.ts";
 import { type AuditStore, sqliteAuditStore } from "../audit/store.ts";
+import { sqliteTransactionStore, type TransactionStore } from "../transactions/txn_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -18,6 +19,7 @@ export type StorageKind = "sqlite" | "postgres";
 export interface Storage {
   readonly kind: StorageKind;
   readonly audit: AuditStore;
+  readonly transactions: TransactionStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
 }
@@ -27,6 +29,7 @@ export function sqliteStorage(db: Db): Storage {
   return {
     kind: "sqlite",
     audit: sqliteAuditStore(db),
+    transactions: sqliteTransactionStore(db),
     close: () => Promise.resolve(),
   };
 }

@@ -36,16 +36,24 @@ export interface PageRow {
   last_error: string | null;
 }
 
+/** What accepting a bulk search records of its file, beside the transaction row. */
+export type NewBulk = Pick<BulkRow, "spool" | "file_name" | "file_format" | "items_total" | "page_size">;
+
 /** Records a new bulk search for transaction `txn` (in the caller's write transaction). */
-export function insertBulk(
-  db: Db,
-  b: Pick<BulkRow, "txn" | "spool" | "file_name" | "file_format" | "items_total" | "page_size">,
-): void {
-  stmt(
-    db,
-    `INSERT INTO bulk_searches (txn, spool, file_name, file_format, items_total, page_size, pages_total)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
+export function insertBulk(db: Db, b: NewBulk & { txn: number }): void {
+  stmt(db, INSERT_BULK).run(...insertBulkArgs(b));
+  stmt(db, BULK_COUNTS).run(b.items_total, b.txn);
+}
+
+/** A new bulk search (arguments: insertBulkArgs). */
+export const INSERT_BULK =
+  `INSERT INTO bulk_searches (txn, spool, file_name, file_format, items_total, page_size,
+    pages_total)
+  VALUES (?, ?, ?, ?, ?, ?, ?)`;
+
+/** The arguments of INSERT_BULK. */
+export function insertBulkArgs(b: NewBulk & { txn: number }): Array<string | number> {
+  return [
     b.txn,
     b.spool,
     b.file_name,
@@ -53,13 +61,14 @@ export function insertBulk(
     b.items_total,
     b.page_size,
     Math.ceil(b.items_total / b.page_size),
-  );
-  // The transaction's counts are the file's: lookups in it, and (as pages go out) lookups delivered.
-  stmt(db, "UPDATE transactions SET total_count = ?, completed_count = 0 WHERE id = ?").run(
-    b.items_total,
-    b.txn,
-  );
+  ];
 }
+
+/**
+ * The transaction's counts are the file's: lookups in it, and (as pages go out) lookups delivered:
+ * (itemsTotal, txn).
+ */
+export const BULK_COUNTS = "UPDATE transactions SET total_count = ?, completed_count = 0 WHERE id = ?";
 
 /** The bulk search of transaction `txn`, if it is one. */
 export function getBulk(db: Db, txn: number): BulkRow | undefined {

@@ -2,12 +2,14 @@
 import type { Storage } from "../storage.ts";
 import type { PgPool } from "./pool.ts";
 import { pgAuditStore } from "../../audit/pg_store.ts";
+import { pgTransactionStore } from "../../transactions/pg_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
   return {
     kind: "postgres",
     audit: pgAuditStore(pool),
+    transactions: pgTransactionStore(pool),
     close: () => pool.end(),
   };
 }
