@@ -2,30 +2,8 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { backendTest } from "../helpers/storage.ts";
 import type { Storage } from "../../src/db/storage.ts";
-import type { NewTxn } from "../../src/transactions/store.ts";
+import { iso, newTxn, T0 } from "../helpers/txn_rows.ts";
 import type { NewAttempt } from "../../src/transactions/attempts.ts";
-
-const T0 = Date.parse("2026-01-01T00:00:00Z");
-const iso = (ms: number) => new Date(ms).toISOString();
-
-/** A new transaction of `sender` with `tid`, created at T0 + `at` ms. */
-export function newTxn(sender: string, tid: string, at = 0, refs: string[] = []): NewTxn {
-  return {
-    sender_id: sender,
-    transaction_id: tid,
-    dedupe_key: tid,
-    message_id: `m-${tid}`,
-    correlation_id: `c-${sender}-${tid}`,
-    action: "search",
-    registry: "social",
-    callback_url: "https://receiver.example/on-search",
-    request_header: JSON.stringify({ message_id: `m-${tid}` }),
-    request_message: JSON.stringify({ transaction_id: tid }),
-    ack: JSON.stringify({ message: { ack_status: "ACK", correlation_id: `c-${sender}-${tid}` } }),
-    reference_ids: refs,
-    now: iso(T0 + at),
-  };
-}
 
 const attempt = (outcome: NewAttempt["outcome"], at: number): NewAttempt => ({
   started_at: iso(at),
