@@ -15,7 +15,7 @@ import { getSender } from "../senders/store.ts";
 import { TEST_MODE_META } from "../senders/settings.ts";
 import { currentCallbackUrl } from "./callback.ts";
 import { retryDelay } from "./states.ts";
-import { claimProcessing, type TxnRow } from "./store.ts";
+import type { TxnRow } from "./store.ts";
 import { readSpoolPage } from "./bulk_file.ts";
 import {
   type BulkRow,
@@ -143,7 +143,7 @@ export function createBulkRunner(
       const outcome = await deliverToSender(
         deps,
         row.sender_id,
-        currentCallbackUrl(deps, row, sender),
+        await currentCallbackUrl(deps, row, sender),
         body,
         {
           headers: {
@@ -186,7 +186,12 @@ export function createBulkRunner(
       } else if (!["received", "pending", "processing"].includes(row.state)) return true;
       const owner = crypto.randomUUID();
       const now = deps.clock.now();
-      const claimed = claimProcessing(deps.db, row.id, owner, iso(now), iso(now + leaseMs));
+      const claimed = await deps.storage.transactions.claimProcessing(
+        row.id,
+        owner,
+        iso(now),
+        iso(now + leaseMs),
+      );
       if (!claimed) return true;
       running.add(row.id);
       try {
