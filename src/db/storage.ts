@@ -11,6 +11,7 @@
 import type { Db } from "./sqlite.ts";
 import { type AuditStore, sqliteAuditStore } from "../audit/store.ts";
 import { sqliteTransactionStore, type TransactionStore } from "../transactions/txn_store.ts";
+import { type BulkStore, sqliteBulkStore } from "../transactions/bulk_storage.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -20,6 +21,7 @@ export interface Storage {
   readonly kind: StorageKind;
   readonly audit: AuditStore;
   readonly transactions: TransactionStore;
+  readonly bulk: BulkStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
 }
@@ -30,6 +32,7 @@ export function sqliteStorage(db: Db): Storage {
     kind: "sqlite",
     audit: sqliteAuditStore(db),
     transactions: sqliteTransactionStore(db),
+    bulk: sqliteBulkStore(db),
     close: () => Promise.resolve(),
   };
 }

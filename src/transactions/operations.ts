@@ -6,7 +6,6 @@ import type { TxnFilter, TxnRow } from "./store.ts";
 import { TXN_KIND } from "./worker.ts";
 import { getSender } from "../senders/store.ts";
 import type { CallbackAttempt } from "./attempts.ts";
-import { bulkProgress } from "./bulk_store.ts";
 
 /** A transaction as operators see it (summary). */
 export interface TxnSummary {
@@ -60,9 +59,9 @@ export type TxnDetail = Record<string, unknown> & {
  * (`attempts` stays the count of the current attempt budget; `callback_attempts` is the history) and, for a
  * bulk search, its progress (items answered, pages delivered) under `bulk`.
  */
-export async function detail(deps: Pick<Deps, "db" | "storage">, row: TxnRow): Promise<TxnDetail> {
+export async function detail(deps: Pick<Deps, "storage">, row: TxnRow): Promise<TxnDetail> {
   const history = await deps.storage.transactions.attempts(row.id);
-  const bulk = bulkProgress(deps.db, row.id);
+  const bulk = await deps.storage.bulk.progress(row.id);
   return {
     ...summarize(row),
     message_id: row.message_id,
