@@ -25,42 +25,12 @@ import {
   LIST_ATTEMPTS,
 } from "./attempts.ts";
 import type { NewAttempt } from "./attempts.ts";
-import {
-  cancelOpen,
-  CLAIM_CALLBACK,
-  CLAIM_PROCESSING,
-  COMPLETE_PROCESSING,
-  completeArgs,
-  DUE,
-  FAILED_COUNT,
-  INSERT_TXN,
-  insertArgs,
-  LEASE_OF,
-  MARK_CALLBACK_FAILED,
-  MARK_CALLBACK_SENT,
-  MARK_PENDING,
-  type NewTxn,
-  OPEN_COUNTS,
-  OPEN_IDS,
-  PURGE_FINISHED,
-  RELEASE_LEASES,
-  releaseArgs,
-  REOPEN_FAILED,
-  SCHEDULE_RETRY,
-  SET_CALLBACK_URL,
-  STORED_TXN,
-  type StoredTxn,
-  TXN_BY_CORRELATION,
-  TXN_BY_CORRELATION_OF,
-  TXN_BY_ID,
-  TXN_BY_TRANSACTION_ID,
-  txnListQuery,
-  type TxnRow,
-} from "./store.ts";
+import type { NewTxn, StoredTxn, TxnRow } from "./store.ts";
+import * as sql from "./txn_sql.ts";
 import type { TransactionStore, TxnLease } from "./txn_store.ts";
 
 // The transaction and its references in one statement (a data-modifying WITH runs whether read or not).
-const INSERT_WITH_REFS = `WITH ins AS (${pgText(INSERT_TXN)}),
+const INSERT_WITH_REFS = `WITH ins AS (${pgText(sql.INSERT_TXN)}),
   refs AS (INSERT INTO transaction_refs (sender_id, reference_id, txn)
     SELECT DISTINCT $1::text, r, ins.id FROM ins CROSS JOIN unnest($14::text[]) AS r ON CONFLICT DO NOTHING)
   SELECT id, ack, correlation_id FROM ins`;
@@ -91,10 +61,14 @@ export function pgTransactionStore(pool: PgPool): TransactionStore {
 
   /** Inserts on `db` (the pool, or a transaction's client); a repeat reads the stored row afresh. */
   async function insertOn(db: PgQueryable, t: NewTxn): Promise<{ row: StoredTxn; created: boolean }> {
-    const inserted = await pgOne<StoredTxn>(db, INSERT_WITH_REFS, [...insertArgs(t), t.reference_ids]);
+    const inserted = await pgOne<StoredTxn>(db, INSERT_WITH_REFS, [...sql.insertArgs(t), t.reference_ids]);
     if (inserted) return { row: inserted, created: true };
     // Read committed: this statement sees the row whose conflict the insert waited for.
-    const existing = await pgOne<StoredTxn>(db, pgText(STORED_TXN), [t.sender_id, t.action, t.dedupe_key]);
+    const existing = await pgOne<StoredTxn>(db, pgText(sql.STORED_TXN), [
+      t.sender_id,
+      t.action,
+      t.dedupe_key,
+    ]);
     return { row: existing!, created: false };
   }
 
@@ -113,52 +87,39 @@ export function pgTransactionStore(pool: PgPool): TransactionStore {
   return {
     // One statement per accept; a bulk search's file row joins it in one transaction.
     insert: (t, bulk) => bulk ? pgTransaction(pool, (c) => insertBulkOn(c, t, bulk)) : insertOn(pool, t),
-    markPending: async (id, now) => void await pgRun(pool, pgText(MARK_PENDING), [now, id]),
+    markPending: async (id, now) => void await pgRun(pool, pgText(sql.MARK_PENDING), [now, id]),
     claimProcessing: (id, owner, now, until) =>
-      pgOne<TxnRow>(pool, pgText(CLAIM_PROCESSING), [owner, until, now, id, now]),
+      pgOne<TxnRow>(pool, pgText(sql.CLAIM_PROCESSING), [owner, until, now, id, now]),
     completeProcessing: async (id, owner, p, now) =>
-      (await pgRun(pool, pgText(COMPLETE_PROCESSING), completeArgs(id, owner, p, now))) === 1,
+      (await pgRun(pool, pgText(sql.COMPLETE_PROCESSING), sql.completeArgs(id, owner, p, now))) === 1,
     releaseProcessing: async (id, owner, p) =>
-      (await pgRun(pool, RELEASE_PROCESSING, releaseArgs(id, owner, p))) === 1,
+      (await pgRun(pool, RELEASE_PROCESSING, sql.releaseArgs(id, owner, p))) === 1,
     claimCallback: (id, owner, now, until) =>
-      pgOne<TxnRow>(pool, pgText(CLAIM_CALLBACK), [owner, until, now, id, now, now]),
+      pgOne<TxnRow>(pool, pgText(sql.CLAIM_CALLBACK), [owner, until, now, id, now, now]),
     markCallbackSent: (id, owner, now, attempt) =>
-      withAttempt(id, attempt, MARK_CALLBACK_SENT, [now, now, id, owner]),
+      withAttempt(id, attempt, sql.MARK_CALLBACK_SENT, [now, now, id, owner]),
     scheduleRetry: (id, owner, r, attempt) =>
-      withAttempt(id, attempt, SCHEDULE_RETRY, [
-        r.failure.error.slice(0, 999),
-        r.failure.receiverCode ?? null,
-        r.nextAt,
-        r.now,
-        id,
-        owner,
-      ]),
+      withAttempt(id, attempt, sql.SCHEDULE_RETRY, sql.failureArgs(r.failure, r.nextAt, r.now, id, owner)),
     markCallbackFailed: (id, owner, f, attempt) =>
-      withAttempt(id, attempt, MARK_CALLBACK_FAILED, [
-        f.failure.error.slice(0, 999),
-        f.failure.receiverCode ?? null,
-        f.now,
-        f.now,
-        id,
-        owner,
-      ]),
+      withAttempt(id, attempt, sql.MARK_CALLBACK_FAILED, sql.failureArgs(f.failure, f.now, f.now, id, owner)),
     releaseCallback: async (id, owner) => (await pgRun(pool, RELEASE_CALLBACK, [id, owner])) === 1,
-    reopenFailedCallback: async (id, now) => (await pgRun(pool, pgText(REOPEN_FAILED), [now, now, id])) === 1,
-    setCallbackUrl: async (id, url) => void await pgRun(pool, pgText(SET_CALLBACK_URL), [url, id]),
+    reopenFailedCallback: async (id, now) =>
+      (await pgRun(pool, pgText(sql.REOPEN_FAILED), [now, now, id])) === 1,
+    setCallbackUrl: async (id, url) => void await pgRun(pool, pgText(sql.SET_CALLBACK_URL), [url, id]),
     cancelOpen: (of, reason, now) => {
-      const q = cancelOpen(of, reason, now);
+      const q = sql.cancelOpen(of, reason, now);
       return pgRun(pool, pgText(q.sql), q.args);
     },
-    openIds: (senderId, limit) => ids(pgText(OPEN_IDS), [senderId, limit]),
-    releaseLeases: () => pgRun(pool, pgText(RELEASE_LEASES)),
-    due: (now, staleBefore, limit) => ids(pgText(DUE), [staleBefore, now, now, now, limit]),
-    get: (id) => pgOne<TxnRow>(pool, pgText(TXN_BY_ID), [id]),
+    openIds: (senderId, limit) => ids(pgText(sql.OPEN_IDS), [senderId, limit]),
+    releaseLeases: () => pgRun(pool, pgText(sql.RELEASE_LEASES)),
+    due: (now, staleBefore, limit) => ids(pgText(sql.DUE), [staleBefore, now, now, now, limit]),
+    get: (id) => pgOne<TxnRow>(pool, pgText(sql.TXN_BY_ID), [id]),
     getByCorrelationId: (cid, senderId) =>
       senderId === undefined
-        ? pgOne<TxnRow>(pool, pgText(TXN_BY_CORRELATION), [cid])
-        : pgOne<TxnRow>(pool, pgText(TXN_BY_CORRELATION_OF), [cid, senderId]),
+        ? pgOne<TxnRow>(pool, pgText(sql.TXN_BY_CORRELATION), [cid])
+        : pgOne<TxnRow>(pool, pgText(sql.TXN_BY_CORRELATION_OF), [cid, senderId]),
     findByTransactionId: (senderId, tid) =>
-      pgAll<TxnRow>(pool, pgText(TXN_BY_TRANSACTION_ID), [senderId, tid]),
+      pgAll<TxnRow>(pool, pgText(sql.TXN_BY_TRANSACTION_ID), [senderId, tid]),
     findByReferenceIds: async (senderId, refs) =>
       refs.length === 0 ? [] : await pgAll<TxnRow>(pool, BY_REFERENCE_IDS, [senderId, refs]),
     findByMessageIds: async (senderId, messageIds) =>
@@ -168,17 +129,17 @@ export function pgTransactionStore(pool: PgPool): TransactionStore {
         ? undefined
         : await pgAfterCursor(pool, "transactions", "", f.before);
       if (f.before !== undefined && !after) return [];
-      const q = txnListQuery(f, after);
+      const q = sql.txnListQuery(f, after);
       return await pgAll<TxnRow>(pool, pgText(q.sql), q.args);
     },
     async stateCounts() {
-      const open = await pgAll<{ state: string; n: number }>(pool, pgText(OPEN_COUNTS));
-      const failed = await pgOne<{ n: number }>(pool, pgText(FAILED_COUNT));
+      const open = await pgAll<{ state: string; n: number }>(pool, pgText(sql.OPEN_COUNTS));
+      const failed = await pgOne<{ n: number }>(pool, pgText(sql.FAILED_COUNT));
       return [...open, { state: "callback_failed", n: failed!.n }];
     },
-    leaseOf: (id) => pgOne<TxnLease>(pool, pgText(LEASE_OF), [id]),
+    leaseOf: (id) => pgOne<TxnLease>(pool, pgText(sql.LEASE_OF), [id]),
     attempts: async (id) => attemptHistory(await pgAll(pool, pgText(LIST_ATTEMPTS), [id])),
-    purgeFinished: (cutoff) => pgDeleteInChunks(pool, pgText(PURGE_FINISHED), [cutoff, cutoff]),
+    purgeFinished: (cutoff) => pgDeleteInChunks(pool, pgText(sql.PURGE_FINISHED), [cutoff, cutoff]),
   };
 
   async function insertBulkOn(c: PgQueryable, t: NewTxn, bulk: NewBulk) {

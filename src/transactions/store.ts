@@ -6,7 +6,34 @@ import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import { afterCursor } from "../db/keyset.ts";
 import type { TxnAction, TxnState } from "./states.ts";
-import { DISABLED_SENDERS } from "../senders/pause.ts";
+import {
+  cancelOpen,
+  CLAIM_CALLBACK,
+  CLAIM_PROCESSING,
+  COMPLETE_PROCESSING,
+  completeArgs,
+  DUE,
+  FAILED_COUNT,
+  failureArgs,
+  INSERT_TXN,
+  insertArgs,
+  MARK_CALLBACK_FAILED,
+  MARK_CALLBACK_SENT,
+  MARK_PENDING,
+  OPEN_COUNTS,
+  OPEN_IDS,
+  RELEASE_LEASES,
+  releaseArgs,
+  REOPEN_FAILED,
+  SCHEDULE_RETRY,
+  SET_CALLBACK_URL,
+  STORED_TXN,
+  TXN_BY_CORRELATION,
+  TXN_BY_CORRELATION_OF,
+  TXN_BY_ID,
+  TXN_BY_TRANSACTION_ID,
+  txnListQuery,
+} from "./txn_sql.ts";
 
 /** One stored transaction as read from SQLite. */
 export interface TxnRow {
@@ -78,43 +105,8 @@ export interface ProcessedTxn {
   processError?: string;
 }
 
-const OPEN = "('received','pending','processing','succeeded','rejected')";
-
 /** What accepting needs of a stored transaction: its id and the ACK a repeat gets. */
 export type StoredTxn = Pick<TxnRow, "id" | "ack" | "correlation_id">;
-
-/**
- * The insert of a new transaction (its arguments: insertArgs), returning its StoredTxn; a repeat of (sender,
- * action, dedupe key) is a no-op and returns nothing.
- */
-export const INSERT_TXN = `INSERT INTO transactions (sender_id, transaction_id, dedupe_key, message_id,
-    correlation_id, action, registry, callback_url, request_header, request_message, ack, state, created_at,
-    updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?)
-  ON CONFLICT (sender_id, action, dedupe_key) DO NOTHING RETURNING id, ack, correlation_id`;
-
-/** The arguments of INSERT_TXN. */
-export function insertArgs(t: NewTxn): string[] {
-  return [
-    t.sender_id,
-    t.transaction_id,
-    t.dedupe_key,
-    t.message_id,
-    t.correlation_id,
-    t.action,
-    t.registry,
-    t.callback_url,
-    t.request_header,
-    t.request_message,
-    t.ack,
-    t.now,
-    t.now,
-  ];
-}
-
-/** The stored transaction a repeat gets: (sender_id, action, dedupe_key). */
-export const STORED_TXN =
-  "SELECT id, ack, correlation_id FROM transactions WHERE sender_id = ? AND action = ? AND dedupe_key = ?";
 
 /**
  * Inserts a transaction and its reference ids (inside the caller's write transaction: accepting runs it in
@@ -141,10 +133,6 @@ export function markPending(db: Db, id: number, now: string): void {
   stmt(db, MARK_PENDING).run(now, id);
 }
 
-/** received → pending: (now, id). */
-export const MARK_PENDING =
-  "UPDATE transactions SET state = 'pending', updated_at = ? WHERE id = ? AND state = 'received'";
-
 /**
  * Claims a transaction for processing (received/pending, or processing whose lease lapsed) and counts the
  * attempt: the count is committed before the processor runs, so an attempt that crashes the process counts too.
@@ -153,49 +141,9 @@ export function claimProcessing(db: Db, id: number, owner: string, now: string, 
   return stmt(db, CLAIM_PROCESSING).get(owner, leaseUntil, now, id, now) as TxnRow | undefined;
 }
 
-/** The processing claim, one conditional UPDATE: (owner, leaseUntil, now, id, now). */
-export const CLAIM_PROCESSING =
-  `UPDATE transactions SET state = 'processing', lease_owner = ?, lease_until = ?,
-    updated_at = ?, process_attempts = process_attempts + 1
-  WHERE id = ? AND (state IN ('received','pending')
-    OR (state = 'processing' AND (lease_until IS NULL OR lease_until <= ?)))
-  RETURNING *`;
-
 /** processing → succeeded|rejected with the result, only by the lease holder; the callback is due at once. */
 export function completeProcessing(db: Db, id: number, owner: string, p: ProcessedTxn, now: string): boolean {
   return stmt(db, COMPLETE_PROCESSING).run(...completeArgs(id, owner, p, now)).changes === 1;
-}
-
-/** processing → succeeded|rejected by the lease holder (arguments: completeArgs). */
-export const COMPLETE_PROCESSING = `UPDATE transactions SET state = ?, outcome = ?, status_reason_code = ?,
-    status_reason_message = ?, total_count = ?, completed_count = ?, result = ?, callback_message_id = ?,
-    attempts = 0, process_error = COALESCE(?, process_error), next_attempt_at = ?, lease_owner = NULL,
-    lease_until = NULL, processed_at = ?, updated_at = ?
-  WHERE id = ? AND state = 'processing' AND lease_owner = ?`;
-
-/** The arguments of COMPLETE_PROCESSING. */
-export function completeArgs(
-  id: number,
-  owner: string,
-  p: ProcessedTxn,
-  now: string,
-): Array<string | number | null> {
-  return [
-    p.outcome === "succ" ? "succeeded" : "rejected",
-    p.outcome,
-    p.reasonCode ?? null,
-    p.reasonMessage ?? null,
-    p.totalCount,
-    p.completedCount,
-    p.result,
-    p.callbackMessageId,
-    p.processError?.slice(0, 999) ?? null,
-    now,
-    now,
-    now,
-    id,
-    owner,
-  ];
 }
 
 /** A failed processing attempt: the lease is dropped and the transaction is due again at `retryAt`. */
@@ -214,38 +162,15 @@ export function releaseProcessing(
   ).run(...releaseArgs(id, owner, p)).changes === 1;
 }
 
-/** The arguments of the processing release (SQLite above; PostgreSQL writes GREATEST for MAX). */
-export function releaseArgs(
-  id: number,
-  owner: string,
-  p: { error: string; retryAt: string; now: string; uncount?: boolean },
-): Array<string | number> {
-  return [p.error.slice(0, 999), p.retryAt, p.now, p.uncount ? 1 : 0, id, owner];
-}
-
 /** Claims a due callback attempt (counting it), or nothing when not due or another holder has it. */
 export function claimCallback(db: Db, id: number, owner: string, now: string, leaseUntil: string) {
   return stmt(db, CLAIM_CALLBACK).get(owner, leaseUntil, now, id, now, now) as TxnRow | undefined;
 }
 
-/** The callback claim, one conditional UPDATE: (owner, leaseUntil, now, id, now, now). */
-export const CLAIM_CALLBACK =
-  `UPDATE transactions SET attempts = attempts + 1, lease_owner = ?, lease_until = ?,
-    updated_at = ?
-  WHERE id = ? AND state IN ('succeeded','rejected') AND next_attempt_at <= ?
-    AND (lease_until IS NULL OR lease_until <= ?)
-  RETURNING *`;
-
 /** succeeded|rejected → callback_sent, by the lease holder. */
 export function markCallbackSent(db: Db, id: number, owner: string, now: string): boolean {
   return stmt(db, MARK_CALLBACK_SENT).run(now, now, id, owner).changes === 1;
 }
-
-/** succeeded|rejected → callback_sent: (now, now, id, owner). */
-export const MARK_CALLBACK_SENT = `UPDATE transactions SET state = 'callback_sent', last_error = NULL,
-    receiver_code = NULL, next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL, completed_at = ?,
-    updated_at = ?
-  WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`;
 
 /** What a failed callback attempt records: why, and the receiver's ERR code when it rejected the envelope. */
 export interface CallbackFailure {
@@ -262,14 +187,8 @@ export function scheduleRetry(
   nextAt: string,
   now: string,
 ) {
-  return stmt(db, SCHEDULE_RETRY).run(f.error.slice(0, 999), f.receiverCode ?? null, nextAt, now, id, owner)
-    .changes === 1;
+  return stmt(db, SCHEDULE_RETRY).run(...failureArgs(f, nextAt, now, id, owner)).changes === 1;
 }
-
-/** A failed callback attempt with another due: (error, receiverCode, nextAt, now, id, owner). */
-export const SCHEDULE_RETRY = `UPDATE transactions SET last_error = ?, receiver_code = ?, next_attempt_at = ?,
-    lease_owner = NULL, lease_until = NULL, updated_at = ?
-  WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`;
 
 /** succeeded|rejected → callback_failed, keeping the reason. */
 export function markCallbackFailed(
@@ -279,33 +198,13 @@ export function markCallbackFailed(
   f: CallbackFailure,
   now: string,
 ): boolean {
-  return stmt(db, MARK_CALLBACK_FAILED).run(
-    f.error.slice(0, 999),
-    f.receiverCode ?? null,
-    now,
-    now,
-    id,
-    owner,
-  )
-    .changes === 1;
+  return stmt(db, MARK_CALLBACK_FAILED).run(...failureArgs(f, now, now, id, owner)).changes === 1;
 }
-
-/** succeeded|rejected → callback_failed: (error, receiverCode, now, now, id, owner). */
-export const MARK_CALLBACK_FAILED = `UPDATE transactions SET state = 'callback_failed', last_error = ?,
-    receiver_code = ?, next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL, completed_at = ?,
-    updated_at = ?
-  WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`;
 
 /** callback_failed → succeeded|rejected with a fresh attempt budget, due now (operator retry). */
 export function reopenFailedCallback(db: Db, id: number, now: string): boolean {
   return stmt(db, REOPEN_FAILED).run(now, now, id).changes === 1;
 }
-
-/** callback_failed → succeeded|rejected: (now, now, id). */
-export const REOPEN_FAILED = `UPDATE transactions SET
-    state = CASE outcome WHEN 'succ' THEN 'succeeded' ELSE 'rejected' END,
-    attempts = 0, next_attempt_at = ?, completed_at = NULL, updated_at = ?
-  WHERE id = ? AND state = 'callback_failed'`;
 
 /** Undoes a callback claim whose attempt was held before sending: the lease goes and the attempt is not counted. */
 export function releaseCallback(db: Db, id: number, owner: string): boolean {
@@ -321,9 +220,6 @@ export function setCallbackUrl(db: Db, id: number, url: string): void {
   stmt(db, SET_CALLBACK_URL).run(url, id);
 }
 
-/** (url, id). */
-export const SET_CALLBACK_URL = "UPDATE transactions SET callback_url = ? WHERE id = ?";
-
 /**
  * Ends every open transaction of a sender (or the one `id`) as callback_failed with `reason`: its callback is
  * cancelled for good. The worker's later conditional writes on these rows change nothing. Returns the count.
@@ -338,38 +234,15 @@ export function cancelOpenTransactions(
   return Number(stmt(db, c.sql).run(...c.args).changes);
 }
 
-/** The statement and arguments of cancelOpenTransactions. */
-export function cancelOpen(
-  of: { senderId: string } | { id: number },
-  reason: string,
-  now: string,
-): { sql: string; args: Array<string | number> } {
-  const [column, value] = "id" in of ? ["id", of.id] : ["sender_id", of.senderId];
-  return {
-    sql: `UPDATE transactions SET state = 'callback_failed', last_error = ?, next_attempt_at = NULL,
-         lease_owner = NULL, lease_until = NULL, completed_at = ?, updated_at = ?
-       WHERE ${column} = ? AND state IN ${OPEN}`, // column is one of two literals above
-    args: [reason.slice(0, 999), now, now, value],
-  };
-}
-
 /** Ids of a sender's open transactions, oldest first (to wake the worker for them when it is enabled). */
 export function openTransactionIds(db: Db, senderId: string, limit: number): number[] {
   return (stmt(db, OPEN_IDS).all(senderId, limit) as Array<{ id: number }>).map((r) => r.id);
 }
 
-/** (senderId, limit). */
-export const OPEN_IDS =
-  `SELECT id FROM transactions WHERE sender_id = ? AND state IN ${OPEN} ORDER BY id LIMIT ?+0`;
-
 /** Drops every lease (start-up of the one worker process: whoever held them is gone). */
 export function releaseLeases(db: Db): number {
   return Number(stmt(db, RELEASE_LEASES).run().changes);
 }
-
-/** Drops every lease. */
-export const RELEASE_LEASES = `UPDATE transactions SET lease_owner = NULL, lease_until = NULL
-  WHERE lease_until IS NOT NULL AND state IN ('processing','succeeded','rejected')`;
 
 /**
  * Ids with work due: received/pending not touched since `staleBefore`, processing with a lapsed lease,
@@ -380,30 +253,10 @@ export function dueTransactions(db: Db, now: string, staleBefore: string, limit:
   return rows.map((r) => r.id);
 }
 
-/**
- * Due work: (staleBefore, now, now, now, limit). A disabled sender's work waits: leaving it out keeps it from
- * filling the batch other senders' work needs.
- */
-export const DUE = `SELECT id FROM (
-    SELECT id, sender_id FROM transactions WHERE state IN ('received','pending') AND updated_at <= ?
-    UNION ALL SELECT id, sender_id FROM transactions WHERE state = 'processing'
-      AND (lease_until IS NULL OR lease_until <= ?)
-    UNION ALL SELECT id, sender_id FROM transactions WHERE state IN ('succeeded','rejected')
-      AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)) AS due
-  WHERE sender_id NOT IN ${DISABLED_SENDERS}
-  LIMIT ?+0`;
-
 /** One transaction by internal id. */
 export function getTransaction(db: Db, id: number): TxnRow | undefined {
   return stmt(db, TXN_BY_ID).get(id) as TxnRow | undefined;
 }
-
-/** (id). */
-export const TXN_BY_ID = "SELECT * FROM transactions WHERE id = ?";
-/** (correlationId). */
-export const TXN_BY_CORRELATION = "SELECT * FROM transactions WHERE correlation_id = ?";
-/** (correlationId, senderId). */
-export const TXN_BY_CORRELATION_OF = "SELECT * FROM transactions WHERE correlation_id = ? AND sender_id = ?";
 
 /** One transaction by correlation_id, optionally only the sender's own. */
 export function getByCorrelationId(db: Db, correlationId: string, senderId?: string): TxnRow | undefined {
@@ -416,11 +269,6 @@ export function getByCorrelationId(db: Db, correlationId: string, senderId?: str
 export function findByTransactionId(db: Db, senderId: string, transactionId: string): TxnRow[] {
   return stmt(db, TXN_BY_TRANSACTION_ID).all(senderId, transactionId) as unknown as TxnRow[];
 }
-
-/** (senderId, transactionId). */
-export const TXN_BY_TRANSACTION_ID = `SELECT * FROM transactions
-  WHERE sender_id = ? AND action IN ('search','subscribe','unsubscribe') AND dedupe_key = ?
-  ORDER BY id DESC LIMIT 20`;
 
 /** The sender's transactions holding any of `referenceIds`, newest first. */
 export function findByReferenceIds(db: Db, senderId: string, referenceIds: string[]): TxnRow[] {
@@ -478,54 +326,9 @@ export function listTransactions(db: Db, f: TxnFilter): TxnRow[] {
   return stmt(db, q.sql).all(...q.args) as unknown as TxnRow[];
 }
 
-/** The list statement for filter `f`, after the cursor condition `after` (from the cursor's row). */
-export function txnListQuery(
-  f: TxnFilter,
-  after: { sql: string; args: [string, number] } | undefined,
-): { sql: string; args: Array<string | number> } {
-  const where: string[] = [];
-  const args: Array<string | number> = [];
-  const add = (sql: string, v: string | number | undefined) => {
-    if (v === undefined) return;
-    where.push(sql);
-    args.push(v);
-  };
-  add("state = ?", f.state);
-  add("sender_id = ?", f.senderId);
-  add("action = ?", f.action);
-  add("transaction_id = ?", f.transactionId);
-  add("registry = ?", f.registry);
-  add("created_at >= ?", f.since);
-  add("created_at < ?", f.until);
-  if (after) {
-    where.push(after.sql);
-    args.push(...after.args);
-  }
-  const sql = `SELECT * FROM transactions ${where.length ? "WHERE " + where.join(" AND ") : ""}
-    ORDER BY created_at DESC, id DESC LIMIT ?+0`;
-  return { sql, args: [...args, f.limit] };
-}
-
-/**
- * Finished transactions past retention, a chunk at a time: (cutoff, cutoff, chunk). Both the creation and the last
- * change are past the cutoff (one an operator retried recently stays); the (state, created_at) index bounds the
- * scan.
- */
-export const PURGE_FINISHED = `DELETE FROM transactions WHERE id IN (SELECT id FROM transactions
-  WHERE state IN ('callback_sent', 'callback_failed') AND created_at < ? AND updated_at < ? LIMIT ?+0)`;
-
-/** The lease and sender of a transaction, as a callback checks them right before sending: (id). */
-export const LEASE_OF = "SELECT state, lease_owner, sender_id FROM transactions WHERE id = ?";
-
 /** Counts of open (and failed) transactions by state, for the queue-depth gauge. */
 export function stateCounts(db: Db): Array<{ state: string; n: number }> {
   const open = stmt(db, OPEN_COUNTS).all() as Array<{ state: string; n: number }>;
   const failed = stmt(db, FAILED_COUNT).get() as { n: number };
   return [...open, { state: "callback_failed", n: failed.n }];
 }
-
-/** Open transactions by state. */
-export const OPEN_COUNTS =
-  `SELECT state, COUNT(*) AS n FROM transactions WHERE state IN ${OPEN} GROUP BY state`;
-/** Failed callbacks (their own partial index). */
-export const FAILED_COUNT = "SELECT COUNT(*) AS n FROM transactions WHERE state = 'callback_failed'";

@@ -24,7 +24,6 @@ import {
   getByCorrelationId,
   getTransaction,
   insertTransaction,
-  LEASE_OF,
   listTransactions,
   markCallbackFailed,
   markCallbackSent,
@@ -32,7 +31,6 @@ import {
   type NewTxn,
   openTransactionIds,
   type ProcessedTxn,
-  PURGE_FINISHED,
   releaseCallback,
   releaseLeases,
   releaseProcessing,
@@ -44,6 +42,7 @@ import {
   type TxnFilter,
   type TxnRow,
 } from "./store.ts";
+import { LEASE_OF, PURGE_FINISHED } from "./txn_sql.ts";
 
 /** A processing attempt given back: why, when it is due again, and whether the claim's count is taken back. */
 export interface ProcessingRelease {

@@ -4,7 +4,7 @@
  */
 import { deepEqual, equal } from "node:assert/strict";
 import { pgInstances } from "../helpers/pg_instances.ts";
-import { iso, newTxn, T0 } from "../helpers/txn_rows.ts";
+import { iso, newTxn, processed, T0 } from "../helpers/txn_rows.ts";
 
 const N = 40;
 
@@ -39,15 +39,7 @@ Deno.test("transaction store [postgres]: two instances racing each callback clai
     const ids: number[] = [];
     for (let i = 0; i < N; i++) {
       const id = (await a.transactions.insert(newTxn("s1", `tx-${i}`))).row.id;
-      await a.transactions.claimProcessing(id, "p", iso(T0), iso(T0 + 60_000));
-      const p = {
-        outcome: "succ" as const,
-        totalCount: 0,
-        completedCount: 0,
-        result: "{}",
-        callbackMessageId: "m",
-      };
-      await a.transactions.completeProcessing(id, "p", p, iso(T0));
+      await processed(a, id);
       ids.push(id);
     }
     const claims = await Promise.all(

@@ -1,8 +1,7 @@
 /** The transaction store, the same contract on both backends. */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { backendTest } from "../helpers/storage.ts";
-import type { Storage } from "../../src/db/storage.ts";
-import { iso, newTxn, T0 } from "../helpers/txn_rows.ts";
+import { iso, newTxn, processed, T0 } from "../helpers/txn_rows.ts";
 import type { NewAttempt } from "../../src/transactions/attempts.ts";
 
 const attempt = (outcome: NewAttempt["outcome"], at: number): NewAttempt => ({
@@ -14,20 +13,6 @@ const attempt = (outcome: NewAttempt["outcome"], at: number): NewAttempt => ({
   receiver_code: null,
   error: outcome === "sent" ? null : "HTTP 503",
 });
-
-async function processed(s: Storage, id: number, at: number): Promise<void> {
-  const owner = `p-${id}`;
-  ok(await s.transactions.claimProcessing(id, owner, iso(at), iso(at + 60_000)));
-  ok(
-    await s.transactions.completeProcessing(id, owner, {
-      outcome: "succ",
-      totalCount: 1,
-      completedCount: 1,
-      result: "{}",
-      callbackMessageId: `cb-${id}`,
-    }, iso(at)),
-  );
-}
 
 backendTest(
   "transaction store: insert stores once; a repeat gets the stored row; lookups find it",
@@ -130,7 +115,7 @@ backendTest(
   async (s) => {
     const t = s.transactions;
     const { row: { id } } = await t.insert(newTxn("s1", "tx-1"));
-    await processed(s, id, T0 + 1000);
+    await processed(s, id, 1000);
     equal(await t.claimCallback(id, "a", iso(T0 + 999), iso(T0 + 60_000)), undefined, "not due yet");
     const c1 = (await t.claimCallback(id, "a", iso(T0 + 1000), iso(T0 + 60_000)))!;
     equal(c1.attempts, 1);
@@ -213,7 +198,7 @@ backendTest(
 backendTest("transaction store: the attempt history keeps the last 50 and counts the dropped", async (s) => {
   const t = s.transactions;
   const { row: { id } } = await t.insert(newTxn("s1", "tx-1"));
-  await processed(s, id, T0);
+  await processed(s, id);
   for (let i = 0; i < 52; i++) {
     ok(await t.claimCallback(id, "w", iso(T0 + i), iso(T0 + i + 1)));
     const failure = { error: `e${i}` };

@@ -1,7 +1,7 @@
 /** The transaction store's work queries and operator views, the same contract on both backends. */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { backendTest } from "../helpers/storage.ts";
-import { iso, newTxn, T0 } from "../helpers/txn_rows.ts";
+import { iso, newTxn, processed, T0 } from "../helpers/txn_rows.ts";
 
 backendTest(
   "transaction store: list pages newest first by (created_at, id) with filters and a cursor",
@@ -54,17 +54,7 @@ backendTest("transaction store: due work, leases released, state counts", async 
   const sent = await id("sent");
   ok(await t.claimProcessing(leased, "w", iso(T0), iso(T0 + 60_000)));
   ok(await t.claimProcessing(lapsed, "w", iso(T0), iso(T0 + 1000)));
-  for (const x of [callback, sent]) {
-    ok(await t.claimProcessing(x, "w", iso(T0), iso(T0 + 60_000)));
-    const p = {
-      outcome: "succ" as const,
-      totalCount: 0,
-      completedCount: 0,
-      result: "{}",
-      callbackMessageId: "m",
-    };
-    ok(await t.completeProcessing(x, "w", p, iso(T0 + 2000)));
-  }
+  for (const x of [callback, sent]) await processed(s, x, 2000);
   ok(await t.claimCallback(sent, "w", iso(T0 + 2000), iso(T0 + 9000)));
   const attempt = {
     started_at: iso(T0),
