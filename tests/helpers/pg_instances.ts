@@ -1,7 +1,6 @@
 /**
- * Several "instances" on one PostgreSQL database for race tests: each Storage has its own pool (its own
- * connections), as two servers behind a load balancer would, on one fresh, migrated database of the shared test
- * cluster.
+ * Several "instances" on one PostgreSQL database, for tests of what must stay exact across instances: each gets
+ * its own pool (its own connections, as a separate server process would have) and its own Storage over it.
  */
 import type { Storage } from "../../src/db/storage.ts";
 import { openPgPool } from "../../src/db/pg/pool.ts";
@@ -9,17 +8,30 @@ import { migratePg } from "../../src/db/pg/migrate.ts";
 import { pgStorage } from "../../src/db/pg/storage.ts";
 import { sharedPostgres } from "./postgres.ts";
 
-/** `n` Storages, each with its own pool, on one fresh database; `close` ends every pool. */
-export async function pgInstances(n: number): Promise<{ instances: Storage[]; close(): Promise<void> }> {
+/**
+ * Runs `fn` with `count` Storages, each on its own pool of `max` connections, over one fresh migrated database
+ * (whose URL `fn` gets too).
+ */
+export async function withPgInstances(
+  count: number,
+  fn: (instances: Storage[], url: string) => Promise<void>,
+  options: { max?: number } = {},
+): Promise<void> {
   const cluster = await sharedPostgres();
-  const url = await cluster.createDatabase(`t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
-  const pools = Array.from({ length: n }, () => openPgPool(url, { max: 4 }));
+  const url = await cluster.createDatabase(`i_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const setup = openPgPool(url, { max: 1 });
   try {
-    await migratePg(pools[0]);
-  } catch (err) {
-    await Promise.all(pools.map((p) => p.end()));
-    throw err;
+    await migratePg(setup);
+  } finally {
+    await setup.end();
   }
-  const instances = pools.map((p) => pgStorage(p));
-  return { instances, close: async () => void await Promise.all(instances.map((s) => s.close())) };
+  const instances = Array.from(
+    { length: count },
+    () => pgStorage(openPgPool(url, { max: options.max ?? 8 })),
+  );
+  try {
+    await fn(instances, url);
+  } finally {
+    await Promise.all(instances.map((s) => s.close()));
+  }
 }

@@ -1,7 +1,7 @@
 /** The bulk search store, the same contract on both backends (and two PostgreSQL instances racing a page). */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { backendTest } from "../helpers/storage.ts";
-import { pgInstances } from "../helpers/pg_instances.ts";
+import { withPgInstances } from "../helpers/pg_instances.ts";
 import { iso, newTxn, T0 } from "../helpers/txn_rows.ts";
 import type { Storage } from "../../src/db/storage.ts";
 
@@ -123,8 +123,7 @@ backendTest(
 );
 
 Deno.test("bulk store [postgres]: two instances storing the same page at once store it once", async () => {
-  const { instances: [a, b], close } = await pgInstances(2);
-  try {
+  await withPgInstances(2, async ([a, b]) => {
     const id = await claimedBulk(a);
     for (let n = 1; n <= 3; n++) {
       const results = await Promise.all([a, b, a, b].map((s) => s.bulk.storePage(page(id, n))));
@@ -132,7 +131,5 @@ Deno.test("bulk store [postgres]: two instances storing the same page at once st
     }
     const done = (await b.bulk.get(id))!;
     deepEqual([done.pages_built, done.next_offset], [3, 300]);
-  } finally {
-    await close();
-  }
+  });
 });

@@ -3,14 +3,13 @@
  * one wins each claim, and a repeated accept stores one transaction.
  */
 import { deepEqual, equal } from "node:assert/strict";
-import { pgInstances } from "../helpers/pg_instances.ts";
+import { withPgInstances } from "../helpers/pg_instances.ts";
 import { iso, newTxn, processed, T0 } from "../helpers/txn_rows.ts";
 
 const N = 40;
 
 Deno.test("transaction store [postgres]: two instances racing each processing claim, exactly one wins", async () => {
-  const { instances: [a, b], close } = await pgInstances(2);
-  try {
+  await withPgInstances(2, async ([a, b]) => {
     const ids: number[] = [];
     for (let i = 0; i < N; i++) ids.push((await a.transactions.insert(newTxn("s1", `tx-${i}`))).row.id);
     // Every claim of every id at once: two from each instance.
@@ -28,14 +27,11 @@ Deno.test("transaction store [postgres]: two instances racing each processing cl
       equal(row.lease_owner, c.owner);
       equal(row.process_attempts, 1, "the attempt was counted once");
     }
-  } finally {
-    await close();
-  }
+  });
 });
 
 Deno.test("transaction store [postgres]: two instances racing each callback claim, exactly one wins", async () => {
-  const { instances: [a, b], close } = await pgInstances(2);
-  try {
+  await withPgInstances(2, async ([a, b]) => {
     const ids: number[] = [];
     for (let i = 0; i < N; i++) {
       const id = (await a.transactions.insert(newTxn("s1", `tx-${i}`))).row.id;
@@ -51,14 +47,11 @@ Deno.test("transaction store [postgres]: two instances racing each callback clai
     );
     deepEqual(claims.filter((id) => id !== undefined).sort((x, y) => x! - y!), ids);
     for (const id of ids) equal((await a.transactions.get(id))!.attempts, 1);
-  } finally {
-    await close();
-  }
+  });
 });
 
 Deno.test("transaction store [postgres]: a sweep on two instances at once runs each due transaction once", async () => {
-  const { instances, close } = await pgInstances(3);
-  try {
+  await withPgInstances(3, async (instances) => {
     for (let i = 0; i < N; i++) await instances[0].transactions.insert(newTxn(`s${i % 3}`, `tx-${i}`));
     const sweep = async (k: number) => {
       const s = instances[k].transactions;
@@ -71,14 +64,11 @@ Deno.test("transaction store [postgres]: a sweep on two instances at once runs e
     const all = (await Promise.all(instances.map((_, k) => sweep(k)))).flat();
     equal(all.length, N);
     equal(new Set(all).size, N);
-  } finally {
-    await close();
-  }
+  });
 });
 
 Deno.test("transaction store [postgres]: one accept repeated on two instances at once stores one transaction", async () => {
-  const { instances: [a, b], close } = await pgInstances(2);
-  try {
+  await withPgInstances(2, async ([a, b]) => {
     for (let i = 0; i < 20; i++) {
       const t = newTxn("s1", `dup-${i}`, 0, ["r1", "r2"]);
       const results = await Promise.all([
@@ -96,7 +86,5 @@ Deno.test("transaction store [postgres]: one accept repeated on two instances at
         1,
       );
     }
-  } finally {
-    await close();
-  }
+  });
 });

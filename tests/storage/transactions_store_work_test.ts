@@ -1,6 +1,8 @@
 /** The transaction store's work queries and operator views, the same contract on both backends. */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { backendTest } from "../helpers/storage.ts";
+import { withPgInstances } from "../helpers/pg_instances.ts";
+import { openPgPool } from "../../src/db/pg/pool.ts";
 import { iso, newTxn, processed, T0 } from "../helpers/txn_rows.ts";
 
 backendTest(
@@ -118,4 +120,24 @@ backendTest("transaction store: retention deletes finished transactions past the
   ok(await t.get(openOld));
   ok(await t.get(recent));
   equal(await t.purgeFinished(iso(T0 + 5 * DAY)), 0);
+});
+
+Deno.test("transaction store [postgres]: a disabled sender's work is not due; an enabled one's is", async () => {
+  await withPgInstances(1, async ([s], url) => {
+    const raw = openPgPool(url, { max: 1 });
+    try {
+      // The senders table is the SenderStore's: its rows are written directly here.
+      for (const [id, active] of [["on", 1], ["off", 0]] as const) {
+        await raw.query(
+          "INSERT INTO senders (sender_id, name, active, created_at, updated_at) VALUES ($1, $1, $2, $3, $3)",
+          [id, active, iso(T0)],
+        );
+      }
+      const on = (await s.transactions.insert(newTxn("on", "a"))).row.id;
+      await s.transactions.insert(newTxn("off", "b"));
+      deepEqual(await s.transactions.due(iso(T0 + 1), iso(T0 + 1), 10), [on]);
+    } finally {
+      await raw.end();
+    }
+  });
 });
