@@ -29,7 +29,7 @@ export type SubscriptionCodeLookup = (
   senderId: string,
   codes: string[],
   query: { transaction_id: string; correlation_id: string },
-) => { status: Record<string, unknown>; items: number } | undefined;
+) => Promise<{ status: Record<string, unknown>; items: number } | undefined>;
 
 /** The answer item list of each async action family that has one (search_response, subscribe_response). */
 const RESPONSE_LISTS: Readonly<Record<string, string | undefined>> = Object.fromEntries(
@@ -152,7 +152,7 @@ function mergeStatus(
 }
 
 /** txn status by subscription_code_list: the sender's own subscriptions, answered as a SubscribeResponse. */
-function byCodes(
+async function byCodes(
   deps: Deps,
   senderId: string,
   query: {
@@ -161,11 +161,11 @@ function byCodes(
     raw: unknown;
     ids: { transactionId: string; correlationId: string; byCodes: SubscriptionCodeLookup };
   },
-): ProcessResult {
+): Promise<ProcessResult> {
   const { q, codes, ids } = query;
   const base = { transaction_id: ids.transactionId, correlation_id: ids.correlationId };
   const wrongType = q.txn_type !== undefined && q.txn_type.toLowerCase() !== "subscribe";
-  const found = wrongType ? undefined : ids.byCodes(deps, senderId, codes, base);
+  const found = wrongType ? undefined : await ids.byCodes(deps, senderId, codes, base);
   if (!found) {
     return unknown(
       deps,
