@@ -112,6 +112,10 @@ export function pgTransactionStore(pool: PgPool): TransactionStore {
     },
     openIds: (senderId, limit) => ids(pgText(sql.OPEN_IDS), [senderId, limit]),
     releaseLeases: () => pgRun(pool, pgText(sql.RELEASE_LEASES)),
+    arrivals: async (before, limit) => [
+      ...await ids(pgText(sql.WAITING), [before, limit]),
+      ...await ids(pgText(sql.REOPENED_DUE), [before, before, before, limit]),
+    ],
     due: (now, staleBefore, limit) => ids(pgText(sql.DUE), [staleBefore, now, now, now, limit]),
     get: (id) => pgOne<TxnRow>(pool, pgText(sql.TXN_BY_ID), [id]),
     getByCorrelationId: (cid, senderId) =>

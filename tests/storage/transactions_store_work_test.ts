@@ -141,3 +141,31 @@ Deno.test("transaction store [postgres]: a disabled sender's work is not due; an
     }
   });
 });
+
+backendTest(
+  "transaction store: arrivals are waiting transactions and reopened failed callbacks",
+  async (s) => {
+    const t = s.transactions;
+    const waiting = (await t.insert(newTxn("s1", "waiting"))).row.id;
+    await t.insert(newTxn("s1", "young", 5000));
+    const firstDelivery = (await t.insert(newTxn("s1", "first"))).row.id;
+    await processed(s, firstDelivery);
+    const reopened = (await t.insert(newTxn("s1", "reopened"))).row.id;
+    await processed(s, reopened);
+    ok(await t.claimCallback(reopened, "w", iso(T0), iso(T0 + 60_000)));
+    const attempt = {
+      started_at: iso(T0),
+      duration_ms: 1,
+      url: "https://r.example/",
+      outcome: "failed" as const,
+      http_status: 500,
+      receiver_code: null,
+      error: "HTTP 500",
+    };
+    ok(await t.markCallbackFailed(reopened, "w", { failure: { error: "HTTP 500" }, now: iso(T0) }, attempt));
+    ok(await t.reopenFailedCallback(reopened, iso(T0 + 1000)));
+    deepEqual(await t.arrivals(iso(T0 + 2000), 10), [waiting, reopened]);
+    deepEqual(await t.arrivals(iso(T0 + 500), 10), [waiting], "the reopened one is not due yet");
+    deepEqual(await t.arrivals(iso(T0 + 2000), 1), [waiting, reopened], "the limit is per kind");
+  },
+);
