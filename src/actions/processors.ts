@@ -35,11 +35,11 @@ const searchProcessor: Processor = async (deps, input) => {
 
 /** Txn status: the caller's own transactions, or its subscriptions by code. */
 const txnStatusProcessor: Processor = (deps, input) =>
-  Promise.resolve(txnStatus(deps, input.senderId, input.message, {
+  txnStatus(deps, input.senderId, input.message, {
     transactionId: input.transactionId,
     correlationId: input.correlationId,
     byCodes: subscriptionCodeStatus,
-  }));
+  });
 
 /** The processor of each action family (sync and async). */
 export const PROCESSORS: Readonly<Record<ActionFamily, Processor>> = {

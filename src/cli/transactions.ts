@@ -37,8 +37,13 @@ const txnList: Command = {
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
       throw new UsageError("--limit must be 1..10000");
     }
-    return withDeps(config(), (deps) => {
-      const page = listTxns(deps, { state, action, senderId: values.sender as string | undefined, limit });
+    return withDeps(config(), async (deps) => {
+      const page = await listTxns(deps, {
+        state,
+        action,
+        senderId: values.sender as string | undefined,
+        limit,
+      });
       print.list(page.items, [
         "correlation_id",
         "transaction_id",
@@ -75,10 +80,10 @@ const txnShow: Command = {
     "txn show 0b8f3c52-6f1e-4f0a-9d8e-2c1a7b5e4d90 --json",
   ],
   run: ({ config, positionals, print }) =>
-    withDeps(config(), (deps) => {
-      const row = findTxn(deps, positionals[0]);
+    withDeps(config(), async (deps) => {
+      const row = await findTxn(deps, positionals[0]);
       if (!row) throw new CliFailure(`no transaction with correlation_id ${positionals[0]}`);
-      const full = detail(deps, row);
+      const full = await detail(deps, row);
       // For people the attempt history is a table after the record; --json gives the admin API's document.
       const { callback_attempts: attempts, callback_attempts_omitted: omitted, ...rest } = full;
       const count = `${attempts.length} (table below)${omitted ? `; ${omitted} older not kept` : ""}`;

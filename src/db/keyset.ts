@@ -6,6 +6,12 @@
 import type { Db } from "./sqlite.ts";
 import { stmt } from "./statements.ts";
 
+/** A list's tables with a (created_at, id) cursor. */
+export type CursorTable = "transactions" | "notifications";
+
+/** The SQL condition of the rows after a cursor, and its arguments. */
+export type AfterCursor = { sql: string; args: [string, number] };
+
 /**
  * The SQL condition and its arguments for the rows after row `before` of `table` (`column` prefix: "" or an
  * alias like "n."); undefined when no row is at or below that id (the page is empty). A cursor with no row,
@@ -13,13 +19,21 @@ import { stmt } from "./statements.ts";
  */
 export function afterCursor(
   db: Db,
-  table: "transactions" | "notifications",
+  table: CursorTable,
   prefix: "" | "n.",
   before: number,
-): { sql: string; args: [string, number] } | undefined {
+): AfterCursor | undefined {
+  const at = stmt(db, cursorRowSql(table)).get(before) as { created_at: string } | undefined;
+  return at && afterRow(prefix, at.created_at, before);
+}
+
+/** The statement reading the cursor's row (or the one below it): (before). */
+export function cursorRowSql(table: CursorTable): string {
   // table is one of two literals: the statement text never holds input.
-  const at = stmt(db, `SELECT created_at FROM ${table} WHERE id <= ? ORDER BY id DESC LIMIT 1`)
-    .get(before) as { created_at: string } | undefined;
-  if (!at) return undefined;
-  return { sql: `(${prefix}created_at, ${prefix}id) < (?, ?)`, args: [at.created_at, before] };
+  return `SELECT created_at FROM ${table} WHERE id <= ? ORDER BY id DESC LIMIT 1`;
+}
+
+/** The condition of the rows after the cursor's row (created_at, before). */
+export function afterRow(prefix: "" | "n.", createdAt: string, before: number): AfterCursor {
+  return { sql: `(${prefix}created_at, ${prefix}id) < (?, ?)`, args: [createdAt, before] };
 }

@@ -23,6 +23,8 @@ import { type ServerKeyStore, sqliteServerKeyStore } from "../keys/server_key_st
 import { type SenderStore, sqliteSenderStore } from "../senders/sender_store.ts";
 import { type SenderKeyStore, sqliteSenderKeyStore } from "../senders/key_store.ts";
 import { type ClientStore, sqliteClientStore } from "../senders/client_store.ts";
+import { sqliteTransactionStore, type TransactionStore } from "../transactions/txn_store.ts";
+import { type BulkStore, sqliteBulkStore } from "../transactions/bulk_storage.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -44,6 +46,8 @@ export interface Storage {
   readonly senders: SenderStore;
   readonly senderKeys: SenderKeyStore;
   readonly clients: ClientStore;
+  readonly transactions: TransactionStore;
+  readonly bulk: BulkStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
 }
@@ -66,6 +70,8 @@ export function sqliteStorage(db: Db): Storage {
     senders: sqliteSenderStore(db),
     senderKeys: sqliteSenderKeyStore(db),
     clients: sqliteClientStore(db),
+    transactions: sqliteTransactionStore(db),
+    bulk: sqliteBulkStore(db),
     close: () => Promise.resolve(),
   };
 }

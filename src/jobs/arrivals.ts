@@ -8,13 +8,11 @@
  * already handling; far cheaper than waiting `sweepIntervalSeconds` for the sweeper.
  */
 import type { Deps } from "../deps.ts";
-import { stmt } from "../db/statements.ts";
-import { DISABLED_SENDERS } from "../senders/pause.ts";
 
 /** Handle to stop the poll. */
 export interface ArrivalPoll {
-  /** Runs one poll now; resolves with the number of transactions it handed to the worker. */
-  runNow(): number;
+  /** Runs one poll now (unless one is running); resolves with the number of transactions it handed to the worker. */
+  runNow(): Promise<number>;
   stop(): void;
 }
 
@@ -23,38 +21,6 @@ export interface ArrivalOptions {
   intervalMs?: number;
   ageMs?: number;
   limit?: number;
-}
-
-/**
- * Ids of transactions waiting (received/pending) since before `before` (ISO), oldest first; a disabled
- * sender's wait until it is enabled, without filling the poll's batch.
- */
-export function waitingTransactions(deps: Deps, before: string, limit: number): number[] {
-  const rows = stmt(
-    deps.db,
-    `SELECT id FROM transactions WHERE state IN ('received','pending') AND updated_at <= ?
-       AND sender_id NOT IN ${DISABLED_SENDERS}
-     ORDER BY updated_at LIMIT ?+0`,
-  ).all(before, limit) as Array<{ id: number }>;
-  return rows.map((r) => r.id);
-}
-
-/**
- * Ids of failed callbacks an operator reopened (`txn retry`: attempts back to 0, the last error kept) that are
- * due since before `before` (ISO) and held by no lease, oldest first. Only those: first deliveries and retries
- * stay with the worker's own wake-ups and the sweeper (taking them here too raced the worker's outbound queue
- * in tests/faults/callbacks_test.ts). Rows in succeeded/rejected are few; the transactions_open index holds them.
- */
-export function dueCallbacks(deps: Deps, before: string, limit: number): number[] {
-  const rows = stmt(
-    deps.db,
-    `SELECT id FROM transactions WHERE state IN ('succeeded','rejected') AND attempts = 0 AND last_error IS NOT NULL
-       AND updated_at <= ?
-       AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-       AND sender_id NOT IN ${DISABLED_SENDERS}
-     ORDER BY updated_at LIMIT ?+0`,
-  ).all(before, before, before, limit) as Array<{ id: number }>;
-  return rows.map((r) => r.id);
 }
 
 /** Starts polling; `handle` is the worker's, `busy(id)` says whether this isolate already handles `id`. */
@@ -66,21 +32,25 @@ export function startArrivalPoll(
 ): ArrivalPoll {
   const ageMs = options.ageMs ?? 1000;
   const limit = options.limit ?? 500;
-  const runNow = (): number => {
-    if (!deps.db.isOpen) return 0;
+  let running = false;
+  const runNow = async (): Promise<number> => {
+    if (!deps.db.isOpen || running) return 0;
+    running = true;
     let started = 0;
     try {
       const before = new Date(deps.clock.now() - ageMs).toISOString();
-      for (const id of [...waitingTransactions(deps, before, limit), ...dueCallbacks(deps, before, limit)]) {
+      for (const id of await deps.storage.transactions.arrivals(before, limit)) {
         if (busy(id)) continue;
         started++;
         void handle(id);
       }
     } catch (err) {
       if (deps.db.isOpen) deps.log.error("arrival poll failed", { err });
+    } finally {
+      running = false;
     }
     return started;
   };
-  const timer = setInterval(runNow, options.intervalMs ?? 1000);
+  const timer = setInterval(() => void runNow(), options.intervalMs ?? 1000);
   return { runNow, stop: () => clearInterval(timer) };
 }

@@ -3,7 +3,6 @@
  * tables say is due (work stuck past its lease, callbacks whose retry time has come), whatever KV did.
  */
 import type { Deps } from "../deps.ts";
-import { dueTransactions, releaseLeases } from "../transactions/store.ts";
 
 /** One sweep: finds due work and runs it; `startup` means no other worker can hold a lease. */
 export type Sweep = (options: { startup: boolean }) => Promise<number>;
@@ -27,18 +26,17 @@ export async function sweepTransactions(
   handle: (id: number) => Promise<void>,
   options: { startup: boolean },
 ): Promise<number> {
-  if (options.startup) releaseLeases(deps.db);
+  if (options.startup) await deps.storage.transactions.releaseLeases();
   const seen = new Set<number>();
   for (let i = 0; i < MAX_BATCHES; i++) {
     const now = deps.clock.now();
     const staleBefore = options.startup ? now : now - deps.config.leaseSeconds * 1000;
-    const ids = dueTransactions(
-      deps.db,
+    const due = await deps.storage.transactions.due(
       new Date(now).toISOString(),
       new Date(staleBefore).toISOString(),
       BATCH,
-    )
-      .filter((id) => !seen.has(id));
+    );
+    const ids = due.filter((id) => !seen.has(id));
     if (ids.length === 0) break;
     for (const id of ids) seen.add(id);
     await Promise.all(ids.map((id) => handle(id)));

@@ -2,6 +2,9 @@
 
 type Labels = Record<string, string>;
 
+/** The values of a gauge, each with its labels. */
+type GaugeRows = Array<{ labels: Labels; value: number }>;
+
 const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
@@ -16,7 +19,7 @@ interface Family {
   help: string;
   series: Map<string, { labels: Labels; value: number; buckets?: number[]; sum?: number }>;
   buckets?: number[];
-  collect?: () => Array<{ labels: Labels; value: number }>;
+  collect?: () => GaugeRows | Promise<GaugeRows>;
 }
 
 /** Counters and histograms of one isolate, as plain data (structured-cloneable) for merging across isolates. */
@@ -65,7 +68,17 @@ export class Metrics {
   /** The exposition for the whole process: this isolate merged with every peer that answers. */
   async renderAll(): Promise<string> {
     const peers = this.#peers ? await this.#peers().catch(() => []) : [];
-    return this.render(peers);
+    return this.render(peers, await this.#collectGauges());
+  }
+
+  /** Every gauge's values now (an async one reads the database); a gauge that fails reports nothing. */
+  async #collectGauges(): Promise<Map<string, GaugeRows>> {
+    const out = new Map<string, GaugeRows>();
+    const gauges = [...this.#families].filter(([, f]) => f.kind === "gauge");
+    await Promise.all(
+      gauges.map(async ([name, f]) => out.set(name, await Promise.resolve(f.collect!()).catch(() => []))),
+    );
+    return out;
   }
 
   /** Adds `by` to a counter. */
@@ -83,23 +96,24 @@ export class Metrics {
     for (let i = 0; i < b.length; i++) if (value <= b[i]) s.buckets![i] += 1;
   }
 
-  /** Registers a gauge whose values are read when /metrics is scraped. */
-  gauge(name: string, help: string, collect: () => Array<{ labels: Labels; value: number }>): void {
+  /**
+   * Registers a gauge whose values are read when /metrics is scraped. An async one (a database read) is reported
+   * by `renderAll` only.
+   */
+  gauge(name: string, help: string, collect: () => GaugeRows | Promise<GaugeRows>): void {
     this.#families.set(name, { kind: "gauge", help, series: new Map(), collect });
   }
 
-  /** The Prometheus text exposition of everything recorded, plus `peers` (other isolates) summed in. */
-  render(peers: readonly MetricsSnapshot[] = []): string {
+  /**
+   * The Prometheus text exposition of everything recorded, plus `peers` (other isolates) summed in; `gauges`
+   * holds the gauges' values already collected (renderAll), else the synchronous ones are read here.
+   */
+  render(peers: readonly MetricsSnapshot[] = [], gauges?: ReadonlyMap<string, GaugeRows>): string {
     const out: string[] = [];
     for (const [name, f] of merged(this.#families, peers)) {
       out.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.kind}`);
       if (f.kind === "gauge") {
-        let rows: Array<{ labels: Labels; value: number }> = [];
-        try {
-          rows = f.collect!();
-        } catch {
-          rows = [];
-        }
+        const rows = gauges?.get(name) ?? syncRows(f);
         for (const r of rows) out.push(`${name}${fmt(r.labels)} ${r.value}`);
         continue;
       }
@@ -137,6 +151,16 @@ export class Metrics {
     }
     return s;
   }
+}
+
+/** A gauge's values read now, or none when it is async (only renderAll awaits those) or fails. */
+function syncRows(f: Family): GaugeRows {
+  try {
+    const rows = f.collect!();
+    if (Array.isArray(rows)) return rows;
+    rows.catch(() => {});
+  } catch { /* reported as no values */ }
+  return [];
 }
 
 /** `local` with every peer's counters and histograms added (series matched by their labels). */

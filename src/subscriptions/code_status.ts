@@ -6,17 +6,16 @@
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
 import { MAX_ID } from "../dci/limits.ts";
-import { getByCorrelationId } from "../transactions/store.ts";
 import { getSubscription, type SubscriptionRow } from "./store.ts";
 import { subscriptionInfo } from "./processors.ts";
 
 /** The txn_status of a subscription_code_list query and its item count; undefined when no code is the sender's. */
-export function subscriptionCodeStatus(
+export async function subscriptionCodeStatus(
   deps: Deps,
   senderId: string,
   codes: string[],
   query: { transaction_id: string; correlation_id: string },
-): { status: Record<string, unknown>; items: number } | undefined {
+): Promise<{ status: Record<string, unknown>; items: number } | undefined> {
   const unique = [...new Set(codes)];
   // Another sender's code is answered exactly as an unknown one: the answer must not tell which codes exist.
   const rows = unique.map((code) => {
@@ -44,22 +43,25 @@ export function subscriptionCodeStatus(
       subscriptions: [subscriptionInfo(row)],
     };
   });
-  return { status: { ...idsOf(deps, senderId, own, query), subscribe_response: items }, items: items.length };
+  return {
+    status: { ...await idsOf(deps, senderId, own, query), subscribe_response: items },
+    items: items.length,
+  };
 }
 
 /**
  * The subscribe transaction's ids when every subscription found came from the same one of this sender's
  * transactions; otherwise (several, or made by an operator) the status query's own ids.
  */
-function idsOf(
+async function idsOf(
   deps: Deps,
   senderId: string,
   rows: SubscriptionRow[],
   query: { transaction_id: string; correlation_id: string },
-): { transaction_id: string; correlation_id: string } {
+): Promise<{ transaction_id: string; correlation_id: string }> {
   const correlation = rows[0].correlation_id;
   if (rows.some((r) => r.correlation_id !== correlation)) return query;
-  const txn = getByCorrelationId(deps.db, correlation, senderId);
+  const txn = await deps.storage.transactions.getByCorrelationId(correlation, senderId);
   return txn?.action === "subscribe"
     ? { transaction_id: txn.transaction_id, correlation_id: txn.correlation_id }
     : query;

@@ -13,8 +13,6 @@ import { isoNow } from "../clock.ts";
 import { callbackUrl } from "./callback.ts";
 import { asyncAction } from "../dci/actions.ts";
 import type { TxnAction } from "./states.ts";
-import { insertTransaction, markPending } from "./store.ts";
-import { groupCommit } from "../db/group_commit.ts";
 import { TXN_KIND } from "./worker.ts";
 import { isHeaderSafeId } from "../dci/limits.ts";
 import { checkHeaderAction, checkVersion } from "../dci/header_rules.ts";
@@ -60,24 +58,21 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
   const correlationId = crypto.randomUUID();
   const now = isoNow(deps.clock);
   const ack: Ack = { message: { ack_status: "ACK", timestamp: now, correlation_id: correlationId } };
-  const { row, created } = await groupCommit(deps.db, () =>
-    insertTransaction(deps.db, {
-      sender_id: input.senderId,
-      transaction_id: message.transaction_id,
-      dedupe_key: action === "txn-status" || action === "receipt"
-        ? header.message_id
-        : message.transaction_id,
-      message_id: header.message_id,
-      correlation_id: correlationId,
-      action,
-      registry: input.registry,
-      callback_url: url,
-      request_header: JSON.stringify(header),
-      request_message: JSON.stringify(message),
-      ack: JSON.stringify(ack),
-      reference_ids: items.map(referenceIdOf).filter((r): r is string => r !== undefined),
-      now,
-    }));
+  const { row, created } = await deps.storage.transactions.insert({
+    sender_id: input.senderId,
+    transaction_id: message.transaction_id,
+    dedupe_key: action === "txn-status" || action === "receipt" ? header.message_id : message.transaction_id,
+    message_id: header.message_id,
+    correlation_id: correlationId,
+    action,
+    registry: input.registry,
+    callback_url: url,
+    request_header: JSON.stringify(header),
+    request_message: JSON.stringify(message),
+    ack: JSON.stringify(ack),
+    reference_ids: items.map(referenceIdOf).filter((r): r is string => r !== undefined),
+    now,
+  });
   if (!created) {
     return { ack: JSON.parse(row.ack) as Ack, correlationId: row.correlation_id, created: false };
   }
@@ -87,9 +82,9 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
   const wake = { kind: TXN_KIND, id: String(row.id) };
   if (deps.queue.wake?.(wake)) return { ack, correlationId, created: true };
   deps.queue.enqueue(wake).then(
-    () => {
+    async () => {
       try {
-        markPending(deps.db, row.id, isoNow(deps.clock));
+        await deps.storage.transactions.markPending(row.id, isoNow(deps.clock));
       } catch { /* shutting down: the row stays `received`, which the sweeper also redoes */ }
     },
     (err) =>

@@ -88,10 +88,10 @@ const retry = createRoute({
 
 /** Adds the transactions admin endpoints. */
 export function transactionAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
-  app.openapi(list, (c) => {
+  app.openapi(list, async (c) => {
     const q = c.req.valid("query");
     return c.json(
-      listTxns(deps, {
+      await listTxns(deps, {
         state: q.state,
         action: q.action,
         senderId: q.sender_id,
@@ -105,10 +105,10 @@ export function transactionAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): vo
       200,
     );
   });
-  app.openapi(show, (c) => {
-    const row = findTxn(deps, c.req.valid("param").correlation_id);
+  app.openapi(show, async (c) => {
+    const row = await findTxn(deps, c.req.valid("param").correlation_id);
     if (!row) throw notFound(c.req.valid("param").correlation_id);
-    return c.json(detail(deps, row), 200);
+    return c.json(await detail(deps, row), 200);
   });
   app.openapi(retry, async (c) => {
     const id = c.req.valid("param").correlation_id;

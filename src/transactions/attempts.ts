@@ -35,13 +35,25 @@ export type NewAttempt = Omit<CallbackAttempt, "attempt">;
  * and drops the ones beyond the bound. Returns the attempt's number.
  */
 export function recordAttempt(db: Db, txn: number, a: NewAttempt): number {
-  const { attempt } = stmt(
-    db,
-    `INSERT INTO callback_attempts (txn, attempt, started_at, duration_ms, url, outcome, http_status,
-       receiver_code, error)
-     SELECT ?, COALESCE(MAX(attempt), 0) + 1, ?, ?, ?, ?, ?, ?, ? FROM callback_attempts WHERE txn = ?
-     RETURNING attempt`,
-  ).get(
+  const { attempt } = stmt(db, INSERT_ATTEMPT).get(...attemptArgs(txn, a)) as { attempt: number };
+  // Only a transaction past the bound pays for the delete: a first delivery is the one insert.
+  if (attempt > CALLBACK_ATTEMPTS_KEPT) stmt(db, DROP_ATTEMPTS).run(txn, attempt - CALLBACK_ATTEMPTS_KEPT);
+  return attempt;
+}
+
+/** The next attempt of a transaction, numbered after the last (arguments: attemptArgs). */
+export const INSERT_ATTEMPT =
+  `INSERT INTO callback_attempts (txn, attempt, started_at, duration_ms, url, outcome,
+    http_status, receiver_code, error)
+  SELECT ?, COALESCE(MAX(attempt), 0) + 1, ?, ?, ?, ?, ?, ?, ? FROM callback_attempts WHERE txn = ?
+  RETURNING attempt`;
+
+/** Drops a transaction's attempts up to a number: (txn, attempt). */
+export const DROP_ATTEMPTS = "DELETE FROM callback_attempts WHERE txn = ? AND attempt <= ?";
+
+/** The arguments of INSERT_ATTEMPT: the values bounded and the URL without userinfo. */
+export function attemptArgs(txn: number, a: NewAttempt): Array<string | number | null> {
+  return [
     txn,
     a.started_at,
     Math.max(0, Math.round(a.duration_ms)),
@@ -51,22 +63,24 @@ export function recordAttempt(db: Db, txn: number, a: NewAttempt): number {
     a.receiver_code,
     a.error === null ? null : a.error.slice(0, MAX_ERROR),
     txn,
-  ) as { attempt: number };
-  // Only a transaction past the bound pays for the delete: a first delivery is the one insert.
-  if (attempt > CALLBACK_ATTEMPTS_KEPT) {
-    stmt(db, "DELETE FROM callback_attempts WHERE txn = ? AND attempt <= ?")
-      .run(txn, attempt - CALLBACK_ATTEMPTS_KEPT);
-  }
-  return attempt;
+  ];
 }
 
 /** The kept attempts of transaction `txn`, oldest first, and how many older ones were dropped. */
 export function listAttempts(db: Db, txn: number): { attempts: CallbackAttempt[]; omitted: number } {
-  const attempts = stmt(
-    db,
-    `SELECT attempt, started_at, duration_ms, url, outcome, http_status, receiver_code, error
-     FROM callback_attempts WHERE txn = ? ORDER BY attempt`,
-  ).all(txn) as unknown as CallbackAttempt[];
+  return attemptHistory(stmt(db, LIST_ATTEMPTS).all(txn) as unknown as CallbackAttempt[]);
+}
+
+/** A transaction's kept attempts, oldest first: (txn). */
+export const LIST_ATTEMPTS =
+  `SELECT attempt, started_at, duration_ms, url, outcome, http_status, receiver_code,
+    error
+  FROM callback_attempts WHERE txn = ? ORDER BY attempt`;
+
+/** The history of the kept `attempts` (oldest first). */
+export function attemptHistory(
+  attempts: CallbackAttempt[],
+): { attempts: CallbackAttempt[]; omitted: number } {
   // Numbers are never reused, so the ones dropped are exactly those below the first kept.
   return { attempts, omitted: attempts.length ? attempts[0].attempt - 1 : 0 };
 }

@@ -7,10 +7,7 @@ import type { Deps } from "../deps.ts";
 import type { Ack, RequestHeader } from "../dci/schemas.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { isoNow } from "../clock.ts";
-import { groupCommit } from "../db/group_commit.ts";
-import { insertTransaction, markPending } from "./store.ts";
 import { resolveCallback } from "./accept.ts";
-import { insertBulk } from "./bulk_store.ts";
 import type { Upload } from "./bulk_upload.ts";
 import { TXN_KIND } from "./worker.ts";
 
@@ -43,8 +40,8 @@ export async function acceptBulk(deps: Deps, input: BulkInput): Promise<{ ack: A
     transaction_id: input.transactionId,
     bulk_file: { file_name: upload.fileName, file_format: upload.format, items: upload.items },
   };
-  const { row, created } = await groupCommit(deps.db, () => {
-    const stored = insertTransaction(deps.db, {
+  const { row, created } = await deps.storage.transactions.insert(
+    {
       sender_id: input.senderId,
       transaction_id: input.transactionId,
       dedupe_key: input.transactionId,
@@ -58,19 +55,15 @@ export async function acceptBulk(deps: Deps, input: BulkInput): Promise<{ ack: A
       ack: JSON.stringify(ack),
       reference_ids: [],
       now,
-    });
-    if (stored.created) {
-      insertBulk(deps.db, {
-        txn: stored.row.id,
-        spool: input.spool,
-        file_name: upload.fileName,
-        file_format: upload.format,
-        items_total: upload.items,
-        page_size: deps.config.bulkPageSize,
-      });
-    }
-    return stored;
-  });
+    },
+    {
+      spool: input.spool,
+      file_name: upload.fileName,
+      file_format: upload.format,
+      items_total: upload.items,
+      page_size: deps.config.bulkPageSize,
+    },
+  );
   if (!created) {
     await Deno.remove(upload.spoolPath).catch(() => {});
     return { ack: JSON.parse(row.ack) as Ack, correlationId: row.correlation_id };
@@ -78,7 +71,7 @@ export async function acceptBulk(deps: Deps, input: BulkInput): Promise<{ ack: A
   const wake = { kind: TXN_KIND, id: String(row.id) };
   if (!deps.queue.wake?.(wake)) {
     await deps.queue.enqueue(wake).then(
-      () => markPending(deps.db, row.id, isoNow(deps.clock)),
+      () => deps.storage.transactions.markPending(row.id, isoNow(deps.clock)),
       (err) =>
         deps.log.warn("enqueue failed; the sweeper will pick the bulk search up", {
           correlation_id: correlationId,

@@ -15,20 +15,9 @@ import { getSender } from "../senders/store.ts";
 import { TEST_MODE_META } from "../senders/settings.ts";
 import { currentCallbackUrl } from "./callback.ts";
 import { retryDelay } from "./states.ts";
-import { claimProcessing, type TxnRow } from "./store.ts";
+import type { TxnRow } from "./store.ts";
 import { readSpoolPage } from "./bulk_file.ts";
-import {
-  type BulkRow,
-  finishBulk,
-  firstPendingPage,
-  getBulk,
-  pageMessage,
-  type PageRow,
-  recordPageAttempt,
-  renewLease,
-  reopenBulk,
-  storePage,
-} from "./bulk_store.ts";
+import type { BulkRow, PageRow } from "./bulk_store.ts";
 import { bulkSpoolDir } from "./bulk_spool_dir.ts";
 
 /** Answers one page of lookups as search_response items, in order (bound by the actions area). */
@@ -53,34 +42,35 @@ export function createBulkRunner(
   const delay = retryDelay(deps.config.callbackRetryDelaysMs, options.random);
   const iso = (ms: number) => new Date(ms).toISOString();
   const running = new Set<number>();
+  const store = deps.storage.bulk;
 
   async function run(row: TxnRow, owner: string): Promise<void> {
-    const renew = () => {
+    const renew = async () => {
       const now = deps.clock.now();
-      if (!renewLease(deps.db, row.id, owner, iso(now + leaseMs), iso(now))) throw new Error("lease lost");
+      if (!await store.renewLease(row.id, owner, iso(now + leaseMs), iso(now))) throw new Error("lease lost");
     };
-    const spoolPath = join(bulkSpoolDir(deps.config), getBulk(deps.db, row.id)!.spool);
-    // The messages of the pages this run built and has not sent yet (at most two): not read back from SQLite.
+    const spoolPath = join(bulkSpoolDir(deps.config), (await store.get(row.id))!.spool);
+    // The messages of the pages this run built and has not sent yet (at most two): not read back from storage.
     const built = new Map<number, string>();
     for (;;) {
-      renew();
-      const bulk = getBulk(deps.db, row.id)!;
-      const next = firstPendingPage(deps.db, row.id);
+      await renew();
+      const bulk = (await store.get(row.id))!;
+      const next = await store.firstPendingPage(row.id);
       // The next page is built while the current one is on the wire; at most two pages wait at any time.
       const build = bulk.pages_built < bulk.pages_total && (!next || next.page >= bulk.pages_built)
         ? buildPage(row, bulk, spoolPath, built)
         : undefined;
       build?.catch(() => {}); // awaited below; a failure is not left unhandled meanwhile
       if (next) {
-        const message = built.get(next.page) ?? pageMessage(deps.db, row.id, next.page) ?? "{}";
+        const message = built.get(next.page) ?? await store.pageMessage(row.id, next.page) ?? "{}";
         built.delete(next.page);
         await deliverPage(row, bulk, next, message, renew);
       }
       if (build) await build;
       if (!next && !build) break;
     }
-    const done = getBulk(deps.db, row.id)!;
-    finishBulk(deps.db, row.id, owner, {
+    const done = (await store.get(row.id))!;
+    await store.finish(row.id, owner, {
       failedPages: done.pages_failed,
       items: done.items_total,
       now: iso(deps.clock.now()),
@@ -111,7 +101,7 @@ export function createBulkRunner(
     // Stored canonical (the form the signature hashes): each delivery attempt signs it without re-serialising.
     const text = canonicalJson(message, { asciiEscape: true });
     const page = bulk.pages_built + 1;
-    const stored = storePage(deps.db, {
+    const stored = await store.storePage({
       txn: row.id,
       page,
       items: lookups.length,
@@ -127,7 +117,7 @@ export function createBulkRunner(
     bulk: BulkRow,
     page: PageRow,
     message: string,
-    renew: () => void,
+    renew: () => Promise<void>,
   ): Promise<void> {
     for (let attempt = page.attempts + 1;; attempt++) {
       const sender = await getSender(deps, row.sender_id);
@@ -143,7 +133,7 @@ export function createBulkRunner(
       const outcome = await deliverToSender(
         deps,
         row.sender_id,
-        currentCallbackUrl(deps, row, sender),
+        await currentCallbackUrl(deps, row, sender),
         body,
         {
           headers: {
@@ -157,10 +147,10 @@ export function createBulkRunner(
       );
       const now = iso(deps.clock.now());
       const key = { txn: row.id, page: page.page, now };
-      if (outcome.ok) return recordPageAttempt(deps.db, { ...key, outcome: "sent" });
+      if (outcome.ok) return await store.recordPageAttempt({ ...key, outcome: "sent" });
       const wait = outcome.permanent ? null : delay(attempt);
       const error = outcome.error.slice(0, 500);
-      recordPageAttempt(deps.db, { ...key, outcome: wait === null ? "failed" : "retry", error });
+      await store.recordPageAttempt({ ...key, outcome: wait === null ? "failed" : "retry", error });
       deps.log.warn(wait === null ? "bulk page failed" : "bulk page retry scheduled", {
         correlation_id: row.correlation_id,
         page: page.page,
@@ -171,29 +161,34 @@ export function createBulkRunner(
       // Only this page waits and is tried again; the lease is kept alive meanwhile.
       for (let left = wait; left > 0; left -= leaseMs / 4) {
         await new Promise((r) => setTimeout(r, Math.min(left, leaseMs / 4)));
-        renew();
+        await renew();
       }
     }
   }
 
   return {
     async handle(row) {
-      if (row.action !== "search" || !getBulk(deps.db, row.id)) return false;
+      if (row.action !== "search" || !await store.get(row.id)) return false;
       if (running.has(row.id)) return true;
       // A failed one an operator retried (txn retry) comes back reopened: its failed pages go out again.
       if (row.state === "succeeded" || row.state === "rejected") {
-        reopenBulk(deps.db, row.id, iso(deps.clock.now()));
+        await store.reopen(row.id, iso(deps.clock.now()));
       } else if (!["received", "pending", "processing"].includes(row.state)) return true;
       const owner = crypto.randomUUID();
       const now = deps.clock.now();
-      const claimed = claimProcessing(deps.db, row.id, owner, iso(now), iso(now + leaseMs));
+      const claimed = await deps.storage.transactions.claimProcessing(
+        row.id,
+        owner,
+        iso(now),
+        iso(now + leaseMs),
+      );
       if (!claimed) return true;
       running.add(row.id);
       try {
         if (claimed.process_attempts > deps.config.processAttempts) {
-          finishBulk(deps.db, row.id, owner, {
+          await store.finish(row.id, owner, {
             failedPages: 0,
-            items: getBulk(deps.db, row.id)!.items_total,
+            items: (await store.get(row.id))!.items_total,
             now: iso(now),
             reason:
               `Processing made no progress in ${deps.config.processAttempts} attempts; quote correlation_id ${row.correlation_id}`,

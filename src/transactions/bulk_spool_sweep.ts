@@ -7,7 +7,6 @@
 import type { Deps } from "../deps.ts";
 import { join } from "node:path";
 import { bulkSpoolDir } from "./bulk_spool_dir.ts";
-import { spoolNeeded } from "./bulk_store.ts";
 
 /** The names the upload route gives spool files (`<uuid>.lookups`); nothing else in the directory is touched. */
 const SPOOL_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.lookups$/;
@@ -29,7 +28,9 @@ export async function sweepBulkSpool(deps: Deps): Promise<number> {
     if (!entry.isFile || !SPOOL_NAME.test(entry.name)) continue;
     const path = join(dir, entry.name);
     const modified = (await Deno.stat(path).catch(() => undefined))?.mtime?.getTime();
-    if (modified === undefined || modified > oldest || spoolNeeded(deps.db, entry.name)) continue;
+    if (modified === undefined || modified > oldest || await deps.storage.bulk.spoolNeeded(entry.name)) {
+      continue;
+    }
     await Deno.remove(path).then(() => removed++, () => {});
   }
   if (removed > 0) deps.log.info("orphaned bulk spool files removed", { count: removed, dir });

@@ -36,16 +36,24 @@ export interface PageRow {
   last_error: string | null;
 }
 
+/** What accepting a bulk search records of its file, beside the transaction row. */
+export type NewBulk = Pick<BulkRow, "spool" | "file_name" | "file_format" | "items_total" | "page_size">;
+
 /** Records a new bulk search for transaction `txn` (in the caller's write transaction). */
-export function insertBulk(
-  db: Db,
-  b: Pick<BulkRow, "txn" | "spool" | "file_name" | "file_format" | "items_total" | "page_size">,
-): void {
-  stmt(
-    db,
-    `INSERT INTO bulk_searches (txn, spool, file_name, file_format, items_total, page_size, pages_total)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
+export function insertBulk(db: Db, b: NewBulk & { txn: number }): void {
+  stmt(db, INSERT_BULK).run(...insertBulkArgs(b));
+  stmt(db, BULK_COUNTS).run(b.items_total, b.txn);
+}
+
+/** A new bulk search (arguments: insertBulkArgs). */
+export const INSERT_BULK =
+  `INSERT INTO bulk_searches (txn, spool, file_name, file_format, items_total, page_size,
+    pages_total)
+  VALUES (?, ?, ?, ?, ?, ?, ?)`;
+
+/** The arguments of INSERT_BULK. */
+export function insertBulkArgs(b: NewBulk & { txn: number }): Array<string | number> {
+  return [
     b.txn,
     b.spool,
     b.file_name,
@@ -53,42 +61,82 @@ export function insertBulk(
     b.items_total,
     b.page_size,
     Math.ceil(b.items_total / b.page_size),
-  );
-  // The transaction's counts are the file's: lookups in it, and (as pages go out) lookups delivered.
-  stmt(db, "UPDATE transactions SET total_count = ?, completed_count = 0 WHERE id = ?").run(
-    b.items_total,
-    b.txn,
-  );
+  ];
 }
+
+/**
+ * The transaction's counts are the file's: lookups in it, and (as pages go out) lookups delivered:
+ * (itemsTotal, txn).
+ */
+export const BULK_COUNTS = "UPDATE transactions SET total_count = ?, completed_count = 0 WHERE id = ?";
 
 /** The bulk search of transaction `txn`, if it is one. */
 export function getBulk(db: Db, txn: number): BulkRow | undefined {
-  return stmt(db, "SELECT * FROM bulk_searches WHERE txn = ?").get(txn) as BulkRow | undefined;
+  return stmt(db, GET_BULK).get(txn) as BulkRow | undefined;
 }
+
+/** (txn). */
+export const GET_BULK = "SELECT * FROM bulk_searches WHERE txn = ?";
+
+/** One statement and its arguments. */
+export interface Step {
+  sql: string;
+  args: Array<string | number | null>;
+}
+
+/**
+ * A write of several statements in one transaction: `guard` is conditional, and the rest run only when it changed
+ * exactly one row (the write's result is then true). Both backends run the same steps.
+ */
+export interface GuardedWrite {
+  guard: Step;
+  then: Step[];
+}
+
+/** Runs `w` in one SQLite transaction. */
+export function runGuarded(db: Db, w: GuardedWrite): boolean {
+  return transaction(db, () => {
+    if (Number(stmt(db, w.guard.sql).run(...w.guard.args).changes) !== 1) return false;
+    for (const s of w.then) stmt(db, s.sql).run(...s.args);
+    return true;
+  });
+}
+
+/** A page to store (see storePage). */
+export type NewPage = {
+  txn: number;
+  page: number;
+  items: number;
+  completed: number;
+  message: string;
+  nextOffset: number;
+};
 
 /**
  * Stores page `page` (the next one) and moves the resumption point past its lookups, in one transaction; the
  * transaction's attempt count restarts, since the run made progress. False when the page was already built.
  */
-export function storePage(
-  db: Db,
-  p: { txn: number; page: number; items: number; completed: number; message: string; nextOffset: number },
-): boolean {
-  return transaction(db, () => {
-    const moved = stmt(
-      db,
-      `UPDATE bulk_searches SET pages_built = ?, items_done = ?, next_offset = ?
-       WHERE txn = ? AND pages_built = ?`,
-    ).run(p.page, p.completed, p.nextOffset, p.txn, p.page - 1);
-    if (Number(moved.changes) !== 1) return false;
-    stmt(
-      db,
-      `INSERT INTO bulk_pages (txn, page, items, completed, message, message_id, state)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending')`,
-    ).run(p.txn, p.page, p.items, p.completed, p.message, crypto.randomUUID());
-    stmt(db, "UPDATE transactions SET process_attempts = 1 WHERE id = ?").run(p.txn);
-    return true;
-  });
+export function storePage(db: Db, p: NewPage): boolean {
+  return runGuarded(db, storePageWrite(p));
+}
+
+/** The steps of storePage. */
+export function storePageWrite(p: NewPage): GuardedWrite {
+  return {
+    guard: {
+      sql: `UPDATE bulk_searches SET pages_built = ?, items_done = ?, next_offset = ?
+        WHERE txn = ? AND pages_built = ?`,
+      args: [p.page, p.completed, p.nextOffset, p.txn, p.page - 1],
+    },
+    then: [
+      {
+        sql: `INSERT INTO bulk_pages (txn, page, items, completed, message, message_id, state)
+          VALUES (?, ?, ?, ?, ?, ?, 'pending')`,
+        args: [p.txn, p.page, p.items, p.completed, p.message, crypto.randomUUID()],
+      },
+      { sql: "UPDATE transactions SET process_attempts = 1 WHERE id = ?", args: [p.txn] },
+    ],
+  };
 }
 
 /**
@@ -96,88 +144,105 @@ export function storePage(
  * turn, and the runner has the message of a page it just built in memory.
  */
 export function firstPendingPage(db: Db, txn: number): PageRow | undefined {
-  return stmt(
-    db,
-    `SELECT txn, page, items, completed, message_id, state, attempts, last_error FROM bulk_pages
-     WHERE txn = ? AND state = 'pending' ORDER BY page LIMIT 1`,
-  ).get(txn) as PageRow | undefined;
+  return stmt(db, FIRST_PENDING_PAGE).get(txn) as PageRow | undefined;
 }
+
+/** (txn). */
+export const FIRST_PENDING_PAGE = `SELECT txn, page, items, completed, message_id, state, attempts, last_error
+  FROM bulk_pages WHERE txn = ? AND state = 'pending' ORDER BY page LIMIT 1`;
 
 /** The stored on-search message of a page (canonical JSON), null once it was sent. */
 export function pageMessage(db: Db, txn: number, page: number): string | null {
-  const row = stmt(db, "SELECT message FROM bulk_pages WHERE txn = ? AND page = ?").get(txn, page) as
-    | { message: string | null }
-    | undefined;
+  const row = stmt(db, PAGE_MESSAGE).get(txn, page) as { message: string | null } | undefined;
   return row?.message ?? null;
 }
 
+/** (txn, page). */
+export const PAGE_MESSAGE = "SELECT message FROM bulk_pages WHERE txn = ? AND page = ?";
+
+/** A page's delivery attempt (see recordPageAttempt). */
+export type PageAttempt = {
+  txn: number;
+  page: number;
+  outcome: "sent" | "failed" | "retry";
+  error?: string;
+  now: string;
+};
+
 /** A delivery attempt of a page ended: sent (its message is dropped), failed for good, or to be retried. */
-export function recordPageAttempt(
-  db: Db,
-  p: { txn: number; page: number; outcome: "sent" | "failed" | "retry"; error?: string; now: string },
-): void {
-  transaction(db, () => {
-    const state = p.outcome === "retry" ? "pending" : p.outcome;
-    const changed = stmt(
-      db,
-      `UPDATE bulk_pages SET state = ?, attempts = attempts + 1, last_error = ?,
-         message = CASE WHEN ? = 'sent' THEN NULL ELSE message END, sent_at = CASE WHEN ? = 'sent' THEN ? END
-       WHERE txn = ? AND page = ? AND state = 'pending'`,
-    ).run(state, p.error ?? null, state, state, p.now, p.txn, p.page);
-    if (Number(changed.changes) !== 1 || p.outcome === "retry") return;
-    stmt(
-      db,
-      `UPDATE bulk_searches SET pages_sent = pages_sent + ?, pages_failed = pages_failed + ? WHERE txn = ?`,
-    ).run(p.outcome === "sent" ? 1 : 0, p.outcome === "failed" ? 1 : 0, p.txn);
-    if (p.outcome === "sent") {
-      stmt(
-        db,
-        `UPDATE transactions SET completed_count = completed_count +
-           (SELECT items FROM bulk_pages WHERE txn = ? AND page = ?) WHERE id = ?`,
-      ).run(p.txn, p.page, p.txn);
-    }
-  });
+export function recordPageAttempt(db: Db, p: PageAttempt): void {
+  runGuarded(db, pageAttemptWrite(p));
+}
+
+/** The steps of recordPageAttempt. */
+export function pageAttemptWrite(p: PageAttempt): GuardedWrite {
+  const state = p.outcome === "retry" ? "pending" : p.outcome;
+  const then: Step[] = p.outcome === "retry" ? [] : [{
+    sql:
+      "UPDATE bulk_searches SET pages_sent = pages_sent + ?, pages_failed = pages_failed + ? WHERE txn = ?",
+    args: [p.outcome === "sent" ? 1 : 0, p.outcome === "failed" ? 1 : 0, p.txn],
+  }];
+  if (p.outcome === "sent") {
+    then.push({
+      sql: `UPDATE transactions SET completed_count = completed_count +
+        (SELECT items FROM bulk_pages WHERE txn = ? AND page = ?) WHERE id = ?`,
+      args: [p.txn, p.page, p.txn],
+    });
+  }
+  return {
+    guard: {
+      // The outcome is fixed per text (sent drops the message), so no parameter has to be typed by a CASE.
+      sql: `UPDATE bulk_pages SET state = ?, attempts = attempts + 1, last_error = ?${
+        state === "sent" ? ", message = NULL, sent_at = ?" : ""
+      } WHERE txn = ? AND page = ? AND state = 'pending'`,
+      args: state === "sent"
+        ? [state, p.error ?? null, p.now, p.txn, p.page]
+        : [state, p.error ?? null, p.txn, p.page],
+    },
+    then,
+  };
 }
 
 /** Extends the lease of a running bulk search (its transaction row), so the sweeper leaves it alone. */
 export function renewLease(db: Db, id: number, owner: string, until: string, now: string): boolean {
-  return Number(
-    stmt(db, "UPDATE transactions SET lease_until = ?, updated_at = ? WHERE id = ? AND lease_owner = ?")
-      .run(until, now, id, owner).changes,
-  ) === 1;
+  return Number(stmt(db, RENEW_LEASE).run(until, now, id, owner).changes) === 1;
 }
+
+/** (until, now, id, owner). */
+export const RENEW_LEASE =
+  "UPDATE transactions SET lease_until = ?, updated_at = ? WHERE id = ? AND lease_owner = ?";
+
+/** How a bulk search ends (see finishBulk). */
+export type BulkEnd = { failedPages: number; items: number; now: string; reason?: string };
 
 /**
  * Ends a bulk search: every page delivered (callback_sent, succ) or some failed for good (callback_failed), or
  * the run failed (`reason`: callback_failed, rjct). The result column keeps the page summary for operators.
  */
-export function finishBulk(
-  db: Db,
-  id: number,
-  owner: string,
-  f: { failedPages: number; items: number; now: string; reason?: string },
-): boolean {
-  const state = f.failedPages > 0 || f.reason ? "callback_failed" : "callback_sent";
-  return Number(
-    stmt(
-      db,
-      `UPDATE transactions SET state = ?, outcome = ?, status_reason_message = ?, total_count = ?,
-         last_error = ?, lease_owner = NULL, lease_until = NULL, processed_at = ?,
-         completed_at = ?, updated_at = ?
-       WHERE id = ? AND lease_owner = ? AND state = 'processing'`,
-    ).run(
-      state,
-      f.reason ? "rjct" : "succ",
-      f.reason ?? null,
-      f.items,
-      f.failedPages > 0 ? `${f.failedPages} page(s) could not be delivered` : null,
-      f.now,
-      f.now,
-      f.now,
-      id,
-      owner,
-    ).changes,
-  ) === 1;
+export function finishBulk(db: Db, id: number, owner: string, f: BulkEnd): boolean {
+  return Number(stmt(db, FINISH_BULK).run(...finishArgs(id, owner, f)).changes) === 1;
+}
+
+/** The end of a bulk search (arguments: finishArgs). */
+export const FINISH_BULK = `UPDATE transactions SET state = ?, outcome = ?, status_reason_message = ?,
+    total_count = ?, last_error = ?, lease_owner = NULL, lease_until = NULL, processed_at = ?, completed_at = ?,
+    updated_at = ?
+  WHERE id = ? AND lease_owner = ? AND state = 'processing'`;
+
+/** The arguments of FINISH_BULK. */
+export function finishArgs(id: number, owner: string, f: BulkEnd): Array<string | number | null> {
+  return [
+    f.failedPages > 0 || f.reason ? "callback_failed" : "callback_sent",
+    f.reason ? "rjct" : "succ",
+    f.reason ?? null,
+    f.items,
+    f.failedPages > 0 ? `${f.failedPages} page(s) could not be delivered` : null,
+    f.now,
+    f.now,
+    f.now,
+    id,
+    owner,
+  ];
 }
 
 /** A bulk search's progress as operators see it (txn show, the admin API, the console). */
@@ -194,7 +259,11 @@ export interface BulkProgress {
 
 /** The progress of transaction `txn` when it is a bulk search. */
 export function bulkProgress(db: Db, txn: number): BulkProgress | undefined {
-  const b = getBulk(db, txn);
+  return progressOf(getBulk(db, txn));
+}
+
+/** The progress of a bulk search's row. */
+export function progressOf(b: BulkRow | undefined): BulkProgress | undefined {
   return b && {
     file_name: b.file_name,
     file_format: b.file_format,
@@ -219,19 +288,25 @@ export function bulkProgressLine(p: BulkProgress): string {
  * its failed pages are pending again and the run resumes where it stopped, with a fresh attempt count.
  */
 export function reopenBulk(db: Db, txn: number, now: string): boolean {
-  return transaction(db, () => {
-    const moved = stmt(
-      db,
-      `UPDATE transactions SET state = 'pending', outcome = NULL, status_reason_message = NULL, last_error = NULL,
-         process_attempts = 0, updated_at = ? WHERE id = ? AND state IN ('succeeded', 'rejected')`,
-    ).run(now, txn);
-    if (Number(moved.changes) !== 1) return false;
-    stmt(db, "UPDATE bulk_pages SET state = 'pending', attempts = 0 WHERE txn = ? AND state = 'failed'").run(
-      txn,
-    );
-    stmt(db, "UPDATE bulk_searches SET pages_failed = 0 WHERE txn = ?").run(txn);
-    return true;
-  });
+  return runGuarded(db, reopenWrite(txn, now));
+}
+
+/** The steps of reopenBulk. */
+export function reopenWrite(txn: number, now: string): GuardedWrite {
+  return {
+    guard: {
+      sql: `UPDATE transactions SET state = 'pending', outcome = NULL, status_reason_message = NULL,
+        last_error = NULL, process_attempts = 0, updated_at = ? WHERE id = ? AND state IN ('succeeded', 'rejected')`,
+      args: [now, txn],
+    },
+    then: [
+      {
+        sql: "UPDATE bulk_pages SET state = 'pending', attempts = 0 WHERE txn = ? AND state = 'failed'",
+        args: [txn],
+      },
+      { sql: "UPDATE bulk_searches SET pages_failed = 0 WHERE txn = ?", args: [txn] },
+    ],
+  };
 }
 
 /**
@@ -239,7 +314,9 @@ export function reopenBulk(db: Db, txn: number, now: string): boolean {
  * failed before its last page too, since an operator's `txn retry` resumes it from there).
  */
 export function spoolNeeded(db: Db, spool: string): boolean {
-  return stmt(db, "SELECT 1 FROM bulk_searches WHERE spool = ? AND pages_built < pages_total LIMIT 1").get(
-    spool,
-  ) !== undefined;
+  return stmt(db, SPOOL_NEEDED).get(spool) !== undefined;
 }
+
+/** (spool). */
+export const SPOOL_NEEDED =
+  "SELECT 1 FROM bulk_searches WHERE spool = ? AND pages_built < pages_total LIMIT 1";

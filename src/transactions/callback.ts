@@ -8,7 +8,7 @@ import { type CallbackUrlMode, TEST_MODE_META } from "../senders/settings.ts";
 import { deliverToSender } from "../senders/delivery.ts";
 import { callbackAction, type TxnAction } from "./states.ts";
 import { asyncAction } from "../dci/actions.ts";
-import { setCallbackUrl, type TxnRow } from "./store.ts";
+import type { TxnRow } from "./store.ts";
 import { isHeaderSafeId } from "../dci/limits.ts";
 import { isHeaderCode } from "../dci/rejection.ts";
 
@@ -37,11 +37,11 @@ export function callbackUrl(
  * have changed it since the request was accepted), else the request's header.sender_uri; the URL recorded at
  * accept when neither gives one. A changed URL is recorded on the row, so operators see where it went.
  */
-export function currentCallbackUrl(
+export async function currentCallbackUrl(
   deps: Deps,
   row: TxnRow,
   sender: Sender | undefined,
-): string {
+): Promise<string> {
   let senderUri: string | undefined;
   try {
     const uri = (JSON.parse(row.request_header) as { sender_uri?: unknown }).sender_uri;
@@ -49,7 +49,7 @@ export function currentCallbackUrl(
   } catch { /* stored by accept as JSON; the recorded URL stands */ }
   const url = callbackUrl(sender?.callback_base_url ?? senderUri, row.action, sender?.callback_url_mode) ??
     row.callback_url;
-  if (url !== row.callback_url) setCallbackUrl(deps.db, row.id, url);
+  if (url !== row.callback_url) await deps.storage.transactions.setCallbackUrl(row.id, url);
   return url;
 }
 
@@ -61,7 +61,7 @@ export function currentCallbackUrl(
 export async function deliverOnce(
   deps: Deps,
   row: TxnRow,
-  options: { hold?: () => string | undefined } = {},
+  options: { hold?: () => Promise<string | undefined> } = {},
 ): Promise<DeliveryOutcome & { url: string }> {
   const sender = await getSender(deps, row.sender_id);
   let body: string;
@@ -90,7 +90,7 @@ export async function deliverOnce(
   }
   // Ids are header-safe since accept refuses others; a row stored before that rule goes without the header
   // (the transaction_id is in the body) rather than never being delivered.
-  const url = currentCallbackUrl(deps, row, sender);
+  const url = await currentCallbackUrl(deps, row, sender);
   const outcome = await deliverToSender(deps, row.sender_id, url, body, {
     headers: isHeaderSafeId(row.transaction_id) ? { "X-DCI-Transaction-ID": row.transaction_id } : {},
     what: "callback URL",

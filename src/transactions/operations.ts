@@ -2,17 +2,10 @@
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
 import { dciStatus } from "./states.ts";
-import {
-  getByCorrelationId,
-  listTransactions,
-  reopenFailedCallback,
-  type TxnFilter,
-  type TxnRow,
-} from "./store.ts";
+import type { TxnFilter, TxnRow } from "./store.ts";
 import { TXN_KIND } from "./worker.ts";
 import { getSender } from "../senders/store.ts";
-import { type CallbackAttempt, listAttempts } from "./attempts.ts";
-import { bulkProgress } from "./bulk_store.ts";
+import type { CallbackAttempt } from "./attempts.ts";
 
 /** A transaction as operators see it (summary). */
 export interface TxnSummary {
@@ -66,9 +59,9 @@ export type TxnDetail = Record<string, unknown> & {
  * (`attempts` stays the count of the current attempt budget; `callback_attempts` is the history) and, for a
  * bulk search, its progress (items answered, pages delivered) under `bulk`.
  */
-export function detail(deps: Pick<Deps, "db">, row: TxnRow): TxnDetail {
-  const history = listAttempts(deps.db, row.id);
-  const bulk = bulkProgress(deps.db, row.id);
+export async function detail(deps: Pick<Deps, "storage">, row: TxnRow): Promise<TxnDetail> {
+  const history = await deps.storage.transactions.attempts(row.id);
+  const bulk = await deps.storage.bulk.progress(row.id);
   return {
     ...summarize(row),
     message_id: row.message_id,
@@ -90,8 +83,11 @@ export function detail(deps: Pick<Deps, "db">, row: TxnRow): TxnDetail {
 }
 
 /** Lists transactions newest first; `next_before` pages on. */
-export function listTxns(deps: Deps, filter: TxnFilter): { items: TxnSummary[]; next_before: number | null } {
-  const rows = listTransactions(deps.db, filter);
+export async function listTxns(
+  deps: Pick<Deps, "storage">,
+  filter: TxnFilter,
+): Promise<{ items: TxnSummary[]; next_before: number | null }> {
+  const rows = await deps.storage.transactions.list(filter);
   return {
     items: rows.map(summarize),
     next_before: rows.length === filter.limit ? rows[rows.length - 1].id : null,
@@ -99,8 +95,8 @@ export function listTxns(deps: Deps, filter: TxnFilter): { items: TxnSummary[]; 
 }
 
 /** One transaction by correlation_id. */
-export function findTxn(deps: Deps, correlationId: string): TxnRow | undefined {
-  return getByCorrelationId(deps.db, correlationId);
+export function findTxn(deps: Pick<Deps, "storage">, correlationId: string): Promise<TxnRow | undefined> {
+  return deps.storage.transactions.getByCorrelationId(correlationId);
 }
 
 /** Why a retry was refused. */
@@ -129,17 +125,18 @@ export async function retryCallback(
   deps: Deps,
   correlationId: string,
 ): Promise<{ ok: true; row: TxnRow } | { ok: false; reason: RetryRefusal; state?: string }> {
-  const row = getByCorrelationId(deps.db, correlationId);
+  const store = deps.storage.transactions;
+  const row = await store.getByCorrelationId(correlationId);
   if (!row) return { ok: false, reason: "not_found" };
   const sender = await getSender(deps, row.sender_id);
   if (!sender || sender.created_at > row.created_at) return { ok: false, reason: "sender_deleted" };
   if (!sender.active) return { ok: false, reason: "sender_disabled" };
-  if (!reopenFailedCallback(deps.db, row.id, isoNow(deps.clock))) {
+  if (!await store.reopenFailedCallback(row.id, isoNow(deps.clock))) {
     return { ok: false, reason: "not_failed", state: row.state };
   }
   await deps.queue.enqueue({ kind: TXN_KIND, id: String(row.id) }).catch((err) =>
     deps.log.warn("retry enqueue failed; the sweeper will pick it up", { correlation_id: correlationId, err })
   );
   deps.log.info("callback retry requested by operator", { correlation_id: correlationId });
-  return { ok: true, row: getByCorrelationId(deps.db, correlationId)! };
+  return { ok: true, row: (await store.getByCorrelationId(correlationId))! };
 }

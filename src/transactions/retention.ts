@@ -9,9 +9,6 @@ import { deleteInChunks } from "../db/purge.ts";
 
 const DAY_MS = 86_400_000;
 
-// Both the creation and the last change are past the cutoff; the (state, created_at) index bounds the scan.
-const TRANSACTIONS = `DELETE FROM transactions WHERE id IN (SELECT id FROM transactions
-  WHERE state IN ('callback_sent', 'callback_failed') AND created_at < ? AND updated_at < ? LIMIT ?+0)`;
 // Pending notifications (held for a frequency, or waiting for a retry) are never deleted: the (status,
 // created_at) index bounds the scan to the finished ones.
 const NOTIFICATIONS = `DELETE FROM notifications WHERE id IN (SELECT id FROM notifications
@@ -25,15 +22,19 @@ export interface RetentionRun {
 
 /** Deletes finished transactions and notifications past their retention period (0 days: kept forever). */
 export async function purgeFinishedWork(deps: Deps): Promise<RetentionRun> {
-  // The cutoff binds twice (created_at and updated_at): the statements keep anonymous parameters, LIMIT ?+0.
-  const purge = (sql: string, days: number) => {
-    if (days <= 0) return Promise.resolve(0);
-    const cutoff = new Date(deps.clock.now() - days * DAY_MS).toISOString();
-    return deleteInChunks(deps.db, sql, [cutoff, cutoff]);
-  };
+  // One purge step per table: the cutoff computed once, 0 days skips.
+  const purge = (days: number, step: (cutoff: string) => Promise<number>) =>
+    days > 0 ? step(new Date(deps.clock.now() - days * DAY_MS).toISOString()) : Promise.resolve(0);
   const run: RetentionRun = {
-    transactions: await purge(TRANSACTIONS, deps.config.transactionRetentionDays),
-    notifications: await purge(NOTIFICATIONS, deps.config.notificationRetentionDays),
+    transactions: await purge(
+      deps.config.transactionRetentionDays,
+      (c) => deps.storage.transactions.purgeFinished(c),
+    ),
+    // The cutoff binds twice (created_at and updated_at): the statement keeps anonymous parameters, LIMIT ?+0.
+    notifications: await purge(
+      deps.config.notificationRetentionDays,
+      (c) => deleteInChunks(deps.db, NOTIFICATIONS, [c, c]),
+    ),
   };
   if (run.transactions + run.notifications > 0) {
     deps.log.info("finished work past retention deleted", { ...run });

@@ -6,7 +6,34 @@ import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import { afterCursor } from "../db/keyset.ts";
 import type { TxnAction, TxnState } from "./states.ts";
-import { DISABLED_SENDERS } from "../senders/pause.ts";
+import {
+  cancelOpen,
+  CLAIM_CALLBACK,
+  CLAIM_PROCESSING,
+  COMPLETE_PROCESSING,
+  completeArgs,
+  DUE,
+  FAILED_COUNT,
+  failureArgs,
+  INSERT_TXN,
+  insertArgs,
+  MARK_CALLBACK_FAILED,
+  MARK_CALLBACK_SENT,
+  MARK_PENDING,
+  OPEN_COUNTS,
+  OPEN_IDS,
+  RELEASE_LEASES,
+  releaseArgs,
+  REOPEN_FAILED,
+  SCHEDULE_RETRY,
+  SET_CALLBACK_URL,
+  STORED_TXN,
+  TXN_BY_CORRELATION,
+  TXN_BY_CORRELATION_OF,
+  TXN_BY_ID,
+  TXN_BY_TRANSACTION_ID,
+  txnListQuery,
+} from "./txn_sql.ts";
 
 /** One stored transaction as read from SQLite. */
 export interface TxnRow {
@@ -78,8 +105,6 @@ export interface ProcessedTxn {
   processError?: string;
 }
 
-const OPEN = "('received','pending','processing','succeeded','rejected')";
-
 /** What accepting needs of a stored transaction: its id and the ACK a repeat gets. */
 export type StoredTxn = Pick<TxnRow, "id" | "ack" | "correlation_id">;
 
@@ -88,32 +113,11 @@ export type StoredTxn = Pick<TxnRow, "id" | "ack" | "correlation_id">;
  * the turn's group commit); a repeat changes nothing and returns the stored row.
  */
 export function insertTransaction(db: Db, t: NewTxn): { row: StoredTxn; created: boolean } {
-  const inserted = stmt(
-    db,
-    `INSERT INTO transactions (sender_id, transaction_id, dedupe_key, message_id, correlation_id, action,
-       registry, callback_url, request_header, request_message, ack, state, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?)
-     ON CONFLICT (sender_id, action, dedupe_key) DO NOTHING RETURNING id, ack, correlation_id`,
-  ).get(
-    t.sender_id,
-    t.transaction_id,
-    t.dedupe_key,
-    t.message_id,
-    t.correlation_id,
-    t.action,
-    t.registry,
-    t.callback_url,
-    t.request_header,
-    t.request_message,
-    t.ack,
-    t.now,
-    t.now,
-  ) as StoredTxn | undefined;
+  const inserted = stmt(db, INSERT_TXN).get(...insertArgs(t)) as
+    | StoredTxn
+    | undefined;
   if (!inserted) {
-    const existing = stmt(
-      db,
-      "SELECT id, ack, correlation_id FROM transactions WHERE sender_id = ? AND action = ? AND dedupe_key = ?",
-    ).get(t.sender_id, t.action, t.dedupe_key) as unknown as StoredTxn;
+    const existing = stmt(db, STORED_TXN).get(t.sender_id, t.action, t.dedupe_key) as unknown as StoredTxn;
     return { row: existing, created: false };
   }
   const ref = stmt(
@@ -126,8 +130,7 @@ export function insertTransaction(db: Db, t: NewTxn): { row: StoredTxn; created:
 
 /** received → pending once the id is on the queue (no-op if the worker already took it). */
 export function markPending(db: Db, id: number, now: string): void {
-  stmt(db, "UPDATE transactions SET state = 'pending', updated_at = ? WHERE id = ? AND state = 'received'")
-    .run(now, id);
+  stmt(db, MARK_PENDING).run(now, id);
 }
 
 /**
@@ -135,42 +138,12 @@ export function markPending(db: Db, id: number, now: string): void {
  * attempt: the count is committed before the processor runs, so an attempt that crashes the process counts too.
  */
 export function claimProcessing(db: Db, id: number, owner: string, now: string, leaseUntil: string) {
-  return stmt(
-    db,
-    `UPDATE transactions SET state = 'processing', lease_owner = ?, lease_until = ?, updated_at = ?,
-       process_attempts = process_attempts + 1
-     WHERE id = ? AND (state IN ('received','pending')
-       OR (state = 'processing' AND (lease_until IS NULL OR lease_until <= ?)))
-     RETURNING *`,
-  ).get(owner, leaseUntil, now, id, now) as TxnRow | undefined;
+  return stmt(db, CLAIM_PROCESSING).get(owner, leaseUntil, now, id, now) as TxnRow | undefined;
 }
 
 /** processing → succeeded|rejected with the result, only by the lease holder; the callback is due at once. */
 export function completeProcessing(db: Db, id: number, owner: string, p: ProcessedTxn, now: string): boolean {
-  const r = stmt(
-    db,
-    `UPDATE transactions SET state = ?, outcome = ?, status_reason_code = ?, status_reason_message = ?,
-       total_count = ?, completed_count = ?, result = ?, callback_message_id = ?, attempts = 0,
-       process_error = COALESCE(?, process_error), next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
-       processed_at = ?, updated_at = ?
-     WHERE id = ? AND state = 'processing' AND lease_owner = ?`,
-  ).run(
-    p.outcome === "succ" ? "succeeded" : "rejected",
-    p.outcome,
-    p.reasonCode ?? null,
-    p.reasonMessage ?? null,
-    p.totalCount,
-    p.completedCount,
-    p.result,
-    p.callbackMessageId,
-    p.processError?.slice(0, 999) ?? null,
-    now,
-    now,
-    now,
-    id,
-    owner,
-  );
-  return r.changes === 1;
+  return stmt(db, COMPLETE_PROCESSING).run(...completeArgs(id, owner, p, now)).changes === 1;
 }
 
 /** A failed processing attempt: the lease is dropped and the transaction is due again at `retryAt`. */
@@ -186,28 +159,17 @@ export function releaseProcessing(
     `UPDATE transactions SET process_error = ?, lease_owner = NULL, lease_until = ?, updated_at = ?,
        process_attempts = MAX(0, process_attempts - ?)
      WHERE id = ? AND state = 'processing' AND lease_owner = ?`,
-  ).run(p.error.slice(0, 999), p.retryAt, p.now, p.uncount ? 1 : 0, id, owner).changes === 1;
+  ).run(...releaseArgs(id, owner, p)).changes === 1;
 }
 
 /** Claims a due callback attempt (counting it), or nothing when not due or another holder has it. */
 export function claimCallback(db: Db, id: number, owner: string, now: string, leaseUntil: string) {
-  return stmt(
-    db,
-    `UPDATE transactions SET attempts = attempts + 1, lease_owner = ?, lease_until = ?, updated_at = ?
-     WHERE id = ? AND state IN ('succeeded','rejected') AND next_attempt_at <= ?
-       AND (lease_until IS NULL OR lease_until <= ?)
-     RETURNING *`,
-  ).get(owner, leaseUntil, now, id, now, now) as TxnRow | undefined;
+  return stmt(db, CLAIM_CALLBACK).get(owner, leaseUntil, now, id, now, now) as TxnRow | undefined;
 }
 
 /** succeeded|rejected → callback_sent, by the lease holder. */
 export function markCallbackSent(db: Db, id: number, owner: string, now: string): boolean {
-  return stmt(
-    db,
-    `UPDATE transactions SET state = 'callback_sent', last_error = NULL, receiver_code = NULL,
-       next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL, completed_at = ?, updated_at = ?
-     WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`,
-  ).run(now, now, id, owner).changes === 1;
+  return stmt(db, MARK_CALLBACK_SENT).run(now, now, id, owner).changes === 1;
 }
 
 /** What a failed callback attempt records: why, and the receiver's ERR code when it rejected the envelope. */
@@ -225,11 +187,7 @@ export function scheduleRetry(
   nextAt: string,
   now: string,
 ) {
-  return stmt(
-    db,
-    `UPDATE transactions SET last_error = ?, receiver_code = ?, next_attempt_at = ?, lease_owner = NULL,
-       lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`,
-  ).run(f.error.slice(0, 999), f.receiverCode ?? null, nextAt, now, id, owner).changes === 1;
+  return stmt(db, SCHEDULE_RETRY).run(...failureArgs(f, nextAt, now, id, owner)).changes === 1;
 }
 
 /** succeeded|rejected → callback_failed, keeping the reason. */
@@ -240,22 +198,12 @@ export function markCallbackFailed(
   f: CallbackFailure,
   now: string,
 ): boolean {
-  return stmt(
-    db,
-    `UPDATE transactions SET state = 'callback_failed', last_error = ?, receiver_code = ?, next_attempt_at = NULL,
-       lease_owner = NULL, lease_until = NULL, completed_at = ?, updated_at = ?
-     WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`,
-  ).run(f.error.slice(0, 999), f.receiverCode ?? null, now, now, id, owner).changes === 1;
+  return stmt(db, MARK_CALLBACK_FAILED).run(...failureArgs(f, now, now, id, owner)).changes === 1;
 }
 
 /** callback_failed → succeeded|rejected with a fresh attempt budget, due now (operator retry). */
 export function reopenFailedCallback(db: Db, id: number, now: string): boolean {
-  return stmt(
-    db,
-    `UPDATE transactions SET state = CASE outcome WHEN 'succ' THEN 'succeeded' ELSE 'rejected' END,
-       attempts = 0, next_attempt_at = ?, completed_at = NULL, updated_at = ?
-     WHERE id = ? AND state = 'callback_failed'`,
-  ).run(now, now, id).changes === 1;
+  return stmt(db, REOPEN_FAILED).run(now, now, id).changes === 1;
 }
 
 /** Undoes a callback claim whose attempt was held before sending: the lease goes and the attempt is not counted. */
@@ -269,7 +217,7 @@ export function releaseCallback(db: Db, id: number, owner: string): boolean {
 
 /** Records the callback URL a delivery used (the sender's current one when it changed since accept). */
 export function setCallbackUrl(db: Db, id: number, url: string): void {
-  stmt(db, "UPDATE transactions SET callback_url = ? WHERE id = ?").run(url, id);
+  stmt(db, SET_CALLBACK_URL).run(url, id);
 }
 
 /**
@@ -282,35 +230,18 @@ export function cancelOpenTransactions(
   reason: string,
   now: string,
 ): number {
-  const [column, value] = "id" in of ? ["id", of.id] : ["sender_id", of.senderId];
-  return Number(
-    stmt(
-      db,
-      `UPDATE transactions SET state = 'callback_failed', last_error = ?, next_attempt_at = NULL,
-         lease_owner = NULL, lease_until = NULL, completed_at = ?, updated_at = ?
-       WHERE ${column} = ? AND state IN ${OPEN}`, // column is one of two literals above
-    ).run(reason.slice(0, 999), now, now, value).changes,
-  );
+  const c = cancelOpen(of, reason, now);
+  return Number(stmt(db, c.sql).run(...c.args).changes);
 }
 
 /** Ids of a sender's open transactions, oldest first (to wake the worker for them when it is enabled). */
 export function openTransactionIds(db: Db, senderId: string, limit: number): number[] {
-  return (stmt(
-    db,
-    `SELECT id FROM transactions WHERE sender_id = ? AND state IN ${OPEN} ORDER BY id LIMIT ?+0`,
-  )
-    .all(senderId, limit) as Array<{ id: number }>).map((r) => r.id);
+  return (stmt(db, OPEN_IDS).all(senderId, limit) as Array<{ id: number }>).map((r) => r.id);
 }
 
 /** Drops every lease (start-up of the one worker process: whoever held them is gone). */
 export function releaseLeases(db: Db): number {
-  return Number(
-    stmt(
-      db,
-      `UPDATE transactions SET lease_owner = NULL, lease_until = NULL
-      WHERE lease_until IS NOT NULL AND state IN ('processing','succeeded','rejected')`,
-    ).run().changes,
-  );
+  return Number(stmt(db, RELEASE_LEASES).run().changes);
 }
 
 /**
@@ -318,43 +249,25 @@ export function releaseLeases(db: Db): number {
  * callbacks whose attempt is due and not leased.
  */
 export function dueTransactions(db: Db, now: string, staleBefore: string, limit: number): number[] {
-  // A disabled sender's work waits: leaving it out keeps it from filling the batch other senders' work needs.
-  const rows = stmt(
-    db,
-    `SELECT id FROM (
-       SELECT id, sender_id FROM transactions WHERE state IN ('received','pending') AND updated_at <= ?
-       UNION ALL SELECT id, sender_id FROM transactions WHERE state = 'processing'
-         AND (lease_until IS NULL OR lease_until <= ?)
-       UNION ALL SELECT id, sender_id FROM transactions WHERE state IN ('succeeded','rejected')
-         AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?))
-     WHERE sender_id NOT IN ${DISABLED_SENDERS}
-     LIMIT ?+0`,
-  ).all(staleBefore, now, now, now, limit) as Array<{ id: number }>;
+  const rows = stmt(db, DUE).all(staleBefore, now, now, now, limit) as Array<{ id: number }>;
   return rows.map((r) => r.id);
 }
 
 /** One transaction by internal id. */
 export function getTransaction(db: Db, id: number): TxnRow | undefined {
-  return stmt(db, "SELECT * FROM transactions WHERE id = ?").get(id) as TxnRow | undefined;
+  return stmt(db, TXN_BY_ID).get(id) as TxnRow | undefined;
 }
 
 /** One transaction by correlation_id, optionally only the sender's own. */
 export function getByCorrelationId(db: Db, correlationId: string, senderId?: string): TxnRow | undefined {
   return (senderId === undefined
-    ? stmt(db, "SELECT * FROM transactions WHERE correlation_id = ?").get(correlationId)
-    : stmt(db, "SELECT * FROM transactions WHERE correlation_id = ? AND sender_id = ?").get(
-      correlationId,
-      senderId,
-    )) as TxnRow | undefined;
+    ? stmt(db, TXN_BY_CORRELATION).get(correlationId)
+    : stmt(db, TXN_BY_CORRELATION_OF).get(correlationId, senderId)) as TxnRow | undefined;
 }
 
 /** The sender's business transactions with `transactionId` (status queries excluded), newest first. */
 export function findByTransactionId(db: Db, senderId: string, transactionId: string): TxnRow[] {
-  return stmt(
-    db,
-    `SELECT * FROM transactions WHERE sender_id = ? AND action IN ('search','subscribe','unsubscribe')
-       AND dedupe_key = ? ORDER BY id DESC LIMIT 20`,
-  ).all(senderId, transactionId) as unknown as TxnRow[];
+  return stmt(db, TXN_BY_TRANSACTION_ID).all(senderId, transactionId) as unknown as TxnRow[];
 }
 
 /** The sender's transactions holding any of `referenceIds`, newest first. */
@@ -404,38 +317,18 @@ export interface TxnFilter {
  * (a cursor with no row, never handed out, starts at the row below it).
  */
 export function listTransactions(db: Db, f: TxnFilter): TxnRow[] {
-  const where: string[] = [];
-  const args: Array<string | number> = [];
-  const add = (sql: string, v: string | number | undefined) => {
-    if (v === undefined) return;
-    where.push(sql);
-    args.push(v);
-  };
-  add("state = ?", f.state);
-  add("sender_id = ?", f.senderId);
-  add("action = ?", f.action);
-  add("transaction_id = ?", f.transactionId);
-  add("registry = ?", f.registry);
-  add("created_at >= ?", f.since);
-  add("created_at < ?", f.until);
+  let after: { sql: string; args: [string, number] } | undefined;
   if (f.before !== undefined) {
-    const after = afterCursor(db, "transactions", "", f.before);
+    after = afterCursor(db, "transactions", "", f.before);
     if (!after) return [];
-    where.push(after.sql);
-    args.push(...after.args);
   }
-  const sql = `SELECT * FROM transactions ${where.length ? "WHERE " + where.join(" AND ") : ""}
-    ORDER BY created_at DESC, id DESC LIMIT ?+0`;
-  return stmt(db, sql).all(...args, f.limit) as unknown as TxnRow[];
+  const q = txnListQuery(f, after);
+  return stmt(db, q.sql).all(...q.args) as unknown as TxnRow[];
 }
 
 /** Counts of open (and failed) transactions by state, for the queue-depth gauge. */
 export function stateCounts(db: Db): Array<{ state: string; n: number }> {
-  const open = stmt(db, `SELECT state, COUNT(*) AS n FROM transactions WHERE state IN ${OPEN} GROUP BY state`)
-    .all() as Array<{ state: string; n: number }>;
-  const failed = stmt(db, "SELECT COUNT(*) AS n FROM transactions WHERE state = 'callback_failed'")
-    .get() as {
-      n: number;
-    };
+  const open = stmt(db, OPEN_COUNTS).all() as Array<{ state: string; n: number }>;
+  const failed = stmt(db, FAILED_COUNT).get() as { n: number };
   return [...open, { state: "callback_failed", n: failed.n }];
 }

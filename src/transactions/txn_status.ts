@@ -8,13 +8,7 @@ import type { Deps } from "../deps.ts";
 import type { ProcessResult } from "../dci/processor.ts";
 import { TxnStatusMessage } from "../dci/messages.ts";
 import { ACTIONS, asyncAction } from "../dci/actions.ts";
-import {
-  findByMessageIds,
-  findByReferenceIds,
-  findByTransactionId,
-  getByCorrelationId,
-  type TxnRow,
-} from "./store.ts";
+import type { TxnRow } from "./store.ts";
 import { dciStatus, type TxnAction } from "./states.ts";
 import { isoNow } from "../clock.ts";
 import { rejectedMessage, specTxnType } from "../dci/rejection.ts";
@@ -35,7 +29,7 @@ export type SubscriptionCodeLookup = (
   senderId: string,
   codes: string[],
   query: { transaction_id: string; correlation_id: string },
-) => { status: Record<string, unknown>; items: number } | undefined;
+) => Promise<{ status: Record<string, unknown>; items: number } | undefined>;
 
 /** The answer item list of each async action family that has one (search_response, subscribe_response). */
 const RESPONSE_LISTS: Readonly<Record<string, string | undefined>> = Object.fromEntries(
@@ -43,12 +37,12 @@ const RESPONSE_LISTS: Readonly<Record<string, string | undefined>> = Object.from
 );
 
 /** Answers a txn status query for `senderId`; never sees another sender's transactions. */
-export function txnStatus(
+export async function txnStatus(
   deps: Deps,
   senderId: string,
   raw: unknown,
   ids: { transactionId: string; correlationId: string; byCodes: SubscriptionCodeLookup },
-): ProcessResult {
+): Promise<ProcessResult> {
   const parsed = TxnStatusMessage.safeParse(raw);
   const base = { transaction_id: ids.transactionId, correlation_id: ids.correlationId };
   if (!parsed.success) return unknown(deps, raw, ids, "txnstatus_request is malformed");
@@ -61,14 +55,16 @@ export function txnStatus(
   let rows: TxnRow[];
   // Rows found by the request's message_id name a whole transaction: all their items are shown.
   let whole = new Set<number>();
-  if (q.attribute_type === "transaction_id") rows = findByTransactionId(deps.db, senderId, values[0]);
+  const store = deps.storage.transactions;
+  if (q.attribute_type === "transaction_id") rows = await store.findByTransactionId(senderId, values[0]);
   else if (q.attribute_type === "correlation_id") {
-    const row = getByCorrelationId(deps.db, values[0], senderId);
+    const row = await store.getByCorrelationId(values[0], senderId);
     rows = row && row.action !== "txn-status" ? [row] : [];
   } else {
-    const byMessage = findByMessageIds(deps.db, senderId, values);
+    const byMessage = await store.findByMessageIds(senderId, values);
     whole = new Set(byMessage.map((r) => r.id));
-    rows = [...byMessage, ...findByReferenceIds(deps.db, senderId, values).filter((r) => !whole.has(r.id))]
+    const byReference = await store.findByReferenceIds(senderId, values);
+    rows = [...byMessage, ...byReference.filter((r) => !whole.has(r.id))]
       .sort((a, b) => b.id - a.id);
   }
   if (q.txn_type !== undefined) {
@@ -156,7 +152,7 @@ function mergeStatus(
 }
 
 /** txn status by subscription_code_list: the sender's own subscriptions, answered as a SubscribeResponse. */
-function byCodes(
+async function byCodes(
   deps: Deps,
   senderId: string,
   query: {
@@ -165,11 +161,11 @@ function byCodes(
     raw: unknown;
     ids: { transactionId: string; correlationId: string; byCodes: SubscriptionCodeLookup };
   },
-): ProcessResult {
+): Promise<ProcessResult> {
   const { q, codes, ids } = query;
   const base = { transaction_id: ids.transactionId, correlation_id: ids.correlationId };
   const wrongType = q.txn_type !== undefined && q.txn_type.toLowerCase() !== "subscribe";
-  const found = wrongType ? undefined : ids.byCodes(deps, senderId, codes, base);
+  const found = wrongType ? undefined : await ids.byCodes(deps, senderId, codes, base);
   if (!found) {
     return unknown(
       deps,

@@ -7,26 +7,13 @@ import type { Processor, ProcessResult } from "../dci/processor.ts";
 import { deliverOnce } from "./callback.ts";
 import { processRetryDelay, retryDelay, type TxnAction } from "./states.ts";
 import { attemptProcessing, processingFailed } from "./attempt.ts";
-import { groupCommit } from "../db/group_commit.ts";
-import { transaction } from "../db/sqlite.ts";
-import { type NewAttempt, recordAttempt } from "./attempts.ts";
+import type { NewAttempt } from "./attempts.ts";
 import { Limiter } from "./limiter.ts";
 import { callbackHold, heldBySender } from "./holds.ts";
 import { destinationOf, FairSlots } from "../net/fair_slots.ts";
 import { countRejection } from "../net/deliver.ts";
 import { type BulkLookup, createBulkRunner } from "./bulk_runner.ts";
-import {
-  claimCallback,
-  claimProcessing,
-  completeProcessing,
-  getTransaction,
-  markCallbackFailed,
-  markCallbackSent,
-  releaseCallback,
-  releaseProcessing,
-  scheduleRetry,
-  type TxnRow,
-} from "./store.ts";
+import type { TxnRow } from "./store.ts";
 
 /** The longest pause between two tries of a processor that met a storage fault (under one claim), in ms. */
 const TRANSIENT_PAUSE_MAX_MS = 8000;
@@ -77,6 +64,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
     : undefined;
   // Bulk searches run long (a page after another): two at a time, so they never hold every processing slot.
   const bulkSlots = new Limiter(2);
+  const store = deps.storage.transactions;
 
   async function process(id: number): Promise<void> {
     // Processing is synchronous SQLite work chained by already-resolved promises: without a real yield a
@@ -85,9 +73,9 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
     await new Promise((resolve) => setTimeout(resolve, 0));
     const owner = crypto.randomUUID();
     const now = deps.clock.now();
-    // The claim counts the attempt in SQLite before the processor runs: an attempt that kills or wedges the
+    // The claim counts the attempt in storage before the processor runs: an attempt that kills or wedges the
     // process counts too, so a poisoned transaction is failed after `processAttempts` starts, even across restarts.
-    const row = claimProcessing(deps.db, id, owner, iso(now), iso(now + leaseMs));
+    const row = await store.claimProcessing(id, owner, iso(now), iso(now + leaseMs));
     if (!row) return;
     const started = performance.now();
     let result: ProcessResult;
@@ -125,7 +113,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       countFailure(row, "failed");
       deps.log.error("transaction processing failed", { ...logFields(row), error: processError });
     }
-    const stored = completeProcessing(deps.db, id, owner, {
+    const stored = await store.completeProcessing(id, owner, {
       outcome: result.status,
       reasonCode: result.reasonCode,
       reasonMessage: result.reasonMessage,
@@ -157,10 +145,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       options.uncount ? " (not counted)" : ""
     }: ${error}`;
     const release = { error: message, retryAt: iso(at + wait), now: iso(at), uncount: options.uncount };
-    // After a storage fault the release waits for the write lock without blocking the isolate (group commit).
-    const released = options.uncount
-      ? await groupCommit(deps.db, () => releaseProcessing(deps.db, row.id, owner, release))
-      : releaseProcessing(deps.db, row.id, owner, release);
+    const released = await store.releaseProcessing(row.id, owner, release);
     if (!released) return;
     countFailure(row, "retry");
     deps.log.warn("transaction processing attempt failed; retry scheduled", {
@@ -184,14 +169,14 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
   async function deliver(id: number): Promise<void> {
     const owner = crypto.randomUUID();
     const now = deps.clock.now();
-    const row = claimCallback(deps.db, id, owner, iso(now), iso(now + leaseMs));
+    const row = await store.claimCallback(id, owner, iso(now), iso(now + leaseMs));
     if (!row) return;
     const started = performance.now();
     const outcome = await deliverOnce(deps, row, { hold: () => callbackHold(deps, id, owner) });
     if (!outcome.ok && outcome.held) {
       // Its sender was disabled or deleted after the claim: no attempt was made, none is counted.
-      releaseCallback(deps.db, id, owner);
-      heldBySender(deps, row);
+      await store.releaseCallback(id, owner);
+      await heldBySender(deps, row);
       return;
     }
     const at = deps.clock.now();
@@ -200,39 +185,34 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       action: row.action,
     }, ms / 1000);
     // The attempt goes into the history in the same write as the state change it led to.
-    const record = (result: NewAttempt["outcome"]) =>
-      recordAttempt(deps.db, id, {
-        started_at: iso(now),
-        duration_ms: ms,
-        url: outcome.url,
-        outcome: result,
-        http_status: outcome.status ?? null,
-        receiver_code: outcome.ok ? null : outcome.receiverCode ?? null,
-        error: outcome.ok ? null : outcome.error,
-      });
+    const record = (result: NewAttempt["outcome"]): NewAttempt => ({
+      started_at: iso(now),
+      duration_ms: ms,
+      url: outcome.url,
+      outcome: result,
+      http_status: outcome.status ?? null,
+      receiver_code: outcome.ok ? null : outcome.receiverCode ?? null,
+      error: outcome.ok ? null : outcome.error,
+    });
     if (outcome.ok) {
-      transaction(deps.db, () => {
-        record("sent");
-        markCallbackSent(deps.db, id, owner, iso(at));
-      });
+      await store.markCallbackSent(id, owner, iso(at), record("sent"));
       countOutcome(row, "sent");
       return;
     }
     if (outcome.receiverCode) countRejection(deps, "callback", outcome.receiverCode);
     const wait = outcome.permanent ? null : delay(row.attempts);
     if (wait === null) {
-      transaction(deps.db, () => {
-        record("failed");
-        markCallbackFailed(deps.db, id, owner, outcome, iso(at));
-      });
+      await store.markCallbackFailed(id, owner, { failure: outcome, now: iso(at) }, record("failed"));
       countOutcome(row, "failed");
       deps.log.warn("callback failed", { ...logFields(row), attempts: row.attempts, error: outcome.error });
       return;
     }
-    const scheduled = transaction(deps.db, () => {
-      record("retry");
-      return scheduleRetry(deps.db, id, owner, outcome, iso(at + wait), iso(at));
-    });
+    const scheduled = await store.scheduleRetry(
+      id,
+      owner,
+      { failure: outcome, nextAt: iso(at + wait), now: iso(at) },
+      record("retry"),
+    );
     if (scheduled) {
       countOutcome(row, "retry");
       deps.log.info("callback retry scheduled", {
@@ -258,8 +238,8 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
     busy: () => processing.active + processing.waiting + outbound.active + outbound.waiting,
     async handle(id) {
       try {
-        const row = getTransaction(deps.db, id);
-        if (!row || heldBySender(deps, row)) return;
+        const row = await store.get(id);
+        if (!row || await heldBySender(deps, row)) return;
         // A bulk search (a file of lookups) has its own run: pages answered and delivered one by one.
         if (bulk && row.action === "search" && row.request_message.includes('"bulk_file"')) {
           if (await bulkSlots.run(() => bulk.handle(row))) return;
@@ -267,7 +247,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
         if (row.state === "received" || row.state === "pending" || row.state === "processing") {
           await processing.run(() => process(id));
         }
-        const after = getTransaction(deps.db, id);
+        const after = await store.get(id);
         if (after && (after.state === "succeeded" || after.state === "rejected")) {
           const key = { destination: destinationOf(after.callback_url), sender: after.sender_id };
           await outbound.run(key, () => deliver(id));

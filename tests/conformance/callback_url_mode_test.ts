@@ -61,18 +61,18 @@ Deno.test("callback URL mode: a change applies to callbacks still waiting (compu
     });
     const txn = () => getByCorrelationId(h.deps.db, row.correlation_id)!;
     assert.equal(
-      currentCallbackUrl(h.deps, txn(), await getSender(h.deps, s.senderId)),
+      await currentCallbackUrl(h.deps, txn(), await getSender(h.deps, s.senderId)),
       "https://partner.example/dci/receiver/registry/on-subscribe",
     );
     const res = await h.admin("PATCH", `/senders/${s.senderId}`, { callback_url_mode: "exact" });
     assert.equal(res.body.callback_url_mode, "exact");
     assert.equal(
-      currentCallbackUrl(h.deps, txn(), await getSender(h.deps, s.senderId)),
+      await currentCallbackUrl(h.deps, txn(), await getSender(h.deps, s.senderId)),
       "https://partner.example/dci/receiver",
     );
     await updateSender(h.deps, s.senderId, { callback_url_mode: "append" });
     assert.equal(
-      currentCallbackUrl(h.deps, txn(), await getSender(h.deps, s.senderId)),
+      await currentCallbackUrl(h.deps, txn(), await getSender(h.deps, s.senderId)),
       "https://partner.example/dci/receiver/registry/on-subscribe",
     );
     const bad = await h.admin("PATCH", `/senders/${s.senderId}`, { callback_url_mode: "guess" });

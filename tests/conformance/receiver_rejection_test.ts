@@ -45,7 +45,7 @@ Deno.test("callback answered 200 with ERR: a permanent code fails at once with t
     assert.equal(rejected.state, "callback_failed", "not counted as sent, not retried");
     assert.equal(rejected.attempts, 1);
     assert.equal(rejected.receiver_code, "err.request.bad");
-    const shown = detail(h.deps, rejected);
+    const shown = await detail(h.deps, rejected);
     assert.equal(shown.receiver_code, "err.request.bad", "txn show has the code");
     assert.match(
       String(shown.last_error),

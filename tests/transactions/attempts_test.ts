@@ -118,7 +118,9 @@ Deno.test("callback attempts: an operator retry adds attempts after the earlier 
     const failed = getByCorrelationId(h.deps.db, corr)!;
     assert.equal(failed.state, "callback_failed");
     assert.deepEqual(
-      detail(h.deps, failed).callback_attempts.map((a) => `${a.attempt} ${a.outcome} ${a.http_status}`),
+      (await detail(h.deps, failed)).callback_attempts.map((a) =>
+        `${a.attempt} ${a.outcome} ${a.http_status}`
+      ),
       ["1 retry 503", "2 retry 503", "3 failed 503"],
     );
 
@@ -128,7 +130,7 @@ Deno.test("callback attempts: an operator retry adds attempts after the earlier 
     const sent = getByCorrelationId(h.deps.db, corr)!;
     assert.equal(sent.state, "callback_sent");
     assert.equal(sent.attempts, 1, "the retry has a fresh attempt budget");
-    const after = detail(h.deps, sent).callback_attempts;
+    const after = (await detail(h.deps, sent)).callback_attempts;
     assert.deepEqual(after.map((a) => `${a.attempt} ${a.outcome} ${a.http_status}`), [
       "1 retry 503",
       "2 retry 503",

@@ -27,7 +27,7 @@ const REGISTRY = /^[a-z][a-z0-9_-]{0,31}$/;
 
 /** GET /console/transactions, GET /console/transactions/:id, POST /console/transactions/:id/retry */
 export function transactionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
-  app.get("/transactions", (c) => {
+  app.get("/transactions", async (c) => {
     const f = {
       state: pick(c.req.query("state"), TXN_STATES),
       sender_id: short(c.req.query("sender_id")),
@@ -35,7 +35,7 @@ export function transactionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
       since: isoTime(c.req.query("since")),
       until: isoTime(c.req.query("until")),
     };
-    const page = listTxns(deps, {
+    const page = await listTxns(deps, {
       state: f.state,
       senderId: f.sender_id,
       registry: f.registry,
@@ -83,13 +83,13 @@ export function transactionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
     );
   });
 
-  app.get("/transactions/:id", (c) => {
-    const row = findTxn(deps, c.req.param("id"));
+  app.get("/transactions/:id", async (c) => {
+    const row = await findTxn(deps, c.req.param("id"));
     if (!row) {
       c.status(404);
       return c.render(<p class="flash error" role="alert">No such transaction.</p>, { title: "Transaction" });
     }
-    const d = detail(deps, row) as TxnDetail & TxnSummary;
+    const d = await detail(deps, row) as TxnDetail & TxnSummary;
     const props: Array<[string, unknown]> = [
       ["Correlation id", d.correlation_id],
       ["Transaction id", d.transaction_id],

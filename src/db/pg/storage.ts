@@ -15,6 +15,8 @@ import { pgServerKeyStore } from "../../keys/pg_server_key_store.ts";
 import { pgSenderStore } from "../../senders/pg_sender_store.ts";
 import { pgSenderKeyStore } from "../../senders/pg_key_store.ts";
 import { pgClientStore } from "../../senders/pg_client_store.ts";
+import { pgTransactionStore } from "../../transactions/pg_store.ts";
+import { pgBulkStore } from "../../transactions/pg_bulk_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -34,6 +36,8 @@ export function pgStorage(pool: PgPool): Storage {
     senders: pgSenderStore(pool),
     senderKeys: pgSenderKeyStore(pool),
     clients: pgClientStore(pool),
+    transactions: pgTransactionStore(pool),
+    bulk: pgBulkStore(pool),
     close: () => pool.end(),
   };
 }

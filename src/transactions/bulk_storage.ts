@@ -1,0 +1,64 @@
+/**
+ * Where bulk searches are kept (a file's progress beside its transaction row, and its answer pages): the interface
+ * the runner and the operator views use, and its embedded SQLite implementation over bulk_store.ts. The file's row
+ * is created with its transaction (TransactionStore.insert).
+ */
+import type { Db } from "../db/sqlite.ts";
+import {
+  type BulkEnd,
+  type BulkProgress,
+  type BulkRow,
+  finishBulk,
+  firstPendingPage,
+  getBulk,
+  type NewPage,
+  type PageAttempt,
+  pageMessage,
+  type PageRow,
+  progressOf,
+  recordPageAttempt,
+  renewLease,
+  reopenBulk,
+  spoolNeeded,
+  storePage,
+} from "./bulk_store.ts";
+
+/** The bulk searches. Every write of several rows is one transaction; each is conditional, so a resumed run never builds or counts a page twice. */
+export interface BulkStore {
+  /** The bulk search of transaction `txn`, if it is one. */
+  get(txn: number): Promise<BulkRow | undefined>;
+  /** Stores the next page and moves the resumption point past it; false when that page was built already. */
+  storePage(p: NewPage): Promise<boolean>;
+  /** The first page still to deliver, without its message. */
+  firstPendingPage(txn: number): Promise<PageRow | undefined>;
+  /** The stored message of a page, null once it was sent. */
+  pageMessage(txn: number, page: number): Promise<string | null>;
+  /** A page's delivery attempt ended: sent, failed for good, or to be retried. */
+  recordPageAttempt(p: PageAttempt): Promise<void>;
+  /** Extends the lease of a running bulk search; false when the lease was lost. */
+  renewLease(id: number, owner: string, until: string, now: string): Promise<boolean>;
+  /** Ends a bulk search (by the lease holder). */
+  finish(id: number, owner: string, f: BulkEnd): Promise<boolean>;
+  /** The progress operators see, when `txn` is a bulk search. */
+  progress(txn: number): Promise<BulkProgress | undefined>;
+  /** After an operator's retry: failed pages pending again, the transaction pending with a fresh count. */
+  reopen(txn: number, now: string): Promise<boolean>;
+  /** Whether a bulk search still reads the spool file `spool`. */
+  spoolNeeded(spool: string): Promise<boolean>;
+}
+
+/** The bulk searches in the embedded SQLite database. */
+export function sqliteBulkStore(db: Db): BulkStore {
+  return {
+    get: (txn) => Promise.resolve(getBulk(db, txn)),
+    storePage: (p) => Promise.resolve(storePage(db, p)),
+    firstPendingPage: (txn) => Promise.resolve(firstPendingPage(db, txn)),
+    pageMessage: (txn, page) => Promise.resolve(pageMessage(db, txn, page)),
+    recordPageAttempt: (p) => Promise.resolve(recordPageAttempt(db, p)),
+    renewLease: (id, owner, until, now) => Promise.resolve(renewLease(db, id, owner, until, now)),
+    finish: (id, owner, f) => Promise.resolve(finishBulk(db, id, owner, f)),
+    progress: (txn) => Promise.resolve(progressOf(getBulk(db, txn))),
+    reopen: (txn, now) => Promise.resolve(reopenBulk(db, txn, now)),
+    spoolNeeded: (spool) => Promise.resolve(spoolNeeded(db, spool)),
+  };
+}

@@ -1,0 +1,46 @@
+/** The bulk searches in PostgreSQL: the statements of bulk_store.ts numbered, each write of several rows one transaction. */
+import type { PgPool } from "../db/pg/pool.ts";
+import { pgOne, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
+import {
+  type BulkRow,
+  FINISH_BULK,
+  finishArgs,
+  FIRST_PENDING_PAGE,
+  GET_BULK,
+  type GuardedWrite,
+  PAGE_MESSAGE,
+  pageAttemptWrite,
+  type PageRow,
+  progressOf,
+  RENEW_LEASE,
+  reopenWrite,
+  SPOOL_NEEDED,
+  storePageWrite,
+} from "./bulk_store.ts";
+import type { BulkStore } from "./bulk_storage.ts";
+
+/** The bulk searches in the PostgreSQL database behind `pool`. */
+export function pgBulkStore(pool: PgPool): BulkStore {
+  // The guard's conditional UPDATE holds its row until COMMIT: a second runner's guard waits, then finds it moved.
+  const guarded = (w: GuardedWrite) =>
+    pgTransaction(pool, async (c) => {
+      if ((await pgRun(c, pgText(w.guard.sql), w.guard.args)) !== 1) return false;
+      for (const s of w.then) await pgRun(c, pgText(s.sql), s.args);
+      return true;
+    });
+  const get = (txn: number) => pgOne<BulkRow>(pool, pgText(GET_BULK), [txn]);
+  return {
+    get,
+    storePage: (p) => guarded(storePageWrite(p)),
+    firstPendingPage: (txn) => pgOne<PageRow>(pool, pgText(FIRST_PENDING_PAGE), [txn]),
+    pageMessage: async (txn, page) =>
+      (await pgOne<{ message: string | null }>(pool, pgText(PAGE_MESSAGE), [txn, page]))?.message ?? null,
+    recordPageAttempt: async (p) => void await guarded(pageAttemptWrite(p)),
+    renewLease: async (id, owner, until, now) =>
+      (await pgRun(pool, pgText(RENEW_LEASE), [until, now, id, owner])) === 1,
+    finish: async (id, owner, f) => (await pgRun(pool, pgText(FINISH_BULK), finishArgs(id, owner, f))) === 1,
+    progress: async (txn) => progressOf(await get(txn)),
+    reopen: (txn, now) => guarded(reopenWrite(txn, now)),
+    spoolNeeded: async (spool) => (await pgOne(pool, pgText(SPOOL_NEEDED), [spool])) !== undefined,
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * The transactions in PostgreSQL: the statements of store.ts numbered, where both dialects agree. Several
+ * instances claim from one table: every claim and state change is one conditional UPDATE (… WHERE state …
+ * RETURNING), which PostgreSQL re-checks on the row's latest version after waiting for its lock, so exactly one
+ * claimant wins and a lost lease writes nothing.
+ */
+import type { PgPool } from "../db/pg/pool.ts";
+import {
+  pgAll,
+  pgDeleteInChunks,
+  pgOne,
+  type PgQueryable,
+  pgRun,
+  pgText,
+  pgTransaction,
+} from "../db/pg/query.ts";
+import { pgAfterCursor } from "../db/pg/keyset.ts";
+import { BULK_COUNTS, INSERT_BULK, insertBulkArgs, type NewBulk } from "./bulk_store.ts";
+import {
+  attemptArgs,
+  attemptHistory,
+  CALLBACK_ATTEMPTS_KEPT,
+  DROP_ATTEMPTS,
+  INSERT_ATTEMPT,
+  LIST_ATTEMPTS,
+} from "./attempts.ts";
+import type { NewAttempt } from "./attempts.ts";
+import type { NewTxn, StoredTxn, TxnRow } from "./store.ts";
+import * as sql from "./txn_sql.ts";
+import type { TransactionStore, TxnLease } from "./txn_store.ts";
+
+// The transaction and its references in one statement (a data-modifying WITH runs whether read or not).
+const INSERT_WITH_REFS = `WITH ins AS (${pgText(sql.INSERT_TXN)}),
+  refs AS (INSERT INTO transaction_refs (sender_id, reference_id, txn)
+    SELECT DISTINCT $1::text, r, ins.id FROM ins CROSS JOIN unnest($14::text[]) AS r ON CONFLICT DO NOTHING)
+  SELECT id, ack, correlation_id FROM ins`;
+
+// MAX(a, b) of SQLite is GREATEST in PostgreSQL.
+const RELEASE_PROCESSING = `UPDATE transactions SET process_error = $1, lease_owner = NULL, lease_until = $2,
+    updated_at = $3, process_attempts = GREATEST(0, process_attempts - $4)
+  WHERE id = $5 AND state = 'processing' AND lease_owner = $6`;
+const RELEASE_CALLBACK = `UPDATE transactions SET attempts = GREATEST(attempts - 1, 0), lease_owner = NULL,
+    lease_until = NULL
+  WHERE id = $1 AND lease_owner = $2 AND state IN ('succeeded','rejected')`;
+
+// A list of values binds as one array, not one placeholder per value.
+const BY_REFERENCE_IDS = `SELECT * FROM transactions WHERE id IN (SELECT txn FROM transaction_refs
+    WHERE sender_id = $1 AND reference_id = ANY($2::text[])) AND action <> 'txn-status'
+  ORDER BY id DESC LIMIT 50`;
+const BY_MESSAGE_IDS = `SELECT * FROM transactions WHERE sender_id = $1 AND message_id = ANY($2::text[])
+    AND action <> 'txn-status'
+  ORDER BY id DESC LIMIT 50`;
+
+// The attempt history's writer holds the transaction row: two attempts never take the same number.
+const LOCK_TXN = "SELECT id FROM transactions WHERE id = $1 FOR UPDATE";
+
+/** The transactions in the PostgreSQL database behind `pool`. */
+export function pgTransactionStore(pool: PgPool): TransactionStore {
+  const ids = async (text: string, values: Array<string | number>) =>
+    (await pgAll<{ id: number }>(pool, text, values)).map((r) => r.id);
+
+  /** Inserts on `db` (the pool, or a transaction's client); a repeat reads the stored row afresh. */
+  async function insertOn(db: PgQueryable, t: NewTxn): Promise<{ row: StoredTxn; created: boolean }> {
+    const inserted = await pgOne<StoredTxn>(db, INSERT_WITH_REFS, [...sql.insertArgs(t), t.reference_ids]);
+    if (inserted) return { row: inserted, created: true };
+    // Read committed: this statement sees the row whose conflict the insert waited for.
+    const existing = await pgOne<StoredTxn>(db, pgText(sql.STORED_TXN), [
+      t.sender_id,
+      t.action,
+      t.dedupe_key,
+    ]);
+    return { row: existing!, created: false };
+  }
+
+  /** Records `attempt` and runs the state change `text`, in one transaction holding the row. */
+  function withAttempt(id: number, attempt: NewAttempt, text: string, values: Array<string | number | null>) {
+    return pgTransaction(pool, async (c) => {
+      await pgOne(c, LOCK_TXN, [id]);
+      const row = await pgOne<{ attempt: number }>(c, pgText(INSERT_ATTEMPT), attemptArgs(id, attempt));
+      if (row!.attempt > CALLBACK_ATTEMPTS_KEPT) {
+        await pgRun(c, pgText(DROP_ATTEMPTS), [id, row!.attempt - CALLBACK_ATTEMPTS_KEPT]);
+      }
+      return (await pgRun(c, pgText(text), values)) === 1;
+    });
+  }
+
+  return {
+    // One statement per accept; a bulk search's file row joins it in one transaction.
+    insert: (t, bulk) => bulk ? pgTransaction(pool, (c) => insertBulkOn(c, t, bulk)) : insertOn(pool, t),
+    markPending: async (id, now) => void await pgRun(pool, pgText(sql.MARK_PENDING), [now, id]),
+    claimProcessing: (id, owner, now, until) =>
+      pgOne<TxnRow>(pool, pgText(sql.CLAIM_PROCESSING), [owner, until, now, id, now]),
+    completeProcessing: async (id, owner, p, now) =>
+      (await pgRun(pool, pgText(sql.COMPLETE_PROCESSING), sql.completeArgs(id, owner, p, now))) === 1,
+    releaseProcessing: async (id, owner, p) =>
+      (await pgRun(pool, RELEASE_PROCESSING, sql.releaseArgs(id, owner, p))) === 1,
+    claimCallback: (id, owner, now, until) =>
+      pgOne<TxnRow>(pool, pgText(sql.CLAIM_CALLBACK), [owner, until, now, id, now, now]),
+    markCallbackSent: (id, owner, now, attempt) =>
+      withAttempt(id, attempt, sql.MARK_CALLBACK_SENT, [now, now, id, owner]),
+    scheduleRetry: (id, owner, r, attempt) =>
+      withAttempt(id, attempt, sql.SCHEDULE_RETRY, sql.failureArgs(r.failure, r.nextAt, r.now, id, owner)),
+    markCallbackFailed: (id, owner, f, attempt) =>
+      withAttempt(id, attempt, sql.MARK_CALLBACK_FAILED, sql.failureArgs(f.failure, f.now, f.now, id, owner)),
+    releaseCallback: async (id, owner) => (await pgRun(pool, RELEASE_CALLBACK, [id, owner])) === 1,
+    reopenFailedCallback: async (id, now) =>
+      (await pgRun(pool, pgText(sql.REOPEN_FAILED), [now, now, id])) === 1,
+    setCallbackUrl: async (id, url) => void await pgRun(pool, pgText(sql.SET_CALLBACK_URL), [url, id]),
+    cancelOpen: (of, reason, now) => {
+      const q = sql.cancelOpen(of, reason, now);
+      return pgRun(pool, pgText(q.sql), q.args);
+    },
+    openIds: (senderId, limit) => ids(pgText(sql.OPEN_IDS), [senderId, limit]),
+    releaseLeases: () => pgRun(pool, pgText(sql.RELEASE_LEASES)),
+    arrivals: async (before, limit) => [
+      ...await ids(pgText(sql.WAITING), [before, limit]),
+      ...await ids(pgText(sql.REOPENED_DUE), [before, before, before, limit]),
+    ],
+    due: (now, staleBefore, limit) => ids(pgText(sql.DUE), [staleBefore, now, now, now, limit]),
+    get: (id) => pgOne<TxnRow>(pool, pgText(sql.TXN_BY_ID), [id]),
+    getByCorrelationId: (cid, senderId) =>
+      senderId === undefined
+        ? pgOne<TxnRow>(pool, pgText(sql.TXN_BY_CORRELATION), [cid])
+        : pgOne<TxnRow>(pool, pgText(sql.TXN_BY_CORRELATION_OF), [cid, senderId]),
+    findByTransactionId: (senderId, tid) =>
+      pgAll<TxnRow>(pool, pgText(sql.TXN_BY_TRANSACTION_ID), [senderId, tid]),
+    findByReferenceIds: async (senderId, refs) =>
+      refs.length === 0 ? [] : await pgAll<TxnRow>(pool, BY_REFERENCE_IDS, [senderId, refs]),
+    findByMessageIds: async (senderId, messageIds) =>
+      messageIds.length === 0 ? [] : await pgAll<TxnRow>(pool, BY_MESSAGE_IDS, [senderId, messageIds]),
+    async list(f) {
+      const after = f.before === undefined
+        ? undefined
+        : await pgAfterCursor(pool, "transactions", "", f.before);
+      if (f.before !== undefined && !after) return [];
+      const q = sql.txnListQuery(f, after);
+      return await pgAll<TxnRow>(pool, pgText(q.sql), q.args);
+    },
+    async stateCounts() {
+      const open = await pgAll<{ state: string; n: number }>(pool, pgText(sql.OPEN_COUNTS));
+      const failed = await pgOne<{ n: number }>(pool, pgText(sql.FAILED_COUNT));
+      return [...open, { state: "callback_failed", n: failed!.n }];
+    },
+    leaseOf: (id) => pgOne<TxnLease>(pool, pgText(sql.LEASE_OF), [id]),
+    attempts: async (id) => attemptHistory(await pgAll(pool, pgText(LIST_ATTEMPTS), [id])),
+    purgeFinished: (cutoff) => pgDeleteInChunks(pool, pgText(sql.PURGE_FINISHED), [cutoff, cutoff]),
+  };
+
+  async function insertBulkOn(c: PgQueryable, t: NewTxn, bulk: NewBulk) {
+    const stored = await insertOn(c, t);
+    if (stored.created) {
+      const b = { ...bulk, txn: stored.row.id };
+      await pgRun(c, pgText(INSERT_BULK), insertBulkArgs(b));
+      await pgRun(c, pgText(BULK_COUNTS), [b.items_total, b.txn]);
+    }
+    return stored;
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * The statements of the transactions table that both backends run word for word (SQLite's `?` placeholders,
+ * numbered for PostgreSQL by `pgText`), and the arguments each binds. store.ts runs them on SQLite, pg_store.ts
+ * on PostgreSQL.
+ */
+import type { CallbackFailure, NewTxn, ProcessedTxn, TxnFilter } from "./store.ts";
+import { DISABLED_SENDERS } from "../senders/pause.ts";
+
+/** The open states (a callback still to come). */
+export const OPEN = "('received','pending','processing','succeeded','rejected')";
+
+/**
+ * The insert of a new transaction (its arguments: insertArgs), returning its StoredTxn; a repeat of (sender,
+ * action, dedupe key) is a no-op and returns nothing.
+ */
+export const INSERT_TXN = `INSERT INTO transactions (sender_id, transaction_id, dedupe_key, message_id,
+    correlation_id, action, registry, callback_url, request_header, request_message, ack, state, created_at,
+    updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?)
+  ON CONFLICT (sender_id, action, dedupe_key) DO NOTHING RETURNING id, ack, correlation_id`;
+
+/** The arguments of INSERT_TXN. */
+export function insertArgs(t: NewTxn): string[] {
+  return [
+    t.sender_id,
+    t.transaction_id,
+    t.dedupe_key,
+    t.message_id,
+    t.correlation_id,
+    t.action,
+    t.registry,
+    t.callback_url,
+    t.request_header,
+    t.request_message,
+    t.ack,
+    t.now,
+    t.now,
+  ];
+}
+
+/** The stored transaction a repeat gets: (sender_id, action, dedupe_key). */
+export const STORED_TXN =
+  "SELECT id, ack, correlation_id FROM transactions WHERE sender_id = ? AND action = ? AND dedupe_key = ?";
+
+/** received → pending: (now, id). */
+export const MARK_PENDING =
+  "UPDATE transactions SET state = 'pending', updated_at = ? WHERE id = ? AND state = 'received'";
+
+/** The processing claim, one conditional UPDATE: (owner, leaseUntil, now, id, now). */
+export const CLAIM_PROCESSING =
+  `UPDATE transactions SET state = 'processing', lease_owner = ?, lease_until = ?,
+    updated_at = ?, process_attempts = process_attempts + 1
+  WHERE id = ? AND (state IN ('received','pending')
+    OR (state = 'processing' AND (lease_until IS NULL OR lease_until <= ?)))
+  RETURNING *`;
+
+/** processing → succeeded|rejected by the lease holder (arguments: completeArgs). */
+export const COMPLETE_PROCESSING = `UPDATE transactions SET state = ?, outcome = ?, status_reason_code = ?,
+    status_reason_message = ?, total_count = ?, completed_count = ?, result = ?, callback_message_id = ?,
+    attempts = 0, process_error = COALESCE(?, process_error), next_attempt_at = ?, lease_owner = NULL,
+    lease_until = NULL, processed_at = ?, updated_at = ?
+  WHERE id = ? AND state = 'processing' AND lease_owner = ?`;
+
+/** The arguments of COMPLETE_PROCESSING. */
+export function completeArgs(
+  id: number,
+  owner: string,
+  p: ProcessedTxn,
+  now: string,
+): Array<string | number | null> {
+  return [
+    p.outcome === "succ" ? "succeeded" : "rejected",
+    p.outcome,
+    p.reasonCode ?? null,
+    p.reasonMessage ?? null,
+    p.totalCount,
+    p.completedCount,
+    p.result,
+    p.callbackMessageId,
+    p.processError?.slice(0, 999) ?? null,
+    now,
+    now,
+    now,
+    id,
+    owner,
+  ];
+}
+
+/** The arguments of the processing release (SQLite above; PostgreSQL writes GREATEST for MAX). */
+export function releaseArgs(
+  id: number,
+  owner: string,
+  p: { error: string; retryAt: string; now: string; uncount?: boolean },
+): Array<string | number> {
+  return [p.error.slice(0, 999), p.retryAt, p.now, p.uncount ? 1 : 0, id, owner];
+}
+
+/** The callback claim, one conditional UPDATE: (owner, leaseUntil, now, id, now, now). */
+export const CLAIM_CALLBACK =
+  `UPDATE transactions SET attempts = attempts + 1, lease_owner = ?, lease_until = ?,
+    updated_at = ?
+  WHERE id = ? AND state IN ('succeeded','rejected') AND next_attempt_at <= ?
+    AND (lease_until IS NULL OR lease_until <= ?)
+  RETURNING *`;
+
+/** succeeded|rejected → callback_sent: (now, now, id, owner). */
+export const MARK_CALLBACK_SENT = `UPDATE transactions SET state = 'callback_sent', last_error = NULL,
+    receiver_code = NULL, next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL, completed_at = ?,
+    updated_at = ?
+  WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`;
+
+/**
+ * The arguments of SCHEDULE_RETRY (`at`: when the next attempt is due) and MARK_CALLBACK_FAILED (`at`: when it
+ * completed): (error, receiverCode, at, now, id, owner).
+ */
+export function failureArgs(
+  f: CallbackFailure,
+  at: string,
+  now: string,
+  id: number,
+  owner: string,
+): Array<string | number | null> {
+  return [f.error.slice(0, 999), f.receiverCode ?? null, at, now, id, owner];
+}
+
+/** A failed callback attempt with another due: (error, receiverCode, nextAt, now, id, owner). */
+export const SCHEDULE_RETRY = `UPDATE transactions SET last_error = ?, receiver_code = ?, next_attempt_at = ?,
+    lease_owner = NULL, lease_until = NULL, updated_at = ?
+  WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`;
+
+/** succeeded|rejected → callback_failed: (error, receiverCode, now, now, id, owner). */
+export const MARK_CALLBACK_FAILED = `UPDATE transactions SET state = 'callback_failed', last_error = ?,
+    receiver_code = ?, next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL, completed_at = ?,
+    updated_at = ?
+  WHERE id = ? AND lease_owner = ? AND state IN ('succeeded','rejected')`;
+
+/** callback_failed → succeeded|rejected: (now, now, id). */
+export const REOPEN_FAILED = `UPDATE transactions SET
+    state = CASE outcome WHEN 'succ' THEN 'succeeded' ELSE 'rejected' END,
+    attempts = 0, next_attempt_at = ?, completed_at = NULL, updated_at = ?
+  WHERE id = ? AND state = 'callback_failed'`;
+
+/** (url, id). */
+export const SET_CALLBACK_URL = "UPDATE transactions SET callback_url = ? WHERE id = ?";
+
+/** The statement and arguments of cancelOpenTransactions. */
+export function cancelOpen(
+  of: { senderId: string } | { id: number },
+  reason: string,
+  now: string,
+): { sql: string; args: Array<string | number> } {
+  const [column, value] = "id" in of ? ["id", of.id] : ["sender_id", of.senderId];
+  return {
+    sql: `UPDATE transactions SET state = 'callback_failed', last_error = ?, next_attempt_at = NULL,
+         lease_owner = NULL, lease_until = NULL, completed_at = ?, updated_at = ?
+       WHERE ${column} = ? AND state IN ${OPEN}`, // column is one of two literals above
+    args: [reason.slice(0, 999), now, now, value],
+  };
+}
+
+/** (senderId, limit). */
+export const OPEN_IDS =
+  `SELECT id FROM transactions WHERE sender_id = ? AND state IN ${OPEN} ORDER BY id LIMIT ?+0`;
+
+/** Drops every lease. */
+export const RELEASE_LEASES = `UPDATE transactions SET lease_owner = NULL, lease_until = NULL
+  WHERE lease_until IS NOT NULL AND state IN ('processing','succeeded','rejected')`;
+
+/**
+ * Due work: (staleBefore, now, now, now, limit). A disabled sender's work waits: leaving it out keeps it from
+ * filling the batch other senders' work needs.
+ */
+export const DUE = `SELECT id FROM (
+    SELECT id, sender_id FROM transactions WHERE state IN ('received','pending') AND updated_at <= ?
+    UNION ALL SELECT id, sender_id FROM transactions WHERE state = 'processing'
+      AND (lease_until IS NULL OR lease_until <= ?)
+    UNION ALL SELECT id, sender_id FROM transactions WHERE state IN ('succeeded','rejected')
+      AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)) AS due
+  WHERE sender_id NOT IN ${DISABLED_SENDERS}
+  LIMIT ?+0`;
+
+/** (id). */
+export const TXN_BY_ID = "SELECT * FROM transactions WHERE id = ?";
+/** (correlationId). */
+export const TXN_BY_CORRELATION = "SELECT * FROM transactions WHERE correlation_id = ?";
+/** (correlationId, senderId). */
+export const TXN_BY_CORRELATION_OF = "SELECT * FROM transactions WHERE correlation_id = ? AND sender_id = ?";
+
+/** (senderId, transactionId). */
+export const TXN_BY_TRANSACTION_ID = `SELECT * FROM transactions
+  WHERE sender_id = ? AND action IN ('search','subscribe','unsubscribe') AND dedupe_key = ?
+  ORDER BY id DESC LIMIT 20`;
+
+/** The list statement for filter `f`, after the cursor condition `after` (from the cursor's row). */
+export function txnListQuery(
+  f: TxnFilter,
+  after: { sql: string; args: [string, number] } | undefined,
+): { sql: string; args: Array<string | number> } {
+  const where: string[] = [];
+  const args: Array<string | number> = [];
+  const add = (sql: string, v: string | number | undefined) => {
+    if (v === undefined) return;
+    where.push(sql);
+    args.push(v);
+  };
+  add("state = ?", f.state);
+  add("sender_id = ?", f.senderId);
+  add("action = ?", f.action);
+  add("transaction_id = ?", f.transactionId);
+  add("registry = ?", f.registry);
+  add("created_at >= ?", f.since);
+  add("created_at < ?", f.until);
+  if (after) {
+    where.push(after.sql);
+    args.push(...after.args);
+  }
+  const sql = `SELECT * FROM transactions ${where.length ? "WHERE " + where.join(" AND ") : ""}
+    ORDER BY created_at DESC, id DESC LIMIT ?+0`;
+  return { sql, args: [...args, f.limit] };
+}
+
+/**
+ * Finished transactions past retention, a chunk at a time: (cutoff, cutoff, chunk). Both the creation and the last
+ * change are past the cutoff (one an operator retried recently stays); the (state, created_at) index bounds the
+ * scan.
+ */
+export const PURGE_FINISHED = `DELETE FROM transactions WHERE id IN (SELECT id FROM transactions
+  WHERE state IN ('callback_sent', 'callback_failed') AND created_at < ? AND updated_at < ? LIMIT ?+0)`;
+
+/** The lease and sender of a transaction, as a callback checks them right before sending: (id). */
+export const LEASE_OF = "SELECT state, lease_owner, sender_id FROM transactions WHERE id = ?";
+
+/** Open transactions by state. */
+export const OPEN_COUNTS =
+  `SELECT state, COUNT(*) AS n FROM transactions WHERE state IN ${OPEN} GROUP BY state`;
+/** Failed callbacks (their own partial index). */
+export const FAILED_COUNT = "SELECT COUNT(*) AS n FROM transactions WHERE state = 'callback_failed'";
+
+/**
+ * Transactions waiting (received/pending) since before a time, oldest first; a disabled sender's wait until it is
+ * enabled, without filling the batch: (before, limit).
+ */
+export const WAITING = `SELECT id FROM transactions WHERE state IN ('received','pending') AND updated_at <= ?
+    AND sender_id NOT IN ${DISABLED_SENDERS}
+  ORDER BY updated_at LIMIT ?+0`;
+
+/**
+ * Failed callbacks an operator reopened (`txn retry`: attempts back to 0, the last error kept), due since before a
+ * time and held by no lease, oldest first: (before, before, before, limit). Rows in succeeded/rejected are few; the
+ * transactions_open index holds them.
+ */
+export const REOPENED_DUE = `SELECT id FROM transactions
+  WHERE state IN ('succeeded','rejected') AND attempts = 0 AND last_error IS NOT NULL AND updated_at <= ?
+    AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+    AND sender_id NOT IN ${DISABLED_SENDERS}
+  ORDER BY updated_at LIMIT ?+0`;

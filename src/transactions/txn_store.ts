@@ -1,0 +1,193 @@
+/**
+ * Where async transactions are kept: the interface the services use (accept, the worker, status queries, operator
+ * views, the sweeper, retention) and its embedded SQLite implementation, which wraps the synchronous functions of
+ * store.ts and attempts.ts unchanged. Every state change is one conditional write, so a claim is won by one
+ * worker only, on either backend.
+ */
+import type { Db } from "../db/sqlite.ts";
+import { transaction } from "../db/sqlite.ts";
+import { groupCommit } from "../db/group_commit.ts";
+import { deleteInChunks } from "../db/purge.ts";
+import { stmt } from "../db/statements.ts";
+import { insertBulk, type NewBulk } from "./bulk_store.ts";
+import { type CallbackAttempt, listAttempts, type NewAttempt, recordAttempt } from "./attempts.ts";
+import {
+  type CallbackFailure,
+  cancelOpenTransactions,
+  claimCallback,
+  claimProcessing,
+  completeProcessing,
+  dueTransactions,
+  findByMessageIds,
+  findByReferenceIds,
+  findByTransactionId,
+  getByCorrelationId,
+  getTransaction,
+  insertTransaction,
+  listTransactions,
+  markCallbackFailed,
+  markCallbackSent,
+  markPending,
+  type NewTxn,
+  openTransactionIds,
+  type ProcessedTxn,
+  releaseCallback,
+  releaseLeases,
+  releaseProcessing,
+  reopenFailedCallback,
+  scheduleRetry,
+  setCallbackUrl,
+  stateCounts,
+  type StoredTxn,
+  type TxnFilter,
+  type TxnRow,
+} from "./store.ts";
+import { LEASE_OF, PURGE_FINISHED, REOPENED_DUE, WAITING } from "./txn_sql.ts";
+
+/** A processing attempt given back: why, when it is due again, and whether the claim's count is taken back. */
+export interface ProcessingRelease {
+  error: string;
+  retryAt: string;
+  now: string;
+  /** A fault of the storage, not of the transaction: the attempt is not counted (and the write waits its turn). */
+  uncount?: boolean;
+}
+
+/** What a callback check reads right before sending. */
+export type TxnLease = Pick<TxnRow, "state" | "lease_owner" | "sender_id">;
+
+/** The transactions, their references and their callback attempt history. */
+export interface TransactionStore {
+  /**
+   * Stores an accepted transaction, its reference ids and, for a bulk search, its file's row, all or nothing; a
+   * repeat (same sender, action and dedupe key) changes nothing and returns the stored row with created false.
+   */
+  insert(t: NewTxn, bulk?: NewBulk): Promise<{ row: StoredTxn; created: boolean }>;
+  /** received → pending once the id is on the queue (no-op if the worker already took it). */
+  markPending(id: number, now: string): Promise<void>;
+  /** Claims for processing (received/pending, or processing with a lapsed lease) and counts the attempt. */
+  claimProcessing(id: number, owner: string, now: string, leaseUntil: string): Promise<TxnRow | undefined>;
+  /** processing → succeeded|rejected with the result, by the lease holder only; the callback is due at once. */
+  completeProcessing(id: number, owner: string, p: ProcessedTxn, now: string): Promise<boolean>;
+  /** A failed processing attempt: the lease goes and the transaction is due again at `retryAt`. */
+  releaseProcessing(id: number, owner: string, p: ProcessingRelease): Promise<boolean>;
+  /** Claims a due callback attempt (counting it), or nothing when it is not due or another holder has it. */
+  claimCallback(id: number, owner: string, now: string, leaseUntil: string): Promise<TxnRow | undefined>;
+  /** Records the attempt and moves succeeded|rejected → callback_sent (lease holder only), in one transaction. */
+  markCallbackSent(id: number, owner: string, now: string, attempt: NewAttempt): Promise<boolean>;
+  /** Records the failed attempt and when the next is due, in one transaction. */
+  scheduleRetry(
+    id: number,
+    owner: string,
+    retry: { failure: CallbackFailure; nextAt: string; now: string },
+    attempt: NewAttempt,
+  ): Promise<boolean>;
+  /** Records the last attempt and moves succeeded|rejected → callback_failed, in one transaction. */
+  markCallbackFailed(
+    id: number,
+    owner: string,
+    failed: { failure: CallbackFailure; now: string },
+    attempt: NewAttempt,
+  ): Promise<boolean>;
+  /** Undoes a callback claim whose attempt was never made: the lease goes and the attempt is not counted. */
+  releaseCallback(id: number, owner: string): Promise<boolean>;
+  /** callback_failed → succeeded|rejected with a fresh attempt budget, due now (operator retry). */
+  reopenFailedCallback(id: number, now: string): Promise<boolean>;
+  /** Records the callback URL a delivery used. */
+  setCallbackUrl(id: number, url: string): Promise<void>;
+  /** Ends the open transactions of a sender (or the one `id`) as callback_failed with `reason`; returns how many. */
+  cancelOpen(of: { senderId: string } | { id: number }, reason: string, now: string): Promise<number>;
+  /** Ids of a sender's open transactions, oldest first. */
+  openIds(senderId: string, limit: number): Promise<number[]>;
+  /** Drops every lease (start-up of the only worker: whoever held them is gone); returns how many. */
+  releaseLeases(): Promise<number>;
+  /**
+   * Ids of transactions waiting since before `before` and of failed callbacks an operator reopened that are due
+   * since then (each oldest first, at most `limit` of each), disabled senders' left out: the arrival poll's.
+   */
+  arrivals(before: string, limit: number): Promise<number[]>;
+  /** Ids with work due (stale arrivals, lapsed processing leases, due callbacks), disabled senders' left out. */
+  due(now: string, staleBefore: string, limit: number): Promise<number[]>;
+  /** One transaction by internal id. */
+  get(id: number): Promise<TxnRow | undefined>;
+  /** One transaction by correlation_id, optionally only the sender's own. */
+  getByCorrelationId(correlationId: string, senderId?: string): Promise<TxnRow | undefined>;
+  /** The sender's business transactions with `transactionId` (status queries excluded), newest first. */
+  findByTransactionId(senderId: string, transactionId: string): Promise<TxnRow[]>;
+  /** The sender's transactions holding any of `referenceIds`, newest first (50 at most). */
+  findByReferenceIds(senderId: string, referenceIds: string[]): Promise<TxnRow[]>;
+  /** The sender's transactions whose request carried one of `messageIds`, newest first (50 at most). */
+  findByMessageIds(senderId: string, messageIds: string[]): Promise<TxnRow[]>;
+  /** A page of transactions newest first by (created_at, id), after the cursor `f.before`. */
+  list(f: TxnFilter): Promise<TxnRow[]>;
+  /** Open transactions by state, and callback_failed. */
+  stateCounts(): Promise<Array<{ state: string; n: number }>>;
+  /** The state, lease holder and sender of a transaction, as read right before a callback is sent. */
+  leaseOf(id: number): Promise<TxnLease | undefined>;
+  /** The kept callback attempts of a transaction, oldest first, and how many older ones were dropped. */
+  attempts(id: number): Promise<{ attempts: CallbackAttempt[]; omitted: number }>;
+  /** Deletes finished transactions (callback sent or failed) created and last changed before `cutoff`. */
+  purgeFinished(cutoff: string): Promise<number>;
+}
+
+/** The transactions in the embedded SQLite database. */
+export function sqliteTransactionStore(db: Db): TransactionStore {
+  return {
+    // The accept path: the turn's group commit, exactly as before (one write transaction per event-loop turn).
+    insert: (t, bulk) =>
+      groupCommit(db, () => {
+        const stored = insertTransaction(db, t);
+        if (stored.created && bulk) insertBulk(db, { ...bulk, txn: stored.row.id });
+        return stored;
+      }),
+    markPending: (id, now) => Promise.resolve(markPending(db, id, now)),
+    claimProcessing: (id, owner, now, until) => Promise.resolve(claimProcessing(db, id, owner, now, until)),
+    completeProcessing: (id, owner, p, now) => Promise.resolve(completeProcessing(db, id, owner, p, now)),
+    // After a storage fault the release waits for the write lock without blocking the isolate (group commit).
+    releaseProcessing: (id, owner, p) =>
+      p.uncount
+        ? groupCommit(db, () => releaseProcessing(db, id, owner, p))
+        : Promise.resolve(releaseProcessing(db, id, owner, p)),
+    claimCallback: (id, owner, now, until) => Promise.resolve(claimCallback(db, id, owner, now, until)),
+    markCallbackSent: (id, owner, now, attempt) =>
+      Promise.resolve(transaction(db, () => {
+        recordAttempt(db, id, attempt);
+        return markCallbackSent(db, id, owner, now);
+      })),
+    scheduleRetry: (id, owner, r, attempt) =>
+      Promise.resolve(transaction(db, () => {
+        recordAttempt(db, id, attempt);
+        return scheduleRetry(db, id, owner, r.failure, r.nextAt, r.now);
+      })),
+    markCallbackFailed: (id, owner, f, attempt) =>
+      Promise.resolve(transaction(db, () => {
+        recordAttempt(db, id, attempt);
+        return markCallbackFailed(db, id, owner, f.failure, f.now);
+      })),
+    releaseCallback: (id, owner) => Promise.resolve(releaseCallback(db, id, owner)),
+    reopenFailedCallback: (id, now) => Promise.resolve(reopenFailedCallback(db, id, now)),
+    setCallbackUrl: (id, url) => Promise.resolve(setCallbackUrl(db, id, url)),
+    cancelOpen: (of, reason, now) => Promise.resolve(cancelOpenTransactions(db, of, reason, now)),
+    openIds: (senderId, limit) => Promise.resolve(openTransactionIds(db, senderId, limit)),
+    releaseLeases: () => Promise.resolve(releaseLeases(db)),
+    arrivals: (before, limit) => {
+      const ids = (sql: string, ...args: Array<string | number>) =>
+        (stmt(db, sql).all(...args) as Array<{ id: number }>).map((r) => r.id);
+      return Promise.resolve([
+        ...ids(WAITING, before, limit),
+        ...ids(REOPENED_DUE, before, before, before, limit),
+      ]);
+    },
+    due: (now, staleBefore, limit) => Promise.resolve(dueTransactions(db, now, staleBefore, limit)),
+    get: (id) => Promise.resolve(getTransaction(db, id)),
+    getByCorrelationId: (cid, senderId) => Promise.resolve(getByCorrelationId(db, cid, senderId)),
+    findByTransactionId: (senderId, tid) => Promise.resolve(findByTransactionId(db, senderId, tid)),
+    findByReferenceIds: (senderId, ids) => Promise.resolve(findByReferenceIds(db, senderId, ids)),
+    findByMessageIds: (senderId, ids) => Promise.resolve(findByMessageIds(db, senderId, ids)),
+    list: (f) => Promise.resolve(listTransactions(db, f)),
+    stateCounts: () => Promise.resolve(stateCounts(db)),
+    leaseOf: (id) => Promise.resolve(stmt(db, LEASE_OF).get(id) as TxnLease | undefined),
+    attempts: (id) => Promise.resolve(listAttempts(db, id)),
+    purgeFinished: (cutoff) => deleteInChunks(db, PURGE_FINISHED, [cutoff, cutoff]),
+  };
+}
