@@ -3,6 +3,7 @@ import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { TokenError, verifyAccessToken } from "./jwt.ts";
 import { type RequestSettings, requestSettings } from "../senders/settings.ts";
+import { keysStamp } from "../senders/key_store.ts";
 
 /**
  * Who the bearer token speaks for, with what the rest of the chain needs from the sender row: its keys, limits
@@ -12,7 +13,8 @@ export interface BearerAuth extends RequestSettings {
   clientId: string;
   senderId: string;
   scopes: string[];
-  keysVersion: number;
+  /** What the sender's key set is at (`keysStamp`): the key cache re-imports when it moves. */
+  keysStamp: string;
   limits: { minute: number; day: number };
 }
 
@@ -70,7 +72,7 @@ export async function checkBearer(
     clientId: claims.client_id,
     senderId: row.sender_id,
     scopes,
-    keysVersion: row.keys_version,
+    keysStamp: keysStamp(row.sender_created_at, row.keys_version),
     limits: {
       minute: row.limit_minute ?? deps.config.rateLimitMinute,
       day: row.limit_day ?? deps.config.rateLimitDay,

@@ -29,7 +29,7 @@ import type { SignaturePolicy } from "../senders/settings.ts";
 /** The sender a request speaks for, as the bearer check read it. */
 export interface SignatureSender {
   senderId: string;
-  keysVersion: number;
+  keysStamp: string;
   /** The sender's own signature validity maximum in seconds (null or absent: the default, 300 s). */
   maxSignatureWindowS?: number | null;
   /** The sender's signature policy (absent: DCI_SIGNATURE_POLICY). */
@@ -78,7 +78,7 @@ export async function checkSignature(
       } (no signature) and the policy requires one`,
     );
   }
-  const keys = await senderKeySet(deps, sender.senderId, sender.keysVersion);
+  const keys = await senderKeySet(deps, sender.senderId, sender.keysStamp);
   let used: VerifiedBy | undefined;
   const result = verifyEnvelope(subject.envelope, {
     nowMs: deps.clock.now(),
@@ -216,7 +216,7 @@ async function checkHttpSignature(
     throw invalid("signature has expired");
   }
   const keyId = String(input.params.keyid ?? "");
-  const key = (await senderKeySet(deps, sender.senderId, sender.keysVersion)).get(keyId);
+  const key = (await senderKeySet(deps, sender.senderId, sender.keysStamp)).get(keyId);
   if (!key) throw invalid(`key "${keyId}" of sender "${sender.senderId}" is unknown`);
   let base: string;
   try {

@@ -27,9 +27,18 @@ export interface NewSenderKey {
   jwk: string;
 }
 
-/** A sender's active keys and the `keys_version` they are at, read together. */
+/**
+ * What a sender's key set is at: its creation time and its `keys_version`, as one text. The version alone restarts
+ * at 0 when a sender is deleted and created again under the same id, and a cache keyed on it would then answer the
+ * new sender with the old one's keys once its version caught up; the creation time tells the two apart.
+ */
+export function keysStamp(createdAt: string, version: number): string {
+  return `${createdAt}#${version}`;
+}
+
+/** A sender's active keys and the stamp (`keysStamp`) they are at, read together. */
 export interface ActiveKeys {
-  version: number;
+  stamp: string;
   keys: Array<{ key_id: string; alg: string; public_jwk: string }>;
 }
 
@@ -68,7 +77,7 @@ export const KEY_SQL = {
   get: "SELECT * FROM sender_keys WHERE sender_id = ? AND key_id = ?",
   remove: "DELETE FROM sender_keys WHERE sender_id = ? AND key_id = ?",
   bump: "UPDATE senders SET keys_version = keys_version + 1, updated_at = ? WHERE sender_id = ?",
-  active: `SELECT s.keys_version, k.key_id, k.alg, k.public_jwk
+  active: `SELECT s.created_at, s.keys_version, k.key_id, k.alg, k.public_jwk
     FROM senders s LEFT JOIN sender_keys k ON k.sender_id = s.sender_id AND k.active = 1
     WHERE s.sender_id = ?`,
   dropJwks: "DELETE FROM sender_keys WHERE sender_id = ? AND source = 'jwks'",
@@ -78,11 +87,13 @@ export const KEY_SQL = {
 
 /** The rows of KEY_SQL.active as ActiveKeys (no row: no such sender; a null key_id: no active key). */
 export function activeKeysOf(
-  rows: Array<{ keys_version: number; key_id: string | null; alg: string; public_jwk: string }>,
+  rows: Array<
+    { created_at: string; keys_version: number; key_id: string | null; alg: string; public_jwk: string }
+  >,
 ): ActiveKeys | undefined {
   if (rows.length === 0) return undefined;
   return {
-    version: Number(rows[0].keys_version),
+    stamp: keysStamp(rows[0].created_at, Number(rows[0].keys_version)),
     keys: rows.filter((r) => r.key_id !== null).map((r) => ({
       key_id: r.key_id!,
       alg: r.alg,

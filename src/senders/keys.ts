@@ -134,28 +134,28 @@ function toKey(r: SenderKeyRow): SenderKey {
 export type SenderKeySet = Map<string, { alg: KeyAlg; key: KeyObject }>;
 
 interface CachedKeys {
-  version: number;
+  stamp: string;
   keys: SenderKeySet;
 }
 
 const CACHES = new WeakMap<Deps, Map<string, CachedKeys>>();
 
 /**
- * The imported active keys of a sender at `version` (the stamp read with the sender row, in the bearer check).
+ * The imported active keys of a sender at `stamp` (`keysStamp`, read with the sender row in the bearer check).
  * Re-imports only when the stamp moved, so a key change in any process, or any instance on one PostgreSQL
  * database, applies at the next request. The keys are re-read together with the version they are at and cached
- * under that version: a request that read an older stamp imports again rather than keeping newer keys under an
+ * under that stamp: a request that read an older stamp imports again rather than keeping newer keys under an
  * older label. A sender deleted meanwhile has no keys.
  */
 export async function senderKeySet(
   deps: Deps,
   senderId: string,
-  version: number,
+  stamp: string,
 ): Promise<SenderKeySet> {
   let cache = CACHES.get(deps);
   if (!cache) CACHES.set(deps, cache = new Map());
   const hit = cache.get(senderId);
-  if (hit && hit.version === version) return hit.keys;
+  if (hit && hit.stamp === stamp) return hit.keys;
   const read = await deps.storage.senderKeys.active(senderId);
   const keys: SenderKeySet = new Map();
   for (const r of read?.keys ?? []) {
@@ -164,7 +164,7 @@ export async function senderKeySet(
       key: createPublicKey({ key: JSON.parse(r.public_jwk), format: "jwk" }),
     });
   }
-  if (read) cache.set(senderId, { version: read.version, keys });
+  if (read) cache.set(senderId, { stamp: read.stamp, keys });
   deps.metrics.inc("dci_sender_key_imports_total", "Sender key sets imported into the key cache");
   return keys;
 }

@@ -7,6 +7,7 @@ import { SenderError } from "../../src/senders/errors.ts";
 import { addSender, getSender } from "../../src/senders/store.ts";
 import { addSenderKey, listSenderKeys, removeSenderKey, senderKeySet } from "../../src/senders/keys.ts";
 import { fetchSenderKeys, refreshDueJwks } from "../../src/senders/jwks_fetch.ts";
+import { keysStamp } from "../../src/senders/key_store.ts";
 import type { Storage } from "../../src/db/storage.ts";
 import type { Deps } from "../../src/deps.ts";
 
@@ -59,13 +60,13 @@ backendTest(
 backendTest("sender key store: active keys come with their version in one read", async (s) => {
   equal(await s.senderKeys.active("nobody"), undefined);
   await sender(s, "p");
-  deepEqual(await s.senderKeys.active("p"), { version: 0, keys: [] });
+  deepEqual(await s.senderKeys.active("p"), { stamp: keysStamp(NOW, 0), keys: [] });
   const k = jwk();
   await s.senderKeys.add("p", { keyId: "k1", alg: "ed25519", jwk: k, source: "manual" }, NOW);
   await s.senderKeys.add("p", { keyId: "k2", alg: "ed25519", jwk: jwk(), source: "manual" }, NOW);
   await s.senderKeys.remove("p", "k2", NOW);
   deepEqual(await s.senderKeys.active("p"), {
-    version: 3,
+    stamp: keysStamp(NOW, 3),
     keys: [{ key_id: "k1", alg: "ed25519", public_jwk: k }],
   });
 });
@@ -135,10 +136,14 @@ backendTest("sender key services: keys added by PEM or JWK, listed as JWK, remov
   deepEqual(await listSenderKeys(deps, "p"), []);
 });
 
-/** The versions the bearer check would read, then the key set the cache answers with. */
+/** The stamp the bearer check would read (creation time and version), then the key set the cache answers with. */
 async function keysAt(deps: Deps, reader: Storage, senderId: string) {
-  const version = Number((await reader.senders.get(senderId))?.keys_version ?? 0);
-  return [...(await senderKeySet(deps, senderId, version)).keys()];
+  return [...(await senderKeySet(deps, senderId, await stampOf(reader, senderId))).keys()];
+}
+
+async function stampOf(reader: Storage, senderId: string): Promise<string> {
+  const row = await reader.senders.get(senderId);
+  return keysStamp(String(row?.created_at), Number(row?.keys_version ?? 0));
 }
 
 instancesTest(
@@ -159,14 +164,33 @@ instancesTest(
     equal(imports(), "2");
     // A request that read the version before a change, served after it, gets the newer keys (never older ones),
     // and the cache keeps them under their own version.
-    const stale = Number((await t.a.senders.get("p"))!.keys_version);
+    const row = (await t.a.senders.get("p"))!;
+    const stale = keysStamp(String(row.created_at), Number(row.keys_version) - 1);
     await addSenderKey(b, "p", { keyId: "k3", material: pem() });
-    deepEqual([...(await senderKeySet(a, "p", stale - 1)).keys()].sort(), ["k2", "k3"]);
+    deepEqual([...(await senderKeySet(a, "p", stale)).keys()].sort(), ["k2", "k3"]);
     deepEqual(await keysAt(a, t.a, "p"), ["k2", "k3"]);
     equal(imports(), "3", "the version read with the keys labels them");
     // A deleted sender has no keys.
     await t.b.senders.delete("p", "r", NOW);
-    deepEqual([...(await senderKeySet(a, "p", 99)).keys()], []);
+    deepEqual([...(await senderKeySet(a, "p", "gone")).keys()], []);
+  },
+);
+
+instancesTest(
+  "key cache: a sender deleted and created again under its id never gets the old sender's keys",
+  async (t) => {
+    const a = senderDeps(t.a);
+    const b = senderDeps(t.b);
+    await addSender(b, "p", {});
+    await addSenderKey(b, "p", { keyId: "old", material: pem() });
+    deepEqual(await keysAt(a, t.a, "p"), ["old"], "instance a caches the old sender's key at version 1");
+    await t.b.senders.delete("p", "offboarded", NOW);
+    // The new sender under the same id: created a moment later, its version counts from 0 again and reaches 1.
+    const later = senderDeps(t.b, Date.parse(NOW) + 1000);
+    await addSender(later, "p", {});
+    await addSenderKey(later, "p", { keyId: "new", material: pem() });
+    equal(Number((await t.a.senders.get("p"))!.keys_version), 1);
+    deepEqual(await keysAt(a, t.a, "p"), ["new"]);
   },
 );
 
