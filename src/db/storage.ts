@@ -12,6 +12,7 @@ import type { Db } from "./sqlite.ts";
 import { type AuditStore, sqliteAuditStore } from "../audit/store.ts";
 import { type JobRunStore, sqliteJobRunStore } from "../jobs/job_runs.ts";
 import { sqliteSubscriptionStore, type SubscriptionStore } from "../subscriptions/subscription_store.ts";
+import { type NotificationStore, sqliteNotificationStore } from "../subscriptions/notification_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -21,6 +22,7 @@ export interface Storage {
   readonly kind: StorageKind;
   readonly audit: AuditStore;
   readonly subscriptions: SubscriptionStore;
+  readonly notifications: NotificationStore;
   readonly jobRuns: JobRunStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
@@ -32,6 +34,7 @@ export function sqliteStorage(db: Db): Storage {
     kind: "sqlite",
     audit: sqliteAuditStore(db),
     subscriptions: sqliteSubscriptionStore(db),
+    notifications: sqliteNotificationStore(db),
     jobRuns: sqliteJobRunStore(db),
     close: () => Promise.resolve(),
   };

@@ -4,6 +4,7 @@ import type { PgPool } from "./pool.ts";
 import { pgAuditStore } from "../../audit/pg_store.ts";
 import { pgSubscriptionStore } from "../../subscriptions/pg_store.ts";
 import { pgJobRunStore } from "../../jobs/pg_job_runs.ts";
+import { pgNotificationStore } from "../../subscriptions/pg_notifications.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -11,6 +12,7 @@ export function pgStorage(pool: PgPool): Storage {
     kind: "postgres",
     audit: pgAuditStore(pool),
     subscriptions: pgSubscriptionStore(pool),
+    notifications: pgNotificationStore(pool),
     jobRuns: pgJobRunStore(pool),
     close: () => pool.end(),
   };
