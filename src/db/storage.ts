@@ -13,6 +13,7 @@ import { type AuditStore, sqliteAuditStore } from "../audit/store.ts";
 import { type JobRunStore, sqliteJobRunStore } from "../jobs/job_runs.ts";
 import { sqliteSubscriptionStore, type SubscriptionStore } from "../subscriptions/subscription_store.ts";
 import { type NotificationStore, sqliteNotificationStore } from "../subscriptions/notification_store.ts";
+import { type LaneStore, sqliteLaneStore } from "../subscriptions/lane_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -23,6 +24,7 @@ export interface Storage {
   readonly audit: AuditStore;
   readonly subscriptions: SubscriptionStore;
   readonly notifications: NotificationStore;
+  readonly lanes: LaneStore;
   readonly jobRuns: JobRunStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
@@ -35,6 +37,7 @@ export function sqliteStorage(db: Db): Storage {
     audit: sqliteAuditStore(db),
     subscriptions: sqliteSubscriptionStore(db),
     notifications: sqliteNotificationStore(db),
+    lanes: sqliteLaneStore(db),
     jobRuns: sqliteJobRunStore(db),
     close: () => Promise.resolve(),
   };

@@ -82,11 +82,11 @@ export async function postEnvelope(
     headers: Record<string, string>;
     what: string;
     sender?: string;
-    hold?: () => string | undefined;
+    hold?: () => string | undefined | Promise<string | undefined>;
   },
 ): Promise<DeliveryOutcome> {
-  const check = () => {
-    const reason = options.hold?.();
+  const check = async () => {
+    const reason = await options.hold?.();
     if (reason !== undefined) throw new Held(reason);
   };
   try {

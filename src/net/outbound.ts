@@ -60,7 +60,7 @@ export interface OutboundRequest {
    * Called once a slot is held, right before connecting (a wait for a slot can be long); throwing cancels the
    * request with that error. Deliveries use it to re-check that their sender may still be sent to.
    */
-  beforeSend?: () => void;
+  beforeSend?: () => void | Promise<void>;
   /** The sender the call is made for: its allowlist entries apply and its share of the slots is counted. */
   sender?: string;
 }
@@ -127,7 +127,7 @@ export function createOutboundClient(config: Config, options: OutboundOptions = 
         throw new OutboundError("timeout", `no free outbound slot within ${timeoutMs} ms`);
       });
       try {
-        init.beforeSend?.();
+        await init.beforeSend?.();
         options.beforeConnect?.(target.url, target.addresses[0].text);
         const address = target.addresses[0];
         const limits = { deadline, timeoutMs, maxBytes };

@@ -15,7 +15,7 @@ export async function deliverToSender(
   options: {
     headers: Record<string, string>;
     what: string;
-    hold?: () => string | undefined;
+    hold?: () => string | undefined | Promise<string | undefined>;
     /**
      * The caller made the same check as `hold` in this very turn (a notification lane, right before building
      * the envelope): `hold` is then asked only right before connecting, one query less per delivery.
@@ -27,7 +27,7 @@ export async function deliverToSender(
   },
 ): Promise<DeliveryOutcome> {
   // No token is fetched for a delivery that is held anyway.
-  const reason = options.checkedNow ? undefined : options.hold?.();
+  const reason = options.checkedNow ? undefined : await options.hold?.();
   if (reason !== undefined) return { ok: false, permanent: false, error: reason, held: true };
   if (options.testMode) {
     deps.log.info(`delivery to a test sender (${options.what})`, {

@@ -1,5 +1,6 @@
 /** Where the notification log is kept: the interface the services use, and its embedded SQLite implementation. */
 import { type Db, transaction } from "../db/sqlite.ts";
+import { groupCommit } from "../db/group_commit.ts";
 import {
   type AttemptFailure,
   dueLanes,
@@ -58,7 +59,10 @@ export interface NotificationStore {
   counts(): Promise<Array<{ status: string; n: number }>>;
   /** The notifications to send with `head` (itself first), at most `max`, sealing the batch if it is new. */
   batchOf(head: NotificationRow, options: { now: string; max: number }): Promise<NotificationRow[]>;
-  /** Records one attempt's outcome on every row sent together, in one transaction; how many moved to sent. */
+  /**
+   * Records one attempt's outcome on every row sent together, in one transaction; how many moved to sent. On
+   * SQLite a sent mark joins the turn's group commit: lanes whose sends finish together share one transaction.
+   */
   markBatch(rows: NotificationRow[], outcome: BatchOutcome, now: string): Promise<number>;
 }
 
@@ -82,6 +86,9 @@ export function sqliteNotificationStore(db: Db): NotificationStore {
     list: (filter) => Promise.resolve(listNotifications(db, filter)),
     counts: () => Promise.resolve(notificationCounts(db)),
     batchOf: (head, options) => Promise.resolve(batchOf(db, head, options)),
-    markBatch: (rows, outcome, now) => Promise.resolve(markBatch(db, rows, outcome, now)),
+    markBatch: (rows, outcome, now) =>
+      outcome.kind === "sent"
+        ? groupCommit(db, () => markBatch(db, rows, outcome, now))
+        : Promise.resolve(markBatch(db, rows, outcome, now)),
   };
 }

@@ -5,6 +5,7 @@ import { pgAuditStore } from "../../audit/pg_store.ts";
 import { pgSubscriptionStore } from "../../subscriptions/pg_store.ts";
 import { pgJobRunStore } from "../../jobs/pg_job_runs.ts";
 import { pgNotificationStore } from "../../subscriptions/pg_notifications.ts";
+import { pgLaneStore } from "../../subscriptions/pg_lanes.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -13,6 +14,7 @@ export function pgStorage(pool: PgPool): Storage {
     audit: pgAuditStore(pool),
     subscriptions: pgSubscriptionStore(pool),
     notifications: pgNotificationStore(pool),
+    lanes: pgLaneStore(pool),
     jobRuns: pgJobRunStore(pool),
     close: () => pool.end(),
   };
