@@ -89,7 +89,15 @@ export interface NewNotification {
  */
 export function insertNotifications(db: Db, rows: NewNotification[], now: string): number {
   if (rows.length === 0) return 0;
-  const values = rows.map((r) => [
+  return Number(stmt(db, SQL.insertMany).run(insertArray(rows), now, now).changes);
+}
+
+/**
+ * The JSON array the batch insert binds (both backends): per row its notification id, subscription, event, event
+ * type, record type, message id (fresh ids each) and due time.
+ */
+export function insertArray(rows: NewNotification[]): string {
+  return JSON.stringify(rows.map((r) => [
     crypto.randomUUID(),
     r.subscriptionId,
     r.eventId,
@@ -97,8 +105,7 @@ export function insertNotifications(db: Db, rows: NewNotification[], now: string
     r.recordType,
     crypto.randomUUID(),
     r.dueAt,
-  ]);
-  return Number(stmt(db, SQL.insertMany).run(JSON.stringify(values), now, now).changes);
+  ]));
 }
 
 /** A registry event as a notify carries it: the record's snapshot and when the change happened. */

@@ -7,6 +7,7 @@ import type { PgClient, PgPool } from "../db/pg/pool.ts";
 import { pgAll, pgOne, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
 import {
   type AttemptFailure,
+  insertArray,
   NOTIFICATION_SQL as SQL,
   notificationListQuery,
   type NotificationRow,
@@ -33,16 +34,7 @@ export function pgNotificationStore(pool: PgPool): NotificationStore {
   return {
     insert: (rows, now) => {
       if (rows.length === 0) return Promise.resolve(0);
-      const values = rows.map((r) => [
-        crypto.randomUUID(),
-        r.subscriptionId,
-        r.eventId,
-        r.eventType,
-        r.recordType,
-        crypto.randomUUID(),
-        r.dueAt,
-      ]);
-      return pgRun(pool, INSERT_MANY, [JSON.stringify(values), now, now]);
+      return pgRun(pool, INSERT_MANY, [insertArray(rows), now, now]);
     },
     headOf: async (subscriptionId) => {
       const row = await pgOne<NotificationRow & { ev_snapshot: string | null; ev_at: string | null }>(

@@ -7,36 +7,15 @@ import { openPgPool } from "../../src/db/pg/pool.ts";
 import { migratePg } from "../../src/db/pg/migrate.ts";
 import { pgStorage } from "../../src/db/pg/storage.ts";
 import type { NewSubscription } from "../../src/subscriptions/store.ts";
+import { newSubscription } from "../helpers/subscription_fixture.ts";
 
 const T0 = "2026-06-01T00:00:00.000Z";
 const T1 = "2026-06-01T00:01:00.000Z";
 const T2 = "2026-06-01T00:02:00.000Z";
 const T3 = "2026-06-01T00:03:00.000Z";
 
-let seq = 0;
 async function subscription(s: Storage, over: Partial<NewSubscription> = {}): Promise<number> {
-  seq++;
-  const r = await s.subscriptions.insert({
-    sender_id: "s1",
-    registry: "social",
-    reg_type: null,
-    reg_event_type: "registration",
-    record_type: "person",
-    notify_record_type: "person",
-    filter_type: null,
-    filter: null,
-    frequency: null,
-    dedupe_key: `k${seq}`,
-    callback_url: "https://rx.example.org/notify",
-    start_time: null,
-    end_time: null,
-    correlation_id: `c${seq}`,
-    reference_id: "r1",
-    locale: null,
-    active: true,
-    now: T0,
-    ...over,
-  }, 100);
+  const r = await s.subscriptions.insert(newSubscription(T0, over), 100);
   if (r.kind !== "created") throw new Error(r.kind);
   return r.row.id;
 }

@@ -3,41 +3,16 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { backendTest, type RawSql } from "../helpers/storage.ts";
 import type { Storage } from "../../src/db/storage.ts";
 import type { NewSubscription } from "../../src/subscriptions/store.ts";
+import { newSubscription } from "../helpers/subscription_fixture.ts";
 import type { NewNotification, NotificationRow } from "../../src/subscriptions/notifications.ts";
 
 const NOW = "2026-06-01T00:00:00.000Z";
 const LATER = "2026-06-02T00:00:00.000Z";
 const SOON = "2026-06-01T00:05:00.000Z";
 
-let seq = 0;
-function sub(over: Partial<NewSubscription> = {}): NewSubscription {
-  seq++;
-  return {
-    sender_id: "s1",
-    registry: "social",
-    reg_type: null,
-    reg_event_type: "registration",
-    record_type: "person",
-    notify_record_type: "person",
-    filter_type: null,
-    filter: null,
-    frequency: null,
-    dedupe_key: `k${seq}`,
-    callback_url: "https://rx.example.org/notify",
-    start_time: null,
-    end_time: null,
-    correlation_id: `c${seq}`,
-    reference_id: "r1",
-    locale: null,
-    active: true,
-    now: NOW,
-    ...over,
-  };
-}
-
 /** A created subscription's id and code. */
 async function subscription(s: Storage, over: Partial<NewSubscription> = {}) {
-  const r = await s.subscriptions.insert(sub(over), 100);
+  const r = await s.subscriptions.insert(newSubscription(NOW, over), 100);
   if (r.kind !== "created") throw new Error(`subscription not created: ${r.kind}`);
   return { id: r.row.id, code: r.row.code };
 }
