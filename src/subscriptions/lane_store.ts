@@ -79,28 +79,28 @@ const SUBSCRIBE_URI = `SELECT CASE WHEN json_valid(request_header)
 
 /** The lanes in the embedded SQLite database. */
 export function sqliteLaneStore(db: Db): LaneStore {
-  const run = (sql: string, ...values: Array<string | number | null>) => {
-    stmt(db, sql).run(...values);
-    return Promise.resolve();
-  };
+  const run = (sql: string, ...values: Array<string | number | null>) =>
+    Promise.try(() => void stmt(db, sql).run(...values));
   return {
-    claim: (id, now, until) => Promise.resolve(stmt(db, LANE_SQL.claim).get(until, id, now) !== undefined),
+    claim: (id, now, until) => Promise.try(() => stmt(db, LANE_SQL.claim).get(until, id, now) !== undefined),
     renew: (id, until) => run(LANE_SQL.renew, until, id),
     release: (id) => run(LANE_SQL.release, id),
-    releaseAll: () => Promise.resolve(Number(stmt(db, LANE_SQL.releaseAll).run().changes)),
+    releaseAll: () => Promise.try(() => Number(stmt(db, LANE_SQL.releaseAll).run().changes)),
     clearFailures: (id) => run(LANE_SQL.clearFailures, id),
     recordFailure: (id, error, now, limit) =>
-      Promise.resolve(
+      Promise.try(() =>
         (stmt(db, LANE_SQL.recordFailure).get(error.slice(0, 500), now, limit, id) as
           | { state: string }
-          | undefined)?.state,
+          | undefined)?.state
       ),
-    eventOf: (eventId) => Promise.resolve(stmt(db, LANE_SQL.eventOf).get(eventId) as NotifyEvent | undefined),
-    hold: (id, rowId) => Promise.resolve(stmt(db, LANE_SQL.hold).get(id, rowId) as LaneHoldRow | undefined),
+    eventOf: (eventId) =>
+      Promise.try(() => stmt(db, LANE_SQL.eventOf).get(eventId) as NotifyEvent | undefined),
+    hold: (id, rowId) => Promise.try(() => stmt(db, LANE_SQL.hold).get(id, rowId) as LaneHoldRow | undefined),
     setCallbackUrl: (id, url) => run(LANE_SQL.setCallbackUrl, url, id),
-    subscribeUri: (correlationId) => {
-      const uri = (stmt(db, SUBSCRIBE_URI).get(correlationId) as { uri: unknown } | undefined)?.uri;
-      return Promise.resolve(typeof uri === "string" ? uri : undefined);
-    },
+    subscribeUri: (correlationId) =>
+      Promise.try(() => {
+        const uri = (stmt(db, SUBSCRIBE_URI).get(correlationId) as { uri: unknown } | undefined)?.uri;
+        return typeof uri === "string" ? uri : undefined;
+      }),
   };
 }

@@ -69,26 +69,26 @@ export interface NotificationStore {
 /** The notification log in the embedded SQLite database. */
 export function sqliteNotificationStore(db: Db): NotificationStore {
   return {
-    insert: (rows, now) => Promise.resolve(insertNotifications(db, rows, now)),
-    headOf: (id) => Promise.resolve(headOf(db, id)),
-    dueLanes: (now) => Promise.resolve(dueLanes(db, now)),
-    markSent: (id, now) => Promise.resolve(markSent(db, id, now)),
-    markRetry: (id, f, nextAt, now) => Promise.resolve(markRetry(db, id, f, nextAt, now)),
-    markFailed: (id, f, now) => Promise.resolve(markFailed(db, id, f, now)),
-    reopenFailed: (of, now) => Promise.resolve(reopenFailed(db, of, now)),
-    reopenUndelivered: (id, now) => Promise.resolve(reopenUndelivered(db, id, now)),
-    get: (id) => Promise.resolve(getNotification(db, id)),
+    insert: (rows, now) => Promise.try(() => insertNotifications(db, rows, now)),
+    headOf: (id) => Promise.try(() => headOf(db, id)),
+    dueLanes: (now) => Promise.try(() => dueLanes(db, now)),
+    markSent: (id, now) => Promise.try(() => markSent(db, id, now)),
+    markRetry: (id, f, nextAt, now) => Promise.try(() => markRetry(db, id, f, nextAt, now)),
+    markFailed: (id, f, now) => Promise.try(() => markFailed(db, id, f, now)),
+    reopenFailed: (of, now) => Promise.try(() => reopenFailed(db, of, now)),
+    reopenUndelivered: (id, now) => Promise.try(() => reopenUndelivered(db, id, now)),
+    get: (id) => Promise.try(() => getNotification(db, id)),
     markReceived: (senderId, target, now) => {
       // Its two writes (the row, its batch siblings) commit together; inside a caller's transaction, in it.
       const mark = () => markReceived(db, senderId, target, now);
-      return Promise.resolve(db.isTransaction ? mark() : transaction(db, mark));
+      return Promise.try(() => db.isTransaction ? mark() : transaction(db, mark));
     },
-    list: (filter) => Promise.resolve(listNotifications(db, filter)),
-    counts: () => Promise.resolve(notificationCounts(db)),
-    batchOf: (head, options) => Promise.resolve(batchOf(db, head, options)),
+    list: (filter) => Promise.try(() => listNotifications(db, filter)),
+    counts: () => Promise.try(() => notificationCounts(db)),
+    batchOf: (head, options) => Promise.try(() => batchOf(db, head, options)),
     markBatch: (rows, outcome, now) =>
       outcome.kind === "sent"
         ? groupCommit(db, () => markBatch(db, rows, outcome, now))
-        : Promise.resolve(markBatch(db, rows, outcome, now)),
+        : Promise.try(() => markBatch(db, rows, outcome, now)),
   };
 }

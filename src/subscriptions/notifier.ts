@@ -69,8 +69,11 @@ export function startNotifier(deps: Deps, options: NotifierOptions = {}): Notifi
   let again = false;
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  // On SQLite done here and now (the store runs it at the call); every pass waits for it.
-  const released = releaseLaneLeases(deps);
+  // On SQLite done here and now (the store runs it at the call); every pass waits for it. A failure only delays
+  // the lanes a previous run left leased until their leases expire.
+  const released = releaseLaneLeases(deps).catch((err) => {
+    if (deps.db.isOpen) deps.log.error("lane leases left by a previous run not released", { err });
+  });
 
   const onePass = async () => {
     await released;
