@@ -5,7 +5,7 @@
 import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
 import { SUBSCRIPTION_STATES, type SubscriptionRow } from "../subscriptions/store.ts";
-import { listNotifications, NOTIFICATION_STATUSES } from "../subscriptions/notifications.ts";
+import { NOTIFICATION_STATUSES } from "../subscriptions/notifications.ts";
 import {
   approve,
   cancel,
@@ -170,8 +170,8 @@ const notificationList: Command = {
     const since = time("since");
     const until = time("until");
     const limit = limitOf(values.limit);
-    return withDeps(config(), (deps) => {
-      const rows = listNotifications(deps.db, {
+    return withDeps(config(), async (deps) => {
+      const rows = await deps.storage.notifications.list({
         subscription: values.subscription as string | undefined,
         status,
         since,

@@ -25,6 +25,8 @@ import { type SenderKeyStore, sqliteSenderKeyStore } from "../senders/key_store.
 import { type ClientStore, sqliteClientStore } from "../senders/client_store.ts";
 import { sqliteTransactionStore, type TransactionStore } from "../transactions/txn_store.ts";
 import { type BulkStore, sqliteBulkStore } from "../transactions/bulk_storage.ts";
+import { type NotificationStore, sqliteNotificationStore } from "../subscriptions/notification_store.ts";
+import { type LaneStore, sqliteLaneStore } from "../subscriptions/lane_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -34,6 +36,8 @@ export interface Storage {
   readonly kind: StorageKind;
   readonly audit: AuditStore;
   readonly subscriptions: SubscriptionStore;
+  readonly notifications: NotificationStore;
+  readonly lanes: LaneStore;
   readonly jobRuns: JobRunStore;
   readonly limits: RateLimitStore;
   readonly replay: ReplayGuard;
@@ -58,6 +62,8 @@ export function sqliteStorage(db: Db): Storage {
     kind: "sqlite",
     audit: sqliteAuditStore(db),
     subscriptions: sqliteSubscriptionStore(db),
+    notifications: sqliteNotificationStore(db),
+    lanes: sqliteLaneStore(db),
     jobRuns: sqliteJobRunStore(db),
     limits: sqliteRateLimitStore(db),
     replay: sqliteReplayGuard(db),

@@ -7,7 +7,7 @@ import { MAX_SENDER_ID } from "../dci/limits.ts";
 import { DateTime } from "../dci/schemas.ts";
 import { REGISTRIES } from "../dci/registry_router.ts";
 import { SUBSCRIPTION_STATES, type SubscriptionRow } from "./store.ts";
-import { listNotifications, NOTIFICATION_STATUSES } from "./notifications.ts";
+import { NOTIFICATION_STATUSES } from "./notifications.ts";
 import {
   approve,
   cancel,
@@ -256,9 +256,9 @@ export function subscriptionAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): v
     retryOne,
     async (c) => c.json(await guarded(deps, c.req.valid("param").notification_id, retryNotification), 202),
   );
-  app.openapi(notifications, (c) => {
+  app.openapi(notifications, async (c) => {
     const q = c.req.valid("query");
-    const items = listNotifications(deps.db, {
+    const items = await deps.storage.notifications.list({
       subscription: q.subscription,
       sender: q.sender_id,
       status: q.status,

@@ -14,10 +14,12 @@ import {
   type NotificationRow,
 } from "./notifications.ts";
 
-const MEMBERS =
+/** A batch's members, the head first (both backends). */
+export const MEMBERS =
   `SELECT * FROM notifications WHERE subscription_id = ? AND status = 'pending' AND message_id = ?
   ORDER BY id LIMIT ?+0`;
-const SEAL = `UPDATE notifications SET message_id = ? WHERE id IN (SELECT id FROM notifications
+/** Seals a new batch: the due pending rows take the head's message_id (both backends). */
+export const SEAL = `UPDATE notifications SET message_id = ? WHERE id IN (SELECT id FROM notifications
   WHERE subscription_id = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?+0)`;
 
 /** The notifications to send with `head` (itself first), at most `max`, sealing the batch if it is new. */

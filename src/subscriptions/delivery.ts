@@ -9,15 +9,12 @@ import { countRejection, type DeliveryOutcome } from "../net/deliver.ts";
 import { deliverToSender } from "../senders/delivery.ts";
 import { getSender } from "../senders/store.ts";
 import { TEST_MODE_META } from "../senders/settings.ts";
-import { stmt } from "../db/statements.ts";
-import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import { retryDelay } from "../transactions/states.ts";
-import { getSubscriptionById, type SubscriptionRow } from "./store.ts";
+import type { SubscriptionRow } from "./store.ts";
 import { readSnapshot } from "./filter_eval.ts";
 import { eventTypeName, localeOf } from "./rules.ts";
 import { recordTypeName, regTypeName } from "../dci/vocabulary.ts";
-import { headOf, type NotificationRow, type NotifyEvent } from "./notifications.ts";
-import { batchOf, markBatch } from "./batches.ts";
+import type { NotificationRow, NotifyEvent } from "./notifications.ts";
 import { cronExpression } from "./frequency.ts";
 import { currentNotifyUrl, laneHeld, notificationHold, subscribeUri as subscribeUriOf } from "./holds.ts";
 import { markSentGrouped } from "./sent_marks.ts";
@@ -70,10 +67,10 @@ export function notifyMessage(sub: SubscriptionRow, items: NotifyItem[]): Json {
 export interface SendOptions {
   /** The first row's registry event, read with the row (one query less per send). */
   event?: NotifyEvent;
-  hold?: () => string | undefined;
+  hold?: () => Promise<string | undefined>;
   /** The caller made the `hold` check itself in this turn, right before the call (see deliverToSender). */
   checkedNow?: boolean;
-  subscribeUri?: () => string | undefined;
+  subscribeUri?: () => Promise<string | undefined>;
 }
 
 /**
@@ -89,9 +86,7 @@ export async function sendNotification(
 ): Promise<DeliveryOutcome> {
   const items: NotifyItem[] = [];
   for (const n of rows) {
-    const ev = n === rows[0] && options.event ? options.event : stmt(deps.db, EVENT_OF).get(n.event_id) as
-      | NotifyEvent
-      | undefined;
+    const ev = n === rows[0] && options.event ? options.event : await deps.storage.lanes.eventOf(n.event_id);
     if (!ev) return { ok: false, permanent: true, error: `registry event ${n.event_id} no longer exists` };
     items.push({ n, snapshot: readSnapshot(ev.snapshot).record, eventAt: ev.created_at });
   }
@@ -125,7 +120,7 @@ export async function sendNotification(
     });
     return { ok: false, permanent: false, error: "envelope: could not sign the notification" };
   }
-  const url = currentNotifyUrl(deps, sub, sender, options.subscribeUri);
+  const url = await currentNotifyUrl(deps, sub, sender, options.subscribeUri);
   return await deliverToSender(deps, sub.sender_id, url, body, {
     headers: { "X-DCI-Notification-ID": head.notification_id },
     what: "notification URL",
@@ -135,8 +130,6 @@ export async function sendNotification(
     logFields: { notification_id: head.notification_id },
   });
 }
-
-const EVENT_OF = `SELECT ${EVENT_SNAPSHOT} AS snapshot, e.created_at FROM registry_events e WHERE e.id = ?`;
 
 /** Options of a lane run (tests pass a fixed jitter source). */
 export interface LaneOptions {
@@ -154,49 +147,41 @@ export async function runLane(
 ): Promise<number> {
   const iso = (ms: number) => new Date(ms).toISOString();
   const leaseMs = deps.config.leaseSeconds * 1000;
-  const claim = () => {
-    const now = deps.clock.now();
-    return stmt(
-      deps.db,
-      `UPDATE subscriptions SET lease_until = ? WHERE id = ? AND state = 'active'
-       AND (lease_until IS NULL OR lease_until <= ?) RETURNING id`,
-    ).get(iso(now + leaseMs), subscriptionId, iso(now)) !== undefined;
-  };
-  if (!claim()) return 0;
+  const lanes = deps.storage.lanes;
+  const notifications = deps.storage.notifications;
+  const claimedAt = deps.clock.now();
+  if (!await lanes.claim(subscriptionId, iso(claimedAt), iso(claimedAt + leaseMs))) return 0;
   let leaseUntil = deps.clock.now() + leaseMs;
   const delay = retryDelay(deps.config.callbackRetryDelaysMs, options.random);
   let sent = 0;
-  let uri: { value: string | undefined } | undefined;
-  const subscribeUri = (sub: SubscriptionRow) => () => (uri ??= { value: subscribeUriOf(deps, sub) }).value;
+  let uri: Promise<string | undefined> | undefined;
+  const subscribeUri = (sub: SubscriptionRow) => () => uri ??= subscribeUriOf(deps, sub);
   // Read once per run: what may change while it is active is checked per send (the hold: state, sender, row)
   // or written by the lane itself (failures, the URL), and re-read after a failure.
-  let sub = getSubscriptionById(deps.db, subscriptionId);
+  let sub = await deps.storage.subscriptions.getById(subscriptionId);
   let checked = false;
   try {
     for (;;) {
       if (!sub || (!checked && (sub.state !== "active" || laneHeld(deps, sub)))) break;
       checked = true;
-      const head = headOf(deps.db, subscriptionId);
+      const head = await notifications.headOf(subscriptionId);
       const n = head?.n;
       if (!n || n.next_attempt_at > iso(deps.clock.now())) break;
-      if (notificationHold(deps, subscriptionId, n.id) !== undefined) {
+      if (await notificationHold(deps, subscriptionId, n.id) !== undefined) {
         // Something changed (a cancel, a disabled or deleted sender): read the subscription and check again.
-        sub = getSubscriptionById(deps.db, subscriptionId);
+        sub = await deps.storage.subscriptions.getById(subscriptionId);
         checked = false;
         continue;
       }
       // The lease is renewed once half of it is used, not per notification (a write saved on each send).
       if (leaseUntil - deps.clock.now() < leaseMs / 2) {
         leaseUntil = deps.clock.now() + leaseMs;
-        stmt(deps.db, "UPDATE subscriptions SET lease_until = ? WHERE id = ?").run(
-          iso(leaseUntil),
-          subscriptionId,
-        );
+        await lanes.renew(subscriptionId, iso(leaseUntil));
       }
       const started = performance.now();
       const now = iso(deps.clock.now());
       const rows = cronExpression(sub.frequency)
-        ? batchOf(deps.db, n, { now, max: deps.config.notifyBatchMax })
+        ? await notifications.batchOf(n, { now, max: deps.config.notifyBatchMax })
         : [n];
       const outcome = await sendNotification(deps, sub, rows, {
         hold: () => notificationHold(deps, subscriptionId, n.id),
@@ -217,8 +202,7 @@ export async function runLane(
       if (outcome.ok) {
         sent += await markSentGrouped(deps, rows, at);
         if (sub.consecutive_failures > 0) {
-          stmt(deps.db, "UPDATE subscriptions SET consecutive_failures = 0, last_error = NULL WHERE id = ?")
-            .run(subscriptionId);
+          await lanes.clearFailures(subscriptionId);
           sub = { ...sub, consecutive_failures: 0, last_error: null };
         }
         count("sent");
@@ -227,8 +211,7 @@ export async function runLane(
       if (outcome.receiverCode) countRejection(deps, "notification", outcome.receiverCode);
       const wait = outcome.permanent ? null : delay(n.attempts + 1);
       if (wait !== null) {
-        markBatch(
-          deps.db,
+        await notifications.markBatch(
           rows,
           { kind: "retry", failure: outcome, nextAt: iso(deps.clock.now() + wait) },
           at,
@@ -236,21 +219,19 @@ export async function runLane(
         count("retry");
         break;
       }
-      markBatch(deps.db, rows, { kind: "failed", failure: outcome }, at);
+      await notifications.markBatch(rows, { kind: "failed", failure: outcome }, at);
       count("failed");
       deps.log.warn("notification failed", {
         subscription: sub.code,
         notification_id: n.notification_id,
         error: outcome.error,
       });
-      if (recordFailure(deps, sub, outcome.error, at)) break;
-      sub = getSubscriptionById(deps.db, subscriptionId);
+      if (await recordFailure(deps, sub, outcome.error, at)) break;
+      sub = await deps.storage.subscriptions.getById(subscriptionId);
       checked = false;
     }
   } finally {
-    if (deps.db.isOpen) {
-      stmt(deps.db, "UPDATE subscriptions SET lease_until = NULL WHERE id = ?").run(subscriptionId);
-    }
+    if (deps.db.isOpen) await lanes.release(subscriptionId);
   }
   return sent;
 
@@ -262,16 +243,14 @@ export async function runLane(
 }
 
 /** Counts a finally failed notification; at the limit the subscription moves to error. True when it did. */
-function recordFailure(deps: Deps, sub: SubscriptionRow, error: string, now: string): boolean {
-  const row = stmt(
-    deps.db,
-    `UPDATE subscriptions SET consecutive_failures = consecutive_failures + 1, last_error = ?, updated_at = ?,
-       state = CASE WHEN consecutive_failures + 1 >= ? THEN 'error' ELSE state END
-     WHERE id = ? AND state = 'active' RETURNING state`,
-  ).get(error.slice(0, 500), now, deps.config.subscriptionFailureLimit, sub.id) as
-    | { state: string }
-    | undefined;
-  if (row?.state === "error") {
+async function recordFailure(deps: Deps, sub: SubscriptionRow, error: string, now: string): Promise<boolean> {
+  const state = await deps.storage.lanes.recordFailure(
+    sub.id,
+    error,
+    now,
+    deps.config.subscriptionFailureLimit,
+  );
+  if (state === "error") {
     deps.log.warn("subscription moved to error after consecutive failures", {
       subscription: sub.code,
       sender_id: sub.sender_id,

@@ -6,7 +6,6 @@
  */
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
-import { stmt } from "../db/statements.ts";
 import type { Sender } from "../senders/store.ts";
 import { heldForSender, standingHold, standingOf } from "../senders/pause.ts";
 import { cancelForDeletedSender, type SubscriptionRow } from "./store.ts";
@@ -23,17 +22,15 @@ export function laneHeld(deps: Deps, sub: Pick<SubscriptionRow, "id" | "sender_i
 
 /**
  * The check a notification makes right before it is sent (after any wait for an outbound slot): why it must
- * not go out now, or undefined. Reads SQLite, so a disable or cancel in any isolate or process counts at once.
+ * not go out now, or undefined. Reads the database, so a disable or cancel in any isolate, process or instance counts at once.
  */
-export function notificationHold(deps: Deps, subscriptionId: number, rowId: number): string | undefined {
+export async function notificationHold(
+  deps: Deps,
+  subscriptionId: number,
+  rowId: number,
+): Promise<string | undefined> {
   // One statement for the subscription, the notification and the sender's standing: it runs before every send.
-  const row = stmt(
-    deps.db,
-    `SELECT s.state, s.sender_id, n.status, (SELECT active FROM senders WHERE sender_id = s.sender_id) AS active
-     FROM subscriptions s JOIN notifications n ON n.subscription_id = s.id WHERE s.id = ? AND n.id = ?`,
-  ).get(subscriptionId, rowId) as
-    | { state: string; sender_id: string; status: string; active: number | null }
-    | undefined;
+  const row = await deps.storage.lanes.hold(subscriptionId, rowId);
   if (!row || row.state !== "active" || row.status !== "pending") return "the notification is no longer due";
   return standingHold(row.sender_id, standingOf(row.active));
 }
@@ -43,16 +40,16 @@ export function notificationHold(deps: Deps, subscriptionId: number, rowId: numb
  * else the header.sender_uri of the subscribe request, else the URL recorded at subscribe time. A changed URL
  * is recorded on the subscription, so operators see where notifications go.
  */
-export function currentNotifyUrl(
+export async function currentNotifyUrl(
   deps: Deps,
   sub: SubscriptionRow,
   sender: Sender | undefined,
-  requested: () => string | undefined = () => subscribeUri(deps, sub),
-): string {
-  const base = sender?.callback_base_url ?? requested();
+  requested: () => Promise<string | undefined> = () => subscribeUri(deps, sub),
+): Promise<string> {
+  const base = sender?.callback_base_url ?? await requested();
   const url = notifyUrl(base, sender?.callback_url_mode) ?? sub.callback_url;
   if (url !== sub.callback_url) {
-    stmt(deps.db, "UPDATE subscriptions SET callback_url = ? WHERE id = ?").run(url, sub.id);
+    await deps.storage.lanes.setCallbackUrl(sub.id, url);
     // A lane keeps its row for the run: it sees the recorded URL, and records a change once.
     sub.callback_url = url;
   }
@@ -60,11 +57,9 @@ export function currentNotifyUrl(
 }
 
 /** The header.sender_uri of the subscription's subscribe request, if any (it never changes once stored). */
-export function subscribeUri(deps: Deps, sub: Pick<SubscriptionRow, "correlation_id">): string | undefined {
-  const uri = (stmt(
-    deps.db,
-    `SELECT CASE WHEN json_valid(request_header) THEN json_extract(request_header, '$.sender_uri') END AS uri
-     FROM transactions WHERE correlation_id = ?`,
-  ).get(sub.correlation_id) as { uri: unknown } | undefined)?.uri;
-  return typeof uri === "string" ? uri : undefined;
+export function subscribeUri(
+  deps: Deps,
+  sub: Pick<SubscriptionRow, "correlation_id">,
+): Promise<string | undefined> {
+  return deps.storage.lanes.subscribeUri(sub.correlation_id);
 }

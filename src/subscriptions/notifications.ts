@@ -4,7 +4,6 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
-import { afterCursor } from "../db/keyset.ts";
 import { DISABLED_SENDERS } from "../senders/pause.ts";
 import { EVENT_SNAPSHOT } from "../registry/events.ts";
 
@@ -36,7 +35,8 @@ export interface NotificationRow {
 /** A notification as listed, with its subscription's code and sender. */
 export type NotificationView = NotificationRow & { subscription_code: string; sender_id: string };
 
-const SQL = {
+/** The statements both backends share word for word (src/subscriptions/pg_notifications.ts numbers them). */
+export const NOTIFICATION_SQL = {
   // One row per element of a JSON array (bound as one parameter: no SQL text is built from values).
   insertMany:
     `INSERT OR IGNORE INTO notifications (notification_id, subscription_id, event_id, event_type, record_type,
@@ -62,7 +62,17 @@ const SQL = {
   failed:
     `UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = ?, receiver_code = ?,
     updated_at = ? WHERE id = ? AND status = 'pending'`,
+  reopenById: `UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+       WHERE id = ? AND status = 'failed'`,
+  reopenBySubscription:
+    `UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+       WHERE subscription_id = ? AND status = 'failed'`,
+  byNotificationId: `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
+     JOIN subscriptions s ON s.id = n.subscription_id WHERE n.notification_id = ?`,
+  cursorAt: "SELECT created_at FROM notifications WHERE id <= ? ORDER BY id DESC LIMIT 1",
+  counts: "SELECT status, COUNT(*) AS n FROM notifications GROUP BY status ORDER BY status",
 };
+const SQL = NOTIFICATION_SQL;
 
 /** A notification for fan-out to log: the subscription, the event, and when it is due (held by a frequency). */
 export interface NewNotification {
@@ -79,7 +89,15 @@ export interface NewNotification {
  */
 export function insertNotifications(db: Db, rows: NewNotification[], now: string): number {
   if (rows.length === 0) return 0;
-  const values = rows.map((r) => [
+  return Number(stmt(db, SQL.insertMany).run(insertArray(rows), now, now).changes);
+}
+
+/**
+ * The JSON array the batch insert binds (both backends): per row its notification id, subscription, event, event
+ * type, record type, message id (fresh ids each) and due time.
+ */
+export function insertArray(rows: NewNotification[]): string {
+  return JSON.stringify(rows.map((r) => [
     crypto.randomUUID(),
     r.subscriptionId,
     r.eventId,
@@ -87,8 +105,7 @@ export function insertNotifications(db: Db, rows: NewNotification[], now: string
     r.recordType,
     crypto.randomUUID(),
     r.dueAt,
-  ]);
-  return Number(stmt(db, SQL.insertMany).run(JSON.stringify(values), now, now).changes);
+  ]));
 }
 
 /** A registry event as a notify carries it: the record's snapshot and when the change happened. */
@@ -148,14 +165,9 @@ export function markFailed(db: Db, id: number, f: AttemptFailure, now: string): 
  * later notification still waiting. The notification id and message_id stay, for receivers to de-duplicate.
  */
 export function reopenFailed(db: Db, of: { id: number } | { subscriptionId: number }, now: string): number {
-  const [column, value] = "id" in of ? ["id", of.id] : ["subscription_id", of.subscriptionId];
-  return Number(
-    stmt(
-      db,
-      `UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
-       WHERE ${column} = ? AND status = 'failed'`, // column: one of two literals
-    ).run(now, now, value).changes,
-  );
+  return "id" in of
+    ? Number(stmt(db, SQL.reopenById).run(now, now, of.id).changes)
+    : Number(stmt(db, SQL.reopenBySubscription).run(now, now, of.subscriptionId).changes);
 }
 
 /**
@@ -175,11 +187,7 @@ export const REOPEN_UNDELIVERED =
 
 /** One notification by its public id, with its subscription's code and sender. */
 export function getNotification(db: Db, notificationId: string): NotificationView | undefined {
-  return stmt(
-    db,
-    `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
-     JOIN subscriptions s ON s.id = n.subscription_id WHERE n.notification_id = ?`,
-  ).get(notificationId) as NotificationView | undefined;
+  return stmt(db, SQL.byNotificationId).get(notificationId) as NotificationView | undefined;
 }
 
 /** The outcome of a receipt. */
@@ -199,6 +207,43 @@ export type ReceiptTarget =
 const JOINED = `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
   JOIN subscriptions s ON s.id = n.subscription_id`;
 
+/** The statements of `markReceived` (both backends; PostgreSQL locks the row it reads). */
+export const RECEIPT_SQL = {
+  // By code: the latest sent or received one, so a repeat of the same receipt finds the one it marked.
+  byCode: `${JOINED} WHERE s.code = ? AND n.status IN ('sent','received') ORDER BY n.event_id DESC LIMIT 1`,
+  // A batch's message_id names every member: the first one stands for the batch.
+  byId: `${JOINED} WHERE n.notification_id = ? OR n.message_id = ? ORDER BY n.id LIMIT 1`,
+  mark: `UPDATE notifications SET status = 'received', received_at = ?, updated_at = ?,
+       sent_at = COALESCE(sent_at, ?) WHERE id = ? AND status != 'received' RETURNING *`,
+  // A batched notify (cron frequency) carried its siblings under the same message_id: the receiver has them too.
+  siblings:
+    `UPDATE notifications SET status = 'received', received_at = ?, updated_at = ?, sent_at = COALESCE(sent_at, ?)
+     WHERE subscription_id = ? AND message_id = ? AND id != ? AND status != 'received'`,
+};
+
+/** A receipt's target in one shape. */
+export function receiptTarget(target: string | ReceiptTarget): ReceiptTarget {
+  return typeof target === "string" ? { notificationId: target } : target;
+}
+
+/**
+ * What the row a receipt names means before anything is written: a refusal, already received, or undefined
+ * (mark it).
+ */
+export function receiptRefusal(
+  row: NotificationView | undefined,
+  senderId: string,
+  t: ReceiptTarget,
+): ReceiptOutcome | undefined {
+  if (!row) return { ok: false, reason: "unknown" };
+  if (row.sender_id !== senderId) return { ok: false, reason: "not_yours" };
+  if (t.subscriptionCode !== undefined && row.subscription_code !== t.subscriptionCode) {
+    return { ok: false, reason: "unknown" };
+  }
+  if (row.status === "received") return { ok: true, row, already: true };
+  return undefined;
+}
+
 /**
  * Marks one of `senderId`'s notifications received (by notification id, the notify message_id, or the latest
  * delivered one of a subscription code). A pending one named by id counts as delivered too (the receiver has
@@ -210,34 +255,15 @@ export function markReceived(
   target: string | ReceiptTarget,
   now: string,
 ): ReceiptOutcome {
-  const t = typeof target === "string" ? { notificationId: target } : target;
-  // By code: the latest sent or received one, so a repeat of the same receipt finds the one it marked.
-  const row = (t.notificationId === undefined
-    ? stmt(
-      db,
-      `${JOINED} WHERE s.code = ? AND n.status IN ('sent','received') ORDER BY n.event_id DESC LIMIT 1`,
-    ).get(t.subscriptionCode)
-    : stmt(db, `${JOINED} WHERE n.notification_id = ? OR n.message_id = ?`).get(
-      t.notificationId,
-      t.notificationId,
-    )) as NotificationView | undefined;
-  if (!row) return { ok: false, reason: "unknown" };
-  if (row.sender_id !== senderId) return { ok: false, reason: "not_yours" };
-  if (t.subscriptionCode !== undefined && row.subscription_code !== t.subscriptionCode) {
-    return { ok: false, reason: "unknown" };
-  }
-  if (row.status === "received") return { ok: true, row, already: true };
-  const updated = stmt(
-    db,
-    `UPDATE notifications SET status = 'received', received_at = ?, updated_at = ?,
-       sent_at = COALESCE(sent_at, ?) WHERE id = ? AND status != 'received' RETURNING *`,
-  ).get(now, now, now, row.id) as NotificationRow | undefined;
-  // A batched notify (cron frequency) carried its siblings under the same message_id: the receiver has them too.
-  stmt(
-    db,
-    `UPDATE notifications SET status = 'received', received_at = ?, updated_at = ?, sent_at = COALESCE(sent_at, ?)
-     WHERE subscription_id = ? AND message_id = ? AND id != ? AND status != 'received'`,
-  ).run(now, now, now, row.subscription_id, row.message_id, row.id);
+  const t = receiptTarget(target);
+  const row =
+    (t.notificationId === undefined
+      ? stmt(db, RECEIPT_SQL.byCode).get(t.subscriptionCode)
+      : stmt(db, RECEIPT_SQL.byId).get(t.notificationId, t.notificationId)) as NotificationView | undefined;
+  const refused = receiptRefusal(row, senderId, t);
+  if (refused || !row) return refused!;
+  const updated = stmt(db, RECEIPT_SQL.mark).get(now, now, now, row.id) as NotificationRow | undefined;
+  stmt(db, RECEIPT_SQL.siblings).run(now, now, now, row.subscription_id, row.message_id, row.id);
   return { ok: true, row: { ...row, ...(updated ?? {}) }, already: !updated };
 }
 
@@ -260,6 +286,21 @@ export interface NotificationFilter {
  * row id, whose row's created_at starts the page (as listTransactions).
  */
 export function listNotifications(db: Db, f: NotificationFilter = {}): NotificationView[] {
+  const at = f.before === undefined
+    ? undefined
+    : stmt(db, SQL.cursorAt).get(f.before) as { created_at: string } | undefined;
+  const q = notificationListQuery(f, at?.created_at);
+  return q ? stmt(db, q.sql).all(...q.params) as unknown as NotificationView[] : [];
+}
+
+/**
+ * The list statement (both backends) for `f`, given the created_at of the cursor's row (`f.before`, read first
+ * with `NOTIFICATION_SQL.cursorAt`); undefined when the cursor has no row at or below it (the page is empty).
+ */
+export function notificationListQuery(
+  f: NotificationFilter,
+  cursorAt: string | undefined,
+): { sql: string; params: Array<string | number> } | undefined {
   const where: string[] = [];
   const params: Array<string | number> = [];
   if (f.subscription) (where.push("s.code = ?"), params.push(f.subscription));
@@ -268,22 +309,21 @@ export function listNotifications(db: Db, f: NotificationFilter = {}): Notificat
   if (f.since) (where.push("n.created_at >= ?"), params.push(f.since));
   if (f.until) (where.push("n.created_at < ?"), params.push(f.until));
   if (f.before !== undefined) {
-    const after = afterCursor(db, "notifications", "n.", f.before);
-    if (!after) return [];
-    where.push(after.sql);
-    params.push(...after.args);
+    // A cursor with no row, never handed out, starts at the row below it (as afterCursor).
+    if (cursorAt === undefined) return undefined;
+    where.push("(n.created_at, n.id) < (?, ?)");
+    params.push(cursorAt, f.before);
   }
   params.push(Math.max(1, Math.min(f.limit ?? 100, 1000)), Math.max(0, f.offset ?? 0));
-  return stmt(
-    db,
-    `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
+  return {
+    sql: `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
      JOIN subscriptions s ON s.id = n.subscription_id ${where.length ? "WHERE " + where.join(" AND ") : ""}
      ORDER BY n.created_at DESC, n.id DESC LIMIT ?+0 OFFSET ?+0`,
-  ).all(...params) as unknown as NotificationView[];
+    params,
+  };
 }
 
 /** Notification counts by status (for metrics and the CLI). */
 export function notificationCounts(db: Db): Array<{ status: string; n: number }> {
-  return stmt(db, "SELECT status, COUNT(*) AS n FROM notifications GROUP BY status ORDER BY status")
-    .all() as Array<{ status: string; n: number }>;
+  return stmt(db, SQL.counts).all() as Array<{ status: string; n: number }>;
 }

@@ -7,9 +7,7 @@
  */
 import type { Deps } from "../deps.ts";
 import { fanOutAll, fanOutBatch, type FilterCache } from "./fanout.ts";
-import { dueLanes } from "./notifications.ts";
 import { type LaneOptions, runLane } from "./delivery.ts";
-import { stmt } from "../db/statements.ts";
 
 /** The queue message kind that wakes the notifier (id is ignored). */
 export const NOTIFY_KIND = "notify";
@@ -42,9 +40,12 @@ export function wakeNotifier(deps: Deps): void {
   else deps.queue.wake?.({ kind: NOTIFY_KIND, id: "0" });
 }
 
-/** Releases every lane lease: at start no other worker can hold one (one worker process by design). */
-export function releaseLaneLeases(deps: Deps): void {
-  stmt(deps.db, "UPDATE subscriptions SET lease_until = NULL WHERE lease_until IS NOT NULL").run();
+/**
+ * Releases the lane leases a previous run left: on SQLite every one (one worker process by design); on
+ * PostgreSQL none, as other instances hold live ones (a dead instance's leases expire).
+ */
+export async function releaseLaneLeases(deps: Deps): Promise<void> {
+  await deps.storage.lanes.releaseAll();
 }
 
 /** One full pass without a loop: fan out everything, then run every due lane to the end. For tests and CLI. */
@@ -54,7 +55,7 @@ export async function runNotifierOnce(
   cache?: FilterCache,
 ): Promise<number> {
   fanOutAll(deps, cache);
-  const lanes = dueLanes(deps.db, new Date(deps.clock.now()).toISOString());
+  const lanes = await deps.storage.notifications.dueLanes(new Date(deps.clock.now()).toISOString());
   const sent = await Promise.all(lanes.map((id) => runLane(deps, id, options)));
   return sent.reduce((a, b) => a + b, 0);
 }
@@ -68,15 +69,20 @@ export function startNotifier(deps: Deps, options: NotifierOptions = {}): Notifi
   let again = false;
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  releaseLaneLeases(deps);
+  // On SQLite done here and now (the store runs it at the call); every pass waits for it. A failure only delays
+  // the lanes a previous run left leased until their leases expire.
+  const released = releaseLaneLeases(deps).catch((err) => {
+    if (deps.db.isOpen) deps.log.error("lane leases left by a previous run not released", { err });
+  });
 
   const onePass = async () => {
+    await released;
     // Fan out batch by batch, yielding between batches so a large backlog never stalls request handling.
     while (deps.db.isOpen && !stopped && fanOutBatch(deps, cache) > 0) {
       await new Promise((r) => setTimeout(r, 0));
     }
     if (!deps.db.isOpen) return;
-    for (const id of dueLanes(deps.db, new Date(deps.clock.now()).toISOString())) {
+    for (const id of await deps.storage.notifications.dueLanes(new Date(deps.clock.now()).toISOString())) {
       if (lanes.has(id) || stopped) continue;
       // A lane that finds more due work when it ends asks for another pass (ordering stays per lane).
       const lane = runLane(deps, id, options).catch((err) => {

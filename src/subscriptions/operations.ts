@@ -2,7 +2,7 @@
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
 import type { SubscriptionRow } from "./store.ts";
-import { getNotification, type NotificationView, reopenFailed } from "./notifications.ts";
+import type { NotificationView } from "./notifications.ts";
 import { wakeNotifier } from "./notifier.ts";
 
 /** Why an operator action was refused. */
@@ -91,10 +91,10 @@ async function retryable(deps: Deps, sub: SubscriptionRow): Promise<void> {
  * and message_id. It goes before any later notification of its subscription still waiting.
  */
 export async function retryNotification(deps: Deps, notificationId: string): Promise<NotificationView> {
-  const n = getNotification(deps.db, notificationId);
+  const n = await deps.storage.notifications.get(notificationId);
   if (!n) throw new SubscriptionOpError("not_found", `No notification "${notificationId}"`);
   await retryable(deps, (await deps.storage.subscriptions.getById(n.subscription_id))!);
-  if (!reopenFailed(deps.db, { id: n.id }, isoNow(deps.clock))) {
+  if (!await deps.storage.notifications.reopenFailed({ id: n.id }, isoNow(deps.clock))) {
     throw new SubscriptionOpError(
       "conflict",
       `Notification "${notificationId}" is ${n.status}; only failed notifications can be retried`,
@@ -105,7 +105,7 @@ export async function retryNotification(deps: Deps, notificationId: string): Pro
     subscription: n.subscription_code,
   });
   wakeNotifier(deps);
-  return getNotification(deps.db, notificationId)!;
+  return (await deps.storage.notifications.get(notificationId))!;
 }
 
 /** Re-sends every failed notification of a subscription (operator), oldest first; returns how many. */
@@ -115,7 +115,10 @@ export async function retrySubscriptionNotifications(
 ): Promise<{ row: SubscriptionRow; retried: number }> {
   const row = await find(deps, code);
   await retryable(deps, row);
-  const retried = reopenFailed(deps.db, { subscriptionId: row.id }, isoNow(deps.clock));
+  const retried = await deps.storage.notifications.reopenFailed(
+    { subscriptionId: row.id },
+    isoNow(deps.clock),
+  );
   deps.log.info("notification retry requested by operator", { subscription: code, retried });
   if (retried > 0) wakeNotifier(deps);
   return { row, retried };

@@ -7,7 +7,7 @@ import type { Deps } from "../deps.ts";
 import { type ReceiptMessageShape as Message, receiptTarget as targetOf } from "../dci/messages.ts";
 import { isoNow } from "../clock.ts";
 import type { ProcessInput, ProcessResult } from "../dci/processor.ts";
-import { markReceived, type ReceiptTarget } from "./notifications.ts";
+import type { ReceiptTarget } from "./notifications.ts";
 
 function notFound(target: ReceiptTarget | undefined, senderId: string): string {
   if (target?.notificationId === undefined) {
@@ -22,10 +22,12 @@ function notFound(target: ReceiptTarget | undefined, senderId: string): string {
 }
 
 /** The on-receipt result of one receipt message: the caller's own notification marked received, or rjct. */
-export function receipt(deps: Deps, senderId: string, m: Message, correlationId: string) {
+export async function receipt(deps: Deps, senderId: string, m: Message, correlationId: string) {
   const target = targetOf(m);
   const now = isoNow(deps.clock);
-  const r = target ? markReceived(deps.db, senderId, target, now) : { ok: false as const };
+  const r = target
+    ? await deps.storage.notifications.markReceived(senderId, target, now)
+    : { ok: false as const };
   const item = r.ok
     ? {
       notification_id: r.row.notification_id,
@@ -65,7 +67,7 @@ export function receipt(deps: Deps, senderId: string, m: Message, correlationId:
  * The receipt processor (sync and async `receipt`): marks the caller's own notification received (idempotent: a
  * re-run finds it received and answers the same).
  */
-export function receiptProcessor(deps: Deps, input: ProcessInput): Promise<ProcessResult> {
-  const r = receipt(deps, input.senderId, input.message as unknown as Message, input.correlationId);
-  return Promise.resolve({ ...r, totalCount: 1, completedCount: 1 });
+export async function receiptProcessor(deps: Deps, input: ProcessInput): Promise<ProcessResult> {
+  const r = await receipt(deps, input.senderId, input.message as unknown as Message, input.correlationId);
+  return { ...r, totalCount: 1, completedCount: 1 };
 }

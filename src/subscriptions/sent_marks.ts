@@ -4,23 +4,21 @@
  * so a crash re-sends at most the notification whose answer had come but whose mark had not committed: the
  * same at-least-once as a mark written alone, never an older window replayed after newer notifications.
  */
-import type { Db } from "../db/sqlite.ts";
 import type { Logger } from "../obs/log.ts";
-import { groupCommit } from "../db/group_commit.ts";
-import { markBatch } from "./batches.ts";
+import type { Storage } from "../db/storage.ts";
 import type { NotificationRow } from "./notifications.ts";
 
 /**
- * Marks `rows` (sent together in one notify) sent at `at` in the turn's group commit; resolves with how many
+ * Marks `rows` (sent together in one notify) sent at `at` (on SQLite in the turn's group commit); resolves with how many
  * moved to sent once committed, 0 when the write failed (logged: the rows stay pending and are sent again).
  */
 export async function markSentGrouped(
-  deps: { db: Db; log: Logger },
+  deps: { storage: Storage; log: Logger },
   rows: NotificationRow[],
   at: string,
 ): Promise<number> {
   try {
-    return await groupCommit(deps.db, () => markBatch(deps.db, rows, { kind: "sent" }, at));
+    return await deps.storage.notifications.markBatch(rows, { kind: "sent" }, at);
   } catch (err) {
     deps.log.error("notification sent mark failed; it will be sent again", { err });
     return 0;

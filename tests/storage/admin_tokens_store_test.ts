@@ -1,7 +1,6 @@
 /** The admin token store, the same contract on both backends. */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { backendTest } from "../helpers/storage.ts";
-import { backendSqlTest } from "../helpers/storage.ts";
+import { backendSqlTest, backendTest } from "../helpers/storage.ts";
 import { hashSecret, lookupKey } from "../../src/auth/secrets.ts";
 
 const ENV = "an operator phrase of more than 24 characters";

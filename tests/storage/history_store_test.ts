@@ -1,7 +1,6 @@
 /** The metrics history store, the same contract on both backends. */
 import { deepEqual, equal } from "node:assert/strict";
-import { backendTest } from "../helpers/storage.ts";
-import { backendSqlTest } from "../helpers/storage.ts";
+import { backendSqlTest, backendTest } from "../helpers/storage.ts";
 import { HISTORY_KEEP_MINUTES, type HistoryPoint } from "../../src/obs/history.ts";
 import { TOP_SENDERS } from "../../src/obs/dashboard.ts";
 

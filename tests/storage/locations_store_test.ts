@@ -1,7 +1,6 @@
 /** The location store, the same contract on both backends. */
-import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { backendTest } from "../helpers/storage.ts";
-import { backendSqlTest } from "../helpers/storage.ts";
+import { deepEqual, equal, rejects } from "node:assert/strict";
+import { backendSqlTest, backendTest } from "../helpers/storage.ts";
 import type { Place } from "../../src/locations/model.ts";
 
 const NOW = "2026-04-01T00:00:00.000Z";

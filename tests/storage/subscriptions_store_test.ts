@@ -2,35 +2,12 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { backendTest, type RawSql } from "../helpers/storage.ts";
 import type { NewSubscription } from "../../src/subscriptions/store.ts";
+import { newSubscription } from "../helpers/subscription_fixture.ts";
 
 const NOW = "2026-06-01T00:00:00.000Z";
 const LATER = "2026-06-02T00:00:00.000Z";
 
-let seq = 0;
-function sub(over: Partial<NewSubscription> = {}): NewSubscription {
-  seq++;
-  return {
-    sender_id: "s1",
-    registry: "social",
-    reg_type: null,
-    reg_event_type: "registration",
-    record_type: "person",
-    notify_record_type: "person",
-    filter_type: null,
-    filter: null,
-    frequency: null,
-    dedupe_key: `k${seq}`,
-    callback_url: "https://rx.example.org/notify",
-    start_time: null,
-    end_time: null,
-    correlation_id: `c${seq}`,
-    reference_id: "r1",
-    locale: null,
-    active: true,
-    now: NOW,
-    ...over,
-  };
-}
+const sub = (over: Partial<NewSubscription> = {}) => newSubscription(NOW, over);
 
 async function addNotification(sql: RawSql, subscriptionId: number, eventId: number, status: string) {
   await sql(

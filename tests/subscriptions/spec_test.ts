@@ -88,7 +88,10 @@ Deno.test("on-subscribe, notify and on-unsubscribe envelopes validate against th
     const notifies = callbacks(h, "/registry/notify");
     assert.equal(notifies.length, 2);
     for (const env of notifies) assert.deepEqual(callbackErrors(env, { path: "/registry/notify" }), []);
-    const events = notifies.map((n) => n.message.notify_event[0]);
+    // r1's and r2's lanes run side by side: order is kept within a subscription, not across them.
+    const order = [items[0].subscriptions[0].code, items[1].subscriptions[0].code];
+    const events = notifies.map((n) => n.message.notify_event[0])
+      .sort((a: Json, b: Json) => order.indexOf(a.subscription_code) - order.indexOf(b.subscription_code));
     assert.deepEqual(events.map((e: Json) => e.data.reg_event_type), ["REGISTER", "UPDATE"]);
     assert.equal(events[0].locale, "eng");
     // The same vocabulary as search answers, whatever the subscriber wrote ("SRPerson", "person").

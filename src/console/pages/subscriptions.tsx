@@ -10,11 +10,7 @@ import { ActionButton, Field, FilterForm, nextPageHref, Select, Table } from "..
 import { consoleWrite, FormError } from "../write.ts";
 import { cursor, pick, PropList, short } from "../query.tsx";
 import { SUBSCRIPTION_STATES, type SubscriptionRow } from "../../subscriptions/store.ts";
-import {
-  listNotifications,
-  NOTIFICATION_STATUSES,
-  type NotificationView,
-} from "../../subscriptions/notifications.ts";
+import { NOTIFICATION_STATUSES, type NotificationView } from "../../subscriptions/notifications.ts";
 import {
   approve,
   cancel,
@@ -85,6 +81,7 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
       });
     }
     const base = `subscriptions/${encodeURIComponent(s.code)}`;
+    const notifications = await deps.storage.notifications.list({ subscription: s.code, limit: 50 });
     const shown: Array<[string, unknown]> = [
       ["Code", s.code],
       ["Sender", s.sender_id],
@@ -108,7 +105,7 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
           )}
         </div>
         <h2>Notifications</h2>
-        <NotificationTable rows={listNotifications(deps.db, { subscription: s.code, limit: 50 })} />
+        <NotificationTable rows={notifications} />
       </>,
       { title: `Subscription ${s.code}` },
     );
@@ -133,13 +130,13 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
     });
   }
 
-  app.get("/notifications", (c) => {
+  app.get("/notifications", async (c) => {
     const f = {
       subscription: short(c.req.query("subscription")),
       sender_id: short(c.req.query("sender_id")),
       status: pick(c.req.query("status"), NOTIFICATION_STATUSES),
     };
-    const rows = listNotifications(deps.db, {
+    const rows = await deps.storage.notifications.list({
       subscription: f.subscription,
       sender: f.sender_id,
       status: f.status,

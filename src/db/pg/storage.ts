@@ -17,6 +17,8 @@ import { pgSenderKeyStore } from "../../senders/pg_key_store.ts";
 import { pgClientStore } from "../../senders/pg_client_store.ts";
 import { pgTransactionStore } from "../../transactions/pg_store.ts";
 import { pgBulkStore } from "../../transactions/pg_bulk_store.ts";
+import { pgNotificationStore } from "../../subscriptions/pg_notifications.ts";
+import { pgLaneStore } from "../../subscriptions/pg_lanes.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -24,6 +26,8 @@ export function pgStorage(pool: PgPool): Storage {
     kind: "postgres",
     audit: pgAuditStore(pool),
     subscriptions: pgSubscriptionStore(pool),
+    notifications: pgNotificationStore(pool),
+    lanes: pgLaneStore(pool),
     jobRuns: pgJobRunStore(pool),
     limits: pgRateLimitStore(pool),
     replay: pgReplayGuard(pool),

@@ -1,0 +1,106 @@
+/**
+ * The delivery lanes' own statements: a subscription's lease (one lane per subscription at a time, on any
+ * instance), its failure count, the registry event a notify carries, the check right before a send, and where
+ * the notify goes. The interface the lane uses, and its embedded SQLite implementation (the statements the lane
+ * ran itself before the port, one for one: the lane gains none on SQLite).
+ */
+import type { Db } from "../db/sqlite.ts";
+import { stmt } from "../db/statements.ts";
+import { EVENT_SNAPSHOT } from "../registry/events.ts";
+import type { NotifyEvent } from "./notifications.ts";
+
+/** What the check before a send reads: the subscription's state, the row's status, the sender's standing. */
+export interface LaneHoldRow {
+  state: string;
+  sender_id: string;
+  status: string;
+  /** senders.active (1/0), null when the sender is gone. */
+  active: number | null;
+}
+
+/** The statements both backends share word for word. */
+export const LANE_SQL = {
+  // Conditional: the lease is free or expired, so two workers never run one lane at once.
+  claim: `UPDATE subscriptions SET lease_until = ? WHERE id = ? AND state = 'active'
+       AND (lease_until IS NULL OR lease_until <= ?) RETURNING id`,
+  renew: "UPDATE subscriptions SET lease_until = ? WHERE id = ?",
+  release: "UPDATE subscriptions SET lease_until = NULL WHERE id = ?",
+  releaseAll: "UPDATE subscriptions SET lease_until = NULL WHERE lease_until IS NOT NULL",
+  clearFailures: "UPDATE subscriptions SET consecutive_failures = 0, last_error = NULL WHERE id = ?",
+  recordFailure:
+    `UPDATE subscriptions SET consecutive_failures = consecutive_failures + 1, last_error = ?, updated_at = ?,
+       state = CASE WHEN consecutive_failures + 1 >= ? THEN 'error' ELSE state END
+     WHERE id = ? AND state = 'active' RETURNING state`,
+  eventOf: `SELECT ${EVENT_SNAPSHOT} AS snapshot, e.created_at FROM registry_events e WHERE e.id = ?`,
+  // One statement for the subscription, the notification and the sender's standing: it runs before every send.
+  hold:
+    `SELECT s.state, s.sender_id, n.status, (SELECT active FROM senders WHERE sender_id = s.sender_id) AS active
+     FROM subscriptions s JOIN notifications n ON n.subscription_id = s.id WHERE s.id = ? AND n.id = ?`,
+  setCallbackUrl: "UPDATE subscriptions SET callback_url = ? WHERE id = ?",
+};
+
+/** A subscription's delivery lane, as the lane (src/subscriptions/delivery.ts) and the notifier use it. */
+export interface LaneStore {
+  /** Takes the lane's lease until `until` if it is free or expired at `now` and the subscription active. */
+  claim(subscriptionId: number, now: string, until: string): Promise<boolean>;
+  /** Extends a lease this lane holds. */
+  renew(subscriptionId: number, until: string): Promise<void>;
+  /** Gives the lease back. */
+  release(subscriptionId: number): Promise<void>;
+  /**
+   * At worker start, frees the leases a previous run left: on SQLite every one (one worker process by design);
+   * on PostgreSQL none (other instances hold live ones; a dead instance's lease expires). How many it freed.
+   */
+  releaseAll(): Promise<number>;
+  /** Resets the consecutive failure count after a delivery. */
+  clearFailures(subscriptionId: number): Promise<void>;
+  /**
+   * Counts a finally failed notification on an active subscription (error kept, at most 500 chars); at `limit`
+   * it moves to error. The state after it, undefined when the subscription was no longer active.
+   */
+  recordFailure(
+    subscriptionId: number,
+    error: string,
+    now: string,
+    limit: number,
+  ): Promise<string | undefined>;
+  /** A registry event as a notify carries it, if it still exists. */
+  eventOf(eventId: number): Promise<NotifyEvent | undefined>;
+  /** The subscription, notification and sender standing the check before a send needs. */
+  hold(subscriptionId: number, rowId: number): Promise<LaneHoldRow | undefined>;
+  /** Records where the subscription's notifications go now. */
+  setCallbackUrl(subscriptionId: number, url: string): Promise<void>;
+  /** The header.sender_uri of the subscribe request with this correlation id, if any. */
+  subscribeUri(correlationId: string): Promise<string | undefined>;
+}
+
+const SUBSCRIBE_URI = `SELECT CASE WHEN json_valid(request_header)
+    THEN json_extract(request_header, '$.sender_uri') END AS uri FROM transactions WHERE correlation_id = ?`;
+
+/** The lanes in the embedded SQLite database. */
+export function sqliteLaneStore(db: Db): LaneStore {
+  const run = (sql: string, ...values: Array<string | number | null>) =>
+    Promise.try(() => void stmt(db, sql).run(...values));
+  return {
+    claim: (id, now, until) => Promise.try(() => stmt(db, LANE_SQL.claim).get(until, id, now) !== undefined),
+    renew: (id, until) => run(LANE_SQL.renew, until, id),
+    release: (id) => run(LANE_SQL.release, id),
+    releaseAll: () => Promise.try(() => Number(stmt(db, LANE_SQL.releaseAll).run().changes)),
+    clearFailures: (id) => run(LANE_SQL.clearFailures, id),
+    recordFailure: (id, error, now, limit) =>
+      Promise.try(() =>
+        (stmt(db, LANE_SQL.recordFailure).get(error.slice(0, 500), now, limit, id) as
+          | { state: string }
+          | undefined)?.state
+      ),
+    eventOf: (eventId) =>
+      Promise.try(() => stmt(db, LANE_SQL.eventOf).get(eventId) as NotifyEvent | undefined),
+    hold: (id, rowId) => Promise.try(() => stmt(db, LANE_SQL.hold).get(id, rowId) as LaneHoldRow | undefined),
+    setCallbackUrl: (id, url) => run(LANE_SQL.setCallbackUrl, url, id),
+    subscribeUri: (correlationId) =>
+      Promise.try(() => {
+        const uri = (stmt(db, SUBSCRIBE_URI).get(correlationId) as { uri: unknown } | undefined)?.uri;
+        return typeof uri === "string" ? uri : undefined;
+      }),
+  };
+}

@@ -1,0 +1,94 @@
+/** Where the notification log is kept: the interface the services use, and its embedded SQLite implementation. */
+import { type Db, transaction } from "../db/sqlite.ts";
+import { groupCommit } from "../db/group_commit.ts";
+import {
+  type AttemptFailure,
+  dueLanes,
+  getNotification,
+  headOf,
+  insertNotifications,
+  listNotifications,
+  markFailed,
+  markReceived,
+  markRetry,
+  markSent,
+  type NewNotification,
+  notificationCounts,
+  type NotificationFilter,
+  type NotificationRow,
+  type NotificationView,
+  type NotifyEvent,
+  type ReceiptOutcome,
+  type ReceiptTarget,
+  reopenFailed,
+  reopenUndelivered,
+} from "./notifications.ts";
+import { batchOf, type BatchOutcome, markBatch } from "./batches.ts";
+
+/**
+ * The notifications table: one row per (subscription, registry event), delivered per subscription in id order.
+ * Every state move is conditional on the row still being in the state it leaves, so no row moves twice.
+ */
+export interface NotificationStore {
+  /** Logs pending notifications in the order given (a repeat of a (subscription, event) is ignored); how many. */
+  insert(rows: NewNotification[], now: string): Promise<number>;
+  /** A subscription's oldest pending notification with its registry event (none when the event is gone). */
+  headOf(subscriptionId: number): Promise<{ n: NotificationRow; event?: NotifyEvent } | undefined>;
+  /** Active subscriptions of enabled senders whose oldest pending notification is due at `now`, by id. */
+  dueLanes(now: string): Promise<number[]>;
+  /** pending → sent; false when the row was no longer pending. */
+  markSent(id: number, now: string): Promise<boolean>;
+  /** Counts a failed attempt and schedules the next one (the row stays pending). */
+  markRetry(id: number, f: AttemptFailure, nextAt: string, now: string): Promise<boolean>;
+  /** pending → failed after the last attempt (or a permanent refusal). */
+  markFailed(id: number, f: AttemptFailure, now: string): Promise<boolean>;
+  /** failed → pending, due now with a fresh attempt budget: one row by id, or a subscription's; how many. */
+  reopenFailed(of: { id: number } | { subscriptionId: number }, now: string): Promise<number>;
+  /** failed → pending for a subscription's failures after its last delivered notification; how many. */
+  reopenUndelivered(subscriptionId: number, now: string): Promise<number>;
+  /** One notification by its public id, with its subscription's code and sender. */
+  get(notificationId: string): Promise<NotificationView | undefined>;
+  /**
+   * Marks one of `senderId`'s notifications (and the rest of its batch) received, in one transaction;
+   * idempotent (a repeat answers `already`).
+   */
+  markReceived(senderId: string, target: string | ReceiptTarget, now: string): Promise<ReceiptOutcome>;
+  /** Notifications newest first by (created_at, id), with subscription code and sender (at most 1000). */
+  list(filter?: NotificationFilter): Promise<NotificationView[]>;
+  /** Notification counts by status. */
+  counts(): Promise<Array<{ status: string; n: number }>>;
+  /** The notifications to send with `head` (itself first), at most `max`, sealing the batch if it is new. */
+  batchOf(head: NotificationRow, options: { now: string; max: number }): Promise<NotificationRow[]>;
+  /**
+   * Records one attempt's outcome on every row sent together, in one transaction; how many moved to sent. On
+   * SQLite a sent mark joins the turn's group commit: lanes whose sends finish together share one transaction.
+   */
+  markBatch(rows: NotificationRow[], outcome: BatchOutcome, now: string): Promise<number>;
+}
+
+/** The notification log in the embedded SQLite database. */
+export function sqliteNotificationStore(db: Db): NotificationStore {
+  return {
+    insert: (rows, now) => Promise.try(() => insertNotifications(db, rows, now)),
+    headOf: (id) => Promise.try(() => headOf(db, id)),
+    dueLanes: (now) => Promise.try(() => dueLanes(db, now)),
+    markSent: (id, now) => Promise.try(() => markSent(db, id, now)),
+    markRetry: (id, f, nextAt, now) => Promise.try(() => markRetry(db, id, f, nextAt, now)),
+    markFailed: (id, f, now) => Promise.try(() => markFailed(db, id, f, now)),
+    reopenFailed: (of, now) => Promise.try(() => reopenFailed(db, of, now)),
+    reopenUndelivered: (id, now) => Promise.try(() => reopenUndelivered(db, id, now)),
+    get: (id) => Promise.try(() => getNotification(db, id)),
+    markReceived: (senderId, target, now) => {
+      // Its two writes (the row, its batch siblings) commit together; inside a caller's transaction, in it.
+      const mark = () => markReceived(db, senderId, target, now);
+      return Promise.try(() => db.isTransaction ? mark() : transaction(db, mark));
+    },
+    list: (filter) => Promise.try(() => listNotifications(db, filter)),
+    counts: () => Promise.try(() => notificationCounts(db)),
+    batchOf: (head, options) => Promise.try(() => batchOf(db, head, options)),
+    markBatch: (rows, outcome, now) =>
+      outcome.kind === "sent"
+        ? groupCommit(db, () => markBatch(db, rows, outcome, now))
+        : Promise.try(() => markBatch(db, rows, outcome, now)),
+  };
+}

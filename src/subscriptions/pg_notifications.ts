@@ -1,0 +1,135 @@
+/**
+ * The notification log in PostgreSQL: the statements of src/subscriptions/notifications.ts and batches.ts,
+ * numbered, and the batch insert written for this dialect (a JSON array bound as one jsonb parameter). Writes of
+ * several rows are one transaction; a receipt locks the row it read before it decides.
+ */
+import type { PgClient, PgPool } from "../db/pg/pool.ts";
+import { pgAll, pgOne, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
+import {
+  type AttemptFailure,
+  insertArray,
+  NOTIFICATION_SQL as SQL,
+  notificationListQuery,
+  type NotificationRow,
+  type NotificationView,
+  RECEIPT_SQL,
+  receiptRefusal,
+  receiptTarget,
+  REOPEN_UNDELIVERED,
+} from "./notifications.ts";
+import { type BatchOutcome, MEMBERS, SEAL } from "./batches.ts";
+import type { NotificationStore } from "./notification_store.ts";
+
+// Ids follow the array's order (WITH ORDINALITY), as json_each's key order does on SQLite.
+const INSERT_MANY = `INSERT INTO notifications (notification_id, subscription_id, event_id, event_type,
+    record_type, record_count, message_id, status, next_attempt_at, created_at, updated_at)
+  SELECT j.value ->> 0, (j.value ->> 1)::bigint, (j.value ->> 2)::bigint, j.value ->> 3, j.value ->> 4, 1,
+    j.value ->> 5, 'pending', j.value ->> 6, $2, $3
+  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(value, ord) ORDER BY j.ord
+  ON CONFLICT DO NOTHING`;
+
+/** The notification log in the PostgreSQL database behind `pool`. */
+export function pgNotificationStore(pool: PgPool): NotificationStore {
+  const run = (sql: string, values: Array<string | number | null>) => pgRun(pool, pgText(sql), values);
+  return {
+    insert: (rows, now) => {
+      if (rows.length === 0) return Promise.resolve(0);
+      return pgRun(pool, INSERT_MANY, [insertArray(rows), now, now]);
+    },
+    headOf: async (subscriptionId) => {
+      const row = await pgOne<NotificationRow & { ev_snapshot: string | null; ev_at: string | null }>(
+        pool,
+        pgText(SQL.head),
+        [subscriptionId],
+      );
+      if (!row) return undefined;
+      const { ev_snapshot: snapshot, ev_at: createdAt, ...n } = row;
+      return {
+        n: n as NotificationRow,
+        event: snapshot !== null && createdAt !== null ? { snapshot, created_at: createdAt } : undefined,
+      };
+    },
+    dueLanes: async (now) => (await pgAll<{ sid: number }>(pool, pgText(SQL.heads), [now])).map((r) => r.sid),
+    markSent: async (id, now) => await run(SQL.sent, [now, now, id]) > 0,
+    markRetry: async (id, f, nextAt, now) =>
+      await run(SQL.retry, [f.error, f.receiverCode ?? null, nextAt, now, id]) > 0,
+    markFailed: async (id, f, now) => await run(SQL.failed, [f.error, f.receiverCode ?? null, now, id]) > 0,
+    reopenFailed: (of, now) =>
+      "id" in of
+        ? run(SQL.reopenById, [now, now, of.id])
+        : run(SQL.reopenBySubscription, [now, now, of.subscriptionId]),
+    reopenUndelivered: (id, now) => run(REOPEN_UNDELIVERED, [now, now, id, id]),
+    get: (notificationId) => pgOne<NotificationView>(pool, pgText(SQL.byNotificationId), [notificationId]),
+    markReceived: (senderId, target, now) =>
+      pgTransaction(pool, async (c) => {
+        const t = receiptTarget(target);
+        // Locked: a concurrent receipt of the same row waits, then finds it received.
+        const row = t.notificationId === undefined
+          ? await pgOne<NotificationView>(c, pgText(`${RECEIPT_SQL.byCode} FOR UPDATE OF n`), [
+            t.subscriptionCode,
+          ])
+          : await pgOne<NotificationView>(c, pgText(`${RECEIPT_SQL.byId} FOR UPDATE OF n`), [
+            t.notificationId,
+            t.notificationId,
+          ]);
+        const refused = receiptRefusal(row, senderId, t);
+        if (refused || !row) return refused!;
+        const updated = await pgOne<NotificationRow>(c, pgText(RECEIPT_SQL.mark), [now, now, now, row.id]);
+        await pgRun(c, pgText(RECEIPT_SQL.siblings), [
+          now,
+          now,
+          now,
+          row.subscription_id,
+          row.message_id,
+          row.id,
+        ]);
+        return { ok: true, row: { ...row, ...(updated ?? {}) }, already: !updated };
+      }),
+    list: async (f = {}) => {
+      const at = f.before === undefined
+        ? undefined
+        : await pgOne<{ created_at: string }>(pool, pgText(SQL.cursorAt), [f.before]);
+      const q = notificationListQuery(f, at?.created_at);
+      return q ? await pgAll<NotificationView>(pool, pgText(q.sql), q.params) : [];
+    },
+    counts: () => pgAll<{ status: string; n: number }>(pool, pgText(SQL.counts)),
+    batchOf: (head, options) =>
+      pgTransaction(pool, async (c) => {
+        const members = () =>
+          pgAll<NotificationRow>(c, pgText(MEMBERS), [head.subscription_id, head.message_id, options.max]);
+        let rows = await members();
+        // Alone under its message_id and never attempted: a new batch, sealed in this transaction.
+        if (rows.length <= 1 && head.attempts === 0) {
+          await pgRun(c, pgText(SEAL), [head.message_id, head.subscription_id, options.now, options.max]);
+          rows = await members();
+        }
+        return rows.length > 0 ? rows : [head];
+      }),
+    markBatch: async (rows, outcome, now) => {
+      const changed = rows.length === 1
+        ? Number(await markOne(pool, rows[0], outcome, now))
+        : await pgTransaction(pool, async (c) => {
+          let n = 0;
+          for (const r of rows) if (await markOne(c, r, outcome, now)) n++;
+          return n;
+        });
+      return outcome.kind === "sent" ? changed : 0;
+    },
+  };
+}
+
+/** Applies an attempt's outcome to one row; true when the row was still pending. */
+async function markOne(
+  c: PgPool | PgClient,
+  row: NotificationRow,
+  outcome: BatchOutcome,
+  now: string,
+): Promise<boolean> {
+  const f: AttemptFailure | undefined = outcome.kind === "sent" ? undefined : outcome.failure;
+  const n = outcome.kind === "sent"
+    ? await pgRun(c, pgText(SQL.sent), [now, now, row.id])
+    : outcome.kind === "retry"
+    ? await pgRun(c, pgText(SQL.retry), [f!.error, f!.receiverCode ?? null, outcome.nextAt, now, row.id])
+    : await pgRun(c, pgText(SQL.failed), [f!.error, f!.receiverCode ?? null, now, row.id]);
+  return n > 0;
+}

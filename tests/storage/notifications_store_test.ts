@@ -1,0 +1,314 @@
+/** The notification store, the same contract on both backends. */
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { backendTest, type RawSql } from "../helpers/storage.ts";
+import type { Storage } from "../../src/db/storage.ts";
+import type { NewSubscription } from "../../src/subscriptions/store.ts";
+import { newSubscription } from "../helpers/subscription_fixture.ts";
+import type { NewNotification, NotificationRow } from "../../src/subscriptions/notifications.ts";
+
+const NOW = "2026-06-01T00:00:00.000Z";
+const LATER = "2026-06-02T00:00:00.000Z";
+const SOON = "2026-06-01T00:05:00.000Z";
+
+/** A created subscription's id and code. */
+async function subscription(s: Storage, over: Partial<NewSubscription> = {}) {
+  const r = await s.subscriptions.insert(newSubscription(NOW, over), 100);
+  if (r.kind !== "created") throw new Error(`subscription not created: ${r.kind}`);
+  return { id: r.row.id, code: r.row.code };
+}
+
+/** Registry events with these snapshots; their ids, in order. */
+async function events(sql: RawSql, ...snapshots: string[]): Promise<number[]> {
+  const ids: number[] = [];
+  for (const snapshot of snapshots) {
+    const [row] = await sql(
+      `INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
+       VALUES (?,?,?,?,?,?) RETURNING id`,
+      ["social", "registration", "person", 1, snapshot, NOW],
+    );
+    ids.push(Number(row.id));
+  }
+  return ids;
+}
+
+function note(subscriptionId: number, eventId: number, dueAt = NOW): NewNotification {
+  return { subscriptionId, eventId, eventType: "registration", recordType: "person", dueAt };
+}
+
+/** Every notification of a subscription, by id (event id and status). */
+async function log(s: Storage, code: string): Promise<Array<[number, string]>> {
+  return (await s.notifications.list({ subscription: code })).reverse().map((n) => [n.event_id, n.status]);
+}
+
+backendTest(
+  "notification store: insert keeps the given order, ignores repeats, and headOf reads the oldest with its event",
+  async (s, sql) => {
+    const a = await subscription(s);
+    const [e1, e2, e3] = await events(sql, '{"id":"one"}', '{"id":"two"}', '{"id":"three"}');
+    equal(await s.notifications.insert([], NOW), 0);
+    // Given out of event order: delivery follows the order given.
+    equal(await s.notifications.insert([note(a.id, e2), note(a.id, e1)], NOW), 2);
+    equal(await s.notifications.insert([note(a.id, e1), note(a.id, e3)], NOW), 1);
+    deepEqual(await log(s, a.code), [[e2, "pending"], [e1, "pending"], [e3, "pending"]]);
+    const head = await s.notifications.headOf(a.id);
+    ok(head);
+    deepEqual(head.event, { snapshot: '{"id":"two"}', created_at: NOW });
+    const n = head.n;
+    equal(typeof n.id, "number");
+    equal(n.event_id, e2);
+    equal(n.subscription_id, a.id);
+    deepEqual(
+      [n.status, n.attempts, n.record_count, n.last_error, n.receiver_code, n.sent_at, n.received_at],
+      ["pending", 0, 1, null, null, null, null],
+    );
+    deepEqual([n.next_attempt_at, n.created_at, n.updated_at], [NOW, NOW, NOW]);
+    equal(typeof n.notification_id, "string");
+    ok(n.message_id !== n.notification_id);
+    ok(!("ev_snapshot" in n) && !("ev_at" in n));
+    // Its event gone: the row still comes, without one.
+    const b = await subscription(s);
+    await s.notifications.insert([note(b.id, 999_999)], NOW);
+    const orphan = await s.notifications.headOf(b.id);
+    equal(orphan?.n.event_id, 999_999);
+    equal(orphan?.event, undefined);
+    equal(await s.notifications.headOf(123_456), undefined);
+  },
+);
+
+backendTest(
+  "notification store: dueLanes names active subscriptions of enabled senders whose head is due",
+  async (s, sql) => {
+    const due = await subscription(s);
+    const later = await subscription(s);
+    const pending = await subscription(s, { active: false });
+    const disabled = await subscription(s, { sender_id: "s2" });
+    const empty = await subscription(s);
+    await sql(
+      "INSERT INTO senders (sender_id, name, active, created_at, updated_at) VALUES (?,?,?,?,?)",
+      ["s2", "Disabled", 0, NOW, NOW],
+    );
+    const [e1, e2] = await events(sql, "{}", "{}");
+    await s.notifications.insert([note(due.id, e1), note(due.id, e2, LATER)], NOW);
+    await s.notifications.insert([note(later.id, e1, LATER), note(later.id, e2)], NOW);
+    await s.notifications.insert([note(pending.id, e1), note(disabled.id, e1)], NOW);
+    deepEqual(await s.notifications.dueLanes(NOW), [due.id]);
+    // Only the head counts: `later`'s second row is due but waits behind its first.
+    deepEqual(await s.notifications.dueLanes(SOON), [due.id]);
+    deepEqual(await s.notifications.dueLanes(LATER), [due.id, later.id]);
+    ok(!(await s.notifications.dueLanes(LATER)).includes(empty.id));
+  },
+);
+
+backendTest(
+  "notification store: sent, retry and failed marks move only a pending row, and reopen re-sends failed ones",
+  async (s, sql) => {
+    const a = await subscription(s);
+    const [e1, e2, e3] = await events(sql, "{}", "{}", "{}");
+    await s.notifications.insert([note(a.id, e1), note(a.id, e2), note(a.id, e3)], NOW);
+    const [n1, n2, n3] = (await s.notifications.list({ subscription: a.code })).reverse();
+    equal(await s.notifications.markRetry(n1.id, { error: "timeout" }, LATER, SOON), true);
+    let got = await s.notifications.get(n1.notification_id);
+    deepEqual(
+      [
+        got?.status,
+        got?.attempts,
+        got?.last_error,
+        got?.receiver_code,
+        got?.next_attempt_at,
+        got?.updated_at,
+      ],
+      ["pending", 1, "timeout", null, LATER, SOON],
+    );
+    equal(await s.notifications.markSent(n1.id, LATER), true);
+    equal(await s.notifications.markSent(n1.id, LATER), false);
+    equal(await s.notifications.markRetry(n1.id, { error: "x" }, LATER, LATER), false);
+    got = await s.notifications.get(n1.notification_id);
+    deepEqual([got?.status, got?.attempts, got?.last_error, got?.sent_at], ["sent", 2, null, LATER]);
+    equal(await s.notifications.markFailed(n2.id, { error: "refused", receiverCode: "rjct.x" }, SOON), true);
+    equal(await s.notifications.markFailed(n2.id, { error: "again" }, SOON), false);
+    got = await s.notifications.get(n2.notification_id);
+    deepEqual([got?.status, got?.attempts, got?.receiver_code, got?.subscription_code, got?.sender_id], [
+      "failed",
+      1,
+      "rjct.x",
+      a.code,
+      "s1",
+    ]);
+    await s.notifications.markFailed(n3.id, { error: "refused" }, SOON);
+    // By id: only a failed row reopens, with a fresh budget and the same ids.
+    equal(await s.notifications.reopenFailed({ id: n1.id }, LATER), 0);
+    equal(await s.notifications.reopenFailed({ id: n2.id }, LATER), 1);
+    got = await s.notifications.get(n2.notification_id);
+    deepEqual([got?.status, got?.attempts, got?.next_attempt_at, got?.message_id], [
+      "pending",
+      0,
+      LATER,
+      n2.message_id,
+    ]);
+    await s.notifications.markFailed(n2.id, { error: "refused" }, LATER);
+    equal(await s.notifications.reopenFailed({ subscriptionId: a.id }, LATER), 2);
+    deepEqual(await log(s, a.code), [[e1, "sent"], [e2, "pending"], [e3, "pending"]]);
+    equal(await s.notifications.get("no-such-id"), undefined);
+  },
+);
+
+backendTest(
+  "notification store: reopenUndelivered re-sends only failures after the last delivered one",
+  async (s, sql) => {
+    const a = await subscription(s);
+    const [e1, e2, e3] = await events(sql, "{}", "{}", "{}");
+    await s.notifications.insert([note(a.id, e1), note(a.id, e2), note(a.id, e3)], NOW);
+    const [n1, n2, n3] = (await s.notifications.list({ subscription: a.code })).reverse();
+    await s.notifications.markFailed(n1.id, { error: "x" }, NOW);
+    await s.notifications.markSent(n2.id, NOW);
+    await s.notifications.markFailed(n3.id, { error: "x" }, NOW);
+    equal(await s.notifications.reopenUndelivered(a.id, LATER), 1);
+    deepEqual(await log(s, a.code), [[e1, "failed"], [e2, "sent"], [e3, "pending"]]);
+  },
+);
+
+backendTest(
+  "notification store: markReceived by id, message id or code; refuses others' and unknown; idempotent",
+  async (s, sql) => {
+    const a = await subscription(s);
+    const other = await subscription(s, { sender_id: "s2" });
+    const [e1, e2] = await events(sql, "{}", "{}");
+    await s.notifications.insert([note(a.id, e1), note(a.id, e2), note(other.id, e1)], NOW);
+    const [n1, n2] = (await s.notifications.list({ subscription: a.code })).reverse();
+    const [o1] = await s.notifications.list({ subscription: other.code });
+    deepEqual(await s.notifications.markReceived("s1", "nope", NOW), { ok: false, reason: "unknown" });
+    deepEqual(await s.notifications.markReceived("s1", o1.notification_id, NOW), {
+      ok: false,
+      reason: "not_yours",
+    });
+    deepEqual(
+      await s.notifications.markReceived(
+        "s1",
+        { notificationId: n1.notification_id, subscriptionCode: "zz" },
+        NOW,
+      ),
+      { ok: false, reason: "unknown" },
+    );
+    // Nothing delivered yet: a code alone names nothing.
+    deepEqual(await s.notifications.markReceived("s1", { subscriptionCode: a.code }, NOW), {
+      ok: false,
+      reason: "unknown",
+    });
+    // A pending one named by id counts as delivered.
+    const first = await s.notifications.markReceived("s1", n1.notification_id, SOON);
+    ok(first.ok);
+    equal(first.already, false);
+    deepEqual(
+      [
+        first.row.status,
+        first.row.received_at,
+        first.row.sent_at,
+        first.row.subscription_code,
+        first.row.sender_id,
+      ],
+      ["received", SOON, SOON, a.code, "s1"],
+    );
+    const again = await s.notifications.markReceived("s1", n1.notification_id, LATER);
+    ok(again.ok);
+    equal(again.already, true);
+    equal(again.row.received_at, SOON);
+    // By the notify message_id.
+    await s.notifications.markSent(n2.id, SOON);
+    const byMessage = await s.notifications.markReceived("s1", n2.message_id, LATER);
+    ok(byMessage.ok && !byMessage.already);
+    deepEqual([byMessage.row.id, byMessage.row.sent_at, byMessage.row.received_at], [n2.id, SOON, LATER]);
+    // By code: the latest delivered one, already received.
+    const byCode = await s.notifications.markReceived("s1", { subscriptionCode: a.code }, LATER);
+    ok(byCode.ok);
+    deepEqual([byCode.row.id, byCode.already], [n2.id, true]);
+  },
+);
+
+backendTest(
+  "notification store: a batch is sealed under the head's message id, marked together, and received together",
+  async (s, sql) => {
+    const a = await subscription(s, { frequency: '{"frequency":"0 * * * *"}' });
+    const ev = await events(sql, "{}", "{}", "{}", "{}");
+    await s.notifications.insert([note(a.id, ev[0]), note(a.id, ev[1]), note(a.id, ev[2], LATER)], NOW);
+    const head = (await s.notifications.headOf(a.id))!.n;
+    const batch = await s.notifications.batchOf(head, { now: NOW, max: 10 });
+    deepEqual(batch.map((r) => r.event_id), [ev[0], ev[1]]);
+    ok(batch.every((r) => r.message_id === head.message_id));
+    // A new notification due now waits for a later batch: the sealed one is read back as is.
+    await s.notifications.insert([note(a.id, ev[3])], NOW);
+    deepEqual(
+      (await s.notifications.batchOf(head, { now: NOW, max: 10 })).map((r) => r.id),
+      batch.map((r) => r.id),
+    );
+    const failure = { error: "503", receiverCode: "rjct.busy" };
+    equal(await s.notifications.markBatch(batch, { kind: "retry", failure, nextAt: SOON }, NOW), 0);
+    let rows = (await s.notifications.list({ subscription: a.code })).reverse();
+    deepEqual(rows.map((r) => [r.attempts, r.next_attempt_at]), [[1, SOON], [1, SOON], [0, LATER], [0, NOW]]);
+    equal(await s.notifications.markBatch(batch, { kind: "sent" }, SOON), 2);
+    // Already sent: nothing moves again.
+    equal(await s.notifications.markBatch(batch, { kind: "sent" }, SOON), 0);
+    // A receipt of one member marks the whole notify received.
+    const r = await s.notifications.markReceived("s1", batch[1].notification_id, LATER);
+    ok(r.ok && !r.already);
+    rows = (await s.notifications.list({ subscription: a.code })).reverse();
+    deepEqual(rows.map((n) => n.status), ["received", "received", "pending", "pending"]);
+    // A failure on a batch fails every member.
+    const rest = (await s.notifications.list({ subscription: a.code, status: "pending" })).reverse();
+    equal(await s.notifications.markBatch(rest, { kind: "failed", failure }, LATER), 0);
+    deepEqual(await s.notifications.counts(), [{ status: "failed", n: 2 }, { status: "received", n: 2 }]);
+  },
+);
+
+backendTest(
+  "notification store: list filters, orders newest first, pages by cursor and offset, bounds the limit",
+  async (s, sql) => {
+    const a = await subscription(s);
+    const b = await subscription(s, { sender_id: "s2" });
+    const ev = await events(sql, "{}", "{}", "{}", "{}");
+    await s.notifications.insert([note(a.id, ev[0]), note(a.id, ev[1])], NOW);
+    await s.notifications.insert([note(b.id, ev[2])], SOON);
+    await s.notifications.insert([note(a.id, ev[3])], LATER);
+    const all = await s.notifications.list();
+    deepEqual(all.map((n) => n.created_at), [LATER, SOON, NOW, NOW]);
+    ok(all[2].id > all[3].id);
+    deepEqual((await s.notifications.list({ sender: "s2" })).map((n) => n.event_id), [ev[2]]);
+    deepEqual((await s.notifications.list({ subscription: a.code })).map((n) => n.event_id), [
+      ev[3],
+      ev[1],
+      ev[0],
+    ]);
+    deepEqual((await s.notifications.list({ since: SOON, until: LATER })).map((n) => n.event_id), [ev[2]]);
+    deepEqual(await s.notifications.list({ status: "sent" }), []);
+    // Keyset: the page after a row starts below its (created_at, id).
+    const page1 = await s.notifications.list({ limit: 2 });
+    deepEqual(page1.map((n) => n.id), all.slice(0, 2).map((n) => n.id));
+    const page2 = await s.notifications.list({ limit: 2, before: page1[1].id });
+    deepEqual(page2.map((n) => n.id), all.slice(2).map((n) => n.id));
+    deepEqual(await s.notifications.list({ before: 0 }), []);
+    deepEqual((await s.notifications.list({ limit: 1, offset: 1 })).map((n) => n.id), [all[1].id]);
+    equal((await s.notifications.list({ limit: 0 })).length, 1);
+    equal((await s.notifications.list({ limit: 5000 })).length, 4);
+    equal((await s.notifications.list({ offset: -3 })).length, 4);
+  },
+);
+
+backendTest(
+  "notification store: concurrent receipts of one notification mark it once",
+  async (s, sql) => {
+    const a = await subscription(s);
+    const [e1] = await events(sql, "{}");
+    await s.notifications.insert([note(a.id, e1)], NOW);
+    const [n] = await s.notifications.list();
+    await s.notifications.markSent(n.id, NOW);
+    const results = await Promise.all(
+      [1, 2, 3, 4].map((i) =>
+        s.notifications.markReceived("s1", n.notification_id, `2026-06-01T00:0${i}:00.000Z`)
+      ),
+    );
+    const fresh = results.filter((r) => r.ok && !r.already);
+    equal(fresh.length, 1);
+    ok(results.every((r) => r.ok));
+    const marked = await s.notifications.get(n.notification_id);
+    equal(marked?.received_at, (fresh[0] as { row: NotificationRow }).row.received_at);
+  },
+);
