@@ -3,6 +3,7 @@
  * recorded by `recordAudit` with who, what, on which target and when. The detail is bounded and built only from
  * field names and an allowlist of values that are never secret (see `auditDetail`).
  */
+import { whereOf } from "../db/where.ts";
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import { deleteInChunks } from "../db/purge.ts";
@@ -87,20 +88,16 @@ export function recordAudit(db: Db, entry: AuditEntry, nowMs: number): number {
  * there is a next one.
  */
 export function auditQuery(filter: AuditFilter): { sql: string; args: (string | number)[]; limit: number } {
-  const where: string[] = ["id < ?"];
-  const args: (string | number)[] = [filter.before ?? Number.MAX_SAFE_INTEGER];
-  const add = (sql: string, value: string | undefined) => {
-    if (value === undefined || value === "") return;
-    where.push(sql);
-    args.push(value);
-  };
-  add("actor = ?", filter.actor);
-  add("action = ?", filter.action);
-  add("target_kind = ?", filter.targetKind);
-  add("target_id = ?", filter.targetId);
-  add("source = ?", filter.source);
-  add("at >= ?", filter.since);
-  add("at < ?", filter.until);
+  const { where, args } = whereOf([
+    ["id < ?", filter.before ?? Number.MAX_SAFE_INTEGER],
+    ["actor = ?", filter.actor],
+    ["action = ?", filter.action],
+    ["target_kind = ?", filter.targetKind],
+    ["target_id = ?", filter.targetId],
+    ["source = ?", filter.source],
+    ["at >= ?", filter.since],
+    ["at < ?", filter.until],
+  ]);
   const limit = Math.min(Math.max(filter.limit ?? 50, 1), 1000);
   return {
     sql: `SELECT * FROM audit_log WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?+0`,

@@ -3,6 +3,7 @@
  * numbered for PostgreSQL by `pgText`), and the arguments each binds. store.ts runs them on SQLite, pg_store.ts
  * on PostgreSQL.
  */
+import { whereOf } from "../db/where.ts";
 import type { CallbackFailure, NewTxn, ProcessedTxn, TxnFilter } from "./store.ts";
 import { DISABLED_SENDERS } from "../senders/pause.ts";
 
@@ -196,20 +197,15 @@ export function txnListQuery(
   f: TxnFilter,
   after: { sql: string; args: [string, number] } | undefined,
 ): { sql: string; args: Array<string | number> } {
-  const where: string[] = [];
-  const args: Array<string | number> = [];
-  const add = (sql: string, v: string | number | undefined) => {
-    if (v === undefined) return;
-    where.push(sql);
-    args.push(v);
-  };
-  add("state = ?", f.state);
-  add("sender_id = ?", f.senderId);
-  add("action = ?", f.action);
-  add("transaction_id = ?", f.transactionId);
-  add("registry = ?", f.registry);
-  add("created_at >= ?", f.since);
-  add("created_at < ?", f.until);
+  const { where, args } = whereOf([
+    ["state = ?", f.state],
+    ["sender_id = ?", f.senderId],
+    ["action = ?", f.action],
+    ["transaction_id = ?", f.transactionId],
+    ["registry = ?", f.registry],
+    ["created_at >= ?", f.since],
+    ["created_at < ?", f.until],
+  ]);
   if (after) {
     where.push(after.sql);
     args.push(...after.args);
