@@ -47,6 +47,7 @@ backendTest(
       sender_id: "s1",
       scopes: "registry:search registry:subscribe",
       sender_active: 1,
+      sender_created_at: AT,
       keys_version: 3,
       limit_minute: 120,
       limit_day: null,
