@@ -18,6 +18,9 @@ import { loadKeyEncryption } from "./keys/kek.ts";
 import { createSearchPool, type SearchPool } from "./registry/search_pool.ts";
 import type { Extensions } from "./extensions.ts";
 import { sqliteStorage, type Storage } from "./db/storage.ts";
+import { TokenCache } from "./auth/token_cache.ts";
+import { SenderKeyCache } from "./senders/key_cache.ts";
+import { NotifierWake } from "./subscriptions/notifier_wake.ts";
 
 /** The dependencies every factory closes over. */
 export interface Deps {
@@ -45,6 +48,27 @@ export interface Deps {
   searchPool?: SearchPool;
   /** The deployment's hooks (src/extensions.ts), when it started the server through src/mod.ts. */
   extensions?: Extensions;
+  /** Access tokens whose signature verified on these deps (src/auth/token_cache.ts; at most 10,000). */
+  tokenCache: TokenCache;
+  /** Senders' imported active keys under their keys stamp (src/senders/key_cache.ts; one entry per sender). */
+  senderKeyCache: SenderKeyCache;
+  /** The notifier running on these deps in this isolate, for wakeNotifier (src/subscriptions/notifier_wake.ts). */
+  notifierWake: NotifierWake;
+}
+
+/** The caches and holders each Deps owns: built once per Deps, never shared between two. */
+export type DepsServices = Pick<Deps, "tokenCache" | "senderKeyCache" | "notifierWake">;
+
+/**
+ * New, empty services for one Deps: openDeps's, and those of a partial Deps a test or CLI helper builds (which
+ * must have them too, or the first token it verifies fails on a missing cache).
+ */
+export function depsServices(): DepsServices {
+  return {
+    tokenCache: new TokenCache(),
+    senderKeyCache: new SenderKeyCache(),
+    notifierWake: new NotifierWake(),
+  };
 }
 
 /**
@@ -137,6 +161,7 @@ export async function openDeps(
       senderBackoff: new SenderBackoff(),
       outboundTokens: new OutboundTokens(),
       searchPool,
+      ...depsServices(),
       ...(options.extensions ? { extensions: options.extensions } : {}),
     };
   } catch (err) {
