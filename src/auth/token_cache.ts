@@ -35,9 +35,4 @@ export class TokenCache {
     verifying.catch(() => cache.get(token) === verifying && cache.delete(token));
     return verifying;
   }
-
-  /** Tokens kept (verified or being verified). */
-  get size(): number {
-    return this.#verified.size;
-  }
 }
