@@ -12,7 +12,7 @@ import { openDatabase } from "../src/db/sqlite.ts";
 import { systemClock } from "../src/clock.ts";
 import { testConfig } from "../src/config.ts";
 import { Metrics } from "../src/obs/metrics.ts";
-import type { Deps } from "../src/deps.ts";
+import { type Deps, depsServices } from "../src/deps.ts";
 import { createClient } from "../src/senders/clients.ts";
 import { createServerSender } from "../tests/helpers/auth.ts";
 import { type AbuseRow, fmt, loadAverage, startRealServer } from "./_lib.ts";
@@ -36,7 +36,13 @@ function p99(values: number[]): number {
 async function registerClients(dataDir: string, senderId: string, n: number) {
   const db = openDatabase(`${dataDir}/dci.sqlite`);
   try {
-    const deps = { db, clock: systemClock, config: testConfig(), metrics: new Metrics() } as unknown as Deps;
+    const deps = {
+      db,
+      clock: systemClock,
+      config: testConfig(),
+      metrics: new Metrics(),
+      ...depsServices(),
+    } as unknown as Deps;
     const out: Array<{ id: string; secret: string }> = [];
     for (let i = 0; i < n; i++) {
       const { client, clientSecret } = await createClient(deps, senderId);

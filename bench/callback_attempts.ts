@@ -23,8 +23,11 @@ import { scriptedHttp, searchMessage, storeBareTransaction } from "../tests/tran
 
 const n = Number(Deno.args.find((a) => /^\d+$/.test(a)) ?? 2000);
 const dir = await Deno.makeTempDir({ prefix: "dci-attempts-" });
-const deps = await openDeps(testConfig({ dataDir: dir, logLevel: "info" }), { log: silentLogger });
-deps.http = scriptedHttp(); // every POST answered 200 at once: only the server's own work is measured
+// Every POST answered 200 at once: only the server's own work is measured.
+const deps = await openDeps(testConfig({ dataDir: dir, logLevel: "info" }), {
+  log: silentLogger,
+  http: scriptedHttp(),
+});
 const cpuMs = (c: { user: number; system: number }) => (c.user + c.system) / 1000;
 
 try {

@@ -18,33 +18,61 @@ import { loadKeyEncryption } from "./keys/kek.ts";
 import { createSearchPool, type SearchPool } from "./registry/search_pool.ts";
 import type { Extensions } from "./extensions.ts";
 import { sqliteStorage, type Storage } from "./db/storage.ts";
+import { TokenCache } from "./auth/token_cache.ts";
+import { SenderKeyCache } from "./senders/key_cache.ts";
+import { NotifierWake } from "./subscriptions/notifier_wake.ts";
 
 /** The dependencies every factory closes over. */
 export interface Deps {
-  config: Config;
+  readonly config: Config;
   /** Every store the port to two backends has reached (src/db/storage.ts): use it rather than `db`. */
-  storage: Storage;
+  readonly storage: Storage;
   /** The embedded SQLite database, for the stores not yet behind `storage`. */
-  db: Db;
-  kv: Deno.Kv;
-  clock: Clock;
-  log: Logger;
-  metrics: Metrics;
-  keys: ServerKeys;
-  /** The one SSRF-guarded outbound HTTP client. */
-  http: OutboundClient;
-  /** The job queue (Deno KV): wakes the worker and delays retries; state lives in SQLite. */
+  readonly db: Db;
+  readonly kv: Deno.Kv;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly keys: ServerKeys;
+  /** The one SSRF-guarded outbound HTTP client (tests swap it through WritableDeps, tests/helpers/deps.ts). */
+  readonly http: OutboundClient;
+  /**
+   * The job queue (Deno KV): wakes the worker and delays retries; state lives in SQLite. Writable: `serve` and
+   * an HTTP isolate replace it once, right after openDeps, with the queue on the process bus, which is joined
+   * after openDeps because it reports through `metrics`.
+   */
   queue: JobQueue;
   /** The token endpoint's bound on concurrent secret hashes and its verified-credential cache (per isolate). */
-  tokenGuard: TokenGuard;
+  readonly tokenGuard: TokenGuard;
   /** Senders refused for rate, noted until they may send again (per isolate): refused before any parsing. */
-  senderBackoff: SenderBackoff;
+  readonly senderBackoff: SenderBackoff;
   /** OAuth2 tokens for senders' receivers, cached until shortly before they expire (per process). */
-  outboundTokens: OutboundTokens;
+  readonly outboundTokens: OutboundTokens;
   /** Workers for searches that may examine many records (none for an in-memory database or 0 workers). */
-  searchPool?: SearchPool;
+  readonly searchPool?: SearchPool;
   /** The deployment's hooks (src/extensions.ts), when it started the server through src/mod.ts. */
-  extensions?: Extensions;
+  readonly extensions?: Extensions;
+  /** Access tokens whose signature verified on these deps (src/auth/token_cache.ts; at most 10,000). */
+  readonly tokenCache: TokenCache;
+  /** Senders' imported active keys under their keys stamp (src/senders/key_cache.ts; one entry per sender). */
+  readonly senderKeyCache: SenderKeyCache;
+  /** The notifier running on these deps in this isolate, for wakeNotifier (src/subscriptions/notifier_wake.ts). */
+  readonly notifierWake: NotifierWake;
+}
+
+/** The caches and holders each Deps owns: built once per Deps, never shared between two. */
+export type DepsServices = Pick<Deps, "tokenCache" | "senderKeyCache" | "notifierWake">;
+
+/**
+ * New, empty services for one Deps: openDeps's, and those of a partial Deps a test or CLI helper builds (which
+ * must have them too, or the first token it verifies fails on a missing cache).
+ */
+export function depsServices(): DepsServices {
+  return {
+    tokenCache: new TokenCache(),
+    senderKeyCache: new SenderKeyCache(),
+    notifierWake: new NotifierWake(),
+  };
 }
 
 /**
@@ -137,6 +165,7 @@ export async function openDeps(
       senderBackoff: new SenderBackoff(),
       outboundTokens: new OutboundTokens(),
       searchPool,
+      ...depsServices(),
       ...(options.extensions ? { extensions: options.extensions } : {}),
     };
   } catch (err) {

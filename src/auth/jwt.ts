@@ -10,6 +10,7 @@ import { errors, jwtVerify, type JWTVerifyOptions, SignJWT } from "jose";
 import type { Deps } from "../deps.ts";
 import { publicBaseUrl } from "../config.ts";
 import type { KeyAlg } from "../keys/server_keys.ts";
+import type { SignedToken } from "./token_cache.ts";
 
 /** The claims our access tokens carry. */
 export interface AccessClaims {
@@ -65,37 +66,19 @@ export interface VerifiedToken {
   keyAlg: KeyAlg;
 }
 
-type Signed = { keyId: string; keyAlg: KeyAlg; claims: Partial<AccessClaims> };
-
-/**
- * Tokens whose signature verified (or is being verified), per deps: token text → its key and claims (the bytes
- * cannot change). Concurrent first uses of one token share one verification and resume in arrival order.
- */
-const VERIFIED = new WeakMap<Deps, Map<string, Promise<Signed>>>();
-const VERIFIED_MAX = 10_000;
-
 /**
  * Verifies an access token: on first sight its signature with jose (the key's status read from SQLite), then
- * issuer, audience, lifetime and claims on every call. A token seen before skips the signature, and its key's
- * status is left to the caller: checkBearer reads it in the same statement as the client (a subquery, ~1 µs,
- * where a read of its own costs ~8 µs per request), so a key retired by any process stops at once.
+ * issuer, audience, lifetime and claims on every call. A token seen before (`deps.tokenCache`) skips the
+ * signature, and its key's status is left to the caller: checkBearer reads it in the same statement as the
+ * client (a subquery, ~1 µs, where a read of its own costs ~8 µs per request), so a key retired by any process
+ * stops at once.
  */
 export async function verifyAccessToken(deps: Deps, token: string): Promise<VerifiedToken> {
-  let cache = VERIFIED.get(deps);
-  if (!cache) VERIFIED.set(deps, cache = new Map());
-  let pending = cache.get(token);
-  if (!pending) {
-    const verifying = pending = verifySignature(deps, token);
-    if (cache.size >= VERIFIED_MAX) cache.clear();
-    cache.set(token, verifying);
-    // A refused token is not kept: memory only for tokens that verified.
-    verifying.catch(() => cache.get(token) === verifying && cache.delete(token));
-  }
-  const signed = await pending;
+  const signed = await deps.tokenCache.verify(token, () => verifySignature(deps, token));
   return { claims: checkClaims(deps, signed.claims), keyId: signed.keyId, keyAlg: signed.keyAlg };
 }
 
-async function verifySignature(deps: Deps, token: string): Promise<Signed> {
+async function verifySignature(deps: Deps, token: string): Promise<SignedToken> {
   const { iss, aud } = tokenIssuer(deps);
   const options: JWTVerifyOptions = {
     algorithms: Object.values(JWS_ALG),

@@ -5,6 +5,7 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import type { Deps } from "../deps.ts";
 import type { KeyAlg } from "../keys/server_keys.ts";
+import type { SenderKeySet } from "./key_cache.ts";
 import { normaliseAlg } from "../auth/envelope_signature.ts";
 import { isoNow } from "../clock.ts";
 import { SenderError } from "./errors.ts";
@@ -130,15 +131,8 @@ function toKey(r: SenderKeyRow): SenderKey {
   };
 }
 
-/** A sender's imported active keys by key id. */
-export type SenderKeySet = Map<string, { alg: KeyAlg; key: KeyObject }>;
-
-interface CachedKeys {
-  stamp: string;
-  keys: SenderKeySet;
-}
-
-const CACHES = new WeakMap<Deps, Map<string, CachedKeys>>();
+/** A sender's imported active keys by key id (src/senders/key_cache.ts). */
+export type { SenderKeySet };
 
 /**
  * The imported active keys of a sender at `stamp` (`keysStamp`, read with the sender row in the bearer check).
@@ -152,10 +146,8 @@ export async function senderKeySet(
   senderId: string,
   stamp: string,
 ): Promise<SenderKeySet> {
-  let cache = CACHES.get(deps);
-  if (!cache) CACHES.set(deps, cache = new Map());
-  const hit = cache.get(senderId);
-  if (hit && hit.stamp === stamp) return hit.keys;
+  const hit = deps.senderKeyCache.get(senderId, stamp);
+  if (hit) return hit;
   const read = await deps.storage.senderKeys.active(senderId);
   const keys: SenderKeySet = new Map();
   for (const r of read?.keys ?? []) {
@@ -164,7 +156,7 @@ export async function senderKeySet(
       key: createPublicKey({ key: JSON.parse(r.public_jwk), format: "jwk" }),
     });
   }
-  if (read) cache.set(senderId, { stamp: read.stamp, keys });
+  if (read) deps.senderKeyCache.set(senderId, read.stamp, keys);
   deps.metrics.inc("dci_sender_key_imports_total", "Sender key sets imported into the key cache");
   return keys;
 }

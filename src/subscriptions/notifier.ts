@@ -28,16 +28,12 @@ export interface NotifierOptions extends LaneOptions {
   pollMs?: number;
 }
 
-const RUNNING = new WeakMap<Deps, Notifier>();
-
 /**
  * Wakes this process's notifier (call after a registry change commits): the one running on `deps` in this
- * isolate, else the main isolate's over the process bus. Other processes' notifiers find the change by polling.
+ * isolate (`deps.notifierWake`), else the main isolate's over the process bus. Other processes' notifiers find the change by polling.
  */
 export function wakeNotifier(deps: Deps): void {
-  const local = RUNNING.get(deps);
-  if (local) local.wake();
-  else deps.queue.wake?.({ kind: NOTIFY_KIND, id: "0" });
+  if (!deps.notifierWake.wake()) deps.queue.wake?.({ kind: NOTIFY_KIND, id: "0" });
 }
 
 /**
@@ -136,7 +132,7 @@ export function startNotifier(deps: Deps, options: NotifierOptions = {}): Notifi
     stop: async () => {
       stopped = true;
       clearTimeout(timer);
-      RUNNING.delete(deps);
+      deps.notifierWake.clear();
       // Give running lanes a moment; whatever they leave stays pending in SQLite for the next start.
       let t: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
@@ -146,6 +142,6 @@ export function startNotifier(deps: Deps, options: NotifierOptions = {}): Notifi
       clearTimeout(t);
     },
   };
-  RUNNING.set(deps, notifier);
+  deps.notifierWake.register(notifier);
   return notifier;
 }

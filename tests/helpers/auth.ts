@@ -7,7 +7,7 @@
  *   const res = await postJson(url, alice.sign(requestEnvelope(alice.senderId, msg)), alice.headers());
  */
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import type { Deps } from "../../src/deps.ts";
+import { type Deps, depsServices } from "../../src/deps.ts";
 import { testConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { sqliteStorage } from "../../src/db/storage.ts";
@@ -115,6 +115,7 @@ export async function createServerSender(
       clock: systemClock,
       config: testConfig(),
       metrics: new Metrics(),
+      ...depsServices(),
     } as unknown as Deps;
     r = await register(deps, options);
   } finally {

@@ -9,8 +9,14 @@ import { specOutbound } from "./spec_hooks.ts";
 import type { SpecRegistry } from "./spec_validator.ts";
 import type { OutboundClient } from "../../src/net/outbound.ts";
 
+/**
+ * Deps whose fields a test may reassign (Deps' are readonly): a test owns its deps and swaps a part (`http`,
+ * `log`, `queue`, …) before or between uses; production code gets each part once, from openDeps.
+ */
+export type WritableDeps = { -readonly [K in keyof Deps]: Deps[K] };
+
 /** Test deps with a movable clock; call `close()` at the end of the test. */
-export type TestDeps = Deps & { clock: ReturnType<typeof fakeClock>; close(): void };
+export type TestDeps = WritableDeps & { clock: ReturnType<typeof fakeClock>; close(): void };
 
 /** Opens fresh deps for one test. */
 export async function testDeps(

@@ -15,7 +15,7 @@ import { testConfig } from "../../src/config.ts";
 import { fakeClock } from "../../src/clock.ts";
 import { Metrics } from "../../src/obs/metrics.ts";
 import { silentLogger } from "../../src/obs/log.ts";
-import type { Deps } from "../../src/deps.ts";
+import { type Deps, depsServices } from "../../src/deps.ts";
 import { sharedPostgres } from "./postgres.ts";
 
 /** Two instances' stores on one fresh database. */
@@ -40,6 +40,7 @@ export function senderDeps(
     clock: fakeClock(nowMs),
     metrics: new Metrics(),
     log: silentLogger,
+    ...depsServices(),
   } as unknown as Deps & { clock: ReturnType<typeof fakeClock> };
 }
 

@@ -4,6 +4,7 @@ import { DatabaseSync } from "node:sqlite";
 import { randomBytes } from "node:crypto";
 import { testConfig } from "../../src/config.ts";
 import { closeDeps, type Deps, openDeps } from "../../src/deps.ts";
+import type { WritableDeps } from "../helpers/deps.ts";
 import { fakeClock } from "../../src/clock.ts";
 import { createLogger, silentLogger } from "../../src/obs/log.ts";
 import { backupDatabase, pruneBackups } from "../../src/db/backup.ts";
@@ -16,7 +17,9 @@ import { parseKek } from "../../src/keys/kek.ts";
 import { ConfigError } from "../../src/config.ts";
 
 /** Opens deps on a fresh data dir (migrated, with a server key); `env` adds settings. */
-async function diskDeps(settings: Parameters<typeof testConfig>[0] = {}): Promise<Deps & { dir: string }> {
+async function diskDeps(
+  settings: Parameters<typeof testConfig>[0] = {},
+): Promise<WritableDeps & { dir: string }> {
   const dir = await Deno.makeTempDir({ prefix: "dci-backup-" });
   const deps = await openDeps(testConfig({ dataDir: `${dir}/data`, ...settings }), {
     log: silentLogger,
