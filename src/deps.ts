@@ -105,9 +105,8 @@ export async function openDeps(
     // Refused rather than half-served: the stores not yet ported would still write to a local SQLite file.
     throw new Error(
       "DCI_DATABASE_URL is set, but the PostgreSQL backend is not complete yet: registry records, events, " +
-        "search and imports, notification fan-out and delivery, and the job queue still run on SQLite and Deno " +
-        "KV only (see README, High availability). Leave DCI_DATABASE_URL empty to run on the embedded SQLite " +
-        "database.",
+        "search and imports, notification fan-out, and the job queue still run on SQLite and Deno KV only " +
+        "(see README, High availability). Leave DCI_DATABASE_URL empty to run on the embedded SQLite database.",
     );
   }
   const paths = dataPaths(config);
