@@ -7,16 +7,12 @@
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { sqliteStorage, type Storage } from "../../src/db/storage.ts";
-import { openPgPool } from "../../src/db/pg/pool.ts";
-import { migratePg } from "../../src/db/pg/migrate.ts";
-import { pgStorage } from "../../src/db/pg/storage.ts";
-import { pgText } from "../../src/db/pg/query.ts";
+import { freshStorage } from "./storage.ts";
 import { testConfig } from "../../src/config.ts";
 import { fakeClock } from "../../src/clock.ts";
 import { Metrics } from "../../src/obs/metrics.ts";
 import { silentLogger } from "../../src/obs/log.ts";
 import { type Deps, depsServices } from "../../src/deps.ts";
-import { sharedPostgres } from "./postgres.ts";
 
 /** Two instances' stores on one fresh database. */
 export interface TwoInstances {
@@ -64,25 +60,14 @@ async function open(kind: Storage["kind"]): Promise<TwoInstances & { close(): Pr
       },
     };
   }
-  const url = await (await sharedPostgres()).createDatabase(
-    `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`,
-  );
-  const first = openPgPool(url, { max: 4 });
-  const second = openPgPool(url, { max: 4 });
-  await migratePg(first);
-  const a = pgStorage(first);
-  const b = pgStorage(second);
+  const t = await freshStorage("postgres");
   return {
     kind,
-    a,
-    b,
-    exec: async (sql, ...values) => void await first.query(pgText(sql), values),
-    one: async <R>(sql: string, ...values: (string | number | null)[]) =>
-      (await first.query(pgText(sql), values)).rows[0] as R | undefined,
-    close: async () => {
-      await a.close();
-      await b.close();
-    },
+    a: t.storage,
+    b: t.twin(),
+    exec: async (sql, ...values) => void await t.sql(sql, values),
+    one: async <R>(sql: string, ...values: (string | number | null)[]) => (await t.sql(sql, values))[0] as R,
+    close: t.close,
   };
 }
 
