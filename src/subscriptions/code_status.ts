@@ -6,7 +6,7 @@
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
 import { MAX_ID } from "../dci/limits.ts";
-import { getSubscription, type SubscriptionRow } from "./store.ts";
+import type { SubscriptionRow } from "./store.ts";
 import { subscriptionInfo } from "./processors.ts";
 
 /** The txn_status of a subscription_code_list query and its item count; undefined when no code is the sender's. */
@@ -18,10 +18,11 @@ export async function subscriptionCodeStatus(
 ): Promise<{ status: Record<string, unknown>; items: number } | undefined> {
   const unique = [...new Set(codes)];
   // Another sender's code is answered exactly as an unknown one: the answer must not tell which codes exist.
-  const rows = unique.map((code) => {
-    const row = getSubscription(deps.db, code);
-    return row?.sender_id === senderId ? row : undefined;
-  });
+  const rows: Array<SubscriptionRow | undefined> = [];
+  for (const code of unique) {
+    const row = await deps.storage.subscriptions.get(code);
+    rows.push(row?.sender_id === senderId ? row : undefined);
+  }
   const own = rows.filter((r): r is SubscriptionRow => r !== undefined);
   if (own.length === 0) return undefined;
   const now = isoNow(deps.clock);

@@ -162,7 +162,7 @@ export async function runLane(
   let checked = false;
   try {
     for (;;) {
-      if (!sub || (!checked && (sub.state !== "active" || laneHeld(deps, sub)))) break;
+      if (!sub || (!checked && (sub.state !== "active" || await laneHeld(deps, sub)))) break;
       checked = true;
       const head = await notifications.headOf(subscriptionId);
       const n = head?.n;

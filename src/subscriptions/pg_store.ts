@@ -7,6 +7,7 @@ import type { PgPool } from "../db/pg/pool.ts";
 import { pgAll, pgOne, pgQuery, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
 import { REOPEN_UNDELIVERED } from "./notifications.ts";
 import {
+  cancelDeletedQuery,
   type InsertOutcome,
   insertValues,
   listQuery,
@@ -85,5 +86,13 @@ export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
       (await pgAll<{ id: number }>(pool, DUE_FOR_EXPIRY, [now, limit])).map((r) => r.id),
     fanOut: () => pgAll<SubscriptionRow>(pool, pgText(SQL.fanOut)),
     counts: () => pgAll<{ state: string; n: number }>(pool, pgText(SQL.counts)),
+    cancelForDeletedSender: (of, reason, now) =>
+      pgTransaction(pool, async (c) => {
+        const [sql, value] = cancelDeletedQuery(of);
+        const ids = (await pgAll<{ id: number }>(c, pgText(sql), [reason, now, now, value])).map((r) => r.id);
+        let notifications = 0;
+        for (const id of ids) notifications += await pgRun(c, pgText(SQL.failPending), [reason, now, id]);
+        return { subscriptions: ids.length, notifications };
+      }),
   };
 }

@@ -271,17 +271,26 @@ export function cancelForDeletedSender(
   reason: string,
   now: string,
 ): { subscriptions: number; notifications: number } {
-  const [column, value] = "id" in of ? ["id", of.id] : ["sender_id", of.senderId];
-  const ids = (stmt(
-    db,
-    `UPDATE subscriptions SET state = 'cancelled', cancelled_by = 'sender-deleted', last_error = ?,
-       lease_until = NULL, ended_at = ?, updated_at = ?
-     WHERE ${column} = ? AND state IN ('pending','active','error') RETURNING id`, // column: one of two literals
-  ).all(reason, now, now, value) as Array<{ id: number }>).map((r) => Number(r.id));
+  const [sql, value] = cancelDeletedQuery(of);
+  const ids = (stmt(db, sql).all(reason, now, now, value) as Array<{ id: number }>).map((r) => Number(r.id));
   let notifications = 0;
   const fail = stmt(db, SUBSCRIPTION_SQL.failPending);
   for (const id of ids) notifications += Number(fail.run(reason, now, id).changes);
   return { subscriptions: ids.length, notifications };
+}
+
+/**
+ * The UPDATE cancelling a deleted sender's live subscriptions (or the one `id`), returning their ids, and the value
+ * it binds last: (reason, now, now, value). Both backends.
+ */
+export function cancelDeletedQuery(of: { senderId: string } | { id: number }): [string, string | number] {
+  const [column, value] = "id" in of ? ["id", of.id] : ["sender_id", of.senderId];
+  return [
+    `UPDATE subscriptions SET state = 'cancelled', cancelled_by = 'sender-deleted', last_error = ?,
+       lease_until = NULL, ended_at = ?, updated_at = ?
+     WHERE ${column} = ? AND state IN ('pending','active','error') RETURNING id`, // column: one of two literals
+    value,
+  ];
 }
 
 /** Live subscriptions whose end time has passed (for the expiry cron). */

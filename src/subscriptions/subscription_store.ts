@@ -1,7 +1,8 @@
 /** Where subscriptions are kept: the interface the services use, and its embedded SQLite implementation. */
-import type { Db } from "../db/sqlite.ts";
+import { type Db, transaction } from "../db/sqlite.ts";
 import {
   approveSubscription,
+  cancelForDeletedSender,
   dueForExpiry,
   endSubscription,
   fanOutSubscriptions,
@@ -51,6 +52,15 @@ export interface SubscriptionStore {
   fanOut(): Promise<SubscriptionRow[]>;
   /** Subscription counts by state. */
   counts(): Promise<Array<{ state: string; n: number }>>;
+  /**
+   * Cancels for good every live subscription of a deleted sender (or the one `id`), and fails the notifications they
+   * had waiting, with `reason`; one transaction. Returns how many of each.
+   */
+  cancelForDeletedSender(
+    of: { senderId: string } | { id: number },
+    reason: string,
+    now: string,
+  ): Promise<{ subscriptions: number; notifications: number }>;
 }
 
 /** Subscriptions in the embedded SQLite database. */
@@ -67,5 +77,7 @@ export function sqliteSubscriptionStore(db: Db): SubscriptionStore {
     dueForExpiry: (now, limit) => Promise.try(() => dueForExpiry(db, now, limit)),
     fanOut: () => Promise.try(() => fanOutSubscriptions(db)),
     counts: () => Promise.try(() => subscriptionCounts(db)),
+    cancelForDeletedSender: (of, reason, now) =>
+      Promise.try(() => transaction(db, () => cancelForDeletedSender(db, of, reason, now))),
   };
 }

@@ -5,12 +5,12 @@
  */
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
-import { deletedReason, senderHold, senderStanding } from "../senders/pause.ts";
+import { deletedReason, standingHold } from "../senders/pause.ts";
 import type { TxnRow } from "./store.ts";
 
 /** True when the worker must leave this transaction alone now (and cancels it if its sender is gone). */
 export async function heldBySender(deps: Deps, row: Pick<TxnRow, "id" | "sender_id">): Promise<boolean> {
-  const standing = senderStanding(deps.db, row.sender_id);
+  const standing = await deps.storage.senders.standing(row.sender_id);
   if (standing === "deleted") {
     await deps.storage.transactions.cancelOpen(
       { id: row.id },
@@ -30,5 +30,5 @@ export async function callbackHold(deps: Deps, id: number, owner: string): Promi
   if (!row || (row.state !== "succeeded" && row.state !== "rejected") || row.lease_owner !== owner) {
     return "the callback is no longer due (cancelled)";
   }
-  return senderHold(deps.db, row.sender_id);
+  return standingHold(row.sender_id, await deps.storage.senders.standing(row.sender_id));
 }

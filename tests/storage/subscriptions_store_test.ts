@@ -199,3 +199,44 @@ backendTest(
     deepEqual(await store.dueForExpiry(LATER), [plain.row.id, batched.row.id, batchedEmpty.row.id]);
   },
 );
+
+backendTest(
+  "subscription store: a deleted sender's live subscriptions are cancelled for good, their waiting notifications failed",
+  async (s, sql) => {
+    const store = s.subscriptions;
+    const made = [
+      await store.insert(sub({ sender_id: "gone" }), 10),
+      await store.insert(sub({ sender_id: "gone" }), 10),
+      await store.insert(sub({ sender_id: "gone" }), 10),
+      await store.insert(sub({ sender_id: "stays" }), 10),
+    ].map((o) => o.kind === "created" ? o.row.id : 0);
+    await store.end(made[2], "cancelled", NOW, "operator");
+    for (const id of made) await addNotification(sql, id, 1, "pending");
+    await addNotification(sql, made[0], 2, "sent");
+    // One subscription met by a lane first: only it.
+    deepEqual(await store.cancelForDeletedSender({ id: made[0] }, "sender deleted", LATER), {
+      subscriptions: 1,
+      notifications: 1,
+    });
+    // Then the rest of the sender's live ones; the one already ended and the other sender's stay as they are.
+    deepEqual(await store.cancelForDeletedSender({ senderId: "gone" }, "sender deleted", LATER), {
+      subscriptions: 1,
+      notifications: 1,
+    });
+    const rows = await Promise.all(made.map((id) => store.getById(id)));
+    deepEqual(rows.map((r) => [r?.state, r?.cancelled_by]), [
+      ["cancelled", "sender-deleted"],
+      ["cancelled", "sender-deleted"],
+      ["cancelled", "operator"],
+      ["active", null],
+    ]);
+    equal(rows[0]?.last_error, "sender deleted");
+    deepEqual(await statuses(sql, made[0]), ["failed", "sent"]);
+    deepEqual(await statuses(sql, made[1]), ["failed"]);
+    deepEqual(await statuses(sql, made[3]), ["pending"]);
+    deepEqual(await store.cancelForDeletedSender({ senderId: "gone" }, "again", LATER), {
+      subscriptions: 0,
+      notifications: 0,
+    });
+  },
+);
