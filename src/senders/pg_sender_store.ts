@@ -7,6 +7,7 @@ import type { PgClient, PgPool } from "../db/pg/pool.ts";
 import { pgAll, pgOne, pgQuery, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
 import type { SenderStanding } from "./pause.ts";
 import { standingOf } from "./pause.ts";
+import { pgCancelForDeletedSender } from "../subscriptions/pg_store.ts";
 import {
   columnNames,
   DELETE_RATE_DAY,
@@ -95,23 +96,11 @@ export function pgSenderStore(pool: PgPool): SenderStore {
 }
 
 /**
- * What deleting a sender cancels, on the deleting transaction's client: the same writes as
- * cancelForDeletedSender (subscriptions/store.ts) and cancelOpenTransactions (transactions/store.ts) on SQLite.
+ * What deleting a sender cancels, on the deleting transaction's client: its subscriptions and their waiting
+ * notifications (as the subscription store does), and its open transactions (cancelOpenTransactions on SQLite).
  */
 async function cancelWork(c: PgClient, senderId: string, reason: string, now: string): Promise<SenderWork> {
-  const subs = await pgAll<{ id: number }>(
-    c,
-    `UPDATE subscriptions SET state = 'cancelled', cancelled_by = 'sender-deleted', last_error = $1,
-       lease_until = NULL, ended_at = $2, updated_at = $2
-     WHERE sender_id = $3 AND state IN ('pending','active','error') RETURNING id`,
-    [reason, now, senderId],
-  );
-  const notifications = subs.length === 0 ? 0 : await pgRun(
-    c,
-    `UPDATE notifications SET status = 'failed', last_error = $1, updated_at = $2
-     WHERE subscription_id = ANY($3::bigint[]) AND status = 'pending'`,
-    [reason, now, subs.map((r) => r.id)],
-  );
+  const { subscriptions, notifications } = await pgCancelForDeletedSender(c, { senderId }, reason, now);
   const transactions = await pgRun(
     c,
     `UPDATE transactions SET state = 'callback_failed', last_error = $1, next_attempt_at = NULL,
@@ -119,5 +108,5 @@ async function cancelWork(c: PgClient, senderId: string, reason: string, now: st
      WHERE sender_id = $3 AND state IN ${OPEN}`,
     [reason.slice(0, 999), now, senderId],
   );
-  return { subscriptions: subs.length, notifications, transactions };
+  return { subscriptions, notifications, transactions };
 }

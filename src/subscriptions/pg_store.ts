@@ -4,7 +4,7 @@
  * duplicate check and the live-subscription limit then count exactly what committed before it.
  */
 import type { PgPool } from "../db/pg/pool.ts";
-import { pgAll, pgOne, pgQuery, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
+import { pgAll, pgOne, pgQuery, type PgQueryable, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
 import { REOPEN_UNDELIVERED } from "./notifications.ts";
 import {
   cancelDeletedQuery,
@@ -87,12 +87,27 @@ export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
     fanOut: () => pgAll<SubscriptionRow>(pool, pgText(SQL.fanOut)),
     counts: () => pgAll<{ state: string; n: number }>(pool, pgText(SQL.counts)),
     cancelForDeletedSender: (of, reason, now) =>
-      pgTransaction(pool, async (c) => {
-        const [sql, value] = cancelDeletedQuery(of);
-        const ids = (await pgAll<{ id: number }>(c, pgText(sql), [reason, now, now, value])).map((r) => r.id);
-        let notifications = 0;
-        for (const id of ids) notifications += await pgRun(c, pgText(SQL.failPending), [reason, now, id]);
-        return { subscriptions: ids.length, notifications };
-      }),
+      pgTransaction(pool, (c) => pgCancelForDeletedSender(c, of, reason, now)),
   };
+}
+
+/**
+ * Cancels a deleted sender's live subscriptions (or the one `id`) and fails their waiting notifications, on `c`: the
+ * client of the caller's transaction (the store's own, or a sender delete's).
+ */
+export async function pgCancelForDeletedSender(
+  c: PgQueryable,
+  of: { senderId: string } | { id: number },
+  reason: string,
+  now: string,
+): Promise<{ subscriptions: number; notifications: number }> {
+  const [sql, value] = cancelDeletedQuery(of);
+  const ids = (await pgAll<{ id: number }>(c, pgText(sql), [reason, now, now, value])).map((r) => r.id);
+  const notifications = ids.length === 0 ? 0 : await pgRun(
+    c,
+    `UPDATE notifications SET status = 'failed', last_error = $1, updated_at = $2
+     WHERE subscription_id = ANY($3::bigint[]) AND status = 'pending'`,
+    [reason, now, ids],
+  );
+  return { subscriptions: ids.length, notifications };
 }
