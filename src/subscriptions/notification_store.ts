@@ -1,6 +1,7 @@
 /** Where the notification log is kept: the interface the services use, and its embedded SQLite implementation. */
 import { type Db, transaction } from "../db/sqlite.ts";
 import { groupCommit } from "../db/group_commit.ts";
+import { deleteInChunks } from "../db/purge.ts";
 import {
   type AttemptFailure,
   dueLanes,
@@ -18,6 +19,7 @@ import {
   type NotificationRow,
   type NotificationView,
   type NotifyEvent,
+  PURGE_FINISHED,
   type ReceiptOutcome,
   type ReceiptTarget,
   reopenFailed,
@@ -57,6 +59,8 @@ export interface NotificationStore {
   list(filter?: NotificationFilter): Promise<NotificationView[]>;
   /** Notification counts by status. */
   counts(): Promise<Array<{ status: string; n: number }>>;
+  /** Deletes finished notifications created and last changed before `cutoff` (ISO), in chunks; how many. */
+  purgeFinished(cutoff: string): Promise<number>;
   /** The notifications to send with `head` (itself first), at most `max`, sealing the batch if it is new. */
   batchOf(head: NotificationRow, options: { now: string; max: number }): Promise<NotificationRow[]>;
   /**
@@ -85,6 +89,7 @@ export function sqliteNotificationStore(db: Db): NotificationStore {
     },
     list: (filter) => Promise.try(() => listNotifications(db, filter)),
     counts: () => Promise.try(() => notificationCounts(db)),
+    purgeFinished: (cutoff) => deleteInChunks(db, PURGE_FINISHED, [cutoff, cutoff]),
     batchOf: (head, options) => Promise.try(() => batchOf(db, head, options)),
     markBatch: (rows, outcome, now) =>
       outcome.kind === "sent"

@@ -327,3 +327,11 @@ export function notificationListQuery(
 export function notificationCounts(db: Db): Array<{ status: string; n: number }> {
   return stmt(db, SQL.counts).all() as Array<{ status: string; n: number }>;
 }
+
+/**
+ * Deletes finished notifications (sent, failed, received) created and last changed before a cutoff, a chunk at a
+ * time: (cutoff, cutoff, chunk). Pending ones (held for a frequency, or waiting for a retry) are never deleted; the
+ * (status, created_at) index bounds the scan to the finished ones. Both backends.
+ */
+export const PURGE_FINISHED = `DELETE FROM notifications WHERE id IN (SELECT id FROM notifications
+  WHERE status IN ('sent', 'failed', 'received') AND created_at < ? AND updated_at < ? LIMIT ?+0)`;

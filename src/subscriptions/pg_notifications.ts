@@ -4,7 +4,7 @@
  * several rows are one transaction; a receipt locks the row it read before it decides.
  */
 import type { PgClient, PgPool } from "../db/pg/pool.ts";
-import { pgAll, pgOne, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
+import { pgAll, pgDeleteInChunks, pgOne, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
 import {
   type AttemptFailure,
   insertArray,
@@ -12,6 +12,7 @@ import {
   notificationListQuery,
   type NotificationRow,
   type NotificationView,
+  PURGE_FINISHED,
   RECEIPT_SQL,
   receiptRefusal,
   receiptTarget,
@@ -93,6 +94,7 @@ export function pgNotificationStore(pool: PgPool): NotificationStore {
       return q ? await pgAll<NotificationView>(pool, pgText(q.sql), q.params) : [];
     },
     counts: () => pgAll<{ status: string; n: number }>(pool, pgText(SQL.counts)),
+    purgeFinished: (cutoff) => pgDeleteInChunks(pool, pgText(PURGE_FINISHED), [cutoff, cutoff]),
     batchOf: (head, options) =>
       pgTransaction(pool, async (c) => {
         const members = () =>

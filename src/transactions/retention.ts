@@ -5,14 +5,8 @@
  * (ON DELETE CASCADE); one an operator retried recently stays (its updated_at is recent).
  */
 import type { Deps } from "../deps.ts";
-import { deleteInChunks } from "../db/purge.ts";
 
 const DAY_MS = 86_400_000;
-
-// Pending notifications (held for a frequency, or waiting for a retry) are never deleted: the (status,
-// created_at) index bounds the scan to the finished ones.
-const NOTIFICATIONS = `DELETE FROM notifications WHERE id IN (SELECT id FROM notifications
-  WHERE status IN ('sent', 'failed', 'received') AND created_at < ? AND updated_at < ? LIMIT ?+0)`;
 
 /** How many rows one retention run deleted. */
 export interface RetentionRun {
@@ -30,10 +24,9 @@ export async function purgeFinishedWork(deps: Deps): Promise<RetentionRun> {
       deps.config.transactionRetentionDays,
       (c) => deps.storage.transactions.purgeFinished(c),
     ),
-    // The cutoff binds twice (created_at and updated_at): the statement keeps anonymous parameters, LIMIT ?+0.
     notifications: await purge(
       deps.config.notificationRetentionDays,
-      (c) => deleteInChunks(deps.db, NOTIFICATIONS, [c, c]),
+      (c) => deps.storage.notifications.purgeFinished(c),
     ),
   };
   if (run.transactions + run.notifications > 0) {

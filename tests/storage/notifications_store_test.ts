@@ -312,3 +312,37 @@ backendTest(
     equal(marked?.received_at, (fresh[0] as { row: NotificationRow }).row.received_at);
   },
 );
+
+backendTest(
+  "notification store: retention deletes finished notifications past the cutoff, in chunks, never pending ones",
+  async (s, sql) => {
+    const sub = await subscription(s);
+    const ids = await events(sql, ...Array.from({ length: 2_005 }, () => "{}"));
+    await s.notifications.insert(ids.map((id) => note(sub.id, id)), NOW);
+    // 2,003 finished long ago (more than one chunk), one finished but changed since the cutoff, one still pending.
+    await sql(
+      "UPDATE notifications SET status = 'sent', created_at = ?, updated_at = ? WHERE event_id <= ?",
+      [
+        "2026-01-01T00:00:00.000Z",
+        "2026-01-01T00:00:00.000Z",
+        ids[2_002],
+      ],
+    );
+    await sql(
+      "UPDATE notifications SET status = 'failed', created_at = ?, updated_at = ? WHERE event_id = ?",
+      [
+        "2026-01-01T00:00:00.000Z",
+        LATER,
+        ids[2_003],
+      ],
+    );
+    await sql("UPDATE notifications SET created_at = ?, updated_at = ? WHERE event_id = ?", [
+      "2026-01-01T00:00:00.000Z",
+      "2026-01-01T00:00:00.000Z",
+      ids[2_004],
+    ]);
+    equal(await s.notifications.purgeFinished(NOW), 2_003);
+    deepEqual(await log(s, sub.code), [[ids[2_003], "failed"], [ids[2_004], "pending"]]);
+    equal(await s.notifications.purgeFinished(NOW), 0);
+  },
+);
