@@ -9,6 +9,8 @@
  */
 export const DISABLED_SENDERS = "(SELECT sender_id FROM senders WHERE active = 0)";
 
+import type { Deps } from "../deps.ts";
+
 /** A sender as delivery sees it: enabled, disabled (deliveries wait), or deleted (deliveries are cancelled). */
 export type SenderStanding = "active" | "disabled" | "deleted";
 
@@ -28,4 +30,19 @@ export function standingHold(senderId: string, standing: SenderStanding): string
 export function standingOf(active: number | null | undefined): SenderStanding {
   if (active === null || active === undefined) return "deleted";
   return active === 1 ? "active" : "disabled";
+}
+
+/**
+ * True when work for the sender must wait (disabled) or stop (deleted), read through the store so a change by any
+ * isolate, process or instance counts; for a deleted sender `cancel` runs first with the reason to record, so the
+ * work ends for good rather than waiting.
+ */
+export async function heldForSender(
+  deps: Deps,
+  senderId: string,
+  cancel: (reason: string) => Promise<unknown>,
+): Promise<boolean> {
+  const standing = await deps.storage.senders.standing(senderId);
+  if (standing === "deleted") await cancel(deletedReason(senderId));
+  return standing !== "active";
 }

@@ -7,21 +7,17 @@
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
 import type { Sender } from "../senders/store.ts";
-import { deletedReason, standingHold, standingOf } from "../senders/pause.ts";
+import { heldForSender, standingHold, standingOf } from "../senders/pause.ts";
 import type { SubscriptionRow } from "./store.ts";
 import { notifyUrl } from "./rules.ts";
 
 /** True when a lane must stop before sending for this subscription (and cancels it if its sender is gone). */
-export async function laneHeld(deps: Deps, sub: Pick<SubscriptionRow, "id" | "sender_id">): Promise<boolean> {
-  const standing = await deps.storage.senders.standing(sub.sender_id);
-  if (standing === "deleted") {
-    await deps.storage.subscriptions.cancelForDeletedSender(
-      { id: sub.id },
-      deletedReason(sub.sender_id),
-      isoNow(deps.clock),
-    );
-  }
-  return standing !== "active";
+export function laneHeld(deps: Deps, sub: Pick<SubscriptionRow, "id" | "sender_id">): Promise<boolean> {
+  return heldForSender(
+    deps,
+    sub.sender_id,
+    (reason) => deps.storage.subscriptions.cancelForDeletedSender({ id: sub.id }, reason, isoNow(deps.clock)),
+  );
 }
 
 /**

@@ -5,20 +5,16 @@
  */
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
-import { deletedReason, standingHold } from "../senders/pause.ts";
+import { heldForSender, standingHold } from "../senders/pause.ts";
 import type { TxnRow } from "./store.ts";
 
 /** True when the worker must leave this transaction alone now (and cancels it if its sender is gone). */
-export async function heldBySender(deps: Deps, row: Pick<TxnRow, "id" | "sender_id">): Promise<boolean> {
-  const standing = await deps.storage.senders.standing(row.sender_id);
-  if (standing === "deleted") {
-    await deps.storage.transactions.cancelOpen(
-      { id: row.id },
-      deletedReason(row.sender_id),
-      isoNow(deps.clock),
-    );
-  }
-  return standing !== "active";
+export function heldBySender(deps: Deps, row: Pick<TxnRow, "id" | "sender_id">): Promise<boolean> {
+  return heldForSender(
+    deps,
+    row.sender_id,
+    (reason) => deps.storage.transactions.cancelOpen({ id: row.id }, reason, isoNow(deps.clock)),
+  );
 }
 
 /**
