@@ -3,35 +3,21 @@
  * its own pool (its own connections, as a separate server process would have) and its own Storage over it.
  */
 import type { Storage } from "../../src/db/storage.ts";
-import { openPgPool } from "../../src/db/pg/pool.ts";
-import { migratePg } from "../../src/db/pg/migrate.ts";
-import { pgStorage } from "../../src/db/pg/storage.ts";
-import { sharedPostgres } from "./postgres.ts";
+import { freshStorage, type RawSql } from "./storage.ts";
 
 /**
  * Runs `fn` with `count` Storages, each on its own pool of `max` connections, over one fresh migrated database
- * (whose URL `fn` gets too).
+ * (`sql` runs raw statements on it, as backendTest's does).
  */
 export async function withPgInstances(
   count: number,
-  fn: (instances: Storage[], url: string) => Promise<void>,
+  fn: (instances: Storage[], sql: RawSql) => Promise<void>,
   options: { max?: number } = {},
 ): Promise<void> {
-  const cluster = await sharedPostgres();
-  const url = await cluster.createDatabase(`i_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
-  const setup = openPgPool(url, { max: 1 });
+  const t = await freshStorage("postgres", { max: options.max ?? 8 });
   try {
-    await migratePg(setup);
+    await fn([t.storage, ...Array.from({ length: count - 1 }, () => t.twin())], t.sql);
   } finally {
-    await setup.end();
-  }
-  const instances = Array.from(
-    { length: count },
-    () => pgStorage(openPgPool(url, { max: options.max ?? 8 })),
-  );
-  try {
-    await fn(instances, url);
-  } finally {
-    await Promise.all(instances.map((s) => s.close()));
+    await t.close();
   }
 }

@@ -29,8 +29,11 @@ export interface TestBackend {
   close(): Promise<void>;
 }
 
-/** One fresh, migrated database of `kind`. */
-export async function freshStorage(kind: Storage["kind"]): Promise<TestBackend> {
+/** One fresh, migrated database of `kind`; on PostgreSQL each pool (the first and every twin's) has `max` connections. */
+export async function freshStorage(
+  kind: Storage["kind"],
+  options: { max?: number } = {},
+): Promise<TestBackend> {
   if (kind === "sqlite") {
     const db = openDatabase(":memory:");
     migrate(db);
@@ -44,7 +47,8 @@ export async function freshStorage(kind: Storage["kind"]): Promise<TestBackend> 
   }
   const cluster = await sharedPostgres();
   const url = await cluster.createDatabase(`t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
-  const pools: PgPool[] = [openPgPool(url, { max: 4 })];
+  const max = options.max ?? 4;
+  const pools: PgPool[] = [openPgPool(url, { max })];
   try {
     await migratePg(pools[0]);
   } catch (err) {
@@ -55,7 +59,7 @@ export async function freshStorage(kind: Storage["kind"]): Promise<TestBackend> 
     storage: pgStorage(pools[0]),
     sql: (text, values = []) => pgAll(pools[0], pgText(text), values),
     twin: () => {
-      const pool = openPgPool(url, { max: 4 });
+      const pool = openPgPool(url, { max });
       pools.push(pool);
       return pgStorage(pool);
     },

@@ -2,7 +2,6 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { backendTest } from "../helpers/storage.ts";
 import { withPgInstances } from "../helpers/pg_instances.ts";
-import { openPgPool } from "../../src/db/pg/pool.ts";
 import { iso, newTxn, processed, T0 } from "../helpers/txn_rows.ts";
 
 backendTest(
@@ -123,22 +122,17 @@ backendTest("transaction store: retention deletes finished transactions past the
 });
 
 Deno.test("transaction store [postgres]: a disabled sender's work is not due; an enabled one's is", async () => {
-  await withPgInstances(1, async ([s], url) => {
-    const raw = openPgPool(url, { max: 1 });
-    try {
-      // The senders table is the SenderStore's: its rows are written directly here.
-      for (const [id, active] of [["on", 1], ["off", 0]] as const) {
-        await raw.query(
-          "INSERT INTO senders (sender_id, name, active, created_at, updated_at) VALUES ($1, $1, $2, $3, $3)",
-          [id, active, iso(T0)],
-        );
-      }
-      const on = (await s.transactions.insert(newTxn("on", "a"))).row.id;
-      await s.transactions.insert(newTxn("off", "b"));
-      deepEqual(await s.transactions.due(iso(T0 + 1), iso(T0 + 1), 10), [on]);
-    } finally {
-      await raw.end();
+  await withPgInstances(1, async ([s], sql) => {
+    // The senders table is the SenderStore's: its rows are written directly here.
+    for (const [id, active] of [["on", 1], ["off", 0]] as const) {
+      await sql(
+        "INSERT INTO senders (sender_id, name, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+        [id, id, active, iso(T0), iso(T0)],
+      );
     }
+    const on = (await s.transactions.insert(newTxn("on", "a"))).row.id;
+    await s.transactions.insert(newTxn("off", "b"));
+    deepEqual(await s.transactions.due(iso(T0 + 1), iso(T0 + 1), 10), [on]);
   });
 });
 
