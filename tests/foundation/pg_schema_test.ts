@@ -159,6 +159,27 @@ Deno.test("migratePg() against a real PostgreSQL", async (t) => {
         deepEqual(await migratePg(pool), []);
       });
     });
+
+    await t.step(
+      "a database with another locale than C is refused before any migration, naming the fix",
+      async () => {
+        const admin = openPgPool(cluster.url, { max: 1 });
+        try {
+          await admin.query(
+            "CREATE DATABASE utf8_locale TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8'",
+          );
+        } finally {
+          await admin.end();
+        }
+        const url = new URL(cluster.url);
+        url.pathname = "/utf8_locale";
+        await withPool(url.toString(), async (pool) => {
+          await rejects(migratePg(pool), /collation C\.UTF-8.*LOCALE 'C'/s);
+          const table = await pool.query("SELECT to_regclass('schema_migrations') AS t");
+          equal(table.rows[0].t, null);
+        });
+      },
+    );
   } finally {
     await cluster.stop();
   }

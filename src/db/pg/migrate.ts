@@ -4,7 +4,7 @@
  * migration and its row in one transaction. Several instances may start at once against one database: a
  * session-level advisory lock makes them migrate one after the other, so each migration runs once.
  */
-import type { PgPool } from "./pool.ts";
+import type { PgClient, PgPool } from "./pool.ts";
 import p0025 from "./migrations/0025_baseline.sql" with { type: "text" };
 import p0026 from "./migrations/0026_transaction_refs_txn.sql" with { type: "text" };
 import p0027 from "./migrations/0027_job_runs.sql" with { type: "text" };
@@ -50,6 +50,7 @@ export async function migratePg(
   client.on("error", onError);
   let broken: Error | undefined;
   try {
+    await checkPgDatabase(client);
     // Session level, not per transaction: the lock spans reading what is done and applying every migration.
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATE_LOCK_KEY]);
     try {
@@ -88,6 +89,29 @@ export async function migratePg(
     client.off("error", onError);
     client.release(broken);
   }
+}
+
+/**
+ * Refuses a database whose text rules differ from SQLite's: the registry compares, sorts and lower-cases text
+ * exactly as the embedded default does (bytewise order, ASCII-only case folding), which PostgreSQL does for a
+ * UTF8 database with the C locale (collation and character type). Any other locale would sort names, range
+ * filters and cursors differently, and jsonb values compare by the database collation, so it is checked here,
+ * before any migration, on every start.
+ */
+export async function checkPgDatabase(client: PgClient): Promise<void> {
+  const { rows } = await client.query<{ name: string; enc: string; collate: string; ctype: string }>(
+    `SELECT datname AS name, pg_encoding_to_char(encoding) AS enc, datcollate AS collate, datctype AS ctype
+     FROM pg_database WHERE datname = current_database()`,
+  );
+  const db = rows[0];
+  const plain = (l: string) => l === "C" || l === "POSIX";
+  if (db && db.enc === "UTF8" && plain(db.collate) && plain(db.ctype)) return;
+  throw new Error(
+    `PostgreSQL database ${JSON.stringify(db?.name)} has encoding ${db?.enc}, collation ${db?.collate} and ` +
+      `character type ${db?.ctype}; dci-server needs UTF8 with the C locale (text compared and case-folded as ` +
+      `the embedded SQLite does). Create it with: CREATE DATABASE <name> TEMPLATE template0 ENCODING 'UTF8' ` +
+      `LOCALE 'C'`,
+  );
 }
 
 /** The highest applied migration version (0 when none). */
