@@ -111,7 +111,8 @@ export function pgTransactionStore(pool: PgPool): TransactionStore {
       return pgRun(pool, pgText(q.sql), q.args);
     },
     openIds: (senderId, limit) => ids(pgText(sql.OPEN_IDS), [senderId, limit]),
-    releaseLeases: () => pgRun(pool, pgText(sql.RELEASE_LEASES)),
+    // Other instances' live leases: never released here (the interface says why).
+    releaseLeases: () => Promise.resolve(0),
     arrivals: async (before, limit) => [
       ...await ids(pgText(sql.WAITING), [before, limit]),
       ...await ids(pgText(sql.REOPENED_DUE), [before, before, before, limit]),

@@ -99,7 +99,12 @@ export interface TransactionStore {
   cancelOpen(of: { senderId: string } | { id: number }, reason: string, now: string): Promise<number>;
   /** Ids of a sender's open transactions, oldest first. */
   openIds(senderId: string, limit: number): Promise<number[]>;
-  /** Drops every lease (start-up of the only worker: whoever held them is gone); returns how many. */
+  /**
+   * At the start-up of a worker, drops the leases a dead worker left, returning how many: on SQLite every lease
+   * (one worker per database file: whoever held them is gone); on PostgreSQL none, since another instance may
+   * hold them and be working — a dead instance's leases lapse after DCI_LEASE_SECONDS and the sweeper redoes
+   * their work then.
+   */
   releaseLeases(): Promise<number>;
   /**
    * Ids of transactions waiting since before `before` and of failed callbacks an operator reopened that are due

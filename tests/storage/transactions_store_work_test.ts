@@ -76,9 +76,17 @@ backendTest("transaction store: due work, leases released, state counts", async 
 
   const counts = Object.fromEntries((await t.stateCounts()).map((r) => [r.state, r.n]));
   deepEqual(counts, { received: 1, processing: 2, succeeded: 1, callback_failed: 0 });
-  equal(await t.releaseLeases(), 2);
-  deepEqual((await t.get(leased))!.lease_owner, null);
-  ok(await t.claimProcessing(leased, "other", iso(T0 + 1), iso(T0 + 60_000)));
+  if (s.kind === "sqlite") {
+    // The only worker of the file starts: whoever held the leases is gone.
+    equal(await t.releaseLeases(), 2);
+    deepEqual((await t.get(leased))!.lease_owner, null);
+    ok(await t.claimProcessing(leased, "other", iso(T0 + 1), iso(T0 + 60_000)));
+  } else {
+    // Another instance may hold them and be working: a starting instance leaves them to lapse.
+    equal(await t.releaseLeases(), 0);
+    equal((await t.get(leased))!.lease_owner, "w");
+    equal(await t.claimProcessing(leased, "other", iso(T0 + 1), iso(T0 + 60_000)), undefined);
+  }
 });
 
 backendTest("transaction store: cancelling open work ends it for good; open ids by sender", async (s) => {
