@@ -1,0 +1,153 @@
+/**
+ * The PostgreSQL job queue (src/jobs/pg_queue.ts) on a real cluster: wake-ups cross instances by LISTEN/NOTIFY,
+ * stay local when this process has the worker, wait out their delay, and the listener comes back after its
+ * connection is killed.
+ */
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { openPgPool, type PgPool } from "../../src/db/pg/pool.ts";
+import { pgQueue } from "../../src/jobs/pg_queue.ts";
+import type { QueueMessage } from "../../src/jobs/queue.ts";
+import { sharedPostgres } from "../helpers/postgres.ts";
+
+async function withDatabase(fn: (open: () => PgPool) => Promise<void>): Promise<void> {
+  const cluster = await sharedPostgres();
+  const url = await cluster.createDatabase(`q_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const pools: PgPool[] = [];
+  try {
+    await fn(() => {
+      const pool = openPgPool(url, { max: 2 });
+      pools.push(pool);
+      return pool;
+    });
+  } finally {
+    await Promise.all(pools.map((p) => p.end()));
+  }
+}
+
+/** Resolves with the messages once `n` arrived (or what arrived by the deadline). */
+function collector() {
+  const got: Array<{ message: QueueMessage; at: number }> = [];
+  const waiters: Array<() => void> = [];
+  return {
+    got,
+    handler: (message: QueueMessage) => {
+      got.push({ message, at: Date.now() });
+      waiters.splice(0).forEach((w) => w());
+      return Promise.resolve();
+    },
+    async until(n: number, ms = 5000): Promise<void> {
+      const deadline = Date.now() + ms;
+      while (got.length < n && Date.now() < deadline) {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, 50);
+          waiters.push(() => (clearTimeout(t), r()));
+        });
+      }
+    },
+  };
+}
+
+/** Until the instance's LISTEN connection is up (the listener connects in the background). */
+async function listening(pool: PgPool, count = 1): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const { rows } = await pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    );
+    if (rows[0].n >= count) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error("listener never connected");
+}
+
+Deno.test("pgQueue: a wake-up from an instance without a worker reaches another instance's worker", async () => {
+  await withDatabase(async (open) => {
+    const worker = pgQueue(open());
+    const web = pgQueue(open());
+    const c = collector();
+    try {
+      worker.listen(c.handler);
+      await listening(open());
+      await web.enqueue({ kind: "txn", id: "41" });
+      await web.enqueue({ kind: "txn", id: "42" });
+      await c.until(2);
+      deepEqual(c.got.map((g) => g.message), [{ kind: "txn", id: "41" }, { kind: "txn", id: "42" }]);
+    } finally {
+      await worker.close();
+      await web.close();
+    }
+  });
+});
+
+Deno.test("pgQueue: with a worker in this process the wake-up stays local (other instances see nothing)", async () => {
+  await withDatabase(async (open) => {
+    const here = pgQueue(open());
+    const there = pgQueue(open());
+    const mine = collector();
+    const theirs = collector();
+    try {
+      here.listen(mine.handler);
+      there.listen(theirs.handler);
+      const probe = open();
+      await listening(probe, 2);
+      await here.enqueue({ kind: "txn", id: "1" });
+      await mine.until(1);
+      // A NOTIFY sent now by a third, worker-less instance reaches both: proof that "there" listens, so its
+      // silence about "1" means the local wake-up never went through PostgreSQL.
+      await pgQueue(probe).enqueue({ kind: "txn", id: "2" });
+      await theirs.until(1);
+      await mine.until(2);
+      deepEqual(theirs.got.map((g) => g.message.id), ["2"]);
+      deepEqual(mine.got.map((g) => g.message.id).sort(), ["1", "2"]);
+    } finally {
+      await here.close();
+      await there.close();
+    }
+  });
+});
+
+Deno.test("pgQueue: a delayed wake-up arrives after its delay, not before", async () => {
+  await withDatabase(async (open) => {
+    const worker = pgQueue(open());
+    const web = pgQueue(open());
+    const c = collector();
+    try {
+      worker.listen(c.handler);
+      await listening(open());
+      const sent = Date.now();
+      await web.enqueue({ kind: "callback", id: "7" }, { delayMs: 400 });
+      await new Promise((r) => setTimeout(r, 200));
+      equal(c.got.length, 0);
+      await c.until(1);
+      equal(c.got.length, 1);
+      ok(c.got[0].at - sent >= 390, `arrived after ${c.got[0].at - sent} ms`);
+    } finally {
+      await worker.close();
+      await web.close();
+    }
+  });
+});
+
+Deno.test("pgQueue: the listener connects again after its connection is killed", async () => {
+  await withDatabase(async (open) => {
+    const worker = pgQueue(open());
+    const admin = open();
+    const c = collector();
+    try {
+      worker.listen(c.handler);
+      await listening(admin);
+      const killed = await admin.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND query LIKE 'LISTEN%') AS t`,
+      );
+      equal(killed.rows[0].n, 1);
+      // Gone, then back (the first retry is 250 ms later).
+      await new Promise((r) => setTimeout(r, 100));
+      await listening(admin);
+      await pgQueue(admin).enqueue({ kind: "txn", id: "9" });
+      await c.until(1);
+      deepEqual(c.got.map((g) => g.message.id), ["9"]);
+    } finally {
+      await worker.close();
+    }
+  });
+});
