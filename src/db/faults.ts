@@ -10,16 +10,30 @@ export function isDatabaseBusy(err: unknown): boolean {
   return e?.errcode === 5 || e?.errcode === 6 || /database (table )?is locked/i.test(String(e?.message));
 }
 
-/** SQLite's SQLITE_FULL (13) or an ENOSPC from the file system (KV, files): the data dir's disk is full. */
+/**
+ * PostgreSQL cannot be reached or refuses work for now: a connection exception (SQLSTATE class 08), the server
+ * shutting down or starting (57P01-57P03), too many connections (53300), a deadlock or serialization failure
+ * (40P01, 40001: the transaction is redone), a network error, or the pool's wait for a connection timing out.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null | undefined;
+  const code = typeof e?.code === "string" ? e.code : "";
+  return code.startsWith("08") || ["57P01", "57P02", "57P03", "53300", "40P01", "40001"].includes(code) ||
+    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND"].includes(code) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i
+      .test(String(e?.message));
+}
+
+/** SQLite's SQLITE_FULL (13), PostgreSQL's disk_full (53100) or an ENOSPC from the file system (KV, files): the data dir's disk is full. */
 export function isStorageFull(err: unknown): boolean {
   const e = err as { errcode?: unknown; message?: unknown } | null | undefined;
-  return e?.errcode === 13 ||
+  return e?.errcode === 13 || (e as { code?: unknown } | null | undefined)?.code === "53100" ||
     /database or disk is full|no space left on device|os error 28/i.test(String(e?.message));
 }
 
-/** A fault that goes away by itself (lock released, space freed): the work is retried, never failed for it. */
+/** A fault that goes away by itself (lock released, space freed, the database back): the work is retried, never failed for it. */
 export function isTransientStorageFault(err: unknown): boolean {
-  return isDatabaseBusy(err) || isStorageFull(err);
+  return isDatabaseBusy(err) || isStorageFull(err) || isDatabaseUnavailable(err);
 }
 
 /** The last storage-full failure of each connection's writes, until one of its writes succeeds again. */

@@ -54,6 +54,10 @@ export interface Storage {
   readonly bulk: BulkStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
+  /** True once the database is closed (shutting down): background loops stop quietly instead of logging. */
+  readonly closed: boolean;
+  /** One trivial statement on the database (readiness): rejects when it cannot answer. */
+  ping(): Promise<void>;
 }
 
 /** The stores on the embedded SQLite database `db`. */
@@ -79,5 +83,9 @@ export function sqliteStorage(db: Db): Storage {
     transactions: sqliteTransactionStore(db),
     bulk: sqliteBulkStore(db),
     close: () => Promise.resolve(),
+    get closed() {
+      return !db.isOpen;
+    },
+    ping: () => Promise.try(() => void db.prepare("SELECT 1").get()),
   };
 }

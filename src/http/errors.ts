@@ -7,7 +7,7 @@ import type { Ack } from "../dci/schemas.ts";
 import type { AppEnv } from "./context.ts";
 import type { Deps } from "../deps.ts";
 import { type OutgoingHeader, signedEnvelope } from "../dci/envelope.ts";
-import { isDatabaseBusy, isStorageFull, noteStorageFull } from "../db/faults.ts";
+import { isDatabaseBusy, isDatabaseUnavailable, isStorageFull, noteStorageFull } from "../db/faults.ts";
 import { answerMeta } from "../senders/settings.ts";
 
 /** Retry-After of a 503 answered because the write lock stayed held past the wait (seconds). */
@@ -60,6 +60,12 @@ export function renderError(err: unknown, c: Context<AppEnv>, deps: Deps): Respo
     dci = new DciError("err.service.unavailable", "Storage is full; retry later", {
       status: 503,
       headers: { "Retry-After": "30" },
+    });
+  } else if (isDatabaseUnavailable(err)) {
+    c.get("log")?.warn("database unavailable", { error: String(err) });
+    dci = new DciError("err.service.unavailable", "The database is unavailable; retry later", {
+      status: 503,
+      headers: { "Retry-After": String(BUSY_RETRY_AFTER_S) },
     });
   } else if (isDatabaseBusy(err)) {
     c.get("log")?.warn("database busy: the write lock is held elsewhere", { error: String(err) });

@@ -34,7 +34,7 @@ export function startArrivalPoll(
   const limit = options.limit ?? 500;
   let running = false;
   const runNow = async (): Promise<number> => {
-    if (!deps.db.isOpen || running) return 0;
+    if (deps.storage.closed || running) return 0;
     running = true;
     let started = 0;
     try {
@@ -45,7 +45,7 @@ export function startArrivalPoll(
         void handle(id);
       }
     } catch (err) {
-      if (deps.db.isOpen) deps.log.error("arrival poll failed", { err });
+      if (!deps.storage.closed) deps.log.error("arrival poll failed", { err });
     } finally {
       running = false;
     }

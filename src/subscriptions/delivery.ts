@@ -231,7 +231,7 @@ export async function runLane(
       checked = false;
     }
   } finally {
-    if (deps.db.isOpen) await lanes.release(subscriptionId);
+    if (!deps.storage.closed) await lanes.release(subscriptionId);
   }
   return sent;
 

@@ -3,7 +3,6 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { validationHook } from "../http/errors.ts";
-import { stmt } from "../db/statements.ts";
 import { VERSION } from "../version.ts";
 import { storageFull } from "../db/faults.ts";
 import { DciError } from "../dci/errors.ts";
@@ -114,7 +113,7 @@ export function systemRoutes(deps: Deps): OpenAPIHono<AppEnv> {
 export async function readiness(deps: Deps): Promise<z.infer<typeof Readiness>> {
   const checks = { database: "ok", kv: "ok", storage: "ok" } as z.infer<typeof Readiness>["checks"];
   try {
-    stmt(deps.db, "SELECT 1").get();
+    await deps.storage.ping();
     checks.database = "ok";
   } catch {
     checks.database = "failed";

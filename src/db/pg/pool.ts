@@ -37,11 +37,21 @@ export interface PgPoolOptions {
    * another on the next query. Without a listener the driver's "error" event would end the process.
    */
   onIdleError?: (err: Error) => void;
+  /** How long a query waits for a free or new connection before failing (default 5,000 ms). */
+  connectTimeoutMs?: number;
 }
 
 /** A pool for `url` (`postgres://user:password@host:port/db`); nothing connects until the first query. */
 export function openPgPool(url: string, options: PgPoolOptions = {}): PgPool {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    types,
+    // A database that does not answer fails the request (503, src/db/faults.ts) instead of holding it forever.
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    // A connection whose client died inside a transaction gives its locks back.
+    idle_in_transaction_session_timeout: 60_000,
+  });
   pool.on("error", (err) => options.onIdleError?.(err));
   return pool;
 }

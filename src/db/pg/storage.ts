@@ -43,5 +43,9 @@ export function pgStorage(pool: PgPool): Storage {
     transactions: pgTransactionStore(pool),
     bulk: pgBulkStore(pool),
     close: () => pool.end(),
+    get closed() {
+      return pool.ended;
+    },
+    ping: async () => void await pool.query("SELECT 1"),
   };
 }

@@ -1,0 +1,85 @@
+/**
+ * PostgreSQL's passing faults on real failures (src/db/faults.ts): a database that cannot be reached, a connection
+ * the server ends, a pool with no free connection in time — each unavailable and transient (503 on a request,
+ * work retried); a mistake of the statement or a constraint — neither.
+ */
+import { equal, match, ok } from "node:assert/strict";
+import { Hono } from "hono";
+import type { AppEnv } from "../../src/http/context.ts";
+import { renderError } from "../../src/http/errors.ts";
+import { withTestDeps } from "../helpers/deps.ts";
+import { openPgPool } from "../../src/db/pg/pool.ts";
+import { isDatabaseUnavailable, isTransientStorageFault } from "../../src/db/faults.ts";
+import { sharedPostgres } from "../helpers/postgres.ts";
+
+async function failure(run: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await run();
+  } catch (err) {
+    return err;
+  }
+  throw new Error("expected a failure");
+}
+
+Deno.test("PostgreSQL faults: unreachable, terminated and pool-starved are unavailable and transient", async () => {
+  // Nothing listens on a port just released.
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const nowhere = openPgPool(`postgres://u:p@127.0.0.1:${port}/db`, { max: 1 });
+  const refused = await failure(() => nowhere.query("SELECT 1"));
+  await nowhere.end();
+  ok(isDatabaseUnavailable(refused), String(refused));
+  ok(isTransientStorageFault(refused));
+
+  const cluster = await sharedPostgres();
+  const url = await cluster.createDatabase(`f_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const pool = openPgPool(url, { max: 1, connectTimeoutMs: 200 });
+  const admin = openPgPool(url, { max: 1 });
+  try {
+    const held = await pool.connect();
+    const starved = await failure(() => pool.query("SELECT 1"));
+    ok(isDatabaseUnavailable(starved), String(starved));
+    held.on("error", () => {});
+    const pid = (await held.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+    const sleeping = failure(() => held.query("SELECT pg_sleep(10)"));
+    await new Promise((r) => setTimeout(r, 100));
+    await admin.query("SELECT pg_terminate_backend($1)", [pid]);
+    const terminated = await sleeping;
+    held.release(true);
+    equal((terminated as { code?: string }).code, "57P01");
+    ok(isDatabaseUnavailable(terminated));
+
+    const syntax = await failure(() => admin.query("SELEC 1"));
+    await admin.query("CREATE TABLE u (k int PRIMARY KEY)");
+    await admin.query("INSERT INTO u VALUES (1)");
+    const duplicate = await failure(() => admin.query("INSERT INTO u VALUES (1)"));
+    for (const e of [syntax, duplicate]) {
+      equal(isDatabaseUnavailable(e), false, String(e));
+      equal(isTransientStorageFault(e), false, String(e));
+    }
+  } finally {
+    await pool.end();
+    await admin.end();
+  }
+});
+
+Deno.test("PostgreSQL faults: a request meeting an unreachable database is answered 503 with Retry-After", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const nowhere = openPgPool(`postgres://u:p@127.0.0.1:${port}/db`, { max: 1 });
+  const refused = await failure(() => nowhere.query("SELECT 1"));
+  await nowhere.end();
+  await withTestDeps({}, async (deps) => {
+    const app = new Hono<AppEnv>();
+    app.get("/x", () => {
+      throw refused;
+    });
+    app.onError((err, c) => renderError(err, c, deps));
+    const res = await app.request("/x");
+    equal(res.status, 503);
+    ok(Number(res.headers.get("retry-after")) > 0);
+    match(await res.text(), /database is unavailable/);
+  });
+});
