@@ -2,6 +2,7 @@
 import type { Config } from "./config.ts";
 import { type Db, openDatabase } from "./db/sqlite.ts";
 import { upgradeSchema } from "./db/schema_version.ts";
+import { schemaVersion } from "./db/migrate.ts";
 import { explainDataDirFailure } from "./db/open_failure.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { createLogger, type Logger } from "./obs/log.ts";
@@ -87,6 +88,52 @@ export function dataPaths(config: Config): { db: string; kv: string; backups: st
     kv: `${config.dataDir}/kv.sqlite3`,
     backups: backups || `${config.dataDir}/backups`,
   };
+}
+
+/**
+ * The stores alone, for a CLI command that writes a row or two after its work (the audit entry) or migrates:
+ * the embedded SQLite file, or the PostgreSQL database of DCI_DATABASE_URL (a pool of two connections).
+ * `migrate: true` applies pending migrations first and reports them.
+ */
+export async function openStorage(
+  config: Config,
+  options: { migrate?: boolean; log?: Logger } = {},
+): Promise<{ storage: Storage; applied: string[]; schemaVersion: number; close(): Promise<void> }> {
+  if (config.databaseUrl !== "") {
+    const { openPgPool } = await import("./db/pg/pool.ts");
+    const { migratePg, pgSchemaVersion } = await import("./db/pg/migrate.ts");
+    const { pgStorage } = await import("./db/pg/storage.ts");
+    const pool = openPgPool(config.databaseUrl, { max: 2 });
+    try {
+      const applied = options.migrate ? await migratePg(pool) : [];
+      const storage = pgStorage(pool);
+      return { storage, applied, schemaVersion: await pgSchemaVersion(pool), close: () => storage.close() };
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+  }
+  const paths = dataPaths(config);
+  if (config.dataDir !== ":memory:") await prepareDataDir(config.dataDir, [paths.db]);
+  const db = openDatabase(paths.db);
+  try {
+    const applied = options.migrate
+      ? await upgradeSchema(db, {
+        backupDir: paths.db === ":memory:" ? undefined : paths.backups,
+        log: options.log ?? createLogger(config.logLevel),
+        nowMs: Date.now(),
+      })
+      : [];
+    return {
+      storage: sqliteStorage(db),
+      applied,
+      schemaVersion: schemaVersion(db),
+      close: () => Promise.resolve(db.close()),
+    };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
 }
 
 /** Opens the database (migrated), KV and keys for `config`. `migrateOnOpen: false` leaves the schema alone. */

@@ -5,9 +5,8 @@
 import { userInfo } from "node:os";
 import { type Command, type CommandInput, type CommandTree, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
-import { dataPaths } from "../deps.ts";
-import { openDatabase } from "../db/sqlite.ts";
-import { auditDetail, recordAudit } from "../audit/log.ts";
+import { openStorage } from "../deps.ts";
+import { auditDetail } from "../audit/log.ts";
 
 /** How one write command is recorded: its action, target kind and which argument or option names the target. */
 interface CliAction {
@@ -76,12 +75,12 @@ function audited(command: Command, spec: CliAction): Command {
       const code = await command.run(input);
       if ((code ?? 0) !== 0) return code;
       const config = input.config();
-      if (config.dataDir === ":memory:") return code;
-      // The command has migrated the database already: one row needs only the SQLite file, not a second set
-      // of deps (KV, keys) for every write command.
-      const db = openDatabase(dataPaths(config).db);
+      if (config.dataDir === ":memory:" && config.databaseUrl === "") return code;
+      // The command has migrated the database already: one row needs only the stores, not a second set of
+      // deps (KV, keys) for every write command.
+      const opened = await openStorage(config);
       try {
-        recordAudit(db, {
+        await opened.storage.audit.record({
           source: "cli",
           actor: { kind: "cli", id: osUser() },
           action: spec.action,
@@ -89,7 +88,7 @@ function audited(command: Command, spec: CliAction): Command {
           detail: auditDetail(optionsGiven(command, input)),
         }, Date.now());
       } finally {
-        db.close();
+        await opened.close();
       }
       return code;
     },

@@ -8,6 +8,16 @@ import { prepareDataDir } from "../db/data_dir.ts";
 import { loadKeyEncryption } from "../keys/kek.ts";
 import { DENO_VERSION, VERSION } from "../version.ts";
 
+/** Backups of a PostgreSQL database are the database's own (README, High availability). */
+function refuseOnPostgres(databaseUrl: string, verb: string): void {
+  if (databaseUrl === "") return;
+  throw new UsageError(
+    `DCI_DATABASE_URL is set: ${verb} the PostgreSQL database with its own tools (pg_dump / pg_restore, base ` +
+      "backups with WAL archiving, or the managed service's snapshots); backup and restore work on the " +
+      "embedded SQLite database",
+  );
+}
+
 const backupCommand: Command = {
   summary: "Take a consistent backup of the database, also while the server serves",
   usage: "[FILE]",
@@ -16,6 +26,7 @@ const backupCommand: Command = {
   async run({ config, positionals, print }) {
     const cfg = config();
     const paths = dataPaths(cfg);
+    refuseOnPostgres(cfg.databaseUrl, "back up");
     if (cfg.dataDir === ":memory:") throw new UsageError("an in-memory data dir has nothing to back up");
     const target = positionals[0] ?? backupPath(paths.backups, Date.now());
     try {
@@ -51,6 +62,7 @@ const restoreCommand: Command = {
   ],
   async run({ config, positionals, values, print }) {
     const cfg = config();
+    refuseOnPostgres(cfg.databaseUrl, "restore");
     if (cfg.dataDir === ":memory:") throw new UsageError("restore needs a data dir on disk (--data-dir)");
     const file = positionals[0];
     const paths = dataPaths(cfg);

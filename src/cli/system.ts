@@ -1,10 +1,6 @@
 /** `dci-server migrate` and `dci-server keys …`. */
 import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
-import { closeDeps, dataPaths, type Deps, openDeps } from "../deps.ts";
-import { schemaVersion } from "../db/migrate.ts";
-import { upgradeSchema } from "../db/schema_version.ts";
-import { openDatabase } from "../db/sqlite.ts";
-import { prepareDataDir } from "../db/data_dir.ts";
+import { closeDeps, type Deps, openDeps, openStorage } from "../deps.ts";
 import { createLogger, silentLogger } from "../obs/log.ts";
 import type { Config } from "../config.ts";
 import { KeyError } from "../keys/server_keys.ts";
@@ -24,23 +20,16 @@ const migrateCommand: Command = {
   examples: ["migrate --data-dir /var/lib/dci", "migrate --json"],
   async run({ config, print, err }) {
     const cfg = config();
-    const paths = dataPaths(cfg);
-    if (cfg.dataDir !== ":memory:") await prepareDataDir(cfg.dataDir, [paths.db]);
-    const db = openDatabase(paths.db);
+    const opened = await openStorage(cfg, { migrate: true, log: createLogger(cfg.logLevel, { sink: err }) });
     try {
-      const applied = await upgradeSchema(db, {
-        backupDir: paths.db === ":memory:" ? undefined : paths.backups,
-        log: createLogger(cfg.logLevel, { sink: err }),
-        nowMs: Date.now(),
-      });
-      const version = schemaVersion(db);
+      const { applied, schemaVersion: version } = opened;
       print.done(
         applied.length ? `applied: ${applied.join(", ")}` : "database is up to date",
         { applied, schema_version: version },
         { more: [`schema version: ${version}`] },
       );
     } finally {
-      db.close();
+      await opened.close();
     }
   },
 };
