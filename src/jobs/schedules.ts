@@ -35,9 +35,10 @@ export function schedulesFor(config: Config): Schedule[] {
 export async function runScheduled(deps: Deps, job: Schedule): Promise<boolean> {
   try {
     const now = deps.clock.now();
+    const slot = slotOf(now);
     const claimed = await deps.storage.jobRuns.claim(
       job.name,
-      slotOf(now),
+      slot,
       new Date(now).toISOString(),
       slotOf(now - KEEP_MS),
     );
@@ -46,6 +47,7 @@ export async function runScheduled(deps: Deps, job: Schedule): Promise<boolean> 
       return false;
     }
     await job.run(deps);
+    deps.log.debug("scheduled job ran", { job: job.name, slot });
     return true;
   } catch (err) {
     deps.log.error("scheduled job failed", { job: job.name, err });

@@ -10,7 +10,7 @@ import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { type Deps, depsServices } from "../../src/deps.ts";
 import { testConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
-import { sqliteStorage } from "../../src/db/storage.ts";
+import { sqliteStorage, type Storage } from "../../src/db/storage.ts";
 import { systemClock } from "../../src/clock.ts";
 import { Metrics } from "../../src/obs/metrics.ts";
 import type { KeyAlg } from "../../src/keys/server_keys.ts";
@@ -107,21 +107,31 @@ export async function createServerSender(
   options: TestSenderOptions = {},
 ): Promise<TestSender> {
   const db = openDatabase(`${server.dataDir}/dci.sqlite`);
-  let r;
   try {
-    const deps = {
-      db,
-      storage: sqliteStorage(db),
-      clock: systemClock,
-      config: testConfig(),
-      metrics: new Metrics(),
-      ...depsServices(),
-    } as unknown as Deps;
-    r = await register(deps, options);
+    return await createStoredSender(sqliteStorage(db), server.url, options);
   } finally {
     db.close();
   }
-  const token = await fetchToken(server.url, r.clientId, r.clientSecret);
+}
+
+/**
+ * Registers a sender, key and client through `storage` (the database servers share: PostgreSQL for several
+ * instances), then gets the token from `baseUrl`'s real POST /oauth2/client/token.
+ */
+export async function createStoredSender(
+  storage: Storage,
+  baseUrl: string,
+  options: TestSenderOptions = {},
+): Promise<TestSender> {
+  const deps = {
+    storage,
+    clock: systemClock,
+    config: testConfig(),
+    metrics: new Metrics(),
+    ...depsServices(),
+  } as unknown as Deps;
+  const r = await register(deps, options);
+  const token = await fetchToken(baseUrl, r.clientId, r.clientSecret);
   return finish(r, token, () => Date.now());
 }
 
