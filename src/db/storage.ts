@@ -27,6 +27,7 @@ import { sqliteTransactionStore, type TransactionStore } from "../transactions/t
 import { type BulkStore, sqliteBulkStore } from "../transactions/bulk_storage.ts";
 import { type NotificationStore, sqliteNotificationStore } from "../subscriptions/notification_store.ts";
 import { type LaneStore, sqliteLaneStore } from "../subscriptions/lane_store.ts";
+import { type SpoolStore, sqliteSpoolStore } from "../transactions/spool_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -52,12 +53,16 @@ export interface Storage {
   readonly clients: ClientStore;
   readonly transactions: TransactionStore;
   readonly bulk: BulkStore;
+  readonly spools: SpoolStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
 }
 
-/** The stores on the embedded SQLite database `db`. */
-export function sqliteStorage(db: Db): Storage {
+/**
+ * The stores on the embedded SQLite database `db`; files (bulk search spools) go under `dataDir` (":memory:": a
+ * temporary directory of this process).
+ */
+export function sqliteStorage(db: Db, dataDir = ":memory:"): Storage {
   return {
     kind: "sqlite",
     audit: sqliteAuditStore(db),
@@ -78,6 +83,7 @@ export function sqliteStorage(db: Db): Storage {
     clients: sqliteClientStore(db),
     transactions: sqliteTransactionStore(db),
     bulk: sqliteBulkStore(db),
+    spools: sqliteSpoolStore(db, dataDir),
     close: () => Promise.resolve(),
   };
 }
