@@ -33,7 +33,10 @@ export interface SpoolPage {
 
 /** Reads a committed spool. */
 export interface SpoolReader {
-  /** Up to `count` lines from character offset `offset` (0, or a `next` this reader returned). */
+  /**
+   * Up to `count` lines from character offset `offset` (0, or a `next` this reader returned); none past the end,
+   * nor of a removed spool.
+   */
   read(offset: number, count: number): Promise<SpoolPage>;
 }
 
@@ -133,7 +136,11 @@ function fileWriter(file: Deno.FsFile, path: string): SpoolWriter {
 
 /** Reads up to `count` lines of file `path` from byte `offset` (the lines are ASCII: bytes are characters). */
 async function readFileLines(path: string, offset: number, count: number): Promise<SpoolPage> {
-  const file = await Deno.open(path, { read: true });
+  const file = await Deno.open(path, { read: true }).catch((err) => {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  });
+  if (!file) return { lines: [], next: offset };
   try {
     await file.seek(offset, Deno.SeekMode.Start);
     const decoder = new TextDecoder("latin1");
