@@ -10,6 +10,8 @@ import type { Storage } from "../../src/db/storage.ts";
 import { lookupReader } from "../../src/transactions/bulk_file.ts";
 import { receiveUpload } from "../../src/transactions/bulk_upload.ts";
 import type { SpoolStore } from "../../src/transactions/spool_store.ts";
+import { pgSpoolStore } from "../../src/transactions/pg_spool_store.ts";
+import type { PgPool } from "../../src/db/pg/pool.ts";
 import { bulkForm } from "../transactions/bulk_support.ts";
 
 const spoolName = () => `${crypto.randomUUID()}.lookups`;
@@ -116,13 +118,17 @@ backendTest(
 
     const { text } = csvFile(20_000);
     const form = await bulkForm("s1", { format: "csv", file: text, senderUri: "http://127.0.0.1:9/cb" });
+    const cut = spoolName();
+    let at = 0;
     const body = new ReadableStream<Uint8Array>({
-      start(c) {
-        c.enqueue(form.bytes.slice(0, Math.floor(form.bytes.length * 0.8))); // more than a chunk of lines
+      async pull(c) {
+        if (at < form.bytes.length * 0.8) return c.enqueue(form.bytes.slice(at, at += 65536));
+        // Cut once lines are stored (on PostgreSQL: a chunk), so the abort has something to remove.
+        for (let i = 0; i < 1000 && !await exists(s, cut); i++) await sleep(10);
+        ok(await exists(s, cut), "lines were stored before the cut");
         c.error(new Error("connection reset"));
       },
     });
-    const cut = spoolName();
     await rejects(
       receiveUpload(
         new Request("http://localhost/", {
@@ -199,4 +205,39 @@ Deno.test("spool store [postgres]: a spool one instance wrote is read, resumed a
     equal(await exists(a, name), false);
     equal(await chunkRows(sql), 0);
   });
+});
+
+Deno.test("receiveUpload() on a PostgreSQL spool reads no further while a chunk is being written", async () => {
+  // A pool whose INSERTs wait until released: the writes the upload must wait for, without a database.
+  const chunks: string[] = [];
+  let release!: () => void;
+  const held = new Promise<void>((r) => release = r);
+  const pool = {
+    query: async (q: { text: string; values: unknown[] }) => {
+      if (q.text.startsWith("INSERT")) {
+        await held;
+        chunks.push(String(q.values[2]));
+      }
+      return { rows: [], rowCount: 1 };
+    },
+  } as unknown as PgPool;
+  const { text, lines } = csvFile(60_000); // about 5.5 MB of lines
+  const form = await bulkForm("s1", { format: "csv", file: text, senderUri: "http://127.0.0.1:9/cb" });
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (sent >= form.bytes.length) return c.close();
+      c.enqueue(form.bytes.slice(sent, sent += 65536));
+    },
+  });
+  const received = receiveUpload(
+    new Request("http://localhost/", { method: "POST", headers: { "content-type": form.contentType }, body }),
+    { spools: pgSpoolStore(pool), spool: spoolName(), maxItems: 1_000_000, maxBytes: 1 << 30 },
+  );
+  await sleep(300);
+  // One chunk cut and waiting, the next filling: the rest of the file is still with the client.
+  ok(sent < 3 * 2 ** 20, `${sent} of ${form.bytes.length} bytes read while the first chunk waits`);
+  release();
+  equal((await received).items, 60_000);
+  equal(chunks.join(""), lines.join("\n") + "\n");
 });
