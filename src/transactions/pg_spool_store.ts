@@ -11,8 +11,7 @@ import { readLines, SpoolError, type SpoolStore, type SpoolWriter } from "./spoo
 
 /** A chunk is written once this many characters of lines are buffered. */
 const CHUNK = 1024 * 1024;
-/** The first text one read pulls from the chunk (doubled on each further pull, up to READ_MAX). */
-const READ_FIRST = 64 * 1024;
+/** The most text one pull hands the line splitter (a slice of the chunk: no copy). */
 const READ_MAX = 256 * 1024;
 
 /** (spool, start_offset, text, written_at). */
@@ -20,10 +19,9 @@ const INSERT_CHUNK =
   "INSERT INTO bulk_spool_chunks (spool, start_offset, text, written_at) VALUES (?, ?, ?, ?)";
 /** (written_at, spool, start_offset). */
 const TOUCH_CHUNK = "UPDATE bulk_spool_chunks SET written_at = ? WHERE spool = ? AND start_offset = ?";
-/** (at, length, spool, at): the text from offset `at` of the chunk holding it, "" past the end. */
-const READ_AT =
-  `SELECT substr(text, (?::bigint - start_offset + 1)::int, ?::int) AS part FROM bulk_spool_chunks
-  WHERE spool = ? AND start_offset <= ? ORDER BY start_offset DESC LIMIT 1`;
+/** (spool, at): the chunk holding offset `at` (the last one past the end). */
+const CHUNK_AT = `SELECT start_offset, text FROM bulk_spool_chunks WHERE spool = ? AND start_offset <= ?
+  ORDER BY start_offset DESC LIMIT 1`;
 /** (spool). */
 const DELETE_SPOOL = "DELETE FROM bulk_spool_chunks WHERE spool = ?";
 /**
@@ -41,19 +39,25 @@ const SWEEP = `WITH gone AS (
 export function pgSpoolStore(pool: PgPool): SpoolStore {
   return {
     create: (name) => Promise.resolve(pgWriter(pool, name)),
-    reader: (name) => ({
-      read(offset, count) {
-        let at = offset;
-        let window = READ_FIRST;
-        return readLines(offset, count, async () => {
-          const row = await pgOne<{ part: string }>(pool, pgText(READ_AT), [at, window, name, at]);
-          const part = row?.part ?? "";
-          at += part.length;
-          window = Math.min(window * 2, READ_MAX);
-          return part;
-        });
-      },
-    }),
+    reader: (name) => {
+      // The chunk read last: pages are read in order, so one chunk serves the pages it holds (about 1 MB kept).
+      let chunk: { start_offset: number; text: string } | undefined;
+      return {
+        read(offset, count) {
+          let at = offset;
+          return readLines(offset, count, async () => {
+            if (!chunk || at < chunk.start_offset || at >= chunk.start_offset + chunk.text.length) {
+              chunk = await pgOne(pool, pgText(CHUNK_AT), [name, at]);
+              if (!chunk) return "";
+            }
+            const from = at - chunk.start_offset;
+            const part = chunk.text.slice(from, from + READ_MAX);
+            at += part.length;
+            return part;
+          });
+        },
+      };
+    },
     remove: async (name) => void await pgRun(pool, pgText(DELETE_SPOOL), [name]).catch(() => {}),
     sweep: async (before) => (await pgOne<{ n: number }>(pool, pgText(SWEEP), [before]))?.n ?? 0,
   };

@@ -80,9 +80,15 @@ backendTest(
     deepEqual(await readBack(s.spools, name, [1, 7, 333, 4999]), lines);
     // Any offset a page returned is a place to resume, from a reader that did not write the spool.
     const mid = lines.slice(0, 17_001).reduce((n, l) => n + l.length + 1, 0);
-    deepEqual(await twin().spools.reader(name).read(mid, 3), {
+    const other = twin().spools.reader(name);
+    deepEqual(await other.read(mid, 3), {
       lines: lines.slice(17_001, 17_004),
       next: mid + lines.slice(17_001, 17_004).reduce((n, l) => n + l.length + 1, 0),
+    });
+    // Back to the start: a PostgreSQL reader keeps the chunk it read last, yet serves any offset.
+    deepEqual(await other.read(0, 2), {
+      lines: lines.slice(0, 2),
+      next: lines[0].length + lines[1].length + 2,
     });
     if (s.kind === "postgres") {
       const chunks = await sql(
