@@ -1,10 +1,10 @@
 /**
  * The lookups file of a bulk search, read as it streams in: a JSON array or a CSV table of idtype-value lookups,
- * each written at once as one normalised line of a spool (`["ref","type","value"]`, src/transactions/spool_store.ts),
- * so the server never holds the file, only the element being parsed and the spool's write buffer. A malformed file, an element too
- * large or one lookup too many stops the read with a BulkFileError naming the problem and where it is. Nothing
- * grows with the file: reference_ids are not remembered across it, so a repeated one is answered each time (the
- * answers carry it as sent).
+ * each written at once as one normalised line of a spool (`["ref","type","value"]`, spool_store.ts), so the
+ * server never holds the file, only the element being parsed and the spool's write buffer. A malformed file, an
+ * element too large or one lookup too many stops the read with a BulkFileError naming the problem and where it
+ * is. Nothing grows with the file: reference_ids are not remembered across it, so a repeated one is answered
+ * each time (the answers carry it as sent).
  */
 import { JSONParser } from "@streamparser/json";
 import { parse as csvParser } from "csv-parse";

@@ -2,7 +2,7 @@
  * Receiving a bulk search upload (`multipart/form-data`, the spec's FileInfo: `action`, `fileName` (the file),
  * `fileFormat` json|csv, plus our `header` and `transaction_id` parts): the body is streamed through busboy, its
  * bytes counted against DCI_BULK_MAX_FILE_BYTES and hashed for the Content-Digest the signature covers, and the
- * file's lookups written to a spool (src/transactions/spool_store.ts) as they are parsed (src/transactions/bulk_file.ts).
+ * file's lookups written to a spool (spool_store.ts) as they are parsed (bulk_file.ts).
  */
 import { Readable } from "node:stream";
 import { createHash, timingSafeEqual } from "node:crypto";
