@@ -116,7 +116,7 @@ function fileWriter(file: Deno.FsFile, path: string): SpoolWriter {
     flush: () => Promise.resolve(),
     touch() {
       const now = new Date();
-      file.utimeSync(now, now);
+      if (open) file.utimeSync(now, now);
     },
     commit() {
       try {
