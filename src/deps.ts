@@ -183,7 +183,7 @@ export async function openDeps(
         fixed: fixes.map((f) => `${f.path} ${f.from} -> ${f.to}`),
       });
     }
-    const storage = sqliteStorage(db);
+    const storage = sqliteStorage(db, config.dataDir);
     const sealing = await storage.serverKeys.sealSecrets(keks);
     if (sealing.sealed + sealing.resealed + sealing.opened > 0) {
       log.info("stored secrets brought in line with the key-encryption key", { ...sealing });

@@ -5,7 +5,6 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "@hono/zod-openapi";
-import { join } from "node:path";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import type { Registry } from "../dci/registry_router.ts";
@@ -18,7 +17,6 @@ import { admitUpload, authenticateUpload } from "../auth/upload_auth.ts";
 import { BulkFileError } from "../transactions/bulk_file.ts";
 import { receiveUpload, type Upload } from "../transactions/bulk_upload.ts";
 import { acceptBulk } from "../transactions/bulk_accept.ts";
-import { bulkSpoolDir } from "../transactions/bulk_spool_dir.ts";
 
 /** The DCI header part of an upload: the request header, total_count optional (the file's count is the count). */
 export const UploadHeader = z.looseObject({
@@ -43,7 +41,8 @@ export function bulkSearchUpload(deps: Deps, registry: Registry): MiddlewareHand
     let upload: Upload;
     try {
       upload = await receiveUpload(c.req.raw, {
-        spoolPath: join(bulkSpoolDir(deps.config), spool),
+        spools: deps.storage.spools,
+        spool,
         maxItems: deps.config.bulkMaxItems,
         maxBytes: deps.config.bulkMaxFileBytes,
         contentDigest: auth.contentDigest,
@@ -66,13 +65,12 @@ export function bulkSearchUpload(deps: Deps, registry: Registry): MiddlewareHand
         header,
         transactionId,
         upload,
-        spool,
       });
       if (logFields) logFields.correlation_id = res.correlationId;
       for (const [k, v] of Object.entries(limitHeaders)) c.header(k, v);
       return c.json(res.ack, 202);
     } catch (err) {
-      await Deno.remove(upload.spoolPath).catch(() => {});
+      await deps.storage.spools.remove(upload.spool);
       throw err;
     }
   };

@@ -27,6 +27,7 @@ import { sqliteTransactionStore, type TransactionStore } from "../transactions/t
 import { type BulkStore, sqliteBulkStore } from "../transactions/bulk_storage.ts";
 import { type NotificationStore, sqliteNotificationStore } from "../subscriptions/notification_store.ts";
 import { type LaneStore, sqliteLaneStore } from "../subscriptions/lane_store.ts";
+import { type SpoolStore, sqliteSpoolStore } from "../transactions/spool_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -52,6 +53,7 @@ export interface Storage {
   readonly clients: ClientStore;
   readonly transactions: TransactionStore;
   readonly bulk: BulkStore;
+  readonly spools: SpoolStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
   /** True once the database is closed (shutting down): background loops stop quietly instead of logging. */
@@ -60,8 +62,11 @@ export interface Storage {
   ping(): Promise<void>;
 }
 
-/** The stores on the embedded SQLite database `db`. */
-export function sqliteStorage(db: Db): Storage {
+/**
+ * The stores on the embedded SQLite database `db`; files (bulk search spools) go under `dataDir` (":memory:": a
+ * temporary directory of this process).
+ */
+export function sqliteStorage(db: Db, dataDir = ":memory:"): Storage {
   return {
     kind: "sqlite",
     audit: sqliteAuditStore(db),
@@ -82,6 +87,7 @@ export function sqliteStorage(db: Db): Storage {
     clients: sqliteClientStore(db),
     transactions: sqliteTransactionStore(db),
     bulk: sqliteBulkStore(db),
+    spools: sqliteSpoolStore(db, dataDir),
     close: () => Promise.resolve(),
     get closed() {
       return !db.isOpen;

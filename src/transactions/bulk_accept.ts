@@ -18,8 +18,6 @@ export interface BulkInput {
   header: RequestHeader;
   transactionId: string;
   upload: Upload;
-  /** The spool file's name under the spool dir. */
-  spool: string;
 }
 
 /**
@@ -57,7 +55,7 @@ export async function acceptBulk(deps: Deps, input: BulkInput): Promise<{ ack: A
       now,
     },
     {
-      spool: input.spool,
+      spool: upload.spool,
       file_name: upload.fileName,
       file_format: upload.format,
       items_total: upload.items,
@@ -65,7 +63,7 @@ export async function acceptBulk(deps: Deps, input: BulkInput): Promise<{ ack: A
     },
   );
   if (!created) {
-    await Deno.remove(upload.spoolPath).catch(() => {});
+    await deps.storage.spools.remove(upload.spool);
     return { ack: JSON.parse(row.ack) as Ack, correlationId: row.correlation_id };
   }
   const wake = { kind: TXN_KIND, id: String(row.id) };

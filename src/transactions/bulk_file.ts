@@ -1,14 +1,15 @@
 /**
  * The lookups file of a bulk search, read as it streams in: a JSON array or a CSV table of idtype-value lookups,
- * each written at once as one normalised line of a spool file (`["ref","type","value"]\n`), so the server never
- * holds the file, only the element being parsed and a 64 KiB write buffer. A malformed file, an element too
- * large or one lookup too many stops the read with a BulkFileError naming the problem and where it is. Nothing
- * grows with the file: reference_ids are not remembered across it, so a repeated one is answered each time (the
- * answers carry it as sent).
+ * each written at once as one normalised line of a spool (`["ref","type","value"]`, spool_store.ts), so the
+ * server never holds the file, only the element being parsed and the spool's write buffer. A malformed file, an
+ * element too large or one lookup too many stops the read with a BulkFileError naming the problem and where it
+ * is. Nothing grows with the file: reference_ids are not remembered across it, so a repeated one is answered
+ * each time (the answers carry it as sent).
  */
 import { JSONParser } from "@streamparser/json";
 import { parse as csvParser } from "csv-parse";
 import { isHeaderSafeId } from "../dci/limits.ts";
+import { SpoolError, type SpoolReader, type SpoolWriter } from "./spool_store.ts";
 
 /** One idtype-value lookup of a bulk file. */
 export interface Lookup {
@@ -35,7 +36,6 @@ export type BulkFormat = typeof BULK_FORMATS[number];
 
 /** The largest single JSON element or CSV row in bytes: a lookup is a type and a value of at most 128 chars. */
 const MAX_ELEMENT = 4096;
-const FLUSH_AT = 64 * 1024;
 const TYPE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** A parser fed chunk by chunk; `end()` finishes it and returns the number of lookups written. */
@@ -45,15 +45,14 @@ export interface LookupReader {
 }
 
 /**
- * A reader of `format` that writes each lookup to `spool` (an open file) as it is parsed; more than `maxItems`
- * lookups is refused. Lookups without a reference_id get their 1-based position as one.
+ * A reader of `format` that writes each lookup to `out` (a spool being written) as it is parsed; more than
+ * `maxItems` lookups is refused. Lookups without a reference_id get their 1-based position as one.
  */
 export function lookupReader(
   format: BulkFormat,
-  spool: Deno.FsFile,
+  out: Pick<SpoolWriter, "line">,
   options: { maxItems: number },
 ): LookupReader {
-  const out = spoolWriter(spool);
   let count = 0;
   const add = (raw: Partial<Record<"ref" | "type" | "value", unknown>>, where: string) => {
     if (++count > options.maxItems) {
@@ -71,7 +70,6 @@ export function lookupReader(
     async end() {
       await inner.end();
       if (count === 0) throw new BulkFileError("err.request.bad", "the file has no lookups");
-      out.flush();
       return count;
     },
   };
@@ -223,32 +221,11 @@ function normalise(
   return { ref, type, value };
 }
 
-function asFileError(err: unknown, what: string): BulkFileError {
-  if (err instanceof BulkFileError) return err;
+/** A parse failure as a BulkFileError; a spool that could not be written stays what it is (not the file's fault). */
+function asFileError(err: unknown, what: string): BulkFileError | SpoolError {
+  if (err instanceof BulkFileError || err instanceof SpoolError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new BulkFileError("err.request.bad", `the ${what} file is malformed: ${message.slice(0, 200)}`);
-}
-
-/** Line writes to the spool, buffered and written synchronously (the parse callbacks are synchronous). */
-function spoolWriter(file: Deno.FsFile): { line(text: string): void; flush(): void } {
-  const encoder = new TextEncoder();
-  let buffer: string[] = [];
-  let size = 0;
-  const flush = () => {
-    if (buffer.length === 0) return;
-    const bytes = encoder.encode(buffer.join(""));
-    for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
-    buffer = [];
-    size = 0;
-  };
-  return {
-    line(text) {
-      buffer.push(text, "\n");
-      size += text.length + 1;
-      if (size >= FLUSH_AT) flush();
-    },
-    flush,
-  };
 }
 
 /** JSON with every non-ASCII character escaped: spool offsets are then character counts. */
@@ -263,37 +240,16 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Reads up to `count` spool lines from byte `offset`; returns them and the offset after the last one. */
+/** Reads up to `count` lookups of `spool` from character `offset`; returns them and the offset after the last one. */
 export async function readSpoolPage(
-  path: string,
+  spool: SpoolReader,
   offset: number,
   count: number,
 ): Promise<{ lookups: Lookup[]; next: number }> {
-  const file = await Deno.open(path, { read: true });
-  try {
-    await file.seek(offset, Deno.SeekMode.Start);
-    const lookups: Lookup[] = [];
-    // Lines are ASCII (the writer escapes the rest), so characters are bytes.
-    const decoder = new TextDecoder("latin1");
-    const chunk = new Uint8Array(256 * 1024);
-    let rest = "";
-    let next = offset;
-    while (lookups.length < count) {
-      const n = await file.read(chunk);
-      if (n === null) break;
-      const text = rest + decoder.decode(chunk.subarray(0, n));
-      let at = 0;
-      let nl: number;
-      while (lookups.length < count && (nl = text.indexOf("\n", at)) >= 0) {
-        const [ref, type, value] = JSON.parse(text.slice(at, nl)) as [string, string, string];
-        lookups.push({ ref, type, value });
-        next += nl + 1 - at;
-        at = nl + 1;
-      }
-      rest = text.slice(at);
-    }
-    return { lookups, next };
-  } finally {
-    file.close();
-  }
+  const { lines, next } = await spool.read(offset, count);
+  const lookups = lines.map((line) => {
+    const [ref, type, value] = JSON.parse(line) as [string, string, string];
+    return { ref, type, value };
+  });
+  return { lookups, next };
 }

@@ -7,7 +7,6 @@
  * (at-least-once, with the same message_id, as for any callback).
  */
 import type { Deps } from "../deps.ts";
-import { join } from "node:path";
 import { signedEnvelopeText } from "../dci/envelope.ts";
 import { canonicalJson } from "../dci/canonical.ts";
 import { deliverToSender } from "../senders/delivery.ts";
@@ -18,7 +17,7 @@ import { retryDelay } from "./states.ts";
 import type { TxnRow } from "./store.ts";
 import { readSpoolPage } from "./bulk_file.ts";
 import type { BulkRow, PageRow } from "./bulk_store.ts";
-import { bulkSpoolDir } from "./bulk_spool_dir.ts";
+import type { SpoolReader } from "./spool_store.ts";
 
 /** Answers one page of lookups as search_response items, in order (bound by the actions area). */
 export type BulkLookup = (
@@ -49,7 +48,8 @@ export function createBulkRunner(
       const now = deps.clock.now();
       if (!await store.renewLease(row.id, owner, iso(now + leaseMs), iso(now))) throw new Error("lease lost");
     };
-    const spoolPath = join(bulkSpoolDir(deps.config), (await store.get(row.id))!.spool);
+    const spoolName = (await store.get(row.id))!.spool;
+    const spool = deps.storage.spools.reader(spoolName);
     // The messages of the pages this run built and has not sent yet (at most two): not read back from storage.
     const built = new Map<number, string>();
     for (;;) {
@@ -58,7 +58,7 @@ export function createBulkRunner(
       const next = await store.firstPendingPage(row.id);
       // The next page is built while the current one is on the wire; at most two pages wait at any time.
       const build = bulk.pages_built < bulk.pages_total && (!next || next.page >= bulk.pages_built)
-        ? buildPage(row, bulk, spoolPath, built)
+        ? buildPage(row, bulk, spool, built)
         : undefined;
       build?.catch(() => {}); // awaited below; a failure is not left unhandled meanwhile
       if (next) {
@@ -75,7 +75,7 @@ export function createBulkRunner(
       items: done.items_total,
       now: iso(deps.clock.now()),
     });
-    await Deno.remove(spoolPath).catch(() => {});
+    await deps.storage.spools.remove(spoolName);
     deps.log.info("bulk search finished", {
       correlation_id: row.correlation_id,
       items: done.items_total,
@@ -87,10 +87,10 @@ export function createBulkRunner(
   async function buildPage(
     row: TxnRow,
     bulk: BulkRow,
-    spoolPath: string,
+    spool: SpoolReader,
     built: Map<number, string>,
   ): Promise<void> {
-    const { lookups, next } = await readSpoolPage(spoolPath, bulk.next_offset, bulk.page_size);
+    const { lookups, next } = await readSpoolPage(spool, bulk.next_offset, bulk.page_size);
     if (lookups.length === 0) throw new Error(`spool ended before page ${bulk.pages_built + 1}`);
     const items = options.lookup(deps, row.registry, lookups);
     const message = {

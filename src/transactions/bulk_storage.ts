@@ -19,7 +19,6 @@ import {
   recordPageAttempt,
   renewLease,
   reopenBulk,
-  spoolNeeded,
   storePage,
 } from "./bulk_store.ts";
 
@@ -43,8 +42,6 @@ export interface BulkStore {
   progress(txn: number): Promise<BulkProgress | undefined>;
   /** After an operator's retry: failed pages pending again, the transaction pending with a fresh count. */
   reopen(txn: number, now: string): Promise<boolean>;
-  /** Whether a bulk search still reads the spool file `spool`. */
-  spoolNeeded(spool: string): Promise<boolean>;
 }
 
 /** The bulk searches in the embedded SQLite database. */
@@ -59,6 +56,5 @@ export function sqliteBulkStore(db: Db): BulkStore {
     finish: (id, owner, f) => Promise.resolve(finishBulk(db, id, owner, f)),
     progress: (txn) => Promise.resolve(progressOf(getBulk(db, txn))),
     reopen: (txn, now) => Promise.resolve(reopenBulk(db, txn, now)),
-    spoolNeeded: (spool) => Promise.resolve(spoolNeeded(db, spool)),
   };
 }

@@ -317,6 +317,5 @@ export function spoolNeeded(db: Db, spool: string): boolean {
   return stmt(db, SPOOL_NEEDED).get(spool) !== undefined;
 }
 
-/** (spool). */
-export const SPOOL_NEEDED =
-  "SELECT 1 FROM bulk_searches WHERE spool = ? AND pages_built < pages_total LIMIT 1";
+/** (spool). The PostgreSQL spool sweep (pg_spool_store.ts) applies the same condition to every spool at once. */
+const SPOOL_NEEDED = "SELECT 1 FROM bulk_searches WHERE spool = ? AND pages_built < pages_total LIMIT 1";

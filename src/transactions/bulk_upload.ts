@@ -2,13 +2,14 @@
  * Receiving a bulk search upload (`multipart/form-data`, the spec's FileInfo: `action`, `fileName` (the file),
  * `fileFormat` json|csv, plus our `header` and `transaction_id` parts): the body is streamed through busboy, its
  * bytes counted against DCI_BULK_MAX_FILE_BYTES and hashed for the Content-Digest the signature covers, and the
- * file's lookups written to a spool file as they are parsed (src/transactions/bulk_file.ts).
+ * file's lookups written to a spool (spool_store.ts) as they are parsed (bulk_file.ts).
  */
 import { Readable } from "node:stream";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { type MultipartParser, multipartParser } from "../http/multipart.ts";
 import { BULK_FORMATS, BulkFileError, type BulkFormat, lookupReader } from "./bulk_file.ts";
+import { SpoolError, type SpoolStore, type SpoolWriter } from "./spool_store.ts";
 
 /** The text parts of an upload (FileInfo's and ours), each at most 64 KiB. */
 export interface UploadFields {
@@ -18,30 +19,33 @@ export interface UploadFields {
   transaction_id?: string;
 }
 
-/** A received upload: its parts, the spool file holding its lookups, and whether its Content-Digest matched. */
+/** A received upload: its parts and the spool holding its lookups (committed). */
 export interface Upload {
   fields: UploadFields;
   fileName: string;
   format: BulkFormat;
   items: number;
-  spoolPath: string;
+  /** The spool's name in the SpoolStore. */
+  spool: string;
 }
 
 const FIELDS = new Set(["action", "fileFormat", "header", "transaction_id"]);
 const TOUCH_EVERY_MS = 60_000;
 
 /**
- * Streams the upload into `spoolPath`; throws BulkFileError for anything malformed, too large, or whose bytes do
- * not match `contentDigest` (an RFC 9530 value), after removing the spool file.
+ * Streams the upload into a new spool `spool` of `spools`; throws BulkFileError for anything malformed, too large,
+ * or whose bytes do not match `contentDigest` (an RFC 9530 value), SpoolError when the spool could not be written,
+ * each after removing the spool.
  */
 export async function receiveUpload(
   request: Request,
   options: {
-    spoolPath: string;
+    spools: SpoolStore;
+    spool: string;
     maxItems: number;
     maxBytes: number;
     contentDigest?: string;
-    /** How often an arriving upload refreshes its spool file's time (default a minute). */
+    /** How often an arriving upload refreshes its spool's time (default a minute). */
     touchEveryMs?: number;
   },
 ): Promise<Upload> {
@@ -52,18 +56,18 @@ export async function receiveUpload(
     throw new BulkFileError("err.request.bad", "Content-Digest has no sha-256 or sha-512 member");
   }
   const hash = digest ? createHash(digest.alg) : undefined;
-  const spool = await Deno.open(options.spoolPath, { write: true, createNew: true, mode: 0o600 });
+  const spool = await options.spools.create(options.spool);
   let size = 0;
   let touched = Date.now();
   const counted = request.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, ctl) {
         size += chunk.byteLength;
-        // A slow upload's spool is written only every 64 KiB of lookups: its file's time is kept recent (the
-        // file system's clock), so the orphan sweep (bulk_spool_sweep.ts) never takes an upload still arriving.
+        // A slow upload's spool is written only a buffer of lookups at a time: its time is kept recent, so the
+        // orphan sweep (bulk_spool_sweep.ts) never takes an upload still arriving.
         if (Date.now() - touched >= (options.touchEveryMs ?? TOUCH_EVERY_MS)) {
           touched = Date.now();
-          spool.utimeSync(new Date(touched), new Date(touched));
+          spool.touch();
         }
         if (size > options.maxBytes) {
           return ctl.error(
@@ -80,24 +84,22 @@ export async function receiveUpload(
     if (hash && digest && !sameBytes(hash.digest(), digest.bytes)) {
       throw new BulkFileError("err.request.bad", "Content-Digest does not match the body");
     }
-    spool.syncSync();
-    return { ...upload, spoolPath: options.spoolPath };
+    await spool.commit();
+    return { ...upload, spool: options.spool };
   } catch (err) {
-    await Deno.remove(options.spoolPath).catch(() => {});
-    throw err instanceof BulkFileError
+    await spool.abort();
+    throw err instanceof BulkFileError || err instanceof SpoolError
       ? err
       : new BulkFileError("err.request.bad", `the multipart body is malformed: ${(err as Error).message}`);
-  } finally {
-    spool.close();
   }
 }
 
 function parseParts(
   body: ReadableStream<Uint8Array>,
   contentType: string,
-  spool: Deno.FsFile,
+  spool: SpoolWriter,
   maxItems: number,
-): Promise<Omit<Upload, "spoolPath">> {
+): Promise<Omit<Upload, "spool">> {
   return new Promise((resolve, reject) => {
     const fields: UploadFields = {};
     let file: { name: string; format: BulkFormat; done: Promise<number> } | undefined;
@@ -150,7 +152,12 @@ function parseParts(
         try {
           reader.write(chunk);
         } catch (err) {
-          fail(err);
+          return fail(err);
+        }
+        // A spool write under way (PostgreSQL): the file waits for it, so no more than a chunk is buffered.
+        if (spool.busy) {
+          stream.pause();
+          spool.flush().catch(fail).finally(() => stream.resume());
         }
       });
       const done = new Promise<number>((res, rej) => stream.on("end", () => reader.end().then(res, rej)));

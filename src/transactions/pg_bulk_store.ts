@@ -14,7 +14,6 @@ import {
   progressOf,
   RENEW_LEASE,
   reopenWrite,
-  SPOOL_NEEDED,
   storePageWrite,
 } from "./bulk_store.ts";
 import type { BulkStore } from "./bulk_storage.ts";
@@ -41,6 +40,5 @@ export function pgBulkStore(pool: PgPool): BulkStore {
     finish: async (id, owner, f) => (await pgRun(pool, pgText(FINISH_BULK), finishArgs(id, owner, f))) === 1,
     progress: async (txn) => progressOf(await get(txn)),
     reopen: (txn, now) => guarded(reopenWrite(txn, now)),
-    spoolNeeded: async (spool) => (await pgOne(pool, pgText(SPOOL_NEEDED), [spool])) !== undefined,
   };
 }

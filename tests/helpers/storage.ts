@@ -80,12 +80,17 @@ export async function freshStorage(
   if (kind === "sqlite") {
     const db = openDatabase(":memory:");
     migrate(db);
+    // A data dir of the test's own for the stores that keep files (bulk spools), so their sweep runs too.
+    const dataDir = Deno.makeTempDirSync({ prefix: "dci-store-test-" });
     return {
-      storage: sqliteStorage(db),
+      storage: sqliteStorage(db, dataDir),
       sql: (text, values = []) =>
         Promise.resolve(db.prepare(text).all(...values as never[]) as Record<string, unknown>[]),
-      twin: () => sqliteStorage(db),
-      close: () => Promise.resolve(db.close()),
+      twin: () => sqliteStorage(db, dataDir),
+      close: async () => {
+        db.close();
+        await Deno.remove(dataDir, { recursive: true });
+      },
     };
   }
   const cluster = await sharedPostgres();

@@ -6,6 +6,8 @@ import { sweepBulkSpool } from "../../src/transactions/bulk_spool_sweep.ts";
 import { insertTransaction } from "../../src/transactions/store.ts";
 import { insertBulk } from "../../src/transactions/bulk_store.ts";
 import { receiveUpload } from "../../src/transactions/bulk_upload.ts";
+import { sqliteSpoolStore } from "../../src/transactions/spool_store.ts";
+import { openDatabase } from "../../src/db/sqlite.ts";
 import type { Deps } from "../../src/deps.ts";
 import { bulkForm } from "./bulk_support.ts";
 
@@ -127,7 +129,8 @@ Deno.test("server start-up removes an orphaned spool file past the grace age and
 });
 
 Deno.test("receiveUpload() keeps an arriving upload's spool file young while bytes come in, before any lookup is written", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "dci-spool-touch-" });
+  const dataDir = await Deno.makeTempDir({ prefix: "dci-spool-touch-" });
+  const db = openDatabase(":memory:");
   try {
     const form = await bulkForm("s1", {
       format: "csv",
@@ -138,14 +141,15 @@ Deno.test("receiveUpload() keeps an arriving upload's spool file young while byt
     let feed!: ReadableStreamDefaultController<Uint8Array>;
     const body = new ReadableStream<Uint8Array>({ start: (c) => void (feed = c) });
     feed.enqueue(form.bytes.slice(0, cut / 2));
-    const spoolPath = join(dir, `${crypto.randomUUID()}.lookups`);
+    const spool = `${crypto.randomUUID()}.lookups`;
+    const spoolPath = join(dataDir, "bulk", spool);
     const received = receiveUpload(
       new Request("http://localhost/", {
         method: "POST",
         headers: { "content-type": form.contentType },
         body,
       }),
-      { spoolPath, maxItems: 10, maxBytes: 1 << 20, touchEveryMs: 0 },
+      { spools: sqliteSpoolStore(db, dataDir), spool, maxItems: 10, maxBytes: 1 << 20, touchEveryMs: 0 },
     );
     await until(() => exists(spoolPath), "the spool file is created");
     await Deno.utime(spoolPath, new Date(0), new Date(0)); // as if the upload had stalled long ago
@@ -158,6 +162,7 @@ Deno.test("receiveUpload() keeps an arriving upload's spool file young while byt
     feed.close();
     assert.equal((await received).items, 2);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    db.close();
+    await Deno.remove(dataDir, { recursive: true });
   }
 });

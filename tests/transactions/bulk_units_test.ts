@@ -1,6 +1,9 @@
 /** Bulk search units: the streaming file reader, the spool pages, and the batched identifier lookup. */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { BulkFileError, lookupReader, readSpoolPage } from "../../src/transactions/bulk_file.ts";
+import { sqliteSpoolStore } from "../../src/transactions/spool_store.ts";
+import { openDatabase } from "../../src/db/sqlite.ts";
 import { lookupIdentifiers } from "../../src/registry/id_lookup.ts";
 import { fixtureDeps, searchOne } from "../registry/fixture.ts";
 import { writeAll } from "../../src/registry/batch.ts";
@@ -9,15 +12,25 @@ import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { signedEnvelope, signedEnvelopeText } from "../../src/dci/envelope.ts";
 import { canonicalJson } from "../../src/dci/canonical.ts";
 
+/** Reads `chunks` into a file spool (the embedded SpoolStore) of a temporary data dir, `dataDir` (removed by the caller). */
 async function readAll(format: "csv" | "json", chunks: Iterable<Uint8Array>, maxItems = 1_000_000) {
-  const path = await Deno.makeTempFile({ prefix: "bulk-unit-" });
-  const spool = await Deno.open(path, { write: true, truncate: true });
+  const dataDir = await Deno.makeTempDir({ prefix: "bulk-unit-" });
+  const db = openDatabase(":memory:");
+  const spools = sqliteSpoolStore(db, dataDir);
+  const name = `${crypto.randomUUID()}.lookups`;
+  const spool = await spools.create(name);
   try {
     const reader = lookupReader(format, spool, { maxItems });
     for (const c of chunks) reader.write(c);
-    return { count: await reader.end(), path };
+    const count = await reader.end();
+    await spool.commit();
+    return { count, dataDir, path: join(dataDir, "bulk", name), reader: spools.reader(name) };
+  } catch (err) {
+    await spool.abort();
+    await Deno.remove(dataDir, { recursive: true });
+    throw err;
   } finally {
-    spool.close();
+    db.close();
   }
 }
 
@@ -40,14 +53,14 @@ Deno.test("lookupReader() reads CSV and JSON in any chunking into the same norma
   const expected = '["a","UIN","U-1"]\n["b","urn:dci:id:brn","B-3"]\n["3","UIN","\\u00dcn\\u00efcode-9"]\n';
   for (const [format, text] of [["csv", csv], ["json", json]] as const) {
     for (const size of [1, 3, 7, 4096]) {
-      const { count, path } = await readAll(format, cut(text, size));
+      const { count, dataDir, path, reader } = await readAll(format, cut(text, size));
       assert.equal(count, 3, `${format} in ${size}-byte chunks`);
       assert.equal(await Deno.readTextFile(path), expected, `${format} in ${size}-byte chunks`);
-      const pages = [await readSpoolPage(path, 0, 2)];
-      pages.push(await readSpoolPage(path, pages[0].next, 2));
+      const pages = [await readSpoolPage(reader, 0, 2)];
+      pages.push(await readSpoolPage(reader, pages[0].next, 2));
       assert.deepEqual(pages.map((p) => p.lookups.map((l) => l.value)), [["U-1", "B-3"], ["Ünïcode-9"]]);
       assert.equal(pages[1].next, new TextEncoder().encode(expected).length);
-      await Deno.remove(path);
+      await Deno.remove(dataDir, { recursive: true });
     }
   }
 });

@@ -8,6 +8,7 @@ import type { PgClient, PgPool } from "./pool.ts";
 import p0025 from "./migrations/0025_baseline.sql" with { type: "text" };
 import p0026 from "./migrations/0026_transaction_refs_txn.sql" with { type: "text" };
 import p0027 from "./migrations/0027_job_runs.sql" with { type: "text" };
+import p0028 from "./migrations/0028_bulk_spool_chunks.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL. */
 export interface PgMigration {
@@ -30,6 +31,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 25, name: "0025_baseline", sql: p0025 },
   { version: 26, name: "0026_transaction_refs_txn", sql: p0026 },
   { version: 27, name: "0027_job_runs", sql: p0027 },
+  { version: 28, name: "0028_bulk_spool_chunks", sql: p0028 },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */

@@ -17,6 +17,7 @@ import { pgSenderKeyStore } from "../../senders/pg_key_store.ts";
 import { pgClientStore } from "../../senders/pg_client_store.ts";
 import { pgTransactionStore } from "../../transactions/pg_store.ts";
 import { pgBulkStore } from "../../transactions/pg_bulk_store.ts";
+import { pgSpoolStore } from "../../transactions/pg_spool_store.ts";
 import { pgNotificationStore } from "../../subscriptions/pg_notifications.ts";
 import { pgLaneStore } from "../../subscriptions/pg_lanes.ts";
 
@@ -42,6 +43,7 @@ export function pgStorage(pool: PgPool): Storage {
     clients: pgClientStore(pool),
     transactions: pgTransactionStore(pool),
     bulk: pgBulkStore(pool),
+    spools: pgSpoolStore(pool),
     close: () => pool.end(),
     get closed() {
       return pool.ended;
