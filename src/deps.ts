@@ -125,7 +125,7 @@ export async function openStorage(
       })
       : [];
     return {
-      storage: sqliteStorage(db),
+      storage: sqliteStorage(db, config.dataDir),
       applied,
       schemaVersion: schemaVersion(db),
       close: () => Promise.resolve(db.close()),
