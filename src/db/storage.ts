@@ -27,6 +27,7 @@ import { sqliteTransactionStore, type TransactionStore } from "../transactions/t
 import { type BulkStore, sqliteBulkStore } from "../transactions/bulk_storage.ts";
 import { type NotificationStore, sqliteNotificationStore } from "../subscriptions/notification_store.ts";
 import { type LaneStore, sqliteLaneStore } from "../subscriptions/lane_store.ts";
+import { type FanOutStore, sqliteFanOutStore } from "../subscriptions/fanout_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -38,6 +39,7 @@ export interface Storage {
   readonly subscriptions: SubscriptionStore;
   readonly notifications: NotificationStore;
   readonly lanes: LaneStore;
+  readonly fanOut: FanOutStore;
   readonly jobRuns: JobRunStore;
   readonly limits: RateLimitStore;
   readonly replay: ReplayGuard;
@@ -64,6 +66,7 @@ export function sqliteStorage(db: Db): Storage {
     subscriptions: sqliteSubscriptionStore(db),
     notifications: sqliteNotificationStore(db),
     lanes: sqliteLaneStore(db),
+    fanOut: sqliteFanOutStore(db),
     jobRuns: sqliteJobRunStore(db),
     limits: sqliteRateLimitStore(db),
     replay: sqliteReplayGuard(db),

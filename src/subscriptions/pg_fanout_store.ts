@@ -1,0 +1,173 @@
+/**
+ * Fan-out on PostgreSQL, exact with several instances. Events are read, and filters evaluated, outside any
+ * transaction (a filter that fails on an event must not abort the batch's transaction); then one short transaction
+ * moves the cursor conditionally (FANOUT_SQL.move) and logs the rows. Two instances that read the same cursor both
+ * do the work, but the second's move waits for the first's commit, then changes nothing: it writes nothing, and
+ * tries again from the new cursor. No event is skipped: event writers commit in id order (src/registry/
+ * pg_event_lock.ts), so the events one statement reads after the cursor are every event up to the last it reads.
+ */
+import type { PgPool } from "../db/pg/pool.ts";
+import { pgAll, pgOne, pgRun, pgText, pgTransaction, type PgValue } from "../db/pg/query.ts";
+import {
+  type Candidate,
+  candidates,
+  type EventHead,
+  FANOUT_BATCH,
+  FANOUT_SQL as SQL,
+  type FanOutOptions,
+  type FanOutResult,
+  filterFailed,
+  filterOf,
+  isEventOf,
+  needsPrevious,
+  notificationOf,
+} from "./fanout.ts";
+import { SUBSCRIPTION_SQL, type SubscriptionRow } from "./store.ts";
+import type { NewNotification } from "./notifications.ts";
+import { pgInsertNotifications } from "./pg_notifications.ts";
+import { FILTER_COLUMNS, snapshotValues } from "./filter_eval.ts";
+import type { CompiledFilter } from "./rules.ts";
+import type { FanOutStore } from "./fanout_store.ts";
+
+/** The registrants columns' types (src/db/pg/migrations), so each bound value is typed as the table's column. */
+const COLUMN_TYPES: Record<(typeof FILTER_COLUMNS)[number], string> = {
+  id: "bigint",
+  record_type: "text",
+  group_id: "bigint",
+  given_name: "text",
+  second_name: "text",
+  surname: "text",
+  sex: "text",
+  birth_date: "text",
+  death_date: "text",
+  locality: "text",
+  region: "text",
+  postal_code: "text",
+  country: "text",
+  registration_date: "text",
+  last_updated: "text",
+  group_type: "text",
+  group_size: "bigint",
+  poverty_score: "double precision",
+};
+
+const CTE = `WITH r0(${FILTER_COLUMNS.join(", ")}) AS (VALUES (${
+  FILTER_COLUMNS.map((c) => `?::${COLUMN_TYPES[c]}`).join(", ")
+}))`;
+
+const GROUPS = "SELECT id, group_id FROM registrants WHERE id = ANY($1::bigint[])";
+
+/** A batch that found the cursor moved by another fan-out after it read it. */
+const RACED = Symbol("raced");
+
+/** How often a batch that lost the cursor to another fan-out starts over before it leaves the rest to it. */
+const RETRIES = 5;
+
+/** Fan-out on the PostgreSQL database behind `pool`. */
+export function pgFanOutStore(pool: PgPool): FanOutStore {
+  const cursor = async () => Number((await pgOne<{ id: number }>(pool, pgText(SQL.cursor)))!.id);
+  return {
+    cursor,
+    batch: async (options) => {
+      for (let i = 0; i < RETRIES; i++) {
+        const r = await attempt(pool, await cursor(), options);
+        if (r !== RACED) return r;
+      }
+      return { events: 0, logged: 0 };
+    },
+  };
+}
+
+async function attempt(
+  pool: PgPool,
+  cursor: number,
+  options: FanOutOptions,
+): Promise<FanOutResult | typeof RACED> {
+  const newest = Number((await pgOne<{ id: number }>(pool, pgText(SQL.newest)))!.id);
+  if (newest <= cursor) return { events: 0, logged: 0 };
+  const events = await pgAll<EventHead>(pool, pgText(SQL.events), [cursor, options.batch ?? FANOUT_BATCH]);
+  // Read after the events: a subscription made since has its from_event_id at or past the last of them.
+  const subs = await pgAll<SubscriptionRow>(pool, pgText(SUBSCRIPTION_SQL.fanOut));
+  // With no subscription in scope, nothing can match: jump to the newest event.
+  const last = subs.length === 0 ? newest : events.at(-1)?.id ?? cursor;
+  const rows = await matching(pool, candidates(subs, events), options);
+  return await pgTransaction(pool, async (c) => {
+    // Waits for a concurrent fan-out's commit; changes nothing when it moved the cursor first.
+    if (await pgRun(c, pgText(SQL.move), [last, cursor]) === 0) return RACED;
+    const logged = await pgInsertNotifications(c, rows, options.now);
+    return { events: Math.max(1, last - cursor), logged };
+  });
+}
+
+/** The notifications of the candidates whose event type and filter match, in candidate order. */
+async function matching(pool: PgPool, list: Candidate[], options: FanOutOptions): Promise<NewNotification[]> {
+  const { now, cache, log } = options;
+  const previous = new Map<number, string | undefined>();
+  const filters = new Map<Candidate, CompiledFilter>();
+  for (const c of list) {
+    if (needsPrevious(c.sub, c.ev) && !previous.has(c.ev.id)) {
+      const row = await pgOne<{ snapshot: string }>(pool, pgText(SQL.previous), [
+        c.ev.registrant_id,
+        c.ev.id,
+      ]);
+      previous.set(c.ev.id, row?.snapshot);
+    }
+  }
+  const typed = list.filter((c) => isEventOf(c.sub, c.ev, previous.get(c.ev.id), log));
+  const kept = typed.filter((c) => {
+    const filter = filterOf(cache, c.sub, now, log);
+    if (filter instanceof Error) return false;
+    if (filter) filters.set(c, filter);
+    return true;
+  });
+  const groups = await groupIds(pool, [...filters.keys()].map((c) => c.ev.registrant_id));
+  const rows: NewNotification[] = [];
+  for (const c of kept) {
+    const filter = filters.get(c);
+    if (filter && !await matchesSnapshot(pool, filter, c, groups.get(c.ev.registrant_id) ?? null, log)) {
+      continue;
+    }
+    rows.push(notificationOf(c, now));
+  }
+  return rows;
+}
+
+/** The current household of each registrant (what the filter's `group_id` reads, as on SQLite). */
+async function groupIds(pool: PgPool, ids: number[]): Promise<Map<number, number | null>> {
+  if (ids.length === 0) return new Map();
+  const rows = await pgAll<{ id: number; group_id: number | null }>(pool, GROUPS, [[...new Set(ids)]]);
+  return new Map(rows.map((r) => [r.id, r.group_id]));
+}
+
+/** Whether `filter` holds for the candidate's event snapshot: the one-row CTE `r`, its values typed. */
+async function matchesSnapshot(
+  pool: PgPool,
+  filter: CompiledFilter,
+  c: Candidate,
+  groupId: number | null,
+  log: FanOutOptions["log"],
+): Promise<boolean> {
+  let values: PgValue[];
+  try {
+    values = [...snapshotValues(c.ev, groupId), ...filter.params];
+  } catch (err) {
+    return filterFailed(err, false, c, log);
+  }
+  try {
+    return await pgOne(pool, pgText(`${CTE} SELECT 1 AS ok FROM r0 r WHERE (${filter.sql})`), values) !==
+      undefined;
+  } catch (err) {
+    return filterFailed(err, isTransientPgError(err), c, log);
+  }
+}
+
+/**
+ * A query that failed without SQLSTATE (the connection failed), or with class 08 (connection; not 08P01, a
+ * malformed statement), 40 (serialization, deadlock), 53 (resources), 57 (operator intervention, e.g. a cancelled
+ * statement) or 58 (system): the same work may succeed when redone.
+ */
+function isTransientPgError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code !== "string" || code.length !== 5) return true;
+  return code !== "08P01" && ["08", "40", "53", "57", "58"].includes(code.slice(0, 2));
+}

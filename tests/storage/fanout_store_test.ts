@@ -1,0 +1,182 @@
+/** The fan-out store, the same notifications on both backends; and exact with several instances on PostgreSQL. */
+import { deepEqual, equal } from "node:assert/strict";
+import { backendTest, type RawSql } from "../helpers/storage.ts";
+import type { Storage } from "../../src/db/storage.ts";
+import type { NewSubscription } from "../../src/subscriptions/store.ts";
+import type { FanOutOptions } from "../../src/subscriptions/fanout.ts";
+import { createLogger } from "../../src/obs/log.ts";
+import { newSubscription } from "../helpers/subscription_fixture.ts";
+
+const T0 = "2026-06-01T00:00:00.000Z";
+const NOW = "2026-06-02T10:00:00.000Z";
+const DEATH = "spdci-common:RegistryEventType:Death";
+
+/** Batch options at NOW with a fresh filter cache and a silent log (`lines` collects what it says). */
+export function options(over: Partial<FanOutOptions> = {}, lines: string[] = []): FanOutOptions {
+  return { now: NOW, cache: new Map(), log: createLogger("warn", { sink: (l) => lines.push(l) }), ...over };
+}
+
+/** An active subscription made now (its events after the newest event so far); its id. */
+export async function subscribe(s: Storage, over: Partial<NewSubscription> = {}): Promise<number> {
+  const r = await s.subscriptions.insert(newSubscription(T0, over), 100);
+  if (r.kind !== "created") throw new Error(r.kind);
+  return r.row.id;
+}
+
+/** A registrant snapshot as the registry stores it (the registrant JSON). */
+function person(externalId: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    externalId,
+    recordType: "person",
+    identifiers: [],
+    name: { given_name: "Ana", surname: "Diaz" },
+    sex: "female",
+    birthDate: "1990-05-01",
+    addresses: [],
+    phones: [],
+    emails: [],
+    registrationDate: T0,
+    lastUpdated: T0,
+    attributes: {},
+    ...over,
+  };
+}
+
+/** A registrants row (the live record, which filters must not read in place of the snapshot); its id. */
+async function registrant(sql: RawSql, externalId: string, registry = "social", recordType = "person") {
+  const rows = await sql(
+    `INSERT INTO registrants (record_type, external_id, sex, registration_date, last_updated, registry)
+     VALUES (?, ?, 'male', ?, ?, ?) RETURNING id`,
+    [recordType, externalId, T0, T0, registry],
+  );
+  return Number(rows[0].id);
+}
+
+/** A registry event of `registrantId` with `snapshot`; its id. */
+export async function event(
+  sql: RawSql,
+  registrantId: number,
+  type: string,
+  snapshot: Record<string, unknown>,
+  at = T0,
+  registry = "social",
+): Promise<number> {
+  const rows = await sql(
+    `INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
+     VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+    [registry, type, String(snapshot.recordType), registrantId, JSON.stringify(snapshot), at],
+  );
+  return Number(rows[0].id);
+}
+
+/** The log: (subscription, event, type, due time) in id order. */
+export async function logged(sql: RawSql): Promise<Array<[number, number, string, string]>> {
+  const rows = await sql(
+    "SELECT subscription_id, event_id, event_type, next_attempt_at FROM notifications ORDER BY id",
+  );
+  return rows.map((r) => [
+    Number(r.subscription_id),
+    Number(r.event_id),
+    String(r.event_type),
+    String(r.next_attempt_at),
+  ]);
+}
+
+backendTest(
+  "fan-out store: one row per matching (subscription, event) in event order; the cursor follows",
+  async (
+    s,
+    sql,
+  ) => {
+    const regs = await subscribe(s);
+    const updates = await subscribe(s, { reg_event_type: "update" });
+    const a = await registrant(sql, "a");
+    const e1 = await event(sql, a, "registration", person("a"));
+    const e2 = await event(sql, a, "update", person("a", { sex: "male" }));
+    // A subscription made now sees only events after it.
+    const late = await subscribe(s, { reg_event_type: "update" });
+    const e3 = await event(sql, a, "update", person("a"));
+    const e4 = await event(sql, a, "delete", person("a"));
+    await event(sql, a, "registration", { ...person("b"), recordType: "group" });
+    await event(sql, a, "registration", person("c"), T0, "fr");
+    const e7 = await event(sql, a, "registration", person("d"));
+    deepEqual(await s.fanOut.batch(options({ batch: 3 })), { events: 3, logged: 4 });
+    equal(await s.fanOut.cursor(), e3);
+    deepEqual(await s.fanOut.batch(options({ batch: 3 })), { events: 3, logged: 0 });
+    deepEqual(await s.fanOut.batch(options({ batch: 3 })), { events: 1, logged: 1 });
+    deepEqual(await s.fanOut.batch(options()), { events: 0, logged: 0 });
+    equal(await s.fanOut.cursor(), e7);
+    deepEqual(await logged(sql), [
+      [regs, e1, "registration", NOW],
+      [updates, e2, "update", NOW],
+      [updates, e3, "update", NOW],
+      [late, e3, "update", NOW],
+      [regs, e7, "registration", NOW],
+    ]);
+    equal(e4, e3 + 1);
+  },
+);
+
+backendTest("fan-out store: with no subscription the cursor jumps to the newest event", async (s, sql) => {
+  const a = await registrant(sql, "a");
+  for (let i = 0; i < 5; i++) await event(sql, a, "update", person("a"));
+  deepEqual(await s.fanOut.batch(options({ batch: 2 })), { events: 5, logged: 0 });
+  equal(await s.fanOut.cursor(), 5);
+  // Lazy snapshots (the registrant's current data) are read the same way.
+  await sql("INSERT INTO registrant_data (id, data) VALUES (?, ?)", [a, JSON.stringify(person("a"))]);
+  await sql(
+    `INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
+     VALUES ('social', 'update', 'person', ?, '', ?)`,
+    [a, T0],
+  );
+  const sub = await subscribe(s, { reg_event_type: "update" });
+  await sql("UPDATE subscriptions SET from_event_id = 5 WHERE id = ?", [sub]);
+  deepEqual(await s.fanOut.batch(options()), { events: 1, logged: 1 });
+  deepEqual(await logged(sql), [[sub, 6, "update", NOW]]);
+});
+
+backendTest(
+  "fan-out store: a cron frequency holds each row until the cron's next run after its event",
+  async (
+    s,
+    sql,
+  ) => {
+    const daily = await subscribe(s, { frequency: JSON.stringify({ frequency: "0 6 * * *" }) });
+    const ending = await subscribe(s, {
+      frequency: JSON.stringify({ frequency: "0 0 1 * *" }),
+      end_time: "2026-06-20T00:00:00.000Z",
+    });
+    const a = await registrant(sql, "a");
+    const e1 = await event(sql, a, "registration", person("a"), "2026-06-01T05:00:00.000Z");
+    const e2 = await event(sql, a, "registration", person("b"), "2026-06-01T07:00:00.000Z");
+    await s.fanOut.batch(options());
+    deepEqual(await logged(sql), [
+      [daily, e1, "registration", "2026-06-01T06:00:00.000Z"],
+      [ending, e1, "registration", "2026-06-20T00:00:00.000Z"],
+      [daily, e2, "registration", "2026-06-02T06:00:00.000Z"],
+      [ending, e2, "registration", "2026-06-20T00:00:00.000Z"],
+    ]);
+  },
+);
+
+backendTest("fan-out store: a registry event type (crvs Death) is decided with the previous snapshot", async (
+  s,
+  sql,
+) => {
+  const deaths = await subscribe(s, { registry: "crvs", reg_event_type: DEATH, record_type: "crvs_person" });
+  const crvs = (id: string, over: Record<string, unknown> = {}) => ({
+    ...person(id),
+    recordType: "crvs_person",
+    ...over,
+  });
+  const a = await registrant(sql, "a", "crvs", "crvs_person");
+  const b = await registrant(sql, "b", "crvs", "crvs_person");
+  await event(sql, a, "registration", crvs("a"), T0, "crvs");
+  const died = await event(sql, a, "update", crvs("a", { deathDate: "2026-05-30" }), T0, "crvs");
+  // A correction after the death is no new death; a death registered as such is one.
+  await event(sql, a, "update", crvs("a", { deathDate: "2026-05-30", sex: "male" }), T0, "crvs");
+  const registered = await event(sql, b, "registration", crvs("b", { deathDate: "2026-05-29" }), T0, "crvs");
+  await event(sql, a, "delete", crvs("a", { deathDate: "2026-05-30" }), T0, "crvs");
+  await s.fanOut.batch(options());
+  deepEqual(await logged(sql), [[deaths, died, DEATH, NOW], [deaths, registered, DEATH, NOW]]);
+});
