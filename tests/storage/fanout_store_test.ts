@@ -6,18 +6,20 @@ import type { NewSubscription } from "../../src/subscriptions/store.ts";
 import type { FanOutOptions } from "../../src/subscriptions/fanout.ts";
 import { createLogger } from "../../src/obs/log.ts";
 import { newSubscription } from "../helpers/subscription_fixture.ts";
+import { withPgInstances } from "../helpers/pg_instances.ts";
+import { EVENTS_LOCK_KEY } from "../../src/registry/pg_event_lock.ts";
 
 const T0 = "2026-06-01T00:00:00.000Z";
 const NOW = "2026-06-02T10:00:00.000Z";
 const DEATH = "spdci-common:RegistryEventType:Death";
 
 /** Batch options at NOW with a fresh filter cache and a silent log (`lines` collects what it says). */
-export function options(over: Partial<FanOutOptions> = {}, lines: string[] = []): FanOutOptions {
+function options(over: Partial<FanOutOptions> = {}, lines: string[] = []): FanOutOptions {
   return { now: NOW, cache: new Map(), log: createLogger("warn", { sink: (l) => lines.push(l) }), ...over };
 }
 
 /** An active subscription made now (its events after the newest event so far); its id. */
-export async function subscribe(s: Storage, over: Partial<NewSubscription> = {}): Promise<number> {
+async function subscribe(s: Storage, over: Partial<NewSubscription> = {}): Promise<number> {
   const r = await s.subscriptions.insert(newSubscription(T0, over), 100);
   if (r.kind !== "created") throw new Error(r.kind);
   return r.row.id;
@@ -53,7 +55,7 @@ async function registrant(sql: RawSql, externalId: string, registry = "social", 
 }
 
 /** A registry event of `registrantId` with `snapshot`; its id. */
-export async function event(
+async function event(
   sql: RawSql,
   registrantId: number,
   type: string,
@@ -70,7 +72,7 @@ export async function event(
 }
 
 /** The log: (subscription, event, type, due time) in id order. */
-export async function logged(sql: RawSql): Promise<Array<[number, number, string, string]>> {
+async function logged(sql: RawSql): Promise<Array<[number, number, string, string]>> {
   const rows = await sql(
     "SELECT subscription_id, event_id, event_type, next_attempt_at FROM notifications ORDER BY id",
   );
@@ -179,4 +181,46 @@ backendTest("fan-out store: a registry event type (crvs Death) is decided with t
   await event(sql, a, "delete", crvs("a", { deathDate: "2026-05-30" }), T0, "crvs");
   await s.fanOut.batch(options());
   deepEqual(await logged(sql), [[deaths, died, DEATH, NOW], [deaths, registered, DEATH, NOW]]);
+});
+
+Deno.test("fan-out store: three instances fanning out while events arrive log each (subscription, event) once, skipping none [postgres]", async () => {
+  await withPgInstances(3, async (instances, sql) => {
+    const subs = [];
+    for (let i = 0; i < 3; i++) subs.push(await subscribe(instances[0]));
+    const a = await registrant(sql, "a");
+    const snapshot = JSON.stringify(person("a"));
+    // Event writers as the registry writes them: the event lock, then the inserts (a millisecond apart), in one
+    // transaction each.
+    const write = () =>
+      sql(
+        `WITH l AS (SELECT pg_advisory_xact_lock(?::bigint) AS locked)
+         INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
+         SELECT 'social', 'registration', 'person', ?::bigint, ? || pg_sleep(0.001)::text, ?
+         FROM l, generate_series(1, 5)`,
+        [EVENTS_LOCK_KEY, a, snapshot, T0],
+      );
+    let writing = true;
+    const writers = Promise.all(Array.from({ length: 3 }, async () => {
+      // Paced so that the fan-outs keep up and read right behind the writers.
+      for (let i = 0; i < 20; i++) await write().then(() => new Promise((r) => setTimeout(r, 5)));
+    })).finally(() => writing = false);
+    const consumed = await Promise.all(instances.map(async (s) => {
+      let total = 0;
+      while (true) {
+        const stillWriting = writing;
+        const r = await s.fanOut.batch(options({ batch: 40 }));
+        total += r.events;
+        if (r.events === 0 && !stillWriting) return total;
+      }
+    }));
+    await writers;
+    const events = 3 * 20 * 5;
+    const rows = await sql(
+      "SELECT COUNT(*) AS n, COUNT(DISTINCT subscription_id * 100000 + event_id) AS pairs FROM notifications",
+    );
+    deepEqual([Number(rows[0].n), Number(rows[0].pairs)], [events * subs.length, events * subs.length]);
+    equal(await instances[0].fanOut.cursor(), events);
+    // Each batch was committed by one instance: together they consumed every event once.
+    equal(consumed.reduce((x, y) => x + y, 0), events);
+  });
 });
