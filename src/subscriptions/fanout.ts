@@ -8,6 +8,7 @@
 import type { Deps } from "../deps.ts";
 import type { Logger } from "../obs/log.ts";
 import { EVENT_SNAPSHOT } from "../registry/events.ts";
+import type { Dialect } from "../registry/query_dialect.ts";
 import { type CompiledFilter, compileFilter, isChangeEvent, profileEventType } from "./rules.ts";
 import type { SubscriptionRow } from "./store.ts";
 import type { NewNotification } from "./notifications.ts";
@@ -140,21 +141,22 @@ export function isEventOf(
 }
 
 /**
- * The subscription's compiled filter for today (cached): undefined when it has none (every event matches), an
- * Error when it no longer compiles (it matches nothing, and says so once a day).
+ * The subscription's compiled filter for today in `dialect` (cached; a cache serves one backend): undefined when
+ * it has none (every event matches), an Error when it no longer compiles (it matches nothing, and says so once a
+ * day).
  */
 export function filterOf(
   cache: FilterCache,
   sub: SubscriptionRow,
-  now: string,
-  log: Logger,
+  options: { now: string; log: Logger; dialect?: Dialect },
 ): CompiledFilter | undefined | Error {
+  const { now, log, dialect } = options;
   if (!sub.filter) return undefined;
   const today = now.slice(0, 10);
   const key = `${sub.id}|${today}`;
   if (!cache.has(key)) {
     try {
-      cache.set(key, compileFilter(sub.filter_type, JSON.parse(sub.filter), sub.record_type, today));
+      cache.set(key, compileFilter(sub.filter_type, JSON.parse(sub.filter), sub.record_type, today, dialect));
     } catch (err) {
       // Validated at subscribe time; a filter the compiler no longer reads matches nothing (and says so).
       log.warn("subscription filter no longer compiles", { subscription: sub.code, err });

@@ -62,7 +62,7 @@ function sqliteFanOutBatch(db: Db, options: FanOutOptions): FanOutResult {
     for (const c of candidates(subs, events)) {
       const previous = needsPrevious(c.sub, c.ev) ? previousSnapshot(db, c.ev) : undefined;
       if (!isEventOf(c.sub, c.ev, previous, log)) continue;
-      const filter = filterOf(cache, c.sub, now, log);
+      const filter = filterOf(cache, c.sub, options);
       if (filter instanceof Error) continue;
       if (filter) {
         let ok: boolean;

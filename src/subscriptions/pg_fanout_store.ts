@@ -7,7 +7,7 @@
  * pg_event_lock.ts), so the events one statement reads after the cursor are every event up to the last it reads.
  */
 import type { PgPool } from "../db/pg/pool.ts";
-import { pgAll, pgOne, pgRun, pgText, pgTransaction, type PgValue } from "../db/pg/query.ts";
+import { pgAll, pgOne, pgPlaceholders, pgRun, pgText, pgTransaction, type PgValue } from "../db/pg/query.ts";
 import {
   type Candidate,
   candidates,
@@ -103,7 +103,6 @@ async function attempt(
 async function matching(pool: PgPool, list: Candidate[], options: FanOutOptions): Promise<NewNotification[]> {
   const { now, cache, log } = options;
   const previous = new Map<number, string | undefined>();
-  const filters = new Map<Candidate, CompiledFilter>();
   for (const c of list) {
     if (needsPrevious(c.sub, c.ev) && !previous.has(c.ev.id)) {
       const row = await pgOne<{ snapshot: string }>(pool, pgText(SQL.previous), [
@@ -113,17 +112,15 @@ async function matching(pool: PgPool, list: Candidate[], options: FanOutOptions)
       previous.set(c.ev.id, row?.snapshot);
     }
   }
-  const typed = list.filter((c) => isEventOf(c.sub, c.ev, previous.get(c.ev.id), log));
-  const kept = typed.filter((c) => {
-    const filter = filterOf(cache, c.sub, now, log);
-    if (filter instanceof Error) return false;
-    if (filter) filters.set(c, filter);
-    return true;
-  });
-  const groups = await groupIds(pool, [...filters.keys()].map((c) => c.ev.registrant_id));
+  const kept: Array<{ c: Candidate; filter: CompiledFilter | undefined }> = [];
+  for (const c of list) {
+    if (!isEventOf(c.sub, c.ev, previous.get(c.ev.id), log)) continue;
+    const filter = filterOf(cache, c.sub, { now, log, dialect: "postgres" });
+    if (!(filter instanceof Error)) kept.push({ c, filter });
+  }
+  const groups = await groupIds(pool, kept.filter((k) => k.filter).map((k) => k.c.ev.registrant_id));
   const rows: NewNotification[] = [];
-  for (const c of kept) {
-    const filter = filters.get(c);
+  for (const { c, filter } of kept) {
     if (filter && !await matchesSnapshot(pool, filter, c, groups.get(c.ev.registrant_id) ?? null, log)) {
       continue;
     }
@@ -154,8 +151,9 @@ async function matchesSnapshot(
     return filterFailed(err, false, c, log);
   }
   try {
-    return await pgOne(pool, pgText(`${CTE} SELECT 1 AS ok FROM r0 r WHERE (${filter.sql})`), values) !==
-      undefined;
+    // Unnamed: a prepared statement per filter would stay on every connection for as long as it lives.
+    const text = pgPlaceholders(`${CTE} SELECT 1 AS ok FROM r0 r WHERE (${filter.sql})`);
+    return (await pool.query(text, values)).rows.length > 0;
   } catch (err) {
     return filterFailed(err, isTransientPgError(err), c, log);
   }

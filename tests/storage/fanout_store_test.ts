@@ -224,3 +224,70 @@ Deno.test("fan-out store: three instances fanning out while events arrive log ea
     equal(consumed.reduce((x, y) => x + y, 0), events);
   });
 });
+
+backendTest(
+  "fan-out store: filters read the record as it was at the event; a broken one matches nothing",
+  async (
+    s,
+    sql,
+  ) => {
+    const filtered = (expression: Record<string, unknown>, over: Partial<NewSubscription> = {}) =>
+      subscribe(s, { filter_type: "expression", filter: JSON.stringify({ expression }), ...over });
+    const all = await subscribe(s);
+    const women = await filtered({
+      sex: { $eq: "female" },
+      birth_date: { $lt: "2000-01-01" },
+      age: { $gte: 18 },
+    });
+    // Case-insensitive as on SQLite (PostgreSQL's own LIKE and = are not).
+    const di = await filtered({ surname: { $like: "di%" }, name: { $eq: "ANA" } });
+    const x1 = await filtered({ identifier: { $eq: "X1" } });
+    const poor = await filtered({ poverty_score: { $lt: 0.5 }, group_size: { $gte: 3 } }, {
+      record_type: "group",
+      notify_record_type: "group",
+    });
+    await filtered({ nosuch: { $eq: 1 } });
+    // The live rows say male: the snapshots decide.
+    const a = await registrant(sql, "a");
+    const b = await registrant(sql, "b");
+    const g = await registrant(sql, "g", "social", "group");
+    await sql("INSERT INTO identifiers (id_value, id_type, registrant_id) VALUES ('X1', 'national_id', ?)", [
+      a,
+    ]);
+    const e1 = await event(sql, a, "registration", person("a"));
+    const e2 = await event(
+      sql,
+      b,
+      "registration",
+      person("b", { birthDate: "2005-01-01", name: { surname: "Smith" } }),
+    );
+    const group = (id: string, povertyScore: number) => ({
+      ...person(id),
+      recordType: "group",
+      groupSize: 4,
+      povertyScore,
+    });
+    const e3 = await event(sql, g, "registration", group("g", 0.3));
+    await event(sql, g, "registration", group("h", 0.7));
+    // A snapshot no filter can read: logged, not notified to the filtered subscriptions; the cursor moves on.
+    const e5 = (await sql(
+      `INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
+     VALUES ('social', 'registration', 'person', ?, '{', ?) RETURNING id`,
+      [b, T0],
+    ))[0].id as number;
+    const lines: string[] = [];
+    deepEqual(await s.fanOut.batch(options({}, lines)), { events: 5, logged: 7 });
+    deepEqual((await logged(sql)).map(([sub, ev]) => [sub, ev]), [
+      [all, e1],
+      [women, e1],
+      [di, e1],
+      [x1, e1],
+      [all, e2],
+      [poor, e3],
+      [all, e5],
+    ]);
+    const said = lines.map((l) => JSON.parse(l).msg);
+    equal(said.filter((m) => m === "subscription filter no longer compiles").length, 1);
+    equal(said.filter((m) => m.startsWith("subscription filter failed on an event")).length, 3);
+  },
+);
