@@ -1,13 +1,21 @@
 /**
- * Fan-out on PostgreSQL, exact with several instances. Events are read, and filters evaluated, outside any
- * transaction (a filter that fails on an event must not abort the batch's transaction); then one short transaction
- * moves the cursor conditionally (FANOUT_SQL.move) and logs the rows. Two instances that read the same cursor both
- * do the work, but the second's move waits for the first's commit, then changes nothing: it writes nothing, and
- * tries again from the new cursor. No event is skipped: event writers commit in id order (src/registry/
+ * Fan-out on PostgreSQL, exact with several instances. A batch runs on one connection under the fan-out lock, so
+ * the instances take turns. Events are read, and filters evaluated, outside any transaction (a filter that fails
+ * on an event must not abort the batch's transaction); then one short transaction moves the cursor conditionally
+ * (FANOUT_SQL.move) and logs the rows: should two fan-outs ever read the same cursor, the second changes nothing,
+ * writes nothing, and reads again. No event is skipped: event writers commit in id order (src/registry/
  * pg_event_lock.ts), so the events one statement reads after the cursor are every event up to the last it reads.
  */
-import type { PgPool } from "../db/pg/pool.ts";
-import { pgAll, pgOne, pgPlaceholders, pgRun, pgText, pgTransaction, type PgValue } from "../db/pg/query.ts";
+import type { PgClient, PgPool } from "../db/pg/pool.ts";
+import {
+  pgAll,
+  pgOne,
+  pgPlaceholders,
+  type PgQueryable,
+  pgRun,
+  pgText,
+  type PgValue,
+} from "../db/pg/query.ts";
 import {
   type Candidate,
   candidates,
@@ -57,6 +65,9 @@ const CTE = `WITH r0(${FILTER_COLUMNS.join(", ")}) AS (VALUES (${
 
 const GROUPS = "SELECT id, group_id FROM registrants WHERE id = ANY($1::bigint[])";
 
+/** The advisory lock fan-outs take turns under ("dcif" in ASCII). */
+export const FANOUT_LOCK_KEY = 0x64636966;
+
 /** A batch that found the cursor moved by another fan-out after it read it. */
 const RACED = Symbol("raced");
 
@@ -65,47 +76,79 @@ const RETRIES = 5;
 
 /** Fan-out on the PostgreSQL database behind `pool`. */
 export function pgFanOutStore(pool: PgPool): FanOutStore {
-  const cursor = async () => Number((await pgOne<{ id: number }>(pool, pgText(SQL.cursor)))!.id);
   return {
-    cursor,
-    batch: async (options) => {
-      for (let i = 0; i < RETRIES; i++) {
-        const r = await attempt(pool, await cursor(), options);
-        if (r !== RACED) return r;
-      }
-      return { events: 0, logged: 0 };
-    },
+    cursor: async () => await cursorOf(pool),
+    batch: (options) =>
+      underFanOutLock(pool, async (client) => {
+        for (let i = 0; i < RETRIES; i++) {
+          const r = await attempt(client, options);
+          if (r !== RACED) return r;
+        }
+        return { events: 0, logged: 0 };
+      }),
   };
 }
 
-async function attempt(
-  pool: PgPool,
-  cursor: number,
-  options: FanOutOptions,
-): Promise<FanOutResult | typeof RACED> {
-  const newest = Number((await pgOne<{ id: number }>(pool, pgText(SQL.newest)))!.id);
+async function cursorOf(db: PgQueryable): Promise<number> {
+  return Number((await pgOne<{ id: number }>(db, pgText(SQL.cursor)))!.id);
+}
+
+/**
+ * Runs `fn` on one connection holding the fan-out lock (session level, so `fn` may run several transactions and
+ * statements outside any): the fan-outs of all instances take turns, and the next one starts from the cursor the
+ * last one left instead of doing its work again. The conditional cursor move stays the guard of exactness.
+ */
+async function underFanOutLock<T>(pool: PgPool, fn: (client: PgClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [FANOUT_LOCK_KEY]);
+  } catch (err) {
+    client.release(err as Error);
+    throw err;
+  }
+  try {
+    return await fn(client);
+  } finally {
+    // A connection that cannot give the lock back is dropped: closing it does.
+    let broken: Error | undefined;
+    await client.query("SELECT pg_advisory_unlock($1)", [FANOUT_LOCK_KEY]).catch((err) => broken = err);
+    client.release(broken);
+  }
+}
+
+async function attempt(client: PgClient, options: FanOutOptions): Promise<FanOutResult | typeof RACED> {
+  const cursor = await cursorOf(client);
+  const newest = Number((await pgOne<{ id: number }>(client, pgText(SQL.newest)))!.id);
   if (newest <= cursor) return { events: 0, logged: 0 };
-  const events = await pgAll<EventHead>(pool, pgText(SQL.events), [cursor, options.batch ?? FANOUT_BATCH]);
+  const events = await pgAll<EventHead>(client, pgText(SQL.events), [cursor, options.batch ?? FANOUT_BATCH]);
   // Read after the events: a subscription made since has its from_event_id at or past the last of them.
-  const subs = await pgAll<SubscriptionRow>(pool, pgText(SUBSCRIPTION_SQL.fanOut));
+  const subs = await pgAll<SubscriptionRow>(client, pgText(SUBSCRIPTION_SQL.fanOut));
   // With no subscription in scope, nothing can match: jump to the newest event.
   const last = subs.length === 0 ? newest : events.at(-1)?.id ?? cursor;
-  const rows = await matching(pool, candidates(subs, events), options);
-  return await pgTransaction(pool, async (c) => {
-    // Waits for a concurrent fan-out's commit; changes nothing when it moved the cursor first.
-    if (await pgRun(c, pgText(SQL.move), [last, cursor]) === 0) return RACED;
-    const logged = await pgInsertNotifications(c, rows, options.now);
+  const rows = await matching(client, candidates(subs, events), options);
+  await client.query("BEGIN");
+  try {
+    // Changes nothing when another fan-out moved the cursor since it was read (after waiting for its commit).
+    if (await pgRun(client, pgText(SQL.move), [last, cursor]) === 0) {
+      await client.query("ROLLBACK");
+      return RACED;
+    }
+    const logged = await pgInsertNotifications(client, rows, options.now);
+    await client.query("COMMIT");
     return { events: Math.max(1, last - cursor), logged };
-  });
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  }
 }
 
 /** The notifications of the candidates whose event type and filter match, in candidate order. */
-async function matching(pool: PgPool, list: Candidate[], options: FanOutOptions): Promise<NewNotification[]> {
+async function matching(db: PgClient, list: Candidate[], options: FanOutOptions): Promise<NewNotification[]> {
   const { now, cache, log } = options;
   const previous = new Map<number, string | undefined>();
   for (const c of list) {
     if (needsPrevious(c.sub, c.ev) && !previous.has(c.ev.id)) {
-      const row = await pgOne<{ snapshot: string }>(pool, pgText(SQL.previous), [
+      const row = await pgOne<{ snapshot: string }>(db, pgText(SQL.previous), [
         c.ev.registrant_id,
         c.ev.id,
       ]);
@@ -118,10 +161,10 @@ async function matching(pool: PgPool, list: Candidate[], options: FanOutOptions)
     const filter = filterOf(cache, c.sub, { now, log, dialect: "postgres" });
     if (!(filter instanceof Error)) kept.push({ c, filter });
   }
-  const groups = await groupIds(pool, kept.filter((k) => k.filter).map((k) => k.c.ev.registrant_id));
+  const groups = await groupIds(db, kept.filter((k) => k.filter).map((k) => k.c.ev.registrant_id));
   const rows: NewNotification[] = [];
   for (const { c, filter } of kept) {
-    if (filter && !await matchesSnapshot(pool, filter, c, groups.get(c.ev.registrant_id) ?? null, log)) {
+    if (filter && !await matchesSnapshot(db, filter, c, groups.get(c.ev.registrant_id) ?? null, log)) {
       continue;
     }
     rows.push(notificationOf(c, now));
@@ -130,15 +173,15 @@ async function matching(pool: PgPool, list: Candidate[], options: FanOutOptions)
 }
 
 /** The current household of each registrant (what the filter's `group_id` reads, as on SQLite). */
-async function groupIds(pool: PgPool, ids: number[]): Promise<Map<number, number | null>> {
+async function groupIds(db: PgClient, ids: number[]): Promise<Map<number, number | null>> {
   if (ids.length === 0) return new Map();
-  const rows = await pgAll<{ id: number; group_id: number | null }>(pool, GROUPS, [[...new Set(ids)]]);
+  const rows = await pgAll<{ id: number; group_id: number | null }>(db, GROUPS, [[...new Set(ids)]]);
   return new Map(rows.map((r) => [r.id, r.group_id]));
 }
 
 /** Whether `filter` holds for the candidate's event snapshot: the one-row CTE `r`, its values typed. */
 async function matchesSnapshot(
-  pool: PgPool,
+  db: PgClient,
   filter: CompiledFilter,
   c: Candidate,
   groupId: number | null,
@@ -153,7 +196,7 @@ async function matchesSnapshot(
   try {
     // Unnamed: a prepared statement per filter would stay on every connection for as long as it lives.
     const text = pgPlaceholders(`${CTE} SELECT 1 AS ok FROM r0 r WHERE (${filter.sql})`);
-    return (await pool.query(text, values)).rows.length > 0;
+    return (await db.query(text, values)).rows.length > 0;
   } catch (err) {
     return filterFailed(err, isTransientPgError(err), c, log);
   }

@@ -1,88 +1,10 @@
-/** The fan-out store, the same notifications on both backends; and exact with several instances on PostgreSQL. */
+/** The fan-out store: the same notifications, rows, order and due times on both backends. */
 import { deepEqual, equal } from "node:assert/strict";
-import { backendTest, type RawSql } from "../helpers/storage.ts";
-import type { Storage } from "../../src/db/storage.ts";
+import { backendTest } from "../helpers/storage.ts";
 import type { NewSubscription } from "../../src/subscriptions/store.ts";
-import type { FanOutOptions } from "../../src/subscriptions/fanout.ts";
-import { createLogger } from "../../src/obs/log.ts";
-import { newSubscription } from "../helpers/subscription_fixture.ts";
-import { withPgInstances } from "../helpers/pg_instances.ts";
-import { EVENTS_LOCK_KEY } from "../../src/registry/pg_event_lock.ts";
+import { event, logged, NOW, options, person, registrant, subscribe, T0 } from "../helpers/fanout_fixture.ts";
 
-const T0 = "2026-06-01T00:00:00.000Z";
-const NOW = "2026-06-02T10:00:00.000Z";
 const DEATH = "spdci-common:RegistryEventType:Death";
-
-/** Batch options at NOW with a fresh filter cache and a silent log (`lines` collects what it says). */
-function options(over: Partial<FanOutOptions> = {}, lines: string[] = []): FanOutOptions {
-  return { now: NOW, cache: new Map(), log: createLogger("warn", { sink: (l) => lines.push(l) }), ...over };
-}
-
-/** An active subscription made now (its events after the newest event so far); its id. */
-async function subscribe(s: Storage, over: Partial<NewSubscription> = {}): Promise<number> {
-  const r = await s.subscriptions.insert(newSubscription(T0, over), 100);
-  if (r.kind !== "created") throw new Error(r.kind);
-  return r.row.id;
-}
-
-/** A registrant snapshot as the registry stores it (the registrant JSON). */
-function person(externalId: string, over: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    externalId,
-    recordType: "person",
-    identifiers: [],
-    name: { given_name: "Ana", surname: "Diaz" },
-    sex: "female",
-    birthDate: "1990-05-01",
-    addresses: [],
-    phones: [],
-    emails: [],
-    registrationDate: T0,
-    lastUpdated: T0,
-    attributes: {},
-    ...over,
-  };
-}
-
-/** A registrants row (the live record, which filters must not read in place of the snapshot); its id. */
-async function registrant(sql: RawSql, externalId: string, registry = "social", recordType = "person") {
-  const rows = await sql(
-    `INSERT INTO registrants (record_type, external_id, sex, registration_date, last_updated, registry)
-     VALUES (?, ?, 'male', ?, ?, ?) RETURNING id`,
-    [recordType, externalId, T0, T0, registry],
-  );
-  return Number(rows[0].id);
-}
-
-/** A registry event of `registrantId` with `snapshot`; its id. */
-async function event(
-  sql: RawSql,
-  registrantId: number,
-  type: string,
-  snapshot: Record<string, unknown>,
-  at = T0,
-  registry = "social",
-): Promise<number> {
-  const rows = await sql(
-    `INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
-     VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-    [registry, type, String(snapshot.recordType), registrantId, JSON.stringify(snapshot), at],
-  );
-  return Number(rows[0].id);
-}
-
-/** The log: (subscription, event, type, due time) in id order. */
-async function logged(sql: RawSql): Promise<Array<[number, number, string, string]>> {
-  const rows = await sql(
-    "SELECT subscription_id, event_id, event_type, next_attempt_at FROM notifications ORDER BY id",
-  );
-  return rows.map((r) => [
-    Number(r.subscription_id),
-    Number(r.event_id),
-    String(r.event_type),
-    String(r.next_attempt_at),
-  ]);
-}
 
 backendTest(
   "fan-out store: one row per matching (subscription, event) in event order; the cursor follows",
@@ -181,48 +103,6 @@ backendTest("fan-out store: a registry event type (crvs Death) is decided with t
   await event(sql, a, "delete", crvs("a", { deathDate: "2026-05-30" }), T0, "crvs");
   await s.fanOut.batch(options());
   deepEqual(await logged(sql), [[deaths, died, DEATH, NOW], [deaths, registered, DEATH, NOW]]);
-});
-
-Deno.test("fan-out store: three instances fanning out while events arrive log each (subscription, event) once, skipping none [postgres]", async () => {
-  await withPgInstances(3, async (instances, sql) => {
-    const subs = [];
-    for (let i = 0; i < 3; i++) subs.push(await subscribe(instances[0]));
-    const a = await registrant(sql, "a");
-    const snapshot = JSON.stringify(person("a"));
-    // Event writers as the registry writes them: the event lock, then the inserts (a millisecond apart), in one
-    // transaction each.
-    const write = () =>
-      sql(
-        `WITH l AS (SELECT pg_advisory_xact_lock(?::bigint) AS locked)
-         INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
-         SELECT 'social', 'registration', 'person', ?::bigint, ? || pg_sleep(0.001)::text, ?
-         FROM l, generate_series(1, 5)`,
-        [EVENTS_LOCK_KEY, a, snapshot, T0],
-      );
-    let writing = true;
-    const writers = Promise.all(Array.from({ length: 3 }, async () => {
-      // Paced so that the fan-outs keep up and read right behind the writers.
-      for (let i = 0; i < 20; i++) await write().then(() => new Promise((r) => setTimeout(r, 5)));
-    })).finally(() => writing = false);
-    const consumed = await Promise.all(instances.map(async (s) => {
-      let total = 0;
-      while (true) {
-        const stillWriting = writing;
-        const r = await s.fanOut.batch(options({ batch: 40 }));
-        total += r.events;
-        if (r.events === 0 && !stillWriting) return total;
-      }
-    }));
-    await writers;
-    const events = 3 * 20 * 5;
-    const rows = await sql(
-      "SELECT COUNT(*) AS n, COUNT(DISTINCT subscription_id * 100000 + event_id) AS pairs FROM notifications",
-    );
-    deepEqual([Number(rows[0].n), Number(rows[0].pairs)], [events * subs.length, events * subs.length]);
-    equal(await instances[0].fanOut.cursor(), events);
-    // Each batch was committed by one instance: together they consumed every event once.
-    equal(consumed.reduce((x, y) => x + y, 0), events);
-  });
 });
 
 backendTest(
