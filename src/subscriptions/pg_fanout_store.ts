@@ -7,15 +7,7 @@
  * pg_event_lock.ts), so the events one statement reads after the cursor are every event up to the last it reads.
  */
 import type { PgClient, PgPool } from "../db/pg/pool.ts";
-import {
-  pgAll,
-  pgOne,
-  pgPlaceholders,
-  type PgQueryable,
-  pgRun,
-  pgText,
-  type PgValue,
-} from "../db/pg/query.ts";
+import { pgAll, pgOne, pgPlaceholders, type PgQueryable, pgRun, pgText } from "../db/pg/query.ts";
 import {
   type Candidate,
   candidates,
@@ -33,7 +25,7 @@ import {
 import { SUBSCRIPTION_SQL, type SubscriptionRow } from "./store.ts";
 import type { NewNotification } from "./notifications.ts";
 import { pgInsertNotifications } from "./pg_notifications.ts";
-import { FILTER_COLUMNS, snapshotValues } from "./filter_eval.ts";
+import { FILTER_COLUMNS, type FilterValue, snapshotValues } from "./filter_eval.ts";
 import type { CompiledFilter } from "./rules.ts";
 import type { FanOutStore } from "./fanout_store.ts";
 
@@ -59,9 +51,13 @@ const COLUMN_TYPES: Record<(typeof FILTER_COLUMNS)[number], string> = {
   poverty_score: "double precision",
 };
 
-const CTE = `WITH r0(${FILTER_COLUMNS.join(", ")}) AS (VALUES (${
-  FILTER_COLUMNS.map((c) => `?::${COLUMN_TYPES[c]}`).join(", ")
-}))`;
+/**
+ * The records a filter is evaluated on, as table `r`: one row per event (`item_`, its place in the list), each
+ * column bound as one array typed as the table's column.
+ */
+const ROWS = `WITH r0 AS (SELECT * FROM unnest(${
+  FILTER_COLUMNS.map((c) => `?::${COLUMN_TYPES[c]}[]`).join(", ")
+}) WITH ORDINALITY AS t(${FILTER_COLUMNS.join(", ")}, item_))`;
 
 const GROUPS = "SELECT id, group_id FROM registrants WHERE id = ANY($1::bigint[])";
 
@@ -148,10 +144,7 @@ async function matching(db: PgClient, list: Candidate[], options: FanOutOptions)
   const previous = new Map<number, string | undefined>();
   for (const c of list) {
     if (needsPrevious(c.sub, c.ev) && !previous.has(c.ev.id)) {
-      const row = await pgOne<{ snapshot: string }>(db, pgText(SQL.previous), [
-        c.ev.registrant_id,
-        c.ev.id,
-      ]);
+      const row = await pgOne<{ snapshot: string }>(db, pgText(SQL.previous), [c.ev.registrant_id, c.ev.id]);
       previous.set(c.ev.id, row?.snapshot);
     }
   }
@@ -161,15 +154,45 @@ async function matching(db: PgClient, list: Candidate[], options: FanOutOptions)
     const filter = filterOf(cache, c.sub, { now, log, dialect: "postgres" });
     if (!(filter instanceof Error)) kept.push({ c, filter });
   }
-  const groups = await groupIds(db, kept.filter((k) => k.filter).map((k) => k.c.ev.registrant_id));
-  const rows: NewNotification[] = [];
-  for (const { c, filter } of kept) {
-    if (filter && !await matchesSnapshot(db, filter, c, groups.get(c.ev.registrant_id) ?? null, log)) {
+  const passed = await filtered(db, kept, log);
+  return kept.filter((k) => !k.filter || passed.has(k.c)).map((k) => notificationOf(k.c, now));
+}
+
+/** An event's record values for a filter, with the candidate it decides. */
+interface Item {
+  c: Candidate;
+  values: FilterValue[];
+}
+
+/**
+ * The candidates whose filter holds for their event's record: one statement per subscription over all its events
+ * of the batch. A record whose values cannot be read is logged and left out.
+ */
+async function filtered(
+  db: PgClient,
+  kept: Array<{ c: Candidate; filter: CompiledFilter | undefined }>,
+  log: FanOutOptions["log"],
+): Promise<Set<Candidate>> {
+  const withFilter = kept.filter((k) => k.filter);
+  const groups = await groupIds(db, withFilter.map((k) => k.c.ev.registrant_id));
+  const bySubscription = new Map<number, { filter: CompiledFilter; items: Item[] }>();
+  for (const { c, filter } of withFilter) {
+    let values: FilterValue[];
+    try {
+      values = snapshotValues(c.ev, groups.get(c.ev.registrant_id) ?? null);
+    } catch (err) {
+      filterFailed(err, false, c, log);
       continue;
     }
-    rows.push(notificationOf(c, now));
+    const entry = bySubscription.get(c.sub.id) ?? { filter: filter!, items: [] };
+    entry.items.push({ c, values });
+    bySubscription.set(c.sub.id, entry);
   }
-  return rows;
+  const passed = new Set<Candidate>();
+  for (const { filter, items } of bySubscription.values()) {
+    for (const item of await evaluate(db, filter, items, log)) passed.add(item.c);
+  }
+  return passed;
 }
 
 /** The current household of each registrant (what the filter's `group_id` reads, as on SQLite). */
@@ -179,27 +202,33 @@ async function groupIds(db: PgClient, ids: number[]): Promise<Map<number, number
   return new Map(rows.map((r) => [r.id, r.group_id]));
 }
 
-/** Whether `filter` holds for the candidate's event snapshot: the one-row CTE `r`, its values typed. */
-async function matchesSnapshot(
+/**
+ * The items `filter` holds for, in one statement. When it fails (not in passing), item by item, so that only the
+ * events it fails on are logged and left out.
+ */
+async function evaluate(
   db: PgClient,
   filter: CompiledFilter,
-  c: Candidate,
-  groupId: number | null,
+  items: Item[],
   log: FanOutOptions["log"],
-): Promise<boolean> {
-  let values: PgValue[];
-  try {
-    values = [...snapshotValues(c.ev, groupId), ...filter.params];
-  } catch (err) {
-    return filterFailed(err, false, c, log);
-  }
+): Promise<Item[]> {
   try {
     // Unnamed: a prepared statement per filter would stay on every connection for as long as it lives.
-    const text = pgPlaceholders(`${CTE} SELECT 1 AS ok FROM r0 r WHERE (${filter.sql})`);
-    return (await db.query(text, values)).rows.length > 0;
+    const text = pgPlaceholders(`${ROWS} SELECT r.item_ FROM r0 r WHERE (${filter.sql})`);
+    const columns = FILTER_COLUMNS.map((_, j) => items.map((item) => item.values[j]));
+    const hits = new Set(
+      (await db.query(text, [...columns, ...filter.params])).rows.map((r) => Number(r.item_)),
+    );
+    return items.filter((_, i) => hits.has(i + 1));
   } catch (err) {
-    return filterFailed(err, isTransientPgError(err), c, log);
+    if (isTransientPgError(err) || items.length === 1) {
+      filterFailed(err, isTransientPgError(err), items[0].c, log);
+      return [];
+    }
   }
+  const out: Item[] = [];
+  for (const item of items) out.push(...await evaluate(db, filter, [item], log));
+  return out;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Fan-out on PostgreSQL with several instances: each batch committed once, no event skipped while events arrive,
- * and the instances taking turns under the fan-out lock.
+ * and the instances taking turns under the fan-out lock. And a filter's one statement per batch, which leaves out
+ * only the event it fails on.
  */
 import { deepEqual, equal } from "node:assert/strict";
 import { withPgInstances } from "../helpers/pg_instances.ts";
@@ -64,5 +65,29 @@ Deno.test("fan-out store: a batch waits while another instance holds the fan-out
     await other;
     equal(waited > 300, true, `waited ${waited} ms`);
     deepEqual(await logged(sql), [[sub, e1, "registration", NOW]]);
+  });
+});
+
+Deno.test("fan-out store: a filter statement failing on one event of the batch leaves out only that event [postgres]", async () => {
+  await withPgInstances(1, async ([s], sql) => {
+    const big = await subscribe(s, {
+      record_type: "group",
+      notify_record_type: "group",
+      filter_type: "expression",
+      filter: JSON.stringify({ expression: { group_size: { $gte: 3 } } }),
+    });
+    const g = await registrant(sql, "g", "social", "group");
+    const group = (id: string, groupSize: number) => ({ ...person(id), recordType: "group", groupSize });
+    const e1 = await event(sql, g, "registration", group("g", 4));
+    // Not a bigint: the statement over the whole batch fails, then each event is evaluated alone.
+    await event(sql, g, "registration", group("h", 3.5));
+    const e3 = await event(sql, g, "registration", group("i", 5));
+    const lines: string[] = [];
+    deepEqual(await s.fanOut.batch(options({}, lines)), { events: 3, logged: 2 });
+    deepEqual(await logged(sql), [[big, e1, "registration", NOW], [big, e3, "registration", NOW]]);
+    equal(
+      lines.filter((l) => JSON.parse(l).msg.startsWith("subscription filter failed on an event")).length,
+      1,
+    );
   });
 });
