@@ -6,7 +6,9 @@ import type { FanOutOptions } from "../../src/subscriptions/fanout.ts";
 import { createLogger } from "../../src/obs/log.ts";
 import { newSubscription } from "./subscription_fixture.ts";
 
+/** When the records, subscriptions and events were made. */
 export const T0 = "2026-06-01T00:00:00.000Z";
+/** When fan-out runs. */
 export const NOW = "2026-06-02T10:00:00.000Z";
 
 /** Batch options at NOW with a fresh filter cache and a silent log (`lines` collects what it says). */
