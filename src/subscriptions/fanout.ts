@@ -37,9 +37,6 @@ export const FANOUT_SQL = {
   newest: "SELECT COALESCE(MAX(id), 0) AS id FROM registry_events",
   events: `SELECT e.id, e.registry, e.event_type, e.record_type, e.registrant_id, e.created_at,
        ${EVENT_SNAPSHOT} AS snapshot FROM registry_events e WHERE e.id > ? ORDER BY e.id LIMIT ?+0`,
-  previous:
-    `SELECT ${EVENT_SNAPSHOT} AS snapshot FROM registry_events e WHERE e.registrant_id = ? AND e.id < ?
-       ORDER BY e.id DESC LIMIT 1`,
   // Conditional on the cursor not having moved: a concurrent fan-out makes this one roll back.
   move: "UPDATE notifier_cursor SET last_event_id = ? WHERE id = 1 AND last_event_id = ?",
 } as const;
@@ -103,7 +100,7 @@ export function notificationOf(c: Candidate, now: string): NewNotification {
   };
 }
 
-/** Whether deciding `sub`'s event type on `ev` reads the registrant's previous event (FANOUT_SQL.previous). */
+/** Whether deciding `sub`'s event type on `ev` reads the snapshot of the registrant's previous event. */
 export function needsPrevious(sub: SubscriptionRow, ev: EventHead): boolean {
   return !isChangeEvent(sub.reg_event_type) && ev.event_type !== "registration" &&
     profileEventType(profileOf(sub.registry), sub.reg_event_type) !== undefined;

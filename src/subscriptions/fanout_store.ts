@@ -4,6 +4,7 @@
  */
 import { beginImmediate, type Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
+import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import {
   candidates,
   type EventHead,
@@ -88,8 +89,12 @@ function sqliteFanOutBatch(db: Db, options: FanOutOptions): FanOutResult {
   }
 }
 
+const PREVIOUS =
+  `SELECT ${EVENT_SNAPSHOT} AS snapshot FROM registry_events e WHERE e.registrant_id = ? AND e.id < ?
+       ORDER BY e.id DESC LIMIT 1`;
+
 function previousSnapshot(db: Db, ev: EventHead): string | undefined {
-  return (stmt(db, SQL.previous).get(ev.registrant_id, ev.id) as { snapshot: string } | undefined)?.snapshot;
+  return (stmt(db, PREVIOUS).get(ev.registrant_id, ev.id) as { snapshot: string } | undefined)?.snapshot;
 }
 
 /** SQLite busy, locked, out of memory, I/O error or full: the same work may succeed when redone. */

@@ -7,6 +7,7 @@
  * pg_event_lock.ts), so the events one statement reads after the cursor are every event up to the last it reads.
  */
 import type { PgClient, PgPool } from "../db/pg/pool.ts";
+import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import { pgAll, pgOne, pgPlaceholders, type PgQueryable, pgRun, pgText } from "../db/pg/query.ts";
 import {
   type Candidate,
@@ -60,6 +61,10 @@ const ROWS = `WITH r0 AS (SELECT * FROM unnest(${
 }) WITH ORDINALITY AS t(${FILTER_COLUMNS.join(", ")}, item_))`;
 
 const GROUPS = "SELECT id, group_id FROM registrants WHERE id = ANY($1::bigint[])";
+
+const PREVIOUS = `SELECT x.id, (SELECT ${EVENT_SNAPSHOT} FROM registry_events e
+    WHERE e.registrant_id = x.registrant_id AND e.id < x.id ORDER BY e.id DESC LIMIT 1) AS snapshot
+  FROM unnest($1::bigint[], $2::bigint[]) AS x(id, registrant_id)`;
 
 /** The advisory lock fan-outs take turns under ("dcif" in ASCII). */
 export const FANOUT_LOCK_KEY = 0x64636966;
@@ -141,13 +146,10 @@ async function attempt(client: PgClient, options: FanOutOptions): Promise<FanOut
 /** The notifications of the candidates whose event type and filter match, in candidate order. */
 async function matching(db: PgClient, list: Candidate[], options: FanOutOptions): Promise<NewNotification[]> {
   const { now, cache, log } = options;
-  const previous = new Map<number, string | undefined>();
-  for (const c of list) {
-    if (needsPrevious(c.sub, c.ev) && !previous.has(c.ev.id)) {
-      const row = await pgOne<{ snapshot: string }>(db, pgText(SQL.previous), [c.ev.registrant_id, c.ev.id]);
-      previous.set(c.ev.id, row?.snapshot);
-    }
-  }
+  const previous = await previousSnapshots(
+    db,
+    list.filter((c) => needsPrevious(c.sub, c.ev)).map((c) => c.ev),
+  );
   const kept: Array<{ c: Candidate; filter: CompiledFilter | undefined }> = [];
   for (const c of list) {
     if (!isEventOf(c.sub, c.ev, previous.get(c.ev.id), log)) continue;
@@ -156,6 +158,20 @@ async function matching(db: PgClient, list: Candidate[], options: FanOutOptions)
   }
   const passed = await filtered(db, kept, log);
   return kept.filter((k) => !k.filter || passed.has(k.c)).map((k) => notificationOf(k.c, now));
+}
+
+/** The snapshot of each event's registrant's previous event, for every event at once. */
+async function previousSnapshots(
+  db: PgClient,
+  events: EventHead[],
+): Promise<Map<number, string | undefined>> {
+  if (events.length === 0) return new Map();
+  const unique = [...new Map(events.map((e) => [e.id, e])).values()];
+  const rows = await pgAll<{ id: number; snapshot: string | null }>(db, PREVIOUS, [
+    unique.map((e) => e.id),
+    unique.map((e) => e.registrant_id),
+  ]);
+  return new Map(rows.map((r) => [r.id, r.snapshot ?? undefined]));
 }
 
 /** An event's record values for a filter, with the candidate it decides. */
