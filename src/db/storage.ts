@@ -28,6 +28,7 @@ import { type BulkStore, sqliteBulkStore } from "../transactions/bulk_storage.ts
 import { type NotificationStore, sqliteNotificationStore } from "../subscriptions/notification_store.ts";
 import { type LaneStore, sqliteLaneStore } from "../subscriptions/lane_store.ts";
 import { type SpoolStore, sqliteSpoolStore } from "../transactions/spool_store.ts";
+import { type FanOutStore, sqliteFanOutStore } from "../subscriptions/fanout_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -39,6 +40,7 @@ export interface Storage {
   readonly subscriptions: SubscriptionStore;
   readonly notifications: NotificationStore;
   readonly lanes: LaneStore;
+  readonly fanOut: FanOutStore;
   readonly jobRuns: JobRunStore;
   readonly limits: RateLimitStore;
   readonly replay: ReplayGuard;
@@ -73,6 +75,7 @@ export function sqliteStorage(db: Db, dataDir = ":memory:"): Storage {
     subscriptions: sqliteSubscriptionStore(db),
     notifications: sqliteNotificationStore(db),
     lanes: sqliteLaneStore(db),
+    fanOut: sqliteFanOutStore(db),
     jobRuns: sqliteJobRunStore(db),
     limits: sqliteRateLimitStore(db),
     replay: sqliteReplayGuard(db),

@@ -7,7 +7,7 @@
  * selective condition, whatever order the client wrote them in.
  */
 import type { Db } from "../db/sqlite.ts";
-import { budgetTerm } from "../db/budget.ts";
+import { budgetPrefix } from "./query_dialect.ts";
 import { stmt } from "../db/statements.ts";
 import type { Cond, Op } from "./query_parse.ts";
 import type { SqlContext } from "./query_sql.ts";
@@ -86,7 +86,7 @@ export function intersectAttributes(
     const p: Array<string | number> = [];
     // A union attribute's rows are several keys: not in one registrant id order.
     const oneKey = c.op === "eq" && c.a.kind !== "timestamp" && (c.a.storedAs?.length ?? 1) === 1;
-    c.rows = ctx.estimate(valueCondition(c.a, c.attr, c.op, c.value, "v", p), p, oneKey);
+    c.rows = ctx.estimate(valueCondition(c.a, c.attr, c.op, c.value, "v", p, ctx.dialect), p, oneKey);
   }
   // Stable: equal estimates (both unbounded) keep the client's order.
   const [driver, ...rest] = [...found].sort((x, y) => x.rows - y.rows);
@@ -94,12 +94,12 @@ export function intersectAttributes(
   if (merged.length === 0) return undefined;
   const mergedAt = new Set([driver.index, ...merged.map((c) => c.index)]);
   let sql =
-    `r.id IN (SELECT v.registrant_id FROM registrant_values v WHERE ${budgetTerm("v.registrant_id")} AND ` +
-    valueCondition(driver.a, driver.attr, driver.op, driver.value, "v", params);
+    `r.id IN (SELECT v.registrant_id FROM registrant_values v WHERE ${budgetPrefix(ctx, "v.registrant_id")}` +
+    valueCondition(driver.a, driver.attr, driver.op, driver.value, "v", params, ctx.dialect);
   merged.forEach((c, i) => {
     const alias = `p${i}`;
     sql += ` AND EXISTS (SELECT 1 FROM registrant_values ${alias} WHERE ${
-      valueCondition(c.a, c.attr, c.op, c.value, alias, params)
+      valueCondition(c.a, c.attr, c.op, c.value, alias, params, ctx.dialect)
     } AND ${alias}.registrant_id = v.registrant_id)`;
   });
   sql += ")";

@@ -9,6 +9,7 @@
  * scan of all households per comparison: 63 of them took 16.6 s on 430k records.)
  */
 import { budgetTerm } from "../db/budget.ts";
+import { asInt, budgetPrefix, type Dialect, mark, textMark, truth, valueMark } from "./query_dialect.ts";
 import {
   attributeOf,
   ID_TYPE_ATTRIBUTES,
@@ -28,6 +29,8 @@ export interface Compiled {
   params: Array<string | number>;
   /** Search mode: the fragment reads the person's household as `g`, which `searchFrom` joins. */
   household?: boolean;
+  /** Compiled for PostgreSQL (query_dialect.ts); SQLite when absent. */
+  dialect?: "postgres";
 }
 
 interface Out {
@@ -52,6 +55,8 @@ export interface SqlContext {
   today: string;
   /** "search" reads live rows only; "match" evaluates one registrant, deleted or not. */
   mode: "search" | "match";
+  /** The SQL dialect (SQLite when not given; query_dialect.ts). */
+  dialect?: Dialect;
 }
 
 const MAX_IN = 100;
@@ -80,7 +85,12 @@ export function toSql(cond: Cond, ctx: SqlContext): Compiled {
   if (out.params.length > MAX_PARAMS) {
     throw filterError(`query has more than ${MAX_PARAMS} values in all; split it or use fewer in values`);
   }
-  return { sql, params: out.params, ...(out.household ? { household: true } : {}) };
+  return {
+    sql,
+    params: out.params,
+    ...(out.household ? { household: true } : {}),
+    ...(ctx.dialect === "postgres" ? { dialect: "postgres" as const } : {}),
+  };
 }
 
 /**
@@ -89,6 +99,7 @@ export function toSql(cond: Cond, ctx: SqlContext): Compiled {
  * it, and the statement budget checked first on every row of each table the statement loops over
  * (src/db/budget.ts). Both types are checked plain names (src/registries/index.ts), never client input.
  * `rowidOrder`: `r` is read in row id order, through none of its indexes (a dense page: search_dense.ts).
+ * Compiled for PostgreSQL, the statement has no budget checks (statement_timeout bounds it) and no hint.
  */
 export function searchFrom(
   where: Compiled,
@@ -99,6 +110,9 @@ export function searchFrom(
   const join = where.household
     ? ` LEFT JOIN registrants g ON g.id = r.group_id AND g.record_type = '${groupStorage}' AND g.deleted_at IS NULL`
     : "";
+  if (where.dialect === "postgres") {
+    return `FROM registrants r${join} WHERE r.record_type = '${recordType}' AND r.deleted_at IS NULL AND (${where.sql})`;
+  }
   const checks = where.household ? `${budgetTerm("r.id")} AND ${budgetTerm("g.id")}` : budgetTerm("r.id");
   return `FROM registrants r${
     rowidOrder ? " NOT INDEXED" : ""
@@ -107,7 +121,7 @@ export function searchFrom(
 }
 
 function emit(c: Cond, ctx: SqlContext, out: Out): string {
-  if (c.kind === "all") return "1";
+  if (c.kind === "all") return truth(ctx.dialect, true);
   if (c.kind === "not") return `NOT (${emit(c.item, ctx, out)})`;
   if (c.kind === "cmp") return comparison(c.attr, c.op, c.value, ctx, out);
   if (c.kind === "and") {
@@ -149,7 +163,7 @@ function comparison(attr: string, op: Op, value: unknown, ctx: SqlContext, out: 
     if (def.kind !== "text" && def.kind !== "upper") {
       throw filterError(`operator ${op} applies to text attributes, not ${show(attr)}`);
     }
-    test = likeTest(target, op, valuesFor(op, value)[0], attr, params);
+    test = likeTest(target, op, valuesFor(op, value)[0], attr, params, ctx.dialect);
   } else {
     const values = valuesFor(op, value).map((v) => {
       const n = normaliseValue(def.kind, v);
@@ -158,7 +172,7 @@ function comparison(attr: string, op: Op, value: unknown, ctx: SqlContext, out: 
     });
     test = def.kind === "timestamp"
       ? timestampTest(target, op, values as string[], params)
-      : columnTest(target, op, values, params);
+      : columnTest(target, op, values, params, ctx.dialect);
   }
   return target.startsWith("g.") ? household(target, op, test, ctx, out) : test;
 }
@@ -195,28 +209,40 @@ export function valuesFor(op: Op, value: unknown): unknown[] {
   return list;
 }
 
-/** `target op ?` (or `IN (…)`) with the values bound. */
+/**
+ * `target op ?` (or `IN (…)`) with the values bound. `json`: the target is `registrant_values.value` (a jsonb on
+ * PostgreSQL; query_dialect.ts).
+ */
 export function columnTest(
   target: string,
   op: Compare | "in",
   values: Array<string | number>,
   params: Array<string | number>,
+  dialect?: Dialect,
+  json = false,
 ) {
   params.push(...values);
-  if (op === "in") return `${target} IN (${values.map(() => "?").join(", ")})`;
-  return `${target} ${SQL_OP[op]} ?`;
+  const place = (v: string | number) => json ? valueMark(dialect, v) : mark(dialect, v);
+  if (op === "in") return `${target} IN (${values.map(place).join(", ")})`;
+  const sqlOp = op === "ne" && dialect === "postgres" ? "IS DISTINCT FROM" : SQL_OP[op];
+  return `${target} ${sqlOp} ${place(values[0])}`;
 }
 
-/** Timestamps are compared by day: `eq 2024-01-02` means any time that day. */
+/**
+ * Timestamps are compared by day: `eq 2024-01-02` means any time that day. `mark` is a day's placeholder and
+ * `text` the target as text (both query_dialect.ts).
+ */
 export function timestampTest(
   target: string,
   op: Compare | "in",
   days: string[],
   params: Array<string | number>,
+  mark = "?",
+  text = target,
 ): string {
   const day = (d: string) => {
     params.push(d, nextDay(d));
-    return `(${target} >= ? AND ${target} < ?)`;
+    return `(${target} >= ${mark} AND ${target} < ${mark})`;
   };
   switch (op) {
     case "eq":
@@ -226,21 +252,21 @@ export function timestampTest(
     case "in":
       if (days.length > MAX_RANGES) {
         params.push(...days);
-        return `substr(${target}, 1, 10) IN (${days.map(() => "?").join(", ")})`;
+        return `substr(${text}, 1, 10) IN (${days.map(() => "?").join(", ")})`;
       }
       return `(${days.map(day).join(" OR ")})`;
     case "gt":
       params.push(nextDay(days[0]));
-      return `${target} >= ?`;
+      return `${target} >= ${mark}`;
     case "ge":
       params.push(days[0]);
-      return `${target} >= ?`;
+      return `${target} >= ${mark}`;
     case "lt":
       params.push(days[0]);
-      return `${target} < ?`;
+      return `${target} < ${mark}`;
     case "le":
       params.push(nextDay(days[0]));
-      return `${target} < ?`;
+      return `${target} < ${mark}`;
   }
 }
 
@@ -281,8 +307,11 @@ function age(op: Op, value: unknown, ctx: SqlContext, params: Array<string | num
       if (ages.length > MAX_RANGES) {
         // The same age as the ranges (a birthday on Feb 29 counts on Mar 1 in common years, as yearsBefore).
         params.push(ctx.today, ctx.today, ...ages);
-        return `(CAST(substr(?, 1, 4) AS INTEGER) - CAST(substr(r.birth_date, 1, 4) AS INTEGER) - ` +
-          `(substr(?, 6) < substr(r.birth_date, 6))) IN (${ages.map(() => "?").join(", ")})`;
+        const today = textMark(ctx.dialect);
+        return `(CAST(substr(${today}, 1, 4) AS INTEGER) - CAST(substr(r.birth_date, 1, 4) AS INTEGER) - ` +
+          `${asInt(ctx.dialect, `substr(${today}, 6) < substr(r.birth_date, 6)`)}) IN (${
+            ages.map(() => "?").join(", ")
+          })`;
       }
       return `(${ages.map(exactly).join(" OR ")})`;
     case "gt":
@@ -290,7 +319,7 @@ function age(op: Op, value: unknown, ctx: SqlContext, params: Array<string | num
     case "ge":
       return atLeast(ages[0]);
     case "lt":
-      return ages[0] === 0 ? "0" : atMost(ages[0] - 1);
+      return ages[0] === 0 ? truth(ctx.dialect, false) : atMost(ages[0] - 1);
     case "le":
       return atMost(ages[0]);
   }
@@ -331,7 +360,7 @@ function identifier(
     params.push(t);
     return `(i.id_value = ? AND i.id_type = ?)`;
   });
-  const budget = ctx.mode === "search" ? `${budgetTerm("i.registrant_id")} AND ` : "";
+  const budget = budgetPrefix(ctx, "i.registrant_id");
   const sub = `SELECT i.registrant_id FROM identifiers i WHERE ${budget}(${tests.join(" OR ")})${live}`;
   return `r.id ${op === "ne" ? "NOT IN" : "IN"} (${sub})`;
 }

@@ -9,7 +9,7 @@
  * own index (`r.id IN (… UNION ALL …)`: SQLite does not use several indexes for one OR of NOCASE terms). A
  * substring (`contains`, `like "%x"`) reads the rows once, under the statement budget like any scan.
  */
-import { budgetTerm } from "../db/budget.ts";
+import { budgetPrefix, type Dialect, likeSql, nocaseIn, truth } from "./query_dialect.ts";
 import { filterError, type Op, show } from "./query_parse.ts";
 import type { RecordType } from "./attributes.ts";
 import { normaliseContact } from "./contacts.ts";
@@ -20,6 +20,8 @@ export interface TextContext {
   /** The storage record type searched (`person` when not given): a checked plain name. */
   storage?: string;
   mode: "search" | "match";
+  /** The SQL dialect (SQLite when not given; query_dialect.ts). */
+  dialect?: Dialect;
 }
 
 type Params = Array<string | number>;
@@ -64,16 +66,17 @@ export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, "\\$&");
 }
 
-/** `target LIKE ? ESCAPE '\'` for a text column. */
+/** `target LIKE ? ESCAPE '\'` for a text column (ASCII case-insensitive in either dialect). */
 export function likeTest(
   target: string,
   op: "contains" | "like",
   raw: unknown,
   attr: string,
   params: Params,
+  dialect?: Dialect,
 ) {
   params.push(likePattern(op, raw, attr));
-  return `${target} LIKE ? ESCAPE '\\'`;
+  return likeSql(dialect, target);
 }
 
 /** Compiles a comparison of `name`, `phone`, `email` or `search_text`. */
@@ -105,9 +108,15 @@ function negate(op: Op, test: string): string {
 }
 
 /** The per-column test of a name part (alias `n` or `r`) and its parameters. */
-function nameColumnTest(column: string, op: Op, values: unknown[], attr: string): [string, Params] {
+function nameColumnTest(
+  column: string,
+  op: Op,
+  values: unknown[],
+  attr: string,
+  dialect: Dialect | undefined,
+): [string, Params] {
   if (op === "contains" || op === "like") {
-    return [`${column} LIKE ? ESCAPE '\\'`, [likePattern(op, values[0], attr)]];
+    return [likeSql(dialect, column), [likePattern(op, values[0], attr)]];
   }
   const texts = values.map((v) => {
     if ((typeof v !== "string" && typeof v !== "number") || String(v).length > 256) {
@@ -115,7 +124,7 @@ function nameColumnTest(column: string, op: Op, values: unknown[], attr: string)
     }
     return String(v).trim();
   });
-  return [`${column} COLLATE NOCASE IN (${texts.map(() => "?").join(", ")})`, texts];
+  return [nocaseIn(dialect, column, texts.length), texts];
 }
 
 /** Any name part of a person: one index per part in search mode, the row's own columns in match mode. */
@@ -123,11 +132,11 @@ function nameTest(op: Op, values: unknown[], ctx: TextContext, params: Params): 
   const scan = op === "contains" || (op === "like" && /^[%_]/.test(likePattern("like", values[0], "name")));
   if (ctx.mode === "match" || scan) {
     const parts = NAME_COLUMNS.map((c) => {
-      const [sql, p] = nameColumnTest(`r.${c}`, op, values, "name");
+      const [sql, p] = nameColumnTest(`r.${c}`, op, values, "name", ctx.dialect);
       params.push(...p);
       return sql;
     });
-    return `COALESCE((${parts.join(" OR ")}), 0)`;
+    return `COALESCE((${parts.join(" OR ")}), ${truth(ctx.dialect, false)})`;
   }
   return `r.id IN (${nameSubqueries(op, values, ctx, params, "name").join(" UNION ALL ")})`;
 }
@@ -135,9 +144,9 @@ function nameTest(op: Op, values: unknown[], ctx: TextContext, params: Params): 
 function nameSubqueries(op: Op, values: unknown[], ctx: TextContext, params: Params, attr: string): string[] {
   const live = `n.record_type = '${ctx.storage ?? "person"}' AND n.deleted_at IS NULL`;
   return NAME_COLUMNS.map((c) => {
-    const [sql, p] = nameColumnTest(`n.${c}`, op, values, attr);
+    const [sql, p] = nameColumnTest(`n.${c}`, op, values, attr, ctx.dialect);
     params.push(...p);
-    return `SELECT n.id FROM registrants n WHERE ${budgetTerm("n.id")} AND ${sql} AND ${live}`;
+    return `SELECT n.id FROM registrants n WHERE ${budgetPrefix(ctx, "n.id")}${sql} AND ${live}`;
   });
 }
 
@@ -147,7 +156,7 @@ function contactTest(kind: "phone" | "email", op: Op, values: unknown[], ctx: Te
   if (op === "contains" || op === "like") {
     const pattern = likePattern(op, values[0], kind);
     params.push(kind, normaliseContact(kind, pattern));
-    test = "c.kind = ? AND c.value LIKE ? ESCAPE '\\'";
+    test = `c.kind = ? AND ${likeSql(ctx.dialect, "c.value")}`;
   } else {
     const list = values.map((v) => {
       const n = typeof v === "string" || typeof v === "number" ? normaliseContact(kind, String(v)) : "";
@@ -157,7 +166,7 @@ function contactTest(kind: "phone" | "email", op: Op, values: unknown[], ctx: Te
     params.push(kind, ...list);
     test = `c.kind = ? AND c.value IN (${list.map(() => "?").join(", ")})`;
   }
-  const budget = ctx.mode === "search" ? `${budgetTerm("c.registrant_id")} AND ` : "";
+  const budget = budgetPrefix(ctx, "c.registrant_id");
   return `r.id IN (SELECT c.registrant_id FROM registrant_contacts c WHERE ${budget}${test})`;
 }
 
@@ -178,9 +187,7 @@ function searchText(op: Op, values: unknown[], ctx: TextContext, params: Params)
   const marks = texts.map(() => "?").join(", ");
   const search = ctx.mode === "search";
   const subs = [
-    `SELECT i.registrant_id FROM identifiers i WHERE ${
-      search ? `${budgetTerm("i.registrant_id")} AND ` : ""
-    }` +
+    `SELECT i.registrant_id FROM identifiers i WHERE ${budgetPrefix(ctx, "i.registrant_id")}` +
     `i.id_value IN (${marks})${search ? " AND i.live = 1" : ""}`,
     `SELECT x.id FROM registrants x WHERE x.external_id IN (${marks})`,
   ];
@@ -193,11 +200,11 @@ function searchText(op: Op, values: unknown[], ctx: TextContext, params: Params)
       })`;
     } else {
       const names = NAME_COLUMNS.map((c) => {
-        const [sql, np] = nameColumnTest(`r.${c}`, p, texts, "search_text");
+        const [sql, np] = nameColumnTest(`r.${c}`, p, texts, "search_text", ctx.dialect);
         params.push(...np);
         return sql;
       });
-      test = `(${test} OR COALESCE((${names.join(" OR ")}), 0))`;
+      test = `(${test} OR COALESCE((${names.join(" OR ")}), ${truth(ctx.dialect, false)}))`;
     }
   }
   return negate(op, test);

@@ -4,7 +4,7 @@
  * subquery per comparison, under the statement budget like every other lookup. The attribute name is bound too:
  * no profile text reaches the SQL.
  */
-import { budgetTerm } from "../db/budget.ts";
+import { budgetPrefix, type Dialect, valueMark, valueText } from "./query_dialect.ts";
 import { normaliseValue } from "./attributes.ts";
 import { filterError, type Op, show } from "./query_parse.ts";
 import { columnTest, type SqlContext, timestampTest, valuesFor } from "./query_sql.ts";
@@ -35,8 +35,8 @@ export function profileAttributeTest(
   ctx: SqlContext,
   params: Array<string | number>,
 ): string {
-  const test = valueCondition(a, attr, op === "ne" ? "eq" : op, value, "v", params);
-  const budget = ctx.mode === "search" ? `${budgetTerm("v.registrant_id")} AND ` : "";
+  const test = valueCondition(a, attr, op === "ne" ? "eq" : op, value, "v", params, ctx.dialect);
+  const budget = budgetPrefix(ctx, "v.registrant_id");
   const sub = `SELECT v.registrant_id FROM registrant_values v WHERE ${budget}${test}`;
   return `r.id ${op === "ne" ? "NOT IN" : "IN"} (${sub})`;
 }
@@ -44,7 +44,8 @@ export function profileAttributeTest(
 /**
  * The positive comparison `op` (never `ne`) of registry attribute `a` as a condition on the `registrant_values`
  * row aliased `alias` (a plain constant of the compiler): `alias.attr = ? AND <test of alias.value>` (a union
- * attribute, `storedAs`: `alias.attr IN (?, ?)`, the names bound too).
+ * attribute, `storedAs`: `alias.attr IN (?, ?)`, the names bound too). On PostgreSQL the value is a jsonb, compared
+ * with the jsonb of the bound value (its key stays the index's) and read as text for LIKE.
  */
 export function valueCondition(
   a: ProfileAttribute,
@@ -53,6 +54,7 @@ export function valueCondition(
   value: unknown,
   alias: string,
   params: Array<string | number>,
+  dialect?: Dialect,
 ): string {
   const names = a.storedAs ?? [a.name];
   params.push(...names);
@@ -65,7 +67,7 @@ export function valueCondition(
     if (a.kind !== "text" && a.kind !== "upper") {
       throw filterError(`operator ${op} applies to text attributes, not ${show(attr)}`);
     }
-    test = likeTest(column, op, valuesFor(op, value)[0], attr, params);
+    test = likeTest(valueText(dialect, alias), op, valuesFor(op, value)[0], attr, params, dialect);
   } else {
     const values = valuesFor(op, value).map((v) => {
       const n = a.normalise ? a.normalise(v) : normaliseValue(a.kind, v);
@@ -73,8 +75,15 @@ export function valueCondition(
       return n;
     });
     test = a.kind === "timestamp"
-      ? timestampTest(column, op, values as string[], params)
-      : columnTest(column, op, values, params);
+      ? timestampTest(
+        column,
+        op,
+        values as string[],
+        params,
+        valueMark(dialect, ""),
+        valueText(dialect, alias),
+      )
+      : columnTest(column, op, values, params, dialect, true);
   }
   return `${attrTest} AND ${test}`;
 }

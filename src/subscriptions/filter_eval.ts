@@ -13,7 +13,7 @@ import { dciRecordOf } from "../registries/records.ts";
 type Json = Record<string, unknown>;
 
 /** The registrants columns filters can read, in CTE order. */
-const COLUMNS = [
+export const FILTER_COLUMNS = [
   "id",
   "record_type",
   "group_id",
@@ -34,7 +34,8 @@ const COLUMNS = [
   "poverty_score",
 ] as const;
 
-type Value = string | number | null;
+/** A column value bound into the one-row CTE. */
+export type FilterValue = string | number | null;
 
 function str(v: unknown): string | null {
   return typeof v === "string" ? v : typeof v === "number" ? String(v) : null;
@@ -62,9 +63,9 @@ export function readSnapshot(json: string): { record: Json; registrant?: Registr
 }
 
 /** The column values of a registrant, as the store writes them. */
-function registrantColumns(reg: Registrant, registrantId: number, groupId: number | null): Value[] {
+function registrantColumns(reg: Registrant, registrantId: number, groupId: number | null): FilterValue[] {
   const a = reg.addresses?.[0] ?? {};
-  const row: Record<(typeof COLUMNS)[number], Value> = {
+  const row: Record<(typeof FILTER_COLUMNS)[number], FilterValue> = {
     id: registrantId,
     record_type: reg.recordType,
     group_id: groupId,
@@ -84,7 +85,7 @@ function registrantColumns(reg: Registrant, registrantId: number, groupId: numbe
     group_size: reg.groupSize ?? null,
     poverty_score: reg.povertyScore ?? null,
   };
-  return COLUMNS.map((c) => row[c]);
+  return FILTER_COLUMNS.map((c) => row[c]);
 }
 
 /** The column values of a DCI snapshot (SRPerson or Group), as the store writes them. */
@@ -93,11 +94,11 @@ export function snapshotColumns(
   recordType: string,
   registrantId: number,
   groupId: number | null,
-): Value[] {
+): FilterValue[] {
   const name = (typeof record.name === "object" && record.name !== null ? record.name : {}) as Json;
   const address =
     (Array.isArray(record.address) && typeof record.address[0] === "object" ? record.address[0] : {}) as Json;
-  const row: Record<(typeof COLUMNS)[number], Value> = {
+  const row: Record<(typeof FILTER_COLUMNS)[number], FilterValue> = {
     id: registrantId,
     record_type: recordType,
     group_id: groupId,
@@ -117,10 +118,21 @@ export function snapshotColumns(
     group_size: num(record.group_size),
     poverty_score: num(record.poverty_score),
   };
-  return COLUMNS.map((c) => row[c]);
+  return FILTER_COLUMNS.map((c) => row[c]);
 }
 
-const CTE = `WITH r0(${COLUMNS.join(", ")}) AS (VALUES (${COLUMNS.map(() => "?").join(", ")}))`;
+const CTE = `WITH r0(${FILTER_COLUMNS.join(", ")}) AS (VALUES (${FILTER_COLUMNS.map(() => "?").join(", ")}))`;
+
+/** The column values of the event's record (snapshot) of its registrant, whose household is now `groupId`. */
+export function snapshotValues(
+  event: { registrant_id: number; record_type: string; snapshot: string },
+  groupId: number | null,
+): FilterValue[] {
+  const snap = readSnapshot(event.snapshot);
+  return snap.registrant
+    ? registrantColumns(snap.registrant, event.registrant_id, groupId)
+    : snapshotColumns(snap.record, event.record_type, event.registrant_id, groupId);
+}
 
 /** True when `compiled` holds for the event's record (snapshot) of registrant `registrantId`. */
 export function matchesSnapshot(
@@ -131,11 +143,7 @@ export function matchesSnapshot(
   const current = stmt(db, "SELECT group_id FROM registrants WHERE id = ?").get(event.registrant_id) as
     | { group_id: number | null }
     | undefined;
-  const snap = readSnapshot(event.snapshot);
-  const groupId = current?.group_id ?? null;
-  const values = snap.registrant
-    ? registrantColumns(snap.registrant, event.registrant_id, groupId)
-    : snapshotColumns(snap.record, event.record_type, event.registrant_id, groupId);
+  const values = snapshotValues(event, current?.group_id ?? null);
   const sql = `${CTE} SELECT 1 AS ok FROM r0 r WHERE (${compiled.sql})`;
   return stmt(db, sql).get(...values, ...compiled.params) !== undefined;
 }

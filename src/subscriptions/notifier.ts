@@ -50,7 +50,7 @@ export async function runNotifierOnce(
   options: LaneOptions = {},
   cache?: FilterCache,
 ): Promise<number> {
-  fanOutAll(deps, cache);
+  await fanOutAll(deps, cache);
   const lanes = await deps.storage.notifications.dueLanes(new Date(deps.clock.now()).toISOString());
   const sent = await Promise.all(lanes.map((id) => runLane(deps, id, options)));
   return sent.reduce((a, b) => a + b, 0);
@@ -74,7 +74,7 @@ export function startNotifier(deps: Deps, options: NotifierOptions = {}): Notifi
   const onePass = async () => {
     await released;
     // Fan out batch by batch, yielding between batches so a large backlog never stalls request handling.
-    while (deps.db.isOpen && !stopped && fanOutBatch(deps, cache) > 0) {
+    while (deps.db.isOpen && !stopped && await fanOutBatch(deps, cache) > 0) {
       await new Promise((r) => setTimeout(r, 0));
     }
     if (!deps.db.isOpen) return;

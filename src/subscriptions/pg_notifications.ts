@@ -4,10 +4,19 @@
  * several rows are one transaction; a receipt locks the row it read before it decides.
  */
 import type { PgClient, PgPool } from "../db/pg/pool.ts";
-import { pgAll, pgDeleteInChunks, pgOne, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
+import {
+  pgAll,
+  pgDeleteInChunks,
+  pgOne,
+  type PgQueryable,
+  pgRun,
+  pgText,
+  pgTransaction,
+} from "../db/pg/query.ts";
 import {
   type AttemptFailure,
   insertArray,
+  type NewNotification,
   NOTIFICATION_SQL as SQL,
   notificationListQuery,
   type NotificationRow,
@@ -29,14 +38,20 @@ const INSERT_MANY = `INSERT INTO notifications (notification_id, subscription_id
   FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(value, ord) ORDER BY j.ord
   ON CONFLICT DO NOTHING`;
 
+/** Logs pending notifications in the order given (a repeat is ignored) on `db`; how many (also fan-out's). */
+export async function pgInsertNotifications(
+  db: PgQueryable,
+  rows: NewNotification[],
+  now: string,
+): Promise<number> {
+  return rows.length === 0 ? 0 : await pgRun(db, INSERT_MANY, [insertArray(rows), now, now]);
+}
+
 /** The notification log in the PostgreSQL database behind `pool`. */
 export function pgNotificationStore(pool: PgPool): NotificationStore {
   const run = (sql: string, values: Array<string | number | null>) => pgRun(pool, pgText(sql), values);
   return {
-    insert: (rows, now) => {
-      if (rows.length === 0) return Promise.resolve(0);
-      return pgRun(pool, INSERT_MANY, [insertArray(rows), now, now]);
-    },
+    insert: (rows, now) => pgInsertNotifications(pool, rows, now),
     headOf: async (subscriptionId) => {
       const row = await pgOne<NotificationRow & { ev_snapshot: string | null; ev_at: string | null }>(
         pool,

@@ -6,6 +6,7 @@ import type { CallbackUrlMode } from "../senders/settings.ts";
 import { CALLBACK_SUFFIX, callbackBase, trimTrailingSlashes } from "../dci/callback_url.ts";
 import { parseQuery, QueryError } from "../registry/query_parse.ts";
 import { type Compiled, toSql } from "../registry/query_sql.ts";
+import type { Dialect } from "../registry/query_dialect.ts";
 import type { RegistryEventType } from "../registry/events.ts";
 import type { ProfileEventType, RegistryProfile } from "../registries/profile.ts";
 import {
@@ -140,14 +141,15 @@ export interface CompiledFilter extends Compiled {
 
 /**
  * Validates and compiles a filter for storage record type `recordType` (its registry's attributes) in match
- * mode (deleted registrants included). Throws SubscribeRejection `rjct.notify_details.invalid` naming what is
- * wrong.
+ * mode (deleted registrants included), in `dialect` (SQLite by default; the same filter is valid or refused in
+ * both). Throws SubscribeRejection `rjct.notify_details.invalid` naming what is wrong.
  */
 export function compileFilter(
   filterType: unknown,
   filter: unknown,
   recordType: string,
   today: string,
+  dialect?: Dialect,
 ): CompiledFilter | undefined {
   if (isEmptyFilter(filter)) return undefined;
   const type = filterTypeOf(filterType, filter);
@@ -162,6 +164,7 @@ export function compileFilter(
       idTypes: found?.profile.idTypes,
       today,
       mode: "match",
+      dialect,
     });
     return { ...compiled, filterType: String(type).toLowerCase() };
   } catch (err) {

@@ -215,7 +215,7 @@ async function delivered() {
   });
   putPerson(h.deps, person("p1"));
   putPerson(h.deps, person("p2"));
-  fanOutAll(h.deps);
+  await fanOutAll(h.deps);
   await runNotifierOnce(h.deps, { random: () => 0.5 });
   await runNotifierOnce(h.deps, { random: () => 0.5 });
   const sent = listNotifications(h.deps.db, { sender: carol.senderId });

@@ -99,7 +99,7 @@ Deno.test("admin API: POST /subscriptions seeds a chosen code, refuses bad input
     // A registration matching the filter is notified to the seeded code's URL.
     putPerson(h.deps, person("p1", { identifiers: [{ type: "UIN", value: "TEST-001" }] }));
     putPerson(h.deps, person("p2"));
-    fanOutAll(h.deps);
+    await fanOutAll(h.deps);
     await runNotifierOnce(h.deps, { random: () => 0.5 });
     const notifies = h.http.sent.filter((s) => s.url === "https://partner.example/cb/registry/notify");
     assert.equal(notifies.length, 1);

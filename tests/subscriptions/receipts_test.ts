@@ -25,7 +25,7 @@ async function setup(script: Array<number | Error> = []) {
   );
   assert.equal((sub.message as Json).subscribe_response[0].status, "succ");
   putPerson(h.deps, person("p1"));
-  fanOutAll(h.deps);
+  await fanOutAll(h.deps);
   const [n] = listNotifications(h.deps.db, { sender: carol.senderId });
   assert.equal(n.status, "pending");
   return { h, carol, dave, notificationId: n.notification_id };

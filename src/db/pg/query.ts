@@ -35,9 +35,16 @@ const CONVERTED = new Map<string, string>();
 export function pgText(sqliteText: string): string {
   let out = CONVERTED.get(sqliteText);
   if (out !== undefined) return out;
+  out = pgPlaceholders(sqliteText);
+  CONVERTED.set(sqliteText, out);
+  return out;
+}
+
+/** `pgText` without its cache: for texts built per request (a compiled search), which are not constants. */
+export function pgPlaceholders(sqliteText: string): string {
   let n = 0;
   let quoted = false;
-  out = "";
+  let out = "";
   for (let i = 0; i < sqliteText.length; i++) {
     const ch = sqliteText[i];
     if (ch === "'") quoted = !quoted;
@@ -47,7 +54,6 @@ export function pgText(sqliteText: string): string {
     } else out += ch;
   }
   if (quoted) throw new Error(`unbalanced quote in SQL text: ${sqliteText}`);
-  CONVERTED.set(sqliteText, out);
   return out;
 }
 

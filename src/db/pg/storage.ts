@@ -20,6 +20,7 @@ import { pgBulkStore } from "../../transactions/pg_bulk_store.ts";
 import { pgSpoolStore } from "../../transactions/pg_spool_store.ts";
 import { pgNotificationStore } from "../../subscriptions/pg_notifications.ts";
 import { pgLaneStore } from "../../subscriptions/pg_lanes.ts";
+import { pgFanOutStore } from "../../subscriptions/pg_fanout_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -29,6 +30,7 @@ export function pgStorage(pool: PgPool): Storage {
     subscriptions: pgSubscriptionStore(pool),
     notifications: pgNotificationStore(pool),
     lanes: pgLaneStore(pool),
+    fanOut: pgFanOutStore(pool),
     jobRuns: pgJobRunStore(pool),
     limits: pgRateLimitStore(pool),
     replay: pgReplayGuard(pool),

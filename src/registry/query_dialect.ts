@@ -1,0 +1,68 @@
+/**
+ * The two SQL dialects of the query compiler: SQLite's (the embedded default) and PostgreSQL's. The compiled
+ * conditions are the same tree; only these spellings differ:
+ *
+ * - the statement budget: SQLite checks `dci_budget()` on the rows of every table a search loops over
+ *   (src/db/budget.ts); PostgreSQL bounds the read transaction with `SET LOCAL statement_timeout` instead;
+ * - truth values: `1`/`0` against `TRUE`/`FALSE` (PostgreSQL's WHERE takes a boolean only);
+ * - case-insensitive comparisons: SQLite's LIKE and NOCASE fold ASCII letters; PostgreSQL compares
+ *   `lower(column)` (the database is UTF8 with the C locale, so lower() folds ASCII only, and the name indexes
+ *   are on lower(column) text_pattern_ops, baseline 0025);
+ * - bound values PostgreSQL cannot type from their place (`?::text`, `?::numeric`), and registry attribute
+ *   values (`registrant_values.value`), a jsonb there: compared with `to_jsonb(?)` of the value's own type, so
+ *   the (attr, value) key serves the lookup.
+ */
+import { budgetTerm } from "../db/budget.ts";
+
+/** The SQL dialect compiled for (SQLite when not given). */
+export type Dialect = "sqlite" | "postgres";
+
+/** `budgetTerm(column) AND ` in a search-mode statement of SQLite; nothing in match mode or on PostgreSQL. */
+export function budgetPrefix(ctx: { mode: "search" | "match"; dialect?: Dialect }, column: string): string {
+  return ctx.mode === "search" && ctx.dialect !== "postgres" ? `${budgetTerm(column)} AND ` : "";
+}
+
+/** A constant truth value. */
+export function truth(dialect: Dialect | undefined, value: boolean): string {
+  if (dialect === "postgres") return value ? "TRUE" : "FALSE";
+  return value ? "1" : "0";
+}
+
+/** The placeholder of one value compared with a column: PostgreSQL types a number (any numeric column). */
+export function mark(dialect: Dialect | undefined, value: string | number): string {
+  return dialect === "postgres" && typeof value === "number" ? "?::numeric" : "?";
+}
+
+/** The placeholder of one value compared with `registrant_values.value` (a jsonb on PostgreSQL). */
+export function valueMark(dialect: Dialect | undefined, value: string | number): string {
+  if (dialect !== "postgres") return "?";
+  return typeof value === "number" ? "to_jsonb(?::numeric)" : "to_jsonb(?::text)";
+}
+
+/** `registrant_values.value` (aliased `alias`) as text, for LIKE and substr. */
+export function valueText(dialect: Dialect | undefined, alias: string): string {
+  return dialect === "postgres" ? `(${alias}.value #>> '{}')` : `${alias}.value`;
+}
+
+/** `column LIKE ?` (ESCAPE '\'), case-insensitive for ASCII letters as SQLite's LIKE. */
+export function likeSql(dialect: Dialect | undefined, column: string): string {
+  return dialect === "postgres"
+    ? `lower(${column}) LIKE lower(?::text) ESCAPE '\\'`
+    : `${column} LIKE ? ESCAPE '\\'`;
+}
+
+/** `column` equal to one of `n` values, ignoring ASCII case (SQLite's NOCASE). */
+export function nocaseIn(dialect: Dialect | undefined, column: string, n: number): string {
+  if (dialect === "postgres") return `lower(${column}) IN (${Array(n).fill("lower(?::text)").join(", ")})`;
+  return `${column} COLLATE NOCASE IN (${Array(n).fill("?").join(", ")})`;
+}
+
+/** A boolean as 0 or 1 in arithmetic. */
+export function asInt(dialect: Dialect | undefined, test: string): string {
+  return dialect === "postgres" ? `(${test})::int` : `(${test})`;
+}
+
+/** A bound text value PostgreSQL cannot type from its place (a function's argument). */
+export function textMark(dialect: Dialect | undefined): string {
+  return dialect === "postgres" ? "?::text" : "?";
+}

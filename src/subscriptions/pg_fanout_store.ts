@@ -1,0 +1,259 @@
+/**
+ * Fan-out on PostgreSQL, exact with several instances. A batch runs on one connection under the fan-out lock, so
+ * the instances take turns. Events are read, and filters evaluated, outside any transaction (a filter that fails
+ * on an event must not abort the batch's transaction); then one short transaction moves the cursor conditionally
+ * (FANOUT_SQL.move) and logs the rows: should two fan-outs ever read the same cursor, the second changes nothing,
+ * writes nothing, and reads again. No event is skipped: event writers commit in id order (src/registry/
+ * pg_event_lock.ts), so the events one statement reads after the cursor are every event up to the last it reads.
+ */
+import type { PgClient, PgPool } from "../db/pg/pool.ts";
+import { EVENT_SNAPSHOT } from "../registry/events.ts";
+import { pgAll, pgOne, pgPlaceholders, type PgQueryable, pgRun, pgText } from "../db/pg/query.ts";
+import {
+  type Candidate,
+  candidates,
+  type EventHead,
+  FANOUT_BATCH,
+  FANOUT_SQL as SQL,
+  type FanOutOptions,
+  type FanOutResult,
+  filterFailed,
+  filterOf,
+  isEventOf,
+  needsPrevious,
+  notificationOf,
+} from "./fanout.ts";
+import { SUBSCRIPTION_SQL, type SubscriptionRow } from "./store.ts";
+import type { NewNotification } from "./notifications.ts";
+import { pgInsertNotifications } from "./pg_notifications.ts";
+import { FILTER_COLUMNS, type FilterValue, snapshotValues } from "./filter_eval.ts";
+import type { CompiledFilter } from "./rules.ts";
+import type { FanOutStore } from "./fanout_store.ts";
+
+/** The registrants columns' types (src/db/pg/migrations), so each bound value is typed as the table's column. */
+const COLUMN_TYPES: Record<(typeof FILTER_COLUMNS)[number], string> = {
+  id: "bigint",
+  record_type: "text",
+  group_id: "bigint",
+  given_name: "text",
+  second_name: "text",
+  surname: "text",
+  sex: "text",
+  birth_date: "text",
+  death_date: "text",
+  locality: "text",
+  region: "text",
+  postal_code: "text",
+  country: "text",
+  registration_date: "text",
+  last_updated: "text",
+  group_type: "text",
+  group_size: "bigint",
+  poverty_score: "double precision",
+};
+
+/**
+ * The records a filter is evaluated on, as table `r`: one row per event (`item_`, its place in the list), each
+ * column bound as one array typed as the table's column.
+ */
+const ROWS = `WITH r0 AS (SELECT * FROM unnest(${
+  FILTER_COLUMNS.map((c) => `?::${COLUMN_TYPES[c]}[]`).join(", ")
+}) WITH ORDINALITY AS t(${FILTER_COLUMNS.join(", ")}, item_))`;
+
+const GROUPS = "SELECT id, group_id FROM registrants WHERE id = ANY($1::bigint[])";
+
+const PREVIOUS = `SELECT x.id, (SELECT ${EVENT_SNAPSHOT} FROM registry_events e
+    WHERE e.registrant_id = x.registrant_id AND e.id < x.id ORDER BY e.id DESC LIMIT 1) AS snapshot
+  FROM unnest($1::bigint[], $2::bigint[]) AS x(id, registrant_id)`;
+
+/** The advisory lock fan-outs take turns under ("dcif" in ASCII). */
+export const FANOUT_LOCK_KEY = 0x64636966;
+
+/** A batch that found the cursor moved by another fan-out after it read it. */
+const RACED = Symbol("raced");
+
+/** How often a batch that lost the cursor to another fan-out starts over before it leaves the rest to it. */
+const RETRIES = 5;
+
+/** Fan-out on the PostgreSQL database behind `pool`. */
+export function pgFanOutStore(pool: PgPool): FanOutStore {
+  return {
+    cursor: async () => await cursorOf(pool),
+    batch: (options) =>
+      underFanOutLock(pool, async (client) => {
+        for (let i = 0; i < RETRIES; i++) {
+          const r = await attempt(client, options);
+          if (r !== RACED) return r;
+        }
+        return { events: 0, logged: 0 };
+      }),
+  };
+}
+
+async function cursorOf(db: PgQueryable): Promise<number> {
+  return Number((await pgOne<{ id: number }>(db, pgText(SQL.cursor)))!.id);
+}
+
+/**
+ * Runs `fn` on one connection holding the fan-out lock (session level, so `fn` may run several transactions and
+ * statements outside any): the fan-outs of all instances take turns, and the next one starts from the cursor the
+ * last one left instead of doing its work again. The conditional cursor move stays the guard of exactness.
+ */
+async function underFanOutLock<T>(pool: PgPool, fn: (client: PgClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [FANOUT_LOCK_KEY]);
+  } catch (err) {
+    client.release(err as Error);
+    throw err;
+  }
+  try {
+    return await fn(client);
+  } finally {
+    // A connection that cannot give the lock back is dropped: closing it does.
+    let broken: Error | undefined;
+    await client.query("SELECT pg_advisory_unlock($1)", [FANOUT_LOCK_KEY]).catch((err) => broken = err);
+    client.release(broken);
+  }
+}
+
+async function attempt(client: PgClient, options: FanOutOptions): Promise<FanOutResult | typeof RACED> {
+  const cursor = await cursorOf(client);
+  const newest = Number((await pgOne<{ id: number }>(client, pgText(SQL.newest)))!.id);
+  if (newest <= cursor) return { events: 0, logged: 0 };
+  const events = await pgAll<EventHead>(client, pgText(SQL.events), [cursor, options.batch ?? FANOUT_BATCH]);
+  // Read after the events: a subscription made since has its from_event_id at or past the last of them.
+  const subs = await pgAll<SubscriptionRow>(client, pgText(SUBSCRIPTION_SQL.fanOut));
+  // With no subscription in scope, nothing can match: jump to the newest event.
+  const last = subs.length === 0 ? newest : events.at(-1)?.id ?? cursor;
+  const rows = await matching(client, candidates(subs, events), options);
+  await client.query("BEGIN");
+  try {
+    // Changes nothing when another fan-out moved the cursor since it was read (after waiting for its commit).
+    if (await pgRun(client, pgText(SQL.move), [last, cursor]) === 0) {
+      await client.query("ROLLBACK");
+      return RACED;
+    }
+    const logged = await pgInsertNotifications(client, rows, options.now);
+    await client.query("COMMIT");
+    return { events: Math.max(1, last - cursor), logged };
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  }
+}
+
+/** The notifications of the candidates whose event type and filter match, in candidate order. */
+async function matching(db: PgClient, list: Candidate[], options: FanOutOptions): Promise<NewNotification[]> {
+  const { now, cache, log } = options;
+  const previous = await previousSnapshots(
+    db,
+    list.filter((c) => needsPrevious(c.sub, c.ev)).map((c) => c.ev),
+  );
+  const kept: Array<{ c: Candidate; filter: CompiledFilter | undefined }> = [];
+  for (const c of list) {
+    if (!isEventOf(c.sub, c.ev, previous.get(c.ev.id), log)) continue;
+    const filter = filterOf(cache, c.sub, { now, log, dialect: "postgres" });
+    if (!(filter instanceof Error)) kept.push({ c, filter });
+  }
+  const passed = await filtered(db, kept, log);
+  return kept.filter((k) => !k.filter || passed.has(k.c)).map((k) => notificationOf(k.c, now));
+}
+
+/** The snapshot of each event's registrant's previous event, for every event at once. */
+async function previousSnapshots(
+  db: PgClient,
+  events: EventHead[],
+): Promise<Map<number, string | undefined>> {
+  if (events.length === 0) return new Map();
+  const unique = [...new Map(events.map((e) => [e.id, e])).values()];
+  const rows = await pgAll<{ id: number; snapshot: string | null }>(db, PREVIOUS, [
+    unique.map((e) => e.id),
+    unique.map((e) => e.registrant_id),
+  ]);
+  return new Map(rows.map((r) => [r.id, r.snapshot ?? undefined]));
+}
+
+/** An event's record values for a filter, with the candidate it decides. */
+interface Item {
+  c: Candidate;
+  values: FilterValue[];
+}
+
+/**
+ * The candidates whose filter holds for their event's record: one statement per subscription over all its events
+ * of the batch. A record whose values cannot be read is logged and left out.
+ */
+async function filtered(
+  db: PgClient,
+  kept: Array<{ c: Candidate; filter: CompiledFilter | undefined }>,
+  log: FanOutOptions["log"],
+): Promise<Set<Candidate>> {
+  const withFilter = kept.filter((k) => k.filter);
+  const groups = await groupIds(db, withFilter.map((k) => k.c.ev.registrant_id));
+  const bySubscription = new Map<number, { filter: CompiledFilter; items: Item[] }>();
+  for (const { c, filter } of withFilter) {
+    let values: FilterValue[];
+    try {
+      values = snapshotValues(c.ev, groups.get(c.ev.registrant_id) ?? null);
+    } catch (err) {
+      filterFailed(err, false, c, log);
+      continue;
+    }
+    const entry = bySubscription.get(c.sub.id) ?? { filter: filter!, items: [] };
+    entry.items.push({ c, values });
+    bySubscription.set(c.sub.id, entry);
+  }
+  const passed = new Set<Candidate>();
+  for (const { filter, items } of bySubscription.values()) {
+    for (const item of await evaluate(db, filter, items, log)) passed.add(item.c);
+  }
+  return passed;
+}
+
+/** The current household of each registrant (what the filter's `group_id` reads, as on SQLite). */
+async function groupIds(db: PgClient, ids: number[]): Promise<Map<number, number | null>> {
+  if (ids.length === 0) return new Map();
+  const rows = await pgAll<{ id: number; group_id: number | null }>(db, GROUPS, [[...new Set(ids)]]);
+  return new Map(rows.map((r) => [r.id, r.group_id]));
+}
+
+/**
+ * The items `filter` holds for, in one statement. When it fails (not in passing), item by item, so that only the
+ * events it fails on are logged and left out.
+ */
+async function evaluate(
+  db: PgClient,
+  filter: CompiledFilter,
+  items: Item[],
+  log: FanOutOptions["log"],
+): Promise<Item[]> {
+  try {
+    // Unnamed: a prepared statement per filter would stay on every connection for as long as it lives.
+    const text = pgPlaceholders(`${ROWS} SELECT r.item_ FROM r0 r WHERE (${filter.sql})`);
+    const columns = FILTER_COLUMNS.map((_, j) => items.map((item) => item.values[j]));
+    const hits = new Set(
+      (await db.query(text, [...columns, ...filter.params])).rows.map((r) => Number(r.item_)),
+    );
+    return items.filter((_, i) => hits.has(i + 1));
+  } catch (err) {
+    if (isTransientPgError(err) || items.length === 1) {
+      filterFailed(err, isTransientPgError(err), items[0].c, log);
+      return [];
+    }
+  }
+  const out: Item[] = [];
+  for (const item of items) out.push(...await evaluate(db, filter, [item], log));
+  return out;
+}
+
+/**
+ * A query that failed without SQLSTATE (the connection failed), or with class 08 (connection; not 08P01, a
+ * malformed statement), 40 (serialization, deadlock), 53 (resources), 57 (operator intervention, e.g. a cancelled
+ * statement) or 58 (system): the same work may succeed when redone.
+ */
+function isTransientPgError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code !== "string" || code.length !== 5) return true;
+  return code !== "08P01" && ["08", "40", "53", "57", "58"].includes(code.slice(0, 2));
+}
