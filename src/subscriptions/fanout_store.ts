@@ -50,9 +50,11 @@ function sqliteFanOutBatch(db: Db, options: FanOutOptions): FanOutResult {
   const cursor = fanOutCursor(db);
   const newest = Number((stmt(db, SQL.newest).get() as { id: number }).id);
   if (newest <= cursor) return { events: 0, logged: 0 };
-  const subs = fanOutSubscriptions(db);
   beginImmediate(db);
   try {
+    // Read under the write lock, with the events: a subscription created by another isolate in between would
+    // otherwise miss the events of this batch after its starting point.
+    const subs = fanOutSubscriptions(db);
     const events = stmt(db, SQL.events).all(
       cursor,
       subs.length === 0 ? 1 : options.batch ?? FANOUT_BATCH,
