@@ -7,20 +7,11 @@ import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { backendTest, type RawSql } from "../helpers/storage.ts";
 import type { Storage } from "../../src/db/storage.ts";
 import { InputError, readRegistrant } from "../../src/registry/model.ts";
+import { person, reg } from "./registry_fixture.ts";
 import { profileOf, socialRegistry } from "../../src/registries/index.ts";
 
 const NOW = "2026-01-01T00:00:00.000Z";
 const LATER = "2026-01-02T00:00:00.000Z";
-
-/** A registrant from an input record of `registry` (social by default). */
-export function reg(raw: Record<string, unknown>, registry = "social", now = NOW) {
-  return readRegistrant(raw, now, undefined, profileOf(registry)!);
-}
-
-/** A social person. */
-export function person(id: string, extra: Record<string, unknown> = {}) {
-  return reg({ id, record_type: "person", name: { given_name: "Ann", surname: "Lee" }, ...extra });
-}
 
 const household = (id: string) =>
   reg({
