@@ -133,6 +133,13 @@ export function identifierLookup(
     : [STORE_SQL.byTypedIdentifier, [id.value, id.type, registry, recordType, limit]];
 }
 
+/** Whether `db` holds no registrant, live or deleted (of `registry` when given, else of any registry). */
+export function registryEmpty(db: Db, registry?: string): boolean {
+  return (registry === undefined
+    ? stmt(db, STORE_SQL.anyRegistrant).get()
+    : stmt(db, STORE_SQL.anyOfRegistry).get(registry)) === undefined;
+}
+
 /** The registry store on the embedded SQLite database `db`. */
 export function sqliteRegistryStore(db: Db): RegistryStore {
   type Row = { id: number; data: string; deleted_at: string | null };
@@ -142,12 +149,7 @@ export function sqliteRegistryStore(db: Db): RegistryStore {
     getById: (id) => Promise.try(() => getRegistrantById(db, id)),
     members: (groupId) => Promise.try(() => groupMembers(db, groupId)),
     counts: (registry) => Promise.try(() => registrantCounts(db, registry)),
-    isEmpty: (registry) =>
-      Promise.try(() =>
-        (registry === undefined
-          ? stmt(db, STORE_SQL.anyRegistrant).get()
-          : stmt(db, STORE_SQL.anyOfRegistry).get(registry)) === undefined
-      ),
+    isEmpty: (registry) => Promise.try(() => registryEmpty(db, registry)),
     lastEventId: () => Promise.try(() => lastEventId(db)),
     save: (reg, options) => Promise.try(() => transaction(db, () => saveRegistrant(db, reg, options))),
     patch: (registry, externalId, merge, now) =>
