@@ -1,11 +1,19 @@
 /**
  * The registry store's writes with two instances on one PostgreSQL database, at once: each conflict is refused
- * with the InputError one instance alone gives (never a unique-index error), and a PATCH never loses another's.
+ * with the InputError one instance alone gives (never a unique-index error), a PATCH never loses another's, and
+ * a registry's indexes are created once.
  */
 import { equal, ok } from "node:assert/strict";
 import { withPgInstances } from "../helpers/pg_instances.ts";
 import { InputError } from "../../src/registry/model.ts";
 import { person } from "./registry_fixture.ts";
+import { sharedPostgres } from "../helpers/postgres.ts";
+import { openPgPool } from "../../src/db/pg/pool.ts";
+import { migratePg } from "../../src/db/pg/migrate.ts";
+import { pgAll, pgTransaction } from "../../src/db/pg/query.ts";
+import { pgEnsureRegistryIndexes } from "../../src/registries/pg_indexes.ts";
+import { recordTypeIndexes } from "../../src/registries/indexes.ts";
+import { profileOf } from "../../src/registries/index.ts";
 
 const NOW = "2026-01-01T00:00:00.000Z";
 const ROUNDS = 15;
@@ -63,4 +71,29 @@ Deno.test("registry store [postgres]: patches from two instances at once lose no
     equal(events.length, ROUNDS + 1);
     equal(events.at(-1)!.registrant.attributes.n, ROUNDS, "the newest event is the last patch");
   });
+});
+
+Deno.test("registry indexes [postgres]: two instances writing a registry first at once create its indexes once", async () => {
+  const url = await (await sharedPostgres()).createDatabase(
+    `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`,
+  );
+  const pools = [openPgPool(url, { max: 2 }), openPgPool(url, { max: 2 })];
+  try {
+    await migratePg(pools[0]);
+    const registries = ["crvs", "fr", "dr", "ibr"];
+    for (const registry of registries) {
+      // Each instance in its own transaction, as two first writers that do not hold the event lock.
+      await Promise.all(pools.map((p) => pgTransaction(p, (c) => pgEnsureRegistryIndexes(c, registry))));
+    }
+    const made = await pgAll<{ n: number }>(
+      pools[0],
+      "SELECT COUNT(*)::int AS n FROM pg_indexes WHERE indexname LIKE 'reg\\_r\\_%'",
+    );
+    const wanted = registries.flatMap((r) => profileOf(r)!.recordTypes).flatMap((rt) =>
+      recordTypeIndexes(rt)
+    );
+    equal(made[0].n, wanted.length);
+  } finally {
+    await Promise.all(pools.map((p) => p.end()));
+  }
 });
