@@ -96,6 +96,12 @@ export function pgRegistryStore(pool: PgPool): RegistryStore {
  * whose predicate this query repeats; in the C locale they order as `<` does.
  */
 async function surnameRange(pool: PgPool, storage: string, plan: BrowsePlan): Promise<BrowseRow[]> {
+  const [sql, args] = surnameRangeQuery(storage, plan);
+  return await pgAll<BrowseRow>(pool, sql, args);
+}
+
+/** The statement and bound values of `surnameRange` (exported for the plan's test). */
+export function surnameRangeQuery(storage: string, plan: BrowsePlan): [string, Array<string | number>] {
   const sql = `SELECT r.id, d.data, r.deleted_at, r.surname FROM registrants r
     JOIN registrant_data d ON d.id = r.id
     WHERE r.record_type = ? AND r.deleted_at IS NULL AND r.surname IS NOT NULL
@@ -107,9 +113,5 @@ async function surnameRange(pool: PgPool, storage: string, plan: BrowsePlan): Pr
     ORDER BY lower(r.surname) USING ~<~, r.id LIMIT ?+0`;
   const args = rangeArgs(plan);
   if (plan.cursor) args.splice(1, 0, plan.cursor.surname);
-  return await pgAll<BrowseRow>(
-    pool,
-    pgText(sql),
-    [storage, plan.surname, prefixEnd(plan.surname), ...args, plan.limit + 1],
-  );
+  return [pgText(sql), [storage, plan.surname, prefixEnd(plan.surname), ...args, plan.limit + 1]];
 }

@@ -1,12 +1,14 @@
 /**
  * The registry store's writes with two instances on one PostgreSQL database, at once: each conflict is refused
  * with the InputError one instance alone gives (never a unique-index error), a PATCH never loses another's, and
- * a registry's indexes are created once.
+ * a registry's indexes are created once; and the browser's surname pages read their registry's NOCASE index.
  */
 import { equal, ok } from "node:assert/strict";
 import { withPgInstances } from "../helpers/pg_instances.ts";
 import { InputError } from "../../src/registry/model.ts";
-import { person } from "./registry_fixture.ts";
+import { person, reg } from "./registry_fixture.ts";
+import { browsePlan } from "../../src/registry/browse.ts";
+import { surnameRangeQuery } from "../../src/registry/pg_registry_store.ts";
 import { sharedPostgres } from "../helpers/postgres.ts";
 import { openPgPool } from "../../src/db/pg/pool.ts";
 import { migratePg } from "../../src/db/pg/migrate.ts";
@@ -96,4 +98,40 @@ Deno.test("registry indexes [postgres]: two instances writing a registry first a
   } finally {
     await Promise.all(pools.map((p) => p.end()));
   }
+});
+
+Deno.test("registry browse [postgres]: a surname page is a range of the registry's lower(surname) index, in its order", async () => {
+  await withPgInstances(1, async ([s], sql) => {
+    await s.registry.save(reg({ id: "C0", record_type: "Person", name: { surname: "Dia" } }, "crvs"), {
+      mode: "create",
+      now: NOW,
+    });
+    for (const type of ["person", "crvs_person"]) {
+      await sql(
+        `INSERT INTO registrants (record_type, external_id, given_name, surname, registration_date, last_updated,
+           registry)
+         SELECT ?, ? || g, 'Ann', (ARRAY['Diallo', 'diaz', 'Okafor', 'Lee', 'Smith'])[1 + g % 5] || (g % 997),
+           'x', 'x', ? FROM generate_series(1, 20000) AS g`,
+        [type, type, type === "person" ? "social" : "crvs"],
+      );
+    }
+    await sql("INSERT INTO registrant_data (id, data) SELECT id, '{}' FROM registrants WHERE id > 1");
+    await sql("ANALYZE");
+    const cases = [
+      ["person", "reg_p_surname_ci", "social"],
+      ["crvs_person", "reg_r_crvs_person_surname_ci", "crvs"],
+    ] as const;
+    for (const [storage, index, registry] of cases) {
+      for (const after of [undefined, "WyJkaWFsbG81IiwxMDBd"]) {
+        const plan = browsePlan(profileOf(registry)!, "Ann dia", { after, limit: 50 })!;
+        const [text, args] = surnameRangeQuery(storage, plan);
+        const lines = (await sql(`EXPLAIN ${text}`.replace(/\$(\d+)/g, "?"), args)).map((r) =>
+          r["QUERY PLAN"]
+        );
+        const shown = lines.join("\n");
+        ok(shown.includes(`Index Scan using ${index} on registrants`), shown);
+        ok(shown.includes("Presorted Key: (lower(r.surname))") || !shown.includes("Sort"), shown);
+      }
+    }
+  });
 });
