@@ -3,7 +3,7 @@
  * identifiers, contacts and values written and replaced, lazy snapshots, events, counts, the admin list, the
  * browser's NOCASE order and lookups by identifier. Races of several instances: registry_store_race_test.ts.
  */
-import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { backendTest, type RawSql } from "../helpers/storage.ts";
 import type { Storage } from "../../src/db/storage.ts";
 import { InputError, readRegistrant } from "../../src/registry/model.ts";
@@ -327,3 +327,13 @@ async function indexNames(s: Storage, sql: RawSql): Promise<string[]> {
     : await sql("SELECT indexname AS name FROM pg_indexes");
   return rows.map((x) => String(x.name));
 }
+
+Deno.test("registry store: a record holding U+0000 is refused when read (PostgreSQL text cannot hold it)", () => {
+  for (
+    const extra of [{ name: { surname: "A\u0000B" } }, { attributes: { note: ["x\u0000"] } }, {
+      "k\u0000": 1,
+    }]
+  ) {
+    throws(() => person("P1", extra), refused(/NUL character/), JSON.stringify(extra));
+  }
+});
