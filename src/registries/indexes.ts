@@ -76,16 +76,28 @@ export const DEFERRED_PREFIX = "SELECT 1 FROM registry_deferred_indexes WHERE su
 const ensured = new WeakMap<Db, Set<string>>();
 
 /**
+ * The set of registries connection `key` has checked, to add `registry` to once checked; undefined when it needs
+ * no check (social, whose indexes the migrations create, or one already checked).
+ */
+export function registriesToCheck<K extends object>(
+  checked: WeakMap<K, Set<string>>,
+  key: K,
+  registry: string,
+): Set<string> | undefined {
+  if (registry === "social") return undefined;
+  let done = checked.get(key);
+  if (!done) checked.set(key, done = new Set());
+  return done.has(registry) ? undefined : done;
+}
+
+/**
  * Creates the indexes of `registry` when missing (once per connection and registry; inside the caller's
  * transaction when there is one). Skipped while a bulk load has them deferred: its end rebuilds them.
  */
 export function ensureRegistryIndexes(db: Db, registry: string): void {
-  if (registry === "social") return;
-  let done = ensured.get(db);
-  if (!done) ensured.set(db, done = new Set());
-  if (done.has(registry)) return;
+  const done = registriesToCheck(ensured, db, registry);
   const profile = profileOf(registry);
-  if (!profile) return;
+  if (!done || !profile) return;
   const deferred = stmt(db, DEFERRED_PREFIX);
   for (const rt of profile.recordTypes) {
     const prefix = indexPrefix(rt.storage);

@@ -6,7 +6,7 @@
 import type { PgClient } from "../db/pg/pool.ts";
 import { pgAll, pgOne, pgText } from "../db/pg/query.ts";
 import { profileOf } from "./index.ts";
-import { DEFERRED_PREFIX, indexPrefix, recordTypeIndexList } from "./indexes.ts";
+import { DEFERRED_PREFIX, indexPrefix, recordTypeIndexList, registriesToCheck } from "./indexes.ts";
 
 /** The advisory lock key of registry index creation ("dcix" in ASCII). */
 export const INDEX_LOCK_KEY = 0x64636978;
@@ -22,12 +22,9 @@ const ensured = new WeakMap<PgClient, Set<string>>();
  * they were all found present: a transaction that created them may still roll back, a deferral may end.
  */
 export async function pgEnsureRegistryIndexes(client: PgClient, registry: string): Promise<void> {
-  if (registry === "social") return;
-  let done = ensured.get(client);
-  if (!done) ensured.set(client, done = new Set());
-  if (done.has(registry)) return;
+  const done = registriesToCheck(ensured, client, registry);
   const profile = profileOf(registry);
-  if (!profile) return;
+  if (!done || !profile) return;
   const wanted: Array<{ name: string; sql: string }> = [];
   let deferred = false;
   for (const rt of profile.recordTypes) {
