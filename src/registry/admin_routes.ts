@@ -57,9 +57,9 @@ function input(profile: RegistryProfile, raw: unknown, now: string, id?: string)
 }
 
 /** A write of the registry store, its conflicts (InputError) answered 409. */
-async function write<T>(write: Promise<T>): Promise<T> {
+async function write<T>(pending: Promise<T>): Promise<T> {
   try {
-    return await write;
+    return await pending;
   } catch (e) {
     if (e instanceof InputError) {
       throw new DciError("err.request.bad", `Refused: ${e.message}`, { status: 409 });

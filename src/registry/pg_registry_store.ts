@@ -15,6 +15,7 @@ import { afterArgs, eventOf, type EventRow, EVENTS_SQL, recentArgs } from "./eve
 import { type CountRow, COUNTS_SQL, countsOf, fromRow, SQL, STORE_REGISTRY } from "./store.ts";
 import {
   browsePage,
+  type BrowsePlan,
   browsePlan,
   type BrowseRow,
   EXACT_SQL,
@@ -23,7 +24,6 @@ import {
   uniqueRows,
 } from "./browse.ts";
 import { identifierLookup, listArgs, type RegistryStore, STORE_SQL } from "./registry_store.ts";
-import type { BrowsePlan } from "./browse.ts";
 
 type Row = { id: number; data: string; deleted_at: string | null };
 

@@ -22,11 +22,11 @@ import {
   getRegistrantById,
   groupMembers,
   registrantCounts,
+  registryOfRecordType,
   saveRegistrant,
   STORE_REGISTRY,
   type StoredRegistrant,
 } from "./store.ts";
-import { registryOfRecordType } from "./store.ts";
 
 /** A page of the admin list: live registrants of a registry, newest first. */
 export interface ListPage {

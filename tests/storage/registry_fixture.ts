@@ -13,3 +13,15 @@ export function reg(raw: Record<string, unknown>, registry = "social", now = NOW
 export function person(id: string, extra: Record<string, unknown> = {}) {
   return reg({ id, record_type: "person", name: { given_name: "Ann", surname: "Lee" }, ...extra });
 }
+
+/** A social household. */
+export const household = (id: string) =>
+  reg({
+    id,
+    record_type: "group",
+    group_identifier: [{ identifier_type: "HOUSEHOLD_ID", identifier_value: `H-${id}` }],
+    group_type: "household",
+  });
+
+/** A UIN identifier field. */
+export const uin = (v: string) => ({ identifier: [{ identifier_type: "UIN", identifier_value: v }] });
