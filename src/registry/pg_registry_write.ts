@@ -9,7 +9,7 @@
  * the event lock while holding a row another writer needs.
  */
 import type { PgClient } from "../db/pg/pool.ts";
-import { pgOne, type PgQueryable, pgRun, pgText } from "../db/pg/query.ts";
+import { pgAll, pgOne, type PgQueryable, pgRun, pgText } from "../db/pg/query.ts";
 import type { Registrant } from "./model.ts";
 import { EVENT_INSERT, type RegistryEventType } from "./events.ts";
 import { contactPairs } from "./contacts.ts";
@@ -35,6 +35,10 @@ import { pgEnsureRegistryIndexes } from "../registries/pg_indexes.ts";
 type Row = { id: number; data: string; deleted_at: string | null };
 
 const LIST_SQL = {
+  // SQL.idOwner for every identifier at once: (type, value, owner).
+  idOwners: `SELECT i.id_type AS t, i.id_value AS v, i.registrant_id AS rid
+    FROM identifiers i JOIN unnest($1::text[], $2::text[]) AS x (t, v) ON i.id_type = x.t AND i.id_value = x.v
+    WHERE i.registry = $3 AND i.live = 1`,
   idInsert: `INSERT INTO identifiers (id_value, id_type, registrant_id, live, registry)
     SELECT DISTINCT v, t, $3::bigint, 1, $4::text FROM unnest($1::text[], $2::text[]) AS x (v, t)
     ON CONFLICT (id_value, id_type, registrant_id) DO UPDATE SET live = 1, registry = excluded.registry`,
@@ -83,10 +87,7 @@ export async function pgSaveRegistrant(
   checkExisting(reg, existing, options.mode);
   const groupId = reg.groupRef === undefined ? null : options.groupIds?.get(reg.groupRef) ??
     householdId(await pgOne<GroupRow>(client, pgText(SQL.groupOf), [reg.groupRef, registry]), reg.groupRef);
-  for (const i of reg.identifiers) {
-    const owner = await pgOne<{ rid: number }>(client, pgText(SQL.idOwner), [i.type, i.value, registry]);
-    checkOwner(i, owner, existing?.id);
-  }
+  await checkOwners(client, reg, registry, existing?.id);
   if (existing && !existing.deletedAt) reg.registrationDate = existing.registrationDate;
   const json = JSON.stringify(reg);
   const values = columnValues(reg, groupId);
@@ -134,6 +135,18 @@ export async function pgDeleteRegistrant(
     options.now,
   ]);
   return { ...existing, deletedAt: options.now };
+}
+
+/** `checkIdentifiers` (store.ts) in one query: the first identifier, in the record's order, another holds. */
+async function checkOwners(client: PgClient, reg: Registrant, registry: string, selfId: number | undefined) {
+  if (reg.identifiers.length === 0) return;
+  const owners = await pgAll<{ t: string; v: string; rid: number }>(client, LIST_SQL.idOwners, [
+    reg.identifiers.map((i) => i.type),
+    reg.identifiers.map((i) => i.value),
+    registry,
+  ]);
+  const ownerOf = new Map(owners.map((o) => [`${o.t}\u0000${o.v}`, o]));
+  for (const i of reg.identifiers) checkOwner(i, ownerOf.get(`${i.type}\u0000${i.value}`), selfId);
 }
 
 /** Runs `sql` over a registrant's identifiers (values $1, types $2) and `more` ($3…). */

@@ -68,6 +68,8 @@ backendTest(
       r.save(person("P2", uin("U-1")), { mode: "create", now: NOW }),
       refused(/identifier UIN "U-1" belongs to another registrant/),
     );
+    const two = { identifier: ["U-9", "U-1"].map((v) => ({ identifier_type: "UIN", identifier_value: v })) };
+    await rejects(r.save(person("P2", two), { mode: "upsert", now: NOW }), refused(/^identifier UIN "U-1"/));
     await rejects(
       r.save(person("P3", { group_id: "G9" }), { mode: "create", now: NOW }),
       refused(/group_id: no household "G9"/),
