@@ -29,6 +29,7 @@ import { type NotificationStore, sqliteNotificationStore } from "../subscription
 import { type LaneStore, sqliteLaneStore } from "../subscriptions/lane_store.ts";
 import { type SpoolStore, sqliteSpoolStore } from "../transactions/spool_store.ts";
 import { type FanOutStore, sqliteFanOutStore } from "../subscriptions/fanout_store.ts";
+import { type RegistryStore, sqliteRegistryStore } from "../registry/registry_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -56,6 +57,7 @@ export interface Storage {
   readonly transactions: TransactionStore;
   readonly bulk: BulkStore;
   readonly spools: SpoolStore;
+  readonly registry: RegistryStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
   /** True once the database is closed (shutting down): background loops stop quietly instead of logging. */
@@ -91,6 +93,7 @@ export function sqliteStorage(db: Db, dataDir = ":memory:"): Storage {
     transactions: sqliteTransactionStore(db),
     bulk: sqliteBulkStore(db),
     spools: sqliteSpoolStore(db, dataDir),
+    registry: sqliteRegistryStore(db),
     close: () => Promise.resolve(),
     get closed() {
       return !db.isOpen;

@@ -146,6 +146,8 @@ export function readRegistrant(
 ): Registrant {
   if (!isObj(raw)) throw new InputError(["record must be a JSON object"]);
   const errors: string[] = [];
+  // PostgreSQL's text and jsonb cannot hold U+0000: refused on both backends alike.
+  if (hasNul(raw)) errors.push("record: a text holds a NUL character (U+0000)");
   if (!profile.lenientFields) {
     for (const k of Object.keys(raw)) {
       if (!CORE_FIELDS.has(k)) errors.push(`${show(k).slice(1, -1)}: unknown field`);
@@ -283,6 +285,14 @@ function readList(field: string, v: unknown, text: (f: string, v: unknown) => st
   if (v === undefined || v === null || v === "") return [];
   const list = Array.isArray(v) ? v : [v];
   return list.slice(0, 10).map((x, i) => text(`${field}[${i}]`, x)).filter((x): x is string => !!x);
+}
+
+/** Whether a JSON value holds U+0000 in any string or key. */
+function hasNul(v: unknown, depth = 0): boolean {
+  if (typeof v === "string") return v.includes("\u0000");
+  if (typeof v !== "object" || v === null || depth > 64) return false;
+  if (Array.isArray(v)) return v.some((x) => hasNul(x, depth + 1));
+  return Object.entries(v).some(([k, x]) => k.includes("\u0000") || hasNul(x, depth + 1));
 }
 
 function readNumber(field: string, v: unknown, errors: string[], integer: boolean): number | undefined {

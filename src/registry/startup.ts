@@ -2,14 +2,16 @@
 import type { Deps } from "../deps.ts";
 import { restoreIndexes } from "./bulk.ts";
 import { type SourceRecord, writeAll } from "./batch.ts";
-import { stmt } from "../db/statements.ts";
+import { registryEmpty } from "./registry_store.ts";
 import { servedRegistries } from "../actions/registries.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 
-/** True when no registrant (live or deleted) exists (of `registry` when given, else of any registry). */
+/**
+ * True when no registrant (live or deleted) exists in the embedded database (of `registry` when given, else of
+ * any): the SQLite bulk load's own check (the store's `isEmpty` answers on either backend).
+ */
 export function registryIsEmpty(deps: Pick<Deps, "db">, registry?: string): boolean {
-  if (registry === undefined) return stmt(deps.db, "SELECT 1 FROM registrants LIMIT 1").get() === undefined;
-  return stmt(deps.db, "SELECT 1 FROM registrants WHERE registry = ? LIMIT 1").get(registry) === undefined;
+  return registryEmpty(deps.db, registry);
 }
 
 /** The registries this server serves (DCI_REGISTRIES, `all` by default, and a deployment's extra ones). */
@@ -29,7 +31,7 @@ export function* demoSource(profile: RegistryProfile, count: number, seed: numbe
 export async function registryStartup(deps: Deps): Promise<void> {
   const restored = restoreIndexes(deps.db);
   if (restored > 0) deps.log.warn("registry indexes rebuilt after an interrupted bulk load", { restored });
-  if (!deps.config.seedDemo || deps.config.demoSize === 0 || !registryIsEmpty(deps)) return;
+  if (!deps.config.seedDemo || deps.config.demoSize === 0 || !await deps.storage.registry.isEmpty()) return;
   for (const profile of servedProfiles(deps)) {
     const report = await writeAll(deps.db, demoSource(profile, deps.config.demoSize, 1), {
       now: () => new Date(deps.clock.now()).toISOString(),

@@ -8,10 +8,9 @@ import { type ConsoleEnv, href } from "../context.ts";
 import { Field, FilterForm, Table } from "../components.tsx";
 import { servedRegistries } from "../../actions/registries.ts";
 import type { RegistryProfile } from "../../registries/profile.ts";
-import { browseRegistrants } from "../../registry/browse.ts";
-import { getRegistrant, groupMembers, isGroup, type StoredRegistrant } from "../../registry/store.ts";
+import { isGroup, type StoredRegistrant } from "../../registry/store.ts";
 import { dciRecordOf } from "../../registries/records.ts";
-import { listRecentEvents, type RegistryEvent } from "../../registry/events.ts";
+import type { RegistryEvent } from "../../registry/events.ts";
 
 const ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -22,14 +21,14 @@ export function registryPages(app: Hono<ConsoleEnv>, deps: Deps): void {
 
   app.get("/registry", (c) => c.redirect(href(c, `registry/${served()[0].name}`), 303));
 
-  app.get("/registry/:registry", (c) => {
+  app.get("/registry/:registry", async (c) => {
     const profile = find(c.req.param("registry"));
     if (!profile) return notFound(c, "No such registry.");
     const q = c.req.query("q")?.trim().slice(0, 100) ?? "";
     const page = q
-      ? browseRegistrants(deps.db, profile, q, { after: c.req.query("after"), limit: 50 })
+      ? await deps.storage.registry.browse(profile, q, { after: c.req.query("after"), limit: 50 })
       : undefined;
-    const events = listRecentEvents(deps.db, profile.name, { limit: 20 });
+    const events = await deps.storage.registry.recentEvents(profile.name, { limit: 20 });
     return c.render(
       <>
         <nav aria-label="Registries" class="filters">
@@ -67,12 +66,13 @@ export function registryPages(app: Hono<ConsoleEnv>, deps: Deps): void {
     );
   });
 
-  app.get("/registry/:registry/records/:id", (c) => {
+  app.get("/registry/:registry/records/:id", async (c) => {
     const profile = find(c.req.param("registry"));
     const id = c.req.param("id");
-    const reg = profile && ID.test(id) ? getRegistrant(deps.db, id, profile.name) : undefined;
+    const reg = profile && ID.test(id) ? await deps.storage.registry.get(id, profile.name) : undefined;
     if (!profile || !reg) return notFound(c, "No such record.");
-    const record = dciRecordOf(reg, isGroup(reg.recordType) ? groupMembers(deps.db, reg.id) : undefined);
+    const members = isGroup(reg.recordType) ? await deps.storage.registry.members(reg.id) : undefined;
+    const record = dciRecordOf(reg, members);
     return c.render(
       <>
         <dl class="props" id="record-props">

@@ -21,6 +21,7 @@ import { pgSpoolStore } from "../../transactions/pg_spool_store.ts";
 import { pgNotificationStore } from "../../subscriptions/pg_notifications.ts";
 import { pgLaneStore } from "../../subscriptions/pg_lanes.ts";
 import { pgFanOutStore } from "../../subscriptions/pg_fanout_store.ts";
+import { pgRegistryStore } from "../../registry/pg_registry_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -46,6 +47,7 @@ export function pgStorage(pool: PgPool): Storage {
     transactions: pgTransactionStore(pool),
     bulk: pgBulkStore(pool),
     spools: pgSpoolStore(pool),
+    registry: pgRegistryStore(pool),
     close: () => pool.end(),
     get closed() {
       return pool.ended;

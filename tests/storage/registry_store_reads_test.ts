@@ -1,0 +1,87 @@
+/**
+ * The registry store's reads on both backends: the admin list, the browser's search (NOCASE surname order,
+ * exact id and identifier matches, pages) and lookups by identifier.
+ */
+import { deepEqual } from "node:assert/strict";
+import { backendTest } from "../helpers/storage.ts";
+import { household, person, uin } from "./registry_fixture.ts";
+import { socialRegistry } from "../../src/registries/index.ts";
+
+const NOW = "2026-01-01T00:00:00.000Z";
+const LATER = "2026-01-02T00:00:00.000Z";
+
+backendTest("registry store: the admin list, newest first, by record type, after a cursor", async (s) => {
+  const r = s.registry;
+  await r.save(household("G1"), { mode: "create", now: NOW });
+  for (const id of ["P1", "P2", "P3"]) await r.save(person(id), { mode: "create", now: NOW });
+  await r.delete("P2", { now: NOW });
+  deepEqual((await r.list("social", { limit: 10 })).map((x) => x.externalId), ["P3", "P1", "G1"]);
+  const persons = await r.list("social", { recordType: "person", limit: 1 });
+  deepEqual(persons.map((x) => x.externalId), ["P3"]);
+  deepEqual(
+    (await r.list("social", { recordType: "person", before: persons[0].id, limit: 5 })).map((x) =>
+      x.externalId
+    ),
+    ["P1"],
+  );
+  deepEqual(await r.list("crvs", { limit: 5 }), []);
+});
+
+backendTest(
+  "registry store: browse finds by id or identifier first, then surnames in NOCASE order",
+  async (s) => {
+    const r = s.registry;
+    const names = ["diallo", "Diaz", "DIAB", "Dib", "Diallo", "Dia", "Okafor", "dIAZ", "Dia_z"];
+    for (const [k, surname] of names.entries()) {
+      const given = k % 2 === 0 ? "Ann" : "Bob";
+      await r.save(person(`P${k}`, { name: { given_name: given, surname }, ...uin(`Dia-${k}`) }), {
+        mode: "create",
+        now: NOW,
+      });
+    }
+    const social = socialRegistry();
+    const order = async (q: string, limit = 50) => {
+      const out: string[] = [];
+      let after: string | undefined;
+      do {
+        const page = await r.browse(social, q, { after, limit });
+        out.push(...page.items.map((x) => `${x.externalId}:${x.name.surname}`));
+        after = page.next_after ?? undefined;
+      } while (after);
+      return out;
+    };
+    // Bytewise after folding ASCII letters: "_" (0x5f) sorts before "b" (0x62).
+    const expected = ["P5:Dia", "P8:Dia_z", "P2:DIAB", "P0:diallo", "P4:Diallo", "P1:Diaz", "P7:dIAZ"];
+    deepEqual(await order("dia"), expected);
+    deepEqual(await order("DIA", 2), expected, "pages of two give the same order");
+    deepEqual(await order("Ann dia"), ["P8:Dia_z", "P2:DIAB", "P0:diallo", "P4:Diallo"]);
+    deepEqual(await order("P6"), ["P6:Okafor"], "by id");
+    deepEqual(await order("Dia-3"), ["P3:Dib"], "by identifier value");
+    deepEqual((await order("dia_")).map((x) => x.split(":")[0]), ["P8"], "_ is no wildcard in the prefix");
+    deepEqual(await order("   "), []);
+  },
+);
+
+backendTest("registry store: findByIdentifier finds live records of one record type", async (s) => {
+  const r = s.registry;
+  await r.save(person("P1", { identifier: [{ identifier_type: "UIN", identifier_value: "X" }] }), {
+    mode: "create",
+    now: NOW,
+  });
+  await r.save(person("P2", { identifier: [{ identifier_type: "NID", identifier_value: "X" }] }), {
+    mode: "create",
+    now: NOW,
+  });
+  await r.save(person("P3", { identifier: [{ identifier_type: "NID", identifier_value: "Y" }] }), {
+    mode: "create",
+    now: NOW,
+  });
+  const found = async (id: { type?: string; value: string }, type = "person", limit = 5) =>
+    (await r.findByIdentifier(id, type, limit)).map((x) => x.externalId);
+  deepEqual(await found({ value: "X" }), ["P1", "P2"]);
+  deepEqual(await found({ value: "X" }, "person", 1), ["P1"]);
+  deepEqual(await found({ type: "NID", value: "X" }), ["P2"]);
+  deepEqual(await found({ value: "X" }, "group"), []);
+  await r.delete("P1", { now: LATER });
+  deepEqual(await found({ value: "X" }), ["P2"]);
+});
