@@ -9,13 +9,10 @@
 import assert from "node:assert/strict";
 import { backendTest } from "../helpers/storage.ts";
 import { copyRegistry, sourceRegistry } from "../helpers/registry_seed.ts";
-import { FIXTURE, FIXTURE_NOW, item, pred } from "./fixture.ts";
-import { testConfig } from "../../src/config.ts";
-import { fakeClock } from "../../src/clock.ts";
+import { FIXTURE, FIXTURE_NOW, pred } from "./fixture.ts";
 import type { Db } from "../../src/db/sqlite.ts";
 import type { Storage } from "../../src/db/storage.ts";
-import type { SearchResponseItem } from "../../src/registry/search_item.ts";
-import type { Registry } from "../../src/dci/registry_router.ts";
+import { idsOf, searchOn } from "./search_backends.ts";
 
 const NOW = new Date(FIXTURE_NOW).toISOString();
 
@@ -52,28 +49,6 @@ let source: Promise<Db> | undefined;
 async function seeded(storage: Storage, sql: Parameters<typeof copyRegistry>[2]): Promise<void> {
   source ??= sourceRegistry(RECORDS.map((raw, i) => ({ line: i + 1, raw })), { now: NOW, deleted: ["P7"] });
   await copyRegistry(await source, storage.kind, sql);
-}
-
-/** Answers one search item with `criteria` on `storage`. */
-export async function searchOn(
-  storage: Storage,
-  criteria: Record<string, unknown>,
-  options: { registry?: Registry; config?: Record<string, string> } = {},
-): Promise<SearchResponseItem> {
-  const out = await storage.search.message(
-    { config: testConfig(options.config ?? {}), clock: fakeClock(FIXTURE_NOW) },
-    {
-      registry: options.registry ?? "social",
-      header: { version: "1.0.0", action: "search", total_count: 1 },
-      message: { transaction_id: "t", search_request: [item(criteria)] },
-    },
-  );
-  return out.message.search_response[0];
-}
-
-/** The @id values of an answer's records. */
-export function idsOf(a: SearchResponseItem): string[] {
-  return (a.data?.reg_records ?? []).map((r) => String(r["@id"]));
 }
 
 const both = (a: ReturnType<typeof pred>, condition: string, b: ReturnType<typeof pred>) => ({

@@ -12,6 +12,13 @@ import { pgTransaction } from "./query.ts";
 /** SQLSTATE of a statement cancelled by statement_timeout (or a cancel request). */
 const QUERY_CANCELED = "57014";
 
+/**
+ * The shortest statement_timeout set: a statement is never stopped before it has run this long, as SQLite's
+ * budget never stops a statement before MIN_CHECKS checks. Below that, the time a statement took says more about
+ * the machine's load (or a new connection reading its catalog) than about what the query costs.
+ */
+export const MIN_TIMEOUT_MS = 10;
+
 /** Whether `budget` is used up on PostgreSQL (its time; there are no row checks to count). */
 export function pgBudgetUsedUp(budget: StatementBudget): boolean {
   return budget.spentMs >= budget.budgetMs;
@@ -33,7 +40,7 @@ export async function pgWithBudget<T>(
     return await pgTransaction(pool, async (client) => {
       await client.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
       if (budget) {
-        const left = Math.max(1, Math.ceil(budget.budgetMs - budget.spentMs));
+        const left = Math.max(MIN_TIMEOUT_MS, Math.ceil(budget.budgetMs - budget.spentMs));
         await client.query(`SET LOCAL statement_timeout = ${left}`);
       }
       return await fn(client);
