@@ -16,6 +16,7 @@ import { attributeOf } from "./attributes.ts";
 import { afterCursor, orderBy } from "./search_cursor.ts";
 import { withDataFrom } from "./search_lookup.ts";
 import { ItemRejection } from "./search_criteria.ts";
+import { filterError } from "./query_parse.ts";
 import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
 import {
   answerOf,
@@ -53,6 +54,9 @@ export async function pgSearchItem(
   try {
     const p = prepareItem(ctx, item);
     checkCursorTypes(p);
+    if (hasNul(p.cond)) {
+      throw filterError("a value contains the NUL character, which PostgreSQL text cannot hold");
+    }
     const where = await compile(pool, p);
     const lookup = p.lookup && !(ctx.budget && pgBudgetUsedUp(ctx.budget))
       ? await identifierPage(pool, p, where)
@@ -104,21 +108,28 @@ async function compile(pool: PgPool, p: PreparedItem): Promise<Compiled> {
 
 /**
  * A cursor's values are checked for their shape only (search_cursor.ts); SQLite compares any value with any
- * column, PostgreSQL refuses a text against a number column. A forged cursor whose value is not of its sort
- * column's type is refused as any invalid cursor.
+ * column, PostgreSQL refuses a text against a number column (and any text holding NUL). A forged cursor whose
+ * value is not of its sort column's type is refused as any invalid cursor.
  */
 function checkCursorTypes(p: PreparedItem): void {
   if (!p.after) return;
   p.sort.forEach((k, i) => {
     const v = p.after!.values[i];
     const numeric = attributeOf(k.column)?.kind === "number";
-    if (v !== null && (typeof v === "number") !== numeric) {
+    if (v !== null && ((typeof v === "number") !== numeric || hasNul(v))) {
       throw new ItemRejection(
         "rjct.pagination.invalid",
         "pagination.cursor is not a next_cursor this server issued for this sort order",
       );
     }
   });
+}
+
+/** Whether a string anywhere in `v` (a parsed query, a value) holds NUL. */
+export function hasNul(v: unknown): boolean {
+  if (typeof v === "string") return v.includes("\u0000");
+  if (typeof v === "object" && v !== null) return Object.values(v).some(hasNul);
+  return false;
 }
 
 /** An identifier lookup's first page in one statement, or undefined when it found more (search_lookup.ts). */

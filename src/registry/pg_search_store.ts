@@ -6,7 +6,7 @@ import type { PgPool } from "../db/pg/pool.ts";
 import { pgAll, pgText } from "../db/pg/query.ts";
 import type { SearchStore } from "./search_store.ts";
 import { searchMessageWith } from "./search_message.ts";
-import { pgSearchItem } from "./pg_search.ts";
+import { hasNul, pgSearchItem } from "./pg_search.ts";
 import { type Hit, lookupAnswers, lookupPlan, valueChunks } from "./id_lookup.ts";
 
 /** The live identifiers of a chunk of values in a registry, with their registrants' data (id_lookup.ts). */
@@ -29,7 +29,10 @@ export function pgSearchStore(pool: PgPool): SearchStore {
         return answers;
       }
       const rows: Hit[] = [];
-      for (const chunk of valueChunks(lookups)) rows.push(...await pgAll<Hit>(pool, HITS, [chunk, registry]));
+      // A value holding NUL matches nothing (PostgreSQL text cannot hold it; SQLite finds no such identifier).
+      for (const chunk of valueChunks(lookups.filter((l) => !hasNul(l.value)))) {
+        rows.push(...await pgAll<Hit>(pool, HITS, [chunk, registry]));
+      }
       return lookupAnswers(ctx, registry, lookups, rows);
     },
   };

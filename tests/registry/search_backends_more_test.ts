@@ -126,6 +126,7 @@ backendTest("search: bulk identifier lookups answer the same on both backends", 
       { ref: "d", type: "??", value: "U-2" },
       { ref: "e", type: "urn:dci:id:UIN", value: "U-8" },
       { ref: "f", type: "UIN", value: "nobody" },
+      { ref: "g", type: "UIN", value: "U-\u00001" },
     ],
   );
   assert.deepEqual(
@@ -137,6 +138,7 @@ backendTest("search: bulk identifier lookups answer the same on both backends", 
       ["d", "rjct", null, []],
       ["e", "succ", 1, ["P8"]],
       ["f", "succ", 0, []],
+      ["g", "succ", 0, []],
     ],
   );
 });

@@ -227,6 +227,11 @@ backendTest("search: refusals are the same on both backends", async (storage, sq
   assert.equal(many.status_reason_code, "rjct.search.too_many_records_found");
   const three = await searchOn(storage, pred("sex", "eq", "male"), { config: { searchMaxResults: "4" } });
   assert.equal(three.status, "succ");
+  // PostgreSQL text cannot hold NUL: a value with one is refused there, and matches nothing on SQLite.
+  const nul = await searchOn(storage, pred("surname", "eq", "Dia\u0000llo"));
+  if (storage.kind === "postgres") {
+    assert.equal(nul.status_reason_code, "rjct.filter.invalid", JSON.stringify(nul));
+  } else assert.deepEqual(idsOf(nul), []);
   const bad = await searchOn(storage, pred("surname", "gt", { x: 1 }));
   assert.equal(bad.status_reason_code, "rjct.filter.invalid");
   const cursor = await searchOn(storage, { ...pred("sex", "eq", "male"), pagination: { cursor: "nope!" } });
