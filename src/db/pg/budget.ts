@@ -37,14 +37,11 @@ export async function pgWithBudget<T>(
   if (budget && pgBudgetUsedUp(budget)) throw new BudgetExceeded(budget.budgetMs);
   const start = budget?.now() ?? 0;
   try {
-    return await pgTransaction(pool, async (client) => {
-      await client.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-      if (budget) {
-        const left = Math.max(MIN_TIMEOUT_MS, Math.ceil(budget.budgetMs - budget.spentMs));
-        await client.query(`SET LOCAL statement_timeout = ${left}`);
-      }
-      return await fn(client);
-    });
+    // One round trip opens the transaction and sets its timeout (a simple query of two statements, no values).
+    const left = budget && Math.max(MIN_TIMEOUT_MS, Math.ceil(budget.budgetMs - budget.spentMs));
+    const begin = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" +
+      (left ? `; SET LOCAL statement_timeout = ${left}` : "");
+    return await pgTransaction(pool, fn, begin);
   } catch (err) {
     if (budget && (err as { code?: string }).code === QUERY_CANCELED) {
       throw new BudgetExceeded(budget.budgetMs);
