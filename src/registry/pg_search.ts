@@ -135,11 +135,14 @@ export function hasNul(v: unknown): boolean {
 /** An identifier lookup's first page in one statement, or undefined when it found more (search_lookup.ts). */
 async function identifierPage(pool: PgPool, p: PreparedItem, where: Compiled) {
   const base = searchFrom(where, p.recordType.storage, p.sql.groupStorage);
-  const rows = await run<DataRow>(
-    pool,
-    `${withDataFrom(base)} ORDER BY ${orderBy(p.sort, "postgres")} LIMIT ?`,
-    [...where.params, p.pageSize + 1],
-  );
+  const text = `${withDataFrom(base)} ORDER BY ${orderBy(p.sort, "postgres")} LIMIT ?`;
+  const values = [...where.params, p.pageSize + 1];
+  // Planning this statement costs ~10 times running it (0.6 ms against 0.06). Unsorted, its text is one of a few
+  // per record type (a typed identifier or any): a named statement, planned once per connection. Sorted, the
+  // texts are too many to keep.
+  const rows = p.sort.length === 0
+    ? await pgAll<DataRow>(pool, pgText(text), values)
+    : await run<DataRow>(pool, text, values);
   return rows.length > p.pageSize ? undefined : rows.map(fromRow);
 }
 
