@@ -4,14 +4,12 @@ import type { Processor } from "../dci/processor.ts";
 import type { TxnAction } from "../transactions/states.ts";
 import { createTxnWorker, type TxnWorker, type WorkerOptions } from "../transactions/worker.ts";
 import { PROCESSORS } from "./processors.ts";
-import { lookupIdentifiers } from "../registry/id_lookup.ts";
 import type { BulkLookup } from "../transactions/bulk_runner.ts";
 
 /** A bulk search page: the registry's batched identifier lookup, under the search settings as they are now. */
-const bulkLookup: BulkLookup = (deps, registry, lookups) =>
-  lookupIdentifiers(
+const bulkLookup: BulkLookup = async (deps, registry, lookups) =>
+  await deps.storage.search.lookupIdentifiers(
     {
-      db: deps.db,
       maxPageSize: deps.config.maxPageSize,
       maxResults: deps.config.searchMaxResults,
       now: deps.clock.now(),

@@ -30,6 +30,7 @@ import { type LaneStore, sqliteLaneStore } from "../subscriptions/lane_store.ts"
 import { type SpoolStore, sqliteSpoolStore } from "../transactions/spool_store.ts";
 import { type FanOutStore, sqliteFanOutStore } from "../subscriptions/fanout_store.ts";
 import { type RegistryStore, sqliteRegistryStore } from "../registry/registry_store.ts";
+import { type SearchStore, sqliteSearchStore } from "../registry/search_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -58,6 +59,7 @@ export interface Storage {
   readonly bulk: BulkStore;
   readonly spools: SpoolStore;
   readonly registry: RegistryStore;
+  readonly search: SearchStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
   /** True once the database is closed (shutting down): background loops stop quietly instead of logging. */
@@ -94,6 +96,7 @@ export function sqliteStorage(db: Db, dataDir = ":memory:"): Storage {
     bulk: sqliteBulkStore(db),
     spools: sqliteSpoolStore(db, dataDir),
     registry: sqliteRegistryStore(db),
+    search: sqliteSearchStore(db),
     close: () => Promise.resolve(),
     get closed() {
       return !db.isOpen;

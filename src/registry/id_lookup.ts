@@ -20,7 +20,8 @@ export interface IdLookup {
 /** Values per statement: well under SQLite's bound-parameter limit, and a plan that stays a PK probe per value. */
 const CHUNK = 500;
 
-type Hit = { t: string; v: string; id: number; data: string; deleted_at: null };
+/** A live identifier row of a looked-up value, with its registrant's data. */
+export type Hit = { t: string; v: string; id: number; data: string; deleted_at: null };
 
 /**
  * The live identifiers of `values` in `registry` with their registrants' data. No join to `registrants`: a live
@@ -34,38 +35,70 @@ const HITS_SQL = (n: number) =>
    WHERE i.id_value IN (${Array(n).fill("?").join(",")}) AND i.live = 1 AND i.registry = ?
    ORDER BY i.registrant_id`;
 
+/** What a bulk lookup needs beside the database. */
+export interface LookupSettings {
+  maxPageSize: number;
+  maxResults: number;
+  now: number;
+}
+
 /** Answers `lookups` on `registry` as search_response items, in order (one statement per 500 lookups). */
 export function lookupIdentifiers(
-  ctx: { db: Db; maxPageSize: number; maxResults: number; now: number },
+  ctx: LookupSettings & { db: Db },
   registry: string,
   lookups: readonly IdLookup[],
 ): SearchResponseItem[] {
+  const { profile, items } = lookupPlan(ctx, registry, lookups);
+  if (items) return items.map((item) => searchItem({ ...ctx, profile }, item));
+  const rows: Hit[] = [];
+  for (const chunk of valueChunks(lookups)) {
+    rows.push(...stmt(ctx.db, HITS_SQL(chunk.length)).all(...chunk, registry) as Hit[]);
+  }
+  return lookupAnswers(ctx, registry, lookups, rows);
+}
+
+/**
+ * The registry's profile and, when its default record type is groups (which carry their members), the lookups
+ * as inline search items for the general path (one query per lookup, still correct).
+ */
+export function lookupPlan(ctx: LookupSettings, registry: string, lookups: readonly IdLookup[]) {
   const profile = profileOf(registry);
   if (!profile) throw new Error(`unknown registry ${registry}`);
+  if (profile.recordTypes[0].kind !== "group") return { profile };
+  const timestamp = new Date(ctx.now).toISOString();
+  const items = lookups.map((l) => ({
+    reference_id: l.ref,
+    timestamp,
+    search_criteria: { query_type: "idtype-value", query: { type: l.type, value: l.value } },
+  }));
+  return { profile, items };
+}
+
+/** The distinct values of `lookups`, a statement's worth at a time. */
+export function valueChunks(lookups: readonly IdLookup[]): string[][] {
+  const values = [...new Set(lookups.map((l) => l.value.trim()))];
+  const chunks: string[][] = [];
+  for (let at = 0; at < values.length; at += CHUNK) chunks.push(values.slice(at, at + CHUNK));
+  return chunks;
+}
+
+/** The answers of `lookups` from the live identifier rows (`rows`, in registrant id order) of their values. */
+export function lookupAnswers(
+  ctx: LookupSettings,
+  registry: string,
+  lookups: readonly IdLookup[],
+  rows: Hit[],
+): SearchResponseItem[] {
+  const profile = profileOf(registry)!;
   const recordType = profile.recordTypes[0];
   const timestamp = new Date(ctx.now).toISOString();
-  if (recordType.kind === "group") {
-    // Groups carry their members: the general path answers them (one query per lookup, still correct).
-    return lookups.map((l) =>
-      searchItem({ ...ctx, profile }, {
-        reference_id: l.ref,
-        timestamp,
-        search_criteria: { query_type: "idtype-value", query: { type: l.type, value: l.value } },
-      })
-    );
-  }
   const types = lookups.map((l) => normaliseIdType(l.type));
   const hits = new Map<string, Hit[]>();
-  const values = [...new Set(lookups.map((l) => l.value.trim()))];
-  for (let at = 0; at < values.length; at += CHUNK) {
-    const chunk = values.slice(at, at + CHUNK);
-    const rows = stmt(ctx.db, HITS_SQL(chunk.length)).all(...chunk, registry) as Hit[];
-    for (const row of rows) {
-      const key = `${row.t}\u0000${row.v}`;
-      const list = hits.get(key);
-      if (list) list.push(row);
-      else hits.set(key, [row]);
-    }
+  for (const row of rows) {
+    const key = `${row.t}\u0000${row.v}`;
+    const list = hits.get(key);
+    if (list) list.push(row);
+    else hits.set(key, [row]);
   }
   const pageSize = ctx.maxPageSize;
   return lookups.map((l, i) => {

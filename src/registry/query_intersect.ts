@@ -36,11 +36,27 @@ export function valueEstimator(db: Db, cap = ESTIMATE_ROWS): ValueEstimate {
       `SELECT COUNT(*) AS n, MAX(id) AS last FROM (SELECT v.registrant_id AS id FROM registrant_values v ` +
         `WHERE ${where} LIMIT ?+0)`,
     ).get(...params, cap) as { n: number; last: number | null };
-    if (n < cap) return n;
-    if (!oneKey) return Number.MAX_SAFE_INTEGER;
-    maxId ??= Number((stmt(db, "SELECT MAX(id) AS m FROM registrants").get() as { m: number }).m);
-    return Math.round(n * maxId / Math.max(1, Number(last)));
+    if (n >= cap && oneKey) {
+      maxId ??= Number((stmt(db, "SELECT MAX(id) AS m FROM registrants").get() as { m: number }).m);
+    }
+    return estimateOf(n, last, oneKey, maxId ?? 0, cap);
   };
+}
+
+/**
+ * The estimate of `n` rows counted up to `cap`, the last at registrant id `last` (`maxId`: the largest
+ * registrant id; needed only for one key past the cap), as valueEstimator describes.
+ */
+export function estimateOf(
+  n: number,
+  last: number | null,
+  oneKey: boolean,
+  maxId: number,
+  cap = ESTIMATE_ROWS,
+): number {
+  if (n < cap) return n;
+  if (!oneKey) return Number.MAX_SAFE_INTEGER;
+  return Math.round(n * maxId / Math.max(1, Number(last)));
 }
 
 /** A positive comparison of a registry attribute, as the compiler found it. */

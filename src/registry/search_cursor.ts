@@ -9,6 +9,7 @@
  * validated (length, alphabet, JSON shape, value types, the sort it was issued for) and its values are only
  * ever bound parameters; anything else is rjct.pagination.invalid, never SQL text or an error 500.
  */
+import { type Dialect, mark } from "./query_dialect.ts";
 
 /** One sort key: an allowlisted column of `registrants r` and its direction. */
 export interface SortKey {
@@ -62,9 +63,13 @@ export function decodeCursor(raw: unknown, sort: SortKey[]): CursorPosition | un
   return ok ? { values: values as CursorPosition["values"], id: id as number } : undefined;
 }
 
-/** `ORDER BY` of a search: the sort keys, then the row id. */
-export function orderBy(sort: SortKey[]): string {
-  return [...sort.map((k) => `r.${k.column} ${k.desc ? "DESC" : "ASC"}`), "r.id"].join(", ");
+/**
+ * `ORDER BY` of a search: the sort keys, then the row id. NULLs sort as SQLite sorts them (first ascending, last
+ * descending) on PostgreSQL too, whose default is the other way round.
+ */
+export function orderBy(sort: SortKey[], dialect?: Dialect): string {
+  const nulls = (desc: boolean) => dialect === "postgres" ? (desc ? " NULLS LAST" : " NULLS FIRST") : "";
+  return [...sort.map((k) => `r.${k.column} ${k.desc ? "DESC" : "ASC"}${nulls(k.desc)}`), "r.id"].join(", ");
 }
 
 /**
@@ -74,6 +79,7 @@ export function orderBy(sort: SortKey[]): string {
 export function afterCursor(
   sort: SortKey[],
   pos: CursorPosition,
+  dialect?: Dialect,
 ): { sql: string; params: Array<string | number> } {
   const params: Array<string | number> = [];
   const branches: string[] = [];
@@ -84,7 +90,7 @@ export function afterCursor(
       const v = pos.values[j];
       if (v === null) terms.push(`r.${sort[j].column} IS NULL`);
       else {
-        terms.push(`r.${sort[j].column} = ?`);
+        terms.push(`r.${sort[j].column} = ${mark(dialect, v)}`);
         bound.push(v);
       }
     }
@@ -98,7 +104,8 @@ export function afterCursor(
         if (desc) continue; // nothing sorts after NULL descending
         terms.push(`r.${column} IS NOT NULL`);
       } else {
-        terms.push(desc ? `(r.${column} < ? OR r.${column} IS NULL)` : `r.${column} > ?`);
+        const m = mark(dialect, v);
+        terms.push(desc ? `(r.${column} < ${m} OR r.${column} IS NULL)` : `r.${column} > ${m}`);
         bound.push(v);
       }
     }

@@ -15,6 +15,17 @@ import { orderBy, type SortKey } from "./search_cursor.ts";
 const FROM = "FROM registrants r";
 
 /**
+ * `base`, a searchFrom text, selecting the registrants with their data (REGISTRANT_SELECT's columns then
+ * `extra`): searchFrom's FROM is `registrants r` (then its joins and WHERE), the data table joins on the same
+ * alias.
+ */
+export function withDataFrom(base: string, extra = ""): string {
+  if (!base.startsWith(FROM)) throw new Error("searchFrom no longer starts with " + FROM);
+  const select = extra ? REGISTRANT_SELECT.replace(" FROM ", `${extra} FROM `) : REGISTRANT_SELECT;
+  return `${select}${base.slice(FROM.length)}`;
+}
+
+/**
  * The registrants of an identifier lookup's first page, or undefined when the statement found more than a page
  * (the caller then counts and pages under the statement budget) or the request's budget is already used up (the
  * caller's budgeted path refuses it, as it refuses any statement then).
@@ -35,11 +46,9 @@ export function identifierPage(
 ): StoredRegistrant[] | undefined {
   if (q.budget && budgetUsedUp(q.budget)) return undefined;
   const base = searchFrom(q.where, q.storage, q.groupStorage);
-  // searchFrom's FROM is `registrants r` (then its joins and WHERE): the data table joins on the same alias.
-  if (!base.startsWith(FROM)) throw new Error("searchFrom no longer starts with " + FROM);
-  const rows = stmt(
-    db,
-    `${REGISTRANT_SELECT}${base.slice(FROM.length)} ORDER BY ${orderBy(q.sort)} LIMIT ?+0`,
-  ).all(...q.where.params, q.pageSize + 1) as Array<{ id: number; data: string; deleted_at: null }>;
+  const rows = stmt(db, `${withDataFrom(base)} ORDER BY ${orderBy(q.sort)} LIMIT ?+0`).all(
+    ...q.where.params,
+    q.pageSize + 1,
+  ) as Array<{ id: number; data: string; deleted_at: null }>;
   return rows.length > q.pageSize ? undefined : rows.map(fromRow);
 }

@@ -5,10 +5,11 @@
 import type { Deps } from "../deps.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { DciRejection } from "../dci/errors.ts";
-import { statementBudget } from "../db/budget.ts";
+import { type StatementBudget, statementBudget } from "../db/budget.ts";
 import { referenceIdOf, rejectItem, searchItem, type SearchResponseItem } from "./search.ts";
 import { checkVersion } from "../dci/header_rules.ts";
 import { profileOf } from "../registries/index.ts";
+import type { RegistryProfile } from "../registries/profile.ts";
 
 /** The parts of a request header the search reads. */
 export interface SearchHeader {
@@ -88,36 +89,40 @@ export function checkSearchHeader(
   return items;
 }
 
-/** Checks the envelope (checkSearchHeader) and answers each search item. */
-export function searchMessage(
-  deps: Pick<Deps, "db" | "config" | "clock">,
-  input: SearchInput,
-): SearchOutcome {
+/** What answering a search message's items needs beside the database. */
+export type SearchSettings = Pick<Deps, "config" | "clock">;
+
+/** The context of a message's items: the settings, now, the registry and the request's one time budget. */
+export interface MessageContext {
+  maxPageSize: number;
+  maxResults: number;
+  now: number;
+  budget: StatementBudget;
+  profile?: RegistryProfile;
+}
+
+/**
+ * The items of a search message after the checks made before any is answered (checkSearchHeader, then per
+ * item: the registry's support for search and repeated reference_ids), and how to make its outcome: `answers[i]`
+ * is the answer of `items[i]` when it is not already in `ready[i]`.
+ */
+function planMessage(deps: SearchSettings, input: SearchInput) {
   const items = checkSearchHeader(deps.config, input.header, input.message, input);
-  const message = input.message as Record<string, unknown>;
   const now = deps.clock.now();
-  const profile = profileOf(input.registry);
   const supported = isSearchable(input.registry);
   const seen = new Set<string>();
   // One SQL time budget for the whole request: its items share it, so no request holds the isolate longer.
-  const budgetMs = deps.config.searchBudgetMs;
-  const ctx = {
-    db: deps.db,
+  const ctx: MessageContext = {
     maxPageSize: deps.config.maxPageSize,
     maxResults: deps.config.searchMaxResults,
     now,
-    budget: statementBudget(budgetMs, () => deps.clock.now()),
-    profile,
+    budget: statementBudget(deps.config.searchBudgetMs, () => deps.clock.now()),
+    profile: profileOf(input.registry),
   };
-  const answers = items.map((item) => {
+  const ready = items.map((item): SearchResponseItem | undefined => {
     // rjct.action.not_supported is a header-level code: the header carries it, the items only the reason.
     if (!supported) {
-      return rejectItem(
-        item,
-        undefined,
-        `search is not available on the ${input.registry} registry`,
-        now,
-      );
+      return rejectItem(item, undefined, `search is not available on the ${input.registry} registry`, now);
     }
     const ref = referenceIdOf(item);
     if (ref !== undefined && seen.has(ref)) {
@@ -129,8 +134,18 @@ export function searchMessage(
       );
     }
     if (ref !== undefined) seen.add(ref);
-    return searchItem(ctx, item);
+    return undefined;
   });
+  return {
+    items,
+    ready,
+    ctx,
+    outcome: (answers: SearchResponseItem[]) => outcomeOf(input, supported, answers),
+  };
+}
+
+function outcomeOf(input: SearchInput, supported: boolean, answers: SearchResponseItem[]): SearchOutcome {
+  const message = input.message as Record<string, unknown>;
   const succeeded = answers.filter((a) => a.status === "succ").length;
   const transactionId = typeof message.transaction_id === "string" ? message.transaction_id.slice(0, 99) : "";
   return {
@@ -143,7 +158,7 @@ export function searchMessage(
       : succeeded === 0
       ? { statusReasonMessage: `all ${answers.length} search item(s) were rejected` }
       : {}),
-    totalCount: items.length,
+    totalCount: answers.length,
     completedCount: answers.length,
     message: {
       transaction_id: transactionId,
@@ -151,4 +166,29 @@ export function searchMessage(
       search_response: answers,
     },
   };
+}
+
+/** Checks the envelope (checkSearchHeader) and answers each search item on the SQLite database `deps.db`. */
+export function searchMessage(
+  deps: Pick<Deps, "db" | "config" | "clock">,
+  input: SearchInput,
+): SearchOutcome {
+  const plan = planMessage(deps, input);
+  const ctx = { ...plan.ctx, db: deps.db };
+  return plan.outcome(plan.items.map((item, i) => plan.ready[i] ?? searchItem(ctx, item)));
+}
+
+/**
+ * `searchMessage` with the items answered by `answer` (a backend whose statements are asynchronous), one after
+ * the other: they share one time budget.
+ */
+export async function searchMessageWith(
+  deps: SearchSettings,
+  input: SearchInput,
+  answer: (ctx: MessageContext, item: unknown) => Promise<SearchResponseItem>,
+): Promise<SearchOutcome> {
+  const plan = planMessage(deps, input);
+  const answers: SearchResponseItem[] = [];
+  for (const [i, item] of plan.items.entries()) answers.push(plan.ready[i] ?? await answer(plan.ctx, item));
+  return plan.outcome(answers);
 }

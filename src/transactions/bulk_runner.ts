@@ -24,7 +24,7 @@ export type BulkLookup = (
   deps: Deps,
   registry: string,
   lookups: Array<{ ref: string; type: string; value: string }>,
-) => Record<string, unknown>[];
+) => Promise<Record<string, unknown>[]>;
 
 /** Runs bulk searches in this process. */
 export interface BulkRunner {
@@ -92,7 +92,7 @@ export function createBulkRunner(
   ): Promise<void> {
     const { lookups, next } = await readSpoolPage(spool, bulk.next_offset, bulk.page_size);
     if (lookups.length === 0) throw new Error(`spool ended before page ${bulk.pages_built + 1}`);
-    const items = options.lookup(deps, row.registry, lookups);
+    const items = await options.lookup(deps, row.registry, lookups);
     const message = {
       transaction_id: row.transaction_id,
       correlation_id: row.correlation_id,

@@ -93,13 +93,17 @@ export async function pgRun(db: PgQueryable, text: string, values: readonly PgVa
 /**
  * Runs `fn` in a transaction on one connection of `pool`: COMMIT when it resolves, ROLLBACK (and rethrow) when it
  * throws. `fn` must issue its queries on the client it is given, never on the pool (that would run outside the
- * transaction).
+ * transaction). `begin`: the constant text that opens it (its modes and SET LOCALs in the same round trip).
  */
-export async function pgTransaction<T>(pool: PgPool, fn: (client: PgClient) => Promise<T>): Promise<T> {
+export async function pgTransaction<T>(
+  pool: PgPool,
+  fn: (client: PgClient) => Promise<T>,
+  begin = "BEGIN",
+): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query("BEGIN");
+    await client.query(begin);
     const result = await fn(client);
     await client.query("COMMIT");
     return result;

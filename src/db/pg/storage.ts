@@ -22,6 +22,7 @@ import { pgNotificationStore } from "../../subscriptions/pg_notifications.ts";
 import { pgLaneStore } from "../../subscriptions/pg_lanes.ts";
 import { pgFanOutStore } from "../../subscriptions/pg_fanout_store.ts";
 import { pgRegistryStore } from "../../registry/pg_registry_store.ts";
+import { pgSearchStore } from "../../registry/pg_search_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -48,6 +49,7 @@ export function pgStorage(pool: PgPool): Storage {
     bulk: pgBulkStore(pool),
     spools: pgSpoolStore(pool),
     registry: pgRegistryStore(pool),
+    search: pgSearchStore(pool),
     close: () => pool.end(),
     get closed() {
       return pool.ended;

@@ -1,0 +1,53 @@
+/**
+ * A request's statement time budget (src/db/budget.ts) on PostgreSQL. There the statements run in the server's
+ * own process, not on the isolate's event loop, so nothing has to be checked row by row: the read transaction
+ * gets `SET LOCAL statement_timeout` of what is left of the budget, and PostgreSQL cancels a statement that
+ * runs past it (SQLSTATE 57014, query_canceled), which is BudgetExceeded as on SQLite. The time each
+ * transaction took is added to the budget, which its items share as on SQLite.
+ */
+import { BudgetExceeded, type StatementBudget } from "../budget.ts";
+import type { PgClient, PgPool } from "./pool.ts";
+import { pgTransaction } from "./query.ts";
+
+/** SQLSTATE of a statement cancelled by statement_timeout (or a cancel request). */
+const QUERY_CANCELED = "57014";
+
+/**
+ * The shortest statement_timeout set: a statement is never stopped before it has run this long, as SQLite's
+ * budget never stops a statement before MIN_CHECKS checks. Below that, the time a statement took says more about
+ * the machine's load (or a new connection reading its catalog) than about what the query costs.
+ */
+export const MIN_TIMEOUT_MS = 10;
+
+/** Whether `budget` is used up on PostgreSQL (its time; there are no row checks to count). */
+export function pgBudgetUsedUp(budget: StatementBudget): boolean {
+  return budget.spentMs >= budget.budgetMs;
+}
+
+/**
+ * Runs `fn` in a read-only REPEATABLE READ transaction (its statements see one snapshot, as the count and the
+ * page of a search must) bounded by what is left of `budget` (none: unbounded). Throws BudgetExceeded when the
+ * budget is used up before or during it.
+ */
+export async function pgWithBudget<T>(
+  pool: PgPool,
+  budget: StatementBudget | undefined,
+  fn: (client: PgClient) => Promise<T>,
+): Promise<T> {
+  if (budget && pgBudgetUsedUp(budget)) throw new BudgetExceeded(budget.budgetMs);
+  const start = budget?.now() ?? 0;
+  try {
+    // One round trip opens the transaction and sets its timeout (a simple query of two statements, no values).
+    const left = budget && Math.max(MIN_TIMEOUT_MS, Math.ceil(budget.budgetMs - budget.spentMs));
+    const begin = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" +
+      (left ? `; SET LOCAL statement_timeout = ${left}` : "");
+    return await pgTransaction(pool, fn, begin);
+  } catch (err) {
+    if (budget && (err as { code?: string }).code === QUERY_CANCELED) {
+      throw new BudgetExceeded(budget.budgetMs);
+    }
+    throw err;
+  } finally {
+    if (budget) budget.spentMs += budget.now() - start;
+  }
+}
