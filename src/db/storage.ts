@@ -27,6 +27,7 @@ import { sqliteTransactionStore, type TransactionStore } from "../transactions/t
 import { type BulkStore, sqliteBulkStore } from "../transactions/bulk_storage.ts";
 import { type NotificationStore, sqliteNotificationStore } from "../subscriptions/notification_store.ts";
 import { type LaneStore, sqliteLaneStore } from "../subscriptions/lane_store.ts";
+import { type RegistryLoadStore, sqliteLoadStore } from "../registry/load_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -52,6 +53,7 @@ export interface Storage {
   readonly clients: ClientStore;
   readonly transactions: TransactionStore;
   readonly bulk: BulkStore;
+  readonly registryLoad: RegistryLoadStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
 }
@@ -78,6 +80,7 @@ export function sqliteStorage(db: Db): Storage {
     clients: sqliteClientStore(db),
     transactions: sqliteTransactionStore(db),
     bulk: sqliteBulkStore(db),
+    registryLoad: sqliteLoadStore(db),
     close: () => Promise.resolve(),
   };
 }

@@ -14,6 +14,7 @@ import {
   discardPending,
   flushChunk,
   flushInserts,
+  nextRegistrantId,
   type PendingInserts,
   pendingInserts,
   sortedValues,
@@ -63,7 +64,7 @@ export function emptyReport(): ImportReport {
   return { read: 0, registered: 0, updated: 0, rejectedCount: 0, rejected: [] };
 }
 
-function reject(report: ImportReport, line: number, reason: string): void {
+export function reject(report: ImportReport, line: number, reason: string): void {
   report.rejectedCount++;
   if (report.rejected.length < MAX_REJECTIONS_KEPT) {
     report.rejected.push({ line, reason: reason.slice(0, 500) });
@@ -103,7 +104,7 @@ function writeChunk(
 }
 
 /** Adds the counts and rejections of `part` to `report`. */
-function addReport(report: ImportReport, part: ImportReport): void {
+export function addReport(report: ImportReport, part: ImportReport): void {
   report.read += part.read;
   report.registered += part.registered;
   report.updated += part.updated;
@@ -160,6 +161,31 @@ function idKeys(ids: string[]): string[] {
   return out;
 }
 
+/** The identifier `[type, value]` pairs of a batch's records (`ok`: those without an error). */
+export function identifierPairs(ok: readonly PreparedRecord[]): string[][] {
+  const pairs: string[][] = [];
+  for (const p of ok) for (let k = 0; k < p.ids!.length; k += 2) pairs.push([p.ids![k], p.ids![k + 1]]);
+  return pairs;
+}
+
+/**
+ * Whether record `p` (without an error) can take the fast path, and its household's row id (null: none); notes
+ * its id and identifiers in `seen` and `taken` (ids and identifiers of the store and of the batch so far).
+ */
+export function classify(
+  p: PreparedRecord,
+  seen: Set<string>,
+  taken: Set<string>,
+  groupIds: Map<string, number> | undefined,
+): { fresh: true; groupId: number | null } | { fresh: false; groupId?: undefined } {
+  const groupId = p.groupRef === undefined ? null : groupIds?.get(p.groupRef);
+  const keys = idKeys(p.ids!);
+  const fresh = !seen.has(p.externalId!) && groupId !== undefined && keys.every((k) => !taken.has(k));
+  seen.add(p.externalId!);
+  for (const k of keys) taken.add(k);
+  return fresh ? { fresh, groupId: groupId! } : { fresh };
+}
+
 /**
  * New ids go through the multi-row fast path (fast_insert.ts); an id that exists (in the store or earlier in
  * the batch), an identifier already taken, or a household not met in this import goes through
@@ -181,10 +207,10 @@ function writeFast(
     >)
       .map((r) => r.e),
   );
-  const pairs: string[][] = [];
-  for (const p of ok) for (let k = 0; k < p.ids!.length; k += 2) pairs.push([p.ids![k], p.ids![k + 1]]);
   const taken = new Set(
-    (stmt(db, OWNED_IDENTIFIERS).all(JSON.stringify(pairs), registry) as Array<{ t: string; v: string }>)
+    (stmt(db, OWNED_IDENTIFIERS).all(JSON.stringify(identifierPairs(ok)), registry) as Array<
+      { t: string; v: string }
+    >)
       .map((r) => `${r.t}\u0000${r.v}`),
   );
   const pending = options.pending;
@@ -195,14 +221,11 @@ function writeFast(
       reject(report, p.line, p.error);
       continue;
     }
-    const groupId = p.groupRef === undefined ? null : options.groupIds?.get(p.groupRef);
-    const keys = idKeys(p.ids!);
-    const fresh = !seen.has(p.externalId!) && groupId !== undefined && keys.every((k) => !taken.has(k));
-    seen.add(p.externalId!);
-    for (const k of keys) taken.add(k);
-    if (fresh) {
-      p.cols![GROUP_ID_COLUMN] = groupId;
-      const id = bufferNew(db, pending, p, { now: batch.now, index });
+    const c = classify(p, seen, taken, options.groupIds);
+    if (c.fresh) {
+      p.cols![GROUP_ID_COLUMN] = c.groupId;
+      const id = nextRegistrantId(db, pending);
+      bufferNew(pending, p, { now: batch.now, index, id });
       if (isGroup(p.recordType!) && options.groupIds) rememberGroup(options.groupIds, p.externalId!, id);
       report.registered++;
       continue;

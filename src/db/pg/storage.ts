@@ -19,6 +19,7 @@ import { pgTransactionStore } from "../../transactions/pg_store.ts";
 import { pgBulkStore } from "../../transactions/pg_bulk_store.ts";
 import { pgNotificationStore } from "../../subscriptions/pg_notifications.ts";
 import { pgLaneStore } from "../../subscriptions/pg_lanes.ts";
+import { pgLoadStore } from "../../registry/pg_load_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -42,6 +43,7 @@ export function pgStorage(pool: PgPool): Storage {
     clients: pgClientStore(pool),
     transactions: pgTransactionStore(pool),
     bulk: pgBulkStore(pool),
+    registryLoad: pgLoadStore(pool),
     close: () => pool.end(),
   };
 }

@@ -128,27 +128,27 @@ export function finishImportJob(db: Db, id: number, now: string, error?: string)
   );
 }
 
+/** The statements of `recordProgress`, run word for word by PostgreSQL's (pg_bulk.ts `pgRecordProgress`). */
+export const PROGRESS_SQL = {
+  rejected: "SELECT rejected_count AS n FROM registry_imports WHERE id = ?",
+  reject: "INSERT INTO registry_import_rejects (import_id, seq, line, reason) VALUES (?, ?, ?, ?)",
+  counts: `UPDATE registry_imports SET read = read + ?, registered = registered + ?, updated = updated + ?,
+       rejected_count = rejected_count + ? WHERE id = ?`,
+} as const;
+
+/** The rejections of `batch` to keep after the `kept` a job has, as `[seq, rejection]`. */
+export function rejectsToKeep(batch: ImportReport, kept: number): Array<[number, Rejection]> {
+  return batch.rejected.slice(0, Math.max(0, MAX_REJECTIONS_KEPT - kept)).map((r, i) => [kept + i, r]);
+}
+
 /**
  * Adds one batch's counts and rejected rows to the job. Called inside the batch's write transaction, so that
  * the counts and the records written move together: a crash loses both or neither.
  */
 export function recordProgress(db: Db, id: number, batch: ImportReport): void {
-  const before = stmt(db, "SELECT rejected_count AS n FROM registry_imports WHERE id = ?").get(id) as {
-    n: number;
-  };
-  let seq = Number(before.n);
-  for (const r of batch.rejected) {
-    if (seq >= MAX_REJECTIONS_KEPT) break;
-    stmt(db, "INSERT INTO registry_import_rejects (import_id, seq, line, reason) VALUES (?, ?, ?, ?)").run(
-      id,
-      seq++,
-      r.line,
-      r.reason,
-    );
+  const before = stmt(db, PROGRESS_SQL.rejected).get(id) as { n: number };
+  for (const [seq, r] of rejectsToKeep(batch, Number(before.n))) {
+    stmt(db, PROGRESS_SQL.reject).run(id, seq, r.line, r.reason);
   }
-  stmt(
-    db,
-    `UPDATE registry_imports SET read = read + ?, registered = registered + ?, updated = updated + ?,
-       rejected_count = rejected_count + ? WHERE id = ?`,
-  ).run(batch.read, batch.registered, batch.updated, batch.rejectedCount, id);
+  stmt(db, PROGRESS_SQL.counts).run(batch.read, batch.registered, batch.updated, batch.rejectedCount, id);
 }
