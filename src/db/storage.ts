@@ -28,6 +28,7 @@ import { type BulkStore, sqliteBulkStore } from "../transactions/bulk_storage.ts
 import { type NotificationStore, sqliteNotificationStore } from "../subscriptions/notification_store.ts";
 import { type LaneStore, sqliteLaneStore } from "../subscriptions/lane_store.ts";
 import { type RegistryLoadStore, sqliteLoadStore } from "../registry/load_store.ts";
+import { type ImportJobStore, sqliteImportJobStore } from "../registry/imports/job_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -54,6 +55,7 @@ export interface Storage {
   readonly transactions: TransactionStore;
   readonly bulk: BulkStore;
   readonly registryLoad: RegistryLoadStore;
+  readonly importJobs: ImportJobStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
 }
@@ -81,6 +83,7 @@ export function sqliteStorage(db: Db): Storage {
     transactions: sqliteTransactionStore(db),
     bulk: sqliteBulkStore(db),
     registryLoad: sqliteLoadStore(db),
+    importJobs: sqliteImportJobStore(db),
     close: () => Promise.resolve(),
   };
 }

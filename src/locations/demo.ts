@@ -6,7 +6,6 @@
 import type { Deps } from "../deps.ts";
 import { DEMO_PLACES } from "../registries/social/seed.ts";
 import type { Place } from "./model.ts";
-import { registryIsEmpty } from "../registry/startup.ts";
 
 /** The demo country's code (the demo records' `country_code`). */
 export const DEMO_COUNTRY = "ZZ";
@@ -49,7 +48,7 @@ export function demoPlaces(): Place[] {
  */
 export async function locationsStartup(deps: Deps): Promise<void> {
   if (!deps.config.seedDemo || deps.config.demoSize === 0 || await deps.storage.locations.info()) return;
-  if (!registryIsEmpty(deps)) return;
+  if (!await deps.storage.registryLoad.isEmpty()) return;
   const r = await deps.storage.locations.replace(demoPlaces(), {
     source: "demo",
     now: new Date(deps.clock.now()).toISOString(),

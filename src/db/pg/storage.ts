@@ -20,6 +20,7 @@ import { pgBulkStore } from "../../transactions/pg_bulk_store.ts";
 import { pgNotificationStore } from "../../subscriptions/pg_notifications.ts";
 import { pgLaneStore } from "../../subscriptions/pg_lanes.ts";
 import { pgLoadStore } from "../../registry/pg_load_store.ts";
+import { pgImportJobStore } from "../../registry/imports/pg_job_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -44,6 +45,7 @@ export function pgStorage(pool: PgPool): Storage {
     transactions: pgTransactionStore(pool),
     bulk: pgBulkStore(pool),
     registryLoad: pgLoadStore(pool),
+    importJobs: pgImportJobStore(pool),
     close: () => pool.end(),
   };
 }
