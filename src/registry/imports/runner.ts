@@ -54,7 +54,6 @@ export function startImportRunner(
     do {
       again = false;
       for (const id of await deps.storage.importJobs.open()) {
-        if (stopped) return;
         const tries = transient.job === id ? transient.tries : 0;
         const outcome = await runJob(deps, id, () => stopped).catch(
           (err) => {
@@ -82,6 +81,8 @@ export function startImportRunner(
           return;
         }
         if (transient.job === id) Object.assign(transient, { job: 0, tries: 0 });
+        // Checked after a job: a stop asked as the runner starts still lets the batch in hand commit.
+        if (stopped) return;
       }
     } while (again && !stopped);
   };
