@@ -1,12 +1,12 @@
 /**
  * The fast path of a load on PostgreSQL: the rows buffered by fast_insert.ts (`bufferNew`) go in with one
- * `INSERT … SELECT FROM unnest(…)` per table, whatever the number of rows (each column one array parameter). Row
+ * `INSERT … SELECT … FROM json_array_elements($1)` per table, whatever the number of rows. Row
  * ids come from the registrants' identity sequence (`reserveIds`), never from MAX(id) + 1: instances load at
  * once, and a single-record write takes its id from the same sequence, so no id is handed out twice and no
  * `setval` is needed.
  */
 import type { PgClient } from "../db/pg/pool.ts";
-import { pgAll, pgRun, type PgValue } from "../db/pg/query.ts";
+import { pgAll, pgRun } from "../db/pg/query.ts";
 import { type PendingInserts, type Table, WIDTH } from "./fast_insert.ts";
 import { REGISTRANT_COLUMNS } from "./store.ts";
 
@@ -29,39 +29,46 @@ const TYPES: Record<Table, string[]> = {
   data: ["bigint", "text"],
   identifiers: ["text", "text", "bigint", "text"],
   contacts: ["text", "text", "bigint"],
-  // The value is sent as its JSON text (a string or a number) and stored as jsonb.
-  values: ["text", "text", "bigint"],
+  // The value is a JSON string or number, stored as jsonb as it is.
+  values: ["text", "jsonb", "bigint"],
   events: ["text", "text", "bigint", "text"],
 };
 
-function unnest(table: Table): string {
-  return `unnest(${TYPES[table].map((t, i) => `$${i + 1}::${t}[]`).join(", ")})`;
+/**
+ * The columns of the rows of `table`, sent as one JSON array of row arrays: JSON.stringify and PostgreSQL's JSON
+ * parser are several times faster than the driver's array literals (`unnest($1::text[], …)`) on 10,000 rows.
+ */
+function fields(table: Table): string[] {
+  return TYPES[table].map((t, i) => t === "jsonb" ? `(r -> ${i})::jsonb` : `(r ->> ${i})::${t}`);
 }
+const ROWS = "json_array_elements($1::json)";
 
 const INSERT: Record<Table, string> = {
-  registrants: `INSERT INTO registrants (id, ${REGISTRANT_COLUMNS}) SELECT * FROM ${unnest("registrants")}`,
-  data: `INSERT INTO registrant_data (id, data) SELECT * FROM ${unnest("data")}`,
-  identifiers: `INSERT INTO identifiers (id_value, id_type, registrant_id, live, registry)
-    SELECT v, t, r, 1, g FROM ${unnest("identifiers")} AS u(v, t, r, g)`,
-  contacts: `INSERT INTO registrant_contacts (kind, value, registrant_id) SELECT * FROM ${unnest("contacts")}
+  registrants: `INSERT INTO registrants (id, ${REGISTRANT_COLUMNS}) SELECT ${
+    fields("registrants")
+  } FROM ${ROWS} r`,
+  data: `INSERT INTO registrant_data (id, data) SELECT ${fields("data")} FROM ${ROWS} r`,
+  identifiers: `INSERT INTO identifiers (id_value, id_type, registrant_id, registry, live)
+    SELECT ${fields("identifiers")}, 1 FROM ${ROWS} r`,
+  contacts: `INSERT INTO registrant_contacts (kind, value, registrant_id) SELECT ${
+    fields("contacts")
+  } FROM ${ROWS} r
     ON CONFLICT DO NOTHING`,
-  values: `INSERT INTO registrant_values (attr, value, registrant_id)
-    SELECT a, v::jsonb, r FROM ${unnest("values")} AS u(a, v, r) ON CONFLICT DO NOTHING`,
-  // Ids in record order: the rows are inserted in the arrays' order (the snapshot '' is lazy, see events.ts).
+  values: `INSERT INTO registrant_values (attr, value, registrant_id) SELECT ${
+    fields("values")
+  } FROM ${ROWS} r
+    ON CONFLICT DO NOTHING`,
+  // Ids in record order: the rows are inserted in the array's order (the snapshot '' is lazy, see events.ts).
   events:
-    `INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
-    SELECT g, 'registration', t, r, '', c FROM ${
-      unnest("events")
-    } WITH ORDINALITY AS u(g, t, r, c, n) ORDER BY n`,
+    `INSERT INTO registry_events (registry, record_type, registrant_id, created_at, event_type, snapshot)
+    SELECT ${fields("events")}, 'registration', '' FROM ${ROWS} WITH ORDINALITY AS u(r, n) ORDER BY n`,
 };
 
-/** `rows` (flattened, `width` values a row) as one array per column. */
-function columns(rows: Value[], width: number, table: Table): PgValue[] {
-  const n = rows.length / width;
-  const out: Value[][] = Array.from({ length: width }, () => new Array<Value>(n));
-  for (let i = 0, k = 0; i < n; i++) for (let c = 0; c < width; c++) out[c][i] = rows[k++];
-  if (table === "values") out[1] = out[1].map((v) => JSON.stringify(v));
-  return out as unknown as PgValue[];
+/** `rows` (flattened, `width` values a row) as the JSON text of an array of rows. */
+function rowsJson(rows: Value[], width: number): string {
+  const out = new Array<Value[]>(rows.length / width);
+  for (let i = 0; i < out.length; i++) out[i] = rows.slice(i * width, (i + 1) * width);
+  return JSON.stringify(out);
 }
 
 /**
@@ -73,7 +80,7 @@ export async function pgFlushInserts(client: PgClient, p: PendingInserts): Promi
   if (p.count === 0) return;
   for (const table of ["registrants", "data", "identifiers", "contacts", "values", "events"] as const) {
     const rows = p.rows[table];
-    if (rows.length > 0) await pgRun(client, INSERT[table], columns(rows, WIDTH[table], table));
+    if (rows.length > 0) await pgRun(client, INSERT[table], [rowsJson(rows, WIDTH[table])]);
     p.rows[table] = [];
   }
   p.count = 0;
