@@ -12,11 +12,9 @@ import { prepareBatches } from "../registry/batch.ts";
 import { workerBatches } from "../registry/parse_pool.ts";
 import { detectFormat } from "../registry/sources.ts";
 import { demoRecords } from "../registries/social/seed.ts";
-import { registrantCounts } from "../registry/store.ts";
 import { demoSource } from "../registry/startup.ts";
 import { profileOf, registryProfiles } from "../registries/index.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
-import { lastEventId } from "../registry/events.ts";
 import { wakeNotifier } from "../subscriptions/notifier.ts";
 
 /** A progress line on stderr, redrawn at most 5 times a second, only on a terminal. */
@@ -269,12 +267,13 @@ const statsCommand: Command = {
   options: { registry: REGISTRY_OPTION },
   examples: ["registry stats", "registry stats --registry crvs --json"],
   run: ({ config, print, values }) =>
-    withDeps(config(), (deps) => {
+    withDeps(config(), async (deps) => {
       const profile = registryOption(values.registry);
-      const c = registrantCounts(deps.db, profile.name);
+      const c = await deps.storage.registry.counts(profile.name);
+      const last = await deps.storage.registry.lastEventId();
       const row = profile.name === "social"
-        ? { persons: c.person, groups: c.group, deleted: c.deleted, last_event_id: lastEventId(deps.db) }
-        : { ...c, last_event_id: lastEventId(deps.db) };
+        ? { persons: c.person, groups: c.group, deleted: c.deleted, last_event_id: last }
+        : { ...c, last_event_id: last };
       print.show(row, { registry: profile.name, ...row });
     }),
 };

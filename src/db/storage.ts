@@ -29,6 +29,7 @@ import { type NotificationStore, sqliteNotificationStore } from "../subscription
 import { type LaneStore, sqliteLaneStore } from "../subscriptions/lane_store.ts";
 import { type RegistryLoadStore, sqliteLoadStore } from "../registry/load_store.ts";
 import { type ImportJobStore, sqliteImportJobStore } from "../registry/imports/job_store.ts";
+import { type RegistryStore, sqliteRegistryStore } from "../registry/registry_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -56,6 +57,7 @@ export interface Storage {
   readonly bulk: BulkStore;
   readonly registryLoad: RegistryLoadStore;
   readonly importJobs: ImportJobStore;
+  readonly registry: RegistryStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
 }
@@ -84,6 +86,7 @@ export function sqliteStorage(db: Db): Storage {
     bulk: sqliteBulkStore(db),
     registryLoad: sqliteLoadStore(db),
     importJobs: sqliteImportJobStore(db),
+    registry: sqliteRegistryStore(db),
     close: () => Promise.resolve(),
   };
 }

@@ -48,7 +48,7 @@ export function demoPlaces(): Place[] {
  */
 export async function locationsStartup(deps: Deps): Promise<void> {
   if (!deps.config.seedDemo || deps.config.demoSize === 0 || await deps.storage.locations.info()) return;
-  if (!await deps.storage.registryLoad.isEmpty()) return;
+  if (!await deps.storage.registry.isEmpty()) return;
   const r = await deps.storage.locations.replace(demoPlaces(), {
     source: "demo",
     now: new Date(deps.clock.now()).toISOString(),

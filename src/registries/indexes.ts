@@ -10,15 +10,19 @@ import { profileOf } from "./index.ts";
 import { stmt } from "../db/statements.ts";
 import type { RecordTypeDef } from "./profile.ts";
 
-/** Indexed columns per record kind: [name suffix, column list, extra WHERE term]. */
+/**
+ * Indexed columns per record kind: [name suffix, column list, extra WHERE term]. A suffix ending in `_ci` is a
+ * case-insensitive index of its one column (SQLite: `COLLATE NOCASE`; PostgreSQL: `lower(col) text_pattern_ops`,
+ * as the baseline's reg_p_*_ci).
+ */
 const PERSON: ReadonlyArray<readonly [string, string, string?]> = [
   ["birth", "birth_date"],
   ["death", "death_date"],
   ["sex_birth", "sex, birth_date"],
   ["surname", "surname, given_name"],
   ["given", "given_name"],
-  ["given_ci", "given_name COLLATE NOCASE", "given_name IS NOT NULL"],
-  ["surname_ci", "surname COLLATE NOCASE", "surname IS NOT NULL"],
+  ["given_ci", "given_name", "given_name IS NOT NULL"],
+  ["surname_ci", "surname", "surname IS NOT NULL"],
   ["locality", "locality"],
   ["region", "region"],
   ["registered", "registration_date"],
@@ -37,14 +41,37 @@ export function indexPrefix(storage: string): string {
   return `reg_r_${storage}_`;
 }
 
-/** The CREATE INDEX statements of one non-social record type (names and types are checked plain constants). */
-export function recordTypeIndexes(rt: RecordTypeDef): string[] {
-  const cols = rt.kind === "group" ? GROUP : PERSON;
-  return cols.map(([suffix, columns, extra]) =>
-    `CREATE INDEX IF NOT EXISTS ${indexPrefix(rt.storage)}${suffix} ON registrants (${columns}) ` +
-    `WHERE record_type = '${rt.storage}' AND deleted_at IS NULL${extra ? ` AND ${extra}` : ""}`
-  );
+/**
+ * The CREATE INDEX statements of one non-social record type (names and types are checked plain constants), in
+ * SQLite's dialect or PostgreSQL's.
+ */
+export function recordTypeIndexes(rt: RecordTypeDef, dialect: "sqlite" | "postgres" = "sqlite"): string[] {
+  return recordTypeIndexList(rt, dialect).map((i) => i.sql);
 }
+
+/** `recordTypeIndexes` with each index's name. */
+export function recordTypeIndexList(
+  rt: RecordTypeDef,
+  dialect: "sqlite" | "postgres",
+): Array<{ name: string; sql: string }> {
+  const cols = rt.kind === "group" ? GROUP : PERSON;
+  return cols.map(([suffix, columns, extra]) => {
+    const name = `${indexPrefix(rt.storage)}${suffix}`;
+    const key = !suffix.endsWith("_ci")
+      ? columns
+      : dialect === "sqlite"
+      ? `${columns} COLLATE NOCASE`
+      : `lower(${columns}) text_pattern_ops`;
+    return {
+      name,
+      sql: `CREATE INDEX IF NOT EXISTS ${name} ON registrants (${key}) ` +
+        `WHERE record_type = '${rt.storage}' AND deleted_at IS NULL${extra ? ` AND ${extra}` : ""}`,
+    };
+  });
+}
+
+/** Whether a bulk load has the indexes of this name prefix deferred (`?` = prefix length, prefix). */
+export const DEFERRED_PREFIX = "SELECT 1 FROM registry_deferred_indexes WHERE substr(name, 1, ?) = ? LIMIT 1";
 
 const ensured = new WeakMap<Db, Set<string>>();
 
@@ -59,7 +86,7 @@ export function ensureRegistryIndexes(db: Db, registry: string): void {
   if (done.has(registry)) return;
   const profile = profileOf(registry);
   if (!profile) return;
-  const deferred = stmt(db, "SELECT 1 FROM registry_deferred_indexes WHERE substr(name, 1, ?) = ? LIMIT 1");
+  const deferred = stmt(db, DEFERRED_PREFIX);
   for (const rt of profile.recordTypes) {
     const prefix = indexPrefix(rt.storage);
     if (deferred.get(prefix.length, prefix) !== undefined) continue;

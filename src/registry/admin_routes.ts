@@ -6,27 +6,14 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
-import { transaction } from "../db/sqlite.ts";
 import { DciError } from "../dci/errors.ts";
 import { InputError, readRegistrant } from "./model.ts";
-import {
-  deleteRegistrant,
-  fromRow,
-  getRegistrant,
-  groupMembers,
-  isGroup,
-  REGISTRANT_SELECT,
-  registrantCounts,
-  saveRegistrant,
-  type StoredRegistrant,
-} from "./store.ts";
+import { isGroup, type StoredRegistrant } from "./store.ts";
 import { dciRecordOf } from "../registries/records.ts";
 import { profileOf, socialRegistry } from "../registries/index.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
-import { listEventsAfter, listRecentEvents } from "./events.ts";
 import { wakeNotifier } from "../subscriptions/notifier.ts";
-import { stmt } from "../db/statements.ts";
-import { browseRegistrants, MAX_BROWSE_QUERY } from "./browse.ts";
+import { MAX_BROWSE_QUERY } from "./browse.ts";
 
 const ID = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).openapi({ example: "DP1-00000001" });
 const REGISTRY = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/).openapi({ example: "crvs" });
@@ -45,8 +32,8 @@ const json = (schema: z.ZodType, description: string) => ({
   content: { "application/json": { schema } },
 });
 
-function view(deps: Deps, reg: StoredRegistrant): Record<string, unknown> {
-  const members = isGroup(reg.recordType) ? groupMembers(deps.db, reg.id) : undefined;
+async function view(deps: Deps, reg: StoredRegistrant): Promise<Record<string, unknown>> {
+  const members = isGroup(reg.recordType) ? await deps.storage.registry.members(reg.id) : undefined;
   return {
     id: reg.externalId,
     record_type: reg.recordType,
@@ -69,9 +56,10 @@ function input(profile: RegistryProfile, raw: unknown, now: string, id?: string)
   }
 }
 
-function write<T>(deps: Deps, fn: () => T): T {
+/** A write of the registry store, its conflicts (InputError) answered 409. */
+async function write<T>(write: Promise<T>): Promise<T> {
   try {
-    return transaction(deps.db, fn);
+    return await write;
   } catch (e) {
     if (e instanceof InputError) {
       throw new DciError("err.request.bad", `Refused: ${e.message}`, { status: 409 });
@@ -80,8 +68,8 @@ function write<T>(deps: Deps, fn: () => T): T {
   }
 }
 
-function mustGet(deps: Deps, profile: RegistryProfile, id: string): StoredRegistrant {
-  const reg = getRegistrant(deps.db, id, profile.name);
+async function mustGet(deps: Deps, profile: RegistryProfile, id: string): Promise<StoredRegistrant> {
+  const reg = await deps.storage.registry.get(id, profile.name);
   if (!reg || reg.deletedAt) throw new DciError("err.request.not_found", `No registrant "${id}"`);
   return reg;
 }
@@ -135,27 +123,22 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
         },
         responses: { 200: json(z.record(z.string(), z.unknown()), "A page of registrants and the counts") },
       }),
-      (c) => {
+      async (c) => {
         const profile = registryOf(c.req.valid("param"));
         const q = c.req.valid("query");
+        const store = deps.storage.registry;
         if (q.q !== undefined) {
-          const page = browseRegistrants(deps.db, profile, q.q, { after: q.after, limit: q.limit });
-          return c.json({ items: page.items.map((r) => view(deps, r)), next_after: page.next_after }, 200);
+          const page = await store.browse(profile, q.q, { after: q.after, limit: q.limit });
+          return c.json({ items: await views(deps, page.items), next_after: page.next_after }, 200);
         }
-        const rows = stmt(
-          deps.db,
-          `${REGISTRANT_SELECT} WHERE r.registry = ? AND r.deleted_at IS NULL
-           AND (? IS NULL OR r.record_type = ?) AND r.id < ? ORDER BY r.id DESC LIMIT ?+0`,
-        ).all(
-          profile.name,
-          q.record_type ?? null,
-          q.record_type ?? null,
-          q.before ?? Number.MAX_SAFE_INTEGER,
-          q.limit,
-        ) as Array<{ id: number; data: string; deleted_at: null }>;
-        const items = rows.map((r) => view(deps, fromRow(r)));
-        const next = rows.length === q.limit ? Number(rows[rows.length - 1].id) : null;
-        const counts = q.counts === "true" ? registrantCounts(deps.db, profile.name) : undefined;
+        const rows = await store.list(profile.name, {
+          recordType: q.record_type,
+          before: q.before,
+          limit: q.limit,
+        });
+        const items = await views(deps, rows);
+        const next = rows.length === q.limit ? rows[rows.length - 1].id : null;
+        const counts = q.counts === "true" ? await store.counts(profile.name) : undefined;
         return c.json({ ...(counts ? { counts } : {}), items, next_before: next }, 200);
       },
     );
@@ -168,9 +151,9 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
         request: { params: oneParams },
         responses: { 200: json(Registrant, "The registrant") },
       }),
-      (c) => {
+      async (c) => {
         const p = c.req.valid("param");
-        return c.json(view(deps, mustGet(deps, registryOf(p), p.id)), 200);
+        return c.json(await view(deps, await mustGet(deps, registryOf(p), p.id)), 200);
       },
     );
     app.openapi(
@@ -185,13 +168,13 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
         },
         responses: { 201: json(Registrant, "Created") },
       }),
-      (c) => {
+      async (c) => {
         const profile = registryOf(c.req.valid("param"));
         const now = new Date(deps.clock.now()).toISOString();
         const reg = input(profile, c.req.valid("json"), now);
-        write(deps, () => saveRegistrant(deps.db, reg, { mode: "create", now }));
+        await write(deps.storage.registry.save(reg, { mode: "create", now }));
         wakeNotifier(deps);
-        return c.json(view(deps, mustGet(deps, profile, reg.externalId)), 201);
+        return c.json(await view(deps, await mustGet(deps, profile, reg.externalId)), 201);
       },
     );
     app.openapi(
@@ -206,14 +189,14 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
         },
         responses: { 200: json(Registrant, "Replaced or created") },
       }),
-      (c) => {
+      async (c) => {
         const p = c.req.valid("param");
         const profile = registryOf(p);
         const now = new Date(deps.clock.now()).toISOString();
         const reg = input(profile, c.req.valid("json"), now, p.id);
-        write(deps, () => saveRegistrant(deps.db, reg, { mode: "upsert", now }));
+        await write(deps.storage.registry.save(reg, { mode: "upsert", now }));
         wakeNotifier(deps);
-        return c.json(view(deps, mustGet(deps, profile, reg.externalId)), 200);
+        return c.json(await view(deps, await mustGet(deps, profile, reg.externalId)), 200);
       },
     );
     app.openapi(
@@ -228,19 +211,19 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
         },
         responses: { 200: json(Registrant, "Updated") },
       }),
-      (c) => {
+      async (c) => {
         const p = c.req.valid("param");
         const profile = registryOf(p);
         const now = new Date(deps.clock.now()).toISOString();
-        const reg = write(deps, () => {
-          const current = mustGet(deps, profile, p.id);
-          const merged = input(profile, { ...asInput(current), ...c.req.valid("json") }, now, p.id);
+        const body = c.req.valid("json");
+        const reg = await write(deps.storage.registry.patch(profile.name, p.id, (current) => {
+          const merged = input(profile, { ...asInput(current), ...body }, now, p.id);
           merged.registrationDate = current.registrationDate;
-          saveRegistrant(deps.db, merged, { mode: "upsert", now });
           return merged;
-        });
+        }, now));
+        if (!reg) throw new DciError("err.request.not_found", `No registrant "${p.id}"`);
         wakeNotifier(deps);
-        return c.json(view(deps, mustGet(deps, profile, reg.externalId)), 200);
+        return c.json(await view(deps, await mustGet(deps, profile, reg.externalId)), 200);
       },
     );
     app.openapi(
@@ -252,11 +235,11 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
         request: { params: oneParams },
         responses: { 200: json(Registrant, "Deleted") },
       }),
-      (c) => {
+      async (c) => {
         const p = c.req.valid("param");
         const profile = registryOf(p);
         const now = new Date(deps.clock.now()).toISOString();
-        const gone = write(deps, () => deleteRegistrant(deps.db, p.id, { now, registry: profile.name }));
+        const gone = await write(deps.storage.registry.delete(p.id, { now, registry: profile.name }));
         wakeNotifier(deps);
         if (!gone) throw new DciError("err.request.not_found", `No registrant "${p.id}"`);
         return c.json({ id: p.id, deleted_at: gone.deletedAt }, 200);
@@ -291,22 +274,28 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
           200: json(z.record(z.string(), z.unknown()), "Events, oldest first (or newest: recent)"),
         },
       }),
-      (c) => {
+      async (c) => {
         const param = c.req.valid("param") as { registry?: string };
         const registry = param.registry === undefined ? undefined : registryOf(param).name;
         const q = c.req.valid("query") as { after: number; limit: number; recent?: string; before?: number };
         if (registry !== undefined && q.recent === "true") {
-          const events = listRecentEvents(deps.db, registry, { beforeId: q.before, limit: q.limit })
-            .map(({ registrant: _r, ...e }) => e);
+          const events =
+            (await deps.storage.registry.recentEvents(registry, { beforeId: q.before, limit: q.limit }))
+              .map(({ registrant: _r, ...e }) => e);
           const next = events.length === q.limit ? events[events.length - 1].id : null;
           return c.json({ events, next_before: next }, 200);
         }
-        const events = listEventsAfter(deps.db, q.after, { limit: q.limit, registry })
+        const events = (await deps.storage.registry.eventsAfter(q.after, { limit: q.limit, registry }))
           .map(({ registrant: _r, ...e }) => e);
         return c.json({ events, next_after: events.at(-1)?.id ?? q.after }, 200);
       },
     );
   }
+}
+
+/** Views of several registrants, in order. */
+function views(deps: Deps, regs: StoredRegistrant[]): Promise<Array<Record<string, unknown>>> {
+  return Promise.all(regs.map((r) => view(deps, r)));
 }
 
 /** The stored registrant in the input shape, so a PATCH can merge over it. */

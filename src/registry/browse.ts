@@ -18,7 +18,82 @@ export interface BrowsePage {
   next_after: string | null;
 }
 
-type Row = { id: number; data: string; deleted_at: string | null; surname?: string };
+/** A matching row: the registrant's row, and its surname for the name-ordered part. */
+export type BrowseRow = { id: number; data: string; deleted_at: string | null; surname?: string };
+
+/** What a search reads: the exact matches (first page only), then a surname range per person record type. */
+export interface BrowsePlan {
+  text: string;
+  limit: number;
+  /** Whether to look up `text` as an id or identifier value (the first page). */
+  exact: boolean;
+  /** The storage record types of the registry's persons. */
+  persons: string[];
+  surname: string;
+  given: string | undefined;
+  cursor: { surname: string; id: number } | undefined;
+}
+
+/** How a search of `q` on `profile` reads, or undefined when there is nothing to search. */
+export function browsePlan(
+  profile: RegistryProfile,
+  q: string,
+  options: { after?: string; limit?: number } = {},
+): BrowsePlan | undefined {
+  const text = q.trim().slice(0, MAX_BROWSE_QUERY);
+  if (text === "") return undefined;
+  const words = text.split(/\s+/);
+  return {
+    text,
+    limit: Math.min(Math.max(options.limit ?? 50, 1), 500),
+    exact: !options.after,
+    persons: profile.recordTypes.filter((t) => t.kind === "person").map((t) => t.storage),
+    surname: words.at(-1)!,
+    given: words.length > 1 ? words[0] : undefined,
+    cursor: options.after ? decodeCursor(options.after) : undefined,
+  };
+}
+
+/** The page of a plan from its exact matches and its surname ranges (each at most limit + 1 rows). */
+export function browsePage(plan: BrowsePlan, exact: BrowseRow[], ranges: BrowseRow[]): BrowsePage {
+  const seen = new Set(exact.map((r) => Number(r.id)));
+  // Several person record types (rare): merge their ordered runs.
+  const rows = [...ranges].sort((a, b) => compareKey(a.surname!, a.id, b.surname!, b.id));
+  const named = rows.filter((r) => !seen.has(Number(r.id)));
+  const page = named.slice(0, plan.limit);
+  const last = page.at(-1);
+  return {
+    items: [...exact, ...page].map(fromRow),
+    next_after: named.length > plan.limit && last ? encodeCursor(last.surname!, Number(last.id)) : null,
+  };
+}
+
+/** Rows without repeats of one id (the exact matches by id and by identifier). */
+export function uniqueRows(rows: BrowseRow[]): BrowseRow[] {
+  const out = new Map<number, BrowseRow>();
+  for (const r of rows) out.set(Number(r.id), r);
+  return [...out.values()];
+}
+
+/** By id, then by identifier value (identifiers' key leads with the value: a point lookup whatever the type). */
+export const EXACT_SQL = {
+  byId: `${REGISTRANT_SELECT} WHERE r.external_id = ? AND r.registry = ? AND r.deleted_at IS NULL`,
+  byIdentifier: `${REGISTRANT_SELECT} WHERE r.id IN (SELECT registrant_id FROM identifiers
+       WHERE id_value = ? AND registry = ? AND live = 1) AND r.deleted_at IS NULL LIMIT 20`,
+};
+
+/** The bound values of a surname range after the record type, prefix and upper bound: cursor, given name pattern. */
+export function rangeArgs(plan: BrowsePlan): Array<string | number> {
+  const args: Array<string | number> = [];
+  if (plan.cursor) args.push(plan.cursor.surname, plan.cursor.id);
+  if (plan.given) args.push(`${plan.given.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  return args;
+}
+
+/** The exclusive upper bound of a prefix range. */
+export function prefixEnd(prefix: string): string {
+  return `${prefix}\u{10ffff}`;
+}
 
 /**
  * Live registrants of `profile` matching `q`: first (on the first page) those whose id or an identifier value is
@@ -31,68 +106,35 @@ export function browseRegistrants(
   q: string,
   options: { after?: string; limit?: number } = {},
 ): BrowsePage {
-  const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
-  const text = q.trim().slice(0, MAX_BROWSE_QUERY);
-  if (text === "") return { items: [], next_after: null };
-  const cursor = options.after ? decodeCursor(options.after) : undefined;
-  const exact = options.after ? [] : exactMatches(db, profile, text);
-  const seen = new Set(exact.map((r) => Number(r.id)));
-  const words = text.split(/\s+/);
-  const surname = words.at(-1)!;
-  const given = words.length > 1 ? words[0] : undefined;
-  const persons = profile.recordTypes.filter((t) => t.kind === "person").map((t) => t.storage);
-  const rows: Row[] = [];
-  for (const storage of persons) {
-    rows.push(...surnameRange(db, storage, surname, given, cursor, limit + 1));
-  }
-  // Several person record types (rare): merge their ordered runs.
-  rows.sort((a, b) => compareKey(a.surname!, a.id, b.surname!, b.id));
-  const named = rows.filter((r) => !seen.has(Number(r.id)));
-  const page = named.slice(0, limit);
-  const last = page.at(-1);
-  return {
-    items: [...exact, ...page].map(fromRow),
-    next_after: named.length > limit && last ? encodeCursor(last.surname!, Number(last.id)) : null,
-  };
+  const plan = browsePlan(profile, q, options);
+  if (!plan) return { items: [], next_after: null };
+  const exact = plan.exact
+    ? uniqueRows([
+      ...stmt(db, EXACT_SQL.byId).all(plan.text, profile.name) as BrowseRow[],
+      ...stmt(db, EXACT_SQL.byIdentifier).all(plan.text, profile.name) as BrowseRow[],
+    ])
+    : [];
+  const ranges: BrowseRow[] = [];
+  for (const storage of plan.persons) ranges.push(...surnameRange(db, storage, plan));
+  return browsePage(plan, exact, ranges);
 }
 
-function exactMatches(db: Db, profile: RegistryProfile, text: string): Row[] {
-  const byId = stmt(
-    db,
-    `${REGISTRANT_SELECT} WHERE r.external_id = ? AND r.registry = ? AND r.deleted_at IS NULL`,
-  )
-    .all(text, profile.name) as Row[];
-  // identifiers' key leads with the value, so this is a point lookup whatever the type.
-  const byIdentifier = stmt(
-    db,
-    `${REGISTRANT_SELECT} WHERE r.id IN (SELECT registrant_id FROM identifiers
-       WHERE id_value = ? AND registry = ? AND live = 1) AND r.deleted_at IS NULL LIMIT 20`,
-  ).all(text, profile.name) as Row[];
-  const out = new Map<number, Row>();
-  for (const r of [...byId, ...byIdentifier]) out.set(Number(r.id), r);
-  return [...out.values()];
-}
-
-function surnameRange(
-  db: Db,
-  storage: string,
-  prefix: string,
-  given: string | undefined,
-  cursor: { surname: string; id: number } | undefined,
-  limit: number,
-): Row[] {
+function surnameRange(db: Db, storage: string, plan: BrowsePlan): BrowseRow[] {
   // The same predicate as the partial NOCASE surname index of every person record type (0014, indexes.ts).
   const sql = `SELECT r.id, d.data, r.deleted_at, r.surname FROM registrants r
     JOIN registrant_data d ON d.id = r.id
     WHERE r.record_type = ? AND r.deleted_at IS NULL AND r.surname IS NOT NULL
       AND r.surname COLLATE NOCASE >= ? AND r.surname COLLATE NOCASE < ?
-      ${cursor ? "AND (r.surname COLLATE NOCASE, r.id) > (?, ?)" : ""}
-      ${given ? "AND r.given_name LIKE ? ESCAPE '\\'" : ""}
+      ${plan.cursor ? "AND (r.surname COLLATE NOCASE, r.id) > (?, ?)" : ""}
+      ${plan.given ? "AND r.given_name LIKE ? ESCAPE '\\'" : ""}
     ORDER BY r.surname COLLATE NOCASE, r.id LIMIT ?+0`;
-  const args: (string | number)[] = [storage, prefix, `${prefix}\u{10ffff}`];
-  if (cursor) args.push(cursor.surname, cursor.id);
-  if (given) args.push(`${given.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-  return stmt(db, sql).all(...args, limit) as Row[];
+  return stmt(db, sql).all(
+    storage,
+    plan.surname,
+    prefixEnd(plan.surname),
+    ...rangeArgs(plan),
+    plan.limit + 1,
+  ) as BrowseRow[];
 }
 
 function compareKey(sa: string, ia: number, sb: string, ib: number): number {

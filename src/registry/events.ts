@@ -22,7 +22,8 @@ export interface RegistryEvent {
   createdAt: string;
 }
 
-const INSERT =
+/** The insert of one event: registry, event type, record type, registrant id, snapshot, created at. */
+export const EVENT_INSERT =
   `INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
   VALUES (?, ?, ?, ?, ?, ?)`;
 
@@ -48,7 +49,7 @@ export function recordEvent(
   snapshotJson: string,
   createdAt: string,
 ): number {
-  const r = stmt(db, INSERT).run(
+  const r = stmt(db, EVENT_INSERT).run(
     e.registry,
     e.eventType,
     e.recordType,
@@ -59,22 +60,45 @@ export function recordEvent(
   return Number(r.lastInsertRowid);
 }
 
+/** Event reads: after a cursor (all registries, or one), newest before a cursor, and the newest id. */
+export const EVENTS_SQL = {
+  after: `SELECT ${EVENT_COLUMNS} FROM registry_events e WHERE e.id > ? ORDER BY e.id LIMIT ?+0`,
+  afterIn:
+    `SELECT ${EVENT_COLUMNS} FROM registry_events e WHERE e.id > ? AND e.registry = ? ORDER BY e.id LIMIT ?+0`,
+  recent:
+    `SELECT ${EVENT_COLUMNS} FROM registry_events e WHERE e.id < ? AND e.registry = ? ORDER BY e.id DESC LIMIT ?+0`,
+  lastId: "SELECT COALESCE(MAX(id), 0) AS id FROM registry_events",
+};
+
+/** The bound values of `listEventsAfter`'s statement (`EVENTS_SQL.after`, or `afterIn` with a registry). */
+export function afterArgs(
+  afterId: number,
+  options: { limit?: number; registry?: string },
+): Array<string | number> {
+  const limit = Math.max(1, Math.min(options.limit ?? 500, 10_000));
+  return options.registry === undefined ? [afterId, limit] : [afterId, options.registry, limit];
+}
+
+/** The bound values of `listRecentEvents`'s statement (`EVENTS_SQL.recent`). */
+export function recentArgs(
+  registry: string,
+  options: { beforeId?: number; limit?: number },
+): Array<string | number> {
+  return [
+    options.beforeId ?? Number.MAX_SAFE_INTEGER,
+    registry,
+    Math.max(1, Math.min(options.limit ?? 50, 1000)),
+  ];
+}
+
 /** Events with id > `afterId`, oldest first (a subscription cursor reads with this). */
 export function listEventsAfter(
   db: Db,
   afterId: number,
   options: { limit?: number; registry?: string } = {},
 ): RegistryEvent[] {
-  const limit = Math.max(1, Math.min(options.limit ?? 500, 10_000));
-  const rows =
-    (options.registry === undefined
-      ? stmt(db, `SELECT ${EVENT_COLUMNS} FROM registry_events e WHERE e.id > ? ORDER BY e.id LIMIT ?+0`)
-        .all(afterId, limit)
-      : stmt(
-        db,
-        `SELECT ${EVENT_COLUMNS} FROM registry_events e WHERE e.id > ? AND e.registry = ? ORDER BY e.id LIMIT ?+0`,
-      ).all(afterId, options.registry, limit)) as Array<Record<string, string | number>>;
-  return rows.map(eventOf);
+  const sql = options.registry === undefined ? EVENTS_SQL.after : EVENTS_SQL.afterIn;
+  return (stmt(db, sql).all(...afterArgs(afterId, options)) as EventRow[]).map(eventOf);
 }
 
 /**
@@ -86,17 +110,14 @@ export function listRecentEvents(
   registry: string,
   options: { beforeId?: number; limit?: number } = {},
 ): RegistryEvent[] {
-  const limit = Math.max(1, Math.min(options.limit ?? 50, 1000));
-  const rows = stmt(
-    db,
-    `SELECT ${EVENT_COLUMNS} FROM registry_events e WHERE e.id < ? AND e.registry = ? ORDER BY e.id DESC LIMIT ?+0`,
-  ).all(options.beforeId ?? Number.MAX_SAFE_INTEGER, registry, limit) as Array<
-    Record<string, string | number>
-  >;
-  return rows.map(eventOf);
+  return (stmt(db, EVENTS_SQL.recent).all(...recentArgs(registry, options)) as EventRow[]).map(eventOf);
 }
 
-function eventOf(r: Record<string, string | number>): RegistryEvent {
+/** An event row as read. */
+export type EventRow = Record<string, string | number>;
+
+/** An event from its row. */
+export function eventOf(r: EventRow): RegistryEvent {
   return {
     id: Number(r.id),
     registry: String(r.registry),
@@ -110,6 +131,5 @@ function eventOf(r: Record<string, string | number>): RegistryEvent {
 
 /** The id of the newest event (0 when none): a new subscription's starting cursor. */
 export function lastEventId(db: Db): number {
-  const row = stmt(db, "SELECT COALESCE(MAX(id), 0) AS id FROM registry_events").get() as { id: number };
-  return Number(row.id);
+  return Number((stmt(db, EVENTS_SQL.lastId).get() as { id: number }).id);
 }

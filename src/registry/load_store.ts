@@ -7,7 +7,7 @@
  * synchronous code (batch.ts, bulk.ts), unchanged; PostgreSQL's is pg_load_store.ts.
  */
 import type { Db } from "../db/sqlite.ts";
-import { stmt } from "../db/statements.ts";
+import { registryEmpty } from "./registry_store.ts";
 import { type ImportReport, prepareBatches, type SourceRecord, writePrepared } from "./batch.ts";
 import { deferIndexes, restoreIndexes } from "./bulk.ts";
 import type { PreparedBatch } from "./prepared.ts";
@@ -53,14 +53,6 @@ export interface RegistryLoadStore {
   ): Promise<ImportReport>;
   /** Recreates the indexes an interrupted bulk load left deferred; how many. */
   restoreIndexes(): Promise<number>;
-  /** True when no registrant (live or deleted) exists (of `registry` when given, else of any registry). */
-  isEmpty(registry?: string): Promise<boolean>;
-}
-
-/** Whether the SQLite database holds no registrant (of `registry` when given). */
-export function sqliteRegistryIsEmpty(db: Db, registry?: string): boolean {
-  if (registry === undefined) return stmt(db, "SELECT 1 FROM registrants LIMIT 1").get() === undefined;
-  return stmt(db, "SELECT 1 FROM registrants WHERE registry = ? LIMIT 1").get(registry) === undefined;
 }
 
 /** The batches of `writeAll` (shared by both backends). */
@@ -93,7 +85,7 @@ export function sqliteLoadStore(db: Db): RegistryLoadStore {
       // killed process, but an OS crash or power cut mid-load could then corrupt the whole file (senders, keys,
       // transactions too), and leaving WAL needs every other connection (a running server) closed. Fewer,
       // larger commits (--batch) get most of what OFF would save.
-      const bulk = options.bulk ?? sqliteRegistryIsEmpty(db, options.registry);
+      const bulk = options.bulk ?? registryEmpty(db, options.registry);
       if (bulk) deferIndexes(db, options.registry);
       try {
         return await write(batches, options);
@@ -111,6 +103,5 @@ export function sqliteLoadStore(db: Db): RegistryLoadStore {
       }
     },
     restoreIndexes: () => Promise.try(() => restoreIndexes(db)),
-    isEmpty: (registry) => Promise.try(() => sqliteRegistryIsEmpty(db, registry)),
   };
 }

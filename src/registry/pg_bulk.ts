@@ -2,36 +2,28 @@
  * Bulk loads on PostgreSQL (bulk.ts on SQLite): a load into an empty registry drops the registry's partial search
  * indexes and recreates them at its end, their DDL kept in `registry_deferred_indexes` so that an interrupted
  * load loses nothing (`pgRestoreIndexes` runs at every start and before every bulk load). Instances defer and
- * restore under one advisory transaction lock, so two never drop or create the same index at once. An instance
+ * restore under the advisory transaction lock of index creation (pg_indexes.ts), so two never drop or create
+ * the same index at once. An instance
  * that starts while another is loading recreates the indexes early: the load is slower, never wrong.
  * Also the import job's progress, written in the batch's transaction (imports/store.ts `recordProgress`).
  */
 import type { PgPool } from "../db/pg/pool.ts";
 import { pgAll, pgOne, type PgQueryable, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
 import { prefixesOf } from "./bulk.ts";
+import { INDEX_LOCK_KEY } from "../registries/pg_indexes.ts";
+import { pgRegistryStore } from "./pg_registry_store.ts";
 import type { ImportReport } from "./batch.ts";
 import { PROGRESS_SQL, rejectsToKeep } from "./imports/store.ts";
-
-/** The advisory lock key of deferring and restoring indexes ("dcix" in ASCII). */
-export const INDEXES_LOCK_KEY = 0x64636978;
 
 const LOCK = "SELECT pg_advisory_xact_lock($1)";
 const INDEXES =
   "SELECT indexname AS name, indexdef AS sql FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1";
 
-/** True when no registrant (live or deleted) exists (of `registry` when given, else of any registry). */
-export async function pgRegistryIsEmpty(db: PgQueryable, registry?: string): Promise<boolean> {
-  const row = registry === undefined
-    ? await pgOne(db, "SELECT 1 AS x FROM registrants LIMIT 1")
-    : await pgOne(db, "SELECT 1 AS x FROM registrants WHERE registry = $1 LIMIT 1", [registry]);
-  return row === undefined;
-}
-
 /** Drops the search indexes of `registry` (social when not given), remembering their DDL; returns how many. */
 export function pgDeferIndexes(pool: PgPool, registry = "social"): Promise<number> {
   const prefixes = prefixesOf(registry);
   return pgTransaction(pool, async (client) => {
-    await client.query(LOCK, [INDEXES_LOCK_KEY]);
+    await client.query(LOCK, [INDEX_LOCK_KEY]);
     const rows = (await pgAll<{ name: string; sql: string }>(client, INDEXES, ["registrants"]))
       .filter((r) => prefixes.some((p) => r.name.startsWith(p)));
     for (const r of rows) {
@@ -56,7 +48,7 @@ export async function pgRestoreIndexes(pool: PgPool): Promise<number> {
   );
   for (const r of rows) {
     await pgTransaction(pool, async (client) => {
-      await client.query(LOCK, [INDEXES_LOCK_KEY]);
+      await client.query(LOCK, [INDEX_LOCK_KEY]);
       const exists = (await pgAll<{ name: string }>(client, INDEXES, ["registrants"])).some((i) =>
         i.name === r.name
       );
@@ -81,7 +73,7 @@ export async function pgBulkLoad<T>(
   options: { registry?: string; bulk?: boolean },
 ): Promise<T> {
   await pgRestoreIndexes(pool);
-  const bulk = options.bulk ?? await pgRegistryIsEmpty(pool, options.registry);
+  const bulk = options.bulk ?? await pgRegistryStore(pool).isEmpty(options.registry);
   if (bulk) await pgDeferIndexes(pool, options.registry);
   try {
     return await load();

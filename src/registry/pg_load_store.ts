@@ -16,7 +16,8 @@ import { pgFlushInserts, reserveIds } from "./pg_fast_insert.ts";
 import { lockEvents } from "./pg_event_lock.ts";
 import { pgSaveRegistrant } from "./pg_registry_write.ts";
 import { allBatches, type LoadOptions, type RegistryLoadStore } from "./load_store.ts";
-import { pgBulkLoad, pgRecordProgress, pgRegistryIsEmpty, pgRestoreIndexes } from "./pg_bulk.ts";
+import { pgBulkLoad, pgRecordProgress, pgRestoreIndexes } from "./pg_bulk.ts";
+import { pgEnsureRegistryIndexes } from "../registries/pg_indexes.ts";
 
 type WriteOptions = { registry: string; groupIds: Map<string, number> };
 
@@ -95,6 +96,7 @@ async function writeFast(
 ): Promise<void> {
   const ok = batch.records.filter((p) => p.error === undefined);
   const { registry, groupIds } = options;
+  await pgEnsureRegistryIndexes(client, registry);
   const seen = new Set(
     (await pgAll<{ e: string }>(
       client,
@@ -221,6 +223,5 @@ export function pgLoadStore(pool: PgPool): RegistryLoadStore {
       write(allBatches(source, options), { registry: options.profile?.name, onProgress: options.onProgress }),
     bulkLoad: (batches, options) => pgBulkLoad(pool, () => write(batches, options), options),
     restoreIndexes: () => pgRestoreIndexes(pool),
-    isEmpty: (registry) => pgRegistryIsEmpty(pool, registry),
   };
 }

@@ -1,126 +1,174 @@
 /**
- * The checked single-record write on PostgreSQL for loads (store.ts `saveRegistrant`, rule for rule): written here
- * because helper h-regw's `pgSaveRegistrant` had not landed; the load store only calls `pgSaveRegistrant`.
+ * Registrant writes on PostgreSQL, inside the caller's transaction: `saveRegistrant` and `deleteRegistrant` of
+ * store.ts with the same checks (shared), the same statements where both dialects agree (`pgText`), and each
+ * list (identifiers, contacts, values) written in one statement over arrays instead of a statement per item.
+ *
+ * The caller takes the registry event lock (`lockEvents`, pg_event_lock.ts) once per transaction, BEFORE the
+ * first of these calls: event writers then run one after another from their checks to their commit, so a check
+ * (a live external id, an identifier's owner) cannot be passed by two instances at once, and no writer waits for
+ * the event lock while holding a row another writer needs.
  */
 import type { PgClient } from "../db/pg/pool.ts";
-import { pgOne, pgRun } from "../db/pg/query.ts";
-import { InputError, type Registrant } from "./model.ts";
-import type { RegistryEventType } from "./events.ts";
+import { pgOne, type PgQueryable, pgRun, pgText } from "../db/pg/query.ts";
+import type { Registrant } from "./model.ts";
+import { EVENT_INSERT, type RegistryEventType } from "./events.ts";
 import { contactPairs } from "./contacts.ts";
 import { valuePairs } from "./values.ts";
-import { columnValues, isGroup, REGISTRANT_COLUMNS, registryOfRecordType, rememberGroup } from "./store.ts";
-import { lockEvents } from "./pg_event_lock.ts";
+import {
+  checkExisting,
+  checkOwner,
+  columnValues,
+  deleteEventOf,
+  eventTypeOf,
+  fromRow,
+  type GroupRow,
+  householdId,
+  isGroup,
+  registryOfRecordType,
+  rememberGroup,
+  SQL,
+  STORE_REGISTRY,
+  type StoredRegistrant,
+} from "./store.ts";
+import { pgEnsureRegistryIndexes } from "../registries/pg_indexes.ts";
 
-const SQL = {
-  byExternal: `SELECT r.id, d.data, r.deleted_at FROM registrants r JOIN registrant_data d ON d.id = r.id
-    WHERE r.external_id = $1 AND r.registry = $2`,
-  groupOf: "SELECT id, record_type, deleted_at FROM registrants WHERE external_id = $1 AND registry = $2",
-  idOwner:
-    "SELECT registrant_id AS rid FROM identifiers WHERE id_type = $1 AND id_value = $2 AND registry = $3 AND live = 1",
-  insert: `INSERT INTO registrants (${REGISTRANT_COLUMNS}) VALUES
-    ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20) RETURNING id`,
-  update: `UPDATE registrants SET record_type=$1, external_id=$2, given_name=$3, second_name=$4, surname=$5,
-    sex=$6, birth_date=$7, death_date=$8, locality=$9, region=$10, postal_code=$11, country=$12, group_id=$13,
-    relationship=$14, group_type=$15, group_size=$16, poverty_score=$17, registration_date=$18, last_updated=$19,
-    registry=$20, deleted_at=NULL WHERE id=$21`,
-  dataInsert: "INSERT INTO registrant_data (id, data) VALUES ($1, $2)",
-  dataUpdate: "UPDATE registrant_data SET data = $1 WHERE id = $2",
-  materialise: `UPDATE registry_events SET snapshot = (SELECT data FROM registrant_data WHERE id = $1)
-    WHERE registrant_id = $1 AND snapshot = ''`,
-  idDelete: "DELETE FROM identifiers WHERE id_value = $1 AND id_type = $2 AND registrant_id = $3",
-  idInsert:
-    `INSERT INTO identifiers (id_value, id_type, registrant_id, live, registry) VALUES ($1, $2, $3, 1, $4)
+type Row = { id: number; data: string; deleted_at: string | null };
+
+const LIST_SQL = {
+  idInsert: `INSERT INTO identifiers (id_value, id_type, registrant_id, live, registry)
+    SELECT DISTINCT v, t, $3::bigint, 1, $4::text FROM unnest($1::text[], $2::text[]) AS x (v, t)
     ON CONFLICT (id_value, id_type, registrant_id) DO UPDATE SET live = 1, registry = excluded.registry`,
-  contactDelete: "DELETE FROM registrant_contacts WHERE kind = $1 AND value = $2 AND registrant_id = $3",
-  contactInsert:
-    "INSERT INTO registrant_contacts (kind, value, registrant_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-  valueDelete: "DELETE FROM registrant_values WHERE attr = $1 AND value = $2::jsonb AND registrant_id = $3",
-  valueInsert:
-    "INSERT INTO registrant_values (attr, value, registrant_id) VALUES ($1, $2::jsonb, $3) ON CONFLICT DO NOTHING",
-  event: `INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
-    VALUES ($1, $2, $3, $4, $5, $6)`,
+  idDelete: `DELETE FROM identifiers WHERE registrant_id = $3
+    AND (id_value, id_type) IN (SELECT v, t FROM unnest($1::text[], $2::text[]) AS x (v, t))`,
+  idKill: `UPDATE identifiers SET live = 0 WHERE registrant_id = $3
+    AND (id_value, id_type) IN (SELECT v, t FROM unnest($1::text[], $2::text[]) AS x (v, t))`,
+  contactDelete: `DELETE FROM registrant_contacts WHERE registrant_id = $3
+    AND (kind, value) IN (SELECT k, v FROM unnest($1::text[], $2::text[]) AS x (k, v))`,
+  contactInsert: `INSERT INTO registrant_contacts (kind, value, registrant_id)
+    SELECT k, v, $3::bigint FROM unnest($1::text[], $2::text[]) AS x (k, v) ON CONFLICT DO NOTHING`,
+  // registrant_values.value is jsonb: a string value stays a JSON string (to_jsonb of text), a number a JSON
+  // number (to_jsonb of numeric), as SQLite's untyped column keeps each.
+  valueDelete: `DELETE FROM registrant_values WHERE registrant_id = $5 AND (attr, value) IN (
+    SELECT a, to_jsonb(v) FROM unnest($1::text[], $2::text[]) AS s (a, v)
+    UNION ALL SELECT a, to_jsonb(v) FROM unnest($3::text[], $4::numeric[]) AS n (a, v))`,
+  valueInsert: `INSERT INTO registrant_values (attr, value, registrant_id)
+    SELECT a, to_jsonb(v), $5::bigint FROM unnest($1::text[], $2::text[]) AS s (a, v)
+    UNION ALL SELECT a, to_jsonb(v), $5::bigint FROM unnest($3::text[], $4::numeric[]) AS n (a, v)
+    ON CONFLICT DO NOTHING`,
 };
 
-/** saveRegistrant on PostgreSQL, inside the caller's transaction on `client`. */
+/** The registrant of `registry` with this external id (deleted ones included), or undefined. */
+export async function pgGetRegistrant(
+  db: PgQueryable,
+  externalId: string,
+  registry: string,
+): Promise<StoredRegistrant | undefined> {
+  const row = await pgOne<Row>(db, pgText(SQL.byExternal), [externalId, registry]);
+  return row ? fromRow(row) : undefined;
+}
+
+/**
+ * Creates or replaces a registrant and records its event, inside the caller's transaction, exactly as
+ * `saveRegistrant` (store.ts): the same InputErrors, the lazy snapshots of the record materialised before its
+ * data changes. The caller holds the event lock (see above).
+ */
 export async function pgSaveRegistrant(
   client: PgClient,
   reg: Registrant,
   options: { mode: "create" | "upsert"; now: string; groupIds?: Map<string, number> },
 ): Promise<{ id: number; eventType: RegistryEventType }> {
   const registry = registryOfRecordType(reg.recordType);
-  const row = await pgOne<{ id: number; data: string; deleted_at: string | null }>(client, SQL.byExternal, [
-    reg.externalId,
-    registry,
-  ]);
-  const existing = row &&
-    { ...(JSON.parse(row.data) as Registrant), id: Number(row.id), deleted: !!row.deleted_at };
-  if (existing && !existing.deleted && options.mode === "create") {
-    throw new InputError([`id: a registrant ${JSON.stringify(reg.externalId)} already exists`]);
-  }
-  if (existing && existing.recordType !== reg.recordType && !existing.deleted) {
-    throw new InputError([`record_type: ${reg.externalId} is a ${existing.recordType}`]);
-  }
-  let groupId: number | null = null;
-  if (reg.groupRef !== undefined) {
-    groupId = options.groupIds?.get(reg.groupRef) ?? null;
-    if (groupId === null) {
-      const g = await pgOne<{ id: number; record_type: string; deleted_at: string | null }>(
-        client,
-        SQL.groupOf,
-        [
-          reg.groupRef,
-          registry,
-        ],
-      );
-      if (!g || g.deleted_at) {
-        throw new InputError([`group_id: no household ${JSON.stringify(reg.groupRef)}`]);
-      }
-      if (!isGroup(g.record_type)) {
-        throw new InputError([`group_id: ${JSON.stringify(reg.groupRef)} is not a group`]);
-      }
-      groupId = Number(g.id);
-    }
-  }
+  await pgEnsureRegistryIndexes(client, registry);
+  const existing = await pgGetRegistrant(client, reg.externalId, registry);
+  checkExisting(reg, existing, options.mode);
+  const groupId = reg.groupRef === undefined ? null : options.groupIds?.get(reg.groupRef) ??
+    householdId(await pgOne<GroupRow>(client, pgText(SQL.groupOf), [reg.groupRef, registry]), reg.groupRef);
   for (const i of reg.identifiers) {
-    const owner = await pgOne<{ rid: number }>(client, SQL.idOwner, [i.type, i.value, registry]);
-    if (owner && Number(owner.rid) !== existing?.id) {
-      throw new InputError([`identifier ${i.type} ${JSON.stringify(i.value)} belongs to another registrant`]);
-    }
+    const owner = await pgOne<{ rid: number }>(client, pgText(SQL.idOwner), [i.type, i.value, registry]);
+    checkOwner(i, owner, existing?.id);
   }
-  if (existing && !existing.deleted) reg.registrationDate = existing.registrationDate;
+  if (existing && !existing.deletedAt) reg.registrationDate = existing.registrationDate;
   const json = JSON.stringify(reg);
   const values = columnValues(reg, groupId);
   let id: number;
-  await lockEvents(client);
   if (existing) {
     id = existing.id;
-    await pgRun(client, SQL.update, [...values, id]);
-    await pgRun(client, SQL.materialise, [id]);
-    await pgRun(client, SQL.dataUpdate, [json, id]);
-    for (const i of existing.identifiers) await pgRun(client, SQL.idDelete, [i.value, i.type, id]);
+    await pgRun(client, pgText(SQL.update), [...values, id]);
+    await pgRun(client, pgText(SQL.materialise), [id, id]);
+    await pgRun(client, pgText(SQL.dataUpdate), [json, id]);
+    await identifiers(client, LIST_SQL.idDelete, existing, [id]);
   } else {
-    id = Number((await pgOne<{ id: number }>(client, SQL.insert, values))!.id);
-    await pgRun(client, SQL.dataInsert, [id, json]);
+    id = (await pgOne<{ id: number }>(client, `${pgText(SQL.insert)} RETURNING id`, values))!.id;
+    await pgRun(client, pgText(SQL.dataInsert), [id, json]);
   }
-  for (const i of reg.identifiers) await pgRun(client, SQL.idInsert, [i.value, i.type, id, registry]);
-  const before = existing ? contactPairs(existing) : [];
-  for (let k = 0; k < before.length; k += 2) {
-    await pgRun(client, SQL.contactDelete, [before[k], before[k + 1], id]);
-  }
-  const contacts = contactPairs(reg);
-  for (let k = 0; k < contacts.length; k += 2) {
-    await pgRun(client, SQL.contactInsert, [contacts[k], contacts[k + 1], id]);
-  }
-  const old = existing ? valuePairs(existing) : [];
-  for (let k = 0; k < old.length; k += 2) {
-    await pgRun(client, SQL.valueDelete, [old[k], JSON.stringify(old[k + 1]), id]);
-  }
-  const vals = valuePairs(reg);
-  for (let k = 0; k < vals.length; k += 2) {
-    await pgRun(client, SQL.valueInsert, [vals[k], JSON.stringify(vals[k + 1]), id]);
-  }
+  await identifiers(client, LIST_SQL.idInsert, reg, [id, registry]);
+  await writePairs(client, id, contactPairs(reg), existing ? contactPairs(existing) : []);
+  await writeValuePairs(client, id, valuePairs(reg), existing ? valuePairs(existing) : []);
   if (isGroup(reg.recordType) && options.groupIds) rememberGroup(options.groupIds, reg.externalId, id);
-  const eventType: RegistryEventType = existing && !existing.deleted ? "update" : "registration";
-  await pgRun(client, SQL.event, [registry, eventType, reg.recordType, id, json, options.now]);
+  const eventType = eventTypeOf(existing);
+  await pgRun(client, pgText(EVENT_INSERT), [registry, eventType, reg.recordType, id, json, options.now]);
   return { id, eventType };
+}
+
+/**
+ * Soft-deletes a live registrant and records the delete event, inside the caller's transaction (which holds the
+ * event lock), exactly as `deleteRegistrant`; undefined when there is no live one.
+ */
+export async function pgDeleteRegistrant(
+  client: PgClient,
+  externalId: string,
+  options: { now: string; registry?: string },
+): Promise<StoredRegistrant | undefined> {
+  const registry = options.registry ?? STORE_REGISTRY;
+  const existing = await pgGetRegistrant(client, externalId, registry);
+  if (!existing || existing.deletedAt) return undefined;
+  await pgRun(client, pgText(SQL.softDelete), [options.now, options.now, existing.id]);
+  await identifiers(client, LIST_SQL.idKill, existing, [existing.id]);
+  const { event: e, before } = deleteEventOf(existing, registry);
+  await pgRun(client, pgText(EVENT_INSERT), [
+    registry,
+    e.eventType,
+    e.recordType,
+    e.registrantId,
+    before,
+    options.now,
+  ]);
+  return { ...existing, deletedAt: options.now };
+}
+
+/** Runs `sql` over a registrant's identifiers (values $1, types $2) and `more` ($3…). */
+async function identifiers(client: PgClient, sql: string, reg: Registrant, more: Array<string | number>) {
+  if (reg.identifiers.length === 0) return;
+  await pgRun(client, sql, [
+    reg.identifiers.map((i) => i.value),
+    reg.identifiers.map((i) => i.type),
+    ...more,
+  ]);
+}
+
+/** `writeContacts` (contacts.ts): removes the replaced record's contacts, adds the new ones. */
+async function writePairs(client: PgClient, id: number, pairs: string[], before: string[]): Promise<void> {
+  const split = (p: string[]) => [p.filter((_, k) => k % 2 === 0), p.filter((_, k) => k % 2 === 1)];
+  if (before.length > 0) await pgRun(client, LIST_SQL.contactDelete, [...split(before), id]);
+  if (pairs.length > 0) await pgRun(client, LIST_SQL.contactInsert, [...split(pairs), id]);
+}
+
+/** `writeValues` (values.ts): removes the replaced record's values, adds the new ones, each kept as its type. */
+async function writeValuePairs(
+  client: PgClient,
+  id: number,
+  pairs: Array<string | number>,
+  before: Array<string | number>,
+): Promise<void> {
+  const split = (p: Array<string | number>) => {
+    const out: [string[], string[], string[], number[]] = [[], [], [], []];
+    for (let k = 0; k < p.length; k += 2) {
+      const v = p[k + 1];
+      if (typeof v === "number") out[2].push(String(p[k])), out[3].push(v);
+      else out[0].push(String(p[k])), out[1].push(v);
+    }
+    return out;
+  };
+  if (before.length > 0) await pgRun(client, LIST_SQL.valueDelete, [...split(before), id]);
+  if (pairs.length > 0) await pgRun(client, LIST_SQL.valueInsert, [...split(pairs), id]);
 }

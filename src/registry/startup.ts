@@ -22,7 +22,7 @@ export async function registryStartup(deps: Deps): Promise<void> {
   const load = deps.storage.registryLoad;
   const restored = await load.restoreIndexes();
   if (restored > 0) deps.log.warn("registry indexes rebuilt after an interrupted bulk load", { restored });
-  if (!deps.config.seedDemo || deps.config.demoSize === 0 || !await load.isEmpty()) return;
+  if (!deps.config.seedDemo || deps.config.demoSize === 0 || !await deps.storage.registry.isEmpty()) return;
   for (const profile of servedProfiles(deps)) {
     const report = await load.writeAll(demoSource(profile, deps.config.demoSize, 1), {
       now: () => new Date(deps.clock.now()).toISOString(),

@@ -1,7 +1,7 @@
 /** The registrant store: writes (each with its registry event) and reads. Callers own the transaction. */
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
-import { InputError, type Registrant } from "./model.ts";
+import { type IdentifierValue, InputError, type Registrant } from "./model.ts";
 import { recordEvent, type RegistryEventType } from "./events.ts";
 import { contactPairs, writeContacts } from "./contacts.ts";
 import { valuePairs, writeValues } from "./values.ts";
@@ -31,7 +31,8 @@ export const REGISTRANT_COLUMNS =
   registration_date, last_updated, registry`;
 const JOINED = "SELECT r.id, d.data, r.deleted_at FROM registrants r JOIN registrant_data d ON d.id = r.id";
 
-const SQL = {
+/** The statements of the registrant writes and reads (PostgreSQL runs them through `pgText`). */
+export const SQL = {
   byExternal: `${JOINED} WHERE r.external_id = ? AND r.registry = ?`,
   byId: `${JOINED} WHERE r.id = ?`,
   insert: `INSERT INTO registrants (${REGISTRANT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
@@ -102,12 +103,7 @@ export function saveRegistrant(
   const registry = registryOfRecordType(reg.recordType);
   ensureRegistryIndexes(db, registry);
   const existing = getRegistrant(db, reg.externalId, registry);
-  if (existing && !existing.deletedAt && options.mode === "create") {
-    throw new InputError([`id: a registrant ${JSON.stringify(reg.externalId)} already exists`]);
-  }
-  if (existing && existing.recordType !== reg.recordType && !existing.deletedAt) {
-    throw new InputError([`record_type: ${reg.externalId} is a ${existing.recordType}`]);
-  }
+  checkExisting(reg, existing, options.mode);
   const groupId = reg.groupRef === undefined
     ? null
     : options.groupIds?.get(reg.groupRef) ?? resolveGroup(db, reg.groupRef, registry);
@@ -130,7 +126,7 @@ export function saveRegistrant(
   writeContacts(db, id, contactPairs(reg), existing ? contactPairs(existing) : []);
   writeValues(db, id, valuePairs(reg), existing ? valuePairs(existing) : []);
   if (isGroup(reg.recordType) && options.groupIds) rememberGroup(options.groupIds, reg.externalId, id);
-  const eventType: RegistryEventType = existing && !existing.deletedAt ? "update" : "registration";
+  const eventType = eventTypeOf(existing);
   recordEvent(
     db,
     { registry, eventType, recordType: reg.recordType, registrantId: id },
@@ -152,24 +148,28 @@ export function deleteRegistrant(
   externalId: string,
   options: { now: string; registry?: string },
 ): StoredRegistrant | undefined {
-  const existing = getRegistrant(db, externalId, options.registry ?? STORE_REGISTRY);
+  const registry = options.registry ?? STORE_REGISTRY;
+  const existing = getRegistrant(db, externalId, registry);
   if (!existing || existing.deletedAt) return undefined;
-  const { id: _id, deletedAt: _d, ...asItWas } = existing;
-  const before = JSON.stringify(asItWas);
   stmt(db, SQL.softDelete).run(options.now, options.now, existing.id);
   for (const i of existing.identifiers) stmt(db, SQL.idKill).run(i.value, i.type, existing.id);
-  recordEvent(
-    db,
-    {
-      registry: options.registry ?? STORE_REGISTRY,
-      eventType: "delete",
+  const e = deleteEventOf(existing, registry);
+  recordEvent(db, e.event, e.before, options.now);
+  return { ...existing, deletedAt: options.now };
+}
+
+/** The delete event of live registrant `existing` of `registry`, and its snapshot: the record as it was. */
+export function deleteEventOf(existing: StoredRegistrant, registry: string) {
+  const { id: _id, deletedAt: _d, ...asItWas } = existing;
+  return {
+    event: {
+      registry,
+      eventType: "delete" as const,
       recordType: existing.recordType,
       registrantId: existing.id,
     },
-    before,
-    options.now,
-  );
-  return { ...existing, deletedAt: options.now };
+    before: JSON.stringify(asItWas),
+  };
 }
 
 /** Whether a storage record type is a group kind (`group`, `fr_group`, ...). */
@@ -177,22 +177,57 @@ export function isGroup(recordType: string): boolean {
   return recordType === "group" || recordTypeOfStorage(recordType)?.recordType.kind === "group";
 }
 
-function resolveGroup(db: Db, ref: string, registry: string): number {
-  const g = stmt(db, SQL.groupOf).get(ref, registry) as
-    | { id: number; record_type: string; deleted_at: string | null }
-    | undefined;
+/**
+ * The checks of a save against the stored record of the same external id: `mode: "create"` refuses a live one,
+ * and a live one of another record type is refused whatever the mode.
+ */
+export function checkExisting(
+  reg: Registrant,
+  existing: StoredRegistrant | undefined,
+  mode: "create" | "upsert",
+): void {
+  if (existing && !existing.deletedAt && mode === "create") {
+    throw new InputError([`id: a registrant ${JSON.stringify(reg.externalId)} already exists`]);
+  }
+  if (existing && existing.recordType !== reg.recordType && !existing.deletedAt) {
+    throw new InputError([`record_type: ${reg.externalId} is a ${existing.recordType}`]);
+  }
+}
+
+/** The event a save records: an update of a live record, else a registration. */
+export function eventTypeOf(existing: StoredRegistrant | undefined): RegistryEventType {
+  return existing && !existing.deletedAt ? "update" : "registration";
+}
+
+/** A `SQL.groupOf` row. */
+export type GroupRow = { id: number; record_type: string; deleted_at: string | null };
+
+/** The row id of household `ref` from its `SQL.groupOf` row; InputError when it is missing, deleted or no group. */
+export function householdId(g: GroupRow | undefined, ref: string): number {
   if (!g || g.deleted_at) throw new InputError([`group_id: no household ${JSON.stringify(ref)}`]);
   if (!isGroup(g.record_type)) throw new InputError([`group_id: ${JSON.stringify(ref)} is not a group`]);
   return Number(g.id);
 }
 
+/** InputError when identifier `i`'s live owner (a `SQL.idOwner` row) is another registrant than `selfId`. */
+export function checkOwner(
+  i: IdentifierValue,
+  owner: { rid: number } | undefined,
+  selfId: number | undefined,
+): void {
+  if (owner && Number(owner.rid) !== selfId) {
+    throw new InputError([`identifier ${i.type} ${JSON.stringify(i.value)} belongs to another registrant`]);
+  }
+}
+
+function resolveGroup(db: Db, ref: string, registry: string): number {
+  return householdId(stmt(db, SQL.groupOf).get(ref, registry) as GroupRow | undefined, ref);
+}
+
 function checkIdentifiers(db: Db, reg: Registrant, registry: string, selfId: number | undefined): void {
   const owners = stmt(db, SQL.idOwner);
   for (const i of reg.identifiers) {
-    const owner = owners.get(i.type, i.value, registry) as { rid: number } | undefined;
-    if (owner && Number(owner.rid) !== selfId) {
-      throw new InputError([`identifier ${i.type} ${JSON.stringify(i.value)} belongs to another registrant`]);
-    }
+    checkOwner(i, owners.get(i.type, i.value, registry) as { rid: number } | undefined, selfId);
   }
 }
 
@@ -223,23 +258,27 @@ export function columnValues(reg: Registrant, groupId: number | null): Array<str
   ];
 }
 
+/** Live and deleted registrants of a registry by record type: rows (t, d, n) for `countsOf`. */
+export const COUNTS_SQL =
+  `SELECT record_type AS t, deleted_at IS NOT NULL AS d, COUNT(*) AS n FROM registrants
+  WHERE registry = ? GROUP BY 1, 2`;
+
 /** Live registrants of `registry` (social by default) by storage record type, and the deleted ones. */
 export function registrantCounts(db: Db, registry = STORE_REGISTRY): Record<string, number> {
-  const rows = stmt(
-    db,
-    `SELECT record_type AS t, deleted_at IS NOT NULL AS d, COUNT(*) AS n FROM registrants WHERE registry = ?
-     GROUP BY 1, 2`,
-  ).all(registry) as Array<{ t: string; d: number; n: number }>;
+  return countsOf(registry, stmt(db, COUNTS_SQL).all(registry) as CountRow[]);
+}
+
+/** A `COUNTS_SQL` row (d: 0/1 on SQLite, a boolean on PostgreSQL). */
+export type CountRow = { t: string; d: number | boolean; n: number };
+
+/** The counts of `registry` from its `COUNTS_SQL` rows: every record type of its profile (0 when none), deleted. */
+export function countsOf(registry: string, rows: CountRow[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const rt of recordTypeOfStorageList(registry)) out[rt] = 0;
+  for (const rt of profileOf(registry)?.recordTypes ?? []) out[rt.storage] = 0;
   out.deleted = 0;
   for (const r of rows) {
     if (r.d) out.deleted += Number(r.n);
     else out[r.t] = (out[r.t] ?? 0) + Number(r.n);
   }
   return out;
-}
-
-function recordTypeOfStorageList(registry: string): string[] {
-  return profileOf(registry)?.recordTypes.map((rt) => rt.storage) ?? [];
 }

@@ -19,8 +19,10 @@ export function demoRegistrants(count = 20, seed = 1): Registrant[] {
 /** A finder over `regs` (persons only), as the store's: by type and value, or value under any type. */
 export function memoryFinder(regs: Registrant[]): PersonFinder {
   return (_deps, id, limit) =>
-    regs.filter((r) =>
-      r.recordType === DR_PERSON &&
-      r.identifiers.some((i) => i.value === id.value && (id.type === undefined || i.type === id.type))
-    ).slice(0, limit);
+    Promise.resolve(
+      regs.filter((r) =>
+        r.recordType === DR_PERSON &&
+        r.identifiers.some((i) => i.value === id.value && (id.type === undefined || i.type === id.type))
+      ).slice(0, limit),
+    );
 }

@@ -167,14 +167,14 @@ Deno.test("storeFinder() finds live DR persons only: not social's holder of the 
       line: 0,
       raw: { id: "S-1", identifier: [{ identifier_type: "UIN", identifier_value: DR_TEST_UIN }] },
     }], { now, profile: socialRegistry() });
-    const found = storeFinder(deps, { type: "UIN", value: DR_TEST_UIN }, 5);
+    const found = await storeFinder(deps, { type: "UIN", value: DR_TEST_UIN }, 5);
     assert.deepEqual(found.map((r) => r.externalId), ["DR-TEST-001"]);
-    assert.deepEqual(storeFinder(deps, { value: "PWD-TEST-001" }, 5).map((r) => r.externalId), [
+    assert.deepEqual((await storeFinder(deps, { value: "PWD-TEST-001" }, 5)).map((r) => r.externalId), [
       "DR-TEST-001",
     ]);
-    assert.deepEqual(storeFinder(deps, { type: "NID", value: DR_TEST_UIN }, 5), []);
+    assert.deepEqual(await storeFinder(deps, { type: "NID", value: DR_TEST_UIN }, 5), []);
     transaction(deps.db, () => deleteRegistrant(deps.db, "DR-TEST-002", { now: now(), registry: "dr" }));
-    assert.deepEqual(storeFinder(deps, { type: "UIN", value: DR_TEST_CAREGIVER_UIN }, 5), []);
+    assert.deepEqual(await storeFinder(deps, { type: "UIN", value: DR_TEST_CAREGIVER_UIN }, 5), []);
   } finally {
     deps.close();
   }

@@ -35,8 +35,8 @@ function input(path: string, message: Json, header: Json = {}): ActionInput {
   };
 }
 
-function enrolled(store: ReturnType<typeof memoryStore>, query: Json, extra: Json = {}): Json {
-  const result = answerEnrolled(
+async function enrolled(store: ReturnType<typeof memoryStore>, query: Json, extra: Json = {}): Promise<Json> {
+  const result = await answerEnrolled(
     store,
     input("/sync/enrolled", {
       transaction_id: "t-1",
@@ -48,9 +48,9 @@ function enrolled(store: ReturnType<typeof memoryStore>, query: Json, extra: Jso
   return (result.message as Json).enrolled_response[0];
 }
 
-Deno.test("sync/enrolled answers the yaml's own example: ABC451123 is enrolled in DCI001", () => {
+Deno.test("sync/enrolled answers the yaml's own example: ABC451123 is enrolled in DCI001", async () => {
   const store = memoryStore(ibrProfile.demo(0, 1));
-  const item = enrolled(store, {
+  const item = await enrolled(store, {
     person_identifier: { eq: "ABC451123" },
     "programme_identifier.program.programme_identifier": { eq: "DCI001" },
   });
@@ -62,38 +62,39 @@ Deno.test("sync/enrolled answers the yaml's own example: ABC451123 is enrolled i
   });
 });
 
-Deno.test("sync/enrolled says no for another programme, an unknown person and a status the query excludes", () => {
+Deno.test("sync/enrolled says no for another programme, an unknown person and a status the query excludes", async () => {
   const store = memoryStore(ibrProfile.demo(0, 1));
   assert.equal(
-    enrolled(store, { person_identifier: { eq: "ABC451123" }, programme: { eq: "OTHER" } }).enrolled_status,
+    (await enrolled(store, { person_identifier: { eq: "ABC451123" }, programme: { eq: "OTHER" } }))
+      .enrolled_status,
     "no",
   );
-  assert.equal(enrolled(store, { person_identifier: { eq: "NOBODY" } }).enrolled_status, "no");
+  assert.equal((await enrolled(store, { person_identifier: { eq: "NOBODY" } })).enrolled_status, "no");
   assert.equal(
-    enrolled(store, { UIN: "BENEFICIARY-TEST-001", enrollment_status: "Suspended" }).enrolled_status,
+    (await enrolled(store, { UIN: "BENEFICIARY-TEST-001", enrollment_status: "Suspended" })).enrolled_status,
     "no",
   );
   assert.equal(
-    enrolled(store, { UIN: "BENEFICIARY-TEST-001", enrollment_status: "1" }).enrolled_status,
+    (await enrolled(store, { UIN: "BENEFICIARY-TEST-001", enrollment_status: "1" })).enrolled_status,
     "yes",
   );
   assert.equal(
-    enrolled(store, { NID: { eq: "BENEFICIARY-TEST-001" } }).enrolled_status,
+    (await enrolled(store, { NID: { eq: "BENEFICIARY-TEST-001" } })).enrolled_status,
     "no",
     "typed: NID differs",
   );
   assert.equal(
-    enrolled(store, { person_identifier: "ABC451123" }, { response_entity: "Group" }).enrolled_status,
+    (await enrolled(store, { person_identifier: "ABC451123" }, { response_entity: "Group" })).enrolled_status,
     "no",
   );
 });
 
-Deno.test("sync/enrolled reads the predicate, single-expression and idtype-value forms", () => {
+Deno.test("sync/enrolled reads the predicate, single-expression and idtype-value forms", async () => {
   const store = memoryStore(ibrProfile.demo(0, 1));
   const sample = JSON.parse(Deno.readTextFileSync(new URL("processflow2req.json", SAMPLES)));
   sample.message.transaction_id = "t-2";
   sample.message.enrolled_criteria.query.attribute_value = "ABC451123";
-  const fromSample = answerEnrolled(store, input("/sync/enrolled", sample.message));
+  const fromSample = await answerEnrolled(store, input("/sync/enrolled", sample.message));
   assert.equal(
     (fromSample.message as Json).enrolled_response[0].enrolled_status,
     "yes",
@@ -105,27 +106,30 @@ Deno.test("sync/enrolled reads the predicate, single-expression and idtype-value
     condition: "and",
     expression2: { attribute_name: "programme_identifier", operator: "eq", attribute_value: "DCI001" },
   }];
-  assert.equal(enrolled(store, predicate, { query_type: "predicate" }).enrolled_status, "yes");
+  assert.equal((await enrolled(store, predicate, { query_type: "predicate" })).enrolled_status, "yes");
   assert.equal(
-    enrolled(store, { type: "uin", value: "BENEFICIARY-TEST-001" }, { query_type: "idtype-value" })
+    (await enrolled(store, { type: "uin", value: "BENEFICIARY-TEST-001" }, { query_type: "idtype-value" }))
       .enrolled_status,
     "yes",
   );
 });
 
-Deno.test("sync/enrolled rejects a query it cannot answer, per item, with the reason and no record", () => {
+Deno.test("sync/enrolled rejects a query it cannot answer, per item, with the reason and no record", async () => {
   const store = memoryStore(ibrProfile.demo(0, 1));
-  const gt = enrolled(store, { person_identifier: { gt: "A" } });
+  const gt = await enrolled(store, { person_identifier: { gt: "A" } });
   assert.equal(gt.status, "rjct");
   assert.equal(gt.enrolled_status, "no");
   assert.match(gt.status_reason_message, /operator "gt" is not supported/);
-  assert.match(enrolled(store, { programme: "DCI001" }).status_reason_message, /names no person/);
-  assert.match(enrolled(store, { surname: "Test3" }).status_reason_message, /surname: unknown attribute/);
+  assert.match((await enrolled(store, { programme: "DCI001" })).status_reason_message, /names no person/);
   assert.match(
-    enrolled(store, { UIN: "x" }, { response_entity: "Farm" }).status_reason_message,
+    (await enrolled(store, { surname: "Test3" })).status_reason_message,
+    /surname: unknown attribute/,
+  );
+  assert.match(
+    (await enrolled(store, { UIN: "x" }, { response_entity: "Farm" })).status_reason_message,
     /not Group or Member/,
   );
-  const batch = answerEnrolled(
+  const batch = await answerEnrolled(
     store,
     input("/sync/enrolled", {
       transaction_id: "t",
@@ -145,8 +149,12 @@ Deno.test("sync/enrolled rejects a query it cannot answer, per item, with the re
   assert.equal(action("/sync/enrolled").request.safeParse({ transaction_id: "t" }).success, false);
 });
 
-function updates(store: ReturnType<typeof memoryStore>, beneficiaries: Json[], receiptType?: string): Json[] {
-  const result = applyEnrollmentUpdates(
+async function updates(
+  store: ReturnType<typeof memoryStore>,
+  beneficiaries: Json[],
+  receiptType?: string,
+): Promise<Json[]> {
+  const result = await applyEnrollmentUpdates(
     store,
     input("/sync/enrollment/updates", {
       transaction_id: "t-u",
@@ -169,11 +177,11 @@ function sampleBeneficiary(): Json {
   return b;
 }
 
-Deno.test("sync/enrollment/updates writes the sample flow's beneficiary and answers succ per beneficiary", () => {
+Deno.test("sync/enrollment/updates writes the sample flow's beneficiary and answers succ per beneficiary", async () => {
   const store = memoryStore(ibrProfile.demo(0, 1));
-  const items = updates(store, [sampleBeneficiary()]);
+  const items = await updates(store, [sampleBeneficiary()]);
   assert.equal(items[0].status, "succ", JSON.stringify(items));
-  const written = store.findByIdentifier({ value: "0205202401" }, ["ibr_person"], 5);
+  const written = await store.findByIdentifier({ value: "0205202401" }, ["ibr_person"], 5);
   assert.equal(written.length, 1);
   const d = written[0].details as Json;
   assert.equal(d.enrolments[0].programme_identifier, "DCI001");
@@ -181,10 +189,10 @@ Deno.test("sync/enrollment/updates writes the sample flow's beneficiary and answ
   assert.equal(d.enrolments[0].benefits[0].benefit_value, "USD 50");
 });
 
-Deno.test("sync/enrollment/updates merges an update into the stored beneficiary: status changed, programme added", () => {
+Deno.test("sync/enrollment/updates merges an update into the stored beneficiary: status changed, programme added", async () => {
   const store = memoryStore(ibrProfile.demo(0, 1));
   const record: Json = ibrProfile.toRecord(
-    store.getByExternalId("IBR-TEST-001", ["ibr_person"])!,
+    (await store.getByExternalId("IBR-TEST-001", ["ibr_person"]))!,
     ibrProfile.recordTypes[0],
     {
       withContext: true,
@@ -201,9 +209,9 @@ Deno.test("sync/enrollment/updates merges an update into the stored beneficiary:
   ];
   delete record.enrollment_status;
   delete record.benefits;
-  const items = updates(store, [record], "updated");
+  const items = await updates(store, [record], "updated");
   assert.deepEqual(items.map((i) => [i.reference_id, i.status]), [["IBR-TEST-001", "succ"]]);
-  const after = store.getByExternalId("IBR-TEST-001", ["ibr_person"])!;
+  const after = (await store.getByExternalId("IBR-TEST-001", ["ibr_person"]))!;
   assert.deepEqual(
     (after.details as Json).enrolments.map((e: Json) => [e.programme_identifier, e.enrollment_status]),
     [
@@ -215,7 +223,7 @@ Deno.test("sync/enrollment/updates merges an update into the stored beneficiary:
   assert.equal(store.all().filter((r) => r.externalId === "IBR-TEST-001").length, 1);
 });
 
-Deno.test("sync/enrollment/updates refuses each bad beneficiary on its own, naming the field, writing nothing of it", () => {
+Deno.test("sync/enrollment/updates refuses each bad beneficiary on its own, naming the field, writing nothing of it", async () => {
   const store = memoryStore(ibrProfile.demo(0, 1));
   const before = store.all().length;
   const good = sampleBeneficiary();
@@ -225,7 +233,7 @@ Deno.test("sync/enrollment/updates refuses each bad beneficiary on its own, nami
   badStatus.member.member_identifier = [{ identifier_type: "NID", identifier_value: "X-2" }];
   badStatus.member.demographic_info.person.identifier = [];
   badStatus.programme_identifier.enrolment_status = "Enrolled";
-  const items = updates(store, [unknownField, badStatus, good]);
+  const items = await updates(store, [unknownField, badStatus, good]);
   assert.deepEqual(items.map((i) => [i.reference_id, i.status]), [["bad-1", "rjct"], ["bad-2", "rjct"], [
     "3",
     "succ",
@@ -236,7 +244,7 @@ Deno.test("sync/enrollment/updates refuses each bad beneficiary on its own, nami
     /enrollment_status: "Enrolled" is not in EnrollmentStatusEnum/,
   );
   assert.equal(store.all().length, before + 1);
-  const unknown = updates(
+  const unknown = await updates(
     store,
     [{ ...sampleBeneficiary(), member: { member_identifier: "NEW-1" } }],
     "updated",
@@ -245,7 +253,7 @@ Deno.test("sync/enrollment/updates refuses each bad beneficiary on its own, nami
   assert.equal(action("/sync/enrollment/updates").request.safeParse({ transaction_id: "t" }).success, false);
 });
 
-Deno.test("IBR header-level refusals are complete answers of each endpoint, every item rjct with the reason", () => {
+Deno.test("IBR header-level refusals are complete answers of each endpoint, every item rjct with the reason", async () => {
   const ids = { correlationId: "c", now: "2026-01-01T00:00:00.000Z", reason: "rjct.version.invalid: 9.9" };
   const enrolled = rejectedEnrolled({ transaction_id: "t", enrolled_criteria: { query: {} } }, ids);
   assert.equal(enrolled.items, 1);

@@ -46,26 +46,28 @@ export function memoryStore(records: Iterable<Json> = []): IbrStore & { all(): R
   }
   return {
     all: () => [...byId.values()],
-    findByIdentifier(id, storage, limit) {
-      return [...byId.values()].filter((r) =>
-        storage.includes(String(r.recordType)) &&
-        r.identifiers.some((i) => i.value === id.value && (id.type === undefined || i.type === id.type))
-      ).slice(0, limit);
-    },
+    findByIdentifier: (id, storage, limit) =>
+      Promise.resolve(
+        [...byId.values()].filter((r) =>
+          storage.includes(String(r.recordType)) &&
+          r.identifiers.some((i) => i.value === id.value && (id.type === undefined || i.type === id.type))
+        ).slice(0, limit),
+      ),
     getByExternalId(externalId, storage) {
       const r = byId.get(externalId);
-      return r && storage.includes(String(r.recordType)) ? r : undefined;
+      return Promise.resolve(r && storage.includes(String(r.recordType)) ? r : undefined);
     },
-    put(raw) {
-      try {
-        const reg = toRegistrant(raw);
-        const created = !byId.has(reg.externalId);
-        byId.set(reg.externalId, reg);
-        return { ok: true, created };
-      } catch (e) {
-        if (e instanceof InputError) return { ok: false, reason: e.message };
-        throw e;
-      }
-    },
+    put: (raw) =>
+      Promise.try(() => {
+        try {
+          const reg = toRegistrant(raw);
+          const created = !byId.has(reg.externalId);
+          byId.set(reg.externalId, reg);
+          return { ok: true as const, created };
+        } catch (e) {
+          if (e instanceof InputError) return { ok: false as const, reason: e.message };
+          throw e;
+        }
+      }),
   };
 }

@@ -126,7 +126,7 @@ backendTest(
         : await sql("SELECT indexname AS name FROM pg_indexes WHERE indexname LIKE 'reg_p_%'")).length;
     const before = await indexes();
     assert.ok(before > 5);
-    assert.equal(await s.registryLoad.isEmpty(), true);
+    assert.equal(await s.registry.isEmpty(), true);
     let during = -1;
     const batches = (async function* () {
       yield { now: NOW, records: [], last: true };
@@ -138,8 +138,8 @@ backendTest(
     assert.equal(await indexes(), before);
     assert.equal((await sql("SELECT name FROM registry_deferred_indexes")).length, 0);
     await load(s, demoRecords(5, 1), 10);
-    assert.equal(await s.registryLoad.isEmpty(), false);
-    assert.equal(await s.registryLoad.isEmpty("crvs"), true);
+    assert.equal(await s.registry.isEmpty(), false);
+    assert.equal(await s.registry.isEmpty("crvs"), true);
   },
 );
 

@@ -21,6 +21,7 @@ import { pgNotificationStore } from "../../subscriptions/pg_notifications.ts";
 import { pgLaneStore } from "../../subscriptions/pg_lanes.ts";
 import { pgLoadStore } from "../../registry/pg_load_store.ts";
 import { pgImportJobStore } from "../../registry/imports/pg_job_store.ts";
+import { pgRegistryStore } from "../../registry/pg_registry_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -46,6 +47,7 @@ export function pgStorage(pool: PgPool): Storage {
     bulk: pgBulkStore(pool),
     registryLoad: pgLoadStore(pool),
     importJobs: pgImportJobStore(pool),
+    registry: pgRegistryStore(pool),
     close: () => pool.end(),
   };
 }

@@ -25,16 +25,16 @@ const LOOKUP_LIMIT = 10;
 type Criteria = z.output<typeof EnrolledCriteria>;
 
 /** The answer to one EnrolledRequest. */
-export function answerEnrolled(store: IbrStore, input: ActionInput): ActionResult {
+export async function answerEnrolled(store: IbrStore, input: ActionInput): Promise<ActionResult> {
   const message = input.message as z.output<typeof EnrolledRequest>;
   const list: Criteria[] = Array.isArray(message.enrolled_criteria)
     ? message.enrolled_criteria
     : [message.enrolled_criteria];
   const timestamp = new Date(input.now).toISOString();
-  const items = list.map((c, i) => {
+  const items = await Promise.all(list.map(async (c, i) => {
     // The spec's criteria has no reference_id: its position from 1 names it, unless the caller gave one.
     const reference_id = itemRef(c, i);
-    const answer = answerOne(store, c);
+    const answer = await answerOne(store, c);
     return answer.ok
       ? { reference_id, timestamp, status: "succ" as const, enrolled_status: answer.enrolled ? "yes" : "no" }
       : {
@@ -44,13 +44,13 @@ export function answerEnrolled(store: IbrStore, input: ActionInput): ActionResul
         status_reason_message: answer.reason,
         enrolled_status: "no",
       };
-  });
+  }));
   return answered(message.transaction_id, input.correlationId, items);
 }
 
 type Answer = { ok: true; enrolled: boolean } | { ok: false; reason: string };
 
-function answerOne(store: IbrStore, c: Criteria): Answer {
+async function answerOne(store: IbrStore, c: Criteria): Promise<Answer> {
   const entity = c.response_entity?.split(":").pop()?.toLowerCase();
   if (entity !== undefined && !["member", "group", "beneficiary", "person"].includes(entity)) {
     return {
@@ -60,18 +60,26 @@ function answerOne(store: IbrStore, c: Criteria): Answer {
   }
   const parsed = readEnrolledQuery(c.query_type, c.query);
   if (!parsed.ok) return parsed;
-  const records = beneficiaries(store, parsed.question.person, entity);
+  const records = await beneficiaries(store, parsed.question.person, entity);
   return { ok: true, enrolled: records.some((r) => isEnrolled(r, parsed.question)) };
 }
 
 /** The records whose enrolments answer for this person. */
-function beneficiaries(store: IbrStore, person: EnrolledQuestion["person"], entity?: string): Registrant[] {
-  const persons = entity === "group" ? [] : store.findByIdentifier(person, ["ibr_person"], LOOKUP_LIMIT);
+async function beneficiaries(
+  store: IbrStore,
+  person: EnrolledQuestion["person"],
+  entity?: string,
+): Promise<Registrant[]> {
+  const persons = entity === "group"
+    ? []
+    : await store.findByIdentifier(person, ["ibr_person"], LOOKUP_LIMIT);
   if (entity === "member" || entity === "person") return persons;
-  const groups = store.findByIdentifier(person, ["ibr_group"], LOOKUP_LIMIT);
-  const members = entity === "group" ? store.findByIdentifier(person, ["ibr_person"], LOOKUP_LIMIT) : persons;
+  const groups = await store.findByIdentifier(person, ["ibr_group"], LOOKUP_LIMIT);
+  const members = entity === "group"
+    ? await store.findByIdentifier(person, ["ibr_person"], LOOKUP_LIMIT)
+    : persons;
   for (const m of members) {
-    const household = m.groupRef ? store.getByExternalId(m.groupRef, ["ibr_group"]) : undefined;
+    const household = m.groupRef ? await store.getByExternalId(m.groupRef, ["ibr_group"]) : undefined;
     if (household) groups.push(household);
   }
   return entity === "group" ? groups : [...persons, ...groups];

@@ -26,45 +26,54 @@ type Item = {
 };
 
 /** The answer to one EnrollmentUpdatesRequest (each beneficiary written or refused on its own). */
-export function applyEnrollmentUpdates(store: IbrStore, input: ActionInput): ActionResult {
+export async function applyEnrollmentUpdates(store: IbrStore, input: ActionInput): Promise<ActionResult> {
   const message = input.message as z.output<typeof EnrollmentUpdatesRequest>;
   const updates = (message.enrolled_updates ?? message.receipt_information)!;
   const updateOnly = /^upd/i.test(updates.receipt_type ?? "");
   const timestamp = new Date(input.now).toISOString();
-  const items: Item[] = updates.beneficiaries.map((b, i) => {
+  const items: Item[] = [];
+  // One after another: a later beneficiary may name a household an earlier one wrote.
+  for (const [i, b] of updates.beneficiaries.entries()) {
     const reference_id = itemRef(b, i);
-    const outcome = applyOne(store, b, `beneficiaries[${i}]`, updateOnly);
-    return outcome === undefined
-      ? { reference_id, timestamp, status: "succ" }
-      : { reference_id, timestamp, status: "rjct", status_reason_message: outcome.slice(0, 999) };
-  });
+    const outcome = await applyOne(store, b, `beneficiaries[${i}]`, updateOnly);
+    items.push(
+      outcome === undefined
+        ? { reference_id, timestamp, status: "succ" }
+        : { reference_id, timestamp, status: "rjct", status_reason_message: outcome.slice(0, 999) },
+    );
+  }
   return answered(message.transaction_id, input.correlationId, items);
 }
 
 /** Writes one beneficiary; returns why it was refused, or undefined. */
-function applyOne(store: IbrStore, b: Obj, path: string, updateOnly: boolean): string | undefined {
+async function applyOne(
+  store: IbrStore,
+  b: Obj,
+  path: string,
+  updateOnly: boolean,
+): Promise<string | undefined> {
   const converted = beneficiaryInput(b, path);
   if (!converted.ok) return converted.reason;
   const [main, ...members] = converted.records;
   const storage = main.record_type === "Group" ? "ibr_group" : "ibr_person";
-  const existing = findExisting(store, main, storage);
+  const existing = await findExisting(store, main, storage);
   if (!existing && updateOnly) {
     return `${path}: no beneficiary with these identifiers (receipt_type "updated")`;
   }
   const record = existing ? merge(existing, main) : main;
   if (!existing && storage === "ibr_group") record.id = crypto.randomUUID();
-  const written = store.put(record);
+  const written = await store.put(record);
   if (!written.ok) return `${path}: ${written.reason}`;
   for (const [i, m] of members.entries()) {
-    const known = findExisting(store, m, "ibr_person");
-    const r = store.put({ ...(known ? merge(known, m) : m), group_id: record.id });
+    const known = await findExisting(store, m, "ibr_person");
+    const r = await store.put({ ...(known ? merge(known, m) : m), group_id: record.id });
     if (!r.ok) return `${path}.group.member_list[${i}]: ${r.reason} (the household was written)`;
   }
   return undefined;
 }
 
 /** The stored record one of whose identifiers the input carries. */
-function findExisting(store: IbrStore, raw: Obj, storage: string): Registrant | undefined {
+async function findExisting(store: IbrStore, raw: Obj, storage: string): Promise<Registrant | undefined> {
   const ids = [
     ...(Array.isArray(raw.identifier) ? raw.identifier : []),
     ...(Array.isArray(raw.group_identifier) ? raw.group_identifier : []),
@@ -74,7 +83,7 @@ function findExisting(store: IbrStore, raw: Obj, storage: string): Registrant | 
     const value = id.identifier_value ?? id.value;
     const type = id.identifier_type ?? id.type;
     if (typeof value !== "string" && typeof value !== "number") continue;
-    const found = store.findByIdentifier(
+    const found = await store.findByIdentifier(
       {
         value: String(value),
         ...(typeof type === "string" ? { type: type.split(":").pop()!.toUpperCase() } : {}),

@@ -18,14 +18,14 @@ export interface IbrStore {
     id: { type?: string; value: string },
     storage: readonly string[],
     limit: number,
-  ): Registrant[];
+  ): Promise<Registrant[]>;
   /** The live record with this external id, when it is of one of the given storage types. */
-  getByExternalId(externalId: string, storage: readonly string[]): Registrant | undefined;
+  getByExternalId(externalId: string, storage: readonly string[]): Promise<Registrant | undefined>;
   /**
    * Creates or replaces a record from an input record (as `registry import` reads them: the registry's
    * change events and subscriptions follow). A refused record writes nothing and says why.
    */
-  put(raw: Record<string, unknown>): WriteResult;
+  put(raw: Record<string, unknown>): Promise<WriteResult>;
 }
 
 /** The handler result of both IBR endpoints: every item answered (each with its own status). */

@@ -19,10 +19,14 @@ export type Found =
   | { ok: false; code: "rjct.search_criteria.invalid"; message: string };
 
 /** Reads `disabled_criteria` and finds the one live DR person holding that identifier. */
-export function findPerson(deps: Pick<Deps, "db">, message: Json, finder: PersonFinder): Found {
+export async function findPerson(
+  deps: Pick<Deps, "storage">,
+  message: Json,
+  finder: PersonFinder,
+): Promise<Found> {
   try {
     const id = readDisabledCriteria(message.disabled_criteria);
-    const persons = finder(deps, id, 2);
+    const persons = await finder(deps, id, 2);
     if (persons.length > 1) {
       return {
         ok: false,

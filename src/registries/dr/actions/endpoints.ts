@@ -32,12 +32,12 @@ export function isDisabled(reg: Registrant | undefined): boolean {
 }
 
 /** `sync/disabled` answered for one request. */
-export function answerDisabled(
-  deps: Pick<Deps, "db">,
+export async function answerDisabled(
+  deps: Pick<Deps, "storage">,
   input: ActionInput,
   finder: PersonFinder,
-): ActionResult {
-  const found = findPerson(deps, input.message, finder);
+): Promise<ActionResult> {
+  const found = await findPerson(deps, input.message, finder);
   const item = found.ok
     ? {
       ...itemHead(input, input.message),
@@ -54,13 +54,13 @@ export function answerDisabled(
 }
 
 /** A `search_response` answer whose records are `records(person)` for the person found. */
-function answerRecords(
-  deps: Pick<Deps, "db">,
+async function answerRecords(
+  deps: Pick<Deps, "storage">,
   input: ActionInput,
   finder: PersonFinder,
   records: (person: Registrant) => unknown,
-): ActionResult {
-  const found = findPerson(deps, input.message, finder);
+): Promise<ActionResult> {
+  const found = await findPerson(deps, input.message, finder);
   const head = itemHead(input, input.message);
   const item: Json & { status: string; status_reason_message?: string } = found.ok
     ? {
@@ -108,7 +108,7 @@ export function drActions(finder: PersonFinder = storeFinder): ProfileAction[] {
       summary: "Whether a person is registered as disabled: yes or no, no record (data minimisation)",
       request: DisabledRequest,
       response: DisabledResponse,
-      handle: (deps, input) => Promise.resolve(answerDisabled(deps, input, finder)),
+      handle: (deps, input) => answerDisabled(deps, input, finder),
       rejected: refusedDisabled,
     },
     {
@@ -118,7 +118,7 @@ export function drActions(finder: PersonFinder = storeFinder): ProfileAction[] {
         "A person's disability details: status, level, impairments (PWDPerson without personal details)",
       request: GetDisabilitySupportRequest,
       response: GetDisabilityInfoResponse,
-      handle: (deps, input) => Promise.resolve(answerRecords(deps, input, finder, disabilityInfo)),
+      handle: (deps, input) => answerRecords(deps, input, finder, disabilityInfo),
       rejected: refusedSearch,
     },
     {
@@ -128,7 +128,7 @@ export function drActions(finder: PersonFinder = storeFinder): ProfileAction[] {
         "A person's disability support: human assistance, assistive technology, housing, medical, animal",
       request: GetDisabilitySupportRequest,
       response: GetDisabilitySupportResponse,
-      handle: (deps, input) => Promise.resolve(answerRecords(deps, input, finder, disabilitySupport)),
+      handle: (deps, input) => answerRecords(deps, input, finder, disabilitySupport),
       rejected: refusedSearch,
     },
   ];

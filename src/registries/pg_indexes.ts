@@ -1,0 +1,55 @@
+/**
+ * The search indexes of the registries other than social on PostgreSQL (see indexes.ts): created the first time
+ * a registry is written, in the writer's transaction, skipped while a bulk load has them deferred. Instances
+ * create them one at a time (a transaction-level advisory lock), so two first writes never race on one name.
+ */
+import type { PgClient } from "../db/pg/pool.ts";
+import { pgAll, pgOne, pgText } from "../db/pg/query.ts";
+import { profileOf } from "./index.ts";
+import { DEFERRED_PREFIX, indexPrefix, recordTypeIndexList } from "./indexes.ts";
+
+/** The advisory lock key of registry index creation ("dcix" in ASCII). */
+export const INDEX_LOCK_KEY = 0x64636978;
+
+/** PostgreSQL's longest identifier: a longer index name is stored truncated. */
+const MAX_NAME = 63;
+
+/** Registries whose indexes a connection has seen committed (a connection lives as long as its pool). */
+const ensured = new WeakMap<PgClient, Set<string>>();
+
+/**
+ * Creates the missing indexes of `registry` inside `client`'s transaction. Remembered per connection only once
+ * they were all found present: a transaction that created them may still roll back, a deferral may end.
+ */
+export async function pgEnsureRegistryIndexes(client: PgClient, registry: string): Promise<void> {
+  if (registry === "social") return;
+  let done = ensured.get(client);
+  if (!done) ensured.set(client, done = new Set());
+  if (done.has(registry)) return;
+  const profile = profileOf(registry);
+  if (!profile) return;
+  const wanted: Array<{ name: string; sql: string }> = [];
+  let deferred = false;
+  for (const rt of profile.recordTypes) {
+    const prefix = indexPrefix(rt.storage);
+    if (await pgOne(client, pgText(DEFERRED_PREFIX), [prefix.length, prefix]) !== undefined) {
+      deferred = true;
+      continue;
+    }
+    wanted.push(...recordTypeIndexList(rt, "postgres"));
+  }
+  const present = new Set(
+    (await pgAll<{ name: string }>(
+      client,
+      "SELECT relname AS name FROM pg_class WHERE relkind = 'i' AND relname = ANY($1::text[])",
+      [wanted.map((i) => i.name.slice(0, MAX_NAME))],
+    )).map((r) => r.name),
+  );
+  const missing = wanted.filter((i) => !present.has(i.name.slice(0, MAX_NAME)));
+  if (missing.length === 0) {
+    if (!deferred) done.add(registry);
+    return;
+  }
+  await client.query("SELECT pg_advisory_xact_lock($1)", [INDEX_LOCK_KEY]);
+  for (const i of missing) await client.query(i.sql);
+}

@@ -1,0 +1,115 @@
+/**
+ * The registry's records and events in PostgreSQL: the statements of store.ts, events.ts and registry_store.ts,
+ * numbered, where both dialects agree; the writes of pg_registry_write.ts; the browser's NOCASE surname order as
+ * `lower(surname)` with the pattern operators, so the reg_p_surname_ci-style indexes serve range and order.
+ *
+ * Every write is one transaction that takes the registry event lock first (pg_event_lock.ts): registry writers
+ * run one after another from their checks to their commit, so two instances creating one external id, or two
+ * records claiming one identifier, at once get one success and the InputError a second writer gets on SQLite.
+ */
+import type { PgPool } from "../db/pg/pool.ts";
+import { pgAll, pgOne, type PgQueryable, pgText, pgTransaction } from "../db/pg/query.ts";
+import { lockEvents } from "./pg_event_lock.ts";
+import { pgDeleteRegistrant, pgGetRegistrant, pgSaveRegistrant } from "./pg_registry_write.ts";
+import { afterArgs, eventOf, type EventRow, EVENTS_SQL, recentArgs } from "./events.ts";
+import { type CountRow, COUNTS_SQL, countsOf, fromRow, SQL, STORE_REGISTRY } from "./store.ts";
+import {
+  browsePage,
+  browsePlan,
+  type BrowseRow,
+  EXACT_SQL,
+  prefixEnd,
+  rangeArgs,
+  uniqueRows,
+} from "./browse.ts";
+import { identifierLookup, listArgs, type RegistryStore, STORE_SQL } from "./registry_store.ts";
+import type { BrowsePlan } from "./browse.ts";
+
+type Row = { id: number; data: string; deleted_at: string | null };
+
+const rows = async (db: PgQueryable, sql: string, args: Array<string | number | null>) =>
+  (await pgAll<Row>(db, pgText(sql), args)).map(fromRow);
+
+/** The registry store on the PostgreSQL database behind `pool`. */
+export function pgRegistryStore(pool: PgPool): RegistryStore {
+  const events = async (sql: string, args: Array<string | number>) =>
+    (await pgAll<EventRow>(pool, pgText(sql), args)).map(eventOf);
+  return {
+    get: (externalId, registry = STORE_REGISTRY) => pgGetRegistrant(pool, externalId, registry),
+    getById: async (id) => (await rows(pool, SQL.byId, [id]))[0],
+    members: (groupId) => rows(pool, SQL.members, [groupId]),
+    counts: async (registry) =>
+      countsOf(registry, await pgAll<CountRow>(pool, pgText(COUNTS_SQL), [registry])),
+    isEmpty: async (registry) =>
+      (registry === undefined
+        ? await pgOne(pool, STORE_SQL.anyRegistrant)
+        : await pgOne(pool, pgText(STORE_SQL.anyOfRegistry), [registry])) === undefined,
+    lastEventId: async () => Number((await pgOne<{ id: number }>(pool, EVENTS_SQL.lastId))!.id),
+    save: (reg, options) =>
+      pgTransaction(pool, async (c) => {
+        await lockEvents(c);
+        return await pgSaveRegistrant(c, reg, options);
+      }),
+    patch: (registry, externalId, merge, now) =>
+      pgTransaction(pool, async (c) => {
+        await lockEvents(c);
+        const current = await pgGetRegistrant(c, externalId, registry);
+        if (!current || current.deletedAt) return undefined;
+        const merged = merge(current);
+        await pgSaveRegistrant(c, merged, { mode: "upsert", now });
+        return merged;
+      }),
+    delete: (externalId, options) =>
+      pgTransaction(pool, async (c) => {
+        await lockEvents(c);
+        return await pgDeleteRegistrant(c, externalId, options);
+      }),
+    eventsAfter: (afterId, options = {}) =>
+      events(
+        options.registry === undefined ? EVENTS_SQL.after : EVENTS_SQL.afterIn,
+        afterArgs(afterId, options),
+      ),
+    recentEvents: (registry, options = {}) => events(EVENTS_SQL.recent, recentArgs(registry, options)),
+    list: (registry, page) => rows(pool, STORE_SQL.list, listArgs(registry, page)),
+    browse: async (profile, q, options) => {
+      const plan = browsePlan(profile, q, options);
+      if (!plan) return { items: [], next_after: null };
+      const exact = plan.exact
+        ? uniqueRows([
+          ...await pgAll<BrowseRow>(pool, pgText(EXACT_SQL.byId), [plan.text, profile.name]),
+          ...await pgAll<BrowseRow>(pool, pgText(EXACT_SQL.byIdentifier), [plan.text, profile.name]),
+        ])
+        : [];
+      const ranges: BrowseRow[] = [];
+      for (const storage of plan.persons) ranges.push(...await surnameRange(pool, storage, plan));
+      return browsePage(plan, exact, ranges);
+    },
+    findByIdentifier: (id, recordType, limit) => rows(pool, ...identifierLookup(id, recordType, limit)),
+  };
+}
+
+/**
+ * Persons of `storage` whose surname starts with the plan's prefix, case-insensitively (lower(): ASCII, as
+ * NOCASE, in the C locale migratePg requires), in (lower(surname), id) order after the cursor (a second lower
+ * bound, so a page's index range starts at the cursor). The pattern
+ * operators (`~>=~`, `~<~`, ORDER BY … USING ~<~) are the ones of the `lower(surname) text_pattern_ops` index,
+ * whose predicate this query repeats; in the C locale they order as `<` does.
+ */
+async function surnameRange(pool: PgPool, storage: string, plan: BrowsePlan): Promise<BrowseRow[]> {
+  const sql = `SELECT r.id, d.data, r.deleted_at, r.surname FROM registrants r
+    JOIN registrant_data d ON d.id = r.id
+    WHERE r.record_type = ? AND r.deleted_at IS NULL AND r.surname IS NOT NULL
+      AND lower(r.surname) ~>=~ lower(?) AND lower(r.surname) ~<~ lower(?)
+      ${
+    plan.cursor ? "AND lower(r.surname) ~>=~ lower(?) AND (lower(r.surname) ~>~ lower(?) OR r.id > ?)" : ""
+  }
+      ${plan.given ? "AND lower(r.given_name) LIKE lower(?) ESCAPE '\\'" : ""}
+    ORDER BY lower(r.surname) USING ~<~, r.id LIMIT ?+0`;
+  const args = rangeArgs(plan);
+  if (plan.cursor) args.splice(1, 0, plan.cursor.surname);
+  return await pgAll<BrowseRow>(
+    pool,
+    pgText(sql),
+    [storage, plan.surname, prefixEnd(plan.surname), ...args, plan.limit + 1],
+  );
+}

@@ -1,0 +1,178 @@
+/**
+ * The registry's records and change events, as the services read and write them: the interface, and its embedded
+ * SQLite implementation over the synchronous functions of store.ts, events.ts and browse.ts (each write one
+ * transaction). The PostgreSQL one is pg_registry_store.ts. Imports and bulk loads, and searches, have their own.
+ */
+import { type Db, transaction } from "../db/sqlite.ts";
+import { stmt } from "../db/statements.ts";
+import type { Registrant } from "./model.ts";
+import type { RegistryProfile } from "../registries/profile.ts";
+import { type BrowsePage, browseRegistrants } from "./browse.ts";
+import {
+  lastEventId,
+  listEventsAfter,
+  listRecentEvents,
+  type RegistryEvent,
+  type RegistryEventType,
+} from "./events.ts";
+import {
+  deleteRegistrant,
+  fromRow,
+  getRegistrant,
+  getRegistrantById,
+  groupMembers,
+  registrantCounts,
+  saveRegistrant,
+  STORE_REGISTRY,
+  type StoredRegistrant,
+} from "./store.ts";
+import { registryOfRecordType } from "./store.ts";
+
+/** A page of the admin list: live registrants of a registry, newest first. */
+export interface ListPage {
+  /** A storage record type, or every one of the registry. */
+  recordType?: string;
+  /** Row ids below this one (a cursor), or from the newest. */
+  before?: number;
+  limit: number;
+}
+
+/** An identifier to look a record up by: its value, and its type when given (else any type). */
+export interface IdentifierQuery {
+  type?: string;
+  value: string;
+}
+
+/** The registry's records and events. */
+export interface RegistryStore {
+  /** The registrant of `registry` (social by default) with this external id, deleted ones included. */
+  get(externalId: string, registry?: string): Promise<StoredRegistrant | undefined>;
+  /** The registrant with this row id, deleted ones included. */
+  getById(id: number): Promise<StoredRegistrant | undefined>;
+  /** Live members of a group (by its row id), in registration order. */
+  members(groupId: number): Promise<StoredRegistrant[]>;
+  /** Live registrants of a registry per storage record type (each of its profile's, 0 when none), and deleted. */
+  counts(registry: string): Promise<Record<string, number>>;
+  /** Whether no registrant, live or deleted, exists (of `registry` when given, else of any registry). */
+  isEmpty(registry?: string): Promise<boolean>;
+  /** The id of the newest event, 0 when none. */
+  lastEventId(): Promise<number>;
+  /**
+   * Creates or replaces a registrant (by external id within the registry of its record type) and records its
+   * event, in one transaction; InputError for a conflict (create over a live id, another record type, an
+   * identifier another registrant holds, an unknown household). Exact with several instances.
+   */
+  save(
+    reg: Registrant,
+    options: { mode: "create" | "upsert"; now: string },
+  ): Promise<{ id: number; eventType: RegistryEventType }>;
+  /**
+   * Reads the live registrant, saves `merge(current)` over it (upsert) and records the event, in one transaction
+   * (no other write of it comes between); the saved record, or undefined when there is no live one.
+   */
+  patch(
+    registry: string,
+    externalId: string,
+    merge: (current: StoredRegistrant) => Registrant,
+    now: string,
+  ): Promise<Registrant | undefined>;
+  /** Soft-deletes a live registrant and records the event; the record as deleted, or undefined when none. */
+  delete(
+    externalId: string,
+    options: { now: string; registry?: string },
+  ): Promise<StoredRegistrant | undefined>;
+  /** Events after a cursor, oldest first (of one registry, or all). */
+  eventsAfter(afterId: number, options?: { limit?: number; registry?: string }): Promise<RegistryEvent[]>;
+  /** A registry's events before a cursor, newest first. */
+  recentEvents(registry: string, options?: { beforeId?: number; limit?: number }): Promise<RegistryEvent[]>;
+  /** A page of live registrants, newest first (the admin list). */
+  list(registry: string, page: ListPage): Promise<StoredRegistrant[]>;
+  /** The registry browser's search (browse.ts): id or identifier exactly, then by family name prefix. */
+  browse(
+    profile: RegistryProfile,
+    q: string,
+    options?: { after?: string; limit?: number },
+  ): Promise<BrowsePage>;
+  /** Live registrants of a storage record type holding the identifier, by row id, at most `limit`. */
+  findByIdentifier(id: IdentifierQuery, recordType: string, limit: number): Promise<StoredRegistrant[]>;
+}
+
+/** The statements both dialects share (PostgreSQL numbers them with `pgText`). */
+export const STORE_SQL = {
+  list: `SELECT r.id, d.data, r.deleted_at FROM registrants r JOIN registrant_data d ON d.id = r.id
+    WHERE r.registry = ? AND r.deleted_at IS NULL AND (CAST(? AS TEXT) IS NULL OR r.record_type = ?) AND r.id < ?
+    ORDER BY r.id DESC LIMIT ?+0`,
+  anyRegistrant: "SELECT 1 AS one FROM registrants LIMIT 1",
+  anyOfRegistry: "SELECT 1 AS one FROM registrants WHERE registry = ? LIMIT 1",
+  // The identifiers primary key leads with the value: both forms are one index lookup, then a row check.
+  byIdentifier: `SELECT DISTINCT r.id, d.data, r.deleted_at FROM identifiers i
+    JOIN registrants r ON r.id = i.registrant_id JOIN registrant_data d ON d.id = r.id
+    WHERE i.id_value = ? AND i.registry = ? AND i.live = 1 AND r.record_type = ? AND r.deleted_at IS NULL
+    ORDER BY r.id LIMIT ?+0`,
+  byTypedIdentifier: `SELECT DISTINCT r.id, d.data, r.deleted_at FROM identifiers i
+    JOIN registrants r ON r.id = i.registrant_id JOIN registrant_data d ON d.id = r.id
+    WHERE i.id_value = ? AND i.id_type = ? AND i.registry = ? AND i.live = 1 AND r.record_type = ?
+    AND r.deleted_at IS NULL ORDER BY r.id LIMIT ?+0`,
+};
+
+/** The bound values of `STORE_SQL.list`. */
+export function listArgs(registry: string, page: ListPage): Array<string | number | null> {
+  const type = page.recordType ?? null;
+  return [registry, type, type, page.before ?? Number.MAX_SAFE_INTEGER, page.limit];
+}
+
+/** The statement and bound values of a lookup by identifier. */
+export function identifierLookup(
+  id: IdentifierQuery,
+  recordType: string,
+  limit: number,
+): [string, Array<string | number>] {
+  const registry = registryOfRecordType(recordType);
+  return id.type === undefined
+    ? [STORE_SQL.byIdentifier, [id.value, registry, recordType, limit]]
+    : [STORE_SQL.byTypedIdentifier, [id.value, id.type, registry, recordType, limit]];
+}
+
+/** Whether `db` holds no registrant, live or deleted (of `registry` when given, else of any registry). */
+export function registryEmpty(db: Db, registry?: string): boolean {
+  return (registry === undefined
+    ? stmt(db, STORE_SQL.anyRegistrant).get()
+    : stmt(db, STORE_SQL.anyOfRegistry).get(registry)) === undefined;
+}
+
+/** The registry store on the embedded SQLite database `db`. */
+export function sqliteRegistryStore(db: Db): RegistryStore {
+  type Row = { id: number; data: string; deleted_at: string | null };
+  return {
+    get: (externalId, registry = STORE_REGISTRY) =>
+      Promise.try(() => getRegistrant(db, externalId, registry)),
+    getById: (id) => Promise.try(() => getRegistrantById(db, id)),
+    members: (groupId) => Promise.try(() => groupMembers(db, groupId)),
+    counts: (registry) => Promise.try(() => registrantCounts(db, registry)),
+    isEmpty: (registry) => Promise.try(() => registryEmpty(db, registry)),
+    lastEventId: () => Promise.try(() => lastEventId(db)),
+    save: (reg, options) => Promise.try(() => transaction(db, () => saveRegistrant(db, reg, options))),
+    patch: (registry, externalId, merge, now) =>
+      Promise.try(() =>
+        transaction(db, () => {
+          const current = getRegistrant(db, externalId, registry);
+          if (!current || current.deletedAt) return undefined;
+          const merged = merge(current);
+          saveRegistrant(db, merged, { mode: "upsert", now });
+          return merged;
+        })
+      ),
+    delete: (externalId, options) =>
+      Promise.try(() => transaction(db, () => deleteRegistrant(db, externalId, options))),
+    eventsAfter: (afterId, options) => Promise.try(() => listEventsAfter(db, afterId, options)),
+    recentEvents: (registry, options) => Promise.try(() => listRecentEvents(db, registry, options)),
+    list: (registry, page) =>
+      Promise.try(() => (stmt(db, STORE_SQL.list).all(...listArgs(registry, page)) as Row[]).map(fromRow)),
+    browse: (profile, q, options) => Promise.try(() => browseRegistrants(db, profile, q, options)),
+    findByIdentifier: (id, recordType, limit) =>
+      Promise.try(() => {
+        const [sql, args] = identifierLookup(id, recordType, limit);
+        return (stmt(db, sql).all(...args) as Row[]).map(fromRow);
+      }),
+  };
+}

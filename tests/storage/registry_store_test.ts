@@ -1,0 +1,329 @@
+/**
+ * The registry store (records and events), the same contract on both backends: reads, the saves' InputErrors,
+ * identifiers, contacts and values written and replaced, lazy snapshots, events, counts, the admin list, the
+ * browser's NOCASE order and lookups by identifier. Races of several instances: registry_store_race_test.ts.
+ */
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { backendTest, type RawSql } from "../helpers/storage.ts";
+import type { Storage } from "../../src/db/storage.ts";
+import { InputError, readRegistrant } from "../../src/registry/model.ts";
+import { person, reg } from "./registry_fixture.ts";
+import { profileOf, socialRegistry } from "../../src/registries/index.ts";
+
+const NOW = "2026-01-01T00:00:00.000Z";
+const LATER = "2026-01-02T00:00:00.000Z";
+
+const household = (id: string) =>
+  reg({
+    id,
+    record_type: "group",
+    group_identifier: [{ identifier_type: "HOUSEHOLD_ID", identifier_value: `H-${id}` }],
+    group_type: "household",
+  });
+const uin = (v: string) => ({ identifier: [{ identifier_type: "UIN", identifier_value: v }] });
+const refused = (re: RegExp) => (e: unknown) => e instanceof InputError && re.test(e.message);
+
+backendTest("registry store: save, get, getById, members, counts, isEmpty, lastEventId", async (s) => {
+  const r = s.registry;
+  equal(await r.isEmpty(), true);
+  equal(await r.lastEventId(), 0);
+  const g = await r.save(household("G1"), { mode: "create", now: NOW });
+  deepEqual(g.eventType, "registration");
+  const p = await r.save(person("P1", { group_id: "G1", relationship: "head", ...uin("U-1") }), {
+    mode: "create",
+    now: NOW,
+  });
+  await r.save(person("P2", { group_id: "G1" }), { mode: "create", now: NOW });
+  equal(await r.isEmpty(), false);
+  equal(await r.isEmpty("social"), false);
+  equal(await r.isEmpty("crvs"), true);
+  const got = (await r.get("P1"))!;
+  equal(got.id, p.id);
+  equal(got.name.surname, "Lee");
+  equal(got.groupRef, "G1");
+  deepEqual(got.identifiers, [{ type: "UIN", value: "U-1" }]);
+  equal(got.deletedAt, undefined);
+  deepEqual(await r.getById(p.id), got);
+  equal(await r.get("P1", "crvs"), undefined);
+  equal(await r.getById(999_999), undefined);
+  deepEqual((await r.members(g.id)).map((m) => m.externalId), ["P1", "P2"]);
+  deepEqual(await r.counts("social"), { person: 2, group: 1, deleted: 0 });
+  await r.delete("P2", { now: LATER });
+  deepEqual(await r.counts("social"), { person: 1, group: 1, deleted: 1 });
+  deepEqual((await r.members(g.id)).map((m) => m.externalId), ["P1"], "a deleted member is no member");
+  const crvs = await r.counts("crvs");
+  ok(Object.values(crvs).every((n) => n === 0) && "deleted" in crvs && Object.keys(crvs).length > 1);
+  equal(await r.lastEventId(), (await r.eventsAfter(0)).at(-1)!.id);
+  equal((await r.eventsAfter(0)).length, 4);
+});
+
+backendTest(
+  "registry store: a save refuses what saveRegistrant refuses, and writes nothing then",
+  async (s) => {
+    const r = s.registry;
+    await r.save(household("G1"), { mode: "create", now: NOW });
+    await r.save(person("P1", uin("U-1")), { mode: "create", now: NOW });
+    const before = await r.lastEventId();
+    await rejects(
+      r.save(person("P1"), { mode: "create", now: NOW }),
+      refused(/id: a registrant "P1" already exists/),
+    );
+    await rejects(
+      r.save(reg({ id: "P1", record_type: "group", group_type: "household" }), { mode: "upsert", now: NOW }),
+      refused(/record_type: P1 is a person/),
+    );
+    await rejects(
+      r.save(person("P2", uin("U-1")), { mode: "create", now: NOW }),
+      refused(/identifier UIN "U-1" belongs to another registrant/),
+    );
+    await rejects(
+      r.save(person("P3", { group_id: "G9" }), { mode: "create", now: NOW }),
+      refused(/group_id: no household "G9"/),
+    );
+    await rejects(
+      r.save(person("P4", { group_id: "P1" }), { mode: "create", now: NOW }),
+      refused(/group_id: "P1" is not a group/),
+    );
+    equal(await r.lastEventId(), before, "no event of a refused save");
+    equal(await r.get("P2"), undefined);
+    equal(await r.get("P3"), undefined, "nothing written");
+  },
+);
+
+backendTest(
+  "registry store: an upsert replaces identifiers and contacts; a delete frees them",
+  async (s, sql) => {
+    const r = s.registry;
+    const first = await r.save(
+      person("P1", { ...uin("U-1"), phone_number: ["+1 (555) 010"], email: [" Ann@Example.org"] }),
+      { mode: "create", now: NOW },
+    );
+    equal(first.eventType, "registration");
+    const again = await r.save(
+      person("P1", { ...uin("U-2"), phone_number: ["+1 555 011"], email: ["ann@example.org"] }),
+      { mode: "upsert", now: LATER },
+    );
+    deepEqual(again, { id: first.id, eventType: "update" });
+    deepEqual(await ids(sql), [["U-2", "UIN", 1]], "the old identifier is gone");
+    deepEqual(await contacts(sql), [["email", "ann@example.org"], ["phone", "+1555011"]]);
+    equal(
+      (await r.get("P1"))!.registrationDate,
+      person("P1").registrationDate,
+      "the registration date stays",
+    );
+    // U-1 is free again; U-2 is not.
+    await r.save(person("P2", uin("U-1")), { mode: "create", now: LATER });
+    await r.delete("P1", { now: LATER });
+    deepEqual(
+      (await ids(sql)).filter((i) => i[0] === "U-2"),
+      [["U-2", "UIN", 0]],
+      "a deleted record's is dead",
+    );
+    equal((await r.get("P1"))!.deletedAt, LATER);
+    equal(await r.delete("P1", { now: LATER }), undefined, "deleting twice finds nothing");
+    await r.save(person("P3", uin("U-2")), { mode: "create", now: LATER });
+    // A deleted id is registered again.
+    equal((await r.save(person("P1"), { mode: "create", now: LATER })).eventType, "registration");
+  },
+);
+
+backendTest(
+  "registry store: registry values are written and replaced, strings as strings and numbers as numbers",
+  async (s, sql) => {
+    const fr = profileOf("fr")!;
+    const demo = [...fr.demo(2, 1)];
+    for (const x of demo) {
+      await s.registry.save(readRegistrant(x, NOW, undefined, fr), { mode: "upsert", now: NOW });
+    }
+    const raw = demo.find((x) => (x as { record_type?: string }).record_type === "Farmer")!;
+    const { id } = (await s.registry.get(String(raw.id), "fr"))!;
+    const values = await valueRows(sql, id);
+    ok(values.some(([a, v]) => a === "land_size" && v === 2.5), JSON.stringify(values));
+    ok(values.some(([a, v]) => a === "farm_type" && v === "2"), JSON.stringify(values));
+    const land = values.find(([a]) => a === "land_size")!;
+    const changed = readRegistrant(
+      {
+        ...raw,
+        details: {
+          ...(raw as { details: Record<string, unknown> }).details,
+          farm_type: "6",
+          farm_details: [],
+        },
+      },
+      LATER,
+      undefined,
+      fr,
+    );
+    await s.registry.save(changed, { mode: "upsert", now: LATER });
+    const after = await valueRows(sql, id);
+    ok(
+      !after.some(([a]) => a === "land_size"),
+      `the old land_size ${land} is gone: ${JSON.stringify(after)}`,
+    );
+    deepEqual(after.filter(([a]) => a === "farm_type"), [["farm_type", "6"]]);
+    const indexes = await indexNames(s, sql);
+    ok(indexes.some((n) => n.startsWith("reg_r_fr_") && n.endsWith("_ci")), `fr's indexes: ${indexes}`);
+  },
+);
+
+backendTest(
+  "registry store: a lazy snapshot ('') is materialised before the data changes",
+  async (s, sql) => {
+    const r = s.registry;
+    const { id } = await r.save(person("P1", { sex: "female" }), { mode: "create", now: NOW });
+    await sql("UPDATE registry_events SET snapshot = '' WHERE registrant_id = ?", [id]);
+    equal((await r.eventsAfter(0))[0].registrant.sex, "female", "'' reads the data as stored");
+    await r.save(person("P1", { sex: "male" }), { mode: "upsert", now: LATER });
+    const events = await r.eventsAfter(0);
+    deepEqual(events.map((e) => [e.eventType, e.registrant.sex]), [["registration", "female"], [
+      "update",
+      "male",
+    ]]);
+    equal((await sql("SELECT COUNT(*) AS n FROM registry_events WHERE snapshot = ''"))[0].n, 0);
+  },
+);
+
+backendTest("registry store: events in order, by registry, after and before a cursor", async (s) => {
+  const r = s.registry;
+  await r.save(person("P1"), { mode: "create", now: NOW });
+  const crvs = [...profileOf("crvs")!.demo(2, 1)].map((x) =>
+    readRegistrant(x, NOW, undefined, profileOf("crvs")!)
+  );
+  for (const c of crvs) await r.save(c, { mode: "upsert", now: NOW });
+  await r.save(person("P1", { sex: "male" }), { mode: "upsert", now: LATER });
+  await r.delete("P1", { now: LATER });
+  const all = await r.eventsAfter(0);
+  deepEqual(all.map((e) => e.id), [...all.map((e) => e.id)].sort((a, b) => a - b));
+  deepEqual(all.filter((e) => e.registry === "social").map((e) => e.eventType), [
+    "registration",
+    "update",
+    "delete",
+  ]);
+  const social = await r.eventsAfter(0, { registry: "social" });
+  deepEqual(social.map((e) => e.id), all.filter((e) => e.registry === "social").map((e) => e.id));
+  equal(social[0].record.id !== undefined || Object.keys(social[0].record).length > 0, true);
+  deepEqual((await r.eventsAfter(all[1].id, { limit: 2 })).map((e) => e.id), [all[2].id, all[3].id]);
+  const recent = await r.recentEvents("social", { limit: 2 });
+  deepEqual(recent.map((e) => e.eventType), ["delete", "update"]);
+  deepEqual((await r.recentEvents("social", { beforeId: recent[1].id })).map((e) => e.eventType), [
+    "registration",
+  ]);
+  equal(social[2].registrant.externalId, "P1", "a delete event carries the record as it was");
+  equal(social[2].createdAt, LATER);
+});
+
+backendTest("registry store: patch merges over the live record in one transaction", async (s) => {
+  const r = s.registry;
+  await r.save(person("P1", { sex: "female" }), { mode: "create", now: NOW });
+  const merged = await r.patch("social", "P1", (cur) => ({ ...cur, sex: "male", lastUpdated: LATER }), LATER);
+  equal(merged!.sex, "male");
+  equal((await r.get("P1"))!.sex, "male");
+  equal(await r.patch("social", "P9", (cur) => cur, LATER), undefined);
+  await r.delete("P1", { now: LATER });
+  equal(await r.patch("social", "P1", (cur) => cur, LATER), undefined, "a deleted record is not patched");
+  await r.save(person("P2"), { mode: "create", now: NOW });
+  await rejects(r.patch("social", "P2", () => person("P2", { group_id: "G9" }), LATER), refused(/group_id/));
+  equal((await r.get("P2"))!.groupRef, undefined);
+});
+
+backendTest("registry store: the admin list, newest first, by record type, after a cursor", async (s) => {
+  const r = s.registry;
+  await r.save(household("G1"), { mode: "create", now: NOW });
+  for (const id of ["P1", "P2", "P3"]) await r.save(person(id), { mode: "create", now: NOW });
+  await r.delete("P2", { now: NOW });
+  deepEqual((await r.list("social", { limit: 10 })).map((x) => x.externalId), ["P3", "P1", "G1"]);
+  const persons = await r.list("social", { recordType: "person", limit: 1 });
+  deepEqual(persons.map((x) => x.externalId), ["P3"]);
+  deepEqual(
+    (await r.list("social", { recordType: "person", before: persons[0].id, limit: 5 })).map((x) =>
+      x.externalId
+    ),
+    ["P1"],
+  );
+  deepEqual(await r.list("crvs", { limit: 5 }), []);
+});
+
+backendTest(
+  "registry store: browse finds by id or identifier first, then surnames in NOCASE order",
+  async (s) => {
+    const r = s.registry;
+    const names = ["diallo", "Diaz", "DIAB", "Dib", "Diallo", "Dia", "Okafor", "dIAZ", "Dia_z"];
+    for (const [k, surname] of names.entries()) {
+      const given = k % 2 === 0 ? "Ann" : "Bob";
+      await r.save(person(`P${k}`, { name: { given_name: given, surname }, ...uin(`Dia-${k}`) }), {
+        mode: "create",
+        now: NOW,
+      });
+    }
+    const social = socialRegistry();
+    const order = async (q: string, limit = 50) => {
+      const out: string[] = [];
+      let after: string | undefined;
+      do {
+        const page = await r.browse(social, q, { after, limit });
+        out.push(...page.items.map((x) => `${x.externalId}:${x.name.surname}`));
+        after = page.next_after ?? undefined;
+      } while (after);
+      return out;
+    };
+    // Bytewise after folding ASCII letters: "_" (0x5f) sorts before "b" (0x62).
+    const expected = ["P5:Dia", "P8:Dia_z", "P2:DIAB", "P0:diallo", "P4:Diallo", "P1:Diaz", "P7:dIAZ"];
+    deepEqual(await order("dia"), expected);
+    deepEqual(await order("DIA", 2), expected, "pages of two give the same order");
+    deepEqual(await order("Ann dia"), ["P8:Dia_z", "P2:DIAB", "P0:diallo", "P4:Diallo"]);
+    deepEqual(await order("P6"), ["P6:Okafor"], "by id");
+    deepEqual(await order("Dia-3"), ["P3:Dib"], "by identifier value");
+    deepEqual((await order("dia_")).map((x) => x.split(":")[0]), ["P8"], "_ is no wildcard in the prefix");
+    deepEqual(await order("   "), []);
+  },
+);
+
+backendTest("registry store: findByIdentifier finds live records of one record type", async (s) => {
+  const r = s.registry;
+  await r.save(person("P1", { identifier: [{ identifier_type: "UIN", identifier_value: "X" }] }), {
+    mode: "create",
+    now: NOW,
+  });
+  await r.save(person("P2", { identifier: [{ identifier_type: "NID", identifier_value: "X" }] }), {
+    mode: "create",
+    now: NOW,
+  });
+  await r.save(person("P3", { identifier: [{ identifier_type: "NID", identifier_value: "Y" }] }), {
+    mode: "create",
+    now: NOW,
+  });
+  const found = async (id: { type?: string; value: string }, type = "person", limit = 5) =>
+    (await r.findByIdentifier(id, type, limit)).map((x) => x.externalId);
+  deepEqual(await found({ value: "X" }), ["P1", "P2"]);
+  deepEqual(await found({ value: "X" }, "person", 1), ["P1"]);
+  deepEqual(await found({ type: "NID", value: "X" }), ["P2"]);
+  deepEqual(await found({ value: "X" }, "group"), []);
+  await r.delete("P1", { now: LATER });
+  deepEqual(await found({ value: "X" }), ["P2"]);
+});
+
+async function ids(sql: RawSql) {
+  return (await sql("SELECT id_value, id_type, live FROM identifiers ORDER BY id_value, live")).map((x) => [
+    x.id_value,
+    x.id_type,
+    Number(x.live),
+  ]);
+}
+
+async function contacts(sql: RawSql) {
+  return (await sql("SELECT kind, value FROM registrant_contacts ORDER BY kind, value")).map((
+    x,
+  ) => [x.kind, x.value]);
+}
+
+async function valueRows(sql: RawSql, id: number) {
+  return (await sql("SELECT attr, value FROM registrant_values WHERE registrant_id = ? ORDER BY attr", [id]))
+    .map((x) => [x.attr, x.value] as [string, unknown]);
+}
+
+async function indexNames(s: Storage, sql: RawSql): Promise<string[]> {
+  const rows = s.kind === "sqlite"
+    ? await sql("SELECT name FROM sqlite_master WHERE type = 'index'")
+    : await sql("SELECT indexname AS name FROM pg_indexes");
+  return rows.map((x) => String(x.name));
+}
