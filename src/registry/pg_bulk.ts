@@ -10,7 +10,7 @@
 import type { PgPool } from "../db/pg/pool.ts";
 import { pgAll, pgOne, type PgQueryable, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
 import { prefixesOf } from "./bulk.ts";
-import { INDEX_LOCK_KEY } from "../registries/pg_indexes.ts";
+import { INDEX_LOCK_KEY, pgEnsureRegistryIndexes } from "../registries/pg_indexes.ts";
 import { pgRegistryStore } from "./pg_registry_store.ts";
 import type { ImportReport } from "./batch.ts";
 import { PROGRESS_SQL, rejectsToKeep } from "./imports/store.ts";
@@ -24,6 +24,8 @@ export function pgDeferIndexes(pool: PgPool, registry = "social"): Promise<numbe
   const prefixes = prefixesOf(registry);
   return pgTransaction(pool, async (client) => {
     await client.query(LOCK, [INDEX_LOCK_KEY]);
+    // As on SQLite: a registry never written has its indexes created first, so that the end of the load builds them.
+    await pgEnsureRegistryIndexes(client, registry);
     const rows = (await pgAll<{ name: string; sql: string }>(client, INDEXES, ["registrants"]))
       .filter((r) => prefixes.some((p) => r.name.startsWith(p)));
     for (const r of rows) {

@@ -13,6 +13,7 @@ import { crvsProfile } from "../../src/registries/crvs/mod.ts";
 import type { SourceRecord } from "../../src/registry/batch.ts";
 import type { RegistryProfile } from "../../src/registries/profile.ts";
 import { EVENT_SNAPSHOT } from "../../src/registry/events.ts";
+import { allBatches } from "../../src/registry/load_store.ts";
 
 const NOW = "2026-03-01T10:00:00.000Z";
 
@@ -118,28 +119,37 @@ Deno.test("a re-load upserts (updates, update events with the earlier snapshot k
 });
 
 backendTest(
-  "a bulk load defers the registry's indexes and restores them, and isEmpty sees the load",
+  "a bulk load defers the registry's indexes and restores them (social, and crvs never written)",
   async (s, sql) => {
-    const indexes = async () =>
+    const indexes = async (prefix: string) =>
       (s.kind === "sqlite"
-        ? await sql("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'reg_p_%'")
-        : await sql("SELECT indexname AS name FROM pg_indexes WHERE indexname LIKE 'reg_p_%'")).length;
-    const before = await indexes();
-    assert.ok(before > 5);
-    assert.equal(await s.registry.isEmpty(), true);
-    let during = -1;
-    const batches = (async function* () {
-      yield { now: NOW, records: [], last: true };
-      during = await indexes();
-    })();
-    const report = await s.registryLoad.bulkLoad(batches, {});
-    assert.equal(report.read, 0);
-    assert.equal(during, 0);
-    assert.equal(await indexes(), before);
-    assert.equal((await sql("SELECT name FROM registry_deferred_indexes")).length, 0);
-    await load(s, demoRecords(5, 1), 10);
-    assert.equal(await s.registry.isEmpty(), false);
-    assert.equal(await s.registry.isEmpty("crvs"), true);
+        ? await sql("SELECT name FROM sqlite_master WHERE type = 'index' AND substr(name, 1, ?) = ?", [
+          prefix.length,
+          prefix,
+        ])
+        : await sql("SELECT indexname AS name FROM pg_indexes WHERE substr(indexname, 1, ?) = ?", [
+          prefix.length,
+          prefix,
+        ])).length;
+    const cases: Array<[string | undefined, string, () => Iterable<SourceRecord>]> = [
+      [undefined, "reg_p_", () => demoRecords(5, 1)],
+      ["crvs", "reg_r_crvs_person_", () => demoSource(crvsProfile, 5, 9)],
+    ];
+    for (const [registry, prefix, source] of cases) {
+      const before = await indexes(prefix);
+      assert.equal(await s.registry.isEmpty(registry), true);
+      let during = -1;
+      const batches = (async function* () {
+        yield* allBatches(source(), { now: () => NOW, profile: registry ? crvsProfile : undefined });
+        during = await indexes(prefix);
+      })();
+      const report = await s.registryLoad.bulkLoad(batches, { registry });
+      assert.ok(report.registered >= 5);
+      assert.equal(during, 0);
+      assert.ok(await indexes(prefix) >= Math.max(before, 5), prefix);
+      assert.equal((await sql("SELECT name FROM registry_deferred_indexes")).length, 0);
+      assert.equal(await s.registry.isEmpty(registry), false);
+    }
   },
 );
 
