@@ -186,6 +186,56 @@ export function classify(
   return fresh ? { fresh, groupId: groupId! } : { fresh };
 }
 
+/** A record of the chunk the fast path cannot take (`record`), or a want of row ids (`nextId` had none). */
+export type FastStep = { record: PreparedRecord; needIds?: undefined } | {
+  record?: undefined;
+  needIds: true;
+};
+
+/**
+ * The record loop of a chunk's fast path, shared by both backends: counts and rejects, buffers each new record
+ * with the id `nextId` gives, and yields each record the checked path must write (the caller flushes the buffer
+ * first: its value rows up to that record are taken) or, when `nextId` has none, a want of ids (the caller
+ * adds some and resumes).
+ */
+export function* fastSteps(
+  batch: PreparedBatch,
+  report: ImportReport,
+  state: {
+    seen: Set<string>;
+    taken: Set<string>;
+    groupIds: Map<string, number> | undefined;
+    pending: PendingInserts;
+  },
+  nextId: () => number | undefined,
+): Generator<FastStep> {
+  const { pending, groupIds } = state;
+  startChunk(pending, batch.values ?? sortedValues(batch.records), batch.records.length);
+  for (const [index, p] of batch.records.entries()) {
+    report.read++;
+    if (p.error !== undefined) {
+      reject(report, p.line, p.error);
+      continue;
+    }
+    const c = classify(p, state.seen, state.taken, groupIds);
+    if (!c.fresh) {
+      takeChunkValues(pending, index);
+      yield { record: p };
+      continue;
+    }
+    p.cols![GROUP_ID_COLUMN] = c.groupId;
+    let id = nextId();
+    while (id === undefined) {
+      yield { needIds: true };
+      id = nextId();
+    }
+    bufferNew(pending, p, { now: batch.now, index, id });
+    if (isGroup(p.recordType!) && groupIds) rememberGroup(groupIds, p.externalId!, id);
+    report.registered++;
+  }
+  takeChunkValues(pending, batch.records.length);
+}
+
 /**
  * New ids go through the multi-row fast path (fast_insert.ts); an id that exists (in the store or earlier in
  * the batch), an identifier already taken, or a household not met in this import goes through
@@ -214,34 +264,23 @@ function writeFast(
       .map((r) => `${r.t}\u0000${r.v}`),
   );
   const pending = options.pending;
-  startChunk(pending, batch.values ?? sortedValues(batch.records), batch.records.length);
-  for (const [index, p] of batch.records.entries()) {
-    report.read++;
-    if (p.error !== undefined) {
-      reject(report, p.line, p.error);
-      continue;
-    }
-    const c = classify(p, seen, taken, options.groupIds);
-    if (c.fresh) {
-      p.cols![GROUP_ID_COLUMN] = c.groupId;
-      const id = nextRegistrantId(db, pending);
-      bufferNew(pending, p, { now: batch.now, index, id });
-      if (isGroup(p.recordType!) && options.groupIds) rememberGroup(options.groupIds, p.externalId!, id);
-      report.registered++;
-      continue;
-    }
+  const steps = fastSteps(
+    batch,
+    report,
+    { seen, taken, groupIds: options.groupIds, pending },
+    () => nextRegistrantId(db, pending),
+  );
+  for (const step of steps) {
     // The records buffered so far go in first (this one may update one of them), with their values.
-    takeChunkValues(pending, index);
     flushInserts(db, pending);
     try {
-      upsertOne(db, p, batch, report, options);
+      upsertOne(db, step.record!, batch, report, options);
     } catch (err) {
       // A constraint failure here means a check missed something: the caller redoes the batch carefully.
-      if (err instanceof InputError) reject(report, p.line, err.message);
+      if (err instanceof InputError) reject(report, step.record!.line, err.message);
       else throw err;
     }
   }
-  takeChunkValues(pending, batch.records.length);
   flushChunk(db, pending);
 }
 

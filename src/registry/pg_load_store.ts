@@ -7,11 +7,19 @@
  */
 import type { PgClient, PgPool } from "../db/pg/pool.ts";
 import { pgAll } from "../db/pg/query.ts";
-import { addReport, classify, emptyReport, identifierPairs, type ImportReport, reject } from "./batch.ts";
+import {
+  addReport,
+  classify,
+  emptyReport,
+  fastSteps,
+  identifierPairs,
+  type ImportReport,
+  reject,
+} from "./batch.ts";
 import { InputError } from "./model.ts";
-import { isGroup, rememberGroup, STORE_REGISTRY } from "./store.ts";
-import { bufferNew, pendingInserts, sortedValues, startChunk, takeChunkValues } from "./fast_insert.ts";
-import { GROUP_ID_COLUMN, type PreparedBatch, type PreparedRecord, registrantOf } from "./prepared.ts";
+import { isGroup, STORE_REGISTRY } from "./store.ts";
+import { pendingInserts } from "./fast_insert.ts";
+import { type PreparedBatch, type PreparedRecord, registrantOf } from "./prepared.ts";
 import { pgFlushInserts, reserveIds } from "./pg_fast_insert.ts";
 import { lockEvents } from "./pg_event_lock.ts";
 import { pgSaveRegistrant } from "./pg_registry_write.ts";
@@ -117,35 +125,23 @@ async function writeFast(
   );
   const ids = await reserveIds(client, freshCount(ok, seen, taken, groupIds));
   const pending = pendingInserts();
-  startChunk(pending, batch.values ?? sortedValues(batch.records), batch.records.length);
-  for (const [index, p] of batch.records.entries()) {
-    report.read++;
-    if (p.error !== undefined) {
-      reject(report, p.line, p.error);
-      continue;
-    }
-    const c = classify(p, seen, taken, groupIds);
-    if (c.fresh) {
-      p.cols![GROUP_ID_COLUMN] = c.groupId;
-      // A household saved by the checked path earlier in the chunk makes members fresh the count missed.
-      const id = ids.shift() ?? (await reserveIds(client, 1))[0];
-      bufferNew(pending, p, { now: batch.now, index, id });
-      if (isGroup(p.recordType!)) rememberGroup(groupIds, p.externalId!, id);
-      report.registered++;
+  const steps = fastSteps(batch, report, { seen, taken, groupIds, pending }, () => ids.shift());
+  for (const step of steps) {
+    if (step.needIds) {
+      // A household saved by the checked path earlier in the chunk made members fresh the count missed.
+      ids.push(...await reserveIds(client, 1));
       continue;
     }
     // The records buffered so far go in first (this one may update one of them), with their values.
-    takeChunkValues(pending, index);
     await pgFlushInserts(client, pending);
     try {
-      await upsertOne(client, p, batch.now, report, options);
+      await upsertOne(client, step.record, batch.now, report, options);
     } catch (err) {
       // A constraint failure here means a check missed something: the caller redoes the chunk carefully.
-      if (err instanceof InputError) reject(report, p.line, err.message);
+      if (err instanceof InputError) reject(report, step.record.line, err.message);
       else throw err;
     }
   }
-  takeChunkValues(pending, batch.records.length);
   await pgFlushInserts(client, pending);
 }
 
