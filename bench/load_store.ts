@@ -26,7 +26,9 @@ for (const kind of ["sqlite", "postgres"] as const) {
       const seconds = (performance.now() - started) / 1000;
       console.log(
         `${kind.padEnd(8)} ${bulk ? "bulk (indexes deferred)" : "indexes kept          "} ` +
-          `${report.registered} records in ${seconds.toFixed(1)} s: ${Math.round(report.registered / seconds)}/s`,
+          `${report.registered} records in ${seconds.toFixed(1)} s: ${
+            Math.round(report.registered / seconds)
+          }/s`,
       );
     } finally {
       await t.close();

@@ -253,7 +253,7 @@ Deno.test("sync/enrollment/updates refuses each bad beneficiary on its own, nami
   assert.equal(action("/sync/enrollment/updates").request.safeParse({ transaction_id: "t" }).success, false);
 });
 
-Deno.test("IBR header-level refusals are complete answers of each endpoint, every item rjct with the reason", async () => {
+Deno.test("IBR header-level refusals are complete answers of each endpoint, every item rjct with the reason", () => {
   const ids = { correlationId: "c", now: "2026-01-01T00:00:00.000Z", reason: "rjct.version.invalid: 9.9" };
   const enrolled = rejectedEnrolled({ transaction_id: "t", enrolled_criteria: { query: {} } }, ids);
   assert.equal(enrolled.items, 1);
