@@ -4,7 +4,7 @@
  * order, and the import job's progress commit together. New records take the multi-row fast path; a record whose
  * id exists, whose identifier is taken or whose household is not of this load takes saveRegistrant's checked
  * path, so rejections and report counts are the same on both backends. The SQLite implementation is the existing
- * synchronous code (batch.ts, bulk.ts), unchanged; PostgreSQL's is pg_load_store.ts.
+ * synchronous code (batch.ts, bulk.ts), its statements and transactions unchanged; PostgreSQL's is pg_load_store.ts.
  */
 import type { Db } from "../db/sqlite.ts";
 import { registryEmpty } from "./registry_store.ts";

@@ -191,8 +191,10 @@ export async function pgWritePrepared(
     client.release();
     batchReport = emptyReport();
     if (report.registered >= analyzeAt) {
-      await pool.query("ANALYZE registrants, identifiers");
       analyzeAt = report.registered * 2;
+      // Only a plan's quality depends on it: a failure here (the next batch would meet a broken connection
+      // itself) does not fail the load.
+      await pool.query("ANALYZE registrants, identifiers").catch(() => undefined);
     }
   };
   try {

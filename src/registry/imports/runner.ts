@@ -30,7 +30,7 @@ export interface ImportRunner {
   wake(): void;
   /** Resolves when no job is running and none is waiting to be looked for or to try again (for tests). */
   idle(): Promise<void>;
-  /** Stops after the current batch; the job stays running in SQLite and resumes at the next start. */
+  /** Stops after the current batch; the job stays running in the database and resumes at the next start. */
   stop(): Promise<void>;
 }
 
