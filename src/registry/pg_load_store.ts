@@ -7,15 +7,8 @@
  */
 import type { PgClient, PgPool } from "../db/pg/pool.ts";
 import { pgAll } from "../db/pg/query.ts";
-import {
-  addReport,
-  classify,
-  emptyReport,
-  fastSteps,
-  identifierPairs,
-  type ImportReport,
-  reject,
-} from "./batch.ts";
+import { addReport, emptyReport, type ImportReport, reject } from "./batch.ts";
+import { classify, fastSteps, identifierPairs } from "./fast_path.ts";
 import { InputError } from "./model.ts";
 import { isGroup, STORE_REGISTRY } from "./store.ts";
 import { pendingInserts } from "./fast_insert.ts";
