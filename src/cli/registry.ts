@@ -8,12 +8,11 @@ import { withDeps } from "./system.ts";
 import type { Deps } from "../deps.ts";
 import type { ImportReport } from "../registry/batch.ts";
 import type { PreparedBatch } from "../registry/prepared.ts";
-import { prepareBatches, writePrepared } from "../registry/batch.ts";
+import { prepareBatches } from "../registry/batch.ts";
 import { workerBatches } from "../registry/parse_pool.ts";
-import { deferIndexes, restoreIndexes } from "../registry/bulk.ts";
 import { detectFormat } from "../registry/sources.ts";
 import { demoRecords } from "../registries/social/seed.ts";
-import { demoSource, registryIsEmpty } from "../registry/startup.ts";
+import { demoSource } from "../registry/startup.ts";
 import { profileOf, registryProfiles } from "../registries/index.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 import { wakeNotifier } from "../subscriptions/notifier.ts";
@@ -119,36 +118,24 @@ async function load(
   batches: AsyncIterable<PreparedBatch>,
   options: { label: string; registry: string; totalBytes?: () => number; bulk?: boolean },
 ): Promise<{ report: ImportReport; seconds: number }> {
-  restoreIndexes(deps.db);
-  deps.db.exec("PRAGMA cache_size = -200000");
-  // Durability stays WAL + synchronous=NORMAL during a bulk load: each batch commit survives a SIGKILL and the
-  // database stays consistent (tests/faults/import_kill_test.ts). synchronous=OFF would also survive a killed
-  // process, but an OS crash or power cut mid-load could then corrupt the whole file (senders, keys,
-  // transactions too), and leaving WAL needs every other connection (a running server) closed. Fewer, larger
-  // commits (--batch) get most of what OFF would save.
-  const bulk = options.bulk ?? registryIsEmpty(deps, options.registry);
-  if (bulk) deferIndexes(deps.db, options.registry);
   const bar = progress(options.label, options.totalBytes);
+  // The time of the writes, before the deferred indexes are rebuilt.
+  let seconds = 0;
+  const timed = (async function* () {
+    yield* batches;
+    seconds = bar.seconds();
+  })();
   try {
-    const report = await writePrepared(deps.db, batches, {
+    const report = await deps.storage.registryLoad.bulkLoad(timed, {
       registry: options.registry,
+      bulk: options.bulk,
       onProgress: (r) => bar.update(r),
     });
     wakeNotifier(deps);
     bar.update(report, true);
-    return { report, seconds: bar.seconds() };
+    return { report, seconds };
   } finally {
     bar.done();
-    if (bulk) {
-      // The rebuild scans the whole table once per index: read it through a memory map (no copy into SQLite's
-      // page cache) and let the sorter use a helper thread. Both only for the rebuild; mapped pages are the
-      // file's own and are given back by the kernel under pressure.
-      deps.db.exec("PRAGMA mmap_size = 4294967296");
-      deps.db.exec("PRAGMA threads = 2");
-      restoreIndexes(deps.db);
-      deps.db.exec("PRAGMA mmap_size = 0");
-      deps.db.exec("PRAGMA threads = 0");
-    }
   }
 }
 

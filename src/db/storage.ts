@@ -29,6 +29,8 @@ import { type NotificationStore, sqliteNotificationStore } from "../subscription
 import { type LaneStore, sqliteLaneStore } from "../subscriptions/lane_store.ts";
 import { type SpoolStore, sqliteSpoolStore } from "../transactions/spool_store.ts";
 import { type FanOutStore, sqliteFanOutStore } from "../subscriptions/fanout_store.ts";
+import { type RegistryLoadStore, sqliteLoadStore } from "../registry/load_store.ts";
+import { type ImportJobStore, sqliteImportJobStore } from "../registry/imports/job_store.ts";
 import { type RegistryStore, sqliteRegistryStore } from "../registry/registry_store.ts";
 import { type SearchStore, sqliteSearchStore } from "../registry/search_store.ts";
 
@@ -58,6 +60,8 @@ export interface Storage {
   readonly transactions: TransactionStore;
   readonly bulk: BulkStore;
   readonly spools: SpoolStore;
+  readonly registryLoad: RegistryLoadStore;
+  readonly importJobs: ImportJobStore;
   readonly registry: RegistryStore;
   readonly search: SearchStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
@@ -95,6 +99,8 @@ export function sqliteStorage(db: Db, dataDir = ":memory:"): Storage {
     transactions: sqliteTransactionStore(db),
     bulk: sqliteBulkStore(db),
     spools: sqliteSpoolStore(db, dataDir),
+    registryLoad: sqliteLoadStore(db),
+    importJobs: sqliteImportJobStore(db),
     registry: sqliteRegistryStore(db),
     search: sqliteSearchStore(db),
     close: () => Promise.resolve(),

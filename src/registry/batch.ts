@@ -6,25 +6,22 @@
 import type { Db } from "../db/sqlite.ts";
 import { beginImmediate, finishTransaction, withinTransaction } from "../db/sqlite.ts";
 import { InputError } from "./model.ts";
-import { isGroup, rememberGroup, saveRegistrant, STORE_REGISTRY } from "./store.ts";
+import { saveRegistrant, STORE_REGISTRY } from "./store.ts";
 import { ensureRegistryIndexes } from "../registries/indexes.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 import {
-  bufferNew,
   discardPending,
   flushChunk,
   flushInserts,
+  nextRegistrantId,
   type PendingInserts,
   pendingInserts,
-  sortedValues,
-  startChunk,
-  takeChunkValues,
 } from "./fast_insert.ts";
+import { fastSteps, identifierPairs } from "./fast_path.ts";
 import { stmt } from "../db/statements.ts";
 import {
   CHUNK_RECORDS,
   chunkOf,
-  GROUP_ID_COLUMN,
   type PreparedBatch,
   type PreparedRecord,
   prepareRecord,
@@ -63,7 +60,7 @@ export function emptyReport(): ImportReport {
   return { read: 0, registered: 0, updated: 0, rejectedCount: 0, rejected: [] };
 }
 
-function reject(report: ImportReport, line: number, reason: string): void {
+export function reject(report: ImportReport, line: number, reason: string): void {
   report.rejectedCount++;
   if (report.rejected.length < MAX_REJECTIONS_KEPT) {
     report.rejected.push({ line, reason: reason.slice(0, 500) });
@@ -103,7 +100,7 @@ function writeChunk(
 }
 
 /** Adds the counts and rejections of `part` to `report`. */
-function addReport(report: ImportReport, part: ImportReport): void {
+export function addReport(report: ImportReport, part: ImportReport): void {
   report.read += part.read;
   report.registered += part.registered;
   report.updated += part.updated;
@@ -154,12 +151,6 @@ const EXISTING_IDS = `SELECT r.external_id AS e FROM json_each(?) j
 const OWNED_IDENTIFIERS = `SELECT i.id_type AS t, i.id_value AS v FROM json_each(?) j
   JOIN identifiers i ON i.id_type = j.value ->> 0 AND i.id_value = j.value ->> 1 AND i.registry = ? AND i.live = 1`;
 
-function idKeys(ids: string[]): string[] {
-  const out: string[] = [];
-  for (let k = 0; k < ids.length; k += 2) out.push(`${ids[k]}\u0000${ids[k + 1]}`);
-  return out;
-}
-
 /**
  * New ids go through the multi-row fast path (fast_insert.ts); an id that exists (in the store or earlier in
  * the batch), an identifier already taken, or a household not met in this import goes through
@@ -181,44 +172,30 @@ function writeFast(
     >)
       .map((r) => r.e),
   );
-  const pairs: string[][] = [];
-  for (const p of ok) for (let k = 0; k < p.ids!.length; k += 2) pairs.push([p.ids![k], p.ids![k + 1]]);
   const taken = new Set(
-    (stmt(db, OWNED_IDENTIFIERS).all(JSON.stringify(pairs), registry) as Array<{ t: string; v: string }>)
+    (stmt(db, OWNED_IDENTIFIERS).all(JSON.stringify(identifierPairs(ok)), registry) as Array<
+      { t: string; v: string }
+    >)
       .map((r) => `${r.t}\u0000${r.v}`),
   );
   const pending = options.pending;
-  startChunk(pending, batch.values ?? sortedValues(batch.records), batch.records.length);
-  for (const [index, p] of batch.records.entries()) {
-    report.read++;
-    if (p.error !== undefined) {
-      reject(report, p.line, p.error);
-      continue;
-    }
-    const groupId = p.groupRef === undefined ? null : options.groupIds?.get(p.groupRef);
-    const keys = idKeys(p.ids!);
-    const fresh = !seen.has(p.externalId!) && groupId !== undefined && keys.every((k) => !taken.has(k));
-    seen.add(p.externalId!);
-    for (const k of keys) taken.add(k);
-    if (fresh) {
-      p.cols![GROUP_ID_COLUMN] = groupId;
-      const id = bufferNew(db, pending, p, { now: batch.now, index });
-      if (isGroup(p.recordType!) && options.groupIds) rememberGroup(options.groupIds, p.externalId!, id);
-      report.registered++;
-      continue;
-    }
+  const steps = fastSteps(
+    batch,
+    report,
+    { seen, taken, groupIds: options.groupIds, pending },
+    () => nextRegistrantId(db, pending),
+  );
+  for (const step of steps) {
     // The records buffered so far go in first (this one may update one of them), with their values.
-    takeChunkValues(pending, index);
     flushInserts(db, pending);
     try {
-      upsertOne(db, p, batch, report, options);
+      upsertOne(db, step.record!, batch, report, options);
     } catch (err) {
       // A constraint failure here means a check missed something: the caller redoes the batch carefully.
-      if (err instanceof InputError) reject(report, p.line, err.message);
+      if (err instanceof InputError) reject(report, step.record!.line, err.message);
       else throw err;
     }
   }
-  takeChunkValues(pending, batch.records.length);
   flushChunk(db, pending);
 }
 

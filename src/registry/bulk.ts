@@ -11,7 +11,7 @@ import { ensureRegistryIndexes, indexPrefix } from "../registries/indexes.ts";
 import { requireProfile } from "../registries/index.ts";
 
 /** The name prefixes of a registry's search indexes (social: migrations 0003/0014; others: indexes.ts). */
-function prefixesOf(registry: string): string[] {
+export function prefixesOf(registry: string): string[] {
   if (registry === "social") return ["reg_p_", "reg_g_"];
   return requireProfile(registry).recordTypes.map((rt) => indexPrefix(rt.storage));
 }

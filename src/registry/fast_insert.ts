@@ -25,7 +25,8 @@ const HEAD = {
   events:
     "INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at) VALUES ",
 } as const;
-type Table = keyof typeof HEAD;
+/** A table the fast path writes. */
+export type Table = keyof typeof HEAD;
 
 /** The fixed parts of an identifier row (live = 1) and of an event row (a registration). */
 const TUPLE: Record<Table, string> = {
@@ -37,7 +38,8 @@ const TUPLE: Record<Table, string> = {
   // The snapshot is '' (lazy): the record is read from registrant_data (see events.ts, EVENT_SNAPSHOT).
   events: "(?,'registration',?,?,'',?)",
 };
-const WIDTH: Record<Table, number> = {
+/** Values per row of each table's buffer. */
+export const WIDTH: Record<Table, number> = {
   registrants: 21,
   data: 2,
   identifiers: 4,
@@ -134,22 +136,26 @@ export function takeChunkValues(p: PendingInserts, upTo: number): void {
   c.done = upTo;
 }
 
-/**
- * Buffers new registrant `rec`, record `index` of the chunk (id chosen here, group_id already set); returns its
- * id. Its value rows are taken from the chunk's (`takeChunkValues`). Inside the batch's transaction.
- */
-export function bufferNew(
-  db: Db,
-  p: PendingInserts,
-  rec: PreparedRecord,
-  options: { now: string; index: number },
-): number {
+/** The id of the next new registrant of the SQLite buffer `p` (the one writer holds the database). */
+export function nextRegistrantId(db: Db, p: PendingInserts): number {
   if (p.nextId === undefined) {
     p.nextId = Number(
       (stmt(db, "SELECT COALESCE(MAX(id), 0) + 1 AS n FROM registrants").get() as { n: number }).n,
     );
   }
-  const id = p.nextId++;
+  return p.nextId++;
+}
+
+/**
+ * Buffers new registrant `rec` with row id `id`, record `index` of the chunk (group_id already set). Its value
+ * rows are taken from the chunk's (`takeChunkValues`). Inside the batch's transaction.
+ */
+export function bufferNew(
+  p: PendingInserts,
+  rec: PreparedRecord,
+  options: { now: string; index: number; id: number },
+): void {
+  const id = options.id;
   const r = p.rows.registrants;
   r.push(id);
   for (const v of rec.cols!) r.push(v);
@@ -163,7 +169,6 @@ export function bufferNew(
   p.chunk!.ids[options.index] = id;
   p.rows.events.push(registry, rec.recordType!, id, options.now);
   p.count++;
-  return id;
 }
 
 /**

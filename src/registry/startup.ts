@@ -1,18 +1,8 @@
 /** Start-up work for the registry: finish an interrupted bulk load, seed every served registry into an empty one. */
 import type { Deps } from "../deps.ts";
-import { restoreIndexes } from "./bulk.ts";
-import { type SourceRecord, writeAll } from "./batch.ts";
-import { registryEmpty } from "./registry_store.ts";
+import type { SourceRecord } from "./batch.ts";
 import { servedRegistries } from "../actions/registries.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
-
-/**
- * True when no registrant (live or deleted) exists in the embedded database (of `registry` when given, else of
- * any): the SQLite bulk load's own check (the store's `isEmpty` answers on either backend).
- */
-export function registryIsEmpty(deps: Pick<Deps, "db">, registry?: string): boolean {
-  return registryEmpty(deps.db, registry);
-}
 
 /** The registries this server serves (DCI_REGISTRIES, `all` by default, and a deployment's extra ones). */
 export function servedProfiles(deps: Pick<Deps, "config" | "extensions">): readonly RegistryProfile[] {
@@ -29,11 +19,12 @@ export function* demoSource(profile: RegistryProfile, count: number, seed: numbe
  * served registry with its demo (`config.demoSize` records each, the partners' test records first).
  */
 export async function registryStartup(deps: Deps): Promise<void> {
-  const restored = restoreIndexes(deps.db);
+  const load = deps.storage.registryLoad;
+  const restored = await load.restoreIndexes();
   if (restored > 0) deps.log.warn("registry indexes rebuilt after an interrupted bulk load", { restored });
   if (!deps.config.seedDemo || deps.config.demoSize === 0 || !await deps.storage.registry.isEmpty()) return;
   for (const profile of servedProfiles(deps)) {
-    const report = await writeAll(deps.db, demoSource(profile, deps.config.demoSize, 1), {
+    const report = await load.writeAll(demoSource(profile, deps.config.demoSize, 1), {
       now: () => new Date(deps.clock.now()).toISOString(),
       profile,
     });

@@ -231,9 +231,9 @@ Deno.test("import runner: at start it removes spool files no job refers to (an u
     const orphan = `${spoolDir(deps.config)}/import-orphan.upload`;
     await Deno.writeTextFile(orphan, "id\nX\n");
     const runner = startImportRunner(deps);
-    await assert.rejects(() => Deno.stat(orphan), Deno.errors.NotFound);
     await runner.idle();
     await runner.stop();
+    await assert.rejects(() => Deno.stat(orphan), Deno.errors.NotFound);
     // The queued job's own file was kept for it: it ran to the end.
     assert.equal((await call("GET", `/registries/social/imports/${queued.body.id}`)).body.state, "done");
   } finally {

@@ -13,7 +13,7 @@ import { csrfMatches } from "../session.ts";
 import { streamUpload, UploadCsrfError, UploadFormError } from "../upload.ts";
 import { servedRegistries } from "../../actions/registries.ts";
 import { startImport } from "../../registry/imports/service.ts";
-import { getImportJob, type ImportJob, importRejects, listImportJobs } from "../../registry/imports/store.ts";
+import type { ImportJob } from "../../registry/imports/store.ts";
 import type { Rejection } from "../../registry/batch.ts";
 import { DciError } from "../../dci/errors.ts";
 
@@ -32,11 +32,11 @@ export function importPages(app: Hono<ConsoleEnv>, deps: Deps): void {
   const find = (name: string) =>
     servedRegistries(deps.config, deps.extensions?.registries).served.find((p) => p.name === name);
 
-  app.get("/registry/:registry/imports", (c) => {
+  app.get("/registry/:registry/imports", async (c) => {
     const profile = find(c.req.param("registry"));
     if (!profile) return notFound(c, "No such registry.");
     const before = Number(c.req.query("before")) || undefined;
-    const page = listImportJobs(deps.db, profile.name, { before, limit: 50 });
+    const page = await deps.storage.importJobs.list(profile.name, { before, limit: 50 });
     const limit = Math.round(deps.config.importUploadMaxBytes / 1024 / 1024);
     return c.render(
       <>
@@ -127,25 +127,25 @@ export function importPages(app: Hono<ConsoleEnv>, deps: Deps): void {
     }
   });
 
-  app.get("/registry/:registry/imports/:id", (c) => {
-    const job = jobOf(c, deps, find);
+  app.get("/registry/:registry/imports/:id", async (c) => {
+    const job = await jobOf(c, deps, find);
     if (!job) return notFound(c, "No such import.");
     return c.render(
       <>
         <p>
           <a href={href(c, `registry/${job.registry}/imports`)}>All imports into {job.registry}</a>
         </p>
-        <Progress job={job} rejected={importRejects(deps.db, job.id)} />
+        <Progress job={job} rejected={await deps.storage.importJobs.rejects(job.id)} />
       </>,
       { title: `Import ${job.id}: ${job.fileName}` },
     );
   });
 
   // The part htmx swaps in every second while the import runs; once it has ended it no longer asks again.
-  app.get("/registry/:registry/imports/:id/progress", (c) => {
-    const job = jobOf(c, deps, find);
+  app.get("/registry/:registry/imports/:id/progress", async (c) => {
+    const job = await jobOf(c, deps, find);
     if (!job) return c.text("No such import.", 404);
-    return c.html(<Progress job={job} rejected={importRejects(deps.db, job.id)} />);
+    return c.html(<Progress job={job} rejected={await deps.storage.importJobs.rejects(job.id)} />);
   });
 }
 
@@ -153,11 +153,11 @@ function jobOf(
   c: Context<ConsoleEnv>,
   deps: Deps,
   find: (name: string) => unknown,
-): ImportJob | undefined {
+): Promise<ImportJob | undefined> {
   const registry = c.req.param("registry") ?? "";
   const id = Number(c.req.param("id"));
-  if (!find(registry) || !Number.isSafeInteger(id) || id < 1) return undefined;
-  return getImportJob(deps.db, id, registry);
+  if (!find(registry) || !Number.isSafeInteger(id) || id < 1) return Promise.resolve(undefined);
+  return deps.storage.importJobs.get(id, registry);
 }
 
 function Progress(props: { job: ImportJob; rejected: Rejection[] }) {

@@ -21,6 +21,8 @@ import { pgSpoolStore } from "../../transactions/pg_spool_store.ts";
 import { pgNotificationStore } from "../../subscriptions/pg_notifications.ts";
 import { pgLaneStore } from "../../subscriptions/pg_lanes.ts";
 import { pgFanOutStore } from "../../subscriptions/pg_fanout_store.ts";
+import { pgLoadStore } from "../../registry/pg_load_store.ts";
+import { pgImportJobStore } from "../../registry/imports/pg_job_store.ts";
 import { pgRegistryStore } from "../../registry/pg_registry_store.ts";
 import { pgSearchStore } from "../../registry/pg_search_store.ts";
 
@@ -48,6 +50,8 @@ export function pgStorage(pool: PgPool): Storage {
     transactions: pgTransactionStore(pool),
     bulk: pgBulkStore(pool),
     spools: pgSpoolStore(pool),
+    registryLoad: pgLoadStore(pool),
+    importJobs: pgImportJobStore(pool),
     registry: pgRegistryStore(pool),
     search: pgSearchStore(pool),
     close: () => pool.end(),

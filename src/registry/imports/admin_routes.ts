@@ -6,7 +6,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../http/context.ts";
 import type { Deps } from "../../deps.ts";
 import { DciError } from "../../dci/errors.ts";
-import { getImportJob, type ImportJob, importRejects, listImportJobs } from "./store.ts";
+import type { ImportJob } from "./store.ts";
 import { servedProfile, startImport } from "./service.ts";
 
 const REGISTRY = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/).openapi({ example: "crvs" });
@@ -132,10 +132,10 @@ export function importAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
       },
       responses: { 200: json(ImportJobPage, "A page of imports") },
     }),
-    (c) => {
+    async (c) => {
       const profile = servedProfile(deps, c.req.valid("param").registry);
       const q = c.req.valid("query");
-      const page = listImportJobs(deps.db, profile.name, { before: q.before, limit: q.limit });
+      const page = await deps.storage.importJobs.list(profile.name, { before: q.before, limit: q.limit });
       return c.json({ items: page.items.map(importJobView), next_before: page.nextBefore }, 200);
     },
   );
@@ -148,14 +148,14 @@ export function importAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
       request: { params: z.object({ registry: REGISTRY, id: JOB_ID }) },
       responses: { 200: json(ImportJobDetail, "The import") },
     }),
-    (c) => {
+    async (c) => {
       const p = c.req.valid("param");
       const profile = servedProfile(deps, p.registry);
-      const job = getImportJob(deps.db, p.id, profile.name);
+      const job = await deps.storage.importJobs.get(p.id, profile.name);
       if (!job) {
         throw new DciError("err.request.not_found", `No import ${p.id} in the ${profile.name} registry`);
       }
-      return c.json({ ...importJobView(job), rejected: importRejects(deps.db, job.id) }, 200);
+      return c.json({ ...importJobView(job), rejected: await deps.storage.importJobs.rejects(job.id) }, 200);
     },
   );
 }

@@ -6,20 +6,11 @@
  * committed batch when the worker starts again: nothing is written twice, and the counts stay exact.
  */
 import type { Deps } from "../../deps.ts";
-import { writePrepared } from "../batch.ts";
 import type { PreparedBatch } from "../prepared.ts";
 import { workerBatches } from "../parse_pool.ts";
 import { wakeNotifier } from "../../subscriptions/notifier.ts";
 import { servedRegistries } from "../../actions/registries.ts";
-import {
-  finishImportJob,
-  getImportJob,
-  type ImportJob,
-  markImportRunning,
-  openImportJobs,
-  openSpoolFiles,
-  recordProgress,
-} from "./store.ts";
+import type { ImportJob } from "./store.ts";
 import { pruneSpool, removeSpool, spoolPath } from "./spool.ts";
 import { isTransientStorageFault } from "../../db/faults.ts";
 
@@ -39,7 +30,7 @@ export interface ImportRunner {
   wake(): void;
   /** Resolves when no job is running and none is waiting to be looked for or to try again (for tests). */
   idle(): Promise<void>;
-  /** Stops after the current batch; the job stays running in SQLite and resumes at the next start. */
+  /** Stops after the current batch; the job stays running in the database and resumes at the next start. */
   stop(): Promise<void>;
 }
 
@@ -62,8 +53,7 @@ export function startImportRunner(
   const run = async () => {
     do {
       again = false;
-      for (const id of openImportJobs(deps.db)) {
-        if (stopped) return;
+      for (const id of await deps.storage.importJobs.open()) {
         const tries = transient.job === id ? transient.tries : 0;
         const outcome = await runJob(deps, id, () => stopped).catch(
           (err) => {
@@ -91,6 +81,8 @@ export function startImportRunner(
           return;
         }
         if (transient.job === id) Object.assign(transient, { job: 0, tries: 0 });
+        // Checked after a job: a stop asked as the runner starts still lets the batch in hand commit.
+        if (stopped) return;
       }
     } while (again && !stopped);
   };
@@ -103,13 +95,12 @@ export function startImportRunner(
     loop = run().finally(() => loop = undefined);
   };
   // At start nothing is uploading yet: spool files without a job are left over from a crash.
-  try {
-    const n = pruneSpool(deps.config, openSpoolFiles(deps.db));
+  const pruned = deps.storage.importJobs.openSpoolFiles().then((open) => {
+    const n = pruneSpool(deps.config, open);
     if (n > 0) deps.log.info("removed spool files without an import job", { count: n });
-  } catch (err) {
-    deps.log.warn("spool clean-up failed", { err });
-  }
-  wake();
+  }).catch((err) => deps.log.warn("spool clean-up failed", { err }));
+  // Jobs run after the clean-up: it must not see a job's file go while it reads it.
+  loop = pruned.then(run).finally(() => loop = undefined);
   return {
     wake,
     idle: async () => {
@@ -132,7 +123,7 @@ async function runJob(
   id: number,
   stopping: () => boolean,
 ): Promise<{ transient?: string } | void> {
-  const job = getImportJob(deps.db, id);
+  const job = await deps.storage.importJobs.get(id);
   if (!job || (job.state !== "queued" && job.state !== "running")) return;
   const now = () => new Date(deps.clock.now()).toISOString();
   const served = servedRegistries(deps.config, deps.extensions?.registries).served;
@@ -141,7 +132,7 @@ async function runJob(
     : await spoolMissing(deps, job);
   if (reason) return end(deps, job, reason);
   try {
-    markImportRunning(deps.db, id, now());
+    await deps.storage.importJobs.markRunning(id, now());
     deps.log.info("import started", { id, registry: job.registry, resume_after: job.read });
     const batches = workerBatches(spoolPath(deps.config, job.spoolFile), {
       format: job.format,
@@ -153,10 +144,7 @@ async function runJob(
       wakeNotifier(deps);
       return stopping();
     });
-    await writePrepared(deps.db, committed, {
-      registry: job.registry,
-      within: (part) => recordProgress(deps.db, id, part),
-    });
+    await deps.storage.registryLoad.write(committed, { registry: job.registry, importJob: id });
   } catch (err) {
     const message = (err as Error)?.message ?? String(err);
     if (isTransientStorageFault(err)) return { transient: message };
@@ -178,9 +166,9 @@ async function spoolMissing(deps: Deps, job: ImportJob): Promise<string | undefi
 
 /** Marks the job done (or failed with `error`) and removes its spool file. */
 async function end(deps: Deps, job: ImportJob, error?: string): Promise<void> {
-  finishImportJob(deps.db, job.id, new Date(deps.clock.now()).toISOString(), error);
+  await deps.storage.importJobs.finish(job.id, new Date(deps.clock.now()).toISOString(), error);
   await removeSpool(deps.config, job.spoolFile);
-  const done = getImportJob(deps.db, job.id)!;
+  const done = (await deps.storage.importJobs.get(job.id))!;
   deps.log.info(error ? "import failed" : "import done", {
     id: job.id,
     registry: job.registry,

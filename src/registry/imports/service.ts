@@ -4,10 +4,9 @@
  */
 import type { Deps } from "../../deps.ts";
 import { DciError } from "../../dci/errors.ts";
-import { transaction } from "../../db/sqlite.ts";
 import { servedRegistries } from "../../actions/registries.ts";
 import type { RegistryProfile } from "../../registries/profile.ts";
-import { createImportJob, getImportJob, type ImportJob } from "./store.ts";
+import type { ImportJob } from "./store.ts";
 import { removeSpool, spoolUpload, uploadFormat } from "./spool.ts";
 
 /** The queue message kind that wakes the import runner (the id is the job's). */
@@ -55,15 +54,14 @@ export async function startImport(
     // Shown in pages and logs: control characters (a forged line break) are dropped.
     // deno-lint-ignore no-control-regex
     const fileName = (info.fileName ?? "").replace(/[\u0000-\u001f\u007f]/g, "").slice(0, 200) || "upload";
-    id = transaction(deps.db, () =>
-      createImportJob(deps.db, {
-        registry: profile.name,
-        format,
-        fileName,
-        bytes: spooled.bytes,
-        spoolFile: spooled.name,
-        actor: info.actor,
-      }, new Date(deps.clock.now()).toISOString()));
+    id = await deps.storage.importJobs.create({
+      registry: profile.name,
+      format,
+      fileName,
+      bytes: spooled.bytes,
+      spoolFile: spooled.name,
+      actor: info.actor,
+    }, new Date(deps.clock.now()).toISOString());
   } catch (err) {
     await removeSpool(deps.config, spooled.name);
     throw err;
@@ -72,5 +70,5 @@ export async function startImport(
   await deps.queue.enqueue({ kind: IMPORT_KIND, id: String(id) }).catch((err) =>
     deps.log.warn("import wake-up not sent; the sweeper will start it", { id, err })
   );
-  return getImportJob(deps.db, id)!;
+  return (await deps.storage.importJobs.get(id))!;
 }

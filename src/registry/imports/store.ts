@@ -31,30 +31,71 @@ export interface ImportJob {
   finishedAt: string | null;
 }
 
-const SELECT =
-  `SELECT id, registry, format, file_name AS fileName, bytes, spool_file AS spoolFile, state, error, read, registered, updated,
-  rejected_count AS rejectedCount, actor, created_at AS createdAt, started_at AS startedAt,
-  finished_at AS finishedAt FROM registry_imports`;
+/**
+ * The statements both backends run word for word (PostgreSQL: `pgText`; aliases quoted, as PostgreSQL folds an
+ * unquoted one to lower case).
+ */
+export const IMPORT_SQL = {
+  select:
+    `SELECT id, registry, format, file_name AS "fileName", bytes, spool_file AS "spoolFile", state, error,
+  read, registered, updated, rejected_count AS "rejectedCount", actor, created_at AS "createdAt",
+  started_at AS "startedAt", finished_at AS "finishedAt" FROM registry_imports`,
+  create:
+    `INSERT INTO registry_imports (registry, format, file_name, bytes, spool_file, state, actor, created_at)
+     VALUES (?, ?, ?, ?, ?, 'queued', ?, ?) RETURNING id`,
+  rejects: "SELECT line, reason FROM registry_import_rejects WHERE import_id = ? ORDER BY seq",
+  open: "SELECT id FROM registry_imports WHERE state IN ('queued', 'running') ORDER BY id",
+  openSpool: "SELECT spool_file AS f FROM registry_imports WHERE state IN ('queued', 'running')",
+  running: `UPDATE registry_imports SET state = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?`,
+  finish: "UPDATE registry_imports SET state = ?, error = ?, finished_at = ? WHERE id = ?",
+} as const;
+const SELECT = IMPORT_SQL.select;
+
+/** `listImportJobs`' statement and the page it makes of its rows (both backends). */
+export const LIST_SQL = `${SELECT} WHERE registry = ? AND id < ? ORDER BY id DESC LIMIT ?+0`;
+
+/** The page of `rows` read with LIST_SQL and `limit`. */
+export function importPage(
+  rows: ImportJob[],
+  limit: number,
+): { items: ImportJob[]; nextBefore: number | null } {
+  const items = rows.map((r) => ({ ...r }));
+  return { items, nextBefore: items.length === limit ? items[items.length - 1].id : null };
+}
+
+/** The values of `finishImportJob`'s statement. */
+export function finishValues(id: number, now: string, error?: string): Array<string | number | null> {
+  return [
+    error === undefined ? "done" : "failed",
+    error === undefined ? null : error.slice(0, 1000),
+    now,
+    id,
+  ];
+}
+
+/** Rejection rows as plain objects. */
+export function rejectionsOf(rows: Rejection[]): Rejection[] {
+  return rows.map((r) => ({ line: r.line, reason: r.reason }));
+}
+
+/** What a new job records about its spooled file. */
+export interface NewImportJob {
+  registry: string;
+  format: ImportFormat;
+  fileName: string;
+  bytes: number;
+  spoolFile: string;
+  actor?: string;
+}
+
+/** The values of IMPORT_SQL.create. */
+export function createValues(job: NewImportJob, now: string): Array<string | number | null> {
+  return [job.registry, job.format, job.fileName, job.bytes, job.spoolFile, job.actor ?? null, now];
+}
 
 /** Adds a queued job for a spooled file; returns its id. */
-export function createImportJob(
-  db: Db,
-  job: {
-    registry: string;
-    format: ImportFormat;
-    fileName: string;
-    bytes: number;
-    spoolFile: string;
-    actor?: string;
-  },
-  now: string,
-): number {
-  const r = stmt(
-    db,
-    `INSERT INTO registry_imports (registry, format, file_name, bytes, spool_file, state, actor, created_at)
-     VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)`,
-  ).run(job.registry, job.format, job.fileName, job.bytes, job.spoolFile, job.actor ?? null, now);
-  return Number(r.lastInsertRowid);
+export function createImportJob(db: Db, job: NewImportJob, now: string): number {
+  return Number((stmt(db, IMPORT_SQL.create).get(...createValues(job, now)) as { id: number }).id);
 }
 
 /** One job, or undefined. */
@@ -73,59 +114,50 @@ export function listImportJobs(
   registry: string,
   options: { before?: number; limit: number },
 ): { items: ImportJob[]; nextBefore: number | null } {
-  const items = (stmt(db, `${SELECT} WHERE registry = ? AND id < ? ORDER BY id DESC LIMIT ?+0`).all(
+  const rows = stmt(db, LIST_SQL).all(
     registry,
     options.before ?? Number.MAX_SAFE_INTEGER,
     options.limit,
-  ) as unknown as ImportJob[]).map((r) => ({ ...r }));
-  const nextBefore = items.length === options.limit ? items[items.length - 1].id : null;
-  return { items, nextBefore };
+  ) as unknown as ImportJob[];
+  return importPage(rows, options.limit);
 }
 
 /** The rejected rows kept for a job, in file order. */
 export function importRejects(db: Db, id: number): Rejection[] {
-  return (stmt(db, "SELECT line, reason FROM registry_import_rejects WHERE import_id = ? ORDER BY seq").all(
-    id,
-  ) as unknown as Rejection[]).map((r) => ({ line: r.line, reason: r.reason }));
+  return rejectionsOf(stmt(db, IMPORT_SQL.rejects).all(id) as unknown as Rejection[]);
 }
 
 /** The ids of jobs not finished (queued, or running when the process stopped), oldest first. */
 export function openImportJobs(db: Db): number[] {
-  return (stmt(db, "SELECT id FROM registry_imports WHERE state IN ('queued', 'running') ORDER BY id")
-    .all() as Array<{ id: number }>).map((r) => Number(r.id));
+  return (stmt(db, IMPORT_SQL.open).all() as Array<{ id: number }>).map((r) => Number(r.id));
 }
 
 /** The spool files of the jobs not finished. */
 export function openSpoolFiles(db: Db): Set<string> {
-  return new Set(
-    (stmt(db, "SELECT spool_file AS f FROM registry_imports WHERE state IN ('queued', 'running')")
-      .all() as Array<
-        { f: string }
-      >).map((r) => r.f),
-  );
+  return new Set((stmt(db, IMPORT_SQL.openSpool).all() as Array<{ f: string }>).map((r) => r.f));
 }
 
 /** Marks a job running (keeps its first start time when it is resumed). */
 export function markImportRunning(db: Db, id: number, now: string): void {
-  transaction(db, () =>
-    stmt(
-      db,
-      `UPDATE registry_imports SET state = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?`,
-    ).run(now, id));
+  transaction(db, () => stmt(db, IMPORT_SQL.running).run(now, id));
 }
 
 /** Ends a job: done, or failed with the reason. */
 export function finishImportJob(db: Db, id: number, now: string, error?: string): void {
-  transaction(
-    db,
-    () =>
-      stmt(db, "UPDATE registry_imports SET state = ?, error = ?, finished_at = ? WHERE id = ?").run(
-        error === undefined ? "done" : "failed",
-        error === undefined ? null : error.slice(0, 1000),
-        now,
-        id,
-      ),
-  );
+  transaction(db, () => stmt(db, IMPORT_SQL.finish).run(...finishValues(id, now, error)));
+}
+
+/** The statements of `recordProgress`, run word for word by PostgreSQL's (pg_bulk.ts `pgRecordProgress`). */
+export const PROGRESS_SQL = {
+  rejected: "SELECT rejected_count AS n FROM registry_imports WHERE id = ?",
+  reject: "INSERT INTO registry_import_rejects (import_id, seq, line, reason) VALUES (?, ?, ?, ?)",
+  counts: `UPDATE registry_imports SET read = read + ?, registered = registered + ?, updated = updated + ?,
+       rejected_count = rejected_count + ? WHERE id = ?`,
+} as const;
+
+/** The rejections of `batch` to keep after the `kept` a job has, as `[seq, rejection]`. */
+export function rejectsToKeep(batch: ImportReport, kept: number): Array<[number, Rejection]> {
+  return batch.rejected.slice(0, Math.max(0, MAX_REJECTIONS_KEPT - kept)).map((r, i) => [kept + i, r]);
 }
 
 /**
@@ -133,22 +165,9 @@ export function finishImportJob(db: Db, id: number, now: string, error?: string)
  * the counts and the records written move together: a crash loses both or neither.
  */
 export function recordProgress(db: Db, id: number, batch: ImportReport): void {
-  const before = stmt(db, "SELECT rejected_count AS n FROM registry_imports WHERE id = ?").get(id) as {
-    n: number;
-  };
-  let seq = Number(before.n);
-  for (const r of batch.rejected) {
-    if (seq >= MAX_REJECTIONS_KEPT) break;
-    stmt(db, "INSERT INTO registry_import_rejects (import_id, seq, line, reason) VALUES (?, ?, ?, ?)").run(
-      id,
-      seq++,
-      r.line,
-      r.reason,
-    );
+  const before = stmt(db, PROGRESS_SQL.rejected).get(id) as { n: number };
+  for (const [seq, r] of rejectsToKeep(batch, Number(before.n))) {
+    stmt(db, PROGRESS_SQL.reject).run(id, seq, r.line, r.reason);
   }
-  stmt(
-    db,
-    `UPDATE registry_imports SET read = read + ?, registered = registered + ?, updated = updated + ?,
-       rejected_count = rejected_count + ? WHERE id = ?`,
-  ).run(batch.read, batch.registered, batch.updated, batch.rejectedCount, id);
+  stmt(db, PROGRESS_SQL.counts).run(batch.read, batch.registered, batch.updated, batch.rejectedCount, id);
 }

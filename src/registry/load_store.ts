@@ -1,0 +1,107 @@
+/**
+ * Loading records into a registry: the import jobs' batches, the demo seed at start and `registry load`. One batch
+ * (PreparedBatch chunks up to `last`) is one transaction on either backend: its records, their events in record
+ * order, and the import job's progress commit together. New records take the multi-row fast path; a record whose
+ * id exists, whose identifier is taken or whose household is not of this load takes saveRegistrant's checked
+ * path, so rejections and report counts are the same on both backends. The SQLite implementation is the existing
+ * synchronous code (batch.ts, bulk.ts), its statements and transactions unchanged; PostgreSQL's is pg_load_store.ts.
+ */
+import type { Db } from "../db/sqlite.ts";
+import { registryEmpty } from "./registry_store.ts";
+import { type ImportReport, prepareBatches, type SourceRecord, writePrepared } from "./batch.ts";
+import { deferIndexes, restoreIndexes } from "./bulk.ts";
+import type { PreparedBatch } from "./prepared.ts";
+import type { RegistryProfile } from "../registries/profile.ts";
+import { recordProgress } from "./imports/store.ts";
+
+/** Options of a load. */
+export interface LoadOptions {
+  /** The registry written (social when not given): every record of the load belongs to it. */
+  registry?: string;
+  /** Called after each chunk with the running totals. */
+  onProgress?: (report: ImportReport) => void;
+  /** The import job whose progress (counts, first rejections) commits with each batch (imports/store.ts). */
+  importJob?: number;
+}
+
+/** Options of `writeAll`. */
+export interface WriteAllOptions {
+  now: () => string;
+  /** Records per transaction (default 5000). */
+  batchSize?: number;
+  profile?: RegistryProfile;
+  onProgress?: (report: ImportReport) => void;
+}
+
+/** Loading records, on one backend. */
+export interface RegistryLoadStore {
+  /** Writes chunks of prepared records as they come, one transaction per batch; resolves with the totals. */
+  write(batches: AsyncIterable<PreparedBatch>, options: LoadOptions): Promise<ImportReport>;
+  /** Reads, prepares and writes source records of `options.profile`'s registry, `batchSize` per transaction. */
+  writeAll(
+    source: AsyncIterable<SourceRecord> | Iterable<SourceRecord>,
+    options: WriteAllOptions,
+  ): Promise<ImportReport>;
+  /**
+   * A bulk load (`registry load`, seeds): recreates indexes an interrupted load left deferred, then, when `bulk`
+   * (default: the registry holds no registrant), defers the registry's search indexes for the load and rebuilds
+   * them at its end, failed or not.
+   */
+  bulkLoad(
+    batches: AsyncIterable<PreparedBatch>,
+    options: LoadOptions & { bulk?: boolean },
+  ): Promise<ImportReport>;
+  /** Recreates the indexes an interrupted bulk load left deferred; how many. */
+  restoreIndexes(): Promise<number>;
+}
+
+/** The batches of `writeAll` (shared by both backends). */
+export function allBatches(
+  source: AsyncIterable<SourceRecord> | Iterable<SourceRecord>,
+  options: WriteAllOptions,
+): AsyncGenerator<PreparedBatch> {
+  return prepareBatches(source, options.batchSize ?? 5000, options.now, options.profile);
+}
+
+/** Loading into the embedded SQLite database `db` (batch.ts and bulk.ts, as they are). */
+export function sqliteLoadStore(db: Db): RegistryLoadStore {
+  const write = (batches: AsyncIterable<PreparedBatch>, options: LoadOptions) => {
+    const job = options.importJob;
+    return writePrepared(db, batches, {
+      registry: options.registry,
+      onProgress: options.onProgress,
+      within: job === undefined ? undefined : (part) => recordProgress(db, job, part),
+    });
+  };
+  return {
+    write,
+    writeAll: (source, options) =>
+      write(allBatches(source, options), { registry: options.profile?.name, onProgress: options.onProgress }),
+    bulkLoad: async (batches, options) => {
+      restoreIndexes(db);
+      db.exec("PRAGMA cache_size = -200000");
+      // Durability stays WAL + synchronous=NORMAL during a bulk load: each batch commit survives a SIGKILL and
+      // the database stays consistent (tests/faults/import_kill_test.ts). synchronous=OFF would also survive a
+      // killed process, but an OS crash or power cut mid-load could then corrupt the whole file (senders, keys,
+      // transactions too), and leaving WAL needs every other connection (a running server) closed. Fewer,
+      // larger commits (--batch) get most of what OFF would save.
+      const bulk = options.bulk ?? registryEmpty(db, options.registry);
+      if (bulk) deferIndexes(db, options.registry);
+      try {
+        return await write(batches, options);
+      } finally {
+        if (bulk) {
+          // The rebuild scans the whole table once per index: read it through a memory map (no copy into
+          // SQLite's page cache) and let the sorter use a helper thread. Both only for the rebuild; mapped
+          // pages are the file's own and are given back by the kernel under pressure.
+          db.exec("PRAGMA mmap_size = 4294967296");
+          db.exec("PRAGMA threads = 2");
+          restoreIndexes(db);
+          db.exec("PRAGMA mmap_size = 0");
+          db.exec("PRAGMA threads = 0");
+        }
+      }
+    },
+    restoreIndexes: () => Promise.try(() => restoreIndexes(db)),
+  };
+}
