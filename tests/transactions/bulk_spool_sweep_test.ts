@@ -6,7 +6,7 @@ import { sweepBulkSpool } from "../../src/transactions/bulk_spool_sweep.ts";
 import { insertTransaction } from "../../src/transactions/store.ts";
 import { insertBulk } from "../../src/transactions/bulk_store.ts";
 import { receiveUpload } from "../../src/transactions/bulk_upload.ts";
-import type { Deps } from "../../src/deps.ts";
+import type { SqliteDeps } from "../../src/deps.ts";
 import { bulkForm } from "./bulk_support.ts";
 
 const GRACE_S = 3600;
@@ -32,7 +32,7 @@ async function until(cond: () => Promise<boolean>, what: string): Promise<void> 
 }
 
 /** A stored bulk search (transaction row and bulk row) over spool file `spool`, of two pages. */
-function bulkSearch(deps: Deps, spool: string, pagesBuilt: number): void {
+function bulkSearch(deps: SqliteDeps, spool: string, pagesBuilt: number): void {
   const now = new Date(deps.clock.now()).toISOString();
   const id = crypto.randomUUID();
   const { row } = insertTransaction(deps.db, {
