@@ -4,7 +4,7 @@
  *   deno run -A bench/_hotpath.ts SEEDED_DATA_DIR [N]
  */
 import { testConfig } from "../src/config.ts";
-import { closeDeps, openDeps } from "../src/deps.ts";
+import { closeDeps, openSqliteDeps } from "../src/deps.ts";
 import { silentLogger } from "../src/obs/log.ts";
 import { createApp } from "../src/app.ts";
 import { createTestSender } from "../tests/helpers/auth.ts";
@@ -15,7 +15,7 @@ const src = Deno.args[0];
 const n = Number(Deno.args[1] ?? 3000);
 const dir = await Deno.makeTempDir({ prefix: "dci-hotpath-" });
 await Deno.copyFile(`${src}/dci.sqlite`, `${dir}/dci.sqlite`);
-const deps = await openDeps(testConfig({ dataDir: dir, logLevel: "info" }), { log: silentLogger });
+const deps = await openSqliteDeps(testConfig({ dataDir: dir, logLevel: "info" }), { log: silentLogger });
 try {
   // An experiment hook: extra pragmas on the server connection (e.g. "PRAGMA mmap_size = 268435456").
   if (Deno.env.get("HOTPATH_PRAGMA")) deps.db.exec(Deno.env.get("HOTPATH_PRAGMA")!);

@@ -9,7 +9,7 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.ts";
-import { closeDeps, openDeps } from "../src/deps.ts";
+import { closeDeps, openSqliteDeps } from "../src/deps.ts";
 import { silentLogger } from "../src/obs/log.ts";
 import { transaction } from "../src/db/sqlite.ts";
 import { readRegistrant } from "../src/registry/model.ts";
@@ -46,14 +46,14 @@ function personRaw(i: number, seq: number) {
 }
 
 /** Deps on `dataDir` for a bench's set-up (quiet, loopback deliveries allowed, no demo registry). */
-export function openBenchDeps(dataDir: string): ReturnType<typeof openDeps> {
+export function openBenchDeps(dataDir: string): ReturnType<typeof openSqliteDeps> {
   const config = loadConfig({}, {
     DCI_DATA_DIR: dataDir,
     DCI_LOG_LEVEL: "error",
     DCI_OUTBOUND_ALLOW: "127.0.0.1",
     DCI_SEED_DEMO: "false",
   });
-  return openDeps(config, { log: silentLogger });
+  return openSqliteDeps(config, { log: silentLogger });
 }
 
 /** Runs the backlog bench with the command-line flags in `args`. */

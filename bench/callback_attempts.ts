@@ -10,7 +10,7 @@
  */
 import process from "node:process";
 import { testConfig } from "../src/config.ts";
-import { closeDeps, openDeps } from "../src/deps.ts";
+import { closeDeps, openSqliteDeps } from "../src/deps.ts";
 import { silentLogger } from "../src/obs/log.ts";
 import { createApp } from "../src/app.ts";
 import { createWorker } from "../src/actions/worker.ts";
@@ -24,7 +24,7 @@ import { scriptedHttp, searchMessage, storeBareTransaction } from "../tests/tran
 const n = Number(Deno.args.find((a) => /^\d+$/.test(a)) ?? 2000);
 const dir = await Deno.makeTempDir({ prefix: "dci-attempts-" });
 // Every POST answered 200 at once: only the server's own work is measured.
-const deps = await openDeps(testConfig({ dataDir: dir, logLevel: "info" }), {
+const deps = await openSqliteDeps(testConfig({ dataDir: dir, logLevel: "info" }), {
   log: silentLogger,
   http: scriptedHttp(),
 });

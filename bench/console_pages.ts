@@ -9,7 +9,7 @@
  * The target (issue 15): < 100 ms server time per page. Reported: median and max of BENCH_RUNS runs per page.
  */
 import { testConfig } from "../src/config.ts";
-import { closeDeps, openDeps } from "../src/deps.ts";
+import { closeDeps, openSqliteDeps } from "../src/deps.ts";
 import { silentLogger } from "../src/obs/log.ts";
 import { createApp } from "../src/app.ts";
 import { createAdminToken } from "../src/admin/tokens.ts";
@@ -33,7 +33,7 @@ try {
   if (seed.code !== 0) throw new Error(`seed failed: ${new TextDecoder().decode(seed.stdout)}`);
   console.log(`seeded ${PERSONS} persons in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-  const deps = await openDeps(testConfig({ dataDir: dir }), { log: silentLogger });
+  const deps = await openSqliteDeps(testConfig({ dataDir: dir }), { log: silentLogger });
   try {
     fill(deps.db);
     const app = createApp(deps);

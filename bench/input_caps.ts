@@ -5,7 +5,7 @@
  * the quadratic estimate, marked "~"). Figures only, no assertion; tests/security/input_caps_test.ts asserts
  * that each one returns with a rejection.
  */
-import { closeDeps, type Deps, openDeps } from "../src/deps.ts";
+import { closeDeps, openSqliteDeps, type SqliteDeps } from "../src/deps.ts";
 import { testConfig } from "../src/config.ts";
 import { fakeClock } from "../src/clock.ts";
 import { silentLogger } from "../src/obs/log.ts";
@@ -25,7 +25,7 @@ const SIZES = [1_000, 10_000, 100_000, 1_000_000];
 const LIMIT_MS = Number(Deno.env.get("BENCH_CAPS_LIMIT_MS") ?? 3000);
 
 const now = Date.parse("2026-01-01T00:00:00Z");
-const deps: Deps = await openDeps(
+const deps: SqliteDeps = await openSqliteDeps(
   testConfig({ bodyLimit: String(8 * 1024 * 1024), rateLimitMinute: "1000000", rateLimitDay: "100000000" }),
   { clock: fakeClock(now), log: silentLogger },
 );

@@ -12,7 +12,7 @@
  * The machine's load average is printed with the import time: other work on the machine slows the import.
  */
 import { testConfig } from "../src/config.ts";
-import { closeDeps, openDeps } from "../src/deps.ts";
+import { closeDeps, openSqliteDeps } from "../src/deps.ts";
 import { silentLogger } from "../src/obs/log.ts";
 import { DEMO_PLACES, demoRecords, prng } from "../src/registries/social/seed.ts";
 import { openDatabase } from "../src/db/sqlite.ts";
@@ -199,7 +199,7 @@ try {
   else await importRecords(env);
 
   // 2. Server-side search latency (searchMessage in process, as the route runs it, without HTTP and signing).
-  const deps = await openDeps(
+  const deps = await openSqliteDeps(
     testConfig({ dataDir: dir, maxPageSize: "20", searchMaxResults: String(MAX_RESULTS) }),
     { log: silentLogger, ensureKey: false },
   );

@@ -46,7 +46,13 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_DATABASE_URL",
     default: "",
     doc:
-      "PostgreSQL database (postgres://user:password@host:port/db) instead of the embedded SQLite file, for several instances on one database; empty = embedded SQLite. Not usable yet: the port is under way (see High availability)",
+      "PostgreSQL database (postgres://user:password@host:port/db) instead of the embedded SQLite file, for several instances on one database; empty = embedded SQLite (see High availability)",
+  },
+  {
+    key: "databasePoolSize",
+    env: "DCI_DATABASE_POOL_SIZE",
+    default: "10",
+    doc: "PostgreSQL connections per isolate (DCI_DATABASE_URL only)",
   },
   {
     key: "sqliteCacheMb",
@@ -462,6 +468,7 @@ const schema = z.object({
   host: z.string().min(1),
   dataDir: z.string().min(1),
   sqliteCacheMb: int(1, 4096),
+  databasePoolSize: int(1, 1000),
   publicUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
   // Whether the files are readable PEM and belong together is checked when serving starts (src/net/tls.ts).
   tlsCert: z.string().max(4096),

@@ -10,7 +10,7 @@ import { flushLogBuffer } from "./obs/log_buffer.ts";
 import { Metrics } from "./obs/metrics.ts";
 import { ServerKeys } from "./keys/server_keys.ts";
 import { createOutboundClient, type OutboundClient } from "./net/outbound.ts";
-import { type JobQueue, kvQueue } from "./jobs/queue.ts";
+import { type JobQueue, kvQueue, type KvQueueOptions } from "./jobs/queue.ts";
 import { TokenGuard } from "./auth/token_guard.ts";
 import { SenderBackoff } from "./auth/sender_backoff.ts";
 import { OutboundTokens } from "./senders/outbound_auth.ts";
@@ -28,9 +28,10 @@ export interface Deps {
   readonly config: Config;
   /** Every store the port to two backends has reached (src/db/storage.ts): use it rather than `db`. */
   readonly storage: Storage;
-  /** The embedded SQLite database, for the stores not yet behind `storage`. */
-  readonly db: Db;
-  readonly kv: Deno.Kv;
+  /** The embedded SQLite database (absent on PostgreSQL): SQLite-only features (busy timeout, disk-full state). */
+  readonly db?: Db;
+  /** Deno KV, the SQLite deployment's queue (absent on PostgreSQL). */
+  readonly kv?: Deno.Kv;
   readonly clock: Clock;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -43,6 +44,10 @@ export interface Deps {
    * after openDeps because it reports through `metrics`.
    */
   queue: JobQueue;
+  /** A queue on this backend for a process bus (the CLI serve's main isolate and each HTTP isolate). */
+  readonly makeQueue: (options: KvQueueOptions) => JobQueue;
+  /** Closes what openDeps opened for the stores (closeDeps calls it). */
+  readonly closeStorage: () => Promise<void>;
   /** The token endpoint's bound on concurrent secret hashes and its verified-credential cache (per isolate). */
   readonly tokenGuard: TokenGuard;
   /** Senders refused for rate, noted until they may send again (per isolate): refused before any parsing. */
@@ -59,6 +64,22 @@ export interface Deps {
   readonly senderKeyCache: SenderKeyCache;
   /** The notifier running on these deps in this isolate, for wakeNotifier (src/subscriptions/notifier_wake.ts). */
   readonly notifierWake: NotifierWake;
+}
+
+/** Deps on the embedded SQLite database, with its KV (tests, benchmarks, SQLite-only tools). */
+export type SqliteDeps = Deps & { readonly db: Db; readonly kv: Deno.Kv };
+
+/** `deps` as SqliteDeps; throws when they are on PostgreSQL (for code that only runs on the embedded default). */
+export function onSqlite(deps: Deps): SqliteDeps {
+  if (!deps.db || !deps.kv) {
+    throw new Error("this needs the embedded SQLite database (DCI_DATABASE_URL is set)");
+  }
+  return deps as SqliteDeps;
+}
+
+/** openDeps for code that only runs on the embedded SQLite database (tests, benchmarks). */
+export async function openSqliteDeps(config: Config, options: OpenDepsOptions = {}): Promise<SqliteDeps> {
+  return onSqlite(await openDeps(config, options));
 }
 
 /** The caches and holders each Deps owns: built once per Deps, never shared between two. */
@@ -136,36 +157,88 @@ export async function openStorage(
   }
 }
 
-/** Opens the database (migrated), KV and keys for `config`. `migrateOnOpen: false` leaves the schema alone. */
-export async function openDeps(
-  config: Config,
-  options: {
-    clock?: Clock;
-    log?: Logger;
-    migrateOnOpen?: boolean;
-    ensureKey?: boolean;
-    http?: OutboundClient;
-    extensions?: Extensions;
-  } = {},
-): Promise<Deps> {
-  if (config.databaseUrl !== "") {
-    // Refused rather than half-served: the stores not yet ported would still write to a local SQLite file.
-    throw new Error(
-      "DCI_DATABASE_URL is set, but the PostgreSQL backend is not complete yet: registry records, events, " +
-        "search and imports, notification fan-out, and the job queue still run on SQLite and Deno KV only " +
-        "(see README, High availability). Leave DCI_DATABASE_URL empty to run on the embedded SQLite database.",
-    );
-  }
-  const paths = dataPaths(config);
+/** What openDeps opens per backend: the stores, the queue's maker, and what only SQLite has. */
+interface Opened {
+  storage: Storage;
+  db?: Db;
+  kv?: Deno.Kv;
+  searchPool?: SearchPool;
+  makeQueue(options: KvQueueOptions): JobQueue;
+  close(): Promise<void>;
+}
+
+/** Options of openDeps. */
+export interface OpenDepsOptions {
+  clock?: Clock;
+  log?: Logger;
+  migrateOnOpen?: boolean;
+  ensureKey?: boolean;
+  http?: OutboundClient;
+  extensions?: Extensions;
+}
+
+/**
+ * Opens the database (migrated), the queue and keys for `config`: the embedded SQLite file with Deno KV, or the
+ * PostgreSQL database of DCI_DATABASE_URL (no KV: wake-ups by LISTEN/NOTIFY). `migrateOnOpen: false` leaves the
+ * schema alone.
+ */
+export async function openDeps(config: Config, options: OpenDepsOptions = {}): Promise<Deps> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.logLevel);
+  const keks = await loadKeyEncryption(config);
+  const opened = config.databaseUrl !== ""
+    ? await openPostgres(config, options, log)
+    : await openSqlite(config, options, log, clock);
+  try {
+    const storage = opened.storage;
+    const sealing = await storage.serverKeys.sealSecrets(keks);
+    if (sealing.sealed + sealing.resealed + sealing.opened > 0) {
+      log.info("stored secrets brought in line with the key-encryption key", { ...sealing });
+    }
+    // The signer is loaded here, so signing reads it from the cache (src/keys/server_keys.ts).
+    const keys = new ServerKeys(storage.serverKeys, config.senderId, clock, keks);
+    if (options.ensureKey === false) await keys.load();
+    else if (await keys.ensureActive()) log.info("server signing key created", { kid: keys.active().kid });
+    return {
+      config,
+      storage,
+      db: opened.db,
+      kv: opened.kv,
+      clock,
+      log,
+      metrics: new Metrics(),
+      keys,
+      http: options.http ?? createOutboundClient(config, { log }),
+      queue: opened.makeQueue({}),
+      makeQueue: opened.makeQueue,
+      tokenGuard: new TokenGuard({ hashConcurrency: config.tokenHashConcurrency }),
+      senderBackoff: new SenderBackoff(),
+      outboundTokens: new OutboundTokens(),
+      searchPool: opened.searchPool,
+      closeStorage: opened.close,
+      ...depsServices(),
+      ...(options.extensions ? { extensions: options.extensions } : {}),
+    };
+  } catch (err) {
+    await opened.close();
+    throw err;
+  }
+}
+
+/** The embedded SQLite database and Deno KV in the data dir. */
+async function openSqlite(
+  config: Config,
+  options: OpenDepsOptions,
+  log: Logger,
+  clock: Clock,
+): Promise<Opened> {
+  const paths = dataPaths(config);
   const onDisk = config.dataDir !== ":memory:";
   const fixes = onDisk
     ? await prepareDataDir(config.dataDir, [paths.db, paths.kv]).catch((err) => {
       throw explainDataDirFailure(config.dataDir, err);
     })
     : [];
-  const keks = await loadKeyEncryption(config);
   const db = openDatabase(paths.db, { cacheMb: config.sqliteCacheMb });
   let kv: Deno.Kv | undefined;
   try {
@@ -175,44 +248,26 @@ export async function openDeps(
       nowMs: clock.now(),
     });
     if (applied.length > 0) log.info("migrations applied", { migrations: applied });
-    kv = await Deno.openKv(paths.kv);
+    const openKv = kv = await Deno.openKv(paths.kv);
     if (onDisk) fixes.push(...await tightenDataFiles(config.dataDir));
-    // HTTP isolates (no migrations) open after the main isolate has tightened and reported everything.
-    if (fixes.length > 0 && options.migrateOnOpen !== false) {
-      log.warn("data dir permissions were looser than owner-only: tightened where this user owns them", {
-        fixed: fixes.map((f) => `${f.path} ${f.from} -> ${f.to}`),
-      });
-    }
-    const storage = sqliteStorage(db, config.dataDir);
-    const sealing = await storage.serverKeys.sealSecrets(keks);
-    if (sealing.sealed + sealing.resealed + sealing.opened > 0) {
-      log.info("stored secrets brought in line with the key-encryption key", { ...sealing });
-    }
-    // The signer is loaded here, so signing reads it from the cache (src/keys/server_keys.ts).
-    const keys = new ServerKeys(storage.serverKeys, config.senderId, clock, keks);
-    if (options.ensureKey === false) await keys.load();
-    else if (await keys.ensureActive()) log.info("server signing key created", { kid: keys.active().kid });
-    const http = options.http ?? createOutboundClient(config, { log });
+    reportFixes(fixes, options, log);
     const searchPool = config.searchWorkers > 0 && paths.db !== ":memory:"
       ? createSearchPool({ size: config.searchWorkers, dbPath: paths.db, config, log })
       : undefined;
     return {
-      config,
-      storage,
+      storage: sqliteStorage(db, config.dataDir),
       db,
       kv,
-      clock,
-      log,
-      metrics: new Metrics(),
-      keys,
-      http,
-      queue: kvQueue(kv),
-      tokenGuard: new TokenGuard({ hashConcurrency: config.tokenHashConcurrency }),
-      senderBackoff: new SenderBackoff(),
-      outboundTokens: new OutboundTokens(),
       searchPool,
-      ...depsServices(),
-      ...(options.extensions ? { extensions: options.extensions } : {}),
+      makeQueue: (o) => kvQueue(openKv, o),
+      close: () => {
+        searchPool?.close();
+        try {
+          openKv.close();
+        } catch { /* already closed */ }
+        if (db.isOpen) db.close();
+        return Promise.resolve();
+      },
     };
   } catch (err) {
     kv?.close();
@@ -221,13 +276,64 @@ export async function openDeps(
   }
 }
 
-/** Closes KV, the database and the outbound keep-alive connections; safe to call twice. */
-export function closeDeps(deps: Deps): void {
-  deps.searchPool?.close();
-  deps.http.close?.();
+/**
+ * The PostgreSQL database of DCI_DATABASE_URL (loaded only then: the driver stays out of an embedded server's
+ * module graph). The data dir holds only this instance's files (spools of uploads in progress, the serve lock).
+ */
+async function openPostgres(config: Config, options: OpenDepsOptions, log: Logger): Promise<Opened> {
+  if (config.dataDir !== ":memory:") {
+    const fixes = await prepareDataDir(config.dataDir, []).catch((err) => {
+      throw explainDataDirFailure(config.dataDir, err);
+    });
+    reportFixes(fixes, options, log);
+  }
+  const { openPgPool } = await import("./db/pg/pool.ts");
+  const { migratePg } = await import("./db/pg/migrate.ts");
+  const { pgStorage } = await import("./db/pg/storage.ts");
+  const { pgQueue } = await import("./jobs/pg_queue.ts");
+  const pool = openPgPool(config.databaseUrl, {
+    max: config.databasePoolSize,
+    onIdleError: (err) => log.warn("an idle PostgreSQL connection failed; the pool opens another", { err }),
+  });
   try {
-    deps.kv.close();
-  } catch { /* already closed */ }
-  if (deps.db.isOpen) deps.db.close();
+    const applied = options.migrateOnOpen === false ? [] : await migratePg(pool);
+    if (applied.length > 0) log.info("migrations applied", { migrations: applied });
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  const storage = pgStorage(pool);
+  const queues: Array<{ close(): Promise<void> }> = [];
+  return {
+    storage,
+    makeQueue: (o) => {
+      const q = pgQueue(pool, { ...o, log });
+      queues.push(q);
+      return q;
+    },
+    close: async () => {
+      await Promise.all(queues.map((q) => q.close()));
+      if (!pool.ended) await storage.close();
+    },
+  };
+}
+
+/** Logs the data dir permission fixes once, from the main isolate (HTTP isolates open after it, no migrations). */
+function reportFixes(
+  fixes: Array<{ path: string; from: string; to: string }>,
+  options: OpenDepsOptions,
+  log: Logger,
+) {
+  if (fixes.length > 0 && options.migrateOnOpen !== false) {
+    log.warn("data dir permissions were looser than owner-only: tightened where this user owns them", {
+      fixed: fixes.map((f) => `${f.path} ${f.from} -> ${f.to}`),
+    });
+  }
+}
+
+/** Closes the stores, KV, the queue's connection and the outbound keep-alive connections; safe to call twice. */
+export async function closeDeps(deps: Deps): Promise<void> {
+  deps.http.close?.();
+  await deps.closeStorage();
   flushLogBuffer();
 }

@@ -9,7 +9,6 @@ import { createLogger } from "./obs/log.ts";
 import { flushLogBuffer } from "./obs/log_buffer.ts";
 import { startServer } from "./server.ts";
 import { openBus, type ProcessBus } from "./jobs/bus.ts";
-import { kvQueue } from "./jobs/queue.ts";
 import type { TlsPair } from "./net/tls.ts";
 
 /** What the main isolate sends an HTTP isolate. */
@@ -52,7 +51,7 @@ async function start(msg: Extract<ToIsolate, { t: "start" }>): Promise<void> {
   const log = createLogger(msg.config.logLevel).child({ isolate: msg.isolate });
   const deps = await openDeps(msg.config, { log, migrateOnOpen: false, ensureKey: false });
   const bus = openBus(msg.bus, { isolate: msg.isolate, isolates: msg.isolates, metrics: deps.metrics });
-  deps.queue = kvQueue(deps.kv, { bus, workerOnBus: msg.workerOnBus });
+  deps.queue = deps.makeQueue({ bus, workerOnBus: msg.workerOnBus });
   deps.metrics.setPeers(() => bus.peerMetrics());
   try {
     const server = startServer(deps, {

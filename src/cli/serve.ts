@@ -11,7 +11,6 @@ import type { RunningServer } from "../server.ts";
 import { runStartupTasks } from "../startup.ts";
 import { startBackground } from "../jobs/background.ts";
 import { newBusName, openBus, type ProcessBus } from "../jobs/bus.ts";
-import { kvQueue } from "../jobs/queue.ts";
 import { startHttpIsolates } from "../http_isolates.ts";
 import { assertPortFree } from "../net/port_guard.ts";
 import { servedRegistries } from "../actions/registries.ts";
@@ -109,7 +108,7 @@ async function holdDataDir(dataDir: string): Promise<DataDirLock | undefined> {
 /** Joins the process bus as the main isolate: wake-ups from the HTTP isolates reach this queue's worker. */
 function joinBus(deps: Deps, httpIsolates: number): ProcessBus {
   const bus = openBus(newBusName(), { isolate: "main", isolates: httpIsolates + 1, metrics: deps.metrics });
-  deps.queue = kvQueue(deps.kv, { bus, workerOnBus: false });
+  deps.queue = deps.makeQueue({ bus, workerOnBus: false });
   deps.metrics.setPeers(() => bus.peerMetrics());
   return bus;
 }

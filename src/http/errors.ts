@@ -56,7 +56,7 @@ export function renderError(err: unknown, c: Context<AppEnv>, deps: Deps): Respo
     dci = fromHttpException(err);
   } else if (isStorageFull(err)) {
     c.get("log")?.error("storage full", { err });
-    noteStorageFull(deps.db, err, deps.clock.now());
+    if (deps.db) noteStorageFull(deps.db, err, deps.clock.now());
     dci = new DciError("err.service.unavailable", "Storage is full; retry later", {
       status: 503,
       headers: { "Retry-After": "30" },

@@ -3,6 +3,7 @@
  * answered independently. Shared by the sync route and the async transaction worker.
  */
 import type { Deps } from "../deps.ts";
+import type { Db } from "../db/sqlite.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { DciRejection } from "../dci/errors.ts";
 import { type StatementBudget, statementBudget } from "../db/budget.ts";
@@ -170,7 +171,7 @@ function outcomeOf(input: SearchInput, supported: boolean, answers: SearchRespon
 
 /** Checks the envelope (checkSearchHeader) and answers each search item on the SQLite database `deps.db`. */
 export function searchMessage(
-  deps: Pick<Deps, "db" | "config" | "clock">,
+  deps: Pick<Deps, "config" | "clock"> & { db: Db },
   input: SearchInput,
 ): SearchOutcome {
   const plan = planMessage(deps, input);

@@ -68,16 +68,16 @@ export function startNotifier(deps: Deps, options: NotifierOptions = {}): Notifi
   // On SQLite done here and now (the store runs it at the call); every pass waits for it. A failure only delays
   // the lanes a previous run left leased until their leases expire.
   const released = releaseLaneLeases(deps).catch((err) => {
-    if (deps.db.isOpen) deps.log.error("lane leases left by a previous run not released", { err });
+    if (!deps.storage.closed) deps.log.error("lane leases left by a previous run not released", { err });
   });
 
   const onePass = async () => {
     await released;
     // Fan out batch by batch, yielding between batches so a large backlog never stalls request handling.
-    while (deps.db.isOpen && !stopped && await fanOutBatch(deps, cache) > 0) {
+    while (!deps.storage.closed && !stopped && await fanOutBatch(deps, cache) > 0) {
       await new Promise((r) => setTimeout(r, 0));
     }
-    if (!deps.db.isOpen) return;
+    if (deps.storage.closed) return;
     for (const id of await deps.storage.notifications.dueLanes(new Date(deps.clock.now()).toISOString())) {
       if (lanes.has(id) || stopped) continue;
       // A lane that finds more due work when it ends asks for another pass (ordering stays per lane).
@@ -103,7 +103,7 @@ export function startNotifier(deps: Deps, options: NotifierOptions = {}): Notifi
         try {
           await onePass();
         } catch (err) {
-          if (deps.db.isOpen) deps.log.error("notifier pass failed", { err });
+          if (!deps.storage.closed) deps.log.error("notifier pass failed", { err });
         }
       } while (again && !stopped);
     })().finally(() => pass = undefined);

@@ -118,15 +118,16 @@ export async function readiness(deps: Deps): Promise<z.infer<typeof Readiness>> 
   } catch {
     checks.database = "failed";
   }
+  // KV is the SQLite deployment's queue; on PostgreSQL there is none and the database check covers the queue.
   try {
-    await deps.kv.get(["readyz"]);
+    if (deps.kv) await deps.kv.get(["readyz"]);
     checks.kv = "ok";
   } catch {
     checks.kv = "failed";
   }
   // A full disk leaves reads working but fails every write (each signed request writes its rate count):
   // "degraded", 503, until a write succeeds again.
-  const full = storageFull(deps.db);
+  const full = deps.db ? storageFull(deps.db) : undefined;
   checks.storage = full ? "full" : "ok";
   const status: z.infer<typeof Readiness>["status"] = checks.database !== "ok" || checks.kv !== "ok"
     ? "unavailable"

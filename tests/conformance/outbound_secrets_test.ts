@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { runCli } from "../../src/cli/cli.ts";
 import { COMMANDS } from "../../src/cli/commands.ts";
-import { closeDeps, openDeps } from "../../src/deps.ts";
+import { closeDeps, openSqliteDeps } from "../../src/deps.ts";
 import { testConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/obs/log.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
@@ -84,7 +84,7 @@ Deno.test("CLI: sender settings are set by flags, the outbound token read from a
     assert.ok(!stored.includes(TOKEN) && !stored.includes(Buffer.from(TOKEN).toString("base64")));
 
     // The server reads it back (only with the key), for this row only.
-    const deps = await openDeps(testConfig({ dataDir, keyEncryptionKey: KEK }), { log: silentLogger });
+    const deps = await openSqliteDeps(testConfig({ dataDir, keyEncryptionKey: KEK }), { log: silentLogger });
     try {
       assert.deepEqual(await deps.outboundTokens.authorization(deps, SENDER), {
         ok: true,
@@ -101,7 +101,7 @@ Deno.test("CLI: sender settings are set by flags, the outbound token read from a
       closeDeps(deps);
     }
     await assert.rejects(
-      openDeps(testConfig({ dataDir }), { log: silentLogger }),
+      openSqliteDeps(testConfig({ dataDir }), { log: silentLogger }),
       /encrypted with the key-encryption key/,
     );
 
@@ -118,7 +118,7 @@ Deno.test("CLI: sender settings are set by flags, the outbound token read from a
 Deno.test("outbound secrets stored without a key-encryption key are sealed at the next start with one", async () => {
   const dataDir = await Deno.makeTempDir();
   try {
-    let deps = await openDeps(testConfig({ dataDir }), { log: silentLogger });
+    let deps = await openSqliteDeps(testConfig({ dataDir }), { log: silentLogger });
     try {
       await addSender(deps, "p1", {
         outbound_auth: {
@@ -132,7 +132,7 @@ Deno.test("outbound secrets stored without a key-encryption key are sealed at th
       closeDeps(deps);
     }
     assert.equal(storedSecret(dataDir, "p1"), Buffer.from(TOKEN).toString("base64"));
-    deps = await openDeps(testConfig({ dataDir, keyEncryptionKey: KEK }), { log: silentLogger });
+    deps = await openSqliteDeps(testConfig({ dataDir, keyEncryptionKey: KEK }), { log: silentLogger });
     closeDeps(deps);
     const sealed = storedSecret(dataDir, "p1")!;
     assert.match(sealed, /^dcikek1:/);

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { testConfig } from "../../src/config.ts";
-import { closeDeps, openDeps } from "../../src/deps.ts";
+import { closeDeps, openSqliteDeps } from "../../src/deps.ts";
 import { silentLogger } from "../../src/obs/log.ts";
 import { writeAll } from "../../src/registry/batch.ts";
 import { demoRecords } from "../../src/registries/social/seed.ts";
@@ -36,7 +36,7 @@ const pred = (attribute_name: string, operator: string, attribute_value: unknown
 
 Deno.test("query budget: scans of the new forms (CEL contains, name, phone, like) stop at the search time budget", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-query-budget-" });
-  const deps = await openDeps(testConfig({ dataDir, searchBudgetMs: "20" }), { log: silentLogger });
+  const deps = await openSqliteDeps(testConfig({ dataDir, searchBudgetMs: "20" }), { log: silentLogger });
   try {
     await writeAll(deps.db, demoRecords(10_000, 1), { now: () => new Date(NOW).toISOString() });
     const ticking = (criteria: Record<string, unknown>) => {
@@ -84,7 +84,7 @@ Deno.test("query budget: scans of the new forms (CEL contains, name, phone, like
 Deno.test("query budget: CEL, search_text and cursor searches are answered in the search pool as in process", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-query-pool-" });
   const config = testConfig({ dataDir });
-  const deps = await openDeps(config, { log: silentLogger, ensureKey: false });
+  const deps = await openSqliteDeps(config, { log: silentLogger, ensureKey: false });
   const pool = createSearchPool({ size: 1, dbPath: `${dataDir}/dci.sqlite`, config, log: silentLogger });
   try {
     await writeAll(deps.db, demoRecords(500, 1), { now: () => new Date(NOW).toISOString() });

@@ -3,7 +3,7 @@
  * Its search processor kills the process (as an abort, or an operator's SIGKILL of a wedged worker, would). It
  * runs the start-up sweep once, then prints the transaction row as JSON and exits.
  */
-import { closeDeps, openDeps } from "../../src/deps.ts";
+import { closeDeps, openSqliteDeps } from "../../src/deps.ts";
 import { testConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/obs/log.ts";
 import type { Processor } from "../../src/dci/processor.ts";
@@ -15,7 +15,7 @@ const kill: Processor = () => {
   Deno.kill(Deno.pid, "SIGKILL");
   return new Promise(() => {});
 };
-const deps = await openDeps(
+const deps = await openSqliteDeps(
   testConfig({ dataDir, outboundAllow: "127.0.0.1", processAttempts: "2" }),
   { log: silentLogger },
 );

@@ -1,6 +1,7 @@
 /** Fresh in-memory deps for route and unit tests: `:memory:` SQLite, in-memory KV, a fake clock. */
 import { type Config, testConfig } from "../../src/config.ts";
 import { closeDeps, type Deps, openDeps } from "../../src/deps.ts";
+import type { Db } from "../../src/db/sqlite.ts";
 import { fakeClock } from "../../src/clock.ts";
 import { silentLogger } from "../../src/obs/log.ts";
 import { createOutboundClient } from "../../src/net/outbound.ts";
@@ -16,7 +17,13 @@ import type { OutboundClient } from "../../src/net/outbound.ts";
 export type WritableDeps = { -readonly [K in keyof Deps]: Deps[K] };
 
 /** Test deps with a movable clock; call `close()` at the end of the test. */
-export type TestDeps = WritableDeps & { clock: ReturnType<typeof fakeClock>; close(): void };
+export type TestDeps = WritableDeps & {
+  /** Test deps are on the embedded SQLite database (in memory), with its KV. */
+  db: Db;
+  kv: Deno.Kv;
+  clock: ReturnType<typeof fakeClock>;
+  close(): void;
+};
 
 /** Opens fresh deps for one test. */
 export async function testDeps(
@@ -28,16 +35,18 @@ export async function testDeps(
   // Names never reach DNS from a test: the guarded client resolves with a resolver that sends no query.
   const http = createOutboundClient(config, { resolver: offlineResolver() });
   const deps = await openDeps(config, { clock, log: silentLogger, http });
-  checkCallbacks(deps);
-  return Object.assign(deps, { clock, close: () => closeDeps(deps) });
+  const { db, kv } = deps;
+  if (!db || !kv) throw new Error("testDeps: expected the embedded SQLite database");
+  checkCallbacks(deps, db);
+  return Object.assign(deps, { db, kv, clock, close: () => void closeDeps(deps) });
 }
 
 /**
  * Makes `deps.http` check every callback and notification against the spec before it goes out, including a
  * client a test assigns later (`deps.http = scriptedHttp()`): the property wraps whatever it is given.
  */
-function checkCallbacks(deps: Deps): void {
-  const registryOf = (body: unknown) => callbackRegistry(deps, body);
+function checkCallbacks(deps: Deps, db: Db): void {
+  const registryOf = (body: unknown) => callbackRegistry(db, body);
   let client = specOutbound(deps.http, registryOf);
   Object.defineProperty(deps, "http", {
     get: () => client,
@@ -51,17 +60,17 @@ function checkCallbacks(deps: Deps): void {
 const SPEC_REGISTRIES: readonly string[] = ["social", "crvs", "fr", "dr", "ibr"];
 
 /** The registry a callback comes from: its transaction's, or its notification's subscription's. */
-function callbackRegistry(deps: Deps, raw: unknown): SpecRegistry | null | undefined {
+function callbackRegistry(db: Db, raw: unknown): SpecRegistry | null | undefined {
   const body = (raw ?? {}) as { header?: { action?: unknown }; message?: Record<string, unknown> };
   const header = body.header;
   const message = body.message ?? {};
   try {
     const row = header?.action === "notify"
-      ? deps.db.prepare(
+      ? db.prepare(
         `SELECT s.registry FROM notifications n JOIN subscriptions s ON s.id = n.subscription_id
          WHERE n.notification_id = ?`,
       ).get(String(message.transaction_id))
-      : deps.db.prepare("SELECT registry FROM transactions WHERE correlation_id = ?").get(
+      : db.prepare("SELECT registry FROM transactions WHERE correlation_id = ?").get(
         String(message.correlation_id),
       );
     const registry = (row as { registry?: string } | undefined)?.registry;

@@ -3,8 +3,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { randomBytes } from "node:crypto";
 import { testConfig } from "../../src/config.ts";
-import { closeDeps, type Deps, openDeps } from "../../src/deps.ts";
-import type { WritableDeps } from "../helpers/deps.ts";
+import { closeDeps, type Deps, openSqliteDeps, type SqliteDeps } from "../../src/deps.ts";
 import { fakeClock } from "../../src/clock.ts";
 import { createLogger, silentLogger } from "../../src/obs/log.ts";
 import { backupDatabase, pruneBackups } from "../../src/db/backup.ts";
@@ -19,9 +18,9 @@ import { ConfigError } from "../../src/config.ts";
 /** Opens deps on a fresh data dir (migrated, with a server key); `env` adds settings. */
 async function diskDeps(
   settings: Parameters<typeof testConfig>[0] = {},
-): Promise<WritableDeps & { dir: string }> {
+): Promise<{ -readonly [K in keyof SqliteDeps]: SqliteDeps[K] } & { dir: string }> {
   const dir = await Deno.makeTempDir({ prefix: "dci-backup-" });
-  const deps = await openDeps(testConfig({ dataDir: `${dir}/data`, ...settings }), {
+  const deps = await openSqliteDeps(testConfig({ dataDir: `${dir}/data`, ...settings }), {
     log: silentLogger,
     clock: fakeClock(Date.parse("2026-11-30T13:05:01Z")),
   });

@@ -18,7 +18,7 @@ import { migrate } from "../../src/db/migrate.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { crvsProfile } from "../../src/registries/crvs/mod.ts";
 import { crvsDetails } from "../../src/registries/crvs/details.ts";
-import type { Deps } from "../../src/deps.ts";
+import type { SqliteDeps } from "../../src/deps.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -133,7 +133,7 @@ Deno.test("crvs parent_identifier: no rows of its own, and a search by it finds 
 });
 
 /** Registers a crvs record (input shape), recording the registry event. */
-function putPerson(deps: Deps, raw: Json): void {
+function putPerson(deps: SqliteDeps, raw: Json): void {
   const now = new Date(deps.clock.now()).toISOString();
   transaction(
     deps.db,

@@ -11,14 +11,14 @@ import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { transaction } from "../../src/db/sqlite.ts";
 import { readRegistrant } from "../../src/registry/model.ts";
 import { saveRegistrant } from "../../src/registry/store.ts";
-import type { Deps } from "../../src/deps.ts";
+import type { SqliteDeps } from "../../src/deps.ts";
 import { frProfile } from "../../src/registries/fr/mod.ts";
 import { frValidator } from "./fr_jsonld.ts";
 
 const PREFIX = "/dci_api/v1/fr/registry";
 
 /** Registers or updates a farmer record (input shape) in the fr registry, recording the registry event. */
-function putFarmer(deps: Deps, raw: Json): void {
+function putFarmer(deps: SqliteDeps, raw: Json): void {
   const now = new Date(deps.clock.now()).toISOString();
   transaction(
     deps.db,

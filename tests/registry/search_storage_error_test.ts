@@ -9,7 +9,7 @@ import { createApp } from "../helpers/app.ts";
 import { createTestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { testConfig } from "../../src/config.ts";
-import { closeDeps, openDeps } from "../../src/deps.ts";
+import { closeDeps, openSqliteDeps } from "../../src/deps.ts";
 import { createLogger, silentLogger } from "../../src/obs/log.ts";
 import { writeAll } from "../../src/registry/batch.ts";
 import { demoRecords } from "../../src/registries/social/seed.ts";
@@ -31,7 +31,7 @@ const FEMALE = [{
  */
 async function brokenDataDir(): Promise<string> {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-search-error-" });
-  const deps = await openDeps(testConfig({ dataDir }), { log: silentLogger, ensureKey: false });
+  const deps = await openSqliteDeps(testConfig({ dataDir }), { log: silentLogger, ensureKey: false });
   try {
     await writeAll(deps.db, demoRecords(50, 1), { now: () => new Date(NOW).toISOString() });
     deps.db.exec("ALTER TABLE registrants RENAME TO registrants_gone");
@@ -74,7 +74,7 @@ Deno.test("POST /sync/search through the search pool: a storage error answers 50
   const dataDir = await brokenDataDir();
   const lines: string[] = [];
   const log = createLogger("error", { sink: (line) => lines.push(line) });
-  const deps = await openDeps(testConfig({ dataDir, searchWorkers: "1" }), { log });
+  const deps = await openSqliteDeps(testConfig({ dataDir, searchWorkers: "1" }), { log });
   try {
     assert.ok(deps.searchPool, "a file-backed registry searches in the pool");
     const alice = await createTestSender(deps);
@@ -108,7 +108,7 @@ Deno.test("POST /sync/search through the search pool: a storage error answers 50
 
 Deno.test("async search through the search pool: a storage error is a failed attempt recorded with SQLite's message, not a stack", async () => {
   const dataDir = await brokenDataDir();
-  const deps = await openDeps(testConfig({ dataDir, searchWorkers: "1" }), {
+  const deps = await openSqliteDeps(testConfig({ dataDir, searchWorkers: "1" }), {
     log: silentLogger,
     ensureKey: false,
   });

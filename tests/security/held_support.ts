@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { createApp } from "../helpers/app.ts";
 import type { Config } from "../../src/config.ts";
-import type { Deps } from "../../src/deps.ts";
+import type { SqliteDeps } from "../../src/deps.ts";
 import { type AdminRole, createAdminToken } from "../../src/admin/tokens.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
@@ -57,7 +57,7 @@ export type AdminCall = (method: string, path: string, body?: unknown) => Promis
 /** Creates an admin token of `role` and returns a caller that sends it (JSON body unless GET/HEAD/DELETE). */
 export async function adminCaller(
   app: ReturnType<typeof createApp>,
-  deps: Deps,
+  deps: SqliteDeps,
   role: AdminRole = "admin",
 ): Promise<AdminCall> {
   const { token } = await createAdminToken(deps.db, { role });
@@ -80,7 +80,7 @@ export async function adminCaller(
  * A digest of every row of every table (in rowid order), so a test can show that a refused request changed
  * nothing at all. Tables in `except` are left out (counters a refusal may legitimately touch).
  */
-export function databaseFingerprint(deps: Deps, except: string[] = []): string {
+export function databaseFingerprint(deps: SqliteDeps, except: string[] = []): string {
   const tables = deps.db.prepare(
     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
   ).all() as Array<{ name: string }>;

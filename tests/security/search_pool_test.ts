@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { testConfig } from "../../src/config.ts";
-import { closeDeps, openDeps } from "../../src/deps.ts";
+import { closeDeps, openSqliteDeps } from "../../src/deps.ts";
 import { silentLogger } from "../../src/obs/log.ts";
 import { writeAll } from "../../src/registry/batch.ts";
 import { demoRecords } from "../../src/registries/social/seed.ts";
@@ -31,7 +31,7 @@ const CHEAP = expression({ birth_date: "1990-01-01", sex: "female" });
 /** A data dir with a seeded registry (the workers open the file). */
 async function seeded(persons: number): Promise<string> {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-search-pool-" });
-  const deps = await openDeps(testConfig({ dataDir }), { log: silentLogger, ensureKey: false });
+  const deps = await openSqliteDeps(testConfig({ dataDir }), { log: silentLogger, ensureKey: false });
   try {
     await writeAll(deps.db, demoRecords(persons, 1), { now: () => "2026-01-01T00:00:00Z" });
   } finally {
@@ -70,7 +70,7 @@ Deno.test("search pool: a sender's searches run one at a time; another sender's 
 
 Deno.test("runSearch() sends scanning searches to the pool and answers identifier lookups in place", async () => {
   const dataDir = await seeded(200);
-  const deps = await openDeps(testConfig({ dataDir, searchWorkers: "1" }), {
+  const deps = await openSqliteDeps(testConfig({ dataDir, searchWorkers: "1" }), {
     log: silentLogger,
     ensureKey: false,
   });

@@ -1,5 +1,5 @@
 /** Helpers for subscription tests: registry changes, a real loopback receiver, processor inputs. */
-import type { Deps } from "../../src/deps.ts";
+import type { SqliteDeps } from "../../src/deps.ts";
 import { transaction } from "../../src/db/sqlite.ts";
 import { readRegistrant } from "../../src/registry/model.ts";
 import { deleteRegistrant, saveRegistrant } from "../../src/registry/store.ts";
@@ -9,7 +9,7 @@ import { checkReceivedText, warmCallbackChecks } from "../helpers/spec_hooks.ts"
 import type { SpecRegistry } from "../helpers/spec_validator.ts";
 
 /** Creates or updates a person (by id) and records the registry event. */
-export function putPerson(deps: Deps, raw: Record<string, unknown>): { id: number; eventType: string } {
+export function putPerson(deps: SqliteDeps, raw: Record<string, unknown>): { id: number; eventType: string } {
   const now = new Date(deps.clock.now()).toISOString();
   return transaction(
     deps.db,
@@ -18,7 +18,7 @@ export function putPerson(deps: Deps, raw: Record<string, unknown>): { id: numbe
 }
 
 /** Soft-deletes a registrant and records the delete event. */
-export function removePerson(deps: Deps, externalId: string): void {
+export function removePerson(deps: SqliteDeps, externalId: string): void {
   const now = new Date(deps.clock.now()).toISOString();
   transaction(deps.db, () => deleteRegistrant(deps.db, externalId, { now }));
 }

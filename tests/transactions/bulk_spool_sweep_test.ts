@@ -8,7 +8,7 @@ import { insertBulk } from "../../src/transactions/bulk_store.ts";
 import { receiveUpload } from "../../src/transactions/bulk_upload.ts";
 import { sqliteSpoolStore } from "../../src/transactions/spool_store.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
-import type { Deps } from "../../src/deps.ts";
+import type { SqliteDeps } from "../../src/deps.ts";
 import { bulkForm } from "./bulk_support.ts";
 
 const GRACE_S = 3600;
@@ -34,7 +34,7 @@ async function until(cond: () => Promise<boolean>, what: string): Promise<void> 
 }
 
 /** A stored bulk search (transaction row and bulk row) over spool file `spool`, of two pages. */
-function bulkSearch(deps: Deps, spool: string, pagesBuilt: number): void {
+function bulkSearch(deps: SqliteDeps, spool: string, pagesBuilt: number): void {
   const now = new Date(deps.clock.now()).toISOString();
   const id = crypto.randomUUID();
   const { row } = insertTransaction(deps.db, {
