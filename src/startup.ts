@@ -38,7 +38,12 @@ export const STARTUP_TASKS: readonly StartupTask[] = [
   { name: "registry: finish bulk loads, seed the demo registry", run: registryStartup },
 ];
 
-/** Runs every start-up task in order. */
+/**
+ * Runs every start-up task in order, as one exclusive section: instances started together on one PostgreSQL
+ * database take turns, so the demo data is seeded (and DCI_ADMIN_TOKEN registered) by the first, once.
+ */
 export async function runStartupTasks(deps: Deps): Promise<void> {
-  for (const task of STARTUP_TASKS) await task.run(deps);
+  await deps.storage.exclusive("startup", async () => {
+    for (const task of STARTUP_TASKS) await task.run(deps);
+  });
 }

@@ -70,6 +70,12 @@ export interface Storage {
   readonly closed: boolean;
   /** One trivial statement on the database (readiness): rejects when it cannot answer. */
   ping(): Promise<void>;
+  /**
+   * Runs `fn` while no other instance on this database runs a section of the same `name` (start-up work such as
+   * seeding the demo data: instances started together take turns, and the later ones find it done). SQLite: one
+   * server process per database file, so `fn` runs at once; PostgreSQL: a session advisory lock.
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
 }
 
 /**
@@ -108,5 +114,6 @@ export function sqliteStorage(db: Db, dataDir = ":memory:"): Storage {
       return !db.isOpen;
     },
     ping: () => Promise.try(() => void db.prepare("SELECT 1").get()),
+    exclusive: (_name, fn) => fn(),
   };
 }

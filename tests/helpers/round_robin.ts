@@ -20,9 +20,11 @@ export function startRoundRobin(upstreams: string[]): RoundRobin {
     const url = new URL(req.url);
     // The body is read once so that it can be sent again to the next upstream.
     const body = req.body ? new Uint8Array(await req.arrayBuffer()) : undefined;
-    let lastError: unknown;
-    for (let tries = 0; tries < upstreams.length; tries++) {
-      const upstream = upstreams[next++ % upstreams.length];
+    const errors: string[] = [];
+    // This request's turn, then each other upstream once (concurrent requests take turns of their own).
+    const first = next++;
+    for (let k = 0; k < upstreams.length; k++) {
+      const upstream = upstreams[(first + k) % upstreams.length];
       try {
         const res = await fetch(`${upstream}${url.pathname}${url.search}`, {
           method: req.method,
@@ -33,10 +35,12 @@ export function startRoundRobin(upstreams: string[]): RoundRobin {
         served.set(upstream, (served.get(upstream) ?? 0) + 1);
         return new Response(res.body, { status: res.status, headers: res.headers });
       } catch (err) {
-        lastError = err; // connection refused or reset: the instance is down, try the next
+        // Refused or reset (the instance is down): the next one.
+        errors.push(`${upstream}: ${err} (${(err as { cause?: unknown }).cause ?? ""})`);
       }
     }
-    return new Response(`no upstream answered: ${lastError}`, { status: 502 });
+    console.error(`round robin: no upstream answered ${req.method} ${url.pathname}: ${errors.join("; ")}`);
+    return new Response(`no upstream answered: ${errors.join("; ")}`, { status: 502 });
   });
   const addr = server.addr as Deno.NetAddr;
   return {

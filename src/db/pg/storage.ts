@@ -26,6 +26,27 @@ import { pgImportJobStore } from "../../registry/imports/pg_job_store.ts";
 import { pgRegistryStore } from "../../registry/pg_registry_store.ts";
 import { pgSearchStore } from "../../registry/pg_search_store.ts";
 
+/**
+ * `fn` under a session advisory lock keyed by `name` (hashed), held on a connection of its own for as long as
+ * `fn` runs (which uses the pool's other connections). A connection whose unlock failed is discarded: its session,
+ * and the lock with it, are gone.
+ */
+async function pgExclusive<T>(pool: PgPool, name: string, fn: () => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  const key = `dci-server:${name}`;
+  let broken: Error | undefined;
+  try {
+    await client.query("SELECT pg_advisory_lock(hashtext($1))", [key]);
+    try {
+      return await fn();
+    } finally {
+      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [key]).catch((err) => broken = err);
+    }
+  } finally {
+    client.release(broken);
+  }
+}
+
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
   return {
@@ -59,5 +80,6 @@ export function pgStorage(pool: PgPool): Storage {
       return pool.ended;
     },
     ping: async () => void await pool.query("SELECT 1"),
+    exclusive: (name, fn) => pgExclusive(pool, name, fn),
   };
 }

@@ -1,0 +1,41 @@
+/**
+ * Storage.exclusive: sections of one name never overlap across instances on PostgreSQL (start-up work such as the
+ * demo seed runs once when instances start together); different names do not wait for each other; a failing
+ * section releases the lock. On SQLite (one server process per file) the section just runs.
+ */
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { backendTest } from "../helpers/storage.ts";
+import { withPgInstances } from "../helpers/pg_instances.ts";
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+backendTest("exclusive: runs the section and hands back its value; a failure is rethrown", async (s) => {
+  equal(await s.exclusive("x", () => Promise.resolve(42)), 42);
+  await rejects(s.exclusive("x", () => Promise.reject(new Error("boom"))), /boom/);
+  equal(await s.exclusive("x", () => Promise.resolve("again")), "again");
+});
+
+Deno.test("exclusive [postgres]: three instances' sections of one name take turns; another name runs beside", async () => {
+  await withPgInstances(3, async (instances) => {
+    const trace: string[] = [];
+    let inside = 0;
+    let most = 0;
+    const section = (i: number) => async () => {
+      inside++;
+      most = Math.max(most, inside);
+      trace.push(`in ${i}`);
+      await pause(60);
+      trace.push(`out ${i}`);
+      inside--;
+    };
+    await Promise.all([
+      ...instances.map((s, i) => s.exclusive("seed", section(i))),
+      // Started while "seed" sections hold their lock: not made to wait for them.
+      pause(10).then(() => instances[0].exclusive("other", () => Promise.resolve(void trace.push("other")))),
+    ]);
+    equal(most, 1, trace.join(", "));
+    deepEqual(trace.filter((t) => t.startsWith("in")).length, 3);
+    // "other" ran while the first "seed" section held its lock, not after the three.
+    ok(trace.indexOf("other") < trace.findIndex((t) => t.startsWith("out")), trace.join(", "));
+  });
+});
