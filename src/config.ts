@@ -631,6 +631,13 @@ export function loadConfig(
         "give both (certificate and key) for HTTPS, or neither for plain HTTP",
     );
   }
+  if (parsed.data.databaseUrl !== "" && parsed.data.backupCron) {
+    throw new ConfigError(
+      `Invalid configuration:\n  ${source.backupCron} is set with ${source.databaseUrl}: scheduled backups copy ` +
+        "the embedded SQLite database; back up PostgreSQL with its own tools (pg_dump, base backups with WAL " +
+        "archiving, or the managed service's snapshots)",
+    );
+  }
   return Object.freeze(parsed.data);
 }
 

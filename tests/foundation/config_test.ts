@@ -68,3 +68,11 @@ Deno.test("testConfig() keeps everything in memory with the worker off", () => {
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
+
+Deno.test("loadConfig() refuses scheduled SQLite backups with a PostgreSQL database, naming both settings", () => {
+  const env = { DCI_DATABASE_URL: "postgres://u:p@127.0.0.1:5432/dci", DCI_BACKUP_CRON: "0 2 * * *" };
+  throws(() => loadConfig({}, env), /DCI_BACKUP_CRON is set with DCI_DATABASE_URL.*pg_dump/s);
+  // Either alone is fine.
+  loadConfig({}, { DCI_DATABASE_URL: env.DCI_DATABASE_URL });
+  loadConfig({}, { DCI_BACKUP_CRON: env.DCI_BACKUP_CRON });
+});
