@@ -1,8 +1,9 @@
 /**
  * The fallback load generator (when wrk is absent): GEN_CONNECTIONS concurrent fetch loops posting the
  * pre-signed bodies of `${GEN_PREFIX}.{k}.ndjson` in turn for GEN_SECONDS; prints one JSON result line.
+ * GEN_URL may list several URLs (comma-separated, instances of one server): loop i posts to URL i mod N.
  */
-const url = Deno.env.get("GEN_URL")!;
+const urls = Deno.env.get("GEN_URL")!.split(",");
 const auth = Deno.env.get("GEN_AUTH")!;
 const prefix = Deno.env.get("GEN_PREFIX")!;
 const parts = Number(Deno.env.get("GEN_PARTS") ?? 1);
@@ -19,7 +20,8 @@ const latencies: number[] = [];
 const headers = { "content-type": "application/json", authorization: auth };
 const started = performance.now();
 const end = started + seconds * 1000;
-async function loop(): Promise<void> {
+async function loop(_: unknown, i: number): Promise<void> {
+  const url = urls[i % urls.length];
   while (performance.now() < end) {
     const body = bodies[next++ % bodies.length];
     const t = performance.now();

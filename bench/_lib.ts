@@ -74,11 +74,15 @@ export function childrenCpuMs(): number {
   }
 }
 
-/** Runs `main.ts` with args in `dataDir`; throws on a non-zero exit. */
-export async function cli(dataDir: string, args: string[]): Promise<string> {
+/** Runs `main.ts` with args in `dataDir` (and `env`, e.g. DCI_DATABASE_URL); throws on a non-zero exit. */
+export async function cli(
+  dataDir: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...LOOPBACK_ONLY, ...RUN_FLAGS, MAIN, ...args],
-    env: { DCI_DATA_DIR: dataDir, DCI_LOG_LEVEL: "error" },
+    env: { DCI_DATA_DIR: dataDir, DCI_LOG_LEVEL: "error", ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -276,10 +280,25 @@ export function hasWrk(): boolean {
 /** Load-generator threads: wrk threads (or fetch generator processes); one body file each. */
 export const GENERATOR_THREADS = 2;
 
-const LUA = `
+/**
+ * Load-generator threads (and body files) for `targets` server URLs: GENERATOR_THREADS for one; for several, a
+ * multiple of their count, since wrk sends all of a thread's connections to one address (thread k to target
+ * k mod N); the fetch generator assigns its connections round-robin.
+ */
+export function generatorThreads(targets: number): number {
+  return targets <= 1 ? GENERATOR_THREADS : Math.ceil(GENERATOR_THREADS / targets) * targets;
+}
+
+/** The wrk script; `addrs` (host, port) pairs: thread k connects to pair k mod N (none: wrk's target URL). */
+const lua = (addrs: Array<[string, string]>) => `
+local addrs = { ${addrs.map(([h, p]) => `{ "${h}", "${p}" }`).join(", ")} }
 local counter = 0
 function setup(thread)
   thread:set("id", counter)
+  if #addrs > 0 then
+    local a = addrs[counter % #addrs + 1]
+    thread.addr = wrk.lookup(a[1], a[2])[1]
+  end
   counter = counter + 1
 end
 local f
@@ -305,25 +324,33 @@ function done(summary, latency, requests)
 end
 `;
 
-/** Runs the load generator against `url + path` with the bodies under `prefix`. */
+/**
+ * Runs the load generator against `url + path` with the bodies under `prefix` (`generatorThreads(n)` files for
+ * n URLs); with several URLs (instances of one server), connections are spread over them round-robin.
+ */
 export async function runLoad(opts: {
-  url: string;
+  url: string | string[];
   path?: string;
   authorization: string;
   prefix: string;
   connections: number;
   seconds: number;
 }): Promise<LoadResult> {
-  const target = opts.url + (opts.path ?? SEARCH_PATH);
+  const urls = typeof opts.url === "string" ? [opts.url] : opts.url;
+  const targets = urls.map((u) => u + (opts.path ?? SEARCH_PATH));
+  const threads = generatorThreads(urls.length);
   const loadavg = loadAverage();
   const childCpuBefore = childrenCpuMs();
   if (hasWrk()) {
     const script = `${opts.prefix}.lua`;
-    await Deno.writeTextFile(script, LUA);
+    const addrs = urls.length > 1
+      ? urls.map((u): [string, string] => [new URL(u).hostname, new URL(u).port])
+      : [];
+    await Deno.writeTextFile(script, lua(addrs));
     const out = await new Deno.Command("wrk", {
       args: [
         "-t",
-        String(GENERATOR_THREADS),
+        String(threads),
         "-c",
         String(opts.connections),
         "-d",
@@ -332,7 +359,7 @@ export async function runLoad(opts: {
         "10s",
         "-s",
         script,
-        target,
+        targets[0],
         "--",
         opts.prefix,
         opts.authorization,
@@ -360,10 +387,10 @@ export async function runLoad(opts: {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("_fetchgen.ts", import.meta.url).pathname],
     env: {
-      GEN_URL: target,
+      GEN_URL: targets.join(","),
       GEN_AUTH: opts.authorization,
       GEN_PREFIX: opts.prefix,
-      GEN_PARTS: String(GENERATOR_THREADS),
+      GEN_PARTS: String(threads),
       GEN_CONNECTIONS: String(opts.connections),
       GEN_SECONDS: String(opts.seconds),
     },
@@ -387,7 +414,7 @@ export function fmt(n: number, digits = 0): string {
 /** Prints rows as an aligned table. */
 export function printTable(title: string, rows: Array<Record<string, string>>): void {
   console.log(title);
-  const cols = Object.keys(rows[0] ?? {});
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? "").length)));
   const line = (cells: string[]) => "  " + cells.map((c, i) => c.padEnd(width[i])).join("  ");
   console.log(line(cols));

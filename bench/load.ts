@@ -11,27 +11,33 @@
  * `CPU.*.cpuprofile` the main isolate; a worker's file is now and then left empty when the process exits as it
  * is written: run again),
  * BENCH_GENERATOR=fetch (force the fetch generator), BENCH_SKIP_CEILING=1.
+ *
+ * PostgreSQL (issue 17): BENCH_PG_URL is an admin URL of a cluster; the bench creates a fresh database on it
+ * (UTF8, C locale), seeds it with the CLI, runs BENCH_INSTANCES instances of the server on it (each its own data
+ * dir, one HTTP isolate), spreads the connections over them round-robin (no proxy: it would take the cores),
+ * reports the instances' CPU summed and PostgreSQL's (its processes on this machine, from /proc), drops the
+ * database at the end. The ceiling rows are measured on an SQLite copy of the same demo registry.
+ *   BENCH_PG_URL=postgres://USER:PASSWORD@127.0.0.1:5432/postgres deno run -A bench/load.ts   # 1 instance
+ *   BENCH_PG_URL=… BENCH_INSTANCES=3 deno run -A bench/load.ts                                # 3 instances
+ *   BENCH_PG_URL=… BENCH_INSTANCES=1,3 deno run -A bench/load.ts                              # both, one seed
+ *   BENCH_PG_URL=… BENCH_INSTANCES=1,3 BENCH_QUICK=1 BENCH_SKIP_CEILING=1 deno run -A bench/load.ts  # smoke run
  * Targets: server ≥ 0.5 of the one-isolate ceiling from one isolate (and of the two-isolate ceiling on two),
  * p99 < 50 ms, 0 errors.
  */
 import { createServerSender, type TestSender } from "../tests/helpers/auth.ts";
 import {
-  cpuMs,
   fmt,
-  GENERATOR_THREADS,
   loadAverage,
   type LoadResult,
   loadSettings,
   printTable,
-  runLoad,
   sampleUins,
-  searchBody,
   seededDataDir,
-  type Served,
   startRealServer,
-  writeBodies,
 } from "./_lib.ts";
-import { measureCeiling, resultRow } from "./ceiling.ts";
+import { localSender, measureCeiling, resultRow } from "./ceiling.ts";
+import { measureServers } from "./_load_run.ts";
+import { postgresColumns, runPostgresLoad } from "./_load_pg.ts";
 
 const s = loadSettings();
 const seedFrom = Deno.env.get("BENCH_SEED_DIR");
@@ -51,19 +57,6 @@ async function isolatesSetting(): Promise<string | undefined> {
   return /env: "(DCI_HTTP_ISOLATES)"/.exec(text)?.[1];
 }
 
-async function checkOne(server: Served, sender: TestSender, uin: string): Promise<void> {
-  const res = await fetch(`${server.url}/registry/sync/search`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...sender.headers() },
-    body: searchBody(sender, uin, -1, Date.now()),
-  });
-  const body = await res.json();
-  const item = body?.message?.search_response?.[0];
-  if (res.status !== 200 || typeof body.signature !== "string" || item?.data?.reg_records?.length !== 1) {
-    throw new Error(`real server answered ${res.status}: ${JSON.stringify(body).slice(0, 400)}`);
-  }
-}
-
 async function serverRun(
   dataDir: string,
   sender: TestSender,
@@ -75,79 +68,139 @@ async function serverRun(
   const flags = profiling ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   const server = await startRealServer(dataDir, opts.env, flags);
   try {
-    await checkOne(server, sender, uins[0]);
-    // Every request needs a fresh message_id: enough pre-signed bodies for the whole run and then some.
-    const count = Math.ceil(opts.expectRps * s.seconds * 1.3) + 2000;
-    const prefix = `${opts.workDir}/server-${opts.isolates}`;
-    await writeBodies(sender, uins, count, prefix, GENERATOR_THREADS);
-    const cpuBefore = cpuMs(server.pid);
-    const result = await runLoad({
-      url: server.url,
-      authorization: `Bearer ${sender.token}`,
-      prefix,
-      connections: s.connections,
+    return await measureServers([server], sender, uins, {
+      expectRps: opts.expectRps,
       seconds: s.seconds,
+      connections: s.connections,
+      prefix: `${opts.workDir}/server-${opts.isolates}`,
     });
-    return { ...result, cpuMsPerRequest: (cpuMs(server.pid) - cpuBefore) / result.requests };
   } finally {
     await server.stop();
   }
 }
 
-const dataDir = await freshDataDir();
-const workDir = await Deno.makeTempDir({ prefix: "dci-bench-load-work-" });
-try {
-  const uins = sampleUins(dataDir, 5000);
-  const env = { DCI_RATE_LIMIT_MINUTE: "10000000", DCI_RATE_LIMIT_DAY: "1000000000" };
-  const first = await startRealServer(dataDir, env);
-  let sender: TestSender;
+async function sqliteMode(): Promise<void> {
+  const dataDir = await freshDataDir();
   try {
-    sender = await createServerSender({ url: first.url, dataDir }, {
-      limit_minute: 10_000_000,
-      limit_day: 1_000_000_000,
-    });
-  } finally {
-    await first.stop();
-  }
-  const base = { dataDir, sender, uins, connections: s.connections, seconds: s.seconds, workDir };
-  const ceil1 = skipCeiling ? undefined : await measureCeiling({ ...base, isolates: 1 });
-  const ceil2 = skipCeiling ? undefined : await measureCeiling({ ...base, isolates: 2 });
-  const one = await serverRun(dataDir, sender, uins, {
-    isolates: 1,
-    expectRps: ceil1?.rps ?? 6000,
-    workDir,
-    env,
-  });
-  const isoEnv = await isolatesSetting();
-  const two = isoEnv
-    ? await serverRun(dataDir, sender, uins, {
-      isolates: 2,
-      expectRps: ceil2?.rps ?? 12000,
+    const uins = sampleUins(dataDir, 5000);
+    const env = { DCI_RATE_LIMIT_MINUTE: "10000000", DCI_RATE_LIMIT_DAY: "1000000000" };
+    const first = await startRealServer(dataDir, env);
+    let sender: TestSender;
+    try {
+      sender = await createServerSender({ url: first.url, dataDir }, {
+        limit_minute: 10_000_000,
+        limit_day: 1_000_000_000,
+      });
+    } finally {
+      await first.stop();
+    }
+    const base = { dataDir, sender, uins, connections: s.connections, seconds: s.seconds, workDir };
+    const ceil1 = skipCeiling ? undefined : await measureCeiling({ ...base, isolates: 1 });
+    const ceil2 = skipCeiling ? undefined : await measureCeiling({ ...base, isolates: 2 });
+    const one = await serverRun(dataDir, sender, uins, {
+      isolates: 1,
+      expectRps: ceil1?.rps ?? 6000,
       workDir,
-      env: { ...env, [isoEnv]: "2" },
-    })
-    : undefined;
+      env,
+    });
+    const isoEnv = await isolatesSetting();
+    const two = isoEnv
+      ? await serverRun(dataDir, sender, uins, {
+        isolates: 2,
+        expectRps: ceil2?.rps ?? 12000,
+        workDir,
+        env: { ...env, [isoEnv]: "2" },
+      })
+      : undefined;
+    const rows = [];
+    if (ceil1) rows.push(resultRow("ceiling, 1 isolate", ceil1));
+    if (ceil2) rows.push(resultRow("ceiling, 2 isolates", ceil2, ceil1));
+    rows.push(resultRow("server, 1 isolate (ratio to ceiling 1)", one, ceil1));
+    if (two) rows.push(resultRow("server, 2 isolates (ratio to ceiling 2)", two, ceil2));
+    printTable(
+      `load: signed sync search, idtype-value, ${s.persons} persons, ${s.connections} connections, ` +
+        `${s.seconds} s per run, generator ${one.generator}, 2 cores shared with the generator`,
+      rows,
+    );
+    const verdict = [
+      `server 1 isolate: ${ceil1 ? fmt(one.rps / ceil1.rps, 2) : "?"} of the ceiling (target ≥ 0.5)`,
+      `p99 ${fmt(one.p99Ms, 1)} ms (target < 50)`,
+      `errors ${one.errors} (target 0)`,
+    ];
+    if (two) {
+      verdict.push(
+        `server 2 isolates: ${ceil2 ? fmt(two.rps / ceil2.rps, 2) : "?"} of the 2-isolate ceiling`,
+      );
+    } else verdict.push("2-isolate server run skipped: no DCI_HTTP_ISOLATES setting in src/config.ts");
+    console.log("  " + verdict.join("; "));
+    console.log(`  load average at the end: ${loadAverage()}`);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** BENCH_PG_URL: the ceiling (on an SQLite copy of the same demo registry) beside N instances on PostgreSQL. */
+async function postgresMode(adminUrl: string): Promise<void> {
+  const instanceCounts = (Deno.env.get("BENCH_INSTANCES") ?? "1").split(",").map(Number);
+  if (instanceCounts.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new Error("BENCH_INSTANCES: a count of instances, or several separated by commas (1,3)");
+  }
+  let ceil1: LoadResult | undefined;
+  let ceil2: LoadResult | undefined;
+  if (!skipCeiling) {
+    const dataDir = await freshDataDir();
+    try {
+      const base = {
+        dataDir,
+        sender: localSender(),
+        uins: sampleUins(dataDir, 5000),
+        connections: s.connections,
+        seconds: s.seconds,
+        workDir,
+      };
+      ceil1 = await measureCeiling({ ...base, isolates: 1 });
+      ceil2 = await measureCeiling({ ...base, isolates: 2 });
+    } finally {
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    }
+  }
+  const pg = await runPostgresLoad(adminUrl, {
+    persons: s.persons,
+    instanceCounts,
+    seconds: s.seconds,
+    connections: s.connections,
+    expectRps: ceil2?.rps ?? 6000,
+    workDir,
+    serverEnv: { DCI_RATE_LIMIT_MINUTE: "10000000", DCI_RATE_LIMIT_DAY: "1000000000" },
+  });
   const rows = [];
   if (ceil1) rows.push(resultRow("ceiling, 1 isolate", ceil1));
   if (ceil2) rows.push(resultRow("ceiling, 2 isolates", ceil2, ceil1));
-  rows.push(resultRow("server, 1 isolate (ratio to ceiling 1)", one, ceil1));
-  if (two) rows.push(resultRow("server, 2 isolates (ratio to ceiling 2)", two, ceil2));
+  for (const { instances, result } of pg.runs) {
+    const name = `postgres, ${instances} instance${instances === 1 ? "" : "s"}`;
+    rows.push({ ...resultRow(name, result, instances === 1 ? ceil1 : ceil2), ...postgresColumns(result) });
+  }
   printTable(
-    `load: signed sync search, idtype-value, ${s.persons} persons, ${s.connections} connections, ` +
-      `${s.seconds} s per run, generator ${one.generator}, 2 cores shared with the generator`,
+    `load on PostgreSQL: signed sync search, idtype-value, ${s.persons} persons, ${s.connections} connections ` +
+      `spread round-robin over the instances (1 HTTP isolate each), ${s.seconds} s per run, generator ` +
+      `${pg.runs[0].result.generator}, 2 cores shared by the generator, the instances and PostgreSQL`,
     rows,
   );
-  const verdict = [
-    `server 1 isolate: ${ceil1 ? fmt(one.rps / ceil1.rps, 2) : "?"} of the ceiling (target ≥ 0.5)`,
-    `p99 ${fmt(one.p99Ms, 1)} ms (target < 50)`,
-    `errors ${one.errors} (target 0)`,
-  ];
-  if (two) {
-    verdict.push(`server 2 isolates: ${ceil2 ? fmt(two.rps / ceil2.rps, 2) : "?"} of the 2-isolate ceiling`);
-  } else verdict.push("2-isolate server run skipped: no DCI_HTTP_ISOLATES setting in src/config.ts");
-  console.log("  " + verdict.join("; "));
+  console.log(
+    "  ratios: 1 instance to the 1-isolate ceiling, several to the 2-isolate ceiling; server CPU: the " +
+      "instances summed; postgres CPU: " +
+      (pg.clusterFound
+        ? "the whole cluster (postmaster and every child), and this bench's database's backends alone"
+        : "n/a (the cluster's processes are not on this machine)"),
+  );
   console.log(`  load average at the end: ${loadAverage()}`);
+}
+
+const workDir = await Deno.makeTempDir({ prefix: "dci-bench-load-work-" });
+try {
+  const pgUrl = Deno.env.get("BENCH_PG_URL");
+  if (pgUrl) await postgresMode(pgUrl);
+  else await sqliteMode();
 } finally {
-  await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   await Deno.remove(workDir, { recursive: true }).catch(() => {});
 }
