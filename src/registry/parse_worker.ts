@@ -1,10 +1,11 @@
 /**
  * The import's parse worker (a Web Worker): reads the file, parses and checks records and serialises them
  * (`prepareRecord`) while the main thread writes the previous batch to SQLite, so a bulk load uses two cores.
- * Protocol: `{path or stream, format, batchSize}` to start (`stream`: the file's bytes, transferred); each `{now}` asks for one more chunk (at most CHUNK_RECORDS of
- * the current batch; `now` is the batch's import time when the chunk starts one). Chunks asked for are made one
- * after the other, in order, each answered with `{batch, bytes}` (`batch` null at the end; `batch.last` when it
- * ends its batch) or `{error}` when the file cannot be read on.
+ * Protocol: `{path or stream, format, batchSize}` to start (`stream`: the file's bytes, transferred); each
+ * `{now}` asks for one more chunk (at most CHUNK_RECORDS of the current batch; `now` is the batch's import time
+ * when the chunk starts one). Chunks asked for are made one after the other, in order, each answered with
+ * `{batch, bytes}` (`batch` null at the end; `batch.last` when it ends its batch) or `{error}` when the file
+ * cannot be read on.
  */
 /// <reference lib="deno.worker" />
 import type { ImportFormat } from "./sources.ts";
