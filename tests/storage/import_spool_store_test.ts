@@ -149,3 +149,33 @@ Deno.test("import spools on PostgreSQL: an upload one instance received, another
     equal(await chunkRows(sql), 0, "the spool is removed when its job ends");
   });
 });
+
+Deno.test("import runner: a spool stream that fails to read with a connection fault pauses the job; it resumes and completes", async () => {
+  const deps = await testDeps();
+  try {
+    const rows = ["id,given_name,surname,sex,birth_date,id.UIN"];
+    for (let i = 0; i < 3000; i++) rows.push(`RF-${i},Ana,Banda,female,1990-01-02,UIN-RF-${i}`);
+    const bytes = new TextEncoder().encode(rows.join("\n") + "\n");
+    const spools = deps.storage.importSpools;
+    const spooled = await spools.write(body(bytes));
+    const id = await deps.storage.importJobs.create(
+      { ...job(spooled.name), bytes: spooled.bytes },
+      new Date().toISOString(),
+    );
+    let reads = 0;
+    // The first read gives half the file, then the connection drops (as a PostgreSQL spool's read would).
+    const cut = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+    const source = async () => {
+      if (reads++ > 0) return body(bytes);
+      return body(bytes.slice(0, bytes.length / 2), 65_536, cut);
+    };
+    deps.storage = { ...deps.storage, importSpools: { ...spools, source } };
+    const imports = startImportRunner(deps, { retryDelaysMs: [10] });
+    await imports.idle();
+    await imports.stop();
+    const done = (await deps.storage.importJobs.get(id))!;
+    deepEqual([done.state, done.error, done.read, done.registered, reads], ["done", null, 3000, 3000, 2]);
+  } finally {
+    deps.close();
+  }
+});

@@ -135,12 +135,15 @@ async function runJob(
   if (!job || (job.state !== "queued" && job.state !== "running")) return;
   const now = () => new Date(deps.clock.now()).toISOString();
   const served = servedRegistries(deps.config, deps.extensions?.registries).served;
+  let readFault: unknown;
   if (!served.some((p) => p.name === job.registry)) {
     return end(deps, job, `the ${job.registry} registry is not served here`);
   }
   try {
-    const source = await deps.storage.importSpools.source(job.spoolFile);
-    if (!source) return end(deps, job, "the uploaded file is gone from the spool; upload it again");
+    const spool = await deps.storage.importSpools.source(job.spoolFile);
+    if (!spool) return end(deps, job, "the uploaded file is gone from the spool; upload it again");
+    // A stream's read fault reaches the writer as the parse worker's message: its kind is kept here.
+    const source = typeof spool === "string" ? spool : notingFaults(spool, (err) => readFault ??= err);
     await deps.storage.importJobs.markRunning(id, now());
     deps.log.info("import started", { id, registry: job.registry, resume_after: job.read });
     const batches = workerBatches(source, {
@@ -156,7 +159,7 @@ async function runJob(
     await deps.storage.registryLoad.write(committed, { registry: job.registry, importJob: id });
   } catch (err) {
     const message = (err as Error)?.message ?? String(err);
-    if (isTransientStorageFault(err)) return { transient: message };
+    if (isTransientStorageFault(err) || isTransientStorageFault(readFault)) return { transient: message };
     return end(deps, job, message);
   }
   if (stopping()) return;
@@ -177,6 +180,25 @@ async function end(deps: Deps, job: ImportJob, error?: string): Promise<void> {
     rejected: done.rejectedCount,
     ...(error ? { reason: error } : {}),
   });
+}
+
+/** `stream` as it is, telling `note` the error a read of it fails with. */
+function notingFaults(
+  stream: ReadableStream<Uint8Array>,
+  note: (err: unknown) => void,
+): ReadableStream<Uint8Array> {
+  const reader = stream.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      const r = await reader.read().catch((err) => {
+        note(err);
+        throw err;
+      });
+      if (r.done) ctl.close();
+      else ctl.enqueue(r.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
 }
 
 /**
