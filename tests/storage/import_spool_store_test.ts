@@ -165,10 +165,8 @@ Deno.test("import runner: a spool stream that fails to read with a connection fa
     let reads = 0;
     // The first read gives half the file, then the connection drops (as a PostgreSQL spool's read would).
     const cut = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
-    const source = async () => {
-      if (reads++ > 0) return body(bytes);
-      return body(bytes.slice(0, bytes.length / 2), 65_536, cut);
-    };
+    const source = () =>
+      Promise.resolve(reads++ > 0 ? body(bytes) : body(bytes.slice(0, bytes.length / 2), 65_536, cut));
     deps.storage = { ...deps.storage, importSpools: { ...spools, source } };
     const imports = startImportRunner(deps, { retryDelaysMs: [10] });
     await imports.idle();
