@@ -27,6 +27,7 @@ import m0025 from "../../migrations/0025_bulk_search.sql" with { type: "text" };
 import m0026 from "../../migrations/0026_transaction_refs_txn.sql" with { type: "text" };
 import m0027 from "../../migrations/0027_job_runs.sql" with { type: "text" };
 import m0028 from "../../migrations/0028_bulk_spool_chunks.sql" with { type: "text" };
+import m0029 from "../../migrations/0029_import_spool_chunks.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
 export interface Migration {
@@ -68,6 +69,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 26, name: "0026_transaction_refs_txn", sql: m0026 },
   { version: 27, name: "0027_job_runs", sql: m0027 },
   { version: 28, name: "0028_bulk_spool_chunks", sql: m0028 },
+  { version: 29, name: "0029_import_spool_chunks", sql: m0029 },
 ];
 
 /**

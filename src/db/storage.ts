@@ -31,6 +31,7 @@ import { type SpoolStore, sqliteSpoolStore } from "../transactions/spool_store.t
 import { type FanOutStore, sqliteFanOutStore } from "../subscriptions/fanout_store.ts";
 import { type RegistryLoadStore, sqliteLoadStore } from "../registry/load_store.ts";
 import { type ImportJobStore, sqliteImportJobStore } from "../registry/imports/job_store.ts";
+import { type ImportSpoolStore, sqliteImportSpoolStore } from "../registry/imports/spool_store.ts";
 import { type RegistryStore, sqliteRegistryStore } from "../registry/registry_store.ts";
 import { type SearchStore, sqliteSearchStore } from "../registry/search_store.ts";
 
@@ -62,6 +63,7 @@ export interface Storage {
   readonly spools: SpoolStore;
   readonly registryLoad: RegistryLoadStore;
   readonly importJobs: ImportJobStore;
+  readonly importSpools: ImportSpoolStore;
   readonly registry: RegistryStore;
   readonly search: SearchStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
@@ -79,8 +81,8 @@ export interface Storage {
 }
 
 /**
- * The stores on the embedded SQLite database `db`; files (bulk search spools) go under `dataDir` (":memory:": a
- * temporary directory of this process).
+ * The stores on the embedded SQLite database `db`; files (bulk search and import spools) go under `dataDir`
+ * (":memory:": temporary directories).
  */
 export function sqliteStorage(db: Db, dataDir = ":memory:"): Storage {
   return {
@@ -107,6 +109,7 @@ export function sqliteStorage(db: Db, dataDir = ":memory:"): Storage {
     spools: sqliteSpoolStore(db, dataDir),
     registryLoad: sqliteLoadStore(db),
     importJobs: sqliteImportJobStore(db),
+    importSpools: sqliteImportSpoolStore(db, dataDir),
     registry: sqliteRegistryStore(db),
     search: sqliteSearchStore(db),
     close: () => Promise.resolve(),

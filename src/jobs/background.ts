@@ -10,7 +10,7 @@ import { createWorker } from "../actions/worker.ts";
 import { NOTIFY_KIND, startNotifier } from "../subscriptions/notifier.ts";
 import { startArrivalPoll } from "./arrivals.ts";
 import { startHistorySampler } from "../obs/history.ts";
-import { startImportRunner } from "../registry/imports/runner.ts";
+import { startImportRunner, sweepImportSpools } from "../registry/imports/runner.ts";
 import { IMPORT_KIND } from "../registry/imports/service.ts";
 import { sweepBulkSpool } from "../transactions/bulk_spool_sweep.ts";
 
@@ -56,6 +56,8 @@ export function startBackground(deps: Deps): Background {
     () => Promise.resolve(imports.wake()).then(() => 0),
     // Bulk search spool files of no live transaction (counted apart: they are not work redone).
     () => sweepBulkSpool(deps).then(() => 0),
+    // Import spools of no open job (an upload cut off by a crash on any instance).
+    () => sweepImportSpools(deps).then(() => 0),
   ]);
   const arrivals = startArrivalPoll(deps, handleTxn, (id) => handling.has(id));
   // The dashboard's per-minute history: every isolate's counters, read over the bus, one write a minute.

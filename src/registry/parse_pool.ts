@@ -2,6 +2,12 @@
 import type { PreparedBatch } from "./prepared.ts";
 import type { ImportFormat } from "./sources.ts";
 
+/**
+ * What an import is read from: a file's path (the worker opens it), or a stream of the file's bytes (transferred
+ * to the worker: a spool another instance received, read from PostgreSQL as the parser goes).
+ */
+export type ImportSource = string | ReadableStream<Uint8Array>;
+
 type Reply = { ready?: true; batch?: PreparedBatch | null; bytes?: number; error?: string };
 
 /**
@@ -11,12 +17,12 @@ type Reply = { ready?: true; batch?: PreparedBatch | null; bytes?: number; error
 export const PARSE_AHEAD = 4;
 
 /**
- * The prepared chunks of the batches of the file at `path` (see PreparedBatch), parsed in a worker up to
+ * The prepared chunks of the batches of the file `source` (see PreparedBatch), parsed in a worker up to
  * PARSE_AHEAD chunks ahead of the caller's writes: memory is bounded by chunks, whatever the batch size, and
  * parsing goes on while the writer commits a batch. `onBytes` gets the bytes read so far (for a progress bar).
  */
 export async function* workerBatches(
-  path: string,
+  source: ImportSource,
   options: {
     format: ImportFormat;
     batchSize: number;
@@ -45,12 +51,9 @@ export async function* workerBatches(
     return r;
   };
   try {
-    worker.postMessage({
-      path,
-      format: options.format,
-      batchSize: options.batchSize,
-      registry: options.registry,
-    });
+    const start = { format: options.format, batchSize: options.batchSize, registry: options.registry };
+    if (typeof source === "string") worker.postMessage({ ...start, path: source });
+    else worker.postMessage({ ...start, stream: source }, [source as unknown as Transferable]);
     await reply();
     // A batch's chunks share the time its first was asked with (the worker keeps it).
     for (let k = 0; k < PARSE_AHEAD; k++) worker.postMessage({ now: options.now() });

@@ -1,10 +1,11 @@
 /**
  * The import's parse worker (a Web Worker): reads the file, parses and checks records and serialises them
  * (`prepareRecord`) while the main thread writes the previous batch to SQLite, so a bulk load uses two cores.
- * Protocol: `{path, format, batchSize}` to start; each `{now}` asks for one more chunk (at most CHUNK_RECORDS of
- * the current batch; `now` is the batch's import time when the chunk starts one). Chunks asked for are made one
- * after the other, in order, each answered with `{batch, bytes}` (`batch` null at the end; `batch.last` when it
- * ends its batch) or `{error}` when the file cannot be read on.
+ * Protocol: `{path or stream, format, batchSize}` to start (`stream`: the file's bytes, transferred); each
+ * `{now}` asks for one more chunk (at most CHUNK_RECORDS of the current batch; `now` is the batch's import time
+ * when the chunk starts one). Chunks asked for are made one after the other, in order, each answered with
+ * `{batch, bytes}` (`batch` null at the end; `batch.last` when it ends its batch) or `{error}` when the file
+ * cannot be read on.
  */
 /// <reference lib="deno.worker" />
 import type { ImportFormat } from "./sources.ts";
@@ -28,9 +29,9 @@ let bytes = 0;
 let inBatch = 0;
 let batchNow = "";
 
-async function open(path: string, format: ImportFormat): Promise<void> {
-  const file = await Deno.open(path, { read: true });
-  const counted = file.readable.pipeThrough(
+async function open(source: string | ReadableStream<Uint8Array>, format: ImportFormat): Promise<void> {
+  const readable = typeof source === "string" ? (await Deno.open(source, { read: true })).readable : source;
+  const counted = readable.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, c) {
         bytes += chunk.byteLength;
@@ -85,17 +86,18 @@ async function pump(): Promise<void> {
 self.onmessage = async (e: MessageEvent) => {
   const m = e.data as {
     path?: string;
+    stream?: ReadableStream<Uint8Array>;
     format?: ImportFormat;
     batchSize?: number;
     registry?: string;
     now?: string;
   };
   try {
-    if (m.path !== undefined) {
+    if (m.path !== undefined || m.stream !== undefined) {
       batchSize = m.batchSize ?? batchSize;
       // The worker has the built-in profiles only (a profile registered at run time is imported in process).
       profile = requireProfile(m.registry ?? "social");
-      await open(m.path, m.format!);
+      await open(m.stream ?? m.path!, m.format!);
       self.postMessage({ ready: true });
       return;
     }

@@ -39,6 +39,8 @@ Deno.test("PG_MIGRATIONS: every SQLite migration is in the baseline or has a Pos
 const PG_ONLY_TABLES: Record<string, string> = {
   bulk_spool_chunks: "bulk search spools: files under <data dir>/bulk on SQLite (one process reads them), " +
     "rows on PostgreSQL so any instance reads what another received (src/transactions/pg_spool_store.ts)",
+  import_spool_chunks: "import uploads: files under <data dir>/imports on SQLite (one process reads them), " +
+    "rows on PostgreSQL so any instance runs an import another received (src/registry/imports/pg_spool_store.ts)",
 };
 
 /** The SQLite shape of a fresh database migrated by src/db/migrate.ts. */

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
 import { createAdminToken } from "../../src/admin/tokens.ts";
-import { startImportRunner } from "../../src/registry/imports/runner.ts";
+import { IMPORT_SPOOL_GRACE_MS, startImportRunner } from "../../src/registry/imports/runner.ts";
 import { spoolDir } from "../../src/registry/imports/spool.ts";
 import { listAudit } from "../../src/audit/log.ts";
 import { setBusyTimeout } from "../../src/db/sqlite.ts";
@@ -222,7 +222,7 @@ Deno.test("POST …/imports: a JSON array (application/json) is imported; a CSV 
   }
 });
 
-Deno.test("import runner: at start it removes spool files no job refers to (an upload cut off by a crash)", async () => {
+Deno.test("import runner: at start it removes old spool files no job refers to (an upload cut off by a crash)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dci-import-prune-" });
   const { deps, call } = await setup({ dataDir: dir });
   try {
@@ -230,10 +230,16 @@ Deno.test("import runner: at start it removes spool files no job refers to (an u
     assert.equal(queued.status, 202);
     const orphan = `${spoolDir(deps.config)}/import-orphan.upload`;
     await Deno.writeTextFile(orphan, "id\nX\n");
+    // One as young as an upload still arriving (on this or another instance) is kept.
+    const young = `${spoolDir(deps.config)}/import-young.upload`;
+    await Deno.writeTextFile(young, "id\nY\n");
+    const old = new Date(deps.clock.now() - IMPORT_SPOOL_GRACE_MS - 1000);
+    await Deno.utime(orphan, old, old);
     const runner = startImportRunner(deps);
     await runner.idle();
     await runner.stop();
     await assert.rejects(() => Deno.stat(orphan), Deno.errors.NotFound);
+    await Deno.stat(young);
     // The queued job's own file was kept for it: it ran to the end.
     assert.equal((await call("GET", `/registries/social/imports/${queued.body.id}`)).body.state, "done");
   } finally {

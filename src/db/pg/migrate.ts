@@ -9,6 +9,7 @@ import p0025 from "./migrations/0025_baseline.sql" with { type: "text" };
 import p0026 from "./migrations/0026_transaction_refs_txn.sql" with { type: "text" };
 import p0027 from "./migrations/0027_job_runs.sql" with { type: "text" };
 import p0028 from "./migrations/0028_bulk_spool_chunks.sql" with { type: "text" };
+import p0029 from "./migrations/0029_import_spool_chunks.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL. */
 export interface PgMigration {
@@ -32,6 +33,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 26, name: "0026_transaction_refs_txn", sql: p0026 },
   { version: 27, name: "0027_job_runs", sql: p0027 },
   { version: 28, name: "0028_bulk_spool_chunks", sql: p0028 },
+  { version: 29, name: "0029_import_spool_chunks", sql: p0029 },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */

@@ -23,6 +23,7 @@ import { pgLaneStore } from "../../subscriptions/pg_lanes.ts";
 import { pgFanOutStore } from "../../subscriptions/pg_fanout_store.ts";
 import { pgLoadStore } from "../../registry/pg_load_store.ts";
 import { pgImportJobStore } from "../../registry/imports/pg_job_store.ts";
+import { pgImportSpoolStore } from "../../registry/imports/pg_spool_store.ts";
 import { pgRegistryStore } from "../../registry/pg_registry_store.ts";
 import { pgSearchStore } from "../../registry/pg_search_store.ts";
 
@@ -73,6 +74,7 @@ export function pgStorage(pool: PgPool): Storage {
     spools: pgSpoolStore(pool),
     registryLoad: pgLoadStore(pool),
     importJobs: pgImportJobStore(pool),
+    importSpools: pgImportSpoolStore(pool),
     registry: pgRegistryStore(pool),
     search: pgSearchStore(pool),
     close: () => pool.end(),

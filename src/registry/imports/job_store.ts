@@ -15,7 +15,6 @@ import {
   markImportRunning,
   type NewImportJob,
   openImportJobs,
-  openSpoolFiles,
 } from "./store.ts";
 
 /** The import jobs, on one backend. */
@@ -33,8 +32,6 @@ export interface ImportJobStore {
   rejects(id: number): Promise<Rejection[]>;
   /** The ids of jobs not finished (queued, or running when the process stopped), oldest first. */
   open(): Promise<number[]>;
-  /** The spool files of the jobs not finished. */
-  openSpoolFiles(): Promise<Set<string>>;
   /** Marks a job running (keeps its first start time when it is resumed). */
   markRunning(id: number, now: string): Promise<void>;
   /** Ends a job: done, or failed with the reason. */
@@ -49,7 +46,6 @@ export function sqliteImportJobStore(db: Db): ImportJobStore {
     list: (registry, options) => Promise.try(() => listImportJobs(db, registry, options)),
     rejects: (id) => Promise.try(() => importRejects(db, id)),
     open: () => Promise.try(() => openImportJobs(db)),
-    openSpoolFiles: () => Promise.try(() => openSpoolFiles(db)),
     markRunning: (id, now) => Promise.try(() => markImportRunning(db, id, now)),
     finish: (id, now, error) => Promise.try(() => finishImportJob(db, id, now, error)),
   };

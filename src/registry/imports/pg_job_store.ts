@@ -36,8 +36,6 @@ export function pgImportJobStore(pool: PgPool): ImportJobStore {
       ),
     rejects: async (id) => rejectionsOf(await pgAll<Rejection>(pool, pgText(IMPORT_SQL.rejects), [id])),
     open: async () => (await pgAll<{ id: number }>(pool, pgText(IMPORT_SQL.open))).map((r) => Number(r.id)),
-    openSpoolFiles: async () =>
-      new Set((await pgAll<{ f: string }>(pool, pgText(IMPORT_SQL.openSpool))).map((r) => r.f)),
     markRunning: async (id, now) => void await pgRun(pool, pgText(IMPORT_SQL.running), [now, id]),
     finish: async (id, now, error) =>
       void await pgRun(pool, pgText(IMPORT_SQL.finish), finishValues(id, now, error)),

@@ -1,5 +1,5 @@
 /**
- * The import runner, on the worker side: runs queued import jobs one at a time from their spool files, through
+ * The import runner, on the worker side: runs queued import jobs one at a time from their spools, through
  * the CLI import's parsing (the parse worker) and batch writer (registry events included, so subscriptions are
  * notified). Batches are small so that the write lock is held briefly and the server keeps answering. Each
  * batch commits its progress with its records, so a job interrupted by a stop or a crash resumes after its last
@@ -11,7 +11,6 @@ import { workerBatches } from "../parse_pool.ts";
 import { wakeNotifier } from "../../subscriptions/notifier.ts";
 import { servedRegistries } from "../../actions/registries.ts";
 import type { ImportJob } from "./store.ts";
-import { pruneSpool, removeSpool, spoolPath } from "./spool.ts";
 import { isTransientStorageFault } from "../../db/faults.ts";
 
 /** Records per transaction: a few ms of write lock each, so searches and other writes wait little. */
@@ -94,13 +93,9 @@ export function startImportRunner(
     }
     loop = run().finally(() => loop = undefined);
   };
-  // At start nothing is uploading yet: spool files without a job are left over from a crash.
-  const pruned = deps.storage.importJobs.openSpoolFiles().then((open) => {
-    const n = pruneSpool(deps.config, open);
-    if (n > 0) deps.log.info("removed spool files without an import job", { count: n });
-  }).catch((err) => deps.log.warn("spool clean-up failed", { err }));
-  // Jobs run after the clean-up: it must not see a job's file go while it reads it.
-  loop = pruned.then(run).finally(() => loop = undefined);
+  // Spools left by a crash go at start (and on the sweeper's interval); an open job's spool is never swept.
+  const swept = sweepImportSpools(deps).catch((err) => deps.log.warn("spool clean-up failed", { err }));
+  loop = swept.then(run).finally(() => loop = undefined);
   return {
     wake,
     idle: async () => {
@@ -112,6 +107,19 @@ export function startImportRunner(
       await loop;
     },
   };
+}
+
+/** A spool of no open job is swept once it is this old: an upload still arriving is younger. */
+export const IMPORT_SPOOL_GRACE_MS = 3_600_000;
+
+/**
+ * Removes the spools of no open import job older than IMPORT_SPOOL_GRACE_MS (an upload cut off by a crash, an
+ * ended job's spool whose removal was lost); safe while other instances upload and run jobs. Returns how many.
+ */
+export async function sweepImportSpools(deps: Deps): Promise<number> {
+  const removed = await deps.storage.importSpools.sweep(deps.clock.now() - IMPORT_SPOOL_GRACE_MS);
+  if (removed > 0) deps.log.info("removed spool files without an import job", { count: removed });
+  return removed;
 }
 
 /**
@@ -127,14 +135,18 @@ async function runJob(
   if (!job || (job.state !== "queued" && job.state !== "running")) return;
   const now = () => new Date(deps.clock.now()).toISOString();
   const served = servedRegistries(deps.config, deps.extensions?.registries).served;
-  const reason = !served.some((p) => p.name === job.registry)
-    ? `the ${job.registry} registry is not served here`
-    : await spoolMissing(deps, job);
-  if (reason) return end(deps, job, reason);
+  let readFault: unknown;
+  if (!served.some((p) => p.name === job.registry)) {
+    return end(deps, job, `the ${job.registry} registry is not served here`);
+  }
   try {
+    const spool = await deps.storage.importSpools.source(job.spoolFile);
+    if (!spool) return end(deps, job, "the uploaded file is gone from the spool; upload it again");
+    // A stream's read fault reaches the writer as the parse worker's message: its kind is kept here.
+    const source = typeof spool === "string" ? spool : notingFaults(spool, (err) => readFault ??= err);
     await deps.storage.importJobs.markRunning(id, now());
     deps.log.info("import started", { id, registry: job.registry, resume_after: job.read });
-    const batches = workerBatches(spoolPath(deps.config, job.spoolFile), {
+    const batches = workerBatches(source, {
       format: job.format,
       batchSize: IMPORT_BATCH,
       registry: job.registry,
@@ -147,27 +159,17 @@ async function runJob(
     await deps.storage.registryLoad.write(committed, { registry: job.registry, importJob: id });
   } catch (err) {
     const message = (err as Error)?.message ?? String(err);
-    if (isTransientStorageFault(err)) return { transient: message };
+    if (isTransientStorageFault(err) || isTransientStorageFault(readFault)) return { transient: message };
     return end(deps, job, message);
   }
   if (stopping()) return;
   await end(deps, job);
 }
 
-/** Why the job cannot read its file, or undefined when it can. */
-async function spoolMissing(deps: Deps, job: ImportJob): Promise<string | undefined> {
-  try {
-    await Deno.stat(spoolPath(deps.config, job.spoolFile));
-    return undefined;
-  } catch {
-    return "the uploaded file is gone from the spool directory; upload it again";
-  }
-}
-
-/** Marks the job done (or failed with `error`) and removes its spool file. */
+/** Marks the job done (or failed with `error`) and removes its spool. */
 async function end(deps: Deps, job: ImportJob, error?: string): Promise<void> {
   await deps.storage.importJobs.finish(job.id, new Date(deps.clock.now()).toISOString(), error);
-  await removeSpool(deps.config, job.spoolFile);
+  await deps.storage.importSpools.remove(job.spoolFile);
   const done = (await deps.storage.importJobs.get(job.id))!;
   deps.log.info(error ? "import failed" : "import done", {
     id: job.id,
@@ -178,6 +180,25 @@ async function end(deps: Deps, job: ImportJob, error?: string): Promise<void> {
     rejected: done.rejectedCount,
     ...(error ? { reason: error } : {}),
   });
+}
+
+/** `stream` as it is, telling `note` the error a read of it fails with. */
+function notingFaults(
+  stream: ReadableStream<Uint8Array>,
+  note: (err: unknown) => void,
+): ReadableStream<Uint8Array> {
+  const reader = stream.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      const r = await reader.read().catch((err) => {
+        note(err);
+        throw err;
+      });
+      if (r.done) ctl.close();
+      else ctl.enqueue(r.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
 }
 
 /**

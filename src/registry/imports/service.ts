@@ -1,13 +1,14 @@
 /**
- * Starting an import job: the one service the admin API and the console both call. The upload is spooled to
- * disk, a queued job row is committed, then the worker is woken (the sweeper finds the job anyway).
+ * Starting an import job: the one service the admin API and the console both call. The upload is spooled
+ * (Storage `importSpools`: a file on SQLite, rows on PostgreSQL), a queued job row is committed, then the worker
+ * is woken (the sweeper finds the job anyway).
  */
 import type { Deps } from "../../deps.ts";
 import { DciError } from "../../dci/errors.ts";
 import { servedRegistries } from "../../actions/registries.ts";
 import type { RegistryProfile } from "../../registries/profile.ts";
 import type { ImportJob } from "./store.ts";
-import { removeSpool, spoolUpload, uploadFormat } from "./spool.ts";
+import { uploadFormat } from "./spool.ts";
 
 /** The queue message kind that wakes the import runner (the id is the job's). */
 export const IMPORT_KIND = "registry-import";
@@ -41,7 +42,7 @@ export async function startImport(
   body: ReadableStream<Uint8Array>,
   info: UploadInfo = {},
 ): Promise<ImportJob> {
-  const spooled = await spoolUpload(deps.config, body);
+  const spooled = await deps.storage.importSpools.write(body);
   let id: number;
   try {
     let format;
@@ -63,7 +64,7 @@ export async function startImport(
       actor: info.actor,
     }, new Date(deps.clock.now()).toISOString());
   } catch (err) {
-    await removeSpool(deps.config, spooled.name);
+    await deps.storage.importSpools.remove(spooled.name);
     throw err;
   }
   // The job is committed: a lost wake-up only delays it until the sweeper's next pass.

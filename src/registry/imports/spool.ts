@@ -1,19 +1,20 @@
 /**
- * Spooling an uploaded import file to disk as it arrives (never whole in memory): `<data dir>/imports/`, or the
- * system temp dir for an in-memory database. Names are random, never taken from the upload.
+ * Import uploads as they are spooled (never whole in memory; the stores are spool_store.ts and pg_spool_store.ts):
+ * the embedded server's spool directory, `<data dir>/imports/` or the system temp dir for an in-memory database;
+ * the upload's size and first character; its format. Names are random, never taken from the upload.
  */
 import type { Config } from "../../config.ts";
 import { detectFormat, type ImportFormat } from "../sources.ts";
 
 /** The directory spool files go to. */
-export function spoolDir(config: Config): string {
+export function spoolDir(config: Pick<Config, "dataDir">): string {
   if (config.dataDir !== ":memory:") return `${config.dataDir.replace(/\/+$/, "")}/imports`;
   const tmp = Deno.env.get("TMPDIR") || "/tmp";
   return `${tmp.replace(/\/+$/, "")}/dci-imports`;
 }
 
 /** The path of a spool file by its (random) name. */
-export function spoolPath(config: Config, name: string): string {
+export function spoolPath(config: Pick<Config, "dataDir">, name: string): string {
   return `${spoolDir(config)}/${name}`;
 }
 
@@ -25,60 +26,30 @@ export interface Spooled {
 }
 
 /**
- * Writes `body` to a new spool file. A stream that fails (over the size limit, the client gone) removes the
- * partial file and rethrows the stream's error.
+ * Counts the bytes of an upload passing through and keeps its first characters; `spooled(name)` is then what the
+ * spool holds (whichever store wrote it).
  */
-export async function spoolUpload(config: Config, body: ReadableStream<Uint8Array>): Promise<Spooled> {
-  const dir = spoolDir(config);
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  const name = `import-${crypto.randomUUID()}.upload`;
-  const path = `${dir}/${name}`;
-  const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+export function uploadMeter(): {
+  stream: TransformStream<Uint8Array, Uint8Array>;
+  spooled(name: string): Spooled;
+} {
   let bytes = 0;
   let head = "";
   const decoder = new TextDecoder();
-  try {
-    await body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, ctl) {
-          bytes += chunk.byteLength;
-          if (head.length < 64) head += decoder.decode(chunk.subarray(0, 64), { stream: true });
-          ctl.enqueue(chunk);
-        },
-      }),
-    ).pipeTo(file.writable);
-  } catch (err) {
-    await Deno.remove(path).catch(() => {});
-    throw err;
-  }
-  const firstChar = head.replace(/^\uFEFF/, "").trimStart()[0];
-  return { name, bytes, firstChar };
+  return {
+    stream: new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, ctl) {
+        bytes += chunk.byteLength;
+        if (head.length < 64) head += decoder.decode(chunk.subarray(0, 64), { stream: true });
+        ctl.enqueue(chunk);
+      },
+    }),
+    spooled: (name) => ({ name, bytes, firstChar: head.replace(/^\uFEFF/, "").trimStart()[0] }),
+  };
 }
 
-/** Removes a spool file (already gone is fine). */
-export async function removeSpool(config: Config, name: string): Promise<void> {
-  await Deno.remove(spoolPath(config, name)).catch(() => {});
-}
-
-/**
- * Removes spool files no job refers to (an upload cut off by a crash before its job row was written). Only for
- * a data dir on disk, and only when nothing can be uploading: the worker's start, before HTTP is served.
- */
-export function pruneSpool(config: Config, keep: ReadonlySet<string>): number {
-  if (config.dataDir === ":memory:") return 0;
-  let removed = 0;
-  try {
-    // Synchronous: it runs once at start, over a directory that holds only unfinished uploads.
-    for (const e of Deno.readDirSync(spoolDir(config))) {
-      if (!e.isFile || !e.name.endsWith(".upload") || keep.has(e.name)) continue;
-      Deno.removeSync(spoolPath(config, e.name));
-      removed++;
-    }
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  return removed;
-}
+/** A new spool name: random, never taken from the upload. */
+export const newSpoolName = (): string => `import-${crypto.randomUUID()}.upload`;
 
 /** The MIME types that name an import format. */
 const TYPES: Record<string, ImportFormat> = {
