@@ -1,7 +1,8 @@
-/** DCI_DATABASE_URL: validated with its value redacted, and refused while the PostgreSQL port is incomplete. */
-import { equal, match, ok, rejects, throws } from "node:assert/strict";
+/** DCI_DATABASE_URL: validated with its value redacted; with it the server opens PostgreSQL and no SQLite or KV. */
+import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
 import { ConfigError, testConfig } from "../../src/config.ts";
 import { closeDeps, openDeps } from "../../src/deps.ts";
+import { sharedPostgres } from "../helpers/postgres.ts";
 
 Deno.test("DCI_DATABASE_URL: a value that is not a postgres:// URL is refused, and the error never shows it", () => {
   throws(() => testConfig({ databaseUrl: "mysql://root:hunter2@db/x" }), ConfigError);
@@ -19,10 +20,11 @@ Deno.test("DCI_DATABASE_URL: a value that is not a postgres:// URL is refused, a
   equal(testConfig().databaseUrl, "");
 });
 
-Deno.test("openDeps: the embedded default serves the stores through deps.storage; a PostgreSQL URL is refused for now", async () => {
+Deno.test("openDeps: the embedded default is SQLite with KV; DCI_DATABASE_URL opens PostgreSQL alone", async () => {
   const deps = await openDeps(testConfig());
   try {
     equal(deps.storage.kind, "sqlite");
+    ok(deps.db && deps.kv);
     const id = await deps.storage.audit.record({
       source: "cli",
       actor: { kind: "cli", id: "op" },
@@ -30,10 +32,32 @@ Deno.test("openDeps: the embedded default serves the stores through deps.storage
     }, 0);
     equal((await deps.storage.audit.list()).items[0].id, id);
   } finally {
-    closeDeps(deps);
+    await closeDeps(deps);
   }
+  const cluster = await sharedPostgres();
+  const url = await cluster.createDatabase(`b_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const dataDir = await Deno.makeTempDir();
+  const pg = await openDeps(testConfig({ databaseUrl: url, dataDir }));
+  try {
+    equal(pg.storage.kind, "postgres");
+    equal(pg.db, undefined);
+    equal(pg.kv, undefined);
+    // Nothing of SQLite or KV in the data dir: the database is PostgreSQL's.
+    deepEqual([...Deno.readDirSync(dataDir)].map((e) => e.name).filter((n) => /sqlite/.test(n)), []);
+    const id = await pg.storage.audit.record({
+      source: "cli",
+      actor: { kind: "cli", id: "op" },
+      action: "x.y",
+    }, 0);
+    equal((await pg.storage.audit.list()).items[0].id, id);
+    ok(pg.keys.active().kid);
+  } finally {
+    await closeDeps(pg);
+    await Deno.remove(dataDir, { recursive: true });
+  }
+  // A database that cannot be reached: refused at start, the password never in the message.
   await rejects(
     openDeps(testConfig({ databaseUrl: "postgres://u:secret@127.0.0.1:1/dci" })),
-    (e: Error) => /PostgreSQL backend is not complete/.test(e.message) && !e.message.includes("secret"),
+    (e: Error) => /ECONNREFUSED/.test(String(e)) && !String(e).includes("secret"),
   );
 });
