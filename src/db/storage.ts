@@ -78,6 +78,11 @@ export interface Storage {
    * server process per database file, so `fn` runs at once; PostgreSQL: a session advisory lock.
    */
   exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * `exclusive` without waiting: runs `fn` unless another instance is in a section of `name` now (then answers
+   * `{ ran: false }` at once). The lock is the instance's session, so an instance that dies mid-section frees it.
+   */
+  tryExclusive<T>(name: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
 }
 
 /**
@@ -118,5 +123,6 @@ export function sqliteStorage(db: Db, dataDir = ":memory:"): Storage {
     },
     ping: () => Promise.try(() => void db.prepare("SELECT 1").get()),
     exclusive: (_name, fn) => fn(),
+    tryExclusive: async (_name, fn) => ({ ran: true, value: await fn() }),
   };
 }

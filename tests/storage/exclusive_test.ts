@@ -39,3 +39,28 @@ Deno.test("exclusive [postgres]: three instances' sections of one name take turn
     ok(trace.indexOf("other") < trace.findIndex((t) => t.startsWith("out")), trace.join(", "));
   });
 });
+
+backendTest("tryExclusive: runs the section when no one else is in it", async (s) => {
+  deepEqual(await s.tryExclusive("job:1", () => Promise.resolve(7)), { ran: true, value: 7 });
+});
+
+Deno.test("tryExclusive [postgres]: skipped at once while another instance is in the section; runs after", async () => {
+  await withPgInstances(2, async ([a, b]) => {
+    const release = Promise.withResolvers<void>();
+    const entered = Promise.withResolvers<void>();
+    const holding = a.tryExclusive("job:9", async () => {
+      entered.resolve();
+      await release.promise;
+      return "a";
+    });
+    await entered.promise;
+    const started = Date.now();
+    deepEqual(await b.tryExclusive("job:9", () => Promise.resolve("b")), { ran: false });
+    ok(Date.now() - started < 1000, "not waited for");
+    // Another name is free.
+    deepEqual(await b.tryExclusive("job:10", () => Promise.resolve("b")), { ran: true, value: "b" });
+    release.resolve();
+    deepEqual(await holding, { ran: true, value: "a" });
+    deepEqual(await b.tryExclusive("job:9", () => Promise.resolve("b")), { ran: true, value: "b" });
+  });
+});

@@ -29,17 +29,29 @@ import { pgSearchStore } from "../../registry/pg_search_store.ts";
 
 /**
  * `fn` under a session advisory lock keyed by `name` (hashed), held on a connection of its own for as long as
- * `fn` runs (which uses the pool's other connections). A connection whose unlock failed is discarded: its session,
- * and the lock with it, are gone.
+ * `fn` runs (which uses the pool's other connections): waited for, or with `wait: false` not run at all when
+ * another session holds it. A connection whose unlock failed is discarded: its session, and the lock with it,
+ * are gone.
  */
-async function pgExclusive<T>(pool: PgPool, name: string, fn: () => Promise<T>): Promise<T> {
+async function pgExclusive<T>(
+  pool: PgPool,
+  name: string,
+  fn: () => Promise<T>,
+  wait = true,
+): Promise<{ ran: true; value: T } | { ran: false }> {
   const client = await pool.connect();
   const key = `dci-server:${name}`;
   let broken: Error | undefined;
   try {
-    await client.query("SELECT pg_advisory_lock(hashtext($1))", [key]);
+    if (wait) await client.query("SELECT pg_advisory_lock(hashtext($1))", [key]);
+    else {
+      const got = await client.query<{ got: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS got", [
+        key,
+      ]);
+      if (!got.rows[0].got) return { ran: false };
+    }
     try {
-      return await fn();
+      return { ran: true, value: await fn() };
     } finally {
       await client.query("SELECT pg_advisory_unlock(hashtext($1))", [key]).catch((err) => broken = err);
     }
@@ -82,6 +94,11 @@ export function pgStorage(pool: PgPool): Storage {
       return pool.ended;
     },
     ping: async () => void await pool.query("SELECT 1"),
-    exclusive: (name, fn) => pgExclusive(pool, name, fn),
+    exclusive: async (name, fn) => {
+      const r = await pgExclusive(pool, name, fn);
+      if (!r.ran) throw new Error(`exclusive section ${name} did not run`); // never: the lock was waited for
+      return r.value;
+    },
+    tryExclusive: (name, fn) => pgExclusive(pool, name, fn, false),
   };
 }

@@ -54,12 +54,18 @@ export function startImportRunner(
       again = false;
       for (const id of await deps.storage.importJobs.open()) {
         const tries = transient.job === id ? transient.tries : 0;
-        const outcome = await runJob(deps, id, () => stopped).catch(
-          (err) => {
+        // One runner at a time per job across instances (the lock dies with an instance that dies mid-job,
+        // and the next runner to look resumes it); a job another instance is running is skipped here.
+        const turn = await deps.storage.tryExclusive(
+          `import-job:${id}`,
+          () => runJob(deps, id, () => stopped),
+        )
+          .catch((err) => {
             deps.log.error("import job failed unexpectedly", { id, err });
             return undefined;
-          },
-        );
+          });
+        if (turn && !turn.ran) continue;
+        const outcome = turn?.value;
         if (outcome?.transient) {
           // Every job writes to the same database: wait, then look again (this job first, by id).
           const delay = delays[Math.min(tries, delays.length - 1)];
