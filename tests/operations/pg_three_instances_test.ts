@@ -31,12 +31,12 @@ Deno.test("three instances on PostgreSQL behind a proxy: SIGKILL one under load,
     DCI_DEMO_SIZE: String(DEMO_SIZE),
     DCI_LOG_LEVEL: "debug",
   };
+  const started = Date.now();
   // Started together: the migration, the demo load, the first signing key and the admin token race.
   const instances: ServerProcess[] = await Promise.all([0, 1, 2].map(() => startWorkerServer(env)));
   const proxy = startRoundRobin(instances.map((i) => i.url));
   const pool = openPgPool(url, { max: 2 });
   const storage = pgStorage(pool);
-  const started = Date.now();
   try {
     const count = async (sql: string) => (await pool.query<{ n: number }>(sql)).rows[0].n;
     assert.equal(

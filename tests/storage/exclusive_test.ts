@@ -20,22 +20,32 @@ Deno.test("exclusive [postgres]: three instances' sections of one name take turn
     const trace: string[] = [];
     let inside = 0;
     let most = 0;
+    // The first section to enter stays in until the "other" section has run (or 5 s): were "other" made to wait
+    // for the "seed" lock, it could only run after that cap.
+    const otherRan = Promise.withResolvers<void>();
+    const firstIn = Promise.withResolvers<void>();
     const section = (i: number) => async () => {
       inside++;
       most = Math.max(most, inside);
       trace.push(`in ${i}`);
-      await pause(60);
+      if (trace.length === 1) {
+        firstIn.resolve();
+        await Promise.race([otherRan.promise, pause(5000)]);
+      } else await pause(30);
       trace.push(`out ${i}`);
       inside--;
     };
     await Promise.all([
       ...instances.map((s, i) => s.exclusive("seed", section(i))),
-      // Started while "seed" sections hold their lock: not made to wait for them.
-      pause(10).then(() => instances[0].exclusive("other", () => Promise.resolve(void trace.push("other")))),
+      firstIn.promise.then(() =>
+        instances[0].exclusive("other", () => Promise.resolve(void trace.push("other"))).then(
+          otherRan.resolve,
+        )
+      ),
     ]);
     equal(most, 1, trace.join(", "));
     deepEqual(trace.filter((t) => t.startsWith("in")).length, 3);
-    // "other" ran while the first "seed" section held its lock, not after the three.
+    // "other" ran while the first "seed" section held its lock, not after it.
     ok(trace.indexOf("other") < trace.findIndex((t) => t.startsWith("out")), trace.join(", "));
   });
 });
