@@ -17,7 +17,7 @@ import {
   isQueueMessage,
   type JobQueue,
   type KvQueueOptions,
-  type QueueHandler,
+  localWorker,
   type QueueMessage,
 } from "./queue.ts";
 
@@ -42,23 +42,14 @@ export interface PgQueueOptions extends KvQueueOptions {
 
 /** Creates the queue on `pool`'s database. Nothing connects until `listen` or the first NOTIFY. */
 export function pgQueue(pool: PgPool, options: PgQueueOptions = {}): PgQueue {
-  let local: QueueHandler | undefined;
+  const worker = localWorker(options);
   let listener: pg.Client | undefined;
   let closed = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
   const timers = new Set<ReturnType<typeof setTimeout>>();
 
-  const runLocal = (handler: QueueHandler, message: QueueMessage) =>
-    setTimeout(() => void handler(message).catch(() => {}), 0);
-  const wake = (message: QueueMessage): boolean => {
-    const copy = { kind: message.kind, id: message.id };
-    if (local) runLocal(local, copy);
-    else if (options.bus && options.workerOnBus) options.bus.wake(copy);
-    else return false;
-    return true;
-  };
   const send = async (message: QueueMessage): Promise<void> => {
-    if (wake(message)) return;
+    if (worker.wake(message)) return;
     await pool.query("SELECT pg_notify($1, $2)", [
       WORK_CHANNEL,
       JSON.stringify({ kind: message.kind, id: message.id }),
@@ -66,7 +57,7 @@ export function pgQueue(pool: PgPool, options: PgQueueOptions = {}): PgQueue {
   };
 
   const connect = async (delay: number): Promise<void> => {
-    if (closed || !local) return;
+    if (closed || !worker.handler) return;
     const client = new pg.Client(pool.options);
     let failed = false;
     const onError = (err: Error) => {
@@ -83,14 +74,14 @@ export function pgQueue(pool: PgPool, options: PgQueueOptions = {}): PgQueue {
     client.on("error", onError);
     client.on("end", () => onError(new Error("connection ended")));
     client.on("notification", (n) => {
-      if (n.channel !== WORK_CHANNEL || !local || !n.payload) return;
+      if (n.channel !== WORK_CHANNEL || !n.payload) return;
       let message: unknown;
       try {
         message = JSON.parse(n.payload);
       } catch {
         return;
       }
-      if (isQueueMessage(message)) runLocal(local, { kind: message.kind, id: message.id });
+      if (isQueueMessage(message)) worker.run(message);
     });
     try {
       await client.connect();
@@ -107,7 +98,7 @@ export function pgQueue(pool: PgPool, options: PgQueueOptions = {}): PgQueue {
   };
 
   return {
-    wake,
+    wake: worker.wake,
     enqueue(message, opts = {}) {
       const delay = Math.max(0, Math.round(opts.delayMs ?? 0));
       if (delay === 0) return send(message);
@@ -122,9 +113,7 @@ export function pgQueue(pool: PgPool, options: PgQueueOptions = {}): PgQueue {
       return Promise.resolve();
     },
     listen(handler) {
-      if (local) throw new Error("pgQueue: already listening");
-      local = handler;
-      options.bus?.onWake((message) => runLocal(handler, message));
+      worker.listen(handler, "pgQueue");
       void connect(RECONNECT_MS[0]);
     },
     async close() {

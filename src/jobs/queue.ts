@@ -44,6 +44,47 @@ export function isQueueMessage(value: unknown): value is QueueMessage {
   return typeof v === "object" && v !== null && typeof v.kind === "string" && typeof v.id === "string";
 }
 
+/** This process's worker as a queue adapter sees it: the handler in this isolate, or the worker isolate on the bus. */
+export interface LocalWorker {
+  /** The handler, once `listen` has run in this isolate. */
+  readonly handler: QueueHandler | undefined;
+  /** Registers this isolate's handler (once) and receives the HTTP isolates' wake-ups over the bus. */
+  listen(handler: QueueHandler, adapter: string): void;
+  /** Runs `message` on this isolate's handler, on a later tick; false without one. */
+  run(message: QueueMessage): boolean;
+  /** Wakes the worker of this process (here or over the bus); false when this process runs none. */
+  wake(message: QueueMessage): boolean;
+}
+
+/** The one way a queue adapter reaches the worker of its own process, whichever transport it has. */
+export function localWorker(options: KvQueueOptions): LocalWorker {
+  let handler: QueueHandler | undefined;
+  const run = (message: QueueMessage): boolean => {
+    const h = handler;
+    if (!h) return false;
+    const copy = { kind: message.kind, id: message.id };
+    setTimeout(() => void h(copy).catch(() => {}), 0);
+    return true;
+  };
+  return {
+    get handler() {
+      return handler;
+    },
+    listen(h, adapter) {
+      if (handler) throw new Error(`${adapter}: already listening`);
+      handler = h;
+      options.bus?.onWake((message) => void run(message));
+    },
+    run,
+    wake(message) {
+      if (run(message)) return true;
+      if (!options.bus || !options.workerOnBus) return false;
+      options.bus.wake({ kind: message.kind, id: message.id });
+      return true;
+    },
+  };
+}
+
 /** Most enqueues committed in one KV atomic operation. */
 const KV_BATCH = 500;
 
@@ -57,7 +98,7 @@ const KV_BATCH = 500;
  * enqueues made in the same tick are committed together. Handlers never throw, so KV never retries.
  */
 export function kvQueue(kv: Deno.Kv, options: KvQueueOptions = {}): JobQueue {
-  let local: QueueHandler | undefined;
+  const worker = localWorker(options);
   let batch: Array<{ message: QueueMessage; delay: number; done: (err?: unknown) => void }> = [];
   const flush = async () => {
     const taken = batch;
@@ -74,20 +115,11 @@ export function kvQueue(kv: Deno.Kv, options: KvQueueOptions = {}): JobQueue {
       }
     }
   };
-  const runLocal = (handler: QueueHandler, message: QueueMessage) =>
-    setTimeout(() => void handler(message).catch(() => {}), 0);
-  const wake = (message: QueueMessage): boolean => {
-    const copy = { kind: message.kind, id: message.id };
-    if (local) runLocal(local, copy);
-    else if (options.bus && options.workerOnBus) options.bus.wake(copy);
-    else return false;
-    return true;
-  };
   return {
-    wake,
+    wake: worker.wake,
     enqueue(message, opts = {}) {
       const delay = Math.max(0, Math.min(Math.round(opts.delayMs ?? 0), MAX_DELAY_MS));
-      if (delay === 0 && wake(message)) return Promise.resolve();
+      if (delay === 0 && worker.wake(message)) return Promise.resolve();
       const copy = { kind: message.kind, id: message.id };
       return new Promise<void>((resolve, reject) => {
         if (batch.length === 0) setTimeout(flush, 0);
@@ -95,9 +127,7 @@ export function kvQueue(kv: Deno.Kv, options: KvQueueOptions = {}): JobQueue {
       });
     },
     listen(handler) {
-      if (local) throw new Error("kvQueue: already listening");
-      local = handler;
-      options.bus?.onWake((message) => runLocal(handler, message));
+      worker.listen(handler, "kvQueue");
       kv.listenQueue(async (value: unknown) => {
         if (isQueueMessage(value)) await handler(value);
       }).catch(() => {/* the KV handle was closed */});

@@ -21,14 +21,21 @@ async function failure(run: () => Promise<unknown>): Promise<unknown> {
   throw new Error("expected a failure");
 }
 
-Deno.test("PostgreSQL faults: unreachable, terminated and pool-starved are unavailable and transient", async () => {
-  // Nothing listens on a port just released.
+/** The driver's error for a database nothing listens for (a port just released). */
+async function refusedError(): Promise<unknown> {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   const nowhere = openPgPool(`postgres://u:p@127.0.0.1:${port}/db`, { max: 1 });
-  const refused = await failure(() => nowhere.query("SELECT 1"));
-  await nowhere.end();
+  try {
+    return await failure(() => nowhere.query("SELECT 1"));
+  } finally {
+    await nowhere.end();
+  }
+}
+
+Deno.test("PostgreSQL faults: unreachable, terminated and pool-starved are unavailable and transient", async () => {
+  const refused = await refusedError();
   ok(isDatabaseUnavailable(refused), String(refused));
   ok(isTransientStorageFault(refused));
 
@@ -65,12 +72,7 @@ Deno.test("PostgreSQL faults: unreachable, terminated and pool-starved are unava
 });
 
 Deno.test("PostgreSQL faults: a request meeting an unreachable database is answered 503 with Retry-After", async () => {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  const nowhere = openPgPool(`postgres://u:p@127.0.0.1:${port}/db`, { max: 1 });
-  const refused = await failure(() => nowhere.query("SELECT 1"));
-  await nowhere.end();
+  const refused = await refusedError();
   await withTestDeps({}, async (deps) => {
     const app = new Hono<AppEnv>();
     app.get("/x", () => {

@@ -59,22 +59,31 @@ async function listening(pool: PgPool, count = 1): Promise<void> {
   throw new Error("listener never connected");
 }
 
-Deno.test("pgQueue: a wake-up from an instance without a worker reaches another instance's worker", async () => {
-  await withDatabase(async (open) => {
+/** A listening worker instance and a worker-less one on one database: `fn` enqueues on `web`, reads `c`. */
+function withWorkerAndWeb(
+  fn: (web: ReturnType<typeof pgQueue>, c: ReturnType<typeof collector>) => Promise<void>,
+): Promise<void> {
+  return withDatabase(async (open) => {
     const worker = pgQueue(open());
     const web = pgQueue(open());
     const c = collector();
     try {
       worker.listen(c.handler);
       await listening(open());
-      await web.enqueue({ kind: "txn", id: "41" });
-      await web.enqueue({ kind: "txn", id: "42" });
-      await c.until(2);
-      deepEqual(c.got.map((g) => g.message), [{ kind: "txn", id: "41" }, { kind: "txn", id: "42" }]);
+      await fn(web, c);
     } finally {
       await worker.close();
       await web.close();
     }
+  });
+}
+
+Deno.test("pgQueue: a wake-up from an instance without a worker reaches another instance's worker", async () => {
+  await withWorkerAndWeb(async (web, c) => {
+    await web.enqueue({ kind: "txn", id: "41" });
+    await web.enqueue({ kind: "txn", id: "42" });
+    await c.until(2);
+    deepEqual(c.got.map((g) => g.message), [{ kind: "txn", id: "41" }, { kind: "txn", id: "42" }]);
   });
 });
 
@@ -106,24 +115,14 @@ Deno.test("pgQueue: with a worker in this process the wake-up stays local (other
 });
 
 Deno.test("pgQueue: a delayed wake-up arrives after its delay, not before", async () => {
-  await withDatabase(async (open) => {
-    const worker = pgQueue(open());
-    const web = pgQueue(open());
-    const c = collector();
-    try {
-      worker.listen(c.handler);
-      await listening(open());
-      const sent = Date.now();
-      await web.enqueue({ kind: "callback", id: "7" }, { delayMs: 400 });
-      await new Promise((r) => setTimeout(r, 200));
-      equal(c.got.length, 0);
-      await c.until(1);
-      equal(c.got.length, 1);
-      ok(c.got[0].at - sent >= 390, `arrived after ${c.got[0].at - sent} ms`);
-    } finally {
-      await worker.close();
-      await web.close();
-    }
+  await withWorkerAndWeb(async (web, c) => {
+    const sent = Date.now();
+    await web.enqueue({ kind: "callback", id: "7" }, { delayMs: 400 });
+    await new Promise((r) => setTimeout(r, 200));
+    equal(c.got.length, 0);
+    await c.until(1);
+    equal(c.got.length, 1);
+    ok(c.got[0].at - sent >= 390, `arrived after ${c.got[0].at - sent} ms`);
   });
 });
 
