@@ -66,7 +66,7 @@ async function start(msg: Extract<ToIsolate, { t: "start" }>): Promise<void> {
     scope.postMessage({ t: "ready", port: server.port, hostname: server.hostname });
   } catch (err) {
     bus.close();
-    closeDeps(deps);
+    await closeDeps(deps);
     throw err;
   }
 }
@@ -85,7 +85,7 @@ async function drain(): Promise<void> {
   if (running) {
     await running.shutdown();
     running.bus.close();
-    closeDeps(running.deps);
+    await closeDeps(running.deps);
   }
   flushLogBuffer();
   scope.postMessage({ t: "stopped" });

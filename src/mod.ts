@@ -105,12 +105,12 @@ export async function startServer(options: StartOptions = {}): Promise<DciServer
         stopping ??= (async () => {
           await server.shutdown();
           await background?.stop();
-          closeDeps(deps);
+          await closeDeps(deps);
           lock?.release();
         })(),
     };
   } catch (err) {
-    closeDeps(deps);
+    await closeDeps(deps);
     lock?.release();
     throw err;
   }

@@ -59,7 +59,7 @@ export const serveCommand: Command = {
           await server.shutdown();
           await background?.stop();
           bus?.close();
-          closeDeps(deps);
+          await closeDeps(deps);
           lock?.release();
           deps.log.info("stopped");
         })();
@@ -84,7 +84,7 @@ export const serveCommand: Command = {
     } finally {
       if (!stopping) {
         bus?.close();
-        closeDeps(deps);
+        await closeDeps(deps);
         lock?.release();
       }
     }

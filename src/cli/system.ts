@@ -11,7 +11,7 @@ export async function withDeps<T>(config: Config, fn: (deps: Deps) => Promise<T>
   try {
     return await fn(deps);
   } finally {
-    closeDeps(deps);
+    await closeDeps(deps);
   }
 }
 
