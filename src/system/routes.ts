@@ -15,7 +15,7 @@ const Readiness = z.object({
   status: z.enum(["ok", "degraded", "unavailable"]),
   checks: z.object({
     database: z.enum(["ok", "failed"]),
-    kv: z.enum(["ok", "failed"]),
+    kv: z.enum(["ok", "failed", "none"]).openapi({ description: "none: on PostgreSQL, which has no KV" }),
     storage: z.enum(["ok", "full"]),
   }),
   storage: z.object({ full_since: z.string(), error: z.string() }).optional(),
@@ -121,7 +121,7 @@ export async function readiness(deps: Deps): Promise<z.infer<typeof Readiness>> 
   // KV is the SQLite deployment's queue; on PostgreSQL there is none and the database check covers the queue.
   try {
     if (deps.kv) await deps.kv.get(["readyz"]);
-    checks.kv = "ok";
+    checks.kv = deps.kv ? "ok" : "none";
   } catch {
     checks.kv = "failed";
   }
@@ -129,7 +129,7 @@ export async function readiness(deps: Deps): Promise<z.infer<typeof Readiness>> 
   // "degraded", 503, until a write succeeds again.
   const full = deps.db ? storageFull(deps.db) : undefined;
   checks.storage = full ? "full" : "ok";
-  const status: z.infer<typeof Readiness>["status"] = checks.database !== "ok" || checks.kv !== "ok"
+  const status: z.infer<typeof Readiness>["status"] = checks.database !== "ok" || checks.kv === "failed"
     ? "unavailable"
     : full
     ? "degraded"

@@ -3,6 +3,7 @@ import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict
 import { ConfigError, testConfig } from "../../src/config.ts";
 import { closeDeps, openDeps } from "../../src/deps.ts";
 import { sharedPostgres } from "../helpers/postgres.ts";
+import { readiness } from "../../src/system/routes.ts";
 
 Deno.test("DCI_DATABASE_URL: a value that is not a postgres:// URL is refused, and the error never shows it", () => {
   throws(() => testConfig({ databaseUrl: "mysql://root:hunter2@db/x" }), ConfigError);
@@ -51,6 +52,7 @@ Deno.test("openDeps: the embedded default is SQLite with KV; DCI_DATABASE_URL op
     }, 0);
     equal((await pg.storage.audit.list()).items[0].id, id);
     ok(pg.keys.active().kid);
+    deepEqual(await readiness(pg), { status: "ok", checks: { database: "ok", kv: "none", storage: "ok" } });
   } finally {
     await closeDeps(pg);
     await Deno.remove(dataDir, { recursive: true });
