@@ -3,10 +3,8 @@
  * (the default) and PostgreSQL (DCI_DATABASE_URL, several instances on one database; src/db/pg/storage.ts). A
  * service reads and writes through `deps.storage.<store>`, never through SQL of its own, so no SQLite-only
  * behaviour reaches it. A store method that writes several rows is one transaction in either backend.
- *
- * The port is under way (issue 17): the stores listed here are served by both backends; the rest are still read
- * through `deps.db` and the SQLite functions of their area, and the server refuses DCI_DATABASE_URL until none is
- * left.
+ * On PostgreSQL the server opens no SQLite file: `deps.db` is then absent, and what still reads it (the SQLite
+ * busy timeout, its disk-full state) is SQLite's own.
  */
 import type { Db } from "./sqlite.ts";
 import { type AuditStore, sqliteAuditStore } from "../audit/store.ts";
