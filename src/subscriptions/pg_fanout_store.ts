@@ -8,7 +8,15 @@
  */
 import type { PgClient, PgPool } from "../db/pg/pool.ts";
 import { EVENT_SNAPSHOT } from "../registry/events.ts";
-import { pgAll, pgOne, pgPlaceholders, type PgQueryable, pgRun, pgText } from "../db/pg/query.ts";
+import {
+  pgAll,
+  pgOne,
+  pgPlaceholders,
+  type PgQueryable,
+  pgRun,
+  pgText,
+  pgWithSessionLock,
+} from "../db/pg/query.ts";
 import {
   type Candidate,
   candidates,
@@ -99,22 +107,8 @@ async function cursorOf(db: PgQueryable): Promise<number> {
  * statements outside any): the fan-outs of all instances take turns, and the next one starts from the cursor the
  * last one left instead of doing its work again. The conditional cursor move stays the guard of exactness.
  */
-async function underFanOutLock<T>(pool: PgPool, fn: (client: PgClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("SELECT pg_advisory_lock($1)", [FANOUT_LOCK_KEY]);
-  } catch (err) {
-    client.release(err as Error);
-    throw err;
-  }
-  try {
-    return await fn(client);
-  } finally {
-    // A connection that cannot give the lock back is dropped: closing it does.
-    let broken: Error | undefined;
-    await client.query("SELECT pg_advisory_unlock($1)", [FANOUT_LOCK_KEY]).catch((err) => broken = err);
-    client.release(broken);
-  }
+function underFanOutLock<T>(pool: PgPool, fn: (client: PgClient) => Promise<T>): Promise<T> {
+  return pgWithSessionLock(pool, FANOUT_LOCK_KEY, fn);
 }
 
 async function attempt(client: PgClient, options: FanOutOptions): Promise<FanOutResult | typeof RACED> {

@@ -5,6 +5,7 @@
  * session-level advisory lock makes them migrate one after the other, so each migration runs once.
  */
 import type { PgClient, PgPool } from "./pool.ts";
+import { pgWithSessionLock } from "./query.ts";
 import p0025 from "./migrations/0025_baseline.sql" with { type: "text" };
 import p0026 from "./migrations/0026_transaction_refs_txn.sql" with { type: "text" };
 import p0027 from "./migrations/0027_job_runs.sql" with { type: "text" };
@@ -47,52 +48,32 @@ export async function migratePg(
   pool: PgPool,
   migrations: readonly PgMigration[] = PG_MIGRATIONS,
 ): Promise<string[]> {
-  const client = await pool.connect();
-  // A connection lost mid-migration rejects the pending query; without a listener its "error" event would also
-  // end the process.
-  const onError = () => {};
-  client.on("error", onError);
-  let broken: Error | undefined;
-  try {
+  // Session level, not per transaction: the lock spans reading what is done and applying every migration.
+  return await pgWithSessionLock(pool, MIGRATE_LOCK_KEY, async (client) => {
     await checkPgDatabase(client);
-    // Session level, not per transaction: the lock spans reading what is done and applying every migration.
-    await client.query("SELECT pg_advisory_lock($1)", [MIGRATE_LOCK_KEY]);
-    try {
-      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-        version bigint PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)`);
-      const { rows } = await client.query<{ version: number }>("SELECT version FROM schema_migrations");
-      const done = new Set(rows.map((r) => Number(r.version)));
-      const applied: string[] = [];
-      for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-        if (done.has(m.version)) continue;
-        await client.query("BEGIN");
-        try {
-          await client.query(m.sql); // no parameters: the simple protocol runs the file's statements in turn
-          await client.query(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-            [
-              m.version,
-              m.name,
-              new Date().toISOString(),
-            ],
-          );
-          await client.query("COMMIT");
-        } catch (err) {
-          await client.query("ROLLBACK").catch(() => {});
-          throw new Error(`PostgreSQL migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
-        }
-        applied.push(m.name);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version bigint PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)`);
+    const { rows } = await client.query<{ version: number }>("SELECT version FROM schema_migrations");
+    const done = new Set(rows.map((r) => Number(r.version)));
+    const applied: string[] = [];
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (done.has(m.version)) continue;
+      await client.query("BEGIN");
+      try {
+        await client.query(m.sql); // no parameters: the simple protocol runs the file's statements in turn
+        await client.query(
+          "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+          [m.version, m.name, new Date().toISOString()],
+        );
+        await client.query("COMMIT");
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw new Error(`PostgreSQL migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
       }
-      return applied;
-    } finally {
-      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATE_LOCK_KEY]).catch((err) => {
-        broken = err; // the connection is gone, and its session lock with it: never hand it back to the pool
-      });
+      applied.push(m.name);
     }
-  } finally {
-    client.off("error", onError);
-    client.release(broken);
-  }
+    return applied;
+  });
 }
 
 /**

@@ -121,6 +121,61 @@ export async function pgTransaction<T>(
 }
 
 /**
+ * Runs `fn` on one connection of `pool` holding the session-level advisory lock `key` (a number, or a name that
+ * PostgreSQL hashes), so `fn` may run several transactions, or none, on that client or on the pool's other
+ * connections while it holds the lock; the lock is given back when `fn` ends. `wait: false` does not wait for a
+ * lock another session holds: it answers `{ ran: false }` at once. The lock lives as long as the session, so an
+ * instance that dies frees it. A connection that fails to take or give back the lock is discarded, never pooled again;
+ * one lost while `fn` runs (it idles meanwhile) is not raised as an unhandled "error" event, which would end the
+ * process: its unlock fails, and it is discarded.
+ */
+export async function pgSessionLock<T>(
+  pool: PgPool,
+  key: number | string,
+  fn: (client: PgClient) => Promise<T>,
+  options: { wait?: boolean } = {},
+): Promise<{ ran: true; value: T } | { ran: false }> {
+  const arg = typeof key === "number" ? "$1" : "hashtext($1)";
+  const client = await pool.connect();
+  const onError = () => {};
+  client.on("error", onError);
+  let broken: Error | undefined;
+  try {
+    let got = true;
+    try {
+      if (options.wait === false) {
+        got =
+          (await client.query<{ got: boolean }>(`SELECT pg_try_advisory_lock(${arg}) AS got`, [key])).rows[0]
+            .got;
+      } else await client.query(`SELECT pg_advisory_lock(${arg})`, [key]);
+    } catch (err) {
+      broken = err as Error; // a lock statement that failed: the connection goes, not back to the pool
+      throw err;
+    }
+    if (!got) return { ran: false };
+    try {
+      return { ran: true, value: await fn(client) };
+    } finally {
+      await client.query(`SELECT pg_advisory_unlock(${arg})`, [key]).catch((err) => broken = err);
+    }
+  } finally {
+    client.off("error", onError);
+    client.release(broken);
+  }
+}
+
+/** `pgSessionLock` waiting for the lock: `fn`'s value. */
+export async function pgWithSessionLock<T>(
+  pool: PgPool,
+  key: number | string,
+  fn: (client: PgClient) => Promise<T>,
+): Promise<T> {
+  const r = await pgSessionLock(pool, key, fn);
+  if (!r.ran) throw new Error("pgWithSessionLock: the lock was not taken"); // never: it was waited for
+  return r.value;
+}
+
+/**
  * Runs `text`, a DELETE of at most `chunk` rows (its last parameter is the chunk size), until it deletes fewer than
  * `chunk`; returns how many rows it deleted. Each run is its own short transaction (as `deleteInChunks` on SQLite).
  */

@@ -1,6 +1,7 @@
 /** The stores on PostgreSQL (see src/db/storage.ts). Imported only when a PostgreSQL database is configured. */
 import type { Storage } from "../storage.ts";
 import type { PgPool } from "./pool.ts";
+import { pgSessionLock, pgWithSessionLock } from "./query.ts";
 import { pgAuditStore } from "../../audit/pg_store.ts";
 import { pgSubscriptionStore } from "../../subscriptions/pg_store.ts";
 import { pgJobRunStore } from "../../jobs/pg_job_runs.ts";
@@ -26,39 +27,6 @@ import { pgImportJobStore } from "../../registry/imports/pg_job_store.ts";
 import { pgImportSpoolStore } from "../../registry/imports/pg_spool_store.ts";
 import { pgRegistryStore } from "../../registry/pg_registry_store.ts";
 import { pgSearchStore } from "../../registry/pg_search_store.ts";
-
-/**
- * `fn` under a session advisory lock keyed by `name` (hashed), held on a connection of its own for as long as
- * `fn` runs (which uses the pool's other connections): waited for, or with `wait: false` not run at all when
- * another session holds it. A connection whose unlock failed is discarded: its session, and the lock with it,
- * are gone.
- */
-async function pgExclusive<T>(
-  pool: PgPool,
-  name: string,
-  fn: () => Promise<T>,
-  wait = true,
-): Promise<{ ran: true; value: T } | { ran: false }> {
-  const client = await pool.connect();
-  const key = `dci-server:${name}`;
-  let broken: Error | undefined;
-  try {
-    if (wait) await client.query("SELECT pg_advisory_lock(hashtext($1))", [key]);
-    else {
-      const got = await client.query<{ got: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS got", [
-        key,
-      ]);
-      if (!got.rows[0].got) return { ran: false };
-    }
-    try {
-      return { ran: true, value: await fn() };
-    } finally {
-      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [key]).catch((err) => broken = err);
-    }
-  } finally {
-    client.release(broken);
-  }
-}
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -94,11 +62,8 @@ export function pgStorage(pool: PgPool): Storage {
       return pool.ended;
     },
     ping: async () => void await pool.query("SELECT 1"),
-    exclusive: async (name, fn) => {
-      const r = await pgExclusive(pool, name, fn);
-      if (!r.ran) throw new Error(`exclusive section ${name} did not run`); // never: the lock was waited for
-      return r.value;
-    },
-    tryExclusive: (name, fn) => pgExclusive(pool, name, fn, false),
+    // Session advisory locks on the section's name, each on a connection of its own (src/db/pg/query.ts).
+    exclusive: (name, fn) => pgWithSessionLock(pool, `dci-server:${name}`, fn),
+    tryExclusive: (name, fn) => pgSessionLock(pool, `dci-server:${name}`, fn, { wait: false }),
   };
 }
