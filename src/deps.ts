@@ -19,6 +19,7 @@ import { loadKeyEncryption } from "./keys/kek.ts";
 import { createSearchPool, type SearchPool } from "./registry/search_pool.ts";
 import type { Extensions } from "./extensions.ts";
 import { sqliteStorage, type Storage } from "./db/storage.ts";
+import type { PgPool } from "./db/pg/pool.ts";
 import { TokenCache } from "./auth/token_cache.ts";
 import { SenderKeyCache } from "./senders/key_cache.ts";
 import { NotifierWake } from "./subscriptions/notifier_wake.ts";
@@ -121,13 +122,12 @@ export async function openStorage(
   options: { migrate?: boolean; log?: Logger } = {},
 ): Promise<{ storage: Storage; applied: string[]; schemaVersion: number; close(): Promise<void> }> {
   if (config.databaseUrl !== "") {
-    const { openPgPool } = await import("./db/pg/pool.ts");
-    const { migratePg, pgSchemaVersion } = await import("./db/pg/migrate.ts");
-    const { pgStorage } = await import("./db/pg/storage.ts");
-    const pool = openPgPool(config.databaseUrl, { max: 2 });
+    const { pool, storage, applied } = await openPgStores(config, {
+      max: 2,
+      migrate: options.migrate === true,
+    });
     try {
-      const applied = options.migrate ? await migratePg(pool) : [];
-      const storage = pgStorage(pool);
+      const { pgSchemaVersion } = await import("./db/pg/migrate.ts");
       return { storage, applied, schemaVersion: await pgSchemaVersion(pool), close: () => storage.close() };
     } catch (err) {
       await pool.end();
@@ -139,11 +139,7 @@ export async function openStorage(
   const db = openDatabase(paths.db);
   try {
     const applied = options.migrate
-      ? await upgradeSchema(db, {
-        backupDir: paths.db === ":memory:" ? undefined : paths.backups,
-        log: options.log ?? createLogger(config.logLevel),
-        nowMs: Date.now(),
-      })
+      ? await upgradeSqlite(db, config, options.log ?? createLogger(config.logLevel), Date.now())
       : [];
     return {
       storage: sqliteStorage(db, config.dataDir),
@@ -242,11 +238,7 @@ async function openSqlite(
   const db = openDatabase(paths.db, { cacheMb: config.sqliteCacheMb });
   let kv: Deno.Kv | undefined;
   try {
-    const applied = options.migrateOnOpen === false ? [] : await upgradeSchema(db, {
-      backupDir: paths.db === ":memory:" ? undefined : paths.backups,
-      log,
-      nowMs: clock.now(),
-    });
+    const applied = options.migrateOnOpen === false ? [] : await upgradeSqlite(db, config, log, clock.now());
     if (applied.length > 0) log.info("migrations applied", { migrations: applied });
     const openKv = kv = await Deno.openKv(paths.kv);
     if (onDisk) fixes.push(...await tightenDataFiles(config.dataDir));
@@ -287,22 +279,13 @@ async function openPostgres(config: Config, options: OpenDepsOptions, log: Logge
     });
     reportFixes(fixes, options, log);
   }
-  const { openPgPool } = await import("./db/pg/pool.ts");
-  const { migratePg } = await import("./db/pg/migrate.ts");
-  const { pgStorage } = await import("./db/pg/storage.ts");
   const { pgQueue } = await import("./jobs/pg_queue.ts");
-  const pool = openPgPool(config.databaseUrl, {
+  const { pool, storage, applied } = await openPgStores(config, {
     max: config.databasePoolSize,
-    onIdleError: (err) => log.warn("an idle PostgreSQL connection failed; the pool opens another", { err }),
+    migrate: options.migrateOnOpen !== false,
+    log,
   });
-  try {
-    const applied = options.migrateOnOpen === false ? [] : await migratePg(pool);
-    if (applied.length > 0) log.info("migrations applied", { migrations: applied });
-  } catch (err) {
-    await pool.end();
-    throw err;
-  }
-  const storage = pgStorage(pool);
+  if (applied.length > 0) log.info("migrations applied", { migrations: applied });
   const queues: Array<{ close(): Promise<void> }> = [];
   return {
     storage,
@@ -316,6 +299,38 @@ async function openPostgres(config: Config, options: OpenDepsOptions, log: Logge
       if (!pool.ended) await storage.close();
     },
   };
+}
+
+/**
+ * A pool on DCI_DATABASE_URL (the driver loaded only then: it stays out of an embedded server's module graph),
+ * migrated first when `migrate`, and the stores on it.
+ */
+async function openPgStores(
+  config: Config,
+  options: { max: number; migrate: boolean; log?: Logger },
+): Promise<{ pool: PgPool; storage: Storage; applied: string[] }> {
+  const { openPgPool } = await import("./db/pg/pool.ts");
+  const { migratePg } = await import("./db/pg/migrate.ts");
+  const { pgStorage } = await import("./db/pg/storage.ts");
+  const log = options.log;
+  const pool = openPgPool(config.databaseUrl, {
+    max: options.max,
+    onIdleError: log &&
+      ((err) => log.warn("an idle PostgreSQL connection failed; the pool opens another", { err })),
+  });
+  try {
+    const applied = options.migrate ? await migratePg(pool) : [];
+    return { pool, storage: pgStorage(pool), applied };
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+}
+
+/** Applies the SQLite migrations not yet applied (a backup first, in the backup dir, when the file is on disk). */
+function upgradeSqlite(db: Db, config: Config, log: Logger, nowMs: number): Promise<string[]> {
+  const paths = dataPaths(config);
+  return upgradeSchema(db, { backupDir: paths.db === ":memory:" ? undefined : paths.backups, log, nowMs });
 }
 
 /** Logs the data dir permission fixes once, from the main isolate (HTTP isolates open after it, no migrations). */
