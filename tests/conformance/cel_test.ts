@@ -119,8 +119,8 @@ Deno.test("CEL predicates return the same records as the equivalent spec predica
   const deps = await fixtureDeps();
   try {
     for (const [i, [cel, equivalent, expected, extra]] of PAIRS.entries()) {
-      const bySpec = searchOne(deps, equivalent);
-      const byCel = searchOne(deps, { ...extra, query_type: "predicate", query: FORMS[i % 3](cel) });
+      const bySpec = await searchOne(deps, equivalent);
+      const byCel = await searchOne(deps, { ...extra, query_type: "predicate", query: FORMS[i % 3](cel) });
       assert.equal(byCel.status, "succ", `${cel}: ${byCel.status_reason_message}`);
       assert.equal(bySpec.status, "succ", `${JSON.stringify(equivalent)}: ${bySpec.status_reason_message}`);
       assert.deepEqual(ids(byCel), ids(bySpec), cel);
@@ -169,7 +169,7 @@ Deno.test("CEL: an unsupported function or construct is rjct.filter.invalid nami
       ["", /empty/],
     ];
     for (const [cel, message] of cases) {
-      const a = searchOne(deps, { query_type: "predicate", query: { expression: cel } });
+      const a = await searchOne(deps, { query_type: "predicate", query: { expression: cel } });
       assert.equal(a.status, "rjct", cel);
       assert.equal(a.status_reason_code, "rjct.filter.invalid", cel);
       assert.match(a.status_reason_message ?? "", message, cel);
@@ -196,14 +196,14 @@ Deno.test("CEL: malicious predicates (deep nesting, huge strings, 1,000+ terms o
       [`r.given_name in [${Array(101).fill('"x"')}]`, /does not parse/],
     ];
     for (const [cel, message] of cases) {
-      const a = searchOne(deps, { query_type: "predicate", query: cel });
+      const a = await searchOne(deps, { query_type: "predicate", query: cel });
       assert.equal(a.status, "rjct", cel.slice(0, 60));
       assert.equal(a.status_reason_code, "rjct.filter.invalid", cel.slice(0, 60));
       assert.match(a.status_reason_message ?? "", message, cel.slice(0, 60));
       assert.ok((a.status_reason_message ?? "").length <= 999);
     }
     // A value that looks like SQL is only ever a bound parameter.
-    const sqlish = searchOne(deps, { query_type: "predicate", query: `r.surname == "x' OR 1=1 --"` });
+    const sqlish = await searchOne(deps, { query_type: "predicate", query: `r.surname == "x' OR 1=1 --"` });
     assert.equal(sqlish.status, "succ");
     assert.deepEqual(ids(sqlish), []);
   } finally {

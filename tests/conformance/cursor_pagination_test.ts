@@ -22,16 +22,16 @@ const NOW = "2026-01-01T00:00:00.000Z";
 const ALL = { query_type: "expression", query: { value: { expression: { seq: [] } } } };
 
 /** Every page of `criteria` by following next_cursor, `between` run after each page. */
-function follow(
+async function follow(
   deps: TestDeps,
   criteria: Record<string, unknown>,
   pageSize: number,
-  between = (_: number) => {},
+  between: (n: number) => Promise<void> = () => Promise.resolve(),
 ) {
   const pages: string[][] = [];
   let cursor: string | undefined;
   for (let n = 0; n < 20; n++) {
-    const a = searchOne(deps, {
+    const a = await searchOne(deps, {
       ...criteria,
       pagination: { page_size: pageSize, ...(cursor ? { cursor } : {}) },
     });
@@ -39,7 +39,7 @@ function follow(
     pages.push(ids(a));
     cursor = a.pagination?.next_cursor;
     if (!cursor) return pages;
-    between(n);
+    await between(n);
   }
   throw new Error("no last page");
 }
@@ -47,23 +47,23 @@ function follow(
 Deno.test("cursor: next_cursor pages through every record once, in each sort order", async () => {
   const deps = await fixtureDeps();
   try {
-    assert.deepEqual(follow(deps, ALL, 3), [["P1", "P2", "P3"], ["P4", "P5", "P6"], ["P8"]]);
+    assert.deepEqual(await follow(deps, ALL, 3), [["P1", "P2", "P3"], ["P4", "P5", "P6"], ["P8"]]);
     const bySurname = {
       ...ALL,
       sort: [{ attribute_name: "surname", sort_order: "desc" }, { attribute_name: "birth_date" }],
     };
-    const expected = ids(searchOne(deps, bySurname));
+    const expected = ids(await searchOne(deps, bySurname));
     assert.deepEqual(expected, ["P8", "P6", "P4", "P5", "P2", "P1", "P3"]);
     for (const size of [1, 2, 3, 6]) {
-      assert.deepEqual(follow(deps, bySurname, size).flat(), expected, `size ${size}`);
+      assert.deepEqual((await follow(deps, bySurname, size)).flat(), expected, `size ${size}`);
     }
     // A sort key that is NULL for some records (death_date: all NULL here, then one set).
-    addRegistrant(deps, { id: "Q1", name: { given_name: "Zed" }, death_date: "2020-01-01" });
+    await addRegistrant(deps, { id: "Q1", name: { given_name: "Zed" }, death_date: "2020-01-01" });
     for (const order of ["asc", "desc"]) {
       const byDeath = { ...ALL, sort: [{ attribute_name: "death_date", sort_order: order }] };
-      assert.deepEqual(follow(deps, byDeath, 2).flat(), ids(searchOne(deps, byDeath)), order);
+      assert.deepEqual((await follow(deps, byDeath, 2)).flat(), ids(await searchOne(deps, byDeath)), order);
     }
-    const last = searchOne(deps, { ...ALL, pagination: { page_size: 8 } });
+    const last = await searchOne(deps, { ...ALL, pagination: { page_size: 8 } });
     assert.equal(last.pagination?.next_cursor, undefined, "no cursor when nothing follows");
   } finally {
     deps.close();
@@ -75,18 +75,18 @@ Deno.test("cursor: pages stay stable while records are inserted and deleted betw
   try {
     const sorted = { ...ALL, sort: [{ attribute_name: "given_name" }] };
     // After each page, a record that sorts before everything seen so far arrives, and one already seen goes.
-    const pages = follow(deps, sorted, 2, (n) => {
-      addRegistrant(deps, { id: `A${n}`, name: { given_name: `Aaa${n}` } });
-      if (n === 0) transaction(deps.db, () => deleteRegistrant(deps.db, "P1", { now: NOW }));
+    const pages = await follow(deps, sorted, 2, async (n) => {
+      await addRegistrant(deps, { id: `A${n}`, name: { given_name: `Aaa${n}` } });
+      if (n === 0) await deps.storage.registry.delete("P1", { now: NOW });
     });
     const seen = pages.flat();
     assert.deepEqual(seen, ["P1", "P2", "P3", "P4", "P5", "P6", "P8"], "no record repeated or skipped");
     // The same inserts with page_number shift records onto the next page: the keyset is what keeps it stable.
     const fresh = await fixtureDeps();
     try {
-      const first = ids(searchOne(fresh, { ...sorted, pagination: { page_size: 2, page_number: 1 } }));
-      addRegistrant(fresh, { id: "A0", name: { given_name: "Aaa0" } });
-      const second = ids(searchOne(fresh, { ...sorted, pagination: { page_size: 2, page_number: 2 } }));
+      const first = ids(await searchOne(fresh, { ...sorted, pagination: { page_size: 2, page_number: 1 } }));
+      await addRegistrant(fresh, { id: "A0", name: { given_name: "Aaa0" } });
+      const second = ids(await searchOne(fresh, { ...sorted, pagination: { page_size: 2, page_number: 2 } }));
       assert.deepEqual([first, second], [["P1", "P2"], ["P2", "P3"]]);
     } finally {
       fresh.close();
@@ -100,7 +100,7 @@ Deno.test("cursor: a forged, foreign or oversized cursor is rjct.pagination.inva
   const deps = await fixtureDeps();
   try {
     const b64 = (s: string) => btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-    const issued = searchOne(deps, { ...ALL, pagination: { page_size: 2 } }).pagination?.next_cursor;
+    const issued = (await searchOne(deps, { ...ALL, pagination: { page_size: 2 } })).pagination?.next_cursor;
     assert.ok(issued);
     const forged: unknown[] = [
       "'; DROP TABLE registrants; --",
@@ -116,11 +116,11 @@ Deno.test("cursor: a forged, foreign or oversized cursor is rjct.pagination.inva
       { cursor: "x" },
     ];
     for (const cursor of forged) {
-      const a = searchOne(deps, { ...ALL, pagination: { page_size: 2, cursor } });
+      const a = await searchOne(deps, { ...ALL, pagination: { page_size: 2, cursor } });
       assert.equal(a.status, "rjct", JSON.stringify(cursor).slice(0, 40));
       assert.equal(a.status_reason_code, "rjct.pagination.invalid", JSON.stringify(cursor).slice(0, 40));
     }
-    const otherSort = searchOne(deps, {
+    const otherSort = await searchOne(deps, {
       ...ALL,
       sort: [{ attribute_name: "surname" }],
       pagination: { cursor: issued },
@@ -132,7 +132,7 @@ Deno.test("cursor: a forged, foreign or oversized cursor is rjct.pagination.inva
     );
     // A well-formed cursor of any position is only a starting point (as page_number is).
     const crafted = encodeCursor([], [], 4); // row 4 is P2 (G1, G2 and P1 were written first)
-    assert.deepEqual(ids(searchOne(deps, { ...ALL, pagination: { page_size: 2, cursor: crafted } })), [
+    assert.deepEqual(ids(await searchOne(deps, { ...ALL, pagination: { page_size: 2, cursor: crafted } })), [
       "P3",
       "P4",
     ]);

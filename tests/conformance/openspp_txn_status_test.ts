@@ -213,8 +213,8 @@ async function delivered() {
     notify_url: "https://carol.example/cb/registry/notify",
     subscribe_criteria: { reg_event_type: "REGISTER", notify_record_type: "person" },
   });
-  putPerson(h.deps, person("p1"));
-  putPerson(h.deps, person("p2"));
+  await putPerson(h.deps, person("p1"));
+  await putPerson(h.deps, person("p2"));
   await fanOutAll(h.deps);
   await runNotifierOnce(h.deps, { random: () => 0.5 });
   await runNotifierOnce(h.deps, { random: () => 0.5 });

@@ -39,7 +39,7 @@ Deno.test("static bearer: callbacks and notifications to the sender's exact URL 
     const sub = h.envelope(openspp, subscribeMessage("t-sub"), { action: "subscribe", total_count: 1 });
     assert.equal((await h.post("/registry/subscribe", openspp, sub, "sign")).status, 202);
     await h.drain();
-    putPerson(h.deps, person("N1"));
+    await putPerson(h.deps, person("N1"));
     assert.equal(await runNotifierOnce(h.deps, { random: () => 0.5 }), 1);
 
     const authorized = rx.hits.filter((x) => x.authorization === `Bearer ${TOKEN}`);

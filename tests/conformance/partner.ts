@@ -12,7 +12,6 @@ import type { TxnWorker } from "../../src/transactions/worker.ts";
 import { createWorker as createTxnWorker } from "../../src/actions/worker.ts";
 import { createLogger } from "../../src/obs/log.ts";
 import type { Config } from "../../src/config.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 
 /** One request the receiver got. */
 export interface Hit {
@@ -195,7 +194,7 @@ export async function partnerHarness(
       return { status: res.status, body: await res.json() };
     },
     async admin(method, path, body) {
-      adminToken ??= (await createAdminToken(deps.db, { role: "admin" })).token;
+      adminToken ??= (await deps.storage.adminTokens.create({ role: "admin" })).token;
       const res = await app.request(`/admin/v1${path}`, {
         method,
         headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },

@@ -12,8 +12,16 @@ import { addRegistrant } from "./query_support.ts";
 Deno.test("query: contains and like on text attributes are case-insensitive; wildcards only where the client put them", async () => {
   const deps = await fixtureDeps();
   try {
-    addRegistrant(deps, { id: "Q1", name: { given_name: "Per_cent", surname: "50% off" }, sex: "male" });
-    addRegistrant(deps, { id: "Q2", name: { given_name: "Perxcent", surname: "500 off" }, sex: "male" });
+    await addRegistrant(deps, {
+      id: "Q1",
+      name: { given_name: "Per_cent", surname: "50% off" },
+      sex: "male",
+    });
+    await addRegistrant(deps, {
+      id: "Q2",
+      name: { given_name: "Perxcent", surname: "500 off" },
+      sex: "male",
+    });
     const cases: Array<[string, string, string, string[]]> = [
       ["surname", "contains", "ALL", ["P1", "P2", "P3"]],
       ["surname", "like", "men%", ["P4", "P5"]],
@@ -28,16 +36,16 @@ Deno.test("query: contains and like on text attributes are case-insensitive; wil
       ["surname", "contains", "' OR 1=1 --", []],
     ];
     for (const [attr, op, value, expected] of cases) {
-      const a = searchOne(deps, pred(attr, op, value));
+      const a = await searchOne(deps, pred(attr, op, value));
       assert.equal(a.status, "succ", `${attr} ${op} ${value}: ${a.status_reason_message}`);
       assert.deepEqual(ids(a), expected, `${attr} ${op} ${value}`);
     }
     for (const [attr, op, value] of [["birth_date", "like", "2000%"], ["age", "contains", "1"]] as const) {
-      const a = searchOne(deps, pred(attr, op, value));
+      const a = await searchOne(deps, pred(attr, op, value));
       assert.equal(a.status_reason_code, "rjct.filter.invalid", `${attr} ${op}`);
       assert.match(a.status_reason_message ?? "", /applies to text attributes/);
     }
-    const dangling = searchOne(deps, pred("surname", "like", "abc\\"));
+    const dangling = await searchOne(deps, pred("surname", "like", "abc\\"));
     assert.equal(dangling.status_reason_code, "rjct.filter.invalid");
     assert.match(dangling.status_reason_message ?? "", /ends with an escape/);
   } finally {
@@ -48,7 +56,7 @@ Deno.test("query: contains and like on text attributes are case-insensitive; wil
 Deno.test("query: name matches any name part, case-insensitively, with eq, ne, in, contains and like", async () => {
   const deps = await fixtureDeps();
   try {
-    addRegistrant(deps, {
+    await addRegistrant(deps, {
       id: "Q3",
       name: { given_name: "Ann", second_name: "Mensah", surname: "Lee" },
       sex: "female",
@@ -62,13 +70,13 @@ Deno.test("query: name matches any name part, case-insensitively, with eq, ne, i
       ["ne", "Diallo", ["P4", "P5", "P6", "P8", "Q3"]],
     ];
     for (const [op, value, expected] of cases) {
-      const a = searchOne(deps, pred("name", op, value));
+      const a = await searchOne(deps, pred("name", op, value));
       assert.equal(a.status, "succ", `name ${op}: ${a.status_reason_message}`);
       assert.deepEqual(ids(a), expected, `name ${op} ${JSON.stringify(value)}`);
     }
-    const gt = searchOne(deps, pred("name", "gt", "A"));
+    const gt = await searchOne(deps, pred("name", "gt", "A"));
     assert.equal(gt.status_reason_code, "rjct.filter.invalid");
-    const groups = searchOne(deps, { ...pred("name", "eq", "x"), reg_record_type: "Group" });
+    const groups = await searchOne(deps, { ...pred("name", "eq", "x"), reg_record_type: "Group" });
     assert.match(groups.status_reason_message ?? "", /person records only/);
   } finally {
     deps.close();
@@ -78,24 +86,24 @@ Deno.test("query: name matches any name part, case-insensitively, with eq, ne, i
 Deno.test("query: phone and email compare as normalised contacts (index lookups), after updates too", async () => {
   const deps = await fixtureDeps();
   try {
-    addRegistrant(deps, {
+    await addRegistrant(deps, {
       id: "Q4",
       name: { given_name: "Kofi" },
       phone_number: ["+99 (7) 123-4567", "+99 7000 000 01"],
     });
-    addRegistrant(deps, { id: "Q5", name: { given_name: "Lina" }, email: ["Lina.Q@Example.ORG"] });
-    assert.deepEqual(ids(searchOne(deps, pred("phone", "eq", "+99 700000001"))), ["P1", "Q4"]);
-    assert.deepEqual(ids(searchOne(deps, pred("phone_number", "eq", "+99-7-1234567"))), ["Q4"]);
-    assert.deepEqual(ids(searchOne(deps, pred("phone", "like", "+99 71%"))), ["Q4"]);
-    assert.deepEqual(ids(searchOne(deps, pred("phone", "in", ["+99 7 123 4567", "+1 555"]))), ["Q4"]);
-    assert.deepEqual(ids(searchOne(deps, pred("email", "eq", "lina.q@example.org"))), ["Q5"]);
-    assert.deepEqual(ids(searchOne(deps, pred("email", "like", "LINA.%"))), ["Q5"]);
-    assert.deepEqual(ids(searchOne(deps, pred("email", "contains", "example.org"))), ["Q5"]);
+    await addRegistrant(deps, { id: "Q5", name: { given_name: "Lina" }, email: ["Lina.Q@Example.ORG"] });
+    assert.deepEqual(ids(await searchOne(deps, pred("phone", "eq", "+99 700000001"))), ["P1", "Q4"]);
+    assert.deepEqual(ids(await searchOne(deps, pred("phone_number", "eq", "+99-7-1234567"))), ["Q4"]);
+    assert.deepEqual(ids(await searchOne(deps, pred("phone", "like", "+99 71%"))), ["Q4"]);
+    assert.deepEqual(ids(await searchOne(deps, pred("phone", "in", ["+99 7 123 4567", "+1 555"]))), ["Q4"]);
+    assert.deepEqual(ids(await searchOne(deps, pred("email", "eq", "lina.q@example.org"))), ["Q5"]);
+    assert.deepEqual(ids(await searchOne(deps, pred("email", "like", "LINA.%"))), ["Q5"]);
+    assert.deepEqual(ids(await searchOne(deps, pred("email", "contains", "example.org"))), ["Q5"]);
     // An update replaces the contacts; a deleted registrant is not found.
-    addRegistrant(deps, { id: "Q5", name: { given_name: "Lina" }, email: ["lina@other.example"] });
-    assert.deepEqual(ids(searchOne(deps, pred("email", "eq", "lina.q@example.org"))), []);
-    assert.deepEqual(ids(searchOne(deps, pred("email", "eq", "LINA@other.example"))), ["Q5"]);
-    const lt = searchOne(deps, pred("phone", "lt", "5"));
+    await addRegistrant(deps, { id: "Q5", name: { given_name: "Lina" }, email: ["lina@other.example"] });
+    assert.deepEqual(ids(await searchOne(deps, pred("email", "eq", "lina.q@example.org"))), []);
+    assert.deepEqual(ids(await searchOne(deps, pred("email", "eq", "LINA@other.example"))), ["Q5"]);
+    const lt = await searchOne(deps, pred("phone", "lt", "5"));
     assert.equal(lt.status_reason_code, "rjct.filter.invalid");
   } finally {
     deps.close();
@@ -106,14 +114,29 @@ Deno.test("query: an empty OpenSPP seq (or an empty query) is every record, page
   const deps = await fixtureDeps({ searchMaxResults: "7" });
   try {
     const empty = (expression: unknown) => ({ query_type: "expression", query: { value: { expression } } });
-    const all = searchOne(deps, { ...empty({ seq: [] }), pagination: { page_size: 3, page_number: 3 } });
+    const all = await searchOne(deps, {
+      ...empty({ seq: [] }),
+      pagination: { page_size: 3, page_number: 3 },
+    });
     assert.equal(all.status, "succ");
     assert.equal(all.pagination?.total_count, 7, "every live person (P7 is deleted)");
     assert.deepEqual(ids(all), ["P8"], "the third page of three");
-    assert.deepEqual(ids(searchOne(deps, empty({ query: {} }))), ["P1", "P2", "P3", "P4", "P5", "P6", "P8"]);
-    assert.equal(searchOne(deps, empty({})).status, "succ", "an empty Mongo query reads as every record too");
-    addRegistrant(deps, { id: "Q6", name: { given_name: "One more" } });
-    const capped = searchOne(deps, empty({ seq: [] }));
+    assert.deepEqual(ids(await searchOne(deps, empty({ query: {} }))), [
+      "P1",
+      "P2",
+      "P3",
+      "P4",
+      "P5",
+      "P6",
+      "P8",
+    ]);
+    assert.equal(
+      (await searchOne(deps, empty({}))).status,
+      "succ",
+      "an empty Mongo query reads as every record too",
+    );
+    await addRegistrant(deps, { id: "Q6", name: { given_name: "One more" } });
+    const capped = await searchOne(deps, empty({ seq: [] }));
     assert.equal(capped.status_reason_code, "rjct.search.too_many_records_found", "8 records, cap 7");
   } finally {
     deps.close();
@@ -123,7 +146,7 @@ Deno.test("query: an empty OpenSPP seq (or an empty query) is every record, page
 Deno.test("query: OpenSPP {seq, or} is (seq AND …) OR or[0] OR …, as OpenSPP's server reads it", async () => {
   const deps = await fixtureDeps();
   try {
-    const a = searchOne(deps, {
+    const a = await searchOne(deps, {
       query_type: "expression",
       query: {
         value: {

@@ -8,17 +8,15 @@ import { createTestSender, type TestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { fixtureDeps } from "../registry/fixture.ts";
 import { specErrors } from "../helpers/spec_validator.ts";
-import { transaction } from "../../src/db/sqlite.ts";
-import { saveRegistrant } from "../../src/registry/store.ts";
 import { readRegistrant } from "../../src/registry/model.ts";
 
 /** Creates or replaces a registrant (admin-API input shape) in the fixture registry. */
-export function addRegistrant(
+export async function addRegistrant(
   deps: TestDeps,
   raw: Record<string, unknown>,
   now = "2026-01-01T00:00:00.000Z",
-) {
-  transaction(deps.db, () => saveRegistrant(deps.db, readRegistrant(raw, now), { mode: "upsert", now }));
+): Promise<void> {
+  await deps.storage.registry.save(readRegistrant(raw, now), { mode: "upsert", now });
 }
 
 /** One search item as a client sends it. */

@@ -93,7 +93,7 @@ Deno.test("notification answered 200 with ERR: marked failed with the code in th
       { status: 200, body: errAck("err.signature.invalid") },
     ];
     rx.respond = (hit) => hit.path.endsWith("/notify") ? answers.shift()! : { status: 200, body: ack() };
-    for (const id of ["N1", "N2", "N3"]) putPerson(h.deps, person(id));
+    for (const id of ["N1", "N2", "N3"]) await putPerson(h.deps, person(id));
     await runNotifierOnce(h.deps, { random: () => 0.5 });
 
     const log = listNotifications(h.deps.db, { sender: s.senderId }).reverse();

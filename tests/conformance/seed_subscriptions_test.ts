@@ -97,8 +97,8 @@ Deno.test("admin API: POST /subscriptions seeds a chosen code, refuses bad input
     assert.match(imported.body.rejected[0].reason, /already used by line 1/);
 
     // A registration matching the filter is notified to the seeded code's URL.
-    putPerson(h.deps, person("p1", { identifiers: [{ type: "UIN", value: "TEST-001" }] }));
-    putPerson(h.deps, person("p2"));
+    await putPerson(h.deps, person("p1", { identifiers: [{ type: "UIN", value: "TEST-001" }] }));
+    await putPerson(h.deps, person("p2"));
     await fanOutAll(h.deps);
     await runNotifierOnce(h.deps, { random: () => 0.5 });
     const notifies = h.http.sent.filter((s) => s.url === "https://partner.example/cb/registry/notify");

@@ -143,8 +143,8 @@ Deno.test("notify is the spec's NotifyEventRequest: one record object, reg_type 
       carol,
     );
     await h.drain();
-    putPerson(h.deps, person("v1"));
-    removePerson(h.deps, "v1");
+    await putPerson(h.deps, person("v1"));
+    await removePerson(h.deps, "v1");
     await runNotifierOnce(h.deps, { random: () => 0.5 });
     const events = h.http.sent.filter((s) => s.url.endsWith("/registry/notify")).map((s) =>
       (s.body as Json).message

@@ -211,8 +211,8 @@ Deno.test("notifier: an event that fails a subscription's filter does not stop f
       );
       assert.equal((r.message.subscribe_response as Json)[0].status, "succ");
     }
-    putPerson(deps, person("poisoned"));
-    putPerson(deps, person("fine"));
+    await putPerson(deps, person("poisoned"));
+    await putPerson(deps, person("fine"));
     // The first event's stored record cannot be read any more (a corrupt row).
     deps.db.prepare(
       "UPDATE registry_events SET snapshot = '{not json' WHERE id = (SELECT MIN(id) FROM registry_events)",

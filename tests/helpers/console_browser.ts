@@ -6,7 +6,6 @@
  */
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { createApp } from "./app.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import type { Config } from "../../src/config.ts";
 import { type TestDeps, testDeps } from "./deps.ts";
 
@@ -45,8 +44,8 @@ export async function startConsole(
   overrides: Partial<Record<keyof Config, string>> = {},
 ): Promise<ConsoleServer> {
   const deps = await testDeps(overrides);
-  const admin = await createAdminToken(deps.db, { role: "admin", name: "console admin" });
-  const viewer = await createAdminToken(deps.db, { role: "viewer", name: "console viewer" });
+  const admin = await deps.storage.adminTokens.create({ role: "admin", name: "console admin" });
+  const viewer = await deps.storage.adminTokens.create({ role: "viewer", name: "console viewer" });
   const app = createApp(deps);
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
   const origin = `http://127.0.0.1:${server.addr.port}`;

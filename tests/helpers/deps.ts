@@ -1,4 +1,8 @@
-/** Fresh in-memory deps for route and unit tests: `:memory:` SQLite, in-memory KV, a fake clock. */
+/**
+ * Fresh deps for route and unit tests, with a fake clock: on `:memory:` SQLite with in-memory KV, or, when
+ * DCI_TEST_BACKEND=postgres (the suite's second pass, `deno task test:pg`), on a fresh migrated database of the
+ * shared PostgreSQL test cluster (tests/helpers/storage.ts `freshPgDatabase`).
+ */
 import { type Config, testConfig } from "../../src/config.ts";
 import { closeDeps, type Deps, openDeps } from "../../src/deps.ts";
 import type { Db } from "../../src/db/sqlite.ts";
@@ -9,6 +13,11 @@ import { offlineResolver } from "./no_egress.ts";
 import { specOutbound } from "./spec_hooks.ts";
 import type { SpecRegistry } from "./spec_validator.ts";
 import type { OutboundClient } from "../../src/net/outbound.ts";
+import { pgAll, pgText, type PgValue } from "../../src/db/pg/query.ts";
+import { openPgPool } from "../../src/db/pg/pool.ts";
+import { freshPgDatabase, TEST_BACKEND } from "./storage.ts";
+
+export { TEST_BACKEND };
 
 /**
  * Deps whose fields a test may reassign (Deps' are readonly): a test owns its deps and swaps a part (`http`,
@@ -16,37 +25,71 @@ import type { OutboundClient } from "../../src/net/outbound.ts";
  */
 export type WritableDeps = { -readonly [K in keyof Deps]: Deps[K] };
 
+/**
+ * One statement on the test's database in SQLite's dialect with `?` placeholders (numbered for PostgreSQL), for
+ * fixtures of what no store writes and for looking behind a store; returns the rows.
+ */
+export type TestSqlFn = (text: string, values?: PgValue[]) => Promise<Record<string, unknown>[]>;
+
 /** Test deps with a movable clock; call `close()` at the end of the test. */
 export type TestDeps = WritableDeps & {
-  /** Test deps are on the embedded SQLite database (in memory), with its KV. */
+  /**
+   * The embedded SQLite database and its KV, for tests of SQLite-only parts: reading either on PostgreSQL throws
+   * (such a test is listed in tests/sqlite_only.ts); tests of behaviour use `sql` and the stores.
+   */
   db: Db;
   kv: Deno.Kv;
+  /** Raw SQL on the test's database, whichever the backend. */
+  sql: TestSqlFn;
+  backend: "sqlite" | "postgres";
   clock: ReturnType<typeof fakeClock>;
   close(): void;
 };
 
-/** Opens fresh deps for one test. */
+/** Opens fresh deps for one test, on TEST_BACKEND unless `overrides.databaseUrl` names a database. */
 export async function testDeps(
   overrides: Partial<Record<keyof Config, string>> = {},
   options: { now?: number } = {},
 ): Promise<TestDeps> {
   const clock = fakeClock(options.now ?? Date.now());
+  if (TEST_BACKEND === "postgres" && overrides.databaseUrl === undefined) {
+    overrides = { ...overrides, databaseUrl: await freshPgDatabase() };
+  }
   const config = testConfig(overrides);
   // Names never reach DNS from a test: the guarded client resolves with a resolver that sends no query.
   const http = createOutboundClient(config, { resolver: offlineResolver() });
   const deps = await openDeps(config, { clock, log: silentLogger, http });
   const { db, kv } = deps;
-  if (!db || !kv) throw new Error("testDeps: expected the embedded SQLite database");
-  checkCallbacks(deps, db);
-  return Object.assign(deps, { db, kv, clock, close: () => void closeDeps(deps) });
+  // On PostgreSQL the test's raw SQL has a pool of its own, so that it never waits behind the server's.
+  const pool = db ? undefined : openPgPool(config.databaseUrl, { max: 2 });
+  const sql: TestSqlFn = pool
+    ? (text, values = []) => pgAll(pool, pgText(text), values)
+    : (text, values = []) =>
+      Promise.resolve(db!.prepare(text).all(...values as never[]) as Record<string, unknown>[]);
+  checkCallbacks(deps, sql);
+  const testDeps = Object.assign(deps, {
+    sql,
+    backend: db ? "sqlite" as const : "postgres" as const,
+    clock,
+    close: () => void Promise.all([closeDeps(deps), pool?.end()]),
+  });
+  if (db && kv) return Object.assign(testDeps, { db, kv });
+  for (const name of ["db", "kv"]) {
+    Object.defineProperty(testDeps, name, {
+      get: () => {
+        throw new Error(`this test reads deps.${name}, which only the embedded SQLite backend has`);
+      },
+    });
+  }
+  return testDeps as TestDeps;
 }
 
 /**
  * Makes `deps.http` check every callback and notification against the spec before it goes out, including a
  * client a test assigns later (`deps.http = scriptedHttp()`): the property wraps whatever it is given.
  */
-function checkCallbacks(deps: Deps, db: Db): void {
-  const registryOf = (body: unknown) => callbackRegistry(db, body);
+function checkCallbacks(deps: Deps, sql: TestSqlFn): void {
+  const registryOf = (body: unknown) => callbackRegistry(sql, body);
   let client = specOutbound(deps.http, registryOf);
   Object.defineProperty(deps, "http", {
     get: () => client,
@@ -60,19 +103,20 @@ function checkCallbacks(deps: Deps, db: Db): void {
 const SPEC_REGISTRIES: readonly string[] = ["social", "crvs", "fr", "dr", "ibr"];
 
 /** The registry a callback comes from: its transaction's, or its notification's subscription's. */
-function callbackRegistry(db: Db, raw: unknown): SpecRegistry | null | undefined {
+async function callbackRegistry(sql: TestSqlFn, raw: unknown): Promise<SpecRegistry | null | undefined> {
   const body = (raw ?? {}) as { header?: { action?: unknown }; message?: Record<string, unknown> };
   const header = body.header;
   const message = body.message ?? {};
   try {
-    const row = header?.action === "notify"
-      ? db.prepare(
+    const [row] = header?.action === "notify"
+      ? await sql(
         `SELECT s.registry FROM notifications n JOIN subscriptions s ON s.id = n.subscription_id
          WHERE n.notification_id = ?`,
-      ).get(String(message.transaction_id))
-      : db.prepare("SELECT registry FROM transactions WHERE correlation_id = ?").get(
+        [String(message.transaction_id)],
+      )
+      : await sql("SELECT registry FROM transactions WHERE correlation_id = ?", [
         String(message.correlation_id),
-      );
+      ]);
     const registry = (row as { registry?: string } | undefined)?.registry;
     // A registry without a spec yaml (a test-only profile) is not checked (null); none found: social.
     if (registry === undefined) return undefined;

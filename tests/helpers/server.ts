@@ -2,9 +2,34 @@
 import { LOOPBACK_ONLY, RUN_FLAGS } from "./runtime.ts";
 import { insideLoopbackNetns } from "./no_egress.ts";
 import { specFetch } from "./spec_hooks.ts";
+import { freshPgDatabase, TEST_BACKEND } from "./storage.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MAIN = new URL("main.ts", ROOT).pathname;
+
+/**
+ * On the PostgreSQL pass (DCI_TEST_BACKEND=postgres) a data dir stands for a database: the first server or CLI
+ * process given a data dir gets a fresh database of the shared test cluster, and every later one given the same
+ * data dir the same database (DCI_DATABASE_URL), unless the test set DCI_DATABASE_URL itself. On SQLite: nothing.
+ */
+async function backendEnv(
+  env: Record<string, string>,
+  dataDir: string | undefined,
+): Promise<Record<string, string>> {
+  if (TEST_BACKEND !== "postgres" || env.DCI_DATABASE_URL !== undefined || dataDir === undefined) return env;
+  const key = await Deno.realPath(dataDir).catch(() => dataDir);
+  let url = databases.get(key);
+  if (!url) databases.set(key, url = freshPgDatabase());
+  return { ...env, DCI_DATABASE_URL: await url };
+}
+
+const databases = new Map<string, Promise<string>>();
+
+/** The data dir a CLI invocation names (`--data-dir DIR` or DCI_DATA_DIR). */
+function cliDataDir(args: string[], env: Record<string, string>): string | undefined {
+  const i = args.indexOf("--data-dir");
+  return i >= 0 ? args[i + 1] : env.DCI_DATA_DIR;
+}
 
 /** A running server subprocess. */
 export interface ServerProcess {
@@ -31,7 +56,7 @@ export async function runCliProcess(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const cmd = new Deno.Command(Deno.execPath(), {
     args: ["run", ...LOOPBACK_ONLY, ...RUN_FLAGS, MAIN, ...args],
-    env: { DCI_LOG_LEVEL: "error", ...env },
+    env: { DCI_LOG_LEVEL: "error", ...await backendEnv(env, cliDataDir(args, env)) },
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -83,7 +108,7 @@ export async function startServerProcess(options: ServerOptions = {}): Promise<S
       DCI_DATA_DIR: dataDir,
       DCI_LOG_LEVEL: "info",
       DCI_SEED_DEMO: "false",
-      ...options.env,
+      ...await backendEnv(options.env ?? {}, options.env?.DCI_DATA_DIR ?? dataDir),
     },
     stdin: "null",
     stdout: "piped",

@@ -125,7 +125,9 @@ function isCallback(url: string, body: unknown): boolean {
 }
 
 /** How an in-process outbound check learns the registry a callback comes from (default social). */
-export type RegistryOf = (body: unknown) => SpecRegistry | null | undefined;
+export type RegistryOf = (
+  body: unknown,
+) => SpecRegistry | null | undefined | Promise<SpecRegistry | null | undefined>;
 
 /** The outbound client with every callback and notification it POSTs checked before it goes out. */
 export function specOutbound<C extends OutboundClient>(
@@ -133,15 +135,16 @@ export function specOutbound<C extends OutboundClient>(
   registryOf: RegistryOf = () => undefined,
 ): C {
   const request = client.request.bind(client);
-  const checked = (url: string, init: OutboundRequest): Promise<OutboundResponse> => {
+  const checked = async (url: string, init: OutboundRequest): Promise<OutboundResponse> => {
     if (init.method === "POST") {
       let body: unknown = init.body;
       try {
         body = JSON.parse(init.body ?? "");
       } catch { /* checked as the text it is */ }
-      checkReceived(url, body, () => registryOf(body));
+      const registry = isCallback(url, body) ? await registryOf(body) : undefined;
+      checkReceived(url, body, registry);
     }
-    return request(url, init);
+    return await request(url, init);
   };
   return Object.assign(client, { request: checked });
 }

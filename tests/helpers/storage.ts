@@ -29,6 +29,11 @@ export interface TestBackend {
   close(): Promise<void>;
 }
 
+/** The backend this test process's deps and servers use: DCI_TEST_BACKEND=postgres, else the embedded SQLite. */
+export const TEST_BACKEND: "sqlite" | "postgres" = Deno.env.get("DCI_TEST_BACKEND") === "postgres"
+  ? "postgres"
+  : "sqlite";
+
 let template: Promise<string> | undefined;
 
 /**
@@ -72,6 +77,15 @@ async function migratedTemplate(cluster: SharedPostgres): Promise<string> {
 /** The advisory lock key of building the template ("dcit" in ASCII). */
 const TEMPLATE_LOCK = 0x64636974;
 
+/** The URL of a fresh database of the shared test cluster, migrated (a copy of the migrated template). */
+export async function freshPgDatabase(): Promise<string> {
+  const cluster = await sharedPostgres();
+  template ??= migratedTemplate(cluster);
+  return await cluster.createDatabase(`t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`, {
+    template: await template,
+  });
+}
+
 /** One fresh, migrated database of `kind`; on PostgreSQL each pool (the first and every twin's) has `max` connections. */
 export async function freshStorage(
   kind: Storage["kind"],
@@ -93,11 +107,7 @@ export async function freshStorage(
       },
     };
   }
-  const cluster = await sharedPostgres();
-  template ??= migratedTemplate(cluster);
-  const url = await cluster.createDatabase(`t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`, {
-    template: await template,
-  });
+  const url = await freshPgDatabase();
   const max = options.max ?? 4;
   const pools: PgPool[] = [openPgPool(url, { max })];
   return {

@@ -188,10 +188,10 @@ Deno.test("crvs subscription filtered on parent_identifier: notified of the birt
         "succ",
       ],
     );
-    putPerson(h.deps, birth("B-FIRST", { parent1: "U-7", parent2: "U-8" }));
-    putPerson(h.deps, birth("B-OTHER", { parent1: "U-9", parent2: "U-8" }));
-    putPerson(h.deps, birth("B-SECOND", { parent1: "U-9", parent2: "U-7" }));
-    putPerson(h.deps, birth("B-NONE", {}));
+    await putPerson(h.deps, birth("B-FIRST", { parent1: "U-7", parent2: "U-8" }));
+    await putPerson(h.deps, birth("B-OTHER", { parent1: "U-9", parent2: "U-8" }));
+    await putPerson(h.deps, birth("B-SECOND", { parent1: "U-9", parent2: "U-7" }));
+    await putPerson(h.deps, birth("B-NONE", {}));
     await runNotifierOnce(h.deps, { random: () => 0.5 });
     const notified = sent("/registry/notify").map((n) => n.message.notify_event[0].data.reg_records["@id"]);
     assert.deepEqual(notified.sort(), ["B-FIRST", "B-SECOND"]);

@@ -1,9 +1,5 @@
 /** A small registry with known people, for exact search assertions. */
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
-import { writeAll } from "../../src/registry/batch.ts";
-import { deleteRegistrant } from "../../src/registry/store.ts";
-import { transaction } from "../../src/db/sqlite.ts";
-import { searchMessage } from "../../src/registry/search_message.ts";
 
 /** The fixture's clock: ages are computed from this day. */
 export const FIXTURE_NOW = Date.parse("2026-01-01T12:00:00Z");
@@ -122,9 +118,11 @@ export const FIXTURE = [
 export async function fixtureDeps(overrides: Record<string, string> = {}): Promise<TestDeps> {
   const deps = await testDeps(overrides, { now: FIXTURE_NOW });
   const now = () => new Date(deps.clock.now()).toISOString();
-  const report = await writeAll(deps.db, FIXTURE.map((raw, i) => ({ line: i + 1, raw })), { now });
+  const report = await deps.storage.registryLoad.writeAll(FIXTURE.map((raw, i) => ({ line: i + 1, raw })), {
+    now,
+  });
   if (report.rejectedCount) throw new Error(JSON.stringify(report.rejected));
-  transaction(deps.db, () => deleteRegistrant(deps.db, "P7", { now: now() }));
+  await deps.storage.registry.delete("P7", { now: now() });
   return deps;
 }
 
@@ -134,8 +132,8 @@ export function item(criteria: Record<string, unknown>, ref = "r1"): Record<stri
 }
 
 /** Runs one search item and returns its answer. */
-export function searchOne(deps: TestDeps, criteria: Record<string, unknown>) {
-  const out = searchMessage(deps, {
+export async function searchOne(deps: TestDeps, criteria: Record<string, unknown>) {
+  const out = await deps.storage.search.message(deps, {
     registry: "social",
     header: { version: "1.0.0", action: "search", total_count: 1 },
     message: { transaction_id: "t", search_request: [item(criteria)] },

@@ -23,9 +23,9 @@ Deno.test("search: injection attempts in attribute names, operators and typed va
   try {
     const before = tableCount(deps);
     for (const name of INJECTIONS) {
-      const a = searchOne(deps, pred(name, "eq", "x"));
+      const a = await searchOne(deps, pred(name, "eq", "x"));
       assert.equal(a.status_reason_code, "rjct.filter.invalid", name);
-      const m = searchOne(deps, {
+      const m = await searchOne(deps, {
         query_type: "expression",
         query: { value: { expression: { [name]: "x" } } },
       });
@@ -40,28 +40,32 @@ Deno.test("search: injection attempts in attribute names, operators and typed va
         ["UIN", { $gt: "" }],
       ] as const
     ) {
-      assert.equal(searchOne(deps, pred(attr, "eq", value)).status_reason_code, "rjct.filter.invalid", attr);
+      assert.equal(
+        (await searchOne(deps, pred(attr, "eq", value))).status_reason_code,
+        "rjct.filter.invalid",
+        attr,
+      );
     }
     assert.equal(
-      searchOne(deps, pred("sex", "= 1 OR 1=1 --", "male")).status_reason_code,
+      (await searchOne(deps, pred("sex", "= 1 OR 1=1 --", "male"))).status_reason_code,
       "rjct.filter.invalid",
     );
     assert.equal(
-      searchOne(deps, { query_type: "idtype-value", query: { type: "UIN' OR 1=1 --", value: "U-1" } })
+      (await searchOne(deps, { query_type: "idtype-value", query: { type: "UIN' OR 1=1 --", value: "U-1" } }))
         .status_reason_code,
       "rjct.filter.invalid",
     );
     assert.equal(
-      searchOne(deps, { query_type: "expression", query: { value: { expression: { $where: "1" } } } })
+      (await searchOne(deps, { query_type: "expression", query: { value: { expression: { $where: "1" } } } }))
         .status_reason_code,
       "rjct.filter.invalid",
     );
     // A free-text value is only ever a bound parameter: it matches nothing and runs nothing.
-    const text = searchOne(deps, pred("surname", "eq", "x'); DROP TABLE registrants; --"));
+    const text = await searchOne(deps, pred("surname", "eq", "x'); DROP TABLE registrants; --"));
     assert.equal(text.status, "succ");
     assert.deepEqual(ids(text), []);
     assert.equal(tableCount(deps), before, "the table is intact");
-    assert.deepEqual(ids(searchOne(deps, pred("surname", "eq", "Perera"))), ["P8"]);
+    assert.deepEqual(ids(await searchOne(deps, pred("surname", "eq", "Perera"))), ["P8"]);
   } finally {
     deps.close();
   }

@@ -34,7 +34,7 @@ export function validate(record: Json, cls: string): string[] {
 Deno.test("search records are valid spdci SRPerson and Group records", async () => {
   const deps = await fixtureDeps();
   try {
-    const persons = searchOne(deps, {
+    const persons = await searchOne(deps, {
       query_type: "predicate",
       query: [{
         expression1: { attribute_name: "birth_date", operator: "ge", attribute_value: "1900-01-01" },
@@ -42,7 +42,7 @@ Deno.test("search records are valid spdci SRPerson and Group records", async () 
     });
     assert.equal(persons.data?.reg_records.length, 7);
     for (const r of persons.data!.reg_records) assert.deepEqual(validate(r, "Person"), []);
-    const groups = searchOne(deps, {
+    const groups = await searchOne(deps, {
       query_type: "predicate",
       reg_record_type: "Group",
       query: [{ expression1: { attribute_name: "group_size", operator: "ge", attribute_value: 1 } }],
@@ -72,7 +72,7 @@ Deno.test("demo registry records are valid spdci records; the seeder is determin
       (deps.db.prepare("SELECT COUNT(*) AS n FROM registrants WHERE record_type = 'person'").get() as Json).n,
     );
     assert.equal(persons, 60);
-    const groups = searchOne(deps, {
+    const groups = await searchOne(deps, {
       query_type: "predicate",
       reg_record_type: "Group",
       query: [{ expression1: { attribute_name: "group_size", operator: "ge", attribute_value: 1 } }],

@@ -66,18 +66,18 @@ Deno.test("search: many evenly spread matches page by row id, by page number and
       denseRange(deps.db, { total: 3000, offset: 0, pageSize: 20, sort: [] }),
       "the row id way is chosen",
     );
-    const first = searchOne(deps, { ...FEMALE, pagination: { page_size: 20, page_number: 1 } });
+    const first = await searchOne(deps, { ...FEMALE, pagination: { page_size: 20, page_number: 1 } });
     assert.equal(first.pagination?.total_count, 3000);
     assert.deepEqual(ids(first), all.slice(0, 20));
-    const third = searchOne(deps, { ...FEMALE, pagination: { page_size: 20, page_number: 3 } });
+    const third = await searchOne(deps, { ...FEMALE, pagination: { page_size: 20, page_number: 3 } });
     assert.deepEqual(ids(third), all.slice(40, 60));
-    const next = searchOne(deps, {
+    const next = await searchOne(deps, {
       ...FEMALE,
       pagination: { page_size: 20, cursor: first.pagination?.next_cursor },
     });
     assert.deepEqual(ids(next), all.slice(20, 40));
     // The last page: fewer than a full page within the row id range, answered the index way.
-    const last = searchOne(deps, { ...FEMALE, pagination: { page_size: 20, page_number: 150 } });
+    const last = await searchOne(deps, { ...FEMALE, pagination: { page_size: 20, page_number: 150 } });
     assert.deepEqual(ids(last), all.slice(2980));
     assert.equal(last.pagination?.next_cursor, undefined);
   } finally {
@@ -92,10 +92,10 @@ Deno.test("search: many matches gathered at the end of the row ids still give th
     assert.equal(all.length, 2500);
     const range = denseRange(deps.db, { total: 2500, offset: 0, pageSize: 20, sort: [] });
     assert.ok(range && range.high < 3500, "the even-spread range holds none of them");
-    const first = searchOne(deps, { ...FEMALE, pagination: { page_size: 20, page_number: 1 } });
+    const first = await searchOne(deps, { ...FEMALE, pagination: { page_size: 20, page_number: 1 } });
     assert.equal(first.pagination?.total_count, 2500);
     assert.deepEqual(ids(first), all.slice(0, 20));
-    const next = searchOne(deps, {
+    const next = await searchOne(deps, {
       ...FEMALE,
       pagination: { page_size: 20, cursor: first.pagination?.next_cursor },
     });

@@ -8,7 +8,7 @@ import { DciRejection } from "../../src/dci/errors.ts";
 Deno.test("search: the predicate example (birthdate ge 2000-11-02 and eq 2020-11-02) returns exactly P3 and P5", async () => {
   const deps = await fixtureDeps();
   try {
-    const a = searchOne(deps, {
+    const a = await searchOne(deps, {
       query_type: "predicate",
       query: [{
         seq_num: 1,
@@ -39,7 +39,7 @@ Deno.test("search: every predicate operator on birth_date", async () => {
       ["in", "2000-11-01,1985-05-20", ["P1", "P6"]],
     ];
     for (const [op, value, expected] of cases) {
-      assert.deepEqual(ids(searchOne(deps, pred("birth_date", op, value))), expected, `${op} ${value}`);
+      assert.deepEqual(ids(await searchOne(deps, pred("birth_date", op, value))), expected, `${op} ${value}`);
     }
   } finally {
     deps.close();
@@ -57,10 +57,10 @@ Deno.test("search: conditions and/or/not, several items ANDed, aliases and house
         expression2: { attribute_name: "sex", operator: "eq", attribute_value: "female" },
       }],
     });
-    assert.deepEqual(ids(searchOne(deps, two("and"))), ["P1", "P3"]);
-    assert.deepEqual(ids(searchOne(deps, two("or"))), ["P1", "P2", "P3", "P5"]);
-    assert.deepEqual(ids(searchOne(deps, two("not"))), ["P2"]);
-    const items = searchOne(deps, {
+    assert.deepEqual(ids(await searchOne(deps, two("and"))), ["P1", "P3"]);
+    assert.deepEqual(ids(await searchOne(deps, two("or"))), ["P1", "P2", "P3", "P5"]);
+    assert.deepEqual(ids(await searchOne(deps, two("not"))), ["P2"]);
+    const items = await searchOne(deps, {
       query_type: "predicate",
       query: [
         { seq_num: 2, expression1: { attribute_name: "gender", operator: "eq", attribute_value: "F" } },
@@ -71,11 +71,11 @@ Deno.test("search: conditions and/or/not, several items ANDed, aliases and house
       ],
     });
     assert.deepEqual(ids(items), ["P5"]);
-    assert.deepEqual(ids(searchOne(deps, pred("age", "lt", 25))), ["P3", "P5", "P8"]);
-    assert.deepEqual(ids(searchOne(deps, pred("age", "eq", 25))), ["P4", "P6"]);
-    assert.deepEqual(ids(searchOne(deps, pred("poverty_score", "lt", 5))), ["P1", "P2", "P3"]);
-    assert.deepEqual(ids(searchOne(deps, pred("UIN", "in", ["U-2", "U-8", "U-7"]))), ["P2", "P8"]);
-    assert.deepEqual(ids(searchOne(deps, pred("country", "eq", "lk"))), ["P8"]);
+    assert.deepEqual(ids(await searchOne(deps, pred("age", "lt", 25))), ["P3", "P5", "P8"]);
+    assert.deepEqual(ids(await searchOne(deps, pred("age", "eq", 25))), ["P4", "P6"]);
+    assert.deepEqual(ids(await searchOne(deps, pred("poverty_score", "lt", 5))), ["P1", "P2", "P3"]);
+    assert.deepEqual(ids(await searchOne(deps, pred("UIN", "in", ["U-2", "U-8", "U-7"]))), ["P2", "P8"]);
+    assert.deepEqual(ids(await searchOne(deps, pred("country", "eq", "lk"))), ["P8"]);
   } finally {
     deps.close();
   }
@@ -86,11 +86,11 @@ Deno.test("search: idtype-value by code and URN; deleted people are not found", 
   try {
     const q = (type: string, value: unknown) =>
       searchOne(deps, { query_type: "idtype-value", query: { type, value } });
-    assert.deepEqual(ids(q("UIN", "U-4")), ["P4"]);
-    assert.deepEqual(ids(q("urn:dci:id:brn", "B-5")), ["P5"]);
-    assert.deepEqual(ids(q("BRN", "U-4")), []);
-    assert.deepEqual(ids(q("UIN", "U-7")), [], "P7 is deleted");
-    const person = q("UIN", "U-1").data!.reg_records[0] as Record<string, unknown>;
+    assert.deepEqual(ids(await q("UIN", "U-4")), ["P4"]);
+    assert.deepEqual(ids(await q("urn:dci:id:brn", "B-5")), ["P5"]);
+    assert.deepEqual(ids(await q("BRN", "U-4")), []);
+    assert.deepEqual(ids(await q("UIN", "U-7")), [], "P7 is deleted");
+    const person = (await q("UIN", "U-1")).data!.reg_records[0] as Record<string, unknown>;
     assert.equal(person["@type"], "SRPerson");
     assert.deepEqual(person.name, { "@type": "Name", given_name: "Amina", surname: "Diallo" });
     assert.equal(person.birth_date, "1985-05-20T00:00:00Z");
@@ -102,7 +102,7 @@ Deno.test("search: idtype-value by code and URN; deleted people are not found", 
 Deno.test("search: expression in MongoDB form (Group collection) and OpenSPP {seq, or} form", async () => {
   const deps = await fixtureDeps();
   try {
-    const groups = searchOne(deps, {
+    const groups = await searchOne(deps, {
       query_type: "expression",
       query: {
         type: "ns:org:QueryType:NoSql",
@@ -119,7 +119,7 @@ Deno.test("search: expression in MongoDB form (Group collection) and OpenSPP {se
     const g = groups.data!.reg_records[0] as Record<string, unknown>;
     assert.equal((g.member_list as unknown[]).length, 3);
     assert.equal((g.group_head_info as Record<string, unknown>)["@id"], "P1");
-    const mongo = searchOne(deps, {
+    const mongo = await searchOne(deps, {
       query_type: "expression",
       query: {
         type: "mongo",
@@ -135,12 +135,12 @@ Deno.test("search: expression in MongoDB form (Group collection) and OpenSPP {se
       sort: [{ attribute_name: "given_name", sort_order: "desc" }],
     });
     assert.deepEqual(ids(mongo), ["P6", "P5", "P3"]);
-    const nor = searchOne(deps, {
+    const nor = await searchOne(deps, {
       query_type: "expression",
       query: { value: { expression: { $nor: [{ sex: "male" }], surname: { $nin: ["Diallo"] } } } },
     });
     assert.deepEqual(ids(nor), ["P5", "P8"]);
-    const openspp = searchOne(deps, {
+    const openspp = await searchOne(deps, {
       query_type: "expression",
       query: {
         type: "openspp",
@@ -158,7 +158,7 @@ Deno.test("search: expression in MongoDB form (Group collection) and OpenSPP {se
     });
     // OpenSPP reads {seq, or} as (seq AND …) OR or[0] OR or[1]: central_region, or male, or born after 2019.
     assert.deepEqual(ids(openspp), ["P1", "P2", "P3", "P4", "P5", "P6"]);
-    const sample = searchOne(deps, {
+    const sample = await searchOne(deps, {
       query_type: "expression",
       query: [{
         seq_num: 1,
@@ -182,24 +182,24 @@ Deno.test("search: sort on allowlisted attributes, paging edges and the page_siz
         expression1: { attribute_name: "birth_date", operator: "ge", attribute_value: "1900-01-01" },
       }],
     };
-    const sorted = searchOne(deps, {
+    const sorted = await searchOne(deps, {
       ...all,
       sort: [{ attribute_name: "birth_date", sort_order: "desc" }, { attribute_name: "surname" }],
       pagination: { page_size: 3, page_number: 1 },
     });
     assert.deepEqual(ids(sorted), ["P3", "P5", "P8"]);
-    const last = searchOne(deps, {
+    const last = await searchOne(deps, {
       ...all,
       sort: [{ attribute_name: "birth_date", sort_order: "desc" }],
       pagination: { page_size: 3, page_number: 3 },
     });
     assert.deepEqual(ids(last), ["P2"]);
     assert.deepEqual(last.pagination, { page_size: 3, page_number: 3, total_count: 7 });
-    const past = searchOne(deps, { ...all, pagination: { page_size: 3, page_number: 9 } });
+    const past = await searchOne(deps, { ...all, pagination: { page_size: 3, page_number: 9 } });
     assert.equal(past.status, "succ");
     assert.deepEqual(ids(past), []);
     assert.equal(past.pagination?.total_count, 7);
-    const capped = searchOne(deps, { ...all, pagination: { page_size: 500 } });
+    const capped = await searchOne(deps, { ...all, pagination: { page_size: 500 } });
     assert.equal(capped.pagination?.page_size, 3);
     assert.equal(ids(capped).length, 3);
   } finally {

@@ -81,8 +81,8 @@ Deno.test("held: a sender asking about another sender's transaction, notificatio
       callbackFor(h, s, `sub-${s.senderId}`).message.subscribe_response[0].subscriptions[0].code as string;
     const bobCode = codeOf(bob);
     const aliceCode = codeOf(alice);
-    putPerson(h.deps, person("P-1"));
-    putPerson(h.deps, person("P-1", { sex: "male" }));
+    await putPerson(h.deps, person("P-1"));
+    await putPerson(h.deps, person("P-1", { sex: "male" }));
     await runNotifierOnce(h.deps, { random: () => 0.5 });
     const [bobNote] = listNotifications(h.deps.db, { sender: bob.senderId });
     assert.equal(bobNote.status, "sent");

@@ -128,7 +128,7 @@ Deno.test("held: a callback or notification URL changed to an SSRF form after ac
       input(carol.senderId, { transaction_id: "t-sub", subscribe_request: [subItem("r", {})] }),
     );
     assert.equal((sub.message.subscribe_response as Json[])[0].status, "succ");
-    putPerson(h.deps, person("p1"));
+    await putPerson(h.deps, person("p1"));
     // Forms that are no URL the server would send to (credentials, other schemes) leave the vetted URL in place.
     const usable = ssrfUrls().filter((u) => callbackBase(u) !== undefined);
     assert.ok(usable.length >= 140, `${usable.length} forms`);
@@ -143,7 +143,7 @@ Deno.test("held: a callback or notification URL changed to an SSRF form after ac
       const txn = getByCorrelationId(h.deps.db, (ack.body.message as Json).correlation_id)!;
       assert.equal(txn.state, "callback_failed", `callback to ${url}`);
       assert.match(String(txn.last_error), REFUSED, url);
-      putPerson(h.deps, person("p1", { name: { given_name: `v${i}`, surname: "S" } }));
+      await putPerson(h.deps, person("p1", { name: { given_name: `v${i}`, surname: "S" } }));
       await runNotifierOnce(h.deps, { random: () => 0.5 });
       const [last, ...older] = listNotifications(h.deps.db, { sender: carol.senderId, limit: 1000 });
       assert.equal(older.length, i, "one notification per change");

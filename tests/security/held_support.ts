@@ -29,7 +29,7 @@ export interface Populated {
  */
 export async function populated(overrides: Partial<Record<keyof Config, string>> = {}): Promise<Populated> {
   const h = await harness(overrides);
-  putPerson(h.deps, person("P-1"));
+  await putPerson(h.deps, person("P-1"));
   const ack = await h.post("/registry/search", searchMessage("t-held"));
   await h.drain();
   await addSender(h.deps, "carol", { name: "carol", auto_approve_subscriptions: true });
@@ -41,7 +41,7 @@ export async function populated(overrides: Partial<Record<keyof Config, string>>
       "https://carol.example/cb",
     ),
   );
-  putPerson(h.deps, person("P-1", { sex: "male" }));
+  await putPerson(h.deps, person("P-1", { sex: "male" }));
   await runNotifierOnce(h.deps, { random: () => 0.5 });
   return {
     h,

@@ -32,7 +32,7 @@ async function subscribed(rx: Receiver, overrides: Record<string, string> = {}) 
   const app = createApp(deps);
   const worker = createTxnWorker(deps, FIXED);
   const alice = await createTestSender(deps, { auto_approve_subscriptions: true });
-  putPerson(deps, person("p1"));
+  await putPerson(deps, person("p1"));
   const item = subItem("r", { reg_event_type: "update", notify_record_type: "person" });
   const sub = await subscribeProcessor(
     deps,
@@ -70,7 +70,7 @@ Deno.test("offboarding: a callback and a notification waiting for an outbound sl
   const busy = startBadReceiver((path) => path === "/hang" ? { kind: "hang" } : { kind: "ok" });
   const { deps, app, worker, alice, code } = await subscribed(rx, { outboundConcurrency: "1" });
   try {
-    putPerson(deps, person("p1", { sex: "male" }));
+    await putPerson(deps, person("p1", { sex: "male" }));
     const correlationId = await acceptSearch(deps, app, alice, rx, "slot");
     // The one outbound slot is held by a request that never gets an answer.
     const hung = deps.http.request(`${busy.url}/hang`, { method: "POST", body: "{}", timeoutMs: 60_000 })
@@ -125,7 +125,7 @@ Deno.test("offboarding: disable and enable report the held work, and operator re
       return { status: res.status, body: await res.json() as Record<string, unknown> };
     };
     rx.status = () => 503;
-    putPerson(deps, person("p1", { sex: "male" }));
+    await putPerson(deps, person("p1", { sex: "male" }));
     await runNotifierOnce(deps, FIXED);
     deps.clock.advance(60 * 60_000);
     for (let i = 0; i < 4; i++) {
@@ -135,7 +135,7 @@ Deno.test("offboarding: disable and enable report the held work, and operator re
     const [failed] = listNotifications(deps.db, { subscription: code });
     assert.equal(failed.status, "failed");
     const hits = rx.hits;
-    putPerson(deps, person("p1", { sex: "female" })); // waits (pending) while alice is disabled
+    await putPerson(deps, person("p1", { sex: "female" })); // waits (pending) while alice is disabled
     const disabled = await call("POST", `/senders/${alice.senderId}/disable`);
     assert.equal(disabled.status, 200);
     assert.deepEqual(disabled.body.held, { subscriptions: 1, notifications: 0, transactions: 0 });
@@ -166,7 +166,7 @@ Deno.test("offboarding: work of a sender deleted while it was being accepted is 
     const correlationId = await acceptSearch(deps, app, alice, rx, "late");
     // The sender's own rows go, as if the delete had committed between accepting and storing this work.
     deps.db.prepare("DELETE FROM senders WHERE sender_id = ?").run(alice.senderId);
-    putPerson(deps, person("p1", { sex: "male" }));
+    await putPerson(deps, person("p1", { sex: "male" }));
     await runNotifierOnce(deps, FIXED);
     await worker.handle(getByCorrelationId(deps.db, correlationId)!.id);
     assert.equal(rx.hits, 0);

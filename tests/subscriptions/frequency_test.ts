@@ -49,14 +49,14 @@ function batches(rx: Receiver): string[][] {
 
 async function setUp(deps: TestDeps, rx: Receiver, hours = 24): Promise<string> {
   await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
-  putPerson(deps, person("p1"));
+  await putPerson(deps, person("p1"));
   const item = await subscribe(deps, rx, window(deps, hours));
   assert.equal(item.status, "succ", JSON.stringify(item));
   return item.subscriptions![0].code;
 }
 
-function change(deps: TestDeps, marker: string): void {
-  putPerson(deps, person("p1", { name: { given_name: marker, surname: "Tester" } }));
+async function change(deps: TestDeps, marker: string): Promise<void> {
+  await putPerson(deps, person("p1", { name: { given_name: marker, surname: "Tester" } }));
 }
 
 Deno.test("subscribe refuses a frequency whose cron is invalid or never due, naming frequency.frequency", async () => {
@@ -96,9 +96,9 @@ Deno.test("frequency: events of one window are held, then sent as one spec-valid
   const rx = startReceiver({ registry: "social" });
   try {
     const code = await setUp(deps, rx);
-    change(deps, "first");
+    await change(deps, "first");
     deps.clock.advance(60_000);
-    change(deps, "second");
+    await change(deps, "second");
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(batches(rx), [], "held until the cron's next run (11:00)");
     const held = listNotifications(deps.db, { subscription: code });
@@ -107,7 +107,7 @@ Deno.test("frequency: events of one window are held, then sent as one spec-valid
       ["pending", "2026-03-02T11:00:00.000Z"],
     ]);
     deps.clock.advance(Date.parse("2026-03-02T11:00:00Z") - deps.clock.now());
-    change(deps, "third"); // at 11:00: the next window (due 12:00)
+    await change(deps, "third"); // at 11:00: the next window (due 12:00)
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(batches(rx), [["first", "second"]]);
     const notify = rx.received[0];
@@ -142,8 +142,8 @@ Deno.test("frequency: a refused batch is retried whole under its message_id, a l
   const rx = startReceiver({ registry: "social" });
   try {
     await setUp(deps, rx);
-    change(deps, "a");
-    change(deps, "b");
+    await change(deps, "a");
+    await change(deps, "b");
     deps.clock.advance(Date.parse("2026-03-02T11:00:00Z") - deps.clock.now());
     const ids: string[] = [];
     const refuse = (r: { body: Record<string, unknown> }) => {
@@ -153,7 +153,7 @@ Deno.test("frequency: a refused batch is retried whole under its message_id, a l
     rx.status = refuse;
     await runNotifierOnce(deps, FIXED);
     assert.equal(rx.hits, 1);
-    change(deps, "c"); // due 12:00, before the retry (about 13:00)
+    await change(deps, "c"); // due 12:00, before the retry (about 13:00)
     deps.clock.advance(3_600_000);
     await runNotifierOnce(deps, FIXED);
     assert.equal(rx.hits, 1, "the lane waits for the refused batch's retry");
@@ -175,9 +175,9 @@ Deno.test("frequency: held notifications survive a restart, sent at the due time
   try {
     let deps = await open(T0);
     await setUp(deps, rx);
-    change(deps, "held-1");
+    await change(deps, "held-1");
     await runNotifierOnce(deps, FIXED); // logged and held
-    change(deps, "held-2"); // not yet fanned out when the process goes
+    await change(deps, "held-2"); // not yet fanned out when the process goes
     deps.close();
     // Restart before the due time: still held, sent once it is due.
     deps = await open(Date.parse("2026-03-02T10:30:00Z"));
@@ -186,7 +186,7 @@ Deno.test("frequency: held notifications survive a restart, sent at the due time
     deps.clock.advance(30 * 60_000);
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(batches(rx), [["held-1", "held-2"]]);
-    change(deps, "held-3"); // due 12:00
+    await change(deps, "held-3"); // due 12:00
     deps.close();
     // Restart after the due time: sent at once.
     deps = await open(Date.parse("2026-03-02T12:20:00Z"));
@@ -204,10 +204,10 @@ Deno.test("frequency: what was held is sent when end_time passes, nothing after 
   const rx = startReceiver({ registry: "social" });
   try {
     const code = await setUp(deps, rx, 0.5); // ends 10:30:10, before the 11:00 run
-    change(deps, "inside");
+    await change(deps, "inside");
     await runNotifierOnce(deps, FIXED);
     deps.clock.advance(35 * 60_000); // 10:35:10
-    change(deps, "after-end");
+    await change(deps, "after-end");
     assert.equal(await expireSubscriptions(deps), 0, "not before what it holds is sent");
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(batches(rx), [["inside"]]);

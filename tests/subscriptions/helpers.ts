@@ -1,26 +1,24 @@
 /** Helpers for subscription tests: registry changes, a real loopback receiver, processor inputs. */
-import type { SqliteDeps } from "../../src/deps.ts";
-import { transaction } from "../../src/db/sqlite.ts";
+import type { Deps } from "../../src/deps.ts";
 import { readRegistrant } from "../../src/registry/model.ts";
-import { deleteRegistrant, saveRegistrant } from "../../src/registry/store.ts";
 import type { ProcessInput } from "../../src/dci/processor.ts";
 import type { RequestHeader } from "../../src/dci/schemas.ts";
 import { checkReceivedText, warmCallbackChecks } from "../helpers/spec_hooks.ts";
 import type { SpecRegistry } from "../helpers/spec_validator.ts";
 
 /** Creates or updates a person (by id) and records the registry event. */
-export function putPerson(deps: SqliteDeps, raw: Record<string, unknown>): { id: number; eventType: string } {
+export function putPerson(
+  deps: Deps,
+  raw: Record<string, unknown>,
+): Promise<{ id: number; eventType: string }> {
   const now = new Date(deps.clock.now()).toISOString();
-  return transaction(
-    deps.db,
-    () => saveRegistrant(deps.db, readRegistrant(raw, now), { mode: "upsert", now }),
-  );
+  return deps.storage.registry.save(readRegistrant(raw, now), { mode: "upsert", now });
 }
 
 /** Soft-deletes a registrant and records the delete event. */
-export function removePerson(deps: SqliteDeps, externalId: string): void {
+export async function removePerson(deps: Deps, externalId: string): Promise<void> {
   const now = new Date(deps.clock.now()).toISOString();
-  transaction(deps.db, () => deleteRegistrant(deps.db, externalId, { now }));
+  await deps.storage.registry.delete(externalId, { now });
 }
 
 /** A person record in the registry's input shape. */

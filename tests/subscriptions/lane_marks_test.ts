@@ -13,7 +13,7 @@ Deno.test("runLane() sends a backlog once each, in order, all marked sent on ret
   const rx = startReceiver();
   try {
     await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
-    putPerson(deps, person("p1"));
+    await putPerson(deps, person("p1"));
     const r = await subscribeProcessor(
       deps,
       input(
@@ -26,7 +26,7 @@ Deno.test("runLane() sends a backlog once each, in order, all marked sent on ret
       .subscriptions[0].code;
     const n = 40;
     for (let k = 0; k < n; k++) {
-      putPerson(deps, person("p1", { name: { given_name: `S${k}`, surname: "L" } }));
+      await putPerson(deps, person("p1", { name: { given_name: `S${k}`, surname: "L" } }));
     }
     await runNotifierOnce(deps, FIXED);
     const seqs = rx.received.map((x) =>

@@ -39,7 +39,7 @@ Deno.test("notifier delivers matching events in order, signed, filtered, deletes
   const rx = startReceiver();
   try {
     await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
-    putPerson(deps, person("before"));
+    await putPerson(deps, person("before"));
     const all = await subscribeOne(deps, "s1", rx, { reg_event_type: "update" });
     const females = await subscribeOne(deps, "s1", rx, {
       reg_event_type: "update",
@@ -47,10 +47,10 @@ Deno.test("notifier delivers matching events in order, signed, filtered, deletes
       filter: { expression: { sex: { $eq: "female" } } },
     });
     const deletes = await subscribeOne(deps, "s1", rx, { reg_event_type: "DELETE" });
-    putPerson(deps, person("before", { sex: "male" })); // update, male
-    putPerson(deps, person("before", { sex: "female" })); // update, female
-    putPerson(deps, person("new1")); // registration: nobody asked
-    removePerson(deps, "before");
+    await putPerson(deps, person("before", { sex: "male" })); // update, male
+    await putPerson(deps, person("before", { sex: "female" })); // update, female
+    await putPerson(deps, person("new1")); // registration: nobody asked
+    await removePerson(deps, "before");
     await runNotifierOnce(deps, FIXED);
     const byCode = (code: string) =>
       rx.received.filter((r) =>
@@ -119,10 +119,10 @@ Deno.test("notifier retries, keeps order, fails after the last delay, then moves
   const rx = startReceiver();
   try {
     await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
-    putPerson(deps, person("p"));
+    await putPerson(deps, person("p"));
     const code = await subscribeOne(deps, "s1", rx, {});
     rx.status = () => 503;
-    for (const sex of ["male", "female", "other", "unknown"]) putPerson(deps, person("p", { sex }));
+    for (const sex of ["male", "female", "other", "unknown"]) await putPerson(deps, person("p", { sex }));
     await runNotifierOnce(deps, FIXED);
     assert.equal(rx.hits, 1); // the first waits for its retry; the second is not tried before it
     deps.clock.advance(999);
@@ -173,11 +173,11 @@ Deno.test("pending subscriptions get nothing until approved, and only events aft
   try {
     await addSender(deps, "s1", { name: "s1" });
     const code = await subscribeOne(deps, "s1", rx, { reg_event_type: "registration" });
-    putPerson(deps, person("a"));
+    await putPerson(deps, person("a"));
     await runNotifierOnce(deps, FIXED);
     assert.equal(rx.received.length, 0);
     approveSubscription(deps.db, code, new Date(deps.clock.now()).toISOString());
-    putPerson(deps, person("b"));
+    await putPerson(deps, person("b"));
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(events(rx).map((d) => (d.reg_records as { "@id": string })["@id"]), ["b"]);
   } finally {
@@ -191,9 +191,9 @@ Deno.test("markReceived() marks only the caller's own notification received", as
   const rx = startReceiver();
   try {
     await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
-    putPerson(deps, person("a"));
+    await putPerson(deps, person("a"));
     await subscribeOne(deps, "s1", rx, {});
-    putPerson(deps, person("a", { sex: "male" }));
+    await putPerson(deps, person("a", { sex: "male" }));
     await runNotifierOnce(deps, FIXED);
     const id = String(rx.received[0].headers.get("x-dci-notification-id"));
     const now = new Date(deps.clock.now()).toISOString();

@@ -24,7 +24,7 @@ async function setup(script: Array<number | Error> = []) {
     }, "https://carol.example/cb"),
   );
   assert.equal((sub.message as Json).subscribe_response[0].status, "succ");
-  putPerson(h.deps, person("p1"));
+  await putPerson(h.deps, person("p1"));
   await fanOutAll(h.deps);
   const [n] = listNotifications(h.deps.db, { sender: carol.senderId });
   assert.equal(n.status, "pending");

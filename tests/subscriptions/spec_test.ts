@@ -80,8 +80,8 @@ Deno.test("on-subscribe, notify and on-unsubscribe envelopes validate against th
     assert.deepEqual(info.frequency, frequency);
     assert.equal(items[1].subscriptions[0].locale, undefined);
 
-    putPerson(h.deps, person("n1", { sex: "female" })); // registration: r1 (female filter)
-    putPerson(h.deps, person("n1", { sex: "male" })); // update: r2
+    await putPerson(h.deps, person("n1", { sex: "female" })); // registration: r1 (female filter)
+    await putPerson(h.deps, person("n1", { sex: "male" })); // update: r2
     // r1's cron holds its notification until the next 5th or 15th, at the latest its end_time (a minute on).
     h.deps.clock.advance(60_000);
     await runNotifierOnce(h.deps, { random: () => 0.5 });

@@ -107,12 +107,14 @@ Deno.test("lookupReader() streams 1M lookups (about 30 MB) through a V8 heap cap
 });
 
 /** The answers of `lookups` by lookupIdentifiers() on social, and of each as an inline idtype-value search item. */
-function bulkAndInline(deps: TestDeps, lookups: Array<{ ref: string; type: string; value: string }>) {
+async function bulkAndInline(deps: TestDeps, lookups: Array<{ ref: string; type: string; value: string }>) {
   const ctx = { db: deps.db, maxPageSize: deps.config.maxPageSize, maxResults: 1000, now: deps.clock.now() };
   return {
     bulk: lookupIdentifiers(ctx, "social", lookups),
-    inline: lookups.map((l) =>
-      searchOne(deps, { query_type: "idtype-value", query: { type: l.type, value: l.value } })
+    inline: await Promise.all(
+      lookups.map((l) =>
+        searchOne(deps, { query_type: "idtype-value", query: { type: l.type, value: l.value } })
+      ),
     ),
   };
 }
@@ -132,7 +134,7 @@ Deno.test("lookupIdentifiers() answers each lookup exactly as an inline idtype-v
       { type: "HOUSEHOLD_ID", value: "H-1", i: 11 },
       { type: "!!", value: "U-1", i: 12 },
     ].map((l) => ({ ref: "r1", type: l.type, value: l.value }));
-    const { bulk, inline } = bulkAndInline(deps, lookups);
+    const { bulk, inline } = await bulkAndInline(deps, lookups);
     assert.equal(bulk.length, lookups.length);
     let found = 0;
     lookups.forEach((l, i) => {
@@ -177,7 +179,7 @@ Deno.test("lookupIdentifiers() finds only live persons of its own registry: not 
       birth_date: "1999-12-31",
     });
     const lookups = ["G-9", "U-2", "U-7"].map((value, i) => ({ ref: `r${i}`, type: "UIN", value }));
-    const { bulk, inline } = bulkAndInline(deps, lookups);
+    const { bulk, inline } = await bulkAndInline(deps, lookups);
     lookups.forEach((l, i) => assert.deepEqual({ ...bulk[i], reference_id: "r1" }, inline[i], l.value));
     assert.deepEqual(bulk.map((b) => b.data?.reg_records.map((r) => r["@id"])), [[], ["P2"], ["P7"]]);
   } finally {

@@ -1,0 +1,118 @@
+/**
+ * The suite's second pass, on PostgreSQL (`deno task test:pg`): every test file whose behaviour depends on the
+ * storage backend runs again with DCI_TEST_BACKEND=postgres, so that testDeps (tests/helpers/deps.ts) and every
+ * server or CLI process (tests/helpers/server.ts) are on a fresh database of the shared test cluster.
+ *
+ * Which files: a test file depends on the backend when it reaches, through its imports inside tests/, the test
+ * deps, the server or CLI processes, or the server's own deps (src/deps.ts). Left out, each printed with why:
+ * - files that reach none of them (pure units: a canonical form, a parser, the query compiler's text): they run the
+ *   same code on either pass, so a second run would prove nothing;
+ * - tests/storage/ and the other files that already run each case on both backends (`backendTest`) or start
+ *   PostgreSQL themselves;
+ * - the files in SQLITE_ONLY (tests/sqlite_only.ts): they test parts only the embedded backend has.
+ *
+ * Arguments after `--` go to `deno test` (e.g. a filter); file paths given select among the pass's files.
+ */
+import { SQLITE_ONLY } from "./sqlite_only.ts";
+import { SHARED_PG_ENV, startPostgres } from "./helpers/postgres.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** A file's local imports (relative specifiers), resolved to paths under the repository. */
+function importsOf(path: string): string[] {
+  const text = Deno.readTextFileSync(ROOT + path);
+  const out: string[] = [];
+  for (const m of text.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)) {
+    const url = new URL(m[1], `file://${ROOT}${path}`);
+    out.push(url.pathname.slice(ROOT.length));
+  }
+  return out;
+}
+
+/** What makes a file depend on the backend (reached through tests/ imports). */
+const BACKEND_ENTRIES = ["tests/helpers/deps.ts", "tests/helpers/server.ts", "src/deps.ts"];
+/** What marks a file that already runs on both backends, or on PostgreSQL only. */
+const BOTH_ENTRIES = [
+  "tests/helpers/storage.ts",
+  "tests/helpers/postgres.ts",
+  "tests/helpers/pg_instances.ts",
+];
+
+const reach = new Map<string, Set<string>>();
+
+/** The entries (BACKEND_ENTRIES and BOTH_ENTRIES) `path` reaches through imports inside tests/. */
+function reached(path: string, seen = new Set<string>()): Set<string> {
+  const known = reach.get(path);
+  if (known) return known;
+  const found = new Set<string>();
+  seen.add(path);
+  for (const dep of importsOf(path)) {
+    if (BACKEND_ENTRIES.includes(dep) || BOTH_ENTRIES.includes(dep)) found.add(dep);
+    if (dep.startsWith("tests/") && dep.endsWith(".ts") && !seen.has(dep)) {
+      for (const e of reached(dep, seen)) found.add(e);
+    }
+  }
+  reach.set(path, found);
+  return found;
+}
+
+/** Every test file under tests/, sorted. */
+function testFiles(dir = "tests"): string[] {
+  const out: string[] = [];
+  for (const entry of Deno.readDirSync(ROOT + dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) out.push(...testFiles(path));
+    else if (entry.name.endsWith("_test.ts")) out.push(path);
+  }
+  return out.sort();
+}
+
+/** The pass's files, and the files left out with the reason. */
+export function plan(): { run: string[]; left: Array<{ path: string; why: string }> } {
+  const run: string[] = [];
+  const left: Array<{ path: string; why: string }> = [];
+  for (const path of testFiles()) {
+    const entries = reached(path);
+    const direct = new Set(importsOf(path));
+    if (SQLITE_ONLY[path]) left.push({ path, why: `SQLite only: ${SQLITE_ONLY[path]}` });
+    else if (path.startsWith("tests/storage/") || BOTH_ENTRIES.some((e) => direct.has(e))) {
+      left.push({ path, why: "already on both backends (or PostgreSQL itself) in the first pass" });
+    } else if (!BACKEND_ENTRIES.some((e) => entries.has(e))) {
+      left.push({
+        path,
+        why: "no backend: reaches neither test deps, a server process nor the server's deps",
+      });
+    } else run.push(path);
+  }
+  return { run, left };
+}
+
+if (import.meta.main) {
+  const sep = Deno.args.indexOf("--");
+  const chosen = sep >= 0 ? Deno.args.slice(0, sep) : Deno.args;
+  const extra = sep >= 0 ? Deno.args.slice(sep + 1) : [];
+  const { run, left } = plan();
+  for (const path of Object.keys(SQLITE_ONLY)) {
+    if (!run.includes(path) && !left.some((l) => l.path === path)) {
+      console.error(`tests/sqlite_only.ts names ${path}, which is no test file`);
+      Deno.exit(1);
+    }
+  }
+  const files = chosen.length
+    ? run.filter((p) => chosen.some((c) => p.startsWith(c.replace(/^\.\//, ""))))
+    : run;
+  if (chosen.length === 0) {
+    console.log(`PostgreSQL pass: ${run.length} test files; ${left.length} left out:`);
+    for (const l of left) console.log(`  ${l.path}: ${l.why}`);
+  }
+  // The test processes share one cluster: .ci/run's (DCI_TEST_PG_URL), or one started here for the pass.
+  const cluster = Deno.env.get(SHARED_PG_ENV) ? undefined : await startPostgres();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["test", "--allow-all", "--parallel", ...extra, ...files],
+    cwd: ROOT,
+    env: { DCI_TEST_BACKEND: "postgres", ...cluster ? { [SHARED_PG_ENV]: cluster.url } : {} },
+  }).spawn();
+  const { code } = await child.status;
+  await cluster?.stop();
+  Deno.exit(code);
+}
