@@ -6,8 +6,6 @@
  */
 import assert from "node:assert/strict";
 import { fixtureDeps, ids, searchOne } from "../registry/fixture.ts";
-import { transaction } from "../../src/db/sqlite.ts";
-import { deleteRegistrant } from "../../src/registry/store.ts";
 import type { TestDeps } from "../helpers/deps.ts";
 import { encodeCursor } from "../../src/registry/search_cursor.ts";
 import {
