@@ -352,7 +352,8 @@ export const SETTINGS: readonly Setting[] = [
     key: "sweepIntervalSeconds",
     env: "DCI_SWEEP_INTERVAL_SECONDS",
     default: "60",
-    doc: "How often the sweeper runs",
+    doc:
+      "How often the sweeper removes spool files of no live work and looks for queued imports (due transactions: every second)",
   },
   {
     key: "processAttempts",

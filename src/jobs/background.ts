@@ -1,5 +1,5 @@
 /**
- * The one place where cron schedules, the queue listener, the sweeper, the arrival poll and the notifier start.
+ * The one place where cron schedules, the queue listener, the sweeper, the due-work poll and the notifier start.
  * Runs only in the main isolate of the process chosen by DCI_WORKER, never in an HTTP isolate.
  */
 import type { Deps } from "../deps.ts";
@@ -8,7 +8,7 @@ import { startSweeper, sweepTransactions } from "./sweeper.ts";
 import { TXN_KIND } from "../transactions/worker.ts";
 import { createWorker } from "../actions/worker.ts";
 import { NOTIFY_KIND, startNotifier } from "../subscriptions/notifier.ts";
-import { startArrivalPoll } from "./arrivals.ts";
+import { startDuePoll } from "./due_poll.ts";
 import { startHistorySampler } from "../obs/history.ts";
 import { startImportRunner, sweepImportSpools } from "../registry/imports/runner.ts";
 import { IMPORT_KIND } from "../registry/imports/service.ts";
@@ -27,7 +27,7 @@ export function startBackground(deps: Deps): Background {
   const notifier = startNotifier(deps);
   // Registry imports uploaded through the admin API or the console; interrupted ones resume here at start.
   const imports = startImportRunner(deps);
-  // Transactions this isolate is handling now (by any route), so the arrival poll does not pile on.
+  // Transactions this isolate is handling now (by any route), so the due-work poll does not pile on.
   const handling = new Map<number, number>();
   const handleTxn = async (id: number) => {
     handling.set(id, (handling.get(id) ?? 0) + 1);
@@ -51,7 +51,8 @@ export function startBackground(deps: Deps): Background {
     else deps.log.warn("queue message of unknown kind dropped", { kind: message.kind });
   });
   const sweeper = startSweeper(deps, [
-    (options) => sweepTransactions(deps, handleTxn, options),
+    // At start-up only: every open transaction; later the due-work poll runs the same query every second.
+    (options) => options.startup ? sweepTransactions(deps, handleTxn, options) : Promise.resolve(0),
     // A lost import wake-up: the runner looks for queued jobs itself.
     () => Promise.resolve(imports.wake()).then(() => 0),
     // Bulk search spool files of no live transaction (counted apart: they are not work redone).
@@ -59,7 +60,7 @@ export function startBackground(deps: Deps): Background {
     // Import spools of no open job (an upload cut off by a crash on any instance).
     () => sweepImportSpools(deps).then(() => 0),
   ]);
-  const arrivals = startArrivalPoll(deps, handleTxn, (id) => handling.has(id));
+  const duePoll = startDuePoll(deps, handleTxn, (id) => handling.has(id));
   // The dashboard's per-minute history: every isolate's counters, read over the bus, one write a minute.
   const history = startHistorySampler(deps);
   for (const job of schedulesFor(deps.config)) {
@@ -73,7 +74,7 @@ export function startBackground(deps: Deps): Background {
   return {
     stop: async () => {
       abort.abort();
-      arrivals.stop();
+      duePoll.stop();
       history.stop();
       await sweeper.stop();
       await imports.stop();

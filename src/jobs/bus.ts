@@ -2,7 +2,7 @@
  * The process bus: one BroadcastChannel per server run joining the main isolate (queue worker, notifier, cron)
  * and its HTTP isolates. It carries immediate wake-ups (`{kind, id}`, the same ids-only messages as the queue)
  * to the worker isolate, and metrics snapshots so `/metrics` reports the whole process. Nothing on it is a
- * record: a lost wake-up is redone by the arrival poll and the sweeper from SQLite.
+ * record: a lost wake-up is redone by the due-work poll and the start-up sweep from SQLite.
  */
 import type { QueueMessage } from "./queue.ts";
 import type { Metrics, MetricsSnapshot } from "../obs/metrics.ts";
@@ -62,7 +62,7 @@ export function openBus(name: string, options: BusOptions): ProcessBus {
     if (closed) return;
     try {
       channel.postMessage(msg);
-    } catch { /* closing: the arrival poll and the sweeper cover lost wake-ups */ }
+    } catch { /* closing: the due-work poll and the start-up sweep cover lost wake-ups */ }
   }
 
   function flush(): void {

@@ -3,7 +3,7 @@
  * database share work without Deno KV. As with the KV queue, a message only says "look at row `id` of `kind`":
  * the row is the record of truth and every claim is a conditional UPDATE, so a wake-up that reaches several
  * instances is handled once and a lost one (an instance killed with its timers, a LISTEN connection that was
- * down) is redone by the arrival poll and the sweeper from the tables.
+ * down) is redone by the due-work poll and the start-up sweep from the tables.
  *
  * A message due now goes to this process's worker when it has one (the handler in this isolate, or over the
  * process bus from an HTTP isolate), else it is NOTIFYed on the channel every instance's worker LISTENs to. A

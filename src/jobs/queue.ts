@@ -92,7 +92,7 @@ const KV_BATCH = 500;
  * The Deno KV queue adapter, and the one place that decides how a wake-up travels. A message due now goes
  * straight to the worker when this process has one: to the handler when this isolate listens (the worker
  * isolate), over the process bus when another isolate of this process does (an HTTP isolate). The row it
- * points at is already committed in SQLite, and the arrival poll and the sweeper redo it after a crash, so KV
+ * points at is already committed in SQLite, and the due-work poll and the start-up sweep redo it after a crash, so KV
  * would add nothing to an immediate wake-up but latency. Delayed messages, and wake-ups from a process without
  * a worker (a second server, a CLI command), go through KV; each KV write costs a few ms (one fsync), so
  * enqueues made in the same tick are committed together. Handlers never throw, so KV never retries.

@@ -1,6 +1,9 @@
 /**
- * The sweeper: SQLite is the record of truth, so at start and every `sweepIntervalSeconds` it redoes what the
- * tables say is due (work stuck past its lease, callbacks whose retry time has come), whatever KV did.
+ * The sweeper and the one query for due work. The tables are the record of truth, whatever a wake-up did: due work
+ * is what TransactionStore.due says (waiting transactions, lapsed leases, callbacks whose time has come), asked the
+ * same way by the due-work poll every second (src/jobs/due_poll.ts) and by the start-up sweep, which first drops a
+ * dead worker's leases (SQLite) and takes every waiting transaction. The sweeper runs its other sweeps (spool files,
+ * import wake-ups) at start and every `sweepIntervalSeconds`.
  */
 import type { Deps } from "../deps.ts";
 
@@ -18,8 +21,27 @@ const BATCH = 500;
 const MAX_BATCHES = 1000;
 
 /**
- * Redoes due transactions through `handle` (the worker's). At start-up, leases of the dead process are
- * released and every open transaction counts as due; later, only those untouched for `leaseSeconds`.
+ * How long a transaction waits (received/pending) before due work takes it: the request that accepted it wakes the
+ * worker at once, so this only catches work whose wake-up went to another process or was lost.
+ */
+export const WAITING_AGE_MS = 1000;
+
+/** Ids of due work now (at most `limit`): at start-up every waiting transaction, else those older than WAITING_AGE_MS. */
+export function dueTransactionIds(
+  deps: Deps,
+  options: { startup: boolean; limit: number },
+): Promise<number[]> {
+  const now = deps.clock.now();
+  return deps.storage.transactions.due(
+    new Date(now).toISOString(),
+    new Date(options.startup ? now : now - WAITING_AGE_MS).toISOString(),
+    options.limit,
+  );
+}
+
+/**
+ * Redoes due transactions through `handle` (the worker's), batch by batch; at start-up the leases of the dead
+ * process are released first (SQLite: one worker per file).
  */
 export async function sweepTransactions(
   deps: Deps,
@@ -29,13 +51,7 @@ export async function sweepTransactions(
   if (options.startup) await deps.storage.transactions.releaseLeases();
   const seen = new Set<number>();
   for (let i = 0; i < MAX_BATCHES; i++) {
-    const now = deps.clock.now();
-    const staleBefore = options.startup ? now : now - deps.config.leaseSeconds * 1000;
-    const due = await deps.storage.transactions.due(
-      new Date(now).toISOString(),
-      new Date(staleBefore).toISOString(),
-      BATCH,
-    );
+    const due = await dueTransactionIds(deps, { startup: options.startup, limit: BATCH });
     const ids = due.filter((id) => !seen.has(id));
     if (ids.length === 0) break;
     for (const id of ids) seen.add(id);

@@ -5,7 +5,7 @@
  */
 /**
  * SQL for the ids of disabled senders, to write `sender_id NOT IN ${DISABLED_SENDERS}` in work queries: held
- * work must not fill a batch (sweeper, arrival poll, due lanes) that other senders' work is waiting for.
+ * work must not fill a batch (the due-work query, due lanes) that other senders' work is waiting for.
  */
 export const DISABLED_SENDERS = "(SELECT sender_id FROM senders WHERE active = 0)";
 

@@ -113,11 +113,7 @@ export function pgTransactionStore(pool: PgPool): TransactionStore {
     openIds: (senderId, limit) => ids(pgText(sql.OPEN_IDS), [senderId, limit]),
     // Other instances' live leases: never released here (the interface says why).
     releaseLeases: () => Promise.resolve(0),
-    arrivals: async (before, limit) => [
-      ...await ids(pgText(sql.WAITING), [before, limit]),
-      ...await ids(pgText(sql.REOPENED_DUE), [before, before, before, limit]),
-    ],
-    due: (now, staleBefore, limit) => ids(pgText(sql.DUE), [staleBefore, now, now, now, limit]),
+    due: (now, waitingBefore, limit) => ids(pgText(sql.DUE), [waitingBefore, now, now, now, limit]),
     get: (id) => pgOne<TxnRow>(pool, pgText(sql.TXN_BY_ID), [id]),
     getByCorrelationId: (cid, senderId) =>
       senderId === undefined

@@ -168,8 +168,8 @@ export const RELEASE_LEASES = `UPDATE transactions SET lease_owner = NULL, lease
   WHERE lease_until IS NOT NULL AND state IN ('processing','succeeded','rejected')`;
 
 /**
- * Due work: (staleBefore, now, now, now, limit). A disabled sender's work waits: leaving it out keeps it from
- * filling the batch other senders' work needs.
+ * Due work, the one query the due-work poll and the start-up sweep run: (waitingBefore, now, now, now, limit). A
+ * disabled sender's work waits: leaving it out keeps it from filling the batch other senders' work needs.
  */
 export const DUE = `SELECT id FROM (
     SELECT id, sender_id FROM transactions WHERE state IN ('received','pending') AND updated_at <= ?
@@ -231,22 +231,3 @@ export const OPEN_COUNTS =
   `SELECT state, COUNT(*) AS n FROM transactions WHERE state IN ${OPEN} GROUP BY state`;
 /** Failed callbacks (their own partial index). */
 export const FAILED_COUNT = "SELECT COUNT(*) AS n FROM transactions WHERE state = 'callback_failed'";
-
-/**
- * Transactions waiting (received/pending) since before a time, oldest first; a disabled sender's wait until it is
- * enabled, without filling the batch: (before, limit).
- */
-export const WAITING = `SELECT id FROM transactions WHERE state IN ('received','pending') AND updated_at <= ?
-    AND sender_id NOT IN ${DISABLED_SENDERS}
-  ORDER BY updated_at LIMIT ?+0`;
-
-/**
- * Failed callbacks an operator reopened (`txn retry`: attempts back to 0, the last error kept), due since before a
- * time and held by no lease, oldest first: (before, before, before, limit). Rows in succeeded/rejected are few; the
- * transactions_open index holds them.
- */
-export const REOPENED_DUE = `SELECT id FROM transactions
-  WHERE state IN ('succeeded','rejected') AND attempts = 0 AND last_error IS NOT NULL AND updated_at <= ?
-    AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-    AND sender_id NOT IN ${DISABLED_SENDERS}
-  ORDER BY updated_at LIMIT ?+0`;

@@ -42,7 +42,7 @@ import {
   type TxnFilter,
   type TxnRow,
 } from "./store.ts";
-import { LEASE_OF, PURGE_FINISHED, REOPENED_DUE, WAITING } from "./txn_sql.ts";
+import { LEASE_OF, PURGE_FINISHED } from "./txn_sql.ts";
 
 /** A processing attempt given back: why, when it is due again, and whether the claim's count is taken back. */
 export interface ProcessingRelease {
@@ -107,12 +107,11 @@ export interface TransactionStore {
    */
   releaseLeases(): Promise<number>;
   /**
-   * Ids of transactions waiting since before `before` and of failed callbacks an operator reopened that are due
-   * since then (each oldest first, at most `limit` of each), disabled senders' left out: the arrival poll's.
+   * The one query for due work (src/jobs/due_work.ts): ids of transactions waiting (received/pending) since before
+   * `waitingBefore`, processing under a lapsed lease, and callbacks due at `now` (a retry's time come, or one an
+   * operator reopened) held by no live lease; disabled senders' left out; at most `limit`.
    */
-  arrivals(before: string, limit: number): Promise<number[]>;
-  /** Ids with work due (stale arrivals, lapsed processing leases, due callbacks), disabled senders' left out. */
-  due(now: string, staleBefore: string, limit: number): Promise<number[]>;
+  due(now: string, waitingBefore: string, limit: number): Promise<number[]>;
   /** One transaction by internal id. */
   get(id: number): Promise<TxnRow | undefined>;
   /** One transaction by correlation_id, optionally only the sender's own. */
@@ -175,15 +174,7 @@ export function sqliteTransactionStore(db: Db): TransactionStore {
     cancelOpen: (of, reason, now) => Promise.resolve(cancelOpenTransactions(db, of, reason, now)),
     openIds: (senderId, limit) => Promise.resolve(openTransactionIds(db, senderId, limit)),
     releaseLeases: () => Promise.resolve(releaseLeases(db)),
-    arrivals: (before, limit) => {
-      const ids = (sql: string, ...args: Array<string | number>) =>
-        (stmt(db, sql).all(...args) as Array<{ id: number }>).map((r) => r.id);
-      return Promise.resolve([
-        ...ids(WAITING, before, limit),
-        ...ids(REOPENED_DUE, before, before, before, limit),
-      ]);
-    },
-    due: (now, staleBefore, limit) => Promise.resolve(dueTransactions(db, now, staleBefore, limit)),
+    due: (now, waitingBefore, limit) => Promise.resolve(dueTransactions(db, now, waitingBefore, limit)),
     get: (id) => Promise.resolve(getTransaction(db, id)),
     getByCorrelationId: (cid, senderId) => Promise.resolve(getByCorrelationId(db, cid, senderId)),
     findByTransactionId: (senderId, tid) => Promise.resolve(findByTransactionId(db, senderId, tid)),
