@@ -1,17 +1,19 @@
 /**
- * The suite's second pass, on PostgreSQL (`deno task test:pg`): every test file whose behaviour depends on the
- * storage backend runs again with DCI_TEST_BACKEND=postgres, so that testDeps (tests/helpers/deps.ts) and every
- * server or CLI process (tests/helpers/server.ts) are on a fresh database of the shared test cluster.
+ * The test suite (`deno task test`): every test file on the embedded SQLite backend, then, as the second pass, every
+ * test file whose behaviour depends on the storage backend again on PostgreSQL (`DCI_TEST_BACKEND=postgres`, so that
+ * testDeps (tests/helpers/deps.ts) and every server or CLI process (tests/helpers/server.ts) are on a fresh database
+ * of one shared test cluster). `deno task test:pg` runs the second pass alone. Exits non-zero when either fails.
  *
- * Which files: a test file depends on the backend when it reaches, through its imports inside tests/, the test
- * deps, the server or CLI processes, or the server's own deps (src/deps.ts). Left out, each printed with why:
+ * The second pass's files: a test file depends on the backend when it reaches, through its imports inside tests/,
+ * the test deps, the server or CLI processes, or the server's own deps (src/deps.ts). Left out, each printed with
+ * why:
  * - files that reach none of them (pure units: a canonical form, a parser, the query compiler's text): they run the
  *   same code on either pass, so a second run would prove nothing;
  * - tests/storage/ and the other files that already run each case on both backends (`backendTest`) or start
  *   PostgreSQL themselves;
  * - the files in SQLITE_ONLY (tests/sqlite_only.ts): they test parts only the embedded backend has.
  *
- * Arguments after `--` go to `deno test` (e.g. a filter); file paths given select among the pass's files.
+ * Arguments: `--pg` (the second pass only); paths select among the files; arguments after `--` go to `deno test`.
  */
 import { SQLITE_ONLY } from "./sqlite_only.ts";
 import { SHARED_PG_ENV, startPostgres } from "./helpers/postgres.ts";
@@ -87,10 +89,22 @@ export function plan(): { run: string[]; left: Array<{ path: string; why: string
   return { run, left };
 }
 
+/** Runs `deno test` on `files` with `env`; resolves with its exit code. */
+async function denoTest(files: string[], extra: string[], env: Record<string, string>): Promise<number> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["test", "--allow-all", "--parallel", ...extra, ...files],
+    cwd: ROOT,
+    env,
+  }).spawn();
+  return (await child.status).code;
+}
+
 if (import.meta.main) {
-  const sep = Deno.args.indexOf("--");
-  const chosen = sep >= 0 ? Deno.args.slice(0, sep) : Deno.args;
-  const extra = sep >= 0 ? Deno.args.slice(sep + 1) : [];
+  const args = Deno.args.filter((a) => a !== "--pg");
+  const pgOnly = args.length !== Deno.args.length;
+  const sep = args.indexOf("--");
+  const chosen = (sep >= 0 ? args.slice(0, sep) : args).map((c) => c.replace(/^\.\//, ""));
+  const extra = sep >= 0 ? args.slice(sep + 1) : [];
   const { run, left } = plan();
   for (const path of Object.keys(SQLITE_ONLY)) {
     if (!run.includes(path) && !left.some((l) => l.path === path)) {
@@ -98,21 +112,20 @@ if (import.meta.main) {
       Deno.exit(1);
     }
   }
-  const files = chosen.length
-    ? run.filter((p) => chosen.some((c) => p.startsWith(c.replace(/^\.\//, ""))))
-    : run;
-  if (chosen.length === 0) {
-    console.log(`PostgreSQL pass: ${run.length} test files; ${left.length} left out:`);
-    for (const l of left) console.log(`  ${l.path}: ${l.why}`);
-  }
-  // The test processes share one cluster: .ci/run's (DCI_TEST_PG_URL), or one started here for the pass.
+  // Both passes share one cluster: .ci/run's (DCI_TEST_PG_URL), or one started here for the run.
   const cluster = Deno.env.get(SHARED_PG_ENV) ? undefined : await startPostgres();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["test", "--allow-all", "--parallel", ...extra, ...files],
-    cwd: ROOT,
-    env: { DCI_TEST_BACKEND: "postgres", ...cluster ? { [SHARED_PG_ENV]: cluster.url } : {} },
-  }).spawn();
-  const { code } = await child.status;
-  await cluster?.stop();
+  const env: Record<string, string> = cluster ? { [SHARED_PG_ENV]: cluster.url } : {};
+  let code = 0;
+  try {
+    if (!pgOnly) code = await denoTest(chosen.length ? chosen : ["tests/"], extra, env);
+    const files = chosen.length ? run.filter((p) => chosen.some((c) => p.startsWith(c))) : run;
+    if (chosen.length === 0) {
+      console.log(`\nThe PostgreSQL pass: ${run.length} test files; ${left.length} left out:`);
+      for (const l of left) console.log(`  ${l.path}: ${l.why}`);
+    }
+    if (files.length) code = await denoTest(files, extra, { ...env, DCI_TEST_BACKEND: "postgres" }) || code;
+  } finally {
+    await cluster?.stop();
+  }
   Deno.exit(code);
 }
