@@ -223,7 +223,9 @@ async function delivered() {
 }
 
 async function statuses(h: Harness): Promise<Record<string, string>> {
-  return Object.fromEntries((await h.deps.storage.notifications.list({})).map((n) => [n.notification_id, n.status]));
+  return Object.fromEntries(
+    (await h.deps.storage.notifications.list({})).map((n) => [n.notification_id, n.status]),
+  );
 }
 
 Deno.test("receipt_information receipts (OpenSPP's shape) mark the sender's own notification received", async () => {
@@ -311,6 +313,8 @@ Deno.test("receipt_information receipts (OpenSPP's shape) mark the sender's own 
 });
 
 async function getHeader(h: Harness, transactionId: string): Promise<string> {
-  const [row] = await h.deps.sql("SELECT request_header FROM transactions WHERE transaction_id = ?", [transactionId]);
+  const [row] = await h.deps.sql("SELECT request_header FROM transactions WHERE transaction_id = ?", [
+    transactionId,
+  ]);
   return (row as { request_header: string }).request_header;
 }

@@ -160,7 +160,9 @@ Deno.test("OAuth2 client credentials: a refused token request fails the attempt 
     }
     rx.respond = () => ({ status: 200, body: ack() });
     await h.drain();
-    const [a, b] = await Promise.all(ids.map(async (id) => (await h.deps.storage.transactions.getByCorrelationId(id))!));
+    const [a, b] = await Promise.all(
+      ids.map(async (id) => (await h.deps.storage.transactions.getByCorrelationId(id))!),
+    );
     assert.equal(a.state, "succeeded", "retried later");
     assert.equal(a.last_error, "token URL answered HTTP 401");
     assert.equal(b.state, "callback_failed", "the guard's refusal is permanent");

@@ -135,9 +135,10 @@ Deno.test("a receiver's invented ERR code is recorded only when it is a safe sho
         ids.map(async (id) => (await h.deps.storage.transactions.getByCorrelationId(id))!.receiver_code),
       ),
       [
-      "err.partner.custom",
-      "err.unknown",
-    ]);
+        "err.partner.custom",
+        "err.unknown",
+      ],
+    );
     assert.match(h.deps.metrics.render(), /dci_receiver_rejections_total\{kind="callback",code="other"\} 2/);
   } finally {
     await rx.close();
