@@ -36,13 +36,14 @@ const databases = new Map<string, Promise<string>>();
  */
 export async function dataDirDatabase(
   dataDir: string,
-): Promise<{ storage: Storage; sql: RawSql; close(): Promise<void> }> {
+): Promise<{ storage: Storage; sql: RawSql; databaseUrl?: string; close(): Promise<void> }> {
   const { DCI_DATABASE_URL: url } = await backendEnv({}, dataDir);
   if (url) {
     const pool = openPgPool(url, { max: 2 });
     return {
       storage: pgStorage(pool),
       sql: (t, v = []) => pgAll(pool, pgText(t), v),
+      databaseUrl: url,
       close: () => pool.end(),
     };
   }
