@@ -5,9 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { partnerHarness, searchMessage, startPartnerReceiver } from "./partner.ts";
-import { insertTransaction } from "../../src/transactions/store.ts";
 import { currentCallbackUrl } from "../../src/transactions/callback.ts";
-import { getByCorrelationId } from "../../src/transactions/store.ts";
 import { getSender, updateSender } from "../../src/senders/store.ts";
 
 Deno.test("callback URL mode: exact posts to header.sender_uri as given, append (the default) adds /registry/on-search", async () => {
@@ -44,7 +42,7 @@ Deno.test("callback URL mode: a change applies to callbacks still waiting (compu
   try {
     const s = await h.sender({ callback_base_url: "https://partner.example/dci/receiver" });
     const now = new Date(h.deps.clock.now()).toISOString();
-    const { row } = insertTransaction(h.deps.db, {
+    const { row } = await h.deps.storage.transactions.insert({
       sender_id: s.senderId,
       transaction_id: "t-1",
       dedupe_key: "t-1",
@@ -59,20 +57,20 @@ Deno.test("callback URL mode: a change applies to callbacks still waiting (compu
       reference_ids: [],
       now,
     });
-    const txn = () => getByCorrelationId(h.deps.db, row.correlation_id)!;
+    const txn = async () => (await h.deps.storage.transactions.getByCorrelationId(row.correlation_id))!;
     assert.equal(
-      await currentCallbackUrl(h.deps, txn(), await getSender(h.deps, s.senderId)),
+      await currentCallbackUrl(h.deps, await txn(), await getSender(h.deps, s.senderId)),
       "https://partner.example/dci/receiver/registry/on-subscribe",
     );
     const res = await h.admin("PATCH", `/senders/${s.senderId}`, { callback_url_mode: "exact" });
     assert.equal(res.body.callback_url_mode, "exact");
     assert.equal(
-      await currentCallbackUrl(h.deps, txn(), await getSender(h.deps, s.senderId)),
+      await currentCallbackUrl(h.deps, await txn(), await getSender(h.deps, s.senderId)),
       "https://partner.example/dci/receiver",
     );
     await updateSender(h.deps, s.senderId, { callback_url_mode: "append" });
     assert.equal(
-      await currentCallbackUrl(h.deps, txn(), await getSender(h.deps, s.senderId)),
+      await currentCallbackUrl(h.deps, await txn(), await getSender(h.deps, s.senderId)),
       "https://partner.example/dci/receiver/registry/on-subscribe",
     );
     const bad = await h.admin("PATCH", `/senders/${s.senderId}`, { callback_url_mode: "guess" });

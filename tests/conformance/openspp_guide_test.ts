@@ -15,7 +15,6 @@
  */
 import assert from "node:assert/strict";
 import { createApp } from "../helpers/app.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { fixtureDeps } from "../registry/fixture.ts";
 import { answerErrors } from "../helpers/spec_check.ts";
 
@@ -47,7 +46,7 @@ Deno.test("OpenSPP DCI API guide: JSON token body with db_name, then a bearer-on
   const deps = await fixtureDeps();
   try {
     const app = createApp(deps);
-    const { token: adminToken } = await createAdminToken(deps.db, { role: "admin" });
+    const { token: adminToken } = await deps.storage.adminTokens.create({ role: "admin" });
     const admin = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
 
     // The operator registers the partner with the settings its client needs.

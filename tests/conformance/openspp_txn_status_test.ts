@@ -11,7 +11,6 @@ import { person, putPerson, subItem } from "../subscriptions/helpers.ts";
 import { seedSubscription } from "../../src/subscriptions/seed.ts";
 import { fanOutAll } from "../../src/subscriptions/fanout.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
-import { listNotifications } from "../../src/subscriptions/notifications.ts";
 
 /**
  * Checks an answer against the social spec yaml (tests/helpers/spec_check.ts; its relaxations, among them the
@@ -59,7 +58,7 @@ Deno.test("txn status by reference_id_list finds a transaction by its request's 
     const ack = await h.post("/registry/search", searchMessage("t-msg", 2));
     assert.equal(ack.status, 202);
     await h.drain();
-    const messageId = JSON.parse(getHeader(h, "t-msg")).message_id;
+    const messageId = JSON.parse(await getHeader(h, "t-msg")).message_id;
     const sync = await syncStatus(h, query("q-1", "reference_id_list", [messageId], { txn_type: "search" }));
     assert.equal(sync.header.status, "succ");
     const status = sync.message.txnstatus_response.txn_status;
@@ -218,13 +217,15 @@ async function delivered() {
   await fanOutAll(h.deps);
   await runNotifierOnce(h.deps, { random: () => 0.5 });
   await runNotifierOnce(h.deps, { random: () => 0.5 });
-  const sent = listNotifications(h.deps.db, { sender: carol.senderId });
+  const sent = await h.deps.storage.notifications.list({ sender: carol.senderId });
   assert.deepEqual(sent.map((n) => n.status), ["sent", "sent"]);
   return { h, carol, dave, code, newest: sent[0].notification_id, oldest: sent[1].notification_id };
 }
 
-function statuses(h: Harness): Record<string, string> {
-  return Object.fromEntries(listNotifications(h.deps.db, {}).map((n) => [n.notification_id, n.status]));
+async function statuses(h: Harness): Promise<Record<string, string>> {
+  return Object.fromEntries(
+    (await h.deps.storage.notifications.list({})).map((n) => [n.notification_id, n.status]),
+  );
 }
 
 Deno.test("receipt_information receipts (OpenSPP's shape) mark the sender's own notification received", async () => {
@@ -247,7 +248,7 @@ Deno.test("receipt_information receipts (OpenSPP's shape) mark the sender's own 
     assert.equal((byId.body as Json).header.status, "succ");
     assert.deepEqual(answerErrors("/registry/sync/receipt", 200, byId.body), []);
     assert.equal((byId.body as Json).message.receipt_response.notification_id, oldest);
-    assert.deepEqual(statuses(h), { [newest]: "sent", [oldest]: "received" });
+    assert.deepEqual(await statuses(h), { [newest]: "sent", [oldest]: "received" });
 
     // By subscription_code alone: that subscription's latest delivered notification; a repeat is the same one.
     for (const txn of ["rc-2", "rc-3"]) {
@@ -258,7 +259,7 @@ Deno.test("receipt_information receipts (OpenSPP's shape) mark the sender's own 
       assert.equal((byCode.body as Json).header.status, "succ");
       assert.equal((byCode.body as Json).message.receipt_response.notification_id, newest);
     }
-    assert.deepEqual(statuses(h), { [newest]: "received", [oldest]: "received" });
+    assert.deepEqual(await statuses(h), { [newest]: "received", [oldest]: "received" });
 
     // Dave cannot acknowledge carol's notifications, by code or by id in carol's subscription.
     for (const info of [{ subscription_code: code }, { notification_id: newest, subscription_code: code }]) {
@@ -298,7 +299,7 @@ Deno.test("receipt_information receipts (OpenSPP's shape) mark the sender's own 
     );
     const byMessage = await syncStatus(
       h,
-      query("q-r2", "reference_id_list", [JSON.parse(getHeader(h, "rc-6")).message_id], {
+      query("q-r2", "reference_id_list", [JSON.parse(await getHeader(h, "rc-6")).message_id], {
         txn_type: "receipt",
       }),
       { sender: carol },
@@ -311,9 +312,9 @@ Deno.test("receipt_information receipts (OpenSPP's shape) mark the sender's own 
   }
 });
 
-function getHeader(h: Harness, transactionId: string): string {
-  const row = h.deps.db.prepare("SELECT request_header FROM transactions WHERE transaction_id = ?").get(
+async function getHeader(h: Harness, transactionId: string): Promise<string> {
+  const [row] = await h.deps.sql("SELECT request_header FROM transactions WHERE transaction_id = ?", [
     transactionId,
-  ) as { request_header: string };
-  return row.request_header;
+  ]);
+  return (row as { request_header: string }).request_header;
 }

@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { ack, partnerHarness, searchMessage, startPartnerReceiver, subscribeMessage } from "./partner.ts";
 import { person, putPerson } from "../subscriptions/helpers.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
-import { getByCorrelationId } from "../../src/transactions/store.ts";
 
 const TOKEN = "static-token-0123456789";
 const SECRET = "client-secret-s3cret-value";
@@ -51,10 +50,12 @@ Deno.test("static bearer: callbacks and notifications to the sender's exact URL 
         "/dci/callback on-subscribe",
       ],
     );
-    const txn = (ack: Record<string, unknown>) =>
-      getByCorrelationId(h.deps.db, (ack.message as { correlation_id: string }).correlation_id)!;
-    assert.equal(txn(a.body).state, "callback_sent");
-    const refused = txn(b.body);
+    const txn = async (ack: Record<string, unknown>) =>
+      (await h.deps.storage.transactions.getByCorrelationId(
+        (ack.message as { correlation_id: string }).correlation_id,
+      ))!;
+    assert.equal((await txn(a.body)).state, "callback_sent");
+    const refused = await txn(b.body);
     assert.equal(refused.state, "succeeded", "not sent: a retry is scheduled");
     assert.equal(refused.last_error, "HTTP 401 from callback URL");
   } finally {
@@ -110,7 +111,7 @@ Deno.test("OAuth2 client credentials: one token fetched and cached, refreshed wh
     await h.drain();
     assert.equal(rx.tokenRequests.length, 3);
     assert.deepEqual(rx.hits.slice(-2).map((x) => x.authorization), ["Bearer tok-2", "Bearer tok-3"]);
-    assert.equal(getByCorrelationId(h.deps.db, c4)!.state, "callback_sent");
+    assert.equal((await h.deps.storage.transactions.getByCorrelationId(c4))!.state, "callback_sent");
 
     const shown = (await h.admin("GET", `/senders/${s.senderId}`)).text;
     assert.deepEqual(JSON.parse(shown).outbound_auth, {
@@ -159,7 +160,9 @@ Deno.test("OAuth2 client credentials: a refused token request fails the attempt 
     }
     rx.respond = () => ({ status: 200, body: ack() });
     await h.drain();
-    const [a, b] = ids.map((id) => getByCorrelationId(h.deps.db, id)!);
+    const [a, b] = await Promise.all(
+      ids.map(async (id) => (await h.deps.storage.transactions.getByCorrelationId(id))!),
+    );
     assert.equal(a.state, "succeeded", "retried later");
     assert.equal(a.last_error, "token URL answered HTTP 401");
     assert.equal(b.state, "callback_failed", "the guard's refusal is permanent");

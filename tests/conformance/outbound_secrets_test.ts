@@ -8,10 +8,11 @@ import { randomBytes } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { runCli } from "../../src/cli/cli.ts";
 import { COMMANDS } from "../../src/cli/commands.ts";
-import { closeDeps, openSqliteDeps } from "../../src/deps.ts";
+import { closeDeps, openDeps } from "../../src/deps.ts";
 import { testConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/obs/log.ts";
-import { openDatabase } from "../../src/db/sqlite.ts";
+import { dataDirDatabase } from "../helpers/server.ts";
+import { TEST_BACKEND } from "../helpers/deps.ts";
 import { addSender } from "../../src/senders/store.ts";
 
 const KEK = Buffer.from(randomBytes(32)).toString("base64");
@@ -29,21 +30,39 @@ async function cli(args: string[], env: Record<string, string>) {
   return { code, stdout: out.join("\n"), stderr: err.join("\n") };
 }
 
-function storedSecret(dataDir: string, senderId: string): string | null {
-  const db = openDatabase(`${dataDir}/dci.sqlite`);
+async function storedSecret(dataDir: string, senderId: string): Promise<string | null> {
+  const db = await dataDirDatabase(dataDir);
   try {
-    return (db.prepare("SELECT outbound_secret FROM senders WHERE sender_id = ?").get(senderId) as {
-      outbound_secret: string | null;
-    }).outbound_secret;
+    const [row] = await db.sql("SELECT outbound_secret FROM senders WHERE sender_id = ?", [senderId]);
+    return (row as { outbound_secret: string | null }).outbound_secret;
   } finally {
-    db.close();
+    await db.close();
   }
+}
+
+/**
+ * The server's settings on `dataDir` and its database (on the PostgreSQL pass, the database standing for it:
+ * the CLI and the deps opened here share it, as they share the SQLite file).
+ */
+async function onDataDir(dataDir: string) {
+  let databaseUrl: string | undefined;
+  if (TEST_BACKEND === "postgres") {
+    const db = await dataDirDatabase(dataDir);
+    await db.close();
+    databaseUrl = db.databaseUrl;
+  }
+  return {
+    env: { DCI_DATA_DIR: dataDir, ...databaseUrl ? { DCI_DATABASE_URL: databaseUrl } : {} },
+    config: (more: Record<string, string> = {}) =>
+      testConfig({ dataDir, ...databaseUrl ? { databaseUrl } : {}, ...more }),
+  };
 }
 
 Deno.test("CLI: sender settings are set by flags, the outbound token read from a file is sealed at rest and never printed", async () => {
   const dataDir = await Deno.makeTempDir();
   const secretFile = await Deno.makeTempFile();
-  const env = { DCI_DATA_DIR: dataDir, DCI_KEY_ENCRYPTION_KEY: KEK };
+  const on = await onDataDir(dataDir);
+  const env = { ...on.env, DCI_KEY_ENCRYPTION_KEY: KEK };
   try {
     await Deno.writeTextFile(secretFile, `${TOKEN}\n`);
     const added = await cli([
@@ -79,36 +98,41 @@ Deno.test("CLI: sender settings are set by flags, the outbound token read from a
       assert.equal(s.callback_url_mode, "exact");
       assert.deepEqual(s.outbound_auth, { type: "bearer", token_set: true });
     }
-    const stored = storedSecret(dataDir, SENDER)!;
+    const stored = (await storedSecret(dataDir, SENDER))!;
     assert.match(stored, /^dcikek1:/);
     assert.ok(!stored.includes(TOKEN) && !stored.includes(Buffer.from(TOKEN).toString("base64")));
 
     // The server reads it back (only with the key), for this row only.
-    const deps = await openSqliteDeps(testConfig({ dataDir, keyEncryptionKey: KEK }), { log: silentLogger });
+    const deps = await openDeps(on.config({ keyEncryptionKey: KEK }), { log: silentLogger });
     try {
       assert.deepEqual(await deps.outboundTokens.authorization(deps, SENDER), {
         ok: true,
         header: `Bearer ${TOKEN}`,
         fromCache: false,
       });
-      deps.db.prepare(
-        "INSERT INTO senders (sender_id, name, created_at, updated_at, outbound_auth, outbound_secret) VALUES ('copy', 'c', 'x', 'x', 'bearer', ?)",
-      )
-        .run(stored);
+      const db = await dataDirDatabase(dataDir);
+      try {
+        await db.sql(
+          "INSERT INTO senders (sender_id, name, created_at, updated_at, outbound_auth, outbound_secret) VALUES ('copy', 'c', 'x', 'x', 'bearer', ?)",
+          [stored],
+        );
+      } finally {
+        await db.close();
+      }
       const copied = await deps.outboundTokens.authorization(deps, "copy");
       assert.equal(copied.ok, false, "a sealed value copied to another row does not open");
     } finally {
       closeDeps(deps);
     }
     await assert.rejects(
-      openSqliteDeps(testConfig({ dataDir }), { log: silentLogger }),
+      openDeps(on.config(), { log: silentLogger }),
       /encrypted with the key-encryption key/,
     );
 
     const cleared = await cli(["sender", "update", SENDER, "--outbound-auth", "none", "--json"], env);
     assert.equal(cleared.code, 0, cleared.stderr);
     assert.deepEqual(JSON.parse(cleared.stdout).outbound_auth, { type: "none" });
-    assert.equal(storedSecret(dataDir, SENDER), null, "clearing removes the secret");
+    assert.equal(await storedSecret(dataDir, SENDER), null, "clearing removes the secret");
   } finally {
     await Deno.remove(dataDir, { recursive: true });
     await Deno.remove(secretFile);
@@ -118,7 +142,8 @@ Deno.test("CLI: sender settings are set by flags, the outbound token read from a
 Deno.test("outbound secrets stored without a key-encryption key are sealed at the next start with one", async () => {
   const dataDir = await Deno.makeTempDir();
   try {
-    let deps = await openSqliteDeps(testConfig({ dataDir }), { log: silentLogger });
+    const on = await onDataDir(dataDir);
+    let deps = await openDeps(on.config(), { log: silentLogger });
     try {
       await addSender(deps, "p1", {
         outbound_auth: {
@@ -131,10 +156,10 @@ Deno.test("outbound secrets stored without a key-encryption key are sealed at th
     } finally {
       closeDeps(deps);
     }
-    assert.equal(storedSecret(dataDir, "p1"), Buffer.from(TOKEN).toString("base64"));
-    deps = await openSqliteDeps(testConfig({ dataDir, keyEncryptionKey: KEK }), { log: silentLogger });
+    assert.equal(await storedSecret(dataDir, "p1"), Buffer.from(TOKEN).toString("base64"));
+    deps = await openDeps(on.config({ keyEncryptionKey: KEK }), { log: silentLogger });
     closeDeps(deps);
-    const sealed = storedSecret(dataDir, "p1")!;
+    const sealed = (await storedSecret(dataDir, "p1"))!;
     assert.match(sealed, /^dcikek1:/);
     assert.ok(!sealed.includes(Buffer.from(TOKEN).toString("base64")));
   } finally {
@@ -144,7 +169,7 @@ Deno.test("outbound secrets stored without a key-encryption key are sealed at th
 
 Deno.test("CLI: bad per-sender settings are usage errors naming the flag", async () => {
   const dataDir = await Deno.makeTempDir();
-  const env = { DCI_DATA_DIR: dataDir };
+  const { env } = await onDataDir(dataDir);
   try {
     for (
       const [args, flag] of [

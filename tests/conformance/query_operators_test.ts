@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { fixtureDeps, ids, pred, searchOne } from "../registry/fixture.ts";
+import { TEST_BACKEND } from "../helpers/deps.ts";
 import { parseQuery } from "../../src/registry/query_parse.ts";
 import { searchFrom, toSql } from "../../src/registry/query_sql.ts";
 import { addRegistrant } from "./query_support.ts";
@@ -167,7 +168,11 @@ Deno.test("query: OpenSPP {seq, or} is (seq AND …) OR or[0] OR …, as OpenSPP
   }
 });
 
-Deno.test("query: a prefix match uses an index (EXPLAIN QUERY PLAN): name parts, surname, phone", async () => {
+Deno.test({
+  name: "query: a prefix match uses an index (EXPLAIN QUERY PLAN): name parts, surname, phone",
+  // SQLite's query planner and its statements (toSql/searchFrom); PostgreSQL compiles queries of its own.
+  ignore: TEST_BACKEND === "postgres",
+}, async () => {
   const deps = await fixtureDeps();
   try {
     deps.db.exec("ANALYZE");

@@ -15,8 +15,6 @@ import {
 } from "./partner.ts";
 import { person, putPerson } from "../subscriptions/helpers.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
-import { listNotifications } from "../../src/subscriptions/notifications.ts";
-import { getByCorrelationId } from "../../src/transactions/store.ts";
 import { detail } from "../../src/transactions/operations.ts";
 
 Deno.test("callback answered 200 with ERR: a permanent code fails at once with the code, a transient one is retried, then sent", async () => {
@@ -41,7 +39,7 @@ Deno.test("callback answered 200 with ERR: a permanent code fails at once with t
     const busy = await accept("t-busy");
     await h.drain();
 
-    const rejected = getByCorrelationId(h.deps.db, bad)!;
+    const rejected = (await h.deps.storage.transactions.getByCorrelationId(bad))!;
     assert.equal(rejected.state, "callback_failed", "not counted as sent, not retried");
     assert.equal(rejected.attempts, 1);
     assert.equal(rejected.receiver_code, "err.request.bad");
@@ -52,13 +50,13 @@ Deno.test("callback answered 200 with ERR: a permanent code fails at once with t
       /rejected the delivery: HTTP 200 with ack_status ERR err\.request\.bad/,
     );
 
-    let retried = getByCorrelationId(h.deps.db, busy)!;
+    let retried = (await h.deps.storage.transactions.getByCorrelationId(busy))!;
     assert.equal(retried.state, "succeeded", "a transient code is retried");
     assert.equal(retried.receiver_code, "err.service.unavailable");
     rx.respond = () => ({ status: 200, body: ack() });
     h.deps.clock.advance(1000);
     await h.drain();
-    retried = getByCorrelationId(h.deps.db, busy)!;
+    retried = (await h.deps.storage.transactions.getByCorrelationId(busy))!;
     assert.equal(retried.state, "callback_sent");
     assert.equal(retried.receiver_code, null);
 
@@ -96,7 +94,7 @@ Deno.test("notification answered 200 with ERR: marked failed with the code in th
     for (const id of ["N1", "N2", "N3"]) await putPerson(h.deps, person(id));
     await runNotifierOnce(h.deps, { random: () => 0.5 });
 
-    const log = listNotifications(h.deps.db, { sender: s.senderId }).reverse();
+    const log = (await h.deps.storage.notifications.list({ sender: s.senderId })).reverse();
     assert.deepEqual(log.map((n) => [n.status, n.receiver_code]), [
       ["sent", null],
       ["sent", null],
@@ -132,10 +130,15 @@ Deno.test("a receiver's invented ERR code is recorded only when it is a safe sho
       ids.push((r.body.message as { correlation_id: string }).correlation_id);
     }
     await h.drain();
-    assert.deepEqual(ids.map((id) => getByCorrelationId(h.deps.db, id)!.receiver_code), [
-      "err.partner.custom",
-      "err.unknown",
-    ]);
+    assert.deepEqual(
+      await Promise.all(
+        ids.map(async (id) => (await h.deps.storage.transactions.getByCorrelationId(id))!.receiver_code),
+      ),
+      [
+        "err.partner.custom",
+        "err.unknown",
+      ],
+    );
     assert.match(h.deps.metrics.render(), /dci_receiver_rejections_total\{kind="callback",code="other"\} 2/);
   } finally {
     await rx.close();

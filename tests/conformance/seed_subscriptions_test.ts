@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { harness, type Json } from "../transactions/support.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { fanOutAll } from "../../src/subscriptions/fanout.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { person, putPerson, startReceiver } from "../subscriptions/helpers.ts";
@@ -23,8 +22,8 @@ const MEMBER_TEST_001 = {
 Deno.test("admin API: POST /subscriptions seeds a chosen code, refuses bad input naming the field; notifications reach it", async () => {
   const h = await harness();
   try {
-    const { token } = await createAdminToken(h.deps.db, { role: "admin" });
-    const viewer = (await createAdminToken(h.deps.db, { role: "viewer" })).token;
+    const { token } = await h.deps.storage.adminTokens.create({ role: "admin" });
+    const viewer = (await h.deps.storage.adminTokens.create({ role: "viewer" })).token;
     const call = async (path: string, body: unknown, bearer = token) => {
       const res = await h.app.request(`/admin/v1${path}`, {
         method: "POST",

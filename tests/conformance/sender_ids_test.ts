@@ -10,7 +10,6 @@ import { addSender, getSender, SenderError } from "../../src/senders/store.ts";
 import { parseAllowEntry } from "../../src/net/allowlist.ts";
 import { createApp } from "../helpers/app.ts";
 import { createLogger } from "../../src/obs/log.ts";
-import { ensureEnvAdminToken } from "../../src/admin/tokens.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { createTestSender } from "../helpers/auth.ts";
 import { nobodySearch, postApp } from "./support.ts";
@@ -65,7 +64,7 @@ Deno.test("addSender() refuses an id differing from a registered one only by cas
 Deno.test("admin API: a URL sender id works URL-encoded in every /senders/{id} path", async () => {
   const deps = await testDeps({ adminToken: ADMIN });
   try {
-    await ensureEnvAdminToken(deps.db, ADMIN); // what start-up does with DCI_ADMIN_TOKEN
+    await deps.storage.adminTokens.ensureEnv(ADMIN); // what start-up does with DCI_ADMIN_TOKEN
     const app = createApp(deps);
     const admin = async (method: string, path: string, body?: unknown) => {
       const res = await app.request(`/admin/v1${path}`, {

@@ -111,9 +111,10 @@ Deno.test("async endpoints answer header-level rejections with the ERR ACK, neve
     );
     assert.equal(count.status, 400);
     assert.match(count.body.message.error.message, /^rjct\.total_count\.invalid: /);
-    const stored = h.deps.db.prepare("SELECT COUNT(*) AS n FROM transactions WHERE transaction_id = 'a-cnt'")
-      .get();
-    assert.equal((stored as { n: number }).n, 0);
+    const [stored] = await h.deps.sql(
+      "SELECT COUNT(*) AS n FROM transactions WHERE transaction_id = 'a-cnt'",
+    );
+    assert.equal(Number(stored.n), 0);
 
     const version = await send(
       h,
@@ -242,9 +243,10 @@ Deno.test("an async transaction refused or failed after the ACK gets a complete 
       /Processing failed in 1 attempts; quote correlation_id/,
     );
     assert.deepEqual(items(onSearch.message.search_response), [["a", "rjct", null], ["b", "rjct", null]]);
-    const row = h.deps.db.prepare("SELECT status_reason_code FROM transactions WHERE transaction_id = 'f-1'")
-      .get();
-    assert.equal((row as Json).status_reason_code, "rjct.processing.failed");
+    const [row] = await h.deps.sql(
+      "SELECT status_reason_code FROM transactions WHERE transaction_id = 'f-1'",
+    );
+    assert.equal(row.status_reason_code, "rjct.processing.failed");
     const onSubscribe = h.http.sent.find((s) => s.url.endsWith("/on-subscribe"))!.body as Json;
     assert.deepEqual(items(onSubscribe.message.subscribe_response), [["s1", "rjct", null]]);
   } finally {

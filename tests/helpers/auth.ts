@@ -9,8 +9,8 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { type Deps, depsServices } from "../../src/deps.ts";
 import { testConfig } from "../../src/config.ts";
-import { openDatabase } from "../../src/db/sqlite.ts";
-import { sqliteStorage, type Storage } from "../../src/db/storage.ts";
+import { dataDirDatabase } from "./server.ts";
+import type { Storage } from "../../src/db/storage.ts";
 import { systemClock } from "../../src/clock.ts";
 import { Metrics } from "../../src/obs/metrics.ts";
 import type { KeyAlg } from "../../src/keys/server_keys.ts";
@@ -99,18 +99,18 @@ export async function createTestSender(deps: Deps, options: TestSenderOptions = 
 }
 
 /**
- * Registers a sender, key and client directly in a running server's SQLite file (`server.dataDir`), then gets
- * the token from the server's real POST /oauth2/client/token.
+ * Registers a sender, key and client directly in a running server's database (`server.dataDir`'s SQLite file, or
+ * on the PostgreSQL pass its database), then gets the token from the server's real POST /oauth2/client/token.
  */
 export async function createServerSender(
   server: { url: string; dataDir: string },
   options: TestSenderOptions = {},
 ): Promise<TestSender> {
-  const db = openDatabase(`${server.dataDir}/dci.sqlite`);
+  const database = await dataDirDatabase(server.dataDir);
   try {
-    return await createStoredSender(sqliteStorage(db), server.url, options);
+    return await createStoredSender(database.storage, server.url, options);
   } finally {
-    db.close();
+    await database.close();
   }
 }
 

@@ -2,7 +2,12 @@
 import { LOOPBACK_ONLY, RUN_FLAGS } from "./runtime.ts";
 import { insideLoopbackNetns } from "./no_egress.ts";
 import { specFetch } from "./spec_hooks.ts";
-import { freshPgDatabase, TEST_BACKEND } from "./storage.ts";
+import { freshPgDatabase, type RawSql, TEST_BACKEND } from "./storage.ts";
+import { openDatabase } from "../../src/db/sqlite.ts";
+import { sqliteStorage, type Storage } from "../../src/db/storage.ts";
+import { openPgPool } from "../../src/db/pg/pool.ts";
+import { pgStorage } from "../../src/db/pg/storage.ts";
+import { pgAll, pgText } from "../../src/db/pg/query.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MAIN = new URL("main.ts", ROOT).pathname;
@@ -24,6 +29,31 @@ async function backendEnv(
 }
 
 const databases = new Map<string, Promise<string>>();
+
+/**
+ * The database that server and CLI processes given `dataDir` use, for a test to write fixtures before them or look
+ * behind them: the data dir's SQLite file, or on the PostgreSQL pass the database standing for the data dir.
+ */
+export async function dataDirDatabase(
+  dataDir: string,
+): Promise<{ storage: Storage; sql: RawSql; databaseUrl?: string; close(): Promise<void> }> {
+  const { DCI_DATABASE_URL: url } = await backendEnv({}, dataDir);
+  if (url) {
+    const pool = openPgPool(url, { max: 2 });
+    return {
+      storage: pgStorage(pool),
+      sql: (t, v = []) => pgAll(pool, pgText(t), v),
+      databaseUrl: url,
+      close: () => pool.end(),
+    };
+  }
+  const db = openDatabase(`${dataDir}/dci.sqlite`);
+  return {
+    storage: sqliteStorage(db, dataDir),
+    sql: (t, v = []) => Promise.resolve(db.prepare(t).all(...v as never[]) as Record<string, unknown>[]),
+    close: () => Promise.resolve(db.close()),
+  };
+}
 
 /** The data dir a CLI invocation names (`--data-dir DIR` or DCI_DATA_DIR). */
 function cliDataDir(args: string[], env: Record<string, string>): string | undefined {

@@ -4,7 +4,6 @@
  */
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
-import { writeAll } from "../../src/registry/batch.ts";
 import { demoSource } from "../../src/registry/startup.ts";
 import { crvsProfile } from "../../src/registries/crvs/mod.ts";
 import { frProfile } from "../../src/registries/fr/mod.ts";
@@ -17,40 +16,32 @@ for (const profile of [crvsProfile, frProfile]) {
   Deno.test(`writeAll() fast path: every ${profile.name} record has exactly its own registry values`, async () => {
     const deps = await testDeps({}, { now: NOW });
     try {
-      const report = await writeAll(deps.db, demoSource(profile, 400, 3), {
+      const report = await deps.storage.registryLoad.writeAll(demoSource(profile, 400, 3), {
         now: () => new Date(NOW).toISOString(),
         profile,
         batchSize: 150,
       });
       assert.equal(report.rejectedCount, 0);
       const stored = new Map<number, string[]>();
-      for (
-        const r of deps.db.prepare("SELECT attr, value, registrant_id AS id FROM registrant_values")
-          .all() as Array<
-            { attr: string; value: string | number; id: number }
-          >
-      ) {
-        const list = stored.get(r.id) ?? [];
+      // On PostgreSQL the value is jsonb (a number or a string, as SQLite's typed value) and the id a bigint.
+      for (const r of await deps.sql("SELECT attr, value, registrant_id AS id FROM registrant_values")) {
+        const list = stored.get(Number(r.id)) ?? [];
         list.push(`${r.attr}=${typeof r.value}:${r.value}`);
-        stored.set(r.id, list);
+        stored.set(Number(r.id), list);
       }
       let total = 0;
-      for (
-        const row of deps.db.prepare("SELECT id, data FROM registrant_data").all() as Array<
-          { id: number; data: string }
-        >
-      ) {
-        const pairs = valuePairs(JSON.parse(row.data) as Registrant);
+      for (const row of await deps.sql("SELECT id, data FROM registrant_data")) {
+        const pairs = valuePairs(JSON.parse(String(row.data)) as Registrant);
         const want: string[] = [];
         for (let k = 0; k < pairs.length; k += 2) {
           want.push(`${pairs[k]}=${typeof pairs[k + 1]}:${pairs[k + 1]}`);
         }
-        assert.deepEqual((stored.get(row.id) ?? []).sort(), want.sort(), `registrant ${row.id}`);
+        assert.deepEqual((stored.get(Number(row.id)) ?? []).sort(), want.sort(), `registrant ${row.id}`);
         total += want.length;
       }
       assert.ok(total > 400, `the demo records have registry values (${total})`);
       assert.equal(
-        Number((deps.db.prepare("SELECT COUNT(*) AS n FROM registrant_values").get() as { n: number }).n),
+        Number((await deps.sql("SELECT COUNT(*) AS n FROM registrant_values"))[0].n),
         total,
       );
     } finally {

@@ -4,16 +4,14 @@
  * refuses is redone carefully alone, the earlier chunks of its batch (and their deferred value rows) kept.
  */
 import assert from "node:assert/strict";
-import { testDeps } from "../helpers/deps.ts";
-import { writePrepared } from "../../src/registry/batch.ts";
+import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { CHUNK_RECORDS, type PreparedBatch, prepareRecord } from "../../src/registry/prepared.ts";
 import { workerBatches } from "../../src/registry/parse_pool.ts";
 import { demoSource } from "../../src/registry/startup.ts";
 import { valuePairs } from "../../src/registry/values.ts";
-import { getRegistrant } from "../../src/registry/store.ts";
 import type { Registrant } from "../../src/registry/model.ts";
 import { crvsProfile } from "../../src/registries/crvs/mod.ts";
-import type { Db } from "../../src/db/sqlite.ts";
+import type { LoadOptions } from "../../src/registry/load_store.ts";
 
 const NOW = "2026-03-01T10:00:00.000Z";
 
@@ -25,32 +23,41 @@ function crvsPrepared(count: number) {
 }
 
 /** Asserts every stored record has exactly the value rows its data gives; returns how many rows. */
-function assertOwnValues(db: Db): number {
+async function assertOwnValues(deps: TestDeps): Promise<number> {
   const stored = new Map<number, string[]>();
-  for (
-    const r of db.prepare("SELECT attr, value, registrant_id AS id FROM registrant_values").all() as Array<
-      { attr: string; value: string | number; id: number }
-    >
-  ) {
-    stored.set(r.id, [...stored.get(r.id) ?? [], `${r.attr}=${r.value}`]);
+  // PostgreSQL: the value is jsonb (a number or a string, as SQLite's typed value) and the id a bigint.
+  for (const r of await deps.sql("SELECT attr, value, registrant_id AS id FROM registrant_values")) {
+    stored.set(Number(r.id), [...stored.get(Number(r.id)) ?? [], `${r.attr}=${r.value}`]);
   }
   let total = 0;
-  for (
-    const row of db.prepare("SELECT id, data FROM registrant_data").all() as Array<
-      { id: number; data: string }
-    >
-  ) {
-    const pairs = valuePairs(JSON.parse(row.data) as Registrant);
+  for (const row of await deps.sql("SELECT id, data FROM registrant_data")) {
+    const pairs = valuePairs(JSON.parse(String(row.data)) as Registrant);
     const want: string[] = [];
     for (let k = 0; k < pairs.length; k += 2) want.push(`${pairs[k]}=${pairs[k + 1]}`);
-    assert.deepEqual((stored.get(row.id) ?? []).sort(), want.sort(), `registrant ${row.id}`);
+    assert.deepEqual((stored.get(Number(row.id)) ?? []).sort(), want.sort(), `registrant ${row.id}`);
     total += want.length;
   }
   return total;
 }
 
-const count = (db: Db) =>
-  Number((db.prepare("SELECT COUNT(*) AS n FROM registrants").get() as { n: number }).n);
+const count = async (deps: TestDeps) =>
+  Number((await deps.sql("SELECT COUNT(*) AS n FROM registrants"))[0].n);
+
+/** The load's batched write (writePrepared on SQLite), on the test's backend. */
+const writePrepared = (deps: TestDeps, batches: AsyncIterable<PreparedBatch>, options: LoadOptions) =>
+  deps.storage.registryLoad.write(batches, options);
+
+/**
+ * Whether a write transaction is left open: the SQLite handle's, or on PostgreSQL a session of the test's
+ * database idle in a transaction.
+ */
+async function inTransaction(deps: TestDeps): Promise<boolean> {
+  if (deps.backend === "sqlite") return deps.db.isTransaction;
+  const [row] = await deps.sql(
+    "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+  );
+  return Number(row.n) > 0;
+}
 
 Deno.test("writePrepared() keeps one transaction open across a batch's chunks and commits at its last", async () => {
   const deps = await testDeps();
@@ -59,22 +66,32 @@ Deno.test("writePrepared() keeps one transaction open across a batch's chunks an
     const seen: Array<[boolean, number]> = [];
     const chunks = async function* (): AsyncGenerator<PreparedBatch> {
       yield { now: NOW, records: records.slice(0, 20), last: false };
-      seen.push([deps.db.isTransaction, count(deps.db)]);
+      seen.push([await inTransaction(deps), await count(deps)]);
       yield { now: NOW, records: records.slice(20, 40), last: true };
-      seen.push([deps.db.isTransaction, count(deps.db)]);
+      seen.push([await inTransaction(deps), await count(deps)]);
       yield { now: NOW, records: records.slice(40), last: false };
-      seen.push([deps.db.isTransaction, count(deps.db)]);
+      seen.push([await inTransaction(deps), await count(deps)]);
       // The reader ends without a last chunk: the open batch commits all the same.
     };
-    const report = await writePrepared(deps.db, chunks(), { registry: "crvs" });
-    assert.deepEqual(seen, [[true, 20], [false, 40], [true, records.length]]);
-    assert.equal(deps.db.isTransaction, false);
+    const report = await writePrepared(deps, chunks(), { registry: "crvs" });
+    // SQLite counts on the writing connection (its open transaction's rows too); PostgreSQL on another one,
+    // which sees only what the batch committed.
+    assert.deepEqual(
+      seen,
+      deps.backend === "sqlite"
+        ? [[true, 20], [false, 40], [true, records.length]]
+        : [[true, 0], [false, 40], [
+          true,
+          40,
+        ]],
+    );
+    assert.equal(await inTransaction(deps), false);
     assert.deepEqual([report.read, report.registered, report.rejectedCount], [
       records.length,
       records.length,
       0,
     ]);
-    assert.ok(assertOwnValues(deps.db) > records.length);
+    assert.ok(await assertOwnValues(deps) > records.length);
   } finally {
     deps.close();
   }
@@ -89,10 +106,10 @@ Deno.test("writePrepared() rolls back a batch whose reader fails between its chu
       yield { now: NOW, records: records.slice(10, 30), last: false };
       throw new Error("the file cannot be read on");
     };
-    await assert.rejects(() => writePrepared(deps.db, chunks(), { registry: "crvs" }), /cannot be read on/);
-    assert.equal(deps.db.isTransaction, false);
-    assert.equal(count(deps.db), 10);
-    assertOwnValues(deps.db);
+    await assert.rejects(() => writePrepared(deps, chunks(), { registry: "crvs" }), /cannot be read on/);
+    assert.equal(await inTransaction(deps), false);
+    assert.equal(await count(deps), 10);
+    await assertOwnValues(deps);
   } finally {
     deps.close();
   }
@@ -101,10 +118,20 @@ Deno.test("writePrepared() rolls back a batch whose reader fails between its chu
 Deno.test("writePrepared(): a record SQLite refuses in a later chunk redoes that chunk alone; the batch's earlier values stay", async () => {
   const deps = await testDeps();
   try {
-    const db = deps.db;
     // A refusal no check before the write foresees (as a constraint failure would be).
-    db.exec(`CREATE TEMP TRIGGER refuse BEFORE INSERT ON registrants WHEN NEW.external_id = 'BAD'
-      BEGIN SELECT RAISE(ABORT, 'constraint failed: refused for the test'); END`);
+    if (deps.backend === "sqlite") {
+      deps.db.exec(`CREATE TEMP TRIGGER refuse BEFORE INSERT ON registrants WHEN NEW.external_id = 'BAD'
+        BEGIN SELECT RAISE(ABORT, 'constraint failed: refused for the test'); END`);
+    } else {
+      await deps.sql(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        IF NEW.external_id = 'BAD' THEN
+          RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = 'constraint failed: refused for the test';
+        END IF;
+        RETURN NEW; END $$`);
+      await deps.sql(
+        "CREATE TRIGGER refuse BEFORE INSERT ON registrants FOR EACH ROW EXECUTE FUNCTION refuse()",
+      );
+    }
     const records = crvsPrepared(50);
     const first = records.slice(0, 30);
     const updated = structuredClone(records[5]);
@@ -134,7 +161,7 @@ Deno.test("writePrepared(): a record SQLite refuses in a later chunk redoes that
       yield { now: NOW, records: first, last: false };
       yield { now: NOW, records: second, last: true };
     };
-    const report = await writePrepared(db, chunks(), { registry: "crvs" });
+    const report = await writePrepared(deps, chunks(), { registry: "crvs" });
     assert.deepEqual([report.read, report.registered, report.updated, report.rejectedCount], [
       first.length + second.length,
       records.length,
@@ -143,9 +170,9 @@ Deno.test("writePrepared(): a record SQLite refuses in a later chunk redoes that
     ]);
     assert.equal(report.rejected[0].line, 99);
     assert.match(report.rejected[0].reason, /refused for the test/);
-    assert.equal(count(db), records.length);
-    assert.equal(getRegistrant(db, reg.externalId, "crvs")!.details?.marital_status, "D");
-    assert.ok(assertOwnValues(db) > records.length);
+    assert.equal(await count(deps), records.length);
+    assert.equal((await deps.storage.registry.get(reg.externalId, "crvs"))!.details?.marital_status, "D");
+    assert.ok(await assertOwnValues(deps) > records.length);
   } finally {
     deps.close();
   }
@@ -169,10 +196,10 @@ Deno.test("writePrepared(): a chunk mixing new records and an update of one of t
       yield { now: NOW, records: [...records.slice(0, 10), update, ...records.slice(10, 25)], last: false };
       yield { now: NOW, records: [...records.slice(25)], last: true };
     };
-    const report = await writePrepared(deps.db, chunks(), { registry: "crvs" });
+    const report = await writePrepared(deps, chunks(), { registry: "crvs" });
     assert.deepEqual([report.registered, report.updated, report.rejectedCount], [records.length, 1, 0]);
-    assert.equal(getRegistrant(deps.db, reg.externalId, "crvs")!.details?.marital_status, "D");
-    assert.ok(assertOwnValues(deps.db) > records.length);
+    assert.equal((await deps.storage.registry.get(reg.externalId, "crvs"))!.details?.marital_status, "D");
+    assert.ok(await assertOwnValues(deps) > records.length);
   } finally {
     deps.close();
   }
@@ -219,9 +246,9 @@ Deno.test("workerBatches() sends a batch as chunks of at most CHUNK_RECORDS, sha
     const [a, b, c] = seen.map(([, , now]) => Date.parse(now));
     assert.ok(a === b && c > b, "a batch's chunks share its import time; the next batch has a later one");
     tick = 0;
-    const report = await writePrepared(deps.db, workerBatches(`${dir}/people.ndjson`, options), {});
+    const report = await writePrepared(deps, workerBatches(`${dir}/people.ndjson`, options), {});
     assert.deepEqual([report.registered, report.rejectedCount], [total, 0]);
-    assert.equal(count(deps.db), total);
+    assert.equal(await count(deps), total);
   } finally {
     deps.close();
     await Deno.remove(dir, { recursive: true });

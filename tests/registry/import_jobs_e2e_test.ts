@@ -4,10 +4,9 @@
  * (SIGKILL) in the middle of an import finishes it after a restart without writing any record twice.
  */
 import assert from "node:assert/strict";
-import { postJson, startServerProcess } from "../helpers/server.ts";
+import { dataDirDatabase, postJson, startServerProcess } from "../helpers/server.ts";
 import { createServerSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
-import { openDatabase } from "../../src/db/sqlite.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -81,9 +80,9 @@ Deno.test("e2e import: a server killed mid-import resumes the job after a restar
   } finally {
     await first.stop("SIGKILL");
   }
-  const db = openDatabase(`${dataDir}/dci.sqlite`);
-  const atKill = db.prepare("SELECT state, read FROM registry_imports WHERE id = ?").get(queued.id) as Json;
-  db.close();
+  const db = await dataDirDatabase(dataDir);
+  const [atKill] = await db.sql("SELECT state, read FROM registry_imports WHERE id = ?", [queued.id]);
+  await db.close();
   assert.equal(atKill.state, "running", "killed while the import was running");
   assert.ok(Number(atKill.read) < n);
 

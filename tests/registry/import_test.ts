@@ -2,11 +2,8 @@ import assert from "node:assert/strict";
 import { runCliProcess } from "../helpers/server.ts";
 import { csvRecords } from "../../src/registry/csv.ts";
 import { jsonArrayRecords, ndjsonRecords } from "../../src/registry/sources.ts";
-import { openDatabase } from "../../src/db/sqlite.ts";
-import { listEventsAfter } from "../../src/registry/events.ts";
-import { writeAll } from "../../src/registry/batch.ts";
-import { getRegistrant } from "../../src/registry/store.ts";
 import { testDeps } from "../helpers/deps.ts";
+import { freshPgDatabase, TEST_BACKEND } from "../helpers/storage.ts";
 
 async function* chunks(text: string, size = 7): AsyncGenerator<string> {
   for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);
@@ -59,7 +56,11 @@ Deno.test("import readers stream NDJSON, JSON arrays and CSV with line numbers",
 Deno.test("dci-server registry import/seed/stats: batches, events, rejected rows with line numbers", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dci-reg-import-" });
   try {
-    const env = { DCI_DATA_DIR: dir };
+    // On PostgreSQL the CLI gets a database of its own here, which the test then reads behind it.
+    const databaseUrl = TEST_BACKEND === "postgres" ? await freshPgDatabase() : undefined;
+    const env: Record<string, string> = databaseUrl
+      ? { DCI_DATA_DIR: dir, DCI_DATABASE_URL: databaseUrl }
+      : { DCI_DATA_DIR: dir };
     const nd = `${dir}/people.ndjson`;
     await Deno.writeTextFile(
       nd,
@@ -111,21 +112,21 @@ Deno.test("dci-server registry import/seed/stats: batches, events, rejected rows
     assert.match(s.stdout, /rejected 0/, s.stdout + s.stderr);
     const stats = await runCliProcess(["registry", "stats"], env);
     assert.match(stats.stdout, /^persons: +29\ngroups: /, stats.stdout);
-    const db = openDatabase(`${dir}/dci.sqlite`);
+    const deps = await testDeps(databaseUrl ? { dataDir: dir, databaseUrl } : { dataDir: dir });
     try {
-      const events = listEventsAfter(db, 0, { limit: 10_000 });
-      const registrants = Number(
-        (db.prepare("SELECT COUNT(*) AS n FROM registrants").get() as { n: number }).n,
-      );
+      const events = await deps.storage.registry.eventsAfter(0, { limit: 10_000 });
+      const registrants = Number((await deps.sql("SELECT COUNT(*) AS n FROM registrants"))[0].n);
       assert.equal(events.length, registrants + 1, "one event per registration plus the update of A5");
       assert.equal(events.filter((e) => e.eventType === "update").length, 1);
-      const idx = db.prepare(
-        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type='index' AND name LIKE 'reg_p_%'",
-      ).get() as { n: number };
-      // 11 of migration 0003 and the 3 case-insensitive name indexes of 0014.
+      const [idx] = await deps.sql(
+        deps.backend === "postgres"
+          ? "SELECT COUNT(*) AS n FROM pg_indexes WHERE tablename = 'registrants' AND indexname LIKE 'reg_p_%'"
+          : "SELECT COUNT(*) AS n FROM sqlite_master WHERE type='index' AND name LIKE 'reg_p_%'",
+      );
+      // 11 of migration 0003 and the 3 case-insensitive name indexes of 0014 (PostgreSQL's baseline: the same 14).
       assert.equal(Number(idx.n), 14, "indexes deferred for the first (bulk) load are back");
     } finally {
-      db.close();
+      deps.close();
     }
     const missing = await runCliProcess(["registry", "import", `${dir}/nope.ndjson`], env);
     assert.equal(missing.code, 1);
@@ -137,7 +138,6 @@ Deno.test("dci-server registry import/seed/stats: batches, events, rejected rows
 Deno.test("writeAll(): a batch mixing new ids, updates of existing ids, in-batch repeats and conflicts", async () => {
   const deps = await testDeps();
   try {
-    const db = deps.db;
     const now = () => new Date(deps.clock.now()).toISOString();
     const p = (id: string, uin: string, extra: Record<string, unknown> = {}) => ({
       id,
@@ -146,14 +146,14 @@ Deno.test("writeAll(): a batch mixing new ids, updates of existing ids, in-batch
       sex: "female",
       ...extra,
     });
-    const first = await writeAll(db, [
+    const first = await deps.storage.registryLoad.writeAll([
       { line: 1, raw: { id: "H1", record_type: "group", group_size: 2 } },
       { line: 2, raw: p("A", "1", { group_id: "H1", relationship: "SELF" }) },
       { line: 3, raw: p("B", "2", { birth_date: "1990-01-01" }) },
     ], { now });
     assert.deepEqual([first.registered, first.updated, first.rejectedCount], [3, 0, 0]);
     deps.clock.advance(60_000);
-    const second = await writeAll(db, [
+    const second = await deps.storage.registryLoad.writeAll([
       { line: 1, raw: p("C", "3") }, // new
       { line: 2, raw: p("B", "22", { birth_date: "1991-02-02" }) }, // update: B's UIN changes 2 -> 22
       { line: 3, raw: p("D", "2") }, // new, takes the UIN B just gave up
@@ -167,20 +167,20 @@ Deno.test("writeAll(): a batch mixing new ids, updates of existing ids, in-batch
     assert.deepEqual(second.rejected.map((r) => r.line), [4, 6, 8]);
     assert.match(second.rejected[0].reason, /identifier UIN "1" belongs to another registrant/);
     assert.match(second.rejected[2].reason, /no household "NOPE"/);
-    const b = getRegistrant(db, "B")!;
+    const b = (await deps.storage.registry.get("B"))!;
     assert.equal(b.birthDate, "1991-02-02");
     assert.deepEqual(b.identifiers, [{ type: "UIN", value: "22" }]);
-    assert.equal(getRegistrant(db, "C")!.sex, "male");
-    assert.equal(getRegistrant(db, "G")!.groupRef, "H1");
-    const owner = (v: string) =>
-      (db.prepare(
+    assert.equal((await deps.storage.registry.get("C"))!.sex, "male");
+    assert.equal((await deps.storage.registry.get("G"))!.groupRef, "H1");
+    const owner = async (v: string) =>
+      ((await deps.sql(
         "SELECT r.external_id AS e FROM identifiers i JOIN registrants r ON r.id = i.registrant_id WHERE i.id_value = ? AND i.live = 1",
-      )
-        .get(v) as { e: string } | undefined)?.e;
-    assert.deepEqual(["1", "2", "22", "3", "7"].map(owner), ["A", "D", "B", "C", "G"]);
+        [v],
+      ))[0] as { e: string } | undefined)?.e;
+    assert.deepEqual(await Promise.all(["1", "2", "22", "3", "7"].map(owner)), ["A", "D", "B", "C", "G"]);
 
     // Events: the registration of B still reads B as registered (lazy snapshot copied before the update).
-    const events = listEventsAfter(db, 0, { limit: 100 });
+    const events = await deps.storage.registry.eventsAfter(0, { limit: 100 });
     assert.deepEqual(
       events.map((e) => `${e.eventType}:${e.registrant.externalId}`),
       ["H1", "A", "B"].map((x) => `registration:${x}`).concat(
@@ -192,15 +192,13 @@ Deno.test("writeAll(): a batch mixing new ids, updates of existing ids, in-batch
     assert.equal(regB.record.birthdate ?? regB.registrant.birthDate, "1990-01-01");
     const updB = events.find((e) => e.eventType === "update" && e.registrant.externalId === "B")!;
     assert.equal(updB.registrant.birthDate, "1991-02-02");
-    const lazy = db.prepare("SELECT COUNT(*) AS n FROM registry_events WHERE snapshot = ''").get() as {
-      n: number;
-    };
+    const [lazy] = await deps.sql("SELECT COUNT(*) AS n FROM registry_events WHERE snapshot = ''");
     assert.ok(Number(lazy.n) > 0, "fast-path registrations store no copy of the record");
     assert.equal(
       Number(
-        (db.prepare(
+        (await deps.sql(
           "SELECT COUNT(*) AS n FROM registry_events e JOIN registrants r ON r.id = e.registrant_id WHERE e.snapshot = '' AND r.external_id = 'B'",
-        ).get() as { n: number }).n,
+        ))[0].n,
       ),
       0,
       "B's registration got its own copy before B changed",
@@ -208,12 +206,12 @@ Deno.test("writeAll(): a batch mixing new ids, updates of existing ids, in-batch
 
     // A re-import of the same records: every id exists, so all are updates, no new registrations.
     const before = events.length;
-    const again = await writeAll(db, [
+    const again = await deps.storage.registryLoad.writeAll([
       { line: 1, raw: p("A", "1", { group_id: "H1", relationship: "SELF" }) },
       { line: 2, raw: p("D", "2") },
     ], { now });
     assert.deepEqual([again.registered, again.updated, again.rejectedCount], [0, 2, 0]);
-    const after = listEventsAfter(db, 0, { limit: 100 });
+    const after = await deps.storage.registry.eventsAfter(0, { limit: 100 });
     assert.equal(after.length, before + 2);
     assert.equal(after.find((e) => e.registrant.externalId === "A")!.eventType, "registration");
     assert.equal(after.filter((e) => e.eventType === "registration").length, 6);

@@ -6,8 +6,6 @@ import { createTestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { verifyWithJwks } from "../transactions/support.ts";
 import { fixtureDeps, item, pred } from "./fixture.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
-import { listEventsAfter } from "../../src/registry/events.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -125,7 +123,7 @@ Deno.test("admin registrants: create, read, put, patch, delete, each recorded as
   const deps = await fixtureDeps();
   try {
     const app = createApp(deps);
-    const { token } = await createAdminToken(deps.db, { role: "admin" });
+    const { token } = await deps.storage.adminTokens.create({ role: "admin" });
     const h = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     const call = async (method: string, path: string, body?: unknown) => {
       const res = await app.request(`/admin/v1${path}`, {
@@ -135,7 +133,7 @@ Deno.test("admin registrants: create, read, put, patch, delete, each recorded as
       });
       return { status: res.status, body: await res.json() as Json };
     };
-    const start = listEventsAfter(deps.db, 0, { limit: 10_000 }).at(-1)!.id;
+    const start = (await deps.storage.registry.eventsAfter(0, { limit: 10_000 })).at(-1)!.id;
     const created = await call("POST", "/registrants", {
       id: "N1",
       identifier: [{ identifier_type: "UIN", identifier_value: "N-1" }],
@@ -168,7 +166,7 @@ Deno.test("admin registrants: create, read, put, patch, delete, each recorded as
     assert.equal((await call("DELETE", "/registrants/N1")).status, 200);
     assert.equal((await call("GET", "/registrants/N1")).status, 404);
     assert.equal((await call("DELETE", "/registrants/N1")).status, 404);
-    const events = listEventsAfter(deps.db, start);
+    const events = await deps.storage.registry.eventsAfter(start);
     assert.deepEqual(events.map((e) => e.eventType), ["registration", "update", "update", "delete"]);
     assert.deepEqual(events[3].record.identifier, [{
       "@type": "Identifier",
@@ -177,7 +175,7 @@ Deno.test("admin registrants: create, read, put, patch, delete, each recorded as
     }]);
     const list = await call("GET", "/registrants?record_type=group");
     assert.deepEqual(list.body.items.map((i: Json) => i.id), ["G2", "G1"]);
-    const viewer = await createAdminToken(deps.db, { role: "viewer" });
+    const viewer = await deps.storage.adminTokens.create({ role: "viewer" });
     const refused = await app.request("/admin/v1/registrants/P1", {
       method: "DELETE",
       headers: { authorization: `Bearer ${viewer.token}` },

@@ -2,7 +2,6 @@
 import assert from "node:assert/strict";
 import { fixtureDeps, searchOne } from "./fixture.ts";
 import { testDeps } from "../helpers/deps.ts";
-import { writeAll } from "../../src/registry/batch.ts";
 import { demoRecords } from "../../src/registries/social/seed.ts";
 import { jsonLdValidator } from "../helpers/jsonld.ts";
 
@@ -64,12 +63,12 @@ Deno.test("demo registry records are valid spdci records; the seeder is determin
   assert.notDeepEqual([...demoRecords(60, 8)].map((r) => JSON.stringify(r.raw)), a);
   const deps = await testDeps();
   try {
-    const report = await writeAll(deps.db, demoRecords(60, 7), {
+    const report = await deps.storage.registryLoad.writeAll(demoRecords(60, 7), {
       now: () => new Date(deps.clock.now()).toISOString(),
     });
     assert.equal(report.rejectedCount, 0);
     const persons = Number(
-      (deps.db.prepare("SELECT COUNT(*) AS n FROM registrants WHERE record_type = 'person'").get() as Json).n,
+      (await deps.sql("SELECT COUNT(*) AS n FROM registrants WHERE record_type = 'person'"))[0].n,
     );
     assert.equal(persons, 60);
     const groups = await searchOne(deps, {

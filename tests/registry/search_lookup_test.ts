@@ -10,6 +10,7 @@ import { statementBudget } from "../../src/db/budget.ts";
 import { toSql } from "../../src/registry/query_sql.ts";
 import { socialRegistry } from "../../src/registries/index.ts";
 import { parseQuery } from "../../src/registry/query_parse.ts";
+import { TEST_BACKEND } from "../helpers/deps.ts";
 
 /** The statements (method and SQL) that `fn` runs over the registry tables. */
 function registryStatements(fn: () => void): string[] {
@@ -36,7 +37,11 @@ const lookup = (type: string, value: string, extra: Record<string, unknown> = {}
   ...extra,
 });
 
-Deno.test("search: an identifier lookup runs one statement, read with all(), carrying the records' data", async () => {
+Deno.test({
+  name: "search: an identifier lookup runs one statement, read with all(), carrying the records' data",
+  // The statements of node:sqlite (StatementSync) that the SQLite search runs; PostgreSQL's search has its own.
+  ignore: TEST_BACKEND === "postgres",
+}, async () => {
   const deps = await fixtureDeps();
   try {
     let pending: ReturnType<typeof searchOne> | undefined;
@@ -78,7 +83,11 @@ Deno.test("search: identifier lookups answer as before: deleted people, other pa
   }
 });
 
-Deno.test("identifierPage() leaves a match of more than a page, and a used-up budget, to the budgeted path", async () => {
+Deno.test({
+  name: "identifierPage() leaves a match of more than a page, and a used-up budget, to the budgeted path",
+  // identifierPage() is the SQLite search's statement on the embedded database (deps.db).
+  ignore: TEST_BACKEND === "postgres",
+}, async () => {
   const deps = await fixtureDeps();
   try {
     const profile = socialRegistry();

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { REGISTRIES } from "../../src/dci/registry_router.ts";
 import { profileOf } from "../../src/registries/index.ts";
 import { fixtureDeps, ids, item, pred, searchOne } from "./fixture.ts";
-import { searchMessage } from "../../src/registry/search_message.ts";
 import { DciRejection } from "../../src/dci/errors.ts";
 
 Deno.test("search: the predicate example (birthdate ge 2000-11-02 and eq 2020-11-02) returns exactly P3 and P5", async () => {
@@ -224,7 +223,7 @@ Deno.test("search: each item rejected with its own code", async () => {
       item({ ...ok, reg_type: "ns:org:RegistryType:Civil" }, "i"),
       { reference_id: "x".repeat(100), timestamp: "2026-01-01T00:00:00Z", search_criteria: ok },
     ];
-    const out = searchMessage(deps, {
+    const out = await deps.storage.search.message(deps, {
       registry: "social",
       header: { version: "1.0.0", action: "search", total_count: request.length },
       message: { transaction_id: "t", search_request: request },
@@ -258,33 +257,36 @@ Deno.test("searchMessage() rejects bad envelopes at header level; other registri
       search_request: Array.from({ length: n }, (_, i) => item(pred("sex", "eq", "male"), `r${i}`)),
     });
     const call = (header: Record<string, unknown>, n = 1) => () =>
-      searchMessage(deps, { registry: "social", header, message: msg(n) });
-    const code = (fn: () => unknown) => {
+      deps.storage.search.message(deps, { registry: "social", header, message: msg(n) });
+    const code = async (fn: () => Promise<unknown>) => {
       try {
-        fn();
+        await fn();
       } catch (e) {
         assert.ok(e instanceof DciRejection);
         return e.code;
       }
       return "no rejection";
     };
-    assert.equal(code(call({ version: "2.0.0", action: "search", total_count: 1 })), "rjct.version.invalid");
     assert.equal(
-      code(call({ version: "1.0.0", action: "subscribe", total_count: 1 })),
+      await code(call({ version: "2.0.0", action: "search", total_count: 1 })),
+      "rjct.version.invalid",
+    );
+    assert.equal(
+      await code(call({ version: "1.0.0", action: "subscribe", total_count: 1 })),
       "rjct.action.invalid",
     );
     assert.equal(
-      code(call({ version: "1.0.0", action: "search", total_count: 2 })),
+      await code(call({ version: "1.0.0", action: "search", total_count: 2 })),
       "rjct.total_count.invalid",
     );
     assert.equal(
-      code(call({ version: "1.0.0", action: "search", total_count: 3 }, 3)),
+      await code(call({ version: "1.0.0", action: "search", total_count: 3 }, 3)),
       "rjct.total_count.limit_exceeded",
     );
     // A registry of the path vocabulary without a profile yet (crvs answers for real since issue 13).
     const unsupported = REGISTRIES.find((r) => !profileOf(r));
     if (!unsupported) return;
-    const crvs = searchMessage(deps, {
+    const crvs = await deps.storage.search.message(deps, {
       registry: unsupported,
       header: { version: "1.0.0", action: "search", total_count: 2 },
       message: msg(2),
