@@ -3,4 +3,9 @@
  * each with the reason. A file of behaviour both backends share does not belong here: its fixtures go through the
  * stores or the test deps' raw SQL (`deps.sql`) instead of `deps.db`.
  */
-export const SQLITE_ONLY: Record<string, string> = {};
+export const SQLITE_ONLY: Record<string, string> = {
+  "tests/security/search_pool_test.ts":
+    "the search worker pool, whose workers open the SQLite file of the data dir",
+  "tests/security/statement_budget_test.ts":
+    "the dci_budget() SQL function of SQLite connections (PostgreSQL: statement_timeout)",
+};

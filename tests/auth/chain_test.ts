@@ -292,10 +292,10 @@ Deno.test("authenticate() decides concurrent requests one by one though they sha
       "0",
       "0",
     ]);
-    const counted = deps.db.prepare("SELECT SUM(count) AS n FROM rate_buckets WHERE key = ?").get(
+    const [counted] = await deps.sql("SELECT SUM(count) AS n FROM rate_buckets WHERE key = ?", [
       alice.senderId,
-    );
-    assert.equal(Number((counted as { n: number }).n), 4);
+    ]);
+    assert.equal(Number(counted.n), 4);
     const text = deps.metrics.render();
     assert.match(text, /dci_admission_batch_size_count 1\b/, "all seven in one batch");
   } finally {

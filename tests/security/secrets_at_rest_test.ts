@@ -8,20 +8,13 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { runCliProcess, startServerProcess } from "../helpers/server.ts";
-import { testDeps } from "../helpers/deps.ts";
+import { TEST_BACKEND, testDeps } from "../helpers/deps.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { closeDeps, openDeps } from "../../src/deps.ts";
 import { testConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/obs/log.ts";
 import { createApp } from "../helpers/app.ts";
 import { hashSecret, lookupKey } from "../../src/auth/secrets.ts";
-import {
-  createAdminToken,
-  ensureEnvAdminToken,
-  legacyAdminTokenIds,
-  revokeAdminToken,
-  verifyAdminToken,
-} from "../../src/admin/tokens.ts";
 
 const KEK = Buffer.alloc(32, 7).toString("base64");
 const KEK_2 = Buffer.alloc(32, 9).toString("base64");
@@ -48,7 +41,12 @@ function privateRows(dir: string): { keyId: string; stored: string }[] {
   }
 }
 
-Deno.test("serve creates the data dir 0700 and every SQLite and KV file 0600, and tightens looser modes at start with one warning", async () => {
+// The SQLite and KV files' modes: on PostgreSQL the server keeps no database file in its data dir.
+Deno.test({
+  name:
+    "serve creates the data dir 0700 and every SQLite and KV file 0600, and tightens looser modes at start with one warning",
+  ignore: TEST_BACKEND === "postgres",
+}, async () => {
   const root = await Deno.makeTempDir({ prefix: "dci-modes-" });
   const dataDir = `${root}/data`;
   try {
@@ -75,7 +73,12 @@ Deno.test("serve creates the data dir 0700 and every SQLite and KV file 0600, an
   }
 });
 
-Deno.test("with a key-encryption key the private keys are not in the data files in any form, and a server without it refuses to start", async () => {
+// Reads the private keys out of the server's SQLite files, which a server on PostgreSQL does not have.
+Deno.test({
+  name:
+    "with a key-encryption key the private keys are not in the data files in any form, and a server without it refuses to start",
+  ignore: TEST_BACKEND === "postgres",
+}, async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-kek-" });
   try {
     // Started without a KEK: the key is stored in plaintext, and the byte search below can see it.
@@ -176,11 +179,11 @@ Deno.test("admin token rows hold a salted scrypt hash found by id: no unsalted h
   const envToken = "operator-chosen-admin-phrase-123";
   const deps = await testDeps({ adminToken: envToken });
   try {
-    const { token, info } = await createAdminToken(deps.db, { role: "admin" });
+    const { token, info } = await deps.storage.adminTokens.create({ role: "admin" });
     assert.match(token, /^dcia_at_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
     assert.ok(token.includes(info.id));
-    await ensureEnvAdminToken(deps.db, envToken);
-    const rows = deps.db.prepare("SELECT * FROM admin_tokens").all() as Record<string, unknown>[];
+    await deps.storage.adminTokens.ensureEnv(envToken);
+    const rows = await deps.sql("SELECT * FROM admin_tokens");
     assert.equal(rows.length, 2);
     const secret = token.slice(`dcia_${info.id}_`.length);
     for (const value of [token, secret, envToken]) {
@@ -199,14 +202,14 @@ Deno.test("admin token rows hold a salted scrypt hash found by id: no unsalted h
     for (const row of rows) assert.equal(row.lookup_key, null);
 
     // The token works; the same id with another secret does not; the env phrase works; revocation is at once.
-    assert.equal((await verifyAdminToken(deps.db, token))?.id, info.id);
-    assert.equal(await verifyAdminToken(deps.db, `dcia_${info.id}_${"A".repeat(43)}`), undefined);
+    assert.equal((await deps.storage.adminTokens.verify(token))?.id, info.id);
+    assert.equal(await deps.storage.adminTokens.verify(`dcia_${info.id}_${"A".repeat(43)}`), undefined);
     const app = createApp(deps);
     const get = (t: string) =>
       app.request("/admin/v1/senders", { headers: { authorization: `Bearer ${t}` } });
     assert.equal((await get(token)).status, 200);
     assert.equal((await get(envToken)).status, 200);
-    assert.ok(revokeAdminToken(deps.db, info.id));
+    assert.ok(await deps.storage.adminTokens.revoke(info.id));
     assert.equal((await get(token)).status, 401);
   } finally {
     deps.close();
@@ -218,15 +221,16 @@ Deno.test("an admin token of the old format keeps working until revoked and is l
   try {
     const legacy = `dcia_${Buffer.alloc(32, 3).toString("base64url")}`;
     const { salt, hash } = await hashSecret(legacy);
-    deps.db.prepare(
+    await deps.sql(
       `INSERT INTO admin_tokens (id, name, role, source, lookup_key, salt, hash, created_at)
        VALUES ('at_0123456789ab', 'old', 'viewer', 'cli', ?, ?, ?, '2025-01-01T00:00:00Z')`,
-    ).run(lookupKey(legacy), salt, hash);
-    assert.equal((await verifyAdminToken(deps.db, legacy))?.id, "at_0123456789ab");
-    assert.deepEqual(legacyAdminTokenIds(deps.db), ["at_0123456789ab"]);
-    revokeAdminToken(deps.db, "at_0123456789ab");
-    assert.equal(await verifyAdminToken(deps.db, legacy), undefined);
-    assert.deepEqual(legacyAdminTokenIds(deps.db), []);
+      [lookupKey(legacy), salt, hash],
+    );
+    assert.equal((await deps.storage.adminTokens.verify(legacy))?.id, "at_0123456789ab");
+    assert.deepEqual(await deps.storage.adminTokens.legacyIds(), ["at_0123456789ab"]);
+    await deps.storage.adminTokens.revoke("at_0123456789ab");
+    assert.equal(await deps.storage.adminTokens.verify(legacy), undefined);
+    assert.deepEqual(await deps.storage.adminTokens.legacyIds(), []);
   } finally {
     deps.close();
   }
