@@ -3,6 +3,9 @@ import { LOOPBACK_ONLY, RUN_FLAGS } from "./runtime.ts";
 import { insideLoopbackNetns } from "./no_egress.ts";
 import { specFetch } from "./spec_hooks.ts";
 import { freshPgDatabase, TEST_BACKEND } from "./storage.ts";
+import { openDatabase } from "../../src/db/sqlite.ts";
+import { openPgPool } from "../../src/db/pg/pool.ts";
+import { pgAll, pgText, type PgValue } from "../../src/db/pg/query.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MAIN = new URL("main.ts", ROOT).pathname;
@@ -24,6 +27,41 @@ async function backendEnv(
 }
 
 const databases = new Map<string, Promise<string>>();
+
+/**
+ * The database that stands for `dataDir` on the PostgreSQL pass (the one its server or CLI processes were
+ * given), for a test that writes or reads what such a process stores; undefined on SQLite.
+ */
+export async function dataDirDatabase(dataDir: string): Promise<string | undefined> {
+  if (TEST_BACKEND !== "postgres") return undefined;
+  return await databases.get(await Deno.realPath(dataDir).catch(() => dataDir));
+}
+
+/**
+ * One statement in SQLite's dialect with `?` placeholders on the database of `dataDir`'s server or CLI
+ * processes (its SQLite file, or the PostgreSQL database that stands for it); returns the rows.
+ */
+export async function dataDirSql(
+  dataDir: string,
+  text: string,
+  values: PgValue[] = [],
+): Promise<Record<string, unknown>[]> {
+  const url = await dataDirDatabase(dataDir);
+  if (url) {
+    const pool = openPgPool(url, { max: 1 });
+    try {
+      return await pgAll(pool, pgText(text), values);
+    } finally {
+      await pool.end();
+    }
+  }
+  const db = openDatabase(`${dataDir}/dci.sqlite`);
+  try {
+    return db.prepare(text).all(...values as never[]) as Record<string, unknown>[];
+  } finally {
+    db.close();
+  }
+}
 
 /** The data dir a CLI invocation names (`--data-dir DIR` or DCI_DATA_DIR). */
 function cliDataDir(args: string[], env: Record<string, string>): string | undefined {
