@@ -297,8 +297,9 @@ Deno.test("authenticate() decides concurrent requests one by one though they sha
     ]);
     assert.equal(Number(counted.n), 4);
     const text = deps.metrics.render();
-    if (deps.backend === "sqlite") assert.match(text, /dci_admission_batch_size_count 1\b/, "all seven in one batch");
-    // PostgreSQL decides each in a transaction of its own under the sender's lock: the same answers, one by one.
+    if (deps.backend === "sqlite") {
+      assert.match(text, /dci_admission_batch_size_count 1\b/, "all seven in one batch");
+    } // PostgreSQL decides each in a transaction of its own under the sender's lock: the same answers, one by one.
     else assert.match(text, /dci_admission_batch_size_count 7\b/, "one write each");
   } finally {
     deps.close();

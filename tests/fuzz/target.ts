@@ -31,7 +31,10 @@ export const FUZZ_ENV: Record<string, string> = {
 
 /** An access token of the same client, signed by the server's active key, that expired an hour ago. */
 async function expiredToken(dataDir: string, token: string): Promise<string> {
-  const [row] = await dataDirSql(dataDir, "SELECT alg, private_der FROM server_keys WHERE status = 'active'") as {
+  const [row] = await dataDirSql(
+    dataDir,
+    "SELECT alg, private_der FROM server_keys WHERE status = 'active'",
+  ) as {
     alg: string;
     private_der: string;
   }[];
