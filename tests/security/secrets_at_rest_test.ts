@@ -7,9 +7,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { runCliProcess, startServerProcess } from "../helpers/server.ts";
+import { dataDirDatabase, dataDirSql, runCliProcess, startServerProcess } from "../helpers/server.ts";
 import { TEST_BACKEND, testDeps } from "../helpers/deps.ts";
-import { openDatabase } from "../../src/db/sqlite.ts";
 import { closeDeps, openDeps } from "../../src/deps.ts";
 import { testConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/obs/log.ts";
@@ -28,17 +27,10 @@ function rawFiles(dir: string): Uint8Array {
   return new Uint8Array(Buffer.concat(parts));
 }
 
-/** Every private key row as its DER bytes' tell-tales: the base64 text and the 32-byte Ed25519 seed. */
-function privateRows(dir: string): { keyId: string; stored: string }[] {
-  const db = openDatabase(`${dir}/dci.sqlite`);
-  try {
-    return (db.prepare("SELECT key_id, private_der FROM server_keys").all() as {
-      key_id: string;
-      private_der: string;
-    }[]).map((r) => ({ keyId: r.key_id, stored: r.private_der }));
-  } finally {
-    db.close();
-  }
+/** Every private key row of the data dir's database as stored (plaintext base64 DER, or sealed). */
+async function privateRows(dir: string): Promise<{ keyId: string; stored: string }[]> {
+  const rows = await dataDirSql(dir, "SELECT key_id, private_der FROM server_keys ORDER BY key_id");
+  return rows.map((r) => ({ keyId: String(r.key_id), stored: String(r.private_der) }));
 }
 
 // The SQLite and KV files' modes: on PostgreSQL the server keeps no database file in its data dir.
@@ -73,20 +65,19 @@ Deno.test({
   }
 });
 
-// Reads the private keys out of the server's SQLite files, which a server on PostgreSQL does not have.
-Deno.test({
-  name:
-    "with a key-encryption key the private keys are not in the data files in any form, and a server without it refuses to start",
-  ignore: TEST_BACKEND === "postgres",
-}, async () => {
+Deno.test("with a key-encryption key the private keys are not in the data files in any form, and a server without it refuses to start", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-kek-" });
   try {
     // Started without a KEK: the key is stored in plaintext, and the byte search below can see it.
     await (await startServerProcess({ dataDir })).stop();
-    const [plain] = privateRows(dataDir);
+    const [plain] = await privateRows(dataDir);
     const der = Buffer.from(plain.stored, "base64");
     const tells = [Buffer.from(plain.stored), der, der.subarray(der.length - 32)];
-    assert.ok(Buffer.from(rawFiles(dataDir)).includes(tells[0]), "plaintext key visible without a KEK");
+    // The byte search reads the SQLite files; on PostgreSQL (no database file in the data dir) the rows alone.
+    const onSqlite = TEST_BACKEND === "sqlite";
+    if (onSqlite) {
+      assert.ok(Buffer.from(rawFiles(dataDir)).includes(tells[0]), "plaintext key visible without a KEK");
+    }
 
     // Started with a KEK: the plaintext row is sealed at start and its old bytes are gone from every file.
     const withKek = await startServerProcess({ dataDir, env: { DCI_KEY_ENCRYPTION_KEY: KEK } });
@@ -96,14 +87,17 @@ Deno.test({
       DCI_KEY_ENCRYPTION_KEY: KEK,
     });
     assert.equal(rotated.code, 0, rotated.stderr);
-    const rows = privateRows(dataDir);
+    const rows = await privateRows(dataDir);
     assert.equal(rows.length, 2);
     for (const r of rows) assert.match(r.stored, /^dcikek1:[0-9a-f]{16}:/);
-    const raw = Buffer.from(rawFiles(dataDir));
+    const raw = onSqlite ? Buffer.from(rawFiles(dataDir)) : Buffer.from(JSON.stringify(rows));
     for (const tell of tells) assert.ok(!raw.includes(tell), "no trace of the private key in the data files");
 
     // The sealed key still signs: opened with the KEK, it is the key published before.
-    const deps = await openDeps(testConfig({ dataDir, keyEncryptionKey: KEK }), { log: silentLogger });
+    const databaseUrl = await dataDirDatabase(dataDir) ?? "";
+    const deps = await openDeps(testConfig({ dataDir, databaseUrl, keyEncryptionKey: KEK }), {
+      log: silentLogger,
+    });
     try {
       const jwks = (await deps.keys.jwks()).keys.map((k) => k.x);
       assert.equal(jwks.length, 2);
@@ -141,9 +135,9 @@ Deno.test("openDeps() re-seals with a new key-encryption key when the previous o
     openDeps(testConfig({ dataDir, ...env }), { log: silentLogger });
   try {
     closeDeps(await open({ keyEncryptionKey: KEK }));
-    const [first] = privateRows(dataDir);
+    const [first] = await privateRows(dataDir);
     closeDeps(await open({ keyEncryptionKey: KEK_2, keyEncryptionKeyPrevious: KEK }));
-    const [second] = privateRows(dataDir);
+    const [second] = await privateRows(dataDir);
     assert.notEqual(second.stored.split(":")[1], first.stored.split(":")[1]);
     // The old KEK alone no longer opens anything; the new one alone does.
     await assert.rejects(open({ keyEncryptionKey: KEK }), /this server has only/);
@@ -152,7 +146,7 @@ Deno.test("openDeps() re-seals with a new key-encryption key when the previous o
     closeDeps(deps);
     // Dropping the KEK: the previous one opens the rows back to plaintext.
     closeDeps(await open({ keyEncryptionKeyPrevious: KEK_2 }));
-    assert.match(privateRows(dataDir)[0].stored, /^MC4CAQAwBQYDK2Vw/);
+    assert.match((await privateRows(dataDir))[0].stored, /^MC4CAQAwBQYDK2Vw/);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
