@@ -227,9 +227,12 @@ interface StoredTxn {
   result: string | null;
 }
 
-/** The sender's async transactions once none is still waiting for the worker (20 s at most). */
+/**
+ * The sender's async transactions once none is still waiting for the worker (60 s at most: the worker works
+ * through a thousand of them, slowly on a loaded machine; a healthy run returns as soon as they are done).
+ */
 async function settledTransactions(dataDir: string, senderId: string): Promise<StoredTxn[]> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     const rows = await dataDirSql(
       dataDir,
