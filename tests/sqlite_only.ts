@@ -10,4 +10,8 @@ export const SQLITE_ONLY: Record<string, string> = {
     "node:sqlite statements stopped by the SQLite search's budget (StatementSync hooks)",
   "tests/registry/search_storage_error_test.ts":
     "the search worker pool's SQLite errors (codes of a broken SQLite file)",
+  "tests/security/search_pool_test.ts":
+    "the search worker pool, whose workers open the SQLite file of the data dir",
+  "tests/security/statement_budget_test.ts":
+    "the dci_budget() SQL function of SQLite connections (PostgreSQL: statement_timeout)",
 };

@@ -62,7 +62,8 @@ export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
       }),
     liveDuplicateCode: async (senderId, key) =>
       (await pgOne<{ code: string }>(pool, pgText(SQL.liveDuplicate), [senderId, key]))?.code,
-    get: (code) => row(SQL.byCode, [code]),
+    // PostgreSQL text holds no NUL, so no stored code has one (and the statement would fail on it): unknown.
+    get: (code) => code.includes("\0") ? Promise.resolve(undefined) : row(SQL.byCode, [code]),
     getById: (id) => row(SQL.byId, [id]),
     list: (filter = {}) => {
       const q = listQuery(filter);

@@ -7,8 +7,6 @@ import { fetchSenderKeys, refreshDueJwks } from "../../src/senders/jwks_fetch.ts
 import { createClient } from "../../src/senders/clients.ts";
 import { createApp } from "../helpers/app.ts";
 import { AUTH_SCHEDULES } from "../../src/senders/jobs.ts";
-import { countSenderRequests } from "../../src/senders/rate_limit.ts";
-import { transaction } from "../../src/db/sqlite.ts";
 
 async function throwsSender(fn: () => Promise<unknown>, kind: string, re?: RegExp) {
   await assert.rejects(
@@ -138,26 +136,26 @@ Deno.test("jobs: replay and bucket purge, and the midnight reset of day counters
   const deps = await testDeps({}, { now: Date.parse("2026-05-01T12:00:00Z") });
   try {
     await addSender(deps, "s1", {});
-    deps.db.prepare("INSERT INTO replay_guard VALUES ('s1', 'm1', ?)").run(deps.clock.now());
-    transaction(
-      deps.db,
-      () =>
-        countSenderRequests(deps.db, [{ senderId: "s1", limits: { minute: 10, day: 10 } }], deps.clock.now()),
+    // One admitted request: its message id recorded, its minute bucket and day counter counted.
+    const admitted = await deps.storage.limits.admit(
+      { senderId: "s1", limits: { minute: 10, day: 10 }, messageId: "m1", replayWindowMs: 600_000 },
+      deps.clock.now(),
     );
-    const count = (t: string) => (deps.db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
+    assert.ok("decision" in admitted && admitted.decision.allowed, JSON.stringify(admitted));
+    const count = async (t: string) => Number((await deps.sql(`SELECT COUNT(*) AS n FROM ${t}`))[0].n);
     const run = (name: string) => AUTH_SCHEDULES.find((s) => s.name === name)!.run(deps);
     await run("auth-purge");
-    assert.equal(count("replay_guard"), 1);
-    assert.equal(count("rate_buckets"), 1);
+    assert.equal(await count("replay_guard"), 1);
+    assert.equal(await count("rate_buckets"), 1);
     deps.clock.advance(601_000);
     await run("auth-purge");
-    assert.equal(count("replay_guard"), 0);
-    assert.equal(count("rate_buckets"), 0);
+    assert.equal(await count("replay_guard"), 0);
+    assert.equal(await count("rate_buckets"), 0);
     await run("rate-day-reset");
-    assert.equal(count("rate_days"), 1);
+    assert.equal(await count("rate_days"), 1);
     deps.clock.advance(12 * 3600_000);
     await run("rate-day-reset");
-    assert.equal(count("rate_days"), 0);
+    assert.equal(await count("rate_days"), 0);
   } finally {
     deps.close();
   }

@@ -1,7 +1,7 @@
 /** The fuzz target: the real server process with registered senders, an admin token and an expired token. */
 import { createPrivateKey, sign } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { type ServerProcess, startServerProcess } from "../helpers/server.ts";
+import { dataDirSql, type ServerProcess, startServerProcess } from "../helpers/server.ts";
 import { createServerSender } from "../helpers/auth.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import type { FuzzContext } from "./cases.ts";
@@ -30,29 +30,27 @@ export const FUZZ_ENV: Record<string, string> = {
 };
 
 /** An access token of the same client, signed by the server's active key, that expired an hour ago. */
-function expiredToken(dataDir: string, token: string): string {
-  const db = openDatabase(`${dataDir}/dci.sqlite`);
-  try {
-    const row = db.prepare("SELECT alg, private_der FROM server_keys WHERE status = 'active'").get() as {
-      alg: string;
-      private_der: string;
-    };
-    const [h, p] = token.split(".");
-    const claims = JSON.parse(Buffer.from(p, "base64url").toString());
-    const now = Math.floor(Date.now() / 1000);
-    const payload = Buffer.from(JSON.stringify({ ...claims, iat: now - 7200, exp: now - 3600 })).toString(
-      "base64url",
-    );
-    const key = createPrivateKey({
-      key: Buffer.from(row.private_der, "base64"),
-      format: "der",
-      type: "pkcs8",
-    });
-    const sig = sign(row.alg === "ed25519" ? null : "sha256", Buffer.from(`${h}.${payload}`), key);
-    return `${h}.${payload}.${sig.toString("base64url")}`;
-  } finally {
-    db.close();
-  }
+async function expiredToken(dataDir: string, token: string): Promise<string> {
+  const [row] = await dataDirSql(
+    dataDir,
+    "SELECT alg, private_der FROM server_keys WHERE status = 'active'",
+  ) as {
+    alg: string;
+    private_der: string;
+  }[];
+  const [h, p] = token.split(".");
+  const claims = JSON.parse(Buffer.from(p, "base64url").toString());
+  const now = Math.floor(Date.now() / 1000);
+  const payload = Buffer.from(JSON.stringify({ ...claims, iat: now - 7200, exp: now - 3600 })).toString(
+    "base64url",
+  );
+  const key = createPrivateKey({
+    key: Buffer.from(row.private_der, "base64"),
+    format: "der",
+    type: "pkcs8",
+  });
+  const sig = sign(row.alg === "ed25519" ? null : "sha256", Buffer.from(`${h}.${payload}`), key);
+  return `${h}.${payload}.${sig.toString("base64url")}`;
 }
 
 /** A loopback callback receiver that answers 200 and counts what it got. */
@@ -104,7 +102,7 @@ export async function startFuzzTarget(env: Record<string, string> = {}): Promise
         sender,
         other,
         narrow,
-        expiredToken: expiredToken(server.dataDir, sender.token),
+        expiredToken: await expiredToken(server.dataDir, sender.token),
         adminToken,
         bodyLimit: BODY_LIMIT,
       },

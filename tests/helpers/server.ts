@@ -7,7 +7,7 @@ import { openDatabase } from "../../src/db/sqlite.ts";
 import { sqliteStorage, type Storage } from "../../src/db/storage.ts";
 import { openPgPool } from "../../src/db/pg/pool.ts";
 import { pgStorage } from "../../src/db/pg/storage.ts";
-import { pgAll, pgText } from "../../src/db/pg/query.ts";
+import { pgAll, pgText, type PgValue } from "../../src/db/pg/query.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MAIN = new URL("main.ts", ROOT).pathname;
@@ -53,6 +53,25 @@ export async function dataDirDatabase(
     sql: (t, v = []) => Promise.resolve(db.prepare(t).all(...v as never[]) as Record<string, unknown>[]),
     close: () => Promise.resolve(db.close()),
   };
+}
+
+/** On the PostgreSQL pass, the URL of the database that stands for `dataDir`; undefined on SQLite. */
+export async function dataDirDatabaseUrl(dataDir: string): Promise<string | undefined> {
+  return (await backendEnv({}, dataDir)).DCI_DATABASE_URL;
+}
+
+/** One statement in SQLite's dialect with `?` placeholders on `dataDir`'s database (dataDirDatabase); the rows. */
+export async function dataDirSql(
+  dataDir: string,
+  text: string,
+  values: PgValue[] = [],
+): Promise<Record<string, unknown>[]> {
+  const database = await dataDirDatabase(dataDir);
+  try {
+    return await database.sql(text, values);
+  } finally {
+    await database.close();
+  }
 }
 
 /** The data dir a CLI invocation names (`--data-dir DIR` or DCI_DATA_DIR). */

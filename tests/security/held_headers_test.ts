@@ -10,7 +10,6 @@ import { withTestDeps } from "../helpers/deps.ts";
 import { harness, type Json, searchMessage } from "../transactions/support.ts";
 import { sendRaw } from "../fuzz/send.ts";
 import { createApp } from "../helpers/app.ts";
-import { getByCorrelationId } from "../../src/transactions/store.ts";
 import { createOutboundClient } from "../../src/net/outbound.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -128,14 +127,15 @@ Deno.test("held: a stored id or a URL with CR/LF never splits a callback request
     assert.equal(viaUri.status, 202, JSON.stringify(viaUri.body));
     // A row stored before accept refused such ids: delivered, without the id header rather than with it split.
     const old = await h.post("/registry/search", searchMessage("t-old"), { senderUri: `${base}/cb` });
-    h.deps.db.prepare("UPDATE transactions SET transaction_id = ? WHERE correlation_id = ?").run(
+    await h.deps.sql("UPDATE transactions SET transaction_id = ? WHERE correlation_id = ?", [
       "t-old\r\nX-Injected: 1",
       (old.body.message as Json).correlation_id,
-    );
+    ]);
     await h.drain();
     for (const r of [viaUri, old]) {
       assert.equal(
-        getByCorrelationId(h.deps.db, (r.body.message as Json).correlation_id)!.state,
+        (await h.deps.storage.transactions.getByCorrelationId((r.body.message as Json).correlation_id))!
+          .state,
         "callback_sent",
       );
     }

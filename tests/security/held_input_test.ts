@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { type Harness, type Json, searchMessage } from "../transactions/support.ts";
 import { adminCaller, databaseFingerprint, populated } from "./held_support.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { issueAccessToken } from "../../src/auth/jwt.ts";
 import { createClient, SCOPES } from "../../src/senders/clients.ts";
@@ -49,7 +48,7 @@ Deno.test("held: SQL metacharacters in every admin path and query parameter are 
     };
     const gets = routes(h, (m, p) => m === "GET" && p.startsWith("/admin/v1/"));
     assert.ok(gets.length >= 12, `${gets.length} admin GET routes`);
-    const before = databaseFingerprint(h.deps, ["admin_tokens"]);
+    const before = await databaseFingerprint(h.deps, ["admin_tokens"]);
     let filtered = 0;
     for (const [, path] of gets) {
       for (const value of INJECTIONS) {
@@ -71,7 +70,7 @@ Deno.test("held: SQL metacharacters in every admin path and query parameter are 
       }
     }
     assert.ok(filtered >= 40, `${filtered} filtered lists checked`);
-    assert.equal(databaseFingerprint(h.deps, ["admin_tokens"]), before, "nothing changed");
+    assert.equal(await databaseFingerprint(h.deps, ["admin_tokens"]), before, "nothing changed");
     // A registry search with the same values finds nothing either (values are bound parameters).
     for (const value of INJECTIONS) {
       const msg = searchMessage("t-sqli");
@@ -106,7 +105,7 @@ function credentials(adminToken: string, bearer: string, path: string): Record<s
 Deno.test("held: JSON nested 20,000 deep on every route that takes a body is refused (admin: never 5xx), and the server keeps answering", async () => {
   const { h } = await populated();
   try {
-    const { token } = await createAdminToken(h.deps.db, { role: "admin" });
+    const { token } = await h.deps.storage.adminTokens.create({ role: "admin" });
     const bearer = await allScopesBearer(h);
     const deep = "[".repeat(20_000) + "]".repeat(20_000);
     // On the registry, deep inside a signed envelope whose header passes: what the signature check would walk.
@@ -156,7 +155,7 @@ Deno.test("held: JSON nested 20,000 deep on every route that takes a body is ref
 Deno.test("held: a body over the limit answers 413 on every route that takes one, declared or streamed", async () => {
   const { h } = await populated({ bodyLimit: "4096" });
   try {
-    const { token } = await createAdminToken(h.deps.db, { role: "admin" });
+    const { token } = await h.deps.storage.adminTokens.create({ role: "admin" });
     const bearer = await allScopesBearer(h);
     const big = JSON.stringify({ pad: "x".repeat(8192) });
     const stream = () =>

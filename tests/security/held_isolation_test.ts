@@ -10,8 +10,6 @@ import { createTestSender, type TestSender } from "../helpers/auth.ts";
 import { person, putPerson } from "../subscriptions/helpers.ts";
 import { subscribeMessage } from "../subscriptions/e2e_support.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
-import { listNotifications } from "../../src/subscriptions/notifications.ts";
-import { getSubscription } from "../../src/subscriptions/store.ts";
 
 /** Fields that differ between any two answers (fresh ids and clocks) and are not about the asked-for object. */
 const VOLATILE = new Set([
@@ -84,7 +82,7 @@ Deno.test("held: a sender asking about another sender's transaction, notificatio
     await putPerson(h.deps, person("P-1"));
     await putPerson(h.deps, person("P-1", { sex: "male" }));
     await runNotifierOnce(h.deps, { random: () => 0.5 });
-    const [bobNote] = listNotifications(h.deps.db, { sender: bob.senderId });
+    const [bobNote] = await h.deps.storage.notifications.list({ sender: bob.senderId });
     assert.equal(bobNote.status, "sent");
     // Each sender's notification went to that sender only.
     const notifies = h.http.sent.filter((s) => s.url.endsWith("/notify"));
@@ -92,11 +90,13 @@ Deno.test("held: a sender asking about another sender's transaction, notificatio
       notifies.map((n) => [(n.body.message as Json).notify_event[0].subscription_code, n.url]).sort(),
       [[aliceCode, `${urlOf(alice)}/registry/notify`], [bobCode, `${urlOf(bob)}/registry/notify`]].sort(),
     );
-    const before = JSON.stringify([
-      h.deps.db.prepare("SELECT * FROM transactions WHERE sender_id = ?").all(bob.senderId),
-      h.deps.db.prepare("SELECT * FROM subscriptions WHERE sender_id = ?").all(bob.senderId),
-      listNotifications(h.deps.db, { sender: bob.senderId }),
-    ]);
+    const bobsRows = async () =>
+      JSON.stringify([
+        await h.deps.sql("SELECT * FROM transactions WHERE sender_id = ? ORDER BY id", [bob.senderId]),
+        await h.deps.sql("SELECT * FROM subscriptions WHERE sender_id = ? ORDER BY id", [bob.senderId]),
+        await h.deps.storage.notifications.list({ sender: bob.senderId }),
+      ]);
+    const before = await bobsRows();
 
     // Alice asks about each of Bob's, and about an unknown one of the same kind.
     const unknownCorr = crypto.randomUUID();
@@ -155,13 +155,9 @@ Deno.test("held: a sender asking about another sender's transaction, notificatio
       );
     }
     // Nothing of Bob's changed, and Bob got nothing from Alice's questions.
-    const after = JSON.stringify([
-      h.deps.db.prepare("SELECT * FROM transactions WHERE sender_id = ?").all(bob.senderId),
-      h.deps.db.prepare("SELECT * FROM subscriptions WHERE sender_id = ?").all(bob.senderId),
-      listNotifications(h.deps.db, { sender: bob.senderId }),
-    ]);
+    const after = await bobsRows();
     assert.equal(after, before);
-    assert.equal(getSubscription(h.deps.db, bobCode)?.state, "active");
+    assert.equal((await h.deps.storage.subscriptions.get(bobCode))?.state, "active");
     assert.ok(
       h.http.sent.filter((s) => s.url.startsWith(urlOf(bob))).length === 3,
       "search, subscribe, notify",

@@ -13,9 +13,18 @@ import { type Json, searchMessage } from "../transactions/support.ts";
 import { admin, eventually, recordOf, subscribeMessage } from "../subscriptions/e2e_support.ts";
 import { person } from "../subscriptions/helpers.ts";
 import type { ServerProcess } from "../helpers/server.ts";
+import { TEST_BACKEND } from "../helpers/deps.ts";
 
 const KILLS = 3;
-const ENV = { DCI_CALLBACK_RETRY_DELAYS_MS: "100,200,400" };
+/**
+ * On PostgreSQL a restarted instance does not take over the leases of the killed one (another live instance may
+ * hold them): they lapse after DCI_LEASE_SECONDS (default 120 s, longer than the test waits), then the sweeper
+ * redoes the work. A lease of 10 s lets that happen within the test; SQLite drops them at start.
+ */
+const ENV = {
+  DCI_CALLBACK_RETRY_DELAYS_MS: "100,200,400",
+  ...(TEST_BACKEND === "postgres" ? { DCI_LEASE_SECONDS: "10" } : {}),
+};
 const OPEN_STATES = ["received", "pending", "processing", "succeeded", "rejected", "callback_failed"];
 
 /** Version `v` of the one registrant every change rewrites (its given name carries the version). */

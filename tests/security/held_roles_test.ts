@@ -4,10 +4,8 @@
  * with real ids (a sender, key, client, registrant, transaction, subscription and notification that exist).
  */
 import assert from "node:assert/strict";
-import { createImportJob } from "../../src/registry/imports/store.ts";
 import type { Json } from "../transactions/support.ts";
 import { adminCaller, databaseFingerprint, populated } from "./held_support.ts";
-import { replaceHierarchy } from "../../src/locations/store.ts";
 import { demoPlaces } from "../../src/locations/demo.ts";
 
 const READS = new Set(["GET", "HEAD"]);
@@ -15,12 +13,12 @@ const READS = new Set(["GET", "HEAD"]);
 Deno.test("held: a viewer token gets 403 on every admin write route (read from app.routes) and changes nothing; an admin token passes", async () => {
   const { h, correlationId, code, notificationId } = await populated();
   try {
-    replaceHierarchy(h.deps.db, demoPlaces(), {
+    await h.deps.storage.locations.replace(demoPlaces(), {
       source: "demo",
       now: new Date(h.deps.clock.now()).toISOString(),
     });
     // Import 1, so that its GET answers 200 to the viewer.
-    createImportJob(h.deps.db, {
+    await h.deps.storage.importJobs.create({
       registry: "social",
       format: "csv",
       fileName: "a.csv",
@@ -52,14 +50,18 @@ Deno.test("held: a viewer token gets 403 on every admin write route (read from a
     const reads = [...new Set(admin.filter((r) => READS.has(r.method)).map((r) => r.path))];
     assert.ok(writes.length >= 21, `found ${writes.length} admin write routes: ${writes.join(", ")}`);
     const viewer = await adminCaller(h.app, h.deps, "viewer");
-    const before = databaseFingerprint(h.deps, ["admin_tokens"]);
+    const before = await databaseFingerprint(h.deps, ["admin_tokens"]);
     for (const route of writes) {
       const [method, path] = route.split(" ");
       const r = await viewer(method, fill(path).slice("/admin/v1".length), {});
       assert.equal(r.status, 403, `viewer ${route}: ${r.status} ${JSON.stringify(r.body)}`);
       assert.equal((r.body as Json).message.error.code, "err.request.forbidden", route);
     }
-    assert.equal(databaseFingerprint(h.deps, ["admin_tokens"]), before, "a viewer's writes changed nothing");
+    assert.equal(
+      await databaseFingerprint(h.deps, ["admin_tokens"]),
+      before,
+      "a viewer's writes changed nothing",
+    );
     // A viewer still reads every admin resource.
     for (const path of reads) {
       const r = await viewer("GET", fill(path).slice("/admin/v1".length));

@@ -16,9 +16,7 @@ import { NAMES, ssrfUrls } from "./ssrf_forms.ts";
 import { createOutboundClient, OutboundError } from "../../src/net/outbound.ts";
 import { testConfig } from "../../src/config.ts";
 import { callbackBase } from "../../src/dci/callback_url.ts";
-import { getByCorrelationId } from "../../src/transactions/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
-import { listNotifications } from "../../src/subscriptions/notifications.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { refreshDueJwks } from "../../src/senders/jwks_fetch.ts";
 import { listSenderKeys } from "../../src/senders/keys.ts";
@@ -53,8 +51,9 @@ async function withGuarded(fn: (h: Harness) => Promise<void>): Promise<void> {
   }
 }
 
-function count(h: Harness, table: string): number {
-  return Number((h.deps.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n);
+async function count(h: Harness, table: string): Promise<number> {
+  const [row] = await h.deps.sql(`SELECT COUNT(*) AS n FROM ${table}`);
+  return Number(row.n);
 }
 
 /** Sets the sender's callback URL through the admin API; false when the setting itself is refused (400). */
@@ -90,8 +89,8 @@ Deno.test("held: every SSRF form is refused at accept, as header.sender_uri and 
       assert.equal((viaSender.body.message as Json).error.code, "err.sender_uri.invalid", url);
     }
     assert.ok(setting > 0 && setting < 10, `only non-http(s) URLs are refused when set (${setting})`);
-    assert.equal(count(h, "transactions"), 0, "nothing was accepted");
-    assert.equal(count(h, "subscriptions"), 0);
+    assert.equal(await count(h, "transactions"), 0, "nothing was accepted");
+    assert.equal(await count(h, "subscriptions"), 0);
   }));
 
 Deno.test("held: every SSRF form is refused as a notification URL, at subscribe and when an operator seeds a subscription, without a connection", () =>
@@ -113,7 +112,7 @@ Deno.test("held: every SSRF form is refused as a notification URL, at subscribe 
       const many = await admin("POST", "/subscriptions/import", { subscriptions: [seed] });
       assert.deepEqual([(many.body as Json).created, (many.body as Json).rejected_count], [[], 1], url);
     }
-    assert.equal(count(h, "subscriptions"), 0);
+    assert.equal(await count(h, "subscriptions"), 0);
   }));
 
 Deno.test("held: a callback or notification URL changed to an SSRF form after accept fails at delivery, without a connection", () =>
@@ -140,12 +139,16 @@ Deno.test("held: a callback or notification URL changed to an SSRF form after ac
       if (!await setUrl(admin, carol.senderId, "callback_base_url", url)) continue;
       tried++;
       await h.drain();
-      const txn = getByCorrelationId(h.deps.db, (ack.body.message as Json).correlation_id)!;
+      const txn =
+        (await h.deps.storage.transactions.getByCorrelationId((ack.body.message as Json).correlation_id))!;
       assert.equal(txn.state, "callback_failed", `callback to ${url}`);
       assert.match(String(txn.last_error), REFUSED, url);
       await putPerson(h.deps, person("p1", { name: { given_name: `v${i}`, surname: "S" } }));
       await runNotifierOnce(h.deps, { random: () => 0.5 });
-      const [last, ...older] = listNotifications(h.deps.db, { sender: carol.senderId, limit: 1000 });
+      const [last, ...older] = await h.deps.storage.notifications.list({
+        sender: carol.senderId,
+        limit: 1000,
+      });
       assert.equal(older.length, i, "one notification per change");
       assert.equal(last.status, "failed", `notification to ${url}`);
       assert.match(String(last.last_error), REFUSED, url);
@@ -166,7 +169,7 @@ Deno.test("held: every SSRF form is refused as a sender's JWKS URL (admin fetch 
       assert.match(String((r.body as Json).error), REFUSED, url);
       // The scheduled refresh takes the same path (made due at once: moving the clock would expire the admin
       // token's verification cache, and each scrypt check costs more than the whole loop).
-      h.deps.db.prepare("UPDATE senders SET jwks_fetched_at = NULL").run();
+      await h.deps.sql("UPDATE senders SET jwks_fetched_at = NULL");
       assert.equal(await refreshDueJwks(h.deps), 1);
       const row = (await admin("GET", `/senders/${h.alice.senderId}`)).body as Json;
       assert.equal(row.jwks_fetch_status, "error", url);

@@ -5,12 +5,12 @@
 import { createHash } from "node:crypto";
 import type { createApp } from "../helpers/app.ts";
 import type { Config } from "../../src/config.ts";
-import type { SqliteDeps } from "../../src/deps.ts";
-import { type AdminRole, createAdminToken } from "../../src/admin/tokens.ts";
+import type { Deps } from "../../src/deps.ts";
+import type { AdminRole } from "../../src/admin/tokens.ts";
+import type { TestDeps } from "../helpers/deps.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
-import { listNotifications } from "../../src/subscriptions/notifications.ts";
 import { type Harness, harness, type Json, searchMessage } from "../transactions/support.ts";
 import { input, person, putPerson, subItem } from "../subscriptions/helpers.ts";
 import type { Answer } from "./support.ts";
@@ -47,7 +47,7 @@ export async function populated(overrides: Partial<Record<keyof Config, string>>
     h,
     correlationId: (ack.body.message as Json).correlation_id,
     code: (sub.message.subscribe_response as Json[])[0].subscriptions[0].code,
-    notificationId: listNotifications(h.deps.db, { sender: "carol" })[0].notification_id,
+    notificationId: (await h.deps.storage.notifications.list({ sender: "carol" }))[0].notification_id,
   };
 }
 
@@ -57,10 +57,10 @@ export type AdminCall = (method: string, path: string, body?: unknown) => Promis
 /** Creates an admin token of `role` and returns a caller that sends it (JSON body unless GET/HEAD/DELETE). */
 export async function adminCaller(
   app: ReturnType<typeof createApp>,
-  deps: SqliteDeps,
+  deps: Deps,
   role: AdminRole = "admin",
 ): Promise<AdminCall> {
-  const { token } = await createAdminToken(deps.db, { role });
+  const { token } = await deps.storage.adminTokens.create({ role });
   return async (method, path, body) => {
     const res = await app.request(`/admin/v1${path}`, {
       method,
@@ -76,19 +76,25 @@ export async function adminCaller(
   };
 }
 
+/** The tables of the test's database, by name (SQLite's catalogue or PostgreSQL's schema). */
+const TABLES = {
+  sqlite: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+  postgres: `SELECT table_name AS name FROM information_schema.tables
+    WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`,
+};
+
 /**
- * A digest of every row of every table (in rowid order), so a test can show that a refused request changed
- * nothing at all. Tables in `except` are left out (counters a refusal may legitimately touch).
+ * A digest of every row of every table (in storage order: rowid, or ctid on PostgreSQL), so a test can show that
+ * a refused request changed nothing at all. Tables in `except` are left out (counters a refusal may touch).
  */
-export function databaseFingerprint(deps: SqliteDeps, except: string[] = []): string {
-  const tables = deps.db.prepare(
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-  ).all() as Array<{ name: string }>;
+export async function databaseFingerprint(deps: TestDeps, except: string[] = []): Promise<string> {
+  const tables = await deps.sql(TABLES[deps.backend]) as Array<{ name: string }>;
+  const order = deps.backend === "postgres" ? " ORDER BY ctid" : "";
   const hash = createHash("sha256");
   for (const { name } of tables) {
     if (except.includes(name)) continue;
     hash.update(`\n#${name}\n`);
-    for (const row of deps.db.prepare(`SELECT * FROM "${name}"`).all()) {
+    for (const row of await deps.sql(`SELECT * FROM "${name}"${order}`)) {
       hash.update(JSON.stringify(row, (_k, v) => typeof v === "bigint" ? String(v) : v));
     }
   }

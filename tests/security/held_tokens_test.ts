@@ -15,7 +15,6 @@ import { requestEnvelope } from "../helpers/dci.ts";
 import { searchMessage } from "../transactions/support.ts";
 import { adminCaller } from "./held_support.ts";
 import { createApp } from "../helpers/app.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { tokenIssuer } from "../../src/auth/jwt.ts";
 import type { OutboundClient } from "../../src/net/outbound.ts";
 
@@ -140,17 +139,16 @@ Deno.test("held: bearer tokens signed by a sender's own key, alg none, HS256 wit
         hs256(alice.publicKey.export({ format: "pem", type: "spki" }) as string),
       ),
     };
-    const replayRows = () =>
-      Number((deps.db.prepare("SELECT COUNT(*) AS n FROM replay_guard").get() as { n: number }).n);
+    const replayRows = async () => Number((await deps.sql("SELECT COUNT(*) AS n FROM replay_guard"))[0].n);
     const call = (token: string) => syncSearch(deps, app, alice, token);
-    const before = replayRows();
+    const before = await replayRows();
     for (const [name, token] of Object.entries(forged)) {
       const r = await call(token);
       assert.equal(r.status, 401, `${name}: ${JSON.stringify(r.body)}`);
       assert.equal(r.body.message.error.code, "err.request.unauthorized", name);
       assert.equal(r.auth, 'Bearer realm="dci"', name);
     }
-    assert.equal(replayRows(), before, "no refused request reached the replay guard");
+    assert.equal(await replayRows(), before, "no refused request reached the replay guard");
     assert.deepEqual(fetched, [], "no key was fetched from a token header");
     // The control: the server's own token for the same client and envelope.
     assert.equal((await call(alice.token)).status, 200);
@@ -163,7 +161,7 @@ Deno.test("held: a sender's access token is refused on the admin API and an admi
     const res = await app.request("/admin/v1/senders", { headers: alice.headers() });
     assert.equal(res.status, 401);
     assert.equal((await res.json()).message.error.code, "err.request.unauthorized");
-    const { token } = await createAdminToken(deps.db, { role: "admin" });
+    const { token } = await deps.storage.adminTokens.create({ role: "admin" });
     assert.equal((await syncSearch(deps, app, alice, token)).status, 401);
     // Controls: each token works in its own realm.
     assert.equal((await (await adminCaller(app, deps))("GET", "/senders")).status, 200);

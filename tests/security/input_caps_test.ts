@@ -16,7 +16,6 @@ import { subscribeProcessor, unsubscribeProcessor } from "../../src/subscription
 import { localeOf, normaliseEventType, notifyUrl, subscriptionTime } from "../../src/subscriptions/rules.ts";
 import { callbackUrl } from "../../src/transactions/callback.ts";
 import { trimTrailingSlashes } from "../../src/dci/callback_url.ts";
-import { searchItem } from "../../src/registry/search.ts";
 import { parseSignature } from "../../src/auth/envelope_signature.ts";
 import {
   checkContentDigest,
@@ -253,7 +252,13 @@ Deno.test("subscribe and unsubscribe processors answer a stored 1 MB field with 
 Deno.test("search items answer 1 MB fields with their item codes", async () => {
   const deps = await testDeps();
   try {
-    const ctx = { db: deps.db, maxPageSize: 100, maxResults: 1000, now: deps.clock.now() };
+    // Each item alone in a search message, answered by the backend's own search.
+    const answer = async (item: Record<string, unknown>) =>
+      (await deps.storage.search.message(deps, {
+        registry: "social",
+        header: { version: "1.0.0", action: "search", total_count: 1 },
+        message: { transaction_id: "t", search_request: [item] },
+      })).message.search_response[0];
     const ok = {
       reference_id: "r",
       timestamp: "2026-01-01T00:00:00Z",
@@ -295,7 +300,7 @@ Deno.test("search items answer 1 MB fields with their item codes", async () => {
         ],
       ];
       for (const [item, code] of cases) {
-        const r = searchItem(ctx, item);
+        const r = await answer(item);
         assert.equal(r.status, "rjct", `${name}: ${code}`);
         assert.equal(r.status_reason_code, code, `${name}: ${r.status_reason_message}`);
         assert.ok(r.reference_id.length <= 99 && r.status_reason_message!.length <= 999);

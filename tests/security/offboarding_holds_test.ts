@@ -1,5 +1,5 @@
 /**
- * Offboarding in one process, on real SQLite, a real outbound client and loopback receivers: a delivery that
+ * Offboarding in one process, on the test database, a real outbound client and loopback receivers: a delivery that
  * already waits for an outbound slot re-checks its sender right before sending; disable and enable report the
  * held work and operator retries wait for enable; work of a sender deleted while it was being accepted is
  * cancelled when the worker or notifier meets it.
@@ -14,14 +14,10 @@ import { eventually, recordOf } from "../subscriptions/e2e_support.ts";
 import { searchMessage } from "../transactions/support.ts";
 import { createApp } from "../helpers/app.ts";
 import { createWorker as createTxnWorker } from "../../src/actions/worker.ts";
-import { getByCorrelationId } from "../../src/transactions/store.ts";
 import { memoryQueue } from "../../src/jobs/queue.ts";
 import { setSenderActive } from "../../src/senders/store.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
-import { getSubscription } from "../../src/subscriptions/store.ts";
-import { listNotifications } from "../../src/subscriptions/notifications.ts";
 
 const FIXED = { random: () => 0.5 };
 
@@ -77,33 +73,38 @@ Deno.test("offboarding: a callback and a notification waiting for an outbound sl
       .catch(() => undefined);
     await eventually(() => busy.hits.get("/hang") === 1, "the hanging request");
     // Both deliveries are claimed and wait for the slot.
-    const txnId = getByCorrelationId(deps.db, correlationId)!.id;
+    const txnId = (await deps.storage.transactions.getByCorrelationId(correlationId))!.id;
     const handled = worker.handle(txnId);
     const lane = runNotifierOnce(deps, FIXED);
     await eventually(
-      () =>
-        getByCorrelationId(deps.db, correlationId)!.attempts === 1 &&
-        getSubscription(deps.db, code)!.lease_until !== null,
+      async () =>
+        (await deps.storage.transactions.getByCorrelationId(correlationId))!.attempts === 1 &&
+        (await deps.storage.subscriptions.get(code))!.lease_until !== null,
       "both deliveries claimed",
     );
     await setSenderActive(deps, alice.senderId, false);
     await busy.close(); // the slot comes free
     await Promise.all([hung, handled, lane]);
     assert.equal(rx.hits, 0, "nothing was sent to the disabled sender");
-    const txn = getByCorrelationId(deps.db, correlationId)!;
+    const txn = (await deps.storage.transactions.getByCorrelationId(correlationId))!;
     assert.equal(txn.state, "succeeded");
     assert.equal(txn.attempts, 0, "a held delivery is not a spent attempt");
     assert.equal(txn.lease_owner, null);
-    assert.deepEqual(listNotifications(deps.db, { subscription: code }).map((n) => [n.status, n.attempts]), [[
-      "pending",
-      0,
-    ]]);
+    assert.deepEqual(
+      (await deps.storage.notifications.list({ subscription: code })).map((n) => [n.status, n.attempts]),
+      [[
+        "pending",
+        0,
+      ]],
+    );
     // Enabled again: both go out.
     await setSenderActive(deps, alice.senderId, true);
     await worker.handle(txnId);
     await runNotifierOnce(deps, FIXED);
-    assert.equal(getByCorrelationId(deps.db, correlationId)!.state, "callback_sent");
-    assert.deepEqual(listNotifications(deps.db, { subscription: code }).map((n) => n.status), ["sent"]);
+    assert.equal((await deps.storage.transactions.getByCorrelationId(correlationId))!.state, "callback_sent");
+    assert.deepEqual((await deps.storage.notifications.list({ subscription: code })).map((n) => n.status), [
+      "sent",
+    ]);
     assert.equal(rx.hits, 2);
   } finally {
     await rx.close();
@@ -115,7 +116,7 @@ Deno.test("offboarding: disable and enable report the held work, and operator re
   const rx = startReceiver();
   const { deps, app, alice, code } = await subscribed(rx);
   try {
-    const { token } = await createAdminToken(deps.db, { role: "admin" });
+    const { token } = await deps.storage.adminTokens.create({ role: "admin" });
     const call = async (method: string, path: string) => {
       const res = await app.request(`/admin/v1${path}`, {
         method,
@@ -132,7 +133,7 @@ Deno.test("offboarding: disable and enable report the held work, and operator re
       await runNotifierOnce(deps, FIXED);
       deps.clock.advance(60 * 60_000);
     }
-    const [failed] = listNotifications(deps.db, { subscription: code });
+    const [failed] = await deps.storage.notifications.list({ subscription: code });
     assert.equal(failed.status, "failed");
     const hits = rx.hits;
     await putPerson(deps, person("p1", { sex: "female" })); // waits (pending) while alice is disabled
@@ -165,16 +166,18 @@ Deno.test("offboarding: work of a sender deleted while it was being accepted is 
   try {
     const correlationId = await acceptSearch(deps, app, alice, rx, "late");
     // The sender's own rows go, as if the delete had committed between accepting and storing this work.
-    deps.db.prepare("DELETE FROM senders WHERE sender_id = ?").run(alice.senderId);
+    await deps.sql("DELETE FROM senders WHERE sender_id = ?", [alice.senderId]);
     await putPerson(deps, person("p1", { sex: "male" }));
     await runNotifierOnce(deps, FIXED);
-    await worker.handle(getByCorrelationId(deps.db, correlationId)!.id);
+    await worker.handle((await deps.storage.transactions.getByCorrelationId(correlationId))!.id);
     assert.equal(rx.hits, 0);
-    const s = getSubscription(deps.db, code)!;
+    const s = (await deps.storage.subscriptions.get(code))!;
     assert.equal(s.state, "cancelled");
     assert.match(String(s.last_error), /was deleted/);
-    assert.deepEqual(listNotifications(deps.db, { subscription: code }).map((n) => n.status), ["failed"]);
-    const t = getByCorrelationId(deps.db, correlationId)!;
+    assert.deepEqual((await deps.storage.notifications.list({ subscription: code })).map((n) => n.status), [
+      "failed",
+    ]);
+    const t = (await deps.storage.transactions.getByCorrelationId(correlationId))!;
     assert.equal(t.state, "callback_failed");
     assert.match(String(t.last_error), /was deleted/);
   } finally {

@@ -7,21 +7,13 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { runCliProcess, startServerProcess } from "../helpers/server.ts";
-import { testDeps } from "../helpers/deps.ts";
-import { openDatabase } from "../../src/db/sqlite.ts";
+import { dataDirDatabaseUrl, dataDirSql, runCliProcess, startServerProcess } from "../helpers/server.ts";
+import { TEST_BACKEND, testDeps } from "../helpers/deps.ts";
 import { closeDeps, openDeps } from "../../src/deps.ts";
 import { testConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/obs/log.ts";
 import { createApp } from "../helpers/app.ts";
 import { hashSecret, lookupKey } from "../../src/auth/secrets.ts";
-import {
-  createAdminToken,
-  ensureEnvAdminToken,
-  legacyAdminTokenIds,
-  revokeAdminToken,
-  verifyAdminToken,
-} from "../../src/admin/tokens.ts";
 
 const KEK = Buffer.alloc(32, 7).toString("base64");
 const KEK_2 = Buffer.alloc(32, 9).toString("base64");
@@ -35,20 +27,18 @@ function rawFiles(dir: string): Uint8Array {
   return new Uint8Array(Buffer.concat(parts));
 }
 
-/** Every private key row as its DER bytes' tell-tales: the base64 text and the 32-byte Ed25519 seed. */
-function privateRows(dir: string): { keyId: string; stored: string }[] {
-  const db = openDatabase(`${dir}/dci.sqlite`);
-  try {
-    return (db.prepare("SELECT key_id, private_der FROM server_keys").all() as {
-      key_id: string;
-      private_der: string;
-    }[]).map((r) => ({ keyId: r.key_id, stored: r.private_der }));
-  } finally {
-    db.close();
-  }
+/** Every private key row of the data dir's database as stored (plaintext base64 DER, or sealed). */
+async function privateRows(dir: string): Promise<{ keyId: string; stored: string }[]> {
+  const rows = await dataDirSql(dir, "SELECT key_id, private_der FROM server_keys ORDER BY key_id");
+  return rows.map((r) => ({ keyId: String(r.key_id), stored: String(r.private_der) }));
 }
 
-Deno.test("serve creates the data dir 0700 and every SQLite and KV file 0600, and tightens looser modes at start with one warning", async () => {
+// The SQLite and KV files' modes: on PostgreSQL the server keeps no database file in its data dir.
+Deno.test({
+  name:
+    "serve creates the data dir 0700 and every SQLite and KV file 0600, and tightens looser modes at start with one warning",
+  ignore: TEST_BACKEND === "postgres",
+}, async () => {
   const root = await Deno.makeTempDir({ prefix: "dci-modes-" });
   const dataDir = `${root}/data`;
   try {
@@ -80,10 +70,14 @@ Deno.test("with a key-encryption key the private keys are not in the data files 
   try {
     // Started without a KEK: the key is stored in plaintext, and the byte search below can see it.
     await (await startServerProcess({ dataDir })).stop();
-    const [plain] = privateRows(dataDir);
+    const [plain] = await privateRows(dataDir);
     const der = Buffer.from(plain.stored, "base64");
     const tells = [Buffer.from(plain.stored), der, der.subarray(der.length - 32)];
-    assert.ok(Buffer.from(rawFiles(dataDir)).includes(tells[0]), "plaintext key visible without a KEK");
+    // The byte search reads the SQLite files; on PostgreSQL (no database file in the data dir) the rows alone.
+    const onSqlite = TEST_BACKEND === "sqlite";
+    if (onSqlite) {
+      assert.ok(Buffer.from(rawFiles(dataDir)).includes(tells[0]), "plaintext key visible without a KEK");
+    }
 
     // Started with a KEK: the plaintext row is sealed at start and its old bytes are gone from every file.
     const withKek = await startServerProcess({ dataDir, env: { DCI_KEY_ENCRYPTION_KEY: KEK } });
@@ -93,14 +87,17 @@ Deno.test("with a key-encryption key the private keys are not in the data files 
       DCI_KEY_ENCRYPTION_KEY: KEK,
     });
     assert.equal(rotated.code, 0, rotated.stderr);
-    const rows = privateRows(dataDir);
+    const rows = await privateRows(dataDir);
     assert.equal(rows.length, 2);
     for (const r of rows) assert.match(r.stored, /^dcikek1:[0-9a-f]{16}:/);
-    const raw = Buffer.from(rawFiles(dataDir));
+    const raw = onSqlite ? Buffer.from(rawFiles(dataDir)) : Buffer.from(JSON.stringify(rows));
     for (const tell of tells) assert.ok(!raw.includes(tell), "no trace of the private key in the data files");
 
     // The sealed key still signs: opened with the KEK, it is the key published before.
-    const deps = await openDeps(testConfig({ dataDir, keyEncryptionKey: KEK }), { log: silentLogger });
+    const databaseUrl = await dataDirDatabaseUrl(dataDir) ?? "";
+    const deps = await openDeps(testConfig({ dataDir, databaseUrl, keyEncryptionKey: KEK }), {
+      log: silentLogger,
+    });
     try {
       const jwks = (await deps.keys.jwks()).keys.map((k) => k.x);
       assert.equal(jwks.length, 2);
@@ -138,9 +135,9 @@ Deno.test("openDeps() re-seals with a new key-encryption key when the previous o
     openDeps(testConfig({ dataDir, ...env }), { log: silentLogger });
   try {
     closeDeps(await open({ keyEncryptionKey: KEK }));
-    const [first] = privateRows(dataDir);
+    const [first] = await privateRows(dataDir);
     closeDeps(await open({ keyEncryptionKey: KEK_2, keyEncryptionKeyPrevious: KEK }));
-    const [second] = privateRows(dataDir);
+    const [second] = await privateRows(dataDir);
     assert.notEqual(second.stored.split(":")[1], first.stored.split(":")[1]);
     // The old KEK alone no longer opens anything; the new one alone does.
     await assert.rejects(open({ keyEncryptionKey: KEK }), /this server has only/);
@@ -149,7 +146,7 @@ Deno.test("openDeps() re-seals with a new key-encryption key when the previous o
     closeDeps(deps);
     // Dropping the KEK: the previous one opens the rows back to plaintext.
     closeDeps(await open({ keyEncryptionKeyPrevious: KEK_2 }));
-    assert.match(privateRows(dataDir)[0].stored, /^MC4CAQAwBQYDK2Vw/);
+    assert.match((await privateRows(dataDir))[0].stored, /^MC4CAQAwBQYDK2Vw/);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
@@ -176,11 +173,11 @@ Deno.test("admin token rows hold a salted scrypt hash found by id: no unsalted h
   const envToken = "operator-chosen-admin-phrase-123";
   const deps = await testDeps({ adminToken: envToken });
   try {
-    const { token, info } = await createAdminToken(deps.db, { role: "admin" });
+    const { token, info } = await deps.storage.adminTokens.create({ role: "admin" });
     assert.match(token, /^dcia_at_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
     assert.ok(token.includes(info.id));
-    await ensureEnvAdminToken(deps.db, envToken);
-    const rows = deps.db.prepare("SELECT * FROM admin_tokens").all() as Record<string, unknown>[];
+    await deps.storage.adminTokens.ensureEnv(envToken);
+    const rows = await deps.sql("SELECT * FROM admin_tokens");
     assert.equal(rows.length, 2);
     const secret = token.slice(`dcia_${info.id}_`.length);
     for (const value of [token, secret, envToken]) {
@@ -199,14 +196,14 @@ Deno.test("admin token rows hold a salted scrypt hash found by id: no unsalted h
     for (const row of rows) assert.equal(row.lookup_key, null);
 
     // The token works; the same id with another secret does not; the env phrase works; revocation is at once.
-    assert.equal((await verifyAdminToken(deps.db, token))?.id, info.id);
-    assert.equal(await verifyAdminToken(deps.db, `dcia_${info.id}_${"A".repeat(43)}`), undefined);
+    assert.equal((await deps.storage.adminTokens.verify(token))?.id, info.id);
+    assert.equal(await deps.storage.adminTokens.verify(`dcia_${info.id}_${"A".repeat(43)}`), undefined);
     const app = createApp(deps);
     const get = (t: string) =>
       app.request("/admin/v1/senders", { headers: { authorization: `Bearer ${t}` } });
     assert.equal((await get(token)).status, 200);
     assert.equal((await get(envToken)).status, 200);
-    assert.ok(revokeAdminToken(deps.db, info.id));
+    assert.ok(await deps.storage.adminTokens.revoke(info.id));
     assert.equal((await get(token)).status, 401);
   } finally {
     deps.close();
@@ -218,15 +215,16 @@ Deno.test("an admin token of the old format keeps working until revoked and is l
   try {
     const legacy = `dcia_${Buffer.alloc(32, 3).toString("base64url")}`;
     const { salt, hash } = await hashSecret(legacy);
-    deps.db.prepare(
+    await deps.sql(
       `INSERT INTO admin_tokens (id, name, role, source, lookup_key, salt, hash, created_at)
        VALUES ('at_0123456789ab', 'old', 'viewer', 'cli', ?, ?, ?, '2025-01-01T00:00:00Z')`,
-    ).run(lookupKey(legacy), salt, hash);
-    assert.equal((await verifyAdminToken(deps.db, legacy))?.id, "at_0123456789ab");
-    assert.deepEqual(legacyAdminTokenIds(deps.db), ["at_0123456789ab"]);
-    revokeAdminToken(deps.db, "at_0123456789ab");
-    assert.equal(await verifyAdminToken(deps.db, legacy), undefined);
-    assert.deepEqual(legacyAdminTokenIds(deps.db), []);
+      [lookupKey(legacy), salt, hash],
+    );
+    assert.equal((await deps.storage.adminTokens.verify(legacy))?.id, "at_0123456789ab");
+    assert.deepEqual(await deps.storage.adminTokens.legacyIds(), ["at_0123456789ab"]);
+    await deps.storage.adminTokens.revoke("at_0123456789ab");
+    assert.equal(await deps.storage.adminTokens.verify(legacy), undefined);
+    assert.deepEqual(await deps.storage.adminTokens.legacyIds(), []);
   } finally {
     deps.close();
   }
