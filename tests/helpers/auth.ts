@@ -11,6 +11,9 @@ import { type Deps, depsServices } from "../../src/deps.ts";
 import { testConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { sqliteStorage, type Storage } from "../../src/db/storage.ts";
+import { pgStorage } from "../../src/db/pg/storage.ts";
+import { openPgPool } from "../../src/db/pg/pool.ts";
+import { dataDirDatabaseUrl } from "./server.ts";
 import { systemClock } from "../../src/clock.ts";
 import { Metrics } from "../../src/obs/metrics.ts";
 import type { KeyAlg } from "../../src/keys/server_keys.ts";
@@ -99,13 +102,23 @@ export async function createTestSender(deps: Deps, options: TestSenderOptions = 
 }
 
 /**
- * Registers a sender, key and client directly in a running server's SQLite file (`server.dataDir`), then gets
- * the token from the server's real POST /oauth2/client/token.
+ * Registers a sender, key and client directly in a running server's SQLite file (`server.dataDir`), or on the
+ * PostgreSQL pass in the database that data dir stands for, then gets the token from the server's real
+ * POST /oauth2/client/token.
  */
 export async function createServerSender(
   server: { url: string; dataDir: string },
   options: TestSenderOptions = {},
 ): Promise<TestSender> {
+  const url = await dataDirDatabaseUrl(server.dataDir);
+  if (url) {
+    const pool = openPgPool(url, { max: 1 });
+    try {
+      return await createStoredSender(pgStorage(pool), server.url, options);
+    } finally {
+      await pool.end();
+    }
+  }
   const db = openDatabase(`${server.dataDir}/dci.sqlite`);
   try {
     return await createStoredSender(sqliteStorage(db), server.url, options);

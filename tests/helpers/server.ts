@@ -25,6 +25,14 @@ async function backendEnv(
 
 const databases = new Map<string, Promise<string>>();
 
+/**
+ * On the PostgreSQL pass, the database that data dir `dataDir` stands for (the one its server and CLI processes
+ * get), for a test that looks into or writes fixtures into a running server's data; on SQLite: undefined.
+ */
+export async function dataDirDatabaseUrl(dataDir: string): Promise<string | undefined> {
+  return TEST_BACKEND === "postgres" ? (await backendEnv({}, dataDir)).DCI_DATABASE_URL : undefined;
+}
+
 /** The data dir a CLI invocation names (`--data-dir DIR` or DCI_DATA_DIR). */
 function cliDataDir(args: string[], env: Record<string, string>): string | undefined {
   const i = args.indexOf("--data-dir");

@@ -2,8 +2,6 @@ import assert from "node:assert/strict";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
-import { getSubscription } from "../../src/subscriptions/store.ts";
-import { listNotifications, markReceived } from "../../src/subscriptions/notifications.ts";
 import { isoNow } from "../../src/clock.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { expireSubscriptions } from "../../src/subscriptions/expiry.ts";
@@ -101,7 +99,7 @@ Deno.test("frequency: events of one window are held, then sent as one spec-valid
     await change(deps, "second");
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(batches(rx), [], "held until the cron's next run (11:00)");
-    const held = listNotifications(deps.db, { subscription: code });
+    const held = await deps.storage.notifications.list({ subscription: code });
     assert.deepEqual(held.map((n) => [n.status, n.next_attempt_at]), [
       ["pending", "2026-03-02T11:00:00.000Z"],
       ["pending", "2026-03-02T11:00:00.000Z"],
@@ -117,8 +115,11 @@ Deno.test("frequency: events of one window are held, then sent as one spec-valid
     assert.equal(notify.headers.get("x-dci-notification-id"), events[0].reference_id);
     assert.deepEqual(events.map((e) => e.subscription_code), [code, code]);
     // A receipt of the notify (its notification id) covers every notification it carried.
-    assert.equal(markReceived(deps.db, "s1", events[0].reference_id, isoNow(deps.clock)).ok, true);
-    assert.deepEqual(listNotifications(deps.db, { subscription: code }).map((n) => n.status), [
+    assert.equal(
+      (await deps.storage.notifications.markReceived("s1", events[0].reference_id, isoNow(deps.clock))).ok,
+      true,
+    );
+    assert.deepEqual((await deps.storage.notifications.list({ subscription: code })).map((n) => n.status), [
       "pending", // third (newest first)
       "received",
       "received",
@@ -126,7 +127,7 @@ Deno.test("frequency: events of one window are held, then sent as one spec-valid
     deps.clock.advance(3_600_000);
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(batches(rx), [["first", "second"], ["third"]]);
-    assert.deepEqual(listNotifications(deps.db, { subscription: code }).map((n) => n.status), [
+    assert.deepEqual((await deps.storage.notifications.list({ subscription: code })).map((n) => n.status), [
       "sent",
       "received",
       "received",
@@ -212,11 +213,11 @@ Deno.test("frequency: what was held is sent when end_time passes, nothing after 
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(batches(rx), [["inside"]]);
     assert.equal(await expireSubscriptions(deps), 1);
-    assert.equal(getSubscription(deps.db, code)?.state, "expired");
+    assert.equal((await deps.storage.subscriptions.get(code))?.state, "expired");
     deps.clock.advance(3_600_000);
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(batches(rx), [["inside"]]);
-    assert.equal(listNotifications(deps.db, { subscription: code }).length, 1);
+    assert.equal((await deps.storage.notifications.list({ subscription: code })).length, 1);
   } finally {
     deps.close();
     await rx.close();

@@ -13,8 +13,6 @@ import {
 } from "../../src/actions/worker.ts";
 import { verifyEnvelope } from "../../src/auth/envelope_signature.ts";
 import type { Config } from "../../src/config.ts";
-import type { Db } from "../../src/db/sqlite.ts";
-import { insertTransaction } from "../../src/transactions/store.ts";
 
 /** One request the fake HTTP edge received. */
 export interface Sent {
@@ -159,9 +157,14 @@ export function verifyWithJwks(
 // deno-lint-ignore no-explicit-any
 export type Json = any;
 
-/** Stores a bare search transaction `t` of `senderId` (ids derived from `t`, empty request) straight into the table. */
-export function storeBareTransaction(db: Db, senderId: string, t: string, now: string): number {
-  return insertTransaction(db, {
+/** Stores a bare search transaction `t` of `senderId` (ids derived from `t`, empty request) straight into the store. */
+export async function storeBareTransaction(
+  deps: TestDeps,
+  senderId: string,
+  t: string,
+  now: string,
+): Promise<number> {
+  return (await deps.storage.transactions.insert({
     sender_id: senderId,
     transaction_id: t,
     dedupe_key: t,
@@ -175,5 +178,5 @@ export function storeBareTransaction(db: Db, senderId: string, t: string, now: s
     ack: "{}",
     reference_ids: [],
     now,
-  }).row.id;
+  })).row.id;
 }
