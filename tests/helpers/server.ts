@@ -3,6 +3,9 @@ import { LOOPBACK_ONLY, RUN_FLAGS } from "./runtime.ts";
 import { insideLoopbackNetns } from "./no_egress.ts";
 import { specFetch } from "./spec_hooks.ts";
 import { freshPgDatabase, TEST_BACKEND } from "./storage.ts";
+import { openDatabase } from "../../src/db/sqlite.ts";
+import { openPgPool } from "../../src/db/pg/pool.ts";
+import { pgAll, pgText, type PgValue } from "../../src/db/pg/query.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MAIN = new URL("main.ts", ROOT).pathname;
@@ -31,6 +34,32 @@ const databases = new Map<string, Promise<string>>();
  */
 export async function dataDirDatabaseUrl(dataDir: string): Promise<string | undefined> {
   return TEST_BACKEND === "postgres" ? (await backendEnv({}, dataDir)).DCI_DATABASE_URL : undefined;
+}
+
+/**
+ * One statement in SQLite's dialect with `?` placeholders on the data of data dir `dataDir`: its SQLite file, or
+ * on the PostgreSQL pass the database it stands for. Returns the rows (PostgreSQL: counts possibly as strings).
+ */
+export async function dataDirSql(
+  dataDir: string,
+  text: string,
+  values: PgValue[] = [],
+): Promise<Record<string, unknown>[]> {
+  const url = await dataDirDatabaseUrl(dataDir);
+  if (url) {
+    const pool = openPgPool(url, { max: 1 });
+    try {
+      return await pgAll(pool, pgText(text), values);
+    } finally {
+      await pool.end();
+    }
+  }
+  const db = openDatabase(`${dataDir}/dci.sqlite`);
+  try {
+    return db.prepare(text).all(...values as never[]) as Record<string, unknown>[];
+  } finally {
+    db.close();
+  }
 }
 
 /** The data dir a CLI invocation names (`--data-dir DIR` or DCI_DATA_DIR). */

@@ -17,10 +17,7 @@ import { verifyWithJwks } from "./support.ts";
 import type { TestSender } from "../helpers/auth.ts";
 import type { SpecRegistry } from "../helpers/spec_validator.ts";
 import { registryProfiles } from "../../src/registries/index.ts";
-import { openDatabase } from "../../src/db/sqlite.ts";
-import { dataDirDatabaseUrl } from "../helpers/server.ts";
-import { openPgPool } from "../../src/db/pg/pool.ts";
-import { pgAll, pgText, type PgValue } from "../../src/db/pg/query.ts";
+import { dataDirDatabaseUrl, dataDirSql } from "../helpers/server.ts";
 
 type Json = Record<string, unknown>;
 
@@ -98,29 +95,10 @@ async function uploadCsv(
   return String((res.body.message as Json).correlation_id);
 }
 
-/** One statement on a server's data: its SQLite file, or on the PostgreSQL pass the database its data dir stands for. */
-async function serverSql(server: { dataDir: string }, text: string, values: PgValue[] = []) {
-  const url = await dataDirDatabaseUrl(server.dataDir);
-  if (url) {
-    const pool = openPgPool(url, { max: 1 });
-    try {
-      return await pgAll(pool, pgText(text), values);
-    } finally {
-      await pool.end();
-    }
-  }
-  const db = openDatabase(`${server.dataDir}/dci.sqlite`);
-  try {
-    return db.prepare(text).all(...values as never[]) as Record<string, unknown>[];
-  } finally {
-    db.close();
-  }
-}
-
 /** The bulk spools a server still keeps: files in its data dir's bulk/, or on PostgreSQL spools of chunk rows. */
 async function spoolsLeft(server: { dataDir: string }): Promise<string[]> {
   if (await dataDirDatabaseUrl(server.dataDir)) {
-    return (await serverSql(server, "SELECT DISTINCT spool FROM bulk_spool_chunks")).map((r) =>
+    return (await dataDirSql(server.dataDir, "SELECT DISTINCT spool FROM bulk_spool_chunks")).map((r) =>
       String(r.spool)
     );
   }
@@ -442,8 +420,8 @@ Deno.test("bulk search: every served registry with search takes a file; its page
       const receiver = startReceiver({ registry: profile.name as SpecRegistry });
       receivers.push(receiver);
       // One live identifier of each of the first four live records of the registry's person type.
-      const rows = await serverSql(
-        server,
+      const rows = await dataDirSql(
+        server.dataDir,
         `SELECT i.registrant_id AS id, i.id_type AS t, i.id_value AS v FROM identifiers i
            JOIN registrants r ON r.id = i.registrant_id
          WHERE r.registry = ? AND r.record_type = ? AND i.live = 1 AND r.deleted_at IS NULL
