@@ -17,7 +17,14 @@ const kill: Processor = () => {
   return new Promise(() => {});
 };
 const deps = await openDeps(
-  testConfig({ dataDir, databaseUrl, outboundAllow: "127.0.0.1", processAttempts: "2" }),
+  // On PostgreSQL start-up releases no lease (another instance may hold it): a killed start's lapses in 1 s.
+  testConfig({
+    dataDir,
+    databaseUrl,
+    outboundAllow: "127.0.0.1",
+    processAttempts: "2",
+    ...(databaseUrl ? { leaseSeconds: "1" } : {}),
+  }),
   { log: silentLogger },
 );
 try {
