@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type TestDeps, testDeps } from "../helpers/deps.ts";
+import { TEST_BACKEND, type TestDeps, testDeps } from "../helpers/deps.ts";
+import { freshPgDatabase } from "../helpers/storage.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { isoNow } from "../../src/clock.ts";
@@ -172,7 +173,9 @@ Deno.test("frequency: a refused batch is retried whole under its message_id, a l
 Deno.test("frequency: held notifications survive a restart, sent at the due time or at once if it has passed", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-freq-" });
   const rx = startReceiver({ registry: "social" });
-  const open = (now: number) => testDeps({ outboundAllow: "127.0.0.1", dataDir }, { now });
+  // A restart opens the same data: the data dir's SQLite file, or on PostgreSQL the same database.
+  const databaseUrl = TEST_BACKEND === "postgres" ? { databaseUrl: await freshPgDatabase() } : {};
+  const open = (now: number) => testDeps({ outboundAllow: "127.0.0.1", dataDir, ...databaseUrl }, { now });
   try {
     let deps = await open(T0);
     await setUp(deps, rx);
