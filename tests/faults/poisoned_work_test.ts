@@ -115,7 +115,8 @@ Deno.test("worker: a processor over its time budget holds neither the worker nor
     h.deps.queue.waiting.length = 0; // the sweeper finds both
     // The sweep handles both at once and returns although Alice's processor never settles.
     assert.equal(await sweepTransactions(h.deps, h.worker.handle, { startup: true }), 2);
-    const bRow = (await h.deps.storage.transactions.getByCorrelationId((b.body.message as Json).correlation_id))!;
+    const bRow =
+      (await h.deps.storage.transactions.getByCorrelationId((b.body.message as Json).correlation_id))!;
     assert.equal(bRow.state, "callback_sent", `${bRow.state}: ${bRow.process_error}`);
     const aId = (a.body.message as Json).correlation_id;
     assert.match(

@@ -63,15 +63,17 @@ function escapeRegExp(s: string): string {
  * re-runs itself inside one (`deno test --filter` on exactly this test of `file`) and passes when that run
  * passes; inside, it checks that no other interface exists and runs `fn`. Where `unshare -rn` is not
  * available the body runs here, and the servers it starts still reach nothing but loopback (LOOPBACK_ONLY);
- * with `netnsOnly` the test is ignored there instead (its body must not run outside a namespace).
+ * with `netnsOnly` the test is ignored there instead (its body must not run outside a namespace). `ignore`
+ * ignores it everywhere (as Deno.test's).
  */
 export function loopbackOnlyTest(
   name: string,
   file: string | URL,
   fn: () => Promise<void>,
-  options: { netnsOnly?: boolean } = {},
+  options: { netnsOnly?: boolean; ignore?: boolean } = {},
 ): void {
-  Deno.test({ name, ignore: options.netnsOnly === true && !netnsAvailable() }, async () => {
+  const ignore = options.ignore === true || (options.netnsOnly === true && !netnsAvailable());
+  Deno.test({ name, ignore }, async () => {
     if (insideLoopbackNetns()) {
       assert.deepEqual(nonLoopbackInterfaces(), [], "the namespace has an interface other than loopback");
       return await fn();

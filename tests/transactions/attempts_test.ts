@@ -11,7 +11,7 @@ import { detail } from "../../src/transactions/operations.ts";
 import { AnswerChecker } from "../operations/openapi_support.ts";
 import { TEST_BACKEND, testDeps } from "../helpers/deps.ts";
 import { createTestSender } from "../helpers/auth.ts";
-import { storeBareTransaction } from "./support.ts";
+import { saveBareTransaction } from "./support.ts";
 
 const TOKEN = "outbound-bearer-token-must-never-be-stored-0123";
 
@@ -158,7 +158,7 @@ Deno.test({
   try {
     const alice = await createTestSender(deps);
     const now = new Date(deps.clock.now()).toISOString();
-    const txn = (t: string) => storeBareTransaction(deps, alice.senderId, t, now);
+    const txn = (t: string) => saveBareTransaction(deps, alice.senderId, t, now);
     const [busy, other] = [await txn("t-busy"), await txn("t-other")];
     const attempt = (n: number) => ({
       started_at: now,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
-import { storeBareTransaction } from "./support.ts";
+import { saveBareTransaction } from "./support.ts";
 import { purgeFinishedWork, RETENTION_SCHEDULES } from "../../src/transactions/retention.ts";
 import { schedulesFor } from "../../src/jobs/schedules.ts";
 import { attemptArgs, INSERT_ATTEMPT } from "../../src/transactions/attempts.ts";
@@ -10,7 +10,7 @@ const DAY = 86_400_000;
 /** A transaction of `t` created `age` days ago, in `state`, last changed `changed` days ago, with a ref and an attempt. */
 async function txn(deps: TestDeps, t: string, state: string, age: number, changed = age): Promise<number> {
   const at = (days: number) => new Date(deps.clock.now() - days * DAY).toISOString();
-  const id = await storeBareTransaction(deps, "alice", t, at(age));
+  const id = await saveBareTransaction(deps, "alice", t, at(age));
   await deps.sql("UPDATE transactions SET state = ?, updated_at = ? WHERE id = ?", [state, at(changed), id]);
   await deps.sql("INSERT INTO transaction_refs (sender_id, reference_id, txn) VALUES ('alice', ?, ?)", [
     `ref-${t}`,
@@ -116,7 +116,7 @@ Deno.test("the retention job is a daily cron schedule of the worker, deleting in
     assert.ok(entry, "transaction-retention is scheduled");
     assert.equal(entry.schedule, RETENTION_SCHEDULES[0].schedule);
     for (let i = 0; i < 2_100; i++) {
-      await storeBareTransaction(deps, "alice", `t-${i}`, "2020-01-01T00:00:00.000Z");
+      await saveBareTransaction(deps, "alice", `t-${i}`, "2020-01-01T00:00:00.000Z");
     }
     await deps.sql("UPDATE transactions SET state = 'callback_sent'");
     await entry.run(deps);
