@@ -18,6 +18,7 @@ import type { TestSender } from "../helpers/auth.ts";
 import type { SpecRegistry } from "../helpers/spec_validator.ts";
 import { registryProfiles } from "../../src/registries/index.ts";
 import { dataDirDatabaseUrl, dataDirSql } from "../helpers/server.ts";
+import { TEST_BACKEND } from "../helpers/deps.ts";
 
 type Json = Record<string, unknown>;
 
@@ -332,7 +333,9 @@ Deno.test("bulk search: txn/status answers pdng with the progress, then succ", a
 
 Deno.test("bulk search: SIGKILL mid-run, then restart: every page is delivered at least once, a repeat only of the page in flight, with its message_id", async () => {
   const receiver = startReceiver({ delayMs: 150 });
-  const first = await startWorkerServer(serverEnv());
+  // On PostgreSQL a restart releases no lease (another instance may hold it): the killed server's lapses in 5 s.
+  const lease = TEST_BACKEND === "postgres" ? { DCI_LEASE_SECONDS: "5" } : {};
+  const first = await startWorkerServer({ ...serverEnv(), ...lease });
   let second;
   try {
     const alice = await createServerSender(first);
@@ -342,7 +345,7 @@ Deno.test("bulk search: SIGKILL mid-run, then restart: every page is delivered a
     await first.stop("SIGKILL");
     const before = pagesOf(receiver.received, "bulk-kill").length;
     assert.ok(before < 20, "the kill comes before the last page");
-    second = await startWorkerServer(serverEnv(), first.dataDir);
+    second = await startWorkerServer({ ...serverEnv(), ...lease }, first.dataDir);
     const done = await waitForState(second, correlation, "callback_sent", 60_000);
     // Requests that reached the receiver before the kill but were not answered yet also count as received.
     const pages = receiver.received.filter((r) => (r.body.message as Json)?.transaction_id === "bulk-kill");
