@@ -334,7 +334,7 @@ Deno.test("bulk search: txn/status answers pdng with the progress, then succ", a
 Deno.test("bulk search: SIGKILL mid-run, then restart: every page is delivered at least once, a repeat only of the page in flight, with its message_id", async () => {
   const receiver = startReceiver({ delayMs: 150 });
   // On PostgreSQL a restart releases no lease (another instance may hold it): the killed server's lapses in 5 s.
-  const lease = TEST_BACKEND === "postgres" ? { DCI_LEASE_SECONDS: "5" } : {};
+  const lease: Record<string, string> = TEST_BACKEND === "postgres" ? { DCI_LEASE_SECONDS: "5" } : {};
   const first = await startWorkerServer({ ...serverEnv(), ...lease });
   let second;
   try {
