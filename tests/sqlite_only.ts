@@ -6,6 +6,11 @@
 export const SQLITE_ONLY: Record<string, string> = {
   "tests/conformance/query_budget_test.ts":
     "the SQLite search's time budget and the search worker pool on a SQLite file",
+  "tests/faults/disk_full_test.ts": "SQLITE_FULL on a size-limited tmpfs data dir, its integrity check",
+  "tests/faults/readiness_test.ts": "/readyz storage state noted from SQLITE_FULL on deps.db",
+  "tests/faults/readonly_test.ts": "an unwritable data dir, where the SQLite file cannot be opened",
+  "tests/faults/write_lock_test.ts": "SQLite's write lock held by another process (BEGIN IMMEDIATE)",
+  "tests/faults/write_lock_units_test.ts": "SQLite's write lock, busy timeout and group commit",
   "tests/registry/search_error_test.ts":
     "node:sqlite statements stopped by the SQLite search's budget (StatementSync hooks)",
   "tests/registry/search_storage_error_test.ts":
@@ -14,4 +19,6 @@ export const SQLITE_ONLY: Record<string, string> = {
     "the search worker pool, whose workers open the SQLite file of the data dir",
   "tests/security/statement_budget_test.ts":
     "the dci_budget() SQL function of SQLite connections (PostgreSQL: statement_timeout)",
+  "tests/transactions/bulk_spool_sweep_test.ts":
+    "bulk spools kept as files in the data dir (PostgreSQL: rows)",
 };

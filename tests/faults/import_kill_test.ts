@@ -4,8 +4,8 @@
  * re-running the import completes the load.
  */
 import assert from "node:assert/strict";
-import { openDatabase } from "../../src/db/sqlite.ts";
-import { runCliProcess } from "../helpers/server.ts";
+import { dataDirDatabaseUrl, dataDirSql, runCliProcess } from "../helpers/server.ts";
+import { TEST_BACKEND } from "../helpers/deps.ts";
 import { LOOPBACK_ONLY, RUN_FLAGS } from "../helpers/runtime.ts";
 import { person } from "../subscriptions/helpers.ts";
 import { integrityCheck } from "../fuzz/target.ts";
@@ -14,36 +14,43 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const N = 40_000;
 const BATCH = 1000;
 
-function rowCount(dataDir: string): number {
-  const db = openDatabase(`${dataDir}/dci.sqlite`);
-  try {
-    return Number((db.prepare("SELECT COUNT(*) AS n FROM registrants").get() as { n: number }).n);
-  } finally {
-    db.close();
-  }
+const one = async (dataDir: string, sql: string) => Number((await dataDirSql(dataDir, sql))[0].n);
+
+function rowCount(dataDir: string): Promise<number> {
+  return one(dataDir, "SELECT COUNT(*) AS n FROM registrants");
 }
 
-function counts(dataDir: string) {
-  const db = openDatabase(`${dataDir}/dci.sqlite`);
-  try {
-    const one = (sql: string) => Number((db.prepare(sql).get() as Record<string, unknown>).n);
-    return {
-      rows: one("SELECT COUNT(*) AS n FROM registrants"),
-      events: one("SELECT COUNT(*) AS n FROM registry_events WHERE event_type = 'registration'"),
-      withoutEvent: one(
-        "SELECT COUNT(*) AS n FROM registrants WHERE id NOT IN (SELECT registrant_id FROM registry_events)",
-      ),
-      orphanEvents: one(
-        "SELECT COUNT(*) AS n FROM registry_events WHERE registrant_id NOT IN (SELECT id FROM registrants)",
-      ),
-      deferred: one("SELECT COUNT(*) AS n FROM registry_deferred_indexes"),
-      indexes: one(
-        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND (name LIKE 'reg\\_p\\_%' ESCAPE '\\' OR name LIKE 'reg\\_g\\_%' ESCAPE '\\')",
-      ),
-    };
-  } finally {
-    db.close();
-  }
+/** The registry's deferrable search indexes (reg_p_*, reg_g_*) that exist now. */
+const SEARCH_INDEXES = TEST_BACKEND === "postgres"
+  ? String
+    .raw`SELECT COUNT(*) AS n FROM pg_indexes WHERE tablename = 'registrants' AND (indexname LIKE 'reg\_p\_%' OR indexname LIKE 'reg\_g\_%')`
+  : "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND (name LIKE 'reg\\_p\\_%' ESCAPE '\\' OR name LIKE 'reg\\_g\\_%' ESCAPE '\\')";
+
+/** SQLite's integrity check of the data dir's file; PostgreSQL has no such check (its writes are transactional). */
+function integrity(dataDir: string): string {
+  return TEST_BACKEND === "postgres" ? "ok" : integrityCheck(dataDir);
+}
+
+async function counts(dataDir: string) {
+  return {
+    rows: await one(dataDir, "SELECT COUNT(*) AS n FROM registrants"),
+    events: await one(dataDir, "SELECT COUNT(*) AS n FROM registry_events WHERE event_type = 'registration'"),
+    withoutEvent: await one(
+      dataDir,
+      "SELECT COUNT(*) AS n FROM registrants WHERE id NOT IN (SELECT registrant_id FROM registry_events)",
+    ),
+    orphanEvents: await one(
+      dataDir,
+      "SELECT COUNT(*) AS n FROM registry_events WHERE registrant_id NOT IN (SELECT id FROM registrants)",
+    ),
+    deferred: await one(dataDir, "SELECT COUNT(*) AS n FROM registry_deferred_indexes"),
+    indexes: await one(dataDir, SEARCH_INDEXES),
+  };
+}
+
+async function databaseEnv(dataDir: string): Promise<Record<string, string>> {
+  const url = await dataDirDatabaseUrl(dataDir);
+  return url ? { DCI_DATABASE_URL: url } : {};
 }
 
 Deno.test("faults: SIGKILL mid-import keeps whole batches with their events; re-running completes the load", async () => {
@@ -56,7 +63,7 @@ Deno.test("faults: SIGKILL mid-import keeps whole batches with their events; re-
     const env = { DCI_DATA_DIR: dataDir, DCI_SEED_DEMO: "false", DCI_LOG_LEVEL: "error" };
     // Create the schema first, so the killed run's progress can be watched from here.
     assert.equal((await runCliProcess(["registry", "stats"], env)).code, 0);
-    const indexesBefore = counts(dataDir).indexes;
+    const indexesBefore = (await counts(dataDir)).indexes;
     assert.ok(indexesBefore > 0);
 
     const child = new Deno.Command(Deno.execPath(), {
@@ -71,7 +78,8 @@ Deno.test("faults: SIGKILL mid-import keeps whole batches with their events; re-
         "--batch",
         String(BATCH),
       ],
-      env,
+      // On the PostgreSQL pass, the database the data dir stands for (as runCliProcess gives it).
+      env: { ...env, ...await databaseEnv(dataDir) },
       stdout: "null",
       stderr: "piped",
     }).spawn();
@@ -80,7 +88,7 @@ Deno.test("faults: SIGKILL mid-import keeps whole batches with their events; re-
     child.status.then(() => exited = true);
     const end = Date.now() + 30_000;
     let seen = 0;
-    while ((seen = rowCount(dataDir)) < 3 * BATCH) {
+    while ((seen = await rowCount(dataDir)) < 3 * BATCH) {
       if (exited || Date.now() > end) {
         if (!exited) child.kill("SIGKILL");
         const { code } = await child.status;
@@ -93,8 +101,8 @@ Deno.test("faults: SIGKILL mid-import keeps whole batches with their events; re-
     await stderr;
     assert.equal(status.signal, "SIGKILL");
 
-    assert.equal(integrityCheck(dataDir), "ok");
-    const killed = counts(dataDir);
+    assert.equal(integrity(dataDir), "ok");
+    const killed = await counts(dataDir);
     assert.ok(killed.rows >= 3 * BATCH && killed.rows < N, `killed too late: ${killed.rows} rows`);
     assert.equal(killed.rows % BATCH, 0, `a half batch is present: ${killed.rows} rows`);
     assert.equal(killed.events, killed.rows, "one registration event per committed row");
@@ -105,14 +113,14 @@ Deno.test("faults: SIGKILL mid-import keeps whole batches with their events; re-
 
     const again = await runCliProcess(["registry", "import", file, "--batch", String(BATCH)], env);
     assert.equal(again.code, 0, again.stderr);
-    const done = counts(dataDir);
+    const done = await counts(dataDir);
     assert.equal(done.rows, N);
     assert.equal(done.events, N, "each person registered exactly once");
     assert.equal(done.withoutEvent, 0);
     assert.equal(done.orphanEvents, 0);
     assert.equal(done.deferred, 0);
     assert.equal(done.indexes, indexesBefore);
-    assert.equal(integrityCheck(dataDir), "ok");
+    assert.equal(integrity(dataDir), "ok");
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

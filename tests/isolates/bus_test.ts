@@ -3,7 +3,7 @@ import { Metrics } from "../../src/obs/metrics.ts";
 import { newBusName, openBus } from "../../src/jobs/bus.ts";
 import { kvQueue, type QueueMessage } from "../../src/jobs/queue.ts";
 import { NOTIFY_KIND, wakeNotifier } from "../../src/subscriptions/notifier.ts";
-import { testDeps } from "../helpers/deps.ts";
+import { TEST_BACKEND, testDeps } from "../helpers/deps.ts";
 
 function until(pred: () => boolean, ms = 2000): Promise<void> {
   const end = Date.now() + ms;
@@ -67,7 +67,11 @@ Deno.test("openBus(): wake-ups posted in one tick reach the worker isolate's end
   }
 });
 
-Deno.test("kvQueue(): an HTTP isolate's immediate enqueue and wakeNotifier reach the worker isolate's listener", async () => {
+Deno.test({
+  name: "kvQueue(): an HTTP isolate's immediate enqueue and wakeNotifier reach the worker isolate's listener",
+  // The Deno KV queue (deps.kv) is the embedded SQLite deployment's; PostgreSQL's queue is src/jobs/pg_queue.ts.
+  ignore: TEST_BACKEND === "postgres",
+}, async () => {
   const worker = await testDeps();
   const http = await testDeps();
   const name = newBusName();

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { type TestDeps, testDeps } from "../helpers/deps.ts";
+import { TEST_BACKEND, type TestDeps, testDeps } from "../helpers/deps.ts";
+import { freshPgDatabase } from "../helpers/storage.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
-import { getSubscription } from "../../src/subscriptions/store.ts";
-import { listNotifications, markReceived } from "../../src/subscriptions/notifications.ts";
 import { isoNow } from "../../src/clock.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { expireSubscriptions } from "../../src/subscriptions/expiry.ts";
@@ -101,7 +100,7 @@ Deno.test("frequency: events of one window are held, then sent as one spec-valid
     await change(deps, "second");
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(batches(rx), [], "held until the cron's next run (11:00)");
-    const held = listNotifications(deps.db, { subscription: code });
+    const held = await deps.storage.notifications.list({ subscription: code });
     assert.deepEqual(held.map((n) => [n.status, n.next_attempt_at]), [
       ["pending", "2026-03-02T11:00:00.000Z"],
       ["pending", "2026-03-02T11:00:00.000Z"],
@@ -117,8 +116,11 @@ Deno.test("frequency: events of one window are held, then sent as one spec-valid
     assert.equal(notify.headers.get("x-dci-notification-id"), events[0].reference_id);
     assert.deepEqual(events.map((e) => e.subscription_code), [code, code]);
     // A receipt of the notify (its notification id) covers every notification it carried.
-    assert.equal(markReceived(deps.db, "s1", events[0].reference_id, isoNow(deps.clock)).ok, true);
-    assert.deepEqual(listNotifications(deps.db, { subscription: code }).map((n) => n.status), [
+    assert.equal(
+      (await deps.storage.notifications.markReceived("s1", events[0].reference_id, isoNow(deps.clock))).ok,
+      true,
+    );
+    assert.deepEqual((await deps.storage.notifications.list({ subscription: code })).map((n) => n.status), [
       "pending", // third (newest first)
       "received",
       "received",
@@ -126,7 +128,7 @@ Deno.test("frequency: events of one window are held, then sent as one spec-valid
     deps.clock.advance(3_600_000);
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(batches(rx), [["first", "second"], ["third"]]);
-    assert.deepEqual(listNotifications(deps.db, { subscription: code }).map((n) => n.status), [
+    assert.deepEqual((await deps.storage.notifications.list({ subscription: code })).map((n) => n.status), [
       "sent",
       "received",
       "received",
@@ -171,7 +173,9 @@ Deno.test("frequency: a refused batch is retried whole under its message_id, a l
 Deno.test("frequency: held notifications survive a restart, sent at the due time or at once if it has passed", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-freq-" });
   const rx = startReceiver({ registry: "social" });
-  const open = (now: number) => testDeps({ outboundAllow: "127.0.0.1", dataDir }, { now });
+  // A restart opens the same data: the data dir's SQLite file, or on PostgreSQL the same database.
+  const databaseUrl = TEST_BACKEND === "postgres" ? { databaseUrl: await freshPgDatabase() } : {};
+  const open = (now: number) => testDeps({ outboundAllow: "127.0.0.1", dataDir, ...databaseUrl }, { now });
   try {
     let deps = await open(T0);
     await setUp(deps, rx);
@@ -212,11 +216,11 @@ Deno.test("frequency: what was held is sent when end_time passes, nothing after 
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(batches(rx), [["inside"]]);
     assert.equal(await expireSubscriptions(deps), 1);
-    assert.equal(getSubscription(deps.db, code)?.state, "expired");
+    assert.equal((await deps.storage.subscriptions.get(code))?.state, "expired");
     deps.clock.advance(3_600_000);
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(batches(rx), [["inside"]]);
-    assert.equal(listNotifications(deps.db, { subscription: code }).length, 1);
+    assert.equal((await deps.storage.notifications.list({ subscription: code })).length, 1);
   } finally {
     deps.close();
     await rx.close();

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
-import { listNotifications, notificationCounts } from "../../src/subscriptions/notifications.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { input, person, putPerson, startReceiver, subItem } from "./helpers.ts";
 
@@ -35,8 +34,8 @@ Deno.test("runLane() sends a backlog once each, in order, all marked sent on ret
     );
     assert.deepEqual(seqs, Array.from({ length: n }, (_, k) => `S${k}`));
     // Every mark committed before the run returned: nothing pending, each sent after one attempt.
-    assert.deepEqual(notificationCounts(deps.db).map((c) => [c.status, c.n]), [["sent", n]]);
-    const log = listNotifications(deps.db, { subscription: code, limit: 1000 });
+    assert.deepEqual((await deps.storage.notifications.counts()).map((c) => [c.status, c.n]), [["sent", n]]);
+    const log = await deps.storage.notifications.list({ subscription: code, limit: 1000 });
     assert.ok(log.every((x) => x.attempts === 1 && x.sent_at !== null));
     // A second pass finds nothing to send again.
     await runNotifierOnce(deps, FIXED);

@@ -3,12 +3,6 @@ import { testDeps } from "../helpers/deps.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { verifyEnvelope } from "../../src/auth/envelope_signature.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
-import {
-  approveSubscription,
-  getSubscription,
-  reactivateSubscription,
-} from "../../src/subscriptions/store.ts";
-import { listNotifications, markReceived } from "../../src/subscriptions/notifications.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { expireSubscriptions } from "../../src/subscriptions/expiry.ts";
 import { input, person, putPerson, type Receiver, removePerson, startReceiver, subItem } from "./helpers.ts";
@@ -95,7 +89,7 @@ Deno.test("notifier delivers matching events in order, signed, filtered, deletes
       });
       assert.equal(v.ok, true);
     }
-    const log = listNotifications(deps.db, { subscription: all });
+    const log = await deps.storage.notifications.list({ subscription: all });
     assert.deepEqual(log.map((n) => [n.status, n.attempts, n.record_count]), [["sent", 1, 1], [
       "sent",
       1,
@@ -134,7 +128,7 @@ Deno.test("notifier retries, keeps order, fails after the last delay, then moves
     deps.clock.advance(2000);
     await runNotifierOnce(deps, FIXED); // third attempt fails: notification 1 failed, then 2 is tried once
     assert.equal(rx.hits, 4);
-    let log = listNotifications(deps.db, { subscription: code }).reverse();
+    let log = (await deps.storage.notifications.list({ subscription: code })).reverse();
     assert.deepEqual(log.map((n) => n.status), ["failed", "pending", "pending", "pending"]);
     assert.equal(log[0].attempts, 3);
     assert.match(String(log[0].last_error), /HTTP 503/);
@@ -142,7 +136,7 @@ Deno.test("notifier retries, keeps order, fails after the last delay, then moves
     await runNotifierOnce(deps, FIXED);
     deps.clock.advance(2000);
     await runNotifierOnce(deps, FIXED);
-    assert.equal(getSubscription(deps.db, code)?.state, "error");
+    assert.equal((await deps.storage.subscriptions.get(code))?.state, "error");
     const hits = rx.hits;
     deps.clock.advance(60_000);
     await runNotifierOnce(deps, FIXED);
@@ -150,9 +144,12 @@ Deno.test("notifier retries, keeps order, fails after the last delay, then moves
     // The operator reactivates it: the two that failed (nothing was delivered before them) are re-sent, then
     // the two that waited, in order.
     rx.status = () => 200;
-    assert.equal(reactivateSubscription(deps.db, code, new Date(deps.clock.now()).toISOString())?.resent, 2);
+    assert.equal(
+      (await deps.storage.subscriptions.reactivate(code, new Date(deps.clock.now()).toISOString()))?.resent,
+      2,
+    );
     await runNotifierOnce(deps, FIXED);
-    log = listNotifications(deps.db, { subscription: code }).reverse();
+    log = (await deps.storage.notifications.list({ subscription: code })).reverse();
     assert.deepEqual(log.map((n) => n.status), ["sent", "sent", "sent", "sent"]);
     assert.deepEqual(events(rx).map((d) => (d.reg_records as { sex: string }).sex), [
       "male",
@@ -160,7 +157,7 @@ Deno.test("notifier retries, keeps order, fails after the last delay, then moves
       "other",
       "unknown",
     ]);
-    assert.equal(getSubscription(deps.db, code)?.consecutive_failures, 0);
+    assert.equal((await deps.storage.subscriptions.get(code))?.consecutive_failures, 0);
   } finally {
     await rx.close();
     deps.close();
@@ -176,7 +173,7 @@ Deno.test("pending subscriptions get nothing until approved, and only events aft
     await putPerson(deps, person("a"));
     await runNotifierOnce(deps, FIXED);
     assert.equal(rx.received.length, 0);
-    approveSubscription(deps.db, code, new Date(deps.clock.now()).toISOString());
+    await deps.storage.subscriptions.approve(code, new Date(deps.clock.now()).toISOString());
     await putPerson(deps, person("b"));
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(events(rx).map((d) => (d.reg_records as { "@id": string })["@id"]), ["b"]);
@@ -186,7 +183,7 @@ Deno.test("pending subscriptions get nothing until approved, and only events aft
   }
 });
 
-Deno.test("markReceived() marks only the caller's own notification received", async () => {
+Deno.test("notifications.markReceived() marks only the caller's own notification received", async () => {
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   const rx = startReceiver();
   try {
@@ -197,11 +194,17 @@ Deno.test("markReceived() marks only the caller's own notification received", as
     await runNotifierOnce(deps, FIXED);
     const id = String(rx.received[0].headers.get("x-dci-notification-id"));
     const now = new Date(deps.clock.now()).toISOString();
-    assert.deepEqual(markReceived(deps.db, "s2", id, now), { ok: false, reason: "not_yours" });
-    assert.deepEqual(markReceived(deps.db, "s1", "nope", now), { ok: false, reason: "unknown" });
-    const r = markReceived(deps.db, "s1", id, now);
+    assert.deepEqual(await deps.storage.notifications.markReceived("s2", id, now), {
+      ok: false,
+      reason: "not_yours",
+    });
+    assert.deepEqual(await deps.storage.notifications.markReceived("s1", "nope", now), {
+      ok: false,
+      reason: "unknown",
+    });
+    const r = await deps.storage.notifications.markReceived("s1", id, now);
     assert.ok(r.ok && !r.already && r.row.status === "received");
-    const again = markReceived(deps.db, "s1", id, now);
+    const again = await deps.storage.notifications.markReceived("s1", id, now);
     assert.ok(again.ok && again.already);
   } finally {
     await rx.close();
@@ -222,8 +225,8 @@ Deno.test("expireSubscriptions() ends subscriptions past their end time", async 
     assert.equal(await expireSubscriptions(deps), 0);
     deps.clock.advance(60_000);
     assert.equal(await expireSubscriptions(deps), 1);
-    assert.equal(getSubscription(deps.db, code)?.state, "expired");
-    assert.equal(getSubscription(deps.db, keep)?.state, "active");
+    assert.equal((await deps.storage.subscriptions.get(code))?.state, "expired");
+    assert.equal((await deps.storage.subscriptions.get(keep))?.state, "active");
   } finally {
     await rx.close();
     deps.close();

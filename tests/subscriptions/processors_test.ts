@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor, unsubscribeProcessor } from "../../src/subscriptions/processors.ts";
-import { getSubscription } from "../../src/subscriptions/store.ts";
 import { normaliseEventType, normaliseRecordType, notifyUrl } from "../../src/subscriptions/rules.ts";
 import { input, subItem } from "./helpers.ts";
 
@@ -49,12 +48,15 @@ Deno.test("subscribeProcessor() makes pending subscriptions, or active ones for 
     const [p] = await subscribe(deps, "manual", [subItem("r1", { reg_event_type: "REGISTER" })]);
     assert.equal(p.status, "pdng");
     const code = String(p.subscriptions![0].code);
-    assert.equal(getSubscription(deps.db, code)?.state, "pending");
-    assert.equal(getSubscription(deps.db, code)?.reg_event_type, "registration");
-    assert.equal(getSubscription(deps.db, code)?.callback_url, "http://127.0.0.1:9/cb/registry/notify");
+    assert.equal((await deps.storage.subscriptions.get(code))?.state, "pending");
+    assert.equal((await deps.storage.subscriptions.get(code))?.reg_event_type, "registration");
+    assert.equal(
+      (await deps.storage.subscriptions.get(code))?.callback_url,
+      "http://127.0.0.1:9/cb/registry/notify",
+    );
     const [a] = await subscribe(deps, "auto", [subItem("r1", {})]);
     assert.equal(a.status, "succ");
-    assert.equal(getSubscription(deps.db, String(a.subscriptions![0].code))?.state, "active");
+    assert.equal((await deps.storage.subscriptions.get(String(a.subscriptions![0].code)))?.state, "active");
   } finally {
     deps.close();
   }
@@ -148,8 +150,8 @@ Deno.test("unsubscribeProcessor() cancels own codes and rejects unknown, foreign
         "rjct.subscription_code.invalid",
       ]],
     );
-    assert.equal(getSubscription(deps.db, code)?.state, "cancelled");
-    assert.equal(getSubscription(deps.db, foreign)?.state, "active");
+    assert.equal((await deps.storage.subscriptions.get(code))?.state, "cancelled");
+    assert.equal((await deps.storage.subscriptions.get(foreign))?.state, "active");
     // A re-run of the same transaction still reports success; a new request says already unsubscribed.
     assert.equal((await unsubscribeProcessor(deps, inp)).status, "succ");
     const later = await unsubscribeProcessor(

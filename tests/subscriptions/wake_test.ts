@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { startNotifier } from "../../src/subscriptions/notifier.ts";
@@ -14,7 +13,7 @@ Deno.test("admin registrant changes wake the notifier at once (no waiting for th
   const notifier = startNotifier(deps, { pollMs: 60_000 });
   try {
     const app = createApp(deps);
-    const { token } = await createAdminToken(deps.db, { role: "admin" });
+    const { token } = await deps.storage.adminTokens.create({ role: "admin" });
     await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
     const r = await subscribeProcessor(
       deps,

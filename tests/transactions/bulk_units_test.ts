@@ -4,9 +4,7 @@ import { join } from "node:path";
 import { BulkFileError, lookupReader, readSpoolPage } from "../../src/transactions/bulk_file.ts";
 import { sqliteSpoolStore } from "../../src/transactions/spool_store.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
-import { lookupIdentifiers } from "../../src/registry/id_lookup.ts";
 import { fixtureDeps, searchOne } from "../registry/fixture.ts";
-import { writeAll } from "../../src/registry/batch.ts";
 import { requireProfile } from "../../src/registries/index.ts";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { signedEnvelope, signedEnvelopeText } from "../../src/dci/envelope.ts";
@@ -108,9 +106,9 @@ Deno.test("lookupReader() streams 1M lookups (about 30 MB) through a V8 heap cap
 
 /** The answers of `lookups` by lookupIdentifiers() on social, and of each as an inline idtype-value search item. */
 async function bulkAndInline(deps: TestDeps, lookups: Array<{ ref: string; type: string; value: string }>) {
-  const ctx = { db: deps.db, maxPageSize: deps.config.maxPageSize, maxResults: 1000, now: deps.clock.now() };
+  const ctx = { maxPageSize: deps.config.maxPageSize, maxResults: 1000, now: deps.clock.now() };
   return {
-    bulk: lookupIdentifiers(ctx, "social", lookups),
+    bulk: await deps.storage.search.lookupIdentifiers(ctx, "social", lookups),
     inline: await Promise.all(
       lookups.map((l) =>
         searchOne(deps, { query_type: "idtype-value", query: { type: l.type, value: l.value } })
@@ -154,7 +152,7 @@ Deno.test("lookupIdentifiers() finds only live persons of its own registry: not 
   try {
     const now = () => new Date(deps.clock.now()).toISOString();
     const write = async (raw: Record<string, unknown>, profile = requireProfile("social")) => {
-      const report = await writeAll(deps.db, [{ line: 1, raw }], { now, profile });
+      const report = await deps.storage.registryLoad.writeAll([{ line: 1, raw }], { now, profile });
       assert.equal(report.rejectedCount, 0, JSON.stringify(report.rejected));
     };
     // A household holding a UIN (the person type's identifier type), and a CRVS person with the same UIN as P2.

@@ -3,6 +3,7 @@ import { adminGet, createServerSender, send, startWorkerServer } from "./e2e_sup
 import { startReceiver } from "./receiver.ts";
 import { searchMessage } from "./support.ts";
 import { loopbackOnlyTest } from "../helpers/no_egress.ts";
+import { TEST_BACKEND } from "../helpers/deps.ts";
 
 // Runs inside a loopback-only network namespace: were the guard to let 10.0.0.7 or a metadata address
 // through, the connection would fail on the spot instead of leaving the machine.
@@ -56,4 +57,7 @@ loopbackOnlyTest(
       await receiver.close();
     }
   },
+  // Inside the loopback-only namespace the shared PostgreSQL test cluster (a host port) cannot be reached, so
+  // the server could not open its database there; the guard under test is the same on either backend.
+  { ignore: TEST_BACKEND === "postgres" },
 );

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { harness, searchMessage, verifyWithJwks } from "./support.ts";
-import { getByCorrelationId } from "../../src/transactions/store.ts";
 import { OutboundError } from "../../src/net/outbound.ts";
 
 Deno.test("POST /registry/search answers 202 ACK and the worker POSTs a signed on-search callback", async () => {
@@ -10,7 +9,7 @@ Deno.test("POST /registry/search answers 202 ACK and the worker POSTs a signed o
     assert.equal(res.status, 202);
     const ack = res.body.message as Record<string, string>;
     assert.equal(ack.ack_status, "ACK");
-    const row = getByCorrelationId(h.deps.db, ack.correlation_id)!;
+    const row = (await h.deps.storage.transactions.getByCorrelationId(ack.correlation_id))!;
     assert.equal(row.state, "pending");
     assert.equal(row.sender_id, h.alice.senderId);
     assert.equal(row.callback_url, "https://alice.example/cb/registry/on-search");
@@ -26,7 +25,10 @@ Deno.test("POST /registry/search answers 202 ACK and the worker POSTs a signed o
     assert.equal(message.correlation_id, ack.correlation_id);
     assert.equal((message.search_response as unknown[]).length, 2);
     assert.ok(verifyWithJwks(sent.body, await h.deps.keys.jwks() as never, h.deps.clock.now()));
-    assert.equal(getByCorrelationId(h.deps.db, ack.correlation_id)!.state, "callback_sent");
+    assert.equal(
+      (await h.deps.storage.transactions.getByCorrelationId(ack.correlation_id))!.state,
+      "callback_sent",
+    );
   } finally {
     h.close();
   }
@@ -42,8 +44,8 @@ Deno.test("a repeated transaction_id gets the stored ACK and is processed once",
     assert.deepEqual(b.body, a.body);
     await h.drain();
     assert.equal(h.http.sent.length, 1);
-    const n = h.deps.db.prepare("SELECT COUNT(*) AS n FROM transactions").get() as { n: number };
-    assert.equal(n.n, 1);
+    const [n] = await h.deps.sql("SELECT COUNT(*) AS n FROM transactions");
+    assert.equal(Number(n.n), 1);
   } finally {
     h.close();
   }
@@ -53,12 +55,14 @@ Deno.test("a redelivered message and concurrent handles do the work and the call
   const h = await harness();
   try {
     const res = await h.post("/registry/search", searchMessage("t-race"));
-    const row = getByCorrelationId(h.deps.db, (res.body.message as Record<string, string>).correlation_id)!;
+    const row = (await h.deps.storage.transactions.getByCorrelationId(
+      (res.body.message as Record<string, string>).correlation_id,
+    ))!;
     await Promise.all([h.worker.handle(row.id), h.worker.handle(row.id), h.worker.handle(row.id)]);
     await h.drain();
     await h.worker.handle(row.id);
     assert.equal(h.http.sent.length, 1);
-    assert.equal(getByCorrelationId(h.deps.db, row.correlation_id)!.attempts, 1);
+    assert.equal((await h.deps.storage.transactions.getByCorrelationId(row.correlation_id))!.attempts, 1);
   } finally {
     h.close();
   }
@@ -72,7 +76,7 @@ Deno.test("a failing receiver is retried with the configured delays, then callba
     const res = await h.post("/registry/search", searchMessage("t-fail"));
     const corr = (res.body.message as Record<string, string>).correlation_id;
     await h.drain();
-    let row = getByCorrelationId(h.deps.db, corr)!;
+    let row = (await h.deps.storage.transactions.getByCorrelationId(corr))!;
     assert.equal(row.state, "succeeded");
     assert.equal(row.attempts, 1);
     assert.equal(row.last_error, "HTTP 503 from callback URL");
@@ -84,7 +88,7 @@ Deno.test("a failing receiver is retried with the configured delays, then callba
       h.deps.clock.advance(1);
       assert.equal(await h.drain(), 1);
     }
-    row = getByCorrelationId(h.deps.db, corr)!;
+    row = (await h.deps.storage.transactions.getByCorrelationId(corr))!;
     assert.equal(h.http.sent.length, 4);
     assert.equal(row.state, "callback_failed");
     assert.equal(row.attempts, 4);
@@ -103,10 +107,13 @@ Deno.test("a receiver down then up gets the callback on a retry", async () => {
     const res = await h.post("/registry/search", searchMessage("t-up"));
     const corr = (res.body.message as Record<string, string>).correlation_id;
     await h.drain();
-    assert.equal(getByCorrelationId(h.deps.db, corr)!.last_error, "network: connection refused");
+    assert.equal(
+      (await h.deps.storage.transactions.getByCorrelationId(corr))!.last_error,
+      "network: connection refused",
+    );
     h.deps.clock.advance(100);
     await h.drain();
-    const row = getByCorrelationId(h.deps.db, corr)!;
+    const row = (await h.deps.storage.transactions.getByCorrelationId(corr))!;
     assert.equal(row.state, "callback_sent");
     assert.equal(row.attempts, 2);
     assert.equal(row.last_error, null);
@@ -121,7 +128,7 @@ Deno.test("a callback URL the guard blocks at delivery fails at once, without re
     const res = await h.post("/registry/search", searchMessage("t-blocked"));
     const corr = (res.body.message as Record<string, string>).correlation_id;
     await h.drain();
-    const row = getByCorrelationId(h.deps.db, corr)!;
+    const row = (await h.deps.storage.transactions.getByCorrelationId(corr))!;
     assert.equal(row.state, "callback_failed");
     assert.equal(row.attempts, 1);
     assert.match(row.last_error!, /^blocked: /);
@@ -180,8 +187,8 @@ Deno.test("async endpoints refuse a header.action of another endpoint and a miss
     const bad = await h.post("/registry/search", searchMessage("t-y"), { senderUri: "ftp://alice.example/" });
     assert.equal(bad.status, 400);
     assert.equal((bad.body.message as { error: { code: string } }).error.code, "err.sender_uri.invalid");
-    const n = h.deps.db.prepare("SELECT COUNT(*) AS n FROM transactions").get() as { n: number };
-    assert.equal(n.n, 0);
+    const [n] = await h.deps.sql("SELECT COUNT(*) AS n FROM transactions");
+    assert.equal(Number(n.n), 0);
   } finally {
     h.close();
   }
@@ -196,8 +203,8 @@ Deno.test("a request without a bearer token is refused before anything is stored
       body: JSON.stringify({ header: { sender_id: h.alice.senderId }, message: searchMessage("t-z") }),
     });
     assert.equal(res.status, 401);
-    const n = h.deps.db.prepare("SELECT COUNT(*) AS n FROM transactions").get() as { n: number };
-    assert.equal(n.n, 0);
+    const [n] = await h.deps.sql("SELECT COUNT(*) AS n FROM transactions");
+    assert.equal(Number(n.n), 0);
   } finally {
     h.close();
   }

@@ -1,74 +1,75 @@
 import assert from "node:assert/strict";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
-import { storeBareTransaction } from "./support.ts";
+import { saveBareTransaction } from "./support.ts";
 import { purgeFinishedWork, RETENTION_SCHEDULES } from "../../src/transactions/retention.ts";
 import { schedulesFor } from "../../src/jobs/schedules.ts";
-import { recordAttempt } from "../../src/transactions/attempts.ts";
+import { attemptArgs, INSERT_ATTEMPT } from "../../src/transactions/attempts.ts";
 
 const DAY = 86_400_000;
 
 /** A transaction of `t` created `age` days ago, in `state`, last changed `changed` days ago, with a ref and an attempt. */
-function txn(deps: TestDeps, t: string, state: string, age: number, changed = age): number {
+async function txn(deps: TestDeps, t: string, state: string, age: number, changed = age): Promise<number> {
   const at = (days: number) => new Date(deps.clock.now() - days * DAY).toISOString();
-  const id = storeBareTransaction(deps.db, "alice", t, at(age));
-  deps.db.prepare("UPDATE transactions SET state = ?, updated_at = ? WHERE id = ?").run(
-    state,
-    at(changed),
-    id,
-  );
-  deps.db.prepare("INSERT INTO transaction_refs (sender_id, reference_id, txn) VALUES ('alice', ?, ?)").run(
+  const id = await saveBareTransaction(deps, "alice", t, at(age));
+  await deps.sql("UPDATE transactions SET state = ?, updated_at = ? WHERE id = ?", [state, at(changed), id]);
+  await deps.sql("INSERT INTO transaction_refs (sender_id, reference_id, txn) VALUES ('alice', ?, ?)", [
     `ref-${t}`,
     id,
+  ]);
+  await deps.sql(
+    INSERT_ATTEMPT,
+    attemptArgs(id, {
+      started_at: at(changed),
+      duration_ms: 3,
+      url: "https://receiver.example/cb",
+      outcome: "sent",
+      http_status: 200,
+      receiver_code: null,
+      error: null,
+    }),
   );
-  recordAttempt(deps.db, id, {
-    started_at: at(changed),
-    duration_ms: 3,
-    url: "https://receiver.example/cb",
-    outcome: "sent",
-    http_status: 200,
-    receiver_code: null,
-    error: null,
-  });
   return id;
 }
 
 /** A notification `n` of a fresh subscription, created `age` days ago, in `status`. */
-function notification(deps: TestDeps, n: string, status: string, age: number): void {
+async function notification(deps: TestDeps, n: string, status: string, age: number): Promise<void> {
   const at = new Date(deps.clock.now() - age * DAY).toISOString();
-  const sub = deps.db.prepare(
+  const [sub] = await deps.sql(
     `INSERT INTO subscriptions (code, sender_id, registry, reg_event_type, record_type, notify_record_type,
        dedupe_key, callback_url, state, correlation_id, reference_id, created_at, updated_at)
      VALUES (?, 'alice', 'social', 'registration', 'person', 'Person', ?, 'https://a.example/n', 'active', ?, ?, ?, ?)
      RETURNING id`,
-  ).get(`s-${n}`, `d-${n}`, `c-${n}`, `r-${n}`, at, at) as { id: number };
-  deps.db.prepare(
+    [`s-${n}`, `d-${n}`, `c-${n}`, `r-${n}`, at, at],
+  );
+  await deps.sql(
     `INSERT INTO notifications (notification_id, subscription_id, event_id, event_type, record_type,
        record_count, message_id, status, next_attempt_at, created_at, updated_at)
      VALUES (?, ?, 1, 'registration', 'person', 1, ?, ?, ?, ?, ?)`,
-  ).run(n, sub.id, `m-${n}`, status, at, at, at);
+    [n, Number(sub.id), `m-${n}`, status, at, at, at],
+  );
 }
 
-const count = (deps: TestDeps, sql: string) => Number((deps.db.prepare(sql).get() as { n: number }).n);
-const column = (deps: TestDeps, sql: string) => deps.db.prepare(sql).all().map((r) => Object.values(r)[0]);
+const count = async (deps: TestDeps, sql: string) => Number((await deps.sql(sql))[0].n);
+const column = async (deps: TestDeps, sql: string) => (await deps.sql(sql)).map((r) => Object.values(r)[0]);
 
 Deno.test("purgeFinishedWork() deletes finished transactions past retention with their refs and attempts, keeps open and recent ones", async () => {
   const deps = await testDeps({ transactionRetentionDays: "30", notificationRetentionDays: "30" });
   try {
-    txn(deps, "old-sent", "callback_sent", 40);
-    txn(deps, "old-failed", "callback_failed", 31);
-    txn(deps, "old-but-retried", "callback_sent", 40, 2); // an operator retried it two days ago
-    txn(deps, "old-pending", "pending", 400); // not finished: never deleted
-    txn(deps, "young-sent", "callback_sent", 29);
+    await txn(deps, "old-sent", "callback_sent", 40);
+    await txn(deps, "old-failed", "callback_failed", 31);
+    await txn(deps, "old-but-retried", "callback_sent", 40, 2); // an operator retried it two days ago
+    await txn(deps, "old-pending", "pending", 400); // not finished: never deleted
+    await txn(deps, "young-sent", "callback_sent", 29);
     const run = await purgeFinishedWork(deps);
     assert.deepEqual(run, { transactions: 2, notifications: 0 });
-    assert.deepEqual(column(deps, "SELECT transaction_id FROM transactions ORDER BY transaction_id"), [
+    assert.deepEqual(await column(deps, "SELECT transaction_id FROM transactions ORDER BY transaction_id"), [
       "old-but-retried",
       "old-pending",
       "young-sent",
     ]);
     // The cascade took the deleted ones' references and attempts, and only theirs.
-    assert.equal(count(deps, "SELECT count(*) AS n FROM transaction_refs"), 3);
-    assert.equal(count(deps, "SELECT count(*) AS n FROM callback_attempts"), 3);
+    assert.equal(await count(deps, "SELECT count(*) AS n FROM transaction_refs"), 3);
+    assert.equal(await count(deps, "SELECT count(*) AS n FROM callback_attempts"), 3);
     assert.deepEqual(await purgeFinishedWork(deps), { transactions: 0, notifications: 0 });
   } finally {
     deps.close();
@@ -78,16 +79,19 @@ Deno.test("purgeFinishedWork() deletes finished transactions past retention with
 Deno.test("purgeFinishedWork() deletes delivered, failed and received notifications past retention, never pending ones", async () => {
   const deps = await testDeps({ notificationRetentionDays: "7" });
   try {
-    notification(deps, "sent-old", "sent", 8);
-    notification(deps, "failed-old", "failed", 30);
-    notification(deps, "received-old", "received", 9);
-    notification(deps, "pending-old", "pending", 90); // held or waiting for a retry
-    notification(deps, "sent-young", "sent", 6);
+    await notification(deps, "sent-old", "sent", 8);
+    await notification(deps, "failed-old", "failed", 30);
+    await notification(deps, "received-old", "received", 9);
+    await notification(deps, "pending-old", "pending", 90); // held or waiting for a retry
+    await notification(deps, "sent-young", "sent", 6);
     assert.deepEqual(await purgeFinishedWork(deps), { transactions: 0, notifications: 3 });
-    assert.deepEqual(column(deps, "SELECT notification_id FROM notifications ORDER BY notification_id"), [
-      "pending-old",
-      "sent-young",
-    ]);
+    assert.deepEqual(
+      await column(deps, "SELECT notification_id FROM notifications ORDER BY notification_id"),
+      [
+        "pending-old",
+        "sent-young",
+      ],
+    );
   } finally {
     deps.close();
   }
@@ -96,10 +100,10 @@ Deno.test("purgeFinishedWork() deletes delivered, failed and received notificati
 Deno.test("purgeFinishedWork() keeps everything when the retention is 0 days", async () => {
   const deps = await testDeps({ transactionRetentionDays: "0", notificationRetentionDays: "0" });
   try {
-    txn(deps, "ancient", "callback_sent", 5000);
-    notification(deps, "ancient", "sent", 5000);
+    await txn(deps, "ancient", "callback_sent", 5000);
+    await notification(deps, "ancient", "sent", 5000);
     assert.deepEqual(await purgeFinishedWork(deps), { transactions: 0, notifications: 0 });
-    assert.equal(count(deps, "SELECT count(*) AS n FROM transactions"), 1);
+    assert.equal(await count(deps, "SELECT count(*) AS n FROM transactions"), 1);
   } finally {
     deps.close();
   }
@@ -112,11 +116,11 @@ Deno.test("the retention job is a daily cron schedule of the worker, deleting in
     assert.ok(entry, "transaction-retention is scheduled");
     assert.equal(entry.schedule, RETENTION_SCHEDULES[0].schedule);
     for (let i = 0; i < 2_100; i++) {
-      storeBareTransaction(deps.db, "alice", `t-${i}`, "2020-01-01T00:00:00.000Z");
+      await saveBareTransaction(deps, "alice", `t-${i}`, "2020-01-01T00:00:00.000Z");
     }
-    deps.db.exec("UPDATE transactions SET state = 'callback_sent'");
+    await deps.sql("UPDATE transactions SET state = 'callback_sent'");
     await entry.run(deps);
-    assert.equal(count(deps, "SELECT count(*) AS n FROM transactions"), 0);
+    assert.equal(await count(deps, "SELECT count(*) AS n FROM transactions"), 0);
   } finally {
     deps.close();
   }

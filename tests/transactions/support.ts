@@ -14,7 +14,7 @@ import {
 import { verifyEnvelope } from "../../src/auth/envelope_signature.ts";
 import type { Config } from "../../src/config.ts";
 import type { Db } from "../../src/db/sqlite.ts";
-import { insertTransaction } from "../../src/transactions/store.ts";
+import { insertTransaction, type NewTxn } from "../../src/transactions/store.ts";
 
 /** One request the fake HTTP edge received. */
 export interface Sent {
@@ -159,9 +159,9 @@ export function verifyWithJwks(
 // deno-lint-ignore no-explicit-any
 export type Json = any;
 
-/** Stores a bare search transaction `t` of `senderId` (ids derived from `t`, empty request) straight into the table. */
-export function storeBareTransaction(db: Db, senderId: string, t: string, now: string): number {
-  return insertTransaction(db, {
+/** The row of a bare search transaction `t` of `senderId` (ids derived from `t`, empty request). */
+function bareTransaction(senderId: string, t: string, now: string): NewTxn {
+  return {
     sender_id: senderId,
     transaction_id: t,
     dedupe_key: t,
@@ -175,5 +175,20 @@ export function storeBareTransaction(db: Db, senderId: string, t: string, now: s
     ack: "{}",
     reference_ids: [],
     now,
-  }).row.id;
+  };
+}
+
+/** Stores a bare search transaction `t` of `senderId` straight into an embedded SQLite database (benchmarks). */
+export function storeBareTransaction(db: Db, senderId: string, t: string, now: string): number {
+  return insertTransaction(db, bareTransaction(senderId, t, now)).row.id;
+}
+
+/** Saves a bare search transaction `t` of `senderId` through the test deps' transaction store, either backend. */
+export async function saveBareTransaction(
+  deps: TestDeps,
+  senderId: string,
+  t: string,
+  now: string,
+): Promise<number> {
+  return (await deps.storage.transactions.insert(bareTransaction(senderId, t, now))).row.id;
 }
