@@ -12,6 +12,9 @@ import { testConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { sqliteStorage, type Storage } from "../../src/db/storage.ts";
 import { systemClock } from "../../src/clock.ts";
+import { openPgPool } from "../../src/db/pg/pool.ts";
+import { pgStorage } from "../../src/db/pg/storage.ts";
+import { dataDirDatabaseUrl } from "./server.ts";
 import { Metrics } from "../../src/obs/metrics.ts";
 import type { KeyAlg } from "../../src/keys/server_keys.ts";
 import { signEnvelope } from "../../src/auth/envelope_signature.ts";
@@ -99,13 +102,23 @@ export async function createTestSender(deps: Deps, options: TestSenderOptions = 
 }
 
 /**
- * Registers a sender, key and client directly in a running server's SQLite file (`server.dataDir`), then gets
- * the token from the server's real POST /oauth2/client/token.
+ * Registers a sender, key and client directly in a running server's database (the SQLite file of `server.dataDir`,
+ * or on the PostgreSQL pass the database standing for it), then gets the token from the server's real
+ * POST /oauth2/client/token.
  */
 export async function createServerSender(
   server: { url: string; dataDir: string },
   options: TestSenderOptions = {},
 ): Promise<TestSender> {
+  const url = await dataDirDatabaseUrl(server.dataDir);
+  if (url !== undefined) {
+    const pool = openPgPool(url, { max: 1 });
+    try {
+      return await createStoredSender(pgStorage(pool), server.url, options);
+    } finally {
+      await pool.end();
+    }
+  }
   const db = openDatabase(`${server.dataDir}/dci.sqlite`);
   try {
     return await createStoredSender(sqliteStorage(db), server.url, options);

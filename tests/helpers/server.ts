@@ -25,6 +25,11 @@ async function backendEnv(
 
 const databases = new Map<string, Promise<string>>();
 
+/** On the PostgreSQL pass, the database that stands for `dataDir` (as its server and CLI processes get it). */
+export async function dataDirDatabaseUrl(dataDir: string): Promise<string | undefined> {
+  return (await backendEnv({}, dataDir)).DCI_DATABASE_URL;
+}
+
 /** The data dir a CLI invocation names (`--data-dir DIR` or DCI_DATA_DIR). */
 function cliDataDir(args: string[], env: Record<string, string>): string | undefined {
   const i = args.indexOf("--data-dir");

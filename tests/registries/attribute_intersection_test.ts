@@ -5,10 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
-import { writeAll } from "../../src/registry/batch.ts";
 import { demoSource } from "../../src/registry/startup.ts";
 import { crvsProfile } from "../../src/registries/crvs/mod.ts";
-import { searchMessage } from "../../src/registry/search_message.ts";
 import { parseQuery } from "../../src/registry/query_parse.ts";
 import { type SqlContext, toSql } from "../../src/registry/query_sql.ts";
 import { valueEstimator } from "../../src/registry/query_intersect.ts";
@@ -20,7 +18,7 @@ const NOW = Date.parse("2026-03-01T10:00:00Z");
 
 async function crvsDemo(n: number): Promise<TestDeps> {
   const deps = await testDeps({ maxPageSize: "1000" }, { now: NOW });
-  const report = await writeAll(deps.db, demoSource(crvsProfile, n, 1), {
+  const report = await deps.storage.registryLoad.writeAll(demoSource(crvsProfile, n, 1), {
     now: () => new Date(NOW).toISOString(),
     profile: crvsProfile,
   });
@@ -50,8 +48,8 @@ function context(deps: TestDeps, estimate = true): SqlContext {
 }
 
 /** The external ids of every crvs person the search matches (one page of up to 1000). */
-function search(deps: TestDeps, terms: Array<[string, string, unknown]>): string[] {
-  const out = searchMessage(deps, {
+async function search(deps: TestDeps, terms: Array<[string, string, unknown]>): Promise<string[]> {
+  const out = await deps.storage.search.message(deps, {
     registry: "crvs",
     header: { version: "1.0.0", action: "search", total_count: 1 },
     message: {
@@ -90,16 +88,16 @@ Deno.test("registry attribute intersection: an AND of two attributes answers the
   try {
     const a: [string, string, unknown] = ["vital_event_type", "eq", "marriage"];
     const b: [string, string, unknown] = ["marital_status", "eq", "D"];
-    const ab = search(deps, [a, b]);
-    const ba = search(deps, [b, a]);
+    const ab = await search(deps, [a, b]);
+    const ba = await search(deps, [b, a]);
     assert.deepEqual(ab, ba);
     const n = expected(deps, [["vital_event_type", "marriage"], ["marital_status", "D"]]);
     assert.ok(n > 0, "the demo has divorced persons with a marriage");
     assert.equal(ab.length, n);
     // A third condition that is a range (never a probe) and one that is not a registry attribute keep applying.
-    const withRange = search(deps, [a, b, ["vital_event_date", "ge", "2000-01-01"]]);
+    const withRange = await search(deps, [a, b, ["vital_event_date", "ge", "2000-01-01"]]);
     assert.ok(withRange.every((id) => ab.includes(id)));
-    const withSex = search(deps, [a, b, ["sex", "eq", "female"]]);
+    const withSex = await search(deps, [a, b, ["sex", "eq", "female"]]);
     assert.ok(withSex.length > 0 && withSex.length < ab.length);
     assert.ok(withSex.every((id) => ab.includes(id)));
   } finally {
@@ -147,7 +145,7 @@ Deno.test("registry attribute intersection: a range is never a probe; it may dri
       context(deps),
     );
     assert.doesNotMatch(two.sql, /EXISTS/, "two ranges: nothing to probe, both stay subqueries");
-    assert.deepEqual(search(deps, [eq, range]), []);
+    assert.deepEqual(await search(deps, [eq, range]), []);
   } finally {
     deps.close();
   }

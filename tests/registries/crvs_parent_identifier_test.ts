@@ -8,9 +8,7 @@ import assert from "node:assert/strict";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { createTestSender } from "../helpers/auth.ts";
 import { harness } from "../transactions/support.ts";
-import { writeAll } from "../../src/registry/batch.ts";
 import { demoSource } from "../../src/registry/startup.ts";
-import { searchMessage } from "../../src/registry/search_message.ts";
 import { readRegistrant, type Registrant } from "../../src/registry/model.ts";
 import { saveRegistrant } from "../../src/registry/store.ts";
 import { transaction } from "../../src/db/sqlite.ts";
@@ -40,10 +38,10 @@ function parentsOf(deps: TestDeps): Map<string, Set<string>> {
 }
 
 /** The sorted external ids a predicate search finds (every page of at most 100). */
-function search(deps: TestDeps, terms: Array<[string, string, unknown]>): string[] {
+async function search(deps: TestDeps, terms: Array<[string, string, unknown]>): Promise<string[]> {
   const found: string[] = [];
   for (let page = 1;; page++) {
-    const o = searchMessage(deps, {
+    const o = await deps.storage.search.message(deps, {
       registry: "crvs",
       header: { version: "1.0.0", action: "search", total_count: 1 },
       message: {
@@ -75,7 +73,7 @@ function search(deps: TestDeps, terms: Array<[string, string, unknown]>): string
 Deno.test("crvs parent_identifier: no rows of its own, and a search by it finds exactly the records of either parent", async () => {
   const deps = await testDeps();
   try {
-    const report = await writeAll(deps.db, demoSource(crvsProfile, 400, 5), {
+    const report = await deps.storage.registryLoad.writeAll(demoSource(crvsProfile, 400, 5), {
       now: () => new Date(deps.clock.now()).toISOString(),
       profile: crvsProfile,
       batchSize: 120,
@@ -99,31 +97,35 @@ Deno.test("crvs parent_identifier: no rows of its own, and a search by it finds 
       >).map((r) => r.e).sort();
     const ids = (...vs: string[]) => [...new Set(vs.flatMap((v) => [...byParent.get(v) ?? []]))].sort();
     for (const v of [values[0], values[7], values[values.length - 1], "PARENT-TEST-002"]) {
-      assert.deepEqual(search(deps, [["parent_identifier", "eq", v]]), ids(v), `eq ${v}`);
-      assert.deepEqual(search(deps, [["parent_id", "eq", v]]), ids(v), `the alias, eq ${v}`);
+      assert.deepEqual(await search(deps, [["parent_identifier", "eq", v]]), ids(v), `eq ${v}`);
+      assert.deepEqual(await search(deps, [["parent_id", "eq", v]]), ids(v), `the alias, eq ${v}`);
       const without = new Set(ids(v));
       assert.deepEqual(
-        search(deps, [["parent_identifier", "ne", v]]),
+        await search(deps, [["parent_identifier", "ne", v]]),
         all.filter((id) => !without.has(id)),
         `ne ${v}`,
       );
     }
     const some = [values[1], values[2], values[3]];
-    assert.deepEqual(search(deps, [["parent_identifier", "in", some]]), ids(...some));
-    assert.deepEqual(search(deps, [["parent_identifier", "contains", "PARENT-TEST"]]), [
+    assert.deepEqual(await search(deps, [["parent_identifier", "in", some]]), ids(...some));
+    assert.deepEqual(await search(deps, [["parent_identifier", "contains", "PARENT-TEST"]]), [
       "CRVS-TEST-BIRTH",
     ]);
     // Two registry attributes: the most selective drives, the union is probed (and the other way round).
-    const births = new Set(search(deps, [["vital_event_type", "eq", "live_birth"]]));
+    const births = new Set(await search(deps, [["vital_event_type", "eq", "live_birth"]]));
     for (const v of [values[4], "PARENT-TEST-001"]) {
       const want = ids(v).filter((id) => births.has(id));
       assert.ok(want.length > 0, v);
       assert.deepEqual(
-        search(deps, [["vital_event_type", "eq", "live_birth"], ["parent_identifier", "eq", v]]),
+        await search(deps, [["vital_event_type", "eq", "live_birth"], ["parent_identifier", "eq", v]]),
         want,
       );
       assert.deepEqual(
-        search(deps, [["parent_identifier", "in", [v, "NOBODY"]], ["vital_event_type", "eq", "live_birth"]]),
+        await search(deps, [["parent_identifier", "in", [v, "NOBODY"]], [
+          "vital_event_type",
+          "eq",
+          "live_birth",
+        ]]),
         want,
       );
     }
@@ -203,7 +205,7 @@ Deno.test("crvs subscription filtered on parent_identifier: notified of the birt
 Deno.test("migration 0024 deletes the parent_identifier rows a data dir stored before", async () => {
   const deps = await testDeps();
   try {
-    const report = await writeAll(deps.db, demoSource(crvsProfile, 20, 1), {
+    const report = await deps.storage.registryLoad.writeAll(demoSource(crvsProfile, 20, 1), {
       now: () => new Date(deps.clock.now()).toISOString(),
       profile: crvsProfile,
     });
@@ -217,7 +219,9 @@ Deno.test("migration 0024 deletes the parent_identifier rows a data dir stored b
     const n = deps.db.prepare("SELECT COUNT(*) AS n FROM registrant_values WHERE attr = 'parent_identifier'")
       .get() as { n: number };
     assert.equal(Number(n.n), 0);
-    assert.deepEqual(search(deps, [["parent_identifier", "eq", "PARENT-TEST-002"]]), ["CRVS-TEST-BIRTH"]);
+    assert.deepEqual(await search(deps, [["parent_identifier", "eq", "PARENT-TEST-002"]]), [
+      "CRVS-TEST-BIRTH",
+    ]);
   } finally {
     deps.close();
   }

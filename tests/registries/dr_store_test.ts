@@ -5,8 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
-import { writeAll } from "../../src/registry/batch.ts";
-import { searchMessage } from "../../src/registry/search_message.ts";
 import { deleteRegistrant } from "../../src/registry/store.ts";
 import { transaction } from "../../src/db/sqlite.ts";
 import { drProfile } from "../../src/registries/dr/profile.ts";
@@ -24,16 +22,19 @@ type Json = any;
 async function drDeps(count = 60): Promise<TestDeps> {
   const deps = await testDeps();
   const now = () => new Date(deps.clock.now()).toISOString();
-  const report = await writeAll(deps.db, [...drProfile.demo(count, 1)].map((raw) => ({ line: 0, raw })), {
-    now,
-    profile: drProfile,
-  });
+  const report = await deps.storage.registryLoad.writeAll(
+    [...drProfile.demo(count, 1)].map((raw) => ({ line: 0, raw })),
+    {
+      now,
+      profile: drProfile,
+    },
+  );
   assert.equal(report.rejectedCount, 0, JSON.stringify(report.rejected));
   return deps;
 }
 
-function search(deps: TestDeps, criteria: Record<string, unknown>): Json {
-  const outcome = searchMessage(deps, {
+async function search(deps: TestDeps, criteria: Record<string, unknown>): Promise<Json> {
+  const outcome = await deps.storage.search.message(deps, {
     registry: "dr",
     header: { version: "1.0.0", action: "search" },
     message: {
@@ -52,7 +53,7 @@ function search(deps: TestDeps, criteria: Record<string, unknown>): Json {
 Deno.test("DR search answers the demo's test person by UIN as a valid PWDPerson record", async () => {
   const deps = await drDeps();
   try {
-    const item = search(deps, {
+    const item = await search(deps, {
       reg_type: "ns:org:RegistryType:DR",
       query_type: "idtype-value",
       query: { type: "UIN", value: DR_TEST_UIN },
@@ -73,7 +74,7 @@ Deno.test("DR search answers the demo's test person by UIN as a valid PWDPerson 
 Deno.test("DR search filters by disability status, level, impairment type and support type", async () => {
   const deps = await drDeps(200);
   try {
-    const approvedMobility = search(deps, {
+    const approvedMobility = await search(deps, {
       query_type: "predicate",
       query: [{
         expression1: { attribute_name: "disability_status", operator: "eq", attribute_value: "approved" },
@@ -88,7 +89,7 @@ Deno.test("DR search filters by disability status, level, impairment type and su
       assert.equal(r.disability_status, "Approved");
       assert.ok(r.disability_details.some((d: Json) => d.impairment_type === "Mobility"));
     }
-    const wheelchairs = search(deps, {
+    const wheelchairs = await search(deps, {
       query_type: "expression",
       query: { support_type: { $eq: "wheelchairs" }, disability_level: { $in: ["Severe", "Mild"] } },
       pagination: { page_size: 1000 },
@@ -98,19 +99,19 @@ Deno.test("DR search filters by disability status, level, impairment type and su
       assert.ok(["Severe", "Mild"].includes(r.disability_status_level));
       assert.ok(r.disability_support[0].assistive_technology.some((a: Json) => a.type === "Wheelchairs"));
     }
-    const byCode = search(deps, {
+    const byCode = await search(deps, {
       query_type: "expression",
       query: { disability_status: { $eq: "status:0" }, impairment_type: { $eq: "type:3" } },
       pagination: { page_size: 1000 },
     });
     assert.equal(byCode.data.reg_records.length, records.length, "a code id finds what its label finds");
-    const bogus = search(deps, {
+    const bogus = await search(deps, {
       query_type: "expression",
       query: { disability_status: { $eq: "Castle" } },
     });
     assert.equal(bogus.status, "rjct");
     assert.equal(bogus.status_reason_code, "rjct.filter.invalid");
-    const groups = search(deps, {
+    const groups = await search(deps, {
       reg_record_type: "Group",
       query_type: "predicate",
       query: [{
@@ -163,7 +164,7 @@ Deno.test("storeFinder() finds live DR persons only: not social's holder of the 
   const deps = await drDeps(5);
   try {
     const now = () => new Date(deps.clock.now()).toISOString();
-    await writeAll(deps.db, [{
+    await deps.storage.registryLoad.writeAll([{
       line: 0,
       raw: { id: "S-1", identifier: [{ identifier_type: "UIN", identifier_value: DR_TEST_UIN }] },
     }], { now, profile: socialRegistry() });
@@ -186,7 +187,7 @@ Deno.test("a DR record with a field the DR does not know is refused naming it, a
     const count = () => Number((deps.db.prepare("SELECT COUNT(*) AS n FROM registrants").get() as Json).n);
     const before = count();
     const now = () => new Date(deps.clock.now()).toISOString();
-    const report = await writeAll(deps.db, [
+    const report = await deps.storage.registryLoad.writeAll([
       {
         line: 1,
         raw: {

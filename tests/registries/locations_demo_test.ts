@@ -7,7 +7,6 @@ import { runStartupTasks } from "../../src/startup.ts";
 import { DEMO_PLACES, demoRecords } from "../../src/registries/social/seed.ts";
 import { fromRow, REGISTRANT_SELECT } from "../../src/registry/store.ts";
 import { toDciRecord } from "../../src/registries/social/mapping.ts";
-import { writeAll } from "../../src/registry/batch.ts";
 import { demoPlaces, locationsStartup } from "../../src/locations/demo.ts";
 import { hierarchyInfo, loadHierarchy, replaceHierarchy } from "../../src/locations/store.ts";
 import { locationsDocument } from "../../src/locations/document.ts";
@@ -101,7 +100,7 @@ Deno.test("locationsStartup() seeds the demo hierarchy once, never over an impor
   const held = await testDeps({ seedDemo: "true", demoSize: "5" });
   try {
     const now = new Date(held.clock.now()).toISOString();
-    await writeAll(held.db, [{
+    await held.storage.registryLoad.writeAll([{
       line: 1,
       raw: { id: "P1", identifier: [{ identifier_type: "UIN", identifier_value: "1" }] },
     }], {

@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { createApp } from "../helpers/app.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { locationsSpecErrors } from "../helpers/locations.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { runStartupTasks } from "../../src/startup.ts";
 import { demoPlaces } from "../../src/locations/demo.ts";
 import { replaceHierarchy } from "../../src/locations/store.ts";
@@ -121,7 +120,7 @@ Deno.test("GET /.well-known/locations.json: ETag and 304, and a replace is serve
 Deno.test("admin GET /admin/v1/locations: hierarchy info, children of a place, roots, one place with its path", async () => {
   const { deps, app } = await withDemoHierarchy();
   try {
-    const { token } = await createAdminToken(deps.db, { role: "viewer" });
+    const { token } = await deps.storage.adminTokens.create({ role: "viewer" });
     const get = async (path: string, auth = true) => {
       const res = await app.request(`/admin/v1${path}`, {
         headers: auth ? { authorization: `Bearer ${token}` } : {},

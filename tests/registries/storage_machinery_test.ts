@@ -8,13 +8,10 @@ import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
 import { registerProfile, registryProfiles } from "../../src/registries/index.ts";
 import { testProfile } from "./test_profile.ts";
-import { writeAll } from "../../src/registry/batch.ts";
 import { csvRecords } from "../../src/registry/csv.ts";
 import { ndjsonRecords } from "../../src/registry/sources.ts";
-import { searchMessage } from "../../src/registry/search_message.ts";
 import type { SearchInput } from "../../src/registry/search_message.ts";
 import { getRegistrant } from "../../src/registry/store.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
@@ -46,7 +43,7 @@ const now = () => new Date(NOW).toISOString();
 
 /** Social person U-SAME, then the test registry's records from CSV and NDJSON (with two bad rows). */
 async function load(deps: TestDeps) {
-  const social = await writeAll(deps.db, [{
+  const social = await deps.storage.registryLoad.writeAll([{
     line: 1,
     raw: {
       id: "T1",
@@ -58,7 +55,7 @@ async function load(deps: TestDeps) {
   const csv = "id,given_name,surname,birth_date,id.UIN,skills,certified\n" +
     "T1,Ann,Lee,1990-05-01,U-SAME,welding|Carpentry,false\n" +
     "T2,Ben,Okafor,1985-02-03,U-T2,masonry,true\n";
-  const fromCsv = await writeAll(deps.db, csvRecords(chunks(csv), testProfile), {
+  const fromCsv = await deps.storage.registryLoad.writeAll(csvRecords(chunks(csv), testProfile), {
     now,
     profile: testProfile,
   });
@@ -74,7 +71,10 @@ async function load(deps: TestDeps) {
     { id: "T5", surname: "Bad", favourite: "blue" },
     { id: "T6", identifier: [{ identifier_type: "UIN", identifier_value: "U-T2" }], surname: "Taken" },
   ].map((r) => JSON.stringify(r)).join("\n");
-  const fromNdjson = await writeAll(deps.db, ndjsonRecords(chunks(ndjson)), { now, profile: testProfile });
+  const fromNdjson = await deps.storage.registryLoad.writeAll(ndjsonRecords(chunks(ndjson)), {
+    now,
+    profile: testProfile,
+  });
   return { fromNdjson };
 }
 
@@ -131,8 +131,8 @@ Deno.test("registry machinery: an import into a registered registry writes its r
   });
 });
 
-function search(deps: TestDeps, registry: string, criteria: Json[]) {
-  const out = searchMessage(deps, {
+async function search(deps: TestDeps, registry: string, criteria: Json[]) {
+  const out = await deps.storage.search.message(deps, {
     registry: registry as SearchInput["registry"],
     header: { version: "1.0.0", action: "search", total_count: criteria.length },
     message: {
@@ -156,7 +156,7 @@ const pred = (attribute_name: string, operator: string, attribute_value: unknown
 Deno.test("registry machinery: search resolves the path's registry, its attributes and identifiers, and answers in its vocabulary", async () => {
   await withTestRegistry(async (deps) => {
     await load(deps);
-    const [byUin, bySkill, byAlias, notSkill, contains, combined, byIn, wrongType, byType] = search(
+    const [byUin, bySkill, byAlias, notSkill, contains, combined, byIn, wrongType, byType] = await search(
       deps,
       "tst",
       [
@@ -197,7 +197,7 @@ Deno.test("registry machinery: search resolves the path's registry, its attribut
     assert.match(wrongType.status_reason_message, /not served here \(tst\)/);
     assert.deepEqual(ids(byType), ["T1"]);
     // Social answers from its own records and does not know the test registry's attribute.
-    const [socialUin, socialSkill] = search(deps, "social", [
+    const [socialUin, socialSkill] = await search(deps, "social", [
       { query_type: "idtype-value", query: { type: "UIN", value: "U-SAME" } },
       pred("skill", "eq", "carpentry"),
     ]);
@@ -216,7 +216,7 @@ Deno.test("registry machinery: search resolves the path's registry, its attribut
 Deno.test("registry machinery: admin API per registry; an unknown field is refused naming it and nothing is written", async () => {
   await withTestRegistry(async (deps) => {
     const app = createApp(deps);
-    const { token } = await createAdminToken(deps.db, { role: "admin" });
+    const { token } = await deps.storage.adminTokens.create({ role: "admin" });
     const call = async (method: string, path: string, body?: unknown) => {
       const res = await app.request(`/admin/v1${path}`, {
         method,
@@ -320,7 +320,7 @@ Deno.test("registry machinery: a subscription to a registry's own event type is 
       assert.equal(unknown.status_reason_code, "rjct.notify_types.invalid");
       assert.match(unknown.status_reason_message, /registration, update, delete, Certified/);
       const put = (details: Json) =>
-        writeAll(deps.db, [{ line: 1, raw: { id: "C1", surname: "Curie", details } }], {
+        deps.storage.registryLoad.writeAll([{ line: 1, raw: { id: "C1", surname: "Curie", details } }], {
           now,
           profile: testProfile,
         });
@@ -362,12 +362,12 @@ Deno.test("registry machinery: an empty data dir is seeded with every registry's
     // Every registered registry is seeded (the built-in ones and the test one).
     assert.deepEqual(counts.map(([r]) => r), [...registryProfiles().map((p) => p.name)].sort());
     assert.equal(Object.fromEntries(counts).tst, 6, "TST-TEST-001 and 5 synthetic records");
-    const [fixed] = search(deps, "tst", [{
+    const [fixed] = await search(deps, "tst", [{
       query_type: "idtype-value",
       query: { type: "TST_ID", value: "TST-TEST-001" },
     }]);
     assert.deepEqual(ids(fixed), ["TST-TEST-001"]);
-    const [social] = search(deps, "social", [{
+    const [social] = await search(deps, "social", [{
       query_type: "idtype-value",
       query: { type: "UIN", value: "TEST-001" },
     }]);
