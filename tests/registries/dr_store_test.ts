@@ -5,8 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
-import { deleteRegistrant } from "../../src/registry/store.ts";
-import { transaction } from "../../src/db/sqlite.ts";
 import { drProfile } from "../../src/registries/dr/profile.ts";
 import { socialRegistry } from "../../src/registries/index.ts";
 import { drActions } from "../../src/registries/dr/actions/endpoints.ts";
@@ -174,7 +172,7 @@ Deno.test("storeFinder() finds live DR persons only: not social's holder of the 
       "DR-TEST-001",
     ]);
     assert.deepEqual(await storeFinder(deps, { type: "NID", value: DR_TEST_UIN }, 5), []);
-    transaction(deps.db, () => deleteRegistrant(deps.db, "DR-TEST-002", { now: now(), registry: "dr" }));
+    assert.ok(await deps.storage.registry.delete("DR-TEST-002", { now: now(), registry: "dr" }));
     assert.deepEqual(await storeFinder(deps, { type: "UIN", value: DR_TEST_CAREGIVER_UIN }, 5), []);
   } finally {
     deps.close();
@@ -184,8 +182,8 @@ Deno.test("storeFinder() finds live DR persons only: not social's holder of the 
 Deno.test("a DR record with a field the DR does not know is refused naming it, and nothing is written", async () => {
   const deps = await drDeps(0);
   try {
-    const count = () => Number((deps.db.prepare("SELECT COUNT(*) AS n FROM registrants").get() as Json).n);
-    const before = count();
+    const count = async () => Number((await deps.sql("SELECT COUNT(*) AS n FROM registrants"))[0].n);
+    const before = await count();
     const now = () => new Date(deps.clock.now()).toISOString();
     const report = await deps.storage.registryLoad.writeAll([
       {
@@ -205,7 +203,7 @@ Deno.test("a DR record with a field the DR does not know is refused naming it, a
     const reasons = report.rejected.map((r) => r.reason).join("\n");
     assert.match(reasons, /details\.disability_details\[0\]\.colour: unknown field/);
     assert.match(reasons, /favourite_food: unknown field/);
-    assert.equal(count(), before);
+    assert.equal(await count(), before);
     assert.throws(
       () => readRegistrant({ id: "y", details: { housing_type: "Castle" } }, now(), undefined, drProfile),
       /details\.housing_type: "Castle" is not a HousingType code/,
