@@ -108,9 +108,9 @@ Deno.test("crvs import: every CSV column of the table lands in details; values a
       { type: "UIN", value: "P-2" },
     ]);
     const values = (await deps.sql(
-      `SELECT v.attr || '=' || v.value AS v FROM registrant_values v JOIN registrants r ON r.id = v.registrant_id
-       WHERE r.external_id = 'C3' ORDER BY 1`,
-    )).map((r) => r.v);
+      `SELECT v.attr, v.value FROM registrant_values v JOIN registrants r ON r.id = v.registrant_id
+       WHERE r.external_id = 'C3' ORDER BY 1, 2`,
+    )).map((r) => `${r.attr}=${r.value}`);
     // parent_identifier has no rows of its own: it is answered from the parents' (ProfileAttribute.storedAs).
     assert.deepEqual(values, ["parent1_identifier=U-C1"]);
     const events = (await deps.sql(
