@@ -109,26 +109,24 @@ Deno.test("the prefix-less paths serve DCI_DEFAULT_REGISTRY", async () => {
   await withRegistries(["alpha"], async () => {
     const h = await harness({ defaultRegistry: "alpha" });
     try {
-      const registryOf = (r: { body: Json }) =>
-        (h.deps.db.prepare("SELECT registry FROM transactions WHERE correlation_id = ?").get(
-          r.body.message.correlation_id,
-        ) as { registry: string }).registry;
+      const registryOf = async (r: { body: Json }) =>
+        (await h.deps.storage.transactions.getByCorrelationId(r.body.message.correlation_id))?.registry;
       const short = await h.post("/registry/search", {
         transaction_id: "t-short",
         search_request: searchItems(),
       });
       assert.equal(short.status, 202);
-      assert.equal(registryOf(short), "alpha");
+      assert.equal(await registryOf(short), "alpha");
       const long = await h.post("/dci_api/v1/registry/search", {
         transaction_id: "t-long",
         search_request: searchItems(),
       });
-      assert.equal(registryOf(long), "alpha");
+      assert.equal(await registryOf(long), "alpha");
       const social = await h.post("/dci_api/v1/social/registry/search", {
         transaction_id: "t-social",
         search_request: searchItems(),
       });
-      assert.equal(registryOf(social), "social");
+      assert.equal(await registryOf(social), "social");
       // An action the default registry does not define is 404 at the prefix-less paths too.
       assert.equal((await h.post("/registry/subscribe", { transaction_id: "t-sub" })).status, 404);
     } finally {

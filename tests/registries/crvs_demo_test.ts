@@ -76,10 +76,9 @@ Deno.test("crvs demo places (addresses and event places) resolve in the served l
   try {
     await runStartupTasks(deps);
     const doc = await (await createApp(deps).request("/.well-known/locations.json")).json();
-    const stored = deps.db.prepare("SELECT COUNT(*) AS n FROM registrants WHERE registry = 'crvs'")
-      .get() as Json;
+    const [stored] = await deps.sql("SELECT COUNT(*) AS n FROM registrants WHERE registry = 'crvs'");
     assert.equal(
-      stored.n,
+      Number(stored.n),
       54,
       "the crvs demo is seeded on an empty data dir: the 4 test records and 50 more",
     );

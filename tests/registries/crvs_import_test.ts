@@ -4,10 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
-import { writeAll } from "../../src/registry/batch.ts";
 import { csvRecords } from "../../src/registry/csv.ts";
 import { ndjsonRecords } from "../../src/registry/sources.ts";
-import { getRegistrant } from "../../src/registry/store.ts";
 import { crvsProfile } from "../../src/registries/crvs/mod.ts";
 import { crvsDetails } from "../../src/registries/crvs/details.ts";
 
@@ -80,14 +78,14 @@ Deno.test("crvs import: every CSV column of the table lands in details; values a
       }),
     ].join("\n") + "\n";
     const now = () => new Date(deps.clock.now()).toISOString();
-    const report = await writeAll(deps.db, csvRecords(chunks(csv), crvsProfile), {
+    const report = await deps.storage.registryLoad.writeAll(csvRecords(chunks(csv), crvsProfile), {
       now,
       profile: crvsProfile,
     });
     assert.equal(report.registered, 2);
     assert.deepEqual(report.rejected.map((r) => r.line), [3]);
     assert.match(report.rejected[0].reason, /details\.marital_status: "complicated" is not one of/);
-    const c1 = getRegistrant(deps.db, "C1", "crvs")!;
+    const c1 = (await deps.storage.registry.get("C1", "crvs"))!;
     const d = crvsDetails(c1.details);
     assert.deepEqual(d.vital_events.map((e) => `${e.type}:${e.date}`), [
       "live_birth:1950-01-01",
@@ -109,15 +107,15 @@ Deno.test("crvs import: every CSV column of the table lands in details; values a
       { type: "UIN", value: "P-1" },
       { type: "UIN", value: "P-2" },
     ]);
-    const values = deps.db.prepare(
-      `SELECT v.attr || '=' || v.value AS v FROM registrant_values v JOIN registrants r ON r.id = v.registrant_id
-       WHERE r.external_id = 'C3' ORDER BY 1`,
-    ).all().map((r: Json) => r.v);
+    const values = (await deps.sql(
+      `SELECT v.attr, v.value FROM registrant_values v JOIN registrants r ON r.id = v.registrant_id
+       WHERE r.external_id = 'C3' ORDER BY 1, 2`,
+    )).map((r) => `${r.attr}=${r.value}`);
     // parent_identifier has no rows of its own: it is answered from the parents' (ProfileAttribute.storedAs).
     assert.deepEqual(values, ["parent1_identifier=U-C1"]);
-    const events = deps.db.prepare(
+    const events = (await deps.sql(
       "SELECT registry || ' ' || record_type || ' ' || event_type AS e FROM registry_events ORDER BY id",
-    ).all().map((r: Json) => r.e);
+    )).map((r) => r.e);
     assert.deepEqual(events, ["crvs crvs_person registration", "crvs crvs_person registration"]);
   } finally {
     deps.close();
@@ -143,7 +141,7 @@ Deno.test("crvs import: NDJSON records with details; an unknown field anywhere r
       { id: "N3", surname: "Bad", favourite_colour: "blue" },
       { id: "N4", surname: "Bad", details: { religion: "x" } },
     ].map((r) => JSON.stringify(r)).join("\n");
-    const report = await writeAll(deps.db, ndjsonRecords(chunks(lines)), {
+    const report = await deps.storage.registryLoad.writeAll(ndjsonRecords(chunks(lines)), {
       now: () => new Date(deps.clock.now()).toISOString(),
       profile: crvsProfile,
     });
@@ -152,8 +150,8 @@ Deno.test("crvs import: NDJSON records with details; an unknown field anywhere r
     assert.match(report.rejected[0].reason, /details\.vital_events\[0\]\.cause: unknown field/);
     assert.match(report.rejected[1].reason, /favourite_colour: unknown field/);
     assert.match(report.rejected[2].reason, /details\.religion: unknown field/);
-    const n = deps.db.prepare("SELECT COUNT(*) AS n FROM registrants WHERE registry = 'crvs'").get() as Json;
-    assert.equal(n.n, 1, "nothing of the refused records is written");
+    const [n] = await deps.sql("SELECT COUNT(*) AS n FROM registrants WHERE registry = 'crvs'");
+    assert.equal(Number(n.n), 1, "nothing of the refused records is written");
   } finally {
     deps.close();
   }

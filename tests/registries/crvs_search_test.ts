@@ -12,9 +12,7 @@ import { requestEnvelope } from "../helpers/dci.ts";
 import { verifyWithJwks } from "../transactions/support.ts";
 import { startReceiver } from "../subscriptions/helpers.ts";
 import { send, startServer } from "../subscriptions/e2e_support.ts";
-import { writeAll } from "../../src/registry/batch.ts";
 import { demoSource } from "../../src/registry/startup.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { crvsProfile } from "../../src/registries/crvs/mod.ts";
 import { crvsValidator } from "./crvs_fixture.ts";
 
@@ -52,7 +50,7 @@ function message(criteria: Json[]): Json {
 /** Fresh deps holding the crvs demo (the test records and 200 more). */
 async function crvsDeps(): Promise<TestDeps> {
   const deps = await testDeps();
-  const report = await writeAll(deps.db, demoSource(crvsProfile, 200, 1), {
+  const report = await deps.storage.registryLoad.writeAll(demoSource(crvsProfile, 200, 1), {
     now: () => new Date(deps.clock.now()).toISOString(),
     profile: crvsProfile,
   });
@@ -175,7 +173,7 @@ Deno.test("crvs admin API: a record with an unknown field is refused naming it, 
   const deps = await crvsDeps();
   try {
     const app = createApp(deps);
-    const { token } = await createAdminToken(deps.db, { role: "admin" });
+    const { token } = await deps.storage.adminTokens.create({ role: "admin" });
     const put = async (id: string, body: Json) => {
       const res = await app.request(`/admin/v1/registries/crvs/registrants/${id}`, {
         method: "PUT",
@@ -184,9 +182,9 @@ Deno.test("crvs admin API: a record with an unknown field is refused naming it, 
       });
       return { status: res.status, body: await res.json() as Json };
     };
-    const count = () =>
-      (deps.db.prepare("SELECT COUNT(*) AS n FROM registrants WHERE registry = 'crvs'").get() as Json).n;
-    const before = count();
+    const count = async () =>
+      Number((await deps.sql("SELECT COUNT(*) AS n FROM registrants WHERE registry = 'crvs'"))[0].n);
+    const before = await count();
     const refused = await put("X-1", {
       identifier: [{ identifier_type: "DRN", identifier_value: "DRN-X-1" }],
       death_date: "2026-01-01",
@@ -194,14 +192,14 @@ Deno.test("crvs admin API: a record with an unknown field is refused naming it, 
     });
     assert.equal(refused.status, 400, JSON.stringify(refused.body));
     assert.match(JSON.stringify(refused.body), /details\.cause_of_death: unknown field/);
-    assert.equal(count(), before, "nothing written");
+    assert.equal(await count(), before, "nothing written");
     const ok = await put("X-1", {
       identifier: [{ identifier_type: "DRN", identifier_value: "DRN-X-1" }],
       death_date: "2026-01-01",
       details: { death_place: "Riverside" },
     });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
-    assert.equal(count(), before + 1);
+    assert.equal(await count(), before + 1);
   } finally {
     deps.close();
   }

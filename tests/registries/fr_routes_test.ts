@@ -9,7 +9,6 @@ import { createTestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { verifyWithJwks } from "../transactions/support.ts";
-import { writeAll } from "../../src/registry/batch.ts";
 import { frProfile } from "../../src/registries/fr/mod.ts";
 import { TEST_FARMER_ID } from "../../src/registries/fr/demo.ts";
 import { frValidator } from "./fr_jsonld.ts";
@@ -25,8 +24,7 @@ Deno.test("fr sync search: a signed search answers the demo farmer by FARMER_ID,
   const deps = await testDeps();
   try {
     const now = () => new Date(deps.clock.now()).toISOString();
-    const seeded = await writeAll(
-      deps.db,
+    const seeded = await deps.storage.registryLoad.writeAll(
       [...frProfile.demo(30, 2)].map((raw, i) => ({ line: i + 1, raw })),
       {
         now,
@@ -91,10 +89,13 @@ Deno.test("fr async search: ACK, then a signed on-search callback with the demo 
   const h = await harness();
   try {
     const now = () => new Date(h.deps.clock.now()).toISOString();
-    await writeAll(h.deps.db, [...frProfile.demo(5, 2)].map((raw, i) => ({ line: i + 1, raw })), {
-      now,
-      profile: frProfile,
-    });
+    await h.deps.storage.registryLoad.writeAll(
+      [...frProfile.demo(5, 2)].map((raw, i) => ({ line: i + 1, raw })),
+      {
+        now,
+        profile: frProfile,
+      },
+    );
     const ack = await h.post("/dci_api/v1/fr/registry/search", {
       transaction_id: "fr-async",
       search_request: [{

@@ -8,22 +8,17 @@ import { harness, type Json } from "../transactions/support.ts";
 import { createTestSender } from "../helpers/auth.ts";
 import { callbackErrors } from "../helpers/spec_check.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
-import { transaction } from "../../src/db/sqlite.ts";
 import { readRegistrant } from "../../src/registry/model.ts";
-import { saveRegistrant } from "../../src/registry/store.ts";
-import type { SqliteDeps } from "../../src/deps.ts";
+import type { Deps } from "../../src/deps.ts";
 import { frProfile } from "../../src/registries/fr/mod.ts";
 import { frValidator } from "./fr_jsonld.ts";
 
 const PREFIX = "/dci_api/v1/fr/registry";
 
 /** Registers or updates a farmer record (input shape) in the fr registry, recording the registry event. */
-function putFarmer(deps: SqliteDeps, raw: Json): void {
+async function putFarmer(deps: Deps, raw: Json): Promise<void> {
   const now = new Date(deps.clock.now()).toISOString();
-  transaction(
-    deps.db,
-    () => saveRegistrant(deps.db, readRegistrant(raw, now, undefined, frProfile), { mode: "upsert", now }),
-  );
+  await deps.storage.registry.save(readRegistrant(raw, now, undefined, frProfile), { mode: "upsert", now });
 }
 
 Deno.test("fr subscribe + notify: a registered and an updated farmer are notified in FR vocabulary", async () => {
@@ -61,9 +56,9 @@ Deno.test("fr subscribe + notify: a registered and an updated farmer are notifie
     assert.deepEqual(onSubscribe.message.subscribe_response.map((i: Json) => i.status), ["succ", "succ"]);
 
     const { group_id: _, relationship: __, ...farmer } = [...frProfile.demo(0, 1)][1] as Json;
-    putFarmer(h.deps, farmer); // a cereal grower registered: the first subscription
-    putFarmer(h.deps, { ...farmer, sex: "female" }); // updated: the second
-    putFarmer(h.deps, {
+    await putFarmer(h.deps, farmer); // a cereal grower registered: the first subscription
+    await putFarmer(h.deps, { ...farmer, sex: "female" }); // updated: the second
+    await putFarmer(h.deps, {
       ...structuredClone(farmer),
       id: "F-BEANS",
       identifier: [],

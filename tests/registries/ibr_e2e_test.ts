@@ -8,7 +8,6 @@ import { harness } from "../transactions/support.ts";
 import { createTestSender, type TestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { assertSpecAnswer } from "../helpers/spec_check.ts";
-import { writeAll } from "../../src/registry/batch.ts";
 import { ibrProfile } from "../../src/registries/ibr/index.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 
@@ -22,7 +21,7 @@ async function ibrHarness() {
   const h = await harness();
   const now = () => new Date(h.deps.clock.now()).toISOString();
   const source = [...ibrProfile.demo(60, 2)].map((raw, i) => ({ line: i + 1, raw }));
-  const report = await writeAll(h.deps.db, source, { now, profile: ibrProfile });
+  const report = await h.deps.storage.registryLoad.writeAll(source, { now, profile: ibrProfile });
   assert.equal(report.rejectedCount, 0);
   return h;
 }

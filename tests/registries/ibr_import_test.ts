@@ -2,8 +2,6 @@
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
 import { csvRecords } from "../../src/registry/csv.ts";
-import { writeAll } from "../../src/registry/batch.ts";
-import { searchMessage } from "../../src/registry/search_message.ts";
 import { ibrProfile } from "../../src/registries/ibr/index.ts";
 import { checkIbr } from "./ibr_jsonld.ts";
 
@@ -29,14 +27,17 @@ Deno.test("IBR CSV import: each row through the column table; a bad enrolment st
   const deps = await testDeps();
   try {
     const now = () => new Date(deps.clock.now()).toISOString();
-    const report = await writeAll(deps.db, csvRecords(chunks(CSV), ibrProfile), { now, profile: ibrProfile });
+    const report = await deps.storage.registryLoad.writeAll(csvRecords(chunks(CSV), ibrProfile), {
+      now,
+      profile: ibrProfile,
+    });
     assert.equal(report.registered, 3, JSON.stringify(report));
     assert.equal(report.rejectedCount, 1);
     assert.match(
       JSON.stringify(report.rejected),
       /details\.enrolments\[0\]\.enrollment_status: \\"Enrolled\\" is not in EnrollmentStatusEnum/,
     );
-    const out = searchMessage(deps, {
+    const out = await deps.storage.search.message(deps, {
       registry: "ibr",
       header: { version: "1.0.0", action: "search", total_count: 1 },
       message: {
@@ -58,10 +59,12 @@ Deno.test("IBR CSV import: each row through the column table; a bad enrolment st
     assert.deepEqual(checkIbr(records[0], "Beneficiary", { top: true }), []);
     assert.deepEqual(records[0].status_change_date, ["2020-06-01T00:00:00Z", "2021-01-01T00:00:00Z"]);
     assert.deepEqual(records[0].benefits[0].benefit_value, "USD 20");
-    const programme = deps.db.prepare(
+    const [programme] = await deps.sql(
       "SELECT d.data FROM registrants r JOIN registrant_data d ON d.id = r.id WHERE r.external_id = 'CG'",
-    ).get() as Json;
-    assert.deepEqual(JSON.parse(programme.data).details.social_protection_functions, [
+    );
+    // SQLite stores the record as JSON text, PostgreSQL as jsonb (an object here).
+    const data = typeof programme.data === "string" ? JSON.parse(programme.data) : programme.data;
+    assert.deepEqual(data.details.social_protection_functions, [
       "Family",
       "Maternity / Paternity Children",
     ]);

@@ -6,8 +6,6 @@
 import assert from "node:assert/strict";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { specErrors } from "../helpers/spec_validator.ts";
-import { writeAll } from "../../src/registry/batch.ts";
-import { searchMessage } from "../../src/registry/search_message.ts";
 import { registryStartup } from "../../src/registry/startup.ts";
 import { runStartupTasks } from "../../src/startup.ts";
 import { createApp } from "../helpers/app.ts";
@@ -24,13 +22,13 @@ async function ibrDeps(count = 120): Promise<TestDeps> {
   const deps = await testDeps({}, { now: NOW });
   const now = () => new Date(deps.clock.now()).toISOString();
   const source = [...ibrProfile.demo(count, 5)].map((raw, i) => ({ line: i + 1, raw }));
-  const report = await writeAll(deps.db, source, { now, profile: ibrProfile });
+  const report = await deps.storage.registryLoad.writeAll(source, { now, profile: ibrProfile });
   assert.equal(report.rejectedCount, 0, JSON.stringify(report.rejected));
   return deps;
 }
 
-function search(deps: TestDeps, criteria: Json): Json {
-  const out = searchMessage(deps, {
+async function search(deps: TestDeps, criteria: Json): Promise<Json> {
+  const out = await deps.storage.search.message(deps, {
     registry: "ibr",
     header: { version: "1.0.0", action: "search", total_count: 1 },
     message: {
@@ -63,7 +61,7 @@ Deno.test("IBR on the store: every demo record is answered by its identifier, va
     for (const raw of ibrProfile.demo(120, 5) as Iterable<Json>) {
       const id = (raw.identifier ?? raw.group_identifier)[0];
       const type = raw.record_type === "Beneficiary" ? undefined : raw.record_type;
-      const answer = search(deps, {
+      const answer = await search(deps, {
         query_type: "idtype-value",
         query: { type: id.identifier_type, value: id.identifier_value },
         ...(type ? { reg_record_type: type } : {}),
@@ -77,7 +75,10 @@ Deno.test("IBR on the store: every demo record is answered by its identifier, va
       );
       assert.equal(answer.data.reg_type, "ns:org:RegistryType:IBR");
     }
-    const test = search(deps, { query_type: "idtype-value", query: { type: "NID", value: "ABC451123" } });
+    const test = await search(deps, {
+      query_type: "idtype-value",
+      query: { type: "NID", value: "ABC451123" },
+    });
     assert.equal(test.data.reg_records[0].programme_identifier[0].programme_identifier, "DCI001");
     assert.equal(test.data.reg_record_type, "Beneficiary");
   } finally {
@@ -94,15 +95,15 @@ Deno.test("IBR search: programme, enrollment_status, enrollment_date range, bene
     const expect = (pick: (e: Json) => boolean) =>
       all.filter((r) => r.details.enrolments.some(pick)).map((r) => r.id).sort();
     const ids = (answer: Json) => answer.data.reg_records.map((r: Json) => r["@id"]).sort();
-    assert.deepEqual(ids(search(deps, pred("programme", "eq", "DCI001"))), ["IBR-TEST-001"]);
+    assert.deepEqual(ids(await search(deps, pred("programme", "eq", "DCI001"))), ["IBR-TEST-001"]);
     const prg3 = expect((e) => e.programme_identifier === "PRG5-3");
     assert.ok(prg3.length > 3);
-    assert.deepEqual(ids(search(deps, pred("programme_identifier", "eq", "PRG5-3"))), prg3);
+    assert.deepEqual(ids(await search(deps, pred("programme_identifier", "eq", "PRG5-3"))), prg3);
     assert.deepEqual(
-      ids(search(deps, pred("enrollment_status", "eq", "suspended"))),
+      ids(await search(deps, pred("enrollment_status", "eq", "suspended"))),
       expect((e) => e.enrollment_status === "Suspended"),
     );
-    const range = search(deps, {
+    const range = await search(deps, {
       query_type: "predicate",
       query: [{
         expression1: { attribute_name: "enrolment_date", operator: "ge", attribute_value: "2020-01-01" },
@@ -116,28 +117,34 @@ Deno.test("IBR search: programme, enrollment_status, enrollment_date range, bene
       expect((e) => e.enrollment_date >= "2020-01-01" && e.enrollment_date < "2022-01-01"),
     );
     assert.deepEqual(
-      ids(search(deps, pred("benefit_type", "eq", "In-kind"))),
+      ids(await search(deps, pred("benefit_type", "eq", "In-kind"))),
       expect((e) => (e.benefits ?? []).some((b: Json) => b.benefit_type === "In-kind")),
     );
     assert.deepEqual(
-      ids(search(deps, pred("benefit_date", "ge", "2024-01-01"))),
+      ids(await search(deps, pred("benefit_date", "ge", "2024-01-01"))),
       expect((e) => (e.benefits ?? []).some((b: Json) => b.benefit_date >= "2024-01-01")),
     );
-    const programmes = search(deps, pred("programme", "eq", "PRG5-2", { reg_record_type: "Programme" }));
+    const programmes = await search(
+      deps,
+      pred("programme", "eq", "PRG5-2", { reg_record_type: "Programme" }),
+    );
     assert.deepEqual(ids(programmes), ["PRG5-2"]);
     assert.equal(programmes.data.reg_records[0].programme_name, "Old Age Pension");
-    assert.equal(search(deps, pred("crop_type", "eq", "maize")).status_reason_code, "rjct.filter.invalid");
+    assert.equal(
+      (await search(deps, pred("crop_type", "eq", "maize"))).status_reason_code,
+      "rjct.filter.invalid",
+    );
     // Code-list values are read as the code lists write them: label, code, prefixed code.
     assert.deepEqual(
-      ids(search(deps, pred("enrollment_status", "eq", "4"))),
-      ids(search(deps, pred("enrollment_status", "eq", "Suspended"))),
+      ids(await search(deps, pred("enrollment_status", "eq", "4"))),
+      ids(await search(deps, pred("enrollment_status", "eq", "Suspended"))),
     );
     assert.deepEqual(
-      ids(search(deps, pred("benefit_type", "eq", "benefit:3"))),
-      ids(search(deps, pred("benefit_type", "eq", "in_kind"))),
+      ids(await search(deps, pred("benefit_type", "eq", "benefit:3"))),
+      ids(await search(deps, pred("benefit_type", "eq", "in_kind"))),
     );
     assert.equal(
-      search(deps, pred("enrollment_status", "eq", "Enrolled")).status_reason_code,
+      (await search(deps, pred("enrollment_status", "eq", "Enrolled"))).status_reason_code,
       "rjct.filter.invalid",
     );
   } finally {
@@ -169,9 +176,7 @@ Deno.test("IBR endpoints on the store: enrolled reads it; enrollment updates wri
     });
     const yes = await ask.action.handle(deps, ask.input);
     assert.equal((yes.message as Json).enrolled_response[0].enrolled_status, "yes");
-    const lastEvent = () =>
-      deps.db.prepare("SELECT MAX(id) AS id FROM registry_events").get() as { id: number };
-    const before = lastEvent().id;
+    const before = await deps.storage.registry.lastEventId();
     const update = actionInput("/sync/enrollment/updates", {
       transaction_id: "t2",
       enrolled_updates: {
@@ -193,9 +198,10 @@ Deno.test("IBR endpoints on the store: enrolled reads it; enrollment updates wri
       ["succ"],
       JSON.stringify(written),
     );
-    const events = deps.db.prepare(
+    const events = await deps.sql(
       "SELECT registry, event_type, registrant_id FROM registry_events WHERE id > ?",
-    ).all(before) as Json[];
+      [before],
+    );
     assert.deepEqual(events.map((e) => [e.registry, e.event_type]), [["ibr", "update"]]);
     const no = await ask.action.handle(deps, ask.input);
     assert.equal(
@@ -203,7 +209,7 @@ Deno.test("IBR endpoints on the store: enrolled reads it; enrollment updates wri
       "no",
       "graduated: no longer enrolled",
     );
-    const record = search(deps, {
+    const record = await search(deps, {
       query_type: "idtype-value",
       query: { type: "UIN", value: "BENEFICIARY-TEST-001" },
     });
@@ -222,14 +228,14 @@ Deno.test("IBR demo seeding: an empty data dir gets the IBR demo, programme DCI0
   const deps = await testDeps({ seedDemo: "true", demoSize: "20" }, { now: NOW });
   try {
     await registryStartup(deps);
-    const n = deps.db.prepare("SELECT COUNT(*) AS n FROM registrants WHERE registry = 'ibr'").get() as Json;
+    const [n] = await deps.sql("SELECT COUNT(*) AS n FROM registrants WHERE registry = 'ibr'");
     assert.equal(Number(n.n), 22, "the two fixed records and 20 synthetic ones");
-    const test = search(deps, {
+    const test = await search(deps, {
       query_type: "idtype-value",
       query: { type: "UIN", value: "BENEFICIARY-TEST-001" },
     });
     assert.deepEqual(test.data.reg_records.map((r: Json) => r["@id"]), ["IBR-TEST-001"]);
-    const programme = search(deps, {
+    const programme = await search(deps, {
       query_type: "idtype-value",
       reg_record_type: "Programme",
       query: { type: "PROGRAMME_ID", value: "DCI001" },
@@ -246,12 +252,15 @@ Deno.test("IBR demo places resolve in the served locations.json (the social demo
     await runStartupTasks(deps);
     const doc = await (await createApp(deps).request("/.well-known/locations.json")).json();
     const records = [...ibrProfile.demo(200, 1)].map((raw, i) => ({ ...raw, i }));
-    const answers = records.filter((r: Json) => r.identifier).slice(0, 60).map((r: Json) =>
-      search(deps, {
-        query_type: "idtype-value",
-        query: { type: r.identifier[0].identifier_type, value: r.identifier[0].identifier_value },
-      }).data.reg_records[0]
-    );
+    const answers: Json[] = [];
+    for (const r of records.filter((r: Json) => r.identifier).slice(0, 60) as Json[]) {
+      answers.push(
+        (await search(deps, {
+          query_type: "idtype-value",
+          query: { type: r.identifier[0].identifier_type, value: r.identifier[0].identifier_value },
+        })).data.reg_records[0],
+      );
+    }
     assert.ok(answers.every((a) => a !== undefined));
     assert.deepEqual(unresolvedPlaces(answers, doc), []);
     assert.ok(JSON.stringify(answers).includes("region_code"), "the records carry places");

@@ -9,7 +9,6 @@ import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { verifyEnvelope } from "../../src/auth/envelope_signature.ts";
-import { writeAll } from "../../src/registry/batch.ts";
 import { ibrProfile } from "../../src/registries/ibr/index.ts";
 import { input, startReceiver, subItem } from "../subscriptions/helpers.ts";
 import { checkIbr } from "./ibr_jsonld.ts";
@@ -22,10 +21,13 @@ Deno.test("IBR: an enrolment status change is notified to its subscriber, signed
   const rx = startReceiver({ registry: "ibr" });
   try {
     const now = () => new Date(deps.clock.now()).toISOString();
-    await writeAll(deps.db, [...ibrProfile.demo(0, 1)].map((raw, i) => ({ line: i + 1, raw })), {
-      now,
-      profile: ibrProfile,
-    });
+    await deps.storage.registryLoad.writeAll(
+      [...ibrProfile.demo(0, 1)].map((raw, i) => ({ line: i + 1, raw })),
+      {
+        now,
+        profile: ibrProfile,
+      },
+    );
     await addSender(deps, "pension", { name: "pension", auto_approve_subscriptions: true });
     const codes: Record<string, string> = {};
     for (const type of ["enrollement_status_change", "ENROLLMENT"]) {

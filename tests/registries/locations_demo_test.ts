@@ -7,9 +7,7 @@ import { runStartupTasks } from "../../src/startup.ts";
 import { DEMO_PLACES, demoRecords } from "../../src/registries/social/seed.ts";
 import { fromRow, REGISTRANT_SELECT } from "../../src/registry/store.ts";
 import { toDciRecord } from "../../src/registries/social/mapping.ts";
-import { writeAll } from "../../src/registry/batch.ts";
 import { demoPlaces, locationsStartup } from "../../src/locations/demo.ts";
-import { hierarchyInfo, loadHierarchy, replaceHierarchy } from "../../src/locations/store.ts";
 import { locationsDocument } from "../../src/locations/document.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -24,10 +22,13 @@ Deno.test("every country, region and locality of the seeded demo records resolve
     const doc = await res.json() as Json;
     assert.deepEqual(locationsSpecErrors(200, doc), []);
     // The records as the server sends them (DCI JSON-LD), read back from the seeded database.
-    const rows = deps.db.prepare(`${REGISTRANT_SELECT} ORDER BY r.id`).all() as Parameters<
-      typeof fromRow
-    >[0][];
-    const records: Json[] = rows.map((r) => toDciRecord(fromRow(r)));
+    const rows = await deps.sql(`${REGISTRANT_SELECT} ORDER BY r.id`);
+    // SQLite stores the record as JSON text, PostgreSQL as jsonb (an object here).
+    const records: Json[] = rows.map((r) =>
+      toDciRecord(
+        fromRow({ ...r, data: typeof r.data === "string" ? r.data : JSON.stringify(r.data) } as never),
+      )
+    );
     assert.ok(records.length > 400, "persons and their households");
     assert.deepEqual(unresolvedPlaces(records, doc), []);
     const localities = new Set(records.flatMap((r) => (r.address ?? []).map((a: Json) => a.locality)));
@@ -76,8 +77,7 @@ Deno.test("locationsStartup() seeds the demo hierarchy once, never over an impor
   const on = await testDeps({ seedDemo: "true", demoSize: "5" });
   try {
     const now = new Date(on.clock.now()).toISOString();
-    replaceHierarchy(
-      on.db,
+    await on.storage.locations.replace(
       [{ code: "AA", name: "Aland", level: "country", parent: null, identifiers: [] }],
       {
         source: "aland.csv",
@@ -85,8 +85,8 @@ Deno.test("locationsStartup() seeds the demo hierarchy once, never over an impor
       },
     );
     await locationsStartup(on);
-    assert.equal(hierarchyInfo(on.db)?.source, "aland.csv");
-    assert.deepEqual(loadHierarchy(on.db)?.places.map((p) => p.code), ["AA"]);
+    assert.equal((await on.storage.locations.info())?.source, "aland.csv");
+    assert.deepEqual((await on.storage.locations.load())?.places.map((p) => p.code), ["AA"]);
   } finally {
     on.close();
   }
@@ -94,28 +94,35 @@ Deno.test("locationsStartup() seeds the demo hierarchy once, never over an impor
   try {
     await locationsStartup(fresh);
     await locationsStartup(fresh);
-    assert.deepEqual([hierarchyInfo(fresh.db)?.source, hierarchyInfo(fresh.db)?.version], ["demo", 1]);
+    assert.deepEqual([
+      (await fresh.storage.locations.info())?.source,
+      (await fresh.storage.locations.info())?.version,
+    ], ["demo", 1]);
   } finally {
     fresh.close();
   }
   const held = await testDeps({ seedDemo: "true", demoSize: "5" });
   try {
     const now = new Date(held.clock.now()).toISOString();
-    await writeAll(held.db, [{
+    await held.storage.registryLoad.writeAll([{
       line: 1,
       raw: { id: "P1", identifier: [{ identifier_type: "UIN", identifier_value: "1" }] },
     }], {
       now: () => now,
     });
     await locationsStartup(held);
-    assert.equal(hierarchyInfo(held.db), undefined, "a registry with records of its own gets no demo places");
+    assert.equal(
+      await held.storage.locations.info(),
+      undefined,
+      "a registry with records of its own gets no demo places",
+    );
   } finally {
     held.close();
   }
   const off = await testDeps({ seedDemo: "false" });
   try {
     await locationsStartup(off);
-    assert.equal(hierarchyInfo(off.db), undefined);
+    assert.equal(await off.storage.locations.info(), undefined);
   } finally {
     off.close();
   }

@@ -3,10 +3,8 @@ import assert from "node:assert/strict";
 import { createApp } from "../helpers/app.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { locationsSpecErrors } from "../helpers/locations.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { runStartupTasks } from "../../src/startup.ts";
 import { demoPlaces } from "../../src/locations/demo.ts";
-import { replaceHierarchy } from "../../src/locations/store.ts";
 import type { Place } from "../../src/locations/model.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -17,7 +15,10 @@ const PATHS = ["/.well-known/locations.json", "/dci_api/v1/.well-known/locations
 /** Fresh deps holding the demo hierarchy (version 1), and the app over them. */
 async function withDemoHierarchy() {
   const deps = await testDeps();
-  replaceHierarchy(deps.db, demoPlaces(), { source: "demo", now: new Date(deps.clock.now()).toISOString() });
+  await deps.storage.locations.replace(demoPlaces(), {
+    source: "demo",
+    now: new Date(deps.clock.now()).toISOString(),
+  });
   return { deps, app: createApp(deps) };
 }
 
@@ -106,7 +107,7 @@ Deno.test("GET /.well-known/locations.json: ETag and 304, and a replace is serve
     await other.body?.cancel();
     deps.clock.advance(60_000);
     const small: Place[] = [{ code: "AA", name: "Aland", level: "country", parent: null, identifiers: [] }];
-    replaceHierarchy(deps.db, small, { source: "a.csv", now: now() });
+    await deps.storage.locations.replace(small, { source: "a.csv", now: now() });
     const after = await app.request(PATHS[0], { headers: { "if-none-match": etag } });
     assert.equal(after.status, 200);
     assert.notEqual(after.headers.get("etag"), etag);
@@ -121,7 +122,7 @@ Deno.test("GET /.well-known/locations.json: ETag and 304, and a replace is serve
 Deno.test("admin GET /admin/v1/locations: hierarchy info, children of a place, roots, one place with its path", async () => {
   const { deps, app } = await withDemoHierarchy();
   try {
-    const { token } = await createAdminToken(deps.db, { role: "viewer" });
+    const { token } = await deps.storage.adminTokens.create({ role: "viewer" });
     const get = async (path: string, auth = true) => {
       const res = await app.request(`/admin/v1${path}`, {
         headers: auth ? { authorization: `Bearer ${token}` } : {},

@@ -1,7 +1,7 @@
 /** `registry import|seed|stats --registry NAME`: the registry is named, checked, and the load goes into it. */
 import assert from "node:assert/strict";
 import { runCliProcess } from "../helpers/server.ts";
-import { openDatabase } from "../../src/db/sqlite.ts";
+import { withDataDirStorage } from "./data_dir_storage.ts";
 
 Deno.test("dci-server registry import --registry: social by name with its own CSV columns; an unknown registry is a usage error", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dci-reg-registry-" });
@@ -20,16 +20,18 @@ Deno.test("dci-server registry import --registry: social by name with its own CS
     assert.match(unknown.stderr, /--registry: unknown registry "nope" \(social/);
     const stats = await runCliProcess(["registry", "stats", "--registry", "social"], env);
     assert.match(stats.stdout, /^persons: +0\ngroups: +1\n/);
-    const db = openDatabase(`${dir}/dci.sqlite`);
-    try {
-      const row = db.prepare("SELECT registry, group_size, poverty_score FROM registrants").get() as Record<
-        string,
-        unknown
-      >;
-      assert.deepEqual({ ...row }, { registry: "social", group_size: 3, poverty_score: 2.5 });
-    } finally {
-      db.close();
-    }
+    await withDataDirStorage(dir, async (_storage, sql) => {
+      const rows = await sql("SELECT registry, group_size, poverty_score FROM registrants");
+      // PostgreSQL may answer numeric columns as strings.
+      assert.deepEqual(
+        rows.map((r) => ({
+          registry: r.registry,
+          group_size: Number(r.group_size),
+          poverty_score: Number(r.poverty_score),
+        })),
+        [{ registry: "social", group_size: 3, poverty_score: 2.5 }],
+      );
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

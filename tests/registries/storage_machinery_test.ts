@@ -8,13 +8,9 @@ import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
 import { registerProfile, registryProfiles } from "../../src/registries/index.ts";
 import { testProfile } from "./test_profile.ts";
-import { writeAll } from "../../src/registry/batch.ts";
 import { csvRecords } from "../../src/registry/csv.ts";
 import { ndjsonRecords } from "../../src/registry/sources.ts";
-import { searchMessage } from "../../src/registry/search_message.ts";
 import type { SearchInput } from "../../src/registry/search_message.ts";
-import { getRegistrant } from "../../src/registry/store.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
@@ -46,7 +42,7 @@ const now = () => new Date(NOW).toISOString();
 
 /** Social person U-SAME, then the test registry's records from CSV and NDJSON (with two bad rows). */
 async function load(deps: TestDeps) {
-  const social = await writeAll(deps.db, [{
+  const social = await deps.storage.registryLoad.writeAll([{
     line: 1,
     raw: {
       id: "T1",
@@ -58,7 +54,7 @@ async function load(deps: TestDeps) {
   const csv = "id,given_name,surname,birth_date,id.UIN,skills,certified\n" +
     "T1,Ann,Lee,1990-05-01,U-SAME,welding|Carpentry,false\n" +
     "T2,Ben,Okafor,1985-02-03,U-T2,masonry,true\n";
-  const fromCsv = await writeAll(deps.db, csvRecords(chunks(csv), testProfile), {
+  const fromCsv = await deps.storage.registryLoad.writeAll(csvRecords(chunks(csv), testProfile), {
     now,
     profile: testProfile,
   });
@@ -74,7 +70,10 @@ async function load(deps: TestDeps) {
     { id: "T5", surname: "Bad", favourite: "blue" },
     { id: "T6", identifier: [{ identifier_type: "UIN", identifier_value: "U-T2" }], surname: "Taken" },
   ].map((r) => JSON.stringify(r)).join("\n");
-  const fromNdjson = await writeAll(deps.db, ndjsonRecords(chunks(ndjson)), { now, profile: testProfile });
+  const fromNdjson = await deps.storage.registryLoad.writeAll(ndjsonRecords(chunks(ndjson)), {
+    now,
+    profile: testProfile,
+  });
   return { fromNdjson };
 }
 
@@ -86,9 +85,9 @@ Deno.test("registry machinery: an import into a registered registry writes its r
     assert.match(fromNdjson.rejected[0].reason, /details\.colour: unknown field/);
     assert.match(fromNdjson.rejected[1].reason, /favourite: unknown field/);
     assert.match(fromNdjson.rejected[2].reason, /UIN "U-T2" belongs to another registrant/);
-    const rows = deps.db.prepare(
+    const rows = (await deps.sql(
       "SELECT registry, record_type, external_id FROM registrants ORDER BY id",
-    ).all().map((r) => Object.values(r));
+    )).map((r) => Object.values(r));
     assert.deepEqual(rows, [
       ["social", "person", "T1"],
       ["tst", "tst_person", "T1"],
@@ -96,43 +95,48 @@ Deno.test("registry machinery: an import into a registered registry writes its r
       ["tst", "tst_person", "T3"],
     ]);
     // The same UIN in social and in tst, each unique in its registry.
-    const owners = deps.db.prepare(
+    const owners = (await deps.sql(
       "SELECT registry FROM identifiers WHERE id_value = 'U-SAME' ORDER BY registry",
-    )
-      .all().map((r) => r.registry);
+    )).map((r) => r.registry);
     assert.deepEqual(owners, ["social", "tst"]);
-    const t1 = getRegistrant(deps.db, "T1", "tst")!;
+    const t1 = (await deps.storage.registry.get("T1", "tst"))!;
     assert.deepEqual(t1.details, { skills: ["welding", "Carpentry"], certified: false });
-    assert.equal(getRegistrant(deps.db, "T1")!.name.surname, "Social", "social's T1 is another record");
-    const values = deps.db.prepare(
+    assert.equal(
+      (await deps.storage.registry.get("T1"))!.name.surname,
+      "Social",
+      "social's T1 is another record",
+    );
+    const values = (await deps.sql(
       "SELECT v.attr, v.value, r.external_id FROM registrant_values v JOIN registrants r ON r.id = v.registrant_id ORDER BY 3, 2",
-    ).all().map((r) => Object.values(r));
+    )).map((r) => Object.values(r));
     assert.deepEqual(values, [
       ["skill", "carpentry", "T1"],
       ["skill", "welding", "T1"],
       ["skill", "masonry", "T2"],
       ["skill", "carpentry", "T3"],
     ]);
-    const events = deps.db.prepare(
+    const events = (await deps.sql(
       "SELECT registry, record_type, event_type FROM registry_events ORDER BY id",
-    )
-      .all().map((r) => Object.values(r).join(" "));
+    )).map((r) => Object.values(r).join(" "));
     assert.deepEqual(events, [
       "social person registration",
       "tst tst_person registration",
       "tst tst_person registration",
       "tst tst_person registration",
     ]);
-    // The registry's search indexes were created on its first write, partial on its storage record type.
-    const idx = deps.db.prepare(
-      "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'reg_r_tst_person_birth'",
-    ).get() as { sql: string } | undefined;
-    assert.match(idx?.sql ?? "", /WHERE record_type = 'tst_person' AND deleted_at IS NULL/);
+    // The registry's search indexes were created on its first write, partial on its storage record type
+    // (SQLite's per-registry indexes; PostgreSQL's schema has no per-registry ones).
+    if (deps.backend === "sqlite") {
+      const [idx] = await deps.sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'reg_r_tst_person_birth'",
+      );
+      assert.match(String(idx?.sql ?? ""), /WHERE record_type = 'tst_person' AND deleted_at IS NULL/);
+    }
   });
 });
 
-function search(deps: TestDeps, registry: string, criteria: Json[]) {
-  const out = searchMessage(deps, {
+async function search(deps: TestDeps, registry: string, criteria: Json[]) {
+  const out = await deps.storage.search.message(deps, {
     registry: registry as SearchInput["registry"],
     header: { version: "1.0.0", action: "search", total_count: criteria.length },
     message: {
@@ -156,7 +160,7 @@ const pred = (attribute_name: string, operator: string, attribute_value: unknown
 Deno.test("registry machinery: search resolves the path's registry, its attributes and identifiers, and answers in its vocabulary", async () => {
   await withTestRegistry(async (deps) => {
     await load(deps);
-    const [byUin, bySkill, byAlias, notSkill, contains, combined, byIn, wrongType, byType] = search(
+    const [byUin, bySkill, byAlias, notSkill, contains, combined, byIn, wrongType, byType] = await search(
       deps,
       "tst",
       [
@@ -197,7 +201,7 @@ Deno.test("registry machinery: search resolves the path's registry, its attribut
     assert.match(wrongType.status_reason_message, /not served here \(tst\)/);
     assert.deepEqual(ids(byType), ["T1"]);
     // Social answers from its own records and does not know the test registry's attribute.
-    const [socialUin, socialSkill] = search(deps, "social", [
+    const [socialUin, socialSkill] = await search(deps, "social", [
       { query_type: "idtype-value", query: { type: "UIN", value: "U-SAME" } },
       pred("skill", "eq", "carpentry"),
     ]);
@@ -205,18 +209,21 @@ Deno.test("registry machinery: search resolves the path's registry, its attribut
     assert.equal(socialUin.data.reg_type, "ns:org:RegistryType:Social");
     assert.equal(socialUin.data.reg_records[0]["@type"], "SRPerson");
     assert.equal(socialSkill.status_reason_code, "rjct.filter.invalid");
-    // A registry attribute is an index lookup of registrant_values, never a scan.
-    const plan = deps.db.prepare(
-      "EXPLAIN QUERY PLAN SELECT v.registrant_id FROM registrant_values v WHERE v.attr = ? AND v.value = ?",
-    ).all("skill", "carpentry").map((r) => String(r.detail)).join("; ");
-    assert.match(plan, /SEARCH v USING PRIMARY KEY \(attr=\? AND value=\?\)/);
+    // A registry attribute is an index lookup of registrant_values, never a scan (SQLite's query plan).
+    if (deps.backend === "sqlite") {
+      const plan = (await deps.sql(
+        "EXPLAIN QUERY PLAN SELECT v.registrant_id FROM registrant_values v WHERE v.attr = ? AND v.value = ?",
+        ["skill", "carpentry"],
+      )).map((r) => String(r.detail)).join("; ");
+      assert.match(plan, /SEARCH v USING PRIMARY KEY \(attr=\? AND value=\?\)/);
+    }
   });
 });
 
 Deno.test("registry machinery: admin API per registry; an unknown field is refused naming it and nothing is written", async () => {
   await withTestRegistry(async (deps) => {
     const app = createApp(deps);
-    const { token } = await createAdminToken(deps.db, { role: "admin" });
+    const { token } = await deps.storage.adminTokens.create({ role: "admin" });
     const call = async (method: string, path: string, body?: unknown) => {
       const res = await app.request(`/admin/v1${path}`, {
         method,
@@ -225,8 +232,12 @@ Deno.test("registry machinery: admin API per registry; an unknown field is refus
       });
       return { status: res.status, body: await res.json() as Json };
     };
-    const count = (table: string) =>
-      Number((deps.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n);
+    const count = async (table: string) =>
+      Number((await deps.sql(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);
+    const counts = () =>
+      Promise.all(
+        ["registrants", "registrant_data", "identifiers", "registrant_values", "registry_events"].map(count),
+      );
     const created = await call("POST", "/registries/tst/registrants", {
       id: "A1",
       identifier: [{ identifier_type: "TST_ID", identifier_value: "X-1" }],
@@ -237,8 +248,7 @@ Deno.test("registry machinery: admin API per registry; an unknown field is refus
     assert.equal(created.body.record_type, "tst_person");
     assert.equal(created.body.record["@type"], "TestPerson");
     assert.deepEqual(created.body.details, { skills: ["Analysis"] });
-    const before = ["registrants", "registrant_data", "identifiers", "registrant_values", "registry_events"]
-      .map(count);
+    const before = await counts();
     for (
       const [body, field] of [
         [{ id: "A2", surname: "X", details: { skills: [], colour: "red" } }, "details.colour: unknown field"],
@@ -254,7 +264,7 @@ Deno.test("registry machinery: admin API per registry; an unknown field is refus
     assert.equal(patched.status, 400);
     assert.ok(JSON.stringify(patched.body).includes("details.mood: unknown field"));
     assert.deepEqual(
-      ["registrants", "registrant_data", "identifiers", "registrant_values", "registry_events"].map(count),
+      await counts(),
       before,
       "nothing half-written",
     );
@@ -320,7 +330,7 @@ Deno.test("registry machinery: a subscription to a registry's own event type is 
       assert.equal(unknown.status_reason_code, "rjct.notify_types.invalid");
       assert.match(unknown.status_reason_message, /registration, update, delete, Certified/);
       const put = (details: Json) =>
-        writeAll(deps.db, [{ line: 1, raw: { id: "C1", surname: "Curie", details } }], {
+        deps.storage.registryLoad.writeAll([{ line: 1, raw: { id: "C1", surname: "Curie", details } }], {
           now,
           profile: testProfile,
         });
@@ -356,18 +366,17 @@ Deno.test("registry machinery: an empty data dir is seeded with every registry's
   const deps = await testDeps({ seedDemo: "true", demoSize: "5" }, { now: NOW });
   try {
     await registryStartup(deps);
-    const counts = deps.db.prepare("SELECT registry, COUNT(*) AS n FROM registrants GROUP BY 1 ORDER BY 1")
-      .all()
+    const counts = (await deps.sql("SELECT registry, COUNT(*) AS n FROM registrants GROUP BY 1 ORDER BY 1"))
       .map((r) => [r.registry, Number(r.n)]);
     // Every registered registry is seeded (the built-in ones and the test one).
     assert.deepEqual(counts.map(([r]) => r), [...registryProfiles().map((p) => p.name)].sort());
     assert.equal(Object.fromEntries(counts).tst, 6, "TST-TEST-001 and 5 synthetic records");
-    const [fixed] = search(deps, "tst", [{
+    const [fixed] = await search(deps, "tst", [{
       query_type: "idtype-value",
       query: { type: "TST_ID", value: "TST-TEST-001" },
     }]);
     assert.deepEqual(ids(fixed), ["TST-TEST-001"]);
-    const [social] = search(deps, "social", [{
+    const [social] = await search(deps, "social", [{
       query_type: "idtype-value",
       query: { type: "UIN", value: "TEST-001" },
     }]);
@@ -375,11 +384,7 @@ Deno.test("registry machinery: an empty data dir is seeded with every registry's
     // Not again on the next start: the data dir is no longer empty.
     await registryStartup(deps);
     assert.equal(
-      Number(
-        (deps.db.prepare("SELECT COUNT(*) AS n FROM registrants WHERE registry = 'tst'").get() as {
-          n: number;
-        }).n,
-      ),
+      Number((await deps.sql("SELECT COUNT(*) AS n FROM registrants WHERE registry = 'tst'"))[0].n),
       6,
     );
   } finally {
