@@ -69,12 +69,9 @@ async function search(deps: TestDeps, terms: Array<[string, string, unknown]>): 
   }
 }
 
-// KNOWN PG DIFFERENCE: on PostgreSQL, searches by registry attributes (an AND of two, parent_identifier's
-// union) over these few hundred records answer rjct.search.too_many_records_found (the 100 ms budget used up).
 Deno.test({
   name:
     "crvs parent_identifier: no rows of its own, and a search by it finds exactly the records of either parent",
-  ignore: TEST_BACKEND === "postgres",
 }, async () => {
   const deps = await testDeps();
   try {

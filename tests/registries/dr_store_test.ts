@@ -69,11 +69,8 @@ Deno.test("DR search answers the demo's test person by UIN as a valid PWDPerson 
   }
 });
 
-// KNOWN PG DIFFERENCE: on PostgreSQL the two-attribute predicate over 200 DR records answers
-// rjct.search.too_many_records_found (the 100 ms search budget used up) on the loaded test machine.
 Deno.test({
   name: "DR search filters by disability status, level, impairment type and support type",
-  ignore: TEST_BACKEND === "postgres",
 }, async () => {
   const deps = await drDeps(200);
   try {
