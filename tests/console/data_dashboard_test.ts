@@ -9,7 +9,6 @@ import { createTestSender } from "../helpers/auth.ts";
 import { Metrics } from "../../src/obs/metrics.ts";
 import { HISTORY_KEEP_MINUTES, startHistorySampler, writeHistory } from "../../src/obs/history.ts";
 import { dashboardSeries } from "../../src/obs/dashboard.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { registryOfRoute } from "../../src/http/middleware.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
@@ -106,7 +105,7 @@ Deno.test("dashboardSeries() sums a day into 10-minute buckets, and writeHistory
     assert.equal(hour.buckets.at(-1), "2026-03-01T12:05:00.000Z");
 
     const app = createApp(deps);
-    const { token } = await createAdminToken(deps.db, { role: "viewer" });
+    const { token } = await deps.storage.adminTokens.create({ role: "viewer" });
     const res = await app.request("/admin/v1/dashboard?range=day", {
       headers: { authorization: `Bearer ${token}` },
     });

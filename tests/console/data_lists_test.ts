@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { insertTransaction } from "../../src/transactions/store.ts";
 import { createTestSender } from "../helpers/auth.ts";
 
@@ -15,7 +14,7 @@ type Json = Record<string, unknown>;
 async function setup() {
   const deps = await testDeps();
   const app = createApp(deps);
-  const { token } = await createAdminToken(deps.db, { role: "admin" });
+  const { token } = await deps.storage.adminTokens.create({ role: "admin" });
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await app.request(`/admin/v1${path}`, {
       method,
