@@ -11,6 +11,9 @@ import { type Deps, depsServices } from "../../src/deps.ts";
 import { testConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { sqliteStorage, type Storage } from "../../src/db/storage.ts";
+import { openPgPool } from "../../src/db/pg/pool.ts";
+import { pgStorage } from "../../src/db/pg/storage.ts";
+import { databaseOfDataDir } from "./server.ts";
 import { systemClock } from "../../src/clock.ts";
 import { Metrics } from "../../src/obs/metrics.ts";
 import type { KeyAlg } from "../../src/keys/server_keys.ts";
@@ -106,6 +109,16 @@ export async function createServerSender(
   server: { url: string; dataDir: string },
   options: TestSenderOptions = {},
 ): Promise<TestSender> {
+  // On the PostgreSQL pass the server's data is the database standing for its data dir.
+  const url = await databaseOfDataDir(server.dataDir);
+  if (url) {
+    const pool = openPgPool(url, { max: 2 });
+    try {
+      return await createStoredSender(pgStorage(pool), server.url, options);
+    } finally {
+      await pool.end();
+    }
+  }
   const db = openDatabase(`${server.dataDir}/dci.sqlite`);
   try {
     return await createStoredSender(sqliteStorage(db), server.url, options);

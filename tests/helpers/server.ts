@@ -17,10 +17,16 @@ async function backendEnv(
   dataDir: string | undefined,
 ): Promise<Record<string, string>> {
   if (TEST_BACKEND !== "postgres" || env.DCI_DATABASE_URL !== undefined || dataDir === undefined) return env;
+  return { ...env, DCI_DATABASE_URL: (await databaseOfDataDir(dataDir))! };
+}
+
+/** On the PostgreSQL pass, the database that stands for `dataDir` (see backendEnv); on SQLite, undefined. */
+export async function databaseOfDataDir(dataDir: string): Promise<string | undefined> {
+  if (TEST_BACKEND !== "postgres") return undefined;
   const key = await Deno.realPath(dataDir).catch(() => dataDir);
   let url = databases.get(key);
   if (!url) databases.set(key, url = freshPgDatabase());
-  return { ...env, DCI_DATABASE_URL: await url };
+  return await url;
 }
 
 const databases = new Map<string, Promise<string>>();
