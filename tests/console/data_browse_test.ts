@@ -25,7 +25,17 @@ Deno.test("console subscriptions, notification log and registry browser", BROWSE
         `INSERT INTO notifications (notification_id, subscription_id, event_id, event_type, record_type,
            record_count, message_id, status, last_error, next_attempt_at, created_at, updated_at)
          VALUES (?, ?, ?, 'registration', 'person', 1, ?, ?, ?, ?, ?, ?)`,
-        [`note-${status}`, subId, i + 1, `m${i}`, status, status === "failed" ? "HTTP 503" : null, at, at, at],
+        [
+          `note-${status}`,
+          subId,
+          i + 1,
+          `m${i}`,
+          status,
+          status === "failed" ? "HTTP 503" : null,
+          at,
+          at,
+          at,
+        ],
       );
     }
     for (
