@@ -1,9 +1,11 @@
 /** The fuzz target: the real server process with registered senders, an admin token and an expired token. */
 import { createPrivateKey, sign } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { type ServerProcess, startServerProcess } from "../helpers/server.ts";
+import { databaseOfDataDir, type ServerProcess, startServerProcess } from "../helpers/server.ts";
 import { createServerSender } from "../helpers/auth.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
+import { openPgPool } from "../../src/db/pg/pool.ts";
+import { pgAll } from "../../src/db/pg/query.ts";
 import type { FuzzContext } from "./cases.ts";
 import { checkReceivedText, warmCallbackChecks } from "../helpers/spec_hooks.ts";
 
@@ -30,26 +32,38 @@ export const FUZZ_ENV: Record<string, string> = {
 };
 
 /** An access token of the same client, signed by the server's active key, that expired an hour ago. */
-function expiredToken(dataDir: string, token: string): string {
+async function expiredToken(dataDir: string, token: string): Promise<string> {
+  const row = await activeServerKey(dataDir);
+  const [h, p] = token.split(".");
+  const claims = JSON.parse(Buffer.from(p, "base64url").toString());
+  const now = Math.floor(Date.now() / 1000);
+  const payload = Buffer.from(JSON.stringify({ ...claims, iat: now - 7200, exp: now - 3600 })).toString(
+    "base64url",
+  );
+  const key = createPrivateKey({
+    key: Buffer.from(row.private_der, "base64"),
+    format: "der",
+    type: "pkcs8",
+  });
+  const sig = sign(row.alg === "ed25519" ? null : "sha256", Buffer.from(`${h}.${payload}`), key);
+  return `${h}.${payload}.${sig.toString("base64url")}`;
+}
+
+/** The server's active signing key, from its data dir's database (PostgreSQL's on the PostgreSQL pass). */
+async function activeServerKey(dataDir: string): Promise<{ alg: string; private_der: string }> {
+  const sql = "SELECT alg, private_der FROM server_keys WHERE status = 'active'";
+  const url = await databaseOfDataDir(dataDir);
+  if (url) {
+    const pool = openPgPool(url, { max: 1 });
+    try {
+      return (await pgAll(pool, sql, []))[0] as { alg: string; private_der: string };
+    } finally {
+      await pool.end();
+    }
+  }
   const db = openDatabase(`${dataDir}/dci.sqlite`);
   try {
-    const row = db.prepare("SELECT alg, private_der FROM server_keys WHERE status = 'active'").get() as {
-      alg: string;
-      private_der: string;
-    };
-    const [h, p] = token.split(".");
-    const claims = JSON.parse(Buffer.from(p, "base64url").toString());
-    const now = Math.floor(Date.now() / 1000);
-    const payload = Buffer.from(JSON.stringify({ ...claims, iat: now - 7200, exp: now - 3600 })).toString(
-      "base64url",
-    );
-    const key = createPrivateKey({
-      key: Buffer.from(row.private_der, "base64"),
-      format: "der",
-      type: "pkcs8",
-    });
-    const sig = sign(row.alg === "ed25519" ? null : "sha256", Buffer.from(`${h}.${payload}`), key);
-    return `${h}.${payload}.${sig.toString("base64url")}`;
+    return db.prepare(sql).get() as { alg: string; private_der: string };
   } finally {
     db.close();
   }
@@ -104,7 +118,7 @@ export async function startFuzzTarget(env: Record<string, string> = {}): Promise
         sender,
         other,
         narrow,
-        expiredToken: expiredToken(server.dataDir, sender.token),
+        expiredToken: await expiredToken(server.dataDir, sender.token),
         adminToken,
         bodyLimit: BODY_LIMIT,
       },
