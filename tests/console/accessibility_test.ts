@@ -5,29 +5,23 @@ import { BROWSER_TEST, launchBrowser, login, startConsole } from "../helpers/con
 import { NAV } from "../../src/console/nav.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { createClient } from "../../src/senders/clients.ts";
-import { createImportJob, finishImportJob, recordProgress } from "../../src/registry/imports/store.ts";
-import { transaction } from "../../src/db/sqlite.ts";
-import type { Db } from "../../src/db/sqlite.ts";
+import { PROGRESS_SQL } from "../../src/registry/imports/store.ts";
+import type { TestDeps } from "../helpers/deps.ts";
 
 /** Import 1 of the social registry, finished with a rejected row (the import pages' demo data). */
-function importJobWithRejects(db: Db): void {
+async function importJobWithRejects(deps: TestDeps): Promise<void> {
   const now = new Date().toISOString();
-  const id = createImportJob(db, {
+  const id = await deps.storage.importJobs.create({
     registry: "social",
     format: "csv",
     fileName: "people.csv",
     bytes: 120,
     spoolFile: "import-none.upload",
   }, now);
-  transaction(db, () =>
-    recordProgress(db, id, {
-      read: 3,
-      registered: 2,
-      updated: 0,
-      rejectedCount: 1,
-      rejected: [{ line: 3, reason: 'birth_date: "not-a-date" is not a date (YYYY-MM-DD)' }],
-    }));
-  finishImportJob(db, id, now);
+  // A batch's progress (store.ts recordProgress), written with its own statements on either backend.
+  await deps.sql(PROGRESS_SQL.reject, [id, 0, 3, 'birth_date: "not-a-date" is not a date (YYYY-MM-DD)']);
+  await deps.sql(PROGRESS_SQL.counts, [3, 2, 0, 1, id]);
+  await deps.storage.importJobs.finish(id, now);
 }
 
 interface AxeViolation {
@@ -44,7 +38,7 @@ Deno.test(
     const server = await startConsole();
     await addSender(server.deps, "openspp.example.org", { name: "OpenSPP" });
     await createClient(server.deps, "openspp.example.org", { name: "OpenSPP client" });
-    importJobWithRejects(server.deps.db);
+    await importJobWithRejects(server.deps);
     // axe is injected as an inline script: this context alone ignores the page's CSP to let it in.
     const context = await browser.newContext({ bypassCSP: true });
     const page = await context.newPage();

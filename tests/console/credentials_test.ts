@@ -10,7 +10,6 @@ import {
 import { fetchToken } from "../helpers/auth.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { getClient } from "../../src/senders/clients.ts";
-import { getAdminToken } from "../../src/admin/tokens.ts";
 
 Deno.test("console OAuth clients, Server keys and Admin tokens in Chromium", BROWSER_TEST, async (t) => {
   const browser = await launchBrowser();
@@ -128,7 +127,7 @@ Deno.test("console OAuth clients, Server keys and Admin tokens in Chromium", BRO
       await page.getByRole("row").filter({ hasText: id }).getByRole("button", { name: "Revoke" }).click();
       await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
       await page.getByText(`Revoked ${id}.`).waitFor();
-      assert.ok(getAdminToken(server.deps.db, id)!.revoked_at);
+      assert.ok((await server.deps.storage.adminTokens.get(id))!.revoked_at);
     });
   } finally {
     await context.close();

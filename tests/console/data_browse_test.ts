@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { BROWSER_TEST, launchBrowser, loggedInPage, startConsole } from "../helpers/console_browser.ts";
-import { listAudit } from "../../src/audit/log.ts";
 
 Deno.test("console subscriptions, notification log and registry browser", BROWSER_TEST, async (t) => {
   const browser = await launchBrowser();
@@ -13,28 +12,30 @@ Deno.test("console subscriptions, notification log and registry browser", BROWSE
   const deps = server.deps;
   try {
     const at = "2026-04-01T00:00:00Z";
-    deps.db.prepare(
+    await deps.sql(
       `INSERT INTO subscriptions (code, sender_id, registry, reg_event_type, record_type, notify_record_type,
          dedupe_key, callback_url, state, correlation_id, reference_id, created_at, updated_at)
        VALUES ('sub-ui-1', 'partner', 'social', 'registration', 'person', 'Person', 'd1', 'https://p.example/n',
          'pending', 'c1', 'sub-ui-1', ?, ?)`,
-    ).run(at, at);
-    const subId = (deps.db.prepare("SELECT id FROM subscriptions").get() as { id: number }).id;
+      [at, at],
+    );
+    const subId = Number((await deps.sql("SELECT id FROM subscriptions"))[0].id);
     for (const [i, status] of ["sent", "failed"].entries()) {
-      deps.db.prepare(
+      await deps.sql(
         `INSERT INTO notifications (notification_id, subscription_id, event_id, event_type, record_type,
            record_count, message_id, status, last_error, next_attempt_at, created_at, updated_at)
          VALUES (?, ?, ?, 'registration', 'person', 1, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        `note-${status}`,
-        subId,
-        i + 1,
-        `m${i}`,
-        status,
-        status === "failed" ? "HTTP 503" : null,
-        at,
-        at,
-        at,
+        [
+          `note-${status}`,
+          subId,
+          i + 1,
+          `m${i}`,
+          status,
+          status === "failed" ? "HTTP 503" : null,
+          at,
+          at,
+          at,
+        ],
       );
     }
     for (
@@ -72,7 +73,7 @@ Deno.test("console subscriptions, notification log and registry browser", BROWSE
         await page.getByRole("button", { name: "Cancel", exact: true }).click();
         await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
         await page.getByText("Subscription sub-ui-1 is now cancelled.").waitFor();
-        const audited = listAudit(deps.db, { targetId: "sub-ui-1" }).items;
+        const audited = (await deps.storage.audit.list({ targetId: "sub-ui-1" })).items;
         assert.deepEqual(audited.map((a) => a.action), ["subscription.cancel", "subscription.approve"]);
         assert.ok(audited.every((a) => a.source === "console" && a.actor === server.adminTokenId));
       },

@@ -7,16 +7,14 @@ import assert from "node:assert/strict";
 import { harness, searchMessage } from "../transactions/support.ts";
 import { createTestSender } from "../helpers/auth.ts";
 import { Metrics } from "../../src/obs/metrics.ts";
-import { HISTORY_KEEP_MINUTES, startHistorySampler, writeHistory } from "../../src/obs/history.ts";
-import { dashboardSeries } from "../../src/obs/dashboard.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
+import { HISTORY_KEEP_MINUTES, startHistorySampler } from "../../src/obs/history.ts";
 import { registryOfRoute } from "../../src/http/middleware.ts";
-import { testDeps } from "../helpers/deps.ts";
+import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
 
 const MINUTE = 60_000;
-const rows = (db: { prepare(sql: string): { get(): unknown } }) =>
-  (db.prepare("SELECT COUNT(*) AS n FROM metrics_history").get() as { n: number }).n;
+const rows = async (deps: TestDeps) =>
+  Number((await deps.sql("SELECT COUNT(*) AS n FROM metrics_history"))[0].n);
 
 Deno.test("the history sampler keeps per-minute requests by registry, sender and status from every isolate, writing nothing per request", async () => {
   // Minute-aligned start: the two samples below fall in consecutive minutes.
@@ -41,9 +39,9 @@ Deno.test("the history sampler keeps per-minute requests by registry, sender and
     assert.equal((await h.post("/registry/sync/search", searchMessage("b-1"), { sender: bob })).status, 200);
     assert.equal((await h.post("/registry/sync/search", searchMessage("b-2"), { sender: bob })).status, 429);
     assert.equal(await h.drain(), 1, "the async search's callback (200)");
-    assert.equal(rows(h.deps.db), 0, "requests and callbacks wrote no history row");
+    assert.equal(await rows(h.deps), 0, "requests and callbacks wrote no history row");
     await sampler.sample();
-    const first = rows(h.deps.db);
+    const first = await rows(h.deps);
     assert.ok(first > 0);
 
     h.deps.clock.advance(MINUTE);
@@ -57,7 +55,7 @@ Deno.test("the history sampler keeps per-minute requests by registry, sender and
     );
     await sampler.sample();
 
-    const s = dashboardSeries(h.deps.db, "hour", h.deps.clock.now());
+    const s = await h.deps.storage.history.series("hour", h.deps.clock.now());
     assert.equal(s.buckets.length, 60);
     assert.equal(s.bucketMinutes, 1);
     const last2 = (xs: number[] | undefined) => xs?.slice(-2);
@@ -87,26 +85,26 @@ Deno.test("dashboardSeries() sums a day into 10-minute buckets, and writeHistory
     const req = (
       value: number,
     ) => [{ metric: "requests" as const, registry: "fr", sender: "s", label: "200", value }];
-    writeHistory(deps.db, minute - 26 * 60, req(100));
-    writeHistory(deps.db, minute - 3, req(1));
-    writeHistory(deps.db, minute - 2, req(2));
-    writeHistory(deps.db, minute - 2, req(4)); // a second sample in one minute adds up
-    writeHistory(deps.db, minute, [{ metric: "queue", label: "pending", value: 7 }, ...req(8)]);
-    const oldest = deps.db.prepare("SELECT MIN(minute) AS m FROM metrics_history").get() as { m: number };
-    assert.ok(oldest.m >= minute - HISTORY_KEEP_MINUTES, "the 26-hour-old row was pruned");
+    await deps.storage.history.write(minute - 26 * 60, req(100));
+    await deps.storage.history.write(minute - 3, req(1));
+    await deps.storage.history.write(minute - 2, req(2));
+    await deps.storage.history.write(minute - 2, req(4)); // a second sample in one minute adds up
+    await deps.storage.history.write(minute, [{ metric: "queue", label: "pending", value: 7 }, ...req(8)]);
+    const [oldest] = await deps.sql("SELECT MIN(minute) AS m FROM metrics_history");
+    assert.ok(Number(oldest.m) >= minute - HISTORY_KEEP_MINUTES, "the 26-hour-old row was pruned");
 
-    const day = dashboardSeries(deps.db, "day", now);
+    const day = await deps.storage.history.series("day", now);
     assert.equal(day.buckets.length, 144);
     assert.equal(day.bucketMinutes, 10);
     assert.equal(day.buckets.at(-1), "2026-03-01T12:00:00.000Z");
     assert.deepEqual(day.requests.byRegistry.fr.slice(-2), [0, 15], "11:50-11:59, then 12:00-12:09");
     assert.deepEqual(day.queue.pending.at(-1), 7);
-    const hour = dashboardSeries(deps.db, "hour", now);
+    const hour = await deps.storage.history.series("hour", now);
     assert.deepEqual(hour.requests.byRegistry.fr.slice(-4), [1, 6, 0, 8]);
     assert.equal(hour.buckets.at(-1), "2026-03-01T12:05:00.000Z");
 
     const app = createApp(deps);
-    const { token } = await createAdminToken(deps.db, { role: "viewer" });
+    const { token } = await deps.storage.adminTokens.create({ role: "viewer" });
     const res = await app.request("/admin/v1/dashboard?range=day", {
       headers: { authorization: `Bearer ${token}` },
     });

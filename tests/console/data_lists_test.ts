@@ -6,8 +6,6 @@
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
-import { insertTransaction } from "../../src/transactions/store.ts";
 import { createTestSender } from "../helpers/auth.ts";
 
 type Json = Record<string, unknown>;
@@ -15,7 +13,7 @@ type Json = Record<string, unknown>;
 async function setup() {
   const deps = await testDeps();
   const app = createApp(deps);
-  const { token } = await createAdminToken(deps.db, { role: "admin" });
+  const { token } = await deps.storage.adminTokens.create({ role: "admin" });
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await app.request(`/admin/v1${path}`, {
       method,
@@ -120,7 +118,7 @@ Deno.test("transaction, subscription and notification lists page by keyset with 
     const alice = await createTestSender(deps);
     const t0 = Date.parse("2026-04-01T00:00:00Z");
     for (let i = 0; i < 12; i++) {
-      insertTransaction(deps.db, {
+      await deps.storage.transactions.insert({
         sender_id: alice.senderId,
         transaction_id: `t-${i}`,
         dedupe_key: `t-${i}`,
@@ -153,19 +151,20 @@ Deno.test("transaction, subscription and notification lists page by keyset with 
     assert.deepEqual((window.body.items as Json[]).map((t) => t.transaction_id), ["t-4", "t-3", "t-2"]);
 
     for (let i = 0; i < 5; i++) {
-      deps.db.prepare(
+      await deps.sql(
         `INSERT INTO subscriptions (code, sender_id, registry, reg_event_type, record_type, notify_record_type,
            dedupe_key, callback_url, state, correlation_id, reference_id, created_at, updated_at)
          VALUES (?, ?, ?, 'registration', 'person', 'Person', ?, 'https://a.example/n', 'active', ?, ?, ?, ?)`,
-      ).run(
-        `s-${i}`,
-        alice.senderId,
-        i % 2 ? "crvs" : "social",
-        `d-${i}`,
-        `c-${i}`,
-        `s-${i}`,
-        "2026-04-01T00:00:00Z",
-        "2026-04-01T00:00:00Z",
+        [
+          `s-${i}`,
+          alice.senderId,
+          i % 2 ? "crvs" : "social",
+          `d-${i}`,
+          `c-${i}`,
+          `s-${i}`,
+          "2026-04-01T00:00:00Z",
+          "2026-04-01T00:00:00Z",
+        ],
       );
     }
     const subs = await allPages(call, "/subscriptions?limit=2", "next_before", "before");
@@ -173,15 +172,15 @@ Deno.test("transaction, subscription and notification lists page by keyset with 
     const crvsSubs = (await call("GET", "/subscriptions?registry=crvs")).body.items as Json[];
     assert.deepEqual(crvsSubs.map((s) => s.code), ["s-3", "s-1"]);
 
-    const subId =
-      (deps.db.prepare("SELECT id FROM subscriptions WHERE code = 's-0'").get() as { id: number }).id;
+    const subId = Number((await deps.sql("SELECT id FROM subscriptions WHERE code = 's-0'"))[0].id);
     for (let i = 0; i < 7; i++) {
       const at = new Date(t0 + i * 60_000).toISOString();
-      deps.db.prepare(
+      await deps.sql(
         `INSERT INTO notifications (notification_id, subscription_id, event_id, event_type, record_type,
            record_count, message_id, status, next_attempt_at, created_at, updated_at)
          VALUES (?, ?, ?, 'registration', 'person', 1, ?, ?, ?, ?, ?)`,
-      ).run(`n-${i}`, subId, i + 1, `nm-${i}`, i % 2 ? "sent" : "failed", at, at, at);
+        [`n-${i}`, subId, i + 1, `nm-${i}`, i % 2 ? "sent" : "failed", at, at, at],
+      );
     }
     const log = await allPages(call, "/notifications?limit=3&status=failed", "next_before", "before");
     assert.deepEqual(log.flat().map((n) => n.notification_id), ["n-6", "n-4", "n-2", "n-0"]);

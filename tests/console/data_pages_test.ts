@@ -11,7 +11,6 @@ import { createTestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { searchMessage } from "../transactions/support.ts";
 import { createWorker } from "../../src/actions/worker.ts";
-import { getByCorrelationId } from "../../src/transactions/store.ts";
 import { startHistorySampler } from "../../src/obs/history.ts";
 import { specFetch } from "../helpers/spec_hooks.ts";
 
@@ -64,13 +63,13 @@ Deno.test(
       });
       assert.equal(res.status, 202);
       const corr = ((await res.json()).message as { correlation_id: string }).correlation_id;
-      const id = getByCorrelationId(deps.db, corr)!.id;
+      const id = (await deps.storage.transactions.getByCorrelationId(corr))!.id;
       await worker.handle(id);
       for (const step of [100, 200, 400]) {
         deps.clock.advance(step);
         await worker.handle(id);
       }
-      assert.equal(getByCorrelationId(deps.db, corr)!.state, "callback_failed");
+      assert.equal((await deps.storage.transactions.getByCorrelationId(corr))!.state, "callback_failed");
       await sampler.sample();
 
       const { context, page } = await loggedInPage(browser, server, server.adminToken);
@@ -113,7 +112,7 @@ Deno.test(
           await page.getByRole("button", { name: "Retry callback" }).click();
           await page.getByText("Callback retry scheduled").waitFor();
           await worker.handle(id);
-          assert.equal(getByCorrelationId(deps.db, corr)!.state, "callback_sent");
+          assert.equal((await deps.storage.transactions.getByCorrelationId(corr))!.state, "callback_sent");
           assert.equal(rx.got.length, 1, "the receiver got the on-search callback");
           assert.equal((rx.got[0].message as Record<string, unknown>).correlation_id, corr);
           await page.reload();
@@ -151,7 +150,7 @@ Deno.test(
       await context.close();
 
       await t.step("a viewer sees the failed-then-sent transaction without any Retry button", async () => {
-        deps.db.prepare("UPDATE transactions SET state = 'callback_failed' WHERE id = ?").run(id);
+        await deps.sql("UPDATE transactions SET state = 'callback_failed' WHERE id = ?", [id]);
         const viewer = await loggedInPage(browser, server, server.viewerToken);
         await viewer.page.goto(`${server.url}transactions/${corr}`);
         await viewer.page.locator("#txn-props").waitFor();

@@ -14,7 +14,6 @@ import {
   loggedInPage,
   startConsole,
 } from "../helpers/console_browser.ts";
-import { listAudit } from "../../src/audit/log.ts";
 import { startImportRunner } from "../../src/registry/imports/runner.ts";
 import { IMPORT_KIND } from "../../src/registry/imports/service.ts";
 
@@ -38,10 +37,8 @@ async function postUpload(
   }, { action, fields, csv: CSV });
 }
 
-function jobCount(server: ConsoleServer): number {
-  return Number(
-    (server.deps.db.prepare("SELECT COUNT(*) AS n FROM registry_imports").get() as { n: number }).n,
-  );
+async function jobCount(server: ConsoleServer): Promise<number> {
+  return Number((await server.deps.sql("SELECT COUNT(*) AS n FROM registry_imports"))[0].n);
 }
 
 Deno.test(
@@ -81,7 +78,7 @@ Deno.test(
           assert.match(await row.locator("td").nth(1).textContent() ?? "", /birth_date/);
           // Polling stopped with the last swap: the finished part has no trigger.
           assert.equal(await page.locator("#import-progress").getAttribute("hx-trigger"), null);
-          const audited = listAudit(server.deps.db, { action: "registry.import" }).items;
+          const audited = (await server.deps.storage.audit.list({ action: "registry.import" })).items;
           assert.equal(audited.length, 1);
           assert.equal(audited[0].source, "console");
           assert.equal(audited[0].actor, server.adminTokenId);
@@ -102,7 +99,7 @@ Deno.test(
       );
 
       await t.step("an upload without its CSRF field is refused before any file is taken", async () => {
-        const before = jobCount(server);
+        const before = await jobCount(server);
         const res = await postUpload(page, `${server.url}registry/social/imports`, {});
         assert.equal(res.status, 403);
         assert.match(res.text, /CSRF/);
@@ -110,7 +107,7 @@ Deno.test(
           _csrf: "not-the-token",
         });
         assert.equal(wrong.status, 403);
-        assert.equal(jobCount(server), before);
+        assert.equal(await jobCount(server), before);
       });
       await context.close();
 
@@ -123,11 +120,11 @@ Deno.test(
           assert.equal(await viewer.page.getByRole("button", { name: "Import", exact: true }).count(), 0);
           assert.match(await viewer.page.locator("tbody").textContent() ?? "", /people\.csv/);
           const csrf = await viewer.page.locator('input[name="_csrf"]').first().inputValue();
-          const before = jobCount(server);
+          const before = await jobCount(server);
           const res = await postUpload(viewer.page, `${server.url}registry/social/imports`, { _csrf: csrf });
           assert.equal(res.status, 403);
           assert.match(res.text, /may only read/);
-          assert.equal(jobCount(server), before);
+          assert.equal(await jobCount(server), before);
           await viewer.context.close();
         },
       );

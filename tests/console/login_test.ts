@@ -9,7 +9,6 @@ import {
   postForm,
   startConsole,
 } from "../helpers/console_browser.ts";
-import { revokeAdminToken } from "../../src/admin/tokens.ts";
 
 Deno.test("console login, session and CSRF in Chromium", BROWSER_TEST, async (t) => {
   const browser = await launchBrowser();
@@ -90,9 +89,7 @@ Deno.test("console login, session and CSRF in Chromium", BROWSER_TEST, async (t)
           assert.equal(await page.locator('form[method="post"]').count(), 1, path);
           assert.equal(await page.locator('form[method="post"] button').innerText(), "Log out");
         }
-        const before = server.deps.db.prepare("SELECT count(*) AS n FROM admin_tokens").get() as {
-          n: number;
-        };
+        const [before] = await server.deps.sql("SELECT count(*) AS n FROM admin_tokens");
         const forged = await postForm(page, "admin-tokens", {
           role: "admin",
           name: "forged",
@@ -100,8 +97,8 @@ Deno.test("console login, session and CSRF in Chromium", BROWSER_TEST, async (t)
         });
         assert.equal(forged.status, 403);
         assert.match(forged.text, /may only read/);
-        const after = server.deps.db.prepare("SELECT count(*) AS n FROM admin_tokens").get() as { n: number };
-        assert.equal(after.n, before.n);
+        const [after] = await server.deps.sql("SELECT count(*) AS n FROM admin_tokens");
+        assert.equal(Number(after.n), Number(before.n));
         await context.close();
       },
     );
@@ -119,11 +116,8 @@ Deno.test("console login, session and CSRF in Chromium", BROWSER_TEST, async (t)
 
     await t.step("revoking the admin token ends its console sessions at once", async () => {
       const { context, page } = await loggedInPage(browser, server, server.viewerToken);
-      const id =
-        (server.deps.db.prepare("SELECT id FROM admin_tokens WHERE name = 'console viewer'").get() as {
-          id: string;
-        }).id;
-      revokeAdminToken(server.deps.db, id);
+      const [{ id }] = await server.deps.sql("SELECT id FROM admin_tokens WHERE name = 'console viewer'");
+      assert.ok(await server.deps.storage.adminTokens.revoke(String(id)));
       await page.goto(`${server.url}admin-tokens`);
       assert.equal(page.url(), `${server.url}login`);
       await context.close();

@@ -2,7 +2,6 @@
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { testConfig } from "../../src/config.ts";
 import { baseOf } from "../../src/console/context.ts";
 import { ASSETS } from "../../src/console/assets.ts";
@@ -35,9 +34,9 @@ Deno.test("DCI_CONSOLE_SESSION_TTL takes seconds or s/m/h/d and refuses less tha
 Deno.test("a console session is stored hashed and is seen by another app on the same database", async () => {
   const deps = await testDeps();
   try {
-    const { info } = await createAdminToken(deps.db, { role: "admin" });
+    const { info } = await deps.storage.adminTokens.create({ role: "admin" });
     const { id } = await createSession(deps, info.id);
-    const stored = deps.db.prepare("SELECT id_hash FROM console_sessions").all() as { id_hash: string }[];
+    const stored = await deps.sql("SELECT id_hash FROM console_sessions") as { id_hash: string }[];
     assert.equal(stored.length, 1);
     assert.notEqual(stored[0].id_hash, id);
     assert.doesNotMatch(JSON.stringify(stored), new RegExp(id));
@@ -54,7 +53,7 @@ Deno.test("a console session is stored hashed and is seen by another app on the 
 Deno.test("a console session ends at its TTL and at logout", async () => {
   const deps = await testDeps({ consoleSessionTtl: "1h" });
   try {
-    const { info } = await createAdminToken(deps.db, { role: "viewer" });
+    const { info } = await deps.storage.adminTokens.create({ role: "viewer" });
     const { id } = await createSession(deps, info.id);
     assert.equal((await readSession(deps, id))?.role, "viewer");
     deps.clock.advance(3600_000 - 1);
@@ -73,7 +72,7 @@ Deno.test("a console session ends at its TTL and at logout", async () => {
 Deno.test("csrfMatches() accepts only the session's own token", async () => {
   const deps = await testDeps();
   try {
-    const { info } = await createAdminToken(deps.db, { role: "admin" });
+    const { info } = await deps.storage.adminTokens.create({ role: "admin" });
     const a = (await readSession(deps, (await createSession(deps, info.id)).id))!;
     const b = (await readSession(deps, (await createSession(deps, info.id)).id))!;
     assert.equal(csrfMatches(a, a.csrf), true);
@@ -89,13 +88,13 @@ Deno.test("csrfMatches() accepts only the session's own token", async () => {
 Deno.test("a secret kept for the next page is sealed in the database and shown once", async () => {
   const deps = await testDeps();
   try {
-    const { info } = await createAdminToken(deps.db, { role: "admin" });
+    const { info } = await deps.storage.adminTokens.create({ role: "admin" });
     const session = (await readSession(deps, (await createSession(deps, info.id)).id))!;
     await keepForNextPage(deps, session, {
       flash: { kind: "ok", text: "Created." },
       secret: { title: "New secret", label: "Client secret:", value: "s3cr3t-value-never-in-the-db" },
     });
-    const raw = JSON.stringify(deps.db.prepare("SELECT * FROM console_sessions").all());
+    const raw = JSON.stringify(await deps.sql("SELECT * FROM console_sessions"));
     assert.doesNotMatch(raw, /s3cr3t-value/);
     const once = await takeForThisPage(deps, session);
     assert.equal(once.secret?.value, "s3cr3t-value-never-in-the-db");
@@ -150,7 +149,7 @@ Deno.test("/console redirects to console/ relatively, so a path prefix in front 
 Deno.test("the CSRF gate reads the token from a multipart form (file uploads) and from X-CSRF-Token (htmx)", async () => {
   const deps = await testDeps();
   try {
-    const { info } = await createAdminToken(deps.db, { role: "admin" });
+    const { info } = await deps.storage.adminTokens.create({ role: "admin" });
     const { id } = await createSession(deps, info.id);
     const csrf = (await readSession(deps, id))!.csrf;
     const app = createApp(deps);

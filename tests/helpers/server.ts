@@ -22,10 +22,16 @@ async function backendEnv(
   dataDir: string | undefined,
 ): Promise<Record<string, string>> {
   if (TEST_BACKEND !== "postgres" || env.DCI_DATABASE_URL !== undefined || dataDir === undefined) return env;
+  return { ...env, DCI_DATABASE_URL: (await dataDirDatabaseUrl(dataDir))! };
+}
+
+/** On the PostgreSQL pass, the URL of the database that stands for `dataDir` (see backendEnv); on SQLite, undefined. */
+export async function dataDirDatabaseUrl(dataDir: string): Promise<string | undefined> {
+  if (TEST_BACKEND !== "postgres") return undefined;
   const key = await Deno.realPath(dataDir).catch(() => dataDir);
   let url = databases.get(key);
   if (!url) databases.set(key, url = freshPgDatabase());
-  return { ...env, DCI_DATABASE_URL: await url };
+  return await url;
 }
 
 const databases = new Map<string, Promise<string>>();
@@ -53,11 +59,6 @@ export async function dataDirDatabase(
     sql: (t, v = []) => Promise.resolve(db.prepare(t).all(...v as never[]) as Record<string, unknown>[]),
     close: () => Promise.resolve(db.close()),
   };
-}
-
-/** On the PostgreSQL pass, the URL of the database that stands for `dataDir`; undefined on SQLite. */
-export async function dataDirDatabaseUrl(dataDir: string): Promise<string | undefined> {
-  return (await backendEnv({}, dataDir)).DCI_DATABASE_URL;
 }
 
 /** One statement in SQLite's dialect with `?` placeholders on `dataDir`'s database (dataDirDatabase); the rows. */

@@ -6,12 +6,9 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { testDeps } from "../helpers/deps.ts";
+import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
-import { createAdminToken, ensureEnvAdminToken } from "../../src/admin/tokens.ts";
-import { listAudit, recordAudit } from "../../src/audit/log.ts";
 import { purgeExpiredAudit } from "../../src/audit/retention.ts";
-import { insertTransaction } from "../../src/transactions/store.ts";
 import { createOutboundClient } from "../../src/net/outbound.ts";
 import { offlineResolver } from "../helpers/no_egress.ts";
 
@@ -27,7 +24,7 @@ async function setup(overrides: Record<string, string> = {}) {
     resolver: offlineResolver({ "audit.example": ["192.0.43.10"] }),
   });
   const app = createApp(deps);
-  const admin = await createAdminToken(deps.db, { role: "admin", name: "ops" });
+  const admin = await deps.storage.adminTokens.create({ role: "admin", name: "ops" });
   const call = async (method: string, path: string, body?: unknown, token = admin.token) => {
     const res = await app.request(`/admin/v1${path}`, {
       method,
@@ -48,13 +45,9 @@ async function setup(overrides: Record<string, string> = {}) {
 }
 
 /** A transaction whose callback failed, ready for an operator retry. */
-function failedTransaction(
-  db: Parameters<typeof insertTransaction>[0],
-  senderId: string,
-  now: string,
-): string {
+async function failedTransaction(deps: TestDeps, senderId: string, now: string): Promise<string> {
   const correlationId = crypto.randomUUID();
-  const { row } = insertTransaction(db, {
+  const { row } = await deps.storage.transactions.insert({
     sender_id: senderId,
     transaction_id: "t-1",
     dedupe_key: "t-1",
@@ -69,9 +62,10 @@ function failedTransaction(
     reference_ids: [],
     now,
   });
-  db.prepare(
+  await deps.sql(
     `UPDATE transactions SET state = 'callback_failed', outcome = 'succ', last_error = 'HTTP 500' WHERE id = ?`,
-  ).run(row.id);
+    [row.id],
+  );
   return correlationId;
 }
 
@@ -116,12 +110,12 @@ Deno.test("admin API writes are audited with the admin token id, each kind with 
     ok(await call("POST", "/subscriptions", sub), 201);
     ok(await call("POST", "/subscriptions/sub-audit-1/cancel"), 200);
     ok(await call("POST", "/subscriptions", { ...sub, code: "sub-audit-2" }), 201);
-    deps.db.prepare("UPDATE subscriptions SET state = 'pending' WHERE code = 'sub-audit-2'").run();
+    await deps.sql("UPDATE subscriptions SET state = 'pending' WHERE code = 'sub-audit-2'");
     ok(await call("POST", "/subscriptions/sub-audit-2/approve"), 200);
     ok(await call("POST", "/registrants", { id: "AU1", name: { given_name: "Ana", surname: "Phiri" } }), 201);
     ok(await call("PATCH", "/registrants/AU1", { sex: "female" }), 200);
     ok(await call("DELETE", "/registries/social/registrants/AU1"), 200);
-    const corr = failedTransaction(deps.db, SENDER, new Date(deps.clock.now() + 1000).toISOString());
+    const corr = await failedTransaction(deps, SENDER, new Date(deps.clock.now() + 1000).toISOString());
     ok(await call("POST", `/transactions/${corr}/retry`), 202);
     ok(await call("DELETE", `/senders/${id}`), 204);
 
@@ -164,7 +158,7 @@ Deno.test("admin API writes are audited with the admin token id, each kind with 
     assert.deepEqual(items[13].detail, { fields: ["id", "name"], status: 201 }, "no personal data values");
     assert.equal((items[15].detail as Json).registry, "social");
 
-    const stored = JSON.stringify(deps.db.prepare("SELECT * FROM audit_log").all());
+    const stored = JSON.stringify(await deps.sql("SELECT * FROM audit_log"));
     const secrets = [
       BEARER_SECRET,
       String(client.body.client_secret),
@@ -183,12 +177,12 @@ Deno.test("admin API writes are audited with the admin token id, each kind with 
 Deno.test("auditWrites() records nothing for reads, refused writes and viewer attempts", async () => {
   const { deps, call } = await setup();
   try {
-    const viewer = await createAdminToken(deps.db, { role: "viewer" });
+    const viewer = await deps.storage.adminTokens.create({ role: "viewer" });
     assert.equal((await call("GET", "/senders")).status, 200);
     assert.equal((await call("POST", "/senders", { sender_id: "v" }, viewer.token)).status, 403);
     assert.equal((await call("PATCH", "/senders/nobody", { limit_day: 1 })).status, 404);
     assert.equal((await call("POST", "/senders", { sender_id: 5 })).status, 400);
-    assert.deepEqual(listAudit(deps.db).items, []);
+    assert.deepEqual((await deps.storage.audit.list()).items, []);
   } finally {
     deps.close();
   }
@@ -198,15 +192,14 @@ Deno.test("a write with DCI_ADMIN_TOKEN is audited with actor kind env and the e
   const envToken = "env-bootstrap-token-0123456789abcdef";
   const { deps, call } = await setup({ adminToken: envToken });
   try {
-    await ensureEnvAdminToken(deps.db, envToken);
-    const envId =
-      (deps.db.prepare("SELECT id FROM admin_tokens WHERE source = 'env'").get() as { id: string }).id;
+    await deps.storage.adminTokens.ensureEnv(envToken);
+    const [{ id: envId }] = await deps.sql("SELECT id FROM admin_tokens WHERE source = 'env'");
     assert.equal((await call("POST", "/senders", { sender_id: "env-made" }, envToken)).status, 201);
-    const [row] = listAudit(deps.db).items;
+    const [row] = (await deps.storage.audit.list()).items;
     assert.equal(row.actor_kind, "env");
     assert.equal(row.actor, envId);
     assert.equal(row.action, "sender.create");
-    assert.ok(!JSON.stringify(deps.db.prepare("SELECT * FROM audit_log").all()).includes(envToken));
+    assert.ok(!JSON.stringify(await deps.sql("SELECT * FROM audit_log")).includes(envToken));
   } finally {
     deps.close();
   }
@@ -217,7 +210,7 @@ Deno.test("GET /admin/v1/audit filters by actor, action, target and time, and pa
   try {
     const t0 = Date.parse("2026-01-01T00:00:00Z");
     for (let i = 0; i < 25; i++) {
-      recordAudit(deps.db, {
+      await deps.storage.audit.record({
         source: i % 2 ? "cli" : "api",
         actor: i % 2 ? { kind: "cli", id: "alice" } : { kind: "token", id: "at_0000000000000001" },
         action: i % 5 === 0 ? "sender.delete" : "sender.update",
@@ -259,14 +252,14 @@ Deno.test("GET /admin/v1/audit filters by actor, action, target and time, and pa
 Deno.test("the audit CSV export quotes fields and neutralises cells a spreadsheet would run as formulas", async () => {
   const { deps, call } = await setup();
   try {
-    recordAudit(deps.db, {
+    await deps.storage.audit.record({
       source: "cli",
       actor: { kind: "cli", id: '=HYPERLINK("http://evil")' },
       action: "sender.update",
       target: { kind: "sender", id: "+cmd|' /C calc'!A0" },
       detail: { name: "-2+3", note: "@SUM(A1)" },
     }, Date.parse("2026-02-01T00:00:00Z"));
-    recordAudit(deps.db, {
+    await deps.storage.audit.record({
       source: "api",
       actor: { kind: "token", id: "at_1" },
       action: "sender.create",
@@ -298,14 +291,14 @@ Deno.test("purgeExpiredAudit() deletes entries older than DCI_AUDIT_RETENTION_DA
     const now = deps.clock.now();
     const day = 86_400_000;
     for (const age of [400, 31, 29, 0]) {
-      recordAudit(deps.db, {
+      await deps.storage.audit.record({
         source: "api",
         actor: { kind: "token", id: "at_1" },
         action: `age.${age}`,
       }, now - age * day);
     }
     assert.equal(await purgeExpiredAudit(deps), 2);
-    assert.deepEqual(listAudit(deps.db).items.map((i) => i.action), ["age.0", "age.29"]);
+    assert.deepEqual((await deps.storage.audit.list()).items.map((i) => i.action), ["age.0", "age.29"]);
     assert.equal(await purgeExpiredAudit(deps), 0);
   } finally {
     deps.close();

@@ -7,7 +7,6 @@ import { generateKeyPairSync } from "node:crypto";
 import { runCli } from "../../src/cli/cli.ts";
 import { COMMANDS } from "../../src/cli/commands.ts";
 import { privateKeyKind } from "../../src/senders/private_key.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { listSenderKeys } from "../../src/senders/keys.ts";
 import { testDeps } from "../helpers/deps.ts";
@@ -91,7 +90,7 @@ Deno.test("POST /admin/v1/senders/{id}/keys refuses a private PEM or JWK with 40
   const deps = await testDeps();
   try {
     await addSender(deps, "alice", {});
-    const { token } = await createAdminToken(deps.db, { role: "admin" });
+    const { token } = await deps.storage.adminTokens.create({ role: "admin" });
     const app = createApp(deps);
     const post = (body: unknown) =>
       app.request("/admin/v1/senders/alice/keys", {

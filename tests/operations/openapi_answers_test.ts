@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { AnswerChecker } from "./openapi_support.ts";
 
 type App = ReturnType<typeof createApp>;
@@ -34,8 +33,8 @@ async function setUp(overrides: Record<string, string> = {}) {
   const deps = await testDeps(overrides);
   const app = createApp(deps);
   const doc = await (await app.request("/dci_api/v1/openapi.json")).json();
-  const { token } = await createAdminToken(deps.db, { role: "admin" });
-  const { token: viewer } = await createAdminToken(deps.db, { role: "viewer" });
+  const { token } = await deps.storage.adminTokens.create({ role: "admin" });
+  const { token: viewer } = await deps.storage.adminTokens.create({ role: "viewer" });
   const checker = new AnswerChecker(doc);
   return { deps, app, checker, admin: caller(app, checker, { authorization: `Bearer ${token}` }), viewer };
 }

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
-import { createAdminToken } from "../../src/admin/tokens.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 
 const ORIGIN = "http://dci.test";
@@ -26,7 +25,7 @@ Deno.test("Swagger UI: the docs page's document lets Authorize get a token at it
     const doc = await (await get(docUrl)).json();
 
     // The operator's partner: a client with the search scope; its sender does not sign (Swagger UI cannot).
-    const { token: adminToken } = await createAdminToken(deps.db, { role: "admin" });
+    const { token: adminToken } = await deps.storage.adminTokens.create({ role: "admin" });
     const admin = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
     const post = (path: string, body: unknown) =>
       app.request(path, { method: "POST", headers: admin, body: JSON.stringify(body) });

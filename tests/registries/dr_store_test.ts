@@ -4,7 +4,7 @@
  * events; a record with a field the DR does not know is refused naming it, with nothing written.
  */
 import assert from "node:assert/strict";
-import { TEST_BACKEND, type TestDeps, testDeps } from "../helpers/deps.ts";
+import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { drProfile } from "../../src/registries/dr/profile.ts";
 import { socialRegistry } from "../../src/registries/index.ts";
 import { drActions } from "../../src/registries/dr/actions/endpoints.ts";
