@@ -43,7 +43,7 @@ const databases = new Map<string, Promise<string>>();
 export async function dataDirDatabase(
   dataDir: string,
 ): Promise<{ storage: Storage; sql: RawSql; databaseUrl?: string; close(): Promise<void> }> {
-  const { DCI_DATABASE_URL: url } = await backendEnv({}, dataDir);
+  const url = await dataDirDatabaseUrl(dataDir);
   if (url) {
     const pool = openPgPool(url, { max: 2 });
     return {
