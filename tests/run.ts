@@ -1,8 +1,9 @@
 /**
- * The test suite (`deno task test`): every test file on the embedded SQLite backend, then, as the second pass, every
- * test file whose behaviour depends on the storage backend again on PostgreSQL (`DCI_TEST_BACKEND=postgres`, so that
- * testDeps (tests/helpers/deps.ts) and every server or CLI process (tests/helpers/server.ts) are on a fresh database
- * of one shared test cluster). `deno task test:pg` runs the second pass alone. Exits non-zero when either fails.
+ * The test suite's two passes: every test file on the embedded SQLite backend (`deno task test`, what CI runs), and
+ * every test file whose behaviour depends on the storage backend again on PostgreSQL (`deno task test:pg`;
+ * `DCI_TEST_BACKEND=postgres`, so that testDeps (tests/helpers/deps.ts) and every server or CLI process
+ * (tests/helpers/server.ts) are on a fresh database of one shared test cluster); `deno task test:all` runs both.
+ * Exits non-zero when a pass fails.
  *
  * The second pass's files: a test file depends on the backend when it reaches, through its imports inside tests/,
  * the test deps, the server or CLI processes, or the server's own deps (src/deps.ts). Left out, each printed with
@@ -13,7 +14,8 @@
  *   PostgreSQL themselves;
  * - the files in SQLITE_ONLY (tests/sqlite_only.ts): they test parts only the embedded backend has.
  *
- * Arguments: `--pg` (the second pass only); paths select among the files; arguments after `--` go to `deno test`.
+ * Arguments: `--sqlite` or `--pg` (that pass only); paths select among the files; arguments after `--` go to
+ * `deno test`.
  */
 import { SQLITE_ONLY } from "./sqlite_only.ts";
 import { SHARED_PG_ENV, startPostgres } from "./helpers/postgres.ts";
@@ -100,8 +102,9 @@ async function denoTest(files: string[], extra: string[], env: Record<string, st
 }
 
 if (import.meta.main) {
-  const args = Deno.args.filter((a) => a !== "--pg");
-  const pgOnly = args.length !== Deno.args.length;
+  const args = Deno.args.filter((a) => a !== "--pg" && a !== "--sqlite");
+  const sqlite = !Deno.args.includes("--pg");
+  const postgres = !Deno.args.includes("--sqlite");
   const sep = args.indexOf("--");
   const chosen = (sep >= 0 ? args.slice(0, sep) : args).map((c) => c.replace(/^\.\//, ""));
   const extra = sep >= 0 ? args.slice(sep + 1) : [];
@@ -117,9 +120,13 @@ if (import.meta.main) {
   const env: Record<string, string> = cluster ? { [SHARED_PG_ENV]: cluster.url } : {};
   let code = 0;
   try {
-    if (!pgOnly) code = await denoTest(chosen.length ? chosen : ["tests/"], extra, env);
-    const files = chosen.length ? run.filter((p) => chosen.some((c) => p.startsWith(c))) : run;
-    if (chosen.length === 0) {
+    if (sqlite) code = await denoTest(chosen.length ? chosen : ["tests/"], extra, env);
+    const files = !postgres
+      ? []
+      : chosen.length
+      ? run.filter((p) => chosen.some((c) => p.startsWith(c)))
+      : run;
+    if (postgres && chosen.length === 0) {
       console.log(`\nThe PostgreSQL pass: ${run.length} test files; ${left.length} left out:`);
       for (const l of left) console.log(`  ${l.path}: ${l.why}`);
     }

@@ -20,10 +20,13 @@ import {
   VERIFIER,
 } from "./server_key_store.ts";
 
-// PostgreSQL has no rowid: a tie of creation times (the same millisecond) is broken by key id instead.
-const LIST = "SELECT * FROM server_keys ORDER BY created_at DESC, key_id DESC";
+// PostgreSQL has no rowid: within one creation time (the same millisecond) the active key is the newest (a rotation
+// makes the new key active), then key id. Key ids are random, so by id alone the key a rotation replaced could list
+// as newer than its successor (the console then missed its "tokens stay valid" warning).
+const NEWEST_FIRST = "ORDER BY created_at DESC, (status = 'active') DESC, key_id DESC";
+const LIST = `SELECT * FROM server_keys ${NEWEST_FIRST}`;
 const PUBLISHED = `SELECT key_id, alg, public_jwk FROM server_keys WHERE status IN ('active', 'published')
-  ORDER BY created_at DESC, key_id DESC`;
+  ${NEWEST_FIRST}`;
 
 /** The server keys in the PostgreSQL database behind `pool`. */
 export function pgServerKeyStore(pool: PgPool): ServerKeyStore {

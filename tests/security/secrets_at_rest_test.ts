@@ -131,21 +131,23 @@ Deno.test("with a key-encryption key the private keys are not in the data files 
 
 Deno.test("openDeps() re-seals with a new key-encryption key when the previous one is given, and can open back to plaintext", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-kek-rotate-" });
+  // The data dir's database: its SQLite file, or on the PostgreSQL pass the database standing for it.
+  const databaseUrl = await dataDirDatabaseUrl(dataDir) ?? "";
   const open = (env: Record<string, string>) =>
-    openDeps(testConfig({ dataDir, ...env }), { log: silentLogger });
+    openDeps(testConfig({ dataDir, databaseUrl, ...env }), { log: silentLogger });
   try {
-    closeDeps(await open({ keyEncryptionKey: KEK }));
+    await closeDeps(await open({ keyEncryptionKey: KEK }));
     const [first] = await privateRows(dataDir);
-    closeDeps(await open({ keyEncryptionKey: KEK_2, keyEncryptionKeyPrevious: KEK }));
+    await closeDeps(await open({ keyEncryptionKey: KEK_2, keyEncryptionKeyPrevious: KEK }));
     const [second] = await privateRows(dataDir);
     assert.notEqual(second.stored.split(":")[1], first.stored.split(":")[1]);
     // The old KEK alone no longer opens anything; the new one alone does.
     await assert.rejects(open({ keyEncryptionKey: KEK }), /this server has only/);
     const deps = await open({ keyEncryptionKey: KEK_2 });
     assert.ok(deps.keys.active().privateKey);
-    closeDeps(deps);
+    await closeDeps(deps);
     // Dropping the KEK: the previous one opens the rows back to plaintext.
-    closeDeps(await open({ keyEncryptionKeyPrevious: KEK_2 }));
+    await closeDeps(await open({ keyEncryptionKeyPrevious: KEK_2 }));
     assert.match((await privateRows(dataDir))[0].stored, /^MC4CAQAwBQYDK2Vw/);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
