@@ -75,6 +75,7 @@ Deno.test("three instances on PostgreSQL behind a proxy: SIGKILL one under load,
     // instance is killed halfway.
     const acked = new Set<string>();
     const registered: string[] = [];
+    const unregistered: string[] = [];
     let next = 0;
     let killed = false;
     const total = 200;
@@ -95,12 +96,20 @@ Deno.test("three instances on PostgreSQL behind a proxy: SIGKILL one under load,
       for (let i = 0; i < 30; i++) {
         const id = `pg-p-${i}`;
         const r = await admin(proxy, "POST", "/registrants", person(id, { sex: "female" }));
-        if (r.status === 201) registered.push(`U-${id}`);
+        // A POST the killed instance committed before its connection was cut is sent again by the proxy to the
+        // next instance, which answers 409 (it exists): registered all the same, once.
+        const stored = r.status === 409 && (await admin(proxy, "GET", `/registrants/${id}`)).status === 200;
+        if (r.status === 201 || stored) registered.push(`U-${id}`);
+        else unregistered.push(`${id}: ${r.status}`);
       }
     };
     await Promise.all([...Array.from({ length: 8 }, searcher), registrar()]);
     assert.ok(killed);
-    assert.equal(registered.length, 30, "the proxy skips the dead instance: every registration answered");
+    assert.equal(
+      registered.length,
+      30,
+      `the proxy skips the dead instance: every registration answered ${unregistered}`,
+    );
 
     // Every ACKed search is called back (work the dead instance held resumes once its lease lapses).
     await receiver.waitFor((rs) => {
