@@ -13,9 +13,8 @@ import { offlineResolver } from "./no_egress.ts";
 import { specOutbound } from "./spec_hooks.ts";
 import type { SpecRegistry } from "./spec_validator.ts";
 import type { OutboundClient } from "../../src/net/outbound.ts";
-import { pgAll, pgText, type PgValue } from "../../src/db/pg/query.ts";
 import { openPgPool } from "../../src/db/pg/pool.ts";
-import { freshPgDatabase, TEST_BACKEND } from "./storage.ts";
+import { freshPgDatabase, pgRawSql, type RawSql, sqliteRawSql, TEST_BACKEND } from "./storage.ts";
 
 export { TEST_BACKEND };
 
@@ -29,7 +28,7 @@ export type WritableDeps = { -readonly [K in keyof Deps]: Deps[K] };
  * One statement on the test's database in SQLite's dialect with `?` placeholders (numbered for PostgreSQL), for
  * fixtures of what no store writes and for looking behind a store; returns the rows.
  */
-export type TestSqlFn = (text: string, values?: PgValue[]) => Promise<Record<string, unknown>[]>;
+export type TestSqlFn = RawSql;
 
 /** Test deps with a movable clock; call `close()` at the end of the test. */
 export type TestDeps = WritableDeps & {
@@ -62,10 +61,7 @@ export async function testDeps(
   const { db } = deps;
   // On PostgreSQL the test's raw SQL has a pool of its own, so that it never waits behind the server's.
   const pool = db ? undefined : openPgPool(config.databaseUrl, { max: 2 });
-  const sql: TestSqlFn = pool
-    ? (text, values = []) => pgAll(pool, pgText(text), values)
-    : (text, values = []) =>
-      Promise.resolve(db!.prepare(text).all(...values as never[]) as Record<string, unknown>[]);
+  const sql: TestSqlFn = pool ? pgRawSql(pool) : sqliteRawSql(db!);
   checkCallbacks(deps, sql);
   const testDeps = Object.assign(deps, {
     sql,

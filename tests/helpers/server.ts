@@ -2,12 +2,12 @@
 import { LOOPBACK_ONLY, RUN_FLAGS } from "./runtime.ts";
 import { insideLoopbackNetns } from "./no_egress.ts";
 import { specFetch } from "./spec_hooks.ts";
-import { freshPgDatabase, type RawSql, TEST_BACKEND } from "./storage.ts";
+import { freshPgDatabase, pgRawSql, type RawSql, sqliteRawSql, TEST_BACKEND } from "./storage.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { sqliteStorage, type Storage } from "../../src/db/storage.ts";
 import { openPgPool } from "../../src/db/pg/pool.ts";
 import { pgStorage } from "../../src/db/pg/storage.ts";
-import { pgAll, pgText, type PgValue } from "../../src/db/pg/query.ts";
+import type { PgValue } from "../../src/db/pg/query.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MAIN = new URL("main.ts", ROOT).pathname;
@@ -48,7 +48,7 @@ export async function dataDirDatabase(
     const pool = openPgPool(url, { max: 2 });
     return {
       storage: pgStorage(pool),
-      sql: (t, v = []) => pgAll(pool, pgText(t), v),
+      sql: pgRawSql(pool),
       databaseUrl: url,
       close: () => pool.end(),
     };
@@ -56,7 +56,7 @@ export async function dataDirDatabase(
   const db = openDatabase(`${dataDir}/dci.sqlite`);
   return {
     storage: sqliteStorage(db, dataDir),
-    sql: (t, v = []) => Promise.resolve(db.prepare(t).all(...v as never[]) as Record<string, unknown>[]),
+    sql: sqliteRawSql(db),
     close: () => Promise.resolve(db.close()),
   };
 }

@@ -3,7 +3,7 @@
  * migrated in-memory SQLite database and `name [postgres]` on a fresh, migrated database of the shared test cluster
  * (tests/helpers/postgres.ts `sharedPostgres`). Neither is skipped: without PostgreSQL the second one fails.
  */
-import { openDatabase } from "../../src/db/sqlite.ts";
+import { type Db, openDatabase } from "../../src/db/sqlite.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { sqliteStorage, type Storage } from "../../src/db/storage.ts";
 import { openPgPool, type PgPool } from "../../src/db/pg/pool.ts";
@@ -18,6 +18,17 @@ import { type SharedPostgres, sharedPostgres } from "./postgres.ts";
  * store; returns the rows.
  */
 export type RawSql = (text: string, values?: PgValue[]) => Promise<Record<string, unknown>[]>;
+
+/** RawSql on an embedded SQLite database. */
+export function sqliteRawSql(db: Db): RawSql {
+  return (text, values = []) =>
+    Promise.resolve(db.prepare(text).all(...values as never[]) as Record<string, unknown>[]);
+}
+
+/** RawSql on a PostgreSQL pool (placeholders numbered). */
+export function pgRawSql(pool: PgPool): RawSql {
+  return (text, values = []) => pgAll(pool, pgText(text), values);
+}
 
 /** A test's database: the Storage under test, raw SQL on it, and `twin()`, a second instance's Storage on it. */
 export interface TestBackend {
@@ -98,8 +109,7 @@ export async function freshStorage(
     const dataDir = Deno.makeTempDirSync({ prefix: "dci-store-test-" });
     return {
       storage: sqliteStorage(db, dataDir),
-      sql: (text, values = []) =>
-        Promise.resolve(db.prepare(text).all(...values as never[]) as Record<string, unknown>[]),
+      sql: sqliteRawSql(db),
       twin: () => sqliteStorage(db, dataDir),
       close: async () => {
         db.close();
@@ -112,7 +122,7 @@ export async function freshStorage(
   const pools: PgPool[] = [openPgPool(url, { max })];
   return {
     storage: pgStorage(pools[0]),
-    sql: (text, values = []) => pgAll(pools[0], pgText(text), values),
+    sql: pgRawSql(pools[0]),
     twin: () => {
       const pool = openPgPool(url, { max });
       pools.push(pool);
