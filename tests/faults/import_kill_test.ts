@@ -4,7 +4,7 @@
  * re-running the import completes the load.
  */
 import assert from "node:assert/strict";
-import { dataDirDatabaseUrl, dataDirSql, runCliProcess } from "../helpers/server.ts";
+import { backendEnv, dataDirSql, runCliProcess } from "../helpers/server.ts";
 import { TEST_BACKEND } from "../helpers/deps.ts";
 import { LOOPBACK_ONLY, RUN_FLAGS } from "../helpers/runtime.ts";
 import { person } from "../subscriptions/helpers.ts";
@@ -48,11 +48,6 @@ async function counts(dataDir: string) {
   };
 }
 
-async function databaseEnv(dataDir: string): Promise<Record<string, string>> {
-  const url = await dataDirDatabaseUrl(dataDir);
-  return url ? { DCI_DATABASE_URL: url } : {};
-}
-
 Deno.test("faults: SIGKILL mid-import keeps whole batches with their events; re-running completes the load", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-importkill-" });
   const file = `${dataDir}/persons.ndjson`;
@@ -79,7 +74,7 @@ Deno.test("faults: SIGKILL mid-import keeps whole batches with their events; re-
         String(BATCH),
       ],
       // On the PostgreSQL pass, the database the data dir stands for (as runCliProcess gives it).
-      env: { ...env, ...await databaseEnv(dataDir) },
+      env: await backendEnv(env, dataDir),
       stdout: "null",
       stderr: "piped",
     }).spawn();

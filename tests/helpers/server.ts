@@ -17,7 +17,7 @@ const MAIN = new URL("main.ts", ROOT).pathname;
  * process given a data dir gets a fresh database of the shared test cluster, and every later one given the same
  * data dir the same database (DCI_DATABASE_URL), unless the test set DCI_DATABASE_URL itself. On SQLite: nothing.
  */
-async function backendEnv(
+export async function backendEnv(
   env: Record<string, string>,
   dataDir: string | undefined,
 ): Promise<Record<string, string>> {
