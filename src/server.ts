@@ -49,7 +49,7 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
   const app = createApp(deps);
   // A synchronous wait for the write lock stops this isolate's event loop: keep it short here (a write that
   // cannot get the lock answers 503); the request path's group commit waits asynchronously instead.
-  if (deps.storage.kind === "sqlite" && deps.db) setBusyTimeout(deps.db, SERVING_BUSY_TIMEOUT_MS);
+  if (deps.db) setBusyTimeout(deps.db, SERVING_BUSY_TIMEOUT_MS);
   const isolate = options.isolate ?? "main";
   const abort = new AbortController();
   let inflight = 0;
