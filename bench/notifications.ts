@@ -15,7 +15,7 @@ import { readRegistrant } from "../src/registry/model.ts";
 import { saveRegistrant } from "../src/registry/store.ts";
 import { addSender } from "../src/senders/store.ts";
 import { subscribeProcessor } from "../src/subscriptions/processors.ts";
-import { startNotifier } from "../src/subscriptions/notifier.ts";
+import { startNotifier, wakeNotifier } from "../src/subscriptions/notifier.ts";
 import { notificationCounts } from "../src/subscriptions/notifications.ts";
 import type { RequestHeader } from "../src/dci/schemas.ts";
 import { openBenchDeps, runBacklogBench } from "./_notify_backlog.ts";
@@ -111,7 +111,7 @@ try {
     const c = change(k);
     expected += 5 + FILTERS.filter((f) => f.match(c.sex, c.region)).length;
   }
-  const notifier = startNotifier(deps, { pollMs: 100 });
+  const notifier = startNotifier(deps);
   const t0 = performance.now();
   for (let k = 0; k < UPDATES; k++) {
     const c = change(k);
@@ -124,6 +124,7 @@ try {
           now: now(),
         }),
     );
+    wakeNotifier(deps); // as the admin API does after each change it commits
     if (k % 50 === 0) await new Promise((r) => setTimeout(r, 0));
   }
   const tWrites = performance.now() - t0;

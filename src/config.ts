@@ -353,7 +353,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_SWEEP_INTERVAL_SECONDS",
     default: "60",
     doc:
-      "How often the sweeper removes spool files of no live work and looks for queued imports (due transactions: every second)",
+      "How often the sweeper removes spool files of no live work and looks for queued imports (due transactions and notifications: the due-work poll, every 200 ms)",
   },
   {
     key: "processAttempts",

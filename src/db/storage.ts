@@ -32,6 +32,7 @@ import { type ImportJobStore, sqliteImportJobStore } from "../registry/imports/j
 import { type ImportSpoolStore, sqliteImportSpoolStore } from "../registry/imports/spool_store.ts";
 import { type RegistryStore, sqliteRegistryStore } from "../registry/registry_store.ts";
 import { type SearchStore, sqliteSearchStore } from "../registry/search_store.ts";
+import { type DueWorkStore, sqliteDueWorkStore } from "../jobs/due_store.ts";
 
 /** Which backend a Storage is. */
 export type StorageKind = "sqlite" | "postgres";
@@ -64,6 +65,8 @@ export interface Storage {
   readonly importSpools: ImportSpoolStore;
   readonly registry: RegistryStore;
   readonly search: SearchStore;
+  /** The one query for due work (transactions, notification lanes, events to fan out). */
+  readonly dueWork: DueWorkStore;
   /** Closes what this Storage opened (the PostgreSQL pool; the SQLite handle belongs to Deps). */
   close(): Promise<void>;
   /** True once the database is closed (shutting down): background loops stop quietly instead of logging. */
@@ -115,6 +118,7 @@ export function sqliteStorage(db: Db, dataDir = ":memory:"): Storage {
     importSpools: sqliteImportSpoolStore(db, dataDir),
     registry: sqliteRegistryStore(db),
     search: sqliteSearchStore(db),
+    dueWork: sqliteDueWorkStore(db),
     close: () => Promise.resolve(),
     get closed() {
       return !db.isOpen;

@@ -51,7 +51,7 @@ export function startBackground(deps: Deps): Background {
     else deps.log.warn("queue message of unknown kind dropped", { kind: message.kind });
   });
   const sweeper = startSweeper(deps, [
-    // At start-up only: every open transaction; later the due-work poll runs the same query every second.
+    // At start-up only: every open transaction; later the due-work poll runs the same query (DUE_POLL_MS).
     (options) => options.startup ? sweepTransactions(deps, handleTxn, options) : Promise.resolve(0),
     // A lost import wake-up: the runner looks for queued jobs itself.
     () => Promise.resolve(imports.wake()).then(() => 0),
@@ -60,7 +60,11 @@ export function startBackground(deps: Deps): Background {
     // Import spools of no open job (an upload cut off by a crash on any instance).
     () => sweepImportSpools(deps).then(() => 0),
   ]);
-  const duePoll = startDuePoll(deps, handleTxn, (id) => handling.has(id));
+  const duePoll = startDuePoll(deps, {
+    handle: handleTxn,
+    busy: (id) => handling.has(id),
+    notify: (due) => notifier.notify(due),
+  });
   // The dashboard's per-minute history: every isolate's counters, read over the bus, one write a minute.
   const history = startHistorySampler(deps);
   for (const job of schedulesFor(deps.config)) {

@@ -1,14 +1,19 @@
 /**
- * The due-work poll: every second the worker isolate runs the one query for due work (src/jobs/sweeper.ts
- * `dueTransactionIds`) and hands what it finds, and is not already handling, to the worker: transactions accepted
- * by another process (a second server with DCI_WORKER=false, an instance on PostgreSQL whose wake-up went to
- * another worker), callbacks an operator reopened (`txn retry`), retries whose time has come and leases that lapsed.
- * A wake-up (the KV queue, the process bus, LISTEN/NOTIFY) only makes work start sooner; what is due is what the
- * tables say. (KV alone was not enough: a message enqueued by a second process on the same file reached the
- * listener 48-56 s later, when its idle poll came round.)
+ * The due-work poll: every DUE_POLL_MS the worker isolate runs the one query for due work (src/jobs/due_store.ts,
+ * through src/jobs/sweeper.ts `dueWork`) and hands what it finds to whoever does it: transactions this isolate is
+ * not already handling to the worker (accepted by another process, a second server with DCI_WORKER=false or an
+ * instance on PostgreSQL whose wake-up went to another worker; callbacks an operator reopened; retries whose time
+ * has come; leases that lapsed), due notification lanes and events not yet fanned out to the notifier. A wake-up
+ * (the process bus, the KV queue, LISTEN/NOTIFY, a registry change in this isolate) only makes work start sooner;
+ * what is due is what the tables say. (KV alone was not enough: a message enqueued by a second process on the
+ * same file reached the listener 48-56 s later, when its idle poll came round.)
  */
 import type { Deps } from "../deps.ts";
-import { dueTransactionIds } from "./sweeper.ts";
+import type { DueWork } from "./due_store.ts";
+import { dueWork } from "./sweeper.ts";
+
+/** How often the worker asks for due work: the latency of work whose wake-up went elsewhere or was lost. */
+export const DUE_POLL_MS = 200;
 
 /** Handle to stop the poll. */
 export interface DuePoll {
@@ -17,19 +22,24 @@ export interface DuePoll {
   stop(): void;
 }
 
-/** Options: how often to look and how many rows one look takes. */
+/** Who does the due work. */
+export interface DueWorkers {
+  /** Runs one transaction (the worker's handler). */
+  handle(id: number): Promise<void>;
+  /** Whether this isolate already handles transaction `id`. */
+  busy(id: number): boolean;
+  /** The notifier: delivers the due lanes, fans out the waiting events. */
+  notify(due: Pick<DueWork, "lanes" | "events">): void;
+}
+
+/** Options: how often to look and how many transactions one look takes. */
 export interface DuePollOptions {
   intervalMs?: number;
   limit?: number;
 }
 
-/** Starts polling; `handle` is the worker's, `busy(id)` says whether this isolate already handles `id`. */
-export function startDuePoll(
-  deps: Deps,
-  handle: (id: number) => Promise<void>,
-  busy: (id: number) => boolean,
-  options: DuePollOptions = {},
-): DuePoll {
+/** Starts polling for due work. */
+export function startDuePoll(deps: Deps, workers: DueWorkers, options: DuePollOptions = {}): DuePoll {
   const limit = options.limit ?? 500;
   let running = false;
   const runNow = async (): Promise<number> => {
@@ -37,11 +47,13 @@ export function startDuePoll(
     running = true;
     let started = 0;
     try {
-      for (const id of await dueTransactionIds(deps, { startup: false, limit })) {
-        if (busy(id)) continue;
+      const due = await dueWork(deps, { startup: false, limit });
+      for (const id of due.transactions) {
+        if (workers.busy(id)) continue;
         started++;
-        void handle(id);
+        void workers.handle(id);
       }
+      if (due.lanes.length > 0 || due.events) workers.notify(due);
     } catch (err) {
       if (!deps.storage.closed) deps.log.error("due-work poll failed", { err });
     } finally {
@@ -49,6 +61,6 @@ export function startDuePoll(
     }
     return started;
   };
-  const timer = setInterval(() => void runNow(), options.intervalMs ?? 1000);
+  const timer = setInterval(() => void runNow(), options.intervalMs ?? DUE_POLL_MS);
   return { runNow, stop: () => clearInterval(timer) };
 }

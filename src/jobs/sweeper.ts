@@ -1,11 +1,12 @@
 /**
  * The sweeper and the one query for due work. The tables are the record of truth, whatever a wake-up did: due work
- * is what TransactionStore.due says (waiting transactions, lapsed leases, callbacks whose time has come), asked the
- * same way by the due-work poll every second (src/jobs/due_poll.ts) and by the start-up sweep, which first drops a
- * dead worker's leases (SQLite) and takes every waiting transaction. The sweeper runs its other sweeps (spool files,
- * import wake-ups) at start and every `sweepIntervalSeconds`.
+ * is what `deps.storage.dueWork` says (waiting transactions, lapsed leases, callbacks whose time has come,
+ * notification lanes due, events to fan out), asked the same way by the due-work poll (src/jobs/due_poll.ts) and
+ * by the start-up sweep, which first drops a dead worker's leases (SQLite) and takes every waiting transaction. The
+ * sweeper runs its other sweeps (spool files, import wake-ups) at start and every `sweepIntervalSeconds`.
  */
 import type { Deps } from "../deps.ts";
+import type { DueWork } from "./due_store.ts";
 
 /** One sweep: finds due work and runs it; `startup` means no other worker can hold a lease. */
 export type Sweep = (options: { startup: boolean }) => Promise<number>;
@@ -26,13 +27,13 @@ const MAX_BATCHES = 1000;
  */
 export const WAITING_AGE_MS = 1000;
 
-/** Ids of due work now (at most `limit`): at start-up every waiting transaction, else those older than WAITING_AGE_MS. */
-export function dueTransactionIds(
-  deps: Deps,
-  options: { startup: boolean; limit: number },
-): Promise<number[]> {
+/**
+ * Due work now (at most `limit` transactions): at start-up every waiting transaction, else those waiting longer
+ * than WAITING_AGE_MS.
+ */
+export function dueWork(deps: Deps, options: { startup: boolean; limit: number }): Promise<DueWork> {
   const now = deps.clock.now();
-  return deps.storage.transactions.due(
+  return deps.storage.dueWork.due(
     new Date(now).toISOString(),
     new Date(options.startup ? now : now - WAITING_AGE_MS).toISOString(),
     options.limit,
@@ -51,8 +52,8 @@ export async function sweepTransactions(
   if (options.startup) await deps.storage.transactions.releaseLeases();
   const seen = new Set<number>();
   for (let i = 0; i < MAX_BATCHES; i++) {
-    const due = await dueTransactionIds(deps, { startup: options.startup, limit: BATCH });
-    const ids = due.filter((id) => !seen.has(id));
+    const due = await dueWork(deps, { startup: options.startup, limit: BATCH });
+    const ids = due.transactions.filter((id) => !seen.has(id));
     if (ids.length === 0) break;
     for (const id of ids) seen.add(id);
     await Promise.all(ids.map((id) => handle(id)));

@@ -1,31 +1,29 @@
 /**
  * The notifier: fan-out (registry events → notification log) and delivery lanes (one per subscription, in
- * order). SQLite is the record of truth: the worker process runs it at start, polls two cheap indexed queries
- * every `pollMs` (new events past the cursor, a due notification), and can be woken at once by `wake()` (a
- * registry change in this process, a queue message). Nothing is lost to a crash: the cursor and the log are
- * committed together, and a lane's lease is released at start.
+ * order). The database is the record of truth: the worker process runs a pass at start, is handed what the one
+ * query for due work finds (`notify`: lanes due, events past the cursor; src/jobs/due_poll.ts), and can be woken
+ * at once by `wake()` (a registry change in this process, a queue message). Nothing is lost to a crash: the
+ * cursor and the log are committed together, and a lane's lease is released at start.
  */
 import type { Deps } from "../deps.ts";
 import { fanOutAll, fanOutBatch, type FilterCache } from "./fanout.ts";
 import { type LaneOptions, runLane } from "./delivery.ts";
+import type { DueWork } from "../jobs/due_store.ts";
 
 /** The queue message kind that wakes the notifier (id is ignored). */
 export const NOTIFY_KIND = "notify";
 
 /** A running notifier. */
 export interface Notifier {
-  /** Runs a pass soon (coalesced with one already running). */
+  /** Runs a pass soon (coalesced with one already running): fans out new events, runs every due lane. */
   wake(): void;
+  /** Does the due work the due-work query found: fans out only when events wait, runs the lanes it named. */
+  notify(due: Pick<DueWork, "lanes" | "events">): void;
   /** Runs a pass now and waits for it and the lanes it started. */
   runNow(): Promise<void>;
   /** Lanes delivering right now. */
   busy(): number;
   stop(): Promise<void>;
-}
-
-/** Options: poll interval and jitter source (tests). */
-export interface NotifierOptions extends LaneOptions {
-  pollMs?: number;
 }
 
 /**
@@ -56,29 +54,33 @@ export async function runNotifierOnce(
   return sent.reduce((a, b) => a + b, 0);
 }
 
-/** Starts the notifier loop of the worker process. */
-export function startNotifier(deps: Deps, options: NotifierOptions = {}): Notifier {
-  const pollMs = options.pollMs ?? 200;
+/** Starts the notifier of the worker process (a first pass at once). */
+export function startNotifier(deps: Deps, options: LaneOptions = {}): Notifier {
   const cache: FilterCache = new Map();
   const lanes = new Map<number, Promise<unknown>>();
   let pass: Promise<void> | undefined;
   let again = false;
   let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   // On SQLite done here and now (the store runs it at the call); every pass waits for it. A failure only delays
   // the lanes a previous run left leased until their leases expire.
   const released = releaseLaneLeases(deps).catch((err) => {
     if (!deps.storage.closed) deps.log.error("lane leases left by a previous run not released", { err });
   });
 
-  const onePass = async () => {
+  /** One pass; `due` (from the due-work query) spares the fan-out check and the lanes query when it can. */
+  const onePass = async (due?: Pick<DueWork, "lanes" | "events">) => {
     await released;
     // Fan out batch by batch, yielding between batches so a large backlog never stalls request handling.
-    while (!deps.storage.closed && !stopped && await fanOutBatch(deps, cache) > 0) {
+    let fanned = false;
+    while ((!due || due.events) && !deps.storage.closed && !stopped && await fanOutBatch(deps, cache) > 0) {
+      fanned = true;
       await new Promise((r) => setTimeout(r, 0));
     }
     if (deps.storage.closed) return;
-    for (const id of await deps.storage.notifications.dueLanes(new Date(deps.clock.now()).toISOString())) {
+    const dueLanes = due && !fanned
+      ? due.lanes
+      : await deps.storage.notifications.dueLanes(new Date(deps.clock.now()).toISOString());
+    for (const id of dueLanes) {
       if (lanes.has(id) || stopped) continue;
       // A lane that finds more due work when it ends asks for another pass (ordering stays per lane).
       const lane = runLane(deps, id, options).catch((err) => {
@@ -92,16 +94,18 @@ export function startNotifier(deps: Deps, options: NotifierOptions = {}): Notifi
     }
   };
 
-  const run = (): Promise<void> => {
+  const run = (due?: Pick<DueWork, "lanes" | "events">): Promise<void> => {
     if (pass) {
-      again = true;
+      again = true; // the next pass looks for itself
       return pass;
     }
     pass = (async () => {
       do {
         again = false;
         try {
-          await onePass();
+          const found = due;
+          due = undefined;
+          await onePass(found);
         } catch (err) {
           if (!deps.storage.closed) deps.log.error("notifier pass failed", { err });
         }
@@ -114,16 +118,13 @@ export function startNotifier(deps: Deps, options: NotifierOptions = {}): Notifi
     if (!stopped) void run();
   };
 
-  const tick = () => {
-    if (stopped) return;
-    run().finally(() => {
-      if (!stopped) timer = setTimeout(tick, pollMs);
-    });
-  };
-  tick();
+  wake();
 
   const notifier: Notifier = {
     wake,
+    notify: (due) => {
+      if (!stopped) void run(due);
+    },
     busy: () => lanes.size,
     runNow: async () => {
       await run();
@@ -131,7 +132,6 @@ export function startNotifier(deps: Deps, options: NotifierOptions = {}): Notifi
     },
     stop: async () => {
       stopped = true;
-      clearTimeout(timer);
       deps.notifierWake.clear();
       // Give running lanes a moment; whatever they leave stays pending in SQLite for the next start.
       let t: ReturnType<typeof setTimeout> | undefined;

@@ -113,7 +113,6 @@ export function pgTransactionStore(pool: PgPool): TransactionStore {
     openIds: (senderId, limit) => ids(pgText(sql.OPEN_IDS), [senderId, limit]),
     // Other instances' live leases: never released here (the interface says why).
     releaseLeases: () => Promise.resolve(0),
-    due: (now, waitingBefore, limit) => ids(pgText(sql.DUE), [waitingBefore, now, now, now, limit]),
     get: (id) => pgOne<TxnRow>(pool, pgText(sql.TXN_BY_ID), [id]),
     getByCorrelationId: (cid, senderId) =>
       senderId === undefined

@@ -12,7 +12,6 @@ import {
   CLAIM_PROCESSING,
   COMPLETE_PROCESSING,
   completeArgs,
-  DUE,
   FAILED_COUNT,
   failureArgs,
   INSERT_TXN,
@@ -242,15 +241,6 @@ export function openTransactionIds(db: Db, senderId: string, limit: number): num
 /** Drops every lease (start-up of the one worker process: whoever held them is gone). */
 export function releaseLeases(db: Db): number {
   return Number(stmt(db, RELEASE_LEASES).run().changes);
-}
-
-/**
- * Ids with work due: received/pending not touched since `staleBefore`, processing with a lapsed lease,
- * callbacks whose attempt is due and not leased.
- */
-export function dueTransactions(db: Db, now: string, staleBefore: string, limit: number): number[] {
-  const rows = stmt(db, DUE).all(staleBefore, now, now, now, limit) as Array<{ id: number }>;
-  return rows.map((r) => r.id);
 }
 
 /** One transaction by internal id. */

@@ -168,8 +168,8 @@ export const RELEASE_LEASES = `UPDATE transactions SET lease_owner = NULL, lease
   WHERE lease_until IS NOT NULL AND state IN ('processing','succeeded','rejected')`;
 
 /**
- * Due work, the one query the due-work poll and the start-up sweep run: (waitingBefore, now, now, now, limit). A
- * disabled sender's work waits: leaving it out keeps it from filling the batch other senders' work needs.
+ * Due transactions, the first part of the one query for due work (src/jobs/due_store.ts): (waitingBefore, now, now,
+ * now, limit). A disabled sender's work waits: leaving it out keeps it from filling the batch other senders' work needs.
  */
 export const DUE = `SELECT id FROM (
     SELECT id, sender_id FROM transactions WHERE state IN ('received','pending') AND updated_at <= ?

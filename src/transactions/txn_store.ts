@@ -17,7 +17,6 @@ import {
   claimCallback,
   claimProcessing,
   completeProcessing,
-  dueTransactions,
   findByMessageIds,
   findByReferenceIds,
   findByTransactionId,
@@ -106,12 +105,6 @@ export interface TransactionStore {
    * their work then.
    */
   releaseLeases(): Promise<number>;
-  /**
-   * The one query for due work (src/jobs/due_work.ts): ids of transactions waiting (received/pending) since before
-   * `waitingBefore`, processing under a lapsed lease, and callbacks due at `now` (a retry's time come, or one an
-   * operator reopened) held by no live lease; disabled senders' left out; at most `limit`.
-   */
-  due(now: string, waitingBefore: string, limit: number): Promise<number[]>;
   /** One transaction by internal id. */
   get(id: number): Promise<TxnRow | undefined>;
   /** One transaction by correlation_id, optionally only the sender's own. */
@@ -174,7 +167,6 @@ export function sqliteTransactionStore(db: Db): TransactionStore {
     cancelOpen: (of, reason, now) => Promise.resolve(cancelOpenTransactions(db, of, reason, now)),
     openIds: (senderId, limit) => Promise.resolve(openTransactionIds(db, senderId, limit)),
     releaseLeases: () => Promise.resolve(releaseLeases(db)),
-    due: (now, waitingBefore, limit) => Promise.resolve(dueTransactions(db, now, waitingBefore, limit)),
     get: (id) => Promise.resolve(getTransaction(db, id)),
     getByCorrelationId: (cid, senderId) => Promise.resolve(getByCorrelationId(db, cid, senderId)),
     findByTransactionId: (senderId, tid) => Promise.resolve(findByTransactionId(db, senderId, tid)),

@@ -30,6 +30,25 @@ function counter(deps: Deps, name: string, labels = ""): number {
   return m ? Number(m[1]) : 0;
 }
 
+/**
+ * Makes the next `n` requests reach the hash guard together, as if they had all arrived in the same instant: each
+ * waits before the guard until the n-th is there (the client lookup before it is a database round trip, which on
+ * PostgreSQL spreads simultaneous requests over the first hash's time).
+ */
+function arriveTogether(deps: Deps, n: number): void {
+  const guard = deps.tokenGuard;
+  const waiting: Array<() => void> = [];
+  const original = guard.withHashSlot.bind(guard);
+  guard.withHashSlot = (async (...args: Parameters<typeof original>) => {
+    if (waiting.length < n) {
+      const arrived = new Promise<void>((go) => waiting.push(go));
+      if (waiting.length === n) waiting.forEach((go) => go());
+      await arrived;
+    }
+    return original(...args);
+  }) as typeof guard.withHashSlot;
+}
+
 /** Two deps on one data dir, as two isolates of one server; `close()` closes both and removes the dir. */
 async function twoIsolates(overrides: Record<string, string> = {}) {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-token-" });
@@ -120,6 +139,7 @@ Deno.test("token endpoint: hashes beyond the concurrency bound and its short que
     const clients: string[] = [];
     for (let i = 0; i < 12; i++) clients.push((await createClient(deps, "s1")).client.client_id);
     const app = createApp(deps);
+    arriveTogether(deps, 12);
     const answers = await Promise.all(clients.map((id, i) => ask(app, id, `dcis_wrong${i}`)));
     const statuses = answers.map((r) => r.status);
     // One hashing and four waiting per slot: five are hashed, the other seven are refused at once.
@@ -129,6 +149,7 @@ Deno.test("token endpoint: hashes beyond the concurrency bound and its short que
     assert.equal(busy.headers.get("retry-after"), "1");
     assert.equal((await busy.json()).error, "temporarily_unavailable");
     // Twelve parallel guesses at one id: one hash, the others refused (an id holds one place at most).
+    arriveTogether(deps, 12);
     const burst = await Promise.all(clients.map((_, i) => ask(app, clients[0], `dcis_again${i}`)));
     assert.deepEqual(burst.map((r) => r.status).sort(), [401, ...Array(11).fill(503)]);
   });

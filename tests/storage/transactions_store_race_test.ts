@@ -56,7 +56,7 @@ Deno.test("transaction store [postgres]: a sweep on two instances at once runs e
     const sweep = async (k: number) => {
       const s = instances[k].transactions;
       const mine: number[] = [];
-      for (const id of await s.due(iso(T0 + 1), iso(T0 + 1), 500)) {
+      for (const id of (await instances[k].dueWork.due(iso(T0 + 1), iso(T0 + 1), 500)).transactions) {
         if (await s.claimProcessing(id, `w${k}`, iso(T0 + 1), iso(T0 + 60_000))) mine.push(id);
       }
       return mine;

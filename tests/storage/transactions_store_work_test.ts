@@ -69,10 +69,10 @@ backendTest("transaction store: due work, leases released, state counts", async 
   ok(await t.markCallbackSent(sent, "w", iso(T0 + 2500), attempt));
 
   const due = async (now: number, staleBefore: number) =>
-    (await t.due(iso(now), iso(staleBefore), 100)).sort();
+    (await s.dueWork.due(iso(now), iso(staleBefore), 100)).transactions.sort();
   deepEqual(await due(T0 + 5000, T0), [fresh, lapsed, callback].sort());
   deepEqual(await due(T0 + 1500, T0 - 1), [lapsed]);
-  deepEqual((await t.due(iso(T0 + 5000), iso(T0), 2)).length, 2);
+  deepEqual((await s.dueWork.due(iso(T0 + 5000), iso(T0), 2)).transactions.length, 2);
 
   const counts = Object.fromEntries((await t.stateCounts()).map((r) => [r.state, r.n]));
   deepEqual(counts, { received: 1, processing: 2, succeeded: 1, callback_failed: 0 });
@@ -140,7 +140,7 @@ Deno.test("transaction store [postgres]: a disabled sender's work is not due; an
     }
     const on = (await s.transactions.insert(newTxn("on", "a"))).row.id;
     await s.transactions.insert(newTxn("off", "b"));
-    deepEqual(await s.transactions.due(iso(T0 + 1), iso(T0 + 1), 10), [on]);
+    deepEqual((await s.dueWork.due(iso(T0 + 1), iso(T0 + 1), 10)).transactions, [on]);
   });
 });
 
@@ -166,7 +166,8 @@ backendTest(
     };
     ok(await t.markCallbackFailed(reopened, "w", { failure: { error: "HTTP 500" }, now: iso(T0) }, attempt));
     ok(await t.reopenFailedCallback(reopened, iso(T0 + 1000)));
-    const due = async (at: number, limit = 10) => (await t.due(iso(T0 + at), iso(T0 + at), limit)).sort();
+    const due = async (at: number, limit = 10) =>
+      (await s.dueWork.due(iso(T0 + at), iso(T0 + at), limit)).transactions.sort();
     deepEqual(await due(2000), [waiting, firstDelivery, reopened].sort());
     deepEqual(await due(500), [waiting, firstDelivery].sort(), "the reopened one is not due yet");
     equal((await due(2000, 2)).length, 2, "at most the limit");

@@ -6,11 +6,11 @@ import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { startNotifier } from "../../src/subscriptions/notifier.ts";
 import { input, person, startReceiver, subItem } from "./helpers.ts";
 
-Deno.test("admin registrant changes wake the notifier at once (no waiting for the poll)", async () => {
+Deno.test("admin registrant changes wake the notifier at once (no due-work poll runs)", async () => {
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   const rx = startReceiver();
-  // The poll would only come after a minute: anything delivered within the test came from a wake-up.
-  const notifier = startNotifier(deps, { pollMs: 60_000 });
+  // No due-work poll runs here: anything delivered within the test came from a wake-up.
+  const notifier = startNotifier(deps);
   try {
     const app = createApp(deps);
     const { token } = await deps.storage.adminTokens.create({ role: "admin" });

@@ -27,6 +27,7 @@ import { pgImportJobStore } from "../../registry/imports/pg_job_store.ts";
 import { pgImportSpoolStore } from "../../registry/imports/pg_spool_store.ts";
 import { pgRegistryStore } from "../../registry/pg_registry_store.ts";
 import { pgSearchStore } from "../../registry/pg_search_store.ts";
+import { pgDueWorkStore } from "../../jobs/due_store.ts";
 
 /** The stores on the PostgreSQL database behind `pool`; `close` ends the pool. */
 export function pgStorage(pool: PgPool): Storage {
@@ -57,6 +58,7 @@ export function pgStorage(pool: PgPool): Storage {
     importSpools: pgImportSpoolStore(pool),
     registry: pgRegistryStore(pool),
     search: pgSearchStore(pool),
+    dueWork: pgDueWorkStore(pool),
     close: () => pool.end(),
     get closed() {
       return pool.ended;
