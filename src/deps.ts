@@ -11,6 +11,7 @@ import { Metrics } from "./obs/metrics.ts";
 import { ServerKeys } from "./keys/server_keys.ts";
 import { createOutboundClient, type OutboundClient } from "./net/outbound.ts";
 import { type JobQueue, kvQueue, type KvQueueOptions } from "./jobs/queue.ts";
+import { openBus, type ProcessBus } from "./jobs/bus.ts";
 import { TokenGuard } from "./auth/token_guard.ts";
 import { SenderBackoff } from "./auth/sender_backoff.ts";
 import { OutboundTokens } from "./senders/outbound_auth.ts";
@@ -40,13 +41,12 @@ export interface Deps {
   /** The one SSRF-guarded outbound HTTP client (tests swap it through WritableDeps, tests/helpers/deps.ts). */
   readonly http: OutboundClient;
   /**
-   * The job queue (Deno KV): wakes the worker and delays retries; state lives in SQLite. Writable: `serve` and
-   * an HTTP isolate replace it once, right after openDeps, with the queue on the process bus, which is joined
-   * after openDeps because it reports through `metrics`.
+   * The job queue (Deno KV on SQLite, LISTEN/NOTIFY on PostgreSQL): wakes the worker and delays retries; state
+   * lives in the database. On the process bus when openDeps joined one (`OpenDepsOptions.bus`).
    */
-  queue: JobQueue;
-  /** A queue on this backend for a process bus (the CLI serve's main isolate and each HTTP isolate). */
-  readonly makeQueue: (options: KvQueueOptions) => JobQueue;
+  readonly queue: JobQueue;
+  /** The process bus to this server's other isolates, when openDeps joined one (closeDeps closes it). */
+  readonly bus?: ProcessBus;
   /** Closes what openDeps opened for the stores (closeDeps calls it). */
   readonly closeStorage: () => Promise<void>;
   /** The token endpoint's bound on concurrent secret hashes and its verified-credential cache (per isolate). */
@@ -163,8 +163,22 @@ interface Opened {
   close(): Promise<void>;
 }
 
+/** The process bus an isolate of a server with HTTP isolates joins (src/jobs/bus.ts). */
+export interface BusMembership {
+  /** The channel's name (the main isolate's newBusName()). */
+  name: string;
+  /** This isolate's id ("main", "http-1", …). */
+  isolate: string;
+  /** How many isolates share the bus. */
+  isolates: number;
+  /** True when another isolate on the bus runs the worker (this one is an HTTP isolate). */
+  workerOnBus: boolean;
+}
+
 /** Options of openDeps. */
 export interface OpenDepsOptions {
+  /** Join this process bus: wake-ups travel over it and `/metrics` sums every isolate's. */
+  bus?: BusMembership;
   clock?: Clock;
   log?: Logger;
   migrateOnOpen?: boolean;
@@ -195,6 +209,12 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
     const keys = new ServerKeys(storage.serverKeys, config.senderId, clock, keks);
     if (options.ensureKey === false) await keys.load();
     else if (await keys.ensureActive()) log.info("server signing key created", { kid: keys.active().kid });
+    const metrics = new Metrics();
+    const member = options.bus;
+    const bus = member
+      ? openBus(member.name, { isolate: member.isolate, isolates: member.isolates, metrics })
+      : undefined;
+    if (bus) metrics.setPeers(() => bus.peerMetrics());
     return {
       config,
       storage,
@@ -202,11 +222,11 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
       kv: opened.kv,
       clock,
       log,
-      metrics: new Metrics(),
+      metrics,
       keys,
       http: options.http ?? createOutboundClient(config, { log }),
-      queue: opened.makeQueue({}),
-      makeQueue: opened.makeQueue,
+      queue: opened.makeQueue(bus ? { bus, workerOnBus: member!.workerOnBus } : {}),
+      ...(bus ? { bus } : {}),
       tokenGuard: new TokenGuard({ hashConcurrency: config.tokenHashConcurrency }),
       senderBackoff: new SenderBackoff(),
       outboundTokens: new OutboundTokens(),
@@ -348,6 +368,7 @@ function reportFixes(
 
 /** Closes the stores, KV, the queue's connection and the outbound keep-alive connections; safe to call twice. */
 export async function closeDeps(deps: Deps): Promise<void> {
+  deps.bus?.close();
   deps.http.close?.();
   await deps.closeStorage();
   flushLogBuffer();

@@ -8,7 +8,6 @@ import { closeDeps, type Deps, openDeps } from "./deps.ts";
 import { createLogger } from "./obs/log.ts";
 import { flushLogBuffer } from "./obs/log_buffer.ts";
 import { startServer } from "./server.ts";
-import { openBus, type ProcessBus } from "./jobs/bus.ts";
 import type { TlsPair } from "./net/tls.ts";
 
 /** What the main isolate sends an HTTP isolate. */
@@ -44,15 +43,17 @@ interface WorkerScope {
 
 const scope = self as unknown as WorkerScope;
 let running:
-  | { deps: Deps; bus: ProcessBus; shutdown(): Promise<void>; reloadTls?(tls: TlsPair): Promise<void> }
+  | { deps: Deps; shutdown(): Promise<void>; reloadTls?(tls: TlsPair): Promise<void> }
   | undefined;
 
 async function start(msg: Extract<ToIsolate, { t: "start" }>): Promise<void> {
   const log = createLogger(msg.config.logLevel).child({ isolate: msg.isolate });
-  const deps = await openDeps(msg.config, { log, migrateOnOpen: false, ensureKey: false });
-  const bus = openBus(msg.bus, { isolate: msg.isolate, isolates: msg.isolates, metrics: deps.metrics });
-  deps.queue = deps.makeQueue({ bus, workerOnBus: msg.workerOnBus });
-  deps.metrics.setPeers(() => bus.peerMetrics());
+  const deps = await openDeps(msg.config, {
+    log,
+    migrateOnOpen: false,
+    ensureKey: false,
+    bus: { name: msg.bus, isolate: msg.isolate, isolates: msg.isolates, workerOnBus: msg.workerOnBus },
+  });
   try {
     const server = startServer(deps, {
       port: msg.port,
@@ -62,10 +63,9 @@ async function start(msg: Extract<ToIsolate, { t: "start" }>): Promise<void> {
       exclusive: msg.exclusive,
       tls: msg.tls,
     });
-    running = { deps, bus, shutdown: server.shutdown, reloadTls: server.reloadTls };
+    running = { deps, shutdown: server.shutdown, reloadTls: server.reloadTls };
     scope.postMessage({ t: "ready", port: server.port, hostname: server.hostname });
   } catch (err) {
-    bus.close();
     await closeDeps(deps);
     throw err;
   }
@@ -84,7 +84,6 @@ async function reloadTls(tls: TlsPair): Promise<void> {
 async function drain(): Promise<void> {
   if (running) {
     await running.shutdown();
-    running.bus.close();
     await closeDeps(running.deps);
   }
   flushLogBuffer();

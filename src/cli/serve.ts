@@ -10,7 +10,7 @@ import { flushLogBuffer } from "../obs/log_buffer.ts";
 import type { RunningServer } from "../server.ts";
 import { runStartupTasks } from "../startup.ts";
 import { startBackground } from "../jobs/background.ts";
-import { newBusName, openBus, type ProcessBus } from "../jobs/bus.ts";
+import { newBusName, type ProcessBus } from "../jobs/bus.ts";
 import { startHttpIsolates } from "../http_isolates.ts";
 import { assertPortFree } from "../net/port_guard.ts";
 import { servedRegistries } from "../actions/registries.ts";
@@ -35,20 +35,22 @@ export const serveCommand: Command = {
     const lock = await holdDataDir(cfg.dataDir);
     let deps: Deps;
     try {
-      deps = await openDeps(cfg);
+      // With HTTP isolates the main isolate joins the process bus: their wake-ups reach this queue's worker.
+      const bus = cfg.httpIsolates > 0
+        ? { name: newBusName(), isolate: "main", isolates: cfg.httpIsolates + 1, workerOnBus: false }
+        : undefined;
+      deps = await openDeps(cfg, { bus });
     } catch (err) {
       lock?.release();
       throw err;
     }
     let stopping: Promise<void> | undefined;
-    let bus: ProcessBus | undefined;
     try {
       await runStartupTasks(deps);
-      if (cfg.httpIsolates > 0) bus = joinBus(deps, cfg.httpIsolates);
       // The worker listens before any HTTP isolate accepts, so no wake-up finds it missing.
       const background = cfg.worker ? startBackground(deps) : undefined;
-      const server: RunningServer & { failed?: Promise<string> } = bus
-        ? await serveInIsolates(deps, bus, tls)
+      const server: RunningServer & { failed?: Promise<string> } = deps.bus
+        ? await serveInIsolates(deps, deps.bus, tls)
         : (await serverModule()).startServer(deps, { tls });
       if (tls) deps.log.info("tls certificate", tlsFields(tls));
       const failed = server.failed ?? new Promise<string>(() => {});
@@ -58,7 +60,6 @@ export const serveCommand: Command = {
           deps.log.info("shutting down", { signal, bound_ms: cfg.shutdownTimeoutMs });
           await server.shutdown();
           await background?.stop();
-          bus?.close();
           await closeDeps(deps);
           lock?.release();
           deps.log.info("stopped");
@@ -83,7 +84,6 @@ export const serveCommand: Command = {
       return code;
     } finally {
       if (!stopping) {
-        bus?.close();
         await closeDeps(deps);
         lock?.release();
       }
@@ -103,14 +103,6 @@ async function holdDataDir(dataDir: string): Promise<DataDirLock | undefined> {
     // Not fatal here: openDeps reports an unusable data dir with its cause.
     return undefined;
   }
-}
-
-/** Joins the process bus as the main isolate: wake-ups from the HTTP isolates reach this queue's worker. */
-function joinBus(deps: Deps, httpIsolates: number): ProcessBus {
-  const bus = openBus(newBusName(), { isolate: "main", isolates: httpIsolates + 1, metrics: deps.metrics });
-  deps.queue = deps.makeQueue({ bus, workerOnBus: false });
-  deps.metrics.setPeers(() => bus.peerMetrics());
-  return bus;
 }
 
 /**
