@@ -7,6 +7,7 @@ import type { Deps } from "./deps.ts";
 import type { RunningServer } from "./server.ts";
 import type { FromIsolate, ToIsolate } from "./http_isolate.ts";
 import type { TlsPair } from "./net/tls.ts";
+import { dropPreloaded, newHttpIsolate, takePreloaded } from "./http_isolate_preload.ts";
 
 /** The HTTP isolates, as one server; `failed` resolves with a reason if one of them dies on its own. */
 export interface HttpIsolates extends RunningServer {
@@ -41,10 +42,7 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
   const handles: Handle[] = [];
   const spawn = (i: number, port: number): Handle => {
     const isolate = `http-${i}`;
-    const worker = new Worker(new URL("./http_isolate.ts", import.meta.url), {
-      type: "module",
-      name: isolate,
-    });
+    const worker = takePreloaded(i) ?? newHttpIsolate(i);
     let ready: (v: { port: number; hostname: string }) => void = () => {};
     let refuse: (err: Error) => void = () => {};
     let stopped: () => void = () => {};
@@ -121,7 +119,9 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
   try {
     // For port 0 the first isolate binds any free port, and the others join the port it got.
     const first = await spawn(1, deps.config.port).ready;
-    await Promise.all(Array.from({ length: options.count - 1 }, (_, i) => spawn(i + 2, first.port).ready));
+    const others = Array.from({ length: options.count - 1 }, (_, i) => spawn(i + 2, first.port));
+    dropPreloaded(); // any beyond `count`
+    await Promise.all(others.map((h) => h.ready));
     const finished = Promise.all(handles.map((h) => h.stopped)).then(() => {});
     return {
       port: first.port,
@@ -133,6 +133,7 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
     };
   } catch (err) {
     stopping = true;
+    dropPreloaded();
     for (const h of handles) h.worker.terminate();
     throw err;
   }

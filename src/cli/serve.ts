@@ -12,6 +12,7 @@ import { runStartupTasks } from "../startup.ts";
 import { startBackground } from "../jobs/background.ts";
 import { newBusName, type ProcessBus } from "../jobs/bus.ts";
 import { startHttpIsolates } from "../http_isolates.ts";
+import { dropPreloaded } from "../http_isolate_preload.ts";
 import { assertPortFree } from "../net/port_guard.ts";
 import { servedRegistries } from "../actions/registries.ts";
 import { DataDirBusyError, type DataDirLock, holdServeLock } from "../db/data_dir_lock.ts";
@@ -47,6 +48,7 @@ export const serveCommand: Command = {
     let stopping: Promise<void> | undefined;
     try {
       await runStartupTasks(deps);
+      if (!deps.bus) dropPreloaded(); // this config serves in the main isolate
       // The worker listens before any HTTP isolate accepts, so no wake-up finds it missing.
       const background = cfg.worker ? startBackground(deps) : undefined;
       const server: RunningServer & { failed?: Promise<string> } = deps.bus
