@@ -9,7 +9,7 @@
  * same file reached the listener 48-56 s later, when its idle poll came round.)
  */
 import type { Deps } from "../deps.ts";
-import type { DueWork } from "./due_store.ts";
+import type { NotifierWork } from "./due_store.ts";
 import { dueWork } from "./sweeper.ts";
 
 /** How often the worker asks for due work: the latency of work whose wake-up went elsewhere or was lost. */
@@ -29,7 +29,7 @@ export interface DueWorkers {
   /** Whether this isolate already handles transaction `id`. */
   busy(id: number): boolean;
   /** The notifier: delivers the due lanes, fans out the waiting events. */
-  notify(due: Pick<DueWork, "lanes" | "events">): void;
+  notify(due: NotifierWork): void;
 }
 
 /** Options: how often to look and how many transactions one look takes. */

@@ -22,6 +22,9 @@ export interface DueWork {
   events: boolean;
 }
 
+/** The notifier's part of due work. */
+export type NotifierWork = Pick<DueWork, "lanes" | "events">;
+
 /** Due work on one backend. */
 export interface DueWorkStore {
   /**

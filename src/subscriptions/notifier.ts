@@ -8,7 +8,7 @@
 import type { Deps } from "../deps.ts";
 import { fanOutAll, fanOutBatch, type FilterCache } from "./fanout.ts";
 import { type LaneOptions, runLane } from "./delivery.ts";
-import type { DueWork } from "../jobs/due_store.ts";
+import type { NotifierWork } from "../jobs/due_store.ts";
 
 /** The queue message kind that wakes the notifier (id is ignored). */
 export const NOTIFY_KIND = "notify";
@@ -18,7 +18,7 @@ export interface Notifier {
   /** Runs a pass soon (coalesced with one already running): fans out new events, runs every due lane. */
   wake(): void;
   /** Does the due work the due-work query found: fans out only when events wait, runs the lanes it named. */
-  notify(due: Pick<DueWork, "lanes" | "events">): void;
+  notify(due: NotifierWork): void;
   /** Runs a pass now and waits for it and the lanes it started. */
   runNow(): Promise<void>;
   /** Lanes delivering right now. */
@@ -68,7 +68,7 @@ export function startNotifier(deps: Deps, options: LaneOptions = {}): Notifier {
   });
 
   /** One pass; `due` (from the due-work query) spares the fan-out check and the lanes query when it can. */
-  const onePass = async (due?: Pick<DueWork, "lanes" | "events">) => {
+  const onePass = async (due?: NotifierWork) => {
     await released;
     // Fan out batch by batch, yielding between batches so a large backlog never stalls request handling.
     let fanned = false;
@@ -94,7 +94,7 @@ export function startNotifier(deps: Deps, options: LaneOptions = {}): Notifier {
     }
   };
 
-  const run = (due?: Pick<DueWork, "lanes" | "events">): Promise<void> => {
+  const run = (due?: NotifierWork): Promise<void> => {
     if (pass) {
       again = true; // the next pass looks for itself
       return pass;
