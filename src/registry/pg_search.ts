@@ -7,7 +7,7 @@
  */
 import type { PgClient, PgPool } from "../db/pg/pool.ts";
 import { pgAll, pgPlaceholders, type PgQueryable, pgText } from "../db/pg/query.ts";
-import { pgBudgetUsedUp, pgWithBudget } from "../db/pg/budget.ts";
+import { pgWithBudget } from "../db/pg/budget.ts";
 import type { StatementBudget } from "../db/budget.ts";
 import { type Compiled, searchFrom, toSql } from "./query_sql.ts";
 import { ESTIMATE_ROWS, estimateOf } from "./query_intersect.ts";
@@ -58,9 +58,7 @@ export async function pgSearchItem(
       throw filterError("a value contains the NUL character, which PostgreSQL text cannot hold");
     }
     const where = await compile(pool, p);
-    const lookup = p.lookup && !(ctx.budget && pgBudgetUsedUp(ctx.budget))
-      ? await identifierPage(pool, p, where)
-      : undefined;
+    const lookup = p.lookup ? await identifierPage(pool, p, where) : undefined;
     const page = lookup
       ? { total: lookup.length, records: await recordsOf(pool, p.profile, p.recordType, lookup) }
       : await pgWithBudget(pool, ctx.budget, (client) => readMatches(client, ctx, p, where));
