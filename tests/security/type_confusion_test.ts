@@ -245,6 +245,20 @@ async function settledTransactions(dataDir: string, senderId: string): Promise<S
   }
 }
 
+/** What the server logged at warn or error level, and whether it exited (for a failure's message). */
+async function serverTrouble(
+  server: { logs: Record<string, unknown>[]; exited: Promise<Deno.CommandStatus> },
+): Promise<string> {
+  const exited = await Promise.race([
+    server.exited,
+    new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)),
+  ]);
+  const lines = server.logs.filter((l) => l.level === "error" || l.level === "warn" || l.msg === "stopped");
+  return `${exited ? `exited with ${exited.code}; ` : "running; "}${
+    JSON.stringify(lines.slice(-10)).slice(0, 4000)
+  }`;
+}
+
 function itemCode(json: Obj | undefined): unknown {
   const m = json?.message as { search_response?: Array<{ status_reason_code?: string }> } | undefined;
   return m?.search_response?.[0]?.status_reason_code;
@@ -276,7 +290,11 @@ Deno.test("search: objects, arrays, numbers and null in every request field neve
       ["received", "pending", "processing"].includes(t.state) ||
       t.status_reason_code === "rjct.processing.failed"
     ).map((t) => `${t.transaction_id}: ${t.state} ${t.status_reason_code}`);
-    assert.deepEqual({ problems, failed }, { problems: [], failed: [] });
+    assert.deepEqual(
+      { problems, failed },
+      { problems: [], failed: [] },
+      problems.length + failed.length === 0 ? undefined : `the server: ${await serverTrouble(server)}`,
+    );
     // The fields with a spec code answer it (sync).
     for (const [path, code] of EXPECTED) {
       for (const poison of POISONS) {
