@@ -20,6 +20,7 @@ import { recordAttempt } from "../src/transactions/attempts.ts";
 import { createTestSender } from "../tests/helpers/auth.ts";
 import { requestEnvelope } from "../tests/helpers/dci.ts";
 import { scriptedHttp, searchMessage, storeBareTransaction } from "../tests/transactions/support.ts";
+import { callbackAttempt } from "../tests/helpers/txn_rows.ts";
 
 const n = Number(Deno.args.find((a) => /^\d+$/.test(a)) ?? 2000);
 const dir = await Deno.makeTempDir({ prefix: "dci-attempts-" });
@@ -73,15 +74,7 @@ try {
     const plain = (id: number) => markCallbackSent(deps.db, id, "o", now);
     const withAttempt = (id: number) =>
       transaction(deps.db, () => {
-        recordAttempt(deps.db, id, {
-          started_at: now,
-          duration_ms: 3,
-          url: "https://receiver.example/cb",
-          outcome: "sent",
-          http_status: 200,
-          receiver_code: null,
-          error: null,
-        });
+        recordAttempt(deps.db, id, callbackAttempt(now));
         markCallbackSent(deps.db, id, "o", now);
       });
     const time = (ids: number[], fn: (id: number) => void) => {

@@ -1,6 +1,7 @@
 /** New transaction rows for the transaction store tests. */
 import type { NewTxn } from "../../src/transactions/store.ts";
 import type { Storage } from "../../src/db/storage.ts";
+import type { NewAttempt } from "../../src/transactions/attempts.ts";
 
 /** The start of the store tests' clock. */
 export const T0 = Date.parse("2026-01-01T00:00:00Z");
@@ -41,4 +42,18 @@ export async function processed(s: Storage, id: number, at = 0, owner = `p-${id}
   if (!await s.transactions.completeProcessing(id, owner, result, iso(T0 + at))) {
     throw new Error(`transaction ${id} was not completed`);
   }
+}
+
+/** A callback attempt started at `startedAt`: by default one the receiver took (HTTP 200); `over` replaces fields. */
+export function callbackAttempt(startedAt: string, over: Partial<NewAttempt> = {}): NewAttempt {
+  return {
+    started_at: startedAt,
+    duration_ms: 3,
+    url: "https://receiver.example/cb",
+    outcome: "sent",
+    http_status: 200,
+    receiver_code: null,
+    error: null,
+    ...over,
+  };
 }

@@ -2,7 +2,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { backendTest } from "../helpers/storage.ts";
 import { withPgInstances } from "../helpers/pg_instances.ts";
-import { iso, newTxn, processed, T0 } from "../helpers/txn_rows.ts";
+import { callbackAttempt, iso, newTxn, processed, T0 } from "../helpers/txn_rows.ts";
 
 backendTest(
   "transaction store: list pages newest first by (created_at, id) with filters and a cursor",
@@ -57,15 +57,7 @@ backendTest("transaction store: due work, leases released, state counts", async 
   ok(await t.claimProcessing(lapsed, "w", iso(T0), iso(T0 + 1000)));
   for (const x of [callback, sent]) await processed(s, x, 2000);
   ok(await t.claimCallback(sent, "w", iso(T0 + 2000), iso(T0 + 9000)));
-  const attempt = {
-    started_at: iso(T0),
-    duration_ms: 1,
-    url: "https://r.example/",
-    outcome: "sent" as const,
-    http_status: 200,
-    receiver_code: null,
-    error: null,
-  };
+  const attempt = callbackAttempt(iso(T0), { duration_ms: 1, url: "https://r.example/" });
   ok(await t.markCallbackSent(sent, "w", iso(T0 + 2500), attempt));
 
   const due = async (now: number, staleBefore: number) =>
@@ -155,15 +147,13 @@ backendTest(
     const reopened = (await t.insert(newTxn("s1", "reopened"))).row.id;
     await processed(s, reopened);
     ok(await t.claimCallback(reopened, "w", iso(T0), iso(T0 + 60_000)));
-    const attempt = {
-      started_at: iso(T0),
+    const attempt = callbackAttempt(iso(T0), {
       duration_ms: 1,
       url: "https://r.example/",
-      outcome: "failed" as const,
+      outcome: "failed",
       http_status: 500,
-      receiver_code: null,
       error: "HTTP 500",
-    };
+    });
     ok(await t.markCallbackFailed(reopened, "w", { failure: { error: "HTTP 500" }, now: iso(T0) }, attempt));
     ok(await t.reopenFailedCallback(reopened, iso(T0 + 1000)));
     const due = async (at: number, limit = 10) =>

@@ -4,6 +4,7 @@ import { saveBareTransaction } from "./support.ts";
 import { purgeFinishedWork, RETENTION_SCHEDULES } from "../../src/transactions/retention.ts";
 import { schedulesFor } from "../../src/jobs/schedules.ts";
 import { attemptArgs, INSERT_ATTEMPT } from "../../src/transactions/attempts.ts";
+import { callbackAttempt } from "../helpers/txn_rows.ts";
 
 const DAY = 86_400_000;
 
@@ -18,15 +19,7 @@ async function txn(deps: TestDeps, t: string, state: string, age: number, change
   ]);
   await deps.sql(
     INSERT_ATTEMPT,
-    attemptArgs(id, {
-      started_at: at(changed),
-      duration_ms: 3,
-      url: "https://receiver.example/cb",
-      outcome: "sent",
-      http_status: 200,
-      receiver_code: null,
-      error: null,
-    }),
+    attemptArgs(id, callbackAttempt(at(changed))),
   );
   return id;
 }
