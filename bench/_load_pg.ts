@@ -1,8 +1,8 @@
 /**
  * The PostgreSQL mode of bench/load.ts (BENCH_PG_URL): a fresh database on the cluster of that admin URL, seeded
- * by the CLI, then N instances of the real server on it (each its own data dir, one HTTP isolate), the load
- * generator's connections spread over them round-robin; the server processes' CPU summed, and the PostgreSQL
- * cluster's CPU beside it (bench/_pg_cpu.ts), per request.
+ * by the CLI, then N instances of the real server on it (each its own data dir, one HTTP isolate unless
+ * DCI_HTTP_ISOLATES says otherwise), the load generator's connections spread over them round-robin; the server
+ * processes' CPU summed, and the PostgreSQL cluster's CPU beside it (bench/_pg_cpu.ts), per request.
  */
 // @ts-types="@types/pg"
 import pg from "pg";
@@ -69,6 +69,8 @@ export async function runPostgresLoad(adminUrl: string, opts: {
   expectRps: number;
   workDir: string;
   serverEnv: Record<string, string>;
+  /** deno flags of a one-instance run's server (bench/load.ts's BENCH_PROFILE: --cpu-prof). */
+  oneInstanceFlags?: string[];
 }): Promise<PgRuns> {
   const db = await createBenchDatabase(adminUrl);
   const dirs: string[] = [];
@@ -91,7 +93,8 @@ export async function runPostgresLoad(adminUrl: string, opts: {
     }
     const postmaster = findPostmaster(new URL(adminUrl).port || "5432", db.dataDir);
     const meters = postmaster ? clusterMeters(postmaster, db.name) : {};
-    const env = { ...opts.serverEnv, DCI_DATABASE_URL: db.url, DCI_HTTP_ISOLATES: "1" };
+    const isolates = Deno.env.get("DCI_HTTP_ISOLATES") ?? "1";
+    const env = { ...opts.serverEnv, DCI_DATABASE_URL: db.url, DCI_HTTP_ISOLATES: isolates };
     let sender: TestSender | undefined;
     const runs: PgRuns["runs"] = [];
     for (const instances of opts.instanceCounts) {
@@ -99,7 +102,8 @@ export async function runPostgresLoad(adminUrl: string, opts: {
       try {
         // Started together, as behind a load balancer (start-up runs as one exclusive section on PostgreSQL).
         const dataDirs = await Promise.all(Array.from({ length: instances }, tempDir));
-        servers.push(...await Promise.all(dataDirs.map((d) => startRealServer(d, env))));
+        const flags = instances === 1 ? opts.oneInstanceFlags : undefined;
+        servers.push(...await Promise.all(dataDirs.map((d) => startRealServer(d, env, flags))));
         sender ??= await storedSender(db.url, servers[0].url);
         const result = await measureServers(servers, sender, uins, {
           expectRps: opts.expectRps,

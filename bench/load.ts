@@ -6,10 +6,11 @@
  *   deno run -A bench/load.ts                 # 100,000 persons, 64 connections, 30 s per run
  *   BENCH_QUICK=1 deno run -A bench/load.ts   # 10,000 persons, 5 s per run
  * Env: BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_PERSONS, BENCH_SEED_DIR (copy dci.sqlite from an already seeded
- * data dir instead of seeding), BENCH_PROFILE=DIR (V8 CPU profiles of the one-isolate server run there, served
- * as always from its HTTP isolate: `CPU.*.worker-1.cpuprofile` is the HTTP isolate, where the requests run,
- * `CPU.*.cpuprofile` the main isolate; a worker's file is now and then left empty when the process exits as it
- * is written: run again),
+ * data dir instead of seeding), BENCH_PROFILE=DIR (V8 CPU profiles of the one-isolate server run, and of the
+ * one-instance run on PostgreSQL, there; served as always from its HTTP isolate: `CPU.*.worker-1.cpuprofile` is
+ * the HTTP isolate, where the requests run, `CPU.*.cpuprofile` the main isolate; a worker's file is now and then
+ * left empty or not written when the process exits: run again, or on PostgreSQL set DCI_HTTP_ISOLATES=0 to serve
+ * from the main isolate, whose profile is always written),
  * BENCH_GENERATOR=fetch (force the fetch generator), BENCH_SKIP_CEILING=1.
  *
  * PostgreSQL (issue 17): BENCH_PG_URL is an admin URL of a cluster; the bench creates a fresh database on it
@@ -57,16 +58,21 @@ async function isolatesSetting(): Promise<string | undefined> {
   return /env: "(DCI_HTTP_ISOLATES)"/.exec(text)?.[1];
 }
 
+/**
+ * The flags of a profiled run (BENCH_PROFILE): --cpu-prof profiles every isolate, the HTTP isolate (a Web Worker)
+ * included, so the run measured is the one served.
+ */
+function profileFlags(): string[] {
+  return profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
+}
+
 async function serverRun(
   dataDir: string,
   sender: TestSender,
   uins: string[],
   opts: { isolates: number; expectRps: number; workDir: string; env?: Record<string, string> },
 ): Promise<LoadResult> {
-  const profiling = profileDir !== undefined && opts.isolates === 1;
-  // --cpu-prof profiles every isolate, the HTTP isolate (a Web Worker) included: the run measured is the one served.
-  const flags = profiling ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
-  const server = await startRealServer(dataDir, opts.env, flags);
+  const server = await startRealServer(dataDir, opts.env, opts.isolates === 1 ? profileFlags() : []);
   try {
     return await measureServers([server], sender, uins, {
       expectRps: opts.expectRps,
@@ -172,6 +178,7 @@ async function postgresMode(adminUrl: string): Promise<void> {
     expectRps: ceil2?.rps ?? 6000,
     workDir,
     serverEnv: { DCI_RATE_LIMIT_MINUTE: "10000000", DCI_RATE_LIMIT_DAY: "1000000000" },
+    oneInstanceFlags: profileFlags(),
   });
   const rows = [];
   if (ceil1) rows.push(resultRow("ceiling, 1 isolate", ceil1));

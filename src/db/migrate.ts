@@ -28,6 +28,7 @@ import m0026 from "../../migrations/0026_transaction_refs_txn.sql" with { type: 
 import m0027 from "../../migrations/0027_job_runs.sql" with { type: "text" };
 import m0028 from "../../migrations/0028_bulk_spool_chunks.sql" with { type: "text" };
 import m0029 from "../../migrations/0029_import_spool_chunks.sql" with { type: "text" };
+import m0030 from "../../migrations/0030_pg_admission.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
 export interface Migration {
@@ -70,6 +71,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 27, name: "0027_job_runs", sql: m0027 },
   { version: 28, name: "0028_bulk_spool_chunks", sql: m0028 },
   { version: 29, name: "0029_import_spool_chunks", sql: m0029 },
+  { version: 30, name: "0030_pg_admission", sql: m0030 },
 ];
 
 /**

@@ -5,7 +5,9 @@
  * advisory lock on the (scope, key) it counts, then reads the window (a fresh snapshot that sees every earlier
  * holder's count) and writes. Locks of several keys are taken in one statement, in hash order, so two takers never
  * wait on each other in a cycle; two keys that share a hash only wait for each other, never count together.
- * Reads that decide nothing (the client lockout) and single counts (a failure, a release) need no lock.
+ * A signed request's admission, the hot path, does the same in one round trip: the function dci_admit (migration
+ * 0030) takes the lock, reads and writes as one autocommit statement. Reads that decide nothing (the client
+ * lockout) and single counts (a failure, a release) need no lock.
  */
 import type { PgClient, PgPool } from "../db/pg/pool.ts";
 import { pgAll, pgOne, pgQuery, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
@@ -14,7 +16,6 @@ import {
   PURGE_BUCKETS,
   type RateDecision,
   RESET_DAYS,
-  SENDER_USAGE,
   senderDecision,
   type SlotLimit,
   untilFreeOf,
@@ -33,33 +34,9 @@ const LOCK_KEYS = `SELECT pg_advisory_xact_lock($1, h)
 const BUMP_BUCKET = `INSERT INTO rate_buckets (scope, key, second, count) VALUES ($1, $2, $3, $4)
   ON CONFLICT (scope, key, second) DO UPDATE SET count = rate_buckets.count + excluded.count`;
 
-/** Counts one request of a sender: its minute bucket and its day counter, in one statement. */
-const COUNT_SENDER = `WITH bucket AS (
-  INSERT INTO rate_buckets (scope, key, second, count) VALUES ('sender', $1, $2, 1)
-  ON CONFLICT (scope, key, second) DO UPDATE SET count = rate_buckets.count + 1
-) INSERT INTO rate_days (sender_id, day, count) VALUES ($1, $3, 1)
-  ON CONFLICT (sender_id) DO UPDATE SET
-    count = CASE WHEN rate_days.day = excluded.day THEN rate_days.count + 1 ELSE 1 END,
-    day = excluded.day`;
-
-/**
- * Records the message id (the replay guard, as src/auth/pg_replay_store.ts) and, only when it was not a replay,
- * counts the request, in one statement; returns one row when recorded, none for a replay.
- */
-const RECORD_AND_COUNT_SENDER = `WITH recorded AS (
-  INSERT INTO replay_guard (sender_id, message_id, seen_at_ms) VALUES ($1, $4, $5)
-  ON CONFLICT (sender_id, message_id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms
-  WHERE replay_guard.seen_at_ms < $6
-  RETURNING 1
-), bucket AS (
-  INSERT INTO rate_buckets (scope, key, second, count) SELECT 'sender', $1, $2::bigint, 1 FROM recorded
-  ON CONFLICT (scope, key, second) DO UPDATE SET count = rate_buckets.count + 1
-), day AS (
-  INSERT INTO rate_days (sender_id, day, count) SELECT $1, $3::text, 1 FROM recorded
-  ON CONFLICT (sender_id) DO UPDATE SET
-    count = CASE WHEN rate_days.day = excluded.day THEN rate_days.count + 1 ELSE 1 END,
-    day = excluded.day
-) SELECT 1 AS recorded FROM recorded`;
+/** A signed request's admission in one round trip (src/db/pg/migrations/0030_pg_admission.sql). */
+const ADMIT =
+  `SELECT used, day_used, outcome, seconds, counts FROM dci_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
 
 const RELEASE_BUCKET =
   `UPDATE rate_buckets SET count = count - 1 WHERE scope = $1 AND key = $2 AND second = $3`;
@@ -109,54 +86,66 @@ function take(pool: PgPool, limits: readonly SlotLimit[], nowS: number): Promise
   });
 }
 
-/** Decides on one signed request under its sender's lock; counts it (and records its message id) when allowed. */
-function admit(
+/**
+ * Decides on one signed request under its sender's lock and counts it (and records its message id) when allowed:
+ * one statement, dci_admit. The request's own check (its message timestamp: no storage) runs first, and the
+ * function writes nothing when it failed; its error is answered only when the limits allow the request, as on
+ * SQLite (a request over its limit is answered 429 whatever its timestamp).
+ */
+async function admit(
   pool: PgPool,
   r: AdmissionRequest,
   nowMs: number,
 ): Promise<AdmissionOutcome> {
   const nowS = Math.floor(nowMs / 1000);
-  const today = utcDay(nowMs);
-  return pgTransaction(pool, async (c): Promise<AdmissionOutcome> => {
-    await lock(c, [{ scope: "sender", key: r.senderId }]);
-    const row = await pgOne<{ used: string | number; day_used: number | null }>(c, pgText(SENDER_USAGE), [
-      r.senderId,
-      nowS - WINDOW_S,
-      r.senderId,
-      today,
-    ]);
-    const decision: RateDecision = senderDecision(Number(row!.used), row!.day_used ?? 0, r.limits, nowMs);
-    if (!decision.allowed) {
-      if (decision.exceeded === "minute") {
-        const u = await usage(c, "sender", r.senderId, nowS);
-        decision.retryAfter = untilFreeOf(u.rows, nowS, r.limits.minute);
-        // The usage only falls as buckets leave the window: none leaves before this second starts.
-        decision.retryAtMs = (nowS + decision.retryAfter) * 1000;
-      }
-      return { decision };
+  let failed: { error: unknown } | undefined;
+  try {
+    r.check?.();
+  } catch (error) {
+    failed = { error };
+  }
+  const row = await pgOne<AdmitRow>(pool, ADMIT, [
+    r.senderId,
+    nowS,
+    nowS - WINDOW_S,
+    utcDay(nowMs),
+    r.limits.minute,
+    r.limits.day,
+    !failed,
+    r.messageId ?? null,
+    nowMs,
+    nowMs - r.replayWindowMs,
+  ]);
+  r.onWrite?.(1);
+  const decision: RateDecision = senderDecision(row!.used, row!.day_used ?? 0, r.limits, nowMs);
+  if ((row!.outcome === "refused") === decision.allowed) {
+    throw new Error(
+      `dci_admit answered ${row!.outcome} where the limits ${decision.allowed ? "allow" : "refuse"}`,
+    );
+  }
+  if (!decision.allowed) {
+    if (decision.exceeded === "minute") {
+      const buckets = (row!.seconds ?? []).map((second, i) => ({
+        second: Number(second),
+        count: Number(row!.counts![i]),
+      }));
+      decision.retryAfter = untilFreeOf(buckets, nowS, r.limits.minute);
+      // The usage only falls as buckets leave the window: none leaves before this second starts.
+      decision.retryAtMs = (nowS + decision.retryAfter) * 1000;
     }
-    try {
-      r.check?.();
-    } catch (error) {
-      return { error };
-    }
-    if (r.messageId === undefined) {
-      await pgRun(c, COUNT_SENDER, [r.senderId, nowS, today]);
-      return { decision };
-    }
-    const recorded = await pgOne(c, RECORD_AND_COUNT_SENDER, [
-      r.senderId,
-      nowS,
-      today,
-      r.messageId,
-      nowMs,
-      nowMs - r.replayWindowMs,
-    ]);
-    return recorded ? { decision } : { replayed: true };
-  }).then((outcome) => {
-    r.onWrite?.(1);
-    return outcome;
-  });
+    return { decision };
+  }
+  if (failed) return failed;
+  return row!.outcome === "replayed" ? { replayed: true } : { decision };
+}
+
+/** dci_admit's answer (bigint arrays arrive as text). */
+interface AdmitRow {
+  used: number;
+  day_used: number | null;
+  outcome: "refused" | "allowed" | "replayed" | "counted";
+  seconds: string[] | null;
+  counts: string[] | null;
 }
 
 /** Rate limits in the PostgreSQL database behind `pool`. */

@@ -11,6 +11,7 @@ import p0026 from "./migrations/0026_transaction_refs_txn.sql" with { type: "tex
 import p0027 from "./migrations/0027_job_runs.sql" with { type: "text" };
 import p0028 from "./migrations/0028_bulk_spool_chunks.sql" with { type: "text" };
 import p0029 from "./migrations/0029_import_spool_chunks.sql" with { type: "text" };
+import p0030 from "./migrations/0030_pg_admission.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL. */
 export interface PgMigration {
@@ -35,6 +36,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 27, name: "0027_job_runs", sql: p0027 },
   { version: 28, name: "0028_bulk_spool_chunks", sql: p0028 },
   { version: 29, name: "0029_import_spool_chunks", sql: p0029 },
+  { version: 30, name: "0030_pg_admission", sql: p0030 },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */
