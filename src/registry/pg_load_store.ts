@@ -6,7 +6,7 @@
  * commit, so events commit in id order whatever other instances write.
  */
 import type { PgClient, PgPool } from "../db/pg/pool.ts";
-import { pgAll } from "../db/pg/query.ts";
+import { pgAll, type PgCheckedOut, pgCheckout } from "../db/pg/query.ts";
 import { addReport, emptyReport, type ImportReport, reject } from "./batch.ts";
 import { classify, fastSteps, identifierPairs } from "./fast_path.ts";
 import { InputError } from "./model.ts";
@@ -180,7 +180,7 @@ export async function pgWritePrepared(
   const report = emptyReport();
   let batchReport = emptyReport();
   const write = { registry: options.registry ?? STORE_REGISTRY, groupIds: new Map<string, number>() };
-  let open: PgClient | undefined;
+  let open: PgCheckedOut | undefined;
   let analyzeAt = ANALYZE_FIRST;
   let analyzed = 0;
   // Only a plan's quality depends on it: a failure here (the next batch would meet a broken connection itself)
@@ -189,11 +189,12 @@ export async function pgWritePrepared(
     analyzed = report.registered;
     await pool.query(ANALYZE).catch(() => undefined);
   };
-  const commit = async (client: PgClient) => {
+  const commit = async (checkedOut: PgCheckedOut) => {
+    const client = checkedOut.client;
     if (options.importJob !== undefined) await pgRecordProgress(client, options.importJob, batchReport);
     await client.query("COMMIT");
     open = undefined;
-    client.release();
+    checkedOut.release();
     batchReport = emptyReport();
     if (report.registered >= analyzeAt) {
       analyzeAt = report.registered * 2;
@@ -204,12 +205,12 @@ export async function pgWritePrepared(
     for await (const chunk of batches) {
       if (chunk.records.length > 0) {
         if (!open) {
-          const client = await pool.connect();
-          open = client;
-          await client.query("BEGIN");
-          await lockEvents(client);
+          // Idle in its transaction while the next batch is parsed: pgCheckout keeps a failure then from the process.
+          open = await pgCheckout(pool);
+          await open.client.query("BEGIN");
+          await lockEvents(open.client);
         }
-        const part = await writeChunk(open, chunk, write);
+        const part = await writeChunk(open.client, chunk, write);
         addReport(batchReport, part);
         addReport(report, part);
         options.onProgress?.(report);
@@ -220,10 +221,10 @@ export async function pgWritePrepared(
     if (report.registered > analyzed) await analyze();
   } finally {
     if (open) {
-      const client: PgClient = open;
+      const checkedOut: PgCheckedOut = open;
       let broken: Error | undefined;
-      await client.query("ROLLBACK").catch((err) => broken = err);
-      client.release(broken);
+      await checkedOut.client.query("ROLLBACK").catch((err) => broken = err);
+      checkedOut.release(broken);
     }
   }
   return report;

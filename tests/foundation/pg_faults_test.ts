@@ -9,6 +9,7 @@ import type { AppEnv } from "../../src/http/context.ts";
 import { renderError } from "../../src/http/errors.ts";
 import { withTestDeps } from "../helpers/deps.ts";
 import { openPgPool } from "../../src/db/pg/pool.ts";
+import { pgTransaction, pgWithSessionLock } from "../../src/db/pg/query.ts";
 import { isDatabaseUnavailable, isTransientStorageFault } from "../../src/db/faults.ts";
 import { sharedPostgres } from "../helpers/postgres.ts";
 
@@ -84,4 +85,48 @@ Deno.test("PostgreSQL faults: a request meeting an unreachable database is answe
     ok(Number(res.headers.get("retry-after")) > 0);
     match(await res.text(), /database is unavailable/);
   });
+});
+
+Deno.test("PostgreSQL faults: a connection lost while a transaction or a session lock waits on other work fails that work, not the process", async () => {
+  const cluster = await sharedPostgres();
+  const url = await cluster.createDatabase(`f_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const pool = openPgPool(url, { max: 1 });
+  const admin = openPgPool(url, { max: 1 });
+  /**
+   * Ends `pid`'s backend and waits until it is gone and its client has had time to hear of it: the "error" event
+   * then fires between queries, with no listener of the test's (one would hide the fault under test).
+   */
+  const kill = async (pid: number) => {
+    await admin.query("SELECT pg_terminate_backend($1)", [pid]);
+    while ((await admin.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [pid])).rowCount) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  };
+  try {
+    // In a transaction, idle between two statements (as while it waits for the next batch of a load).
+    const inTransaction = await failure(() =>
+      pgTransaction(pool, async (c) => {
+        const pid = (await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+        await kill(pid);
+        await c.query("SELECT 1");
+      })
+    );
+    ok(isDatabaseUnavailable(inTransaction), String(inTransaction));
+    // Holding a session lock, idle while its work runs elsewhere.
+    const underLock = await failure(() =>
+      pgWithSessionLock(pool, 7, async (c) => {
+        const pid = (await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+        await kill(pid);
+        throw new Error("the work failed on its own");
+      })
+    );
+    match(String(underLock), /the work failed on its own/);
+    // The lost connections were discarded: the pool's one connection is a fresh, working one.
+    equal((await pool.query<{ n: number }>("SELECT 1 AS n")).rows[0].n, 1);
+    equal(pool.totalCount, 1);
+  } finally {
+    await pool.end();
+    await admin.end();
+  }
 });

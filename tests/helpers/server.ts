@@ -88,6 +88,8 @@ export interface ServerProcess {
   dataDir: string;
   /** Every stdout log line parsed so far. */
   logs: Record<string, unknown>[];
+  /** What the process wrote to stderr so far (an uncaught error's report goes there, not to the log). */
+  stderr(): string;
   /** Sends a signal and waits for the exit; returns the exit code. */
   stop(signal?: Deno.Signal): Promise<number>;
   /** Sends a signal without waiting (e.g. SIGHUP, which the server answers by reloading its certificate). */
@@ -232,6 +234,7 @@ export async function startServerProcess(options: ServerOptions = {}): Promise<S
     port,
     dataDir,
     logs,
+    stderr: () => stderr,
     exited,
     waitForLog,
     signal: (signal: Deno.Signal) => child.kill(signal),

@@ -11,7 +11,7 @@ import { envelopeText, type FuzzCase, type FuzzContext, jsonHeaders, trySign } f
 import { judge } from "../fuzz/runner.ts";
 import { type Answer, send } from "../fuzz/send.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
-import { dataDirSql } from "../helpers/server.ts";
+import { dataDirSql, type ServerProcess } from "../helpers/server.ts";
 import { TEST_BACKEND } from "../helpers/deps.ts";
 
 type Obj = Record<string, unknown>;
@@ -245,9 +245,9 @@ async function settledTransactions(dataDir: string, senderId: string): Promise<S
   }
 }
 
-/** What the server logged at warn or error level, and whether it exited (for a failure's message). */
+/** What the server logged at warn or error level, whether it exited, and its stderr (for a failure's message). */
 async function serverTrouble(
-  server: { logs: Record<string, unknown>[]; exited: Promise<Deno.CommandStatus> },
+  server: Pick<ServerProcess, "logs" | "exited" | "stderr">,
 ): Promise<string> {
   const exited = await Promise.race([
     server.exited,
@@ -256,7 +256,7 @@ async function serverTrouble(
   const lines = server.logs.filter((l) => l.level === "error" || l.level === "warn" || l.msg === "stopped");
   return `${exited ? `exited with ${exited.code}; ` : "running; "}${
     JSON.stringify(lines.slice(-10)).slice(0, 4000)
-  }`;
+  }; stderr: ${server.stderr().slice(-4000)}`;
 }
 
 function itemCode(json: Obj | undefined): unknown {

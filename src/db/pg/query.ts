@@ -90,6 +90,33 @@ export async function pgRun(db: PgQueryable, text: string, values: readonly PgVa
   return (await pgQuery(db, text, values)).rowCount;
 }
 
+/** A connection checked out of a pool (pgCheckout). */
+export interface PgCheckedOut {
+  client: PgClient;
+  /** Gives the connection back to the pool, or discards it: with `err`, or when its connection failed. */
+  release(err?: Error): void;
+}
+
+/**
+ * A connection of `pool` that cannot take the process down when it fails between its queries: the pool listens for
+ * "error" on idle connections only, and an "error" event nobody listens to ends the process (a backend terminated,
+ * or every backend reset after one crashed, while a transaction waits on other work). The failure is kept instead:
+ * the connection's next query fails on its own, and `release` discards it.
+ */
+export async function pgCheckout(pool: PgPool): Promise<PgCheckedOut> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (err: Error) => void (lost ??= err);
+  client.on("error", onError);
+  return {
+    client,
+    release(err) {
+      client.off("error", onError);
+      client.release(err ?? lost);
+    },
+  };
+}
+
 /**
  * Runs `fn` in a transaction on one connection of `pool`: COMMIT when it resolves, ROLLBACK (and rethrow) when it
  * throws. `fn` must issue its queries on the client it is given, never on the pool (that would run outside the
@@ -100,7 +127,7 @@ export async function pgTransaction<T>(
   fn: (client: PgClient) => Promise<T>,
   begin = "BEGIN",
 ): Promise<T> {
-  const client = await pool.connect();
+  const { client, release } = await pgCheckout(pool);
   let broken: Error | undefined;
   try {
     await client.query(begin);
@@ -116,7 +143,7 @@ export async function pgTransaction<T>(
     }
     throw err;
   } finally {
-    client.release(broken);
+    release(broken);
   }
 }
 
@@ -125,9 +152,8 @@ export async function pgTransaction<T>(
  * PostgreSQL hashes), so `fn` may run several transactions, or none, on that client or on the pool's other
  * connections while it holds the lock; the lock is given back when `fn` ends. `wait: false` does not wait for a
  * lock another session holds: it answers `{ ran: false }` at once. The lock lives as long as the session, so an
- * instance that dies frees it. A connection that fails to take or give back the lock is discarded, never pooled again;
- * one lost while `fn` runs (it idles meanwhile) is not raised as an unhandled "error" event, which would end the
- * process: its unlock fails, and it is discarded.
+ * instance that dies frees it. A connection that fails to take or give back the lock is discarded, never pooled again,
+ * as is one lost while `fn` runs (pgCheckout: it idles meanwhile).
  */
 export async function pgSessionLock<T>(
   pool: PgPool,
@@ -136,9 +162,7 @@ export async function pgSessionLock<T>(
   options: { wait?: boolean } = {},
 ): Promise<{ ran: true; value: T } | { ran: false }> {
   const arg = typeof key === "number" ? "$1" : "hashtext($1)";
-  const client = await pool.connect();
-  const onError = () => {};
-  client.on("error", onError);
+  const { client, release } = await pgCheckout(pool);
   let broken: Error | undefined;
   try {
     let got = true;
@@ -159,8 +183,7 @@ export async function pgSessionLock<T>(
       await client.query(`SELECT pg_advisory_unlock(${arg})`, [key]).catch((err) => broken = err);
     }
   } finally {
-    client.off("error", onError);
-    client.release(broken);
+    release(broken);
   }
 }
 
