@@ -8,6 +8,7 @@ import { closeDeps, type Deps, openDeps } from "./deps.ts";
 import { createLogger } from "./obs/log.ts";
 import { flushLogBuffer } from "./obs/log_buffer.ts";
 import { startServer } from "./server.ts";
+import { guardStrayConnectionResets } from "./net/stray_resets.ts";
 import type { TlsPair } from "./net/tls.ts";
 
 /** What the main isolate sends an HTTP isolate. */
@@ -48,6 +49,7 @@ let running:
 
 async function start(msg: Extract<ToIsolate, { t: "start" }>): Promise<void> {
   const log = createLogger(msg.config.logLevel).child({ isolate: msg.isolate });
+  guardStrayConnectionResets(log);
   const deps = await openDeps(msg.config, {
     log,
     migrateOnOpen: false,

@@ -9,6 +9,7 @@ import { closeDeps, type Deps, openDeps } from "../deps.ts";
 import { flushLogBuffer } from "../obs/log_buffer.ts";
 import type { RunningServer } from "../server.ts";
 import { runStartupTasks } from "../startup.ts";
+import { guardStrayConnectionResets } from "../net/stray_resets.ts";
 import { startBackground } from "../jobs/background.ts";
 import { newBusName, type ProcessBus } from "../jobs/bus.ts";
 import { startHttpIsolates } from "../http_isolates.ts";
@@ -46,6 +47,7 @@ export const serveCommand: Command = {
       throw err;
     }
     let stopping: Promise<void> | undefined;
+    const unguard = guardStrayConnectionResets(deps.log);
     try {
       await runStartupTasks(deps);
       if (!deps.bus) dropPreloaded(); // this config serves in the main isolate
@@ -89,6 +91,7 @@ export const serveCommand: Command = {
         await closeDeps(deps);
         lock?.release();
       }
+      unguard();
     }
   },
 };

@@ -1,0 +1,28 @@
+/**
+ * An outbound connection reset that the runtime's node:http client raises as an uncaught "socket hang up" instead
+ * of on the request's own listener (seen twice under a loaded test pass, in the main isolate, from the client's
+ * socket hand-out: the runtime re-sends a request whose reused keep-alive socket closed, and the request's end can
+ * then surface outside it). Every outbound request (src/net/outbound.ts) has its own deadline, so the call it
+ * belonged to still ends (timed out or failed) and its work is retried as any failed delivery: the event is logged
+ * at warn and the process goes on. Any other uncaught error still ends the process.
+ */
+import type { Logger } from "../obs/log.ts";
+
+/** Whether `err` is that reset: ECONNRESET "socket hang up" thrown from node's HTTP client. */
+export function isStrayConnectionReset(err: unknown): boolean {
+  return err instanceof Error && (err as { code?: unknown }).code === "ECONNRESET" &&
+    err.message === "socket hang up" && (err.stack ?? "").includes("node:_http_client");
+}
+
+/** Keeps such resets from ending this isolate (logged at warn instead); returns the function that stops it. */
+export function guardStrayConnectionResets(log: Logger): () => void {
+  const onError = (e: ErrorEvent) => {
+    if (!isStrayConnectionReset(e.error)) return;
+    e.preventDefault();
+    log.warn("outbound connection reset outside its request: ignored, its call ends by its deadline", {
+      err: e.error,
+    });
+  };
+  globalThis.addEventListener("error", onError);
+  return () => globalThis.removeEventListener("error", onError);
+}
