@@ -1,10 +1,11 @@
 /**
  * An outbound connection reset that the runtime's node:http client raises as an uncaught "socket hang up" instead
- * of on the request's own listener (seen twice under a loaded test pass, in the main isolate, from the client's
- * socket hand-out: the runtime re-sends a request whose reused keep-alive socket closed, and the request's end can
- * then surface outside it). Every outbound request (src/net/outbound.ts) has its own deadline, so the call it
- * belonged to still ends (timed out or failed) and its work is retried as any failed delivery: the event is logged
- * at warn and the process goes on. Any other uncaught error still ends the process.
+ * of on a request's own listener. Seen in two loaded PostgreSQL test passes, where it ended the server (exit 1, no
+ * log line): the stack was the client's socket hand-out (onSocketNT), the request it belonged to was not found
+ * (every request of src/net/outbound.ts listens for "error"; the runtime re-sends a request whose reused keep-alive
+ * socket closed, one suspect). Every outbound request has its own deadline, so the call it belonged to still ends
+ * (timed out or failed) and its work is retried as any failed delivery: the event is logged at warn and the
+ * process goes on. Any other uncaught error still ends the process.
  */
 import type { Logger } from "../obs/log.ts";
 
