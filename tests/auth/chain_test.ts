@@ -310,9 +310,18 @@ Deno.test("authenticate() decides concurrent requests one by one though they sha
     ]);
     assert.equal(Number(counted.n), 4);
     const text = deps.metrics.render();
-    // SQLite admits all seven in one batch (one write transaction); PostgreSQL in a transaction each.
-    const writes = deps.backend === "sqlite" ? 1 : 7;
-    assert.match(text, new RegExp(`dci_admission_batch_size_count ${writes}\\b`), `${writes} write(s)`);
+    const writes = Number(text.match(/^dci_admission_batch_size_count (\d+)$/m)?.[1]);
+    if (deps.backend === "sqlite") {
+      // SQLite admits all seven in one batch: one write transaction.
+      assert.equal(writes, 1);
+    } else {
+      // PostgreSQL: a statement each for those that reach admission. Every 200 and 409 did, and the first 429 (a
+      // refusal of the exact count); a later 429 may have been refused before admission by this isolate's note of
+      // that refusal (src/auth/sender_backoff.ts), which comes sooner the faster admission answers.
+      const count = (s: number) => statuses.filter((x) => x === s).length;
+      const least = count(200) + count(409) + (count(429) > 0 ? 1 : 0);
+      assert.ok(writes >= least && writes <= 7, `${writes} admission writes, ${JSON.stringify(statuses)}`);
+    }
   } finally {
     deps.close();
   }
