@@ -104,7 +104,8 @@ async function admit(
   } catch (error) {
     failed = { error };
   }
-  const row = await pgOne<AdmitRow>(pool, ADMIT, [
+  // A function call always answers one row.
+  const row = (await pgOne<AdmitRow>(pool, ADMIT, [
     r.senderId,
     nowS,
     nowS - WINDOW_S,
@@ -115,19 +116,19 @@ async function admit(
     r.messageId ?? null,
     nowMs,
     nowMs - r.replayWindowMs,
-  ]);
+  ]))!;
   r.onWrite?.(1);
-  const decision: RateDecision = senderDecision(row!.used, row!.day_used ?? 0, r.limits, nowMs);
-  if ((row!.outcome === "refused") === decision.allowed) {
+  const decision: RateDecision = senderDecision(row.used, row.day_used ?? 0, r.limits, nowMs);
+  if ((row.outcome === "refused") === decision.allowed) {
     throw new Error(
-      `dci_admit answered ${row!.outcome} where the limits ${decision.allowed ? "allow" : "refuse"}`,
+      `dci_admit answered ${row.outcome} where the limits ${decision.allowed ? "allow" : "refuse"}`,
     );
   }
   if (!decision.allowed) {
     if (decision.exceeded === "minute") {
-      const buckets = (row!.seconds ?? []).map((second, i) => ({
+      const buckets = (row.seconds ?? []).map((second, i) => ({
         second: Number(second),
-        count: Number(row!.counts![i]),
+        count: Number(row.counts![i]),
       }));
       decision.retryAfter = untilFreeOf(buckets, nowS, r.limits.minute);
       // The usage only falls as buckets leave the window: none leaves before this second starts.
@@ -136,7 +137,7 @@ async function admit(
     return { decision };
   }
   if (failed) return failed;
-  return row!.outcome === "replayed" ? { replayed: true } : { decision };
+  return row.outcome === "replayed" ? { replayed: true } : { decision };
 }
 
 /** dci_admit's answer (bigint arrays arrive as text). */
