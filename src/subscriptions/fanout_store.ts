@@ -8,7 +8,7 @@ import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import {
   candidates,
   type EventHead,
-  FANOUT_BATCH,
+  eventsPerBatch,
   FANOUT_SQL as SQL,
   type FanOutOptions,
   type FanOutResult,
@@ -57,7 +57,7 @@ function sqliteFanOutBatch(db: Db, options: FanOutOptions): FanOutResult {
     const subs = fanOutSubscriptions(db);
     const events = stmt(db, SQL.events).all(
       cursor,
-      subs.length === 0 ? 1 : options.batch ?? FANOUT_BATCH,
+      subs.length === 0 ? 1 : eventsPerBatch(subs.length, options.batch),
     ) as unknown as EventHead[];
     // With no subscription in scope, nothing can match: jump to the newest event.
     const last = subs.length === 0 ? newest : events.at(-1)?.id ?? cursor;

@@ -10,6 +10,12 @@ import { fanOutAll, fanOutBatch, type FilterCache } from "./fanout.ts";
 import { type LaneOptions, runLane } from "./delivery.ts";
 import type { NotifierWork } from "../jobs/due_store.ts";
 
+/** How long one notifier pass fans out before it starts the due lanes; a backlog's rest waits for the next. */
+export const FANOUT_SLICE_MS = 100;
+
+/** The share of the time fan-out may take while lanes deliver (one batch, then a pause twice as long). */
+export const FANOUT_SHARE = 1 / 3;
+
 /** The queue message kind that wakes the notifier (id is ignored). */
 export const NOTIFY_KIND = "notify";
 
@@ -67,16 +73,31 @@ export function startNotifier(deps: Deps, options: LaneOptions = {}): Notifier {
     if (!deps.storage.closed) deps.log.error("lane leases left by a previous run not released", { err });
   });
 
-  /** One pass; `due` (from the due-work query) spares the fan-out check and the lanes query when it can. */
-  const onePass = async (due?: NotifierWork) => {
+  /**
+   * One pass; `due` (from the due-work query) spares the fan-out check and the lanes query when it can. True
+   * when events still wait for fan-out: the pass ended its slice to start the lanes.
+   */
+  const onePass = async (due?: NotifierWork): Promise<boolean> => {
     await released;
-    // Fan out batch by batch, yielding between batches so a large backlog never stalls request handling.
-    let fanned = false;
-    while ((!due || due.events) && !deps.storage.closed && !stopped && await fanOutBatch(deps, cache) > 0) {
+    // Fan out batch by batch, yielding between batches so a large backlog never stalls request handling, and
+    // for one slice only: the lanes start while a backlog is still being fanned out, instead of after all of it.
+    // While lanes deliver, fan-out takes at most FANOUT_SHARE of the time (it pauses after each batch), so they
+    // deliver at most of their speed; fanned-out rows still outpace them, and no lane waits for work.
+    let fanned = false, more = false;
+    const until = performance.now() + FANOUT_SLICE_MS;
+    for (;;) {
+      if ((due && !due.events) || deps.storage.closed || stopped) break;
+      const started = performance.now();
+      if (await fanOutBatch(deps, cache) === 0) break;
       fanned = true;
-      await new Promise((r) => setTimeout(r, 0));
+      const took = performance.now() - started;
+      await new Promise((r) => setTimeout(r, lanes.size > 0 ? took * (1 / FANOUT_SHARE - 1) : 0));
+      if (performance.now() >= until) {
+        more = true;
+        break;
+      }
     }
-    if (deps.storage.closed) return;
+    if (deps.storage.closed) return false;
     const dueLanes = due && !fanned
       ? due.lanes
       : await deps.storage.notifications.dueLanes(new Date(deps.clock.now()).toISOString());
@@ -92,6 +113,7 @@ export function startNotifier(deps: Deps, options: LaneOptions = {}): Notifier {
       });
       lanes.set(id, lane);
     }
+    return more;
   };
 
   const run = (due?: NotifierWork): Promise<void> => {
@@ -105,7 +127,7 @@ export function startNotifier(deps: Deps, options: LaneOptions = {}): Notifier {
         try {
           const found = due;
           due = undefined;
-          await onePass(found);
+          if (await onePass(found)) again = true;
         } catch (err) {
           if (!deps.storage.closed) deps.log.error("notifier pass failed", { err });
         }

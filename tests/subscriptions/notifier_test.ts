@@ -3,7 +3,8 @@ import { testDeps } from "../helpers/deps.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { verifyEnvelope } from "../../src/auth/envelope_signature.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
-import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
+import { runNotifierOnce, startNotifier } from "../../src/subscriptions/notifier.ts";
+import { FANOUT_ROWS, fanOutAll } from "../../src/subscriptions/fanout.ts";
 import { expireSubscriptions } from "../../src/subscriptions/expiry.ts";
 import { input, person, putPerson, type Receiver, removePerson, startReceiver, subItem } from "./helpers.ts";
 
@@ -228,6 +229,40 @@ Deno.test("expireSubscriptions() ends subscriptions past their end time", async 
     assert.equal((await deps.storage.subscriptions.get(code))?.state, "expired");
     assert.equal((await deps.storage.subscriptions.get(keep))?.state, "active");
   } finally {
+    await rx.close();
+    deps.close();
+  }
+});
+
+Deno.test("a backlog's first notifications go out while the rest of it is still being fanned out", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  const rx = startReceiver();
+  let notifier: ReturnType<typeof startNotifier> | undefined;
+  try {
+    const SUBS = 10;
+    for (let s = 0; s < SUBS; s++) {
+      await addSender(deps, `b${s}`, { name: `b${s}`, auto_approve_subscriptions: true });
+      await subscribeOne(deps, `b${s}`, rx, { reg_event_type: "update" });
+    }
+    // 20 batches of FANOUT_ROWS rows (about 1.4 s of fan-out here): far more than one pass's slice.
+    const updates = (20 * FANOUT_ROWS) / SUBS;
+    for (let k = 0; k < 5; k++) await putPerson(deps, person(`b${k}`));
+    for (let k = 0; k < updates; k++) {
+      await putPerson(deps, person(`b${k % 5}`, { name: { given_name: `S${k}`, surname: "Backlog" } }));
+    }
+    notifier = startNotifier(deps, FIXED);
+    await rx.until((all) => all.length > 0);
+    const cursorAtFirst = await deps.storage.fanOut.cursor();
+    await notifier.stop();
+    notifier = undefined;
+    await fanOutAll(deps);
+    const newest = await deps.storage.fanOut.cursor();
+    // Before, a pass fanned out the whole backlog (here 20,000 rows) before it started any lane.
+    assert.ok(cursorAtFirst < newest, `first delivery after the fan-out was done (cursor ${cursorAtFirst})`);
+    const first = events(rx)[0].reg_records as { name?: { given_name?: string } };
+    assert.equal(first.name?.given_name, "S0", "each lane starts with its oldest event");
+  } finally {
+    await notifier?.stop();
     await rx.close();
     deps.close();
   }
