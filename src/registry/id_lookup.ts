@@ -8,6 +8,8 @@ import { stmt } from "../db/statements.ts";
 import { fromRow } from "./store.ts";
 import { normaliseIdType } from "./attributes.ts";
 import { rejectItem, searchItem, type SearchResponseItem } from "./search.ts";
+import { type ItemSettings, prepareItem } from "./search_item.ts";
+import { queryTypeName } from "./query_parse.ts";
 import { profileOf } from "../registries/index.ts";
 
 /** One lookup: the answer's reference_id, the identifier type (code or URN) and value. */
@@ -131,4 +133,59 @@ export function lookupAnswers(
       pagination: { page_size: pageSize, page_number: 1, total_count: unique.length },
     } satisfies SearchResponseItem;
   });
+}
+
+/** The item's search criteria when it asks for an idtype-value query, else undefined. */
+function idTypeCriteria(item: unknown): Record<string, unknown> | undefined {
+  const criteria = typeof item === "object" && item !== null
+    ? (item as Record<string, unknown>).search_criteria
+    : undefined;
+  if (typeof criteria !== "object" || criteria === null) return undefined;
+  const c = criteria as Record<string, unknown>;
+  return queryTypeName(c.query_type) === "idtype-value" ? c : undefined;
+}
+
+/**
+ * The lookup of an inline search item when lookupIdentifiers answers it exactly as searchItem does: a valid
+ * first page of an idtype-value query (string type and value) on the registry's default record type, not groups,
+ * at the default page size, unsorted, without a locale. Anything else is undefined: the item goes the general way.
+ * (A live identifier names one registrant of a registry, so such a page is never cut short.)
+ */
+export function plainLookup(ctx: ItemSettings, item: unknown): IdLookup | undefined {
+  if (!idTypeCriteria(item)) return undefined;
+  let p;
+  try {
+    p = prepareItem(ctx, item);
+  } catch {
+    return undefined;
+  }
+  const plain = p.lookup && p.sort.length === 0 && !p.locale && p.pageSize === ctx.maxPageSize &&
+    p.recordType === p.profile.recordTypes[0] && p.recordType.kind !== "group";
+  const q = p.cond.kind === "cmp" ? p.cond.value as { type?: unknown; value?: unknown } : undefined;
+  if (!plain || typeof q?.type !== "string" || typeof q.value !== "string") return undefined;
+  return normaliseIdType(q.type) === undefined ? undefined : { ref: p.ref, type: q.type, value: q.value };
+}
+
+/**
+ * The items of a message (those not answered yet in `answers`) that lookupIdentifiers answers in one statement,
+ * when at least two are: their lookups, and where each answer goes. A message with fewer than two idtype-value
+ * items is not looked at further (a one-item search pays nothing for this).
+ */
+export function plainLookups(
+  ctx: ItemSettings,
+  items: readonly unknown[],
+  answers: ReadonlyArray<SearchResponseItem | undefined>,
+): { lookups: IdLookup[]; at: number[] } | undefined {
+  const candidates = items.flatMap((item, i) => !answers[i] && idTypeCriteria(item) ? [i] : []);
+  if (candidates.length < 2) return undefined;
+  const lookups: IdLookup[] = [];
+  const at: number[] = [];
+  for (const i of candidates) {
+    const lookup = plainLookup(ctx, items[i]);
+    if (lookup) {
+      lookups.push(lookup);
+      at.push(i);
+    }
+  }
+  return lookups.length > 1 ? { lookups, at } : undefined;
 }

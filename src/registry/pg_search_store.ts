@@ -19,8 +19,14 @@ const HITS = pgText(
 
 /** Search on the PostgreSQL database behind `pool`. */
 export function pgSearchStore(pool: PgPool): SearchStore {
-  return {
-    message: (deps, input) => searchMessageWith(deps, input, (ctx, item) => pgSearchItem(pool, ctx, item)),
+  const store: SearchStore = {
+    message: (deps, input) =>
+      searchMessageWith(
+        deps,
+        input,
+        (ctx, item) => pgSearchItem(pool, ctx, item),
+        (ctx, registry, lookups) => store.lookupIdentifiers(ctx, registry, lookups),
+      ),
     lookupIdentifiers: async (ctx, registry, lookups) => {
       const { profile, items } = lookupPlan(ctx, registry, lookups);
       if (items) {
@@ -36,4 +42,5 @@ export function pgSearchStore(pool: PgPool): SearchStore {
       return lookupAnswers(ctx, registry, lookups, rows);
     },
   };
+  return store;
 }

@@ -10,6 +10,7 @@ import { type StatementBudget, statementBudget } from "../db/budget.ts";
 import { referenceIdOf, rejectItem, searchItem, type SearchResponseItem } from "./search.ts";
 import { checkVersion } from "../dci/header_rules.ts";
 import { profileOf } from "../registries/index.ts";
+import { type IdLookup, lookupIdentifiers, plainLookups } from "./id_lookup.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 
 /** The parts of a request header the search reads. */
@@ -176,20 +177,35 @@ export function searchMessage(
 ): SearchOutcome {
   const plan = planMessage(deps, input);
   const ctx = { ...plan.ctx, db: deps.db };
-  return plan.outcome(plan.items.map((item, i) => plan.ready[i] ?? searchItem(ctx, item)));
+  const answers = plan.ready.slice();
+  const plain = plainLookups(ctx, plan.items, answers);
+  if (plain) place(answers, plain.at, lookupIdentifiers(ctx, input.registry, plain.lookups));
+  return plan.outcome(plan.items.map((item, i) => answers[i] ?? searchItem(ctx, item)));
 }
 
 /**
  * `searchMessage` with the items answered by `answer` (a backend whose statements are asynchronous), one after
- * the other: they share one time budget.
+ * the other: they share one time budget; plain identifier lookups (two or more) by `lookup` in one go.
  */
 export async function searchMessageWith(
   deps: SearchSettings,
   input: SearchInput,
   answer: (ctx: MessageContext, item: unknown) => Promise<SearchResponseItem>,
+  lookup: (ctx: MessageContext, registry: string, lookups: IdLookup[]) => Promise<SearchResponseItem[]>,
 ): Promise<SearchOutcome> {
   const plan = planMessage(deps, input);
-  const answers: SearchResponseItem[] = [];
-  for (const [i, item] of plan.items.entries()) answers.push(plan.ready[i] ?? await answer(plan.ctx, item));
-  return plan.outcome(answers);
+  const answers = plan.ready.slice();
+  const plain = plainLookups(plan.ctx, plan.items, answers);
+  if (plain) place(answers, plain.at, await lookup(plan.ctx, input.registry, plain.lookups));
+  for (const [i, item] of plan.items.entries()) answers[i] ??= await answer(plan.ctx, item);
+  return plan.outcome(answers as SearchResponseItem[]);
+}
+
+/** Puts the answers of a message's plain lookups (`found[k]` of item `at[k]`) in their places. */
+function place(
+  answers: Array<SearchResponseItem | undefined>,
+  at: number[],
+  found: SearchResponseItem[],
+): void {
+  at.forEach((i, k) => answers[i] = found[k]);
 }
