@@ -5,7 +5,6 @@
 import { z } from "zod";
 import { parseCidr } from "./net/ip.ts";
 import { AllowlistError, parseAllowlist } from "./net/allowlist.ts";
-import { parse as parseDotenv } from "dotenv";
 
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])]).transform((v) =>
   typeof v === "boolean" ? v : ["true", "1", "yes"].includes(v)
@@ -600,11 +599,11 @@ export class ConfigError extends Error {}
 
 /**
  * Builds the Config from flags (already parsed, by flag name) over environment variables over defaults; the
- * environment defaults to the process's own over the `.env` file (see `processEnv`).
+ * environment defaults to the process's own (`processEnv` adds the env file's).
  */
 export function loadConfig(
   flags: Record<string, string | undefined> = {},
-  env: Record<string, string | undefined> = processEnv(flags[ENV_FILE_FLAG]),
+  env: Record<string, string | undefined> = Deno.env.toObject(),
 ): Config {
   const raw: Record<string, string> = {};
   const source: Record<string, string> = {};
@@ -677,16 +676,19 @@ const MAX_ENV_FILE_BYTES = 256 * 1024;
  * The process environment over an env file: `envFile` (--env-file, which must exist) or else `./.env` when
  * present. A variable set in the real environment wins over the file, so a deployment can override one line.
  */
-export function processEnv(envFile?: string, cwd = "."): Record<string, string> {
+export function processEnv(envFile?: string, cwd = "."): Promise<Record<string, string>> {
   return withEnvFile(Deno.env.toObject(), envFile ?? `${cwd}/.env`, { required: envFile !== undefined });
 }
 
-/** `env` over the variables of the env file at `path` (KEY=VALUE lines, dotenv syntax); `env` wins. */
-export function withEnvFile(
+/**
+ * `env` over the variables of the env file at `path` (KEY=VALUE lines, dotenv syntax); `env` wins. dotenv is
+ * CommonJS, whose loader costs a process ~60 ms: it is loaded only when there is a file to read.
+ */
+export async function withEnvFile(
   env: Record<string, string>,
   path: string,
   options: { required: boolean },
-): Record<string, string> {
+): Promise<Record<string, string>> {
   let text: string;
   try {
     const info = Deno.statSync(path);
@@ -697,5 +699,6 @@ export function withEnvFile(
     if (!options.required && err instanceof Deno.errors.NotFound) return env;
     throw new ConfigError(`Cannot read the env file ${path}: ${err instanceof Error ? err.message : err}`);
   }
-  return { ...parseDotenv(text), ...env };
+  const { parse } = await import("dotenv");
+  return { ...parse(text), ...env };
 }

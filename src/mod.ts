@@ -8,7 +8,7 @@
  * const server = await startServer({ extensions: { routes: (app) => app.get("/hello", (c) => c.text("hi")) } });
  * ```
  */
-import { type Config, loadConfig } from "./config.ts";
+import { type Config, loadConfig, processEnv } from "./config.ts";
 import { closeDeps, type Deps, openDeps } from "./deps.ts";
 import type { Logger } from "./obs/log.ts";
 import { startServer as serveHttp } from "./server.ts";
@@ -66,7 +66,7 @@ export interface DciServer {
  * isolates, so DCI_HTTP_ISOLATES does not apply. Signals are the caller's to handle (call `stop`).
  */
 export async function startServer(options: StartOptions = {}): Promise<DciServer> {
-  const config = options.config ?? loadConfig();
+  const config = options.config ?? loadConfig({}, await processEnv());
   // Refused before anything is opened: unknown registries, a default not served, a taken port.
   servedRegistries(config, options.extensions?.registries);
   assertPortFree(config.host, config.port);

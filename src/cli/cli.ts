@@ -149,7 +149,8 @@ export async function runCli(
     const flags: Record<string, string | undefined> = {};
     for (const name of Object.keys(CONFIG_FLAGS)) flags[name] = values[name] as string | undefined;
     let config: Config | undefined;
-    const getConfig = () => config ??= loadConfig(flags, io.env ?? processEnv(flags[ENV_FILE_FLAG]));
+    const env = io.env ?? await processEnv(flags[ENV_FILE_FLAG]);
+    const getConfig = () => config ??= loadConfig(flags, env);
     const print = printer(json, out, err);
     const code = await cmd.run({
       values,

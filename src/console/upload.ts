@@ -32,13 +32,18 @@ export function streamUpload<T>(
   if (!body || !/^multipart\/form-data/i.test(contentType ?? "")) {
     return Promise.reject(new UploadFormError("The upload must be sent as multipart/form-data"));
   }
+  return multipartParser(contentType, { files: 1, fields: 8, fieldSize: 4096, parts: 9 }).then(
+    (parser) => readUpload(body, parser, options),
+    (err) => Promise.reject(new UploadFormError((err as Error).message)),
+  );
+}
+
+function readUpload<T>(
+  body: ReadableStream<Uint8Array>,
+  parser: MultipartParser,
+  options: { field: string; csrfOk: (token: string) => boolean; take: (file: UploadedFile) => Promise<T> },
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    let parser: MultipartParser;
-    try {
-      parser = multipartParser(contentType, { files: 1, fields: 8, fieldSize: 4096, parts: 9 });
-    } catch (err) {
-      return reject(new UploadFormError((err as Error).message));
-    }
     const source = Readable.fromWeb(body as Parameters<typeof Readable.fromWeb>[0]);
     let csrf = false;
     let taken = false;

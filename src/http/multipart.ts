@@ -3,7 +3,6 @@
  * @types package pulls in an @types/node that conflicts with Deno's own node types. Used by the console's file
  * upload (src/console/upload.ts) and the bulk search upload (src/transactions/bulk_upload.ts).
  */
-import busboyUntyped from "busboy";
 import type { Readable } from "node:stream";
 
 /** A busboy parser: write the body into it; it emits each field and file part as it arrives. */
@@ -20,14 +19,21 @@ export interface MultipartParser {
   on(event: "error", listener: (err: unknown) => void): this;
 }
 
-/** A parser for a body of `contentType` (throws when it is not multipart with a boundary), within `limits`. */
-export function multipartParser(
+type Busboy = (config: {
+  headers: Record<string, string | undefined>;
+  limits?: Record<string, number>;
+}) => MultipartParser;
+
+let busboy: Promise<Busboy> | undefined;
+
+/**
+ * A parser for a body of `contentType` (rejects when it is not multipart with a boundary), within `limits`. busboy
+ * is CommonJS, whose loader costs an isolate ~60 ms: it is loaded on the first upload, not at start-up.
+ */
+export async function multipartParser(
   contentType: string | undefined,
   limits: Record<string, number>,
-): MultipartParser {
-  const busboy = busboyUntyped as unknown as (config: {
-    headers: Record<string, string | undefined>;
-    limits?: Record<string, number>;
-  }) => MultipartParser;
-  return busboy({ headers: { "content-type": contentType }, limits });
+): Promise<MultipartParser> {
+  const make = await (busboy ??= import("busboy").then((m) => m.default as unknown as Busboy));
+  return make({ headers: { "content-type": contentType }, limits });
 }

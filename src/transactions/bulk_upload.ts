@@ -100,6 +100,21 @@ function parseParts(
   spool: SpoolWriter,
   maxItems: number,
 ): Promise<Omit<Upload, "spool">> {
+  return multipartParser(contentType, { files: 1, fields: 8, parts: 9, fieldSize: 64 * 1024 }).then(
+    (bb) => readParts(body, bb, spool, maxItems),
+    (err) =>
+      Promise.reject(
+        new BulkFileError("err.request.bad", `not a multipart/form-data body: ${(err as Error).message}`),
+      ),
+  );
+}
+
+function readParts(
+  body: ReadableStream<Uint8Array>,
+  bb: MultipartParser,
+  spool: SpoolWriter,
+  maxItems: number,
+): Promise<Omit<Upload, "spool">> {
   return new Promise((resolve, reject) => {
     const fields: UploadFields = {};
     let file: { name: string; format: BulkFormat; done: Promise<number> } | undefined;
@@ -117,14 +132,6 @@ function parseParts(
       source.destroy();
       reject(failure);
     };
-    let bb: MultipartParser;
-    try {
-      bb = multipartParser(contentType, { files: 1, fields: 8, parts: 9, fieldSize: 64 * 1024 });
-    } catch (err) {
-      return reject(
-        new BulkFileError("err.request.bad", `not a multipart/form-data body: ${(err as Error).message}`),
-      );
-    }
     bb.on("field", (name, value, info) => {
       if (!FIELDS.has(name)) return fail(new BulkFileError("err.request.bad", `unknown form part "${name}"`));
       if (info.valueTruncated) {

@@ -1,4 +1,4 @@
-import { equal, match, throws } from "node:assert/strict";
+import { equal, match, rejects } from "node:assert/strict";
 import { ConfigError, loadConfig, withEnvFile } from "../../src/config.ts";
 import { LOOPBACK_ONLY, RUN_FLAGS } from "../helpers/runtime.ts";
 
@@ -24,7 +24,7 @@ Deno.test("withEnvFile() reads KEY=VALUE lines (comments, quotes) under the real
       `${dir}/.env`,
       '# a comment\nDCI_PORT=9123\nDCI_SENDER_ID="from-file"\nDCI_LOG_LEVEL=debug\n\nDCI_MAX_PAGE_SIZE=50 # trailing\n',
     );
-    const env = withEnvFile({ DCI_LOG_LEVEL: "warn" }, `${dir}/.env`, { required: false });
+    const env = await withEnvFile({ DCI_LOG_LEVEL: "warn" }, `${dir}/.env`, { required: false });
     const cfg = loadConfig({}, env);
     equal(cfg.port, 9123);
     equal(cfg.senderId, "from-file");
@@ -37,10 +37,10 @@ Deno.test("withEnvFile() reads KEY=VALUE lines (comments, quotes) under the real
   }
 });
 
-Deno.test("withEnvFile() ignores a missing ./.env but refuses a missing --env-file, naming it", () => {
+Deno.test("withEnvFile() ignores a missing ./.env but refuses a missing --env-file, naming it", async () => {
   const env = { DCI_PORT: "1" };
-  equal(withEnvFile(env, "/nonexistent-dir/.env", { required: false }), env);
-  throws(
+  equal(await withEnvFile(env, "/nonexistent-dir/.env", { required: false }), env);
+  await rejects(
     () => withEnvFile(env, "/nonexistent-dir/prod.env", { required: true }),
     (e: unknown) =>
       e instanceof ConfigError && /Cannot read the env file \/nonexistent-dir\/prod\.env/.test(e.message),
