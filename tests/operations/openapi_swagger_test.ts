@@ -20,6 +20,27 @@ Deno.test("Swagger UI: the docs page's document lets Authorize get a token at it
     const scripts = [...html.matchAll(/<script src="([^"]+)"/g)].map((m) => new URL(m[1], page));
     const init = scripts.find((u) => u.pathname.endsWith("/init.js"));
     assert.ok(init, "the docs page loads its start script");
+    // Its embedded Swagger UI script and stylesheet (loaded on the first request for one).
+    const styles = [...html.matchAll(/<link rel="stylesheet" href="([^"]+)"/g)].map((m) =>
+      new URL(m[1], page)
+    );
+    for (
+      const [url, type, mark] of [
+        [
+          scripts.find((u) => u.pathname.endsWith("/swagger-ui-bundle.js")),
+          "text/javascript",
+          "SwaggerUIBundle",
+        ],
+        [styles[0], "text/css", ".swagger-ui"],
+      ] as const
+    ) {
+      assert.ok(url, `the docs page names its ${type}`);
+      const res = await get(url);
+      assert.equal(res.status, 200, url.pathname);
+      assert.match(res.headers.get("content-type") ?? "", new RegExp(`^${type}`));
+      const text = await res.text();
+      assert.ok(text.length > 100_000 && text.includes(mark), `${url.pathname}: ${text.length} chars`);
+    }
     const config = await (await get(init)).text();
     const docUrl = new URL(/url: "([^"]+)"/.exec(config)![1], page);
     const doc = await (await get(docUrl)).json();
