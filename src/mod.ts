@@ -36,7 +36,9 @@ export type { Deps } from "./deps.ts";
 export { PROCESSORS } from "./actions/processors.ts";
 export { DciError } from "./dci/errors.ts";
 export { errAck } from "./http/errors.ts";
-export { loadConfig } from "./config.ts";
+// `loadConfig(flags, await processEnv())` reads settings as `dci-server serve` does (the env file under the real
+// environment); `loadConfig()` alone reads the process environment only.
+export { loadConfig, processEnv } from "./config.ts";
 
 /** How to start: the configuration (default: the environment, as `dci-server serve` reads it) and the hooks. */
 export interface StartOptions {
