@@ -82,7 +82,7 @@ export function startNotifier(deps: Deps, options: LaneOptions = {}): Notifier {
     // Fan out batch by batch, yielding between batches so a large backlog never stalls request handling, and
     // for one slice only: the lanes start while a backlog is still being fanned out, instead of after all of it.
     // While lanes deliver, fan-out takes at most FANOUT_SHARE of the time (it pauses after each batch), so they
-    // deliver at most of their speed; fanned-out rows still outpace them, and no lane waits for work.
+    // keep most of their speed; fan-out still logs rows faster than they deliver them, so no lane waits for work.
     let fanned = false, more = false;
     const until = performance.now() + FANOUT_SLICE_MS;
     for (;;) {
