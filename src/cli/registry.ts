@@ -116,7 +116,7 @@ const REGISTRY_OPTION = {
 async function load(
   deps: Deps,
   batches: AsyncIterable<PreparedBatch>,
-  options: { label: string; registry: string; totalBytes?: () => number; bulk?: boolean },
+  options: { label: string; registry: string; batchSize: number; totalBytes?: () => number; bulk?: boolean },
 ): Promise<{ report: ImportReport; seconds: number }> {
   const bar = progress(options.label, options.totalBytes);
   // The time of the writes, before the deferred indexes are rebuilt.
@@ -128,6 +128,7 @@ async function load(
   try {
     const report = await deps.storage.registryLoad.bulkLoad(timed, {
       registry: options.registry,
+      batchSize: options.batchSize,
       bulk: options.bulk,
       onProgress: (r) => bar.update(r),
     });
@@ -141,7 +142,7 @@ async function load(
 
 function batchSizeOf(v: unknown): number {
   const n = v === undefined ? 5000 : Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new UsageError("--batch must be 1 to 100000");
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new UsageError("--batch must be 1 to 1000000");
   return n;
 }
 
@@ -156,7 +157,8 @@ const importCommand: Command = {
     batch: {
       type: "string",
       description:
-        "records per transaction (default 5000; 20000 loads a large file faster, using more memory)",
+        "records per transaction, 1 to 1000000 (default 5000; a first load of millions into an empty registry " +
+        "goes faster with 500000: its page cache is ~4 KB a record of the batch, 200 MB to 4 GB)",
     },
     "allow-rejects": {
       type: "boolean",
@@ -205,6 +207,7 @@ const importCommand: Command = {
         result = await load(deps, batches, {
           label: `import ${profile.name} ${format}`,
           registry: profile.name,
+          batchSize,
           totalBytes: () => size ? readBytes / size : 1,
         });
       } catch (e) {
@@ -254,6 +257,7 @@ const seedCommand: Command = {
       const result = await load(deps, batches, {
         label: `seed ${profile.name}`,
         registry: profile.name,
+        batchSize,
         totalBytes: () => Math.min(1, done / n),
       });
       printReport(print, result.report, result.seconds);

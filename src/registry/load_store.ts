@@ -22,6 +22,19 @@ export interface LoadOptions {
   onProgress?: (report: ImportReport) => void;
   /** The import job whose progress (counts, first rejections) commits with each batch (imports/store.ts). */
   importJob?: number;
+  /** Records per transaction of the batches (a bulk load sizes SQLite's page cache by it). */
+  batchSize?: number;
+}
+
+/**
+ * SQLite's page cache in a bulk load (MB): 4 KB a record of the batch, 200 MB to 4 GB. A batch changes pages all
+ * over the identifier and contact keys (random values); a cache that holds them writes each once per commit, a
+ * smaller one writes them out and reads them back during the batch (at 3M persons, 200 MB and batches of 50,000:
+ * 45 GB read and 34 GB written; 1.5 GB and batches of 500,000: 9 and 13 GB). The cache grows only as pages are
+ * touched.
+ */
+export function bulkCacheMb(batchSize = 5000): number {
+  return Math.min(4000, Math.max(200, Math.round(batchSize * 0.004)));
 }
 
 /** Options of `writeAll`. */
@@ -65,12 +78,13 @@ export function allBatches(
 
 /** Loading into the embedded SQLite database `db` (batch.ts and bulk.ts, as they are). */
 export function sqliteLoadStore(db: Db): RegistryLoadStore {
-  const write = (batches: AsyncIterable<PreparedBatch>, options: LoadOptions) => {
+  const write = (batches: AsyncIterable<PreparedBatch>, options: LoadOptions & { savepoints?: boolean }) => {
     const job = options.importJob;
     return writePrepared(db, batches, {
       registry: options.registry,
       onProgress: options.onProgress,
       within: job === undefined ? undefined : (part) => recordProgress(db, job, part),
+      savepoints: options.savepoints,
     });
   };
   return {
@@ -79,7 +93,8 @@ export function sqliteLoadStore(db: Db): RegistryLoadStore {
       write(allBatches(source, options), { registry: options.profile?.name, onProgress: options.onProgress }),
     bulkLoad: async (batches, options) => {
       restoreIndexes(db);
-      db.exec("PRAGMA cache_size = -200000");
+      const cacheSize = (db.prepare("PRAGMA cache_size").get() as { cache_size: number }).cache_size;
+      db.exec(`PRAGMA cache_size = -${bulkCacheMb(options.batchSize) * 1000}`);
       // Durability stays WAL + synchronous=NORMAL during a bulk load: each batch commit survives a SIGKILL and
       // the database stays consistent (tests/faults/import_kill_test.ts). synchronous=OFF would also survive a
       // killed process, but an OS crash or power cut mid-load could then corrupt the whole file (senders, keys,
@@ -88,7 +103,9 @@ export function sqliteLoadStore(db: Db): RegistryLoadStore {
       const bulk = options.bulk ?? registryEmpty(db, options.registry);
       if (bulk) deferIndexes(db, options.registry);
       try {
-        return await write(batches, options);
+        // Into an empty registry, chunks go without savepoints (see writePrepared): a chunk SQLite refuses after
+        // the checks stops the load instead of being redone record by record.
+        return await write(batches, { ...options, savepoints: !bulk });
       } finally {
         if (bulk) {
           // The rebuild scans the whole table once per index: read it through a memory map (no copy into
@@ -100,6 +117,7 @@ export function sqliteLoadStore(db: Db): RegistryLoadStore {
           db.exec("PRAGMA mmap_size = 0");
           db.exec("PRAGMA threads = 0");
         }
+        db.exec(`PRAGMA cache_size = ${cacheSize}`);
       }
     },
     restoreIndexes: () => Promise.try(() => restoreIndexes(db)),

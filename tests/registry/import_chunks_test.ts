@@ -4,14 +4,14 @@
  * refuses is redone carefully alone, the earlier chunks of its batch (and their deferred value rows) kept.
  */
 import assert from "node:assert/strict";
-import { type TestDeps, testDeps } from "../helpers/deps.ts";
+import { TEST_BACKEND, type TestDeps, testDeps } from "../helpers/deps.ts";
 import { CHUNK_RECORDS, type PreparedBatch, prepareRecord } from "../../src/registry/prepared.ts";
 import { workerBatches } from "../../src/registry/parse_pool.ts";
 import { demoSource } from "../../src/registry/startup.ts";
 import { valuePairs } from "../../src/registry/values.ts";
 import type { Registrant } from "../../src/registry/model.ts";
 import { crvsProfile } from "../../src/registries/crvs/mod.ts";
-import type { LoadOptions } from "../../src/registry/load_store.ts";
+import { bulkCacheMb, type LoadOptions } from "../../src/registry/load_store.ts";
 
 const NOW = "2026-03-01T10:00:00.000Z";
 
@@ -253,4 +253,57 @@ Deno.test("workerBatches() sends a batch as chunks of at most CHUNK_RECORDS, sha
     deps.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name:
+    "a bulk load writes its chunks without savepoints: a chunk SQLite refuses stops it, its batch rolled back",
+  ignore: TEST_BACKEND === "postgres",
+  fn: async () => {
+    const deps = await testDeps();
+    try {
+      if (deps.backend !== "sqlite") throw new Error("SQLite's bulk load");
+      const db = deps.db;
+      db.exec(`CREATE TEMP TRIGGER refuse BEFORE INSERT ON registrants WHEN NEW.external_id = 'BAD'
+        BEGIN SELECT RAISE(ABORT, 'constraint failed: refused for the test'); END`);
+      const cacheSize = () => (db.prepare("PRAGMA cache_size").get() as { cache_size: number }).cache_size;
+      const before = cacheSize();
+      const records = crvsPrepared(40);
+      const bad = prepareRecord(
+        { line: 99, raw: { id: "BAD", name: { given_name: "Bad" }, details: { marital_status: "S" } } },
+        NOW,
+        crvsProfile,
+      );
+      const during: number[] = [];
+      const chunks = async function* (): AsyncGenerator<PreparedBatch> {
+        yield { now: NOW, records: records.slice(0, 20), last: true };
+        during.push(cacheSize());
+        yield { now: NOW, records: records.slice(20, 30), last: false };
+        yield { now: NOW, records: [...records.slice(30), bad], last: true };
+      };
+      await assert.rejects(
+        () => deps.storage.registryLoad.bulkLoad(chunks(), { registry: "crvs", batchSize: 500_000 }),
+        (err: Error) => {
+          assert.equal(err.name, "BatchRefused");
+          assert.match(err.message, /lines 31-99 \(constraint failed: refused for the test\)/);
+          return true;
+        },
+      );
+      // The first batch is kept; the second (its first chunk written without a savepoint) is rolled back whole.
+      assert.equal(db.isTransaction, false);
+      assert.equal(await count(deps), 20);
+      await assertOwnValues(deps);
+      // The deferred indexes are back, and the page cache: 4 KB a record of the batch while it ran.
+      assert.equal((await deps.sql("SELECT name FROM registry_deferred_indexes")).length, 0);
+      assert.ok(
+        (await deps.sql("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'reg_r_crvs_%'"))
+          .length > 3,
+      );
+      assert.deepEqual(during, [-bulkCacheMb(500_000) * 1000]);
+      assert.equal(bulkCacheMb(500_000), 2000);
+      assert.equal(cacheSize(), before);
+    } finally {
+      deps.close();
+    }
+  },
 });
