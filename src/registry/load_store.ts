@@ -8,6 +8,7 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { registryEmpty } from "./registry_store.ts";
+import { stmt } from "../db/statements.ts";
 import { type ImportReport, prepareBatches, type SourceRecord, writePrepared } from "./batch.ts";
 import { deferIndexes, restoreIndexes } from "./bulk.ts";
 import type { PreparedBatch } from "./prepared.ts";
@@ -93,7 +94,7 @@ export function sqliteLoadStore(db: Db): RegistryLoadStore {
       write(allBatches(source, options), { registry: options.profile?.name, onProgress: options.onProgress }),
     bulkLoad: async (batches, options) => {
       restoreIndexes(db);
-      const cacheSize = (db.prepare("PRAGMA cache_size").get() as { cache_size: number }).cache_size;
+      const cacheSize = (stmt(db, "PRAGMA cache_size").get() as { cache_size: number }).cache_size;
       db.exec(`PRAGMA cache_size = -${bulkCacheMb(options.batchSize) * 1000}`);
       // Durability stays WAL + synchronous=NORMAL during a bulk load: each batch commit survives a SIGKILL and
       // the database stays consistent (tests/faults/import_kill_test.ts). synchronous=OFF would also survive a
