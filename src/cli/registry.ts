@@ -227,7 +227,10 @@ const seedCommand: Command = {
     registry: REGISTRY_OPTION,
     demo: { type: "string", description: "number of persons (social) or records (its demo generator)" },
     seed: { type: "string", description: "random seed (default 1); same N and seed, same records" },
-    batch: { type: "string", description: "records per transaction (default 5000)" },
+    batch: {
+      type: "string",
+      description: "records per transaction, 1 to 1000000 (default 5000; see import)",
+    },
   },
   examples: ["registry seed --demo 1000", "registry seed --demo 500 --registry crvs --seed 7 --json"],
   run({ config, values, print }) {
