@@ -73,7 +73,8 @@ type WriteOptions = { registry?: string; groupIds?: Map<string, number> };
 /**
  * Writes one chunk inside the batch's open transaction; returns its report (refused records included). Records are checked
  * before writing, so the fast path needs no per-record savepoint; if SQLite still refuses one, the chunk (and
- * only it, under its savepoint) is rolled back and written again with a savepoint around each record.
+ * only it, under its savepoint) is rolled back and written again with a savepoint around each record. Without
+ * `savepoints` (a bulk load's), the refusal stops the load instead (BatchRefused).
  */
 function writeChunk(
   db: Db,
@@ -81,21 +82,13 @@ function writeChunk(
   options: WriteOptions & { pending: PendingInserts; savepoints: boolean },
 ): ImportReport {
   const local = emptyReport();
-  if (!options.savepoints) {
-    try {
-      writeFast(db, chunk, local, options);
-    } catch (err) {
-      if (!(err instanceof Error) || !/constraint/i.test(err.message)) throw err;
-      throw new BatchRefused(chunk, err.message);
-    }
-    return local;
-  }
   const deferred = options.pending.deferredValues;
-  stmt(db, "SAVEPOINT chunk").run();
+  if (options.savepoints) stmt(db, "SAVEPOINT chunk").run();
   try {
     writeFast(db, chunk, local, options);
   } catch (err) {
     if (!(err instanceof Error) || !/constraint/i.test(err.message)) throw err;
+    if (!options.savepoints) throw new BatchRefused(chunk, err.message);
     stmt(db, "ROLLBACK TO chunk").run();
     discardPending(options.pending, deferred);
     options.groupIds?.clear();
@@ -104,7 +97,7 @@ function writeChunk(
     flushInserts(db, options.pending);
     writeCarefully(db, chunk, local, options);
   }
-  stmt(db, "RELEASE chunk").run();
+  if (options.savepoints) stmt(db, "RELEASE chunk").run();
   return local;
 }
 
