@@ -99,13 +99,14 @@ export function toSql(cond: Cond, ctx: SqlContext): Compiled {
  * it, and the statement budget checked first on every row of each table the statement loops over
  * (src/db/budget.ts). Both types are checked plain names (src/registries/index.ts), never client input.
  * `rowidOrder`: `r` is read in row id order, through none of its indexes (a dense page: search_dense.ts).
+ * `gate: false`: no budget check on `r` (a count its LIMIT bounds: search_count.ts).
  * Compiled for PostgreSQL, the statement has no budget checks (statement_timeout bounds it) and no hint.
  */
 export function searchFrom(
   where: Compiled,
   recordType: string,
   groupStorage = "group",
-  rowidOrder = false,
+  { rowidOrder = false, gate = true }: { rowidOrder?: boolean; gate?: boolean } = {},
 ): string {
   const join = where.household
     ? ` LEFT JOIN registrants g ON g.id = r.group_id AND g.record_type = '${groupStorage}' AND g.deleted_at IS NULL`
@@ -113,10 +114,14 @@ export function searchFrom(
   if (where.dialect === "postgres") {
     return `FROM registrants r${join} WHERE r.record_type = '${recordType}' AND r.deleted_at IS NULL AND (${where.sql})`;
   }
-  const checks = where.household ? `${budgetTerm("r.id")} AND ${budgetTerm("g.id")}` : budgetTerm("r.id");
+  const checks = where.household
+    ? `${budgetTerm("r.id")} AND ${budgetTerm("g.id")} AND `
+    : gate
+    ? `${budgetTerm("r.id")} AND `
+    : "";
   return `FROM registrants r${
     rowidOrder ? " NOT INDEXED" : ""
-  }${join} WHERE ${checks} AND r.record_type = '${recordType}' ` +
+  }${join} WHERE ${checks}r.record_type = '${recordType}' ` +
     `AND r.deleted_at IS NULL AND (${where.sql})`;
 }
 

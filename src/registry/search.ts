@@ -13,6 +13,7 @@ import { afterCursor, orderBy } from "./search_cursor.ts";
 import { valueEstimator } from "./query_intersect.ts";
 import { identifierPage } from "./search_lookup.ts";
 import { denseRange } from "./search_dense.ts";
+import { uncheckedCountFrom } from "./search_count.ts";
 import {
   answerOf,
   type ItemPage,
@@ -87,7 +88,9 @@ function readMatches(ctx: SearchContext, q: PreparedItem, where: Compiled): Item
   // `ids`: read in row id order within (low, high] (search_dense.ts), not through an index.
   const page = (ids?: { low: number; high: number }) => {
     const from = ids
-      ? `${searchFrom(where, q.recordType.storage, q.sql.groupStorage, true)} AND r.id > ? AND r.id <= ?`
+      ? `${
+        searchFrom(where, q.recordType.storage, q.sql.groupStorage, { rowidOrder: true })
+      } AND r.id > ? AND r.id <= ?`
       : base;
     return stmt(
       ctx.db,
@@ -103,9 +106,12 @@ function readMatches(ctx: SearchContext, q: PreparedItem, where: Compiled): Item
   };
   // Count first (bounded by maxResults + 1), so a refused query never sorts all its matches. (An identifier
   // lookup's first page is its count too: search_lookup.ts answers it before this.)
+  const limit = ctx.maxResults + 1;
+  const counted = uncheckedCountFrom(ctx.db, where, q.recordType.storage, limit, ctx.budget) ?? base;
   const total = Number(
-    (stmt(ctx.db, `SELECT COUNT(*) AS n FROM (SELECT 1 ${base} LIMIT ?+0)`)
-      .get(...params, ctx.maxResults + 1) as { n: number }).n,
+    (stmt(ctx.db, `SELECT COUNT(*) AS n FROM (SELECT 1 ${counted} LIMIT ?+0)`).get(...params, limit) as {
+      n: number;
+    }).n,
   );
   if (total > ctx.maxResults) throw tooMany(ctx.maxResults);
   if (q.offset >= total) return { total, records: [] };
