@@ -5,7 +5,6 @@
  * worker only, on either backend.
  */
 import type { Db } from "../db/sqlite.ts";
-import { transaction } from "../db/sqlite.ts";
 import { groupCommit } from "../db/group_commit.ts";
 import { deleteInChunks } from "../db/purge.ts";
 import { stmt } from "../db/statements.ts";
@@ -138,30 +137,31 @@ export function sqliteTransactionStore(db: Db): TransactionStore {
         return stored;
       }),
     markPending: (id, now) => Promise.resolve(markPending(db, id, now)),
-    claimProcessing: (id, owner, now, until) => Promise.resolve(claimProcessing(db, id, owner, now, until)),
-    completeProcessing: (id, owner, p, now) => Promise.resolve(completeProcessing(db, id, owner, p, now)),
-    // After a storage fault the release waits for the write lock without blocking the isolate (group commit).
-    releaseProcessing: (id, owner, p) =>
-      p.uncount
-        ? groupCommit(db, () => releaseProcessing(db, id, owner, p))
-        : Promise.resolve(releaseProcessing(db, id, owner, p)),
-    claimCallback: (id, owner, now, until) => Promise.resolve(claimCallback(db, id, owner, now, until)),
+    // The worker's steps: the writes of the transactions in flight within one event-loop turn share one
+    // commit (a lifecycle is four writes of one wide row; a commit each cost more than the writes), and a
+    // write lock held elsewhere is waited for on timers, never by blocking the isolate.
+    claimProcessing: (id, owner, now, until) =>
+      groupCommit(db, () => claimProcessing(db, id, owner, now, until)),
+    completeProcessing: (id, owner, p, now) =>
+      groupCommit(db, () => completeProcessing(db, id, owner, p, now)),
+    releaseProcessing: (id, owner, p) => groupCommit(db, () => releaseProcessing(db, id, owner, p)),
+    claimCallback: (id, owner, now, until) => groupCommit(db, () => claimCallback(db, id, owner, now, until)),
     markCallbackSent: (id, owner, now, attempt) =>
-      Promise.resolve(transaction(db, () => {
+      groupCommit(db, () => {
         recordAttempt(db, id, attempt);
         return markCallbackSent(db, id, owner, now);
-      })),
+      }),
     scheduleRetry: (id, owner, r, attempt) =>
-      Promise.resolve(transaction(db, () => {
+      groupCommit(db, () => {
         recordAttempt(db, id, attempt);
         return scheduleRetry(db, id, owner, r.failure, r.nextAt, r.now);
-      })),
+      }),
     markCallbackFailed: (id, owner, f, attempt) =>
-      Promise.resolve(transaction(db, () => {
+      groupCommit(db, () => {
         recordAttempt(db, id, attempt);
         return markCallbackFailed(db, id, owner, f.failure, f.now);
-      })),
-    releaseCallback: (id, owner) => Promise.resolve(releaseCallback(db, id, owner)),
+      }),
+    releaseCallback: (id, owner) => groupCommit(db, () => releaseCallback(db, id, owner)),
     reopenFailedCallback: (id, now) => Promise.resolve(reopenFailedCallback(db, id, now)),
     setCallbackUrl: (id, url) => Promise.resolve(setCallbackUrl(db, id, url)),
     cancelOpen: (of, reason, now) => Promise.resolve(cancelOpenTransactions(db, of, reason, now)),

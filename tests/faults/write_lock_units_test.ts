@@ -1,7 +1,8 @@
 /**
  * A write lock held by another connection, in process: the group commit waits for it on timers and fails only
- * the writes past their wait; the worker tries a processor that met it again under its claim, and never counts
- * such an attempt against the transaction. The real-server run is tests/faults/write_lock_test.ts.
+ * the writes past their wait; the worker's own steps (claims, results, callback outcomes) wait the same way; the
+ * worker tries a processor that met it again under its claim, and never counts such an attempt against the
+ * transaction. The real-server run is tests/faults/write_lock_test.ts.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { harness } from "../transactions/support.ts";
@@ -86,6 +87,10 @@ async function subscribeWithLock(overrides: Record<string, string> = {}) {
   return {
     h,
     row: () => getByCorrelationId(h.deps.db, correlationId)!,
+    /** Takes the write lock now (the processor's check no longer does). */
+    hold: () => {
+      if (!other.isTransaction) other.exec("BEGIN IMMEDIATE");
+    },
     release: () => {
       if (other.isOpen && other.isTransaction) other.exec("ROLLBACK");
     },
@@ -137,6 +142,37 @@ Deno.test("worker: a lock held past the claim's retries leaves the attempt uncou
     equal(row.state, "callback_sent", `${row.state}: ${row.process_error}`);
     deepEqual(subscribeStatuses(row.result!), ["pdng"]);
   } finally {
+    clearTimeout(timer);
+    t.release();
+    await t.close();
+  }
+});
+
+Deno.test("worker: its claims and results wait for a lock held elsewhere on timers, the isolate free meanwhile", async () => {
+  const t = await subscribeWithLock();
+  // The connection's own wait, as the server opens it (subscribeWithLock shortens it), and a processor that
+  // takes no lock: the lock is held from before the claim.
+  setBusyTimeout(t.h.deps.db, 5000);
+  t.h.http.check = () => Promise.resolve();
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 5);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    t.hold();
+    let heldTicks = 0;
+    timer = setTimeout(() => {
+      heldTicks = ticks;
+      t.release();
+    }, 150);
+    // Before: the claim was a synchronous write, which waited out the busy timeout (5 s) with the event loop
+    // stopped (so the release above could not run) and then failed with "database is locked".
+    await t.h.drain();
+    ok(heldTicks >= 5, `timers ran while the lock was held (${heldTicks} ticks)`);
+    const row = t.row();
+    equal(row.state, "callback_sent", `${row.state}: ${row.process_error}`);
+    equal(row.process_attempts, 1);
+  } finally {
+    clearInterval(ticker);
     clearTimeout(timer);
     t.release();
     await t.close();
