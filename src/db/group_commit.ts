@@ -1,9 +1,10 @@
 /**
- * Group commit for the request path: writes asked for within one event-loop turn run in one SQLite write
- * transaction, flushed by `setImmediate` right after the turn's I/O callbacks (a zero-delay `setTimeout` waits
- * about 2 ms here). Under load the BEGIN/COMMIT and the write lock are paid once per turn instead of once per
- * request, and isolates meet on the lock that many times less often. Each write runs in its own savepoint, so
- * one that throws is undone alone and only its caller sees the error; a promise resolves after the COMMIT.
+ * Group commit for the request path, the transaction worker and the notifier: writes asked for within one
+ * event-loop turn run in one SQLite write transaction, flushed by `setImmediate` right after the turn's I/O
+ * callbacks (a zero-delay `setTimeout` waits about 2 ms here). Under load the BEGIN/COMMIT and the write lock
+ * are paid once per turn instead of once per write, and isolates meet on the lock that many times less often.
+ * Each write runs in its own savepoint, so one that throws is undone alone and only its caller sees the error;
+ * a promise resolves after the COMMIT.
  *
  * Waiting for the lock never blocks the event loop for long: a short spin covers the usual sub-millisecond
  * meeting of isolates, then the group waits on timers (so `/healthz` and reads keep answering) while later
