@@ -13,7 +13,7 @@ import { afterCursor, orderBy } from "./search_cursor.ts";
 import { valueEstimator } from "./query_intersect.ts";
 import { identifierPage } from "./search_lookup.ts";
 import { denseRange } from "./search_dense.ts";
-import { uncheckedCountFrom } from "./search_count.ts";
+import { countSql, uncheckedCountFrom } from "./search_count.ts";
 import {
   answerOf,
   type ItemPage,
@@ -108,11 +108,7 @@ function readMatches(ctx: SearchContext, q: PreparedItem, where: Compiled): Item
   // lookup's first page is its count too: search_lookup.ts answers it before this.)
   const limit = ctx.maxResults + 1;
   const counted = uncheckedCountFrom(ctx.db, where, q.recordType.storage, limit, ctx.budget) ?? base;
-  const total = Number(
-    (stmt(ctx.db, `SELECT COUNT(*) AS n FROM (SELECT 1 ${counted} LIMIT ?+0)`).get(...params, limit) as {
-      n: number;
-    }).n,
-  );
+  const total = Number((stmt(ctx.db, countSql(counted)).get(...params, limit) as { n: number }).n);
   if (total > ctx.maxResults) throw tooMany(ctx.maxResults);
   if (q.offset >= total) return { total, records: [] };
   const dense = denseRange(ctx.db, {

@@ -8,9 +8,10 @@
  * it (SQLite's `random()` per row, src/db/budget.ts). The count goes without the check when all of these hold:
  * - the condition is a conjunction of comparisons of the record's own columns with bound values (`r.sex = ?`,
  *   `r.birth_date >= ?`): nothing else for SQLite to test on a row (no OR, NOT, function, subquery, household);
- * - SQLite's plan for it, with the values bound (the plan can depend on them: STAT4), is one SEARCH of `r`
- *   through an index of the record type's live rows with one constraint per comparison: the range it reads is
- *   the matches, and the record type and deletion terms are the index's own;
+ * - SQLite's plan for the count statement itself, with the values bound (the plan can depend on them: STAT4),
+ *   is one SEARCH of `r` (beside its subquery's co-routine) through an index of the record type's live rows with
+ *   one constraint per comparison: the range it reads is the matches, and the record type and deletion terms are
+ *   the index's own;
  * - the LIMIT is within what the request's budget would let the statement read (ROWS_PER_MS a millisecond).
  * Anything else keeps the check; the page statement after the count always has it.
  */
@@ -33,6 +34,14 @@ const INDEX_SEARCH = /^SEARCH r USING (?:COVERING )?INDEX ([A-Za-z0-9_]+) \((.+)
 
 /** One constraint of such a plan (SQLite writes `>` for `>=` and `<` for `<=`). */
 const CONSTRAINT = /^([a-z_][a-z0-9_]*)(=|<|>)\?$/;
+
+/** The other lines of a count's plan: its subquery run as a co-routine and read. */
+const SUBQUERY = /^(?:CO-ROUTINE|SCAN) \(?subquery-\d+\)?$/;
+
+/** The count statement of `from` (a searchFrom text): its matches up to a LIMIT (the last parameter). */
+export function countSql(from: string): string {
+  return `SELECT COUNT(*) AS n FROM (SELECT 1 ${from} LIMIT ?+0)`;
+}
 
 /** `sex =`, `birth_date >`: each part as a plan's constraint names it, sorted; undefined when one is no match. */
 function keys(parts: string[], pattern: RegExp): string[] | undefined {
@@ -61,9 +70,11 @@ export function uncheckedCountFrom(
   const terms = keys(where.sql.replace(/[()]/g, "").split(" AND "), TERM);
   if (!terms || terms.length !== where.params.length) return undefined;
   const from = searchFrom(where, recordType, undefined, { gate: false });
-  const plan = stmt(db, `EXPLAIN QUERY PLAN SELECT 1 ${from} LIMIT ?+0`)
-    .all(...where.params, limit) as Array<{ detail: string }>;
-  const m = plan.length === 1 ? INDEX_SEARCH.exec(plan[0].detail) : null;
+  // The plan of the very statement that will count: one index search, and its subquery's co-routine.
+  const plan = (stmt(db, `EXPLAIN QUERY PLAN ${countSql(from)}`).all(...where.params, limit) as Array<
+    { detail: string }
+  >).map((r) => r.detail).filter((d) => !SUBQUERY.test(d));
+  const m = plan.length === 1 ? INDEX_SEARCH.exec(plan[0]) : null;
   if (!m || keys(m[2].split(" AND "), CONSTRAINT)?.join() !== terms.join()) return undefined;
   return liveIndexOf(db, m[1], recordType) ? from : undefined;
 }
