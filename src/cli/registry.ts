@@ -7,7 +7,7 @@ import { type Printer, table } from "./output.ts";
 import { withDeps } from "./system.ts";
 import type { Deps } from "../deps.ts";
 import type { ImportReport } from "../registry/batch.ts";
-import type { PreparedBatch } from "../registry/prepared.ts";
+import { BATCH_RECORDS, type PreparedBatch } from "../registry/prepared.ts";
 import { prepareBatches } from "../registry/batch.ts";
 import { workerBatches } from "../registry/parse_pool.ts";
 import { detectFormat } from "../registry/sources.ts";
@@ -141,7 +141,7 @@ async function load(
 }
 
 function batchSizeOf(v: unknown): number {
-  const n = v === undefined ? 5000 : Number(v);
+  const n = v === undefined ? BATCH_RECORDS : Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new UsageError("--batch must be 1 to 1000000");
   return n;
 }

@@ -20,6 +20,7 @@ import {
 import { fastSteps, identifierPairs } from "./fast_path.ts";
 import { stmt } from "../db/statements.ts";
 import {
+  BATCH_RECORDS,
   CHUNK_RECORDS,
   chunkOf,
   type PreparedBatch,
@@ -312,8 +313,12 @@ export function writeAll(
     onProgress?: (report: ImportReport) => void;
   },
 ): Promise<ImportReport> {
-  return writePrepared(db, prepareBatches(source, options.batchSize ?? 5000, options.now, options.profile), {
-    registry: options.profile?.name,
-    onProgress: options.onProgress,
-  });
+  return writePrepared(
+    db,
+    prepareBatches(source, options.batchSize ?? BATCH_RECORDS, options.now, options.profile),
+    {
+      registry: options.profile?.name,
+      onProgress: options.onProgress,
+    },
+  );
 }

@@ -11,7 +11,7 @@ import { registryEmpty } from "./registry_store.ts";
 import { stmt } from "../db/statements.ts";
 import { type ImportReport, prepareBatches, type SourceRecord, writePrepared } from "./batch.ts";
 import { deferIndexes, restoreIndexes } from "./bulk.ts";
-import type { PreparedBatch } from "./prepared.ts";
+import { BATCH_RECORDS, type PreparedBatch } from "./prepared.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 import { recordProgress } from "./imports/store.ts";
 
@@ -34,14 +34,14 @@ export interface LoadOptions {
  * 45 GB read and 34 GB written; 1.5 GB and batches of 500,000: 9 and 13 GB). The cache grows only as pages are
  * touched.
  */
-export function bulkCacheMb(batchSize = 5000): number {
+export function bulkCacheMb(batchSize = BATCH_RECORDS): number {
   return Math.min(4000, Math.max(200, Math.round(batchSize * 0.004)));
 }
 
 /** Options of `writeAll`. */
 export interface WriteAllOptions {
   now: () => string;
-  /** Records per transaction (default 5000). */
+  /** Records per transaction (default BATCH_RECORDS). */
   batchSize?: number;
   profile?: RegistryProfile;
   onProgress?: (report: ImportReport) => void;
@@ -74,7 +74,7 @@ export function allBatches(
   source: AsyncIterable<SourceRecord> | Iterable<SourceRecord>,
   options: WriteAllOptions,
 ): AsyncGenerator<PreparedBatch> {
-  return prepareBatches(source, options.batchSize ?? 5000, options.now, options.profile);
+  return prepareBatches(source, options.batchSize ?? BATCH_RECORDS, options.now, options.profile);
 }
 
 /** Loading into the embedded SQLite database `db` (batch.ts and bulk.ts, as they are). */

@@ -12,6 +12,7 @@ import type { ImportFormat } from "./sources.ts";
 import { recordsOf } from "./sources.ts";
 import type { SourceRecord } from "./batch.ts";
 import {
+  BATCH_RECORDS,
   CHUNK_RECORDS,
   chunkOf,
   type PreparedBatch,
@@ -22,7 +23,7 @@ import { requireProfile } from "../registries/index.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 
 let records: AsyncIterator<SourceRecord> | undefined;
-let batchSize = 5000;
+let batchSize = BATCH_RECORDS;
 let profile: RegistryProfile | undefined;
 let bytes = 0;
 /** Records of the current batch sent so far, and the batch's import time. */

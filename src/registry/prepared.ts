@@ -83,6 +83,9 @@ export interface PreparedBatch {
 /** Records per chunk between the reader and the writer: bounds the import's memory whatever `--batch` is. */
 export const CHUNK_RECORDS = 5000;
 
+/** Records per batch (one write transaction) when none is given (`--batch`, `batchSize`). */
+export const BATCH_RECORDS = 5000;
+
 /** A chunk of prepared records with their value rows sorted, each record's own list dropped (sent once). */
 export function chunkOf(now: string, records: PreparedRecord[], last: boolean): PreparedBatch {
   const values = sortedValues(records);

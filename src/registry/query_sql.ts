@@ -99,7 +99,7 @@ export function toSql(cond: Cond, ctx: SqlContext): Compiled {
  * it, and the statement budget checked first on every row of each table the statement loops over
  * (src/db/budget.ts). Both types are checked plain names (src/registries/index.ts), never client input.
  * `rowidOrder`: `r` is read in row id order, through none of its indexes (a dense page: search_dense.ts).
- * `gate: false`: no budget check on `r` (a count its LIMIT bounds: search_count.ts).
+ * `gate: false`: no budget check on `r` (a count its LIMIT bounds: search_count.ts); the household's stays.
  * Compiled for PostgreSQL, the statement has no budget checks (statement_timeout bounds it) and no hint.
  */
 export function searchFrom(
@@ -114,11 +114,8 @@ export function searchFrom(
   if (where.dialect === "postgres") {
     return `FROM registrants r${join} WHERE r.record_type = '${recordType}' AND r.deleted_at IS NULL AND (${where.sql})`;
   }
-  const checks = where.household
-    ? `${budgetTerm("r.id")} AND ${budgetTerm("g.id")} AND `
-    : gate
-    ? `${budgetTerm("r.id")} AND `
-    : "";
+  const checks = (gate ? `${budgetTerm("r.id")} AND ` : "") +
+    (where.household ? `${budgetTerm("g.id")} AND ` : "");
   return `FROM registrants r${
     rowidOrder ? " NOT INDEXED" : ""
   }${join} WHERE ${checks}r.record_type = '${recordType}' ` +
