@@ -66,7 +66,8 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
   const bulkSlots = new Limiter(2);
   const store = deps.storage.transactions;
 
-  async function process(id: number): Promise<void> {
+  /** Processes transaction `id` under a claim; true when this call stored its result (the callback is due). */
+  async function process(id: number): Promise<boolean> {
     // Processing is synchronous SQLite work chained by already-resolved promises: without a real yield a
     // backlog runs in one turn of the event loop, starving callback sockets and timers for seconds (callbacks
     // then time out with their answer already waiting). One macrotask yield per transaction lets I/O through.
@@ -76,7 +77,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
     // The claim counts the attempt in storage before the processor runs: an attempt that kills or wedges the
     // process counts too, so a poisoned transaction is failed after `processAttempts` starts, even across restarts.
     const row = await store.claimProcessing(id, owner, iso(now), iso(now + leaseMs));
-    if (!row) return;
+    if (!row) return false;
     const started = performance.now();
     let result: ProcessResult;
     let processError: string | undefined;
@@ -96,9 +97,13 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       }
       if (attempt.ok) result = attempt.result;
       // A write lock held elsewhere or a full disk is our fault, not the transaction's: retried, never counted.
-      else if (attempt.transient) return await retryLater(row, owner, attempt.error, { uncount: true });
-      else if (row.process_attempts < maxAttempts) return await retryLater(row, owner, attempt.error);
-      else {
+      else if (attempt.transient) {
+        await retryLater(row, owner, attempt.error, { uncount: true });
+        return false;
+      } else if (row.process_attempts < maxAttempts) {
+        await retryLater(row, owner, attempt.error);
+        return false;
+      } else {
         processError = `attempt ${row.process_attempts} of ${maxAttempts}: ${attempt.error}`;
         result = processingFailed(
           row,
@@ -130,6 +135,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       (performance.now() - started) / 1000,
     );
     if (!stored) deps.log.warn("transaction result not stored: lease lost", logFields(row));
+    return stored;
   }
 
   /** A failed attempt below the limit: record why, drop the lease, and come back after the retry delay. */
@@ -244,12 +250,15 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
         if (bulk && row.action === "search" && row.request_message.includes('"bulk_file"')) {
           if (await bulkSlots.run(() => bulk.handle(row))) return;
         }
+        const done = (state: TxnRow["state"] | undefined) => state === "succeeded" || state === "rejected";
+        let due = done(row.state);
         if (row.state === "received" || row.state === "pending" || row.state === "processing") {
-          await processing.run(() => process(id));
+          // A result this call stored leaves the callback due, to the sender and URL read above (processing
+          // changes neither); otherwise another worker may have finished it meanwhile: read it again.
+          due = await processing.run(() => process(id)) || done((await store.get(id))?.state);
         }
-        const after = await store.get(id);
-        if (after && (after.state === "succeeded" || after.state === "rejected")) {
-          const key = { destination: destinationOf(after.callback_url), sender: after.sender_id };
+        if (due) {
+          const key = { destination: destinationOf(row.callback_url), sender: row.sender_id };
           await outbound.run(key, () => deliver(id));
         }
       } catch (err) {

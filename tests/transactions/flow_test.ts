@@ -209,3 +209,26 @@ Deno.test("a request without a bearer token is refused before anything is stored
     h.close();
   }
 });
+
+Deno.test("the worker reads a transaction's row once when it processes it and sends the callback", async () => {
+  const h = await harness();
+  try {
+    const res = await h.post("/registry/search", searchMessage("t-reads", 3));
+    assert.equal(res.status, 202);
+    // The row is wide (request and result): its second read after processing stored the result was redundant.
+    const store = h.deps.storage.transactions;
+    const get = store.get;
+    let reads = 0;
+    store.get = (id) => {
+      reads++;
+      return get(id);
+    };
+    assert.equal(await h.drain(), 1);
+    assert.equal(h.http.sent.length, 1);
+    assert.equal(reads, 1);
+    const cid = (res.body.message as Record<string, string>).correlation_id;
+    assert.equal((await store.getByCorrelationId(cid))!.state, "callback_sent");
+  } finally {
+    h.close();
+  }
+});
