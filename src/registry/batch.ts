@@ -72,6 +72,13 @@ export function reject(report: ImportReport, line: number, reason: string): void
 type WriteOptions = { registry?: string; groupIds?: Map<string, number> };
 
 /**
+ * A batch being written: its buffered rows, and the identifier keys (`type\0value`) its chunks met so far, stored
+ * or waiting in `pending`. A key there whose record went to the checked path may be free after all: such a key
+ * only sends a later record to the checked path too, which decides from the database.
+ */
+type BatchWrite = WriteOptions & { pending: PendingInserts; taken: Set<string> };
+
+/**
  * Writes one chunk inside the batch's open transaction; returns its report (refused records included). Records are checked
  * before writing, so the fast path needs no per-record savepoint; if SQLite still refuses one, the chunk (and
  * only it, under its savepoint) is rolled back and written again with a savepoint around each record. Without
@@ -80,10 +87,10 @@ type WriteOptions = { registry?: string; groupIds?: Map<string, number> };
 function writeChunk(
   db: Db,
   chunk: PreparedBatch,
-  options: WriteOptions & { pending: PendingInserts; savepoints: boolean },
+  options: BatchWrite & { savepoints: boolean },
 ): ImportReport {
   const local = emptyReport();
-  const deferred = options.pending.deferredValues;
+  const deferred = options.pending.deferred;
   if (options.savepoints) stmt(db, "SAVEPOINT chunk").run();
   try {
     writeFast(db, chunk, local, options);
@@ -179,7 +186,7 @@ function writeFast(
   db: Db,
   batch: PreparedBatch,
   report: ImportReport,
-  options: WriteOptions & { pending: PendingInserts },
+  options: BatchWrite,
 ): void {
   const ok = batch.records.filter((p) => p.error === undefined);
   const registry = options.registry ?? STORE_REGISTRY;
@@ -191,12 +198,14 @@ function writeFast(
     >)
       .map((r) => r.e),
   );
-  const taken = new Set(
-    (stmt(db, OWNED_IDENTIFIERS).all(JSON.stringify(identifierPairs(ok)), registry) as Array<
+  // The identifiers of the batch's earlier chunks are in `taken` already: their rows wait in `pending` (see
+  // PendingInserts.deferred), so the database does not know them yet.
+  const taken = options.taken;
+  for (
+    const r of stmt(db, OWNED_IDENTIFIERS).all(JSON.stringify(identifierPairs(ok)), registry) as Array<
       { t: string; v: string }
-    >)
-      .map((r) => `${r.t}\u0000${r.v}`),
-  );
+    >
+  ) taken.add(`${r.t}\u0000${r.v}`);
   const pending = options.pending;
   const steps = fastSteps(
     batch,
@@ -245,7 +254,13 @@ export async function writePrepared(
   let batchReport = emptyReport();
   const groupIds = new Map<string, number>();
   const pending = pendingInserts();
-  const write = { registry: options.registry, groupIds, pending, savepoints: options.savepoints ?? true };
+  const write = {
+    registry: options.registry,
+    groupIds,
+    pending,
+    taken: new Set<string>(),
+    savepoints: options.savepoints ?? true,
+  };
   let open = false;
   const commit = () => {
     finishTransaction(db, () => {
@@ -253,6 +268,7 @@ export async function writePrepared(
       options.within?.(batchReport);
     });
     open = false;
+    write.taken.clear();
     batchReport = emptyReport();
   };
   try {

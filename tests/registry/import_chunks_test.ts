@@ -217,6 +217,50 @@ function rawOf(reg: Registrant): Record<string, unknown> {
   };
 }
 
+Deno.test("writePrepared(): an identifier an earlier chunk of the batch took (its rows not yet written) sends the later record to the checked path", async () => {
+  const deps = await testDeps();
+  try {
+    const sources = [...demoSource(crvsProfile, 30, 9)].map((r, i) => ({ ...r, line: i + 1 }));
+    const raw = (i: number) => sources[i].raw as { identifier: unknown };
+    // Line 29 (the third chunk) claims line 8's identifier (the first chunk's): SQLite does not hold line 8's
+    // identifier row yet (a batch's identifier rows go in at its end, in key order).
+    raw(28).identifier = raw(7).identifier;
+    const records = sources.map((r) => prepareRecord(r, NOW, crvsProfile));
+    const chunks = async function* (): AsyncGenerator<PreparedBatch> {
+      yield { now: NOW, records: records.slice(0, 10), last: false };
+      yield { now: NOW, records: records.slice(10, 20), last: false };
+      yield { now: NOW, records: records.slice(20), last: true };
+    };
+    const report = await writePrepared(deps, chunks(), { registry: "crvs" });
+    assert.deepEqual([report.read, report.registered, report.rejectedCount], [
+      records.length,
+      records.length - 1,
+      1,
+    ]);
+    assert.equal(report.rejected[0].line, 29);
+    assert.match(report.rejected[0].reason, /belongs to another registrant/);
+    // Every stored record has exactly the identifier rows its data gives.
+    const stored = new Map<number, string[]>();
+    for (
+      const r of await deps.sql(
+        "SELECT id_type, id_value, registrant_id AS id FROM identifiers WHERE live = 1",
+      )
+    ) {
+      stored.set(Number(r.id), [...stored.get(Number(r.id)) ?? [], `${r.id_type}=${r.id_value}`]);
+    }
+    const rows = await deps.sql("SELECT id, data FROM registrant_data");
+    assert.equal(rows.length, records.length - 1);
+    for (const row of rows) {
+      const data = JSON.parse(String(row.data)) as Registrant;
+      const want = data.identifiers.map((i) => `${i.type}=${i.value}`).sort();
+      assert.deepEqual((stored.get(Number(row.id)) ?? []).sort(), want, `registrant ${row.id}`);
+    }
+    assert.equal(await inTransaction(deps), false);
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("workerBatches() sends a batch as chunks of at most CHUNK_RECORDS, sharing the batch's time", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dci-chunks-" });
   const deps = await testDeps();
