@@ -40,6 +40,27 @@ async function assertOwnValues(deps: TestDeps): Promise<number> {
   return total;
 }
 
+/**
+ * Asserts every stored record has exactly the live identifier rows its data gives (a batch's identifier rows go in
+ * at its end, see PendingInserts.deferred); returns how many records.
+ */
+async function assertOwnIdentifiers(deps: TestDeps): Promise<number> {
+  const stored = new Map<number, string[]>();
+  for (
+    const r of await deps.sql("SELECT id_type, id_value, registrant_id AS id FROM identifiers WHERE live = 1")
+  ) {
+    stored.set(Number(r.id), [...stored.get(Number(r.id)) ?? [], `${r.id_type}=${r.id_value}`]);
+  }
+  const rows = await deps.sql("SELECT id, data FROM registrant_data");
+  for (const row of rows) {
+    const want = (JSON.parse(String(row.data)) as Registrant).identifiers.map((i) => `${i.type}=${i.value}`);
+    assert.deepEqual((stored.get(Number(row.id)) ?? []).sort(), want.sort(), `registrant ${row.id}`);
+    stored.delete(Number(row.id));
+  }
+  assert.deepEqual([...stored.keys()], [], "identifier rows of no stored record");
+  return rows.length;
+}
+
 const count = async (deps: TestDeps) =>
   Number((await deps.sql("SELECT COUNT(*) AS n FROM registrants"))[0].n);
 
@@ -115,7 +136,7 @@ Deno.test("writePrepared() rolls back a batch whose reader fails between its chu
   }
 });
 
-Deno.test("writePrepared(): a record SQLite refuses in a later chunk redoes that chunk alone; the batch's earlier values stay", async () => {
+Deno.test("writePrepared(): a record SQLite refuses in a later chunk redoes that chunk alone; the batch's earlier values and identifiers stay", async () => {
   const deps = await testDeps();
   try {
     // A refusal no check before the write foresees (as a constraint failure would be).
@@ -173,6 +194,7 @@ Deno.test("writePrepared(): a record SQLite refuses in a later chunk redoes that
     assert.equal(await count(deps), records.length);
     assert.equal((await deps.storage.registry.get(reg.externalId, "crvs"))!.details?.marital_status, "D");
     assert.ok(await assertOwnValues(deps) > records.length);
+    assert.equal(await assertOwnIdentifiers(deps), records.length);
   } finally {
     deps.close();
   }
@@ -239,22 +261,7 @@ Deno.test("writePrepared(): an identifier an earlier chunk of the batch took (it
     ]);
     assert.equal(report.rejected[0].line, 29);
     assert.match(report.rejected[0].reason, /belongs to another registrant/);
-    // Every stored record has exactly the identifier rows its data gives.
-    const stored = new Map<number, string[]>();
-    for (
-      const r of await deps.sql(
-        "SELECT id_type, id_value, registrant_id AS id FROM identifiers WHERE live = 1",
-      )
-    ) {
-      stored.set(Number(r.id), [...stored.get(Number(r.id)) ?? [], `${r.id_type}=${r.id_value}`]);
-    }
-    const rows = await deps.sql("SELECT id, data FROM registrant_data");
-    assert.equal(rows.length, records.length - 1);
-    for (const row of rows) {
-      const data = JSON.parse(String(row.data)) as Registrant;
-      const want = data.identifiers.map((i) => `${i.type}=${i.value}`).sort();
-      assert.deepEqual((stored.get(Number(row.id)) ?? []).sort(), want, `registrant ${row.id}`);
-    }
+    assert.equal(await assertOwnIdentifiers(deps), records.length - 1);
     assert.equal(await inTransaction(deps), false);
   } finally {
     deps.close();
