@@ -214,7 +214,8 @@ function writeFast(
     () => nextRegistrantId(db, pending),
   );
   for (const step of steps) {
-    // The records buffered so far go in first (this one may update one of them), with their values.
+    // The records buffered so far go in first (this one may update one of them), with the batch's waiting
+    // identifier, contact and value rows (the checked path reads them from the database).
     flushInserts(db, pending);
     try {
       upsertOne(db, step.record!, batch, report, options);
