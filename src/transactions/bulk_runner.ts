@@ -13,7 +13,7 @@ import { deliverToSender } from "../senders/delivery.ts";
 import { getSender } from "../senders/store.ts";
 import { TEST_MODE_META } from "../senders/settings.ts";
 import { currentCallbackUrl } from "./callback.ts";
-import { retryDelay } from "./states.ts";
+import { callbackDue, retryDelay } from "./states.ts";
 import type { TxnRow } from "./store.ts";
 import { readSpoolPage } from "./bulk_file.ts";
 import type { BulkRow, PageRow } from "./bulk_store.ts";
@@ -171,7 +171,7 @@ export function createBulkRunner(
       if (row.action !== "search" || !await store.get(row.id)) return false;
       if (running.has(row.id)) return true;
       // A failed one an operator retried (txn retry) comes back reopened: its failed pages go out again.
-      if (row.state === "succeeded" || row.state === "rejected") {
+      if (callbackDue(row.state)) {
         await store.reopen(row.id, iso(deps.clock.now()));
       } else if (!["received", "pending", "processing"].includes(row.state)) return true;
       const owner = crypto.randomUUID();

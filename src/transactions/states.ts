@@ -24,6 +24,11 @@ export type TxnState = typeof TXN_STATES[number];
 /** States after which nothing more happens (unless an operator retries a failed callback). */
 export const TERMINAL_STATES: readonly TxnState[] = ["callback_sent", "callback_failed"];
 
+/** Whether a transaction in `state` has its answer stored and its callback not yet sent (or an operator reopened it). */
+export function callbackDue(state: TxnState | undefined): boolean {
+  return state === "succeeded" || state === "rejected";
+}
+
 /** The moves each state allows; anything else is a bug the store refuses to write. */
 export const TRANSITIONS: Readonly<Record<TxnState, readonly TxnState[]>> = {
   received: ["pending", "processing"],

@@ -5,7 +5,7 @@
 import type { Deps } from "../deps.ts";
 import type { Processor, ProcessResult } from "../dci/processor.ts";
 import { deliverOnce } from "./callback.ts";
-import { processRetryDelay, retryDelay, type TxnAction } from "./states.ts";
+import { callbackDue, processRetryDelay, retryDelay, type TxnAction } from "./states.ts";
 import { attemptProcessing, processingFailed } from "./attempt.ts";
 import type { NewAttempt } from "./attempts.ts";
 import { Limiter } from "./limiter.ts";
@@ -250,12 +250,11 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
         if (bulk && row.action === "search" && row.request_message.includes('"bulk_file"')) {
           if (await bulkSlots.run(() => bulk.handle(row))) return;
         }
-        const done = (state: TxnRow["state"] | undefined) => state === "succeeded" || state === "rejected";
-        let due = done(row.state);
+        let due = callbackDue(row.state);
         if (row.state === "received" || row.state === "pending" || row.state === "processing") {
           // A result this call stored leaves the callback due, to the sender and URL read above (processing
           // changes neither); otherwise another worker may have finished it meanwhile: read it again.
-          due = await processing.run(() => process(id)) || done((await store.get(id))?.state);
+          due = await processing.run(() => process(id)) || callbackDue((await store.get(id))?.state);
         }
         if (due) {
           const key = { destination: destinationOf(row.callback_url), sender: row.sender_id };
