@@ -22,44 +22,58 @@ function crvsPrepared(count: number) {
   );
 }
 
-/** Asserts every stored record has exactly the value rows its data gives; returns how many rows. */
-async function assertOwnValues(deps: TestDeps): Promise<number> {
+/**
+ * Asserts every stored record has exactly the rows of `query` (its `id` column the record's, `key` naming a row)
+ * that `want` gives from its data, and no row belongs to a record not stored; returns how many records and rows.
+ */
+async function assertOwnRows(
+  deps: TestDeps,
+  query: string,
+  key: (row: Record<string, unknown>) => string,
+  want: (reg: Registrant) => string[],
+): Promise<{ records: number; rows: number }> {
   const stored = new Map<number, string[]>();
-  // PostgreSQL: the value is jsonb (a number or a string, as SQLite's typed value) and the id a bigint.
-  for (const r of await deps.sql("SELECT attr, value, registrant_id AS id FROM registrant_values")) {
-    stored.set(Number(r.id), [...stored.get(Number(r.id)) ?? [], `${r.attr}=${r.value}`]);
+  for (const r of await deps.sql(query)) {
+    stored.set(Number(r.id), [...stored.get(Number(r.id)) ?? [], key(r)]);
   }
   let total = 0;
-  for (const row of await deps.sql("SELECT id, data FROM registrant_data")) {
-    const pairs = valuePairs(JSON.parse(String(row.data)) as Registrant);
-    const want: string[] = [];
-    for (let k = 0; k < pairs.length; k += 2) want.push(`${pairs[k]}=${pairs[k + 1]}`);
-    assert.deepEqual((stored.get(Number(row.id)) ?? []).sort(), want.sort(), `registrant ${row.id}`);
-    total += want.length;
+  const records = await deps.sql("SELECT id, data FROM registrant_data");
+  for (const row of records) {
+    const keys = want(JSON.parse(String(row.data)) as Registrant);
+    assert.deepEqual((stored.get(Number(row.id)) ?? []).sort(), keys.sort(), `registrant ${row.id}`);
+    stored.delete(Number(row.id));
+    total += keys.length;
   }
-  return total;
+  assert.deepEqual([...stored.keys()], [], "rows of no stored record");
+  return { records: records.length, rows: total };
 }
 
+/** Every stored record's value rows are exactly those its data gives; returns how many rows. */
+const assertOwnValues = async (deps: TestDeps) =>
+  (await assertOwnRows(
+    deps,
+    // PostgreSQL: the value is jsonb (a number or a string, as SQLite's typed value) and the id a bigint.
+    "SELECT attr, value, registrant_id AS id FROM registrant_values",
+    (r) => `${r.attr}=${r.value}`,
+    (reg) => {
+      const pairs = valuePairs(reg);
+      const keys: string[] = [];
+      for (let k = 0; k < pairs.length; k += 2) keys.push(`${pairs[k]}=${pairs[k + 1]}`);
+      return keys;
+    },
+  )).rows;
+
 /**
- * Asserts every stored record has exactly the live identifier rows its data gives (a batch's identifier rows go in
- * at its end, see PendingInserts.deferred); returns how many records.
+ * Every stored record's live identifier rows are exactly those its data gives (a batch's identifier rows go in at
+ * its end, see PendingInserts.deferred); returns how many records.
  */
-async function assertOwnIdentifiers(deps: TestDeps): Promise<number> {
-  const stored = new Map<number, string[]>();
-  for (
-    const r of await deps.sql("SELECT id_type, id_value, registrant_id AS id FROM identifiers WHERE live = 1")
-  ) {
-    stored.set(Number(r.id), [...stored.get(Number(r.id)) ?? [], `${r.id_type}=${r.id_value}`]);
-  }
-  const rows = await deps.sql("SELECT id, data FROM registrant_data");
-  for (const row of rows) {
-    const want = (JSON.parse(String(row.data)) as Registrant).identifiers.map((i) => `${i.type}=${i.value}`);
-    assert.deepEqual((stored.get(Number(row.id)) ?? []).sort(), want.sort(), `registrant ${row.id}`);
-    stored.delete(Number(row.id));
-  }
-  assert.deepEqual([...stored.keys()], [], "identifier rows of no stored record");
-  return rows.length;
-}
+const assertOwnIdentifiers = async (deps: TestDeps) =>
+  (await assertOwnRows(
+    deps,
+    "SELECT id_type, id_value, registrant_id AS id FROM identifiers WHERE live = 1",
+    (r) => `${r.id_type}=${r.id_value}`,
+    (reg) => reg.identifiers.map((i) => `${i.type}=${i.value}`),
+  )).records;
 
 const count = async (deps: TestDeps) =>
   Number((await deps.sql("SELECT COUNT(*) AS n FROM registrants"))[0].n);
