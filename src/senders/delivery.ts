@@ -5,6 +5,7 @@
  */
 import type { Deps } from "../deps.ts";
 import { type DeliveryOutcome, postEnvelope } from "../net/deliver.ts";
+import type { OutboundAuthRow } from "./sender_store.ts";
 
 /** POSTs `body` to `url` for `senderId` once (twice on a refused cached token). Never throws. */
 export async function deliverToSender(
@@ -21,6 +22,11 @@ export async function deliverToSender(
      * the envelope): `hold` is then asked only right before connecting, one query less per delivery.
      */
     checkedNow?: boolean;
+    /**
+     * The sender's outbound authentication columns from the read the caller made for this delivery (null: no
+     * such sender); without them they are read again.
+     */
+    outbound?: OutboundAuthRow | null;
     /** The sender is marked test: the log says so, with `logFields` naming what is delivered. */
     testMode?: boolean;
     logFields?: Record<string, unknown>;
@@ -43,12 +49,15 @@ export async function deliverToSender(
       headers: authorization ? { ...options.headers, authorization } : options.headers,
       sender: senderId,
     });
-  const auth = await deps.outboundTokens.authorization(deps, senderId);
+  const auth = await deps.outboundTokens.authorization(deps, senderId, { row: options.outbound });
   if (!auth.ok) return { ok: false, permanent: auth.permanent, error: auth.error };
   const outcome = await send(auth.header);
   if (outcome.ok || outcome.status !== 401 || !auth.fromCache) return outcome;
   // The receiver no longer takes the cached token (revoked, or its clock ran ahead): fetch a new one now.
-  const fresh = await deps.outboundTokens.authorization(deps, senderId, { fresh: true });
+  const fresh = await deps.outboundTokens.authorization(deps, senderId, {
+    fresh: true,
+    row: options.outbound,
+  });
   if (!fresh.ok) return { ok: false, permanent: fresh.permanent, error: fresh.error };
   return await send(fresh.header);
 }

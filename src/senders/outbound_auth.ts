@@ -34,13 +34,17 @@ export class OutboundTokens {
   readonly #cache = new Map<string, Cached>();
   readonly #fetching = new Map<string, Promise<OutboundAuthorization>>();
 
-  /** The header for a delivery to `senderId` now; `fresh` skips the cache (the receiver refused the token). */
+  /**
+   * The header for a delivery to `senderId` now; `fresh` skips the cache (the receiver refused the token).
+   * `row`: the sender's outbound authentication columns as the delivery read them a moment ago (null: no such
+   * sender); without it they are read here.
+   */
   async authorization(
     deps: Deps,
     senderId: string,
-    options: { fresh?: boolean } = {},
+    options: { fresh?: boolean; row?: OutboundAuthRow | null } = {},
   ): Promise<OutboundAuthorization> {
-    const row = await deps.storage.senders.outboundAuth(senderId);
+    const row = options.row !== undefined ? options.row : await deps.storage.senders.outboundAuth(senderId);
     if (!row || row.outbound_auth === "none" || row.outbound_secret === null) {
       return { ok: true, fromCache: false };
     }

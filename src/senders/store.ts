@@ -17,7 +17,7 @@ import {
 } from "./settings.ts";
 import { sealOutboundSecret } from "./outbound_secret.ts";
 import { noSuchSender, SenderError } from "./errors.ts";
-import { SENDER_FIELDS, type SenderColumns, type SenderRow } from "./sender_store.ts";
+import { type OutboundAuthRow, SENDER_FIELDS, type SenderColumns, type SenderRow } from "./sender_store.ts";
 
 export { SenderError };
 
@@ -75,6 +75,35 @@ export function toSender(deps: Pick<Deps, "config">, r: SenderRow): Sender {
 export async function getSender(deps: Deps, senderId: string): Promise<Sender | undefined> {
   const row = await deps.storage.senders.get(senderId);
   return row ? toSender(deps, row) : undefined;
+}
+
+/**
+ * A sender as a delivery (callback, bulk page, notification) needs it: the sender, and its outbound
+ * authentication columns (secret sealed, for `OutboundTokens.authorization`) from the same row.
+ */
+export interface DeliverySender {
+  sender: Sender;
+  outbound: OutboundAuthRow;
+}
+
+/** `row` as a delivery needs it (one read serves the envelope, the URL and the outbound authentication). */
+export function deliverySender(deps: Pick<Deps, "config">, row: SenderRow): DeliverySender {
+  return {
+    sender: toSender(deps, row),
+    outbound: {
+      outbound_auth: row.outbound_auth as string,
+      outbound_token_url: row.outbound_token_url as string | null,
+      outbound_client_id: row.outbound_client_id as string | null,
+      outbound_scope: row.outbound_scope as string | null,
+      outbound_secret: row.outbound_secret as string | null,
+    },
+  };
+}
+
+/** One sender as a delivery needs it, read now (undefined when there is no such sender). */
+export async function senderForDelivery(deps: Deps, senderId: string): Promise<DeliverySender | undefined> {
+  const row = await deps.storage.senders.get(senderId);
+  return row ? deliverySender(deps, row) : undefined;
 }
 
 /** Every sender, ordered by id. */

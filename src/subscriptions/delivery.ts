@@ -7,7 +7,7 @@ import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import { countRejection, type DeliveryOutcome } from "../net/deliver.ts";
 import { deliverToSender } from "../senders/delivery.ts";
-import { getSender } from "../senders/store.ts";
+import { type DeliverySender, senderForDelivery } from "../senders/store.ts";
 import { TEST_MODE_META } from "../senders/settings.ts";
 import { retryDelay } from "../transactions/states.ts";
 import type { SubscriptionRow } from "./store.ts";
@@ -16,7 +16,13 @@ import { eventTypeName, localeOf } from "./rules.ts";
 import { recordTypeName, regTypeName } from "../dci/vocabulary.ts";
 import type { NotificationRow, NotifyEvent } from "./notifications.ts";
 import { cronExpression } from "./frequency.ts";
-import { currentNotifyUrl, laneHeld, notificationHold, subscribeUri as subscribeUriOf } from "./holds.ts";
+import {
+  currentNotifyUrl,
+  laneHeld,
+  notificationHold,
+  sendCheck,
+  subscribeUri as subscribeUriOf,
+} from "./holds.ts";
 import { markSentGrouped } from "./sent_marks.ts";
 import { withNotificationFields } from "./notify_fields.ts";
 
@@ -65,6 +71,8 @@ export function notifyMessage(sub: SubscriptionRow, items: NotifyItem[]): Json {
 
 /** What a lane passes to each send: the hold check, and the subscribe request's sender_uri read once. */
 export interface SendOptions {
+  /** The sender as the lane's check read it right before (null: none); without it, it is read here. */
+  sender?: DeliverySender | null;
   /** The first row's registry event, read with the row (one query less per send). */
   event?: NotifyEvent;
   hold?: () => Promise<string | undefined>;
@@ -91,7 +99,8 @@ export async function sendNotification(
     items.push({ n, snapshot: readSnapshot(ev.snapshot).record, eventAt: ev.created_at });
   }
   const head = rows[0];
-  const sender = await getSender(deps, sub.sender_id);
+  const found = options.sender !== undefined ? options.sender : await senderForDelivery(deps, sub.sender_id);
+  const sender = found?.sender;
   let body: string;
   try {
     const message = withNotificationFields(
@@ -126,6 +135,7 @@ export async function sendNotification(
     what: "notification URL",
     hold: options.hold,
     checkedNow: options.checkedNow,
+    outbound: found?.outbound ?? null,
     testMode: sender?.test_mode,
     logFields: { notification_id: head.notification_id },
   });
@@ -167,7 +177,8 @@ export async function runLane(
       const head = await notifications.headOf(subscriptionId);
       const n = head?.n;
       if (!n || n.next_attempt_at > iso(deps.clock.now())) break;
-      if (await notificationHold(deps, subscriptionId, n.id) !== undefined) {
+      const check = await sendCheck(deps, subscriptionId, n.id);
+      if (check.held !== undefined) {
         // Something changed (a cancel, a disabled or deleted sender): read the subscription and check again.
         sub = await deps.storage.subscriptions.getById(subscriptionId);
         checked = false;
@@ -189,6 +200,7 @@ export async function runLane(
         checkedNow: true,
         subscribeUri: subscribeUri(sub),
         event: rows.length === 1 ? head.event : undefined,
+        sender: check.sender ?? null,
       });
       // Held right before sending (its sender was disabled or deleted): no attempt made, the lane stops.
       if (!outcome.ok && outcome.held) break;

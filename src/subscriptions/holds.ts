@@ -6,9 +6,10 @@
  */
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
-import type { Sender } from "../senders/store.ts";
+import { type DeliverySender, deliverySender, type Sender } from "../senders/store.ts";
 import { heldForSender, standingHold, standingOf } from "../senders/pause.ts";
 import type { SubscriptionRow } from "./store.ts";
+import type { LaneHoldRow } from "./lane_store.ts";
 import { notifyUrl } from "./rules.ts";
 
 /** True when a lane must stop before sending for this subscription (and cancels it if its sender is gone). */
@@ -30,7 +31,25 @@ export async function notificationHold(
   rowId: number,
 ): Promise<string | undefined> {
   // One statement for the subscription, the notification and the sender's standing: it runs before every send.
-  const row = await deps.storage.lanes.hold(subscriptionId, rowId);
+  return holdReason(await deps.storage.lanes.hold(subscriptionId, rowId));
+}
+
+/**
+ * The check a lane makes before it builds a notify: `notificationHold`'s answer as `held`, and otherwise the
+ * sender as the send needs it, from the same statement (the send reads the sender no more).
+ */
+export async function sendCheck(
+  deps: Deps,
+  subscriptionId: number,
+  rowId: number,
+): Promise<{ held: string } | { held?: undefined; sender?: DeliverySender }> {
+  const found = await deps.storage.lanes.sendCheck(subscriptionId, rowId);
+  const held = holdReason(found?.hold);
+  if (held !== undefined) return { held };
+  return { sender: found?.sender && deliverySender(deps, found.sender) };
+}
+
+function holdReason(row: LaneHoldRow | undefined): string | undefined {
   if (!row || row.state !== "active" || row.status !== "pending") return "the notification is no longer due";
   return standingHold(row.sender_id, standingOf(row.active));
 }

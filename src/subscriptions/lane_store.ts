@@ -7,6 +7,7 @@
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import { EVENT_SNAPSHOT } from "../registry/events.ts";
+import type { SenderRow } from "../senders/sender_store.ts";
 import type { NotifyEvent } from "./notifications.ts";
 
 /** What the check before a send reads: the subscription's state, the row's status, the sender's standing. */
@@ -16,6 +17,12 @@ export interface LaneHoldRow {
   status: string;
   /** senders.active (1/0), null when the sender is gone. */
   active: number | null;
+}
+
+/** The check before a send with the sender's row (undefined when the sender is gone), read together. */
+export interface LaneSendCheck {
+  hold: LaneHoldRow;
+  sender?: SenderRow;
 }
 
 /** The statements both backends share word for word. */
@@ -36,6 +43,11 @@ export const LANE_SQL = {
   hold:
     `SELECT s.state, s.sender_id, n.status, (SELECT active FROM senders WHERE sender_id = s.sender_id) AS active
      FROM subscriptions s JOIN notifications n ON n.subscription_id = s.id WHERE s.id = ? AND n.id = ?`,
+  // The same check with the sender's whole row, which the send then uses (envelope, URL, outbound
+  // authentication): one statement where the check and the sender were two (sendCheckOf splits the row).
+  sendCheck: `SELECT s.state AS hold_state, s.sender_id AS hold_sender_id, n.status AS hold_status, se.*
+     FROM subscriptions s JOIN notifications n ON n.subscription_id = s.id
+     LEFT JOIN senders se ON se.sender_id = s.sender_id WHERE s.id = ? AND n.id = ?`,
   setCallbackUrl: "UPDATE subscriptions SET callback_url = ? WHERE id = ?",
 };
 
@@ -68,6 +80,8 @@ export interface LaneStore {
   eventOf(eventId: number): Promise<NotifyEvent | undefined>;
   /** The subscription, notification and sender standing the check before a send needs. */
   hold(subscriptionId: number, rowId: number): Promise<LaneHoldRow | undefined>;
+  /** The same check, with the sender's row: what a lane reads before building a notify. */
+  sendCheck(subscriptionId: number, rowId: number): Promise<LaneSendCheck | undefined>;
   /** Records where the subscription's notifications go now. */
   setCallbackUrl(subscriptionId: number, url: string): Promise<void>;
   /** The header.sender_uri of the subscribe request with this correlation id, if any. */
@@ -96,11 +110,28 @@ export function sqliteLaneStore(db: Db): LaneStore {
     eventOf: (eventId) =>
       Promise.try(() => stmt(db, LANE_SQL.eventOf).get(eventId) as NotifyEvent | undefined),
     hold: (id, rowId) => Promise.try(() => stmt(db, LANE_SQL.hold).get(id, rowId) as LaneHoldRow | undefined),
+    sendCheck: (id, rowId) =>
+      Promise.try(() => sendCheckOf(stmt(db, LANE_SQL.sendCheck).get(id, rowId) as SenderRow | undefined)),
     setCallbackUrl: (id, url) => run(LANE_SQL.setCallbackUrl, url, id),
     subscribeUri: (correlationId) =>
       Promise.try(() => {
         const uri = (stmt(db, SUBSCRIBE_URI).get(correlationId) as { uri: unknown } | undefined)?.uri;
         return typeof uri === "string" ? uri : undefined;
       }),
+  };
+}
+
+/** A `LANE_SQL.sendCheck` row as the hold check and the sender's own row (both backends). */
+export function sendCheckOf(row: SenderRow | undefined): LaneSendCheck | undefined {
+  if (!row) return undefined;
+  const { hold_state, hold_sender_id, hold_status, ...sender } = row;
+  return {
+    hold: {
+      state: hold_state as string,
+      sender_id: hold_sender_id as string,
+      status: hold_status as string,
+      active: (sender.active ?? null) as number | null,
+    },
+    sender: typeof sender.sender_id === "string" ? sender : undefined,
   };
 }

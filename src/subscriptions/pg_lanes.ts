@@ -7,7 +7,8 @@
 import type { PgPool } from "../db/pg/pool.ts";
 import { pgOne, pgRun, pgText } from "../db/pg/query.ts";
 import type { NotifyEvent } from "./notifications.ts";
-import { LANE_SQL, type LaneHoldRow, type LaneStore } from "./lane_store.ts";
+import type { SenderRow } from "../senders/sender_store.ts";
+import { LANE_SQL, type LaneHoldRow, type LaneStore, sendCheckOf } from "./lane_store.ts";
 
 // The header is text that may not be JSON: parsed here rather than cast (a failed ::jsonb cast is an error).
 const REQUEST_HEADER = "SELECT request_header FROM transactions WHERE correlation_id = $1";
@@ -34,6 +35,8 @@ export function pgLaneStore(pool: PgPool): LaneStore {
         ?.state,
     eventOf: (eventId) => pgOne<NotifyEvent>(pool, pgText(LANE_SQL.eventOf), [eventId]),
     hold: (id, rowId) => pgOne<LaneHoldRow>(pool, pgText(LANE_SQL.hold), [id, rowId]),
+    sendCheck: async (id, rowId) =>
+      sendCheckOf(await pgOne<SenderRow>(pool, pgText(LANE_SQL.sendCheck), [id, rowId])),
     setCallbackUrl: (id, url) => run(LANE_SQL.setCallbackUrl, [url, id]),
     subscribeUri: async (correlationId) => {
       const row = await pgOne<{ request_header: string }>(pool, REQUEST_HEADER, [correlationId]);

@@ -10,7 +10,7 @@ import type { Deps } from "../deps.ts";
 import { signedEnvelopeText } from "../dci/envelope.ts";
 import { canonicalJson } from "../dci/canonical.ts";
 import { deliverToSender } from "../senders/delivery.ts";
-import { getSender } from "../senders/store.ts";
+import { senderForDelivery } from "../senders/store.ts";
 import { TEST_MODE_META } from "../senders/settings.ts";
 import { currentCallbackUrl } from "./callback.ts";
 import { callbackDue, retryDelay } from "./states.ts";
@@ -120,7 +120,8 @@ export function createBulkRunner(
     renew: () => Promise<void>,
   ): Promise<void> {
     for (let attempt = page.attempts + 1;; attempt++) {
-      const sender = await getSender(deps, row.sender_id);
+      const found = await senderForDelivery(deps, row.sender_id);
+      const sender = found?.sender;
       const body = signedEnvelopeText(deps, {
         action: "on-search",
         status: "succ",
@@ -141,6 +142,7 @@ export function createBulkRunner(
             "X-DCI-Page": `${page.page}/${bulk.pages_total}`,
           },
           what: "callback URL",
+          outbound: found?.outbound ?? null,
           testMode: sender?.test_mode,
           logFields: { correlation_id: row.correlation_id, page: page.page },
         },

@@ -3,7 +3,7 @@ import { CALLBACK_SUFFIX, callbackBase, trimTrailingSlashes } from "../dci/callb
 import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import type { DeliveryOutcome } from "../net/deliver.ts";
-import { getSender, type Sender } from "../senders/store.ts";
+import { type Sender, senderForDelivery } from "../senders/store.ts";
 import { type CallbackUrlMode, TEST_MODE_META } from "../senders/settings.ts";
 import { deliverToSender } from "../senders/delivery.ts";
 import { callbackAction, type TxnAction } from "./states.ts";
@@ -63,7 +63,8 @@ export async function deliverOnce(
   row: TxnRow,
   options: { hold?: () => Promise<string | undefined> } = {},
 ): Promise<DeliveryOutcome & { url: string }> {
-  const sender = await getSender(deps, row.sender_id);
+  const found = await senderForDelivery(deps, row.sender_id);
+  const sender = found?.sender;
   let body: string;
   try {
     const envelope = signedEnvelope(deps, {
@@ -95,6 +96,7 @@ export async function deliverOnce(
     headers: isHeaderSafeId(row.transaction_id) ? { "X-DCI-Transaction-ID": row.transaction_id } : {},
     what: "callback URL",
     hold: options.hold,
+    outbound: found?.outbound ?? null,
     testMode: sender?.test_mode,
     logFields: { correlation_id: row.correlation_id },
   });

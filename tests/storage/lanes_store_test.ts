@@ -113,6 +113,8 @@ backendTest(
       status: "pending",
       active: null,
     });
+    // The check with the sender's row: the same hold, no sender while there is none.
+    deepEqual(await s.lanes.sendCheck(id, n.id), { hold: await s.lanes.hold(id, n.id), sender: undefined });
     await sql("INSERT INTO senders (sender_id, name, active, created_at, updated_at) VALUES (?,?,?,?,?)", [
       "s1",
       "S",
@@ -127,6 +129,23 @@ backendTest(
       active: 0,
     });
     equal(await s.lanes.hold(id, n.id + 1), undefined);
+    // Now with the sender: its row exactly as the sender store reads it, and the hold as above.
+    await sql(
+      "UPDATE senders SET callback_base_url = ?, outbound_auth = ?, outbound_secret = ? WHERE sender_id = ?",
+      [
+        "https://rx.example.org",
+        "bearer",
+        "sealed",
+        "s1",
+      ],
+    );
+    const check = await s.lanes.sendCheck(id, n.id);
+    deepEqual(check?.hold, await s.lanes.hold(id, n.id));
+    deepEqual({ ...check?.sender }, { ...await s.senders.get("s1") });
+    equal(check?.sender?.outbound_secret, "sealed");
+    equal(await s.lanes.sendCheck(id, n.id + 1), undefined);
+    await sql("UPDATE notifications SET status = 'sent' WHERE id = ?", [n.id]);
+    equal((await s.lanes.sendCheck(id, n.id))?.hold.status, "sent");
     await s.lanes.setCallbackUrl(id, "https://rx2.example.org/notify");
     equal((await s.subscriptions.getById(id))?.callback_url, "https://rx2.example.org/notify");
     const header = (h: string, corr: string) =>

@@ -45,3 +45,60 @@ Deno.test("runLane() sends a backlog once each, in order, all marked sent on ret
     deps.close();
   }
 });
+
+/** `store` with each method call counted in `calls` as "name.method". */
+function counted<T extends object>(store: T, name: string, calls: Map<string, number>): T {
+  return new Proxy(store, {
+    get(target, key) {
+      const v = Reflect.get(target, key);
+      if (typeof v !== "function") return v;
+      return (...args: unknown[]) => {
+        calls.set(`${name}.${String(key)}`, (calls.get(`${name}.${String(key)}`) ?? 0) + 1);
+        return v.apply(target, args);
+      };
+    },
+  });
+}
+
+Deno.test("a lane reads the sender with its check, once per notification: no sender read of its own", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  const rx = startReceiver();
+  try {
+    // Outbound bearer authentication: its secret must come from the check's row too.
+    await addSender(deps, "s1", {
+      name: "s1",
+      auto_approve_subscriptions: true,
+      outbound_auth: { type: "bearer", token: "tok-lane-1" },
+    });
+    await putPerson(deps, person("p1"));
+    await subscribeProcessor(
+      deps,
+      input(
+        "s1",
+        { transaction_id: "t", subscribe_request: [subItem("r", { reg_event_type: "update" })] },
+        rx.url,
+      ),
+    );
+    const n = 12;
+    for (let k = 0; k < n; k++) {
+      await putPerson(deps, person("p1", { name: { given_name: `C${k}`, surname: "L" } }));
+    }
+    const calls = new Map<string, number>();
+    const storage = {
+      ...deps.storage,
+      lanes: counted(deps.storage.lanes, "lanes", calls),
+      senders: counted(deps.storage.senders, "senders", calls),
+    };
+    await runNotifierOnce({ ...deps, storage }, FIXED);
+    assert.equal(rx.received.length, n);
+    assert.ok(rx.received.every((x) => x.headers.get("authorization") === "Bearer tok-lane-1"));
+    // Per notification: the check with the sender before building it, the hold right before connecting.
+    assert.equal(calls.get("lanes.sendCheck"), n);
+    assert.equal(calls.get("lanes.hold"), n);
+    assert.equal(calls.get("senders.get"), undefined);
+    assert.equal(calls.get("senders.outboundAuth"), undefined);
+  } finally {
+    await rx.close();
+    deps.close();
+  }
+});
