@@ -22,11 +22,8 @@ export async function deliverToSender(
      * the envelope): `hold` is then asked only right before connecting, one query less per delivery.
      */
     checkedNow?: boolean;
-    /**
-     * The sender's outbound authentication columns from the read the caller made for this delivery (null: no
-     * such sender); without them they are read again.
-     */
-    outbound?: OutboundAuthRow | null;
+    /** The sender's outbound authentication columns, from the caller's read of it (undefined: no sender). */
+    outbound: OutboundAuthRow | undefined;
     /** The sender is marked test: the log says so, with `logFields` naming what is delivered. */
     testMode?: boolean;
     logFields?: Record<string, unknown>;
@@ -49,15 +46,12 @@ export async function deliverToSender(
       headers: authorization ? { ...options.headers, authorization } : options.headers,
       sender: senderId,
     });
-  const auth = await deps.outboundTokens.authorization(deps, senderId, { row: options.outbound });
+  const auth = await deps.outboundTokens.authorization(deps, senderId, options.outbound);
   if (!auth.ok) return { ok: false, permanent: auth.permanent, error: auth.error };
   const outcome = await send(auth.header);
   if (outcome.ok || outcome.status !== 401 || !auth.fromCache) return outcome;
   // The receiver no longer takes the cached token (revoked, or its clock ran ahead): fetch a new one now.
-  const fresh = await deps.outboundTokens.authorization(deps, senderId, {
-    fresh: true,
-    row: options.outbound,
-  });
+  const fresh = await deps.outboundTokens.authorization(deps, senderId, options.outbound, { fresh: true });
   if (!fresh.ok) return { ok: false, permanent: fresh.permanent, error: fresh.error };
   return await send(fresh.header);
 }

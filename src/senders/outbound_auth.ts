@@ -35,16 +35,16 @@ export class OutboundTokens {
   readonly #fetching = new Map<string, Promise<OutboundAuthorization>>();
 
   /**
-   * The header for a delivery to `senderId` now; `fresh` skips the cache (the receiver refused the token).
-   * `row`: the sender's outbound authentication columns as the delivery read them a moment ago (null: no such
-   * sender); without it they are read here.
+   * The header for a delivery to `senderId` now, from its outbound authentication columns as the delivery read
+   * them with the sender (`DeliverySender.outbound`; undefined: no such sender); `fresh` skips the cache (the
+   * receiver refused the token).
    */
   async authorization(
     deps: Deps,
     senderId: string,
-    options: { fresh?: boolean; row?: OutboundAuthRow | null } = {},
+    row: OutboundAuthRow | undefined,
+    options: { fresh?: boolean } = {},
   ): Promise<OutboundAuthorization> {
-    const row = options.row !== undefined ? options.row : await deps.storage.senders.outboundAuth(senderId);
     if (!row || row.outbound_auth === "none" || row.outbound_secret === null) {
       return { ok: true, fromCache: false };
     }

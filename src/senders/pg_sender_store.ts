@@ -14,9 +14,7 @@ import {
   DELETE_SENDER,
   duplicate,
   insertSenderSql,
-  type OutboundAuthRow,
   SELECT_ACTIVE,
-  SELECT_OUTBOUND_AUTH,
   SELECT_SENDER,
   type SenderRow,
   type SenderStore,
@@ -91,7 +89,6 @@ export function pgSenderStore(pool: PgPool): SenderStore {
       );
       return rows.map((r) => r.id);
     },
-    outboundAuth: (id) => pgOne<OutboundAuthRow>(pool, pgText(SELECT_OUTBOUND_AUTH), [id]),
   };
 }
 

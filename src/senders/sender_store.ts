@@ -71,8 +71,6 @@ export interface SenderStore {
   standing(senderId: string): Promise<SenderStanding>;
   /** Ids of the sender's open transactions, oldest first, at most `limit` (to wake the worker for them). */
   openTransactionIds(senderId: string, limit: number): Promise<number[]>;
-  /** The sender's outbound authentication settings, or undefined when there is no such sender. */
-  outboundAuth(senderId: string): Promise<OutboundAuthRow | undefined>;
 }
 
 /** The sender's own fields an operator sets, each stored in the column of the same name. */
@@ -126,10 +124,6 @@ export function updateSenderSql(names: string[]): string {
 export const SELECT_SENDER = "SELECT * FROM senders WHERE sender_id = ?";
 /** Whether the sender exists and is enabled. */
 export const SELECT_ACTIVE = "SELECT active FROM senders WHERE sender_id = ?";
-/** The outbound authentication columns of one sender. */
-export const SELECT_OUTBOUND_AUTH =
-  `SELECT outbound_auth, outbound_token_url, outbound_client_id, outbound_scope,
-  outbound_secret FROM senders WHERE sender_id = ?`;
 /** The three counts of SenderWork, each with the sender id as its one parameter. */
 export const WORK_COUNTS: Readonly<Record<keyof SenderWork, string>> = {
   subscriptions:
@@ -203,8 +197,6 @@ export function sqliteSenderStore(db: Db): SenderStore {
         return standingOf(row?.active);
       }),
     openTransactionIds: (id, limit) => Promise.try(() => openTransactionIds(db, id, limit)),
-    outboundAuth: (id) =>
-      Promise.try(() => stmt(db, SELECT_OUTBOUND_AUTH).get(id) as OutboundAuthRow | undefined),
   };
 }
 

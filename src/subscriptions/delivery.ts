@@ -135,7 +135,7 @@ export async function sendNotification(
     what: "notification URL",
     hold: options.hold,
     checkedNow: options.checkedNow,
-    outbound: found?.outbound ?? null,
+    outbound: found?.outbound,
     testMode: sender?.test_mode,
     logFields: { notification_id: head.notification_id },
   });

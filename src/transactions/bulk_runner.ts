@@ -142,7 +142,7 @@ export function createBulkRunner(
             "X-DCI-Page": `${page.page}/${bulk.pages_total}`,
           },
           what: "callback URL",
-          outbound: found?.outbound ?? null,
+          outbound: found?.outbound,
           testMode: sender?.test_mode,
           logFields: { correlation_id: row.correlation_id, page: page.page },
         },

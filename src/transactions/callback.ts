@@ -96,7 +96,7 @@ export async function deliverOnce(
     headers: isHeaderSafeId(row.transaction_id) ? { "X-DCI-Transaction-ID": row.transaction_id } : {},
     what: "callback URL",
     hold: options.hold,
-    outbound: found?.outbound ?? null,
+    outbound: found?.outbound,
     testMode: sender?.test_mode,
     logFields: { correlation_id: row.correlation_id },
   });

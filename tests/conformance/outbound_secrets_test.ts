@@ -13,7 +13,7 @@ import { testConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/obs/log.ts";
 import { dataDirDatabase } from "../helpers/server.ts";
 import { TEST_BACKEND } from "../helpers/deps.ts";
-import { addSender } from "../../src/senders/store.ts";
+import { addSender, senderForDelivery } from "../../src/senders/store.ts";
 
 const KEK = Buffer.from(randomBytes(32)).toString("base64");
 const TOKEN = "partner-bearer-token-0123456789abcdef";
@@ -105,7 +105,8 @@ Deno.test("CLI: sender settings are set by flags, the outbound token read from a
     // The server reads it back (only with the key), for this row only.
     const deps = await openDeps(on.config({ keyEncryptionKey: KEK }), { log: silentLogger });
     try {
-      assert.deepEqual(await deps.outboundTokens.authorization(deps, SENDER), {
+      const outbound = async (id: string) => (await senderForDelivery(deps, id))?.outbound;
+      assert.deepEqual(await deps.outboundTokens.authorization(deps, SENDER, await outbound(SENDER)), {
         ok: true,
         header: `Bearer ${TOKEN}`,
         fromCache: false,
@@ -119,7 +120,7 @@ Deno.test("CLI: sender settings are set by flags, the outbound token read from a
       } finally {
         await db.close();
       }
-      const copied = await deps.outboundTokens.authorization(deps, "copy");
+      const copied = await deps.outboundTokens.authorization(deps, "copy", await outbound("copy"));
       assert.equal(copied.ok, false, "a sealed value copied to another row does not open");
     } finally {
       closeDeps(deps);

@@ -7,7 +7,15 @@ import { backendTest } from "../helpers/storage.ts";
 import { instancesTest, senderDeps } from "../helpers/two_instances.ts";
 import { SenderError } from "../../src/senders/errors.ts";
 import type { SenderColumns } from "../../src/senders/sender_store.ts";
-import { addSender, getSender, listSenders, setSenderActive, updateSender } from "../../src/senders/store.ts";
+import {
+  addSender,
+  deliverySender,
+  getSender,
+  listSenders,
+  setSenderActive,
+  updateSender,
+} from "../../src/senders/store.ts";
+import { testConfig } from "../../src/config.ts";
 import { pageSenders } from "../../src/senders/listing.ts";
 
 const NOW = "2026-01-01T00:00:00.000Z";
@@ -131,14 +139,17 @@ backendTest(
     await s.senders.update("s1", { active: 0 });
     equal(await s.senders.standing("s1"), "disabled");
     equal(await s.senders.standing("nobody"), "deleted");
-    deepEqual(await s.senders.outboundAuth("s1"), {
+    const outbound = async (id: string) => {
+      const row = await s.senders.get(id);
+      return row && deliverySender({ config: testConfig() }, row).outbound;
+    };
+    deepEqual(await outbound("s1"), {
       outbound_auth: "none",
       outbound_token_url: null,
       outbound_client_id: null,
       outbound_scope: null,
       outbound_secret: null,
     });
-    equal(await s.senders.outboundAuth("nobody"), undefined);
     const oauth = {
       outbound_auth: "oauth2",
       outbound_token_url: "https://idp.example/token",
@@ -147,7 +158,7 @@ backendTest(
       outbound_secret: "sealed:v1:abc",
     };
     await s.senders.update("s1", oauth);
-    deepEqual(await s.senders.outboundAuth("s1"), oauth);
+    deepEqual(await outbound("s1"), oauth);
   },
 );
 

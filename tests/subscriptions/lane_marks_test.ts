@@ -96,7 +96,6 @@ Deno.test("a lane reads the sender with its check, once per notification: no sen
     assert.equal(calls.get("lanes.sendCheck"), n);
     assert.equal(calls.get("lanes.hold"), n);
     assert.equal(calls.get("senders.get"), undefined);
-    assert.equal(calls.get("senders.outboundAuth"), undefined);
   } finally {
     await rx.close();
     deps.close();
