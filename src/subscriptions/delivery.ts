@@ -14,7 +14,7 @@ import type { SubscriptionRow } from "./store.ts";
 import { readSnapshot } from "./filter_eval.ts";
 import { eventTypeName, localeOf } from "./rules.ts";
 import { recordTypeName, regTypeName } from "../dci/vocabulary.ts";
-import type { NotificationRow, NotifyEvent } from "./notifications.ts";
+import type { NotificationRow, NotifyEvent, PendingNotification } from "./notifications.ts";
 import { cronExpression } from "./frequency.ts";
 import {
   currentNotifyUrl,
@@ -141,6 +141,13 @@ export async function sendNotification(
   });
 }
 
+/**
+ * Pending rows a lane reads in one query. Rows go out by id and a row logged later has a higher id, so reading
+ * ahead keeps the order; each row is checked (still pending, subscription active, sender enabled) right before
+ * its send. A row set back to pending meanwhile (an operator's re-send of failed ones) goes after those read.
+ */
+export const LANE_READ_AHEAD = 32;
+
 /** Options of a lane run (tests pass a fixed jitter source). */
 export interface LaneOptions {
   random?: () => number;
@@ -170,18 +177,23 @@ export async function runLane(
   // or written by the lane itself (failures, the URL), and re-read after a failure.
   let sub = await deps.storage.subscriptions.getById(subscriptionId);
   let checked = false;
+  // The oldest pending rows, read LANE_READ_AHEAD at a time (each is checked again right before its send).
+  const ahead: PendingNotification[] = [];
   try {
     for (;;) {
       if (!sub || (!checked && (sub.state !== "active" || await laneHeld(deps, sub)))) break;
       checked = true;
-      const head = await notifications.headOf(subscriptionId);
-      const n = head?.n;
-      if (!n || n.next_attempt_at > iso(deps.clock.now())) break;
+      if (ahead.length === 0) ahead.push(...await notifications.pending(subscriptionId, LANE_READ_AHEAD));
+      const head = ahead.shift();
+      if (!head || head.n.next_attempt_at > iso(deps.clock.now())) break;
+      const n = head.n;
       const check = await sendCheck(deps, subscriptionId, n.id);
       if (check.held !== undefined) {
-        // Something changed (a cancel, a disabled or deleted sender): read the subscription and check again.
+        // Something changed (a cancel, a disabled or deleted sender): read the subscription and check again,
+        // and the pending rows afresh.
         sub = await deps.storage.subscriptions.getById(subscriptionId);
         checked = false;
+        ahead.length = 0;
         continue;
       }
       // The lease is renewed once half of it is used, not per notification (a write saved on each send).
@@ -194,6 +206,8 @@ export async function runLane(
       const rows = cronExpression(sub.frequency)
         ? await notifications.batchOf(n, { now, max: deps.config.notifyBatchMax })
         : [n];
+      // A batch takes rows that may be among those read ahead: read afresh after it.
+      if (rows.length > 1) ahead.length = 0;
       const outcome = await sendNotification(deps, sub, rows, {
         hold: () => notificationHold(deps, subscriptionId, n.id),
         // Checked just above, in this same turn: the subscription is active, its sender too, the row pending.

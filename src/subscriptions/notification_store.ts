@@ -6,7 +6,6 @@ import {
   type AttemptFailure,
   dueLanes,
   getNotification,
-  headOf,
   insertNotifications,
   listNotifications,
   markFailed,
@@ -19,6 +18,8 @@ import {
   type NotificationRow,
   type NotificationView,
   type NotifyEvent,
+  type PendingNotification,
+  pendingOf,
   PURGE_FINISHED,
   type ReceiptOutcome,
   type ReceiptTarget,
@@ -34,8 +35,11 @@ import { batchOf, type BatchOutcome, markBatch } from "./batches.ts";
 export interface NotificationStore {
   /** Logs pending notifications in the order given (a repeat of a (subscription, event) is ignored); how many. */
   insert(rows: NewNotification[], now: string): Promise<number>;
-  /** A subscription's oldest pending notification with its registry event (none when the event is gone). */
-  headOf(subscriptionId: number): Promise<{ n: NotificationRow; event?: NotifyEvent } | undefined>;
+  /**
+   * A subscription's oldest pending notifications, at most `limit`, oldest first, each with its registry event
+   * (none when the event is gone).
+   */
+  pending(subscriptionId: number, limit: number): Promise<PendingNotification[]>;
   /** Active subscriptions of enabled senders whose oldest pending notification is due at `now`, by id. */
   dueLanes(now: string): Promise<number[]>;
   /** pending → sent; false when the row was no longer pending. */
@@ -74,7 +78,7 @@ export interface NotificationStore {
 export function sqliteNotificationStore(db: Db): NotificationStore {
   return {
     insert: (rows, now) => Promise.try(() => insertNotifications(db, rows, now)),
-    headOf: (id) => Promise.try(() => headOf(db, id)),
+    pending: (id, limit) => Promise.try(() => pendingOf(db, id, limit)),
     dueLanes: (now) => Promise.try(() => dueLanes(db, now)),
     markSent: (id, now) => Promise.try(() => markSent(db, id, now)),
     markRetry: (id, f, nextAt, now) => Promise.try(() => markRetry(db, id, f, nextAt, now)),

@@ -43,10 +43,10 @@ export const NOTIFICATION_SQL = {
     record_count, message_id, status, next_attempt_at, created_at, updated_at)
     SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, 1, j.value ->> 5, 'pending',
       j.value ->> 6, ?2, ?3 FROM json_each(?1) j ORDER BY j.key`,
-  // With its registry event (LEFT JOIN: a row whose event is gone comes without one).
-  head: `SELECT n.*, ${EVENT_SNAPSHOT} AS ev_snapshot, e.created_at AS ev_at FROM notifications n
+  // With their registry events (LEFT JOIN: a row whose event is gone comes without one).
+  pending: `SELECT n.*, ${EVENT_SNAPSHOT} AS ev_snapshot, e.created_at AS ev_at FROM notifications n
     LEFT JOIN registry_events e ON e.id = n.event_id
-    WHERE n.subscription_id = ? AND n.status = 'pending' ORDER BY n.id LIMIT 1`,
+    WHERE n.subscription_id = ? AND n.status = 'pending' ORDER BY n.id LIMIT ?`,
   // One index seek per active subscription (its oldest pending row), never a scan of the whole backlog: with
   // a million events pending for each of twenty subscriptions, a GROUP BY over them took seconds per poll.
   heads: `SELECT s.id AS sid FROM subscriptions s
@@ -114,18 +114,27 @@ export interface NotifyEvent {
   created_at: string;
 }
 
+/** A pending notification as a lane sends it: the row, and its registry event (none when the event is gone). */
+export interface PendingNotification {
+  n: NotificationRow;
+  event?: NotifyEvent;
+}
+
+/** A row of `SQL.pending`: the notification's columns, then its event's. */
+export type PendingRow = NotificationRow & { ev_snapshot: string | null; ev_at: string | null };
+
 /**
- * The next notification of a subscription to deliver (the oldest pending one) with its registry event (none when
- * the event is gone), if any: one query, as it runs before every send.
+ * The next notifications of a subscription to deliver, oldest first, at most `limit`, each with its registry
+ * event: what a lane reads ahead, one query for several sends.
  */
-export function headOf(
-  db: Db,
-  subscriptionId: number,
-): { n: NotificationRow; event?: NotifyEvent } | undefined {
-  const row = stmt(db, SQL.head).get(subscriptionId) as
-    | NotificationRow & { ev_snapshot: string | null; ev_at: string | null }
-    | undefined;
-  if (!row) return undefined;
+export function pendingOf(db: Db, subscriptionId: number, limit: number): PendingNotification[] {
+  return (stmt(db, SQL.pending).all(subscriptionId, limit) as unknown as PendingRow[]).map(
+    pendingNotification,
+  );
+}
+
+/** A `SQL.pending` row as the notification and its event (both backends). */
+export function pendingNotification(row: PendingRow): PendingNotification {
   const { ev_snapshot: snapshot, ev_at: createdAt, ...n } = row;
   return {
     n: n as NotificationRow,

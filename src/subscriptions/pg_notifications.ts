@@ -21,6 +21,8 @@ import {
   notificationListQuery,
   type NotificationRow,
   type NotificationView,
+  pendingNotification,
+  type PendingRow,
   PURGE_FINISHED,
   RECEIPT_SQL,
   receiptRefusal,
@@ -52,19 +54,8 @@ export function pgNotificationStore(pool: PgPool): NotificationStore {
   const run = (sql: string, values: Array<string | number | null>) => pgRun(pool, pgText(sql), values);
   return {
     insert: (rows, now) => pgInsertNotifications(pool, rows, now),
-    headOf: async (subscriptionId) => {
-      const row = await pgOne<NotificationRow & { ev_snapshot: string | null; ev_at: string | null }>(
-        pool,
-        pgText(SQL.head),
-        [subscriptionId],
-      );
-      if (!row) return undefined;
-      const { ev_snapshot: snapshot, ev_at: createdAt, ...n } = row;
-      return {
-        n: n as NotificationRow,
-        event: snapshot !== null && createdAt !== null ? { snapshot, created_at: createdAt } : undefined,
-      };
-    },
+    pending: async (subscriptionId, limit) =>
+      (await pgAll<PendingRow>(pool, pgText(SQL.pending), [subscriptionId, limit])).map(pendingNotification),
     dueLanes: async (now) => (await pgAll<{ sid: number }>(pool, pgText(SQL.heads), [now])).map((r) => r.sid),
     markSent: async (id, now) => await run(SQL.sent, [now, now, id]) > 0,
     markRetry: async (id, f, nextAt, now) =>

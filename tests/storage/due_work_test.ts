@@ -31,7 +31,7 @@ backendTest(
     deepEqual(await s.dueWork.due(NOW, NOW, 10), { transactions: [txn], lanes: [sub], events: false });
 
     // Its first attempt failed: the lane is due again only at the retry's time.
-    const head = (await s.notifications.headOf(sub))!.n;
+    const [{ n: head }] = await s.notifications.pending(sub, 1);
     equal(await s.notifications.markRetry(head.id, { error: "HTTP 500" }, LATER, NOW), true);
     deepEqual((await s.dueWork.due(NOW, NOW, 10)).lanes, []);
     deepEqual((await s.dueWork.due(LATER, NOW, 10)).lanes, [sub]);

@@ -41,7 +41,7 @@ async function log(s: Storage, code: string): Promise<Array<[number, string]>> {
 }
 
 backendTest(
-  "notification store: insert keeps the given order, ignores repeats, and headOf reads the oldest with its event",
+  "notification store: insert keeps the given order, ignores repeats, and pending reads the oldest with their events",
   async (s, sql) => {
     const a = await subscription(s);
     const [e1, e2, e3] = await events(sql, '{"id":"one"}', '{"id":"two"}', '{"id":"three"}');
@@ -50,7 +50,14 @@ backendTest(
     equal(await s.notifications.insert([note(a.id, e2), note(a.id, e1)], NOW), 2);
     equal(await s.notifications.insert([note(a.id, e1), note(a.id, e3)], NOW), 1);
     deepEqual(await log(s, a.code), [[e2, "pending"], [e1, "pending"], [e3, "pending"]]);
-    const head = await s.notifications.headOf(a.id);
+    // Oldest first (the order given), as many as asked for, each with its event.
+    deepEqual((await s.notifications.pending(a.id, 10)).map((p) => [p.n.event_id, p.event?.snapshot]), [
+      [e2, '{"id":"two"}'],
+      [e1, '{"id":"one"}'],
+      [e3, '{"id":"three"}'],
+    ]);
+    deepEqual((await s.notifications.pending(a.id, 2)).map((p) => p.n.event_id), [e2, e1]);
+    const [head] = await s.notifications.pending(a.id, 1);
     ok(head);
     deepEqual(head.event, { snapshot: '{"id":"two"}', created_at: NOW });
     const n = head.n;
@@ -68,10 +75,13 @@ backendTest(
     // Its event gone: the row still comes, without one.
     const b = await subscription(s);
     await s.notifications.insert([note(b.id, 999_999)], NOW);
-    const orphan = await s.notifications.headOf(b.id);
+    const [orphan] = await s.notifications.pending(b.id, 5);
     equal(orphan?.n.event_id, 999_999);
     equal(orphan?.event, undefined);
-    equal(await s.notifications.headOf(123_456), undefined);
+    deepEqual(await s.notifications.pending(123_456, 5), []);
+    // Only pending rows: one sent is no longer read.
+    equal(await s.notifications.markSent(head.n.id, NOW), true);
+    deepEqual((await s.notifications.pending(a.id, 10)).map((p) => p.n.event_id), [e1, e3]);
   },
 );
 
@@ -230,7 +240,7 @@ backendTest(
     const a = await subscription(s, { frequency: '{"frequency":"0 * * * *"}' });
     const ev = await events(sql, "{}", "{}", "{}", "{}");
     await s.notifications.insert([note(a.id, ev[0]), note(a.id, ev[1]), note(a.id, ev[2], LATER)], NOW);
-    const head = (await s.notifications.headOf(a.id))!.n;
+    const [{ n: head }] = await s.notifications.pending(a.id, 1);
     const batch = await s.notifications.batchOf(head, { now: NOW, max: 10 });
     deepEqual(batch.map((r) => r.event_id), [ev[0], ev[1]]);
     ok(batch.every((r) => r.message_id === head.message_id));

@@ -3,6 +3,7 @@ import { testDeps } from "../helpers/deps.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
+import { fanOutAll } from "../../src/subscriptions/fanout.ts";
 import { input, person, putPerson, startReceiver, subItem } from "./helpers.ts";
 
 const FIXED = { random: () => 0.5 };
@@ -60,7 +61,7 @@ function counted<T extends object>(store: T, name: string, calls: Map<string, nu
   });
 }
 
-Deno.test("a lane reads the sender with its check, once per notification: no sender read of its own", async () => {
+Deno.test("a lane reads its pending rows ahead, and the sender with its check: no reads of its own", async () => {
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   const rx = startReceiver();
   try {
@@ -88,6 +89,7 @@ Deno.test("a lane reads the sender with its check, once per notification: no sen
       ...deps.storage,
       lanes: counted(deps.storage.lanes, "lanes", calls),
       senders: counted(deps.storage.senders, "senders", calls),
+      notifications: counted(deps.storage.notifications, "notifications", calls),
     };
     await runNotifierOnce({ ...deps, storage }, FIXED);
     assert.equal(rx.received.length, n);
@@ -96,8 +98,60 @@ Deno.test("a lane reads the sender with its check, once per notification: no sen
     assert.equal(calls.get("lanes.sendCheck"), n);
     assert.equal(calls.get("lanes.hold"), n);
     assert.equal(calls.get("senders.get"), undefined);
+    // The pending rows read ahead in one query (then once more, finding none left).
+    assert.equal(calls.get("notifications.pending"), 2);
   } finally {
     await rx.close();
     deps.close();
   }
 });
+
+Deno.test("a row read ahead that stops being pending before its turn is skipped, the rest sent in order", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  const rx = startReceiver();
+  try {
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    await putPerson(deps, person("p1"));
+    const r = await subscribeProcessor(
+      deps,
+      input(
+        "s1",
+        { transaction_id: "t", subscribe_request: [subItem("r", { reg_event_type: "update" })] },
+        rx.url,
+      ),
+    );
+    const code = (r.message.subscribe_response as Array<{ subscriptions: Array<{ code: string }> }>)[0]
+      .subscriptions[0].code;
+    const n = 8;
+    for (let k = 0; k < n; k++) {
+      await putPerson(deps, person("p1", { name: { given_name: `A${k}`, surname: "L" } }));
+    }
+    await fanOutAll(deps);
+    const sub = (await deps.storage.subscriptions.get(code))!;
+    const rows = await deps.storage.notifications.pending(sub.id, n);
+    assert.equal(rows.length, n);
+    // While the third is delivered (all eight already read ahead), someone else ends the fifth.
+    rx.status = () => {
+      if (rx.hits === 3) {
+        rx.stall = deps.storage.notifications.markFailed(rows[4].n.id, { error: "cancelled by a test" }, T)
+          .then(() => {});
+      } else rx.stall = undefined;
+      return 200;
+    };
+    await runNotifierOnce(deps, FIXED);
+    const names = rx.received.map((x) =>
+      (x.body.message as { notify_event: Array<{ data: { reg_records: { name: { given_name: string } } } }> })
+        .notify_event[0].data.reg_records.name.given_name
+    );
+    assert.deepEqual(names, ["A0", "A1", "A2", "A3", "A5", "A6", "A7"]);
+    assert.deepEqual(
+      (await deps.storage.notifications.counts()).map((c) => [c.status, c.n]).sort(),
+      [["failed", 1], ["sent", n - 1]],
+    );
+  } finally {
+    await rx.close();
+    deps.close();
+  }
+});
+
+const T = "2026-06-01T00:00:00.000Z";
