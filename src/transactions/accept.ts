@@ -8,7 +8,7 @@ import type { Ack } from "../dci/schemas.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { DciError, DciRejection } from "../dci/errors.ts";
 import { OutboundError } from "../net/outbound.ts";
-import { getSender } from "../senders/store.ts";
+import { getSender, type Sender } from "../senders/store.ts";
 import { isoNow } from "../clock.ts";
 import { callbackUrl } from "./callback.ts";
 import { asyncAction } from "../dci/actions.ts";
@@ -41,9 +41,11 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
   checkHeaderAction(spec, header.action);
   // Header-level problems are refused now, with the ERR ACK, rather than ACKed and rejected in the callback.
   checkVersion(header.version);
+  // Read once: its leniencies here, its callback base below.
+  const sender = await getSender(deps, input.senderId);
   if (action === "search") {
     checkSearchHeader(deps.config, { total_count: header.total_count }, message, {
-      lenientTotalCount: (await getSender(deps, input.senderId))?.lenient.includes("total_count"),
+      lenientTotalCount: sender?.lenient.includes("total_count"),
     });
   }
   const listKey = spec.requestItems;
@@ -54,7 +56,7 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
       `${listKey} has ${items.length} items; at most ${deps.config.maxSearchItems} are allowed`,
     );
   }
-  const url = await resolveCallback(deps, input);
+  const url = await resolveCallback(deps, input, sender);
   const correlationId = crypto.randomUUID();
   const now = isoNow(deps.clock);
   const ack: Ack = { message: { ack_status: "ACK", timestamp: now, correlation_id: correlationId } };
@@ -103,12 +105,15 @@ function referenceIdOf(item: unknown): string | undefined {
   return isHeaderSafeId(r) ? r : undefined;
 }
 
-/** The callback URL: the sender's registered callback base wins over header.sender_uri; refused if guarded. */
+/**
+ * The callback URL: the sender's registered callback base (`sender`, as the caller read it; undefined: no such
+ * sender) wins over header.sender_uri; refused if guarded.
+ */
 export async function resolveCallback(
   deps: Deps,
   input: Pick<AcceptInput, "senderId" | "header" | "action">,
+  sender: Sender | undefined,
 ): Promise<string> {
-  const sender = await getSender(deps, input.senderId);
   const base = sender?.callback_base_url ?? input.header.sender_uri;
   const url = callbackUrl(base ?? undefined, input.action, sender?.callback_url_mode);
   if (!url) {

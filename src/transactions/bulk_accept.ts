@@ -8,6 +8,7 @@ import type { Ack, RequestHeader } from "../dci/schemas.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { isoNow } from "../clock.ts";
 import { resolveCallback } from "./accept.ts";
+import { getSender } from "../senders/store.ts";
 import type { Upload } from "./bulk_upload.ts";
 import { TXN_KIND } from "./worker.ts";
 
@@ -25,11 +26,11 @@ export interface BulkInput {
  * Throws DciError for a refused callback URL.
  */
 export async function acceptBulk(deps: Deps, input: BulkInput): Promise<{ ack: Ack; correlationId: string }> {
-  const url = await resolveCallback(deps, {
-    senderId: input.senderId,
-    header: input.header,
-    action: "search",
-  });
+  const url = await resolveCallback(
+    deps,
+    { senderId: input.senderId, header: input.header, action: "search" },
+    await getSender(deps, input.senderId),
+  );
   const correlationId = crypto.randomUUID();
   const now = isoNow(deps.clock);
   const ack: Ack = { message: { ack_status: "ACK", timestamp: now, correlation_id: correlationId } };

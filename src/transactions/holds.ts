@@ -5,7 +5,7 @@
  */
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
-import { heldForSender, standingHold } from "../senders/pause.ts";
+import { heldForSender, standingHold, standingOf } from "../senders/pause.ts";
 import type { TxnRow } from "./store.ts";
 
 /** True when the worker must leave this transaction alone now (and cancels it if its sender is gone). */
@@ -19,12 +19,13 @@ export function heldBySender(deps: Deps, row: Pick<TxnRow, "id" | "sender_id">):
 
 /**
  * The check a claimed callback makes right before it is sent (after any wait for an outbound slot): why it
- * must not go out now, or undefined. Reads the database, so a disable in any isolate or process counts at once.
+ * must not go out now, or undefined. One statement (the transaction's state and lease, its sender's standing)
+ * read from the database, so a disable in any isolate or process counts at once.
  */
 export async function callbackHold(deps: Deps, id: number, owner: string): Promise<string | undefined> {
   const row = await deps.storage.transactions.leaseOf(id);
   if (!row || (row.state !== "succeeded" && row.state !== "rejected") || row.lease_owner !== owner) {
     return "the callback is no longer due (cancelled)";
   }
-  return standingHold(row.sender_id, await deps.storage.senders.standing(row.sender_id));
+  return standingHold(row.sender_id, standingOf(row.active));
 }

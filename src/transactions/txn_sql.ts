@@ -224,7 +224,8 @@ export const PURGE_FINISHED = `DELETE FROM transactions WHERE id IN (SELECT id F
   WHERE state IN ('callback_sent', 'callback_failed') AND created_at < ? AND updated_at < ? LIMIT ?+0)`;
 
 /** The lease and sender of a transaction, as a callback checks them right before sending: (id). */
-export const LEASE_OF = "SELECT state, lease_owner, sender_id FROM transactions WHERE id = ?";
+export const LEASE_OF = `SELECT t.state, t.lease_owner, t.sender_id,
+  (SELECT active FROM senders WHERE sender_id = t.sender_id) AS active FROM transactions t WHERE t.id = ?`;
 
 /** Open transactions by state. */
 export const OPEN_COUNTS =

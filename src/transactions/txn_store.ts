@@ -52,7 +52,10 @@ export interface ProcessingRelease {
 }
 
 /** What a callback check reads right before sending. */
-export type TxnLease = Pick<TxnRow, "state" | "lease_owner" | "sender_id">;
+export type TxnLease = Pick<TxnRow, "state" | "lease_owner" | "sender_id"> & {
+  /** senders.active (1/0), null when the sender is gone: its standing, read in the same statement. */
+  active: number | null;
+};
 
 /** The transactions, their references and their callback attempt history. */
 export interface TransactionStore {
@@ -118,7 +121,7 @@ export interface TransactionStore {
   list(f: TxnFilter): Promise<TxnRow[]>;
   /** Open transactions by state, and callback_failed. */
   stateCounts(): Promise<Array<{ state: string; n: number }>>;
-  /** The state, lease holder and sender of a transaction, as read right before a callback is sent. */
+  /** The state, lease holder and sender (with its standing) of a transaction, read right before a callback. */
   leaseOf(id: number): Promise<TxnLease | undefined>;
   /** The kept callback attempts of a transaction, oldest first, and how many older ones were dropped. */
   attempts(id: number): Promise<{ attempts: CallbackAttempt[]; omitted: number }>;

@@ -112,7 +112,7 @@ backendTest("transaction store: processing is claimed by one holder, completed o
 
 backendTest(
   "transaction store: callbacks are claimed when due, and each outcome records its attempt",
-  async (s) => {
+  async (s, sql) => {
     const t = s.transactions;
     const { row: { id } } = await t.insert(newTxn("s1", "tx-1"));
     await processed(s, id, 1000);
@@ -190,7 +190,23 @@ backendTest(
       receiver_code: null,
       error: null,
     });
-    deepEqual(await t.leaseOf(id), { state: "callback_sent", lease_owner: null, sender_id: "s1" });
+    deepEqual(await t.leaseOf(id), {
+      state: "callback_sent",
+      lease_owner: null,
+      sender_id: "s1",
+      active: null,
+    });
+    // The sender's standing comes with it: enabled, then disabled.
+    await sql("INSERT INTO senders (sender_id, name, active, created_at, updated_at) VALUES (?,?,?,?,?)", [
+      "s1",
+      "S",
+      1,
+      iso(T0),
+      iso(T0),
+    ]);
+    equal((await t.leaseOf(id))?.active, 1);
+    await sql("UPDATE senders SET active = 0 WHERE sender_id = ?", ["s1"]);
+    equal((await t.leaseOf(id))?.active, 0);
     equal(await t.leaseOf(424242), undefined);
   },
 );

@@ -4,6 +4,7 @@ import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { fanOutAll } from "../../src/subscriptions/fanout.ts";
+import { countCalls } from "../helpers/call_counts.ts";
 import { input, person, putPerson, startReceiver, subItem } from "./helpers.ts";
 
 const FIXED = { random: () => 0.5 };
@@ -47,20 +48,6 @@ Deno.test("runLane() sends a backlog once each, in order, all marked sent on ret
   }
 });
 
-/** `store` with each method call counted in `calls` as "name.method". */
-function counted<T extends object>(store: T, name: string, calls: Map<string, number>): T {
-  return new Proxy(store, {
-    get(target, key) {
-      const v = Reflect.get(target, key);
-      if (typeof v !== "function") return v;
-      return (...args: unknown[]) => {
-        calls.set(`${name}.${String(key)}`, (calls.get(`${name}.${String(key)}`) ?? 0) + 1);
-        return v.apply(target, args);
-      };
-    },
-  });
-}
-
 Deno.test("a lane reads its pending rows ahead, and the sender with its check: no reads of its own", async () => {
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   const rx = startReceiver();
@@ -85,13 +72,10 @@ Deno.test("a lane reads its pending rows ahead, and the sender with its check: n
       await putPerson(deps, person("p1", { name: { given_name: `C${k}`, surname: "L" } }));
     }
     const calls = new Map<string, number>();
-    const storage = {
-      ...deps.storage,
-      lanes: counted(deps.storage.lanes, "lanes", calls),
-      senders: counted(deps.storage.senders, "senders", calls),
-      notifications: counted(deps.storage.notifications, "notifications", calls),
-    };
-    await runNotifierOnce({ ...deps, storage }, FIXED);
+    countCalls(deps.storage.lanes, "lanes", calls);
+    countCalls(deps.storage.senders, "senders", calls);
+    countCalls(deps.storage.notifications, "notifications", calls);
+    await runNotifierOnce(deps, FIXED);
     assert.equal(rx.received.length, n);
     assert.ok(rx.received.every((x) => x.headers.get("authorization") === "Bearer tok-lane-1"));
     // Per notification: the check with the sender before building it, the hold right before connecting.

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { harness, searchMessage, verifyWithJwks } from "./support.ts";
 import { OutboundError } from "../../src/net/outbound.ts";
+import { countCalls } from "../helpers/call_counts.ts";
 
 Deno.test("POST /registry/search answers 202 ACK and the worker POSTs a signed on-search callback", async () => {
   const h = await harness();
@@ -210,24 +211,27 @@ Deno.test("a request without a bearer token is refused before anything is stored
   }
 });
 
-Deno.test("the worker reads a transaction's row once when it processes it and sends the callback", async () => {
+Deno.test("an async search: accept reads its sender once; the worker its row once, the callback's last check is one statement", async () => {
   const h = await harness();
   try {
+    const calls = new Map<string, number>();
+    countCalls(h.deps.storage.senders, "senders", calls);
+    countCalls(h.deps.storage.transactions, "transactions", calls);
     const res = await h.post("/registry/search", searchMessage("t-reads", 3));
     assert.equal(res.status, 202);
-    // The row is wide (request and result): its second read after processing stored the result was redundant.
-    const store = h.deps.storage.transactions;
-    const get = store.get;
-    let reads = 0;
-    store.get = (id) => {
-      reads++;
-      return get(id);
-    };
+    // Its leniencies and its callback URL from one read.
+    assert.equal(calls.get("senders.get"), 1);
+    calls.clear();
     assert.equal(await h.drain(), 1);
     assert.equal(h.http.sent.length, 1);
-    assert.equal(reads, 1);
+    // The row is wide (request and result): its second read after processing stored the result was redundant.
+    assert.equal(calls.get("transactions.get"), 1);
+    // The hold right before the callback reads the lease and the sender's standing together; the only other
+    // standing read is the worker's before it processes.
+    assert.equal(calls.get("transactions.leaseOf"), 1);
+    assert.equal(calls.get("senders.standing"), 1);
     const cid = (res.body.message as Record<string, string>).correlation_id;
-    assert.equal((await store.getByCorrelationId(cid))!.state, "callback_sent");
+    assert.equal((await h.deps.storage.transactions.getByCorrelationId(cid))!.state, "callback_sent");
   } finally {
     h.close();
   }
