@@ -29,6 +29,7 @@ import m0027 from "../../migrations/0027_job_runs.sql" with { type: "text" };
 import m0028 from "../../migrations/0028_bulk_spool_chunks.sql" with { type: "text" };
 import m0029 from "../../migrations/0029_import_spool_chunks.sql" with { type: "text" };
 import m0030 from "../../migrations/0030_pg_admission.sql" with { type: "text" };
+import m0031 from "../../migrations/0031_pg_callback_outcome.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
 export interface Migration {
@@ -72,6 +73,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 28, name: "0028_bulk_spool_chunks", sql: m0028 },
   { version: 29, name: "0029_import_spool_chunks", sql: m0029 },
   { version: 30, name: "0030_pg_admission", sql: m0030 },
+  { version: 31, name: "0031_pg_callback_outcome", sql: m0031 },
 ];
 
 /**

@@ -17,7 +17,6 @@ import {
   type NotificationFilter,
   type NotificationRow,
   type NotificationView,
-  type NotifyEvent,
   type PendingNotification,
   pendingOf,
   PURGE_FINISHED,

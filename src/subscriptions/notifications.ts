@@ -46,7 +46,7 @@ export const NOTIFICATION_SQL = {
   // With their registry events (LEFT JOIN: a row whose event is gone comes without one).
   pending: `SELECT n.*, ${EVENT_SNAPSHOT} AS ev_snapshot, e.created_at AS ev_at FROM notifications n
     LEFT JOIN registry_events e ON e.id = n.event_id
-    WHERE n.subscription_id = ? AND n.status = 'pending' ORDER BY n.id LIMIT ?`,
+    WHERE n.subscription_id = ? AND n.status = 'pending' ORDER BY n.id LIMIT ?+0`,
   // One index seek per active subscription (its oldest pending row), never a scan of the whole backlog: with
   // a million events pending for each of twenty subscriptions, a GROUP BY over them took seconds per poll.
   heads: `SELECT s.id AS sid FROM subscriptions s

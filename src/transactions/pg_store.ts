@@ -16,16 +16,9 @@ import {
 } from "../db/pg/query.ts";
 import { pgAfterCursor } from "../db/pg/keyset.ts";
 import { BULK_COUNTS, INSERT_BULK, insertBulkArgs, type NewBulk } from "./bulk_store.ts";
-import {
-  attemptArgs,
-  attemptHistory,
-  CALLBACK_ATTEMPTS_KEPT,
-  DROP_ATTEMPTS,
-  INSERT_ATTEMPT,
-  LIST_ATTEMPTS,
-} from "./attempts.ts";
+import { attemptArgs, attemptHistory, CALLBACK_ATTEMPTS_KEPT, LIST_ATTEMPTS } from "./attempts.ts";
 import type { NewAttempt } from "./attempts.ts";
-import type { NewTxn, StoredTxn, TxnRow } from "./store.ts";
+import type { CallbackFailure, NewTxn, StoredTxn, TxnRow } from "./store.ts";
 import * as sql from "./txn_sql.ts";
 import type { TransactionStore, TxnLease } from "./txn_store.ts";
 
@@ -51,8 +44,12 @@ const BY_MESSAGE_IDS = `SELECT * FROM transactions WHERE sender_id = $1 AND mess
     AND action <> 'txn-status'
   ORDER BY id DESC LIMIT 50`;
 
-// The attempt history's writer holds the transaction row: two attempts never take the same number.
-const LOCK_TXN = "SELECT id FROM transactions WHERE id = $1 FOR UPDATE";
+/**
+ * A callback attempt's record and the state change it led to, in one round trip and one transaction
+ * (src/db/pg/migrations/0031_pg_callback_outcome.sql: it holds the row, so two attempts never take one number).
+ */
+const CALLBACK_OUTCOME =
+  "SELECT changed FROM dci_callback_outcome($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
 
 /** The transactions in the PostgreSQL database behind `pool`. */
 export function pgTransactionStore(pool: PgPool): TransactionStore {
@@ -72,16 +69,31 @@ export function pgTransactionStore(pool: PgPool): TransactionStore {
     return { row: existing!, created: false };
   }
 
-  /** Records `attempt` and runs the state change `text`, in one transaction holding the row. */
-  function withAttempt(id: number, attempt: NewAttempt, text: string, values: Array<string | number | null>) {
-    return pgTransaction(pool, async (c) => {
-      await pgOne(c, LOCK_TXN, [id]);
-      const row = await pgOne<{ attempt: number }>(c, pgText(INSERT_ATTEMPT), attemptArgs(id, attempt));
-      if (row!.attempt > CALLBACK_ATTEMPTS_KEPT) {
-        await pgRun(c, pgText(DROP_ATTEMPTS), [id, row!.attempt - CALLBACK_ATTEMPTS_KEPT]);
-      }
-      return (await pgRun(c, pgText(text), values)) === 1;
-    });
+  /**
+   * Records `attempt` and makes the change `kind` (at: completed, or the next attempt's time for a retry) under
+   * the lease of `owner`; true when the transaction changed.
+   */
+  async function withAttempt(
+    id: number,
+    owner: string,
+    kind: "sent" | "retry" | "failed",
+    change: { at: string; now: string; failure?: CallbackFailure },
+    attempt: NewAttempt,
+  ): Promise<boolean> {
+    const failure = change.failure ? sql.failureArgs(change.failure, change.at, change.now, id, owner) : [];
+    const row = await pgOne<{ changed: boolean }>(pool, CALLBACK_OUTCOME, [
+      id,
+      owner,
+      kind,
+      failure[0] ?? null,
+      failure[1] ?? null,
+      change.at,
+      change.now,
+      // INSERT_ATTEMPT's values of the attempt: between the transaction id it starts and ends with.
+      ...attemptArgs(id, attempt).slice(1, -1),
+      CALLBACK_ATTEMPTS_KEPT,
+    ]);
+    return row?.changed === true;
   }
 
   return {
@@ -96,12 +108,11 @@ export function pgTransactionStore(pool: PgPool): TransactionStore {
       (await pgRun(pool, RELEASE_PROCESSING, sql.releaseArgs(id, owner, p))) === 1,
     claimCallback: (id, owner, now, until) =>
       pgOne<TxnRow>(pool, pgText(sql.CLAIM_CALLBACK), [owner, until, now, id, now, now]),
-    markCallbackSent: (id, owner, now, attempt) =>
-      withAttempt(id, attempt, sql.MARK_CALLBACK_SENT, [now, now, id, owner]),
+    markCallbackSent: (id, owner, now, attempt) => withAttempt(id, owner, "sent", { at: now, now }, attempt),
     scheduleRetry: (id, owner, r, attempt) =>
-      withAttempt(id, attempt, sql.SCHEDULE_RETRY, sql.failureArgs(r.failure, r.nextAt, r.now, id, owner)),
+      withAttempt(id, owner, "retry", { at: r.nextAt, now: r.now, failure: r.failure }, attempt),
     markCallbackFailed: (id, owner, f, attempt) =>
-      withAttempt(id, attempt, sql.MARK_CALLBACK_FAILED, sql.failureArgs(f.failure, f.now, f.now, id, owner)),
+      withAttempt(id, owner, "failed", { at: f.now, now: f.now, failure: f.failure }, attempt),
     releaseCallback: async (id, owner) => (await pgRun(pool, RELEASE_CALLBACK, [id, owner])) === 1,
     reopenFailedCallback: async (id, now) =>
       (await pgRun(pool, pgText(sql.REOPEN_FAILED), [now, now, id])) === 1,

@@ -12,6 +12,7 @@ import p0027 from "./migrations/0027_job_runs.sql" with { type: "text" };
 import p0028 from "./migrations/0028_bulk_spool_chunks.sql" with { type: "text" };
 import p0029 from "./migrations/0029_import_spool_chunks.sql" with { type: "text" };
 import p0030 from "./migrations/0030_pg_admission.sql" with { type: "text" };
+import p0031 from "./migrations/0031_pg_callback_outcome.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL. */
 export interface PgMigration {
@@ -37,6 +38,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 28, name: "0028_bulk_spool_chunks", sql: p0028 },
   { version: 29, name: "0029_import_spool_chunks", sql: p0029 },
   { version: 30, name: "0030_pg_admission", sql: p0030 },
+  { version: 31, name: "0031_pg_callback_outcome", sql: p0031 },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */
