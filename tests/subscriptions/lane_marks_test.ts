@@ -1,40 +1,59 @@
 import assert from "node:assert/strict";
-import { testDeps } from "../helpers/deps.ts";
-import { addSender } from "../../src/senders/store.ts";
+import { type TestDeps, testDeps } from "../helpers/deps.ts";
+import { addSender, type SenderInput } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { fanOutAll } from "../../src/subscriptions/fanout.ts";
 import { countCalls } from "../helpers/call_counts.ts";
-import { input, person, putPerson, startReceiver, subItem } from "./helpers.ts";
+import { input, person, putPerson, type Receiver, startReceiver, subItem } from "./helpers.ts";
 
 const FIXED = { random: () => 0.5 };
+
+/**
+ * Sender s1 (with `extra` settings) subscribed to updates of person p1 at `rx`, then `n` updates of p1 named
+ * `${prefix}0`, `${prefix}1`, …: a backlog of n notifications (logged by the next fan-out). Returns the code.
+ */
+async function backlog(
+  deps: TestDeps,
+  rx: Receiver,
+  n: number,
+  prefix: string,
+  extra: Omit<SenderInput, "name"> = {},
+): Promise<string> {
+  await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true, ...extra });
+  await putPerson(deps, person("p1"));
+  const r = await subscribeProcessor(
+    deps,
+    input(
+      "s1",
+      { transaction_id: "t", subscribe_request: [subItem("r", { reg_event_type: "update" })] },
+      rx.url,
+    ),
+  );
+  for (let k = 0; k < n; k++) {
+    await putPerson(deps, person("p1", { name: { given_name: `${prefix}${k}`, surname: "L" } }));
+  }
+  return (r.message.subscribe_response as Array<{ subscriptions: Array<{ code: string }> }>)[0]
+    .subscriptions[0]
+    .code;
+}
+
+/** The given names the notifications `rx` received carry, in the order received. */
+function givenNames(rx: Receiver): string[] {
+  return rx.received.map((x) =>
+    (x.body.message as { notify_event: Array<{ data: { reg_records: { name: { given_name: string } } } }> })
+      .notify_event[0].data.reg_records.name.given_name
+  );
+}
 
 Deno.test("runLane() sends a backlog once each, in order, all marked sent on return", async () => {
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   const rx = startReceiver();
   try {
-    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
-    await putPerson(deps, person("p1"));
-    const r = await subscribeProcessor(
-      deps,
-      input(
-        "s1",
-        { transaction_id: "t", subscribe_request: [subItem("r", { reg_event_type: "update" })] },
-        rx.url,
-      ),
-    );
-    const code = (r.message.subscribe_response as Array<{ subscriptions: Array<{ code: string }> }>)[0]
-      .subscriptions[0].code;
     const n = 40;
-    for (let k = 0; k < n; k++) {
-      await putPerson(deps, person("p1", { name: { given_name: `S${k}`, surname: "L" } }));
-    }
+    const code = await backlog(deps, rx, n, "S");
     await runNotifierOnce(deps, FIXED);
-    const seqs = rx.received.map((x) =>
-      (x.body.message as { notify_event: Array<{ data: { reg_records: { name: { given_name: string } } } }> })
-        .notify_event[0].data.reg_records.name.given_name
-    );
-    assert.deepEqual(seqs, Array.from({ length: n }, (_, k) => `S${k}`));
+    assert.deepEqual(givenNames(rx), Array.from({ length: n }, (_, k) => `S${k}`));
     // Every mark committed before the run returned: nothing pending, each sent after one attempt.
     assert.deepEqual((await deps.storage.notifications.counts()).map((c) => [c.status, c.n]), [["sent", n]]);
     const log = await deps.storage.notifications.list({ subscription: code, limit: 1000 });
@@ -53,24 +72,8 @@ Deno.test("a lane reads its pending rows ahead, and the sender with its check: n
   const rx = startReceiver();
   try {
     // Outbound bearer authentication: its secret must come from the check's row too.
-    await addSender(deps, "s1", {
-      name: "s1",
-      auto_approve_subscriptions: true,
-      outbound_auth: { type: "bearer", token: "tok-lane-1" },
-    });
-    await putPerson(deps, person("p1"));
-    await subscribeProcessor(
-      deps,
-      input(
-        "s1",
-        { transaction_id: "t", subscribe_request: [subItem("r", { reg_event_type: "update" })] },
-        rx.url,
-      ),
-    );
     const n = 12;
-    for (let k = 0; k < n; k++) {
-      await putPerson(deps, person("p1", { name: { given_name: `C${k}`, surname: "L" } }));
-    }
+    await backlog(deps, rx, n, "C", { outbound_auth: { type: "bearer", token: "tok-lane-1" } });
     const calls = new Map<string, number>();
     countCalls(deps.storage.lanes, "lanes", calls);
     countCalls(deps.storage.senders, "senders", calls);
@@ -94,22 +97,8 @@ Deno.test("a row read ahead that stops being pending before its turn is skipped,
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   const rx = startReceiver();
   try {
-    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
-    await putPerson(deps, person("p1"));
-    const r = await subscribeProcessor(
-      deps,
-      input(
-        "s1",
-        { transaction_id: "t", subscribe_request: [subItem("r", { reg_event_type: "update" })] },
-        rx.url,
-      ),
-    );
-    const code = (r.message.subscribe_response as Array<{ subscriptions: Array<{ code: string }> }>)[0]
-      .subscriptions[0].code;
     const n = 8;
-    for (let k = 0; k < n; k++) {
-      await putPerson(deps, person("p1", { name: { given_name: `A${k}`, surname: "L" } }));
-    }
+    const code = await backlog(deps, rx, n, "A");
     await fanOutAll(deps);
     const sub = (await deps.storage.subscriptions.get(code))!;
     const rows = await deps.storage.notifications.pending(sub.id, n);
@@ -123,11 +112,7 @@ Deno.test("a row read ahead that stops being pending before its turn is skipped,
       return 200;
     };
     await runNotifierOnce(deps, FIXED);
-    const names = rx.received.map((x) =>
-      (x.body.message as { notify_event: Array<{ data: { reg_records: { name: { given_name: string } } } }> })
-        .notify_event[0].data.reg_records.name.given_name
-    );
-    assert.deepEqual(names, ["A0", "A1", "A2", "A3", "A5", "A6", "A7"]);
+    assert.deepEqual(givenNames(rx), ["A0", "A1", "A2", "A3", "A5", "A6", "A7"]);
     assert.deepEqual(
       (await deps.storage.notifications.counts()).map((c) => [c.status, c.n]).sort(),
       [["failed", 1], ["sent", n - 1]],
