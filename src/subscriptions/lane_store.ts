@@ -1,8 +1,8 @@
 /**
  * The delivery lanes' own statements: a subscription's lease (one lane per subscription at a time, on any
- * instance), its failure count, the registry event a notify carries, the check right before a send, and where
- * the notify goes. The interface the lane uses, and its embedded SQLite implementation (the statements the lane
- * ran itself before the port, one for one: the lane gains none on SQLite).
+ * instance), its failure count, the registry event a notify carries, the checks before a send (the one that
+ * also reads the sender, and the one right before connecting), and where the notify goes. The interface the
+ * lane uses, and its embedded SQLite implementation.
  */
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
