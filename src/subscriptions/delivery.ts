@@ -7,7 +7,7 @@ import type { Deps } from "../deps.ts";
 import { signedEnvelope } from "../dci/envelope.ts";
 import { countRejection, type DeliveryOutcome } from "../net/deliver.ts";
 import { deliverToSender } from "../senders/delivery.ts";
-import { type DeliverySender, senderForDelivery } from "../senders/store.ts";
+import type { DeliverySender } from "../senders/store.ts";
 import { TEST_MODE_META } from "../senders/settings.ts";
 import { retryDelay } from "../transactions/states.ts";
 import type { SubscriptionRow } from "./store.ts";
@@ -69,10 +69,13 @@ export function notifyMessage(sub: SubscriptionRow, items: NotifyItem[]): Json {
   };
 }
 
-/** What a lane passes to each send: the hold check, and the subscribe request's sender_uri read once. */
+/**
+ * What a lane passes to each send: the sender and the hold check, and the subscribe request's sender_uri read
+ * once.
+ */
 export interface SendOptions {
-  /** The sender as the lane's check read it right before (null: none); without it, it is read here. */
-  sender?: DeliverySender | null;
+  /** The sender as the lane's check read it right before (undefined: there is none). */
+  sender: DeliverySender | undefined;
   /** The first row's registry event, read with the row (one query less per send). */
   event?: NotifyEvent;
   hold?: () => Promise<string | undefined>;
@@ -90,7 +93,7 @@ export async function sendNotification(
   deps: Deps,
   sub: SubscriptionRow,
   rows: NotificationRow[],
-  options: SendOptions = {},
+  options: SendOptions,
 ): Promise<DeliveryOutcome> {
   const items: NotifyItem[] = [];
   for (const n of rows) {
@@ -99,7 +102,7 @@ export async function sendNotification(
     items.push({ n, snapshot: readSnapshot(ev.snapshot).record, eventAt: ev.created_at });
   }
   const head = rows[0];
-  const found = options.sender !== undefined ? options.sender : await senderForDelivery(deps, sub.sender_id);
+  const found = options.sender;
   const sender = found?.sender;
   let body: string;
   try {
@@ -146,7 +149,7 @@ export async function sendNotification(
  * ahead keeps the order; each row is checked (still pending, subscription active, sender enabled) right before
  * its send. A row set back to pending meanwhile (an operator's re-send of failed ones) goes after those read.
  */
-export const LANE_READ_AHEAD = 32;
+const LANE_READ_AHEAD = 32;
 
 /** Options of a lane run (tests pass a fixed jitter source). */
 export interface LaneOptions {
@@ -214,7 +217,7 @@ export async function runLane(
         checkedNow: true,
         subscribeUri: subscribeUri(sub),
         event: rows.length === 1 ? head.event : undefined,
-        sender: check.sender ?? null,
+        sender: check.sender,
       });
       // Held right before sending (its sender was disabled or deleted): no attempt made, the lane stops.
       if (!outcome.ok && outcome.held) break;

@@ -7,6 +7,7 @@ import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
 import { heldForSender, standingHold, standingOf } from "../senders/pause.ts";
 import type { TxnRow } from "./store.ts";
+import { callbackDue } from "./states.ts";
 
 /** True when the worker must leave this transaction alone now (and cancels it if its sender is gone). */
 export function heldBySender(deps: Deps, row: Pick<TxnRow, "id" | "sender_id">): Promise<boolean> {
@@ -24,7 +25,7 @@ export function heldBySender(deps: Deps, row: Pick<TxnRow, "id" | "sender_id">):
  */
 export async function callbackHold(deps: Deps, id: number, owner: string): Promise<string | undefined> {
   const row = await deps.storage.transactions.leaseOf(id);
-  if (!row || (row.state !== "succeeded" && row.state !== "rejected") || row.lease_owner !== owner) {
+  if (!row || !callbackDue(row.state) || row.lease_owner !== owner) {
     return "the callback is no longer due (cancelled)";
   }
   return standingHold(row.sender_id, standingOf(row.active));
