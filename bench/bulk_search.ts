@@ -13,7 +13,8 @@
  *
  * Env: BENCH_BULK_N (lookups, default 100000), BENCH_BULK_PERSONS (registry size, default N), BENCH_BULK_PAGE
  * (DCI_BULK_PAGE_SIZE, default 1000), BENCH_BULK_FORMAT (csv | json, default csv), BENCH_BULK_DATA_DIR (an
- * already seeded data dir to reuse), BENCH_BULK_UNKNOWN (share of lookups nobody has, default 0.1).
+ * already seeded data dir to reuse), BENCH_BULK_UNKNOWN (share of lookups nobody has, default 0.1), BENCH_BULK_FILE
+ * (0: the inline phase only, e.g. for a profile of it alone).
  */
 import {
   cpuMs,
@@ -41,6 +42,7 @@ const TARGET = 5000;
 const INLINE = Number(Deno.env.get("BENCH_BULK_INLINE") ?? Math.min(N, 20_000));
 const INLINE_ITEMS = Number(Deno.env.get("BENCH_BULK_INLINE_ITEMS") ?? 10);
 const INLINE_CONCURRENCY = 16;
+const FILE_PHASE = Deno.env.get("BENCH_BULK_FILE") !== "0";
 
 async function main(): Promise<void> {
   const seedStart = performance.now();
@@ -60,12 +62,12 @@ async function main(): Promise<void> {
   let pages = 0;
   let lastAt = 0;
   let goal = Infinity;
-  let done: () => void = () => {};
+  let done: (r: PhaseEnd) => void = () => {};
   const phase = (n: number) => {
     items = 0;
     pages = 0;
     goal = n;
-    return new Promise<void>((r) => done = r);
+    return new Promise<PhaseEnd>((r) => done = r);
   };
   const seen = new Set<string>();
   const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
       pages++;
       items += body?.message?.search_response?.length ?? 0;
       lastAt = performance.now();
-      if (items >= goal) done();
+      if (items >= goal) done({ pages, lastAt });
     }
     return new Response('{"message":{"ack_status":"ACK"}}', {
       headers: { "content-type": "application/json" },
@@ -95,39 +97,12 @@ async function main(): Promise<void> {
   const sampler = setInterval(() => peakRss = Math.max(peakRss, rssMb(server.pid)), 100);
   try {
     const sender = await createServerSender({ url: server.url, dataDir });
-    const form = await bulkForm(sender.senderId, {
-      format: FORMAT,
-      file: fileText(FORMAT, lookups),
-      senderUri: `http://127.0.0.1:${receiver.addr.port}`,
-    });
-    const rssBefore = rssMb(server.pid);
-    const cpuBefore = cpuMs(server.pid);
-    const all = phase(N);
-    const start = performance.now();
-    const res = await postBulk(`${server.url}/registry/search`, sender, form);
-    const ackMs = performance.now() - start;
-    if (res.status !== 202) throw new Error(`upload refused: ${res.status} ${JSON.stringify(res.body)}`);
-    await all;
-    const seconds = (lastAt - start) / 1000;
-    const cpuS = (cpuMs(server.pid) - cpuBefore) / 1000;
-    printTable(
-      `Bulk search by file: ${N} lookups (${FORMAT}, ${(form.bytes.length / 2 ** 20).toFixed(1)} MB), ` +
-        `${persons}-person registry, pages of ${PAGE}`,
-      [
-        {
-          lookups: String(N),
-          pages: String(pages),
-          "ACK (upload + spool)": `${fmt(ackMs)} ms`,
-          "all pages in": `${fmt(seconds, 1)} s`,
-          "lookups/s": fmt(N / seconds),
-          target: `≥ ${TARGET}`,
-          met: N / seconds >= TARGET ? "yes" : "no",
-          "server CPU": `${fmt(cpuS, 1)} s (${fmt(N / cpuS)} lookups per CPU-s)`,
-          "RSS idle → peak": `${fmt(rssBefore)} → ${fmt(peakRss)} MB`,
-          "load avg": loadAverage(),
-        },
-      ],
-    );
+    if (FILE_PHASE) {
+      await filePhase(server, sender, lookups, receiver.addr.port, phase, {
+        persons,
+        peakRss: () => peakRss,
+      });
+    }
     if (INLINE > 0) {
       const inline = await inlinePhase(server, sender, lookups.slice(0, INLINE), receiver.addr.port, phase);
       printTable(
@@ -156,6 +131,56 @@ async function main(): Promise<void> {
   }
 }
 
+/** How a phase ended at the receiver: the answer messages it took and when the last came. */
+interface PhaseEnd {
+  pages: number;
+  lastAt: number;
+}
+
+/** The lookups as one file (signed multipart upload), until the receiver has every page. */
+async function filePhase(
+  server: Served,
+  sender: TestSender,
+  lookups: TestLookup[],
+  receiverPort: number,
+  phase: (n: number) => Promise<PhaseEnd>,
+  run: { persons: number; peakRss: () => number },
+): Promise<void> {
+  const form = await bulkForm(sender.senderId, {
+    format: FORMAT,
+    file: fileText(FORMAT, lookups),
+    senderUri: `http://127.0.0.1:${receiverPort}`,
+  });
+  const rssBefore = rssMb(server.pid);
+  const cpuBefore = cpuMs(server.pid);
+  const all = phase(N);
+  const start = performance.now();
+  const res = await postBulk(`${server.url}/registry/search`, sender, form);
+  const ackMs = performance.now() - start;
+  if (res.status !== 202) throw new Error(`upload refused: ${res.status} ${JSON.stringify(res.body)}`);
+  const { pages, lastAt } = await all;
+  const seconds = (lastAt - start) / 1000;
+  const cpuS = (cpuMs(server.pid) - cpuBefore) / 1000;
+  printTable(
+    `Bulk search by file: ${N} lookups (${FORMAT}, ${(form.bytes.length / 2 ** 20).toFixed(1)} MB), ` +
+      `${run.persons}-person registry, pages of ${PAGE}`,
+    [
+      {
+        lookups: String(N),
+        pages: String(pages),
+        "ACK (upload + spool)": `${fmt(ackMs)} ms`,
+        "all pages in": `${fmt(seconds, 1)} s`,
+        "lookups/s": fmt(N / seconds),
+        target: `≥ ${TARGET}`,
+        met: N / seconds >= TARGET ? "yes" : "no",
+        "server CPU": `${fmt(cpuS, 1)} s (${fmt(N / cpuS)} lookups per CPU-s)`,
+        "RSS idle → peak": `${fmt(rssBefore)} → ${fmt(run.peakRss())} MB`,
+        "load avg": loadAverage(),
+      },
+    ],
+  );
+}
+
 /**
  * The lookups as inline async searches of INLINE_ITEMS items each (signed before the clock starts), sent over
  * INLINE_CONCURRENCY connections, until the receiver has every answer item.
@@ -165,7 +190,7 @@ async function inlinePhase(
   sender: TestSender,
   lookups: TestLookup[],
   receiverPort: number,
-  phase: (n: number) => Promise<void>,
+  phase: (n: number) => Promise<PhaseEnd>,
 ) {
   const senderUri = `http://127.0.0.1:${receiverPort}`;
   const bodies: string[] = [];

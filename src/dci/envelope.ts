@@ -4,6 +4,7 @@ import { signEnvelope } from "../auth/envelope_signature.ts";
 import type { CallbackHeader } from "./schemas.ts";
 import type { CALLBACK_ACTIONS } from "./schemas.ts";
 import type { HeaderRjctCode } from "./errors.ts";
+import { canonicalJson } from "./canonical.ts";
 
 /** A signed outgoing envelope. */
 export interface SignedEnvelope {
@@ -29,8 +30,16 @@ export interface OutgoingHeader {
 }
 
 /**
- * The body text of a signed envelope whose message is given as canonical JSON text (ASCII-escaped, keys sorted:
- * `canonicalJson(message, { asciiEscape: true })`): the message is neither parsed nor serialised again.
+ * A message as the canonical JSON text signedEnvelopeText takes (keys sorted, ASCII-escaped): what a stored
+ * answer is kept as, so each delivery attempt signs and sends it without parsing or serialising it again.
+ */
+export function canonicalMessage(message: Record<string, unknown>): string {
+  return canonicalJson(message, { asciiEscape: true });
+}
+
+/**
+ * The body text of a signed envelope whose message is given as canonical JSON text (`canonicalMessage`): the
+ * message is neither parsed nor serialised again.
  */
 export function signedEnvelopeText(deps: Deps, h: OutgoingHeader, canonicalMessage: string): string {
   const header = callbackHeader(deps, h);

@@ -7,8 +7,7 @@
  * (at-least-once, with the same message_id, as for any callback).
  */
 import type { Deps } from "../deps.ts";
-import { signedEnvelopeText } from "../dci/envelope.ts";
-import { canonicalJson } from "../dci/canonical.ts";
+import { canonicalMessage, signedEnvelopeText } from "../dci/envelope.ts";
 import { deliverToSender } from "../senders/delivery.ts";
 import { senderForDelivery } from "../senders/store.ts";
 import { TEST_MODE_META } from "../senders/settings.ts";
@@ -99,7 +98,7 @@ export function createBulkRunner(
       search_response: items,
     };
     // Stored canonical (the form the signature hashes): each delivery attempt signs it without re-serialising.
-    const text = canonicalJson(message, { asciiEscape: true });
+    const text = canonicalMessage(message);
     const page = bulk.pages_built + 1;
     const stored = await store.storePage({
       txn: row.id,

@@ -1,7 +1,7 @@
 /** Callbacks: where they go, and one signed delivery attempt through the SSRF-guarded client. */
 import { CALLBACK_SUFFIX, callbackBase, trimTrailingSlashes } from "../dci/callback_url.ts";
 import type { Deps } from "../deps.ts";
-import { signedEnvelope } from "../dci/envelope.ts";
+import { canonicalMessage, signedEnvelopeText } from "../dci/envelope.ts";
 import type { DeliveryOutcome } from "../net/deliver.ts";
 import { type Sender, senderForDelivery } from "../senders/store.ts";
 import { type CallbackUrlMode, TEST_MODE_META } from "../senders/settings.ts";
@@ -54,6 +54,15 @@ export async function currentCallbackUrl(
 }
 
 /**
+ * The stored result as canonical text: as stored since migration 0032, re-serialised for a row stored before
+ * (plain JSON).
+ */
+function storedMessage(row: TxnRow): string {
+  const text = row.result ?? "{}";
+  return row.result_canonical ? text : canonicalMessage(JSON.parse(text));
+}
+
+/**
  * Signs the stored result as the callback envelope and POSTs it once to the URL as it is now, with the sender's
  * outbound authentication. `hold` is asked right before sending (see postEnvelope). The outcome carries the URL
  * it went to (for the attempt history). Never throws.
@@ -67,7 +76,7 @@ export async function deliverOnce(
   const sender = found?.sender;
   let body: string;
   try {
-    const envelope = signedEnvelope(deps, {
+    body = signedEnvelopeText(deps, {
       action: callbackAction(row.action),
       status: row.outcome ?? "rjct",
       receiverId: row.sender_id,
@@ -78,8 +87,7 @@ export async function deliverOnce(
       statusReasonMessage: row.status_reason_message ?? undefined,
       messageId: row.callback_message_id ?? undefined,
       meta: sender?.test_mode ? TEST_MODE_META : undefined,
-    }, JSON.parse(row.result ?? "{}"));
-    body = JSON.stringify(envelope);
+    }, storedMessage(row));
   } catch (err) {
     deps.log.error("callback envelope could not be built", { correlation_id: row.correlation_id, err });
     return {

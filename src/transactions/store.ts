@@ -54,7 +54,13 @@ export interface TxnRow {
   status_reason_message: string | null;
   total_count: number | null;
   completed_count: number | null;
+  /** The callback message (JSON), signed afresh on each attempt. */
   result: string | null;
+  /**
+   * 1: `result` is canonical text (canonicalMessage), signed and sent as stored; 0: plain JSON, from a row stored
+   * before migration 0032.
+   */
+  result_canonical: number;
   callback_message_id: string | null;
   attempts: number;
   last_error: string | null;
@@ -98,6 +104,7 @@ export interface ProcessedTxn {
   reasonMessage?: string;
   totalCount: number;
   completedCount: number;
+  /** The callback message as canonical text (canonicalMessage): every attempt signs and sends it as it is. */
   result: string;
   callbackMessageId: string;
   /** Why processing failed, when it did (kept for operators). */

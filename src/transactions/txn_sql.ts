@@ -57,9 +57,9 @@ export const CLAIM_PROCESSING =
 
 /** processing → succeeded|rejected by the lease holder (arguments: completeArgs). */
 export const COMPLETE_PROCESSING = `UPDATE transactions SET state = ?, outcome = ?, status_reason_code = ?,
-    status_reason_message = ?, total_count = ?, completed_count = ?, result = ?, callback_message_id = ?,
-    attempts = 0, process_error = COALESCE(?, process_error), next_attempt_at = ?, lease_owner = NULL,
-    lease_until = NULL, processed_at = ?, updated_at = ?
+    status_reason_message = ?, total_count = ?, completed_count = ?, result = ?, result_canonical = 1,
+    callback_message_id = ?, attempts = 0, process_error = COALESCE(?, process_error), next_attempt_at = ?,
+    lease_owner = NULL, lease_until = NULL, processed_at = ?, updated_at = ?
   WHERE id = ? AND state = 'processing' AND lease_owner = ?`;
 
 /** The arguments of COMPLETE_PROCESSING. */

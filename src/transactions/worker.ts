@@ -14,6 +14,7 @@ import { destinationOf, FairSlots } from "../net/fair_slots.ts";
 import { countRejection } from "../net/deliver.ts";
 import { type BulkLookup, createBulkRunner } from "./bulk_runner.ts";
 import type { TxnRow } from "./store.ts";
+import { canonicalMessage } from "../dci/envelope.ts";
 
 /** The longest pause between two tries of a processor that met a storage fault (under one claim), in ms. */
 const TRANSIENT_PAUSE_MAX_MS = 8000;
@@ -124,7 +125,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       reasonMessage: result.reasonMessage,
       totalCount: result.totalCount,
       completedCount: result.completedCount,
-      result: JSON.stringify(result.message),
+      result: canonicalMessage(result.message),
       callbackMessageId: crypto.randomUUID(),
       processError,
     }, iso(deps.clock.now()));

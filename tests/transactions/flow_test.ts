@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { harness, searchMessage, verifyWithJwks } from "./support.ts";
 import { OutboundError } from "../../src/net/outbound.ts";
 import { countCalls } from "../helpers/call_counts.ts";
+import { canonicalMessage } from "../../src/dci/envelope.ts";
 
 Deno.test("POST /registry/search answers 202 ACK and the worker POSTs a signed on-search callback", async () => {
   const h = await harness();
@@ -232,6 +233,46 @@ Deno.test("an async search: accept reads its sender once; the worker its row onc
     assert.equal(calls.get("senders.standing"), 1);
     const cid = (res.body.message as Record<string, string>).correlation_id;
     assert.equal((await h.deps.storage.transactions.getByCorrelationId(cid))!.state, "callback_sent");
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("the result is stored as the canonical text the callback sends; a row stored before as plain JSON is made canonical", async () => {
+  const h = await harness();
+  try {
+    const res = await h.post("/registry/search", searchMessage("t-canon", 2));
+    const cid = (res.body.message as Record<string, string>).correlation_id;
+    assert.equal(await h.drain(), 1);
+    const row = (await h.deps.storage.transactions.getByCorrelationId(cid))!;
+    assert.equal(row.result_canonical, 1);
+    assert.equal(row.result, canonicalMessage(JSON.parse(row.result!)));
+    // The callback carries the stored text itself, and its signature holds.
+    const sent = h.http.sent[0];
+    assert.ok(sent.init.body!.endsWith(`"message":${row.result}}`));
+    assert.ok(verifyWithJwks(sent.body, await h.deps.keys.jwks() as never, h.deps.clock.now()));
+
+    // A row stored before migration 0032: plain JSON, keys in reverse order, a non-ASCII reference, due again.
+    const reversed = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(reversed)
+        : v && typeof v === "object"
+        ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reversed(x)]))
+        : v;
+    const legacy = reversed(JSON.parse(row.result!)) as { search_response: Array<{ reference_id: string }> };
+    legacy.search_response[0].reference_id = "réf-ü";
+    await h.deps.sql(
+      `UPDATE transactions SET result = ?, result_canonical = 0, state = 'succeeded', next_attempt_at = ?,
+         completed_at = NULL WHERE id = ?`,
+      [JSON.stringify(legacy), new Date(h.deps.clock.now()).toISOString(), row.id],
+    );
+    await h.deps.queue.enqueue({ kind: "txn", id: String(row.id) });
+    await h.drain();
+    assert.equal(h.http.sent.length, 2);
+    const again = h.http.sent[1];
+    assert.deepEqual(again.body.message, legacy);
+    assert.ok(again.init.body!.endsWith(`"message":${canonicalMessage(legacy)}}`));
+    assert.ok(verifyWithJwks(again.body, await h.deps.keys.jwks() as never, h.deps.clock.now()));
   } finally {
     h.close();
   }
