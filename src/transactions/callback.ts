@@ -8,7 +8,7 @@ import { type CallbackUrlMode, TEST_MODE_META } from "../senders/settings.ts";
 import { deliverToSender } from "../senders/delivery.ts";
 import { callbackAction, type TxnAction } from "./states.ts";
 import { asyncAction } from "../dci/actions.ts";
-import type { TxnRow } from "./store.ts";
+import type { TxnRow, TxnWithResult } from "./store.ts";
 import { isHeaderSafeId } from "../dci/limits.ts";
 import { isHeaderCode } from "../dci/rejection.ts";
 
@@ -57,7 +57,7 @@ export async function currentCallbackUrl(
  * The stored result as canonical text: as stored since migration 0032, re-serialised for a row stored before
  * (plain JSON).
  */
-function storedMessage(row: TxnRow): string {
+function storedMessage(row: TxnWithResult): string {
   const text = row.result ?? "{}";
   return row.result_canonical ? text : canonicalMessage(JSON.parse(text));
 }
@@ -69,7 +69,7 @@ function storedMessage(row: TxnRow): string {
  */
 export async function deliverOnce(
   deps: Deps,
-  row: TxnRow,
+  row: TxnWithResult,
   options: { hold?: () => Promise<string | undefined> } = {},
 ): Promise<DeliveryOutcome & { url: string }> {
   const found = await senderForDelivery(deps, row.sender_id);

@@ -2,7 +2,7 @@
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
 import { dciStatus } from "./states.ts";
-import type { TxnFilter, TxnRow } from "./store.ts";
+import type { TxnFilter, TxnRow, TxnWithResult } from "./store.ts";
 import { TXN_KIND } from "./worker.ts";
 import { getSender } from "../senders/store.ts";
 import type { CallbackAttempt } from "./attempts.ts";
@@ -59,7 +59,7 @@ export type TxnDetail = Record<string, unknown> & {
  * (`attempts` stays the count of the current attempt budget; `callback_attempts` is the history) and, for a
  * bulk search, its progress (items answered, pages delivered) under `bulk`.
  */
-export async function detail(deps: Pick<Deps, "storage">, row: TxnRow): Promise<TxnDetail> {
+export async function detail(deps: Pick<Deps, "storage">, row: TxnWithResult): Promise<TxnDetail> {
   const history = await deps.storage.transactions.attempts(row.id);
   const bulk = await deps.storage.bulk.progress(row.id);
   return {
@@ -95,7 +95,10 @@ export async function listTxns(
 }
 
 /** One transaction by correlation_id. */
-export function findTxn(deps: Pick<Deps, "storage">, correlationId: string): Promise<TxnRow | undefined> {
+export function findTxn(
+  deps: Pick<Deps, "storage">,
+  correlationId: string,
+): Promise<TxnWithResult | undefined> {
   return deps.storage.transactions.getByCorrelationId(correlationId);
 }
 

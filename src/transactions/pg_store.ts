@@ -18,7 +18,7 @@ import { pgAfterCursor } from "../db/pg/keyset.ts";
 import { BULK_COUNTS, INSERT_BULK, insertBulkArgs, type NewBulk } from "./bulk_store.ts";
 import { attemptArgs, attemptHistory, CALLBACK_ATTEMPTS_KEPT, LIST_ATTEMPTS } from "./attempts.ts";
 import type { NewAttempt } from "./attempts.ts";
-import type { CallbackFailure, NewTxn, StoredTxn, TxnRow } from "./store.ts";
+import type { CallbackFailure, NewTxn, StoredTxn, TxnRow, TxnWithResult } from "./store.ts";
 import * as sql from "./txn_sql.ts";
 import type { TransactionStore, TxnLease } from "./txn_store.ts";
 
@@ -37,12 +37,17 @@ const RELEASE_CALLBACK = `UPDATE transactions SET attempts = GREATEST(attempts -
   WHERE id = $1 AND lease_owner = $2 AND state IN ('succeeded','rejected')`;
 
 // A list of values binds as one array, not one placeholder per value.
-const BY_REFERENCE_IDS = `SELECT * FROM transactions WHERE id IN (SELECT txn FROM transaction_refs
-    WHERE sender_id = $1 AND reference_id = ANY($2::text[])) AND action <> 'txn-status'
-  ORDER BY id DESC LIMIT 50`;
-const BY_MESSAGE_IDS = `SELECT * FROM transactions WHERE sender_id = $1 AND message_id = ANY($2::text[])
-    AND action <> 'txn-status'
-  ORDER BY id DESC LIMIT 50`;
+const BY_REFERENCE_IDS = pgText(sql.byReferenceIds("= ANY(?::text[])"));
+const BY_MESSAGE_IDS = pgText(sql.byMessageIds("= ANY(?::text[])"));
+
+/** The callback claim with the transaction's result, one statement (SQLite reads the result after its claim). */
+const CLAIM_CALLBACK = pgText(`WITH t AS (${sql.CLAIM_CALLBACK})
+  SELECT t.*, ${sql.RESULT_COLUMNS} FROM t LEFT JOIN transaction_results r ON r.txn = t.id`);
+
+/** The outcome and the result, one statement: the result is stored only when the outcome was. */
+const COMPLETE_PROCESSING = pgText(
+  `WITH done AS (${sql.COMPLETE_PROCESSING} RETURNING id) ${sql.RESULT_INTO} SELECT id, ?::text FROM done ${sql.RESULT_AGAIN}`,
+);
 
 /**
  * A callback attempt's record and the state change it led to, in one round trip and one transaction
@@ -103,11 +108,11 @@ export function pgTransactionStore(pool: PgPool): TransactionStore {
     claimProcessing: (id, owner, now, until) =>
       pgOne<TxnRow>(pool, pgText(sql.CLAIM_PROCESSING), [owner, until, now, id, now]),
     completeProcessing: async (id, owner, p, now) =>
-      (await pgRun(pool, pgText(sql.COMPLETE_PROCESSING), sql.completeArgs(id, owner, p, now))) === 1,
+      (await pgRun(pool, COMPLETE_PROCESSING, [...sql.completeArgs(id, owner, p, now), p.result])) === 1,
     releaseProcessing: async (id, owner, p) =>
       (await pgRun(pool, RELEASE_PROCESSING, sql.releaseArgs(id, owner, p))) === 1,
     claimCallback: (id, owner, now, until) =>
-      pgOne<TxnRow>(pool, pgText(sql.CLAIM_CALLBACK), [owner, until, now, id, now, now]),
+      pgOne<TxnWithResult>(pool, CLAIM_CALLBACK, [owner, until, now, id, now, now]),
     markCallbackSent: (id, owner, now, attempt) => withAttempt(id, owner, "sent", { at: now, now }, attempt),
     scheduleRetry: (id, owner, r, attempt) =>
       withAttempt(id, owner, "retry", { at: r.nextAt, now: r.now, failure: r.failure }, attempt),
@@ -124,17 +129,17 @@ export function pgTransactionStore(pool: PgPool): TransactionStore {
     openIds: (senderId, limit) => ids(pgText(sql.OPEN_IDS), [senderId, limit]),
     // Other instances' live leases: never released here (the interface says why).
     releaseLeases: () => Promise.resolve(0),
-    get: (id) => pgOne<TxnRow>(pool, pgText(sql.TXN_BY_ID), [id]),
+    get: (id) => pgOne<TxnWithResult>(pool, pgText(sql.TXN_BY_ID), [id]),
     getByCorrelationId: (cid, senderId) =>
       senderId === undefined
-        ? pgOne<TxnRow>(pool, pgText(sql.TXN_BY_CORRELATION), [cid])
-        : pgOne<TxnRow>(pool, pgText(sql.TXN_BY_CORRELATION_OF), [cid, senderId]),
+        ? pgOne<TxnWithResult>(pool, pgText(sql.TXN_BY_CORRELATION), [cid])
+        : pgOne<TxnWithResult>(pool, pgText(sql.TXN_BY_CORRELATION_OF), [cid, senderId]),
     findByTransactionId: (senderId, tid) =>
-      pgAll<TxnRow>(pool, pgText(sql.TXN_BY_TRANSACTION_ID), [senderId, tid]),
+      pgAll<TxnWithResult>(pool, pgText(sql.TXN_BY_TRANSACTION_ID), [senderId, tid]),
     findByReferenceIds: async (senderId, refs) =>
-      refs.length === 0 ? [] : await pgAll<TxnRow>(pool, BY_REFERENCE_IDS, [senderId, refs]),
+      refs.length === 0 ? [] : await pgAll<TxnWithResult>(pool, BY_REFERENCE_IDS, [senderId, refs]),
     findByMessageIds: async (senderId, messageIds) =>
-      messageIds.length === 0 ? [] : await pgAll<TxnRow>(pool, BY_MESSAGE_IDS, [senderId, messageIds]),
+      messageIds.length === 0 ? [] : await pgAll<TxnWithResult>(pool, BY_MESSAGE_IDS, [senderId, messageIds]),
     async list(f) {
       const after = f.before === undefined
         ? undefined

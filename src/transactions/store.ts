@@ -7,6 +7,8 @@ import { stmt } from "../db/statements.ts";
 import { afterCursor } from "../db/keyset.ts";
 import type { TxnAction, TxnState } from "./states.ts";
 import {
+  byMessageIds,
+  byReferenceIds,
   cancelOpen,
   CLAIM_CALLBACK,
   CLAIM_PROCESSING,
@@ -14,6 +16,7 @@ import {
   completeArgs,
   FAILED_COUNT,
   failureArgs,
+  INSERT_RESULT,
   INSERT_TXN,
   insertArgs,
   MARK_CALLBACK_FAILED,
@@ -24,6 +27,7 @@ import {
   RELEASE_LEASES,
   releaseArgs,
   REOPEN_FAILED,
+  RESULT_OF,
   SCHEDULE_RETRY,
   SET_CALLBACK_URL,
   STORED_TXN,
@@ -54,13 +58,6 @@ export interface TxnRow {
   status_reason_message: string | null;
   total_count: number | null;
   completed_count: number | null;
-  /** The callback message (JSON), signed afresh on each attempt. */
-  result: string | null;
-  /**
-   * 1: `result` is canonical text (canonicalMessage), signed and sent as stored; 0: plain JSON, from a row stored
-   * before migration 0032.
-   */
-  result_canonical: number;
   callback_message_id: string | null;
   attempts: number;
   last_error: string | null;
@@ -77,6 +74,17 @@ export interface TxnRow {
   updated_at: string;
   processed_at: string | null;
   completed_at: string | null;
+}
+
+/**
+ * A transaction with its result (its own table since migration 0032, read where it is needed: status answers, the
+ * callback, `txn show`).
+ */
+export interface TxnWithResult extends TxnRow {
+  /** The callback message: canonical text (`canonicalMessage`), or plain JSON when result_canonical is 0. */
+  result: string | null;
+  /** 1: `result` is signed and sent as stored; 0: plain JSON, from a row stored before migration 0032. */
+  result_canonical: number;
 }
 
 /** What the accept step writes. */
@@ -149,7 +157,9 @@ export function claimProcessing(db: Db, id: number, owner: string, now: string, 
 
 /** processing → succeeded|rejected with the result, only by the lease holder; the callback is due at once. */
 export function completeProcessing(db: Db, id: number, owner: string, p: ProcessedTxn, now: string): boolean {
-  return stmt(db, COMPLETE_PROCESSING).run(...completeArgs(id, owner, p, now)).changes === 1;
+  if (stmt(db, COMPLETE_PROCESSING).run(...completeArgs(id, owner, p, now)).changes !== 1) return false;
+  stmt(db, INSERT_RESULT).run(id, p.result);
+  return true;
 }
 
 /** A failed processing attempt: the lease is dropped and the transaction is due again at `retryAt`. */
@@ -169,8 +179,16 @@ export function releaseProcessing(
 }
 
 /** Claims a due callback attempt (counting it), or nothing when not due or another holder has it. */
-export function claimCallback(db: Db, id: number, owner: string, now: string, leaseUntil: string) {
-  return stmt(db, CLAIM_CALLBACK).get(owner, leaseUntil, now, id, now, now) as TxnRow | undefined;
+export function claimCallback(
+  db: Db,
+  id: number,
+  owner: string,
+  now: string,
+  leaseUntil: string,
+): TxnWithResult | undefined {
+  const row = stmt(db, CLAIM_CALLBACK).get(owner, leaseUntil, now, id, now, now) as TxnRow | undefined;
+  return row &&
+    { ...row, ...stmt(db, RESULT_OF).get(id) as Pick<TxnWithResult, "result" | "result_canonical"> };
 }
 
 /** succeeded|rejected → callback_sent, by the lease holder. */
@@ -251,46 +269,44 @@ export function releaseLeases(db: Db): number {
 }
 
 /** One transaction by internal id. */
-export function getTransaction(db: Db, id: number): TxnRow | undefined {
-  return stmt(db, TXN_BY_ID).get(id) as TxnRow | undefined;
+export function getTransaction(db: Db, id: number): TxnWithResult | undefined {
+  return stmt(db, TXN_BY_ID).get(id) as TxnWithResult | undefined;
 }
 
 /** One transaction by correlation_id, optionally only the sender's own. */
-export function getByCorrelationId(db: Db, correlationId: string, senderId?: string): TxnRow | undefined {
+export function getByCorrelationId(
+  db: Db,
+  correlationId: string,
+  senderId?: string,
+): TxnWithResult | undefined {
   return (senderId === undefined
     ? stmt(db, TXN_BY_CORRELATION).get(correlationId)
-    : stmt(db, TXN_BY_CORRELATION_OF).get(correlationId, senderId)) as TxnRow | undefined;
+    : stmt(db, TXN_BY_CORRELATION_OF).get(correlationId, senderId)) as TxnWithResult | undefined;
 }
 
 /** The sender's business transactions with `transactionId` (status queries excluded), newest first. */
-export function findByTransactionId(db: Db, senderId: string, transactionId: string): TxnRow[] {
-  return stmt(db, TXN_BY_TRANSACTION_ID).all(senderId, transactionId) as unknown as TxnRow[];
+export function findByTransactionId(db: Db, senderId: string, transactionId: string): TxnWithResult[] {
+  return stmt(db, TXN_BY_TRANSACTION_ID).all(senderId, transactionId) as unknown as TxnWithResult[];
 }
 
 /** The sender's transactions holding any of `referenceIds`, newest first. */
-export function findByReferenceIds(db: Db, senderId: string, referenceIds: string[]): TxnRow[] {
+export function findByReferenceIds(db: Db, senderId: string, referenceIds: string[]): TxnWithResult[] {
   if (referenceIds.length === 0) return [];
   const marks = referenceIds.map(() => "?").join(",");
-  return stmt(
-    db,
-    `SELECT * FROM transactions WHERE id IN (SELECT txn FROM transaction_refs
-       WHERE sender_id = ? AND reference_id IN (${marks})) AND action <> 'txn-status'
-     ORDER BY id DESC LIMIT 50`,
-  ).all(senderId, ...referenceIds) as unknown as TxnRow[];
+  return stmt(db, byReferenceIds(`IN (${marks})`)).all(
+    senderId,
+    ...referenceIds,
+  ) as unknown as TxnWithResult[];
 }
 
 /**
  * The sender's transactions whose request header carried one of `messageIds` (status queries excluded), newest
  * first: OpenSPP's clients name a transaction by the message_id of the request that made it.
  */
-export function findByMessageIds(db: Db, senderId: string, messageIds: string[]): TxnRow[] {
+export function findByMessageIds(db: Db, senderId: string, messageIds: string[]): TxnWithResult[] {
   if (messageIds.length === 0) return [];
   const marks = messageIds.map(() => "?").join(",");
-  return stmt(
-    db,
-    `SELECT * FROM transactions WHERE sender_id = ? AND message_id IN (${marks}) AND action <> 'txn-status'
-     ORDER BY id DESC LIMIT 50`,
-  ).all(senderId, ...messageIds) as unknown as TxnRow[];
+  return stmt(db, byMessageIds(`IN (${marks})`)).all(senderId, ...messageIds) as unknown as TxnWithResult[];
 }
 
 /** Filters for listing transactions. */

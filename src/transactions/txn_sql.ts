@@ -57,8 +57,7 @@ export const CLAIM_PROCESSING =
 
 /** processing → succeeded|rejected by the lease holder (arguments: completeArgs). */
 export const COMPLETE_PROCESSING = `UPDATE transactions SET state = ?, outcome = ?, status_reason_code = ?,
-    status_reason_message = ?, total_count = ?, completed_count = ?, result = ?, result_canonical = 1,
-    callback_message_id = ?, attempts = 0, process_error = COALESCE(?, process_error), next_attempt_at = ?,
+    status_reason_message = ?, total_count = ?, completed_count = ?, callback_message_id = ?, attempts = 0, process_error = COALESCE(?, process_error), next_attempt_at = ?,
     lease_owner = NULL, lease_until = NULL, processed_at = ?, updated_at = ?
   WHERE id = ? AND state = 'processing' AND lease_owner = ?`;
 
@@ -76,7 +75,6 @@ export function completeArgs(
     p.reasonMessage ?? null,
     p.totalCount,
     p.completedCount,
-    p.result,
     p.callbackMessageId,
     p.processError?.slice(0, 999) ?? null,
     now,
@@ -86,6 +84,26 @@ export function completeArgs(
     owner,
   ];
 }
+
+/** Where a completed transaction's result goes: a table of its own (migration 0032), one row a transaction. */
+export const RESULT_INTO = `INSERT INTO transaction_results (txn, result)`;
+/** What storing a result again does (never expected: the completion is conditional on the lease). */
+export const RESULT_AGAIN = "ON CONFLICT (txn) DO UPDATE SET result = excluded.result";
+/** A completed transaction's result: (txn, result). */
+export const INSERT_RESULT = `${RESULT_INTO} VALUES (?, ?) ${RESULT_AGAIN}`;
+
+/**
+ * A transaction's result beside the row `t` (joined to `transaction_results r`): the canonical text stored since
+ * migration 0032 (result_canonical 1), else the plain JSON of a row stored before (0), else null.
+ */
+export const RESULT_COLUMNS = `COALESCE(r.result, t.legacy_result) AS result,
+  CASE WHEN r.txn IS NULL THEN 0 ELSE 1 END AS result_canonical`;
+const WITH_RESULT =
+  `SELECT t.*, ${RESULT_COLUMNS} FROM transactions t LEFT JOIN transaction_results r ON r.txn = t.id`;
+
+/** The result of transaction (id) (RESULT_COLUMNS). */
+export const RESULT_OF =
+  `SELECT ${RESULT_COLUMNS} FROM transactions t LEFT JOIN transaction_results r ON r.txn = t.id WHERE t.id = ?`;
 
 /** The arguments of the processing release (SQLite above; PostgreSQL writes GREATEST for MAX). */
 export function releaseArgs(
@@ -180,17 +198,30 @@ export const DUE = `SELECT id FROM (
   WHERE sender_id NOT IN ${DISABLED_SENDERS}
   LIMIT ?+0`;
 
-/** (id). */
-export const TXN_BY_ID = "SELECT * FROM transactions WHERE id = ?";
-/** (correlationId). */
-export const TXN_BY_CORRELATION = "SELECT * FROM transactions WHERE correlation_id = ?";
-/** (correlationId, senderId). */
-export const TXN_BY_CORRELATION_OF = "SELECT * FROM transactions WHERE correlation_id = ? AND sender_id = ?";
+/** With its result: (id). */
+export const TXN_BY_ID = `${WITH_RESULT} WHERE t.id = ?`;
+/** With its result: (correlationId). */
+export const TXN_BY_CORRELATION = `${WITH_RESULT} WHERE t.correlation_id = ?`;
+/** With its result: (correlationId, senderId). */
+export const TXN_BY_CORRELATION_OF = `${WITH_RESULT} WHERE t.correlation_id = ? AND t.sender_id = ?`;
 
-/** (senderId, transactionId). */
-export const TXN_BY_TRANSACTION_ID = `SELECT * FROM transactions
-  WHERE sender_id = ? AND action IN ('search','subscribe','unsubscribe') AND dedupe_key = ?
-  ORDER BY id DESC LIMIT 20`;
+/** With their results: (senderId, transactionId). */
+export const TXN_BY_TRANSACTION_ID = `${WITH_RESULT}
+  WHERE t.sender_id = ? AND t.action IN ('search','subscribe','unsubscribe') AND t.dedupe_key = ?
+  ORDER BY t.id DESC LIMIT 20`;
+
+/** With their results: the sender's transactions holding any of the reference ids `list` binds. */
+export function byReferenceIds(list: string): string {
+  return `${WITH_RESULT} WHERE t.id IN (SELECT txn FROM transaction_refs
+      WHERE sender_id = ? AND reference_id ${list}) AND t.action <> 'txn-status'
+    ORDER BY t.id DESC LIMIT 50`;
+}
+
+/** With their results: the sender's transactions whose request carried any of the message ids `list` binds. */
+export function byMessageIds(list: string): string {
+  return `${WITH_RESULT} WHERE t.sender_id = ? AND t.message_id ${list} AND t.action <> 'txn-status'
+    ORDER BY t.id DESC LIMIT 50`;
+}
 
 /** The list statement for filter `f`, after the cursor condition `after` (from the cursor's row). */
 export function txnListQuery(

@@ -8,7 +8,7 @@ import type { Deps } from "../deps.ts";
 import type { ProcessResult } from "../dci/processor.ts";
 import { TxnStatusMessage } from "../dci/messages.ts";
 import { ACTIONS, asyncAction } from "../dci/actions.ts";
-import type { TxnRow } from "./store.ts";
+import type { TxnWithResult } from "./store.ts";
 import { dciStatus, type TxnAction } from "./states.ts";
 import { isoNow } from "../clock.ts";
 import { rejectedMessage, specTxnType } from "../dci/rejection.ts";
@@ -52,7 +52,7 @@ export async function txnStatus(
   if (q.attribute_type === "subscription_code_list") {
     return byCodes(deps, senderId, { q, codes: values, raw, ids });
   }
-  let rows: TxnRow[];
+  let rows: TxnWithResult[];
   // Rows found by the request's message_id name a whole transaction: all their items are shown.
   let whole = new Set<number>();
   const store = deps.storage.transactions;
@@ -98,7 +98,7 @@ export async function txnStatus(
 }
 
 /** The status object of one transaction: its stored result, or its items with rcvd/pdng while open. */
-export function statusOf(row: TxnRow, refs?: Set<string>): Record<string, unknown> {
+export function statusOf(row: TxnWithResult, refs?: Set<string>): Record<string, unknown> {
   const spec = asyncAction(row.action);
   const listKey = spec.responseItems;
   if (row.result) {
@@ -137,8 +137,8 @@ export function statusOf(row: TxnRow, refs?: Set<string>): Record<string, unknow
 }
 
 function mergeStatus(
-  rows: TxnRow[],
-  refsOf: (row: TxnRow) => Set<string> | undefined,
+  rows: TxnWithResult[],
+  refsOf: (row: TxnWithResult) => Set<string> | undefined,
 ): Record<string, unknown> {
   const first = statusOf(rows[0], refsOf(rows[0]));
   const listKey = RESPONSE_LISTS[rows[0].action];

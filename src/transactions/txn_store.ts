@@ -39,6 +39,7 @@ import {
   type StoredTxn,
   type TxnFilter,
   type TxnRow,
+  type TxnWithResult,
 } from "./store.ts";
 import { LEASE_OF, PURGE_FINISHED } from "./txn_sql.ts";
 
@@ -73,7 +74,12 @@ export interface TransactionStore {
   /** A failed processing attempt: the lease goes and the transaction is due again at `retryAt`. */
   releaseProcessing(id: number, owner: string, p: ProcessingRelease): Promise<boolean>;
   /** Claims a due callback attempt (counting it), or nothing when it is not due or another holder has it. */
-  claimCallback(id: number, owner: string, now: string, leaseUntil: string): Promise<TxnRow | undefined>;
+  claimCallback(
+    id: number,
+    owner: string,
+    now: string,
+    leaseUntil: string,
+  ): Promise<TxnWithResult | undefined>;
   /** Records the attempt and moves succeeded|rejected → callback_sent (lease holder only), in one transaction. */
   markCallbackSent(id: number, owner: string, now: string, attempt: NewAttempt): Promise<boolean>;
   /** Records the failed attempt and when the next is due, in one transaction. */
@@ -108,15 +114,15 @@ export interface TransactionStore {
    */
   releaseLeases(): Promise<number>;
   /** One transaction by internal id. */
-  get(id: number): Promise<TxnRow | undefined>;
+  get(id: number): Promise<TxnWithResult | undefined>;
   /** One transaction by correlation_id, optionally only the sender's own. */
-  getByCorrelationId(correlationId: string, senderId?: string): Promise<TxnRow | undefined>;
+  getByCorrelationId(correlationId: string, senderId?: string): Promise<TxnWithResult | undefined>;
   /** The sender's business transactions with `transactionId` (status queries excluded), newest first. */
-  findByTransactionId(senderId: string, transactionId: string): Promise<TxnRow[]>;
+  findByTransactionId(senderId: string, transactionId: string): Promise<TxnWithResult[]>;
   /** The sender's transactions holding any of `referenceIds`, newest first (50 at most). */
-  findByReferenceIds(senderId: string, referenceIds: string[]): Promise<TxnRow[]>;
+  findByReferenceIds(senderId: string, referenceIds: string[]): Promise<TxnWithResult[]>;
   /** The sender's transactions whose request carried one of `messageIds`, newest first (50 at most). */
-  findByMessageIds(senderId: string, messageIds: string[]): Promise<TxnRow[]>;
+  findByMessageIds(senderId: string, messageIds: string[]): Promise<TxnWithResult[]>;
   /** A page of transactions newest first by (created_at, id), after the cursor `f.before`. */
   list(f: TxnFilter): Promise<TxnRow[]>;
   /** Open transactions by state, and callback_failed. */

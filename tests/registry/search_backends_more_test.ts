@@ -170,7 +170,7 @@ backendTest(
   "search: a tiny time budget stops a scan of a large registry; identifier lookups still answer",
   async (storage, sql) => {
     await copyRegistry(await social(), storage.kind, sql);
-    await fillerPersons(storage.kind, sql, 150_000);
+    await fillerPersons(storage.kind, sql, 300_000);
     // Every person's name parts, locality and region, none matching: a scan of the whole registry.
     const scan = item({
       query_type: "predicate",

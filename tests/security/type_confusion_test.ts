@@ -236,7 +236,8 @@ async function settledTransactions(dataDir: string, senderId: string): Promise<S
   for (;;) {
     const rows = await dataDirSql(
       dataDir,
-      "SELECT transaction_id, state, status_reason_code, result FROM transactions WHERE sender_id = ?",
+      `SELECT t.transaction_id, t.state, t.status_reason_code, r.result
+       FROM transactions t LEFT JOIN transaction_results r ON r.txn = t.id WHERE t.sender_id = ?`,
       [senderId],
     ) as unknown as StoredTxn[];
     const open = rows.filter((r) => ["received", "pending", "processing"].includes(r.state));

@@ -238,7 +238,7 @@ Deno.test("an async search: accept reads its sender once; the worker its row onc
   }
 });
 
-Deno.test("the result is stored as the canonical text the callback sends; a row stored before as plain JSON is made canonical", async () => {
+Deno.test("the result is stored apart as the canonical text the callback sends; a result stored before as plain JSON is made canonical", async () => {
   const h = await harness();
   try {
     const res = await h.post("/registry/search", searchMessage("t-canon", 2));
@@ -247,6 +247,13 @@ Deno.test("the result is stored as the canonical text the callback sends; a row 
     const row = (await h.deps.storage.transactions.getByCorrelationId(cid))!;
     assert.equal(row.result_canonical, 1);
     assert.equal(row.result, canonicalMessage(JSON.parse(row.result!)));
+    // In its own table: the transaction's row (rewritten whole by each state change) does not carry it.
+    const [stored] = await h.deps.sql(
+      "SELECT r.result, t.legacy_result FROM transactions t JOIN transaction_results r ON r.txn = t.id WHERE t.id = ?",
+      [row.id],
+    );
+    assert.equal(stored.result, row.result);
+    assert.equal(stored.legacy_result, null);
     // The callback carries the stored text itself, and its signature holds.
     const sent = h.http.sent[0];
     assert.ok(sent.init.body!.endsWith(`"message":${row.result}}`));
@@ -261,11 +268,15 @@ Deno.test("the result is stored as the canonical text the callback sends; a row 
         : v;
     const legacy = reversed(JSON.parse(row.result!)) as { search_response: Array<{ reference_id: string }> };
     legacy.search_response[0].reference_id = "réf-ü";
+    await h.deps.sql("DELETE FROM transaction_results WHERE txn = ?", [row.id]);
     await h.deps.sql(
-      `UPDATE transactions SET result = ?, result_canonical = 0, state = 'succeeded', next_attempt_at = ?,
-         completed_at = NULL WHERE id = ?`,
+      `UPDATE transactions SET legacy_result = ?, state = 'succeeded', next_attempt_at = ?, completed_at = NULL
+       WHERE id = ?`,
       [JSON.stringify(legacy), new Date(h.deps.clock.now()).toISOString(), row.id],
     );
+    const before = (await h.deps.storage.transactions.get(row.id))!;
+    assert.equal(before.result_canonical, 0);
+    assert.equal(before.result, JSON.stringify(legacy));
     await h.deps.queue.enqueue({ kind: "txn", id: String(row.id) });
     await h.drain();
     assert.equal(h.http.sent.length, 2);

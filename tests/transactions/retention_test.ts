@@ -5,10 +5,14 @@ import { purgeFinishedWork, RETENTION_SCHEDULES } from "../../src/transactions/r
 import { schedulesFor } from "../../src/jobs/schedules.ts";
 import { attemptArgs, INSERT_ATTEMPT } from "../../src/transactions/attempts.ts";
 import { callbackAttempt } from "../helpers/txn_rows.ts";
+import { INSERT_RESULT } from "../../src/transactions/txn_sql.ts";
 
 const DAY = 86_400_000;
 
-/** A transaction of `t` created `age` days ago, in `state`, last changed `changed` days ago, with a ref and an attempt. */
+/**
+ * A transaction of `t` created `age` days ago, in `state`, last changed `changed` days ago, with a ref, an attempt
+ * and a result.
+ */
 async function txn(deps: TestDeps, t: string, state: string, age: number, changed = age): Promise<number> {
   const at = (days: number) => new Date(deps.clock.now() - days * DAY).toISOString();
   const id = await saveBareTransaction(deps, "alice", t, at(age));
@@ -21,6 +25,7 @@ async function txn(deps: TestDeps, t: string, state: string, age: number, change
     INSERT_ATTEMPT,
     attemptArgs(id, callbackAttempt(at(changed))),
   );
+  await deps.sql(INSERT_RESULT, [id, "{}"]);
   return id;
 }
 
@@ -45,7 +50,7 @@ async function notification(deps: TestDeps, n: string, status: string, age: numb
 const count = async (deps: TestDeps, sql: string) => Number((await deps.sql(sql))[0].n);
 const column = async (deps: TestDeps, sql: string) => (await deps.sql(sql)).map((r) => Object.values(r)[0]);
 
-Deno.test("purgeFinishedWork() deletes finished transactions past retention with their refs and attempts, keeps open and recent ones", async () => {
+Deno.test("purgeFinishedWork() deletes finished transactions past retention with their refs, attempts and results, keeps open and recent ones", async () => {
   const deps = await testDeps({ transactionRetentionDays: "30", notificationRetentionDays: "30" });
   try {
     await txn(deps, "old-sent", "callback_sent", 40);
@@ -60,9 +65,10 @@ Deno.test("purgeFinishedWork() deletes finished transactions past retention with
       "old-pending",
       "young-sent",
     ]);
-    // The cascade took the deleted ones' references and attempts, and only theirs.
+    // The cascade took the deleted ones' references, attempts and results, and only theirs.
     assert.equal(await count(deps, "SELECT count(*) AS n FROM transaction_refs"), 3);
     assert.equal(await count(deps, "SELECT count(*) AS n FROM callback_attempts"), 3);
+    assert.equal(await count(deps, "SELECT count(*) AS n FROM transaction_results"), 3);
     assert.deepEqual(await purgeFinishedWork(deps), { transactions: 0, notifications: 0 });
   } finally {
     deps.close();
