@@ -19,6 +19,8 @@ export const SQLITE_ONLY: Record<string, string> = {
     "the search worker pool, whose workers open the SQLite file of the data dir",
   "tests/security/statement_budget_test.ts":
     "the dci_budget() SQL function of SQLite connections (PostgreSQL: statement_timeout)",
+  "tests/transactions/results_migration_test.ts":
+    "migration 0032 run on an embedded database that holds a result stored before it",
   "tests/transactions/bulk_spool_sweep_test.ts":
     "bulk spools kept as files in the data dir (PostgreSQL: rows)",
   "tests/console/list_plans_test.ts": "SQLite's EXPLAIN QUERY PLAN of the list statements",

@@ -7,36 +7,17 @@ import {
   claimProcessing,
   completeProcessing,
   getTransaction,
-  insertTransaction,
-  type NewTxn,
 } from "../../src/transactions/store.ts";
+import { storeBareTransaction } from "./support.ts";
 
 const NOW = "2026-12-01T00:00:00.000Z";
 const LATER = "2026-12-01T00:05:00.000Z";
-
-function txn(t: string): NewTxn {
-  return {
-    sender_id: "alice",
-    transaction_id: t,
-    dedupe_key: t,
-    message_id: `m-${t}`,
-    correlation_id: `c-${t}`,
-    action: "search",
-    registry: "social",
-    callback_url: "https://receiver.example/cb",
-    request_header: "{}",
-    request_message: "{}",
-    ack: "{}",
-    reference_ids: [],
-    now: NOW,
-  };
-}
 
 Deno.test("migration 0032: a result stored before stays where it was and is read as plain JSON; new results go to their own table", () => {
   const db = openDatabase(":memory:");
   try {
     migrate(db, MIGRATIONS.filter((m) => m.version < 32));
-    const old = insertTransaction(db, txn("old")).row.id;
+    const old = storeBareTransaction(db, "alice", "old", NOW);
     const legacy = '{"transaction_id":"old","search_response":[],"correlation_id":"c-old"}';
     db.prepare(
       "UPDATE transactions SET state = 'succeeded', outcome = 'succ', result = ?, next_attempt_at = ? WHERE id = ?",
@@ -52,7 +33,7 @@ Deno.test("migration 0032: a result stored before stays where it was and is read
     assert.equal(claimed.attempts, 1);
 
     // A result stored now: in transaction_results, canonical, nothing in the old column.
-    const fresh = insertTransaction(db, txn("new")).row.id;
+    const fresh = storeBareTransaction(db, "alice", "new", NOW);
     assert.ok(claimProcessing(db, fresh, "w", NOW, LATER));
     assert.ok(completeProcessing(db, fresh, "w", {
       outcome: "succ",
