@@ -42,7 +42,7 @@ const BY_MESSAGE_IDS = pgText(sql.byMessageIds("= ANY(?::text[])"));
 
 /** The callback claim with the transaction's result, one statement (SQLite reads the result after its claim). */
 const CLAIM_CALLBACK = pgText(`WITH t AS (${sql.CLAIM_CALLBACK})
-  SELECT t.*, ${sql.RESULT_COLUMNS} FROM t LEFT JOIN transaction_results r ON r.txn = t.id`);
+  SELECT t.*, ${sql.RESULT_COLUMNS} FROM t ${sql.RESULT_JOIN}`);
 
 /** The outcome and the result, one statement: the result is stored only when the outcome was. */
 const COMPLETE_PROCESSING = pgText(

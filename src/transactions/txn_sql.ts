@@ -57,8 +57,9 @@ export const CLAIM_PROCESSING =
 
 /** processing → succeeded|rejected by the lease holder (arguments: completeArgs). */
 export const COMPLETE_PROCESSING = `UPDATE transactions SET state = ?, outcome = ?, status_reason_code = ?,
-    status_reason_message = ?, total_count = ?, completed_count = ?, callback_message_id = ?, attempts = 0, process_error = COALESCE(?, process_error), next_attempt_at = ?,
-    lease_owner = NULL, lease_until = NULL, processed_at = ?, updated_at = ?
+    status_reason_message = ?, total_count = ?, completed_count = ?, callback_message_id = ?, attempts = 0,
+    process_error = COALESCE(?, process_error), next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
+    processed_at = ?, updated_at = ?
   WHERE id = ? AND state = 'processing' AND lease_owner = ?`;
 
 /** The arguments of COMPLETE_PROCESSING. */
@@ -98,12 +99,12 @@ export const INSERT_RESULT = `${RESULT_INTO} VALUES (?, ?) ${RESULT_AGAIN}`;
  */
 export const RESULT_COLUMNS = `COALESCE(r.result, t.legacy_result) AS result,
   CASE WHEN r.txn IS NULL THEN 0 ELSE 1 END AS result_canonical`;
-const WITH_RESULT =
-  `SELECT t.*, ${RESULT_COLUMNS} FROM transactions t LEFT JOIN transaction_results r ON r.txn = t.id`;
+/** The join RESULT_COLUMNS reads from, after a transactions row `t`. */
+export const RESULT_JOIN = "LEFT JOIN transaction_results r ON r.txn = t.id";
+const WITH_RESULT = `SELECT t.*, ${RESULT_COLUMNS} FROM transactions t ${RESULT_JOIN}`;
 
 /** The result of transaction (id) (RESULT_COLUMNS). */
-export const RESULT_OF =
-  `SELECT ${RESULT_COLUMNS} FROM transactions t LEFT JOIN transaction_results r ON r.txn = t.id WHERE t.id = ?`;
+export const RESULT_OF = `SELECT ${RESULT_COLUMNS} FROM transactions t ${RESULT_JOIN} WHERE t.id = ?`;
 
 /** The arguments of the processing release (SQLite above; PostgreSQL writes GREATEST for MAX). */
 export function releaseArgs(

@@ -3,6 +3,7 @@ import { harness, searchMessage, verifyWithJwks } from "./support.ts";
 import { OutboundError } from "../../src/net/outbound.ts";
 import { countCalls } from "../helpers/call_counts.ts";
 import { canonicalMessage } from "../../src/dci/envelope.ts";
+import { TXN_KIND } from "../../src/transactions/worker.ts";
 
 Deno.test("POST /registry/search answers 202 ACK and the worker POSTs a signed on-search callback", async () => {
   const h = await harness();
@@ -277,7 +278,7 @@ Deno.test("the result is stored apart as the canonical text the callback sends; 
     const before = (await h.deps.storage.transactions.get(row.id))!;
     assert.equal(before.result_canonical, 0);
     assert.equal(before.result, JSON.stringify(legacy));
-    await h.deps.queue.enqueue({ kind: "txn", id: String(row.id) });
+    await h.deps.queue.enqueue({ kind: TXN_KIND, id: String(row.id) });
     await h.drain();
     assert.equal(h.http.sent.length, 2);
     const again = h.http.sent[1];
