@@ -63,6 +63,7 @@ export function startBackground(deps: Deps): Background {
   const duePoll = startDuePoll(deps, {
     handle: handleTxn,
     busy: (id) => handling.has(id),
+    held: () => handling.size,
     notify: (due) => notifier.notify(due),
   });
   // The dashboard's per-minute history: every isolate's counters, read over the bus, one write a minute.

@@ -28,6 +28,12 @@ export interface DueWorkers {
   handle(id: number): Promise<void>;
   /** Whether this isolate already handles transaction `id`. */
   busy(id: number): boolean;
+  /**
+   * How many transactions this isolate holds now (running or queued), if known: a poll asks for only as many
+   * as `limit` leaves beside them. With a backlog already queued here, the query would find the same held
+   * transactions again on every poll (up to `limit` rows five times a second, each handed to nobody).
+   */
+  held?(): number;
   /** The notifier: delivers the due lanes, fans out the waiting events. */
   notify(due: NotifierWork): void;
 }
@@ -47,7 +53,10 @@ export function startDuePoll(deps: Deps, workers: DueWorkers, options: DuePollOp
     running = true;
     let started = 0;
     try {
-      const due = await dueWork(deps, { startup: false, limit });
+      const due = await dueWork(deps, {
+        startup: false,
+        limit: Math.max(0, limit - (workers.held?.() ?? 0)),
+      });
       for (const id of due.transactions) {
         if (workers.busy(id)) continue;
         started++;

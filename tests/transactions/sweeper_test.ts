@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { harness, type Json, searchMessage } from "./support.ts";
-import { sweepTransactions } from "../../src/jobs/sweeper.ts";
+import { sweepTransactions, WAITING_AGE_MS } from "../../src/jobs/sweeper.ts";
+import { startDuePoll } from "../../src/jobs/due_poll.ts";
 import { OutboundError } from "../../src/net/outbound.ts";
 
 Deno.test("the start-up sweep redoes transactions whose queue message was lost and work a dead process held", async () => {
@@ -114,6 +115,33 @@ Deno.test("a failed attempt releases its lease and records when the next is due"
     assert.equal(row.lease_owner, null);
     assert.ok(row.next_attempt_at);
   } finally {
+    h.close();
+  }
+});
+
+Deno.test("the due-work poll asks only for as many transactions as its worker takes beside those it holds", async () => {
+  const h = await harness();
+  const handed: number[] = [];
+  let held = 0;
+  const poll = startDuePoll(h.deps, {
+    handle: (id) => Promise.resolve(void handed.push(id)),
+    busy: () => false,
+    held: () => held,
+    notify: () => {},
+  }, { intervalMs: 60_000, limit: 2 }); // run by hand below
+  try {
+    for (const t of ["t-1", "t-2", "t-3"]) await h.post("/registry/search", searchMessage(t));
+    h.deps.queue.waiting.length = 0; // their wake-ups lost: only the due-work query finds them
+    h.deps.clock.advance(WAITING_AGE_MS + 1);
+    held = 2;
+    assert.equal(await poll.runNow(), 0, "the worker already holds the poll's limit");
+    held = 1;
+    assert.equal(await poll.runNow(), 1);
+    held = 0;
+    assert.equal(await poll.runNow(), 2);
+    assert.equal(handed.length, 3);
+  } finally {
+    poll.stop();
     h.close();
   }
 });
