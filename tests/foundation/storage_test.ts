@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
-import { openDatabase } from "../../src/db/sqlite.ts";
+import { openDatabase, WAL_CHECKPOINT_PAGES } from "../../src/db/sqlite.ts";
 import { migrate, MIGRATIONS, schemaVersion } from "../../src/db/migrate.ts";
 import { groupCommit } from "../../src/db/group_commit.ts";
 import { stmt } from "../../src/db/statements.ts";
@@ -14,8 +14,27 @@ Deno.test("openDatabase() sets WAL, busy_timeout, foreign_keys and synchronous o
   equal(get("busy_timeout"), 5000);
   equal(get("foreign_keys"), 1);
   equal(get("synchronous"), 1); // NORMAL
+  equal(get("wal_autocheckpoint"), WAL_CHECKPOINT_PAGES);
   db.close();
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a commit checkpoints the WAL once it holds WAL_CHECKPOINT_PAGES pages, not at SQLite's 1,000", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = openDatabase(`${dir}/t.sqlite`);
+  try {
+    db.exec("CREATE TABLE t (x BLOB)");
+    // ~6,000 WAL frames in 3,000 small commits (a new page and its parent each). A checkpoint lets the WAL be
+    // written again from its start, so its file never grows far past the checkpoint size: ~1,000 pages at
+    // SQLite's default, WAL_CHECKPOINT_PAGES here, ~6,000 with no checkpoint at all.
+    const insert = db.prepare("INSERT INTO t (x) VALUES (zeroblob(3000))");
+    for (let i = 0; i < 3000; i++) insert.run();
+    const frames = ((await Deno.stat(`${dir}/t.sqlite-wal`)).size - 32) / (24 + 4096);
+    ok(frames > 2000 && frames < WAL_CHECKPOINT_PAGES + 50, `the WAL file holds ${frames} frames`);
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 /** Runs `code` in a fresh deno process (`deno eval`): its exit code and output. */
