@@ -23,8 +23,8 @@ const busyTimeouts = new WeakMap<Db, number>();
 
 /**
  * WAL pages after which a commit checkpoints (SQLite's wal_autocheckpoint; its default is 1,000). Measured in
- * session 36 on 2,000 inline async searches of 10 items: 6–34 % more lookups per CPU-second in four interleaved
- * pairs, the fsyncs of a run 367 → 67 at 10,000 pages.
+ * session 36 on 2,000 inline async searches of 10 items: lookups/s +4 % (median of 11 interleaved pairs, −20 to
+ * +34 %, this machine's spread), the run's fsyncs 367 → 67 at 10,000 pages (strace).
  */
 export const WAL_CHECKPOINT_PAGES = 4000;
 
