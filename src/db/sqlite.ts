@@ -22,9 +22,11 @@ export const SERVING_BUSY_TIMEOUT_MS = 100;
 const busyTimeouts = new WeakMap<Db, number>();
 
 /**
- * WAL pages after which a commit checkpoints (SQLite's wal_autocheckpoint; its default is 1,000). Measured in
- * session 36 on 2,000 inline async searches of 10 items: lookups/s +4 % (median of 11 interleaved pairs, −20 to
- * +34 %, this machine's spread), the run's fsyncs 367 → 67 at 10,000 pages (strace).
+ * WAL pages after which a commit checkpoints (SQLite's wal_autocheckpoint; its default is 1,000). The pages every
+ * commit changes (the tails of the transactions' and notifications' indexes) are copied into the file once per
+ * checkpoint, and each checkpoint costs two fsyncs: four times fewer of both, for a WAL of ~16 MB at most.
+ * Measured in session 36 on 2,000 inline async searches of 10 items: lookups/s +4 % (median of 11 interleaved
+ * pairs, −20 to +34 %, this machine's spread), the run's fsyncs 367 → 67 at 10,000 pages (strace).
  */
 export const WAL_CHECKPOINT_PAGES = 4000;
 
@@ -42,9 +44,6 @@ export function openDatabase(path: string, options: { cacheMb?: number } = {}): 
     // failed at once with "database is locked" (a killed import in CI).
     // WAL lets readers run beside the one writer. synchronous=NORMAL survives a process crash (SIGKILL),
     // which is the failure the durability design is built for; FULL would cut single-row writes to a quarter.
-    // A checkpoint every WAL_CHECKPOINT_PAGES instead of SQLite's 1,000: the pages every commit changes (the
-    // tails of the transactions' and notifications' indexes) are copied into the file once per checkpoint, and
-    // each checkpoint costs two fsyncs, so four times fewer of both for a WAL of ~16 MB at most.
     db.exec(`
       PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS};
       PRAGMA journal_mode = WAL;

@@ -109,10 +109,9 @@ Deno.test("held: across 3 SIGKILLs under async load and registry changes, nothin
         .map((o) => (o.body.items as unknown[]).length);
     await eventually(
       async () => (await openCounts()).every((n) => n === 0),
-      "no transaction left open",
+      `no transaction left open in any of ${OPEN_STATES.join(", ")}`,
       60_000,
     );
-    assert.deepEqual(await openCounts(), OPEN_STATES.map(() => 0));
 
     // Every committed change (ACKed ones and any the kill caught after its commit) is notified, in order.
     const committed = async () =>
