@@ -1,6 +1,16 @@
 /**
  * Summarises a V8 .cpuprofile (from `deno run --cpu-prof`): the functions with the most self time and the
- * most inclusive time, as shares of all samples.  `deno run -A bench/_profile_top.ts FILE [N]`
+ * most inclusive time, as shares of all samples.
+ *
+ *   deno run -A bench/_profile_top.ts FILE [N]                 # top N (default 30), shares of all samples
+ *   deno run -A bench/_profile_top.ts FILE [N] --per COUNT     # the same in µs per unit (COUNT requests,
+ *                                                              # transactions…), from the profile's own clock
+ *   deno run -A bench/_profile_top.ts FILE --callers NAME [D]  # who calls function NAME (D frames up, default 3)
+ *   deno run -A bench/_profile_top.ts FILE --timeline MS       # per MS window: busy share and the top five
+ *                                                              # functions by self time
+ *
+ * The timeline shows what a run does when (an isolate idle while another works, one phase after another); the
+ * callers view splits a native function (`get`, `all`, `exec` of node:sqlite) by the statement's caller.
  */
 interface Node {
   id: number;
@@ -9,19 +19,36 @@ interface Node {
   children?: number[];
 }
 
-/** Self and inclusive sample shares per function of a profile. */
-export function profileTop(profile: { nodes: Node[] }, n = 30): { self: string[]; inclusive: string[] } {
+/** What `--cpu-prof` writes: the call tree, and each sample's node with the time since the one before (µs). */
+export interface CpuProfile {
+  nodes: Node[];
+  startTime?: number;
+  endTime?: number;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+function frameName(x: Node): string {
+  const url = x.callFrame.url.replace(/^.*\/(work\/main|node_modules|deno|npm)\//, "").slice(-60);
+  return `${x.callFrame.functionName || "(anon)"} ${url}:${x.callFrame.lineNumber + 1}`;
+}
+
+/**
+ * Self and inclusive time per function of a profile: as shares of all samples, or (`per`) in µs per unit of
+ * work, the profile's duration spread over its samples.
+ */
+export function profileTop(
+  profile: CpuProfile,
+  n = 30,
+  per?: number,
+): { self: string[]; inclusive: string[] } {
   const byId = new Map(profile.nodes.map((x) => [x.id, x]));
-  const name = (x: Node) => {
-    const url = x.callFrame.url.replace(/^.*\/(work\/main|node_modules|deno|npm)\//, "").slice(-60);
-    return `${x.callFrame.functionName || "(anon)"} ${url}:${x.callFrame.lineNumber + 1}`;
-  };
   const total = profile.nodes.reduce((a, x) => a + (x.hitCount ?? 0), 0);
   const self = new Map<string, number>();
   const incl = new Map<string, number>();
   const walk = (id: number, stack: Set<string>): number => {
     const x = byId.get(id)!;
-    const key = name(x);
+    const key = frameName(x);
     self.set(key, (self.get(key) ?? 0) + (x.hitCount ?? 0));
     const inner = new Set(stack).add(key);
     let sum = x.hitCount ?? 0;
@@ -30,15 +57,81 @@ export function profileTop(profile: { nodes: Node[] }, n = 30): { self: string[]
     return sum;
   };
   walk(profile.nodes[0].id, new Set());
+  const usPerSample = per && profile.endTime !== undefined && profile.startTime !== undefined
+    ? (profile.endTime - profile.startTime) / total / per
+    : undefined;
+  const figure = (v: number) =>
+    usPerSample === undefined
+      ? `${(100 * v / total).toFixed(1).padStart(5)}%`
+      : `${(v * usPerSample).toFixed(usPerSample * v < 10 ? 1 : 0).padStart(6)} µs`;
   const top = (m: Map<string, number>) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) =>
-      `${(100 * v / total).toFixed(1).padStart(5)}%  ${k}`
-    );
+    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${figure(v)}  ${k}`);
   return { self: top(self), inclusive: top(incl) };
 }
 
+/** The callers of function `name` (its self time), by the chain of `depth` frames above it, as shares of all samples. */
+export function profileCallers(profile: CpuProfile, name: string, depth = 3): string[] {
+  const byId = new Map(profile.nodes.map((x) => [x.id, x]));
+  const parent = new Map<number, number>();
+  for (const x of profile.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
+  const total = profile.nodes.reduce((a, x) => a + (x.hitCount ?? 0), 0);
+  const chains = new Map<string, number>();
+  for (const x of profile.nodes) {
+    if (x.callFrame.functionName !== name || !x.hitCount) continue;
+    const chain: string[] = [];
+    for (let id = parent.get(x.id); id !== undefined && chain.length < depth; id = parent.get(id)) {
+      chain.push(frameName(byId.get(id)!));
+    }
+    const key = chain.join(" < ") || "(top)";
+    chains.set(key, (chains.get(key) ?? 0) + x.hitCount);
+  }
+  return [...chains].sort((a, b) => b[1] - a[1]).map(([k, v]) =>
+    `${(100 * v / total).toFixed(1).padStart(5)}%  ${k}`
+  );
+}
+
+/** Per window of `windowMs` from the profile's start: how busy the thread was and its top five functions (self). */
+export function profileTimeline(profile: CpuProfile, windowMs: number): string[] {
+  if (!profile.samples || !profile.timeDeltas || profile.startTime === undefined) {
+    throw new Error("the profile has no samples or time deltas");
+  }
+  const byId = new Map(profile.nodes.map((x) => [x.id, x]));
+  const windows = new Map<number, Map<string, number>>();
+  let t = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    t += profile.timeDeltas![i];
+    const w = Math.floor((t - profile.startTime!) / (windowMs * 1000));
+    if (!windows.has(w)) windows.set(w, new Map());
+    const counts = windows.get(w)!;
+    const key = frameName(byId.get(id)!);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  });
+  return [...windows].sort((a, b) => a[0] - b[0]).map(([w, counts]) => {
+    const n = [...counts.values()].reduce((a, v) => a + v, 0);
+    const idle = [...counts].filter(([k]) => k.startsWith("(idle)")).reduce((a, [, v]) => a + v, 0);
+    const top = [...counts].filter(([k]) => !k.startsWith("(idle)")).sort((a, b) => b[1] - a[1]).slice(0, 5)
+      .map(([k, v]) => `${k} ${Math.round(100 * v / n)}%`);
+    const at = ((w * windowMs) / 1000).toFixed(2).padStart(7);
+    return `${at} s  busy ${String(Math.round(100 * (n - idle) / n)).padStart(3)}%  ${top.join(", ")}`;
+  });
+}
+
 if (import.meta.main) {
-  const prof = JSON.parse(await Deno.readTextFile(Deno.args[0]));
-  const { self, inclusive } = profileTop(prof, Number(Deno.args[1] ?? 30));
-  console.log("self time:\n" + self.join("\n") + "\n\ninclusive time:\n" + inclusive.join("\n"));
+  const [file, ...rest] = Deno.args;
+  const prof = JSON.parse(await Deno.readTextFile(file)) as CpuProfile;
+  const flag = (name: string) => {
+    const i = rest.indexOf(name);
+    return i < 0 ? undefined : rest.splice(i, 2)[1];
+  };
+  const callers = flag("--callers");
+  const timeline = flag("--timeline");
+  const per = flag("--per");
+  if (callers !== undefined) {
+    console.log(profileCallers(prof, callers, Number(rest[0] ?? 3)).join("\n"));
+  } else if (timeline !== undefined) {
+    console.log(profileTimeline(prof, Number(timeline)).join("\n"));
+  } else {
+    const { self, inclusive } = profileTop(prof, Number(rest[0] ?? 30), per ? Number(per) : undefined);
+    console.log("self time:\n" + self.join("\n") + "\n\ninclusive time:\n" + inclusive.join("\n"));
+  }
 }

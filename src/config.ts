@@ -57,7 +57,8 @@ export const SETTINGS: readonly Setting[] = [
     key: "sqliteCacheMb",
     env: "DCI_SQLITE_CACHE_MB",
     default: "8",
-    doc: "SQLite page cache per connection (one per isolate), in MB",
+    doc:
+      "SQLite page cache per connection (one per isolate), in MB; SQLite empties a connection's cache whenever another connection has committed, so on a busy server a larger one buys little",
   },
   {
     key: "publicUrl",
