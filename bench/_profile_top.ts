@@ -57,13 +57,15 @@ export function profileTop(
     return sum;
   };
   walk(profile.nodes[0].id, new Set());
-  const usPerSample = per && profile.endTime !== undefined && profile.startTime !== undefined
-    ? (profile.endTime - profile.startTime) / total / per
-    : undefined;
+  if (per !== undefined && (profile.endTime === undefined || profile.startTime === undefined)) {
+    throw new Error("the profile has no start and end times: --per needs them");
+  }
+  // µs of one sample's share of one unit: the profile's duration spread over its samples and the units.
+  const sampleUs = per === undefined ? undefined : (profile.endTime! - profile.startTime!) / total / per;
   const figure = (v: number) =>
-    usPerSample === undefined
+    sampleUs === undefined
       ? `${(100 * v / total).toFixed(1).padStart(5)}%`
-      : `${(v * usPerSample).toFixed(usPerSample * v < 10 ? 1 : 0).padStart(6)} µs`;
+      : `${(v * sampleUs).toFixed(sampleUs * v < 10 ? 1 : 0).padStart(6)} µs`;
   const top = (m: Map<string, number>) =>
     [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${figure(v)}  ${k}`);
   return { self: top(self), inclusive: top(incl) };
@@ -121,7 +123,10 @@ if (import.meta.main) {
   const prof = JSON.parse(await Deno.readTextFile(file)) as CpuProfile;
   const flag = (name: string) => {
     const i = rest.indexOf(name);
-    return i < 0 ? undefined : rest.splice(i, 2)[1];
+    if (i < 0) return undefined;
+    const value = rest.splice(i, 2)[1];
+    if (value === undefined) throw new Error(`${name} needs a value`);
+    return value;
   };
   const callers = flag("--callers");
   const timeline = flag("--timeline");
@@ -131,7 +136,9 @@ if (import.meta.main) {
   } else if (timeline !== undefined) {
     console.log(profileTimeline(prof, Number(timeline)).join("\n"));
   } else {
-    const { self, inclusive } = profileTop(prof, Number(rest[0] ?? 30), per ? Number(per) : undefined);
+    const units = per === undefined ? undefined : Number(per);
+    if (units !== undefined && !(units > 0)) throw new Error("--per needs a positive count");
+    const { self, inclusive } = profileTop(prof, Number(rest[0] ?? 30), units);
     console.log("self time:\n" + self.join("\n") + "\n\ninclusive time:\n" + inclusive.join("\n"));
   }
 }
