@@ -28,6 +28,14 @@ export interface CpuProfile {
   timeDeltas?: number[];
 }
 
+/** A profile's nodes by id, its sample count, and a count of samples as a share of them (`12.3%`). */
+function indexed(profile: CpuProfile) {
+  const byId = new Map(profile.nodes.map((x) => [x.id, x]));
+  const total = profile.nodes.reduce((a, x) => a + (x.hitCount ?? 0), 0);
+  const share = (v: number) => `${(100 * v / total).toFixed(1).padStart(5)}%`;
+  return { byId, total, share };
+}
+
 function frameName(x: Node): string {
   const url = x.callFrame.url.replace(/^.*\/(work\/main|node_modules|deno|npm)\//, "").slice(-60);
   return `${x.callFrame.functionName || "(anon)"} ${url}:${x.callFrame.lineNumber + 1}`;
@@ -42,8 +50,7 @@ export function profileTop(
   n = 30,
   per?: number,
 ): { self: string[]; inclusive: string[] } {
-  const byId = new Map(profile.nodes.map((x) => [x.id, x]));
-  const total = profile.nodes.reduce((a, x) => a + (x.hitCount ?? 0), 0);
+  const { byId, total, share } = indexed(profile);
   const self = new Map<string, number>();
   const incl = new Map<string, number>();
   const walk = (id: number, stack: Set<string>): number => {
@@ -63,9 +70,7 @@ export function profileTop(
   // µs of one sample's share of one unit: the profile's duration spread over its samples and the units.
   const sampleUs = per === undefined ? undefined : (profile.endTime! - profile.startTime!) / total / per;
   const figure = (v: number) =>
-    sampleUs === undefined
-      ? `${(100 * v / total).toFixed(1).padStart(5)}%`
-      : `${(v * sampleUs).toFixed(sampleUs * v < 10 ? 1 : 0).padStart(6)} µs`;
+    sampleUs === undefined ? share(v) : `${(v * sampleUs).toFixed(sampleUs * v < 10 ? 1 : 0).padStart(6)} µs`;
   const top = (m: Map<string, number>) =>
     [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${figure(v)}  ${k}`);
   return { self: top(self), inclusive: top(incl) };
@@ -73,10 +78,9 @@ export function profileTop(
 
 /** The callers of function `name` (its self time), by the chain of `depth` frames above it, as shares of all samples. */
 export function profileCallers(profile: CpuProfile, name: string, depth = 3): string[] {
-  const byId = new Map(profile.nodes.map((x) => [x.id, x]));
+  const { byId, share } = indexed(profile);
   const parent = new Map<number, number>();
   for (const x of profile.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
-  const total = profile.nodes.reduce((a, x) => a + (x.hitCount ?? 0), 0);
   const chains = new Map<string, number>();
   for (const x of profile.nodes) {
     if (x.callFrame.functionName !== name || !x.hitCount) continue;
@@ -87,9 +91,7 @@ export function profileCallers(profile: CpuProfile, name: string, depth = 3): st
     const key = chain.join(" < ") || "(top)";
     chains.set(key, (chains.get(key) ?? 0) + x.hitCount);
   }
-  return [...chains].sort((a, b) => b[1] - a[1]).map(([k, v]) =>
-    `${(100 * v / total).toFixed(1).padStart(5)}%  ${k}`
-  );
+  return [...chains].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${share(v)}  ${k}`);
 }
 
 /** Per window of `windowMs` from the profile's start: how busy the thread was and its top five functions (self). */
@@ -97,7 +99,7 @@ export function profileTimeline(profile: CpuProfile, windowMs: number): string[]
   if (!profile.samples || !profile.timeDeltas || profile.startTime === undefined) {
     throw new Error("the profile has no samples or time deltas");
   }
-  const byId = new Map(profile.nodes.map((x) => [x.id, x]));
+  const { byId } = indexed(profile);
   const windows = new Map<number, Map<string, number>>();
   let t = profile.startTime;
   profile.samples.forEach((id, i) => {
