@@ -108,17 +108,9 @@ export function sqliteLoadStore(db: Db): RegistryLoadStore {
         // the checks stops the load instead of being redone record by record.
         return await write(batches, { ...options, savepoints: !bulk });
       } finally {
-        if (bulk) {
-          // The rebuild scans the whole table once per index: read it through a memory map (no copy into
-          // SQLite's page cache) and let the sorter use a helper thread. Both only for the rebuild; mapped
-          // pages are the file's own and are given back by the kernel under pressure.
-          db.exec("PRAGMA mmap_size = 4294967296");
-          db.exec("PRAGMA threads = 2");
-          restoreIndexes(db);
-          db.exec("PRAGMA mmap_size = 0");
-          db.exec("PRAGMA threads = 0");
-        }
+        // The connection's own page cache again before the rebuild (see restoreIndexes).
         db.exec(`PRAGMA cache_size = ${cacheSize}`);
+        if (bulk) restoreIndexes(db);
       }
     },
     restoreIndexes: () => Promise.try(() => restoreIndexes(db)),

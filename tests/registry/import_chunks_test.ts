@@ -12,6 +12,7 @@ import { valuePairs } from "../../src/registry/values.ts";
 import type { Registrant } from "../../src/registry/model.ts";
 import { crvsProfile } from "../../src/registries/crvs/mod.ts";
 import { bulkCacheMb, type LoadOptions } from "../../src/registry/load_store.ts";
+import { restoreIndexes } from "../../src/registry/bulk.ts";
 
 const NOW = "2026-03-01T10:00:00.000Z";
 
@@ -343,6 +344,9 @@ Deno.test({
       const chunks = async function* (): AsyncGenerator<PreparedBatch> {
         yield { now: NOW, records: records.slice(0, 20), last: true };
         during.push(cacheSize());
+        // A deferred statement that records the page cache the rebuild runs with.
+        db.exec(`INSERT INTO registry_deferred_indexes (name, sql)
+          VALUES ('reg_r_crvs_probe', 'CREATE TABLE probe AS SELECT * FROM pragma_cache_size')`);
         yield { now: NOW, records: records.slice(20, 30), last: false };
         yield { now: NOW, records: [...records.slice(30), bad], last: true };
       };
@@ -365,8 +369,51 @@ Deno.test({
           .length > 3,
       );
       assert.deepEqual(during, [-bulkCacheMb(500_000) * 1000]);
+      // The rebuild had the connection's own cache again (the sorter's runs are the cache's size).
+      assert.deepEqual((await deps.sql("SELECT cache_size FROM probe")).map((r) => r.cache_size), [before]);
       assert.equal(bulkCacheMb(500_000), 2000);
       assert.equal(cacheSize(), before);
+    } finally {
+      deps.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "restoreIndexes() builds with the sorter's runs in files and gives the connection its settings back, failed or not",
+  ignore: TEST_BACKEND === "postgres",
+  fn: async () => {
+    const deps = await testDeps();
+    try {
+      if (deps.backend !== "sqlite") throw new Error("SQLite's index rebuild");
+      const db = deps.db;
+      const settings = () =>
+        ["temp_store", "threads", "cache_size"].map((p) =>
+          Object.values(db.prepare(`PRAGMA ${p}`).get() as Record<string, number>)[0]
+        );
+      const before = settings();
+      assert.deepEqual(before.slice(0, 2), [2, 0], "temporary tables in memory, no sorter thread");
+      // A deferred statement that records the settings the build runs with (temp_store 1 = FILE).
+      db.exec(`INSERT INTO registry_deferred_indexes (name, sql) VALUES
+        ('reg_p_test', 'CREATE INDEX reg_p_test ON registrants (locality, region)'),
+        ('reg_p_probe', 'CREATE TABLE probe AS SELECT * FROM pragma_temp_store, pragma_threads, pragma_cache_size')`);
+      assert.equal(restoreIndexes(db), 2);
+      assert.deepEqual(
+        { ...(await deps.sql("SELECT * FROM probe"))[0] },
+        { temp_store: 1, threads: 2, cache_size: before[2] },
+      );
+      assert.deepEqual(settings(), before);
+      assert.ok(db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'reg_p_test'").get());
+      // A build SQLite refuses leaves its row for the next start, and the settings as they were.
+      db.exec(
+        "INSERT INTO registry_deferred_indexes (name, sql) VALUES ('reg_p_bad', 'CREATE INDEX reg_p_bad ON nowhere (x)')",
+      );
+      assert.throws(() => restoreIndexes(db), /no such table/);
+      assert.deepEqual(settings(), before);
+      assert.deepEqual((await deps.sql("SELECT name FROM registry_deferred_indexes")).map((r) => r.name), [
+        "reg_p_bad",
+      ]);
     } finally {
       deps.close();
     }
