@@ -33,6 +33,13 @@ export type Table = keyof typeof HEAD;
  */
 const KEYED = ["identifiers", "contacts", "values"] as const;
 type Keyed = typeof KEYED[number];
+/**
+ * A chunk's identifier, contact and value rows in key order, each `[key, key, record index]`: `[id_value,
+ * id_type, i]`, `[kind, value, i]`, `[attr, value, i]`, the index standing for the id the writer gives record `i`
+ * (ids follow record order, so the order is the table's). Made where the records are read (`sortedRows`, in the
+ * parse worker), so the writer only merges a batch's sorted chunks.
+ */
+export type ChunkRows = Record<Keyed, Value[]>;
 const isKeyed = (t: Table): t is Keyed => (KEYED as readonly Table[]).includes(t);
 
 /** The fixed parts of an identifier row (live = 1) and of an event row (a registration). */
@@ -74,20 +81,21 @@ export interface PendingInserts {
    */
   deferred: Record<Keyed, Value[][]>;
   /** The chunk being buffered (`startChunk`). */
-  chunk?: ChunkValues;
+  chunk?: ChunkBuffer;
 }
 
 /**
- * The value rows of the chunk being buffered, `[attr, value, record index]` in key order (PreparedBatch.values,
- * sorted by the parse worker), the id each record of the chunk was buffered with (0: not buffered), and how many
- * records' rows were taken (`takeChunkValues`).
+ * The keyed rows of the chunk being buffered (PreparedBatch.rows, sorted by the parse worker), the id and
+ * registry each record of the chunk was buffered with (id 0: not buffered), and how many records' rows were
+ * taken (`takeChunkRows`).
  */
-interface ChunkValues {
-  rows: Value[];
+interface ChunkBuffer {
+  rows: ChunkRows;
   ids: number[];
+  registries: string[];
   done: number;
-  /** Row offsets per record, built only when rows are taken before the chunk's end. */
-  byRecord?: number[][];
+  /** Row offsets per record and table, built only when rows are taken before the chunk's end. */
+  byRecord?: Record<Keyed, number[][]>;
 }
 
 /** An empty buffer. */
@@ -104,47 +112,71 @@ function noneDeferred(): PendingInserts["deferred"] {
   return { identifiers: [], contacts: [], values: [] };
 }
 
-/**
- * The `[attr, value, record index]` rows of `records`' values (PreparedRecord.values) in key order, the index
- * standing for the id the writer gives the record (ids follow record order). Made where the records are read
- * (the parse worker), so the writer only merges a batch's sorted chunks.
- */
-export function sortedValues(records: readonly PreparedRecord[]): Value[] {
-  const rows: Value[] = [];
+/** The keyed rows of `records` (their ids, contacts and values) in key order (see `ChunkRows`). */
+export function sortedRows(records: readonly PreparedRecord[]): ChunkRows {
+  const rows: ChunkRows = { identifiers: [], contacts: [], values: [] };
   records.forEach((rec, i) => {
+    const ids = rec.ids ?? [];
+    for (let k = 0; k < ids.length; k += 2) rows.identifiers.push(ids[k + 1], ids[k], i);
+    const contacts = rec.contacts ?? [];
+    for (let k = 0; k < contacts.length; k += 2) rows.contacts.push(contacts[k], contacts[k + 1], i);
     const values = rec.values ?? [];
-    for (let k = 0; k < values.length; k += 2) rows.push(values[k], values[k + 1], i);
+    for (let k = 0; k < values.length; k += 2) rows.values.push(values[k], values[k + 1], i);
   });
-  return byKey(rows);
+  return { identifiers: byKey(rows.identifiers), contacts: byKey(rows.contacts), values: byKey(rows.values) };
 }
 
-/** Starts buffering a chunk of `size` records whose value rows are `rows` (see `sortedValues`). */
-export function startChunk(p: PendingInserts, rows: Value[], size: number): void {
-  p.chunk = { rows, ids: new Array<number>(size).fill(0), done: 0 };
+/** `rows` without those of the first `n` records, the others' indexes shifted down by `n` (still in key order). */
+export function withoutFirstRows(rows: ChunkRows, n: number): ChunkRows {
+  const out: ChunkRows = { identifiers: [], contacts: [], values: [] };
+  for (const table of KEYED) {
+    const from = rows[table];
+    for (let k = 0; k < from.length; k += 3) {
+      const i = from[k + 2] as number;
+      if (i >= n) out[table].push(from[k], from[k + 1], i - n);
+    }
+  }
+  return out;
+}
+
+/** Starts buffering a chunk of `size` records whose keyed rows are `rows` (see `sortedRows`). */
+export function startChunk(p: PendingInserts, rows: ChunkRows, size: number): void {
+  p.chunk = { rows, ids: new Array<number>(size).fill(0), registries: new Array<string>(size), done: 0 };
 }
 
 /**
- * Moves the value rows of the chunk's records before `upTo` that were buffered into the values buffer: at the
- * chunk's end, in one walk, as a sorted run; before a per-record write mid-chunk, record by record.
+ * Moves the keyed rows of the chunk's records before `upTo` that were buffered into the buffers of their
+ * tables: at the chunk's end, in one walk per table, as sorted runs; before a per-record write mid-chunk,
+ * record by record. An identifier row gets its record's registry as its last value.
  */
-export function takeChunkValues(p: PendingInserts, upTo: number): void {
+export function takeChunkRows(p: PendingInserts, upTo: number): void {
   const c = p.chunk;
   if (!c || upTo <= c.done) return;
-  const rows = c.rows;
-  const out = p.rows.values;
-  if (c.done === 0 && upTo === c.ids.length) {
-    for (let k = 0; k < rows.length; k += 3) {
-      const id = c.ids[rows[k + 2] as number];
-      if (id) out.push(rows[k], rows[k + 1], id);
+  const whole = c.done === 0 && upTo === c.ids.length;
+  if (!whole && !c.byRecord) {
+    const byRecord = {} as Record<Keyed, number[][]>;
+    for (const table of KEYED) {
+      const rows = c.rows[table];
+      const offsets: number[][] = c.ids.map(() => []);
+      for (let k = 0; k < rows.length; k += 3) offsets[rows[k + 2] as number].push(k);
+      byRecord[table] = offsets;
     }
-  } else {
-    if (!c.byRecord) {
-      c.byRecord = c.ids.map(() => []);
-      for (let k = 0; k < rows.length; k += 3) c.byRecord[rows[k + 2] as number].push(k);
-    }
-    for (let i = c.done; i < upTo; i++) {
+    c.byRecord = byRecord;
+  }
+  for (const table of KEYED) {
+    const rows = c.rows[table];
+    const out = p.rows[table];
+    const registries = table === "identifiers" ? c.registries : undefined;
+    const take = (k: number, i: number) => {
       const id = c.ids[i];
-      if (id) { for (const k of c.byRecord[i]) out.push(rows[k], rows[k + 1], id); }
+      if (!id) return;
+      out.push(rows[k], rows[k + 1], id);
+      if (registries) out.push(registries[i]);
+    };
+    if (whole) { for (let k = 0; k < rows.length; k += 3) take(k, rows[k + 2] as number); }
+    else {
+      const offsets = c.byRecord![table];
+      for (let i = c.done; i < upTo; i++) for (const k of offsets[i]) take(k, i);
     }
   }
   c.done = upTo;
@@ -161,8 +193,8 @@ export function nextRegistrantId(db: Db, p: PendingInserts): number {
 }
 
 /**
- * Buffers new registrant `rec` with row id `id`, record `index` of the chunk (group_id already set). Its value
- * rows are taken from the chunk's (`takeChunkValues`). Inside the batch's transaction.
+ * Buffers new registrant `rec` with row id `id`, record `index` of the chunk (group_id already set). Its
+ * identifier, contact and value rows are taken from the chunk's (`takeChunkRows`). Inside the batch's transaction.
  */
 export function bufferNew(
   p: PendingInserts,
@@ -176,11 +208,8 @@ export function bufferNew(
   // The registry is the last of columnValues (store.ts).
   const registry = rec.cols![rec.cols!.length - 1] as string;
   p.rows.data.push(id, rec.json!);
-  const ids = rec.ids!;
-  for (let k = 0; k < ids.length; k += 2) p.rows.identifiers.push(ids[k + 1], ids[k], id, registry);
-  const contacts = rec.contacts ?? [];
-  for (let k = 0; k < contacts.length; k += 2) p.rows.contacts.push(contacts[k], contacts[k + 1], id);
   p.chunk!.ids[options.index] = id;
+  p.chunk!.registries[options.index] = registry;
   p.rows.events.push(registry, rec.recordType!, id, options.now);
   p.count++;
 }
@@ -254,7 +283,7 @@ function writeRows(db: Db, table: Table, values: Value[]): void {
  * NOCASE: the few upper-case letters only cost locality, not correctness). A batch's values land all over the
  * table's key (a crvs record has about eleven, e.g. a date or a parent's identifier): in key order consecutive
  * rows go to the same or the next leaf, which cost a third less writer CPU than record order at 200k crvs
- * records. A batch's value rows are its chunks' sorted runs (`sortedValues`, in the parse worker), which the sort
+ * records. A batch's keyed rows are its chunks' sorted runs (`sortedRows`, in the parse worker), which the sort
  * (TimSort) only merges.
  */
 function byKey(rows: Value[], width = 3): Value[] {

@@ -5,7 +5,7 @@
  */
 import { type ImportReport, reject } from "./batch.ts";
 import { isGroup, rememberGroup } from "./store.ts";
-import { bufferNew, type PendingInserts, sortedValues, startChunk, takeChunkValues } from "./fast_insert.ts";
+import { bufferNew, type PendingInserts, sortedRows, startChunk, takeChunkRows } from "./fast_insert.ts";
 import { GROUP_ID_COLUMN, type PreparedBatch, type PreparedRecord } from "./prepared.ts";
 
 function idKeys(ids: string[]): string[] {
@@ -63,7 +63,7 @@ export function* fastSteps(
   nextId: () => number | undefined,
 ): Generator<FastStep> {
   const { pending, groupIds } = state;
-  startChunk(pending, batch.values ?? sortedValues(batch.records), batch.records.length);
+  startChunk(pending, batch.rows ?? sortedRows(batch.records), batch.records.length);
   for (const [index, p] of batch.records.entries()) {
     report.read++;
     if (p.error !== undefined) {
@@ -72,7 +72,7 @@ export function* fastSteps(
     }
     const c = classify(p, state.seen, state.taken, groupIds);
     if (!c.fresh) {
-      takeChunkValues(pending, index);
+      takeChunkRows(pending, index);
       yield { record: p };
       continue;
     }
@@ -86,5 +86,5 @@ export function* fastSteps(
     if (isGroup(p.recordType!) && groupIds) rememberGroup(groupIds, p.externalId!, id);
     report.registered++;
   }
-  takeChunkValues(pending, batch.records.length);
+  takeChunkRows(pending, batch.records.length);
 }

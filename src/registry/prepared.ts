@@ -8,7 +8,7 @@ import { InputError, readRegistrant, type Registrant } from "./model.ts";
 import { columnValues } from "./store.ts";
 import { contactPairs } from "./contacts.ts";
 import { valuePairs } from "./values.ts";
-import { sortedValues } from "./fast_insert.ts";
+import { type ChunkRows, sortedRows, withoutFirstRows } from "./fast_insert.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 
 /** A prepared input record: either `error` or the registrant's parts. */
@@ -76,8 +76,11 @@ export interface PreparedBatch {
   now: string;
   records: PreparedRecord[];
   last?: boolean;
-  /** The records' value rows in key order (`sortedValues`), made by the reader; else the writer sorts them. */
-  values?: Array<string | number | null>;
+  /**
+   * The records' identifier, contact and value rows in key order (`sortedRows`), made by the reader; else the
+   * writer sorts them.
+   */
+  rows?: ChunkRows;
 }
 
 /** Records per chunk between the reader and the writer: bounds the import's memory whatever `--batch` is. */
@@ -86,9 +89,20 @@ export const CHUNK_RECORDS = 5000;
 /** Records per batch (one write transaction) when none is given (`--batch`, `batchSize`). */
 export const BATCH_RECORDS = 5000;
 
-/** A chunk of prepared records with their value rows sorted, each record's own list dropped (sent once). */
+/**
+ * A chunk of prepared records with their keyed rows sorted, each record's own contacts and values dropped (sent
+ * once; its identifiers stay: the writer checks them).
+ */
 export function chunkOf(now: string, records: PreparedRecord[], last: boolean): PreparedBatch {
-  const values = sortedValues(records);
-  for (const r of records) r.values = undefined;
-  return { now, records, last, values };
+  const rows = sortedRows(records);
+  for (const r of records) r.values = r.contacts = undefined;
+  return { now, records, last, rows };
+}
+
+/**
+ * The chunk without its first `n` records, its sorted rows with them (the records' own contacts and values were
+ * dropped by `chunkOf`: the rows are all that is left of them).
+ */
+export function withoutFirst(batch: PreparedBatch, n: number): PreparedBatch {
+  return { ...batch, records: batch.records.slice(n), rows: batch.rows && withoutFirstRows(batch.rows, n) };
 }

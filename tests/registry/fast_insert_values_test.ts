@@ -9,6 +9,8 @@ import { crvsProfile } from "../../src/registries/crvs/mod.ts";
 import { frProfile } from "../../src/registries/fr/mod.ts";
 import { valuePairs } from "../../src/registry/values.ts";
 import type { Registrant } from "../../src/registry/model.ts";
+import { chunkOf, prepareRecord, withoutFirst } from "../../src/registry/prepared.ts";
+import { demoRecords } from "../../src/registries/social/seed.ts";
 
 const NOW = Date.parse("2026-03-01T10:00:00Z");
 
@@ -49,3 +51,28 @@ for (const profile of [crvsProfile, frProfile]) {
     }
   });
 }
+
+Deno.test("withoutFirst(): a chunk cut short (a resumed import job) keeps the rest's identifier, contact and value rows", () => {
+  const now = new Date(NOW).toISOString();
+  const social = [...demoRecords(30, 5)].map((r) => prepareRecord(r, now));
+  const crvs = [...demoSource(crvsProfile, 30, 5)].map((r) => prepareRecord(r, now, crvsProfile));
+  for (
+    const [name, prepared, again] of [
+      ["social", social, () => [...demoRecords(30, 5)].map((r) => prepareRecord(r, now))],
+      [
+        "crvs",
+        crvs,
+        () => [...demoSource(crvsProfile, 30, 5)].map((r) => prepareRecord(r, now, crvsProfile)),
+      ],
+    ] as const
+  ) {
+    const cut = 7;
+    // chunkOf drops the records' own contacts and values: the sorted rows are all the writer gets.
+    const chunk = withoutFirst(chunkOf(now, prepared, true), cut);
+    const fresh = chunkOf(now, again().slice(cut), true);
+    assert.deepEqual(chunk.records.map((r) => r.externalId), fresh.records.map((r) => r.externalId));
+    assert.deepEqual(chunk.rows, fresh.rows, name);
+    const rows = chunk.rows!;
+    assert.ok(rows.identifiers.length > 0 && rows.contacts.length + rows.values.length > 0, name);
+  }
+});

@@ -6,7 +6,7 @@
  * committed batch when the worker starts again: nothing is written twice, and the counts stay exact.
  */
 import type { Deps } from "../../deps.ts";
-import type { PreparedBatch } from "../prepared.ts";
+import { type PreparedBatch, withoutFirst } from "../prepared.ts";
 import { workerBatches } from "../parse_pool.ts";
 import { wakeNotifier } from "../../subscriptions/notifier.ts";
 import { servedRegistries } from "../../actions/registries.ts";
@@ -207,10 +207,7 @@ function notingFaults(
   }, { highWaterMark: 0 });
 }
 
-/**
- * The batches without their first `n` records (those a previous run of the job committed). A batch cut short
- * drops its sorted value rows: the writer sorts the rest itself.
- */
+/** The batches without their first `n` records (those a previous run of the job committed). */
 async function* skipRecords(batches: AsyncIterable<PreparedBatch>, n: number): AsyncGenerator<PreparedBatch> {
   let skip = n;
   for await (const batch of batches) {
@@ -218,7 +215,7 @@ async function* skipRecords(batches: AsyncIterable<PreparedBatch>, n: number): A
       skip -= batch.records.length;
       continue;
     }
-    yield skip > 0 ? { ...batch, records: batch.records.slice(skip), values: undefined } : batch;
+    yield skip > 0 ? withoutFirst(batch, skip) : batch;
     skip = 0;
   }
 }
