@@ -31,6 +31,7 @@ import m0029 from "../../migrations/0029_import_spool_chunks.sql" with { type: "
 import m0030 from "../../migrations/0030_pg_admission.sql" with { type: "text" };
 import m0031 from "../../migrations/0031_pg_callback_outcome.sql" with { type: "text" };
 import m0032 from "../../migrations/0032_transaction_results.sql" with { type: "text" };
+import m0033 from "../../migrations/0033_bulk_load_stage.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
 export interface Migration {
@@ -76,6 +77,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 30, name: "0030_pg_admission", sql: m0030 },
   { version: 31, name: "0031_pg_callback_outcome", sql: m0031 },
   { version: 32, name: "0032_transaction_results", sql: m0032 },
+  { version: 33, name: "0033_bulk_load_stage", sql: m0033 },
 ];
 
 /**

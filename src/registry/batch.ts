@@ -19,6 +19,8 @@ import {
 } from "./fast_insert.ts";
 import { fastSteps, identifierPairs } from "./fast_path.ts";
 import { stmt } from "../db/statements.ts";
+import { mergeStaged } from "./bulk.ts";
+import { KeyHashSet } from "./key_set.ts";
 import {
   BATCH_RECORDS,
   CHUNK_RECORDS,
@@ -76,7 +78,7 @@ type WriteOptions = { registry?: string; groupIds?: Map<string, number> };
  * or waiting in `pending`. A key there whose record went to the checked path may be free after all: such a key
  * only sends a later record to the checked path too, which decides from the database.
  */
-type BatchWrite = WriteOptions & { pending: PendingInserts; taken: Set<string> };
+type BatchWrite = WriteOptions & { pending: PendingInserts; taken: Set<string>; loadKeys?: KeyHashSet };
 
 /**
  * Writes one chunk inside the batch's open transaction; returns its report (refused records included). Records are checked
@@ -201,8 +203,10 @@ function writeFast(
   // The identifiers of the batch's earlier chunks are in `taken` already: their rows wait in `pending` (see
   // PendingInserts.deferred), so the database does not know them yet.
   const taken = options.taken;
+  const pairs = identifierPairs(ok);
+  if (options.loadKeys && stagedTaken(pairs, taken, options.loadKeys)) stopStaging(db, options);
   for (
-    const r of stmt(db, OWNED_IDENTIFIERS).all(JSON.stringify(identifierPairs(ok)), registry) as Array<
+    const r of stmt(db, OWNED_IDENTIFIERS).all(JSON.stringify(pairs), registry) as Array<
       { t: string; v: string }
     >
   ) taken.add(`${r.t}\u0000${r.v}`);
@@ -215,8 +219,10 @@ function writeFast(
   );
   for (const step of steps) {
     // The records buffered so far go in first (this one may update one of them), with the batch's waiting
-    // identifier, contact and value rows (the checked path reads them from the database).
+    // identifier, contact and value rows (the checked path reads them from the database, so a bulk load's staged
+    // ones are merged first).
     flushInserts(db, pending);
+    if (pending.staged) stopStaging(db, options);
     try {
       upsertOne(db, step.record!, batch, report, options);
     } catch (err) {
@@ -226,6 +232,34 @@ function writeFast(
     }
   }
   flushChunk(db, pending);
+}
+
+/**
+ * Whether an identifier of `pairs` not met earlier in the batch (`taken`) may be one of the load's staged rows
+ * (`loadKeys`: every identifier the load met before this chunk); notes them all there. Such a row is not in the
+ * identifiers table yet, so the caller merges the stage before looking the chunk's identifiers up.
+ */
+function stagedTaken(pairs: string[][], taken: Set<string>, loadKeys: KeyHashSet): boolean {
+  let staged = false;
+  const chunk = new Set<string>();
+  for (const [type, value] of pairs) {
+    const key = `${type}\u0000${value}`;
+    if (taken.has(key) || chunk.has(key)) continue;
+    chunk.add(key);
+    if (!loadKeys.add(type, value)) staged = true;
+  }
+  return staged;
+}
+
+/**
+ * Merges a bulk load's staged rows now, inside the batch, and writes the rest of the load's keyed rows straight
+ * to their tables, as a plain load does. The merge checks each row's foreign key, a random read of the registrants
+ * table (~7 µs a row): once at most, a load with a duplicate or an update costs about what it did before staging.
+ */
+function stopStaging(db: Db, options: BatchWrite): void {
+  mergeStaged(db);
+  options.pending.staged = false;
+  options.loadKeys = undefined;
 }
 
 /**
@@ -242,6 +276,11 @@ export async function writePrepared(
     onProgress?: (report: ImportReport) => void;
     within?: (batchReport: ImportReport) => void;
     /**
+     * A bulk load's (into an empty registry): identifier, contact and value rows go to the stage tables and are
+     * merged when the load ends (bulk.ts, `mergeStaged`; by the caller).
+     */
+    stage?: boolean;
+    /**
      * Whether each chunk is written under a savepoint (default), so a chunk SQLite refuses is redone record by
      * record and the batch goes on. Without (a bulk load's): a savepoint copies every page the chunk changes
      * that the batch had changed already, which in a batch of hundreds of thousands of records is most of them
@@ -254,12 +293,13 @@ export async function writePrepared(
   const report = emptyReport();
   let batchReport = emptyReport();
   const groupIds = new Map<string, number>();
-  const pending = pendingInserts();
+  const pending = pendingInserts(options.stage);
   const write = {
     registry: options.registry,
     groupIds,
     pending,
     taken: new Set<string>(),
+    loadKeys: options.stage ? new KeyHashSet() : undefined,
     savepoints: options.savepoints ?? true,
   };
   let open = false;

@@ -62,8 +62,24 @@ export const WIDTH: Record<Table, number> = {
   events: 4,
 };
 
-function multiInsert(db: Db, table: Table, rows: number): StatementSync {
-  return stmt(db, HEAD[table] + Array(rows).fill(TUPLE[table]).join(","));
+/**
+ * A bulk load's keyed rows go to tables of their own, in arrival order (migration 0033; merged by `mergeStaged`,
+ * bulk.ts). The registry of an identifier row is a column there.
+ */
+const STAGED: Record<Keyed, { head: string; tuple: string }> = {
+  identifiers: {
+    head: "INSERT INTO load_identifiers (id_value, id_type, registrant_id, registry) VALUES ",
+    tuple: "(?,?,?,?)",
+  },
+  contacts: { head: "INSERT INTO load_contacts (kind, value, registrant_id) VALUES ", tuple: "(?,?,?)" },
+  values: { head: "INSERT INTO load_values (attr, value, registrant_id) VALUES ", tuple: "(?,?,?)" },
+};
+
+function multiInsert(db: Db, table: Table, rows: number, staged: boolean): StatementSync {
+  const { head, tuple } = staged && isKeyed(table)
+    ? STAGED[table]
+    : { head: HEAD[table], tuple: TUPLE[table] };
+  return stmt(db, head + Array(rows).fill(tuple).join(","));
 }
 
 /** Buffered rows of new registrants for one batch transaction. */
@@ -82,6 +98,8 @@ export interface PendingInserts {
   deferred: Record<Keyed, Value[][]>;
   /** The chunk being buffered (`startChunk`). */
   chunk?: ChunkBuffer;
+  /** A bulk load's: identifier, contact and value rows go to its stage tables, unsorted (see `STAGED`). */
+  staged?: boolean;
 }
 
 /**
@@ -99,12 +117,13 @@ interface ChunkBuffer {
 }
 
 /** An empty buffer. */
-export function pendingInserts(): PendingInserts {
+export function pendingInserts(staged = false): PendingInserts {
   return {
     rows: { registrants: [], data: [], identifiers: [], contacts: [], values: [], events: [] },
     count: 0,
     nextId: undefined,
     deferred: noneDeferred(),
+    staged,
   };
 }
 
@@ -216,15 +235,18 @@ export function bufferNew(
 
 /**
  * Writes the buffered rows (registrants first: the other tables refer to them), the deferred identifier,
- * contact and value rows with them (each table's in key order), and empties the buffer.
+ * contact and value rows with them (each table's in key order, or, `staged`, to its stage table as they come),
+ * and empties the buffer.
  */
 export function flushInserts(db: Db, p: PendingInserts): void {
   if (p.count > 0 || KEYED.some((t) => p.deferred[t].length > 0)) {
     for (const table of ["registrants", "data", "identifiers", "contacts", "values", "events"] as const) {
-      const rows = isKeyed(table)
-        ? byKey(([] as Value[]).concat(...p.deferred[table], p.rows[table]), WIDTH[table])
-        : p.rows[table];
-      writeRows(db, table, rows);
+      let rows = p.rows[table];
+      if (isKeyed(table)) {
+        rows = ([] as Value[]).concat(...p.deferred[table], rows);
+        if (!p.staged) rows = byKey(rows, WIDTH[table]);
+      }
+      writeRows(db, table, rows, p.staged ?? false);
       p.rows[table] = [];
     }
     p.deferred = noneDeferred();
@@ -241,7 +263,7 @@ export function flushInserts(db: Db, p: PendingInserts): void {
 export function flushChunk(db: Db, p: PendingInserts): void {
   if (p.count > 0) {
     for (const table of ["registrants", "data", "events"] as const) {
-      writeRows(db, table, p.rows[table]);
+      writeRows(db, table, p.rows[table], false);
       p.rows[table] = [];
     }
     const deferred = { ...p.deferred };
@@ -264,14 +286,14 @@ export function discardPending(p: PendingInserts, deferred: PendingInserts["defe
   p.nextId = undefined;
 }
 
-function writeRows(db: Db, table: Table, values: Value[]): void {
+function writeRows(db: Db, table: Table, values: Value[], staged: boolean): void {
   const width = WIDTH[table];
   let at = 0;
   let left = values.length / width;
   while (left > 0) {
     let rows = MAX_CHUNK;
     while (rows > left) rows >>= 1;
-    multiInsert(db, table, rows).run(...values.slice(at, at + rows * width));
+    multiInsert(db, table, rows, staged).run(...values.slice(at, at + rows * width));
     at += rows * width;
     left -= rows;
   }

@@ -79,13 +79,17 @@ export function allBatches(
 
 /** Loading into the embedded SQLite database `db` (batch.ts and bulk.ts, as they are). */
 export function sqliteLoadStore(db: Db): RegistryLoadStore {
-  const write = (batches: AsyncIterable<PreparedBatch>, options: LoadOptions & { savepoints?: boolean }) => {
+  const write = (
+    batches: AsyncIterable<PreparedBatch>,
+    options: LoadOptions & { savepoints?: boolean; stage?: boolean },
+  ) => {
     const job = options.importJob;
     return writePrepared(db, batches, {
       registry: options.registry,
       onProgress: options.onProgress,
       within: job === undefined ? undefined : (part) => recordProgress(db, job, part),
       savepoints: options.savepoints,
+      stage: options.stage,
     });
   };
   return {
@@ -105,8 +109,9 @@ export function sqliteLoadStore(db: Db): RegistryLoadStore {
       if (bulk) deferIndexes(db, options.registry);
       try {
         // Into an empty registry, chunks go without savepoints (see writePrepared): a chunk SQLite refuses after
-        // the checks stops the load instead of being redone record by record.
-        return await write(batches, { ...options, savepoints: !bulk });
+        // the checks stops the load instead of being redone record by record. Its keyed rows are staged, merged
+        // by restoreIndexes below.
+        return await write(batches, { ...options, savepoints: !bulk, stage: bulk });
       } finally {
         // The connection's own page cache again before the rebuild (see restoreIndexes).
         db.exec(`PRAGMA cache_size = ${cacheSize}`);

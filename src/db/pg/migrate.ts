@@ -14,6 +14,7 @@ import p0029 from "./migrations/0029_import_spool_chunks.sql" with { type: "text
 import p0030 from "./migrations/0030_pg_admission.sql" with { type: "text" };
 import p0031 from "./migrations/0031_pg_callback_outcome.sql" with { type: "text" };
 import p0032 from "./migrations/0032_transaction_results.sql" with { type: "text" };
+import p0033 from "./migrations/0033_bulk_load_stage.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL. */
 export interface PgMigration {
@@ -41,6 +42,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 30, name: "0030_pg_admission", sql: p0030 },
   { version: 31, name: "0031_pg_callback_outcome", sql: p0031 },
   { version: 32, name: "0032_transaction_results", sql: p0032 },
+  { version: 33, name: "0033_bulk_load_stage", sql: p0033 },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */

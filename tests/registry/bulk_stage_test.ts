@@ -1,0 +1,173 @@
+/**
+ * A bulk load (into an empty registry) appends its identifier, contact and value rows to stage tables and merges
+ * them into their tables once, at its end (bulk.ts, mergeStaged; migration 0033). What it leaves must be exactly
+ * what a plain load writes, with the same checks across batches (a duplicate identifier, an update of an earlier
+ * record), and staged rows a crash left behind are merged at the next start.
+ */
+import assert from "node:assert/strict";
+import { type TestDeps, testDeps } from "../helpers/deps.ts";
+import { type PreparedBatch, prepareRecord } from "../../src/registry/prepared.ts";
+import { demoSource } from "../../src/registry/startup.ts";
+import { crvsProfile } from "../../src/registries/crvs/mod.ts";
+import { requireProfile } from "../../src/registries/index.ts";
+import type { RegistryProfile } from "../../src/registries/profile.ts";
+import { restoreIndexes } from "../../src/registry/bulk.ts";
+import { writePrepared } from "../../src/registry/batch.ts";
+import { KeyHashSet } from "../../src/registry/key_set.ts";
+import type { Db } from "../../src/db/sqlite.ts";
+
+const NOW = "2026-03-01T10:00:00.000Z";
+const KEYED = [
+  "SELECT id_value, id_type, registrant_id, live, registry FROM identifiers ORDER BY 1, 2, 3",
+  "SELECT kind, value, registrant_id FROM registrant_contacts ORDER BY 1, 2, 3",
+  "SELECT attr, value, registrant_id FROM registrant_values ORDER BY 1, 2, 3",
+];
+const STAGES = ["load_identifiers", "load_contacts", "load_values"];
+
+type Raw = Record<string, unknown>;
+
+/** `raws` as batches of `size` records, each batch in chunks of at most 7 (lines from 1). */
+async function* batchesOf(
+  raws: Raw[],
+  profile: RegistryProfile,
+  size: number,
+): AsyncGenerator<PreparedBatch> {
+  for (let at = 0; at < raws.length; at += size) {
+    const batch = raws.slice(at, at + size).map((raw, i) =>
+      prepareRecord({ line: at + i + 1, raw }, NOW, profile)
+    );
+    for (let c = 0; c < batch.length; c += 7) {
+      yield { now: NOW, records: batch.slice(c, c + 7), last: c + 7 >= batch.length };
+    }
+  }
+}
+
+function sqlite(deps: TestDeps): Db {
+  if (deps.backend !== "sqlite") throw new Error("SQLite's bulk load");
+  return deps.db;
+}
+
+const rowsOf = (db: Db, sql: string) => db.prepare(sql).all().map((r) => Object.values(r));
+const staged = (db: Db) =>
+  STAGES.map((t) => Number((db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n));
+
+/**
+ * Loads `raws` into `profile`'s registry of a fresh database twice, by a bulk load and by plain batches, both of
+ * `size` records; asserts the reports and every keyed table are the same; returns the bulk load's database
+ * figures seen after its first batch (staged rows, identifier rows) and its report.
+ */
+async function loadBothWays(raws: Raw[], profile: RegistryProfile, size: number) {
+  const bulk = await testDeps();
+  const plain = await testDeps();
+  try {
+    const db = sqlite(bulk);
+    let afterFirst: { staged: number[]; identifiers: number } | undefined;
+    const watched = async function* () {
+      let chunks = 0;
+      for await (const c of batchesOf(raws, profile, size)) {
+        yield c;
+        if (c.last && chunks++ === 0) {
+          // The next chunk is asked for once the first batch committed.
+          afterFirst = {
+            staged: staged(db),
+            identifiers:
+              rowsOf(db, "SELECT 1 FROM identifiers WHERE registry = '" + profile.name + "'").length,
+          };
+        }
+      }
+    };
+    const report = await bulk.storage.registryLoad.bulkLoad(watched(), {
+      registry: profile.name,
+      batchSize: size,
+    });
+    const plainReport = await plain.storage.registryLoad.write(batchesOf(raws, profile, size), {
+      registry: profile.name,
+    });
+    assert.deepEqual(report, plainReport);
+    assert.deepEqual(staged(db), [0, 0, 0], "every staged row merged");
+    for (const sql of KEYED) assert.deepEqual(rowsOf(db, sql), rowsOf(sqlite(plain), sql), sql);
+    assert.equal(db.prepare("PRAGMA foreign_key_check").all().length, 0);
+    assert.deepEqual(rowsOf(db, "PRAGMA integrity_check"), [["ok"]]);
+    return { afterFirst: afterFirst!, report };
+  } finally {
+    bulk.close();
+    plain.close();
+  }
+}
+
+Deno.test({
+  name:
+    "a bulk load stages its keyed rows by batch and merges them at its end: the same rows as a plain load",
+  fn: async () => {
+    const social = [...demoSource(requireProfile("social"), 300, 4)].map((s) => s.raw as Raw);
+    const s = await loadBothWays(social, requireProfile("social"), 100);
+    assert.equal(s.report.rejectedCount, 0);
+    // After the first batch, its identifier and contact rows were staged, not in their tables.
+    assert.ok(s.afterFirst.staged[0] > 100 && s.afterFirst.staged[1] > 0, JSON.stringify(s.afterFirst));
+    assert.equal(s.afterFirst.identifiers, 0);
+    const crvs = [...demoSource(crvsProfile, 200, 9)].map((s) => s.raw as Raw);
+    const c = await loadBothWays(crvs, crvsProfile, 60);
+    assert.equal(c.report.rejectedCount, 0);
+    assert.ok(c.afterFirst.staged[2] > 60, "crvs value rows staged");
+  },
+});
+
+Deno.test({
+  name:
+    "a bulk load checks identifiers against its staged rows: a later batch's duplicate is refused, an update replaces the rows",
+  fn: async () => {
+    const demo = [...demoSource(crvsProfile, 130, 9)].map((s) => s.raw as Raw);
+    const raws = demo.slice(0, 120);
+    const first = raws[10], second = raws[20];
+    // Batch 3: record 21 again with another identifier (an update through the checked path, in a chunk of new
+    // records: its old identifier row, staged, must go), new records, then a new record with record 11's
+    // identifier (refused) and one with record 21's old identifier (free again after the update).
+    raws.push(
+      { ...second, identifier: [{ identifier_type: "UIN", identifier_value: "U-CHANGED-21" }] },
+      ...demo.slice(120),
+      { ...first, id: "CRVS-DUP-1" },
+      { ...second, id: "CRVS-TAKES-OLD" },
+    );
+    const { report } = await loadBothWays(raws, crvsProfile, 50);
+    assert.equal(report.rejectedCount, 1);
+    assert.match(report.rejected[0].reason, /identifier/i);
+    assert.equal(report.updated, 1);
+  },
+});
+
+Deno.test({
+  name: "staged rows a crashed bulk load committed are merged by restoreIndexes (at the next start)",
+  fn: async () => {
+    const deps = await testDeps();
+    try {
+      const db = sqlite(deps);
+      const raws = [...demoSource(requireProfile("social"), 80, 2)].map((s) => s.raw as Raw);
+      // Batches committed with their staged rows, the load's end never reached (as after a SIGKILL).
+      const report = await writePrepared(db, batchesOf(raws, requireProfile("social"), 40), { stage: true });
+      assert.equal(report.rejectedCount, 0);
+      const before = staged(db);
+      assert.ok(before[0] > 80 && before[1] > 0, JSON.stringify(before));
+      assert.equal(rowsOf(db, "SELECT 1 FROM identifiers WHERE registry = 'social'").length, 0);
+      restoreIndexes(db);
+      assert.deepEqual(staged(db), [0, 0, 0]);
+      assert.equal(rowsOf(db, "SELECT 1 FROM identifiers WHERE registry = 'social'").length, before[0]);
+      assert.ok(rowsOf(db, "SELECT 1 FROM registrant_contacts").length > 0);
+    } finally {
+      deps.close();
+    }
+  },
+});
+
+Deno.test("KeyHashSet: a key added is there, a key not added is not, across growth", () => {
+  const set = new KeyHashSet();
+  const n = 300_000;
+  for (let i = 0; i < n; i++) assert.equal(set.add("UIN", `U-${i}`), true);
+  assert.equal(set.size, n);
+  for (let i = 0; i < n; i += 997) assert.equal(set.add("UIN", `U-${i}`), false, `U-${i}`);
+  // The type is part of the key, and the NUL between: ("UI", "NU-1") is another key than ("UIN", "U-1").
+  assert.equal(set.add("BRN", "U-1"), true);
+  assert.equal(set.add("UI", "NU-1"), true);
+  let fresh = 0;
+  for (let i = n; i < 2 * n; i++) if (set.add("UIN", `U-${i}`)) fresh++;
+  assert.equal(fresh, n);
+});
