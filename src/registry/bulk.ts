@@ -76,9 +76,8 @@ const STAGES = [
 export function mergeStaged(db: Db): number {
   let rows = 0;
   for (const [table, merge] of STAGES) {
-    // The table names are constants (STAGES), never input.
-    if (stmt(db, `SELECT 1 FROM ${table} LIMIT 1`).get() === undefined) continue;
     rows += Number(stmt(db, merge).run().changes);
+    // The table names are constants (STAGES), never input.
     stmt(db, `DELETE FROM ${table}`).run();
   }
   return rows;
@@ -101,9 +100,10 @@ function mergeUnchecked(db: Db): void {
 }
 
 /**
- * Merges a bulk load's staged rows (`mergeUnchecked`), recreates any deferred index (and refreshes planner
- * statistics); returns how many indexes. Each build scans the whole
- * table and sorts its keys. Only while they run: the table is read through a memory map (no copy into SQLite's
+ * Recreates any deferred index, then merges a bulk load's staged rows (`mergeUnchecked`), and refreshes planner
+ * statistics; returns how many indexes. In that order: the indexes' pages go to the file's end, one after another,
+ * where the stage's pages, freed by a merge first, would have scattered them (10M persons: a birth year + sex page
+ * p95 11.4 ms right after the import, 8.1 ms built first; the 0.6 GB the stage frees stays for the file to reuse). Each build scans the whole table and sorts its keys. Only while they run: the table is read through a memory map (no copy into SQLite's
  * page cache; mapped pages are the file's own, given back by the kernel under pressure), the sorter may use a
  * helper thread, and its sorted runs go to temporary files (SQLite's temporary directory, deleted as each build
  * ends) instead of memory. The sorter takes the connection's page cache size as its run size, so a small cache
@@ -119,7 +119,6 @@ export function restoreIndexes(db: Db): number {
   const tempStore = (stmt(db, "PRAGMA temp_store").get() as { temp_store: number }).temp_store;
   db.exec("PRAGMA mmap_size = 4294967296; PRAGMA threads = 2; PRAGMA temp_store = FILE");
   try {
-    if (staged) mergeUnchecked(db);
     for (const r of rows) {
       transaction(db, () => {
         const exists = stmt(db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(r.name);
@@ -127,6 +126,7 @@ export function restoreIndexes(db: Db): number {
         stmt(db, "DELETE FROM registry_deferred_indexes WHERE name = ?").run(r.name);
       });
     }
+    if (staged) mergeUnchecked(db);
   } finally {
     db.exec(`PRAGMA mmap_size = 0; PRAGMA threads = 0; PRAGMA temp_store = ${Number(tempStore)}`);
   }

@@ -98,7 +98,10 @@ export interface PendingInserts {
   deferred: Record<Keyed, Value[][]>;
   /** The chunk being buffered (`startChunk`). */
   chunk?: ChunkBuffer;
-  /** A bulk load's: identifier, contact and value rows go to its stage tables, unsorted (see `STAGED`). */
+  /**
+   * A bulk load's: identifier, contact and value rows go to its stage tables, unsorted (see `STAGED`); off once
+   * the load merged them early (batch.ts, `stopStaging`).
+   */
   staged?: boolean;
 }
 
