@@ -23,7 +23,8 @@ Deno.test("migration 0032: a result stored before stays where it was and is read
       "UPDATE transactions SET state = 'succeeded', outcome = 'succ', result = ?, next_attempt_at = ? WHERE id = ?",
     ).run(legacy, NOW, old);
 
-    assert.deepEqual(migrate(db), ["0032_transaction_results"]);
+    // 0032 first, then any later migration.
+    assert.equal(migrate(db)[0], "0032_transaction_results");
     const read = getTransaction(db, old)!;
     assert.equal(read.result, legacy);
     assert.equal(read.result_canonical, 0);
