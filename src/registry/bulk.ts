@@ -103,12 +103,13 @@ function mergeUnchecked(db: Db): void {
  * Recreates any deferred index, then merges a bulk load's staged rows (`mergeUnchecked`), and refreshes planner
  * statistics; returns how many indexes. In that order: the indexes' pages go to the file's end, one after another,
  * where the stage's pages, freed by a merge first, would have scattered them (10M persons: a birth year + sex page
- * p95 11.4 ms right after the import, 8.1 ms built first; the 0.6 GB the stage frees stays for the file to reuse). Each build scans the whole table and sorts its keys. Only while they run: the table is read through a memory map (no copy into SQLite's
- * page cache; mapped pages are the file's own, given back by the kernel under pressure), the sorter may use a
- * helper thread, and its sorted runs go to temporary files (SQLite's temporary directory, deleted as each build
- * ends) instead of memory. The sorter takes the connection's page cache size as its run size, so a small cache
- * (the connection's own, not a bulk load's) means many small sorted runs, merged: 4.3M records, 21 indexes,
- * 52-58 s with runs in memory or a 2 GB cache, 31-36 s with an 8 MB cache and runs in files.
+ * p95 11.4 ms right after the import, 8.1 ms built first; the 0.6 GB the stage frees stays for the file to reuse).
+ * Each build scans the whole table and sorts its keys. Only while they run: the table is read through a memory map
+ * (no copy into SQLite's page cache; mapped pages are the file's own, given back by the kernel under pressure), the
+ * sorter may use a helper thread, and its sorted runs go to temporary files (SQLite's temporary directory, deleted
+ * as each build ends) instead of memory. The sorter takes the connection's page cache size as its run size, so a
+ * small cache (the connection's own, not a bulk load's) means many small sorted runs, merged: 4.3M records, 21
+ * indexes, 52-58 s with runs in memory or a 2 GB cache, 31-36 s with an 8 MB cache and runs in files.
  */
 export function restoreIndexes(db: Db): number {
   const rows = stmt(db, "SELECT name, sql FROM registry_deferred_indexes").all() as Array<
