@@ -20,7 +20,7 @@ import {
 import { fastSteps, identifierPairs } from "./fast_path.ts";
 import { stmt } from "../db/statements.ts";
 import { mergeStaged } from "./bulk.ts";
-import { KeyHashSet } from "./key_set.ts";
+import type { KeyHashSet } from "./key_set.ts";
 import {
   BATCH_RECORDS,
   CHUNK_RECORDS,
@@ -78,7 +78,7 @@ type WriteOptions = { registry?: string; groupIds?: Map<string, number> };
  * or waiting in `pending`. A key there whose record went to the checked path may be free after all: such a key
  * only sends a later record to the checked path too, which decides from the database.
  */
-type BatchWrite = WriteOptions & { pending: PendingInserts; taken: Set<string>; loadKeys?: KeyHashSet };
+type BatchWrite = WriteOptions & { pending: PendingInserts; taken: Set<string> };
 
 /**
  * Writes one chunk inside the batch's open transaction; returns its report (refused records included). Records are checked
@@ -203,14 +203,14 @@ function writeFast(
   // The identifiers of the batch's earlier chunks are in `taken` already: their rows wait in `pending` (see
   // PendingInserts.deferred), so the database does not know them yet.
   const taken = options.taken;
+  const pending = options.pending;
   const pairs = identifierPairs(ok);
-  if (options.loadKeys && stagedTaken(pairs, taken, options.loadKeys)) stopStaging(db, options);
+  if (pending.loadKeys && stagedTaken(pairs, taken, pending.loadKeys)) stopStaging(db, pending);
   for (
     const r of stmt(db, OWNED_IDENTIFIERS).all(JSON.stringify(pairs), registry) as Array<
       { t: string; v: string }
     >
   ) taken.add(`${r.t}\u0000${r.v}`);
-  const pending = options.pending;
   const steps = fastSteps(
     batch,
     report,
@@ -222,7 +222,7 @@ function writeFast(
     // identifier, contact and value rows (the checked path reads them from the database, so a bulk load's staged
     // ones are merged first).
     flushInserts(db, pending);
-    if (pending.staged) stopStaging(db, options);
+    if (pending.loadKeys) stopStaging(db, pending);
     try {
       upsertOne(db, step.record!, batch, report, options);
     } catch (err) {
@@ -256,10 +256,9 @@ function stagedTaken(pairs: string[][], taken: Set<string>, loadKeys: KeyHashSet
  * to their tables, as a plain load does. The merge checks each row's foreign key, a random read of the registrants
  * table (~7 µs a row): once at most, a load with a duplicate or an update costs about what it did before staging.
  */
-function stopStaging(db: Db, options: BatchWrite): void {
+function stopStaging(db: Db, pending: PendingInserts): void {
   mergeStaged(db);
-  options.pending.staged = false;
-  options.loadKeys = undefined;
+  pending.loadKeys = undefined;
 }
 
 /**
@@ -299,7 +298,6 @@ export async function writePrepared(
     groupIds,
     pending,
     taken: new Set<string>(),
-    loadKeys: options.stage ? new KeyHashSet() : undefined,
     savepoints: options.savepoints ?? true,
   };
   let open = false;

@@ -10,6 +10,7 @@ import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import type { PreparedRecord } from "./prepared.ts";
 import { REGISTRANT_COLUMNS } from "./store.ts";
+import { KeyHashSet } from "./key_set.ts";
 
 type Value = string | number | null;
 
@@ -99,10 +100,11 @@ export interface PendingInserts {
   /** The chunk being buffered (`startChunk`). */
   chunk?: ChunkBuffer;
   /**
-   * A bulk load's: identifier, contact and value rows go to its stage tables, unsorted (see `STAGED`); off once
-   * the load merged them early (batch.ts, `stopStaging`).
+   * A bulk load's while it stages: every identifier the load met (batch.ts, `stagedTaken`), and its identifier,
+   * contact and value rows go to the stage tables, unsorted (see `STAGED`). Unset once the load merged them early
+   * (batch.ts, `stopStaging`).
    */
-  staged?: boolean;
+  loadKeys?: KeyHashSet;
 }
 
 /**
@@ -126,7 +128,7 @@ export function pendingInserts(staged = false): PendingInserts {
     count: 0,
     nextId: undefined,
     deferred: noneDeferred(),
-    staged,
+    loadKeys: staged ? new KeyHashSet() : undefined,
   };
 }
 
@@ -238,18 +240,19 @@ export function bufferNew(
 
 /**
  * Writes the buffered rows (registrants first: the other tables refer to them), the deferred identifier,
- * contact and value rows with them (each table's in key order, or, `staged`, to its stage table as they come),
+ * contact and value rows with them (each table's in key order, or, staging, to its stage table as they come),
  * and empties the buffer.
  */
 export function flushInserts(db: Db, p: PendingInserts): void {
   if (p.count > 0 || KEYED.some((t) => p.deferred[t].length > 0)) {
     for (const table of ["registrants", "data", "identifiers", "contacts", "values", "events"] as const) {
+      const staged = p.loadKeys !== undefined;
       let rows = p.rows[table];
       if (isKeyed(table)) {
         rows = ([] as Value[]).concat(...p.deferred[table], rows);
-        if (!p.staged) rows = byKey(rows, WIDTH[table]);
+        if (!staged) rows = byKey(rows, WIDTH[table]);
       }
-      writeRows(db, table, rows, p.staged ?? false);
+      writeRows(db, table, rows, staged);
       p.rows[table] = [];
     }
     p.deferred = noneDeferred();
