@@ -201,6 +201,7 @@ const importCommand: Command = {
           format,
           batchSize,
           registry: profile.name,
+          sortRows: !await deps.storage.registryLoad.stagesKeyedRows(profile.name),
           now: () => new Date(deps.clock.now()).toISOString(),
           onBytes: (n) => readBytes = n,
         });

@@ -274,6 +274,8 @@ export async function writePrepared(
     registry?: string;
     onProgress?: (report: ImportReport) => void;
     within?: (batchReport: ImportReport) => void;
+    /** Called after each batch's commit, awaited before the next batch (a bulk load's checkpointer). */
+    committed?: () => void | Promise<void>;
     /**
      * A bulk load's (into an empty registry): identifier, contact and value rows go to the stage tables and are
      * merged when the load ends (bulk.ts, `mergeStaged`; by the caller).
@@ -309,6 +311,7 @@ export async function writePrepared(
     open = false;
     write.taken.clear();
     batchReport = emptyReport();
+    return options.committed?.();
   };
   try {
     for await (const chunk of batches) {
@@ -320,9 +323,9 @@ export async function writePrepared(
         addReport(report, part);
         options.onProgress?.(report);
       }
-      if (open && chunk.last !== false) commit();
+      if (open && chunk.last !== false) await commit();
     }
-    if (open) commit();
+    if (open) await commit();
   } finally {
     if (open && db.isTransaction) db.exec("ROLLBACK");
   }

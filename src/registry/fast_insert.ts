@@ -38,7 +38,8 @@ type Keyed = typeof KEYED[number];
  * A chunk's identifier, contact and value rows in key order, each `[key, key, record index]`: `[id_value,
  * id_type, i]`, `[kind, value, i]`, `[attr, value, i]`, the index standing for the id the writer gives record `i`
  * (ids follow record order, so the order is the table's). Made where the records are read (`sortedRows`, in the
- * parse worker), so the writer only merges a batch's sorted chunks.
+ * parse worker), so the writer only merges a batch's sorted chunks; in record order (`keyedRows`) for a load that
+ * stages them (the writer sorts any it writes to their tables, see `flushInserts`).
  */
 export type ChunkRows = Record<Keyed, Value[]>;
 const isKeyed = (t: Table): t is Keyed => (KEYED as readonly Table[]).includes(t);
@@ -138,6 +139,15 @@ function noneDeferred(): PendingInserts["deferred"] {
 
 /** The keyed rows of `records` (their ids, contacts and values) in key order (see `ChunkRows`). */
 export function sortedRows(records: readonly PreparedRecord[]): ChunkRows {
+  const rows = keyedRows(records);
+  return { identifiers: byKey(rows.identifiers), contacts: byKey(rows.contacts), values: byKey(rows.values) };
+}
+
+/**
+ * The keyed rows of `records` in record order: what a load that stages them needs (they are sorted when merged),
+ * a bulk load's reader then does not sort them.
+ */
+export function keyedRows(records: readonly PreparedRecord[]): ChunkRows {
   const rows: ChunkRows = { identifiers: [], contacts: [], values: [] };
   records.forEach((rec, i) => {
     const ids = rec.ids ?? [];
@@ -147,7 +157,7 @@ export function sortedRows(records: readonly PreparedRecord[]): ChunkRows {
     const values = rec.values ?? [];
     for (let k = 0; k < values.length; k += 2) rows.values.push(values[k], values[k + 1], i);
   });
-  return { identifiers: byKey(rows.identifiers), contacts: byKey(rows.contacts), values: byKey(rows.values) };
+  return rows;
 }
 
 /** `rows` without those of the first `n` records, the others' indexes shifted down by `n` (still in key order). */

@@ -14,6 +14,7 @@ import { deferIndexes, restoreIndexes } from "./bulk.ts";
 import { BATCH_RECORDS, type PreparedBatch } from "./prepared.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 import { recordProgress } from "./imports/store.ts";
+import { startCheckpointer } from "../db/checkpointer.ts";
 
 /** Options of a load. */
 export interface LoadOptions {
@@ -37,6 +38,20 @@ export interface LoadOptions {
 export function bulkCacheMb(batchSize = BATCH_RECORDS): number {
   return Math.min(4000, Math.max(200, Math.round(batchSize * 0.004)));
 }
+
+/**
+ * The batch size (records) from which a bulk load checkpoints on a thread of its own (db/checkpointer.ts): a
+ * smaller batch writes less than the WAL's automatic checkpoint waits for (4,000 pages, about 13,000 records at
+ * 1.3 KB each), so its commits copy nothing into the file anyway.
+ */
+export const CHECKPOINTER_BATCH = 20_000;
+
+/**
+ * Batches between the waits of a bulk load's writer for its checkpointer (`Checkpointer.drain`): the WAL holds at
+ * most this many batches (10M persons, batches of 500,000: ~0.6 GB each), and the writer waits for one batch's
+ * copy in this many instead of every one.
+ */
+const DRAIN_EVERY = 4;
 
 /** Options of `writeAll`. */
 export interface WriteAllOptions {
@@ -67,6 +82,11 @@ export interface RegistryLoadStore {
   ): Promise<ImportReport>;
   /** Recreates the indexes an interrupted bulk load left deferred; how many. */
   restoreIndexes(): Promise<number>;
+  /**
+   * Whether a `bulkLoad` into `registry` begun now would stage its keyed rows, written in any order and sorted
+   * when merged (SQLite, into an empty registry: bulk.ts): its reader then need not sort them (`chunkOf`).
+   */
+  stagesKeyedRows(registry?: string): Promise<boolean>;
 }
 
 /** The batches of `writeAll` (shared by both backends). */
@@ -81,7 +101,7 @@ export function allBatches(
 export function sqliteLoadStore(db: Db): RegistryLoadStore {
   const write = (
     batches: AsyncIterable<PreparedBatch>,
-    options: LoadOptions & { savepoints?: boolean; stage?: boolean },
+    options: LoadOptions & { savepoints?: boolean; stage?: boolean; committed?: () => void | Promise<void> },
   ) => {
     const job = options.importJob;
     return writePrepared(db, batches, {
@@ -90,6 +110,7 @@ export function sqliteLoadStore(db: Db): RegistryLoadStore {
       within: job === undefined ? undefined : (part) => recordProgress(db, job, part),
       savepoints: options.savepoints,
       stage: options.stage,
+      committed: options.committed,
     });
   };
   return {
@@ -107,17 +128,31 @@ export function sqliteLoadStore(db: Db): RegistryLoadStore {
       // larger commits (--batch) get most of what OFF would save.
       const bulk = options.bulk ?? registryEmpty(db, options.registry);
       if (bulk) deferIndexes(db, options.registry);
+      // A big batch's pages are copied from the WAL into the file on another thread (db/checkpointer.ts).
+      const checkpointer = bulk && (options.batchSize ?? BATCH_RECORDS) >= CHECKPOINTER_BATCH
+        ? startCheckpointer(db)
+        : undefined;
+      let commits = 0;
       try {
         // Into an empty registry, chunks go without savepoints (see writePrepared): a chunk SQLite refuses after
         // the checks stops the load instead of being redone record by record. Its keyed rows are staged, merged
         // by restoreIndexes below.
-        return await write(batches, { ...options, savepoints: !bulk, stage: bulk });
+        return await write(batches, {
+          ...options,
+          savepoints: !bulk,
+          stage: bulk,
+          // Every DRAIN_EVERY batches the writer waits for the copy, and the WAL starts again (checkpointer.ts).
+          committed: checkpointer &&
+            (() => ++commits % DRAIN_EVERY === 0 ? checkpointer.drain() : checkpointer.checkpoint()),
+        });
       } finally {
+        await checkpointer?.close();
         // The connection's own page cache again before the rebuild (see restoreIndexes).
         db.exec(`PRAGMA cache_size = ${cacheSize}`);
         if (bulk) restoreIndexes(db);
       }
     },
     restoreIndexes: () => Promise.try(() => restoreIndexes(db)),
+    stagesKeyedRows: (registry) => Promise.try(() => registryEmpty(db, registry)),
   };
 }

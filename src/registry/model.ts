@@ -71,6 +71,8 @@ export class InputError extends Error {
 
 const EXTERNAL_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const RELATIONSHIP = /^[A-Za-z_]{1,32}$/;
+/** A date-time as `toISOString` writes it (with a valid date part, it is its own normal form). */
+const CANONICAL_STAMP = /^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 const MAX_TEXT = 256;
 
 type Obj = Record<string, unknown>;
@@ -185,6 +187,8 @@ export function readRegistrant(
   };
   const stamp = (field: string, v: unknown) => {
     if (v === undefined || v === null || v === "") return undefined;
+    // Already what it would become (an export's or this server's own form): kept as it is.
+    if (typeof v === "string" && CANONICAL_STAMP.test(v) && normaliseDate(v)) return v;
     const ms = typeof v === "string" && v.length <= MAX_TIMESTAMP && normaliseDate(v)
       ? Date.parse(v.length === 10 ? `${v}T00:00:00Z` : v)
       : NaN;
@@ -287,12 +291,19 @@ function readList(field: string, v: unknown, text: (f: string, v: unknown) => st
   return list.slice(0, 10).map((x, i) => text(`${field}[${i}]`, x)).filter((x): x is string => !!x);
 }
 
-/** Whether a JSON value holds U+0000 in any string or key. */
+/** Whether a JSON value holds U+0000 in any string or key (loops, not `Object.entries`: an import calls it per record). */
 function hasNul(v: unknown, depth = 0): boolean {
   if (typeof v === "string") return v.includes("\u0000");
   if (typeof v !== "object" || v === null || depth > 64) return false;
-  if (Array.isArray(v)) return v.some((x) => hasNul(x, depth + 1));
-  return Object.entries(v).some(([k, x]) => k.includes("\u0000") || hasNul(x, depth + 1));
+  if (Array.isArray(v)) {
+    for (const x of v) if (hasNul(x, depth + 1)) return true;
+    return false;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    if (Object.hasOwn(o, k) && (k.includes("\u0000") || hasNul(o[k], depth + 1))) return true;
+  }
+  return false;
 }
 
 function readNumber(field: string, v: unknown, errors: string[], integer: boolean): number | undefined {
@@ -329,6 +340,7 @@ function readAttributes(v: unknown, errors: string[]): Record<string, unknown> {
  */
 export function prune<T extends object>(o: T): T {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  const from = o as Record<string, unknown>;
+  for (const k in from) if (Object.hasOwn(from, k) && from[k] !== undefined) out[k] = from[k];
   return out as T;
 }

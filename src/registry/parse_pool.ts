@@ -29,6 +29,8 @@ export async function* workerBatches(
     now: () => string;
     /** The registry whose records the file holds (social when not given). */
     registry?: string;
+    /** False when the load stages its keyed rows (`RegistryLoadStore.stagesKeyedRows`): the worker need not sort them. */
+    sortRows?: boolean;
     onBytes?: (n: number) => void;
   },
 ): AsyncGenerator<PreparedBatch> {
@@ -51,7 +53,12 @@ export async function* workerBatches(
     return r;
   };
   try {
-    const start = { format: options.format, batchSize: options.batchSize, registry: options.registry };
+    const start = {
+      format: options.format,
+      batchSize: options.batchSize,
+      registry: options.registry,
+      sortRows: options.sortRows ?? true,
+    };
     if (typeof source === "string") worker.postMessage({ ...start, path: source });
     else worker.postMessage({ ...start, stream: source }, [source as unknown as Transferable]);
     await reply();

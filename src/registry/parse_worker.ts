@@ -1,7 +1,7 @@
 /**
  * The import's parse worker (a Web Worker): reads the file, parses and checks records and serialises them
  * (`prepareRecord`) while the main thread writes the previous batch to SQLite, so a bulk load uses two cores.
- * Protocol: `{path or stream, format, batchSize}` to start (`stream`: the file's bytes, transferred); each
+ * Protocol: `{path or stream, format, batchSize, sortRows}` to start (`stream`: the file's bytes, transferred); each
  * `{now}` asks for one more chunk (at most CHUNK_RECORDS of the current batch; `now` is the batch's import time
  * when the chunk starts one). Chunks asked for are made one after the other, in order, each answered with
  * `{batch, bytes}` (`batch` null at the end; `batch.last` when it ends its batch) or `{error}` when the file
@@ -26,6 +26,8 @@ let records: AsyncIterator<SourceRecord> | undefined;
 let batchSize = BATCH_RECORDS;
 let profile: RegistryProfile | undefined;
 let bytes = 0;
+/** Whether chunks carry their keyed rows in key order (`chunkOf`); a load that stages them needs none. */
+let sortRows = true;
 /** Records of the current batch sent so far, and the batch's import time. */
 let inBatch = 0;
 let batchNow = "";
@@ -59,7 +61,7 @@ async function next(now: string): Promise<PreparedBatch | null> {
   inBatch += out.length;
   const last = ended || inBatch >= batchSize;
   if (last) inBatch = 0;
-  return out.length > 0 ? chunkOf(batchNow, out, last) : null;
+  return out.length > 0 ? chunkOf(batchNow, out, last, sortRows) : null;
 }
 
 /** The `now` of each chunk asked for and not made yet; `pumping` while they are being made. */
@@ -91,11 +93,13 @@ self.onmessage = async (e: MessageEvent) => {
     format?: ImportFormat;
     batchSize?: number;
     registry?: string;
+    sortRows?: boolean;
     now?: string;
   };
   try {
     if (m.path !== undefined || m.stream !== undefined) {
       batchSize = m.batchSize ?? batchSize;
+      sortRows = m.sortRows ?? true;
       // The worker has the built-in profiles only (a profile registered at run time is imported in process).
       profile = requireProfile(m.registry ?? "social");
       await open(m.stream ?? m.path!, m.format!);

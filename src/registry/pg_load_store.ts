@@ -240,5 +240,7 @@ export function pgLoadStore(pool: PgPool): RegistryLoadStore {
       write(allBatches(source, options), { registry: options.profile?.name, onProgress: options.onProgress }),
     bulkLoad: (batches, options) => pgBulkLoad(pool, () => write(batches, options), options),
     restoreIndexes: () => pgRestoreIndexes(pool),
+    // PostgreSQL writes a load's keyed rows as they come, in the reader's key order.
+    stagesKeyedRows: () => Promise.resolve(false),
   };
 }

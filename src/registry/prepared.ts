@@ -8,7 +8,7 @@ import { InputError, readRegistrant, type Registrant } from "./model.ts";
 import { columnValues } from "./store.ts";
 import { contactPairs } from "./contacts.ts";
 import { valuePairs } from "./values.ts";
-import { type ChunkRows, sortedRows, withoutFirstRows } from "./fast_insert.ts";
+import { type ChunkRows, keyedRows, sortedRows, withoutFirstRows } from "./fast_insert.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 
 /** A prepared input record: either `error` or the registrant's parts. */
@@ -77,8 +77,8 @@ export interface PreparedBatch {
   records: PreparedRecord[];
   last?: boolean;
   /**
-   * The records' identifier, contact and value rows in key order (`sortedRows`), made by the reader; else the
-   * writer sorts them.
+   * The records' identifier, contact and value rows in key order (`sortedRows`) or, for a load that stages them,
+   * in record order (`keyedRows`), made by the reader; else the writer makes them.
    */
   rows?: ChunkRows;
 }
@@ -90,11 +90,12 @@ export const CHUNK_RECORDS = 5000;
 export const BATCH_RECORDS = 5000;
 
 /**
- * A chunk of prepared records with their keyed rows sorted, each record's own contacts and values dropped (sent
- * once; its identifiers stay: the writer checks them).
+ * A chunk of prepared records with their keyed rows, sorted unless `sorted` is false (a load that stages them, see
+ * `keyedRows`), each record's own contacts and values dropped (sent once; its identifiers stay: the writer checks
+ * them).
  */
-export function chunkOf(now: string, records: PreparedRecord[], last: boolean): PreparedBatch {
-  const rows = sortedRows(records);
+export function chunkOf(now: string, records: PreparedRecord[], last: boolean, sorted = true): PreparedBatch {
+  const rows = sorted ? sortedRows(records) : keyedRows(records);
   for (const r of records) r.values = r.contacts = undefined;
   return { now, records, last, rows };
 }

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
-import { type PreparedBatch, prepareRecord } from "../../src/registry/prepared.ts";
+import { chunkOf, type PreparedBatch, prepareRecord } from "../../src/registry/prepared.ts";
 import { demoSource } from "../../src/registry/startup.ts";
 import { crvsProfile } from "../../src/registries/crvs/mod.ts";
 import { requireProfile } from "../../src/registries/index.ts";
@@ -14,7 +14,9 @@ import type { RegistryProfile } from "../../src/registries/profile.ts";
 import { restoreIndexes } from "../../src/registry/bulk.ts";
 import { writePrepared } from "../../src/registry/batch.ts";
 import { KeyHashSet } from "../../src/registry/key_set.ts";
-import type { Db } from "../../src/db/sqlite.ts";
+import { CHECKPOINTER_BATCH } from "../../src/registry/load_store.ts";
+import { type Db, openDatabase, WAL_CHECKPOINT_PAGES } from "../../src/db/sqlite.ts";
+import { startCheckpointer } from "../../src/db/checkpointer.ts";
 
 const NOW = "2026-03-01T10:00:00.000Z";
 const KEYED = [
@@ -26,18 +28,22 @@ const STAGES = ["load_identifiers", "load_contacts", "load_values"];
 
 type Raw = Record<string, unknown>;
 
-/** `raws` as batches of `size` records, each batch in chunks of at most 7 (lines from 1). */
+/**
+ * `raws` as batches of `size` records, each batch in chunks of at most 7 (lines from 1), with their keyed rows as
+ * the parse worker makes them (`chunkOf`): in record order, as for a load that stages them (`unsorted`), or sorted.
+ */
 async function* batchesOf(
   raws: Raw[],
   profile: RegistryProfile,
   size: number,
+  unsorted = false,
 ): AsyncGenerator<PreparedBatch> {
   for (let at = 0; at < raws.length; at += size) {
     const batch = raws.slice(at, at + size).map((raw, i) =>
       prepareRecord({ line: at + i + 1, raw }, NOW, profile)
     );
     for (let c = 0; c < batch.length; c += 7) {
-      yield { now: NOW, records: batch.slice(c, c + 7), last: c + 7 >= batch.length };
+      yield chunkOf(NOW, batch.slice(c, c + 7), c + 7 >= batch.length, !unsorted);
     }
   }
 }
@@ -64,7 +70,7 @@ async function loadBothWays(raws: Raw[], profile: RegistryProfile, size: number)
     let afterFirst: { staged: number[]; identifiers: number } | undefined;
     const watched = async function* () {
       let chunks = 0;
-      for await (const c of batchesOf(raws, profile, size)) {
+      for await (const c of batchesOf(raws, profile, size, true)) {
         yield c;
         if (c.last && chunks++ === 0) {
           // The next chunk is asked for once the first batch committed.
@@ -76,6 +82,7 @@ async function loadBothWays(raws: Raw[], profile: RegistryProfile, size: number)
         }
       }
     };
+    assert.equal(await bulk.storage.registryLoad.stagesKeyedRows(profile.name), true, "empty: staged");
     const report = await bulk.storage.registryLoad.bulkLoad(watched(), {
       registry: profile.name,
       batchSize: size,
@@ -84,6 +91,7 @@ async function loadBothWays(raws: Raw[], profile: RegistryProfile, size: number)
       registry: profile.name,
     });
     assert.deepEqual(report, plainReport);
+    assert.equal(await bulk.storage.registryLoad.stagesKeyedRows(profile.name), false, "not empty");
     assert.deepEqual(staged(db), [0, 0, 0], "every staged row merged");
     for (const sql of KEYED) assert.deepEqual(rowsOf(db, sql), rowsOf(sqlite(plain), sql), sql);
     assert.equal(db.prepare("PRAGMA foreign_key_check").all().length, 0);
@@ -132,6 +140,122 @@ Deno.test({
     assert.equal(report.rejectedCount, 1);
     assert.match(report.rejected[0].reason, /identifier/i);
     assert.equal(report.updated, 1);
+  },
+});
+
+Deno.test({
+  name:
+    "a plain load given keyed rows in record order (its reader was told the load would stage) writes the same rows",
+  fn: async () => {
+    const raws = [...demoSource(requireProfile("social"), 200, 5)].map((s) => s.raw as Raw);
+    const sorted = await testDeps();
+    const unsorted = await testDeps();
+    try {
+      for (const [deps, flag] of [[sorted, false], [unsorted, true]] as const) {
+        const report = await deps.storage.registryLoad.write(
+          batchesOf(raws, requireProfile("social"), 80, flag),
+          {},
+        );
+        assert.equal(report.rejectedCount, 0);
+      }
+      for (const sql of KEYED) {
+        assert.deepEqual(rowsOf(sqlite(unsorted), sql), rowsOf(sqlite(sorted), sql), sql);
+      }
+      assert.ok(rowsOf(sqlite(sorted), KEYED[0]).length > 200);
+    } finally {
+      sorted.close();
+      unsorted.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a bulk load into a file checkpoints each batch on the checkpointer's thread; the writer's own checkpoints are back after it",
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "dci-bulk-ckpt-" });
+    const deps = await testDeps({ dataDir: dir });
+    try {
+      const db = sqlite(deps);
+      const path = db.location()!;
+      const pages = () => (db.prepare("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number });
+      const before = pages().wal_autocheckpoint;
+      assert.ok(before > 0);
+      const sizeAtStart = Deno.statSync(path).size;
+      // Two batches of CHECKPOINTER_BATCH records (28,000 persons make ~40,000 records with their households).
+      const raws = [...demoSource(requireProfile("social"), 28_000, 2)].map((s) => s.raw as Raw).slice(
+        0,
+        2 * CHECKPOINTER_BATCH,
+      );
+      let during: { autocheckpoint: number; grown: boolean } | undefined;
+      const watched = async function* () {
+        let batches = 0;
+        for await (const c of batchesOf(raws, requireProfile("social"), CHECKPOINTER_BATCH)) {
+          yield c;
+          if (c.last && batches++ === 0) {
+            // The first batch committed: only the checkpointer copies its pages into the file meanwhile.
+            const autocheckpoint = pages().wal_autocheckpoint;
+            let grown = false;
+            for (let i = 0; i < 250 && !grown; i++) {
+              grown = Deno.statSync(path).size > sizeAtStart + 1_000_000;
+              if (!grown) await new Promise((r) => setTimeout(r, 20));
+            }
+            during = { autocheckpoint, grown };
+          }
+        }
+      };
+      const report = await deps.storage.registryLoad.bulkLoad(watched(), {
+        registry: "social",
+        batchSize: CHECKPOINTER_BATCH,
+      });
+      assert.equal(report.rejectedCount, 0);
+      assert.deepEqual(during, { autocheckpoint: 0, grown: true });
+      assert.equal(pages().wal_autocheckpoint, before);
+      assert.equal(
+        (db.prepare("SELECT count(*) AS n FROM registrants").get() as { n: number }).n,
+        report.registered,
+      );
+      assert.deepEqual(rowsOf(db, "PRAGMA integrity_check"), [["ok"]]);
+    } finally {
+      deps.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "the checkpointer's drain lets the WAL start again: ten 1 MB commits, each drained, leave it ~1 MB long",
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "dci-ckpt-drain-" });
+    const db = openDatabase(`${dir}/t.sqlite`);
+    try {
+      db.exec("CREATE TABLE t (v BLOB)");
+      const checkpointer = startCheckpointer(db)!;
+      assert.equal(
+        (db.prepare("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number }).wal_autocheckpoint,
+        0,
+      );
+      const insert = db.prepare("INSERT INTO t (v) VALUES (randomblob(1000))");
+      for (let round = 0; round < 10; round++) {
+        db.exec("BEGIN IMMEDIATE");
+        for (let i = 0; i < 1000; i++) insert.run();
+        db.exec("COMMIT");
+        await checkpointer.drain();
+      }
+      const wal = Deno.statSync(`${dir}/t.sqlite-wal`).size;
+      await checkpointer.close();
+      assert.ok(wal < 3_000_000, `WAL ${wal} bytes after ten 1 MB commits`);
+      // Everything was copied into the file: ~10 MB there.
+      assert.ok(Deno.statSync(`${dir}/t.sqlite`).size > 10_000_000);
+      assert.equal(
+        (db.prepare("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number }).wal_autocheckpoint,
+        WAL_CHECKPOINT_PAGES,
+      );
+    } finally {
+      db.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
   },
 });
 

@@ -1,0 +1,96 @@
+/**
+ * Reading an input record's dates and texts, every import's hot path: `normaliseDate` checks a date by arithmetic
+ * and `readRegistrant` keeps a registration date-time already in its normal form, so each must still accept and
+ * refuse exactly what the `Date`-based definitions did.
+ */
+import assert from "node:assert/strict";
+import { normaliseDate } from "../../src/registry/attributes.ts";
+import { InputError, prune, readRegistrant } from "../../src/registry/model.ts";
+
+/** The definition `normaliseDate` had: the date part, when `Date.UTC` gives back the same day. */
+function dateByDateUtc(raw: string): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:$|[T ])/.exec(raw.trim());
+  if (!m) return undefined;
+  const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
+  if (d.getUTCFullYear() !== +m[1] || d.getUTCMonth() !== +m[2] - 1 || d.getUTCDate() !== +m[3]) {
+    return undefined;
+  }
+  return `${m[1]}-${m[2]}-${m[3]}`;
+}
+
+const pad = (n: number, w: number) => String(n).padStart(w, "0");
+
+Deno.test("normaliseDate accepts and refuses the days the Date.UTC check did (leap years, month ends, years < 100)", () => {
+  const years = [0, 1, 4, 50, 99, 100, 104, 400, 1899, 1900, 1904, 1999, 2000, 2023, 2024, 2100, 2400, 9999];
+  let accepted = 0;
+  for (const y of years) {
+    for (let m = 0; m <= 13; m++) {
+      for (let d = 0; d <= 32; d++) {
+        const day = `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}`;
+        for (const raw of [day, `${day}T10:00:00Z`, ` ${day} 08:00`, `${day}x`]) {
+          const want = dateByDateUtc(raw);
+          assert.equal(normaliseDate(raw), want, raw);
+          if (want) accepted++;
+        }
+      }
+    }
+  }
+  // Every real day of the 13 years from 100 on (6 leap), in three of the four forms.
+  assert.equal(accepted, 3 * (7 * 365 + 6 * 366));
+  assert.equal(normaliseDate("2024-02-29"), "2024-02-29");
+  assert.equal(normaliseDate("2023-02-29"), undefined);
+  assert.equal(normaliseDate("0050-01-01"), undefined);
+  assert.equal(normaliseDate(20240101), undefined);
+  assert.equal(normaliseDate(`2024-01-01T${"0".repeat(100)}`), undefined);
+});
+
+/** What `registration_date` became before the normal form was kept as it is: `Date.parse`, then `toISOString`. */
+function stampByDateParse(v: string): string | undefined {
+  if (!normaliseDate(v)) return undefined;
+  const ms = Date.parse(v.length === 10 ? `${v}T00:00:00Z` : v);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+Deno.test("readRegistrant: a registration date-time in its normal form is kept, any other normalised or refused as before", () => {
+  const now = "2026-03-01T10:00:00.000Z";
+  const inputs = [
+    "2019-04-04T00:00:00.000Z",
+    "2019-04-04T23:59:59.999Z",
+    "2019-04-04",
+    "2019-04-04T10:00:00Z",
+    "2019-04-04T10:00:00+02:00",
+    "2019-04-04T24:00:00.000Z",
+    "2019-04-04T23:60:00.000Z",
+    "2019-04-04T23:59:60.000Z",
+    "2019-02-30T00:00:00.000Z",
+    "2024-02-29T12:00:00.000Z",
+    "0050-01-01T00:00:00.000Z",
+    "2019-04-04T00:00:00.000z",
+    "not a date",
+  ];
+  for (const v of inputs) {
+    const want = stampByDateParse(v);
+    const read = () => readRegistrant({ id: "P1", registration_date: v }, now);
+    if (want === undefined) {
+      assert.throws(read, (e) => e instanceof InputError && /registration_date/.test(e.message), v);
+    } else assert.equal(read().registrationDate, want, v);
+  }
+  assert.equal(readRegistrant({ id: "P1" }, now).registrationDate, now);
+});
+
+Deno.test("readRegistrant refuses a NUL anywhere (a value, a key, in a list); prune drops only undefined fields", () => {
+  const now = "2026-03-01T10:00:00.000Z";
+  for (
+    const raw of [
+      { id: "P1", name: { given_name: "A\u0000" } },
+      { id: "P1", attributes: { "k\u0000": 1 } },
+      { id: "P1", phone_number: ["1", "2\u0000"] },
+      { id: "P1", addresses: [{ locality: "x" }, { locality: ["deep", { y: "\u0000" }] }] },
+    ]
+  ) {
+    assert.throws(() => readRegistrant(raw, now), (e) => e instanceof InputError && /NUL/.test(e.message));
+  }
+  assert.equal(readRegistrant({ id: "P1", name: { given_name: "Ana" } }, now).name.given_name, "Ana");
+  assert.deepEqual(prune({ a: 1, b: undefined, c: null, d: 0, e: "" }), { a: 1, c: null, d: 0, e: "" });
+  assert.deepEqual(Object.keys(prune({ b: undefined, a: 1 })), ["a"]);
+});
