@@ -1,4 +1,4 @@
-import { deepEqual, equal, match, throws } from "node:assert/strict";
+import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import { planBuilds, TARGETS, writeChecksums } from "../../scripts/compile_all.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 
@@ -28,6 +28,30 @@ Deno.test("planBuilds() builds every release target with exactly the flags of de
     ]);
   }
   equal(builds.find((b) => b.target.name === "windows-x64")?.output, `${task[out + 1]}-windows-x64.exe`);
+});
+
+Deno.test("the compile task includes every module src/ starts as a Worker (deno compile does not follow them)", async () => {
+  const included = new Set<string>();
+  const task = denoJson.tasks.compile.split(/\s+/);
+  task.forEach((w, i) => {
+    if (w === "--include") included.add(task[i + 1]);
+  });
+  const workers: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(ROOT + dir)) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory) await walk(path);
+      else if (path.endsWith(".ts")) {
+        const text = await Deno.readTextFile(ROOT + path);
+        for (const m of text.matchAll(/new Worker\(\s*new URL\("(\.{1,2}\/[^"]+)", import\.meta\.url\)/g)) {
+          workers.push(new URL(m[1], `file:///${path}`).pathname.slice(1));
+        }
+      }
+    }
+  };
+  await walk("src");
+  ok(workers.length >= 5, workers.join());
+  for (const w of workers) ok(included.has(w), `deno.json's compile task lacks --include ${w}`);
 });
 
 Deno.test("planBuilds() refuses a compile task that pins a target, has no --output or quotes words", () => {
