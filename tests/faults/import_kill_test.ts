@@ -9,10 +9,9 @@ import { TEST_BACKEND } from "../helpers/deps.ts";
 import { LOOPBACK_ONLY, RUN_FLAGS } from "../helpers/runtime.ts";
 import { person } from "../subscriptions/helpers.ts";
 import { integrityCheck } from "../fuzz/target.ts";
+import { CHECKPOINTER_BATCH } from "../../src/registry/load_store.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const N = 40_000;
-const BATCH = 1000;
 
 const one = async (dataDir: string, sql: string) => Number((await dataDirSql(dataDir, sql))[0].n);
 
@@ -48,7 +47,11 @@ async function counts(dataDir: string) {
   };
 }
 
-Deno.test("faults: SIGKILL mid-import keeps whole batches with their events; re-running completes the load", async () => {
+/**
+ * Imports N persons in batches of BATCH, kills the import once `batches` batches are in, checks what is left and
+ * imports the file again.
+ */
+async function killMidImport(N: number, BATCH: number, batches: number): Promise<void> {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-importkill-" });
   const file = `${dataDir}/persons.ndjson`;
   try {
@@ -83,7 +86,7 @@ Deno.test("faults: SIGKILL mid-import keeps whole batches with their events; re-
     child.status.then(() => exited = true);
     const end = Date.now() + 30_000;
     let seen = 0;
-    while ((seen = await rowCount(dataDir)) < 3 * BATCH) {
+    while ((seen = await rowCount(dataDir)) < batches * BATCH) {
       if (exited || Date.now() > end) {
         if (!exited) child.kill("SIGKILL");
         const { code } = await child.status;
@@ -98,7 +101,7 @@ Deno.test("faults: SIGKILL mid-import keeps whole batches with their events; re-
 
     assert.equal(integrity(dataDir), "ok");
     const killed = await counts(dataDir);
-    assert.ok(killed.rows >= 3 * BATCH && killed.rows < N, `killed too late: ${killed.rows} rows`);
+    assert.ok(killed.rows >= batches * BATCH && killed.rows < N, `killed too late: ${killed.rows} rows`);
     assert.equal(killed.rows % BATCH, 0, `a half batch is present: ${killed.rows} rows`);
     assert.equal(killed.events, killed.rows, "one registration event per committed row");
     assert.equal(killed.withoutEvent, 0);
@@ -119,4 +122,17 @@ Deno.test("faults: SIGKILL mid-import keeps whole batches with their events; re-
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
+}
+
+Deno.test(
+  "faults: SIGKILL mid-import keeps whole batches with their events; re-running completes the load",
+  () => killMidImport(40_000, 1000, 3),
+);
+
+// SQLite only: PostgreSQL has no checkpointer (and the first case covers its imports).
+Deno.test({
+  name:
+    "faults: SIGKILL mid-import with batches big enough for the checkpointer thread keeps whole batches too",
+  ignore: TEST_BACKEND === "postgres",
+  fn: () => killMidImport(30_000, CHECKPOINTER_BATCH, 1),
 });
