@@ -66,19 +66,23 @@ export function startCheckpointer(db: Db): Checkpointer | undefined {
     if (inFlight > 0) again = true;
     else send({ checkpoint: true });
   };
+  /** Resolves once every request sent is answered (or the checkpointer stopped). */
+  const settled = async () => {
+    while (inFlight > 0 && !stopped) await new Promise<void>((r) => idle = r);
+  };
   db.exec("PRAGMA wal_autocheckpoint = 0");
   send({ path });
   return {
     checkpoint,
-    async drain() {
+    drain() {
       checkpoint();
-      while (inFlight > 0 && !stopped) await new Promise<void>((r) => idle = r);
+      return settled();
     },
     async close() {
       if (stopped) return;
       again = false;
       send({ close: true });
-      while (inFlight > 0 && !stopped) await new Promise<void>((r) => idle = r);
+      await settled();
       stop();
     },
   };

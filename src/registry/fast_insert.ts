@@ -255,8 +255,8 @@ export function bufferNew(
  */
 export function flushInserts(db: Db, p: PendingInserts): void {
   if (p.count > 0 || KEYED.some((t) => p.deferred[t].length > 0)) {
+    const staged = p.loadKeys !== undefined;
     for (const table of ["registrants", "data", "identifiers", "contacts", "values", "events"] as const) {
-      const staged = p.loadKeys !== undefined;
       let rows = p.rows[table];
       if (isKeyed(table)) {
         rows = ([] as Value[]).concat(...p.deferred[table], rows);
