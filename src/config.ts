@@ -79,7 +79,8 @@ export const SETTINGS: readonly Setting[] = [
     key: "tlsKey",
     env: "DCI_TLS_KEY",
     default: "",
-    doc: "PEM file of the TLS private key (unencrypted PKCS#8, RSA or EC) of DCI_TLS_CERT",
+    doc:
+      "PEM file of the TLS private key (unencrypted: PKCS#8, or PKCS#1 RSA / SEC1 EC; RSA, EC or Ed25519) of DCI_TLS_CERT",
   },
   { key: "senderId", env: "DCI_SENDER_ID", default: "dci-server", doc: "This server's DCI sender id" },
   {

@@ -126,7 +126,7 @@ const listCommand: Command = {
     before: { type: "string", description: "Page cursor: the next_before of the previous page" },
     limit: { type: "string", description: "At most this many rows (default 50, at most 1000)" },
   },
-  examples: ["audit list", "audit list --actor at_654502db91a2 --since 2026-11-01", "audit list --json"],
+  examples: ["audit list", "audit list --actor at_3f6c2a9e51d07b84 --since 2026-11-01", "audit list --json"],
   run: ({ config, values, print }) => {
     const str = (k: string) => typeof values[k] === "string" ? values[k] as string : undefined;
     const time = (k: string) => {

@@ -29,6 +29,12 @@ self.onmessage = (e: MessageEvent<CheckpointRequest>) => {
     }
     self.postMessage({ ok: true } satisfies CheckpointReply);
   } catch (err) {
+    // The writer stops this worker on any error: its connection is closed first, so no connection of the
+    // process is left open on the file (which would keep the writer's last close from removing the WAL).
+    try {
+      db?.close();
+    } catch { /* already unusable */ }
+    db = undefined;
     self.postMessage({ error: (err as Error)?.message ?? String(err) } satisfies CheckpointReply);
   }
 };
