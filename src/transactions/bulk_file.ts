@@ -36,6 +36,13 @@ export type BulkFormat = typeof BULK_FORMATS[number];
 
 /** The largest single JSON element or CSV row in bytes: a lookup is a type and a value of at most 128 chars. */
 const MAX_ELEMENT = 4096;
+/**
+ * The largest element of a JSON file in bytes, as it stands in the file (a spec search item, pretty-printed
+ * with its consent and authorisation blocks, is ~2 KB), and the deepest nesting: both are checked on the raw
+ * bytes before the parser sees them, which builds each element whole and bounds neither.
+ */
+export const MAX_JSON_ELEMENT_BYTES = 64 * 1024;
+export const MAX_JSON_DEPTH = 16;
 const TYPE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** A parser fed chunk by chunk; `end()` finishes it and returns the number of lookups written. */
@@ -92,10 +99,11 @@ function jsonReader(add: Add): { write(c: Uint8Array): void; end(): Promise<void
   };
   parser.onError = (err) => failure ??= err;
   const decoder = new TextDecoder();
+  const bounds = jsonBounds();
   return {
     write(chunk) {
       if (!started) {
-        const text = decoder.decode(chunk.subarray(0, 16)).trimStart();
+        const text = decoder.decode(chunk.subarray(0, 16), { stream: true }).trimStart();
         if (text !== "") {
           started = true;
           if (!text.startsWith("[") && !text.startsWith("\ufeff[")) {
@@ -103,6 +111,7 @@ function jsonReader(add: Add): { write(c: Uint8Array): void; end(): Promise<void
           }
         }
       }
+      bounds(chunk);
       try {
         parser.write(chunk);
       } catch (err) {
@@ -120,6 +129,44 @@ function jsonReader(add: Add): { write(c: Uint8Array): void; end(): Promise<void
       if (!started) throw new BulkFileError("err.request.bad", "the file has no lookups");
       return Promise.resolve();
     },
+  };
+}
+
+/**
+ * A scan of a JSON text's raw bytes, chunk by chunk, that refuses an element of the top-level array larger than
+ * MAX_JSON_ELEMENT_BYTES (counted from the comma or bracket before it) or any nesting deeper than MAX_JSON_DEPTH.
+ * It follows strings and their escapes only: whatever else is malformed is the parser's to find.
+ */
+function jsonBounds(): (chunk: Uint8Array) => void {
+  let depth = 0, inString = false, escaped = false, size = 0, element = 1;
+  return (chunk) => {
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i];
+      if (depth > 0 && ++size > MAX_JSON_ELEMENT_BYTES) {
+        throw new BulkFileError(
+          "err.request.bad",
+          `element ${element} of the JSON file is larger than ${MAX_JSON_ELEMENT_BYTES} bytes`,
+        );
+      }
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (b === 0x5c) escaped = true; // backslash
+        else if (b === 0x22) inString = false;
+      } else if (b === 0x22) inString = true;
+      else if (b === 0x5b || b === 0x7b) { // [ {
+        if (++depth > MAX_JSON_DEPTH) {
+          throw new BulkFileError(
+            "err.request.bad",
+            `element ${element} of the JSON file is nested deeper than ${MAX_JSON_DEPTH} levels`,
+          );
+        }
+        if (depth === 1) size = 0;
+      } else if (b === 0x5d || b === 0x7d) depth--; // ] }
+      else if (b === 0x2c && depth === 1) { // a comma between elements
+        size = 0;
+        element++;
+      }
+    }
   };
 }
 

@@ -89,6 +89,54 @@ Deno.test("lookupReader() refuses a malformed file, naming the problem and where
   );
 });
 
+Deno.test("lookupReader() bounds a JSON element's bytes and nesting before the parser builds it", async () => {
+  const big = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
+  const refused: Array<[string, string, RegExp]> = [
+    // 100,000 open brackets: the parser would build every level (a few hundred bytes each) before any check.
+    ["deep", "[" + "[".repeat(100_000), /element 1 of the JSON file is nested deeper than 16 levels/],
+    [
+      "long string",
+      JSON.stringify([{ type: "UIN", value: "x".repeat(1_000_000) }]),
+      /element 1 .*65536 bytes/,
+    ],
+    ["many keys", JSON.stringify([{ type: "UIN", value: "1" }, big(100_000)]), /element 2 .*65536 bytes/],
+    ["long scalar", "[" + "1".repeat(100_000) + "]", /element 1 .*65536 bytes/],
+  ];
+  for (const [name, text, message] of refused) {
+    await assert.rejects(readAll("json", cut(text, 1000)), (err: unknown) => {
+      assert.ok(err instanceof BulkFileError, name);
+      assert.equal(err.code, "err.request.bad", name);
+      assert.match(err.message, message, name);
+      return true;
+    });
+  }
+  // Brackets, braces, commas and escaped quotes inside strings are not structure; pretty-printed spec items
+  // (depth 5 here) and whitespace between elements are within the bounds. One-byte chunks split every escape.
+  const tricky = '[]{},\\"[[[[[[[[[[[[[[[[[[[[';
+  const items = [
+    { type: "UIN", value: tricky, reference_id: "a" },
+    {
+      reference_id: "b",
+      timestamp: "2026-12-03T00:00:00Z",
+      search_criteria: {
+        query_type: "idtype-value",
+        query: { type: "UIN", value: "U-2" },
+        sort: [{ attribute_name: "x", sort_order: "asc" }],
+        consent: { ts: "2026-12-03T00:00:00Z", purpose: { text: "a [b] {c}", code: "x", ref_uri: "u" } },
+      },
+    },
+  ];
+  const text = JSON.stringify(items, null, 2).replace("},\n", "},\n" + " ".repeat(10_000) + "\n");
+  // A byte-order mark cut across the first chunks (as one-byte chunks cut it) is still a JSON array's start.
+  for (const [size, bom] of [[1, "\ufeff"], [4096, ""]] as const) {
+    const { count, dataDir, path } = await readAll("json", cut(bom + text, size));
+    assert.equal(count, 2);
+    const lines = (await Deno.readTextFile(path)).trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(lines, [["a", "UIN", tricky], ["b", "UIN", "U-2"]]);
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("lookupReader() streams 1M lookups (about 30 MB) through a V8 heap capped at 24 MB", async () => {
   const child = new URL("./bulk_stream_child.ts", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
