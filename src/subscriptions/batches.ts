@@ -1,8 +1,10 @@
 /**
  * Batched notifications (a subscription with a cron frequency): the pending notifications due together are
  * sent as one `notify`. A batch is sealed before its first attempt by giving its members the head's
- * message_id, so a retry (or a re-send after a crash) carries exactly the same events under the same
- * message_id, and notifications that fall due while it waits go in a later batch, after it.
+ * notification_id as their message_id (a row's own message_id is another id, so a sealed batch is known even
+ * when it holds the head alone), so a retry (or a re-send after a crash) carries exactly the same events under
+ * the same message_id, and notifications that fall due while it waits go in a later batch, after it. A batch
+ * is the due rows from the head up to the first one not due: none is sent before an older one.
  */
 import { type Db, transaction } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
@@ -14,13 +16,51 @@ import {
   type NotificationRow,
 } from "./notifications.ts";
 
+/**
+ * The most members a sealed batch is read with: DCI_NOTIFY_BATCH_MAX's largest value (config.ts). A batch is
+ * sent whole as it was sealed, even if the setting was lowered since (half of it under its message_id, then the
+ * other half under the same one, would let a receipt of the first cover the second).
+ */
+export const SEALED_MAX = 1000;
+
 /** A batch's members, the head first (both backends). */
 export const MEMBERS =
   `SELECT * FROM notifications WHERE subscription_id = ? AND status = 'pending' AND message_id = ?
   ORDER BY id LIMIT ?+0`;
-/** Seals a new batch: the due pending rows take the head's message_id (both backends). */
-export const SEAL = `UPDATE notifications SET message_id = ? WHERE id IN (SELECT id FROM notifications
-  WHERE subscription_id = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?+0)`;
+/** The oldest pending rows of a subscription, for the seal (both backends). */
+export const FIRSTS = `SELECT id, next_attempt_at FROM notifications
+  WHERE subscription_id = ? AND status = 'pending' ORDER BY id LIMIT ?+0`;
+/** Seals a new batch: the pending rows from the head to the last one due take its id (both backends). */
+export const SEAL = `UPDATE notifications SET message_id = ?
+  WHERE subscription_id = ? AND status = 'pending' AND id >= ? AND id <= ?`;
+
+/** A row of FIRSTS (ids as the driver gives them). */
+export interface FirstRow {
+  id: number | string;
+  next_attempt_at: string;
+}
+
+/**
+ * Whether `head` starts a batch not sealed yet: never attempted, alone under its message_id, and that message_id
+ * not its own notification_id (which only a seal gives).
+ */
+export function unsealed(head: NotificationRow, members: NotificationRow[]): boolean {
+  return head.attempts === 0 && members.length <= 1 && head.message_id !== head.notification_id;
+}
+
+/** The SEAL parameters for the due rows in `firsts` (oldest first) up to the first one not due, if any. */
+export function sealParams(
+  head: NotificationRow,
+  firsts: FirstRow[],
+  now: string,
+): Array<string | number> | undefined {
+  let last: FirstRow | undefined;
+  for (const r of firsts) {
+    if (r.next_attempt_at > now) break;
+    last = r;
+  }
+  return last && [head.notification_id, head.subscription_id, head.id, last.id];
+}
 
 /** The notifications to send with `head` (itself first), at most `max`, sealing the batch if it is new. */
 export function batchOf(
@@ -29,13 +69,17 @@ export function batchOf(
   options: { now: string; max: number },
 ): NotificationRow[] {
   const members = () =>
-    stmt(db, MEMBERS).all(head.subscription_id, head.message_id, options.max) as unknown as NotificationRow[];
+    stmt(db, MEMBERS).all(head.subscription_id, head.message_id, SEALED_MAX) as unknown as NotificationRow[];
   let rows = members();
-  // Alone under its message_id and never attempted: a new batch. The seal is one statement, so a crash leaves
-  // the batch either unsealed (sealed again on restart) or whole.
-  if (rows.length <= 1 && head.attempts === 0) {
-    stmt(db, SEAL).run(head.message_id, head.subscription_id, options.now, options.max);
-    rows = members();
+  // A new batch: sealed in one statement, so a crash leaves it either unsealed (sealed again on restart) or whole.
+  if (unsealed(head, rows)) {
+    const firsts = stmt(db, FIRSTS).all(head.subscription_id, options.max) as unknown as FirstRow[];
+    const params = sealParams(head, firsts, options.now);
+    if (params) {
+      stmt(db, SEAL).run(...params);
+      head = { ...head, message_id: head.notification_id };
+      rows = members();
+    }
   }
   return rows.length > 0 ? rows : [head];
 }

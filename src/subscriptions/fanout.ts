@@ -46,6 +46,9 @@ export function eventsPerBatch(subscriptions: number, batch: number = FANOUT_BAT
 export const FANOUT_SQL = {
   cursor: "SELECT last_event_id AS id FROM notifier_cursor WHERE id = 1",
   newest: "SELECT COALESCE(MAX(id), 0) AS id FROM registry_events",
+  // The oldest event whose notifications are not logged yet (the first after the cursor).
+  pendingSince: `SELECT created_at FROM registry_events
+       WHERE id > (SELECT last_event_id FROM notifier_cursor WHERE id = 1) ORDER BY id LIMIT 1`,
   events: `SELECT e.id, e.registry, e.event_type, e.record_type, e.registrant_id, e.created_at,
        ${EVENT_SNAPSHOT} AS snapshot FROM registry_events e WHERE e.id > ? ORDER BY e.id LIMIT ?+0`,
   // Conditional on the cursor not having moved: a concurrent fan-out makes this one roll back.

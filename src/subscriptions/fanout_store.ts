@@ -31,6 +31,8 @@ export interface FanOutStore {
   batch(options: FanOutOptions): Promise<FanOutResult>;
   /** The cursor: every event up to this id has its notifications logged. */
   cursor(): Promise<number>;
+  /** When the oldest event not fanned out yet happened (ISO), or undefined when fan-out has caught up. */
+  pendingSince(): Promise<string | undefined>;
 }
 
 /** Fan-out on the embedded SQLite database. */
@@ -38,6 +40,8 @@ export function sqliteFanOutStore(db: Db): FanOutStore {
   return {
     batch: (options) => Promise.try(() => sqliteFanOutBatch(db, options)),
     cursor: () => Promise.try(() => fanOutCursor(db)),
+    pendingSince: () =>
+      Promise.try(() => (stmt(db, SQL.pendingSince).get() as { created_at: string } | undefined)?.created_at),
   };
 }
 

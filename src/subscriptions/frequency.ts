@@ -2,7 +2,9 @@
  * The spec's subscription `frequency` (`start_time`, `end_time`, a cron expression in `frequency`): events of a
  * subscription with a cron are held in the notification log until the cron's next run after the event, then
  * sent together as one batched `notify`. Cron expressions are evaluated by croner in UTC; it reads the five
- * field form, a leading seconds field and the Quartz form of the spec's example (`0 0 0 5,15 * ? *`).
+ * field form, a leading seconds field and the Quartz form of the spec's example (`0 0 0 5,15 * ? *`). The Quartz
+ * form (seven fields, or a `?`) numbers the days of the week as Quartz does, 1 (Sunday) to 7 (Saturday); the
+ * others as cron does, 0 (Sunday) to 6, and 7 for Sunday too.
  */
 import { Cron } from "croner";
 
@@ -11,12 +13,21 @@ export const MAX_CRON_LENGTH = 200;
 
 const PARSED = new Map<string, Cron>();
 
+/** Whether `expression` is in Quartz's form (as the spec's example): seven fields, or a `?` in a day field. */
+function isQuartz(expression: string): boolean {
+  return expression.includes("?") || expression.split(/\s+/).length === 7;
+}
+
 function cronOf(expression: string): Cron {
   let cron = PARSED.get(expression);
   if (!cron) {
     // Parsed expressions are few (one per distinct subscription frequency); the bound only guards memory.
     if (PARSED.size >= 1000) PARSED.clear();
-    cron = new Cron(expression, { timezone: "Etc/UTC", paused: true });
+    cron = new Cron(expression, {
+      timezone: "Etc/UTC",
+      paused: true,
+      alternativeWeekdays: isQuartz(expression),
+    });
     PARSED.set(expression, cron);
   }
   return cron;

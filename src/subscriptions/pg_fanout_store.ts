@@ -87,6 +87,8 @@ const RETRIES = 5;
 export function pgFanOutStore(pool: PgPool): FanOutStore {
   return {
     cursor: async () => await cursorOf(pool),
+    pendingSince: async () =>
+      (await pgOne<{ created_at: string }>(pool, pgText(SQL.pendingSince)))?.created_at,
     batch: (options) =>
       underFanOutLock(pool, async (client) => {
         for (let i = 0; i < RETRIES; i++) {

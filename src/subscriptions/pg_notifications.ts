@@ -29,7 +29,16 @@ import {
   receiptTarget,
   REOPEN_UNDELIVERED,
 } from "./notifications.ts";
-import { type BatchOutcome, MEMBERS, SEAL } from "./batches.ts";
+import {
+  type BatchOutcome,
+  type FirstRow,
+  FIRSTS,
+  MEMBERS,
+  SEAL,
+  SEALED_MAX,
+  sealParams,
+  unsealed,
+} from "./batches.ts";
 import type { NotificationStore } from "./notification_store.ts";
 
 // Ids follow the array's order (WITH ORDINALITY), as json_each's key order does on SQLite.
@@ -104,12 +113,17 @@ export function pgNotificationStore(pool: PgPool): NotificationStore {
     batchOf: (head, options) =>
       pgTransaction(pool, async (c) => {
         const members = () =>
-          pgAll<NotificationRow>(c, pgText(MEMBERS), [head.subscription_id, head.message_id, options.max]);
+          pgAll<NotificationRow>(c, pgText(MEMBERS), [head.subscription_id, head.message_id, SEALED_MAX]);
         let rows = await members();
-        // Alone under its message_id and never attempted: a new batch, sealed in this transaction.
-        if (rows.length <= 1 && head.attempts === 0) {
-          await pgRun(c, pgText(SEAL), [head.message_id, head.subscription_id, options.now, options.max]);
-          rows = await members();
+        // A new batch, sealed in this transaction.
+        if (unsealed(head, rows)) {
+          const firsts = await pgAll<FirstRow>(c, pgText(FIRSTS), [head.subscription_id, options.max]);
+          const params = sealParams(head, firsts, options.now);
+          if (params) {
+            await pgRun(c, pgText(SEAL), params);
+            head = { ...head, message_id: head.notification_id };
+            rows = await members();
+          }
         }
         return rows.length > 0 ? rows : [head];
       }),

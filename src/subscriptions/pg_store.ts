@@ -8,6 +8,7 @@ import { pgAll, pgOne, pgQuery, type PgQueryable, pgRun, pgText, pgTransaction }
 import { REOPEN_UNDELIVERED } from "./notifications.ts";
 import {
   cancelDeletedQuery,
+  DUE_FOR_EXPIRY,
   type InsertOutcome,
   insertValues,
   listQuery,
@@ -20,12 +21,6 @@ import type { SubscriptionStore } from "./subscription_store.ts";
 const INSERT_LOCK = 0x64637375;
 
 const LAST_EVENT_ID = "SELECT COALESCE(MAX(id), 0) AS id FROM registry_events";
-
-const DUE_FOR_EXPIRY = `SELECT id FROM subscriptions s WHERE end_time IS NOT NULL AND end_time <= $1
-       AND state IN ('pending','active','error')
-       AND NOT (state = 'active' AND frequency LIKE '{%' AND (frequency::jsonb ->> 'frequency') IS NOT NULL
-         AND EXISTS (SELECT 1 FROM notifications n WHERE n.subscription_id = s.id AND n.status = 'pending'))
-       ORDER BY id LIMIT $2`;
 
 /** Subscriptions in the PostgreSQL database behind `pool`. */
 export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
@@ -84,7 +79,7 @@ export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
         return ended;
       }),
     dueForExpiry: async (now, limit = 500) =>
-      (await pgAll<{ id: number }>(pool, DUE_FOR_EXPIRY, [now, limit])).map((r) => r.id),
+      (await pgAll<{ id: number }>(pool, pgText(DUE_FOR_EXPIRY), [now, limit])).map((r) => r.id),
     fanOut: () => pgAll<SubscriptionRow>(pool, pgText(SQL.fanOut)),
     counts: () => pgAll<{ state: string; n: number }>(pool, pgText(SQL.counts)),
     cancelForDeletedSender: (of, reason, now) =>

@@ -293,16 +293,21 @@ export function cancelDeletedQuery(of: { senderId: string } | { id: number }): [
   ];
 }
 
+/**
+ * Live subscriptions whose end time has passed (both backends). An active one first sends what it holds: the
+ * events of its window logged and not yet delivered (a cron frequency's are due at its end time at the latest).
+ */
+export const DUE_FOR_EXPIRY = `SELECT id FROM subscriptions s WHERE end_time IS NOT NULL AND end_time <= ?
+       AND state IN ('pending','active','error')
+       AND NOT (state = 'active'
+         AND EXISTS (SELECT 1 FROM notifications n WHERE n.subscription_id = s.id AND n.status = 'pending'))
+       ORDER BY id LIMIT ?+0`;
+
 /** Live subscriptions whose end time has passed (for the expiry cron). */
 export function dueForExpiry(db: Db, now: string, limit = 500): number[] {
   return (stmt(
     db,
-    // An active subscription with a cron frequency first sends what it holds (due at its end time at the latest).
-    `SELECT id FROM subscriptions s WHERE end_time IS NOT NULL AND end_time <= ?
-       AND state IN ('pending','active','error')
-       AND NOT (state = 'active' AND json_valid(frequency) AND json_extract(frequency, '$.frequency') IS NOT NULL
-         AND EXISTS (SELECT 1 FROM notifications n WHERE n.subscription_id = s.id AND n.status = 'pending'))
-       ORDER BY id LIMIT ?+0`,
+    DUE_FOR_EXPIRY,
   ).all(now, limit) as Array<{ id: number }>).map((r) => Number(r.id));
 }
 

@@ -46,7 +46,7 @@ export interface SubscriptionStore {
     now: string,
     by?: string,
   ): Promise<SubscriptionRow | undefined>;
-  /** Live subscriptions whose end time has passed, except an active one still holding batched notifications. */
+  /** Live subscriptions whose end time has passed, except an active one still holding notifications to send. */
   dueForExpiry(now: string, limit?: number): Promise<number[]>;
   /** The subscriptions fan-out considers: active ones and those in error, by id. */
   fanOut(): Promise<SubscriptionRow[]>;

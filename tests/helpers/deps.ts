@@ -16,7 +16,7 @@ import type { OutboundClient } from "../../src/net/outbound.ts";
 import { openPgPool } from "../../src/db/pg/pool.ts";
 import { freshPgDatabase, pgRawSql, type RawSql, sqliteRawSql, TEST_BACKEND } from "./storage.ts";
 
-export { TEST_BACKEND };
+export { freshPgDatabase, TEST_BACKEND };
 
 /**
  * Deps whose fields a test may reassign (Deps' are readonly): a test owns its deps and swaps a part (`http`,

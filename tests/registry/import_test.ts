@@ -3,7 +3,7 @@ import { runCliProcess } from "../helpers/server.ts";
 import { csvRecords } from "../../src/registry/csv.ts";
 import { jsonArrayRecords, ndjsonRecords } from "../../src/registry/sources.ts";
 import { testDeps } from "../helpers/deps.ts";
-import { freshPgDatabase, TEST_BACKEND } from "../helpers/storage.ts";
+import { freshPgDatabase, TEST_BACKEND } from "../helpers/deps.ts";
 
 async function* chunks(text: string, size = 7): AsyncGenerator<string> {
   for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);

@@ -173,7 +173,7 @@ backendTest(
 );
 
 backendTest(
-  "subscription store: due for expiry skips an active batched subscription still holding notifications",
+  "subscription store: due for expiry skips an active subscription still holding notifications, batched or not",
   async (s, sql) => {
     const store = s.subscriptions;
     const plain = await store.insert(sub({ end_time: NOW }), 10);
@@ -192,11 +192,22 @@ backendTest(
     ) {
       throw new Error("setup");
     }
+    const holding = await store.insert(sub({ end_time: NOW }), 10);
+    if (holding.kind !== "created") throw new Error("setup");
     await addNotification(sql, batched.row.id, 1, "pending");
+    await addNotification(sql, holding.row.id, 2, "pending");
     deepEqual(await store.dueForExpiry(LATER), [plain.row.id, batchedEmpty.row.id]);
     deepEqual(await store.dueForExpiry(LATER, 1), [plain.row.id]);
-    await sql("UPDATE notifications SET status = 'sent' WHERE subscription_id = ?", [batched.row.id]);
-    deepEqual(await store.dueForExpiry(LATER), [plain.row.id, batched.row.id, batchedEmpty.row.id]);
+    await sql("UPDATE notifications SET status = 'sent' WHERE subscription_id IN (?, ?)", [
+      batched.row.id,
+      holding.row.id,
+    ]);
+    deepEqual(await store.dueForExpiry(LATER), [
+      plain.row.id,
+      batched.row.id,
+      batchedEmpty.row.id,
+      holding.row.id,
+    ]);
   },
 );
 

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { TEST_BACKEND, type TestDeps, testDeps } from "../helpers/deps.ts";
-import { freshPgDatabase } from "../helpers/storage.ts";
+import { freshPgDatabase, TEST_BACKEND, type TestDeps, testDeps } from "../helpers/deps.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { isoNow } from "../../src/clock.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 import { expireSubscriptions } from "../../src/subscriptions/expiry.ts";
 import { dueAt } from "../../src/subscriptions/frequency.ts";
+import { fanOutAll } from "../../src/subscriptions/fanout.ts";
 import { input, person, putPerson, type Receiver, startReceiver, subItem } from "./helpers.ts";
 
 const FIXED = { random: () => 0.5 };
@@ -90,6 +90,21 @@ Deno.test("dueAt() is the cron's next run after the event, capped at the end tim
   assert.equal(dueAt("0 0 0 5,15 * ? *", "2026-03-06T08:00:00.000Z", null), "2026-03-15T00:00:00.000Z");
 });
 
+Deno.test("dueAt(): the Quartz form numbers weekdays 1 (Sunday) to 7, the cron form 0 (Sunday) to 6", () => {
+  const thursday = "2026-12-03T08:00:00.000Z";
+  const cases: Array<[string, string]> = [
+    ["0 0 12 ? * 2 *", "2026-12-07T12:00:00.000Z"], // Quartz 2: Monday
+    ["0 0 12 ? * 7", "2026-12-05T12:00:00.000Z"], // Quartz 7 (six fields with a ?): Saturday
+    ["0 0 12 ? * 1 *", "2026-12-06T12:00:00.000Z"], // Quartz 1: Sunday
+    ["0 0 12 ? * 6#3 *", "2026-12-18T12:00:00.000Z"], // the third Friday
+    ["0 0 12 ? * MON *", "2026-12-07T12:00:00.000Z"],
+    ["0 12 * * 1", "2026-12-07T12:00:00.000Z"], // cron 1: Monday
+    ["0 12 * * 0", "2026-12-06T12:00:00.000Z"], // cron 0: Sunday
+    ["0 12 * * 7", "2026-12-06T12:00:00.000Z"], // cron 7: Sunday too
+  ];
+  for (const [cron, due] of cases) assert.equal(dueAt(cron, thursday, null), due, cron);
+});
+
 Deno.test("frequency: events of one window are held, then sent as one spec-valid notify with all of them, in order", async () => {
   const deps = await testDeps({ outboundAllow: "127.0.0.1" }, { now: T0 });
   const rx = startReceiver({ registry: "social" });
@@ -164,6 +179,83 @@ Deno.test("frequency: a refused batch is retried whole under its message_id, a l
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(batches(rx), [["a", "b"], ["c"]]);
     assert.equal((rx.received[0].body.header as { message_id: string }).message_id, ids[0]);
+  } finally {
+    deps.close();
+    await rx.close();
+  }
+});
+
+/** The subscription's notifications, oldest first. */
+async function rowsOf(deps: TestDeps, code: string) {
+  return (await deps.storage.notifications.list({ subscription: code })).sort((a, b) => a.id - b.id);
+}
+
+Deno.test("frequency: a batch sealed alone stays alone under its message_id; a sealed batch is read whole under a lowered maximum", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" }, { now: T0 });
+  const rx = startReceiver({ registry: "social" });
+  try {
+    const code = await setUp(deps, rx);
+    await change(deps, "a");
+    await fanOutAll(deps);
+    deps.clock.advance(Date.parse("2026-03-02T11:00:00Z") - deps.clock.now());
+    const [a] = await rowsOf(deps, code);
+    const first = await deps.storage.notifications.batchOf(a, { now: isoNow(deps.clock), max: 50 });
+    assert.deepEqual(first.map((r) => r.id), [a.id]);
+    assert.equal(
+      first[0].message_id,
+      a.notification_id,
+      "sealed: the batch takes its head's notification id",
+    );
+    // The process sent it and died before the sent mark: attempts still 0. Two more events fall due meanwhile.
+    await change(deps, "b");
+    await change(deps, "c");
+    await fanOutAll(deps);
+    deps.clock.advance(3_600_000);
+    const [a2, b, c] = await rowsOf(deps, code);
+    assert.equal(a2.attempts, 0);
+    const again = await deps.storage.notifications.batchOf(a2, { now: isoNow(deps.clock), max: 50 });
+    assert.deepEqual(
+      again.map((r) => [r.id, r.message_id]),
+      [[a.id, first[0].message_id]],
+      "sent again as sent",
+    );
+    // The next batch (b, c) is sealed under b's id, then read whole though the maximum is lowered to 1.
+    const next = await deps.storage.notifications.batchOf(b, { now: isoNow(deps.clock), max: 50 });
+    assert.deepEqual(next.map((r) => [r.id, r.message_id]), [[b.id, b.notification_id], [
+      c.id,
+      b.notification_id,
+    ]]);
+    const lowered = await deps.storage.notifications.batchOf(next[0], { now: isoNow(deps.clock), max: 1 });
+    assert.deepEqual(lowered.map((r) => r.id), [b.id, c.id]);
+    await runNotifierOnce(deps, FIXED);
+    assert.deepEqual(batches(rx), [["a"], ["b", "c"]]);
+    const ids = rx.received.map((r) => (r.body.header as { message_id: string }).message_id);
+    assert.deepEqual(ids, [a.notification_id, b.notification_id]);
+  } finally {
+    deps.close();
+    await rx.close();
+  }
+});
+
+Deno.test("frequency: a batch ends before the first row not yet due, so no event goes before an older one", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" }, { now: T0 });
+  const rx = startReceiver({ registry: "social" });
+  try {
+    const code = await setUp(deps, rx);
+    for (const m of ["a", "b", "c"]) await change(deps, m);
+    await fanOutAll(deps);
+    // b's event was stamped later than c's (an import batch stamps its events before writing them): due 12:00.
+    const [, b] = await rowsOf(deps, code);
+    await deps.sql("UPDATE notifications SET next_attempt_at = ? WHERE id = ?", [
+      "2026-03-02T12:00:00.000Z",
+      b.id,
+    ]);
+    deps.clock.advance(Date.parse("2026-03-02T11:00:00Z") - deps.clock.now());
+    await runNotifierOnce(deps, FIXED);
+    assert.deepEqual(batches(rx), [["a"]], "c waits behind b");
+    deps.clock.advance(3_600_000);
+    await runNotifierOnce(deps, FIXED);
+    assert.deepEqual(batches(rx), [["a"], ["b", "c"]]);
   } finally {
     deps.close();
     await rx.close();

@@ -213,6 +213,35 @@ Deno.test("notifications.markReceived() marks only the caller's own notification
   }
 });
 
+Deno.test("expireSubscriptions() waits for fan-out to log the window's events, and for them to be sent", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  const rx = startReceiver();
+  try {
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    await putPerson(deps, person("p1"));
+    await runNotifierOnce(deps, FIXED);
+    const start = new Date(deps.clock.now()).toISOString();
+    const end = new Date(deps.clock.now() + 60_000).toISOString();
+    const code = await subscribeOne(deps, "s1", rx, {
+      reg_event_type: "update",
+      frequency: { start_time: start, end_time: end },
+    });
+    deps.clock.advance(30_000);
+    await putPerson(deps, person("p1", { name: { given_name: "Inside", surname: "Window" } }));
+    deps.clock.advance(40_000); // past the end: the update is not fanned out yet
+    assert.equal(await expireSubscriptions(deps), 0, "the window's event is not logged yet");
+    await fanOutAll(deps);
+    assert.equal(await expireSubscriptions(deps), 0, "logged, not yet sent");
+    await runNotifierOnce(deps, FIXED);
+    assert.equal(rx.received.filter((r) => r.path.endsWith("/notify")).length, 1);
+    assert.equal(await expireSubscriptions(deps), 1);
+    assert.equal((await deps.storage.subscriptions.get(code))?.state, "expired");
+  } finally {
+    await rx.close();
+    deps.close();
+  }
+});
+
 Deno.test("expireSubscriptions() ends subscriptions past their end time", async () => {
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   const rx = startReceiver();
