@@ -4,13 +4,17 @@
  * `on-search` callbacks, each retried on its own (the callback retry schedule) while the next is being built.
  * The transaction row holds the lease and stays `processing` (txn/status `pdng`) until the last page is out.
  * A SIGKILL loses nothing: the restart resumes from the last stored page and re-sends a page that was in flight
- * (at-least-once, with the same message_id, as for any callback).
+ * (at-least-once, with the same message_id, as for any callback). A sender disabled mid-run holds the run
+ * right before its next page would go out: the lease goes without counting an attempt, and the run resumes from
+ * that page once the sender is enabled (a deleted sender's is cancelled).
  */
 import type { Deps } from "../deps.ts";
 import { canonicalMessage, signedEnvelopeText } from "../dci/envelope.ts";
 import { deliverToSender } from "../senders/delivery.ts";
 import { senderForDelivery } from "../senders/store.ts";
 import { TEST_MODE_META } from "../senders/settings.ts";
+import { standingHold } from "../senders/pause.ts";
+import { heldBySender } from "./holds.ts";
 import { currentCallbackUrl } from "./callback.ts";
 import { callbackDue, retryDelay } from "./states.ts";
 import type { TxnRow } from "./store.ts";
@@ -24,6 +28,23 @@ export type BulkLookup = (
   registry: string,
   lookups: Array<{ ref: string; type: string; value: string }>,
 ) => Promise<Record<string, unknown>[]>;
+
+/** A run stopped right before a page went out: its sender was disabled or deleted meanwhile. */
+class RunHeld extends Error {}
+
+/**
+ * The longest retry wait a run sits out holding its lease and its slot (the worker runs two bulk searches at a
+ * time); a longer one ends the run, which resumes with that page once it is due, so that a receiver that is down
+ * holds no other search back.
+ */
+export const BULK_WAIT_IN_PLACE_MS = 5_000;
+
+/** A run that left its slot while a page waits for its retry, due again at `at` (ms). */
+class RunWaits extends Error {
+  constructor(readonly at: number, page: number) {
+    super(`page ${page} waits for its retry`);
+  }
+}
 
 /** Runs bulk searches in this process. */
 export interface BulkRunner {
@@ -63,7 +84,12 @@ export function createBulkRunner(
       if (next) {
         const message = built.get(next.page) ?? await store.pageMessage(row.id, next.page) ?? "{}";
         built.delete(next.page);
-        await deliverPage(row, bulk, next, message, renew);
+        try {
+          await deliverPage(row, bulk, next, message, renew);
+        } catch (err) {
+          await build?.catch(() => {}); // the page being built is stored before the run lets go of its lease
+          throw err;
+        }
       }
       if (build) await build;
       if (!next && !build) break;
@@ -141,11 +167,14 @@ export function createBulkRunner(
             "X-DCI-Page": `${page.page}/${bulk.pages_total}`,
           },
           what: "callback URL",
+          // Asked right before connecting, like every callback's: a disable in any isolate or process counts.
+          hold: async () => standingHold(row.sender_id, await deps.storage.senders.standing(row.sender_id)),
           outbound: found?.outbound,
           testMode: sender?.test_mode,
           logFields: { correlation_id: row.correlation_id, page: page.page },
         },
       );
+      if (!outcome.ok && outcome.held) throw new RunHeld(outcome.error);
       const now = iso(deps.clock.now());
       const key = { txn: row.id, page: page.page, now };
       if (outcome.ok) return await store.recordPageAttempt({ ...key, outcome: "sent" });
@@ -159,6 +188,7 @@ export function createBulkRunner(
         error,
       });
       if (wait === null) return;
+      if (wait > BULK_WAIT_IN_PLACE_MS) throw new RunWaits(deps.clock.now() + wait, page.page);
       // Only this page waits and is tried again; the lease is kept alive meanwhile.
       for (let left = wait; left > 0; left -= leaseMs / 4) {
         await new Promise((r) => setTimeout(r, Math.min(left, leaseMs / 4)));
@@ -198,8 +228,26 @@ export function createBulkRunner(
         }
         await run(claimed, owner);
       } catch (err) {
-        // The lease lapses and the sweeper resumes the run from its last stored page.
-        deps.log.error("bulk search step failed", { correlation_id: row.correlation_id, err });
+        if (err instanceof RunHeld || err instanceof RunWaits) {
+          // The lease goes (not counted as a processing attempt) until the run is due again: a page's retry time,
+          // or at once for a held one (the due-work query leaves a disabled sender's work until it is enabled; a
+          // deleted sender's transaction is cancelled here).
+          const at = iso(deps.clock.now());
+          await deps.storage.transactions.releaseProcessing(row.id, owner, {
+            error: err.message,
+            retryAt: err instanceof RunWaits ? iso(err.at) : at,
+            now: at,
+            uncount: true,
+          });
+          if (err instanceof RunHeld) await heldBySender(deps, row);
+          deps.log.info(err instanceof RunHeld ? "bulk search held" : "bulk search waits", {
+            correlation_id: row.correlation_id,
+            reason: err.message,
+          });
+        } else {
+          // The lease lapses and the sweeper resumes the run from its last stored page.
+          deps.log.error("bulk search step failed", { correlation_id: row.correlation_id, err });
+        }
       } finally {
         running.delete(row.id);
       }

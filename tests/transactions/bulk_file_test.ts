@@ -201,6 +201,96 @@ Deno.test("bulk search: a page the receiver refuses is retried on its own; the o
   }
 });
 
+Deno.test("bulk search: a sender disabled mid-run gets no further page until enabled; then the rest, each once", async () => {
+  const receiver = startReceiver({ delayMs: 150 });
+  const server = await startWorkerServer(serverEnv());
+  const admin = (path: string) =>
+    fetch(`${server.url}/admin/v1${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: "{}",
+    }).then(async (r) => {
+      const text = await r.text();
+      assert.equal(r.status, 200, `${path}: ${text}`);
+    });
+  try {
+    const alice = await createServerSender(server);
+    const sent = lookups(6 * PAGE, "held");
+    const correlation = await uploadCsv(server, alice, sent, "bulk-held", receiver.url);
+    await receiver.waitFor((all) => pagesOf(all, "bulk-held").length >= 1);
+    await admin(`/senders/${alice.senderId}/disable`);
+    // A page already on the wire may still arrive; none after it.
+    await new Promise((r) => setTimeout(r, 400));
+    const atDisable = pagesOf(receiver.received, "bulk-held").length;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(pagesOf(receiver.received, "bulk-held").length, atDisable, "no page while disabled");
+    assert.ok(atDisable < 6, `${atDisable} pages before the hold`);
+    assert.equal(
+      (await adminGet(server, `/transactions/${correlation}`)).state,
+      "processing",
+      "held, not failed",
+    );
+    await admin(`/senders/${alice.senderId}/enable`);
+    const done = await waitForState(server, correlation, "callback_sent", 30_000);
+    const pages = pagesOf(receiver.received, "bulk-held");
+    assert.deepEqual(
+      pages.map((p) => ((p.body.message as Json).search_response as Json[])[0].reference_id),
+      [1, 2, 3, 4, 5, 6].map((k) => `held-${(k - 1) * PAGE + 1}`),
+    );
+    checkAnswers(answersOf(pages), sent);
+    assert.equal((done.bulk as Json).pages_delivered, 6);
+  } finally {
+    await server.stop();
+    await receiver.close();
+  }
+});
+
+Deno.test("bulk search: runs whose page waits for a retry leave their slots to another search", async () => {
+  const receiver = startReceiver();
+  const firstPage = (txn: string) => (r: Received) =>
+    (r.body.message as Json)?.transaction_id === txn &&
+    ((r.body.message as Json).search_response as Json[])?.[0]?.reference_id === `${txn}-1`;
+  const refused = new Set<string>();
+  // The first page of each stuck search is refused once: its retry is due 8 s later (more than the runner
+  // sits out holding a slot), and the worker runs two bulk searches at a time.
+  receiver.respond = (r) => {
+    for (const txn of ["stuck-a", "stuck-b"]) {
+      if (firstPage(txn)(r) && !refused.has(txn)) {
+        refused.add(txn);
+        return 503;
+      }
+    }
+    return 200;
+  };
+  const server = await startWorkerServer(serverEnv({ DCI_CALLBACK_RETRY_DELAYS_MS: "8000" }));
+  try {
+    const alice = await createServerSender(server);
+    const stuck = [];
+    for (const txn of ["stuck-a", "stuck-b"]) {
+      stuck.push(await uploadCsv(server, alice, lookups(2 * PAGE, txn), txn, receiver.url));
+    }
+    await receiver.waitFor(() => refused.size === 2);
+    const free = await uploadCsv(server, alice, lookups(2 * PAGE, "free"), "free", receiver.url);
+    await waitForState(server, free, "callback_sent", 7_000);
+    for (const txn of ["stuck-a", "stuck-b"]) {
+      assert.equal(receiver.received.filter(firstPage(txn)).length, 1, `${txn}'s first page not retried yet`);
+    }
+    for (const [i, txn] of ["stuck-a", "stuck-b"].entries()) {
+      const done = await waitForState(server, stuck[i], "callback_sent", 30_000);
+      assert.equal((done.bulk as Json).pages_delivered, 2);
+      assert.equal(
+        receiver.received.filter(firstPage(txn)).length,
+        2,
+        `${txn}'s first page: refused, then taken`,
+      );
+      checkAnswers(answersOf(pagesOf(receiver.received, txn)), lookups(2 * PAGE, txn));
+    }
+  } finally {
+    await server.stop();
+    await receiver.close();
+  }
+});
+
 Deno.test("bulk search: unsigned, malformed, over-cap and digest-mismatched uploads are refused and nothing is stored", async () => {
   const receiver = startReceiver();
   const server = await startWorkerServer(serverEnv({ DCI_BULK_MAX_ITEMS: "50" }));
