@@ -229,7 +229,11 @@ export async function runLane(
       );
       const at = iso(deps.clock.now());
       if (outcome.ok) {
-        sent += await markSentGrouped(deps, rows, at);
+        const marked = await markSentGrouped(deps, rows, at);
+        // Unmarked, the rows are still the oldest pending: a later pass sends them again first, never after
+        // the rows read ahead here.
+        if (marked === undefined) break;
+        sent += marked;
         if (sub.consecutive_failures > 0) {
           await lanes.clearFailures(subscriptionId);
           sub = { ...sub, consecutive_failures: 0, last_error: null };

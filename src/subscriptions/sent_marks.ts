@@ -10,17 +10,18 @@ import type { NotificationRow } from "./notifications.ts";
 
 /**
  * Marks `rows` (sent together in one notify) sent at `at` (on SQLite in the turn's group commit); resolves with how many
- * moved to sent once committed, 0 when the write failed (logged: the rows stay pending and are sent again).
+ * moved to sent once committed, undefined when the write failed (logged: the rows stay pending and are sent
+ * again, before anything newer: the lane stops).
  */
 export async function markSentGrouped(
   deps: { storage: Storage; log: Logger },
   rows: NotificationRow[],
   at: string,
-): Promise<number> {
+): Promise<number | undefined> {
   try {
     return await deps.storage.notifications.markBatch(rows, { kind: "sent" }, at);
   } catch (err) {
     deps.log.error("notification sent mark failed; it will be sent again", { err });
-    return 0;
+    return undefined;
   }
 }

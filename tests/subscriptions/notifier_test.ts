@@ -213,6 +213,34 @@ Deno.test("notifications.markReceived() marks only the caller's own notification
   }
 });
 
+Deno.test("a notification whose sent mark failed is sent again before anything newer (the lane stops)", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  const rx = startReceiver();
+  const notifications = deps.storage.notifications;
+  const markBatch = notifications.markBatch.bind(notifications);
+  let failures = 1;
+  // The storage fails the first sent mark (a full disk, say): the write the lane waits for rejects.
+  notifications.markBatch = (rows, outcome, now) =>
+    outcome.kind === "sent" && failures-- > 0
+      ? Promise.reject(new Error("database or disk is full"))
+      : markBatch(rows, outcome, now);
+  try {
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    await putPerson(deps, person("p1"));
+    await subscribeOne(deps, "s1", rx, { reg_event_type: "update" });
+    for (const g of ["a", "b", "c"]) {
+      await putPerson(deps, person("p1", { name: { given_name: g, surname: "Order" } }));
+    }
+    await runNotifierOnce(deps, FIXED);
+    await runNotifierOnce(deps, FIXED);
+    const names = events(rx).map((e) => (e.reg_records as { name: { given_name: string } }).name.given_name);
+    assert.deepEqual(names, ["a", "a", "b", "c"]);
+  } finally {
+    await rx.close();
+    deps.close();
+  }
+});
+
 Deno.test("expireSubscriptions() waits for fan-out to log the window's events, and for them to be sent", async () => {
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   const rx = startReceiver();
