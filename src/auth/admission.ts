@@ -13,13 +13,15 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64];
 /**
  * Counts a request against its sender's limits and records (sender, message_id) in the replay guard; resolves
  * with the limit decision, or rejects with the replay guard's rejection (a refused request is not counted) or
- * with the write's failure (nothing counted).
+ * with the write's failure (nothing counted). `sentAtMs` is when the request arrived, if long before now (an
+ * upload's body streams for minutes): its message_ts is held against that time.
  */
 export async function admit(
   deps: Deps,
   senderId: string,
   limits: { minute: number; day: number },
   header: Record<string, unknown>,
+  sentAtMs?: number,
 ): Promise<RateDecision> {
   const { message_id: messageId, message_ts: messageTs } = header;
   const nowMs = deps.clock.now();
@@ -28,7 +30,9 @@ export async function admit(
     limits,
     messageId: typeof messageId === "string" ? messageId : undefined,
     replayWindowMs: deps.config.replayWindowSeconds * 1000,
-    check: typeof messageId === "string" ? () => checkMessageTs(deps, messageTs, nowMs) : undefined,
+    check: typeof messageId === "string"
+      ? () => checkMessageTs(deps, messageTs, sentAtMs ?? nowMs)
+      : undefined,
     onWrite: (size) =>
       deps.metrics.observe(
         "dci_admission_batch_size",

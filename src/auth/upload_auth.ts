@@ -20,10 +20,13 @@ export interface UploadAuth {
   bearer: BearerAuth;
   verified?: VerifiedBy;
   contentDigest?: string;
+  /** When the upload's headers were checked (ms): its message_ts is held against this, not the body's end. */
+  startedAt: number;
 }
 
 /** The checks before the body: bearer, back-off, signature. Throws DciError. */
 export async function authenticateUpload(deps: Deps, c: Context<AppEnv>, scope: Scope): Promise<UploadAuth> {
+  const startedAt = deps.clock.now();
   const bearer = await checkBearer(deps, c.req.header("authorization"), scope);
   c.set("logFields", { ...c.get("logFields"), sender_id: bearer.senderId, client_id: bearer.clientId });
   const noted = deps.senderBackoff.check(bearer.senderId, bearer.limits, deps.clock.now());
@@ -35,7 +38,12 @@ export async function authenticateUpload(deps: Deps, c: Context<AppEnv>, scope: 
     { method: c.req.method, url: requestUrl(c), headers: c.req.raw.headers },
     bearer,
   );
-  return { bearer, verified, contentDigest: verified ? c.req.header("content-digest") : undefined };
+  return {
+    bearer,
+    verified,
+    contentDigest: verified ? c.req.header("content-digest") : undefined,
+    startedAt,
+  };
 }
 
 /** The checks after the body, on the upload's DCI header part: sender_id, receiver_id, rate limit, replay. */
@@ -52,7 +60,7 @@ export async function admitUpload(
     );
   }
   checkReceiverId(deps.config, header.receiver_id);
-  const decision = await admit(deps, bearer.senderId, bearer.limits, header);
+  const decision = await admit(deps, bearer.senderId, bearer.limits, header, auth.startedAt);
   const headers = rateLimitHeaders(decision, bearer.limits, deps.clock.now());
   if (!decision.allowed) {
     deps.senderBackoff.note(bearer.senderId, bearer.limits, decision, deps.clock.now());

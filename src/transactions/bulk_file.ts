@@ -203,6 +203,12 @@ function csvReader(add: Add): { write(c: Uint8Array): void; end(): Promise<void>
             "the CSV header row must name the columns type and value (and optionally reference_id)",
           );
         }
+        const twice = ["type", "value", "reference_id"].find((n) =>
+          names.indexOf(n) !== names.lastIndexOf(n)
+        );
+        if (twice) {
+          throw new BulkFileError("err.request.bad", `the CSV header row names the column ${twice} twice`);
+        }
         return;
       }
       add({
@@ -234,16 +240,27 @@ function csvReader(add: Add): { write(c: Uint8Array): void; end(): Promise<void>
   };
 }
 
+/**
+ * A JSON number given for a reference_id or value, as text: only a safe integer, which the parser read exactly;
+ * `12345678901234567890` would have become 12345678901234567000 and found the wrong record, so it is refused.
+ */
+function exactNumber(v: unknown, where: string): string | undefined {
+  if (typeof v !== "number") return undefined;
+  if (!Number.isSafeInteger(v)) {
+    throw new BulkFileError(
+      "err.request.bad",
+      `${where}: a number is taken only as a whole number below 2^53; send ${v} as a string`,
+    );
+  }
+  return String(v);
+}
+
 function normalise(
   raw: Partial<Record<"ref" | "type" | "value", unknown>>,
   position: string,
   where: string,
 ): Lookup {
-  const ref = raw.ref === undefined || raw.ref === null
-    ? position
-    : typeof raw.ref === "number" && Number.isFinite(raw.ref)
-    ? String(raw.ref)
-    : raw.ref;
+  const ref = raw.ref === undefined || raw.ref === null ? position : exactNumber(raw.ref, where) ?? raw.ref;
   if (!isHeaderSafeId(ref)) {
     throw new BulkFileError("err.request.bad", `${where}: reference_id must be 1 to 99 printable characters`);
   }
@@ -254,11 +271,7 @@ function normalise(
       `${where}: an idtype-value lookup needs a type (a code or URN)`,
     );
   }
-  const value = typeof raw.value === "number" && Number.isFinite(raw.value)
-    ? String(raw.value)
-    : typeof raw.value === "string"
-    ? raw.value.trim()
-    : "";
+  const value = exactNumber(raw.value, where) ?? (typeof raw.value === "string" ? raw.value.trim() : "");
   if (value === "" || value.length > 128) {
     throw new BulkFileError(
       "err.request.bad",

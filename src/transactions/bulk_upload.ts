@@ -31,6 +31,12 @@ export interface Upload {
 
 const FIELDS = new Set(["action", "fileFormat", "header", "transaction_id"]);
 const TOUCH_EVERY_MS = 60_000;
+/**
+ * The longest an upload may send nothing before it is refused: well inside the orphan sweep's hour, so a stalled
+ * upload's spool is never swept while it waits (its writes would go to a removed file and the ACK promise
+ * nothing), and a stalled connection holds no spool for long.
+ */
+export const UPLOAD_IDLE_MS = 300_000;
 
 /**
  * Streams the upload into a new spool `spool` of `spools`; throws BulkFileError for anything malformed, too large,
@@ -47,6 +53,8 @@ export async function receiveUpload(
     contentDigest?: string;
     /** How often an arriving upload refreshes its spool's time (default a minute). */
     touchEveryMs?: number;
+    /** How long the upload may send nothing before it is refused (default UPLOAD_IDLE_MS). */
+    idleMs?: number;
   },
 ): Promise<Upload> {
   const contentType = request.headers.get("content-type") ?? "";
@@ -59,9 +67,23 @@ export async function receiveUpload(
   const spool = await options.spools.create(options.spool);
   let size = 0;
   let touched = Date.now();
+  const idleMs = options.idleMs ?? UPLOAD_IDLE_MS;
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  let restartIdle = () => {};
   const counted = request.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
+      start(ctl) {
+        // Restarted by each chunk: an upload that sends nothing for idleMs is refused.
+        const stalled = () =>
+          ctl.error(new BulkFileError("err.request.bad", `the upload sent nothing for ${idleMs / 1000} s`));
+        idle = setTimeout(stalled, idleMs);
+        restartIdle = () => {
+          clearTimeout(idle);
+          idle = setTimeout(stalled, idleMs);
+        };
+      },
       transform(chunk, ctl) {
+        restartIdle();
         size += chunk.byteLength;
         // A slow upload's spool is written only a buffer of lookups at a time: its time is kept recent, so the
         // orphan sweep (bulk_spool_sweep.ts) never takes an upload still arriving.
@@ -77,6 +99,9 @@ export async function receiveUpload(
         hash?.update(chunk);
         ctl.enqueue(chunk);
       },
+      flush() {
+        clearTimeout(idle);
+      },
     }),
   );
   try {
@@ -91,6 +116,8 @@ export async function receiveUpload(
     throw err instanceof BulkFileError || err instanceof SpoolError
       ? err
       : new BulkFileError("err.request.bad", `the multipart body is malformed: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(idle);
   }
 }
 

@@ -10,6 +10,7 @@ import { sqliteSpoolStore } from "../../src/transactions/spool_store.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import type { SqliteDeps } from "../../src/deps.ts";
 import { bulkForm } from "./bulk_support.ts";
+import { BulkFileError } from "../../src/transactions/bulk_file.ts";
 
 const GRACE_S = 3600;
 
@@ -161,6 +162,46 @@ Deno.test("receiveUpload() keeps an arriving upload's spool file young while byt
     feed.enqueue(form.bytes.slice(cut));
     feed.close();
     assert.equal((await received).items, 2);
+  } finally {
+    db.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("receiveUpload() refuses an upload that sends nothing for idleMs, and removes its spool", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "dci-spool-idle-" });
+  const db = openDatabase(":memory:");
+  try {
+    const form = await bulkForm("s1", {
+      format: "csv",
+      file: "type,value\nUIN,TEST-001\nUIN,TEST-002\n",
+      senderUri: "http://127.0.0.1:9/cb",
+    });
+    let feed!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (c) => void (feed = c) });
+    const spool = `${crypto.randomUUID()}.lookups`;
+    const spoolPath = join(dataDir, "bulk", spool);
+    const received = receiveUpload(
+      new Request("http://localhost/", {
+        method: "POST",
+        headers: { "content-type": form.contentType },
+        body,
+      }),
+      { spools: sqliteSpoolStore(db, dataDir), spool, maxItems: 10, maxBytes: 1 << 20, idleMs: 300 },
+    );
+    // Bytes every 100 ms keep it going past the idle time; then it stalls.
+    for (let i = 0; i < 6; i++) {
+      feed.enqueue(form.bytes.slice(i * 10, i * 10 + 10));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(await exists(spoolPath), true, "still arriving after 600 ms");
+    await assert.rejects(received, (err: unknown) => {
+      assert.ok(err instanceof BulkFileError);
+      assert.equal(err.code, "err.request.bad");
+      assert.match(err.message, /sent nothing for 0.3 s/);
+      return true;
+    });
+    assert.equal(await exists(spoolPath), false, "its spool is removed");
   } finally {
     db.close();
     await Deno.remove(dataDir, { recursive: true });

@@ -74,6 +74,9 @@ Deno.test("lookupReader() refuses a malformed file, naming the problem and where
     ["predicate item", "json", '[{"search_criteria":{"query_type":"predicate","query":[]}}]', /element 1/],
     ["empty", "json", "[]", /no lookups/],
     ["long value", "json", JSON.stringify([{ type: "UIN", value: "x".repeat(129) }]), /1 to 128 characters/],
+    ["inexact number", "json", '[{"type":"UIN","value":12345678901234567890}]', /element 1: .*as a string/],
+    ["fraction", "json", '[{"type":"UIN","value":1.5}]', /element 1: .*as a string/],
+    ["column twice", "csv", "type,value,value\nUIN,1,2\n", /names the column value twice/],
   ];
   for (const [name, format, text, message] of cases) {
     await assert.rejects(readAll(format, cut(text, 5)), (err: unknown) => {
