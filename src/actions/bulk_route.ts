@@ -15,7 +15,7 @@ import { isHeaderSafeId } from "../dci/limits.ts";
 import { formatIssues } from "../http/errors.ts";
 import { admitUpload, authenticateUpload } from "../auth/upload_auth.ts";
 import { BulkFileError } from "../transactions/bulk_file.ts";
-import { receiveUpload, type Upload } from "../transactions/bulk_upload.ts";
+import { receiveUpload, type Upload, UPLOAD_IDLE_MS } from "../transactions/bulk_upload.ts";
 import { acceptBulk } from "../transactions/bulk_accept.ts";
 
 /** The DCI header part of an upload: the request header, total_count optional (the file's count is the count). */
@@ -46,6 +46,8 @@ export function bulkSearchUpload(deps: Deps, registry: Registry): MiddlewareHand
         maxItems: deps.config.bulkMaxItems,
         maxBytes: deps.config.bulkMaxFileBytes,
         contentDigest: auth.contentDigest,
+        // Inside the orphan sweep's grace, whatever it is set to: a stalled upload's spool is never swept.
+        idleMs: Math.min(UPLOAD_IDLE_MS, deps.config.bulkSpoolGraceSeconds * 500),
       });
     } catch (err) {
       if (!(err instanceof BulkFileError)) throw err;
