@@ -129,37 +129,45 @@ Deno.test("server start-up removes an orphaned spool file past the grace age and
   }
 });
 
+/**
+ * A two-lookup CSV upload received from a stream the test feeds (`feed`), into a spool of `dataDir`: the
+ * receiveUpload promise, the spool's path, the form's bytes.
+ */
+async function streamedUpload(
+  db: ReturnType<typeof openDatabase>,
+  dataDir: string,
+  options: { touchEveryMs?: number; idleMs?: number },
+) {
+  const form = await bulkForm("s1", {
+    format: "csv",
+    file: "type,value\nUIN,TEST-001\nUIN,TEST-002\n",
+    senderUri: "http://127.0.0.1:9/cb",
+  });
+  let feed!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({ start: (c) => void (feed = c) });
+  const spool = `${crypto.randomUUID()}.lookups`;
+  const received = receiveUpload(
+    new Request("http://localhost/", { method: "POST", headers: { "content-type": form.contentType }, body }),
+    { spools: sqliteSpoolStore(db, dataDir), spool, maxItems: 10, maxBytes: 1 << 20, ...options },
+  );
+  return { received, feed, bytes: form.bytes, spoolPath: join(dataDir, "bulk", spool) };
+}
+
 Deno.test("receiveUpload() keeps an arriving upload's spool file young while bytes come in, before any lookup is written", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-spool-touch-" });
   const db = openDatabase(":memory:");
   try {
-    const form = await bulkForm("s1", {
-      format: "csv",
-      file: "type,value\nUIN,TEST-001\nUIN,TEST-002\n",
-      senderUri: "http://127.0.0.1:9/cb",
-    });
-    const cut = form.bytes.length - 20; // inside the file part: its lookups are not written until the end
-    let feed!: ReadableStreamDefaultController<Uint8Array>;
-    const body = new ReadableStream<Uint8Array>({ start: (c) => void (feed = c) });
-    feed.enqueue(form.bytes.slice(0, cut / 2));
-    const spool = `${crypto.randomUUID()}.lookups`;
-    const spoolPath = join(dataDir, "bulk", spool);
-    const received = receiveUpload(
-      new Request("http://localhost/", {
-        method: "POST",
-        headers: { "content-type": form.contentType },
-        body,
-      }),
-      { spools: sqliteSpoolStore(db, dataDir), spool, maxItems: 10, maxBytes: 1 << 20, touchEveryMs: 0 },
-    );
+    const { received, feed, bytes, spoolPath } = await streamedUpload(db, dataDir, { touchEveryMs: 0 });
+    const cut = bytes.length - 20; // inside the file part: its lookups are not written until the end
+    feed.enqueue(bytes.slice(0, cut / 2));
     await until(() => exists(spoolPath), "the spool file is created");
     await Deno.utime(spoolPath, new Date(0), new Date(0)); // as if the upload had stalled long ago
     assert.equal((await Deno.stat(spoolPath)).size, 0);
-    feed.enqueue(form.bytes.slice(cut / 2, cut));
+    feed.enqueue(bytes.slice(cut / 2, cut));
     // The spool holds no lookup yet, so a recent time can only be the touch of the bytes just sent.
     await until(async () => (await Deno.stat(spoolPath)).mtime!.getTime() > 0, "the spool file is touched");
     assert.equal((await Deno.stat(spoolPath)).size, 0);
-    feed.enqueue(form.bytes.slice(cut));
+    feed.enqueue(bytes.slice(cut));
     feed.close();
     assert.equal((await received).items, 2);
   } finally {
@@ -172,26 +180,10 @@ Deno.test("receiveUpload() refuses an upload that sends nothing for idleMs, and 
   const dataDir = await Deno.makeTempDir({ prefix: "dci-spool-idle-" });
   const db = openDatabase(":memory:");
   try {
-    const form = await bulkForm("s1", {
-      format: "csv",
-      file: "type,value\nUIN,TEST-001\nUIN,TEST-002\n",
-      senderUri: "http://127.0.0.1:9/cb",
-    });
-    let feed!: ReadableStreamDefaultController<Uint8Array>;
-    const body = new ReadableStream<Uint8Array>({ start: (c) => void (feed = c) });
-    const spool = `${crypto.randomUUID()}.lookups`;
-    const spoolPath = join(dataDir, "bulk", spool);
-    const received = receiveUpload(
-      new Request("http://localhost/", {
-        method: "POST",
-        headers: { "content-type": form.contentType },
-        body,
-      }),
-      { spools: sqliteSpoolStore(db, dataDir), spool, maxItems: 10, maxBytes: 1 << 20, idleMs: 300 },
-    );
+    const { received, feed, bytes, spoolPath } = await streamedUpload(db, dataDir, { idleMs: 300 });
     // Bytes every 100 ms keep it going past the idle time; then it stalls.
     for (let i = 0; i < 6; i++) {
-      feed.enqueue(form.bytes.slice(i * 10, i * 10 + 10));
+      feed.enqueue(bytes.slice(i * 10, i * 10 + 10));
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(await exists(spoolPath), true, "still arriving after 600 ms");
