@@ -15,11 +15,16 @@ export const STARTUP_TASKS: readonly StartupTask[] = [
     name: "admin token from DCI_ADMIN_TOKEN",
     run: async (deps) => {
       if (!deps.config.adminToken) return;
-      const created = await deps.storage.adminTokens.ensureEnv(
+      const outcome = await deps.storage.adminTokens.ensureEnv(
         deps.config.adminToken,
         new Date(deps.clock.now()).toISOString(),
       );
-      if (created) deps.log.info("admin token from DCI_ADMIN_TOKEN registered");
+      if (outcome === "registered") deps.log.info("admin token from DCI_ADMIN_TOKEN registered");
+      if (outcome === "revoked") {
+        deps.log.error(
+          "DCI_ADMIN_TOKEN was revoked and is not accepted: set a new token, or remove the setting",
+        );
+      }
     },
   },
   {

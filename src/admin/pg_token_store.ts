@@ -10,6 +10,8 @@ import {
   type AdminRole,
   type AdminTokenInfo,
   type AdminTokenRow,
+  envTokenInfo,
+  envTokenRevoked,
   envTokenState,
   GET_TOKEN,
   INSERT_TOKEN,
@@ -17,6 +19,7 @@ import {
   newAdminToken,
   newTokenId,
   REVOKE_TOKEN,
+  REVOKED_ENV_ROWS,
   tokenInfo,
   tokenLookup,
   tokenValues,
@@ -26,7 +29,7 @@ import type { AdminTokenStore } from "./token_store.ts";
 const INFO_COLUMNS = "id, name, role, source, created_at, last_used_at, revoked_at";
 // PostgreSQL has no rowid: a tie of creation times (the same millisecond) is broken by id instead.
 const LIST_TOKENS = `SELECT ${INFO_COLUMNS} FROM admin_tokens ORDER BY created_at DESC, id DESC`;
-const ACTIVE_ENV_TOKEN = `SELECT ${INFO_COLUMNS} FROM admin_tokens WHERE source = 'env' AND revoked_at IS NULL
+const ACTIVE_ENV_TOKEN = `SELECT * FROM admin_tokens WHERE source = 'env' AND revoked_at IS NULL
   ORDER BY created_at DESC, id DESC LIMIT 1`;
 
 /** The admin tokens in the PostgreSQL database behind `pool`. */
@@ -45,7 +48,9 @@ export function pgAdminTokenStore(pool: PgPool): AdminTokenStore {
     async verify(token, options = {}) {
       const at = tokenLookup(token, options.envToken);
       if (at === undefined) return undefined;
-      if (at.by === "env") return await pgOne<AdminTokenInfo>(pool, ACTIVE_ENV_TOKEN);
+      if (at.by === "env") {
+        return await envTokenInfo(await pgOne<AdminTokenRow>(pool, ACTIVE_ENV_TOKEN), token);
+      }
       const row = at.by === "id"
         ? await pgOne<AdminTokenRow>(pool, pgText(ACTIVE_CLI_TOKEN), [at.id])
         : await pgOne<AdminTokenRow>(pool, pgText(ACTIVE_LEGACY_TOKEN), [at.key]);
@@ -58,8 +63,11 @@ export function pgAdminTokenStore(pool: PgPool): AdminTokenStore {
         // Instances starting at once take turns (readers are not held up), so the token is registered once.
         await c.query("LOCK TABLE admin_tokens IN SHARE ROW EXCLUSIVE MODE");
         const state = await envTokenState(await pgAll<AdminTokenRow>(c, ACTIVE_ENV_ROWS), token);
+        if (!state.current && await envTokenRevoked(await pgAll<AdminTokenRow>(c, REVOKED_ENV_ROWS), token)) {
+          return "revoked";
+        }
         for (const id of state.replaced) await pgRun(c, pgText(REVOKE_TOKEN), [now, id]);
-        if (state.current) return false;
+        if (state.current) return "current";
         const values = await tokenValues(newTokenId(), token, {
           role: "admin",
           name: "DCI_ADMIN_TOKEN",
@@ -67,7 +75,7 @@ export function pgAdminTokenStore(pool: PgPool): AdminTokenStore {
           source: "env",
         });
         await pgRun(c, pgText(INSERT_TOKEN), values);
-        return true;
+        return "registered";
       }),
     legacyIds: async () => (await pgAll<{ id: string }>(pool, LEGACY_IDS)).map((r) => r.id),
   };

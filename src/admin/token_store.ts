@@ -7,6 +7,7 @@ import {
   type AdminTokenInfo,
   createAdminToken,
   ensureEnvAdminToken,
+  type EnvTokenOutcome,
   getAdminToken,
   legacyAdminTokenIds,
   listAdminTokens,
@@ -31,10 +32,10 @@ export interface AdminTokenStore {
   /** The role of a token while it is active, else undefined (revocation seen at once by every instance). */
   activeRole(id: string): Promise<AdminRole | undefined>;
   /**
-   * Registers DCI_ADMIN_TOKEN unless the active env token already is it; revokes env tokens it replaces.
-   * Returns true if it registered one. Instances starting at once register it once.
+   * Registers DCI_ADMIN_TOKEN unless the active env token already is it or it was revoked; revokes env tokens it
+   * replaces. Instances starting at once register it once.
    */
-  ensureEnv(token: string, now?: string): Promise<boolean>;
+  ensureEnv(token: string, now?: string): Promise<EnvTokenOutcome>;
   /** Ids of active tokens in the legacy format (still accepted; operators should replace them). */
   legacyIds(): Promise<string[]>;
 }

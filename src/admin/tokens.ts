@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { type Db, transaction } from "../db/sqlite.ts";
-import { hashSecret, lookupKey, type SecretHash, verifySecret } from "../auth/secrets.ts";
+import { hashSecret, lookupKey, type SecretHash, sha256Hex, verifySecret } from "../auth/secrets.ts";
 import { stmt } from "../db/statements.ts";
 
 /** Admin roles: admin may do everything, viewer may only read. */
@@ -126,7 +126,7 @@ export function tokenLookup(
 }
 
 /** The newest active env token (SQLite's insertion order breaks a tie of creation times). */
-const ACTIVE_ENV_TOKEN = `SELECT ${INFO_COLUMNS} FROM admin_tokens WHERE source = 'env' AND revoked_at IS NULL
+const ACTIVE_ENV_TOKEN = `SELECT * FROM admin_tokens WHERE source = 'env' AND revoked_at IS NULL
        ORDER BY created_at DESC, rowid DESC LIMIT 1`;
 /** An active created token by its id. */
 export const ACTIVE_CLI_TOKEN =
@@ -152,13 +152,57 @@ export async function verifyAdminToken(
 ): Promise<AdminTokenInfo | undefined> {
   const at = tokenLookup(token, options.envToken);
   if (at === undefined) return undefined;
-  if (at.by === "env") return stmt(db, ACTIVE_ENV_TOKEN).get() as AdminTokenInfo | undefined;
+  if (at.by === "env") {
+    return await envTokenInfo(stmt(db, ACTIVE_ENV_TOKEN).get() as TokenRow | undefined, token);
+  }
   const row =
     (at.by === "id" ? stmt(db, ACTIVE_CLI_TOKEN).get(at.id) : stmt(db, ACTIVE_LEGACY_TOKEN).get(at.key)) as
       | TokenRow
       | undefined;
   if (!row || !(await verifySecret(token, row))) return undefined;
   return tokenInfo(row);
+}
+
+/** Env rows this process has checked its DCI_ADMIN_TOKEN against: `${row id}:${SHA-256 of the phrase}` → match. */
+const envChecks = new Map<string, boolean>();
+
+/**
+ * The active env token `row` when DCI_ADMIN_TOKEN (`token`) is its phrase (one scrypt per row and phrase, then
+ * remembered): an instance still configured with a phrase another instance replaced, or one an operator revoked,
+ * is not taken for the new row.
+ */
+export async function envTokenInfo(
+  row: TokenRow | undefined,
+  token: string,
+): Promise<AdminTokenInfo | undefined> {
+  if (!row) return undefined;
+  const key = `${row.id}:${sha256Hex(token)}`;
+  let matches = envChecks.get(key);
+  if (matches === undefined) {
+    matches = await verifySecret(token, row);
+    if (envChecks.size >= 64) envChecks.clear();
+    envChecks.set(key, matches);
+  }
+  return matches ? tokenInfo(row) : undefined;
+}
+
+/**
+ * The env tokens revoked last, which DCI_ADMIN_TOKEN is checked against at start (one scrypt each): a revoked
+ * phrase still in the environment is not registered again.
+ */
+export const REVOKED_ENV_ROWS = `SELECT * FROM admin_tokens WHERE source = 'env' AND revoked_at IS NOT NULL
+  ORDER BY revoked_at DESC LIMIT 20`;
+
+/** What registering DCI_ADMIN_TOKEN at start did. */
+export type EnvTokenOutcome =
+  | "registered" // a new env token (replacing the active one, if any)
+  | "current" // the active env token already is it
+  | "revoked"; // it was revoked: not registered, not accepted
+
+/** Whether `token` is the phrase of one of the revoked env token `rows`. */
+export async function envTokenRevoked(rows: readonly TokenRow[], token: string): Promise<boolean> {
+  for (const row of rows) if (await verifySecret(token, row)) return true;
+  return false;
 }
 
 /** Every active env token row. */
@@ -183,16 +227,23 @@ export async function envTokenState(
 
 /**
  * Registers DCI_ADMIN_TOKEN as an admin token unless the active env token already is it (checked with its
- * salted hash); env tokens it replaced are revoked. Returns true if it registered one.
+ * salted hash), or it was revoked (an operator revoked a leaked token: a restart with it still in the environment
+ * must not bring it back); env tokens it replaced are revoked.
  */
 export async function ensureEnvAdminToken(
   db: Db,
   token: string,
   now = new Date().toISOString(),
-): Promise<boolean> {
+): Promise<EnvTokenOutcome> {
   while (true) {
     const rows = stmt(db, ACTIVE_ENV_ROWS).all() as unknown as TokenRow[];
     const state = await envTokenState(rows, token);
+    if (
+      !state.current &&
+      await envTokenRevoked(stmt(db, REVOKED_ENV_ROWS).all() as unknown as TokenRow[], token)
+    ) {
+      return "revoked";
+    }
     const values = state.current ? undefined : await tokenValues(newTokenId(), token, {
       role: "admin",
       name: "DCI_ADMIN_TOKEN",
@@ -207,7 +258,7 @@ export async function ensureEnvAdminToken(
       if (values) stmt(db, INSERT_TOKEN).run(...values);
       return true;
     });
-    if (done) return values !== undefined;
+    if (done) return values ? "registered" : "current";
   }
 }
 

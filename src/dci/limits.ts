@@ -30,11 +30,12 @@ export const MAX_JWK_JSON = 16_384;
 /** An HTTP signature header (Signature-Input, Signature, Content-Digest). */
 export const MAX_SIGNATURE_HEADER = 8192;
 
-const SENDER_ID = /^[\x21-\x7e]{1,255}$/;
+const SENDER_ID = /^(?!\.\.?$)[\x21-\x7e]{1,255}$/;
 
 /**
  * True for a sender id as partners write them (`social.example.org`, `https://integrating-server.com`): 1 to 255
- * printable ASCII characters, no whitespace. Compared exactly everywhere; only registration also refuses an id
+ * printable ASCII characters, no whitespace, and not `.` or `..` (a sender's id is a path segment of the admin
+ * API and the console, where those two would resolve to another page). Compared exactly everywhere; only registration also refuses an id
  * that differs from an existing one by case alone.
  */
 export function isSenderId(value: unknown): value is string {
@@ -42,7 +43,8 @@ export function isSenderId(value: unknown): value is string {
 }
 
 /** The sender id rule as error messages state it (after the field's name). */
-export const SENDER_ID_RULE = `must be 1 to ${MAX_SENDER_ID} printable ASCII characters without whitespace`;
+export const SENDER_ID_RULE =
+  `must be 1 to ${MAX_SENDER_ID} printable ASCII characters without whitespace, and not . or ..`;
 
 const HEADER_SAFE = /^[\x21-\x7e]{1,99}$/;
 

@@ -26,7 +26,7 @@ export interface Allowlist {
 export class AllowlistError extends Error {}
 
 // The sender id syntax of src/dci/limits.ts (isSenderId), repeated so that src/net depends on nothing else.
-const SENDER = /^[\x21-\x7e]{1,255}$/;
+const SENDER = /^(?!\.\.?$)[\x21-\x7e]{1,255}$/;
 const HOST = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
 
 /** Parses every entry; throws AllowlistError naming the first malformed one. */

@@ -24,13 +24,20 @@ export interface SenderKey {
   created_at: string;
 }
 
-const KEY_ID = /^[A-Za-z0-9._:-]{1,99}$/;
+/** 1 to 99 of `[A-Za-z0-9._:-]`, but not `.` or `..`, which a URL path resolves away (a partner's JWKS names them). */
+const KEY_ID = /^(?!\.\.?$)[A-Za-z0-9._:-]{1,99}$/;
 
-/** Refuses a key id that is not 1 to 99 of `[A-Za-z0-9._:-]` (it is a path segment and part of a kidId). */
+/**
+ * Refuses a key id that is not 1 to 99 of `[A-Za-z0-9._:-]`, or is `.` or `..` (it is a path segment and part of
+ * a kidId: `…/keys/../remove` would be `…/remove`, the sender's own).
+ */
 export function checkKeyId(keyId: unknown): asserts keyId is string {
   if (typeof keyId !== "string" || !KEY_ID.test(keyId)) {
     const shown = JSON.stringify(typeof keyId === "string" ? keyId.slice(0, 100) : keyId ?? null);
-    throw new SenderError("invalid", `key_id ${shown} must be [A-Za-z0-9._:-], 1 to 99 characters`);
+    throw new SenderError(
+      "invalid",
+      `key_id ${shown} must be [A-Za-z0-9._:-], 1 to 99 characters, not . or ..`,
+    );
   }
 }
 

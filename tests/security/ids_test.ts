@@ -53,6 +53,9 @@ Deno.test("JWKS key ids pass the checks of keys added by hand; a refused documen
       ["four parts", [{ ...key, kid: "s1|k1|ed25519|x" }]],
       ["alg of another key type", [{ ...key, kid: "s1|k1|rs256" }]],
       ["twice", [{ ...key, kid: "s1|k1|ed25519" }, { ...key, kid: "k1" }]],
+      // A path segment: the console's `…/keys/../remove` form would post to `…/remove`, the sender's own.
+      ["dot-dot", [{ ...key, kid: ".." }]],
+      ["dot", [{ ...key, kid: "s1|.|ed25519" }]],
     ];
     for (const [what, keys] of refused) {
       assert.throws(() => parseJwks(JSON.stringify({ keys })), SenderError, what);
@@ -62,6 +65,12 @@ Deno.test("JWKS key ids pass the checks of keys added by hand; a refused documen
       () => addSenderKey(deps, "s1", { keyId: "", material: key }),
       /key_id "" must be \[A-Za-z0-9._:-\], 1 to 99 characters/,
     );
+    await assert.rejects(() => addSenderKey(deps, "s1", { keyId: "..", material: key }), /not \. or \.\./);
+    // Dots are fine in any other id ("...", "k.1"); a sender cannot be named "." or ".." either.
+    assert.deepEqual(parseJwks(JSON.stringify({ keys: [{ ...key, kid: "..." }] })).map((k) => k.keyId), [
+      "...",
+    ]);
+    await assert.rejects(() => addSender(deps, "..", { name: "dots" }), /not \. or \.\./);
     // A fetch of a good document stores its key; a later bad one is refused whole and the good key stays.
     deps.http = jwksHttp({ keys: [{ ...key, kid: "s1|k1|ed25519" }] });
     assert.deepEqual(await fetchSenderKeys(deps, "s1"), { ok: true, keys: 1 });

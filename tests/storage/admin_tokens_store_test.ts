@@ -57,8 +57,8 @@ backendTest(
   "admin token store: ensureEnv registers DCI_ADMIN_TOKEN once and replaces it when it changes",
   async (s) => {
     equal(await s.adminTokens.verify(ENV, { envToken: ENV }), undefined, "no env row yet");
-    equal(await s.adminTokens.ensureEnv(ENV, "2026-01-01T00:00:00.000Z"), true);
-    equal(await s.adminTokens.ensureEnv(ENV, "2026-01-02T00:00:00.000Z"), false);
+    equal(await s.adminTokens.ensureEnv(ENV, "2026-01-01T00:00:00.000Z"), "registered");
+    equal(await s.adminTokens.ensureEnv(ENV, "2026-01-02T00:00:00.000Z"), "current");
     const first = await s.adminTokens.verify(ENV, { envToken: ENV });
     equal(first?.source, "env");
     equal(first?.role, "admin");
@@ -67,14 +67,36 @@ backendTest(
     equal(await s.adminTokens.verify(ENV), undefined);
 
     const next = "another operator phrase, also long enough";
-    equal(await s.adminTokens.ensureEnv(next, "2026-01-03T00:00:00.000Z"), true);
+    equal(await s.adminTokens.ensureEnv(next, "2026-01-03T00:00:00.000Z"), "registered");
     equal(await s.adminTokens.verify(ENV, { envToken: next }), undefined, "the old value is no token now");
+    // An instance still configured with the old phrase does not take it for the new row, and its restart
+    // does not bring the old one back.
+    equal(await s.adminTokens.verify(ENV, { envToken: ENV }), undefined, "the old phrase, configured");
+    equal(await s.adminTokens.ensureEnv(ENV, "2026-01-04T00:00:00.000Z"), "revoked");
     const second = await s.adminTokens.verify(next, { envToken: next });
     ok(second && second.id !== first!.id);
     deepEqual((await s.adminTokens.list()).map((t) => [t.source, t.revoked_at]), [
       ["env", null],
       ["env", "2026-01-03T00:00:00.000Z"],
     ]);
+  },
+);
+
+backendTest(
+  "admin token store: an env token an operator revoked is not registered again at the next start",
+  async (s) => {
+    equal(await s.adminTokens.ensureEnv(ENV, "2026-01-01T00:00:00.000Z"), "registered");
+    const row = await s.adminTokens.verify(ENV, { envToken: ENV });
+    ok(row);
+    ok(await s.adminTokens.revoke(row.id, "2026-01-02T00:00:00.000Z"));
+    equal(await s.adminTokens.verify(ENV, { envToken: ENV }), undefined);
+    equal(await s.adminTokens.ensureEnv(ENV, "2026-01-03T00:00:00.000Z"), "revoked");
+    equal(await s.adminTokens.verify(ENV, { envToken: ENV }), undefined, "still refused after the restart");
+    deepEqual((await s.adminTokens.list()).map((t) => t.revoked_at), ["2026-01-02T00:00:00.000Z"]);
+    // A new phrase is registered as usual.
+    const fresh = "a fresh operator phrase, long enough too";
+    equal(await s.adminTokens.ensureEnv(fresh, "2026-01-04T00:00:00.000Z"), "registered");
+    ok(await s.adminTokens.verify(fresh, { envToken: fresh }));
   },
 );
 
@@ -109,6 +131,6 @@ backendSqlTest(
     ]);
     const active = await f.sql.all("SELECT id FROM admin_tokens WHERE source = 'env' AND revoked_at IS NULL");
     equal(active.length, 1);
-    deepEqual(results.sort(), [false, true]);
+    deepEqual(results.sort(), ["current", "registered"]);
   },
 );
