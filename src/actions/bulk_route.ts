@@ -48,6 +48,7 @@ export function bulkSearchUpload(deps: Deps, registry: Registry): MiddlewareHand
         contentDigest: auth.contentDigest,
         // Inside the orphan sweep's grace, whatever it is set to: a stalled upload's spool is never swept.
         idleMs: Math.min(UPLOAD_IDLE_MS, deps.config.bulkSpoolGraceSeconds * 500),
+        maxMs: deps.config.replayWindowSeconds * 1000,
       });
     } catch (err) {
       if (!(err instanceof BulkFileError)) throw err;

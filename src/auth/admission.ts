@@ -25,11 +25,18 @@ export async function admit(
 ): Promise<RateDecision> {
   const { message_id: messageId, message_ts: messageTs } = header;
   const nowMs = deps.clock.now();
+  const windowMs = deps.config.replayWindowSeconds * 1000;
+  // The message id's record is kept a window past the later of now and message_ts (accepted up to a window
+  // either side), so no copy is accepted while its message_ts still is; an upload's a window more, as its body
+  // may take up to a window to arrive after the message_ts check (receiveUpload's maxMs).
+  const tsMs = typeof messageTs === "string" ? Date.parse(messageTs) : NaN;
+  const seenAtMs = Math.max(nowMs, Number.isNaN(tsMs) ? 0 : tsMs) + (sentAtMs === undefined ? 0 : windowMs);
   const outcome = await deps.storage.limits.admit({
     senderId,
     limits,
     messageId: typeof messageId === "string" ? messageId : undefined,
-    replayWindowMs: deps.config.replayWindowSeconds * 1000,
+    replayWindowMs: windowMs,
+    seenAtMs,
     check: typeof messageId === "string"
       ? () => checkMessageTs(deps, messageTs, sentAtMs ?? nowMs)
       : undefined,

@@ -6,7 +6,7 @@
  */
 import type { PgPool } from "../db/pg/pool.ts";
 import { type PgQueryable, pgRun, pgText } from "../db/pg/query.ts";
-import { PURGE_REPLAY } from "./replay.ts";
+import { PURGE_REPLAY, type ReplayAt } from "./replay.ts";
 import type { ReplayGuard } from "./replay_store.ts";
 
 const RECORD_MESSAGE_ID = `INSERT INTO replay_guard (sender_id, message_id, seen_at_ms) VALUES ($1, $2, $3)
@@ -18,10 +18,10 @@ export async function pgRecordMessageId(
   db: PgQueryable,
   senderId: string,
   messageId: string,
-  at: { nowMs: number; windowMs: number },
+  at: ReplayAt,
 ): Promise<boolean> {
-  return await pgRun(db, RECORD_MESSAGE_ID, [senderId, messageId, at.nowMs, at.nowMs - at.windowMs]) !==
-    0;
+  const seen = Math.max(at.nowMs, at.seenAtMs ?? 0);
+  return await pgRun(db, RECORD_MESSAGE_ID, [senderId, messageId, seen, at.nowMs - at.windowMs]) !== 0;
 }
 
 /** The replay guard in the PostgreSQL database behind `pool`. */

@@ -41,14 +41,24 @@ export const RECORD_MESSAGE_ID =
 /** Deletes replay records seen before ?. Both backends. */
 export const PURGE_REPLAY = "DELETE FROM replay_guard WHERE seen_at_ms < ?";
 
-/** Records (sender, message_id) at `nowMs`; false when it was already recorded within `windowMs` (a replay). */
-export function recordMessageId(
-  db: Db,
-  senderId: string,
-  messageId: string,
-  at: { nowMs: number; windowMs: number },
-): boolean {
-  return stmt(db, RECORD_MESSAGE_ID).run(senderId, messageId, at.nowMs, at.nowMs - at.windowMs).changes !== 0;
+/**
+ * When a message id is recorded: now, within the window; and the time its record counts from, when later than
+ * now (it is kept until a window after that).
+ */
+export interface ReplayAt {
+  nowMs: number;
+  windowMs: number;
+  seenAtMs?: number;
+}
+
+/** Records (sender, message_id); false when it was already recorded within the window (a replay). */
+export function recordMessageId(db: Db, senderId: string, messageId: string, at: ReplayAt): boolean {
+  return stmt(db, RECORD_MESSAGE_ID).run(
+    senderId,
+    messageId,
+    Math.max(at.nowMs, at.seenAtMs ?? 0),
+    at.nowMs - at.windowMs,
+  ).changes !== 0;
 }
 
 /** Deletes replay records seen before `beforeMs`. */

@@ -22,12 +22,15 @@ export interface UploadAuth {
   contentDigest?: string;
   /** When the upload's headers were checked (ms): its message_ts is held against this, not the body's end. */
   startedAt: number;
+  /** The bearer token and scope, checked again once the body is in (revoked meanwhile: refused). */
+  recheck: () => Promise<BearerAuth>;
 }
 
 /** The checks before the body: bearer, back-off, signature. Throws DciError. */
 export async function authenticateUpload(deps: Deps, c: Context<AppEnv>, scope: Scope): Promise<UploadAuth> {
   const startedAt = deps.clock.now();
-  const bearer = await checkBearer(deps, c.req.header("authorization"), scope);
+  const authorization = c.req.header("authorization");
+  const bearer = await checkBearer(deps, authorization, scope);
   c.set("logFields", { ...c.get("logFields"), sender_id: bearer.senderId, client_id: bearer.clientId });
   const noted = deps.senderBackoff.check(bearer.senderId, bearer.limits, deps.clock.now());
   if (noted) {
@@ -43,6 +46,7 @@ export async function authenticateUpload(deps: Deps, c: Context<AppEnv>, scope: 
     verified,
     contentDigest: verified ? c.req.header("content-digest") : undefined,
     startedAt,
+    recheck: () => checkBearer(deps, authorization, scope),
   };
 }
 
@@ -52,7 +56,8 @@ export async function admitUpload(
   auth: UploadAuth,
   header: Record<string, unknown> & { sender_id: string },
 ): Promise<Record<string, string>> {
-  const { bearer } = auth;
+  // The body took a while: a token, client or sender revoked or disabled meanwhile counts.
+  const bearer = await auth.recheck();
   if (header.sender_id !== bearer.senderId) {
     throw new DciError(
       "err.request.forbidden",

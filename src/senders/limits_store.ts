@@ -33,6 +33,11 @@ export interface AdmissionRequest {
   messageId?: string;
   /** The replay window: a message id recorded longer ago than this is accepted again. */
   replayWindowMs: number;
+  /**
+   * When the message id's record counts from, if later than the admission (it is kept a window after it): the
+   * message_ts of a sender whose clock is ahead, so the record outlives the time that message_ts is accepted.
+   */
+  seenAtMs?: number;
   /** Runs once the limits allow the request, before the replay guard; if it throws, that is the outcome. */
   check?: () => void;
   /** Called once per write with how many requests it admitted together (1 where nothing is batched). */
@@ -121,7 +126,7 @@ export function sqliteRateLimitStore(db: Db): RateLimitStore {
         admitted: () => {
           r.check?.();
           if (messageId === undefined) return;
-          const at = { nowMs: batch.nowMs, windowMs: r.replayWindowMs };
+          const at = { nowMs: batch.nowMs, windowMs: r.replayWindowMs, seenAtMs: r.seenAtMs };
           if (!recordMessageId(db, r.senderId, messageId, at)) throw REPLAYED;
         },
       }) - 1;

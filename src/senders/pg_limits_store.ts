@@ -114,7 +114,7 @@ async function admit(
     r.limits.day,
     !failed,
     r.messageId ?? null,
-    nowMs,
+    Math.max(nowMs, r.seenAtMs ?? 0),
     nowMs - r.replayWindowMs,
   ]))!;
   r.onWrite?.(1);

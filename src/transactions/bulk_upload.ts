@@ -55,6 +55,11 @@ export async function receiveUpload(
     touchEveryMs?: number;
     /** How long the upload may send nothing before it is refused (default UPLOAD_IDLE_MS). */
     idleMs?: number;
+    /**
+     * How long the whole upload may take (the replay window: its message_ts is checked when it begins, and its
+     * replay record kept long enough for an upload of this length).
+     */
+    maxMs?: number;
   },
 ): Promise<Upload> {
   const contentType = request.headers.get("content-type") ?? "";
@@ -69,6 +74,7 @@ export async function receiveUpload(
   let touched = Date.now();
   const idleMs = options.idleMs ?? UPLOAD_IDLE_MS;
   let idle: ReturnType<typeof setTimeout> | undefined;
+  let deadline: ReturnType<typeof setTimeout> | undefined;
   let restartIdle = () => {};
   const counted = request.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
@@ -77,6 +83,13 @@ export async function receiveUpload(
         const stalled = () =>
           ctl.error(new BulkFileError("err.request.bad", `the upload sent nothing for ${idleMs / 1000} s`));
         idle = setTimeout(stalled, idleMs);
+        if (options.maxMs !== undefined) {
+          const late = () =>
+            ctl.error(
+              new BulkFileError("err.request.bad", `the upload took longer than ${options.maxMs! / 1000} s`),
+            );
+          deadline = setTimeout(late, options.maxMs);
+        }
         restartIdle = () => {
           clearTimeout(idle);
           idle = setTimeout(stalled, idleMs);
@@ -101,6 +114,7 @@ export async function receiveUpload(
       },
       flush() {
         clearTimeout(idle);
+        clearTimeout(deadline);
       },
     }),
   );
@@ -118,6 +132,7 @@ export async function receiveUpload(
       : new BulkFileError("err.request.bad", `the multipart body is malformed: ${(err as Error).message}`);
   } finally {
     clearTimeout(idle);
+    clearTimeout(deadline);
   }
 }
 

@@ -22,3 +22,33 @@ Deno.test("admit(): message_ts is held against when the request arrived, so a bo
     deps.close();
   }
 });
+
+Deno.test("admit(): a message id is refused again while its message_ts is accepted, though the sender's clock runs ahead", async () => {
+  const deps = await testDeps({ replayWindowSeconds: "10" }, { now: T0 });
+  try {
+    await addSender(deps, "s1", { name: "s1" });
+    // The sender's clock is 8 s ahead: its message_ts is accepted until T0 + 18 s.
+    const header = { message_id: "ahead", message_ts: new Date(T0 + 8_000).toISOString() };
+    assert.equal((await admit(deps, "s1", LIMITS, header)).allowed, true);
+    deps.clock.advance(12_000); // past a window after its arrival, not after its message_ts
+    await assert.rejects(admit(deps, "s1", LIMITS, header), /already received/);
+    deps.clock.advance(7_000); // T0 + 19 s: the message_ts is refused now, whatever the guard holds
+    await assert.rejects(admit(deps, "s1", LIMITS, header), /is not within 10 s/);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("admit(): an upload's message id is held a window longer, as its body may take a window to arrive", async () => {
+  const deps = await testDeps({ replayWindowSeconds: "10" }, { now: T0 });
+  try {
+    await addSender(deps, "s1", { name: "s1" });
+    const header = { message_id: "upload", message_ts: new Date(T0).toISOString() };
+    assert.equal((await admit(deps, "s1", LIMITS, header, T0)).allowed, true);
+    // A copy begun at T0 + 10 s (its message_ts still accepted then) that took 9 s to arrive.
+    deps.clock.advance(19_000);
+    await assert.rejects(admit(deps, "s1", LIMITS, header, T0 + 10_000), /already received/);
+  } finally {
+    deps.close();
+  }
+});

@@ -235,7 +235,7 @@ backendTest(
 );
 
 backendTest(
-  "notification store: a batch is sealed under the head's message id, marked together, and received together",
+  "notification store: a batch is sealed under the head's notification id, marked together, and received together",
   async (s, sql) => {
     const a = await subscription(s, { frequency: '{"frequency":"0 * * * *"}' });
     const ev = await events(sql, "{}", "{}", "{}", "{}");
@@ -243,7 +243,7 @@ backendTest(
     const [{ n: head }] = await s.notifications.pending(a.id, 1);
     const batch = await s.notifications.batchOf(head, { now: NOW, max: 10 });
     deepEqual(batch.map((r) => r.event_id), [ev[0], ev[1]]);
-    ok(batch.every((r) => r.message_id === head.message_id));
+    ok(batch.every((r) => r.message_id === head.notification_id));
     // A new notification due now waits for a later batch: the sealed one is read back as is.
     await s.notifications.insert([note(a.id, ev[3])], NOW);
     deepEqual(

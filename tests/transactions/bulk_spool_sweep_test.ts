@@ -136,7 +136,7 @@ Deno.test("server start-up removes an orphaned spool file past the grace age and
 async function streamedUpload(
   db: ReturnType<typeof openDatabase>,
   dataDir: string,
-  options: { touchEveryMs?: number; idleMs?: number },
+  options: { touchEveryMs?: number; idleMs?: number; maxMs?: number },
 ) {
   const form = await bulkForm("s1", {
     format: "csv",
@@ -193,6 +193,28 @@ Deno.test("receiveUpload() refuses an upload that sends nothing for idleMs, and 
       assert.match(err.message, /sent nothing for 0.3 s/);
       return true;
     });
+    assert.equal(await exists(spoolPath), false, "its spool is removed");
+  } finally {
+    db.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("receiveUpload() refuses an upload that takes longer than maxMs though bytes keep coming", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "dci-spool-max-" });
+  const db = openDatabase(":memory:");
+  try {
+    const { received, feed, bytes, spoolPath } = await streamedUpload(db, dataDir, {
+      idleMs: 300,
+      maxMs: 500,
+    });
+    let refused: unknown;
+    received.catch((err) => refused = err);
+    for (let i = 0; i < 10 && !refused; i++) {
+      feed.enqueue(bytes.slice(i * 10, i * 10 + 10));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await assert.rejects(received, /the upload took longer than 0.5 s/);
     assert.equal(await exists(spoolPath), false, "its spool is removed");
   } finally {
     db.close();
