@@ -77,7 +77,10 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
     if (c.req.method !== "GET" && c.req.method !== "HEAD" && !streamed) await c.req.arrayBuffer();
     const session = await readSessionCookie(c, deps);
     c.set("session", session);
-    if (session && c.req.method === "GET") c.set("once", await takeForThisPage(deps, session));
+    // Only a page takes what a write kept for it: an htmx poll (the imports page asks every second) or a CSV
+    // download landing between the write and its redirect would take a secret shown once, and show it nowhere.
+    const page = c.req.method === "GET" && !c.req.header("hx-request") && !c.req.path.endsWith(".csv");
+    if (session && page) c.set("once", await takeForThisPage(deps, session));
     await next();
     c.res.headers.set("Content-Security-Policy", CONSOLE_CSP);
     if (!c.res.headers.has("cache-control")) c.res.headers.set("cache-control", "no-store");

@@ -39,6 +39,31 @@ Deno.test("console OAuth clients, Server keys and Admin tokens in Chromium", BRO
       },
     );
 
+    await t.step(
+      "an htmx poll landing between a write and its page leaves the secret to the page",
+      async () => {
+        await page.goto(`${server.url}oauth-clients`);
+        let poll = 0;
+        // The create's POST is sent from here: its 303 comes back, then a poll of another tab (same session)
+        // lands, then the browser follows the redirect to the page that shows the secret.
+        await page.route(/\/oauth-clients$/, async (route) => {
+          if (route.request().method() !== "POST") return await route.continue();
+          const created = await route.fetch({ maxRedirects: 0 });
+          poll = (await context.request.get(`${server.url}`, { headers: { "HX-Request": "true" } })).status();
+          await route.fulfill({ response: created });
+        });
+        await page.getByLabel("Sender id").last().fill("partner.example.org");
+        await page.getByLabel("Name", { exact: true }).fill("Polled");
+        await page.getByRole("button", { name: "Create client" }).click();
+        await secretDialog.waitFor();
+        assert.equal(poll, 200);
+        assert.match(await page.locator("#secret-value").innerText(), /^dcis_/);
+        await page.unroute(/\/oauth-clients$/);
+        await secretDialog.getByRole("button", { name: "Done" }).click();
+        await secretDialog.waitFor({ state: "hidden" });
+      },
+    );
+
     await t.step("a reload no longer shows the secret", async () => {
       await page.reload();
       await page.getByRole("heading", { name: "OAuth clients" }).waitFor();
