@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
-import { checkBearer } from "./bearer.ts";
+import { type BearerAuth, checkBearer } from "./bearer.ts";
 import { checkSignature, type VerifiedBy } from "./signature_check.ts";
 import { admit } from "./admission.ts";
 import { type RateDecision, rateLimitHeaders } from "../senders/rate_limit.ts";
@@ -98,6 +98,20 @@ export function requestUrl(c: Context<AppEnv>): string {
  * Names the key that verified in the request's log line; a key chosen because the kidId named an unregistered
  * key id also gets its own line, so the operator sees which key stood in for which.
  */
+/**
+ * Counts a request whose signature was refused against its sender's limits (no message id recorded): a token
+ * holder sending bad signatures spends its own quota, and once that is gone the back-off refuses it before
+ * anything is read or verified. A failed count changes nothing: the signature's refusal is the answer.
+ */
+async function countRefused(deps: Deps, bearer: BearerAuth): Promise<void> {
+  try {
+    const decision = await admit(deps, bearer.senderId, bearer.limits, {});
+    if (!decision.allowed) {
+      deps.senderBackoff.note(bearer.senderId, bearer.limits, decision, deps.clock.now());
+    }
+  } catch { /* the storage failed: nothing counted */ }
+}
+
 function noteKey(c: Context<AppEnv>, verified: VerifiedBy): void {
   const fields = c.get("logFields") ?? {};
   fields.key_id = verified.keyId;
@@ -146,7 +160,10 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
         envelope,
         request: { method: c.req.method, url: requestUrl(c), headers: c.req.raw.headers },
         text,
-      }, bearer);
+      }, bearer).catch(async (err) => {
+        await countRefused(deps, bearer);
+        throw err;
+      });
       if (verified) noteKey(c, verified);
       // Rate limit and replay insert, group-committed; a replay refused there is not counted.
       const decision = await admit(deps, bearer.senderId, bearer.limits, envelope.header);

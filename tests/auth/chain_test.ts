@@ -272,6 +272,25 @@ Deno.test("authenticate() limits a sender per rolling minute with 429, Retry-Aft
   }
 });
 
+Deno.test("authenticate() counts a request whose signature is refused against its sender's minute", async () => {
+  const { deps, alice, app, env } = await setup({ rateLimitMinute: "3" });
+  try {
+    const signed = alice.sign(env());
+    for (let i = 0; i < 3; i++) {
+      const bad = await call(app, { ...alice.sign(env()), message: { tampered: i } }, alice.headers());
+      assert.equal(bad.code, "err.signature.invalid");
+    }
+    // The quota is spent: a good request is refused too, and a further bad one before it is verified.
+    assert.equal((await call(app, signed, alice.headers())).status, 429);
+    const early = await call(app, { ...alice.sign(env()), message: { tampered: 4 } }, alice.headers());
+    assert.equal(early.status, 429);
+    deps.clock.advance(60_000);
+    assert.equal((await call(app, signed, alice.headers())).status, 200);
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("authenticate() decides concurrent requests one by one though they share one write transaction", async () => {
   const { deps, alice, app, env } = await setup({ rateLimitMinute: "4" });
   try {
