@@ -103,7 +103,7 @@ export function requestUrl(c: Context<AppEnv>): string {
  * holder sending bad signatures spends its own quota, and once that is gone the back-off refuses it before
  * anything is read or verified. A failed count changes nothing: the signature's refusal is the answer.
  */
-async function countRefused(deps: Deps, bearer: BearerAuth): Promise<void> {
+export async function countRefused(deps: Deps, bearer: BearerAuth): Promise<void> {
   try {
     const decision = await admit(deps, bearer.senderId, bearer.limits, {});
     if (!decision.allowed) {

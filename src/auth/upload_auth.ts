@@ -13,7 +13,7 @@ import { checkUploadSignature, type VerifiedBy } from "./signature_check.ts";
 import { admit } from "./admission.ts";
 import { rateLimitHeaders } from "../senders/rate_limit.ts";
 import { checkReceiverId } from "../dci/header_rules.ts";
-import { requestUrl, type Scope, tooManyRequests } from "./middleware.ts";
+import { countRefused, requestUrl, type Scope, tooManyRequests } from "./middleware.ts";
 
 /** Who an upload speaks for, and the Content-Digest its body must match (when signed). */
 export interface UploadAuth {
@@ -40,7 +40,10 @@ export async function authenticateUpload(deps: Deps, c: Context<AppEnv>, scope: 
     deps,
     { method: c.req.method, url: requestUrl(c), headers: c.req.raw.headers },
     bearer,
-  );
+  ).catch(async (err) => {
+    await countRefused(deps, bearer);
+    throw err;
+  });
   return {
     bearer,
     verified,
