@@ -83,8 +83,25 @@ const restoreCommand: Command = {
       throw err;
     }
     try {
-      kept = await setAside(paths, Boolean(values.replace));
-      await backupDatabase(file, paths.db);
+      const occupied = await Deno.stat(paths.db).then((s) => s.size > 0, () => false);
+      if (occupied && !values.replace) {
+        throw new CliFailure(
+          `${paths.db} already holds a database: pass --replace to replace it (a copy is kept)`,
+        );
+      }
+      // The backup is copied into the data dir whole (synced) before the database there is touched: a copy that
+      // fails (a full disk) or is interrupted leaves that database as it was.
+      const incoming = (await backupDatabase(file, `${paths.db}.restoring-${fileStamp(Date.now())}`)).path;
+      try {
+        kept = occupied ? await setAside(paths) : undefined;
+        await removeAll([paths.db, `${paths.db}-wal`, `${paths.db}-shm`, `${paths.db}-journal`]);
+        await Deno.rename(incoming, paths.db);
+      } catch (err) {
+        await removeAll([incoming]);
+        throw kept
+          ? new CliFailure(`restore failed (${(err as Error).message}); the database was kept as ${kept}`)
+          : err;
+      }
       // The KV file holds only wake-ups for the database it served; the new server derives its work from SQLite.
       await removeAll([paths.kv, `${paths.kv}-wal`, `${paths.kv}-shm`]);
     } finally {
@@ -112,27 +129,10 @@ const restoreCommand: Command = {
   },
 };
 
-/**
- * Makes room for the restored database: nothing to do when the data dir holds none (or an empty file); else,
- * with `replace`, it is backed up into the backup dir and removed (with its WAL and SHM), and without, refused.
- */
-async function setAside(
-  paths: { db: string; backups: string },
-  replace: boolean,
-): Promise<string | undefined> {
-  const size = await Deno.stat(paths.db).then((s) => s.size, () => 0);
-  if (size === 0) {
-    await removeAll([paths.db, `${paths.db}-wal`, `${paths.db}-shm`]);
-    return undefined;
-  }
-  if (!replace) {
-    throw new CliFailure(
-      `${paths.db} already holds a database: pass --replace to replace it (a copy is kept)`,
-    );
-  }
-  const kept = await backupDatabase(paths.db, `${paths.backups}/pre-restore-${fileStamp(Date.now())}.sqlite`);
-  await removeAll([paths.db, `${paths.db}-wal`, `${paths.db}-shm`, `${paths.db}-journal`]);
-  return kept.path;
+/** Keeps a copy of the database being replaced in the backup dir (its WAL included); answers its path. */
+async function setAside(paths: { db: string; backups: string }): Promise<string> {
+  return (await backupDatabase(paths.db, `${paths.backups}/pre-restore-${fileStamp(Date.now())}.sqlite`))
+    .path;
 }
 
 async function removeAll(files: string[]): Promise<void> {

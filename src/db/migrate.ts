@@ -101,16 +101,20 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
       Number((db.prepare("PRAGMA foreign_keys").get() as { foreign_keys: number }).foreign_keys) === 1;
     if (fkOn) db.exec("PRAGMA foreign_keys = OFF");
     try {
-      transaction(db, () => {
+      const ran = transaction(db, () => {
+        // Another process starting on the same data dir may have applied it since the read above: the write
+        // lock is held now, so this answer is final.
+        if (db.prepare("SELECT 1 FROM schema_migrations WHERE version = ?").get(m.version)) return false;
         db.exec(m.sql);
         if (m.foreignKeysOff) checkForeignKeys(db, m.name);
         db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
           .run(m.version, m.name, new Date().toISOString());
+        return true;
       });
+      if (ran) applied.push(m.name);
     } finally {
       if (fkOn) db.exec("PRAGMA foreign_keys = ON");
     }
-    applied.push(m.name);
   }
   return applied;
 }

@@ -46,6 +46,11 @@ Deno.test("restore refuses a data dir that holds a database unless --replace, wh
     assert.ok(kept?.startsWith(`${b.dir}/data/backups/pre-restore-`), replaced.stdout);
     assert.deepEqual(senderNames(kept!), ["beta"]);
     assert.match(replaced.stdout, /rows: registrants 0, transactions 0, senders 1/);
+    // The copy came into the data dir under a name of its own, then took the database's: none is left over.
+    const left = [...Deno.readDirSync(`${b.dir}/data`)].map((e) => e.name).filter((n) =>
+      n.includes("restoring")
+    );
+    assert.deepEqual(left, []);
   } finally {
     await Deno.remove(a.dir, { recursive: true });
     await Deno.remove(b.dir, { recursive: true });
