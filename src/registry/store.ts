@@ -7,6 +7,7 @@ import { contactPairs, writeContacts } from "./contacts.ts";
 import { valuePairs, writeValues } from "./values.ts";
 import { profileOf, recordTypeOfStorage } from "../registries/index.ts";
 import { ensureRegistryIndexes } from "../registries/indexes.ts";
+import { DciError } from "../dci/errors.ts";
 
 /** The default registry (the one every caller that names none means). */
 export const STORE_REGISTRY = "social";
@@ -100,6 +101,7 @@ export function saveRegistrant(
   reg: Registrant,
   options: { mode: "create" | "upsert"; now: string; groupIds?: Map<string, number> },
 ): { id: number; eventType: RegistryEventType } {
+  refuseWhileStaged(db);
   const registry = registryOfRecordType(reg.recordType);
   ensureRegistryIndexes(db, registry);
   const existing = getRegistrant(db, reg.externalId, registry);
@@ -148,6 +150,7 @@ export function deleteRegistrant(
   externalId: string,
   options: { now: string; registry?: string },
 ): StoredRegistrant | undefined {
+  refuseWhileStaged(db);
   const registry = options.registry ?? STORE_REGISTRY;
   const existing = getRegistrant(db, externalId, registry);
   if (!existing || existing.deletedAt) return undefined;
@@ -181,6 +184,25 @@ export function isGroup(recordType: string): boolean {
  * The checks of a save against the stored record of the same external id: `mode: "create"` refuses a live one,
  * and a live one of another record type is refused whatever the mode.
  */
+/**
+ * Refuses a registry write while a bulk load's rows wait in its stage tables (a first load running, or one cut
+ * short and not yet finished by a start or another load): its records' identifiers are not in `identifiers` yet,
+ * so a write could take one of them, or change a record whose staged rows the merge would bring back; the merge
+ * would then fail at the next start. A load's own checked writes come after it merged what it staged.
+ */
+function refuseWhileStaged(db: Db): void {
+  if (!stmt(db, STAGED).get()) return;
+  throw new DciError(
+    "err.service.unavailable",
+    "A bulk registry load is in progress or was cut short: registry writes wait until it ends " +
+      "(a cut-short load is finished by the next server start or `registry import`)",
+    { status: 503, headers: { "Retry-After": "60" } },
+  );
+}
+
+const STAGED = `SELECT 1 FROM load_identifiers UNION ALL SELECT 1 FROM load_contacts
+  UNION ALL SELECT 1 FROM load_values LIMIT 1`;
+
 export function checkExisting(
   reg: Registrant,
   existing: StoredRegistrant | undefined,

@@ -295,3 +295,42 @@ Deno.test("KeyHashSet: a key added is there, a key not added is not, across grow
   for (let i = n; i < 2 * n; i++) if (set.add("UIN", `U-${i}`)) fresh++;
   assert.equal(fresh, n);
 });
+
+Deno.test("registry writes wait while a bulk load's rows are staged (a load cut short), then go on once merged", async () => {
+  const deps = await testDeps();
+  try {
+    const db = (deps as unknown as { db: Db }).db;
+    const { readRegistrant } = await import("../../src/registry/model.ts");
+    const { saveRegistrant, deleteRegistrant } = await import("../../src/registry/store.ts");
+    const now = new Date(deps.clock.now()).toISOString();
+    const person = (id: string, uin: string) =>
+      readRegistrant({ id, identifiers: [{ type: "UIN", value: uin }], name: { surname: "S" } }, now);
+    saveRegistrant(db, person("p1", "U-1"), { mode: "upsert", now });
+    // A first load's batch committed its registrant and staged its identifier, then the load was killed.
+    db.prepare(
+      "INSERT INTO load_identifiers (id_value, id_type, registrant_id, registry) VALUES (?, ?, ?, ?)",
+    )
+      .run("U-2", "UIN", 1, "social");
+    for (
+      const write of [
+        () => saveRegistrant(db, person("p2", "U-2"), { mode: "upsert", now }),
+        () => deleteRegistrant(db, "p1", { now }),
+      ]
+    ) {
+      assert.throws(write, (err: unknown) => {
+        assert.equal((err as { status?: number }).status, 503);
+        assert.match((err as Error).message, /bulk registry load is in progress or was cut short/);
+        return true;
+      });
+    }
+    restoreIndexes(db); // what the next start does: merges the staged rows
+    assert.throws(
+      () => saveRegistrant(db, person("p2", "U-2"), { mode: "upsert", now }),
+      /U-2|already|identifier/,
+      "the staged identifier is taken once merged",
+    );
+    saveRegistrant(db, person("p3", "U-3"), { mode: "upsert", now });
+  } finally {
+    deps.close();
+  }
+});
