@@ -124,7 +124,9 @@ export function parseQuery(queryType: unknown, query: unknown): ParsedQuery {
 function count(c: Cond, depth: number): number {
   if (depth > MAX_DEPTH) throw filterError(`query is nested deeper than ${MAX_DEPTH} levels`);
   if (c.kind === "cmp") return 1;
-  if (c.kind === "all") return 0;
+  // An empty item (`{seq: []}`, every record) costs nothing to run alone, but a list of a thousand of them made
+  // an expression too deep for SQLite to prepare: each counts as a comparison.
+  if (c.kind === "all") return depth === 0 ? 0 : 1;
   if (c.kind === "not") return count(c.item, depth + 1);
   if (c.items.length === 0) throw filterError(`empty ${c.kind} list`);
   return c.items.reduce((n, i) => n + count(i, depth + 1), 0);

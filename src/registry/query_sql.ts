@@ -189,7 +189,7 @@ function household(target: string, op: Op, test: string, ctx: SqlContext, out: O
   if (ctx.mode === "match") {
     return `EXISTS (SELECT 1 FROM registrants g WHERE g.id = r.group_id AND g.record_type = '${
       ctx.groupStorage ?? "group"
-    }' AND ${test})`;
+    }' AND g.deleted_at IS NULL AND ${test})`;
   }
   out.household = true;
   return `(${op === "ne" ? "g.id" : target} IS NOT NULL AND ${test})`;
@@ -274,6 +274,9 @@ export function timestampTest(
 
 /** The day after `d` (YYYY-MM-DD). */
 export function nextDay(d: string): string {
+  // After 9999-12-31 comes no date of four-digit years (JS would write "+010000-01-01", which sorts first):
+  // "9999-12-32" sorts after every stored date and time of that day.
+  if (d >= "9999-12-31") return "9999-12-32";
   return new Date(Date.parse(`${d}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
 

@@ -150,12 +150,28 @@ function nameSubqueries(op: Op, values: unknown[], ctx: TextContext, params: Par
   });
 }
 
+/**
+ * A LIKE pattern on contacts normalised as stored values are (contacts.ts), character by character so an escape
+ * keeps its character: an escaped `-` of a phone pattern goes with its escape (stored numbers have none), where
+ * stripping the `-` alone left `555%\`, a pattern ending in an escape (PostgreSQL refuses it).
+ */
+function normalisePattern(kind: "phone" | "email", pattern: string): string {
+  let out = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const escaped = pattern[i] === "\\" && i + 1 < pattern.length;
+    const c = escaped ? pattern[++i] : pattern[i];
+    const kept = c === "%" || c === "_" || c === "\\" ? c : normaliseContact(kind, c);
+    if (kept !== "") out += escaped ? `\\${kept}` : kept;
+  }
+  return out;
+}
+
 /** A phone number or e-mail address of the registrant (normalised as stored; see contacts.ts). */
 function contactTest(kind: "phone" | "email", op: Op, values: unknown[], ctx: TextContext, params: Params) {
   let test: string;
   if (op === "contains" || op === "like") {
     const pattern = likePattern(op, values[0], kind);
-    params.push(kind, normaliseContact(kind, pattern));
+    params.push(kind, normalisePattern(kind, pattern));
     test = `c.kind = ? AND ${likeSql(ctx.dialect, "c.value")}`;
   } else {
     const list = values.map((v) => {

@@ -73,6 +73,8 @@ const CASES: Array<[string, Record<string, unknown>, string[]]> = [
   ]],
   ["gt", pred("birth_date", "gt", "2000-11-02"), ["P3", "P5", "P8"]],
   ["le", pred("birth_date", "le", "2000-11-02"), ["P1", "P2", "P4", "P6", "P10"]],
+  ["gt the last day", pred("registration_date", "gt", "9999-12-31"), []],
+  ["le the last day", pred("registration_date", "le", "9999-12-31"), LIVE],
   ["in, as ranges", pred("birth_date", "in", ["2000-11-01", "2010-06-15"]), ["P6", "P8"]],
   [
     "in, as a set",
@@ -217,6 +219,17 @@ backendTest("search: refusals are the same on both backends", async (storage, sq
   } else assert.deepEqual(idsOf(nul), []);
   const bad = await searchOn(storage, pred("surname", "gt", { x: 1 }));
   assert.equal(bad.status_reason_code, "rjct.filter.invalid");
+  // A thousand empty alternatives: refused as too many, not an expression too deep to prepare (SQLite).
+  const empties = {
+    query_type: "expression",
+    query: { or: Array.from({ length: 1001 }, () => ({ seq: [] })) },
+  };
+  assert.equal((await searchOn(storage, empties)).status_reason_code, "rjct.filter.invalid");
+  // A phone pattern whose escaped character normalisation strips: the escape goes with it.
+  const escaped = await searchOn(storage, pred("phone", "like", "+99 700%\\-"));
+  assert.equal(escaped.status, "succ", JSON.stringify(escaped));
+  assert.deepEqual(idsOf(escaped), idsOf(await searchOn(storage, pred("phone", "like", "+99700%"))));
+  assert.notDeepEqual(idsOf(escaped), []);
   const cursor = await searchOn(storage, { ...pred("sex", "eq", "male"), pagination: { cursor: "nope!" } });
   assert.equal(cursor.status_reason_code, "rjct.pagination.invalid");
   // A cursor of the right shape but a value of the wrong type: an invalid cursor, never an error.
