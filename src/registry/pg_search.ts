@@ -57,7 +57,8 @@ export async function pgSearchItem(
     if (hasNul(p.cond)) {
       throw filterError("a value contains the NUL character, which PostgreSQL text cannot hold");
     }
-    const where = await compile(pool, p);
+    // The counts that choose an AND's driving comparison run under the request's budget, as its reads do.
+    const where = await pgWithBudget(pool, ctx.budget, (client) => compile(client, p));
     const lookup = p.lookup ? await identifierPage(pool, p, where) : undefined;
     const page = lookup
       ? { total: lookup.length, records: await recordsOf(pool, p.profile, p.recordType, lookup) }
@@ -73,7 +74,7 @@ export async function pgSearchItem(
  * (query_intersect.ts), whose rows are counted before compiling: a first pass collects the counts asked for,
  * they are read, and the second pass compiles with them.
  */
-async function compile(pool: PgPool, p: PreparedItem): Promise<Compiled> {
+async function compile(pool: PgQueryable, p: PreparedItem): Promise<Compiled> {
   const asked: Array<{ where: string; params: Array<string | number>; oneKey: boolean }> = [];
   const first = toSql(p.cond, {
     ...p.sql,

@@ -7,6 +7,7 @@
  * selective condition, whatever order the client wrote them in.
  */
 import type { Db } from "../db/sqlite.ts";
+import { budgetTerm } from "../db/budget.ts";
 import { budgetPrefix } from "./query_dialect.ts";
 import { stmt } from "../db/statements.ts";
 import type { Cond, Op } from "./query_parse.ts";
@@ -34,7 +35,7 @@ export function valueEstimator(db: Db, cap = ESTIMATE_ROWS): ValueEstimate {
     const { n, last } = stmt(
       db,
       `SELECT COUNT(*) AS n, MAX(id) AS last FROM (SELECT v.registrant_id AS id FROM registrant_values v ` +
-        `WHERE ${where} LIMIT ?+0)`,
+        `WHERE ${budgetTerm("v.registrant_id")} AND ${where} LIMIT ?+0)`,
     ).get(...params, cap) as { n: number; last: number | null };
     if (n >= cap && oneKey) {
       maxId ??= Number((stmt(db, "SELECT MAX(id) AS m FROM registrants").get() as { m: number }).m);

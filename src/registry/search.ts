@@ -54,7 +54,9 @@ export function searchItem(ctx: SearchContext, item: unknown): SearchResponseIte
 
 function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
   const p = prepareItem(ctx, item);
-  const where = toSql(p.cond, { ...p.sql, estimate: valueEstimator(ctx.db) });
+  // The counts that choose an AND's driving comparison (valueEstimator) run under the request's budget too.
+  const compile = () => toSql(p.cond, { ...p.sql, estimate: valueEstimator(ctx.db) });
+  const where = ctx.budget ? withStatementBudget(ctx.db, ctx.budget, compile) : compile();
   const read = () => readMatches(ctx, p, where);
   const lookup = p.lookup
     ? identifierPage(ctx.db, {
