@@ -1,6 +1,7 @@
 /** Everything with I/O or time, opened once and passed in: config, database, KV, clock, keys, log, metrics. */
 import type { Config } from "./config.ts";
 import { type Db, openDatabase } from "./db/sqlite.ts";
+import { DataDirBusyError, type DataDirLock, holdServeLock, LOCK_FILE } from "./db/data_dir_lock.ts";
 import { upgradeSchema } from "./db/schema_version.ts";
 import { schemaVersion } from "./db/migrate.ts";
 import { explainDataDirFailure } from "./db/open_failure.ts";
@@ -136,19 +137,26 @@ export async function openStorage(
   }
   const paths = dataPaths(config);
   if (config.dataDir !== ":memory:") await prepareDataDir(config.dataDir, [paths.db]);
-  const db = openDatabase(paths.db);
+  const lock = holdDataDir(config.dataDir);
+  let db: Db | undefined;
   try {
+    const opened = db = openDatabase(paths.db);
     const applied = options.migrate
-      ? await upgradeSqlite(db, config, options.log ?? createLogger(config.logLevel), Date.now())
+      ? await upgradeSqlite(opened, config, options.log ?? createLogger(config.logLevel), Date.now())
       : [];
     return {
-      storage: sqliteStorage(db, config.dataDir),
+      storage: sqliteStorage(opened, config.dataDir),
       applied,
-      schemaVersion: schemaVersion(db),
-      close: () => Promise.resolve(db.close()),
+      schemaVersion: schemaVersion(opened),
+      close: () => {
+        opened.close();
+        lock?.release();
+        return Promise.resolve();
+      },
     };
   } catch (err) {
-    db.close();
+    db?.close();
+    lock?.release();
     throw err;
   }
 }
@@ -241,6 +249,23 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
   }
 }
 
+/**
+ * The data dir's lock, shared (as every server holds it), for as long as the database is open; none in memory.
+ * Every process that opens the database holds it, the CLI's commands too, so a restore (which holds it alone)
+ * never runs under one, and none starts while a restore runs (DataDirBusyError names the restore).
+ */
+function holdDataDir(dataDir: string): DataDirLock | undefined {
+  if (dataDir === ":memory:") return undefined;
+  try {
+    return holdServeLock(dataDir);
+  } catch (err) {
+    if (err instanceof DataDirBusyError) throw err;
+    throw new Error(
+      `the data dir's lock file ${dataDir}/${LOCK_FILE} cannot be used: ${(err as Error).message}`,
+    );
+  }
+}
+
 /** The embedded SQLite database and Deno KV in the data dir. */
 async function openSqlite(
   config: Config,
@@ -255,9 +280,11 @@ async function openSqlite(
       throw explainDataDirFailure(config.dataDir, err);
     })
     : [];
-  const db = openDatabase(paths.db, { cacheMb: config.sqliteCacheMb });
+  const lock = holdDataDir(config.dataDir);
+  let db: Db | undefined;
   let kv: Deno.Kv | undefined;
   try {
+    db = openDatabase(paths.db, { cacheMb: config.sqliteCacheMb });
     const applied = options.migrateOnOpen === false ? [] : await upgradeSqlite(db, config, log, clock.now());
     if (applied.length > 0) log.info("migrations applied", { migrations: applied });
     const openKv = kv = await Deno.openKv(paths.kv);
@@ -277,13 +304,15 @@ async function openSqlite(
         try {
           openKv.close();
         } catch { /* already closed */ }
-        if (db.isOpen) db.close();
+        if (db!.isOpen) db!.close();
+        lock?.release();
         return Promise.resolve();
       },
     };
   } catch (err) {
     kv?.close();
-    db.close();
+    db?.close();
+    lock?.release();
     throw err;
   }
 }

@@ -85,3 +85,26 @@ Deno.test("serve does not start while a restore holds the data dir", async () =>
     await Deno.remove(a.dir, { recursive: true });
   }
 });
+
+Deno.test("every process that opens the database holds the data dir: a restore waits for a CLI command, and the converse", async () => {
+  const { openStorage } = await import("../../src/deps.ts");
+  const { loadConfig } = await import("../../src/config.ts");
+  const { DataDirBusyError } = await import("../../src/db/data_dir_lock.ts");
+  const dir = await Deno.makeTempDir({ prefix: "dci-restore-lock-" });
+  try {
+    const config = loadConfig({}, { DCI_DATA_DIR: dir, DCI_SEED_DEMO: "false" });
+    const opened = await openStorage(config, { migrate: true });
+    assert.throws(
+      () => holdExclusiveLock(dir),
+      DataDirBusyError,
+      "a restore while a command has the database",
+    );
+    await opened.close();
+    const restore = holdExclusiveLock(dir);
+    await assert.rejects(() => openStorage(config), DataDirBusyError, "a command while a restore runs");
+    restore.release();
+    await (await openStorage(config)).close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
