@@ -66,7 +66,13 @@ export async function backupDatabase(db: Db | string, target: string): Promise<B
     if (own) conn.close();
   }
   await syncFile(partial);
-  await Deno.rename(partial, target);
+  // A hard link, not a rename: it fails if the target appeared meanwhile (two backups in one second) instead of
+  // replacing it, so an existing file is never overwritten.
+  try {
+    await Deno.link(partial, target);
+  } finally {
+    await Deno.remove(partial).catch(() => {});
+  }
   await syncFile(dir).catch(() => {/* a directory cannot be opened for sync on every platform */});
   return { path: target, bytes: (await Deno.stat(target)).size };
 }

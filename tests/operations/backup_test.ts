@@ -274,3 +274,24 @@ Deno.test("backup schedule: registered only with DCI_BACKUP_CRON on a disk data 
   );
   assert.throws(() => testConfig({ backupKeep: "0" }), ConfigError);
 });
+
+Deno.test("dci-server backup without a FILE writes manual-<time>.sqlite, which retention never prunes", async () => {
+  const { runCliProcess } = await import("../helpers/server.ts");
+  const dir = await Deno.makeTempDir({ prefix: "dci-backup-manual-" });
+  try {
+    const env = { DCI_DATA_DIR: `${dir}/data` };
+    assert.equal((await runCliProcess(["migrate"], env)).code, 0);
+    const made = await runCliProcess(["backup"], env);
+    assert.equal(made.code, 0, made.stderr);
+    const names = [...Deno.readDirSync(`${dir}/data/backups`)].map((e) => e.name);
+    assert.equal(names.length, 1);
+    assert.match(names[0], /^manual-\d{8}T\d{6}Z\.sqlite$/);
+    assert.deepEqual(await pruneBackups(`${dir}/data/backups`, 1), []);
+    // The name is taken: a second backup to it is refused, the first left whole.
+    const again = await runCliProcess(["backup", `${dir}/data/backups/${names[0]}`], env);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /exists/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
