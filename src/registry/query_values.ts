@@ -36,6 +36,13 @@ export function profileAttributeTest(
   params: Array<string | number>,
 ): string {
   const test = valueCondition(a, attr, op === "ne" ? "eq" : op, value, "v", params, ctx.dialect);
+  if (ctx.mode === "match" && (op === "eq" || op === "ne" || op === "in")) {
+    // One registrant (a subscription filter, per event, under fan-out's write lock): a seek of the whole key
+    // (attr, value, registrant_id), where IN would first collect every registrant with that value.
+    return `${
+      op === "ne" ? "NOT " : ""
+    }EXISTS (SELECT 1 FROM registrant_values v WHERE ${test} AND v.registrant_id = r.id)`;
+  }
   const budget = budgetPrefix(ctx, "v.registrant_id");
   const sub = `SELECT v.registrant_id FROM registrant_values v WHERE ${budget}${test}`;
   return `r.id ${op === "ne" ? "NOT IN" : "IN"} (${sub})`;
