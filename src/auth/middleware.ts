@@ -95,10 +95,6 @@ export function requestUrl(c: Context<AppEnv>): string {
 }
 
 /**
- * Names the key that verified in the request's log line; a key chosen because the kidId named an unregistered
- * key id also gets its own line, so the operator sees which key stood in for which.
- */
-/**
  * Counts a request whose signature was refused against its sender's limits (no message id recorded): a token
  * holder sending bad signatures spends its own quota, and once that is gone the back-off refuses it before
  * anything is read or verified. A failed count changes nothing: the signature's refusal is the answer.
@@ -112,6 +108,10 @@ export async function countRefused(deps: Deps, bearer: BearerAuth): Promise<void
   } catch { /* the storage failed: nothing counted */ }
 }
 
+/**
+ * Names the key that verified in the request's log line; a key chosen because the kidId named an unregistered
+ * key id also gets its own line, so the operator sees which key stood in for which.
+ */
 function noteKey(c: Context<AppEnv>, verified: VerifiedBy): void {
   const fields = c.get("logFields") ?? {};
   fields.key_id = verified.keyId;

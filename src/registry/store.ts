@@ -181,10 +181,6 @@ export function isGroup(recordType: string): boolean {
 }
 
 /**
- * The checks of a save against the stored record of the same external id: `mode: "create"` refuses a live one,
- * and a live one of another record type is refused whatever the mode.
- */
-/**
  * Refuses a registry write while a bulk load's rows wait in its stage tables (a first load running, or one cut
  * short and not yet finished by a start or another load): its records' identifiers are not in `identifiers` yet,
  * so a write could take one of them, or change a record whose staged rows the merge would bring back; the merge
@@ -203,6 +199,10 @@ function refuseWhileStaged(db: Db): void {
 const STAGED = `SELECT 1 FROM load_identifiers UNION ALL SELECT 1 FROM load_contacts
   UNION ALL SELECT 1 FROM load_values LIMIT 1`;
 
+/**
+ * The checks of a save against the stored record of the same external id: `mode: "create"` refuses a live one,
+ * and a live one of another record type is refused whatever the mode.
+ */
 export function checkExisting(
   reg: Registrant,
   existing: StoredRegistrant | undefined,

@@ -41,8 +41,8 @@ const MAX_ELEMENT = 4096;
  * with its consent and authorisation blocks, is ~2 KB), and the deepest nesting: both are checked on the raw
  * bytes before the parser sees them, which builds each element whole and bounds neither.
  */
-export const MAX_JSON_ELEMENT_BYTES = 64 * 1024;
-export const MAX_JSON_DEPTH = 16;
+const MAX_JSON_ELEMENT_BYTES = 64 * 1024;
+const MAX_JSON_DEPTH = 16;
 const TYPE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** A parser fed chunk by chunk; `end()` finishes it and returns the number of lookups written. */
