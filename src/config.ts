@@ -157,6 +157,13 @@ export const SETTINGS: readonly Setting[] = [
     doc: "File holding the previous key-encryption key",
   },
   {
+    key: "keyPublishSeconds",
+    env: "DCI_KEY_PUBLISH_SECONDS",
+    default: "600",
+    doc:
+      "How long `keys rotate` publishes the new signing key before it signs (partners cache the JWKS up to 300 s); 0 signs at once",
+  },
+  {
     key: "signaturePolicy",
     env: "DCI_SIGNATURE_POLICY",
     default: "required",
@@ -347,7 +354,8 @@ export const SETTINGS: readonly Setting[] = [
     key: "leaseSeconds",
     env: "DCI_LEASE_SECONDS",
     default: "120",
-    doc: "A transaction stuck this long in a step is re-enqueued",
+    doc:
+      "How long a claim on a transaction's step lasts without renewal (renewed every quarter while the step runs); a step whose worker died is redone once it lapses; a DCI_PROCESS_TIMEOUT_MS that is set must be below it",
   },
   {
     key: "sweepIntervalSeconds",
@@ -504,6 +512,7 @@ const schema = z.object({
   keyEncryptionKeyFile: z.string(),
   keyEncryptionKeyPrevious: z.string(),
   keyEncryptionKeyPreviousFile: z.string(),
+  keyPublishSeconds: int(0, 86_400),
   signaturePolicy: z.enum(["required", "optional", "off"]),
   testSignaturePlaceholders: list.refine((xs) => xs.every((x) => /^[\x21-\x7e]{1,64}$/.test(x)), {
     message: "expected a comma list of printable ASCII words of at most 64 characters",
@@ -631,6 +640,17 @@ export function loadConfig(
         given === "DCI_TLS_CERT" ? "DCI_TLS_KEY" : "DCI_TLS_CERT"
       }: ` +
         "give both (certificate and key) for HTTPS, or neither for plain HTTP",
+    );
+  }
+  // The worker renews a lease while its attempt runs; a budget below the lease still ends an attempt whose
+  // renewals fail (a held write lock) before another instance may take it. Checked when a budget is given (the
+  // default one beside a short lease, as tests set it, relies on the renewal alone).
+  const { processTimeoutMs, leaseSeconds } = parsed.data;
+  if (env.DCI_PROCESS_TIMEOUT_MS !== undefined && processTimeoutMs >= leaseSeconds * 1000) {
+    throw new ConfigError(
+      `Invalid configuration:\n  ${source.processTimeoutMs}=${processTimeoutMs} is not below ` +
+        `${source.leaseSeconds} (${leaseSeconds} s): a processing attempt must end within the lease ` +
+        "that holds it, or another instance may take the transaction and process it at the same time",
     );
   }
   if (parsed.data.databaseUrl !== "" && parsed.data.backupCron) {

@@ -214,7 +214,10 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
       log.info("stored secrets brought in line with the key-encryption key", { ...sealing });
     }
     // The signer is loaded here, so signing reads it from the cache (src/keys/server_keys.ts).
-    const keys = new ServerKeys(storage.serverKeys, config.senderId, clock, keks);
+    const keys = new ServerKeys(storage.serverKeys, config.senderId, clock, keks, {
+      log,
+      publishSeconds: config.keyPublishSeconds,
+    });
     if (options.ensureKey === false) await keys.load();
     else if (await keys.ensureActive()) log.info("server signing key created", { kid: keys.active().kid });
     const metrics = new Metrics();

@@ -78,7 +78,9 @@ export async function startServer(options: StartOptions = {}): Promise<DciServer
   }
   // Held while serving, as `dci-server serve` holds it, so that `restore` refuses to replace the database.
   if (config.dataDir !== ":memory:") await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const lock = config.dataDir === ":memory:" ? undefined : holdServeLock(config.dataDir);
+  const lock = config.dataDir === ":memory:"
+    ? undefined
+    : holdServeLock(config.dataDir, { worker: config.worker && !config.databaseUrl });
   let deps: Deps;
   try {
     deps = await openDeps(config, { extensions: options.extensions, log: options.log });

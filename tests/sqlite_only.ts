@@ -29,4 +29,6 @@ export const SQLITE_ONLY: Record<string, string> = {
   "tests/operations/backup_drill_test.ts": "a SQLite file backup under load, restored into a fresh data dir",
   "tests/operations/backup_test.ts": "SQLite file backups, their checks, retention, data-dir lock, schedule",
   "tests/operations/restore_test.ts": "`dci-server restore` of a SQLite backup file into a data dir",
+  "tests/operations/worker_lock_test.ts":
+    "one worker per SQLite data dir (PostgreSQL instances share the work by leases)",
 };

@@ -10,10 +10,10 @@ import type { Deps } from "../deps.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { DciError, DciRejection } from "../dci/errors.ts";
 import { RequestHeader } from "../dci/schemas.ts";
-import { checkVersion } from "../dci/header_rules.ts";
+import { checkNotEncrypted, checkVersion } from "../dci/header_rules.ts";
 import { isHeaderSafeId } from "../dci/limits.ts";
 import { formatIssues } from "../http/errors.ts";
-import { admitUpload, authenticateUpload } from "../auth/upload_auth.ts";
+import { admitUpload, authenticateUpload, type UploadAuth } from "../auth/upload_auth.ts";
 import { BulkFileError } from "../transactions/bulk_file.ts";
 import { receiveUpload, type Upload, UPLOAD_IDLE_MS } from "../transactions/bulk_upload.ts";
 import { acceptBulk } from "../transactions/bulk_accept.ts";
@@ -32,51 +32,85 @@ export function isBulkUpload(c: Context<AppEnv>): boolean {
     /^multipart\/form-data\s*;/i.test(c.req.header("content-type") ?? "");
 }
 
+/**
+ * Uploads one sender may have arriving at once in one HTTP isolate. An upload's rate-limit count needs its header
+ * part, which comes with the body: until then each upload is hashed, parsed and spooled as it arrives, so a
+ * sender starting many at once would have them all read before the first count refused any.
+ */
+export const UPLOADS_PER_SENDER = 2;
+
 /** The middleware of the async search path of `registry`: takes multipart uploads, passes anything else on. */
 export function bulkSearchUpload(deps: Deps, registry: Registry): MiddlewareHandler<AppEnv> {
+  const arriving = new Map<string, number>();
   return async (c, next) => {
     if (!isBulkUpload(c)) return await next();
     const auth = await authenticateUpload(deps, c, "registry.search");
-    const spool = `${crypto.randomUUID()}.lookups`;
-    let upload: Upload;
-    try {
-      upload = await receiveUpload(c.req.raw, {
-        spools: deps.storage.spools,
-        spool,
-        maxItems: deps.config.bulkMaxItems,
-        maxBytes: deps.config.bulkMaxFileBytes,
-        contentDigest: auth.contentDigest,
-        // Inside the orphan sweep's grace, whatever it is set to: a stalled upload's spool is never swept.
-        idleMs: Math.min(UPLOAD_IDLE_MS, deps.config.bulkSpoolGraceSeconds * 500),
-        maxMs: deps.config.replayWindowSeconds * 1000,
-      });
-    } catch (err) {
-      if (!(err instanceof BulkFileError)) throw err;
-      if (err.code === "rjct.total_count.limit_exceeded") throw new DciRejection(err.code, err.message);
-      throw new DciError(err.code, `Bulk search file refused: ${err.message}`, {
-        ...(/larger than/.test(err.message) ? { status: 413 } : {}),
-      });
+    const senderId = auth.bearer.senderId;
+    const already = arriving.get(senderId) ?? 0;
+    if (already >= UPLOADS_PER_SENDER) {
+      throw new DciError(
+        "err.request.too_many_requests",
+        `Sender "${senderId}" already has ${already} bulk search uploads arriving; send the next when one is in`,
+        { headers: { "Retry-After": "10" } },
+      );
     }
+    arriving.set(senderId, already + 1);
     try {
-      const { header, transactionId } = uploadHeader(upload);
-      const limitHeaders = await admitUpload(deps, auth, header);
-      const logFields = c.get("logFields");
-      Object.assign(logFields ?? {}, { transaction_id: transactionId, items: upload.items });
-      const res = await acceptBulk(deps, {
-        registry,
-        senderId: auth.bearer.senderId,
-        header,
-        transactionId,
-        upload,
-      });
-      if (logFields) logFields.correlation_id = res.correlationId;
-      for (const [k, v] of Object.entries(limitHeaders)) c.header(k, v);
-      return c.json(res.ack, 202);
-    } catch (err) {
-      await deps.storage.spools.remove(upload.spool);
-      throw err;
+      return await receiveAndAccept(deps, c, registry, auth);
+    } finally {
+      const left = (arriving.get(senderId) ?? 1) - 1;
+      if (left > 0) arriving.set(senderId, left);
+      else arriving.delete(senderId);
     }
   };
+}
+
+/** Receives an authenticated upload into its spool, counts it against the sender's limits and stores it. */
+async function receiveAndAccept(
+  deps: Deps,
+  c: Context<AppEnv>,
+  registry: Registry,
+  auth: UploadAuth,
+): Promise<Response> {
+  const spool = `${crypto.randomUUID()}.lookups`;
+  let upload: Upload;
+  try {
+    upload = await receiveUpload(c.req.raw, {
+      spools: deps.storage.spools,
+      spool,
+      maxItems: deps.config.bulkMaxItems,
+      maxBytes: deps.config.bulkMaxFileBytes,
+      contentDigest: auth.contentDigest,
+      // Inside the orphan sweep's grace, whatever it is set to: a stalled upload's spool is never swept.
+      idleMs: Math.min(UPLOAD_IDLE_MS, deps.config.bulkSpoolGraceSeconds * 500),
+      maxMs: deps.config.replayWindowSeconds * 1000,
+    });
+  } catch (err) {
+    if (!(err instanceof BulkFileError)) throw err;
+    if (err.code === "rjct.total_count.limit_exceeded") throw new DciRejection(err.code, err.message);
+    throw new DciError(err.code, `Bulk search file refused: ${err.message}`, {
+      ...(/larger than/.test(err.message) ? { status: 413 } : {}),
+    });
+  }
+  try {
+    const { header, transactionId } = uploadHeader(upload);
+    const limitHeaders = await admitUpload(deps, auth, header);
+    const logFields = c.get("logFields");
+    Object.assign(logFields ?? {}, { transaction_id: transactionId, items: upload.items });
+    const res = await acceptBulk(deps, {
+      registry,
+      senderId: auth.bearer.senderId,
+      header,
+      transactionId,
+      upload,
+    });
+    if (logFields) logFields.correlation_id = res.correlationId;
+    for (const [k, v] of Object.entries(limitHeaders)) c.header(k, v);
+    return c.json(res.ack, 202);
+  } catch (err) {
+    await deps.storage.spools.remove(upload.spool);
+    throw err;
+  }
 }
 
 /** The upload's FileInfo action and DCI header part, checked as a JSON request's would be. */
@@ -103,6 +137,7 @@ function uploadHeader(upload: Upload) {
   }
   const header = parsed.data;
   checkVersion(header.version);
+  checkNotEncrypted(header.is_msg_encrypted);
   if (header.action !== "search") {
     throw new DciRejection(
       "rjct.action.invalid",

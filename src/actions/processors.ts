@@ -11,6 +11,7 @@ import { subscribeProcessor, unsubscribeProcessor } from "../subscriptions/proce
 import { receiptProcessor } from "../subscriptions/receipts.ts";
 import { subscriptionCodeStatus } from "../subscriptions/code_status.ts";
 import { getSender } from "../senders/store.ts";
+import { profileOf } from "../registries/index.ts";
 
 /** Search: the registry search engine's message-level function, sync and async alike. */
 const searchProcessor: Processor = async (deps, input) => {
@@ -33,13 +34,17 @@ const searchProcessor: Processor = async (deps, input) => {
   };
 };
 
-/** Txn status: the caller's own transactions, or its subscriptions by code. */
-const txnStatusProcessor: Processor = (deps, input) =>
-  txnStatus(deps, input.senderId, input.message, {
+/** Txn status: the caller's own transactions on the registry asked, or its subscriptions there by code. */
+const txnStatusProcessor: Processor = async (deps, input) => {
+  // A sender deleted while its status query waited sees nothing: no transaction is older than "now".
+  const since = (await getSender(deps, input.senderId))?.created_at ?? "9999";
+  return txnStatus(deps, { senderId: input.senderId, registry: input.registry, since }, input.message, {
     transactionId: input.transactionId,
     correlationId: input.correlationId,
     byCodes: subscriptionCodeStatus,
+    txnTypes: profileOf(input.registry)?.txnTypes,
   });
+};
 
 /** The processor of each action family (sync and async). */
 export const PROCESSORS: Readonly<Record<ActionFamily, Processor>> = {

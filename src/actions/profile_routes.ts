@@ -4,19 +4,43 @@
  * replay), the envelope validated with the action's request schema, version and header.action checked, then the
  * handler's answer signed as every sync answer is. A header-level rejection is the action's complete answer.
  */
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import type { Json, ProfileAction, RegistryProfile } from "../registries/profile.ts";
 import { authenticate, type Scope } from "../auth/middleware.ts";
-import { envelopeOf, type RequestHeader } from "../dci/schemas.ts";
+import { envelopeOf, RequestHeader } from "../dci/schemas.ts";
 import { checkHeaderAction, checkVersion } from "../dci/header_rules.ts";
 import { genericRejectedMessage } from "../dci/rejection.ts";
 import { answer, describeAction, ERROR_RESPONSES, json, named, signedAnswer } from "./openapi.ts";
 import { registrySecurity } from "../system/openapi_security.ts";
 
 type Envelope = { header: RequestHeader; message: Json };
+
+/**
+ * A registry endpoint whose yaml request header is MsgCallbackHeader (IBR `sync/enrollment/updates`, header.action
+ * notify), which requires only message_id, message_ts, action and status: its header.total_count may be left out,
+ * and then is `itemCount` of the message.
+ */
+export interface CallbackHeaderAction extends ProfileAction {
+  callbackHeader: { itemCount(message: Json): number };
+}
+
+/** The request header of a CallbackHeaderAction: the request header, total_count optional. */
+const CallbackRequestHeader = z.looseObject({
+  // A new object of the same fields, not RequestHeader.extend(): that one would be documented as MsgHeader.
+  ...RequestHeader.shape,
+  // The request header's own rule (whatever it accepts), made optional.
+  total_count: RequestHeader.shape.total_count.optional(),
+}).openapi("MsgCallbackRequestHeader");
+
+/** The request envelope of `action` (named `name`): its header is the callback one for a CallbackHeaderAction. */
+function requestEnvelopeOf(action: ProfileAction, name: string): z.ZodType {
+  const envelope = envelopeOf(action.request);
+  return ("callbackHeader" in action ? envelope.extend({ header: CallbackRequestHeader }) : envelope)
+    .openapi(name);
+}
 
 function schemaName(profile: RegistryProfile, action: ProfileAction): string {
   const words = `${profile.name}/${action.path}`.split(/[-/_]/).filter(Boolean);
@@ -52,7 +76,7 @@ export function profileActionRoute(
     request: {
       body: {
         content: json(
-          named(`${name}RequestEnvelope`, () => envelopeOf(action.request, `${name}RequestEnvelope`)),
+          named(`${name}RequestEnvelope`, () => requestEnvelopeOf(action, `${name}RequestEnvelope`)),
         ),
         required: true,
       },
@@ -71,6 +95,9 @@ export function profileActionRoute(
     route,
     (async (c: Context<AppEnv>) => {
       const body = (c.req.valid as (t: "json") => unknown)("json") as Envelope;
+      if (body.header.total_count === undefined && "callbackHeader" in action) {
+        body.header.total_count = (action as CallbackHeaderAction).callbackHeader.itemCount(body.message);
+      }
       const senderId = c.get("auth")?.senderId ?? String(body.header.sender_id);
       checkVersion(body.header.version);
       checkHeaderAction(headerActions, body.header.action);

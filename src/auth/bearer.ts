@@ -1,7 +1,12 @@
-/** The bearer check: our JWT, a client still active in the database, an active sender, the scope. */
+/**
+ * The bearer check: our JWT, a client still active in the database whose secret was not rotated since the token
+ * was issued, an active sender, the scope.
+ */
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
-import { TokenError, verifyAccessToken } from "./jwt.ts";
+import { type AccessClaims, TokenError, verifyAccessToken } from "./jwt.ts";
+import type { BearerClientRow } from "./bearer_store.ts";
+import { secretRotatedAtMs } from "../senders/clients.ts";
 import { type RequestSettings, requestSettings } from "../senders/settings.ts";
 import { keysStamp } from "../senders/key_store.ts";
 
@@ -19,6 +24,17 @@ export interface BearerAuth extends RequestSettings {
 }
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/;
+
+/**
+ * True when the token was obtained with a secret the client has rotated since. Tokens carry the rotation stamp of
+ * their secret (exact to the ms); one issued before that claim existed has only `iat` (whole seconds), so it is
+ * refused when issued in the rotation's second or before: it may have come from the old secret.
+ */
+function issuedBeforeRotation(claims: AccessClaims, row: BearerClientRow): boolean {
+  const rotated = secretRotatedAtMs(row);
+  if (claims.secret_rotated_at !== undefined) return claims.secret_rotated_at !== rotated;
+  return rotated > 0 && claims.iat <= Math.floor(rotated / 1000);
+}
 
 /**
  * Checks the Authorization header for `scope`; throws 401/403 DciErrors. One indexed read, which also
@@ -58,6 +74,12 @@ export async function checkBearer(
   }
   if (row.sender_id !== claims.sub) {
     throw new DciError("err.request.unauthorized", "Token subject does not match its client's sender");
+  }
+  if (issuedBeforeRotation(claims, row)) {
+    throw new DciError(
+      "err.request.unauthorized",
+      `Invalid token: client "${claims.client_id}"'s secret was rotated after this token was issued`,
+    );
   }
   if (row.sender_active !== 1) {
     throw new DciError("err.sender_id.invalid", `Sender "${row.sender_id}" is disabled`);

@@ -7,6 +7,8 @@ export interface BearerClientRow {
   active: number;
   sender_id: string;
   scopes: string;
+  /** When the client's secret was last rotated (ISO, ms), or null: tokens of an earlier secret are refused. */
+  secret_rotated_at: string | null;
   sender_active: number;
   sender_created_at: string;
   keys_version: number;
@@ -31,7 +33,7 @@ export interface BearerStore {
 
 /** The bearer lookup (key id, key alg, client id). Both backends. */
 export const BEARER_LOOKUP =
-  `SELECT c.active, c.sender_id, c.scopes, s.active AS sender_active, s.created_at AS sender_created_at, s.keys_version, s.limit_minute, s.limit_day,
+  `SELECT c.active, c.sender_id, c.scopes, c.secret_rotated_at, s.active AS sender_active, s.created_at AS sender_created_at, s.keys_version, s.limit_minute, s.limit_day,
        s.signature_policy, s.signature_max_window_s, s.test_mode, s.lenient,
        (SELECT status FROM server_keys WHERE key_id = ? AND alg = ?) AS key_status
      FROM oauth_clients c JOIN senders s USING (sender_id) WHERE c.client_id = ?`;

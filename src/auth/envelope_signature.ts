@@ -84,11 +84,13 @@ export function signEnvelope(
 
 /**
  * Parses a DCI signature string: `name="value"` or `name=value` parameters (OpenSPP's parser takes both),
- * separated by commas. The grammar's parts never overlap, so it runs in linear time on any input.
+ * separated by commas, after one optional `Signature:` (the spec's MsgSignature example starts with it). The
+ * grammar's parts never overlap, so it runs in linear time on any input.
  */
 export function parseSignature(
-  value: string,
+  raw: string,
 ): { ok: true; params: SignatureParams } | { ok: false; detail: string } {
+  const value = raw.replace(/^\s*signature\s*:/i, "");
   const fields = new Map<string, string>();
   const re = /\s*([A-Za-z]+)\s*=\s*(?:"([^"]*)"|([^\s,"]+))\s*(,|$)/y;
   let m: RegExpExecArray | null;

@@ -22,6 +22,12 @@ export interface AccessClaims {
   iat: number;
   exp: number;
   jti: string;
+  /**
+   * When the client's secret this token was obtained with was set: its `secret_rotated_at` in ms, 0 when never
+   * rotated. The bearer check refuses the token once the client's secret has been rotated since (exact to the ms,
+   * where `iat` has seconds only). Absent from tokens issued before the claim existed.
+   */
+  secret_rotated_at?: number;
 }
 
 /** Why a token was refused (the message is safe to return; it never echoes the token). */
@@ -37,10 +43,13 @@ const JWS_ALG: Record<KeyAlg, "EdDSA" | "RS256"> = { ed25519: "EdDSA", "rsa-sha2
 const TYP = "at+jwt";
 const REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "client_id", "scope"];
 
-/** Signs an access token for a client of a sender with the active server key. */
+/**
+ * Signs an access token for a client of a sender with the active server key; `secretRotatedAt` (ms, 0 when never
+ * rotated) is when the client's secret that authenticated was set (the token endpoint always passes it).
+ */
 export async function issueAccessToken(
   deps: Deps,
-  input: { senderId: string; clientId: string; scopes: string[] },
+  input: { senderId: string; clientId: string; scopes: string[]; secretRotatedAt?: number },
 ): Promise<{ token: string; claims: AccessClaims }> {
   const key = await deps.keys.fresh();
   const iat = Math.floor(deps.clock.now() / 1000);
@@ -52,6 +61,7 @@ export async function issueAccessToken(
     iat,
     exp: iat + deps.config.tokenTtlSeconds,
     jti: randomUUID(),
+    ...(input.secretRotatedAt === undefined ? {} : { secret_rotated_at: input.secretRotatedAt }),
   };
   const token = await new SignJWT({ ...claims })
     .setProtectedHeader({ alg: JWS_ALG[key.alg], typ: TYP, kid: key.kid })
@@ -147,6 +157,9 @@ function checkClaims(deps: Deps, claims: Partial<AccessClaims>): AccessClaims {
     typeof claims.client_id !== "string" || typeof claims.sub !== "string" || typeof claims.scope !== "string"
   ) {
     throw new TokenError("access token lacks client_id, sub or scope");
+  }
+  if (claims.secret_rotated_at !== undefined && !Number.isSafeInteger(claims.secret_rotated_at)) {
+    throw new TokenError('access token claim "secret_rotated_at" is invalid');
   }
   return claims as AccessClaims;
 }

@@ -2,6 +2,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
+import type { Config } from "../config.ts";
 import { DciError } from "../dci/errors.ts";
 import { type BearerAuth, checkBearer } from "./bearer.ts";
 import { checkSignature, type VerifiedBy } from "./signature_check.ts";
@@ -11,7 +12,7 @@ import { jsonLimitBroken, longStringPath, MAX_JSON_DEPTH } from "../http/json_de
 import { MAX_SENDER_ID, MAX_STRING } from "../dci/limits.ts";
 import { AdmissionHeader } from "../dci/schemas.ts";
 import { formatIssues } from "../http/errors.ts";
-import { checkReceiverId } from "../dci/header_rules.ts";
+import { checkNotEncrypted, checkReceiverId } from "../dci/header_rules.ts";
 
 /** OAuth2 scopes a registry endpoint may require. */
 export type Scope =
@@ -85,11 +86,20 @@ export function tooManyRequests(
   );
 }
 
-/** The URL the client used: behind a trusted TLS-terminating proxy, with the scheme the proxy reports. */
-export function requestUrl(c: Context<AppEnv>): string {
+/**
+ * The URL the client used, as RFC 9421 `@target-uri`, `@authority`, `@path` and the other derived components see
+ * it. With DCI_PUBLIC_URL set: its origin and path prefix, then the request's path and query as the app got them
+ * (a proxy may strip the prefix and send its own Host: `https://gw.example.org/dci` + `/registry/sync/search`).
+ * Without it: the request's URL, with the scheme a trusted TLS-terminating proxy reports.
+ */
+export function requestUrl(c: Context<AppEnv>, config: Pick<Config, "publicUrl">): string {
+  const url = new URL(c.req.url);
+  if (config.publicUrl) {
+    const base = new URL(config.publicUrl);
+    return `${base.origin}${base.pathname.replace(/\/+$/, "")}${url.pathname}${url.search}`;
+  }
   const proto = c.get("clientProto");
   if (!proto) return c.req.url;
-  const url = new URL(c.req.url);
   url.protocol = `${proto}:`;
   return url.href;
 }
@@ -156,9 +166,10 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
         );
       }
       checkReceiverId(deps.config, envelope.header.receiver_id);
+      checkNotEncrypted(envelope.header.is_msg_encrypted);
       const verified = await checkSignature(deps, {
         envelope,
-        request: { method: c.req.method, url: requestUrl(c), headers: c.req.raw.headers },
+        request: { method: c.req.method, url: requestUrl(c, deps.config), headers: c.req.raw.headers },
         text,
       }, bearer).catch(async (err) => {
         await countRefused(deps, bearer);

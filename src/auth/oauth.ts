@@ -10,7 +10,7 @@ import { Buffer } from "node:buffer";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { issueAccessToken } from "./jwt.ts";
-import { authenticateClient, type ClientAuthResult } from "../senders/clients.ts";
+import { authenticateClient, type ClientAuthResult, secretRotatedAtMs } from "../senders/clients.ts";
 import { ipLimitKey } from "../net/client_address.ts";
 import { tokenRoute } from "./oauth_openapi.ts";
 
@@ -155,6 +155,8 @@ async function tokenHandler(deps: Deps, c: Context<AppEnv>): Promise<Response> {
     senderId: client.sender_id,
     clientId: client.client_id,
     scopes: requested,
+    // The secret this request authenticated with (the row it was checked against): a rotation since refuses it.
+    secretRotatedAt: secretRotatedAtMs(client),
   });
   c.set("logFields", { ...c.get("logFields"), sender_id: client.sender_id, client_id: client.client_id });
   return c.json(

@@ -22,6 +22,7 @@ import {
   verifyHttpSignature,
 } from "./http_signature.ts";
 import { type SenderKeySet, senderKeySet } from "../senders/keys.ts";
+import { keysAfterRefetch } from "../senders/jwks_fetch.ts";
 import type { KeyAlg } from "../keys/server_keys.ts";
 import { MAX_SIGNATURE_HEADER } from "../dci/limits.ts";
 import type { SignaturePolicy } from "../senders/settings.ts";
@@ -78,26 +79,51 @@ export async function checkSignature(
       } (no signature) and the policy requires one`,
     );
   }
-  const keys = await senderKeySet(deps, sender.senderId, sender.keysStamp);
+  let keys = await senderKeySet(deps, sender.senderId, sender.keysStamp);
+  let check = verifyWith(keys, subject, sender.senderId, { nowMs: deps.clock.now(), maxWindowS });
+  // A key id the sender does not have may be a partner's new key: its JWKS is fetched again (at most once a
+  // minute) and the signature checked against the keys it holds now, the fallback to a sole key included.
+  if (!check.result.ok && check.unknownKeyId !== undefined) {
+    const fetched = await keysAfterRefetch(deps, sender.senderId, check.unknownKeyId);
+    if (fetched) {
+      keys = fetched;
+      check = verifyWith(keys, subject, sender.senderId, { nowMs: deps.clock.now(), maxWindowS });
+    }
+  }
+  if (!check.result.ok) throw failure(check.result.failure, sender.senderId, keys);
+  return check.used;
+}
+
+/**
+ * The envelope signature checked against `keys`: the key named in kidId, else the sender's sole key of the
+ * signature's algorithm. `unknownKeyId`: the kidId named a key id of the sender that `keys` lacks.
+ */
+function verifyWith(
+  keys: SenderKeySet,
+  subject: SignatureSubject,
+  senderId: string,
+  options: { nowMs: number; maxWindowS: number },
+): { result: ReturnType<typeof verifyEnvelope>; used?: VerifiedBy; unknownKeyId?: string } {
   let used: VerifiedBy | undefined;
+  let unknownKeyId: string | undefined;
   const result = verifyEnvelope(subject.envelope, {
-    nowMs: deps.clock.now(),
+    nowMs: options.nowMs,
     sourceText: subject.text,
-    maxWindowS,
-    resolveKey: (senderId, keyId, alg) => {
-      if (senderId !== sender.senderId) return undefined;
+    maxWindowS: options.maxWindowS,
+    resolveKey: (kidSenderId, keyId, alg) => {
+      if (kidSenderId !== senderId) return undefined;
       const named = keys.get(keyId);
       if (named) {
         used = { keyId };
         return named.alg === alg ? named.key : undefined;
       }
+      unknownKeyId = keyId;
       const sole = soleKey(keys, alg);
       if (sole) used = { keyId: sole, namedKeyId: keyId };
       return sole ? keys.get(sole)!.key : undefined;
     },
   });
-  if (!result.ok) throw failure(result.failure, sender.senderId, keys);
-  return used;
+  return { result, used, unknownKeyId };
 }
 
 /**
@@ -216,7 +242,9 @@ async function checkHttpSignature(
     throw invalid("signature has expired");
   }
   const keyId = String(input.params.keyid ?? "");
-  const key = (await senderKeySet(deps, sender.senderId, sender.keysStamp)).get(keyId);
+  // A key id the sender does not have may be a partner's new key: its JWKS is fetched again (at most once a minute).
+  const key = (await senderKeySet(deps, sender.senderId, sender.keysStamp)).get(keyId) ??
+    (await keysAfterRefetch(deps, sender.senderId, keyId))?.get(keyId);
   if (!key) throw invalid(`key "${keyId}" of sender "${sender.senderId}" is unknown`);
   let base: string;
   try {

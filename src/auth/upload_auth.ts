@@ -38,7 +38,7 @@ export async function authenticateUpload(deps: Deps, c: Context<AppEnv>, scope: 
   }
   const verified = await checkUploadSignature(
     deps,
-    { method: c.req.method, url: requestUrl(c), headers: c.req.raw.headers },
+    { method: c.req.method, url: requestUrl(c, deps.config), headers: c.req.raw.headers },
     bearer,
   ).catch(async (err) => {
     await countRefused(deps, bearer);

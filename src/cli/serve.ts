@@ -34,7 +34,7 @@ export const serveCommand: Command = {
     // An unreadable or mismatched certificate stops the start before the data dir is touched.
     const tls = await readTls(cfg);
     // Held while serving, so that `restore` refuses to replace the database under this server.
-    const lock = await holdDataDir(cfg.dataDir);
+    const lock = await holdDataDir(cfg.dataDir, cfg.worker && !cfg.databaseUrl);
     let deps: Deps;
     try {
       // With HTTP isolates the main isolate joins the process bus: their wake-ups reach this queue's worker.
@@ -48,18 +48,27 @@ export const serveCommand: Command = {
     }
     let stopping: Promise<void> | undefined;
     const unguard = guardStrayConnectionResets(deps.log);
+    // SIGINT and SIGTERM are taken from before the server listens (until then, during start-up tasks such as a
+    // demo seed, they end the process as they always do): one that comes between "listening" and the end of the
+    // start (a supervisor stopping the server as soon as it says it listens) stops it once it is up, cleanly.
+    let requested: string | undefined;
+    let stop = (signal: string) => void (requested ??= signal);
+    const handlers: Array<readonly [Deno.Signal, () => void]> = (["SIGINT", "SIGTERM"] as const).map((s) =>
+      [s, () => stop(s)] as const
+    );
     try {
       await runStartupTasks(deps);
       if (!deps.bus) dropPreloaded(); // this config serves in the main isolate
       // The worker listens before any HTTP isolate accepts, so no wake-up finds it missing.
       const background = cfg.worker ? startBackground(deps) : undefined;
+      for (const [s, h] of handlers) Deno.addSignalListener(s, h);
       const server: RunningServer & { failed?: Promise<string> } = deps.bus
         ? await serveInIsolates(deps, deps.bus, tls)
         : (await serverModule()).startServer(deps, { tls });
       if (tls) deps.log.info("tls certificate", tlsFields(tls));
       const failed = server.failed ?? new Promise<string>(() => {});
       let code = 0;
-      const stop = (signal: string) => {
+      stop = (signal: string) => {
         stopping ??= (async () => {
           deps.log.info("shutting down", { signal, bound_ms: cfg.shutdownTimeoutMs });
           await server.shutdown();
@@ -69,13 +78,10 @@ export const serveCommand: Command = {
           deps.log.info("stopped");
         })();
       };
-      const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-      const handlers: Array<readonly [Deno.Signal, () => void]> = signals.map((s) =>
-        [s, () => stop(s)] as const
-      );
+      if (requested) stop(requested);
       // SIGHUP re-reads the certificate and key (Windows has no SIGHUP).
-      if (Deno.build.os !== "windows") handlers.push(["SIGHUP", tlsReloader(deps, server)]);
-      for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+      const reload = Deno.build.os === "windows" ? undefined : tlsReloader(deps, server);
+      if (reload) Deno.addSignalListener("SIGHUP", reload);
       await Promise.race([
         server.finished,
         failed.then(() => {
@@ -84,9 +90,14 @@ export const serveCommand: Command = {
         }),
       ]);
       await stopping;
-      for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+      if (reload) Deno.removeSignalListener("SIGHUP", reload);
       return code;
     } finally {
+      for (const [s, h] of handlers) {
+        try {
+          Deno.removeSignalListener(s, h);
+        } catch { /* never added: the start failed before */ }
+      }
       if (!stopping) {
         await closeDeps(deps);
         lock?.release();
@@ -96,13 +107,16 @@ export const serveCommand: Command = {
   },
 };
 
-/** Takes the data dir's serve lock (none for an in-memory database); refused while a restore holds it. */
-async function holdDataDir(dataDir: string): Promise<DataDirLock | undefined> {
+/**
+ * Takes the data dir's serve lock, and with `worker` (the worker on SQLite) the worker's (none for an in-memory
+ * database); refused while a restore holds it, or another server runs the worker there.
+ */
+async function holdDataDir(dataDir: string, worker: boolean): Promise<DataDirLock | undefined> {
   if (dataDir === ":memory:") return undefined;
   // A data dir that cannot be created is reported by openDeps, which names the cause.
   await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 }).catch(() => {});
   try {
-    return holdServeLock(dataDir);
+    return holdServeLock(dataDir, { worker });
   } catch (err) {
     if (err instanceof DataDirBusyError) throw new CliFailure(err.message);
     // Not fatal here: openDeps reports an unusable data dir with its cause.

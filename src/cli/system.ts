@@ -39,15 +39,31 @@ const keysList: Command = {
   examples: ["keys list", "keys list --json"],
   run: ({ config, print }) =>
     withDeps(config(), async (deps) => {
-      print.list(await deps.keys.list(), ["key_id", "alg", "status", "created_at", "retired_at", "kid"]);
+      print.list(await deps.keys.list(), [
+        "key_id",
+        "alg",
+        "status",
+        "created_at",
+        "signs_from",
+        "retired_at",
+        "kid",
+      ]);
     }),
 };
 
 const keysRotate: Command = {
-  summary: "Make a new key the signer; the old one stays published until retired",
-  usage: "[--alg ed25519|rsa]",
-  options: { alg: { type: "string", description: "ed25519 (default) or rsa (RSA-2048, rsa-sha256)" } },
-  examples: ["keys rotate", "keys rotate --alg rsa --json"],
+  summary:
+    "Publish a new key that signs DCI_KEY_PUBLISH_SECONDS later (--now: at once); the old one stays published until retired",
+  usage: "[--alg ed25519|rsa] [--now]",
+  options: {
+    alg: { type: "string", description: "ed25519 (default) or rsa (RSA-2048, rsa-sha256)" },
+    now: {
+      type: "boolean",
+      description:
+        "sign with the new key at once (the old key compromised); partners that cached the JWKS refetch it",
+    },
+  },
+  examples: ["keys rotate", "keys rotate --alg rsa --json", "keys rotate --now"],
   run: ({ config, values, print }) => {
     const raw = String(values.alg ?? "ed25519").toLowerCase();
     const alg = raw === "ed25519"
@@ -57,8 +73,19 @@ const keysRotate: Command = {
       : undefined;
     if (!alg) throw new UsageError(`--alg must be ed25519 or rsa, not "${values.alg}"`);
     return withDeps(config(), async (deps) => {
-      const info = await deps.keys.rotate(alg);
-      print.done(`active key: ${info.key_id} (${info.alg}), kid ${info.kid}`, info);
+      let info;
+      try {
+        info = await deps.keys.rotate(alg, { now: values.now === true });
+      } catch (e) {
+        if (e instanceof KeyError) throw new CliFailure(e.message);
+        throw e;
+      }
+      print.done(
+        info.status === "active"
+          ? `active key: ${info.key_id} (${info.alg}), kid ${info.kid}`
+          : `next key: ${info.key_id} (${info.alg}), kid ${info.kid}, published now, signs from ${info.signs_from}`,
+        info,
+      );
     });
   },
 };

@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { jsxRenderer } from "hono/jsx-renderer";
 import type { Deps } from "../deps.ts";
 import { assetNamed } from "./assets.ts";
-import { baseOf, type ConsoleEnv, href } from "./context.ts";
+import { baseOf, CONSOLE_ROOT, type ConsoleEnv, href } from "./context.ts";
 import { errorPage } from "./error_page.tsx";
 import { DciError } from "../dci/errors.ts";
 import { consoleLayout } from "./layout.tsx";
@@ -70,13 +70,15 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
   });
   app.use("*", async (c, next) => {
     c.set("base", baseOf(c.req.path));
-    // Read a POST body whole first: an over-long one fails here with limitBody's 413, before any handler
-    // looks at only part of it (parseBody reads the cached copy).
-    // An import upload is the exception: it is streamed to disk, and its CSRF field is checked in the stream.
-    const streamed = isStreamedUpload(c.req.method, c.req.path);
-    if (c.req.method !== "GET" && c.req.method !== "HEAD" && !streamed) await c.req.arrayBuffer();
     const session = await readSessionCookie(c, deps);
     c.set("session", session);
+    // Read a POST body whole first: an over-long one fails here with limitBody's 413, before any handler
+    // looks at only part of it (parseBody reads the cached copy). Only with a session or to log in: a POST
+    // without one is refused below unread, so no one without a session can hold the server reading a body.
+    // An import upload is the exception: it is streamed to disk, and its CSRF field is checked in the stream.
+    const streamed = isStreamedUpload(c.req.method, c.req.path);
+    const read = Boolean(session) || c.req.path === `${CONSOLE_ROOT}/login`;
+    if (c.req.method !== "GET" && c.req.method !== "HEAD" && !streamed && read) await c.req.arrayBuffer();
     // Only a page takes what a write kept for it: an htmx poll (the imports page asks every second) or a CSV
     // download landing between the write and its redirect would take a secret shown once, and show it nowhere.
     const page = c.req.method === "GET" && !c.req.header("hx-request") && !c.req.path.endsWith(".csv");

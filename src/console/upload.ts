@@ -57,6 +57,8 @@ function readUpload<T>(
       if (name === "_csrf") csrf = options.csrfOk(value);
     });
     parser.on("file", (name, stream, info) => {
+      // A body cut off inside a file part errors that part's stream too: unheard, the error ended the process.
+      stream.on("error", (err) => fail(new UploadFormError((err as Error).message)));
       if (taken || name !== options.field) {
         stream.resume();
         return;

@@ -5,9 +5,9 @@
 
 /**
  * The files under the data dir that the server owns (SQLite and Deno KV, with their WAL, SHM and journal, and
- * the data-dir lock of src/db/data_dir_lock.ts).
+ * the data-dir and worker locks of src/db/data_dir_lock.ts).
  */
-const DATA_FILE = /^(dci\.sqlite|kv\.sqlite3|serve\.lock)(-wal|-shm|-journal)?$/;
+const DATA_FILE = /^(dci\.sqlite|kv\.sqlite3|serve\.lock|worker\.lock)(-wal|-shm|-journal)?$/;
 
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;

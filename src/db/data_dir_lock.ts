@@ -8,12 +8,18 @@
  * when no SHARED lock is held, and keeps it until it is done. The locks are the operating system's (POSIX
  * advisory locks, or LockFileEx on Windows), so they end with the process, however it ends: no stale lock
  * file after a crash or a SIGKILL.
+ *
+ * The server that runs the worker also holds an EXCLUSIVE lock on a second file (`worker.lock`): the worker
+ * assumes it is the only one on its SQLite database (at start it frees every lease a dead worker left), so a
+ * second server started with the worker on is refused rather than taking the first one's work from under it.
  */
 import { DatabaseSync } from "node:sqlite";
 import { isDatabaseBusy } from "./faults.ts";
 
 /** The lock file's name inside the data dir. */
 export const LOCK_FILE = "serve.lock";
+/** The worker's lock file inside the data dir. */
+export const WORKER_LOCK_FILE = "worker.lock";
 
 /** A held lock; `release()` is safe to call twice. */
 export interface DataDirLock {
@@ -24,8 +30,13 @@ export interface DataDirLock {
 export class DataDirBusyError extends Error {}
 
 /** Opens the lock file and runs `take` on it; SQLITE_BUSY anywhere (even the pragma) means `busy`. */
-function take(dataDir: string, busy: string, lock: (db: DatabaseSync) => void): DataDirLock {
-  const path = `${dataDir}/${LOCK_FILE}`;
+function take(
+  dataDir: string,
+  busy: string,
+  lock: (db: DatabaseSync) => void,
+  file = LOCK_FILE,
+): DataDirLock {
+  const path = `${dataDir}/${file}`;
   try {
     // Owner-only like every file of the data dir (SQLite would create it 0644).
     Deno.writeFileSync(path, new Uint8Array(), { createNew: true, mode: 0o600 });
@@ -50,9 +61,13 @@ function take(dataDir: string, busy: string, lock: (db: DatabaseSync) => void): 
   };
 }
 
-/** Holds the data dir as a running server (shared with other servers); refused while a restore holds it. */
-export function holdServeLock(dataDir: string): DataDirLock {
-  return take(
+/**
+ * Holds the data dir as a running server (shared with other servers); refused while a restore holds it. With
+ * `worker` (a server running the worker on this SQLite data dir), also the worker's lock, held alone: refused while
+ * another server runs the worker here.
+ */
+export function holdServeLock(dataDir: string, options: { worker?: boolean } = {}): DataDirLock {
+  const serving = take(
     dataDir,
     `the data dir ${dataDir} is being restored (dci-server restore): start the server once that is done`,
     (db) => {
@@ -61,6 +76,26 @@ export function holdServeLock(dataDir: string): DataDirLock {
       db.prepare("SELECT count(*) AS n FROM sqlite_master").get();
     },
   );
+  if (!options.worker) return serving;
+  let working: DataDirLock;
+  try {
+    working = take(
+      dataDir,
+      `another server runs the worker on the data dir ${dataDir}: start this one with DCI_WORKER=false ` +
+        "(one worker per SQLite data dir)",
+      (db) => db.exec("BEGIN EXCLUSIVE"),
+      WORKER_LOCK_FILE,
+    );
+  } catch (err) {
+    serving.release();
+    throw err;
+  }
+  return {
+    release() {
+      working.release();
+      serving.release();
+    },
+  };
 }
 
 /** Holds the data dir alone (for a restore); refused while any server (or another restore) holds it. */

@@ -1,6 +1,6 @@
 /**
- * Header rules every registry endpoint applies, sync and async alike, before any work: the protocol version and
- * the receiver the message is addressed to.
+ * Header rules every registry endpoint applies, sync and async alike, before any work: the protocol version, the
+ * receiver the message is addressed to, and a plain (not encrypted) message.
  */
 import type { Config } from "../config.ts";
 import { DciError, DciRejection } from "./errors.ts";
@@ -36,6 +36,19 @@ export function checkReceiverId(
   throw new DciError(
     "err.receiver_id.invalid",
     `header.receiver_id ${JSON.stringify(receiverId.slice(0, 100))} does not name this server (${names})`,
+  );
+}
+
+/**
+ * Refuses a message the header marks encrypted (`is_msg_encrypted: true`, the spec's `EncryptedMessage`) with
+ * `err.encryption.invalid`: this server takes plain messages only, and would otherwise refuse the ciphertext as a
+ * malformed message (or, worse, read a plain one the sender believes it encrypted).
+ */
+export function checkNotEncrypted(isMsgEncrypted: unknown): void {
+  if (isMsgEncrypted !== true) return;
+  throw new DciError(
+    "err.encryption.invalid",
+    "Encrypted messages are not supported: send the message in plain text with header.is_msg_encrypted false",
   );
 }
 

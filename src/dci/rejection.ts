@@ -12,8 +12,14 @@ import { MAX_ID } from "./limits.ts";
 /** The actions whose messages this builds. */
 export type RejectedAction = "search" | "subscribe" | "unsubscribe" | "txn-status" | "receipt";
 
-/** The spec's txn_type values (TxnStatusRequest/Response); an unsubscribe is part of the subscription family. */
-const TXN_TYPES = ["search", "subscribe", "receipt"] as const;
+/** Every txn_type a registry's spec names (TxnStatusRequest/Response). */
+export type TxnType = "search" | "subscribe" | "unsubscribe" | "receipt";
+
+/**
+ * The txn_type values of most registries' specs (social, ibr): an unsubscribe is part of the subscription family.
+ * The crvs and fr specs name `unsubscribe` instead of `receipt` (RegistryProfile.txnTypes).
+ */
+export const TXN_TYPES: readonly TxnType[] = ["search", "subscribe", "receipt"];
 
 type Json = Record<string, unknown>;
 
@@ -28,11 +34,16 @@ function idOf(v: unknown): string {
     : "";
 }
 
-/** The spec's txn_type for a requested or stored one (`unsubscribe` → `subscribe`; anything else → `search`). */
-export function specTxnType(raw: unknown): typeof TXN_TYPES[number] {
+/**
+ * The txn_type of `types` (a registry's spec's) for a requested or stored one: itself when `types` names it,
+ * `unsubscribe` → `subscribe` when it does not, `receipt` stays `receipt` (fr's spec has receipts but no txn_type
+ * for them), anything else → `search`.
+ */
+export function specTxnType(raw: unknown, types: readonly TxnType[] = TXN_TYPES): TxnType {
   const t = typeof raw === "string" ? raw.trim().toLowerCase() : "";
+  if ((types as readonly string[]).includes(t)) return t as TxnType;
   if (t === "unsubscribe") return "subscribe";
-  return (TXN_TYPES as readonly string[]).includes(t) ? t as typeof TXN_TYPES[number] : "search";
+  return t === "receipt" ? "receipt" : "search";
 }
 
 /** True for a code the callback header may carry (MsgHeaderStatusReasonCode). */

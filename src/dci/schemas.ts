@@ -70,6 +70,11 @@ function nullAsAbsent<T extends z.ZodType>(schema: T) {
   return z.preprocess((v) => v === null ? undefined : v, schema);
 }
 
+/** A whole number sent as digits in a string (`"total_count": "1"`, as the spec's own sample requests do) as that number. */
+function digitsAsNumber<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => typeof v === "string" && /^[0-9]{1,9}$/.test(v) ? Number(v) : v, schema);
+}
+
 /**
  * The DCI request message header. Unknown fields are kept, never an error; the optional ones sent as null are
  * absent. Sender ids are any printable ASCII up to 255 characters (domains and URLs); the sender registry holds
@@ -85,7 +90,7 @@ export const RequestHeader = z.looseObject({
     example: "https://spmis.example.org/callback",
   }),
   receiver_id: nullAsAbsent(z.string().max(MAX_SENDER_ID).optional()),
-  total_count: z.number().int().min(0),
+  total_count: digitsAsNumber(z.number().int().min(0)),
   is_msg_encrypted: nullAsAbsent(z.boolean().optional()),
   meta: nullAsAbsent(z.unknown().optional()),
 }).openapi("MsgHeader");

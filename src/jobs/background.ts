@@ -5,10 +5,10 @@
 import type { Deps } from "../deps.ts";
 import { runScheduled, schedulesFor } from "./schedules.ts";
 import { startSweeper, sweepTransactions } from "./sweeper.ts";
-import { TXN_KIND } from "../transactions/worker.ts";
+import { TXN_KIND, type TxnWorker } from "../transactions/worker.ts";
 import { createWorker } from "../actions/worker.ts";
 import { NOTIFY_KIND, startNotifier } from "../subscriptions/notifier.ts";
-import { startDuePoll } from "./due_poll.ts";
+import { type DueWorkers, startDuePoll } from "./due_poll.ts";
 import { startHistorySampler } from "../obs/history.ts";
 import { startImportRunner, sweepImportSpools } from "../registry/imports/runner.ts";
 import { IMPORT_KIND } from "../registry/imports/service.ts";
@@ -27,18 +27,8 @@ export function startBackground(deps: Deps): Background {
   const notifier = startNotifier(deps);
   // Registry imports uploaded through the admin API or the console; interrupted ones resume here at start.
   const imports = startImportRunner(deps);
-  // Transactions this isolate is handling now (by any route), so the due-work poll does not pile on.
-  const handling = new Map<number, number>();
-  const handleTxn = async (id: number) => {
-    handling.set(id, (handling.get(id) ?? 0) + 1);
-    try {
-      await txnWorker.handle(id);
-    } finally {
-      const n = handling.get(id)! - 1;
-      if (n > 0) handling.set(id, n);
-      else handling.delete(id);
-    }
-  };
+  const txns = trackTransactions(txnWorker);
+  const handleTxn = txns.handle;
   // Queue messages carry a kind and an id; each kind's handler is idempotent and never throws.
   const handlers: Record<string, (id: string) => Promise<void>> = {
     [TXN_KIND]: (id) => handleTxn(Number(id)),
@@ -60,12 +50,7 @@ export function startBackground(deps: Deps): Background {
     // Import spools of no open job (an upload cut off by a crash on any instance).
     () => sweepImportSpools(deps).then(() => 0),
   ]);
-  const duePoll = startDuePoll(deps, {
-    handle: handleTxn,
-    busy: (id) => handling.has(id),
-    held: () => handling.size,
-    notify: (due) => notifier.notify(due),
-  });
+  const duePoll = startDuePoll(deps, { ...txns, notify: (due) => notifier.notify(due) });
   // The dashboard's per-minute history: every isolate's counters, read over the bus, one write a minute.
   const history = startHistorySampler(deps);
   for (const job of schedulesFor(deps.config)) {
@@ -85,5 +70,28 @@ export function startBackground(deps: Deps): Background {
       await imports.stop();
       await notifier.stop();
     },
+  };
+}
+
+/**
+ * The worker's transactions as the due-work poll sees them: each handled through `handle` (by any route: queue,
+ * sweep, poll) counts as held until its handling ends, and so does one the worker parked, so that the poll neither
+ * piles on nor takes them again.
+ */
+export function trackTransactions(worker: TxnWorker): Omit<DueWorkers, "notify"> {
+  const handling = new Map<number, number>();
+  return {
+    async handle(id) {
+      handling.set(id, (handling.get(id) ?? 0) + 1);
+      try {
+        await worker.handle(id);
+      } finally {
+        const n = handling.get(id)! - 1;
+        if (n > 0) handling.set(id, n);
+        else handling.delete(id);
+      }
+    },
+    busy: (id) => handling.has(id) || worker.parked(id),
+    held: () => handling.size + worker.parkedCount(),
   };
 }

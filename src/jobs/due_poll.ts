@@ -26,12 +26,13 @@ export interface DuePoll {
 export interface DueWorkers {
   /** Runs one transaction (the worker's handler). */
   handle(id: number): Promise<void>;
-  /** Whether this isolate already handles transaction `id`. */
+  /** Whether this isolate already handles transaction `id` (or has parked it). */
   busy(id: number): boolean;
   /**
-   * How many transactions this isolate holds now (running or queued), if known: a poll asks for only as many
-   * as `limit` leaves beside them. With a backlog already queued here, the query would find the same held
-   * transactions again on every poll (up to `limit` rows five times a second, each handed to nobody).
+   * How many transactions this isolate holds now (running, waiting for a slot, or parked), if known: the query
+   * cannot leave them out, so a poll asks for that many rows more than it takes and passes over them. Asking for
+   * fewer instead let one receiver that never answers, with `limit` callbacks waiting for it here, stop the poll
+   * for everyone (LIMIT 0): lapsed leases, lost wake-ups and resumable bulk runs of every sender.
    */
   held?(): number;
   /** The notifier: delivers the due lanes, fans out the waiting events. */
@@ -44,6 +45,9 @@ export interface DuePollOptions {
   limit?: number;
 }
 
+/** The most held transactions one poll passes over, in multiples of its limit (a bound on the query's rows). */
+const SKIP_LIMITS = 8;
+
 /** Starts polling for due work. */
 export function startDuePoll(deps: Deps, workers: DueWorkers, options: DuePollOptions = {}): DuePoll {
   const limit = options.limit ?? 500;
@@ -53,11 +57,10 @@ export function startDuePoll(deps: Deps, workers: DueWorkers, options: DuePollOp
     running = true;
     let started = 0;
     try {
-      const due = await dueWork(deps, {
-        startup: false,
-        limit: Math.max(0, limit - (workers.held?.() ?? 0)),
-      });
+      const skip = Math.min(workers.held?.() ?? 0, SKIP_LIMITS * limit);
+      const due = await dueWork(deps, { startup: false, limit: limit + skip });
       for (const id of due.transactions) {
+        if (started >= limit) break;
         if (workers.busy(id)) continue;
         started++;
         void workers.handle(id);

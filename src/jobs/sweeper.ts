@@ -41,13 +41,20 @@ export function dueWork(deps: Deps, options: { startup: boolean; limit: number }
 }
 
 /**
- * Redoes due transactions through `handle` (the worker's), batch by batch; at start-up the leases of the dead
- * process are released first (SQLite: one worker per file).
+ * How long the sweep waits for a batch it handed to the worker before it reads the next: a resumed bulk search
+ * runs for hours and a callback may wait on a slow receiver, and the other sweeps (spool files, imports) wait for
+ * this one. What is still running stays claimed, so the next batch does not take it again.
+ */
+export const SWEEP_BATCH_WAIT_MS = 10_000;
+
+/**
+ * Redoes due transactions through `handle` (the worker's), batch by batch, waiting at most `batchWaitMs` for each;
+ * at start-up the leases of the dead process are released first (SQLite: one worker per file).
  */
 export async function sweepTransactions(
   deps: Deps,
   handle: (id: number) => Promise<void>,
-  options: { startup: boolean },
+  options: { startup: boolean; batchWaitMs?: number },
 ): Promise<number> {
   if (options.startup) await deps.storage.transactions.releaseLeases();
   const seen = new Set<number>();
@@ -56,7 +63,12 @@ export async function sweepTransactions(
     const ids = due.transactions.filter((id) => !seen.has(id));
     if (ids.length === 0) break;
     for (const id of ids) seen.add(id);
-    await Promise.all(ids.map((id) => handle(id)));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(ids.map((id) => handle(id))),
+      new Promise((r) => timer = setTimeout(r, options.batchWaitMs ?? SWEEP_BATCH_WAIT_MS)),
+    ]);
+    clearTimeout(timer);
   }
   if (seen.size > 0) {
     deps.log.info("sweeper redid transactions", { count: seen.size, startup: options.startup });

@@ -13,19 +13,26 @@ import {
   activeValues,
   DEMOTE_ACTIVE,
   INSERT_ACTIVE,
+  INSERT_NEXT,
   KEY_BY_ID,
   type KeyRow,
+  NEXT_DUE,
+  NEXT_EXISTS,
+  PROMOTE_NEXT,
   RETIRE_KEY,
+  RETIRE_NEXT,
   type ServerKeyStore,
   VERIFIER,
 } from "./server_key_store.ts";
 
-// PostgreSQL has no rowid: within one creation time (the same millisecond) the active key is the newest (a rotation
-// makes the new key active), then key id. Key ids are random, so by id alone the key a rotation replaced could list
+// PostgreSQL has no rowid: within one creation time (the same millisecond) a waiting key is the newest, then the
+// active key (a rotation makes the new key next or active), then key id. Key ids are random, so by id alone the key a rotation replaced could list
 // as newer than its successor (the console then missed its "tokens stay valid" warning).
-const NEWEST_FIRST = "ORDER BY created_at DESC, (status = 'active') DESC, key_id DESC";
+const NEWEST_FIRST =
+  "ORDER BY created_at DESC, (status = 'next') DESC, (status = 'active') DESC, key_id DESC";
 const LIST = `SELECT * FROM server_keys ${NEWEST_FIRST}`;
-const PUBLISHED = `SELECT key_id, alg, public_jwk FROM server_keys WHERE status IN ('active', 'published')
+const PUBLISHED =
+  `SELECT key_id, alg, public_jwk FROM server_keys WHERE status IN ('next', 'active', 'published')
   ${NEWEST_FIRST}`;
 
 /** The server keys in the PostgreSQL database behind `pool`. */
@@ -41,10 +48,30 @@ export function pgServerKeyStore(pool: PgPool): ServerKeyStore {
         // Writers take turns (readers, signing included, are not held up): one signer, however many rotate.
         await c.query("LOCK TABLE server_keys IN SHARE ROW EXCLUSIVE MODE");
         if (options.unlessActive && await pgOne(c, ACTIVE_EXISTS)) return false;
+        await pgRun(c, pgText(RETIRE_NEXT), [key.created_at]);
         await pgRun(c, DEMOTE_ACTIVE);
         await pgRun(c, pgText(INSERT_ACTIVE), activeValues(key));
         return true;
       }),
+    stage: (key) =>
+      pgTransaction(pool, async (c) => {
+        await c.query("LOCK TABLE server_keys IN SHARE ROW EXCLUSIVE MODE");
+        if (await pgOne(c, NEXT_EXISTS)) return false;
+        await pgRun(c, pgText(INSERT_NEXT), activeValues(key));
+        return true;
+      }),
+    promoteDue: async (now) => {
+      // A read first: once a second in every instance, and almost always nothing is due.
+      if (!await pgOne(pool, pgText(NEXT_DUE), [now])) return false;
+      return await pgTransaction(pool, async (c) => {
+        await c.query("LOCK TABLE server_keys IN SHARE ROW EXCLUSIVE MODE");
+        const due = await pgOne<{ key_id: string }>(c, pgText(NEXT_DUE), [now]);
+        if (!due) return false;
+        await pgRun(c, DEMOTE_ACTIVE);
+        await pgRun(c, pgText(PROMOTE_NEXT), [due.key_id]);
+        return true;
+      });
+    },
     retire: async (keyId, at) => void await pgRun(pool, pgText(RETIRE_KEY), [at, keyId]),
     sealSecrets: (keks) =>
       pgTransaction(pool, async (c) => {

@@ -1,4 +1,8 @@
-/** The server's own signing keys: generated on first start, rotated and retired by the operator. */
+/**
+ * The server's own signing keys: generated on first start, rotated and retired by the operator. A rotation
+ * publishes the new key first and makes it the signer `publishSeconds` later (DCI_KEY_PUBLISH_SECONDS), so a
+ * partner that cached our JWKS a moment before knows the new key by the time it signs anything.
+ */
 import {
   createPrivateKey,
   createPublicKey,
@@ -10,7 +14,8 @@ import { Buffer } from "node:buffer";
 import type { Clock } from "../clock.ts";
 import { isoNow } from "../clock.ts";
 import { isSealed, type KeyEncryption, seal, unseal } from "./kek.ts";
-import type { KeyRow, ServerKeyStore } from "./server_key_store.ts";
+import type { KeyRow, NewKeyRow, ServerKeyStore } from "./server_key_store.ts";
+import type { Logger } from "../obs/log.ts";
 
 /** Signature algorithms as DCI names them. */
 export type KeyAlg = "ed25519" | "rsa-sha256";
@@ -20,9 +25,11 @@ export interface KeyInfo {
   key_id: string;
   alg: KeyAlg;
   kid: string;
-  status: "active" | "published" | "retired";
+  status: "next" | "active" | "published" | "retired";
   created_at: string;
   retired_at: string | null;
+  /** When the key begins (`next`) or began to sign. */
+  signs_from: string;
 }
 
 /** A public JWK as published in our JWKS. */
@@ -85,13 +92,25 @@ export class ServerKeys {
   #applied = 0;
   /** Public keys by key id: a key id's material never changes, only its status (read on every use). */
   #public = new Map<string, VerificationKey>();
+  /** When a failed background re-read was last logged (one line a minute while it keeps failing). */
+  #loggedFailureAt = -Infinity;
+  #log: Logger | undefined;
+  #publishMs: number;
 
   constructor(
     private store: ServerKeyStore,
     private serverId: string,
     private clock: Clock,
     private encryption: KeyEncryption = {},
-  ) {}
+    options: {
+      log?: Logger;
+      /** How long a rotation's new key is published before it signs (0: it signs at once). */
+      publishSeconds?: number;
+    } = {},
+  ) {
+    this.#log = options.log;
+    this.#publishMs = (options.publishSeconds ?? 0) * 1000;
+  }
 
   /**
    * Stores a secret the server must read back (outbound credentials): sealed with the current key-encryption
@@ -119,15 +138,30 @@ export class ServerKeys {
     return created;
   }
 
-  /** Makes a new key of `alg` the signer; the previous signer stays published until retired. */
-  async rotate(alg: KeyAlg = "ed25519"): Promise<KeyInfo> {
+  /**
+   * Makes a new key of `alg` the next signer: published now, signing once `publishSeconds` have passed (refused
+   * while another key waits). With `now` (a signer that must stop at once, a compromised key), no publish time or
+   * no signer yet, it signs at once, and a key that was waiting is retired (it never signed). The previous signer
+   * stays published until retired.
+   */
+  async rotate(alg: KeyAlg = "ed25519", options: { now?: boolean } = {}): Promise<KeyInfo> {
     const key = this.#newKey(alg);
-    await this.store.activate(key);
+    if (options.now || this.#publishMs <= 0 || !await this.store.active()) await this.store.activate(key);
+    else {
+      const signsFrom = new Date(this.clock.now() + this.#publishMs).toISOString();
+      if (!await this.store.stage({ ...key, signs_from: signsFrom })) {
+        const waiting = (await this.list()).find((k) => k.status === "next");
+        throw new KeyError(
+          `Key "${waiting?.key_id}" already waits to sign (from ${waiting?.signs_from}): ` +
+            "rotate with --now to replace it and sign with a new key at once, or retire it first",
+        );
+      }
+    }
     await this.load();
     return (await this.info(key.key_id))!;
   }
 
-  /** Stops publishing a key. The active key cannot be retired: rotate first. */
+  /** Stops publishing a key (a waiting one never signs). The active key cannot be retired: rotate first. */
   async retire(keyId: string): Promise<KeyInfo> {
     const row = await this.store.get(keyId);
     if (!row) throw new KeyError(`Key "${keyId}" does not exist`);
@@ -150,7 +184,7 @@ export class ServerKeys {
     return row ? this.#toInfo(row) : undefined;
   }
 
-  /** The JWKS document: every key that is active or still published. */
+  /** The JWKS document: every key that is active, waiting to sign, or still published. */
   async jwks(): Promise<{ keys: PublicJwk[] }> {
     return {
       keys: (await this.store.published()).map((r) => {
@@ -163,9 +197,14 @@ export class ServerKeys {
     };
   }
 
-  /** Reads the signer now and caches it; undefined (and nothing cached) when there is none. */
+  /**
+   * Reads the signer now and caches it; undefined (and nothing cached) when there is none. A waiting key whose time
+   * has come becomes the signer first (by whichever process or instance reads first).
+   */
   async load(): Promise<SigningKey | undefined> {
     const read = ++this.#reads;
+    // A promotion that fails (the write lock held too long) is tried again at the next read; the signer stays.
+    await this.store.promoteDue(isoNow(this.clock)).catch((err) => this.#readFailed(err));
     const row = await this.store.active();
     if (read < this.#applied) return this.#cached?.key;
     this.#applied = read;
@@ -187,10 +226,28 @@ export class ServerKeys {
   active(): SigningKey {
     const cached = this.#cached;
     if ((!cached || this.clock.now() - cached.at >= 1000) && !this.#loading) {
-      this.#loading = this.load().catch(() => undefined).finally(() => (this.#loading = undefined));
+      this.#loading = this.load().catch((err) => this.#readFailed(err)).finally(
+        () => (this.#loading = undefined),
+      );
     }
     if (!cached) throw new KeyError("No active server key: run `dci-server keys rotate`");
     return cached.key;
+  }
+
+  /**
+   * A background re-read or a waiting key's promotion failed (the database, or a new key's row this process cannot
+   * unseal: a key-encryption key missing here): signing goes on with the cached key, which stays published until
+   * retired, and the failure is logged as an error once a minute, so an instance left behind by a rotation is seen
+   * before its key is retired.
+   */
+  #readFailed(err: unknown): void {
+    const now = this.clock.now();
+    if (now - this.#loggedFailureAt < 60_000) return;
+    this.#loggedFailureAt = now;
+    this.#log?.error("server signing key re-read failed; still signing with the cached key", {
+      key_id: this.#cached?.key.keyId,
+      err,
+    });
   }
 
   /**
@@ -228,7 +285,7 @@ export class ServerKeys {
   }
 
   /** A new key pair of `alg` as its row: the private part sealed when there is a key-encryption key. */
-  #newKey(alg: KeyAlg): Omit<KeyRow, "status" | "retired_at"> {
+  #newKey(alg: KeyAlg): NewKeyRow {
     const { privateKey, publicKey } = alg === "ed25519"
       ? generateKeyPairSync("ed25519")
       : generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -269,6 +326,7 @@ export class ServerKeys {
       status: r.status,
       created_at: r.created_at,
       retired_at: r.retired_at,
+      signs_from: r.signs_from ?? r.created_at,
     };
   }
 }

@@ -104,17 +104,21 @@ export function locationsRoutes(deps: Deps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   // The document of the newest version this isolate has read. A replace (by any process) bumps the version in
   // the database, so a request costs one point read until the hierarchy changes; the body (up to ~30 MB for the
-  // largest hierarchy) is serialised and compressed once per version, not per request.
-  let cached: { version: number; served: Promise<Served> } | undefined;
+  // largest hierarchy) is loaded, serialised and compressed once per version, not per request: the entry is cached
+  // before the load starts, so requests arriving while it runs wait for that one load.
+  let cached: { version: number; served: Promise<Served | undefined> } | undefined;
   const current = async () => {
     const info = await deps.storage.locations.info();
     if (!info) return undefined;
     if (cached?.version !== info.version) {
-      const h = await deps.storage.locations.load();
-      if (!h) return undefined;
-      const entry = { version: h.info.version, served: serve(h) };
+      const entry = {
+        version: info.version,
+        served: deps.storage.locations.load().then((h) => h ? serve(h) : undefined),
+      };
       cached = entry;
-      entry.served.catch(() => cached === entry && (cached = undefined));
+      // A failed or empty load is not kept: the next request reads again.
+      const forget = () => cached === entry && (cached = undefined);
+      entry.served.then((doc) => doc ?? forget(), forget);
     }
     return await cached.served;
   };

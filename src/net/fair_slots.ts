@@ -56,6 +56,11 @@ export class FairSlots {
     return this.#waiting;
   }
 
+  /** Waiters now for exactly `key` (its destination and sender). */
+  waitingFor(key: SlotKey): number {
+    return this.#queues.get(queueKeyOf(key))?.length ?? 0;
+  }
+
   /**
    * Waits for a slot for `key`; resolves with the function that gives it back (idempotent). Rejects with the
    * signal's reason if `signal` aborts first (the waiter leaves the queue).
@@ -77,7 +82,7 @@ export class FairSlots {
         this.#count(key, +1);
         return resolve(release());
       }
-      const queueKey = `${key.destination}\n${key.sender ?? ""}`;
+      const queueKey = queueKeyOf(key);
       const onAbort = () => {
         const queue = this.#queues.get(queueKey);
         const i = queue?.indexOf(waiter) ?? -1;
@@ -142,6 +147,11 @@ export class FairSlots {
     bump(this.#byDestination, key.destination, delta);
     if (key.sender !== undefined) bump(this.#bySender, key.sender, delta);
   }
+}
+
+/** The queue of a key: one per (destination, sender). */
+function queueKeyOf(key: SlotKey): string {
+  return `${key.destination}\n${key.sender ?? ""}`;
 }
 
 function bump(map: Map<string, number>, key: string, delta: number): void {

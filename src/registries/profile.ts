@@ -18,6 +18,7 @@ import type { z } from "@hono/zod-openapi";
 import type { Registrant } from "../registry/model.ts";
 import type { ValueKind } from "../registry/attributes.ts";
 import type { Deps } from "../deps.ts";
+import type { TxnType } from "../dci/rejection.ts";
 
 /** A JSON object. */
 export type Json = Record<string, unknown>;
@@ -170,8 +171,18 @@ export interface RegistryProfile {
   attributes: readonly ProfileAttribute[];
   /** Registry-specific subscription event types (beside registration / update / delete). */
   eventTypes: readonly ProfileEventType[];
+  /**
+   * False when the registry's spec has no `reg_event_type` for registrations, updates and deletes (ibr: only
+   * `enrollement` and `enrollement_status_change`): its subscriptions take only its own event types.
+   */
+  changeEvents?: boolean;
   /** Which of the standard actions this registry's spec defines (DR has no txn status). */
   standardActions: readonly ("search" | "subscribe" | "unsubscribe" | "txn-status" | "receipt")[];
+  /**
+   * The spec's `txn_type` values of TxnStatusRequest and TxnStatusResponse, when not `search`, `subscribe`,
+   * `receipt` (crvs and fr: `search`, `subscribe`, `unsubscribe`).
+   */
+  txnTypes?: readonly TxnType[];
   /** Registry-specific endpoints. */
   actions: readonly ProfileAction[];
   /**

@@ -248,23 +248,41 @@ function readRecordType(raw: Obj, profile: RegistryProfile, errors: string[]): R
   return profile.recordTypes[0];
 }
 
+/**
+ * The most distinct identifiers one record may hold (every registry's records carry one to four: UIN, BRN, NID, a
+ * household or programme id, ...). Each is a row of the identifiers index and a lookup of every write, and an IBR
+ * enrolment update merges the identifiers it names into the stored ones: a record over the cap is refused.
+ */
+export const MAX_IDENTIFIERS = 50;
+
+/**
+ * The identifiers of a record, de-duplicated by (type, value) in one pass; more than MAX_IDENTIFIERS distinct ones is
+ * an error (the list is not read on past it), and only the first few malformed entries are named.
+ */
 function readIdentifiers(v: unknown, errors: string[]): IdentifierValue[] {
   if (v === undefined || v === null) return [];
   const list = Array.isArray(v) ? v : [v];
-  const out: IdentifierValue[] = [];
+  const out = new Map<string, IdentifierValue>();
+  let malformed = 0;
   for (const [i, x] of list.entries()) {
     const o = isObj(x) ? x : {};
     const type = normaliseIdType(o.identifier_type ?? o.type);
     const rawValue = o.identifier_value ?? o.value;
     const value = typeof rawValue === "number" ? String(rawValue) : rawValue;
     if (!type || typeof value !== "string" || !value.trim() || value.length > 128) {
-      errors.push(`identifier[${i}]: expected {identifier_type, identifier_value}`);
+      if (++malformed <= 5) errors.push(`identifier[${i}]: expected {identifier_type, identifier_value}`);
       continue;
     }
-    if (out.some((e) => e.type === type && e.value === value.trim())) continue;
-    out.push({ type, value: value.trim() });
+    // A type is a code (no NUL); a value with a NUL is refused as a whole record, so the key is unambiguous.
+    const key = `${type}\u0000${value.trim()}`;
+    if (out.has(key)) continue;
+    if (out.size === MAX_IDENTIFIERS) {
+      errors.push(`identifier: more than ${MAX_IDENTIFIERS} distinct identifiers (${list.length} given)`);
+      break;
+    }
+    out.set(key, { type, value: value.trim() });
   }
-  return out;
+  return [...out.values()];
 }
 
 function readAddresses(v: unknown, text: (f: string, v: unknown) => string | undefined): Address[] {

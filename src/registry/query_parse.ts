@@ -177,7 +177,8 @@ function predicateItem(item: unknown): Cond {
     throw filterError("each predicate needs expression1 {attribute_name, operator, attribute_value}");
   }
   let cond = predicateExpr(item.expression1);
-  const condition = item.condition === undefined
+  // The spec's own sample requests send `"condition": ""` and `"expression2": ""` for "none": read as absent.
+  const condition = item.condition === undefined || item.condition === ""
     ? "and"
     : typeof item.condition === "string"
     ? item.condition.trim().toLowerCase()
@@ -194,8 +195,9 @@ function predicateItem(item: unknown): Cond {
       : { kind: condition as "and" | "or", items: [cond, next] };
     applied = true;
   }
-  if (item[`expression${n}`] !== undefined) throw filterError(`expression${n} must be an object`);
-  if (!applied && condition === "not" && item.condition !== undefined) return { kind: "not", item: cond };
+  const after = item[`expression${n}`];
+  if (after !== undefined && after !== "") throw filterError(`expression${n} must be an object`);
+  if (!applied && condition === "not") return { kind: "not", item: cond };
   return cond;
 }
 

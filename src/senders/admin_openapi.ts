@@ -218,7 +218,13 @@ export const SENDER_ROUTES = {
     request: { params: Id },
     responses: {
       200: json(
-        z.object({ ok: z.literal(true), keys: z.array(SenderKey) }),
+        z.object({
+          ok: z.literal(true),
+          keys: z.array(SenderKey),
+          skipped: z.array(z.string()).optional().openapi({
+            description: "JWKS members that are not usable signing keys, each `key #i (kid): reason`",
+          }),
+        }),
         "Fetched: the sender's keys now",
       ),
       502: json(
@@ -255,7 +261,8 @@ export const SENDER_ROUTES = {
     method: "post",
     path: "/clients/{id}/rotate-secret",
     tags,
-    summary: "Replace a client's secret (shown once); tokens already issued stay valid until they expire",
+    summary:
+      "Replace a client's secret (shown once); tokens obtained with the old secret stop working at once",
     request: { params: ClientId },
     responses: { 200: json(ClientSecret, "The new secret") },
   }),

@@ -78,7 +78,9 @@ export function senderAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
     const id = c.req.valid("param").id;
     const outcome = await run(() => fetchSenderKeys(deps, id));
     const keys = await listSenderKeys(deps, id);
-    return outcome.ok ? c.json({ ok: true as const, keys }, 200) : c.json({ ...outcome, keys }, 502);
+    return outcome.ok
+      ? c.json({ ok: true as const, keys, ...(outcome.skipped ? { skipped: outcome.skipped } : {}) }, 200)
+      : c.json({ ...outcome, keys }, 502);
   });
   clientRoutes(app, deps);
 }

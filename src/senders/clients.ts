@@ -94,15 +94,29 @@ export async function revokeClient(deps: Deps, clientId: string): Promise<Client
   return toInfo(row);
 }
 
-/** Replaces a client's secret; the new one is shown once. Tokens already issued stay valid until they expire. */
+/**
+ * When a client's current secret was set, as access tokens carry it (`secret_rotated_at`): the rotation's time in
+ * ms, 0 for the secret it was created with.
+ */
+export function secretRotatedAtMs(client: { secret_rotated_at: string | null }): number {
+  return client.secret_rotated_at === null ? 0 : Date.parse(client.secret_rotated_at);
+}
+
+/**
+ * Replaces a client's secret; the new one is shown once. Every token obtained with an earlier secret stops at
+ * its next use (the bearer check compares its `secret_rotated_at` with the client row's).
+ */
 export async function rotateClientSecret(deps: Deps, clientId: string): Promise<{ clientSecret: string }> {
   const refused = () => new SenderError("not_found", `client "${clientId}" is unknown or revoked`);
   const client = await getClient(deps, clientId);
   if (!client || !client.active) throw refused();
   const clientSecret = randomToken("dcis");
   const hash = await hashSecret(clientSecret);
+  // Each rotation a later stamp than the one before, even within a millisecond (or a clock set back): the stamp
+  // is what tells the tokens of one secret from the next.
+  const at = Math.max(deps.clock.now(), secretRotatedAtMs(client) + 1);
   // Written only while the client is still active: a revoke during the hashing is not undone.
-  if (!await deps.storage.clients.setSecret(clientId, JSON.stringify(hash), isoNow(deps.clock))) {
+  if (!await deps.storage.clients.setSecret(clientId, JSON.stringify(hash), new Date(at).toISOString())) {
     throw refused();
   }
   return { clientSecret };

@@ -24,21 +24,29 @@ export interface SenderKey {
   created_at: string;
 }
 
-/** 1 to 99 of `[A-Za-z0-9._:-]`, but not `.` or `..`, which a URL path resolves away (a partner's JWKS names them). */
-const KEY_ID = /^(?!\.\.?$)[A-Za-z0-9._:-]{1,99}$/;
+/**
+ * 1 to 99 of `[A-Za-z0-9_.:-]` (`_`: RFC 7638 thumbprints, base64url, are common kids), but not `.` or `..`, which a
+ * URL path resolves away (a partner's JWKS names them).
+ */
+const KEY_ID = /^(?!\.\.?$)[A-Za-z0-9_.:-]{1,99}$/;
 
 /**
- * Refuses a key id that is not 1 to 99 of `[A-Za-z0-9._:-]`, or is `.` or `..` (it is a path segment and part of
+ * Refuses a key id that is not 1 to 99 of `[A-Za-z0-9_.:-]`, or is `.` or `..` (it is a path segment and part of
  * a kidId: `…/keys/../remove` would be `…/remove`, the sender's own).
  */
 export function checkKeyId(keyId: unknown): asserts keyId is string {
-  if (typeof keyId !== "string" || !KEY_ID.test(keyId)) {
+  if (!isKeyId(keyId)) {
     const shown = JSON.stringify(typeof keyId === "string" ? keyId.slice(0, 100) : keyId ?? null);
     throw new SenderError(
       "invalid",
-      `key_id ${shown} must be [A-Za-z0-9._:-], 1 to 99 characters, not . or ..`,
+      `key_id ${shown} must be [A-Za-z0-9_.:-], 1 to 99 characters, not . or ..`,
     );
   }
+}
+
+/** Whether `keyId` is a key id checkKeyId accepts (one a sender can have). */
+export function isKeyId(keyId: unknown): keyId is string {
+  return typeof keyId === "string" && KEY_ID.test(keyId);
 }
 
 /** Parses a PEM (SPKI / certificate) or a JWK into a public key; throws SenderError on anything else. */
@@ -153,8 +161,14 @@ export async function senderKeySet(
   senderId: string,
   stamp: string,
 ): Promise<SenderKeySet> {
-  const hit = deps.senderKeyCache.get(senderId, stamp);
-  if (hit) return hit;
+  return deps.senderKeyCache.get(senderId, stamp) ?? await currentSenderKeySet(deps, senderId);
+}
+
+/**
+ * The sender's active keys as stored now, imported and cached under the stamp they were read at: after a JWKS
+ * refetch, whose keys the stamp the bearer check read before it does not name.
+ */
+export async function currentSenderKeySet(deps: Deps, senderId: string): Promise<SenderKeySet> {
   const read = await deps.storage.senderKeys.active(senderId);
   const keys: SenderKeySet = new Map();
   for (const r of read?.keys ?? []) {

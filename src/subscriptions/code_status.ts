@@ -7,21 +7,26 @@ import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
 import { MAX_ID } from "../dci/limits.ts";
 import type { SubscriptionRow } from "./store.ts";
+import type { StatusScope } from "../transactions/store.ts";
 import { subscriptionInfo } from "./processors.ts";
 
 /** The txn_status of a subscription_code_list query and its item count; undefined when no code is the sender's. */
 export async function subscriptionCodeStatus(
   deps: Deps,
-  senderId: string,
+  scope: StatusScope,
   codes: string[],
   query: { transaction_id: string; correlation_id: string },
 ): Promise<{ status: Record<string, unknown>; items: number } | undefined> {
   const unique = [...new Set(codes)];
+  const { senderId } = scope;
   // Another sender's code is answered exactly as an unknown one: the answer must not tell which codes exist.
+  // Another registry's, or an earlier sender's of the same id, is not this sender's on this registry either.
   const rows: Array<SubscriptionRow | undefined> = [];
   for (const code of unique) {
     const row = await deps.storage.subscriptions.get(code);
-    rows.push(row?.sender_id === senderId ? row : undefined);
+    const own = row?.sender_id === senderId && row.registry === scope.registry &&
+      row.created_at >= scope.since;
+    rows.push(own ? row : undefined);
   }
   const own = rows.filter((r): r is SubscriptionRow => r !== undefined);
   if (own.length === 0) return undefined;

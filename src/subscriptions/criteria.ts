@@ -8,6 +8,7 @@ import { OutboundError } from "../net/outbound.ts";
 import {
   compileFilter,
   dedupeKey,
+  isChangeEvent,
   normaliseEventType,
   normaliseRecordType,
   SubscribeRejection,
@@ -52,13 +53,14 @@ export function checkCriteria(raw: unknown, registry: string, now: string): Chec
   if (!c) throw new SubscribeRejection("rjct.notify_details.invalid", "subscribe_criteria must be an object");
   const profile = profileOf(registry);
   const eventType = normaliseEventType(c.reg_event_type, profile);
-  if (!eventType) {
+  const changes = profile?.changeEvents !== false;
+  if (!eventType || (!changes && isChangeEvent(eventType))) {
     const own = profile?.eventTypes.map((e) => e.names[0]) ?? [];
     throw new SubscribeRejection(
       "rjct.notify_types.invalid",
       `reg_event_type ${JSON.stringify(c.reg_event_type ?? null)?.slice(0, 60)} is not one of ${
-        ["registration", "update", "delete", ...own].join(", ")
-      }`,
+        [...(changes ? ["registration", "update", "delete"] : []), ...own].join(", ")
+      }${changes ? "" : ` (the ${profile?.name} spec names no others)`}`,
     );
   }
   const recordType = profile ? normaliseRecordType(c.notify_record_type, profile) : undefined;

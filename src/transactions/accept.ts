@@ -1,7 +1,9 @@
 /**
  * Accepting an async request: check it, store the transaction (the record of truth), enqueue its id, and
- * answer the ACK with our correlation_id. A repeated transaction_id gets the stored ACK and nothing else.
+ * answer the ACK with our correlation_id. A repeat (the same transaction_id and message to the same registry and
+ * action) gets the stored ACK and nothing else.
  */
+import { createHash } from "node:crypto";
 import type { Deps } from "../deps.ts";
 import type { RequestHeader } from "../dci/schemas.ts";
 import type { Ack } from "../dci/schemas.ts";
@@ -63,7 +65,9 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
   const { row, created } = await deps.storage.transactions.insert({
     sender_id: input.senderId,
     transaction_id: message.transaction_id,
-    dedupe_key: action === "txn-status" || action === "receipt" ? header.message_id : message.transaction_id,
+    dedupe_key: action === "txn-status" || action === "receipt"
+      ? header.message_id
+      : repeatKey(input.registry, message.transaction_id, message),
     message_id: header.message_id,
     correlation_id: correlationId,
     action,
@@ -96,6 +100,16 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
       }),
   );
   return { ack, correlationId, created: true };
+}
+
+/**
+ * What makes a request a repeat of one stored (a sender retrying with a new message_id): the registry, the
+ * transaction_id and the whole message. The spec has a sender reuse its transaction_id for every request of one
+ * exchange (another registry's search, the next page): those are new requests, not repeats.
+ */
+export function repeatKey(registry: string, transactionId: string, message: unknown): string {
+  const digest = createHash("sha256").update(JSON.stringify(message)).digest("base64url");
+  return `${registry}/${digest}/${transactionId}`;
 }
 
 /** An item's reference_id as a string (numbers accepted), or undefined (the processor rejects that item). */

@@ -52,10 +52,44 @@ export interface BulkRunner {
   handle(row: TxnRow): Promise<boolean>;
 }
 
-/** Creates the runner; `lookup` answers a page, `random` jitters the retry delays. */
+/**
+ * Keeps the lease `owner` holds on transaction `id` while work runs under it (a processor, a callback on the wire):
+ * renewed every quarter of DCI_LEASE_SECONDS, as a bulk run renews its own, so that another instance never takes
+ * over work that is only slow. Stops at `stop()`, or once the lease is found lost.
+ */
+export function keepLease(deps: Deps, id: number, owner: string): { stop(): void } {
+  const leaseMs = deps.config.leaseSeconds * 1000;
+  let stopped = false;
+  const renew = async () => {
+    const now = deps.clock.now();
+    const until = new Date(now + leaseMs).toISOString();
+    // A write that failed (a held lock, a full disk) is tried again at the next tick, while the lease lasts.
+    const kept = await Promise.try(() =>
+      deps.storage.bulk.renewLease(id, owner, until, new Date(now).toISOString())
+    ).catch(() => true);
+    if (kept || stopped) return;
+    stop();
+    deps.log.warn("transaction lease lost while its work ran", { id });
+  };
+  const timer = setInterval(() => void renew(), leaseMs / 4);
+  function stop(): void {
+    stopped = true;
+    clearInterval(timer);
+  }
+  return { stop };
+}
+
+/**
+ * Creates the runner; `lookup` answers a page, `random` jitters the retry delays, `wake` asks for the run again
+ * after `delayMs` (the worker's queue).
+ */
 export function createBulkRunner(
   deps: Deps,
-  options: { lookup: BulkLookup; random?: () => number },
+  options: {
+    lookup: BulkLookup;
+    random?: () => number;
+    wake?: (id: number, delayMs: number) => Promise<void>;
+  },
 ): BulkRunner {
   const leaseMs = deps.config.leaseSeconds * 1000;
   const delay = retryDelay(deps.config.callbackRetryDelaysMs, options.random);
@@ -240,6 +274,15 @@ export function createBulkRunner(
             uncount: true,
           });
           if (err instanceof RunHeld) await heldBySender(deps, row);
+          // A wake-up at the page's retry time: the due-work poll finds the run too, but only as a backstop.
+          else {
+            await options.wake?.(row.id, Math.max(0, err.at - deps.clock.now())).catch((e) =>
+              deps.log.warn("bulk search wake-up not queued; the due-work poll resumes it", {
+                correlation_id: row.correlation_id,
+                err: e,
+              })
+            );
+          }
           deps.log.info(err instanceof RunHeld ? "bulk search held" : "bulk search waits", {
             correlation_id: row.correlation_id,
             reason: err.message,

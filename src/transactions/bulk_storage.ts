@@ -47,14 +47,14 @@ export interface BulkStore {
 /** The bulk searches in the embedded SQLite database. */
 export function sqliteBulkStore(db: Db): BulkStore {
   return {
-    get: (txn) => Promise.resolve(getBulk(db, txn)),
-    storePage: (p) => Promise.resolve(storePage(db, p)),
-    firstPendingPage: (txn) => Promise.resolve(firstPendingPage(db, txn)),
-    pageMessage: (txn, page) => Promise.resolve(pageMessage(db, txn, page)),
-    recordPageAttempt: (p) => Promise.resolve(recordPageAttempt(db, p)),
-    renewLease: (id, owner, until, now) => Promise.resolve(renewLease(db, id, owner, until, now)),
-    finish: (id, owner, f) => Promise.resolve(finishBulk(db, id, owner, f)),
-    progress: (txn) => Promise.resolve(progressOf(getBulk(db, txn))),
-    reopen: (txn, now) => Promise.resolve(reopenBulk(db, txn, now)),
+    get: (txn) => Promise.try(() => getBulk(db, txn)),
+    storePage: (p) => Promise.try(() => storePage(db, p)),
+    firstPendingPage: (txn) => Promise.try(() => firstPendingPage(db, txn)),
+    pageMessage: (txn, page) => Promise.try(() => pageMessage(db, txn, page)),
+    recordPageAttempt: (p) => Promise.try(() => recordPageAttempt(db, p)),
+    renewLease: (id, owner, until, now) => Promise.try(() => renewLease(db, id, owner, until, now)),
+    finish: (id, owner, f) => Promise.try(() => finishBulk(db, id, owner, f)),
+    progress: (txn) => Promise.try(() => progressOf(getBulk(db, txn))),
+    reopen: (txn, now) => Promise.try(() => reopenBulk(db, txn, now)),
   };
 }

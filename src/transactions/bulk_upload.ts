@@ -182,6 +182,9 @@ function readParts(
       fields[name as keyof UploadFields] = value;
     });
     bb.on("file", (name, stream, info) => {
+      // A body that ends inside the file ("Unexpected end of form") errors the part's stream as well as the
+      // parser: without a listener that error was uncaught, and one truncated upload ended the whole process.
+      stream.on("error", abort);
       if (name !== "fileName") {
         stream.resume();
         return fail(

@@ -16,8 +16,10 @@ export type { DeliveryOutcome };
 
 /**
  * The callback URL for `action` from a base (the sender's registered callback URL, else header.sender_uri):
- * the base itself in the sender's `exact` mode or when it already ends in a callback path, else base +
- * `/registry/on-search` etc. Undefined when the base is not an absolute http(s) URL without credentials.
+ * the base itself in the sender's `exact` mode; a base already ending in a callback path (the spec's example
+ * sender_uri is `…/callback/on-search`) has that last segment replaced by this action's (`…/on-subscribe`), as a
+ * notify URL's is (src/subscriptions/rules.ts); else base + `/registry/on-search` etc. Undefined when the base is
+ * not an absolute http(s) URL without credentials.
  */
 export function callbackUrl(
   base: string | undefined,
@@ -26,9 +28,12 @@ export function callbackUrl(
 ): string | undefined {
   const url = callbackBase(base);
   if (!url) return undefined;
-  if (mode === "append" && !CALLBACK_SUFFIX.test(url.pathname)) {
-    url.pathname = trimTrailingSlashes(url.pathname) + asyncAction(action).callbackPath;
-  }
+  if (mode === "exact") return url.toString();
+  const path = trimTrailingSlashes(url.pathname);
+  const own = asyncAction(action).callbackPath;
+  url.pathname = CALLBACK_SUFFIX.test(path)
+    ? path.replace(/\/(txn\/)?[^/]+$/, "") + own.slice(own.indexOf("/", 1))
+    : path + own;
   return url.toString();
 }
 

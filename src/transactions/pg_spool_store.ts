@@ -8,6 +8,7 @@
 import type { PgPool } from "../db/pg/pool.ts";
 import { pgOne, pgRun, pgText } from "../db/pg/query.ts";
 import { readLines, SpoolError, type SpoolStore, type SpoolWriter } from "./spool_store.ts";
+import { SPOOL_STILL_READ } from "./bulk_store.ts";
 
 /** A chunk is written once this many characters of lines are buffered. */
 const CHUNK = 1024 * 1024;
@@ -31,7 +32,7 @@ const DELETE_SPOOL = "DELETE FROM bulk_spool_chunks WHERE spool = ?";
 const SWEEP = `WITH gone AS (
     DELETE FROM bulk_spool_chunks c
     WHERE c.spool IN (SELECT spool FROM bulk_spool_chunks GROUP BY spool HAVING max(written_at) <= ?)
-      AND NOT EXISTS (SELECT 1 FROM bulk_searches b WHERE b.spool = c.spool AND b.pages_built < b.pages_total)
+      AND NOT EXISTS (SELECT 1 FROM bulk_searches b WHERE b.spool = c.spool AND ${SPOOL_STILL_READ})
     RETURNING c.spool)
   SELECT count(DISTINCT spool) AS n FROM gone`;
 

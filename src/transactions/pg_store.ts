@@ -134,12 +134,16 @@ export function pgTransactionStore(pool: PgPool): TransactionStore {
       senderId === undefined
         ? pgOne<TxnWithResult>(pool, pgText(sql.TXN_BY_CORRELATION), [cid])
         : pgOne<TxnWithResult>(pool, pgText(sql.TXN_BY_CORRELATION_OF), [cid, senderId]),
-    findByTransactionId: (senderId, tid) =>
-      pgAll<TxnWithResult>(pool, pgText(sql.TXN_BY_TRANSACTION_ID), [senderId, tid]),
-    findByReferenceIds: async (senderId, refs) =>
-      refs.length === 0 ? [] : await pgAll<TxnWithResult>(pool, BY_REFERENCE_IDS, [senderId, refs]),
-    findByMessageIds: async (senderId, messageIds) =>
-      messageIds.length === 0 ? [] : await pgAll<TxnWithResult>(pool, BY_MESSAGE_IDS, [senderId, messageIds]),
+    findByTransactionId: ({ senderId, registry, since }, tid) =>
+      pgAll<TxnWithResult>(pool, pgText(sql.TXN_BY_TRANSACTION_ID), [senderId, registry, since, tid]),
+    findByReferenceIds: async ({ senderId, registry, since }, refs) =>
+      refs.length === 0
+        ? []
+        : await pgAll<TxnWithResult>(pool, BY_REFERENCE_IDS, [senderId, refs, registry, since]),
+    findByMessageIds: async ({ senderId, registry, since }, messageIds) =>
+      messageIds.length === 0
+        ? []
+        : await pgAll<TxnWithResult>(pool, BY_MESSAGE_IDS, [senderId, registry, since, messageIds]),
     async list(f) {
       const after = f.before === undefined
         ? undefined

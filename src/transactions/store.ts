@@ -284,18 +284,25 @@ export function getByCorrelationId(
     : stmt(db, TXN_BY_CORRELATION_OF).get(correlationId, senderId)) as TxnWithResult | undefined;
 }
 
-/** The sender's business transactions with `transactionId` (status queries excluded), newest first. */
-export function findByTransactionId(db: Db, senderId: string, transactionId: string): TxnWithResult[] {
-  return stmt(db, TXN_BY_TRANSACTION_ID).all(senderId, transactionId) as unknown as TxnWithResult[];
+/** The scope's business transactions with `transactionId` (status queries excluded), newest first. */
+export function findByTransactionId(db: Db, scope: StatusScope, transactionId: string): TxnWithResult[] {
+  return stmt(db, TXN_BY_TRANSACTION_ID).all(
+    scope.senderId,
+    scope.registry,
+    scope.since,
+    transactionId,
+  ) as unknown as TxnWithResult[];
 }
 
-/** The sender's transactions holding any of `referenceIds`, newest first. */
-export function findByReferenceIds(db: Db, senderId: string, referenceIds: string[]): TxnWithResult[] {
+/** The scope's transactions holding any of `referenceIds`, newest first. */
+export function findByReferenceIds(db: Db, scope: StatusScope, referenceIds: string[]): TxnWithResult[] {
   if (referenceIds.length === 0) return [];
   const marks = referenceIds.map(() => "?").join(",");
   return stmt(db, byReferenceIds(`IN (${marks})`)).all(
-    senderId,
+    scope.senderId,
     ...referenceIds,
+    scope.registry,
+    scope.since,
   ) as unknown as TxnWithResult[];
 }
 
@@ -303,10 +310,26 @@ export function findByReferenceIds(db: Db, senderId: string, referenceIds: strin
  * The sender's transactions whose request header carried one of `messageIds` (status queries excluded), newest
  * first: OpenSPP's clients name a transaction by the message_id of the request that made it.
  */
-export function findByMessageIds(db: Db, senderId: string, messageIds: string[]): TxnWithResult[] {
+export function findByMessageIds(db: Db, scope: StatusScope, messageIds: string[]): TxnWithResult[] {
   if (messageIds.length === 0) return [];
   const marks = messageIds.map(() => "?").join(",");
-  return stmt(db, byMessageIds(`IN (${marks})`)).all(senderId, ...messageIds) as unknown as TxnWithResult[];
+  return stmt(db, byMessageIds(`IN (${marks})`)).all(
+    scope.senderId,
+    scope.registry,
+    scope.since,
+    ...messageIds,
+  ) as unknown as TxnWithResult[];
+}
+
+/**
+ * Whose transactions a status query may see: the calling sender's, on the registry it asked, made since the sender
+ * was registered (a sender id deleted and registered again for another partner does not see the old one's).
+ */
+export interface StatusScope {
+  senderId: string;
+  registry: string;
+  /** The sender's created_at. */
+  since: string;
 }
 
 /** Filters for listing transactions. */

@@ -102,6 +102,8 @@ export const RESULT_COLUMNS = `COALESCE(r.result, t.legacy_result) AS result,
 /** The join RESULT_COLUMNS reads from, after a transactions row `t`. */
 export const RESULT_JOIN = "LEFT JOIN transaction_results r ON r.txn = t.id";
 const WITH_RESULT = `SELECT t.*, ${RESULT_COLUMNS} FROM transactions t ${RESULT_JOIN}`;
+/** The most transactions one status query reads, each with its stored answer. */
+export const STATUS_ROWS = 20;
 
 /** The result of transaction (id) (RESULT_COLUMNS). */
 export const RESULT_OF = `SELECT ${RESULT_COLUMNS} FROM transactions t ${RESULT_JOIN} WHERE t.id = ?`;
@@ -206,22 +208,31 @@ export const TXN_BY_CORRELATION = `${WITH_RESULT} WHERE t.correlation_id = ?`;
 /** With its result: (correlationId, senderId). */
 export const TXN_BY_CORRELATION_OF = `${WITH_RESULT} WHERE t.correlation_id = ? AND t.sender_id = ?`;
 
-/** With their results: (senderId, transactionId). */
+/** With their results: (senderId, registry, since, transactionId). */
 export const TXN_BY_TRANSACTION_ID = `${WITH_RESULT}
-  WHERE t.sender_id = ? AND t.action IN ('search','subscribe','unsubscribe') AND t.dedupe_key = ?
-  ORDER BY t.id DESC LIMIT 20`;
+  WHERE t.sender_id = ? AND t.registry = ? AND t.created_at >= ?
+    AND t.action IN ('search','subscribe','unsubscribe') AND t.transaction_id = ?
+  ORDER BY t.id DESC LIMIT ${STATUS_ROWS}`;
 
-/** With their results: the sender's transactions holding any of the reference ids `list` binds. */
+/**
+ * With their results: the sender's transactions on a registry since a time holding any of the reference ids
+ * `list` binds ((senderId, ...list, registry, since)).
+ */
 export function byReferenceIds(list: string): string {
   return `${WITH_RESULT} WHERE t.id IN (SELECT txn FROM transaction_refs
-      WHERE sender_id = ? AND reference_id ${list}) AND t.action <> 'txn-status'
-    ORDER BY t.id DESC LIMIT 50`;
+      WHERE sender_id = ? AND reference_id ${list}) AND t.registry = ? AND t.created_at >= ?
+      AND t.action <> 'txn-status'
+    ORDER BY t.id DESC LIMIT ${STATUS_ROWS}`;
 }
 
-/** With their results: the sender's transactions whose request carried any of the message ids `list` binds. */
+/**
+ * With their results: the sender's transactions on a registry since a time whose request carried any of the
+ * message ids `list` binds ((senderId, registry, since, ...list)).
+ */
 export function byMessageIds(list: string): string {
-  return `${WITH_RESULT} WHERE t.sender_id = ? AND t.message_id ${list} AND t.action <> 'txn-status'
-    ORDER BY t.id DESC LIMIT 50`;
+  return `${WITH_RESULT} WHERE t.sender_id = ? AND t.registry = ? AND t.created_at >= ? AND t.message_id ${list}
+      AND t.action <> 'txn-status'
+    ORDER BY t.id DESC LIMIT ${STATUS_ROWS}`;
 }
 
 /** The list statement for filter `f`, after the cursor condition `after` (from the cursor's row). */

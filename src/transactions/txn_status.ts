@@ -1,24 +1,25 @@
 /**
  * Transaction status (sync `txn/status` answer and async `txn-on-status` callback): look up the calling
- * sender's own transactions by transaction_id, correlation_id or reference_id_list (which also matches the
- * header.message_id of the sender's request, as OpenSPP looks transactions up), or its own subscriptions by
- * subscription_code_list.
+ * sender's own transactions on the registry asked by transaction_id, correlation_id or reference_id_list (which
+ * also matches the header.message_id of the sender's request, as OpenSPP looks transactions up), or its own
+ * subscriptions by subscription_code_list.
  */
 import type { Deps } from "../deps.ts";
 import type { ProcessResult } from "../dci/processor.ts";
 import { TxnStatusMessage } from "../dci/messages.ts";
 import { ACTIONS, asyncAction } from "../dci/actions.ts";
-import type { TxnWithResult } from "./store.ts";
+import type { StatusScope, TxnWithResult } from "./store.ts";
 import { dciStatus, type TxnAction } from "./states.ts";
 import { isoNow } from "../clock.ts";
-import { rejectedMessage, specTxnType } from "../dci/rejection.ts";
+import { rejectedMessage, specTxnType, type TxnType } from "../dci/rejection.ts";
 
-const TXN_TYPES: Readonly<Record<string, TxnAction | undefined>> = {
-  search: "search",
-  subscribe: "subscribe",
-  unsubscribe: "unsubscribe",
-  receipt: "receipt",
-};
+/** The txn_type values a query may name (a registry's spec names three of them). */
+const KNOWN_TYPES: ReadonlySet<string> = new Set<TxnAction>([
+  "search",
+  "subscribe",
+  "unsubscribe",
+  "receipt",
+]);
 
 /**
  * The status of a sender's subscriptions by code (subscription_code_list), in the shape of the subscribe answer;
@@ -26,23 +27,40 @@ const TXN_TYPES: Readonly<Record<string, TxnAction | undefined>> = {
  */
 export type SubscriptionCodeLookup = (
   deps: Deps,
-  senderId: string,
+  scope: StatusScope,
   codes: string[],
   query: { transaction_id: string; correlation_id: string },
 ) => Promise<{ status: Record<string, unknown>; items: number } | undefined>;
+
+/**
+ * The most stored answer text one status answer merges (each matching transaction's result, or its request while
+ * open): a query naming many large searches is refused rather than parsed, merged, signed and sent whole.
+ */
+export const STATUS_ANSWER_MAX_CHARS = 8 * 1024 * 1024;
 
 /** The answer item list of each async action family that has one (search_response, subscribe_response). */
 const RESPONSE_LISTS: Readonly<Record<string, string | undefined>> = Object.fromEntries(
   ACTIONS.filter((a) => a.mode === "async").map((a) => [a.family, a.responseItems]),
 );
 
-/** Answers a txn status query for `senderId`; never sees another sender's transactions. */
+/**
+ * Answers a txn status query in `scope`; never sees another sender's transactions, another registry's, or those of
+ * an earlier sender registered under the same id.
+ */
 export async function txnStatus(
   deps: Deps,
-  senderId: string,
+  scope: StatusScope,
   raw: unknown,
-  ids: { transactionId: string; correlationId: string; byCodes: SubscriptionCodeLookup },
+  ids: {
+    transactionId: string;
+    correlationId: string;
+    byCodes: SubscriptionCodeLookup;
+    /** The registry's spec's txn_type values (RegistryProfile.txnTypes). */
+    txnTypes?: readonly TxnType[];
+  },
 ): Promise<ProcessResult> {
+  const { senderId } = scope;
+  const types = ids.txnTypes;
   const parsed = TxnStatusMessage.safeParse(raw);
   const base = { transaction_id: ids.transactionId, correlation_id: ids.correlationId };
   if (!parsed.success) return unknown(deps, raw, ids, "txnstatus_request is malformed");
@@ -50,26 +68,32 @@ export async function txnStatus(
   const value = q.attribute_value;
   const values = Array.isArray(value) ? value : [value];
   if (q.attribute_type === "subscription_code_list") {
-    return byCodes(deps, senderId, { q, codes: values, raw, ids });
+    return byCodes(deps, scope, { q, codes: values, raw, ids });
   }
   let rows: TxnWithResult[];
   // Rows found by the request's message_id name a whole transaction: all their items are shown.
   let whole = new Set<number>();
   const store = deps.storage.transactions;
-  if (q.attribute_type === "transaction_id") rows = await store.findByTransactionId(senderId, values[0]);
+  if (q.attribute_type === "transaction_id") rows = await store.findByTransactionId(scope, values[0]);
   else if (q.attribute_type === "correlation_id") {
     const row = await store.getByCorrelationId(values[0], senderId);
-    rows = row && row.action !== "txn-status" ? [row] : [];
+    rows =
+      row && row.action !== "txn-status" && row.registry === scope.registry && row.created_at >= scope.since
+        ? [row]
+        : [];
   } else {
-    const byMessage = await store.findByMessageIds(senderId, values);
+    const byMessage = await store.findByMessageIds(scope, values);
     whole = new Set(byMessage.map((r) => r.id));
-    const byReference = await store.findByReferenceIds(senderId, values);
+    const byReference = await store.findByReferenceIds(scope, values);
     rows = [...byMessage, ...byReference.filter((r) => !whole.has(r.id))]
       .sort((a, b) => b.id - a.id);
   }
   if (q.txn_type !== undefined) {
-    const action = TXN_TYPES[q.txn_type.toLowerCase()];
-    rows = rows.filter((r) => r.action === action);
+    // As this registry's spec counts types: in social and ibr an unsubscribe is a `subscribe`, in crvs and fr its own.
+    const wanted = q.txn_type.trim().toLowerCase();
+    rows = KNOWN_TYPES.has(wanted)
+      ? rows.filter((r) => specTxnType(r.action, types) === specTxnType(wanted, types))
+      : [];
   }
   if (rows.length === 0) {
     return unknown(
@@ -80,6 +104,15 @@ export async function txnStatus(
         JSON.stringify(Array.isArray(value) ? value.slice(0, 5) : value)
       }`.replace("No  ", "No "),
     );
+  }
+  const size = rows.reduce((n, r) => n + (r.result ?? r.request_message).length, 0);
+  if (size > STATUS_ANSWER_MAX_CHARS) {
+    const reason =
+      `The ${rows.length} transactions found hold ${Math.ceil(size / 1048576)} MiB of answers, ` +
+      `more than the ${
+        STATUS_ANSWER_MAX_CHARS / 1048576
+      } MiB one status answer carries: ask for fewer at a time`;
+    return unknown(deps, raw, ids, reason, "rjct.search.too_many_records_found");
   }
   const refs = q.attribute_type === "reference_id_list" || q.attribute_type === "reference_id"
     ? new Set(values)
@@ -92,7 +125,7 @@ export async function txnStatus(
     completedCount: items?.length ?? 1,
     message: {
       ...base,
-      txnstatus_response: { txn_type: specTxnType(q.txn_type ?? rows[0].action), txn_status: status },
+      txnstatus_response: { txn_type: specTxnType(q.txn_type ?? rows[0].action, types), txn_status: status },
     },
   };
 }
@@ -154,7 +187,7 @@ function mergeStatus(
 /** txn status by subscription_code_list: the sender's own subscriptions, answered as a SubscribeResponse. */
 async function byCodes(
   deps: Deps,
-  senderId: string,
+  scope: StatusScope,
   query: {
     q: TxnStatusMessage["txnstatus_request"];
     codes: string[];
@@ -165,7 +198,7 @@ async function byCodes(
   const { q, codes, ids } = query;
   const base = { transaction_id: ids.transactionId, correlation_id: ids.correlationId };
   const wrongType = q.txn_type !== undefined && q.txn_type.toLowerCase() !== "subscribe";
-  const found = wrongType ? undefined : await ids.byCodes(deps, senderId, codes, base);
+  const found = wrongType ? undefined : await ids.byCodes(deps, scope, codes, base);
   if (!found) {
     return unknown(
       deps,
@@ -175,7 +208,7 @@ async function byCodes(
         ? `subscription_code_list looks up subscriptions: txn_type must be "subscribe", not ${
           JSON.stringify(q.txn_type)
         }`
-        : `No subscription of sender "${senderId}" with subscription_code_list ${
+        : `No subscription of sender "${scope.senderId}" with subscription_code_list ${
           JSON.stringify(codes.slice(0, 5))
         }`,
     );
@@ -198,19 +231,21 @@ function listOf(status: Record<string, unknown>): unknown[] | undefined {
 /**
  * The answer when no transaction matches (or the query is malformed): header `rjct` without a code (no header-level
  * code means "not found"), and a txn_status in the spec's search-response shape whose one item is `rjct` with the
- * item-level `rjct.reference_id.invalid`.
+ * item-level `itemCode` (`rjct.reference_id.invalid`; `rjct.search.too_many_records_found` when the matches' answers
+ * are too large to send in one).
  */
 function unknown(
   deps: Deps,
   raw: unknown,
   ids: { transactionId: string; correlationId: string },
   reason: string,
+  itemCode = "rjct.reference_id.invalid",
 ): ProcessResult {
   const { message, items } = rejectedMessage("txn-status", raw, {
     correlationId: ids.correlationId,
     now: isoNow(deps.clock),
     reason,
-    itemCode: "rjct.reference_id.invalid",
+    itemCode,
   });
   return {
     status: "rjct",

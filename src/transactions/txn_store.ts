@@ -36,6 +36,7 @@ import {
   scheduleRetry,
   setCallbackUrl,
   stateCounts,
+  type StatusScope,
   type StoredTxn,
   type TxnFilter,
   type TxnRow,
@@ -117,12 +118,12 @@ export interface TransactionStore {
   get(id: number): Promise<TxnWithResult | undefined>;
   /** One transaction by correlation_id, optionally only the sender's own. */
   getByCorrelationId(correlationId: string, senderId?: string): Promise<TxnWithResult | undefined>;
-  /** The sender's business transactions with `transactionId` (status queries excluded), newest first. */
-  findByTransactionId(senderId: string, transactionId: string): Promise<TxnWithResult[]>;
-  /** The sender's transactions holding any of `referenceIds`, newest first (50 at most). */
-  findByReferenceIds(senderId: string, referenceIds: string[]): Promise<TxnWithResult[]>;
-  /** The sender's transactions whose request carried one of `messageIds`, newest first (50 at most). */
-  findByMessageIds(senderId: string, messageIds: string[]): Promise<TxnWithResult[]>;
+  /** The scope's business transactions with `transactionId` (status queries excluded), newest first (20 at most). */
+  findByTransactionId(scope: StatusScope, transactionId: string): Promise<TxnWithResult[]>;
+  /** The scope's transactions holding any of `referenceIds`, newest first (20 at most). */
+  findByReferenceIds(scope: StatusScope, referenceIds: string[]): Promise<TxnWithResult[]>;
+  /** The scope's transactions whose request carried one of `messageIds`, newest first (20 at most). */
+  findByMessageIds(scope: StatusScope, messageIds: string[]): Promise<TxnWithResult[]>;
   /** A page of transactions newest first by (created_at, id), after the cursor `f.before`. */
   list(f: TxnFilter): Promise<TxnRow[]>;
   /** Open transactions by state, and callback_failed. */
@@ -145,7 +146,7 @@ export function sqliteTransactionStore(db: Db): TransactionStore {
         if (stored.created && bulk) insertBulk(db, { ...bulk, txn: stored.row.id });
         return stored;
       }),
-    markPending: (id, now) => Promise.resolve(markPending(db, id, now)),
+    markPending: (id, now) => Promise.try(() => markPending(db, id, now)),
     // The worker's steps: the writes of the transactions in flight within one event-loop turn share one
     // commit (a lifecycle is four writes of one wide row; a commit each cost more than the writes), and a
     // write lock held elsewhere is waited for on timers, never by blocking the isolate.
@@ -171,20 +172,20 @@ export function sqliteTransactionStore(db: Db): TransactionStore {
         return markCallbackFailed(db, id, owner, f.failure, f.now);
       }),
     releaseCallback: (id, owner) => groupCommit(db, () => releaseCallback(db, id, owner)),
-    reopenFailedCallback: (id, now) => Promise.resolve(reopenFailedCallback(db, id, now)),
-    setCallbackUrl: (id, url) => Promise.resolve(setCallbackUrl(db, id, url)),
-    cancelOpen: (of, reason, now) => Promise.resolve(cancelOpenTransactions(db, of, reason, now)),
-    openIds: (senderId, limit) => Promise.resolve(openTransactionIds(db, senderId, limit)),
-    releaseLeases: () => Promise.resolve(releaseLeases(db)),
-    get: (id) => Promise.resolve(getTransaction(db, id)),
-    getByCorrelationId: (cid, senderId) => Promise.resolve(getByCorrelationId(db, cid, senderId)),
-    findByTransactionId: (senderId, tid) => Promise.resolve(findByTransactionId(db, senderId, tid)),
-    findByReferenceIds: (senderId, ids) => Promise.resolve(findByReferenceIds(db, senderId, ids)),
-    findByMessageIds: (senderId, ids) => Promise.resolve(findByMessageIds(db, senderId, ids)),
-    list: (f) => Promise.resolve(listTransactions(db, f)),
-    stateCounts: () => Promise.resolve(stateCounts(db)),
-    leaseOf: (id) => Promise.resolve(stmt(db, LEASE_OF).get(id) as TxnLease | undefined),
-    attempts: (id) => Promise.resolve(listAttempts(db, id)),
+    reopenFailedCallback: (id, now) => Promise.try(() => reopenFailedCallback(db, id, now)),
+    setCallbackUrl: (id, url) => Promise.try(() => setCallbackUrl(db, id, url)),
+    cancelOpen: (of, reason, now) => Promise.try(() => cancelOpenTransactions(db, of, reason, now)),
+    openIds: (senderId, limit) => Promise.try(() => openTransactionIds(db, senderId, limit)),
+    releaseLeases: () => Promise.try(() => releaseLeases(db)),
+    get: (id) => Promise.try(() => getTransaction(db, id)),
+    getByCorrelationId: (cid, senderId) => Promise.try(() => getByCorrelationId(db, cid, senderId)),
+    findByTransactionId: (scope, tid) => Promise.try(() => findByTransactionId(db, scope, tid)),
+    findByReferenceIds: (scope, ids) => Promise.try(() => findByReferenceIds(db, scope, ids)),
+    findByMessageIds: (scope, ids) => Promise.try(() => findByMessageIds(db, scope, ids)),
+    list: (f) => Promise.try(() => listTransactions(db, f)),
+    stateCounts: () => Promise.try(() => stateCounts(db)),
+    leaseOf: (id) => Promise.try(() => stmt(db, LEASE_OF).get(id) as TxnLease | undefined),
+    attempts: (id) => Promise.try(() => listAttempts(db, id)),
     purgeFinished: (cutoff) => deleteInChunks(db, PURGE_FINISHED, [cutoff, cutoff]),
   };
 }

@@ -5,15 +5,15 @@
 import type { Deps } from "../deps.ts";
 import type { Processor, ProcessResult } from "../dci/processor.ts";
 import { deliverOnce } from "./callback.ts";
-import { callbackDue, processRetryDelay, retryDelay, type TxnAction } from "./states.ts";
+import { callbackDue, processRetryDelay, retryDelay, type TxnAction, type TxnState } from "./states.ts";
 import { attemptProcessing, processingFailed } from "./attempt.ts";
 import type { NewAttempt } from "./attempts.ts";
-import { Limiter } from "./limiter.ts";
+import { FairLimiter, Limiter, Parking } from "./limiter.ts";
 import { callbackHold, heldBySender } from "./holds.ts";
 import { destinationOf, FairSlots } from "../net/fair_slots.ts";
 import { countRejection } from "../net/deliver.ts";
-import { type BulkLookup, createBulkRunner } from "./bulk_runner.ts";
-import type { TxnRow } from "./store.ts";
+import { type BulkLookup, createBulkRunner, keepLease } from "./bulk_runner.ts";
+import type { TxnRow, TxnWithResult } from "./store.ts";
 import { canonicalMessage } from "../dci/envelope.ts";
 
 /** The longest pause between two tries of a processor that met a storage fault (under one claim), in ms. */
@@ -22,12 +22,21 @@ const TRANSIENT_PAUSE_MAX_MS = 8000;
 /** The queue message kind of transactions. */
 export const TXN_KIND = "txn";
 
+/** Most transactions kept parked (by id) at once; see Parking. */
+const PARKED_MAX = 4096;
+/** How long a transaction stays parked at most before it is looked at again. */
+const PARK_MS = 60_000;
+
 /** Runs transaction work in this process, within its own concurrency bounds. */
 export interface TxnWorker {
   /** Does whatever is due for transaction `id`: processing, then the callback. Never throws. */
   handle(id: number): Promise<void>;
   /** Work running or waiting now (for tests and the bench). */
   busy(): number;
+  /** Whether transaction `id` is parked: turned away from a full queue, which is full still. */
+  parked(id: number): boolean;
+  /** Transactions parked now (the due-work poll passes over them as over those it handles). */
+  parkedCount(): number;
 }
 
 /** Options: the processor of each action (src/actions/processors.ts binds them), jitter, concurrency bounds. */
@@ -38,6 +47,11 @@ export interface WorkerOptions {
   random?: () => number;
   processConcurrency?: number;
   callbackConcurrency?: number;
+  /**
+   * Transactions that may wait for a slot per sender (processing) and per destination and sender (callbacks);
+   * more are parked (default 256), so a receiver that never answers or a sender's backlog holds only so many.
+   */
+  waitingPerKey?: number;
 }
 
 /**
@@ -45,7 +59,13 @@ export interface WorkerOptions {
  * runs them without knowing what they do.
  */
 export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
-  const processing = new Limiter(options.processConcurrency ?? 8);
+  // Processing is fair by sender: a transaction holds its slot while it waits for its sender's turn in the search
+  // pool (one search per sender at a time), so with a FIFO one sender's backlog took every slot. A sender alone
+  // uses three quarters of them (the throughput of 8 slots hardly differs from 6), the rest wait for others.
+  const processTotal = options.processConcurrency ?? 8;
+  const processing = new FairLimiter(processTotal, Math.max(1, Math.ceil(processTotal * 3 / 4)));
+  const waitingPerKey = options.waitingPerKey ?? 256;
+  const parking = new Parking({ max: PARKED_MAX, ttlMs: PARK_MS, now: () => deps.clock.now() });
   // A callback waits here, before it is claimed, with the outbound pool's caps per destination and per sender:
   // a FIFO here would let one sender's callbacks to a silent receiver hold every worker slot while they wait
   // for their share of the pool, and the next sender's callback would queue behind them.
@@ -61,7 +81,11 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
   const processors = options.processors;
   const iso = (ms: number) => new Date(ms).toISOString();
   const bulk = options.bulkLookup
-    ? createBulkRunner(deps, { lookup: options.bulkLookup, random: options.random })
+    ? createBulkRunner(deps, {
+      lookup: options.bulkLookup,
+      random: options.random,
+      wake: (id, delayMs) => deps.queue.enqueue({ kind: TXN_KIND, id: String(id) }, { delayMs }),
+    })
     : undefined;
   // Bulk searches run long (a page after another): two at a time, so they never hold every processing slot.
   const bulkSlots = new Limiter(2);
@@ -79,6 +103,18 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
     // process counts too, so a poisoned transaction is failed after `processAttempts` starts, even across restarts.
     const row = await store.claimProcessing(id, owner, iso(now), iso(now + leaseMs));
     if (!row) return false;
+    // The budget or retries of a storage fault may outlast the lease: it is renewed until the result is stored.
+    const lease = keepLease(deps, id, owner);
+    try {
+      return await processClaimed(row, owner, now);
+    } finally {
+      lease.stop();
+    }
+  }
+
+  /** Runs the processor of the claimed `row` and stores its result, or schedules the next attempt. */
+  async function processClaimed(row: TxnRow, owner: string, now: number): Promise<boolean> {
+    const id = row.id;
     const started = performance.now();
     let result: ProcessResult;
     let processError: string | undefined;
@@ -178,6 +214,18 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
     const now = deps.clock.now();
     const row = await store.claimCallback(id, owner, iso(now), iso(now + leaseMs));
     if (!row) return;
+    // A slow receiver (DCI_OUTBOUND_TIMEOUT_MS, after a wait for the outbound pool) may outlast the lease.
+    const lease = keepLease(deps, id, owner);
+    try {
+      await deliverClaimed(row, owner, now);
+    } finally {
+      lease.stop();
+    }
+  }
+
+  /** Sends the callback of the claimed `row` once and records the attempt with what it leads to. */
+  async function deliverClaimed(row: TxnWithResult, owner: string, now: number): Promise<void> {
+    const id = row.id;
     const started = performance.now();
     const outcome = await deliverOnce(deps, row, { hold: () => callbackHold(deps, id, owner) });
     if (!outcome.ok && outcome.held) {
@@ -241,24 +289,48 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
     });
   }
 
+  /**
+   * What `handle` waits for, read from the row, which is not kept while the transaction waits for a slot;
+   * undefined when nothing is left to do (gone, held for its sender, or a bulk run that took it).
+   */
+  async function stepOf(id: number): Promise<Step | undefined> {
+    const row = await store.get(id);
+    if (!row || await heldBySender(deps, row)) return undefined;
+    // A bulk search (a file of lookups) has its own run: pages answered and delivered one by one.
+    if (bulk && row.action === "search" && row.request_message.includes('"bulk_file"')) {
+      if (await bulkSlots.run(() => bulk.handle(row))) return undefined;
+    }
+    return { state: row.state, sender: row.sender_id, destination: destinationOf(row.callback_url) };
+  }
+
+  /** Parks `id` when the queue it would wait in is `full()`; true when it was turned away. */
+  function turnedAway(id: number, full: () => boolean): boolean {
+    if (!full()) return false;
+    parking.park(id, full);
+    return true;
+  }
+
   return {
     busy: () => processing.active + processing.waiting + outbound.active + outbound.waiting,
+    parked: (id) => parking.holds(id),
+    parkedCount: () => parking.count(),
     async handle(id) {
       try {
-        const row = await store.get(id);
-        if (!row || await heldBySender(deps, row)) return;
-        // A bulk search (a file of lookups) has its own run: pages answered and delivered one by one.
-        if (bulk && row.action === "search" && row.request_message.includes('"bulk_file"')) {
-          if (await bulkSlots.run(() => bulk.handle(row))) return;
-        }
-        let due = callbackDue(row.state);
-        if (row.state === "received" || row.state === "pending" || row.state === "processing") {
+        // Turned away before and its queue still full: the row is not read again.
+        if (parking.holds(id)) return;
+        const step = await stepOf(id);
+        if (!step) return;
+        let due = callbackDue(step.state);
+        if (step.state === "received" || step.state === "pending" || step.state === "processing") {
+          if (turnedAway(id, () => processing.waitingFor(step.sender) >= waitingPerKey)) return;
           // A result this call stored leaves the callback due, to the sender and URL read above (processing
           // changes neither); otherwise another worker may have finished it meanwhile: read it again.
-          due = await processing.run(() => process(id)) || callbackDue((await store.get(id))?.state);
+          due = await processing.run(step.sender, () => process(id)) ||
+            callbackDue((await store.get(id))?.state);
         }
         if (due) {
-          const key = { destination: destinationOf(row.callback_url), sender: row.sender_id };
+          const key = { destination: step.destination, sender: step.sender };
+          if (turnedAway(id, () => outbound.waitingFor(key) >= waitingPerKey)) return;
           await outbound.run(key, () => deliver(id));
         }
       } catch (err) {
@@ -267,6 +339,13 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       }
     },
   };
+}
+
+/** What a transaction's handling waits for: its state, its sender and its callback's destination. */
+interface Step {
+  state: TxnState;
+  sender: string;
+  destination: string;
 }
 
 function logFields(row: TxnRow): Record<string, unknown> {

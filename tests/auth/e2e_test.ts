@@ -26,7 +26,11 @@ Deno.test("e2e: admin API registers a sender, key and client; the client gets a 
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     () =>
       Response.json({
-        keys: [{ ...jwks.publicKey.export({ format: "jwk" }), kid: "j1", alg: "EdDSA", use: "sig" }],
+        keys: [
+          { ...jwks.publicKey.export({ format: "jwk" }), kid: "j1", alg: "EdDSA", use: "sig" },
+          // An encryption key beside it is skipped, and named in the answer.
+          { ...jwks.publicKey.export({ format: "jwk" }), kid: "e1", use: "enc" },
+        ],
       }),
   );
   const server = await startServerProcess({
@@ -134,6 +138,8 @@ Deno.test("e2e: admin API registers a sender, key and client; the client gets a 
     const fetched = await admin(url, "POST", "/senders/spmis.example/keys/fetch");
     assert.equal(fetched.status, 200, JSON.stringify(fetched.body));
     assert.deepEqual(fetched.body.keys.map((k: { key_id: string }) => k.key_id).sort(), ["j1", "k1"]);
+    assert.equal(fetched.body.skipped.length, 1);
+    assert.match(fetched.body.skipped[0], /key #1 \(e1\)/);
     await admin(url, "PATCH", "/senders/spmis.example", { jwks_url: "http://127.0.0.2/jwks.json" });
     const refused = await admin(url, "POST", "/senders/spmis.example/keys/fetch");
     assert.equal(refused.status, 502);

@@ -205,3 +205,90 @@ Deno.test("header.receiver_id must name this server (its sender id or DCI_RECEIV
   }
   assert.throws(() => loadConfig({}, { DCI_RECEIVER_ALIASES: "ok,two words" }), /DCI_RECEIVER_ALIASES/);
 });
+
+Deno.test("an encrypted message (header.is_msg_encrypted true) is refused with err.encryption.invalid", async () => {
+  const h = await specHarness();
+  try {
+    // The spec's EncryptedMessage: a JWE-like object in place of the message.
+    const encrypted = {
+      header: { alg: "ECDH-ES", enc: "A256GCM", kid: "k1" },
+      ciphertext: "abc",
+      tag: "t",
+      iv: "i",
+    };
+    for (
+      const [path, message] of [["/registry/sync/search", encrypted], [
+        "/registry/search",
+        searchOf("enc", ["a"]),
+      ]]
+    ) {
+      const res = await send(
+        h,
+        path as string,
+        envelope(h, message as never, { action: "search", header: { is_msg_encrypted: true } }),
+      );
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal(res.body.message.error.code, "err.encryption.invalid");
+    }
+    const plain = await send(
+      h,
+      "/registry/sync/search",
+      envelope(h, searchOf("plain", ["a"]), { action: "search", header: { is_msg_encrypted: false } }),
+    );
+    assert.equal(plain.status, 200);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("the spec's sample requests' empty condition and expression2 and string total_count are read as meant", async () => {
+  const h = await specHarness();
+  try {
+    // As spdci-standards' sample-jsons/example_files/social/processflow2req.json sends them.
+    const predicate = [{
+      seq_num: "",
+      expression1: { attribute_name: "UIN", operator: "eq", attribute_value: "847951632" },
+      condition: "",
+      expression2: "",
+    }];
+    for (const path of ["/registry/sync/search", "/registry/search"]) {
+      const res = await send(
+        h,
+        path,
+        envelope(
+          h,
+          searchOf(`sample-${path}`, ["r1"], {
+            search_criteria: { query_type: "predicate", query: predicate },
+          }),
+          { action: "search", header: { total_count: "1" } },
+        ),
+      );
+      assert.equal(res.status, path.includes("sync") ? 200 : 202, JSON.stringify(res.body));
+      if (path.includes("sync")) {
+        assert.equal(res.body.header.status, "succ", JSON.stringify(res.body));
+        assert.equal(res.body.message.search_response[0].status, "succ", JSON.stringify(res.body));
+      } else assert.equal(res.body.message.ack_status, "ACK");
+    }
+    // Anything else in place of an expression, or a total_count that is not a whole number, is still refused.
+    const bad = await send(
+      h,
+      "/registry/sync/search",
+      envelope(
+        h,
+        searchOf("bad-expr", ["r1"], {
+          search_criteria: { query_type: "predicate", query: [{ ...predicate[0], expression2: "x" }] },
+        }),
+        { action: "search" },
+      ),
+    );
+    assert.equal(bad.body.message.search_response[0].status_reason_code, "rjct.filter.invalid");
+    const count = await send(
+      h,
+      "/registry/sync/search",
+      envelope(h, searchOf("bad-count", ["r1"]), { action: "search", header: { total_count: "1.5" } }),
+    );
+    assert.equal(count.status, 400);
+  } finally {
+    h.close();
+  }
+});

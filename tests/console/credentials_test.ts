@@ -96,10 +96,20 @@ Deno.test("console OAuth clients, Server keys and Admin tokens in Chromium", BRO
       await page.goto(`${server.url}server-keys`);
       const before = await server.deps.keys.list();
       assert.equal(before.length, 1);
+      const old = before[0].key_id;
+      // By default the new key is published first and signs DCI_KEY_PUBLISH_SECONDS later.
+      await page.getByRole("button", { name: "Rotate signing key" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
+      await page.getByText(/is published and signs from/).waitFor();
+      const waiting = (await server.deps.keys.list()).find((k) => k.status === "next")!;
+      assert.equal((await server.deps.keys.info(old))!.status, "active");
+      await page.getByRole("row").filter({ hasText: waiting.key_id }).getByText(waiting.signs_from).waitFor();
+      // At once (a compromised key): the new key signs now, and the one that was waiting never will.
+      await page.getByLabel("Sign with it at once").check();
       await page.getByRole("button", { name: "Rotate signing key" }).click();
       await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
       await page.getByText(/now signs\./).waitFor();
-      const old = before[0].key_id;
+      assert.equal((await server.deps.keys.info(waiting.key_id))!.status, "retired");
       assert.equal((await server.deps.keys.info(old))!.status, "published");
       const row = page.getByRole("row").filter({ hasText: old });
       await row.getByText(/stay valid until/).waitFor();
@@ -117,7 +127,7 @@ Deno.test("console OAuth clients, Server keys and Admin tokens in Chromium", BRO
     await t.step(
       "once the token lifetime has passed, a published key retires without the warning",
       async () => {
-        await server.deps.keys.rotate("ed25519");
+        await server.deps.keys.rotate("ed25519", { now: true });
         const published = (await server.deps.keys.list()).find((k) => k.status === "published")!.key_id;
         server.deps.clock.advance((server.deps.config.tokenTtlSeconds + 1) * 1000);
         await page.goto(`${server.url}server-keys`);

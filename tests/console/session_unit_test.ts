@@ -174,3 +174,35 @@ Deno.test("the CSRF gate reads the token from a multipart form (file uploads) an
     deps.close();
   }
 });
+
+Deno.test("a console POST without a session is refused without reading its body (a trickled body holds nothing)", async () => {
+  const deps = await testDeps();
+  try {
+    const app = createApp(deps);
+    let pulled = 0;
+    // A body that sends one byte and then nothing, ever.
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctl) {
+        if (pulled++ === 0) ctl.enqueue(new TextEncoder().encode("a"));
+        else return new Promise(() => {});
+      },
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const res = await Promise.race([
+      app.request("/console/senders", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body,
+        duplex: "half",
+      } as RequestInit),
+      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 3000)),
+    ]);
+    clearTimeout(timer);
+    assert.ok(res, "answered without waiting for the body");
+    assert.equal(res.status, 403);
+    await res.body?.cancel();
+    await body.cancel().catch(() => {});
+  } finally {
+    deps.close();
+  }
+});

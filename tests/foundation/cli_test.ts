@@ -80,6 +80,31 @@ Deno.test("dci-server migrate, keys and admin-token work on a data dir and fail 
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("keys rotate publishes the next key first (DCI_KEY_PUBLISH_SECONDS); one waits at a time; --now signs at once", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { DCI_DATA_DIR: dir, DCI_KEY_PUBLISH_SECONDS: "900" };
+  try {
+    const first = await cli(["keys", "rotate"], env);
+    match(first.stdout, /active key: /, "a data dir without a signer gets one at once");
+    const next = await cli(["keys", "rotate", "--alg", "rsa"], env);
+    equal(next.code, 0, next.stderr);
+    const nextId = /next key: (\S+) \(rsa-sha256\).*published now, signs from (\S+)/.exec(next.stdout);
+    ok(nextId, next.stdout);
+    const list = await cli(["keys", "list"], env);
+    match(list.stdout, new RegExp(`${nextId[1]}\\s+rsa-sha256\\s+next`));
+    match(list.stdout, /ed25519\s+active/);
+    const refused = await cli(["keys", "rotate"], env);
+    equal(refused.code, 1);
+    match(refused.stderr, new RegExp(`"${nextId[1]}" already waits to sign`));
+    const now = await cli(["keys", "rotate", "--now"], env);
+    equal(now.code, 0, now.stderr);
+    match(now.stdout, /active key: /);
+    match((await cli(["keys", "list"], env)).stdout, new RegExp(`${nextId[1]}\\s+rsa-sha256\\s+retired`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("main.ts runs the same commands as a process with the same exit codes", async () => {
   const help = await runCliProcess(["--help"]);
   equal(help.code, 0);

@@ -87,7 +87,7 @@ Deno.test("serve: a restart reuses the key; keys rotate shows two keys, retire l
   try {
     const keys = (await getJson(`${second.url}/.well-known/jwks.json`)).body.keys;
     deepEqual(keys.map((k: { kid: string }) => k.kid), [kid1]);
-    const rotated = await runCliProcess(["keys", "rotate", "--alg", "rsa", "--data-dir", dataDir]);
+    const rotated = await runCliProcess(["keys", "rotate", "--alg", "rsa", "--now", "--data-dir", dataDir]);
     equal(rotated.code, 0, rotated.stderr);
     const after = (await getJson(`${second.url}/.well-known/jwks.json`)).body.keys;
     equal(after.length, 2);

@@ -131,7 +131,7 @@ Deno.test("ServerKeys: first key is Ed25519, rotation publishes both, retire rem
     equal(jwks1[0].kid, first.kid);
     ok(first.kid.startsWith("dci-server|"));
 
-    const second = await deps.keys.rotate("rsa-sha256");
+    const second = await deps.keys.rotate("rsa-sha256", { now: true });
     deps.clock.advance(2000);
     equal(deps.keys.active().keyId, second.key_id);
     const jwks2 = (await deps.keys.jwks()).keys;

@@ -1,5 +1,5 @@
 /** New transaction rows for the transaction store tests. */
-import type { NewTxn } from "../../src/transactions/store.ts";
+import type { NewTxn, StatusScope } from "../../src/transactions/store.ts";
 import type { Storage } from "../../src/db/storage.ts";
 import type { NewAttempt } from "../../src/transactions/attempts.ts";
 
@@ -26,6 +26,11 @@ export function newTxn(sender: string, tid: string, at = 0, refs: string[] = [])
     reference_ids: refs,
     now: iso(T0 + at),
   };
+}
+
+/** A status query's scope: `sender`'s transactions on `registry` (social) since T0 (every row these helpers make). */
+export function scope(sender: string, registry = "social", since = iso(T0)): StatusScope {
+  return { senderId: sender, registry, since };
 }
 
 /** Claims transaction `id` for processing as `owner` and stores a succ result at T0 + `at`: its callback is due. */

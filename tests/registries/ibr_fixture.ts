@@ -69,5 +69,18 @@ export function memoryStore(records: Iterable<Json> = []): IbrStore & { all(): R
           throw e;
         }
       }),
+    update: (externalId, merge) =>
+      Promise.try(() => {
+        const current = byId.get(externalId);
+        if (!current) return undefined;
+        try {
+          const reg = toRegistrant(merge(current));
+          byId.set(reg.externalId, reg);
+          return { ok: true as const, created: false };
+        } catch (e) {
+          if (e instanceof InputError) return { ok: false as const, reason: e.message };
+          throw e;
+        }
+      }),
   };
 }

@@ -96,3 +96,38 @@ Deno.test("IBR: an enrolment status change is notified to its subscriber, signed
     deps.close();
   }
 });
+
+Deno.test("IBR: a subscription to registrations, updates or deletes is refused (the ibr yaml has no reg_event_type for them)", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  try {
+    await addSender(deps, "pension", { name: "pension", auto_approve_subscriptions: true });
+    for (const type of ["REGISTER", "update", "DELETE"]) {
+      const r = await subscribeProcessor(deps, {
+        ...input("pension", {
+          transaction_id: "t",
+          subscribe_request: [subItem("r", { reg_event_type: type, notify_record_type: "Beneficiary" })],
+        }, "http://127.0.0.1:9/cb"),
+        registry: "ibr",
+      });
+      const item = (r.message.subscribe_response as Json[])[0];
+      assert.equal(item.status, "rjct", type);
+      assert.equal(item.status_reason_code, "rjct.notify_types.invalid");
+      assert.match(
+        item.status_reason_message,
+        /enrollement, enrollement_status_change \(the ibr spec names no/,
+      );
+    }
+    // Another registry still takes them.
+    const social = await subscribeProcessor(deps, {
+      ...input("pension", {
+        transaction_id: "t2",
+        subscribe_request: [subItem("r", { reg_event_type: "REGISTER", notify_record_type: "Person" })],
+      }, "http://127.0.0.1:9/cb"),
+      registry: "social",
+    });
+    const socialItem = (social.message.subscribe_response as Json[])[0];
+    assert.equal(socialItem.status, "succ", JSON.stringify(socialItem));
+  } finally {
+    deps.close();
+  }
+});

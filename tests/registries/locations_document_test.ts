@@ -195,3 +195,22 @@ Deno.test("GET /.well-known/locations.json sends gzip to a client that accepts i
     deps.close();
   }
 });
+
+Deno.test("GET /.well-known/locations.json: requests arriving together load the hierarchy once", async () => {
+  const { deps, app } = await withDemoHierarchy();
+  try {
+    let loads = 0;
+    const load = deps.storage.locations.load.bind(deps.storage.locations);
+    deps.storage.locations.load = () => (loads++, load());
+    const answers = await Promise.all(Array.from({ length: 8 }, () => app.request(PATHS[0])));
+    for (const res of answers) {
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+    }
+    assert.equal(loads, 1);
+    await (await app.request(PATHS[1])).body?.cancel();
+    assert.equal(loads, 1, "the same version is not loaded again");
+  } finally {
+    deps.close();
+  }
+});

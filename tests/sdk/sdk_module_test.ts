@@ -33,7 +33,7 @@ Deno.test("sdk ServerKeys verifies the server's answers from its JWKS and fetche
     assert.deepEqual(await keys.verifyText(tampered), { ok: false, reason: "mismatch" });
     assert.equal(keys.fetched, 1, "a known kid is served from the cache");
 
-    await deps.keys.rotate("rsa-sha256");
+    await deps.keys.rotate("rsa-sha256", { now: true });
     deps.clock.advance(1_001); // the server re-reads its active key at most once a second
     const rotated = answer();
     assert.match(rotated, /\|rsa-sha256/);

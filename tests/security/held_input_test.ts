@@ -181,9 +181,11 @@ Deno.test("held: a body over the limit answers 413 on every route that takes one
         url,
         { method, headers, body: stream(), duplex: "half" } as RequestInit,
       );
-      // A route that never reads its body (an action on an id that does not exist) has nothing to refuse.
+      // A route that never reads its body (an action on an id that does not exist) has nothing to refuse, nor
+      // has a console form posted without a session (refused unread; logging in reads its form).
+      const unread = path.startsWith("/console/") && path !== "/console/login" ? 403 : 404;
       assert.ok(
-        streamed.status === 413 || (streamed.status === 404 && !path.includes("/registry/")),
+        streamed.status === 413 || (streamed.status === unread && !path.includes("/registry/")),
         `${method} ${path} (streamed): ${streamed.status} ${(await streamed.text()).slice(0, 200)}`,
       );
     }

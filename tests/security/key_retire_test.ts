@@ -51,7 +51,7 @@ Deno.test("keys retire (CLI): the next request with a token of the retired key i
     const [, keyId] = JSON.parse(Buffer.from(alice.token.split(".")[0], "base64url").toString()).kid.split(
       "|",
     );
-    const rotated = await cli(server.dataDir, "keys", "rotate");
+    const rotated = await cli(server.dataDir, "keys", "rotate", "--now");
     assert.equal(rotated.code, 0, rotated.stderr);
     // Both isolates accept the token (its key is still published) and hold it in their verified-token caches.
     for (const a of await untilBothIsolates(server.url, alice, alice.token)) {

@@ -46,6 +46,7 @@ backendTest(
       active: 1,
       sender_id: "s1",
       scopes: "registry:search registry:subscribe",
+      secret_rotated_at: null,
       sender_active: 1,
       sender_created_at: AT,
       keys_version: 3,

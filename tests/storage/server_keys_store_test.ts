@@ -6,6 +6,7 @@ import { deepEqual, equal, notEqual, ok, rejects, throws } from "node:assert/str
 import { Buffer } from "node:buffer";
 import { backendSqlTest } from "../helpers/storage.ts";
 import { fakeClock } from "../../src/clock.ts";
+import { createLogger } from "../../src/obs/log.ts";
 import type { Storage } from "../../src/db/storage.ts";
 import { KeyError, ServerKeys } from "../../src/keys/server_keys.ts";
 import {
@@ -46,6 +47,7 @@ backendSqlTest(
       status: "active",
       created_at: "2026-01-01T00:00:00.000Z",
       retired_at: null,
+      signs_from: "2026-01-01T00:00:00.000Z",
     });
     const jwks = (await keys.jwks()).keys;
     deepEqual(jwks.map((k) => [k.kid, k.kty, k.crv, k.alg, k.use]), [[
@@ -86,6 +88,63 @@ backendSqlTest(
     deepEqual((await keys.jwks()).keys.map((k) => k.kid), [second.kid]);
     equal((await keys.list()).length, 2);
     ok(!/private|"d":/.test(JSON.stringify([await keys.jwks(), await keys.list()])), "no private material");
+  },
+);
+
+backendSqlTest(
+  "server keys: a rotation publishes the new key first; it signs once its time has come, in every instance",
+  async (s, f) => {
+    const clock = fakeClock();
+    const here = new ServerKeys(s.serverKeys, "dci-test", clock, {}, { publishSeconds: 600 });
+    const there = new ServerKeys(f.twin().serverKeys, "dci-test", clock, {}, { publishSeconds: 600 });
+    await here.ensureActive();
+    await there.load();
+    const first = here.active();
+    const next = await here.rotate();
+    deepEqual([next.status, next.signs_from], ["next", "2026-01-01T00:10:00.000Z"]);
+    equal(here.active().keyId, first.keyId, "the old key signs on");
+    equal((await here.fresh()).keyId, first.keyId, "and signs access tokens");
+    // Published at once (JWKS, verification), so partners that fetch it now know it before it signs.
+    deepEqual((await there.jwks()).keys.map((k) => k.kid), [next.kid, first.kid]);
+    ok(await there.verificationKey(next.kid));
+    // One waits at a time: another rotation is refused, naming it.
+    await rejects(here.rotate(), new RegExp(`"${next.key_id}" already waits to sign`));
+
+    clock.advance(600_000 - 1);
+    equal((await there.fresh()).keyId, first.keyId);
+    clock.advance(1);
+    // Whichever instance reads first makes it the signer; the other's next background read sees it.
+    equal((await there.fresh()).keyId, next.key_id);
+    deepEqual((await here.list()).map((k) => [k.key_id, k.status, k.signs_from]), [
+      [next.key_id, "active", "2026-01-01T00:10:00.000Z"],
+      [first.keyId, "published", "2026-01-01T00:00:00.000Z"],
+    ]);
+    clock.advance(1000);
+    here.active();
+    await settle(() => here.active().keyId === next.key_id);
+    equal(here.active().keyId, next.key_id);
+  },
+);
+
+backendSqlTest(
+  "server keys: rotate --now signs at once and retires a key still waiting; a waiting key can be retired",
+  async (s) => {
+    const clock = fakeClock();
+    const keys = new ServerKeys(s.serverKeys, "dci-test", clock, {}, { publishSeconds: 600 });
+    await keys.ensureActive();
+    const first = keys.active();
+    const waiting = await keys.rotate();
+    const now = await keys.rotate("rsa-sha256", { now: true });
+    equal(now.status, "active");
+    equal(keys.active().keyId, now.key_id);
+    equal((await keys.info(waiting.key_id))?.status, "retired", "the waiting key never signs");
+    deepEqual((await keys.jwks()).keys.map((k) => k.kid), [now.kid, first.kid]);
+    // A waiting key retired by hand is dropped the same way: no promotion later.
+    const again = await keys.rotate();
+    await keys.retire(again.key_id);
+    clock.advance(3600_000);
+    equal((await keys.fresh()).keyId, now.key_id);
+    // A store with no signer yet (a fresh data dir) gets one at once.
   },
 );
 
@@ -131,6 +190,37 @@ backendSqlTest(
     );
     await settle(() => here.active().keyId === again.key_id);
     equal(here.active().keyId, again.key_id);
+  },
+);
+
+backendSqlTest(
+  "server keys: a background re-read that fails keeps the cached signer and is logged as an error, once a minute",
+  async (s, f) => {
+    const clock = fakeClock();
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger("debug", { sink: (line) => lines.push(JSON.parse(line)) });
+    // This instance has only key-encryption key A; another rotates with B, so the new signer cannot be opened here.
+    const here = new ServerKeys(s.serverKeys, "dci-test", clock, { current: KEK_A }, { log });
+    const there = keysOf(f.twin(), clock, { current: KEK_B }).keys;
+    await here.ensureActive();
+    const before = here.active().keyId;
+    await there.rotate();
+    clock.advance(1000);
+    here.active();
+    await settle(() => lines.length > 0);
+    equal(here.active().keyId, before, "still signing with the cached key");
+    equal(lines.length, 1);
+    equal(lines[0].level, "error");
+    equal(lines[0].key_id, before);
+    ok(String(lines[0].msg).includes("re-read failed"));
+    clock.advance(1000);
+    here.active();
+    await settle(() => false);
+    clock.advance(60_000);
+    // Every call starts a re-read once the last has ended: the one a second later was not logged, the one a
+    // minute later is.
+    await settle(() => (here.active(), lines.length >= 2));
+    equal(lines.length, 2);
   },
 );
 

@@ -5,7 +5,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { backendTest, type RawSql } from "../helpers/storage.ts";
 import { withPgInstances } from "../helpers/pg_instances.ts";
-import { newTxn } from "../helpers/txn_rows.ts";
+import { iso, newTxn, T0 } from "../helpers/txn_rows.ts";
 import type { Storage } from "../../src/db/storage.ts";
 import { lookupReader } from "../../src/transactions/bulk_file.ts";
 import { receiveUpload } from "../../src/transactions/bulk_upload.ts";
@@ -149,9 +149,18 @@ backendTest(
   "spool store: the sweep removes old spools no bulk search reads, and only those",
   async (s, sql) => {
     const started = Date.now();
-    const [orphan, pending, finished] = [spoolName(), spoolName(), spoolName()];
-    for (const name of [orphan, pending, finished]) await spoolCsv(s.spools, name, csvFile(3).text);
-    for (const [name, built] of [[pending, 1], [finished, 2]] as const) {
+    await s.senders.insert("s1", { name: "s1", created_at: iso(T0), updated_at: iso(T0) });
+    const [orphan, pending, finished, cancelled] = [spoolName(), spoolName(), spoolName(), spoolName()];
+    for (const name of [orphan, pending, finished, cancelled]) {
+      await spoolCsv(s.spools, name, csvFile(3).text);
+    }
+    for (
+      const [name, built, sender] of [[pending, 1, "s1"], [finished, 2, "s1"], [
+        cancelled,
+        1,
+        "gone",
+      ]] as const
+    ) {
       const file = {
         spool: name,
         file_name: "f.csv",
@@ -159,14 +168,15 @@ backendTest(
         items_total: 3,
         page_size: 2,
       };
-      const { row } = await s.transactions.insert(newTxn("s1", name), file);
+      // "gone": a sender since deleted, whose search was cancelled (never resumed), so its spool is not kept.
+      const { row } = await s.transactions.insert(newTxn(sender, name), file);
       await sql("UPDATE bulk_searches SET pages_built = ? WHERE txn = ?", [built, row.id]);
     }
     equal(await s.spools.sweep(started - 60_000), 0, "every spool is younger than the cutoff");
-    equal(await s.spools.sweep(Date.now() + 60_000), 2);
+    equal(await s.spools.sweep(Date.now() + 60_000), 3);
     deepEqual(
-      await Promise.all([orphan, pending, finished].map((n) => exists(s, n))),
-      [false, true, false],
+      await Promise.all([orphan, pending, finished, cancelled].map((n) => exists(s, n))),
+      [false, true, false, false],
       "the spool of a search with a page left to build stays",
     );
     await s.spools.remove(pending);

@@ -4,7 +4,7 @@
  */
 import { deepEqual, equal } from "node:assert/strict";
 import { withPgInstances } from "../helpers/pg_instances.ts";
-import { iso, newTxn, processed, T0 } from "../helpers/txn_rows.ts";
+import { iso, newTxn, processed, scope, T0 } from "../helpers/txn_rows.ts";
 
 const N = 40;
 
@@ -80,7 +80,7 @@ Deno.test("transaction store [postgres]: one accept repeated on two instances at
       equal(new Set(results.map((r) => r.row.id)).size, 1);
       equal(new Set(results.map((r) => r.row.correlation_id)).size, 1, "every caller gets the stored ACK");
       equal(
-        (await a.transactions.findByReferenceIds("s1", ["r1"])).filter((r) =>
+        (await a.transactions.findByReferenceIds(scope("s1"), ["r1"])).filter((r) =>
           r.transaction_id === t.transaction_id
         ).length,
         1,

@@ -1,7 +1,7 @@
 /** The transaction store, the same contract on both backends. */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { backendTest } from "../helpers/storage.ts";
-import { iso, newTxn, processed, T0 } from "../helpers/txn_rows.ts";
+import { iso, newTxn, processed, scope, T0 } from "../helpers/txn_rows.ts";
 import type { NewAttempt } from "../../src/transactions/attempts.ts";
 
 const attempt = (outcome: NewAttempt["outcome"], at: number): NewAttempt => ({
@@ -41,12 +41,21 @@ backendTest(
     deepEqual(await t.getByCorrelationId("c-s1-tx-1", "s1"), row);
     equal(await t.getByCorrelationId("c-s1-tx-1", "s2"), undefined);
     equal(await t.get(999_999), undefined);
-    deepEqual((await t.findByTransactionId("s1", "tx-1")).map((r) => r.id), [first.row.id]);
-    deepEqual((await t.findByReferenceIds("s1", ["r2", "nope"])).map((r) => r.id), [first.row.id]);
-    deepEqual((await t.findByReferenceIds("s2", ["r1"])).map((r) => r.id), [other.row.id]);
-    deepEqual(await t.findByReferenceIds("s1", []), []);
-    deepEqual((await t.findByMessageIds("s1", ["m-tx-1", "x' OR '1'='1"])).map((r) => r.id), [first.row.id]);
-    deepEqual(await t.findByMessageIds("s1", []), []);
+    deepEqual((await t.findByTransactionId(scope("s1"), "tx-1")).map((r) => r.id), [first.row.id]);
+    deepEqual((await t.findByReferenceIds(scope("s1"), ["r2", "nope"])).map((r) => r.id), [first.row.id]);
+    deepEqual((await t.findByReferenceIds(scope("s2"), ["r1"])).map((r) => r.id), [other.row.id]);
+    deepEqual(await t.findByReferenceIds(scope("s1"), []), []);
+    deepEqual(
+      (await t.findByMessageIds(scope("s1"), ["m-tx-1", "x' OR '1'='1"])).map((r) => r.id),
+      [first.row.id],
+    );
+    deepEqual(await t.findByMessageIds(scope("s1"), []), []);
+    // Another registry's status query, or a sender registered again after the transaction, sees none of them.
+    for (const other of [scope("s1", "crvs"), scope("s1", "social", iso(T0 + 1))]) {
+      deepEqual(await t.findByTransactionId(other, "tx-1"), []);
+      deepEqual(await t.findByReferenceIds(other, ["r2"]), []);
+      deepEqual(await t.findByMessageIds(other, ["m-tx-1"]), []);
+    }
   },
 );
 

@@ -2,7 +2,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { backendTest } from "../helpers/storage.ts";
 import { withPgInstances } from "../helpers/pg_instances.ts";
-import { callbackAttempt, iso, newTxn, processed, T0 } from "../helpers/txn_rows.ts";
+import { callbackAttempt, iso, newTxn, processed, scope, T0 } from "../helpers/txn_rows.ts";
 
 backendTest(
   "transaction store: list pages newest first by (created_at, id) with filters and a cursor",
@@ -114,7 +114,7 @@ backendTest("transaction store: retention deletes finished transactions past the
   equal(await t.cancelOpen({ id: recent }, "x", iso(T0 + 10 * DAY)), 1);
   equal(await t.purgeFinished(iso(T0 + 5 * DAY)), 1);
   equal(await t.get(old), undefined);
-  deepEqual(await t.findByReferenceIds("s1", ["r1"]), []);
+  deepEqual(await t.findByReferenceIds(scope("s1"), ["r1"]), []);
   ok(await t.get(retried));
   ok(await t.get(openOld));
   ok(await t.get(recent));

@@ -555,3 +555,62 @@ Deno.test("bulk search: every served registry with search takes a file; its page
     for (const r of receivers) await r.close();
   }
 });
+
+Deno.test("bulk search: a sender's third upload arriving at once is refused with 429 before its body is read", async () => {
+  const receiver = startReceiver();
+  const server = await startWorkerServer(serverEnv({ DCI_HTTP_ISOLATES: "0" }));
+  const feeds: ReadableStreamDefaultController<Uint8Array>[] = [];
+  try {
+    const alice = await createServerSender(server);
+    const url = `${server.url}/registry/search`;
+    const form = () =>
+      bulkForm(alice.senderId, {
+        format: "csv",
+        file: fileText("csv", lookups(5, "c")),
+        senderUri: receiver.url,
+      });
+    // Two uploads that send all but their last bytes, then nothing.
+    const stalled = [];
+    for (let i = 0; i < 2; i++) {
+      const f = await form();
+      const body = new ReadableStream<Uint8Array>({
+        start: (c) => {
+          feeds.push(c);
+          c.enqueue(f.bytes.slice(0, f.bytes.length - 20));
+        },
+      });
+      // The server ends the other one at its stop.
+      stalled.push(
+        postBulk(url, alice, f, { body }).catch((err) => ({ status: 0, body: { err: String(err) } })),
+      );
+    }
+    for (let i = 0; i < 30 && (await spoolsLeft(server).catch(() => [])).length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const third = await postBulk(url, alice, await form());
+    assert.equal(third.status, 429, JSON.stringify(third.body));
+    assert.match(
+      String((third.body.message as Json)?.error && JSON.stringify(third.body)),
+      /already has 2 bulk/,
+    );
+    // Once one of them ends (here: cut short, refused), the next is taken.
+    feeds[0].close();
+    const cut = await stalled[0];
+    assert.equal(cut.status, 400, JSON.stringify(cut.body));
+    assert.match(JSON.stringify(cut.body), /malformed|Unexpected end/);
+    let next = await postBulk(url, alice, await form());
+    for (let i = 0; i < 50 && next.status === 429; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      next = await postBulk(url, alice, await form());
+    }
+    assert.equal(next.status, 202, JSON.stringify(next.body));
+  } finally {
+    for (const f of feeds) {
+      try {
+        f.close();
+      } catch { /* closed already */ }
+    }
+    await server.stop();
+    await receiver.close();
+  }
+});

@@ -11,6 +11,9 @@ import { openDatabase } from "../../src/db/sqlite.ts";
 import type { SqliteDeps } from "../../src/deps.ts";
 import { bulkForm } from "./bulk_support.ts";
 import { BulkFileError } from "../../src/transactions/bulk_file.ts";
+import { createTestSender } from "../helpers/auth.ts";
+import { deleteSender } from "../../src/senders/offboarding.ts";
+import { addSender } from "../../src/senders/store.ts";
 
 const GRACE_S = 3600;
 
@@ -34,12 +37,12 @@ async function until(cond: () => Promise<boolean>, what: string): Promise<void> 
   throw new Error(`not seen: ${what}`);
 }
 
-/** A stored bulk search (transaction row and bulk row) over spool file `spool`, of two pages. */
-function bulkSearch(deps: SqliteDeps, spool: string, pagesBuilt: number): void {
+/** A stored bulk search (transaction row and bulk row) of `sender` over spool file `spool`, of two pages. */
+function bulkSearch(deps: SqliteDeps, spool: string, pagesBuilt: number, sender: string): void {
   const now = new Date(deps.clock.now()).toISOString();
   const id = crypto.randomUUID();
   const { row } = insertTransaction(deps.db, {
-    sender_id: "s1",
+    sender_id: sender,
     transaction_id: id,
     dedupe_key: id,
     message_id: id,
@@ -73,15 +76,24 @@ Deno.test("sweepBulkSpool() removes spool files of no live bulk search once olde
     const old = now - (GRACE_S + 60) * 1000;
     const strayOld = await spoolFile(dir, old); // an upload that crashed or was refused long ago
     const strayYoung = await spoolFile(dir, now - (GRACE_S - 60) * 1000); // maybe an upload still arriving
+    const sender = (await createTestSender(deps)).senderId;
     const pending = await spoolFile(dir, old); // a search with a page still to build (running or resumable)
-    bulkSearch(deps, pending.name, 1);
+    bulkSearch(deps, pending.name, 1, sender);
     const finished = await spoolFile(dir, old); // every page built: the file outlived its search
-    bulkSearch(deps, finished.name, 2);
+    bulkSearch(deps, finished.name, 2, sender);
+    // A search cut short by its sender's deletion: never resumed (a retry is refused), whoever takes the id next.
+    const gone = (await createTestSender(deps)).senderId;
+    const cancelled = await spoolFile(dir, old);
+    bulkSearch(deps, cancelled.name, 1, gone);
+    await deleteSender(deps, gone);
+    deps.clock.advance(1);
+    await addSender(deps, gone, { name: "the id registered again" });
     const other = await spoolFile(dir, old, "notes.txt"); // not a spool file's name
 
-    assert.equal(await sweepBulkSpool(deps), 2);
+    assert.equal(await sweepBulkSpool(deps), 3);
     assert.equal(await exists(strayOld.path), false);
     assert.equal(await exists(finished.path), false);
+    assert.equal(await exists(cancelled.path), false);
     assert.equal(await exists(strayYoung.path), true);
     assert.equal(await exists(pending.path), true);
     assert.equal(await exists(other.path), true);
@@ -215,6 +227,29 @@ Deno.test("receiveUpload() refuses an upload that takes longer than maxMs though
       await new Promise((r) => setTimeout(r, 100));
     }
     await assert.rejects(received, /the upload took longer than 0.5 s/);
+    assert.equal(await exists(spoolPath), false, "its spool is removed");
+  } finally {
+    db.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("receiveUpload() refuses a body that ends inside its file part, and nothing is left uncaught", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "dci-spool-cut-" });
+  const db = openDatabase(":memory:");
+  try {
+    const { received, feed, bytes, spoolPath } = await streamedUpload(db, dataDir, {});
+    // Everything but the file part's last bytes and the closing boundary, then the end of the body.
+    feed.enqueue(bytes.slice(0, bytes.length - 20));
+    feed.close();
+    await assert.rejects(received, (err: unknown) => {
+      assert.ok(err instanceof BulkFileError);
+      assert.equal(err.code, "err.request.bad");
+      assert.match(err.message, /Unexpected end of form/);
+      return true;
+    });
+    // An error event without a listener would surface after the rejection: give it the turn it would take.
+    await new Promise((r) => setTimeout(r, 50));
     assert.equal(await exists(spoolPath), false, "its spool is removed");
   } finally {
     db.close();

@@ -37,11 +37,12 @@ Deno.test("POST /registry/search answers 202 ACK and the worker POSTs a signed o
   }
 });
 
-Deno.test("a repeated transaction_id gets the stored ACK and is processed once", async () => {
+Deno.test("a repeated request (a new message_id) gets the stored ACK and is processed once", async () => {
   const h = await harness();
   try {
-    const a = await h.post("/registry/search", searchMessage("t-dup"));
-    const b = await h.post("/registry/search", searchMessage("t-dup"));
+    const message = searchMessage("t-dup");
+    const a = await h.post("/registry/search", message);
+    const b = await h.post("/registry/search", message);
     assert.equal(a.status, 202);
     assert.equal(b.status, 202);
     assert.deepEqual(b.body, a.body);
@@ -49,6 +50,50 @@ Deno.test("a repeated transaction_id gets the stored ACK and is processed once",
     assert.equal(h.http.sent.length, 1);
     const [n] = await h.deps.sql("SELECT COUNT(*) AS n FROM transactions");
     assert.equal(Number(n.n), 1);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("one transaction_id for another request, or the same request to another registry, is a new transaction", async () => {
+  const h = await harness();
+  try {
+    // The spec has a sender keep its transaction_id for every request of one exchange.
+    const first = searchMessage("t-shared");
+    const next = searchMessage("t-shared", 2);
+    const acks = [
+      await h.post("/registry/search", first),
+      await h.post("/registry/search", next),
+      await h.post("/dci_api/v1/crvs/registry/search", first),
+    ].map((r) => (assert.equal(r.status, 202), (r.body.message as Record<string, string>).correlation_id));
+    assert.equal(new Set(acks).size, 3);
+    await h.drain();
+    assert.deepEqual(h.http.sent.map((s) => s.url).sort(), [
+      "https://alice.example/cb/registry/on-search",
+      "https://alice.example/cb/registry/on-search",
+      "https://alice.example/cb/registry/on-search",
+    ]);
+    const registries = await h.deps.sql("SELECT registry FROM transactions ORDER BY id");
+    assert.deepEqual(registries.map((r) => r.registry), ["social", "social", "crvs"]);
+
+    // A status query on one registry sees its own transactions under that id, not the other registry's.
+    const status = async (path: string) => {
+      const res = await h.post(path, {
+        transaction_id: "t-status",
+        txnstatus_request: {
+          reference_id: "q-1",
+          txn_type: "search",
+          attribute_type: "transaction_id",
+          attribute_value: "t-shared",
+        },
+      }, { action: "txn-status" });
+      const answer = res.body.message as {
+        txnstatus_response: { txn_status: { search_response: unknown[] } };
+      };
+      return answer.txnstatus_response.txn_status.search_response.length;
+    };
+    assert.equal(await status("/registry/sync/txn/status"), 3, "the two social searches' items: 1 + 2");
+    assert.equal(await status("/dci_api/v1/crvs/registry/sync/txn/status"), 1);
   } finally {
     h.close();
   }

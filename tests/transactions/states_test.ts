@@ -40,7 +40,7 @@ Deno.test("canMove() allows only the state machine's transitions", () => {
   assert.equal(callbackAction("txn-status"), "txn-on-status");
 });
 
-Deno.test("callbackUrl() appends the callback path unless the URL already ends in one", () => {
+Deno.test("callbackUrl() appends the callback path, or puts the action's in place of one the URL ends in", () => {
   assert.equal(callbackUrl("https://a.example/dci/", "search"), "https://a.example/dci/registry/on-search");
   assert.equal(callbackUrl("https://a.example", "subscribe"), "https://a.example/registry/on-subscribe");
   assert.equal(
@@ -55,6 +55,15 @@ Deno.test("callbackUrl() appends the callback path unless the URL already ends i
     callbackUrl("https://a.example/cb/on-unsubscribe", "unsubscribe"),
     "https://a.example/cb/on-unsubscribe",
   );
+  // The spec's example sender_uri ends in on-search: a subscribe's or a status request's answer goes to its own path.
+  const spec = "https://spmis.example.org/dci/callback/on-search";
+  assert.equal(callbackUrl(spec, "subscribe"), "https://spmis.example.org/dci/callback/on-subscribe");
+  assert.equal(callbackUrl(spec, "txn-status"), "https://spmis.example.org/dci/callback/txn/on-status");
+  assert.equal(
+    callbackUrl("https://a.example/cb/txn/on-status/", "receipt"),
+    "https://a.example/cb/on-receipt",
+  );
+  assert.equal(callbackUrl(spec, "subscribe", "exact"), spec);
   assert.equal(callbackUrl("ftp://a.example/", "search"), undefined);
   assert.equal(callbackUrl("https://user:pw@a.example/", "search"), undefined);
   assert.equal(callbackUrl("not a url", "search"), undefined);

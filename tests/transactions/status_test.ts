@@ -106,3 +106,76 @@ Deno.test("async txn/status ACKs and calls back txn-on-status at /registry/txn/o
     h.close();
   }
 });
+
+Deno.test("a status query whose matches hold more answer than one status answer carries is refused, not merged", async () => {
+  const h = await harness();
+  try {
+    // Three open searches of alice under one transaction_id, each request ~3 MiB (stored as the accept stores it).
+    const items = Array.from(
+      { length: 3 * 1024 },
+      (_, i) => ({ reference_id: `r${i}`, pad: "x".repeat(1024) }),
+    );
+    for (const n of [1, 2, 3]) {
+      await h.deps.storage.transactions.insert({
+        sender_id: h.alice.senderId,
+        transaction_id: "t-big",
+        dedupe_key: `big-${n}`,
+        message_id: `m-big-${n}`,
+        correlation_id: `c-big-${n}`,
+        action: "search",
+        registry: "social",
+        callback_url: "https://alice.example/cb/registry/on-search",
+        request_header: "{}",
+        request_message: JSON.stringify({ transaction_id: "t-big", search_request: items }),
+        ack: "{}",
+        reference_ids: [],
+        now: new Date(h.deps.clock.now()).toISOString(),
+      });
+    }
+    const res = await h.post("/registry/sync/txn/status", statusQuery("q-big", "transaction_id", "t-big"), {
+      action: "txn-status",
+    });
+    assert.equal(res.status, 200);
+    assert.equal((res.body.header as Json).status, "rjct");
+    const answer = (res.body.message as Json).txnstatus_response.txn_status.search_response;
+    assert.deepEqual(answer.map((i: Json) => [i.reference_id, i.status_reason_code]), [[
+      "q1",
+      "rjct.search.too_many_records_found",
+    ]]);
+    assert.match(answer[0].status_reason_message, /3 transactions found hold 10 MiB/);
+    assert.ok(JSON.stringify(res.body).length < 10_000);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("txn_type as each registry's spec has it: an unsubscribe is a `subscribe` in social, an `unsubscribe` in crvs", async () => {
+  const h = await harness();
+  try {
+    const unsubscribe = (path: string) =>
+      h.post(path, {
+        transaction_id: "t-unsub",
+        timestamp: new Date().toISOString(),
+        subscription_codes: ["c1"],
+      });
+    assert.equal((await unsubscribe("/registry/unsubscribe")).status, 202);
+    assert.equal((await unsubscribe("/dci_api/v1/crvs/registry/unsubscribe")).status, 202);
+    await h.drain();
+    const status = async (path: string, txnType: string) => {
+      const res = await h.post(path, statusQuery(`q-${txnType}`, "transaction_id", "t-unsub", txnType), {
+        action: "txn-status",
+      });
+      assert.equal(res.status, 200);
+      return [(res.body.header as Json).status, (res.body.message as Json).txnstatus_response.txn_type];
+    };
+    // social's enum is search, subscribe, receipt: the only way to name an unsubscribe is `subscribe`.
+    assert.deepEqual(await status("/registry/sync/txn/status", "subscribe"), ["succ", "subscribe"]);
+    // crvs's is search, subscribe, unsubscribe: asked and answered as `unsubscribe` (the answer checked against
+    // crvs's TxnStatusResponse by the harness), and not found as a `subscribe`.
+    const crvs = "/dci_api/v1/crvs/registry/sync/txn/status";
+    assert.deepEqual(await status(crvs, "unsubscribe"), ["succ", "unsubscribe"]);
+    assert.equal((await status(crvs, "subscribe"))[0], "rjct");
+  } finally {
+    h.close();
+  }
+});

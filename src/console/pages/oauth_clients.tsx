@@ -51,7 +51,7 @@ export function oauthClientPages(app: Hono<ConsoleEnv>, deps: Deps): void {
                     <ActionButton
                       action={`oauth-clients/${k.client_id}/rotate-secret`}
                       text="Rotate secret"
-                      confirm={`Give ${k.client_id} a new secret? The old one stops working for new tokens at once.`}
+                      confirm={`Give ${k.client_id} a new secret? The old one, and every token obtained with it, stops working at once.`}
                     />{" "}
                     <ActionButton
                       action={`oauth-clients/${k.client_id}/revoke`}

@@ -1,6 +1,7 @@
 /**
- * Server signing keys: rotate (a new Ed25519 or RSA key signs; the old one stays published), and retire a
- * published key, with a warning (and an explicit "retire anyway") while access tokens it signed are valid.
+ * Server signing keys: rotate (a new Ed25519 or RSA key is published and signs DCI_KEY_PUBLISH_SECONDS later, or
+ * at once; the old one stays published), and retire a published or waiting key, with a warning (and an explicit
+ * "retire anyway") while access tokens it signed are valid.
  */
 import type { Hono } from "hono";
 import type { Deps } from "../../deps.ts";
@@ -10,15 +11,18 @@ import { Select, Table, WriteForm } from "../components.tsx";
 import { consoleWrite, FormError, formText } from "../write.ts";
 
 /**
- * Until when access tokens signed by each key may still be valid: a key signs until the next key is created,
- * and a token lives DCI_TOKEN_TTL_SECONDS. Keys that never stopped signing (the active one) are left out.
+ * Until when access tokens signed by each key may still be valid: a key signs until the next key begins to sign,
+ * and a token lives DCI_TOKEN_TTL_SECONDS. Keys that never stopped signing (the active one) or never signed (a
+ * waiting one) are left out.
  */
 export function tokensValidUntil(keys: KeyInfo[], ttlSeconds: number): Map<string, number> {
   // `keys` is newest first (ServerKeys.list(), ties broken by insertion order): each key stopped signing when
-  // the one before it in the list was created.
+  // the one before it in the list began to.
+  // A waiting key has not signed yet, and one retired before its time never did.
+  const signed = keys.filter((k) => k.status !== "next" && !(k.retired_at && k.retired_at <= k.signs_from));
   const out = new Map<string, number>();
-  for (let i = 1; i < keys.length; i++) {
-    out.set(keys[i].key_id, Date.parse(keys[i - 1].created_at) + ttlSeconds * 1000);
+  for (let i = 1; i < signed.length; i++) {
+    out.set(signed[i].key_id, Date.parse(signed[i - 1].signs_from) + ttlSeconds * 1000);
   }
   return out;
 }
@@ -45,17 +49,21 @@ export function serverKeyPages(app: Hono<ConsoleEnv>, deps: Deps): void {
             { title: "Algorithm", cell: (k) => k.alg },
             { title: "Status", cell: (k) => k.status + (k.retired_at ? ` ${k.retired_at}` : "") },
             { title: "Created", cell: (k) => k.created_at },
+            { title: "Signs from", cell: (k) => k.signs_from },
             { title: "kid", cell: (k) => <span class="mono">{k.kid}</span> },
             {
               title: "Actions",
               cell: (k) => {
-                if (k.status !== "published") return null;
+                if (k.status !== "published" && k.status !== "next") return null;
                 const warning = warningFor(k, until.get(k.key_id), now);
                 return (
                   <WriteForm
                     action={`server-keys/${k.key_id}/retire`}
                     class="inline"
-                    confirm={warning ?? `Retire ${k.key_id}? It is no longer published.`}
+                    confirm={warning ??
+                      (k.status === "next"
+                        ? `Retire ${k.key_id}? It will never sign, and is no longer published.`
+                        : `Retire ${k.key_id}? It is no longer published.`)}
                   >
                     {warning && (
                       <>
@@ -76,15 +84,23 @@ export function serverKeyPages(app: Hono<ConsoleEnv>, deps: Deps): void {
         <WriteForm
           action="server-keys/rotate"
           label="Rotate the signing key"
-          confirm="Make a new key the signer? The current one stays published until you retire it."
+          confirm="Publish a new signing key? The current one stays published until you retire it."
         >
           <h2>Rotate</h2>
+          <p>
+            The new key is published at once and signs {deps.config.keyPublishSeconds}{" "}
+            s later (DCI_KEY_PUBLISH_SECONDS), so partners that cached the JWKS know it by then.
+          </p>
           <Select
             label="Algorithm of the new key"
             name="alg"
             options={["ed25519", "rsa-sha256"]}
             value="ed25519"
           />
+          <label class="check">
+            <input type="checkbox" name="now" />
+            Sign with it at once (the current key is compromised)
+          </label>
           <div class="actions">
             <button type="submit">Rotate signing key</button>
           </div>
@@ -98,11 +114,17 @@ export function serverKeyPages(app: Hono<ConsoleEnv>, deps: Deps): void {
     return consoleWrite(c, deps, { action: "server_key.rotate", target: "", to: "server-keys" }, async () => {
       const alg = formText(body, "alg", 20);
       if (alg !== "ed25519" && alg !== "rsa-sha256") throw new FormError("alg must be ed25519 or rsa-sha256");
-      const info = await deps.keys.rotate(alg);
+      const now = body.now === "on";
+      const info = await deps.keys.rotate(alg, { now });
       return {
         target: info.key_id,
-        detail: { alg },
-        flash: { kind: "ok", text: `${info.key_id} (${alg}) now signs.` },
+        detail: { alg, now },
+        flash: {
+          kind: "ok",
+          text: info.status === "active"
+            ? `${info.key_id} (${alg}) now signs.`
+            : `${info.key_id} (${alg}) is published and signs from ${info.signs_from}.`,
+        },
       };
     });
   });

@@ -40,6 +40,7 @@ export const crvsProfile: RegistryProfile = {
   attributes: CRVS_ATTRIBUTES,
   eventTypes: CRVS_EVENT_TYPES,
   standardActions: ["search", "subscribe", "unsubscribe", "txn-status"],
+  txnTypes: ["search", "subscribe", "unsubscribe"],
   actions: [],
   readDetails: (raw, _recordType, errors) => readCrvsDetails(raw, errors),
   toRecord: (reg, _recordType, ctx) => toCrvsPerson(reg, ctx.withContext),

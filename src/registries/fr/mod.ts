@@ -54,6 +54,7 @@ export const frProfile: RegistryProfile = {
   // The FR yaml's reg_event_type enum is REGISTER only: the generic registration / update / delete events.
   eventTypes: [],
   standardActions: ["search", "subscribe", "unsubscribe", "txn-status", "receipt"],
+  txnTypes: ["search", "subscribe", "unsubscribe"],
   actions: [],
   readDetails(raw, recordType, errors) {
     return recordType.kind === "group" ? refuseGroupDetails(raw, errors) : readFarmerDetails(raw, errors);

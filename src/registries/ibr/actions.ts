@@ -1,4 +1,5 @@
 /** The IBR registry-specific endpoints (ibr_api_v1.0.0.yaml): `sync/enrolled`, `sync/enrollment/updates`. */
+import type { z } from "@hono/zod-openapi";
 import type { ProfileAction } from "../profile.ts";
 import {
   EnrolledRequest,
@@ -11,6 +12,7 @@ import { applyEnrollmentUpdates } from "./enrollment_updates.ts";
 import { rejectedEnrolled, rejectedUpdates } from "./rejected.ts";
 import type { Deps } from "../../deps.ts";
 import type { IbrStore } from "./store.ts";
+import type { CallbackHeaderAction } from "../../actions/profile_routes.ts";
 
 /**
  * The store of a running server, loaded on first use: ./sql_store.ts reaches the registry store, which reaches
@@ -39,7 +41,7 @@ export const ENROLLED_ACTION: ProfileAction = {
  * header with action `notify`; its answer is a receipt (TxnStatusRequest's txn_type `receipt` names these), sent
  * as `on-receipt`. Writing records needs its own scope, `registry.enrollment`: a client that may search may not write.
  */
-export const ENROLLMENT_UPDATES_ACTION: ProfileAction = {
+export const ENROLLMENT_UPDATES_ACTION: CallbackHeaderAction = {
   path: "/sync/enrollment/updates",
   summary: "Enrolment updates from an SP system: beneficiaries enrolled, or their enrolments changed",
   requestAction: "notify",
@@ -49,4 +51,9 @@ export const ENROLLMENT_UPDATES_ACTION: ProfileAction = {
   scope: "registry.enrollment",
   handle: async (deps, input) => applyEnrollmentUpdates(await store(deps), input),
   rejected: rejectedUpdates,
+  // The yaml's header is MsgCallbackHeader: total_count may be left out (then the number of beneficiaries).
+  callbackHeader: {
+    itemCount: (m: z.output<typeof EnrollmentUpdatesRequest>) =>
+      (m.enrolled_updates ?? m.receipt_information)?.beneficiaries.length ?? 0,
+  },
 };

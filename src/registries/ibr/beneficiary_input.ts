@@ -7,7 +7,8 @@
  * (`@…`) are dropped; an unknown key of the Beneficiary or of a programme entry is refused naming it.
  */
 import { isObj, type Obj } from "./fields.ts";
-import { BENEFIT_FIELDS, PROGRAMME_FIELDS } from "./details.ts";
+import { BENEFIT_FIELDS, MAX_ENROLMENTS, PROGRAMME_FIELDS } from "./details.ts";
+import { MAX_GROUP_MEMBERS } from "./schemas.ts";
 
 /** Input records for one Beneficiary: the beneficiary first, then a household's members. */
 export type Converted = { ok: true; records: Obj[] } | { ok: false; reason: string };
@@ -122,11 +123,22 @@ function personInput(member: Obj, recordType: string): Obj {
 export function beneficiaryInput(b: Obj, path: string): Converted {
   const errors = unknownKeys(b, BENEFICIARY_KEYS, path);
   const programmes = listOf(b.programme_identifier);
-  programmes.forEach((p, i) => {
-    if (!isObj(p)) errors.push(`${path}.programme_identifier[${i}]: expected a Programme object`);
-    else errors.push(...unknownKeys(p, PROGRAMME_KEYS, `${path}.programme_identifier[${i}]`));
-  });
+  // A record holds at most MAX_ENROLMENTS (readDetails refuses more): refused before the merge reads them all.
+  if (programmes.length > MAX_ENROLMENTS) {
+    errors.push(`${path}.programme_identifier: at most ${MAX_ENROLMENTS} items`);
+  } else {
+    programmes.forEach((p, i) => {
+      if (!isObj(p)) errors.push(`${path}.programme_identifier[${i}]: expected a Programme object`);
+      else errors.push(...unknownKeys(p, PROGRAMME_KEYS, `${path}.programme_identifier[${i}]`));
+    });
+  }
   if (!isObj(b.member) && !isObj(b.group)) errors.push(`${path}: a member or a group is required`);
+  const memberList = isObj(b.group) ? listOf(b.group.member_list) : [];
+  if (memberList.length > MAX_GROUP_MEMBERS) {
+    errors.push(
+      `${path}.group.member_list: more than ${MAX_GROUP_MEMBERS} members (${memberList.length} given)`,
+    );
+  }
   if (errors.length) return { ok: false, reason: errors.join("; ").slice(0, 999) };
   const enrolments = (programmes as Obj[]).map((p, i) => enrolment(p, i === 0 ? b : undefined));
   const details = pick({ assistance_unit: b.assistance_unit, enrolments }, ["assistance_unit", "enrolments"]);
@@ -140,6 +152,6 @@ export function beneficiaryInput(b: Obj, path: string): Converted {
     ...(typeof g["@id"] === "string" ? { id: g["@id"] } : {}),
     details,
   };
-  const members = listOf(g.member_list).filter(isObj).map((m) => personInput(m, "Beneficiary"));
+  const members = memberList.filter(isObj).map((m) => personInput(m, "Beneficiary"));
   return { ok: true, records: [group, ...members] };
 }

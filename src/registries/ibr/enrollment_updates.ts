@@ -3,9 +3,11 @@
  * yaml's words: `receipt_type` enrolled — new enrolments, the default — or updated — changes to beneficiaries the
  * IBR already holds). Each Beneficiary is matched to a record by its identifiers; its enrolments are merged into
  * that record's (an enrolment in a programme the record has replaces it, a new programme is added after the
- * others) and its core fields replace the stored ones. Every beneficiary is answered on its own (succ, or rjct
- * with the reason); a refused one writes nothing. The writes are registry changes like any other: they raise the
- * `enrollement` / `enrollement_status_change` events and notify subscribers.
+ * others) and its core fields replace the stored ones. The read, the merge and the write are one step of the
+ * store (its transaction, under the registry lock), so two updates of one beneficiary at once both count. Every
+ * beneficiary is answered on its own (succ, or rjct with the reason); a refused one writes nothing. The writes
+ * are registry changes like any other: they raise the `enrollement` / `enrollement_status_change` events and
+ * notify subscribers.
  */
 import type { ActionInput, ActionResult } from "../profile.ts";
 import type { Registrant } from "../../registry/model.ts";
@@ -56,20 +58,54 @@ async function applyOne(
   if (!converted.ok) return converted.reason;
   const [main, ...members] = converted.records;
   const storage = main.record_type === "Group" ? "ibr_group" : "ibr_person";
-  const existing = await findExisting(store, main, storage);
-  if (!existing && updateOnly) {
-    return `${path}: no beneficiary with these identifiers (receipt_type "updated")`;
-  }
-  const record = existing ? merge(existing, main) : main;
-  if (!existing && storage === "ibr_group") record.id = crypto.randomUUID();
-  const written = await store.put(record);
+  const written = await write(store, main, storage, { updateOnly });
+  if (written === "unknown") return `${path}: no beneficiary with these identifiers (receipt_type "updated")`;
   if (!written.ok) return `${path}: ${written.reason}`;
   for (const [i, m] of members.entries()) {
-    const known = await findExisting(store, m, "ibr_person");
-    const r = await store.put({ ...(known ? merge(known, m) : m), group_id: record.id });
-    if (!r.ok) return `${path}.group.member_list[${i}]: ${r.reason} (the household was written)`;
+    const r = await write(store, m, "ibr_person", {
+      updateOnly: false,
+      set: { group_id: written.externalId },
+    });
+    if (r !== "unknown" && !r.ok) {
+      return `${path}.group.member_list[${i}]: ${r.reason} (the household was written)`;
+    }
   }
   return undefined;
+}
+
+type Written = { ok: true; externalId: string } | { ok: false; reason: string };
+
+/**
+ * Writes one input record of `storage`: merged into the stored record one of its identifiers names (read, merged
+ * and written as one step of the store, so a concurrent update of the same record is not lost), else created
+ * (unless `updateOnly`: "unknown"). `set` overrides fields either way. A record deleted between the lookup and
+ * the write, or created by another request meanwhile, is looked up again (a bounded number of times).
+ */
+async function write(
+  store: IbrStore,
+  raw: Obj,
+  storage: string,
+  options: { updateOnly: boolean; set?: Obj },
+): Promise<Written | "unknown"> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const existing = await findExisting(store, raw, storage);
+    if (existing) {
+      const r = await store.update(
+        existing.externalId,
+        (current) => ({ ...merge(current, raw), ...options.set }),
+      );
+      if (r === undefined) continue;
+      return r.ok ? { ok: true, externalId: existing.externalId } : r;
+    }
+    if (options.updateOnly) return "unknown";
+    // A new record gets a new id (a group's `@id` from the SP system is not ours to take).
+    const externalId = crypto.randomUUID();
+    const r = await store.put({ ...raw, ...options.set, id: externalId });
+    if (r.ok) return { ok: true, externalId };
+    // Refused: when another request has just created it (its identifiers are taken), merge into that one.
+    if (!await findExisting(store, raw, storage)) return r;
+  }
+  return { ok: false, reason: "changed by other writes while this update was applied: send it again" };
 }
 
 /** The stored record one of whose identifiers the input carries. */
@@ -109,10 +145,12 @@ function merge(existing: Registrant, update: Obj): Obj {
   const was = beneficiaryOf(existing.details);
   const incoming = isObj(update.details) ? update.details : {};
   const enrolments: Array<EnrolmentDetails | Obj> = [...(was.enrolments ?? [])];
+  const at = new Map<unknown, number>();
+  enrolments.forEach((e, i) => at.has(e.programme_identifier) || at.set(e.programme_identifier, i));
   for (const e of Array.isArray(incoming.enrolments) ? incoming.enrolments as Obj[] : []) {
-    const at = enrolments.findIndex((x) => x.programme_identifier === e.programme_identifier);
-    if (at >= 0) enrolments[at] = e;
-    else enrolments.push(e);
+    const i = at.get(e.programme_identifier);
+    if (i !== undefined) enrolments[i] = e;
+    else at.set(e.programme_identifier, enrolments.push(e) - 1);
   }
   out.details = {
     ...(incoming.assistance_unit ?? was.assistance_unit

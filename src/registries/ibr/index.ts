@@ -31,6 +31,7 @@ export const ibrProfile: RegistryProfile = {
   idTypes: ["UIN", "NID", "BRN", "MEMBER_ID", "HOUSEHOLD_ID", "PROGRAMME_ID"],
   attributes: IBR_ATTRIBUTES,
   eventTypes: IBR_EVENT_TYPES,
+  changeEvents: false,
   standardActions: ["search", "subscribe", "unsubscribe", "txn-status", "receipt"],
   actions: [ENROLLED_ACTION, ENROLLMENT_UPDATES_ACTION],
   readDetails: readIbrDetails,

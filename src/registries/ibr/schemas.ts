@@ -12,6 +12,11 @@ import { MAX_CODE, MAX_FILTER_JSON, MAX_ID } from "../../dci/limits.ts";
 /** The most beneficiaries one enrolment update may carry, and the most criteria one enrolled request. */
 export const MAX_UPDATE_BENEFICIARIES = 1000;
 export const MAX_ENROLLED_CRITERIA = 100;
+/**
+ * The most members one Beneficiary's group (`group.member_list`) may list: each is a record written on its own,
+ * and households are far smaller (the demos' have at most 7 members). A longer list refuses that beneficiary.
+ */
+export const MAX_GROUP_MEMBERS = 100;
 
 /** A query object of bounded size (it is read field by field, never turned into SQL text). */
 const Query = z.union([z.record(z.string(), z.unknown()), z.array(z.unknown()).max(20)]).refine(

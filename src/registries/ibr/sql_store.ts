@@ -38,5 +38,23 @@ export function ibrStore(deps: Deps): IbrStore {
         throw e;
       }
     },
+    async update(externalId, merge): Promise<WriteResult | undefined> {
+      const now = isoNow(deps.clock);
+      try {
+        // Read, merged and written in one transaction of the store (under its lock): no update is lost.
+        const saved = await registry.patch(
+          "ibr",
+          externalId,
+          (current) => readRegistrant(merge(current), now, undefined, ibrProfile),
+          now,
+        );
+        if (!saved) return undefined;
+        wakeNotifier(deps);
+        return { ok: true, created: false };
+      } catch (e) {
+        if (e instanceof InputError) return { ok: false, reason: e.message };
+        throw e;
+      }
+    },
   };
 }

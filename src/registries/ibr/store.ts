@@ -26,6 +26,16 @@ export interface IbrStore {
    * change events and subscriptions follow). A refused record writes nothing and says why.
    */
   put(raw: Record<string, unknown>): Promise<WriteResult>;
+  /**
+   * Reads the live record with this external id, writes `merge(current)` (an input record) over it and raises
+   * its event, with no other write of it in between (the registry store's `patch`: one transaction, under the
+   * registry event lock on PostgreSQL), so two updates of one record both count. Undefined when no live record
+   * has this id; a refused merge writes nothing and says why.
+   */
+  update(
+    externalId: string,
+    merge: (current: Registrant) => Record<string, unknown>,
+  ): Promise<WriteResult | undefined>;
 }
 
 /** The handler result of both IBR endpoints: every item answered (each with its own status). */

@@ -1,0 +1,128 @@
+/**
+ * A lease is kept while its work runs: a processor or a callback that outlasts DCI_LEASE_SECONDS is not taken by
+ * another instance (on PostgreSQL several share the table), and a process budget at or above the lease is refused
+ * at start. Real parts: the worker and its store (SQLite, or PostgreSQL with --pg), a fake clock; the lease is
+ * renewed on a real timer (a quarter of the lease).
+ */
+import assert from "node:assert/strict";
+import { type Harness, harness, type Json, searchMessage } from "./support.ts";
+import { PROCESSORS } from "../../src/actions/processors.ts";
+import type { Processor } from "../../src/dci/processor.ts";
+import type { OutboundClient } from "../../src/net/outbound.ts";
+import { ConfigError, loadConfig } from "../../src/config.ts";
+
+/** Waits for `cond` (a state the code under test reaches by itself), failing after `ms` without it. */
+async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!await cond()) {
+    if (Date.now() > end) throw new Error(`not seen within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A gate: `wait()` resolves once `open()` has been called. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => open = r);
+  return { wait: () => opened, open };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Whether transaction `id`'s lease (held by the worker) runs past the fake clock's now. */
+async function leaseAhead(h: Harness, id: number): Promise<boolean> {
+  const row = await h.deps.storage.transactions.get(id);
+  return !!row?.lease_until && Date.parse(row.lease_until) > h.deps.clock.now();
+}
+
+async function postOne(h: Harness, t: string): Promise<number> {
+  const res = await h.post("/registry/search", searchMessage(t));
+  h.deps.queue.waiting.length = 0; // handled by hand below
+  return (await h.deps.storage.transactions.getByCorrelationId((res.body.message as Json).correlation_id))!
+    .id;
+}
+
+Deno.test("worker: a processor running past the lease keeps it; another instance cannot claim the transaction", async () => {
+  const slow = gate();
+  let started = 0;
+  const search: Processor = async (deps, input) => {
+    started++;
+    await slow.wait();
+    return await PROCESSORS.search(deps, input);
+  };
+  const h = await harness({ leaseSeconds: "1" }, { processors: { search } });
+  try {
+    const id = await postOne(h, "t-slow");
+    const handled = h.worker.handle(id);
+    await until(() => started === 1, "the processor runs");
+    h.deps.clock.advance(10_000); // ten leases later
+    await until(() => leaseAhead(h, id), "the lease renewed past the clock");
+    const now = h.deps.clock.now();
+    assert.equal(
+      await h.deps.storage.transactions.claimProcessing(id, "another-instance", iso(now), iso(now + 1000)),
+      undefined,
+      "the lease is held",
+    );
+    slow.open();
+    await handled;
+    assert.equal((await h.deps.storage.transactions.get(id))!.state, "callback_sent");
+    assert.equal(started, 1);
+    assert.equal(h.http.sent.length, 1);
+  } finally {
+    slow.open();
+    h.close();
+  }
+});
+
+Deno.test("worker: a callback on the wire past the lease keeps it; another instance cannot claim it", async () => {
+  const h = await harness({ leaseSeconds: "1" });
+  const answer = gate();
+  let requests = 0;
+  const http: OutboundClient = {
+    check: () => Promise.resolve(),
+    async request() {
+      requests++;
+      await answer.wait();
+      return { status: 200, headers: new Headers(), body: new Uint8Array(), text: () => "" };
+    },
+  };
+  h.deps.http = http;
+  try {
+    const id = await postOne(h, "t-slow-receiver");
+    const handled = h.worker.handle(id);
+    await until(() => requests === 1, "the callback is on the wire");
+    h.deps.clock.advance(10_000);
+    await until(() => leaseAhead(h, id), "the lease renewed past the clock");
+    const now = h.deps.clock.now();
+    assert.equal(
+      await h.deps.storage.transactions.claimCallback(id, "another-instance", iso(now), iso(now + 1000)),
+      undefined,
+      "the lease is held",
+    );
+    answer.open();
+    await handled;
+    const row = (await h.deps.storage.transactions.get(id))!;
+    assert.equal(row.state, "callback_sent");
+    assert.equal(row.lease_owner, null);
+    assert.equal(requests, 1);
+  } finally {
+    answer.open();
+    h.close();
+  }
+});
+
+Deno.test("loadConfig() refuses a DCI_PROCESS_TIMEOUT_MS at or above the lease, naming both settings", () => {
+  assert.throws(
+    () => loadConfig({}, { DCI_PROCESS_TIMEOUT_MS: "120000" }),
+    (err: Error) =>
+      err instanceof ConfigError && /DCI_PROCESS_TIMEOUT_MS=120000 is not below DCI_LEASE_SECONDS \(120 s\)/
+        .test(err.message),
+  );
+  assert.throws(
+    () => loadConfig({}, { DCI_PROCESS_TIMEOUT_MS: "10000", DCI_LEASE_SECONDS: "5" }),
+    ConfigError,
+  );
+  assert.equal(loadConfig({}, { DCI_PROCESS_TIMEOUT_MS: "119999" }).processTimeoutMs, 119_999);
+  // The default budget beside a short lease (as tests set it) relies on the renewal alone.
+  assert.equal(loadConfig({}, { DCI_LEASE_SECONDS: "5" }).processTimeoutMs, 30_000);
+});
