@@ -39,9 +39,13 @@ export function isBulkUpload(c: Context<AppEnv>): boolean {
  */
 export const UPLOADS_PER_SENDER = 2;
 
+/** Uploads arriving now, per sender, in each isolate's Deps (shared by every registry's route). */
+const ARRIVING = new WeakMap<Deps, Map<string, number>>();
+
 /** The middleware of the async search path of `registry`: takes multipart uploads, passes anything else on. */
 export function bulkSearchUpload(deps: Deps, registry: Registry): MiddlewareHandler<AppEnv> {
-  const arriving = new Map<string, number>();
+  const arriving = ARRIVING.get(deps) ?? new Map<string, number>();
+  ARRIVING.set(deps, arriving);
   return async (c, next) => {
     if (!isBulkUpload(c)) return await next();
     const auth = await authenticateUpload(deps, c, "registry.search");

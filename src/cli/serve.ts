@@ -52,7 +52,17 @@ export const serveCommand: Command = {
     // demo seed, they end the process as they always do): one that comes between "listening" and the end of the
     // start (a supervisor stopping the server as soon as it says it listens) stops it once it is up, cleanly.
     let requested: string | undefined;
-    let stop = (signal: string) => void (requested ??= signal);
+    let stop = (signal: string) => {
+      // A second signal while the server still starts (an HTTP isolate that never comes up) ends the process now.
+      if (requested) Deno.exit(signal === "SIGINT" ? 130 : 143);
+      requested = signal;
+      deps.log.warn(
+        "stop requested while the server starts: it stops once up (a second signal ends it now)",
+        {
+          signal,
+        },
+      );
+    };
     const handlers: Array<readonly [Deno.Signal, () => void]> = (["SIGINT", "SIGTERM"] as const).map((s) =>
       [s, () => stop(s)] as const
     );

@@ -26,14 +26,14 @@ import {
 } from "./server_key_store.ts";
 
 // PostgreSQL has no rowid: within one creation time (the same millisecond) a waiting key is the newest, then the
-// active key (a rotation makes the new key next or active), then key id. Key ids are random, so by id alone the key a rotation replaced could list
-// as newer than its successor (the console then missed its "tokens stay valid" warning).
-const NEWEST_FIRST =
-  "ORDER BY created_at DESC, (status = 'next') DESC, (status = 'active') DESC, key_id DESC";
-const LIST = `SELECT * FROM server_keys ${NEWEST_FIRST}`;
-const PUBLISHED =
-  `SELECT key_id, alg, public_jwk FROM server_keys WHERE status IN ('next', 'active', 'published')
-  ${NEWEST_FIRST}`;
+// active key (a rotation makes the new key next or active), then key id. Key ids are random, so by id alone the
+// key a rotation replaced could list as newer than its successor (the console then missed its "tokens stay valid"
+// warning).
+const NEWEST = "created_at DESC, (status = 'next') DESC, (status = 'active') DESC, key_id DESC";
+const LIST = `SELECT * FROM server_keys ORDER BY ${NEWEST}`;
+// The JWKS lists the signer first (a partner that takes the first key, not the kid's, still verifies).
+const PUBLISHED = `SELECT key_id, alg, public_jwk FROM server_keys
+  WHERE status IN ('next', 'active', 'published') ORDER BY (status = 'active') DESC, ${NEWEST}`;
 
 /** The server keys in the PostgreSQL database behind `pool`. */
 export function pgServerKeyStore(pool: PgPool): ServerKeyStore {
@@ -68,11 +68,11 @@ export function pgServerKeyStore(pool: PgPool): ServerKeyStore {
         const due = await pgOne<{ key_id: string }>(c, pgText(NEXT_DUE), [now]);
         if (!due) return false;
         await pgRun(c, DEMOTE_ACTIVE);
-        await pgRun(c, pgText(PROMOTE_NEXT), [due.key_id]);
+        await pgRun(c, pgText(PROMOTE_NEXT), [now, due.key_id]);
         return true;
       });
     },
-    retire: async (keyId, at) => void await pgRun(pool, pgText(RETIRE_KEY), [at, keyId]),
+    retire: async (keyId, at) => await pgRun(pool, pgText(RETIRE_KEY), [at, keyId]) === 1,
     sealSecrets: (keks) =>
       pgTransaction(pool, async (c) => {
         const found: StoredSecret[] = [];

@@ -32,7 +32,7 @@ export interface ServerKeyStore {
   get(keyId: string): Promise<KeyRow | undefined>;
   /** Every key, newest first. */
   list(): Promise<KeyRow[]>;
-  /** The keys a JWKS publishes (next, active and published), newest first. */
+  /** The keys a JWKS publishes (next, active and published): the signer first, then newest first. */
   published(): Promise<Pick<KeyRow, "key_id" | "alg" | "public_jwk">[]>;
   /** What a verifier needs of a key: its alg, status and public JWK. */
   verifier(keyId: string): Promise<Pick<KeyRow, "alg" | "status" | "public_jwk"> | undefined>;
@@ -54,8 +54,11 @@ export interface ServerKeyStore {
    * transaction; true when it did. Instances doing this at once take turns: one of them does it.
    */
   promoteDue(now: string): Promise<boolean>;
-  /** Marks a key retired at `at` (ServerKeys checks it is not the signer). */
-  retire(keyId: string, at: string): Promise<void>;
+  /**
+   * Marks a key retired at `at` unless it is (or became, a waiting key promoted meanwhile) the signer; false when
+   * nothing was retired.
+   */
+  retire(keyId: string, at: string): Promise<boolean>;
   /** Seals, re-seals or opens stored secrets to match `keks` (src/keys/at_rest.ts), in one transaction. */
   sealSecrets(keks: KeyEncryption): Promise<SealReport>;
 }
@@ -83,12 +86,14 @@ export const INSERT_NEXT = INSERT_ACTIVE.replace("'active'", "'next'");
 export const NEXT_EXISTS = "SELECT 1 FROM server_keys WHERE status = 'next'";
 /** The waiting key whose time has come (`?`: now). */
 export const NEXT_DUE = "SELECT key_id FROM server_keys WHERE status = 'next' AND signs_from <= ?";
-/** The waiting key signs (`?`: key id). */
-export const PROMOTE_NEXT = "UPDATE server_keys SET status = 'active' WHERE key_id = ? AND status = 'next'";
+/** The waiting key signs, from now (`?`: now, key id): its `signs_from` is when it began, however late. */
+export const PROMOTE_NEXT =
+  "UPDATE server_keys SET status = 'active', signs_from = ? WHERE key_id = ? AND status = 'next'";
 /** An immediate rotation drops the waiting key, which never signed (`?`: when). */
 export const RETIRE_NEXT = "UPDATE server_keys SET status = 'retired', retired_at = ? WHERE status = 'next'";
-/** A key's retirement (`?`: when, key id). */
-export const RETIRE_KEY = "UPDATE server_keys SET status = 'retired', retired_at = ? WHERE key_id = ?";
+/** A key's retirement, never the signer's (`?`: when, key id). */
+export const RETIRE_KEY =
+  "UPDATE server_keys SET status = 'retired', retired_at = ? WHERE key_id = ? AND status IN ('next', 'published')";
 
 /** The bound values of INSERT_ACTIVE (signing from its creation) and INSERT_NEXT. */
 export function activeValues(key: NewKeyRow & { signs_from?: string }): string[] {
@@ -116,7 +121,7 @@ export function sqliteServerKeyStore(db: Db): ServerKeyStore {
       Promise.try(() =>
         stmt(
           db,
-          "SELECT key_id, alg, public_jwk FROM server_keys WHERE status IN ('next', 'active', 'published') ORDER BY created_at DESC, rowid DESC",
+          "SELECT key_id, alg, public_jwk FROM server_keys WHERE status IN ('next', 'active', 'published') ORDER BY status = 'active' DESC, created_at DESC, rowid DESC",
         ).all() as unknown as KeyRow[]
       ),
     verifier: (keyId) => Promise.try(() => stmt(db, VERIFIER).get(keyId) as KeyRow | undefined),
@@ -146,14 +151,11 @@ export function sqliteServerKeyStore(db: Db): ServerKeyStore {
           const due = stmt(db, NEXT_DUE).get(now) as { key_id: string } | undefined;
           if (!due) return false;
           stmt(db, DEMOTE_ACTIVE).run();
-          stmt(db, PROMOTE_NEXT).run(due.key_id);
+          stmt(db, PROMOTE_NEXT).run(now, due.key_id);
           return true;
         });
       }),
-    retire: (keyId, at) =>
-      Promise.try(() => {
-        stmt(db, RETIRE_KEY).run(at, keyId);
-      }),
+    retire: (keyId, at) => Promise.try(() => Number(stmt(db, RETIRE_KEY).run(at, keyId).changes) === 1),
     sealSecrets: (keks) => Promise.try(() => sealSecretsAtRest(db, keks)),
   };
 }

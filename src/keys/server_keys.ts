@@ -169,7 +169,10 @@ export class ServerKeys {
       throw new KeyError(`Key "${keyId}" is the active signer: rotate before retiring it`);
     }
     if (row.status === "retired") throw new KeyError(`Key "${keyId}" is already retired`);
-    await this.store.retire(keyId, isoNow(this.clock));
+    // A waiting key may have become the signer since it was read: then it is refused as the signer is.
+    if (!await this.store.retire(keyId, isoNow(this.clock))) {
+      throw new KeyError(`Key "${keyId}" is the active signer now: rotate before retiring it`);
+    }
     return (await this.info(keyId))!;
   }
 
@@ -184,7 +187,7 @@ export class ServerKeys {
     return row ? this.#toInfo(row) : undefined;
   }
 
-  /** The JWKS document: every key that is active, waiting to sign, or still published. */
+  /** The JWKS document: every key that is active (first), waiting to sign, or still published. */
   async jwks(): Promise<{ keys: PublicJwk[] }> {
     return {
       keys: (await this.store.published()).map((r) => {

@@ -92,9 +92,12 @@ export function parseJwks(text: string): { keys: JwksKey[]; skipped: string[] } 
     throw new SenderError("invalid", `JWKS has ${members.length} keys (at most ${JWKS_MAX_KEYS})`);
   }
   const read = members.map(readMember);
-  // Two members under one key id: which one signs is unknown, so neither is kept.
+  // Two usable members under one key id: which one signs is unknown, so neither is kept (a member skipped for its
+  // own reason, such as an encryption key of the same kid, leaves the other usable).
   const uses = new Map<string, number>();
-  for (const m of read) if (m.keyId !== undefined) uses.set(m.keyId, (uses.get(m.keyId) ?? 0) + 1);
+  for (const m of read) {
+    if (m.keyId !== undefined && m.reason === undefined) uses.set(m.keyId, (uses.get(m.keyId) ?? 0) + 1);
+  }
   const keys: JwksKey[] = [];
   const skipped: string[] = [];
   read.forEach((m, i) => {

@@ -7,7 +7,7 @@ import type { Deps } from "../deps.ts";
 import type { Ack, RequestHeader } from "../dci/schemas.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { isoNow } from "../clock.ts";
-import { repeatKey, resolveCallback } from "./accept.ts";
+import { resolveCallback } from "./accept.ts";
 import { getSender } from "../senders/store.ts";
 import type { Upload } from "./bulk_upload.ts";
 import { TXN_KIND } from "./worker.ts";
@@ -22,8 +22,7 @@ export interface BulkInput {
 }
 
 /**
- * Stores and wakes a bulk search; a repeat (the same transaction_id, file name, format and count to the same
- * registry) gets the stored ACK (and the new spool is removed).
+ * Stores and wakes a bulk search; a repeat of its message_id gets the stored ACK (and the new spool is removed).
  * Throws DciError for a refused callback URL.
  */
 export async function acceptBulk(deps: Deps, input: BulkInput): Promise<{ ack: Ack; correlationId: string }> {
@@ -44,7 +43,8 @@ export async function acceptBulk(deps: Deps, input: BulkInput): Promise<{ ack: A
     {
       sender_id: input.senderId,
       transaction_id: input.transactionId,
-      dedupe_key: repeatKey(input.registry, input.transactionId, message),
+      // Its message (file name, format, count) does not tell two files apart: only its message_id names it.
+      dedupe_key: `bulk/${input.header.message_id}`,
       message_id: input.header.message_id,
       correlation_id: correlationId,
       action: "search",

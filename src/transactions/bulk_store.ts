@@ -311,8 +311,8 @@ export function reopenWrite(txn: number, now: string): GuardedWrite {
 
 /**
  * Whether the spool file `spool` is still needed: a bulk search with pages left to build reads it (one that
- * failed before its last page too, since an operator's `txn retry` resumes it from there), unless its sender was
- * deleted (its open work cancelled, and a retry refused: also when the id was registered again since).
+ * failed before its last page too, since an operator's `txn retry` resumes it from there), unless it failed and its
+ * sender was deleted (its open work cancelled, and a retry refused: also when the id was registered again since).
  */
 export function spoolNeeded(db: Db, spool: string): boolean {
   return stmt(db, SPOOL_NEEDED).get(spool) !== undefined;
@@ -322,8 +322,9 @@ export function spoolNeeded(db: Db, spool: string): boolean {
  * The condition on bulk search `b` under which its spool is still read (spoolNeeded); the PostgreSQL spool sweep
  * (pg_spool_store.ts) applies it to every spool at once.
  */
-export const SPOOL_STILL_READ = `b.pages_built < b.pages_total AND EXISTS (SELECT 1 FROM transactions t
-  JOIN senders s ON s.sender_id = t.sender_id WHERE t.id = b.txn AND s.created_at <= t.created_at)`;
+export const SPOOL_STILL_READ = `b.pages_built < b.pages_total AND NOT EXISTS (SELECT 1 FROM transactions t
+  LEFT JOIN senders s ON s.sender_id = t.sender_id
+  WHERE t.id = b.txn AND t.state = 'callback_failed' AND (s.sender_id IS NULL OR s.created_at > t.created_at))`;
 
 /** (spool). */
 const SPOOL_NEEDED = `SELECT 1 FROM bulk_searches b WHERE b.spool = ? AND ${SPOOL_STILL_READ} LIMIT 1`;

@@ -62,6 +62,13 @@ Deno.test("parseJwks() keeps the usable signing keys and says why it skipped eac
   const { keys, skipped } = parseJwks(JSON.stringify({ keys: mixedJwks() }));
   assert.deepEqual(keys.map((k) => [k.keyId, k.alg]), [["good-ed", "ed25519"], ["good-rsa", "rsa-sha256"]]);
   assert.deepEqual(skipped, MIXED_SKIPPED);
+  // One kid for a signing key and an encryption key (a common JWKS): the encryption member is skipped for its own
+  // reason, so the signing one is not a repeat.
+  const shared = parseJwks(
+    JSON.stringify({ keys: [{ ...ed(), kid: "k1", use: "sig" }, { ...ed(), kid: "k1", use: "enc" }] }),
+  );
+  assert.deepEqual(shared.keys.map((k) => k.keyId), ["k1"]);
+  assert.deepEqual(shared.skipped, ['key #1 (k1): use "enc" is not "sig"']);
   // The document as a whole: still refused when it is no JWKS, too long, or has no usable key.
   const refused: Array<[string, unknown, RegExp]> = [
     ["empty", { keys: [] }, /^JWKS has no usable signing key$/],

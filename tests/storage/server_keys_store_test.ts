@@ -104,8 +104,9 @@ backendSqlTest(
     deepEqual([next.status, next.signs_from], ["next", "2026-01-01T00:10:00.000Z"]);
     equal(here.active().keyId, first.keyId, "the old key signs on");
     equal((await here.fresh()).keyId, first.keyId, "and signs access tokens");
-    // Published at once (JWKS, verification), so partners that fetch it now know it before it signs.
-    deepEqual((await there.jwks()).keys.map((k) => k.kid), [next.kid, first.kid]);
+    // Published at once (JWKS, verification), so partners that fetch it now know it before it signs; the signer
+    // stays first in the JWKS (a partner that takes the first key rather than the kid's still verifies).
+    deepEqual((await there.jwks()).keys.map((k) => k.kid), [first.kid, next.kid]);
     ok(await there.verificationKey(next.kid));
     // One waits at a time: another rotation is refused, naming it.
     await rejects(here.rotate(), new RegExp(`"${next.key_id}" already waits to sign`));
@@ -119,6 +120,9 @@ backendSqlTest(
       [next.key_id, "active", "2026-01-01T00:10:00.000Z"],
       [first.keyId, "published", "2026-01-01T00:00:00.000Z"],
     ]);
+    // A retirement of the key read as waiting that lands after its promotion is refused, not a signer retired.
+    equal(await s.serverKeys.retire(next.key_id, "2026-01-01T00:10:00.001Z"), false);
+    equal((await here.info(next.key_id))?.status, "active");
     clock.advance(1000);
     here.active();
     await settle(() => here.active().keyId === next.key_id);

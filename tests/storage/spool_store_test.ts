@@ -171,6 +171,9 @@ backendTest(
       // "gone": a sender since deleted, whose search was cancelled (never resumed), so its spool is not kept.
       const { row } = await s.transactions.insert(newTxn(sender, name), file);
       await sql("UPDATE bulk_searches SET pages_built = ? WHERE txn = ?", [built, row.id]);
+      if (sender === "gone") {
+        await sql("UPDATE transactions SET state = 'callback_failed' WHERE id = ?", [row.id]);
+      }
     }
     equal(await s.spools.sweep(started - 60_000), 0, "every spool is younger than the cutoff");
     equal(await s.spools.sweep(Date.now() + 60_000), 3);
