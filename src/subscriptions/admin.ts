@@ -20,6 +20,9 @@ import {
 } from "./operations.ts";
 import { importSubscriptions, SeedError, SeedSubscription, seedSubscription } from "./seed.ts";
 
+/** The most rows an `offset` may skip: each is read and passed over, so a deep one is a scan (`before` is not). */
+const MAX_OFFSET = 10_000;
+
 /** The most subscriptions one import request may carry (the CLI imports files of any length). */
 const MAX_IMPORT_ITEMS = 1000;
 
@@ -44,7 +47,10 @@ const list = createRoute({
         description: "keyset cursor: next_before",
       }),
       limit: z.coerce.number().int().min(1).max(500).default(50),
-      offset: z.coerce.number().int().min(0).default(0),
+      offset: z.coerce.number().int().min(0).max(MAX_OFFSET).default(0).openapi({
+        description:
+          `rows skipped, at most ${MAX_OFFSET} (each is read and passed over): page deeper with before`,
+      }),
     }),
   },
   responses: {
@@ -152,7 +158,10 @@ const notifications = createRoute({
         description: "keyset cursor: next_before",
       }),
       limit: z.coerce.number().int().min(1).max(500).default(50),
-      offset: z.coerce.number().int().min(0).default(0),
+      offset: z.coerce.number().int().min(0).max(MAX_OFFSET).default(0).openapi({
+        description:
+          `rows skipped, at most ${MAX_OFFSET} (each is read and passed over): page deeper with before`,
+      }),
     }),
   },
   responses: {

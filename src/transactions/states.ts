@@ -29,13 +29,17 @@ export function callbackDue(state: TxnState | undefined): boolean {
   return state === "succeeded" || state === "rejected";
 }
 
-/** The moves each state allows; anything else is a bug the store refuses to write. */
+/**
+ * The moves each state allows: the machine as the stores write it (each move is one conditional UPDATE from the
+ * states it may leave, so another is not written). A bulk search reopened by `txn retry` goes from its outcome
+ * back to `pending` (src/transactions/bulk_store.ts), its pages resumed.
+ */
 export const TRANSITIONS: Readonly<Record<TxnState, readonly TxnState[]>> = {
   received: ["pending", "processing"],
   pending: ["processing"],
   processing: ["succeeded", "rejected", "processing"],
-  succeeded: ["callback_sent", "callback_failed"],
-  rejected: ["callback_sent", "callback_failed"],
+  succeeded: ["callback_sent", "callback_failed", "pending"],
+  rejected: ["callback_sent", "callback_failed", "pending"],
   callback_sent: [],
   callback_failed: ["succeeded", "rejected"],
 };

@@ -110,6 +110,11 @@ Deno.test("admin API: transactions, subscriptions, notifications, registrants an
     assert.equal((await admin("GET", "/admin/v1/transactions/nope")).status, 404);
     assert.equal((await admin("GET", "/admin/v1/subscriptions")).status, 200);
     assert.equal((await admin("GET", "/admin/v1/notifications")).status, 200);
+    // An offset is read row by row: a deep one is refused (before pages at any depth).
+    for (const list of ["subscriptions", "notifications"]) {
+      assert.equal((await admin("GET", `/admin/v1/${list}?offset=10000`)).status, 200);
+      assert.equal((await admin("GET", `/admin/v1/${list}?offset=1000000000000000`)).status, 400);
+    }
     assert.equal((await admin("GET", "/admin/v1/subscriptions/nope")).status, 404);
     const person = {
       id: "P-1",
