@@ -37,7 +37,7 @@ export function isBulkUpload(c: Context<AppEnv>): boolean {
  * part, which comes with the body: until then each upload is hashed, parsed and spooled as it arrives, so a
  * sender starting many at once would have them all read before the first count refused any.
  */
-export const UPLOADS_PER_SENDER = 2;
+const UPLOADS_PER_SENDER = 2;
 
 /** Uploads arriving now, per sender, in each isolate's Deps (shared by every registry's route). */
 const ARRIVING = new WeakMap<Deps, Map<string, number>>();

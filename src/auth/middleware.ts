@@ -93,13 +93,14 @@ export function tooManyRequests(
  * Without it: the request's URL, with the scheme a trusted TLS-terminating proxy reports.
  */
 export function requestUrl(c: Context<AppEnv>, config: Pick<Config, "publicUrl">): string {
+  const proto = c.get("clientProto");
+  // Every signed request comes here: the URL is parsed only when something in it changes.
+  if (!config.publicUrl && !proto) return c.req.url;
   const url = new URL(c.req.url);
   if (config.publicUrl) {
     const base = new URL(config.publicUrl);
     return `${base.origin}${base.pathname.replace(/\/+$/, "")}${url.pathname}${url.search}`;
   }
-  const proto = c.get("clientProto");
-  if (!proto) return c.req.url;
   url.protocol = `${proto}:`;
   return url.href;
 }

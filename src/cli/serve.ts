@@ -103,11 +103,8 @@ export const serveCommand: Command = {
       if (reload) Deno.removeSignalListener("SIGHUP", reload);
       return code;
     } finally {
-      for (const [s, h] of handlers) {
-        try {
-          Deno.removeSignalListener(s, h);
-        } catch { /* never added: the start failed before */ }
-      }
+      // A listener never added (the start failed before) is removed as a no-op.
+      for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
       if (!stopping) {
         await closeDeps(deps);
         lock?.release();

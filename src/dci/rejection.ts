@@ -19,7 +19,7 @@ export type TxnType = "search" | "subscribe" | "unsubscribe" | "receipt";
  * The txn_type values of most registries' specs (social, ibr): an unsubscribe is part of the subscription family.
  * The crvs and fr specs name `unsubscribe` instead of `receipt` (RegistryProfile.txnTypes).
  */
-export const TXN_TYPES: readonly TxnType[] = ["search", "subscribe", "receipt"];
+const TXN_TYPES: readonly TxnType[] = ["search", "subscribe", "receipt"];
 
 type Json = Record<string, unknown>;
 

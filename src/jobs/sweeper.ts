@@ -45,7 +45,7 @@ export function dueWork(deps: Deps, options: { startup: boolean; limit: number }
  * runs for hours and a callback may wait on a slow receiver, and the other sweeps (spool files, imports) wait for
  * this one. What is still running stays claimed, so the next batch does not take it again.
  */
-export const SWEEP_BATCH_WAIT_MS = 10_000;
+const SWEEP_BATCH_WAIT_MS = 10_000;
 
 /**
  * Redoes due transactions through `handle` (the worker's), batch by batch, waiting at most `batchWaitMs` for each;

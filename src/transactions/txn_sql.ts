@@ -103,7 +103,7 @@ export const RESULT_COLUMNS = `COALESCE(r.result, t.legacy_result) AS result,
 export const RESULT_JOIN = "LEFT JOIN transaction_results r ON r.txn = t.id";
 const WITH_RESULT = `SELECT t.*, ${RESULT_COLUMNS} FROM transactions t ${RESULT_JOIN}`;
 /** The most transactions one status query reads, each with its stored answer. */
-export const STATUS_ROWS = 20;
+const STATUS_ROWS = 20;
 
 /** The result of transaction (id) (RESULT_COLUMNS). */
 export const RESULT_OF = `SELECT ${RESULT_COLUMNS} FROM transactions t ${RESULT_JOIN} WHERE t.id = ?`;

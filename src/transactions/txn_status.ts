@@ -36,7 +36,7 @@ export type SubscriptionCodeLookup = (
  * The most stored answer text one status answer merges (each matching transaction's result, or its request while
  * open): a query naming many large searches is refused rather than parsed, merged, signed and sent whole.
  */
-export const STATUS_ANSWER_MAX_CHARS = 8 * 1024 * 1024;
+const STATUS_ANSWER_MAX_CHARS = 8 * 1024 * 1024;
 
 /** The answer item list of each async action family that has one (search_response, subscribe_response). */
 const RESPONSE_LISTS: Readonly<Record<string, string | undefined>> = Object.fromEntries(

@@ -11,6 +11,7 @@ import { assertSpecAnswer } from "../helpers/spec_check.ts";
 import { specErrors } from "../helpers/spec_validator.ts";
 import { ibrProfile } from "../../src/registries/ibr/index.ts";
 import { ENROLLMENT_UPDATES_ACTION } from "../../src/registries/ibr/actions.ts";
+import { testEnrolmentUpdate } from "./ibr_fixture.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -34,21 +35,7 @@ async function post(h: H, sender: TestSender, path: string, message: Json, heade
   return { status: res.status, body };
 }
 
-const UPDATE = {
-  transaction_id: "t-cb",
-  enrolled_updates: {
-    receipt_type: "updated",
-    beneficiaries: [{
-      member: { member_identifier: [{ identifier_type: "NID", identifier_value: "ABC451123" }] },
-      programme_identifier: [{
-        programme_identifier: "DCI001",
-        programme_name: "Test Programme",
-        enrolment_date: "2024-02-02",
-        enrolment_status: "Suspended",
-      }],
-    }],
-  },
-};
+const UPDATE = testEnrolmentUpdate("t-cb", "Suspended");
 
 Deno.test("sync/enrollment/updates takes the yaml's MsgCallbackHeader without total_count; other endpoints still require it", async () => {
   const h = await harness();

@@ -10,6 +10,7 @@ import { requestEnvelope } from "../helpers/dci.ts";
 import { assertSpecAnswer } from "../helpers/spec_check.ts";
 import { ibrProfile } from "../../src/registries/ibr/index.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
+import { testEnrolmentUpdate } from "./ibr_fixture.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -168,21 +169,7 @@ Deno.test("IBR over HTTP: enrollment updates need registry.enrollment; they writ
     }, { sender: sp, action: "subscribe", total: 1 });
     assert.equal(sub.status, 202, JSON.stringify(sub.body));
     await h.drain();
-    const message = {
-      transaction_id: "t-u",
-      enrolled_updates: {
-        receipt_type: "updated",
-        beneficiaries: [{
-          member: { member_identifier: [{ identifier_type: "NID", identifier_value: "ABC451123" }] },
-          programme_identifier: [{
-            programme_identifier: "DCI001",
-            programme_name: "Test Programme",
-            enrolment_date: "2024-02-02",
-            enrolment_status: "Suspended",
-          }],
-        }],
-      },
-    };
+    const message = testEnrolmentUpdate("t-u", "Suspended");
     const refused = await post(h, "/sync/enrollment/updates", message, { action: "notify", total: 1 });
     assert.equal(refused.status, 403, JSON.stringify(refused.body));
     const ok = await post(h, "/sync/enrollment/updates", message, { sender: sp, action: "notify", total: 1 });

@@ -12,6 +12,28 @@ type Json = any;
 
 export const NOW = "2026-01-01T00:00:00.000Z";
 
+/**
+ * An `sync/enrollment/updates` message moving the demo beneficiary IBR-TEST-001 (NID ABC451123) in programme
+ * DCI001 to enrolment `status`.
+ */
+export function testEnrolmentUpdate(transactionId: string, status: string): Json {
+  return {
+    transaction_id: transactionId,
+    enrolled_updates: {
+      receipt_type: "updated",
+      beneficiaries: [{
+        member: { member_identifier: [{ identifier_type: "NID", identifier_value: "ABC451123" }] },
+        programme_identifier: [{
+          programme_identifier: "DCI001",
+          programme_name: "Test Programme",
+          enrolment_date: "2024-02-02",
+          enrolment_status: status,
+        }],
+      }],
+    },
+  };
+}
+
 /** The record type an input record names (its record_type among the profile's names). */
 export function recordTypeOf(raw: Json): RecordTypeDef {
   const name = String(raw.record_type ?? "Beneficiary").toLowerCase();

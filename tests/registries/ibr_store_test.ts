@@ -12,6 +12,7 @@ import { createApp } from "../helpers/app.ts";
 import { unresolvedPlaces } from "../helpers/locations.ts";
 import { ibrProfile } from "../../src/registries/ibr/index.ts";
 import { checkIbr, checkProgrammeDeclaration } from "./ibr_jsonld.ts";
+import { testEnrolmentUpdate } from "./ibr_fixture.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -177,21 +178,7 @@ Deno.test("IBR endpoints on the store: enrolled reads it; enrollment updates wri
     const yes = await ask.action.handle(deps, ask.input);
     assert.equal((yes.message as Json).enrolled_response[0].enrolled_status, "yes");
     const before = await deps.storage.registry.lastEventId();
-    const update = actionInput("/sync/enrollment/updates", {
-      transaction_id: "t2",
-      enrolled_updates: {
-        receipt_type: "updated",
-        beneficiaries: [{
-          member: { member_identifier: [{ identifier_type: "NID", identifier_value: "ABC451123" }] },
-          programme_identifier: [{
-            programme_identifier: "DCI001",
-            programme_name: "Test Programme",
-            enrolment_date: "2024-02-02",
-            enrolment_status: "Graduated",
-          }],
-        }],
-      },
-    });
+    const update = actionInput("/sync/enrollment/updates", testEnrolmentUpdate("t2", "Graduated"));
     const written = await update.action.handle(deps, update.input);
     assert.deepEqual(
       (written.message as Json).enrolled_response.map((i: Json) => i.status),
