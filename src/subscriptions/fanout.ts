@@ -121,9 +121,10 @@ export function needsPrevious(sub: SubscriptionRow, ev: EventHead): boolean {
 }
 
 /**
- * Whether the event is the subscription's event type: a change event by its type (in scope), a registry event
- * type (crvs `Death`) by its profile's `matches` on the record after the change and as it was before
- * (`previous`: the snapshot of the registrant's previous event, read when `needsPrevious`).
+ * Whether the event is the subscription's event type: a change event by its type (in scope; never on a registry
+ * without change events), a registry event type (crvs `Death`) by its profile's `matches` on the record after the
+ * change and as it was before (`previous`: the snapshot of the registrant's previous event, read when
+ * `needsPrevious`).
  */
 export function isEventOf(
   sub: SubscriptionRow,
@@ -131,7 +132,9 @@ export function isEventOf(
   previous: string | undefined,
   log: Logger,
 ): boolean {
-  if (isChangeEvent(sub.reg_event_type)) return true;
+  // A registry whose spec names no change events (ibr) refuses them at subscribe; one made before that keeps
+  // its row but is sent nothing.
+  if (isChangeEvent(sub.reg_event_type)) return profileOf(sub.registry)?.changeEvents !== false;
   const type = profileEventType(profileOf(sub.registry), sub.reg_event_type);
   if (!type) return false;
   const after = readSnapshot(ev.snapshot).registrant;

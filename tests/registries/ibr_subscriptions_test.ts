@@ -42,6 +42,19 @@ Deno.test("IBR: an enrolment status change is notified to its subscriber, signed
       assert.equal(item.status, "succ", JSON.stringify(item));
       codes[type] = item.subscriptions[0].code;
     }
+    // A subscription to updates made before such subscriptions were refused on the IBR: it is sent nothing.
+    await addSender(deps, "old", { name: "old", auto_approve_subscriptions: true });
+    const old = await subscribeProcessor(deps, {
+      ...input("old", {
+        transaction_id: "t",
+        subscribe_request: [
+          subItem("r", { reg_event_type: "ENROLLMENT", notify_record_type: "Beneficiary" }),
+        ],
+      }, rx.url),
+      registry: "ibr",
+    });
+    codes.old = (old.message.subscribe_response as Json[])[0].subscriptions[0].code;
+    await deps.sql("UPDATE subscriptions SET reg_event_type = 'update' WHERE code = ?", [codes.old]);
     const action = ibrProfile.actions.find((a) => a.path === "/sync/enrollment/updates")!;
     const beneficiary = (status: string, programme = "DCI001") => ({
       member: { member_identifier: [{ identifier_type: "UIN", identifier_value: "BENEFICIARY-TEST-001" }] },
@@ -71,6 +84,7 @@ Deno.test("IBR: an enrolment status change is notified to its subscriber, signed
     const byCode = (code: string) => got.filter((e) => e.subscription_code === code);
     assert.equal(byCode(codes.enrollement_status_change).length, 1, JSON.stringify(got));
     assert.equal(byCode(codes.ENROLLMENT).length, 1);
+    assert.equal(byCode(codes.old).length, 0);
     const change = byCode(codes.enrollement_status_change)[0].data;
     assert.equal(change.reg_event_type, "enrollement_status_change");
     assert.equal(change.reg_type, "ns:org:RegistryType:IBR");
