@@ -58,6 +58,9 @@ export const FANOUT_SQL = {
 /** Compiled filters per subscription and day (`age` depends on today), shared across batches. */
 export type FilterCache = Map<string, CompiledFilter | undefined | Error>;
 
+/** The day each cache holds filters for. */
+const cacheDays = new WeakMap<FilterCache, string>();
+
 /** What a fan-out batch is given: the time, the notifier's filter cache, where to log, the batch size. */
 export interface FanOutOptions {
   now: string;
@@ -167,6 +170,11 @@ export function filterOf(
   const { now, log, dialect } = options;
   if (!sub.filter) return undefined;
   const today = now.slice(0, 10);
+  // A day's filters are the only ones used: a new day drops the others (ended subscriptions' with them).
+  if (cacheDays.get(cache) !== today) {
+    cache.clear();
+    cacheDays.set(cache, today);
+  }
   const key = `${sub.id}|${today}`;
   if (!cache.has(key)) {
     try {

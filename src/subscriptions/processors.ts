@@ -214,7 +214,8 @@ export async function unsubscribeProcessor(deps: Deps, input: ProcessInput): Pro
     };
     const sub = await deps.storage.subscriptions.get(code);
     // Another sender's code is answered exactly as an unknown one: the answer must not tell which codes exist.
-    if (!sub || sub.sender_id !== input.senderId) {
+    // Another registry's is not this registry's to cancel (txn/status there does not know it either).
+    if (!sub || sub.sender_id !== input.senderId || sub.registry !== input.registry) {
       fail("rjct.subscription_code.invalid", `No subscription ${JSON.stringify(code)}`);
       continue;
     }

@@ -138,6 +138,14 @@ Deno.test("unsubscribeProcessor() cancels own codes and rejects unknown, foreign
     const [theirs] = await subscribe(deps, "s2", [subItem("r", {})]);
     const code = String(mine.subscriptions![0].code);
     const foreign = String(theirs.subscriptions![0].code);
+    // Another registry's unsubscribe does not know this registry's subscription.
+    const elsewhere = await unsubscribeProcessor(deps, {
+      ...input("s1", { transaction_id: "u0", subscription_codes: [code] }),
+      registry: "crvs",
+    });
+    assert.equal(elsewhere.status, "rjct");
+    assert.equal(elsewhere.message.status_reason_code, "rjct.subscription_code.invalid");
+    assert.equal((await deps.storage.subscriptions.get(code))?.state, "active");
     const inp = input("s1", { transaction_id: "u1", subscription_codes: [code, "nope", foreign] });
     const r = await unsubscribeProcessor(deps, inp);
     assert.equal(r.status, "succ");
