@@ -137,10 +137,12 @@ function surnameRange(db: Db, storage: string, plan: BrowsePlan): BrowseRow[] {
   ) as BrowseRow[];
 }
 
+const utf8 = new TextEncoder();
+
+/** The databases' order of (surname, id): ASCII letters folded (NOCASE; lower() in the C locale), then UTF-8 bytes. */
 function compareKey(sa: string, ia: number, sb: string, ib: number): number {
-  const a = sa.toLowerCase();
-  const b = sb.toLowerCase();
-  return a < b ? -1 : a > b ? 1 : ia - ib;
+  const fold = (s: string) => utf8.encode(s.replace(/[A-Z]+/g, (m) => m.toLowerCase()));
+  return Buffer.compare(fold(sa), fold(sb)) || ia - ib;
 }
 
 function encodeCursor(surname: string, id: number): string {

@@ -62,6 +62,31 @@ backendTest(
   },
 );
 
+backendTest(
+  "registry store: browse pages surnames differing in non-ASCII case without skipping any",
+  async (s) => {
+    const r = s.registry;
+    for (const [k, surname] of ["Müller", "MÜLLER", "Muster", "MÜLLER"].entries()) {
+      await r.save(person(`M${k}`, { name: { given_name: "Ann", surname } }), { mode: "create", now: NOW });
+    }
+    const social = socialRegistry();
+    const order = async (limit: number) => {
+      const out: string[] = [];
+      let after: string | undefined;
+      do {
+        const page = await r.browse(social, "m", { after, limit });
+        out.push(...page.items.map((x) => x.externalId));
+        after = page.next_after ?? undefined;
+      } while (after);
+      return out;
+    };
+    // Only ASCII letters fold (NOCASE; lower() in the C locale), then UTF-8 bytes: "Ü" (c3 9c) before "ü" (c3 bc).
+    const expected = ["M2", "M1", "M3", "M0"];
+    deepEqual(await order(50), expected);
+    deepEqual(await order(1), expected, "pages of one give the same rows");
+  },
+);
+
 backendTest("registry store: findByIdentifier finds live records of one record type", async (s) => {
   const r = s.registry;
   await r.save(person("P1", { identifier: [{ identifier_type: "UIN", identifier_value: "X" }] }), {
