@@ -77,16 +77,38 @@ export async function backupDatabase(db: Db | string, target: string): Promise<B
   return { path: target, bytes: (await Deno.stat(target)).size };
 }
 
+/** The temporary file of a backup being written (and its journal): `<target>.partial-<8 hex>[-journal]`. */
+const PARTIAL_NAME = /\.sqlite\.partial-[0-9a-f]{8}(-journal)?$/;
+
+/** How old (unchanged) a partial file must be to be one a killed backup left: a live copy writes it throughout. */
+export const STALE_PARTIAL_MS = 60 * 60_000;
+
 /**
- * Deletes the oldest backups named `dci-<stamp>.sqlite` in `dir` beyond the newest `keep`; other files (the
- * pre-migration backups, anything the operator put there) are never touched. Returns the paths deleted.
+ * Deletes the oldest backups named `dci-<stamp>.sqlite` in `dir` beyond the newest `keep`, and the partial files
+ * of backups killed while writing (unchanged for STALE_PARTIAL_MS); other files (the pre-migration backups,
+ * anything the operator put there) are never touched. Returns the paths deleted.
  */
-export async function pruneBackups(dir: string, keep: number): Promise<string[]> {
+export async function pruneBackups(dir: string, keep: number, nowMs = Date.now()): Promise<string[]> {
   const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) if (e.isFile && BACKUP_NAME.test(e.name)) names.push(e.name);
+  const stale: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.isFile) continue;
+    if (BACKUP_NAME.test(e.name)) names.push(e.name);
+    else if (PARTIAL_NAME.test(e.name)) {
+      const modified = (await Deno.stat(`${dir}/${e.name}`).catch(() => undefined))?.mtime?.getTime();
+      if (modified !== undefined && nowMs - modified > STALE_PARTIAL_MS) stale.push(`${dir}/${e.name}`);
+    }
+  }
   names.sort();
-  const old = names.slice(0, Math.max(0, names.length - keep)).map((n) => `${dir}/${n}`);
-  for (const path of old) await Deno.remove(path);
+  const old = [
+    ...names.slice(0, Math.max(0, names.length - keep)).map((n) => `${dir}/${n}`),
+    ...stale.sort(),
+  ];
+  for (const path of old) {
+    await Deno.remove(path).catch((err) => {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    });
+  }
   return old;
 }
 

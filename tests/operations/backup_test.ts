@@ -83,6 +83,27 @@ Deno.test("pruneBackups() keeps the newest N dci-<stamp>.sqlite files and never 
   }
 });
 
+Deno.test("pruneBackups() removes the partial files of a killed backup once unchanged for an hour", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const names = [
+      "dci-20261130T030000Z.sqlite.partial-0a1b2c3d",
+      "dci-20261130T030000Z.sqlite.partial-0a1b2c3d-journal",
+      "manual.sqlite.partial-deadbeef",
+      "dci-20261201T030000Z.sqlite.partial-12345678", // being written: recent
+      "notes.partial-0a1b2c3d", // not a backup's
+    ];
+    for (const n of names) await Deno.writeFile(`${dir}/${n}`, new Uint8Array([1]));
+    const old = new Date(Date.now() - 2 * 60 * 60_000);
+    for (const n of [...names.slice(0, 3), names[4]]) await Deno.utime(`${dir}/${n}`, old, old);
+    const pruned = await pruneBackups(dir, 5);
+    assert.deepEqual(pruned, names.slice(0, 3).map((n) => `${dir}/${n}`).sort());
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [names[3], names[4]].sort());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("checkBackup() accepts a dci-server backup and summarises it", async () => {
   const deps = await diskDeps();
   try {
