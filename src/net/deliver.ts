@@ -6,8 +6,9 @@ import type { Metrics } from "../obs/metrics.ts";
 /**
  * The outcome of one attempt. `permanent` failures are not retried (the guard refused the URL, the receiver
  * rejected the envelope for good); a `held` attempt was not made at all (its `hold` check said no right before
- * sending) and counts as no attempt. `receiverCode` is the code of a receiver that answered HTTP 2xx with
- * `ack_status: "ERR"`: it rejected the delivery. `status` is the HTTP status when there was one.
+ * sending, or no outbound slot came free in time: `busy`) and counts as no attempt. `receiverCode` is the code of
+ * a receiver that answered HTTP 2xx with `ack_status: "ERR"`: it rejected the delivery. `status` is the HTTP
+ * status when there was one.
  */
 export type DeliveryOutcome =
   | { ok: true; status: number }
@@ -118,6 +119,10 @@ export async function postEnvelope(
   } catch (err) {
     if (err instanceof Held) return { ok: false, permanent: false, error: err.message, held: true };
     if (err instanceof OutboundError) {
+      // Never sent: nothing is held against the receiver, and the caller tries again soon.
+      if (err.reason === "busy") {
+        return { ok: false, permanent: false, error: `busy: ${err.message}`, held: true };
+      }
       const permanent = err.reason === "blocked" || err.reason === "invalid_url";
       return { ok: false, permanent, error: `${err.reason}: ${err.message}` };
     }

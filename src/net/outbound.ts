@@ -13,10 +13,14 @@ import { destinationOf, FairSlots } from "./fair_slots.ts";
 import { GuardError, type Resolver, systemResolver, vetUrl } from "./guard.ts";
 import { concat, toResponse } from "./response_body.ts";
 
-/** Why an outbound call failed. `blocked` and `invalid_url` mean no connection was attempted. */
+/**
+ * Why an outbound call failed. `blocked` and `invalid_url` mean no connection was attempted, and so does `busy`:
+ * no outbound slot came free in time (the receiver was never asked, so it is no failure of the receiver's).
+ */
 export type OutboundFailure =
   | "invalid_url"
   | "blocked"
+  | "busy"
   | "dns"
   | "timeout"
   | "too_large"
@@ -46,6 +50,10 @@ export interface OutboundRequest {
   method: "GET" | "POST";
   headers?: Record<string, string>;
   body?: string;
+  /**
+   * The time the receiver gets: connecting, sending and the answer (default DCI_OUTBOUND_TIMEOUT_MS). It starts
+   * once the request holds its slot, so a wait for one never eats it; the wait is bounded by as much again.
+   */
   timeoutMs?: number;
   maxBytes?: number;
   /** Settle on the status line and discard the body unread. */
@@ -121,14 +129,16 @@ export function createOutboundClient(config: Config, options: OutboundOptions = 
     request: async (url, init) => {
       const timeoutMs = init.timeoutMs ?? config.outboundTimeoutMs;
       const maxBytes = init.maxBytes ?? config.outboundMaxBytes;
-      const deadline = AbortSignal.timeout(timeoutMs);
-      const target = await vet(url, init.sender, deadline, timeoutMs);
+      const target = await vet(url, init.sender, AbortSignal.timeout(timeoutMs), timeoutMs);
       const key = { destination: destinationOf(target.url), sender: init.sender };
-      const release = await slots.acquire(key, deadline).catch(() => {
-        throw new OutboundError("timeout", `no free outbound slot within ${timeoutMs} ms`);
+      // The wait for a slot is bounded on its own: a request queued behind slow ones is not sent with the time
+      // they used, timed out and blamed on its receiver (which may have got and answered it meanwhile).
+      const release = await slots.acquire(key, AbortSignal.timeout(timeoutMs)).catch(() => {
+        throw new OutboundError("busy", `no free outbound slot within ${timeoutMs} ms`);
       });
       try {
         await init.beforeSend?.();
+        const deadline = AbortSignal.timeout(timeoutMs);
         options.beforeConnect?.(target.url, target.addresses[0].text);
         const address = target.addresses[0];
         const limits = { deadline, timeoutMs, maxBytes };

@@ -154,6 +154,11 @@ const LANE_READ_AHEAD = 32;
 /** Options of a lane run (tests pass a fixed jitter source). */
 export interface LaneOptions {
   random?: () => number;
+  /**
+   * Asked when the lane has sent a full read-ahead and more may wait: true ends the run there, the rest still
+   * due (the notifier's cap on running lanes: a lane gives way to those waiting for its slot, then queues again).
+   */
+  giveWay?: () => boolean;
 }
 
 /**
@@ -180,13 +185,20 @@ export async function runLane(
   // or written by the lane itself (failures, the URL), and re-read after a failure.
   let sub = await deps.storage.subscriptions.getById(subscriptionId);
   let checked = false;
+  // Whether the last read found as many rows as it asked for: then more may wait, and the lane may give way.
+  let full = false;
   // The oldest pending rows, read LANE_READ_AHEAD at a time (each is checked again right before its send).
   const ahead: PendingNotification[] = [];
   try {
     for (;;) {
       if (!sub || (!checked && (sub.state !== "active" || await laneHeld(deps, sub)))) break;
       checked = true;
-      if (ahead.length === 0) ahead.push(...await notifications.pending(subscriptionId, LANE_READ_AHEAD));
+      if (ahead.length === 0) {
+        if (full && options.giveWay?.()) break;
+        const read = await notifications.pending(subscriptionId, LANE_READ_AHEAD);
+        full = read.length === LANE_READ_AHEAD;
+        ahead.push(...read);
+      }
       const head = ahead.shift();
       if (!head || head.n.next_attempt_at > iso(deps.clock.now())) break;
       const n = head.n;
@@ -219,7 +231,8 @@ export async function runLane(
         event: rows.length === 1 ? head.event : undefined,
         sender: check.sender,
       });
-      // Held right before sending (its sender was disabled or deleted): no attempt made, the lane stops.
+      // Held right before sending (its sender was disabled or deleted, or no outbound slot came free in time):
+      // no attempt made, the lane stops; the row is still due, so the next pass sends it first.
       if (!outcome.ok && outcome.held) break;
       deps.metrics.observe(
         "dci_notification_seconds",

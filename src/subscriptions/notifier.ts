@@ -9,6 +9,7 @@ import type { Deps } from "../deps.ts";
 import { fanOutAll, fanOutBatch, type FilterCache } from "./fanout.ts";
 import { type LaneOptions, runLane } from "./delivery.ts";
 import type { NotifierWork } from "../jobs/due_store.ts";
+import { destinationOf, FairSlots } from "../net/fair_slots.ts";
 
 /** How long one notifier pass fans out before it starts the due lanes; a backlog's rest waits for the next. */
 export const FANOUT_SLICE_MS = 100;
@@ -56,14 +57,66 @@ export async function runNotifierOnce(
 ): Promise<number> {
   await fanOutAll(deps, cache);
   const lanes = await deps.storage.notifications.dueLanes(new Date(deps.clock.now()).toISOString());
-  const sent = await Promise.all(lanes.map((id) => runLane(deps, id, options)));
+  const slots = laneSlots(deps);
+  const sent = await Promise.all(lanes.map((id) => runCappedLane(deps, id, { slots, options })));
   return sent.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * The cap on lanes running at once: the outbound pool's caps (in total, per destination, per sender), as the
+ * worker caps callbacks. A lane over it waits before its claim, holding neither lease nor rows; one under it
+ * never waits for an outbound slot behind other lanes.
+ */
+function laneSlots(deps: Deps): FairSlots {
+  return new FairSlots({
+    total: deps.config.outboundConcurrency,
+    perDestination: deps.config.outboundPerDestination,
+    perSender: deps.config.outboundPerSender,
+  });
+}
+
+/**
+ * Runs the lane of subscription `id` to its end in turns, each holding a slot of `slots` for the subscription's
+ * destination (its recorded notify URL, as a callback's is) and sender: after what it read ahead, a lane that
+ * others wait for gives way and queues again, so a long backlog does not hold its destination's share. Resolves
+ * with how many it sent, when `signal` aborts too.
+ */
+async function runCappedLane(
+  deps: Deps,
+  id: number,
+  lane: { slots: FairSlots; options: LaneOptions; signal?: AbortSignal },
+): Promise<number> {
+  let sent = 0;
+  for (;;) {
+    if (deps.storage.closed) return sent;
+    const sub = await deps.storage.subscriptions.getById(id);
+    if (!sub || sub.state !== "active" || lane.signal?.aborted) return sent;
+    const key = { destination: destinationOf(sub.callback_url), sender: sub.sender_id };
+    const release = await lane.slots.acquire(key, lane.signal).catch(() => undefined);
+    if (!release) return sent;
+    let gaveWay = false;
+    try {
+      sent += await runLane(deps, id, {
+        ...lane.options,
+        giveWay: () => {
+          gaveWay = lane.slots.waiting > 0;
+          return gaveWay;
+        },
+      });
+    } finally {
+      release();
+    }
+    if (!gaveWay) return sent;
+  }
 }
 
 /** Starts the notifier of the worker process (a first pass at once). */
 export function startNotifier(deps: Deps, options: LaneOptions = {}): Notifier {
   const cache: FilterCache = new Map();
+  // Lanes running or waiting for their turn (see runCappedLane); stop() ends the waits.
   const lanes = new Map<number, Promise<unknown>>();
+  const slots = laneSlots(deps);
+  const stopping = new AbortController();
   let pass: Promise<void> | undefined;
   let again = false;
   let stopped = false;
@@ -104,7 +157,7 @@ export function startNotifier(deps: Deps, options: LaneOptions = {}): Notifier {
     for (const id of dueLanes) {
       if (lanes.has(id) || stopped) continue;
       // A lane that finds more due work when it ends asks for another pass (ordering stays per lane).
-      const lane = runLane(deps, id, options).catch((err) => {
+      const lane = runCappedLane(deps, id, { slots, options, signal: stopping.signal }).catch((err) => {
         deps.log.error("notification lane failed", { err });
         return 0;
       }).then((sent) => {
@@ -147,13 +200,14 @@ export function startNotifier(deps: Deps, options: LaneOptions = {}): Notifier {
     notify: (due) => {
       if (!stopped) void run(due);
     },
-    busy: () => lanes.size,
+    busy: () => slots.active,
     runNow: async () => {
       await run();
       while (lanes.size > 0) await Promise.all([...lanes.values()]);
     },
     stop: async () => {
       stopped = true;
+      stopping.abort();
       deps.notifierWake.clear();
       // Give running lanes a moment; whatever they leave stays pending in SQLite for the next start.
       let t: ReturnType<typeof setTimeout> | undefined;

@@ -70,7 +70,9 @@ function storedMessage(row: TxnWithResult): string {
 /**
  * Signs the stored result as the callback envelope and POSTs it once to the URL as it is now, with the sender's
  * outbound authentication. `hold` is asked right before sending (see postEnvelope). The outcome carries the URL
- * it went to (for the attempt history). Never throws.
+ * it went to (for the attempt history); a `held` one was never sent (held, or no outbound slot came free in
+ * time), so it is no attempt: the worker releases the claim uncounted and the due-work poll takes it again.
+ * Never throws.
  */
 export async function deliverOnce(
   deps: Deps,
