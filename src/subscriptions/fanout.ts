@@ -7,7 +7,6 @@
  */
 import type { Deps } from "../deps.ts";
 import type { Logger } from "../obs/log.ts";
-import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import type { Dialect } from "../registry/query_dialect.ts";
 import { type CompiledFilter, compileFilter, isChangeEvent, profileEventType } from "./rules.ts";
 import type { SubscriptionRow } from "./store.ts";
@@ -32,15 +31,18 @@ export interface EventHead {
 export const FANOUT_BATCH = 500;
 
 /**
- * Notification rows a batch aims at: on SQLite a batch is one synchronous write (~70 µs a row with the log's
- * indexes), so 1,000 rows hold the event loop ~70 ms; 500 events × 20 subscriptions held it ~0.7 s.
+ * (subscription, event) pairs in scope a batch takes on SQLite at most (events are added while they fit; the
+ * first one whatever its count): each is a filter evaluation and at most one row, and a batch is one synchronous
+ * write (~70 µs a row with the log's indexes), so 1,000 hold the event loop ~70 ms; 500 events × 20 subscriptions
+ * held it ~0.7 s. Pairs, not events × subscriptions: an event no subscription's scope covers costs none.
  */
 export const FANOUT_ROWS = 1000;
 
-/** Events one batch reads: `batch` (FANOUT_BATCH) at most, fewer when each may log a row per subscription. */
-export function eventsPerBatch(subscriptions: number, batch: number = FANOUT_BATCH): number {
-  return Math.max(1, Math.min(batch, Math.floor(FANOUT_ROWS / Math.max(1, subscriptions))));
-}
+/**
+ * The same bound on PostgreSQL, where a batch does not hold the event loop: the 500 events of a batch as before
+ * with up to 20 subscriptions an event, fewer with more (one insert, one filter statement per subscription).
+ */
+export const PG_FANOUT_ROWS = 10_000;
 
 /** The statements both backends share word for word. */
 export const FANOUT_SQL = {
@@ -49,8 +51,9 @@ export const FANOUT_SQL = {
   // The oldest event whose notifications are not logged yet (the first after the cursor).
   pendingSince: `SELECT created_at FROM registry_events
        WHERE id > (SELECT last_event_id FROM notifier_cursor WHERE id = 1) ORDER BY id LIMIT 1`,
-  events: `SELECT e.id, e.registry, e.event_type, e.record_type, e.registrant_id, e.created_at,
-       ${EVENT_SNAPSHOT} AS snapshot FROM registry_events e WHERE e.id > ? ORDER BY e.id LIMIT ?+0`,
+  // Without their snapshots: those are read for the events a batch takes that some subscription's scope covers.
+  heads: `SELECT e.id, e.registry, e.event_type, e.record_type, e.registrant_id, e.created_at
+       FROM registry_events e WHERE e.id > ? AND e.id <= ? ORDER BY e.id LIMIT ?+0`,
   // Conditional on the cursor not having moved: a concurrent fan-out makes this one roll back.
   move: "UPDATE notifier_cursor SET last_event_id = ? WHERE id = 1 AND last_event_id = ?",
 } as const;
@@ -61,12 +64,23 @@ export type FilterCache = Map<string, CompiledFilter | undefined | Error>;
 /** The day each cache holds filters for. */
 const cacheDays = new WeakMap<FilterCache, string>();
 
-/** What a fan-out batch is given: the time, the notifier's filter cache, where to log, the batch size. */
+/** What batches did, summed over the batches given the same object (for measurements and tests). */
+export interface FanOutStats {
+  /** Write transactions begun. */
+  batches: number;
+  /** Subscription rows read (the list is read again only once the cursor reaches its horizon). */
+  subscriptionsRead: number;
+  /** (subscription, event) pairs in scope taken: filter evaluations and rows at most. */
+  pairs: number;
+}
+
+/** What a fan-out batch is given: the time, the notifier's filter cache, where to log, the batch size, stats. */
 export interface FanOutOptions {
   now: string;
   cache: FilterCache;
   log: Logger;
   batch?: number;
+  stats?: FanOutStats;
 }
 
 /** What a batch did: events consumed (0 when caught up or another fan-out moved the cursor), rows logged. */
@@ -82,16 +96,60 @@ export interface Candidate {
   cron: string | undefined;
 }
 
-/** The (subscription, event) pairs in scope, event by event and subscriptions by id within one event. */
-export function candidates(subs: SubscriptionRow[], events: EventHead[]): Candidate[] {
-  const crons = subs.map((sub) => cronExpression(sub.frequency));
-  const out: Candidate[] = [];
-  for (const ev of events) {
-    for (let i = 0; i < subs.length; i++) {
-      if (inScope(subs[i], ev)) out.push({ sub: subs[i], ev, cron: crons[i] });
-    }
+/**
+ * The subscriptions fan-out considers (SUBSCRIPTION_SQL.fanOut), read with the newest event then (`horizon`): one
+ * made or approved since starts after that event (its from_event_id), so the list serves every batch of events up
+ * to it and is read again only after. One ended since stays listed: the stores log rows only for live ones.
+ */
+export interface FanOutList {
+  horizon: number;
+  size: number;
+  /** By `registry|record_type`, in id order, each with its cron expression (if any). */
+  byScope: Map<string, Array<{ sub: SubscriptionRow; cron: string | undefined }>>;
+}
+
+/** `subs` (in id order), read with event `horizon` the newest, as a FanOutList. */
+export function fanOutList(subs: SubscriptionRow[], horizon: number): FanOutList {
+  const byScope: FanOutList["byScope"] = new Map();
+  for (const sub of subs) {
+    const key = `${sub.registry}|${sub.record_type}`;
+    const same = byScope.get(key) ?? [];
+    same.push({ sub, cron: cronExpression(sub.frequency) });
+    byScope.set(key, same);
   }
-  return out;
+  return { horizon, size: subs.length, byScope };
+}
+
+/** Whether `list` serves the batch after `cursor` (else the subscriptions are read again). */
+export function listServes(list: FanOutList | undefined, cursor: number): list is FanOutList {
+  return list !== undefined && cursor < list.horizon;
+}
+
+/** A batch: its pairs in scope in log order, the events they name (whose snapshots are read), the cursor's next place. */
+export interface BatchPlan {
+  candidates: Candidate[];
+  events: EventHead[];
+  last: number;
+}
+
+/**
+ * The batch over `heads` (events after the cursor up to the list's horizon, in id order): events in order while
+ * their pairs in scope (event by event, subscriptions by id within one) stay within `maxPairs`, the first one
+ * whatever its count. Without any event to read (no subscription at all), the cursor goes to the horizon.
+ */
+export function planBatch(list: FanOutList, heads: EventHead[], maxPairs: number): BatchPlan {
+  const plan: BatchPlan = { candidates: [], events: [], last: list.horizon };
+  for (let i = 0; i < heads.length; i++) {
+    const ev = heads[i];
+    const subs = (list.byScope.get(`${ev.registry}|${ev.record_type}`) ?? []).filter((s) =>
+      inScope(s.sub, ev)
+    );
+    if (i > 0 && plan.candidates.length + subs.length > maxPairs) break;
+    for (const { sub, cron } of subs) plan.candidates.push({ sub, ev, cron });
+    if (subs.length > 0) plan.events.push(ev);
+    plan.last = ev.id;
+  }
+  return plan;
 }
 
 function inScope(sub: SubscriptionRow, ev: EventHead): boolean {

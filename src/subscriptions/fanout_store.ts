@@ -6,17 +6,22 @@ import { beginImmediate, type Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import {
-  candidates,
+  type Candidate,
   type EventHead,
-  eventsPerBatch,
+  FANOUT_BATCH,
+  FANOUT_ROWS,
   FANOUT_SQL as SQL,
+  type FanOutList,
+  fanOutList,
   type FanOutOptions,
   type FanOutResult,
   filterFailed,
   filterOf,
   isEventOf,
+  listServes,
   needsPrevious,
   notificationOf,
+  planBatch,
 } from "./fanout.ts";
 import { fanOutSubscriptions } from "./store.ts";
 import { insertNotifications, type NewNotification } from "./notifications.ts";
@@ -37,8 +42,10 @@ export interface FanOutStore {
 
 /** Fan-out on the embedded SQLite database. */
 export function sqliteFanOutStore(db: Db): FanOutStore {
+  // The subscriptions as last read, kept for the batches before their horizon (FanOutList).
+  const kept: { list?: FanOutList } = {};
   return {
-    batch: (options) => Promise.try(() => sqliteFanOutBatch(db, options)),
+    batch: (options) => Promise.try(() => sqliteFanOutBatch(db, kept, options)),
     cursor: () => Promise.try(() => fanOutCursor(db)),
     pendingSince: () =>
       Promise.try(() => (stmt(db, SQL.pendingSince).get() as { created_at: string } | undefined)?.created_at),
@@ -49,24 +56,31 @@ function fanOutCursor(db: Db): number {
   return Number((stmt(db, SQL.cursor).get() as { id: number }).id);
 }
 
-function sqliteFanOutBatch(db: Db, options: FanOutOptions): FanOutResult {
-  const { now, cache, log } = options;
+function sqliteFanOutBatch(db: Db, kept: { list?: FanOutList }, options: FanOutOptions): FanOutResult {
+  const { now, cache, log, stats } = options;
   const cursor = fanOutCursor(db);
   const newest = Number((stmt(db, SQL.newest).get() as { id: number }).id);
   if (newest <= cursor) return { events: 0, logged: 0 };
   beginImmediate(db);
+  if (stats) stats.batches++;
   try {
-    // Read under the write lock, with the events: a subscription created by another isolate in between would
-    // otherwise miss the events of this batch after its starting point.
-    const subs = fanOutSubscriptions(db);
-    const events = stmt(db, SQL.events).all(
+    // Read under the write lock with the newest event: a subscription created by another isolate since starts
+    // after it. A list kept from an earlier batch may name subscriptions ended since: only live ones are logged.
+    const old = listServes(kept.list, cursor) ? kept.list : undefined;
+    const list = old ?? (kept.list = readList(db, options));
+    const heads = list.size === 0 ? [] : stmt(db, SQL.heads).all(
       cursor,
-      subs.length === 0 ? 1 : eventsPerBatch(subs.length, options.batch),
+      list.horizon,
+      options.batch ?? FANOUT_BATCH,
     ) as unknown as EventHead[];
-    // With no subscription in scope, nothing can match: jump to the newest event.
-    const last = subs.length === 0 ? newest : events.at(-1)?.id ?? cursor;
+    const plan = planBatch(list, heads, FANOUT_ROWS);
+    if (stats) stats.pairs += plan.candidates.length;
+    const live = old ? liveIds(db, plan.candidates) : undefined;
+    readSnapshots(db, plan.events);
+    const last = plan.last;
     const rows: NewNotification[] = [];
-    for (const c of candidates(subs, events)) {
+    for (const c of plan.candidates) {
+      if (live && !live.has(c.sub.id)) continue;
       const previous = needsPrevious(c.sub, c.ev) ? previousSnapshot(db, c.ev) : undefined;
       if (!isEventOf(c.sub, c.ev, previous, log)) continue;
       const filter = filterOf(cache, c.sub, options);
@@ -93,6 +107,36 @@ function sqliteFanOutBatch(db: Db, options: FanOutOptions): FanOutResult {
     if (db.isTransaction) db.exec("ROLLBACK");
     throw err;
   }
+}
+
+/** The subscriptions fan-out considers, with the newest event (in the batch's write transaction). */
+function readList(db: Db, options: FanOutOptions): FanOutList {
+  const subs = fanOutSubscriptions(db);
+  if (options.stats) options.stats.subscriptionsRead += subs.length;
+  return fanOutList(subs, Number((stmt(db, SQL.newest).get() as { id: number }).id));
+}
+
+const LIVE = `SELECT id FROM subscriptions WHERE id IN (SELECT value FROM json_each(?))
+       AND state IN ('active','error')`;
+
+/** Which of the candidates' subscriptions are live now (not ended since the list was read). */
+function liveIds(db: Db, candidates: Candidate[]): Set<number> {
+  if (candidates.length === 0) return new Set();
+  const ids = JSON.stringify([...new Set(candidates.map((c) => c.sub.id))]);
+  return new Set((stmt(db, LIVE).all(ids) as Array<{ id: number }>).map((r) => Number(r.id)));
+}
+
+const SNAPSHOTS = `SELECT e.id, ${EVENT_SNAPSHOT} AS snapshot FROM registry_events e
+       WHERE e.id IN (SELECT value FROM json_each(?))`;
+
+/** Fills in the snapshots of `events` (heads read without them). */
+function readSnapshots(db: Db, events: EventHead[]): void {
+  if (events.length === 0) return;
+  const rows = stmt(db, SNAPSHOTS).all(JSON.stringify(events.map((e) => e.id))) as Array<
+    { id: number; snapshot: string }
+  >;
+  const byId = new Map(rows.map((r) => [Number(r.id), r.snapshot]));
+  for (const ev of events) ev.snapshot = byId.get(ev.id)!;
 }
 
 const PREVIOUS =

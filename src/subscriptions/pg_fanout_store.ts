@@ -5,6 +5,9 @@
  * (FANOUT_SQL.move) and logs the rows: should two fan-outs ever read the same cursor, the second changes nothing,
  * writes nothing, and reads again. No event is skipped: event writers commit in id order (src/registry/
  * pg_event_lock.ts), so the events one statement reads after the cursor are every event up to the last it reads.
+ * The subscriptions were read before that transaction (and kept between batches, FanOutList): it logs rows only
+ * for those still live, locked until it commits, so a subscription ended in between (unsubscribe, cancel, expiry,
+ * sender delete) gets no new pending rows, and one ending meanwhile waits for the batch's commit.
  */
 import type { PgClient, PgPool } from "../db/pg/pool.ts";
 import { EVENT_SNAPSHOT } from "../registry/events.ts";
@@ -19,17 +22,21 @@ import {
 } from "../db/pg/query.ts";
 import {
   type Candidate,
-  candidates,
   type EventHead,
   FANOUT_BATCH,
   FANOUT_SQL as SQL,
+  type FanOutList,
+  fanOutList,
   type FanOutOptions,
   type FanOutResult,
   filterFailed,
   filterOf,
   isEventOf,
+  listServes,
   needsPrevious,
   notificationOf,
+  PG_FANOUT_ROWS,
+  planBatch,
 } from "./fanout.ts";
 import { SUBSCRIPTION_SQL, type SubscriptionRow } from "./store.ts";
 import type { NewNotification } from "./notifications.ts";
@@ -70,6 +77,20 @@ const ROWS = `WITH r0 AS (SELECT * FROM unnest(${
 
 const GROUPS = "SELECT id, group_id FROM registrants WHERE id = ANY($1::bigint[])";
 
+const SNAPSHOTS =
+  `SELECT e.id, ${EVENT_SNAPSHOT} AS snapshot FROM registry_events e WHERE e.id = ANY($1::bigint[])`;
+
+// Locked in id order until the batch commits: ending one (SUBSCRIPTION_SQL.end) waits for the batch's rows, which
+// are then pending before it ended like its others; or the batch waits for the ending and finds it ended.
+const LIVE = `SELECT id FROM subscriptions WHERE id = ANY($1::bigint[]) AND state IN ('active','error')
+  ORDER BY id FOR SHARE`;
+
+/** How long LIVE waits for a lock (ms): well under PostgreSQL's deadlock_timeout (1 s by default). */
+const LIVE_WAIT_MS = 200;
+
+/** SQLSTATE of a lock not had within lock_timeout. */
+const LOCK_NOT_AVAILABLE = "55P03";
+
 const PREVIOUS = `SELECT x.id, (SELECT ${EVENT_SNAPSHOT} FROM registry_events e
     WHERE e.registrant_id = x.registrant_id AND e.id < x.id ORDER BY e.id DESC LIMIT 1) AS snapshot
   FROM unnest($1::bigint[], $2::bigint[]) AS x(id, registrant_id)`;
@@ -77,14 +98,16 @@ const PREVIOUS = `SELECT x.id, (SELECT ${EVENT_SNAPSHOT} FROM registry_events e
 /** The advisory lock fan-outs take turns under ("dcif" in ASCII). */
 export const FANOUT_LOCK_KEY = 0x64636966;
 
-/** A batch that found the cursor moved by another fan-out after it read it. */
+/** A batch that found the cursor moved by another fan-out after it read it (or its subscriptions locked too long). */
 const RACED = Symbol("raced");
 
-/** How often a batch that lost the cursor to another fan-out starts over before it leaves the rest to it. */
+/** How often a batch that lost the cursor to another fan-out (or a LIVE lock) starts over before it leaves the rest. */
 const RETRIES = 5;
 
 /** Fan-out on the PostgreSQL database behind `pool`. */
 export function pgFanOutStore(pool: PgPool): FanOutStore {
+  // The subscriptions as last read, kept for the batches before their horizon (FanOutList).
+  const kept: { list?: FanOutList } = {};
   return {
     cursor: async () => await cursorOf(pool),
     pendingSince: async () =>
@@ -92,7 +115,7 @@ export function pgFanOutStore(pool: PgPool): FanOutStore {
     batch: (options) =>
       underFanOutLock(pool, async (client) => {
         for (let i = 0; i < RETRIES; i++) {
-          const r = await attempt(client, options);
+          const r = await attempt(client, kept, options);
           if (r !== RACED) return r;
         }
         return { events: 0, logged: 0 };
@@ -113,28 +136,58 @@ function underFanOutLock<T>(pool: PgPool, fn: (client: PgClient) => Promise<T>):
   return pgWithSessionLock(pool, FANOUT_LOCK_KEY, fn);
 }
 
-async function attempt(client: PgClient, options: FanOutOptions): Promise<FanOutResult | typeof RACED> {
+async function attempt(
+  client: PgClient,
+  kept: { list?: FanOutList },
+  options: FanOutOptions,
+): Promise<FanOutResult | typeof RACED> {
+  const { stats } = options;
   const cursor = await cursorOf(client);
   const newest = Number((await pgOne<{ id: number }>(client, pgText(SQL.newest)))!.id);
   if (newest <= cursor) return { events: 0, logged: 0 };
-  const events = await pgAll<EventHead>(client, pgText(SQL.events), [cursor, options.batch ?? FANOUT_BATCH]);
-  // Read after the events: a subscription made since has its from_event_id at or past the last of them.
-  const subs = await pgAll<SubscriptionRow>(client, pgText(SUBSCRIPTION_SQL.fanOut));
-  // With no subscription in scope, nothing can match: jump to the newest event.
-  const last = subs.length === 0 ? newest : events.at(-1)?.id ?? cursor;
-  const rows = await matching(client, candidates(subs, events), options);
+  let list = listServes(kept.list, cursor) ? kept.list : undefined;
+  if (!list) {
+    // Read after the newest event: a subscription made since has its from_event_id at or past it.
+    const subs = await pgAll<SubscriptionRow>(client, pgText(SUBSCRIPTION_SQL.fanOut));
+    if (stats) stats.subscriptionsRead += subs.length;
+    list = kept.list = fanOutList(subs, newest);
+  }
+  const heads = list.size === 0 ? [] : await pgAll<EventHead>(client, pgText(SQL.heads), [
+    cursor,
+    list.horizon,
+    options.batch ?? FANOUT_BATCH,
+  ]);
+  const plan = planBatch(list, heads, PG_FANOUT_ROWS);
+  if (stats) stats.pairs += plan.candidates.length;
+  await readSnapshots(client, plan.events);
+  const rows = await matching(client, plan.candidates, options);
+  if (stats) stats.batches++;
+  const logged = await commit(client, rows, { cursor, last: plan.last, now: options.now });
+  return logged === RACED ? RACED : { events: Math.max(1, plan.last - cursor), logged };
+}
+
+/**
+ * The batch's one transaction: moves the cursor from `cursor` to `last` and logs the rows of the subscriptions still
+ * live (LIVE). RACED when another fan-out moved the cursor, or when the subscriptions were not locked in time.
+ */
+async function commit(
+  client: PgClient,
+  rows: NewNotification[],
+  at: { cursor: number; last: number; now: string },
+): Promise<number | typeof RACED> {
   await client.query("BEGIN");
   try {
     // Changes nothing when another fan-out moved the cursor since it was read (after waiting for its commit).
-    if (await pgRun(client, pgText(SQL.move), [last, cursor]) === 0) {
+    if (await pgRun(client, pgText(SQL.move), [at.last, at.cursor]) === 0) {
       await client.query("ROLLBACK");
       return RACED;
     }
-    const logged = await pgInsertNotifications(client, rows, options.now);
+    const logged = await pgInsertNotifications(client, await liveRows(client, rows), at.now);
     await client.query("COMMIT");
-    return { events: Math.max(1, last - cursor), logged };
+    return logged;
   } catch (err) {
     await client.query("ROLLBACK").catch(() => {});
+    if ((err as { code?: unknown } | undefined)?.code === LOCK_NOT_AVAILABLE) return RACED;
     throw err;
   }
 }
@@ -154,6 +207,25 @@ async function matching(db: PgClient, list: Candidate[], options: FanOutOptions)
   }
   const passed = await filtered(db, kept, log);
   return kept.filter((k) => !k.filter || passed.has(k.c)).map((k) => notificationOf(k.c, now));
+}
+
+/** Fills in the snapshots of `events` (heads read without them). */
+async function readSnapshots(db: PgClient, events: EventHead[]): Promise<void> {
+  if (events.length === 0) return;
+  const rows = await pgAll<{ id: number; snapshot: string }>(db, SNAPSHOTS, [events.map((e) => e.id)]);
+  const byId = new Map(rows.map((r) => [Number(r.id), r.snapshot]));
+  for (const ev of events) ev.snapshot = byId.get(Number(ev.id))!;
+}
+
+/** The rows of subscriptions still live, their rows locked (LIVE); in the batch's transaction. */
+async function liveRows(db: PgClient, rows: NewNotification[]): Promise<NewNotification[]> {
+  if (rows.length === 0) return rows;
+  // An ending under way is waited for, not long: a transaction ending several subscriptions (a sender delete) in
+  // another order than LIVE's could wait for this one meanwhile; this one gives way before a deadlock is found.
+  await db.query(`SET LOCAL lock_timeout = ${LIVE_WAIT_MS}`);
+  const ids = [...new Set(rows.map((r) => r.subscriptionId))];
+  const live = new Set((await pgAll<{ id: number }>(db, LIVE, [ids])).map((r) => Number(r.id)));
+  return rows.filter((r) => live.has(r.subscriptionId));
 }
 
 /** The snapshot of each event's registrant's previous event, for every event at once. */

@@ -1,0 +1,162 @@
+/**
+ * Fan-out batches sized by the (subscription, event) pairs in scope, not by events × every subscription, and the
+ * subscriptions read once for the events up to the newest one then, not again each batch; on both backends.
+ */
+import { deepEqual, equal } from "node:assert/strict";
+import { backendTest, type RawSql } from "../helpers/storage.ts";
+import type { Storage } from "../../src/db/storage.ts";
+import type { NewSubscription, SubscriptionRow } from "../../src/subscriptions/store.ts";
+import {
+  type EventHead,
+  FANOUT_BATCH,
+  FANOUT_ROWS,
+  fanOutList,
+  type FanOutOptions,
+  type FanOutStats,
+  PG_FANOUT_ROWS,
+  planBatch,
+} from "../../src/subscriptions/fanout.ts";
+import { event, logged, options, person, registrant, T0 } from "../helpers/fanout_fixture.ts";
+import { newSubscription } from "../helpers/subscription_fixture.ts";
+
+/** Runs batches until caught up; what they did, with the rows they logged and the most one logged. */
+async function drain(
+  s: Storage,
+  over: Partial<FanOutOptions> = {},
+): Promise<FanOutStats & { logged: number; most: number }> {
+  const stats: FanOutStats = { batches: 0, subscriptionsRead: 0, pairs: 0 };
+  let logged = 0, most = 0;
+  for (;;) {
+    const r = await s.fanOut.batch(options({ ...over, stats }));
+    logged += r.logged;
+    most = Math.max(most, r.logged);
+    if (r.events === 0) return { ...stats, logged, most };
+  }
+}
+
+/** `count` active subscriptions (one sender, any number); their ids. */
+async function subscriptions(
+  s: Storage,
+  count: number,
+  over: Partial<NewSubscription> = {},
+): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = await s.subscriptions.insert(newSubscription(T0, over), 10_000);
+    if (r.kind !== "created") throw new Error(r.kind);
+    ids.push(r.row.id);
+  }
+  return ids;
+}
+
+/** 2^doublings person registrations of one registrant (doubled by copying): their count. */
+async function registrations(sql: RawSql, doublings: number): Promise<number> {
+  await event(sql, await registrant(sql, "a"), "registration", person("a"));
+  for (let i = 0; i < doublings; i++) {
+    await sql(
+      `INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
+      SELECT registry, event_type, record_type, registrant_id, snapshot, created_at FROM registry_events ORDER BY id`,
+    );
+  }
+  return 2 ** doublings;
+}
+
+const GROUPS = { record_type: "group", notify_record_type: "group" } as const;
+
+backendTest(
+  "fan-out: events no subscription's scope covers take full batches, whatever the number of subscriptions, read once",
+  async (s, sql) => {
+    await subscriptions(s, 100, GROUPS);
+    const events = await registrations(sql, 10);
+    // Before: events per batch were FANOUT_ROWS / 100 = 10 on SQLite (103 write transactions), and every batch
+    // read the 100 subscriptions again.
+    deepEqual(await drain(s), {
+      batches: Math.ceil(events / FANOUT_BATCH),
+      subscriptionsRead: 100,
+      pairs: 0,
+      logged: 0,
+      most: 0,
+    });
+    equal(await s.fanOut.cursor(), events);
+  },
+);
+
+backendTest(
+  "fan-out: a batch takes events while their pairs in scope fit the bound; each pair logged once, in order",
+  async (s, sql) => {
+    const subs = await subscriptions(s, 30);
+    await subscriptions(s, 1, GROUPS);
+    const events = await registrations(sql, 9);
+    const bound = s.kind === "sqlite" ? FANOUT_ROWS : PG_FANOUT_ROWS;
+    const perBatch = Math.min(FANOUT_BATCH, Math.floor(bound / subs.length));
+    // Before, PostgreSQL took 500 events whatever they held (15,000 rows in one batch), and SQLite 1,000 / 31
+    // events, the subscription out of scope counted.
+    deepEqual(await drain(s), {
+      batches: Math.ceil(events / perBatch),
+      subscriptionsRead: 31,
+      pairs: events * subs.length,
+      logged: events * subs.length,
+      most: perBatch * subs.length,
+    });
+    const expected = [];
+    for (let e = 1; e <= events; e++) for (const sub of subs) expected.push([sub, e]);
+    deepEqual((await logged(sql)).map(([sub, ev]) => [sub, ev]), expected);
+  },
+);
+
+backendTest(
+  "fan-out: the subscriptions are read again once the cursor reaches the newest event of their read",
+  async (s, sql) => {
+    const [a] = await subscriptions(s, 1);
+    const r = await registrant(sql, "a");
+    for (let i = 0; i < 10; i++) await event(sql, r, "registration", person("a"));
+    const stats: FanOutStats = { batches: 0, subscriptionsRead: 0, pairs: 0 };
+    deepEqual(await s.fanOut.batch(options({ batch: 3, stats })), { events: 3, logged: 3 });
+    // Made during the backlog: in scope after event 10, where the first read's list ends.
+    const [b] = await subscriptions(s, 1);
+    for (let i = 0; i < 2; i++) await event(sql, r, "registration", person("a"));
+    const rest = await drain(s, { batch: 3 });
+    deepEqual([stats.subscriptionsRead, rest.subscriptionsRead, rest.batches], [1, 2, 4]);
+    const expected = [];
+    for (let e = 1; e <= 12; e++) for (const sub of e > 10 ? [a, b] : [a]) expected.push([sub, e]);
+    deepEqual((await logged(sql)).map(([sub, ev]) => [sub, ev]), expected);
+  },
+);
+
+Deno.test("planBatch() bounds a batch by its pairs in scope, the first event whatever its count", () => {
+  const sub = (id: number, over: Partial<SubscriptionRow> = {}) =>
+    ({
+      id,
+      registry: "social",
+      record_type: "person",
+      reg_event_type: "registration",
+      from_event_id: 0,
+      frequency: null,
+      start_time: null,
+      end_time: null,
+      ...over,
+    }) as SubscriptionRow;
+  const head = (id: number, record_type = "person") =>
+    ({ id, registry: "social", event_type: "registration", record_type, created_at: T0 }) as EventHead;
+  const list = fanOutList([sub(1), sub(2), sub(3, { from_event_id: 2 }), sub(4, GROUPS)], 9);
+  const pairs = (heads: EventHead[], max: number) => {
+    const p = planBatch(list, heads, max);
+    return {
+      pairs: p.candidates.map((c) => [c.sub.id, c.ev.id]),
+      events: p.events.map((e) => e.id),
+      last: p.last,
+    };
+  };
+  // Event 1: subscriptions 1 and 2; event 2 (a group): 4; event 3: 1, 2 and 3.
+  const heads = [head(1), head(2, "group"), head(3)];
+  deepEqual(pairs(heads, 3), { pairs: [[1, 1], [2, 1], [4, 2]], events: [1, 2], last: 2 });
+  deepEqual(pairs(heads, 6), {
+    pairs: [[1, 1], [2, 1], [4, 2], [1, 3], [2, 3], [3, 3]],
+    events: [1, 2, 3],
+    last: 3,
+  });
+  deepEqual(pairs([head(3)], 1), { pairs: [[1, 3], [2, 3], [3, 3]], events: [3], last: 3 });
+  // Events no subscription covers cost nothing; with none to read, the cursor goes to the list's newest event.
+  deepEqual(pairs([head(5, "crvs_person"), head(6, "crvs_person")], 1), { pairs: [], events: [], last: 6 });
+  deepEqual(pairs([], 1), { pairs: [], events: [], last: 9 });
+});
