@@ -4,7 +4,8 @@
  * every isolate: delivery reads the sender's row in the database right before each send. Enable resumes them: its
  * subscriptions keep their state (active ones deliver again, those in error stay in error), notifications
  * logged meanwhile go out in order, held transactions are processed and called back. Delete cancels all of it
- * for good, in the same transaction as the delete, with the reason on every row.
+ * for good, in the same transaction as the delete (waiting notifications fail after it, in chunks), with the
+ * reason on every row.
  */
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
@@ -13,6 +14,7 @@ import { noSuchSender } from "./errors.ts";
 import { deletedReason } from "./pause.ts";
 import type { SenderWork } from "./sender_store.ts";
 import { wakeNotifier } from "../subscriptions/notifier.ts";
+import { settleEnded } from "../subscriptions/expiry.ts";
 import { TXN_KIND } from "../transactions/worker.ts";
 
 export type { SenderWork };
@@ -55,12 +57,14 @@ export async function enableSender(
 
 /**
  * Deletes a sender with its keys and clients, and in the same transaction cancels its subscriptions (cancelled,
- * `cancelled_by` "sender-deleted"), fails its waiting notifications and ends its open transactions as
- * callback_failed, each with the reason. A sender registered again under the same id gets none of it.
+ * `cancelled_by` "sender-deleted") and ends its open transactions as callback_failed, each with the reason; its
+ * waiting notifications (counted as cancelled) are never sent and fail after it, a chunk at a time (the first
+ * before this returns). A sender registered again under the same id gets none of it.
  */
 export async function deleteSender(deps: Deps, senderId: string): Promise<SenderWork> {
   const cancelled = await deps.storage.senders.delete(senderId, deletedReason(senderId), isoNow(deps.clock));
   if (!cancelled) throw noSuchSender(senderId);
+  await settleEnded(deps, { senderId });
   deps.log.info("sender deleted; its subscriptions and deliveries are cancelled", {
     sender_id: senderId,
     ...cancelled,

@@ -74,7 +74,8 @@ const retryOne = createRoute({
   method: "post",
   path: "/notifications/{notification_id}/retry",
   tags: ["Admin"],
-  summary: "Re-send a failed notification (same notification id, fresh attempt budget, before later ones)",
+  summary:
+    "Re-send a failed notification (same notification id and message_id, fresh attempt budget, before later ones; a member of a batch with the rest of it, as sealed)",
   request: { params: z.object({ notification_id: z.string().min(1).max(99) }) },
   responses: { 202: json(Item, "The notification, pending again") },
 });

@@ -48,6 +48,23 @@ export function unsealed(head: NotificationRow, members: NotificationRow[]): boo
   return head.attempts === 0 && members.length <= 1 && head.message_id !== head.notification_id;
 }
 
+/**
+ * Whether a notification has this id: a lone head whose message_id names another row's (a member of a batch sealed
+ * under that row, re-sent without it) belongs to a sealed batch, never to a new one (both backends).
+ */
+export const SEALED_UNDER = "SELECT 1 AS sealed FROM notifications WHERE notification_id = ?";
+
+/**
+ * An operator's re-send of one notification: failed → pending, due now, with a fresh attempt budget, together with
+ * the failed members of its sealed batch, so the batch goes out again as it was sealed (same members, same
+ * message_id). A notification sent alone has a message_id of its own, so it is reopened alone. (now, now, id) on
+ * both backends.
+ */
+export const REOPEN_BATCH =
+  `UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+  WHERE status = 'failed' AND (subscription_id, message_id) =
+    (SELECT subscription_id, message_id FROM notifications WHERE id = ? AND status = 'failed')`;
+
 /** The SEAL parameters for the due rows in `firsts` (oldest first) up to the first one not due, if any. */
 export function sealParams(
   head: NotificationRow,
@@ -72,7 +89,7 @@ export function batchOf(
     stmt(db, MEMBERS).all(head.subscription_id, head.message_id, SEALED_MAX) as unknown as NotificationRow[];
   let rows = members();
   // A new batch: sealed in one statement, so a crash leaves it either unsealed (sealed again on restart) or whole.
-  if (unsealed(head, rows)) {
+  if (unsealed(head, rows) && !stmt(db, SEALED_UNDER).get(head.message_id)) {
     const firsts = stmt(db, FIRSTS).all(head.subscription_id, options.max) as unknown as FirstRow[];
     const params = sealParams(head, firsts, options.now);
     if (params) {

@@ -1,6 +1,12 @@
-/** The expiry schedule: live subscriptions past their end time become `expired`. */
+/**
+ * The expiry schedule: live subscriptions past their end time become `expired`. And what an ended subscription
+ * leaves: its waiting notifications, failed ENDED_CHUNK rows a transaction after the end (one small write), never
+ * in the end's own transaction: a subscription in error keeps logging rows, and failing 300,000 of them at once held
+ * the write lock and the caller's isolate for 1.4 s.
+ */
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
+import { ENDED_CHUNK } from "./store.ts";
 
 /**
  * How long before the oldest event not fanned out yet a subscription's end must lie for it to expire: an event
@@ -22,9 +28,78 @@ export async function expireSubscriptions(deps: Deps): Promise<number> {
     const fanned = since === undefined ? now : new Date(Date.parse(since) - FANOUT_SLACK_MS).toISOString();
     const ids = await store.dueForExpiry(fanned < now ? fanned : now);
     if (ids.length === 0) break;
-    for (const id of ids) if (await store.end(id, "expired", now)) total++;
+    const ended: number[] = [];
+    for (const id of ids) if (await store.end(id, "expired", now)) ended.push(id);
+    total += ended.length;
+    await failEndedNotifications(deps, ended);
   }
   if (total > 0) deps.log.info("subscriptions expired", { count: total });
+  return total;
+}
+
+/**
+ * Fails the waiting notifications of the ended subscriptions `ids`, ENDED_CHUNK rows a transaction, the event loop
+ * turning between (as the retention purge deletes); how many. Stops quietly when the storage closes (the sweep
+ * fails the rest).
+ */
+export async function failEndedNotifications(deps: Deps, ids: readonly number[]): Promise<number> {
+  let total = 0;
+  for (const id of ids) {
+    for (;;) {
+      if (deps.storage.closed) return total;
+      const n = await deps.storage.notifications.failEnded(id, isoNow(deps.clock), ENDED_CHUNK);
+      total += n;
+      if (n < ENDED_CHUNK) break;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+  return total;
+}
+
+/**
+ * After an operator's cancel or a sender's delete (subscription `ids`, or every ended one of `senderId`): fails
+ * the first chunk of each one's waiting notifications before it returns, so a short backlog is failed when the
+ * answer goes out, and the rest in the background, a chunk at a time (`rest`, never rejected: the callers do not
+ * wait for it). What a stop leaves, the sweep fails.
+ */
+export async function settleEnded(
+  deps: Deps,
+  of: { ids: readonly number[] } | { senderId: string },
+): Promise<{ failed: number; rest?: Promise<number> }> {
+  const ids = "ids" in of ? of.ids : await deps.storage.notifications.endedHolding(of, SWEEP_PAGE);
+  const more: number[] = [];
+  let failed = 0;
+  for (const id of ids) {
+    const n = await deps.storage.notifications.failEnded(id, isoNow(deps.clock), ENDED_CHUNK);
+    failed += n;
+    if (n === ENDED_CHUNK) more.push(id);
+  }
+  if (more.length === 0) return { failed };
+  const rest = failEndedNotifications(deps, more).catch((err) => {
+    if (!deps.storage.closed) {
+      deps.log.warn("waiting notifications of ended subscriptions left to the sweep", { err });
+    }
+    return 0;
+  });
+  return { failed, rest };
+}
+
+/** Ended subscriptions the sweep reads at once. */
+const SWEEP_PAGE = 100;
+
+/**
+ * The sweep: fails whatever ended subscriptions still hold pending (a stop between chunks, an unsubscribe, a row
+ * that fan-out logged as its subscription ended); how many rows.
+ */
+export async function sweepEndedNotifications(deps: Deps): Promise<number> {
+  let total = 0;
+  for (let after = 0;;) {
+    const ids = await deps.storage.notifications.endedHolding({ after }, SWEEP_PAGE);
+    if (ids.length === 0 || deps.storage.closed) break;
+    total += await failEndedNotifications(deps, ids);
+    after = ids[ids.length - 1];
+  }
+  if (total > 0) deps.log.info("waiting notifications of ended subscriptions failed", { count: total });
   return total;
 }
 
@@ -34,5 +109,10 @@ export const SUBSCRIPTION_SCHEDULES = [
     name: "subscriptions-expire",
     schedule: "* * * * *",
     run: async (deps: Deps) => void await expireSubscriptions(deps),
+  },
+  {
+    name: "subscriptions-ended-notifications",
+    schedule: "* * * * *",
+    run: async (deps: Deps) => void await sweepEndedNotifications(deps),
   },
 ];

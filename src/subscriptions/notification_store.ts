@@ -2,6 +2,7 @@
 import { type Db, transaction } from "../db/sqlite.ts";
 import { groupCommit } from "../db/group_commit.ts";
 import { deleteInChunks } from "../db/purge.ts";
+import { stmt } from "../db/statements.ts";
 import {
   type AttemptFailure,
   dueLanes,
@@ -25,7 +26,8 @@ import {
   reopenFailed,
   reopenUndelivered,
 } from "./notifications.ts";
-import { batchOf, type BatchOutcome, markBatch } from "./batches.ts";
+import { batchOf, type BatchOutcome, markBatch, REOPEN_BATCH } from "./batches.ts";
+import { ENDED_SQL } from "./store.ts";
 
 /**
  * The notifications table: one row per (subscription, registry event), delivered per subscription in id order.
@@ -47,7 +49,10 @@ export interface NotificationStore {
   markRetry(id: number, f: AttemptFailure, nextAt: string, now: string): Promise<boolean>;
   /** pending → failed after the last attempt (or a permanent refusal). */
   markFailed(id: number, f: AttemptFailure, now: string): Promise<boolean>;
-  /** failed → pending, due now with a fresh attempt budget: one row by id, or a subscription's; how many. */
+  /**
+   * failed → pending, due now with a fresh attempt budget: one row by id (with the failed members of its sealed
+   * batch, re-sent as it was sealed), or a subscription's; how many.
+   */
   reopenFailed(of: { id: number } | { subscriptionId: number }, now: string): Promise<number>;
   /** failed → pending for a subscription's failures after its last delivered notification; how many. */
   reopenUndelivered(subscriptionId: number, now: string): Promise<number>;
@@ -64,6 +69,13 @@ export interface NotificationStore {
   counts(): Promise<Array<{ status: string; n: number }>>;
   /** Deletes finished notifications created and last changed before `cutoff` (ISO), in chunks; how many. */
   purgeFinished(cutoff: string): Promise<number>;
+  /**
+   * Fails the oldest `chunk` pending notifications of an ended subscription (with the reason it ended), in one
+   * short transaction; how many (fewer than `chunk`: none is left). A live subscription's are left alone.
+   */
+  failEnded(subscriptionId: number, now: string, chunk: number): Promise<number>;
+  /** Ended subscriptions still holding pending notifications, by id: after an id, or one sender's; at most `limit`. */
+  endedHolding(of: { after: number } | { senderId: string }, limit: number): Promise<number[]>;
   /** The notifications to send with `head` (itself first), at most `max`, sealing the batch if it is new. */
   batchOf(head: NotificationRow, options: { now: string; max: number }): Promise<NotificationRow[]>;
   /**
@@ -82,7 +94,10 @@ export function sqliteNotificationStore(db: Db): NotificationStore {
     markSent: (id, now) => Promise.try(() => markSent(db, id, now)),
     markRetry: (id, f, nextAt, now) => Promise.try(() => markRetry(db, id, f, nextAt, now)),
     markFailed: (id, f, now) => Promise.try(() => markFailed(db, id, f, now)),
-    reopenFailed: (of, now) => Promise.try(() => reopenFailed(db, of, now)),
+    reopenFailed: (of, now) =>
+      Promise.try(() =>
+        "id" in of ? Number(stmt(db, REOPEN_BATCH).run(now, now, of.id).changes) : reopenFailed(db, of, now)
+      ),
     reopenUndelivered: (id, now) => Promise.try(() => reopenUndelivered(db, id, now)),
     get: (id) => Promise.try(() => getNotification(db, id)),
     markReceived: (senderId, target, now) => {
@@ -93,6 +108,15 @@ export function sqliteNotificationStore(db: Db): NotificationStore {
     list: (filter) => Promise.try(() => listNotifications(db, filter)),
     counts: () => Promise.try(() => notificationCounts(db)),
     purgeFinished: (cutoff) => deleteInChunks(db, PURGE_FINISHED, [cutoff, cutoff]),
+    failEnded: (id, now, chunk) =>
+      Promise.try(() => Number(stmt(db, ENDED_SQL.failChunk).run(now, id, chunk).changes)),
+    endedHolding: (of, limit) =>
+      Promise.try(() => {
+        const rows = "after" in of
+          ? stmt(db, ENDED_SQL.holding).all(of.after, limit)
+          : stmt(db, ENDED_SQL.holdingOfSender).all(of.senderId, limit);
+        return (rows as Array<{ id: number }>).map((r) => Number(r.id));
+      }),
     batchOf: (head, options) => Promise.try(() => batchOf(db, head, options)),
     markBatch: (rows, outcome, now) =>
       outcome.kind === "sent"

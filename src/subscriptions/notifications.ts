@@ -62,8 +62,6 @@ export const NOTIFICATION_SQL = {
   failed:
     `UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = ?, receiver_code = ?,
     updated_at = ? WHERE id = ? AND status = 'pending'`,
-  reopenById: `UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
-       WHERE id = ? AND status = 'failed'`,
   reopenBySubscription:
     `UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
        WHERE subscription_id = ? AND status = 'failed'`,
@@ -169,14 +167,12 @@ export function markFailed(db: Db, id: number, f: AttemptFailure, now: string): 
 }
 
 /**
- * failed → pending, due now with a fresh attempt budget (an operator's retry): one notification by row id, or
- * every failed one of a subscription. The lane sends pending rows in id order, so re-sent ones go before any
+ * failed → pending, due now with a fresh attempt budget (an operator's retry): every failed one of a subscription
+ * (one notification, with its batch, is src/subscriptions/batches.ts `REOPEN_BATCH`). The lane sends pending rows in id order, so re-sent ones go before any
  * later notification still waiting. The notification id and message_id stay, for receivers to de-duplicate.
  */
-export function reopenFailed(db: Db, of: { id: number } | { subscriptionId: number }, now: string): number {
-  return "id" in of
-    ? Number(stmt(db, SQL.reopenById).run(now, now, of.id).changes)
-    : Number(stmt(db, SQL.reopenBySubscription).run(now, now, of.subscriptionId).changes);
+export function reopenFailed(db: Db, of: { subscriptionId: number }, now: string): number {
+  return Number(stmt(db, SQL.reopenBySubscription).run(now, now, of.subscriptionId).changes);
 }
 
 /**

@@ -4,6 +4,7 @@ import { isoNow } from "../clock.ts";
 import type { SubscriptionRow } from "./store.ts";
 import type { NotificationView } from "./notifications.ts";
 import { wakeNotifier } from "./notifier.ts";
+import { settleEnded } from "./expiry.ts";
 
 /** Why an operator action was refused. */
 export class SubscriptionOpError extends Error {
@@ -88,7 +89,8 @@ async function retryable(deps: Deps, sub: SubscriptionRow): Promise<void> {
 
 /**
  * Re-sends one failed notification (operator): pending again with a fresh attempt budget, same notification id
- * and message_id. It goes before any later notification of its subscription still waiting.
+ * and message_id. It goes before any later notification of its subscription still waiting. A member of a batch
+ * (a cron frequency) is re-sent with the failed rest of it, as it was sealed: same members, same message_id.
  */
 export async function retryNotification(deps: Deps, notificationId: string): Promise<NotificationView> {
   const n = await deps.storage.notifications.get(notificationId);
@@ -124,11 +126,15 @@ export async function retrySubscriptionNotifications(
   return { row, retried };
 }
 
-/** pending|active|error → cancelled (waiting notifications fail). */
+/**
+ * pending|active|error → cancelled: none of its waiting notifications is sent any more; they fail after the
+ * cancel, a chunk at a time (the first before this returns).
+ */
 export async function cancel(deps: Deps, code: string): Promise<SubscriptionRow> {
   const row = await find(deps, code);
   const done = await deps.storage.subscriptions.end(row.id, "cancelled", isoNow(deps.clock), "operator");
   if (!done) throw new SubscriptionOpError("conflict", `Subscription "${code}" is already ${row.state}`);
   deps.log.info("subscription cancelled by operator", { subscription: code, sender_id: row.sender_id });
+  await settleEnded(deps, { ids: [done.id] });
   return done;
 }

@@ -34,12 +34,15 @@ import {
   type FirstRow,
   FIRSTS,
   MEMBERS,
+  REOPEN_BATCH,
   SEAL,
   SEALED_MAX,
+  SEALED_UNDER,
   sealParams,
   unsealed,
 } from "./batches.ts";
 import type { NotificationStore } from "./notification_store.ts";
+import { ENDED_SQL } from "./store.ts";
 
 // Ids follow the array's order (WITH ORDINALITY), as json_each's key order does on SQLite.
 const INSERT_MANY = `INSERT INTO notifications (notification_id, subscription_id, event_id, event_type,
@@ -72,7 +75,7 @@ export function pgNotificationStore(pool: PgPool): NotificationStore {
     markFailed: async (id, f, now) => await run(SQL.failed, [f.error, f.receiverCode ?? null, now, id]) > 0,
     reopenFailed: (of, now) =>
       "id" in of
-        ? run(SQL.reopenById, [now, now, of.id])
+        ? run(REOPEN_BATCH, [now, now, of.id])
         : run(SQL.reopenBySubscription, [now, now, of.subscriptionId]),
     reopenUndelivered: (id, now) => run(REOPEN_UNDELIVERED, [now, now, id, id]),
     get: (notificationId) => pgOne<NotificationView>(pool, pgText(SQL.byNotificationId), [notificationId]),
@@ -110,13 +113,20 @@ export function pgNotificationStore(pool: PgPool): NotificationStore {
     },
     counts: () => pgAll<{ status: string; n: number }>(pool, pgText(SQL.counts)),
     purgeFinished: (cutoff) => pgDeleteInChunks(pool, pgText(PURGE_FINISHED), [cutoff, cutoff]),
+    // The status checked again on a row's latest version: a lane's concurrent sent mark stays.
+    failEnded: (id, now, chunk) => run(`${ENDED_SQL.failChunk} AND status = 'pending'`, [now, id, chunk]),
+    endedHolding: async (of, limit) =>
+      (await ("after" in of
+        ? pgAll<{ id: number }>(pool, pgText(ENDED_SQL.holding), [of.after, limit])
+        : pgAll<{ id: number }>(pool, pgText(ENDED_SQL.holdingOfSender), [of.senderId, limit])))
+        .map((r) => Number(r.id)),
     batchOf: (head, options) =>
       pgTransaction(pool, async (c) => {
         const members = () =>
           pgAll<NotificationRow>(c, pgText(MEMBERS), [head.subscription_id, head.message_id, SEALED_MAX]);
         let rows = await members();
         // A new batch, sealed in this transaction.
-        if (unsealed(head, rows)) {
+        if (unsealed(head, rows) && !await pgOne(c, pgText(SEALED_UNDER), [head.message_id])) {
           const firsts = await pgAll<FirstRow>(c, pgText(FIRSTS), [head.subscription_id, options.max]);
           const params = sealParams(head, firsts, options.now);
           if (params) {

@@ -72,12 +72,8 @@ export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
         const resent = await pgRun(c, pgText(REOPEN_UNDELIVERED), [now, now, updated.id, updated.id]);
         return { row: updated, resent };
       }),
-    end: (id, to, now, by) =>
-      pgTransaction(pool, async (c) => {
-        const ended = await pgOne<SubscriptionRow>(c, pgText(SQL.end), [to, now, now, by ?? null, id]);
-        if (ended) await pgRun(c, pgText(SQL.failPending), [`subscription ${to}`, now, id]);
-        return ended;
-      }),
+    // One statement: the waiting notifications are failed after it, in chunks (ENDED_SQL).
+    end: (id, to, now, by) => row(SQL.end, [to, now, now, by ?? null, id]),
     dueForExpiry: async (now, limit = 500) =>
       (await pgAll<{ id: number }>(pool, pgText(DUE_FOR_EXPIRY), [now, limit])).map((r) => r.id),
     fanOut: () => pgAll<SubscriptionRow>(pool, pgText(SQL.fanOut)),
@@ -88,8 +84,9 @@ export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
 }
 
 /**
- * Cancels a deleted sender's live subscriptions (or the one `id`) and fails their waiting notifications, on `c`: the
- * client of the caller's transaction (the store's own, or a sender delete's).
+ * Cancels a deleted sender's live subscriptions (or the one `id`) on `c`, the client of the caller's transaction
+ * (the store's own, or a sender delete's), and counts the notifications they had waiting (failed after it, in
+ * chunks: ENDED_SQL).
  */
 export async function pgCancelForDeletedSender(
   c: PgQueryable,
@@ -99,11 +96,10 @@ export async function pgCancelForDeletedSender(
 ): Promise<{ subscriptions: number; notifications: number }> {
   const [sql, value] = cancelDeletedQuery(of);
   const ids = (await pgAll<{ id: number }>(c, pgText(sql), [reason, now, now, value])).map((r) => r.id);
-  const notifications = ids.length === 0 ? 0 : await pgRun(
+  const waiting = ids.length === 0 ? undefined : await pgOne<{ n: number }>(
     c,
-    `UPDATE notifications SET status = 'failed', last_error = $1, updated_at = $2
-     WHERE subscription_id = ANY($3::bigint[]) AND status = 'pending'`,
-    [reason, now, ids],
+    "SELECT COUNT(*) AS n FROM notifications WHERE subscription_id = ANY($1::bigint[]) AND status = 'pending'",
+    [ids],
   );
-  return { subscriptions: ids.length, notifications };
+  return { subscriptions: ids.length, notifications: Number(waiting?.n ?? 0) };
 }

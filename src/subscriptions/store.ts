@@ -107,8 +107,6 @@ export const SUBSCRIPTION_SQL = {
        WHERE code = ? AND state = 'error' RETURNING *`,
   end: `UPDATE subscriptions SET state = ?, ended_at = ?, updated_at = ?, cancelled_by = ?
        WHERE id = ? AND state IN ('pending','active','error') RETURNING *`,
-  failPending: `UPDATE notifications SET status = 'failed', last_error = ?, updated_at = ?
-         WHERE subscription_id = ? AND status = 'pending'`,
   fanOut: "SELECT * FROM subscriptions WHERE state IN ('active','error') ORDER BY id",
   counts: "SELECT state, COUNT(*) AS n FROM subscriptions GROUP BY state ORDER BY state",
 } as const;
@@ -241,8 +239,40 @@ export function reactivateSubscription(
 }
 
 /**
- * Ends a live subscription (cancelled by its sender or an operator, or expired) and fails the notifications
- * it still had waiting, in one SQLite transaction.
+ * What ending a subscription leaves: its waiting notifications. The end is one small write (the subscription's
+ * row); from then on no lane sends them (a lane sends only an active subscription's), and they are failed after it,
+ * ENDED_CHUNK rows a transaction (src/subscriptions/expiry.ts), each with the reason the subscription ended: a
+ * deleted sender's (kept as the subscription's last_error), else "subscription cancelled" or "subscription
+ * expired". Until its chunk fails it such a row is pending, and counted so. Both backends.
+ */
+export const ENDED_SQL = {
+  // (now, subscription id, chunk): its oldest pending rows, none while it is live. Found by the subquery alone
+  // (SQLite then takes them by rowid; with `status = 'pending'` here too it scanned every pending row of the
+  // table per chunk); PostgreSQL adds that check (src/subscriptions/pg_notifications.ts).
+  failChunk: `UPDATE notifications SET status = 'failed', updated_at = ?,
+       last_error = (SELECT CASE WHEN s.cancelled_by = 'sender-deleted' THEN s.last_error
+         ELSE 'subscription ' || s.state END FROM subscriptions s WHERE s.id = notifications.subscription_id)
+     WHERE id IN (SELECT n.id FROM notifications n JOIN subscriptions s
+       ON s.id = n.subscription_id WHERE n.subscription_id = ? AND n.status = 'pending'
+         AND s.state IN ('cancelled','expired') ORDER BY n.id LIMIT ?+0)`,
+  // (after id, limit): ended subscriptions still holding pending rows, by id (the sweep's pages).
+  holding: `SELECT s.id FROM subscriptions s WHERE s.state IN ('cancelled','expired') AND s.id > ?
+       AND EXISTS (SELECT 1 FROM notifications n WHERE n.subscription_id = s.id AND n.status = 'pending')
+     ORDER BY s.id LIMIT ?+0`,
+  // (sender id, limit): the same, of one sender.
+  holdingOfSender:
+    `SELECT s.id FROM subscriptions s WHERE s.sender_id = ? AND s.state IN ('cancelled','expired')
+       AND EXISTS (SELECT 1 FROM notifications n WHERE n.subscription_id = s.id AND n.status = 'pending')
+     ORDER BY s.id LIMIT ?+0`,
+  waiting: "SELECT COUNT(*) AS n FROM notifications WHERE subscription_id = ? AND status = 'pending'",
+} as const;
+
+/** The most pending notifications of an ended subscription failed in one transaction (as the retention purge). */
+export const ENDED_CHUNK = 2000;
+
+/**
+ * Ends a live subscription (cancelled by its sender or an operator, or expired): one statement. Its waiting
+ * notifications are never sent from now on, and failed after it (ENDED_SQL).
  */
 export function endSubscription(
   db: Db,
@@ -251,19 +281,14 @@ export function endSubscription(
   now: string,
   by?: string,
 ): SubscriptionRow | undefined {
-  return transaction(db, () => {
-    const row = stmt(db, SUBSCRIPTION_SQL.end).get(to, now, now, by ?? null, id) as
-      | SubscriptionRow
-      | undefined;
-    if (row) stmt(db, SUBSCRIPTION_SQL.failPending).run(`subscription ${to}`, now, id);
-    return row;
-  });
+  return stmt(db, SUBSCRIPTION_SQL.end).get(to, now, now, by ?? null, id) as SubscriptionRow | undefined;
 }
 
 /**
  * Cancels every live subscription of a deleted sender (or the one `id`) for good, recording `reason` and
- * `cancelled_by = 'sender-deleted'`, and fails the notifications they still had waiting with the same reason.
- * Runs inside the caller's transaction (the sender's delete). Returns how many of each were cancelled.
+ * `cancelled_by = 'sender-deleted'`; their waiting notifications are failed after it with the same reason
+ * (ENDED_SQL). Runs inside the caller's transaction (the sender's delete). Returns how many subscriptions it
+ * cancelled and how many notifications they had waiting (read, not written).
  */
 export function cancelForDeletedSender(
   db: Db,
@@ -274,8 +299,8 @@ export function cancelForDeletedSender(
   const [sql, value] = cancelDeletedQuery(of);
   const ids = (stmt(db, sql).all(reason, now, now, value) as Array<{ id: number }>).map((r) => Number(r.id));
   let notifications = 0;
-  const fail = stmt(db, SUBSCRIPTION_SQL.failPending);
-  for (const id of ids) notifications += Number(fail.run(reason, now, id).changes);
+  const waiting = stmt(db, ENDED_SQL.waiting);
+  for (const id of ids) notifications += Number((waiting.get(id) as { n: number }).n);
   return { subscriptions: ids.length, notifications };
 }
 

@@ -39,7 +39,10 @@ export interface SubscriptionStore {
   approve(code: string, now: string): Promise<SubscriptionRow | undefined>;
   /** error → active, failure count reset, the undelivered notifications since the last delivered one re-sent. */
   reactivate(code: string, now: string): Promise<{ row: SubscriptionRow; resent: number } | undefined>;
-  /** Ends a live subscription and fails the notifications it still had waiting, in one transaction. */
+  /**
+   * Ends a live subscription (one write): none of its waiting notifications is sent from then on, and they are
+   * failed after it, in chunks (src/subscriptions/expiry.ts `settleEnded`, and the minute's sweep).
+   */
   end(
     id: number,
     to: "cancelled" | "expired",
@@ -53,8 +56,8 @@ export interface SubscriptionStore {
   /** Subscription counts by state. */
   counts(): Promise<Array<{ state: string; n: number }>>;
   /**
-   * Cancels for good every live subscription of a deleted sender (or the one `id`), and fails the notifications they
-   * had waiting, with `reason`; one transaction. Returns how many of each.
+   * Cancels for good every live subscription of a deleted sender (or the one `id`), in one transaction; the
+   * notifications they had waiting are failed after it, in chunks, with `reason`. Returns how many of each.
    */
   cancelForDeletedSender(
     of: { senderId: string } | { id: number },

@@ -18,6 +18,7 @@ import { memoryQueue } from "../../src/jobs/queue.ts";
 import { setSenderActive } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
+import { sweepEndedNotifications } from "../../src/subscriptions/expiry.ts";
 
 const FIXED = { random: () => 0.5 };
 
@@ -174,9 +175,15 @@ Deno.test("offboarding: work of a sender deleted while it was being accepted is 
     const s = (await deps.storage.subscriptions.get(code))!;
     assert.equal(s.state, "cancelled");
     assert.match(String(s.last_error), /was deleted/);
+    // Its waiting notification is never sent, and fails after the cancel (the sweep, with the reason).
     assert.deepEqual((await deps.storage.notifications.list({ subscription: code })).map((n) => n.status), [
-      "failed",
+      "pending",
     ]);
+    assert.equal(await sweepEndedNotifications(deps), 1);
+    assert.deepEqual(
+      (await deps.storage.notifications.list({ subscription: code })).map((n) => [n.status, n.last_error]),
+      [["failed", s.last_error]],
+    );
     const t = (await deps.storage.transactions.getByCorrelationId(correlationId))!;
     assert.equal(t.state, "callback_failed");
     assert.match(String(t.last_error), /was deleted/);

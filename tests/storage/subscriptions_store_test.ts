@@ -137,7 +137,7 @@ backendTest(
 );
 
 backendTest(
-  "subscription store: end fails what was waiting; reactivate re-sends the undelivered since the last sent",
+  "subscription store: end writes the subscription alone, what was waiting fails after it; reactivate re-sends the undelivered since the last sent",
   async (s, sql) => {
     const store = s.subscriptions;
     const o = await store.insert(sub({ code: "e1" }), 10);
@@ -162,6 +162,10 @@ backendTest(
     equal(ended?.state, "cancelled");
     equal(ended?.cancelled_by, "corr-9");
     equal(ended?.ended_at, LATER);
+    deepEqual(await statuses(sql, id), ["sent", "pending", "pending"]);
+    equal(await s.notifications.failEnded(id, LATER, 1), 1, "a chunk of one");
+    deepEqual(await statuses(sql, id), ["sent", "failed", "pending"]);
+    equal(await s.notifications.failEnded(id, LATER, 2000), 1);
     deepEqual(await statuses(sql, id), ["sent", "failed", "failed"]);
     const [{ last_error }] = await sql(
       "SELECT last_error FROM notifications WHERE subscription_id = ? AND event_id = 3",
@@ -212,7 +216,7 @@ backendTest(
 );
 
 backendTest(
-  "subscription store: a deleted sender's live subscriptions are cancelled for good, their waiting notifications failed",
+  "subscription store: a deleted sender's live subscriptions are cancelled for good, their waiting notifications counted and failed after",
   async (s, sql) => {
     const store = s.subscriptions;
     const made = [
@@ -242,9 +246,22 @@ backendTest(
       ["active", null],
     ]);
     equal(rows[0]?.last_error, "sender deleted");
+    deepEqual(await statuses(sql, made[0]), ["pending", "sent"]);
+    // Ended subscriptions still holding pending rows (the one ended before its row was logged too), then failed.
+    deepEqual(await s.notifications.endedHolding({ after: 0 }, 10), made.slice(0, 3));
+    deepEqual(await s.notifications.endedHolding({ after: made[0] }, 1), [made[1]]);
+    deepEqual(await s.notifications.endedHolding({ senderId: "gone" }, 10), made.slice(0, 3));
+    deepEqual(await s.notifications.endedHolding({ senderId: "stays" }, 10), []);
+    for (const id of made) await s.notifications.failEnded(id, LATER, 10);
     deepEqual(await statuses(sql, made[0]), ["failed", "sent"]);
     deepEqual(await statuses(sql, made[1]), ["failed"]);
     deepEqual(await statuses(sql, made[3]), ["pending"]);
+    deepEqual(
+      (await sql("SELECT last_error FROM notifications WHERE status = 'failed' ORDER BY subscription_id", []))
+        .map((r) => r.last_error),
+      ["sender deleted", "sender deleted", "subscription cancelled"],
+    );
+    deepEqual(await s.notifications.endedHolding({ after: 0 }, 10), []);
     deepEqual(await store.cancelForDeletedSender({ senderId: "gone" }, "again", LATER), {
       subscriptions: 0,
       notifications: 0,
