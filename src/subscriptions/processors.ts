@@ -11,6 +11,7 @@ import { getSender } from "../senders/store.ts";
 import { eventTypeName, localeOf, notifyUrl, SubscribeRejection } from "./rules.ts";
 import { checkCriteria, checkNotifyUrl } from "./criteria.ts";
 import type { SubscriptionRow } from "./store.ts";
+import { settleEnded } from "./expiry.ts";
 import { isZonedTimestamp } from "../dci/schemas.ts";
 import { HEADER_SAFE_ID_RULE, isHeaderSafeId, MAX_ID } from "../dci/limits.ts";
 
@@ -223,7 +224,11 @@ export async function unsubscribeProcessor(deps: Deps, input: ProcessInput): Pro
     if (ended || sub.cancelled_by === input.correlationId) {
       done++;
       statuses.push({ code, status: "unsubscribe" });
-      if (ended) deps.log.info("subscription cancelled", { sender_id: input.senderId, subscription: code });
+      if (ended) {
+        deps.log.info("subscription cancelled", { sender_id: input.senderId, subscription: code });
+        // Its waiting notifications fail now (a long backlog in the background; the sweep finishes what a stop leaves).
+        await settleEnded(deps, { ids: [sub.id] });
+      }
       continue;
     }
     fail("rjct.event.already_unsubscribed", `Subscription ${JSON.stringify(code)} is already ${sub.state}`);

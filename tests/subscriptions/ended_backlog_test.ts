@@ -14,7 +14,8 @@ import { fanOutAll } from "../../src/subscriptions/fanout.ts";
 import { ENDED_CHUNK } from "../../src/subscriptions/store.ts";
 import { expireSubscriptions, settleEnded, sweepEndedNotifications } from "../../src/subscriptions/expiry.ts";
 import { isoNow } from "../../src/clock.ts";
-import { person, putPerson, type Receiver, startReceiver } from "./helpers.ts";
+import { input, person, putPerson, type Receiver, startReceiver } from "./helpers.ts";
+import { unsubscribeProcessor } from "../../src/subscriptions/processors.ts";
 
 const FIXED = { random: () => 0.5 };
 const T0 = Date.parse("2026-03-02T10:00:00Z");
@@ -127,6 +128,16 @@ Deno.test("settleEnded() fails the first chunk before it returns and the rest af
     await backlog(deps, small, 3, 1);
     assert.equal((await cancel(deps, "small")).state, "cancelled");
     assert.deepEqual(await statuses(deps, small), [["failed", "subscription cancelled", 3]]);
+
+    // A sender's unsubscribe likewise, before its answer.
+    const mine = await subscription(deps, rx, "s3", "mine");
+    await backlog(deps, mine, 3, 1);
+    const r = await unsubscribeProcessor(
+      deps,
+      input("s3", { transaction_id: "u", subscription_codes: ["mine"] }),
+    );
+    assert.equal(r.status, "succ");
+    assert.deepEqual(await statuses(deps, mine), [["failed", "subscription cancelled", 3]]);
   } finally {
     deps.close();
     await rx.close();
