@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
-import { admitTokenCheck, tokenCheckSucceeded } from "./login_limit.ts";
+import { checkAdminToken } from "./login_limit.ts";
 import { sha256Hex } from "../auth/secrets.ts";
 
 export type { AdminRole } from "./tokens.ts";
@@ -33,20 +33,19 @@ export function requireAdmin(deps: Deps): MiddlewareHandler<AppEnv> {
     }
     if (!hit) {
       // The console login's limit on failed checks (src/admin/login_limit.ts): guesses cannot buy scrypt work.
-      const admission = await admitTokenCheck(deps, c.get("clientIp") ?? "unknown");
-      if (!admission.allowed) {
+      const checked = await checkAdminToken(deps, match[1], { clientIp: c.get("clientIp") ?? "unknown" });
+      if (!checked.ok && checked.reason === "limited") {
         throw new DciError(
           "err.request.too_many_requests",
           `Too many failed admin-token checks ${
-            admission.scope === "client" ? "from this address" : "in all"
+            checked.scope === "client" ? "from this address" : "in all"
           }; ` +
-            `retry in ${admission.retryAfter} s`,
-          { headers: { "Retry-After": String(admission.retryAfter) } },
+            `retry in ${checked.retryAfter} s`,
+          { headers: { "Retry-After": String(checked.retryAfter) } },
         );
       }
-      const info = await deps.storage.adminTokens.verify(match[1], { envToken: deps.config.adminToken });
-      if (!info) throw new DciError("err.request.unauthorized", "Admin token is invalid or revoked");
-      await tokenCheckSucceeded(deps, admission.ticket);
+      if (!checked.ok) throw new DciError("err.request.unauthorized", "Admin token is invalid or revoked");
+      const { info } = checked;
       hit = { id: info.id, role: info.role, source: info.source, at: now };
       if (verified.size > 1000) verified.clear();
       verified.set(cacheKey, hit);

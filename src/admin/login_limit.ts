@@ -4,33 +4,44 @@
  * (src/senders/limits_store.ts: every isolate, instance and a restarted server see the same counts) over a rolling
  * minute, per client address (through DCI_TRUSTED_PROXIES only, IPv6 by /64) and for all clients together.
  *
- * Each check takes its slot before it verifies, so concurrent guesses cannot all pass an empty count: at most
- * the limit's worth of checks run per minute whatever arrives at once. A check that succeeds gives its slot
- * back: a valid token is never refused for its own logins, only while its address (or everyone) is over the
- * limit from failures. Refused checks are not verified and not counted.
+ * Only a check that hashes takes a slot (a well-formed token naming an active row, or DCI_ADMIN_TOKEN): a
+ * malformed token or an unknown id costs no scrypt, so it is not counted, but it is answered as a counted
+ * failure would be (429 while the limit is full, else 401), so the answers tell nothing of which ids exist.
+ * A check takes its slot before it hashes, so concurrent guesses cannot all pass an empty count: at most the
+ * limit's worth of hashes run per minute whatever arrives at once. A check that succeeds gives its slot back: a
+ * valid token is never refused for its own logins, only while its address (or everyone) is over the limit from
+ * failures. Refused checks are not verified and not counted.
  */
 import type { Deps } from "../deps.ts";
 import { ipLimitKey } from "../net/client_address.ts";
 import type { SlotLimit } from "../senders/rate_limit.ts";
+import { SERVING_BUSY_TIMEOUT_MS } from "../db/sqlite.ts";
+import type { AdminTokenInfo } from "./tokens.ts";
 
-/** A check admitted by `admitTokenCheck`: pass it to `tokenCheckSucceeded` when the token was valid. */
-export interface TokenCheckTicket {
+/** Longest token checked: a longer one is refused like any token that matches no row. */
+const MAX_TOKEN = 512;
+
+/** A check admitted by `admitTokenCheck`: the slot it took, which `giveBack` returns. */
+interface TokenCheckTicket {
   limits: SlotLimit[];
   second: number;
 }
 
 /** Admitted, or refused for `retryAfter` seconds because this client (`client`) or everyone (`all`) failed too often. */
-export type TokenCheckAdmission =
+type TokenCheckAdmission =
   | { allowed: true; ticket: TokenCheckTicket }
   | { allowed: false; retryAfter: number; scope: "client" | "all" };
 
 /** Takes a slot for one admin-token check from `clientIp`, or refuses it. */
-export async function admitTokenCheck(deps: Deps, clientIp: string): Promise<TokenCheckAdmission> {
+async function admitTokenCheck(deps: Deps, clientIp: string): Promise<TokenCheckAdmission> {
   const limits: SlotLimit[] = [
     { scope: "admin_fail_ip", key: ipLimitKey(clientIp), limit: deps.config.adminLoginIpFailureLimit },
     { scope: "admin_fail_all", key: "*", limit: deps.config.adminLoginFailureLimit },
   ];
-  const taken = await deps.storage.limits.takeSlots(limits, deps.clock.now());
+  // An admin request waits for another process's write lock as an admin write does (at most 100 ms), then 503.
+  const taken = await deps.storage.limits.takeSlots(limits, deps.clock.now(), {
+    waitMs: SERVING_BUSY_TIMEOUT_MS,
+  });
   if (taken.allowed) return { allowed: true, ticket: { limits, second: taken.second } };
   deps.metrics.inc("dci_admin_login_refusals_total", "Admin-token checks refused after too many failures", {
     scope: taken.full.scope === "admin_fail_all" ? "all" : "client",
@@ -42,7 +53,40 @@ export async function admitTokenCheck(deps: Deps, clientIp: string): Promise<Tok
   };
 }
 
-/** The token was valid: its check does not count as a failure. */
-export function tokenCheckSucceeded(deps: Deps, ticket: TokenCheckTicket): Promise<void> {
+/** The check does not count as a failure (the token was valid, or nothing was hashed): its slot is given back. */
+function giveBack(deps: Deps, ticket: TokenCheckTicket): Promise<void> {
   return deps.storage.limits.releaseSlots(ticket.limits, ticket.second);
+}
+
+/** The outcome of `checkAdminToken`: the token's description, or why it was refused. */
+export type AdminTokenCheckResult =
+  | { ok: true; info: AdminTokenInfo }
+  | { ok: false; reason: "invalid" }
+  | { ok: false; reason: "limited"; retryAfter: number; scope: "client" | "all" };
+
+/**
+ * Checks a presented admin token from `options.clientIp` under the limit: only a token naming an active row takes a slot
+ * (and hashes); any other is refused as invalid, or as limited while a counted check would be.
+ */
+export async function checkAdminToken(
+  deps: Deps,
+  token: string,
+  options: { clientIp: string },
+): Promise<AdminTokenCheckResult> {
+  const check = token.length > 0 && token.length <= MAX_TOKEN
+    ? await deps.storage.adminTokens.find(token, { envToken: deps.config.adminToken })
+    : undefined;
+  const admission = await admitTokenCheck(deps, options.clientIp);
+  if (!admission.allowed) {
+    return { ok: false, reason: "limited", retryAfter: admission.retryAfter, scope: admission.scope };
+  }
+  if (!check) {
+    // Nothing to hash: the slot was only a look at the count (the store has no read of it), given back at once.
+    await giveBack(deps, admission.ticket);
+    return { ok: false, reason: "invalid" };
+  }
+  const info = await check.verify();
+  if (!info) return { ok: false, reason: "invalid" };
+  await giveBack(deps, admission.ticket);
+  return { ok: true, info };
 }

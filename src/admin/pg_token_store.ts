@@ -1,7 +1,6 @@
 /** The admin tokens in PostgreSQL: the statements of src/admin/tokens.ts, numbered, and the same checks. */
 import type { PgPool } from "../db/pg/pool.ts";
 import { pgAll, pgOne, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
-import { verifySecret } from "../auth/secrets.ts";
 import {
   ACTIVE_CLI_TOKEN,
   ACTIVE_ENV_ROWS,
@@ -10,7 +9,6 @@ import {
   type AdminRole,
   type AdminTokenInfo,
   type AdminTokenRow,
-  envTokenInfo,
   envTokenRevoked,
   envTokenState,
   GET_TOKEN,
@@ -20,7 +18,7 @@ import {
   newTokenId,
   REVOKE_TOKEN,
   REVOKED_ENV_ROWS,
-  tokenInfo,
+  tokenCheck,
   tokenLookup,
   tokenValues,
 } from "./tokens.ts";
@@ -36,6 +34,16 @@ const ACTIVE_ENV_TOKEN = `SELECT * FROM admin_tokens WHERE source = 'env' AND re
 export function pgAdminTokenStore(pool: PgPool): AdminTokenStore {
   const revoke = (id: string, now = new Date().toISOString()) =>
     pgRun(pool, pgText(REVOKE_TOKEN), [now, id]).then((n) => n > 0);
+  const find = async (token: string, options: { envToken?: string } = {}) => {
+    const at = tokenLookup(token, options.envToken);
+    if (at === undefined) return undefined;
+    const row = at.by === "env"
+      ? await pgOne<AdminTokenRow>(pool, ACTIVE_ENV_TOKEN)
+      : at.by === "id"
+      ? await pgOne<AdminTokenRow>(pool, pgText(ACTIVE_CLI_TOKEN), [at.id])
+      : await pgOne<AdminTokenRow>(pool, pgText(ACTIVE_LEGACY_TOKEN), [at.key]);
+    return tokenCheck(row, token, { by: at.by });
+  };
   return {
     async create(options) {
       const { id, token } = newAdminToken();
@@ -45,18 +53,8 @@ export function pgAdminTokenStore(pool: PgPool): AdminTokenStore {
     get: (id) => pgOne<AdminTokenInfo>(pool, pgText(GET_TOKEN), [id]),
     list: () => pgAll<AdminTokenInfo>(pool, LIST_TOKENS),
     revoke,
-    async verify(token, options = {}) {
-      const at = tokenLookup(token, options.envToken);
-      if (at === undefined) return undefined;
-      if (at.by === "env") {
-        return await envTokenInfo(await pgOne<AdminTokenRow>(pool, ACTIVE_ENV_TOKEN), token);
-      }
-      const row = at.by === "id"
-        ? await pgOne<AdminTokenRow>(pool, pgText(ACTIVE_CLI_TOKEN), [at.id])
-        : await pgOne<AdminTokenRow>(pool, pgText(ACTIVE_LEGACY_TOKEN), [at.key]);
-      if (!row || !(await verifySecret(token, row))) return undefined;
-      return tokenInfo(row);
-    },
+    find,
+    verify: async (token, options) => await (await find(token, options))?.verify(),
     activeRole: async (id) => (await pgOne<{ role: AdminRole }>(pool, pgText(ACTIVE_ROLE), [id]))?.role,
     ensureEnv: (token, now = new Date().toISOString()) =>
       pgTransaction(pool, async (c) => {

@@ -4,10 +4,12 @@ import { stmt } from "../db/statements.ts";
 import {
   ACTIVE_ROLE,
   type AdminRole,
+  type AdminTokenCheck,
   type AdminTokenInfo,
   createAdminToken,
   ensureEnvAdminToken,
   type EnvTokenOutcome,
+  findAdminToken,
   getAdminToken,
   legacyAdminTokenIds,
   listAdminTokens,
@@ -29,6 +31,11 @@ export interface AdminTokenStore {
   revoke(id: string, now?: string): Promise<boolean>;
   /** The active token matching a presented token (DCI_ADMIN_TOKEN is `envToken`), or undefined. */
   verify(token: string, options?: { envToken?: string }): Promise<AdminTokenInfo | undefined>;
+  /**
+   * The scrypt check of a presented token when it names an active row (DCI_ADMIN_TOKEN is `envToken`), else
+   * undefined: found without hashing, so only checks that hash need count against the failed-check limit.
+   */
+  find(token: string, options?: { envToken?: string }): Promise<AdminTokenCheck | undefined>;
   /** The role of a token while it is active, else undefined (revocation seen at once by every instance). */
   activeRole(id: string): Promise<AdminRole | undefined>;
   /**
@@ -48,6 +55,7 @@ export function sqliteAdminTokenStore(db: Db): AdminTokenStore {
     list: () => Promise.try(() => listAdminTokens(db)),
     revoke: (id, now) => Promise.try(() => revokeAdminToken(db, id, now)),
     verify: (token, options) => verifyAdminToken(db, token, options),
+    find: (token, options) => Promise.try(() => findAdminToken(db, token, options)),
     activeRole: (id) =>
       Promise.try(() => (stmt(db, ACTIVE_ROLE).get(id) as { role: AdminRole } | undefined)?.role),
     ensureEnv: (token, now) => ensureEnvAdminToken(db, token, now),

@@ -141,26 +141,52 @@ export function tokenInfo(row: TokenRow): AdminTokenInfo {
 }
 
 /**
- * The active token matching `token`, or undefined. `envToken` is the configured DCI_ADMIN_TOKEN: it matches
- * by constant-time comparison while its row is active. Any other token is looked up by its id (or, for a
- * legacy token, its lookup key) and checked with scrypt.
+ * The hash check of a presented token against the active row it names, found without hashing: a caller can count
+ * only the checks that cost scrypt (src/admin/login_limit.ts).
  */
+export interface AdminTokenCheck {
+  /** Runs the check (scrypt, or the env phrase's remembered one): the token's description when it matches. */
+  verify(): Promise<AdminTokenInfo | undefined>;
+}
+
+/** The check of `token` against `row` (undefined when there is no such active row: nothing to hash). */
+export function tokenCheck(
+  row: TokenRow | undefined,
+  token: string,
+  options: { by: "env" | "id" | "legacy" },
+): AdminTokenCheck | undefined {
+  if (!row) return undefined;
+  if (options.by === "env") return { verify: () => envTokenInfo(row, token) };
+  return { verify: async () => (await verifySecret(token, row)) ? tokenInfo(row) : undefined };
+}
+
+/**
+ * The check of `token` when it names an active row, else undefined (malformed, unknown id, revoked). `envToken`
+ * is the configured DCI_ADMIN_TOKEN: it names the active env row by constant-time comparison. Any other token
+ * names a row by its id (or, for a legacy token, its lookup key).
+ */
+export function findAdminToken(
+  db: Db,
+  token: string,
+  options: { envToken?: string } = {},
+): AdminTokenCheck | undefined {
+  const at = tokenLookup(token, options.envToken);
+  if (at === undefined) return undefined;
+  const row = at.by === "env"
+    ? stmt(db, ACTIVE_ENV_TOKEN).get()
+    : at.by === "id"
+    ? stmt(db, ACTIVE_CLI_TOKEN).get(at.id)
+    : stmt(db, ACTIVE_LEGACY_TOKEN).get(at.key);
+  return tokenCheck(row as TokenRow | undefined, token, { by: at.by });
+}
+
+/** The active token matching `token` (found by `findAdminToken`, then checked with scrypt), or undefined. */
 export async function verifyAdminToken(
   db: Db,
   token: string,
   options: { envToken?: string } = {},
 ): Promise<AdminTokenInfo | undefined> {
-  const at = tokenLookup(token, options.envToken);
-  if (at === undefined) return undefined;
-  if (at.by === "env") {
-    return await envTokenInfo(stmt(db, ACTIVE_ENV_TOKEN).get() as TokenRow | undefined, token);
-  }
-  const row =
-    (at.by === "id" ? stmt(db, ACTIVE_CLI_TOKEN).get(at.id) : stmt(db, ACTIVE_LEGACY_TOKEN).get(at.key)) as
-      | TokenRow
-      | undefined;
-  if (!row || !(await verifySecret(token, row))) return undefined;
-  return tokenInfo(row);
+  return await findAdminToken(db, token, options)?.verify();
 }
 
 /** Env rows this process has checked its DCI_ADMIN_TOKEN against: `${row id}:${SHA-256 of the phrase}` → match. */
@@ -244,6 +270,8 @@ export async function ensureEnvAdminToken(
     ) {
       return "revoked";
     }
+    // Nothing to write (every start with the same token): no write lock to wait for.
+    if (state.current && state.replaced.length === 0) return "current";
     const values = state.current ? undefined : await tokenValues(newTokenId(), token, {
       role: "admin",
       name: "DCI_ADMIN_TOKEN",

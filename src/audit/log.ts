@@ -166,8 +166,9 @@ const SAFE_VALUES = new Set([
 ]);
 
 /**
- * The detail of a write from its input (a JSON body or CLI options): `fields` lists every name given, and each
- * allowlisted name's value (clipped) is kept; `extra` adds values the caller knows are safe (e.g. a status).
+ * The detail of a write from its input (a JSON body, CLI options or a console form as parsed): `fields` lists
+ * every name given (a field left undefined was not given), and each allowlisted name's value (clipped) is kept;
+ * `extra` adds values the caller knows are safe (e.g. a status).
  */
 export function auditDetail(
   input: unknown,
@@ -176,9 +177,11 @@ export function auditDetail(
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (input && typeof input === "object" && !Array.isArray(input)) {
-    const names = Object.keys(input).slice(0, 32).map((k) => k.replace(/-/g, "_"));
+    const entries = Object.entries(input as Record<string, unknown>);
+    const given = entries.filter(([, v]) => v !== undefined).slice(0, 32);
+    const names = given.map(([k]) => k.replace(/-/g, "_"));
     if (names.length > 0) out.fields = names.map(clip);
-    for (const [k, v] of Object.entries(input as Record<string, unknown>).slice(0, 32)) {
+    for (const [k, v] of given) {
       const name = k.replace(/-/g, "_");
       if (options.values !== false && SAFE_VALUES.has(name)) out[name] = safeValue(v);
     }

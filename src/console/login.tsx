@@ -2,7 +2,7 @@
 import type { Hono } from "hono";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Deps } from "../deps.ts";
-import { admitTokenCheck, tokenCheckSucceeded } from "../admin/login_limit.ts";
+import { checkAdminToken } from "../admin/login_limit.ts";
 import { type ConsoleEnv, href } from "./context.ts";
 import { clearSessionCookie, loginCookie, setLoginCookie, setSessionCookie } from "./cookies.ts";
 import { createSession, csrfMatches, endSession } from "./session.ts";
@@ -31,30 +31,27 @@ export function loginRoutes(app: Hono<ConsoleEnv>, deps: Deps): void {
     }
     // Failed logins are limited per client address and for everyone (src/admin/login_limit.ts): a refused one
     // costs no scrypt check, and a valid token's login gives its slot back.
-    const admission = await admitTokenCheck(deps, c.get("clientIp") ?? "unknown");
-    if (!admission.allowed) {
+    const token = typeof body.token === "string" ? body.token.trim() : "";
+    const checked = await checkAdminToken(deps, token, { clientIp: c.get("clientIp") ?? "unknown" });
+    if (!checked.ok && checked.reason === "limited") {
       c.status(429);
-      c.header("Retry-After", String(admission.retryAfter));
-      const who = admission.scope === "client" ? "from this address" : "to this server";
+      c.header("Retry-After", String(checked.retryAfter));
+      const who = checked.scope === "client" ? "from this address" : "to this server";
       return c.render(
         <LoginForm
           nonce={cookie}
-          error={`Too many failed logins ${who}. Try again in ${admission.retryAfter} seconds.`}
+          error={`Too many failed logins ${who}. Try again in ${checked.retryAfter} seconds.`}
         />,
         { title: "Log in" },
       );
     }
-    const token = typeof body.token === "string" ? body.token.trim() : "";
-    const info = token.length > 0 && token.length <= 512
-      ? await deps.storage.adminTokens.verify(token, { envToken: deps.config.adminToken })
-      : undefined;
-    if (info) await tokenCheckSucceeded(deps, admission.ticket);
-    if (!info) {
+    if (!checked.ok) {
       c.status(401);
       return c.render(<LoginForm nonce={cookie} error="That token is not a valid admin or viewer token." />, {
         title: "Log in",
       });
     }
+    const { info } = checked;
     const { id } = await createSession(deps, info.id);
     setSessionCookie(c, deps, id);
     deps.log.info("console login", { admin_token_id: info.id, role: info.role });

@@ -12,7 +12,7 @@ import { baseOf, CONSOLE_ROOT, type ConsoleEnv, href } from "./context.ts";
 import { errorPage } from "./error_page.tsx";
 import { DciError } from "../dci/errors.ts";
 import { consoleLayout } from "./layout.tsx";
-import { readSessionCookie } from "./cookies.ts";
+import { cookieOptions, readSessionCookie } from "./cookies.ts";
 import { loginRoutes } from "./login.tsx";
 import { csrfMatches, takeForThisPage } from "./session.ts";
 import { dashboardPage } from "./pages/dashboard.tsx";
@@ -92,6 +92,10 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
   app.use("*", async (c, next) => {
     const session = c.get("session");
     if (!session) {
+      // An htmx request (the imports page's poll) follows a 303 inside its XMLHttpRequest and would swap the login
+      // page into the page, where its relative form posts to the wrong URL. HX-Redirect on a 200 (htmx 2 reads it
+      // before any swap) has the browser load the login page itself; the path is the session cookie's.
+      if (c.req.header("hx-request")) return c.body(null, 200, { "HX-Redirect": loginPath(c, deps) });
       if (c.req.method === "GET" || c.req.method === "HEAD") return c.redirect(href(c, "login"), 303);
       return errorPage(c, 403, "Your session has ended: log in again.");
     }
@@ -118,6 +122,14 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
     return errorPage(c as Context<ConsoleEnv>, 500, "Something went wrong; the server log has the details.");
   });
   return app;
+}
+
+/**
+ * The login page's absolute path, for an htmx redirect (resolved against the page, not the request htmx made):
+ * under the path of DCI_PUBLIC_URL, where the session cookie lives.
+ */
+function loginPath(c: Context<ConsoleEnv>, deps: Deps): string {
+  return `${cookieOptions(c, deps).path}/login`;
 }
 
 /** A field of a form body (url-encoded or multipart), or undefined. */

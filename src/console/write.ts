@@ -28,6 +28,12 @@ export interface WriteSpec {
 export interface WriteResult extends OnceValues {
   target?: string;
   to?: string;
+  /**
+   * The parsed form as the service function got it: audited as the admin API audits a JSON body (field names,
+   * and values only of fields that are never secret: auditDetail).
+   */
+  input?: Record<string, unknown>;
+  /** Values known to be safe, added to the audit detail. */
   detail?: Record<string, unknown>;
 }
 
@@ -53,19 +59,28 @@ export async function consoleWrite(
     await keepForNextPage(deps, session, { flash: { kind: "error", text } });
     return c.redirect(href(c, spec.back ?? spec.to), 303);
   }
-  // The one audit store of the admin API and the CLI; the target kind is the action's first part (`sender`).
-  await deps.storage.audit.record({
-    source: "console",
-    actor: {
-      kind: await tokenSource(deps, session.tokenId) === "env" ? "env" : "token",
-      id: session.tokenId,
-    },
-    action: spec.action,
-    target: { kind: spec.action.split(".")[0], id: (result.target ?? spec.target) || null },
-    detail: auditDetail(undefined, result.detail ?? {}),
-  }, deps.clock.now());
+  await recordWrite(deps, session.tokenId, spec, result);
   await keepForNextPage(deps, session, { flash: result.flash, secret: result.secret });
   return c.redirect(href(c, result.to ?? spec.to), 303);
+}
+
+/**
+ * Records a done write in the one audit store of the admin API and the CLI (the target kind is the action's first
+ * part, `sender`). A failed insert is logged, as the admin API's auditWrites does: the write is done, and its
+ * answer (a secret shown once) must not become a 500 that a retry would turn into a second write.
+ */
+async function recordWrite(deps: Deps, tokenId: string, spec: WriteSpec, result: WriteResult): Promise<void> {
+  try {
+    await deps.storage.audit.record({
+      source: "console",
+      actor: { kind: await tokenSource(deps, tokenId) === "env" ? "env" : "token", id: tokenId },
+      action: spec.action,
+      target: { kind: spec.action.split(".")[0], id: (result.target ?? spec.target) || null },
+      detail: auditDetail(result.input, result.detail ?? {}),
+    }, deps.clock.now());
+  } catch (err) {
+    deps.log.error("audit record failed", { action: spec.action, err });
+  }
 }
 
 /** Where the session's admin token came from: `env` for DCI_ADMIN_TOKEN, `cli` for a created one. */

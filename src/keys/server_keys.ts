@@ -133,7 +133,9 @@ export class ServerKeys {
    * the signer; returns true if it created the key.
    */
   async ensureActive(): Promise<boolean> {
-    const created = await this.store.activate(this.#newKey("ed25519"), { unlessActive: true });
+    // A read first: every start comes here, and a write would wait for (and fail under) another process's lock.
+    const created = !await this.store.active() &&
+      await this.store.activate(this.#newKey("ed25519"), { unlessActive: true });
     await this.load();
     return created;
   }

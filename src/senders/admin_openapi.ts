@@ -135,8 +135,21 @@ export const SENDER_ROUTES = {
     method: "get",
     path: "/senders",
     tags,
-    summary: "List senders",
-    responses: { 200: json(z.object({ senders: z.array(Sender) }), "Every sender") },
+    summary: "List senders by id, a page at a time",
+    request: {
+      query: z.object({
+        search: z.string().max(100).optional().openapi({ description: "part of the id or name (any case)" }),
+        state: z.enum(["active", "disabled"]).optional(),
+        after: z.string().max(MAX_SENDER_ID).optional().openapi({ description: "keyset cursor: next_after" }),
+        limit: z.coerce.number().int().min(1).max(500).default(100),
+      }),
+    },
+    responses: {
+      200: json(
+        z.object({ senders: z.array(Sender), next_after: z.string().nullable() }),
+        "A page of senders; next_after is null on the last",
+      ),
+    },
   }),
   create: createRoute({
     method: "post",
@@ -237,9 +250,20 @@ export const SENDER_ROUTES = {
     method: "get",
     path: "/clients",
     tags,
-    summary: "List OAuth2 clients (of one sender with sender_id)",
-    request: { query: z.object({ sender_id: z.string().max(MAX_SENDER_ID).optional() }) },
-    responses: { 200: json(z.object({ clients: z.array(Client) }), "The clients") },
+    summary: "List OAuth2 clients (of one sender with sender_id), oldest first, a page at a time",
+    request: {
+      query: z.object({
+        sender_id: z.string().max(MAX_SENDER_ID).optional(),
+        after: z.string().max(1000).optional().openapi({ description: "keyset cursor: next_after" }),
+        limit: z.coerce.number().int().min(1).max(500).default(100),
+      }),
+    },
+    responses: {
+      200: json(
+        z.object({ clients: z.array(Client), next_after: z.string().nullable() }),
+        "A page of clients; next_after is null on the last",
+      ),
+    },
   }),
   createClient: createRoute({
     method: "post",

@@ -3,11 +3,12 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
-import { addSender, getSender, listSenders, SenderError, updateSender } from "./store.ts";
+import { addSender, getSender, SenderError, updateSender } from "./store.ts";
+import { pageSenders } from "./listing.ts";
 import { deleteSender, disableSender, enableSender } from "./offboarding.ts";
 import { addSenderKey, listSenderKeys, removeSenderKey } from "./keys.ts";
 import { fetchSenderKeys } from "./jwks_fetch.ts";
-import { createClient, listClients, revokeClient, rotateClientSecret } from "./clients.ts";
+import { createClient, pageClients, revokeClient, rotateClientSecret } from "./clients.ts";
 import { SENDER_ROUTES } from "./admin_openapi.ts";
 
 /** Runs a store operation, mapping SenderError to 400 / 404 / 409. */
@@ -29,7 +30,16 @@ function found<T>(value: T | undefined, what: string): T {
 /** Adds /senders, /senders/{id}/keys and /clients to the admin router. */
 export function senderAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   const r = SENDER_ROUTES;
-  app.openapi(r.list, async (c) => c.json({ senders: await listSenders(deps) }, 200));
+  app.openapi(r.list, async (c) => {
+    const q = c.req.valid("query");
+    const page = await pageSenders(deps, {
+      search: q.search || undefined,
+      state: q.state,
+      after: q.after,
+      limit: q.limit,
+    });
+    return c.json({ senders: page.senders, next_after: page.next ?? null }, 200);
+  });
   app.openapi(r.create, async (c) => {
     const { sender_id, ...input } = c.req.valid("json");
     return c.json(await run(() => addSender(deps, sender_id, input)), 201);
@@ -89,7 +99,13 @@ function clientRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   const r = SENDER_ROUTES;
   app.openapi(
     r.clients,
-    async (c) => c.json({ clients: await listClients(deps, c.req.valid("query").sender_id) }, 200),
+    async (c) => {
+      const q = c.req.valid("query");
+      const page = await run(() =>
+        pageClients(deps, { senderId: q.sender_id, after: q.after, limit: q.limit })
+      );
+      return c.json({ clients: page.clients, next_after: page.next ?? null }, 200);
+    },
   );
   app.openapi(r.createClient, async (c) => {
     const input = c.req.valid("json");

@@ -19,6 +19,21 @@ export interface ClientRow {
   revoked_at: string | null;
 }
 
+/** Where a page of clients starts (after the last row of the previous one) and how many it holds. */
+export interface ClientPage {
+  after?: { created_at: string; client_id: string };
+  limit: number;
+}
+
+/** The list statement's parameters after its SQL's (senderId, senderId, created_at, client_id, limit). */
+export function listValues(
+  senderId: string | undefined,
+  page: ClientPage | undefined,
+): Array<string | number | null> {
+  const after = page?.after ?? { created_at: "", client_id: "" };
+  return [senderId ?? null, senderId ?? null, after.created_at, after.client_id, page?.limit ?? -1];
+}
+
 /** A client row with its sender's `active` flag, for authentication. */
 export type ClientAuthRow = ClientRow & { sender_active: number };
 
@@ -34,8 +49,11 @@ export interface ClientStore {
   insert(client: NewClient): Promise<boolean>;
   /** One client, or undefined. */
   get(clientId: string): Promise<ClientRow | undefined>;
-  /** Every client (or every client of one sender), by created_at then client id. */
-  list(senderId?: string): Promise<ClientRow[]>;
+  /**
+   * Clients (of one sender, or of all) by created_at then client id, after a page's last row, at most `limit`
+   * (every one without a page).
+   */
+  list(senderId?: string, page?: ClientPage): Promise<ClientRow[]>;
   /** Revokes an active client; its row after, or undefined when it is unknown or already revoked. */
   revoke(clientId: string, now: string): Promise<ClientRow | undefined>;
   /** Replaces an active client's secret hash; false when the client is unknown or revoked. */
@@ -55,6 +73,9 @@ export const CLIENT_SQL = {
     "UPDATE oauth_clients SET secret_hash = ?, secret_rotated_at = ? WHERE client_id = ? AND active = 1",
   forAuth: `SELECT c.*, s.active AS sender_active FROM oauth_clients c JOIN senders s USING (sender_id)
     WHERE c.client_id = ?`,
+  /** (listValues). A negative limit is none. */
+  list: `SELECT * FROM oauth_clients WHERE (? IS NULL OR sender_id = ?) AND (created_at, client_id) > (?, ?)
+    ORDER BY created_at, client_id LIMIT ?`,
 } as const;
 
 /** The values of CLIENT_SQL.insert for `c`. */
@@ -68,14 +89,9 @@ export function sqliteClientStore(db: Db): ClientStore {
   return {
     insert: (c) => Promise.try(() => stmt(db, CLIENT_SQL.insert).run(...insertValues(c)).changes === 1),
     get: (id) => Promise.try(() => get(id)),
-    list: (senderId) =>
+    list: (senderId, page) =>
       Promise.try(() =>
-        (senderId
-          ? stmt(db, "SELECT * FROM oauth_clients WHERE sender_id = ? ORDER BY created_at, client_id").all(
-            senderId,
-          )
-          : stmt(db, "SELECT * FROM oauth_clients ORDER BY created_at, client_id")
-            .all()) as unknown as ClientRow[]
+        stmt(db, CLIENT_SQL.list).all(...listValues(senderId, page)) as unknown as ClientRow[]
       ),
     revoke: (id, now) =>
       Promise.try(() => stmt(db, CLIENT_SQL.revoke).run(now, id).changes === 0 ? undefined : get(id)),

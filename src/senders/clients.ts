@@ -1,4 +1,5 @@
 /** OAuth2 clients: each belongs to one sender, has scopes, and a secret stored only as a scrypt hash. */
+import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
@@ -45,12 +46,24 @@ function toInfo(r: ClientRow): ClientInfo {
   };
 }
 
-/** Validates a scope list (defaults to DEFAULT_SCOPES). */
+/**
+ * Validates a scope list: DEFAULT_SCOPES when none is given; empty items (`a,,b`) are dropped, every other one
+ * must be known, and a list with no scope left is refused (a client without scopes can do nothing).
+ */
 export function parseScopes(scopes: string[] | undefined): string[] {
-  if (!scopes || scopes.length === 0) return [...DEFAULT_SCOPES];
-  const bad = scopes.find((s) => !(SCOPES as readonly string[]).includes(s));
-  if (bad) throw new SenderError("invalid", `scope "${bad}" is unknown (one of ${SCOPES.join(", ")})`);
-  return [...new Set(scopes)];
+  if (scopes === undefined) return [...DEFAULT_SCOPES];
+  const given = scopes.map((s) => s.trim()).filter((s) => s !== "");
+  if (given.length === 0) {
+    throw new SenderError(
+      "invalid",
+      `name at least one scope (of ${SCOPES.join(", ")}), or leave scopes out`,
+    );
+  }
+  const bad = given.find((s) => !(SCOPES as readonly string[]).includes(s));
+  if (bad !== undefined) {
+    throw new SenderError("invalid", `scope "${bad}" is unknown (one of ${SCOPES.join(", ")})`);
+  }
+  return [...new Set(given)];
 }
 
 /** Creates a client for a sender; the returned secret is shown once and stored only hashed. */
@@ -85,6 +98,39 @@ export async function getClient(deps: Deps, clientId: string): Promise<ClientInf
 /** Every client, optionally of one sender. */
 export async function listClients(deps: Deps, senderId?: string): Promise<ClientInfo[]> {
   return (await deps.storage.clients.list(senderId)).map(toInfo);
+}
+
+/** A page of clients and the cursor of the next one (undefined on the last). */
+export interface ClientsPage {
+  clients: ClientInfo[];
+  next?: string;
+}
+
+/** Clients (of one sender, or all) a page at a time (at most 500), after `after` (a page's `next`). */
+export async function pageClients(
+  deps: Deps,
+  query: { senderId?: string; after?: string; limit?: number },
+): Promise<ClientsPage> {
+  const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);
+  const after = query.after ? clientCursor(query.after) : undefined;
+  const rows = await deps.storage.clients.list(query.senderId, { after, limit: limit + 1 });
+  const clients = rows.slice(0, limit).map(toInfo);
+  const last = clients.at(-1);
+  const next = rows.length > limit && last
+    ? Buffer.from(JSON.stringify([last.created_at, last.client_id])).toString("base64url")
+    : undefined;
+  return { clients, ...(next ? { next } : {}) };
+}
+
+function clientCursor(raw: string): { created_at: string; client_id: string } {
+  try {
+    const [created_at, client_id] = JSON.parse(Buffer.from(raw.slice(0, 1000), "base64url").toString("utf8"));
+    if (typeof created_at === "string" && typeof client_id === "string") return { created_at, client_id };
+  } catch { /* refused below */ }
+  throw new SenderError(
+    "invalid",
+    "after is not a cursor of this list (use next_after of the previous page)",
+  );
 }
 
 /** Revokes a client: its tokens stop working at the next request (its row is read on each). */

@@ -74,8 +74,11 @@ export interface RateLimitStore {
   ): Promise<{ locked: boolean; failures: number; retryAfter: number }>;
   /** Counts one failed token request against a client id's lockout. */
   recordClientFailure(clientId: string, nowMs: number): Promise<void>;
-  /** Takes one slot in each of `limits` at once (all or none); refused when any is full, with the longest wait. */
-  takeSlots(limits: readonly SlotLimit[], nowMs: number): Promise<SlotsTaken>;
+  /**
+   * Takes one slot in each of `limits` at once (all or none); refused when any is full, with the longest wait.
+   * `waitMs` bounds a wait for another process's write lock (SQLite; the group commit's 5 s by default).
+   */
+  takeSlots(limits: readonly SlotLimit[], nowMs: number, options?: { waitMs?: number }): Promise<SlotsTaken>;
   /** Gives back the slots `takeSlots` took at `second`; a bucket back at zero is deleted. */
   releaseSlots(limits: readonly SlotLimit[], second: number): Promise<void>;
   /** Deletes minute buckets that left the window; returns how many. */
@@ -137,7 +140,7 @@ export function sqliteRateLimitStore(db: Db): RateLimitStore {
     takeIpRequest: (ip, limit, nowMs) => takeIpRequest(db, ip, limit, nowMs),
     clientLockout: (clientId, limit, nowMs) => Promise.try(() => clientLockout(db, clientId, limit, nowMs)),
     recordClientFailure: (clientId, nowMs) => Promise.try(() => recordClientFailure(db, clientId, nowMs)),
-    takeSlots: (limits, nowMs) => takeSlots(db, limits, nowMs),
+    takeSlots: (limits, nowMs, options) => takeSlots(db, limits, nowMs, options),
     releaseSlots: (limits, second) => releaseSlots(db, limits, second),
     purgeBuckets: (nowMs) => Promise.try(() => purgeRateBuckets(db, nowMs)),
     resetDay: (nowMs) => Promise.try(() => resetDayCounters(db, nowMs)),

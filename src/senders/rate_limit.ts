@@ -258,6 +258,7 @@ export function takeSlots(
   db: Db,
   limits: readonly SlotLimit[],
   nowMs: number,
+  options: { waitMs?: number } = {},
 ): Promise<{ allowed: true; second: number } | { allowed: false; retryAfter: number; full: SlotLimit }> {
   const nowS = Math.floor(nowMs / 1000);
   return groupCommit(db, () => {
@@ -270,7 +271,7 @@ export function takeSlots(
     if (refused) return refused;
     for (const l of limits) bump(db, l.scope, l.key, nowS);
     return { allowed: true as const, second: nowS };
-  });
+  }, options);
 }
 
 /**

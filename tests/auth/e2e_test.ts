@@ -45,6 +45,29 @@ Deno.test("e2e: admin API registers a sender, key and client; the client gets a 
     );
     assert.equal((await admin(url, "POST", "/senders", { sender_id: "spmis.example" })).status, 409);
     assert.equal((await admin(url, "POST", "/senders", { sender_id: "bad id!" })).status, 400);
+    // Lists come a page at a time (keyset): two senders, one a page.
+    assert.equal(
+      (await admin(url, "POST", "/senders", { sender_id: "other.example", name: "Other" })).status,
+      201,
+    );
+    const first = await admin(url, "GET", "/senders?limit=1");
+    assert.equal(first.body.senders.length, 1);
+    assert.equal(typeof first.body.next_after, "string");
+    const second = await admin(
+      url,
+      "GET",
+      `/senders?limit=1&after=${encodeURIComponent(first.body.next_after)}`,
+    );
+    assert.deepEqual(
+      [first.body.senders[0].sender_id, second.body.senders[0].sender_id, second.body.next_after],
+      ["other.example", "spmis.example", null],
+    );
+    assert.equal(
+      (await admin(url, "GET", "/senders?search=SPMIS")).body.senders[0].sender_id,
+      "spmis.example",
+    );
+    assert.equal((await admin(url, "GET", "/senders?limit=501")).status, 400);
+    assert.equal((await admin(url, "GET", "/clients?after=nonsense")).status, 400);
     const pem = publicKey.export({ format: "pem", type: "spki" });
     assert.equal(
       (await admin(url, "POST", "/senders/spmis.example/keys", { key_id: "k1", pem: "garbage" })).status,
@@ -63,6 +86,7 @@ Deno.test("e2e: admin API registers a sender, key and client; the client gets a 
     assert.match(client_secret, /^dcis_/);
     const listed = await admin(url, "GET", "/clients");
     assert.ok(!JSON.stringify(listed.body).includes(client_secret), "a secret is never listed");
+    assert.equal(listed.body.next_after, null);
 
     // Token endpoint: form + Basic, form body, JSON body; RFC 6749 errors.
     const token = await fetchToken(url, client_id, client_secret);
@@ -182,6 +206,7 @@ Deno.test("e2e: CLI manages senders, keys and clients", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-auth-cli-" });
   const env = { DCI_DATA_DIR: dataDir };
   try {
+    assert.equal((await runCliProcess(["migrate"], env)).code, 0);
     const add = await runCliProcess(
       ["sender", "add", "gov.example", "--name", "Gov", "--limit-minute", "5", "--json"],
       env,

@@ -135,3 +135,37 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "console import: a session ending while the progress is polled takes the browser to a login that works",
+  BROWSER_TEST,
+  async () => {
+    const browser = await launchBrowser();
+    const server = await startConsole({ consoleSessionTtl: "1h" });
+    // No import runner: the job stays queued, so its page keeps polling.
+    try {
+      const { context, page } = await loggedInPage(browser, server, server.adminToken);
+      await page.goto(`${server.url}registry/social`);
+      await page.getByRole("link", { name: "Import records into social" }).click();
+      await page.locator('input[type="file"][name="file"]').setInputFiles({
+        name: "people.csv",
+        mimeType: "text/csv",
+        buffer: Buffer.from(CSV),
+      });
+      await page.getByRole("button", { name: "Import", exact: true }).click();
+      await page.waitForURL(/registry\/social\/imports\/\d+$/);
+      assert.equal(await page.locator("#import-progress").getAttribute("hx-trigger"), "every 1s");
+      // The session ends (its TTL passes) while the page polls: the next poll loads the login page whole, not
+      // a login form swapped into the job page (whose relative action would post to the wrong URL).
+      server.deps.clock.advance(3600_000);
+      await page.waitForURL(`${server.url}login`, { timeout: 10_000 });
+      await page.getByLabel("Admin or viewer token").fill(server.adminToken);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.waitForURL(server.url);
+      await context.close();
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  },
+);

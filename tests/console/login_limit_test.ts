@@ -10,7 +10,10 @@ import { LOGIN_COOKIE } from "../../src/console/cookies.ts";
 
 type Server = Awaited<ReturnType<typeof startConsole>>;
 
-const WRONG = "dcia_at_0000000000000000_" + "x".repeat(43);
+/** A well-formed token of an existing id with a wrong secret: its check runs scrypt, so it counts. */
+const wrong = (server: Server) => `dcia_${server.adminTokenId}_${"x".repeat(43)}`;
+/** A well-formed token of an id that does not exist: no row to hash against. */
+const UNKNOWN = "dcia_at_0000000000000000_" + "x".repeat(43);
 
 /** Fetches the login form as client `ip` (an X-Forwarded-For the server may or may not honour), then posts `token`. */
 async function logIn(
@@ -31,13 +34,24 @@ async function logIn(
   return { status: res.status, retryAfter: res.headers.get("retry-after"), text: await res.text() };
 }
 
-/** An admin API read with `token` as client `ip`. */
+/** An admin API read with `token` as client `ip`; `message` is the error's, if any. */
 async function adminGet(server: Server, token: string, ip?: string) {
   const res = await fetch(`${server.origin}/admin/v1/senders`, {
     headers: { authorization: `Bearer ${token}`, ...(ip ? { "x-forwarded-for": ip } : {}) },
   });
-  await res.body?.cancel();
-  return { status: res.status, retryAfter: res.headers.get("retry-after") };
+  const body = await res.json();
+  return { status: res.status, retryAfter: res.headers.get("retry-after"), error: body.message?.error };
+}
+
+/** A login page without its form's nonce (each page has its own). */
+const withoutNonce = (html: string) => html.replace(/name="_csrf" value="[^"]*"/, "");
+
+/** The failed-check slots in use (per address and for all). */
+async function slotsInUse(server: Server): Promise<number> {
+  const rows = await server.deps.sql(
+    "SELECT COALESCE(SUM(count), 0) AS n FROM rate_buckets WHERE scope IN ('admin_fail_ip', 'admin_fail_all')",
+  );
+  return Number(rows[0].n);
 }
 
 Deno.test("login limit: failed console logins are refused per client address with a 429 page, valid ones never count", async () => {
@@ -47,8 +61,10 @@ Deno.test("login limit: failed console logins are refused per client address wit
     trustedProxies: "127.0.0.1",
   });
   try {
-    for (let i = 0; i < 3; i++) assert.equal((await logIn(server, WRONG, "198.51.100.7")).status, 401);
-    const refused = await logIn(server, WRONG, "198.51.100.7");
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await logIn(server, wrong(server), "198.51.100.7")).status, 401);
+    }
+    const refused = await logIn(server, wrong(server), "198.51.100.7");
     assert.equal(refused.status, 429);
     assert.match(refused.text, /Too many failed logins from this address\. Try again in \d+ seconds\./);
     const wait = Number(refused.retryAfter);
@@ -60,7 +76,7 @@ Deno.test("login limit: failed console logins are refused per client address wit
       assert.equal((await logIn(server, server.adminToken, "203.0.113.9")).status, 303);
     }
     // The admin API's bearer check counts and refuses with the same limit.
-    const api = await adminGet(server, WRONG, "198.51.100.7");
+    const api = await adminGet(server, wrong(server), "198.51.100.7");
     assert.equal(api.status, 429);
     assert.ok(Number(api.retryAfter) >= 1);
     // The failures age out of the rolling minute.
@@ -80,10 +96,10 @@ Deno.test("login limit: failures from all clients together refuse every new chec
   });
   try {
     for (const ip of ["192.0.2.1", "192.0.2.2", "192.0.2.3"]) {
-      assert.equal((await logIn(server, WRONG, ip)).status, 401);
+      assert.equal((await logIn(server, wrong(server), ip)).status, 401);
     }
     assert.equal(
-      (await adminGet(server, WRONG, "192.0.2.4")).status,
+      (await adminGet(server, wrong(server), "192.0.2.4")).status,
       401,
       "the admin API's failure counts too",
     );
@@ -102,7 +118,7 @@ Deno.test("login limit: concurrent guesses from one address run at most the limi
   const server = await startConsole({ adminLoginIpFailureLimit: "3", trustedProxies: "127.0.0.1" });
   try {
     const statuses = (await Promise.all(Array.from({ length: 12 }, () =>
-      logIn(server, WRONG, "198.51.100.20"))))
+      logIn(server, wrong(server), "198.51.100.20"))))
       .map((r) => r.status);
     assert.equal(statuses.filter((s) => s === 401).length, 3, statuses.join(" "));
     assert.equal(statuses.filter((s) => s === 429).length, 9, statuses.join(" "));
@@ -114,10 +130,66 @@ Deno.test("login limit: concurrent guesses from one address run at most the limi
 Deno.test("login limit: X-Forwarded-For from a peer that is not a trusted proxy does not pick the counted address", async () => {
   const server = await startConsole({ adminLoginIpFailureLimit: "2" }); // no trusted proxies
   try {
-    assert.equal((await logIn(server, WRONG, "198.51.100.1")).status, 401);
-    assert.equal((await logIn(server, WRONG, "198.51.100.2")).status, 401);
+    assert.equal((await logIn(server, wrong(server), "198.51.100.1")).status, 401);
+    assert.equal((await logIn(server, wrong(server), "198.51.100.2")).status, 401);
     // A third "address" is still the loopback peer, over its limit.
-    assert.equal((await logIn(server, WRONG, "198.51.100.3")).status, 429);
+    assert.equal((await logIn(server, wrong(server), "198.51.100.3")).status, 429);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("login limit: malformed tokens and unknown ids hash nothing and take no slot", async () => {
+  const server = await startConsole({
+    adminLoginIpFailureLimit: "3",
+    adminLoginFailureLimit: "4",
+    trustedProxies: "127.0.0.1",
+  });
+  try {
+    for (let i = 0; i < 10; i++) {
+      for (const token of ["x", UNKNOWN]) {
+        assert.equal((await adminGet(server, token, "198.51.100.7")).status, 401);
+        assert.equal((await logIn(server, token, "198.51.100.7")).status, 401);
+      }
+      assert.equal((await logIn(server, "", "198.51.100.7")).status, 401);
+      assert.equal((await logIn(server, "y".repeat(600), "198.51.100.7")).status, 401);
+    }
+    // 100 from 10 addresses: not one of them counts for all either.
+    for (let a = 1; a <= 10; a++) {
+      for (let i = 0; i < 10; i++) {
+        assert.equal((await adminGet(server, UNKNOWN, `192.0.2.${a}`)).status, 401);
+      }
+    }
+    assert.equal(await slotsInUse(server), 0);
+    assert.equal((await logIn(server, server.viewerToken, "198.51.100.7")).status, 303);
+    assert.equal((await adminGet(server, server.viewerToken, "198.51.100.7")).status, 200);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("login limit: over the limit, a malformed token or an unknown id is answered as a wrong secret is", async () => {
+  const server = await startConsole({ adminLoginIpFailureLimit: "2", trustedProxies: "127.0.0.1" });
+  try {
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await logIn(server, wrong(server), "198.51.100.8")).status, 401);
+    }
+    const counted = await adminGet(server, wrong(server), "198.51.100.8");
+    assert.equal(counted.status, 429);
+    const page = await logIn(server, wrong(server), "198.51.100.8");
+    assert.equal(page.status, 429);
+    for (const token of ["x", UNKNOWN, `dcia_${"M".repeat(43)}`]) {
+      const api = await adminGet(server, token, "198.51.100.8");
+      assert.deepEqual([api.status, api.error], [429, counted.error], token);
+      assert.ok(Number(api.retryAfter) >= 1);
+      const form = await logIn(server, token, "198.51.100.8");
+      assert.deepEqual([form.status, withoutNonce(form.text)], [429, withoutNonce(page.text)], token);
+    }
+    assert.equal((await logIn(server, "", "198.51.100.8")).status, 429);
+    // Another address: every one of these is a plain 401.
+    for (const token of ["x", UNKNOWN, wrong(server)]) {
+      assert.equal((await adminGet(server, token, "203.0.113.1")).status, 401);
+    }
   } finally {
     await server.close();
   }

@@ -206,3 +206,40 @@ Deno.test("a console POST without a session is refused without reading its body 
     deps.close();
   }
 });
+
+Deno.test("an htmx request without a session gets HX-Redirect to the login page, not a 303 it would swap in", async () => {
+  for (
+    const [publicUrl, login] of [["", "/console/login"], [
+      "https://dci.example.org/dci/",
+      "/dci/console/login",
+    ]]
+  ) {
+    const deps = await testDeps({ publicUrl });
+    try {
+      const app = createApp(deps);
+      const { info } = await deps.storage.adminTokens.create({ role: "admin" });
+      const { id } = await createSession(deps, info.id);
+      await endSession(deps, id);
+      const poll = "/console/registry/social/imports/1/progress";
+      for (const cookie of [undefined, `dci_console=${id}`]) {
+        for (const method of ["GET", "POST"]) {
+          const res = await app.request(poll, {
+            method,
+            headers: { "hx-request": "true", ...(cookie ? { cookie } : {}) },
+          });
+          assert.equal(res.status, 200, `${method} ${cookie}`);
+          assert.equal(res.headers.get("hx-redirect"), login);
+          assert.equal(res.headers.get("location"), null);
+          assert.equal(await res.text(), "");
+        }
+      }
+      // A page (no htmx) is still redirected to the login page, relative to it.
+      const page = await app.request(poll, { redirect: "manual" });
+      assert.equal(page.status, 303);
+      assert.equal(page.headers.get("location"), "../../../../login");
+      assert.equal(page.headers.get("hx-redirect"), null);
+    } finally {
+      deps.close();
+    }
+  }
+});

@@ -180,3 +180,25 @@ Deno.test("faults: a write lock held by another process answers 503 meanwhile, a
     await rx.close();
   }
 });
+
+Deno.test("faults: a server starts on its data dir while another process holds the write lock", async () => {
+  const first = await startWorkerServer();
+  assert.equal(await first.stop(), 0);
+  const lock = await holdWriteLock(`${first.dataDir}/dci.sqlite`);
+  try {
+    // Its signing key and DCI_ADMIN_TOKEN exist: starting reads them and writes nothing it must wait for. (The
+    // worker's start-up writes would only wait and log: DCI_WORKER=false keeps the test short.)
+    const again = await startWorkerServer({ DCI_WORKER: "false" }, first.dataDir);
+    try {
+      const health = await fetch(`${again.url}/healthz`);
+      await health.body?.cancel();
+      assert.equal(health.status, 200);
+    } finally {
+      await lock.release();
+      assert.equal(await again.stop(), 0);
+    }
+  } catch (err) {
+    await lock.release().catch(() => {});
+    throw err;
+  }
+});

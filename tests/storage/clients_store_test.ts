@@ -9,6 +9,7 @@ import {
   createClient,
   getClient,
   listClients,
+  pageClients,
   revokeClient,
   rotateClientSecret,
 } from "../../src/senders/clients.ts";
@@ -57,7 +58,39 @@ backendTest("client store: lists by created_at then id (binary), of all senders 
   deepEqual((await s.clients.list()).map((c) => c.client_id), ["ca", "cZ", "c_b"]);
   deepEqual((await s.clients.list("p")).map((c) => c.client_id), ["ca", "c_b"]);
   deepEqual(await s.clients.list("nobody"), []);
+  // A page: after a row, at most limit rows.
+  const after = { created_at: NOW, client_id: "cZ" };
+  deepEqual((await s.clients.list(undefined, { limit: 2 })).map((c) => c.client_id), ["ca", "cZ"]);
+  deepEqual((await s.clients.list(undefined, { after, limit: 2 })).map((c) => c.client_id), ["c_b"]);
+  deepEqual((await s.clients.list("q", { after, limit: 2 })).map((c) => c.client_id), []);
 });
+
+backendTest(
+  "client services: pages of clients follow next to the last, a foreign cursor is refused",
+  async (s) => {
+    const deps = senderDeps(s);
+    await sender(s, "p");
+    await sender(s, "q");
+    for (const [i, id] of ["c1", "c2", "c3", "c4", "c5"].entries()) {
+      await s.clients.insert(client(id, i % 2 ? "q" : "p", `2026-01-01T00:00:0${i}.000Z`));
+    }
+    const all = async (senderId?: string) => {
+      const out: string[] = [];
+      let after: string | undefined;
+      do {
+        const page = await pageClients(deps, { senderId, after, limit: 2 });
+        ok(page.clients.length <= 2);
+        out.push(...page.clients.map((c) => c.client_id));
+        after = page.next;
+      } while (after);
+      return out;
+    };
+    deepEqual(await all(), ["c1", "c2", "c3", "c4", "c5"]);
+    deepEqual(await all("p"), ["c1", "c3", "c5"]);
+    equal((await pageClients(deps, { limit: 5 })).next, undefined, "no next after the last row");
+    await rejects(() => pageClients(deps, { after: "nonsense" }), refusedAs("invalid", /next_after/));
+  },
+);
 
 backendTest("client store: revoke once; a secret is replaced only while the client is active", async (s) => {
   await sender(s, "p");

@@ -79,7 +79,7 @@ export function adminTokenPages(app: Hono<ConsoleEnv>, deps: Deps): void {
         });
         return {
           target: info.id,
-          detail: { role },
+          input: { role, name },
           flash: { kind: "ok", text: `Created ${role} token ${info.id}.` },
           secret: { title: "New admin token", label: `The ${role} token ${info.id}:`, value: token },
         };

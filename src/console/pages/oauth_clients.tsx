@@ -4,13 +4,14 @@ import type { Deps } from "../../deps.ts";
 import {
   createClient,
   DEFAULT_SCOPES,
-  listClients,
+  pageClients,
   revokeClient,
   rotateClientSecret,
   SCOPES,
 } from "../../senders/clients.ts";
 import type { ConsoleEnv } from "../context.ts";
-import { ActionButton, Field, FilterForm, Table, WriteForm } from "../components.tsx";
+import { ActionButton, Field, FilterForm, nextPageHref, Table, WriteForm } from "../components.tsx";
+import { SenderError } from "../../senders/errors.ts";
 import { consoleWrite, formText } from "../write.ts";
 
 const SECRET_NOTE = "Store it now: it is not shown again. Only its hash is kept.";
@@ -19,7 +20,12 @@ const SECRET_NOTE = "Store it now: it is not shown again. Only its hash is kept.
 export function oauthClientPages(app: Hono<ConsoleEnv>, deps: Deps): void {
   app.get("/oauth-clients", async (c) => {
     const sender = (c.req.query("sender_id") ?? "").slice(0, 255);
-    const clients = await listClients(deps, sender || undefined);
+    const after = c.req.query("after")?.slice(0, 1000);
+    // A cursor that is not one of this list's (edited by hand) shows the first page.
+    const page = await pageClients(deps, { senderId: sender || undefined, after }).catch((err) => {
+      if (after && err instanceof SenderError) return pageClients(deps, { senderId: sender || undefined });
+      throw err;
+    });
     return c.render(
       <>
         <FilterForm label="Filter clients">
@@ -27,8 +33,9 @@ export function oauthClientPages(app: Hono<ConsoleEnv>, deps: Deps): void {
         </FilterForm>
         <Table
           caption="OAuth clients"
-          rows={clients}
+          rows={page.clients}
           empty="No client yet."
+          next={page.next && nextPageHref({ sender_id: sender }, page.next)}
           columns={[
             { title: "Client id", cell: (k) => <span class="mono">{k.client_id}</span> },
             { title: "Sender", cell: (k) => k.sender_id },
@@ -97,13 +104,11 @@ export function oauthClientPages(app: Hono<ConsoleEnv>, deps: Deps): void {
       const raw = body.scope;
       const scopes = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String).slice(0, 20);
       const senderId = formText(body as Record<string, unknown>, "sender_id", 255);
-      const { client, clientSecret } = await createClient(deps, senderId, {
-        scopes,
-        name: formText(body as Record<string, unknown>, "name", 200) || undefined,
-      });
+      const name = formText(body as Record<string, unknown>, "name", 200) || undefined;
+      const { client, clientSecret } = await createClient(deps, senderId, { scopes, name });
       return {
         target: client.client_id,
-        detail: { sender_id: senderId, scopes: client.scopes },
+        input: { sender_id: senderId, scopes, name },
         flash: { kind: "ok", text: `Created client ${client.client_id} for ${senderId}.` },
         secret: {
           title: "New OAuth client",

@@ -128,8 +128,9 @@ export function senderDetailPages(app: Hono<ConsoleEnv>, deps: Deps): void {
     return consoleWrite(c, deps, { action: "sender.update", target: id, to: at(id) }, async () => {
       const current = await getSender(deps, id);
       if (!current) throw new SenderError("not_found", `sender "${id}" does not exist`);
-      await updateSender(deps, id, senderInput(body, current));
-      return { flash: { kind: "ok", text: "Settings saved." } };
+      const input = senderInput(body, current);
+      await updateSender(deps, id, input);
+      return { input: { ...input }, flash: { kind: "ok", text: "Settings saved." } };
     });
   });
   app.post("/senders/:id/disable", (c) => {
@@ -165,13 +166,10 @@ export function senderDetailPages(app: Hono<ConsoleEnv>, deps: Deps): void {
       const keyId = formText(body, "key_id", 99);
       // addSenderKey reads PEM and JWK text alike (the admin API's parsing).
       const material = formText(body, "material", 65536);
-      const key = await addSenderKey(deps, id, {
-        keyId,
-        material,
-        alg: formText(body, "alg", 20) || undefined,
-      });
+      const alg = formText(body, "alg", 20) || undefined;
+      const key = await addSenderKey(deps, id, { keyId, material, alg });
       return {
-        detail: { key_id: keyId },
+        input: { key_id: keyId, material, alg },
         flash: { kind: "ok", text: `Added key ${key.key_id} (${key.alg}).` },
       };
     });

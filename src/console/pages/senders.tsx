@@ -89,8 +89,9 @@ export function senderPages(app: Hono<ConsoleEnv>, deps: Deps): void {
       to: `senders/${encodeURIComponent(id)}`,
       back: "senders",
     }, async () => {
-      await addSender(deps, id, senderInput(body));
-      return { flash: { kind: "ok", text: `Created sender ${id}.` } };
+      const input = senderInput(body);
+      await addSender(deps, id, input);
+      return { input: { sender_id: id, ...input }, flash: { kind: "ok", text: `Created sender ${id}.` } };
     });
   });
 

@@ -118,7 +118,8 @@ export function serverKeyPages(app: Hono<ConsoleEnv>, deps: Deps): void {
       const info = await deps.keys.rotate(alg, { now });
       return {
         target: info.key_id,
-        detail: { alg, now },
+        input: { alg, now },
+        detail: { now },
         flash: {
           kind: "ok",
           text: info.status === "active"
@@ -144,7 +145,11 @@ export function serverKeyPages(app: Hono<ConsoleEnv>, deps: Deps): void {
         throw new FormError(`${warning} Tick "Retire anyway" to retire it.`);
       }
       await deps.keys.retire(id);
-      return { detail: { forced: Boolean(warning) }, flash: { kind: "ok", text: `Retired ${id}.` } };
+      return {
+        input: { force: body.force === "on" },
+        detail: { forced: Boolean(warning) },
+        flash: { kind: "ok", text: `Retired ${id}.` },
+      };
     });
   });
 }
