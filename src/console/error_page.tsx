@@ -5,7 +5,7 @@ import { type ConsoleEnv, href } from "./context.ts";
 /** Answers `status` with `text` as a console page. */
 export function errorPage(
   c: Context<ConsoleEnv>,
-  status: 403 | 404 | 413 | 500,
+  status: 403 | 404 | 413 | 500 | 503,
   text: string,
 ): Response | Promise<Response> {
   c.status(status);
@@ -23,6 +23,8 @@ export function errorPage(
         ? "Not found"
         : status === 413
         ? "Too large"
+        : status === 503
+        ? "Busy"
         : "Error",
     },
   );

@@ -11,6 +11,7 @@ import { assetNamed } from "./assets.ts";
 import { baseOf, CONSOLE_ROOT, type ConsoleEnv, href } from "./context.ts";
 import { errorPage } from "./error_page.tsx";
 import { DciError } from "../dci/errors.ts";
+import { storageFault } from "../http/errors.ts";
 import { consoleLayout } from "./layout.tsx";
 import { cookieOptions, readSessionCookie } from "./cookies.ts";
 import { loginRoutes } from "./login.tsx";
@@ -117,6 +118,12 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
   app.onError((err, c) => {
     if (err instanceof DciError && err.status === 413) {
       return errorPage(c as Context<ConsoleEnv>, 413, err.message);
+    }
+    // A held write lock, a full disk, a database out of reach: 503 with Retry-After, as the API answers.
+    const fault = storageFault(err, deps, deps.log);
+    if (fault) {
+      for (const [name, value] of Object.entries(fault.headers)) c.header(name, value);
+      return errorPage(c as Context<ConsoleEnv>, 503, `${fault.message}.`);
     }
     deps.log.error("console error", { error: String(err), path: c.req.path });
     return errorPage(c as Context<ConsoleEnv>, 500, "Something went wrong; the server log has the details.");

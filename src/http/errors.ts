@@ -9,6 +9,7 @@ import type { Deps } from "../deps.ts";
 import { type OutgoingHeader, signedEnvelope } from "../dci/envelope.ts";
 import { isDatabaseBusy, isDatabaseUnavailable, isStorageFull, noteStorageFull } from "../db/faults.ts";
 import { answerMeta } from "../senders/settings.ts";
+import type { Logger } from "../obs/log.ts";
 
 /** Retry-After of a 503 answered because the write lock stayed held past the wait (seconds). */
 const BUSY_RETRY_AFTER_S = 2;
@@ -49,42 +50,55 @@ export function renderError(err: unknown, c: Context<AppEnv>, deps: Deps): Respo
   const requestId = c.get("requestId") ?? "unknown";
   if (err instanceof DciRejection) return renderRejection(err, c, deps);
   const ts = new Date(deps.clock.now()).toISOString();
-  let dci: DciError;
-  if (err instanceof DciError) {
-    dci = err;
-  } else if (err instanceof HTTPException) {
-    dci = fromHttpException(err);
-  } else if (isStorageFull(err)) {
-    c.get("log")?.error("storage full", { err });
+  const dci = err instanceof DciError
+    ? err
+    : err instanceof HTTPException
+    ? fromHttpException(err)
+    : storageFault(err, deps, c.get("log")) ??
+      (isBodyReadFailure(err)
+        ? new DciError("err.request.bad", "The request body could not be read (truncated or aborted upload)")
+        : internalError(err, c, requestId));
+  const headers: Record<string, string> = { ...dci.headers };
+  if (dci.status === 401 && !headers["WWW-Authenticate"]) headers["WWW-Authenticate"] = 'Bearer realm="dci"';
+  return c.json(errAck(dci.code, dci.message, requestId, ts), dci.status as 400, headers);
+}
+
+/**
+ * The 503 (with Retry-After) of a storage fault that passes: a full disk, a database that cannot be reached, a
+ * write lock held by another process; logged to `log` when given. Undefined for any other error.
+ */
+export function storageFault(err: unknown, deps: Deps, log?: Logger): DciError | undefined {
+  if (isStorageFull(err)) {
+    log?.error("storage full", { err });
     if (deps.db) noteStorageFull(deps.db, err, deps.clock.now());
-    dci = new DciError("err.service.unavailable", "Storage is full; retry later", {
+    return new DciError("err.service.unavailable", "Storage is full; retry later", {
       status: 503,
       headers: { "Retry-After": "30" },
     });
-  } else if (isDatabaseUnavailable(err)) {
-    c.get("log")?.warn("database unavailable", { error: String(err) });
-    dci = new DciError("err.service.unavailable", "The database is unavailable; retry later", {
+  }
+  if (isDatabaseUnavailable(err)) {
+    log?.warn("database unavailable", { error: String(err) });
+    return new DciError("err.service.unavailable", "The database is unavailable; retry later", {
       status: 503,
       headers: { "Retry-After": String(BUSY_RETRY_AFTER_S) },
     });
-  } else if (isDatabaseBusy(err)) {
-    c.get("log")?.warn("database busy: the write lock is held elsewhere", { error: String(err) });
-    dci = new DciError(
+  }
+  if (isDatabaseBusy(err)) {
+    log?.warn("database busy: the write lock is held elsewhere", { error: String(err) });
+    return new DciError(
       "err.service.unavailable",
       "The database is busy (its write lock is held by another process); retry later",
       { status: 503, headers: { "Retry-After": String(BUSY_RETRY_AFTER_S) } },
     );
-  } else if (isBodyReadFailure(err)) {
-    dci = new DciError("err.request.bad", "The request body could not be read (truncated or aborted upload)");
-  } else {
-    c.get("log")?.error("unhandled error", { err });
-    dci = new DciError("err.service.unavailable", `Internal error; quote request id ${requestId}`, {
-      status: 500,
-    });
   }
-  const headers: Record<string, string> = { ...dci.headers };
-  if (dci.status === 401 && !headers["WWW-Authenticate"]) headers["WWW-Authenticate"] = 'Bearer realm="dci"';
-  return c.json(errAck(dci.code, dci.message, requestId, ts), dci.status as 400, headers);
+  return undefined;
+}
+
+function internalError(err: unknown, c: Context<AppEnv>, requestId: string): DciError {
+  c.get("log")?.error("unhandled error", { err });
+  return new DciError("err.service.unavailable", `Internal error; quote request id ${requestId}`, {
+    status: 500,
+  });
 }
 
 /** A client-side failure while reading the request body (lying Content-Length, aborted upload). */

@@ -202,3 +202,39 @@ Deno.test("faults: a server starts on its data dir while another process holds t
     throw err;
   }
 });
+
+Deno.test("faults: the console answers 503 with Retry-After while another process holds the write lock", async () => {
+  const server = await startWorkerServer({ DCI_WORKER: "false" });
+  try {
+    const nonce = "n".repeat(43);
+    // A login writes its session: it meets the lock.
+    const login = () =>
+      fetch(`${server.url}/console/login`, {
+        method: "POST",
+        redirect: "manual",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          cookie: `dci_console_login=${nonce}`,
+        },
+        body: `_csrf=${nonce}&token=${encodeURIComponent(ADMIN_TOKEN)}`,
+      });
+    const before = await login();
+    await before.body?.cancel();
+    assert.equal(before.status, 303, "logged in before the lock");
+    const lock = await holdWriteLock(`${server.dataDir}/dci.sqlite`);
+    try {
+      const during = await login();
+      const page = await during.text();
+      assert.equal(during.status, 503, page.slice(0, 300));
+      assert.ok(Number(during.headers.get("retry-after")) >= 1);
+      assert.match(page, /write lock is held by another process/);
+    } finally {
+      await lock.release();
+    }
+    const after = await login();
+    await after.body?.cancel();
+    assert.equal(after.status, 303, "logged in after the release");
+  } finally {
+    await server.stop();
+  }
+});
