@@ -11,6 +11,8 @@ COPY deno.json deno.lock ./
 COPY main.ts ./
 COPY src/ src/
 COPY migrations/ migrations/
+# The server imports the SDK's canonical form and RFC 9421 components (one implementation for both sides).
+COPY sdk/src/ sdk/src/
 RUN deno install --frozen --entrypoint main.ts \
     && deno task compile \
     && mkdir -p /data

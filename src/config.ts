@@ -3,19 +3,44 @@
  * This is the only module that reads `Deno.env`.
  */
 import { z } from "zod";
+import { Cron } from "croner";
 import { parseCidr } from "./net/ip.ts";
 import { AllowlistError, parseAllowlist } from "./net/allowlist.ts";
 
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])]).transform((v) =>
   typeof v === "boolean" ? v : ["true", "1", "yes"].includes(v)
 );
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A whole number setting; an empty value is refused, not read as 0 (z.coerce makes "" and " " zero). */
+const int = (min: number, max: number) =>
+  z.string().refine((s) => s.trim() !== "", "empty: remove the line or give a number")
+    .transform(Number).pipe(z.number().int().min(min).max(max));
 const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0));
 /** `host:port` (IPv6 in brackets), port 0–65535. */
 const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "expected host:port")
   .refine((s) => Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535, "port must be 0-65535");
 const delays = z.string().regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, "expected a comma list of milliseconds")
   .transform((s) => s.split(",").map((x) => Number(x.trim())));
+
+/** Five fields of digits, "*", ",", "-" and "/": Deno.cron's syntax (names and "?" aside). */
+const CRON_SYNTAX = /^[0-9*,\/-]+(\s+[0-9*,\/-]+){4}$/;
+
+/**
+ * Adds an issue when Deno.cron would refuse a 5-field expression: croner dry-runs it (ranges, steps) with
+ * Deno.cron's weekdays (1-7, 1 = Sunday; 0 is refused).
+ */
+function checkCron(expr: string, ctx: z.RefinementCtx): void {
+  if (!CRON_SYNTAX.test(expr)) return; // the syntax check reports it
+  const weekdays = expr.split(/\s+/)[4].split(",").map((part) => part.split("/")[0].match(/\d+/g) ?? []);
+  if (weekdays.flat().some((d) => Number(d) < 1 || Number(d) > 7)) {
+    ctx.addIssue({ code: "custom", message: "day of week is 1-7 (1 = Sunday, as Deno.cron counts)" });
+    return;
+  }
+  try {
+    new Cron(expr, { mode: "5-part", alternativeWeekdays: true, timezone: "UTC", paused: true }).stop();
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message.replace(/^CronPattern: /, "") });
+  }
+}
 
 /** A registry name as DCI_REGISTRIES and paths write it. */
 const REGISTRY_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -566,11 +591,11 @@ const schema = z.object({
   searchBudgetMs: int(1, 600_000),
   searchWorkers: int(0, 64),
   httpIsolates: int(0, 64),
-  // Five fields of digits, "*", ",", "-" and "/" (Deno.cron's syntax): checked here so that a typo stops the
-  // start with the variable's name rather than failing when the schedule is registered.
+  // Five fields of digits, "*", ",", "-" and "/" (Deno.cron's syntax), each value in its range: checked here so
+  // that a typo stops the start with the variable's name rather than failing when the schedule is registered.
   backupCron: z.union([
     z.literal(""),
-    z.string().trim().regex(/^[0-9*,\/-]+(\s+[0-9*,\/-]+){4}$/, "expected a 5-field cron expression"),
+    z.string().trim().regex(CRON_SYNTAX, "expected a 5-field cron expression").superRefine(checkCron),
   ]),
   backupDir: z.string(),
   databaseUrl: z.union([

@@ -113,6 +113,34 @@ export function dataPaths(config: Config): { db: string; kv: string; backups: st
   };
 }
 
+/** The data dir a command names holds no database (a typo, most likely): exit code 2, and nothing is created. */
+export class NoDatabaseError extends Error {
+  /** Bad usage, as the CLI reports it. */
+  readonly exitCode = 2;
+}
+
+/**
+ * Throws NoDatabaseError unless the embedded database file exists in the data dir (not empty), for the commands
+ * that must not create one there; PostgreSQL (DCI_DATABASE_URL) and ":memory:" pass. Other stat failures (a dir
+ * this user may not read) are left to openDeps, which explains them.
+ */
+export async function requireDatabase(config: Config): Promise<void> {
+  if (config.databaseUrl !== "" || config.dataDir === ":memory:") return;
+  const path = dataPaths(config).db;
+  let size: number;
+  try {
+    size = (await Deno.stat(path)).size;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory)) return;
+    size = 0;
+  }
+  if (size === 0) {
+    throw new NoDatabaseError(
+      `no database at ${path}: check --data-dir / DCI_DATA_DIR (serve or migrate creates one)`,
+    );
+  }
+}
+
 /**
  * The stores alone, for a CLI command that writes a row or two after its work (the audit entry) or migrates:
  * the embedded SQLite file, or the PostgreSQL database of DCI_DATABASE_URL (a pool of two connections).

@@ -1,9 +1,10 @@
 /**
  * The audit log from the command line: `dci-server audit list`, and the wrapper that records every write
- * command (the CLI_ACTIONS table) with the actor `cli` and the operating system user once it has succeeded.
+ * command (the CLI_ACTIONS table) with the actor `cli` and the operating system user once it has succeeded, or
+ * failed after writing (an import that rejected some rows: exit 3).
  */
 import { userInfo } from "node:os";
-import { type Command, type CommandInput, type CommandTree, UsageError } from "./cli.ts";
+import { CliFailure, type Command, type CommandInput, type CommandTree, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
 import { openStorage } from "../deps.ts";
 import { auditDetail } from "../audit/log.ts";
@@ -72,27 +73,41 @@ function audited(command: Command, spec: CliAction): Command {
   return {
     ...command,
     run: async (input) => {
-      const code = await command.run(input);
-      if ((code ?? 0) !== 0) return code;
-      const config = input.config();
-      if (config.dataDir === ":memory:" && config.databaseUrl === "") return code;
-      // The command has migrated the database already: one row needs only the stores, not a second set of
-      // deps (KV, keys) for every write command.
-      const opened = await openStorage(config);
+      let code;
       try {
-        await opened.storage.audit.record({
-          source: "cli",
-          actor: { kind: "cli", id: osUser() },
-          action: spec.action,
-          target: { kind: spec.target, id: targetId(spec, input) },
-          detail: auditDetail(optionsGiven(command, input)),
-        }, Date.now());
-      } finally {
-        await opened.close();
+        code = await command.run(input);
+      } catch (err) {
+        // A failure after a write (an import that rejected some rows, exit 3) is recorded: rows were written.
+        if (err instanceof CliFailure && err.wrote) await record(command, spec, input, err.exitCode);
+        throw err;
       }
+      if ((code ?? 0) === 0) await record(command, spec, input);
       return code;
     },
   };
+}
+
+/** Writes the audit entry of one write command (`exitCode` when it wrote and then failed). */
+async function record(command: Command, spec: CliAction, input: CommandInput, exitCode?: number) {
+  const config = input.config();
+  if (config.dataDir === ":memory:" && config.databaseUrl === "") return;
+  // The command has migrated the database already: one row needs only the stores, not a second set of
+  // deps (KV, keys) for every write command.
+  const opened = await openStorage(config);
+  try {
+    await opened.storage.audit.record({
+      source: "cli",
+      actor: { kind: "cli", id: osUser() },
+      action: spec.action,
+      target: { kind: spec.target, id: targetId(spec, input) },
+      detail: auditDetail(
+        optionsGiven(command, input),
+        exitCode === undefined ? {} : { exit_code: exitCode },
+      ),
+    }, Date.now());
+  } finally {
+    await opened.close();
+  }
 }
 
 function targetId(spec: CliAction, input: CommandInput): string | undefined {

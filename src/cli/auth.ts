@@ -13,7 +13,14 @@ import {
 import { deleteSender, disableSender, enableSender, type SenderWork } from "../senders/offboarding.ts";
 import { addSenderKey, listSenderKeys, removeSenderKey } from "../senders/keys.ts";
 import { fetchSenderKeys } from "../senders/jwks_fetch.ts";
-import { createClient, listClients, revokeClient, rotateClientSecret } from "../senders/clients.ts";
+import {
+  createClient,
+  DEFAULT_SCOPES,
+  listClients,
+  revokeClient,
+  rotateClientSecret,
+  SCOPES,
+} from "../senders/clients.ts";
 import { SETTINGS_OPTIONS, settingsInput } from "./sender_settings.ts";
 
 type Opt = NonNullable<Command["options"]>[string];
@@ -219,7 +226,13 @@ const clientCommands: CommandTree = {
     usage: "--sender ID [--scopes a,b]",
     options: {
       sender: { type: "string", description: "The sender the client belongs to" },
-      scopes: { type: "string", description: "Comma list of scopes (default: all)" },
+      scopes: {
+        type: "string",
+        description: `Comma list of scopes (default: ${DEFAULT_SCOPES.join(", ")}; ` +
+          `${
+            SCOPES.filter((s) => !(DEFAULT_SCOPES as readonly string[]).includes(s)).join(", ")
+          } only when named)`,
+      },
       name: { type: "string", description: "Display name" },
     },
     examples: [

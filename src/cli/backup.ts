@@ -1,6 +1,6 @@
 /** `dci-server backup`, `dci-server restore` and `dci-server version`: the operator's side of backups and upgrades. */
 import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
-import { dataPaths } from "../deps.ts";
+import { dataPaths, requireDatabase } from "../deps.ts";
 import { backupDatabase, fileStamp } from "../db/backup.ts";
 import { BackupInvalidError, checkBackup } from "../db/backup_check.ts";
 import { DataDirBusyError, holdExclusiveLock } from "../db/data_dir_lock.ts";
@@ -28,6 +28,7 @@ const backupCommand: Command = {
     const paths = dataPaths(cfg);
     refuseOnPostgres(cfg.databaseUrl, "back up");
     if (cfg.dataDir === ":memory:") throw new UsageError("an in-memory data dir has nothing to back up");
+    await requireDatabase(cfg);
     // Named apart from the scheduled ones (dci-<time>.sqlite), which retention prunes: a manual backup is kept.
     const target = positionals[0] ?? `${paths.backups}/manual-${fileStamp(Date.now())}.sqlite`;
     try {

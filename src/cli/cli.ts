@@ -11,8 +11,11 @@ export class UsageError extends Error {}
 
 /** An operation that failed for a reason the operator can act on. Exit code 1 (or `exitCode`), message only. */
 export class CliFailure extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  /** The command wrote data before it failed (an import that rejected some rows): it is audited all the same. */
+  readonly wrote: boolean;
+  constructor(message: string, readonly exitCode = 1, options: { wrote?: boolean } = {}) {
     super(message);
+    this.wrote = options.wrote === true;
   }
 }
 
@@ -68,6 +71,19 @@ const CONFIG_FLAGS: Record<string, OptionSpec> = {
   },
 };
 
+/** The settings flags with their values (`--data-dir D`, `--port=8080`) that `argv` starts with. */
+function leadingSettings(argv: string[]): string[] {
+  let i = 0;
+  while (i < argv.length) {
+    const m = /^--([^=]+)(=)?/.exec(argv[i]);
+    if (!m || !Object.hasOwn(CONFIG_FLAGS, m[1])) break;
+    if (m[2]) i += 1;
+    else if (i + 1 < argv.length) i += 2;
+    else break;
+  }
+  return argv.slice(0, i);
+}
+
 function isCommand(x: Command | CommandTree): x is Command {
   return typeof (x as Command).run === "function";
 }
@@ -82,7 +98,9 @@ export async function runCli(
   const err = io.err ?? ((s: string) => console.error(s));
   let node: Command | CommandTree = tree;
   const path: string[] = [];
-  let rest = [...argv];
+  // Settings flags before the command (`--data-dir D keys list`) are global: they go to the command found after.
+  const globals = leadingSettings(argv);
+  let rest = argv.slice(globals.length);
   while (!isCommand(node)) {
     const next = rest[0];
     if (next === undefined && path.length === 0 && node.serve) {
@@ -107,7 +125,9 @@ export async function runCli(
     }
     const child: Command | CommandTree | undefined = Object.hasOwn(node, next) ? node[next] : undefined;
     if (!child) {
-      err(`dci-server: unknown command "${[...path, next].join(" ")}"\n\n${groupHelp(path, node)}`);
+      const message = `dci-server: unknown command "${[...path, next].join(" ")}"`;
+      if (argv.includes("--json")) err(JSON.stringify({ error: { kind: "usage", message, exit_code: 2 } }));
+      else err(`${message}\n\n${groupHelp(path, node)}`);
       return 2;
     }
     node = child;
@@ -115,6 +135,7 @@ export async function runCli(
     rest = rest.slice(1);
   }
   const cmd = node as Command;
+  rest = [...globals, ...rest];
   const json = cmd.json !== false && rest.includes("--json");
   const fail = (message: string, code: number, kind: string, help = "") => {
     if (json) err(JSON.stringify({ error: { kind, message, exit_code: code } }));

@@ -97,7 +97,7 @@ const importLocationsCommand: Command = {
         extra: { imported: true, version: r.version, levels, removed: r.removed },
         after: `hierarchy version ${r.version}: ${counts.join(", ")}; ${r.removed} places removed`,
       });
-    });
+    }, { create: true }); // data may be loaded into a new data dir before the server first starts
   },
 };
 

@@ -92,6 +92,7 @@ function refuseRejects(report: ImportReport, allow: unknown): void {
     `${report.rejectedCount} row(s) rejected, the others imported; fix them and import again, or pass ` +
       `--allow-rejects to accept (exit ${EXIT_REJECTED})`,
     EXIT_REJECTED,
+    { wrote: report.registered + report.updated > 0 },
   );
 }
 
@@ -216,7 +217,7 @@ const importCommand: Command = {
       }
       printReport(print, result.report, result.seconds);
       refuseRejects(result.report, values["allow-rejects"]);
-    });
+    }, { create: true }); // a first load may go into a new data dir before the server first starts
   },
 };
 
@@ -265,7 +266,7 @@ const seedCommand: Command = {
         totalBytes: () => Math.min(1, done / n),
       });
       printReport(print, result.report, result.seconds);
-    });
+    }, { create: true });
   },
 };
 

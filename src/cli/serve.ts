@@ -10,7 +10,7 @@ import { flushLogBuffer } from "../obs/log_buffer.ts";
 import type { RunningServer } from "../server.ts";
 import { runStartupTasks } from "../startup.ts";
 import { guardStrayConnectionResets } from "../net/stray_resets.ts";
-import { startBackground } from "../jobs/background.ts";
+import { type Background, BackgroundStartError, startBackground } from "../jobs/background.ts";
 import { newBusName, type ProcessBus } from "../jobs/bus.ts";
 import { startHttpIsolates } from "../http_isolates.ts";
 import { dropPreloaded } from "../http_isolate_preload.ts";
@@ -70,7 +70,7 @@ export const serveCommand: Command = {
       await runStartupTasks(deps);
       if (!deps.bus) dropPreloaded(); // this config serves in the main isolate
       // The worker listens before any HTTP isolate accepts, so no wake-up finds it missing.
-      const background = cfg.worker ? startBackground(deps) : undefined;
+      const background = cfg.worker ? await startWorker(deps) : undefined;
       for (const [s, h] of handlers) Deno.addSignalListener(s, h);
       const server: RunningServer & { failed?: Promise<string> } = deps.bus
         ? await serveInIsolates(deps, deps.bus, tls)
@@ -113,6 +113,17 @@ export const serveCommand: Command = {
     }
   },
 };
+
+/** startBackground; after a failed start, what it had started has stopped before the deps are closed. */
+async function startWorker(deps: Deps): Promise<Background> {
+  try {
+    return startBackground(deps);
+  } catch (err) {
+    if (!(err instanceof BackgroundStartError)) throw err;
+    await err.stopped;
+    throw err.cause;
+  }
+}
 
 /**
  * Takes the data dir's serve lock, and with `worker` (the worker on SQLite) the worker's (none for an in-memory

@@ -142,6 +142,7 @@ const importCommand: Command = {
       throw new CliFailure(
         `${report.rejectedCount} record(s) refused (--allow-rejects accepts)`,
         EXIT_REJECTED,
+        { wrote: report.created.length > 0 },
       );
     }
   },

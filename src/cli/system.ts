@@ -1,12 +1,20 @@
 /** `dci-server migrate` and `dci-server keys …`. */
 import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
-import { closeDeps, type Deps, openDeps, openStorage } from "../deps.ts";
+import { closeDeps, type Deps, openDeps, openStorage, requireDatabase } from "../deps.ts";
 import { createLogger, silentLogger } from "../obs/log.ts";
 import type { Config } from "../config.ts";
 import { KeyError } from "../keys/server_keys.ts";
 
-/** Opens deps quietly for a CLI command, runs `fn`, and always closes them. */
-export async function withDeps<T>(config: Config, fn: (deps: Deps) => Promise<T> | T): Promise<T> {
+/**
+ * Opens deps quietly for a CLI command, runs `fn`, and always closes them. A data dir without a database is
+ * refused (a mistyped --data-dir would get a new, empty one) unless `create` (the data-loading commands).
+ */
+export async function withDeps<T>(
+  config: Config,
+  fn: (deps: Deps) => Promise<T> | T,
+  options: { create?: boolean } = {},
+): Promise<T> {
+  if (!options.create) await requireDatabase(config);
   const deps = await openDeps(config, { log: silentLogger, ensureKey: false });
   try {
     return await fn(deps);

@@ -19,14 +19,62 @@ export interface Background {
   stop(): Promise<void>;
 }
 
-/** Starts the cron schedules, the queue listener and the sweeper for this (the one worker) process. */
+/**
+ * startBackground failed after some of its tasks had started: they are being stopped, and `stopped` settles
+ * once they have (close the deps only then, or a sweep still running finds the database closed).
+ */
+export class BackgroundStartError extends Error {
+  constructor(cause: unknown, readonly stopped: Promise<void>) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+/**
+ * Starts the cron schedules, the queue listener and the sweeper for this (the one worker) process. A schedule
+ * Deno.cron refuses starts nothing; a part that fails later stops what had started (BackgroundStartError).
+ */
 export function startBackground(deps: Deps): Background {
   const abort = new AbortController();
+  // The schedules first: one Deno.cron refuses (past DCI_BACKUP_CRON's validation) has started nothing else.
+  for (const job of schedulesFor(deps.config)) {
+    try {
+      Deno.cron(
+        job.name,
+        job.schedule,
+        { signal: abort.signal },
+        async () => void await runScheduled(deps, job),
+      );
+    } catch (err) {
+      abort.abort();
+      throw new Error(`cron schedule ${job.name} "${job.schedule}" refused: ${(err as Error).message}`);
+    }
+  }
+  // Each task's stop, in the order they started; stopped in reverse.
+  const stops: Array<() => void | Promise<void>> = [];
+  const stop = async () => {
+    abort.abort();
+    for (const s of stops.toReversed()) await s();
+  };
+  try {
+    startTasks(deps, stops);
+  } catch (err) {
+    const stopped = stop().catch((e) =>
+      deps.log.error("stopping the background tasks after a failed start failed", { err: e })
+    );
+    throw new BackgroundStartError(err, stopped);
+  }
+  return { stop };
+}
+
+/** Starts the worker's tasks (queue listener, notifier, imports, sweeper, poll, history); their stops go to `stops`. */
+function startTasks(deps: Deps, stops: Array<() => void | Promise<void>>): void {
   // A deployment's processors (src/extensions.ts) replace the stock async processing of their actions.
   const txnWorker = createWorker(deps, { processors: deps.extensions?.processors });
   const notifier = startNotifier(deps);
+  stops.push(() => notifier.stop());
   // Registry imports uploaded through the admin API or the console; interrupted ones resume here at start.
   const imports = startImportRunner(deps);
+  stops.push(() => imports.stop());
   const txns = trackTransactions(txnWorker);
   const handleTxn = txns.handle;
   // Queue messages carry a kind and an id; each kind's handler is idempotent and never throws.
@@ -50,27 +98,12 @@ export function startBackground(deps: Deps): Background {
     // Import spools of no open job (an upload cut off by a crash on any instance).
     () => sweepImportSpools(deps).then(() => 0),
   ]);
+  stops.push(() => sweeper.stop());
   const duePoll = startDuePoll(deps, { ...txns, notify: (due) => notifier.notify(due) });
+  stops.push(() => duePoll.stop());
   // The dashboard's per-minute history: every isolate's counters, read over the bus, one write a minute.
   const history = startHistorySampler(deps);
-  for (const job of schedulesFor(deps.config)) {
-    Deno.cron(
-      job.name,
-      job.schedule,
-      { signal: abort.signal },
-      async () => void await runScheduled(deps, job),
-    );
-  }
-  return {
-    stop: async () => {
-      abort.abort();
-      duePoll.stop();
-      history.stop();
-      await sweeper.stop();
-      await imports.stop();
-      await notifier.stop();
-    },
-  };
+  stops.push(() => history.stop());
 }
 
 /**

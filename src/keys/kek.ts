@@ -24,6 +24,12 @@ export interface KeyEncryption {
 /** A KEK setting is invalid, or a sealed value cannot be opened with the KEKs given. */
 export class KeyEncryptionError extends Error {}
 
+/** A KEK setting is invalid (malformed, both forms set, its file unreadable or in the data dir): exit code 2. */
+export class KekSettingError extends KeyEncryptionError {
+  /** A configuration error, as the CLI reports it (restarting does not fix it). */
+  readonly exitCode = 2;
+}
+
 /** `dcikek1:<kek id>:<nonce>:<ciphertext and tag>`; ":" is outside base64, so no plaintext value matches. */
 const PREFIX = "dcikek1:";
 const SEALED = /^dcikek1:([0-9a-f]{16}):([A-Za-z0-9_-]{16}):([A-Za-z0-9_-]+)$/;
@@ -42,7 +48,7 @@ export function parseKek(text: string | Uint8Array, what: string): Kek {
     if (/^[A-Za-z0-9+/_-]{43}=?$/.test(b64)) key = new Uint8Array(Buffer.from(b64, "base64"));
   }
   if (!key || key.length !== 32) {
-    throw new KeyEncryptionError(
+    throw new KekSettingError(
       `${what} must be 32 random bytes in base64 (e.g. \`openssl rand -base64 32\`)`,
     );
   }
@@ -56,7 +62,7 @@ export function parseKek(text: string | Uint8Array, what: string): Kek {
  */
 export async function loadKeyEncryption(config: Config): Promise<KeyEncryption> {
   const pick = async (value: string, file: string, env: string): Promise<Kek | undefined> => {
-    if (value && file) throw new KeyEncryptionError(`Set ${env} or ${env}_FILE, not both`);
+    if (value && file) throw new KekSettingError(`Set ${env} or ${env}_FILE, not both`);
     if (value) return parseKek(value, env);
     if (!file) return undefined;
     await refuseInsideDataDir(file, config.dataDir, `${env}_FILE`);
@@ -64,7 +70,7 @@ export async function loadKeyEncryption(config: Config): Promise<KeyEncryption> 
     try {
       bytes = await Deno.readFile(file);
     } catch (err) {
-      throw new KeyEncryptionError(`${env}_FILE ${file} cannot be read: ${(err as Error).message}`);
+      throw new KekSettingError(`${env}_FILE ${file} cannot be read: ${(err as Error).message}`);
     }
     return parseKek(bytes, `${env}_FILE ${file}`);
   };
@@ -89,7 +95,7 @@ async function refuseInsideDataDir(file: string, dataDir: string, setting: strin
   };
   const [f, d] = await Promise.all([real(file), real(dataDir)]);
   if (f === d || f.startsWith(d.endsWith("/") ? d : `${d}/`)) {
-    throw new KeyEncryptionError(
+    throw new KekSettingError(
       `${setting} ${file} is inside the data dir ${dataDir}: anyone who copies the data dir would get the key ` +
         "that opens it; keep the key file elsewhere",
     );

@@ -75,7 +75,7 @@ export const CLIENT_SQL = {
     WHERE c.client_id = ?`,
   /** (listValues). A negative limit is none. */
   list: `SELECT * FROM oauth_clients WHERE (? IS NULL OR sender_id = ?) AND (created_at, client_id) > (?, ?)
-    ORDER BY created_at, client_id LIMIT ?`,
+    ORDER BY created_at, client_id LIMIT ?+0`,
 } as const;
 
 /** The values of CLIENT_SQL.insert for `c`. */

@@ -51,8 +51,12 @@ async function onDataDir(dataDir: string) {
     await db.close();
     databaseUrl = db.databaseUrl;
   }
+  const env = { DCI_DATA_DIR: dataDir, ...databaseUrl ? { DCI_DATABASE_URL: databaseUrl } : {} };
+  // The CLI's commands refuse a data dir without a database (a mistyped one): create it as an operator would.
+  const migrated = await cli(["migrate"], env);
+  if (migrated.code !== 0) throw new Error(`migrate: ${migrated.stderr}`);
   return {
-    env: { DCI_DATA_DIR: dataDir, ...databaseUrl ? { DCI_DATABASE_URL: databaseUrl } : {} },
+    env,
     config: (more: Record<string, string> = {}) =>
       testConfig({ dataDir, ...databaseUrl ? { databaseUrl } : {}, ...more }),
   };

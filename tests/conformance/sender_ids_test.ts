@@ -143,6 +143,7 @@ Deno.test("CLI: sender add/show/key add/client create/list take a URL sender id;
   const dataDir = await Deno.makeTempDir({ prefix: "dci-sender-ids-" });
   const env = { DCI_DATA_DIR: dataDir };
   try {
+    assert.equal((await runCliProcess(["migrate"], env)).code, 0);
     const add = await runCliProcess(["sender", "add", URL_ID, "--name", "Integrating server", "--json"], env);
     assert.equal(add.code, 0, add.stderr);
     assert.equal(JSON.parse(add.stdout).sender_id, URL_ID);

@@ -84,6 +84,7 @@ Deno.test("keys rotate publishes the next key first (DCI_KEY_PUBLISH_SECONDS); o
   const dir = await Deno.makeTempDir();
   const env = { DCI_DATA_DIR: dir, DCI_KEY_PUBLISH_SECONDS: "900" };
   try {
+    equal((await cli(["migrate"], env)).code, 0);
     const first = await cli(["keys", "rotate"], env);
     match(first.stdout, /active key: /, "a data dir without a signer gets one at once");
     const next = await cli(["keys", "rotate", "--alg", "rsa"], env);
@@ -111,6 +112,7 @@ Deno.test("main.ts runs the same commands as a process with the same exit codes"
   match(help.stdout, /Commands:/);
   equal((await runCliProcess(["nope"])).code, 2);
   const dir = await Deno.makeTempDir();
+  equal((await runCliProcess(["migrate", "--data-dir", dir])).code, 0);
   const retire = await runCliProcess(["keys", "retire", "missing", "--data-dir", dir]);
   equal(retire.code, 1);
   match(retire.stderr, /does not exist/);
@@ -123,4 +125,49 @@ Deno.test("every deno.json task that runs main.ts, the compiled binary's include
   deepEqual(flags, ["--v8-flags=--max-semi-space-size=4"]);
   for (const task of ["dev", "cli", "compile"] as const) deepEqual(taskV8Flags(task), flags, task);
   ok(RUN_FLAGS.includes(flags[0]));
+});
+
+Deno.test("settings flags before the command are global: --data-dir D keys list, --env-file F admin-token create", async () => {
+  const dir = await Deno.makeTempDir();
+  const other = await Deno.makeTempDir();
+  try {
+    equal((await cli(["migrate", "--data-dir", dir])).code, 0);
+    const list = await cli(["--data-dir", dir, "keys", "list"]);
+    equal(list.code, 0, list.stderr);
+    match(list.stdout, /\(none\)|KEY_ID/);
+    const created = await cli([
+      "--data-dir=" + dir,
+      "--log-level",
+      "warn",
+      "admin-token",
+      "create",
+      "--role",
+      "viewer",
+    ]);
+    equal(created.code, 0, created.stderr);
+    match(created.stdout, /token: dcia_/);
+    // --env-file is one of them, read before the command runs (process: the env file is read there).
+    const envFile = `${other}/dci.env`;
+    await Deno.writeTextFile(envFile, `DCI_DATA_DIR=${dir}\n`);
+    const viaFile = await runCliProcess(["--env-file", envFile, "admin-token", "list"]);
+    equal(viaFile.code, 0, viaFile.stderr);
+    match(viaFile.stdout, /viewer/);
+    // A flag the command does not know after the settings is still serve's (its usage error names it).
+    const bogus = await cli(["--data-dir", dir, "--bogus"]);
+    equal(bogus.code, 2);
+    match(bogus.stderr, /^dci-server serve: .*--bogus/);
+    // A bad settings value before the command is reported as the setting's.
+    const bad = await cli(["--port", "", "keys", "list"]);
+    equal(bad.code, 2);
+    match(bad.stderr, /--port="": empty: remove the line or give a number/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(other, { recursive: true });
+  }
+});
+
+Deno.test("an empty numeric setting stops any command with exit 2 naming it (not read as 0)", async () => {
+  const r = await cli(["keys", "list"], { DCI_KEY_PUBLISH_SECONDS: "" });
+  equal(r.code, 2);
+  match(r.stderr, /DCI_KEY_PUBLISH_SECONDS="": empty: remove the line or give a number/);
 });

@@ -76,3 +76,45 @@ Deno.test("loadConfig() refuses scheduled SQLite backups with a PostgreSQL datab
   loadConfig({}, { DCI_DATABASE_URL: env.DCI_DATABASE_URL });
   loadConfig({}, { DCI_BACKUP_CRON: env.DCI_BACKUP_CRON });
 });
+
+Deno.test("loadConfig() refuses an empty or blank numeric setting naming it, rather than reading it as 0", () => {
+  for (const [env, value] of [["DCI_PORT", ""], ["DCI_KEY_PUBLISH_SECONDS", ""], ["DCI_PORT", "  "]]) {
+    throws(
+      () => loadConfig({}, { [env]: value }),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        e.message.includes(`${env}=${JSON.stringify(value)}: empty: remove the line or give a number`),
+    );
+  }
+  throws(() => loadConfig({ port: "" }, {}), /--port="": empty: remove the line or give a number/);
+  // A number with spaces around it is still a number; 0 is still 0 where it is allowed.
+  equal(loadConfig({}, { DCI_PORT: " 8081 " }).port, 8081);
+  equal(loadConfig({}, { DCI_KEY_PUBLISH_SECONDS: "0" }).keyPublishSeconds, 0);
+});
+
+Deno.test("loadConfig() dry-runs DCI_BACKUP_CRON: a field out of range or a weekday Deno.cron refuses is refused naming it", () => {
+  for (
+    const [expr, why] of [
+      ["61 3 * * *", /minute: 61/],
+      ["0 24 * * *", /hour: 24/],
+      ["0 3 32 * *", /day/],
+      ["*/0 * * * *", /stepping/],
+      ["0 3 * * 0", /day of week is 1-7/],
+      ["0 3 * * 1,8", /day of week is 1-7/],
+    ] as const
+  ) {
+    throws(
+      () => loadConfig({}, { DCI_BACKUP_CRON: expr }),
+      (e: Error) =>
+        e instanceof ConfigError && e.message.includes(`DCI_BACKUP_CRON="${expr}"`) && why.test(e.message),
+      expr,
+    );
+  }
+  // What it accepts, Deno.cron registers (the schedules start only after the config was validated).
+  for (const expr of ["0 3 * * *", "*/15 * * * *", "0 3 * * 1-5", "0 3 * * 7", "30 2 1,15 */2 *"]) {
+    equal(loadConfig({}, { DCI_BACKUP_CRON: expr }).backupCron, expr);
+    const abort = new AbortController();
+    Deno.cron(`config-test-${crypto.randomUUID()}`, expr, { signal: abort.signal }, () => {});
+    abort.abort();
+  }
+});

@@ -103,3 +103,42 @@ Deno.test("CLI write commands are audited with actor cli and the OS user; audit 
     await Deno.remove(keyFile);
   }
 });
+
+Deno.test("an import that rejected some rows (exit 3) is audited all the same: the others were written", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const env = { DCI_DATA_DIR: dataDir, DCI_OUTBOUND_ALLOW: "127.0.0.1" };
+  try {
+    const people = `${dataDir}/people.ndjson`;
+    await Deno.writeTextFile(people, ['{"id":"P1"}', '{"id":"bad id!"}'].join("\n") + "\n");
+    const imported = await cli(["registry", "import", people], env);
+    assert.equal(imported.code, 3, imported.stderr);
+    // Nothing written, nothing recorded: every row rejected.
+    const none = `${dataDir}/none.ndjson`;
+    await Deno.writeTextFile(none, '{"id":"bad id!"}\n');
+    assert.equal((await cli(["registry", "import", none], env)).code, 3);
+
+    assert.equal((await cli(["sender", "add", "p1"], env)).code, 0);
+    const subs = `${dataDir}/subs.ndjson`;
+    const sub = (code: string, sender: string) =>
+      JSON.stringify({
+        sender_id: sender,
+        code,
+        notify_url: "http://127.0.0.1:9/notify",
+        subscribe_criteria: { reg_event_type: "UPDATE", notify_record_type: "person" },
+      });
+    await Deno.writeTextFile(subs, [sub("sub-1", "p1"), sub("sub-2", "nobody")].join("\n") + "\n");
+    const seeded = await cli(["subscription", "import", subs], env);
+    assert.equal(seeded.code, 3, seeded.stdout + seeded.stderr);
+    assert.match(seeded.stdout, /created 1, rejected 1/);
+
+    const listed = await cli(["audit", "list", "--json"], env);
+    const items = (JSON.parse(listed.stdout).items as Array<Record<string, unknown>>).reverse();
+    assert.deepEqual(items.map((i) => [i.action, i.target_id ?? null, i.detail]), [
+      ["registry.import", null, { exit_code: 3 }],
+      ["sender.create", "p1", {}],
+      ["subscription.import", null, { exit_code: 3 }],
+    ]);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

@@ -102,3 +102,33 @@ Deno.test("under --json a usage error is one JSON document on stderr and stdout 
   const human = await cli(["keys", "list", "--bogus"]);
   assert.match(human.stderr, /^dci-server keys list: .*--bogus[^]*Usage: dci-server keys list/);
 });
+
+Deno.test("under --json an unknown command or subcommand is one JSON document on stderr; without it, help text", async () => {
+  for (const args of [["sender", "bogus"], ["bogus"], ["sender", "key", "bogus"]]) {
+    const r = await cli([...args, "--json"]);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.equal(r.stdout, "");
+    const doc = JSON.parse(r.stderr);
+    assert.deepEqual(doc, {
+      error: { kind: "usage", message: `dci-server: unknown command "${args.join(" ")}"`, exit_code: 2 },
+    });
+  }
+  const human = await cli(["sender", "bogus"]);
+  assert.equal(human.code, 2);
+  assert.match(
+    human.stderr,
+    /^dci-server: unknown command "sender bogus"\n\nUsage: dci-server sender <command>/,
+  );
+});
+
+Deno.test("client create --help names the default scopes, which leave out registry.enrollment", async () => {
+  const r = await cli(["client", "create", "--help"]);
+  assert.equal(r.code, 0);
+  const line = r.stdout.split("\n").find((l) => l.startsWith("  --scopes "))!;
+  assert.doesNotMatch(line, /default: all/);
+  assert.match(
+    line,
+    /default: registry\.search, registry\.subscribe, registry\.txn-status, registry\.receipt;/,
+  );
+  assert.match(line, /registry\.enrollment only when named/);
+});

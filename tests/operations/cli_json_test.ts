@@ -153,6 +153,7 @@ Deno.test("for people: lists are tables, show is a key: value block, create is o
   const dir = await Deno.makeTempDir();
   const cli = cliIn(dir);
   try {
+    assert.equal((await cli("migrate")).code, 0);
     const added = await cli("sender", "add", "alice", "--name", "Alice");
     assert.equal(added.stdout, "created sender alice");
     const list = await cli("sender", "list");

@@ -50,6 +50,7 @@ Deno.test("privateKeyKind() names PEM, PKCS#1, OpenSSH, JWK, JWK set and bare DE
 Deno.test("sender key add refuses a private key file with exit 1, says to give the public key, never echoes it", async () => {
   const dir = await Deno.makeTempDir();
   try {
+    assert.equal((await cli(["migrate"], dir)).code, 0);
     assert.equal((await cli(["sender", "add", "alice"], dir)).code, 0);
     for (const [name, text] of [["pkcs8", PKCS8], ["pkcs1", PKCS1], ["jwk", JSON.stringify(PRIVATE_JWK)]]) {
       const file = `${dir}/${name}.key`;

@@ -44,6 +44,66 @@ Deno.test("Dockerfile: the build stage compiles with deno.json's compile task on
   }
 });
 
+/** The local files (paths under the repository) of the module graph rooted at `root`, as `deno info` lists them. */
+async function localModules(root: string): Promise<string[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", root],
+    cwd: ROOT.pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  equal(out.code, 0, `deno info ${root}: ${dec.decode(out.stderr)}`);
+  const info = JSON.parse(dec.decode(out.stdout)) as {
+    modules: Array<{ specifier: string; error?: string }>;
+  };
+  const broken = info.modules.filter((m) => m.error).map((m) => `${m.specifier}: ${m.error}`);
+  deepEqual(broken, [], `deno info ${root} could not resolve every module`);
+  return info.modules.map((m) => m.specifier).filter((s) => s.startsWith(ROOT.href)).map((s) =>
+    decodeURIComponent(s.slice(ROOT.href.length))
+  );
+}
+
+/** Whether the build stage's COPY sources (paths relative to the context, a directory with or without "/") hold `file`. */
+function copiedBy(sources: string[], file: string): boolean {
+  return sources.some((c) => {
+    const path = c.replace(/^\.\//, "");
+    if (path === "." || path === file) return true;
+    const dir = path.endsWith("/") ? path : `${path}/`;
+    return file.startsWith(dir);
+  });
+}
+
+Deno.test("Dockerfile: the build stage copies every local module of main.ts and of each --include (deno info)", async () => {
+  const [build] = stages(TEXT);
+  // COPY's last argument is the destination; --from copies come from another stage, not from the context.
+  const sources = find(build, "COPY").map(args).filter((a) => !a.startsWith("--from")).flatMap((a) =>
+    a.split(/\s+/).filter((w) => !w.startsWith("--")).slice(0, -1)
+  );
+  const task = denoJson.tasks.compile.split(/\s+/);
+  const roots = [task[task.length - 1], ...task.flatMap((w, i) => w === "--include" ? [task[i + 1]] : [])];
+  ok(roots.length > 1 && roots[0] === "main.ts", roots.join(" "));
+  const graph = new Set<string>();
+  for (const root of roots) for (const file of await localModules(root)) graph.add(file);
+  ok(graph.size > 100, `the module graph has ${graph.size} local files`);
+  const missing = [...graph].filter((f) => !copiedBy(sources, f));
+  deepEqual(
+    missing,
+    [],
+    `${missing.join(", ")}: not copied into the build stage (COPY ${sources.join(" ")})`,
+  );
+  // Nor left out of the build context: .dockerignore's plain entries (no wildcard) name no module's folder.
+  const ignored = Deno.readTextFileSync(new URL(".dockerignore", ROOT)).split("\n").map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#") && !/[*?[!]/.test(l));
+  deepEqual(
+    [...graph].filter((f) => copiedBy(ignored, f)),
+    [],
+    ".dockerignore drops modules the build needs",
+  );
+  // And the check itself sees a missing directory.
+  ok(!copiedBy(sources.filter((s) => !s.startsWith("migrations")), "migrations/0001_init.sql"));
+});
+
 Deno.test("Dockerfile: the runtime stage is slim, non-root, with a data volume, the port, a HEALTHCHECK and DCI_HOST=0.0.0.0", () => {
   const all = stages(TEXT);
   equal(all.length, 2);

@@ -82,3 +82,22 @@ Deno.test("packaging/dci-server.service: hardened as Deno allows (no MemoryDenyW
   equal(one("ExecReload"), "/bin/kill -HUP $MAINPID");
   equal(one("ExecStart"), "/usr/local/bin/dci-server serve");
 });
+
+Deno.test("packaging/dci-server.service: its commented backup dir on another disk, uncommented, is writable and verifies", async () => {
+  const example = ["Environment=DCI_BACKUP_DIR=/srv/dci-backups", "ReadWritePaths=/srv/dci-backups"];
+  for (const line of example) ok(UNIT.includes(`\n#${line}\n`), `the unit shows #${line}`);
+  const unit = await unitCopy((t) =>
+    t.replace(/^#((?:Environment=DCI_BACKUP_DIR|ReadWritePaths|SupplementaryGroups)=.*)$/gm, "$1")
+  );
+  try {
+    const d = directives(await Deno.readTextFile(unit.path));
+    // The later Environment= wins in systemd: the backup dir is the one ReadWritePaths= opens.
+    equal(d.get("Environment")?.at(-1), "DCI_BACKUP_DIR=/srv/dci-backups");
+    equal(d.get("ReadWritePaths")?.join(" "), "/srv/dci-backups");
+    const r = await analyze(["verify", unit.path]);
+    equal(r.code, 0, r.out);
+    equal(r.out.trim(), "");
+  } finally {
+    await Deno.remove(unit.dir, { recursive: true });
+  }
+});

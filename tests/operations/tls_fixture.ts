@@ -19,14 +19,24 @@ async function openssl(args: string[], cwd: string): Promise<void> {
   if (!out.success) throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
 }
 
-/** Makes a fresh CA named `name` and a server certificate (EC P-256, CN `server-<name>`) in `dir`. */
-export async function makeCertSet(dir: string, name: string): Promise<CertSet> {
+/**
+ * Makes a fresh CA named `name` and a server certificate (EC P-256, CN `server-<name>`) in `dir`, for
+ * 127.0.0.1 and localhost unless `san` names others (e.g. "DNS:gw.example.org": a certificate for the real host).
+ */
+export async function makeCertSet(
+  dir: string,
+  name: string,
+  options: { san?: string } = {},
+): Promise<CertSet> {
   // Arguments as one line each (no argument holds a space), split on spaces.
   const run = (line: string) => openssl(line.split(" "), dir);
   const ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
   await run(`req -x509 ${ec} -keyout ca-${name}.key -out ca-${name}.pem -days 2 -subj /CN=test-ca-${name}`);
   await run(`req ${ec} -keyout srv-${name}.key -out srv-${name}.csr -subj /CN=server-${name}`);
-  await Deno.writeTextFile(`${dir}/ext-${name}`, "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  await Deno.writeTextFile(
+    `${dir}/ext-${name}`,
+    `subjectAltName=${options.san ?? "IP:127.0.0.1,DNS:localhost"}\n`,
+  );
   await run(
     `x509 -req -in srv-${name}.csr -CA ca-${name}.pem -CAkey ca-${name}.key -CAcreateserial ` +
       `-out srv-${name}.pem -days 2 -extfile ext-${name}`,
