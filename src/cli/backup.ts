@@ -96,7 +96,10 @@ const restoreCommand: Command = {
       const incoming = (await backupDatabase(file, `${paths.db}.restoring-${fileStamp(Date.now())}`)).path;
       try {
         kept = occupied ? await setAside(paths) : undefined;
-        await removeAll([paths.db, `${paths.db}-wal`, `${paths.db}-shm`, `${paths.db}-journal`]);
+        // The old database's WAL must not meet the new file; the file itself is replaced by the rename, in one
+        // step: a restore killed at any point leaves a database at paths.db, the old (without its WAL: the copy
+        // set aside has it) or the new, never none (a next start would make an empty one).
+        await removeAll([`${paths.db}-wal`, `${paths.db}-shm`, `${paths.db}-journal`]);
         await Deno.rename(incoming, paths.db);
       } catch (err) {
         await removeAll([incoming]);
