@@ -7,7 +7,8 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
-import { InputError, readRegistrant } from "./model.ts";
+import { isDeepStrictEqual } from "node:util";
+import { InputError, mergeInput, readRegistrant, type Registrant } from "./model.ts";
 import { isGroup, type StoredRegistrant } from "./store.ts";
 import { dciRecordOf } from "../registries/records.ts";
 import { profileOf, socialRegistry } from "../registries/index.ts";
@@ -215,15 +216,10 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
         const p = c.req.valid("param");
         const profile = registryOf(p);
         const now = new Date(deps.clock.now()).toISOString();
-        const body = c.req.valid("json");
-        const reg = await write(deps.storage.registry.patch(profile.name, p.id, (current) => {
-          const merged = input(profile, { ...asInput(current), ...body }, now, p.id);
-          merged.registrationDate = current.registrationDate;
-          return merged;
-        }, now));
-        if (!reg) throw new DciError("err.request.not_found", `No registrant "${p.id}"`);
-        wakeNotifier(deps);
-        return c.json(await view(deps, await mustGet(deps, profile, reg.externalId)), 200);
+        if (!await patchOne(deps, profile, p.id, c.req.valid("json"), now)) {
+          throw new DciError("err.request.not_found", `No registrant "${p.id}"`);
+        }
+        return c.json(await view(deps, await mustGet(deps, profile, p.id)), 200);
       },
     );
     app.openapi(
@@ -296,6 +292,42 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
 /** Views of several registrants, in order. */
 function views(deps: Deps, regs: StoredRegistrant[]): Promise<Array<Record<string, unknown>>> {
   return Promise.all(regs.map((r) => view(deps, r)));
+}
+
+/** Thrown inside a PATCH's transaction when the merge changes nothing: it ends there, writing nothing. */
+class Unchanged extends Error {}
+
+/**
+ * Saves `body` merged over the live registrant `id` (a PATCH; the body in any form a POST takes) with its event;
+ * writes nothing, and no event, when that changes nothing. False when there is no live registrant `id`.
+ */
+async function patchOne(
+  deps: Deps,
+  profile: RegistryProfile,
+  id: string,
+  body: Record<string, unknown>,
+  now: string,
+): Promise<boolean> {
+  try {
+    const saved = await write(deps.storage.registry.patch(profile.name, id, (current) => {
+      const merged = input(profile, mergeInput(asInput(current), body), now, id);
+      merged.registrationDate = current.registrationDate;
+      if (sameRecord(merged, current)) throw new Unchanged();
+      return merged;
+    }, now));
+    if (saved) wakeNotifier(deps);
+    return saved !== undefined;
+  } catch (e) {
+    if (e instanceof Unchanged) return true;
+    throw e;
+  }
+}
+
+/** Whether `merged` holds what `stored` does (as stored: JSON), its update time apart. */
+function sameRecord(merged: Registrant, stored: StoredRegistrant): boolean {
+  const { id: _id, deletedAt: _deletedAt, lastUpdated: _stored, ...was } = stored;
+  const { lastUpdated: _now, ...now } = merged;
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(now)), was);
 }
 
 /** The stored registrant in the input shape, so a PATCH can merge over it. */

@@ -59,7 +59,8 @@ function ownColumn(profile: RegistryProfile, l: string): ImportColumn | undefine
  */
 export function checkHeader(header: string[], profile: RegistryProfile = socialRegistry()): string[] {
   const cols = header.map((h) => h.trim().replace(/^\uFEFF/, ""));
-  for (const c of cols) {
+  const seen = new Map<string, number>();
+  for (const [i, c] of cols.entries()) {
     const l = c.toLowerCase();
     const ok = PLAIN.has(l) || ADDRESS.has(l) || l === "phone_number" || l === "email" ||
       l === "identifiers" || ownColumn(profile, l) !== undefined ||
@@ -72,8 +73,29 @@ export function checkHeader(header: string[], profile: RegistryProfile = socialR
           `phone_number, email, identifiers, id.<TYPE> or attr.<name> (README, "CSV column mapping")`,
       );
     }
+    // Two columns for one field: each row would fill it twice, the last cell silently winning.
+    const key = columnKey(c);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      const same = cols[first].toLowerCase() === l ? "repeats" : "fills the same field as";
+      throw new Error(
+        `CSV column "${c}" (column ${i + 1}) ${same} column ${first + 1} "${cols[first]}": ` +
+          "give each field one column",
+      );
+    }
+    seen.set(key, i);
   }
   return cols;
+}
+
+/** The field a (known) header name fills: names are case-insensitive, `region`/`country` alias their codes. */
+function columnKey(c: string): string {
+  const l = c.toLowerCase();
+  if (l === "region") return "region_code";
+  if (l === "country") return "country_code";
+  // An identifier type is stored upper-case; an attribute name keeps its case (two names, two entries).
+  if (l.startsWith("attr.")) return `attr.${c.slice(5)}`;
+  return l;
 }
 
 /** Sets `value` at a dotted path of `out` (`details.farm.land_size`); a path ending in `[]` takes a `|` list. */
@@ -89,7 +111,18 @@ function setPath(out: Record<string, unknown>, path: string, value: string): voi
   at[parts[parts.length - 1]] = list ? value.split("|").map((x) => x.trim()).filter(Boolean) : value;
 }
 
-/** One CSV row (column → cell) to an input record of `profile` (social). Empty cells are absent values. */
+/** A cell that cannot be read as its column says (the row is rejected naming the column and the cell). */
+export class CsvCellError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CsvCellError";
+  }
+}
+
+/**
+ * One CSV row (column → cell) to an input record of `profile` (social). Empty cells are absent values. Throws
+ * CsvCellError for a cell its column cannot read.
+ */
 export function csvRowToRecord(
   cols: string[],
   cells: string[],
@@ -114,10 +147,12 @@ export function csvRowToRecord(
     } else if (l === "identifiers") {
       for (const part of v.split("|")) {
         const at = part.indexOf(":");
-        identifier.push({
-          identifier_type: part.slice(0, at).trim(),
-          identifier_value: part.slice(at + 1).trim(),
-        });
+        const type = part.slice(0, at).trim();
+        const value = part.slice(at + 1).trim();
+        if (at < 0 || type === "" || value === "") {
+          throw new CsvCellError(`${col}: ${JSON.stringify(part.trim())} is not TYPE:VALUE (e.g. UIN:123)`);
+        }
+        identifier.push({ identifier_type: type, identifier_value: value });
       }
     } else if (l.startsWith("id.")) identifier.push({ identifier_type: col.slice(3), identifier_value: v });
     else if (l.startsWith("attr.")) attributes[col.slice(5)] = v;
@@ -218,6 +253,14 @@ export async function* csvRecords(
       yield { line, error: `expected ${cols.length} cells, found ${cells.length}` };
       continue;
     }
-    yield { line, raw: csvRowToRecord(cols, cells, profile) };
+    let raw: Record<string, unknown>;
+    try {
+      raw = csvRowToRecord(cols, cells, profile);
+    } catch (e) {
+      if (!(e instanceof CsvCellError)) throw e;
+      yield { line, error: e.message };
+      continue;
+    }
+    yield { line, raw };
   }
 }

@@ -10,6 +10,7 @@ import { normaliseIdType } from "./attributes.ts";
 import { rejectItem, searchItem, type SearchResponseItem } from "./search.ts";
 import { type ItemSettings, prepareItem } from "./search_item.ts";
 import { queryTypeName } from "./query_parse.ts";
+import { identifierValueOf } from "./query_sql.ts";
 import { profileOf } from "../registries/index.ts";
 
 /** One lookup: the answer's reference_id, the identifier type (code or URN) and value. */
@@ -163,7 +164,9 @@ export function plainLookup(ctx: ItemSettings, item: unknown): IdLookup | undefi
     p.recordType === p.profile.recordTypes[0] && p.recordType.kind !== "group";
   const q = p.cond.kind === "cmp" ? p.cond.value as { type?: unknown; value?: unknown } : undefined;
   if (!plain || typeof q?.type !== "string" || typeof q.value !== "string") return undefined;
-  return normaliseIdType(q.type) === undefined ? undefined : { ref: p.ref, type: q.type, value: q.value };
+  // A type or value the query compiler refuses (rjct.filter.invalid) goes the general way, to be refused there.
+  if (normaliseIdType(q.type) === undefined || identifierValueOf(q.value) === undefined) return undefined;
+  return { ref: p.ref, type: q.type, value: q.value };
 }
 
 /**

@@ -2,7 +2,7 @@
  * The registrant model and the one input reader every writer uses (import, admin API, demo seeder).
  * Input is the DCI record shape (identifier[], name{}, address[], ...) with a few flat conveniences.
  */
-import { normaliseDate, normaliseIdType, normaliseSex } from "./attributes.ts";
+import { nfc, normaliseDate, normaliseIdType, normaliseSex } from "./attributes.ts";
 import { MAX_NAME, MAX_TIMESTAMP } from "../dci/limits.ts";
 import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
 import { recordTypeNamed, socialRegistry } from "../registries/index.ts";
@@ -135,6 +135,56 @@ export const CORE_FIELDS: ReadonlySet<string> = new Set([
   "details",
 ]);
 
+/** The top-level fields the reader takes under aliases: its own key first, then the aliases in its order. */
+const ALIASES: ReadonlyArray<readonly string[]> = [
+  ["id", "external_id", "@id"],
+  ["record_type", "@type", "type"],
+  ["identifier", "identifiers", "group_identifier"],
+  ["birth_date", "birthdate"],
+  ["address", "addresses"],
+  ["phone_number", "phone"],
+  ["group_id", "household_id", "group"],
+  ["relationship", "relationship_type"],
+  ["attributes", "additional_attributes"],
+];
+/** The name parts the reader takes flat (top-level) when `name` is not an object. */
+const FLAT_NAME = ["given_name", "first_name", "second_name", "surname", "maiden_name", "prefix", "suffix"];
+
+/**
+ * `patch` merged over `base` field by field (a PATCH), both read as `readRegistrant` reads them, `base` under the
+ * reader's own keys (`asInput` of a stored record): a field of `patch` under an alias replaces the field it is an
+ * alias of (`phone` replaces `phone_number`), and flat name parts (`surname`, `first_name`) or a `name` string
+ * change those parts of `base.name` alone; a `name` object replaces it. A null value clears its field.
+ */
+export function mergeInput(
+  base: Record<string, unknown>,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Obj = { ...base };
+  const done = new Set<string>(["name", ...FLAT_NAME]);
+  for (const keys of ALIASES) {
+    const given = keys.filter((k) => Object.hasOwn(patch, k));
+    for (const k of given) done.add(k);
+    // The reader takes the first of them holding a value (`??`); when none does, the field is cleared.
+    if (given.length > 0) {
+      out[keys[0]] = given.map((k) => patch[k]).find((v) => v !== undefined && v !== null) ?? null;
+    }
+  }
+  const flat = FLAT_NAME.filter((k) => Object.hasOwn(patch, k));
+  if (isObj(patch.name)) out.name = patch.name;
+  else if (patch.name !== undefined || flat.length > 0) {
+    const name: Obj = patch.name === null || !isObj(base.name) ? {} : { ...base.name };
+    for (const k of flat) if (k !== "first_name") name[k] = patch[k];
+    if (flat.includes("given_name") || flat.includes("first_name")) {
+      name.given_name = patch.given_name ?? patch.first_name ?? null;
+    }
+    if (typeof patch.name === "string") name.given_name = patch.name;
+    out.name = name;
+  }
+  for (const k of Object.keys(patch)) if (!done.has(k)) out[k] = patch[k];
+  return out;
+}
+
 /**
  * Reads one input record of `profile`'s registry (social when not given); `now` (ISO) fills
  * registration_date/last_updated. The registry-specific part (`details`) is read by the profile. Throws
@@ -162,7 +212,8 @@ export function readRegistrant(
       errors.push(`${field}: expected a string of at most ${MAX_TEXT} characters`);
       return undefined;
     }
-    return v.trim() || undefined;
+    // NFC, as query values are compared (attributes.ts nfc): one name typed either way is one name.
+    return nfc(v.trim()) || undefined;
   };
   const def = readRecordType(raw, profile, errors);
   const recordType = def.storage;
@@ -208,9 +259,9 @@ export function readRegistrant(
     sex,
     birthDate: date("birth_date", raw.birth_date ?? raw.birthdate),
     deathDate: date("death_date", raw.death_date),
-    addresses: readAddresses(raw.address ?? raw.addresses, text),
-    phones: readList("phone_number", raw.phone_number ?? raw.phone, text),
-    emails: readList("email", raw.email, text),
+    addresses: readAddresses(raw.address ?? raw.addresses, text, errors),
+    phones: readList("phone_number", raw.phone_number ?? raw.phone, text, errors),
+    emails: readList("email", raw.email, text, errors),
     groupRef: text("group_id", raw.group_id ?? raw.household_id ?? raw.group),
     relationship: text("relationship", raw.relationship ?? raw.relationship_type),
     groupType: text("group_type", raw.group_type),
@@ -285,10 +336,24 @@ function readIdentifiers(v: unknown, errors: string[]): IdentifierValue[] {
   return [...out.values()];
 }
 
-function readAddresses(v: unknown, text: (f: string, v: unknown) => string | undefined): Address[] {
+/**
+ * The most addresses, phone numbers or e-mail addresses one record may hold: a record with more is refused naming
+ * the field, as one over MAX_IDENTIFIERS is (cutting the list would drop the rest silently).
+ */
+export const MAX_CONTACTS = 10;
+
+function readAddresses(
+  v: unknown,
+  text: (f: string, v: unknown) => string | undefined,
+  errors: string[],
+): Address[] {
   if (v === undefined || v === null) return [];
-  const list = Array.isArray(v) ? v : [v];
-  return list.filter(isObj).slice(0, 10).map((a, i) => {
+  const list = (Array.isArray(v) ? v : [v]).filter(isObj);
+  if (list.length > MAX_CONTACTS) {
+    errors.push(`address: more than ${MAX_CONTACTS} addresses (${list.length} given)`);
+    return [];
+  }
+  return list.map((a, i) => {
     const f = (k: string) => `address[${i}].${k}`;
     const out: Address = {
       address_line_1: text(f("address_line_1"), a.address_line_1 ?? a.street_address ?? a.address_line),
@@ -303,10 +368,19 @@ function readAddresses(v: unknown, text: (f: string, v: unknown) => string | und
   });
 }
 
-function readList(field: string, v: unknown, text: (f: string, v: unknown) => string | undefined): string[] {
+function readList(
+  field: string,
+  v: unknown,
+  text: (f: string, v: unknown) => string | undefined,
+  errors: string[],
+): string[] {
   if (v === undefined || v === null || v === "") return [];
   const list = Array.isArray(v) ? v : [v];
-  return list.slice(0, 10).map((x, i) => text(`${field}[${i}]`, x)).filter((x): x is string => !!x);
+  if (list.length > MAX_CONTACTS) {
+    errors.push(`${field}: more than ${MAX_CONTACTS} values (${list.length} given)`);
+    return [];
+  }
+  return list.map((x, i) => text(`${field}[${i}]`, x)).filter((x): x is string => !!x);
 }
 
 /** Whether a JSON value holds U+0000 in any string or key (loops, not `Object.entries`: an import calls it per record). */

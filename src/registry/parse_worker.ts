@@ -9,7 +9,7 @@
  */
 /// <reference lib="deno.worker" />
 import type { ImportFormat } from "./sources.ts";
-import { recordsOf } from "./sources.ts";
+import { recordsOf, utf8Text } from "./sources.ts";
 import type { SourceRecord } from "./batch.ts";
 import {
   BATCH_RECORDS,
@@ -41,7 +41,7 @@ async function open(source: string | ReadableStream<Uint8Array>, format: ImportF
         c.enqueue(chunk);
       },
     }),
-  ).pipeThrough(new TextDecoderStream());
+  ).pipeThrough(utf8Text());
   records = recordsOf(format, counted, profile)[Symbol.asyncIterator]();
 }
 

@@ -11,7 +11,16 @@ import { pgWithBudget } from "../db/pg/budget.ts";
 import type { StatementBudget } from "../db/budget.ts";
 import { type Compiled, searchFrom, toSql } from "./query_sql.ts";
 import { ESTIMATE_ROWS, estimateOf } from "./query_intersect.ts";
-import { fromRow, type StoredRegistrant } from "./store.ts";
+import { fromRow, MAX_LISTED_MEMBERS, SQL, type StoredRegistrant } from "./store.ts";
+import {
+  type Census,
+  censusSql,
+  type ListedMembers,
+  listedMembers,
+  type MemberRow,
+  membersSql,
+  missingHead,
+} from "./search_members.ts";
 import { attributeOf } from "./attributes.ts";
 import { afterCursor, orderBy } from "./search_cursor.ts";
 import { withDataFrom } from "./search_lookup.ts";
@@ -22,7 +31,6 @@ import {
   answerOf,
   type ItemPage,
   type ItemSettings,
-  membersByGroup,
   nextCursorOf,
   type PreparedItem,
   prepareItem,
@@ -60,8 +68,13 @@ export async function pgSearchItem(
     // The counts that choose an AND's driving comparison run under the request's budget, as its reads do.
     const where = await pgWithBudget(pool, ctx.budget, (client) => compile(client, p));
     const lookup = p.lookup ? await identifierPage(pool, p, where) : undefined;
+    // A group's members are read under the budget (the lookup's own statement is bounded by the data).
+    const records = (regs: StoredRegistrant[]) =>
+      p.recordType.kind === "group"
+        ? pgWithBudget(pool, ctx.budget, (client) => recordsOf(client, p.profile, p.recordType, regs))
+        : toRecords(p.profile, p.recordType, regs);
     const page = lookup
-      ? { total: lookup.length, records: await recordsOf(pool, p.profile, p.recordType, lookup) }
+      ? { total: lookup.length, records: await records(lookup) }
       : await pgWithBudget(pool, ctx.budget, (client) => readMatches(client, ctx, p, where));
     return answerOf(p, ctx.now, page);
   } catch (err) {
@@ -183,7 +196,7 @@ async function readMatches(
   };
 }
 
-/** The DCI records of stored registrants (a group's with its live members). */
+/** The DCI records of stored registrants (a group's with the members it lists: search_members.ts). */
 export async function recordsOf(
   db: PgQueryable,
   profile: RegistryProfile,
@@ -191,13 +204,20 @@ export async function recordsOf(
   regs: StoredRegistrant[],
 ): Promise<Record<string, unknown>[]> {
   if (recordType.kind !== "group" || regs.length === 0) return toRecords(profile, recordType, regs);
-  const rows = await pgAll<DataRow & { group_id: number }>(
-    db,
-    pgText(
-      `SELECT r.id, d.data, r.deleted_at, r.group_id FROM registrants r JOIN registrant_data d ON d.id = r.id
-     WHERE r.group_id = ANY(?::bigint[]) AND r.deleted_at IS NULL ORDER BY r.id`,
-    ),
-    [regs.map((g) => g.id)],
-  );
-  return toRecords(profile, recordType, regs, membersByGroup(rows));
+  const members = new Map<number, ListedMembers>();
+  for (const g of regs) {
+    const rows = await pgAll<MemberRow>(db, pgText(MEMBERS_SQL), [g.id]);
+    const census = rows.length > MAX_LISTED_MEMBERS
+      ? (await pgAll<Census>(db, pgText(CENSUS_SQL), [g.id]))[0]
+      : undefined;
+    const head = census && missingHead(rows, census);
+    const headRow = head === undefined
+      ? undefined
+      : (await pgAll<MemberRow>(db, pgText(SQL.byId), [head]))[0];
+    members.set(g.id, listedMembers(rows, census, headRow));
+  }
+  return toRecords(profile, recordType, regs, members);
 }
+
+const MEMBERS_SQL = membersSql("");
+const CENSUS_SQL = censusSql("");

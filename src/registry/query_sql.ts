@@ -231,44 +231,56 @@ export function columnTest(
 }
 
 /**
- * Timestamps are compared by day: `eq 2024-01-02` means any time that day. `mark` is a day's placeholder and
- * `text` the target as text (both query_dialect.ts).
+ * A timestamp (stored as `toISOString` writes it) against query values (normaliseTimestamp): a date is a whole
+ * UTC day (`eq 2024-01-02` means any time that day, `gt 2024-01-02` from the next day on), a date-time its
+ * instant (`gt 2026-12-03T17:00:00Z` after that instant). `mark` is a value's placeholder and `text` the
+ * target as text (both query_dialect.ts).
  */
 export function timestampTest(
   target: string,
   op: Compare | "in",
-  days: string[],
+  values: string[],
   params: Array<string | number>,
   mark = "?",
   text = target,
 ): string {
-  const day = (d: string) => {
-    params.push(d, nextDay(d));
+  const isDay = (v: string) => v.length === 10;
+  const one = (v: string) => {
+    if (!isDay(v)) return (params.push(v), `(${target} = ${mark})`);
+    params.push(v, nextDay(v));
     return `(${target} >= ${mark} AND ${target} < ${mark})`;
   };
+  const cmp = (sqlOp: string, v: string) => (params.push(v), `${target} ${sqlOp} ${mark}`);
+  const v = values[0];
   switch (op) {
     case "eq":
-      return day(days[0]);
+      return one(v);
     case "ne":
-      return `NOT ${day(days[0])}`;
-    case "in":
-      if (days.length > MAX_RANGES) {
+      return `NOT ${one(v)}`;
+    case "in": {
+      if (values.length <= MAX_RANGES) return `(${values.map(one).join(" OR ")})`;
+      const days = values.filter(isDay);
+      const instants = values.filter((x) => !isDay(x));
+      const sets: string[] = [];
+      if (days.length > 0) {
         params.push(...days);
-        return `substr(${text}, 1, 10) IN (${days.map(() => "?").join(", ")})`;
+        sets.push(`substr(${text}, 1, 10) IN (${days.map(() => "?").join(", ")})`);
       }
-      return `(${days.map(day).join(" OR ")})`;
+      if (instants.length > 0) {
+        params.push(...instants);
+        sets.push(`${target} IN (${instants.map(() => mark).join(", ")})`);
+      }
+      return sets.length === 1 ? sets[0] : `(${sets.join(" OR ")})`;
+    }
+    // A day: after it is from the next day on, up to it (le) is before the next day.
     case "gt":
-      params.push(nextDay(days[0]));
-      return `${target} >= ${mark}`;
+      return isDay(v) ? cmp(">=", nextDay(v)) : cmp(">", v);
     case "ge":
-      params.push(days[0]);
-      return `${target} >= ${mark}`;
+      return cmp(">=", v);
     case "lt":
-      params.push(days[0]);
-      return `${target} < ${mark}`;
+      return cmp("<", v);
     case "le":
-      params.push(nextDay(days[0]));
-      return `${target} < ${mark}`;
+      return isDay(v) ? cmp("<", nextDay(v)) : cmp("<=", v);
   }
 }
 
@@ -381,9 +393,14 @@ function idPair(type: string | undefined, v: unknown): [string | undefined, stri
 }
 
 function idValue(v: unknown): string {
+  const value = identifierValueOf(v);
+  if (value === undefined) throw filterError(`invalid identifier value ${show(v)}`);
+  return value;
+}
+
+/** An identifier value as a query compares it (trimmed), or undefined when empty or over 128 characters. */
+export function identifierValueOf(v: unknown): string | undefined {
   if (typeof v === "number" && Number.isFinite(v)) return String(v);
-  if (typeof v !== "string" || v.trim() === "" || v.length > 128) {
-    throw filterError(`invalid identifier value ${show(v)}`);
-  }
+  if (typeof v !== "string" || v.trim() === "" || v.length > 128) return undefined;
   return v.trim();
 }

@@ -3,15 +3,18 @@
  * not one column: `name` (any name part), `phone` and `email` (the registrant_contacts table) and OpenG2P's
  * `search_text` (an identifier value of any type, the record's @id, or a name part).
  *
- * Every value is a bound parameter; a LIKE pattern built here escapes `%`, `_` and `\` (ESCAPE '\'). Names and
- * contacts compare case-insensitively (ASCII, as SQLite's LIKE and NOCASE): a prefix (`like "Jo%"`,
- * `startsWith`) and an equality are served by the NOCASE indexes of migration 0014, each name part through its
- * own index (`r.id IN (… UNION ALL …)`: SQLite does not use several indexes for one OR of NOCASE terms). A
- * substring (`contains`, `like "%x"`) reads the rows once, under the statement budget like any scan.
+ * Every value is a bound parameter; a LIKE pattern built here escapes `%`, `_` and `\` (ESCAPE '\'). Text
+ * values are compared in NFC, as names are stored (attributes.ts nfc); identifier values exactly as sent. Names
+ * and contacts compare case-insensitively, for ASCII letters only (SQLite's LIKE and NOCASE, PostgreSQL's lower()
+ * in the C locale: `É` and `é` differ; folding them needs a folded key per name part and its indexes): a prefix
+ * (`like "Jo%"`, `startsWith`) and an equality are served by the NOCASE indexes of migration 0014, each name
+ * part through its own index (`r.id IN (… UNION ALL …)`: SQLite does not use several indexes for one OR of
+ * NOCASE terms). A substring (`contains`, `like "%x"`) reads the rows once, under the statement budget like any
+ * scan.
  */
 import { budgetPrefix, type Dialect, likeSql, nocaseIn, truth } from "./query_dialect.ts";
 import { filterError, type Op, show } from "./query_parse.ts";
-import type { RecordType } from "./attributes.ts";
+import { nfc, type RecordType } from "./attributes.ts";
 import { normaliseContact } from "./contacts.ts";
 
 /** What a text comparison depends on. */
@@ -49,7 +52,7 @@ export function likePattern(op: "contains" | "like", raw: unknown, attr: string)
   if (typeof raw !== "string" || raw.length > 256) {
     throw filterError(`${op} needs a string of at most 256 characters for ${show(attr)}`);
   }
-  const v = raw.trim();
+  const v = nfc(raw.trim());
   if (op === "contains") return `%${escapeLike(v)}%`;
   let wildcard = false;
   for (let i = 0; i < v.length; i++) {
@@ -122,7 +125,7 @@ function nameColumnTest(
     if ((typeof v !== "string" && typeof v !== "number") || String(v).length > 256) {
       throw filterError(`invalid value ${show(v)} for ${show(attr)}`);
     }
-    return String(v).trim();
+    return nfc(String(v).trim());
   });
   return [nocaseIn(dialect, column, texts.length), texts];
 }
@@ -175,7 +178,7 @@ function contactTest(kind: "phone" | "email", op: Op, values: unknown[], ctx: Te
     test = `c.kind = ? AND ${likeSql(ctx.dialect, "c.value")}`;
   } else {
     const list = values.map((v) => {
-      const n = typeof v === "string" || typeof v === "number" ? normaliseContact(kind, String(v)) : "";
+      const n = typeof v === "string" || typeof v === "number" ? normaliseContact(kind, nfc(String(v))) : "";
       if (n === "" || n.length > 256) throw filterError(`invalid value ${show(v)} for ${show(kind)}`);
       return n;
     });

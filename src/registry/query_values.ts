@@ -5,7 +5,7 @@
  * no profile text reaches the SQL.
  */
 import { budgetPrefix, type Dialect, valueMark, valueText } from "./query_dialect.ts";
-import { normaliseValue } from "./attributes.ts";
+import { nfc, normaliseValue } from "./attributes.ts";
 import { filterError, type Op, show } from "./query_parse.ts";
 import { columnTest, type SqlContext, timestampTest, valuesFor } from "./query_sql.ts";
 import { likeTest } from "./query_text.ts";
@@ -77,7 +77,8 @@ export function valueCondition(
     test = likeTest(valueText(dialect, alias), op, valuesFor(op, value)[0], attr, params, dialect);
   } else {
     const values = valuesFor(op, value).map((v) => {
-      const n = a.normalise ? a.normalise(v) : normaliseValue(a.kind, v);
+      // In NFC, as normaliseValue reads text (attributes.ts nfc), for a profile's own reader too.
+      const n = a.normalise ? a.normalise(typeof v === "string" ? nfc(v) : v) : normaliseValue(a.kind, v);
       if (n === undefined) throw filterError(`invalid value ${show(v)} for ${show(attr)}`);
       return n;
     });

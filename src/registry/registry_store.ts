@@ -49,7 +49,7 @@ export interface RegistryStore {
   get(externalId: string, registry?: string): Promise<StoredRegistrant | undefined>;
   /** The registrant with this row id, deleted ones included. */
   getById(id: number): Promise<StoredRegistrant | undefined>;
-  /** Live members of a group (by its row id), in registration order. */
+  /** The first MAX_LISTED_MEMBERS live members of a group (by its row id), in registration order (store.ts). */
   members(groupId: number): Promise<StoredRegistrant[]>;
   /** Live registrants of a registry per storage record type (each of its profile's, 0 when none), and deleted. */
   counts(registry: string): Promise<Record<string, number>>;

@@ -5,7 +5,7 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { type Compiled, searchFrom, toSql } from "./query_sql.ts";
-import { fromRow, REGISTRANT_SELECT, type StoredRegistrant } from "./store.ts";
+import { fromRow, MAX_LISTED_MEMBERS, REGISTRANT_SELECT, SQL, type StoredRegistrant } from "./store.ts";
 import { stmt } from "../db/statements.ts";
 import { type StatementBudget, withStatementBudget } from "../db/budget.ts";
 import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
@@ -14,10 +14,19 @@ import { valueEstimator } from "./query_intersect.ts";
 import { identifierPage } from "./search_lookup.ts";
 import { denseRange } from "./search_dense.ts";
 import { countSql, uncheckedCountFrom } from "./search_count.ts";
+import { budgetPrefix } from "./query_dialect.ts";
+import {
+  type Census,
+  censusSql,
+  type ListedMembers,
+  listedMembers,
+  type MemberRow,
+  membersSql,
+  missingHead,
+} from "./search_members.ts";
 import {
   answerOf,
   type ItemPage,
-  membersByGroup,
   nextCursorOf,
   type PreparedItem,
   prepareItem,
@@ -68,8 +77,11 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
       budget: ctx.budget,
     })
     : undefined;
+  // A group's members are read under the budget (the lookup's own statement is bounded by the data).
+  const listed = () => recordsOf(ctx.db, p.profile, p.recordType, lookup!);
+  const budget = p.recordType.kind === "group" ? ctx.budget : undefined;
   const page = lookup
-    ? { total: lookup.length, records: recordsOf(ctx.db, p.profile, p.recordType, lookup) }
+    ? { total: lookup.length, records: budget ? withStatementBudget(ctx.db, budget, listed) : listed() }
     : ctx.budget
     ? withStatementBudget(ctx.db, ctx.budget, read)
     : read();
@@ -132,7 +144,10 @@ function readMatches(ctx: SearchContext, q: PreparedItem, where: Compiled): Item
   };
 }
 
-/** The DCI records of stored registrants (a group's with its members). */
+/**
+ * The DCI records of stored registrants (a group's with the members it lists: search_members.ts), each statement
+ * checking the budget installed by the caller on its rows.
+ */
 function recordsOf(
   db: Db,
   profile: RegistryProfile,
@@ -140,14 +155,19 @@ function recordsOf(
   regs: StoredRegistrant[],
 ): Record<string, unknown>[] {
   if (recordType.kind !== "group" || regs.length === 0) return toRecords(profile, recordType, regs);
-  const ids = regs.map((g) => g.id);
-  const rows = stmt(
-    db,
-    `SELECT r.id, d.data, r.deleted_at, r.group_id FROM registrants r JOIN registrant_data d ON d.id = r.id
-     WHERE r.group_id IN (${ids.map(() => "?").join(",")}) AND r.deleted_at IS NULL ORDER BY r.id`,
-  ).all(...ids) as Array<{ id: number; data: string; deleted_at: null; group_id: number }>;
-  return toRecords(profile, recordType, regs, membersByGroup(rows));
+  const members = new Map<number, ListedMembers>();
+  for (const g of regs) {
+    const rows = stmt(db, MEMBERS_SQL).all(g.id) as MemberRow[];
+    const census = rows.length > MAX_LISTED_MEMBERS ? stmt(db, CENSUS_SQL).get(g.id) as Census : undefined;
+    const head = census && missingHead(rows, census);
+    const headRow = head === undefined ? undefined : stmt(db, SQL.byId).get(head) as MemberRow | undefined;
+    members.set(g.id, listedMembers(rows, census, headRow));
+  }
+  return toRecords(profile, recordType, regs, members);
 }
+
+const MEMBERS_SQL = membersSql(budgetPrefix({ mode: "search" }, "r.id"));
+const CENSUS_SQL = censusSql(budgetPrefix({ mode: "search" }, "r.id"));
 
 /** Rows of `ids` with their data, in the order of `ids`. */
 function fetchRows(db: Db, ids: number[]): Array<{ id: number; data: string; deleted_at: null }> {

@@ -6,7 +6,8 @@
  */
 import { type Cond, parseQuery, QueryError, show } from "./query_parse.ts";
 import type { SqlContext } from "./query_sql.ts";
-import { fromRow, type StoredRegistrant } from "./store.ts";
+import type { StoredRegistrant } from "./store.ts";
+import { type ListedMembers, withListed } from "./search_members.ts";
 import { BudgetExceeded } from "../db/budget.ts";
 import { HEADER_SAFE_ID_RULE, isHeaderSafeId } from "../dci/limits.ts";
 import { ItemRejection, paginationOf, recordTypeOf, regTypeRecordType, sortOf } from "./search_criteria.ts";
@@ -199,31 +200,23 @@ export function nextCursorOf(sort: SortKey[], rows: unknown[][], pageSize: numbe
   return last ? encodeCursor(sort, last.slice(1) as CursorPosition["values"], Number(last[0])) : undefined;
 }
 
-/** The DCI records of stored registrants (a group's with its live members, by group row id). */
+/** The DCI records of stored registrants (a group's with the members it lists, by group row id: search_members.ts). */
 export function toRecords(
   profile: RegistryProfile,
   recordType: RecordTypeDef,
   regs: StoredRegistrant[],
-  members?: Map<number, StoredRegistrant[]>,
+  members?: Map<number, ListedMembers>,
 ): Record<string, unknown>[] {
-  return recordType.kind === "group"
-    ? regs.map((g) =>
-      profile.toRecord(g, recordType, { members: members?.get(g.id) ?? [], withContext: true })
-    )
-    : regs.map((r) => profile.toRecord(r, recordType, { withContext: true }));
-}
-
-/** Member rows (with their group's row id) by group row id, parsed. */
-export function membersByGroup(
-  rows: Array<{ id: number; data: string; deleted_at: null; group_id: number }>,
-): Map<number, StoredRegistrant[]> {
-  const byGroup = new Map<number, StoredRegistrant[]>();
-  for (const r of rows) {
-    const list = byGroup.get(Number(r.group_id)) ?? [];
-    list.push(fromRow(r));
-    byGroup.set(Number(r.group_id), list);
+  if (recordType.kind !== "group") {
+    return regs.map((r) => profile.toRecord(r, recordType, { withContext: true }));
   }
-  return byGroup;
+  return regs.map((g) => {
+    const listed = members?.get(g.id) ?? { members: [] };
+    return profile.toRecord(withListed(g, listed), recordType, {
+      members: listed.members,
+      withContext: true,
+    });
+  });
 }
 
 /** The succ answer of a prepared item. */

@@ -48,6 +48,86 @@ export async function* lines(
   if (buf.length > 0) yield { line: n + 1, text: buf.replace(/\r$/, "") };
 }
 
+/**
+ * Decodes an import file's bytes as UTF-8, fatally: bytes that are not UTF-8 (a Latin-1 or Windows-1252 export) fail
+ * the stream naming the line and the byte offset where they start, instead of turning into U+FFFD. A leading BOM is
+ * dropped, as `TextDecoderStream` drops it.
+ */
+export function utf8Text(): TransformStream<Uint8Array, string> {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  /** Bytes of a character the last chunk ended inside, and the file offset and line of the next byte. */
+  let carry = new Uint8Array(0);
+  let offset = 0;
+  let line = 1;
+  return new TransformStream<Uint8Array, string>({
+    transform(chunk, c) {
+      const buf = carry.length === 0 ? chunk : concat(carry, chunk);
+      const cut = buf.length - incompleteTail(buf);
+      const whole = buf.subarray(0, cut);
+      let text: string;
+      try {
+        text = decoder.decode(whole, { stream: true });
+      } catch {
+        throw notUtf8(whole, offset, line);
+      }
+      if (text.length > 0) c.enqueue(text);
+      carry = buf.slice(cut);
+      offset += cut;
+      for (let i = whole.indexOf(10); i >= 0; i = whole.indexOf(10, i + 1)) line++;
+    },
+    flush() {
+      if (carry.length > 0) throw notUtf8(carry, offset, line);
+    },
+  });
+}
+
+/** How many bytes at the end of `b` begin a UTF-8 character they do not finish (0 to 3). */
+function incompleteTail(b: Uint8Array): number {
+  for (let k = 1; k <= 3 && k <= b.length; k++) {
+    const x = b[b.length - k];
+    if ((x & 0xc0) === 0x80) continue;
+    const need = x >= 0xf0 ? 4 : x >= 0xe0 ? 3 : x >= 0xc0 ? 2 : 1;
+    return need > k ? k : 0;
+  }
+  return 0;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** The error for `bytes` (starting at file offset `offset`, on line `line`), which hold a sequence that is not UTF-8. */
+function notUtf8(bytes: Uint8Array, offset: number, line: number): Error {
+  // Whether the first n bytes hold nothing but UTF-8 (`stream`: a character they end inside still counts).
+  const utf8 = (n: number, stream: boolean) => {
+    try {
+      new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes.subarray(0, n), { stream });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // Found on this error path only: the longest prefix that is UTF-8 but for a character it ends inside (a property
+  // every shorter prefix keeps), then the start of that character, where the bad sequence begins.
+  let lo = 0;
+  let hi = bytes.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (utf8(mid, true)) lo = mid;
+    else hi = mid - 1;
+  }
+  while (lo > 0 && !utf8(lo, false)) lo--;
+  for (let i = bytes.indexOf(10); i >= 0 && i < lo; i = bytes.indexOf(10, i + 1)) line++;
+  const hex = bytes[lo].toString(16).toUpperCase().padStart(2, "0");
+  return new Error(
+    `line ${line}: the file is not UTF-8 text: byte 0x${hex} at byte offset ${offset + lo} ` +
+      "(save it as UTF-8 and import it again)",
+  );
+}
+
 /** NDJSON: one JSON object per non-blank line. */
 export async function* ndjsonRecords(chunks: AsyncIterable<string>): AsyncGenerator<SourceRecord> {
   for await (const { line, text } of lines(chunks)) {
@@ -61,10 +141,14 @@ export async function* ndjsonRecords(chunks: AsyncIterable<string>): AsyncGenera
   }
 }
 
-/** A JSON array `[{…}, {…}]`, split into elements by tracking depth and strings, then parsed one by one. */
+/**
+ * A JSON array `[{…}, {…}]`, split into elements by tracking depth and strings, then parsed one by one. An element
+ * that is not an object (`null`, `3`, `"x"`, `[…]`) is a rejected row, as such an NDJSON line is.
+ */
 export async function* jsonArrayRecords(chunks: AsyncIterable<string>): AsyncGenerator<SourceRecord> {
   let line = 1;
   let state: "before" | "between" | "in" | "done" = "before";
+  /** Open brackets of the element; 0 in a scalar element (a string, number or literal). */
   let depth = 0;
   let inString = false;
   let escaped = false;
@@ -76,25 +160,31 @@ export async function* jsonArrayRecords(chunks: AsyncIterable<string>): AsyncGen
       const ch = chunk[i];
       if (ch === "\n") line++;
       if (state === "in") {
+        /** Where the element ends in this chunk (exclusive), once it does. */
+        let end = -1;
         if (inString) {
           if (escaped) escaped = false;
           else if (ch === "\\") escaped = true;
-          else if (ch === '"') inString = false;
-          continue;
-        }
-        if (ch === '"') inString = true;
+          else if (ch === '"') {
+            inString = false;
+            if (depth === 0) end = i + 1;
+          }
+        } else if (depth === 0) {
+          // A number or literal ends before the separator after it, which is then read as any other.
+          if (ch === "," || ch === "]" || ch === " " || ch === "\n" || ch === "\r" || ch === "\t") end = i;
+        } else if (ch === '"') inString = true;
         else if (ch === "{" || ch === "[") depth++;
         else if (ch === "}" || ch === "]") {
           depth--;
-          if (depth === 0) {
-            current += chunk.slice(segStart, i + 1);
-            segStart = -1;
-            state = "between";
-            yield parseElement(current, startLine);
-            current = "";
-          }
+          if (depth === 0) end = i + 1;
         }
-        continue;
+        if (end < 0) continue;
+        current += chunk.slice(segStart, end);
+        segStart = -1;
+        state = "between";
+        yield parseElement(current, startLine);
+        current = "";
+        if (end > i) continue;
       }
       if (ch === " " || ch === "\n" || ch === "\r" || ch === "\t") continue;
       if (state === "before") {
@@ -106,9 +196,10 @@ export async function* jsonArrayRecords(chunks: AsyncIterable<string>): AsyncGen
           state = "done";
           continue;
         }
-        if (ch !== "{") throw new Error(`line ${line}: expected an object in the array, found "${ch}"`);
         state = "in";
-        depth = 1;
+        depth = ch === "{" || ch === "[" ? 1 : 0;
+        inString = ch === '"';
+        escaped = false;
         startLine = line;
         segStart = i;
       } else if (state === "done") {
@@ -123,11 +214,15 @@ export async function* jsonArrayRecords(chunks: AsyncIterable<string>): AsyncGen
 }
 
 function parseElement(text: string, line: number): SourceRecord {
+  let raw: unknown;
   try {
-    return { line, raw: JSON.parse(text) };
+    raw = JSON.parse(text);
   } catch (e) {
     return { line, error: `invalid JSON: ${(e as Error).message}` };
   }
+  if (typeof raw === "object" && raw !== null && !Array.isArray(raw)) return { line, raw };
+  const shown = text.length > 40 ? `${text.slice(0, 37)}...` : text;
+  return { line, error: `record must be a JSON object, found ${shown}` };
 }
 
 /** The records of an import stream in the given format (CSV: through `profile`'s columns, social's by default). */

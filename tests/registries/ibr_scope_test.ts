@@ -6,7 +6,8 @@ import { ibrProfile } from "../../src/registries/ibr/index.ts";
 Deno.test("registry.enrollment: a known scope, not among the defaults; the IBR update endpoint requires it", () => {
   assert.ok((SCOPES as readonly string[]).includes("registry.enrollment"));
   assert.deepEqual(parseScopes(undefined), [...DEFAULT_SCOPES]);
-  assert.equal(parseScopes([]).includes("registry.enrollment"), false);
+  assert.equal(parseScopes(undefined).includes("registry.enrollment"), false);
+  assert.throws(() => parseScopes([]), /name at least one scope/);
   assert.deepEqual(parseScopes(["registry.search", "registry.enrollment"]), [
     "registry.search",
     "registry.enrollment",

@@ -219,6 +219,48 @@ Deno.test("POST …/imports: a JSON array (application/json) is imported; a CSV 
   }
 });
 
+Deno.test("POST …/imports: a Latin-1 file or a repeated CSV column fails its job naming it, writing nothing; a null in a JSON array is one rejected row", async () => {
+  const { deps, call } = await setup();
+  try {
+    const post = async (name: string, body: BodyInit, type: string) => {
+      const r = await call("POST", `/registries/social/imports?file_name=${name}`, { body, type });
+      assert.equal(r.status, 202, r.text);
+      return r.body.id;
+    };
+    const latin1 = Uint8Array.from(
+      "id,given_name,surname,id.UIN\nLAT-1,Jos\xe9,M\xfcller,LAT-UIN-1\n",
+      (c) => c.charCodeAt(0),
+    );
+    const ids = [
+      await post("latin1.csv", latin1, "text/csv"),
+      await post("dup.csv", "id,surname,surname,given_name\nDUP-1,Lee,Banda,Ann\n", "text/csv"),
+      await post(
+        "arr.json",
+        '[{"id":"ARR-1","given_name":"A"},\n null,\n{"id":"ARR-2","given_name":"B"}]',
+        "application/json",
+      ),
+    ];
+    const runner = startImportRunner(deps);
+    await runner.idle();
+    await runner.stop();
+    const [bad, dup, arr] = await Promise.all(
+      ids.map(async (id) => (await call("GET", `/registries/social/imports/${id}`)).body),
+    );
+    assert.equal(bad.state, "failed");
+    assert.match(String(bad.error), /^line 2: the file is not UTF-8 text: byte 0xE9 at byte offset 38 /);
+    assert.equal(dup.state, "failed");
+    assert.match(String(dup.error), /CSV column "surname" \(column 3\) repeats column 2/);
+    assert.deepEqual([bad.read, dup.read], [0, 0]);
+    assert.deepEqual([arr.state, arr.kept, arr.rejected_count], ["done", 2, 1]);
+    assert.deepEqual(arr.rejected, [{ line: 2, reason: "record must be a JSON object, found null" }]);
+    for (const id of ["LAT-1", "DUP-1"]) {
+      assert.equal((await call("GET", `/registries/social/registrants/${id}`)).status, 404, id);
+    }
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("import runner: at start it removes old spool files no job refers to (an upload cut off by a crash)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dci-import-prune-" });
   const { deps, call } = await setup({ dataDir: dir });

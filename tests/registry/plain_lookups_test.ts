@@ -43,6 +43,10 @@ const ITEMS: Array<[Record<string, unknown>, boolean | "repeated"]> = [
   [item(idtype("UIN", 42), "o"), false],
   [item({ query_type: "urn:dci:query:IdType-Value", query: { type: "UIN", value: "U-3" } }, "s"), false],
   [item({ query_type: "idtype-value", query: { id_type: "UIN", id_value: "U-1" } }, "p"), true], // OpenG2P
+  // Values the query compiler refuses (rjct.filter.invalid), beside other lookups as alone.
+  [item(idtype("UIN", ""), "t"), false],
+  [item(idtype("UIN", "   "), "u"), false],
+  [item(idtype("UIN", "x".repeat(129)), "v"), false],
   [item(idtype("UIN", "U-1"), "a"), "repeated"], // refused before any item is answered: never looked up
   [{ reference_id: "q", timestamp: "yesterday", search_criteria: idtype("UIN", "U-1") }, false],
   [
@@ -70,6 +74,13 @@ Deno.test("plain identifier lookups answered together are answered exactly as ea
       }
       const [alone] = await message(deps, [it]);
       assert.deepEqual(together[i], alone, JSON.stringify(it));
+    }
+    for (const ref of ["t", "u", "v"]) {
+      assert.equal(
+        together.find((a) => a.reference_id === ref)?.status_reason_code,
+        "rjct.filter.invalid",
+        ref,
+      );
     }
     const found = together.map((a) => (a.data?.reg_records ?? []).map((r) => r["@id"]).join(","));
     assert.deepEqual(found.slice(0, 8), ["P1", "P3", "", "", "", "P2", "P2", "P3"]);

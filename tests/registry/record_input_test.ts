@@ -1,11 +1,17 @@
 /**
  * Reading an input record's dates and texts, every import's hot path: `normaliseDate` checks a date by arithmetic
  * and `readRegistrant` keeps a registration date-time already in its normal form, so each must still accept and
- * refuse exactly what the `Date`-based definitions did.
+ * refuse exactly what the `Date`-based definitions did. Lists over their cap are refused, never cut.
  */
 import assert from "node:assert/strict";
 import { normaliseDate } from "../../src/registry/attributes.ts";
-import { InputError, prune, readRegistrant } from "../../src/registry/model.ts";
+import {
+  InputError,
+  MAX_CONTACTS,
+  MAX_IDENTIFIERS,
+  prune,
+  readRegistrant,
+} from "../../src/registry/model.ts";
 
 /** The definition `normaliseDate` had: the date part, when `Date.UTC` gives back the same day. */
 function dateByDateUtc(raw: string): string | undefined {
@@ -93,4 +99,43 @@ Deno.test("readRegistrant refuses a NUL anywhere (a value, a key, in a list); pr
   assert.equal(readRegistrant({ id: "P1", name: { given_name: "Ana" } }, now).name.given_name, "Ana");
   assert.deepEqual(prune({ a: 1, b: undefined, c: null, d: 0, e: "" }), { a: 1, c: null, d: 0, e: "" });
   assert.deepEqual(Object.keys(prune({ b: undefined, a: 1 })), ["a"]);
+});
+
+Deno.test("readRegistrant refuses more than MAX_CONTACTS phones, e-mails or addresses naming the field, as identifiers over theirs", () => {
+  const now = "2026-03-01T10:00:00.000Z";
+  const many = (n: number, f: (i: number) => unknown) => Array.from({ length: n }, (_, i) => f(i));
+  const refused = (raw: Record<string, unknown>, reason: RegExp) =>
+    assert.throws(
+      () => readRegistrant({ id: "P1", ...raw }, now),
+      (e) => e instanceof InputError && reason.test(e.message),
+    );
+  refused(
+    { phone_number: many(MAX_CONTACTS + 2, (i) => `+99 7000${i}`) },
+    /^phone_number: more than 10 values \(12 given\)$/,
+  );
+  refused(
+    { phone: many(MAX_CONTACTS + 1, (i) => `+99 7000${i}`) },
+    /^phone_number: more than 10 values \(11 given\)$/,
+  );
+  refused(
+    { email: many(MAX_CONTACTS + 1, (i) => `p${i}@example.org`) },
+    /^email: more than 10 values \(11 given\)$/,
+  );
+  refused(
+    { address: many(MAX_CONTACTS + 1, (i) => ({ locality: `L${i}` })) },
+    /^address: more than 10 addresses \(11 given\)$/,
+  );
+  refused(
+    { identifier: many(MAX_IDENTIFIERS + 1, (i) => ({ identifier_type: "UIN", identifier_value: `U${i}` })) },
+    /^identifier: more than 50 distinct identifiers/,
+  );
+  // At the cap, every value is kept.
+  const full = readRegistrant({
+    id: "P1",
+    phone_number: many(MAX_CONTACTS, (i) => `+99 7000${i}`),
+    email: many(MAX_CONTACTS, (i) => `p${i}@example.org`),
+    addresses: many(MAX_CONTACTS, (i) => ({ locality: `L${i}` })),
+  }, now);
+  assert.deepEqual([full.phones.length, full.emails.length, full.addresses.length], [10, 10, 10]);
+  assert.equal(full.addresses[9].locality, "L9");
 });

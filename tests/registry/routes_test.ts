@@ -185,3 +185,92 @@ Deno.test("admin registrants: create, read, put, patch, delete, each recorded as
     deps.close();
   }
 });
+
+Deno.test("admin registrants: PATCH takes the fields in every form POST does; a PATCH that changes nothing writes no event", async () => {
+  const deps = await fixtureDeps();
+  try {
+    const app = createApp(deps);
+    const { token } = await deps.storage.adminTokens.create({ role: "admin" });
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await app.request(`/admin/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: await res.json() as Json };
+    };
+    const events = async () =>
+      (await deps.storage.registry.eventsAfter(0, { limit: 10_000 })).map((e) => e.eventType);
+    const created = await call("POST", "/registrants", {
+      id: "PA1",
+      identifier: [{ identifier_type: "UIN", identifier_value: "PA-1" }],
+      name: { given_name: "Nia", surname: "Tembo" },
+      sex: "female",
+      birth_date: "1990-01-02",
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const before = (await events()).length;
+    const aliased = await call("PATCH", "/registrants/PA1", {
+      surname: "Phiri",
+      identifiers: [{ identifier_type: "UIN", identifier_value: "PA-1b" }],
+      birthdate: "1991-03-04",
+      phone: ["+99 700000009"],
+      addresses: [{ locality: "Northgate" }],
+      household_id: "G2",
+      relationship_type: "DAU",
+      additional_attributes: { note: "moved" },
+    });
+    assert.equal(aliased.status, 200, JSON.stringify(aliased.body));
+    const r = (await deps.storage.registry.get("PA1"))!;
+    assert.deepEqual(
+      r.name,
+      { given_name: "Nia", surname: "Phiri" },
+      "a flat name part changes that part alone",
+    );
+    assert.deepEqual(r.identifiers, [{ type: "UIN", value: "PA-1b" }]);
+    assert.deepEqual(
+      [r.birthDate, r.phones, r.addresses, r.groupRef, r.relationship, r.attributes],
+      ["1991-03-04", ["+99 700000009"], [{ locality: "Northgate" }], "G2", "DAU", { note: "moved" }],
+    );
+    assert.equal(aliased.body.record.name.surname, "Phiri");
+    const first = await call("PATCH", "/registrants/PA1", { first_name: "Nora", name: "Noor" });
+    assert.deepEqual(
+      first.body.record.name.given_name,
+      "Noor",
+      "a name string wins over flat parts, as in POST",
+    );
+    const group = await call("PATCH", "/registrants/G2", {
+      group_identifier: [{ identifier_type: "HOUSEHOLD_ID", identifier_value: "H-2b" }],
+    });
+    assert.equal(group.status, 200);
+    assert.deepEqual((await deps.storage.registry.get("G2"))!.identifiers, [{
+      type: "HOUSEHOLD_ID",
+      value: "H-2b",
+    }]);
+    assert.deepEqual((await events()).slice(before), ["update", "update", "update"]);
+
+    // Nothing changes: 200 with the record as it is, no event (subscribers are told of nothing).
+    const stored = (await call("GET", "/registrants/PA1")).body;
+    for (
+      const body of [
+        {},
+        { sex: "female" },
+        { surname: "Phiri", given_name: "Noor" },
+        { phone_number: ["+99 700000009"], household_id: "G2" },
+      ]
+    ) {
+      const same = await call("PATCH", "/registrants/PA1", body);
+      assert.equal(same.status, 200, JSON.stringify(body));
+      assert.deepEqual(same.body, stored, JSON.stringify(body));
+    }
+    assert.equal((await events()).length, before + 3, "no event for a PATCH that changes nothing");
+    assert.equal((await call("PATCH", "/registrants/NOPE", { sex: "male" })).status, 404);
+    const cleared = await call("PATCH", "/registrants/PA1", { surname: null, phone: null });
+    assert.equal(cleared.status, 200, JSON.stringify(cleared.body));
+    assert.deepEqual((await deps.storage.registry.get("PA1"))!.name, { given_name: "Noor" });
+    assert.equal((await deps.storage.registry.get("PA1"))!.phones.length, 0);
+    assert.deepEqual((await events()).slice(before + 3), ["update"]);
+  } finally {
+    deps.close();
+  }
+});

@@ -68,7 +68,7 @@ Deno.test("search pool: a sender's searches run one at a time; another sender's 
   }
 });
 
-Deno.test("runSearch() sends scanning searches to the pool and answers identifier lookups in place", async () => {
+Deno.test("runSearch() sends scanning searches and lookups of groups to the pool and answers person lookups in place", async () => {
   const dataDir = await seeded(200);
   const deps = await openSqliteDeps(testConfig({ dataDir, searchWorkers: "1" }), {
     log: silentLogger,
@@ -89,6 +89,15 @@ Deno.test("runSearch() sends scanning searches to the pool and answers identifie
     const scanned = await runSearch(spy, "s2", input(expression({ sex: "female" })));
     assert.equal(scanned.message.search_response[0].status, "succ");
     assert.deepEqual(used, ["s2"]);
+    // A group's answer lists its members, counted when there are more than it lists: it may read many records.
+    const household = { type: "HOUSEHOLD_ID", value: "HH1-0000001" };
+    const group = await runSearch(
+      spy,
+      "s3",
+      input({ query_type: "idtype-value", reg_record_type: "Group", query: household }),
+    );
+    assert.equal(group.message.search_response[0].pagination?.total_count, 1);
+    assert.deepEqual(used, ["s2", "s3"]);
   } finally {
     closeDeps(deps);
     await Deno.remove(dataDir, { recursive: true });
