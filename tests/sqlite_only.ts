@@ -11,6 +11,8 @@ export const SQLITE_ONLY: Record<string, string> = {
   "tests/faults/readonly_test.ts": "an unwritable data dir, where the SQLite file cannot be opened",
   "tests/faults/write_lock_test.ts": "SQLite's write lock held by another process (BEGIN IMMEDIATE)",
   "tests/faults/write_lock_units_test.ts": "SQLite's write lock, busy timeout and group commit",
+  "tests/faults/storage_fault_steps_test.ts":
+    "SQLite's write lock held by a second connection while a claimed step or an accept writes",
   "tests/registry/bulk_stage_test.ts":
     "a SQLite bulk load's stage tables (migration 0033) and their merge (PostgreSQL has no stage)",
   "tests/registry/search_error_test.ts":

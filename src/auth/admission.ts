@@ -10,6 +10,15 @@ import { checkMessageTs, duplicateMessageId } from "./replay.ts";
 
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64];
 
+/** How `admit` answers a message_id seen before. */
+export interface AdmitOptions {
+  /**
+   * The request is answered and nothing of it stored (a sync action): a message_id seen within the window is a
+   * duplicate. Otherwise (an async action, an upload) it is one only when a transaction was stored under it.
+   */
+  sync?: boolean;
+}
+
 /**
  * Counts a request against its sender's limits and records (sender, message_id) in the replay guard; resolves
  * with the limit decision, or rejects with the replay guard's rejection (a refused request is not counted) or
@@ -22,6 +31,7 @@ export async function admit(
   limits: { minute: number; day: number },
   header: Record<string, unknown>,
   sentAtMs?: number,
+  options: AdmitOptions = {},
 ): Promise<RateDecision> {
   const { message_id: messageId, message_ts: messageTs } = header;
   const nowMs = deps.clock.now();
@@ -31,7 +41,7 @@ export async function admit(
   // may take up to a window to arrive after the message_ts check (receiveUpload's maxMs).
   const tsMs = typeof messageTs === "string" ? Date.parse(messageTs) : NaN;
   const seenAtMs = Math.max(nowMs, Number.isNaN(tsMs) ? 0 : tsMs) + (sentAtMs === undefined ? 0 : windowMs);
-  const outcome = await deps.storage.limits.admit({
+  const request = {
     senderId,
     limits,
     messageId: typeof messageId === "string" ? messageId : undefined,
@@ -40,7 +50,7 @@ export async function admit(
     check: typeof messageId === "string"
       ? () => checkMessageTs(deps, messageTs, sentAtMs ?? nowMs)
       : undefined,
-    onWrite: (size) =>
+    onWrite: (size: number) =>
       deps.metrics.observe(
         "dci_admission_batch_size",
         "Requests admitted per write transaction",
@@ -48,7 +58,18 @@ export async function admit(
         size,
         BATCH_BUCKETS,
       ),
-  }, nowMs);
+  };
+  let outcome = await deps.storage.limits.admit(request, nowMs);
+  if ("replayed" in outcome) {
+    if (options.sync || await deps.storage.transactions.hasMessageId(senderId, messageId as string)) {
+      throw duplicateMessageId(senderId, messageId as string);
+    }
+    // Its message_id was admitted, but no transaction was stored under it: that copy's accept met a held lock
+    // or a full disk (answered 503 with Retry-After), or was refused. This is the copy sent again, counted as a
+    // request of its own; a copy of a stored one is refused above, and the store's dedupe key answers two copies
+    // racing each other with the one stored ACK.
+    outcome = await deps.storage.limits.admit({ ...request, messageId: undefined }, nowMs);
+  }
   if ("replayed" in outcome) throw duplicateMessageId(senderId, messageId as string);
   if ("error" in outcome) throw outcome.error;
   return outcome.decision;

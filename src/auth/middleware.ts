@@ -177,8 +177,12 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
         throw err;
       });
       if (verified) noteKey(c, verified);
-      // Rate limit and replay insert, group-committed; a replay refused there is not counted.
-      const decision = await admit(deps, bearer.senderId, bearer.limits, envelope.header);
+      // Rate limit and replay insert, group-committed; a replay refused there is not counted. A sync answer is
+      // stored nowhere, so its message_id seen again is a duplicate; an async one only once it was stored.
+      const sync = c.get("action")?.sync ?? true;
+      const decision = await admit(deps, bearer.senderId, bearer.limits, envelope.header, undefined, {
+        sync,
+      });
       limitHeaders = rateLimitHeaders(decision, bearer.limits, deps.clock.now());
       if (!decision.allowed) {
         deps.senderBackoff.note(bearer.senderId, bearer.limits, decision, deps.clock.now());

@@ -16,11 +16,12 @@ import { TEST_MODE_META } from "../senders/settings.ts";
 import { standingHold } from "../senders/pause.ts";
 import { heldBySender } from "./holds.ts";
 import { currentCallbackUrl } from "./callback.ts";
-import { callbackDue, retryDelay } from "./states.ts";
+import { callbackDue, processRetryDelay, retryDelay } from "./states.ts";
 import type { TxnRow } from "./store.ts";
 import { readSpoolPage } from "./bulk_file.ts";
 import type { BulkRow, PageRow } from "./bulk_store.ts";
 import type { SpoolReader } from "./spool_store.ts";
+import { isTransientStorageFault } from "../db/faults.ts";
 
 /** Answers one page of lookups as search_response items, in order (bound by the actions area). */
 export type BulkLookup = (
@@ -80,6 +81,71 @@ export function keepLease(deps: Deps, id: number, owner: string): { stop(): void
 }
 
 /**
+ * The writes of claimed steps that met a storage fault that passes (the write lock held elsewhere past the wait, a
+ * full disk, the database out of reach), one per transaction: a result, a release, a callback's outcome. Each is
+ * tried again under its claim, before anything else, at the transaction's next handling (a wake-up after
+ * DEFERRED_RETRY_MS, or the due-work poll). A claim left to lapse instead would be taken again, and that claim
+ * would count an attempt the transaction never made. Kept in memory: a restart meanwhile counts it, as a crash does.
+ */
+export interface DeferredWrites {
+  /** Runs `write` for transaction `id`; undefined when it met such a fault and was kept to be tried again. */
+  run<T>(id: number, what: string, write: () => Promise<T>): Promise<T | undefined>;
+  /** Tries the write kept for `id`, if any; false while it still meets the fault (`id` must wait). */
+  settle(id: number): Promise<boolean>;
+}
+
+/** How soon a deferred write is tried again, in ms. */
+const DEFERRED_RETRY_MS = 1_000;
+
+/** The deferred writes of one worker; `wake` asks for a transaction's handling again after `delayMs`. */
+export function deferredWrites(
+  deps: Deps,
+  wake: (id: number, delayMs: number) => Promise<void>,
+): DeferredWrites {
+  const kept = new Map<number, { what: string; write: () => Promise<unknown>; wakeAt: number }>();
+  // One wake-up at a time per transaction: a try that the due-work poll started asks for none of its own.
+  const again = (id: number, k: { wakeAt: number }) => {
+    const now = deps.clock.now();
+    if (k.wakeAt - now > DEFERRED_RETRY_MS / 2) return;
+    k.wakeAt = now + DEFERRED_RETRY_MS;
+    wake(id, DEFERRED_RETRY_MS).catch((err) =>
+      deps.log.warn("wake-up not queued; the due-work poll tries the write again", { id, err })
+    );
+  };
+  const passes = (err: unknown) => isTransientStorageFault(err) && !deps.storage.closed;
+  return {
+    async run(id, what, write) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!passes(err)) throw err;
+        const k = { what, write, wakeAt: 0 };
+        kept.set(id, k);
+        deps.log.warn(`${what} met a storage fault; tried again soon under its claim`, { id, err });
+        again(id, k);
+        return undefined;
+      }
+    },
+    async settle(id) {
+      const k = kept.get(id);
+      if (!k) return true;
+      try {
+        await k.write();
+      } catch (err) {
+        if (passes(err)) {
+          again(id, k);
+          return false;
+        }
+        // Its lease lapses, and the due-work poll redoes the step.
+        deps.log.error(`${k.what} failed`, { id, err });
+      }
+      if (kept.get(id) === k) kept.delete(id);
+      return true;
+    },
+  };
+}
+
+/**
  * Creates the runner; `lookup` answers a page, `random` jitters the retry delays, `wake` asks for the run again
  * after `delayMs` (the worker's queue).
  */
@@ -89,6 +155,8 @@ export function createBulkRunner(
     lookup: BulkLookup;
     random?: () => number;
     wake?: (id: number, delayMs: number) => Promise<void>;
+    /** The worker's deferred writes (a release that met a storage fault waits in them). */
+    writes: DeferredWrites;
   },
 ): BulkRunner {
   const leaseMs = deps.config.leaseSeconds * 1000;
@@ -262,31 +330,40 @@ export function createBulkRunner(
         }
         await run(claimed, owner);
       } catch (err) {
-        if (err instanceof RunHeld || err instanceof RunWaits) {
+        // A store, page or lease write that met a storage fault that passes is our fault, not the search's.
+        const fault = !(err instanceof RunHeld || err instanceof RunWaits) && isTransientStorageFault(err);
+        if (err instanceof RunHeld || err instanceof RunWaits || fault) {
           // The lease goes (not counted as a processing attempt) until the run is due again: a page's retry time,
-          // or at once for a held one (the due-work query leaves a disabled sender's work until it is enabled; a
-          // deleted sender's transaction is cancelled here).
-          const at = iso(deps.clock.now());
-          await deps.storage.transactions.releaseProcessing(row.id, owner, {
-            error: err.message,
-            retryAt: err instanceof RunWaits ? iso(err.at) : at,
-            now: at,
-            uncount: true,
-          });
+          // soon after a storage fault (resumed from its last stored page), or at once for a held one (the
+          // due-work query leaves a disabled sender's work until it is enabled; a deleted sender's transaction is
+          // cancelled here). A release that meets the fault itself waits in the deferred writes.
+          const now = deps.clock.now();
+          const due = err instanceof RunWaits ? err.at : fault ? now + processRetryDelay(1) : now;
+          const reason = (err as Error).message;
+          const released = await options.writes.run(
+            row.id,
+            "bulk search release",
+            () =>
+              deps.storage.transactions.releaseProcessing(row.id, owner, {
+                error: fault ? `attempt not counted: ${reason}` : reason,
+                retryAt: iso(due),
+                now: iso(now),
+                uncount: true,
+              }),
+          );
           if (err instanceof RunHeld) await heldBySender(deps, row);
-          // A wake-up at the page's retry time: the due-work poll finds the run too, but only as a backstop.
-          else {
-            await options.wake?.(row.id, Math.max(0, err.at - deps.clock.now())).catch((e) =>
+          // A wake-up when the run is due: the due-work poll finds the run too, but only as a backstop.
+          else if (released) {
+            await options.wake?.(row.id, Math.max(0, due - deps.clock.now())).catch((e) =>
               deps.log.warn("bulk search wake-up not queued; the due-work poll resumes it", {
                 correlation_id: row.correlation_id,
                 err: e,
               })
             );
           }
-          deps.log.info(err instanceof RunHeld ? "bulk search held" : "bulk search waits", {
-            correlation_id: row.correlation_id,
-            reason: err.message,
-          });
+          const fields = { correlation_id: row.correlation_id, reason };
+          if (fault) deps.log.warn("bulk search met a storage fault; resumed soon, not counted", fields);
+          else deps.log.info(err instanceof RunHeld ? "bulk search held" : "bulk search waits", fields);
         } else {
           // The lease lapses and the sweeper resumes the run from its last stored page.
           deps.log.error("bulk search step failed", { correlation_id: row.correlation_id, err });

@@ -19,6 +19,7 @@ import { BULK_COUNTS, INSERT_BULK, insertBulkArgs, type NewBulk } from "./bulk_s
 import { attemptArgs, attemptHistory, CALLBACK_ATTEMPTS_KEPT, LIST_ATTEMPTS } from "./attempts.ts";
 import type { NewAttempt } from "./attempts.ts";
 import type { CallbackFailure, NewTxn, StoredTxn, TxnRow, TxnWithResult } from "./store.ts";
+import { MESSAGE_ID_STORED } from "./store.ts";
 import * as sql from "./txn_sql.ts";
 import type { TransactionStore, TxnLease } from "./txn_store.ts";
 
@@ -105,6 +106,8 @@ export function pgTransactionStore(pool: PgPool): TransactionStore {
     // One statement per accept; a bulk search's file row joins it in one transaction.
     insert: (t, bulk) => bulk ? pgTransaction(pool, (c) => insertBulkOn(c, t, bulk)) : insertOn(pool, t),
     markPending: async (id, now) => void await pgRun(pool, pgText(sql.MARK_PENDING), [now, id]),
+    hasMessageId: async (senderId, messageId) =>
+      (await pgOne(pool, pgText(MESSAGE_ID_STORED), [senderId, messageId])) !== undefined,
     claimProcessing: (id, owner, now, until) =>
       pgOne<TxnRow>(pool, pgText(sql.CLAIM_PROCESSING), [owner, until, now, id, now]),
     completeProcessing: async (id, owner, p, now) =>

@@ -142,6 +142,18 @@ export function insertTransaction(db: Db, t: NewTxn): { row: StoredTxn; created:
   return { row: inserted, created: true };
 }
 
+/**
+ * Whether a transaction of (sender_id, message_id) is stored, of any action or registry (index
+ * transactions_sender_message). Both backends.
+ */
+export const MESSAGE_ID_STORED =
+  "SELECT 1 AS found FROM transactions WHERE sender_id = ? AND message_id = ? LIMIT 1";
+
+/** Whether a transaction was stored under `messageId` of `senderId` (the replay guard asks: src/auth/admission.ts). */
+export function messageIdStored(db: Db, senderId: string, messageId: string): boolean {
+  return stmt(db, MESSAGE_ID_STORED).get(senderId, messageId) !== undefined;
+}
+
 /** received → pending once the id is on the queue (no-op if the worker already took it). */
 export function markPending(db: Db, id: number, now: string): void {
   stmt(db, MARK_PENDING).run(now, id);

@@ -26,6 +26,7 @@ import {
   markCallbackFailed,
   markCallbackSent,
   markPending,
+  messageIdStored,
   type NewTxn,
   openTransactionIds,
   type ProcessedTxn,
@@ -68,6 +69,8 @@ export interface TransactionStore {
   insert(t: NewTxn, bulk?: NewBulk): Promise<{ row: StoredTxn; created: boolean }>;
   /** received → pending once the id is on the queue (no-op if the worker already took it). */
   markPending(id: number, now: string): Promise<void>;
+  /** Whether a transaction was stored under `messageId` of `senderId` (any action or registry). */
+  hasMessageId(senderId: string, messageId: string): Promise<boolean>;
   /** Claims for processing (received/pending, or processing with a lapsed lease) and counts the attempt. */
   claimProcessing(id: number, owner: string, now: string, leaseUntil: string): Promise<TxnRow | undefined>;
   /** processing → succeeded|rejected with the result, by the lease holder only; the callback is due at once. */
@@ -147,6 +150,7 @@ export function sqliteTransactionStore(db: Db): TransactionStore {
         return stored;
       }),
     markPending: (id, now) => Promise.try(() => markPending(db, id, now)),
+    hasMessageId: (senderId, messageId) => Promise.try(() => messageIdStored(db, senderId, messageId)),
     // The worker's steps: the writes of the transactions in flight within one event-loop turn share one
     // commit (a lifecycle is four writes of one wide row; a commit each cost more than the writes), and a
     // write lock held elsewhere is waited for on timers, never by blocking the isolate.

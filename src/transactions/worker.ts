@@ -12,7 +12,7 @@ import { FairLimiter, Limiter, Parking } from "./limiter.ts";
 import { callbackHold, heldBySender } from "./holds.ts";
 import { destinationOf, FairSlots } from "../net/fair_slots.ts";
 import { countRejection } from "../net/deliver.ts";
-import { type BulkLookup, createBulkRunner, keepLease } from "./bulk_runner.ts";
+import { type BulkLookup, createBulkRunner, deferredWrites, keepLease } from "./bulk_runner.ts";
 import type { TxnRow, TxnWithResult } from "./store.ts";
 import { canonicalMessage } from "../dci/envelope.ts";
 
@@ -80,12 +80,12 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
   const budgetMs = deps.config.processTimeoutMs;
   const processors = options.processors;
   const iso = (ms: number) => new Date(ms).toISOString();
+  const wake = (id: number, delayMs: number) =>
+    deps.queue.enqueue({ kind: TXN_KIND, id: String(id) }, { delayMs });
+  // A step's write that met a storage fault that passes waits here, under its claim, never counted again.
+  const writes = deferredWrites(deps, wake);
   const bulk = options.bulkLookup
-    ? createBulkRunner(deps, {
-      lookup: options.bulkLookup,
-      random: options.random,
-      wake: (id, delayMs) => deps.queue.enqueue({ kind: TXN_KIND, id: String(id) }, { delayMs }),
-    })
+    ? createBulkRunner(deps, { lookup: options.bulkLookup, random: options.random, wake, writes })
     : undefined;
   // Bulk searches run long (a page after another): two at a time, so they never hold every processing slot.
   const bulkSlots = new Limiter(2);
@@ -155,7 +155,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       countFailure(row, "failed");
       deps.log.error("transaction processing failed", { ...logFields(row), error: processError });
     }
-    const stored = await store.completeProcessing(id, owner, {
+    const processed = {
       outcome: result.status,
       reasonCode: result.reasonCode,
       reasonMessage: result.reasonMessage,
@@ -164,7 +164,15 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       result: canonicalMessage(result.message),
       callbackMessageId: crypto.randomUUID(),
       processError,
-    }, iso(deps.clock.now()));
+    };
+    // A result that meets a storage fault is kept and stored at the next handling, under this claim: the attempt
+    // is neither redone nor counted again.
+    const stored = await writes.run(
+      id,
+      "transaction result",
+      () => store.completeProcessing(id, owner, processed, iso(deps.clock.now())),
+    );
+    if (stored === undefined) return false;
     deps.metrics.observe(
       "dci_txn_processing_seconds",
       "Time to process an async transaction (claim to stored result)",
@@ -188,7 +196,13 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       options.uncount ? " (not counted)" : ""
     }: ${error}`;
     const release = { error: message, retryAt: iso(at + wait), now: iso(at), uncount: options.uncount };
-    const released = await store.releaseProcessing(row.id, owner, release);
+    // Often the fault that failed the attempt fails its release too: then it waits in the deferred writes (and the
+    // due-work poll finds the transaction at its retry time).
+    const released = await writes.run(
+      row.id,
+      "transaction release",
+      () => store.releaseProcessing(row.id, owner, release),
+    );
     if (!released) return;
     countFailure(row, "retry");
     deps.log.warn("transaction processing attempt failed; retry scheduled", {
@@ -230,7 +244,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
     const outcome = await deliverOnce(deps, row, { hold: () => callbackHold(deps, id, owner) });
     if (!outcome.ok && outcome.held) {
       // Its sender was disabled or deleted after the claim: no attempt was made, none is counted.
-      await store.releaseCallback(id, owner);
+      await writes.run(id, "callback release", () => store.releaseCallback(id, owner));
       await heldBySender(deps, row);
       return;
     }
@@ -239,6 +253,9 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
     deps.metrics.observe("dci_txn_callback_seconds", "Callback delivery attempt latency", {
       action: row.action,
     }, ms / 1000);
+    // An outcome that meets a storage fault is written at the next handling: left to lapse, the claim would be
+    // taken again and the callback sent (and counted) once more.
+    const write = <T>(step: () => Promise<T>) => writes.run(id, "callback outcome", step);
     // The attempt goes into the history in the same write as the state change it led to.
     const record = (result: NewAttempt["outcome"]): NewAttempt => ({
       started_at: iso(now),
@@ -250,23 +267,27 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       error: outcome.ok ? null : outcome.error,
     });
     if (outcome.ok) {
-      await store.markCallbackSent(id, owner, iso(at), record("sent"));
+      await write(() => store.markCallbackSent(id, owner, iso(at), record("sent")));
       countOutcome(row, "sent");
       return;
     }
     if (outcome.receiverCode) countRejection(deps, "callback", outcome.receiverCode);
     const wait = outcome.permanent ? null : delay(row.attempts);
     if (wait === null) {
-      await store.markCallbackFailed(id, owner, { failure: outcome, now: iso(at) }, record("failed"));
+      await write(() =>
+        store.markCallbackFailed(id, owner, { failure: outcome, now: iso(at) }, record("failed"))
+      );
       countOutcome(row, "failed");
       deps.log.warn("callback failed", { ...logFields(row), attempts: row.attempts, error: outcome.error });
       return;
     }
-    const scheduled = await store.scheduleRetry(
-      id,
-      owner,
-      { failure: outcome, nextAt: iso(at + wait), now: iso(at) },
-      record("retry"),
+    const scheduled = await write(() =>
+      store.scheduleRetry(
+        id,
+        owner,
+        { failure: outcome, nextAt: iso(at + wait), now: iso(at) },
+        record("retry"),
+      )
     );
     if (scheduled) {
       countOutcome(row, "retry");
@@ -318,6 +339,8 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       try {
         // Turned away before and its queue still full: the row is not read again.
         if (parking.holds(id)) return;
+        // A write of its last step that met a storage fault goes first; while the fault lasts, nothing else.
+        if (!await writes.settle(id)) return;
         const step = await stepOf(id);
         if (!step) return;
         let due = callbackDue(step.state);
@@ -334,7 +357,8 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
           await outbound.run(key, () => deliver(id));
         }
       } catch (err) {
-        // The row keeps its state and lease; the sweeper redoes it once the lease lapses.
+        // A claim that failed counted nothing, and a step's write that met a storage fault waits in `writes`.
+        // Otherwise the row keeps its state and lease; the due-work poll redoes it once the lease lapses.
         deps.log.error("transaction step failed", { id, err });
       }
     },
