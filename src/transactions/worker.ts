@@ -12,7 +12,8 @@ import { FairLimiter, Limiter, Parking } from "./limiter.ts";
 import { callbackHold, heldBySender } from "./holds.ts";
 import { destinationOf, FairSlots } from "../net/fair_slots.ts";
 import { countRejection } from "../net/deliver.ts";
-import { type BulkLookup, createBulkRunner, deferredWrites, keepLease } from "./bulk_runner.ts";
+import { type BulkLookup, createBulkRunner, keepLease } from "./bulk_runner.ts";
+import { deferredWrites } from "./deferred_writes.ts";
 import type { TxnRow, TxnWithResult } from "./store.ts";
 import { canonicalMessage } from "../dci/envelope.ts";
 

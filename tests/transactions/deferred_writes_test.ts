@@ -5,7 +5,7 @@
  */
 import { deepEqual, equal, rejects } from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
-import { deferredWrites } from "../../src/transactions/bulk_runner.ts";
+import { deferredWrites } from "../../src/transactions/deferred_writes.ts";
 
 const locked = () => Object.assign(new Error("database is locked"), { errcode: 5 });
 
