@@ -29,20 +29,33 @@ interface TokenCheckTicket {
 
 /** Admitted, or refused for `retryAfter` seconds because this client (`client`) or everyone (`all`) failed too often. */
 type TokenCheckAdmission =
-  | { allowed: true; ticket: TokenCheckTicket }
+  | { allowed: true; ticket?: TokenCheckTicket }
   | { allowed: false; retryAfter: number; scope: "client" | "all" };
 
-/** Takes a slot for one admin-token check from `clientIp`, or refuses it. */
-async function admitTokenCheck(deps: Deps, clientIp: string): Promise<TokenCheckAdmission> {
+/**
+ * Takes a slot for one admin-token check from `clientIp` (`take`), or only looks whether one would be refused (a
+ * check with nothing to hash: no ticket, nothing written); refuses it when the limit is full.
+ */
+async function admitTokenCheck(
+  deps: Deps,
+  clientIp: string,
+  options: { take: boolean },
+): Promise<TokenCheckAdmission> {
   const limits: SlotLimit[] = [
     { scope: "admin_fail_ip", key: ipLimitKey(clientIp), limit: deps.config.adminLoginIpFailureLimit },
     { scope: "admin_fail_all", key: "*", limit: deps.config.adminLoginFailureLimit },
   ];
+  const now = deps.clock.now();
   // An admin request waits for another process's write lock as an admin write does (at most 100 ms), then 503.
-  const taken = await deps.storage.limits.takeSlots(limits, deps.clock.now(), {
-    waitMs: SERVING_BUSY_TIMEOUT_MS,
-  });
-  if (taken.allowed) return { allowed: true, ticket: { limits, second: taken.second } };
+  const taken = options.take
+    ? await deps.storage.limits.takeSlots(limits, now, { waitMs: SERVING_BUSY_TIMEOUT_MS })
+    : await deps.storage.limits.fullSlots(limits, now) ?? { allowed: true as const, second: undefined };
+  if (taken.allowed) {
+    return {
+      allowed: true,
+      ticket: taken.second === undefined ? undefined : { limits, second: taken.second },
+    };
+  }
   deps.metrics.inc("dci_admin_login_refusals_total", "Admin-token checks refused after too many failures", {
     scope: taken.full.scope === "admin_fail_all" ? "all" : "client",
   });
@@ -76,15 +89,12 @@ export async function checkAdminToken(
   const check = token.length > 0 && token.length <= MAX_TOKEN
     ? await deps.storage.adminTokens.find(token, { envToken: deps.config.adminToken })
     : undefined;
-  const admission = await admitTokenCheck(deps, options.clientIp);
+  // Nothing to hash: no slot, only a look at the counts, to answer as a counted check would.
+  const admission = await admitTokenCheck(deps, options.clientIp, { take: check !== undefined });
   if (!admission.allowed) {
     return { ok: false, reason: "limited", retryAfter: admission.retryAfter, scope: admission.scope };
   }
-  if (!check) {
-    // Nothing to hash: the slot was only a look at the count (the store has no read of it), given back at once.
-    await giveBack(deps, admission.ticket);
-    return { ok: false, reason: "invalid" };
-  }
+  if (!check || !admission.ticket) return { ok: false, reason: "invalid" };
   const info = await check.verify();
   if (!info) return { ok: false, reason: "invalid" };
   await giveBack(deps, admission.ticket);

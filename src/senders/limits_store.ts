@@ -12,6 +12,7 @@ import { groupCommit } from "../db/group_commit.ts";
 import {
   clientLockout,
   countSenderRequests,
+  fullSlots,
   purgeRateBuckets,
   type RateDecision,
   recordClientFailure,
@@ -79,6 +80,11 @@ export interface RateLimitStore {
    * `waitMs` bounds a wait for another process's write lock (SQLite; the group commit's 5 s by default).
    */
   takeSlots(limits: readonly SlotLimit[], nowMs: number, options?: { waitMs?: number }): Promise<SlotsTaken>;
+  /** The refusal `takeSlots` would answer now, or undefined when every one of `limits` has room; writes nothing. */
+  fullSlots(
+    limits: readonly SlotLimit[],
+    nowMs: number,
+  ): Promise<(SlotsTaken & { allowed: false }) | undefined>;
   /** Gives back the slots `takeSlots` took at `second`; a bucket back at zero is deleted. */
   releaseSlots(limits: readonly SlotLimit[], second: number): Promise<void>;
   /** Deletes minute buckets that left the window; returns how many. */
@@ -141,6 +147,7 @@ export function sqliteRateLimitStore(db: Db): RateLimitStore {
     clientLockout: (clientId, limit, nowMs) => Promise.try(() => clientLockout(db, clientId, limit, nowMs)),
     recordClientFailure: (clientId, nowMs) => Promise.try(() => recordClientFailure(db, clientId, nowMs)),
     takeSlots: (limits, nowMs, options) => takeSlots(db, limits, nowMs, options),
+    fullSlots: (limits, nowMs) => Promise.try(() => fullSlots(db, limits, Math.floor(nowMs / 1000))),
     releaseSlots: (limits, second) => releaseSlots(db, limits, second),
     purgeBuckets: (nowMs) => Promise.try(() => purgeRateBuckets(db, nowMs)),
     resetDay: (nowMs) => Promise.try(() => resetDayCounters(db, nowMs)),

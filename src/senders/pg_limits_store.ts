@@ -73,17 +73,27 @@ function inRowOrder(limits: readonly SlotLimit[]): SlotLimit[] {
 function take(pool: PgPool, limits: readonly SlotLimit[], nowS: number): Promise<SlotsTaken> {
   return pgTransaction(pool, async (c) => {
     await lock(c, limits);
-    let refused: SlotsTaken & { allowed: false } | undefined;
-    for (const l of limits) {
-      const u = await usage(c, l.scope, l.key, nowS);
-      if (u.used < l.limit) continue;
-      const retryAfter = untilFreeOf(u.rows, nowS, l.limit);
-      if (!refused || retryAfter > refused.retryAfter) refused = { allowed: false, retryAfter, full: l };
-    }
+    const refused = await fullest(c, limits, nowS);
     if (refused) return refused;
     for (const l of inRowOrder(limits)) await pgRun(c, BUMP_BUCKET, [l.scope, l.key, nowS, 1]);
     return { allowed: true, second: nowS };
   });
+}
+
+/** The refusal `take` would answer at second `nowS` (the fullest of `limits`), or undefined: reads only. */
+async function fullest(
+  db: PgPool | PgClient,
+  limits: readonly SlotLimit[],
+  nowS: number,
+): Promise<(SlotsTaken & { allowed: false }) | undefined> {
+  let refused: SlotsTaken & { allowed: false } | undefined;
+  for (const l of limits) {
+    const u = await usage(db, l.scope, l.key, nowS);
+    if (u.used < l.limit) continue;
+    const retryAfter = untilFreeOf(u.rows, nowS, l.limit);
+    if (!refused || retryAfter > refused.retryAfter) refused = { allowed: false, retryAfter, full: l };
+  }
+  return refused;
 }
 
 /**
@@ -180,6 +190,7 @@ export function pgRateLimitStore(pool: PgPool): RateLimitStore {
       await pgRun(pool, BUMP_BUCKET, ["client_fail", clientId, Math.floor(nowMs / 1000), 1]);
     },
     takeSlots: (limits, nowMs) => take(pool, limits, Math.floor(nowMs / 1000)),
+    fullSlots: (limits, nowMs) => fullest(pool, limits, Math.floor(nowMs / 1000)),
     releaseSlots: (limits, second) =>
       pgTransaction(pool, async (c) => {
         for (const l of inRowOrder(limits)) {

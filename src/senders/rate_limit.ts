@@ -262,16 +262,26 @@ export function takeSlots(
 ): Promise<{ allowed: true; second: number } | { allowed: false; retryAfter: number; full: SlotLimit }> {
   const nowS = Math.floor(nowMs / 1000);
   return groupCommit(db, () => {
-    let refused: { allowed: false; retryAfter: number; full: SlotLimit } | undefined;
-    for (const l of limits) {
-      if (minuteUsage(db, l.scope, l.key, nowS).used < l.limit) continue;
-      const retryAfter = untilFree(db, l.scope, l.key, nowS, l.limit);
-      if (!refused || retryAfter > refused.retryAfter) refused = { allowed: false, retryAfter, full: l };
-    }
+    const refused = fullSlots(db, limits, nowS);
     if (refused) return refused;
     for (const l of limits) bump(db, l.scope, l.key, nowS);
     return { allowed: true as const, second: nowS };
   }, options);
+}
+
+/** The refusal `takeSlots` would answer at second `nowS` (the fullest of `limits`), or undefined: a read. */
+export function fullSlots(
+  db: Db,
+  limits: readonly SlotLimit[],
+  nowS: number,
+): { allowed: false; retryAfter: number; full: SlotLimit } | undefined {
+  let refused: { allowed: false; retryAfter: number; full: SlotLimit } | undefined;
+  for (const l of limits) {
+    if (minuteUsage(db, l.scope, l.key, nowS).used < l.limit) continue;
+    const retryAfter = untilFree(db, l.scope, l.key, nowS, l.limit);
+    if (!refused || retryAfter > refused.retryAfter) refused = { allowed: false, retryAfter, full: l };
+  }
+  return refused;
 }
 
 /**

@@ -207,7 +207,10 @@ backendTest(
     equal((await s.limits.takeSlots([ip, all], T0 + 10_000)).allowed, true);
     // ip is full (both taken at 0 s and 10 s): refused, and `all` keeps its third slot.
     deepEqual(await s.limits.takeSlots([ip, all], T0 + 20_000), { allowed: false, retryAfter: 40, full: ip });
+    // A look answers the same refusal, and takes nothing where there is room.
+    deepEqual(await s.limits.fullSlots([ip, all], T0 + 20_000), { allowed: false, retryAfter: 40, full: ip });
     const other = { ...ip, key: "10.0.0.2" };
+    equal(await s.limits.fullSlots([other, all], T0 + 20_000), undefined);
     equal((await s.limits.takeSlots([other, all], T0 + 20_000)).allowed, true, "the refusal took nothing");
     deepEqual(await s.limits.takeSlots([other, all], T0 + 30_000), {
       allowed: false,
