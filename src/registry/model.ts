@@ -135,7 +135,7 @@ export const CORE_FIELDS: ReadonlySet<string> = new Set([
   "details",
 ]);
 
-/** The top-level fields the reader takes under aliases: its own key first, then the aliases in its order. */
+/** The top-level fields the reader takes under aliases (`aliased`): its own key first, then the aliases in order. */
 const ALIASES: ReadonlyArray<readonly string[]> = [
   ["id", "external_id", "@id"],
   ["record_type", "@type", "type"],
@@ -147,6 +147,14 @@ const ALIASES: ReadonlyArray<readonly string[]> = [
   ["relationship", "relationship_type"],
   ["attributes", "additional_attributes"],
 ];
+const ALIASES_OF = new Map(ALIASES.map((keys) => [keys[0], keys]));
+
+/** A top-level field as the reader takes it: under its own key, else the first of its aliases holding a value. */
+function aliased(raw: Obj, key: string): unknown {
+  for (const k of ALIASES_OF.get(key) ?? [key]) if (raw[k] !== undefined && raw[k] !== null) return raw[k];
+  return undefined;
+}
+
 /** The name parts the reader takes flat (top-level) when `name` is not an object. */
 const FLAT_NAME = ["given_name", "first_name", "second_name", "surname", "maiden_name", "prefix", "suffix"];
 
@@ -166,9 +174,7 @@ export function mergeInput(
     const given = keys.filter((k) => Object.hasOwn(patch, k));
     for (const k of given) done.add(k);
     // The reader takes the first of them holding a value (`??`); when none does, the field is cleared.
-    if (given.length > 0) {
-      out[keys[0]] = given.map((k) => patch[k]).find((v) => v !== undefined && v !== null) ?? null;
-    }
+    if (given.length > 0) out[keys[0]] = aliased(patch, keys[0]) ?? null;
   }
   const flat = FLAT_NAME.filter((k) => Object.hasOwn(patch, k));
   if (isObj(patch.name)) out.name = patch.name;
@@ -217,7 +223,7 @@ export function readRegistrant(
   };
   const def = readRecordType(raw, profile, errors);
   const recordType = def.storage;
-  const idRaw = raw.id ?? raw.external_id ?? raw["@id"];
+  const idRaw = aliased(raw, "id");
   let externalId = text("id", idRaw);
   if (externalId !== undefined && !EXTERNAL_ID.test(externalId)) {
     errors.push(`id: ${JSON.stringify(externalId)} must match [A-Za-z0-9._:-]{1,64}`);
@@ -254,23 +260,23 @@ export function readRegistrant(
   const reg: Registrant = {
     externalId,
     recordType,
-    identifiers: readIdentifiers(raw.identifier ?? raw.identifiers ?? raw.group_identifier, errors),
+    identifiers: readIdentifiers(aliased(raw, "identifier"), errors),
     name,
     sex,
-    birthDate: date("birth_date", raw.birth_date ?? raw.birthdate),
+    birthDate: date("birth_date", aliased(raw, "birth_date")),
     deathDate: date("death_date", raw.death_date),
-    addresses: readAddresses(raw.address ?? raw.addresses, text, errors),
-    phones: readList("phone_number", raw.phone_number ?? raw.phone, text, errors),
+    addresses: readAddresses(aliased(raw, "address"), text, errors),
+    phones: readList("phone_number", aliased(raw, "phone_number"), text, errors),
     emails: readList("email", raw.email, text, errors),
-    groupRef: text("group_id", raw.group_id ?? raw.household_id ?? raw.group),
-    relationship: text("relationship", raw.relationship ?? raw.relationship_type),
+    groupRef: text("group_id", aliased(raw, "group_id")),
+    relationship: text("relationship", aliased(raw, "relationship")),
     groupType: text("group_type", raw.group_type),
     groupSize: readNumber("group_size", raw.group_size, errors, true),
     povertyScore: readNumber("poverty_score", raw.poverty_score, errors, false),
     povertyScoreType: text("poverty_score_type", raw.poverty_score_type),
     registrationDate: stamp("registration_date", raw.registration_date) ?? now,
     lastUpdated: now,
-    attributes: readAttributes(raw.attributes ?? raw.additional_attributes, errors),
+    attributes: readAttributes(aliased(raw, "attributes"), errors),
   };
   if (reg.relationship && !RELATIONSHIP.test(reg.relationship)) errors.push("relationship: expected a code");
   if (reg.relationship) reg.relationship = reg.relationship.toUpperCase();
@@ -290,7 +296,7 @@ export function readRegistrant(
 
 /** The record type named by record_type / @type / type (the registry's first when none is). */
 function readRecordType(raw: Obj, profile: RegistryProfile, errors: string[]): RecordTypeDef {
-  const named = raw.record_type ?? raw["@type"] ?? raw.type;
+  const named = aliased(raw, "record_type");
   if (named === undefined || named === null || named === "") return profile.recordTypes[0];
   const def = recordTypeNamed(profile, String(named).slice(0, MAX_NAME));
   if (def) return def;
