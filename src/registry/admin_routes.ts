@@ -9,8 +9,8 @@ import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { isDeepStrictEqual } from "node:util";
 import { InputError, mergeInput, readRegistrant, type Registrant } from "./model.ts";
-import { isGroup, type StoredRegistrant } from "./store.ts";
-import { dciRecordOf } from "../registries/records.ts";
+import type { StoredRegistrant } from "./store.ts";
+import { viewedRecordOf } from "../registries/records.ts";
 import { profileOf, socialRegistry } from "../registries/index.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 import { wakeNotifier } from "../subscriptions/notifier.ts";
@@ -34,7 +34,6 @@ const json = (schema: z.ZodType, description: string) => ({
 });
 
 async function view(deps: Deps, reg: StoredRegistrant): Promise<Record<string, unknown>> {
-  const members = isGroup(reg.recordType) ? await deps.storage.registry.members(reg.id) : undefined;
   return {
     id: reg.externalId,
     record_type: reg.recordType,
@@ -43,7 +42,7 @@ async function view(deps: Deps, reg: StoredRegistrant): Promise<Record<string, u
     relationship: reg.relationship ?? null,
     attributes: reg.attributes,
     ...(reg.details ? { details: reg.details } : {}),
-    record: dciRecordOf(reg, members),
+    record: await viewedRecordOf(deps.storage.registry, reg),
   };
 }
 

@@ -24,6 +24,8 @@ import {
   uniqueRows,
 } from "./browse.ts";
 import { identifierLookup, listArgs, type RegistryStore, STORE_SQL } from "./registry_store.ts";
+import { listGroup } from "./search_members.ts";
+import { pgListingReads } from "./pg_search.ts";
 
 type Row = { id: number; data: string; deleted_at: string | null };
 
@@ -37,7 +39,7 @@ export function pgRegistryStore(pool: PgPool): RegistryStore {
   return {
     get: (externalId, registry = STORE_REGISTRY) => pgGetRegistrant(pool, externalId, registry),
     getById: async (id) => (await rows(pool, SQL.byId, [id]))[0],
-    members: (groupId) => rows(pool, SQL.members, [groupId]),
+    members: (groupId) => listGroup(groupId, pgListingReads(pool)),
     counts: async (registry) =>
       countsOf(registry, await pgAll<CountRow>(pool, pgText(COUNTS_SQL), [registry])),
     isEmpty: async (registry) =>

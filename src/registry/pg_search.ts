@@ -11,15 +11,15 @@ import { pgWithBudget } from "../db/pg/budget.ts";
 import type { StatementBudget } from "../db/budget.ts";
 import { type Compiled, searchFrom, toSql } from "./query_sql.ts";
 import { ESTIMATE_ROWS, estimateOf } from "./query_intersect.ts";
-import { fromRow, MAX_LISTED_MEMBERS, SQL, type StoredRegistrant } from "./store.ts";
+import { fromRow, SQL, type StoredRegistrant } from "./store.ts";
 import {
   type Census,
   censusSql,
   type ListedMembers,
-  listedMembers,
+  listGroup,
+  type ListingReads,
   type MemberRow,
   membersSql,
-  missingHead,
 } from "./search_members.ts";
 import { attributeOf } from "./attributes.ts";
 import { afterCursor, orderBy } from "./search_cursor.ts";
@@ -205,19 +205,19 @@ export async function recordsOf(
 ): Promise<Record<string, unknown>[]> {
   if (recordType.kind !== "group" || regs.length === 0) return toRecords(profile, recordType, regs);
   const members = new Map<number, ListedMembers>();
-  for (const g of regs) {
-    const rows = await pgAll<MemberRow>(db, pgText(MEMBERS_SQL), [g.id]);
-    const census = rows.length > MAX_LISTED_MEMBERS
-      ? (await pgAll<Census>(db, pgText(CENSUS_SQL), [g.id]))[0]
-      : undefined;
-    const head = census && missingHead(rows, census);
-    const headRow = head === undefined
-      ? undefined
-      : (await pgAll<MemberRow>(db, pgText(SQL.byId), [head]))[0];
-    members.set(g.id, listedMembers(rows, census, headRow));
-  }
+  for (const g of regs) members.set(g.id, await listGroup(g.id, pgListingReads(db)));
   return toRecords(profile, recordType, regs, members);
 }
 
-const MEMBERS_SQL = membersSql("");
-const CENSUS_SQL = censusSql("");
+const MEMBERS_SQL = pgText(membersSql(""));
+const CENSUS_SQL = pgText(censusSql(""));
+const BY_ID_SQL = pgText(SQL.byId);
+
+/** A group listing's reads on `db` (search_members.ts). */
+export function pgListingReads(db: PgQueryable): ListingReads {
+  return {
+    members: (id) => pgAll<MemberRow>(db, MEMBERS_SQL, [id]),
+    census: async (id) => (await pgAll<Census>(db, CENSUS_SQL, [id]))[0],
+    row: async (id) => (await pgAll<MemberRow>(db, BY_ID_SQL, [id]))[0],
+  };
+}

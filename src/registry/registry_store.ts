@@ -9,6 +9,15 @@ import type { Registrant } from "./model.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 import { type BrowsePage, browseRegistrants } from "./browse.ts";
 import {
+  type Census,
+  censusSql,
+  type ListedMembers,
+  listGroup,
+  type ListingReads,
+  type MemberRow,
+  membersSql,
+} from "./search_members.ts";
+import {
   lastEventId,
   listEventsAfter,
   listRecentEvents,
@@ -20,10 +29,10 @@ import {
   fromRow,
   getRegistrant,
   getRegistrantById,
-  groupMembers,
   registrantCounts,
   registryOfRecordType,
   saveRegistrant,
+  SQL,
   STORE_REGISTRY,
   type StoredRegistrant,
 } from "./store.ts";
@@ -49,8 +58,11 @@ export interface RegistryStore {
   get(externalId: string, registry?: string): Promise<StoredRegistrant | undefined>;
   /** The registrant with this row id, deleted ones included. */
   getById(id: number): Promise<StoredRegistrant | undefined>;
-  /** The first MAX_LISTED_MEMBERS live members of a group (by its row id), in registration order (store.ts). */
-  members(groupId: number): Promise<StoredRegistrant[]>;
+  /**
+   * The first MAX_LISTED_MEMBERS live members of a group (by its row id), in registration order, with its live
+   * count when it has more (search_members.ts: its head takes the last place when not among the first).
+   */
+  members(groupId: number): Promise<ListedMembers>;
   /** Live registrants of a registry per storage record type (each of its profile's, 0 when none), and deleted. */
   counts(registry: string): Promise<Record<string, number>>;
   /** Whether no registrant, live or deleted, exists (of `registry` when given, else of any registry). */
@@ -147,7 +159,7 @@ export function sqliteRegistryStore(db: Db): RegistryStore {
     get: (externalId, registry = STORE_REGISTRY) =>
       Promise.try(() => getRegistrant(db, externalId, registry)),
     getById: (id) => Promise.try(() => getRegistrantById(db, id)),
-    members: (groupId) => Promise.try(() => groupMembers(db, groupId)),
+    members: (groupId) => listGroup(groupId, sqliteListingReads(db)),
     counts: (registry) => Promise.try(() => registrantCounts(db, registry)),
     isEmpty: (registry) => Promise.try(() => registryEmpty(db, registry)),
     lastEventId: () => Promise.try(() => lastEventId(db)),
@@ -174,5 +186,17 @@ export function sqliteRegistryStore(db: Db): RegistryStore {
         const [sql, args] = identifierLookup(id, recordType, limit);
         return (stmt(db, sql).all(...args) as Row[]).map(fromRow);
       }),
+  };
+}
+
+const MEMBERS_SQL = membersSql("");
+const CENSUS_SQL = censusSql("");
+
+/** A group listing's reads on `db` (search_members.ts). */
+function sqliteListingReads(db: Db): ListingReads {
+  return {
+    members: (id) => stmt(db, MEMBERS_SQL).all(id) as MemberRow[],
+    census: (id) => stmt(db, CENSUS_SQL).get(id) as Census,
+    row: (id) => stmt(db, SQL.byId).get(id) as MemberRow | undefined,
   };
 }

@@ -65,3 +65,21 @@ export function withListed(group: StoredRegistrant, listed: ListedMembers): Stor
     attributes: { ...group.attributes, member_list_truncated: true, member_list_total: listed.total },
   };
 }
+
+/** The reads of a group's listing, each given a row id: sync on SQLite, async on PostgreSQL. */
+export interface ListingReads {
+  /** membersSql's rows of the group. */
+  members(groupId: number): MemberRow[] | Promise<MemberRow[]>;
+  /** censusSql's row of the group. */
+  census(groupId: number): Census | Promise<Census>;
+  /** One registrant's row by its row id. */
+  row(id: number): MemberRow | undefined | Promise<MemberRow | undefined>;
+}
+
+/** What a listing shows of group `groupId`: its first members, with its census and head when it has more. */
+export async function listGroup(groupId: number, read: ListingReads): Promise<ListedMembers> {
+  const rows = await read.members(groupId);
+  const census = rows.length > MAX_LISTED_MEMBERS ? await read.census(groupId) : undefined;
+  const head = census && missingHead(rows, census);
+  return listedMembers(rows, census, head === undefined ? undefined : await read.row(head));
+}

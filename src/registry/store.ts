@@ -60,11 +60,6 @@ export const SQL = {
   idKill: "UPDATE identifiers SET live = 0 WHERE id_value = ? AND id_type = ? AND registrant_id = ?",
   softDelete: "UPDATE registrants SET deleted_at = ?, last_updated = ? WHERE id = ?",
   groupOf: "SELECT id, record_type, deleted_at FROM registrants WHERE external_id = ? AND registry = ?",
-  // The first members by row id, then their data: PostgreSQL sorts the group's index entries (they are in heap
-  // order there), never joins the data of members past the limit.
-  members: `SELECT m.id, d.data, m.deleted_at FROM (SELECT id, deleted_at FROM registrants
-    WHERE group_id = ? AND deleted_at IS NULL ORDER BY id LIMIT ${MAX_LISTED_MEMBERS}) m
-    JOIN registrant_data d ON d.id = m.id ORDER BY m.id`,
 };
 
 type Row = { id: number; data: string; deleted_at: string | null };
@@ -94,11 +89,6 @@ export function getRegistrant(
 export function getRegistrantById(db: Db, id: number): StoredRegistrant | undefined {
   const row = stmt(db, SQL.byId).get(id) as Row | undefined;
   return row ? fromRow(row) : undefined;
-}
-
-/** The first MAX_LISTED_MEMBERS live members of a group, in registration order. */
-export function groupMembers(db: Db, groupId: number): StoredRegistrant[] {
-  return (stmt(db, SQL.members).all(groupId) as Row[]).map(fromRow);
 }
 
 /**

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { FIXTURE_NOW, ids, searchOne } from "./fixture.ts";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
+import { createApp } from "../helpers/app.ts";
 import { jsonLdValidator } from "../helpers/jsonld.ts";
 import { MAX_LISTED_MEMBERS } from "../../src/registry/store.ts";
 
@@ -122,13 +123,42 @@ Deno.test("search: a group with no more members than the cap lists them all, unm
   }
 });
 
-Deno.test("registry store: members() lists at most the cap (the admin view)", async () => {
+Deno.test("registry store: members() lists at most the cap, with the head and the live count", async () => {
   const deps = await households();
   try {
     const big = await deps.storage.registry.get("BIG");
     const listed = await deps.storage.registry.members(big!.id);
-    assert.equal(listed.length, MAX_LISTED_MEMBERS);
-    assert.deepEqual(listed.slice(0, 4).map((m) => m.externalId), ["M0", "M1", "M2", "M4"]);
+    assert.equal(listed.members.length, MAX_LISTED_MEMBERS);
+    assert.deepEqual(listed.members.slice(0, 4).map((m) => m.externalId), ["M0", "M1", "M2", "M4"]);
+    assert.equal(listed.members.at(-1)!.externalId, `M${MEMBERS - 1}`, "the head takes the last place");
+    assert.equal(listed.total, MEMBERS - 1);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("the admin view of a group says when its member list is cut, and counts its members", async () => {
+  const deps = await households();
+  try {
+    const admin = await deps.storage.adminTokens.create({ role: "admin", name: "ops" });
+    const app = createApp(deps);
+    const view = async (id: string) => {
+      const res = await app.request(`/admin/v1/registries/social/registrants/${id}`, {
+        headers: { authorization: `Bearer ${admin.token}` },
+      });
+      assert.equal(res.status, 200);
+      return (await res.json()).record as Json;
+    };
+    const big = await view("BIG");
+    assert.equal(big.member_list.length, MAX_LISTED_MEMBERS);
+    assert.equal(big.group_size, MEMBERS - 1, "the live count, not the list's length");
+    assert.deepEqual(big.additional_attributes, [
+      { member_list_truncated: true },
+      { member_list_total: MEMBERS - 1 },
+    ]);
+    const small = await view("SMALL");
+    assert.equal(small.member_list.length, 2);
+    assert.equal(small.additional_attributes, undefined);
   } finally {
     deps.close();
   }

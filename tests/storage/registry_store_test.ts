@@ -38,11 +38,16 @@ backendTest("registry store: save, get, getById, members, counts, isEmpty, lastE
   deepEqual(await r.getById(p.id), got);
   equal(await r.get("P1", "crvs"), undefined);
   equal(await r.getById(999_999), undefined);
-  deepEqual((await r.members(g.id)).map((m) => m.externalId), ["P1", "P2"]);
+  deepEqual((await r.members(g.id)).members.map((m) => m.externalId), ["P1", "P2"]);
+  equal((await r.members(g.id)).total, undefined, "a whole list has no total");
   deepEqual(await r.counts("social"), { person: 2, group: 1, deleted: 0 });
   await r.delete("P2", { now: LATER });
   deepEqual(await r.counts("social"), { person: 1, group: 1, deleted: 1 });
-  deepEqual((await r.members(g.id)).map((m) => m.externalId), ["P1"], "a deleted member is no member");
+  deepEqual(
+    (await r.members(g.id)).members.map((m) => m.externalId),
+    ["P1"],
+    "a deleted member is no member",
+  );
   const crvs = await r.counts("crvs");
   ok(Object.values(crvs).every((n) => n === 0) && "deleted" in crvs && Object.keys(crvs).length > 1);
   equal(await r.lastEventId(), (await r.eventsAfter(0)).at(-1)!.id);

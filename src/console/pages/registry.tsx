@@ -8,8 +8,8 @@ import { type ConsoleEnv, href } from "../context.ts";
 import { Field, FilterForm, Table } from "../components.tsx";
 import { servedRegistries } from "../../actions/registries.ts";
 import type { RegistryProfile } from "../../registries/profile.ts";
-import { isGroup, type StoredRegistrant } from "../../registry/store.ts";
-import { dciRecordOf } from "../../registries/records.ts";
+import type { StoredRegistrant } from "../../registry/store.ts";
+import { viewedRecordOf } from "../../registries/records.ts";
 import type { RegistryEvent } from "../../registry/events.ts";
 
 const ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -71,8 +71,7 @@ export function registryPages(app: Hono<ConsoleEnv>, deps: Deps): void {
     const id = c.req.param("id");
     const reg = profile && ID.test(id) ? await deps.storage.registry.get(id, profile.name) : undefined;
     if (!profile || !reg) return notFound(c, "No such record.");
-    const members = isGroup(reg.recordType) ? await deps.storage.registry.members(reg.id) : undefined;
-    const record = dciRecordOf(reg, members);
+    const record = await viewedRecordOf(deps.storage.registry, reg);
     return c.render(
       <>
         <dl class="props" id="record-props">
