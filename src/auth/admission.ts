@@ -14,7 +14,8 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64];
 export interface AdmitOptions {
   /**
    * The request is answered and nothing of it stored (a sync action): a message_id seen within the window is a
-   * duplicate. Otherwise (an async action, an upload) it is one only when a transaction was stored under it.
+   * duplicate. Otherwise (an async action, an upload) it is one when a sync request recorded it (its body is as
+   * valid here: the signature does not cover the path) or a transaction was stored under it.
    */
   sync?: boolean;
 }
@@ -45,6 +46,7 @@ export async function admit(
     senderId,
     limits,
     messageId: typeof messageId === "string" ? messageId : undefined,
+    kind: options.sync ? "sync" as const : "async" as const,
     replayWindowMs: windowMs,
     seenAtMs,
     check: typeof messageId === "string"
@@ -61,11 +63,15 @@ export async function admit(
   };
   let outcome = await deps.storage.limits.admit(request, nowMs);
   if ("replayed" in outcome) {
-    if (options.sync || await deps.storage.transactions.hasMessageId(senderId, messageId as string)) {
+    if (
+      options.sync || outcome.replayed === "sync" ||
+      await deps.storage.transactions.hasMessageId(senderId, messageId as string)
+    ) {
       throw duplicateMessageId(senderId, messageId as string);
     }
-    // Its message_id was admitted, but no transaction was stored under it: that copy's accept met a held lock
-    // or a full disk (answered 503 with Retry-After), or was refused. This is the copy sent again, counted as a
+    // Its message_id was admitted by an async request (a sync one's answer went out, stored nowhere, whatever
+    // route this copy takes), but no transaction was stored under it: that copy's accept met a held lock or a
+    // full disk (answered 503 with Retry-After), or was refused. This is the copy sent again, counted as a
     // request of its own; a copy of a stored one is refused above, and the store's dedupe key answers two copies
     // racing each other with the one stored ACK.
     outcome = await deps.storage.limits.admit({ ...request, messageId: undefined }, nowMs);

@@ -31,34 +31,63 @@ export function duplicateMessageId(senderId: string, messageId: string): DciReje
 }
 
 /**
- * Records (sender, message_id) seen at ?; a row older than the window (the last ?, not yet purged) is taken over,
- * a fresh one changes nothing (a replay). SQLite (PostgreSQL names the table's column, src/auth/pg_replay_store.ts).
+ * What admitted a message id. "sync": its answer is stored nowhere, so every copy within the window is a duplicate,
+ * on any route (the envelope's signature does not cover the path). "async": a copy may be admitted again while no
+ * transaction is stored under it (src/auth/admission.ts). Rows recorded before migration 0035 read as "sync".
+ */
+export type ReplayKind = "sync" | "async";
+
+/**
+ * Records (sender, message_id) seen at ? by a request of kind ?; a row older than the window (the last ?, not yet
+ * purged) is taken over, kind and all, a fresh one changes nothing (a replay). SQLite (PostgreSQL names the
+ * table's column, src/auth/pg_replay_store.ts).
  */
 export const RECORD_MESSAGE_ID =
-  `INSERT INTO replay_guard (sender_id, message_id, seen_at_ms) VALUES (?, ?, ?)
-     ON CONFLICT (sender_id, message_id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms
+  `INSERT INTO replay_guard (sender_id, message_id, seen_at_ms, kind) VALUES (?, ?, ?, ?)
+     ON CONFLICT (sender_id, message_id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms, kind = excluded.kind
      WHERE seen_at_ms < ?`;
+/** The kind of request that recorded (sender ?, message_id ?). Both backends. */
+export const REPLAYED_KIND = "SELECT kind FROM replay_guard WHERE sender_id = ? AND message_id = ?";
 /** Deletes replay records seen before ?. Both backends. */
 export const PURGE_REPLAY = "DELETE FROM replay_guard WHERE seen_at_ms < ?";
 
 /**
- * When a message id is recorded: now, within the window; and the time its record counts from, when later than
- * now (it is kept until a window after that).
+ * When a message id is recorded: now, within the window; the time its record counts from, when later than
+ * now (it is kept until a window after that); and the kind of request that records it (default "sync": its copies
+ * are always duplicates).
  */
 export interface ReplayAt {
   nowMs: number;
   windowMs: number;
   seenAtMs?: number;
+  kind?: ReplayKind;
 }
 
-/** Records (sender, message_id); false when it was already recorded within the window (a replay). */
-export function recordMessageId(db: Db, senderId: string, messageId: string, at: ReplayAt): boolean {
-  return stmt(db, RECORD_MESSAGE_ID).run(
+/**
+ * Records (sender, message_id); undefined when recorded, or, when it was already recorded within the window (a
+ * replay), the kind of the request that recorded it.
+ */
+export function recordMessageId(
+  db: Db,
+  senderId: string,
+  messageId: string,
+  at: ReplayAt,
+): ReplayKind | undefined {
+  const changes = stmt(db, RECORD_MESSAGE_ID).run(
     senderId,
     messageId,
     Math.max(at.nowMs, at.seenAtMs ?? 0),
+    at.kind ?? "sync",
     at.nowMs - at.windowMs,
-  ).changes !== 0;
+  ).changes;
+  if (changes !== 0) return undefined;
+  const row = stmt(db, REPLAYED_KIND).get(senderId, messageId) as { kind: string } | undefined;
+  return replayKind(row?.kind);
+}
+
+/** A stored kind as a ReplayKind: anything but "async" (a missing row too) is held to the stricter "sync". */
+export function replayKind(stored: unknown): ReplayKind {
+  return stored === "async" ? "async" : "sync";
 }
 
 /** Deletes replay records seen before `beforeMs`. */

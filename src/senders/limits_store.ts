@@ -24,7 +24,7 @@ import {
   takeIpRequest,
   takeSlots,
 } from "./rate_limit.ts";
-import { recordMessageId } from "../auth/replay.ts";
+import { recordMessageId, type ReplayKind } from "../auth/replay.ts";
 
 /** One signed request to admit: counted against its sender's limits, its message id recorded once. */
 export interface AdmissionRequest {
@@ -32,6 +32,11 @@ export interface AdmissionRequest {
   limits: { minute: number; day: number };
   /** header.message_id: recorded in the replay guard once the limits allow the request; a repeat is refused. */
   messageId?: string;
+  /**
+   * What the message id is recorded as admitted by (default "sync"): a replay answers the kind that recorded it, so
+   * the caller can tell a copy of a sync request (always a duplicate) from one of an async request.
+   */
+  kind?: ReplayKind;
   /** The replay window: a message id recorded longer ago than this is accepted again. */
   replayWindowMs: number;
   /**
@@ -47,9 +52,10 @@ export interface AdmissionRequest {
 
 /**
  * What became of a request: a limit decision (allowed or not), a replay (its message id was seen within the
- * window), or the error its `check` threw. Only an allowed decision is counted and its message id recorded.
+ * window, recorded by a request of kind `replayed`), or the error its `check` threw. Only an allowed decision is
+ * counted and its message id recorded.
  */
-export type AdmissionOutcome = { decision: RateDecision } | { replayed: true } | { error: unknown };
+export type AdmissionOutcome = { decision: RateDecision } | { replayed: ReplayKind } | { error: unknown };
 
 /** The outcome of `takeSlots`. */
 export type SlotsTaken = { allowed: true; second: number } | {
@@ -93,8 +99,10 @@ export interface RateLimitStore {
   resetDay(nowMs: number): Promise<number>;
 }
 
-/** Raised inside the batch's write when a message id is a replay (mapped to `{ replayed: true }`). */
-const REPLAYED = Symbol("replayed");
+/** Raised inside the batch's write when a message id is a replay, with the kind that recorded it (`replayed`). */
+class Replayed {
+  constructor(readonly kind: ReplayKind) {}
+}
 
 interface Batch {
   requests: SenderRequest[];
@@ -135,12 +143,13 @@ export function sqliteRateLimitStore(db: Db): RateLimitStore {
         admitted: () => {
           r.check?.();
           if (messageId === undefined) return;
-          const at = { nowMs: batch.nowMs, windowMs: r.replayWindowMs, seenAtMs: r.seenAtMs };
-          if (!recordMessageId(db, r.senderId, messageId, at)) throw REPLAYED;
+          const at = { nowMs: batch.nowMs, windowMs: r.replayWindowMs, seenAtMs: r.seenAtMs, kind: r.kind };
+          const replayed = recordMessageId(db, r.senderId, messageId, at);
+          if (replayed) throw new Replayed(replayed);
         },
       }) - 1;
       const outcome = (await batch.outcomes)[index];
-      if ("error" in outcome && outcome.error === REPLAYED) return { replayed: true };
+      if ("error" in outcome && outcome.error instanceof Replayed) return { replayed: outcome.error.kind };
       return outcome;
     },
     takeIpRequest: (ip, limit, nowMs) => takeIpRequest(db, ip, limit, nowMs),

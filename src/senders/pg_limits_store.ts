@@ -6,8 +6,8 @@
  * holder's count) and writes. Locks of several keys are taken in one statement, in hash order, so two takers never
  * wait on each other in a cycle; two keys that share a hash only wait for each other, never count together.
  * A signed request's admission, the hot path, does the same in one round trip: the function dci_admit (migration
- * 0030) takes the lock, reads and writes as one autocommit statement. Reads that decide nothing (the client
- * lockout) and single counts (a failure, a release) need no lock.
+ * 0030; since 0035 it records the replay guard's kind too) takes the lock, reads and writes as one autocommit
+ * statement. Reads that decide nothing (the client lockout) and single counts (a failure, a release) need no lock.
  */
 import type { PgClient, PgPool } from "../db/pg/pool.ts";
 import { pgAll, pgOne, pgQuery, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
@@ -23,6 +23,7 @@ import {
   WINDOW_BUCKETS,
   WINDOW_S,
 } from "./rate_limit.ts";
+import { replayKind } from "../auth/replay.ts";
 import type { AdmissionOutcome, AdmissionRequest, RateLimitStore, SlotsTaken } from "./limits_store.ts";
 
 /** The first key of the two-key advisory locks on rate-limit counters ("dcir" in ASCII). */
@@ -34,9 +35,9 @@ const LOCK_KEYS = `SELECT pg_advisory_xact_lock($1, h)
 const BUMP_BUCKET = `INSERT INTO rate_buckets (scope, key, second, count) VALUES ($1, $2, $3, $4)
   ON CONFLICT (scope, key, second) DO UPDATE SET count = rate_buckets.count + excluded.count`;
 
-/** A signed request's admission in one round trip (src/db/pg/migrations/0030_pg_admission.sql). */
-const ADMIT =
-  `SELECT used, day_used, outcome, seconds, counts FROM dci_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
+/** A signed request's admission in one round trip (src/db/pg/migrations/0035_replay_guard_kind.sql). */
+const ADMIT = `SELECT used, day_used, outcome, seconds, counts, replayed_kind
+  FROM dci_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
 
 const RELEASE_BUCKET =
   `UPDATE rate_buckets SET count = count - 1 WHERE scope = $1 AND key = $2 AND second = $3`;
@@ -126,6 +127,7 @@ async function admit(
     r.messageId ?? null,
     Math.max(nowMs, r.seenAtMs ?? 0),
     nowMs - r.replayWindowMs,
+    r.kind ?? "sync",
   ]))!;
   r.onWrite?.(1);
   const decision: RateDecision = senderDecision(row.used, row.day_used ?? 0, r.limits, nowMs);
@@ -147,7 +149,7 @@ async function admit(
     return { decision };
   }
   if (failed) return failed;
-  return row.outcome === "replayed" ? { replayed: true } : { decision };
+  return row.outcome === "replayed" ? { replayed: replayKind(row.replayed_kind) } : { decision };
 }
 
 /** dci_admit's answer (bigint arrays arrive as text). */
@@ -157,6 +159,8 @@ interface AdmitRow {
   outcome: "refused" | "allowed" | "replayed" | "counted";
   seconds: string[] | null;
   counts: string[] | null;
+  /** With outcome "replayed": the kind of request that recorded the message id. */
+  replayed_kind: string | null;
 }
 
 /** Rate limits in the PostgreSQL database behind `pool`. */

@@ -88,6 +88,28 @@ Deno.test("replay guard: a sync request's copy is a duplicate, its answer being 
   }
 });
 
+Deno.test("replay guard: a sync request's copy sent to the async route is a duplicate, and nothing is stored", async () => {
+  const h = await harness();
+  try {
+    // The signature covers the envelope, not the path: one signed search body is valid on either route.
+    const envelope = requestEnvelope(h.alice.senderId, searchMessage("t-sync-to-async"), {
+      nowMs: h.deps.clock.now(),
+      totalCount: 1,
+      header: { sender_uri: "https://alice.example/cb" },
+    });
+    const body = JSON.stringify(h.alice.sign(envelope, h.deps.clock.now()));
+    const messageId = envelope.header.message_id as string;
+    equal((await post(h, "/registry/sync/search", body)).status, 200);
+    // Before: 202, and the transaction stored and processed (the sync answer stores nothing under the id).
+    const replayed = await post(h, "/registry/search", body);
+    equal(replayed.status, 409, JSON.stringify(replayed.body));
+    match(replayed.body.message.error.message, /^rjct\.message_id\.duplicate/);
+    equal(await storedUnder(h, messageId), 0);
+  } finally {
+    h.close();
+  }
+});
+
 Deno.test("replay guard: a bulk search upload refused 503 for storage is accepted when sent again", async () => {
   const h = await harness();
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, h.app.fetch);

@@ -85,9 +85,9 @@ backendTest(
       decisionOf(await s.limits.admit(request("s1", limits, { messageId: "m1" }), T0)).remainingMinute,
       1,
     );
-    // A repeat is a replay, not counted.
+    // A repeat is a replay, not counted; it answers the kind that recorded the id (sync, the default).
     deepEqual(await s.limits.admit(request("s1", limits, { messageId: "m1" }), T0 + 1000), {
-      replayed: true,
+      replayed: "sync",
     });
     // The same id from another sender is another message.
     equal(

@@ -16,6 +16,7 @@ import p0031 from "./migrations/0031_pg_callback_outcome.sql" with { type: "text
 import p0032 from "./migrations/0032_transaction_results.sql" with { type: "text" };
 import p0033 from "./migrations/0033_bulk_load_stage.sql" with { type: "text" };
 import p0034 from "./migrations/0034_next_key_and_lookups.sql" with { type: "text" };
+import p0035 from "./migrations/0035_replay_guard_kind.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL. */
 export interface PgMigration {
@@ -45,6 +46,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 32, name: "0032_transaction_results", sql: p0032 },
   { version: 33, name: "0033_bulk_load_stage", sql: p0033 },
   { version: 34, name: "0034_next_key_and_lookups", sql: p0034 },
+  { version: 35, name: "0035_replay_guard_kind", sql: p0035 },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */

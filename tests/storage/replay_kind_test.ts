@@ -1,0 +1,106 @@
+/**
+ * The replay guard's kind (migration 0035): each message id is recorded with what admitted it, a sync or an async
+ * request, and a replay answers that kind, so the admission can refuse a sync request's copy on the async route.
+ * Both backends, and the rows already there when the migration runs.
+ */
+import { deepEqual, equal } from "node:assert/strict";
+import { backendTest } from "../helpers/storage.ts";
+import { sharedPostgres } from "../helpers/postgres.ts";
+import { openDatabase } from "../../src/db/sqlite.ts";
+import { migrate, MIGRATIONS } from "../../src/db/migrate.ts";
+import { migratePg, PG_MIGRATIONS } from "../../src/db/pg/migrate.ts";
+import { openPgPool } from "../../src/db/pg/pool.ts";
+import { pgAll } from "../../src/db/pg/query.ts";
+import { type AdmissionRequest, sqliteRateLimitStore } from "../../src/senders/limits_store.ts";
+import { pgRateLimitStore } from "../../src/senders/pg_limits_store.ts";
+
+const T0 = Date.parse("2026-05-01T12:00:00Z");
+const WINDOW_MS = 600_000;
+
+function request(messageId: string, kind?: AdmissionRequest["kind"]): AdmissionRequest {
+  return { senderId: "s1", limits: { minute: 100, day: 1000 }, messageId, replayWindowMs: WINDOW_MS, kind };
+}
+
+/** An outcome with its decision reduced to "counted", so outcomes compare with deepEqual. */
+function shown(o: object): unknown {
+  return "decision" in o ? "counted" : o;
+}
+
+backendTest(
+  "limits store: a replay answers the kind of request that recorded the message id",
+  async (s, sql) => {
+    equal(shown(await s.limits.admit(request("m-sync", "sync"), T0)), "counted");
+    equal(shown(await s.limits.admit(request("m-async", "async"), T0)), "counted");
+    equal(shown(await s.limits.admit(request("m-default"), T0)), "counted");
+    deepEqual(shown(await s.limits.admit(request("m-sync", "async"), T0 + 1000)), { replayed: "sync" });
+    deepEqual(shown(await s.limits.admit(request("m-async", "sync"), T0 + 1000)), { replayed: "async" });
+    deepEqual(shown(await s.limits.admit(request("m-async", "async"), T0 + 1000)), { replayed: "async" });
+    // Without a kind, the stricter: a copy of it is refused on every route.
+    deepEqual(shown(await s.limits.admit(request("m-default", "async"), T0 + 1000)), { replayed: "sync" });
+    // A record past the window is taken over with the new request's kind.
+    equal(shown(await s.limits.admit(request("m-sync", "async"), T0 + WINDOW_MS + 1)), "counted");
+    deepEqual(shown(await s.limits.admit(request("m-sync", "sync"), T0 + WINDOW_MS + 2)), {
+      replayed: "async",
+    });
+    const rows = await sql("SELECT message_id, kind FROM replay_guard ORDER BY message_id");
+    deepEqual(rows.map((r) => [r.message_id, r.kind]), [
+      ["m-async", "async"],
+      ["m-default", "sync"],
+      ["m-sync", "async"],
+    ]);
+  },
+);
+
+backendTest("replay store: guard() records the kind it is given, sync by default", async (s, sql) => {
+  const at = { nowMs: T0, windowMs: WINDOW_MS };
+  equal(await s.replay.guard("s1", "a", { ...at, kind: "async" }), true);
+  equal(await s.replay.guard("s1", "b", at), true);
+  equal(await s.replay.guard("s1", "a", { ...at, kind: "sync" }), false);
+  const rows = await sql("SELECT message_id, kind FROM replay_guard ORDER BY message_id");
+  deepEqual(rows.map((r) => [r.message_id, r.kind]), [["a", "async"], ["b", "sync"]]);
+});
+
+Deno.test("migration 0035 [sqlite]: a message id recorded before it reads as recorded by a sync request", async () => {
+  const db = openDatabase(":memory:");
+  try {
+    migrate(db, MIGRATIONS.filter((m) => m.version < 35));
+    db.prepare("INSERT INTO replay_guard (sender_id, message_id, seen_at_ms) VALUES ('s1', 'old', ?)").run(
+      T0,
+    );
+    deepEqual(migrate(db), ["0035_replay_guard_kind"]);
+    deepEqual(shown(await sqliteRateLimitStore(db).admit(request("old", "async"), T0 + 1000)), {
+      replayed: "sync",
+    });
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("migration 0035 [postgres]: a message id recorded before it reads as sync; 0030's dci_admit still answers", async () => {
+  const cluster = await sharedPostgres();
+  const url = await cluster.createDatabase(`kind_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const pool = openPgPool(url, { max: 2 });
+  try {
+    await migratePg(pool, PG_MIGRATIONS.filter((m) => m.version < 35));
+    await pool.query(
+      "INSERT INTO replay_guard (sender_id, message_id, seen_at_ms) VALUES ('s1', 'old', $1)",
+      [T0],
+    );
+    deepEqual(await migratePg(pool), ["0035_replay_guard_kind"]);
+    deepEqual(shown(await pgRateLimitStore(pool).admit(request("old", "async"), T0 + 1000)), {
+      replayed: "sync",
+    });
+    // An instance of the previous version, until it is replaced, admits through 0030's function: its rows are sync.
+    const [row] = await pgAll<{ outcome: string }>(
+      pool,
+      "SELECT outcome FROM dci_admit('s1', $1, $2, '2026-05-01', 100, 1000, true, 'prev', $3, $4)",
+      [Math.floor(T0 / 1000), Math.floor(T0 / 1000) - 60, T0, T0 - WINDOW_MS],
+    );
+    equal(row.outcome, "counted");
+    deepEqual(shown(await pgRateLimitStore(pool).admit(request("prev", "async"), T0 + 1000)), {
+      replayed: "sync",
+    });
+  } finally {
+    await pool.end();
+  }
+});
