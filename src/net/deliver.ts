@@ -7,12 +7,22 @@ import type { Metrics } from "../obs/metrics.ts";
  * The outcome of one attempt. `permanent` failures are not retried (the guard refused the URL, the receiver
  * rejected the envelope for good); a `held` attempt was not made at all (its `hold` check said no right before
  * sending, or no outbound slot came free in time: `busy`) and counts as no attempt. `receiverCode` is the code of
- * a receiver that answered HTTP 2xx with `ack_status: "ERR"`: it rejected the delivery. `status` is the HTTP
- * status when there was one.
+ * a receiver that answered HTTP 2xx with `ack_status: "ERR"`: it rejected the delivery; on a delivered outcome it
+ * is DUPLICATE_CODE: the receiver already had this message_id. `status` is the HTTP status when there was one.
  */
 export type DeliveryOutcome =
-  | { ok: true; status: number }
+  | { ok: true; status: number; receiverCode?: typeof DUPLICATE_CODE }
   | { ok: false; permanent: boolean; error: string; held?: true; receiverCode?: string; status?: number };
+
+/**
+ * What a receiver applying DCI's replay rule answers a message_id it has seen. Every attempt of an envelope (a
+ * retry, a re-send after a crash or an operator's retry) goes under the message_id of its first, which the
+ * server made itself (a UUID, or a sealed batch's head): so this answer means an earlier attempt reached the
+ * receiver though its answer did not reach us (a timeout, a crash), and the envelope is delivered. It is taken on
+ * any attempt, the first as counted too: a crash between a send and its record, or an operator's retry, leaves
+ * the count at zero though the receiver has it.
+ */
+export const DUPLICATE_CODE = "rjct.message_id.duplicate";
 
 /** Thrown by the pre-send check to cancel a request that must not go out. */
 class Held extends Error {}
@@ -68,12 +78,36 @@ function errAckCode(body: string): string | undefined {
 }
 
 /**
- * POSTs a JSON body once. A 2xx status is delivered unless the receiver's ACK says `ack_status: "ERR"`; of the
- * receiver's body only that ACK's error code is ever kept (never its message, never in logs or errors beyond
- * the code). `what` names the target in the error, e.g. "callback URL"; `sender` is whom it is for: its
- * allowlist entries and its share of the outbound slots. `hold` returns why the envelope must not be sent now,
- * or undefined: it is asked right before connecting, after any wait for a slot (deliverToSender, the caller,
- * asks it first, before fetching a token: once more here would be one more query per delivery). Never throws.
+ * Whether a 2xx or 4xx answer says the receiver already has this message_id (DUPLICATE_CODE): as the ERR ACK's
+ * error code, as the lead of its message (this server's own form: the spec's ERR codes are err.* only, so the
+ * rjct code leads the message), or as a `rjct` header's status_reason_code (a sync-style answer).
+ */
+function answersDuplicate(status: number, body: string): boolean {
+  const family = Math.floor(status / 100);
+  if (family !== 2 && family !== 4) return false;
+  const outer = body.includes(DUPLICATE_CODE) ? jsonObject(body) : undefined;
+  if (!outer) return false;
+  const field = (o: unknown, key: string) =>
+    o && typeof o === "object" ? (o as Record<string, unknown>)[key] : undefined;
+  // The spec nests the ACK in `message`; a bare ACK object is read the same way.
+  const inner = field(outer, "message");
+  const error = field(inner && typeof inner === "object" ? inner : outer, "error");
+  const message = field(error, "message");
+  return field(error, "code") === DUPLICATE_CODE ||
+    (typeof message === "string" &&
+      (message === DUPLICATE_CODE || message.startsWith(`${DUPLICATE_CODE}:`))) ||
+    field(field(outer, "header"), "status_reason_code") === DUPLICATE_CODE;
+}
+
+/**
+ * POSTs a JSON body once. A 2xx status is delivered unless the receiver's ACK says `ack_status: "ERR"`; a 2xx or
+ * 4xx answer that the receiver already has the message_id (answersDuplicate) is delivered too, with
+ * DUPLICATE_CODE as its `receiverCode`. Of the receiver's body only that ACK's error code is ever kept (never its
+ * message, never in logs or errors beyond the code). `what` names the target in the error, e.g. "callback
+ * URL"; `sender` is whom it is for: its allowlist entries and its share of the outbound slots. `hold` returns why
+ * the envelope must not be sent now, or undefined: it is asked right before connecting, after any wait for a slot
+ * (deliverToSender, the caller, asks it first, before fetching a token: once more here would be one more query
+ * per delivery). Never throws.
  */
 export async function postEnvelope(
   http: OutboundClient,
@@ -99,6 +133,10 @@ export async function postEnvelope(
       beforeSend: options.hold ? check : undefined,
       sender: options.sender,
     });
+    const text = res.truncated ? "" : res.text();
+    if (answersDuplicate(res.status, text)) {
+      return { ok: true, status: res.status, receiverCode: DUPLICATE_CODE };
+    }
     if (res.status < 200 || res.status >= 300) {
       return {
         ok: false,
@@ -107,7 +145,7 @@ export async function postEnvelope(
         status: res.status,
       };
     }
-    const code = res.truncated ? undefined : errAckCode(res.text());
+    const code = res.truncated ? undefined : errAckCode(text);
     if (code === undefined) return { ok: true, status: res.status };
     return {
       ok: false,

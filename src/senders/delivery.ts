@@ -6,8 +6,12 @@
 import type { Deps } from "../deps.ts";
 import { type DeliveryOutcome, postEnvelope } from "../net/deliver.ts";
 import type { OutboundAuthRow } from "./sender_store.ts";
+import { credentialAllowed } from "./outbound_auth.ts";
 
-/** POSTs `body` to `url` for `senderId` once (twice on a refused cached token). Never throws. */
+/**
+ * POSTs `body` to `url` for `senderId` once (twice on a refused cached token), with the sender's credential only
+ * where credentialAllowed says so. Never throws.
+ */
 export async function deliverToSender(
   deps: Deps,
   senderId: string,
@@ -24,6 +28,8 @@ export async function deliverToSender(
     checkedNow?: boolean;
     /** The sender's outbound authentication columns, from the caller's read of it (undefined: no sender). */
     outbound: OutboundAuthRow | undefined;
+    /** The sender's registered callback base URL (null: none), from the same read. */
+    callbackBase: string | null;
     /** The sender is marked test: the log says so, with `logFields` naming what is delivered. */
     testMode?: boolean;
     logFields?: Record<string, unknown>;
@@ -39,14 +45,32 @@ export async function deliverToSender(
       ...options.logFields,
     });
   }
-  const send = (authorization: string | undefined) =>
-    postEnvelope(deps.http, url, body, {
+  const send = async (authorization: string | undefined) => {
+    const outcome = await postEnvelope(deps.http, url, body, {
       what: options.what,
       hold: options.hold,
       headers: authorization ? { ...options.headers, authorization } : options.headers,
       sender: senderId,
     });
-  const auth = await deps.outboundTokens.authorization(deps, senderId, options.outbound);
+    if (outcome.ok && outcome.receiverCode) {
+      deps.log.info(
+        `${options.what}: the receiver already had this message (an earlier attempt); delivered`,
+        {
+          sender_id: senderId,
+          receiver_code: outcome.receiverCode,
+          ...options.logFields,
+        },
+      );
+    }
+    return outcome;
+  };
+  // Not to an origin outside the sender's registered ones: no token is fetched for it either.
+  const credential = credentialFor(deps, senderId, url, options);
+  const auth = await deps.outboundTokens.authorization(
+    deps,
+    senderId,
+    credential ? options.outbound : undefined,
+  );
   if (!auth.ok) return { ok: false, permanent: auth.permanent, error: auth.error };
   const outcome = await send(auth.header);
   if (outcome.ok || outcome.status !== 401 || !auth.fromCache) return outcome;
@@ -54,4 +78,21 @@ export async function deliverToSender(
   const fresh = await deps.outboundTokens.authorization(deps, senderId, options.outbound, { fresh: true });
   if (!fresh.ok) return { ok: false, permanent: fresh.permanent, error: fresh.error };
   return await send(fresh.header);
+}
+
+/**
+ * Whether the delivery to `url` carries the sender's credential (see credentialAllowed); a delivery that has one
+ * configured but goes without it is logged once per sender and origin.
+ */
+function credentialFor(
+  deps: Deps,
+  senderId: string,
+  url: string,
+  options: { outbound: OutboundAuthRow | undefined; callbackBase: string | null },
+): boolean {
+  const row = options.outbound;
+  if (!row || row.outbound_auth === "none" || row.outbound_secret === null) return false;
+  if (credentialAllowed(url, row, options.callbackBase)) return true;
+  deps.outboundTokens.warnWithout(deps, senderId, url);
+  return false;
 }

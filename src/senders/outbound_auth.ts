@@ -15,6 +15,9 @@ export type OutboundAuthorization =
   | { ok: true; header?: string; fromCache: boolean }
   | { ok: false; permanent: boolean; error: string };
 
+/** Sender and origin pairs warned about at most this many per process (the origins come from requests). */
+const WARNED_MAX = 1_000;
+
 /** A token response is small; anything longer is not one. */
 const TOKEN_RESPONSE_MAX_BYTES = 16_384;
 /** Lifetime assumed when the token response gives no expires_in (OpenSPP's token endpoint gives none). */
@@ -33,6 +36,23 @@ interface Cached {
 export class OutboundTokens {
   readonly #cache = new Map<string, Cached>();
   readonly #fetching = new Map<string, Promise<OutboundAuthorization>>();
+  readonly #warned = new Set<string>();
+
+  /**
+   * Logs at warn, once per sender and origin, that a delivery to `url` goes without the sender's credential
+   * (credentialAllowed said no); the log names the origin, never the credential.
+   */
+  warnWithout(deps: Deps, senderId: string, url: string): void {
+    const origin = originOf(url) ?? "(unparsable URL)";
+    const key = `${senderId}\0${origin}`;
+    if (this.#warned.has(key)) return;
+    if (this.#warned.size >= WARNED_MAX) this.#warned.clear();
+    this.#warned.add(key);
+    deps.log.warn("delivery sent without the sender's outbound credential: not a registered origin", {
+      sender_id: senderId,
+      origin,
+    });
+  }
 
   /**
    * The header for a delivery to `senderId` now, from its outbound authentication columns as the delivery read
@@ -128,6 +148,32 @@ export class OutboundTokens {
     });
     deps.log.info("outbound access token obtained", { sender_id: senderId, expires_in: token.expiresIn });
     return { ok: true, header: `Bearer ${token.accessToken}`, fromCache: false };
+  }
+}
+
+/**
+ * Whether a delivery to `url` may carry the sender's receiver credential: only to an origin the operator
+ * registered for the sender, its callback base URL's (`callbackBase`), and for an OAuth2 token also its token
+ * URL's (the token's issuer has it already). A request's header.sender_uri, used when no callback URL is
+ * registered, names any host the request likes: a credential sent there would let that host act as this server
+ * toward the sender's receivers.
+ */
+export function credentialAllowed(url: string, row: OutboundAuthRow, callbackBase: string | null): boolean {
+  const origin = originOf(url);
+  if (origin === undefined) return false;
+  if (callbackBase !== null && origin === originOf(callbackBase)) return true;
+  return row.outbound_auth === "oauth2" && row.outbound_token_url !== null &&
+    origin === originOf(row.outbound_token_url);
+}
+
+/** The origin of `url` (scheme, host, port), or undefined when it does not parse. */
+function originOf(url: string): string | undefined {
+  try {
+    const origin = new URL(url).origin;
+    // An opaque origin ("null": not http(s)) matches nothing, not another opaque one.
+    return origin === "null" ? undefined : origin;
+  } catch {
+    return undefined;
   }
 }
 

@@ -139,6 +139,7 @@ export async function sendNotification(
     hold: options.hold,
     checkedNow: options.checkedNow,
     outbound: found?.outbound,
+    callbackBase: sender?.callback_base_url ?? null,
     testMode: sender?.test_mode,
     logFields: { notification_id: head.notification_id },
   });

@@ -22,7 +22,9 @@ const Attempt = z.object({
     description: "The receiver's HTTP status, if one came",
   }),
   receiver_code: z.string().nullable().openapi({
-    description: "The receiver's ERR code when it answered 2xx with ack_status ERR",
+    description:
+      "The receiver's ERR code when it answered 2xx with ack_status ERR, or rjct.message_id.duplicate on a " +
+      "delivered attempt the receiver already had",
   }),
   error: z.string().nullable().openapi({ description: "Why the attempt failed (at most 500 characters)" }),
 }).openapi("CallbackAttempt");

@@ -22,7 +22,7 @@ export interface CallbackAttempt {
   /** sent (delivered), retry (another attempt was scheduled), failed (the last one: callback_failed). */
   outcome: "sent" | "retry" | "failed";
   http_status: number | null;
-  /** The receiver's ERR code when it answered 2xx with ack_status ERR. */
+  /** The receiver's ERR code when it answered 2xx with ack_status ERR, or the duplicate code of a delivered attempt. */
   receiver_code: string | null;
   error: string | null;
 }

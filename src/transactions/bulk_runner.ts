@@ -208,6 +208,7 @@ export function createBulkRunner(
           // Asked right before connecting, like every callback's: a disable in any isolate or process counts.
           hold: async () => standingHold(row.sender_id, await deps.storage.senders.standing(row.sender_id)),
           outbound: found?.outbound,
+          callbackBase: sender?.callback_base_url ?? null,
           testMode: sender?.test_mode,
           logFields: { correlation_id: row.correlation_id, page: page.page },
         },

@@ -112,6 +112,7 @@ export async function deliverOnce(
     what: "callback URL",
     hold: options.hold,
     outbound: found?.outbound,
+    callbackBase: sender?.callback_base_url ?? null,
     testMode: sender?.test_mode,
     logFields: { correlation_id: row.correlation_id },
   });

@@ -264,7 +264,8 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       url: outcome.url,
       outcome: result,
       http_status: outcome.status ?? null,
-      receiver_code: outcome.ok ? null : outcome.receiverCode ?? null,
+      // A delivered one has a code when the receiver answered that it already had it (DUPLICATE_CODE).
+      receiver_code: outcome.receiverCode ?? null,
       error: outcome.ok ? null : outcome.error,
     });
     if (outcome.ok) {
