@@ -29,6 +29,15 @@ import { consoleRoutes } from "./console/routes.tsx";
 import { importAdminRoutes } from "./registry/imports/admin_routes.ts";
 import { isBulkUpload } from "./actions/bulk_route.ts";
 
+/** Bound on the bodies of the token endpoint and the console's login and logout forms (a few short fields). */
+const SMALL_FORM_BYTES = 8 * 1024;
+
+/** Bound on the console's other form bodies (not the import upload, which is streamed to disk). */
+const CONSOLE_FORM_BYTES = 64 * 1024;
+
+/** The console forms under SMALL_FORM_BYTES. */
+const SMALL_CONSOLE_FORMS = new Set(["/console/login", "/console/logout"]);
+
 /** Path prefixes whose POST bodies must be JSON (the token endpoint also takes forms, so it is not here). */
 const JSON_PREFIXES = ["/dci_api/v1/*", "/registry/*", "/admin/v1/*"];
 
@@ -57,15 +66,19 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   // An import upload (admin API or console) is streamed to disk, so it has its own, larger bound; a bulk search
   // upload is streamed under its own cap (DCI_BULK_MAX_FILE_BYTES). Neither is read as JSON.
   const importLimit = limitBody(deps.config.importUploadMaxBytes);
-  app.use(
-    "*",
-    (c, next) =>
-      isBulkUpload(c)
-        ? next()
-        : isImportUpload(c.req.method, c.req.path)
-        ? importLimit(c, next)
-        : bodyLimit(c, next),
-  );
+  // Anyone may post to the token endpoint and the console login without credentials: a small bound there makes
+  // a large form cost its sender a 413, not the isolate a second of parsing. The console's other forms are small
+  // too (the largest is a pasted public key, at most MAX_JWK_JSON characters before URL encoding).
+  const smallFormLimit = limitBody(Math.min(deps.config.bodyLimit, SMALL_FORM_BYTES));
+  const consoleLimit = limitBody(Math.min(deps.config.bodyLimit, CONSOLE_FORM_BYTES));
+  app.use("*", (c, next) => {
+    const { method, path } = c.req;
+    if (isBulkUpload(c)) return next();
+    if (isImportUpload(method, path)) return importLimit(c, next);
+    if (isTokenPath(path) || SMALL_CONSOLE_FORMS.has(path)) return smallFormLimit(c, next);
+    if (path.startsWith("/console/")) return consoleLimit(c, next);
+    return bodyLimit(c, next);
+  });
   for (const prefix of JSON_PREFIXES) {
     app.use(prefix, async (c, next) => {
       if (isTokenPath(c.req.path) || isImportUpload(c.req.method, c.req.path) || isBulkUpload(c)) {

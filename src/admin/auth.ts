@@ -19,7 +19,7 @@ export function requireAdmin(deps: Deps): MiddlewareHandler<AppEnv> {
   const verified = new Map<string, { id: string; role: string; source: "cli" | "env"; at: number }>();
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
+    const match = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header); // schemes are case-insensitive (RFC 9110)
     if (!match) {
       throw new DciError("err.request.unauthorized", "Admin token required: Authorization: Bearer <token>");
     }

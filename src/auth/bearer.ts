@@ -23,7 +23,8 @@ export interface BearerAuth extends RequestSettings {
   limits: { minute: number; day: number };
 }
 
-const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/;
+/** `Bearer <token>`, the scheme in any case (RFC 9110 §11.1: auth schemes are case-insensitive). */
+const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/i;
 
 /**
  * True when the token was obtained with a secret the client has rotated since. Tokens carry the rotation stamp of

@@ -54,6 +54,8 @@ async function readParams(c: Context<AppEnv>): Promise<Record<string, string> | 
   const text = await c.req.text();
   const out: Record<string, string> = {};
   if (type === "application/x-www-form-urlencoded" || (type === "" && text === "")) {
+    // Counted before parsing: a body of thousands of one-letter pairs costs no URLSearchParams.
+    if (separators(text) >= MAX_PARAMS) return TOO_MANY;
     for (const [k, v] of new URLSearchParams(text)) out[k] = v;
     return capped(out);
   }
@@ -65,10 +67,23 @@ async function readParams(c: Context<AppEnv>): Promise<Record<string, string> | 
       return "body is not valid JSON";
     }
     if (!body || typeof body !== "object" || Array.isArray(body)) return "body must be a JSON object";
+    if (Object.keys(body).length > MAX_PARAMS) return TOO_MANY;
     for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
     return capped(out);
   }
   return `Content-Type "${type}" is not supported (form or JSON)`;
+}
+
+/** Most parameters in a token request (it needs at most five: grant type, scope, client id and secret). */
+const MAX_PARAMS = 32;
+
+const TOO_MANY = `the request has more than ${MAX_PARAMS} parameters`;
+
+/** The `&` separators in a form body, counted up to MAX_PARAMS. */
+function separators(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf("&"); i >= 0 && n < MAX_PARAMS; i = text.indexOf("&", i + 1)) n++;
+  return n;
 }
 
 /** Longest token request parameter (client ids, secrets and scope lists are far shorter). */
@@ -80,27 +95,55 @@ function capped(params: Record<string, string>): Record<string, string> | string
   return long ? `parameter "${long[0].slice(0, 50)}" is longer than ${MAX_PARAM} characters` : params;
 }
 
-/** client_id and secret from HTTP Basic (RFC 6749 §2.3.1: form-urlencoded inside) or the body. */
-function credentials(header: string | undefined, params: Record<string, string>) {
-  if (header && header.length > 4 * MAX_PARAM) return undefined;
-  const m = /^Basic ([A-Za-z0-9+/]+=*)$/.exec(header ?? "");
-  if (m) {
-    const decoded = Buffer.from(m[1], "base64").toString("utf8");
-    const i = decoded.indexOf(":");
-    if (i < 0) return undefined;
-    try {
-      return {
-        id: decodeURIComponent(decoded.slice(0, i).replace(/\+/g, " ")),
-        secret: decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, " ")),
-        basic: true,
-      };
-    } catch {
-      return undefined;
-    }
+/** A client's id and secret, and whether they came by HTTP Basic. */
+interface Credentials {
+  id: string;
+  secret: string;
+  basic: boolean;
+}
+
+/**
+ * client_id and secret from HTTP Basic (RFC 6749 §2.3.1: form-urlencoded inside) or the body; undefined when
+ * missing or malformed, a refusal when the request uses both (§2.3: a client MUST NOT use more than one method).
+ * A body client_id beside Basic is not a second method (§3.2.1: it only identifies the client), so it is allowed
+ * when it names the Basic client.
+ */
+function credentials(
+  header: string | undefined,
+  params: Record<string, string>,
+): Credentials | string | undefined {
+  if (!header) {
+    if (!params.client_id || !params.client_secret) return undefined;
+    return { id: params.client_id, secret: params.client_secret, basic: false };
   }
-  if (header) return undefined;
-  if (!params.client_id || !params.client_secret) return undefined;
-  return { id: params.client_id, secret: params.client_secret, basic: false };
+  const basic = basicCredentials(header);
+  if (!basic) return undefined;
+  if (Object.hasOwn(params, "client_secret")) {
+    return "use one client authentication method, not HTTP Basic and the body";
+  }
+  if (Object.hasOwn(params, "client_id") && params.client_id !== basic.id) {
+    return "the body's client_id is not the client of the HTTP Basic credentials";
+  }
+  return basic;
+}
+
+/** The client id and secret of an `Authorization: Basic` header (scheme in any case, RFC 9110 §11.1). */
+function basicCredentials(header: string): Credentials | undefined {
+  if (header.length > 4 * MAX_PARAM) return undefined;
+  const m = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header);
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1], "base64").toString("utf8");
+  const i = decoded.indexOf(":");
+  if (i < 0) return undefined;
+  try {
+    return {
+      id: decodeURIComponent(decoded.slice(0, i).replace(/\+/g, " ")),
+      secret: decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, " ")),
+      basic: true,
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Longest client id and secret looked at: ours are 17 and 48 characters; longer ones fail unhashed. */
@@ -140,6 +183,7 @@ async function tokenHandler(deps: Deps, c: Context<AppEnv>): Promise<Response> {
     );
   }
   const creds = credentials(c.req.header("authorization"), params);
+  if (typeof creds === "string") return oauthError(c, "invalid_request", creds);
   if (!creds) return oauthError(c, "invalid_client", "client authentication is missing or malformed");
   const auth: ClientAuthResult = creds.id.length > MAX_ID || creds.secret.length > MAX_SECRET
     ? { ok: false, reason: "invalid" }

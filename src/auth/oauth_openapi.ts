@@ -12,7 +12,8 @@ const MAX_PARAM = 1024;
 export const TokenRequest = z.object({
   grant_type: z.literal("client_credentials"),
   client_id: z.string().max(MAX_PARAM).optional().openapi({
-    description: "With client_secret, unless the credentials come by HTTP Basic",
+    description:
+      "With client_secret; beside HTTP Basic only the same client id, without client_secret (RFC 6749 §2.3)",
   }),
   client_secret: z.string().max(MAX_PARAM).optional(),
   scope: z.string().max(MAX_PARAM).optional().openapi({
@@ -59,8 +60,8 @@ export function tokenRoute(path: string) {
     tags: ["OAuth2"],
     summary: "Issue an access token (OAuth2 client credentials, RFC 6749 §4.4)",
     description: "Client credentials by HTTP Basic or in the body (form or JSON). Per-IP limit " +
-      "(DCI_TOKEN_IP_LIMIT_PER_MINUTE), per-client-id lockout after failures. Answers carry " +
-      "Cache-Control: no-store.",
+      "(DCI_TOKEN_IP_LIMIT_PER_MINUTE), per-client-id lockout after failures. Bodies up to 8 KiB (413) and " +
+      "32 parameters (400 invalid_request). Answers carry Cache-Control: no-store.",
     security: optionalSecurity("clientCredentials"),
     request: {
       body: {

@@ -1,5 +1,5 @@
 /** Login (an admin or viewer token, verified like the admin API's) and logout. */
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Deps } from "../deps.ts";
 import { checkAdminToken } from "../admin/login_limit.ts";
@@ -18,39 +18,30 @@ export function loginRoutes(app: Hono<ConsoleEnv>, deps: Deps): void {
     return c.render(<LoginForm nonce={nonce} />, { title: "Log in" });
   });
   app.post("/login", async (c) => {
-    const body = await c.req.parseBody();
+    // The login cookie first: a request without one (a flood of forms) is refused before its body is read.
     const cookie = loginCookie(c);
-    if (!cookie || !sameText(cookie, body._csrf)) {
-      c.status(403);
-      return c.render(
-        <LoginForm nonce="" error="The login form expired or was not sent from this page: reload it." />,
-        {
-          title: "Log in",
-        },
-      );
+    const body = cookie ? await smallForm(c) : undefined;
+    if (body === TOO_MANY_FIELDS) {
+      return loginError(c, 413, "", `The form has more than ${MAX_FORM_FIELDS} fields.`);
+    }
+    if (!cookie || !body || !sameText(cookie, body._csrf)) {
+      return loginError(c, 403, "", "The login form expired or was not sent from this page: reload it.");
     }
     // Failed logins are limited per client address and for everyone (src/admin/login_limit.ts): a refused one
     // costs no scrypt check, and a valid token's login gives its slot back.
     const token = typeof body.token === "string" ? body.token.trim() : "";
     const checked = await checkAdminToken(deps, token, { clientIp: c.get("clientIp") ?? "unknown" });
     if (!checked.ok && checked.reason === "limited") {
-      c.status(429);
       c.header("Retry-After", String(checked.retryAfter));
       const who = checked.scope === "client" ? "from this address" : "to this server";
-      return c.render(
-        <LoginForm
-          nonce={cookie}
-          error={`Too many failed logins ${who}. Try again in ${checked.retryAfter} seconds.`}
-        />,
-        { title: "Log in" },
+      return loginError(
+        c,
+        429,
+        cookie,
+        `Too many failed logins ${who}. Try again in ${checked.retryAfter} seconds.`,
       );
     }
-    if (!checked.ok) {
-      c.status(401);
-      return c.render(<LoginForm nonce={cookie} error="That token is not a valid admin or viewer token." />, {
-        title: "Log in",
-      });
-    }
+    if (!checked.ok) return loginError(c, 401, cookie, "That token is not a valid admin or viewer token.");
     const { info } = checked;
     const { id } = await createSession(deps, info.id);
     setSessionCookie(c, deps, id);
@@ -59,15 +50,56 @@ export function loginRoutes(app: Hono<ConsoleEnv>, deps: Deps): void {
   });
   app.post("/logout", async (c) => {
     const session = c.get("session");
-    const body = await c.req.parseBody();
-    // Refused without the session's CSRF token, so another site cannot log an operator out.
-    if (!session || !csrfMatches(session, body._csrf)) {
+    // No session, nothing to end: its body is never read. With one, refused without the session's CSRF token,
+    // so another site cannot log an operator out.
+    const body = session ? await smallForm(c) : undefined;
+    if (body === TOO_MANY_FIELDS) {
+      return errorPage(c, 413, `The form has more than ${MAX_FORM_FIELDS} fields.`);
+    }
+    if (!session || !body || !csrfMatches(session, body._csrf)) {
       return errorPage(c, 403, "This form has no valid CSRF token: reload the page and try again.");
     }
     await endSession(deps, session.id);
     clearSessionCookie(c, deps);
     return c.redirect(href(c, "login"), 303);
   });
+}
+
+/** The login form again, with an error and `status`. */
+function loginError(c: Context<ConsoleEnv>, status: 401 | 403 | 413 | 429, nonce: string, error: string) {
+  c.status(status);
+  return c.render(<LoginForm nonce={nonce} error={error} />, { title: "Log in" });
+}
+
+/** The login and logout forms send one or two fields; a body with more is refused before it is parsed. */
+const MAX_FORM_FIELDS = 32;
+
+const TOO_MANY_FIELDS = Symbol("too many fields");
+
+/**
+ * The form's fields, or TOO_MANY_FIELDS when the body has more than MAX_FORM_FIELDS: counted on the text (`&`
+ * separators, or multipart boundaries), so a body of thousands of tiny fields costs no parse.
+ */
+async function smallForm(
+  c: Context<ConsoleEnv>,
+): Promise<Record<string, string | File> | typeof TOO_MANY_FIELDS> {
+  const type = c.req.header("content-type") ?? "";
+  const boundary = /^multipart\/form-data\s*;.*\bboundary="?([^";]+)"?/i.exec(type)?.[1];
+  const urlencoded = /^application\/x-www-form-urlencoded\b/i.test(type);
+  if (boundary || urlencoded) {
+    const text = await c.req.text();
+    // n parts have n + 1 boundary lines; n pairs have n - 1 separators.
+    const fields = boundary ? occurrences(text, `--${boundary}`) - 1 : occurrences(text, "&") + 1;
+    if (fields > MAX_FORM_FIELDS) return TOO_MANY_FIELDS;
+  }
+  return await c.req.parseBody();
+}
+
+/** How many times `needle` occurs in `text` (without overlaps). */
+function occurrences(text: string, needle: string): number {
+  let n = 0;
+  for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + needle.length)) n++;
+  return n;
 }
 
 function LoginForm(props: { nonce: string; error?: string }) {

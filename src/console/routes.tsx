@@ -13,7 +13,7 @@ import { errorPage } from "./error_page.tsx";
 import { DciError } from "../dci/errors.ts";
 import { storageFault } from "../http/errors.ts";
 import { consoleLayout } from "./layout.tsx";
-import { cookieOptions, readSessionCookie } from "./cookies.ts";
+import { cookieOptions, loginCookie, readSessionCookie } from "./cookies.ts";
 import { loginRoutes } from "./login.tsx";
 import { csrfMatches, takeForThisPage } from "./session.ts";
 import { dashboardPage } from "./pages/dashboard.tsx";
@@ -74,11 +74,11 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
     const session = await readSessionCookie(c, deps);
     c.set("session", session);
     // Read a POST body whole first: an over-long one fails here with limitBody's 413, before any handler
-    // looks at only part of it (parseBody reads the cached copy). Only with a session or to log in: a POST
-    // without one is refused below unread, so no one without a session can hold the server reading a body.
+    // looks at only part of it (parseBody reads the cached copy). Only with a session, or to log in with the login
+    // form's cookie: any other POST is refused unread, so no one without them can hold the server reading a body.
     // An import upload is the exception: it is streamed to disk, and its CSRF field is checked in the stream.
     const streamed = isStreamedUpload(c.req.method, c.req.path);
-    const read = Boolean(session) || c.req.path === `${CONSOLE_ROOT}/login`;
+    const read = Boolean(session) || (c.req.path === `${CONSOLE_ROOT}/login` && Boolean(loginCookie(c)));
     if (c.req.method !== "GET" && c.req.method !== "HEAD" && !streamed && read) await c.req.arrayBuffer();
     // Only a page takes what a write kept for it: an htmx poll (the imports page asks every second) or a CSV
     // download landing between the write and its redirect would take a secret shown once, and show it nowhere.

@@ -13,11 +13,12 @@ export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
 
-/** True when no metrics token is configured, or `authorization` is `Bearer <that token>`. */
+/** True when no metrics token is configured, or `authorization` is `Bearer <that token>` (scheme in any case). */
 export function metricsAuthorized(deps: Deps, authorization: string | undefined): boolean {
   const expected = deps.config.metricsToken;
   if (!expected) return true;
-  const m = /^Bearer (.{1,4096})$/.exec(authorization ?? "");
+  // The scheme in any case (RFC 9110 §11.1); the token exactly.
+  const m = /^Bearer (.{1,4096})$/i.exec(authorization ?? "");
   // Digests of both sides: equal lengths whatever was sent, so the comparison time says nothing about the token.
   return m !== null && timingSafeEqual(digest(m[1]), digest(expected));
 }

@@ -174,9 +174,12 @@ Deno.test("the auth chain refuses 1 MB credentials and signature headers without
         headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
         body: form,
       });
-    res = await token({}, `grant_type=client_credentials&client_id=${"a".repeat(MB)}&client_secret=x`);
+    res = await token({}, `grant_type=client_credentials&client_id=${"a".repeat(2000)}&client_secret=x`);
     assert.equal(res.status, 400);
     assert.match((await res.json()).error_description, /longer than 1024/);
+    res = await token({}, `grant_type=client_credentials&client_id=${"a".repeat(MB)}&client_secret=x`);
+    assert.equal(res.status, 413, "past the token endpoint's 8 KiB");
+    await res.body?.cancel();
     res = await token({ authorization: `Basic ${"A".repeat(MB)}=x` }, "grant_type=client_credentials");
     assert.equal(res.status, 401);
     await res.body?.cancel();

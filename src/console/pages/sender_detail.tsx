@@ -103,7 +103,7 @@ export function senderDetailPages(app: Hono<ConsoleEnv>, deps: Deps): void {
           />
           <label>
             Public key (PEM or JWK)
-            <textarea name="material" required maxlength={65536}></textarea>
+            <textarea name="material" required maxlength={16384}></textarea>
           </label>
           <div class="actions">
             <button type="submit">Add key</button>

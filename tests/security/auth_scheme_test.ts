@@ -1,0 +1,119 @@
+/**
+ * Authorization schemes are matched in any case (RFC 9110 §11.1), on registry requests, /metrics and the token
+ * endpoint's HTTP Basic; and a token request uses one client authentication method (RFC 6749 §2.3).
+ */
+import assert from "node:assert/strict";
+import { testDeps } from "../helpers/deps.ts";
+import { createApp } from "../helpers/app.ts";
+import { createTestSender } from "../helpers/auth.ts";
+import { requestEnvelope } from "../helpers/dci.ts";
+
+type App = ReturnType<typeof createApp>;
+
+const PEER = { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 40000 } };
+
+const SCHEMES = ["Bearer", "bearer", "BEARER", "bEaReR"];
+
+/** A token request with `params` in a form body and an optional Authorization header. */
+function ask(app: App, params: Record<string, string>, authorization?: string) {
+  return app.request("/oauth2/client/token", {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      ...(authorization ? { authorization } : {}),
+    },
+    body: new URLSearchParams({ grant_type: "client_credentials", ...params }),
+  }, PEER);
+}
+
+const basic = (id: string, secret: string) => btoa(`${id}:${secret}`);
+
+Deno.test("checkBearer() takes the Bearer scheme in any case on a registry search", async () => {
+  const deps = await testDeps();
+  try {
+    const alice = await createTestSender(deps);
+    const app = createApp(deps);
+    for (const scheme of SCHEMES) {
+      const envelope = requestEnvelope(alice.senderId, {
+        transaction_id: crypto.randomUUID(),
+        search_request: [{
+          reference_id: crypto.randomUUID(),
+          timestamp: new Date(deps.clock.now()).toISOString(),
+          search_criteria: { query_type: "idtype-value", query: { type: "UIN", value: "NOPE-1" } },
+        }],
+      }, { totalCount: 1, nowMs: deps.clock.now() });
+      const res = await app.request("/registry/sync/search", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `${scheme} ${alice.token}` },
+        body: JSON.stringify(alice.sign(envelope)),
+      });
+      assert.equal(res.status, 200, `${scheme}: ${await res.clone().text()}`);
+      await res.body?.cancel();
+    }
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("GET /metrics takes its token under the Bearer scheme in any case, the token itself exactly", async () => {
+  const token = "m".repeat(24) + "Token";
+  const deps = await testDeps({ metricsToken: token });
+  try {
+    const app = createApp(deps);
+    for (const scheme of SCHEMES) {
+      const res = await app.request("/metrics", { headers: { authorization: `${scheme} ${token}` } });
+      assert.equal(res.status, 200, scheme);
+      await res.body?.cancel();
+    }
+    const wrongCase = await app.request("/metrics", {
+      headers: { authorization: `Bearer ${token.toUpperCase()}` },
+    });
+    assert.equal(wrongCase.status, 401);
+    await wrongCase.body?.cancel();
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("token endpoint: HTTP Basic in any case, and one client authentication method per request", async () => {
+  const deps = await testDeps();
+  try {
+    const app = createApp(deps);
+    const alice = await createTestSender(deps);
+    const bob = await createTestSender(deps);
+    const aliceBasic = basic(alice.clientId, alice.clientSecret);
+    for (const scheme of ["Basic", "basic", "BASIC"]) {
+      const res = await ask(app, {}, `${scheme} ${aliceBasic}`);
+      assert.equal(res.status, 200, scheme);
+      await res.body?.cancel();
+    }
+
+    // Basic and body credentials together: two methods, refused whoever they name (RFC 6749 §2.3 MUST NOT).
+    const twice: Record<string, string>[] = [
+      { client_id: bob.clientId, client_secret: "wrong" },
+      { client_id: alice.clientId, client_secret: alice.clientSecret },
+      { client_secret: alice.clientSecret },
+    ];
+    for (const params of twice) {
+      const res = await ask(app, params, `Basic ${aliceBasic}`);
+      assert.equal(res.status, 400, JSON.stringify(params));
+      assert.deepEqual(await res.json(), {
+        error: "invalid_request",
+        error_description: "use one client authentication method, not HTTP Basic and the body",
+      });
+    }
+    // A body client_id only identifies the client (§3.2.1): allowed when it is the Basic one, refused otherwise.
+    const same = await ask(app, { client_id: alice.clientId }, `Basic ${aliceBasic}`);
+    assert.equal(same.status, 200);
+    await same.body?.cancel();
+    const other = await ask(app, { client_id: bob.clientId }, `Basic ${aliceBasic}`);
+    assert.equal(other.status, 400);
+    assert.equal((await other.json()).error, "invalid_request");
+
+    const body = await ask(app, { client_id: alice.clientId, client_secret: alice.clientSecret });
+    assert.equal(body.status, 200);
+    await body.body?.cancel();
+  } finally {
+    deps.close();
+  }
+});
