@@ -67,6 +67,11 @@ async function start(msg: Extract<ToIsolate, { t: "start" }>): Promise<void> {
     });
     running = { deps, shutdown: server.shutdown, reloadTls: server.reloadTls };
     scope.postMessage({ t: "ready", port: server.port, hostname: server.hostname });
+    // A listener that closed on its own and could not be re-bound (src/server.ts) leaves this isolate serving
+    // nothing: the main isolate is told, and stops the server with a failure.
+    server.finished.catch((err) =>
+      scope.postMessage({ t: "failed", error: err instanceof Error ? err.message : String(err) })
+    );
   } catch (err) {
     await closeDeps(deps);
     throw err;

@@ -53,11 +53,12 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
     };
     const died = (reason: string) => {
       refuse(new Error(`HTTP isolate ${isolate} failed: ${reason}`));
-      stopped();
       if (!stopping) {
         deps.log.error("HTTP isolate failed", { isolate, reason });
         fail(`${isolate}: ${reason}`);
       }
+      // After `failed`: serve hears of the failure before it sees every isolate stopped.
+      stopped();
     };
     worker.onmessage = (e: MessageEvent<FromIsolate>) => {
       const msg = e.data;

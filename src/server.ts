@@ -4,7 +4,7 @@ import type { Deps } from "./deps.ts";
 import { createApp } from "./app.ts";
 import { errAck } from "./http/errors.ts";
 import { SERVING_BUSY_TIMEOUT_MS, setBusyTimeout } from "./db/sqlite.ts";
-import { assertPortFree, explainBindError } from "./net/port_guard.ts";
+import { assertPortFree, explainBindError, PortInUseError } from "./net/port_guard.ts";
 import { type MetricsListener, startMetricsListener } from "./obs/metrics_access.ts";
 import type { TlsPair } from "./net/tls.ts";
 
@@ -12,7 +12,10 @@ import type { TlsPair } from "./net/tls.ts";
 export interface RunningServer {
   port: number;
   hostname: string;
-  /** Resolves when the server has stopped. */
+  /**
+   * Resolves when the server has stopped on request (shutdown()); rejects with a ListenerLostError when its
+   * listener closed on its own and could not be re-bound.
+   */
   finished: Promise<void>;
   /** Refuses new requests, waits up to the shutdown bound for in-flight ones, then closes what is left. */
   shutdown(): Promise<void>;
@@ -128,20 +131,74 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
     abort.abort();
     throw err;
   }
-  // `finished` follows the listener serving at the time: one replaced by a TLS reload does not end the server.
+  // `finished` follows the listener serving at the time: one replaced by a TLS reload does not end the server,
+  // and one that closes on its own (Deno closes it when accept() fails, e.g. with EMFILE) is re-bound.
   let ended: () => void = () => {};
-  const finished = new Promise<void>((r) => ended = r);
+  let lostForGood: (err: ListenerLostError) => void = () => {};
+  const finished = new Promise<void>((res, rej) => [ended, lostForGood] = [res, rej]);
+  finished.catch(() => {}); // whoever runs the server reads the rejection; it is never an unhandled one
+  let tls = options.tls;
+  // Listeners that closed on their own: their open connections are still served, and closed at shutdown.
+  const dead = new Set<Deno.HttpServer<Deno.NetAddr>>();
+  type Timer = ReturnType<typeof setTimeout>;
+  let outage: { since: number; attempt: number; timer?: Timer; stable?: Timer } | undefined;
   const follow = (s: Deno.HttpServer<Deno.NetAddr>) => {
-    const done = () => s === server && ended();
-    s.finished.then(done, done);
+    const done = (cause?: unknown) => {
+      if (s !== server) return;
+      if (draining) return ended();
+      listenerLost(s, cause ?? "the listener stopped without an error");
+    };
+    s.finished.then(() => done(), (err) => done(err));
+  };
+  const listenerLost = (s: Deno.HttpServer<Deno.NetAddr>, cause: unknown) => {
+    dead.add(s);
+    if (outage) clearTimeout(outage.stable); // a re-bound listener closed again: the same outage goes on
+    else {
+      outage = { since: Date.now(), attempt: 0 };
+      deps.log.error("listener closed unexpectedly; re-binding it", {
+        port: addr.port,
+        hostname: addr.hostname,
+        err: cause,
+      });
+    }
+    retry(s, cause);
+  };
+  const retry = (lost: Deno.HttpServer<Deno.NetAddr>, cause: unknown) => {
+    const o = outage!;
+    const wait = rebindDelayMs(o.attempt++, Date.now() - o.since);
+    if (wait === null) return lostForGood(new ListenerLostError(deps.config.host, addr.port, cause));
+    o.timer = setTimeout(() => rebind(lost), wait);
+  };
+  const rebind = (lost: Deno.HttpServer<Deno.NetAddr>) => {
+    // Stopping, or a TLS reload bound a new listener meanwhile: nothing to re-bind.
+    if (draining || server !== lost) {
+      outage = undefined;
+      return;
+    }
+    try {
+      // A listener that shares its port only for TLS reloads is alone on it: anyone else there took it meanwhile.
+      if (reusePort && !options.reusePort) assertPortFree(deps.config.host, addr.port);
+      server = listen(addr.port, tls, "listening again");
+    } catch (err) {
+      const why = explainBindError(err, deps.config.host, addr.port);
+      // Another process holds the port now: waiting will not give it back.
+      if (why instanceof PortInUseError) {
+        return lostForGood(new ListenerLostError(deps.config.host, addr.port, why));
+      }
+      return retry(lost, why);
+    }
+    follow(server);
+    // One that stays open past the longest wait has its descriptors back: the next loss is a new outage.
+    outage!.stable = setTimeout(() => outage = undefined, REBIND_MAX_DELAY_MS);
   };
   follow(server);
   const retiring = new Set<Promise<void>>();
-  const reloadTls = (tls: TlsPair): Promise<void> => {
+  const reloadTls = (next: TlsPair): Promise<void> => {
     if (draining) return Promise.resolve();
     const old = server;
     // Deno.serve binds synchronously: the new listener accepts before the old one stops.
-    server = listen(addr.port, tls, "tls certificate loaded");
+    server = listen(addr.port, next, "tls certificate loaded");
+    tls = next;
     follow(server);
     // In-flight requests on the old listener finish; its idle keep-alive connections are closed.
     const retired = old.shutdown().catch(() => {}).finally(() => retiring.delete(retired));
@@ -156,9 +213,14 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
     reloadTls: options.tls ? reloadTls : undefined,
     shutdown: async () => {
       draining = true;
+      clearTimeout(outage?.timer);
+      clearTimeout(outage?.stable);
+      // No listener to wait for while it is being re-bound (or after it was given up).
+      if (dead.has(server)) ended();
       const deadline = Date.now() + deps.config.shutdownTimeoutMs;
       const idle = inflight === 0 ? Promise.resolve() : new Promise<void>((r) => onIdle = r);
-      const stopAll = () => Promise.all([server.shutdown(), ...retiring]);
+      const closeDead = () => [...dead].map((s) => s.shutdown().catch(() => {}));
+      const stopAll = () => Promise.all([server.shutdown().catch(() => {}), ...retiring, ...closeDead()]);
       const drained = await withinBound(idle.then(stopAll), deadline);
       if (!drained) {
         deps.log.warn("shutdown bound reached; aborting in-flight requests", {
@@ -167,10 +229,32 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
         });
         abort.abort();
       }
-      await finished;
+      await finished.catch(() => {});
       await metrics?.shutdown();
     },
   };
+}
+
+/** The first wait before re-binding a listener that closed on its own; each failed attempt doubles it. */
+const REBIND_FIRST_DELAY_MS = 100;
+/** The longest wait between two attempts, and how long a re-bound listener must stay open to end the outage. */
+const REBIND_MAX_DELAY_MS = 5_000;
+/** How long a listener that closed on its own is re-bound before the server gives up (and serve exits 1). */
+export const REBIND_GIVE_UP_MS = 60_000;
+
+/** The wait before re-binding attempt `attempt` (from 0) of an outage `elapsedMs` old, or null to give up. */
+export function rebindDelayMs(attempt: number, elapsedMs: number): number | null {
+  if (elapsedMs >= REBIND_GIVE_UP_MS) return null;
+  return Math.min(REBIND_FIRST_DELAY_MS * 2 ** attempt, REBIND_MAX_DELAY_MS);
+}
+
+/** The server's listener closed on its own and could not be re-bound: the server no longer takes connections. */
+export class ListenerLostError extends Error {
+  constructor(hostname: string, port: number, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(`the HTTP listener on ${hostname}:${port} closed and could not be re-bound: ${why}`, { cause });
+    this.name = "ListenerLostError";
+  }
 }
 
 /** Resolves true if `work` settles before `deadline` (epoch ms), false otherwise. */

@@ -92,13 +92,22 @@ export const serveCommand: Command = {
       // SIGHUP re-reads the certificate and key (Windows has no SIGHUP).
       const reload = Deno.build.os === "windows" ? undefined : tlsReloader(deps, server);
       if (reload) Deno.addSignalListener("SIGHUP", reload);
-      await Promise.race([
-        server.finished,
-        failed.then(() => {
-          code = 1;
-          stop("isolate failure");
-        }),
-      ]);
+      // The server ends by itself only when it can no longer serve (a listener lost for good, an isolate that
+      // died): a failure, so that a supervisor restarts it (the systemd unit restarts on failure only).
+      const failure = (reason: string) => {
+        code = 1;
+        stop(reason);
+      };
+      const ended = () => {
+        if (stopping) return;
+        deps.log.error("HTTP server stopped by itself");
+        failure("server stopped");
+      };
+      const lost = (err: unknown) => {
+        deps.log.error("HTTP listener lost", { err });
+        failure("listener lost");
+      };
+      await Promise.race([server.finished.then(ended, lost), failed.then(() => failure("isolate failure"))]);
       await stopping;
       if (reload) Deno.removeSignalListener("SIGHUP", reload);
       return code;

@@ -137,6 +137,14 @@ export interface ServerOptions {
   net?: "loopback" | "all";
   /** The program to run instead of `main.ts serve` (a deployment's own main, e.g. examples/custom_main.ts). */
   entry?: string;
+  /** Run the server with this many file descriptors at most (`ulimit -n`, soft and hard), to starve it. */
+  nofile?: number;
+}
+
+/** `cmd` with `args`, run under `ulimit -n nofile` when a limit is given (through sh, which then execs it). */
+function limited(cmd: string, args: string[], nofile?: number): { cmd: string; args: string[] } {
+  if (nofile === undefined) return { cmd, args };
+  return { cmd: "sh", args: ["-c", `ulimit -n ${Math.trunc(nofile)} && exec "$0" "$@"`, cmd, ...args] };
 }
 
 /** Starts `main.ts serve` on port 0 with a fresh (or given) data dir and waits until it listens. */
@@ -145,15 +153,16 @@ export async function startServerProcess(options: ServerOptions = {}): Promise<S
     throw new Error("a server with full network permission runs only inside a loopback-only namespace");
   }
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "dci-e2e-" });
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...(options.net === "all" ? ["--allow-all"] : LOOPBACK_ONLY),
-      ...RUN_FLAGS,
-      ...(options.denoFlags ?? []),
-      ...(options.entry ? [options.entry] : [MAIN, "serve"]),
-      ...(options.args ?? []),
-    ],
+  const program = limited(Deno.execPath(), [
+    "run",
+    ...(options.net === "all" ? ["--allow-all"] : LOOPBACK_ONLY),
+    ...RUN_FLAGS,
+    ...(options.denoFlags ?? []),
+    ...(options.entry ? [options.entry] : [MAIN, "serve"]),
+    ...(options.args ?? []),
+  ], options.nofile);
+  const cmd = new Deno.Command(program.cmd, {
+    args: program.args,
     env: {
       DCI_PORT: "0",
       DCI_HOST: "127.0.0.1",
