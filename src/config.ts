@@ -10,10 +10,14 @@ import { AllowlistError, parseAllowlist } from "./net/allowlist.ts";
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])]).transform((v) =>
   typeof v === "boolean" ? v : ["true", "1", "yes"].includes(v)
 );
+const WHOLE = "expected a whole number";
 /** A whole number setting; an empty value is refused, not read as 0 (z.coerce makes "" and " " zero). */
 const int = (min: number, max: number) =>
   z.string().refine((s) => s.trim() !== "", "empty: remove the line or give a number")
-    .transform(Number).pipe(z.number().int().min(min).max(max));
+    .transform(Number).pipe(
+      z.number({ error: (issue) => issue.code === "invalid_type" ? WHOLE : undefined }).int(WHOLE).min(min)
+        .max(max),
+    );
 const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0));
 /** `host:port` (IPv6 in brackets), port 0–65535. */
 const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "expected host:port")
@@ -226,7 +230,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_ADMIN_LOGIN_IP_FAILURE_LIMIT",
     default: "10",
     doc:
-      "Failed admin-token checks (console login, admin API bearer) per client IP per rolling minute before that client gets 429 (until the failures age out)",
+      "Failed admin-token checks (console login, admin API bearer) (checks that run scrypt; malformed tokens and unknown ids are not counted) per client IP per rolling minute before that client gets 429 (until the failures age out)",
   },
   {
     key: "adminLoginFailureLimit",
@@ -271,7 +275,8 @@ export const SETTINGS: readonly Setting[] = [
     key: "jwksRefreshMinutes",
     env: "DCI_JWKS_REFRESH_MINUTES",
     default: "60",
-    doc: "How often sender JWKS URLs are re-fetched",
+    doc:
+      "How often sender JWKS URLs are re-fetched; a signature naming a key id the sender lacks also fetches its JWKS at once (at most once a minute per sender and isolate)",
   },
   {
     key: "outboundAllow",
@@ -284,7 +289,8 @@ export const SETTINGS: readonly Setting[] = [
     key: "outboundTimeoutMs",
     env: "DCI_OUTBOUND_TIMEOUT_MS",
     default: "10000",
-    doc: "Outbound HTTP timeout",
+    doc:
+      "Outbound HTTP timeout: the time a receiver gets (connect, send, answer), counted from when the request holds its outbound slot. A wait for a slot is bounded by as much again; a callback or notification that waited it out was not sent, counts as no attempt and is tried again within a second",
   },
   {
     key: "outboundMaxBytes",

@@ -32,13 +32,14 @@ function serves(argv: readonly string[]): boolean {
 
 /**
  * Starts the HTTP isolates `argv` and the environment ask for (DCI_HTTP_ISOLATES, default 1); none when the
- * command does not serve or a flag names the count (the config decides then). Returns how many it started.
+ * command does not serve. A head start only: serve then starts or drops isolates to the config's count (which
+ * also reads .env). Returns how many it started.
  */
 export function preloadHttpIsolates(
   argv: readonly string[],
   setting = Deno.env.get("DCI_HTTP_ISOLATES"),
 ): number {
-  if (!serves(argv) || argv.some((a) => a.startsWith("--http-isolates"))) return 0;
+  if (!serves(argv)) return 0;
   const count = setting === undefined
     ? 1
     : /^\s*\d{1,2}\s*$/.test(setting)

@@ -176,7 +176,7 @@ const senderCommands: CommandTree = {
   key: {
     add: cmd({
       summary: "Add a sender's public key (PEM or JWK, from a file or - for stdin); a private key is refused",
-      usage: "SENDER_ID KEY_ID --file PATH [--alg ed25519|rsa-sha256]",
+      usage: "SENDER_ID KEY_ID --file PATH [--alg ed25519|rsa-sha256|rsa]",
       args: [2, 2],
       options: {
         file: { type: "string", description: "PEM or JWK file of the public key; - reads stdin" },

@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, ENV_FILE_FLAG, loadConfig, processEnv, SETTINGS } from "../config.ts";
 import { type Printer, printer } from "./output.ts";
+import { KekSettingError } from "../keys/kek.ts";
 
 /** Bad usage: unknown command or flag, missing argument. Exit code 2. */
 export class UsageError extends Error {}
@@ -187,9 +188,13 @@ export async function runCli(
       return fail(`${where}: ${e.message}`, 2, "usage", `\n\n${commandHelp(path, cmd)}`);
     }
     if (e instanceof ConfigError) return fail(e.message, 2, "config");
-    // An error that knows its exit code (a database a newer binary migrated: 2) is reported as it is.
+    // An error that knows its exit code (no database in the data dir, a database a newer binary migrated: 2) is
+    // reported with it; 2 is bad usage, a KEK setting's error being the configuration's.
     const exitCode = (e as { exitCode?: unknown })?.exitCode;
-    if (typeof exitCode === "number") return fail(`${where}: ${(e as Error).message}`, exitCode, "failed");
+    if (typeof exitCode === "number") {
+      const kind = e instanceof KekSettingError ? "config" : exitCode === 2 ? "usage" : "failed";
+      return fail(`${where}: ${(e as Error).message}`, exitCode, kind);
+    }
     return fail(`${where}: ${(e as Error)?.message ?? String(e)}`, 1, "failed");
   }
 }

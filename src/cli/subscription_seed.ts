@@ -5,6 +5,13 @@ import { withDeps } from "./system.ts";
 import { subscriptionView } from "../subscriptions/operations.ts";
 import { importSubscriptions, SeedError, seedSubscription } from "../subscriptions/seed.ts";
 import { detectFormat, recordsOf } from "../registry/sources.ts";
+import { VITAL_EVENT_NAMES, VITAL_EVENT_TYPES } from "../registries/crvs/vocabulary.ts";
+import { IBR_EVENT_TYPES } from "../registries/ibr/attributes.ts";
+
+/** The crvs vital events as its spec names them (`LiveBirth` of `spdci-common:RegistryEventType:LiveBirth`). */
+const CRVS_EVENTS = VITAL_EVENT_TYPES.map((t) => VITAL_EVENT_NAMES[t][0].split(":").pop()).join(", ");
+/** The ibr event types, the only ones its subscriptions take. */
+const IBR_EVENTS = IBR_EVENT_TYPES.map((t) => t.names[0]).join(" or ");
 
 /** The largest import file read (subscription fixtures are small; the file is read whole). */
 const MAX_IMPORT_BYTES = 16 * 1024 * 1024;
@@ -26,7 +33,12 @@ const create: Command = {
   options: {
     sender: { type: "string", description: "The sender's id (required)" },
     code: { type: "string", description: "The subscription code, e.g. sub-test-001 (default: a fresh UUID)" },
-    event: { type: "string", description: "reg_event_type: REGISTER, UPDATE or DELETE (required)" },
+    event: {
+      type: "string",
+      description:
+        `reg_event_type: REGISTER, UPDATE or DELETE; crvs also its vital events (${CRVS_EVENTS}); ` +
+        `ibr only ${IBR_EVENTS} (required)`,
+    },
     "record-type": { type: "string", description: "notify_record_type: Person, Member, Group, … (required)" },
     filter: { type: "string", description: 'filter as JSON, e.g. {"type":"UIN","value":"TEST-001"}' },
     "filter-type": { type: "string", description: "filter_type: idtype-value, expression or predicate" },

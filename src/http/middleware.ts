@@ -77,10 +77,11 @@ export function registryOfRoute(route: string, defaultRegistry: string): string 
   return /^\/(dci_api\/v1\/)?registry(\/|$)/.test(route) ? defaultRegistry : undefined;
 }
 
-/** Refuses a body that is not JSON with 415 (only where a body is expected). */
+/** Refuses a body that is not JSON with 415 (only where a body is expected); a request without a body passes. */
 export function requireJson(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (c.req.method === "POST" || c.req.method === "PUT" || c.req.method === "PATCH") {
+    const write = c.req.method === "POST" || c.req.method === "PUT" || c.req.method === "PATCH";
+    if (write && hasBody(c.req.raw)) {
       const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
       if (type !== "application/json" && !(type.startsWith("application/") && type.endsWith("+json"))) {
         throw new DciError(
@@ -94,6 +95,16 @@ export function requireJson(): MiddlewareHandler<AppEnv> {
     }
     await next();
   };
+}
+
+/**
+ * Whether a request carries a body, from its headers alone (the body is never read ahead of its route): HTTP/1.1
+ * sends one only with Transfer-Encoding or a non-zero Content-Length, so a bare `curl -X POST …/disable` has none.
+ */
+function hasBody(req: Request): boolean {
+  if (req.body === null) return false;
+  const length = req.headers.get("content-length");
+  return req.headers.has("transfer-encoding") || (length !== null && Number(length) !== 0);
 }
 
 /**

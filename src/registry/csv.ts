@@ -70,7 +70,7 @@ export function checkHeader(header: string[], profile: RegistryProfile = socialR
       throw new Error(
         `CSV column "${c}" is not in the column mapping of the ${profile.name} registry: use ` +
           `${[...PLAIN, ...ADDRESS, ...own].join(", ")}, ` +
-          `phone_number, email, identifiers, id.<TYPE> or attr.<name> (README, "CSV column mapping")`,
+          `phone_number, email, identifiers, id.<TYPE> or attr.<name> (README, "Loading data": the CSV column table)`,
       );
     }
     // Two columns for one field: each row would fill it twice, the last cell silently winning.

@@ -85,12 +85,27 @@ export function parsePublicKey(material: string | Record<string, unknown>, alg?:
   if (detected === "rsa-sha256" && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
     throw new SenderError("invalid", "RSA keys must have at least 2048 bits");
   }
-  const wanted = alg ? normaliseAlg(alg) : undefined;
-  if (alg && wanted !== detected) {
+  const wanted = alg ? keyAlg(alg) : undefined;
+  if (wanted && wanted !== detected) {
     throw new SenderError("invalid", `alg "${alg}" does not match a ${type} key`);
   }
   const jwk = key.export({ format: "jwk" }) as Record<string, unknown>;
   return { key, alg: detected, jwk };
+}
+
+/**
+ * The alg a key is added with: the signature's names (ed25519, EdDSA, rsa-sha256, RS256) and `rsa`, as
+ * `keys rotate --alg ed25519|rsa` spells it; anything else is refused with the names accepted.
+ */
+function keyAlg(alg: string): KeyAlg {
+  const wanted = alg.toLowerCase() === "rsa" ? "rsa-sha256" : normaliseAlg(alg);
+  if (!wanted) {
+    throw new SenderError(
+      "invalid",
+      `alg ${JSON.stringify(alg.slice(0, 40))} must be ed25519 (EdDSA) or rsa-sha256 (RS256, rsa)`,
+    );
+  }
+  return wanted;
 }
 
 /** Parses a JWK text; the error never quotes it (V8's JSON errors repeat a slice of the input). */

@@ -98,7 +98,7 @@ export const ADMIN_ERRORS = {
   404: { description: "ERR ACK: no such resource", content: ackJson() },
   409: { description: "ERR ACK: refused in the resource's current state", content: ackJson() },
   413: { description: "ERR ACK: the body is larger than DCI_BODY_LIMIT", content: ackJson() },
-  415: { description: "ERR ACK: a POST, PUT or PATCH must be sent as application/json", content: ackJson() },
+  415: { description: "ERR ACK: a request body must be sent as application/json", content: ackJson() },
 } as const;
 
 function ackJson() {

@@ -75,7 +75,7 @@ Deno.test("createApp() answers bad input with the ERR ACK and the right status",
     res = await app.request("/dci_api/v1/test/echo", {
       method: "POST",
       body: "{}",
-      headers: { "content-type": "text/plain" },
+      headers: { "content-type": "text/plain", "content-length": "2" },
     });
     equal(res.status, 415);
     equal((await errOf(res)).code, "err.request.bad");

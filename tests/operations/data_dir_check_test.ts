@@ -31,6 +31,7 @@ Deno.test("CLI commands at a data dir without a database exit 2 naming it and cr
         assert.equal(r.stdout, "");
         const doc = JSON.parse(r.stderr);
         assert.equal(doc.error.exit_code, 2);
+        assert.equal(doc.error.kind, "usage");
         assert.ok(doc.error.message.includes(message), doc.error.message);
       } else {
         assert.ok(r.stderr.includes(message), r.stderr);

@@ -1,0 +1,97 @@
+/**
+ * requireJson() asks for application/json only of a request that carries a body: the admin actions that take
+ * none (disable, enable, revoke, retry, …) answer a bare POST with no Content-Type, in process and over real
+ * HTTP/1.1; a body in another type is still refused with 415.
+ */
+import assert from "node:assert/strict";
+import { testDeps } from "../helpers/deps.ts";
+import { createApp } from "../helpers/app.ts";
+
+async function setUp() {
+  const deps = await testDeps();
+  const app = createApp(deps);
+  const { token } = await deps.storage.adminTokens.create({ role: "admin" });
+  const auth = { authorization: `Bearer ${token}` };
+  const created = await app.request("/admin/v1/senders", {
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify({ sender_id: "p1", name: "Partner" }),
+  });
+  assert.equal(created.status, 201, await created.text());
+  return { deps, app, auth };
+}
+
+Deno.test("requireJson() lets an admin POST without a body through, with no Content-Type or a zero length", async () => {
+  const { deps, app, auth } = await setUp();
+  try {
+    const bare = await app.request("/admin/v1/senders/p1/disable", { method: "POST", headers: auth });
+    assert.equal(bare.status, 200, await bare.text());
+    const empty = await app.request("/admin/v1/senders/p1/enable", {
+      method: "POST",
+      headers: { ...auth, "content-length": "0" },
+      body: "",
+    });
+    assert.equal(empty.status, 200, await empty.text());
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("requireJson() still refuses a body that is not JSON with 415, on a bodyless action too", async () => {
+  const { deps, app, auth } = await setUp();
+  try {
+    for (
+      const headers of [{ "content-length": "2" }, { "transfer-encoding": "chunked" }] as Record<
+        string,
+        string
+      >[]
+    ) {
+      const res = await app.request("/admin/v1/senders/p1/disable", {
+        method: "POST",
+        headers: { ...auth, ...headers, "content-type": "text/plain" },
+        body: "{}",
+      });
+      assert.equal(res.status, 415, JSON.stringify(headers));
+      assert.match(
+        (await res.json()).message.error.message,
+        /Content-Type must be application\/json, not "text\/plain"/,
+      );
+    }
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("requireJson() over real HTTP/1.1: a bare POST (no Content-Length) passes, a text/plain body gets 415", async () => {
+  const { deps, app, auth } = await setUp();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req, info) => app.fetch(req, info),
+  );
+  const raw = async (head: string[], body = "") => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    try {
+      const lines = [...head, `authorization: ${auth.authorization}`, "host: localhost", "connection: close"];
+      await conn.write(new TextEncoder().encode(`${lines.join("\r\n")}\r\n\r\n${body}`));
+      const answer = await new Response(conn.readable).text();
+      return Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+  };
+  try {
+    assert.equal(await raw(["POST /admin/v1/senders/p1/disable HTTP/1.1"]), 200);
+    assert.equal(
+      await raw([
+        "POST /admin/v1/senders/p1/enable HTTP/1.1",
+        "content-type: text/plain",
+        "content-length: 2",
+      ], "{}"),
+      415,
+    );
+  } finally {
+    await server.shutdown();
+    deps.close();
+  }
+});
