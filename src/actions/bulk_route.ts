@@ -14,8 +14,14 @@ import { checkNotEncrypted, checkVersion } from "../dci/header_rules.ts";
 import { isHeaderSafeId } from "../dci/limits.ts";
 import { formatIssues } from "../http/errors.ts";
 import { admitUpload, authenticateUpload, type UploadAuth } from "../auth/upload_auth.ts";
+import { countRefused } from "../auth/middleware.ts";
 import { BulkFileError } from "../transactions/bulk_file.ts";
-import { receiveUpload, type Upload, UPLOAD_IDLE_MS } from "../transactions/bulk_upload.ts";
+import {
+  receiveUpload,
+  type Upload,
+  UPLOAD_IDLE_MS,
+  UploadDigestMismatch,
+} from "../transactions/bulk_upload.ts";
 import { acceptBulk } from "../transactions/bulk_accept.ts";
 
 /** The DCI header part of an upload: the request header, total_count optional (the file's count is the count). */
@@ -90,6 +96,11 @@ async function receiveAndAccept(
       maxMs: deps.config.replayWindowSeconds * 1000,
     });
   } catch (err) {
+    if (err instanceof UploadDigestMismatch) {
+      // As a JSON request's digest mismatch: 401, and counted against the sender like any refused signature.
+      await countRefused(deps, auth.bearer);
+      throw new DciError("err.signature.invalid", `HTTP message signature: ${err.message}`);
+    }
     if (!(err instanceof BulkFileError)) throw err;
     if (err.code === "rjct.total_count.limit_exceeded") throw new DciRejection(err.code, err.message);
     throw new DciError(err.code, `Bulk search file refused: ${err.message}`, {

@@ -13,6 +13,7 @@ import { authenticate, type Scope } from "../auth/middleware.ts";
 import { envelopeOf, RequestHeader } from "../dci/schemas.ts";
 import { checkHeaderAction, checkVersion } from "../dci/header_rules.ts";
 import { genericRejectedMessage } from "../dci/rejection.ts";
+import { DciRejection } from "../dci/errors.ts";
 import { answer, describeAction, ERROR_RESPONSES, json, named, signedAnswer } from "./openapi.ts";
 import { registrySecurity } from "../system/openapi_security.ts";
 
@@ -21,18 +22,21 @@ type Envelope = { header: RequestHeader; message: Json };
 /**
  * A registry endpoint whose yaml request header is MsgCallbackHeader (IBR `sync/enrollment/updates`, header.action
  * notify), which requires only message_id, message_ts, action and status: its header.total_count may be left out,
- * and then is `itemCount` of the message.
+ * and then is `itemCount` of the message; its header.sender_id too, and then is the token's sender (the auth chain
+ * still checks the signature against that sender's keys).
  */
 export interface CallbackHeaderAction extends ProfileAction {
   callbackHeader: { itemCount(message: Json): number };
 }
 
-/** The request header of a CallbackHeaderAction: the request header, total_count optional. */
+/** The request header of a CallbackHeaderAction: the request header, total_count and sender_id optional. */
 const CallbackRequestHeader = z.looseObject({
   // A new object of the same fields, not RequestHeader.extend(): that one would be documented as MsgHeader.
   ...RequestHeader.shape,
-  // The request header's own rule (whatever it accepts), made optional.
+  // The request header's own rules (whatever they accept), made optional.
   total_count: RequestHeader.shape.total_count.optional(),
+  // Null is absent, as the request header's optional fields read it (Pydantic dumps).
+  sender_id: z.preprocess((v) => v ?? undefined, RequestHeader.shape.sender_id.optional()),
 }).openapi("MsgCallbackRequestHeader");
 
 /** The request envelope of `action` (named `name`): its header is the callback one for a CallbackHeaderAction. */
@@ -45,6 +49,20 @@ function requestEnvelopeOf(action: ProfileAction, name: string): z.ZodType {
 function schemaName(profile: RegistryProfile, action: ProfileAction): string {
   const words = `${profile.name}/${action.path}`.split(/[-/_]/).filter(Boolean);
   return words.map((w) => w[0].toUpperCase() + w.slice(1)).join("");
+}
+
+/**
+ * Refuses (rjct.total_count.invalid, as sync/search does) a header.total_count other than the number of items the
+ * action counts in the message, unless the sender's leniency allows it.
+ */
+function checkTotalCount(action: ProfileAction, body: Envelope, lenient = false): void {
+  if (!action.itemCount || lenient) return;
+  const items = action.itemCount(body.message);
+  if (Number(body.header.total_count) === items) return;
+  throw new DciRejection(
+    "rjct.total_count.invalid",
+    `header.total_count ${body.header.total_count} is not the number of items of the request (${items})`,
+  );
 }
 
 /** Mounts one registry-specific endpoint on its registry's router. */
@@ -71,7 +89,7 @@ export function profileActionRoute(
         callbackAction: action.responseAction,
         rejected: (request, ids) => (action.rejected ?? genericRejectedMessage)(request, ids),
       }),
-      authenticate(deps, action.scope as Scope),
+      authenticate(deps, action.scope as Scope, { senderFromToken: "callbackHeader" in action }),
     ] as const,
     request: {
       body: {
@@ -101,6 +119,7 @@ export function profileActionRoute(
       const senderId = c.get("auth")?.senderId ?? String(body.header.sender_id);
       checkVersion(body.header.version);
       checkHeaderAction(headerActions, body.header.action);
+      checkTotalCount(action, body, c.get("auth")?.lenient?.includes("total_count"));
       const correlationId = crypto.randomUUID();
       Object.assign(c.get("logFields"), {
         sender_id: senderId,

@@ -101,7 +101,8 @@ function standardRoute(
         name: spec.name,
         sync: spec.mode === "sync",
         callbackAction: spec.callbackAction,
-        rejected: (request, ids) => rejectedMessage(spec.family as RejectedAction, request, ids),
+        rejected: (request, ids) =>
+          rejectedMessage(spec.family as RejectedAction, request, { ...ids, txnTypes: profile.txnTypes }),
       }),
       authenticate(deps, spec.scope),
     ] as const,

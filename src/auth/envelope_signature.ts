@@ -106,9 +106,9 @@ export function parseSignature(
   if (!alg) {
     return { ok: false, detail: `algorithm "${fields.get("algorithm") ?? kid.alg ?? ""}" is not supported` };
   }
-  const created = Number(fields.get("created"));
-  const expires = Number(fields.get("expires"));
-  if (!Number.isSafeInteger(created) || !Number.isSafeInteger(expires)) {
+  const created = unixSeconds(fields.get("created"));
+  const expires = unixSeconds(fields.get("expires"));
+  if (created === undefined || expires === undefined) {
     return { ok: false, detail: "created and expires must be unix seconds" };
   }
   const sigText = fields.get("signature") ?? "";
@@ -124,6 +124,14 @@ export function parseSignature(
       signature: new Uint8Array(Buffer.from(sigText, "base64")),
     },
   };
+}
+
+/**
+ * Unix seconds written as digits only: Number() alone reads "" and blanks as 0 and takes "1e3" or "0x10", which
+ * would turn a malformed time into an expired (or valid) one.
+ */
+function unixSeconds(text: string | undefined): number | undefined {
+  return text !== undefined && /^\d{1,15}$/.test(text) ? Number(text) : undefined;
 }
 
 /**

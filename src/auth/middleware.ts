@@ -8,7 +8,7 @@ import { type BearerAuth, checkBearer } from "./bearer.ts";
 import { checkSignature, type VerifiedBy } from "./signature_check.ts";
 import { admit } from "./admission.ts";
 import { type RateDecision, rateLimitHeaders } from "../senders/rate_limit.ts";
-import { jsonLimitBroken, longStringPath, MAX_JSON_DEPTH } from "../http/json_depth.ts";
+import { jsonLimitBroken, jsonLimitRule, longStringPath } from "../http/json_depth.ts";
 import { MAX_SENDER_ID, MAX_STRING } from "../dci/limits.ts";
 import { AdmissionHeader } from "../dci/schemas.ts";
 import { formatIssues } from "../http/errors.ts";
@@ -24,23 +24,25 @@ export type Scope =
 
 interface Envelope {
   signature?: unknown;
-  header: Record<string, unknown> & { sender_id: string };
+  /** Absent only where the route takes the token's sender (AuthOptions.senderFromToken). */
+  header: Record<string, unknown> & { sender_id?: string };
   message: unknown;
 }
 
 /**
- * Reads the body as a DCI envelope with a usable header.sender_id, or throws 400. Before anything reads it: no
- * nesting deeper than MAX_JSON_DEPTH, no string longer than MAX_STRING, and the header fields the replay guard
- * stores (message_id, message_ts) within their caps.
+ * Reads the body as a DCI envelope with a usable header.sender_id (or none, null included, when `senderFromToken`),
+ * or throws 400. Before anything reads it: no nesting deeper than MAX_JSON_DEPTH, no array or object of more than
+ * MAX_JSON_MEMBERS members nor more than MAX_JSON_VALUES values in all, no string longer than MAX_STRING, and the
+ * header fields the replay guard stores (message_id, message_ts) within their caps.
  */
-async function readEnvelope(c: Context<AppEnv>): Promise<{ envelope: Envelope; text: string }> {
+async function readEnvelope(
+  c: Context<AppEnv>,
+  senderFromToken = false,
+): Promise<{ envelope: Envelope; text: string }> {
   const text = await c.req.text();
   const broken = jsonLimitBroken(text, { maxString: MAX_STRING });
-  if (broken === "depth") {
-    throw new DciError(
-      "err.request.bad",
-      `Invalid request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`,
-    );
+  if (broken !== undefined && broken !== "string") {
+    throw new DciError("err.request.bad", `Invalid request: ${jsonLimitRule(broken)}`);
   }
   let body: unknown;
   try {
@@ -56,7 +58,10 @@ async function readEnvelope(c: Context<AppEnv>): Promise<{ envelope: Envelope; t
   }
   const header = (body as { header?: unknown })?.header as Record<string, unknown> | undefined;
   const senderId = header && typeof header === "object" ? header.sender_id : undefined;
-  if (typeof senderId !== "string" || senderId === "" || senderId.length > MAX_SENDER_ID) {
+  const absentAllowed = senderFromToken && senderId == null;
+  if (
+    !absentAllowed && (typeof senderId !== "string" || senderId === "" || senderId.length > MAX_SENDER_ID)
+  ) {
     throw new DciError(
       "err.request.bad",
       `Invalid request: header.sender_id is required (1 to ${MAX_SENDER_ID} characters)`,
@@ -135,12 +140,21 @@ function noteKey(c: Context<AppEnv>, verified: VerifiedBy): void {
   });
 }
 
+/** How a route's requests name their sender. */
+export interface AuthOptions {
+  /**
+   * The header may leave out sender_id, which is then the token's sender: the yaml's MsgCallbackHeader request
+   * header (IBR sync/enrollment/updates) does not require it. The signature's kidId still names the sender.
+   */
+  senderFromToken?: boolean;
+}
+
 /**
  * Authenticates a registry request before any work: bearer token (client active, scope), a sender still over
  * the rate limit it was just refused for (429 before the body is read), token sender == header.sender_id,
  * signature per policy, per-sender rate limits, then the replay guard; sets `c.var.auth`.
  */
-export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv> {
+export function authenticate(deps: Deps, scope: Scope, options: AuthOptions = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
     let limitHeaders: Record<string, string> = {};
@@ -158,9 +172,9 @@ export function authenticate(deps: Deps, scope: Scope): MiddlewareHandler<AppEnv
         limitHeaders = rateLimitHeaders(noted, bearer.limits, deps.clock.now());
         throw tooManyRequests(bearer.senderId, noted, limitHeaders);
       }
-      const { envelope, text } = await readEnvelope(c);
+      const { envelope, text } = await readEnvelope(c, options.senderFromToken);
       c.set("dciRequest", envelope);
-      if (envelope.header.sender_id !== bearer.senderId) {
+      if ((envelope.header.sender_id ?? (options.senderFromToken && bearer.senderId)) !== bearer.senderId) {
         throw new DciError(
           "err.request.forbidden",
           `header.sender_id "${envelope.header.sender_id}" is not the token's sender "${bearer.senderId}"`,

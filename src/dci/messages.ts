@@ -19,6 +19,28 @@ function items(name: string) {
 }
 
 /**
+ * SubscriptionInfo.filter as the yaml gives it (anyOf): an object query (the yaml's expression `{type, value}` and
+ * idtype-value `{type, value}`) or a predicate list. For the document only: the subscribe processor reads it.
+ */
+const SubscribeFilter = z.union([
+  z.record(z.string(), z.unknown()).openapi({
+    description:
+      "An expression {type, value: {expression}}, an idtype-value {type, value}, or another object " +
+      "query of filter_type",
+  }),
+  z.array(
+    z.looseObject({
+      seq_num: z.number().optional(),
+      expression1: z.record(z.string(), z.unknown()).optional().openapi({
+        description: "{attribute_name, operator, attribute_value}",
+      }),
+      condition: z.string().optional().openapi({ example: "and" }),
+      expression2: z.record(z.string(), z.unknown()).optional(),
+    }),
+  ).openapi({ description: "Predicates (filter_type predicate), ANDed in seq_num order" }),
+]).openapi({ description: "A query of filter_type: an object, or a list of predicates" });
+
+/**
  * The spec's subscribe_request item, for the OpenAPI document (registered there; each item is checked by the
  * subscribe processor, so a bad one is answered per item, not refused).
  */
@@ -32,7 +54,7 @@ export const SubscribeRequestItem = z.object({
     frequency: z.object({ start_time: DateTime, end_time: DateTime, frequency: z.string() }).partial()
       .optional(),
     filter_type: z.enum(["idtype-value", "expression", "predicate", "graphql"]).optional(),
-    filter: z.record(z.string(), z.unknown()).openapi({ description: "A query of filter_type" }),
+    filter: SubscribeFilter,
     notify_record_type: z.string(),
     authorize: z.record(z.string(), z.unknown()).optional(),
   }),

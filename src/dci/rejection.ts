@@ -19,7 +19,13 @@ export type TxnType = "search" | "subscribe" | "unsubscribe" | "receipt";
  * The txn_type values of most registries' specs (social, ibr): an unsubscribe is part of the subscription family.
  * The crvs and fr specs name `unsubscribe` instead of `receipt` (RegistryProfile.txnTypes).
  */
-const TXN_TYPES: readonly TxnType[] = ["search", "subscribe", "receipt"];
+export const DEFAULT_TXN_TYPES: readonly TxnType[] = ["search", "subscribe", "receipt"];
+
+/**
+ * The txn_type values every registry's spec names: what an answer may say when the caller did not tell which
+ * registry's types apply, so that it is in each registry's enum.
+ */
+const COMMON_TXN_TYPES: readonly TxnType[] = ["search", "subscribe"];
 
 type Json = Record<string, unknown>;
 
@@ -35,15 +41,23 @@ function idOf(v: unknown): string {
 }
 
 /**
- * The txn_type of `types` (a registry's spec's) for a requested or stored one: itself when `types` names it,
- * `unsubscribe` → `subscribe` when it does not, `receipt` stays `receipt` (fr's spec has receipts but no txn_type
- * for them), anything else → `search`.
+ * The txn_type of `types` (a registry's spec's) that counts a requested or stored one: itself when `types` names
+ * it, `unsubscribe` → `subscribe` when it does not (social, ibr), else undefined (a receipt in crvs and fr, whose
+ * specs have receipts but no txn_type for them; an unknown value).
  */
-export function specTxnType(raw: unknown, types: readonly TxnType[] = TXN_TYPES): TxnType {
+export function txnTypeOf(raw: unknown, types: readonly TxnType[]): TxnType | undefined {
   const t = typeof raw === "string" ? raw.trim().toLowerCase() : "";
   if ((types as readonly string[]).includes(t)) return t as TxnType;
-  if (t === "unsubscribe") return "subscribe";
-  return t === "receipt" ? "receipt" : "search";
+  if (t === "unsubscribe" && types.includes("subscribe")) return "subscribe";
+  return undefined;
+}
+
+/**
+ * The txn_type an answer carries for a requested or stored one: txnTypeOf in `types`, else `search`; never a value
+ * outside `types`. Without `types`, only the values every registry's spec names (search, subscribe).
+ */
+export function specTxnType(raw: unknown, types: readonly TxnType[] = COMMON_TXN_TYPES): TxnType {
+  return txnTypeOf(raw, types) ?? "search";
 }
 
 /** True for a code the callback header may carry (MsgHeaderStatusReasonCode). */
@@ -62,7 +76,7 @@ function itemsOf(action: RejectedAction, request: Json): unknown[] {
 }
 
 /** The ids a receipt request names (receipt_type, notification_id, subscription_code), as strings of ≤ 99. */
-function receiptInformationOf(req: Json): Json {
+export function receiptInformationOf(req: Json): Json {
   const info = isObject(req.receipt_information) ? req.receipt_information : {};
   const receipt = isObject(req.receipt) ? req.receipt : {};
   const out: Json = {};
@@ -85,6 +99,8 @@ export interface RejectedIds {
   reason: string;
   /** An item-level code of the message's own item enum (e.g. rjct.reference_id.invalid), when items have one. */
   itemCode?: string;
+  /** The registry's spec's txn_type values (RegistryProfile.txnTypes), for a txn-status answer. */
+  txnTypes?: readonly TxnType[];
 }
 
 /**
@@ -124,11 +140,17 @@ export function rejectedMessage(
       // The status of the one transaction asked for, in the spec's shape of its type, its one item rejected.
       const q = isObject(req.txnstatus_request) ? req.txnstatus_request : {};
       // subscription_code_list (OpenSPP) looks up subscriptions, whatever txn_type says.
-      const txnType = q.attribute_type === "subscription_code_list" ? "subscribe" : specTxnType(q.txn_type);
-      const list = txnType === "subscribe" ? "subscribe_response" : "search_response";
-      const txnStatus = { ...base, [list]: [item(q.reference_id)] };
+      const txnType = q.attribute_type === "subscription_code_list"
+        ? "subscribe"
+        : specTxnType(q.txn_type, ids.txnTypes);
       return {
-        message: { ...base, txnstatus_response: { txn_type: txnType, txn_status: txnStatus } },
+        message: {
+          ...base,
+          txnstatus_response: {
+            txn_type: txnType,
+            txn_status: txnStatusRejected(txnType, base, item(q.reference_id)),
+          },
+        },
         items: 1,
       };
     }
@@ -143,6 +165,22 @@ export function rejectedMessage(
         items: 1,
       };
   }
+}
+
+/**
+ * The txn_status of a refused status query in the spec's shape of its txn_type: an UnSubscribeResponse for
+ * `unsubscribe` (crvs, fr: the query's one item becomes its status and reason), else the response list of the type.
+ */
+function txnStatusRejected(type: TxnType, base: Json, item: Json): Json {
+  if (type === "unsubscribe") {
+    return {
+      ...base,
+      timestamp: item.timestamp,
+      status: "rjct",
+      status_reason_message: item.status_reason_message,
+    };
+  }
+  return { ...base, [type === "subscribe" ? "subscribe_response" : "search_response"]: [item] };
 }
 
 /**

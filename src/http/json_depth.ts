@@ -1,26 +1,53 @@
 /**
  * Shape guards for JSON text, checked before anything walks it: a nesting depth (so recursive walkers such as
- * canonical JSON and the query compiler never overflow) and a length cap on every string (so no pattern, parser
- * or store ever sees an unbounded one).
+ * canonical JSON and the query compiler never overflow), a count of values in all and of members in any one
+ * array or object (so a body the schema refuses anyway is not first parsed, canonicalised and signature-checked
+ * at a cost that grows with it), and a length cap on every string (so no pattern, parser or store ever sees an
+ * unbounded one).
  */
 
 /** Deepest array/object nesting a request body may have; real DCI messages stay far below it. */
 export const MAX_JSON_DEPTH = 64;
+/**
+ * Most members (elements, or key/value pairs) one array or object of a request body may have. The largest legal
+ * arrays hold 1,000: search or subscribe items at the highest DCI_MAX_SEARCH_ITEMS, IBR beneficiaries, receipt
+ * beneficiaries; a little above, so that 1,001 of them still gets the schema's own message naming the field.
+ */
+export const MAX_JSON_MEMBERS = 1024;
+/**
+ * Most values (array elements and object members, nested ones included) a request body may hold: about twice
+ * the largest legal messages, an IBR enrollment update of 1,000 beneficiaries shaped as the IBR demo's (~27,000),
+ * a search of 1,000 simple items (~23,000), and one of 10 items at the query caps (64 comparisons and ~1,000 list
+ * values each: ~14,000).
+ */
+export const MAX_JSON_VALUES = 50_000;
 
 /** The limit a JSON text breaks first, if any. */
-export type JsonLimit = "depth" | "string";
+export type JsonLimit = "depth" | "members" | "values" | "string";
+
+/** The limits jsonLimitBroken checks; depth, members and values default to the MAX_JSON_ constants. */
+export interface JsonLimits {
+  maxDepth?: number;
+  maxMembers?: number;
+  maxValues?: number;
+  maxString?: number;
+}
 
 /**
- * Scans `text` once: "depth" when arrays/objects nest deeper than `maxDepth` (brackets inside strings do not
- * count), "string" when a string (key or value) is longer than `maxString` characters (an escape counts as one).
+ * Scans `text` once: "depth" when arrays/objects nest deeper than `maxDepth`, "members" when one array or object
+ * has more than `maxMembers` members, "values" when all of them together have more than `maxValues`, "string"
+ * when a string (key or value) is longer than `maxString` characters (an escape counts as one). Brackets and
+ * commas inside strings do not count; an empty array or object counts as one member of its own.
  */
-export function jsonLimitBroken(
-  text: string,
-  limits: { maxDepth?: number; maxString?: number } = {},
-): JsonLimit | undefined {
+export function jsonLimitBroken(text: string, limits: JsonLimits = {}): JsonLimit | undefined {
   const maxDepth = limits.maxDepth ?? MAX_JSON_DEPTH;
+  const maxMembers = limits.maxMembers ?? MAX_JSON_MEMBERS;
+  const maxValues = limits.maxValues ?? MAX_JSON_VALUES;
   const maxString = limits.maxString ?? Infinity;
+  // Members of each open array/object by depth: its commas plus one.
+  const members: number[] = [];
   let depth = 0;
+  let values = 0;
   let inString = false;
   let length = 0;
   for (let i = 0; i < text.length; i++) {
@@ -34,16 +61,33 @@ export function jsonLimitBroken(
     } else if (c === 34) {
       inString = true;
       length = 0;
+    } else if (c === 44) {
+      if (++members[depth] > maxMembers) return "members";
+      if (++values > maxValues) return "values";
     } else if (c === 91 || c === 123) {
       if (++depth > maxDepth) return "depth";
+      members[depth] = 1;
+      if (++values > maxValues) return "values";
     } else if (c === 93 || c === 125) depth--;
   }
   return undefined;
 }
 
+/** The rule a JSON text broke, as error messages state it ("string" is stated with the string's path instead). */
+export function jsonLimitRule(limit: Exclude<JsonLimit, "string">, limits: JsonLimits = {}): string {
+  switch (limit) {
+    case "depth":
+      return `JSON nested deeper than ${limits.maxDepth ?? MAX_JSON_DEPTH} levels`;
+    case "members":
+      return `a JSON array or object has more than ${limits.maxMembers ?? MAX_JSON_MEMBERS} members`;
+    case "values":
+      return `JSON holds more than ${limits.maxValues ?? MAX_JSON_VALUES} values`;
+  }
+}
+
 /** True when `text` nests arrays/objects deeper than `max` (brackets inside strings do not count). */
 export function jsonTooDeep(text: string, max = MAX_JSON_DEPTH): boolean {
-  return jsonLimitBroken(text, { maxDepth: max }) === "depth";
+  return jsonLimitBroken(text, { maxDepth: max, maxMembers: Infinity, maxValues: Infinity }) === "depth";
 }
 
 /** The path (`header.message_id`, `message.items.0`) of the first string in `value` longer than `max`. */

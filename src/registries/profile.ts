@@ -110,6 +110,11 @@ export interface ProfileAction {
   response: z.ZodType;
   /** Auth scope (e.g. `registry.search`). */
   scope: string;
+  /**
+   * Optional: the number of items the request message (as `request` parsed it) carries, which header.total_count
+   * must equal (else rjct.total_count.invalid, as sync/search refuses it). Absent: total_count is not checked.
+   */
+  itemCount?(message: Json): number;
   /** Answers one authenticated, signature-checked, header-checked request (the route signs the answer). */
   handle(deps: Deps, input: ActionInput): Promise<ActionResult>;
   /**

@@ -13,6 +13,7 @@ import type { TxnAction } from "./states.ts";
 import type { TxnRow } from "./store.ts";
 import { isTransientStorageFault } from "../db/faults.ts";
 import { rejectedMessage } from "../dci/rejection.ts";
+import { profileOf } from "../registries/index.ts";
 
 /** The outcome of one attempt: a result to store, or why the attempt failed (for operators, never sent). */
 export type AttemptOutcome =
@@ -79,6 +80,7 @@ function refused(row: TxnRow, now: string, reason: string, code: string): Proces
     request = JSON.parse(row.request_message);
   } catch { /* stored by accept as JSON; answered without items */ }
   const { message, items } = rejectedMessage(row.action, request, {
+    txnTypes: profileOf(row.registry)?.txnTypes,
     correlationId: row.correlation_id,
     now,
     reason,

@@ -39,9 +39,19 @@ const TOUCH_EVERY_MS = 60_000;
 export const UPLOAD_IDLE_MS = 300_000;
 
 /**
- * Streams the upload into a new spool `spool` of `spools`; throws BulkFileError for anything malformed, too large,
- * or whose bytes do not match `contentDigest` (an RFC 9530 value), SpoolError when the spool could not be written,
- * each after removing the spool.
+ * The upload's bytes are not the ones its Content-Digest names: the signature covering that digest does not
+ * cover this body, a signature failure (as on a JSON request) rather than a bad file.
+ */
+export class UploadDigestMismatch extends Error {
+  constructor() {
+    super("Content-Digest does not match the body");
+  }
+}
+
+/**
+ * Streams the upload into a new spool `spool` of `spools`; throws BulkFileError for anything malformed or too
+ * large, UploadDigestMismatch when its bytes do not match `contentDigest` (an RFC 9530 value), SpoolError when the
+ * spool could not be written, each after removing the spool.
  */
 export async function receiveUpload(
   request: Request,
@@ -120,14 +130,12 @@ export async function receiveUpload(
   );
   try {
     const upload = await parseParts(counted, contentType, spool, options.maxItems);
-    if (hash && digest && !sameBytes(hash.digest(), digest.bytes)) {
-      throw new BulkFileError("err.request.bad", "Content-Digest does not match the body");
-    }
+    if (hash && digest && !sameBytes(hash.digest(), digest.bytes)) throw new UploadDigestMismatch();
     await spool.commit();
     return { ...upload, spool: options.spool };
   } catch (err) {
     await spool.abort();
-    throw err instanceof BulkFileError || err instanceof SpoolError
+    throw err instanceof BulkFileError || err instanceof SpoolError || err instanceof UploadDigestMismatch
       ? err
       : new BulkFileError("err.request.bad", `the multipart body is malformed: ${(err as Error).message}`);
   } finally {

@@ -211,7 +211,7 @@ export const TXN_BY_CORRELATION_OF = `${WITH_RESULT} WHERE t.correlation_id = ? 
 /** With their results: (senderId, registry, since, transactionId). */
 export const TXN_BY_TRANSACTION_ID = `${WITH_RESULT}
   WHERE t.sender_id = ? AND t.registry = ? AND t.created_at >= ?
-    AND t.action IN ('search','subscribe','unsubscribe') AND t.transaction_id = ?
+    AND t.action <> 'txn-status' AND t.transaction_id = ?
   ORDER BY t.id DESC LIMIT ${STATUS_ROWS}`;
 
 /**

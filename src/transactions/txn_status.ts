@@ -9,17 +9,15 @@ import type { ProcessResult } from "../dci/processor.ts";
 import { TxnStatusMessage } from "../dci/messages.ts";
 import { ACTIONS, asyncAction } from "../dci/actions.ts";
 import type { StatusScope, TxnWithResult } from "./store.ts";
-import { dciStatus, type TxnAction } from "./states.ts";
+import { dciStatus } from "./states.ts";
 import { isoNow } from "../clock.ts";
-import { rejectedMessage, specTxnType, type TxnType } from "../dci/rejection.ts";
-
-/** The txn_type values a query may name (a registry's spec names three of them). */
-const KNOWN_TYPES: ReadonlySet<string> = new Set<TxnAction>([
-  "search",
-  "subscribe",
-  "unsubscribe",
-  "receipt",
-]);
+import {
+  DEFAULT_TXN_TYPES,
+  receiptInformationOf,
+  rejectedMessage,
+  type TxnType,
+  txnTypeOf,
+} from "../dci/rejection.ts";
 
 /**
  * The status of a sender's subscriptions by code (subscription_code_list), in the shape of the subscribe answer;
@@ -60,7 +58,9 @@ export async function txnStatus(
   },
 ): Promise<ProcessResult> {
   const { senderId } = scope;
-  const types = ids.txnTypes;
+  const types = ids.txnTypes ?? DEFAULT_TXN_TYPES;
+  // Every refusal below answers in this registry's txn_type values too.
+  ids = { ...ids, txnTypes: types };
   const parsed = TxnStatusMessage.safeParse(raw);
   const base = { transaction_id: ids.transactionId, correlation_id: ids.correlationId };
   if (!parsed.success) return unknown(deps, raw, ids, "txnstatus_request is malformed");
@@ -69,6 +69,15 @@ export async function txnStatus(
   const values = Array.isArray(value) ? value : [value];
   if (q.attribute_type === "subscription_code_list") {
     return byCodes(deps, scope, { q, codes: values, raw, ids });
+  }
+  const wanted = q.txn_type === undefined ? undefined : txnTypeOf(q.txn_type, types);
+  if (q.txn_type !== undefined && wanted === undefined) {
+    return unknown(
+      deps,
+      raw,
+      ids,
+      `txn_type ${JSON.stringify(q.txn_type)} is not one of ${scope.registry}'s: ${types.join(", ")}`,
+    );
   }
   let rows: TxnWithResult[];
   // Rows found by the request's message_id name a whole transaction: all their items are shown.
@@ -88,23 +97,9 @@ export async function txnStatus(
     rows = [...byMessage, ...byReference.filter((r) => !whole.has(r.id))]
       .sort((a, b) => b.id - a.id);
   }
-  if (q.txn_type !== undefined) {
-    // As this registry's spec counts types: in social and ibr an unsubscribe is a `subscribe`, in crvs and fr its own.
-    const wanted = q.txn_type.trim().toLowerCase();
-    rows = KNOWN_TYPES.has(wanted)
-      ? rows.filter((r) => specTxnType(r.action, types) === specTxnType(wanted, types))
-      : [];
-  }
-  if (rows.length === 0) {
-    return unknown(
-      deps,
-      raw,
-      ids,
-      `No ${q.txn_type ?? ""} transaction of sender "${senderId}" with ${q.attribute_type} ${
-        JSON.stringify(Array.isArray(value) ? value.slice(0, 5) : value)
-      }`.replace("No  ", "No "),
-    );
-  }
+  const found = rows;
+  rows = ofType(rows, wanted, types);
+  if (rows.length === 0) return unknown(deps, raw, ids, notFound(scope, q, found, types));
   const size = rows.reduce((n, r) => n + (r.result ?? r.request_message).length, 0);
   if (size > STATUS_ANSWER_MAX_CHARS) {
     const reason =
@@ -125,9 +120,50 @@ export async function txnStatus(
     completedCount: items?.length ?? 1,
     message: {
       ...base,
-      txnstatus_response: { txn_type: specTxnType(q.txn_type ?? rows[0].action, types), txn_status: status },
+      txnstatus_response: { txn_type: wanted ?? txnTypeOf(rows[0].action, types)!, txn_status: status },
     },
   };
+}
+
+/**
+ * Why no transaction is shown: asked for no type and found only what this registry's types cannot name (a receipt
+ * in crvs or fr), that; else not found.
+ */
+function notFound(
+  scope: StatusScope,
+  q: TxnStatusMessage["txnstatus_request"],
+  found: TxnWithResult[],
+  types: readonly TxnType[],
+): string {
+  const unnamed = q.txn_type === undefined
+    ? found.find((r) => txnTypeOf(r.action, types) === undefined)
+    : undefined;
+  if (unnamed) {
+    return `Transaction ${
+      JSON.stringify(unnamed.transaction_id)
+    } is a ${unnamed.action}, which has no txn_type in ` +
+      `${scope.registry}'s spec (${types.join(", ")}): its status is not answered here`;
+  }
+  const value = q.attribute_value;
+  return `No ${q.txn_type ?? ""} transaction of sender "${scope.senderId}" with ${q.attribute_type} ${
+    JSON.stringify(Array.isArray(value) ? value.slice(0, 5) : value)
+  }`.replace("No  ", "No ");
+}
+
+/**
+ * The rows of txn_type `wanted` (any when undefined), as this registry's spec counts types: in social and ibr an
+ * unsubscribe is a `subscribe`, in crvs and fr its own; a receipt has no txn_type in crvs and fr, so no row of
+ * one is shown there (no answer of theirs could carry it).
+ */
+function ofType(
+  rows: TxnWithResult[],
+  wanted: TxnType | undefined,
+  types: readonly TxnType[],
+): TxnWithResult[] {
+  return rows.filter((r) => {
+    const t = txnTypeOf(r.action, types);
+    return t !== undefined && (wanted === undefined || t === wanted);
+  });
 }
 
 /** The status object of one transaction: its stored result, or its items with rcvd/pdng while open. */
@@ -145,8 +181,17 @@ export function statusOf(row: TxnWithResult, refs?: Set<string>): Record<string,
   }
   const status = dciStatus(row.state, row.outcome);
   const base = { transaction_id: row.transaction_id, correlation_id: row.correlation_id };
-  if (!listKey) return { ...base, timestamp: row.updated_at, status };
   const request = JSON.parse(row.request_message) as Record<string, unknown>;
+  if (row.action === "receipt") {
+    // The spec's receipt shape (transaction_id, receipt_information) with the on-receipt answer's receipt_response,
+    // as the stored result will be: what the receipt named, and its status so far.
+    return {
+      ...base,
+      receipt_information: receiptInformationOf(request),
+      receipt_response: { status, timestamp: row.updated_at },
+    };
+  }
+  if (!listKey) return { ...base, timestamp: row.updated_at, status };
   if (request.bulk_file && listKey === "search_response") {
     // A bulk search by file: one item for the file (its answers go out page by page), with its progress.
     const item = {
@@ -237,7 +282,7 @@ function listOf(status: Record<string, unknown>): unknown[] | undefined {
 function unknown(
   deps: Deps,
   raw: unknown,
-  ids: { transactionId: string; correlationId: string },
+  ids: { transactionId: string; correlationId: string; txnTypes?: readonly TxnType[] },
   reason: string,
   itemCode = "rjct.reference_id.invalid",
 ): ProcessResult {
@@ -246,6 +291,7 @@ function unknown(
     now: isoNow(deps.clock),
     reason,
     itemCode,
+    txnTypes: ids.txnTypes,
   });
   return {
     status: "rjct",

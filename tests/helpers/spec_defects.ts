@@ -119,14 +119,14 @@ export const SPEC_DEFECTS: readonly SpecDefect[] = [
   },
   {
     id: "fr-txn-status-search-reg-records",
-    registries: ["fr"],
+    registries: ["fr", "crvs"],
     pointer: "/components/schemas/TxnStatusResponse/properties/txnstatus_response/example/properties/" +
       "search_response/items/properties/data/properties/reg_records",
     why:
-      "FR's TxnStatusResponse carries its own copy of the search response (txnstatus_response.example), whose " +
-      "reg_records is still an object: OPENSPP_SPEC_ISSUES_REPORT.md #3 fixed only SearchResponse's. The status " +
-      "of a search is that search's answer, a list of records as in SearchResponse: made an array of objects. " +
-      "(crvs_api has the same copy with the same defect.)",
+      "FR's and CRVS's TxnStatusResponse carry their own copy of the search response (txnstatus_response.example), " +
+      "whose reg_records is still an object: OPENSPP_SPEC_ISSUES_REPORT.md #3 fixed only FR's SearchResponse, and " +
+      "CRVS's SearchResponse already has a list. The status of a search is that search's answer, a list of records " +
+      "as in SearchResponse: made an array of objects (the id keeps its first registry's name).",
     patch(node, registry) {
       expectDefect(node?.type === "object", "fr-txn-status-search-reg-records", registry);
       for (const key of Object.keys(node)) delete node[key];

@@ -340,8 +340,8 @@ Deno.test("bulk search: unsigned, malformed, over-cap and digest-mismatched uplo
             const text = new TextDecoder().decode(f.bytes).replace("ok-2,", "ok-X,");
             return postBulk(url, alice, f, { body: new TextEncoder().encode(text) });
           }),
-        400,
-        "err.request.bad",
+        401,
+        "err.signature.invalid",
       ],
     ];
     for (const [name, request, status, code] of cases) {

@@ -32,6 +32,8 @@ export const ENROLLED_ACTION: ProfileAction = {
   request: EnrolledRequest,
   response: EnrolledResponse,
   scope: "registry.search",
+  // One criteria object, or a list of them.
+  itemCount: (m) => Array.isArray(m.enrolled_criteria) ? m.enrolled_criteria.length : 1,
   handle: async (deps, input) => answerEnrolled(await store(deps), input),
   rejected: rejectedEnrolled,
 };

@@ -74,7 +74,8 @@ export const EnrolledUpdates = z.looseObject({
   receipt_type: z.string().max(MAX_CODE).optional().openapi({
     description: "enrolled (new enrolments; the default) or updated (updates of known beneficiaries)",
   }),
-  beneficiaries: z.array(z.record(z.string(), z.unknown())).min(1).max(MAX_UPDATE_BENEFICIARIES),
+  // No minimum, as in the yaml: an empty list is answered with an empty enrolled_response.
+  beneficiaries: z.array(z.record(z.string(), z.unknown())).max(MAX_UPDATE_BENEFICIARIES),
 });
 
 /**

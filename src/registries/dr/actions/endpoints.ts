@@ -100,7 +100,13 @@ export function refusedSearch(request: unknown, ids: RejectedIds) {
 
 /** The three DR endpoints (`finder` finds persons by identifier; the store's unless a test gives its own). */
 export function drActions(finder: PersonFinder = storeFinder): ProfileAction[] {
-  const common = { requestAction: "search", responseAction: "on-search", scope: "registry.search" } as const;
+  const common = {
+    requestAction: "search",
+    responseAction: "on-search",
+    scope: "registry.search",
+    // Each request names one person (one disabled_criteria object).
+    itemCount: () => 1,
+  } as const;
   return [
     {
       ...common,
