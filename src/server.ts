@@ -4,7 +4,8 @@ import type { Deps } from "./deps.ts";
 import { createApp } from "./app.ts";
 import { errAck } from "./http/errors.ts";
 import { SERVING_BUSY_TIMEOUT_MS, setBusyTimeout } from "./db/sqlite.ts";
-import { assertPortFree, explainBindError, PortInUseError } from "./net/port_guard.ts";
+import { assertPortFree, explainBindError } from "./net/port_guard.ts";
+import { keepListening } from "./net/kept_listener.ts";
 import { type MetricsListener, startMetricsListener } from "./obs/metrics_access.ts";
 import type { TlsPair } from "./net/tls.ts";
 
@@ -133,73 +134,24 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
   }
   // `finished` follows the listener serving at the time: one replaced by a TLS reload does not end the server,
   // and one that closes on its own (Deno closes it when accept() fails, e.g. with EMFILE) is re-bound.
-  let ended: () => void = () => {};
-  let lostForGood: (err: ListenerLostError) => void = () => {};
-  const finished = new Promise<void>((res, rej) => [ended, lostForGood] = [res, rej]);
-  finished.catch(() => {}); // whoever runs the server reads the rejection; it is never an unhandled one
   let tls = options.tls;
-  // Listeners that closed on their own: their open connections are still served, and closed at shutdown.
-  const dead = new Set<Deno.HttpServer<Deno.NetAddr>>();
-  type Timer = ReturnType<typeof setTimeout>;
-  let outage: { since: number; attempt: number; timer?: Timer; stable?: Timer } | undefined;
-  const follow = (s: Deno.HttpServer<Deno.NetAddr>) => {
-    const done = (cause?: unknown) => {
-      if (s !== server) return;
-      if (draining) return ended();
-      listenerLost(s, cause ?? "the listener stopped without an error");
-    };
-    s.finished.then(() => done(), (err) => done(err));
-  };
-  const listenerLost = (s: Deno.HttpServer<Deno.NetAddr>, cause: unknown) => {
-    dead.add(s);
-    if (outage) clearTimeout(outage.stable); // a re-bound listener closed again: the same outage goes on
-    else {
-      outage = { since: Date.now(), attempt: 0 };
-      deps.log.error("listener closed unexpectedly; re-binding it", {
-        port: addr.port,
-        hostname: addr.hostname,
-        err: cause,
-      });
-    }
-    retry(s, cause);
-  };
-  const retry = (lost: Deno.HttpServer<Deno.NetAddr>, cause: unknown) => {
-    const o = outage!;
-    const wait = rebindDelayMs(o.attempt++, Date.now() - o.since);
-    if (wait === null) return lostForGood(new ListenerLostError(deps.config.host, addr.port, cause));
-    o.timer = setTimeout(() => rebind(lost), wait);
-  };
-  const rebind = (lost: Deno.HttpServer<Deno.NetAddr>) => {
-    // Stopping, or a TLS reload bound a new listener meanwhile: nothing to re-bind.
-    if (draining || server !== lost) {
-      outage = undefined;
-      return;
-    }
-    try {
+  const kept = keepListening(server, {
+    bind: () => {
       // A listener that shares its port only for TLS reloads is alone on it: anyone else there took it meanwhile.
       if (reusePort && !options.reusePort) assertPortFree(deps.config.host, addr.port);
-      server = listen(addr.port, tls, "listening again");
-    } catch (err) {
-      const why = explainBindError(err, deps.config.host, addr.port);
-      // Another process holds the port now: waiting will not give it back.
-      if (why instanceof PortInUseError) {
-        return lostForGood(new ListenerLostError(deps.config.host, addr.port, why));
-      }
-      return retry(lost, why);
-    }
-    follow(server);
-    // One that stays open past the longest wait has its descriptors back: the next loss is a new outage.
-    outage!.stable = setTimeout(() => outage = undefined, REBIND_MAX_DELAY_MS);
-  };
-  follow(server);
+      return listen(addr.port, tls, "listening again");
+    },
+    log: deps.log,
+    hostname: deps.config.host,
+    port: addr.port,
+    what: "listener",
+  });
   const retiring = new Set<Promise<void>>();
   const reloadTls = (next: TlsPair): Promise<void> => {
     if (draining) return Promise.resolve();
-    const old = server;
     // Deno.serve binds synchronously: the new listener accepts before the old one stops.
-    server = listen(addr.port, next, "tls certificate loaded");
+    const old = kept.replace(listen(addr.port, next, "tls certificate loaded"));
     tls = next;
-    follow(server);
     // In-flight requests on the old listener finish; its idle keep-alive connections are closed.
     const retired = old.shutdown().catch(() => {}).finally(() => retiring.delete(retired));
     retiring.add(retired);
@@ -209,18 +161,14 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
   return {
     port: addr.port,
     hostname: addr.hostname,
-    finished,
+    finished: kept.finished,
     reloadTls: options.tls ? reloadTls : undefined,
     shutdown: async () => {
       draining = true;
-      clearTimeout(outage?.timer);
-      clearTimeout(outage?.stable);
-      // No listener to wait for while it is being re-bound (or after it was given up).
-      if (dead.has(server)) ended();
+      kept.stop();
       const deadline = Date.now() + deps.config.shutdownTimeoutMs;
       const idle = inflight === 0 ? Promise.resolve() : new Promise<void>((r) => onIdle = r);
-      const closeDead = () => [...dead].map((s) => s.shutdown().catch(() => {}));
-      const stopAll = () => Promise.all([server.shutdown().catch(() => {}), ...retiring, ...closeDead()]);
+      const stopAll = () => Promise.all([kept.shutdownAll(), ...retiring]);
       const drained = await withinBound(idle.then(stopAll), deadline);
       if (!drained) {
         deps.log.warn("shutdown bound reached; aborting in-flight requests", {
@@ -229,32 +177,10 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
         });
         abort.abort();
       }
-      await finished.catch(() => {});
+      await kept.finished.catch(() => {});
       await metrics?.shutdown();
     },
   };
-}
-
-/** The first wait before re-binding a listener that closed on its own; each failed attempt doubles it. */
-const REBIND_FIRST_DELAY_MS = 100;
-/** The longest wait between two attempts, and how long a re-bound listener must stay open to end the outage. */
-const REBIND_MAX_DELAY_MS = 5_000;
-/** How long a listener that closed on its own is re-bound before the server gives up (and serve exits 1). */
-export const REBIND_GIVE_UP_MS = 60_000;
-
-/** The wait before re-binding attempt `attempt` (from 0) of an outage `elapsedMs` old, or null to give up. */
-export function rebindDelayMs(attempt: number, elapsedMs: number): number | null {
-  if (elapsedMs >= REBIND_GIVE_UP_MS) return null;
-  return Math.min(REBIND_FIRST_DELAY_MS * 2 ** attempt, REBIND_MAX_DELAY_MS);
-}
-
-/** The server's listener closed on its own and could not be re-bound: the server no longer takes connections. */
-export class ListenerLostError extends Error {
-  constructor(hostname: string, port: number, cause: unknown) {
-    const why = cause instanceof Error ? cause.message : String(cause);
-    super(`the HTTP listener on ${hostname}:${port} closed and could not be re-bound: ${why}`, { cause });
-    this.name = "ListenerLostError";
-  }
 }
 
 /** Resolves true if `work` settles before `deadline` (epoch ms), false otherwise. */

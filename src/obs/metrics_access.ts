@@ -5,6 +5,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Deps } from "../deps.ts";
+import { keepListening } from "../net/kept_listener.ts";
 import { explainBindError } from "../net/port_guard.ts";
 import { DENO_VERSION, VERSION } from "../version.ts";
 
@@ -50,11 +51,10 @@ export function startMetricsListener(deps: Deps): MetricsListener {
   const hostname = listen.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
   const port = Number(listen.slice(colon + 1));
   const headers = { "x-content-type-options": "nosniff", "cache-control": "no-store" };
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    server = Deno.serve({
+  const bind = (bindPort = port) =>
+    Deno.serve({
       hostname,
-      port,
+      port: bindPort,
       onListen: (addr) => deps.log.info("metrics listening", { hostname: addr.hostname, port: addr.port }),
     }, async (req) => {
       if (new URL(req.url).pathname !== "/metrics" || req.method !== "GET") {
@@ -69,8 +69,26 @@ export function startMetricsListener(deps: Deps): MetricsListener {
       const body = await deps.metrics.renderAll();
       return new Response(body, { headers: { ...headers, "content-type": METRICS_CONTENT_TYPE } });
     });
+  let first: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    first = bind();
   } catch (err) {
     throw explainBindError(err, hostname, port);
   }
-  return { port: server.addr.port, shutdown: () => server.shutdown() };
+  // Closed on its own (EMFILE): bound again like the API's listener; given up, the API goes on without it.
+  const kept = keepListening(first, {
+    bind: () => bind(first.addr.port),
+    log: deps.log,
+    hostname,
+    port: first.addr.port,
+    what: "metrics listener",
+  });
+  kept.finished.catch((err) => deps.log.error("metrics listener lost", { err }));
+  return {
+    port: first.addr.port,
+    shutdown: () => {
+      kept.stop();
+      return kept.shutdownAll();
+    },
+  };
 }

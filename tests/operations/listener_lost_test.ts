@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type ServerProcess, startServerProcess } from "../helpers/server.ts";
-import { REBIND_GIVE_UP_MS, rebindDelayMs } from "../../src/server.ts";
+import { REBIND_GIVE_UP_MS, rebindDelayMs } from "../../src/net/kept_listener.ts";
 
 /** Low enough that a few hundred idle connections use every descriptor; high enough for the start. */
 const NOFILE = 256;
@@ -127,4 +127,45 @@ Deno.test("rebindDelayMs() doubles from 100 ms up to 5 s, and gives up once the 
   assert.deepEqual(waits, [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
   assert.equal(rebindDelayMs(3, REBIND_GIVE_UP_MS - 1), 800);
   assert.equal(rebindDelayMs(3, REBIND_GIVE_UP_MS), null);
+});
+
+Deno.test("the /metrics listener (DCI_METRICS_LISTEN) closed by running out of descriptors is re-bound too", async () => {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const metricsPort = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const server = await startServerProcess({
+    nofile: NOFILE,
+    env: { DCI_HTTP_ISOLATES: "0", DCI_METRICS_LISTEN: `127.0.0.1:${metricsPort}` },
+  });
+  const conns: Deno.Conn[] = [];
+  try {
+    conns.push(...await exhaustDescriptors(server));
+    // Out of descriptors, the metrics listener's next accept fails too: connect until it closes.
+    const closed = () =>
+      server.logs.some((l) => l.msg === "metrics listener closed unexpectedly; re-binding it");
+    for (let i = 0; i < NOFILE && !closed(); i++) {
+      const conn = await idleConnection(metricsPort);
+      if (conn) conns.push(conn);
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+    await server.waitForLog((l) => l.msg === "metrics listener closed unexpectedly; re-binding it", 10_000);
+    for (const conn of conns.splice(0)) conn.close();
+    const deadline = Date.now() + 10_000;
+    let status = 0;
+    while (status === 0 && Date.now() < deadline) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, {
+          signal: AbortSignal.timeout(2_000),
+        });
+        await res.body?.cancel();
+        status = res.status;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    assert.ok(status === 200 || status === 401, `/metrics did not answer again (${status})`);
+  } finally {
+    for (const conn of conns) conn.close();
+    assert.equal(await server.stop(), 0, server.stderr());
+  }
 });
