@@ -56,7 +56,11 @@ async function readParams(c: Context<AppEnv>): Promise<Record<string, string> | 
   if (type === "application/x-www-form-urlencoded" || (type === "" && text === "")) {
     // Counted before parsing: a body of thousands of one-letter pairs costs no URLSearchParams.
     if (separators(text) >= MAX_PARAMS) return TOO_MANY;
-    for (const [k, v] of new URLSearchParams(text)) out[k] = v;
+    for (const [k, v] of new URLSearchParams(text)) {
+      // RFC 6749 §3.2: a parameter is sent at most once (which of two would count is anyone's guess).
+      if (Object.hasOwn(out, k)) return `parameter ${JSON.stringify(k.slice(0, 64))} is repeated`;
+      out[k] = v;
+    }
     return capped(out);
   }
   if (type === "application/json") {

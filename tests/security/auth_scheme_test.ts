@@ -117,3 +117,25 @@ Deno.test("token endpoint: HTTP Basic in any case, and one client authentication
     deps.close();
   }
 });
+
+Deno.test("token endpoint: a parameter sent twice is refused (RFC 6749 §3.2), not read as the last one", async () => {
+  const deps = await testDeps();
+  try {
+    const app = createApp(deps);
+    const alice = await createTestSender(deps);
+    const form = `grant_type=client_credentials&client_id=${alice.clientId}&client_secret=wrong` +
+      `&client_secret=${encodeURIComponent(alice.clientSecret)}`;
+    const res = await app.request("/oauth2/client/token", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: form,
+    }, PEER);
+    assert.equal(res.status, 400);
+    assert.deepEqual(await res.json(), {
+      error: "invalid_request",
+      error_description: 'parameter "client_secret" is repeated',
+    });
+  } finally {
+    deps.close();
+  }
+});
