@@ -8,7 +8,7 @@ import { type BearerAuth, checkBearer } from "./bearer.ts";
 import { checkSignature, type VerifiedBy } from "./signature_check.ts";
 import { admit } from "./admission.ts";
 import { type RateDecision, rateLimitHeaders } from "../senders/rate_limit.ts";
-import { jsonLimitBroken, jsonLimitRule, longStringPath } from "../http/json_depth.ts";
+import { jsonLimitBroken, jsonLimitRule, longStringPath, valuesCap } from "../http/json_depth.ts";
 import { MAX_SENDER_ID, MAX_STRING } from "../dci/limits.ts";
 import { AdmissionHeader } from "../dci/schemas.ts";
 import { formatIssues } from "../http/errors.ts";
@@ -37,12 +37,14 @@ interface Envelope {
  */
 async function readEnvelope(
   c: Context<AppEnv>,
+  maxValues: number,
   senderFromToken = false,
 ): Promise<{ envelope: Envelope; text: string }> {
   const text = await c.req.text();
-  const broken = jsonLimitBroken(text, { maxString: MAX_STRING });
+  const limits = { maxString: MAX_STRING, maxValues };
+  const broken = jsonLimitBroken(text, limits);
   if (broken !== undefined && broken !== "string") {
-    throw new DciError("err.request.bad", `Invalid request: ${jsonLimitRule(broken)}`);
+    throw new DciError("err.request.bad", `Invalid request: ${jsonLimitRule(broken, limits)}`);
   }
   let body: unknown;
   try {
@@ -155,6 +157,7 @@ export interface AuthOptions {
  * signature per policy, per-sender rate limits, then the replay guard; sets `c.var.auth`.
  */
 export function authenticate(deps: Deps, scope: Scope, options: AuthOptions = {}): MiddlewareHandler<AppEnv> {
+  const maxValues = valuesCap(deps.config.bodyLimit);
   return async (c, next) => {
     const started = performance.now();
     let limitHeaders: Record<string, string> = {};
@@ -172,7 +175,7 @@ export function authenticate(deps: Deps, scope: Scope, options: AuthOptions = {}
         limitHeaders = rateLimitHeaders(noted, bearer.limits, deps.clock.now());
         throw tooManyRequests(bearer.senderId, noted, limitHeaders);
       }
-      const { envelope, text } = await readEnvelope(c, options.senderFromToken);
+      const { envelope, text } = await readEnvelope(c, maxValues, options.senderFromToken);
       c.set("dciRequest", envelope);
       if ((envelope.header.sender_id ?? (options.senderFromToken && bearer.senderId)) !== bearer.senderId) {
         throw new DciError(

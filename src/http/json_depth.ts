@@ -15,12 +15,17 @@ export const MAX_JSON_DEPTH = 64;
  */
 export const MAX_JSON_MEMBERS = 1024;
 /**
- * Most values (array elements and object members, nested ones included) a request body may hold: about twice
- * the largest legal messages, an IBR enrollment update of 1,000 beneficiaries shaped as the IBR demo's (~27,000),
- * a search of 1,000 simple items (~23,000), and one of 10 items at the query caps (64 comparisons and ~1,000 list
- * values each: ~14,000).
+ * Fewest values (array elements and object members, nested ones included) a request body may always hold: about
+ * twice the largest legal messages of the demo's shapes, an IBR enrollment update of 1,000 beneficiaries (~27,000),
+ * a search of 1,000 simple items (~23,000), one of 10 items at the query caps (~14,000). Compact JSON of households
+ * needs more in a full body: valuesCap scales it with the body limit.
  */
 export const MAX_JSON_VALUES = 50_000;
+
+/** The values a body of at most `bodyLimit` bytes may hold: MAX_JSON_VALUES, or one per 8 bytes when that is more. */
+export function valuesCap(bodyLimit: number): number {
+  return Math.max(MAX_JSON_VALUES, Math.floor(bodyLimit / 8));
+}
 
 /** The limit a JSON text breaks first, if any. */
 export type JsonLimit = "depth" | "members" | "values" | "string";
@@ -36,7 +41,8 @@ export interface JsonLimits {
 /**
  * Scans `text` once: "depth" when arrays/objects nest deeper than `maxDepth`, "members" when one array or object
  * has more than `maxMembers` members, "values" when all of them together have more than `maxValues`, "string"
- * when a string (key or value) is longer than `maxString` characters (an escape counts as one). Brackets and
+ * when a string (key or value) is longer than `maxString` characters (an escape counts as one; reported only when
+no other limit is broken). Brackets and
  * commas inside strings do not count; an empty array or object counts as one member of its own.
  */
 export function jsonLimitBroken(text: string, limits: JsonLimits = {}): JsonLimit | undefined {
@@ -50,13 +56,15 @@ export function jsonLimitBroken(text: string, limits: JsonLimits = {}): JsonLimi
   let values = 0;
   let inString = false;
   let length = 0;
+  // A long string is reported last: the scan goes on, so that it cannot hide a width or depth the body breaks.
+  let longString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
       if (c === 34) inString = false;
       else {
         if (c === 92) i += text.charCodeAt(i + 1) === 117 ? 5 : 1; // \uXXXX or \x: one character
-        if (++length > maxString) return "string";
+        if (++length > maxString) longString = true;
       }
     } else if (c === 34) {
       inString = true;
@@ -70,7 +78,7 @@ export function jsonLimitBroken(text: string, limits: JsonLimits = {}): JsonLimi
       if (++values > maxValues) return "values";
     } else if (c === 93 || c === 125) depth--;
   }
-  return undefined;
+  return longString ? "string" : undefined;
 }
 
 /** The rule a JSON text broke, as error messages state it ("string" is stated with the string's path instead). */

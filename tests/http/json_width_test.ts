@@ -8,6 +8,7 @@ import {
   jsonTooDeep,
   MAX_JSON_MEMBERS,
   MAX_JSON_VALUES,
+  valuesCap,
 } from "../../src/http/json_depth.ts";
 import { ibrDemo } from "../../src/registries/ibr/demo.ts";
 
@@ -98,12 +99,12 @@ Deno.test("a signed search too wide is refused 400 before its signature is check
     };
     const manyKeys = Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`k${i}`, i]));
     const sorts = Array.from({ length: 20_000 }, () => ({ attribute_name: "birth_date", sort_order: "asc" }));
-    const arrays = Array.from({ length: 60 }, () => Array(1000).fill(0));
+    const arrays = Array.from({ length: 140 }, () => Array(1000).fill(0)); // 140,000: past 1 MiB / 8
     const cases: [string, Record<string, unknown>, RegExp][] = [
       ["60k-key object", { search_request: [item(SEX)], extra: manyKeys }, /more than 1024 members/],
       ["150k-element array", { search_request: [item(SEX)], extra: Array(150_000).fill(0) }, /1024 members/],
       ["20k sort keys", { search_request: [{ ...item(SEX), sort: sorts }] }, /1024 members/],
-      ["60 arrays of 1,000", { search_request: [item(SEX)], extra: arrays }, /more than 50000 values/],
+      ["140 arrays of 1,000", { search_request: [item(SEX)], extra: arrays }, /more than 131072 values/],
     ];
     for (const [name, message, rule] of cases) {
       // Signed or not, the answer is the same: nothing was parsed or verified.
@@ -128,4 +129,13 @@ Deno.test("a signed search too wide is refused 400 before its signature is check
   } finally {
     deps.close();
   }
+});
+
+Deno.test("a long string does not hide a width the body breaks; the values cap grows with the body limit", () => {
+  const wide = `{"a":"${"x".repeat(20)}","b":[${Array(2000).fill(0).join(",")}]}`;
+  assert.equal(jsonLimitBroken(wide, { maxString: 10 }), "members", "the width, found after the long string");
+  assert.equal(jsonLimitBroken(`{"a":"${"x".repeat(20)}"}`, { maxString: 10 }), "string");
+  assert.equal(valuesCap(1024), MAX_JSON_VALUES);
+  assert.equal(valuesCap(1_048_576), 131_072);
+  assert.equal(valuesCap(10 * 1_048_576), 1_310_720);
 });

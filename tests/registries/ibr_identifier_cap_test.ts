@@ -110,19 +110,16 @@ Deno.test("the identifier cap holds on every write path: admin API, import and I
     });
     const body = JSON.stringify(sp.sign(env, h.deps.clock.now()));
     assert.ok(body.length > 1_000_000 && body.length <= 1_048_576, `${body.length} bytes`);
-    const started = performance.now();
     const res = await h.app.request(`${BASE}/sync/enrollment/updates`, {
       method: "POST",
       headers: { "content-type": "application/json", ...sp.headers() },
       body,
     });
-    const took = performance.now() - started;
+    // Refused before it is parsed or its signature checked: no array of a legal message is that wide.
     const answer = await res.json();
-    assert.equal(res.status, 200, JSON.stringify(answer).slice(0, 500));
-    const [item] = answer.message.enrolled_response;
-    assert.equal(item.status, "rjct");
-    assert.match(item.status_reason_message, /more than 50 distinct identifiers \(148000 given\)/);
-    assert.ok(took < 5000, `answered in ${Math.round(took)} ms`);
+    assert.equal(res.status, 400, JSON.stringify(answer).slice(0, 500));
+    assert.equal(answer.message.error.code, "err.request.bad");
+    assert.match(answer.message.error.message, /more than 1024 members/);
     assert.equal(await count(), 0, "nothing written");
   } finally {
     h.close();
