@@ -51,15 +51,6 @@ backendTest(
   },
 );
 
-backendTest("replay store: guard() records the kind it is given, sync by default", async (s, sql) => {
-  const at = { nowMs: T0, windowMs: WINDOW_MS };
-  equal(await s.replay.guard("s1", "a", { ...at, kind: "async" }), true);
-  equal(await s.replay.guard("s1", "b", at), true);
-  equal(await s.replay.guard("s1", "a", { ...at, kind: "sync" }), false);
-  const rows = await sql("SELECT message_id, kind FROM replay_guard ORDER BY message_id");
-  deepEqual(rows.map((r) => [r.message_id, r.kind]), [["a", "async"], ["b", "sync"]]);
-});
-
 Deno.test("migration 0035 [sqlite]: a message id recorded before it reads as recorded by a sync request", async () => {
   const db = openDatabase(":memory:");
   try {
@@ -98,6 +89,19 @@ Deno.test("migration 0035 [postgres]: a message id recorded before it reads as s
     );
     equal(row.outcome, "counted");
     deepEqual(shown(await pgRateLimitStore(pool).admit(request("prev", "async"), T0 + 1000)), {
+      replayed: "sync",
+    });
+    // A row a new instance recorded as async, taken over past the window by the previous version's call (a
+    // sync request, for all it knows), is sync from then on.
+    await pgRateLimitStore(pool).admit(request("taken", "async"), T0);
+    const later = T0 + 2 * WINDOW_MS;
+    const [over] = await pgAll<{ outcome: string }>(
+      pool,
+      "SELECT outcome FROM dci_admit('s1', $1, $2, '2026-05-01', 100, 1000, true, 'taken', $3, $4)",
+      [Math.floor(later / 1000), Math.floor(later / 1000) - 60, later, later - WINDOW_MS],
+    );
+    equal(over.outcome, "counted");
+    deepEqual(shown(await pgRateLimitStore(pool).admit(request("taken", "async"), later + 1000)), {
       replayed: "sync",
     });
   } finally {

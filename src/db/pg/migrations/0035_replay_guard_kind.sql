@@ -8,8 +8,9 @@ ALTER TABLE replay_guard ADD COLUMN kind text NOT NULL DEFAULT 'sync';
 -- day, then the replay guard and the counts, one autocommit statement.
 --
 -- A new overload beside 0030's, which stays: instances of the previous version call it until they are replaced
--- (an upgrade starts one new instance, which migrates, then replaces the others). Their rows get the column's
--- default, 'sync', so a copy of those is refused on every route. A later migration may drop it.
+-- (an upgrade starts one new instance, which migrates, then replaces the others). It is replaced below by a call
+-- of this one with 'sync', so that their rows, new or taken over past the window, are marked 'sync' (a copy of
+-- those is refused on every route). A later migration may drop it.
 CREATE FUNCTION dci_admit(
   p_sender text, p_now_s bigint, p_window_start bigint, p_today text, p_minute bigint, p_day bigint,
   p_count boolean, p_message_id text, p_now_ms bigint, p_replay_before bigint, p_kind text,
@@ -56,4 +57,14 @@ BEGIN
       day = excluded.day;
   outcome := 'counted';
 END
+$$;
+
+-- 0030's signature, for instances of the previous version during an upgrade: the admission above, as 'sync'.
+CREATE OR REPLACE FUNCTION dci_admit(
+  p_sender text, p_now_s bigint, p_window_start bigint, p_today text, p_minute bigint, p_day bigint,
+  p_count boolean, p_message_id text, p_now_ms bigint, p_replay_before bigint,
+  OUT used bigint, OUT day_used bigint, OUT outcome text, OUT seconds bigint[], OUT counts bigint[]
+) LANGUAGE sql VOLATILE AS $$
+  SELECT a.used, a.day_used, a.outcome, a.seconds, a.counts FROM dci_admit(p_sender, p_now_s, p_window_start,
+    p_today, p_minute, p_day, p_count, p_message_id, p_now_ms, p_replay_before, 'sync') a
 $$;
