@@ -10,7 +10,7 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import type { Json, ProfileAction, RegistryProfile } from "../registries/profile.ts";
 import { authenticate, type Scope } from "../auth/middleware.ts";
-import { envelopeOf, RequestHeader } from "../dci/schemas.ts";
+import { envelopeOf, nullAsAbsent, RequestHeader } from "../dci/schemas.ts";
 import { checkHeaderAction, checkVersion } from "../dci/header_rules.ts";
 import { genericRejectedMessage } from "../dci/rejection.ts";
 import { DciRejection } from "../dci/errors.ts";
@@ -36,7 +36,7 @@ const CallbackRequestHeader = z.looseObject({
   // The request header's own rules (whatever they accept), made optional.
   total_count: RequestHeader.shape.total_count.optional(),
   // Null is absent, as the request header's optional fields read it (Pydantic dumps).
-  sender_id: z.preprocess((v) => v ?? undefined, RequestHeader.shape.sender_id.optional()),
+  sender_id: nullAsAbsent(RequestHeader.shape.sender_id.optional()),
 }).openapi("MsgCallbackRequestHeader");
 
 /** The request envelope of `action` (named `name`): its header is the callback one for a CallbackHeaderAction. */

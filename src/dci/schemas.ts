@@ -66,7 +66,7 @@ export const HeaderId = z.string().max(MAX_ID, { abort: true }).refine(isHeaderS
  * An optional header field that may come as `null`: Pydantic model dumps write every unset field so
  * (`sender_uri: null`). Null reads as absent, so the field's default (if any) applies.
  */
-function nullAsAbsent<T extends z.ZodType>(schema: T) {
+export function nullAsAbsent<T extends z.ZodType>(schema: T) {
   return z.preprocess((v) => v === null ? undefined : v, schema);
 }
 

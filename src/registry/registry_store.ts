@@ -8,15 +8,8 @@ import { stmt } from "../db/statements.ts";
 import type { Registrant } from "./model.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 import { type BrowsePage, browseRegistrants } from "./browse.ts";
-import {
-  type Census,
-  censusSql,
-  type ListedMembers,
-  listGroup,
-  type ListingReads,
-  type MemberRow,
-  membersSql,
-} from "./search_members.ts";
+import { censusSql, type ListedMembers, listGroupNow, membersSql } from "./search_members.ts";
+import { sqliteListingReads } from "./search.ts";
 import {
   lastEventId,
   listEventsAfter,
@@ -32,7 +25,6 @@ import {
   registrantCounts,
   registryOfRecordType,
   saveRegistrant,
-  SQL,
   STORE_REGISTRY,
   type StoredRegistrant,
 } from "./store.ts";
@@ -159,7 +151,8 @@ export function sqliteRegistryStore(db: Db): RegistryStore {
     get: (externalId, registry = STORE_REGISTRY) =>
       Promise.try(() => getRegistrant(db, externalId, registry)),
     getById: (id) => Promise.try(() => getRegistrantById(db, id)),
-    members: (groupId) => listGroup(groupId, sqliteListingReads(db)),
+    members: (groupId) =>
+      Promise.try(() => listGroupNow(groupId, sqliteListingReads(db, MEMBERS_SQL, CENSUS_SQL))),
     counts: (registry) => Promise.try(() => registrantCounts(db, registry)),
     isEmpty: (registry) => Promise.try(() => registryEmpty(db, registry)),
     lastEventId: () => Promise.try(() => lastEventId(db)),
@@ -191,12 +184,3 @@ export function sqliteRegistryStore(db: Db): RegistryStore {
 
 const MEMBERS_SQL = membersSql("");
 const CENSUS_SQL = censusSql("");
-
-/** A group listing's reads on `db` (search_members.ts). */
-function sqliteListingReads(db: Db): ListingReads {
-  return {
-    members: (id) => stmt(db, MEMBERS_SQL).all(id) as MemberRow[],
-    census: (id) => stmt(db, CENSUS_SQL).get(id) as Census,
-    row: (id) => stmt(db, SQL.byId).get(id) as MemberRow | undefined,
-  };
-}

@@ -5,7 +5,7 @@
  */
 import type { Db } from "../db/sqlite.ts";
 import { type Compiled, searchFrom, toSql } from "./query_sql.ts";
-import { fromRow, MAX_LISTED_MEMBERS, REGISTRANT_SELECT, SQL, type StoredRegistrant } from "./store.ts";
+import { fromRow, REGISTRANT_SELECT, SQL, type StoredRegistrant } from "./store.ts";
 import { stmt } from "../db/statements.ts";
 import { type StatementBudget, withStatementBudget } from "../db/budget.ts";
 import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
@@ -19,10 +19,10 @@ import {
   type Census,
   censusSql,
   type ListedMembers,
-  listedMembers,
+  listGroupNow,
   type MemberRow,
   membersSql,
-  missingHead,
+  type SyncListingReads,
 } from "./search_members.ts";
 import {
   answerOf,
@@ -156,17 +156,21 @@ function recordsOf(
 ): Record<string, unknown>[] {
   if (recordType.kind !== "group" || regs.length === 0) return toRecords(profile, recordType, regs);
   const members = new Map<number, ListedMembers>();
-  for (const g of regs) {
-    const rows = stmt(db, MEMBERS_SQL).all(g.id) as MemberRow[];
-    const census = rows.length > MAX_LISTED_MEMBERS ? stmt(db, CENSUS_SQL).get(g.id) as Census : undefined;
-    const head = census && missingHead(rows, census);
-    const headRow = head === undefined ? undefined : stmt(db, SQL.byId).get(head) as MemberRow | undefined;
-    members.set(g.id, listedMembers(rows, census, headRow));
-  }
+  const read = sqliteListingReads(db, MEMBERS_SQL, CENSUS_SQL);
+  for (const g of regs) members.set(g.id, listGroupNow(g.id, read));
   return toRecords(profile, recordType, regs, members);
 }
 
 const MEMBERS_SQL = membersSql(budgetPrefix({ mode: "search" }, "r.id"));
+
+/** A group listing's reads on `db` with these statements of membersSql and censusSql (search_members.ts). */
+export function sqliteListingReads(db: Db, membersSql: string, censusSql: string): SyncListingReads {
+  return {
+    members: (id) => stmt(db, membersSql).all(id) as MemberRow[],
+    census: (id) => stmt(db, censusSql).get(id) as Census,
+    row: (id) => stmt(db, SQL.byId).get(id) as MemberRow | undefined,
+  };
+}
 const CENSUS_SQL = censusSql(budgetPrefix({ mode: "search" }, "r.id"));
 
 /** Rows of `ids` with their data, in the order of `ids`. */

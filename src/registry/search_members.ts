@@ -66,15 +66,20 @@ export function withListed(group: StoredRegistrant, listed: ListedMembers): Stor
   };
 }
 
-/** The reads of a group's listing, each given a row id: sync on SQLite, async on PostgreSQL. */
+/** The reads of a group's listing, each given a row id (SQLite's answer at once: SyncListingReads). */
 export interface ListingReads {
   /** membersSql's rows of the group. */
-  members(groupId: number): MemberRow[] | Promise<MemberRow[]>;
+  members(groupId: number): Promise<MemberRow[]>;
   /** censusSql's row of the group. */
-  census(groupId: number): Census | Promise<Census>;
+  census(groupId: number): Promise<Census>;
   /** One registrant's row by its row id. */
-  row(id: number): MemberRow | undefined | Promise<MemberRow | undefined>;
+  row(id: number): Promise<MemberRow | undefined>;
 }
+
+/** ListingReads that answer at once (SQLite's statements). */
+export type SyncListingReads = {
+  [K in keyof ListingReads]: (id: number) => Awaited<ReturnType<ListingReads[K]>>;
+};
 
 /** What a listing shows of group `groupId`: its first members, with its census and head when it has more. */
 export async function listGroup(groupId: number, read: ListingReads): Promise<ListedMembers> {
@@ -82,4 +87,12 @@ export async function listGroup(groupId: number, read: ListingReads): Promise<Li
   const census = rows.length > MAX_LISTED_MEMBERS ? await read.census(groupId) : undefined;
   const head = census && missingHead(rows, census);
   return listedMembers(rows, census, head === undefined ? undefined : await read.row(head));
+}
+
+/** listGroup with reads that answer at once: inside a synchronous transaction or statement budget. */
+export function listGroupNow(groupId: number, read: SyncListingReads): ListedMembers {
+  const rows = read.members(groupId);
+  const census = rows.length > MAX_LISTED_MEMBERS ? read.census(groupId) : undefined;
+  const head = census && missingHead(rows, census);
+  return listedMembers(rows, census, head === undefined ? undefined : read.row(head));
 }

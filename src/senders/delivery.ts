@@ -66,16 +66,13 @@ export async function deliverToSender(
   };
   // Not to an origin outside the sender's registered ones: no token is fetched for it either.
   const credential = credentialFor(deps, senderId, url, options);
-  const auth = await deps.outboundTokens.authorization(
-    deps,
-    senderId,
-    credential ? options.outbound : undefined,
-  );
+  const outbound = credential ? options.outbound : undefined;
+  const auth = await deps.outboundTokens.authorization(deps, senderId, outbound);
   if (!auth.ok) return { ok: false, permanent: auth.permanent, error: auth.error };
   const outcome = await send(auth.header);
   if (outcome.ok || outcome.status !== 401 || !auth.fromCache) return outcome;
   // The receiver no longer takes the cached token (revoked, or its clock ran ahead): fetch a new one now.
-  const fresh = await deps.outboundTokens.authorization(deps, senderId, options.outbound, { fresh: true });
+  const fresh = await deps.outboundTokens.authorization(deps, senderId, outbound, { fresh: true });
   if (!fresh.ok) return { ok: false, permanent: fresh.permanent, error: fresh.error };
   return await send(fresh.header);
 }
