@@ -122,7 +122,9 @@ function credentials(
   }
   const basic = basicCredentials(header);
   if (!basic) return undefined;
-  if (Object.hasOwn(params, "client_secret")) {
+  // The same credentials twice (some client libraries send both) are one client's; any other pair is two
+  // methods naming different things (RFC 6749 §2.3: one method a request).
+  if (Object.hasOwn(params, "client_secret") && params.client_secret !== basic.secret) {
     return "use one client authentication method, not HTTP Basic and the body";
   }
   if (Object.hasOwn(params, "client_id") && params.client_id !== basic.id) {
