@@ -71,9 +71,13 @@ Deno.test("a lane reads its pending rows ahead, and the sender with its check: n
   const deps = await testDeps({ outboundAllow: "127.0.0.1" });
   const rx = startReceiver();
   try {
-    // Outbound bearer authentication: its secret must come from the check's row too.
+    // Outbound bearer authentication: its secret must come from the check's row too (and the callback URL its
+    // origin is checked against: a credential goes only to the sender's registered origin).
     const n = 12;
-    await backlog(deps, rx, n, "C", { outbound_auth: { type: "bearer", token: "tok-lane-1" } });
+    await backlog(deps, rx, n, "C", {
+      outbound_auth: { type: "bearer", token: "tok-lane-1" },
+      callback_base_url: rx.url,
+    });
     const calls = new Map<string, number>();
     countCalls(deps.storage.lanes, "lanes", calls);
     countCalls(deps.storage.senders, "senders", calls);
