@@ -2,8 +2,10 @@
  * Keep-alive connection pools of the outbound client. A socket is only ever reused for the same vetted
  * address: each pool (a node:http(s) Agent) is keyed by scheme, host name (TLS servername and Host), port and
  * the address the SSRF guard vetted, and its connections are pinned to that address by its own lookup. Idle
- * sockets close after `idleMs` (below common servers' keep-alive timeouts, so the server rarely closes first);
- * the number of pools is bounded, least recently used first out.
+ * sockets close after `idleMs` (below common servers' keep-alive timeouts, so the server rarely closes first), or
+ * sooner where the receiver says so (`Keep-Alive: timeout=N`, honoured by the runtime's agent) or was seen to
+ * close an idle connection under us (`closedAfterIdle`); the number of pools is bounded, least recently used first
+ * out.
  */
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
@@ -41,6 +43,8 @@ export function pinnedLookup(address: PinnedAddress): LookupFunction {
 export class AgentPool {
   #agents = new Map<string, HttpAgent>();
   #closed = false;
+  /** When each pooled socket last went idle (performance.now()). */
+  #idleSince = new WeakMap<object, number>();
 
   constructor(readonly options: AgentPoolOptions) {}
 
@@ -74,9 +78,30 @@ export class AgentPool {
       lookup: pinnedLookup(address),
     };
     agent = https ? new HttpsAgent(settings) : new HttpAgent(settings);
+    agent.on("free", (socket: object) => this.#idleSince.set(socket, performance.now()));
     this.#agents.set(key, agent);
     this.#evict(key);
     return agent;
+  }
+
+  /** How long `socket` has been idle in its pool (call it as a request takes the socket); undefined: never idle. */
+  idleFor(socket: object): number | undefined {
+    const since = this.#idleSince.get(socket);
+    return since === undefined ? undefined : performance.now() - since;
+  }
+
+  /**
+   * A socket of `agent` that had been idle `idleMs` was closed by its receiver as a request went out on it: the
+   * receiver closes idle connections sooner than we keep them (without saying so). From now on this pool keeps
+   * idle sockets half as long at most, so a request seldom meets that race again (it cannot tell whether the
+   * receiver had read the request, so it is not re-sent).
+   */
+  closedAfterIdle(agent: HttpAgent, idleMs: number): void {
+    // `options` is the agent's own record of its settings (untyped): keepSocketAlive reads its timeout.
+    const options = (agent as unknown as { options: { timeout?: number } }).options;
+    // Never 0: to the agent that means no idle timeout at all.
+    const shorter = Math.max(1, Math.floor(idleMs / 2));
+    if (shorter < (options.timeout ?? Infinity)) options.timeout = shorter;
   }
 
   /** Closes every pooled socket and refuses pooling from now on (the server is stopping). */

@@ -143,11 +143,19 @@ export function createOutboundClient(config: Config, options: OutboundOptions = 
         const address = target.addresses[0];
         const limits = { deadline, timeoutMs, maxBytes };
         const agent = pool.agentFor(target.url, address);
-        return await send(target.url, address, init, limits, agent).catch((err) => {
-          // A pooled socket the server had closed while it was idle: once more on a fresh connection. Only
-          // then: nothing of a response had come, so the receiver did not answer the first one.
+        return await send(target.url, address, init, limits, agent, pool).catch((err) => {
           if (!(err instanceof StaleSocket)) throw err;
-          return send(target.url, address, init, limits, false);
+          // A pooled socket closed under the request, before any byte of an answer. Most often the receiver
+          // closed it while idle, just before the request reached it; but it looks the same when the receiver read
+          // the request and then closed, so only a GET (idempotent) goes once more on a fresh connection. A POST
+          // fails: its delivery is retried later under the same message_id, as after any failure.
+          if (agent && err.idleMs !== undefined) pool.closedAfterIdle(agent, err.idleMs);
+          if (init.method === "GET") return send(target.url, address, init, limits, false);
+          throw new OutboundError(
+            "network",
+            `request to ${target.url.host} failed: ${err.message} (a kept-alive connection closed before any ` +
+              `answer; not re-sent, as the receiver may have read it)`,
+          );
         });
       } finally {
         release();
@@ -158,7 +166,12 @@ export function createOutboundClient(config: Config, options: OutboundOptions = 
 }
 
 /** A reused keep-alive socket that failed (reset, broken pipe) before any byte of the response. */
-class StaleSocket extends Error {}
+class StaleSocket extends Error {
+  /** How long the socket had been idle in its pool before this request took it. */
+  constructor(code: string, readonly idleMs: number | undefined) {
+    super(code);
+  }
+}
 
 const STALE_CODES = ["ECONNRESET", "EPIPE"];
 
@@ -179,6 +192,7 @@ function send(
   init: OutboundRequest,
   limits: SendLimits,
   agent: Agent | false,
+  pool?: AgentPool,
 ): Promise<OutboundResponse> {
   const body = init.body === undefined ? undefined : new TextEncoder().encode(init.body);
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
@@ -261,19 +275,23 @@ function send(
       res.on("error", () => done(true));
       res.on("end", () => done(false));
     };
+    // Deno's ClientRequest re-sends a request by itself (unlike Node's) whenever its reused keep-alive socket
+    // closes before an answer (`_retrying`, one re-send): also after we destroyed it at our deadline, and after
+    // the receiver had read it and closed; measured, every timed-out POST on a kept-alive connection reached its
+    // receiver twice, ~1 ms apart. Marked as re-sent already, it never is: whether to re-send is decided below.
+    (req as { _retrying?: boolean })._retrying = true;
+    let idleMs: number | undefined;
+    req.on("socket", (socket: object) => idleMs = req.reusedSocket ? pool?.idleFor(socket) : undefined);
     if (limits.deadline.aborted) return onAbort();
     limits.deadline.addEventListener("abort", onAbort, { once: true });
     // The code only: Node's message names the connected address, which a refusal must not reveal either.
     req.on("error", (err: Error) => {
       const code = errorCode(err);
-      // Deno's ClientRequest (as Node's) already re-sends once by itself in this case (`_retrying`); this is
-      // the same single retry where the runtime did not make it.
-      const retried = (req as { _retrying?: boolean })._retrying === true;
-      if (!settled && !answered && agent && req.reusedSocket && !retried && STALE_CODES.includes(code)) {
+      if (!settled && !answered && agent && req.reusedSocket && STALE_CODES.includes(code)) {
         settled = true;
         limits.deadline.removeEventListener("abort", onAbort);
         req.destroy();
-        return reject(new StaleSocket(code));
+        return reject(new StaleSocket(code, idleMs));
       }
       fail("network", `request to ${url.host} failed: ${code}`);
     });

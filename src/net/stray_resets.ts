@@ -2,8 +2,8 @@
  * An outbound connection reset that the runtime's node:http client raises as an uncaught "socket hang up" instead
  * of on a request's own listener. Seen in two loaded PostgreSQL test passes, where it ended the server (exit 1, no
  * log line): the stack was the client's socket hand-out (onSocketNT), the request it belonged to was not found
- * (every request of src/net/outbound.ts listens for "error"; the runtime re-sends a request whose reused keep-alive
- * socket closed, one suspect). Every outbound request has its own deadline, so the call it belonged to still ends
+ * (every request of src/net/outbound.ts listens for "error"; the runtime's own re-send of a request whose reused
+ * keep-alive socket closed was one suspect, and is now turned off there). Every outbound request has its own deadline, so the call it belonged to still ends
  * (timed out or failed) and its work is retried as any failed delivery: the event is logged at warn and the
  * process goes on. Any other uncaught error still ends the process.
  */
