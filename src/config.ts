@@ -136,6 +136,13 @@ export const SETTINGS: readonly Setting[] = [
   { key: "logLevel", env: "DCI_LOG_LEVEL", flag: "log-level", default: "info", doc: "debug|info|warn|error" },
   { key: "bodyLimit", env: "DCI_BODY_LIMIT", default: "1048576", doc: "Maximum request body in bytes" },
   {
+    key: "bodyIdleTimeoutMs",
+    env: "DCI_BODY_IDLE_TIMEOUT_MS",
+    default: "30000",
+    doc:
+      "A request body of unknown length (chunked) or declared over 64 KiB that sends nothing for this long while the server waits for it is refused with 408 (err.request.timeout) and its request's resources (upload slot, spool) released; 0 = no bound. Deno cannot close the connection itself: keep a proxy's body timeout in front",
+  },
+  {
     key: "importUploadMaxBytes",
     env: "DCI_IMPORT_UPLOAD_MAX_BYTES",
     default: "104857600",
@@ -534,6 +541,7 @@ const schema = z.object({
   ),
   logLevel: z.enum(["debug", "info", "warn", "error"]),
   bodyLimit: int(1024, 100 * 1024 * 1024),
+  bodyIdleTimeoutMs: int(0, 3_600_000),
   importUploadMaxBytes: int(1024, 10 * 1024 * 1024 * 1024),
   shutdownTimeoutMs: int(0, 600_000),
   worker: bool,
