@@ -10,6 +10,7 @@ import { Buffer } from "node:buffer";
 import { type MultipartParser, multipartParser } from "../http/multipart.ts";
 import { BULK_FORMATS, BulkFileError, type BulkFormat, lookupReader } from "./bulk_file.ts";
 import { SpoolError, type SpoolStore, type SpoolWriter } from "./spool_store.ts";
+import { DciError } from "../dci/errors.ts";
 
 /** The text parts of an upload (FileInfo's and ours), each at most 64 KiB. */
 export interface UploadFields {
@@ -135,7 +136,9 @@ export async function receiveUpload(
     return { ...upload, spool: options.spool };
   } catch (err) {
     await spool.abort();
-    throw err instanceof BulkFileError || err instanceof SpoolError || err instanceof UploadDigestMismatch
+    // A DciError is the request's own answer (a body that stopped arriving: 408), not a malformed file.
+    throw err instanceof BulkFileError || err instanceof SpoolError || err instanceof UploadDigestMismatch ||
+        err instanceof DciError
       ? err
       : new BulkFileError("err.request.bad", `the multipart body is malformed: ${(err as Error).message}`);
   } finally {

@@ -13,7 +13,7 @@ function upload(
   app: ReturnType<typeof createApp>,
   sender: TestSender,
   signed: Form,
-  body: Uint8Array,
+  body: Uint8Array | ReadableStream<Uint8Array>,
   nowMs: number,
 ) {
   const headers: Record<string, string> = {
@@ -32,7 +32,11 @@ function upload(
   );
   headers["signature-input"] = s.signatureInput;
   headers["signature"] = s.signature;
-  return app.request(UPLOAD_URL, { method: "POST", headers, body: body as BodyInit });
+  const streamed = body instanceof ReadableStream ? { duplex: "half" } : {};
+  return app.request(
+    UPLOAD_URL,
+    { method: "POST", headers, body: body as BodyInit, ...streamed } as RequestInit,
+  );
 }
 
 Deno.test("a bulk upload whose body is not the one its Content-Digest names is refused 401, counted against the sender", async () => {
@@ -78,6 +82,31 @@ Deno.test("a bulk upload whose body matches its Content-Digest is accepted", asy
     const body = await res.json();
     assert.equal(res.status, 202, JSON.stringify(body));
     assert.equal(body.message.ack_status, "ACK");
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("a bulk upload whose body stops arriving is refused 408 err.request.timeout (DCI_BODY_IDLE_TIMEOUT_MS)", async () => {
+  const deps = await testDeps({ bodyIdleTimeoutMs: "300" });
+  try {
+    const alice = await createTestSender(deps);
+    const app = createApp(deps);
+    const signed = await bulkForm(alice.senderId, {
+      format: "csv",
+      file: FILE,
+      senderUri: "https://cb.example.org/cb",
+    });
+    // Half the form, then nothing: a stream of unknown length that never ends.
+    const stalled = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(signed.bytes.subarray(0, signed.bytes.length >> 1));
+      },
+    });
+    const res = await upload(app, alice, signed, stalled, deps.clock.now());
+    const body = await res.json();
+    assert.equal(res.status, 408, JSON.stringify(body));
+    assert.equal(body.message.error.code, "err.request.timeout");
   } finally {
     deps.close();
   }
