@@ -55,7 +55,11 @@ function schemaName(profile: RegistryProfile, action: ProfileAction): string {
  * Refuses (rjct.total_count.invalid, as sync/search does) a header.total_count other than the number of items the
  * action counts in the message, unless the sender's leniency allows it.
  */
-function checkTotalCount(action: ProfileAction, body: Envelope, lenient = false): void {
+function checkTotalCount(
+  action: Pick<ProfileAction, "itemCount">,
+  body: Envelope,
+  lenient = false,
+): void {
   if (!action.itemCount || lenient) return;
   const items = action.itemCount(body.message);
   if (Number(body.header.total_count) === items) return;
@@ -119,7 +123,9 @@ export function profileActionRoute(
       const senderId = c.get("auth")?.senderId ?? String(body.header.sender_id);
       checkVersion(body.header.version);
       checkHeaderAction(headerActions, body.header.action);
-      checkTotalCount(action, body, c.get("auth")?.lenient?.includes("total_count"));
+      // A callback header's total_count, when given, is checked against its count as a request header's is.
+      const counted = "callbackHeader" in action ? (action as CallbackHeaderAction).callbackHeader : action;
+      checkTotalCount(counted, body, c.get("auth")?.lenient?.includes("total_count"));
       const correlationId = crypto.randomUUID();
       Object.assign(c.get("logFields"), {
         sender_id: senderId,

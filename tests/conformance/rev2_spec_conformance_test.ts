@@ -292,6 +292,19 @@ Deno.test("sync/enrollment/updates answers an empty beneficiary list (no minimum
       specErrors("ibr", "/components/schemas/EnrollmentUpdatesResponse", res.body.message, { raw: true }),
       [],
     );
+    // A total_count that is given is the number of beneficiaries, as a request header's is its items.
+    const wrong = await postRaw(
+      h,
+      sp,
+      UPDATES,
+      { ...message, transaction_id: "t-wrong" },
+      (header) => ({ ...callbackHeader(header), total_count: 3 }),
+    );
+    assert.equal(
+      wrong.body.header.status_reason_code,
+      "rjct.total_count.invalid",
+      JSON.stringify(wrong.body),
+    );
   } finally {
     h.close();
   }
