@@ -124,7 +124,9 @@ export function searchFrom(
 
 function emit(c: Cond, ctx: SqlContext, out: Out): string {
   if (c.kind === "all") return truth(ctx.dialect, true);
-  if (c.kind === "not") return `NOT (${emit(c.item, ctx, out)})`;
+  // The complement, records without the attribute included (NOT of a NULL comparison is NULL, which dropped them,
+  // where `ne` keeps them): what the item does not match.
+  if (c.kind === "not") return `(${emit(c.item, ctx, out)}) IS NOT TRUE`;
   if (c.kind === "cmp") return comparison(c.attr, c.op, c.value, ctx, out);
   if (c.kind === "and") {
     const merged = intersectAttributes(c.items, ctx, out.params, {
@@ -319,7 +321,7 @@ function age(op: Op, value: unknown, ctx: SqlContext, params: Array<string | num
     case "eq":
       return exactly(ages[0]);
     case "ne":
-      return `NOT ${exactly(ages[0])}`;
+      return `${exactly(ages[0])} IS NOT TRUE`; // no birth date: not that age, as `ne` is elsewhere
     case "in":
       if (ages.length > MAX_RANGES) {
         // The same age as the ranges (a birthday on Feb 29 counts on Mar 1 in common years, as yearsBefore).
