@@ -122,6 +122,8 @@ async function load(
   const bar = progress(options.label, options.totalBytes);
   // The time of the writes, before the deferred indexes are rebuilt.
   let seconds = 0;
+  // Records written so far (a batch commits as it ends): a load that fails after some is audited all the same.
+  let written = 0;
   const timed = (async function* () {
     yield* batches;
     seconds = bar.seconds();
@@ -131,11 +133,17 @@ async function load(
       registry: options.registry,
       batchSize: options.batchSize,
       bulk: options.bulk,
-      onProgress: (r) => bar.update(r),
+      onProgress: (r) => {
+        written = r.registered + r.updated;
+        bar.update(r);
+      },
     });
     wakeNotifier(deps);
     bar.update(report, true);
     return { report, seconds };
+  } catch (e) {
+    if (written > 0) wakeNotifier(deps);
+    throw new CliFailure((e as Error).message, 1, { wrote: written > 0 });
   } finally {
     bar.done();
   }
@@ -213,7 +221,7 @@ const importCommand: Command = {
           totalBytes: () => size ? readBytes / size : 1,
         });
       } catch (e) {
-        throw new CliFailure((e as Error).message);
+        throw e instanceof CliFailure ? e : new CliFailure((e as Error).message);
       }
       printReport(print, result.report, result.seconds);
       refuseRejects(result.report, values["allow-rejects"]);

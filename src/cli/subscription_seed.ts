@@ -3,7 +3,7 @@ import { CliFailure, type Command, EXIT_REJECTED, UsageError } from "./cli.ts";
 import { rejectedLines } from "./registry.ts";
 import { withDeps } from "./system.ts";
 import { subscriptionView } from "../subscriptions/operations.ts";
-import { importSubscriptions, SeedError, seedSubscription } from "../subscriptions/seed.ts";
+import { importSubscriptions, SeedError, type SeedReport, seedSubscription } from "../subscriptions/seed.ts";
 import { detectFormat, recordsOf } from "../registry/sources.ts";
 import { VITAL_EVENT_NAMES, VITAL_EVENT_TYPES } from "../registries/crvs/vocabulary.ts";
 import { IBR_EVENT_TYPES } from "../registries/ibr/attributes.ts";
@@ -133,11 +133,15 @@ const importCommand: Command = {
     }
     if (format === "csv") throw new UsageError("subscription import reads ndjson or json, not csv");
     const report = await withDeps(config(), async (deps) => {
+      const sofar: SeedReport = { read: 0, created: [], rejectedCount: 0, rejected: [] };
       try {
-        return await importSubscriptions(deps, recordsOf(format, chunksOf(text)));
+        return await importSubscriptions(deps, recordsOf(format, chunksOf(text)), sofar);
       } catch (e) {
-        // The file could not be split into records from some point on (e.g. not a JSON array).
-        throw new CliFailure(`${path}: ${(e as Error).message} (records before it were imported)`);
+        // The file could not be split into records from some point on (e.g. not a JSON array): the ones before it
+        // were created, and the command is audited for them.
+        throw new CliFailure(`${path}: ${(e as Error).message} (records before it were imported)`, 1, {
+          wrote: sofar.created.length > 0,
+        });
       }
     });
     print.done(

@@ -156,13 +156,14 @@ export interface SeedReport {
 
 /**
  * Seeds each record in order (each its own SQLite transaction; a refused record leaves the others in place).
- * A code already used earlier in the same input is refused naming that line.
+ * A code already used earlier in the same input is refused naming that line. `report` (given, the caller's) holds
+ * what was done so far when the input fails part way.
  */
 export async function importSubscriptions(
   deps: Deps,
   records: AsyncIterable<SourceRecord> | Iterable<SourceRecord>,
+  report: SeedReport = { read: 0, created: [], rejectedCount: 0, rejected: [] },
 ): Promise<SeedReport> {
-  const report: SeedReport = { read: 0, created: [], rejectedCount: 0, rejected: [] };
   const seen = new Map<string, number>();
   const reject = (line: number, reason: string) => {
     report.rejectedCount++;

@@ -142,3 +142,40 @@ Deno.test("an import that rejected some rows (exit 3) is audited all the same: t
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("an import that fails part way after writing is audited with its exit code: its first records stay", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const env = { DCI_DATA_DIR: dataDir, DCI_OUTBOUND_ALLOW: "127.0.0.1" };
+  try {
+    // Three batches of 10 committed, then the file ends inside a record.
+    const people = `${dataDir}/people.json`;
+    const persons = Array.from({ length: 30 }, (_, i) => JSON.stringify({ id: `P${i}` })).join(",");
+    await Deno.writeTextFile(people, `[${persons}, {"id": "X`);
+    const imported = await cli(["registry", "import", people, "--batch", "10"], env);
+    assert.equal(imported.code, 1, imported.stderr);
+
+    assert.equal((await cli(["sender", "add", "p1"], env)).code, 0);
+    const sub = (code: string) =>
+      JSON.stringify({
+        sender_id: "p1",
+        code,
+        notify_url: "http://127.0.0.1:9/notify",
+        subscribe_criteria: { reg_event_type: "UPDATE", notify_record_type: "person" },
+      });
+    const subs = `${dataDir}/subs.json`;
+    await Deno.writeTextFile(subs, `[${sub("sub-1")},${sub("sub-2")}, {"sender_id": tru`);
+    const seeded = await cli(["subscription", "import", subs], env);
+    assert.equal(seeded.code, 1, seeded.stderr);
+    assert.match(seeded.stderr, /records before it were imported/);
+
+    const listed = await cli(["audit", "list", "--json"], env);
+    const items = (JSON.parse(listed.stdout).items as Array<Record<string, unknown>>).reverse();
+    assert.deepEqual(items.map((i) => [i.action, i.detail]), [
+      ["registry.import", { exit_code: 1, fields: ["batch"] }],
+      ["sender.create", {}],
+      ["subscription.import", { exit_code: 1 }],
+    ]);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
