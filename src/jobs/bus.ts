@@ -52,7 +52,7 @@ export function openBus(name: string, options: BusOptions): ProcessBus {
     if (msg.t === "wake") {
       if (wakeHandler) { for (const m of msg.m) wakeHandler(m); }
     } else if (msg.t === "metrics?") {
-      post({ t: "metrics", req: msg.req, snap: options.metrics.snapshot() });
+      post({ t: "metrics", req: msg.req, snap: { ...options.metrics.snapshot(), isolate: options.isolate } });
     } else if (msg.t === "metrics") {
       waiting.get(msg.req)?.(msg.snap);
     }

@@ -144,11 +144,24 @@ export interface HistorySampler {
 
 /** Samples the process's counters and the queue depth into metrics_history once a minute. */
 export function startHistorySampler(deps: Deps, options: { intervalMs?: number } = {}): HistorySampler {
-  let previous = new Map<string, HistoryPoint>();
+  // Each isolate's totals at its last sample. Deltas are taken per isolate: a peer that does not answer in time
+  // is left out of this sample (its gains come with its next one) instead of its whole count going missing and
+  // then counted again as if it had restarted (a dashboard minute of 20 requests showed 5,020).
+  const previous = new Map<string, Map<string, HistoryPoint>>();
   const sample = async () => {
-    const current = counterTotals(await deps.metrics.snapshots());
-    const points = [...counterDeltas(previous, current), ...await deps.storage.history.queueDepth()];
-    previous = current;
+    const gained = new Map<string, HistoryPoint>();
+    for (const [i, snap] of (await deps.metrics.snapshots()).entries()) {
+      const isolate = snap.isolate ?? `#${i}`; // this isolate's own is first
+      const current = counterTotals([snap]);
+      for (const p of counterDeltas(previous.get(isolate) ?? new Map(), current)) {
+        const key = keyOf(p);
+        const seen = gained.get(key);
+        if (seen) seen.value += p.value;
+        else gained.set(key, p);
+      }
+      previous.set(isolate, current);
+    }
+    const points = [...gained.values(), ...await deps.storage.history.queueDepth()];
     await deps.storage.history.write(Math.floor(deps.clock.now() / 60_000), points);
   };
   const timer = options.intervalMs === 0 ? undefined : setInterval(() => {

@@ -24,6 +24,8 @@ interface Family {
 
 /** Counters and histograms of one isolate, as plain data (structured-cloneable) for merging across isolates. */
 export interface MetricsSnapshot {
+  /** The isolate it came from (a peer's, over the process bus); this isolate's own has none. */
+  isolate?: string;
   families: Array<{
     name: string;
     kind: "counter" | "histogram";

@@ -77,6 +77,34 @@ Deno.test("the history sampler keeps per-minute requests by registry, sender and
   }
 });
 
+Deno.test("a peer isolate that misses a sample is counted once: its gains come with its next snapshot", async () => {
+  const deps = await testDeps();
+  try {
+    deps.clock.advance(MINUTE - (deps.clock.now() % MINUTE) + 1000);
+    const peer = new Metrics();
+    const requests = (n: number) =>
+      peer.inc("dci_registry_requests_total", "", { registry: "crvs", sender: "p", status: "200" }, n);
+    let answers = true; // the bus answers with the peers that replied in time
+    deps.metrics.setPeers(() => Promise.resolve(answers ? [{ ...peer.snapshot(), isolate: "http-1" }] : []));
+    const sampler = startHistorySampler(deps, { intervalMs: 0 });
+    requests(1000);
+    await sampler.sample(); // minute 1: its first 1,000
+    deps.clock.advance(MINUTE);
+    requests(10);
+    answers = false;
+    await sampler.sample(); // minute 2: the peer late, left out
+    deps.clock.advance(MINUTE);
+    requests(10);
+    answers = true;
+    await sampler.sample(); // minute 3: its 20 since minute 1, not its 1,020 again
+    const s = await deps.storage.history.series("hour", deps.clock.now());
+    assert.deepEqual(s.requests.byRegistry.crvs?.slice(-3), [1000, 0, 20]);
+    sampler.stop();
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("dashboardSeries() sums a day into 10-minute buckets, and writeHistory() prunes rows past 25 hours", async () => {
   const now = Date.parse("2026-03-01T12:05:30Z");
   const deps = await testDeps({}, { now });
