@@ -68,12 +68,12 @@ export async function deliverToSender(
   const credential = credentialFor(deps, senderId, url, options);
   const outbound = credential ? options.outbound : undefined;
   const auth = await deps.outboundTokens.authorization(deps, senderId, outbound);
-  if (!auth.ok) return { ok: false, permanent: auth.permanent, error: auth.error };
+  if (!auth.ok) return refusedAuth(auth);
   const outcome = await send(auth.header);
   if (outcome.ok || outcome.status !== 401 || !auth.fromCache) return outcome;
   // The receiver no longer takes the cached token (revoked, or its clock ran ahead): fetch a new one now.
   const fresh = await deps.outboundTokens.authorization(deps, senderId, outbound, { fresh: true });
-  if (!fresh.ok) return { ok: false, permanent: fresh.permanent, error: fresh.error };
+  if (!fresh.ok) return refusedAuth(fresh);
   return await send(fresh.header);
 }
 
@@ -92,4 +92,14 @@ function credentialFor(
   if (credentialAllowed(url, row, options.callbackBase)) return true;
   deps.outboundTokens.warnWithout(deps, senderId, url);
   return false;
+}
+
+/** The delivery outcome of a credential that could not be had (held: its token fetch found no slot in time). */
+function refusedAuth(auth: { permanent: boolean; error: string; held?: true }): DeliveryOutcome {
+  return {
+    ok: false,
+    permanent: auth.permanent,
+    error: auth.error,
+    ...(auth.held ? { held: true as const } : {}),
+  };
 }

@@ -10,10 +10,10 @@ import { jsonObject, OutboundError } from "../net/outbound.ts";
 import { openOutboundSecret } from "./outbound_secret.ts";
 import type { OutboundAuthRow } from "./sender_store.ts";
 
-/** The Authorization header to send, or why there is none to send (the delivery attempt fails with it). */
+/** The Authorization header to send, or why there is none (the attempt fails with it; `held`: none was made). */
 export type OutboundAuthorization =
   | { ok: true; header?: string; fromCache: boolean }
-  | { ok: false; permanent: boolean; error: string };
+  | { ok: false; permanent: boolean; error: string; held?: true };
 
 /** Sender and origin pairs warned about at most this many per process (the origins come from requests). */
 const WARNED_MAX = 1_000;
@@ -128,7 +128,10 @@ export class OutboundTokens {
         return { ok: false, permanent: false, error: "token URL: network" };
       }
       const permanent = err.reason === "blocked" || err.reason === "invalid_url";
-      return { ok: false, permanent, error: `token URL ${err.reason}: ${err.message}` };
+      const error = `token URL ${err.reason}: ${err.message}`;
+      // No outbound slot came free in time: no request was made, so the delivery made no attempt either.
+      if (err.reason === "busy") return { ok: false, permanent: false, error, held: true };
+      return { ok: false, permanent, error };
     }
     // Only the status is ever reported: the token endpoint's body may echo credentials.
     if (status !== 200) return { ok: false, permanent: false, error: `token URL answered HTTP ${status}` };
