@@ -39,14 +39,14 @@ export type ReplayKind = "sync" | "async";
 
 /**
  * Records (sender, message_id) seen at ? by a request of kind ?; a row older than the window (the last ?, not yet
- * purged) is taken over, kind and all, a fresh one changes nothing (a replay). SQLite (PostgreSQL names the
- * table's column, src/auth/pg_replay_store.ts).
+ * purged) is taken over, kind and all, a fresh one changes nothing (a replay). SQLite: on PostgreSQL the admission
+ * records it inside dci_admit (src/db/pg/migrations/0035_replay_guard_kind.sql).
  */
 export const RECORD_MESSAGE_ID =
   `INSERT INTO replay_guard (sender_id, message_id, seen_at_ms, kind) VALUES (?, ?, ?, ?)
      ON CONFLICT (sender_id, message_id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms, kind = excluded.kind
      WHERE seen_at_ms < ?`;
-/** The kind of request that recorded (sender ?, message_id ?). Both backends. */
+/** The kind of request that recorded (sender ?, message_id ?). SQLite (dci_admit answers it on PostgreSQL). */
 export const REPLAYED_KIND = "SELECT kind FROM replay_guard WHERE sender_id = ? AND message_id = ?";
 /** Deletes replay records seen before ?. Both backends. */
 export const PURGE_REPLAY = "DELETE FROM replay_guard WHERE seen_at_ms < ?";

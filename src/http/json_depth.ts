@@ -42,8 +42,8 @@ export interface JsonLimits {
  * Scans `text` once: "depth" when arrays/objects nest deeper than `maxDepth`, "members" when one array or object
  * has more than `maxMembers` members, "values" when all of them together have more than `maxValues`, "string"
  * when a string (key or value) is longer than `maxString` characters (an escape counts as one; reported only when
-no other limit is broken). Brackets and
- * commas inside strings do not count; an empty array or object counts as one member of its own.
+ * no other limit is broken). Brackets and commas inside strings do not count; an empty array or object counts as
+ * one member of its own.
  */
 export function jsonLimitBroken(text: string, limits: JsonLimits = {}): JsonLimit | undefined {
   const maxDepth = limits.maxDepth ?? MAX_JSON_DEPTH;

@@ -162,6 +162,7 @@ function recordsOf(
 }
 
 const MEMBERS_SQL = membersSql(budgetPrefix({ mode: "search" }, "r.id"));
+const CENSUS_SQL = censusSql(budgetPrefix({ mode: "search" }, "r.id"));
 
 /** A group listing's reads on `db` with these statements of membersSql and censusSql (search_members.ts). */
 export function sqliteListingReads(db: Db, membersSql: string, censusSql: string): SyncListingReads {
@@ -171,7 +172,6 @@ export function sqliteListingReads(db: Db, membersSql: string, censusSql: string
     row: (id) => stmt(db, SQL.byId).get(id) as MemberRow | undefined,
   };
 }
-const CENSUS_SQL = censusSql(budgetPrefix({ mode: "search" }, "r.id"));
 
 /** Rows of `ids` with their data, in the order of `ids`. */
 function fetchRows(db: Db, ids: number[]): Array<{ id: number; data: string; deleted_at: null }> {

@@ -68,12 +68,13 @@ export async function deliverToSender(
   const credential = credentialFor(deps, senderId, url, options);
   const outbound = credential ? options.outbound : undefined;
   const auth = await deps.outboundTokens.authorization(deps, senderId, outbound);
-  if (!auth.ok) return refusedAuth(auth);
+  // A credential that could not be had fails (or holds: its token fetch found no slot) the attempt as it says.
+  if (!auth.ok) return auth;
   const outcome = await send(auth.header);
   if (outcome.ok || outcome.status !== 401 || !auth.fromCache) return outcome;
   // The receiver no longer takes the cached token (revoked, or its clock ran ahead): fetch a new one now.
   const fresh = await deps.outboundTokens.authorization(deps, senderId, outbound, { fresh: true });
-  if (!fresh.ok) return refusedAuth(fresh);
+  if (!fresh.ok) return fresh;
   return await send(fresh.header);
 }
 
@@ -92,14 +93,4 @@ function credentialFor(
   if (credentialAllowed(url, row, options.callbackBase)) return true;
   deps.outboundTokens.warnWithout(deps, senderId, url);
   return false;
-}
-
-/** The delivery outcome of a credential that could not be had (held: its token fetch found no slot in time). */
-function refusedAuth(auth: { permanent: boolean; error: string; held?: true }): DeliveryOutcome {
-  return {
-    ok: false,
-    permanent: auth.permanent,
-    error: auth.error,
-    ...(auth.held ? { held: true as const } : {}),
-  };
 }

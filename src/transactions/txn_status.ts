@@ -181,17 +181,17 @@ export function statusOf(row: TxnWithResult, refs?: Set<string>): Record<string,
   }
   const status = dciStatus(row.state, row.outcome);
   const base = { transaction_id: row.transaction_id, correlation_id: row.correlation_id };
-  const request = JSON.parse(row.request_message) as Record<string, unknown>;
   if (row.action === "receipt") {
     // The spec's receipt shape (transaction_id, receipt_information) with the on-receipt answer's receipt_response,
     // as the stored result will be: what the receipt named, and its status so far.
     return {
       ...base,
-      receipt_information: receiptInformationOf(request),
+      receipt_information: receiptInformationOf(JSON.parse(row.request_message)),
       receipt_response: { status, timestamp: row.updated_at },
     };
   }
   if (!listKey) return { ...base, timestamp: row.updated_at, status };
+  const request = JSON.parse(row.request_message) as Record<string, unknown>;
   if (request.bulk_file && listKey === "search_response") {
     // A bulk search by file: one item for the file (its answers go out page by page), with its progress.
     const item = {
