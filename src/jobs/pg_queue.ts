@@ -60,6 +60,9 @@ export function pgQueue(pool: PgPool, options: PgQueueOptions = {}): PgQueue {
     if (closed || !worker.handler) return;
     const client = new pg.Client(pool.options);
     let failed = false;
+    // A connection that was listening starts the back-off afresh when it is lost: the doubling is for attempts
+    // that fail in a row, not for every outage the process has seen.
+    let listened = false;
     const onError = (err: Error) => {
       if (failed) return; // "error" and "end" both report one failure
       failed = true;
@@ -69,7 +72,8 @@ export function pgQueue(pool: PgPool, options: PgQueueOptions = {}): PgQueue {
       if (listener === client) listener = undefined;
       if (closed) return;
       options.log?.warn("work wake-up listener lost its connection; connecting again", { err });
-      retry = setTimeout(() => void connect(Math.min(delay * 2, RECONNECT_MS[1])), delay);
+      const wait = listened ? RECONNECT_MS[0] : delay;
+      retry = setTimeout(() => void connect(Math.min(wait * 2, RECONNECT_MS[1])), wait);
     };
     client.on("error", onError);
     client.on("end", () => onError(new Error("connection ended")));
@@ -92,6 +96,7 @@ export function pgQueue(pool: PgPool, options: PgQueueOptions = {}): PgQueue {
         return;
       }
       listener = client;
+      listened = true;
     } catch (err) {
       onError(err as Error);
     }
