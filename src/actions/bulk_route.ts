@@ -103,9 +103,7 @@ async function receiveAndAccept(
     }
     if (!(err instanceof BulkFileError)) throw err;
     if (err.code === "rjct.total_count.limit_exceeded") throw new DciRejection(err.code, err.message);
-    throw new DciError(err.code, `Bulk search file refused: ${err.message}`, {
-      ...(/larger than/.test(err.message) ? { status: 413 } : {}),
-    });
+    throw new DciError(err.code, `Bulk search file refused: ${err.message}`, { status: err.status });
   }
   try {
     const { header, transactionId } = uploadHeader(upload);

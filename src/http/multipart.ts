@@ -16,6 +16,8 @@ export interface MultipartParser {
     listener: (name: string, stream: Readable, info: { filename?: string; mimeType?: string }) => void,
   ): this;
   on(event: "close", listener: () => void): this;
+  /** A part past the `files`, `fields` or `parts` limit: busboy skips it (and any after it) and says so only here. */
+  on(event: "filesLimit" | "fieldsLimit" | "partsLimit", listener: () => void): this;
   on(event: "error", listener: (err: unknown) => void): this;
 }
 

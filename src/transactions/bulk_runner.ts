@@ -48,6 +48,20 @@ class RunWaits extends Error {
   }
 }
 
+/**
+ * The spool holds fewer lookups than the pages still to build: its file is gone or cut (on SQLite the spool is a
+ * file beside the database, which backups do not copy, so a data dir restored from a backup lacks the files of
+ * the bulk searches open then). Retrying cannot bring the lookups back: the search ends, its sender told why.
+ */
+class SpoolGone extends Error {
+  constructor(page: number) {
+    super(
+      `The uploaded file's lookups from page ${page} on are gone from the server's spool (a data dir restored ` +
+        `from a backup has no bulk upload files): send the file again`,
+    );
+  }
+}
+
 /** Runs bulk searches in this process. */
 export interface BulkRunner {
   /** Runs (or resumes) the bulk search of `row`; false when `row` is not one. Never throws. */
@@ -133,8 +147,11 @@ export function createBulkRunner(
       if (!next && !build) break;
     }
     const done = (await store.get(row.id))!;
+    // Every page is out: the ones listed as undelivered are the failed ones, named in the last_error.
+    const failed = done.pages_failed ? (await store.progress(row.id))?.pages_undelivered : undefined;
     await store.finish(row.id, owner, {
       failedPages: done.pages_failed,
+      failed,
       items: done.items_total,
       now: iso(deps.clock.now()),
     });
@@ -154,7 +171,7 @@ export function createBulkRunner(
     built: Map<number, string>,
   ): Promise<void> {
     const { lookups, next } = await readSpoolPage(spool, bulk.next_offset, bulk.page_size);
-    if (lookups.length === 0) throw new Error(`spool ended before page ${bulk.pages_built + 1}`);
+    if (lookups.length === 0) throw new SpoolGone(bulk.pages_built + 1);
     const items = await options.lookup(deps, row.registry, lookups);
     const message = {
       transaction_id: row.transaction_id,
@@ -236,6 +253,24 @@ export function createBulkRunner(
     }
   }
 
+  /** Ends a search whose spool lost its lookups (rjct, the reason its status message); the lease lapses if not. */
+  async function spoolGone(row: TxnRow, owner: string, err: SpoolGone): Promise<true> {
+    const bulk = await store.get(row.id);
+    const ended = await store.finish(row.id, owner, {
+      failedPages: 0,
+      items: bulk?.items_total ?? 0,
+      now: iso(deps.clock.now()),
+      reason: err.message,
+    });
+    deps.log.error("bulk search ended: its spool lost its lookups", {
+      correlation_id: row.correlation_id,
+      ended,
+      err,
+    });
+    if (ended) await deps.storage.spools.remove(bulk!.spool).catch(() => {});
+    return true;
+  }
+
   return {
     async handle(row) {
       if (row.action !== "search" || !await store.get(row.id)) return false;
@@ -267,6 +302,7 @@ export function createBulkRunner(
         }
         await run(claimed, owner);
       } catch (err) {
+        if (err instanceof SpoolGone) return await spoolGone(row, owner, err);
         // A store, page or lease write that met a storage fault that passes is our fault, not the search's.
         const fault = !(err instanceof RunHeld || err instanceof RunWaits) && isTransientStorageFault(err);
         if (err instanceof RunHeld || err instanceof RunWaits || fault) {

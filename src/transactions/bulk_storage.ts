@@ -7,6 +7,7 @@ import type { Db } from "../db/sqlite.ts";
 import {
   type BulkEnd,
   type BulkProgress,
+  bulkProgress,
   type BulkRow,
   finishBulk,
   firstPendingPage,
@@ -15,7 +16,6 @@ import {
   type PageAttempt,
   pageMessage,
   type PageRow,
-  progressOf,
   recordPageAttempt,
   renewLease,
   reopenBulk,
@@ -54,7 +54,7 @@ export function sqliteBulkStore(db: Db): BulkStore {
     recordPageAttempt: (p) => Promise.try(() => recordPageAttempt(db, p)),
     renewLease: (id, owner, until, now) => Promise.try(() => renewLease(db, id, owner, until, now)),
     finish: (id, owner, f) => Promise.try(() => finishBulk(db, id, owner, f)),
-    progress: (txn) => Promise.try(() => progressOf(getBulk(db, txn))),
+    progress: (txn) => Promise.try(() => bulkProgress(db, txn)),
     reopen: (txn, now) => Promise.try(() => reopenBulk(db, txn, now)),
   };
 }

@@ -212,8 +212,17 @@ export function renewLease(db: Db, id: number, owner: string, until: string, now
 export const RENEW_LEASE =
   "UPDATE transactions SET lease_until = ?, updated_at = ? WHERE id = ? AND lease_owner = ?";
 
-/** How a bulk search ends (see finishBulk). */
-export type BulkEnd = { failedPages: number; items: number; now: string; reason?: string };
+/**
+ * How a bulk search ends (see finishBulk); `failed` are the failed pages as listed in its progress (the first
+ * PAGES_LISTED), named in the transaction's last_error.
+ */
+export type BulkEnd = {
+  failedPages: number;
+  failed?: UndeliveredPage[];
+  items: number;
+  now: string;
+  reason?: string;
+};
 
 /**
  * Ends a bulk search: every page delivered (callback_sent, succ) or some failed for good (callback_failed), or
@@ -236,7 +245,7 @@ export function finishArgs(id: number, owner: string, f: BulkEnd): Array<string 
     f.reason ? "rjct" : "succ",
     f.reason ?? null,
     f.items,
-    f.failedPages > 0 ? `${f.failedPages} page(s) could not be delivered` : null,
+    f.failedPages > 0 ? undeliveredError(f.failedPages, f.failed ?? []) : null,
     f.now,
     f.now,
     f.now,
@@ -244,6 +253,35 @@ export function finishArgs(id: number, owner: string, f: BulkEnd): Array<string 
     owner,
   ];
 }
+
+/**
+ * The transaction's last_error when pages failed for good, naming them (the first PAGES_LISTED) and why:
+ * `pages 2, 5 could not be delivered: HTTP 500 from callback URL`.
+ */
+function undeliveredError(count: number, failed: UndeliveredPage[]): string {
+  const listed = failed.filter((p) => p.state === "failed");
+  if (listed.length === 0) return `${count} page(s) could not be delivered`;
+  const more = count > listed.length ? ` and ${count - listed.length} more` : "";
+  const which = `${count === 1 ? "page" : "pages"} ${listed.map((p) => p.page).join(", ")}${more}`;
+  const errors = new Set(listed.map((p) => p.last_error ?? "no error recorded"));
+  const why = errors.size === 1
+    ? [...errors][0]
+    : listed.slice(0, 3).map((p) => `page ${p.page}: ${p.last_error ?? "no error recorded"}`).join("; ") +
+      (listed.length > 3 ? "; …" : "");
+  return `${which} could not be delivered: ${why}`.slice(0, 2000);
+}
+
+/** A page not delivered (yet), as operators see it in a bulk search's progress. */
+export interface UndeliveredPage {
+  page: number;
+  /** pending: built, waiting for its (next) delivery attempt; failed: failed for good (`txn retry` sends it again). */
+  state: "pending" | "failed";
+  attempts: number;
+  last_error: string | null;
+}
+
+/** The most pages a bulk search's progress lists as not delivered (a run keeps at most two pending at a time). */
+export const PAGES_LISTED = 20;
 
 /** A bulk search's progress as operators see it (txn show, the admin API, the console). */
 export interface BulkProgress {
@@ -255,16 +293,24 @@ export interface BulkProgress {
   pages_total: number;
   pages_delivered: number;
   pages_failed: number;
+  /** The first PAGES_LISTED built pages not delivered: waiting for a delivery attempt, or failed for good. */
+  pages_undelivered: UndeliveredPage[];
 }
 
 /** The progress of transaction `txn` when it is a bulk search. */
 export function bulkProgress(db: Db, txn: number): BulkProgress | undefined {
-  return progressOf(getBulk(db, txn));
+  const b = getBulk(db, txn);
+  return b &&
+    progressOf(b, stmt(db, UNDELIVERED_PAGES).all(txn, PAGES_LISTED) as unknown as UndeliveredPage[]);
 }
 
-/** The progress of a bulk search's row. */
-export function progressOf(b: BulkRow | undefined): BulkProgress | undefined {
-  return b && {
+/** The built pages not delivered, in page order (txn, limit). */
+export const UNDELIVERED_PAGES = `SELECT page, state, attempts, last_error FROM bulk_pages
+  WHERE txn = ? AND state <> 'sent' ORDER BY page LIMIT ?`;
+
+/** The progress of a bulk search's row and its pages not delivered (UNDELIVERED_PAGES). */
+export function progressOf(b: BulkRow, undelivered: UndeliveredPage[]): BulkProgress {
+  return {
     file_name: b.file_name,
     file_format: b.file_format,
     page_size: b.page_size,
@@ -273,6 +319,13 @@ export function progressOf(b: BulkRow | undefined): BulkProgress | undefined {
     pages_total: b.pages_total,
     pages_delivered: b.pages_sent,
     pages_failed: b.pages_failed,
+    // Copied field by field: a row of node:sqlite has a null prototype, and the API answers plain objects.
+    pages_undelivered: undelivered.map((p) => ({
+      page: Number(p.page),
+      state: p.state,
+      attempts: Number(p.attempts),
+      last_error: p.last_error,
+    })),
   };
 }
 

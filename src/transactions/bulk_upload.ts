@@ -117,7 +117,9 @@ export async function receiveUpload(
         }
         if (size > options.maxBytes) {
           return ctl.error(
-            new BulkFileError("err.request.bad", `the upload is larger than ${options.maxBytes} bytes`),
+            new BulkFileError("err.request.bad", `the upload is larger than ${options.maxBytes} bytes`, {
+              status: 413,
+            }),
           );
         }
         hash?.update(chunk);
@@ -170,7 +172,7 @@ function readParts(
 ): Promise<Omit<Upload, "spool">> {
   return new Promise((resolve, reject) => {
     const fields: UploadFields = {};
-    let file: { name: string; format: BulkFormat; done: Promise<number> } | undefined;
+    let file: { name: string; format: BulkFormat; declared: boolean; done: Promise<number> } | undefined;
     let failed = false;
     const source = Readable.fromWeb(body as never);
     let failure: unknown;
@@ -190,8 +192,20 @@ function readParts(
       if (info.valueTruncated) {
         return fail(new BulkFileError("err.request.bad", `form part "${name}" is too long`));
       }
+      // The last one would win unseen: which header or format the sender meant is not ours to guess.
+      if (fields[name as keyof UploadFields] !== undefined) {
+        return fail(new BulkFileError("err.request.bad", `form part "${name}" is sent more than once`));
+      }
       fields[name as keyof UploadFields] = value;
     });
+    // busboy skips whatever is past its limits and says so only by these events: a second file would otherwise
+    // be dropped unread and the first one ACKed as if it were the whole upload.
+    bb.on(
+      "filesLimit",
+      () => fail(new BulkFileError("err.request.bad", "the upload has more than one file part")),
+    );
+    bb.on("fieldsLimit", () => fail(tooManyParts()));
+    bb.on("partsLimit", () => fail(tooManyParts()));
     bb.on("file", (name, stream, info) => {
       // A body that ends inside the file ("Unexpected end of form") errors the part's stream as well as the
       // parser: without a listener that error was uncaught, and one truncated upload ended the whole process.
@@ -202,12 +216,12 @@ function readParts(
           new BulkFileError("err.request.bad", `the file part must be named "fileName", not "${name}"`),
         );
       }
-      const format = formatOf(fields.fileFormat, info.filename, info.mimeType);
+      const format = fields.fileFormat !== undefined
+        ? declaredFormat(fields.fileFormat)
+        : guessedFormat(info.filename, info.mimeType);
       if (!format) {
         stream.resume();
-        return fail(
-          new BulkFileError("err.request.bad", `fileFormat must be one of ${BULK_FORMATS.join(", ")}`),
-        );
+        return fail(badFormat());
       }
       const reader = lookupReader(format, spool, { maxItems });
       stream.on("data", (chunk: Uint8Array) => {
@@ -225,7 +239,12 @@ function readParts(
       });
       const done = new Promise<number>((res, rej) => stream.on("end", () => reader.end().then(res, rej)));
       done.catch(fail);
-      file = { name: String(info.filename ?? "upload").slice(0, 200), format, done };
+      file = {
+        name: String(info.filename ?? "upload").slice(0, 200),
+        format,
+        declared: fields.fileFormat !== undefined,
+        done,
+      };
     });
     bb.on("error", (err) => abort(err));
     source.on("error", abort);
@@ -236,8 +255,12 @@ function readParts(
       }
       try {
         const items = await file.done;
-        if (fields.fileFormat !== undefined && fields.fileFormat !== file.format) {
-          throw new BulkFileError("err.request.bad", "the fileFormat part must come before the file part");
+        // A fileFormat part after the file: the file was read as its name or type suggested, which must agree.
+        if (!file.declared && fields.fileFormat !== undefined) {
+          if (!declaredFormat(fields.fileFormat)) throw badFormat();
+          if (declaredFormat(fields.fileFormat) !== file.format) {
+            throw new BulkFileError("err.request.bad", "the fileFormat part must come before the file part");
+          }
         }
         resolve({ fields, fileName: file.name, format: file.format, items });
       } catch (err) {
@@ -248,14 +271,27 @@ function readParts(
   });
 }
 
-/** The format: the fileFormat part when it came first, else the file name's extension or type; json by default. */
-function formatOf(declared: string | undefined, filename?: string, mime?: string): BulkFormat | undefined {
-  if (declared !== undefined) {
-    const d = declared.trim().toLowerCase();
-    return (BULK_FORMATS as readonly string[]).includes(d) ? d as BulkFormat : undefined;
-  }
+/** The format a fileFormat part names (any case, spaces around), undefined when it names none. */
+function declaredFormat(declared: string): BulkFormat | undefined {
+  const d = declared.trim().toLowerCase();
+  return (BULK_FORMATS as readonly string[]).includes(d) ? d as BulkFormat : undefined;
+}
+
+/** The format of a file sent without a fileFormat part before it: its name's extension or type; json by default. */
+function guessedFormat(filename?: string, mime?: string): BulkFormat {
   if (/\.csv$/i.test(filename ?? "") || /csv/i.test(mime ?? "")) return "csv";
   return "json";
+}
+
+function tooManyParts(): BulkFileError {
+  return new BulkFileError(
+    "err.request.bad",
+    `the upload has too many parts (it takes ${[...FIELDS].join(", ")} and one file "fileName")`,
+  );
+}
+
+function badFormat(): BulkFileError {
+  return new BulkFileError("err.request.bad", `fileFormat must be one of ${BULK_FORMATS.join(", ")}`);
 }
 
 /** The first sha-256 or sha-512 member of a Content-Digest value. */

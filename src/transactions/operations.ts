@@ -57,7 +57,8 @@ export type TxnDetail = Record<string, unknown> & {
 /**
  * Everything about one transaction: summary, callback details, request, result, every kept callback attempt
  * (`attempts` stays the count of the current attempt budget; `callback_attempts` is the history) and, for a
- * bulk search, its progress (items answered, pages delivered) under `bulk`.
+ * bulk search, its progress under `bulk` (items answered, pages delivered, and the pages not delivered yet or
+ * failed, each with its attempts and last error: a bulk search's page attempts are not in `callback_attempts`).
  */
 export async function detail(deps: Pick<Deps, "storage">, row: TxnWithResult): Promise<TxnDetail> {
   const history = await deps.storage.transactions.attempts(row.id);

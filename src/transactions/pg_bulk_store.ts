@@ -1,6 +1,6 @@
 /** The bulk searches in PostgreSQL: the statements of bulk_store.ts numbered, each write of several rows one transaction. */
 import type { PgPool } from "../db/pg/pool.ts";
-import { pgOne, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
+import { pgAll, pgOne, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
 import {
   type BulkRow,
   FINISH_BULK,
@@ -11,10 +11,13 @@ import {
   PAGE_MESSAGE,
   pageAttemptWrite,
   type PageRow,
+  PAGES_LISTED,
   progressOf,
   RENEW_LEASE,
   reopenWrite,
   storePageWrite,
+  UNDELIVERED_PAGES,
+  type UndeliveredPage,
 } from "./bulk_store.ts";
 import type { BulkStore } from "./bulk_storage.ts";
 
@@ -38,7 +41,11 @@ export function pgBulkStore(pool: PgPool): BulkStore {
     renewLease: async (id, owner, until, now) =>
       (await pgRun(pool, pgText(RENEW_LEASE), [until, now, id, owner])) === 1,
     finish: async (id, owner, f) => (await pgRun(pool, pgText(FINISH_BULK), finishArgs(id, owner, f))) === 1,
-    progress: async (txn) => progressOf(await get(txn)),
+    progress: async (txn) => {
+      const b = await get(txn);
+      return b &&
+        progressOf(b, await pgAll<UndeliveredPage>(pool, pgText(UNDELIVERED_PAGES), [txn, PAGES_LISTED]));
+    },
     reopen: (txn, now) => guarded(reopenWrite(txn, now)),
   };
 }

@@ -77,6 +77,7 @@ backendTest("bulk store: pages are stored once and in order; attempts move the c
     pages_total: 3,
     pages_delivered: 1,
     pages_failed: 1,
+    pages_undelivered: [{ page: 2, state: "failed", attempts: 1, last_error: "gone" }],
   });
   equal(await b.progress(id + 1), undefined);
   ok(await b.storePage(page(id, 3, 5)));
@@ -116,6 +117,81 @@ backendTest(
       "rjct",
       "no progress",
     ]);
+  },
+);
+
+backendTest(
+  "bulk store: the progress lists the pages not delivered, at most 20; the end names the failed ones and why",
+  async (s) => {
+    const { row } = await s.transactions.insert(newTxn("s1", "bulk-many"), {
+      ...FILE,
+      items_total: 30,
+      page_size: 1,
+    });
+    ok(await s.transactions.claimProcessing(row.id, "w", iso(T0), iso(T0 + 60_000)));
+    const id = row.id;
+    const b = s.bulk;
+    const one = (n: number) => ({ ...page(id, n, 1), completed: n, nextOffset: n });
+    for (let n = 1; n <= 4; n++) ok(await b.storePage(one(n)));
+    await b.recordPageAttempt({ txn: id, page: 1, outcome: "sent", now: iso(T0) });
+    await b.recordPageAttempt({
+      txn: id,
+      page: 2,
+      outcome: "retry",
+      error: "HTTP 503 from callback URL",
+      now: iso(T0),
+    });
+    await b.recordPageAttempt({
+      txn: id,
+      page: 2,
+      outcome: "failed",
+      error: "HTTP 500 from callback URL",
+      now: iso(T0),
+    });
+    await b.recordPageAttempt({ txn: id, page: 3, outcome: "retry", error: "timed out", now: iso(T0) });
+    deepEqual((await b.progress(id))!.pages_undelivered, [
+      { page: 2, state: "failed", attempts: 2, last_error: "HTTP 500 from callback URL" },
+      { page: 3, state: "pending", attempts: 1, last_error: "timed out" },
+      { page: 4, state: "pending", attempts: 0, last_error: null },
+    ]);
+    await b.recordPageAttempt({ txn: id, page: 3, outcome: "sent", now: iso(T0) });
+    await b.recordPageAttempt({
+      txn: id,
+      page: 4,
+      outcome: "failed",
+      error: "HTTP 500 from callback URL",
+      now: iso(T0),
+    });
+    // Two pages failed with one error: both named, the error once.
+    let failed = (await b.progress(id))!.pages_undelivered;
+    ok(await b.finish(id, "w", { failedPages: 2, failed, items: 30, now: iso(T0 + 1) }));
+    equal(
+      (await s.transactions.get(id))!.last_error,
+      "pages 2, 4 could not be delivered: HTTP 500 from callback URL",
+    );
+
+    // 26 more pages, all failed, two errors: 20 listed, the rest counted.
+    ok(await s.transactions.reopenFailedCallback(id, iso(T0 + 2)));
+    ok(await b.reopen(id, iso(T0 + 2)));
+    ok(await s.transactions.claimProcessing(id, "v", iso(T0 + 3), iso(T0 + 60_000)));
+    for (const n of [2, 4]) {
+      await b.recordPageAttempt({ txn: id, page: n, outcome: "sent", now: iso(T0 + 3) });
+    }
+    for (let n = 5; n <= 30; n++) {
+      ok(await b.storePage(one(n)));
+      const error = n === 5 ? "HTTP 404 from callback URL" : "HTTP 500 from callback URL";
+      await b.recordPageAttempt({ txn: id, page: n, outcome: "failed", error, now: iso(T0 + 3) });
+    }
+    const progress = (await b.progress(id))!;
+    deepEqual(progress.pages_undelivered.map((p) => p.page), Array.from({ length: 20 }, (_, i) => i + 5));
+    deepEqual([progress.pages_failed, progress.pages_delivered], [26, 4]);
+    failed = progress.pages_undelivered;
+    ok(await b.finish(id, "v", { failedPages: 26, failed, items: 30, now: iso(T0 + 4) }));
+    equal(
+      (await s.transactions.get(id))!.last_error,
+      `pages ${failed.map((p) => p.page).join(", ")} and 6 more could not be delivered: ` +
+        "page 5: HTTP 404 from callback URL; page 6: HTTP 500 from callback URL; page 7: HTTP 500 from callback URL; …",
+    );
   },
 );
 

@@ -17,7 +17,7 @@ import { verifyWithJwks } from "./support.ts";
 import type { TestSender } from "../helpers/auth.ts";
 import type { SpecRegistry } from "../helpers/spec_validator.ts";
 import { registryProfiles } from "../../src/registries/index.ts";
-import { dataDirDatabaseUrl, dataDirSql } from "../helpers/server.ts";
+import { dataDirDatabaseUrl, dataDirSql, runCliProcess } from "../helpers/server.ts";
 import { TEST_BACKEND } from "../helpers/deps.ts";
 
 type Json = Record<string, unknown>;
@@ -152,6 +152,7 @@ Deno.test("bulk search: a signed CSV and a signed JSON file are answered page by
         pages_total: pageCount,
         pages_delivered: pageCount,
         pages_failed: 0,
+        pages_undelivered: [],
       });
       assert.equal(done.status, "succ");
       assert.equal(done.completed_count, sent.length);
@@ -484,6 +485,17 @@ Deno.test("bulk search: a page that failed for good leaves callback_failed; an o
     assert.equal(failed.completed_count, 2 * PAGE);
     // Page 2 was tried three times (the first try and two retries); pages 1 and 3 once each.
     assert.equal(receiver.received.filter((r) => r.status === 500).length, 3);
+    // Operators see which page failed and why: in the last_error, and page by page in the progress.
+    assert.equal(failed.last_error, "page 2 could not be delivered: HTTP 500 from callback URL");
+    assert.deepEqual((failed.bulk as Json).pages_undelivered, [
+      { page: 2, state: "failed", attempts: 3, last_error: "HTTP 500 from callback URL" },
+    ]);
+    const shown = await runCliProcess(["txn", "show", correlation, "--data-dir", server.dataDir]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(
+      shown.stdout,
+      /\n\s+pages_undelivered:\n\s+- page: +2\n\s+state: +failed\n\s+attempts: +3\n\s+last_error: +HTTP 500 from callback URL\n/,
+    );
     refusing = false;
     const retry = await fetch(`${server.url}/admin/v1/transactions/${correlation}/retry`, {
       method: "POST",
@@ -493,6 +505,7 @@ Deno.test("bulk search: a page that failed for good leaves callback_failed; an o
     assert.equal(retry.status, 202, await retry.text());
     const done = await waitForState(server, correlation, "callback_sent", 30_000);
     assert.equal((done.bulk as Json).pages_delivered, 3);
+    assert.deepEqual([(done.bulk as Json).pages_undelivered, done.last_error], [[], null]);
     const pages = pagesOf(receiver.received, "bulk-fail");
     assert.equal(pages.length, 3, "only the failed page went out again");
     checkAnswers(answersOf(pages), sent);
