@@ -31,6 +31,11 @@ export const SQLITE_ONLY: Record<string, string> = {
   "tests/operations/backup_drill_test.ts": "a SQLite file backup under load, restored into a fresh data dir",
   "tests/operations/backup_test.ts": "SQLite file backups, their checks, retention, data-dir lock, schedule",
   "tests/operations/restore_test.ts": "`dci-server restore` of a SQLite backup file into a data dir",
+  "tests/operations/restore_callback_id_test.ts":
+    "dci-server backup and restore of a SQLite data dir between a transaction's ACK and its redelivery",
+  "tests/operations/backup_restore_lock_test.ts":
+    "the data-dir lock between dci-server backup and restore (SQLite files)",
+  "tests/transactions/bulk_spool_gone_test.ts": "a bulk search's spool file removed from a SQLite data dir",
   "tests/operations/worker_lock_test.ts":
     "one worker per SQLite data dir (PostgreSQL instances share the work by leases)",
 };

@@ -3,7 +3,13 @@ import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts
 import { dataPaths, requireDatabase } from "../deps.ts";
 import { backupDatabase, fileStamp } from "../db/backup.ts";
 import { BackupInvalidError, checkBackup } from "../db/backup_check.ts";
-import { DataDirBusyError, holdExclusiveLock } from "../db/data_dir_lock.ts";
+import {
+  DataDirBusyError,
+  type DataDirLock,
+  holdExclusiveLock,
+  holdServeLock,
+  LOCK_FILE,
+} from "../db/data_dir_lock.ts";
 import { prepareDataDir } from "../db/data_dir.ts";
 import { loadKeyEncryption } from "../keys/kek.ts";
 import { DENO_VERSION, VERSION } from "../version.ts";
@@ -31,6 +37,7 @@ const backupCommand: Command = {
     await requireDatabase(cfg);
     // Named apart from the scheduled ones (dci-<time>.sqlite), which retention prunes: a manual backup is kept.
     const target = positionals[0] ?? `${paths.backups}/manual-${fileStamp(Date.now())}.sqlite`;
+    const lock = holdForBackup(cfg.dataDir);
     try {
       const result = await backupDatabase(paths.db, target);
       print.done(`backup written: ${result.path} (${result.bytes} bytes)`, result);
@@ -43,9 +50,31 @@ const backupCommand: Command = {
         throw new CliFailure((err as Error).message);
       }
       throw err;
+    } finally {
+      lock.release();
     }
   },
 };
+
+/**
+ * The data dir's shared lock, held while a backup reads its database, as every process that opens it holds it: a
+ * restore would replace the database (and its WAL) under the copy, and the copy's connection, closing, would delete
+ * the new database's WAL.
+ */
+function holdForBackup(dataDir: string): DataDirLock {
+  try {
+    return holdServeLock(dataDir);
+  } catch (err) {
+    if (err instanceof DataDirBusyError) {
+      throw new CliFailure(
+        `the data dir ${dataDir} is being restored (dci-server restore): take the backup once that is done`,
+      );
+    }
+    throw new CliFailure(
+      `the data dir's lock file ${dataDir}/${LOCK_FILE} cannot be used: ${(err as Error).message}`,
+    );
+  }
+}
 
 const restoreCommand: Command = {
   summary: "Restore a backup into a data dir (refused while a server runs on it)",

@@ -102,7 +102,7 @@ export function holdServeLock(dataDir: string, options: { worker?: boolean } = {
 export function holdExclusiveLock(dataDir: string): DataDirLock {
   return take(
     dataDir,
-    `a server is running on the data dir ${dataDir} (or a restore is): stop it first, then restore`,
+    `a server or a command (a backup, an import, …) has the data dir ${dataDir} open (or a restore does): stop it or let it finish, then restore`,
     (db) => db.exec("BEGIN EXCLUSIVE"),
   );
 }

@@ -76,6 +76,7 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
     request_header: JSON.stringify(header),
     request_message: JSON.stringify(message),
     ack: JSON.stringify(ack),
+    callback_message_id: crypto.randomUUID(),
     reference_ids: items.map(referenceIdOf).filter((r): r is string => r !== undefined),
     now,
   });

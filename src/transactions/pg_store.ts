@@ -26,7 +26,7 @@ import type { TransactionStore, TxnLease } from "./txn_store.ts";
 // The transaction and its references in one statement (a data-modifying WITH runs whether read or not).
 const INSERT_WITH_REFS = `WITH ins AS (${pgText(sql.INSERT_TXN)}),
   refs AS (INSERT INTO transaction_refs (sender_id, reference_id, txn)
-    SELECT DISTINCT $1::text, r, ins.id FROM ins CROSS JOIN unnest($14::text[]) AS r ON CONFLICT DO NOTHING)
+    SELECT DISTINCT $1::text, r, ins.id FROM ins CROSS JOIN unnest($15::text[]) AS r ON CONFLICT DO NOTHING)
   SELECT id, ack, correlation_id FROM ins`;
 
 // MAX(a, b) of SQLite is GREATEST in PostgreSQL.

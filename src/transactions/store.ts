@@ -103,7 +103,15 @@ export type NewTxn =
     | "request_message"
     | "ack"
   >
-  & { reference_ids: string[]; now: string };
+  & {
+    reference_ids: string[];
+    now: string;
+    /**
+     * The message_id of its callback, made at the ACK so that every processing of it (again after a restore)
+     * sends the same one; left out (a bulk search, whose pages have their own), processing makes it.
+     */
+    callback_message_id?: string;
+  };
 
 /** The outcome of processing, stored before the callback is attempted. */
 export interface ProcessedTxn {
@@ -114,6 +122,7 @@ export interface ProcessedTxn {
   completedCount: number;
   /** The callback message as canonical text (canonicalMessage): every attempt signs and sends it as it is. */
   result: string;
+  /** The callback's message_id, stored only when the row has none (made at the ACK since the row holds one). */
   callbackMessageId: string;
   /** Why processing failed, when it did (kept for operators). */
   processError?: string;

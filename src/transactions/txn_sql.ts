@@ -15,13 +15,13 @@ export const OPEN = "('received','pending','processing','succeeded','rejected')"
  * action, dedupe key) is a no-op and returns nothing.
  */
 export const INSERT_TXN = `INSERT INTO transactions (sender_id, transaction_id, dedupe_key, message_id,
-    correlation_id, action, registry, callback_url, request_header, request_message, ack, state, created_at,
-    updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?)
+    correlation_id, action, registry, callback_url, request_header, request_message, ack, callback_message_id,
+    state, created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?)
   ON CONFLICT (sender_id, action, dedupe_key) DO NOTHING RETURNING id, ack, correlation_id`;
 
 /** The arguments of INSERT_TXN. */
-export function insertArgs(t: NewTxn): string[] {
+export function insertArgs(t: NewTxn): Array<string | null> {
   return [
     t.sender_id,
     t.transaction_id,
@@ -34,6 +34,7 @@ export function insertArgs(t: NewTxn): string[] {
     t.request_header,
     t.request_message,
     t.ack,
+    t.callback_message_id ?? null,
     t.now,
     t.now,
   ];
@@ -55,9 +56,14 @@ export const CLAIM_PROCESSING =
     OR (state = 'processing' AND (lease_until IS NULL OR lease_until <= ?)))
   RETURNING *`;
 
-/** processing → succeeded|rejected by the lease holder (arguments: completeArgs). */
+/**
+ * processing → succeeded|rejected by the lease holder (arguments: completeArgs). The callback's message_id made at
+ * the ACK is kept, so a transaction processed again (after a restore of a backup taken before it was) is sent under the
+ * same one and its receiver can de-duplicate it; a row stored before that (NULL) takes the one made now.
+ */
 export const COMPLETE_PROCESSING = `UPDATE transactions SET state = ?, outcome = ?, status_reason_code = ?,
-    status_reason_message = ?, total_count = ?, completed_count = ?, callback_message_id = ?, attempts = 0,
+    status_reason_message = ?, total_count = ?, completed_count = ?,
+    callback_message_id = COALESCE(callback_message_id, ?), attempts = 0,
     process_error = COALESCE(?, process_error), next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
     processed_at = ?, updated_at = ?
   WHERE id = ? AND state = 'processing' AND lease_owner = ?`;

@@ -16,6 +16,7 @@ import { type BulkLookup, createBulkRunner, keepLease } from "./bulk_runner.ts";
 import { deferredWrites } from "./deferred_writes.ts";
 import type { TxnRow, TxnWithResult } from "./store.ts";
 import { canonicalMessage } from "../dci/envelope.ts";
+import { faultLevel } from "../db/faults.ts";
 
 /** The longest pause between two tries of a processor that met a storage fault (under one claim), in ms. */
 const TRANSIENT_PAUSE_MAX_MS = 8000;
@@ -163,7 +164,8 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       totalCount: result.totalCount,
       completedCount: result.completedCount,
       result: canonicalMessage(result.message),
-      callbackMessageId: crypto.randomUUID(),
+      // Made at the ACK (a row stored before that has none): processed again, it is sent under the same one.
+      callbackMessageId: row.callback_message_id ?? crypto.randomUUID(),
       processError,
     };
     // A result that meets a storage fault is kept and stored at the next handling, under this claim: the attempt
@@ -361,7 +363,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       } catch (err) {
         // A claim that failed counted nothing, and a step's write that met a storage fault waits in `writes`.
         // Otherwise the row keeps its state and lease; the due-work poll redoes it once the lease lapses.
-        deps.log.error("transaction step failed", { id, err });
+        deps.log[faultLevel(err)]("transaction step failed", { id, err });
       }
     },
   };

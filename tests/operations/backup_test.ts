@@ -200,7 +200,8 @@ Deno.test("data-dir lock: servers share it, a restore is refused while any holds
     const b = holdServeLock(dir);
     assert.throws(
       () => holdExclusiveLock(dir),
-      (e) => e instanceof DataDirBusyError && /a server is running/.test(e.message),
+      (e) =>
+        e instanceof DataDirBusyError && /a server or a command .* has the data dir .* open/.test(e.message),
     );
     a.release();
     assert.throws(() => holdExclusiveLock(dir), DataDirBusyError);
