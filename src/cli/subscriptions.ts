@@ -178,18 +178,21 @@ const notificationList: Command = {
         until,
         limit,
       });
-      print.list(rows, [
+      // DUE tells a held notification (a cron's next run, a retry's time) from a stuck one (due long ago).
+      const table = rows.map((r) => ({ ...r, due: r.status === "pending" ? r.next_attempt_at : null }));
+      print.list(table, [
         "notification_id",
         "subscription_code",
         "event_id",
         "event_type",
         "record_count",
         "status",
+        "due",
         "attempts",
         "receiver_code",
         "last_error",
         "created_at",
-      ]);
+      ], { items: rows });
     });
   },
 };

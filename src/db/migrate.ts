@@ -34,6 +34,7 @@ import m0032 from "../../migrations/0032_transaction_results.sql" with { type: "
 import m0033 from "../../migrations/0033_bulk_load_stage.sql" with { type: "text" };
 import m0034 from "../../migrations/0034_next_key_and_lookups.sql" with { type: "text" };
 import m0035 from "../../migrations/0035_replay_guard_kind.sql" with { type: "text" };
+import m0036 from "../../migrations/0036_subscription_schedule_key.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL. */
 export interface Migration {
@@ -82,6 +83,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 33, name: "0033_bulk_load_stage", sql: m0033 },
   { version: 34, name: "0034_next_key_and_lookups", sql: m0034 },
   { version: 35, name: "0035_replay_guard_kind", sql: m0035 },
+  { version: 36, name: "0036_subscription_schedule_key", sql: m0036 },
 ];
 
 /**

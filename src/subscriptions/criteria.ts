@@ -117,6 +117,7 @@ export function checkCriteria(raw: unknown, registry: string, now: string): Chec
       recordType,
       compiled?.filterType,
       compiled ? c.filter : undefined,
+      { cron: typeof freq?.frequency === "string" ? freq.frequency : undefined, start, end },
     ),
     start_time: start ?? null,
     end_time: end ?? null,

@@ -14,6 +14,7 @@ import type { SubscriptionRow } from "./store.ts";
 import { settleEnded } from "./expiry.ts";
 import { isZonedTimestamp } from "../dci/schemas.ts";
 import { HEADER_SAFE_ID_RULE, isHeaderSafeId, MAX_ID } from "../dci/limits.ts";
+import { cronExpression } from "./frequency.ts";
 
 type Json = Record<string, unknown>;
 
@@ -21,8 +22,25 @@ function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/**
+ * The `frequency` of a SubscriptionInfo, built from the stored, normalised values (not echoed as sent): the spec
+ * requires all three members, times as date-times. `start_time` is the one given, else when the subscription
+ * started (its events are those after its activation). Undefined (left out: it is optional) without a cron or
+ * an end time, which a sender may leave out of what it sends.
+ */
+function frequencyInfo(row: SubscriptionRow): Json | undefined {
+  const cron = cronExpression(row.frequency);
+  if (!cron || !row.end_time) return undefined;
+  return {
+    start_time: row.start_time ?? row.activated_at ?? row.created_at,
+    end_time: row.end_time,
+    frequency: cron,
+  };
+}
+
 /** The SubscriptionInfo of a stored subscription, as the spec shapes it. */
 export function subscriptionInfo(row: SubscriptionRow): Json {
+  const frequency = frequencyInfo(row);
   return {
     version: "1.0.0",
     code: row.code,
@@ -32,7 +50,7 @@ export function subscriptionInfo(row: SubscriptionRow): Json {
     timestamp: row.created_at,
     ...(row.reg_type ? { reg_type: row.reg_type } : {}),
     reg_event_type: eventTypeName(row.reg_event_type),
-    ...(row.frequency ? { frequency: JSON.parse(row.frequency) } : {}),
+    ...(frequency ? { frequency } : {}),
     ...(row.filter_type ? { filter_type: row.filter_type } : {}),
     ...(row.filter ? { filter: JSON.parse(row.filter) } : {}),
     notify_record_type: row.notify_record_type,
@@ -70,7 +88,8 @@ async function subscribeItem(
   if (outcome.kind === "duplicate") {
     throw new SubscribeRejection(
       "rjct.event.already_subscribed",
-      "The sender already has a live subscription with the same event, record type and filter",
+      "The sender already has a live subscription with the same event, record type, filter, frequency, " +
+        "start_time and end_time",
     );
   }
   if (outcome.kind !== "created" && outcome.kind !== "existing") {

@@ -175,20 +175,38 @@ export function compileFilter(
   }
 }
 
-/** The key two subscriptions of one sender share when they ask for the same thing. */
+/** When a subscription's events are sent: its cron expression and its window, each as stored (normalised). */
+export interface Schedule {
+  cron?: string;
+  start?: string | null;
+  end?: string | null;
+}
+
+/**
+ * The key two subscriptions of one sender share when they ask for the same thing: the same events (registry,
+ * event and record type, filter) sent on the same schedule (cron, start and end). A subscription without a cron
+ * or window keeps the key it had before schedules were part of it (`schedule` absent), so it still meets the
+ * stored keys of older subscriptions; with one, the key is that key with `schedule` as its last member (the
+ * keys are sorted, and "schedule" sorts after every other).
+ */
 export function dedupeKey(
   registry: string,
   eventType: string,
   recordType: string,
   filterType: string | undefined,
   filter: unknown,
+  schedule: Schedule = {},
 ): string {
+  const cron = schedule.cron?.trim().split(/\s+/).join(" ") || null;
+  const start = schedule.start ?? null;
+  const end = schedule.end ?? null;
   return canonicalJson({
     registry,
     eventType,
     recordType,
     filterType: isEmptyFilter(filter) ? null : (filterType ?? null),
     filter: isEmptyFilter(filter) ? null : filter,
+    ...(cron || start || end ? { schedule: { cron, start, end } } : {}),
   });
 }
 

@@ -138,7 +138,7 @@ async function refusal(
   if (kind === "code_taken") return `code: ${JSON.stringify(code)} is already used by a subscription`;
   if (kind === "duplicate") {
     return `subscribe_criteria: sender "${senderId}" already has a live subscription with the same event, ` +
-      `record type and filter (code ${
+      `record type, filter, frequency, start_time and end_time (code ${
         JSON.stringify(await deps.storage.subscriptions.liveDuplicateCode(senderId, dedupeKey))
       })`;
   }

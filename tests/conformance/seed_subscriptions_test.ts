@@ -49,7 +49,11 @@ Deno.test("admin API: POST /subscriptions seeds a chosen code, refuses bad input
 
     const refused: Array<[unknown, number, RegExp]> = [
       [seed, 409, /code: "sub-test-001" is already used/],
-      [{ ...seed, code: "sub-test-002" }, 409, /same event, record type and filter \(code "sub-test-001"\)/],
+      [
+        { ...seed, code: "sub-test-002" },
+        409,
+        /same event, record type, filter, frequency, start_time and end_time \(code "sub-test-001"\)/,
+      ],
       [{ ...seed, code: "sub test" }, 400, /code must be 1 to 99 printable ASCII/],
       [{ ...seed, code: "x".repeat(100) }, 400, /code/],
       [{ ...seed, code: "s3", sender_id: "nobody" }, 400, /sender_id: no sender "nobody"/],

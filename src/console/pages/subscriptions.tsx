@@ -18,6 +18,7 @@ import {
   showSubscription,
   SubscriptionOpError,
 } from "../../subscriptions/operations.ts";
+import { cronExpression } from "../../subscriptions/frequency.ts";
 
 const CODE = /^[\x21-\x7e]{1,99}$/;
 
@@ -89,6 +90,9 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
       ["Event type", s.reg_event_type],
       ["Record type", s.notify_record_type],
       ["Filter", s.filter ?? "none"],
+      ["Frequency", cronExpression(s.frequency) ?? "none (each event at once)"],
+      ["Start", s.start_time ?? "none"],
+      ["End", s.end_time ?? "none"],
       ["Notify URL", s.callback_url],
       ["State", s.state],
       ["Consecutive failures", s.consecutive_failures],
@@ -177,6 +181,8 @@ function NotificationTable(props: { rows: NotificationView[]; next?: string }) {
         { title: "Subscription", cell: (n) => n.subscription_code },
         { title: "Event", cell: (n) => n.event_type },
         { title: "Status", cell: (n) => <span class={badge(n.status)}>{n.status}</span> },
+        // A held notification (cron, retry) is due later; a stuck one was due long ago.
+        { title: "Due", cell: (n) => n.status === "pending" ? n.next_attempt_at : "" },
         { title: "Attempts", cell: (n) => n.attempts, numeric: true },
         { title: "Last error", cell: (n) => n.last_error ?? "" },
         { title: "Created", cell: (n) => n.created_at },

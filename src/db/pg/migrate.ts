@@ -17,6 +17,7 @@ import p0032 from "./migrations/0032_transaction_results.sql" with { type: "text
 import p0033 from "./migrations/0033_bulk_load_stage.sql" with { type: "text" };
 import p0034 from "./migrations/0034_next_key_and_lookups.sql" with { type: "text" };
 import p0035 from "./migrations/0035_replay_guard_kind.sql" with { type: "text" };
+import p0036 from "./migrations/0036_subscription_schedule_key.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL. */
 export interface PgMigration {
@@ -47,6 +48,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 33, name: "0033_bulk_load_stage", sql: p0033 },
   { version: 34, name: "0034_next_key_and_lookups", sql: p0034 },
   { version: 35, name: "0035_replay_guard_kind", sql: p0035 },
+  { version: 36, name: "0036_subscription_schedule_key", sql: p0036 },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */
