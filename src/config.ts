@@ -83,6 +83,13 @@ export const SETTINGS: readonly Setting[] = [
     doc: "PostgreSQL connections per isolate (DCI_DATABASE_URL only)",
   },
   {
+    key: "databaseQueryTimeoutMs",
+    env: "DCI_DATABASE_QUERY_TIMEOUT_MS",
+    default: "30000",
+    doc:
+      "How long a PostgreSQL query may go unanswered before the server checks the database on a new connection; if that gets no answer either (a frozen database, a silent network), the query fails (503, Retry-After) and its connection is dropped. A query the database is still working on (a migration, an index build, a wait for a lock) is never cut. 0 = never (DCI_DATABASE_URL only)",
+  },
+  {
     key: "sqliteCacheMb",
     env: "DCI_SQLITE_CACHE_MB",
     default: "8",
@@ -517,6 +524,7 @@ const schema = z.object({
   dataDir: z.string().min(1),
   sqliteCacheMb: int(1, 4096),
   databasePoolSize: int(1, 1000),
+  databaseQueryTimeoutMs: int(0, 3_600_000),
   publicUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
   // Whether the files are readable PEM and belong together is checked when serving starts (src/net/tls.ts).
   tlsCert: z.string().max(4096),

@@ -395,6 +395,7 @@ async function openPgStores(
   const log = options.log;
   const pool = openPgPool(config.databaseUrl, {
     max: options.max,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
     onIdleError: log &&
       ((err) => log.warn("an idle PostgreSQL connection failed; the pool opens another", { err })),
   });

@@ -13,14 +13,15 @@ export function isDatabaseBusy(err: unknown): boolean {
 /**
  * PostgreSQL cannot be reached or refuses work for now: a connection exception (SQLSTATE class 08), the server
  * shutting down or starting (57P01-57P03), too many connections (53300), a deadlock or serialization failure
- * (40P01, 40001: the transaction is redone), a network error, or the pool's wait for a connection timing out.
+ * (40P01, 40001: the transaction is redone), a network error, the pool's wait for a connection timing out, or a
+ * query the database left unanswered (src/db/pg/pool.ts `queryTimeoutMs`, or pg's own `query_timeout`).
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null | undefined;
   const code = typeof e?.code === "string" ? e.code : "";
   return code.startsWith("08") || ["57P01", "57P02", "57P03", "53300", "40P01", "40001"].includes(code) ||
     ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND"].includes(code) ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|PostgreSQL did not answer|Query read timeout/i
       .test(String(e?.message));
 }
 
@@ -34,6 +35,15 @@ export function isStorageFull(err: unknown): boolean {
 /** A fault that goes away by itself (lock released, space freed, the database back): the work is retried, never failed for it. */
 export function isTransientStorageFault(err: unknown): boolean {
   return isDatabaseBusy(err) || isStorageFull(err) || isDatabaseUnavailable(err);
+}
+
+/**
+ * The log level of a background pass's failure: a database that is busy or out of reach passes by itself (the
+ * pass is redone; a PostgreSQL outage would otherwise log an error every 200 ms of it), anything else (a full
+ * disk included) needs an operator.
+ */
+export function faultLevel(err: unknown): "warn" | "error" {
+  return isDatabaseBusy(err) || isDatabaseUnavailable(err) ? "warn" : "error";
 }
 
 /** The last storage-full failure of each connection's writes, until one of its writes succeeds again. */

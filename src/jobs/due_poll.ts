@@ -11,6 +11,7 @@
 import type { Deps } from "../deps.ts";
 import type { NotifierWork } from "./due_store.ts";
 import { dueWork } from "./sweeper.ts";
+import { faultLevel } from "../db/faults.ts";
 
 /** How often the worker asks for due work: the latency of work whose wake-up went elsewhere or was lost. */
 export const DUE_POLL_MS = 200;
@@ -67,7 +68,7 @@ export function startDuePoll(deps: Deps, workers: DueWorkers, options: DuePollOp
       }
       if (due.lanes.length > 0 || due.events) workers.notify(due);
     } catch (err) {
-      if (!deps.storage.closed) deps.log.error("due-work poll failed", { err });
+      if (!deps.storage.closed) deps.log[faultLevel(err)]("due-work poll failed", { err });
     } finally {
       running = false;
     }

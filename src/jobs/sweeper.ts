@@ -7,6 +7,7 @@
  */
 import type { Deps } from "../deps.ts";
 import type { DueWork } from "./due_store.ts";
+import { faultLevel } from "../db/faults.ts";
 
 /** One sweep: finds due work and runs it; `startup` means no other worker can hold a lease. */
 export type Sweep = (options: { startup: boolean }) => Promise<number>;
@@ -88,7 +89,7 @@ export function startSweeper(deps: Deps, sweeps: readonly Sweep[]): Sweeper {
         try {
           total += await sweep({ startup });
         } catch (err) {
-          deps.log.error("sweep failed", { err });
+          deps.log[faultLevel(err)]("sweep failed", { err });
         }
       }
       return total;

@@ -10,6 +10,7 @@ import { fanOutAll, fanOutBatch, type FilterCache } from "./fanout.ts";
 import { type LaneOptions, runLane } from "./delivery.ts";
 import type { NotifierWork } from "../jobs/due_store.ts";
 import { destinationOf, FairSlots } from "../net/fair_slots.ts";
+import { faultLevel } from "../db/faults.ts";
 
 /** How long one notifier pass fans out before it starts the due lanes; a backlog's rest waits for the next. */
 export const FANOUT_SLICE_MS = 100;
@@ -158,7 +159,7 @@ export function startNotifier(deps: Deps, options: LaneOptions = {}): Notifier {
       if (lanes.has(id) || stopped) continue;
       // A lane that finds more due work when it ends asks for another pass (ordering stays per lane).
       const lane = runCappedLane(deps, id, { slots, options, signal: stopping.signal }).catch((err) => {
-        deps.log.error("notification lane failed", { err });
+        deps.log[faultLevel(err)]("notification lane failed", { err });
         return 0;
       }).then((sent) => {
         lanes.delete(id);
@@ -182,7 +183,7 @@ export function startNotifier(deps: Deps, options: LaneOptions = {}): Notifier {
           due = undefined;
           if (await onePass(found)) again = true;
         } catch (err) {
-          if (!deps.storage.closed) deps.log.error("notifier pass failed", { err });
+          if (!deps.storage.closed) deps.log[faultLevel(err)]("notifier pass failed", { err });
         }
       } while (again && !stopped);
     })().finally(() => pass = undefined);

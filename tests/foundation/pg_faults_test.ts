@@ -10,7 +10,7 @@ import { renderError } from "../../src/http/errors.ts";
 import { withTestDeps } from "../helpers/deps.ts";
 import { openPgPool } from "../../src/db/pg/pool.ts";
 import { pgTransaction, pgWithSessionLock } from "../../src/db/pg/query.ts";
-import { isDatabaseUnavailable, isTransientStorageFault } from "../../src/db/faults.ts";
+import { faultLevel, isDatabaseUnavailable, isTransientStorageFault } from "../../src/db/faults.ts";
 import { sharedPostgres } from "../helpers/postgres.ts";
 
 async function failure(run: () => Promise<unknown>): Promise<unknown> {
@@ -129,4 +129,18 @@ Deno.test("PostgreSQL faults: a connection lost while a transaction or a session
     await pool.end();
     await admin.end();
   }
+});
+
+Deno.test("faults: a background pass that meets a database out of reach or busy logs a warning, a full disk or anything else an error", () => {
+  equal(
+    faultLevel(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" })),
+    "warn",
+  );
+  equal(
+    faultLevel(Object.assign(new Error("the database system is shutting down"), { code: "57P03" })),
+    "warn",
+  );
+  equal(faultLevel(Object.assign(new Error("database is locked"), { errcode: 5 })), "warn");
+  equal(faultLevel(Object.assign(new Error("database or disk is full"), { errcode: 13 })), "error");
+  equal(faultLevel(new TypeError("x is undefined")), "error");
 });

@@ -11,7 +11,7 @@ import { workerBatches } from "../parse_pool.ts";
 import { wakeNotifier } from "../../subscriptions/notifier.ts";
 import { servedRegistries } from "../../actions/registries.ts";
 import type { ImportJob } from "./store.ts";
-import { isTransientStorageFault } from "../../db/faults.ts";
+import { faultLevel, isTransientStorageFault } from "../../db/faults.ts";
 
 /** Records per transaction: a few ms of write lock each, so searches and other writes wait little. */
 export const IMPORT_BATCH = 500;
@@ -49,7 +49,38 @@ export function startImportRunner(
   let retry: { timer: ReturnType<typeof setTimeout>; over: Promise<void>; end(): void } | undefined;
   /** Transient failures in a row of the job that met them (one job runs at a time). */
   const transient = { job: 0, tries: 0 };
+  /** Passes in a row that failed before a job could run (the job list unreadable: the database down). */
+  let faults = 0;
+  /** Wakes the runner after `delay` ms; until then wake() does nothing. */
+  const retryIn = (delay: number) => {
+    const over = Promise.withResolvers<void>();
+    const end = () => {
+      clearTimeout(retry?.timer);
+      retry = undefined;
+      over.resolve();
+    };
+    retry = { timer: setTimeout(() => (end(), wake()), delay), over: over.promise, end };
+  };
+  // Never rejects: it runs as a background task, where an unhandled rejection would end the process.
   const run = async () => {
+    try {
+      await pass();
+      faults = 0;
+    } catch (err) {
+      const delay = delays[Math.min(faults, delays.length - 1)];
+      faults++;
+      deps.log[faultLevel(err)](
+        "import runner could not look for jobs; retrying",
+        {
+          retry_in_ms: delay,
+          tries: faults,
+          err,
+        },
+      );
+      if (!stopped) retryIn(delay);
+    }
+  };
+  const pass = async () => {
     do {
       again = false;
       for (const id of await deps.storage.importJobs.open()) {
@@ -61,6 +92,10 @@ export function startImportRunner(
           () => runJob(deps, id, () => stopped),
         )
           .catch((err) => {
+            // The lock or the job could not be read or ended (the database down): the job waits, as below.
+            if (isTransientStorageFault(err)) {
+              return { ran: true as const, value: { transient: String(err?.message ?? err) } };
+            }
             deps.log.error("import job failed unexpectedly", { id, err });
             return undefined;
           });
@@ -76,13 +111,7 @@ export function startImportRunner(
             tries: tries + 1,
             error: outcome.transient,
           });
-          const over = Promise.withResolvers<void>();
-          const end = () => {
-            clearTimeout(retry?.timer);
-            retry = undefined;
-            over.resolve();
-          };
-          retry = { timer: setTimeout(() => (end(), wake()), delay), over: over.promise, end };
+          retryIn(delay);
           return;
         }
         if (transient.job === id) Object.assign(transient, { job: 0, tries: 0 });

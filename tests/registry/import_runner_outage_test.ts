@@ -1,0 +1,134 @@
+/**
+ * The import runner when the database does not answer: a pass that cannot read the job list (or take a job's
+ * lock) is logged and tried again on the runner's retry timer; nothing it does rejects unhandled, which would end
+ * the process (every instance of a PostgreSQL cluster at the same sweep tick).
+ */
+import assert from "node:assert/strict";
+import { type TestDeps, testDeps } from "../helpers/deps.ts";
+import { createApp } from "../helpers/app.ts";
+import { startImportRunner } from "../../src/registry/imports/runner.ts";
+import type { Storage } from "../../src/db/storage.ts";
+
+const CSV = "id,given_name,surname,sex,birth_date,id.UIN\n" +
+  "OUT-1,Ana,Banda,female,1990-01-02,UIN-OUT-1\n" +
+  "OUT-2,Cleo,Mwale,female,1985-07-30,UIN-OUT-2\n";
+
+/** What the pg driver throws while PostgreSQL is down. */
+function refused(): Error {
+  return Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+}
+
+/** Deps with a queued import job, their warn and error lines recorded. */
+async function setup() {
+  const deps = await testDeps();
+  const admin = await deps.storage.adminTokens.create({ role: "admin", name: "ops" });
+  const res = await createApp(deps).request("/admin/v1/registries/social/imports?file_name=p.csv", {
+    method: "POST",
+    headers: { authorization: `Bearer ${admin.token}`, "content-type": "text/csv" },
+    body: CSV,
+  });
+  assert.equal(res.status, 202, await res.clone().text());
+  const id = Number((await res.json()).id);
+  const lines: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
+  const log = deps.log;
+  deps.log = {
+    ...log,
+    warn: (msg, fields = {}) => lines.push({ level: "warn", msg, fields }),
+    error: (msg, fields = {}) => lines.push({ level: "error", msg, fields }),
+  };
+  return { deps, id, lines };
+}
+
+/** `deps.storage` with `name` of the storage replaced (the other members as they are). */
+function replace<K extends keyof Storage>(deps: TestDeps, name: K, value: Storage[K]): void {
+  deps.storage = new Proxy(deps.storage, { get: (t, k) => k === name ? value : Reflect.get(t, k) });
+}
+
+/** Records the promises that reject unhandled while `fn` runs (instead of failing the test run with them). */
+async function unhandledDuring(fn: () => Promise<void>): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  const listener = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    seen.push(e.reason);
+  };
+  globalThis.addEventListener("unhandledrejection", listener);
+  try {
+    await fn();
+    await new Promise((r) => setTimeout(r, 50)); // a rejection is reported after the microtasks
+  } finally {
+    globalThis.removeEventListener("unhandledrejection", listener);
+  }
+  return seen;
+}
+
+Deno.test("import runner: the job list unreadable (the database down) is a warning, retried on the retry timer; the job runs once it answers", async () => {
+  const { deps, id, lines } = await setup();
+  try {
+    const jobs = deps.storage.importJobs;
+    let failures = 2;
+    const open = () => failures-- > 0 ? Promise.reject(refused()) : jobs.open();
+    replace(deps, "importJobs", new Proxy(jobs, { get: (t, k) => k === "open" ? open : Reflect.get(t, k) }));
+    const unhandled = await unhandledDuring(async () => {
+      const runner = startImportRunner(deps, { retryDelaysMs: [20] });
+      runner.wake(); // a sweep tick while the first pass fails
+      await runner.idle();
+      await runner.stop();
+    });
+    assert.deepEqual(unhandled, []);
+    const faults = lines.filter((l) => l.msg === "import runner could not look for jobs; retrying");
+    assert.deepEqual(faults.map((l) => [l.level, l.fields.tries, l.fields.retry_in_ms]), [
+      ["warn", 1, 20],
+      ["warn", 2, 20],
+    ]);
+    assert.equal(lines.filter((l) => l.level === "error").length, 0, JSON.stringify(lines));
+    const job = await deps.storage.importJobs.get(id);
+    assert.equal(job?.state, "done", JSON.stringify(job));
+    assert.equal(job?.registered, 2);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("import runner: an unexpected fault as it looks for jobs is an error, retried; nothing rejects unhandled", async () => {
+  const { deps, id, lines } = await setup();
+  try {
+    const jobs = deps.storage.importJobs;
+    let failures = 1;
+    const open = () => failures-- > 0 ? Promise.reject(new Error("relation does not exist")) : jobs.open();
+    replace(deps, "importJobs", new Proxy(jobs, { get: (t, k) => k === "open" ? open : Reflect.get(t, k) }));
+    const unhandled = await unhandledDuring(async () => {
+      const runner = startImportRunner(deps, { retryDelaysMs: [20] });
+      await runner.idle();
+      await runner.stop();
+    });
+    assert.deepEqual(unhandled, []);
+    assert.deepEqual(lines.map((l) => [l.level, l.msg]), [
+      ["error", "import runner could not look for jobs; retrying"],
+    ]);
+    assert.equal((await deps.storage.importJobs.get(id))?.state, "done");
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("import runner: a job whose lock cannot be taken (the database down) pauses with a warning and runs on the retry", async () => {
+  const { deps, id, lines } = await setup();
+  try {
+    const tryExclusive = deps.storage.tryExclusive.bind(deps.storage);
+    let failures = 1;
+    replace(
+      deps,
+      "tryExclusive",
+      (name, fn) => failures-- > 0 ? Promise.reject(refused()) : tryExclusive(name, fn),
+    );
+    const runner = startImportRunner(deps, { retryDelaysMs: [20] });
+    await runner.idle();
+    await runner.stop();
+    assert.deepEqual(lines.map((l) => [l.level, l.msg, l.fields.id]), [
+      ["warn", "import paused: the database could not be written; retrying", id],
+    ]);
+    assert.equal((await deps.storage.importJobs.get(id))?.state, "done");
+  } finally {
+    deps.close();
+  }
+});
