@@ -87,7 +87,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_DATABASE_QUERY_TIMEOUT_MS",
     default: "30000",
     doc:
-      "How long a PostgreSQL query may go unanswered before the server checks the database on a new connection; if that gets no answer either (a frozen database, a silent network), the query fails (503, Retry-After) and its connection is dropped. A query the database is still working on (a migration, an index build, a wait for a lock) is never cut. 0 = never (DCI_DATABASE_URL only)",
+      "How long a PostgreSQL query may go unanswered before the server asks the database, on a new connection, what the query's connection is doing; if that gets no answer either (a frozen database) or the database runs no query for that connection (a connection gone silent on the way), the query fails (503, Retry-After) and its connection is dropped. A query the database is still working on (a migration, an index build, a wait for a lock) is never cut. 0 = never (DCI_DATABASE_URL only)",
   },
   {
     key: "sqliteCacheMb",

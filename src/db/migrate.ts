@@ -1,6 +1,7 @@
 /** Versioned migrations embedded in the module graph, applied in order inside one transaction each. */
 import type { Db } from "./sqlite.ts";
 import { transaction } from "./sqlite.ts";
+import { rekeyedSchedules, SCHEDULED_SUBSCRIPTIONS, type StoredSchedule } from "../subscriptions/rules.ts";
 import m0001 from "../../migrations/0001_init.sql" with { type: "text" };
 import m0002 from "../../migrations/0002_auth.sql" with { type: "text" };
 import m0003 from "../../migrations/0003_registry.sql" with { type: "text" };
@@ -36,11 +37,13 @@ import m0034 from "../../migrations/0034_next_key_and_lookups.sql" with { type: 
 import m0035 from "../../migrations/0035_replay_guard_kind.sql" with { type: "text" };
 import m0036 from "../../migrations/0036_subscription_schedule_key.sql" with { type: "text" };
 
-/** One migration: its version number, name and SQL. */
+/** One migration: its version number, name and SQL, and a step in code run after the SQL. */
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Data changes SQL cannot make exactly as the code does; in the SQL's transaction. */
+  code?: (db: Db) => void;
   /**
    * Rebuilds tables other tables refer to (SQLite's 12-step ALTER): foreign key enforcement is switched off
    * around its transaction (PRAGMA foreign_keys is a no-op inside one) and the keys are checked before commit.
@@ -83,7 +86,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 33, name: "0033_bulk_load_stage", sql: m0033 },
   { version: 34, name: "0034_next_key_and_lookups", sql: m0034 },
   { version: 35, name: "0035_replay_guard_kind", sql: m0035 },
-  { version: 36, name: "0036_subscription_schedule_key", sql: m0036 },
+  { version: 36, name: "0036_subscription_schedule_key", sql: m0036, code: rekeySchedules },
 ];
 
 /**
@@ -112,6 +115,7 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
         // lock is held now, so this answer is final.
         if (db.prepare("SELECT 1 FROM schema_migrations WHERE version = ?").get(m.version)) return false;
         db.exec(m.sql);
+        m.code?.(db);
         if (m.foreignKeysOff) checkForeignKeys(db, m.name);
         db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
           .run(m.version, m.name, new Date().toISOString());
@@ -123,6 +127,14 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
     }
   }
   return applied;
+}
+
+/** Migration 0036's step: each subscription with a schedule gets the key dedupeKey writes for it now. */
+function rekeySchedules(db: Db): void {
+  const rows = db.prepare(SCHEDULED_SUBSCRIPTIONS).all() as unknown as StoredSchedule[];
+  for (const r of rekeyedSchedules(rows)) {
+    db.prepare("UPDATE subscriptions SET dedupe_key = ? WHERE id = ?").run(r.key, r.id);
+  }
 }
 
 /** Throws (rolling the migration back) when a rebuild left a row whose foreign key points nowhere. */

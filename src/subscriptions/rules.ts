@@ -197,18 +197,68 @@ export function dedupeKey(
   filter: unknown,
   schedule: Schedule = {},
 ): string {
-  const cron = schedule.cron?.trim().split(/\s+/).join(" ") || null;
-  const start = schedule.start ?? null;
-  const end = schedule.end ?? null;
   return canonicalJson({
     registry,
     eventType,
     recordType,
     filterType: isEmptyFilter(filter) ? null : (filterType ?? null),
     filter: isEmptyFilter(filter) ? null : filter,
-    ...(cron || start || end ? { schedule: { cron, start, end } } : {}),
+    ...scheduleMember(schedule),
   });
 }
+
+/** A duplicate key's `schedule` member: the cron trimmed, its runs of white space made one; none without any. */
+function scheduleMember(
+  schedule: Schedule,
+): { schedule?: { cron: string | null; start: string | null; end: string | null } } {
+  const cron = schedule.cron?.trim().split(/\s+/).join(" ") || null;
+  const start = schedule.start ?? null;
+  const end = schedule.end ?? null;
+  return cron || start || end ? { schedule: { cron, start, end } } : {};
+}
+
+/** A stored subscription's columns migration 0036 re-keys from. */
+export interface StoredSchedule {
+  id: number;
+  dedupe_key: string;
+  frequency: string | null;
+  start_time: string | null;
+  end_time: string | null;
+}
+
+/**
+ * Migration 0036: the keys stored before a key held its schedule, re-keyed as dedupeKey writes them now (the
+ * stored key with the `schedule` member added). In code on both backends, so a cron with tabs or other white
+ * space, or a frequency SQL cannot read as JSON, gets the very key a new subscription would. Returns the rows
+ * whose key changes; a row without a cron or window keeps its key.
+ */
+export function rekeyedSchedules(rows: Iterable<StoredSchedule>): Array<{ id: number; key: string }> {
+  const out: Array<{ id: number; key: string }> = [];
+  for (const r of rows) {
+    let cron: unknown;
+    try {
+      cron = r.frequency === null
+        ? undefined
+        : (JSON.parse(r.frequency) as { frequency?: unknown })?.frequency;
+    } catch {
+      cron = undefined; // not JSON: no cron to key by
+    }
+    const member = scheduleMember({
+      cron: typeof cron === "string" ? cron : undefined,
+      start: r.start_time,
+      end: r.end_time,
+    });
+    if (!member.schedule) continue;
+    const key = canonicalJson({ ...JSON.parse(r.dedupe_key), ...member });
+    if (key !== r.dedupe_key) out.push({ id: r.id, key });
+  }
+  return out;
+}
+
+/** The query listing the rows rekeyedSchedules may change (both backends). */
+export const SCHEDULED_SUBSCRIPTIONS =
+  `SELECT id, dedupe_key, frequency, start_time, end_time FROM subscriptions
+  WHERE frequency IS NOT NULL OR start_time IS NOT NULL OR end_time IS NOT NULL`;
 
 /**
  * The URL notifications go to, from a base (the sender's registered callback URL, else header.sender_uri):

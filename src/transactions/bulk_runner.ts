@@ -253,21 +253,31 @@ export function createBulkRunner(
     }
   }
 
-  /** Ends a search whose spool lost its lookups (rjct, the reason its status message); the lease lapses if not. */
+  /**
+   * Ends a search whose spool lost its lookups (rjct, the reason its status message). Never throws: when the end
+   * cannot be stored (a storage fault), the lease lapses and the next run meets the lost spool again.
+   */
   async function spoolGone(row: TxnRow, owner: string, err: SpoolGone): Promise<true> {
-    const bulk = await store.get(row.id);
-    const ended = await store.finish(row.id, owner, {
-      failedPages: 0,
-      items: bulk?.items_total ?? 0,
-      now: iso(deps.clock.now()),
-      reason: err.message,
-    });
-    deps.log.error("bulk search ended: its spool lost its lookups", {
-      correlation_id: row.correlation_id,
-      ended,
-      err,
-    });
-    if (ended) await deps.storage.spools.remove(bulk!.spool).catch(() => {});
+    const fields = { correlation_id: row.correlation_id, err };
+    try {
+      const bulk = await store.get(row.id);
+      const ended = await store.finish(row.id, owner, {
+        failedPages: 0,
+        items: bulk?.items_total ?? 0,
+        now: iso(deps.clock.now()),
+        reason: err.message,
+      });
+      deps.log.error("bulk search ended: its spool lost its lookups", { ...fields, ended });
+      if (ended && bulk) await deps.storage.spools.remove(bulk.spool).catch(() => {});
+    } catch (fault) {
+      deps.log.error(
+        "bulk search's spool lost its lookups; its end not stored, retried when the lease lapses",
+        {
+          ...fields,
+          fault,
+        },
+      );
+    }
     return true;
   }
 

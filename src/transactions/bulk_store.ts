@@ -306,7 +306,7 @@ export function bulkProgress(db: Db, txn: number): BulkProgress | undefined {
 
 /** The built pages not delivered, in page order (txn, limit). */
 export const UNDELIVERED_PAGES = `SELECT page, state, attempts, last_error FROM bulk_pages
-  WHERE txn = ? AND state <> 'sent' ORDER BY page LIMIT ?`;
+  WHERE txn = ? AND state <> 'sent' ORDER BY page LIMIT ?+0`;
 
 /** The progress of a bulk search's row and its pages not delivered (UNDELIVERED_PAGES). */
 export function progressOf(b: BulkRow, undelivered: UndeliveredPage[]): BulkProgress {

@@ -164,8 +164,8 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       totalCount: result.totalCount,
       completedCount: result.completedCount,
       result: canonicalMessage(result.message),
-      // Made at the ACK (a row stored before that has none): processed again, it is sent under the same one.
-      callbackMessageId: row.callback_message_id ?? crypto.randomUUID(),
+      // Only for a row stored before message ids were made at the ACK: the stored one wins (COMPLETE_PROCESSING).
+      callbackMessageId: crypto.randomUUID(),
       processError,
     };
     // A result that meets a storage fault is kept and stored at the next handling, under this claim: the attempt

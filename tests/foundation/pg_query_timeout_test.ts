@@ -68,3 +68,69 @@ Deno.test("openPgPool(): a query the database is still working on (a long statem
     await cluster.stop();
   }
 });
+
+/**
+ * A loopback proxy between the pool and the database that stops forwarding the connections open so far (what a
+ * connection silently dropped on the way looks like) while new ones still pass.
+ */
+function silencingProxy(target: URL): { url: string; silence(): void; close(): void } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  let silentBelow = 0;
+  let opened = 0;
+  (async () => {
+    for await (const down of listener) {
+      const id = opened++;
+      const up = await Deno.connect({ hostname: "127.0.0.1", port: Number(target.port) });
+      conns.push(down, up);
+      const pump = async (from: Deno.Conn, to: Deno.Conn) => {
+        const buf = new Uint8Array(65536);
+        try {
+          for (let n = await from.read(buf); n !== null; n = await from.read(buf)) {
+            if (id >= silentBelow) await to.write(buf.subarray(0, n));
+          }
+        } catch { /* closed */ }
+      };
+      void pump(down, up);
+      void pump(up, down);
+    }
+  })().catch(() => {});
+  const url = new URL(target.href);
+  url.port = String((listener.addr as Deno.NetAddr).port);
+  return {
+    url: url.href,
+    silence: () => silentBelow = opened,
+    close: () => {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* closed already */ }
+      }
+    },
+  };
+}
+
+Deno.test("openPgPool(): a connection gone silent on the way, while new connections get through, fails its query after queryTimeoutMs (503) and is dropped", async () => {
+  const cluster = await startPostgres();
+  const proxy = silencingProxy(new URL(cluster.url));
+  const pool = openPgPool(proxy.url, { max: 1, queryTimeoutMs: 1000, onIdleError: () => {} });
+  try {
+    assert.equal((await pool.query("SELECT 1 AS n")).rows[0].n, 1);
+    proxy.silence();
+    const t0 = Date.now();
+    const r = await outcome(pool.query("SELECT 2"), t0);
+    assert.ok(isDatabaseUnavailable(r.err), `not a database-unavailable error: ${r.err}`);
+    // The check's new connection answered: the server process of the silent one runs no query.
+    assert.match(
+      String(r.err),
+      /did not answer this connection within 1000 ms \(its server process is idle\)/,
+    );
+    assert.ok(r.ms >= 1000 && r.ms < 3500, `failed after ${r.ms} ms`);
+    assert.equal((await pool.query("SELECT 3 AS n")).rows[0].n, 3, "a new connection serves");
+  } finally {
+    await pool.end().catch(() => {});
+    proxy.close();
+    await cluster.stop();
+  }
+});

@@ -35,6 +35,16 @@ const CASES: Case[] = [
     start: "2026-12-05T00:00:00.000Z",
     end: null,
   },
+  // White space SQL reads apart from the code: a tab, a new line, a no-break space, nine spaces in a row.
+  { code: "tab", frequency: { frequency: "0\t0 * * 1" }, start: null, end: null },
+  { code: "newline", frequency: { frequency: "0 0\n* * 2\n" }, start: null, end: null },
+  { code: "nbsp", frequency: { frequency: "0\u00a00 * * 3" }, start: null, end: null },
+  { code: "nine-spaces", frequency: { frequency: "0         0 * * 4" }, start: null, end: null },
+  // Members PostgreSQL's jsonb refuses (a NUL, a lone surrogate): the upgrade must not stop on them.
+  { code: "nul", frequency: { frequency: "0 0 * * 5", note: "a\u0000b" }, start: null, end: null },
+  { code: "surrogate", frequency: { frequency: "0 0 * * 6", note: "\ud800" }, start: null, end: null },
+  // A frequency that is not JSON has no cron; its window still keys it.
+  { code: "not-json", frequency: "{not json", start: null, end: "2027-03-01T00:00:00.000Z" },
 ];
 
 const FILTER = { type: "UIN", value: "X-1" };
@@ -56,7 +66,11 @@ const INSERT =
     ?, ?, 'active', ?, 'r1', '2026-11-30T00:00:00Z', '2026-11-30T00:00:00Z')`;
 
 function args(c: Case): Array<string | null> {
-  const frequency = c.frequency === null ? null : JSON.stringify(c.frequency);
+  const frequency = c.frequency === null
+    ? null
+    : typeof c.frequency === "string"
+    ? c.frequency
+    : JSON.stringify(c.frequency);
   // Every row has the key of before: (registry, event, record type, filter) only.
   return [c.code, JSON.stringify(FILTER), frequency, oldKey("social"), c.start, c.end, `corr-${c.code}`];
 }

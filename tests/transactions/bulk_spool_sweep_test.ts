@@ -217,12 +217,12 @@ Deno.test("receiveUpload() refuses an upload that takes longer than maxMs though
   const db = openDatabase(":memory:");
   try {
     const { received, feed, bytes, spoolPath } = await streamedUpload(db, dataDir, {
-      idleMs: 300,
+      idleMs: 3000, // far above the feed's pace, so a loaded machine's late turn cannot read as idle
       maxMs: 500,
     });
     let refused: unknown;
     received.catch((err) => refused = err);
-    for (let i = 0; i < 10 && !refused; i++) {
+    for (let i = 0; i < 30 && !refused; i++) {
       feed.enqueue(bytes.slice(i * 10, i * 10 + 10));
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -6,6 +6,7 @@
  */
 import type { PgClient, PgPool } from "./pool.ts";
 import { pgWithSessionLock } from "./query.ts";
+import { rekeyedSchedules, SCHEDULED_SUBSCRIPTIONS, type StoredSchedule } from "../../subscriptions/rules.ts";
 import p0025 from "./migrations/0025_baseline.sql" with { type: "text" };
 import p0026 from "./migrations/0026_transaction_refs_txn.sql" with { type: "text" };
 import p0027 from "./migrations/0027_job_runs.sql" with { type: "text" };
@@ -19,11 +20,13 @@ import p0034 from "./migrations/0034_next_key_and_lookups.sql" with { type: "tex
 import p0035 from "./migrations/0035_replay_guard_kind.sql" with { type: "text" };
 import p0036 from "./migrations/0036_subscription_schedule_key.sql" with { type: "text" };
 
-/** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL. */
+/** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL, and a step in code. */
 export interface PgMigration {
   version: number;
   name: string;
   sql: string;
+  /** Data changes SQL cannot make exactly as the code does; in the SQL's transaction, after it. */
+  code?: (client: PgClient) => Promise<void>;
 }
 
 /**
@@ -48,7 +51,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 33, name: "0033_bulk_load_stage", sql: p0033 },
   { version: 34, name: "0034_next_key_and_lookups", sql: p0034 },
   { version: 35, name: "0035_replay_guard_kind", sql: p0035 },
-  { version: 36, name: "0036_subscription_schedule_key", sql: p0036 },
+  { version: 36, name: "0036_subscription_schedule_key", sql: p0036, code: rekeySchedules },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */
@@ -75,6 +78,7 @@ export async function migratePg(
       await client.query("BEGIN");
       try {
         await client.query(m.sql); // no parameters: the simple protocol runs the file's statements in turn
+        await m.code?.(client);
         await client.query(
           "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
           [m.version, m.name, new Date().toISOString()],
@@ -88,6 +92,14 @@ export async function migratePg(
     }
     return applied;
   });
+}
+
+/** Migration 0036's step: each subscription with a schedule gets the key dedupeKey writes for it now. */
+async function rekeySchedules(client: PgClient): Promise<void> {
+  const { rows } = await client.query<StoredSchedule>(SCHEDULED_SUBSCRIPTIONS);
+  for (const r of rekeyedSchedules(rows.map((r) => ({ ...r, id: Number(r.id) })))) {
+    await client.query("UPDATE subscriptions SET dedupe_key = $1 WHERE id = $2", [r.key, r.id]);
+  }
 }
 
 /**

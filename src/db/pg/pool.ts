@@ -68,14 +68,7 @@ export function openPgPool(url: string, options: PgPoolOptions = {}): PgPool {
   });
   pool.on("error", (err) => options.onIdleError?.(err));
   const queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-  if (queryTimeoutMs > 0) {
-    // One check at a time, whatever the number of queries waiting: they all wait for the same database.
-    let checking: Promise<boolean> | undefined;
-    const answers = () =>
-      checking ??= databaseAnswers(url, Math.min(queryTimeoutMs, connectTimeoutMs))
-        .finally(() => checking = undefined);
-    pool.on("connect", (client) => watchQueries(client, queryTimeoutMs, answers));
-  }
+  if (queryTimeoutMs > 0) watchPool(pool, url, queryTimeoutMs, Math.min(queryTimeoutMs, connectTimeoutMs));
   return pool;
 }
 
@@ -84,25 +77,99 @@ function socketOf(client: pg.ClientBase): { destroy(err?: Error): void } {
   return (client as unknown as { connection: { stream: { destroy(err?: Error): void } } }).connection.stream;
 }
 
+/** The server process id of a connection (pg keeps it from the server's BackendKeyData message). */
+function pidOf(client: pg.ClientBase): number {
+  return (client as unknown as { processID: number | null }).processID ?? 0;
+}
+
+/** What the watch knows of one connection: queries sent and not answered, and when it last heard from it. */
+interface Watched {
+  client: pg.PoolClient;
+  pending: number;
+  /** When a query last completed, or was sent to the connection while it had none (ms, performance.now()). */
+  heardAt: number;
+}
+
 /**
- * Watches every query of `client`: one unanswered after `ms`, while `answers()` finds the database silent too,
- * fails and drops the connection (destroying the socket fails the query and every query queued behind it with
- * that error, as a lost connection does, and the pool discards the client). Neither a timeout the database would
- * enforce (it is not answering) nor pg's `query_timeout` (which leaves the connection busy with the query and
- * returns it to the pool) would free the request.
+ * Watches every connection of `pool`: one with a query unanswered for `ms` is looked up on a new connection
+ * (`pg_stat_activity`, within `checkMs`) and dropped when the database does not answer that either (a frozen
+ * server), or answers that the connection's backend is gone or runs no query (a connection gone silent on the
+ * way, while new ones get through). Dropping destroys the socket, which fails its query and every query queued
+ * behind it, as a lost connection does, and the pool discards the client. A query the database is working on
+ * (a migration, an index build, a wait for another session's lock) goes on. Neither a timeout the database
+ * would enforce nor pg's `query_timeout` (which leaves the connection busy and returns it to the pool) would
+ * free the request. One sweep timer per pool, not one per query: the watch costs a query two clock reads.
  */
-function watchQueries(client: pg.PoolClient, ms: number, answers: () => Promise<boolean>): void {
+function watchPool(pool: PgPool, url: string, ms: number, checkMs: number): void {
+  const watched = new Map<pg.PoolClient, Watched>();
+  let sweeping = false;
+  const sweep = async () => {
+    const now = performance.now();
+    const stuck = [...watched.values()].filter((w) => w.pending > 0 && now - w.heardAt >= ms);
+    if (stuck.length === 0 || sweeping) return;
+    sweeping = true;
+    try {
+      const states = await backendStates(url, checkMs, stuck.map((w) => pidOf(w.client)));
+      for (const w of stuck) {
+        if (w.pending === 0 || w.heardAt > now) continue; // answered while the check ran
+        const state = states?.get(pidOf(w.client));
+        if (state === "active") {
+          w.heardAt = performance.now(); // the database is working on it: look again after another `ms`
+          continue;
+        }
+        // The message src/db/faults.ts knows (a 503).
+        socketOf(w.client).destroy(
+          new Error(
+            states === undefined
+              ? `PostgreSQL did not answer within ${ms} ms, nor a new connection`
+              : `PostgreSQL did not answer this connection within ${ms} ms (its server process is ${
+                state ?? "gone"
+              })`,
+          ),
+        );
+        watched.delete(w.client);
+      }
+    } finally {
+      sweeping = false;
+    }
+  };
+  let timer: ReturnType<typeof setInterval> | undefined;
+  pool.on("connect", (client) => {
+    const w: Watched = { client, pending: 0, heardAt: performance.now() };
+    watched.set(client, w);
+    watchQueries(w);
+    if (timer === undefined) {
+      timer = setInterval(() => void sweep(), Math.max(10, Math.min(ms / 4, 5000)));
+      Deno.unrefTimer(Number(timer)); // a number in Deno; @types/node's globals type it as an object
+    }
+  });
+  pool.on("remove", (client) => {
+    watched.delete(client);
+    if (watched.size === 0 && timer !== undefined) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  });
+}
+
+/** Counts `w`'s queries in and out, and notes when each answer comes. */
+function watchQueries(w: Watched): void {
+  const client = w.client;
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  // The message src/db/faults.ts knows (a 503); every query of the connection fails with it.
-  const drop = () =>
-    socketOf(client).destroy(new Error(`PostgreSQL did not answer within ${ms} ms, nor a new connection`));
+  const sent = () => {
+    if (w.pending++ === 0) w.heardAt = performance.now();
+  };
+  const done = () => {
+    w.pending--;
+    w.heardAt = performance.now();
+  };
   client.query = ((config: unknown, values?: unknown, callback?: unknown) => {
     // A submittable (pg-cursor, pg-query-stream) reports through its own events: not used here, left alone.
     if (typeof (config as { submit?: unknown } | null)?.submit === "function") {
       return query(config, values, callback);
     }
     if (typeof values === "function") [values, callback] = [undefined, values];
-    const done = watchOne(ms, answers, drop);
+    sent();
     if (typeof callback === "function") {
       return query(config, values, (err: unknown, res: unknown) => {
         done();
@@ -115,28 +182,16 @@ function watchQueries(client: pg.PoolClient, ms: number, answers: () => Promise<
   }) as typeof client.query;
 }
 
-/** Calls `fail` once a query has run `ms` with `answers()` false at the end of it; the returned function ends the watch. */
-function watchOne(ms: number, answers: () => Promise<boolean>, fail: () => void): () => void {
-  let done = false;
-  const check = async () => {
-    if (done) return;
-    const alive = await answers();
-    if (done) return;
-    if (alive) timer = setTimeout(check, ms); // still working on it: an index build, a lock wait
-    else fail();
-  };
-  let timer = setTimeout(check, ms);
-  return () => {
-    done = true;
-    clearTimeout(timer);
-  };
-}
-
 /**
- * Whether the database at `url` answers a new connection and `SELECT 1` within `ms`; an error it sends (too many
- * connections, starting up) is an answer too. Never rejects.
+ * The state (`pg_stat_activity.state`) of each server process in `pids`, asked on a new connection within `ms`
+ * (a pid without a row is gone); undefined when the database does not answer. An error it sends (too many
+ * connections, starting up) is an answer that says nothing of the pids: every one reads as active. Never rejects.
  */
-async function databaseAnswers(url: string, ms: number): Promise<boolean> {
+async function backendStates(
+  url: string,
+  ms: number,
+  pids: number[],
+): Promise<Map<number, string> | undefined> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: ms });
   client.on("error", () => {}); // a failure reaches connect() or query() below
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -144,10 +199,18 @@ async function databaseAnswers(url: string, ms: number): Promise<boolean> {
     timer = setTimeout(() => reject(new Error("no answer")), ms)
   );
   try {
-    await Promise.race([client.connect().then(() => client.query("SELECT 1")), late]);
-    return true;
+    const { rows } = await Promise.race([
+      client.connect().then(() =>
+        client.query<{ pid: number; state: string | null }>(
+          "SELECT pid, state FROM pg_stat_activity WHERE pid = ANY($1::int[])",
+          [pids],
+        )
+      ),
+      late,
+    ]);
+    return new Map(rows.map((r) => [r.pid, r.state ?? "unknown"]));
   } catch (err) {
-    return err instanceof pg.DatabaseError;
+    return err instanceof pg.DatabaseError ? new Map(pids.map((p) => [p, "active"])) : undefined;
   } finally {
     clearTimeout(timer);
     // Not end(): a database that does not answer would never acknowledge the goodbye.
