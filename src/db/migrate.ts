@@ -132,9 +132,8 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
 /** Migration 0036's step: each subscription with a schedule gets the key dedupeKey writes for it now. */
 function rekeySchedules(db: Db): void {
   const rows = db.prepare(SCHEDULED_SUBSCRIPTIONS).all() as unknown as StoredSchedule[];
-  for (const r of rekeyedSchedules(rows)) {
-    db.prepare("UPDATE subscriptions SET dedupe_key = ? WHERE id = ?").run(r.key, r.id);
-  }
+  const update = db.prepare("UPDATE subscriptions SET dedupe_key = ? WHERE id = ?");
+  for (const r of rekeyedSchedules(rows)) update.run(r.key, r.id);
 }
 
 /** Throws (rolling the migration back) when a rebuild left a row whose foreign key points nowhere. */
