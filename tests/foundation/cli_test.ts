@@ -122,7 +122,7 @@ Deno.test("main.ts runs the same commands as a process with the same exit codes"
 Deno.test("every deno.json task that runs main.ts, the compiled binary's included, has the same V8 flags", () => {
   // The young generation is capped per isolate (see README, Memory); tests and benchmarks spawn with the same.
   const flags = taskV8Flags("start");
-  deepEqual(flags, ["--v8-flags=--max-semi-space-size=4"]);
+  deepEqual(flags, ["--v8-flags=--max-semi-space-size=8"]);
   for (const task of ["dev", "cli", "compile"] as const) deepEqual(taskV8Flags(task), flags, task);
   ok(RUN_FLAGS.includes(flags[0]));
 });
