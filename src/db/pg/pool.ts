@@ -198,6 +198,7 @@ async function backendStates(
   const late = new Promise<never>((_, reject) =>
     timer = setTimeout(() => reject(new Error("no answer")), ms)
   );
+  let answered = false;
   try {
     const { rows } = await Promise.race([
       client.connect().then(() =>
@@ -208,12 +209,15 @@ async function backendStates(
       ),
       late,
     ]);
+    answered = true;
     return new Map(rows.map((r) => [r.pid, r.state ?? "unknown"]));
   } catch (err) {
     return err instanceof pg.DatabaseError ? new Map(pids.map((p) => [p, "active"])) : undefined;
   } finally {
     clearTimeout(timer);
-    // Not end(): a database that does not answer would never acknowledge the goodbye.
-    socketOf(client).destroy();
+    // A database that answered gets a goodbye (not awaited); one that did not would never acknowledge it, and
+    // its connection is cut.
+    if (answered) void client.end().catch(() => {});
+    else socketOf(client).destroy();
   }
 }
