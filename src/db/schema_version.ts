@@ -7,7 +7,7 @@
  */
 import type { Db } from "./sqlite.ts";
 import { migrate, type Migration, MIGRATIONS } from "./migrate.ts";
-import { backupDatabase, fileStamp } from "./backup.ts";
+import { backupDatabase, type BackupResult, fileStamp } from "./backup.ts";
 import { compareVersions, VERSION } from "../version.ts";
 import type { Logger } from "../obs/log.ts";
 
@@ -90,6 +90,21 @@ export interface UpgradeOptions {
 }
 
 /**
+ * Backs `db` up to `<base>.sqlite`, or `<base>-2.sqlite`, `-3`… when that name is taken: two processes starting
+ * on one data dir in the same second (a server and a CLI command) each keep their own copy instead of the second
+ * failing to start.
+ */
+async function backupBeside(db: Db, base: string): Promise<BackupResult> {
+  for (let n = 1;; n++) {
+    try {
+      return await backupDatabase(db, n === 1 ? `${base}.sqlite` : `${base}-${n}.sqlite`);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists) || n >= 20) throw err;
+    }
+  }
+}
+
+/**
  * Brings `db` to this binary's schema: refuses a newer database (DatabaseVersionError), backs up a database
  * that has data before applying pending migrations (`pre-migrate-<from>-<to>-<stamp>.sqlite` in `backupDir`),
  * applies them, and records this version. Returns the migrations applied.
@@ -101,8 +116,8 @@ export async function upgradeSchema(db: Db, options: UpgradeOptions): Promise<st
   assertServable(state, version);
   if (state.pending.length > 0 && state.applied.length > 0 && options.backupDir) {
     const from = state.migratedBy || "unknown";
-    const path = `${options.backupDir}/pre-migrate-${from}-${version}-${fileStamp(options.nowMs)}.sqlite`;
-    const result = await backupDatabase(db, path);
+    const base = `${options.backupDir}/pre-migrate-${from}-${version}-${fileStamp(options.nowMs)}`;
+    const result = await backupBeside(db, base);
     options.log.info("database backed up before migrating", {
       file: result.path,
       bytes: result.bytes,

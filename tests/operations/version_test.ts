@@ -98,6 +98,34 @@ Deno.test("upgradeSchema() backs up a database with data before migrating it, sa
   }
 });
 
+Deno.test("upgradeSchema() backs up beside a pre-migration backup of the same second instead of failing to start", async () => {
+  const { dir, db: path } = await olderDataDir();
+  const { lines, log } = capture();
+  const db = openDatabase(path);
+  try {
+    // What another process starting on this data dir in the same second left.
+    await Deno.mkdir(`${dir}/backups`);
+    const taken = `${dir}/backups/pre-migrate-0.0.9-0.1.0-20261130T130501Z.sqlite`;
+    await Deno.writeTextFile(taken, "another process's copy");
+    const applied = await upgradeSchema(db, {
+      backupDir: `${dir}/backups`,
+      log,
+      nowMs: NOW,
+      version: "0.1.0",
+    });
+    assert.deepEqual(applied, [MIGRATIONS.at(-1)!.name]);
+    const file = `${dir}/backups/pre-migrate-0.0.9-0.1.0-20261130T130501Z-2.sqlite`;
+    assert.equal(lines.find((l) => l.msg === "database backed up before migrating")!.file, file);
+    assert.equal(await Deno.readTextFile(taken), "another process's copy", "the other copy is untouched");
+    const copy = new DatabaseSync(file, { readOnly: true });
+    assert.equal(schemaState(copy).pending.length, 1, "the backup is the database as it was before");
+    copy.close();
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("upgradeSchema() takes no backup of a new, empty database", async () => {
   const dir = await Deno.makeTempDir();
   const { lines, log } = capture();
