@@ -6,6 +6,8 @@ import { DciError } from "../dci/errors.ts";
 import { MAX_SENDER_ID } from "../dci/limits.ts";
 import { DateTime } from "../dci/schemas.ts";
 import { TXN_ACTIONS, TXN_STATES } from "./states.ts";
+import { BULK_FORMATS } from "./bulk_file.ts";
+import { PAGES_LISTED } from "./bulk_store.ts";
 import { detail, findTxn, listTxns, retryCallback, retryRefusalMessage, summarize } from "./operations.ts";
 
 const Summary = z.record(z.string(), z.unknown()).openapi("TransactionSummary");
@@ -28,11 +30,35 @@ const Attempt = z.object({
   }),
   error: z.string().nullable().openapi({ description: "Why the attempt failed (at most 500 characters)" }),
 }).openapi("CallbackAttempt");
+const Bulk = z.object({
+  file_name: z.string(),
+  file_format: z.enum(BULK_FORMATS),
+  page_size: z.number().int().openapi({ description: "Answers per on-search callback" }),
+  items_total: z.number().int().openapi({ description: "Lookups in the file" }),
+  items_done: z.number().int().openapi({ description: "Lookups answered so far" }),
+  pages_total: z.number().int(),
+  pages_delivered: z.number().int(),
+  pages_failed: z.number().int().openapi({
+    description: "Pages failed for good (txn retry sends them again)",
+  }),
+  pages_undelivered: z.array(z.object({
+    page: z.number().int(),
+    state: z.enum(["pending", "failed"]).openapi({
+      description: "pending: built, waiting for its (next) delivery attempt; failed: failed for good",
+    }),
+    attempts: z.number().int(),
+    last_error: z.string().nullable(),
+  })).openapi({ description: `The first ${PAGES_LISTED} built pages not delivered, in page order` }),
+}).openapi("BulkSearchProgress");
 const Detail = z.object({
   callback_attempts: z.array(Attempt).openapi({
     description: "Every callback attempt, oldest first (the last 50 are kept)",
   }),
   callback_attempts_omitted: z.number().int().openapi({ description: "Older attempts no longer kept" }),
+  bulk: Bulk.optional().openapi({
+    description:
+      "A bulk search's progress (a search sent as a file); its page attempts are not in callback_attempts",
+  }),
 }).catchall(z.unknown()).openapi("TransactionDetail");
 
 const list = createRoute({

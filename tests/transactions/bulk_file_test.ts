@@ -14,6 +14,7 @@ import {
 import { type Received, startReceiver } from "./receiver.ts";
 import { bulkForm, demoUins, fileText, postBulk, type TestLookup } from "./bulk_support.ts";
 import { verifyWithJwks } from "./support.ts";
+import { AnswerChecker } from "../operations/openapi_support.ts";
 import type { TestSender } from "../helpers/auth.ts";
 import type { SpecRegistry } from "../helpers/spec_validator.ts";
 import { registryProfiles } from "../../src/registries/index.ts";
@@ -490,6 +491,18 @@ Deno.test("bulk search: a page that failed for good leaves callback_failed; an o
     assert.deepEqual((failed.bulk as Json).pages_undelivered, [
       { page: 2, state: "failed", attempts: 3, last_error: "HTTP 500 from callback URL" },
     ]);
+    // The admin API's OpenAPI document describes the progress it answers (the BulkSearchProgress schema).
+    const doc = await (await fetch(`${server.url}/dci_api/v1/openapi.json`)).json();
+    const checker = new AnswerChecker(doc);
+    assert.deepEqual(checker.errors("GET", `/admin/v1/transactions/${correlation}`, 200, failed), []);
+    assert.notDeepEqual(
+      checker.errors("GET", `/admin/v1/transactions/${correlation}`, 200, {
+        ...failed,
+        bulk: { ...(failed.bulk as Json), pages_failed: "one" },
+      }),
+      [],
+      "the schema describes bulk",
+    );
     const shown = await runCliProcess(["txn", "show", correlation, "--data-dir", server.dataDir]);
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(
