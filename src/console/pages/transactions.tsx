@@ -4,7 +4,7 @@
  * with its error, and a Retry button when it failed.
  * Reads and the retry are the admin API's service functions (src/transactions/operations.ts).
  */
-import { type BulkProgress, bulkProgressLine } from "../../transactions/bulk_store.ts";
+import { type BulkProgress, bulkProgressLine, type UndeliveredPage } from "../../transactions/bulk_store.ts";
 import type { Hono } from "hono";
 import type { Deps } from "../../deps.ts";
 import type { ConsoleEnv } from "../context.ts";
@@ -118,6 +118,7 @@ export function transactionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
             text="Retry callback"
           />
         )}
+        {d.bulk ? <UndeliveredPages bulk={d.bulk as BulkProgress} /> : null}
         <h2>Callback attempts</h2>
         <AttemptTable attempts={d.callback_attempts} omitted={d.callback_attempts_omitted} />
         <h2>Request</h2>
@@ -162,6 +163,26 @@ function AttemptTable(props: { attempts: CallbackAttempt[]; omitted: number }) {
           },
           { title: "Outcome", cell: (a) => a.outcome },
           { title: "Error", cell: (a) => a.error ?? "" },
+        ]}
+      />
+    </>
+  );
+}
+
+/** A bulk search's built pages not delivered yet or failed for good (the first PAGES_LISTED), with their errors. */
+function UndeliveredPages(props: { bulk: BulkProgress }) {
+  return (
+    <>
+      <h2>Pages not delivered</h2>
+      <Table<UndeliveredPage>
+        caption="Pages of the bulk search not delivered, in page order"
+        rows={props.bulk.pages_undelivered}
+        empty="Every page built so far has been delivered."
+        columns={[
+          { title: "Page", cell: (p) => p.page, numeric: true },
+          { title: "State", cell: (p) => p.state },
+          { title: "Attempts", cell: (p) => p.attempts, numeric: true },
+          { title: "Last error", cell: (p) => p.last_error ?? "" },
         ]}
       />
     </>
