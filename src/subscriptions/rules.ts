@@ -17,6 +17,7 @@ import {
   socialRegistry,
 } from "../registries/index.ts";
 import { canonicalJson } from "../dci/canonical.ts";
+import { cronExpression } from "./frequency.ts";
 import { normaliseDate } from "../registry/attributes.ts";
 import { DATE_TIME } from "../dci/schemas.ts";
 import { MAX_TIMESTAMP } from "../dci/limits.ts";
@@ -235,16 +236,9 @@ export interface StoredSchedule {
 export function rekeyedSchedules(rows: Iterable<StoredSchedule>): Array<{ id: number; key: string }> {
   const out: Array<{ id: number; key: string }> = [];
   for (const r of rows) {
-    let cron: unknown;
-    try {
-      cron = r.frequency === null
-        ? undefined
-        : (JSON.parse(r.frequency) as { frequency?: unknown })?.frequency;
-    } catch {
-      cron = undefined; // not JSON: no cron to key by
-    }
+    // A frequency that is not JSON, or holds no cron string, has no cron to key by.
     const member = scheduleMember({
-      cron: typeof cron === "string" ? cron : undefined,
+      cron: cronExpression(r.frequency),
       start: r.start_time,
       end: r.end_time,
     });
