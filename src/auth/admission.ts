@@ -18,6 +18,8 @@ export interface AdmitOptions {
    * valid here: the signature does not cover the path) or a transaction was stored under it.
    */
   sync?: boolean;
+  /** The bearer check's `confirm` (a cached client row): the admission fails with StaleBearerRow if it changed. */
+  confirm?: (memo: Map<string, string>) => boolean;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function admit(
     limits,
     messageId: typeof messageId === "string" ? messageId : undefined,
     kind: options.sync ? "sync" as const : "async" as const,
+    confirm: options.confirm,
     replayWindowMs: windowMs,
     seenAtMs,
     check: typeof messageId === "string"
@@ -74,7 +77,10 @@ export async function admit(
     // full disk (answered 503 with Retry-After), or was refused. This is the copy sent again, counted as a
     // request of its own; a copy of a stored one is refused above, and the store's dedupe key answers two copies
     // racing each other with the one stored ACK.
-    outcome = await deps.storage.limits.admit({ ...request, messageId: undefined }, nowMs);
+    outcome = await deps.storage.limits.admit(
+      { ...request, messageId: undefined, confirm: undefined },
+      nowMs,
+    );
   }
   if ("replayed" in outcome) throw duplicateMessageId(senderId, messageId as string);
   if ("error" in outcome) throw outcome.error;

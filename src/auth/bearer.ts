@@ -5,7 +5,7 @@
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { type AccessClaims, TokenError, verifyAccessToken } from "./jwt.ts";
-import type { BearerClientRow } from "./bearer_store.ts";
+import type { BearerClientRow, BearerStore } from "./bearer_store.ts";
 import { secretRotatedAtMs } from "../senders/clients.ts";
 import { type RequestSettings, requestSettings } from "../senders/settings.ts";
 import { keysStamp } from "../senders/key_store.ts";
@@ -21,6 +21,11 @@ export interface BearerAuth extends RequestSettings {
   /** What the sender's key set is at (`keysStamp`): the key cache re-imports when it moves. */
   keysStamp: string;
   limits: { minute: number; day: number };
+  /**
+   * Present when the decision was made on a cached row: confirms, inside the admission's write, that the row is
+   * still what the database holds (BearerStore.confirm).
+   */
+  confirm?: (memo: Map<string, string>) => boolean;
 }
 
 /** `Bearer <token>`, the scheme in any case (RFC 9110 §11.1: auth schemes are case-insensitive). */
@@ -37,14 +42,27 @@ function issuedBeforeRotation(claims: AccessClaims, row: BearerClientRow): boole
   return rotated > 0 && claims.iat <= Math.floor(rotated / 1000);
 }
 
+/** How many clients' rows the bearer check keeps per store (the oldest read is dropped first). */
+const CACHED_ROWS = 4096;
+const cachedRows = new WeakMap<
+  BearerStore,
+  Map<string, { row: BearerClientRow; confirm: (memo: Map<string, string>) => boolean }>
+>();
+
 /**
  * Checks the Authorization header for `scope`; throws 401/403 DciErrors. One indexed read, which also
  * reads the status of the server key that signed the token: a key retired anywhere stops its tokens at once.
+ *
+ * With `cached` (the registry chain, which always admits a request before any work), a client's row read by an
+ * earlier request is used again where the store can confirm it in the admission's write (SQLite): the answer
+ * then carries `confirm`, and the admission refuses it with StaleBearerRow when the row has changed since, so the
+ * chain runs again on a fresh read. A refusal is never decided on a cached row: it is read afresh first.
  */
 export async function checkBearer(
   deps: Deps,
   authorization: string | undefined,
   scope: string,
+  options: { cached?: boolean } = {},
 ): Promise<BearerAuth> {
   const m = BEARER.exec(authorization ?? "");
   if (!m) {
@@ -62,8 +80,36 @@ export async function checkBearer(
     }
     throw err;
   }
-  const row = await deps.storage.bearer.lookup(token.claims.client_id, token.keyId, token.keyAlg);
-  const claims = token.claims;
+  const store = deps.storage.bearer;
+  const { client_id: clientId } = token.claims;
+  const key = `${clientId}\n${token.keyId}\n${token.keyAlg}`;
+  const cached = options.cached ? cachedRows.get(store)?.get(key) : undefined;
+  if (cached) {
+    try {
+      return { ...bearerAuth(deps, token.claims, cached.row, scope), confirm: cached.confirm };
+    } catch (err) {
+      if (!(err instanceof DciError)) throw err;
+    }
+  }
+  const row = await store.lookup(clientId, token.keyId, token.keyAlg);
+  let rows = cachedRows.get(store);
+  if (!rows && store.confirm) cachedRows.set(store, rows = new Map());
+  rows?.delete(key);
+  const auth = bearerAuth(deps, token.claims, row, scope);
+  if (rows && row && store.confirm) {
+    rows.set(key, { row, confirm: store.confirm(clientId, token.keyId, token.keyAlg, row) });
+    if (rows.size > CACHED_ROWS) rows.delete(rows.keys().next().value as string);
+  }
+  return auth;
+}
+
+/** The bearer check's decision on the client's row; throws the 401/403 DciError of a refusal. */
+function bearerAuth(
+  deps: Deps,
+  claims: AccessClaims,
+  row: BearerClientRow | undefined,
+  scope: string,
+): BearerAuth {
   if (row && row.key_status !== "active" && row.key_status !== "published") {
     throw new DciError(
       "err.request.unauthorized",

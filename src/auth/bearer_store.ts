@@ -29,6 +29,26 @@ export interface BearerStore {
    * undefined when there is no such client.
    */
   lookup(clientId: string, keyId: string, keyAlg: string): Promise<BearerClientRow | undefined>;
+  /**
+   * Where the store can confirm a row inside the admission's write (SQLite): a check that `row`, read earlier for
+   * (`clientId`, `keyId`, `keyAlg`), is still what the lookup reads. It runs in the write transaction that counts
+   * the request, so a row cached by the bearer check is confirmed in the same step that admits the request: a
+   * change committed before it (a client revoked, a key retired, a limit changed) is seen. `memo` is shared by the
+   * requests of one write, so each client is read once per write. Without it (PostgreSQL) nothing is cached.
+   */
+  confirm?(
+    clientId: string,
+    keyId: string,
+    keyAlg: string,
+    row: BearerClientRow,
+  ): (memo: Map<string, string>) => boolean;
+}
+
+/** The outcome of an admission whose cached bearer row was no longer current: the chain runs again on a fresh read. */
+export class StaleBearerRow extends Error {
+  constructor() {
+    super("the client's row changed since the bearer check read it");
+  }
 }
 
 /** The bearer lookup (key id, key alg, client id). Both backends. */
@@ -40,8 +60,18 @@ export const BEARER_LOOKUP =
 
 /** The bearer lookup in the embedded SQLite database. */
 export function sqliteBearerStore(db: Db): BearerStore {
+  const read = (clientId: string, keyId: string, keyAlg: string) =>
+    stmt(db, BEARER_LOOKUP).get(keyId, keyAlg, clientId) as BearerClientRow | undefined;
   return {
-    lookup: (clientId, keyId, keyAlg) =>
-      Promise.resolve(stmt(db, BEARER_LOOKUP).get(keyId, keyAlg, clientId) as BearerClientRow | undefined),
+    lookup: (clientId, keyId, keyAlg) => Promise.resolve(read(clientId, keyId, keyAlg)),
+    confirm(clientId, keyId, keyAlg, row) {
+      const expected = JSON.stringify(row);
+      const key = `${clientId}\n${keyId}\n${keyAlg}`;
+      return (memo) => {
+        let now = memo.get(key);
+        if (now === undefined) memo.set(key, now = JSON.stringify(read(clientId, keyId, keyAlg) ?? null));
+        return now === expected;
+      };
+    },
   };
 }

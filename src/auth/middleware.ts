@@ -7,6 +7,7 @@ import { DciError } from "../dci/errors.ts";
 import { type BearerAuth, checkBearer } from "./bearer.ts";
 import { checkSignature, type VerifiedBy } from "./signature_check.ts";
 import { admit } from "./admission.ts";
+import { StaleBearerRow } from "./bearer_store.ts";
 import { type RateDecision, rateLimitHeaders } from "../senders/rate_limit.ts";
 import { jsonLimitBroken, jsonLimitRule, longStringPath, valuesCap } from "../http/json_depth.ts";
 import { MAX_SENDER_ID, MAX_STRING } from "../dci/limits.ts";
@@ -142,6 +143,14 @@ function noteKey(c: Context<AppEnv>, verified: VerifiedBy): void {
   });
 }
 
+/** What the signature check reads of a bearer check's answer, as one comparable string. */
+function settingsOf(bearer: BearerAuth): string {
+  return JSON.stringify({ ...bearer, confirm: undefined });
+}
+
+/** A pass of the auth chain made on a cached client row that must run again on a fresh read. */
+const RECHECK = Symbol("recheck");
+
 /** How a route's requests name their sender. */
 export interface AuthOptions {
   /**
@@ -162,57 +171,89 @@ export function authenticate(deps: Deps, scope: Scope, options: AuthOptions = {}
     const started = performance.now();
     let limitHeaders: Record<string, string> = {};
     try {
-      const bearer = await checkBearer(deps, c.req.header("authorization"), scope);
-      c.set("logFields", {
-        ...c.get("logFields"),
-        sender_id: bearer.senderId,
-        client_id: bearer.clientId,
-        ...(bearer.testMode ? { test_mode: true } : {}),
-      });
-      // A sender the exact count refused a moment ago is refused again before its body is even read.
-      const noted = deps.senderBackoff.check(bearer.senderId, bearer.limits, deps.clock.now());
-      if (noted) {
-        limitHeaders = rateLimitHeaders(noted, bearer.limits, deps.clock.now());
-        throw tooManyRequests(bearer.senderId, noted, limitHeaders);
+      const authorization = c.req.header("authorization");
+      let body: { envelope: Envelope; text: string } | undefined;
+      let refused: { settings: string; err: unknown } | undefined;
+      /**
+       * The chain after the bearer check. On a cached client row (bearer.confirm) nothing is refused on the
+       * row's word: a step that would refuse, or an admission that finds the row changed, answers RECHECK and
+       * the chain runs again on a fresh read.
+       */
+      const pass = async (bearer: BearerAuth): Promise<typeof RECHECK | undefined> => {
+        const cached = bearer.confirm !== undefined;
+        c.set("logFields", {
+          ...c.get("logFields"),
+          sender_id: bearer.senderId,
+          client_id: bearer.clientId,
+          ...(bearer.testMode ? { test_mode: true } : {}),
+        });
+        // A sender the exact count refused a moment ago is refused again before its body is even read.
+        const noted = deps.senderBackoff.check(bearer.senderId, bearer.limits, deps.clock.now());
+        if (noted) {
+          if (cached) return RECHECK;
+          limitHeaders = rateLimitHeaders(noted, bearer.limits, deps.clock.now());
+          throw tooManyRequests(bearer.senderId, noted, limitHeaders);
+        }
+        body ??= await readEnvelope(c, maxValues, options.senderFromToken);
+        const { envelope, text } = body;
+        c.set("dciRequest", envelope);
+        if ((envelope.header.sender_id ?? (options.senderFromToken && bearer.senderId)) !== bearer.senderId) {
+          if (cached) return RECHECK;
+          throw new DciError(
+            "err.request.forbidden",
+            `header.sender_id "${envelope.header.sender_id}" is not the token's sender "${bearer.senderId}"`,
+          );
+        }
+        checkReceiverId(deps.config, envelope.header.receiver_id);
+        checkNotEncrypted(envelope.header.is_msg_encrypted);
+        let verified: VerifiedBy | undefined;
+        try {
+          // A signature refused on the cached row is not checked again when the fresh row is the same.
+          if (refused && refused.settings === settingsOf(bearer)) throw refused.err;
+          verified = await checkSignature(deps, {
+            envelope,
+            request: { method: c.req.method, url: requestUrl(c, deps.config), headers: c.req.raw.headers },
+            text,
+          }, bearer);
+        } catch (err) {
+          if (cached) {
+            refused = { settings: settingsOf(bearer), err };
+            return RECHECK;
+          }
+          await countRefused(deps, bearer);
+          throw err;
+        }
+        if (verified) noteKey(c, verified);
+        // Rate limit and replay insert, group-committed; a replay refused there is not counted. A sync answer is
+        // stored nowhere, so its message_id seen again is a duplicate; an async one only once it was stored.
+        const sync = c.get("action")?.sync ?? true;
+        let decision;
+        try {
+          decision = await admit(deps, bearer.senderId, bearer.limits, envelope.header, undefined, {
+            sync,
+            confirm: bearer.confirm,
+          });
+        } catch (err) {
+          if (err instanceof StaleBearerRow) return RECHECK;
+          throw err;
+        }
+        limitHeaders = rateLimitHeaders(decision, bearer.limits, deps.clock.now());
+        if (!decision.allowed) {
+          deps.senderBackoff.note(bearer.senderId, bearer.limits, decision, deps.clock.now());
+          throw tooManyRequests(bearer.senderId, decision, limitHeaders);
+        }
+        c.set("auth", {
+          senderId: bearer.senderId,
+          clientId: bearer.clientId,
+          scopes: bearer.scopes,
+          keyId: verified?.keyId,
+          ...(bearer.testMode ? { testMode: true } : {}),
+          ...(bearer.lenient.length > 0 ? { lenient: bearer.lenient } : {}),
+        });
+      };
+      if (await pass(await checkBearer(deps, authorization, scope, { cached: true })) === RECHECK) {
+        await pass(await checkBearer(deps, authorization, scope));
       }
-      const { envelope, text } = await readEnvelope(c, maxValues, options.senderFromToken);
-      c.set("dciRequest", envelope);
-      if ((envelope.header.sender_id ?? (options.senderFromToken && bearer.senderId)) !== bearer.senderId) {
-        throw new DciError(
-          "err.request.forbidden",
-          `header.sender_id "${envelope.header.sender_id}" is not the token's sender "${bearer.senderId}"`,
-        );
-      }
-      checkReceiverId(deps.config, envelope.header.receiver_id);
-      checkNotEncrypted(envelope.header.is_msg_encrypted);
-      const verified = await checkSignature(deps, {
-        envelope,
-        request: { method: c.req.method, url: requestUrl(c, deps.config), headers: c.req.raw.headers },
-        text,
-      }, bearer).catch(async (err) => {
-        await countRefused(deps, bearer);
-        throw err;
-      });
-      if (verified) noteKey(c, verified);
-      // Rate limit and replay insert, group-committed; a replay refused there is not counted. A sync answer is
-      // stored nowhere, so its message_id seen again is a duplicate; an async one only once it was stored.
-      const sync = c.get("action")?.sync ?? true;
-      const decision = await admit(deps, bearer.senderId, bearer.limits, envelope.header, undefined, {
-        sync,
-      });
-      limitHeaders = rateLimitHeaders(decision, bearer.limits, deps.clock.now());
-      if (!decision.allowed) {
-        deps.senderBackoff.note(bearer.senderId, bearer.limits, decision, deps.clock.now());
-        throw tooManyRequests(bearer.senderId, decision, limitHeaders);
-      }
-      c.set("auth", {
-        senderId: bearer.senderId,
-        clientId: bearer.clientId,
-        scopes: bearer.scopes,
-        keyId: verified?.keyId,
-        ...(bearer.testMode ? { testMode: true } : {}),
-        ...(bearer.lenient.length > 0 ? { lenient: bearer.lenient } : {}),
-      });
     } catch (err) {
       const code = err instanceof Error && "code" in err ? String((err as { code: unknown }).code) : "error";
       deps.metrics.inc("dci_auth_failures_total", "Registry requests refused by the auth chain", { code });

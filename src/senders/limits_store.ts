@@ -25,6 +25,7 @@ import {
   takeSlots,
 } from "./rate_limit.ts";
 import { recordMessageId, type ReplayKind } from "../auth/replay.ts";
+import { StaleBearerRow } from "../auth/bearer_store.ts";
 
 /** One signed request to admit: counted against its sender's limits, its message id recorded once. */
 export interface AdmissionRequest {
@@ -48,6 +49,12 @@ export interface AdmissionRequest {
   check?: () => void;
   /** Called once per write with how many requests it admitted together (1 where nothing is batched). */
   onWrite?: (size: number) => void;
+  /**
+   * Runs first in the write (SQLite: BearerAuth.confirm, the cached client row still current; `memo` is shared by
+   * the write's requests): when false the request is neither counted nor recorded and its outcome is the error
+   * StaleBearerRow.
+   */
+  confirm?: (memo: Map<string, string>) => boolean;
 }
 
 /**
@@ -106,6 +113,8 @@ class Replayed {
 
 interface Batch {
   requests: SenderRequest[];
+  /** Each request's `confirm`, by index. */
+  confirms: Array<((memo: Map<string, string>) => boolean) | undefined>;
   onWrite?: (size: number) => void;
   nowMs: number;
   outcomes: Promise<SenderOutcome[]>;
@@ -119,11 +128,15 @@ export function sqliteRateLimitStore(db: Db): RateLimitStore {
     if (open === batch) open = undefined;
   };
   const start = (): Batch => {
-    const batch = { requests: [] as SenderRequest[], nowMs: 0 } as Batch;
+    const batch = { requests: [] as SenderRequest[], confirms: [], nowMs: 0 } as unknown as Batch;
     batch.outcomes = groupCommit(db, () => {
       close(batch);
       batch.onWrite?.(batch.requests.length);
-      return countSenderRequests(db, batch.requests, batch.nowMs);
+      const memo = new Map<string, string>();
+      const stale = batch.confirms.map((confirm) => confirm !== undefined && !confirm(memo));
+      if (!stale.includes(true)) return countSenderRequests(db, batch.requests, batch.nowMs);
+      const counted = countSenderRequests(db, batch.requests.filter((_, i) => !stale[i]), batch.nowMs);
+      return stale.map((s) => s ? { error: new StaleBearerRow() } : counted.shift()!);
     });
     // A group commit that failed before running the count (the write lock held elsewhere past the wait, a
     // failed BEGIN) fails only the requests in this batch: the next request opens a fresh one.
@@ -137,6 +150,7 @@ export function sqliteRateLimitStore(db: Db): RateLimitStore {
       // The batch is counted as of its latest request (the clock only moves forward).
       batch.nowMs = Math.max(batch.nowMs, nowMs);
       const { messageId } = r;
+      batch.confirms.push(r.confirm);
       const index = batch.requests.push({
         senderId: r.senderId,
         limits: r.limits,
