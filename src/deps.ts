@@ -23,6 +23,7 @@ import type { Extensions } from "./extensions.ts";
 import { sqliteStorage, type Storage } from "./db/storage.ts";
 import type { PgPool } from "./db/pg/pool.ts";
 import { TokenCache } from "./auth/token_cache.ts";
+import { BearerRowCache } from "./auth/bearer_rows.ts";
 import { SenderKeyCache } from "./senders/key_cache.ts";
 import { NotifierWake } from "./subscriptions/notifier_wake.ts";
 
@@ -62,6 +63,8 @@ export interface Deps {
   readonly extensions?: Extensions;
   /** Access tokens whose signature verified on these deps (src/auth/token_cache.ts; at most 10,000). */
   readonly tokenCache: TokenCache;
+  /** Client rows the bearer check read, confirmed in the admission's write (src/auth/bearer_rows.ts; SQLite). */
+  readonly bearerRows: BearerRowCache;
   /** Senders' imported active keys under their keys stamp (src/senders/key_cache.ts; one entry per sender). */
   readonly senderKeyCache: SenderKeyCache;
   /** The notifier running on these deps in this isolate, for wakeNotifier (src/subscriptions/notifier_wake.ts). */
@@ -85,7 +88,7 @@ export async function openSqliteDeps(config: Config, options: OpenDepsOptions = 
 }
 
 /** The caches and holders each Deps owns: built once per Deps, never shared between two. */
-export type DepsServices = Pick<Deps, "tokenCache" | "senderKeyCache" | "notifierWake">;
+export type DepsServices = Pick<Deps, "tokenCache" | "bearerRows" | "senderKeyCache" | "notifierWake">;
 
 /**
  * New, empty services for one Deps: openDeps's, and those of a partial Deps a test or CLI helper builds (which
@@ -94,6 +97,7 @@ export type DepsServices = Pick<Deps, "tokenCache" | "senderKeyCache" | "notifie
 export function depsServices(): DepsServices {
   return {
     tokenCache: new TokenCache(),
+    bearerRows: new BearerRowCache(),
     senderKeyCache: new SenderKeyCache(),
     notifierWake: new NotifierWake(),
   };

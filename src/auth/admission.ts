@@ -76,11 +76,8 @@ export async function admit(
     // route this copy takes), but no transaction was stored under it: that copy's accept met a held lock or a
     // full disk (answered 503 with Retry-After), or was refused. This is the copy sent again, counted as a
     // request of its own; a copy of a stored one is refused above, and the store's dedupe key answers two copies
-    // racing each other with the one stored ACK.
-    outcome = await deps.storage.limits.admit(
-      { ...request, messageId: undefined, confirm: undefined },
-      nowMs,
-    );
+    // racing each other with the one stored ACK. This write counts it, so it confirms a cached bearer row too.
+    outcome = await deps.storage.limits.admit({ ...request, messageId: undefined }, nowMs);
   }
   if ("replayed" in outcome) throw duplicateMessageId(senderId, messageId as string);
   if ("error" in outcome) throw outcome.error;

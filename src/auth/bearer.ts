@@ -5,7 +5,7 @@
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { type AccessClaims, TokenError, verifyAccessToken } from "./jwt.ts";
-import type { BearerClientRow, BearerStore } from "./bearer_store.ts";
+import type { BearerClientRow } from "./bearer_store.ts";
 import { secretRotatedAtMs } from "../senders/clients.ts";
 import { type RequestSettings, requestSettings } from "../senders/settings.ts";
 import { keysStamp } from "../senders/key_store.ts";
@@ -42,13 +42,6 @@ function issuedBeforeRotation(claims: AccessClaims, row: BearerClientRow): boole
   return rotated > 0 && claims.iat <= Math.floor(rotated / 1000);
 }
 
-/** How many clients' rows the bearer check keeps per store (the oldest read is dropped first). */
-const CACHED_ROWS = 4096;
-const cachedRows = new WeakMap<
-  BearerStore,
-  Map<string, { row: BearerClientRow; confirm: (memo: Map<string, string>) => boolean }>
->();
-
 /**
  * Checks the Authorization header for `scope`; throws 401/403 DciErrors. One indexed read, which also
  * reads the status of the server key that signed the token: a key retired anywhere stops its tokens at once.
@@ -83,7 +76,7 @@ export async function checkBearer(
   const store = deps.storage.bearer;
   const { client_id: clientId } = token.claims;
   const key = `${clientId}\n${token.keyId}\n${token.keyAlg}`;
-  const cached = options.cached ? cachedRows.get(store)?.get(key) : undefined;
+  const cached = options.cached && store.confirm ? deps.bearerRows.get(key) : undefined;
   if (cached) {
     try {
       return { ...bearerAuth(deps, token.claims, cached.row, scope), confirm: cached.confirm };
@@ -92,13 +85,11 @@ export async function checkBearer(
     }
   }
   const row = await store.lookup(clientId, token.keyId, token.keyAlg);
-  let rows = cachedRows.get(store);
-  if (!rows && store.confirm) cachedRows.set(store, rows = new Map());
-  rows?.delete(key);
+  if (!store.confirm) return bearerAuth(deps, token.claims, row, scope);
+  deps.bearerRows.delete(key);
   const auth = bearerAuth(deps, token.claims, row, scope);
-  if (rows && row && store.confirm) {
-    rows.set(key, { row, confirm: store.confirm(clientId, token.keyId, token.keyAlg, row) });
-    if (rows.size > CACHED_ROWS) rows.delete(rows.keys().next().value as string);
+  if (row) {
+    deps.bearerRows.set(key, { row, confirm: store.confirm(clientId, token.keyId, token.keyAlg, row) });
   }
   return auth;
 }

@@ -174,15 +174,18 @@ export function authenticate(deps: Deps, scope: Scope, options: AuthOptions = {}
       const authorization = c.req.header("authorization");
       let body: { envelope: Envelope; text: string } | undefined;
       let refused: { settings: string; err: unknown } | undefined;
+      const logFields = c.get("logFields");
+      /** The admission's write has confirmed the bearer check's row (or counted on a fresh one). */
+      let admitted = false;
       /**
        * The chain after the bearer check. On a cached client row (bearer.confirm) nothing is refused on the
-       * row's word: a step that would refuse, or an admission that finds the row changed, answers RECHECK and
-       * the chain runs again on a fresh read.
+       * row's word: a step that would refuse on it, or an admission that finds the row changed, answers RECHECK
+       * and the chain runs again on a fresh read (any other refusal reads the row afresh first, below).
        */
       const pass = async (bearer: BearerAuth): Promise<typeof RECHECK | undefined> => {
         const cached = bearer.confirm !== undefined;
         c.set("logFields", {
-          ...c.get("logFields"),
+          ...logFields,
           sender_id: bearer.senderId,
           client_id: bearer.clientId,
           ...(bearer.testMode ? { test_mode: true } : {}),
@@ -237,6 +240,7 @@ export function authenticate(deps: Deps, scope: Scope, options: AuthOptions = {}
           if (err instanceof StaleBearerRow) return RECHECK;
           throw err;
         }
+        admitted = true;
         limitHeaders = rateLimitHeaders(decision, bearer.limits, deps.clock.now());
         if (!decision.allowed) {
           deps.senderBackoff.note(bearer.senderId, bearer.limits, decision, deps.clock.now());
@@ -251,9 +255,18 @@ export function authenticate(deps: Deps, scope: Scope, options: AuthOptions = {}
           ...(bearer.lenient.length > 0 ? { lenient: bearer.lenient } : {}),
         });
       };
-      if (await pass(await checkBearer(deps, authorization, scope, { cached: true })) === RECHECK) {
-        await pass(await checkBearer(deps, authorization, scope));
+      const bearer = await checkBearer(deps, authorization, scope, { cached: true });
+      let outcome;
+      try {
+        outcome = await pass(bearer);
+      } catch (err) {
+        // Refused before the admission confirmed a cached row (a body that does not parse, a receiver_id, a
+        // storage failure): the row is read afresh first, and its own refusal (a client revoked, a sender
+        // disabled, a scope removed) is the answer, as it was before any body was read.
+        if (bearer.confirm && !admitted) await checkBearer(deps, authorization, scope);
+        throw err;
       }
+      if (outcome === RECHECK) await pass(await checkBearer(deps, authorization, scope));
     } catch (err) {
       const code = err instanceof Error && "code" in err ? String((err as { code: unknown }).code) : "error";
       deps.metrics.inc("dci_auth_failures_total", "Registry requests refused by the auth chain", { code });

@@ -16,16 +16,24 @@ import { authenticate } from "../../src/auth/middleware.ts";
 
 const PATH = "/dci_api/v1/test/echo";
 
-async function setup(overrides: Record<string, string> = {}) {
+async function setup(overrides: Record<string, string> = {}, options: { async?: boolean } = {}) {
   const deps = await testDeps(overrides);
   const alice: TestSender = await createTestSender(deps);
   const app = createApp(deps);
-  app.post(PATH, authenticate(deps, "registry.search"), (c) => c.json({ auth: c.get("auth") }));
+  app.post(
+    PATH,
+    async (c, next) => {
+      if (options.async) c.set("action", { name: "search", sync: false } as never);
+      await next();
+    },
+    authenticate(deps, "registry.search"),
+    (c) => c.json({ auth: c.get("auth") }),
+  );
   const call = async (body?: unknown) => {
     const res = await app.request(PATH, {
       method: "POST",
       headers: { "content-type": "application/json", ...alice.headers() },
-      body: JSON.stringify(
+      body: typeof body === "string" ? body : JSON.stringify(
         body ?? alice.sign(requestEnvelope(alice.senderId, {}, { nowMs: deps.clock.now() })),
       ),
     });
@@ -103,6 +111,53 @@ Deno.test("bearer cache: a change committed after a request was admitted holds f
   }
 });
 
+Deno.test("bearer cache: a request refused before its admission is refused for a revoked client first", async () => {
+  const { deps, alice, call } = await setup();
+  try {
+    assert.equal((await call()).status, 200);
+    await deps.sql("UPDATE oauth_clients SET active = 0 WHERE client_id = ?", [alice.clientId]);
+    // A body that does not parse, an encrypted message: the client's refusal comes first, as on a fresh read.
+    const encrypted = requestEnvelope(alice.senderId, {}, { nowMs: deps.clock.now() });
+    (encrypted.header as Record<string, unknown>).is_msg_encrypted = true;
+    for (const body of ["{not json", "{not json", alice.sign(encrypted)]) {
+      const r = await call(body);
+      assert.equal(r.status, 401, JSON.stringify(body));
+      assert.equal(r.code, "err.request.unauthorized");
+    }
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test({
+  // PostgreSQL reads the row before the chain and not again in `dci_admit`: a change committed between the two
+  // is not seen there (as before the cache).
+  name: "bearer cache (SQLite): an async copy sent again is counted by a write that confirms the row",
+  ignore: TEST_BACKEND === "postgres",
+  fn: async () => {
+    const { deps, alice, call } = await setup({}, { async: true });
+    try {
+      const body = alice.sign(requestEnvelope(alice.senderId, {}, { nowMs: deps.clock.now() }));
+      // The first copy is admitted as an async request whose transaction was never stored (a 503 on accept).
+      assert.equal((await call(body)).status, 200);
+      // The client is revoked after the copy's first write (a replay) and before the write that counts it.
+      const txns = deps.storage.transactions as { hasMessageId(s: string, m: string): Promise<boolean> };
+      const hasMessageId = txns.hasMessageId.bind(txns);
+      txns.hasMessageId = async (s, m) => {
+        const found = await hasMessageId(s, m);
+        await deps.sql("UPDATE oauth_clients SET active = 0 WHERE client_id = ?", [alice.clientId]);
+        return found;
+      };
+      const r = await call(body);
+      assert.equal(r.status, 401);
+      assert.equal(r.code, "err.request.unauthorized");
+      assert.equal(await counted(deps, alice.senderId), 1);
+    } finally {
+      deps.close();
+    }
+  },
+});
+
 Deno.test("bearer cache: limits changed since are the next request's, and a request run again is counted once", async () => {
   const { deps, alice, call } = await setup();
   try {
@@ -151,7 +206,36 @@ Deno.test({
       assert.equal(r.status, 401);
       assert.equal(r.code, "err.request.unauthorized");
       assert.equal(calls.get("bearer.lookup"), 2, "the stale row was read again before the refusal");
+      // A refused row is not kept: every later request of the client reads it again.
+      assert.equal((await call("{not json")).status, 401);
+      assert.equal(calls.get("bearer.lookup"), 3);
     } finally {
+      deps.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "bearer cache (SQLite): a revoked client whose admission meets a held write lock is answered 401, not 503",
+  ignore: TEST_BACKEND === "postgres",
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "dci-bearer-cache-" });
+    const { deps, alice, call } = await setup({ dataDir: dir });
+    const other = new DatabaseSync(`${dir}/dci.sqlite`);
+    try {
+      assert.equal((await call()).status, 200);
+      other.exec("PRAGMA busy_timeout = 5000");
+      other.prepare("UPDATE oauth_clients SET active = 0 WHERE client_id = ?").run(alice.clientId);
+      // Another process holds the write lock past the admission's wait (5 s); reads still get through.
+      other.exec("BEGIN IMMEDIATE");
+      const r = await call();
+      assert.equal(r.status, 401);
+      assert.equal(r.code, "err.request.unauthorized");
+    } finally {
+      if (other.isTransaction) other.exec("ROLLBACK");
+      other.close();
       deps.close();
       await Deno.remove(dir, { recursive: true });
     }
