@@ -128,7 +128,7 @@ export function sqliteRateLimitStore(db: Db): RateLimitStore {
     if (open === batch) open = undefined;
   };
   const start = (): Batch => {
-    const batch = { requests: [] as SenderRequest[], confirms: [], nowMs: 0 } as unknown as Batch;
+    const batch = { requests: [] as SenderRequest[], confirms: [] as Batch["confirms"], nowMs: 0 } as Batch;
     batch.outcomes = groupCommit(db, () => {
       close(batch);
       batch.onWrite?.(batch.requests.length);
