@@ -182,26 +182,42 @@ Deno.test("bearer cache: limits changed since are the next request's, and a requ
   }
 });
 
+/**
+ * `fn` on a server whose database is a file in a fresh data dir, with a second connection to it (another
+ * process: the CLI, another instance's isolate) and `revoke()`, which revokes alice's client through it.
+ */
+async function onDataDir(
+  fn: (
+    s: Awaited<ReturnType<typeof setup>> & { other: DatabaseSync; revoke(): void },
+  ) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "dci-bearer-cache-" });
+  const s = await setup({ dataDir: dir });
+  const other = new DatabaseSync(`${dir}/dci.sqlite`);
+  other.exec("PRAGMA busy_timeout = 5000");
+  const revoke = () =>
+    void other.prepare("UPDATE oauth_clients SET active = 0 WHERE client_id = ?").run(s.alice.clientId);
+  try {
+    await fn({ ...s, other, revoke });
+  } finally {
+    if (other.isTransaction) other.exec("ROLLBACK");
+    other.close();
+    s.deps.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test({
   name:
     "bearer cache (SQLite): the row is read once while unchanged; a change through another connection is seen",
   ignore: TEST_BACKEND === "postgres",
-  fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "dci-bearer-cache-" });
-    const { deps, alice, call } = await setup({ dataDir: dir });
-    try {
+  fn: () =>
+    onDataDir(async ({ deps, call, revoke }) => {
       const calls = new Map<string, number>();
       countCalls(deps.storage.bearer, "bearer", calls);
       for (let i = 0; i < 3; i++) assert.equal((await call()).status, 200);
       assert.equal(calls.get("bearer.lookup"), 1, "one read, then the cached row");
-      // Another process on the data dir (the CLI, another instance's isolate) revokes the client.
-      const other = new DatabaseSync(`${dir}/dci.sqlite`);
-      try {
-        other.exec("PRAGMA busy_timeout = 5000");
-        other.prepare("UPDATE oauth_clients SET active = 0 WHERE client_id = ?").run(alice.clientId);
-      } finally {
-        other.close();
-      }
+      revoke();
       const r = await call();
       assert.equal(r.status, 401);
       assert.equal(r.code, "err.request.unauthorized");
@@ -209,35 +225,21 @@ Deno.test({
       // A refused row is not kept: every later request of the client reads it again.
       assert.equal((await call("{not json")).status, 401);
       assert.equal(calls.get("bearer.lookup"), 3);
-    } finally {
-      deps.close();
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
   name:
     "bearer cache (SQLite): a revoked client whose admission meets a held write lock is answered 401, not 503",
   ignore: TEST_BACKEND === "postgres",
-  fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "dci-bearer-cache-" });
-    const { deps, alice, call } = await setup({ dataDir: dir });
-    const other = new DatabaseSync(`${dir}/dci.sqlite`);
-    try {
+  fn: () =>
+    onDataDir(async ({ call, other, revoke }) => {
       assert.equal((await call()).status, 200);
-      other.exec("PRAGMA busy_timeout = 5000");
-      other.prepare("UPDATE oauth_clients SET active = 0 WHERE client_id = ?").run(alice.clientId);
+      revoke();
       // Another process holds the write lock past the admission's wait (5 s); reads still get through.
       other.exec("BEGIN IMMEDIATE");
       const r = await call();
       assert.equal(r.status, 401);
       assert.equal(r.code, "err.request.unauthorized");
-    } finally {
-      if (other.isTransaction) other.exec("ROLLBACK");
-      other.close();
-      deps.close();
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });
