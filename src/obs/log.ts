@@ -19,7 +19,7 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-/** Names whose values never reach a log line. */
+/** Names whose values never reach a log line, at any depth (a nested `{ sender: { secret } }` too). */
 const SECRET_KEYS = /^(authorization|password|secret|client_secret|token|access_token|private.*|signature)$/i;
 
 /**
@@ -35,12 +35,9 @@ export function createLogger(
   const make = (base: LogFields): Logger => {
     const write = (lvl: LogLevel, msg: string, fields?: LogFields) => {
       if (ORDER[lvl] < min) return;
-      const entry: LogFields = { ts: new Date().toISOString(), level: lvl, msg, ...base };
-      if (fields) {
-        for (const [k, v] of Object.entries(fields)) entry[k] = SECRET_KEYS.test(k) ? "[redacted]" : v;
-      }
+      const entry: LogFields = { ts: new Date().toISOString(), level: lvl, msg, ...base, ...fields };
       try {
-        sink(JSON.stringify(entry, errorReplacer));
+        sink(JSON.stringify(entry, replacer));
         // A warning or an error is written at once (with the lines before it): it may be the last before a crash.
         if (ORDER[lvl] >= ORDER.warn && !options.sink) flushLogBuffer();
       } catch {
@@ -58,7 +55,12 @@ export function createLogger(
   return make(options.base ?? {});
 }
 
-function errorReplacer(_key: string, value: unknown): unknown {
+/**
+ * JSON.stringify's replacer for log lines: it sees every key at every depth (the fixed fields of `child`, nested
+ * objects, an error's own fields), so a secret's value is redacted wherever a caller put it.
+ */
+function replacer(key: string, value: unknown): unknown {
+  if (key !== "" && SECRET_KEYS.test(key)) return "[redacted]";
   if (value instanceof Error) {
     // SQLite's codes say which storage fault it was (node:sqlite's code, the result code and its name).
     const { code, errcode, errstr } = value as { code?: unknown; errcode?: unknown; errstr?: unknown };
