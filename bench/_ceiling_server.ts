@@ -87,6 +87,8 @@ const self = globalThis as unknown as { onmessage: unknown; postMessage(m: unkno
 // import.meta.main is also true in a worker's entry module: workers are told apart by the URL's query.
 const inWorker = import.meta.url.endsWith("?worker");
 if (import.meta.main && !inWorker) {
+  // A stop by signal exits cleanly, so a `--cpu-prof` run writes its profile (bench/load.ts BENCH_PROFILE).
+  Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
   const cfg: CeilingConfig = {
     db: Deno.env.get("CEIL_DB")!,
     sender: Deno.env.get("CEIL_SENDER")!,

@@ -59,9 +59,12 @@ export async function measureCeiling(opts: {
   connections: number;
   seconds: number;
   workDir: string;
+  /** Extra deno flags (`--cpu-prof --cpu-prof-dir=…` for bench/load.ts's BENCH_PROFILE). */
+  flags?: string[];
 }): Promise<LoadResult> {
   const port = freePort();
-  const served = await spawnServer(["run", "-A", new URL("_ceiling_server.ts", import.meta.url).pathname], {
+  const script = new URL("_ceiling_server.ts", import.meta.url).pathname;
+  const served = await spawnServer(["run", "-A", ...opts.flags ?? [], script], {
     CEIL_DB: `${opts.dataDir}/dci.sqlite`,
     CEIL_SENDER: opts.sender.senderId,
     CEIL_KID: opts.sender.keyId,

@@ -10,7 +10,8 @@
  * one-instance run on PostgreSQL, there; served as always from its HTTP isolate: `CPU.*.worker-1.cpuprofile` is
  * the HTTP isolate, where the requests run, `CPU.*.cpuprofile` the main isolate; a worker's file is now and then
  * left empty or not written when the process exits: run again, or on PostgreSQL set DCI_HTTP_ISOLATES=0 to serve
- * from the main isolate, whose profile is always written),
+ * from the main isolate, whose profile is always written; the one-isolate ceiling's in DIR/ceiling, to read side
+ * by side with `bench/_profile_top.ts FILE N --per REQUESTS`),
  * BENCH_GENERATOR=fetch (force the fetch generator), BENCH_SKIP_CEILING=1.
  *
  * PostgreSQL (issue 17): BENCH_PG_URL is an admin URL of a cluster; the bench creates a fresh database on it
@@ -62,8 +63,10 @@ async function isolatesSetting(): Promise<string | undefined> {
  * The flags of a profiled run (BENCH_PROFILE): --cpu-prof profiles every isolate, the HTTP isolate (a Web Worker)
  * included, so the run measured is the one served.
  */
-function profileFlags(): string[] {
-  return profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
+function profileFlags(sub = ""): string[] {
+  return profileDir === undefined
+    ? []
+    : ["--cpu-prof", `--cpu-prof-dir=${profileDir}${sub ? `/${sub}` : ""}`];
 }
 
 async function serverRun(
@@ -101,7 +104,9 @@ async function sqliteMode(): Promise<void> {
       await first.stop();
     }
     const base = { dataDir, sender, uins, connections: s.connections, seconds: s.seconds, workDir };
-    const ceil1 = skipCeiling ? undefined : await measureCeiling({ ...base, isolates: 1 });
+    const ceil1 = skipCeiling
+      ? undefined
+      : await measureCeiling({ ...base, isolates: 1, flags: profileFlags("ceiling") });
     const ceil2 = skipCeiling ? undefined : await measureCeiling({ ...base, isolates: 2 });
     const one = await serverRun(dataDir, sender, uins, {
       isolates: 1,
