@@ -8,6 +8,7 @@ import { openPgPool, type PgPool } from "../../src/db/pg/pool.ts";
 import { pgQueue } from "../../src/jobs/pg_queue.ts";
 import type { QueueMessage } from "../../src/jobs/queue.ts";
 import { sharedPostgres } from "../helpers/postgres.ts";
+import { createLogger } from "../../src/obs/log.ts";
 
 async function withDatabase(fn: (open: () => PgPool) => Promise<void>): Promise<void> {
   const cluster = await sharedPostgres();
@@ -151,9 +152,10 @@ Deno.test("pgQueue: the listener connects again after its connection is killed",
   });
 });
 
-Deno.test("pgQueue: a listener lost again and again comes back as fast each time (the back-off starts afresh)", async () => {
+Deno.test("pgQueue: a listener lost again and again after it was stable comes back as fast each time (the back-off starts afresh)", async () => {
   await withDatabase(async (open) => {
-    const worker = pgQueue(open());
+    // Every connection that listened counts as stable here (the default asks for 10 s).
+    const worker = pgQueue(open(), { stableMs: 0 });
     const admin = open();
     const c = collector();
     try {
@@ -176,6 +178,40 @@ Deno.test("pgQueue: a listener lost again and again comes back as fast each time
       await pgQueue(admin).enqueue({ kind: "txn", id: "10" });
       await c.until(1);
       deepEqual(c.got.map((g) => g.message.id), ["10"]);
+    } finally {
+      await worker.close();
+    }
+  });
+});
+
+Deno.test("pgQueue: a listener dropped each time it has just connected is tried ever less often (the back-off doubles)", async () => {
+  await withDatabase(async (open) => {
+    const warnings: Array<Record<string, unknown>> = [];
+    const log = createLogger("warn", { sink: (l) => warnings.push(JSON.parse(l)) });
+    const worker = pgQueue(open(), { log });
+    const admin = open();
+    const c = collector();
+    try {
+      worker.listen(c.handler);
+      await listening(admin);
+      const took: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        await admin.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+           WHERE datname = current_database() AND query LIKE 'LISTEN%'`,
+        );
+        const lost = Date.now();
+        await new Promise((r) => setTimeout(r, 100));
+        await listening(admin);
+        took.push(Date.now() - lost);
+      }
+      // 250, 500, 1,000, 2,000 ms: each loss within 10 s of listening is one more failed attempt.
+      ok(took[3] >= 1800 && took[2] >= 900 && took[1] >= 450, `back after ${took.join(", ")} ms`);
+      deepEqual(warnings.map((w) => w.retry_ms), [250, 500, 1000, 2000]);
+      // Listening again all the same.
+      await pgQueue(admin).enqueue({ kind: "txn", id: "11" });
+      await c.until(1);
+      deepEqual(c.got.map((g) => g.message.id), ["11"]);
     } finally {
       await worker.close();
     }
