@@ -152,6 +152,22 @@ Deno.test("pgQueue: the listener connects again after its connection is killed",
   });
 });
 
+/** Kills the LISTEN connection `times` times, each once it is back; how long each took to come back (ms). */
+async function killListener(admin: PgPool, times: number): Promise<number[]> {
+  const took: number[] = [];
+  for (let i = 0; i < times; i++) {
+    await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = current_database() AND query LIKE 'LISTEN%'`,
+    );
+    const lost = Date.now();
+    await new Promise((r) => setTimeout(r, 100));
+    await listening(admin);
+    took.push(Date.now() - lost);
+  }
+  return took;
+}
+
 Deno.test("pgQueue: a listener lost again and again after it was stable comes back as fast each time (the back-off starts afresh)", async () => {
   await withDatabase(async (open) => {
     // Every connection that listened counts as stable here (the default asks for 10 s).
@@ -161,19 +177,9 @@ Deno.test("pgQueue: a listener lost again and again after it was stable comes ba
     try {
       worker.listen(c.handler);
       await listening(admin);
-      const took: number[] = [];
       // Each loss after a connection that listened waits the first retry (250 ms); before, the wait doubled with
       // every outage the process had seen: the fifth took 4 s.
-      for (let i = 0; i < 5; i++) {
-        await admin.query(
-          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-           WHERE datname = current_database() AND query LIKE 'LISTEN%'`,
-        );
-        const lost = Date.now();
-        await new Promise((r) => setTimeout(r, 100));
-        await listening(admin);
-        took.push(Date.now() - lost);
-      }
+      const took = await killListener(admin, 5);
       ok(took.every((ms) => ms < 2000), `back after ${took.join(", ")} ms`);
       await pgQueue(admin).enqueue({ kind: "txn", id: "10" });
       await c.until(1);
@@ -194,17 +200,7 @@ Deno.test("pgQueue: a listener dropped each time it has just connected is tried 
     try {
       worker.listen(c.handler);
       await listening(admin);
-      const took: number[] = [];
-      for (let i = 0; i < 4; i++) {
-        await admin.query(
-          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-           WHERE datname = current_database() AND query LIKE 'LISTEN%'`,
-        );
-        const lost = Date.now();
-        await new Promise((r) => setTimeout(r, 100));
-        await listening(admin);
-        took.push(Date.now() - lost);
-      }
+      const took = await killListener(admin, 4);
       // 250, 500, 1,000, 2,000 ms: each loss within 10 s of listening is one more failed attempt.
       ok(took[3] >= 1800 && took[2] >= 900 && took[1] >= 450, `back after ${took.join(", ")} ms`);
       deepEqual(warnings.map((w) => w.retry_ms), [250, 500, 1000, 2000]);
