@@ -30,6 +30,11 @@ export const REGISTRANT_COLUMNS =
   `record_type, external_id, given_name, second_name, surname, sex, birth_date, death_date,
   locality, region, postal_code, country, group_id, relationship, group_type, group_size, poverty_score,
   registration_date, last_updated, registry`;
+const COLUMNS = REGISTRANT_COLUMNS.split(",").map((c) => c.trim());
+/** Where group_id is among `columnValues`. */
+const GROUP_AT = COLUMNS.indexOf("group_id");
+/** `a=?, b=?, …` for an UPDATE of `columns`. */
+const assignments = (columns: string[]) => columns.map((c) => `${c}=?`).join(", ");
 const JOINED = "SELECT r.id, d.data, r.deleted_at FROM registrants r JOIN registrant_data d ON d.id = r.id";
 
 /**
@@ -48,14 +53,17 @@ export const SQL = {
   // Lazy event snapshots ('' = the data as stored) get the data as it was before it changes.
   materialise: `UPDATE registry_events SET snapshot = (SELECT data FROM registrant_data WHERE id = ?)
     WHERE registrant_id = ? AND snapshot = ''`,
-  update: `UPDATE registrants SET record_type=?, external_id=?, given_name=?, second_name=?, surname=?, sex=?,
-    birth_date=?, death_date=?, locality=?, region=?, postal_code=?, country=?, group_id=?, relationship=?,
-    group_type=?, group_size=?, poverty_score=?, registration_date=?, last_updated=?, registry=?, deleted_at=NULL
-    WHERE id=?`,
+  update: `UPDATE registrants SET ${assignments(COLUMNS)}, deleted_at=NULL WHERE id=?`,
+  // SQLite's update: every column but group_id, which `regroup` sets only when it changes (see saveRegistrant).
+  updateKeepingGroup: `UPDATE registrants SET ${
+    assignments(COLUMNS.filter((c) => c !== "group_id"))
+  }, deleted_at=NULL WHERE id=?`,
+  regroup: "UPDATE registrants SET group_id = ? WHERE id = ? AND group_id IS NOT ?",
   idOwner:
     "SELECT registrant_id AS rid FROM identifiers WHERE id_type = ? AND id_value = ? AND registry = ? AND live = 1",
-  idInsert:
-    "INSERT OR REPLACE INTO identifiers (id_value, id_type, registrant_id, live, registry) VALUES (?, ?, ?, 1, ?)",
+  // An upsert, not INSERT OR REPLACE: see saveRegistrant.
+  idInsert: `INSERT INTO identifiers (id_value, id_type, registrant_id, live, registry) VALUES (?, ?, ?, 1, ?)
+    ON CONFLICT (id_value, id_type, registrant_id) DO UPDATE SET live = 1, registry = excluded.registry`,
   idDelete: "DELETE FROM identifiers WHERE id_value = ? AND id_type = ? AND registrant_id = ?",
   idKill: "UPDATE identifiers SET live = 0 WHERE id_value = ? AND id_type = ? AND registrant_id = ?",
   softDelete: "UPDATE registrants SET deleted_at = ?, last_updated = ? WHERE id = ?",
@@ -92,6 +100,12 @@ export function getRegistrantById(db: Db, id: number): StoredRegistrant | undefi
 }
 
 /**
+ * SQLite's `SQL.materialise`, OR IGNORE so that it needs no statement journal (see saveRegistrant): it ignores
+ * nothing, as the registrant it runs for was read joined to its data row.
+ */
+const MATERIALISE = SQL.materialise.replace(/^UPDATE /, "UPDATE OR IGNORE ");
+
+/**
  * Creates or replaces a registrant (by external id, within its registry: the one its record type belongs to)
  * and records the event, inside the caller's transaction. `mode: "create"` refuses an existing live id. Throws
  * InputError for conflicts.
@@ -115,9 +129,15 @@ export function saveRegistrant(
   const values = columnValues(reg, groupId);
   let id: number;
   if (existing) {
-    stmt(db, SQL.update).run(...values, existing.id);
+    // No statement here may fail after it wrote (group_id named only when it changes, the lazy snapshots' update
+    // OR IGNORE, the identifiers' upsert): one that may (an UPDATE of a foreign-key column, an UPDATE of many rows
+    // with a NOT NULL column, an INSERT OR REPLACE) opens a statement journal, and inside an import chunk's
+    // savepoint SQLite's in-memory sub-journal makes each such statement cost time in proportion to all the chunk
+    // has written so far: re-importing 30,000 stored records in batches of 20,000 took 57 s instead of 3.4 s.
+    stmt(db, SQL.updateKeepingGroup).run(...values.toSpliced(GROUP_AT, 1), existing.id);
+    stmt(db, SQL.regroup).run(groupId, existing.id, groupId);
     id = existing.id;
-    stmt(db, SQL.materialise).run(id, id);
+    stmt(db, MATERIALISE).run(id, id);
     stmt(db, SQL.dataUpdate).run(json, id);
     for (const i of existing.identifiers) stmt(db, SQL.idDelete).run(i.value, i.type, id);
   } else {

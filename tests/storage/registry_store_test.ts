@@ -127,6 +127,52 @@ backendTest(
 );
 
 backendTest(
+  "registry store: an upsert moves a member between households and out; a record registered again takes back its identifier",
+  async (s, sql) => {
+    const r = s.registry;
+    const g1 = await r.save(household("G1"), { mode: "create", now: NOW });
+    const g2 = await r.save(household("G2"), { mode: "create", now: NOW });
+    const p = await r.save(person("P1", { group_id: "G1", ...uin("U-1") }), { mode: "create", now: NOW });
+    const groupOf = async () =>
+      (await sql("SELECT group_id FROM registrants WHERE id = ?", [p.id]))[0].group_id;
+    const members = async (g: { id: number }) => (await r.members(g.id)).members.map((m) => m.externalId);
+    // The same household again, then another, then none: the column and the member lists follow each save.
+    await r.save(person("P1", { group_id: "G1", ...uin("U-1"), sex: "female" }), {
+      mode: "upsert",
+      now: LATER,
+    });
+    equal(Number(await groupOf()), g1.id);
+    await r.save(person("P1", { group_id: "G2", ...uin("U-1") }), { mode: "upsert", now: LATER });
+    equal(Number(await groupOf()), g2.id);
+    deepEqual([await members(g1), await members(g2)], [[], ["P1"]]);
+    equal((await r.get("P1"))!.groupRef, "G2");
+    await r.save(person("P1", uin("U-1")), { mode: "upsert", now: LATER });
+    equal(await groupOf(), null);
+    deepEqual(await members(g2), []);
+    await rejects(
+      r.save(person("P1", { group_id: "G9", ...uin("U-1") }), { mode: "upsert", now: LATER }),
+      refused(/group_id: no household "G9"/),
+    );
+    equal(await groupOf(), null, "a refused move changes nothing");
+    // Deleted, its identifier row stays dead under the same key; registering the record again revives that row.
+    await r.delete("P1", { now: LATER });
+    const u1 = async () => (await ids(sql)).filter((i) => i[0] === "U-1");
+    deepEqual(await u1(), [["U-1", "UIN", 0]]);
+    const back = await r.save(person("P1", { group_id: "G1", ...uin("U-1") }), {
+      mode: "upsert",
+      now: LATER,
+    });
+    deepEqual(back, { id: p.id, eventType: "registration" });
+    deepEqual(await u1(), [["U-1", "UIN", 1]], "one row, live again");
+    equal(Number(await groupOf()), g1.id);
+    await rejects(
+      r.save(person("P2", uin("U-1")), { mode: "create", now: LATER }),
+      refused(/identifier UIN "U-1" belongs to another registrant/),
+    );
+  },
+);
+
+backendTest(
   "registry store: registry values are written and replaced, strings as strings and numbers as numbers",
   async (s, sql) => {
     const fr = profileOf("fr")!;
