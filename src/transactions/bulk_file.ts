@@ -3,19 +3,23 @@
  * each written at once as one normalised line of a spool (`["ref","type","value"]`, spool_store.ts), so the
  * server never holds the file, only the element being parsed and the spool's write buffer. A malformed file, an
  * element too large or one lookup too many stops the read with a BulkFileError naming the problem and where it
- * is. Nothing grows with the file: reference_ids are not remembered across it, so a repeated one is answered
- * each time (the answers carry it as sent).
+ * is. The reference_ids met so far are kept as 64-bit hashes (8 bytes each, KeyHashSet): a lookup whose
+ * reference_id repeats one before it is spooled marked, and answered rjct.reference_id.duplicate as an inline
+ * search item would be (two different reference_ids of one hash, about n² / 2⁶⁵ for n lookups: one file of 1M in
+ * ~37 million, would have the later one refused so too).
  */
 import { JSONParser } from "@streamparser/json";
 import { parse as csvParser } from "csv-parse";
 import { isHeaderSafeId } from "../dci/limits.ts";
 import { SpoolError, type SpoolReader, type SpoolWriter } from "./spool_store.ts";
+import { KeyHashSet } from "../registry/key_set.ts";
 
-/** One idtype-value lookup of a bulk file. */
+/** One idtype-value lookup of a bulk file; `duplicate` when its reference_id repeats an earlier one of the file. */
 export interface Lookup {
   ref: string;
   type: string;
   value: string;
+  duplicate?: true;
 }
 
 /**
@@ -68,6 +72,7 @@ export function lookupReader(
   options: { maxItems: number },
 ): LookupReader {
   let count = 0;
+  const refs = new KeyHashSet();
   const add = (raw: Partial<Record<"ref" | "type" | "value", unknown>>, where: string) => {
     if (++count > options.maxItems) {
       throw new BulkFileError(
@@ -76,7 +81,9 @@ export function lookupReader(
       );
     }
     const lookup = normalise(raw, String(count), where);
-    out.line(asciiJson([lookup.ref, lookup.type, lookup.value]));
+    const line = [lookup.ref, lookup.type, lookup.value];
+    // A fourth element marks a repeated reference_id (spools written before it have none).
+    out.line(asciiJson(refs.add(lookup.ref, "") ? line : [...line, 1]));
   };
   const inner = format === "json" ? jsonReader(add) : csvReader(add);
   const utf8 = utf8Check();
@@ -384,9 +391,9 @@ export async function readSpoolPage(
   count: number,
 ): Promise<{ lookups: Lookup[]; next: number }> {
   const { lines, next } = await spool.read(offset, count);
-  const lookups = lines.map((line) => {
-    const [ref, type, value] = JSON.parse(line) as [string, string, string];
-    return { ref, type, value };
+  const lookups = lines.map((line): Lookup => {
+    const [ref, type, value, repeated] = JSON.parse(line) as [string, string, string, 1?];
+    return repeated ? { ref, type, value, duplicate: true } : { ref, type, value };
   });
   return { lookups, next };
 }

@@ -18,7 +18,8 @@ import { heldBySender } from "./holds.ts";
 import { currentCallbackUrl } from "./callback.ts";
 import { callbackDue, processRetryDelay, retryDelay } from "./states.ts";
 import type { TxnRow } from "./store.ts";
-import { readSpoolPage } from "./bulk_file.ts";
+import { type Lookup, readSpoolPage } from "./bulk_file.ts";
+import { rejectItem } from "../registry/search_item.ts";
 import type { BulkRow, PageRow } from "./bulk_store.ts";
 import type { SpoolReader } from "./spool_store.ts";
 import { isTransientStorageFault } from "../db/faults.ts";
@@ -164,6 +165,26 @@ export function createBulkRunner(
     });
   }
 
+  /** A page's answers in file order: a repeated reference_id refused as inline items are, the rest looked up. */
+  async function answers(registry: string, lookups: Lookup[]): Promise<Record<string, unknown>[]> {
+    const fresh = lookups.filter((l) => !l.duplicate);
+    const found = fresh.length > 0 ? await options.lookup(deps, registry, fresh) : [];
+    const now = deps.clock.now();
+    let k = 0;
+    return lookups.map((l) =>
+      l.duplicate
+        ? {
+          ...rejectItem(
+            { reference_id: l.ref },
+            "rjct.reference_id.duplicate",
+            `reference_id ${JSON.stringify(l.ref)} repeats`,
+            now,
+          ),
+        }
+        : found[k++]
+    );
+  }
+
   async function buildPage(
     row: TxnRow,
     bulk: BulkRow,
@@ -172,7 +193,7 @@ export function createBulkRunner(
   ): Promise<void> {
     const { lookups, next } = await readSpoolPage(spool, bulk.next_offset, bulk.page_size);
     if (lookups.length === 0) throw new SpoolGone(bulk.pages_built + 1);
-    const items = await options.lookup(deps, row.registry, lookups);
+    const items = await answers(row.registry, lookups);
     const message = {
       transaction_id: row.transaction_id,
       correlation_id: row.correlation_id,

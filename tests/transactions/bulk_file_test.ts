@@ -164,6 +164,53 @@ Deno.test("bulk search: a signed CSV and a signed JSON file are answered page by
   }
 });
 
+Deno.test("bulk search: a reference_id that repeats in the file is answered rjct.reference_id.duplicate, as inline, and the rest looked up", async () => {
+  const receiver = startReceiver();
+  const server = await startWorkerServer(serverEnv());
+  try {
+    const alice = await createServerSender(server);
+    const [u1, u2, u3] = demoUins(3);
+    // "d-1" twice; a row without reference_id takes its position ("4"), which the next row names again.
+    const csv =
+      `reference_id,type,value\nd-1,UIN,${u1}\nd-2,UIN,${u2}\nd-1,UIN,${u3}\n,UIN,${u3}\n4,UIN,${u1}\n`;
+    const form = await bulkForm(alice.senderId, {
+      format: "csv",
+      file: csv,
+      senderUri: receiver.url,
+      transactionId: "bulk-dup",
+    });
+    const res = await postBulk(`${server.url}/dci_api/v1/social/registry/search`, alice, form);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const done = await waitForState(
+      server,
+      String((res.body.message as Json).correlation_id),
+      "callback_sent",
+      30_000,
+    );
+    assert.equal(done.status, "succ");
+    const items = pagesOf(receiver.received, "bulk-dup").flatMap((p) =>
+      (p.body.message as Json).search_response as Json[]
+    );
+    assert.deepEqual(
+      items.map((i) => [i.reference_id, i.status, i.status_reason_code ?? null]),
+      [
+        ["d-1", "succ", null],
+        ["d-2", "succ", null],
+        ["d-1", "rjct", "rjct.reference_id.duplicate"],
+        ["4", "succ", null],
+        ["4", "rjct", "rjct.reference_id.duplicate"],
+      ],
+    );
+    // The first of each is the lookup as sent (its own UIN), the repeat looked nothing up.
+    assert.ok(JSON.stringify(items[0].data).includes(u1) && !JSON.stringify(items[0].data).includes(u3));
+    assert.ok(JSON.stringify(items[3].data).includes(u3));
+    assert.equal(items[2].data, undefined);
+  } finally {
+    await server.stop();
+    await receiver.close();
+  }
+});
+
 Deno.test("bulk search: a page the receiver refuses is retried on its own; the others are delivered once", async () => {
   const receiver = startReceiver();
   let refusals = 0;

@@ -63,6 +63,40 @@ Deno.test("lookupReader() reads CSV and JSON in any chunking into the same norma
   }
 });
 
+Deno.test("lookupReader() marks a lookup whose reference_id repeats an earlier one, given or positional", async () => {
+  const csv = "type,value,reference_id\nUIN,U-1,a\nUIN,U-2,b\nUIN,U-3,a\nUIN,U-4,\nUIN,U-5,4\nUIN,U-6,b\n";
+  const json = JSON.stringify([
+    { type: "UIN", value: "U-1", reference_id: "a" },
+    { type: "UIN", value: "U-2", reference_id: "b" },
+    { type: "UIN", value: "U-3", reference_id: "a" },
+    { type: "UIN", value: "U-4" },
+    { type: "UIN", value: "U-5", reference_id: 4 },
+    { type: "UIN", value: "U-6", reference_id: "b" },
+  ]);
+  for (const [format, text] of [["csv", csv], ["json", json]] as const) {
+    const { count, dataDir, reader } = await readAll(format, cut(text, 5));
+    try {
+      assert.equal(count, 6);
+      const { lookups } = await readSpoolPage(reader, 0, 10);
+      assert.deepEqual(
+        lookups.map((l) => [l.ref, l.value, l.duplicate ?? false]),
+        [["a", "U-1", false], ["b", "U-2", false], ["a", "U-3", true], ["4", "U-4", false], [
+          "4",
+          "U-5",
+          true,
+        ], [
+          "b",
+          "U-6",
+          true,
+        ]],
+        format,
+      );
+    } finally {
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  }
+});
+
 Deno.test("lookupReader() refuses a malformed file, naming the problem and where it is", async () => {
   const cases: Array<[string, "csv" | "json", string, RegExp]> = [
     ["no value column", "csv", "type,ref\nUIN,1\n", /must name the columns type and value/],
