@@ -113,6 +113,11 @@ export function rejectItem(
   };
 }
 
+/** The answer to an item whose reference_id `ref` repeats an earlier item's of its message (or bulk file). */
+export function duplicateReference(item: unknown, ref: string, now: number): SearchResponseItem {
+  return rejectItem(item, "rjct.reference_id.duplicate", `reference_id ${JSON.stringify(ref)} repeats`, now);
+}
+
 /** The answer to `item` when answering it threw `err` for a client mistake or the budget; rethrows anything else. */
 export function rejectionOf(err: unknown, item: unknown, now: number): SearchResponseItem {
   if (err instanceof QueryError) return rejectItem(item, err.code, err.message, now);

@@ -8,6 +8,7 @@ import type { Registry } from "../dci/registry_router.ts";
 import { DciRejection } from "../dci/errors.ts";
 import { type StatementBudget, statementBudget } from "../db/budget.ts";
 import { referenceIdOf, rejectItem, searchItem, type SearchResponseItem } from "./search.ts";
+import { duplicateReference } from "./search_item.ts";
 import { checkVersion } from "../dci/header_rules.ts";
 import { profileOf } from "../registries/index.ts";
 import { type IdLookup, lookupIdentifiers, plainLookups } from "./id_lookup.ts";
@@ -128,12 +129,7 @@ function planMessage(deps: SearchSettings, input: SearchInput) {
     }
     const ref = referenceIdOf(item);
     if (ref !== undefined && seen.has(ref)) {
-      return rejectItem(
-        item,
-        "rjct.reference_id.duplicate",
-        `reference_id ${JSON.stringify(ref)} repeats`,
-        now,
-      );
+      return duplicateReference(item, ref, now);
     }
     if (ref !== undefined) seen.add(ref);
     return undefined;

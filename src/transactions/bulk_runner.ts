@@ -19,7 +19,7 @@ import { currentCallbackUrl } from "./callback.ts";
 import { callbackDue, processRetryDelay, retryDelay } from "./states.ts";
 import type { TxnRow } from "./store.ts";
 import { type Lookup, readSpoolPage } from "./bulk_file.ts";
-import { rejectItem } from "../registry/search_item.ts";
+import { duplicateReference } from "../registry/search_item.ts";
 import type { BulkRow, PageRow } from "./bulk_store.ts";
 import type { SpoolReader } from "./spool_store.ts";
 import { isTransientStorageFault } from "../db/faults.ts";
@@ -172,16 +172,7 @@ export function createBulkRunner(
     const now = deps.clock.now();
     let k = 0;
     return lookups.map((l) =>
-      l.duplicate
-        ? {
-          ...rejectItem(
-            { reference_id: l.ref },
-            "rjct.reference_id.duplicate",
-            `reference_id ${JSON.stringify(l.ref)} repeats`,
-            now,
-          ),
-        }
-        : found[k++]
+      l.duplicate ? { ...duplicateReference({ reference_id: l.ref }, l.ref, now) } : found[k++]
     );
   }
 
