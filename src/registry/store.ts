@@ -54,11 +54,6 @@ export const SQL = {
   materialise: `UPDATE registry_events SET snapshot = (SELECT data FROM registrant_data WHERE id = ?)
     WHERE registrant_id = ? AND snapshot = ''`,
   update: `UPDATE registrants SET ${assignments(COLUMNS)}, deleted_at=NULL WHERE id=?`,
-  // SQLite's update: every column but group_id, which `regroup` sets only when it changes (see saveRegistrant).
-  updateKeepingGroup: `UPDATE registrants SET ${
-    assignments(COLUMNS.filter((c) => c !== "group_id"))
-  }, deleted_at=NULL WHERE id=?`,
-  regroup: "UPDATE registrants SET group_id = ? WHERE id = ? AND group_id IS NOT ?",
   idOwner:
     "SELECT registrant_id AS rid FROM identifiers WHERE id_type = ? AND id_value = ? AND registry = ? AND live = 1",
   // An upsert, not INSERT OR REPLACE: see saveRegistrant.
@@ -100,10 +95,17 @@ export function getRegistrantById(db: Db, id: number): StoredRegistrant | undefi
 }
 
 /**
- * SQLite's `SQL.materialise`, OR IGNORE so that it needs no statement journal (see saveRegistrant): it ignores
- * nothing, as the registrant it runs for was read joined to its data row.
+ * SQLite's statements of an update in place of `SQL.update` and `SQL.materialise`, none needing a statement
+ * journal (see saveRegistrant): every column but group_id, which `regroup` sets only when it changes; the lazy
+ * snapshots OR IGNORE, which ignores nothing, as the registrant it runs for was read joined to its data row.
  */
-const MATERIALISE = SQL.materialise.replace(/^UPDATE /, "UPDATE OR IGNORE ");
+const SQLITE_UPDATE = {
+  keepingGroup: `UPDATE registrants SET ${
+    assignments(COLUMNS.filter((c) => c !== "group_id"))
+  }, deleted_at=NULL WHERE id=?`,
+  regroup: "UPDATE registrants SET group_id = ? WHERE id = ? AND group_id IS NOT ?",
+  materialise: SQL.materialise.replace(/^UPDATE /, "UPDATE OR IGNORE "),
+};
 
 /**
  * Creates or replaces a registrant (by external id, within its registry: the one its record type belongs to)
@@ -134,10 +136,10 @@ export function saveRegistrant(
     // with a NOT NULL column, an INSERT OR REPLACE) opens a statement journal, and inside an import chunk's
     // savepoint SQLite's in-memory sub-journal makes each such statement cost time in proportion to all the chunk
     // has written so far: re-importing 30,000 stored records in batches of 20,000 took 57 s instead of 3.4 s.
-    stmt(db, SQL.updateKeepingGroup).run(...values.toSpliced(GROUP_AT, 1), existing.id);
-    stmt(db, SQL.regroup).run(groupId, existing.id, groupId);
     id = existing.id;
-    stmt(db, MATERIALISE).run(id, id);
+    stmt(db, SQLITE_UPDATE.keepingGroup).run(...values.toSpliced(GROUP_AT, 1), id);
+    stmt(db, SQLITE_UPDATE.regroup).run(groupId, id, groupId);
+    stmt(db, SQLITE_UPDATE.materialise).run(id, id);
     stmt(db, SQL.dataUpdate).run(json, id);
     for (const i of existing.identifiers) stmt(db, SQL.idDelete).run(i.value, i.type, id);
   } else {
