@@ -85,6 +85,8 @@ Deno.test(
         assert.equal(focused.outline, "solid");
         assert.equal(focused.width, "3px");
         await page.keyboard.press("Enter");
+        // The fragment navigation lands after the key press returns: wait for it (a failure times out).
+        await page.waitForFunction(`location.hash === "#main"`, undefined, { timeout: 5_000 });
         assert.match(page.url(), /#main$/);
       });
 
