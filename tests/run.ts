@@ -15,7 +15,11 @@
  * - the files in SQLITE_ONLY (tests/sqlite_only.ts): they test parts only the embedded backend has.
  *
  * Arguments: `--sqlite` or `--pg` (that pass only); paths select among the files; arguments after `--` go to
- * `deno test`. `DCI_TESTS_TYPECHECKED=1`: the test files were type-checked already (`deno task check` covers tests/;
+ * `deno test`. `--durations LOG` prints each file's seconds from a `deno test` log (NO_COLOR) as JSON, for
+ * tests/durations.json.
+ *
+ * Order: the files of tests/durations.json start first, longest first, then the rest by path. `deno test --parallel`
+ * starts files in the order given, so a long file no longer starts last and runs alone at the end. `DCI_TESTS_TYPECHECKED=1`: the test files were type-checked already (`deno task check` covers tests/;
  * .ci/run sets it once that check passed), so neither pass checks them again (~15 s of two cores); without it the
  * first pass checks them and the PostgreSQL pass, whose files are among them, does not check them twice.
  */
@@ -93,6 +97,32 @@ export function plan(): { run: string[]; left: Array<{ path: string; why: string
   return { run, left };
 }
 
+/**
+ * `files` with the long ones first, longest first, by tests/durations.json (seconds per file from a CI run's log,
+ * `--durations`); the others after them in their order.
+ */
+export function longestFirst(files: string[]): string[] {
+  const seconds: Record<string, number> = JSON.parse(Deno.readTextFileSync(`${ROOT}tests/durations.json`));
+  const known = files.filter((f) => seconds[f] !== undefined).sort((a, b) => seconds[b] - seconds[a]);
+  return [...known, ...files.filter((f) => seconds[f] === undefined)];
+}
+
+/**
+ * Each test file's total seconds in a `deno test` log without colours: the sum of its top-level tests' times
+ * (`./tests/x_test.ts => name ... ok (1m2s)`; steps, whose names hold " ... ", are inside their test's time).
+ */
+export function durationsOf(log: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const line = /^\.\/(tests\/\S+_test\.ts) => (.*) \.\.\. (?:ok|FAILED) \((?:(\d+)m)?(?:([\d.]+)(ms|s))?\)$/;
+  for (const text of log.split("\n")) {
+    const m = line.exec(text);
+    if (!m || m[2].includes(" ... ")) continue;
+    const seconds = Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0) / (m[5] === "ms" ? 1000 : 1);
+    out[m[1]] = (out[m[1]] ?? 0) + seconds;
+  }
+  return out;
+}
+
 /** Runs `deno test` on `files` with `env` (`checked`: without type-checking them); resolves with its exit code. */
 async function denoTest(
   files: string[],
@@ -106,6 +136,14 @@ async function denoTest(
     env,
   }).spawn();
   return (await child.status).code;
+}
+
+if (import.meta.main && Deno.args[0] === "--durations") {
+  // The files of 3 s or more, rounded to the second: enough to order them.
+  const all = durationsOf(Deno.readTextFileSync(Deno.args[1]));
+  const long = Object.entries(all).filter(([, s]) => s >= 3).sort(([a], [b]) => a < b ? -1 : 1);
+  console.log(JSON.stringify(Object.fromEntries(long.map(([f, s]) => [f, Math.round(s)])), null, 2));
+  Deno.exit(0);
 }
 
 if (import.meta.main) {
@@ -128,12 +166,14 @@ if (import.meta.main) {
   let code = 0;
   try {
     const typechecked = Deno.env.get("DCI_TESTS_TYPECHECKED") === "1";
-    if (sqlite) code = await denoTest(chosen.length ? chosen : ["tests/"], extra, env, typechecked);
+    if (sqlite) {
+      code = await denoTest(chosen.length ? chosen : longestFirst(testFiles()), extra, env, typechecked);
+    }
     const files = !postgres
       ? []
       : chosen.length
       ? run.filter((p) => chosen.some((c) => p.startsWith(c)))
-      : run;
+      : longestFirst(run);
     if (postgres && chosen.length === 0) {
       console.log(`\nThe PostgreSQL pass: ${run.length} test files; ${left.length} left out:`);
       for (const l of left) console.log(`  ${l.path}: ${l.why}`);
