@@ -1,8 +1,11 @@
 /**
- * Item 1 (issue 11), end to end: the real server with a 50,000-person registry and the default budget
- * (100 ms). A query that must examine every person with 252 range tests each (far more than 100 ms of SQLite
- * work on any machine) is refused with its code, sync and async (the worker ends the transaction with the
- * item rejected and sends the callback); a normal search on the same server still answers. Codes, not times.
+ * Item 1 (issue 11), end to end: the real server with a 50,000-person registry and a budget of 25 ms. A query
+ * that must examine every person with 252 range tests each is refused with its code, sync and async (the
+ * worker ends the transaction with the item rejected and sends the callback); a normal search on the same
+ * server still answers. Codes, not times. The budget is a quarter of the default (100 ms): on PostgreSQL, where
+ * statement_timeout bounds each statement of the search's transaction (the count, then the page), that query
+ * passed the default on a fast day (`succ`, ~135 ms for the whole request), and the point here is the path a
+ * refusal takes, not the default's size (bench/_abuse_search.ts sends these queries at the default).
  */
 import assert from "node:assert/strict";
 import { runCliProcess } from "../helpers/server.ts";
@@ -21,7 +24,7 @@ Deno.test("search budget end to end: a pathological query is refused sync and as
   const seeded = await runCliProcess(["registry", "seed", "--demo", "50000"], { DCI_DATA_DIR: dataDir });
   assert.equal(seeded.code, 0, seeded.stderr);
   const receiver = startReceiver();
-  const server = await startWorkerServer({}, dataDir);
+  const server = await startWorkerServer({ DCI_SEARCH_BUDGET_MS: "25" }, dataDir);
   try {
     const sender = await createServerSender(server);
     const request = (id: string, criteria: Json) => ({
@@ -38,7 +41,7 @@ Deno.test("search budget end to end: a pathological query is refused sync and as
     const item = firstItem(bad.body.message);
     assert.equal(item.status, "rjct");
     assert.equal(item.status_reason_code, "rjct.search.too_many_records_found");
-    assert.match(String(item.status_reason_message), /100 ms time budget/);
+    assert.match(String(item.status_reason_message), /25 ms time budget/);
 
     const normal = { query_type: "idtype-value", query: { type: "UIN", value: "TEST-001" } };
     const good = await send(server, sender, path, request("s-2", normal), receiver.url);
