@@ -18,10 +18,12 @@
  * `deno test`. `--durations LOG` prints each file's seconds from a `deno test` log (NO_COLOR) as JSON, for
  * tests/durations.json.
  *
- * Order: the files of tests/durations.json start first, longest first, then the rest by path. `deno test --parallel`
- * starts files in the order given, so a long file no longer starts last and runs alone at the end. `DCI_TESTS_TYPECHECKED=1`: the test files were type-checked already (`deno task check` covers tests/;
- * .ci/run sets it once that check passed), so neither pass checks them again (~15 s of two cores); without it the
- * first pass checks them and the PostgreSQL pass, whose files are among them, does not check them twice.
+ * Order: the files of tests/durations.json start first, longest first, then the rest by path. `deno test
+ * --parallel` starts files in the order given, so a long file no longer starts last and runs on alone at the end.
+ *
+ * `DCI_TESTS_TYPECHECKED=1`: the test files were type-checked already (`deno task check` covers tests/; .ci/run
+ * sets it once that check passed), so neither pass checks them again (~15 s of two cores); without it the first
+ * pass checks them and the PostgreSQL pass, whose files are among them, does not check them twice.
  */
 import { SQLITE_ONLY } from "./sqlite_only.ts";
 import { SHARED_PG_ENV, startPostgres } from "./helpers/postgres.ts";
