@@ -2,9 +2,9 @@
  * Loading through RegistryLoadStore on each backend: BENCH_PERSONS (default 100,000) social demo persons and their
  * households, prepared in process, `BENCH_BATCH` records per transaction (default 5,000), into an empty registry
  * (a bulk load: indexes deferred and rebuilt), with the indexes kept (`bulk: false`), and that load again (every
- * record an update: a monthly change file re-imported whole). PostgreSQL: the
- * test cluster of DCI_TEST_PG_URL (a fresh database). Prints records/s; the rebuild is included. BENCH_BACKENDS:
- * `sqlite`, `postgres` or both (default).
+ * record an update: a monthly change file re-imported whole). PostgreSQL: the test cluster of DCI_TEST_PG_URL (a
+ * fresh database). Prints records/s; the rebuild is included. BENCH_BACKENDS: `sqlite`, `postgres` or both
+ * (default).
  *
  *   DCI_TEST_PG_URL=postgres://… deno run -A bench/load_store.ts
  */
