@@ -7,7 +7,7 @@
  */
 import type { PgClient, PgPool } from "../db/pg/pool.ts";
 import { pgAll, pgPlaceholders, type PgQueryable, pgText } from "../db/pg/query.ts";
-import { pgWithBudget } from "../db/pg/budget.ts";
+import { pgWithBudget, type Tighten } from "../db/pg/budget.ts";
 import type { StatementBudget } from "../db/budget.ts";
 import { type Compiled, searchFrom, toSql } from "./query_sql.ts";
 import { ESTIMATE_ROWS, estimateOf } from "./query_intersect.ts";
@@ -66,16 +66,18 @@ export async function pgSearchItem(
       throw filterError("a value contains the NUL character, which PostgreSQL text cannot hold");
     }
     // The counts that choose an AND's driving comparison run under the request's budget, as its reads do.
-    const where = await pgWithBudget(pool, ctx.budget, (client) => compile(client, p));
+    const where = await pgWithBudget(pool, ctx.budget, (client, tighten) => compile(client, p, tighten));
     const lookup = p.lookup ? await identifierPage(pool, p, where) : undefined;
     // A group's members are read under the budget (the lookup's own statement is bounded by the data).
     const records = (regs: StoredRegistrant[]) =>
       p.recordType.kind === "group"
         ? pgWithBudget(pool, ctx.budget, (client) => recordsOf(client, p.profile, p.recordType, regs))
         : toRecords(p.profile, p.recordType, regs);
-    const page = lookup
-      ? { total: lookup.length, records: await records(lookup) }
-      : await pgWithBudget(pool, ctx.budget, (client) => readMatches(client, ctx, p, where));
+    const page = lookup ? { total: lookup.length, records: await records(lookup) } : await pgWithBudget(
+      pool,
+      ctx.budget,
+      (client, tighten) => readMatches(client, tighten, ctx, p, where),
+    );
     return answerOf(p, ctx.now, page);
   } catch (err) {
     return rejectionOf(err, item, ctx.now);
@@ -87,7 +89,7 @@ export async function pgSearchItem(
  * (query_intersect.ts), whose rows are counted before compiling: a first pass collects the counts asked for,
  * they are read, and the second pass compiles with them.
  */
-async function compile(pool: PgQueryable, p: PreparedItem): Promise<Compiled> {
+async function compile(pool: PgQueryable, p: PreparedItem, tighten: Tighten): Promise<Compiled> {
   const asked: Array<{ where: string; params: Array<string | number>; oneKey: boolean }> = [];
   const first = toSql(p.cond, {
     ...p.sql,
@@ -99,6 +101,7 @@ async function compile(pool: PgQueryable, p: PreparedItem): Promise<Compiled> {
   const counts = new Map<string, number>();
   let maxId: number | undefined;
   for (const a of asked) {
+    await tighten();
     const [{ n, last }] = await run<{ n: number; last: number | null }>(
       pool,
       `SELECT COUNT(*) AS n, MAX(id) AS last FROM (SELECT v.registrant_id AS id FROM registrant_values v ` +
@@ -161,6 +164,7 @@ async function identifierPage(pool: PgPool, p: PreparedItem, where: Compiled) {
 /** The bounded count and the page of a search (search.ts readMatches, on one snapshot). */
 async function readMatches(
   client: PgClient,
+  tighten: Tighten,
   ctx: PgSearchContext,
   q: PreparedItem,
   where: Compiled,
@@ -174,6 +178,7 @@ async function readMatches(
   const total = Number(n);
   if (total > ctx.maxResults) throw tooMany(ctx.maxResults);
   if (q.offset >= total) return { total, records: [] };
+  await tighten();
   const keyset = q.after ? afterCursor(q.sort, q.after, "postgres") : undefined;
   const keys = q.sort.map((k, i) => `, r.${k.column} AS k${i}`).join("");
   // The page's rows carry their data: one statement instead of the page and then its rows.
@@ -189,6 +194,7 @@ async function readMatches(
     q.pageSize,
   );
   const regs = rows.slice(0, q.pageSize).map(fromRow);
+  await tighten();
   return {
     total,
     records: await recordsOf(client, q.profile, q.recordType, regs),
