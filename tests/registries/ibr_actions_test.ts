@@ -107,6 +107,18 @@ Deno.test("sync/enrolled reads the predicate, single-expression and idtype-value
     expression2: { attribute_name: "programme_identifier", operator: "eq", attribute_value: "DCI001" },
   }];
   assert.equal((await enrolled(store, predicate, { query_type: "predicate" })).enrolled_status, "yes");
+  // The yaml's EnrolledRequest query is an object: one predicate, as dr's sync/disabled takes it.
+  assert.equal((await enrolled(store, predicate[0], { query_type: "predicate" })).enrolled_status, "yes");
+  const other = {
+    seq_num: 1,
+    expression1: { attribute_name: "UIN", operator: "eq", attribute_value: "NOBODY" },
+  };
+  const no = await enrolled(store, other, { query_type: "predicate" });
+  assert.equal(no.enrolled_status, "no");
+  assert.equal(no.status, "succ");
+  const or = await enrolled(store, { ...predicate[0], condition: "or" }, { query_type: "predicate" });
+  assert.equal(or.status, "rjct");
+  assert.match(or.status_reason_message, /^query\.condition: only "and"/);
   assert.equal(
     (await enrolled(store, { type: "uin", value: "BENEFICIARY-TEST-001" }, { query_type: "idtype-value" }))
       .enrolled_status,

@@ -4,7 +4,8 @@
  * stands, Active or Suspended). Accepted forms, all with `eq` only (a yes/no question names one person):
  *   { "person_identifier": { "eq": "ABC451123" }, "programme_identifier.program.programme_identifier": { "eq": "DCI001" } }
  *   { "attribute_name": "person_identifier", "operator": "eq", "attribute_value": "847951632" }
- *   [{ "expression1": {...}, "condition": "and", "expression2": {...} }]        (query_type predicate)
+ *   { "seq_num": 1, "expression1": {...}, "condition": "and", "expression2": {...} }  (query_type predicate;
+ *                                                                    also a list of them, all "and")
  *   { "type": "UIN", "value": "..." }                                          (query_type idtype-value)
  *   { "type": "...", "value": { "expression": { ...map... } } }               (query_type expression)
  */
@@ -42,21 +43,26 @@ export function readEnrolledQuery(queryType: string | undefined, query: unknown)
   const problems: string[] = [];
   const set = (attr: string, op: unknown, value: unknown) => assign(q, problems, attr, op, value);
   if (type === "graphql") return { ok: false, reason: "query_type graphql is not supported" };
+  /** One predicate (the spec's object, or an element of a list of them); a refusal's reason, if any. */
+  const predicate = (item: unknown, where: string): string | undefined => {
+    if (!isObj(item)) return `${where}: expected an object`;
+    if (item.condition !== undefined && String(item.condition).toLowerCase() !== "and") {
+      return `${where}.condition: only "and" (a yes/no question names one person)`;
+    }
+    for (const e of [item.expression1, item.expression2, item.attribute_name ? item : undefined]) {
+      if (isObj(e)) set(String(e.attribute_name ?? ""), e.operator, e.attribute_value);
+    }
+  };
   if (Array.isArray(query)) {
     for (const [i, item] of query.entries()) {
-      if (!isObj(item)) return { ok: false, reason: `query[${i}]: expected an object` };
-      if (item.condition !== undefined && String(item.condition).toLowerCase() !== "and") {
-        return {
-          ok: false,
-          reason: `query[${i}].condition: only "and" (a yes/no question names one person)`,
-        };
-      }
-      for (const e of [item.expression1, item.expression2, item.attribute_name ? item : undefined]) {
-        if (isObj(e)) set(String(e.attribute_name ?? ""), e.operator, e.attribute_value);
-      }
+      const refused = predicate(item, `query[${i}]`);
+      if (refused) return { ok: false, reason: refused };
     }
   } else if (isObj(query)) {
-    if (typeof query.attribute_name === "string") {
+    if (isObj(query.expression1) || isObj(query.expression2)) {
+      const refused = predicate(query, "query");
+      if (refused) return { ok: false, reason: refused };
+    } else if (typeof query.attribute_name === "string") {
       set(query.attribute_name, query.operator, query.attribute_value);
     } else if (typeof query.type === "string" && isObj(query.value) && isObj(query.value.expression)) {
       readMap(query.value.expression, set);
