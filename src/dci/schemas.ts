@@ -12,10 +12,11 @@ import {
 } from "./limits.ts";
 
 /**
- * ISO 8601 date-time with a zone (Z or ±hh:mm). Anchored, and each part is followed by a character its
- * quantifier cannot take, so it runs in linear time whatever the input.
+ * ISO 8601 date-time with a zone (Z or ±hh:mm). RFC 3339, which OpenAPI's `format: date-time` names, allows a
+ * lowercase `t` and `z` and a space for the `T`: so does this. Anchored, and each part is followed by a
+ * character its quantifier cannot take, so it runs in linear time whatever the input.
  */
-export const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+export const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})$/;
 
 /** ISO 8601 date-time with a zone (Z or ±hh:mm); the pattern runs only on strings of at most 64 characters. */
 export const DateTime = z.string().max(MAX_TIMESTAMP, { abort: true }).regex(

@@ -10,6 +10,7 @@ import type { StoredRegistrant } from "./store.ts";
 import { type ListedMembers, withListed } from "./search_members.ts";
 import { BudgetExceeded } from "../db/budget.ts";
 import { HEADER_SAFE_ID_RULE, isHeaderSafeId } from "../dci/limits.ts";
+import { DATE_TIME } from "../dci/schemas.ts";
 import { ItemRejection, paginationOf, recordTypeOf, regTypeRecordType, sortOf } from "./search_criteria.ts";
 import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
 import { groupStorageOf, socialRegistry } from "../registries/index.ts";
@@ -78,8 +79,6 @@ export interface ItemPage {
   records: Record<string, unknown>[];
   nextCursor?: string;
 }
-
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 type Obj = Record<string, unknown>;
 

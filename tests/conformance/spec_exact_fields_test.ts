@@ -66,6 +66,44 @@ Deno.test("locale must be three lowercase letters on search, subscribe, txn/stat
   }
 });
 
+Deno.test("RFC 3339's lowercase t and z, and a space for the T, are date-times: message_ts and item timestamps", async () => {
+  const h = await specHarness();
+  try {
+    const now = new Date(h.deps.clock.now()).toISOString();
+    for (const [i, ts] of [now.replace("T", "t").replace("Z", "z"), now.replace("T", " ")].entries()) {
+      const res = await send(
+        h,
+        "/registry/sync/search",
+        envelope(h, searchOf(`rfc-${i}`, ["a"], { timestamp: ts }), {
+          action: "search",
+          header: { message_ts: ts },
+        }),
+      );
+      assert.equal(res.status, 200, `${ts}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.message.search_response[0].status, "succ", ts);
+    }
+    // Still refused: no zone (the schema), or a T replaced by anything else (no date the admission can read).
+    const [zoneless, underscore] = await Promise.all(
+      [now.slice(0, -1), now.replace("T", "_")].map((ts, i) =>
+        send(
+          h,
+          "/registry/sync/search",
+          envelope(h, searchOf(`bad-${i}`, ["a"]), {
+            action: "search",
+            header: { message_ts: ts },
+          }),
+        )
+      ),
+    );
+    assert.equal(zoneless.status, 400);
+    assert.match(zoneless.body.message.error.message, /header\.message_ts: expected an ISO 8601 date-time/);
+    assert.equal(underscore.status, 400);
+    assert.equal(underscore.body.header.status_reason_code, "rjct.message_ts.invalid");
+  } finally {
+    h.close();
+  }
+});
+
 Deno.test("every item timestamp needs a zone: search, subscribe, unsubscribe, txn/status and receipt", async () => {
   const h = await specHarness();
   try {
