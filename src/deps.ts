@@ -63,7 +63,7 @@ export interface Deps {
   readonly extensions?: Extensions;
   /** Access tokens whose signature verified on these deps (src/auth/token_cache.ts; at most 10,000). */
   readonly tokenCache: TokenCache;
-  /** Client rows the bearer check read, confirmed in the admission's write (src/auth/bearer_rows.ts). */
+  /** Client rows the bearer check read, confirmed in the admission's write (src/auth/bearer_rows.ts; SQLite). */
   readonly bearerRows: BearerRowCache;
   /** Senders' imported active keys under their keys stamp (src/senders/key_cache.ts; one entry per sender). */
   readonly senderKeyCache: SenderKeyCache;

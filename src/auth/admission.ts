@@ -7,7 +7,6 @@
 import type { Deps } from "../deps.ts";
 import type { RateDecision } from "../senders/rate_limit.ts";
 import { checkMessageTs, duplicateMessageId } from "./replay.ts";
-import type { BearerConfirm } from "./bearer_store.ts";
 
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64];
 
@@ -20,7 +19,7 @@ export interface AdmitOptions {
    */
   sync?: boolean;
   /** The bearer check's `confirm` (a cached client row): the admission fails with StaleBearerRow if it changed. */
-  confirm?: BearerConfirm;
+  confirm?: (memo: Map<string, string>) => boolean;
 }
 
 /**

@@ -5,7 +5,7 @@
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { type AccessClaims, TokenError, verifyAccessToken } from "./jwt.ts";
-import type { BearerClientRow, BearerConfirm } from "./bearer_store.ts";
+import type { BearerClientRow } from "./bearer_store.ts";
 import { secretRotatedAtMs } from "../senders/clients.ts";
 import { type RequestSettings, requestSettings } from "../senders/settings.ts";
 import { keysStamp } from "../senders/key_store.ts";
@@ -25,7 +25,7 @@ export interface BearerAuth extends RequestSettings {
    * Present when the decision was made on a cached row: confirms, inside the admission's write, that the row is
    * still what the database holds (BearerStore.confirm).
    */
-  confirm?: BearerConfirm;
+  confirm?: (memo: Map<string, string>) => boolean;
 }
 
 /** `Bearer <token>`, the scheme in any case (RFC 9110 §11.1: auth schemes are case-insensitive). */
@@ -47,8 +47,8 @@ function issuedBeforeRotation(claims: AccessClaims, row: BearerClientRow): boole
  * reads the status of the server key that signed the token: a key retired anywhere stops its tokens at once.
  *
  * With `cached` (the registry chain, which always admits a request before any work), a client's row read by an
- * earlier request is used again, to be confirmed in the admission's write (both backends): the answer then
- * carries `confirm`, and the admission refuses it with StaleBearerRow when the row has changed since, so the
+ * earlier request is used again where the store can confirm it in the admission's write (SQLite): the answer
+ * then carries `confirm`, and the admission refuses it with StaleBearerRow when the row has changed since, so the
  * chain runs again on a fresh read. A refusal is never decided on a cached row: it is read afresh first.
  */
 export async function checkBearer(
@@ -76,7 +76,7 @@ export async function checkBearer(
   const store = deps.storage.bearer;
   const { client_id: clientId } = token.claims;
   const key = `${clientId}\n${token.keyId}\n${token.keyAlg}`;
-  const cached = options.cached ? deps.bearerRows.get(key) : undefined;
+  const cached = options.cached && store.confirm ? deps.bearerRows.get(key) : undefined;
   if (cached) {
     try {
       return { ...bearerAuth(deps, token.claims, cached.row, scope), confirm: cached.confirm };
@@ -85,6 +85,7 @@ export async function checkBearer(
     }
   }
   const row = await store.lookup(clientId, token.keyId, token.keyAlg);
+  if (!store.confirm) return bearerAuth(deps, token.claims, row, scope);
   deps.bearerRows.delete(key);
   const auth = bearerAuth(deps, token.claims, row, scope);
   if (row) {

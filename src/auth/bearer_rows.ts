@@ -2,7 +2,7 @@
  * The bearer check's cached client rows (src/auth/bearer.ts): per Deps, at most BEARER_ROWS entries, the one read
  * longest ago dropped first. An entry holds the row and the check that confirms it inside the admission's write.
  */
-import type { BearerClientRow, BearerConfirm } from "./bearer_store.ts";
+import type { BearerClientRow } from "./bearer_store.ts";
 
 /** How many clients' rows one Deps keeps. */
 export const BEARER_ROWS = 4096;
@@ -10,7 +10,7 @@ export const BEARER_ROWS = 4096;
 /** A cached row and the check that it is still what the database holds (BearerStore.confirm). */
 export interface CachedBearerRow {
   row: BearerClientRow;
-  confirm: BearerConfirm;
+  confirm: (memo: Map<string, string>) => boolean;
 }
 
 /** Rows by client id, server key id and key alg. */

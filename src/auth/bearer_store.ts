@@ -30,22 +30,19 @@ export interface BearerStore {
    */
   lookup(clientId: string, keyId: string, keyAlg: string): Promise<BearerClientRow | undefined>;
   /**
-   * What confirms `row`, read earlier for (`clientId`, `keyId`, `keyAlg`), inside a later request's admission:
-   * the write that counts the request first checks that the lookup still reads that row, so a change committed
-   * before it (a client revoked, a key retired, a limit changed) is seen, and a row cached by the bearer check is
-   * confirmed in the same step that admits the request.
+   * Where the store can confirm a row inside the admission's write (SQLite): a check that `row`, read earlier for
+   * (`clientId`, `keyId`, `keyAlg`), is still what the lookup reads. It runs in the write transaction that counts
+   * the request, so a row cached by the bearer check is confirmed in the same step that admits the request: a
+   * change committed before it (a client revoked, a key retired, a limit changed) is seen. `memo` is shared by the
+   * requests of one write, so each client is read once per write. Without it (PostgreSQL) nothing is cached.
    */
-  confirm(clientId: string, keyId: string, keyAlg: string, row: BearerClientRow): BearerConfirm;
+  confirm?(
+    clientId: string,
+    keyId: string,
+    keyAlg: string,
+    row: BearerClientRow,
+  ): (memo: Map<string, string>) => boolean;
 }
-
-/**
- * A cached row's confirmation, as the store's admission takes it: on SQLite a check run in the group commit's
- * write (`memo` is shared by the write's requests, so each client is read once per write); on PostgreSQL the row
- * as the lookup rendered it (`dci_bearer_row`), which dci_admit renders again and compares.
- */
-export type BearerConfirm =
-  | { check: (memo: Map<string, string>) => boolean }
-  | { clientId: string; keyId: string; keyAlg: string; row: string };
 
 /** The outcome of an admission whose cached bearer row was no longer current: the chain runs again on a fresh read. */
 export class StaleBearerRow extends Error {
@@ -70,12 +67,10 @@ export function sqliteBearerStore(db: Db): BearerStore {
     confirm(clientId, keyId, keyAlg, row) {
       const expected = JSON.stringify(row);
       const key = `${clientId}\n${keyId}\n${keyAlg}`;
-      return {
-        check(memo) {
-          let now = memo.get(key);
-          if (now === undefined) memo.set(key, now = JSON.stringify(read(clientId, keyId, keyAlg) ?? null));
-          return now === expected;
-        },
+      return (memo) => {
+        let now = memo.get(key);
+        if (now === undefined) memo.set(key, now = JSON.stringify(read(clientId, keyId, keyAlg) ?? null));
+        return now === expected;
       };
     },
   };

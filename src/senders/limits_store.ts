@@ -25,7 +25,7 @@ import {
   takeSlots,
 } from "./rate_limit.ts";
 import { recordMessageId, type ReplayKind } from "../auth/replay.ts";
-import { type BearerConfirm, StaleBearerRow } from "../auth/bearer_store.ts";
+import { StaleBearerRow } from "../auth/bearer_store.ts";
 
 /** One signed request to admit: counted against its sender's limits, its message id recorded once. */
 export interface AdmissionRequest {
@@ -50,10 +50,11 @@ export interface AdmissionRequest {
   /** Called once per write with how many requests it admitted together (1 where nothing is batched). */
   onWrite?: (size: number) => void;
   /**
-   * BearerAuth.confirm, checked first in the write (the cached client row still current): when it is not, the
-   * request is neither counted nor recorded and its outcome is the error StaleBearerRow.
+   * Runs first in the write (SQLite: BearerAuth.confirm, the cached client row still current; `memo` is shared by
+   * the write's requests): when false the request is neither counted nor recorded and its outcome is the error
+   * StaleBearerRow.
    */
-  confirm?: BearerConfirm;
+  confirm?: (memo: Map<string, string>) => boolean;
 }
 
 /**
@@ -113,7 +114,7 @@ class Replayed {
 interface Batch {
   requests: SenderRequest[];
   /** Each request's `confirm`, by index. */
-  confirms: Array<BearerConfirm | undefined>;
+  confirms: Array<((memo: Map<string, string>) => boolean) | undefined>;
   onWrite?: (size: number) => void;
   nowMs: number;
   outcomes: Promise<SenderOutcome[]>;
@@ -132,9 +133,7 @@ export function sqliteRateLimitStore(db: Db): RateLimitStore {
       close(batch);
       batch.onWrite?.(batch.requests.length);
       const memo = new Map<string, string>();
-      const stale = batch.confirms.map((confirm) =>
-        confirm !== undefined && !("check" in confirm && confirm.check(memo))
-      );
+      const stale = batch.confirms.map((confirm) => confirm !== undefined && !confirm(memo));
       if (!stale.includes(true)) return countSenderRequests(db, batch.requests, batch.nowMs);
       const counted = countSenderRequests(db, batch.requests.filter((_, i) => !stale[i]), batch.nowMs);
       return stale.map((s) => s ? { error: new StaleBearerRow() } : counted.shift()!);

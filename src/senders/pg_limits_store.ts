@@ -24,7 +24,6 @@ import {
   WINDOW_S,
 } from "./rate_limit.ts";
 import { replayKind } from "../auth/replay.ts";
-import { StaleBearerRow } from "../auth/bearer_store.ts";
 import type { AdmissionOutcome, AdmissionRequest, RateLimitStore, SlotsTaken } from "./limits_store.ts";
 
 /** The first key of the two-key advisory locks on rate-limit counters ("dcir" in ASCII). */
@@ -36,12 +35,9 @@ const LOCK_KEYS = `SELECT pg_advisory_xact_lock($1, h)
 const BUMP_BUCKET = `INSERT INTO rate_buckets (scope, key, second, count) VALUES ($1, $2, $3, $4)
   ON CONFLICT (scope, key, second) DO UPDATE SET count = rate_buckets.count + excluded.count`;
 
-/**
- * A signed request's admission in one round trip (src/db/pg/migrations/0035_replay_guard_kind.sql), a cached
- * bearer row confirmed first (0037_pg_bearer_confirm.sql).
- */
+/** A signed request's admission in one round trip (src/db/pg/migrations/0035_replay_guard_kind.sql). */
 const ADMIT = `SELECT used, day_used, outcome, seconds, counts, replayed_kind
-  FROM dci_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`;
+  FROM dci_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
 
 const RELEASE_BUCKET =
   `UPDATE rate_buckets SET count = count - 1 WHERE scope = $1 AND key = $2 AND second = $3`;
@@ -113,9 +109,6 @@ async function admit(
   nowMs: number,
 ): Promise<AdmissionOutcome> {
   const nowS = Math.floor(nowMs / 1000);
-  // A cached bearer row is confirmed in the same statement; a confirmation it cannot make (SQLite's) is stale.
-  if (r.confirm && !("row" in r.confirm)) return { error: new StaleBearerRow() };
-  const bearer = r.confirm;
   let failed: { error: unknown } | undefined;
   try {
     r.check?.();
@@ -135,10 +128,8 @@ async function admit(
     Math.max(nowMs, r.seenAtMs ?? 0),
     nowMs - r.replayWindowMs,
     r.kind ?? "sync",
-    ...(bearer ? [bearer.clientId, bearer.keyId, bearer.keyAlg, bearer.row] : [null, null, null, null]),
   ]))!;
   r.onWrite?.(1);
-  if (row.outcome === "stale") return { error: new StaleBearerRow() };
   const decision: RateDecision = senderDecision(row.used, row.day_used ?? 0, r.limits, nowMs);
   if ((row.outcome === "refused") === decision.allowed) {
     throw new Error(
@@ -165,8 +156,7 @@ async function admit(
 interface AdmitRow {
   used: number;
   day_used: number | null;
-  /** "stale": the cached bearer row to confirm has changed; nothing else is read, counted or recorded. */
-  outcome: "refused" | "allowed" | "replayed" | "counted" | "stale";
+  outcome: "refused" | "allowed" | "replayed" | "counted";
   seconds: string[] | null;
   counts: string[] | null;
   /** With outcome "replayed": the kind of request that recorded the message id. */

@@ -1,9 +1,8 @@
 /**
- * The bearer check's cached client rows (src/auth/bearer.ts): a client's row read by one request is used again by
- * the next and confirmed in the admission's write (SQLite: the group commit's; PostgreSQL: dci_admit's statement),
- * so a change committed in between (through the same connection, another isolate's, another process's or another
- * instance's) holds for the very next request, and a request passed again on a fresh read is counted once. The
- * behaviour cases run on both backends.
+ * The bearer check's cached client rows (src/auth/bearer.ts): on SQLite a client's row read by one request is used
+ * again by the next and confirmed in the admission's write, so a change committed in between (through the same
+ * connection, another isolate's or another process's) holds for the very next request, and a request passed again
+ * on a fresh read is counted once. The behaviour cases run on both backends (PostgreSQL reads the row every time).
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
@@ -131,7 +130,10 @@ Deno.test("bearer cache: a request refused before its admission is refused for a
 });
 
 Deno.test({
-  name: "bearer cache: an async copy sent again is counted by a write that confirms the row",
+  // PostgreSQL reads the row before the chain and not again in `dci_admit`: a change committed between the two
+  // is not seen there (as before the cache).
+  name: "bearer cache (SQLite): an async copy sent again is counted by a write that confirms the row",
+  ignore: TEST_BACKEND === "postgres",
   fn: async () => {
     const { deps, alice, call } = await setup({}, { async: true });
     try {
@@ -175,26 +177,6 @@ Deno.test("bearer cache: limits changed since are the next request's, and a requ
     assert.equal(refused.status, 401);
     assert.equal(refused.code, "err.signature.invalid");
     assert.equal(await counted(deps, alice.senderId), 3);
-  } finally {
-    deps.close();
-  }
-});
-
-Deno.test("bearer cache: the row is read once while unchanged; a change committed since is seen", async () => {
-  const { deps, alice, call } = await setup();
-  try {
-    const calls = new Map<string, number>();
-    countCalls(deps.storage.bearer, "bearer", calls);
-    for (let i = 0; i < 3; i++) assert.equal((await call()).status, 200);
-    assert.equal(calls.get("bearer.lookup"), 1, "one read, then the cached row");
-    await deps.sql("UPDATE senders SET limit_minute = 50 WHERE sender_id = ?", [alice.senderId]);
-    const changed = await call();
-    assert.equal(changed.status, 200);
-    assert.match(changed.headers.get("RateLimit-Policy") ?? "", /"minute";q=50;/);
-    assert.equal(calls.get("bearer.lookup"), 2, "the stale row was read again");
-    assert.equal((await call()).status, 200);
-    assert.equal(calls.get("bearer.lookup"), 2, "the fresh row is cached");
-    assert.equal(await counted(deps, alice.senderId), 5);
   } finally {
     deps.close();
   }
