@@ -5,7 +5,7 @@
  */
 import { equal, ok, rejects } from "node:assert/strict";
 import { openPgPool, type PgClient } from "../../src/db/pg/pool.ts";
-import { MIN_TIMEOUT_MS, pgWithBudget } from "../../src/db/pg/budget.ts";
+import { MIN_TIMEOUT_MS, pgWithBudget, TIGHTEN_SLACK_MS } from "../../src/db/pg/budget.ts";
 import { BudgetExceeded, statementBudget } from "../../src/db/budget.ts";
 import { freshPgDatabase } from "../helpers/storage.ts";
 
@@ -29,47 +29,50 @@ Deno.test("pgWithBudget: a cheap statement runs on a used-up budget; one working
 });
 
 Deno.test("pgWithBudget: tighten sets the timeout again to what the earlier statements left of the budget", async () => {
-  // One connection, warmed up: a new connection's first statements read the catalog (~20 ms here).
   const pool = openPgPool(await freshPgDatabase(), { max: 1 });
-  await pool.query("SELECT pg_sleep(0), current_setting('statement_timeout')");
   /** The statement_timeout in force, in ms (SHOW says "1s" for 1000). */
   const timeout = async (c: PgClient) => {
     const shown: string = (await c.query("SHOW statement_timeout")).rows[0].statement_timeout;
     return shown.endsWith("ms") ? Number(shown.slice(0, -2)) : Number(shown.slice(0, -1)) * 1000;
   };
-  const sleep = (ms: number) => `SELECT pg_sleep(${ms / 1000})`;
+  // The budget's clock is the test's: what the statements "took" is what the test says, whatever the load.
+  let t = 0;
+  const budget = (ms: number) => statementBudget(ms, () => t);
   try {
-    // Cheap statements leave the timeout as it was set: no round trip of their own.
-    const cheap = statementBudget(1000, () => Date.now());
+    // Statements that used less than TIGHTEN_SLACK_MS leave the timeout as it was set: no round trip of their own.
+    const cheap = budget(1000);
     const [set, kept] = await pgWithBudget(pool, cheap, async (c, tighten) => {
       const set = await timeout(c);
-      await c.query("SELECT 1");
+      t += TIGHTEN_SLACK_MS - 1;
       await tighten();
       return [set, await timeout(c)];
     });
-    equal(kept, set);
-    ok(set > 900, `${set}`);
-    // Two statements of 0.6 of the budget each: the timeout bounds each alone, so without tighten both run…
-    const each = statementBudget(500, () => Date.now());
+    equal(set, 1000);
+    equal(kept, 1000);
+    // Without tighten the timeout set at the start bounds each statement on its own…
+    const each = budget(2000);
     await pgWithBudget(pool, each, async (c) => {
-      await c.query(sleep(300));
-      await c.query(sleep(300));
+      t += 1900;
+      equal(await timeout(c), 2000);
+      await c.query("SELECT pg_sleep(0.3)");
     });
-    ok(each.spentMs >= 600);
-    // …and with it the second gets what the first left (~200 ms) and is stopped.
-    const whole = statementBudget(500, () => Date.now());
-    let second = 0;
+    // …and with it the next statement gets what the earlier ones left (never below MIN_TIMEOUT_MS).
+    const whole = budget(2000);
     await rejects(
       pgWithBudget(pool, whole, async (c, tighten) => {
-        await c.query(sleep(300));
+        t += 1800;
         await tighten();
-        second = await timeout(c);
-        await c.query(sleep(300));
+        equal(await timeout(c), 200);
+        await c.query("SELECT pg_sleep(2)");
       }),
       BudgetExceeded,
     );
-    ok(second >= MIN_TIMEOUT_MS && second <= 200, `${second}`);
-    ok(whole.spentMs < 560, `${whole.spentMs}`);
+    const floor = budget(100);
+    await pgWithBudget(pool, floor, async (c, tighten) => {
+      t += 500;
+      await tighten();
+      equal(await timeout(c), MIN_TIMEOUT_MS);
+    });
   } finally {
     await pool.end();
   }
