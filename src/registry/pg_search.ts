@@ -194,7 +194,8 @@ async function readMatches(
     q.pageSize,
   );
   const regs = rows.slice(0, q.pageSize).map(fromRow);
-  await tighten();
+  // Only a group's records read more (its members): a person's page is mapped without a statement.
+  if (q.recordType.kind === "group" && regs.length > 0) await tighten();
   return {
     total,
     records: await recordsOf(client, q.profile, q.recordType, regs),
