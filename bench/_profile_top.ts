@@ -8,6 +8,8 @@
  *   deno run -A bench/_profile_top.ts FILE --callers NAME [D]  # who calls function NAME (D frames up, default 3)
  *   deno run -A bench/_profile_top.ts FILE --timeline MS       # per MS window: busy share and the top five
  *                                                              # functions by self time
+ *   … --from S --to S                                          # any view of the samples from S to S seconds
+ *                                                              # into the profile only (the load's window)
  *
  * The timeline shows what a run does when (an isolate idle while another works, one phase after another); the
  * callers view splits a native function (`get`, `all`, `exec` of node:sqlite) by the statement's caller.
@@ -94,6 +96,27 @@ export function profileCallers(profile: CpuProfile, name: string, depth = 3): st
   return [...chains].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${share(v)}  ${k}`);
 }
 
+/**
+ * The profile cut to its samples from `fromS` to `toS` seconds after its start: a profile spans the process's
+ * life, so a view of the whole counts the start-up and the idle time around a load run in with it (with `--per`,
+ * idle time outside the run spread over the run's requests).
+ */
+export function profileWindow(profile: CpuProfile, fromS: number, toS: number): CpuProfile {
+  if (!profile.samples || !profile.timeDeltas || profile.startTime === undefined) {
+    throw new Error("the profile has no samples or time deltas");
+  }
+  const from = profile.startTime + fromS * 1e6;
+  const to = Math.min(profile.startTime + toS * 1e6, profile.endTime ?? Infinity);
+  const hits = new Map<number, number>();
+  let t = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    t += profile.timeDeltas![i];
+    if (t >= from && t < to) hits.set(id, (hits.get(id) ?? 0) + 1);
+  });
+  const nodes = profile.nodes.map((x) => ({ ...x, hitCount: hits.get(x.id) ?? 0 }));
+  return { nodes, startTime: from, endTime: to };
+}
+
 /** Per window of `windowMs` from the profile's start: how busy the thread was and its top five functions (self). */
 export function profileTimeline(profile: CpuProfile, windowMs: number): string[] {
   if (!profile.samples || !profile.timeDeltas || profile.startTime === undefined) {
@@ -122,7 +145,7 @@ export function profileTimeline(profile: CpuProfile, windowMs: number): string[]
 
 if (import.meta.main) {
   const [file, ...rest] = Deno.args;
-  const prof = JSON.parse(await Deno.readTextFile(file)) as CpuProfile;
+  let prof = JSON.parse(await Deno.readTextFile(file)) as CpuProfile;
   const flag = (name: string) => {
     const i = rest.indexOf(name);
     if (i < 0) return undefined;
@@ -133,6 +156,14 @@ if (import.meta.main) {
   const callers = flag("--callers");
   const timeline = flag("--timeline");
   const per = flag("--per");
+  const from = flag("--from");
+  const to = flag("--to");
+  if (from !== undefined || to !== undefined) {
+    if (timeline !== undefined) {
+      throw new Error("--timeline shows the whole profile: no --from or --to with it");
+    }
+    prof = profileWindow(prof, Number(from ?? 0), Number(to ?? Infinity));
+  }
   if (callers !== undefined) {
     console.log(profileCallers(prof, callers, Number(rest[0] ?? 3)).join("\n"));
   } else if (timeline !== undefined) {

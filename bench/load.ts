@@ -103,7 +103,16 @@ async function sqliteMode(): Promise<void> {
     } finally {
       await first.stop();
     }
-    const base = { dataDir, sender, uins, connections: s.connections, seconds: s.seconds, workDir };
+    // The ceiling's requests carry the server's token too, so both read requests of the same size.
+    const base = {
+      dataDir,
+      sender,
+      uins,
+      authorization: `Bearer ${sender.token}`,
+      connections: s.connections,
+      seconds: s.seconds,
+      workDir,
+    };
     const ceil1 = skipCeiling
       ? undefined
       : await measureCeiling({ ...base, isolates: 1, flags: profileFlags("ceiling") });

@@ -107,7 +107,7 @@ export function requireJson(): MiddlewareHandler<AppEnv> {
  * sends one only with Transfer-Encoding or a non-zero Content-Length, so a bare `curl -X POST …/disable` has none.
  */
 function hasBody(req: Request): boolean {
-  if (req.body === null) return false;
+  // From the headers only, not `req.body` (see limitBody).
   const length = req.headers.get("content-length");
   return req.headers.has("transfer-encoding") || (length !== null && Number(length) !== 0);
 }
@@ -123,13 +123,16 @@ export function limitBody(maxSize: number): MiddlewareHandler<AppEnv> {
       status: 413,
     });
   return async (c, next) => {
-    const body = c.req.raw.body;
+    // A declared length is checked without reading `c.req.raw.body`: Deno.serve hands a handler the body of a
+    // request that arrived whole in its first read (up to about 1 KB here) without a stream, unless `body` was
+    // read first, which makes the stream and reads through it (~7 µs more a request, measured on a bare server).
     const declared = c.req.raw.headers.get("content-length");
-    if (!body || (declared !== null && !c.req.raw.headers.has("transfer-encoding"))) {
+    if ((declared !== null && !c.req.raw.headers.has("transfer-encoding")) || !c.req.raw.body) {
       if (Number(declared ?? 0) > maxSize) throw tooLarge();
       await next();
       return answerIdle(c.req.raw, c.res.status);
     }
+    const body = c.req.raw.body;
     let size = 0;
     let over = false;
     const counted = body.pipeThrough(
@@ -175,15 +178,17 @@ export function watchBodyIdle(
   req: Request,
   idleMs: number,
 ): { request: Request; stop(): void } | undefined {
-  const body = idleMs > 0 ? req.body : null;
-  if (!body) return undefined;
+  if (idleMs <= 0) return undefined;
   // A small declared body holds little while it stalls (no more than a stalled header, which nothing here can
   // bound), and watching costs a stream layer and a new Request (~10 µs, 2-3 % of a signed search's CPU): only
-  // bodies of unknown length or over WATCHED_FROM_BYTES are watched.
+  // bodies of unknown length or over WATCHED_FROM_BYTES are watched, decided before `req.body` is read (see
+  // limitBody).
   const declared = req.headers.get("content-length");
   if (declared !== null && !req.headers.has("transfer-encoding") && Number(declared) <= WATCHED_FROM_BYTES) {
     return undefined;
   }
+  const body = req.body;
+  if (!body) return undefined;
   const reader = body.getReader();
   const state = {
     timedOut: false,
