@@ -12,7 +12,9 @@
  * left empty or not written when the process exits: run again, or on PostgreSQL set DCI_HTTP_ISOLATES=0 to serve
  * from the main isolate, whose profile is always written; the one-isolate ceiling's in DIR/ceiling, to read side
  * by side with `bench/_profile_top.ts FILE N --per REQUESTS`),
- * BENCH_GENERATOR=fetch (force the fetch generator), BENCH_SKIP_CEILING=1.
+ * BENCH_GENERATOR=fetch (force the fetch generator), BENCH_SKIP_CEILING=1, BENCH_ROUNDS=N (SQLite: N rounds of
+ * the four runs, each server run right after its ceiling's; the table shows each figure's median over the rounds
+ * and the ratios of every round: this machine's speed drifts by a tenth or more within minutes).
  *
  * PostgreSQL (issue 17): BENCH_PG_URL is an admin URL of a cluster; the bench creates a fresh database on it
  * (UTF8, C locale), seeds it with the CLI, runs BENCH_INSTANCES instances of the server on it (each its own data
@@ -45,6 +47,10 @@ const s = loadSettings();
 const seedFrom = Deno.env.get("BENCH_SEED_DIR");
 const profileDir = Deno.env.get("BENCH_PROFILE");
 const skipCeiling = Deno.env.get("BENCH_SKIP_CEILING") === "1";
+const rounds = Number(Deno.env.get("BENCH_ROUNDS") ?? 1);
+if (!Number.isInteger(rounds) || rounds < 1) {
+  throw new Error("BENCH_ROUNDS: a whole number of rounds, 1 or more");
+}
 
 async function freshDataDir(): Promise<string> {
   if (!seedFrom) return await seededDataDir(s.persons);
@@ -73,9 +79,15 @@ async function serverRun(
   dataDir: string,
   sender: TestSender,
   uins: string[],
-  opts: { isolates: number; expectRps: number; workDir: string; env?: Record<string, string> },
+  opts: {
+    isolates: number;
+    expectRps: number;
+    workDir: string;
+    env?: Record<string, string>;
+    flags: string[];
+  },
 ): Promise<LoadResult> {
-  const server = await startRealServer(dataDir, opts.env, opts.isolates === 1 ? profileFlags() : []);
+  const server = await startRealServer(dataDir, opts.env, opts.flags);
   try {
     return await measureServers([server], sender, uins, {
       expectRps: opts.expectRps,
@@ -86,6 +98,54 @@ async function serverRun(
   } finally {
     await server.stop();
   }
+}
+
+/** One round of the SQLite mode: each server run beside the ceiling measured just before it. */
+interface Round {
+  ceil1?: LoadResult;
+  one: LoadResult;
+  ceil2?: LoadResult;
+  two?: LoadResult;
+}
+
+/** A round's ratios to its own ceilings, for the progress lines of BENCH_ROUNDS. */
+function roundRatios(r: Round): string {
+  const pair = (server: LoadResult | undefined, ceiling: LoadResult | undefined) =>
+    server && ceiling
+      ? `${fmt(server.rps)} / ${fmt(ceiling.rps)} req/s = ${fmt(server.rps / ceiling.rps, 2)}`
+      : "?";
+  return `1 isolate ${pair(r.one, r.ceil1)}; 2 isolates ${pair(r.two, r.ceil2)}`;
+}
+
+/** The median of `xs` (not empty): the middle value, or the mean of the two middle ones. */
+function median(xs: number[]): number {
+  const sorted = xs.toSorted((a, b) => a - b);
+  const half = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[half] : (sorted[half - 1] + sorted[half]) / 2;
+}
+
+/**
+ * The median of each figure of `results` (one per round; undefined when none was measured): a row of medians,
+ * not one round's row. Errors and requests are the rounds' sums.
+ */
+function medianOf(results: Array<LoadResult | undefined>): LoadResult | undefined {
+  const all = results.filter((r): r is LoadResult => r !== undefined);
+  if (all.length === 0) return undefined;
+  if (all.length === 1) return all[0];
+  const mid = (pick: (r: LoadResult) => number | undefined) => {
+    const xs = all.map(pick).filter((x): x is number => x !== undefined);
+    return xs.length === 0 ? undefined : median(xs);
+  };
+  return {
+    ...all[all.length - 1],
+    requests: all.reduce((a, r) => a + r.requests, 0),
+    errors: all.reduce((a, r) => a + r.errors, 0),
+    rps: mid((r) => r.rps)!,
+    p50Ms: mid((r) => r.p50Ms)!,
+    p99Ms: mid((r) => r.p99Ms)!,
+    cpuMsPerRequest: mid((r) => r.cpuMsPerRequest),
+    generatorCpuMsPerSecond: mid((r) => r.generatorCpuMsPerSecond)!,
+  };
 }
 
 async function sqliteMode(): Promise<void> {
@@ -113,43 +173,67 @@ async function sqliteMode(): Promise<void> {
       seconds: s.seconds,
       workDir,
     };
-    const ceil1 = skipCeiling
-      ? undefined
-      : await measureCeiling({ ...base, isolates: 1, flags: profileFlags("ceiling") });
-    const ceil2 = skipCeiling ? undefined : await measureCeiling({ ...base, isolates: 2 });
-    const one = await serverRun(dataDir, sender, uins, {
-      isolates: 1,
-      expectRps: ceil1?.rps ?? 6000,
-      workDir,
-      env,
-    });
     const isoEnv = await isolatesSetting();
-    const two = isoEnv
-      ? await serverRun(dataDir, sender, uins, {
-        isolates: 2,
-        expectRps: ceil2?.rps ?? 12000,
+    const runs: Round[] = [];
+    for (let round = 0; round < rounds; round++) {
+      // Profiled (BENCH_PROFILE): the first round's one-isolate runs.
+      const profiled = round === 0;
+      const ceil1 = skipCeiling ? undefined : await measureCeiling({
+        ...base,
+        isolates: 1,
+        flags: profiled ? profileFlags("ceiling") : [],
+      });
+      const one = await serverRun(dataDir, sender, uins, {
+        isolates: 1,
+        expectRps: ceil1?.rps ?? 6000,
         workDir,
-        env: { ...env, [isoEnv]: "2" },
-      })
-      : undefined;
+        env,
+        flags: profiled ? profileFlags() : [],
+      });
+      const ceil2 = skipCeiling ? undefined : await measureCeiling({ ...base, isolates: 2 });
+      const two = isoEnv
+        ? await serverRun(dataDir, sender, uins, {
+          isolates: 2,
+          expectRps: ceil2?.rps ?? 12000,
+          workDir,
+          env: { ...env, [isoEnv]: "2" },
+          flags: [],
+        })
+        : undefined;
+      runs.push({ ceil1, one, ceil2, two });
+      if (rounds > 1) console.log(`  round ${round + 1}: ${roundRatios(runs[round])}`);
+    }
+    const ceil1 = medianOf(runs.map((r) => r.ceil1));
+    const ceil2 = medianOf(runs.map((r) => r.ceil2));
+    const one = medianOf(runs.map((r) => r.one))!;
+    const two = medianOf(runs.map((r) => r.two));
     const rows = [];
-    if (ceil1) rows.push(resultRow("ceiling, 1 isolate", ceil1));
-    if (ceil2) rows.push(resultRow("ceiling, 2 isolates", ceil2, ceil1));
-    rows.push(resultRow("server, 1 isolate (ratio to ceiling 1)", one, ceil1));
-    if (two) rows.push(resultRow("server, 2 isolates (ratio to ceiling 2)", two, ceil2));
+    const ofRounds = rounds > 1 ? ` (median of ${rounds})` : "";
+    if (ceil1) rows.push(resultRow(`ceiling, 1 isolate${ofRounds}`, ceil1));
+    if (ceil2) rows.push(resultRow(`ceiling, 2 isolates${ofRounds}`, ceil2, ceil1));
+    rows.push(resultRow(`server, 1 isolate (ratio to ceiling 1)${ofRounds}`, one, ceil1));
+    if (two) rows.push(resultRow(`server, 2 isolates (ratio to ceiling 2)${ofRounds}`, two, ceil2));
     printTable(
       `load: signed sync search, idtype-value, ${s.persons} persons, ${s.connections} connections, ` +
         `${s.seconds} s per run, generator ${one.generator}, 2 cores shared with the generator`,
       rows,
     );
+    const ratios = (pick: (r: Round) => number | undefined) => {
+      const each = runs.map(pick);
+      if (each.some((x) => x === undefined)) return "?";
+      const mid = fmt(median(each as number[]), 2);
+      return rounds > 1 ? `${mid} (rounds: ${each.map((x) => fmt(x!, 2)).join(", ")})` : mid;
+    };
     const verdict = [
-      `server 1 isolate: ${ceil1 ? fmt(one.rps / ceil1.rps, 2) : "?"} of the ceiling (target ≥ 0.5)`,
+      `server 1 isolate: ${ratios((r) => r.ceil1 && r.one.rps / r.ceil1.rps)} of the ceiling (target ≥ 0.5)`,
       `p99 ${fmt(one.p99Ms, 1)} ms (target < 50)`,
-      `errors ${one.errors} (target 0)`,
+      `errors ${runs.reduce((a, r) => a + r.one.errors + (r.two?.errors ?? 0), 0)} (target 0)`,
     ];
     if (two) {
       verdict.push(
-        `server 2 isolates: ${ceil2 ? fmt(two.rps / ceil2.rps, 2) : "?"} of the 2-isolate ceiling`,
+        `server 2 isolates: ${
+          ratios((r) => r.ceil2 && r.two && r.two.rps / r.ceil2.rps)
+        } of the 2-isolate ceiling`,
       );
     } else verdict.push("2-isolate server run skipped: no DCI_HTTP_ISOLATES setting in src/config.ts");
     console.log("  " + verdict.join("; "));
