@@ -54,9 +54,9 @@ function freePort(): number {
  * The Authorization header of the ceiling's requests when the server's own token is not at hand (bench/ceiling.ts
  * alone, the PostgreSQL mode of bench/load.ts): a stand-in as long as the server's access tokens (540 characters:
  * an Ed25519 JWT with the server's claims). The ceiling ignores it, but the requests must be as long as the
- * server's: Deno.serve takes a body whole only when it arrived with the request's head (requests up to about
- * 1 KB here) and reads a longer request's body through a stream, ~15 µs more a request in a bare server. With
- * `Bearer none` the ceiling's requests (~0.8 KB) took the short way and the server's (~1.3 KB) never could.
+ * server's: Deno.serve takes a body whole only for a request of up to about 1 KB here and reads a longer
+ * request's body through a stream, ~15 µs more a request in a bare server. With `Bearer none` the ceiling's
+ * requests (~0.8 KB) took the short way and the server's (~1.3 KB) never could.
  */
 export const STAND_IN_AUTHORIZATION = `Bearer ${"x".repeat(540)}`;
 
