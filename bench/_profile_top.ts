@@ -96,21 +96,27 @@ export function profileCallers(profile: CpuProfile, name: string, depth = 3): st
   return [...chains].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${share(v)}  ${k}`);
 }
 
+/** Calls `fn` with each sample's node id and its time (µs, the profile's clock), and the profile's start. */
+function forEachSample(profile: CpuProfile, fn: (id: number, t: number, start: number) => void): void {
+  const { samples, timeDeltas, startTime } = profile;
+  if (!samples || !timeDeltas || startTime === undefined) {
+    throw new Error("the profile has no samples or time deltas");
+  }
+  let t = startTime;
+  samples.forEach((id, i) => fn(id, t += timeDeltas[i], startTime));
+}
+
 /**
  * The profile cut to its samples from `fromS` to `toS` seconds after its start: a profile spans the process's
  * life, so a view of the whole counts the start-up and the idle time around a load run in with it (with `--per`,
  * idle time outside the run spread over the run's requests).
  */
 export function profileWindow(profile: CpuProfile, fromS: number, toS: number): CpuProfile {
-  if (!profile.samples || !profile.timeDeltas || profile.startTime === undefined) {
-    throw new Error("the profile has no samples or time deltas");
-  }
-  const from = profile.startTime + fromS * 1e6;
-  const to = Math.min(profile.startTime + toS * 1e6, profile.endTime ?? Infinity);
+  // A profile without a start time is refused by forEachSample.
+  const from = (profile.startTime ?? 0) + fromS * 1e6;
+  const to = Math.min((profile.startTime ?? 0) + toS * 1e6, profile.endTime ?? Infinity);
   const hits = new Map<number, number>();
-  let t = profile.startTime;
-  profile.samples.forEach((id, i) => {
-    t += profile.timeDeltas![i];
+  forEachSample(profile, (id, t) => {
     if (t >= from && t < to) hits.set(id, (hits.get(id) ?? 0) + 1);
   });
   const nodes = profile.nodes.map((x) => ({ ...x, hitCount: hits.get(x.id) ?? 0 }));
@@ -119,15 +125,10 @@ export function profileWindow(profile: CpuProfile, fromS: number, toS: number): 
 
 /** Per window of `windowMs` from the profile's start: how busy the thread was and its top five functions (self). */
 export function profileTimeline(profile: CpuProfile, windowMs: number): string[] {
-  if (!profile.samples || !profile.timeDeltas || profile.startTime === undefined) {
-    throw new Error("the profile has no samples or time deltas");
-  }
   const { byId } = indexed(profile);
   const windows = new Map<number, Map<string, number>>();
-  let t = profile.startTime;
-  profile.samples.forEach((id, i) => {
-    t += profile.timeDeltas![i];
-    const w = Math.floor((t - profile.startTime!) / (windowMs * 1000));
+  forEachSample(profile, (id, t, start) => {
+    const w = Math.floor((t - start) / (windowMs * 1000));
     if (!windows.has(w)) windows.set(w, new Map());
     const counts = windows.get(w)!;
     const key = frameName(byId.get(id)!);

@@ -227,7 +227,7 @@ async function sqliteMode(): Promise<void> {
     const verdict = [
       `server 1 isolate: ${ratios((r) => r.ceil1 && r.one.rps / r.ceil1.rps)} of the ceiling (target ≥ 0.5)`,
       `p99 ${fmt(one.p99Ms, 1)} ms (target < 50)`,
-      `errors ${runs.reduce((a, r) => a + r.one.errors + (r.two?.errors ?? 0), 0)} (target 0)`,
+      `errors ${one.errors + (two?.errors ?? 0)} (target 0)`,
     ];
     if (two) {
       verdict.push(
