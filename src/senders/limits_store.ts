@@ -24,7 +24,7 @@ import {
   takeIpRequest,
   takeSlots,
 } from "./rate_limit.ts";
-import { recordMessageId, type ReplayKind } from "../auth/replay.ts";
+import { type ReplayKind, replayReady, type ReplayWrite, replayWrite } from "../auth/replay.ts";
 import { StaleBearerRow } from "../auth/bearer_store.ts";
 
 /** One signed request to admit: counted against its sender's limits, its message id recorded once. */
@@ -118,6 +118,8 @@ interface Batch {
   onWrite?: (size: number) => void;
   nowMs: number;
   outcomes: Promise<SenderOutcome[]>;
+  /** The replay guard's part of the write, made when it runs. */
+  replay?: ReplayWrite;
 }
 
 /** Rate limits in the embedded SQLite database. */
@@ -131,6 +133,7 @@ export function sqliteRateLimitStore(db: Db): RateLimitStore {
     const batch = { requests: [] as SenderRequest[], confirms: [] as Batch["confirms"], nowMs: 0 } as Batch;
     batch.outcomes = groupCommit(db, () => {
       close(batch);
+      batch.replay = replayWrite(db);
       batch.onWrite?.(batch.requests.length);
       const memo = new Map<string, string>();
       const stale = batch.confirms.map((confirm) => confirm !== undefined && !confirm(memo));
@@ -138,13 +141,16 @@ export function sqliteRateLimitStore(db: Db): RateLimitStore {
       const counted = countSenderRequests(db, batch.requests.filter((_, i) => !stale[i]), batch.nowMs);
       return stale.map((s) => s ? { error: new StaleBearerRow() } : counted.shift()!);
     });
-    // A group commit that failed before running the count (the write lock held elsewhere past the wait, a
-    // failed BEGIN) fails only the requests in this batch: the next request opens a fresh one.
-    batch.outcomes.catch(() => close(batch));
+    // Committed: the replay guard's rows of this write are seen (before any request of the batch resumes). A
+    // group commit that failed before running the count (the write lock held elsewhere past the wait, a failed
+    // BEGIN) fails only the requests in this batch: the next request opens a fresh one.
+    batch.outcomes.then(() => batch.replay?.committed(), () => close(batch));
     return open = batch;
   };
   return {
     async admit(r, nowMs) {
+      // The first admission of this connection waits for its replay index (src/auth/replay.ts).
+      if (r.messageId !== undefined) await replayReady(db, nowMs, r.replayWindowMs);
       const batch = open ?? start();
       batch.onWrite ??= r.onWrite;
       // The batch is counted as of its latest request (the clock only moves forward).
@@ -158,7 +164,7 @@ export function sqliteRateLimitStore(db: Db): RateLimitStore {
           r.check?.();
           if (messageId === undefined) return;
           const at = { nowMs: batch.nowMs, windowMs: r.replayWindowMs, seenAtMs: r.seenAtMs, kind: r.kind };
-          const replayed = recordMessageId(db, r.senderId, messageId, at);
+          const replayed = batch.replay!.record(r.senderId, messageId, at);
           if (replayed) throw new Replayed(replayed);
         },
       }) - 1;

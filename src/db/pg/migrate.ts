@@ -19,6 +19,7 @@ import p0033 from "./migrations/0033_bulk_load_stage.sql" with { type: "text" };
 import p0034 from "./migrations/0034_next_key_and_lookups.sql" with { type: "text" };
 import p0035 from "./migrations/0035_replay_guard_kind.sql" with { type: "text" };
 import p0036 from "./migrations/0036_subscription_schedule_key.sql" with { type: "text" };
+import p0037 from "./migrations/0037_replay_guard_log.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL, and a step in code. */
 export interface PgMigration {
@@ -52,6 +53,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 34, name: "0034_next_key_and_lookups", sql: p0034 },
   { version: 35, name: "0035_replay_guard_kind", sql: p0035 },
   { version: 36, name: "0036_subscription_schedule_key", sql: p0036, code: rekeySchedules },
+  { version: 37, name: "0037_replay_guard_log", sql: p0037 },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */

@@ -1,0 +1,156 @@
+/**
+ * SQLite's replay guard as an append-only log with an index in memory per connection (migration 0037,
+ * src/auth/replay.ts): exact across connections on one data dir (HTTP isolates, processes), after a restart,
+ * after a rolled-back write whose seq another connection then takes, and when every message id shares one hash.
+ */
+import { deepEqual, equal } from "node:assert/strict";
+import { type Db, openDatabase } from "../../src/db/sqlite.ts";
+import { migrate, MIGRATIONS } from "../../src/db/migrate.ts";
+import {
+  type AdmissionRequest,
+  type RateLimitStore,
+  sqliteRateLimitStore,
+} from "../../src/senders/limits_store.ts";
+import { replayWrite, useReplayHash } from "../../src/auth/replay.ts";
+
+const T0 = Date.parse("2026-05-01T12:00:00Z");
+const WINDOW_MS = 600_000;
+
+function request(messageId: string, senderId = "s1"): AdmissionRequest {
+  return { senderId, limits: { minute: 100_000, day: 1_000_000 }, messageId, replayWindowMs: WINDOW_MS };
+}
+
+/** "counted", or the replayed kind. */
+async function admit(
+  store: RateLimitStore,
+  messageId: string,
+  atMs: number,
+  senderId = "s1",
+): Promise<string> {
+  const o = await store.admit(request(messageId, senderId), atMs);
+  if ("replayed" in o) return `replayed ${o.replayed}`;
+  if ("error" in o) throw o.error;
+  return "counted";
+}
+
+/** `fn` with connections on one fresh data dir's database (`open()` opens one more, as an isolate would). */
+async function withDataDir(fn: (open: () => Db) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "dci-replay-log-" });
+  const opened: Db[] = [];
+  const open = () => {
+    const db = openDatabase(`${dir}/dci.sqlite`);
+    opened.push(db);
+    return db;
+  };
+  try {
+    migrate(open());
+    await fn(open);
+  } finally {
+    for (const db of opened) if (db.isOpen) db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("replay log: a message id admitted through one connection is a replay through another, both ways", async () => {
+  await withDataDir(async (open) => {
+    const a = sqliteRateLimitStore(open());
+    const b = sqliteRateLimitStore(open());
+    equal(await admit(a, "m1", T0), "counted");
+    equal(await admit(b, "m2", T0), "counted");
+    equal(await admit(b, "m1", T0 + 1), "replayed sync");
+    equal(await admit(a, "m2", T0 + 1), "replayed sync");
+    // The same id of another sender is another message.
+    equal(await admit(b, "m1", T0 + 2, "s2"), "counted");
+    // Many writes on each side, interleaved: each sees all of the other's.
+    for (let i = 0; i < 50; i++) {
+      equal(await admit(i % 2 ? a : b, `n${i}`, T0 + 10 + i), "counted");
+      equal(await admit(i % 2 ? b : a, `n${i}`, T0 + 10 + i), "replayed sync");
+    }
+  });
+});
+
+Deno.test("replay log: a new connection (a restart) loads the window's records; older ones are not replays", async () => {
+  await withDataDir(async (open) => {
+    const first = open();
+    const before = sqliteRateLimitStore(first);
+    equal(await admit(before, "old", T0), "counted");
+    equal(await admit(before, "recent", T0 + WINDOW_MS / 2), "counted");
+    first.close();
+    const after = sqliteRateLimitStore(open());
+    const now = T0 + WINDOW_MS + 1;
+    equal(await admit(after, "recent", now), "replayed sync");
+    equal(await admit(after, "old", now), "counted", "recorded longer ago than the window");
+    equal(await admit(after, "old", now + 1), "replayed sync", "and recorded again");
+  });
+});
+
+Deno.test("replay log: a rolled-back write's seq, taken by another connection's row, is read by the first", async () => {
+  await withDataDir(async (open) => {
+    const dbA = open();
+    const a = sqliteRateLimitStore(dbA);
+    const b = sqliteRateLimitStore(open());
+    equal(await admit(a, "m0", T0), "counted"); // A has loaded and committed: it reads only new rows from now on
+    const at = { nowMs: T0 + 1, windowMs: WINDOW_MS };
+    dbA.exec("BEGIN IMMEDIATE");
+    equal(replayWrite(dbA).record("s1", "lost", at), undefined);
+    dbA.exec("ROLLBACK");
+    // B's row takes the seq A's rolled-back row had (AUTOINCREMENT's counter was rolled back with it).
+    equal(await admit(b, "taken", T0 + 2), "counted");
+    const seqs = dbA.prepare("SELECT seq, message_id FROM replay_guard ORDER BY seq").all()
+      .map((r) => [Number(r.seq), r.message_id]);
+    deepEqual(seqs.map(([, id]) => id), ["m0", "taken"]);
+    equal(await admit(a, "taken", T0 + 3), "replayed sync", "A reads the row under the seq it had used");
+    equal(await admit(a, "lost", T0 + 3), "counted", "its index's stale entry matches no row");
+    equal(await admit(b, "lost", T0 + 4), "replayed sync");
+  });
+});
+
+Deno.test("replay log: with one hash for every message id, each is told apart by its row", async () => {
+  await withDataDir(async (open) => {
+    const db = open();
+    useReplayHash(db, () => 7);
+    const store = sqliteRateLimitStore(db);
+    const ids = Array.from({ length: 40 }, (_, i) => `c${i}`);
+    for (const id of ids) equal(await admit(store, id, T0), "counted");
+    for (const id of ids) equal(await admit(store, id, T0 + 1), "replayed sync");
+    equal(await admit(store, "c0", T0 + 1, "s2"), "counted", "another sender's id");
+    // Past the window every one is admitted again, each once.
+    for (const id of ids) equal(await admit(store, id, T0 + WINDOW_MS + 1), "counted");
+    for (const id of ids) equal(await admit(store, id, T0 + WINDOW_MS + 2), "replayed sync");
+  });
+});
+
+Deno.test("replay log: one batch with two copies of a message id admits the first only", async () => {
+  await withDataDir(async (open) => {
+    const store = sqliteRateLimitStore(open());
+    const outcomes = await Promise.all(
+      ["d1", "d2", "d1", "d1"].map((id) => admit(store, id, T0)),
+    );
+    deepEqual(outcomes, ["counted", "counted", "replayed sync", "replayed sync"]);
+  });
+});
+
+Deno.test("migration 0037: the keyed table's records move to the log with their kind and stay replays", async () => {
+  const db = openDatabase(":memory:");
+  try {
+    migrate(db, MIGRATIONS.filter((m) => m.version < 37));
+    const insert = db.prepare(
+      "INSERT INTO replay_guard (sender_id, message_id, seen_at_ms, kind) VALUES (?, ?, ?, ?)",
+    );
+    insert.run("s1", "was-sync", T0, "sync");
+    insert.run("s1", "was-async", T0 + 5, "async");
+    deepEqual(migrate(db), ["0037_replay_guard_log"]);
+    deepEqual(
+      db.prepare("SELECT seq, message_id, seen_at_ms, kind FROM replay_guard ORDER BY seq").all()
+        .map((r) => [Number(r.seq), r.message_id, Number(r.seen_at_ms), r.kind]),
+      [[1, "was-sync", T0, "sync"], [2, "was-async", T0 + 5, "async"]],
+    );
+    const store = sqliteRateLimitStore(db);
+    equal(await admit(store, "was-sync", T0 + 1000), "replayed sync");
+    equal(await admit(store, "was-async", T0 + 1000), "replayed async");
+    equal(await admit(store, "new", T0 + 1000), "counted");
+    equal(Number(db.prepare("SELECT MAX(seq) AS s FROM replay_guard").get()!.s), 3);
+  } finally {
+    db.close();
+  }
+});
