@@ -54,6 +54,11 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
   // A synchronous wait for the write lock stops this isolate's event loop: keep it short here (a write that
   // cannot get the lock answers 503); the request path's group commit waits asynchronously instead.
   if (deps.db) setBusyTimeout(deps.db, SERVING_BUSY_TIMEOUT_MS);
+  // The replay guard's index loads now, not in the first signed request's time (src/auth/replay.ts; if this
+  // fails, that request loads it).
+  deps.storage.limits.warm(deps.clock.now(), deps.config.replayWindowSeconds * 1000).catch((err) =>
+    deps.log.warn("replay guard index not loaded at start", { error: String(err) })
+  );
   const isolate = options.isolate ?? "main";
   const abort = new AbortController();
   let inflight = 0;

@@ -76,7 +76,7 @@ const APPEND_MESSAGE_ID =
 const REPLAY_ROW = "SELECT sender_id, message_id, seen_at_ms, kind FROM replay_guard WHERE seq = ?";
 /** Rows after seq ?, seen at ? or later, in seq order, at most ? (`+` keeps SQLite on the seq order). */
 const ROWS_AFTER = `SELECT seq, sender_id, message_id, seen_at_ms FROM replay_guard
-  WHERE seq > ? AND +seen_at_ms >= ? ORDER BY seq LIMIT ?`;
+  WHERE seq > ? AND +seen_at_ms >= ? ORDER BY seq LIMIT ?+0`;
 /** Rows read per step of a load. */
 const LOAD_CHUNK = 10_000;
 

@@ -78,6 +78,11 @@ export interface RateLimitStore {
    * replay guard) and counts it, in one write. Rejects only when the write itself fails (nothing counted).
    */
   admit(request: AdmissionRequest, nowMs: number): Promise<AdmissionOutcome>;
+  /**
+   * Readies the admission ahead of the first request (SQLite: loads this connection's replay guard index, which
+   * the first `admit` does otherwise; PostgreSQL: nothing).
+   */
+  warm(nowMs: number, replayWindowMs: number): Promise<void>;
   /** Counts one token request of a client IP against a per-minute limit; a refused one is not counted. */
   takeIpRequest(ip: string, limit: number, nowMs: number): Promise<RateDecision>;
   /** Whether a client id is locked: `limit` failed token requests within the rolling minute. */
@@ -172,6 +177,7 @@ export function sqliteRateLimitStore(db: Db): RateLimitStore {
       if ("error" in outcome && outcome.error instanceof Replayed) return { replayed: outcome.error.kind };
       return outcome;
     },
+    warm: async (nowMs, replayWindowMs) => await replayReady(db, nowMs, replayWindowMs),
     takeIpRequest: (ip, limit, nowMs) => takeIpRequest(db, ip, limit, nowMs),
     clientLockout: (clientId, limit, nowMs) => Promise.try(() => clientLockout(db, clientId, limit, nowMs)),
     recordClientFailure: (clientId, nowMs) => Promise.try(() => recordClientFailure(db, clientId, nowMs)),

@@ -166,6 +166,7 @@ interface AdmitRow {
 /** Rate limits in the PostgreSQL database behind `pool`. */
 export function pgRateLimitStore(pool: PgPool): RateLimitStore {
   return {
+    warm: () => Promise.resolve(),
     admit: (r, nowMs) => admit(pool, r, nowMs),
     async takeIpRequest(ip, limit, nowMs) {
       const nowS = Math.floor(nowMs / 1000);
