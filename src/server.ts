@@ -57,7 +57,7 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
   // The replay guard's index loads now, not in the first signed request's time (src/auth/replay.ts; if this
   // fails, that request loads it).
   deps.storage.limits.warm(deps.clock.now(), deps.config.replayWindowSeconds * 1000).catch((err) =>
-    deps.log.warn("replay guard index not loaded at start", { error: String(err) })
+    deps.log.warn("replay guard index not loaded at start", { err })
   );
   const isolate = options.isolate ?? "main";
   const abort = new AbortController();

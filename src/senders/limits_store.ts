@@ -154,8 +154,9 @@ export function sqliteRateLimitStore(db: Db): RateLimitStore {
   };
   return {
     async admit(r, nowMs) {
-      // The first admission of this connection waits for its replay index (src/auth/replay.ts).
-      if (r.messageId !== undefined) await replayReady(db, nowMs, r.replayWindowMs);
+      // Until this connection's replay index is loaded (src/auth/replay.ts), an admission waits for it.
+      const loading = r.messageId === undefined ? undefined : replayReady(db, nowMs, r.replayWindowMs);
+      if (loading) await loading;
       const batch = open ?? start();
       batch.onWrite ??= r.onWrite;
       // The batch is counted as of its latest request (the clock only moves forward).
