@@ -161,21 +161,26 @@ function readRows(
 export function replayReady(db: Db, nowMs: number, windowMs: number): Promise<void> | undefined {
   const index = indexOf(db);
   if (index.lastSeq !== undefined) return undefined;
-  return index.loading ??= (async () => {
-    index.genMs = windowMs;
-    let last = 0;
-    try {
-      for (;;) {
-        const [seq, read] = readRows(db, index, last, nowMs - windowMs, LOAD_CHUNK);
-        last = seq;
-        if (read < LOAD_CHUNK) break;
-        await new Promise((resolve) => setTimeout(resolve, 0));
-      }
-      index.lastSeq = last;
-    } finally {
-      index.loading = undefined;
-    }
-  })();
+  if (!index.loading) {
+    const load = loadIndex(db, index, nowMs, windowMs);
+    // A load of one chunk or less has finished already: the caller goes on in this turn, in its order.
+    if (index.lastSeq !== undefined) return undefined;
+    // A failed load is tried again by the next admission.
+    index.loading = load.finally(() => index.loading = undefined);
+  }
+  return index.loading;
+}
+
+async function loadIndex(db: Db, index: ReplayIndex, nowMs: number, windowMs: number): Promise<void> {
+  index.genMs = windowMs;
+  let last = 0;
+  for (;;) {
+    const [seq, read] = readRows(db, index, last, nowMs - windowMs, LOAD_CHUNK);
+    last = seq;
+    if (read < LOAD_CHUNK) break;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  index.lastSeq = last;
 }
 
 /** The replay guard's part of one admission write (SQLite): records message ids, then learns the commit. */

@@ -3,7 +3,7 @@
  * src/auth/replay.ts): exact across connections on one data dir (HTTP isolates, processes), after a restart,
  * after a rolled-back write whose seq another connection then takes, and when every message id shares one hash.
  */
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, rejects } from "node:assert/strict";
 import { type Db, openDatabase } from "../../src/db/sqlite.ts";
 import { migrate, MIGRATIONS } from "../../src/db/migrate.ts";
 import {
@@ -82,6 +82,39 @@ Deno.test("replay log: a new connection (a restart) loads the window's records; 
     equal(await admit(after, "old", now), "counted", "recorded longer ago than the window");
     equal(await admit(after, "old", now + 1), "replayed sync", "and recorded again");
   });
+});
+
+Deno.test("replay log: a load of several chunks: admissions wait for it, then see every row; a failed load is tried again", async () => {
+  await withDataDir(async (open) => {
+    const first = open();
+    const insert = first.prepare(
+      "INSERT INTO replay_guard (sender_id, message_id, seen_at_ms) VALUES ('s1', ?, ?)",
+    );
+    first.exec("BEGIN");
+    for (let i = 0; i < 25_000; i++) insert.run(`bulk-${i}`, T0 + i);
+    first.exec("COMMIT");
+    const store = sqliteRateLimitStore(open());
+    // Issued together while the index loads (three chunks, the event loop free between them).
+    const outcomes = await Promise.all([
+      admit(store, "bulk-0", T0 + 30_000),
+      admit(store, "bulk-24999", T0 + 30_000),
+      admit(store, "fresh", T0 + 30_000),
+      admit(store, "fresh", T0 + 30_000),
+    ]);
+    deepEqual(outcomes, ["replayed sync", "replayed sync", "counted", "replayed sync"]);
+    equal(await admit(store, "bulk-12345", T0 + 30_001), "replayed sync");
+  });
+  const db = openDatabase(":memory:");
+  try {
+    migrate(db, MIGRATIONS.filter((m) => m.version < 37));
+    const store = sqliteRateLimitStore(db);
+    await rejects(admit(store, "m1", T0), /no such column: seq/);
+    migrate(db);
+    equal(await admit(store, "m1", T0), "counted");
+    equal(await admit(store, "m1", T0 + 1), "replayed sync");
+  } finally {
+    db.close();
+  }
 });
 
 Deno.test("replay log: a rolled-back write's seq, taken by another connection's row, is read by the first", async () => {
