@@ -16,18 +16,22 @@ const batches = Number(Deno.env.get("BENCH_BATCHES") ?? 2000);
 const prefill = Number(Deno.env.get("BENCH_PREFILL") ?? 300_000);
 const WINDOW_MS = 600_000;
 
+/** One admission of a fresh message id at `t`. */
+function admitOne(store: RateLimitStore, t: number) {
+  return store.admit({
+    senderId: "bench-sender",
+    limits: { minute: 1e12, day: 1e12 },
+    messageId: crypto.randomUUID(),
+    replayWindowMs: WINDOW_MS,
+  }, t);
+}
+
 /** Admits `n` batches of fresh message ids from `t`, each batch 3 ms later; the µs per admission and the clock. */
 async function admitBatches(store: RateLimitStore, n: number, t: number): Promise<[number, number]> {
   const t0 = performance.now();
   for (let b = 0; b < n; b++) {
     t += 3;
-    const outcomes = await Promise.all(Array.from({ length: batch }, () =>
-      store.admit({
-        senderId: "bench-sender",
-        limits: { minute: 1e12, day: 1e12 },
-        messageId: crypto.randomUUID(),
-        replayWindowMs: WINDOW_MS,
-      }, t)));
+    const outcomes = await Promise.all(Array.from({ length: batch }, () => admitOne(store, t)));
     if (outcomes.some((o) => !("decision" in o))) throw new Error("an admission was refused");
   }
   return [(performance.now() - t0) * 1000 / (n * batch), t];
@@ -48,13 +52,7 @@ try {
   const step = Math.max(1, Math.floor(WINDOW_MS / 2 / fillBatches));
   for (let b = 0; b < fillBatches; b++) {
     t += step;
-    await Promise.all(Array.from({ length: batch }, () =>
-      store.admit({
-        senderId: "bench-sender",
-        limits: { minute: 1e12, day: 1e12 },
-        messageId: crypto.randomUUID(),
-        replayWindowMs: WINDOW_MS,
-      }, t)));
+    await Promise.all(Array.from({ length: batch }, () => admitOne(store, t)));
   }
   [us, t] = await admitBatches(store, batches, t);
   const records = Number((db.prepare("SELECT COUNT(*) AS n FROM replay_guard").get() as { n: number }).n);
@@ -63,12 +61,7 @@ try {
   // A restart: a new connection's first admission loads the window's records.
   const again = openDatabase(path);
   const t0 = performance.now();
-  await sqliteRateLimitStore(again).admit({
-    senderId: "bench-sender",
-    limits: { minute: 1e12, day: 1e12 },
-    messageId: crypto.randomUUID(),
-    replayWindowMs: WINDOW_MS,
-  }, t + 3);
+  await admitOne(sqliteRateLimitStore(again), t + 3);
   console.log(
     `a new connection's first admission (loads ${fmt(records)} records): ${fmt(performance.now() - t0)} ms`,
   );
