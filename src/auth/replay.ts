@@ -63,12 +63,15 @@ export interface ReplayAt {
  * page, which the WAL and then the checkpoint wrote again: ~28 µs an admission in batches of 31 with a few seconds
  * of records and ~44 µs with 300,000 (node:sqlite, this machine), against ~8–10 µs appended.
  *
- * A connection loads the window's rows before its first admission (`replayReady`), in chunks with the event loop
- * free between them (~1 µs a row: 0.3 s for 300,000 rows, 1.9 s for 1.8 million). Other connections (HTTP isolates, other processes on the data dir) append
- * too: every admission write holds the write lock, so before its first record it reads the rows after the last
- * seq this connection saw (all of them committed); that seq moves on only once the write has committed
- * (`committed`), so rows of a rolled-back write, whose seqs another connection then takes, are read again. On
- * PostgreSQL, dci_admit keeps a table keyed by (sender_id, message_id) instead.
+ * A connection loads the window's rows before its first admission (`replayReady`), in chunks with the event
+ * loop free between them (~1 µs a row: 0.45 s for 424,000 rows, 1.9 s for 1.8 million). Other connections
+ * (HTTP isolates, other processes on the data dir) append too: every admission write holds the write lock, so
+ * before its first record it reads the rows after the last seq this connection saw (all of them committed);
+ * that seq moves on only once the write has committed (`committed`), so rows of a rolled-back write, whose
+ * seqs another connection then takes, are read again. A connection that has not admitted for a second (an
+ * isolate left idle while others admitted) first reads the rows appended since outside any write, in chunks
+ * like the load, so no write holds the lock while it reads many. On PostgreSQL, dci_admit keeps a table keyed
+ * by (sender_id, message_id) instead.
  */
 
 const APPEND_MESSAGE_ID =
@@ -79,6 +82,8 @@ const ROWS_AFTER = `SELECT seq, sender_id, message_id, seen_at_ms FROM replay_gu
   WHERE seq > ? AND +seen_at_ms >= ? ORDER BY seq LIMIT ?+0`;
 /** Rows read per step of a load. */
 const LOAD_CHUNK = 10_000;
+/** How long a connection that has not admitted may go before its next admission reads the log first, in ms. */
+const CATCH_UP_MS = 1000;
 
 /** A 30-bit hash of a sender and message id (a Map key V8 keeps unboxed). */
 export type ReplayHash = (senderId: string, messageId: string) => number;
@@ -91,7 +96,9 @@ interface ReplayIndex {
   genMs: number;
   /** The last seq read (committed); undefined until the window's rows are loaded. */
   lastSeq?: number;
-  /** The load, while it runs. */
+  /** When the index last read the rows appended (a load, a catch-up, or a committed admission write). */
+  caughtUpAt: number;
+  /** The load or catch-up, while it runs. */
   loading?: Promise<void>;
 }
 
@@ -117,7 +124,7 @@ function seededHash(): ReplayHash {
 
 function indexOf(db: Db): ReplayIndex {
   let index = indexes.get(db);
-  if (!index) indexes.set(db, index = { hash: seededHash(), gens: new Map(), genMs: 0 });
+  if (!index) indexes.set(db, index = { hash: seededHash(), gens: new Map(), genMs: 0, caughtUpAt: 0 });
   return index;
 }
 
@@ -155,32 +162,41 @@ function readRows(
 }
 
 /**
- * Undefined when `db`'s index holds the window's rows; otherwise the load of them (started by the first call),
- * which an admission awaits. Each step reads LOAD_CHUNK rows and yields, so /healthz and reads answer meanwhile.
+ * Undefined when `db`'s index is ready for an admission write; otherwise the read that readies it, which an
+ * admission awaits: the load of the window's rows (started by the first call), or, when this connection has not
+ * read the log for CATCH_UP_MS (an isolate that was idle while others admitted), the rows appended since. Both
+ * read LOAD_CHUNK rows at a time and yield between chunks, outside any write, so neither this isolate's event loop
+ * nor the write lock is held for long; the write itself then reads only the rows of the last moments.
  */
 export function replayReady(db: Db, nowMs: number, windowMs: number): Promise<void> | undefined {
   const index = indexOf(db);
-  if (index.lastSeq !== undefined) return undefined;
+  const ready = () => index.lastSeq !== undefined && nowMs - index.caughtUpAt < CATCH_UP_MS;
+  if (ready()) return undefined;
   if (!index.loading) {
-    const load = loadIndex(db, index, nowMs, windowMs);
-    // A load of one chunk or less has finished already: the caller goes on in this turn, in its order.
-    if (index.lastSeq !== undefined) return undefined;
-    // A failed load is tried again by the next admission.
+    const load = readLog(db, index, nowMs, windowMs);
+    // A read of one chunk or less has finished already: the caller goes on in this turn, in its order.
+    if (ready()) return undefined;
+    // A failed read is tried again by the next admission.
     index.loading = load.finally(() => index.loading = undefined);
   }
   return index.loading;
 }
 
-async function loadIndex(db: Db, index: ReplayIndex, nowMs: number, windowMs: number): Promise<void> {
-  index.genMs = windowMs;
-  let last = 0;
+/**
+ * Indexes the committed rows after the last seq read (all of the window's, the first time). Outside a write: a
+ * committed seq means every lower one is committed or gone, as seqs are handed out under the write lock.
+ */
+async function readLog(db: Db, index: ReplayIndex, nowMs: number, windowMs: number): Promise<void> {
+  if (index.genMs === 0) index.genMs = windowMs;
+  let last = index.lastSeq ?? 0;
   for (;;) {
     const [seq, read] = readRows(db, index, last, nowMs - windowMs, LOAD_CHUNK);
     last = seq;
     if (read < LOAD_CHUNK) break;
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
-  index.lastSeq = last;
+  index.lastSeq = Math.max(index.lastSeq ?? 0, last);
+  index.caughtUpAt = Math.max(index.caughtUpAt, nowMs);
 }
 
 /** The replay guard's part of one admission write (SQLite): records message ids, then learns the commit. */
@@ -201,6 +217,7 @@ export interface ReplayWrite {
 export function replayWrite(db: Db): ReplayWrite {
   const index = indexOf(db);
   let last: number | undefined;
+  let nowMs = 0;
   /** Drops the generations past the window and reads the rows other connections appended since the last seq. */
   const catchUp = (nowMs: number, windowMs: number): number => {
     if (index.lastSeq === undefined) throw new Error("the replay guard's index is not loaded");
@@ -215,7 +232,10 @@ export function replayWrite(db: Db): ReplayWrite {
   };
   return {
     record(senderId, messageId, at) {
-      last ??= catchUp(at.nowMs, at.windowMs);
+      if (last === undefined) {
+        nowMs = at.nowMs;
+        last = catchUp(at.nowMs, at.windowMs);
+      }
       const h = index.hash(senderId, messageId);
       for (const gen of index.gens.values()) {
         const seqs = gen.get(h);
@@ -239,7 +259,9 @@ export function replayWrite(db: Db): ReplayWrite {
       return undefined;
     },
     committed() {
-      if (last !== undefined) index.lastSeq = Math.max(index.lastSeq!, last);
+      if (last === undefined) return;
+      index.lastSeq = Math.max(index.lastSeq!, last);
+      index.caughtUpAt = Math.max(index.caughtUpAt, nowMs);
     },
   };
 }

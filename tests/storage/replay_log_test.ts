@@ -84,7 +84,7 @@ Deno.test("replay log: a new connection (a restart) loads the window's records; 
   });
 });
 
-Deno.test("replay log: a load of several chunks: admissions wait for it, then see every row; a failed load is tried again", async () => {
+Deno.test("replay log: a load of several chunks, and an idle connection's catch-up: admissions wait, then see every row; a failed load is tried again", async () => {
   await withDataDir(async (open) => {
     const first = open();
     const insert = first.prepare(
@@ -103,6 +103,19 @@ Deno.test("replay log: a load of several chunks: admissions wait for it, then se
     ]);
     deepEqual(outcomes, ["replayed sync", "replayed sync", "counted", "replayed sync"]);
     equal(await admit(store, "bulk-12345", T0 + 30_001), "replayed sync");
+    // Idle while another process appended 25,000 more: its next admission reads them first.
+    first.exec("BEGIN");
+    for (let i = 0; i < 25_000; i++) insert.run(`later-${i}`, T0 + 40_000 + i);
+    first.exec("COMMIT");
+    deepEqual(
+      await Promise.all([
+        admit(store, "later-0", T0 + 70_000),
+        admit(store, "later-24999", T0 + 70_000),
+        admit(store, "bulk-1", T0 + 70_000),
+        admit(store, "fresh-2", T0 + 70_000),
+      ]),
+      ["replayed sync", "replayed sync", "replayed sync", "counted"],
+    );
   });
   const db = openDatabase(":memory:");
   try {
