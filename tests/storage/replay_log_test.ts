@@ -1,7 +1,9 @@
 /**
  * SQLite's replay guard as an append-only log with an index in memory per connection (migration 0037,
- * src/auth/replay.ts): exact across connections on one data dir (HTTP isolates, processes), after a restart,
- * after a rolled-back write whose seq another connection then takes, and when every message id shares one hash.
+ * src/auth/replay.ts): exact across connections on one data dir (HTTP isolates, processes), after a restart
+ * (a load of several chunks, and one that fails and is tried again), after a connection sat idle while others
+ * appended, after a rolled-back write whose seq another connection then takes, and when every message id shares
+ * one hash; and migration 0037 carrying the keyed table's records over.
  */
 import { deepEqual, equal, rejects } from "node:assert/strict";
 import { type Db, openDatabase } from "../../src/db/sqlite.ts";
