@@ -77,7 +77,7 @@ export interface ReplayAt {
 const APPEND_MESSAGE_ID =
   "INSERT INTO replay_guard (sender_id, message_id, seen_at_ms, kind) VALUES (?, ?, ?, ?)";
 const REPLAY_ROW = "SELECT sender_id, message_id, seen_at_ms, kind FROM replay_guard WHERE seq = ?";
-/** Rows after seq ?, seen at ? or later, in seq order, at most ? (`+` keeps SQLite on the seq order). */
+/** Rows after seq ?, seen at ? or later, in seq order, at most ? (-1: all; `+` keeps SQLite on the seq order). */
 const ROWS_AFTER = `SELECT seq, sender_id, message_id, seen_at_ms FROM replay_guard
   WHERE seq > ? AND +seen_at_ms >= ? ORDER BY seq LIMIT ?+0`;
 /** Rows read per step of a load. */
@@ -144,7 +144,10 @@ function indexRow(index: ReplayIndex, h: number, seq: number, seenAtMs: number):
   } else if (!seqs.includes(seq)) seqs.push(seq);
 }
 
-/** Indexes up to `limit` rows after seq `after` seen at `fromMs` or later; the last seq read (`after` if none). */
+/**
+ * Indexes up to `limit` rows (-1: all) after seq `after` seen at `fromMs` or later; the last seq read (`after` if
+ * none) and how many.
+ */
 function readRows(
   db: Db,
   index: ReplayIndex,
@@ -218,24 +221,21 @@ export function replayWrite(db: Db): ReplayWrite {
   const index = indexOf(db);
   let last: number | undefined;
   let nowMs = 0;
-  /** Drops the generations past the window and reads the rows other connections appended since the last seq. */
-  const catchUp = (nowMs: number, windowMs: number): number => {
+  /**
+   * Drops the generations past the window and reads the rows other connections appended since the last seq (a
+   * few: replayReady has read them outside the write when this connection sat idle).
+   */
+  const catchUp = (at: ReplayAt): number => {
     if (index.lastSeq === undefined) throw new Error("the replay guard's index is not loaded");
+    nowMs = at.nowMs;
     for (const g of index.gens.keys()) {
-      if ((g + 1) * index.genMs <= nowMs - windowMs) index.gens.delete(g);
+      if ((g + 1) * index.genMs <= at.nowMs - at.windowMs) index.gens.delete(g);
     }
-    let seen = index.lastSeq;
-    for (let read = LOAD_CHUNK; read === LOAD_CHUNK;) {
-      [seen, read] = readRows(db, index, seen, nowMs - windowMs, LOAD_CHUNK);
-    }
-    return seen;
+    return readRows(db, index, index.lastSeq, at.nowMs - at.windowMs, -1)[0];
   };
   return {
     record(senderId, messageId, at) {
-      if (last === undefined) {
-        nowMs = at.nowMs;
-        last = catchUp(at.nowMs, at.windowMs);
-      }
+      last ??= catchUp(at);
       const h = index.hash(senderId, messageId);
       for (const gen of index.gens.values()) {
         const seqs = gen.get(h);
