@@ -80,6 +80,14 @@ const REPLAY_ROW = "SELECT sender_id, message_id, seen_at_ms, kind FROM replay_g
 /** Rows after seq ?, seen at ? or later, in seq order, at most ? (-1: all; `+` keeps SQLite on the seq order). */
 const ROWS_AFTER = `SELECT seq, sender_id, message_id, seen_at_ms FROM replay_guard
   WHERE seq > ? AND +seen_at_ms >= ? ORDER BY seq LIMIT ?+0`;
+/**
+ * The latest seen_at and the newest seq, in one snapshot (each one index lookup): when even the latest row is
+ * older than the window, a load has nothing to read and goes on from the newest seq. After a long stop every row
+ * is, until the purge removes them; reading them in seq order would scan them all, and go on doing so at every
+ * catch-up until this connection's first write.
+ */
+const LOG_BOUNDS = `SELECT (SELECT MAX(seen_at_ms) FROM replay_guard) AS latest,
+  (SELECT MAX(seq) FROM replay_guard) AS newest`;
 /** Rows read per step of a load. */
 const LOAD_CHUNK = 10_000;
 /** How long a connection that has not admitted may go before its next admission reads the log first, in ms. */
@@ -144,6 +152,23 @@ function indexRow(index: ReplayIndex, h: number, seq: number, seenAtMs: number):
   } else if (!seqs.includes(seq)) seqs.push(seq);
 }
 
+/** Drops the generations wholly older than the window at `nowMs`: their rows can no longer match. */
+function dropExpired(index: ReplayIndex, nowMs: number, windowMs: number): void {
+  for (const g of index.gens.keys()) {
+    if ((g + 1) * index.genMs <= nowMs - windowMs) index.gens.delete(g);
+  }
+}
+
+/** Tests: what `db`'s index holds (rows, generations) and the last seq it has read. */
+export function replayIndexStats(db: Db): { rows: number; generations: number; lastSeq?: number } {
+  const index = indexOf(db);
+  let rows = 0;
+  for (const gen of index.gens.values()) {
+    for (const seqs of gen.values()) rows += typeof seqs === "number" ? 1 : seqs.length;
+  }
+  return { rows, generations: index.gens.size, lastSeq: index.lastSeq };
+}
+
 /**
  * Indexes up to `limit` rows (-1: all) after seq `after` seen at `fromMs` or later; the last seq read (`after` if
  * none) and how many.
@@ -191,7 +216,17 @@ export function replayReady(db: Db, nowMs: number, windowMs: number): Promise<vo
  */
 async function readLog(db: Db, index: ReplayIndex, nowMs: number, windowMs: number): Promise<void> {
   if (index.genMs === 0) index.genMs = windowMs;
+  // A connection that only catches up (its admissions are all refused before they record) drops old rows too.
+  dropExpired(index, nowMs, windowMs);
   let last = index.lastSeq ?? 0;
+  if (index.lastSeq === undefined) {
+    const bounds = stmt(db, LOG_BOUNDS).get() as { latest: number | null; newest: number | null };
+    if (bounds.latest === null || Number(bounds.latest) < nowMs - windowMs) {
+      index.lastSeq = Number(bounds.newest ?? 0);
+      index.caughtUpAt = Math.max(index.caughtUpAt, nowMs);
+      return;
+    }
+  }
   for (;;) {
     const [seq, read] = readRows(db, index, last, nowMs - windowMs, LOAD_CHUNK);
     last = seq;
@@ -228,9 +263,7 @@ export function replayWrite(db: Db): ReplayWrite {
   const catchUp = (at: ReplayAt): number => {
     if (index.lastSeq === undefined) throw new Error("the replay guard's index is not loaded");
     nowMs = at.nowMs;
-    for (const g of index.gens.keys()) {
-      if ((g + 1) * index.genMs <= at.nowMs - at.windowMs) index.gens.delete(g);
-    }
+    dropExpired(index, at.nowMs, at.windowMs);
     return readRows(db, index, index.lastSeq, at.nowMs - at.windowMs, -1)[0];
   };
   return {

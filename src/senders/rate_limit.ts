@@ -92,7 +92,8 @@ export interface SenderRequest {
   limits: { minute: number; day: number };
   /**
    * Runs inside the write transaction once the limits allow the request (the replay guard's insert); if it
-   * throws, the request is refused with that error and not counted.
+   * throws, the request is refused with that error and not counted, or, when the throw left no transaction
+   * open (SQLite rolled it back), the whole batch fails with it.
    */
   admitted?: () => void;
 }
@@ -178,6 +179,9 @@ export function countSenderRequests(db: Db, requests: SenderRequest[], nowMs: nu
     try {
       r.admitted?.();
     } catch (error) {
+      // A failure SQLite answered by rolling back the whole transaction (disk full, an I/O error) fails the
+      // batch: the requests after it would otherwise write outside any transaction, each committing alone.
+      if (!db.isTransaction) throw error;
       return { error };
     }
     u.used++;

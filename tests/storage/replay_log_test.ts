@@ -3,9 +3,11 @@
  * src/auth/replay.ts): exact across connections on one data dir (HTTP isolates, processes), after a restart
  * (a load of several chunks, and one that fails and is tried again), after a connection sat idle while others
  * appended, after a rolled-back write whose seq another connection then takes, and when every message id shares
- * one hash; and migration 0037 carrying the keyed table's records over.
+ * one hash; a connection that only catches up keeps no more than the window's rows, and a restart after a long
+ * stop reads none of the expired ones; a batch whose transaction SQLite rolled back fails whole; and migration
+ * 0037 carrying the keyed table's records over.
  */
-import { deepEqual, equal, rejects } from "node:assert/strict";
+import { deepEqual, equal, rejects, throws } from "node:assert/strict";
 import { type Db, openDatabase } from "../../src/db/sqlite.ts";
 import { migrate, MIGRATIONS } from "../../src/db/migrate.ts";
 import {
@@ -13,7 +15,8 @@ import {
   type RateLimitStore,
   sqliteRateLimitStore,
 } from "../../src/senders/limits_store.ts";
-import { replayWrite, useReplayHash } from "../../src/auth/replay.ts";
+import { replayIndexStats, replayReady, replayWrite, useReplayHash } from "../../src/auth/replay.ts";
+import { countSenderRequests } from "../../src/senders/rate_limit.ts";
 
 const T0 = Date.parse("2026-05-01T12:00:00Z");
 const WINDOW_MS = 600_000;
@@ -175,6 +178,67 @@ Deno.test("replay log: one batch with two copies of a message id admits the firs
       ["d1", "d2", "d1", "d1"].map((id) => admit(store, id, T0)),
     );
     deepEqual(outcomes, ["counted", "counted", "replayed sync", "replayed sync"]);
+  });
+});
+
+Deno.test("replay log: a connection that only catches up (its admissions all refused before they record) drops expired rows", async () => {
+  await withDataDir(async (open) => {
+    const a = sqliteRateLimitStore(open());
+    const b = open();
+    // Seven records half a window apart, over three windows; b reads the log after each, never writing.
+    for (let k = 0; k <= 6; k++) {
+      const at = T0 + k * WINDOW_MS / 2;
+      equal(await admit(a, `m${k}`, at), "counted");
+      await replayReady(b, at + 1_000, WINDOW_MS);
+    }
+    // Generations are a window long: at T0 + 3 windows (+1 s) those ending by T0 + 2 windows are gone (m0–m3).
+    deepEqual(replayIndexStats(b), { rows: 3, generations: 2, lastSeq: 7 });
+    const store = sqliteRateLimitStore(b);
+    equal(await admit(store, "m6", T0 + 3 * WINDOW_MS + 2_000), "replayed sync");
+    equal(await admit(store, "m5", T0 + 3 * WINDOW_MS + 2_000), "replayed sync");
+    equal(await admit(store, "m2", T0 + 3 * WINDOW_MS + 2_000), "counted");
+  });
+});
+
+Deno.test("replay log: after a stop longer than the window, the load reads no expired row and goes on from the newest", async () => {
+  await withDataDir(async (open) => {
+    const a = sqliteRateLimitStore(open());
+    for (let k = 0; k < 3; k++) equal(await admit(a, `old-${k}`, T0 + k), "counted");
+    const restarted = open();
+    await replayReady(restarted, T0 + 2 * WINDOW_MS, WINDOW_MS);
+    deepEqual(replayIndexStats(restarted), { rows: 0, generations: 0, lastSeq: 3 });
+    // Rows another connection appends after the load are read from there.
+    equal(await admit(a, "new", T0 + 2 * WINDOW_MS), "counted");
+    const store = sqliteRateLimitStore(restarted);
+    equal(await admit(store, "new", T0 + 2 * WINDOW_MS + 2_000), "replayed sync");
+    equal(await admit(store, "old-0", T0 + 2 * WINDOW_MS + 2_000), "counted");
+  });
+});
+
+Deno.test("rate limits: a batch whose transaction SQLite rolled back (disk full) fails whole, writing nothing", async () => {
+  await withDataDir(async (open) => {
+    const db = open();
+    const limits = { minute: 100, day: 1_000 };
+    db.exec("BEGIN IMMEDIATE");
+    throws(
+      () =>
+        countSenderRequests(db, [
+          {
+            senderId: "s1",
+            limits,
+            admitted: () => {
+              db.exec("ROLLBACK"); // what SQLite does itself on some failures of a statement
+              throw new Error("database or disk is full");
+            },
+          },
+          { senderId: "s2", limits, admitted: () => {} },
+        ], T0),
+      /disk is full/,
+    );
+    equal(db.isTransaction, false);
+    // Without the rethrow, s2 was counted and its counters written outside any transaction.
+    deepEqual(db.prepare("SELECT sender_id FROM rate_days").all(), []);
+    deepEqual(db.prepare("SELECT key FROM rate_buckets").all(), []);
   });
 });
 
