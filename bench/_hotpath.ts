@@ -28,15 +28,20 @@ try {
     { length: n + 500 },
     (_, i) => searchBody(sender, uins[i % uins.length], i, Date.now()),
   );
-  const headers = { "content-type": "application/json", ...sender.headers() };
+  // Each with a declared length, as an HTTP client sends: the body is then read as served, not through the
+  // idle watch's stream (src/http/middleware.ts, watchBodyIdle).
+  const headers = bodies.map((body) => ({
+    "content-type": "application/json",
+    "content-length": String(new TextEncoder().encode(body).byteLength),
+    ...sender.headers(),
+  }));
   const run = async (from: number, to: number) => {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     const one = async (i: number) => {
-      // A declared length, as an HTTP client sends: the body is then read as served, not through the idle watch.
       const res = await app.request("/registry/sync/search", {
         method: "POST",
-        headers: { ...headers, "content-length": String(new TextEncoder().encode(bodies[i]).byteLength) },
+        headers: headers[i],
         body: bodies[i],
       });
       if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`);
