@@ -4,8 +4,8 @@
  * (a load of several chunks, and one that fails and is tried again), after a connection sat idle while others
  * appended, after a rolled-back write whose seq another connection then takes, and when every message id shares
  * one hash; a connection that only catches up keeps no more than the window's rows, and a restart after a long
- * stop reads none of the expired ones; a batch whose transaction SQLite rolled back fails whole; and migration
- * 0037 carrying the keyed table's records over.
+ * stop reads none of the expired ones; a batch the group commit rolls back leaves no replay, and one whose
+ * transaction SQLite rolled back fails whole; and migration 0037 carrying the keyed table's records over.
  */
 import { deepEqual, equal, rejects, throws } from "node:assert/strict";
 import { type Db, openDatabase } from "../../src/db/sqlite.ts";
@@ -212,6 +212,22 @@ Deno.test("replay log: after a stop longer than the window, the load reads no ex
     const store = sqliteRateLimitStore(restarted);
     equal(await admit(store, "new", T0 + 2 * WINDOW_MS + 2_000), "replayed sync");
     equal(await admit(store, "old-0", T0 + 2 * WINDOW_MS + 2_000), "counted");
+  });
+});
+
+Deno.test("replay log: a batch the group commit rolls back after its records (a counter's write failed) leaves no replay behind", async () => {
+  await withDataDir(async (open) => {
+    const db = open();
+    const store = sqliteRateLimitStore(db);
+    equal(await admit(store, "m0", T0), "counted");
+    // The day counter's insert of a new sender fails after the batch recorded its message id.
+    db.exec("CREATE TRIGGER full BEFORE INSERT ON rate_days BEGIN SELECT RAISE(ABORT, 'no room'); END");
+    await rejects(admit(store, "m1", T0 + 1, "s2"), /no room/);
+    // Not committed: the last seq read stays where the committed write left it.
+    equal(replayIndexStats(db).lastSeq, 1);
+    db.exec("DROP TRIGGER full");
+    equal(await admit(store, "m1", T0 + 2, "s2"), "counted");
+    equal(await admit(store, "m1", T0 + 3, "s2"), "replayed sync");
   });
 });
 
