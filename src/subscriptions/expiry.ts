@@ -9,9 +9,10 @@ import { isoNow } from "../clock.ts";
 import { ENDED_CHUNK } from "./store.ts";
 
 /**
- * How long before the oldest event not fanned out yet a subscription's end must lie for it to expire: an event
- * is stamped a moment before it is written (an import batch when it is prepared), so a later event id may carry
- * an earlier time; a minute covers that, and the expiry runs once a minute anyway.
+ * How long before the oldest event not fanned out yet (or before now, when fan-out has caught up) a
+ * subscription's end must lie for it to expire: an event is stamped a moment before it is written (an import
+ * batch when it is prepared), so an event of its window may still be committed after its end, and fan-out logs
+ * events only for live subscriptions; a minute covers that, and the expiry runs once a minute anyway.
  */
 export const FANOUT_SLACK_MS = 60_000;
 
@@ -25,7 +26,7 @@ export async function expireSubscriptions(deps: Deps): Promise<number> {
   for (let i = 0; i < 1000; i++) {
     const now = isoNow(deps.clock);
     const since = await deps.storage.fanOut.pendingSince();
-    const fanned = since === undefined ? now : new Date(Date.parse(since) - FANOUT_SLACK_MS).toISOString();
+    const fanned = new Date(Date.parse(since ?? now) - FANOUT_SLACK_MS).toISOString();
     const ids = await store.dueForExpiry(fanned < now ? fanned : now);
     if (ids.length === 0) break;
     const ended: number[] = [];

@@ -64,7 +64,8 @@ export function cronExpression(frequencyJson: string | null): string | undefined
 /**
  * When an event at `eventAt` is due to be sent for a subscription with cron `expression`: the cron's first run
  * after the event, but never after the subscription's `endTime` (what happened inside the window is sent when
- * it closes). An expression that no longer parses or runs sends at once rather than holding forever.
+ * it closes). When the expression has no run left (`0 0 0 1 1 ? 2026` after that day) or no longer parses, the
+ * window's end, or at once without one rather than holding forever.
  */
 export function dueAt(expression: string, eventAt: string, endTime: string | null): string {
   let next: Date | null = null;
@@ -73,6 +74,6 @@ export function dueAt(expression: string, eventAt: string, endTime: string | nul
   } catch {
     next = null;
   }
-  const due = next ? next.toISOString() : eventAt;
+  const due = next ? next.toISOString() : endTime ?? eventAt;
   return endTime && due > endTime ? endTime : due;
 }

@@ -90,6 +90,16 @@ Deno.test("dueAt() is the cron's next run after the event, capped at the end tim
   assert.equal(dueAt("0 0 0 5,15 * ? *", "2026-03-06T08:00:00.000Z", null), "2026-03-15T00:00:00.000Z");
 });
 
+Deno.test("dueAt(): a cron with no run left holds the event to the window's end (without one, sends at once)", () => {
+  const once = "0 0 0 1 1 ? 2026";
+  assert.equal(dueAt(once, "2025-12-02T10:00:00.000Z", null), "2026-01-01T00:00:00.000Z");
+  assert.equal(
+    dueAt(once, "2026-03-02T10:00:00.000Z", "2027-06-01T00:00:00.000Z"),
+    "2027-06-01T00:00:00.000Z",
+  );
+  assert.equal(dueAt(once, "2026-03-02T10:00:00.000Z", null), "2026-03-02T10:00:00.000Z");
+});
+
 Deno.test("dueAt(): the Quartz form numbers weekdays 1 (Sunday) to 7, the cron form 0 (Sunday) to 6", () => {
   const thursday = "2026-12-03T08:00:00.000Z";
   const cases: Array<[string, string]> = [
