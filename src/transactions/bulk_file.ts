@@ -53,6 +53,8 @@ const MAX_ELEMENT = 4096;
  * bytes before the parser sees them, which builds each element whole and bounds neither.
  */
 const MAX_JSON_ELEMENT_BYTES = 64 * 1024;
+/** The longest line of a CSV file in bytes, as it stands in the file: a row's fields, quoted, with delimiters. */
+const MAX_CSV_LINE_BYTES = 4 * MAX_ELEMENT;
 const MAX_JSON_DEPTH = 16;
 const TYPE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -172,7 +174,6 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
 function jsonReader(add: Add): { write(c: Uint8Array): void; end(): Promise<void> } {
   const parser = new JSONParser({ paths: ["$.*"], keepStack: false, stringBufferSize: MAX_ELEMENT });
   let index = 0;
-  let started = false;
   let failure: unknown;
   parser.onValue = ({ value, key, parent }) => {
     if (!Array.isArray(parent) || typeof key !== "number") {
@@ -182,20 +183,10 @@ function jsonReader(add: Add): { write(c: Uint8Array): void; end(): Promise<void
     add(jsonLookup(value), `element ${index}`);
   };
   parser.onError = (err) => failure ??= err;
-  const decoder = new TextDecoder();
   const bounds = jsonBounds();
   return {
     write(chunk) {
-      if (!started) {
-        const text = decoder.decode(chunk.subarray(0, 16), { stream: true }).trimStart();
-        if (text !== "") {
-          started = true;
-          if (!text.startsWith("[") && !text.startsWith("\ufeff[")) {
-            throw new BulkFileError("err.request.bad", "a JSON bulk file must be an array of lookups");
-          }
-        }
-      }
-      bounds(chunk);
+      bounds.scan(chunk);
       try {
         parser.write(chunk);
       } catch (err) {
@@ -210,45 +201,103 @@ function jsonReader(add: Add): { write(c: Uint8Array): void; end(): Promise<void
         throw asFileError(err, "JSON");
       }
       if (failure) throw asFileError(failure, "JSON");
-      if (!started) throw new BulkFileError("err.request.bad", "the file has no lookups");
+      if (!bounds.started) throw new BulkFileError("err.request.bad", "the file has no lookups");
       return Promise.resolve();
     },
   };
 }
 
 /**
- * A scan of a JSON text's raw bytes, chunk by chunk, that refuses an element of the top-level array larger than
+ * A scan of a JSON text's raw bytes, chunk by chunk, that refuses a text that is not one array (anything but
+ * whitespace before its `[`, a byte-order mark excepted, or after its `]`), an element of the array larger than
  * MAX_JSON_ELEMENT_BYTES (counted from the comma or bracket before it) or any nesting deeper than MAX_JSON_DEPTH.
- * It follows strings and their escapes only: whatever else is malformed is the parser's to find.
+ * Outside the array the parser would build a value of any size (a string of the file's length) before anything
+ * else could count it. It follows strings and their escapes only: whatever else is malformed is the parser's to
+ * find. `started`: the array's `[` was met.
  */
-function jsonBounds(): (chunk: Uint8Array) => void {
+function jsonBounds(): { scan(chunk: Uint8Array): void; readonly started: boolean } {
   let depth = 0, inString = false, escaped = false, size = 0, element = 1;
+  let offset = 0; // bytes scanned before the current chunk
+  let place: "before" | "inside" | "after" = "before";
+  const tooLarge = () =>
+    new BulkFileError(
+      "err.request.bad",
+      `element ${element} of the JSON file is larger than ${MAX_JSON_ELEMENT_BYTES} bytes`,
+    );
+  return {
+    get started() {
+      return place !== "before";
+    },
+    scan(chunk) {
+      for (let i = 0; i < chunk.length; i++) {
+        const b = chunk[i];
+        if (depth === 0) {
+          if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) continue;
+          const at = offset + i;
+          if (place === "before" && at < 3 && b === UTF8_BOM[at]) continue;
+          if (place === "before" && b === 0x5b) { // [
+            place = "inside";
+            depth = 1;
+            size = 0;
+            continue;
+          }
+          throw new BulkFileError(
+            "err.request.bad",
+            place === "before"
+              ? "a JSON bulk file must be an array of lookups"
+              : "a JSON bulk file must be one array of lookups, with nothing after it",
+          );
+        }
+        if (++size > MAX_JSON_ELEMENT_BYTES) throw tooLarge();
+        if (inString) {
+          if (escaped) escaped = false;
+          else if (b === 0x5c) escaped = true; // backslash
+          else if (b === 0x22) inString = false;
+        } else if (b === 0x22) inString = true;
+        else if (b === 0x5b || b === 0x7b) { // [ {
+          if (++depth > MAX_JSON_DEPTH) {
+            throw new BulkFileError(
+              "err.request.bad",
+              `element ${element} of the JSON file is nested deeper than ${MAX_JSON_DEPTH} levels`,
+            );
+          }
+        } else if (b === 0x5d || b === 0x7d) { // ] }
+          if (--depth === 0) place = "after";
+        } else if (b === 0x2c && depth === 1) { // a comma between elements
+          size = 0;
+          element++;
+        }
+      }
+      offset += chunk.length;
+    },
+  };
+}
+
+const UTF8_BOM = [0xef, 0xbb, 0xbf];
+
+/**
+ * A scan of a CSV text's raw bytes that refuses a line longer than MAX_CSV_LINE_BYTES as it stands in the file
+ * (delimiters, quotes and a quoted field's line breaks included). csv-parse's `max_record_size` counts only the
+ * fields' characters: a line of commas alone grew its record by an empty field per byte, without limit.
+ */
+function csvBounds(): (chunk: Uint8Array) => void {
+  let quoted = false, size = 0, line = 1;
   return (chunk) => {
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i];
-      if (depth > 0 && ++size > MAX_JSON_ELEMENT_BYTES) {
+      if (b === 0x22) quoted = !quoted; // a doubled quote inside a quoted field toggles twice
+      else if ((b === 0x0a || b === 0x0d) && !quoted) {
+        if (b === 0x0a) line++;
+        size = 0;
+        continue;
+      }
+      if (++size > MAX_CSV_LINE_BYTES) {
         throw new BulkFileError(
           "err.request.bad",
-          `element ${element} of the JSON file is larger than ${MAX_JSON_ELEMENT_BYTES} bytes`,
+          `line ${line} of the CSV file is longer than ${MAX_CSV_LINE_BYTES} bytes${
+            quoted ? " (inside a quoted field: a quote left open?)" : ""
+          }`,
         );
-      }
-      if (inString) {
-        if (escaped) escaped = false;
-        else if (b === 0x5c) escaped = true; // backslash
-        else if (b === 0x22) inString = false;
-      } else if (b === 0x22) inString = true;
-      else if (b === 0x5b || b === 0x7b) { // [ {
-        if (++depth > MAX_JSON_DEPTH) {
-          throw new BulkFileError(
-            "err.request.bad",
-            `element ${element} of the JSON file is nested deeper than ${MAX_JSON_DEPTH} levels`,
-          );
-        }
-        if (depth === 1) size = 0;
-      } else if (b === 0x5d || b === 0x7d) depth--; // ] }
-      else if (b === 0x2c && depth === 1) { // a comma between elements
-        size = 0;
-        element++;
       }
     }
   };
@@ -309,9 +358,11 @@ function csvReader(add: Add): { write(c: Uint8Array): void; end(): Promise<void>
     parser.on("end", resolve);
     parser.on("error", () => resolve());
   });
+  const bounds = csvBounds();
   return {
     write(chunk) {
       if (failure) throw asFileError(failure, "CSV");
+      bounds(chunk);
       parser.write(chunk);
       if (failure) throw asFileError(failure, "CSV");
     },

@@ -135,6 +135,9 @@ Deno.test("lookupReader() bounds a JSON element's bytes and nesting before the p
     ],
     ["many keys", JSON.stringify([{ type: "UIN", value: "1" }, big(100_000)]), /element 2 .*65536 bytes/],
     ["long scalar", "[" + "1".repeat(100_000) + "]", /element 1 .*65536 bytes/],
+    // Outside the array nothing counted the bytes, and the parser built the string whole: refused at its quote.
+    ["top-level string", " ".repeat(20) + '"' + " ".repeat(2_000_000) + '"', /must be an array of lookups/],
+    ["after the array", '[{"type":"UIN","value":"1"}] "' + "x".repeat(100_000), /nothing after it/],
   ];
   for (const [name, text, message] of refused) {
     await assert.rejects(readAll("json", cut(text, 1000)), (err: unknown) => {
@@ -160,7 +163,10 @@ Deno.test("lookupReader() bounds a JSON element's bytes and nesting before the p
       },
     },
   ];
-  const text = JSON.stringify(items, null, 2).replace("},\n", "},\n" + " ".repeat(10_000) + "\n");
+  // Whitespace before the array, after it, and between elements is no element's.
+  const text = " \n".repeat(20) +
+    JSON.stringify(items, null, 2).replace("},\n", "},\n" + " ".repeat(10_000) + "\n") +
+    "\n ";
   // A byte-order mark cut across the first chunks (as one-byte chunks cut it) is still a JSON array's start.
   for (const [size, bom] of [[1, "\ufeff"], [4096, ""]] as const) {
     const { count, dataDir, path } = await readAll("json", cut(bom + text, size));
@@ -169,6 +175,34 @@ Deno.test("lookupReader() bounds a JSON element's bytes and nesting before the p
     assert.deepEqual(lines, [["a", "UIN", tricky], ["b", "UIN", "U-2"]]);
     await Deno.remove(dataDir, { recursive: true });
   }
+});
+
+Deno.test("lookupReader() bounds a CSV line's bytes, delimiters and quotes included, before csv-parse reads it", async () => {
+  const refused: Array<[string, string, RegExp]> = [
+    // csv-parse counts only the fields' characters: each comma added an empty field to the record, unbounded.
+    ["commas", "type,value" + ",".repeat(1_000_000), /line 1 of the CSV file is longer than 16384 bytes/],
+    ["empty quoted fields", "type,value\nUIN,1\n" + '"",'.repeat(100_000), /line 3 .*16384 bytes/],
+    ["open quote", 'type,value\nUIN,"1\n' + "x\n".repeat(10_000), /line 2 .*a quote left open/],
+  ];
+  for (const [name, text, message] of refused) {
+    await assert.rejects(readAll("csv", cut(text, 1000)), (err: unknown) => {
+      assert.ok(err instanceof BulkFileError, name);
+      assert.equal(err.code, "err.request.bad", name);
+      assert.match(err.message, message, name);
+      return true;
+    });
+  }
+  // A quoted field's line breaks, doubled quotes and CRLF line ends are read as csv-parse reads them.
+  const { count, dataDir, path } = await readAll(
+    "csv",
+    cut('type,value,reference_id\r\nUIN,"1",a\r\nUIN,"x""y",b\r\n', 3),
+  );
+  assert.equal(count, 2);
+  assert.deepEqual(
+    (await Deno.readTextFile(path)).trim().split("\n").map((l) => JSON.parse(l)),
+    [["a", "UIN", "1"], ["b", "UIN", 'x"y']],
+  );
+  await Deno.remove(dataDir, { recursive: true });
 });
 
 Deno.test("lookupReader() streams 1M lookups (about 30 MB) through a V8 heap capped at 24 MB", async () => {

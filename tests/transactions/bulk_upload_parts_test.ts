@@ -236,7 +236,7 @@ Deno.test("a bulk upload with an element or row too large is refused 400; only o
         "csv",
         "type,value\nUIN," + "a".repeat(100_000) + "\n",
         400,
-        /CSV file is malformed/,
+        /line 2 of the CSV file is longer than 16384 bytes/,
       ],
       [
         "a file over the limit",
