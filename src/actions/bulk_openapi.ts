@@ -78,7 +78,9 @@ const BULK_SEARCH_UPLOAD = {
           type: "string",
           minLength: 1,
           maxLength: 99,
-          description: "The transaction's id (dedupes a repeated upload); header.message_id when left out",
+          description:
+            "The transaction's id (txn/status finds the search by it); header.message_id when left " +
+            "out. A repeated upload is told by its header.message_id, not by this",
         },
       },
       required: ["header"],

@@ -91,8 +91,11 @@ async function receiveAndAccept(
       maxItems: deps.config.bulkMaxItems,
       maxBytes: deps.config.bulkMaxFileBytes,
       contentDigest: auth.contentDigest,
-      // Inside the orphan sweep's grace, whatever it is set to: a stalled upload's spool is never swept.
+      // Inside the orphan sweep's grace, whatever it is set to: a stalled upload's spool is never swept, and
+      // an arriving one's is touched often enough (the longest gap between touches is the touch interval plus
+      // the idle limit: three quarters of the grace at most).
       idleMs: Math.min(UPLOAD_IDLE_MS, deps.config.bulkSpoolGraceSeconds * 500),
+      touchEveryMs: Math.min(60_000, deps.config.bulkSpoolGraceSeconds * 250),
       maxMs: deps.config.replayWindowSeconds * 1000,
     });
   } catch (err) {

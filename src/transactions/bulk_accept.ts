@@ -1,7 +1,7 @@
 /**
  * Accepting a bulk search whose lookups are spooled already: the transaction row (the record of the request, its
- * ACK and dedupe by transaction_id) and its bulk_searches row commit together, then the worker is woken, as for
- * any async request.
+ * ACK, and the dedupe of a repeat of its message_id) and its bulk_searches row commit together, then the worker is
+ * woken, as for any async request.
  */
 import type { Deps } from "../deps.ts";
 import type { Ack, RequestHeader } from "../dci/schemas.ts";
@@ -71,7 +71,18 @@ export async function acceptBulk(deps: Deps, input: BulkInput): Promise<{ ack: A
   const wake = { kind: TXN_KIND, id: String(row.id) };
   if (!deps.queue.wake?.(wake)) {
     await deps.queue.enqueue(wake).then(
-      () => deps.storage.transactions.markPending(row.id, isoNow(deps.clock)),
+      async () => {
+        // Stored already: a failure here (shutting down, a held lock) leaves the row `received`, which the
+        // sweeper redoes; thrown, it made the route remove the spool of a stored search and answer an error.
+        try {
+          await deps.storage.transactions.markPending(row.id, isoNow(deps.clock));
+        } catch (err) {
+          deps.log.warn("marking the bulk search pending failed; the sweeper will pick it up", {
+            correlation_id: correlationId,
+            err,
+          });
+        }
+      },
       (err) =>
         deps.log.warn("enqueue failed; the sweeper will pick the bulk search up", {
           correlation_id: correlationId,

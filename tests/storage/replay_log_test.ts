@@ -231,9 +231,10 @@ Deno.test("replay log: a batch the group commit rolls back after its records (a 
   });
 });
 
-Deno.test("rate limits: a batch whose transaction SQLite rolled back (disk full) fails whole, writing nothing", async () => {
-  await withDataDir(async (open) => {
-    const db = open();
+Deno.test("rate limits: a batch whose transaction SQLite rolled back (disk full) fails whole, writing nothing", () => {
+  const db = openDatabase(":memory:");
+  try {
+    migrate(db);
     const limits = { minute: 100, day: 1_000 };
     db.exec("BEGIN IMMEDIATE");
     throws(
@@ -255,7 +256,9 @@ Deno.test("rate limits: a batch whose transaction SQLite rolled back (disk full)
     // Without the rethrow, s2 was counted and its counters written outside any transaction.
     deepEqual(db.prepare("SELECT sender_id FROM rate_days").all(), []);
     deepEqual(db.prepare("SELECT key FROM rate_buckets").all(), []);
-  });
+  } finally {
+    db.close();
+  }
 });
 
 Deno.test("migration 0037: the keyed table's records move to the log with their kind and stay replays", async () => {

@@ -257,3 +257,32 @@ Deno.test("a bulk upload with an element or row too large is refused 400; only o
     deps.close();
   }
 });
+
+Deno.test("a bulk search stored when marking it pending fails (shutting down, a held lock) is ACKed and keeps its spool", async () => {
+  const deps = await testDeps();
+  try {
+    const alice = await createTestSender(deps);
+    const app = createApp(deps);
+    // No worker in this process (so the queue, then the mark), and the mark fails after the row committed.
+    deps.queue.wake = undefined;
+    deps.storage.transactions.markPending = () => Promise.reject(new Error("database is locked"));
+    const form = await bulkForm(alice.senderId, {
+      format: "csv",
+      file: "type,value\nUIN,X1\nUIN,X2\n",
+      senderUri: "https://cb.example.org/cb",
+    });
+    const res = await signedUpload(app, alice, form, deps.clock.now());
+    const body = await res.json();
+    assert.equal(res.status, 202, JSON.stringify(body));
+    const rows = await deps.sql(
+      "SELECT t.state, b.spool FROM transactions t JOIN bulk_searches b ON b.txn = t.id",
+    );
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].state, "received", "left for the sweeper");
+    // Its lookups are still there for the worker to answer.
+    const page = await deps.storage.spools.reader(String(rows[0].spool)).read(0, 10);
+    assert.equal(page.lines.length, 2, "the spool was kept");
+  } finally {
+    deps.close();
+  }
+});
