@@ -193,13 +193,17 @@ export function statusOf(row: TxnWithResult, refs?: Set<string>): Record<string,
   if (!listKey) return { ...base, timestamp: row.updated_at, status };
   const request = JSON.parse(row.request_message) as Record<string, unknown>;
   if (request.bulk_file && listKey === "search_response") {
-    // A bulk search by file: one item for the file (its answers go out page by page), with its progress.
+    // A bulk search by file: one item for the file (its answers go out page by page), with its progress, and
+    // once it has ended, why it ended short: no callback says so (a spool gone, attempts run out, pages the
+    // receiver never took).
+    const progress = `bulk search file: ${row.completed_count ?? 0} of ${row.total_count ?? 0} ` +
+      "lookups answered and delivered";
+    const why = [row.status_reason_message, row.last_error].filter((m) => m).join("; ");
     const item = {
       reference_id: row.transaction_id,
       timestamp: row.updated_at,
       status,
-      status_reason_message: `bulk search file: ${row.completed_count ?? 0} of ${row.total_count ?? 0} ` +
-        "lookups answered and delivered",
+      status_reason_message: (why ? `${progress}; ${why}` : progress).slice(0, 999),
     };
     return { ...base, [listKey]: !refs || refs.has(row.transaction_id) ? [item] : [] };
   }
