@@ -4,7 +4,7 @@
  * serve, and its embedded implementation: one file per spool under `<data dir>/bulk` (src/transactions/
  * pg_spool_store.ts keeps them in PostgreSQL, where any instance reads what another received).
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Db } from "../db/sqlite.ts";
 import { bulkSpoolDir } from "./bulk_spool_dir.ts";
 import { spoolNeeded } from "./bulk_store.ts";
@@ -124,6 +124,14 @@ function fileWriter(file: Deno.FsFile, path: string): SpoolWriter {
         file.syncSync();
       } finally {
         close();
+      }
+      // The file's name too: a new file's directory entry is durable only once its directory is synced, and
+      // the upload is ACKed after this (a power loss could otherwise leave the stored search without its file).
+      const dir = Deno.openSync(dirname(path), { read: true });
+      try {
+        dir.syncSync();
+      } finally {
+        dir.close();
       }
       return Promise.resolve();
     },
