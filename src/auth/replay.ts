@@ -221,11 +221,8 @@ async function readLog(db: Db, index: ReplayIndex, nowMs: number, windowMs: numb
   let last = index.lastSeq ?? 0;
   if (index.lastSeq === undefined) {
     const bounds = stmt(db, LOG_BOUNDS).get() as { latest: number | null; newest: number | null };
-    if (bounds.latest === null || Number(bounds.latest) < nowMs - windowMs) {
-      index.lastSeq = Number(bounds.newest ?? 0);
-      index.caughtUpAt = Math.max(index.caughtUpAt, nowMs);
-      return;
-    }
+    // Nothing in the window: read only what is appended after the newest seq.
+    if (bounds.latest === null || Number(bounds.latest) < nowMs - windowMs) last = Number(bounds.newest ?? 0);
   }
   for (;;) {
     const [seq, read] = readRows(db, index, last, nowMs - windowMs, LOAD_CHUNK);
