@@ -86,12 +86,23 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
   // The ACK does not wait for the queue: the committed row is the promise; the sweeper backs the wake-up.
   // When this process runs the worker (this isolate or the main one, over the bus) it claims the row at once,
   // so the row is not marked `pending` first: one SQLite write less on the accept path.
-  const wake = { kind: TXN_KIND, id: String(row.id) };
-  if (deps.queue.wake?.(wake)) return { ack, correlationId, created: true };
-  deps.queue.enqueue(wake).then(
+  void wakeWorker(deps, row.id, correlationId);
+  return { ack, correlationId, created: true };
+}
+
+/**
+ * Wakes the worker for stored transaction `id`: at once when this process runs it, else through the queue, the
+ * row then marked `pending`. Never rejects: the row is stored, and a failure of either step (shutting down, a
+ * held lock) leaves it to the sweeper, which redoes `received` rows; one thrown made a caller undo a stored
+ * transaction's work (a bulk search's spool).
+ */
+export async function wakeWorker(deps: Deps, id: number, correlationId: string): Promise<void> {
+  const wake = { kind: TXN_KIND, id: String(id) };
+  if (deps.queue.wake?.(wake)) return;
+  await deps.queue.enqueue(wake).then(
     async () => {
       try {
-        await deps.storage.transactions.markPending(row.id, isoNow(deps.clock));
+        await deps.storage.transactions.markPending(id, isoNow(deps.clock));
       } catch { /* shutting down: the row stays `received`, which the sweeper also redoes */ }
     },
     (err) =>
@@ -100,7 +111,6 @@ export async function acceptTransaction(deps: Deps, input: AcceptInput): Promise
         err,
       }),
   );
-  return { ack, correlationId, created: true };
 }
 
 /**

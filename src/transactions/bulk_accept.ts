@@ -7,10 +7,9 @@ import type { Deps } from "../deps.ts";
 import type { Ack, RequestHeader } from "../dci/schemas.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { isoNow } from "../clock.ts";
-import { resolveCallback } from "./accept.ts";
+import { resolveCallback, wakeWorker } from "./accept.ts";
 import { getSender } from "../senders/store.ts";
 import type { Upload } from "./bulk_upload.ts";
-import { TXN_KIND } from "./worker.ts";
 
 /** A received upload to accept. */
 export interface BulkInput {
@@ -68,27 +67,6 @@ export async function acceptBulk(deps: Deps, input: BulkInput): Promise<{ ack: A
     await deps.storage.spools.remove(upload.spool);
     return { ack: JSON.parse(row.ack) as Ack, correlationId: row.correlation_id };
   }
-  const wake = { kind: TXN_KIND, id: String(row.id) };
-  if (!deps.queue.wake?.(wake)) {
-    await deps.queue.enqueue(wake).then(
-      async () => {
-        // Stored already: a failure here (shutting down, a held lock) leaves the row `received`, which the
-        // sweeper redoes; thrown, it made the route remove the spool of a stored search and answer an error.
-        try {
-          await deps.storage.transactions.markPending(row.id, isoNow(deps.clock));
-        } catch (err) {
-          deps.log.warn("marking the bulk search pending failed; the sweeper will pick it up", {
-            correlation_id: correlationId,
-            err,
-          });
-        }
-      },
-      (err) =>
-        deps.log.warn("enqueue failed; the sweeper will pick the bulk search up", {
-          correlation_id: correlationId,
-          err,
-        }),
-    );
-  }
+  await wakeWorker(deps, row.id, correlationId);
   return { ack, correlationId };
 }
