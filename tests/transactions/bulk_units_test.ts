@@ -32,6 +32,16 @@ async function readAll(format: "csv" | "json", chunks: Iterable<Uint8Array>, max
   }
 }
 
+/** The check of a file refused as `err.request.bad` with `message` (`name`: the case, in a failure). */
+function refusal(name: string, message: RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof BulkFileError, name);
+    assert.equal(err.code, "err.request.bad", name);
+    assert.match(err.message, message, name);
+    return true;
+  };
+}
+
 /** `text` cut into `size`-byte chunks (so tokens and UTF-8 sequences straddle chunk borders). */
 function* cut(text: string, size: number): Generator<Uint8Array> {
   const bytes = new TextEncoder().encode(text);
@@ -110,12 +120,7 @@ Deno.test("lookupReader() refuses a malformed file, naming the problem and where
     ["column twice", "csv", "type,value,value\nUIN,1,2\n", /names the column value twice/],
   ];
   for (const [name, format, text, message] of cases) {
-    await assert.rejects(readAll(format, cut(text, 5)), (err: unknown) => {
-      assert.ok(err instanceof BulkFileError, name);
-      assert.equal(err.code, "err.request.bad", name);
-      assert.match(err.message, message, name);
-      return true;
-    });
+    await assert.rejects(readAll(format, cut(text, 5)), refusal(name, message));
   }
   await assert.rejects(
     readAll("csv", cut("type,value\nUIN,1\nUIN,2\nUIN,3\n", 4), 2),
@@ -140,12 +145,7 @@ Deno.test("lookupReader() bounds a JSON element's bytes and nesting before the p
     ["after the array", '[{"type":"UIN","value":"1"}] "' + "x".repeat(100_000), /nothing after it/],
   ];
   for (const [name, text, message] of refused) {
-    await assert.rejects(readAll("json", cut(text, 1000)), (err: unknown) => {
-      assert.ok(err instanceof BulkFileError, name);
-      assert.equal(err.code, "err.request.bad", name);
-      assert.match(err.message, message, name);
-      return true;
-    });
+    await assert.rejects(readAll("json", cut(text, 1000)), refusal(name, message));
   }
   // Brackets, braces, commas and escaped quotes inside strings are not structure; pretty-printed spec items
   // (depth 5 here) and whitespace between elements are within the bounds. One-byte chunks split every escape.
@@ -185,12 +185,7 @@ Deno.test("lookupReader() bounds a CSV line's bytes, delimiters and quotes inclu
     ["open quote", 'type,value\nUIN,"1\n' + "x\n".repeat(10_000), /line 2 .*a quote left open/],
   ];
   for (const [name, text, message] of refused) {
-    await assert.rejects(readAll("csv", cut(text, 1000)), (err: unknown) => {
-      assert.ok(err instanceof BulkFileError, name);
-      assert.equal(err.code, "err.request.bad", name);
-      assert.match(err.message, message, name);
-      return true;
-    });
+    await assert.rejects(readAll("csv", cut(text, 1000)), refusal(name, message));
   }
   // A quoted field's line breaks, doubled quotes and CRLF line ends are read as csv-parse reads them.
   const { count, dataDir, path } = await readAll(
