@@ -113,9 +113,9 @@ function top(file: string, requests: number, n: number): void {
   list("by function (inclusive):", incl);
 }
 
+const USAGE =
+  "usage: _heap_sample.ts sample PORT OUT [--skip N] [--warm S] [--seconds S] | top OUT REQUESTS [N]";
 const [mode, ...rest] = Deno.args;
 if (mode === "sample") await sample(rest[0], rest[1], rest);
 else if (mode === "top") top(rest[0], Number(rest[1]), Number(rest[2] ?? 30));
-else {throw new Error(
-    "usage: _heap_sample.ts sample PORT OUT [--skip N] [--warm S] [--seconds S] | top OUT REQUESTS [N]",
-  );}
+else throw new Error(USAGE);
