@@ -172,6 +172,7 @@ export function notificationOf(c: Candidate, now: string): NewNotification {
     // With a cron frequency the event waits for the cron's next run after it happened (a fan-out that runs late,
     // e.g. after a restart, finds that time passed and sends at once).
     dueAt: c.cron ? dueAt(c.cron, c.ev.created_at, c.sub.end_time) : now,
+    held: c.cron !== undefined,
   };
 }
 

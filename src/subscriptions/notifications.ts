@@ -67,6 +67,12 @@ export const NOTIFICATION_SQL = {
        WHERE subscription_id = ? AND status = 'failed'`,
   byNotificationId: `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
      JOIN subscriptions s ON s.id = n.subscription_id WHERE n.notification_id = ?`,
+  // A subscription's newest pending row (its pending index, read backwards) and its due time.
+  lastDue: `SELECT next_attempt_at FROM notifications WHERE subscription_id = ? AND status = 'pending'
+    ORDER BY id DESC LIMIT 1`,
+  // (due, now, subscription, above): its never-attempted pending rows due after `above` become due at `due`.
+  pullForward: `UPDATE notifications SET next_attempt_at = ?, updated_at = ?
+    WHERE subscription_id = ? AND status = 'pending' AND attempts = 0 AND next_attempt_at > ?`,
   cursorAt: "SELECT created_at FROM notifications WHERE id <= ? ORDER BY id DESC LIMIT 1",
   counts: "SELECT status, COUNT(*) AS n FROM notifications GROUP BY status ORDER BY status",
 };
@@ -79,14 +85,56 @@ export interface NewNotification {
   eventType: string;
   recordType: string;
   dueAt: string;
+  /** Held by a cron frequency (dueAt is its next run after the event): logged due in id order (`heldInOrder`). */
+  held?: boolean;
+}
+
+/** A held subscription's rows not yet due after `above` to be pulled forward to `dueAt` before new rows are logged. */
+export interface PullForward {
+  subscriptionId: number;
+  dueAt: string;
+  above: string;
+}
+
+/**
+ * Keeps each held subscription's notifications due in id order. A lane sends a subscription's rows oldest first
+ * and stops at the first one not due, and an event's id and time need not agree (an import batch is stamped
+ * when it starts and commits later; another write may commit in between): a row due at 12:00 logged before one
+ * due at 11:00 would hold it back a whole cron period. So a row takes the earliest due of the rows logged after
+ * it (in `rows`, changed in place), and the pending rows already logged are pulled forward the same way: one
+ * PullForward per held subscription, its earliest due here (they go out a little early, in order).
+ */
+export function heldInOrder(rows: NewNotification[], now: string): PullForward[] {
+  const earliest = new Map<number, string>();
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const r = rows[i];
+    if (!r.held) continue;
+    const later = earliest.get(r.subscriptionId);
+    if (later !== undefined && later < r.dueAt) r.dueAt = later;
+    else earliest.set(r.subscriptionId, r.dueAt);
+  }
+  // Rows due by now are due already (a sealed batch among them): only those not yet due are pulled.
+  return [...earliest].map(([subscriptionId, dueAt]) => ({
+    subscriptionId,
+    dueAt,
+    above: dueAt > now ? dueAt : now,
+  }));
 }
 
 /**
  * Logs pending notifications (a repeat of a (subscription, event) is ignored) in one statement, in the order
- * given, so ids (= delivery order within a subscription) follow it; call inside fan-out. Returns how many.
+ * given, so ids (= delivery order within a subscription) follow it, held ones due in id order (`heldInOrder`);
+ * call inside fan-out. Returns how many.
  */
 export function insertNotifications(db: Db, rows: NewNotification[], now: string): number {
   if (rows.length === 0) return 0;
+  for (const p of heldInOrder(rows, now)) {
+    // The newest pending row is the latest due unless the order was broken: one index read, rarely the update.
+    const last = stmt(db, SQL.lastDue).get(p.subscriptionId) as { next_attempt_at: string } | undefined;
+    if (last && last.next_attempt_at > p.above) {
+      stmt(db, SQL.pullForward).run(p.dueAt, now, p.subscriptionId, p.above);
+    }
+  }
   return Number(stmt(db, SQL.insertMany).run(insertArray(rows), now, now).changes);
 }
 

@@ -15,6 +15,7 @@ import {
 } from "../db/pg/query.ts";
 import {
   type AttemptFailure,
+  heldInOrder,
   insertArray,
   type NewNotification,
   NOTIFICATION_SQL as SQL,
@@ -58,7 +59,14 @@ export async function pgInsertNotifications(
   rows: NewNotification[],
   now: string,
 ): Promise<number> {
-  return rows.length === 0 ? 0 : await pgRun(db, INSERT_MANY, [insertArray(rows), now, now]);
+  if (rows.length === 0) return 0;
+  for (const p of heldInOrder(rows, now)) {
+    const last = await pgOne<{ next_attempt_at: string }>(db, pgText(SQL.lastDue), [p.subscriptionId]);
+    if (last && last.next_attempt_at > p.above) {
+      await pgRun(db, pgText(SQL.pullForward), [p.dueAt, now, p.subscriptionId, p.above]);
+    }
+  }
+  return await pgRun(db, INSERT_MANY, [insertArray(rows), now, now]);
 }
 
 /** The notification log in the PostgreSQL database behind `pool`. */

@@ -110,6 +110,39 @@ backendTest(
 );
 
 backendTest(
+  "notification store: held rows are logged due in id order, a row due earlier pulling older ones forward",
+  async (s, sql) => {
+    const EARLY = "2026-06-01T12:00:00.000Z";
+    const held = (id: number, event: number, dueAt: string) => ({ ...note(id, event, dueAt), held: true });
+    const dues = async (code: string) =>
+      (await s.notifications.list({ subscription: code })).reverse().map((n) => n.next_attempt_at);
+    const [a, b, c, plain] = [
+      await subscription(s),
+      await subscription(s),
+      await subscription(s),
+      await subscription(s),
+    ];
+    const [e1, e2, e3] = await events(sql, "{}", "{}", "{}");
+    // Logged one after the other: the older row, due later, is pulled forward to the newer one's due time.
+    await s.notifications.insert([held(a.id, e1, LATER)], NOW);
+    await s.notifications.insert([held(a.id, e2, EARLY)], NOW);
+    deepEqual(await dues(a.code), [EARLY, EARLY]);
+    // In one batch: the same, and a row after them keeps its own time.
+    await s.notifications.insert([held(b.id, e1, LATER), held(b.id, e2, EARLY), held(b.id, e3, LATER)], NOW);
+    deepEqual(await dues(b.code), [EARLY, EARLY, LATER]);
+    // A row waiting for a retry keeps its delay (the newer one waits behind it); rows not held are left as given.
+    await s.notifications.insert([held(c.id, e1, NOW)], NOW);
+    const [retried] = await s.notifications.list({ subscription: c.code });
+    equal(await s.notifications.markRetry(retried.id, { error: "timeout" }, LATER, NOW), true);
+    await s.notifications.insert([held(c.id, e2, EARLY)], NOW);
+    deepEqual(await dues(c.code), [LATER, EARLY]);
+    await s.notifications.insert([note(plain.id, e1, LATER), note(plain.id, e2, EARLY)], NOW);
+    deepEqual(await dues(plain.code), [LATER, EARLY]);
+    deepEqual(await s.notifications.dueLanes(EARLY), [a.id, b.id]);
+  },
+);
+
+backendTest(
   "notification store: sent, retry and failed marks move only a pending row, and reopen re-sends failed ones",
   async (s, sql) => {
     const a = await subscription(s);

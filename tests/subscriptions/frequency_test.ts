@@ -272,6 +272,36 @@ Deno.test("frequency: a batch ends before the first row not yet due, so no event
   }
 });
 
+Deno.test("frequency: an event stamped before the cron's run but logged after a later one goes out at that run, with it", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" }, { now: T0 });
+  const rx = startReceiver({ registry: "social" });
+  const at = (iso: string) => deps.clock.advance(Date.parse(iso) - deps.clock.now());
+  try {
+    const code = await setUp(deps, rx);
+    // An API write at 11:00:01 (due 12:00) commits before an import batch stamped at 10:59:59 (due 11:00).
+    at("2026-03-02T11:00:01Z");
+    await change(deps, "late");
+    await fanOutAll(deps);
+    at("2026-03-02T10:59:59Z");
+    await change(deps, "early");
+    at("2026-03-02T11:00:05Z");
+    await runNotifierOnce(deps, FIXED);
+    assert.deepEqual(batches(rx), [["late", "early"]], "not held back to 12:00 by the older row");
+    // The same when both are logged in one fan-out batch.
+    at("2026-03-02T12:00:01Z");
+    await change(deps, "late-2");
+    at("2026-03-02T11:59:59Z");
+    await change(deps, "early-2");
+    at("2026-03-02T12:00:05Z");
+    await runNotifierOnce(deps, FIXED);
+    assert.deepEqual(batches(rx), [["late", "early"], ["late-2", "early-2"]]);
+    assert.deepEqual((await rowsOf(deps, code)).map((r) => r.status), ["sent", "sent", "sent", "sent"]);
+  } finally {
+    deps.close();
+    await rx.close();
+  }
+});
+
 Deno.test("frequency: held notifications survive a restart, sent at the due time or at once if it has passed", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-freq-" });
   const rx = startReceiver({ registry: "social" });
