@@ -82,6 +82,7 @@ export async function receiveUpload(
   const hash = digest ? createHash(digest.alg) : undefined;
   const spool = await options.spools.create(options.spool);
   let size = 0;
+  let whole = false;
   let touched = Date.now();
   const idleMs = options.idleMs ?? UPLOAD_IDLE_MS;
   let idle: ReturnType<typeof setTimeout> | undefined;
@@ -126,18 +127,24 @@ export async function receiveUpload(
         ctl.enqueue(chunk);
       },
       flush() {
+        whole = true;
         clearTimeout(idle);
         clearTimeout(deadline);
       },
     }),
   );
+  let matches: boolean | undefined;
+  const mismatched = () => hash && digest && !(matches ??= sameBytes(hash.digest(), digest.bytes));
   try {
     const upload = await parseParts(counted, contentType, spool, options.maxItems);
-    if (hash && digest && !sameBytes(hash.digest(), digest.bytes)) throw new UploadDigestMismatch();
+    if (mismatched()) throw new UploadDigestMismatch();
     await spool.commit();
     return { ...upload, spool: options.spool };
   } catch (err) {
     await spool.abort();
+    // A refused file is read to its end: a body that is not the signed one is refused as such (401, counted
+    // against the sender), though it is malformed too, rather than answered on content no signature covers.
+    if (err instanceof BulkFileError && whole && mismatched()) throw new UploadDigestMismatch();
     // A DciError is the request's own answer (a body that stopped arriving: 408), not a malformed file.
     throw err instanceof BulkFileError || err instanceof SpoolError || err instanceof UploadDigestMismatch ||
         err instanceof DciError
