@@ -42,6 +42,13 @@ class RunHeld extends Error {}
  */
 export const BULK_WAIT_IN_PLACE_MS = 5_000;
 
+/**
+ * Pages in a row that fail for good (each after its whole retry schedule) before a run stops with the rest unsent:
+ * a receiver that is gone would otherwise take every page through its schedule (~7 minutes a page with the
+ * default delays, days for a million lookups). The search ends callback_failed; `txn retry` resumes it.
+ */
+export const BULK_FAILED_IN_ROW = 3;
+
 /** A run that left its slot while a page waits for its retry, due again at `at` (ms). */
 class RunWaits extends Error {
   constructor(readonly at: number, page: number) {
@@ -125,6 +132,7 @@ export function createBulkRunner(
     const spool = deps.storage.spools.reader(spoolName);
     // The messages of the pages this run built and has not sent yet (at most two): not read back from storage.
     const built = new Map<number, string>();
+    let stopped = false;
     for (;;) {
       await renew();
       const bulk = (await store.get(row.id))!;
@@ -137,31 +145,42 @@ export function createBulkRunner(
       if (next) {
         const message = built.get(next.page) ?? await store.pageMessage(row.id, next.page) ?? "{}";
         built.delete(next.page);
+        let delivered: boolean;
         try {
-          await deliverPage(row, bulk, next, message, renew);
+          delivered = await deliverPage(row, bulk, next, message, renew);
         } catch (err) {
           await build?.catch(() => {}); // the page being built is stored before the run lets go of its lease
           throw err;
         }
+        stopped = !delivered && next.page >= BULK_FAILED_IN_ROW &&
+          await store.failedBefore(row.id, next.page, BULK_FAILED_IN_ROW - 1) === BULK_FAILED_IN_ROW - 1;
       }
       if (build) await build;
-      if (!next && !build) break;
+      if (stopped || (!next && !build)) break;
     }
     const done = (await store.get(row.id))!;
-    // Every page is out: the ones listed as undelivered are the failed ones, named in the last_error.
+    const unsent = done.pages_total - done.pages_sent - done.pages_failed;
+    // Every page is out, or the run stopped: the pages listed as undelivered are the failed ones (and a built one
+    // not sent), the failed ones named in the last_error.
     const failed = done.pages_failed ? (await store.progress(row.id))?.pages_undelivered : undefined;
     await store.finish(row.id, owner, {
       failedPages: done.pages_failed,
       failed,
       items: done.items_total,
       now: iso(deps.clock.now()),
+      stopped: unsent > 0
+        ? `stopped after ${BULK_FAILED_IN_ROW} pages in a row failed, ${unsent} of ${done.pages_total} pages ` +
+          "not sent (txn retry resumes it)"
+        : undefined,
     });
-    await deps.storage.spools.remove(spoolName);
-    deps.log.info("bulk search finished", {
+    // A search that stopped keeps its spool for the pages still to build (the orphan sweep leaves it too).
+    if (unsent === 0) await deps.storage.spools.remove(spoolName);
+    deps.log[unsent > 0 ? "warn" : "info"](unsent > 0 ? "bulk search stopped" : "bulk search finished", {
       correlation_id: row.correlation_id,
       items: done.items_total,
       pages: done.pages_total,
       pages_failed: done.pages_failed,
+      pages_unsent: unsent,
     });
   }
 
@@ -204,13 +223,14 @@ export function createBulkRunner(
     if (stored) built.set(page, text);
   }
 
+  /** Sends a page until it is delivered (true) or fails for good (false); throws when it waits or is held. */
   async function deliverPage(
     row: TxnRow,
     bulk: BulkRow,
     page: PageRow,
     message: string,
     renew: () => Promise<void>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     for (let attempt = page.attempts + 1;; attempt++) {
       const found = await senderForDelivery(deps, row.sender_id);
       const sender = found?.sender;
@@ -245,7 +265,10 @@ export function createBulkRunner(
       if (!outcome.ok && outcome.held) throw new RunHeld(outcome.error);
       const now = iso(deps.clock.now());
       const key = { txn: row.id, page: page.page, now };
-      if (outcome.ok) return await store.recordPageAttempt({ ...key, outcome: "sent" });
+      if (outcome.ok) {
+        await store.recordPageAttempt({ ...key, outcome: "sent" });
+        return true;
+      }
       const wait = outcome.permanent ? null : delay(attempt);
       const error = outcome.error.slice(0, 500);
       await store.recordPageAttempt({ ...key, outcome: wait === null ? "failed" : "retry", error });
@@ -255,7 +278,7 @@ export function createBulkRunner(
         attempts: attempt,
         error,
       });
-      if (wait === null) return;
+      if (wait === null) return false;
       if (wait > BULK_WAIT_IN_PLACE_MS) throw new RunWaits(deps.clock.now() + wait, page.page);
       // Only this page waits and is tried again; the lease is kept alive meanwhile.
       for (let left = wait; left > 0; left -= leaseMs / 4) {

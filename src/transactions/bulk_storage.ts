@@ -9,6 +9,7 @@ import {
   type BulkProgress,
   bulkProgress,
   type BulkRow,
+  failedBefore,
   finishBulk,
   firstPendingPage,
   getBulk,
@@ -30,6 +31,8 @@ export interface BulkStore {
   storePage(p: NewPage): Promise<boolean>;
   /** The first page still to deliver, without its message. */
   firstPendingPage(txn: number): Promise<PageRow | undefined>;
+  /** How many of the `count` pages right before `page` failed for good. */
+  failedBefore(txn: number, page: number, count: number): Promise<number>;
   /** The stored message of a page, null once it was sent. */
   pageMessage(txn: number, page: number): Promise<string | null>;
   /** A page's delivery attempt ended: sent, failed for good, or to be retried. */
@@ -50,6 +53,7 @@ export function sqliteBulkStore(db: Db): BulkStore {
     get: (txn) => Promise.try(() => getBulk(db, txn)),
     storePage: (p) => Promise.try(() => storePage(db, p)),
     firstPendingPage: (txn) => Promise.try(() => firstPendingPage(db, txn)),
+    failedBefore: (txn, page, count) => Promise.try(() => failedBefore(db, txn, page, count)),
     pageMessage: (txn, page) => Promise.try(() => pageMessage(db, txn, page)),
     recordPageAttempt: (p) => Promise.try(() => recordPageAttempt(db, p)),
     renewLease: (id, owner, until, now) => Promise.try(() => renewLease(db, id, owner, until, now)),

@@ -151,6 +151,18 @@ export function firstPendingPage(db: Db, txn: number): PageRow | undefined {
 export const FIRST_PENDING_PAGE = `SELECT txn, page, items, completed, message_id, state, attempts, last_error
   FROM bulk_pages WHERE txn = ? AND state = 'pending' ORDER BY page LIMIT 1`;
 
+/**
+ * How many of the `count` pages right before `page` failed for good (pages go out in order: every page before
+ * the first pending one is sent or failed).
+ */
+export function failedBefore(db: Db, txn: number, page: number, count: number): number {
+  return Number((stmt(db, FAILED_BEFORE).get(txn, page - count, page) as { n: number | string }).n);
+}
+
+/** (txn, first page, page). */
+export const FAILED_BEFORE = `SELECT COUNT(*) AS n FROM bulk_pages
+  WHERE txn = ? AND page >= ? AND page < ? AND state = 'failed'`;
+
 /** The stored on-search message of a page (canonical JSON), null once it was sent. */
 export function pageMessage(db: Db, txn: number, page: number): string | null {
   const row = stmt(db, PAGE_MESSAGE).get(txn, page) as { message: string | null } | undefined;
@@ -222,6 +234,8 @@ export type BulkEnd = {
   items: number;
   now: string;
   reason?: string;
+  /** Why the run stopped with pages left to send (named after the failed pages in the last_error). */
+  stopped?: string;
 };
 
 /**
@@ -245,7 +259,9 @@ export function finishArgs(id: number, owner: string, f: BulkEnd): Array<string 
     f.reason ? "rjct" : "succ",
     f.reason ?? null,
     f.items,
-    f.failedPages > 0 ? undeliveredError(f.failedPages, f.failed ?? []) : null,
+    f.failedPages > 0
+      ? (undeliveredError(f.failedPages, f.failed ?? []) + (f.stopped ? `; ${f.stopped}` : "")).slice(0, 2000)
+      : f.stopped ?? null,
     f.now,
     f.now,
     f.now,
@@ -268,7 +284,7 @@ function undeliveredError(count: number, failed: UndeliveredPage[]): string {
     ? [...errors][0]
     : listed.slice(0, 3).map((p) => `page ${p.page}: ${p.last_error ?? "no error recorded"}`).join("; ") +
       (listed.length > 3 ? "; …" : "");
-  return `${which} could not be delivered: ${why}`.slice(0, 2000);
+  return `${which} could not be delivered: ${why}`;
 }
 
 /** A page not delivered (yet), as operators see it in a bulk search's progress. */

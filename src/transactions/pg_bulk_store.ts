@@ -3,6 +3,7 @@ import type { PgPool } from "../db/pg/pool.ts";
 import { pgAll, pgOne, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
 import {
   type BulkRow,
+  FAILED_BEFORE,
   FINISH_BULK,
   finishArgs,
   FIRST_PENDING_PAGE,
@@ -35,6 +36,8 @@ export function pgBulkStore(pool: PgPool): BulkStore {
     get,
     storePage: (p) => guarded(storePageWrite(p)),
     firstPendingPage: (txn) => pgOne<PageRow>(pool, pgText(FIRST_PENDING_PAGE), [txn]),
+    failedBefore: async (txn, page, count) =>
+      Number((await pgOne<{ n: string }>(pool, pgText(FAILED_BEFORE), [txn, page - count, page]))?.n ?? 0),
     pageMessage: async (txn, page) =>
       (await pgOne<{ message: string | null }>(pool, pgText(PAGE_MESSAGE), [txn, page]))?.message ?? null,
     recordPageAttempt: async (p) => void await guarded(pageAttemptWrite(p)),

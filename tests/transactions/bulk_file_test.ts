@@ -586,6 +586,44 @@ Deno.test("bulk search: a page that failed for good leaves callback_failed; an o
   }
 });
 
+Deno.test("bulk search: three pages in a row failed for good stop the run with the rest unsent; txn retry resumes it", async () => {
+  const receiver = startReceiver();
+  let refusing = true;
+  receiver.respond = () => refusing ? 500 : 200;
+  const server = await startWorkerServer(serverEnv({ DCI_CALLBACK_RETRY_DELAYS_MS: "50,50" }));
+  try {
+    const alice = await createServerSender(server);
+    const sent = lookups(8 * PAGE, "gone");
+    const correlation = await uploadCsv(server, alice, sent, "bulk-gone", receiver.url);
+    const stopped = await waitForState(server, correlation, "callback_failed", 30_000);
+    const bulk = stopped.bulk as Json;
+    assert.deepEqual([bulk.pages_delivered, bulk.pages_failed], [0, 3]);
+    // Three pages, each tried three times; the five others never went out (one of them may have been built).
+    assert.equal(receiver.received.length, 9);
+    assert.match(
+      String(stopped.last_error),
+      /^pages 1, 2, 3 could not be delivered: HTTP 500 from callback URL; stopped after 3 pages in a row failed, 5 of 8 pages not sent \(txn retry resumes it\)$/,
+    );
+    assert.equal((await spoolsLeft(server)).length, 1, "the spool is kept for the pages still to build");
+    refusing = false;
+    const retry = await fetch(`${server.url}/admin/v1/transactions/${correlation}/retry`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(retry.status, 202, await retry.text());
+    const done = await waitForState(server, correlation, "callback_sent", 30_000);
+    assert.deepEqual([(done.bulk as Json).pages_delivered, done.last_error], [8, null]);
+    const pages = pagesOf(receiver.received, "bulk-gone");
+    assert.equal(pages.length, 8, "each page delivered once");
+    checkAnswers(answersOf(pages), sent);
+    assert.deepEqual(await spoolsLeft(server), []);
+  } finally {
+    await server.stop();
+    await receiver.close();
+  }
+});
+
 Deno.test("bulk search: every served registry with search takes a file; its pages validate against that registry's yaml", async () => {
   const server = await startWorkerServer(serverEnv({ DCI_DEMO_SIZE: "40" }));
   const receivers: Array<{ close(): Promise<void> }> = [];
