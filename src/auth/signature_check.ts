@@ -238,9 +238,10 @@ async function checkHttpSignature(
   if (typeof created !== "number") throw invalid("created is required");
   if (created > now + SIGNATURE_SKEW_S) throw invalid("created is in the future");
   if (now - created > maxWindowS) throw invalid("signature is too old");
-  if (typeof input.params.expires === "number" && now > input.params.expires) {
-    throw invalid("signature has expired");
-  }
+  const expires = input.params.expires;
+  // An sf-integer (RFC 9421 §2.3), as created is: a quoted one would otherwise be passed over unread.
+  if (expires !== undefined && typeof expires !== "number") throw invalid("expires must be an integer");
+  if (expires !== undefined && now > expires) throw invalid("signature has expired");
   const keyId = String(input.params.keyid ?? "");
   // A key id the sender does not have may be a partner's new key: its JWKS is fetched again (at most once a minute).
   const key = (await senderKeySet(deps, sender.senderId, sender.keysStamp)).get(keyId) ??

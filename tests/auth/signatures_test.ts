@@ -179,6 +179,36 @@ Deno.test("authenticate() accepts an RFC 9421 signature with Content-Digest and 
     const noDigest = await send(body(), ["@method", "@target-uri"]);
     assert.equal(noDigest.status, 401);
     assert.match((await noDigest.json()).message.error.message, /content-digest/);
+    // `expires` (an sf-integer, as `created`): one passed is refused, and so is one written as a string.
+    const withExpires = async (expires: string) => {
+      const text = body();
+      const headers = new Headers({
+        "content-type": "application/json",
+        "content-digest": contentDigest(text),
+        ...alice.headers(),
+      });
+      const raw = `(${all.map((c) => `"${c}"`).join(" ")});created=${
+        Math.floor(deps.clock.now() / 1000) - 100
+      };expires=${expires};keyid="k1"`;
+      const base = signatureBase({ method: "POST", url, headers }, all, raw);
+      headers.set("signature-input", `sig1=${raw}`);
+      headers.set(
+        "signature",
+        `sig1=:${nodeSign(null, Buffer.from(base), alice.privateKey).toString("base64")}:`,
+      );
+      const res = await app.request(url, { method: "POST", headers, body: text });
+      return [res.status, res.status === 200 ? "" : (await res.json()).message.error.message];
+    };
+    const now = Math.floor(deps.clock.now() / 1000);
+    assert.deepEqual(await withExpires(String(now + 60)), [200, ""]);
+    assert.deepEqual(await withExpires(String(now - 50)), [
+      401,
+      "HTTP message signature: signature has expired",
+    ]);
+    assert.deepEqual(await withExpires(`"${now - 50}"`), [
+      401,
+      "HTTP message signature: expires must be an integer",
+    ]);
   } finally {
     deps.close();
   }
