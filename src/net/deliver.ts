@@ -27,6 +27,24 @@ export const DUPLICATE_CODE = "rjct.message_id.duplicate";
 /** Thrown by the pre-send check to cancel a request that must not go out. */
 class Held extends Error {}
 
+/**
+ * Why a delivery must not go out now: `hold`'s answer, or, when asking it failed (a read that met a storage
+ * fault: a database that failed over, a pool that timed out), that. Either way nothing is sent and no attempt is
+ * counted: the delivery is tried again, never failed for the fault.
+ */
+export async function holdReason(
+  hold: (() => string | undefined | Promise<string | undefined>) | undefined,
+): Promise<string | undefined> {
+  try {
+    return await hold?.();
+  } catch (err) {
+    return `not sent: the check before sending failed (${(err as Error)?.message ?? String(err)})`.slice(
+      0,
+      300,
+    );
+  }
+}
+
 /** How much of a receiver's answer is read: an ACK is a few hundred bytes; anything longer is not read further. */
 const ACK_PREFIX_BYTES = 16_384;
 
@@ -121,7 +139,7 @@ export async function postEnvelope(
   },
 ): Promise<DeliveryOutcome> {
   const check = async () => {
-    const reason = await options.hold?.();
+    const reason = await holdReason(options.hold);
     if (reason !== undefined) throw new Held(reason);
   };
   try {

@@ -4,7 +4,7 @@
  * more with a freshly fetched token. The attempt itself is postEnvelope's (net/deliver.ts).
  */
 import type { Deps } from "../deps.ts";
-import { type DeliveryOutcome, postEnvelope } from "../net/deliver.ts";
+import { type DeliveryOutcome, holdReason, postEnvelope } from "../net/deliver.ts";
 import type { OutboundAuthRow } from "./sender_store.ts";
 import { credentialAllowed } from "./outbound_auth.ts";
 
@@ -36,7 +36,7 @@ export async function deliverToSender(
   },
 ): Promise<DeliveryOutcome> {
   // No token is fetched for a delivery that is held anyway.
-  const reason = options.checkedNow ? undefined : await options.hold?.();
+  const reason = options.checkedNow ? undefined : await holdReason(options.hold);
   if (reason !== undefined) return { ok: false, permanent: false, error: reason, held: true };
   if (options.testMode) {
     deps.log.info(`delivery to a test sender (${options.what})`, {

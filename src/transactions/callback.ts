@@ -54,7 +54,15 @@ export async function currentCallbackUrl(
   } catch { /* stored by accept as JSON; the recorded URL stands */ }
   const url = callbackUrl(sender?.callback_base_url ?? senderUri, row.action, sender?.callback_url_mode) ??
     row.callback_url;
-  if (url !== row.callback_url) await deps.storage.transactions.setCallbackUrl(row.id, url);
+  // A record of where it went (operators read it): a write that meets a storage fault does not stop the send.
+  if (url !== row.callback_url) {
+    await deps.storage.transactions.setCallbackUrl(row.id, url).catch((err) =>
+      deps.log.warn("callback URL not recorded; the callback goes to it all the same", {
+        correlation_id: row.correlation_id,
+        err,
+      })
+    );
+  }
   return url;
 }
 

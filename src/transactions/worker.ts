@@ -16,7 +16,7 @@ import { type BulkLookup, createBulkRunner, keepLease } from "./bulk_runner.ts";
 import { deferredWrites } from "./deferred_writes.ts";
 import type { TxnRow, TxnWithResult } from "./store.ts";
 import { canonicalMessage } from "../dci/envelope.ts";
-import { faultLevel } from "../db/faults.ts";
+import { faultLevel, isTransientStorageFault } from "../db/faults.ts";
 
 /** The longest pause between two tries of a processor that met a storage fault (under one claim), in ms. */
 const TRANSIENT_PAUSE_MAX_MS = 8000;
@@ -244,7 +244,19 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
   async function deliverClaimed(row: TxnWithResult, owner: string, now: number): Promise<void> {
     const id = row.id;
     const started = performance.now();
-    const outcome = await deliverOnce(deps, row, { hold: () => callbackHold(deps, id, owner) });
+    let outcome: Awaited<ReturnType<typeof deliverOnce>>;
+    try {
+      outcome = await deliverOnce(deps, row, { hold: () => callbackHold(deps, id, owner) });
+    } catch (err) {
+      if (!isTransientStorageFault(err)) throw err;
+      // Its sender's read met a storage fault before anything was sent: the claim goes, the attempt uncounted.
+      await writes.run(id, "callback release", () => store.releaseCallback(id, owner));
+      deps.log.warn("callback not sent: a storage fault before sending; tried again, not counted", {
+        ...logFields(row),
+        err,
+      });
+      return;
+    }
     if (!outcome.ok && outcome.held) {
       // Its sender was disabled or deleted after the claim: no attempt was made, none is counted.
       await writes.run(id, "callback release", () => store.releaseCallback(id, owner));
