@@ -162,7 +162,7 @@ export function pgTransactionStore(pool: PgPool): TransactionStore {
     },
     leaseOf: (id) => pgOne<TxnLease>(pool, pgText(sql.LEASE_OF), [id]),
     attempts: async (id) => attemptHistory(await pgAll(pool, pgText(LIST_ATTEMPTS), [id])),
-    purgeFinished: (cutoff) => pgDeleteInChunks(pool, pgText(sql.PURGE_FINISHED), [cutoff, cutoff]),
+    purgeFinished: (cutoff) => pgDeleteInChunks(pool, pgText(sql.PURGE_FINISHED), [cutoff, cutoff, cutoff]),
   };
 
   async function insertBulkOn(c: PgQueryable, t: NewTxn, bulk: NewBulk) {

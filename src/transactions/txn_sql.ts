@@ -190,9 +190,11 @@ export function cancelOpen(
 export const OPEN_IDS =
   `SELECT id FROM transactions WHERE sender_id = ? AND state IN ${OPEN} ORDER BY id LIMIT ?+0`;
 
-/** Drops every lease. */
+/**
+ * Drops every lease held (an attempt let go keeps its retry time: lease_until without an owner).
+ */
 export const RELEASE_LEASES = `UPDATE transactions SET lease_owner = NULL, lease_until = NULL
-  WHERE lease_until IS NOT NULL AND state IN ('processing','succeeded','rejected')`;
+  WHERE lease_owner IS NOT NULL AND state IN ('processing','succeeded','rejected')`;
 
 /**
  * Due transactions, the first part of the one query for due work (src/jobs/due_store.ts): (waitingBefore, now, now,
@@ -265,12 +267,15 @@ export function txnListQuery(
 }
 
 /**
- * Finished transactions past retention, a chunk at a time: (cutoff, cutoff, chunk). Both the creation and the last
- * change are past the cutoff (one an operator retried recently stays); the (state, created_at) index bounds the
- * scan.
+ * Finished transactions past retention, a chunk at a time: (cutoff, cutoff, cutoff, chunk). Both the creation and
+ * the last change are past the cutoff (one an operator retried recently stays); the (state, created_at) index
+ * bounds the scan. The state and last change are checked again on the row deleted: on PostgreSQL a DELETE that
+ * waited for a row's lock re-checks only its own WHERE on the row as committed, so an operator's retry committing
+ * meanwhile keeps its transaction.
  */
-export const PURGE_FINISHED = `DELETE FROM transactions WHERE id IN (SELECT id FROM transactions
-  WHERE state IN ('callback_sent', 'callback_failed') AND created_at < ? AND updated_at < ? LIMIT ?+0)`;
+export const PURGE_FINISHED = `DELETE FROM transactions
+  WHERE state IN ('callback_sent', 'callback_failed') AND updated_at < ? AND id IN (SELECT id FROM transactions
+    WHERE state IN ('callback_sent', 'callback_failed') AND created_at < ? AND updated_at < ? LIMIT ?+0)`;
 
 /** The lease and sender of a transaction, as a callback checks them right before sending: (id). */
 export const LEASE_OF = `SELECT t.state, t.lease_owner, t.sender_id,

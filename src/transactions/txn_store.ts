@@ -190,6 +190,6 @@ export function sqliteTransactionStore(db: Db): TransactionStore {
     stateCounts: () => Promise.try(() => stateCounts(db)),
     leaseOf: (id) => Promise.try(() => stmt(db, LEASE_OF).get(id) as TxnLease | undefined),
     attempts: (id) => Promise.try(() => listAttempts(db, id)),
-    purgeFinished: (cutoff) => deleteInChunks(db, PURGE_FINISHED, [cutoff, cutoff]),
+    purgeFinished: (cutoff) => deleteInChunks(db, PURGE_FINISHED, [cutoff, cutoff, cutoff]),
   };
 }

@@ -69,9 +69,14 @@ backendTest("transaction store: due work, leases released, state counts", async 
   const counts = Object.fromEntries((await t.stateCounts()).map((r) => [r.state, r.n]));
   deepEqual(counts, { received: 1, processing: 2, succeeded: 1, callback_failed: 0 });
   if (s.kind === "sqlite") {
+    // An attempt let go with its retry time (no owner, lease_until the retry's time) keeps it across a start.
+    const retrying = await id("retrying");
+    ok(await t.claimProcessing(retrying, "w", iso(T0), iso(T0 + 60_000)));
+    ok(await t.releaseProcessing(retrying, "w", { error: "x", retryAt: iso(T0 + 25_000), now: iso(T0) }));
     // The only worker of the file starts: whoever held the leases is gone.
     equal(await t.releaseLeases(), 2);
     deepEqual((await t.get(leased))!.lease_owner, null);
+    equal((await t.get(retrying))!.lease_until, iso(T0 + 25_000));
     ok(await t.claimProcessing(leased, "other", iso(T0 + 1), iso(T0 + 60_000)));
   } else {
     // Another instance may hold them and be working: a starting instance leaves them to lapse.
