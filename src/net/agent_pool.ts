@@ -27,6 +27,21 @@ export interface AgentPoolOptions {
   maxAgents: number;
 }
 
+/**
+ * No proxy from the environment, on every agent the client uses: with NODE_USE_ENV_PROXY (or --use-env-proxy) and
+ * HTTP(S)_PROXY set, the runtime would send each request through that proxy, which resolves the receiver's name
+ * itself, so the connection would not go to the address the guard vetted (an agent's own `proxyEnv` wins over
+ * the environment's; an empty one is no proxy).
+ */
+const NO_ENV_PROXY = { proxyEnv: {} };
+
+/** An agent of one request without keep-alive: what `agent: false` makes, without the environment's proxy. */
+export function unpooledAgent(url: URL): HttpAgent {
+  return url.protocol === "https:"
+    ? new HttpsAgent({ keepAlive: false, ...NO_ENV_PROXY })
+    : new HttpAgent({ keepAlive: false, ...NO_ENV_PROXY });
+}
+
 /** A lookup that answers every name with the vetted address only: the connection cannot go elsewhere. */
 export function pinnedLookup(address: PinnedAddress): LookupFunction {
   return (_host, opts, cb) => {
@@ -76,6 +91,7 @@ export class AgentPool {
       // The most recently used socket first, so surplus sockets go idle and close.
       scheduling: "lifo" as const,
       lookup: pinnedLookup(address),
+      ...NO_ENV_PROXY,
     };
     agent = https ? new HttpsAgent(settings) : new HttpAgent(settings);
     agent.on("free", (socket: object) => this.#idleSince.set(socket, performance.now()));
