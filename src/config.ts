@@ -553,7 +553,15 @@ const schema = z.object({
   importUploadMaxBytes: int(1024, 10 * 1024 * 1024 * 1024),
   shutdownTimeoutMs: int(0, 600_000),
   worker: bool,
-  adminToken: z.union([z.literal(""), z.string().min(24, "an admin token needs at least 24 characters")]),
+  // As an Authorization header and the console's login field carry it: printable ASCII, no spaces, ≤ 512.
+  adminToken: z.union([
+    z.literal(""),
+    z.string().min(24, "an admin token needs at least 24 characters").max(
+      512,
+      "an admin token has at most 512",
+    )
+      .regex(/^[\x21-\x7e]+$/, "an admin token is printable ASCII without spaces"),
+  ]),
   // Checked when loaded (src/keys/kek.ts), so that a mistake is reported without echoing the key.
   keyEncryptionKey: z.string(),
   keyEncryptionKeyFile: z.string(),

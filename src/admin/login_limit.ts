@@ -6,7 +6,9 @@
  *
  * Only a check that hashes takes a slot (a well-formed token naming an active row, or DCI_ADMIN_TOKEN): a
  * malformed token or an unknown id costs no scrypt, so it is not counted, but it is answered as a counted
- * failure would be (429 while the limit is full, else 401), so the answers tell nothing of which ids exist.
+ * failure would be (429 while the limit is full, else 401), so the answers tell nothing of which ids exist. With
+ * DCI_ADMIN_TOKEN set, a token of no token's shape may be a guess at that phrase (which the operator chose, so
+ * it may be guessable): it counts against its client address's limit, never everyone's (it costs no scrypt).
  * A check takes its slot before it hashes, so concurrent guesses cannot all pass an empty count: at most the
  * limit's worth of hashes run per minute whatever arrives at once. A check that succeeds gives its slot back: a
  * valid token is never refused for its own logins, only while its address (or everyone) is over the limit from
@@ -16,7 +18,7 @@ import type { Deps } from "../deps.ts";
 import { ipLimitKey } from "../net/client_address.ts";
 import type { SlotLimit } from "../senders/rate_limit.ts";
 import { SERVING_BUSY_TIMEOUT_MS } from "../db/sqlite.ts";
-import type { AdminTokenInfo } from "./tokens.ts";
+import { type AdminTokenInfo, tokenLookup } from "./tokens.ts";
 
 /** Longest token checked: a longer one is refused like any token that matches no row. */
 const MAX_TOKEN = 512;
@@ -39,11 +41,13 @@ type TokenCheckAdmission =
 async function admitTokenCheck(
   deps: Deps,
   clientIp: string,
-  options: { take: boolean },
+  options: { take: boolean; clientOnly?: boolean },
 ): Promise<TokenCheckAdmission> {
   const limits: SlotLimit[] = [
     { scope: "admin_fail_ip", key: ipLimitKey(clientIp), limit: deps.config.adminLoginIpFailureLimit },
-    { scope: "admin_fail_all", key: "*", limit: deps.config.adminLoginFailureLimit },
+    ...options.clientOnly
+      ? []
+      : [{ scope: "admin_fail_all", key: "*", limit: deps.config.adminLoginFailureLimit }],
   ];
   const now = deps.clock.now();
   // An admin request waits for another process's write lock as an admin write does (at most 100 ms), then 503.
@@ -89,8 +93,14 @@ export async function checkAdminToken(
   const check = token.length > 0 && token.length <= MAX_TOKEN
     ? await deps.storage.adminTokens.find(token, { envToken: deps.config.adminToken })
     : undefined;
-  // Nothing to hash: no slot, only a look at the counts, to answer as a counted check would.
-  const admission = await admitTokenCheck(deps, options.clientIp, { take: check !== undefined });
+  // A guess at DCI_ADMIN_TOKEN: a slot of its address's (kept: it failed). Nothing else to hash: no slot, only a
+  // look at the counts, to answer as a counted check would.
+  const phraseGuess = check === undefined && deps.config.adminToken !== "" && token.length > 0 &&
+    tokenLookup(token) === undefined;
+  const admission = await admitTokenCheck(deps, options.clientIp, {
+    take: check !== undefined || phraseGuess,
+    clientOnly: phraseGuess,
+  });
   if (!admission.allowed) {
     return { ok: false, reason: "limited", retryAfter: admission.retryAfter, scope: admission.scope };
   }

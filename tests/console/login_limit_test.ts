@@ -168,6 +168,41 @@ Deno.test("login limit: malformed tokens and unknown ids hash nothing and take n
   }
 });
 
+Deno.test("login limit: with DCI_ADMIN_TOKEN set, guesses at the phrase count against their address, never everyone's", async () => {
+  const phrase = "operator-chosen-phrase-0123456789";
+  const server = await startConsole({
+    adminToken: phrase,
+    adminLoginIpFailureLimit: "3",
+    adminLoginFailureLimit: "4",
+    trustedProxies: "127.0.0.1",
+  });
+  try {
+    await server.deps.storage.adminTokens.ensureEnv(phrase, new Date(server.deps.clock.now()).toISOString());
+    assert.equal((await adminGet(server, phrase, "198.51.100.7")).status, 200);
+    for (const guess of ["operator-chosen-phrase-0000000000", "x"]) {
+      assert.equal((await adminGet(server, guess, "198.51.100.7")).status, 401);
+    }
+    assert.equal((await logIn(server, "operator-chosen-phrase-1", "198.51.100.7")).status, 401);
+    const refused = await adminGet(server, "operator-chosen-phrase-2", "198.51.100.7");
+    assert.equal(refused.status, 429);
+    assert.equal((await logIn(server, phrase, "198.51.100.7")).status, 429, "that address is over its limit");
+    // Other addresses: the phrase works, and guesses from them were not counted for everyone.
+    for (let a = 1; a <= 3; a++) {
+      assert.equal((await adminGet(server, "guess", `192.0.2.${a}`)).status, 401);
+    }
+    assert.equal((await logIn(server, phrase, "203.0.113.9")).status, 303);
+    const all = await server.deps.sql(
+      "SELECT COUNT(*) AS n FROM rate_buckets WHERE scope = 'admin_fail_all'",
+    );
+    assert.equal(Number(all[0].n), 0);
+    // Token ids and legacy tokens are no guesses at the phrase: an unknown id takes no slot, as before.
+    for (let i = 0; i < 5; i++) assert.equal((await adminGet(server, UNKNOWN, "203.0.113.9")).status, 401);
+    assert.equal((await adminGet(server, phrase, "203.0.113.9")).status, 200);
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("login limit: over the limit, a malformed token or an unknown id is answered as a wrong secret is", async () => {
   const server = await startConsole({ adminLoginIpFailureLimit: "2", trustedProxies: "127.0.0.1" });
   try {

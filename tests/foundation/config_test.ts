@@ -31,6 +31,16 @@ Deno.test("loadConfig() rejects an invalid value naming the variable", () => {
   throws(() => loadConfig({}, { DCI_SENDER_ID: "bad id!" }), /DCI_SENDER_ID/);
   throws(() => loadConfig({}, { DCI_CALLBACK_RETRY_DELAYS_MS: "1,x" }), /DCI_CALLBACK_RETRY_DELAYS_MS/);
   throws(() => loadConfig({}, { DCI_ADMIN_TOKEN: "short" }), /DCI_ADMIN_TOKEN/);
+  // As an Authorization header carries it: printable ASCII without spaces, at most 512 (never echoed).
+  throws(
+    () => loadConfig({}, { DCI_ADMIN_TOKEN: "a passphrase with spaces in it" }),
+    /DCI_ADMIN_TOKEN=\[redacted\]: an admin token is printable ASCII without spaces/,
+  );
+  throws(
+    () => loadConfig({}, { DCI_ADMIN_TOKEN: "x".repeat(513) }),
+    /DCI_ADMIN_TOKEN=\[redacted\]: .*at most 512/,
+  );
+  equal(loadConfig({}, { DCI_ADMIN_TOKEN: "x".repeat(512) }).adminToken.length, 512);
   throws(() => loadConfig({}, { DCI_PUBLIC_URL: "ftp://x" }), /DCI_PUBLIC_URL/);
 });
 
