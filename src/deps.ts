@@ -26,6 +26,7 @@ import { TokenCache } from "./auth/token_cache.ts";
 import { BearerRowCache } from "./auth/bearer_rows.ts";
 import { SenderKeyCache } from "./senders/key_cache.ts";
 import { NotifierWake } from "./subscriptions/notifier_wake.ts";
+import { KnownAdminTokens } from "./admin/known_tokens.ts";
 
 /** The dependencies every factory closes over. */
 export interface Deps {
@@ -69,6 +70,8 @@ export interface Deps {
   readonly senderKeyCache: SenderKeyCache;
   /** The notifier running on these deps in this isolate, for wakeNotifier (src/subscriptions/notifier_wake.ts). */
   readonly notifierWake: NotifierWake;
+  /** Admin tokens verified here within the day, spared the all-clients failure limit (src/admin/known_tokens.ts). */
+  readonly knownAdminTokens: KnownAdminTokens;
 }
 
 /** Deps on the embedded SQLite database, with its KV (tests, benchmarks, SQLite-only tools). */
@@ -88,7 +91,10 @@ export async function openSqliteDeps(config: Config, options: OpenDepsOptions = 
 }
 
 /** The caches and holders each Deps owns: built once per Deps, never shared between two. */
-export type DepsServices = Pick<Deps, "tokenCache" | "bearerRows" | "senderKeyCache" | "notifierWake">;
+export type DepsServices = Pick<
+  Deps,
+  "tokenCache" | "bearerRows" | "senderKeyCache" | "notifierWake" | "knownAdminTokens"
+>;
 
 /**
  * New, empty services for one Deps: openDeps's, and those of a partial Deps a test or CLI helper builds (which
@@ -100,6 +106,7 @@ export function depsServices(): DepsServices {
     bearerRows: new BearerRowCache(),
     senderKeyCache: new SenderKeyCache(),
     notifierWake: new NotifierWake(),
+    knownAdminTokens: new KnownAdminTokens(),
   };
 }
 

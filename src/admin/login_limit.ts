@@ -11,8 +11,8 @@
  * it may be guessable): it counts against its client address's limit, never everyone's (it costs no scrypt).
  * A check takes its slot before it hashes, so concurrent guesses cannot all pass an empty count: at most the
  * limit's worth of hashes run per minute whatever arrives at once. A check that succeeds gives its slot back: a
- * valid token is never refused for its own logins, only while its address (or everyone) is over the limit from
- * failures. Refused checks are not verified and not counted.
+ * valid token is never refused for its own logins, only while its address (or everyone, unless this isolate
+ * verified it within the day) is over the limit from failures. Refused checks are not verified and not counted.
  */
 import type { Deps } from "../deps.ts";
 import { ipLimitKey } from "../net/client_address.ts";
@@ -97,9 +97,11 @@ export async function checkAdminToken(
   // look at the counts, to answer as a counted check would.
   const phraseGuess = check === undefined && deps.config.adminToken !== "" && token.length > 0 &&
     tokenLookup(token) === undefined;
+  // A token verified here within the day is not refused for everyone's failures (src/admin/known_tokens.ts).
+  const known = check !== undefined && deps.knownAdminTokens.has(token, deps.clock.now());
   const admission = await admitTokenCheck(deps, options.clientIp, {
     take: check !== undefined || phraseGuess,
-    clientOnly: phraseGuess,
+    clientOnly: phraseGuess || known,
   });
   if (!admission.allowed) {
     return { ok: false, reason: "limited", retryAfter: admission.retryAfter, scope: admission.scope };
@@ -108,5 +110,6 @@ export async function checkAdminToken(
   const info = await check.verify();
   if (!info) return { ok: false, reason: "invalid" };
   await giveBack(deps, admission.ticket);
+  deps.knownAdminTokens.remember(token, deps.clock.now());
   return { ok: true, info };
 }
