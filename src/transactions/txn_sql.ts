@@ -54,6 +54,7 @@ export const CLAIM_PROCESSING =
     updated_at = ?, process_attempts = process_attempts + 1
   WHERE id = ? AND (state IN ('received','pending')
     OR (state = 'processing' AND (lease_until IS NULL OR lease_until <= ?)))
+    AND sender_id NOT IN ${DISABLED_SENDERS}
   RETURNING *`;
 
 /**

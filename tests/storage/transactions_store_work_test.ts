@@ -86,6 +86,23 @@ backendTest("transaction store: due work, leases released, state counts", async 
   }
 });
 
+backendTest(
+  "transaction store: a disabled sender's transaction is not claimed for processing until it is enabled",
+  async (s, sql) => {
+    const t = s.transactions;
+    await sql(
+      "INSERT INTO senders (sender_id, name, active, created_at, updated_at) VALUES (?,?,?,?,?)",
+      ["off", "Off", 0, iso(T0), iso(T0)],
+    );
+    const id = (await t.insert(newTxn("off", "t-off"))).row.id;
+    // Disabled while it waited for a processing slot: the claim refuses it, uncounted.
+    equal(await t.claimProcessing(id, "w", iso(T0), iso(T0 + 60_000)), undefined);
+    deepEqual([(await t.get(id))!.state, (await t.get(id))!.process_attempts], ["received", 0]);
+    await sql("UPDATE senders SET active = 1 WHERE sender_id = ?", ["off"]);
+    ok(await t.claimProcessing(id, "w", iso(T0), iso(T0 + 60_000)));
+  },
+);
+
 backendTest("transaction store: cancelling open work ends it for good; open ids by sender", async (s) => {
   const t = s.transactions;
   const a = (await t.insert(newTxn("s1", "a"))).row.id;
