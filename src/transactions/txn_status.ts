@@ -198,7 +198,8 @@ export function statusOf(row: TxnWithResult, refs?: Set<string>): Record<string,
     // receiver never took).
     const progress = `bulk search file: ${row.completed_count ?? 0} of ${row.total_count ?? 0} ` +
       "lookups answered and delivered";
-    const why = [row.status_reason_message, row.last_error].filter((m) => m).join("; ");
+    const why = [row.status_reason_message, row.last_error && senderFacing(row.last_error)].filter((m) => m)
+      .join("; ");
     const item = {
       reference_id: row.transaction_id,
       timestamp: row.updated_at,
@@ -216,6 +217,15 @@ export function statusOf(row: TxnWithResult, refs?: Set<string>): Record<string,
     status,
   }));
   return { ...base, [listKey]: items };
+}
+
+/**
+ * A bulk search's last_error as its sender reads it: which pages were not delivered, not why. Why is a
+ * connection's error (refused, timed out, a TLS failure) to whatever host and port the sender named as its
+ * callback URL, which would make the registry a port scanner answering in txn/status; operators see it whole.
+ */
+function senderFacing(lastError: string): string {
+  return lastError.replace(/(could not be delivered): [\s\S]*?(?=; stopped after |$)/, "$1");
 }
 
 function mergeStatus(

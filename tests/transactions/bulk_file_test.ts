@@ -605,6 +605,31 @@ Deno.test("bulk search: three pages in a row failed for good stop the run with t
       /^pages 1, 2, 3 could not be delivered: HTTP 500 from callback URL; stopped after 3 pages in a row failed, 5 of 8 pages not sent \(txn retry resumes it\)$/,
     );
     assert.equal((await spoolsLeft(server)).length, 1, "the spool is kept for the pages still to build");
+    // The sender reads which pages failed and that the run stopped, not why (a connection's error would make the
+    // registry a port scanner of whatever its callback URL names).
+    const status = await send(
+      server,
+      alice,
+      "/registry/sync/txn/status",
+      {
+        transaction_id: "status-gone",
+        txnstatus_request: {
+          reference_id: "q1",
+          txn_type: "search",
+          attribute_type: "transaction_id",
+          attribute_value: "bulk-gone",
+        },
+      },
+      receiver.url,
+      "txn-status",
+    );
+    const item = (((status.body.message as Json).txnstatus_response as Json).txn_status as Json)
+      .search_response as Json[];
+    assert.equal(
+      item[0].status_reason_message,
+      "bulk search file: 0 of 200 lookups answered and delivered; pages 1, 2, 3 could not be delivered; " +
+        "stopped after 3 pages in a row failed, 5 of 8 pages not sent (txn retry resumes it)",
+    );
     refusing = false;
     const retry = await fetch(`${server.url}/admin/v1/transactions/${correlation}/retry`, {
       method: "POST",
