@@ -304,7 +304,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_OUTBOUND_TIMEOUT_MS",
     default: "10000",
     doc:
-      "Outbound HTTP timeout: the time a receiver gets (connect, send, answer), counted from when the request holds its outbound slot. A wait for a slot is bounded by as much again; a callback or notification that waited it out was not sent, counts as no attempt and is tried again within a second",
+      "Outbound HTTP timeout: the time a receiver gets (connect, send, answer), counted from when the request holds its outbound slot. Resolving and vetting its name before it, and a wait for a slot, are each bounded by as much again; a callback or notification that waited it out was not sent, counts as no attempt and is tried again within a second",
   },
   {
     key: "outboundMaxBytes",
@@ -316,7 +316,8 @@ export const SETTINGS: readonly Setting[] = [
     key: "outboundConcurrency",
     env: "DCI_OUTBOUND_CONCURRENCY",
     default: "16",
-    doc: "Concurrent outbound requests per process",
+    doc:
+      "Concurrent outbound requests per isolate (callbacks and notifications all go out from the worker's)",
   },
   {
     key: "outboundPerDestination",
