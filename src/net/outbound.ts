@@ -209,48 +209,45 @@ function send(
     };
     const onAbort = () => fail("timeout", `no complete response within ${limits.timeoutMs} ms`);
     const lookup = pinnedLookup(address);
-    const req = requestFn(
-      url,
-      { method: init.method, headers, lookup, agent: agent || unpooledAgent(url) },
-      (res) => {
-        answered = true;
-        const status = res.statusCode ?? 0;
-        if (status >= 300 && status < 400) {
-          res.resume();
-          return fail("redirect", `the server answered ${status} (redirects are not followed)`);
+    const via = agent || unpooledAgent(url);
+    const req = requestFn(url, { method: init.method, headers, lookup, agent: via }, (res) => {
+      answered = true;
+      const status = res.statusCode ?? 0;
+      if (status >= 300 && status < 400) {
+        res.resume();
+        return fail("redirect", `the server answered ${status} (redirects are not followed)`);
+      }
+      if (init.statusOnly) {
+        settled = true;
+        limits.deadline.removeEventListener("abort", onAbort);
+        res.destroy();
+        return resolve(toResponse(status, res.headers, new Uint8Array()));
+      }
+      if (init.bodyPrefix !== undefined) return readPrefix(res, init.bodyPrefix);
+      const declared = Number(res.headers["content-length"] ?? "0");
+      if (declared > limits.maxBytes) {
+        return fail(
+          "too_large",
+          `response declares ${declared} bytes, more than the cap of ${limits.maxBytes}`,
+        );
+      }
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      res.on("data", (chunk: Uint8Array) => {
+        size += chunk.byteLength;
+        if (size > limits.maxBytes) {
+          return fail("too_large", `response exceeds the cap of ${limits.maxBytes} bytes`);
         }
-        if (init.statusOnly) {
-          settled = true;
-          limits.deadline.removeEventListener("abort", onAbort);
-          res.destroy();
-          return resolve(toResponse(status, res.headers, new Uint8Array()));
-        }
-        if (init.bodyPrefix !== undefined) return readPrefix(res, init.bodyPrefix);
-        const declared = Number(res.headers["content-length"] ?? "0");
-        if (declared > limits.maxBytes) {
-          return fail(
-            "too_large",
-            `response declares ${declared} bytes, more than the cap of ${limits.maxBytes}`,
-          );
-        }
-        const chunks: Uint8Array[] = [];
-        let size = 0;
-        res.on("data", (chunk: Uint8Array) => {
-          size += chunk.byteLength;
-          if (size > limits.maxBytes) {
-            return fail("too_large", `response exceeds the cap of ${limits.maxBytes} bytes`);
-          }
-          chunks.push(chunk);
-        });
-        res.on("error", (err: Error) => fail("network", `response failed: ${errorCode(err)}`));
-        res.on("end", () => {
-          if (settled) return;
-          settled = true;
-          limits.deadline.removeEventListener("abort", onAbort);
-          resolve(toResponse(status, res.headers, concat(chunks, size)));
-        });
-      },
-    );
+        chunks.push(chunk);
+      });
+      res.on("error", (err: Error) => fail("network", `response failed: ${errorCode(err)}`));
+      res.on("end", () => {
+        if (settled) return;
+        settled = true;
+        limits.deadline.removeEventListener("abort", onAbort);
+        resolve(toResponse(status, res.headers, concat(chunks, size)));
+      });
+    });
     /** The first `max` bytes of the body; the deadline now cuts the body instead of failing the request. */
     const readPrefix = (res: IncomingMessage, max: number) => {
       const chunks: Uint8Array[] = [];
