@@ -191,9 +191,7 @@ export function cancelOpen(
 export const OPEN_IDS =
   `SELECT id FROM transactions WHERE sender_id = ? AND state IN ${OPEN} ORDER BY id LIMIT ?+0`;
 
-/**
- * Drops every lease held (an attempt let go keeps its retry time: lease_until without an owner).
- */
+/** Drops every lease held (an attempt let go keeps its retry time: lease_until without an owner). */
 export const RELEASE_LEASES = `UPDATE transactions SET lease_owner = NULL, lease_until = NULL
   WHERE lease_owner IS NOT NULL AND state IN ('processing','succeeded','rejected')`;
 

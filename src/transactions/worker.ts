@@ -258,7 +258,8 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       return;
     }
     if (!outcome.ok && outcome.held) {
-      // Its sender was disabled or deleted after the claim: no attempt was made, none is counted.
+      // Its sender was disabled or deleted after the claim (or that check met a storage fault): no attempt was
+      // made, none is counted.
       await writes.run(id, "callback release", () => store.releaseCallback(id, owner));
       await heldBySender(deps, row);
       return;
