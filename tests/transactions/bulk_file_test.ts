@@ -3,16 +3,9 @@
  * loopback receiver that checks every on-search page against the registry's spec yaml.
  */
 import assert from "node:assert/strict";
-import {
-  ADMIN_TOKEN,
-  adminGet,
-  createServerSender,
-  send,
-  startWorkerServer,
-  waitForState,
-} from "./e2e_support.ts";
+import { ADMIN_TOKEN, adminGet, createServerSender, startWorkerServer, waitForState } from "./e2e_support.ts";
 import { type Received, startReceiver } from "./receiver.ts";
-import { bulkForm, demoUins, fileText, postBulk, type TestLookup } from "./bulk_support.ts";
+import { bulkForm, demoUins, fileText, postBulk, searchTxnStatus, type TestLookup } from "./bulk_support.ts";
 import { verifyWithJwks } from "./support.ts";
 import { AnswerChecker } from "../operations/openapi_support.ts";
 import type { TestSender } from "../helpers/auth.ts";
@@ -95,6 +88,17 @@ async function uploadCsv(
   const res = await postBulk(`${server.url}/registry/search`, sender, form);
   assert.equal(res.status, 202, JSON.stringify(res.body));
   return String((res.body.message as Json).correlation_id);
+}
+
+/** An operator's retry of a failed transaction through the admin API, then its state once every page is out. */
+async function retried(server: { url: string }, correlation: string): Promise<Json> {
+  const retry = await fetch(`${server.url}/admin/v1/transactions/${correlation}/retry`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: "{}",
+  });
+  assert.equal(retry.status, 202, await retry.text());
+  return await waitForState(server, correlation, "callback_sent", 30_000);
 }
 
 /** The bulk spools a server still keeps: files in its data dir's bulk/, or on PostgreSQL spools of chunk rows. */
@@ -349,6 +353,12 @@ Deno.test("bulk search: unsigned, malformed, over-cap and digest-mismatched uplo
     const good = fileText("csv", lookups(10, "ok"));
     const form = (file: string, format: "csv" | "json" = "csv") =>
       bulkForm(alice.senderId, { format, file, senderUri: receiver.url });
+    /** The good file signed, then sent with `from` replaced by `to`. */
+    const tampered = (from: string, to: string) =>
+      form(good).then((f) => {
+        const text = new TextDecoder().decode(f.bytes).replace(from, to);
+        return postBulk(url, alice, f, { body: new TextEncoder().encode(text) });
+      });
     const cases: Array<[string, () => Promise<{ status: number; body: Json }>, number, string]> = [
       [
         "unsigned",
@@ -381,25 +391,12 @@ Deno.test("bulk search: unsigned, malformed, over-cap and digest-mismatched uplo
         400,
         "err.request.bad",
       ],
-      [
-        "body not the signed one",
-        () =>
-          form(good).then((f) => {
-            // One byte of the file changed after signing: the stream's digest no longer matches.
-            const text = new TextDecoder().decode(f.bytes).replace("ok-2,", "ok-X,");
-            return postBulk(url, alice, f, { body: new TextEncoder().encode(text) });
-          }),
-        401,
-        "err.signature.invalid",
-      ],
+      // One byte of the file changed after signing: the stream's digest no longer matches.
+      ["body not the signed one", () => tampered("ok-2,", "ok-X,"), 401, "err.signature.invalid"],
+      // The changed byte also takes the value column away: the signature's failure is the answer.
       [
         "body not the signed one, and malformed",
-        () =>
-          form(good).then((f) => {
-            // The changed byte also takes the value column away: the signature's failure is the answer.
-            const text = new TextDecoder().decode(f.bytes).replace("type,value", "type,valuX");
-            return postBulk(url, alice, f, { body: new TextEncoder().encode(text) });
-          }),
+        () => tampered("type,value", "type,valuX"),
         401,
         "err.signature.invalid",
       ],
@@ -446,25 +443,7 @@ Deno.test("bulk search: txn/status answers pdng with the progress, then succ", a
     const res = await postBulk(`${server.url}/registry/search`, alice, form);
     assert.equal(res.status, 202);
     const correlation = String((res.body.message as Json).correlation_id);
-    const status = async () => {
-      const r = await send(
-        server,
-        alice,
-        "/registry/sync/txn/status",
-        {
-          transaction_id: "status-q",
-          txnstatus_request: {
-            reference_id: "q1",
-            txn_type: "search",
-            attribute_type: "transaction_id",
-            attribute_value: "bulk-status",
-          },
-        },
-        receiver.url,
-        "txn-status",
-      );
-      return r.body;
-    };
+    const status = () => searchTxnStatus(server, alice, "bulk-status", receiver.url);
     await receiver.waitFor(() => receiver.hits > 0);
     const pending = JSON.stringify(await status());
     assert.match(pending, /"status":"pdng"/);
@@ -568,13 +547,7 @@ Deno.test("bulk search: a page that failed for good leaves callback_failed; an o
       /\n\s+pages_undelivered:\n\s+- page: +2\n\s+state: +failed\n\s+attempts: +3\n\s+last_error: +HTTP 500 from callback URL\n/,
     );
     refusing = false;
-    const retry = await fetch(`${server.url}/admin/v1/transactions/${correlation}/retry`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-      body: "{}",
-    });
-    assert.equal(retry.status, 202, await retry.text());
-    const done = await waitForState(server, correlation, "callback_sent", 30_000);
+    const done = await retried(server, correlation);
     assert.equal((done.bulk as Json).pages_delivered, 3);
     assert.deepEqual([(done.bulk as Json).pages_undelivered, done.last_error], [[], null]);
     const pages = pagesOf(receiver.received, "bulk-fail");
@@ -607,23 +580,8 @@ Deno.test("bulk search: three pages in a row failed for good stop the run with t
     assert.equal((await spoolsLeft(server)).length, 1, "the spool is kept for the pages still to build");
     // The sender reads which pages failed and that the run stopped, not why (a connection's error would make the
     // registry a port scanner of whatever its callback URL names).
-    const status = await send(
-      server,
-      alice,
-      "/registry/sync/txn/status",
-      {
-        transaction_id: "status-gone",
-        txnstatus_request: {
-          reference_id: "q1",
-          txn_type: "search",
-          attribute_type: "transaction_id",
-          attribute_value: "bulk-gone",
-        },
-      },
-      receiver.url,
-      "txn-status",
-    );
-    const item = (((status.body.message as Json).txnstatus_response as Json).txn_status as Json)
+    const status = await searchTxnStatus(server, alice, "bulk-gone", receiver.url);
+    const item = (((status.message as Json).txnstatus_response as Json).txn_status as Json)
       .search_response as Json[];
     assert.equal(
       item[0].status_reason_message,
@@ -631,13 +589,7 @@ Deno.test("bulk search: three pages in a row failed for good stop the run with t
         "stopped after 3 pages in a row failed, 5 of 8 pages not sent (txn retry resumes it)",
     );
     refusing = false;
-    const retry = await fetch(`${server.url}/admin/v1/transactions/${correlation}/retry`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-      body: "{}",
-    });
-    assert.equal(retry.status, 202, await retry.text());
-    const done = await waitForState(server, correlation, "callback_sent", 30_000);
+    const done = await retried(server, correlation);
     assert.deepEqual([(done.bulk as Json).pages_delivered, done.last_error], [8, null]);
     const pages = pagesOf(receiver.received, "bulk-gone");
     assert.equal(pages.length, 8, "each page delivered once");

@@ -4,9 +4,9 @@
  * processing attempts run out.
  */
 import assert from "node:assert/strict";
-import { createServerSender, send, startWorkerServer, waitForState } from "./e2e_support.ts";
+import { createServerSender, startWorkerServer, waitForState } from "./e2e_support.ts";
 import { startReceiver } from "./receiver.ts";
-import { bulkForm, demoUins, fileText, postBulk } from "./bulk_support.ts";
+import { bulkForm, demoUins, fileText, postBulk, searchTxnStatus } from "./bulk_support.ts";
 
 type Json = Record<string, unknown>;
 
@@ -44,24 +44,9 @@ Deno.test("bulk search: a spool file gone after a restart ends the search rjct w
     assert.equal((done.bulk as Json).pages_total, 20);
     assert.ok(Number((done.bulk as Json).pages_delivered) < 20);
     // No callback tells the sender why; txn/status does.
-    const status = await send(
-      second,
-      alice,
-      "/registry/sync/txn/status",
-      {
-        transaction_id: "status-gone",
-        txnstatus_request: {
-          reference_id: "q1",
-          txn_type: "search",
-          attribute_type: "transaction_id",
-          attribute_value: "bulk-gone",
-        },
-      },
-      receiver.url,
-      "txn-status",
-    );
+    const status = await searchTxnStatus(second, alice, "bulk-gone", receiver.url);
     assert.match(
-      JSON.stringify(status.body),
+      JSON.stringify(status),
       /"status":"rjct".*lookups answered and delivered; .*gone from the server's spool/,
     );
     assert.deepEqual([...Deno.readDirSync(`${first.dataDir}/bulk`)], []);

@@ -1,5 +1,6 @@
 /** Bulk search by file in tests: multipart bodies as the spec's FileInfo, RFC 9421-signed POSTs, demo UINs. */
 import type { TestSender } from "../helpers/auth.ts";
+import { send } from "./e2e_support.ts";
 import { contentDigest, signHttpRequest } from "../../src/auth/http_signature.ts";
 import { demoRecords } from "../../src/registries/social/seed.ts";
 
@@ -105,4 +106,23 @@ export async function postBulk(
     body = JSON.parse(text);
   } catch { /* kept empty */ }
   return { status: res.status, body };
+}
+
+/** A sync txn/status query of `sender`'s search `transactionId` (a bulk search's one item): the answer's body. */
+export async function searchTxnStatus(
+  server: { url: string },
+  sender: TestSender,
+  transactionId: string,
+  senderUri: string,
+): Promise<Record<string, unknown>> {
+  const query = {
+    transaction_id: `status-${transactionId}`,
+    txnstatus_request: {
+      reference_id: "q1",
+      txn_type: "search",
+      attribute_type: "transaction_id",
+      attribute_value: transactionId,
+    },
+  };
+  return (await send(server, sender, "/registry/sync/txn/status", query, senderUri, "txn-status")).body;
 }
