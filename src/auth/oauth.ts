@@ -72,6 +72,9 @@ async function readParams(c: Context<AppEnv>): Promise<Record<string, string> | 
     }
     if (!body || typeof body !== "object" || Array.isArray(body)) return "body must be a JSON object";
     if (Object.keys(body).length > MAX_PARAMS) return TOO_MANY;
+    // As in a form (RFC 6749 §3.2): JSON.parse keeps the last of a repeated name, which the sender may not mean.
+    const repeated = repeatedKey(text);
+    if (repeated !== undefined) return `parameter ${JSON.stringify(repeated.slice(0, 64))} is repeated`;
     for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
     return capped(out);
   }
@@ -88,6 +91,35 @@ function separators(text: string): number {
   let n = 0;
   for (let i = text.indexOf("&"); i >= 0 && n < MAX_PARAMS; i = text.indexOf("&", i + 1)) n++;
   return n;
+}
+
+/**
+ * The first name a JSON object `text` (valid JSON, at most 8 KiB) gives twice at its top level, if any: a scan of
+ * its strings and nesting, each top-level name decoded by JSON.parse.
+ */
+function repeatedKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === "{" || c === "[") {
+      depth++;
+      expectKey = depth === 1;
+    } else if (c === "}" || c === "]") depth--;
+    else if (c === "," && depth === 1) expectKey = true;
+  }
+  return undefined;
 }
 
 /** Longest token request parameter (client ids, secrets and scope lists are far shorter). */

@@ -145,6 +145,40 @@ Deno.test("token endpoint: a parameter sent twice is refused (RFC 6749 §3.2), n
       error: "invalid_request",
       error_description: 'parameter "client_secret" is repeated',
     });
+    // The same in a JSON body (JSON.parse would keep the last), escapes and nesting read as JSON reads them.
+    const secret = JSON.stringify(alice.clientSecret);
+    for (
+      const [body, repeated] of [
+        [
+          `{"grant_type":"client_credentials","client_id":"${alice.clientId}","client_secret":"wrong",` +
+          `"client_\\u0073ecret":${secret}}`,
+          "client_secret",
+        ],
+        [
+          `{"grant_type":"client_credentials","x":{"client_id":1,"y":["client_id"]},"client_id":"${alice.clientId}",` +
+          `"client_secret":${secret},"x":2}`,
+          "x",
+        ],
+      ]
+    ) {
+      const json = await app.request("/oauth2/client/token", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      }, PEER);
+      assert.equal(json.status, 400, body);
+      assert.deepEqual(await json.json(), {
+        error: "invalid_request",
+        error_description: `parameter "${repeated}" is repeated`,
+      });
+    }
+    const once = await app.request("/oauth2/client/token", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: `{"grant_type":"client_credentials","x":{"client_id":"a\\"b"},"client_id":"${alice.clientId}",` +
+        `"client_secret":${secret}}`,
+    }, PEER);
+    assert.equal(once.status, 200, await once.clone().text());
   } finally {
     deps.close();
   }
