@@ -71,17 +71,6 @@ export function toSender(deps: Pick<Deps, "config">, r: SenderRow): Sender {
   };
 }
 
-/**
- * How far before its sender's registration a transaction may be dated and still be that sender's: on PostgreSQL
- * the sender's row and its first transactions may be written by instances whose clocks differ a little.
- */
-const REGISTRATION_SLACK_MS = 60_000;
-
-/** The earliest creation time a record of the sender registered at `createdAt` may carry (the slack above). */
-export function registeredSince(createdAt: string): string {
-  return new Date(Date.parse(createdAt) - REGISTRATION_SLACK_MS).toISOString();
-}
-
 /** One sender by id, or undefined. */
 export async function getSender(deps: Deps, senderId: string): Promise<Sender | undefined> {
   const row = await deps.storage.senders.get(senderId);

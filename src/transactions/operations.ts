@@ -4,7 +4,7 @@ import { isoNow } from "../clock.ts";
 import { dciStatus } from "./states.ts";
 import type { TxnFilter, TxnRow, TxnWithResult } from "./store.ts";
 import { TXN_KIND } from "./worker.ts";
-import { getSender, registeredSince } from "../senders/store.ts";
+import { getSender } from "../senders/store.ts";
 import type { CallbackAttempt } from "./attempts.ts";
 
 /** A transaction as operators see it (summary). */
@@ -133,10 +133,7 @@ export async function retryCallback(
   const row = await store.getByCorrelationId(correlationId);
   if (!row) return { ok: false, reason: "not_found" };
   const sender = await getSender(deps, row.sender_id);
-  // Registered after the transaction (with txn status's slack for clocks): the id was deleted and registered again.
-  if (!sender || row.created_at < registeredSince(sender.created_at)) {
-    return { ok: false, reason: "sender_deleted" };
-  }
+  if (!sender || sender.created_at > row.created_at) return { ok: false, reason: "sender_deleted" };
   if (!sender.active) return { ok: false, reason: "sender_disabled" };
   if (!await store.reopenFailedCallback(row.id, isoNow(deps.clock))) {
     return { ok: false, reason: "not_failed", state: row.state };
