@@ -4,6 +4,9 @@ import type { RecordType } from "./attributes.ts";
 import { parseQuery, QueryError } from "./query_parse.ts";
 import { toSql } from "./query_sql.ts";
 import { stmt } from "../db/statements.ts";
+import type { Registrant } from "./model.ts";
+import { pairsJson, valuePairs } from "./values.ts";
+import { contactPairs } from "./contacts.ts";
 
 /** The outcome of checking a query. */
 export type QueryCheck = { ok: true } | { ok: false; code: QueryError["code"]; message: string };
@@ -44,7 +47,17 @@ export function matchesQuery(
     today,
     mode: "match",
   });
-  const hit = stmt(db, `SELECT 1 AS hit FROM registrants r WHERE r.id = ? AND ${where.sql}`)
-    .get(registrantId, ...where.params);
+  // Its registry values and contacts as a filter reads them (query_dialect.ts matchValues): from its record.
+  const data = stmt(db, "SELECT data FROM registrant_data WHERE id = ?").get(registrantId) as
+    | { data: string }
+    | undefined;
+  const reg = data ? JSON.parse(data.data) as Registrant : undefined;
+  const vals = reg ? pairsJson(valuePairs(reg)) : "[]";
+  const contacts = reg ? pairsJson(contactPairs(reg)) : "[]";
+  const hit = stmt(
+    db,
+    `SELECT 1 AS hit FROM (SELECT reg.*, ? AS vals, ? AS contacts FROM registrants reg WHERE reg.id = ?) r
+     WHERE ${where.sql}`,
+  ).get(vals, contacts, registrantId, ...where.params);
   return hit !== undefined;
 }

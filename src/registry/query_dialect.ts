@@ -22,6 +22,26 @@ export function budgetPrefix(ctx: { mode: "search" | "match"; dialect?: Dialect 
   return ctx.mode === "search" && ctx.dialect !== "postgres" ? `${budgetTerm(column)} AND ` : "";
 }
 
+/**
+ * A subscription filter's registrant (match mode) as the event recorded it: its searchable values (attr, value)
+ * and its contacts (kind, value), bound as JSON arrays of pairs in `r.vals` and `r.contacts`
+ * (src/subscriptions/filter_eval.ts), not read from registrant_values / registrant_contacts. Those hold the
+ * current record, and their keys lead with (attr, value): a range or LIKE over them for one registrant reads
+ * every registrant's values, per event, under fan-out's write lock.
+ */
+export function matchValues(dialect: Dialect | undefined): string {
+  return dialect === "postgres"
+    ? "(SELECT j ->> 0 AS attr, j -> 1 AS value FROM jsonb_array_elements(r.vals) j)"
+    : "(SELECT j.value ->> 0 AS attr, j.value ->> 1 AS value FROM json_each(r.vals) j)";
+}
+
+/** The contacts of a subscription filter's registrant, as `matchValues` its values. */
+export function matchContacts(dialect: Dialect | undefined): string {
+  return dialect === "postgres"
+    ? "(SELECT j ->> 0 AS kind, j ->> 1 AS value FROM jsonb_array_elements(r.contacts) j)"
+    : "(SELECT j.value ->> 0 AS kind, j.value ->> 1 AS value FROM json_each(r.contacts) j)";
+}
+
 /** A constant truth value. */
 export function truth(dialect: Dialect | undefined, value: boolean): string {
   if (dialect === "postgres") return value ? "TRUE" : "FALSE";

@@ -12,7 +12,7 @@
  * NOCASE terms). A substring (`contains`, `like "%x"`) reads the rows once, under the statement budget like any
  * scan.
  */
-import { budgetPrefix, type Dialect, likeSql, nocaseIn, truth } from "./query_dialect.ts";
+import { budgetPrefix, type Dialect, likeSql, matchContacts, nocaseIn, truth } from "./query_dialect.ts";
 import { filterError, type Op, show } from "./query_parse.ts";
 import { nfc, type RecordType } from "./attributes.ts";
 import { normaliseContact } from "./contacts.ts";
@@ -185,6 +185,8 @@ function contactTest(kind: "phone" | "email", op: Op, values: unknown[], ctx: Te
     params.push(kind, ...list);
     test = `c.kind = ? AND c.value IN (${list.map(() => "?").join(", ")})`;
   }
+  // One registrant (a subscription filter, per event): its contacts as the event recorded them (matchContacts).
+  if (ctx.mode === "match") return `EXISTS (SELECT 1 FROM ${matchContacts(ctx.dialect)} c WHERE ${test})`;
   const budget = budgetPrefix(ctx, "c.registrant_id");
   return `r.id IN (SELECT c.registrant_id FROM registrant_contacts c WHERE ${budget}${test})`;
 }

@@ -4,7 +4,7 @@
  * subquery per comparison, under the statement budget like every other lookup. The attribute name is bound too:
  * no profile text reaches the SQL.
  */
-import { budgetPrefix, type Dialect, valueMark, valueText } from "./query_dialect.ts";
+import { budgetPrefix, type Dialect, matchValues, valueMark, valueText } from "./query_dialect.ts";
 import { nfc, normaliseValue } from "./attributes.ts";
 import { filterError, type Op, show } from "./query_parse.ts";
 import { columnTest, type SqlContext, timestampTest, valuesFor } from "./query_sql.ts";
@@ -36,12 +36,9 @@ export function profileAttributeTest(
   params: Array<string | number>,
 ): string {
   const test = valueCondition(a, attr, op === "ne" ? "eq" : op, value, "v", params, ctx.dialect);
-  if (ctx.mode === "match" && (op === "eq" || op === "ne" || op === "in")) {
-    // One registrant (a subscription filter, per event, under fan-out's write lock): a seek of the whole key
-    // (attr, value, registrant_id), where IN would first collect every registrant with that value.
-    return `${
-      op === "ne" ? "NOT " : ""
-    }EXISTS (SELECT 1 FROM registrant_values v WHERE ${test} AND v.registrant_id = r.id)`;
+  if (ctx.mode === "match") {
+    // One registrant (a subscription filter, per event): its values as the event recorded them (matchValues).
+    return `${op === "ne" ? "NOT " : ""}EXISTS (SELECT 1 FROM ${matchValues(ctx.dialect)} v WHERE ${test})`;
   }
   const budget = budgetPrefix(ctx, "v.registrant_id");
   const sub = `SELECT v.registrant_id FROM registrant_values v WHERE ${budget}${test}`;

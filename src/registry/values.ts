@@ -37,6 +37,13 @@ export function valuePairs(reg: Registrant): Array<string | number> {
   return out;
 }
 
+/** Flattened pairs `[a, b, a, b, …]` (valuePairs, contactPairs) as a JSON array of pairs `[[a, b], …]`. */
+export function pairsJson(flat: Array<string | number>): string {
+  const out: Array<Array<string | number>> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+  return JSON.stringify(out);
+}
+
 /**
  * Writes the values of registrant `id`, removing those of the record it replaces (`before`, as stored), inside
  * the caller's transaction.

@@ -1,14 +1,17 @@
 /**
  * Evaluating a subscription filter against a registry event: the record AS IT WAS at the event (its snapshot),
  * not as it is when fan-out runs (later changes must not decide an earlier event). The snapshot is turned back
- * into the registrants columns the compiled filter reads, bound as parameters of a one-row CTE aliased `r`;
- * identifier and household conditions read the live tables (deleted identifiers are kept there).
+ * into the registrants columns the compiled filter reads, and its registry values and contacts into JSON arrays
+ * of pairs (`vals`, `contacts`: src/registry/query_dialect.ts matchValues), bound as parameters of a one-row CTE
+ * aliased `r`; identifier and household conditions read the live tables (deleted identifiers are kept there).
  */
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import type { CompiledFilter } from "./rules.ts";
 import type { Registrant } from "../registry/model.ts";
 import { dciRecordOf } from "../registries/records.ts";
+import { pairsJson, valuePairs } from "../registry/values.ts";
+import { contactPairs } from "../registry/contacts.ts";
 
 type Json = Record<string, unknown>;
 
@@ -32,6 +35,8 @@ export const FILTER_COLUMNS = [
   "group_type",
   "group_size",
   "poverty_score",
+  "vals",
+  "contacts",
 ] as const;
 
 /** A column value bound into the one-row CTE. */
@@ -84,6 +89,8 @@ function registrantColumns(reg: Registrant, registrantId: number, groupId: numbe
     group_type: reg.groupType ?? null,
     group_size: reg.groupSize ?? null,
     poverty_score: reg.povertyScore ?? null,
+    vals: pairsJson(valuePairs(reg)),
+    contacts: pairsJson(contactPairs(reg)),
   };
   return FILTER_COLUMNS.map((c) => row[c]);
 }
@@ -117,6 +124,9 @@ export function snapshotColumns(
     group_type: str(record.group_type),
     group_size: num(record.group_size),
     poverty_score: num(record.poverty_score),
+    // A snapshot stored as a DCI record (before snapshots kept the registrant) has no registry values read back.
+    vals: "[]",
+    contacts: "[]",
   };
   return FILTER_COLUMNS.map((c) => row[c]);
 }

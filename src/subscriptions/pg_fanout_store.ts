@@ -65,6 +65,8 @@ const COLUMN_TYPES: Record<(typeof FILTER_COLUMNS)[number], string> = {
   group_type: "text",
   group_size: "bigint",
   poverty_score: "double precision",
+  vals: "jsonb",
+  contacts: "jsonb",
 };
 
 /**

@@ -12,6 +12,8 @@ import { readRegistrant } from "../../src/registry/model.ts";
 import type { Deps } from "../../src/deps.ts";
 import { frProfile } from "../../src/registries/fr/mod.ts";
 import { frValidator } from "./fr_jsonld.ts";
+import { compileFilter } from "../../src/subscriptions/rules.ts";
+import { FR_PERSON } from "../../src/registries/fr/attributes.ts";
 
 const PREFIX = "/dci_api/v1/fr/registry";
 
@@ -99,5 +101,61 @@ Deno.test("fr subscribe + notify: a registered and an updated farmer are notifie
     assert.equal(onReceipt.message.receipt_response.status, "succ");
   } finally {
     h.close();
+  }
+});
+
+Deno.test("fr subscribe: a range on a registry attribute and a LIKE on an e-mail decide on the record as the event recorded it", async () => {
+  const h = await harness({ outboundAllow: "127.0.0.1" });
+  try {
+    const carol = await createTestSender(h.deps, { auto_approve_subscriptions: true });
+    const now = new Date(h.deps.clock.now()).toISOString();
+    const criteria = (filter: Json) => ({
+      reg_event_type: "spdci-common:RegistryEventType:REGISTER",
+      notify_record_type: "spdci-extensions-dci:Farmer",
+      filter_type: "expression",
+      filter,
+    });
+    const sub = await h.post(`${PREFIX}/subscribe`, {
+      transaction_id: "fr-range",
+      subscribe_request: [
+        { reference_id: "large", timestamp: now, subscribe_criteria: criteria({ land_size: { $gte: 2 } }) },
+        {
+          reference_id: "coop",
+          timestamp: now,
+          subscribe_criteria: criteria({ email: { $like: "%@coop.example" } }),
+        },
+      ],
+    }, { sender: carol, senderUri: "https://rx.example/cb" });
+    assert.equal(sub.status, 202, JSON.stringify(sub.body));
+    await h.drain();
+    const { group_id: _, relationship: __, ...farmer } = [...frProfile.demo(0, 1)][1] as Json;
+    // Registered with 2.5 ha and a co-operative's address, then changed (0.5 ha, another address) before fan-out
+    // runs: the registration is decided on the record it registered, not on the record as it is now.
+    await putFarmer(h.deps, { ...farmer, email: ["Farmer@COOP.example"] });
+    const changed = structuredClone(farmer);
+    changed.details.farm_details[0].land_size = 0.5;
+    await putFarmer(h.deps, { ...changed, email: ["farmer@elsewhere.example"] });
+    await runNotifierOnce(h.deps, { random: () => 0.5 });
+    const notified = h.http.sent.filter((s) => s.url.endsWith("/registry/notify"))
+      .map((s) => (s.body as Json).message.notify_event[0]);
+    assert.equal(notified.length, 2, JSON.stringify(notified));
+    for (const e of notified) assert.equal(e.data.reg_records["@id"], "FR-TEST-001");
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("compileFilter(): a registry attribute's range and a contact's LIKE read the event's record, never the value tables", () => {
+  for (const dialect of ["sqlite", "postgres"] as const) {
+    const compiled = compileFilter(
+      "expression",
+      { land_size: { $gte: 2 }, email: { $like: "%@coop.example" }, farm_type: { $ne: "1" } },
+      FR_PERSON,
+      "2026-01-01",
+      dialect,
+    )!;
+    assert.doesNotMatch(compiled.sql, /registrant_values|registrant_contacts/, dialect);
+    assert.match(compiled.sql, /r\.vals/);
+    assert.match(compiled.sql, /r\.contacts/);
   }
 });

@@ -41,7 +41,9 @@ Deno.test("toSql: the PostgreSQL text of every corpus query runs on PostgreSQL",
         ? `SELECT r.id ${
           searchFrom(w as Compiled, ctx.storage ?? ctx.recordType, ctx.groupStorage)
         } ORDER BY r.id`
-        : `SELECT 1 AS hit FROM registrants r WHERE r.id = ? AND ${w.sql}`;
+        // A filter's registrant with its values and contacts as the event recorded them (filter_eval.ts).
+        : `SELECT 1 AS hit FROM (SELECT reg.*, '[["land_size", 2]]'::jsonb AS vals,
+            '[["email", "a@b.example"]]'::jsonb AS contacts FROM registrants reg) r WHERE r.id = ? AND ${w.sql}`;
       const params = ctx.mode === "search" ? w.params : [1, ...w.params];
       try {
         await t.sql(text, params);
