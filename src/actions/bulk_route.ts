@@ -34,7 +34,9 @@ export const UploadHeader = z.looseObject({
 
 /** Whether a request is a bulk search upload (so the JSON-only body rules leave it to this route). */
 export function isBulkUpload(c: Context<AppEnv>): boolean {
-  return c.req.method === "POST" && /\/registry\/search\/?$/.test(c.req.path) &&
+  // The registry routes' own paths only: another area's path ending the same way (a console page) keeps its
+  // body limit, which this one lifts.
+  return c.req.method === "POST" && /^(\/dci_api\/v1\/[^/]+)?\/registry\/search\/?$/.test(c.req.path) &&
     /^multipart\/form-data\s*;/i.test(c.req.header("content-type") ?? "");
 }
 

@@ -179,6 +179,22 @@ Deno.test("console forms with a session: logout takes 8 KiB and 32 fields, other
     await over.body?.cancel();
 
     assert.equal((await post("/console/logout", pairs(30))).status, 303);
+
+    // A console path ending as the registry's bulk upload does (`…/registry/search`, multipart) keeps the
+    // console's limit: only the registry routes' own paths lift it for a streamed upload.
+    const viewer = await createSession(
+      deps,
+      (await deps.storage.adminTokens.create({ role: "viewer" })).info.id,
+    );
+    for (const path of ["/console/x/registry/search", "/console/registry/search/"]) {
+      const upload = await app.request(path, {
+        method: "POST",
+        headers: { "content-type": "multipart/form-data; boundary=b", cookie: `dci_console=${viewer.id}` },
+        body: chunked(`--b\r\n${"x".repeat(200 * 1024)}`),
+      });
+      assert.equal(upload.status, 413, `${path}: ${await upload.clone().text()}`);
+      await upload.body?.cancel();
+    }
   } finally {
     deps.close();
   }
