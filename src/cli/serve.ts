@@ -26,102 +26,126 @@ export const serveCommand: Command = {
   examples: ["serve", "serve --port 8080 --data-dir /var/lib/dci", "--port 8080"],
   json: false,
   async run({ config }) {
-    const cfg = config();
-    // Unknown registries in DCI_REGISTRIES, or a default not served, are refused before anything is opened.
-    servedRegistries(cfg);
-    // Refuse a taken port before touching the data dir (the first bind probes again, as it binds).
-    assertPortFree(cfg.host, cfg.port);
-    // An unreadable or mismatched certificate stops the start before the data dir is touched.
-    const tls = await readTls(cfg);
-    // Held while serving, so that `restore` refuses to replace the database under this server.
-    const lock = await holdDataDir(cfg.dataDir, cfg.worker && !cfg.databaseUrl);
-    let deps: Deps;
+    // SIGHUP's default action ends the process, and systemd counts that a clean exit (no restart): one that comes
+    // before the server listens (a certificate renewal hook's `systemctl reload` during a start) is noted, and
+    // the reload it asked for runs once the server is up.
+    const hupWhileStarting = { seen: false, listener: () => void (hupWhileStarting.seen = true) };
+    if (Deno.build.os !== "windows") Deno.addSignalListener("SIGHUP", hupWhileStarting.listener);
     try {
-      // With HTTP isolates the main isolate joins the process bus: their wake-ups reach this queue's worker.
-      const bus = cfg.httpIsolates > 0
-        ? { name: newBusName(), isolate: "main", isolates: cfg.httpIsolates + 1, workerOnBus: false }
-        : undefined;
-      deps = await openDeps(cfg, { bus });
-    } catch (err) {
-      lock?.release();
-      throw err;
-    }
-    let stopping: Promise<void> | undefined;
-    const unguard = guardStrayConnectionResets(deps.log);
-    // SIGINT and SIGTERM are taken from before the server listens (until then, during start-up tasks such as a
-    // demo seed, they end the process as they always do): one that comes between "listening" and the end of the
-    // start (a supervisor stopping the server as soon as it says it listens) stops it once it is up, cleanly.
-    let requested: string | undefined;
-    let stop = (signal: string) => {
-      // A second signal while the server still starts (an HTTP isolate that never comes up) ends the process now.
-      if (requested) Deno.exit(signal === "SIGINT" ? 130 : 143);
-      requested = signal;
-      deps.log.warn(
-        "stop requested while the server starts: it stops once up (a second signal ends it now)",
-        {
-          signal,
-        },
-      );
-    };
-    const handlers: Array<readonly [Deno.Signal, () => void]> = (["SIGINT", "SIGTERM"] as const).map((s) =>
-      [s, () => stop(s)] as const
-    );
-    try {
-      await runStartupTasks(deps);
-      if (!deps.bus) dropPreloaded(); // this config serves in the main isolate
-      // The worker listens before any HTTP isolate accepts, so no wake-up finds it missing.
-      const background = cfg.worker ? await startWorker(deps) : undefined;
-      for (const [s, h] of handlers) Deno.addSignalListener(s, h);
-      const server: RunningServer & { failed?: Promise<string> } = deps.bus
-        ? await serveInIsolates(deps, deps.bus, tls)
-        : (await serverModule()).startServer(deps, { tls });
-      if (tls) deps.log.info("tls certificate", tlsFields(tls));
-      const failed = server.failed ?? new Promise<string>(() => {});
-      let code = 0;
-      stop = (signal: string) => {
-        stopping ??= (async () => {
-          deps.log.info("shutting down", { signal, bound_ms: cfg.shutdownTimeoutMs });
-          await server.shutdown();
-          await background?.stop();
-          await closeDeps(deps);
-          lock?.release();
-          deps.log.info("stopped");
-        })();
-      };
-      if (requested) stop(requested);
-      // SIGHUP re-reads the certificate and key (Windows has no SIGHUP).
-      const reload = Deno.build.os === "windows" ? undefined : tlsReloader(deps, server);
-      if (reload) Deno.addSignalListener("SIGHUP", reload);
-      // The server ends by itself only when it can no longer serve (a listener lost for good, an isolate that
-      // died): a failure, so that a supervisor restarts it (the systemd unit restarts on failure only).
-      const failure = (reason: string) => {
-        code = 1;
-        stop(reason);
-      };
-      const ended = () => {
-        if (stopping) return;
-        deps.log.error("HTTP server stopped by itself");
-        failure("server stopped");
-      };
-      const lost = (err: unknown) => {
-        deps.log.error("HTTP listener lost", { err });
-        failure("listener lost");
-      };
-      await Promise.race([server.finished.then(ended, lost), failed.then(() => failure("isolate failure"))]);
-      await stopping;
-      if (reload) Deno.removeSignalListener("SIGHUP", reload);
-      return code;
+      return await serve(config, hupWhileStarting);
     } finally {
-      // A listener never added (the start failed before) is removed as a no-op.
-      for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
-      if (!stopping) {
-        await closeDeps(deps);
-        lock?.release();
-      }
-      unguard();
+      if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGHUP", hupWhileStarting.listener);
     }
   },
 };
+
+/** Serves until stopped; `hup` is the SIGHUP noted while starting, replaced by the reload once up. */
+async function serve(
+  config: () => Config,
+  hup: { seen: boolean; listener: () => void },
+): Promise<number> {
+  const cfg = config();
+  // Unknown registries in DCI_REGISTRIES, or a default not served, are refused before anything is opened.
+  servedRegistries(cfg);
+  // Refuse a taken port before touching the data dir (the first bind probes again, as it binds).
+  assertPortFree(cfg.host, cfg.port);
+  // An unreadable or mismatched certificate stops the start before the data dir is touched.
+  const tls = await readTls(cfg);
+  // Held while serving, so that `restore` refuses to replace the database under this server.
+  const lock = await holdDataDir(cfg.dataDir, cfg.worker && !cfg.databaseUrl);
+  let deps: Deps;
+  try {
+    // With HTTP isolates the main isolate joins the process bus: their wake-ups reach this queue's worker.
+    const bus = cfg.httpIsolates > 0
+      ? { name: newBusName(), isolate: "main", isolates: cfg.httpIsolates + 1, workerOnBus: false }
+      : undefined;
+    deps = await openDeps(cfg, { bus });
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  const unguard = guardStrayConnectionResets(deps.log);
+  // SIGINT and SIGTERM are taken from before the server listens (until then, during start-up tasks such as a
+  // demo seed, they end the process as they always do): one that comes between "listening" and the end of the
+  // start (a supervisor stopping the server as soon as it says it listens) stops it once it is up, cleanly.
+  let requested: string | undefined;
+  let stop = (signal: string) => {
+    // A second signal while the server still starts (an HTTP isolate that never comes up) ends the process now.
+    if (requested) Deno.exit(signal === "SIGINT" ? 130 : 143);
+    requested = signal;
+    deps.log.warn(
+      "stop requested while the server starts: it stops once up (a second signal ends it now)",
+      {
+        signal,
+      },
+    );
+  };
+  const handlers: Array<readonly [Deno.Signal, () => void]> = (["SIGINT", "SIGTERM"] as const).map((s) =>
+    [s, () => stop(s)] as const
+  );
+  try {
+    await runStartupTasks(deps);
+    if (!deps.bus) dropPreloaded(); // this config serves in the main isolate
+    // The worker listens before any HTTP isolate accepts, so no wake-up finds it missing.
+    const background = cfg.worker ? await startWorker(deps) : undefined;
+    for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+    const server: RunningServer & { failed?: Promise<string> } = deps.bus
+      ? await serveInIsolates(deps, deps.bus, tls)
+      : (await serverModule()).startServer(deps, { tls });
+    if (tls) deps.log.info("tls certificate", tlsFields(tls));
+    const failed = server.failed ?? new Promise<string>(() => {});
+    let code = 0;
+    stop = (signal: string) => {
+      stopping ??= (async () => {
+        deps.log.info("shutting down", { signal, bound_ms: cfg.shutdownTimeoutMs });
+        await server.shutdown();
+        await background?.stop();
+        await closeDeps(deps);
+        lock?.release();
+        deps.log.info("stopped");
+      })();
+    };
+    if (requested) stop(requested);
+    // SIGHUP re-reads the certificate and key (Windows has no SIGHUP).
+    const reload = Deno.build.os === "windows" ? undefined : tlsReloader(deps, server);
+    if (reload) {
+      Deno.addSignalListener("SIGHUP", reload);
+      Deno.removeSignalListener("SIGHUP", hup.listener);
+      if (hup.seen) {
+        deps.log.info("SIGHUP received while the server started: reloading now");
+        reload();
+      }
+    }
+    // The server ends by itself only when it can no longer serve (a listener lost for good, an isolate that
+    // died): a failure, so that a supervisor restarts it (the systemd unit restarts on failure only).
+    const failure = (reason: string) => {
+      code = 1;
+      stop(reason);
+    };
+    const ended = () => {
+      if (stopping) return;
+      deps.log.error("HTTP server stopped by itself");
+      failure("server stopped");
+    };
+    const lost = (err: unknown) => {
+      deps.log.error("HTTP listener lost", { err });
+      failure("listener lost");
+    };
+    await Promise.race([server.finished.then(ended, lost), failed.then(() => failure("isolate failure"))]);
+    await stopping;
+    if (reload) Deno.removeSignalListener("SIGHUP", reload);
+    return code;
+  } finally {
+    // A listener never added (the start failed before) is removed as a no-op.
+    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+    if (!stopping) {
+      await closeDeps(deps);
+      lock?.release();
+    }
+    unguard();
+  }
+}
 
 /** startBackground; after a failed start, what it had started has stopped before the deps are closed. */
 async function startWorker(deps: Deps): Promise<Background> {
