@@ -171,6 +171,14 @@ export function csvRowToRecord(
  */
 export const MAX_CSV_FIELD = 65_536;
 
+/**
+ * The most cells and characters of one CSV row (an import has a few dozen columns; NDJSON's line is bounded at
+ * 1 MB alike): a longer row is a broken file, most often one whose lines end in CR alone (old Mac spreadsheets),
+ * which reads as one row, refused before it grows.
+ */
+export const MAX_CSV_CELLS = 4_096;
+export const MAX_CSV_ROW = 1_048_576;
+
 /** Parses CSV text chunks into rows with the line each row starts on. */
 export async function* csvRows(
   chunks: AsyncIterable<string>,
@@ -183,14 +191,22 @@ export async function* csvRows(
   let rowLine = 1;
   let pendingQuote = false;
   let any = false;
+  let rowChars = 0;
   const tooLong = () =>
     new Error(`line ${rowLine}: a cell is longer than ${MAX_CSV_FIELD} characters (an unclosed quote?)`);
+  const rowTooLong = () =>
+    new Error(
+      `line ${rowLine}: a row is longer than ${MAX_CSV_CELLS} cells or ${MAX_CSV_ROW} characters ` +
+        "(lines that end in CR alone, as old Mac spreadsheets write them? Save the file with CRLF or LF line ends)",
+    );
   for await (const chunk of chunks) {
     for (let i = 0; i < chunk.length; i++) {
       const ch = chunk[i];
+      if (++rowChars > MAX_CSV_ROW) throw rowTooLong();
       if (pendingQuote) {
         pendingQuote = false;
         if (ch === '"') {
+          if (field.length >= MAX_CSV_FIELD) throw tooLong();
           field += '"';
           continue;
         }
@@ -210,6 +226,7 @@ export async function* csvRows(
         quoted = true;
         any = true;
       } else if (ch === ",") {
+        if (cells.length >= MAX_CSV_CELLS) throw rowTooLong();
         cells.push(field);
         field = "";
         afterQuote = false;
@@ -223,6 +240,7 @@ export async function* csvRows(
         any = false;
         line++;
         rowLine = line;
+        rowChars = 0;
       } else if (ch !== "\r") {
         if (field.length >= MAX_CSV_FIELD) throw tooLong();
         field += ch;

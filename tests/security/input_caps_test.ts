@@ -378,6 +378,30 @@ Deno.test("import parsers refuse a 1 MB CSV cell or NDJSON line instead of growi
     await assert.rejects(collect(csvRows(chunks("id,given_name\n", `P-1,"${s}`))), /longer than 65536/, name);
     await assert.rejects(collect(lines(chunks(`{"id":"${s}"}`, "\n"))), /larger than 1 MB/, name);
   }
+  // A row is bounded too: its cells (a file whose lines end in CR alone reads as one row), its characters, and a
+  // cell of doubled quotes as any cell.
+  const crOnly = "id,given_name\r" + Array.from({ length: 5000 }, (_, i) => `P-${i},Name ${i}\r`).join("");
+  await assert.rejects(
+    collect(csvRows(chunks(crOnly))),
+    /line 1: a row is longer than 4096 cells .*CR alone/,
+  );
+  await assert.rejects(
+    collect(csvRows(chunks("id,given_name\n", ",".repeat(5000)))),
+    /line 2: a row is longer/,
+  );
+  const wide = Array.from({ length: 20 }, () => "x".repeat(60_000)).join(",");
+  await assert.rejects(collect(csvRows(chunks("id,given_name\n", wide, "\n"))), /line 2: a row is longer/);
+  await assert.rejects(collect(csvRows(chunks(`P-1,"${'""'.repeat(70_000)}"\n`))), /longer than 65536/);
+  // Rows within the bounds are read, a quoted field's line breaks and doubled quotes included.
+  const rows: string[][] = [];
+  for await (const r of csvRows(chunks('id,note\r\nP-1,"a ""b""\nc"\r\n', `P-2,${"y".repeat(60_000)}\n`))) {
+    rows.push(r.cells);
+  }
+  assert.deepEqual(rows.map((r) => r.map((c) => c.length > 50 ? c.length : c)), [
+    ["id", "note"],
+    ["P-1", 'a "b"\nc'],
+    ["P-2", 60_000],
+  ]);
 });
 
 Deno.test("a JWKS with 1 MB kids or keys is refused", () => {
