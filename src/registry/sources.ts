@@ -54,13 +54,29 @@ export async function* lines(
  * dropped, as `TextDecoderStream` drops it.
  */
 export function utf8Text(): TransformStream<Uint8Array, string> {
+  const utf8 = utf8Decoder();
+  return new TransformStream<Uint8Array, string>({
+    transform(chunk, c) {
+      const text = utf8.decode(chunk);
+      if (text.length > 0) c.enqueue(text);
+    },
+    flush: () => utf8.end(),
+  });
+}
+
+/**
+ * The fatal UTF-8 decoding of `utf8Text`, one chunk of a file at a time, in order: `decode` gives a chunk's text
+ * (a character cut between chunks comes with the next) and `end` checks the file ended on a whole character; each
+ * throws the error naming the line and byte offset of the first sequence that is not UTF-8.
+ */
+export function utf8Decoder(): { decode(chunk: Uint8Array): string; end(): void } {
   const decoder = new TextDecoder("utf-8", { fatal: true });
   /** Bytes of a character the last chunk ended inside, and the file offset and line of the next byte. */
   let carry = new Uint8Array(0);
   let offset = 0;
   let line = 1;
-  return new TransformStream<Uint8Array, string>({
-    transform(chunk, c) {
+  return {
+    decode(chunk) {
       const buf = carry.length === 0 ? chunk : concat(carry, chunk);
       const cut = buf.length - incompleteTail(buf);
       const whole = buf.subarray(0, cut);
@@ -70,15 +86,15 @@ export function utf8Text(): TransformStream<Uint8Array, string> {
       } catch {
         throw notUtf8(whole, offset, line);
       }
-      if (text.length > 0) c.enqueue(text);
       carry = buf.slice(cut);
       offset += cut;
       for (let i = whole.indexOf(10); i >= 0; i = whole.indexOf(10, i + 1)) line++;
+      return text;
     },
-    flush() {
+    end() {
       if (carry.length > 0) throw notUtf8(carry, offset, line);
     },
-  });
+  };
 }
 
 /** How many bytes at the end of `b` begin a UTF-8 character they do not finish (0 to 3). */

@@ -219,7 +219,7 @@ Deno.test("POST …/imports: a JSON array (application/json) is imported; a CSV 
   }
 });
 
-Deno.test("POST …/imports: a Latin-1 file or a repeated CSV column fails its job naming it, writing nothing; a null in a JSON array is one rejected row", async () => {
+Deno.test("POST …/imports: a Latin-1 file is refused at upload, a repeated CSV column fails its job naming it, writing nothing; a null in a JSON array is one rejected row", async () => {
   const { deps, call } = await setup();
   try {
     const post = async (name: string, body: BodyInit, type: string) => {
@@ -227,12 +227,28 @@ Deno.test("POST …/imports: a Latin-1 file or a repeated CSV column fails its j
       assert.equal(r.status, 202, r.text);
       return r.body.id;
     };
-    const latin1 = Uint8Array.from(
-      "id,given_name,surname,id.UIN\nLAT-1,Jos\xe9,M\xfcller,LAT-UIN-1\n",
-      (c) => c.charCodeAt(0),
-    );
+    // Not UTF-8, at its start or after 3,000 good rows (~100 KB: past what the first read chunk checks): refused
+    // before any job writes a row of it, naming the line and byte.
+    const good = Array.from({ length: 3000 }, (_, i) => `OK-${i},Ann,Banda,OK-UIN-${i}\n`).join("");
+    for (
+      const [text, line] of [
+        ["id,given_name,surname,id.UIN\nLAT-1,Jos\xe9,M\xfcller,LAT-UIN-1\n", 2],
+        [`id,given_name,surname,id.UIN\n${good}LAT-1,Jos\xe9,M\xfcller,LAT-UIN-1\n`, 3002],
+      ] as const
+    ) {
+      const latin1 = Uint8Array.from(text, (c) => c.charCodeAt(0));
+      const refused = await call("POST", "/registries/social/imports?file_name=latin1.csv", {
+        body: latin1,
+        type: "text/csv",
+      });
+      assert.equal(refused.status, 400, refused.text);
+      assert.match(
+        refused.text,
+        new RegExp(`line ${line}: the file is not UTF-8 text: byte 0xE9 at byte offset`),
+      );
+    }
+    assert.deepEqual((await call("GET", "/registries/social/imports")).body.items, []);
     const ids = [
-      await post("latin1.csv", latin1, "text/csv"),
       await post("dup.csv", "id,surname,surname,given_name\nDUP-1,Lee,Banda,Ann\n", "text/csv"),
       await post(
         "arr.json",
@@ -243,17 +259,15 @@ Deno.test("POST …/imports: a Latin-1 file or a repeated CSV column fails its j
     const runner = startImportRunner(deps);
     await runner.idle();
     await runner.stop();
-    const [bad, dup, arr] = await Promise.all(
+    const [dup, arr] = await Promise.all(
       ids.map(async (id) => (await call("GET", `/registries/social/imports/${id}`)).body),
     );
-    assert.equal(bad.state, "failed");
-    assert.match(String(bad.error), /^line 2: the file is not UTF-8 text: byte 0xE9 at byte offset 38 /);
     assert.equal(dup.state, "failed");
     assert.match(String(dup.error), /CSV column "surname" \(column 3\) repeats column 2/);
-    assert.deepEqual([bad.read, dup.read], [0, 0]);
+    assert.equal(dup.read, 0);
     assert.deepEqual([arr.state, arr.kept, arr.rejected_count], ["done", 2, 1]);
     assert.deepEqual(arr.rejected, [{ line: 2, reason: "record must be a JSON object, found null" }]);
-    for (const id of ["LAT-1", "DUP-1"]) {
+    for (const id of ["LAT-1", "OK-0", "DUP-1"]) {
       assert.equal((await call("GET", `/registries/social/registrants/${id}`)).status, 404, id);
     }
   } finally {

@@ -52,6 +52,10 @@ export async function startImport(
       throw new DciError("err.request.bad", (e as Error).message);
     }
     if (spooled.bytes === 0) throw new DciError("err.request.bad", "The uploaded file is empty");
+    // Refused whole, before a job writes any of it (the reader would meet the byte only after earlier batches).
+    if (spooled.notUtf8) {
+      throw new DciError("err.request.bad", `The uploaded file is refused: ${spooled.notUtf8}`);
+    }
     // Shown in pages and logs: control characters (a forged line break) are dropped.
     // deno-lint-ignore no-control-regex
     const fileName = (info.fileName ?? "").replace(/[\u0000-\u001f\u007f]/g, "").slice(0, 200) || "upload";

@@ -4,7 +4,7 @@
  * the upload's size and first character; its format. Names are random, never taken from the upload.
  */
 import type { Config } from "../../config.ts";
-import { detectFormat, type ImportFormat } from "../sources.ts";
+import { detectFormat, type ImportFormat, utf8Decoder } from "../sources.ts";
 
 /** The directory spool files go to. */
 export function spoolDir(config: Pick<Config, "dataDir">): string {
@@ -23,6 +23,8 @@ export interface Spooled {
   name: string;
   bytes: number;
   firstChar: string | undefined;
+  /** Why the file is not UTF-8 (the line and byte offset of the first sequence that is not), if it is not. */
+  notUtf8?: string;
 }
 
 /**
@@ -36,15 +38,29 @@ export function uploadMeter(): {
   let bytes = 0;
   let head = "";
   const decoder = new TextDecoder();
+  // The whole file is checked as it is spooled, so a job never starts on one that is not UTF-8 past its start
+  // (its earlier batches would be written before the reader met the bad byte).
+  const utf8 = utf8Decoder();
+  let notUtf8: string | undefined;
+  const check = (step: () => unknown) => {
+    if (notUtf8 !== undefined) return;
+    try {
+      step();
+    } catch (err) {
+      notUtf8 = (err as Error).message;
+    }
+  };
   return {
     stream: new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, ctl) {
         bytes += chunk.byteLength;
         if (head.length < 64) head += decoder.decode(chunk.subarray(0, 64), { stream: true });
+        check(() => utf8.decode(chunk));
         ctl.enqueue(chunk);
       },
+      flush: () => check(() => utf8.end()),
     }),
-    spooled: (name) => ({ name, bytes, firstChar: head.replace(/^\uFEFF/, "").trimStart()[0] }),
+    spooled: (name) => ({ name, bytes, firstChar: head.replace(/^\uFEFF/, "").trimStart()[0], notUtf8 }),
   };
 }
 
