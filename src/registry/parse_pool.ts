@@ -3,6 +3,13 @@ import type { PreparedBatch } from "./prepared.ts";
 import type { ImportFormat } from "./sources.ts";
 
 /**
+ * The parse worker's refusal of the file (a bad header, a line that is not UTF-8): the file's fault, never the
+ * storage's, whatever its message quotes from the file (a header cell `database is locked` must not pause the job
+ * for good as a held lock would).
+ */
+export class ParseError extends Error {}
+
+/**
  * What an import is read from: a file's path (the worker opens it), or a stream of the file's bytes (transferred
  * to the worker: a spool another instance received, read from PostgreSQL as the parser goes).
  */
@@ -49,7 +56,7 @@ export async function* workerBatches(
   const reply = async (): Promise<Reply> => {
     while (replies.length === 0) await new Promise<void>((r) => wake = r);
     const r = replies.shift()!;
-    if (r.error !== undefined) throw new Error(r.error);
+    if (r.error !== undefined) throw new ParseError(r.error);
     return r;
   };
   try {

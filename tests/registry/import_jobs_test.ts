@@ -249,6 +249,8 @@ Deno.test("POST …/imports: a Latin-1 file is refused at upload, a repeated CSV
     }
     assert.deepEqual((await call("GET", "/registries/social/imports")).body.items, []);
     const ids = [
+      // A header cell that reads like a storage fault is the file's fault: the job fails, it is not paused.
+      await post("fault.csv", "id,database is locked\nFLT-1,x\n", "text/csv"),
       await post("dup.csv", "id,surname,surname,given_name\nDUP-1,Lee,Banda,Ann\n", "text/csv"),
       await post(
         "arr.json",
@@ -259,9 +261,11 @@ Deno.test("POST …/imports: a Latin-1 file is refused at upload, a repeated CSV
     const runner = startImportRunner(deps);
     await runner.idle();
     await runner.stop();
-    const [dup, arr] = await Promise.all(
+    const [fault, dup, arr] = await Promise.all(
       ids.map(async (id) => (await call("GET", `/registries/social/imports/${id}`)).body),
     );
+    assert.deepEqual([fault.state, fault.read], ["failed", 0]);
+    assert.match(String(fault.error), /database is locked/);
     assert.equal(dup.state, "failed");
     assert.match(String(dup.error), /CSV column "surname" \(column 3\) repeats column 2/);
     assert.equal(dup.read, 0);

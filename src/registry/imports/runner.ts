@@ -7,7 +7,7 @@
  */
 import type { Deps } from "../../deps.ts";
 import { type PreparedBatch, withoutFirst } from "../prepared.ts";
-import { workerBatches } from "../parse_pool.ts";
+import { ParseError, workerBatches } from "../parse_pool.ts";
 import { wakeNotifier } from "../../subscriptions/notifier.ts";
 import { servedRegistries } from "../../actions/registries.ts";
 import type { ImportJob } from "./store.ts";
@@ -194,7 +194,8 @@ async function runJob(
     await deps.storage.registryLoad.write(committed, { registry: job.registry, importJob: id });
   } catch (err) {
     const message = (err as Error)?.message ?? String(err);
-    if (isTransientStorageFault(err) || isTransientStorageFault(readFault)) return { transient: message };
+    const fault = !(err instanceof ParseError) && isTransientStorageFault(err);
+    if (fault || isTransientStorageFault(readFault)) return { transient: message };
     return end(deps, job, message);
   }
   if (stopping()) return;
