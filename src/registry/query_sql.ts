@@ -142,7 +142,7 @@ function emit(c: Cond, ctx: SqlContext, out: Out): string {
 function positiveAttribute(c: Cond, ctx: SqlContext): AttributeComparison | undefined {
   if (c.kind !== "cmp" || c.op === "ne") return undefined;
   const name = c.attr.trim();
-  if (name.toLowerCase() === "age" || identifierType(name, ctx.idTypes) !== undefined) return undefined;
+  if (name.toLowerCase() === "age") return undefined;
   const a = profileAttributeOf(name, ctx);
   return a && { a, attr: c.attr, op: c.op, value: c.value };
 }
@@ -151,10 +151,12 @@ function comparison(attr: string, op: Op, value: unknown, ctx: SqlContext, out: 
   const { params } = out;
   const name = attr.trim();
   if (name.toLowerCase() === "age") return age(op, value, ctx, params);
-  const idType = identifierType(name, ctx.idTypes);
-  if (idType !== undefined) return identifier(idType || undefined, op, value, ctx, params);
+  // A registry attribute named (or aliased) as an identifier type is the attribute (ibr's `programme_id`: the
+  // programmes a beneficiary is enrolled in, not a PROGRAMME_ID identifier only a programme holds).
   const own = profileAttributeOf(name, ctx);
   if (own) return profileAttributeTest(own, attr, op, value, ctx, params);
+  const idType = identifierType(name, ctx.idTypes);
+  if (idType !== undefined) return identifier(idType || undefined, op, value, ctx, params);
   if (isTextAttribute(name)) return textAttributeTest(name, op, valuesFor(op, value), ctx, params);
   const def = attributeOf(name);
   if (!def) throw filterError(`attribute ${show(attr)} is not searchable`);

@@ -100,6 +100,8 @@ Deno.test("IBR search: programme, enrollment_status, enrollment_date range, bene
     const prg3 = expect((e) => e.programme_identifier === "PRG5-3");
     assert.ok(prg3.length > 3);
     assert.deepEqual(ids(await search(deps, pred("programme_identifier", "eq", "PRG5-3"))), prg3);
+    // `programme_id` is an alias of the attribute, though PROGRAMME_ID is also an identifier type (programmes').
+    assert.deepEqual(ids(await search(deps, pred("programme_id", "eq", "PRG5-3"))), prg3);
     assert.deepEqual(
       ids(await search(deps, pred("enrollment_status", "eq", "suspended"))),
       expect((e) => e.enrollment_status === "Suspended"),
