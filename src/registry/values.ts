@@ -7,6 +7,7 @@
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import type { Registrant } from "./model.ts";
+import { nfc } from "./attributes.ts";
 import { recordTypeOfStorage } from "../registries/index.ts";
 
 /** The most values one record contributes (a farmer's crops, a person's vital events): bounds a write. */
@@ -25,8 +26,10 @@ export function valuePairs(reg: Registrant): Array<string | number> {
   for (const a of found.profile.attributes) {
     // A union attribute (storedAs) is answered from its parts' rows.
     if (!a.on.includes(reg.recordType) || a.storedAs) continue;
-    for (const v of a.values(reg)) {
-      if (typeof v === "number" ? !Number.isFinite(v) : typeof v !== "string" || v === "") continue;
+    for (const raw of a.values(reg)) {
+      if (typeof raw === "number" ? !Number.isFinite(raw) : typeof raw !== "string" || raw === "") continue;
+      // In NFC, as queries compare text (and core columns are stored): a decomposed place name still matches.
+      const v = typeof raw === "string" ? nfc(raw) : raw;
       const key = `${a.name}\u0000${typeof v}\u0000${v}`;
       if (seen.has(key)) continue;
       seen.add(key);

@@ -152,6 +152,26 @@ Deno.test("fr search: every farmer attribute selects exactly the farmers whose r
   }
 });
 
+Deno.test("fr search: a farm locality written decomposed (NFD) is found by either form, as text is compared in NFC", async () => {
+  const deps = await testDeps({}, { now: Date.parse("2026-01-01T12:00:00Z") });
+  try {
+    const now = () => new Date(deps.clock.now()).toISOString();
+    const { group_id: _, relationship: __, ...farmer } = [...frProfile.demo(0, 1)][1] as Json;
+    farmer.details.farm_details[0].location.locality = "Bogota\u0301";
+    const report = await deps.storage.registryLoad.writeAll([{ line: 1, raw: farmer }], {
+      now,
+      profile: frProfile,
+    });
+    assert.equal(report.rejectedCount, 0, JSON.stringify(report.rejected));
+    for (const form of ["Bogot\u00e1", "Bogota\u0301"]) {
+      const found = farmers(await search(deps, predicate("farm_locality", "eq", form)));
+      assert.deepEqual(found.map((f) => f["@id"]), [farmer.id], JSON.stringify(form));
+    }
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("fr search: groups with their FR members; refused attributes and record types", async () => {
   const deps = await frDeps(40);
   try {
