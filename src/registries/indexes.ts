@@ -23,6 +23,8 @@ const PERSON: ReadonlyArray<readonly [string, string, string?]> = [
   ["given", "given_name"],
   ["given_ci", "given_name", "given_name IS NOT NULL"],
   ["surname_ci", "surname", "surname IS NOT NULL"],
+  // A `name` or `search_text` lookup tries every name part, each through its own index (social: reg_p_second_ci).
+  ["second_ci", "second_name", "second_name IS NOT NULL"],
   ["locality", "locality"],
   ["region", "region"],
   ["registered", "registration_date"],

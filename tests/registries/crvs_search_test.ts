@@ -5,7 +5,7 @@
  * with every registry's demo an async search answered by a signed on-search callback checked against the yaml.
  */
 import assert from "node:assert/strict";
-import { type TestDeps, testDeps } from "../helpers/deps.ts";
+import { TEST_BACKEND, type TestDeps, testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
 import { createServerSender, createTestSender } from "../helpers/auth.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
@@ -164,6 +164,32 @@ Deno.test("crvs sync search: records stay in their registry; unknown attributes 
       ["rjct", "rjct.filter.invalid"],
     ]);
     assert.match(bad[0].status_reason_message, /crop_type/);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("crvs name search: each name part, the second name too, is read through its own index", async () => {
+  const deps = await crvsDeps();
+  try {
+    if (TEST_BACKEND !== "sqlite") return; // the plan's text is SQLite's (PostgreSQL: tests/registry/pg_search_plans_test.ts)
+    for (
+      const [column, index] of [["given_name", "given_ci"], ["second_name", "second_ci"], [
+        "surname",
+        "surname_ci",
+      ]]
+    ) {
+      const plan = await deps.sql(
+        `EXPLAIN QUERY PLAN SELECT n.id FROM registrants n WHERE n.${column} COLLATE NOCASE IN (?)
+         AND n.record_type = 'crvs_person' AND n.deleted_at IS NULL`,
+        ["Ana"],
+      );
+      assert.match(
+        plan.map((r) => r.detail).join("\n"),
+        new RegExp(`USING INDEX reg_r_crvs_person_${index}`),
+        column,
+      );
+    }
   } finally {
     deps.close();
   }
