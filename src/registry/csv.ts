@@ -267,6 +267,9 @@ export async function* csvRecords(
       cols = checkHeader(cells, profile);
       continue;
     }
+    // A row of empty cells (`,,,`, as spreadsheets pad a sheet's end) is a blank line, not a record with no
+    // fields (which would be registered under a new random id).
+    if (cells.every((c) => c.trim() === "")) continue;
     if (cells.length !== cols.length) {
       yield { line, error: `expected ${cols.length} cells, found ${cells.length}` };
       continue;

@@ -114,3 +114,10 @@ Deno.test("jsonArrayRecords(): an element that is not an object is one rejected 
     ], `chunks of ${size}`);
   }
 });
+
+Deno.test("csvRecords() reads a row of empty cells (a spreadsheet's padding) as a blank line, not a record with no fields", async () => {
+  const out = await collect(
+    csvRecords(chunks("id,given_name,surname\nP1,Ann,Lee\n,,\n , ,\nP2,Bo,Diaz\n,,,\n")),
+  );
+  assert.deepEqual(out.map((r) => "raw" in r ? (r.raw as { id: string }).id : r.error), ["P1", "P2"]);
+});
