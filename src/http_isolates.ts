@@ -30,6 +30,8 @@ interface Handle {
   worker: Worker;
   ready: Promise<{ port: number; hostname: string }>;
   stopped: Promise<void>;
+  /** Ends the isolate at the shutdown bound (its `stopped` then resolves: serve must not wait for it for ever). */
+  terminate(): void;
   /** Called when the isolate reports its new TLS listener (or why it kept the old one). */
   tlsLoaded?: (error?: string) => void;
 }
@@ -50,6 +52,10 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
       worker,
       ready: new Promise((res, rej) => [ready, refuse] = [res, rej]),
       stopped: new Promise((r) => stopped = r),
+      terminate: () => {
+        worker.terminate();
+        stopped();
+      },
     };
     const died = (reason: string) => {
       refuse(new Error(`HTTP isolate ${isolate} failed: ${reason}`));
@@ -93,9 +99,15 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
     await Promise.all(handles.map(async (h) => {
       h.worker.postMessage({ t: "drain" } satisfies ToIsolate);
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([h.stopped, new Promise((r) => timer = setTimeout(r, bound))]);
+      const ended = await Promise.race([
+        h.stopped.then(() => true),
+        new Promise<false>((r) => timer = setTimeout(() => r(false), bound)),
+      ]);
       clearTimeout(timer);
-      h.worker.terminate();
+      if (!ended) {
+        deps.log.warn("HTTP isolate did not stop within the shutdown bound; ended", { bound_ms: bound });
+      }
+      h.terminate();
     }));
   };
 

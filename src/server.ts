@@ -183,7 +183,9 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
         abort.abort();
       }
       await kept.finished.catch(() => {});
-      await metrics?.shutdown();
+      // Its own listener, graceful and without the requests' abort: a scraper that never reads its answer must
+      // not hold the stop past the bound (the process then ends with it).
+      if (metrics) await withinBound(metrics.shutdown(), deadline);
     },
   };
 }
