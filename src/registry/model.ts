@@ -298,7 +298,12 @@ export function readRegistrant(
 function readRecordType(raw: Obj, profile: RegistryProfile, errors: string[]): RecordTypeDef {
   const named = aliased(raw, "record_type");
   if (named === undefined || named === null || named === "") return profile.recordTypes[0];
-  const def = recordTypeNamed(profile, String(named).slice(0, MAX_NAME));
+  // Not read as text: String() of a deeply nested array overflows the stack and stopped the whole import.
+  if (typeof named !== "string") {
+    errors.push("record_type: must be a string");
+    return profile.recordTypes[0];
+  }
+  const def = recordTypeNamed(profile, named.slice(0, MAX_NAME));
   if (def) return def;
   const known = profile.recordTypes.map((rt) => rt.storage).join(" or ");
   errors.push(`record_type: ${show(named)} is not ${known}`);

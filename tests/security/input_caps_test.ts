@@ -362,6 +362,12 @@ Deno.test("registrant input (admin API and imports) refuses 1 MB values", () => 
     assert.equal(normaliseIdType(s), undefined);
     assert.equal(normaliseSex(s), undefined);
   }
+  // A record_type nested 200,000 arrays deep (String() of it overflows the stack): one refused record.
+  const deep = JSON.parse(`{"record_type":${"[".repeat(200_000)}${"]".repeat(200_000)}}`);
+  assert.throws(
+    () => readRegistrant(deep, now),
+    (e) => e instanceof InputError && /record_type: must be a string/.test(e.message),
+  );
 });
 
 Deno.test("import parsers refuse a 1 MB CSV cell or NDJSON line instead of growing it", async () => {
