@@ -80,7 +80,8 @@ function storedMessage(row: TxnWithResult): string {
  * outbound authentication. `hold` is asked right before sending (see postEnvelope). The outcome carries the URL
  * it went to (for the attempt history); a `held` one was never sent (held, or no outbound slot came free in
  * time), so it is no attempt: the worker releases the claim uncounted and the due-work poll takes it again.
- * Never throws.
+ * Throws only when reading the sender meets a storage fault, before anything is sent (the worker then releases
+ * the claim uncounted too).
  */
 export async function deliverOnce(
   deps: Deps,
