@@ -1,6 +1,6 @@
 /**
  * The console's cookies: the session cookie and the login form's CSRF cookie. HttpOnly, SameSite=Strict, Secure
- * when served over TLS (or DCI_PUBLIC_URL is https), and scoped to the console's path, which follows the path of
+ * when served over TLS (or DCI_PUBLIC_URL is https, or a trusted proxy says the client used https), and scoped to the console's path, which follows the path of
  * DCI_PUBLIC_URL when the server is published under a prefix.
  */
 import type { Context } from "hono";
@@ -21,7 +21,10 @@ export function readSessionCookie(c: Context<ConsoleEnv>, deps: Deps): Promise<C
 export function cookieOptions(c: Context<ConsoleEnv>, deps: Deps, maxAgeSeconds?: number) {
   const publicUrl = deps.config.publicUrl ? new URL(deps.config.publicUrl) : undefined;
   const prefix = (publicUrl?.pathname ?? "").replace(/\/+$/, "");
-  const secure = publicUrl?.protocol === "https:" || new URL(c.req.url).protocol === "https:";
+  // A trusted proxy's X-Forwarded-Proto (observe resolves it) counts: behind a TLS-terminating proxy the request
+  // URL is http, and a session cookie without Secure would be sent on a plain http request to the same host.
+  const secure = publicUrl?.protocol === "https:" || new URL(c.req.url).protocol === "https:" ||
+    c.get("clientProto") === "https";
   return {
     path: `${prefix}${CONSOLE_ROOT}`,
     httpOnly: true,

@@ -89,6 +89,23 @@ Deno.test("console cookies are Secure when DCI_PUBLIC_URL is https, and not othe
   }
 });
 
+Deno.test("console cookies are Secure when a trusted proxy says the client used https, not when anyone else says so", async () => {
+  const deps = await testDeps({ trustedProxies: "127.0.0.1" });
+  try {
+    const app = createApp(deps);
+    for (const [peer, secure] of [["127.0.0.1", true], ["192.0.2.7", false]] as const) {
+      const res = await app.request("/console/login", {
+        headers: { "x-forwarded-proto": "https", "x-forwarded-for": "198.51.100.4" },
+      }, { remoteAddr: { hostname: peer } });
+      const cookie = res.headers.get("set-cookie") ?? "";
+      assert.match(cookie, /HttpOnly/);
+      assert.equal(/;\s*Secure/i.test(cookie), secure, peer);
+    }
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("an unknown console page and an unknown sender answer a 404 page inside the console", async () => {
   const server = await startConsole();
   try {
