@@ -50,38 +50,55 @@ Deno.test("normaliseDate accepts and refuses the days the Date.UTC check did (le
   assert.equal(normaliseDate(`2024-01-01T${"0".repeat(100)}`), undefined);
 });
 
-/** What `registration_date` became before the normal form was kept as it is: `Date.parse`, then `toISOString`. */
-function stampByDateParse(v: string): string | undefined {
-  if (!normaliseDate(v)) return undefined;
-  const ms = Date.parse(v.length === 10 ? `${v}T00:00:00Z` : v);
-  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
-}
-
-Deno.test("readRegistrant: a registration date-time in its normal form is kept, any other normalised or refused as before", () => {
+Deno.test("readRegistrant: a registration date-time in its normal form is kept, any other normalised to its UTC instant or refused", () => {
   const now = "2026-03-01T10:00:00.000Z";
-  const inputs = [
-    "2019-04-04T00:00:00.000Z",
-    "2019-04-04T23:59:59.999Z",
-    "2019-04-04",
-    "2019-04-04T10:00:00Z",
-    "2019-04-04T10:00:00+02:00",
-    "2019-04-04T24:00:00.000Z",
-    "2019-04-04T23:60:00.000Z",
-    "2019-04-04T23:59:60.000Z",
-    "2019-02-30T00:00:00.000Z",
-    "2024-02-29T12:00:00.000Z",
-    "0050-01-01T00:00:00.000Z",
-    "2019-04-04T00:00:00.000z",
-    "not a date",
+  const cases: [string, string | undefined][] = [
+    ["2019-04-04T00:00:00.000Z", "2019-04-04T00:00:00.000Z"],
+    ["2019-04-04T23:59:59.999Z", "2019-04-04T23:59:59.999Z"],
+    ["2019-04-04", "2019-04-04T00:00:00.000Z"],
+    ["2019-04-04T10:00:00Z", "2019-04-04T10:00:00.000Z"],
+    ["2019-04-04T10:00:00+02:00", "2019-04-04T08:00:00.000Z"],
+    ["2019-04-04T10:00:00-0530", "2019-04-04T15:30:00.000Z"],
+    // No zone: UTC (README), on any host.
+    ["2019-04-04T10:00", "2019-04-04T10:00:00.000Z"],
+    ["2019-04-04 10:00:07.5", "2019-04-04T10:00:07.500Z"],
+    ["2019-04-04T24:00:00.000Z", undefined],
+    ["2019-04-04T23:60:00.000Z", undefined],
+    ["2019-04-04T23:59:60.000Z", undefined],
+    ["2019-02-30T00:00:00.000Z", undefined],
+    ["2024-02-29T12:00:00.000Z", "2024-02-29T12:00:00.000Z"],
+    ["0050-01-01T00:00:00.000Z", undefined],
+    ["2019-04-04T00:00:00.000z", "2019-04-04T00:00:00.000Z"],
+    ["not a date", undefined],
   ];
-  for (const v of inputs) {
-    const want = stampByDateParse(v);
+  for (const [v, want] of cases) {
     const read = () => readRegistrant({ id: "P1", registration_date: v }, now);
     if (want === undefined) {
       assert.throws(read, (e) => e instanceof InputError && /registration_date/.test(e.message), v);
     } else assert.equal(read().registrationDate, want, v);
   }
   assert.equal(readRegistrant({ id: "P1" }, now).registrationDate, now);
+});
+
+Deno.test("readRegistrant: a registration date-time without a zone is UTC on a host outside UTC too (the farmer registry's dates too)", async () => {
+  const model = new URL("../../src/registry/model.ts", import.meta.url).href;
+  const farmer = new URL("../../src/registries/fr/read.ts", import.meta.url).href;
+  const code = `const { readRegistrant } = await import(${JSON.stringify(model)});
+    const { readStamp } = await import(${JSON.stringify(farmer)});
+    const r = readRegistrant({ id: "P1", registration_date: "2019-04-04T10:00" }, "2026-03-01T10:00:00.000Z");
+    const activity = readStamp("2019-04-04 10:00:30", "details.activities[0].registration_date", []);
+    console.log(JSON.stringify([new Date(2019, 3, 4).getTimezoneOffset(), r.registrationDate, activity]));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    env: { TZ: "Asia/Kolkata", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.equal(out.code, 0);
+  const [offset, stamp, activity] = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.equal(offset, -330, "the child runs in Asia/Kolkata");
+  assert.equal(stamp, "2019-04-04T10:00:00.000Z");
+  assert.equal(activity, "2019-04-04T10:00:30.000Z", "the farmer registry's activity dates too");
 });
 
 Deno.test("readRegistrant refuses a NUL anywhere (a value, a key, in a list); prune drops only undefined fields", () => {
