@@ -146,7 +146,9 @@ export function csvRowToRecord(
       out[l] = v.split("|").map((x) => x.trim()).filter(Boolean);
     } else if (l === "identifiers") {
       for (const part of v.split("|")) {
-        const at = part.indexOf(":");
+        // A URN type (`urn:openspp:UIN:123`) ends at its last colon, as `urn:…:UIN` is read elsewhere; a code's
+        // value may hold colons (`BRN:B:9`).
+        const at = /^\s*urn:/i.test(part) ? part.lastIndexOf(":") : part.indexOf(":");
         const type = part.slice(0, at).trim();
         const value = part.slice(at + 1).trim();
         if (at < 0 || type === "" || value === "") {

@@ -96,6 +96,20 @@ Deno.test("csvRecords() rejects a row whose identifiers entry is not TYPE:VALUE,
   });
 });
 
+Deno.test("csvRecords(): a URN identifier type ends at the entry's last colon; a code's value keeps its colons", async () => {
+  const csv = "id,identifiers\nP1,urn:openspp:UIN:123|BRN:B:9| URN:gov:NID:77\nP2,urn:openspp:UIN:\n";
+  const out = await collect(csvRecords(chunks(csv)));
+  assert.deepEqual(out[0].raw, {
+    id: "P1",
+    identifier: [
+      { identifier_type: "urn:openspp:UIN", identifier_value: "123" },
+      { identifier_type: "BRN", identifier_value: "B:9" },
+      { identifier_type: "URN:gov:NID", identifier_value: "77" },
+    ],
+  });
+  assert.equal(out[1].error, 'identifiers: "urn:openspp:UIN:" is not TYPE:VALUE (e.g. UIN:123)');
+});
+
 Deno.test("jsonArrayRecords(): an element that is not an object is one rejected row; the others are read", async () => {
   const text = '[\n{"id":"A"},\n null ,3,"s\\"]x",\n[1,{"a":"]"}], true,{"id":"B"}, nul,\n{"id":"C"}]\n';
   for (const size of [1, 2, 5, 1000]) {
