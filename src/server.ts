@@ -3,6 +3,7 @@ import { flushLogBuffer } from "./obs/log_buffer.ts";
 import type { Deps } from "./deps.ts";
 import { createApp } from "./app.ts";
 import { errAck } from "./http/errors.ts";
+import { requestIdOf } from "./http/middleware.ts";
 import { SERVING_BUSY_TIMEOUT_MS, setBusyTimeout } from "./db/sqlite.ts";
 import { assertPortFree, explainBindError } from "./net/port_guard.ts";
 import { keepListening } from "./net/kept_listener.ts";
@@ -68,10 +69,11 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
   // and the server is only shut down once they have been answered (or the bound has passed).
   const handler = async (req: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
     if (draining) {
+      const requestId = requestIdOf(req);
       const body = errAck(
         "err.service.unavailable",
         "Server is shutting down",
-        "shutdown",
+        requestId,
         new Date().toISOString(),
       );
       return Response.json(body, {
@@ -81,6 +83,7 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
           "retry-after": "1",
           "x-dci-isolate": isolate,
           "x-content-type-options": "nosniff",
+          "x-request-id": requestId,
         },
       });
     }
@@ -113,8 +116,13 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
         flushLogBuffer();
       },
       onError: (err) => {
-        deps.log.error("unhandled server error", { err });
-        return new Response(null, { status: 500 });
+        // Not the request's own id (Deno passes only the error): a new one, logged, so a report can be matched.
+        const requestId = crypto.randomUUID();
+        deps.log.error("unhandled server error", { err, request_id: requestId });
+        return new Response(null, {
+          status: 500,
+          headers: { "x-content-type-options": "nosniff", "x-request-id": requestId },
+        });
       },
     }, handler);
   let server: Deno.HttpServer<Deno.NetAddr>;

@@ -18,8 +18,7 @@ export function observe(deps: Deps): MiddlewareHandler<AppEnv> {
   const proxies = parseTrustedProxies(deps.config.trustedProxies);
   return async (c, next) => {
     const start = performance.now();
-    const incoming = c.req.header("x-request-id");
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const requestId = requestIdOf(c.req.raw);
     c.set("requestId", requestId);
     const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname;
     const client = clientAddress(peer, c.req.raw.headers, proxies);
@@ -56,7 +55,11 @@ export function observe(deps: Deps): MiddlewareHandler<AppEnv> {
           status,
         });
       }
-      c.res.headers.set("X-Request-ID", requestId);
+      try {
+        c.res.headers.set("X-Request-ID", requestId);
+      } catch {
+        /* an extension's fetched or redirect answer has immutable headers: it is answered without */
+      }
       const fields = {
         method: c.req.method,
         path: c.req.path,
@@ -65,11 +68,18 @@ export function observe(deps: Deps): MiddlewareHandler<AppEnv> {
         ms: +(seconds * 1000).toFixed(2),
       };
       const log = c.get("log").child(c.get("logFields"));
-      if (c.res.status >= 500) log.error("request", fields);
-      else if (deps.config.logLevel === "debug") log.debug("request", fields);
+      if (c.res.status >= 500) {
+        log.error("request", fields);
+      } else if (deps.config.logLevel === "debug") log.debug("request", fields);
       else log.info("request", fields);
     }
   };
+}
+
+/** A request's id: its well-formed X-Request-ID, else a new UUID. */
+export function requestIdOf(req: Request): string {
+  const incoming = req.headers.get("x-request-id");
+  return incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
 }
 
 /**

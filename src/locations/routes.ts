@@ -12,6 +12,7 @@ import { DciError } from "../dci/errors.ts";
 import { LEVELS, type Place as StoredPlace } from "./model.ts";
 import { locationsDocument, placeDocument } from "./document.ts";
 import type { Hierarchy } from "./store.ts";
+import { precompress, type Precompressed, sendPrecompressed } from "../http/precompressed.ts";
 
 const PropertyValue = z.object({
   "@type": z.literal("PropertyValue"),
@@ -69,34 +70,21 @@ const wellKnown = (path: string) =>
   });
 
 /** The served document of one hierarchy version: JSON bytes and their gzip, made once per version. */
-interface Served {
+interface Served extends Precompressed {
   version: number;
   etag: string;
-  json: Uint8Array<ArrayBuffer>;
-  gzip: Uint8Array<ArrayBuffer>;
 }
 
 async function serve(h: Hierarchy): Promise<Served> {
-  const json = new TextEncoder().encode(JSON.stringify(locationsDocument(h)));
-  const stream = new Blob([json]).stream().pipeThrough(new CompressionStream("gzip"));
-  const gzip = new Uint8Array(await new Response(stream).arrayBuffer());
   // Weak: the same version is sent in two encodings.
   const etag = `W/"locations-${h.info.version}-${Date.parse(h.info.updatedAt).toString(36)}"`;
-  return { version: h.info.version, etag, json, gzip };
+  return { version: h.info.version, etag, ...await precompress(locationsDocument(h)) };
 }
 
 /** If-None-Match (weak comparison, RFC 9110 13.1.2) holds `etag` or `*`. */
 function notModified(header: string | undefined, etag: string): boolean {
   const bare = (t: string) => t.trim().replace(/^W\//, "");
   return header?.split(",").some((t) => t.trim() === "*" || bare(t) === bare(etag)) ?? false;
-}
-
-/** Accept-Encoding lists gzip without `q=0`. */
-function acceptsGzip(header: string | undefined): boolean {
-  return header?.split(",").some((item) => {
-    const [coding, ...params] = item.split(";").map((x) => x.trim().toLowerCase());
-    return coding === "gzip" && !params.some((p) => /^q=0(\.0{0,3})?$/.test(p));
-  }) ?? false;
 }
 
 /** GET /.well-known/locations.json (also under /dci_api/v1, as the JWKS is). */
@@ -144,14 +132,11 @@ export function locationsRoutes(deps: Deps): OpenAPIHono<AppEnv> {
       }
       c.header("Cache-Control", "public, max-age=300");
       c.header("ETag", doc.etag);
-      c.header("Vary", "Accept-Encoding");
-      if (notModified(c.req.header("if-none-match"), doc.etag)) return c.body(null, 304);
-      c.header("Content-Type", "application/json");
-      if (acceptsGzip(c.req.header("accept-encoding"))) {
-        c.header("Content-Encoding", "gzip");
-        return c.body(doc.gzip, 200) as never;
+      if (notModified(c.req.header("if-none-match"), doc.etag)) {
+        c.header("Vary", "Accept-Encoding");
+        return c.body(null, 304);
       }
-      return c.body(doc.json, 200) as never;
+      return sendPrecompressed(c, doc) as never;
     });
   }
   return app;

@@ -12,6 +12,7 @@ import { NotifyEventRequest } from "../dci/notify.ts";
 import { SubscribeRequestItem } from "../dci/messages.ts";
 import { DELIVERY_RESPONSES, DELIVERY_SECURITY, json, pascal, signedAnswer } from "../actions/openapi.ts";
 import { registerSecuritySchemes } from "./openapi_security.ts";
+import { precompress, type Precompressed, sendPrecompressed } from "../http/precompressed.ts";
 
 /** Where the document is served. */
 export const OPENAPI_PATH = "/dci_api/v1/openapi.json";
@@ -43,15 +44,16 @@ export function serveOpenApi(app: OpenAPIHono<AppEnv>, deps: Deps, head: Documen
   registerWebhooks(app);
   // Shown (by $ref) as the items of the loosely validated subscribe message.
   app.openAPIRegistry.register("SubscribeRequestItem", SubscribeRequestItem);
-  let doc: Record<string, unknown> | undefined;
-  app.get(OPENAPI_PATH, (c) => {
-    doc ??= completed(app.getOpenAPI31Document({
+  // Built, serialised and compressed at its first request (~0.6 MB), not at each.
+  let doc: Promise<Precompressed> | undefined;
+  app.get(OPENAPI_PATH, async (c) => {
+    doc ??= precompress(completed(app.getOpenAPI31Document({
       openapi: "3.1.0",
       info: { title: head.title, version: head.version, description: head.description },
       servers: head.servers,
       tags: [...head.tags, ...AREA_TAGS],
-    }) as unknown as Record<string, unknown>);
-    return c.json(doc);
+    }) as unknown as Record<string, unknown>));
+    return sendPrecompressed(c, await doc);
   });
 }
 

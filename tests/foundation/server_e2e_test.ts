@@ -114,10 +114,14 @@ Deno.test("serve: SIGTERM during a slow request finishes it, then exits 0 and cl
   await new Promise((r) => setTimeout(r, 400));
   const code = srv.stop("SIGTERM");
   await new Promise((r) => setTimeout(r, 150));
-  const late = await fetch(`${srv.url}/healthz`).then(async (
-    r,
-  ) => [r.status, (await r.json()).message.error.code]);
-  deepEqual(late, [503, "err.service.unavailable"]);
+  const late = await fetch(`${srv.url}/healthz`, { headers: { "x-request-id": "probe-7" } }).then(
+    async (r) => {
+      const body = await r.json();
+      return [r.status, body.message.error.code, r.headers.get("x-request-id"), body.message.correlation_id];
+    },
+  );
+  // The draining answer carries the request's id, as every other answer does.
+  deepEqual(late, [503, "err.service.unavailable", "probe-7", "probe-7"]);
   const res = await pending;
   equal(res.status, 400); // answered in full: the whole body was read, and it has no grant_type
   equal((await res.json()).error, "invalid_request");

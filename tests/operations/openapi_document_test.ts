@@ -189,3 +189,26 @@ Deno.test("OpenAPI document: no registry message, item or answer schema is left 
     return Promise.resolve();
   });
 });
+
+Deno.test("OpenAPI document: served as the same bytes each time, gzipped when the client accepts gzip", async () => {
+  await withApp({}, async (app, doc) => {
+    const plain = await app.request("/dci_api/v1/openapi.json", { headers: { "accept-encoding": "br" } });
+    assert.equal(plain.headers.get("content-type"), "application/json");
+    assert.equal(plain.headers.get("content-encoding"), null);
+    assert.equal(plain.headers.get("vary"), "Accept-Encoding");
+    const text = await plain.text();
+    assert.deepEqual(JSON.parse(text), doc);
+    const zipped = await app.request("/dci_api/v1/openapi.json", {
+      headers: { "accept-encoding": "gzip, br" },
+    });
+    assert.equal(zipped.headers.get("content-encoding"), "gzip");
+    const bytes = new Uint8Array(await zipped.arrayBuffer());
+    assert.ok(bytes.length < text.length / 4, `gzip ${bytes.length} bytes against ${text.length}`);
+    const unzipped = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    assert.equal(await new Response(unzipped).text(), text);
+    const refused = await app.request("/dci_api/v1/openapi.json", {
+      headers: { "accept-encoding": "gzip;q=0" },
+    });
+    assert.equal(await refused.text(), text);
+  });
+});
