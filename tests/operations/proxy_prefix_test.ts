@@ -19,7 +19,11 @@ function prefixProxy(upstream: string) {
       body: req.body,
       redirect: "manual",
     });
-    return new Response(res.body, { status: res.status, headers: res.headers });
+    // fetch has decoded a gzipped answer (openapi.json): passed on decoded, so without its encoding headers.
+    const headers = new Headers(res.headers);
+    headers.delete("content-encoding");
+    headers.delete("content-length");
+    return new Response(res.body, { status: res.status, headers });
   });
   return { url: `http://127.0.0.1:${server.addr.port}/dci`, close: () => server.shutdown() };
 }
