@@ -2,7 +2,7 @@
 import type { Config } from "./config.ts";
 import { type Db, openDatabase } from "./db/sqlite.ts";
 import { DataDirBusyError, type DataDirLock, holdServeLock, LOCK_FILE } from "./db/data_dir_lock.ts";
-import { upgradeSchema } from "./db/schema_version.ts";
+import { assertServable, DatabaseVersionError, schemaState, upgradeSchema } from "./db/schema_version.ts";
 import { schemaVersion } from "./db/migrate.ts";
 import { explainDataDirFailure } from "./db/open_failure.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -228,7 +228,14 @@ export interface OpenDepsOptions {
   bus?: BusMembership;
   clock?: Clock;
   log?: Logger;
-  migrateOnOpen?: boolean;
+  /**
+   * The schema: migrated (true, the default: a server's main isolate), left as it is (false: an HTTP isolate,
+   * whose main isolate migrated), or "new" (a CLI command): a new database is migrated, one with migrations
+   * pending (a server of the previous version may be serving it) or from a newer binary is refused
+   * (DatabaseVersionError, exit 2). Only a migrating open brings stored secrets in line with the key-encryption
+   * key: a command run with other KEK settings than the server's must not re-seal them under it.
+   */
+  migrateOnOpen?: boolean | "new";
   ensureKey?: boolean;
   http?: OutboundClient;
   extensions?: Extensions;
@@ -248,9 +255,11 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
     : await openSqlite(config, options, log, clock);
   try {
     const storage = opened.storage;
-    const sealing = await storage.serverKeys.sealSecrets(keks);
-    if (sealing.sealed + sealing.resealed + sealing.opened > 0) {
-      log.info("stored secrets brought in line with the key-encryption key", { ...sealing });
+    if (options.migrateOnOpen === undefined || options.migrateOnOpen === true) {
+      const sealing = await storage.serverKeys.sealSecrets(keks);
+      if (sealing.sealed + sealing.resealed + sealing.opened > 0) {
+        log.info("stored secrets brought in line with the key-encryption key", { ...sealing });
+      }
     }
     // The signer is loaded here, so signing reads it from the cache (src/keys/server_keys.ts).
     const keys = new ServerKeys(storage.serverKeys, config.senderId, clock, keks, {
@@ -327,7 +336,8 @@ async function openSqlite(
   let kv: Deno.Kv | undefined;
   try {
     db = openDatabase(paths.db, { cacheMb: config.sqliteCacheMb });
-    const applied = options.migrateOnOpen === false ? [] : await upgradeSqlite(db, config, log, clock.now());
+    const migrating = options.migrateOnOpen === "new" ? isNewSqlite(db) : options.migrateOnOpen !== false;
+    const applied = migrating ? await upgradeSqlite(db, config, log, clock.now()) : [];
     if (applied.length > 0) log.info("migrations applied", { migrations: applied });
     const openKv = kv = await Deno.openKv(paths.kv);
     if (onDisk) fixes.push(...await tightenDataFiles(config.dataDir));
@@ -373,7 +383,7 @@ async function openPostgres(config: Config, options: OpenDepsOptions, log: Logge
   const { pgQueue } = await import("./jobs/pg_queue.ts");
   const { pool, storage, applied } = await openPgStores(config, {
     max: config.databasePoolSize,
-    migrate: options.migrateOnOpen !== false,
+    migrate: options.migrateOnOpen === "new" ? "new" : options.migrateOnOpen !== false,
     log,
   });
   if (applied.length > 0) log.info("migrations applied", { migrations: applied });
@@ -398,10 +408,10 @@ async function openPostgres(config: Config, options: OpenDepsOptions, log: Logge
  */
 async function openPgStores(
   config: Config,
-  options: { max: number; migrate: boolean; log?: Logger },
+  options: { max: number; migrate: boolean | "new"; log?: Logger },
 ): Promise<{ pool: PgPool; storage: Storage; applied: string[] }> {
   const { openPgPool } = await import("./db/pg/pool.ts");
-  const { migratePg } = await import("./db/pg/migrate.ts");
+  const { migratePg, pgMigrationState } = await import("./db/pg/migrate.ts");
   const { pgStorage } = await import("./db/pg/storage.ts");
   const log = options.log;
   const pool = openPgPool(config.databaseUrl, {
@@ -411,12 +421,45 @@ async function openPgStores(
       ((err) => log.warn("an idle PostgreSQL connection failed; the pool opens another", { err })),
   });
   try {
-    const applied = options.migrate ? await migratePg(pool) : [];
+    let migrating = options.migrate === true;
+    if (options.migrate === "new") {
+      const state = await pgMigrationState(pool);
+      assertNonePending(state.applied > 0 ? state.pending : []);
+      migrating = state.applied === 0;
+    }
+    const applied = migrating ? await migratePg(pool) : [];
     return { pool, storage: pgStorage(pool), applied };
   } catch (err) {
     await pool.end();
     throw err;
   }
+}
+
+/**
+ * For a CLI command (`migrateOnOpen: "new"`), whether `db` is new (to be migrated); one with migrations pending is
+ * refused, as one from a newer binary is (DatabaseVersionError): a command of a newer binary run before its
+ * server is restarted must not migrate the database under the running older server (a migration that changes a
+ * table its statements use makes every request of that server fail until it is restarted).
+ */
+function isNewSqlite(db: Db): boolean {
+  const state = schemaState(db);
+  assertServable(state);
+  if (state.applied.length === 0) return true;
+  assertNonePending(state.pending);
+  return false;
+}
+
+function assertNonePending(pending: readonly string[]): void {
+  if (pending.length === 0) return;
+  throw new DatabaseVersionError(
+    `the database is older than this binary (${pending.length} migration${
+      pending.length === 1 ? "" : "s"
+    } pending: ${
+      pending.join(", ")
+    }), and a server of the previous version may be serving it: commands do not ` +
+      `migrate it. Stop the servers on it, then start the new server (it migrates, after a backup) or run ` +
+      `dci-server migrate, and run this command again`,
+  );
 }
 
 /** Applies the SQLite migrations not yet applied (a backup first, in the backup dir, when the file is on disk). */

@@ -15,7 +15,9 @@ export async function withDeps<T>(
   options: { create?: boolean } = {},
 ): Promise<T> {
   if (!options.create) await requireDatabase(config);
-  const deps = await openDeps(config, { log: silentLogger, ensureKey: false });
+  // A command never migrates a database that has data (a server of the previous version may serve it), nor
+  // re-seals its secrets with this shell's key-encryption key settings (the server's may differ).
+  const deps = await openDeps(config, { log: silentLogger, ensureKey: false, migrateOnOpen: "new" });
   try {
     return await fn(deps);
   } finally {

@@ -20,6 +20,7 @@ import p0034 from "./migrations/0034_next_key_and_lookups.sql" with { type: "tex
 import p0035 from "./migrations/0035_replay_guard_kind.sql" with { type: "text" };
 import p0036 from "./migrations/0036_subscription_schedule_key.sql" with { type: "text" };
 import p0037 from "./migrations/0037_replay_guard_log.sql" with { type: "text" };
+import p0038 from "./migrations/0038_notifications_delivered.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL, and a step in code. */
 export interface PgMigration {
@@ -54,6 +55,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 35, name: "0035_replay_guard_kind", sql: p0035 },
   { version: 36, name: "0036_subscription_schedule_key", sql: p0036, code: rekeySchedules },
   { version: 37, name: "0037_replay_guard_log", sql: p0037 },
+  { version: 38, name: "0038_notifications_delivered", sql: p0038 },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */
@@ -125,6 +127,23 @@ export async function checkPgDatabase(client: PgClient): Promise<void> {
       `the embedded SQLite does). Create it with: CREATE DATABASE <name> TEMPLATE template0 ENCODING 'UTF8' ` +
       `LOCALE 'C'`,
   );
+}
+
+/** How many migrations the database has had, and which of this binary's it has not (read only, no lock). */
+export async function pgMigrationState(
+  pool: PgPool,
+  migrations: readonly PgMigration[] = PG_MIGRATIONS,
+): Promise<{ applied: number; pending: string[] }> {
+  const { rows } = await pool.query<{ exists: boolean }>(
+    "SELECT to_regclass('schema_migrations') IS NOT NULL AS exists",
+  );
+  if (!rows[0].exists) return { applied: 0, pending: migrations.map((m) => m.name) };
+  const done = await pool.query<{ version: number }>("SELECT version FROM schema_migrations");
+  const versions = new Set(done.rows.map((r) => Number(r.version)));
+  return {
+    applied: versions.size,
+    pending: migrations.filter((m) => !versions.has(m.version)).map((m) => m.name),
+  };
 }
 
 /** The highest applied migration version (0 when none). */

@@ -1,0 +1,62 @@
+/**
+ * A CLI command of a newer binary run before its server is restarted: it neither migrates the database under
+ * the running older server (a migration that changes a table the old server's statements use makes its every
+ * request fail) nor re-seals the stored secrets with the shell's key-encryption key settings.
+ */
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { dataDirSql, runCliProcess, startServerProcess } from "../helpers/server.ts";
+
+Deno.test("a CLI command refuses (exit 2) a database with migrations pending and leaves it unmigrated", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "dci-cli-schema-" });
+  try {
+    await (await startServerProcess({ dataDir })).stop();
+    // As a database of the previous version looks to this binary: its newest migration not applied yet.
+    const [{ v }] = await dataDirSql(dataDir, "SELECT MAX(version) AS v FROM schema_migrations");
+    await dataDirSql(dataDir, `DELETE FROM schema_migrations WHERE version = ${Number(v)}`);
+    const count = async () =>
+      Number((await dataDirSql(dataDir, "SELECT COUNT(*) AS n FROM schema_migrations"))[0].n);
+    const before = await count();
+
+    const listed = await runCliProcess(["sender", "list"], { DCI_DATA_DIR: dataDir });
+    assert.equal(listed.code, 2, listed.stderr);
+    assert.match(listed.stderr, /older than this binary \(1 migration pending: 0*\d+_[a-z0-9_]+\)/);
+    assert.match(
+      listed.stderr,
+      /Stop the servers on it, then start the new server .* or run dci-server migrate/s,
+    );
+    assert.equal(await count(), before, "nothing migrated");
+
+    // The same database current again: the command runs.
+    await dataDirSql(
+      dataDir,
+      `INSERT INTO schema_migrations (version, name, applied_at) SELECT ${
+        Number(v)
+      }, 'x', 'y' WHERE NOT EXISTS ` +
+        `(SELECT 1 FROM schema_migrations WHERE version = ${Number(v)})`,
+    );
+    const again = await runCliProcess(["sender", "list"], { DCI_DATA_DIR: dataDir });
+    assert.equal(again.code, 0, again.stderr);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a CLI command run with a key-encryption key does not seal the secrets a server without one stored", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "dci-cli-seal-" });
+  try {
+    await (await startServerProcess({ dataDir })).stop();
+    const stored = async () =>
+      (await dataDirSql(dataDir, "SELECT private_der FROM server_keys")).map((r) => String(r.private_der));
+    const before = await stored();
+    assert.ok(before.every((v) => !v.startsWith("dcikek1:")), "stored in plaintext without a KEK");
+    const listed = await runCliProcess(["keys", "list"], {
+      DCI_DATA_DIR: dataDir,
+      DCI_KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
+    });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(await stored(), before, "the running server can still open them");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
