@@ -55,6 +55,7 @@ export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
         }
         throw err;
       }),
+    byRequest: (correlationId, referenceId) => row(SQL.byRequest, [correlationId, referenceId]),
     liveDuplicateCode: async (senderId, key) =>
       (await pgOne<{ code: string }>(pool, pgText(SQL.liveDuplicate), [senderId, key]))?.code,
     // PostgreSQL text holds no NUL, so no stored code has one (and the statement would fail on it): unknown.

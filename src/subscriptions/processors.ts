@@ -3,7 +3,6 @@
  * a re-run finds the subscription its first run made (correlation_id + reference_id) or cancelled
  * (cancelled_by), and answers the same.
  */
-import type { CallbackUrlMode } from "../senders/settings.ts";
 import type { Deps } from "../deps.ts";
 import type { ProcessInput, ProcessResult } from "../dci/processor.ts";
 import { isoNow } from "../clock.ts";
@@ -64,16 +63,17 @@ async function subscribeItem(
   input: ProcessInput,
   item: Json,
   autoApprove: boolean,
-  target: { base?: string; mode?: CallbackUrlMode },
+  notifyUrl: () => Promise<string>,
 ) {
   const reference = String(item.reference_id);
   const now = isoNow(deps.clock);
+  // A re-run (a storage fault, a crash, an attempt over its time budget) answers what an earlier run stored,
+  // before any check: a check that fails now (the URL no longer resolves, end_time has passed) would answer
+  // rjct for a subscription that is live and notified, whose code the sender would then never learn.
+  const earlier = await deps.storage.subscriptions.byRequest(input.correlationId, reference);
+  if (earlier) return subscribedItem(reference, now, earlier);
   const criteria = checkCriteria(item.subscribe_criteria, input.registry, now);
-  const url = await checkNotifyUrl(deps, notifyUrl(target.base, target.mode), {
-    senderId: input.senderId,
-    missing:
-      "No notification URL: header.sender_uri (or the sender's callback URL) must be an absolute http(s) URL",
-  });
+  const url = await notifyUrl();
   const outcome = await deps.storage.subscriptions.insert({
     ...criteria,
     sender_id: input.senderId,
@@ -105,7 +105,11 @@ async function subscribeItem(
       state: outcome.row.state,
     });
   }
-  const row = outcome.row;
+  return subscribedItem(reference, now, outcome.row);
+}
+
+/** The answer item of a stored subscription. */
+function subscribedItem(reference: string, now: string, row: SubscriptionRow) {
   return {
     reference_id: reference,
     timestamp: now,
@@ -126,6 +130,15 @@ export async function subscribeProcessor(deps: Deps, input: ProcessInput): Promi
   const base = sender?.callback_base_url ?? input.header.sender_uri;
   const seen = new Set<string>();
   const response: Json[] = [];
+  // Every item notifies the same URL: vetted once (a DNS lookup, up to the outbound timeout) when an item
+  // first needs it, its refusal answering each item that needs it.
+  let vetted: Promise<string> | undefined;
+  const url = () =>
+    vetted ??= checkNotifyUrl(deps, notifyUrl(base, sender?.callback_url_mode), {
+      senderId: input.senderId,
+      missing:
+        "No notification URL: header.sender_uri (or the sender's callback URL) must be an absolute http(s) URL",
+    });
   for (const raw of items) {
     const item = isObject(raw) ? raw : {};
     const ref = typeof item.reference_id === "string" ? item.reference_id : "";
@@ -155,10 +168,7 @@ export async function subscribeProcessor(deps: Deps, input: ProcessInput): Promi
     }
     try {
       response.push(
-        await subscribeItem(deps, input, item, sender?.auto_approve_subscriptions ?? false, {
-          base,
-          mode: sender?.callback_url_mode,
-        }),
+        await subscribeItem(deps, input, item, sender?.auto_approve_subscriptions ?? false, url),
       );
     } catch (err) {
       if (!(err instanceof SubscribeRejection)) throw err;

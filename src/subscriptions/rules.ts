@@ -4,7 +4,7 @@
  */
 import type { CallbackUrlMode } from "../senders/settings.ts";
 import { CALLBACK_SUFFIX, callbackBase, trimTrailingSlashes } from "../dci/callback_url.ts";
-import { parseQuery, QueryError } from "../registry/query_parse.ts";
+import { parseQuery, QueryError, queryTypeName } from "../registry/query_parse.ts";
 import { type Compiled, toSql } from "../registry/query_sql.ts";
 import type { Dialect } from "../registry/query_dialect.ts";
 import type { RegistryEventType } from "../registry/events.ts";
@@ -167,7 +167,8 @@ export function compileFilter(
       mode: "match",
       dialect,
     });
-    return { ...compiled, filterType: String(type).toLowerCase() };
+    // As the spec names it (its QueryType enum), whatever prefix or padding the request wrote.
+    return { ...compiled, filterType: queryTypeName(type)! };
   } catch (err) {
     if (err instanceof QueryError) {
       throw new SubscribeRejection("rjct.notify_details.invalid", `filter: ${err.message}`);

@@ -164,10 +164,13 @@ export function insertSubscription(db: Db, s: NewSubscription, limit: number): I
   return transaction(db, () => insertInTx(db, s, limit));
 }
 
+/** The subscription a subscribe request's item made (its correlation and reference ids), if any. */
+export function subscriptionByRequest(db: Db, correlationId: string, referenceId: string) {
+  return stmt(db, SUBSCRIPTION_SQL.byRequest).get(correlationId, referenceId) as SubscriptionRow | undefined;
+}
+
 function insertInTx(db: Db, s: NewSubscription, limit: number): InsertOutcome {
-  const again = stmt(db, SUBSCRIPTION_SQL.byRequest).get(s.correlation_id, s.reference_id) as
-    | SubscriptionRow
-    | undefined;
+  const again = subscriptionByRequest(db, s.correlation_id, s.reference_id);
   if (again) return { kind: "existing", row: again };
   // Codes are unique for good (ended subscriptions keep theirs): a receipt or status query names one exactly.
   if (s.code !== undefined && stmt(db, SUBSCRIPTION_SQL.codeTaken).get(s.code)) {

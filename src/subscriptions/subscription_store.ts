@@ -14,6 +14,7 @@ import {
   liveDuplicateCode,
   type NewSubscription,
   reactivateSubscription,
+  subscriptionByRequest,
   subscriptionCounts,
   type SubscriptionFilter,
   type SubscriptionRow,
@@ -27,6 +28,8 @@ export interface SubscriptionStore {
    * ones. One transaction; exact with several writers.
    */
   insert(s: NewSubscription, limit: number): Promise<InsertOutcome>;
+  /** The subscription a subscribe request's item made (its correlation and reference ids), if any. */
+  byRequest(correlationId: string, referenceId: string): Promise<SubscriptionRow | undefined>;
   /** The code of the sender's live subscription with this dedupe key, if any. */
   liveDuplicateCode(senderId: string, dedupeKey: string): Promise<string | undefined>;
   /** One subscription by its public code. */
@@ -70,6 +73,8 @@ export interface SubscriptionStore {
 export function sqliteSubscriptionStore(db: Db): SubscriptionStore {
   return {
     insert: (s, limit) => Promise.try(() => insertSubscription(db, s, limit)),
+    byRequest: (correlationId, referenceId) =>
+      Promise.try(() => subscriptionByRequest(db, correlationId, referenceId)),
     liveDuplicateCode: (senderId, key) => Promise.try(() => liveDuplicateCode(db, senderId, key)),
     get: (code) => Promise.try(() => getSubscription(db, code)),
     getById: (id) => Promise.try(() => getSubscriptionById(db, id)),

@@ -4,6 +4,7 @@ import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor, unsubscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { normaliseEventType, normaliseRecordType, notifyUrl } from "../../src/subscriptions/rules.ts";
 import { input, subItem } from "./helpers.ts";
+import { OutboundError } from "../../src/net/outbound.ts";
 
 const URI = "http://127.0.0.1:9/cb";
 
@@ -57,6 +58,26 @@ Deno.test("subscribeProcessor() makes pending subscriptions, or active ones for 
     const [a] = await subscribe(deps, "auto", [subItem("r1", {})]);
     assert.equal(a.status, "succ");
     assert.equal((await deps.storage.subscriptions.get(String(a.subscriptions![0].code)))?.state, "active");
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("subscribeProcessor() echoes filter_type as the spec's QueryType names it, whatever prefix or case was sent", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  try {
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    const pred = [{
+      seq_num: 1,
+      expression1: { attribute_name: "sex", operator: "eq", attribute_value: "male" },
+    }];
+    const [item] = await subscribe(deps, "s1", [
+      subItem("p", { filter_type: "urn:dci:QueryType:Predicate ", filter: pred }),
+    ]);
+    assert.equal(item.status, "succ");
+    assert.equal(item.subscriptions![0].filter_type, "predicate");
+    const code = String(item.subscriptions![0].code);
+    assert.equal((await deps.storage.subscriptions.get(code))?.filter_type, "predicate");
   } finally {
     deps.close();
   }
@@ -124,6 +145,52 @@ Deno.test("subscribeProcessor() re-run for the same transaction returns the same
     const again = (await subscribeProcessor(deps, inp)).message.subscribe_response as Item[];
     assert.equal(again[0].status, "succ");
     assert.equal(again[0].subscriptions![0].code, first[0].subscriptions![0].code);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("subscribeProcessor() re-run answers what an earlier run stored before any check; the URL is vetted once a request", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  try {
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    const vetted: string[] = [];
+    let refuse = false;
+    const check = deps.http.check.bind(deps.http);
+    deps.http.check = (url, options) => {
+      vetted.push(url);
+      if (refuse) return Promise.reject(new OutboundError("blocked", "the name no longer resolves"));
+      return check(url, options);
+    };
+    const items = [subItem("a", {}), subItem("b", { reg_event_type: "registration" })];
+    const inp = input("s1", { transaction_id: "t", subscribe_request: items }, URI);
+    const first = (await subscribeProcessor(deps, inp)).message.subscribe_response as Item[];
+    assert.deepEqual(first.map((i) => i.status), ["succ", "succ"]);
+    assert.equal(vetted.length, 1, "one vet for both items");
+    // The run again (a crash after its inserts committed), its URL now refused: the stored subscriptions are
+    // answered, not refused while they stay live.
+    refuse = true;
+    const again = (await subscribeProcessor(deps, inp)).message.subscribe_response as Item[];
+    assert.deepEqual(again.map((i) => i.status), ["succ", "succ"]);
+    assert.deepEqual(
+      again.map((i) => i.subscriptions![0].code),
+      first.map((i) => i.subscriptions![0].code),
+    );
+    // A new item of that request is refused for its URL, once.
+    const more = {
+      ...inp,
+      message: {
+        transaction_id: "t",
+        subscribe_request: [...items, subItem("c", { reg_event_type: "delete" })],
+      },
+    };
+    const third = (await subscribeProcessor(deps, more)).message.subscribe_response as Item[];
+    assert.deepEqual(third.map((i) => i.status), ["succ", "succ", "rjct"]);
+    assert.match(
+      String(third[2].status_reason_message),
+      /notification URL refused: the name no longer resolves/,
+    );
+    assert.equal(vetted.length, 2);
   } finally {
     deps.close();
   }
