@@ -28,6 +28,8 @@ export const SQLITE_ONLY: Record<string, string> = {
   "tests/transactions/bulk_spool_sweep_test.ts":
     "bulk spools kept as files in the data dir (PostgreSQL: rows)",
   "tests/console/list_plans_test.ts": "SQLite's EXPLAIN QUERY PLAN of the list statements",
+  "tests/subscriptions/receipt_plan_test.ts":
+    "SQLite's EXPLAIN QUERY PLAN of the receipt by subscription code",
   "tests/operations/backup_drill_test.ts": "a SQLite file backup under load, restored into a fresh data dir",
   "tests/operations/backup_test.ts": "SQLite file backups, their checks, retention, data-dir lock, schedule",
   "tests/operations/restore_test.ts": "`dci-server restore` of a SQLite backup file into a data dir",

@@ -37,6 +37,7 @@ import m0034 from "../../migrations/0034_next_key_and_lookups.sql" with { type: 
 import m0035 from "../../migrations/0035_replay_guard_kind.sql" with { type: "text" };
 import m0036 from "../../migrations/0036_subscription_schedule_key.sql" with { type: "text" };
 import m0037 from "../../migrations/0037_replay_guard_log.sql" with { type: "text" };
+import m0038 from "../../migrations/0038_notifications_delivered.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL, and a step in code run after the SQL. */
 export interface Migration {
@@ -89,6 +90,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 35, name: "0035_replay_guard_kind", sql: m0035 },
   { version: 36, name: "0036_subscription_schedule_key", sql: m0036, code: rekeySchedules },
   { version: 37, name: "0037_replay_guard_log", sql: m0037 },
+  { version: 38, name: "0038_notifications_delivered", sql: m0038 },
 ];
 
 /**
