@@ -55,8 +55,10 @@ export async function fetchSenderKeys(deps: Deps, senderId: string): Promise<Fet
     if (!(err instanceof OutboundError || err instanceof SenderError)) throw err;
     outcome = { ok: false, error: `${err instanceof OutboundError ? err.reason + ": " : ""}${err.message}` };
   }
+  // Recorded only while the URL is still the sender's: keys of a URL changed or cleared meanwhile stay gone.
   await deps.storage.senderKeys.recordFetch(
     senderId,
+    sender.jwks_url,
     outcome.ok
       ? {
         ok: true,

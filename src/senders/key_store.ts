@@ -61,9 +61,10 @@ export interface SenderKeyStore {
   /**
    * Records a JWKS fetch in one transaction: on success the sender's `jwks` keys are replaced by `result.keys`
    * (a key id it also has by hand keeps the manual key) and keys_version bumped; either way the fetch time,
-   * status and error (at most 500 characters) are written. Refuses (not_found) a sender deleted meanwhile.
+   * status and error (at most 500 characters) are written. Refuses (not_found) a sender deleted meanwhile;
+   * records nothing when `url` (the one fetched) is no longer the sender's jwks_url.
    */
-  recordFetch(senderId: string, result: JwksResult, now: string): Promise<void>;
+  recordFetch(senderId: string, url: string, result: JwksResult, now: string): Promise<void>;
   /** Enabled senders with a JWKS URL whose last fetch is older than `cutoff` (or never), by id. */
   dueForRefresh(cutoff: string): Promise<string[]>;
 }
@@ -81,6 +82,11 @@ export const KEY_SQL = {
     FROM senders s LEFT JOIN sender_keys k ON k.sender_id = s.sender_id AND k.active = 1
     WHERE s.sender_id = ?`,
   dropJwks: "DELETE FROM sender_keys WHERE sender_id = ? AND source = 'jwks'",
+  jwksUrl: "SELECT jwks_url FROM senders WHERE sender_id = ?",
+  source: "SELECT source FROM sender_keys WHERE sender_id = ? AND key_id = ?",
+  // A new (or no) JWKS URL: the last fetch was another URL's, so the new one is fetched at the next refresh.
+  forgetFetch:
+    "UPDATE senders SET jwks_fetched_at = NULL, jwks_fetch_status = NULL, jwks_fetch_error = NULL WHERE sender_id = ?",
   fetched:
     "UPDATE senders SET jwks_fetched_at = ?, jwks_fetch_status = ?, jwks_fetch_error = ? WHERE sender_id = ?",
 } as const;
@@ -112,6 +118,19 @@ export function keyTaken(senderId: string, keyId: string): SenderError {
   return new SenderError("conflict", `sender "${senderId}" already has key "${keyId}"`);
 }
 
+/**
+ * The refusal to remove a key fetched from the sender's JWKS URL: the next fetch (at the refresh, or at once for a
+ * request naming its id) would bring it back.
+ */
+export function fetchedKey(senderId: string, keyId: string): SenderError {
+  return new SenderError(
+    "conflict",
+    `key "${keyId}" of sender "${senderId}" was fetched from its jwks_url, and the next fetch would bring it ` +
+      "back: remove it from the JWKS there, or change or clear the sender's jwks_url (which drops every key " +
+      "fetched from it)",
+  );
+}
+
 /** The refusal of a key the sender does not have. */
 export function noSuchKey(senderId: string, keyId: string): SenderError {
   return new SenderError("not_found", `sender "${senderId}" has no key "${keyId}"`);
@@ -133,6 +152,8 @@ export function sqliteSenderKeyStore(db: Db): SenderKeyStore {
     remove: (senderId, keyId, now) =>
       Promise.try(() =>
         transaction(db, () => {
+          const key = stmt(db, KEY_SQL.source).get(senderId, keyId) as { source: string } | undefined;
+          if (key?.source === "jwks") throw fetchedKey(senderId, keyId);
           if (stmt(db, KEY_SQL.remove).run(senderId, keyId).changes === 0) throw noSuchKey(senderId, keyId);
           stmt(db, KEY_SQL.bump).run(now, senderId);
         })
@@ -143,10 +164,12 @@ export function sqliteSenderKeyStore(db: Db): SenderKeyStore {
           .all(senderId) as unknown as SenderKeyRow[]
       ),
     active: (senderId) => Promise.try(() => activeKeysOf(stmt(db, KEY_SQL.active).all(senderId) as never)),
-    recordFetch: (senderId, result, now) =>
+    recordFetch: (senderId, url, result, now) =>
       Promise.try(() =>
         transaction(db, () => {
-          if (!stmt(db, KEY_SQL.senderExists).get(senderId)) throw noSuchSender(senderId);
+          const sender = stmt(db, KEY_SQL.jwksUrl).get(senderId) as { jwks_url: string | null } | undefined;
+          if (!sender) throw noSuchSender(senderId);
+          if (sender.jwks_url !== url) return;
           if (result.ok) {
             stmt(db, KEY_SQL.dropJwks).run(senderId);
             const insert = stmt(db, KEY_SQL.insert);

@@ -8,6 +8,7 @@ import { pgAll, pgOne, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
 import { noSuchSender } from "./errors.ts";
 import {
   activeKeysOf,
+  fetchedKey,
   fetchedValues,
   KEY_SQL,
   keyTaken,
@@ -38,6 +39,8 @@ export function pgSenderKeyStore(pool: PgPool): SenderKeyStore {
     remove: (senderId, keyId, now) =>
       pgTransaction(pool, async (c) => {
         await pgOne(c, LOCK_SENDER, [senderId]);
+        const key = await pgOne<{ source: string }>(c, pgText(KEY_SQL.source), [senderId, keyId]);
+        if (key?.source === "jwks") throw fetchedKey(senderId, keyId);
         if (await pgRun(c, pgText(KEY_SQL.remove), [senderId, keyId]) === 0) throw noSuchKey(senderId, keyId);
         await pgRun(c, pgText(KEY_SQL.bump), [now, senderId]);
       }),
@@ -50,9 +53,11 @@ export function pgSenderKeyStore(pool: PgPool): SenderKeyStore {
     // One statement: the version and the keys come from one snapshot, so the cache never labels keys with a
     // version they are not at.
     active: async (senderId) => activeKeysOf(await pgAll(pool, pgText(KEY_SQL.active), [senderId])),
-    recordFetch: (senderId, result, now) =>
+    recordFetch: (senderId, url, result, now) =>
       pgTransaction(pool, async (c) => {
         await lock(c, senderId);
+        const sender = await pgOne<{ jwks_url: string | null }>(c, pgText(KEY_SQL.jwksUrl), [senderId]);
+        if (sender?.jwks_url !== url) return;
         if (result.ok) {
           await pgRun(c, pgText(KEY_SQL.dropJwks), [senderId]);
           for (const k of result.keys) {

@@ -14,6 +14,8 @@ import {
   DELETE_SENDER,
   duplicate,
   insertSenderSql,
+  jwksUrlChanged,
+  nowOf,
   SELECT_ACTIVE,
   SELECT_SENDER,
   type SenderRow,
@@ -22,6 +24,7 @@ import {
   updateSenderSql,
   WORK_COUNTS,
 } from "./sender_store.ts";
+import { KEY_SQL } from "./key_store.ts";
 
 /** Serialises sender inserts across instances, so two ids differing by case cannot both pass the check. */
 const INSERT_LOCK = "SELECT pg_advisory_xact_lock(7465726101)";
@@ -56,14 +59,21 @@ export function pgSenderStore(pool: PgPool): SenderStore {
         await pgRun(c, pgText(insertSenderSql(names)), [id, ...names.map((k) => columns[k])]);
         return (await get(c, id))!;
       }),
-    async update(id, columns) {
-      const names = columnNames(columns);
-      return await pgOne<SenderRow>(
-        pool,
-        `${pgText(updateSenderSql(names))} RETURNING *`,
-        [...names.map((k) => columns[k]), id],
-      );
-    },
+    update: (id, columns) =>
+      pgTransaction(pool, async (c) => {
+        const before = "jwks_url" in columns
+          ? await pgOne<{ jwks_url: string | null }>(c, `${pgText(KEY_SQL.jwksUrl)} FOR UPDATE`, [id])
+          : undefined;
+        const names = columnNames(columns);
+        const row = await pgOne<SenderRow>(
+          c,
+          `${pgText(updateSenderSql(names))} RETURNING *`,
+          [...names.map((k) => columns[k]), id],
+        );
+        if (!row || !before || before.jwks_url === columns.jwks_url) return row;
+        for (const sql of jwksUrlChanged()) await pgRun(c, pgText(sql.text), sql.values(id, nowOf(columns)));
+        return await pgOne<SenderRow>(c, "SELECT * FROM senders WHERE sender_id = $1", [id]);
+      }),
     delete: (id, reason, now) =>
       pgTransaction(pool, async (c) => {
         if (await pgRun(c, pgText(DELETE_SENDER), [id]) === 0) return undefined;

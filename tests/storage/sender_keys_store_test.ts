@@ -1,5 +1,5 @@
 /** The sender key store and the verification key cache over it, the same contract on both backends. */
-import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { backendTest } from "../helpers/storage.ts";
 import { instancesTest, senderDeps } from "../helpers/two_instances.ts";
@@ -19,6 +19,8 @@ const pem = () => generateKeyPairSync("ed25519").publicKey.export({ format: "pem
 const sender = (s: Storage, id: string, extra: Record<string, string | number | null> = {}) =>
   s.senders.insert(id, { name: id, created_at: NOW, updated_at: NOW, ...extra });
 const version = async (s: Storage, id: string) => Number((await s.senders.get(id))!.keys_version);
+
+const URL_P = "https://p.example/jwks";
 
 backendTest(
   "sender key store: add, list and remove bump keys_version; refusals change nothing",
@@ -74,12 +76,12 @@ backendTest("sender key store: active keys come with their version in one read",
 backendTest(
   "sender key store: a JWKS fetch replaces only jwks keys; a failure records the error alone",
   async (s) => {
-    await sender(s, "p", { jwks_url: "https://p.example/jwks" });
+    await sender(s, "p", { jwks_url: URL_P });
     const manual = jwk();
     await s.senderKeys.add("p", { keyId: "m", alg: "ed25519", jwk: manual, source: "manual" }, NOW);
     await s.senderKeys.add("p", { keyId: "old", alg: "ed25519", jwk: jwk(), source: "jwks" }, NOW);
     const t1 = "2026-01-01T01:00:00.000Z";
-    await s.senderKeys.recordFetch("p", {
+    await s.senderKeys.recordFetch("p", URL_P, {
       ok: true,
       keys: [{ keyId: "m", alg: "ed25519", jwk: jwk() }, { keyId: "new", alg: "ed25519", jwk: jwk() }],
     }, t1);
@@ -95,15 +97,63 @@ backendTest(
     ]);
 
     const t2 = "2026-01-01T02:00:00.000Z";
-    await s.senderKeys.recordFetch("p", { ok: false, error: "x".repeat(900) }, t2);
+    await s.senderKeys.recordFetch("p", URL_P, { ok: false, error: "x".repeat(900) }, t2);
     row = (await s.senders.get("p"))!;
     deepEqual([row.jwks_fetched_at, row.jwks_fetch_status, row.keys_version], [t2, "error", 3]);
     equal(String(row.jwks_fetch_error).length, 500);
     equal((await s.senderKeys.list("p")).length, 2);
     await rejects(
-      () => s.senderKeys.recordFetch("nobody", { ok: true, keys: [] }, t2),
+      () => s.senderKeys.recordFetch("nobody", URL_P, { ok: true, keys: [] }, t2),
       refusedAs("not_found"),
     );
+  },
+);
+
+backendTest(
+  "sender key store: a changed or cleared jwks_url drops the keys fetched from the old one; a fetch of a URL no longer the sender's records nothing; a fetched key is not removed by hand",
+  async (s) => {
+    await sender(s, "p", { jwks_url: URL_P });
+    await s.senderKeys.add("p", { keyId: "m", alg: "ed25519", jwk: jwk(), source: "manual" }, NOW);
+    const t1 = "2026-01-01T01:00:00.000Z";
+    await s.senderKeys.recordFetch("p", URL_P, {
+      ok: true,
+      keys: [{ keyId: "f", alg: "ed25519", jwk: jwk() }],
+    }, t1);
+    await rejects(() => s.senderKeys.remove("p", "f", t1), (e) => {
+      ok(e instanceof SenderError && e.kind === "conflict", String(e));
+      match(e.message, /fetched from its jwks_url.*change or clear the sender's jwks_url/s);
+      return true;
+    });
+    const before = Number((await s.senders.get("p"))!.keys_version);
+
+    // The same URL written again changes nothing.
+    await s.senders.update("p", { jwks_url: URL_P, updated_at: t1 });
+    deepEqual((await s.senderKeys.list("p")).map((k) => k.key_id), ["m", "f"]);
+
+    const t2 = "2026-01-01T02:00:00.000Z";
+    const moved = await s.senders.update("p", { jwks_url: "https://new.example/jwks", updated_at: t2 });
+    deepEqual((await s.senderKeys.list("p")).map((k) => [k.key_id, k.source]), [["m", "manual"]]);
+    deepEqual([moved!.jwks_fetched_at, moved!.jwks_fetch_status, Number(moved!.keys_version) > before], [
+      null,
+      null,
+      true,
+    ]);
+    deepEqual(await s.senderKeys.dueForRefresh(t2), ["p"], "the new URL is fetched at the next refresh");
+    // A fetch of the old URL that was under way when it changed: its keys do not come back.
+    await s.senderKeys.recordFetch("p", URL_P, {
+      ok: true,
+      keys: [{ keyId: "f", alg: "ed25519", jwk: jwk() }],
+    }, t2);
+    deepEqual((await s.senderKeys.list("p")).map((k) => k.key_id), ["m"]);
+    equal((await s.senders.get("p"))!.jwks_fetched_at, null);
+
+    await s.senderKeys.recordFetch("p", "https://new.example/jwks", {
+      ok: true,
+      keys: [{ keyId: "g", alg: "ed25519", jwk: jwk() }],
+    }, t2);
+    deepEqual((await s.senderKeys.list("p")).map((k) => k.key_id).sort(), ["g", "m"]);
+    await s.senders.update("p", { jwks_url: null, updated_at: t2 });
+    deepEqual((await s.senderKeys.list("p")).map((k) => k.key_id), ["m"], "cleared: no fetched key stays");
   },
 );
 
@@ -113,8 +163,18 @@ backendTest(
     await sender(s, "never", { jwks_url: "https://a.example/j" });
     await sender(s, "Old", { jwks_url: "https://a.example/j" });
     await sender(s, "fresh", { jwks_url: "https://a.example/j" });
-    await s.senderKeys.recordFetch("Old", { ok: false, error: "e" }, "2026-01-01T00:00:00.000Z");
-    await s.senderKeys.recordFetch("fresh", { ok: true, keys: [] }, "2026-01-01T06:00:00.000Z");
+    await s.senderKeys.recordFetch(
+      "Old",
+      "https://a.example/j",
+      { ok: false, error: "e" },
+      "2026-01-01T00:00:00.000Z",
+    );
+    await s.senderKeys.recordFetch(
+      "fresh",
+      "https://a.example/j",
+      { ok: true, keys: [] },
+      "2026-01-01T06:00:00.000Z",
+    );
     await sender(s, "off", { jwks_url: "https://a.example/j", active: 0 });
     await sender(s, "manual");
     deepEqual(await s.senderKeys.dueForRefresh("2026-01-01T05:00:00.000Z"), ["Old", "never"]);
