@@ -237,7 +237,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_TOKEN_CLIENT_FAILURE_LIMIT",
     default: "10",
     doc:
-      "Failed token requests per client id per rolling minute before that id is locked (until the failures age out)",
+      "Failed token requests per client id and address (IPv6 by /64) per rolling minute before that id is locked for that address (until the failures age out)",
   },
   {
     key: "adminLoginIpFailureLimit",

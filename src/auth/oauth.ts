@@ -225,7 +225,7 @@ async function tokenHandler(deps: Deps, c: Context<AppEnv>): Promise<Response> {
   if (!creds) return oauthError(c, "invalid_client", "client authentication is missing or malformed");
   const auth: ClientAuthResult = creds.id.length > MAX_ID || creds.secret.length > MAX_SECRET
     ? { ok: false, reason: "invalid" }
-    : await authenticateClient(deps, creds.id, creds.secret);
+    : await authenticateClient(deps, creds.id, creds.secret, c.get("clientIp") ?? "unknown");
   if (!auth.ok) return authFailure(deps, c, auth, creds.basic);
   const client = auth.client;
   const requested = params.scope ? params.scope.split(" ").filter(Boolean) : client.scopes;

@@ -6,6 +6,7 @@ import { isoNow } from "../clock.ts";
 import { hashSecret, randomToken, type SecretHash, verifySecret } from "../auth/secrets.ts";
 import { noSuchSender, SenderError } from "./errors.ts";
 import type { ClientRow } from "./client_store.ts";
+import { ipLimitKey } from "../net/client_address.ts";
 
 /** The scopes a client holds when none are asked for: reading, subscribing, receipts. */
 export const DEFAULT_SCOPES = [
@@ -177,7 +178,7 @@ export type ClientAuthResult =
 /**
  * Checks client credentials, cheapest checks first: the client row (unknown, revoked or of a disabled sender:
  * refused without hashing), a credential this isolate already verified against the same stored hash (no
- * hashing), the client id's lockout after failed attempts, and only then scrypt, within the isolate's bound on
+ * hashing), the lockout of the client id from this address after failed attempts, and only then scrypt, within the isolate's bound on
  * concurrent hashes (an id that failed recently does not queue for it). A wrong secret counts towards the
  * lockout.
  *
@@ -189,13 +190,18 @@ export async function authenticateClient(
   deps: Deps,
   clientId: string,
   secret: string,
+  clientIp: string,
 ): Promise<ClientAuthResult> {
   const row = await deps.storage.clients.forAuth(clientId);
   if (!row || row.active !== 1 || row.sender_active !== 1) return { ok: false, reason: "invalid" };
   const storedHash = row.secret_hash;
   if (deps.tokenGuard.isVerified(clientId, secret, storedHash)) return { ok: true, client: toInfo(row) };
   const now = deps.clock.now();
-  const lock = await deps.storage.limits.clientLockout(clientId, deps.config.tokenClientFailureLimit, now);
+  // Counted per client id and address: a client id is not a secret (it is in tokens, logs, partners' settings),
+  // so failures counted per id alone let anyone lock a partner out of every instance with ten wrong secrets a
+  // minute. A secret's 256 bits need no lockout shared across addresses.
+  const failKey = `${clientId} ${ipLimitKey(clientIp)}`;
+  const lock = await deps.storage.limits.clientLockout(failKey, deps.config.tokenClientFailureLimit, now);
   if (lock.locked) return { ok: false, reason: "locked", retryAfter: lock.retryAfter };
   // An id with recent failures is hashed only on an idle slot: guesses never queue ahead of a new client.
   const verified = await deps.tokenGuard.withHashSlot(clientId, () => {
@@ -204,7 +210,7 @@ export async function authenticateClient(
   }, { suspect: lock.failures > 0 });
   if (!verified) return { ok: false, reason: "busy", retryAfter: 1 };
   if (!verified.value) {
-    await deps.storage.limits.recordClientFailure(clientId, deps.clock.now());
+    await deps.storage.limits.recordClientFailure(failKey, deps.clock.now());
     return { ok: false, reason: "invalid" };
   }
   deps.tokenGuard.remember(clientId, secret, storedHash);
