@@ -10,7 +10,7 @@ import {
   holdServeLock,
   LOCK_FILE,
 } from "../db/data_dir_lock.ts";
-import { prepareDataDir } from "../db/data_dir.ts";
+import { giveToDataDirOwner, prepareDataDir } from "../db/data_dir.ts";
 import { loadKeyEncryption } from "../keys/kek.ts";
 import { DENO_VERSION, VERSION } from "../version.ts";
 
@@ -40,6 +40,7 @@ const backupCommand: Command = {
     const lock = holdForBackup(cfg.dataDir);
     try {
       const result = await backupDatabase(paths.db, target);
+      if (positionals[0] === undefined) await giveToDataDirOwner(cfg.dataDir, [paths.backups, result.path]);
       print.done(`backup written: ${result.path} (${result.bytes} bytes)`, result);
       print.note(
         "It holds the server's secrets as the data dir does (sealed when DCI_KEY_ENCRYPTION_KEY is set): " +
@@ -124,7 +125,10 @@ const restoreCommand: Command = {
       // fails (a full disk) or is interrupted leaves that database as it was.
       const incoming = (await backupDatabase(file, `${paths.db}.restoring-${fileStamp(Date.now())}`)).path;
       try {
+        // Under root: the restored database (and the backup dir the copy set aside goes to) stay the server's.
+        await giveToDataDirOwner(cfg.dataDir, [incoming]);
         kept = occupied ? await setAside(paths) : undefined;
+        if (kept) await giveToDataDirOwner(cfg.dataDir, [paths.backups, kept]);
         // The old database's WAL must not meet the new file; the file itself is replaced by the rename, in one
         // step: a restore killed at any point leaves a database at paths.db, the old (without its WAL: the copy
         // set aside has it) or the new, never none (a next start would make an empty one).

@@ -73,3 +73,20 @@ async function tighten(path: string, from: number, to: number): Promise<ModeFix>
     return { path, from: octal(from), to: `${octal(from)} (not changed: not the owner)` };
   }
 }
+
+/**
+ * Run as root on a data dir another user owns (the service's user: an operator's `sudo dci-server backup` or
+ * `restore`), gives each of `paths` that root owns to that user, so the server can still open, write and prune
+ * what the command made there (the backup dir, a restored database); a server that cannot write its backup dir
+ * fails its next start's pre-migration backup. Nothing otherwise (SQLite gives the WAL and SHM files it makes as
+ * root to the database's owner itself).
+ */
+export async function giveToDataDirOwner(dataDir: string, paths: string[]): Promise<void> {
+  if (!POSIX || Deno.uid() !== 0) return;
+  const owner = await Deno.stat(dataDir);
+  if (owner.uid === null || owner.uid === 0) return;
+  for (const path of paths) {
+    const info = await Deno.lstat(path).catch(() => undefined);
+    if (info?.uid === 0) await Deno.chown(path, owner.uid, owner.gid);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * An operator's root command on a data dir the service's user owns (`sudo dci-server backup`, `restore`, with
+ * systemd's DynamicUser): what it makes there stays the service's, so the server still starts (its pre-migration
+ * backup writes into the backup dir) and opens the restored database. Needs root to give files away: ignored
+ * otherwise.
+ */
+import assert from "node:assert/strict";
+import { runCliProcess, startServerProcess } from "../helpers/server.ts";
+
+const SERVICE_UID = 65534;
+
+Deno.test({
+  name:
+    "root's backup and restore on a data dir another user owns leave the backup dir, backups and the database that user's",
+  ignore: Deno.uid() !== 0,
+}, async () => {
+  const root = await Deno.makeTempDir({ prefix: "dci-owner-" });
+  try {
+    const source = `${root}/source`;
+    await (await startServerProcess({ dataDir: source })).stop();
+    const file = `${root}/copy.sqlite`;
+    const copied = await runCliProcess(["backup", file, "--data-dir", source]);
+    assert.equal(copied.code, 0, copied.stderr);
+
+    const served = `${root}/served`;
+    await Deno.mkdir(served, { mode: 0o700 });
+    await Deno.chown(served, SERVICE_UID, SERVICE_UID);
+    const uid = async (path: string) => (await Deno.stat(path)).uid;
+
+    const restored = await runCliProcess(["restore", file, "--data-dir", served]);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal(await uid(`${served}/dci.sqlite`), SERVICE_UID);
+
+    const backup = await runCliProcess(["backup", "--data-dir", served, "--json"]);
+    assert.equal(backup.code, 0, backup.stderr);
+    assert.equal(await uid(`${served}/backups`), SERVICE_UID);
+    assert.equal(await uid(JSON.parse(backup.stdout).path), SERVICE_UID);
+
+    const replaced = await runCliProcess(["restore", file, "--data-dir", served, "--replace", "--json"]);
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.equal(await uid(`${served}/dci.sqlite`), SERVICE_UID);
+    for (const e of Deno.readDirSync(`${served}/backups`)) {
+      assert.equal(await uid(`${served}/backups/${e.name}`), SERVICE_UID, e.name);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
