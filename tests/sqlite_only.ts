@@ -33,7 +33,8 @@ export const SQLITE_ONLY: Record<string, string> = {
   "tests/operations/backup_drill_test.ts": "a SQLite file backup under load, restored into a fresh data dir",
   "tests/operations/backup_test.ts": "SQLite file backups, their checks, retention, data-dir lock, schedule",
   "tests/operations/restore_test.ts": "`dci-server restore` of a SQLite backup file into a data dir",
-  "tests/operations/root_owner_test.ts": "root's `backup` and `restore` of SQLite files in another user's data dir",
+  "tests/operations/root_owner_test.ts":
+    "root's `backup` and `restore` of SQLite files in another user's data dir",
   "tests/operations/restore_callback_id_test.ts":
     "dci-server backup and restore of a SQLite data dir between a transaction's ACK and its redelivery",
   "tests/operations/backup_restore_lock_test.ts":

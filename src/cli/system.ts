@@ -4,6 +4,7 @@ import { closeDeps, type Deps, openDeps, openStorage, requireDatabase } from "..
 import { createLogger, silentLogger } from "../obs/log.ts";
 import type { Config } from "../config.ts";
 import { KeyError } from "../keys/server_keys.ts";
+import { retireWarning, tokensValidUntil } from "../keys/retire_check.ts";
 
 /**
  * Opens deps quietly for a CLI command, runs `fn`, and always closes them. A data dir without a database is
@@ -96,18 +97,44 @@ const keysRotate: Command = {
           : `next key: ${info.key_id} (${info.alg}), kid ${info.kid}, published now, signs from ${info.signs_from}`,
         info,
       );
+      const old = values.now === true
+        ? (await deps.keys.list()).filter((k) => k.status === "published" && k.key_id !== info.key_id)
+        : [];
+      for (const k of old) {
+        print.note(
+          `${k.key_id} no longer signs but is still published and still verifies the access tokens it signed: ` +
+            `if it is compromised, retire it now (dci-server keys retire ${k.key_id} --force).`,
+        );
+      }
     });
   },
 };
 
 const keysRetire: Command = {
-  summary: "Stop publishing a key that no longer signs",
-  usage: "KEY_ID",
+  summary:
+    "Stop publishing a key that no longer signs (--force: while access tokens it signed are still valid)",
+  usage: "KEY_ID [--force]",
   args: [1, 1],
-  examples: ["keys retire k20260105-3fa9"],
-  run: ({ config, positionals, print }) =>
+  options: {
+    force: {
+      type: "boolean",
+      description:
+        "retire it though access tokens it signed are still valid (a compromised key): they fail at once",
+    },
+  },
+  examples: ["keys retire k20260105-3fa9", "keys retire k20260105-3fa9 --force"],
+  run: ({ config, positionals, values, print }) =>
     withDeps(config(), async (deps) => {
       try {
+        const keys = await deps.keys.list();
+        const key = keys.find((k) => k.key_id === positionals[0]);
+        const until = tokensValidUntil(keys, deps.config.tokenTtlSeconds).get(positionals[0]);
+        const warning = key && retireWarning(key, until, deps.clock.now());
+        if (warning && values.force !== true) {
+          throw new CliFailure(
+            `${warning} Pass --force to retire it anyway (a compromised key), or wait until then.`,
+          );
+        }
         const info = await deps.keys.retire(positionals[0]);
         print.done(`retired: ${info.key_id}`, info);
       } catch (e) {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 // The layout declares the console's c.render(…, { title }), which the page module uses.
 import "../../src/console/layout.tsx";
-import { tokensValidUntil } from "../../src/console/pages/server_keys.tsx";
+import { tokensValidUntil } from "../../src/keys/retire_check.ts";
 import type { KeyInfo } from "../../src/keys/server_keys.ts";
 
 const key = (

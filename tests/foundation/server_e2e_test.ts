@@ -89,11 +89,20 @@ Deno.test("serve: a restart reuses the key; keys rotate shows two keys, retire l
     deepEqual(keys.map((k: { kid: string }) => k.kid), [kid1]);
     const rotated = await runCliProcess(["keys", "rotate", "--alg", "rsa", "--now", "--data-dir", dataDir]);
     equal(rotated.code, 0, rotated.stderr);
+    const keyId = kid1.split("|")[1];
+    ok(
+      `${rotated.stdout}${rotated.stderr}`.includes(`dci-server keys retire ${keyId} --force`),
+      "rotate --now says the old key still verifies until retired",
+    );
     const after = (await getJson(`${second.url}/.well-known/jwks.json`)).body.keys;
     equal(after.length, 2);
     deepEqual(after.map((k: { kty: string }) => k.kty).sort(), ["OKP", "RSA"]);
-    const keyId = kid1.split("|")[1];
-    const retired = await runCliProcess(["keys", "retire", keyId, "--data-dir", dataDir]);
+    // Access tokens it signed are still valid: refused without --force.
+    const refused = await runCliProcess(["keys", "retire", keyId, "--data-dir", dataDir]);
+    equal(refused.code, 1);
+    ok(/stay valid until .*Pass --force to retire it anyway/s.test(refused.stderr), refused.stderr);
+    equal((await getJson(`${second.url}/.well-known/jwks.json`)).body.keys.length, 2);
+    const retired = await runCliProcess(["keys", "retire", keyId, "--force", "--data-dir", dataDir]);
     equal(retired.code, 0, retired.stderr);
     const last = (await getJson(`${second.url}/.well-known/jwks.json`)).body.keys;
     equal(last.length, 1);

@@ -57,7 +57,7 @@ Deno.test("keys retire (CLI): the next request with a token of the retired key i
     for (const a of await untilBothIsolates(server.url, alice, alice.token)) {
       assert.equal(a.status, 200, JSON.stringify(a.body));
     }
-    const retired = await cli(server.dataDir, "keys", "retire", keyId);
+    const retired = await cli(server.dataDir, "keys", "retire", keyId, "--force");
     assert.equal(retired.code, 0, retired.stderr);
     for (const a of await untilBothIsolates(server.url, alice, alice.token)) {
       assert.equal(a.status, 401, `${a.isolate}: ${JSON.stringify(a.body)}`);

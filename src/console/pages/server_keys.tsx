@@ -5,33 +5,11 @@
  */
 import type { Hono } from "hono";
 import type { Deps } from "../../deps.ts";
-import { KeyError, type KeyInfo } from "../../keys/server_keys.ts";
+import { KeyError } from "../../keys/server_keys.ts";
+import { retireWarning, tokensValidUntil } from "../../keys/retire_check.ts";
 import type { ConsoleEnv } from "../context.ts";
 import { Select, Table, WriteForm } from "../components.tsx";
 import { consoleWrite, FormError, formText } from "../write.ts";
-
-/**
- * Until when access tokens signed by each key may still be valid: a key signs until the next key begins to sign,
- * and a token lives DCI_TOKEN_TTL_SECONDS. Keys that never stopped signing (the active one) or never signed (a
- * waiting one) are left out.
- */
-export function tokensValidUntil(keys: KeyInfo[], ttlSeconds: number): Map<string, number> {
-  // `keys` is newest first (ServerKeys.list(), ties broken by insertion order): each key stopped signing when
-  // the one before it in the list began to.
-  // A waiting key has not signed yet, and one retired before its time never did.
-  const signed = keys.filter((k) => k.status !== "next" && !(k.retired_at && k.retired_at <= k.signs_from));
-  const out = new Map<string, number>();
-  for (let i = 1; i < signed.length; i++) {
-    out.set(signed[i].key_id, Date.parse(signed[i - 1].signs_from) + ttlSeconds * 1000);
-  }
-  return out;
-}
-
-function warningFor(key: KeyInfo, until: number | undefined, now: number): string | undefined {
-  if (key.status !== "published" || until === undefined || until <= now) return undefined;
-  return `Access tokens signed with ${key.key_id} stay valid until ${new Date(until).toISOString()}: ` +
-    "retiring it now makes them fail verification.";
-}
 
 /** GET /console/server-keys, POST rotate and retire. */
 export function serverKeyPages(app: Hono<ConsoleEnv>, deps: Deps): void {
@@ -55,7 +33,7 @@ export function serverKeyPages(app: Hono<ConsoleEnv>, deps: Deps): void {
               title: "Actions",
               cell: (k) => {
                 if (k.status !== "published" && k.status !== "next") return null;
-                const warning = warningFor(k, until.get(k.key_id), now);
+                const warning = retireWarning(k, until.get(k.key_id), now);
                 return (
                   <WriteForm
                     action={`server-keys/${k.key_id}/retire`}
@@ -136,7 +114,7 @@ export function serverKeyPages(app: Hono<ConsoleEnv>, deps: Deps): void {
       const keys = await deps.keys.list();
       const key = keys.find((k) => k.key_id === id);
       if (!key) throw new KeyError(`Key "${id}" does not exist`);
-      const warning = warningFor(
+      const warning = retireWarning(
         key,
         tokensValidUntil(keys, deps.config.tokenTtlSeconds).get(id),
         deps.clock.now(),
