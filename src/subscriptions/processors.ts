@@ -265,6 +265,16 @@ export async function unsubscribeProcessor(deps: Deps, input: ProcessInput): Pro
   const ok = done > 0 || codes.length === 0;
   // The rjct.* codes of unsubscribe belong in the message (UnSubscribeStatusReasonCode); the callback header's
   // status_reason_code only takes the header-level codes, so the header carries the status and message alone.
+  // A code that failed is listed with the spec's only statuses (subscribe|unsubscribe) and a reason of this
+  // server's: the message's own reason (a spec field) also says that some failed, so a partner reading the spec's
+  // fields alone does not take a mistyped code for unsubscribed.
+  const partly = ok && firstFailure
+    ? {
+      status_reason_code: firstFailure.code,
+      status_reason_message: `${codes.length - done} of ${codes.length} codes were not unsubscribed ` +
+        `(see each code's status_reason_code); the first: ${firstFailure.message}`,
+    }
+    : {};
   return Promise.resolve({
     status: ok ? "succ" : "rjct",
     ...(ok ? {} : { reasonMessage: firstFailure?.message }),
@@ -276,7 +286,7 @@ export async function unsubscribeProcessor(deps: Deps, input: ProcessInput): Pro
       timestamp: now,
       status: ok ? "succ" : "rjct",
       ...(ok || !firstFailure
-        ? {}
+        ? partly
         : { status_reason_code: firstFailure.code, status_reason_message: firstFailure.message }),
       subscription_status: statuses,
     },

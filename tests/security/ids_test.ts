@@ -14,7 +14,7 @@ import { signedPoster } from "./support.ts";
 import { createOutboundClient, type OutboundClient } from "../../src/net/outbound.ts";
 import { fetchSenderKeys, parseJwks } from "../../src/senders/jwks_fetch.ts";
 import { addSenderKey, listSenderKeys, removeSenderKey } from "../../src/senders/keys.ts";
-import { addSender, SenderError } from "../../src/senders/store.ts";
+import { addSender, SenderError, updateSender } from "../../src/senders/store.ts";
 import { subscribeProcessor, unsubscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { migrate, MIGRATIONS } from "../../src/db/migrate.ts";
@@ -82,8 +82,10 @@ Deno.test("JWKS key ids pass the checks of keys added by hand; a refused documen
       /JWKS has no usable signing key: key #0 \(\|\): key_id "" must be/,
     );
     assert.deepEqual((await listSenderKeys(deps, "s1")).map((k) => k.key_id), ["k1"]);
-    // Every stored key can be named, so removed.
-    await removeSenderKey(deps, "s1", "k1");
+    // Every stored key can be named: a fetched one's removal is refused as fetched (its JWKS would bring it back),
+    // and clearing the URL drops it.
+    await assert.rejects(() => removeSenderKey(deps, "s1", "k1"), /key "k1" of sender "s1" was fetched/);
+    await updateSender(deps, "s1", { jwks_url: null });
     assert.deepEqual(await listSenderKeys(deps, "s1"), []);
   } finally {
     deps.close();

@@ -225,6 +225,11 @@ Deno.test("unsubscribeProcessor() cancels own codes and rejects unknown, foreign
         "rjct.subscription_code.invalid",
       ]],
     );
+    // The message's own reason (a spec field) says some codes failed, so the spec's fields alone do not read
+    // "nope" as unsubscribed.
+    assert.equal(r.message.status, "succ");
+    assert.equal(r.message.status_reason_code, "rjct.subscription_code.invalid");
+    assert.match(String(r.message.status_reason_message), /^2 of 3 codes were not unsubscribed/);
     assert.equal((await deps.storage.subscriptions.get(code))?.state, "cancelled");
     assert.equal((await deps.storage.subscriptions.get(foreign))?.state, "active");
     // A re-run of the same transaction still reports success; a new request says already unsubscribed.
