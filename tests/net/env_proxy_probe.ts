@@ -7,10 +7,13 @@ import { testConfig } from "../../src/config.ts";
 import { createOutboundClient } from "../../src/net/outbound.ts";
 
 const seen = { proxy: 0, receiver: 0 };
+// Only this probe's requests count: a listener's port may be one another test's process still calls (a
+// receiver it shut down and retries), since tests run side by side.
+const path = `/cb-${crypto.randomUUID()}`;
 const listen = (count: () => void) =>
   Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     await req.body?.cancel();
-    count();
+    if (new URL(req.url).pathname === path) count();
     return new Response("{}");
   });
 const proxy = listen(() => seen.proxy++);
@@ -20,7 +23,10 @@ Deno.env.set("HTTPS_PROXY", `http://127.0.0.1:${proxy.addr.port}`);
 const statuses: number[] = [];
 for (const outboundIdleMs of ["5000", "0"]) {
   const http = createOutboundClient(testConfig({ outboundAllow: "127.0.0.1", outboundIdleMs }));
-  const res = await http.request(`http://127.0.0.1:${receiver.addr.port}/cb`, { method: "POST", body: "{}" });
+  const res = await http.request(`http://127.0.0.1:${receiver.addr.port}${path}`, {
+    method: "POST",
+    body: "{}",
+  });
   statuses.push(res.status);
   http.close?.();
 }
