@@ -159,6 +159,25 @@ Deno.test("sync/enrolled rejects a query it cannot answer, per item, with the re
     ],
   );
   assert.equal(action("/sync/enrolled").request.safeParse({ transaction_id: "t" }).success, false);
+  // A criteria without a query (none of its fields is required in the yaml) is its own rjct item.
+  const bare = await answerEnrolled(
+    store,
+    input("/sync/enrolled", { transaction_id: "t", enrolled_criteria: { query_type: "idtype-value" } }),
+  );
+  const [item] = (bare.message as Json).enrolled_response;
+  assert.deepEqual([item.status, item.enrolled_status], ["rjct", "no"]);
+  assert.match(item.status_reason_message, /query is missing/);
+  assert.deepEqual(specErrors("ibr", "/components/schemas/EnrolledResponse", bare.message), []);
+});
+
+Deno.test("sync/enrollment/updates without beneficiaries (optional in the yaml) answers an empty enrolled_response", async () => {
+  const store = memoryStore(ibrProfile.demo(0, 1));
+  const result = await applyEnrollmentUpdates(
+    store,
+    input("/sync/enrollment/updates", { transaction_id: "t-e", enrolled_updates: {} }),
+  );
+  assert.deepEqual((result.message as Json).enrolled_response, []);
+  assert.deepEqual(specErrors("ibr", "/components/schemas/EnrollmentUpdatesResponse", result.message), []);
 });
 
 async function updates(

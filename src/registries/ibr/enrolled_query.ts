@@ -71,6 +71,8 @@ export function readEnrolledQuery(queryType: string | undefined, query: unknown)
       if (person) q.person = person;
       else problems.push(`query: ${show(query)} is not an identifier type and value`);
     } else readMap(query, set);
+  } else if (query === undefined) {
+    return { ok: false, reason: "query is missing: name the person to look for" };
   } else return { ok: false, reason: "query: expected an object" };
   if (problems.length) return { ok: false, reason: problems.join("; ").slice(0, 999) };
   if (!q.person) {

@@ -39,7 +39,9 @@ export const EnrolledCriteria = z.looseObject({
     description: "Group or Member",
     example: "Member",
   }),
-  query: Query,
+  // Optional in the yaml (EnrolledRequest names no required field): a criteria without one is answered as
+  // its own item (enrolled_status no, with the reason), not the whole request refused.
+  query: Query.optional(),
 });
 
 /** EnrolledRequest: one criteria object as the spec writes it (a list of them is accepted too). */
@@ -75,7 +77,8 @@ export const EnrolledUpdates = z.looseObject({
     description: "enrolled (new enrolments; the default) or updated (updates of known beneficiaries)",
   }),
   // No minimum, as in the yaml: an empty list is answered with an empty enrolled_response.
-  beneficiaries: z.array(z.record(z.string(), z.unknown())).max(MAX_UPDATE_BENEFICIARIES),
+  // Optional in the yaml too: none is an empty list.
+  beneficiaries: z.array(z.record(z.string(), z.unknown())).max(MAX_UPDATE_BENEFICIARIES).default([]),
 });
 
 /**
@@ -87,7 +90,7 @@ export const EnrollmentUpdatesRequest = z.looseObject({
   enrolled_updates: EnrolledUpdates.optional(),
   receipt_information: EnrolledUpdates.optional(),
 }).refine((m) => (m.enrolled_updates ?? m.receipt_information) !== undefined, {
-  message: "enrolled_updates (with beneficiaries) is required",
+  message: "enrolled_updates is required",
   path: ["enrolled_updates"],
 }).openapi("IbrEnrollmentUpdatesRequest");
 
