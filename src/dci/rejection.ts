@@ -148,7 +148,7 @@ export function rejectedMessage(
           ...base,
           txnstatus_response: {
             txn_type: txnType,
-            txn_status: txnStatusRejected(txnType, base, item(q.reference_id)),
+            txn_status: txnStatusRejected(txnType, base, itemOfType(item(q.reference_id), txnType)),
           },
         },
         items: 1,
@@ -165,6 +165,17 @@ export function rejectedMessage(
         items: 1,
       };
   }
+}
+
+/**
+ * A rejected status item for a transaction type's response list: a code of the search enum (a status answer too
+ * large: rjct.search.too_many_records_found) is not in SubscribeStatusReasonCode, so a subscribe_response item
+ * keeps the reason's message alone.
+ */
+function itemOfType(item: Json, type: TxnType): Json {
+  if (type === "search" || !String(item.status_reason_code ?? "").startsWith("rjct.search.")) return item;
+  const { status_reason_code: _, ...rest } = item;
+  return rest;
 }
 
 /**

@@ -110,23 +110,27 @@ Deno.test("async txn/status ACKs and calls back txn-on-status at /registry/txn/o
 Deno.test("a status query whose matches hold more answer than one status answer carries is refused, not merged", async () => {
   const h = await harness();
   try {
-    // Three open searches of alice under one transaction_id, each request ~3 MiB (stored as the accept stores it).
+    // Three open searches of alice under one transaction_id, each request ~3 MiB (stored as the accept stores it),
+    // and three subscribes under another.
     const items = Array.from(
       { length: 3 * 1024 },
       (_, i) => ({ reference_id: `r${i}`, pad: "x".repeat(1024) }),
     );
-    for (const n of [1, 2, 3]) {
+    for (
+      const [n, action] of [1, 2, 3, 4, 5, 6].map((n) => [n, n <= 3 ? "search" : "subscribe"] as const)
+    ) {
+      const list = action === "search" ? "search_request" : "subscribe_request";
       await h.deps.storage.transactions.insert({
         sender_id: h.alice.senderId,
-        transaction_id: "t-big",
+        transaction_id: action === "search" ? "t-big" : "t-big-sub",
         dedupe_key: `big-${n}`,
         message_id: `m-big-${n}`,
         correlation_id: `c-big-${n}`,
-        action: "search",
+        action,
         registry: "social",
-        callback_url: "https://alice.example/cb/registry/on-search",
+        callback_url: `https://alice.example/cb/registry/on-${action}`,
         request_header: "{}",
-        request_message: JSON.stringify({ transaction_id: "t-big", search_request: items }),
+        request_message: JSON.stringify({ transaction_id: "t-big", [list]: items }),
         ack: "{}",
         reference_ids: [],
         now: new Date(h.deps.clock.now()).toISOString(),
@@ -144,6 +148,15 @@ Deno.test("a status query whose matches hold more answer than one status answer 
     ]]);
     assert.match(answer[0].status_reason_message, /3 transactions found hold 10 MiB/);
     assert.ok(JSON.stringify(res.body).length < 10_000);
+    // Of subscribe transactions: the search enum's code has no place in a subscribe_response item.
+    const subs = await h.post(
+      "/registry/sync/txn/status",
+      statusQuery("q-big-sub", "transaction_id", "t-big-sub", "subscribe"),
+      { action: "txn-status" },
+    );
+    const [item] = (subs.body.message as Json).txnstatus_response.txn_status.subscribe_response;
+    assert.equal(item.status_reason_code, undefined);
+    assert.match(item.status_reason_message, /3 transactions found hold 10 MiB/);
   } finally {
     h.close();
   }
