@@ -63,7 +63,8 @@ export function checkSearchHeader(
   options: { lenientTotalCount?: boolean } = {},
 ): unknown[] {
   checkVersion(header.version);
-  if (header.action !== undefined && header.action !== "search") {
+  // Case-insensitive, as the route's check (checkHeaderAction) that let it through.
+  if (header.action !== undefined && String(header.action).toLowerCase() !== "search") {
     throw new DciRejection("rjct.action.invalid", `action ${JSON.stringify(header.action)} is not "search"`);
   }
   const message = (typeof rawMessage === "object" && rawMessage !== null ? rawMessage : {}) as Record<

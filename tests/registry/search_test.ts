@@ -275,6 +275,8 @@ Deno.test("searchMessage() rejects bad envelopes at header level; other registri
       await code(call({ version: "1.0.0", action: "subscribe", total_count: 1 })),
       "rjct.action.invalid",
     );
+    // The action in any case, as the route's own check takes it.
+    assert.equal(await code(call({ version: "1.0.0", action: "Search", total_count: 1 })), "no rejection");
     assert.equal(
       await code(call({ version: "1.0.0", action: "search", total_count: 2 })),
       "rjct.total_count.invalid",
