@@ -1,7 +1,7 @@
 /** `dci-server backup`, `dci-server restore` and `dci-server version`: the operator's side of backups and upgrades. */
 import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
 import { dataPaths, requireDatabase } from "../deps.ts";
-import { backupDatabase, fileStamp } from "../db/backup.ts";
+import { backupDatabase, fileStamp, syncFile } from "../db/backup.ts";
 import { BackupInvalidError, checkBackup } from "../db/backup_check.ts";
 import {
   DataDirBusyError,
@@ -115,6 +115,9 @@ const restoreCommand: Command = {
       throw err;
     }
     try {
+      // Copies a restore killed before its rename left (each a whole database, its secrets included): no process
+      // can be using one while this restore holds the data dir alone.
+      await removeLeftCopies(cfg.dataDir);
       const occupied = await Deno.stat(paths.db).then((s) => s.size > 0, () => false);
       if (occupied && !values.replace) {
         throw new CliFailure(
@@ -134,10 +137,18 @@ const restoreCommand: Command = {
         // set aside has it) or the new, never none (a next start would make an empty one).
         await removeAll([`${paths.db}-wal`, `${paths.db}-shm`, `${paths.db}-journal`]);
         await Deno.rename(incoming, paths.db);
+        // The rename made durable: after a power loss the directory must not name the old database again.
+        await syncFile(cfg.dataDir).catch(
+          () => {/* a directory cannot be opened for sync on every platform */},
+        );
       } catch (err) {
         await removeAll([incoming]);
         throw kept
-          ? new CliFailure(`restore failed (${(err as Error).message}); the database was kept as ${kept}`)
+          ? new CliFailure(
+            `restore failed (${
+              (err as Error).message
+            }); the database is unchanged, and a copy of it is at ${kept}`,
+          )
           : err;
       }
       // The KV file holds only wake-ups for the database it served; the new server derives its work from SQLite.
@@ -171,6 +182,15 @@ const restoreCommand: Command = {
 async function setAside(paths: { db: string; backups: string }): Promise<string> {
   return (await backupDatabase(paths.db, `${paths.backups}/pre-restore-${fileStamp(Date.now())}.sqlite`))
     .path;
+}
+
+/** The copies (and their partials) of restores killed before their rename, in `dataDir`. */
+async function removeLeftCopies(dataDir: string): Promise<void> {
+  const left: string[] = [];
+  for await (const e of Deno.readDir(dataDir)) {
+    if (e.isFile && /^dci\.sqlite\.restoring-/.test(e.name)) left.push(`${dataDir}/${e.name}`);
+  }
+  await removeAll(left);
 }
 
 async function removeAll(files: string[]): Promise<void> {

@@ -112,7 +112,7 @@ export async function pruneBackups(dir: string, keep: number, nowMs = Date.now()
   return old;
 }
 
-async function syncFile(path: string): Promise<void> {
+export async function syncFile(path: string): Promise<void> {
   using f = await Deno.open(path, { read: true });
   await f.sync();
 }

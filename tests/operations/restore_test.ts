@@ -39,6 +39,9 @@ Deno.test("restore refuses a data dir that holds a database unless --replace, wh
     assert.match(refused.stderr, /already holds a database: pass --replace/);
     assert.deepEqual(senderNames(`${b.dir}/data/dci.sqlite`), ["beta"]);
 
+    // What a restore killed before its rename left (a whole copy, and a partial of one): the next one clears it.
+    await Deno.copyFile(a.backup, `${b.dir}/data/dci.sqlite.restoring-20260101T000000Z`);
+    await Deno.writeTextFile(`${b.dir}/data/dci.sqlite.restoring-20260102T000000Z.partial-1a2b3c4d`, "");
     const replaced = await runCliProcess(["restore", a.backup, "--replace"], target);
     assert.equal(replaced.code, 0, replaced.stderr);
     assert.deepEqual(senderNames(`${b.dir}/data/dci.sqlite`), ["alpha"]);
@@ -46,7 +49,8 @@ Deno.test("restore refuses a data dir that holds a database unless --replace, wh
     assert.ok(kept?.startsWith(`${b.dir}/data/backups/pre-restore-`), replaced.stdout);
     assert.deepEqual(senderNames(kept!), ["beta"]);
     assert.match(replaced.stdout, /rows: registrants 0, transactions 0, senders 1/);
-    // The copy came into the data dir under a name of its own, then took the database's: none is left over.
+    // The copy came into the data dir under a name of its own, then took the database's: none is left over,
+    // nor any a killed restore left.
     const left = [...Deno.readDirSync(`${b.dir}/data`)].map((e) => e.name).filter((n) =>
       n.includes("restoring")
     );
