@@ -35,6 +35,11 @@ export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
           s.reference_id,
         ]);
         if (again) return { kind: "existing", row: again };
+        // Locked until commit: a sender's deletion waits for this insert, then cancels what it made (or, deleted
+        // first, the sender is not found here).
+        if (!await pgOne(c, `${pgText(SQL.senderExists)} FOR SHARE`, [s.sender_id])) {
+          return { kind: "no_sender" };
+        }
         if (s.code !== undefined && await pgOne(c, pgText(SQL.codeTaken), [s.code])) {
           return { kind: "code_taken" };
         }

@@ -92,6 +92,12 @@ async function subscribeItem(
         "start_time and end_time",
     );
   }
+  if (outcome.kind === "no_sender") {
+    throw new SubscribeRejection(
+      "rjct.notify_details.invalid",
+      `Sender "${input.senderId}" was deleted while this request was processed`,
+    );
+  }
   if (outcome.kind !== "created" && outcome.kind !== "existing") {
     throw new SubscribeRejection(
       "rjct.notify_details.invalid",

@@ -136,6 +136,7 @@ async function refusal(
   dedupeKey: string,
 ): Promise<string> {
   if (kind === "code_taken") return `code: ${JSON.stringify(code)} is already used by a subscription`;
+  if (kind === "no_sender") return `sender_id: sender "${senderId}" does not exist`;
   if (kind === "duplicate") {
     return `subscribe_criteria: sender "${senderId}" already has a live subscription with the same event, ` +
       `record type, filter, frequency, start_time and end_time (code ${

@@ -80,7 +80,7 @@ export type NewSubscription =
 /** The outcome of an insert: created, a re-run of the same item, or refused. */
 export type InsertOutcome =
   | { kind: "created" | "existing"; row: SubscriptionRow }
-  | { kind: "duplicate" | "limit" | "code_taken" };
+  | { kind: "duplicate" | "limit" | "code_taken" | "no_sender" };
 
 /**
  * The statements of this store in SQLite's dialect. Those both backends run word for word are shared with the
@@ -88,6 +88,7 @@ export type InsertOutcome =
  */
 export const SUBSCRIPTION_SQL = {
   byRequest: "SELECT * FROM subscriptions WHERE correlation_id = ? AND reference_id = ?",
+  senderExists: "SELECT 1 AS one FROM senders WHERE sender_id = ?",
   codeTaken: "SELECT 1 FROM subscriptions WHERE code = ?",
   liveDuplicate: `SELECT code FROM subscriptions WHERE sender_id = ? AND dedupe_key = ?
        AND state IN ('pending','active','error')`,
@@ -172,6 +173,9 @@ export function subscriptionByRequest(db: Db, correlationId: string, referenceId
 function insertInTx(db: Db, s: NewSubscription, limit: number): InsertOutcome {
   const again = subscriptionByRequest(db, s.correlation_id, s.reference_id);
   if (again) return { kind: "existing", row: again };
+  // A sender deleted while its subscribe was processed: its deletion cancelled the live subscriptions it saw,
+  // and one made after it would live on under an id a new sender may be registered with.
+  if (!stmt(db, SUBSCRIPTION_SQL.senderExists).get(s.sender_id)) return { kind: "no_sender" };
   // Codes are unique for good (ended subscriptions keep theirs): a receipt or status query names one exactly.
   if (s.code !== undefined && stmt(db, SUBSCRIPTION_SQL.codeTaken).get(s.code)) {
     return { kind: "code_taken" };

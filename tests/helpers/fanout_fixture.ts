@@ -4,7 +4,7 @@ import type { Storage } from "../../src/db/storage.ts";
 import type { NewSubscription } from "../../src/subscriptions/store.ts";
 import type { FanOutOptions } from "../../src/subscriptions/fanout.ts";
 import { createLogger } from "../../src/obs/log.ts";
-import { newSubscription } from "./subscription_fixture.ts";
+import { newSubscription, subscriptionsOf } from "./subscription_fixture.ts";
 
 /** When the records, subscriptions and events were made. */
 export const T0 = "2026-06-01T00:00:00.000Z";
@@ -18,7 +18,7 @@ export function options(over: Partial<FanOutOptions> = {}, lines: string[] = [])
 
 /** An active subscription made now (its events after the newest event so far); its id. */
 export async function subscribe(s: Storage, over: Partial<NewSubscription> = {}): Promise<number> {
-  const r = await s.subscriptions.insert(newSubscription(T0, over), 100);
+  const r = await subscriptionsOf(s).insert(newSubscription(T0, over), 100);
   if (r.kind !== "created") throw new Error(r.kind);
   return r.row.id;
 }

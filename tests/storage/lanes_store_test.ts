@@ -7,7 +7,7 @@ import { openPgPool } from "../../src/db/pg/pool.ts";
 import { migratePg } from "../../src/db/pg/migrate.ts";
 import { pgStorage } from "../../src/db/pg/storage.ts";
 import type { NewSubscription } from "../../src/subscriptions/store.ts";
-import { newSubscription } from "../helpers/subscription_fixture.ts";
+import { newSubscription, subscriptionsOf } from "../helpers/subscription_fixture.ts";
 
 const T0 = "2026-06-01T00:00:00.000Z";
 const T1 = "2026-06-01T00:01:00.000Z";
@@ -15,7 +15,7 @@ const T2 = "2026-06-01T00:02:00.000Z";
 const T3 = "2026-06-01T00:03:00.000Z";
 
 async function subscription(s: Storage, over: Partial<NewSubscription> = {}): Promise<number> {
-  const r = await s.subscriptions.insert(newSubscription(T0, over), 100);
+  const r = await subscriptionsOf(s).insert(newSubscription(T0, over), 100);
   if (r.kind !== "created") throw new Error(r.kind);
   return r.row.id;
 }
@@ -92,6 +92,8 @@ backendTest(
   "lane store: the event a notify carries, the check before a send, the URL and the sender_uri",
   async (s, sql) => {
     const id = await subscription(s, { correlation_id: "corr-1" });
+    // Its sender deleted since (a subscription is made for a registered sender only): the checks below see none.
+    await sql("DELETE FROM senders WHERE sender_id = ?", ["s1"]);
     const [ev] = await sql(
       `INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
      VALUES (?,?,?,?,?,?) RETURNING id`,

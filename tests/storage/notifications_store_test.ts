@@ -3,7 +3,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { backendTest, type RawSql } from "../helpers/storage.ts";
 import type { Storage } from "../../src/db/storage.ts";
 import type { NewSubscription } from "../../src/subscriptions/store.ts";
-import { newSubscription } from "../helpers/subscription_fixture.ts";
+import { newSubscription, subscriptionsOf } from "../helpers/subscription_fixture.ts";
 import type { NewNotification, NotificationRow } from "../../src/subscriptions/notifications.ts";
 
 const NOW = "2026-06-01T00:00:00.000Z";
@@ -12,7 +12,7 @@ const SOON = "2026-06-01T00:05:00.000Z";
 
 /** A created subscription's id and code. */
 async function subscription(s: Storage, over: Partial<NewSubscription> = {}) {
-  const r = await s.subscriptions.insert(newSubscription(NOW, over), 100);
+  const r = await subscriptionsOf(s).insert(newSubscription(NOW, over), 100);
   if (r.kind !== "created") throw new Error(`subscription not created: ${r.kind}`);
   return { id: r.row.id, code: r.row.code };
 }
@@ -93,10 +93,7 @@ backendTest(
     const pending = await subscription(s, { active: false });
     const disabled = await subscription(s, { sender_id: "s2" });
     const empty = await subscription(s);
-    await sql(
-      "INSERT INTO senders (sender_id, name, active, created_at, updated_at) VALUES (?,?,?,?,?)",
-      ["s2", "Disabled", 0, NOW, NOW],
-    );
+    await sql("UPDATE senders SET active = 0 WHERE sender_id = ?", ["s2"]);
     const [e1, e2] = await events(sql, "{}", "{}");
     await s.notifications.insert([note(due.id, e1), note(due.id, e2, LATER)], NOW);
     await s.notifications.insert([note(later.id, e1, LATER), note(later.id, e2)], NOW);

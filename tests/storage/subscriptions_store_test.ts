@@ -2,7 +2,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { backendTest, type RawSql } from "../helpers/storage.ts";
 import type { NewSubscription } from "../../src/subscriptions/store.ts";
-import { newSubscription } from "../helpers/subscription_fixture.ts";
+import { newSubscription, subscriptionsOf } from "../helpers/subscription_fixture.ts";
 
 const NOW = "2026-06-01T00:00:00.000Z";
 const LATER = "2026-06-02T00:00:00.000Z";
@@ -39,7 +39,7 @@ async function statuses(sql: RawSql, subscriptionId: number): Promise<string[]> 
 backendTest(
   "subscription store: insert creates, repeats, and refuses taken codes, duplicates and the limit",
   async (s) => {
-    const store = s.subscriptions;
+    const store = subscriptionsOf(s);
     const first = await store.insert(sub({ correlation_id: "c-a", dedupe_key: "same", code: "code-1" }), 2);
     equal(first.kind, "created");
     if (first.kind !== "created") return;
@@ -58,6 +58,9 @@ backendTest(
     equal(await store.liveDuplicateCode("s2", "same"), undefined);
     // Another sender may use the same criteria.
     equal((await store.insert(sub({ sender_id: "s2", dedupe_key: "same" }), 2)).kind, "created");
+    // A sender not (or no longer) registered gets none: one deleted while its subscribe was processed would
+    // keep a live subscription under an id another sender may be registered with.
+    equal((await s.subscriptions.insert(sub({ sender_id: "deleted" }), 2)).kind, "no_sender");
     const pending = await store.insert(sub({ active: false }), 2);
     equal(pending.kind, "created");
     if (pending.kind === "created") {
@@ -71,7 +74,7 @@ backendTest(
 backendTest(
   "subscription store: concurrent inserts keep the limit and the live-duplicate rule exactly",
   async (s) => {
-    const store = s.subscriptions;
+    const store = subscriptionsOf(s);
     const outcomes = await Promise.all(
       Array.from({ length: 8 }, () => store.insert(sub({ sender_id: "race" }), 3)),
     );
@@ -90,7 +93,7 @@ backendTest(
 );
 
 backendTest("subscription store: get, list with filters, keyset and offset, counts", async (s) => {
-  const store = s.subscriptions;
+  const store = subscriptionsOf(s);
   const ids: number[] = [];
   for (let i = 0; i < 5; i++) {
     const o = await store.insert(
@@ -118,7 +121,7 @@ backendTest("subscription store: get, list with filters, keyset and offset, coun
 backendTest(
   "subscription store: approve moves pending to active once, from the newest event",
   async (s, sql) => {
-    const store = s.subscriptions;
+    const store = subscriptionsOf(s);
     const o = await store.insert(sub({ active: false, code: "p1" }), 10);
     ok(o.kind === "created");
     await sql(
@@ -139,7 +142,7 @@ backendTest(
 backendTest(
   "subscription store: end writes the subscription alone, what was waiting fails after it; reactivate re-sends the undelivered since the last sent",
   async (s, sql) => {
-    const store = s.subscriptions;
+    const store = subscriptionsOf(s);
     const o = await store.insert(sub({ code: "e1" }), 10);
     if (o.kind !== "created") throw new Error(o.kind);
     const id = o.row.id;
@@ -179,7 +182,7 @@ backendTest(
 backendTest(
   "subscription store: due for expiry skips an active subscription still holding notifications, batched or not",
   async (s, sql) => {
-    const store = s.subscriptions;
+    const store = subscriptionsOf(s);
     const plain = await store.insert(sub({ end_time: NOW }), 10);
     const future = await store.insert(sub({ end_time: "2099-01-01T00:00:00Z" }), 10);
     const batched = await store.insert(
@@ -218,7 +221,7 @@ backendTest(
 backendTest(
   "subscription store: a deleted sender's live subscriptions are cancelled for good, their waiting notifications counted and failed after",
   async (s, sql) => {
-    const store = s.subscriptions;
+    const store = subscriptionsOf(s);
     const made = [
       await store.insert(sub({ sender_id: "gone" }), 10),
       await store.insert(sub({ sender_id: "gone" }), 10),

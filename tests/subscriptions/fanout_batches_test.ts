@@ -17,7 +17,7 @@ import {
   planBatch,
 } from "../../src/subscriptions/fanout.ts";
 import { event, logged, options, person, registrant, T0 } from "../helpers/fanout_fixture.ts";
-import { newSubscription } from "../helpers/subscription_fixture.ts";
+import { newSubscription, subscriptionsOf } from "../helpers/subscription_fixture.ts";
 
 /** Runs batches until caught up; what they did, with the rows they logged and the most one logged. */
 async function drain(
@@ -42,7 +42,7 @@ async function subscriptions(
 ): Promise<number[]> {
   const ids: number[] = [];
   for (let i = 0; i < count; i++) {
-    const r = await s.subscriptions.insert(newSubscription(T0, over), 10_000);
+    const r = await subscriptionsOf(s).insert(newSubscription(T0, over), 10_000);
     if (r.kind !== "created") throw new Error(r.kind);
     ids.push(r.row.id);
   }
