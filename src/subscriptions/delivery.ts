@@ -176,8 +176,9 @@ export async function runLane(
   const lanes = deps.storage.lanes;
   const notifications = deps.storage.notifications;
   const claimedAt = deps.clock.now();
-  if (!await lanes.claim(subscriptionId, iso(claimedAt), iso(claimedAt + leaseMs))) return 0;
-  let leaseUntil = deps.clock.now() + leaseMs;
+  let held = iso(claimedAt + leaseMs);
+  if (!await lanes.claim(subscriptionId, iso(claimedAt), held)) return 0;
+  let leaseUntil = claimedAt + leaseMs;
   const delay = retryDelay(deps.config.callbackRetryDelaysMs, options.random);
   let sent = 0;
   let uri: Promise<string | undefined> | undefined;
@@ -190,6 +191,7 @@ export async function runLane(
   let full = false;
   // The oldest pending rows, read LANE_READ_AHEAD at a time (each is checked again right before its send).
   const ahead: PendingNotification[] = [];
+  let lost = false;
   try {
     for (;;) {
       if (!sub || (!checked && (sub.state !== "active" || await laneHeld(deps, sub)))) break;
@@ -212,10 +214,18 @@ export async function runLane(
         ahead.length = 0;
         continue;
       }
-      // The lease is renewed once half of it is used, not per notification (a write saved on each send).
+      // The lease is renewed once half of it is used, not per notification (a write saved on each send). A send
+      // that outlasted it (a slow receiver, a long outbound timeout) may have let another instance's lane take
+      // the subscription over: then this lane stops, sending nothing more out of its turn.
       if (leaseUntil - deps.clock.now() < leaseMs / 2) {
-        leaseUntil = deps.clock.now() + leaseMs;
-        await lanes.renew(subscriptionId, iso(leaseUntil));
+        const until = deps.clock.now() + leaseMs;
+        if (!await lanes.renew(subscriptionId, held, iso(until))) {
+          deps.log.warn("notification lane lost its lease to another; it stops", { subscription: sub.code });
+          lost = true;
+          break;
+        }
+        leaseUntil = until;
+        held = iso(until);
       }
       const started = performance.now();
       const now = iso(deps.clock.now());
@@ -278,7 +288,7 @@ export async function runLane(
       checked = false;
     }
   } finally {
-    if (!deps.storage.closed) await lanes.release(subscriptionId);
+    if (!deps.storage.closed && !lost) await lanes.release(subscriptionId, held);
   }
   return sent;
 

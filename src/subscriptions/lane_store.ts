@@ -30,8 +30,10 @@ export const LANE_SQL = {
   // Conditional: the lease is free or expired, so two workers never run one lane at once.
   claim: `UPDATE subscriptions SET lease_until = ? WHERE id = ? AND state = 'active'
        AND (lease_until IS NULL OR lease_until <= ?) RETURNING id`,
-  renew: "UPDATE subscriptions SET lease_until = ? WHERE id = ?",
-  release: "UPDATE subscriptions SET lease_until = NULL WHERE id = ?",
+  // Fenced by the lease the lane holds (its exact lease_until): once another lane claimed the expired lease,
+  // this one's renew finds nothing (it stops) and its release leaves the other's lease alone.
+  renew: "UPDATE subscriptions SET lease_until = ? WHERE id = ? AND lease_until = ? RETURNING id",
+  release: "UPDATE subscriptions SET lease_until = NULL WHERE id = ? AND lease_until = ?",
   releaseAll: "UPDATE subscriptions SET lease_until = NULL WHERE lease_until IS NOT NULL",
   clearFailures: "UPDATE subscriptions SET consecutive_failures = 0, last_error = NULL WHERE id = ?",
   recordFailure:
@@ -55,10 +57,10 @@ export const LANE_SQL = {
 export interface LaneStore {
   /** Takes the lane's lease until `until` if it is free or expired at `now` and the subscription active. */
   claim(subscriptionId: number, now: string, until: string): Promise<boolean>;
-  /** Extends a lease this lane holds. */
-  renew(subscriptionId: number, until: string): Promise<void>;
-  /** Gives the lease back. */
-  release(subscriptionId: number): Promise<void>;
+  /** Extends the lease this lane holds until `held` to `until`; false when it holds it no more (taken over). */
+  renew(subscriptionId: number, held: string, until: string): Promise<boolean>;
+  /** Gives the lease back, if this lane (holding it until `held`) still holds it. */
+  release(subscriptionId: number, held: string): Promise<void>;
   /**
    * At worker start, frees the leases a previous run left: on SQLite every one (one worker process by design);
    * on PostgreSQL none (other instances hold live ones; a dead instance's lease expires). How many it freed.
@@ -97,8 +99,9 @@ export function sqliteLaneStore(db: Db): LaneStore {
     Promise.try(() => void stmt(db, sql).run(...values));
   return {
     claim: (id, now, until) => Promise.try(() => stmt(db, LANE_SQL.claim).get(until, id, now) !== undefined),
-    renew: (id, until) => run(LANE_SQL.renew, until, id),
-    release: (id) => run(LANE_SQL.release, id),
+    renew: (id, held, until) =>
+      Promise.try(() => stmt(db, LANE_SQL.renew).get(until, id, held) !== undefined),
+    release: (id, held) => run(LANE_SQL.release, id, held),
     releaseAll: () => Promise.try(() => Number(stmt(db, LANE_SQL.releaseAll).run().changes)),
     clearFailures: (id) => run(LANE_SQL.clearFailures, id),
     recordFailure: (id, error, now, limit) =>

@@ -21,8 +21,9 @@ export function pgLaneStore(pool: PgPool): LaneStore {
   return {
     claim: async (id, now, until) =>
       (await pgOne(pool, pgText(LANE_SQL.claim), [until, id, now])) !== undefined,
-    renew: (id, until) => run(LANE_SQL.renew, [until, id]),
-    release: (id) => run(LANE_SQL.release, [id]),
+    renew: async (id, held, until) =>
+      (await pgOne(pool, pgText(LANE_SQL.renew), [until, id, held])) !== undefined,
+    release: (id, held) => run(LANE_SQL.release, [id, held]),
     releaseAll: () => Promise.resolve(0),
     clearFailures: (id) => run(LANE_SQL.clearFailures, [id]),
     recordFailure: async (id, error, now, limit) =>

@@ -32,11 +32,16 @@ backendTest(
     equal(await s.lanes.claim(id, T0, T2), true);
     equal(await lease(sql, id), T2);
     equal(await s.lanes.claim(id, T1, T3), false);
-    // Expired at T2: another worker takes it over.
+    // Expired at T2: another worker takes it over. The first lane (holding it until T2) can neither renew nor
+    // release it any more: its renew says so (it stops), its release leaves the new holder's lease.
     equal(await s.lanes.claim(id, T2, T3), true);
-    await s.lanes.renew(id, T3);
+    equal(await s.lanes.renew(id, T2, T3), false);
+    await s.lanes.release(id, T2);
     equal(await lease(sql, id), T3);
-    await s.lanes.release(id);
+    const T4 = new Date(Date.parse(T3) + 60_000).toISOString();
+    equal(await s.lanes.renew(id, T3, T4), true);
+    equal(await lease(sql, id), T4);
+    await s.lanes.release(id, T4);
     equal(await lease(sql, id), null);
     equal(await s.lanes.claim(id, T0, T1), true);
     equal(await s.lanes.claim(pending, T0, T1), false);
@@ -203,7 +208,7 @@ Deno.test("lane store [postgres]: two pools racing for one lane's lease: exactly
         equal(claims.filter((c) => c.id === id && c.won).length, 1, `round ${round}, lane ${id}`);
       }
       // Half the rounds release; the others let the lease expire before the next round's `now`.
-      if (round % 2 === 0) { for (const id of ids) await (round % 4 === 0 ? a : b).lanes.release(id); }
+      if (round % 2 === 0) { for (const id of ids) await (round % 4 === 0 ? a : b).lanes.release(id, until); }
     }
     ok(true);
   } finally {

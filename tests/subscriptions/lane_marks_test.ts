@@ -128,3 +128,34 @@ Deno.test("a row read ahead that stops being pending before its turn is skipped,
 });
 
 const T = "2026-06-01T00:00:00.000Z";
+
+Deno.test("a lane whose send outlasted its lease, taken over meanwhile by another, stops after that send and leaves the other's lease", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  const rx = startReceiver();
+  try {
+    const code = await backlog(deps, rx, 5, "L");
+    const sub = (await deps.storage.subscriptions.get(code))!;
+    let other: string | undefined;
+    // During the first send: the lease runs out, and another instance's lane claims the subscription.
+    rx.status = () => {
+      rx.stall ??= (async () => {
+        deps.clock.advance(deps.config.leaseSeconds * 1000 + 1000);
+        const now = deps.clock.now();
+        other = new Date(now + deps.config.leaseSeconds * 1000).toISOString();
+        assert.ok(await deps.storage.lanes.claim(sub.id, new Date(now).toISOString(), other));
+      })();
+      return 200;
+    };
+    await runNotifierOnce(deps, FIXED);
+    // The send under way completed; nothing after it went out of the other lane's turn.
+    assert.deepEqual(givenNames(rx), ["L0"]);
+    assert.equal(
+      (await deps.storage.subscriptions.getById(sub.id))!.lease_until,
+      other,
+      "the other's lease stands",
+    );
+  } finally {
+    await rx.close();
+    deps.close();
+  }
+});
