@@ -60,3 +60,10 @@ export function isHeaderSafeId(value: unknown): value is string {
 /** The header-safe id rule as error messages state it (after the field's name). */
 export const HEADER_SAFE_ID_RULE =
   `must be 1 to ${MAX_ID} printable ASCII characters without spaces (ids travel in HTTP headers)`;
+
+/**
+ * The longest cursor accepted: what this server issues for 5 sort keys of at most 256 characters each, each
+ * character up to 6 bytes in its JSON (a control character or a lone surrogate written `\u00XX`), base64'd
+ * (4/3): about 10,300 characters. At 4,096 a cursor of long non-ASCII keys the server itself issued was refused.
+ */
+export const MAX_CURSOR_LENGTH = 12_288;

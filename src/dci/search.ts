@@ -5,6 +5,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { HeaderId, Locale, RequestStatus } from "./schemas.ts";
+import { MAX_CURSOR_LENGTH } from "./limits.ts";
 
 /** Query types (graphql is answered rjct.search_criteria.invalid). */
 export const QueryTypeEnum = z.enum(["idtype-value", "predicate", "expression"]);
@@ -19,7 +20,7 @@ export const SearchSort = z.object({
 export const PaginationRequest = z.object({
   page_size: z.number().int().min(1).openapi({ example: 20 }),
   page_number: z.number().int().min(1).optional().openapi({ example: 1 }),
-  cursor: z.string().max(4096).optional().openapi({
+  cursor: z.string().max(MAX_CURSOR_LENGTH).optional().openapi({
     description:
       "The next_cursor of the previous page (keyset: stable while records are added); page_number " +
       "is then not used",

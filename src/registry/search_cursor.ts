@@ -9,6 +9,7 @@
  * validated (length, alphabet, JSON shape, value types, the sort it was issued for) and its values are only
  * ever bound parameters; anything else is rjct.pagination.invalid, never SQL text or an error 500.
  */
+import { MAX_CURSOR_LENGTH } from "../dci/limits.ts";
 import { type Dialect, mark } from "./query_dialect.ts";
 
 /** One sort key: an allowlisted column of `registrants r` and its direction. */
@@ -23,8 +24,7 @@ export interface CursorPosition {
   id: number;
 }
 
-/** The longest cursor accepted (5 sort keys of at most 256 characters each fit). */
-export const MAX_CURSOR_LENGTH = 4096;
+export { MAX_CURSOR_LENGTH };
 
 function signature(sort: SortKey[]): string {
   return sort.map((k) => `${k.column}${k.desc ? "-" : "+"}`).join(",");

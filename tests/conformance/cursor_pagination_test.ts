@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { fixtureDeps, ids, searchOne } from "../registry/fixture.ts";
 import type { TestDeps } from "../helpers/deps.ts";
-import { encodeCursor } from "../../src/registry/search_cursor.ts";
+import { decodeCursor, encodeCursor, MAX_CURSOR_LENGTH } from "../../src/registry/search_cursor.ts";
 import {
   addRegistrant,
   searchItemOf,
@@ -109,7 +109,7 @@ Deno.test("cursor: a forged, foreign or oversized cursor is rjct.pagination.inva
       b64(`{"s":"","v":[{"$gt":1}]}`),
       b64("not json"),
       b64(`["", 3]`),
-      "A".repeat(5000),
+      "A".repeat(12_289),
       12345,
       { cursor: "x" },
     ];
@@ -136,6 +136,19 @@ Deno.test("cursor: a forged, foreign or oversized cursor is rjct.pagination.inva
     ]);
   } finally {
     deps.close();
+  }
+});
+
+Deno.test("cursor: the longest cursor this server issues (5 sort keys of 256 characters, each written 6 bytes in JSON) is accepted back", () => {
+  const sort = ["given_name", "surname", "locality", "region_code", "postal_code"].map((column) => ({
+    column,
+    desc: false,
+  }));
+  for (const char of ["\u0001", "\ud800", "語"]) {
+    const values = sort.map(() => char.repeat(256));
+    const cursor = encodeCursor(sort, values, 123_456_789);
+    assert.ok(cursor.length <= MAX_CURSOR_LENGTH, `${cursor.length} characters`);
+    assert.deepEqual(decodeCursor(cursor, sort), { values, id: 123_456_789 });
   }
 });
 
