@@ -39,7 +39,9 @@ function parseNode(text: string): ParsedIp | undefined {
   if (s.length > 64) return undefined;
   if (s.startsWith("[")) {
     const end = s.indexOf("]");
-    return end > 0 ? parseIp(s.slice(1, end)) : undefined;
+    const ip = end > 0 ? parseIp(s.slice(1, end)) : undefined;
+    // `[::ffff:10.0.0.2]` is 10.0.0.2, as a bare one is: matched against IPv4 trusted proxies and limits alike.
+    return ip ? normalise(ip) : undefined;
   }
   const colon = s.indexOf(":");
   if (colon > 0 && colon === s.lastIndexOf(":")) s = s.slice(0, colon); // IPv4 with a port
