@@ -3,7 +3,7 @@
  * both backends share are in search_item.ts; PostgreSQL's execution is pg_search.ts). Synchronous: it runs in
  * the search pool's workers under the statement budget of src/db/budget.ts.
  */
-import type { Db } from "../db/sqlite.ts";
+import { type Db, readSnapshot } from "../db/sqlite.ts";
 import { type Compiled, searchFrom, toSql } from "./query_sql.ts";
 import { fromRow, REGISTRANT_SELECT, SQL, type StoredRegistrant } from "./store.ts";
 import { stmt } from "../db/statements.ts";
@@ -66,7 +66,9 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
   // The counts that choose an AND's driving comparison (valueEstimator) run under the request's budget too.
   const compile = () => toSql(p.cond, { ...p.sql, estimate: valueEstimator(ctx.db) });
   const where = ctx.budget ? withStatementBudget(ctx.db, ctx.budget, compile) : compile();
-  const read = () => readMatches(ctx, p, where);
+  // The count, the page and its records from one snapshot (PostgreSQL reads them in one transaction too): a
+  // write committed between them could answer a record no longer live, or a total the page disagrees with.
+  const read = () => readSnapshot(ctx.db, () => readMatches(ctx, p, where));
   const lookup = p.lookup
     ? identifierPage(ctx.db, {
       where,

@@ -34,7 +34,10 @@ Deno.test("clientAddress() walks X-Forwarded-For from the right, skipping truste
   assert.equal(who("::ffff:127.0.0.1", xff).ip, "203.0.113.9"); // a dual-stack socket's view of 127.0.0.1
   assert.equal(who("fd00::5", xff).ip, "203.0.113.9");
   // A bracketed IPv4-mapped hop is its IPv4 address: a trusted proxy written so is skipped as a bare one is.
-  assert.equal(who("127.0.0.1", { "x-forwarded-for": "203.0.113.9, [::ffff:10.0.0.2]:80" }).ip, "203.0.113.9");
+  assert.equal(
+    who("127.0.0.1", { "x-forwarded-for": "203.0.113.9, [::ffff:10.0.0.2]:80" }).ip,
+    "203.0.113.9",
+  );
   assert.equal(who("127.0.0.1", { "x-forwarded-for": "[::ffff:203.0.113.9]" }).ip, "203.0.113.9");
 });
 
