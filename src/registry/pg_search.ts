@@ -25,7 +25,7 @@ import { attributeOf } from "./attributes.ts";
 import { afterCursor, orderBy } from "./search_cursor.ts";
 import { withDataFrom } from "./search_lookup.ts";
 import { ItemRejection } from "./search_criteria.ts";
-import { filterError } from "./query_parse.ts";
+import { hasNul } from "./query_parse.ts";
 import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
 import {
   answerOf,
@@ -62,9 +62,6 @@ export async function pgSearchItem(
   try {
     const p = prepareItem(ctx, item);
     checkCursorTypes(p);
-    if (hasNul(p.cond)) {
-      throw filterError("a value contains the NUL character, which PostgreSQL text cannot hold");
-    }
     // The counts that choose an AND's driving comparison run under the request's budget, as its reads do.
     const where = await pgWithBudget(pool, ctx.budget, (client, tighten) => compile(client, p, tighten));
     const lookup = p.lookup ? await identifierPage(pool, p, where) : undefined;
@@ -138,13 +135,6 @@ function checkCursorTypes(p: PreparedItem): void {
       );
     }
   });
-}
-
-/** Whether a string anywhere in `v` (a parsed query, a value) holds NUL. */
-export function hasNul(v: unknown): boolean {
-  if (typeof v === "string") return v.includes("\u0000");
-  if (typeof v === "object" && v !== null) return Object.values(v).some(hasNul);
-  return false;
 }
 
 /** An identifier lookup's first page in one statement, or undefined when it found more (search_lookup.ts). */

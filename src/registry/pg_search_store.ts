@@ -6,7 +6,8 @@ import type { PgPool } from "../db/pg/pool.ts";
 import { pgAll, pgText } from "../db/pg/query.ts";
 import type { SearchStore } from "./search_store.ts";
 import { searchMessageWith } from "./search_message.ts";
-import { hasNul, pgSearchItem } from "./pg_search.ts";
+import { pgSearchItem } from "./pg_search.ts";
+import { hasNul } from "./query_parse.ts";
 import { type Hit, lookupAnswers, lookupPlan, valueChunks } from "./id_lookup.ts";
 
 /** The live identifiers of a chunk of values in a registry, with their registrants' data (id_lookup.ts). */

@@ -118,7 +118,19 @@ export function parseQuery(queryType: unknown, query: unknown): ParsedQuery {
   }
   const counted = count(parsed.cond, 0);
   if (counted > MAX_COMPARISONS) throw filterError(`query has more than ${MAX_COMPARISONS} comparisons`);
+  // No stored text holds NUL (records refuse it; PostgreSQL text cannot hold it): refused alike on both backends,
+  // where SQLite answered it (a `ne` matched every record) and PostgreSQL refused it or failed its statement.
+  if (hasNul(parsed.cond)) {
+    throw filterError("a value contains the NUL character (U+0000), which no record holds");
+  }
   return parsed;
+}
+
+/** Whether a string anywhere in `v` (a parsed query, a value) holds NUL. */
+export function hasNul(v: unknown): boolean {
+  if (typeof v === "string") return v.includes("\u0000");
+  if (typeof v === "object" && v !== null) return Object.values(v).some(hasNul);
+  return false;
 }
 
 function count(c: Cond, depth: number): number {

@@ -101,6 +101,10 @@ Deno.test("subscribeProcessor() answers each rule's rjct code per item", async (
         filter: [{ expression1: { attribute_name: "password", operator: "eq", attribute_value: 1 } }],
       }),
       subItem("gql", { filter_type: "graphql", filter: { expression: "query {}" } }),
+      subItem("nul", {
+        filter_type: "predicate",
+        filter: [{ expression1: { attribute_name: "surname", operator: "ne", attribute_value: "x\u0000" } }],
+      }),
       subItem("end", { frequency: { start_time: "2020-01-01T00:00:00Z", end_time: "2020-02-01T00:00:00Z" } }),
       subItem("ok", {}),
     ]);
@@ -112,6 +116,7 @@ Deno.test("subscribeProcessor() answers each rule's rjct code per item", async (
       ["rt", "rjct", "rjct.notify_types.invalid"],
       ["filter", "rjct", "rjct.notify_details.invalid"],
       ["gql", "rjct", "rjct.notify_details.invalid"],
+      ["nul", "rjct", "rjct.notify_details.invalid"],
       ["end", "rjct", "rjct.notify_details.invalid"],
       ["ok", "rjct", "rjct.reference_id.duplicate"],
     ]);
