@@ -111,5 +111,12 @@ export async function checkAdminToken(
   if (!info) return { ok: false, reason: "invalid" };
   await giveBack(deps, admission.ticket);
   deps.knownAdminTokens.remember(token, deps.clock.now());
-  return { ok: true, info };
+  // When it was last used, as `admin-token list` and the console show it: written at each verification (a login,
+  // or the admin API's at most once a minute per isolate: src/admin/auth.ts), not per request. A write that
+  // fails (the database busy) costs the caller nothing.
+  const at = new Date(deps.clock.now()).toISOString();
+  await deps.storage.adminTokens.touch(info.id, at).catch((err) =>
+    deps.log.debug("admin token last use not recorded", { admin_token_id: info.id, err })
+  );
+  return { ok: true, info: { ...info, last_used_at: at } };
 }

@@ -21,6 +21,7 @@ import {
   tokenCheck,
   tokenLookup,
   tokenValues,
+  TOUCH,
 } from "./tokens.ts";
 import type { AdminTokenStore } from "./token_store.ts";
 
@@ -56,6 +57,7 @@ export function pgAdminTokenStore(pool: PgPool): AdminTokenStore {
     find,
     verify: async (token, options) => await (await find(token, options))?.verify(),
     activeRole: async (id) => (await pgOne<{ role: AdminRole }>(pool, pgText(ACTIVE_ROLE), [id]))?.role,
+    touch: async (id, now) => void await pgRun(pool, pgText(TOUCH), [now, id]),
     ensureEnv: (token, now = new Date().toISOString()) =>
       pgTransaction(pool, async (c) => {
         // Instances starting at once take turns (readers are not held up), so the token is registered once.

@@ -14,6 +14,7 @@ import {
   legacyAdminTokenIds,
   listAdminTokens,
   revokeAdminToken,
+  TOUCH,
   verifyAdminToken,
 } from "./tokens.ts";
 
@@ -45,6 +46,8 @@ export interface AdminTokenStore {
   ensureEnv(token: string, now?: string): Promise<EnvTokenOutcome>;
   /** Ids of active tokens in the legacy format (still accepted; operators should replace them). */
   legacyIds(): Promise<string[]>;
+  /** Records `now` as when the token was last used (verified). */
+  touch(id: string, now: string): Promise<void>;
 }
 
 /** The admin tokens in the embedded SQLite database. */
@@ -60,5 +63,6 @@ export function sqliteAdminTokenStore(db: Db): AdminTokenStore {
       Promise.try(() => (stmt(db, ACTIVE_ROLE).get(id) as { role: AdminRole } | undefined)?.role),
     ensureEnv: (token, now) => ensureEnvAdminToken(db, token, now),
     legacyIds: () => Promise.try(() => legacyAdminTokenIds(db)),
+    touch: (id, now) => Promise.try(() => void stmt(db, TOUCH).run(now, id)),
   };
 }

@@ -104,6 +104,9 @@ export function revokeAdminToken(db: Db, id: string, now = new Date().toISOStrin
 /** The role of a token while it is active (`?`: its id): what a cached verification re-reads. */
 export const ACTIVE_ROLE = "SELECT role FROM admin_tokens WHERE id = ? AND revoked_at IS NULL";
 
+/** Records when a token was last verified (both backends). */
+export const TOUCH = "UPDATE admin_tokens SET last_used_at = ? WHERE id = ?";
+
 /** Constant-time equality of two strings of any length (compares their SHA-256 digests). */
 function sameSecret(a: string, b: string): boolean {
   const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();

@@ -38,6 +38,7 @@ const list: Command = {
         "role",
         "source",
         "created_at",
+        "last_used_at",
         "revoked_at",
       ]);
     }),

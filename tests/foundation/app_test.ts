@@ -195,8 +195,14 @@ Deno.test("requireAdmin() lets admins write, viewers only read, and stops a revo
     ok(res.headers.get("www-authenticate"));
     equal((await errOf(res)).code, "err.request.unauthorized");
     equal((await req("dcia_wrong")).status, 401);
+    equal(admin.info.last_used_at, null);
     equal((await req(admin.token)).status, 404); // authenticated, then no such route
     equal((await req(viewer.token)).status, 404);
+    // Verified: its last use recorded (at verification, not per request: the next minute's reuse the check).
+    equal(
+      (await deps.storage.adminTokens.get(admin.info.id))?.last_used_at,
+      new Date(deps.clock.now()).toISOString(),
+    );
     res = await req(viewer.token, "POST");
     equal(res.status, 403);
     equal((await errOf(res)).code, "err.request.forbidden");

@@ -22,6 +22,7 @@ export function adminTokenPages(app: Hono<ConsoleEnv>, deps: Deps): void {
             { title: "Role", cell: (t) => t.role },
             { title: "Source", cell: (t) => t.source },
             { title: "Created", cell: (t) => t.created_at },
+            { title: "Last used", cell: (t) => t.last_used_at ?? "never" },
             {
               title: "State",
               cell: (t) =>
