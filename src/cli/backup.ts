@@ -1,7 +1,7 @@
 /** `dci-server backup`, `dci-server restore` and `dci-server version`: the operator's side of backups and upgrades. */
 import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
 import { dataPaths, requireDatabase } from "../deps.ts";
-import { backupDatabase, fileStamp, syncFile } from "../db/backup.ts";
+import { backupDatabase, fileStamp, pruneBackups, syncFile } from "../db/backup.ts";
 import { BackupInvalidError, checkBackup } from "../db/backup_check.ts";
 import {
   DataDirBusyError,
@@ -39,6 +39,13 @@ const backupCommand: Command = {
     const target = positionals[0] ?? `${paths.backups}/manual-${fileStamp(Date.now())}.sqlite`;
     const lock = holdForBackup(cfg.dataDir);
     try {
+      // What killed backups left in the backup dir (each a partial copy, secrets included): scheduled backups
+      // clear it too, but a server without DCI_BACKUP_CRON never runs them.
+      if (positionals[0] === undefined) {
+        await pruneBackups(paths.backups, Infinity).catch((err) => {
+          if (!(err instanceof Deno.errors.NotFound)) throw err;
+        });
+      }
       const result = await backupDatabase(paths.db, target);
       if (positionals[0] === undefined) await giveToDataDirOwner(cfg.dataDir, [paths.backups, result.path]);
       print.done(`backup written: ${result.path} (${result.bytes} bytes)`, result);

@@ -77,16 +77,19 @@ export async function backupDatabase(db: Db | string, target: string): Promise<B
   return { path: target, bytes: (await Deno.stat(target)).size };
 }
 
-/** The temporary file of a backup being written (and its journal): `<target>.partial-<8 hex>[-journal]`. */
-const PARTIAL_NAME = /\.sqlite\.partial-[0-9a-f]{8}(-journal)?$/;
+/**
+ * The temporary file of a backup being written (and its journal, or the WAL and shared memory a copy killed
+ * before its switch to the rollback journal left): `<target>.partial-<8 hex>[-journal|-wal|-shm]`.
+ */
+const PARTIAL_NAME = /\.sqlite\.partial-[0-9a-f]{8}(-journal|-wal|-shm)?$/;
 
 /** How old (unchanged) a partial file must be to be one a killed backup left: a live copy writes it throughout. */
 export const STALE_PARTIAL_MS = 60 * 60_000;
 
 /**
  * Deletes the oldest backups named `dci-<stamp>.sqlite` in `dir` beyond the newest `keep`, and the partial files
- * of backups killed while writing (unchanged for STALE_PARTIAL_MS); other files (the pre-migration backups,
- * anything the operator put there) are never touched. Returns the paths deleted.
+ * of backups killed while writing (unchanged for STALE_PARTIAL_MS; `keep` Infinity: those alone); other files
+ * (the pre-migration backups, anything the operator put there) are never touched. Returns the paths deleted.
  */
 export async function pruneBackups(dir: string, keep: number, nowMs = Date.now()): Promise<string[]> {
   const names: string[] = [];

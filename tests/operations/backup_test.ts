@@ -90,15 +90,23 @@ Deno.test("pruneBackups() removes the partial files of a killed backup once unch
       "dci-20261130T030000Z.sqlite.partial-0a1b2c3d",
       "dci-20261130T030000Z.sqlite.partial-0a1b2c3d-journal",
       "manual.sqlite.partial-deadbeef",
+      // A copy killed before its switch to the rollback journal leaves its WAL and shared memory.
+      "manual.sqlite.partial-deadbeef-wal",
+      "manual.sqlite.partial-deadbeef-shm",
       "dci-20261201T030000Z.sqlite.partial-12345678", // being written: recent
       "notes.partial-0a1b2c3d", // not a backup's
     ];
     for (const n of names) await Deno.writeFile(`${dir}/${n}`, new Uint8Array([1]));
     const old = new Date(Date.now() - 2 * 60 * 60_000);
-    for (const n of [...names.slice(0, 3), names[4]]) await Deno.utime(`${dir}/${n}`, old, old);
-    const pruned = await pruneBackups(dir, 5);
-    assert.deepEqual(pruned, names.slice(0, 3).map((n) => `${dir}/${n}`).sort());
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [names[3], names[4]].sort());
+    for (const n of [...names.slice(0, 5), names[6]]) await Deno.utime(`${dir}/${n}`, old, old);
+    // Partials alone (a manual backup's clean-up) leave the backups.
+    await Deno.writeFile(`${dir}/dci-20261101T030000Z.sqlite`, new Uint8Array([1]));
+    const pruned = await pruneBackups(dir, Infinity);
+    assert.deepEqual(pruned, names.slice(0, 5).map((n) => `${dir}/${n}`).sort());
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
+      [names[5], names[6], "dci-20261101T030000Z.sqlite"].sort(),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -297,12 +305,18 @@ Deno.test("backup schedule: registered only with DCI_BACKUP_CRON on a disk data 
   assert.throws(() => testConfig({ backupKeep: "0" }), ConfigError);
 });
 
-Deno.test("dci-server backup without a FILE writes manual-<time>.sqlite, which retention never prunes", async () => {
+Deno.test("dci-server backup without a FILE writes manual-<time>.sqlite, which retention never prunes, and clears a killed backup's partial", async () => {
   const { runCliProcess } = await import("../helpers/server.ts");
   const dir = await Deno.makeTempDir({ prefix: "dci-backup-manual-" });
   try {
     const env = { DCI_DATA_DIR: `${dir}/data` };
     assert.equal((await runCliProcess(["migrate"], env)).code, 0);
+    // What a backup killed two hours ago left (no DCI_BACKUP_CRON, so no scheduled backup ever clears it).
+    const left = `${dir}/data/backups/manual-20261101T000000Z.sqlite.partial-0a1b2c3d`;
+    await Deno.mkdir(`${dir}/data/backups`, { recursive: true });
+    await Deno.writeFile(left, new Uint8Array([1]));
+    const old = new Date(Date.now() - 2 * 60 * 60_000);
+    await Deno.utime(left, old, old);
     const made = await runCliProcess(["backup"], env);
     assert.equal(made.code, 0, made.stderr);
     const names = [...Deno.readDirSync(`${dir}/data/backups`)].map((e) => e.name);
