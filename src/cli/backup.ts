@@ -36,18 +36,19 @@ const backupCommand: Command = {
     if (cfg.dataDir === ":memory:") throw new UsageError("an in-memory data dir has nothing to back up");
     await requireDatabase(cfg);
     // Named apart from the scheduled ones (dci-<time>.sqlite), which retention prunes: a manual backup is kept.
+    const intoBackupDir = positionals[0] === undefined;
     const target = positionals[0] ?? `${paths.backups}/manual-${fileStamp(Date.now())}.sqlite`;
     const lock = holdForBackup(cfg.dataDir);
     try {
       // What killed backups left in the backup dir (each a partial copy, secrets included): scheduled backups
       // clear it too, but a server without DCI_BACKUP_CRON never runs them.
-      if (positionals[0] === undefined) {
+      if (intoBackupDir) {
         await pruneBackups(paths.backups, Infinity).catch((err) => {
           if (!(err instanceof Deno.errors.NotFound)) throw err;
         });
       }
       const result = await backupDatabase(paths.db, target);
-      if (positionals[0] === undefined) await giveToDataDirOwner(cfg.dataDir, [paths.backups, result.path]);
+      if (intoBackupDir) await giveToDataDirOwner(cfg.dataDir, [paths.backups, result.path]);
       print.done(`backup written: ${result.path} (${result.bytes} bytes)`, result);
       print.note(
         "It holds the server's secrets as the data dir does (sealed when DCI_KEY_ENCRYPTION_KEY is set): " +

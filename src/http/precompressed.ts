@@ -19,7 +19,7 @@ export async function precompress(doc: unknown): Promise<Precompressed> {
 }
 
 /** Accept-Encoding lists gzip without `q=0`. */
-export function acceptsGzip(header: string | undefined): boolean {
+function acceptsGzip(header: string | undefined): boolean {
   return header?.split(",").some((item) => {
     const [coding, ...params] = item.split(";").map((x) => x.trim().toLowerCase());
     return coding === "gzip" && !params.some((p) => /^q=0(\.0{0,3})?$/.test(p));

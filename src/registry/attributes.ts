@@ -160,6 +160,15 @@ export function normaliseTimestamp(raw: unknown): string | undefined {
 }
 
 /**
+ * A date or date-time as the UTC instant it is stored as (`toISOString`'s form): a date is its midnight UTC, a
+ * date-time without a zone is UTC (normaliseTimestamp); undefined when neither.
+ */
+export function normaliseInstant(raw: unknown): string | undefined {
+  const t = normaliseTimestamp(raw);
+  return t !== undefined && t.length === 10 ? `${t}T00:00:00.000Z` : t;
+}
+
+/**
  * `s` in Unicode NFC, the form names are stored in (model.ts) and compared in (the query compiler): `José` typed
  * with a combining accent (NFD) is the same name as with `é`. Text below U+0300 is NFC already (no combining
  * mark, no character NFC maps): only text with a later character pays for `normalize` (~0.25 µs a call).

@@ -2,7 +2,7 @@
  * The registrant model and the one input reader every writer uses (import, admin API, demo seeder).
  * Input is the DCI record shape (identifier[], name{}, address[], ...) with a few flat conveniences.
  */
-import { nfc, normaliseDate, normaliseIdType, normaliseSex, normaliseTimestamp } from "./attributes.ts";
+import { nfc, normaliseDate, normaliseIdType, normaliseInstant, normaliseSex } from "./attributes.ts";
 import { MAX_NAME, MAX_TIMESTAMP } from "../dci/limits.ts";
 import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
 import { recordTypeNamed, socialRegistry } from "../registries/index.ts";
@@ -246,11 +246,11 @@ export function readRegistrant(
     if (v === undefined || v === null || v === "") return undefined;
     // Already what it would become (an export's or this server's own form): kept as it is.
     if (typeof v === "string" && CANONICAL_STAMP.test(v) && normaliseDate(v)) return v;
-    // Read as queries read it (normaliseTimestamp): a date-time without a zone is UTC, whatever the host's zone
-    // (Date.parse reads it as local time, so a registry on a host outside UTC stored it shifted).
-    const t = normaliseTimestamp(v);
+    // Read as queries read it: a date-time without a zone is UTC, whatever the host's zone (Date.parse reads it
+    // as local time, so a registry on a host outside UTC stored it shifted).
+    const t = normaliseInstant(v);
     if (t === undefined) errors.push(`${field}: ${show(v)} is not an ISO 8601 date-time`);
-    return t !== undefined && t.length === 10 ? `${t}T00:00:00.000Z` : t;
+    return t;
   };
   let sex: string | undefined;
   if (raw.sex !== undefined && raw.sex !== null && raw.sex !== "") {

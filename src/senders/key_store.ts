@@ -84,9 +84,12 @@ export const KEY_SQL = {
   dropJwks: "DELETE FROM sender_keys WHERE sender_id = ? AND source = 'jwks'",
   jwksUrl: "SELECT jwks_url FROM senders WHERE sender_id = ?",
   source: "SELECT source FROM sender_keys WHERE sender_id = ? AND key_id = ?",
-  // A new (or no) JWKS URL: the last fetch was another URL's, so the new one is fetched at the next refresh.
-  forgetFetch:
-    "UPDATE senders SET jwks_fetched_at = NULL, jwks_fetch_status = NULL, jwks_fetch_error = NULL WHERE sender_id = ?",
+  // With dropJwks, in the transaction that changes a sender's jwks_url (which also sets its updated_at): the
+  // keys fetched from the old URL are gone, so keys_version moves on (every key cache drops them), and the last
+  // fetch was another URL's, so the new one is fetched at the next refresh.
+  urlChanged:
+    `UPDATE senders SET keys_version = keys_version + 1, jwks_fetched_at = NULL, jwks_fetch_status = NULL,
+    jwks_fetch_error = NULL WHERE sender_id = ? RETURNING *`,
   fetched:
     "UPDATE senders SET jwks_fetched_at = ?, jwks_fetch_status = ?, jwks_fetch_error = ? WHERE sender_id = ?",
 } as const;

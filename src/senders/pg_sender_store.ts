@@ -14,8 +14,6 @@ import {
   DELETE_SENDER,
   duplicate,
   insertSenderSql,
-  jwksUrlChanged,
-  nowOf,
   SELECT_ACTIVE,
   SELECT_SENDER,
   type SenderRow,
@@ -71,8 +69,9 @@ export function pgSenderStore(pool: PgPool): SenderStore {
           [...names.map((k) => columns[k]), id],
         );
         if (!row || !before || before.jwks_url === columns.jwks_url) return row;
-        for (const sql of jwksUrlChanged()) await pgRun(c, pgText(sql.text), sql.values(id, nowOf(columns)));
-        return await pgOne<SenderRow>(c, "SELECT * FROM senders WHERE sender_id = $1", [id]);
+        // A URL changed or cleared: the keys fetched from the old one go with it (as on SQLite).
+        await pgRun(c, pgText(KEY_SQL.dropJwks), [id]);
+        return await pgOne<SenderRow>(c, pgText(KEY_SQL.urlChanged), [id]);
       }),
     delete: (id, reason, now) =>
       pgTransaction(pool, async (c) => {

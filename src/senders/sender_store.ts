@@ -12,25 +12,6 @@ import { type SenderStanding, standingOf } from "./pause.ts";
 import { cancelForDeletedSender } from "../subscriptions/store.ts";
 import { cancelOpenTransactions, openTransactionIds } from "../transactions/store.ts";
 
-/**
- * What a change of a sender's jwks_url (to another URL or none) also writes, in its transaction: the keys fetched
- * from the old URL are dropped (no configured URL stands behind them any more: a URL is cleared or replaced
- * because its host is compromised or gone), keys_version bumped so every key cache drops them, and the last
- * fetch forgotten so the new URL is fetched at the next refresh. Both backends run these in order.
- */
-export function jwksUrlChanged(): Array<{ text: string; values(id: string, now: string): string[] }> {
-  return [
-    { text: KEY_SQL.dropJwks, values: (id) => [id] },
-    { text: KEY_SQL.bump, values: (id, now) => [now, id] },
-    { text: KEY_SQL.forgetFetch, values: (id) => [id] },
-  ];
-}
-
-/** The time an update writes (its updated_at), for the statements that go with it. */
-export function nowOf(columns: SenderColumns): string {
-  return typeof columns.updated_at === "string" ? columns.updated_at : new Date().toISOString();
-}
-
 /** A `senders` row as stored (flags 0/1, unset limits null). */
 export type SenderRow = Record<string, string | number | null>;
 
@@ -196,8 +177,11 @@ export function sqliteSenderStore(db: Db): SenderStore {
           const names = columnNames(columns);
           const changed = stmt(db, updateSenderSql(names)).run(...names.map((k) => columns[k]), id).changes;
           if (changed === 0) return undefined;
+          // A URL changed or cleared (its host compromised or gone): no configured URL stands behind the keys
+          // fetched from the old one any more.
           if (before && before.jwks_url !== columns.jwks_url) {
-            for (const sql of jwksUrlChanged()) stmt(db, sql.text).run(...sql.values(id, nowOf(columns)));
+            stmt(db, KEY_SQL.dropJwks).run(id);
+            return stmt(db, KEY_SQL.urlChanged).get(id) as SenderRow;
           }
           return get(id);
         })

@@ -2,7 +2,7 @@
  * Field readers for the farmer registry's `details`: every value bounded and normalised, every problem pushed
  * to `errors` naming the field as the client wrote it (`details.farms[0].land_size: expected a number`).
  */
-import { normaliseTimestamp } from "../../registry/attributes.ts";
+import { normaliseInstant } from "../../registry/attributes.ts";
 import { type CodeList, readCode } from "./codes.ts";
 
 /** A JSON object. */
@@ -117,13 +117,10 @@ export function readBool(v: unknown, path: string, errors: string[]): boolean | 
 
 /** An ISO 8601 date or date-time, normalised to a UTC date-time (`2024-03-01` → `2024-03-01T00:00:00.000Z`). */
 export function readStamp(v: unknown, path: string, errors: string[]): string | undefined {
-  // normaliseTimestamp reads a date-time without a zone as UTC on any host (Date.parse: the host's local time).
-  const t = normaliseTimestamp(v);
-  if (t === undefined) {
-    fail(errors, `${path}: ${show(v)} is not an ISO 8601 date or date-time`);
-    return undefined;
-  }
-  return t.length === 10 ? `${t}T00:00:00.000Z` : t;
+  // A date-time without a zone is UTC on any host (Date.parse: the host's local time).
+  const t = normaliseInstant(v);
+  if (t === undefined) fail(errors, `${path}: ${show(v)} is not an ISO 8601 date or date-time`);
+  return t;
 }
 
 /** One code of `list` (named `listName` in errors). */
