@@ -70,6 +70,11 @@ export interface ProfileEventType {
   /** As clients send it in `reg_event_type` (compared case-insensitively after the last `:`), first = sent. */
   names: readonly string[];
   /**
+   * The record types (storage names) the event happens to, when not every one of the registry's: a subscription
+   * to it for another record type is refused (it would never be notified).
+   */
+  recordTypes?: readonly string[];
+  /**
    * Whether a registry change is this event: `change` is registration / update / delete, `before` the record
    * as it was (undefined for a registration), `after` as it is now.
    */

@@ -8,12 +8,14 @@ import { OutboundError } from "../net/outbound.ts";
 import {
   compileFilter,
   dedupeKey,
+  eventTypeName,
   isChangeEvent,
   normaliseEventType,
   normaliseRecordType,
+  profileEventType,
   SubscribeRejection,
+  subscriptionTime,
 } from "./rules.ts";
-import { subscriptionTime } from "./rules.ts";
 import type { NewSubscription } from "./store.ts";
 import { MAX_FILTER_JSON, MAX_FREQUENCY_JSON } from "../dci/limits.ts";
 import { profileOf } from "../registries/index.ts";
@@ -70,6 +72,13 @@ export function checkCriteria(raw: unknown, registry: string, now: string): Chec
       `notify_record_type ${JSON.stringify(c.notify_record_type ?? null)?.slice(0, 60)} is not ${
         profile?.recordTypes.map((rt) => rt.storage).join(" or ") ?? `a record type of ${registry}`
       }`,
+    );
+  }
+  const only = profileEventType(profile, eventType)?.recordTypes;
+  if (only && !only.includes(recordType)) {
+    throw new SubscribeRejection(
+      "rjct.notify_types.invalid",
+      `reg_event_type ${eventTypeName(eventType)} happens to ${only.join(" or ")} records, not ${recordType}`,
     );
   }
   if (jsonLength(c.filter) > MAX_FILTER_JSON) {

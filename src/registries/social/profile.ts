@@ -5,7 +5,7 @@
  * address (group_type, group_size, poverty_score) are columns of `registrants`, declared in the core allowlist
  * (src/registry/attributes.ts) because any registry's groups have them; it has no `details`.
  */
-import type { ImportColumn, RecordTypeDef, RegistryProfile } from "../profile.ts";
+import type { ImportColumn, ProfileEventType, RecordTypeDef, RegistryProfile } from "../profile.ts";
 import { toDciGroup, toDciPerson } from "./mapping.ts";
 import { demoRecords } from "./seed.ts";
 
@@ -18,6 +18,19 @@ const GROUP: RecordTypeDef = {
   storage: "group",
   kind: "group",
   names: ["Group", "household", "family", "srgroup"],
+};
+
+/**
+ * The social yaml's own event (its NotifyEventRequest enum: `REGISTER`, `NewHouseHoldMember`): a person who joins
+ * a household, registered in one or moved into another. It is notified with the new member's record (its
+ * `group_id` names the household): the change is to the person, whose event it is, so a subscription to it names
+ * the person record type.
+ */
+export const NEW_HOUSEHOLD_MEMBER: ProfileEventType = {
+  names: ["NewHouseHoldMember"],
+  recordTypes: [PERSON.storage],
+  matches: (change, after, before) =>
+    change !== "delete" && after.groupRef !== undefined && after.groupRef !== before?.groupRef,
 };
 
 /** CSV columns of the social registry beside the shared ones (src/registry/csv.ts). */
@@ -37,7 +50,7 @@ export const socialProfile: RegistryProfile = {
   recordTypes: [PERSON, GROUP],
   idTypes: ["UIN", "BRN", "NID", "PASSPORT", "HOUSEHOLD_ID"],
   attributes: [],
-  eventTypes: [],
+  eventTypes: [NEW_HOUSEHOLD_MEMBER],
   standardActions: ["search", "subscribe", "unsubscribe", "txn-status", "receipt"],
   actions: [],
   lenientFields: true,
