@@ -436,6 +436,13 @@ export const SETTINGS: readonly Setting[] = [
     doc: "Consecutive failed notifications before a subscription moves to error",
   },
   {
+    key: "subscriptionErrorExpiryDays",
+    env: "DCI_SUBSCRIPTION_ERROR_EXPIRY_DAYS",
+    default: "14",
+    doc:
+      "Days a subscription may stay in error (its notifications logged, held for a reactivation) before it expires and what it holds is failed; 0 keeps it until an operator acts",
+  },
+  {
     key: "notifyBatchMax",
     env: "DCI_NOTIFY_BATCH_MAX",
     default: "100",
@@ -617,6 +624,7 @@ const schema = z.object({
   processTimeoutMs: int(100, 3_600_000),
   subscriptionLimit: int(1, 100_000),
   subscriptionFailureLimit: int(1, 1000),
+  subscriptionErrorExpiryDays: int(0, 36_500),
   notifyBatchMax: int(1, 1000),
   searchMaxResults: int(1, 10_000_000),
   searchBudgetMs: int(1, 600_000),

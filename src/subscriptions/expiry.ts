@@ -16,21 +16,40 @@ import { ENDED_CHUNK } from "./store.ts";
  */
 export const FANOUT_SLACK_MS = 60_000;
 
+/** Sorts before every stored time: with DCI_SUBSCRIPTION_ERROR_EXPIRY_DAYS=0 no error is old enough. */
+const NEVER = "0000";
+
 /**
  * Expires every live subscription whose end time has passed, once fan-out has logged the events of its window
- * (they would not be notified after it ends); returns how many.
+ * (they would not be notified after it ends), and every one in error for longer than
+ * DCI_SUBSCRIPTION_ERROR_EXPIRY_DAYS (fan-out logs an errored subscription's events for its reactivation: a
+ * partner gone for good would grow the log with every registry change for ever); returns how many.
  */
 export async function expireSubscriptions(deps: Deps): Promise<number> {
   const store = deps.storage.subscriptions;
+  const days = deps.config.subscriptionErrorExpiryDays;
   let total = 0;
   for (let i = 0; i < 1000; i++) {
     const now = isoNow(deps.clock);
     const since = await deps.storage.fanOut.pendingSince();
     const fanned = new Date(Date.parse(since ?? now) - FANOUT_SLACK_MS).toISOString();
-    const ids = await store.dueForExpiry(fanned < now ? fanned : now);
+    const errorSince = days > 0 ? new Date(Date.parse(now) - days * 86_400_000).toISOString() : NEVER;
+    const ids = await store.dueForExpiry(fanned < now ? fanned : now, errorSince);
     if (ids.length === 0) break;
     const ended: number[] = [];
-    for (const id of ids) if (await store.end(id, "expired", now)) ended.push(id);
+    for (const id of ids) {
+      const row = await store.end(id, "expired", now);
+      if (!row) continue;
+      ended.push(id);
+      if (!row.end_time || row.end_time > now) {
+        deps.log.warn("subscription expired after its days in error (DCI_SUBSCRIPTION_ERROR_EXPIRY_DAYS)", {
+          subscription: row.code,
+          sender_id: row.sender_id,
+          days,
+          last_error: row.last_error,
+        });
+      }
+    }
     total += ended.length;
     await failEndedNotifications(deps, ended);
   }

@@ -326,21 +326,23 @@ export function cancelDeletedQuery(of: { senderId: string } | { id: number }): [
 }
 
 /**
- * Live subscriptions whose end time has passed (both backends). An active one first sends what it holds: the
- * events of its window logged and not yet delivered (a cron frequency's are due at its end time at the latest).
+ * Live subscriptions whose end time has passed, and those in error since before the second parameter (both
+ * backends; its updated_at is when it moved to error: nothing else writes it until a reactivation). An active one
+ * first sends what it holds: the events of its window logged and not yet delivered (a cron frequency's are due at
+ * its end time at the latest).
  */
-export const DUE_FOR_EXPIRY = `SELECT id FROM subscriptions s WHERE end_time IS NOT NULL AND end_time <= ?
+export const DUE_FOR_EXPIRY = `SELECT id FROM subscriptions s
+       WHERE ((end_time IS NOT NULL AND end_time <= ?) OR (state = 'error' AND updated_at <= ?))
        AND state IN ('pending','active','error')
        AND NOT (state = 'active'
          AND EXISTS (SELECT 1 FROM notifications n WHERE n.subscription_id = s.id AND n.status = 'pending'))
        ORDER BY id LIMIT ?+0`;
 
-/** Live subscriptions whose end time has passed (for the expiry cron). */
-export function dueForExpiry(db: Db, now: string, limit = 500): number[] {
-  return (stmt(
-    db,
-    DUE_FOR_EXPIRY,
-  ).all(now, limit) as Array<{ id: number }>).map((r) => Number(r.id));
+/** Live subscriptions whose end time has passed or in error since before `errorSince` (the expiry cron). */
+export function dueForExpiry(db: Db, now: string, errorSince: string, limit = 500): number[] {
+  return (stmt(db, DUE_FOR_EXPIRY).all(now, errorSince, limit) as Array<{ id: number }>).map((r) =>
+    Number(r.id)
+  );
 }
 
 /** Subscriptions that fan-out considers: active ones, and those in error (their log keeps growing, paused). */

@@ -52,8 +52,11 @@ export interface SubscriptionStore {
     now: string,
     by?: string,
   ): Promise<SubscriptionRow | undefined>;
-  /** Live subscriptions whose end time has passed, except an active one still holding notifications to send. */
-  dueForExpiry(now: string, limit?: number): Promise<number[]>;
+  /**
+   * Live subscriptions whose end time has passed (except an active one still holding notifications to send), and
+   * those in error since before `errorSince`.
+   */
+  dueForExpiry(now: string, errorSince: string, limit?: number): Promise<number[]>;
   /** The subscriptions fan-out considers: active ones and those in error, by id. */
   fanOut(): Promise<SubscriptionRow[]>;
   /** Subscription counts by state. */
@@ -82,7 +85,7 @@ export function sqliteSubscriptionStore(db: Db): SubscriptionStore {
     approve: (code, now) => Promise.try(() => approveSubscription(db, code, now)),
     reactivate: (code, now) => Promise.try(() => reactivateSubscription(db, code, now)),
     end: (id, to, now, by) => Promise.try(() => endSubscription(db, id, to, now, by)),
-    dueForExpiry: (now, limit) => Promise.try(() => dueForExpiry(db, now, limit)),
+    dueForExpiry: (now, errorSince, limit) => Promise.try(() => dueForExpiry(db, now, errorSince, limit)),
     fanOut: () => Promise.try(() => fanOutSubscriptions(db)),
     counts: () => Promise.try(() => subscriptionCounts(db)),
     cancelForDeletedSender: (of, reason, now) =>

@@ -6,6 +6,8 @@ import { newSubscription, subscriptionsOf } from "../helpers/subscription_fixtur
 
 const NOW = "2026-06-01T00:00:00.000Z";
 const LATER = "2026-06-02T00:00:00.000Z";
+/** Before every stored time: no subscription in error is old enough (DCI_SUBSCRIPTION_ERROR_EXPIRY_DAYS=0). */
+const NEVER = "0000";
 
 const sub = (over: Partial<NewSubscription> = {}) => newSubscription(NOW, over);
 
@@ -203,18 +205,39 @@ backendTest(
     if (holding.kind !== "created") throw new Error("setup");
     await addNotification(sql, batched.row.id, 1, "pending");
     await addNotification(sql, holding.row.id, 2, "pending");
-    deepEqual(await store.dueForExpiry(LATER), [plain.row.id, batchedEmpty.row.id]);
-    deepEqual(await store.dueForExpiry(LATER, 1), [plain.row.id]);
+    deepEqual(await store.dueForExpiry(LATER, NEVER), [plain.row.id, batchedEmpty.row.id]);
+    deepEqual(await store.dueForExpiry(LATER, NEVER, 1), [plain.row.id]);
     await sql("UPDATE notifications SET status = 'sent' WHERE subscription_id IN (?, ?)", [
       batched.row.id,
       holding.row.id,
     ]);
-    deepEqual(await store.dueForExpiry(LATER), [
+    deepEqual(await store.dueForExpiry(LATER, NEVER), [
       plain.row.id,
       batched.row.id,
       batchedEmpty.row.id,
       holding.row.id,
     ]);
+  },
+);
+
+backendTest(
+  "subscription store: due for expiry takes a subscription in error since before the given time, whatever it holds",
+  async (s, sql) => {
+    const store = subscriptionsOf(s);
+    const made = [];
+    for (let i = 0; i < 3; i++) {
+      const o = await store.insert(sub({ end_time: i === 2 ? "2099-01-01T00:00:00Z" : null }), 10);
+      if (o.kind !== "created") throw new Error("setup");
+      made.push(o.row.id);
+    }
+    const [oldError, newError, active] = made;
+    await sql("UPDATE subscriptions SET state = 'error', updated_at = ? WHERE id = ?", [NOW, oldError]);
+    await sql("UPDATE subscriptions SET state = 'error', updated_at = ? WHERE id = ?", [LATER, newError]);
+    await sql("UPDATE subscriptions SET updated_at = ? WHERE id = ?", [NOW, active]);
+    await addNotification(sql, oldError, 1, "pending");
+    deepEqual(await store.dueForExpiry(LATER, NEVER), [], "not while errors never expire");
+    deepEqual(await store.dueForExpiry(LATER, NOW), [oldError]);
+    deepEqual(await store.dueForExpiry(LATER, LATER), [oldError, newError], "an active one is not in error");
   },
 );
 

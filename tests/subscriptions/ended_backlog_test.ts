@@ -164,6 +164,38 @@ Deno.test("expireSubscriptions() ends a subscription in error and fails its whol
   }
 });
 
+Deno.test("a subscription in error without an end expires after DCI_SUBSCRIPTION_ERROR_EXPIRY_DAYS (its backlog failed); 0 keeps it", async () => {
+  for (const days of ["14", "0"]) {
+    const deps = await testDeps({ outboundAllow: "127.0.0.1", subscriptionErrorExpiryDays: days }, {
+      now: T0,
+    });
+    const rx = startReceiver({ registry: "social" });
+    try {
+      const id = await subscription(deps, rx, "s1", "gone");
+      const kept = await subscription(deps, rx, "s2", "active");
+      await backlog(deps, id, 3, 1);
+      await deps.sql("UPDATE subscriptions SET state = 'error', updated_at = ? WHERE id = ?", [
+        isoNow(deps.clock),
+        id,
+      ]);
+      deps.clock.advance(14 * 86_400_000 - 60_000);
+      assert.equal(await expireSubscriptions(deps), 0, "a minute before its days are up");
+      deps.clock.advance(60_000);
+      assert.equal(await expireSubscriptions(deps), days === "0" ? 0 : 1, days);
+      const state = (await deps.storage.subscriptions.getById(id))?.state;
+      assert.equal(state, days === "0" ? "error" : "expired");
+      assert.deepEqual(
+        await statuses(deps, id),
+        [days === "0" ? ["pending", null, 3] : ["failed", "subscription expired", 3]],
+      );
+      assert.equal((await deps.storage.subscriptions.getById(kept))?.state, "active", "an active one stays");
+    } finally {
+      deps.close();
+      await rx.close();
+    }
+  }
+});
+
 Deno.test("deleteSender() counts the waiting notifications it cancels; they fail with the reason (a lane's cancel's by the sweep)", async () => {
   const deps = await testDeps({ outboundAllow: "127.0.0.1" }, { now: T0 });
   const rx = startReceiver({ registry: "social" });
