@@ -123,7 +123,7 @@ export interface EnvelopeOptions {
   senderId: string;
   /** `search`, `subscribe`, `unsubscribe`, `txn-status`, `receipt`, … */
   action: string;
-  /** The server's sender id (`dci-server` by default); omitted when absent. */
+  /** The server's sender id (its DCI_SENDER_ID, e.g. `dci-server`) as `header.receiver_id`; omitted when absent. */
   receiverId?: string;
   /** Where the server sends the answer of an async request. */
   senderUri?: string;
@@ -139,16 +139,23 @@ export interface EnvelopeOptions {
 export declare function buildEnvelope(message: Record<string, unknown>, options: EnvelopeOptions): Envelope;
 /** One search_request item: an identifier search (`idtype-value`) or any query of `queryType`. */
 export interface SearchItem {
-  /** `ns:org:RegistryType:Social` by default. */ regType?: string;
+  /** * The registry type (`ns:org:RegistryType:Social`, `…:Civil`, `…:FR`, `…:DR`, `…:IBR`); left out when absent
+   * (optional in the spec: the registry of the path then answers).
+   */
+  regType?: string;
   queryType?: "idtype-value" | "expression" | "predicate";
   query: unknown;
   referenceId?: string;
+  /** A page by number, or after the `next_cursor` of the page before (stable while records are added). */
   pagination?: {
     page_size: number;
-    page_number: number;
+    page_number?: number;
+    cursor?: string;
   };
   nowMs?: number;
 }
+/** The spec's registry types of the registries dci-server serves, by the name in their paths. */
+export declare const REGISTRY_TYPES: Readonly<Record<string, string>>;
 /** A search message with one request item per `items` entry and a new transaction_id. */
 export declare function searchMessage(items: SearchItem[]): Record<string, unknown>;
 /**
@@ -255,10 +262,6 @@ export declare function signRequest(
     alg?: boolean;
   },
 ): Promise<Headers>;
-/**
- * OAuth2 client credentials (RFC 6749 §4.4) against the server's `POST /oauth2/client/token`: the token is cached
- * and fetched again shortly before it expires; concurrent callers share one request.
- */
 /** A refused or failed token request (`error` is the RFC 6749 §5.2 code when the server sent one). */
 export declare class TokenError extends Error {
   readonly status: number;
@@ -276,6 +279,8 @@ export interface TokenOptions {
   scope?: string;
   /** Refresh this many seconds before expiry (default 60; at most half the token's lifetime). */
   refreshMarginSeconds?: number;
+  /** Give up on a token request after this long (default 30,000 ms). */
+  timeoutMs?: number;
   fetch?: typeof fetch;
   /** The clock, in ms since the epoch (tests pass a fake one). */
   now?: () => number;
@@ -283,20 +288,25 @@ export interface TokenOptions {
 /** Gets and caches access tokens for one client. */
 export declare class TokenClient {
   #private;
-  private options;
   /** How many tokens this client has fetched (what a test of the cache counts). */
   fetched: number;
   constructor(options: TokenOptions);
   /** A valid access token: the cached one, or a new one when it is about to expire. */
   token(): Promise<string>;
-  /** Forgets the cached token (after a 401: the client was rotated or the server's key retired). */
-  invalidate(): void;
+  /**
+   * Forgets the cached token after a 401 (the client was rotated or the server's key retired). Pass the token the
+   * server refused: a newer one fetched since (by another request's 401) is kept, so that late 401s of requests
+   * still in flight do not fetch one token each.
+   */
+  invalidate(rejected?: string): void;
 }
 /**
  * The server's public keys from its JWKS (`/.well-known/jwks.json`), to verify its signed answers, callbacks and
  * notifications: fetched once, kept for `maxAgeSeconds`, and fetched again when a signature names a kid it does
  * not hold (after a key rotation), at most once per `minRefetchSeconds`.
  */
+/** How long a request of the SDK waits for an answer unless told otherwise (ms). */
+export declare const DEFAULT_TIMEOUT_MS = 30000;
 /** How to reach and cache the JWKS. */
 export interface ServerKeysOptions {
   jwksUrl: string;
@@ -304,8 +314,10 @@ export interface ServerKeysOptions {
   serverId?: string;
   /** Keep the fetched keys this long (default 3600 s). */
   maxAgeSeconds?: number;
-  /** Fetch again for an unknown kid at most this often (default 30 s). */
+  /** Fetch again for an unknown kid, or after a failed fetch, at most this often (default 30 s). */
   minRefetchSeconds?: number;
+  /** Give up on a JWKS fetch after this long (default 30,000 ms). */
+  timeoutMs?: number;
   fetch?: typeof fetch;
   now?: () => number;
 }
@@ -318,16 +330,37 @@ export type ServerVerification = {
   };
 } | {
   ok: false;
-  reason: SignatureFailure | "not_json" | "other_server";
+  /**
+   * `other_receiver`: signed by the server, for another partner (`header.receiver_id`); `other_action`: not
+   * one of the actions the receiver expects here (`header.action`); `other_transaction`: an answer to another
+   * request (`message.transaction_id`).
+   */
+  reason:
+    | SignatureFailure
+    | "not_json"
+    | "other_server"
+    | "other_receiver"
+    | "other_action"
+    | "other_transaction";
 };
+/** What a received envelope must be besides well signed (ServerKeys.verifyText). */
+export interface ExpectedEnvelope {
+  /** Your sender id: `header.receiver_id` must name it (the server always sends it to you by it). */ receiverId?:
+    string;
+  /** The `header.action` values this endpoint takes (e.g. `["notify"]` at a notify URL). */
+  actions?: readonly string[];
+}
 /** The server's signing keys, cached by kid. */
 export declare class ServerKeys {
   #private;
-  private options;
   /** How many times the JWKS was fetched. */
   fetched: number;
   constructor(options: ServerKeysOptions);
-  /** The public key of `kid` (`{server_id}|{key_id}|{alg}`), fetching the JWKS when stale or the kid is new. */
+  /**
+   * The public key of `kid` (`{server_id}|{key_id}|{alg}`), fetching the JWKS when stale or the kid is new. When
+   * that fetch fails, a key already held is still used (a server restarting past the hour must not fail every
+   * answer); the error is thrown only when the kid is not held.
+   */
   key(kid: string): Promise<CryptoKey | undefined>;
   /** Fetches the JWKS now (concurrent callers share the request); a failed fetch keeps the old keys. */
   refresh(): Promise<void>;
@@ -340,8 +373,13 @@ export declare class ServerKeys {
       sourceText?: string;
     },
   ): Promise<ServerVerification>;
-  /** Verifies a body as received (a sync answer, a callback, a notification). */
-  verifyText(text: string): Promise<ServerVerification>;
+  /**
+   * Verifies a body as received (a sync answer, a callback, a notification), and that it is what `expected` says:
+   * addressed to you (`receiverId`: without it a partner could forward you what the server signed for it) and one
+   * of the actions the endpoint takes. Read the body with a size cap first; a retried callback or notification
+   * comes again with the same `header.message_id`, so process each message id once.
+   */
+  verifyText(text: string, expected?: ExpectedEnvelope): Promise<ServerVerification>;
 }
 /**
  * A DCI client for one sender: gets tokens, signs each request (envelope signature, RFC 9421 or both), posts it
@@ -360,10 +398,15 @@ export interface DciClientOptions {
   /** The server's DCI sender id: header.receiver_id, and the only kid its answers may be signed with. */
   serverId?: string;
   scope?: string;
+  /** Give up on a request, a token or a JWKS fetch after this long (default 30,000 ms). */
+  timeoutMs?: number;
   fetch?: typeof fetch;
   now?: () => number;
 }
-/** An answer: `verification` is set when the body carried a signature (sync answers do; ERR ACKs do not). */
+/**
+ * An answer: `verification` is set when the body carried a signature. A sync answer (HTTP 200) must carry one;
+ * an ERR ACK and an async request's 202 ACK carry none.
+ */
 export interface DciAnswer {
   status: number;
   headers: Headers;
@@ -371,7 +414,11 @@ export interface DciAnswer {
   body: Record<string, unknown>;
   verification?: ServerVerification;
 }
-/** Thrown when a signed answer does not verify against the server's JWKS. */
+/**
+ * Thrown when an answer does not verify against the server's JWKS: a 200 without a signature (`missing`), a bad
+ * signature, or a well-signed answer to another partner (`other_receiver`) or another request
+ * (`other_transaction`), which whoever sits between you and the server could put in its place.
+ */
 export declare class AnswerVerificationError extends Error {
   readonly answer: DciAnswer;
   constructor(answer: DciAnswer);
@@ -379,19 +426,21 @@ export declare class AnswerVerificationError extends Error {
 /** Calls a DCI server as one sender. */
 export declare class DciClient {
   #private;
-  private options;
   readonly tokens: TokenClient;
   readonly serverKeys: ServerKeys;
   constructor(options: DciClientOptions);
   /** A request envelope from this sender (unsigned; `post` signs it); `options` adds e.g. `senderUri`. */
   envelope(message: Record<string, unknown>, action: string, options?: Partial<EnvelopeOptions>): Envelope;
-  /** A sync search (`/registry/sync/search`, or `{registry}`'s) with one item per query; verifies the answer. */
+  /**
+   * A sync search (`/registry/sync/search`, or `{registry}`'s) with one item per query; verifies the answer. An
+   * item without `regType` names the registry's own (REGISTRY_TYPES) when `registry` is given, none otherwise.
+   */
   search(items: SearchItem[], options?: {
     registry?: string;
   }): Promise<DciAnswer>;
   /**
    * Signs and posts an envelope to `path`; a 401 refetches the token once. Throws AnswerVerificationError when
-   * a signed answer does not verify.
+   * an answer does not verify (its cases: AnswerVerificationError).
    */
   post(path: string, envelope: Envelope): Promise<DciAnswer>;
 }

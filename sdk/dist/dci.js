@@ -326,6 +326,13 @@ function buildEnvelope(message, options) {
     message,
   };
 }
+var REGISTRY_TYPES = {
+  social: "ns:org:RegistryType:Social",
+  crvs: "ns:org:RegistryType:Civil",
+  fr: "ns:org:RegistryType:FR",
+  dr: "ns:org:RegistryType:DR",
+  ibr: "ns:org:RegistryType:IBR",
+};
 function searchMessage(items) {
   return {
     transaction_id: crypto.randomUUID(),
@@ -333,7 +340,11 @@ function searchMessage(items) {
       reference_id: item.referenceId ?? crypto.randomUUID(),
       timestamp: new Date(item.nowMs ?? Date.now()).toISOString(),
       search_criteria: {
-        reg_type: item.regType ?? "ns:org:RegistryType:Social",
+        ...item.regType
+          ? {
+            reg_type: item.regType,
+          }
+          : {},
         query_type: item.queryType ?? "idtype-value",
         query: item.query,
         ...item.pagination
@@ -561,6 +572,140 @@ async function signRequest(request, key, options = {}) {
   return headers;
 }
 
+// sdk/src/jwks.ts
+var DEFAULT_TIMEOUT_MS = 3e4;
+var ServerKeys = class {
+  #keys = /* @__PURE__ */ new Map();
+  #fetchedAt = -Infinity;
+  /** When the last fetch was tried, whatever came of it: a failed one is not tried again at once. */
+  #triedAt = -Infinity;
+  #pending;
+  #options;
+  /** How many times the JWKS was fetched. */
+  fetched = 0;
+  constructor(options) {
+    this.#options = options;
+  }
+  /**
+   * The public key of `kid` (`{server_id}|{key_id}|{alg}`), fetching the JWKS when stale or the kid is new. When
+   * that fetch fails, a key already held is still used (a server restarting past the hour must not fail every
+   * answer); the error is thrown only when the kid is not held.
+   */
+  async key(kid) {
+    const now = this.#now();
+    const o = this.#options;
+    const stale = now - this.#fetchedAt > (o.maxAgeSeconds ?? 3600) * 1e3;
+    const mayRefetch = now - this.#triedAt >= (o.minRefetchSeconds ?? 30) * 1e3;
+    if ((stale || !this.#keys.has(kid)) && mayRefetch) {
+      try {
+        await this.refresh();
+      } catch (err) {
+        if (!this.#keys.has(kid)) throw err;
+      }
+    }
+    return this.#keys.get(kid);
+  }
+  /** Fetches the JWKS now (concurrent callers share the request); a failed fetch keeps the old keys. */
+  refresh() {
+    this.#triedAt = this.#now();
+    this.#pending ??= this.#load().finally(() => this.#pending = void 0);
+    return this.#pending;
+  }
+  /** Verifies a parsed server envelope; pass the text it was parsed from as `sourceText` when you have it. */
+  async verify(envelope, options = {}) {
+    let otherServer = false;
+    const serverId = this.#options.serverId;
+    const result = await verifyEnvelope(envelope, {
+      nowMs: this.#now(),
+      sourceText: options.sourceText,
+      resolveKey: (p) => {
+        otherServer = serverId !== void 0 && p.senderId !== serverId;
+        return otherServer ? void 0 : this.key(p.kid);
+      },
+    });
+    if (!result.ok) {
+      return {
+        ok: false,
+        reason: otherServer ? "other_server" : result.reason,
+      };
+    }
+    return {
+      ok: true,
+      params: result.params,
+      envelope,
+    };
+  }
+  /**
+   * Verifies a body as received (a sync answer, a callback, a notification), and that it is what `expected` says:
+   * addressed to you (`receiverId`: without it a partner could forward you what the server signed for it) and one
+   * of the actions the endpoint takes. Read the body with a size cap first; a retried callback or notification
+   * comes again with the same `header.message_id`, so process each message id once.
+   */
+  async verifyText(text, expected = {}) {
+    let envelope;
+    try {
+      envelope = JSON.parse(text);
+    } catch {
+      return {
+        ok: false,
+        reason: "not_json",
+      };
+    }
+    if (!envelope || typeof envelope !== "object") {
+      return {
+        ok: false,
+        reason: "not_json",
+      };
+    }
+    const v = await this.verify(envelope, {
+      sourceText: text,
+    });
+    if (!v.ok) return v;
+    const header = v.envelope.header ?? {};
+    if (expected.receiverId !== void 0 && header.receiver_id !== expected.receiverId) {
+      return {
+        ok: false,
+        reason: "other_receiver",
+      };
+    }
+    if (expected.actions && !expected.actions.includes(String(header.action))) {
+      return {
+        ok: false,
+        reason: "other_action",
+      };
+    }
+    return v;
+  }
+  #now() {
+    return (this.#options.now ?? Date.now)();
+  }
+  async #load() {
+    const o = this.#options;
+    const res = await (o.fetch ?? fetch)(o.jwksUrl, {
+      headers: {
+        accept: "application/json",
+      },
+      signal: AbortSignal.timeout(o.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+    });
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new Error(`JWKS fetch from ${o.jwksUrl} failed: HTTP ${res.status}`);
+    }
+    const doc = await res.json();
+    const keys = /* @__PURE__ */ new Map();
+    for (const jwk of Array.isArray(doc.keys) ? doc.keys : []) {
+      if (typeof jwk.kid !== "string") continue;
+      try {
+        keys.set(jwk.kid, (await importPublicKey(jwk)).key);
+      } catch {
+      }
+    }
+    this.#keys = keys;
+    this.#fetchedAt = this.#now();
+    this.fetched++;
+  }
+};
+
 // sdk/src/token.ts
 var TokenError = class extends Error {
   status;
@@ -576,14 +721,14 @@ function formEncode(s) {
   return encodeURIComponent(s).replace(/%20/g, "+");
 }
 var TokenClient = class {
-  options;
   #cached;
   #pending;
+  // A private field, not a property: the client secret never shows in console.log or JSON.stringify of a client.
+  #options;
   /** How many tokens this client has fetched (what a test of the cache counts). */
-  fetched;
+  fetched = 0;
   constructor(options) {
-    this.options = options;
-    this.fetched = 0;
+    this.#options = options;
   }
   /** A valid access token: the cached one, or a new one when it is about to expire. */
   token() {
@@ -594,18 +739,23 @@ var TokenClient = class {
     this.#pending ??= this.#fetch().finally(() => this.#pending = void 0);
     return this.#pending;
   }
-  /** Forgets the cached token (after a 401: the client was rotated or the server's key retired). */
-  invalidate() {
-    this.#cached = void 0;
+  /**
+   * Forgets the cached token after a 401 (the client was rotated or the server's key retired). Pass the token the
+   * server refused: a newer one fetched since (by another request's 401) is kept, so that late 401s of requests
+   * still in flight do not fetch one token each.
+   */
+  invalidate(rejected) {
+    if (rejected === void 0 || this.#cached?.token === rejected) this.#cached = void 0;
   }
   #now() {
-    return (this.options.now ?? Date.now)();
+    return (this.#options.now ?? Date.now)();
   }
   async #fetch() {
-    const o = this.options;
+    const o = this.#options;
     const started = this.#now();
     const res = await (o.fetch ?? fetch)(o.tokenUrl, {
       method: "POST",
+      signal: AbortSignal.timeout(o.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       headers: {
         "content-type": "application/x-www-form-urlencoded",
         authorization: `Basic ${btoa(`${formEncode(o.clientId)}:${formEncode(o.clientSecret)}`)}`,
@@ -645,107 +795,6 @@ var TokenClient = class {
   }
 };
 
-// sdk/src/jwks.ts
-var ServerKeys = class {
-  options;
-  #keys;
-  #fetchedAt;
-  #pending;
-  /** How many times the JWKS was fetched. */
-  fetched;
-  constructor(options) {
-    this.options = options;
-    this.#keys = /* @__PURE__ */ new Map();
-    this.#fetchedAt = -Infinity;
-    this.fetched = 0;
-  }
-  /** The public key of `kid` (`{server_id}|{key_id}|{alg}`), fetching the JWKS when stale or the kid is new. */
-  async key(kid) {
-    const now = this.#now();
-    const o = this.options;
-    const stale = now - this.#fetchedAt > (o.maxAgeSeconds ?? 3600) * 1e3;
-    const mayRefetch = now - this.#fetchedAt >= (o.minRefetchSeconds ?? 30) * 1e3;
-    if (stale || !this.#keys.has(kid) && mayRefetch) await this.refresh();
-    return this.#keys.get(kid);
-  }
-  /** Fetches the JWKS now (concurrent callers share the request); a failed fetch keeps the old keys. */
-  refresh() {
-    this.#pending ??= this.#load().finally(() => this.#pending = void 0);
-    return this.#pending;
-  }
-  /** Verifies a parsed server envelope; pass the text it was parsed from as `sourceText` when you have it. */
-  async verify(envelope, options = {}) {
-    let otherServer = false;
-    const serverId = this.options.serverId;
-    const result = await verifyEnvelope(envelope, {
-      nowMs: this.#now(),
-      sourceText: options.sourceText,
-      resolveKey: (p) => {
-        otherServer = serverId !== void 0 && p.senderId !== serverId;
-        return otherServer ? void 0 : this.key(p.kid);
-      },
-    });
-    if (!result.ok) {
-      return {
-        ok: false,
-        reason: otherServer ? "other_server" : result.reason,
-      };
-    }
-    return {
-      ok: true,
-      params: result.params,
-      envelope,
-    };
-  }
-  /** Verifies a body as received (a sync answer, a callback, a notification). */
-  verifyText(text) {
-    let envelope;
-    try {
-      envelope = JSON.parse(text);
-    } catch {
-      return Promise.resolve({
-        ok: false,
-        reason: "not_json",
-      });
-    }
-    if (!envelope || typeof envelope !== "object") {
-      return Promise.resolve({
-        ok: false,
-        reason: "not_json",
-      });
-    }
-    return this.verify(envelope, {
-      sourceText: text,
-    });
-  }
-  #now() {
-    return (this.options.now ?? Date.now)();
-  }
-  async #load() {
-    const res = await (this.options.fetch ?? fetch)(this.options.jwksUrl, {
-      headers: {
-        accept: "application/json",
-      },
-    });
-    if (res.status !== 200) {
-      await res.body?.cancel();
-      throw new Error(`JWKS fetch from ${this.options.jwksUrl} failed: HTTP ${res.status}`);
-    }
-    const doc = await res.json();
-    const keys = /* @__PURE__ */ new Map();
-    for (const jwk of Array.isArray(doc.keys) ? doc.keys : []) {
-      if (typeof jwk.kid !== "string") continue;
-      try {
-        keys.set(jwk.kid, (await importPublicKey(jwk)).key);
-      } catch {
-      }
-    }
-    this.#keys = keys;
-    this.#fetchedAt = this.#now();
-    this.fetched++;
-  }
-};
-
 // sdk/src/client.ts
 var AnswerVerificationError = class extends Error {
   answer;
@@ -766,23 +815,26 @@ function errorCode(text) {
   }
 }
 var DciClient = class {
-  options;
   tokens;
   serverKeys;
+  // A private field, not a property: the client secret never shows in console.log or JSON.stringify of a client.
+  #options;
   constructor(options) {
-    this.options = options;
+    this.#options = options;
     const base = options.baseUrl.replace(/\/+$/, "");
     this.tokens = new TokenClient({
       tokenUrl: `${base}/oauth2/client/token`,
       clientId: options.clientId,
       clientSecret: options.clientSecret,
       scope: options.scope,
+      timeoutMs: options.timeoutMs,
       fetch: options.fetch,
       now: options.now,
     });
     this.serverKeys = new ServerKeys({
       jwksUrl: `${base}/.well-known/jwks.json`,
       serverId: options.serverId,
+      timeoutMs: options.timeoutMs,
       fetch: options.fetch,
       now: options.now,
     });
@@ -790,24 +842,29 @@ var DciClient = class {
   /** A request envelope from this sender (unsigned; `post` signs it); `options` adds e.g. `senderUri`. */
   envelope(message, action, options = {}) {
     return buildEnvelope(message, {
-      senderId: this.options.key.senderId,
+      senderId: this.#options.key.senderId,
       action,
-      receiverId: this.options.serverId,
+      receiverId: this.#options.serverId,
       nowMs: this.#now(),
       ...options,
     });
   }
-  /** A sync search (`/registry/sync/search`, or `{registry}`'s) with one item per query; verifies the answer. */
+  /**
+   * A sync search (`/registry/sync/search`, or `{registry}`'s) with one item per query; verifies the answer. An
+   * item without `regType` names the registry's own (REGISTRY_TYPES) when `registry` is given, none otherwise.
+   */
   search(items, options = {}) {
     const path = options.registry
       ? `/dci_api/v1/${options.registry}/registry/sync/search`
       : "/registry/sync/search";
     const now = this.#now();
+    const regType = options.registry ? REGISTRY_TYPES[options.registry] : void 0;
     return this.post(
       path,
       this.envelope(
         searchMessage(items.map((i) => ({
           nowMs: now,
+          regType,
           ...i,
         }))),
         "search",
@@ -816,10 +873,10 @@ var DciClient = class {
   }
   /**
    * Signs and posts an envelope to `path`; a 401 refetches the token once. Throws AnswerVerificationError when
-   * a signed answer does not verify.
+   * an answer does not verify (its cases: AnswerVerificationError).
    */
   async post(path, envelope) {
-    const o = this.options;
+    const o = this.#options;
     const mode = o.signWith ?? "envelope";
     const body = toJson(
       mode === "http" ? envelope : await signedEnvelope(envelope, o.key, {
@@ -828,11 +885,13 @@ var DciClient = class {
       }),
     );
     const url = `${o.baseUrl.replace(/\/+$/, "")}${path}`;
-    let res = await this.#send(url, body, mode);
+    let sent = await this.#send(url, body, mode);
+    let res = sent.res;
     let text = await res.text();
     if (res.status === 401 && errorCode(text) === "err.request.unauthorized") {
-      this.tokens.invalidate();
-      res = await this.#send(url, body, mode);
+      this.tokens.invalidate(sent.token);
+      sent = await this.#send(url, body, mode);
+      res = sent.res;
       text = await res.text();
     }
     let parsed = {};
@@ -847,16 +906,25 @@ var DciClient = class {
       text,
       body: parsed,
     };
-    if (typeof parsed.signature === "string") {
-      answer.verification = await this.serverKeys.verifyText(text);
+    if (typeof parsed.signature === "string" || res.status === 200) {
+      answer.verification = await this.serverKeys.verifyText(text, {
+        receiverId: o.key.senderId,
+      });
+      if (answer.verification.ok && !sameTransaction(envelope, answer.verification.envelope)) {
+        answer.verification = {
+          ok: false,
+          reason: "other_transaction",
+        };
+      }
       if (!answer.verification.ok) throw new AnswerVerificationError(answer);
     }
     return answer;
   }
   async #send(url, body, mode) {
+    const token = await this.tokens.token();
     const headers = {
       "content-type": "application/json",
-      authorization: `Bearer ${await this.tokens.token()}`,
+      authorization: `Bearer ${token}`,
     };
     const signed = mode === "envelope" ? new Headers(headers) : await signRequest(
       {
@@ -865,21 +933,31 @@ var DciClient = class {
         headers,
         body,
       },
-      this.options.key,
+      this.#options.key,
       {
         nowMs: this.#now(),
       },
     );
-    return await (this.options.fetch ?? fetch)(url, {
+    const res = await (this.#options.fetch ?? fetch)(url, {
       method: "POST",
       headers: signed,
       body,
+      signal: AbortSignal.timeout(this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     });
+    return {
+      res,
+      token,
+    };
   }
   #now() {
-    return (this.options.now ?? Date.now)();
+    return (this.#options.now ?? Date.now)();
   }
 };
+function sameTransaction(request, answer) {
+  const sent = request.message?.transaction_id;
+  const got = answer.message?.transaction_id;
+  return sent === void 0 || got === void 0 || sent === got;
+}
 export {
   AnswerVerificationError,
   buildEnvelope,
@@ -889,6 +967,7 @@ export {
   contentDigest,
   DciClient,
   DEFAULT_COMPONENTS,
+  DEFAULT_TIMEOUT_MS,
   envelopeDigest,
   fromBase64,
   importPrivateKey,
@@ -900,6 +979,7 @@ export {
   parseSignature,
   pemToDer,
   pkcs1ToPkcs8,
+  REGISTRY_TYPES,
   searchMessage,
   senderKey,
   ServerKeys,

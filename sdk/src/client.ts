@@ -7,12 +7,13 @@ import {
   buildEnvelope,
   type Envelope,
   type EnvelopeOptions,
+  REGISTRY_TYPES,
   type SearchItem,
   searchMessage,
 } from "./envelope.ts";
 import { signedEnvelope } from "./envelope_signature.ts";
 import { signRequest } from "./http_signature.ts";
-import { ServerKeys, type ServerVerification } from "./jwks.ts";
+import { DEFAULT_TIMEOUT_MS, ServerKeys, type ServerVerification } from "./jwks.ts";
 import type { SenderKey } from "./keys.ts";
 import { TokenClient } from "./token.ts";
 import { toJson } from "./canonical.ts";
@@ -31,11 +32,16 @@ export interface DciClientOptions {
   /** The server's DCI sender id: header.receiver_id, and the only kid its answers may be signed with. */
   serverId?: string;
   scope?: string;
+  /** Give up on a request, a token or a JWKS fetch after this long (default 30,000 ms). */
+  timeoutMs?: number;
   fetch?: typeof fetch;
   now?: () => number;
 }
 
-/** An answer: `verification` is set when the body carried a signature (sync answers do; ERR ACKs do not). */
+/**
+ * An answer: `verification` is set when the body carried a signature. A sync answer (HTTP 200) must carry one;
+ * an ERR ACK and an async request's 202 ACK carry none.
+ */
 export interface DciAnswer {
   status: number;
   headers: Headers;
@@ -44,7 +50,11 @@ export interface DciAnswer {
   verification?: ServerVerification;
 }
 
-/** Thrown when a signed answer does not verify against the server's JWKS. */
+/**
+ * Thrown when an answer does not verify against the server's JWKS: a 200 without a signature (`missing`), a bad
+ * signature, or a well-signed answer to another partner (`other_receiver`) or another request
+ * (`other_transaction`), which whoever sits between you and the server could put in its place.
+ */
 export class AnswerVerificationError extends Error {
   constructor(readonly answer: DciAnswer) {
     super(
@@ -69,20 +79,25 @@ function errorCode(text: string): string | undefined {
 export class DciClient {
   readonly tokens: TokenClient;
   readonly serverKeys: ServerKeys;
+  // A private field, not a property: the client secret never shows in console.log or JSON.stringify of a client.
+  readonly #options: DciClientOptions;
 
-  constructor(private options: DciClientOptions) {
+  constructor(options: DciClientOptions) {
+    this.#options = options;
     const base = options.baseUrl.replace(/\/+$/, "");
     this.tokens = new TokenClient({
       tokenUrl: `${base}/oauth2/client/token`,
       clientId: options.clientId,
       clientSecret: options.clientSecret,
       scope: options.scope,
+      timeoutMs: options.timeoutMs,
       fetch: options.fetch,
       now: options.now,
     });
     this.serverKeys = new ServerKeys({
       jwksUrl: `${base}/.well-known/jwks.json`,
       serverId: options.serverId,
+      timeoutMs: options.timeoutMs,
       fetch: options.fetch,
       now: options.now,
     });
@@ -95,15 +110,18 @@ export class DciClient {
     options: Partial<EnvelopeOptions> = {},
   ): Envelope {
     return buildEnvelope(message, {
-      senderId: this.options.key.senderId,
+      senderId: this.#options.key.senderId,
       action,
-      receiverId: this.options.serverId,
+      receiverId: this.#options.serverId,
       nowMs: this.#now(),
       ...options,
     });
   }
 
-  /** A sync search (`/registry/sync/search`, or `{registry}`'s) with one item per query; verifies the answer. */
+  /**
+   * A sync search (`/registry/sync/search`, or `{registry}`'s) with one item per query; verifies the answer. An
+   * item without `regType` names the registry's own (REGISTRY_TYPES) when `registry` is given, none otherwise.
+   */
   search(
     items: SearchItem[],
     options: { registry?: string } = {},
@@ -112,21 +130,19 @@ export class DciClient {
       ? `/dci_api/v1/${options.registry}/registry/sync/search`
       : "/registry/sync/search";
     const now = this.#now();
+    const regType = options.registry ? REGISTRY_TYPES[options.registry] : undefined;
     return this.post(
       path,
-      this.envelope(
-        searchMessage(items.map((i) => ({ nowMs: now, ...i }))),
-        "search",
-      ),
+      this.envelope(searchMessage(items.map((i) => ({ nowMs: now, regType, ...i }))), "search"),
     );
   }
 
   /**
    * Signs and posts an envelope to `path`; a 401 refetches the token once. Throws AnswerVerificationError when
-   * a signed answer does not verify.
+   * an answer does not verify (its cases: AnswerVerificationError).
    */
   async post(path: string, envelope: Envelope): Promise<DciAnswer> {
-    const o = this.options;
+    const o = this.#options;
     const mode = o.signWith ?? "envelope";
     const body = toJson(
       mode === "http" ? envelope : await signedEnvelope(envelope, o.key, {
@@ -135,13 +151,15 @@ export class DciClient {
       }),
     );
     const url = `${o.baseUrl.replace(/\/+$/, "")}${path}`;
-    let res = await this.#send(url, body, mode);
+    let sent = await this.#send(url, body, mode);
+    let res = sent.res;
     let text = await res.text();
     // A token the server no longer takes (expired early, client secret rotated, server key retired): fetch a new
     // one and send once more. The bearer is checked before the replay guard, so the message_id is still unused.
     if (res.status === 401 && errorCode(text) === "err.request.unauthorized") {
-      this.tokens.invalidate();
-      res = await this.#send(url, body, mode);
+      this.tokens.invalidate(sent.token);
+      sent = await this.#send(url, body, mode);
+      res = sent.res;
       text = await res.text();
     }
     let parsed: Record<string, unknown> = {};
@@ -156,8 +174,12 @@ export class DciClient {
       text,
       body: parsed,
     };
-    if (typeof parsed.signature === "string") {
-      answer.verification = await this.serverKeys.verifyText(text);
+    // A sync answer is always signed: one without a signature is refused, not passed on unverified.
+    if (typeof parsed.signature === "string" || res.status === 200) {
+      answer.verification = await this.serverKeys.verifyText(text, { receiverId: o.key.senderId });
+      if (answer.verification.ok && !sameTransaction(envelope, answer.verification.envelope)) {
+        answer.verification = { ok: false, reason: "other_transaction" };
+      }
       if (!answer.verification.ok) throw new AnswerVerificationError(answer);
     }
     return answer;
@@ -167,24 +189,34 @@ export class DciClient {
     url: string,
     body: string,
     mode: "envelope" | "http" | "both",
-  ): Promise<Response> {
+  ): Promise<{ res: Response; token: string }> {
+    const token = await this.tokens.token();
     const headers: Record<string, string> = {
       "content-type": "application/json",
-      authorization: `Bearer ${await this.tokens.token()}`,
+      authorization: `Bearer ${token}`,
     };
     const signed = mode === "envelope" ? new Headers(headers) : await signRequest(
       { method: "POST", url, headers, body },
-      this.options.key,
+      this.#options.key,
       { nowMs: this.#now() },
     );
-    return await (this.options.fetch ?? fetch)(url, {
+    const res = await (this.#options.fetch ?? fetch)(url, {
       method: "POST",
       headers: signed,
       body,
+      signal: AbortSignal.timeout(this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     });
+    return { res, token };
   }
 
   #now(): number {
-    return (this.options.now ?? Date.now)();
+    return (this.#options.now ?? Date.now)();
   }
+}
+
+/** Whether an answer's `message.transaction_id` is the request's (either may have none: then it is not checked). */
+function sameTransaction(request: Envelope, answer: { message: unknown }): boolean {
+  const sent = (request.message as { transaction_id?: unknown } | undefined)?.transaction_id;
+  const got = (answer.message as { transaction_id?: unknown } | undefined)?.transaction_id;
+  return sent === undefined || got === undefined || sent === got;
 }

@@ -27,7 +27,7 @@ export interface EnvelopeOptions {
   senderId: string;
   /** `search`, `subscribe`, `unsubscribe`, `txn-status`, `receipt`, … */
   action: string;
-  /** The server's sender id (`dci-server` by default); omitted when absent. */
+  /** The server's sender id (its DCI_SENDER_ID, e.g. `dci-server`) as `header.receiver_id`; omitted when absent. */
   receiverId?: string;
   /** Where the server sends the answer of an async request. */
   senderUri?: string;
@@ -73,14 +73,27 @@ export function buildEnvelope(
 
 /** One search_request item: an identifier search (`idtype-value`) or any query of `queryType`. */
 export interface SearchItem {
-  /** `ns:org:RegistryType:Social` by default. */
+  /**
+   * The registry type (`ns:org:RegistryType:Social`, `…:Civil`, `…:FR`, `…:DR`, `…:IBR`); left out when absent
+   * (optional in the spec: the registry of the path then answers).
+   */
   regType?: string;
   queryType?: "idtype-value" | "expression" | "predicate";
   query: unknown;
   referenceId?: string;
-  pagination?: { page_size: number; page_number: number };
+  /** A page by number, or after the `next_cursor` of the page before (stable while records are added). */
+  pagination?: { page_size: number; page_number?: number; cursor?: string };
   nowMs?: number;
 }
+
+/** The spec's registry types of the registries dci-server serves, by the name in their paths. */
+export const REGISTRY_TYPES: Readonly<Record<string, string>> = {
+  social: "ns:org:RegistryType:Social",
+  crvs: "ns:org:RegistryType:Civil",
+  fr: "ns:org:RegistryType:FR",
+  dr: "ns:org:RegistryType:DR",
+  ibr: "ns:org:RegistryType:IBR",
+};
 
 /** A search message with one request item per `items` entry and a new transaction_id. */
 export function searchMessage(items: SearchItem[]): Record<string, unknown> {
@@ -90,7 +103,7 @@ export function searchMessage(items: SearchItem[]): Record<string, unknown> {
       reference_id: item.referenceId ?? crypto.randomUUID(),
       timestamp: new Date(item.nowMs ?? Date.now()).toISOString(),
       search_criteria: {
-        reg_type: item.regType ?? "ns:org:RegistryType:Social",
+        ...(item.regType ? { reg_type: item.regType } : {}),
         query_type: item.queryType ?? "idtype-value",
         query: item.query,
         ...(item.pagination ? { pagination: item.pagination } : {}),

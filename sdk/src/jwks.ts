@@ -11,6 +11,9 @@ import {
 } from "./envelope_signature.ts";
 import { importPublicKey } from "./keys.ts";
 
+/** How long a request of the SDK waits for an answer unless told otherwise (ms). */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
 /** How to reach and cache the JWKS. */
 export interface ServerKeysOptions {
   jwksUrl: string;
@@ -18,8 +21,10 @@ export interface ServerKeysOptions {
   serverId?: string;
   /** Keep the fetched keys this long (default 3600 s). */
   maxAgeSeconds?: number;
-  /** Fetch again for an unknown kid at most this often (default 30 s). */
+  /** Fetch again for an unknown kid, or after a failed fetch, at most this often (default 30 s). */
   minRefetchSeconds?: number;
+  /** Give up on a JWKS fetch after this long (default 30,000 ms). */
+  timeoutMs?: number;
   fetch?: typeof fetch;
   now?: () => number;
 }
@@ -31,30 +36,68 @@ export type ServerVerification =
     params: SignatureParams;
     envelope: Signable & { signature: string };
   }
-  | { ok: false; reason: SignatureFailure | "not_json" | "other_server" };
+  | {
+    ok: false;
+    /**
+     * `other_receiver`: signed by the server, for another partner (`header.receiver_id`); `other_action`: not
+     * one of the actions the receiver expects here (`header.action`); `other_transaction`: an answer to another
+     * request (`message.transaction_id`).
+     */
+    reason:
+      | SignatureFailure
+      | "not_json"
+      | "other_server"
+      | "other_receiver"
+      | "other_action"
+      | "other_transaction";
+  };
+
+/** What a received envelope must be besides well signed (ServerKeys.verifyText). */
+export interface ExpectedEnvelope {
+  /** Your sender id: `header.receiver_id` must name it (the server always sends it to you by it). */
+  receiverId?: string;
+  /** The `header.action` values this endpoint takes (e.g. `["notify"]` at a notify URL). */
+  actions?: readonly string[];
+}
 
 /** The server's signing keys, cached by kid. */
 export class ServerKeys {
   #keys = new Map<string, CryptoKey>();
   #fetchedAt = -Infinity;
+  /** When the last fetch was tried, whatever came of it: a failed one is not tried again at once. */
+  #triedAt = -Infinity;
   #pending: Promise<void> | undefined;
+  readonly #options: ServerKeysOptions;
   /** How many times the JWKS was fetched. */
   fetched = 0;
 
-  constructor(private options: ServerKeysOptions) {}
+  constructor(options: ServerKeysOptions) {
+    this.#options = options;
+  }
 
-  /** The public key of `kid` (`{server_id}|{key_id}|{alg}`), fetching the JWKS when stale or the kid is new. */
+  /**
+   * The public key of `kid` (`{server_id}|{key_id}|{alg}`), fetching the JWKS when stale or the kid is new. When
+   * that fetch fails, a key already held is still used (a server restarting past the hour must not fail every
+   * answer); the error is thrown only when the kid is not held.
+   */
   async key(kid: string): Promise<CryptoKey | undefined> {
     const now = this.#now();
-    const o = this.options;
+    const o = this.#options;
     const stale = now - this.#fetchedAt > (o.maxAgeSeconds ?? 3600) * 1000;
-    const mayRefetch = now - this.#fetchedAt >= (o.minRefetchSeconds ?? 30) * 1000;
-    if (stale || (!this.#keys.has(kid) && mayRefetch)) await this.refresh();
+    const mayRefetch = now - this.#triedAt >= (o.minRefetchSeconds ?? 30) * 1000;
+    if ((stale || !this.#keys.has(kid)) && mayRefetch) {
+      try {
+        await this.refresh();
+      } catch (err) {
+        if (!this.#keys.has(kid)) throw err;
+      }
+    }
     return this.#keys.get(kid);
   }
 
   /** Fetches the JWKS now (concurrent callers share the request); a failed fetch keeps the old keys. */
   refresh(): Promise<void> {
+    this.#triedAt = this.#now();
     this.#pending ??= this.#load().finally(() => this.#pending = undefined);
     return this.#pending;
   }
@@ -65,7 +108,7 @@ export class ServerKeys {
     options: { sourceText?: string } = {},
   ): Promise<ServerVerification> {
     let otherServer = false;
-    const serverId = this.options.serverId;
+    const serverId = this.#options.serverId;
     const result = await verifyEnvelope(envelope, {
       nowMs: this.#now(),
       sourceText: options.sourceText,
@@ -87,33 +130,45 @@ export class ServerKeys {
     };
   }
 
-  /** Verifies a body as received (a sync answer, a callback, a notification). */
-  verifyText(text: string): Promise<ServerVerification> {
+  /**
+   * Verifies a body as received (a sync answer, a callback, a notification), and that it is what `expected` says:
+   * addressed to you (`receiverId`: without it a partner could forward you what the server signed for it) and one
+   * of the actions the endpoint takes. Read the body with a size cap first; a retried callback or notification
+   * comes again with the same `header.message_id`, so process each message id once.
+   */
+  async verifyText(text: string, expected: ExpectedEnvelope = {}): Promise<ServerVerification> {
     let envelope: Signable & { signature?: unknown };
     try {
       envelope = JSON.parse(text);
     } catch {
-      return Promise.resolve({ ok: false, reason: "not_json" });
+      return { ok: false, reason: "not_json" };
     }
-    if (!envelope || typeof envelope !== "object") {
-      return Promise.resolve({ ok: false, reason: "not_json" });
+    if (!envelope || typeof envelope !== "object") return { ok: false, reason: "not_json" };
+    const v = await this.verify(envelope, { sourceText: text });
+    if (!v.ok) return v;
+    const header = (v.envelope.header ?? {}) as { receiver_id?: unknown; action?: unknown };
+    if (expected.receiverId !== undefined && header.receiver_id !== expected.receiverId) {
+      return { ok: false, reason: "other_receiver" };
     }
-    return this.verify(envelope, { sourceText: text });
+    if (expected.actions && !expected.actions.includes(String(header.action))) {
+      return { ok: false, reason: "other_action" };
+    }
+    return v;
   }
 
   #now(): number {
-    return (this.options.now ?? Date.now)();
+    return (this.#options.now ?? Date.now)();
   }
 
   async #load(): Promise<void> {
-    const res = await (this.options.fetch ?? fetch)(this.options.jwksUrl, {
+    const o = this.#options;
+    const res = await (o.fetch ?? fetch)(o.jwksUrl, {
       headers: { accept: "application/json" },
+      signal: AbortSignal.timeout(o.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     });
     if (res.status !== 200) {
       await res.body?.cancel();
-      throw new Error(
-        `JWKS fetch from ${this.options.jwksUrl} failed: HTTP ${res.status}`,
-      );
+      throw new Error(`JWKS fetch from ${o.jwksUrl} failed: HTTP ${res.status}`);
     }
     const doc = await res.json() as {
       keys?: Array<JsonWebKey & { kid?: string }>;

@@ -2,6 +2,7 @@
  * OAuth2 client credentials (RFC 6749 §4.4) against the server's `POST /oauth2/client/token`: the token is cached
  * and fetched again shortly before it expires; concurrent callers share one request.
  */
+import { DEFAULT_TIMEOUT_MS } from "./jwks.ts";
 
 /** A refused or failed token request (`error` is the RFC 6749 §5.2 code when the server sent one). */
 export class TokenError extends Error {
@@ -27,6 +28,8 @@ export interface TokenOptions {
   scope?: string;
   /** Refresh this many seconds before expiry (default 60; at most half the token's lifetime). */
   refreshMarginSeconds?: number;
+  /** Give up on a token request after this long (default 30,000 ms). */
+  timeoutMs?: number;
   fetch?: typeof fetch;
   /** The clock, in ms since the epoch (tests pass a fake one). */
   now?: () => number;
@@ -41,10 +44,14 @@ function formEncode(s: string): string {
 export class TokenClient {
   #cached: { token: string; refreshAt: number } | undefined;
   #pending: Promise<string> | undefined;
+  // A private field, not a property: the client secret never shows in console.log or JSON.stringify of a client.
+  readonly #options: TokenOptions;
   /** How many tokens this client has fetched (what a test of the cache counts). */
   fetched = 0;
 
-  constructor(private options: TokenOptions) {}
+  constructor(options: TokenOptions) {
+    this.#options = options;
+  }
 
   /** A valid access token: the cached one, or a new one when it is about to expire. */
   token(): Promise<string> {
@@ -56,20 +63,25 @@ export class TokenClient {
     return this.#pending;
   }
 
-  /** Forgets the cached token (after a 401: the client was rotated or the server's key retired). */
-  invalidate(): void {
-    this.#cached = undefined;
+  /**
+   * Forgets the cached token after a 401 (the client was rotated or the server's key retired). Pass the token the
+   * server refused: a newer one fetched since (by another request's 401) is kept, so that late 401s of requests
+   * still in flight do not fetch one token each.
+   */
+  invalidate(rejected?: string): void {
+    if (rejected === undefined || this.#cached?.token === rejected) this.#cached = undefined;
   }
 
   #now(): number {
-    return (this.options.now ?? Date.now)();
+    return (this.#options.now ?? Date.now)();
   }
 
   async #fetch(): Promise<string> {
-    const o = this.options;
+    const o = this.#options;
     const started = this.#now();
     const res = await (o.fetch ?? fetch)(o.tokenUrl, {
       method: "POST",
+      signal: AbortSignal.timeout(o.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       headers: {
         "content-type": "application/x-www-form-urlencoded",
         authorization: `Basic ${btoa(`${formEncode(o.clientId)}:${formEncode(o.clientSecret)}`)}`,
