@@ -147,7 +147,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_BODY_IDLE_TIMEOUT_MS",
     default: "30000",
     doc:
-      "A request body of unknown length (chunked) or declared over 64 KiB that sends nothing for this long while the server waits for it is refused with 408 (err.request.timeout) and its request's resources (upload slot, spool) released; 0 = no bound. Deno cannot close the connection itself: keep a proxy's body timeout in front",
+      "A request body of unknown length (chunked) or declared over 64 KiB that sends nothing for this long while the server waits for it is refused with 408 (err.request.timeout) and its request's resources (upload slot, spool) released; 0 = no bound (a bulk search upload keeps its own: 5 min or half of DCI_BULK_SPOOL_GRACE_SECONDS). Deno cannot close the connection itself: keep a proxy's body timeout in front",
   },
   {
     key: "importUploadMaxBytes",
@@ -290,7 +290,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_JWKS_REFRESH_MINUTES",
     default: "60",
     doc:
-      "How often sender JWKS URLs are re-fetched; a signature naming a key id the sender lacks also fetches its JWKS at once (at most once a minute per sender and isolate)",
+      "How often sender JWKS URLs are re-fetched (checked every 5 minutes: a sender's is fetched again once its last fetch is older than this); a signature naming a key id the sender lacks also fetches its JWKS at once (at most once a minute per sender and isolate)",
   },
   {
     key: "outboundAllow",
@@ -355,9 +355,15 @@ export const SETTINGS: readonly Setting[] = [
     key: "seedDemo",
     env: "DCI_SEED_DEMO",
     default: "true",
-    doc: "Seed a demo registry into an empty data dir",
+    doc:
+      "Seed every served registry (DCI_DEMO_SIZE records each, the partner test records such as TEST-001 among them) and the demo place hierarchy when no registry holds a record; set false before a production data dir's first start",
   },
-  { key: "demoSize", env: "DCI_DEMO_SIZE", default: "200", doc: "Persons in the start-up demo registry" },
+  {
+    key: "demoSize",
+    env: "DCI_DEMO_SIZE",
+    default: "200",
+    doc: "Records each registry's start-up demo holds (social: persons, with their households); 0 seeds none",
+  },
   { key: "maxPageSize", env: "DCI_MAX_PAGE_SIZE", default: "100", doc: "Largest search page size" },
   {
     key: "maxSearchItems",
@@ -440,7 +446,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_SUBSCRIPTION_ERROR_EXPIRY_DAYS",
     default: "14",
     doc:
-      "Days a subscription may stay in error (its notifications logged, held for a reactivation) before it expires and what it holds is failed; 0 keeps it until an operator acts",
+      'Days a subscription may stay in error (its notifications still logged, held for a reactivation) before it expires and what it holds is failed with "subscription expired"; 0 keeps it until an operator acts',
   },
   {
     key: "notifyBatchMax",
