@@ -28,11 +28,21 @@ import { withNotificationFields } from "./notify_fields.ts";
 
 type Json = Record<string, unknown>;
 
-/** A deleted record is sent as its identifiers only. */
-export function identifiersOnly(record: Json): Json {
+const IDENTIFYING = ["identifier", "group_identifier", "member_identifier"];
+
+/**
+ * A deleted record is sent as its identifiers only: `@type`, `@id` and its identifier lists. A record that keeps
+ * them one or two levels down (fr's Farmer in `farmer_personal_details`, dr's PWDPerson in `personal_details`
+ * and its `demographic_info`) keeps those objects with their identifiers alone.
+ */
+export function identifiersOnly(record: Json, depth = 0): Json {
   const out: Json = {};
-  for (const k of ["@type", "@id", "identifier", "group_identifier", "member_identifier"]) {
-    if (record[k] !== undefined) out[k] = record[k];
+  for (const k of ["@type", "@id", ...IDENTIFYING]) if (record[k] !== undefined) out[k] = record[k];
+  if (IDENTIFYING.some((k) => k in out) || depth >= 2) return out;
+  for (const [k, v] of Object.entries(record)) {
+    if (v === null || typeof v !== "object" || Array.isArray(v) || k.startsWith("@")) continue;
+    const inner = identifiersOnly(v as Json, depth + 1);
+    if (Object.keys(inner).some((i) => !i.startsWith("@"))) out[k] = inner;
   }
   return out;
 }

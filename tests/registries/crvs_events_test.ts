@@ -110,3 +110,30 @@ Deno.test("crvs attributes have unique names and aliases, none shadowing a core 
   }
   for (const a of crvsProfile.attributes) assert.deepEqual(a.on, ["crvs_person"]);
 });
+
+Deno.test("crvs a birth registered without a place (a BRN or a parent, and a birth_date) is a LiveBirth; an adult's birth_date alone is not", () => {
+  const base = {
+    id: "NB-1",
+    name: { given_name: "Nia", surname: "Mensah" },
+    sex: "female",
+    birth_date: "2025-12-01",
+  };
+  const brn = crvsRegistrant({
+    ...base,
+    identifier: [{ identifier_type: "BRN", identifier_value: "BRN-NB-1" }],
+  });
+  const parent = crvsRegistrant({
+    ...base,
+    identifier: [{ identifier_type: "UIN", identifier_value: "U-NB-1" }],
+    details: { parent1_identifier: "UIN:PARENT-TEST-001" },
+  });
+  const adult = crvsRegistrant({
+    ...base,
+    identifier: [{ identifier_type: "UIN", identifier_value: "U-AD-1" }],
+  });
+  for (const reg of [brn, parent]) {
+    assert.deepEqual(matched("registration", reg), ["spdci-common:RegistryEventType:LiveBirth"]);
+    assert.deepEqual(values(reg).vital_event_type, ["live_birth"]);
+  }
+  assert.deepEqual(matched("registration", adult), []);
+});

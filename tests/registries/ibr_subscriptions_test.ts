@@ -145,3 +145,40 @@ Deno.test("IBR: a subscription to registrations, updates or deletes is refused (
     deps.close();
   }
 });
+
+Deno.test("IBR enrolment events happen to beneficiaries: a Programme subscription to them is refused; crvs takes the yaml's Member", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  try {
+    await addSender(deps, "pension", { name: "pension", auto_approve_subscriptions: true });
+    const subscribe = async (registry: "ibr" | "crvs", criteria: Record<string, unknown>) => {
+      const r = await subscribeProcessor(deps, {
+        ...input("pension", {
+          transaction_id: crypto.randomUUID(),
+          subscribe_request: [subItem("r", criteria)],
+        }, "http://127.0.0.1:9/cb"),
+        registry,
+      });
+      return (r.message.subscribe_response as Json[])[0];
+    };
+    for (const type of ["enrollement", "enrollement_status_change"]) {
+      const refused = await subscribe("ibr", { reg_event_type: type, notify_record_type: "Programme" });
+      assert.equal(refused.status, "rjct", type);
+      assert.equal(refused.status_reason_code, "rjct.notify_types.invalid");
+      assert.match(
+        refused.status_reason_message,
+        /happens to ibr_person or ibr_group records, not ibr_programme/,
+      );
+      for (const rt of ["Beneficiary", "Group"]) {
+        const ok = await subscribe("ibr", { reg_event_type: type, notify_record_type: rt });
+        assert.equal(ok.status, "succ", `${type} ${rt}: ${JSON.stringify(ok)}`);
+      }
+    }
+    const member = await subscribe("crvs", {
+      reg_event_type: "spdci-common:RegistryEventType:LiveBirth",
+      notify_record_type: "spdci-extensions-dci:Member",
+    });
+    assert.equal(member.status, "succ", JSON.stringify(member));
+  } finally {
+    deps.close();
+  }
+});

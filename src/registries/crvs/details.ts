@@ -172,11 +172,26 @@ export function readCrvsDetails(raw: Obj, errors: string[]): CrvsDetails | undef
 }
 
 /**
+ * Whether the record registers a birth: it names a parent, or carries a birth registration number (BRN). An adult
+ * registered for an identity number alone has a `birth_date` that is no birth registered here.
+ */
+function registersBirth(raw: Obj, src: Obj): boolean {
+  if (src.parent1_identifier || src.parent2_identifier) return true;
+  const ids = raw.identifier ?? raw.identifiers;
+  return Array.isArray(ids) && ids.some((id) => {
+    const t = isObj(id) ? id.identifier_type ?? id.type : undefined;
+    return typeof t === "string" && /(^|:)brn$/i.test(t.trim());
+  });
+}
+
+/**
  * Makes the live birth and death events agree with the core `birth_date` / `death_date`: an event without a date
- * takes the core one, a core `death_date` without a death event records one, `birth_place` / `death_place` are
- * those events' places; every event needs a date and none is before the birth.
+ * takes the core one, a core `death_date` without a death event records one, and so does a core `birth_date` of a
+ * record that registers a birth (registersBirth); `birth_place` / `death_place` are those events' places; every
+ * event needs a date and none is before the birth.
  */
 function foldCore(raw: Obj, src: Obj, events: Pending[], errors: string[]): void {
+  const birthRegistration = registersBirth(raw, src);
   const core = {
     live_birth: {
       field: "birth_date",
@@ -190,7 +205,8 @@ function foldCore(raw: Obj, src: Obj, events: Pending[], errors: string[]): void
   ) {
     const place = readPlace(src[c.place], `details.${c.place}`, errors);
     let ev = events.find((e) => e.type === type);
-    if (!ev && (place || (type === "death" && c.date))) {
+    const dated = c.date !== undefined && (type === "death" || birthRegistration);
+    if (!ev && (place || dated)) {
       events.push(ev = { type, from: `details.${c.place}` });
     }
     if (!ev) continue;

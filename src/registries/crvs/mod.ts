@@ -18,7 +18,8 @@ import { CRVS_ID_TYPES } from "./vocabulary.ts";
 export const CRVS_PERSON_RECORD: RecordTypeDef = {
   storage: CRVS_PERSON,
   kind: "person",
-  names: [CRVS_PERSON_TYPE, "CRVSPerson", "Person", "Individual"],
+  // Member: the core class a CRVS person is, and the crvs yaml's example notify_record_type.
+  names: [CRVS_PERSON_TYPE, "CRVSPerson", "Person", "Member", "Individual"],
 };
 
 /** The civil registration and vital statistics registry. */

@@ -7,6 +7,7 @@ import type { Registrant } from "../../registry/model.ts";
 import type { ProfileAttribute, ProfileEventType } from "../profile.ts";
 import { BENEFIT_TYPE, codeLabel, type CodeList, ENROLLMENT_STATUS, searchValue } from "./codes.ts";
 import { beneficiaryOf, type EnrolmentDetails, PROGRAMME_STORAGE, programmeOf } from "./details.ts";
+import { IBR_GROUP, IBR_PERSON } from "./record_types.ts";
 
 /** Storage record types of beneficiaries (persons and households). */
 export const BENEFICIARY_STORAGE = ["ibr_person", "ibr_group"] as const;
@@ -88,11 +89,18 @@ function statuses(reg: Registrant | undefined): Map<string, string> {
   return new Map(reg ? enrolments(reg).map((e) => [e.programme_identifier, e.enrollment_status]) : []);
 }
 
-/** The IBR event types; the first name of each is the one notifications carry. */
+/** The record types that hold enrolments (beneficiaries: persons and households), not a programme. */
+const ENROLLED = [IBR_PERSON.storage, IBR_GROUP.storage];
+
+/**
+ * The IBR event types; the first name of each is the one notifications carry. Both happen to beneficiaries: a
+ * subscription to them for programme records (which hold no enrolments) is refused.
+ */
 export const IBR_EVENT_TYPES: readonly ProfileEventType[] = [
   {
     // A new enrolment: a beneficiary registered with enrolments, or enrolled in one more programme.
     names: ["enrollement", "enrollment", "enrolment"],
+    recordTypes: ENROLLED,
     matches(change, after, before) {
       if (change === "delete") return false;
       const was = statuses(before);
@@ -102,6 +110,7 @@ export const IBR_EVENT_TYPES: readonly ProfileEventType[] = [
   {
     // An enrolment whose status changed (Active → Suspended, → Graduated, → Deceased, ...).
     names: ["enrollement_status_change", "enrollment_status_change", "enrolment_status_change"],
+    recordTypes: ENROLLED,
     matches(change, after, before) {
       if (change !== "update" || !before) return false;
       const was = statuses(before);
