@@ -192,6 +192,10 @@ export async function authenticateClient(
   secret: string,
   clientIp: string,
 ): Promise<ClientAuthResult> {
+  // No client id holds a control character; PostgreSQL refuses a NUL in any text it is sent (an error, not "no
+  // such client"), so such an id is answered as unknown before the lookup, on both backends alike.
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(clientId)) return { ok: false, reason: "invalid" };
   const row = await deps.storage.clients.forAuth(clientId);
   if (!row || row.active !== 1 || row.sender_active !== 1) return { ok: false, reason: "invalid" };
   const storedHash = row.secret_hash;

@@ -107,7 +107,7 @@ export function sqliteNotificationStore(db: Db): NotificationStore {
     },
     list: (filter) => Promise.try(() => listNotifications(db, filter)),
     counts: () => Promise.try(() => notificationCounts(db)),
-    purgeFinished: (cutoff) => deleteInChunks(db, PURGE_FINISHED, [cutoff, cutoff]),
+    purgeFinished: (cutoff) => deleteInChunks(db, PURGE_FINISHED, [cutoff, cutoff, cutoff]),
     failEnded: (id, now, chunk) =>
       Promise.try(() => Number(stmt(db, ENDED_SQL.failChunk).run(now, id, chunk).changes)),
     endedHolding: (of, limit) =>

@@ -383,8 +383,12 @@ export function notificationCounts(db: Db): Array<{ status: string; n: number }>
 
 /**
  * Deletes finished notifications (sent, failed, received) created and last changed before a cutoff, a chunk at a
- * time: (cutoff, cutoff, chunk). Pending ones (held for a frequency, or waiting for a retry) are never deleted; the
- * (status, created_at) index bounds the scan to the finished ones. Both backends.
+ * time: (cutoff, cutoff, cutoff, chunk). Pending ones (held for a frequency, or waiting for a retry) are never
+ * deleted; the (status, created_at) index bounds the scan to the finished ones. The status and last change are
+ * checked again on the row deleted: on PostgreSQL a DELETE that waited for a row's lock re-checks only its own
+ * WHERE on the row as committed, so an operator's retry or a reactivation reopening it meanwhile keeps it (as the
+ * transactions' purge does). Both backends.
  */
-export const PURGE_FINISHED = `DELETE FROM notifications WHERE id IN (SELECT id FROM notifications
-  WHERE status IN ('sent', 'failed', 'received') AND created_at < ? AND updated_at < ? LIMIT ?+0)`;
+export const PURGE_FINISHED = `DELETE FROM notifications
+  WHERE status IN ('sent', 'failed', 'received') AND updated_at < ? AND id IN (SELECT id FROM notifications
+    WHERE status IN ('sent', 'failed', 'received') AND created_at < ? AND updated_at < ? LIMIT ?+0)`;

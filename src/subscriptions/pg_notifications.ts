@@ -120,7 +120,7 @@ export function pgNotificationStore(pool: PgPool): NotificationStore {
       return q ? await pgAll<NotificationView>(pool, pgText(q.sql), q.params) : [];
     },
     counts: () => pgAll<{ status: string; n: number }>(pool, pgText(SQL.counts)),
-    purgeFinished: (cutoff) => pgDeleteInChunks(pool, pgText(PURGE_FINISHED), [cutoff, cutoff]),
+    purgeFinished: (cutoff) => pgDeleteInChunks(pool, pgText(PURGE_FINISHED), [cutoff, cutoff, cutoff]),
     // The status checked again on a row's latest version: a lane's concurrent sent mark stays.
     failEnded: (id, now, chunk) => run(`${ENDED_SQL.failChunk} AND status = 'pending'`, [now, id, chunk]),
     endedHolding: async (of, limit) =>

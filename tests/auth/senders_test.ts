@@ -163,3 +163,27 @@ Deno.test("jobs: replay and bucket purge, and the midnight reset of day counters
     deps.close();
   }
 });
+
+Deno.test("token endpoint: a client id holding a control character (NUL among them) is an unknown client, 401 invalid_client", async () => {
+  const deps = await testDeps();
+  try {
+    await addSender(deps, "s1", {});
+    const { client, clientSecret } = await createClient(deps, "s1", { scopes: ["registry.search"] });
+    const app = createApp(deps);
+    for (const id of [`${client.client_id}\u0000`, "a\u0000", `${client.client_id}\n`]) {
+      const res = await app.request("/oauth2/client/token", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "client_credentials",
+          client_id: id,
+          client_secret: clientSecret,
+        }),
+      });
+      assert.equal(res.status, 401, JSON.stringify(id));
+      assert.equal((await res.json()).error, "invalid_client");
+    }
+  } finally {
+    deps.close();
+  }
+});

@@ -1,6 +1,8 @@
 /** The notification store, the same contract on both backends. */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { backendTest, type RawSql } from "../helpers/storage.ts";
+import { backendTest, freshPgDatabase, pgRawSql, type RawSql } from "../helpers/storage.ts";
+import { openPgPool } from "../../src/db/pg/pool.ts";
+import { pgStorage } from "../../src/db/pg/storage.ts";
 import type { Storage } from "../../src/db/storage.ts";
 import type { NewSubscription } from "../../src/subscriptions/store.ts";
 import { newSubscription, subscriptionsOf } from "../helpers/subscription_fixture.ts";
@@ -386,3 +388,34 @@ backendTest(
     equal(await s.notifications.purgeFinished(NOW), 0);
   },
 );
+
+Deno.test("notification store [postgres]: retention keeps a notification an operator reopened while the purge waited for its row", async () => {
+  const url = await freshPgDatabase();
+  const pool = openPgPool(url, { max: 4 });
+  const operator = openPgPool(url, { max: 1 });
+  try {
+    const s = pgStorage(pool);
+    const sql = pgRawSql(pool);
+    const sub = await subscription(s);
+    const [e1] = await events(sql, "{}");
+    await s.notifications.insert([note(sub.id, e1)], NOW);
+    const OLD = "2026-01-01T00:00:00.000Z";
+    await sql("UPDATE notifications SET status = 'failed', created_at = ?, updated_at = ?", [OLD, OLD]);
+    // The operator's retry holds the row (uncommitted) when the purge reads it as finished long ago.
+    const c = await operator.connect();
+    try {
+      await c.query("BEGIN");
+      await c.query("UPDATE notifications SET status = 'pending', attempts = 0, updated_at = $1", [LATER]);
+      const purge = s.notifications.purgeFinished(NOW);
+      await new Promise((r) => setTimeout(r, 300)); // the purge is waiting for the row's lock
+      await c.query("COMMIT");
+      equal(await purge, 0);
+    } finally {
+      c.release();
+    }
+    deepEqual(await log(s, sub.code), [[e1, "pending"]]);
+  } finally {
+    await pool.end();
+    await operator.end();
+  }
+});

@@ -12,16 +12,28 @@ export type PgQueryable = PgPool | PgClient;
 /** A bound value. */
 export type PgValue = string | number | boolean | null | Uint8Array | readonly string[] | readonly number[];
 
-/** Statement names by SQL text: the same text always has the same name on every connection. */
+/** Statement names by SQL text: the same text has the same name on every connection until it is renamed. */
 const NAMES = new Map<string, string>();
+let named = 0;
 
 function nameOf(text: string): string {
   let name = NAMES.get(text);
   if (name === undefined) {
-    name = `dci_${NAMES.size}`;
+    name = `dci_${named++}`;
     NAMES.set(text, name);
   }
   return name;
+}
+
+/**
+ * Whether PostgreSQL refused a prepared statement because the table it reads changed shape under it ("cached plan
+ * must not change result type": a `SELECT *` or `RETURNING *` prepared before a migration added a column, as
+ * another instance's start does during a rolling upgrade). The driver never prepares a name again on that
+ * connection, so every later run would fail the same way.
+ */
+function stalePlan(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === "0A000" &&
+    /cached plan must not change result type/.test(String((err as Error).message));
 }
 
 /** PostgreSQL texts of SQLite-style texts already converted. */
@@ -63,7 +75,17 @@ export async function pgQuery<R = Record<string, unknown>>(
   text: string,
   values: readonly PgValue[] = [],
 ): Promise<{ rows: R[]; rowCount: number }> {
-  const r = await db.query({ name: nameOf(text), text, values: values as unknown[] });
+  let r;
+  try {
+    r = await db.query({ name: nameOf(text), text, values: values as unknown[] });
+  } catch (err) {
+    if (!stalePlan(err)) throw err;
+    // Under a new name every connection prepares the text again. On the pool the query is run again at once (it
+    // failed before it ran); in a transaction, which the error aborted, the caller's next attempt gets it.
+    NAMES.delete(text);
+    if (!("totalCount" in db)) throw err;
+    r = await db.query({ name: nameOf(text), text, values: values as unknown[] });
+  }
   return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
 }
 
