@@ -422,10 +422,13 @@ async function openPgStores(
   });
   try {
     let migrating = options.migrate === true;
-    if (options.migrate === "new") {
+    if (!migrating) {
+      // Read whatever the mode: it refuses a database a newer binary migrated (migratePg does when migrating).
       const state = await pgMigrationState(pool);
-      assertNonePending(state.applied > 0 ? state.pending : []);
-      migrating = state.applied === 0;
+      if (options.migrate === "new") {
+        assertNonePending(state.applied > 0 ? state.pending : []);
+        migrating = state.applied === 0;
+      }
     }
     const applied = migrating ? await migratePg(pool) : [];
     return { pool, storage: pgStorage(pool), applied };

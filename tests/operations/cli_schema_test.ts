@@ -42,6 +42,24 @@ Deno.test("a CLI command refuses (exit 2) a database with migrations pending and
   }
 });
 
+Deno.test("a database a newer binary migrated is refused (exit 2) by a command and by migrate, naming the migration it does not know", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "dci-cli-schema-" });
+  try {
+    await (await startServerProcess({ dataDir })).stop();
+    await dataDirSql(
+      dataDir,
+      "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99999, '99999_from_the_future', 'x')",
+    );
+    for (const args of [["sender", "list"], ["migrate"]]) {
+      const r = await runCliProcess(args, { DCI_DATA_DIR: dataDir });
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, /migrations this binary does not know: 99999_from_the_future/, args.join(" "));
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("a CLI command run with a key-encryption key does not seal the secrets a server without one stored", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-cli-seal-" });
   try {

@@ -6,6 +6,7 @@
  */
 import type { PgClient, PgPool } from "./pool.ts";
 import { pgWithSessionLock } from "./query.ts";
+import { assertServable } from "../schema_version.ts";
 import { rekeyedSchedules, SCHEDULED_SUBSCRIPTIONS, type StoredSchedule } from "../../subscriptions/rules.ts";
 import p0025 from "./migrations/0025_baseline.sql" with { type: "text" };
 import p0026 from "./migrations/0026_transaction_refs_txn.sql" with { type: "text" };
@@ -74,7 +75,10 @@ export async function migratePg(
     await checkPgDatabase(client);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version bigint PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)`);
-    const { rows } = await client.query<{ version: number }>("SELECT version FROM schema_migrations");
+    const { rows } = await client.query<{ version: number; name: string }>(
+      "SELECT version, name FROM schema_migrations",
+    );
+    assertKnownPg(rows);
     const done = new Set(rows.map((r) => Number(r.version)));
     const applied: string[] = [];
     for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
@@ -129,7 +133,26 @@ export async function checkPgDatabase(client: PgClient): Promise<void> {
   );
 }
 
-/** How many migrations the database has had, and which of this binary's it has not (read only, no lock). */
+/**
+ * Refuses (DatabaseVersionError, exit 2) a database holding migrations this binary does not carry: a newer
+ * binary migrated it (an instance of the new version during a rolling upgrade, or an upgrade rolled back by
+ * redeploying the old image), and this one's statements would run against a schema they were not written for.
+ * SQLite's open refuses the same (src/db/schema_version.ts).
+ */
+function assertKnownPg(done: ReadonlyArray<{ version: number; name: string }>): void {
+  const known = new Set(PG_MIGRATIONS.map((m) => m.version));
+  const unknown = done.filter((r) => !known.has(Number(r.version))).map((r) => r.name);
+  assertServable(
+    { migratedBy: "", applied: [], unknown, pending: [] },
+    undefined,
+    "This PostgreSQL database",
+  );
+}
+
+/**
+ * How many migrations the database has had, and which of this binary's it has not (read only, no lock); refuses
+ * one a newer binary migrated (assertKnownPg).
+ */
 export async function pgMigrationState(
   pool: PgPool,
   migrations: readonly PgMigration[] = PG_MIGRATIONS,
@@ -138,7 +161,10 @@ export async function pgMigrationState(
     "SELECT to_regclass('schema_migrations') IS NOT NULL AS exists",
   );
   if (!rows[0].exists) return { applied: 0, pending: migrations.map((m) => m.name) };
-  const done = await pool.query<{ version: number }>("SELECT version FROM schema_migrations");
+  const done = await pool.query<{ version: number; name: string }>(
+    "SELECT version, name FROM schema_migrations",
+  );
+  assertKnownPg(done.rows);
   const versions = new Set(done.rows.map((r) => Number(r.version)));
   return {
     applied: versions.size,
