@@ -16,6 +16,7 @@ import {
   type SubscriptionRow,
 } from "./store.ts";
 import type { SubscriptionStore } from "./subscription_store.ts";
+import { lockEvents } from "../registry/pg_event_lock.ts";
 
 /** Transaction lock namespace of subscription inserts (one lock per sender within it). */
 const INSERT_LOCK = 0x64637375;
@@ -48,6 +49,10 @@ export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
         }
         const { n } = (await pgOne<{ n: number }>(c, pgText(SQL.liveCount), [s.sender_id]))!;
         if (n >= limit) return { kind: "limit" };
+        // Under the event writers' lock until commit: no event commits between the newest id read here and the
+        // subscription becoming visible, so fan-out (which reads the newest event, then the subscriptions) never
+        // logs an event past from_event_id without it.
+        await lockEvents(c);
         const { id } = (await pgOne<{ id: number }>(c, LAST_EVENT_ID))!;
         const created = await pgOne<SubscriptionRow>(c, pgText(SQL.insert), insertValues(s, id));
         return { kind: "created", row: created! };
@@ -70,7 +75,12 @@ export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
       const q = listQuery(filter);
       return pgAll<SubscriptionRow>(pool, pgText(q.sql), q.params);
     },
-    approve: (code, now) => row(SQL.approve, [now, now, code]),
+    // Under the event writers' lock, as insert reads its from_event_id.
+    approve: (code, now) =>
+      pgTransaction(pool, async (c) => {
+        await lockEvents(c);
+        return await pgOne<SubscriptionRow>(c, pgText(SQL.approve), [now, now, code]);
+      }),
     reactivate: (code, now) =>
       pgTransaction(pool, async (c) => {
         const updated = await pgOne<SubscriptionRow>(c, pgText(SQL.reactivate), [now, code]);

@@ -1,6 +1,9 @@
 /** The subscription store, the same contract on both backends. */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { backendTest, type RawSql } from "../helpers/storage.ts";
+import { backendTest, freshPgDatabase, type RawSql } from "../helpers/storage.ts";
+import { openPgPool } from "../../src/db/pg/pool.ts";
+import { pgStorage } from "../../src/db/pg/storage.ts";
+import { lockEvents } from "../../src/registry/pg_event_lock.ts";
 import type { NewSubscription } from "../../src/subscriptions/store.ts";
 import { newSubscription, subscriptionsOf } from "../helpers/subscription_fixture.ts";
 
@@ -294,3 +297,43 @@ backendTest(
     });
   },
 );
+
+Deno.test("subscription store [postgres]: a subscription made or approved while an event is being written starts after that event", async () => {
+  const url = await freshPgDatabase();
+  const pool = openPgPool(url, { max: 4 });
+  const writer = openPgPool(url, { max: 1 });
+  try {
+    const store = subscriptionsOf(pgStorage(pool));
+    const pending = await store.insert(sub({ active: false }), 10);
+    if (pending.kind !== "created") throw new Error("setup");
+    for (const step of ["insert", "approve"] as const) {
+      // An event writer holds the event lock with its event inserted, not committed yet.
+      const c = await writer.connect();
+      let eventId: number;
+      let made: Promise<{ from_event_id: number | null } | undefined>;
+      try {
+        await c.query("BEGIN");
+        await lockEvents(c);
+        const { rows } = await c.query(
+          `INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
+           VALUES ('social', 'registration', 'person', 1, '{}', $1) RETURNING id`,
+          [NOW],
+        );
+        eventId = Number(rows[0].id);
+        made = step === "insert"
+          ? store.insert(sub(), 10).then((o) => o.kind === "created" ? o.row : undefined)
+          : store.approve(pending.row.code, NOW);
+        await new Promise((r) => setTimeout(r, 300));
+        await c.query("COMMIT");
+      } finally {
+        c.release();
+      }
+      const row = await made;
+      // Not before it: fan-out may log that event without a subscription not visible yet.
+      equal(Number(row?.from_event_id), eventId, step);
+    }
+  } finally {
+    await pool.end();
+    await writer.end();
+  }
+});
