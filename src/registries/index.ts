@@ -92,6 +92,11 @@ export function groupStorageOf(profile: RegistryProfile): string {
   return profile.recordTypes.find((rt) => rt.kind === "group")?.storage ?? "group";
 }
 
+/** Whether a registry's persons can have a household (it has a group record type; crvs has none). */
+export function hasHouseholds(profile: RegistryProfile): boolean {
+  return profile.recordTypes.some((rt) => rt.kind === "group");
+}
+
 /** The last segment of a code or URN, lower case (`ns:org:RecordType:Farmer` → `farmer`), or undefined. */
 export function lastSegment(raw: unknown): string | undefined {
   if (typeof raw !== "string" || raw.length > 200) return undefined;

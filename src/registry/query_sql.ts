@@ -46,6 +46,8 @@ export interface SqlContext {
   storage?: string;
   /** The storage record type of the registry's groups (a person's household attributes); `group` by default. */
   groupStorage?: string;
+  /** The registry has no group record type (crvs): household attributes do not apply to its persons. */
+  noHouseholds?: boolean;
   /** The registry's own searchable attributes (registrant_values) and identifier types. */
   attributes?: readonly ProfileAttribute[];
   /** Search mode: counts a registry attribute's rows, so an AND of several is driven by the fewest. */
@@ -162,8 +164,14 @@ function comparison(attr: string, op: Op, value: unknown, ctx: SqlContext, out: 
   if (!def) throw filterError(`attribute ${show(attr)} is not searchable`);
   let target: string;
   if (def.on.includes(ctx.recordType)) target = `r.${def.column}`;
-  else if (ctx.recordType === "person" && def.viaGroup) target = `g.${def.column}`;
-  else throw filterError(`attribute ${show(attr)} does not apply to ${ctx.recordType} records`);
+  else if (ctx.recordType === "person" && def.viaGroup && !ctx.noHouseholds) target = `g.${def.column}`;
+  else {
+    throw filterError(
+      `attribute ${show(attr)} does not apply to ${ctx.recordType} records${
+        def.viaGroup && ctx.noHouseholds ? " (a household's: this registry has none)" : ""
+      }`,
+    );
+  }
   let test: string;
   if (op === "contains" || op === "like") {
     if (def.kind !== "text" && def.kind !== "upper") {

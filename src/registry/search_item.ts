@@ -13,7 +13,7 @@ import { HEADER_SAFE_ID_RULE, isHeaderSafeId } from "../dci/limits.ts";
 import { DATE_TIME } from "../dci/schemas.ts";
 import { ItemRejection, paginationOf, recordTypeOf, regTypeRecordType, sortOf } from "./search_criteria.ts";
 import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
-import { groupStorageOf, socialRegistry } from "../registries/index.ts";
+import { groupStorageOf, hasHouseholds, socialRegistry } from "../registries/index.ts";
 import { type CursorPosition, encodeCursor, type SortKey } from "./search_cursor.ts";
 
 /** Per-item reason codes of a search. */
@@ -172,6 +172,7 @@ export function prepareItem(ctx: ItemSettings, item: unknown): PreparedItem {
       recordType: recordType.kind,
       storage: recordType.storage,
       groupStorage: groupStorageOf(profile),
+      noHouseholds: !hasHouseholds(profile),
       attributes: profile.attributes,
       idTypes: profile.idTypes,
       today: new Date(ctx.now).toISOString().slice(0, 10),

@@ -11,6 +11,7 @@ import type { RegistryEventType } from "../registry/events.ts";
 import type { ProfileEventType, RegistryProfile } from "../registries/profile.ts";
 import {
   groupStorageOf,
+  hasHouseholds,
   lastSegment,
   recordTypeNamed,
   recordTypeOfStorage,
@@ -161,6 +162,7 @@ export function compileFilter(
       recordType: found?.recordType.kind ?? (recordType === "group" ? "group" : "person"),
       storage: recordType,
       groupStorage: found ? groupStorageOf(found.profile) : undefined,
+      noHouseholds: found ? !hasHouseholds(found.profile) : undefined,
       attributes: found?.profile.attributes,
       idTypes: found?.profile.idTypes,
       today,

@@ -157,13 +157,17 @@ Deno.test("crvs sync search: records stay in their registry; unknown attributes 
       where(["crop_type", "eq", "maize"]),
       { ...byId("BRN", "BIRTH-TEST-001"), reg_record_type: "Farmer" },
       where(["vital_event_type", "eq", "baptism"]),
+      // A household's attribute: crvs persons have no household, so it would match nothing, `ne` included.
+      where(["poverty_score", "ne", 5]),
     ]);
     assert.deepEqual(bad.map((i) => [i.status, i.status_reason_code]), [
       ["rjct", "rjct.filter.invalid"],
       ["rjct", "rjct.search_criteria.invalid"],
       ["rjct", "rjct.filter.invalid"],
+      ["rjct", "rjct.filter.invalid"],
     ]);
     assert.match(bad[0].status_reason_message, /crop_type/);
+    assert.match(bad[3].status_reason_message, /poverty_score.*a household's: this registry has none/);
   } finally {
     deps.close();
   }
