@@ -5,7 +5,7 @@
  * session-level advisory lock makes them migrate one after the other, so each migration runs once.
  */
 import type { PgClient, PgPool } from "./pool.ts";
-import { pgWithSessionLock } from "./query.ts";
+import { pgSessionLock } from "./query.ts";
 import { assertServable } from "../schema_version.ts";
 import { rekeyedSchedules, SCHEDULED_SUBSCRIPTIONS, type StoredSchedule } from "../../subscriptions/rules.ts";
 import p0025 from "./migrations/0025_baseline.sql" with { type: "text" };
@@ -30,6 +30,13 @@ export interface PgMigration {
   sql: string;
   /** Data changes SQL cannot make exactly as the code does; in the SQL's transaction, after it. */
   code?: (client: PgClient) => Promise<void>;
+  /**
+   * The index this migration builds alone, with one `CREATE INDEX CONCURRENTLY IF NOT EXISTS` statement run
+   * outside a transaction: a plain build holds a lock that stops every instance's writes to the table until it
+   * ends (a rolling upgrade keeps the old instances serving while the new one migrates). An invalid index a
+   * failed build left is dropped first, so the build is retried at the next start.
+   */
+  concurrentIndex?: string;
 }
 
 /**
@@ -56,7 +63,12 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 35, name: "0035_replay_guard_kind", sql: p0035 },
   { version: 36, name: "0036_subscription_schedule_key", sql: p0036, code: rekeySchedules },
   { version: 37, name: "0037_replay_guard_log", sql: p0037 },
-  { version: 38, name: "0038_notifications_delivered", sql: p0038 },
+  {
+    version: 38,
+    name: "0038_notifications_delivered",
+    sql: p0038,
+    concurrentIndex: "notifications_delivered",
+  },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */
@@ -70,36 +82,83 @@ export async function migratePg(
   pool: PgPool,
   migrations: readonly PgMigration[] = PG_MIGRATIONS,
 ): Promise<string[]> {
-  // Session level, not per transaction: the lock spans reading what is done and applying every migration.
-  return await pgWithSessionLock(pool, MIGRATE_LOCK_KEY, async (client) => {
-    await checkPgDatabase(client);
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version bigint PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)`);
-    const { rows } = await client.query<{ version: number; name: string }>(
-      "SELECT version, name FROM schema_migrations",
-    );
-    assertKnownPg(rows);
-    const done = new Set(rows.map((r) => Number(r.version)));
-    const applied: string[] = [];
-    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-      if (done.has(m.version)) continue;
-      await client.query("BEGIN");
-      try {
-        await client.query(m.sql); // no parameters: the simple protocol runs the file's statements in turn
-        await m.code?.(client);
-        await client.query(
-          "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-          [m.version, m.name, new Date().toISOString()],
-        );
-        await client.query("COMMIT");
-      } catch (err) {
-        await client.query("ROLLBACK").catch(() => {});
-        throw new Error(`PostgreSQL migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
-      }
+  // Session level, not per transaction: the lock spans reading what is done and applying every migration. Another
+  // instance waits by trying again, not in a statement that waits for the lock: a concurrent index build waits
+  // for every transaction running when it starts, so a blocked lock statement and the build would wait for each
+  // other until PostgreSQL's deadlock detector cut one.
+  for (;;) {
+    const r = await pgSessionLock(pool, MIGRATE_LOCK_KEY, (client) => applyPending(client, migrations), {
+      wait: false,
+    });
+    if (r.ran) return r.value;
+    await new Promise((resolve) => setTimeout(resolve, MIGRATE_RETRY_MS));
+  }
+}
+
+/** How often an instance waiting for another's migrations tries the lock again (ms). */
+const MIGRATE_RETRY_MS = 250;
+
+/** migratePg's work, with the migration lock held on `client`. */
+async function applyPending(client: PgClient, migrations: readonly PgMigration[]): Promise<string[]> {
+  await checkPgDatabase(client);
+  await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version bigint PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)`);
+  const { rows } = await client.query<{ version: number; name: string }>(
+    "SELECT version, name FROM schema_migrations",
+  );
+  assertKnownPg(rows);
+  const done = new Set(rows.map((r) => Number(r.version)));
+  const applied: string[] = [];
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (done.has(m.version)) continue;
+    if (m.concurrentIndex) {
+      await buildIndexConcurrently(client, m);
       applied.push(m.name);
+      continue;
     }
-    return applied;
-  });
+    await client.query("BEGIN");
+    try {
+      await client.query(m.sql); // no parameters: the simple protocol runs the file's statements in turn
+      await m.code?.(client);
+      await client.query(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        [m.version, m.name, new Date().toISOString()],
+      );
+      await client.query("COMMIT");
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw new Error(`PostgreSQL migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
+    }
+    applied.push(m.name);
+  }
+  return applied;
+}
+
+/** Applies a `concurrentIndex` migration (outside a transaction), then records it. */
+async function buildIndexConcurrently(client: PgClient, m: PgMigration): Promise<void> {
+  try {
+    await dropInvalidIndex(client, m.concurrentIndex!);
+    await client.query(m.sql);
+    await client.query(
+      "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+      [m.version, m.name, new Date().toISOString()],
+    );
+  } catch (err) {
+    throw new Error(`PostgreSQL migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Drops index `name` when a concurrent build that failed (or was cut by a stop) left it invalid: `IF NOT EXISTS`
+ * would take it as built. The name is a constant of this code, never input.
+ */
+export async function dropInvalidIndex(client: PgClient, name: string): Promise<void> {
+  const { rows } = await client.query<{ invalid: boolean }>(
+    `SELECT NOT i.indisvalid AS invalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+     WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace`,
+    [name],
+  );
+  if (rows[0]?.invalid) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS "${name.replaceAll('"', "")}"`);
 }
 
 /** Migration 0036's step: each subscription with a schedule gets the key dedupeKey writes for it now. */
