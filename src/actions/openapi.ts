@@ -27,8 +27,38 @@ export const ERROR_RESPONSES = {
   },
   413: { description: "ERR ACK: the body is larger than DCI_BODY_LIMIT", content: json(Ack) },
   415: { description: "ERR ACK: the body must be sent as application/json", content: json(Ack) },
+  408: { description: "ERR ACK: the body stalled (DCI_BODY_IDLE_TIMEOUT_MS)", content: json(Ack) },
   429: { description: "ERR ACK: rate limit (Retry-After)", content: json(Ack) },
+  500: {
+    description: "ERR ACK: an internal error (its correlation_id is the X-Request-ID)",
+    content: json(Ack),
+  },
+  503: {
+    description:
+      "ERR ACK err.service.unavailable with Retry-After: storage busy, full or unreachable, or the server draining",
+    content: json(Ack),
+  },
 } as const;
+
+/**
+ * ERROR_RESPONSES of a sync action, whose header-level rejection (a bad version, action or total_count, a
+ * message_ts out of its window, a message_id seen before: 400 or 409) is its own signed answer with status rjct,
+ * not an ERR ACK: `answer` is that envelope's schema (signedAnswer).
+ */
+export function syncErrorResponses(answer: z.ZodType) {
+  const either = json(z.union([Ack, answer]));
+  return {
+    ...ERROR_RESPONSES,
+    400: {
+      description: "The action's signed rjct answer (header-level rejection), or an ERR ACK",
+      content: either,
+    },
+    409: {
+      description: "Duplicate message_id: the action's signed rjct answer, or an ERR ACK",
+      content: either,
+    },
+  };
+}
 
 /** `search-response` → `SearchResponse`: the names of an action's schemas in the OpenAPI document. */
 export function pascal(name: string): string {

@@ -14,7 +14,7 @@ import { envelopeOf, nullAsAbsent, RequestHeader } from "../dci/schemas.ts";
 import { checkHeaderAction, checkVersion } from "../dci/header_rules.ts";
 import { genericRejectedMessage } from "../dci/rejection.ts";
 import { DciRejection } from "../dci/errors.ts";
-import { answer, describeAction, ERROR_RESPONSES, json, named, signedAnswer } from "./openapi.ts";
+import { answer, describeAction, json, named, signedAnswer, syncErrorResponses } from "./openapi.ts";
 import { registrySecurity } from "../system/openapi_security.ts";
 
 type Envelope = { header: RequestHeader; message: Json };
@@ -104,11 +104,11 @@ export function profileActionRoute(
       },
     },
     responses: {
+      ...syncErrorResponses(signedAnswer(`${name}Response`, action.response)),
       200: {
         description: `Signed ${action.responseAction} envelope`,
         content: json(signedAnswer(`${name}Response`, action.response)),
       },
-      ...ERROR_RESPONSES,
     },
     security: registrySecurity(action.scope),
   });

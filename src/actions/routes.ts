@@ -32,6 +32,7 @@ import {
   named,
   pascal,
   signedAnswer,
+  syncErrorResponses,
 } from "./openapi.ts";
 import { registrySecurity } from "../system/openapi_security.ts";
 
@@ -78,13 +79,9 @@ function standardRoute(
     `${pascal(spec.name)}RequestEnvelope`,
     () => envelopeOf(spec.request, `${pascal(spec.name)}RequestEnvelope`),
   );
+  const answerEnvelope = signedAnswer(pascal(`${spec.family}-response`), spec.response);
   const ok: Record<number, { description: string; content: ReturnType<typeof json> }> = spec.mode === "sync"
-    ? {
-      200: {
-        description: `Signed ${spec.callbackAction} envelope`,
-        content: json(signedAnswer(pascal(`${spec.family}-response`), spec.response)),
-      },
-    }
+    ? { 200: { description: `Signed ${spec.callbackAction} envelope`, content: json(answerEnvelope) } }
     : {
       202: { description: `ACK with our correlation_id; ${spec.callbackAction} follows`, content: json(Ack) },
     };
@@ -109,7 +106,11 @@ function standardRoute(
     request: {
       body: { content: { ...json(requestEnvelope), ...(bulk ? bulkUploadContent() : {}) }, required: true },
     },
-    responses: { ...ok, ...ERROR_RESPONSES, ...(bulk ? BULK_ERROR_RESPONSES : {}) },
+    responses: {
+      ...ok,
+      ...(spec.mode === "sync" ? syncErrorResponses(answerEnvelope) : ERROR_RESPONSES),
+      ...(bulk ? BULK_ERROR_RESPONSES : {}),
+    },
     security: registrySecurity(spec.scope),
     ...(spec.mode === "async" ? { callbacks: asyncCallbacks(spec) } : {}),
   });

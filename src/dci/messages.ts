@@ -22,7 +22,7 @@ function items(name: string) {
  * SubscriptionInfo.filter as the yaml gives it (anyOf): an object query (the yaml's expression `{type, value}` and
  * idtype-value `{type, value}`) or a predicate list. For the document only: the subscribe processor reads it.
  */
-const SubscribeFilter = z.union([
+export const SubscribeFilter = z.union([
   z.record(z.string(), z.unknown()).openapi({
     description:
       "An expression {type, value: {expression}}, an idtype-value {type, value}, or another object " +
@@ -167,4 +167,8 @@ export const ReceiptMessage = z.looseObject({
         "with notification_id or subscription_code) is required",
     path: m.receipt_information ? ["receipt_information", "notification_id"] : ["notification_id"],
   });
-}).openapi("ReceiptRequest");
+}).openapi("ReceiptRequest", {
+  description: "Names the notification acknowledged: notification_id, receipt.notification_id or " +
+    "receipt.message_id, or receipt_information with notification_id or subscription_code (that subscription's " +
+    "latest delivered notification); a message naming none is refused (400 err.request.bad)",
+});

@@ -7,6 +7,7 @@ import { z } from "@hono/zod-openapi";
 import { DateTime, RequestStatus } from "./schemas.ts";
 import { SearchResponse } from "./search.ts";
 import { MAX_ID } from "./limits.ts";
+import { SubscribeFilter } from "./messages.ts";
 
 /** An id of at most 99 characters, as answers carry them (transaction_id, correlation_id, reference_id). */
 const AnswerId = z.string().max(MAX_ID);
@@ -48,7 +49,10 @@ export const SubscriptionInfo = z.object({
   reg_event_type: z.string(),
   frequency: z.object({ start_time: DateTime, end_time: DateTime, frequency: z.string() }).optional(),
   filter_type: z.enum(["idtype-value", "expression", "predicate", "graphql"]).optional(),
-  filter: z.record(z.string(), z.unknown()).optional().openapi({ description: "The subscription's filter" }),
+  // As it was sent: an object query, a predicate list, or a CEL expression's text.
+  filter: z.union([SubscribeFilter, z.string()]).optional().openapi({
+    description: "The subscription's filter",
+  }),
   notify_record_type: z.string(),
   locale: z.string().optional(),
 }).openapi("SubscriptionInfo");
@@ -93,7 +97,8 @@ export const UnSubscribeResponse = z.object({
 export const ReceiptResponseItem = z.object({
   notification_id: AnswerId.optional(),
   subscription_code: AnswerId.optional(),
-  status: z.enum(["succ", "rjct"]),
+  // succ or rjct once processed; a txn status of a receipt not processed yet answers rcvd or pdng.
+  status: RequestStatus,
   status_reason_code: z.enum(["rjct.reference_id.invalid"]).optional(),
   status_reason_message: ReasonMessage.optional(),
   timestamp: DateTime,
@@ -133,7 +138,8 @@ export const TxnStatusResponse = z.object({
   transaction_id: AnswerId,
   correlation_id: AnswerId,
   txnstatus_response: z.object({
-    txn_type: z.enum(["search", "subscribe", "receipt"]),
+    // unsubscribe: crvs and fr (their yaml's txn_type; src/registries/profile.ts txnTypes).
+    txn_type: z.enum(["search", "subscribe", "unsubscribe", "receipt"]),
     txn_status: TxnStatusOf,
   }),
 }).openapi("TxnStatusResponse");

@@ -99,6 +99,15 @@ export const ADMIN_ERRORS = {
   409: { description: "ERR ACK: refused in the resource's current state", content: ackJson() },
   413: { description: "ERR ACK: the body is larger than DCI_BODY_LIMIT", content: ackJson() },
   415: { description: "ERR ACK: a request body must be sent as application/json", content: ackJson() },
+  429: {
+    description: "ERR ACK: too many failed admin-token checks from this address or in all (Retry-After)",
+    content: ackJson(),
+  },
+  503: {
+    description:
+      "ERR ACK with Retry-After: storage busy, full or unreachable, a registrant write during a bulk load, or the server draining",
+    content: ackJson(),
+  },
 } as const;
 
 function ackJson() {

@@ -4,6 +4,7 @@
  * document shows those shapes, and header-level rejections on sync actions are complete answers of that type.
  */
 import assert from "node:assert/strict";
+import { AnswerChecker } from "../operations/openapi_support.ts";
 import { actionNamed, ACTIONS, asyncAction } from "../../src/dci/actions.ts";
 import type { TxnAction } from "../../src/transactions/states.ts";
 import { harness, type Json, searchMessage } from "../transactions/support.ts";
@@ -57,6 +58,20 @@ Deno.test("every async callback parses with its action's response schema", async
           subscribe_criteria: { reg_event_type: "update", notify_record_type: "person" },
         },
         { reference_id: "" },
+        {
+          // Its filter is answered as sent: a predicate list (SubscriptionInfo.filter is not an object alone).
+          reference_id: "r2",
+          timestamp: now(),
+          subscribe_criteria: {
+            reg_event_type: "update",
+            notify_record_type: "person",
+            filter_type: "predicate",
+            filter: [{
+              seq_num: 1,
+              expression1: { attribute_name: "sex", operator: "eq", attribute_value: "male" },
+            }],
+          },
+        },
       ],
     });
     await h.drain();
@@ -119,10 +134,16 @@ Deno.test("a header-level rejection on each sync action is that action's complet
       },
       "sync-receipt": { transaction_id: "t-z", notification_id: "n1" },
     };
+    const checker = new AnswerChecker(await (await h.app.request("/dci_api/v1/openapi.json")).json());
     for (const [name, message] of Object.entries(bodies)) {
       const spec = actionNamed(name as Parameters<typeof actionNamed>[0]);
       const res = await h.post(`/registry${spec.path}`, message, { action: "unsubscribe" });
       assert.equal(res.status, 400, name);
+      assert.deepEqual(
+        checker.errors("POST", `/registry${spec.path}`, 400, res.body),
+        [],
+        `${name}: as documented`,
+      );
       const body = res.body as Json;
       assert.equal(body.header.action, spec.callbackAction, name);
       assert.equal(body.header.status, "rjct");
