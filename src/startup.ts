@@ -2,6 +2,7 @@
 import type { Deps } from "./deps.ts";
 import { registryStartup } from "./registry/startup.ts";
 import { locationsStartup } from "./locations/demo.ts";
+import { publicBaseUrl } from "./config.ts";
 
 /** One start-up task. */
 export interface StartupTask {
@@ -11,6 +12,21 @@ export interface StartupTask {
 
 /** Start-up tasks in order. Areas append theirs here. */
 export const STARTUP_TASKS: readonly StartupTask[] = [
+  {
+    name: "token issuer of an instance on a shared database",
+    run: (deps) => {
+      if (!deps.config.databaseUrl || deps.config.publicUrl) return;
+      // The issuer of this instance's tokens is then its own address: instances on other addresses or ports
+      // behind one load balancer refuse each other's tokens (401 "access token issuer is not this server").
+      deps.log.warn(
+        "DCI_DATABASE_URL without DCI_PUBLIC_URL: this instance's access tokens name its own address as issuer " +
+          `(${
+            publicBaseUrl(deps.config)
+          }); set DCI_PUBLIC_URL to the address partners use on every instance, ` +
+          "or instances behind one load balancer refuse each other's tokens",
+      );
+    },
+  },
   {
     name: "admin token from DCI_ADMIN_TOKEN",
     run: async (deps) => {

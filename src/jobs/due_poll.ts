@@ -11,7 +11,7 @@
 import type { Deps } from "../deps.ts";
 import type { NotifierWork } from "./due_store.ts";
 import { dueWork } from "./sweeper.ts";
-import { faultLevel } from "../db/faults.ts";
+import { repeatedFailureLog } from "../obs/repeated_failure.ts";
 
 /** How often the worker asks for due work: the latency of work whose wake-up went elsewhere or was lost. */
 export const DUE_POLL_MS = 200;
@@ -52,6 +52,7 @@ const SKIP_LIMITS = 8;
 /** Starts polling for due work. */
 export function startDuePoll(deps: Deps, workers: DueWorkers, options: DuePollOptions = {}): DuePoll {
   const limit = options.limit ?? 500;
+  const failures = repeatedFailureLog(deps.log, "due-work poll");
   let running = false;
   const runNow = async (): Promise<number> => {
     if (deps.storage.closed || running) return 0;
@@ -67,8 +68,9 @@ export function startDuePoll(deps: Deps, workers: DueWorkers, options: DuePollOp
         void workers.handle(id);
       }
       if (due.lanes.length > 0 || due.events) workers.notify(due);
+      failures.succeeded();
     } catch (err) {
-      if (!deps.storage.closed) deps.log[faultLevel(err)]("due-work poll failed", { err });
+      if (!deps.storage.closed) failures.failed(err);
     } finally {
       running = false;
     }

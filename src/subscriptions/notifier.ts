@@ -11,6 +11,7 @@ import { type LaneOptions, runLane } from "./delivery.ts";
 import type { NotifierWork } from "../jobs/due_store.ts";
 import { destinationOf, FairSlots } from "../net/fair_slots.ts";
 import { faultLevel } from "../db/faults.ts";
+import { repeatedFailureLog } from "../obs/repeated_failure.ts";
 
 /** How long one notifier pass fans out before it starts the due lanes; a backlog's rest waits for the next. */
 export const FANOUT_SLICE_MS = 100;
@@ -119,6 +120,7 @@ export function startNotifier(deps: Deps, options: LaneOptions = {}): Notifier {
   const slots = laneSlots(deps);
   const stopping = new AbortController();
   let pass: Promise<void> | undefined;
+  const passFailures = repeatedFailureLog(deps.log, "notifier pass");
   let again = false;
   let stopped = false;
   // On SQLite done here and now (the store runs it at the call); every pass waits for it. A failure only delays
@@ -182,8 +184,9 @@ export function startNotifier(deps: Deps, options: LaneOptions = {}): Notifier {
           const found = due;
           due = undefined;
           if (await onePass(found)) again = true;
+          passFailures.succeeded();
         } catch (err) {
-          if (!deps.storage.closed) deps.log[faultLevel(err)]("notifier pass failed", { err });
+          if (!deps.storage.closed) passFailures.failed(err);
         }
       } while (again && !stopped);
     })().finally(() => pass = undefined);
