@@ -39,6 +39,8 @@ export interface MetricsSnapshot {
 export class Metrics {
   #families = new Map<string, Family>();
   #peers?: () => Promise<MetricsSnapshot[]>;
+  /** Each peer's latest snapshot, by isolate (renderAll). */
+  #lastPeers = new Map<string, MetricsSnapshot>();
 
   /** Sets where `renderAll` gets the other isolates' snapshots (the process bus). */
   setPeers(peers: () => Promise<MetricsSnapshot[]>): void {
@@ -67,10 +69,17 @@ export class Metrics {
     return [this.snapshot(), ...peers];
   }
 
-  /** The exposition for the whole process: this isolate merged with every peer that answers. */
+  /**
+   * The exposition for the whole process: this isolate merged with every peer, each as it last answered. A peer
+   * busy past the bus's wait (a long synchronous search, a busy wait) is summed in with its previous snapshot: left
+   * out, its counts would drop from the totals and come back at the next scrape, which Prometheus reads as a
+   * counter reset and counts whole again (the dashboard's sampler keeps per-isolate deltas for the same reason).
+   */
   async renderAll(): Promise<string> {
     const peers = this.#peers ? await this.#peers().catch(() => []) : [];
-    return this.render(peers, await this.#collectGauges());
+    for (const snap of peers) if (snap.isolate !== undefined) this.#lastPeers.set(snap.isolate, snap);
+    const all = [...this.#lastPeers.values(), ...peers.filter((p) => p.isolate === undefined)];
+    return this.render(all, await this.#collectGauges());
   }
 
   /** Every gauge's values now (an async one reads the database); a gauge that fails reports nothing. */

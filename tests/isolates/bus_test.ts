@@ -100,3 +100,19 @@ Deno.test({
     http.close();
   }
 });
+
+Deno.test("renderAll(): a peer that misses a scrape is summed with its last snapshot, so no counter goes backwards", async () => {
+  const main = new Metrics();
+  const peer = new Metrics();
+  main.inc("req_total", "R", {}, 10);
+  peer.inc("req_total", "R", {}, 90);
+  let answers = true;
+  main.setPeers(() => Promise.resolve(answers ? [{ ...peer.snapshot(), isolate: "http-1" }] : []));
+  match(await main.renderAll(), /req_total 100\n/);
+  answers = false; // busy past the bus's wait
+  main.inc("req_total", "R", {}, 1);
+  match(await main.renderAll(), /req_total 101\n/, "not 11: Prometheus would read a reset");
+  answers = true;
+  peer.inc("req_total", "R", {}, 9);
+  match(await main.renderAll(), /req_total 110\n/);
+});
