@@ -60,7 +60,20 @@ export function renderError(err: unknown, c: Context<AppEnv>, deps: Deps): Respo
         : internalError(err, c, requestId));
   const headers: Record<string, string> = { ...dci.headers };
   if (dci.status === 401 && !headers["WWW-Authenticate"]) headers["WWW-Authenticate"] = 'Bearer realm="dci"';
+  noteRefusal(c, dci.code, dci.message);
   return c.json(errAck(dci.code, dci.message, requestId, ts), dci.status as 400, headers);
+}
+
+/**
+ * Puts why a request was refused on its access log line (src/http/middleware.ts writes `logFields`): a partner
+ * quoting a request id gets an answer from the log (a bad signature, an expired token, a replayed message_id),
+ * which the status alone does not give. The message is the server's own, cut short.
+ */
+function noteRefusal(c: Context<AppEnv>, code: string, message: string): void {
+  const fields = c.get("logFields");
+  if (!fields) return;
+  fields.error_code = code;
+  fields.error = message.length > 200 ? `${message.slice(0, 200)}…` : message;
 }
 
 /**
@@ -135,6 +148,7 @@ function renderRejection(err: DciRejection, c: Context<AppEnv>, deps: Deps): Res
   const now = new Date(deps.clock.now()).toISOString();
   // The route set its action before any check ran (src/actions/routes.ts): no guessing from the URL.
   const action = c.get("action");
+  noteRefusal(c, err.code, err.message);
   if (!action?.sync) {
     return c.json(errAck(errCodeOf(err.code), `${err.code}: ${err.message}`, requestId, now), status);
   }

@@ -72,6 +72,19 @@ Deno.test("serve: bad input over real HTTP (415, 413 chunked, 404) and logs carr
     const line = await srv.waitForLog((l) => l.msg === "request" && l.status === 413);
     equal(typeof line.request_id, "string");
     equal(line.request_id, body.message.correlation_id);
+    // The access line says why a request was refused, as its answer did.
+    equal(line.error_code, "err.request.bad");
+    match(String(line.error), /larger than/);
+    res = await fetch(`${srv.url}/registry/sync/search`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer not-a-token" },
+      body: "{}",
+    });
+    equal(res.status, 401);
+    const refused = await res.json();
+    const unauthorized = await srv.waitForLog((l) => l.msg === "request" && l.status === 401);
+    equal(unauthorized.error_code, refused.message.error.code);
+    equal(unauthorized.error, refused.message.error.message);
   } finally {
     await srv.stop();
   }
