@@ -11,6 +11,8 @@ export const FLUSH_MS = 25;
 export const FLUSH_BYTES = 16 * 1024;
 
 const encoder = new TextEncoder();
+// deno-lint-ignore no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
 let pending: string[] = [];
 let size = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
@@ -28,20 +30,44 @@ export function bufferLogLine(line: string): void {
   }
 }
 
-/** Writes every buffered line to stdout now. */
+/**
+ * The most one write holds: POSIX writes of at most PIPE_BUF bytes to a pipe are atomic, so the lines of the
+ * isolates sharing stdout (the main isolate, each HTTP isolate) never splice into each other when the reader (a
+ * supervisor's pipe, journald, Docker) falls behind. A line longer than this is written alone.
+ */
+export const ATOMIC_WRITE_BYTES = 4096;
+
+/** Writes every buffered line to stdout now, whole lines at most ATOMIC_WRITE_BYTES a write. */
 export function flushLogBuffer(): void {
   if (timer !== undefined) clearTimeout(timer);
   timer = undefined;
   if (pending.length === 0) return;
-  const bytes = encoder.encode(pending.join("\n") + "\n");
+  const lines = pending;
   pending = [];
   size = 0;
   try {
-    // writeSync may write part of a large buffer to a pipe: write the rest too.
-    for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
+    let chunk = "";
+    let bytes = 0;
+    for (const line of lines) {
+      const n = NON_ASCII.test(line) ? encoder.encode(line).length + 1 : line.length + 1;
+      if (chunk && bytes + n > ATOMIC_WRITE_BYTES) {
+        write(chunk);
+        chunk = "";
+        bytes = 0;
+      }
+      chunk += line + "\n";
+      bytes += n;
+    }
+    if (chunk) write(chunk);
   } catch {
     // A closed stdout must never take the server down.
   }
+}
+
+function write(text: string): void {
+  const bytes = encoder.encode(text);
+  // writeSync may write part of a large buffer to a pipe: write the rest too.
+  for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
 }
 
 // The main isolate and each worker (HTTP isolates, search workers) have their own buffer: write it on exit,

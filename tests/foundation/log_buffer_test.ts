@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { startServerProcess } from "../helpers/server.ts";
+import { ATOMIC_WRITE_BYTES, bufferLogLine, flushLogBuffer } from "../../src/obs/log_buffer.ts";
 
 const LOG = new URL("../../src/obs/log.ts", import.meta.url).href;
 
@@ -49,4 +50,31 @@ Deno.test("createLogger(): buffered lines are written in order on exit, Deno.exi
   assert.deepEqual(await childMessages(`log.info("a"); log.info("b"); throw new Error("boom");`), ["a", "b"]);
   const many = await childMessages(`for (let i = 0; i < 3000; i++) log.info(String(i));`);
   assert.deepEqual(many, Array.from({ length: 3000 }, (_, i) => String(i)));
+});
+
+Deno.test("flushLogBuffer(): each write holds whole lines and at most PIPE_BUF bytes (atomic on a pipe shared by isolates)", () => {
+  const writes: Uint8Array[] = [];
+  const original = Deno.stdout.writeSync;
+  Deno.stdout.writeSync = (p: Uint8Array) => {
+    writes.push(p.slice());
+    return p.length;
+  };
+  try {
+    const lines = Array.from(
+      { length: 200 },
+      (_, i) => JSON.stringify({ i, msg: "request", pad: "é".repeat(i % 50) }),
+    );
+    for (const l of lines) bufferLogLine(l);
+    bufferLogLine("x".repeat(5000)); // longer than PIPE_BUF: alone
+    flushLogBuffer();
+  } finally {
+    Deno.stdout.writeSync = original;
+  }
+  const texts = writes.map((w) => new TextDecoder().decode(w));
+  assert.ok(writes.length > 1);
+  for (const [i, w] of writes.entries()) {
+    assert.ok(texts[i].endsWith("\n"), "whole lines");
+    if (!texts[i].startsWith("xxx")) assert.ok(w.length <= ATOMIC_WRITE_BYTES, `${w.length} bytes`);
+  }
+  assert.equal(texts.join("").split("\n").filter(Boolean).length, 201, "every line once");
 });
