@@ -5,7 +5,7 @@
  * never in an HTTP isolate.
  */
 import { CliFailure, type Command } from "./cli.ts";
-import { closeDeps, type Deps, openDeps } from "../deps.ts";
+import { closeDeps, dataPaths, type Deps, openDeps } from "../deps.ts";
 import { flushLogBuffer } from "../obs/log_buffer.ts";
 import type { RunningServer } from "../server.ts";
 import { runStartupTasks } from "../startup.ts";
@@ -51,6 +51,7 @@ async function serve(
   assertPortFree(cfg.host, cfg.port);
   // An unreadable or mismatched certificate stops the start before the data dir is touched.
   const tls = await readTls(cfg);
+  await checkBackupDir(cfg);
   // Held while serving, so that `restore` refuses to replace the database under this server.
   const lock = await holdDataDir(cfg.dataDir, cfg.worker && !cfg.databaseUrl);
   let deps: Deps;
@@ -204,6 +205,29 @@ async function serveInIsolates(
 }
 
 /** The TLS pair of DCI_TLS_CERT / DCI_TLS_KEY, or undefined for plain HTTP; a bad file is a start failure. */
+/**
+ * With DCI_BACKUP_CRON, on the process whose worker runs it: the backup dir is made and written to now, so a
+ * read-only (systemd's ReadWritePaths= left out) or mistyped one stops the start naming it, rather than failing
+ * every night's backup from the first.
+ */
+async function checkBackupDir(cfg: Config): Promise<void> {
+  if (!cfg.backupCron || !cfg.worker || cfg.databaseUrl || cfg.dataDir === ":memory:") return;
+  const dir = dataPaths(cfg).backups;
+  const probe = `${dir}/.write-check-${Deno.pid}`;
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  } catch (err) {
+    throw new CliFailure(
+      `the backup dir ${dir} (DCI_BACKUP_DIR, where DCI_BACKUP_CRON writes) cannot be written: ${
+        (err as Error).message
+      }`,
+      2,
+    );
+  }
+}
+
 async function readTls(cfg: Config): Promise<TlsPair | undefined> {
   if (!cfg.tlsCert) return undefined;
   try {

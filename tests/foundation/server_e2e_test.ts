@@ -1,6 +1,7 @@
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { runCliProcess, slowBody, startServerProcess } from "../helpers/server.ts";
 import { specFetch } from "../helpers/spec_hooks.ts";
+import { TEST_BACKEND } from "../helpers/storage.ts";
 
 async function getJson(url: string) {
   const res = await fetch(url);
@@ -171,4 +172,29 @@ Deno.test("serve: an invalid setting stops the process at start naming the varia
   const res = await runCliProcess(["serve"], { DCI_PORT: "eighty", DCI_DATA_DIR: await Deno.makeTempDir() });
   equal(res.code, 2);
   match(res.stderr, /DCI_PORT="eighty"/);
+});
+
+Deno.test({
+  name: "serve: with DCI_BACKUP_CRON a backup dir that cannot be written stops the start naming it",
+  // Scheduled backups are SQLite's (refused with DCI_DATABASE_URL).
+  ignore: TEST_BACKEND === "postgres",
+}, async () => {
+  const dataDir = await Deno.makeTempDir();
+  const file = await Deno.makeTempFile(); // a file where the backup dir should be: no dir can be made under it
+  try {
+    const res = await runCliProcess(["serve"], {
+      DCI_DATA_DIR: dataDir,
+      DCI_PORT: "0",
+      DCI_BACKUP_CRON: "0 3 * * *",
+      DCI_BACKUP_DIR: `${file}/backups`,
+    });
+    equal(res.code, 2, res.stderr);
+    match(
+      res.stderr,
+      /backup dir .*\/backups \(DCI_BACKUP_DIR, where DCI_BACKUP_CRON writes\) cannot be written/,
+    );
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(file);
+  }
 });
