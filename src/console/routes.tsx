@@ -120,12 +120,14 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
       return errorPage(c as Context<ConsoleEnv>, 413, err.message);
     }
     // A held write lock, a full disk, a database out of reach: 503 with Retry-After, as the API answers.
-    const fault = storageFault(err, deps, deps.log);
+    // The request's logger (its request_id ties the line to the access line), and the error with its stack.
+    const log = (c as Context<ConsoleEnv>).get("log") ?? deps.log;
+    const fault = storageFault(err, deps, log);
     if (fault) {
       for (const [name, value] of Object.entries(fault.headers)) c.header(name, value);
       return errorPage(c as Context<ConsoleEnv>, 503, `${fault.message}.`);
     }
-    deps.log.error("console error", { error: String(err), path: c.req.path });
+    log.error("console error", { err, path: c.req.path });
     return errorPage(c as Context<ConsoleEnv>, 500, "Something went wrong; the server log has the details.");
   });
   return app;

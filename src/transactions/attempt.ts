@@ -18,7 +18,14 @@ import { profileOf } from "../registries/index.ts";
 /** The outcome of one attempt: a result to store, or why the attempt failed (for operators, never sent). */
 export type AttemptOutcome =
   | { ok: true; result: ProcessResult }
-  | { ok: false; error: string; overBudget: boolean; transient?: boolean };
+  | {
+    ok: false;
+    error: string;
+    overBudget: boolean;
+    transient?: boolean;
+    /** What was thrown, for the log (its stack; `error` alone is stored on the row). */
+    cause?: unknown;
+  };
 
 const OVER_BUDGET = Symbol("over budget");
 
@@ -60,6 +67,7 @@ export async function attemptProcessing(
     return {
       ok: false,
       error: `${e?.name ?? "Error"}: ${e?.message ?? String(err)}`,
+      cause: err,
       overBudget: false,
       // The write lock held elsewhere past the wait, or a full disk: it passes; the attempt is not held against
       // the transaction.

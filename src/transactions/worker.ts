@@ -120,6 +120,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
     const started = performance.now();
     let result: ProcessResult;
     let processError: string | undefined;
+    let processCause: unknown;
     if (row.process_attempts > maxAttempts) {
       // The last allowed attempt never recorded an outcome: the process died or failed while running it.
       processError = `interrupted: ${maxAttempts} attempts did not finish` +
@@ -137,13 +138,14 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       if (attempt.ok) result = attempt.result;
       // A write lock held elsewhere or a full disk is our fault, not the transaction's: retried, never counted.
       else if (attempt.transient) {
-        await retryLater(row, owner, attempt.error, { uncount: true });
+        await retryLater(row, owner, attempt.error, { uncount: true, cause: attempt.cause });
         return false;
       } else if (row.process_attempts < maxAttempts) {
-        await retryLater(row, owner, attempt.error);
+        await retryLater(row, owner, attempt.error, { cause: attempt.cause });
         return false;
       } else {
         processError = `attempt ${row.process_attempts} of ${maxAttempts}: ${attempt.error}`;
+        processCause = attempt.cause;
         result = processingFailed(
           row,
           attempt.overBudget
@@ -155,7 +157,11 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
     }
     if (processError) {
       countFailure(row, "failed");
-      deps.log.error("transaction processing failed", { ...logFields(row), error: processError });
+      deps.log.error("transaction processing failed", {
+        ...logFields(row),
+        error: processError,
+        err: processCause,
+      });
     }
     const processed = {
       outcome: result.status,
@@ -191,7 +197,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
     row: TxnRow,
     owner: string,
     error: string,
-    options: { uncount?: boolean } = {},
+    options: { uncount?: boolean; cause?: unknown } = {},
   ): Promise<void> {
     const at = deps.clock.now();
     const wait = processRetryDelay(row.process_attempts);
@@ -212,6 +218,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
       ...logFields(row),
       error: message,
       delay_ms: wait,
+      err: options.cause,
     });
     await deps.queue.enqueue({ kind: TXN_KIND, id: String(row.id) }, { delayMs: wait }).catch((err) =>
       deps.log.warn("retry enqueue failed; the sweeper will retry", { ...logFields(row), err })
