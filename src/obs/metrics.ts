@@ -5,6 +5,9 @@ type Labels = Record<string, string>;
 /** The values of a gauge, each with its labels. */
 type GaugeRows = Array<{ labels: Labels; value: number }>;
 
+/** The counter of gauges that failed to read at a scrape. */
+const GAUGE_FAILURES = "dci_metrics_gauge_failures_total";
+
 const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
@@ -82,12 +85,24 @@ export class Metrics {
     return this.render(all, await this.#collectGauges());
   }
 
-  /** Every gauge's values now (an async one reads the database); a gauge that fails reports nothing. */
+  /**
+   * Every gauge's values now (an async one reads the database). A gauge that fails reports nothing this scrape
+   * and counts in `dci_metrics_gauge_failures_total{gauge}`: its series vanishing would silence the alerts on it
+   * (a queue depth read failing when the database is busiest), so alert on the count growing too.
+   */
   async #collectGauges(): Promise<Map<string, GaugeRows>> {
     const out = new Map<string, GaugeRows>();
     const gauges = [...this.#families].filter(([, f]) => f.kind === "gauge");
     await Promise.all(
-      gauges.map(async ([name, f]) => out.set(name, await Promise.resolve(f.collect!()).catch(() => []))),
+      gauges.map(async ([name, f]) => {
+        const rows = await Promise.resolve().then(() => f.collect!()).catch(() => {
+          this.inc(GAUGE_FAILURES, "Scrapes whose gauge could not be read (its series left out)", {
+            gauge: name,
+          });
+          return [];
+        });
+        out.set(name, rows);
+      }),
     );
     return out;
   }

@@ -116,3 +116,17 @@ Deno.test("renderAll(): a peer that misses a scrape is summed with its last snap
   peer.inc("req_total", "R", {}, 9);
   match(await main.renderAll(), /req_total 110\n/);
 });
+
+Deno.test("renderAll(): a gauge that fails to read is left out and counted, so its alert can see the gap", async () => {
+  const m = new Metrics();
+  m.gauge("queue_depth", "Q", () => Promise.reject(new Error("database is locked")));
+  m.gauge("sync_broken", "S", () => {
+    throw new Error("no");
+  });
+  m.gauge("fine", "F", () => [{ labels: {}, value: 3 }]);
+  const text = await m.renderAll();
+  match(text, /fine 3\n/);
+  ok(!/^queue_depth/m.test(text));
+  match(text, /dci_metrics_gauge_failures_total\{gauge="queue_depth"\} 1\n/);
+  match(text, /dci_metrics_gauge_failures_total\{gauge="sync_broken"\} 1\n/);
+});
