@@ -7,6 +7,9 @@ import { clientAddress, parseTrustedProxies } from "../net/client_address.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
+/** The longest request path an access log line shows whole (characters). */
+const MAX_LOGGED_PATH = 256;
+
 /** Methods recorded by name in metrics; any other token a client sends counts as "other" (bounded series). */
 const METRIC_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
@@ -62,7 +65,8 @@ export function observe(deps: Deps): MiddlewareHandler<AppEnv> {
       }
       const fields = {
         method: c.req.method,
-        path: c.req.path,
+        // Cut: a client chooses its length (up to the request head's limit), and the line is written unauthenticated.
+        path: c.req.path.length > MAX_LOGGED_PATH ? `${c.req.path.slice(0, MAX_LOGGED_PATH)}…` : c.req.path,
         client_ip: client.ip,
         status: c.res.status,
         ms: +(seconds * 1000).toFixed(2),

@@ -39,6 +39,12 @@ Deno.test("serve: healthz, readyz, one Ed25519 key in both JWKS paths, docs, Ope
     equal(notFound.status, 404);
     equal(notFound.body.message.error.code, "err.request.not_found");
     ok(notFound.headers.get("x-request-id"));
+    // A client-chosen path of any length is cut on the access line.
+    const long = await fetch(`${srv.url}/${"a".repeat(5000)}`);
+    await long.body?.cancel();
+    const line = await srv.waitForLog((l) => l.msg === "request" && String(l.path).startsWith("/aaa"));
+    equal(String(line.path).length, 257);
+    ok(String(line.path).endsWith("…"));
   } finally {
     equal(await srv.stop("SIGTERM"), 0);
   }
