@@ -16,7 +16,7 @@ import { startHttpIsolates } from "../http_isolates.ts";
 import { dropPreloaded } from "../http_isolate_preload.ts";
 import { assertPortFree } from "../net/port_guard.ts";
 import { servedRegistries } from "../actions/registries.ts";
-import { DataDirBusyError, type DataDirLock, holdServeLock } from "../db/data_dir_lock.ts";
+import { DataDirBusyError, type DataDirLock, holdServeLock, workerRunning } from "../db/data_dir_lock.ts";
 import { loadTlsPair, TlsFileError, type TlsPair } from "../net/tls.ts";
 import type { Config } from "../config.ts";
 
@@ -87,6 +87,7 @@ async function serve(
   );
   try {
     await runStartupTasks(deps);
+    warnWithoutWorker(deps);
     if (!deps.bus) dropPreloaded(); // this config serves in the main isolate
     // The worker listens before any HTTP isolate accepts, so no wake-up finds it missing.
     const background = cfg.worker ? await startWorker(deps) : undefined;
@@ -205,6 +206,28 @@ async function serveInIsolates(
 }
 
 /** The TLS pair of DCI_TLS_CERT / DCI_TLS_KEY, or undefined for plain HTTP; a bad file is a start failure. */
+/**
+ * A server started with DCI_WORKER=false says what it leaves to another: on SQLite, when no server runs the worker
+ * on its data dir now, that the async requests it accepts wait (nothing processes them until one starts); and that
+ * DCI_BACKUP_CRON, which only a worker runs, does nothing here.
+ */
+function warnWithoutWorker(deps: Deps): void {
+  const cfg = deps.config;
+  if (cfg.worker) return;
+  if (!cfg.databaseUrl && cfg.dataDir !== ":memory:" && !workerRunning(cfg.dataDir)) {
+    deps.log.warn(
+      "DCI_WORKER=false and no server runs the worker on this data dir: async requests are accepted and wait " +
+        "until one starts (start a server with the worker on it)",
+      { data_dir: cfg.dataDir },
+    );
+  }
+  if (cfg.backupCron) {
+    deps.log.warn(
+      "DCI_BACKUP_CRON does nothing on a server started with DCI_WORKER=false: the worker runs it",
+    );
+  }
+}
+
 /**
  * With DCI_BACKUP_CRON, on the process whose worker runs it: the backup dir is made and written to now, so a
  * read-only (systemd's ReadWritePaths= left out) or mistyped one stops the start naming it, rather than failing

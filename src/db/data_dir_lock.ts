@@ -98,6 +98,20 @@ export function holdServeLock(dataDir: string, options: { worker?: boolean } = {
   };
 }
 
+/**
+ * Whether a server runs the worker on this SQLite data dir now (holds its worker lock): a server started with
+ * DCI_WORKER=false beside none accepts async requests that nothing processes.
+ */
+export function workerRunning(dataDir: string): boolean {
+  try {
+    take(dataDir, "", (db) => db.exec("BEGIN EXCLUSIVE"), WORKER_LOCK_FILE).release();
+    return false;
+  } catch (err) {
+    if (err instanceof DataDirBusyError) return true;
+    throw err;
+  }
+}
+
 /** Holds the data dir alone (for a restore); refused while any server (or another restore) holds it. */
 export function holdExclusiveLock(dataDir: string): DataDirLock {
   return take(

@@ -19,3 +19,24 @@ Deno.test("serve: a second server running the worker on one SQLite data dir is r
   const next = await startServerProcess({ dataDir: first.dataDir });
   equal(await next.stop(), 0);
 });
+
+Deno.test("serve: a DCI_WORKER=false server says so when no server runs the worker on its data dir, and that DCI_BACKUP_CRON does nothing there", async () => {
+  const first = await startServerProcess();
+  const dataDir = first.dataDir;
+  const noWorker = (logs: Record<string, unknown>[]) =>
+    logs.some((l) => /no server runs the worker on this data dir/.test(String(l.msg)));
+  try {
+    const beside = await startServerProcess({ dataDir, env: { DCI_WORKER: "false" } });
+    equal(await beside.stop(), 0);
+    equal(noWorker(beside.logs), false, "a worker runs beside it");
+  } finally {
+    await first.stop();
+  }
+  const alone = await startServerProcess({
+    dataDir,
+    env: { DCI_WORKER: "false", DCI_BACKUP_CRON: "0 3 * * *" },
+  });
+  equal(await alone.stop(), 0);
+  equal(noWorker(alone.logs), true);
+  equal(alone.logs.some((l) => /DCI_BACKUP_CRON does nothing/.test(String(l.msg))), true);
+});
