@@ -82,7 +82,7 @@ Deno.test("serve: bad input over real HTTP (415, 413 chunked, 404) and logs carr
     // The access line says why a request was refused, as its answer did.
     equal(line.error_code, "err.request.bad");
     match(String(line.error), /larger than/);
-    res = await fetch(`${srv.url}/registry/sync/search`, {
+    res = await specFetch(`${srv.url}/registry/sync/search`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: "Bearer not-a-token" },
       body: "{}",

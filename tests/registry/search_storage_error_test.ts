@@ -127,13 +127,16 @@ Deno.test("async search through the search pool: a storage error is a failed att
       }),
     } as TxnRow;
     const outcome = await attemptProcessing(deps, row, { budgetMs: 30_000, processors: PROCESSORS });
-    // Before: "Error: Error: no such table: registrants\n    at stmt (…" (the worker's stack as the message).
-    assert.deepEqual(outcome, {
+    // Before: "Error: Error: no such table: registrants\n    at stmt (…" (the worker's stack as the message). The
+    // error itself goes to the log, with its stack (`cause`); the row keeps the message.
+    const { cause, ...stored } = outcome as typeof outcome & { cause?: unknown };
+    assert.deepEqual(stored, {
       ok: false,
       error: "Error: no such table: registrants",
       overBudget: false,
       transient: false,
     });
+    assert.match(String((cause as Error)?.message), /no such table: registrants/);
   } finally {
     closeDeps(deps);
     await Deno.remove(dataDir, { recursive: true });
