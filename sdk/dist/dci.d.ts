@@ -345,7 +345,7 @@ export type ServerVerification = {
 };
 /** What a received envelope must be besides well signed (ServerKeys.verifyText). */
 export interface ExpectedEnvelope {
-  /** Your sender id: `header.receiver_id` must name it (the server always sends it to you by it). */ receiverId?:
+  /** Your sender id: `header.receiver_id`, when the envelope names one, must be it (dci-server always names it). */ receiverId?:
     string;
   /** The `header.action` values this endpoint takes (e.g. `["notify"]` at a notify URL). */
   actions?: readonly string[];

@@ -662,7 +662,10 @@ var ServerKeys = class {
     });
     if (!v.ok) return v;
     const header = v.envelope.header ?? {};
-    if (expected.receiverId !== void 0 && header.receiver_id !== expected.receiverId) {
+    if (
+      expected.receiverId !== void 0 && header.receiver_id !== void 0 &&
+      header.receiver_id !== expected.receiverId
+    ) {
       return {
         ok: false,
         reason: "other_receiver",

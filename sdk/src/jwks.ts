@@ -54,7 +54,7 @@ export type ServerVerification =
 
 /** What a received envelope must be besides well signed (ServerKeys.verifyText). */
 export interface ExpectedEnvelope {
-  /** Your sender id: `header.receiver_id` must name it (the server always sends it to you by it). */
+  /** Your sender id: `header.receiver_id`, when the envelope names one, must be it (dci-server always names it). */
   receiverId?: string;
   /** The `header.action` values this endpoint takes (e.g. `["notify"]` at a notify URL). */
   actions?: readonly string[];
@@ -147,7 +147,11 @@ export class ServerKeys {
     const v = await this.verify(envelope, { sourceText: text });
     if (!v.ok) return v;
     const header = (v.envelope.header ?? {}) as { receiver_id?: unknown; action?: unknown };
-    if (expected.receiverId !== undefined && header.receiver_id !== expected.receiverId) {
+    // A server that names no receiver (dci-server always does, inside what it signs) is not held to one.
+    if (
+      expected.receiverId !== undefined && header.receiver_id !== undefined &&
+      header.receiver_id !== expected.receiverId
+    ) {
       return { ok: false, reason: "other_receiver" };
     }
     if (expected.actions && !expected.actions.includes(String(header.action))) {
