@@ -14,6 +14,7 @@ import { serveOpenApi } from "./system/openapi_doc.ts";
 import { type AdminRouteModule, adminRoutes } from "./admin/router.ts";
 import { registrantAdminRoutes } from "./registry/admin_routes.ts";
 import { oauthRoutes } from "./auth/oauth.ts";
+import { isTokenPath } from "./auth/token_paths.ts";
 import { senderAdminRoutes } from "./senders/admin_routes.ts";
 import { transactionAdminRoutes } from "./transactions/admin.ts";
 import { subscriptionAdminRoutes } from "./subscriptions/admin.ts";
@@ -168,7 +169,3 @@ function isImportUpload(method: string, path: string): boolean {
 }
 
 const IMPORT_UPLOAD = /^\/(admin\/v1\/registries|console\/registry)\/[a-z][a-z0-9_-]{0,39}\/imports\/?$/;
-
-function isTokenPath(path: string): boolean {
-  return path === "/oauth2/client/token" || path === "/dci_api/v1/oauth2/client/token";
-}

@@ -13,9 +13,7 @@ import { issueAccessToken } from "./jwt.ts";
 import { authenticateClient, type ClientAuthResult, secretRotatedAtMs } from "../senders/clients.ts";
 import { ipLimitKey } from "../net/client_address.ts";
 import { tokenRoute } from "./oauth_openapi.ts";
-
-/** The token endpoint paths. */
-export const TOKEN_PATHS = ["/oauth2/client/token", "/dci_api/v1/oauth2/client/token"] as const;
+import { TOKEN_PATHS } from "./token_paths.ts";
 
 type OAuthError = "invalid_request" | "invalid_client" | "unsupported_grant_type" | "invalid_scope";
 

@@ -76,8 +76,13 @@ export function tokenRoute(path: string) {
       200: { description: "The token", content: { "application/json": { schema: TokenResponse } } },
       400: error("invalid_request, unsupported_grant_type or invalid_scope"),
       401: error("invalid_client: unknown, revoked or wrong credentials (WWW-Authenticate)"),
+      408: error("invalid_request: the body stalled (DCI_BODY_IDLE_TIMEOUT_MS)"),
+      413: error("invalid_request: the body is larger than 8 KiB (or DCI_BODY_LIMIT)"),
       429: error("Too many requests from this address or failures for this client id (Retry-After)"),
-      503: error("temporarily_unavailable: too many secrets being checked now (Retry-After)"),
+      500: error("server_error: an internal error"),
+      503: error(
+        "temporarily_unavailable: too many secrets being checked now, or storage busy or out of reach (Retry-After)",
+      ),
     },
   };
 }

@@ -10,6 +10,7 @@ import { type OutgoingHeader, signedEnvelope } from "../dci/envelope.ts";
 import { isDatabaseBusy, isDatabaseUnavailable, isStorageFull, noteStorageFull } from "../db/faults.ts";
 import { answerMeta } from "../senders/settings.ts";
 import type { Logger } from "../obs/log.ts";
+import { isTokenPath } from "../auth/token_paths.ts";
 
 /** Retry-After of a 503 answered because the write lock stayed held past the wait (seconds). */
 const BUSY_RETRY_AFTER_S = 2;
@@ -61,7 +62,26 @@ export function renderError(err: unknown, c: Context<AppEnv>, deps: Deps): Respo
   const headers: Record<string, string> = { ...dci.headers };
   if (dci.status === 401 && !headers["WWW-Authenticate"]) headers["WWW-Authenticate"] = 'Bearer realm="dci"';
   noteRefusal(c, dci.code, dci.message);
+  if (isTokenPath(c.req.path)) return tokenError(c, dci, headers);
   return c.json(errAck(dci.code, dci.message, requestId, ts), dci.status as 400, headers);
+}
+
+/**
+ * A failure of the token endpoint outside its own checks (a body over its bound or stalled, a storage fault, an
+ * internal error) in RFC 6749 §5.2's shape, as its own refusals are: OAuth2 client libraries read `error`.
+ */
+function tokenError(c: Context<AppEnv>, dci: DciError, headers: Record<string, string>): Response {
+  const error = dci.status === 503
+    ? "temporarily_unavailable"
+    : dci.status >= 500
+    ? "server_error"
+    : dci.status === 401
+    ? "invalid_client"
+    : "invalid_request";
+  return c.json({ error, error_description: dci.message }, dci.status as 400, {
+    ...headers,
+    "Cache-Control": "no-store",
+  });
 }
 
 /**

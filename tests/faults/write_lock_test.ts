@@ -153,7 +153,10 @@ Deno.test("faults: a write lock held by another process answers 503 meanwhile, a
     const [sync, async_, token, admin] = during;
     assertUnavailable(`sync search (${summary})`, sync);
     assertUnavailable("async search", async_);
-    assertUnavailable("token", token);
+    // The token endpoint in RFC 6749's shape: temporarily_unavailable, with Retry-After.
+    assert.equal(token.status, 503, `token: ${JSON.stringify(token.body)}`);
+    assert.ok(Number(token.headers.get("retry-after")) >= 1, "token: Retry-After");
+    assert.equal(token.body.error, "temporarily_unavailable");
     assertUnavailable("admin write", admin);
     assertUnavailable("sync search, second batch", secondBatch);
     assert.equal(healthWhileWaiting.status, 200);

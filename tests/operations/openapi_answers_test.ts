@@ -164,6 +164,9 @@ Deno.test("token endpoint: form, JSON with db_name and Basic answers and its err
     assert.deepEqual([grant.status, grant.body.error], [400, "unsupported_grant_type"]);
     const scope = await call("POST", "/oauth2/client/token", `${params}&scope=registry.subscribe`, form);
     assert.deepEqual([scope.status, scope.body.error], [400, "invalid_scope"]);
+    // A body over the token endpoint's bound is refused in RFC 6749's shape too, as documented.
+    const big = await call("POST", "/oauth2/client/token", `${params}&pad=${"a".repeat(9000)}`, form);
+    assert.deepEqual([big.status, big.body.error], [413, "invalid_request"]);
   } finally {
     deps.close();
   }
