@@ -152,7 +152,7 @@ async function buildIndexConcurrently(client: PgClient, m: PgMigration): Promise
  * Drops index `name` when a concurrent build that failed (or was cut by a stop) left it invalid: `IF NOT EXISTS`
  * would take it as built. The name is a constant of this code, never input.
  */
-export async function dropInvalidIndex(client: PgClient, name: string): Promise<void> {
+async function dropInvalidIndex(client: PgClient, name: string): Promise<void> {
   const { rows } = await client.query<{ invalid: boolean }>(
     `SELECT NOT i.indisvalid AS invalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
      WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace`,
