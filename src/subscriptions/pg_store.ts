@@ -90,6 +90,8 @@ export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
       }),
     // One statement: the waiting notifications are failed after it, in chunks (ENDED_SQL).
     end: (id, to, now, by) => row(SQL.end, [to, now, now, by ?? null, id]),
+    cancelOfRequest: async (correlationId, now) =>
+      (await pgAll(pool, pgText(SQL.cancelOfRequest), [now, now, correlationId])).length,
     dueForExpiry: async (now, errorSince, limit = 500) =>
       (await pgAll<{ id: number }>(pool, pgText(DUE_FOR_EXPIRY), [now, errorSince, limit])).map((r) => r.id),
     fanOut: () => pgAll<SubscriptionRow>(pool, pgText(SQL.fanOut)),

@@ -108,6 +108,11 @@ export const SUBSCRIPTION_SQL = {
        WHERE code = ? AND state = 'error' RETURNING *`,
   end: `UPDATE subscriptions SET state = ?, ended_at = ?, updated_at = ?, cancelled_by = ?
        WHERE id = ? AND state IN ('pending','active','error') RETURNING *`,
+  // (now, now, correlation id): every live subscription one subscribe request made, cancelled (its answer was a
+  // failure, so its sender never learned their codes); its waiting notifications are failed by the sweep.
+  cancelOfRequest: `UPDATE subscriptions SET state = 'cancelled', ended_at = ?, updated_at = ?,
+       cancelled_by = 'processing-failed'
+     WHERE correlation_id = ? AND state IN ('pending','active','error') RETURNING id`,
   fanOut: "SELECT * FROM subscriptions WHERE state IN ('active','error') ORDER BY id",
   counts: "SELECT state, COUNT(*) AS n FROM subscriptions GROUP BY state ORDER BY state",
 } as const;
@@ -289,6 +294,11 @@ export function endSubscription(
   by?: string,
 ): SubscriptionRow | undefined {
   return stmt(db, SUBSCRIPTION_SQL.end).get(to, now, now, by ?? null, id) as SubscriptionRow | undefined;
+}
+
+/** Cancels every live subscription subscribe request `correlationId` made (SUBSCRIPTION_SQL.cancelOfRequest). */
+export function cancelOfRequest(db: Db, correlationId: string, now: string): number {
+  return stmt(db, SUBSCRIPTION_SQL.cancelOfRequest).all(now, now, correlationId).length;
 }
 
 /**

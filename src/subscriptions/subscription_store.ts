@@ -3,6 +3,7 @@ import { type Db, transaction } from "../db/sqlite.ts";
 import {
   approveSubscription,
   cancelForDeletedSender,
+  cancelOfRequest,
   dueForExpiry,
   endSubscription,
   fanOutSubscriptions,
@@ -53,6 +54,12 @@ export interface SubscriptionStore {
     by?: string,
   ): Promise<SubscriptionRow | undefined>;
   /**
+   * Cancels every live subscription the subscribe request `correlationId` made (its answer was finally a
+   * failure, so its sender never learned their codes); their waiting notifications are failed by the sweep.
+   * Returns how many.
+   */
+  cancelOfRequest(correlationId: string, now: string): Promise<number>;
+  /**
    * Live subscriptions whose end time has passed (except an active one still holding notifications to send), and
    * those in error since before `errorSince`.
    */
@@ -85,6 +92,7 @@ export function sqliteSubscriptionStore(db: Db): SubscriptionStore {
     approve: (code, now) => Promise.try(() => approveSubscription(db, code, now)),
     reactivate: (code, now) => Promise.try(() => reactivateSubscription(db, code, now)),
     end: (id, to, now, by) => Promise.try(() => endSubscription(db, id, to, now, by)),
+    cancelOfRequest: (correlationId, now) => Promise.try(() => cancelOfRequest(db, correlationId, now)),
     dueForExpiry: (now, errorSince, limit) => Promise.try(() => dueForExpiry(db, now, errorSince, limit)),
     fanOut: () => Promise.try(() => fanOutSubscriptions(db)),
     counts: () => Promise.try(() => subscriptionCounts(db)),

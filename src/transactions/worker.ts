@@ -162,6 +162,21 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
         error: processError,
         err: processCause,
       });
+      // A subscribe answered failed whole: an attempt may have made subscriptions before it failed, which would
+      // go on notifying codes the sender was never given. Cancelled before the answer is stored, so a crash
+      // between the two redoes both.
+      if (row.action === "subscribe") {
+        const cancelled = await deps.storage.subscriptions.cancelOfRequest(
+          row.correlation_id,
+          iso(deps.clock.now()),
+        );
+        if (cancelled > 0) {
+          deps.log.warn("subscriptions of a failed subscribe request cancelled", {
+            ...logFields(row),
+            cancelled,
+          });
+        }
+      }
     }
     const processed = {
       outcome: result.status,
