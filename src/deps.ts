@@ -230,7 +230,8 @@ export interface OpenDepsOptions {
   log?: Logger;
   /**
    * The schema: migrated (true, the default: a server's main isolate), left as it is (false: an HTTP isolate,
-   * whose main isolate migrated), or "new" (a CLI command): a new database is migrated, one with migrations
+   * whose main isolate migrated), or "new" (a CLI command; a SQLite server started with DCI_WORKER=false, which
+   * runs beside the one server with the worker): a new database is migrated, one with migrations
    * pending (a server of the previous version may be serving it) or from a newer binary is refused
    * (DatabaseVersionError, exit 2). Only a migrating open brings stored secrets in line with the key-encryption
    * key: a command run with other KEK settings than the server's must not re-seal them under it.
@@ -459,9 +460,9 @@ function assertNonePending(pending: readonly string[]): void {
       pending.length === 1 ? "" : "s"
     } pending: ${
       pending.join(", ")
-    }), and a server of the previous version may be serving it: commands do not ` +
-      `migrate it. Stop the servers on it, then start the new server (it migrates, after a backup) or run ` +
-      `dci-server migrate, and run this command again`,
+    }), and a server of the previous version may be serving it: commands and servers started with ` +
+      `DCI_WORKER=false do not migrate it. Stop the servers on it, then start the new server with its worker (it ` +
+      `migrates, after a backup) or run dci-server migrate, and run this again`,
   );
 }
 

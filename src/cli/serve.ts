@@ -60,7 +60,9 @@ async function serve(
     const bus = cfg.httpIsolates > 0
       ? { name: newBusName(), isolate: "main", isolates: cfg.httpIsolates + 1, workerOnBus: false }
       : undefined;
-    deps = await openDeps(cfg, { bus });
+    // A SQLite server without the worker runs beside the one that has it, which may be of the previous version:
+    // it migrates only a new database (the worker's server migrates, after a backup, when it starts).
+    deps = await openDeps(cfg, { bus, migrateOnOpen: cfg.worker || cfg.databaseUrl ? true : "new" });
   } catch (err) {
     lock?.release();
     throw err;

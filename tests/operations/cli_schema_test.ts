@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { dataDirSql, runCliProcess, startServerProcess } from "../helpers/server.ts";
+import { TEST_BACKEND } from "../helpers/storage.ts";
 
 Deno.test("a CLI command refuses (exit 2) a database with migrations pending and leaves it unmigrated", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-cli-schema-" });
@@ -37,6 +38,30 @@ Deno.test("a CLI command refuses (exit 2) a database with migrations pending and
     );
     const again = await runCliProcess(["sender", "list"], { DCI_DATA_DIR: dataDir });
     assert.equal(again.code, 0, again.stderr);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "a SQLite server started with DCI_WORKER=false does not migrate a database the worker's server may serve",
+  // PostgreSQL instances migrate at start, one at a time (the rolling upgrade); only SQLite has one worker server.
+  ignore: TEST_BACKEND === "postgres",
+}, async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "dci-cli-schema-" });
+  try {
+    await (await startServerProcess({ dataDir })).stop();
+    const [{ v }] = await dataDirSql(dataDir, "SELECT MAX(version) AS v FROM schema_migrations");
+    await dataDirSql(dataDir, `DELETE FROM schema_migrations WHERE version = ${Number(v)}`);
+    const r = await runCliProcess(["serve"], { DCI_DATA_DIR: dataDir, DCI_WORKER: "false", DCI_PORT: "0" });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /1 migration pending.*servers started with DCI_WORKER=false do not migrate it/s);
+    const [{ n }] = await dataDirSql(
+      dataDir,
+      `SELECT COUNT(*) AS n FROM schema_migrations WHERE version = ${Number(v)}`,
+    );
+    assert.equal(Number(n), 0, "nothing migrated");
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
