@@ -207,7 +207,6 @@ async function serveInIsolates(
   return server;
 }
 
-/** The TLS pair of DCI_TLS_CERT / DCI_TLS_KEY, or undefined for plain HTTP; a bad file is a start failure. */
 /**
  * A server started with DCI_WORKER=false says what it leaves to another: on SQLite, when no server runs the worker
  * on its data dir now, that the async requests it accepts wait (nothing processes them until one starts); and that
@@ -253,6 +252,7 @@ async function checkBackupDir(cfg: Config): Promise<void> {
   }
 }
 
+/** The TLS pair of DCI_TLS_CERT / DCI_TLS_KEY, or undefined for plain HTTP; a bad file is a start failure. */
 async function readTls(cfg: Config): Promise<TlsPair | undefined> {
   if (!cfg.tlsCert) return undefined;
   try {
