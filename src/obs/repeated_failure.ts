@@ -7,16 +7,15 @@ import type { Logger } from "./log.ts";
 import { faultLevel } from "../db/faults.ts";
 
 /** How often a task that keeps failing says so again (ms). */
-export const REPEAT_EVERY_MS = 60_000;
+const REPEAT_EVERY_MS = 60_000;
 
 /** The failure log of the periodic task `what`; `now` (ms) is the real clock unless a test gives one. */
 export function repeatedFailureLog(
   log: Logger,
   what: string,
-  options: { everyMs?: number; now?: () => number } = {},
+  options: { now?: () => number } = {},
 ): { failed(err: unknown): void; succeeded(): void } {
   const now = options.now ?? (() => Date.now());
-  const every = options.everyMs ?? REPEAT_EVERY_MS;
   let failures = 0;
   let since = 0;
   let lastLine = 0;
@@ -27,7 +26,7 @@ export function repeatedFailureLog(
       if (failures === 1) {
         since = lastLine = t;
         log[faultLevel(err)](`${what} failed`, { err });
-      } else if (t - lastLine >= every) {
+      } else if (t - lastLine >= REPEAT_EVERY_MS) {
         lastLine = t;
         log[faultLevel(err)](`${what} still failing`, {
           failures,
