@@ -6,6 +6,7 @@ import { nfc, normaliseDate, normaliseIdType, normaliseInstant, normaliseSex } f
 import { MAX_NAME, MAX_TIMESTAMP } from "../dci/limits.ts";
 import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
 import { recordTypeNamed, socialRegistry } from "../registries/index.ts";
+import { aliased, ALIASES } from "./aliases.ts";
 
 /** An identifier of a registrant. */
 export interface IdentifierValue {
@@ -134,26 +135,6 @@ export const CORE_FIELDS: ReadonlySet<string> = new Set([
   "additional_attributes",
   "details",
 ]);
-
-/** The top-level fields the reader takes under aliases (`aliased`): its own key first, then the aliases in order. */
-const ALIASES: ReadonlyArray<readonly string[]> = [
-  ["id", "external_id", "@id"],
-  ["record_type", "@type", "type"],
-  ["identifier", "identifiers", "group_identifier"],
-  ["birth_date", "birthdate"],
-  ["address", "addresses"],
-  ["phone_number", "phone"],
-  ["group_id", "household_id", "group"],
-  ["relationship", "relationship_type"],
-  ["attributes", "additional_attributes"],
-];
-const ALIASES_OF = new Map(ALIASES.map((keys) => [keys[0], keys]));
-
-/** A top-level field as the reader takes it: under its own key, else the first of its aliases holding a value. */
-function aliased(raw: Obj, key: string): unknown {
-  for (const k of ALIASES_OF.get(key) ?? [key]) if (raw[k] !== undefined && raw[k] !== null) return raw[k];
-  return undefined;
-}
 
 /** The name parts the reader takes flat (top-level) when `name` is not an object. */
 const FLAT_NAME = ["given_name", "first_name", "second_name", "surname", "maiden_name", "prefix", "suffix"];

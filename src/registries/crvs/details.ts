@@ -6,6 +6,7 @@
  * `death_date` agreeing with the live birth / death events (a `death_date` alone records a death).
  */
 import type { IdentifierValue } from "../../registry/model.ts";
+import { aliased } from "../../registry/aliases.ts";
 import { normaliseDate, normaliseIdType } from "../../registry/attributes.ts";
 import { type EventPlace, readPlace } from "./places.ts";
 import {
@@ -177,11 +178,11 @@ export function readCrvsDetails(raw: Obj, errors: string[]): CrvsDetails | undef
  */
 function registersBirth(raw: Obj, src: Obj): boolean {
   if (src.parent1_identifier || src.parent2_identifier) return true;
-  const ids = raw.identifier ?? raw.identifiers;
-  return Array.isArray(ids) && ids.some((id) => {
-    const t = isObj(id) ? id.identifier_type ?? id.type : undefined;
-    return typeof t === "string" && /(^|:)brn$/i.test(t.trim());
-  });
+  // The identifiers as the record reader takes them: under its aliases, one or a list, types normalised.
+  const ids = aliased(raw, "identifier");
+  return (Array.isArray(ids) ? ids : [ids]).some((id) =>
+    isObj(id) && normaliseIdType(id.identifier_type ?? id.type) === "BRN"
+  );
 }
 
 /**
@@ -195,7 +196,7 @@ function foldCore(raw: Obj, src: Obj, events: Pending[], errors: string[]): void
   const core = {
     live_birth: {
       field: "birth_date",
-      date: normaliseDate(raw.birth_date ?? raw.birthdate),
+      date: normaliseDate(aliased(raw, "birth_date")),
       place: "birth_place",
     },
     death: { field: "death_date", date: normaliseDate(raw.death_date), place: "death_place" },
