@@ -79,6 +79,7 @@ export function profileActionRoute(
 ): void {
   const name = schemaName(profile, action);
   const headerActions = { headerActions: [action.requestAction.toLowerCase()] };
+  const answerEnvelope = signedAnswer(`${name}Response`, action.response);
   const route = createRoute({
     method: "post",
     path: action.path,
@@ -104,11 +105,8 @@ export function profileActionRoute(
       },
     },
     responses: {
-      ...syncErrorResponses(signedAnswer(`${name}Response`, action.response)),
-      200: {
-        description: `Signed ${action.responseAction} envelope`,
-        content: json(signedAnswer(`${name}Response`, action.response)),
-      },
+      200: { description: `Signed ${action.responseAction} envelope`, content: json(answerEnvelope) },
+      ...syncErrorResponses(answerEnvelope),
     },
     security: registrySecurity(action.scope),
   });

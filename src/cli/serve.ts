@@ -19,6 +19,7 @@ import { servedRegistries } from "../actions/registries.ts";
 import { DataDirBusyError, type DataDirLock, holdServeLock, workerRunning } from "../db/data_dir_lock.ts";
 import { loadTlsPair, TlsFileError, type TlsPair } from "../net/tls.ts";
 import type { Config } from "../config.ts";
+import { backupSchedules } from "../jobs/backup_schedule.ts";
 
 /** The serve command (the default). */
 export const serveCommand: Command = {
@@ -235,7 +236,7 @@ function warnWithoutWorker(deps: Deps): void {
  * every night's backup from the first.
  */
 async function checkBackupDir(cfg: Config): Promise<void> {
-  if (!cfg.backupCron || !cfg.worker || cfg.databaseUrl || cfg.dataDir === ":memory:") return;
+  if (!cfg.worker || backupSchedules(cfg).length === 0) return;
   const dir = dataPaths(cfg).backups;
   const probe = `${dir}/.write-check-${Deno.pid}`;
   try {
