@@ -45,7 +45,7 @@ export async function fetchSenderKeys(deps: Deps, senderId: string): Promise<Fet
       sender: senderId,
     });
     if (res.status !== 200) throw new SenderError("invalid", `JWKS URL answered HTTP ${res.status}`);
-    parsed = parseJwks(res.text());
+    parsed = parseJwks(res.text(), senderId);
     outcome = {
       ok: true,
       keys: parsed.keys.length,
@@ -79,9 +79,11 @@ export async function fetchSenderKeys(deps: Deps, senderId: string): Promise<Fet
 /**
  * Parses a JWKS document into its usable signing keys (Ed25519 or RSA ≥ 2048 public keys, each with a kid) and
  * the members it skipped, each as `key #i (kid): reason`. Refuses the whole document (SenderError) when it is not
- * a JWKS, has more than 50 members, holds a private key, or has no usable signing key.
+ * a JWKS, has more than 50 members, holds a private key, or has no usable signing key. With `senderId`, a member
+ * whose DCI-style kid names another sender is skipped: a JWKS shared by several partners (a hub publishing each
+ * member's keys) would otherwise let every partner's key sign as this sender.
  */
-export function parseJwks(text: string): { keys: JwksKey[]; skipped: string[] } {
+export function parseJwks(text: string, senderId?: string): { keys: JwksKey[]; skipped: string[] } {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -93,7 +95,7 @@ export function parseJwks(text: string): { keys: JwksKey[]; skipped: string[] } 
   if (members.length > JWKS_MAX_KEYS) {
     throw new SenderError("invalid", `JWKS has ${members.length} keys (at most ${JWKS_MAX_KEYS})`);
   }
-  const read = members.map(readMember);
+  const read = members.map((raw, i) => readMember(raw, i, senderId));
   // Two usable members under one key id: which one signs is unknown, so neither is kept (a member skipped for its
   // own reason, such as an encryption key of the same kid, leaves the other usable).
   const uses = new Map<string, number>();
@@ -126,7 +128,7 @@ interface Member {
 }
 
 /** Reads JWKS member #i; throws SenderError for a private key, which refuses the whole document. */
-function readMember(raw: unknown, i: number): Member {
+function readMember(raw: unknown, i: number, senderId: string | undefined): Member {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     return { label: "no kid", reason: "not a JSON object" };
   }
@@ -149,6 +151,9 @@ function readMember(raw: unknown, i: number): Member {
     return { label, reason: (err as Error).message };
   }
   const keyId = parts.keyId;
+  if (senderId !== undefined && "senderId" in parts && parts.senderId !== senderId) {
+    return { label, reason: `kid names sender ${shown(parts.senderId)}, not ${shown(senderId)}` };
+  }
   const reason = notForSigning(jwk);
   if (reason) return { label, keyId, reason };
   let parsed;

@@ -130,6 +130,25 @@ Deno.test("fetchSenderKeys() stores the usable keys and reports the skipped; no 
     assert.match(error, /^JWKS key #1 \(leaked\): refused: this is a private JWK \(it has "d"\)/);
     assert.equal(error.includes(String(priv.d)), false);
     assert.deepEqual(await ids(), ["good-ed", "good-rsa"]);
+    // A JWKS shared by several partners (a hub's): a member whose kid names another sender is not this sender's
+    // key, so it cannot sign as "p"; its key id does not make p's key of the same id a repeat.
+    doc = {
+      keys: [
+        { ...ed(), kid: "other|hub-1|ed25519" },
+        { ...ed(), kid: "p|hub-1|ed25519" },
+        { ...ed(), kid: "https://p.example|hub-2" },
+        { ...ed(), kid: "plain-1" },
+      ],
+    };
+    assert.deepEqual(await fetchSenderKeys(deps, "p"), {
+      ok: true,
+      keys: 2,
+      skipped: [
+        'key #0 (other|hub-1|ed25519): kid names sender "other", not "p"',
+        'key #2 (https://p.example|hub-2): kid names sender "https://p.example", not "p"',
+      ],
+    });
+    assert.deepEqual(await ids(), ["hub-1", "plain-1"]);
   } finally {
     deps.close();
     await server.shutdown();
