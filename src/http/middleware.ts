@@ -66,7 +66,7 @@ export function observe(deps: Deps): MiddlewareHandler<AppEnv> {
       const fields = {
         method: c.req.method,
         // Cut: a client chooses its length (up to the request head's limit), and the line is written unauthenticated.
-        path: c.req.path.length > MAX_LOGGED_PATH ? `${c.req.path.slice(0, MAX_LOGGED_PATH)}…` : c.req.path,
+        path: loggedPath(route, c.req.path),
         client_ip: client.ip,
         status: c.res.status,
         ms: +(seconds * 1000).toFixed(2),
@@ -78,6 +78,29 @@ export function observe(deps: Deps): MiddlewareHandler<AppEnv> {
       else log.info("request", fields);
     }
   };
+}
+
+/** A route whose `:id` parameter is a registrant's id (a national id, say: personal data). */
+const REGISTRANT_ROUTE = /\/(registrants|records)\/:id(\/|$)/;
+
+/**
+ * A request's path as its access line shows it: a registrant's id in an admin or console path is written `:id`
+ * (the audit trail, not stdout, is where who read or changed which registrant is kept), and a path longer than
+ * MAX_LOGGED_PATH is cut (a client chooses its length, and the line is written unauthenticated).
+ */
+export function loggedPath(route: string, path: string): string {
+  if (REGISTRANT_ROUTE.test(route)) {
+    const pattern = route.split("/");
+    const parts = path.split("/");
+    // The pattern's segments line up with the path's (an id holding "/" reaches the route encoded as %2F); when
+    // they do not, the pattern alone is written.
+    path = pattern.length !== parts.length
+      ? route
+      : parts.map((part, i) =>
+        pattern[i] === ":id" && /^(registrants|records)$/.test(pattern[i - 1] ?? "") ? ":id" : part
+      ).join("/");
+  }
+  return path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path;
 }
 
 /** A request's id: its well-formed X-Request-ID, else a new UUID. */
