@@ -10,7 +10,7 @@ import { txnStatus } from "../transactions/txn_status.ts";
 import { subscribeProcessor, unsubscribeProcessor } from "../subscriptions/processors.ts";
 import { receiptProcessor } from "../subscriptions/receipts.ts";
 import { subscriptionCodeStatus } from "../subscriptions/code_status.ts";
-import { getSender } from "../senders/store.ts";
+import { getSender, senderSince } from "../senders/store.ts";
 import { profileOf } from "../registries/index.ts";
 
 /** Search: the registry search engine's message-level function, sync and async alike. */
@@ -34,15 +34,10 @@ const searchProcessor: Processor = async (deps, input) => {
   };
 };
 
-/** How far before its sender's registration a transaction may be dated and still be the sender's (clock skew). */
-const SINCE_SLACK_MS = 60_000;
-
 /** Txn status: the caller's own transactions on the registry asked, or its subscriptions there by code. */
 const txnStatusProcessor: Processor = async (deps, input) => {
-  // A sender deleted while its status query waited sees nothing. A minute of slack: on PostgreSQL the sender's row
-  // and its first transaction may be written by instances whose clocks differ a little.
-  const created = (await getSender(deps, input.senderId))?.created_at;
-  const since = created ? new Date(Date.parse(created) - SINCE_SLACK_MS).toISOString() : "9999";
+  // A sender deleted while its status query waited sees nothing.
+  const since = await senderSince(deps, input.senderId);
   return txnStatus(deps, { senderId: input.senderId, registry: input.registry, since }, input.message, {
     transactionId: input.transactionId,
     correlationId: input.correlationId,

@@ -77,6 +77,20 @@ export async function getSender(deps: Deps, senderId: string): Promise<Sender | 
   return row ? toSender(deps, row) : undefined;
 }
 
+/** How far before its sender's registration a transaction or subscription may be dated and still be the sender's. */
+const SINCE_SLACK_MS = 60_000;
+
+/**
+ * The earliest `created_at` of the transactions and subscriptions that are this sender's: those of a sender deleted
+ * and registered again under the same id are not. A minute before its registration (on PostgreSQL the sender's row
+ * and its first transaction may be written by instances whose clocks differ a little); "9999" (nothing) for a
+ * sender deleted meanwhile.
+ */
+export async function senderSince(deps: Deps, senderId: string): Promise<string> {
+  const created = (await getSender(deps, senderId))?.created_at;
+  return created ? new Date(Date.parse(created) - SINCE_SLACK_MS).toISOString() : "9999";
+}
+
 /**
  * A sender as a delivery (callback, bulk page, notification) needs it: the sender, and its outbound
  * authentication columns (secret sealed, for `OutboundTokens.authorization`) from the same row.

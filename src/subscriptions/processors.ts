@@ -6,7 +6,7 @@
 import type { Deps } from "../deps.ts";
 import type { ProcessInput, ProcessResult } from "../dci/processor.ts";
 import { isoNow } from "../clock.ts";
-import { getSender } from "../senders/store.ts";
+import { getSender, senderSince } from "../senders/store.ts";
 import { eventTypeName, localeOf, notifyUrl, SubscribeRejection } from "./rules.ts";
 import { checkCriteria, checkNotifyUrl } from "./criteria.ts";
 import type { SubscriptionRow } from "./store.ts";
@@ -234,6 +234,9 @@ export async function unsubscribeProcessor(deps: Deps, input: ProcessInput): Pro
       message: `timestamp ${shown(stamp)} is not ISO 8601 with a zone`,
     });
   }
+  // A subscription of a sender deleted and registered again under this id is not this sender's (deleting it
+  // cancelled them all): answered as unknown, as txn/status answers it.
+  const since = codes.length ? await senderSince(deps, input.senderId) : "";
   const statuses: Json[] = [];
   let done = 0;
   let firstFailure: { code: string; message: string } | undefined;
@@ -251,7 +254,9 @@ export async function unsubscribeProcessor(deps: Deps, input: ProcessInput): Pro
     const sub = await deps.storage.subscriptions.get(code);
     // Another sender's code is answered exactly as an unknown one: the answer must not tell which codes exist.
     // Another registry's is not this registry's to cancel (txn/status there does not know it either).
-    if (!sub || sub.sender_id !== input.senderId || sub.registry !== input.registry) {
+    if (
+      !sub || sub.sender_id !== input.senderId || sub.registry !== input.registry || sub.created_at < since
+    ) {
       fail("rjct.subscription_code.invalid", `No subscription ${JSON.stringify(code)}`);
       continue;
     }

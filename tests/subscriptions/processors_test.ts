@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
 import { addSender } from "../../src/senders/store.ts";
+import { deleteSender } from "../../src/senders/offboarding.ts";
 import { subscribeProcessor, unsubscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { normaliseEventType, normaliseRecordType, notifyUrl } from "../../src/subscriptions/rules.ts";
 import { input, subItem } from "./helpers.ts";
@@ -250,6 +251,37 @@ Deno.test("unsubscribeProcessor() cancels own codes and rejects unknown, foreign
     // Once cancelled, the same criteria may be subscribed again.
     const [again] = await subscribe(deps, "s1", [subItem("r2", {})]);
     assert.equal(again.status, "succ");
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("unsubscribeProcessor() answers a code of a deleted sender's earlier registration as unknown", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  try {
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    const [old] = await subscribe(deps, "s1", [subItem("r", {})]);
+    const code = String(old.subscriptions![0].code);
+    await deleteSender(deps, "s1");
+    assert.equal((await deps.storage.subscriptions.get(code))?.cancelled_by, "sender-deleted");
+    deps.clock.advance(120_000);
+    await addSender(deps, "s1", { name: "s1 again", auto_approve_subscriptions: true });
+    const r = await unsubscribeProcessor(
+      deps,
+      input("s1", { transaction_id: "u1", subscription_codes: [code] }),
+    );
+    assert.equal(r.status, "rjct");
+    // Not "already unsubscribed": that would tell the new registration what the old one had.
+    assert.equal(r.message.status_reason_code, "rjct.subscription_code.invalid");
+    assert.equal(r.message.status_reason_message, `No subscription ${JSON.stringify(code)}`);
+    // The new registration's own subscriptions are its own.
+    const [mine] = await subscribe(deps, "s1", [subItem("r2", {})]);
+    const own = String(mine.subscriptions![0].code);
+    const ok = await unsubscribeProcessor(
+      deps,
+      input("s1", { transaction_id: "u2", subscription_codes: [own] }),
+    );
+    assert.equal(ok.status, "succ");
   } finally {
     deps.close();
   }
