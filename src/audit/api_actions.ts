@@ -15,6 +15,10 @@ export interface ApiAction {
   id?: IdSource;
   /** False where the body is personal data (registrants): only its field names are recorded. */
   values?: false;
+  /** Detail names to fields of the (JSON) answer whose values are recorded (never secret: named here). */
+  answerDetail?: Record<string, string>;
+  /** Recorded when answered with this status too: that refusal wrote (a failed JWKS fetch is kept on the sender). */
+  refusedWrite?: number;
 }
 
 const registrant = (verb: string, id?: IdSource): ApiAction => ({
@@ -37,7 +41,13 @@ export const API_ACTIONS: Readonly<Record<string, ApiAction>> = {
     target: "sender_key",
     id: { params: ["id", "keyId"] },
   },
-  "POST /senders/:id/keys/fetch": { action: "sender_key.fetch", target: "sender", id: { param: "id" } },
+  "POST /senders/:id/keys/fetch": {
+    action: "sender_key.fetch",
+    target: "sender",
+    id: { param: "id" },
+    answerDetail: { ok: "ok" },
+    refusedWrite: 502,
+  },
   "POST /clients": { action: "client.create", target: "client", id: { answer: "client_id" } },
   "POST /clients/:id/revoke": { action: "client.revoke", target: "client", id: { param: "id" } },
   "POST /clients/:id/rotate-secret": {
@@ -85,5 +95,23 @@ export const API_ACTIONS: Readonly<Record<string, ApiAction>> = {
   "PUT /registries/:registry/registrants/:id": registrant("replace", { param: "id" }),
   "PATCH /registries/:registry/registrants/:id": registrant("update", { param: "id" }),
   "DELETE /registries/:registry/registrants/:id": registrant("delete", { param: "id" }),
-  "POST /registries/:registry/imports": { action: "registry.import", target: "import", id: { answer: "id" } },
+  "POST /registries/:registry/imports": {
+    action: "registry.import",
+    target: "registry",
+    id: { param: "registry" },
+    answerDetail: { job_id: "id" },
+  },
 };
+
+/**
+ * The target kind of each action, whatever it came through: the admin API's, which the console and the CLI
+ * record too (an audit filter on `target_kind` and `target_id` finds an action from every source).
+ */
+export const ACTION_TARGETS: ReadonlyMap<string, string> = new Map(
+  Object.values(API_ACTIONS).map((a) => [a.action, a.target]),
+);
+
+/** The target kind an action is recorded with: ACTION_TARGETS', else the action's first part (`admin_token`). */
+export function targetKindOf(action: string): string {
+  return ACTION_TARGETS.get(action) ?? action.split(".")[0];
+}

@@ -54,7 +54,7 @@ export interface AuditFilter {
   limit?: number;
 }
 
-/** Longest stored detail (JSON characters); a larger one keeps only its field names. */
+/** Longest stored detail (JSON characters); a larger one drops its longest values first (boundedJson). */
 export const MAX_DETAIL_CHARS = 1024;
 const MAX_TEXT = 200;
 
@@ -143,6 +143,8 @@ const SAFE_VALUES = new Set([
   "state",
   "scopes",
   "sender_id",
+  "sender",
+  "subscription",
   "key_id",
   "client_id",
   "code",
@@ -210,11 +212,26 @@ function clip(s: string): string {
   return s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}…` : s;
 }
 
+/**
+ * The detail as stored, at most MAX_DETAIL_CHARS: one too long drops its longest values first (the request's
+ * `fields` list last), marked `truncated`, so the field names and the short values (ids, settings) stay.
+ */
 function boundedJson(detail: Record<string, unknown>): string {
   const text = JSON.stringify(detail);
   if (text.length <= MAX_DETAIL_CHARS) return text;
-  return JSON.stringify({ fields: Object.keys(detail).slice(0, 32), truncated: true }).slice(
-    0,
-    MAX_DETAIL_CHARS,
-  );
+  const kept: Record<string, unknown> = { ...detail, truncated: true };
+  const longest = Object.keys(detail).filter((k) => k !== "fields")
+    .sort((a, b) => JSON.stringify(detail[b]).length - JSON.stringify(detail[a]).length);
+  for (const name of longest) {
+    delete kept[name];
+    const shorter = JSON.stringify(kept);
+    if (shorter.length <= MAX_DETAIL_CHARS) return shorter;
+  }
+  // Only the field names are left: as many as fit.
+  const names = Array.isArray(detail.fields) ? detail.fields as unknown[] : [];
+  for (let n = names.length; n >= 0; n--) {
+    const shorter = JSON.stringify({ fields: names.slice(0, n), truncated: true });
+    if (shorter.length <= MAX_DETAIL_CHARS) return shorter;
+  }
+  return JSON.stringify({ truncated: true });
 }

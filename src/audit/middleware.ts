@@ -18,26 +18,33 @@ export function auditWrites(
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     await next();
-    if (READS.has(c.req.method) || c.res.status >= 400) return;
-    const actor = options.actor(c);
-    if (!actor) return;
+    if (READS.has(c.req.method)) return;
     const route = c.req.routePath.startsWith(options.prefix)
       ? c.req.routePath.slice(options.prefix.length)
       : c.req.routePath;
     const key = `${c.req.method} ${route}`;
     const known = API_ACTIONS[key];
+    // A refused write wrote nothing, but for a route whose refusal is itself kept (a failed JWKS fetch: 502).
+    if (c.res.status >= 400 && c.res.status !== known?.refusedWrite) return;
+    const actor = options.actor(c);
+    if (!actor) return;
     const body = await jsonBody(c);
     const id = known?.id ? await targetId(c, known.id, body) : undefined;
     const registry = c.req.param("registry");
+    const fromAnswer = known?.answerDetail ? await answerFields(c, known.answerDetail) : {};
     try {
       await deps.storage.audit.record({
         source: options.source,
         actor,
         action: known?.action ?? key,
         target: known ? { kind: known.target, id } : undefined,
-        detail: auditDetail(body, { status: c.res.status, ...(registry ? { registry } : {}) }, {
-          values: known?.values,
-        }),
+        detail: auditDetail(
+          body,
+          { status: c.res.status, ...(registry ? { registry } : {}), ...fromAnswer },
+          {
+            values: known?.values,
+          },
+        ),
       }, deps.clock.now());
     } catch (err) {
       // The write is done and answered; a failed audit insert is logged loudly rather than turning it into a 500.
@@ -67,6 +74,26 @@ async function targetId(c: Context<AppEnv>, from: IdSource, body: unknown): Prom
   } catch {
     return undefined;
   }
+}
+
+/** The named fields of the (JSON) answer, under their detail names; only those are read from it. */
+async function answerFields(
+  c: Context<AppEnv>,
+  names: Record<string, string>,
+): Promise<Record<string, unknown>> {
+  if (!(c.res.headers.get("content-type") ?? "").includes("json")) return {};
+  let answer: unknown;
+  try {
+    answer = await c.res.clone().json();
+  } catch {
+    return {};
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(names)) {
+    const v = answer && typeof answer === "object" ? (answer as Record<string, unknown>)[field] : undefined;
+    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out[name] = v;
+  }
+  return out;
 }
 
 function stringField(obj: unknown, name: string): string | undefined {

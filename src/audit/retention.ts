@@ -14,6 +14,7 @@ export async function purgeExpiredAudit(deps: Deps): Promise<number> {
 export const AUDIT_SCHEDULES = [
   {
     name: "audit-retention",
+    catchUp: true as const,
     schedule: "17 3 * * *",
     run: async (deps: Deps) => void await purgeExpiredAudit(deps),
   },

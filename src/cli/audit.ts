@@ -8,44 +8,67 @@ import { CliFailure, type Command, type CommandInput, type CommandTree, UsageErr
 import { withDeps } from "./system.ts";
 import { openStorage } from "../deps.ts";
 import { auditDetail } from "../audit/log.ts";
+import { targetKindOf } from "../audit/api_actions.ts";
+import type { Printer } from "./output.ts";
 
-/** How one write command is recorded: its action, target kind and which argument or option names the target. */
+/**
+ * How one write command is recorded: its action (the target kind is the admin API's for it: targetKindOf), where
+ * its target id comes from, and values for the detail beyond its options.
+ */
 interface CliAction {
   action: string;
-  target: string;
-  /** A positional index, two joined with "/", or an option name. */
-  id?: number | [number, number] | string;
+  /**
+   * A positional index, two joined with "/", an option name, a field of the command's result (`done`: what it
+   * created, such as a new client's id; only that field is read), or a function of the input.
+   */
+  id?: number | [number, number] | string | { done: string } | ((input: CommandInput) => string | undefined);
+  /** Detail names to positional indexes (a key id given as an argument). */
+  positionals?: Record<string, number>;
+  /** Detail names to fields of the command's result (never secret: named here). */
+  done?: Record<string, string>;
 }
 
-const onSender = (action: string, id: CliAction["id"] = 0): CliAction => ({ action, target: "sender", id });
+const onSender = (action: string, more: Omit<CliAction, "action"> = {}): CliAction => ({
+  action,
+  id: 0,
+  ...more,
+});
+/** The registry a registry command works on (social when none is named). */
+const registryOf = (input: CommandInput) =>
+  typeof input.values.registry === "string" ? input.values.registry : "social";
 
-/** The write commands, by command path. */
-export const CLI_ACTIONS: Readonly<Record<string, CliAction>> = {
+/** The write commands, by command path: each as the admin API records the same action (src/audit/api_actions.ts). */
+export const CLI_ACTIONS: Readonly<Record<string, CliAction | ((input: CommandInput) => CliAction)>> = {
   "sender add": onSender("sender.create"),
   "sender update": onSender("sender.update"),
   "sender disable": onSender("sender.disable"),
   "sender enable": onSender("sender.enable"),
   "sender remove": onSender("sender.delete"),
-  "sender fetch-keys": onSender("sender_key.fetch"),
-  "sender key add": onSender("sender_key.add"),
-  "sender key remove": { action: "sender_key.remove", target: "sender_key", id: [0, 1] },
-  "client create": onSender("client.create", "sender"),
-  "client revoke": { action: "client.revoke", target: "client", id: 0 },
-  "client rotate-secret": { action: "client.rotate_secret", target: "client", id: 0 },
-  "admin-token create": { action: "admin_token.create", target: "admin_token" },
-  "admin-token revoke": { action: "admin_token.revoke", target: "admin_token", id: 0 },
-  "keys rotate": { action: "server_key.rotate", target: "server_key" },
-  "keys retire": { action: "server_key.retire", target: "server_key", id: 0 },
-  "txn retry": { action: "transaction.retry", target: "transaction", id: 0 },
-  "subscription approve": { action: "subscription.approve", target: "subscription", id: 0 },
-  "subscription cancel": { action: "subscription.cancel", target: "subscription", id: 0 },
-  "subscription reactivate": { action: "subscription.reactivate", target: "subscription", id: 0 },
-  "subscription create": { action: "subscription.create", target: "subscription", id: "code" },
-  "subscription import": { action: "subscription.import", target: "subscription" },
-  "notification retry": { action: "notification.retry", target: "notification", id: 0 },
-  "registry import": { action: "registry.import", target: "registry", id: "registry" },
-  "registry seed": { action: "registry.seed", target: "registry", id: "registry" },
-  "registry import-locations": { action: "locations.import", target: "locations" },
+  "sender fetch-keys": onSender("sender_key.fetch", { done: { ok: "ok" } }),
+  "sender key add": onSender("sender_key.add", { positionals: { key_id: 1 } }),
+  "sender key remove": { action: "sender_key.remove", id: [0, 1] },
+  "client create": { action: "client.create", id: { done: "client_id" } },
+  "client revoke": { action: "client.revoke", id: 0 },
+  "client rotate-secret": { action: "client.rotate_secret", id: 0 },
+  "admin-token create": { action: "admin_token.create", id: { done: "id" } },
+  "admin-token revoke": { action: "admin_token.revoke", id: 0 },
+  "keys rotate": { action: "server_key.rotate", id: { done: "key_id" } },
+  "keys retire": { action: "server_key.retire", id: 0 },
+  "txn retry": { action: "transaction.retry", id: 0 },
+  "subscription approve": { action: "subscription.approve", id: 0 },
+  "subscription cancel": { action: "subscription.cancel", id: 0 },
+  "subscription reactivate": { action: "subscription.reactivate", id: 0 },
+  "subscription create": { action: "subscription.create", id: { done: "code" } },
+  "subscription import": { action: "subscription.import" },
+  "notification retry": (input) =>
+    typeof input.values.subscription === "string"
+      ? { action: "subscription.retry_notifications", id: "subscription" }
+      : { action: "notification.retry", id: 0 },
+  "registry import": { action: "registry.import", id: registryOf },
+  "registry seed": { action: "registry.seed", id: registryOf },
+  "registry import-locations": { action: "locations.import" },
+  migrate: { action: "system.migrate", done: { schema_version: "schema_version" } },
+  restore: { action: "system.restore", positionals: { file: 0 }, done: { kept: "kept" } },
 };
 
 /** The OS user running the command (for the audit actor `cli`). */
@@ -55,6 +78,23 @@ export function osUser(): string {
   } catch {
     return "unknown";
   }
+}
+
+/**
+ * Who started the command, where the OS user is a service account shared by every operator (`sudo -u dci`, the
+ * container's user): sudo's `SUDO_USER`, and the login uid of the session (Linux audit's, unset for a daemon).
+ */
+function invokedBy(): Record<string, string> {
+  const out: Record<string, string> = {};
+  const sudo = Deno.env.get("SUDO_USER");
+  if (sudo) out.sudo_user = sudo;
+  try {
+    const uid = Deno.readTextFileSync("/proc/self/loginuid").trim();
+    if (/^\d+$/.test(uid) && uid !== "4294967295" && Number(uid) !== Deno.uid()) out.login_uid = uid;
+  } catch {
+    /* not Linux, or no audit support */
+  }
+  return out;
 }
 
 /** `tree` with each command named in CLI_ACTIONS recording itself in the audit log after it succeeded. */
@@ -69,51 +109,95 @@ export function auditedCommands(tree: CommandTree, path: string[] = []): Command
   return out;
 }
 
-function audited(command: Command, spec: CliAction): Command {
+function audited(command: Command, of: CliAction | ((input: CommandInput) => CliAction)): Command {
   return {
     ...command,
     run: async (input) => {
+      const spec = typeof of === "function" ? of(input) : of;
+      // The result the command printed (its `done` document), for the id of what it created.
+      let result: unknown;
+      const print = { ...input.print, json: input.print.json } as Printer;
+      print.done = (line, doc, options) => {
+        result = doc;
+        input.print.done(line, doc, options);
+      };
+      const run = { ...input, print };
       let code;
       try {
-        code = await command.run(input);
+        code = await command.run(run);
       } catch (err) {
         // A failure after a write (an import that rejected some rows, exit 3) is recorded: rows were written.
-        if (err instanceof CliFailure && err.wrote) await record(command, spec, input, err.exitCode);
+        if (err instanceof CliFailure && err.wrote) await record(command, spec, run, result, err.exitCode);
         throw err;
       }
-      if ((code ?? 0) === 0) await record(command, spec, input);
+      if ((code ?? 0) === 0) await record(command, spec, run, result);
       return code;
     },
   };
 }
 
-/** Writes the audit entry of one write command (`exitCode` when it wrote and then failed). */
-async function record(command: Command, spec: CliAction, input: CommandInput, exitCode?: number) {
+/**
+ * Writes the audit entry of one write command (`exitCode` when it wrote and then failed). A failed insert is
+ * said on stderr and does not change the exit code: the write is done (a secret it created already printed), and a
+ * script that read a failure would do it again.
+ */
+async function record(
+  command: Command,
+  spec: CliAction,
+  input: CommandInput,
+  result: unknown,
+  exitCode?: number,
+) {
   const config = input.config();
   if (config.dataDir === ":memory:" && config.databaseUrl === "") return;
-  // The command has migrated the database already: one row needs only the stores, not a second set of
-  // deps (KV, keys) for every write command.
-  const opened = await openStorage(config);
   try {
-    await opened.storage.audit.record({
-      source: "cli",
-      actor: { kind: "cli", id: osUser() },
-      action: spec.action,
-      target: { kind: spec.target, id: targetId(spec, input) },
-      detail: auditDetail(
-        optionsGiven(command, input),
-        exitCode === undefined ? {} : { exit_code: exitCode },
-      ),
-    }, Date.now());
-  } finally {
-    await opened.close();
+    // The command has migrated the database already: one row needs only the stores, not a second set of
+    // deps (KV, keys) for every write command.
+    const opened = await openStorage(config);
+    try {
+      const extra: Record<string, unknown> = { ...invokedBy() };
+      for (const [name, i] of Object.entries(spec.positionals ?? {})) {
+        if (input.positionals[i] !== undefined) extra[name] = input.positionals[i];
+      }
+      for (const [name, field] of Object.entries(spec.done ?? {})) {
+        const v = fieldOf(result, field);
+        if (v !== undefined) extra[name] = v;
+      }
+      if (exitCode !== undefined) extra.exit_code = exitCode;
+      await opened.storage.audit.record({
+        source: "cli",
+        actor: { kind: "cli", id: osUser() },
+        action: spec.action,
+        target: { kind: targetKindOf(spec.action), id: targetId(spec, input, result) },
+        detail: auditDetail(optionsGiven(command, input), extra),
+      }, Date.now());
+    } finally {
+      await opened.close();
+    }
+  } catch (err) {
+    input.err(
+      `dci-server: warning: the write is done but its audit record failed: ${(err as Error).message}`,
+    );
   }
 }
 
-function targetId(spec: CliAction, input: CommandInput): string | undefined {
+/** A field of a command's result, when it is a string, number, boolean or a list of them. */
+function fieldOf(result: unknown, name: string): unknown {
+  const v = result && typeof result === "object" ? (result as Record<string, unknown>)[name] : undefined;
+  return typeof v === "string" || typeof v === "number" || typeof v === "boolean" || Array.isArray(v)
+    ? v
+    : undefined;
+}
+
+function targetId(spec: CliAction, input: CommandInput, result: unknown): string | undefined {
   const id = spec.id;
   if (typeof id === "number") return input.positionals[id];
   if (Array.isArray(id)) return `${input.positionals[id[0]]}/${input.positionals[id[1]]}`;
+  if (typeof id === "function") return id(input);
+  if (typeof id === "object") {
+    const v = fieldOf(result, id.done);
+    return typeof v === "string" || typeof v === "number" ? String(v) : undefined;
+  }
   if (typeof id === "string") {
     return typeof input.values[id] === "string" ? input.values[id] as string : undefined;
   }

@@ -167,11 +167,12 @@ const senderCommands: CommandTree = {
     examples: ["sender fetch-keys partner.example"],
   }, async (d, i) => {
     const outcome = await fetchSenderKeys(d, i.positionals[0]);
-    if (!outcome.ok) throw new CliFailure(`JWKS fetch failed: ${outcome.error}`);
+    // A failed fetch is recorded on the sender (its fetch error): a write, audited as such.
+    if (!outcome.ok) throw new CliFailure(`JWKS fetch failed: ${outcome.error}`, 1, { wrote: true });
     i.print.done(`fetched ${outcome.keys} key(s) for ${i.positionals[0]}`, {
       ...outcome,
       keys: await listSenderKeys(d, i.positionals[0]),
-    });
+    }, { more: (outcome.skipped ?? []).map((s) => `skipped ${s}`) });
   }),
   key: {
     add: cmd({

@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import type { Deps } from "../deps.ts";
 import { auditDetail } from "../audit/log.ts";
+import { targetKindOf } from "../audit/api_actions.ts";
 import { SenderError } from "../senders/store.ts";
 import { DciError } from "../dci/errors.ts";
 import { KeyError } from "../keys/server_keys.ts";
@@ -65,8 +66,8 @@ export async function consoleWrite(
 }
 
 /**
- * Records a done write in the one audit store of the admin API and the CLI (the target kind is the action's first
- * part, `sender`). A failed insert is logged, as the admin API's auditWrites does: the write is done, and its
+ * Records a done write in the one audit store of the admin API and the CLI, under the action's target kind as the
+ * admin API records it (targetKindOf). A failed insert is logged, as the admin API's auditWrites does: the write is done, and its
  * answer (a secret shown once) must not become a 500 that a retry would turn into a second write.
  */
 async function recordWrite(deps: Deps, tokenId: string, spec: WriteSpec, result: WriteResult): Promise<void> {
@@ -75,7 +76,7 @@ async function recordWrite(deps: Deps, tokenId: string, spec: WriteSpec, result:
       source: "console",
       actor: { kind: await tokenSource(deps, tokenId) === "env" ? "env" : "token", id: tokenId },
       action: spec.action,
-      target: { kind: spec.action.split(".")[0], id: (result.target ?? spec.target) || null },
+      target: { kind: targetKindOf(spec.action), id: (result.target ?? spec.target) || null },
       detail: auditDetail(result.input, result.detail ?? {}),
     }, deps.clock.now());
   } catch (err) {

@@ -3,7 +3,7 @@
  * Runs only in the main isolate of the process chosen by DCI_WORKER, never in an HTTP isolate.
  */
 import type { Deps } from "../deps.ts";
-import { runScheduled, schedulesFor } from "./schedules.ts";
+import { catchUpDue, runScheduled, schedulesFor } from "./schedules.ts";
 import { startSweeper, sweepTransactions } from "./sweeper.ts";
 import { TXN_KIND, type TxnWorker } from "../transactions/worker.ts";
 import { createWorker } from "../actions/worker.ts";
@@ -57,6 +57,7 @@ export function startBackground(deps: Deps): Background {
   };
   try {
     startTasks(deps, stops);
+    catchUpSchedules(deps, stops);
   } catch (err) {
     const stopped = stop().catch((e) =>
       deps.log.error("stopping the background tasks after a failed start failed", { err: e })
@@ -104,6 +105,18 @@ function startTasks(deps: Deps, stops: Array<() => void | Promise<void>>): void 
   // The dashboard's per-minute history: every isolate's counters, read over the bus, one write a minute.
   const history = startHistorySampler(deps);
   stops.push(() => history.stop());
+}
+
+/** How long after start the worker runs the daily jobs it missed (a start is not slowed, a crash loop not fed). */
+const CATCH_UP_DELAY_MS = 30_000;
+
+/** Runs the `catchUp` schedules that missed their last day (catchUpDue), once, CATCH_UP_DELAY_MS after start. */
+function catchUpSchedules(deps: Deps, stops: Array<() => void | Promise<void>>): void {
+  // Like a cron fire, a run under way is not waited for at stop (catchUpDue never throws).
+  const timer = setTimeout(async () => {
+    for (const job of schedulesFor(deps.config)) await catchUpDue(deps, job);
+  }, CATCH_UP_DELAY_MS);
+  stops.push(() => clearTimeout(timer));
 }
 
 /**

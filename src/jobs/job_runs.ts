@@ -10,12 +10,15 @@ import { stmt } from "../db/statements.ts";
 export interface JobRunStore {
   /** Claims the run of `name` due at `slot`; true for the one caller that got it. Drops claims older than `keepAfter`. */
   claim(name: string, slot: string, nowIso: string, keepAfter: string): Promise<boolean>;
+  /** The due time of the last claimed run of `name` (kept KEEP_MS), or undefined. */
+  lastRun(name: string): Promise<string | undefined>;
 }
 
 /** Both backends' statements (`?` placeholders; numbered for PostgreSQL). */
 export const JOB_RUN_SQL = {
   claim: "INSERT INTO job_runs (name, slot, claimed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
   prune: "DELETE FROM job_runs WHERE name = ? AND slot < ?",
+  last: "SELECT MAX(slot) AS slot FROM job_runs WHERE name = ?",
 } as const;
 
 const MINUTE_MS = 60_000;
@@ -40,5 +43,7 @@ export function sqliteJobRunStore(db: Db): JobRunStore {
         if (won) stmt(db, JOB_RUN_SQL.prune).run(name, keepAfter);
         return won;
       }),
+    lastRun: (name) =>
+      Promise.try(() => (stmt(db, JOB_RUN_SQL.last).get(name)?.slot as string | null) ?? undefined),
   };
 }

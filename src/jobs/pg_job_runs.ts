@@ -1,6 +1,6 @@
-/** The claims of scheduled runs in PostgreSQL (src/jobs/job_runs.ts): the same two statements, numbered. */
+/** The claims of scheduled runs in PostgreSQL (src/jobs/job_runs.ts): the same statements, numbered. */
 import type { PgPool } from "../db/pg/pool.ts";
-import { pgRun, pgText } from "../db/pg/query.ts";
+import { pgOne, pgRun, pgText } from "../db/pg/query.ts";
 import { JOB_RUN_SQL, type JobRunStore } from "./job_runs.ts";
 
 /** The claims in the PostgreSQL database behind `pool`. */
@@ -10,6 +10,10 @@ export function pgJobRunStore(pool: PgPool): JobRunStore {
       const won = await pgRun(pool, pgText(JOB_RUN_SQL.claim), [name, slot, nowIso]) === 1;
       if (won) await pgRun(pool, pgText(JOB_RUN_SQL.prune), [name, keepAfter]);
       return won;
+    },
+    async lastRun(name) {
+      return (await pgOne<{ slot: string | null }>(pool, pgText(JOB_RUN_SQL.last), [name]))?.slot ??
+        undefined;
     },
   };
 }

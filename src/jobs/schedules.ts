@@ -13,6 +13,11 @@ export interface Schedule {
   name: string;
   schedule: string;
   run(deps: Deps): Promise<void>;
+  /**
+   * A daily job that must not be skipped (a retention purge): Deno.cron never makes up a fire missed while no
+   * worker ran, so the worker runs it once after start when its last run is older than a day (catchUpDue).
+   */
+  catchUp?: true;
 }
 
 /** The schedules `startBackground` registers. Areas append their jobs here. */
@@ -53,4 +58,24 @@ export async function runScheduled(deps: Deps, job: Schedule): Promise<boolean> 
     deps.log.error("scheduled job failed", { job: job.name, err });
     return false;
   }
+}
+
+/** A catch-up job's last run may be this old before the worker runs it at start (a day and an hour of slack). */
+const CATCH_UP_AFTER_MS = 25 * 3_600_000;
+
+/**
+ * Runs a `catchUp` job now when it has not run for over a day (never, or only before a stop across its due time);
+ * claimed like any fire, so one instance runs it. Returns whether it ran.
+ */
+export async function catchUpDue(deps: Deps, job: Schedule): Promise<boolean> {
+  if (!job.catchUp) return false;
+  try {
+    const last = await deps.storage.jobRuns.lastRun(job.name);
+    if (last !== undefined && Date.parse(last) > deps.clock.now() - CATCH_UP_AFTER_MS) return false;
+  } catch (err) {
+    deps.log.error("scheduled job's last run could not be read", { job: job.name, err });
+    return false;
+  }
+  deps.log.info("scheduled job missed its last run: running it now", { job: job.name });
+  return await runScheduled(deps, job);
 }

@@ -39,6 +39,7 @@ export async function purgeFinishedWork(deps: Deps): Promise<RetentionRun> {
 export const RETENTION_SCHEDULES = [
   {
     name: "transaction-retention",
+    catchUp: true as const,
     schedule: "37 3 * * *",
     run: async (deps: Deps) => void await purgeFinishedWork(deps),
   },

@@ -82,6 +82,9 @@ Deno.test(
           assert.equal(audited.length, 1);
           assert.equal(audited[0].source, "console");
           assert.equal(audited[0].actor, server.adminTokenId);
+          // As the admin API records an import: under its registry, the job in the detail.
+          assert.deepEqual([audited[0].target_kind, audited[0].target_id], ["registry", "social"]);
+          assert.equal(typeof audited[0].detail.job_id, "number");
         },
       );
 

@@ -107,9 +107,15 @@ Deno.test("console client, key and admin token writes record their fields, never
       (await post("senders/partner.example.org/keys", { key_id: "k1", material: pem })).status,
       303,
     );
-    const key = (await audited("sender_key.add", "console")).detail;
+    const keyRow = await audited("sender_key.add", "console");
+    const key = keyRow.detail;
     assert.equal(key.key_id, "k1");
     assert.deepEqual(key.fields, ["key_id", "material"]);
+    // Under the target the admin API records for the same action (an audit filter finds both).
+    assert.deepEqual([keyRow.target_kind, keyRow.target_id], ["sender", "partner.example.org"]);
+    assert.equal((await post("senders/partner.example.org/keys/k1/remove", {})).status, 303);
+    const removed = await audited("sender_key.remove", "console");
+    assert.deepEqual([removed.target_kind, removed.target_id], ["sender_key", "partner.example.org/k1"]);
 
     const fields = { sender_id: "partner.example.org", name: "OpenSPP", scope: ["registry.search"] };
     assert.equal((await post("oauth-clients", fields)).status, 303);

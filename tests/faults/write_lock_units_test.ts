@@ -7,7 +7,9 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { harness } from "../transactions/support.ts";
 import { subItem } from "../subscriptions/helpers.ts";
-import { type Db, openDatabase, setBusyTimeout } from "../../src/db/sqlite.ts";
+import { type Db, openDatabase, SERVING_BUSY_TIMEOUT_MS, setBusyTimeout } from "../../src/db/sqlite.ts";
+import { migrate } from "../../src/db/migrate.ts";
+import { sqliteAuditStore } from "../../src/audit/store.ts";
 import { isDatabaseBusy } from "../../src/db/faults.ts";
 import { groupCommit } from "../../src/db/group_commit.ts";
 import { stmt } from "../../src/db/statements.ts";
@@ -176,5 +178,26 @@ Deno.test("worker: its claims and results wait for a lock held elsewhere on time
     clearTimeout(timer);
     t.release();
     await t.close();
+  }
+});
+
+Deno.test("an audit record waits for a lock held elsewhere past the serving connection's busy timeout, then commits", async () => {
+  const { db, other, close } = await twoConnections();
+  try {
+    migrate(db);
+    // A serving connection: its own statements wait 100 ms for the lock.
+    setBusyTimeout(db, SERVING_BUSY_TIMEOUT_MS);
+    other.exec("BEGIN IMMEDIATE");
+    const recorded = sqliteAuditStore(db).record(
+      { source: "api", actor: { kind: "token", id: "at_1" }, action: "sender.create" },
+      Date.now(),
+    );
+    // Held three times as long as the busy timeout (an import batch committing), then let go.
+    await new Promise((r) => setTimeout(r, 3 * SERVING_BUSY_TIMEOUT_MS));
+    other.exec("COMMIT");
+    ok((await recorded) > 0);
+    deepEqual(other.prepare("SELECT action FROM audit_log").all().map((r) => r.action), ["sender.create"]);
+  } finally {
+    await close();
   }
 });

@@ -9,6 +9,7 @@ import { Buffer } from "node:buffer";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
 import { purgeExpiredAudit } from "../../src/audit/retention.ts";
+import { auditValues, MAX_DETAIL_CHARS } from "../../src/audit/log.ts";
 import { createOutboundClient } from "../../src/net/outbound.ts";
 import { offlineResolver } from "../helpers/no_egress.ts";
 
@@ -174,6 +175,35 @@ Deno.test("admin API writes are audited with the admin token id, each kind with 
   }
 });
 
+Deno.test("an API import is audited under its registry with its job id; a failed JWKS fetch (502, kept on the sender) is audited", async () => {
+  const { deps, app, admin, call } = await setup();
+  try {
+    const posted = await app.request("/admin/v1/registries/crvs/imports?file_name=people.ndjson", {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin.token}`, "content-type": "application/x-ndjson" },
+      body: '{"id":"C1"}\n',
+    });
+    assert.equal(posted.status, 202, await posted.clone().text());
+    const job = await posted.json();
+    // A JWKS URL the outbound guard refuses (loopback): no request leaves, the fetch fails and is recorded.
+    assert.equal(
+      (await call("POST", "/senders", { sender_id: "jw", jwks_url: "https://127.0.0.1:9/jwks" })).status,
+      201,
+    );
+    const fetched = await call("POST", "/senders/jw/keys/fetch");
+    assert.equal(fetched.status, 502, fetched.text);
+    assert.equal(fetched.body.ok, false);
+    const items = (await deps.storage.audit.list()).items.reverse();
+    assert.deepEqual(items.map((i) => [i.action, i.target_kind, i.target_id, i.detail]), [
+      ["registry.import", "registry", "crvs", { status: 202, registry: "crvs", job_id: job.id }],
+      ["sender.create", "sender", "jw", { fields: ["sender_id", "jwks_url"], sender_id: "jw", status: 201 }],
+      ["sender_key.fetch", "sender", "jw", { status: 502, ok: false }],
+    ]);
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("auditWrites() records nothing for reads, refused writes and viewer attempts", async () => {
   const { deps, call } = await setup();
   try {
@@ -303,4 +333,39 @@ Deno.test("purgeExpiredAudit() deletes entries older than DCI_AUDIT_RETENTION_DA
   } finally {
     deps.close();
   }
+});
+
+Deno.test("a detail over 1,024 characters drops its longest values first and keeps the field names and short values", () => {
+  const fields = Array.from({ length: 13 }, (_, i) => `field_${i}`);
+  const detail = {
+    fields,
+    sender_id: "s".repeat(200),
+    name: "n".repeat(200),
+    callback_url_mode: "exact",
+    limit_minute: 60,
+    status: 201,
+    scopes: Array.from({ length: 16 }, (_, i) => `scope.number.${i}.${"x".repeat(20)}`),
+  };
+  const stored = JSON.parse(
+    auditValues({ source: "api", actor: { kind: "token", id: "t" }, action: "a", detail }, 0)[7],
+  );
+  assert.ok(JSON.stringify(stored).length <= MAX_DETAIL_CHARS);
+  // The scopes list (the longest value) went; the rest fits.
+  assert.deepEqual(stored, {
+    fields,
+    sender_id: "s".repeat(200),
+    name: "n".repeat(200),
+    callback_url_mode: "exact",
+    limit_minute: 60,
+    status: 201,
+    truncated: true,
+  });
+  // Only names left when even they do not fit with anything else: as many as fit.
+  const many = { fields: Array.from({ length: 32 }, (_, i) => `${"f".repeat(60)}${i}`) };
+  const names = JSON.parse(
+    auditValues({ source: "api", actor: { kind: "token", id: "t" }, action: "a", detail: many }, 0)[7],
+  );
+  assert.equal(names.truncated, true);
+  assert.ok(names.fields.length > 5 && names.fields.length < 32);
+  assert.deepEqual(names.fields, many.fields.slice(0, names.fields.length));
 });

@@ -46,8 +46,14 @@ Deno.test("CLI write commands are audited with actor cli and the OS user; audit 
     const tokenId = /id:\s+(\S+)/.exec(tokenOut)![1];
     const token = /token:\s+(\S+)/.exec(tokenOut)![1];
     await run("admin-token", "revoke", tokenId);
-    await run("keys", "rotate");
-    await run("sender", "disable", "cli-partner");
+    const rotatedKey = JSON.parse(await run("keys", "rotate", "--json")).key_id;
+    // Run through sudo: the invoking user is kept beside the OS user (a service account every operator shares).
+    Deno.env.set("SUDO_USER", "alice");
+    try {
+      await run("sender", "disable", "cli-partner");
+    } finally {
+      Deno.env.delete("SUDO_USER");
+    }
     await run("sender", "enable", "cli-partner");
     await run("sender", "remove", "cli-partner");
     const failed = await cli(["sender", "update", "nobody", "--limit-day", "1"], env);
@@ -56,17 +62,19 @@ Deno.test("CLI write commands are audited with actor cli and the OS user; audit 
 
     const page = JSON.parse(await run("audit", "list", "--json", "--limit", "100"));
     const items = (page.items as Array<Record<string, unknown>>).reverse();
+    // Each with the target the admin API records for the same action (what a command created named by its id).
     assert.deepEqual(items.map((i) => `${i.action} ${i.target_kind}:${i.target_id ?? ""}`), [
+      "system.migrate system:",
       "sender.create sender:cli-partner",
       "sender.update sender:cli-partner",
       "sender_key.add sender:cli-partner",
       "sender_key.remove sender_key:cli-partner/k1",
-      "client.create sender:cli-partner",
+      `client.create client:${clientId}`,
       `client.rotate_secret client:${clientId}`,
       `client.revoke client:${clientId}`,
-      "admin_token.create admin_token:",
+      `admin_token.create admin_token:${tokenId}`,
       `admin_token.revoke admin_token:${tokenId}`,
-      "server_key.rotate server_key:",
+      `server_key.rotate server_key:${rotatedKey}`,
       "sender.disable sender:cli-partner",
       "sender.enable sender:cli-partner",
       "sender.delete sender:cli-partner",
@@ -76,12 +84,17 @@ Deno.test("CLI write commands are audited with actor cli and the OS user; audit 
       assert.equal(i.actor_kind, "cli");
       assert.equal(i.actor, osUser());
     }
-    assert.deepEqual(items[0].detail, {
+    // The schema version it migrated to.
+    assert.ok(Number((items[0].detail as { schema_version: number }).schema_version) > 30);
+    assert.deepEqual(items[1].detail, {
       fields: ["name", "limit_minute"],
       name: "CLI partner",
       limit_minute: "60",
     });
-    assert.deepEqual(items[7].detail, { fields: ["role", "name"], role: "viewer", name: "auditor" });
+    assert.deepEqual(items[3].detail, { fields: ["file"], key_id: "k1" });
+    assert.deepEqual(items[5].detail, { fields: ["sender"], sender: "cli-partner" });
+    assert.deepEqual(items[8].detail, { fields: ["role", "name"], role: "viewer", name: "auditor" });
+    assert.deepEqual(items[11].detail, { sudo_user: "alice" });
 
     const table = await run("audit", "list", "--action", "sender.update");
     assert.match(table, /^ID\s+AT\s+SOURCE\s+ACTOR\s+ACTION/);
@@ -134,7 +147,7 @@ Deno.test("an import that rejected some rows (exit 3) is audited all the same: t
     const listed = await cli(["audit", "list", "--json"], env);
     const items = (JSON.parse(listed.stdout).items as Array<Record<string, unknown>>).reverse();
     assert.deepEqual(items.map((i) => [i.action, i.target_id ?? null, i.detail]), [
-      ["registry.import", null, { exit_code: 3 }],
+      ["registry.import", "social", { exit_code: 3 }],
       ["sender.create", "p1", {}],
       ["subscription.import", null, { exit_code: 3 }],
     ]);
@@ -175,6 +188,64 @@ Deno.test("an import that fails part way after writing is audited with its exit 
       ["sender.create", {}],
       ["subscription.import", { exit_code: 1 }],
     ]);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("CLI audit rows name what a command created or acted on; a failed audit insert warns and keeps the exit code", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const env = { DCI_DATA_DIR: dataDir, DCI_OUTBOUND_ALLOW: "127.0.0.1" };
+  const run = async (...args: string[]) => {
+    const r = await cli(args, env);
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  try {
+    await run("registry", "seed", "--demo", "3", "--registry", "crvs");
+    await run("sender", "add", "p1", "--callback-url", "http://127.0.0.1:9");
+    const code = JSON.parse(
+      await run(
+        "subscription",
+        "create",
+        "--sender",
+        "p1",
+        "--event",
+        "UPDATE",
+        "--record-type",
+        "Person",
+        "--json",
+      ),
+    ).code;
+    await run("notification", "retry", "--subscription", code);
+    const backup = JSON.parse(await run("backup", "--json")).path;
+    await run("restore", backup, "--replace");
+    const items = (JSON.parse(await run("audit", "list", "--json")).items as Array<Record<string, unknown>>)
+      .reverse();
+    assert.deepEqual(items.map((i) => `${i.action} ${i.target_kind}:${i.target_id ?? ""}`), [
+      "registry.seed registry:crvs",
+      "sender.create sender:p1",
+      `subscription.create subscription:${code}`,
+      // As the admin API's POST /subscriptions/{code}/notifications/retry records it.
+      `subscription.retry_notifications subscription:${code}`,
+      "system.restore system:",
+    ]);
+    assert.equal(items.at(-1)!.detail && (items.at(-1)!.detail as { file: string }).file, backup);
+
+    // The write is done when its audit insert fails: exit 0, the result printed, a warning on stderr.
+    const db = openDatabase(`${dataDir}/dci.sqlite`);
+    try {
+      db.exec("ALTER TABLE audit_log RENAME TO audit_log_away");
+    } finally {
+      db.close();
+    }
+    const added = await cli(["sender", "add", "p2"], env);
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /created sender p2/);
+    assert.match(
+      added.stderr,
+      /warning: the write is done but its audit record failed: no such table: audit_log/,
+    );
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

@@ -3,7 +3,7 @@ import { deepEqual, equal } from "node:assert/strict";
 import { backendTest } from "../helpers/storage.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { KEEP_MS, slotOf } from "../../src/jobs/job_runs.ts";
-import { runScheduled, type Schedule } from "../../src/jobs/schedules.ts";
+import { catchUpDue, runScheduled, type Schedule } from "../../src/jobs/schedules.ts";
 
 const T = Date.parse("2026-03-01T03:17:00Z");
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -61,6 +61,32 @@ Deno.test("runScheduled: a job runs once per due time, again at the next, and a 
       run: () => Promise.reject(new Error("x")),
     };
     equal(await runScheduled(deps, failing), false);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("catchUpDue: a daily job that has not run for over a day (or never) runs once; one run within the day does not", async () => {
+  const deps = await testDeps({}, { now: T });
+  try {
+    let runs = 0;
+    const job: Schedule = {
+      name: "daily",
+      schedule: "17 3 * * *",
+      catchUp: true,
+      run: () => Promise.resolve(void runs++),
+    };
+    equal(await deps.storage.jobRuns.lastRun("daily"), undefined);
+    equal(await catchUpDue(deps, job), true, "never ran");
+    equal(await deps.storage.jobRuns.lastRun("daily"), slotOf(T));
+    deps.clock.advance(20 * 3_600_000);
+    equal(await catchUpDue(deps, job), false, "ran 20 h ago");
+    deps.clock.advance(6 * 3_600_000);
+    equal(await catchUpDue(deps, job), true, "26 h: the 03:17 fire was missed");
+    equal(runs, 2);
+    // A job without catchUp (a minute's job, a backup) is never run this way.
+    equal(await catchUpDue(deps, { ...job, name: "other", catchUp: undefined }), false);
+    equal(runs, 2);
   } finally {
     deps.close();
   }

@@ -98,7 +98,7 @@ export function importPages(app: Hono<ConsoleEnv>, deps: Deps): void {
     try {
       return await consoleWrite(c, deps, {
         action: "registry.import",
-        target: "",
+        target: profile.name,
         to: `registry/${profile.name}/imports`,
       }, async () => {
         const job = await streamUpload(c.req.raw.body, c.req.header("content-type"), {
@@ -115,10 +115,15 @@ export function importPages(app: Hono<ConsoleEnv>, deps: Deps): void {
           throw err;
         });
         return {
-          target: String(job.id),
           to: `registry/${profile.name}/imports/${job.id}`,
           flash: { kind: "ok", text: `Import ${job.id} of ${job.fileName} is queued.` },
-          detail: { registry: profile.name, file_name: job.fileName, bytes: job.bytes, format: job.format },
+          detail: {
+            registry: profile.name,
+            job_id: job.id,
+            file_name: job.fileName,
+            bytes: job.bytes,
+            format: job.format,
+          },
         };
       });
     } catch (err) {

@@ -189,7 +189,8 @@ export function senderDetailPages(app: Hono<ConsoleEnv>, deps: Deps): void {
   app.post("/senders/:id/keys/:keyId/remove", (c) => {
     const id = c.req.param("id");
     const keyId = c.req.param("keyId");
-    return consoleWrite(c, deps, { action: "sender_key.remove", target: id, to: at(id) }, async () => {
+    const target = `${id}/${keyId}`;
+    return consoleWrite(c, deps, { action: "sender_key.remove", target, to: at(id) }, async () => {
       await removeSenderKey(deps, id, keyId);
       return { detail: { key_id: keyId }, flash: { kind: "ok", text: `Removed key ${keyId}.` } };
     });
