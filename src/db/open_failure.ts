@@ -71,19 +71,42 @@ function diagnose(dir: string, path: string): string | undefined {
   } catch (err) {
     return `the data dir ${dir} ${cannotWrite(err, info)}`;
   }
+  // The files are looked at, never opened: this runs in a server whose other connections hold POSIX locks on
+  // them, and closing any descriptor of a file drops all of the process's locks on it (another process's
+  // connection could then delete the WAL under the server's commits).
   for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    let fileInfo: Deno.FileInfo;
     try {
-      Deno.openSync(file, { read: true, write: true }).close();
+      fileInfo = Deno.statSync(file);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) continue;
-      let fileInfo = info;
-      try {
-        fileInfo = Deno.statSync(file);
-      } catch { /* keep the dir's */ }
-      return `the file ${file} ${cannotWrite(err, fileInfo)}`;
+      return `the file ${file} cannot be read (${reason(err)})`;
+    }
+    if (!writableByMode(fileInfo)) {
+      return `the file ${file} ${cannotWrite(new Deno.errors.PermissionDenied("by its mode"), fileInfo)}`;
     }
   }
   return undefined;
+}
+
+/**
+ * Whether this process may write a file by its owner, group and mode (root may write any). The process's
+ * supplementary groups are not known here: a file writable through one of them only is taken as writable.
+ */
+function writableByMode(info: Deno.FileInfo): boolean {
+  if (info.mode === null || info.uid === null) return true;
+  let me: number | null;
+  let group: number | null;
+  try {
+    me = Deno.uid();
+    group = Deno.gid();
+  } catch {
+    return true; // --allow-sys not granted: nothing to compare with
+  }
+  if (me === null || me === 0) return true;
+  if (info.uid === me) return (info.mode & 0o200) !== 0;
+  if (info.gid === group) return (info.mode & 0o020) !== 0;
+  return (info.mode & 0o022) !== 0;
 }
 
 /** "is on a read-only file system", "is not writable by this process (…)", … */
