@@ -74,7 +74,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_DATABASE_URL",
     default: "",
     doc:
-      "PostgreSQL database (postgres://user:password@host:port/db) instead of the embedded SQLite file, for several instances on one database; empty = embedded SQLite (see High availability)",
+      "PostgreSQL database (postgres://user:password@host:port/db; a /, ?, # or @ in the user or password percent-encoded) instead of the embedded SQLite file, for several instances on one database; empty = embedded SQLite (see High availability)",
   },
   {
     key: "databasePoolSize",
@@ -648,6 +648,9 @@ const schema = z.object({
     z.string().trim().regex(
       /^postgres(ql)?:\/\/\S+$/,
       "expected postgres://user:password@host:port/database",
+    ).refine(
+      isPostgresUrl,
+      "not a URL: percent-encode a /, ?, # or @ in the user name or password (%2F, %3F, %23, %40)",
     ),
   ]),
   backupKeep: int(1, 10_000),
@@ -664,6 +667,18 @@ const schema = z.object({
 });
 
 /** Settings whose values are secrets: a validation error names them without their value. */
+/**
+ * Whether DCI_DATABASE_URL parses as the driver parses it (a URL with a host and a numeric port, if any): one it
+ * cannot parse fails with an error that repeats the whole URL, password and all.
+ */
+function isPostgresUrl(value: string): boolean {
+  // As pg-connection-string reads it: spaces and stray % encoded, an empty host (a socket's `?host=`) allowed.
+  const text = /\s|%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(value)
+    ? encodeURI(value).replace(/%25(\d\d)/g, "%$1")
+    : value;
+  return URL.canParse(text) || URL.canParse(text.replace("@/", "@x/"));
+}
+
 const SECRET_SETTINGS = new Set([
   "databaseUrl",
   "adminToken",

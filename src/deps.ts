@@ -435,8 +435,27 @@ async function openPgStores(
     return { pool, storage: pgStorage(pool), applied };
   } catch (err) {
     await pool.end();
-    throw err;
+    throw withoutDatabaseUrl(err, config.databaseUrl);
   }
+}
+
+/**
+ * `err` with DCI_DATABASE_URL and its password written `[redacted]` in its message (the driver's errors may
+ * repeat the URL it was given; the message goes to stderr and the journal).
+ */
+export function withoutDatabaseUrl(err: unknown, databaseUrl: string): unknown {
+  if (!(err instanceof Error) || databaseUrl === "") return err;
+  let password = "";
+  try {
+    password = decodeURIComponent(new URL(databaseUrl).password);
+  } catch { /* the config refuses a URL that does not parse */ }
+  const secrets = [databaseUrl, password, encodeURIComponent(password)].filter((s) => s.length >= 4);
+  if (!secrets.some((s) => err.message.includes(s))) return err;
+  let message = err.message;
+  for (const s of secrets) message = message.replaceAll(s, "[redacted]");
+  const redacted = new Error(message);
+  redacted.name = err.name;
+  return Object.assign(redacted, { code: (err as { code?: unknown }).code });
 }
 
 /**

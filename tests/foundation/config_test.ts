@@ -1,5 +1,6 @@
 import { deepEqual, equal, match, throws } from "node:assert/strict";
 import { ConfigError, loadConfig, SETTINGS, testConfig } from "../../src/config.ts";
+import { withoutDatabaseUrl } from "../../src/deps.ts";
 
 Deno.test("loadConfig() applies the documented defaults", () => {
   const c = loadConfig({}, {});
@@ -85,6 +86,36 @@ Deno.test("loadConfig() refuses scheduled SQLite backups with a PostgreSQL datab
   // Either alone is fine.
   loadConfig({}, { DCI_DATABASE_URL: env.DCI_DATABASE_URL });
   loadConfig({}, { DCI_BACKUP_CRON: env.DCI_BACKUP_CRON });
+});
+
+Deno.test("loadConfig() refuses a DCI_DATABASE_URL the driver cannot parse without repeating it; a driver error never shows it", () => {
+  for (
+    const url of [
+      "postgres://dci:ab/cd@db:5432/dci",
+      "postgres://dci:pa#ss@db/dci",
+      "postgres://dci:a?b@db/dci",
+    ]
+  ) {
+    throws(
+      () => loadConfig({}, { DCI_DATABASE_URL: url }),
+      (e: Error) =>
+        e instanceof ConfigError && /DCI_DATABASE_URL/.test(e.message) && /percent-encode/.test(e.message) &&
+        !e.message.includes("ab/cd") && !e.message.includes("pa#ss") && !e.message.includes("a?b"),
+      url,
+    );
+  }
+  // Percent-encoded, and a socket directory named by ?host=: fine.
+  loadConfig({}, { DCI_DATABASE_URL: "postgres://dci:ab%2Fcd@db:5432/dci" });
+  loadConfig({}, { DCI_DATABASE_URL: "postgresql://dci@/dci?host=/run/postgresql" });
+  const url = "postgres://dci:s3cr%2Fet-pw@db.internal:5432/dci";
+  const err = withoutDatabaseUrl(
+    Object.assign(new Error(`Invalid URL: '${url}' and again s3cr/et-pw`), { code: "ERR_INVALID_URL" }),
+    url,
+  ) as Error & { code: string };
+  equal(err.message, "Invalid URL: '[redacted]' and again [redacted]");
+  equal(err.code, "ERR_INVALID_URL");
+  const other = new Error("connect ECONNREFUSED 127.0.0.1:5432");
+  equal(withoutDatabaseUrl(other, url), other);
 });
 
 Deno.test("loadConfig() refuses an empty or blank numeric setting naming it, rather than reading it as 0", () => {
