@@ -440,6 +440,15 @@ async function openPgStores(
 }
 
 /**
+ * How a server opens its database (`openDeps`' migrateOnOpen): migrated, unless it is a SQLite server without the
+ * worker, which migrates only a new database; the worker's server, perhaps of the previous version, serves one
+ * with migrations pending (PostgreSQL instances migrate one at a time, as a rolling upgrade starts them).
+ */
+export function serverMigration(config: Config): true | "new" {
+  return config.worker || config.databaseUrl ? true : "new";
+}
+
+/**
  * `err` with DCI_DATABASE_URL and its password written `[redacted]` in its message (the driver's errors may
  * repeat the URL it was given; the message goes to stderr and the journal).
  */

@@ -9,7 +9,7 @@
  * ```
  */
 import { type Config, loadConfig, processEnv } from "./config.ts";
-import { closeDeps, type Deps, openDeps } from "./deps.ts";
+import { closeDeps, type Deps, openDeps, serverMigration } from "./deps.ts";
 import type { Logger } from "./obs/log.ts";
 import { startServer as serveHttp } from "./server.ts";
 import { runStartupTasks } from "./startup.ts";
@@ -83,7 +83,11 @@ export async function startServer(options: StartOptions = {}): Promise<DciServer
     : holdServeLock(config.dataDir, { worker: config.worker && !config.databaseUrl });
   let deps: Deps;
   try {
-    deps = await openDeps(config, { extensions: options.extensions, log: options.log });
+    deps = await openDeps(config, {
+      extensions: options.extensions,
+      log: options.log,
+      migrateOnOpen: serverMigration(config),
+    });
   } catch (err) {
     lock?.release();
     throw err;

@@ -5,7 +5,7 @@
  * never in an HTTP isolate.
  */
 import { CliFailure, type Command } from "./cli.ts";
-import { closeDeps, dataPaths, type Deps, openDeps } from "../deps.ts";
+import { closeDeps, dataPaths, type Deps, openDeps, serverMigration } from "../deps.ts";
 import { flushLogBuffer } from "../obs/log_buffer.ts";
 import type { RunningServer } from "../server.ts";
 import { runStartupTasks } from "../startup.ts";
@@ -61,9 +61,7 @@ async function serve(
     const bus = cfg.httpIsolates > 0
       ? { name: newBusName(), isolate: "main", isolates: cfg.httpIsolates + 1, workerOnBus: false }
       : undefined;
-    // A SQLite server without the worker runs beside the one that has it, which may be of the previous version:
-    // it migrates only a new database (the worker's server migrates, after a backup, when it starts).
-    deps = await openDeps(cfg, { bus, migrateOnOpen: cfg.worker || cfg.databaseUrl ? true : "new" });
+    deps = await openDeps(cfg, { bus, migrateOnOpen: serverMigration(cfg) });
   } catch (err) {
     lock?.release();
     throw err;

@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { dataDirSql, runCliProcess, startServerProcess } from "../helpers/server.ts";
 import { TEST_BACKEND } from "../helpers/storage.ts";
+import { loadConfig, startServer } from "../../src/mod.ts";
+import { silentLogger } from "../../src/obs/log.ts";
 
 Deno.test("a CLI command refuses (exit 2) a database with migrations pending and leaves it unmigrated", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-cli-schema-" });
@@ -57,6 +59,19 @@ Deno.test({
     const r = await runCliProcess(["serve"], { DCI_DATA_DIR: dataDir, DCI_WORKER: "false", DCI_PORT: "0" });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /1 migration pending.*servers started with DCI_WORKER=false do not migrate it/s);
+    // A deployment's own main.ts (startServer) the same.
+    await assert.rejects(
+      startServer({
+        config: loadConfig({}, {
+          DCI_DATA_DIR: dataDir,
+          DCI_WORKER: "false",
+          DCI_PORT: "0",
+          DCI_LOG_LEVEL: "error",
+        }),
+        log: silentLogger,
+      }),
+      /1 migration pending/,
+    );
     const [{ n }] = await dataDirSql(
       dataDir,
       `SELECT COUNT(*) AS n FROM schema_migrations WHERE version = ${Number(v)}`,
