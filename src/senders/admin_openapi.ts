@@ -86,6 +86,12 @@ const SenderShape = {
   lenient: z.array(z.enum(LENIENCIES)),
   callback_url_mode: z.enum(CALLBACK_URL_MODES),
   outbound_auth: OutboundAuthView,
+  defaults: z.array(z.enum(["limit_minute", "limit_day", "signature_policy", "signature_max_window_seconds"]))
+    .openapi({
+      description:
+        "The settings not set on this sender: they follow the server's default (their value here is " +
+        "today's default); null in a PATCH leaves a setting to the default",
+    }),
 };
 const Sender = z.object(SenderShape).openapi("Sender");
 const SenderWork = z.object({

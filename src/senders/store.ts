@@ -38,7 +38,19 @@ export interface Sender extends SenderSettingsView {
   jwks_fetch_error: string | null;
   created_at: string;
   updated_at: string;
+  /**
+   * The settings not set on the sender, which follow the server's default (their value above is today's default):
+   * a form shows them blank, so that saving it does not pin today's default, nor drop a value set on purpose.
+   */
+  defaults: DefaultedSetting[];
 }
+
+/** The per-sender settings that may be left to the server's default. */
+export type DefaultedSetting =
+  | "limit_minute"
+  | "limit_day"
+  | "signature_policy"
+  | "signature_max_window_seconds";
 
 /** Fields an operator sets when adding or updating a sender. */
 export interface SenderInput extends SenderSettingsInput {
@@ -68,6 +80,12 @@ export function toSender(deps: Pick<Deps, "config">, r: SenderRow): Sender {
     created_at: r.created_at as string,
     updated_at: r.updated_at as string,
     ...settingsView(r as unknown as SettingsRow, deps.config),
+    defaults: ([
+      ["limit_minute", r.limit_minute],
+      ["limit_day", r.limit_day],
+      ["signature_policy", r.signature_policy],
+      ["signature_max_window_seconds", r.signature_max_window_s],
+    ] as const).filter(([, v]) => v === null || v === undefined).map(([name]) => name),
   };
 }
 

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { BROWSER_TEST, launchBrowser, loggedInPage, startConsole } from "../helpers/console_browser.ts";
-import { addSender, getSender } from "../../src/senders/store.ts";
+import { addSender, getSender, updateSender } from "../../src/senders/store.ts";
 import { listSenderKeys } from "../../src/senders/keys.ts";
 
 /** A JWKS endpoint on a free loopback port serving one Ed25519 key. */
@@ -74,7 +74,25 @@ Deno.test("console Senders pages in Chromium", BROWSER_TEST, async (t) => {
       await page.getByText("Settings saved.").waitFor();
       const again = (await getSender(server.deps, "partner.example.org"))!;
       assert.equal(again.limit_minute, server.deps.config.rateLimitMinute, "blank = the server default");
+      assert.deepEqual(again.defaults, ["limit_minute"]);
       assert.deepEqual(again.outbound_auth, { type: "bearer", token_set: true });
+      // A value set on purpose that equals today's default stays set when the form is saved for something else
+      // (it followed the default from then on, and a later change of the default changed this sender too).
+      await updateSender(server.deps, "partner.example.org", {
+        signature_policy: server.deps.config.signaturePolicy,
+        limit_day: server.deps.config.rateLimitDay,
+      });
+      await page.reload();
+      assert.equal(
+        await page.getByLabel("Requests per day").inputValue(),
+        String(server.deps.config.rateLimitDay),
+      );
+      await page.getByLabel("Name").fill("Partner renamed");
+      await page.getByRole("button", { name: "Save settings" }).click();
+      await page.getByText("Settings saved.").waitFor();
+      const pinned = (await getSender(server.deps, "partner.example.org"))!;
+      assert.equal(pinned.name, "Partner renamed");
+      assert.deepEqual(pinned.defaults, ["limit_minute"]);
     });
 
     await t.step("add a key by pasting a PEM, and one by pasting a JWK", async () => {

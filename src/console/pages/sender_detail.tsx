@@ -116,6 +116,13 @@ export function senderDetailPages(app: Hono<ConsoleEnv>, deps: Deps): void {
             <button type="submit">Save settings</button>
           </div>
         </WriteForm>
+        {c.get("session")?.role !== "admin" && (
+          // A viewer reads the same settings, in fields it cannot change (no form: nothing to post).
+          <fieldset disabled class="stack" aria-label="Sender settings (read only)">
+            <legend>Read only</legend>
+            <SenderSettingsFields sender={sender} config={deps.config} />
+          </fieldset>
+        )}
       </>,
       { title: `Sender ${id}` },
     );

@@ -1,9 +1,10 @@
 /**
  * The fields of every per-sender setting (src/senders/settings.ts and the sender row): a blank field means the
- * server's default (shown as the placeholder), so saving the form does not pin today's defaults on the sender.
+ * server's default (shown as the hint), so saving the form neither pins today's defaults on the sender nor drops
+ * a value set on purpose.
  */
 import type { Config } from "../../config.ts";
-import type { Sender } from "../../senders/store.ts";
+import type { DefaultedSetting, Sender } from "../../senders/store.ts";
 import {
   CALLBACK_URL_MODES,
   DEFAULT_SIGNATURE_WINDOW_S,
@@ -13,9 +14,12 @@ import {
 } from "../../senders/settings.ts";
 import { Field, Select } from "../components.tsx";
 
-/** A value that differs from the default, else blank (the form sends blank = default). */
-function own<T>(value: T, fallback: T): T | "" {
-  return value === fallback ? "" : value;
+/**
+ * The value set on the sender, else blank (a setting left to the server's default: the form sends blank =
+ * default). A value set on purpose is shown even when it equals today's default, so that saving keeps it.
+ */
+function own<K extends DefaultedSetting>(s: Sender, name: K): Sender[K] | "" {
+  return s.defaults.includes(name) ? "" : s[name];
 }
 
 /** Every setting of `sender` as form fields. */
@@ -53,14 +57,14 @@ export function SenderSettingsFields(props: { sender: Sender; config: Config }) 
           label="Requests per minute"
           name="limit_minute"
           type="number"
-          value={own(s.limit_minute, config.rateLimitMinute)}
+          value={own(s, "limit_minute")}
           hint={`Blank: the server default (${config.rateLimitMinute})`}
         />
         <Field
           label="Requests per day"
           name="limit_day"
           type="number"
-          value={own(s.limit_day, config.rateLimitDay)}
+          value={own(s, "limit_day")}
           hint={`Blank: the server default (${config.rateLimitDay})`}
         />
       </fieldset>
@@ -70,14 +74,14 @@ export function SenderSettingsFields(props: { sender: Sender; config: Config }) 
           label="Envelope signature policy"
           name="signature_policy"
           options={["", ...SIGNATURE_POLICIES]}
-          value={own(s.signature_policy, config.signaturePolicy)}
+          value={own(s, "signature_policy")}
           hint={`(any) = the server default (${config.signaturePolicy})`}
         />
         <Field
           label="Signature window, seconds"
           name="signature_max_window_seconds"
           type="number"
-          value={own(s.signature_max_window_seconds, DEFAULT_SIGNATURE_WINDOW_S)}
+          value={own(s, "signature_max_window_seconds")}
           hint={`Longest expires − created accepted; blank: ${DEFAULT_SIGNATURE_WINDOW_S}; at most ${MAX_SIGNATURE_WINDOW_SETTING_S}`}
         />
         <label class="check">
