@@ -38,11 +38,25 @@ export async function prepareDataDir(dir: string, files: string[]): Promise<Mode
   for (const path of files) {
     try {
       await Deno.writeFile(path, new Uint8Array(), { createNew: true, mode: FILE_MODE });
+      // Made by a root-run command in the service's data dir: the service must open it at its next start.
+      giveNewFileToDataDirOwner(dir, path);
     } catch (err) {
       if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
     }
   }
   return [...fixes, ...await tightenDataFiles(dir)];
+}
+
+/**
+ * Gives `path`, just created by this process, to the data dir's owner when this process is root and the dir is
+ * another user's (an operator's `sudo dci-server …` on the service's data dir): a database, KV file or lock file
+ * left root's 0600 stops the service's next start.
+ */
+export function giveNewFileToDataDirOwner(dataDir: string, path: string): void {
+  if (!POSIX || Deno.uid() !== 0) return;
+  const owner = Deno.statSync(dataDir);
+  if (owner.uid === null || owner.uid === 0) return;
+  Deno.chownSync(path, owner.uid, owner.gid);
 }
 
 /** Sets every data file in `dir` looser than 0600 to 0600 (files SQLite or KV created meanwhile included). */

@@ -15,6 +15,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { isDatabaseBusy } from "./faults.ts";
+import { giveNewFileToDataDirOwner } from "./data_dir.ts";
 
 /** The lock file's name inside the data dir. */
 export const LOCK_FILE = "serve.lock";
@@ -40,6 +41,7 @@ function take(
   try {
     // Owner-only like every file of the data dir (SQLite would create it 0644).
     Deno.writeFileSync(path, new Uint8Array(), { createNew: true, mode: 0o600 });
+    giveNewFileToDataDirOwner(dataDir, path);
   } catch (err) {
     if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
   }

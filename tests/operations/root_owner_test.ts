@@ -30,6 +30,11 @@ Deno.test({
     const restored = await runCliProcess(["restore", file, "--data-dir", served]);
     assert.equal(restored.code, 0, restored.stderr);
     assert.equal(await uid(`${served}/dci.sqlite`), SERVICE_UID);
+    // The lock file the restore made in a dir no server had used yet, and the KV file the next command makes.
+    assert.equal(await uid(`${served}/serve.lock`), SERVICE_UID);
+    const listed = await runCliProcess(["sender", "list", "--data-dir", served]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(await uid(`${served}/kv.sqlite3`), SERVICE_UID);
 
     const backup = await runCliProcess(["backup", "--data-dir", served, "--json"]);
     assert.equal(backup.code, 0, backup.stderr);
@@ -44,5 +49,24 @@ Deno.test({
     }
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "root's first load into an empty data dir another user owns leaves the database, KV and lock files that user's",
+  ignore: Deno.uid() !== 0,
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dci-owner-" });
+  try {
+    await Deno.chmod(dir, 0o700);
+    await Deno.chown(dir, SERVICE_UID, SERVICE_UID);
+    const seeded = await runCliProcess(["registry", "seed", "--demo", "3", "--data-dir", dir]);
+    assert.equal(seeded.code, 0, seeded.stderr);
+    for (const name of ["dci.sqlite", "kv.sqlite3", "serve.lock"]) {
+      assert.equal((await Deno.stat(`${dir}/${name}`)).uid, SERVICE_UID, name);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
