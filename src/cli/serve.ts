@@ -16,7 +16,13 @@ import { startHttpIsolates } from "../http_isolates.ts";
 import { dropPreloaded } from "../http_isolate_preload.ts";
 import { assertPortFree } from "../net/port_guard.ts";
 import { servedRegistries } from "../actions/registries.ts";
-import { DataDirBusyError, type DataDirLock, holdServeLock, workerRunning } from "../db/data_dir_lock.ts";
+import {
+  DataDirBusyError,
+  type DataDirLock,
+  holdServeLock,
+  WorkerLockError,
+  workerRunning,
+} from "../db/data_dir_lock.ts";
 import { loadTlsPair, TlsFileError, type TlsPair } from "../net/tls.ts";
 import type { Config } from "../config.ts";
 import { backupSchedules } from "../jobs/backup_schedule.ts";
@@ -172,7 +178,7 @@ async function holdDataDir(dataDir: string, worker: boolean): Promise<DataDirLoc
   try {
     return holdServeLock(dataDir, { worker });
   } catch (err) {
-    if (err instanceof DataDirBusyError) throw new CliFailure(err.message);
+    if (err instanceof DataDirBusyError || err instanceof WorkerLockError) throw new CliFailure(err.message);
     // Not fatal here: openDeps reports an unusable data dir with its cause.
     return undefined;
   }

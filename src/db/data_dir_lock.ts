@@ -90,7 +90,14 @@ export function holdServeLock(dataDir: string, options: { worker?: boolean } = {
     );
   } catch (err) {
     serving.release();
-    throw err;
+    if (err instanceof DataDirBusyError) throw err;
+    // The data dir is usable (its serve lock was taken), its worker lock is not: running the worker without it
+    // would let a second server run the same work.
+    throw new WorkerLockError(
+      `the worker's lock file ${dataDir}/${WORKER_LOCK_FILE} cannot be used: ${(err as Error).message} ` +
+        "(it must be writable by the user the server runs as)",
+      { cause: err },
+    );
   }
   return {
     release() {
@@ -99,6 +106,9 @@ export function holdServeLock(dataDir: string, options: { worker?: boolean } = {
     },
   };
 }
+
+/** The data dir's worker lock file cannot be opened or locked (not another server holding it). */
+export class WorkerLockError extends Error {}
 
 /**
  * Whether a server runs the worker on this SQLite data dir now (holds its worker lock): a server started with
@@ -110,7 +120,8 @@ export function workerRunning(dataDir: string): boolean {
     return false;
   } catch (err) {
     if (err instanceof DataDirBusyError) return true;
-    throw err;
+    // A lock file no server can use: none runs the worker (one that would is refused at start: WorkerLockError).
+    return false;
   }
 }
 

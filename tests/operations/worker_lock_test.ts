@@ -40,3 +40,19 @@ Deno.test("serve: a DCI_WORKER=false server says so when no server runs the work
   equal(noWorker(alone.logs), true);
   equal(alone.logs.some((l) => /DCI_BACKUP_CRON does nothing/.test(String(l.msg))), true);
 });
+
+Deno.test("serve: a worker lock file it cannot use stops the start naming it, rather than running the worker without it", async () => {
+  const first = await startServerProcess();
+  await first.stop();
+  // Something in the way of the lock file (a dir: even root cannot open it as a database).
+  await Deno.remove(`${first.dataDir}/worker.lock`);
+  await Deno.mkdir(`${first.dataDir}/worker.lock`);
+  const refused = await startServerProcess({ dataDir: first.dataDir }).then(
+    async (s) => (await s.stop(), "started"),
+    (err: Error) => err.message,
+  );
+  match(refused, /the worker's lock file .*worker\.lock cannot be used/);
+  // Without the worker the lock is not needed.
+  const reader = await startServerProcess({ dataDir: first.dataDir, env: { DCI_WORKER: "false" } });
+  equal(await reader.stop(), 0);
+});
