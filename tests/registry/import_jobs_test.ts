@@ -81,7 +81,8 @@ Deno.test("POST …/imports: a CSV with a bad row is imported in the background;
     const audit = (await deps.storage.audit.list({ action: "registry.import" })).items;
     assert.equal(audit.length, 1);
     assert.equal(audit[0].actor, admin.info.id);
-    assert.equal(audit[0].target_id, String(posted.body.id));
+    assert.deepEqual([audit[0].target_kind, audit[0].target_id], ["registry", "social"]);
+    assert.equal(audit[0].detail.job_id, posted.body.id);
   } finally {
     deps.close();
   }
