@@ -117,11 +117,15 @@ function commit(db: Db, group: Group): void {
   group.writes = [];
   group.pending = false;
   let outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }>;
+  // The error after which SQLite rolled back the whole transaction itself (a full disk while a page spilled, an
+  // I/O error): the whole group fails with it, so that each caller sees what it was (a full disk answers 503 and
+  // is noted for /readyz), not a generic error.
+  let ended: unknown;
+  const rolledBack = () => ended ?? new Error("the group's write transaction was rolled back");
   try {
-    outcomes = finishTransaction(db, () =>
-      writes.map((w) => {
-        // A failure SQLite answers by rolling back the whole transaction (disk full) fails the whole group.
-        if (!db.isTransaction) throw new Error("the group's write transaction was rolled back");
+    outcomes = finishTransaction(db, () => {
+      const done = writes.map((w) => {
+        if (!db.isTransaction) throw rolledBack();
         db.exec("SAVEPOINT group_write");
         try {
           const value = w.fn();
@@ -129,9 +133,13 @@ function commit(db: Db, group: Group): void {
           return { ok: true as const, value };
         } catch (error) {
           if (db.isTransaction) db.exec("ROLLBACK TO group_write; RELEASE group_write");
+          else ended = error;
           return { ok: false as const, error };
         }
-      }));
+      });
+      if (!db.isTransaction) throw rolledBack();
+      return done;
+    });
   } catch (err) {
     for (const w of writes) w.reject(err);
     return;

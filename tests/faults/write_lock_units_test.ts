@@ -201,3 +201,25 @@ Deno.test("an audit record waits for a lock held elsewhere past the serving conn
     await close();
   }
 });
+
+Deno.test("groupCommit(): a write after which SQLite rolled the transaction back fails the whole group with its own error", async () => {
+  const { db, close } = await twoConnections();
+  try {
+    const full = Object.assign(new Error("database or disk is full"), { errcode: 13 });
+    for (const last of [false, true]) {
+      // The failing write first, then another; or last of the group (its COMMIT finds no transaction).
+      const failing = () => {
+        db.exec("ROLLBACK"); // as SQLite does after SQLITE_FULL on a page spill
+        throw full;
+      };
+      const writes = last
+        ? [groupCommit(db, put(db, 3)), groupCommit(db, failing)]
+        : [groupCommit(db, failing), groupCommit(db, put(db, 4))];
+      const errors = await Promise.all(writes.map((w) => w.then(() => undefined, (e) => e)));
+      for (const e of errors) equal(e, full);
+      deepEqual(db.prepare("SELECT n FROM t").all(), [], "nothing committed");
+    }
+  } finally {
+    await close();
+  }
+});
