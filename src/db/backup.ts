@@ -56,6 +56,19 @@ export async function backupDatabase(db: Db | string, target: string): Promise<B
     const copy = new DatabaseSync(partial);
     try {
       copy.exec("PRAGMA journal_mode = DELETE");
+      // A database with bad pages is copied faithfully: checked here, so that a corrupt copy fails the backup
+      // (and the retention that would delete the good ones before it never runs).
+      let found: string[];
+      try {
+        found = copy.prepare("PRAGMA quick_check(5)").all().map((r) => String(Object.values(r)[0]));
+      } catch (err) {
+        found = [(err as Error).message]; // a page so damaged that the check itself stops
+      }
+      if (found.join() !== "ok") {
+        throw new Error(
+          `the copy failed SQLite's integrity check (the database may be damaged): ${found.join("; ")}`,
+        );
+      }
     } finally {
       copy.close();
     }
@@ -67,14 +80,26 @@ export async function backupDatabase(db: Db | string, target: string): Promise<B
   }
   await syncFile(partial);
   // A hard link, not a rename: it fails if the target appeared meanwhile (two backups in one second) instead of
-  // replacing it, so an existing file is never overwritten.
+  // replacing it, so an existing file is never overwritten. A file system without hard links (exFAT, an SMB
+  // share) gets a rename after one more look for the target.
   try {
     await Deno.link(partial, target);
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists || !noHardLinks(err)) throw err;
+    if (await exists(target)) throw new Deno.errors.AlreadyExists(`${target} exists: choose another name`);
+    await Deno.rename(partial, target);
   } finally {
     await Deno.remove(partial).catch(() => {});
   }
   await syncFile(dir).catch(() => {/* a directory cannot be opened for sync on every platform */});
   return { path: target, bytes: (await Deno.stat(target)).size };
+}
+
+/** Whether `err` says the file system has no hard links (EPERM, ENOTSUP/EOPNOTSUPP, ENOSYS, EXDEV). */
+function noHardLinks(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotSupported ||
+    ["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV"].includes(String(code));
 }
 
 /**

@@ -36,8 +36,13 @@ const BACKUPS_HELP = "Scheduled backups by result (alert on failed, or on ok not
 export async function runScheduledBackup(deps: Deps): Promise<void> {
   const paths = dataPaths(deps.config);
   try {
+    // First the partial files of killed backups (each a copy of the database's secrets), even when this one fails.
+    const stale = await pruneBackups(paths.backups, Infinity).catch((err) => {
+      if (err instanceof Deno.errors.NotFound) return [];
+      throw err;
+    });
     const written = await backupInWorker(paths.db, backupPath(paths.backups, deps.clock.now()));
-    const pruned = await pruneBackups(paths.backups, deps.config.backupKeep);
+    const pruned = [...stale, ...await pruneBackups(paths.backups, deps.config.backupKeep)];
     deps.metrics.inc("dci_backups_total", BACKUPS_HELP, { result: "ok" });
     deps.log.info("scheduled backup written", { file: written.path, bytes: written.bytes, pruned });
   } catch (err) {

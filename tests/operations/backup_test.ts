@@ -284,6 +284,58 @@ Deno.test("runScheduledBackup() writes a backup from a worker, keeps DCI_BACKUP_
   }
 });
 
+Deno.test("backupDatabase() refuses a copy that fails SQLite's integrity check, and writes one where hard links fail", async () => {
+  const deps = await diskDeps();
+  try {
+    // A database whose schema reads but one of its table's pages is garbage (a bad sector).
+    const damaged = `${deps.dir}/damaged.sqlite`;
+    const db = new DatabaseSync(damaged);
+    db.exec("PRAGMA page_size = 4096; CREATE TABLE t (v TEXT)");
+    const insert = db.prepare("INSERT INTO t VALUES (?)");
+    for (let i = 0; i < 2000; i++) insert.run(`${i}`.padEnd(200, "x"));
+    db.close();
+    const bytes = await Deno.readFile(damaged);
+    bytes.fill(0x5a, 50 * 4096, 50 * 4096 + 16);
+    await Deno.writeFile(damaged, bytes);
+    const out = `${deps.dir}/out`;
+    await assert.rejects(backupDatabase(damaged, `${out}/copy.sqlite`), /failed SQLite's integrity check/);
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), [], "neither the copy nor a partial");
+
+    // A file system without hard links (exFAT, an SMB share): renamed into place, never over a file.
+    const link = Deno.link;
+    Deno.link = () =>
+      Promise.reject(Object.assign(new Deno.errors.PermissionDenied("link"), { code: "EPERM" }));
+    try {
+      const written = await backupDatabase(deps.db, `${out}/linkless.sqlite`);
+      assert.ok(checkBackup(written.path, noKek).applied.length > 0);
+      await assert.rejects(backupDatabase(deps.db, `${out}/linkless.sqlite`), Deno.errors.AlreadyExists);
+      assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), ["linkless.sqlite"]);
+    } finally {
+      Deno.link = link;
+    }
+  } finally {
+    await done(deps);
+  }
+});
+
+Deno.test("runScheduledBackup() deletes a killed backup's stale partial file even when its own copy fails", async () => {
+  const deps = await diskDeps();
+  try {
+    const backups = `${deps.dir}/backups`;
+    await Deno.mkdir(backups);
+    const stale = `${backups}/dci-20261101T000000Z.sqlite.partial-0123abcd`;
+    await Deno.writeTextFile(stale, "a copy of the secrets");
+    await Deno.utime(stale, new Date(Date.now() - 2 * 3_600_000), new Date(Date.now() - 2 * 3_600_000));
+    // No database where the copy is taken from: the run fails.
+    deps.config = { ...deps.config, dataDir: `${deps.dir}/empty`, backupDir: backups };
+    await Deno.mkdir(`${deps.dir}/empty`);
+    await assert.rejects(runScheduledBackup(deps));
+    assert.deepEqual([...Deno.readDirSync(backups)], []);
+  } finally {
+    await done(deps);
+  }
+});
+
 Deno.test("backup schedule: registered only with DCI_BACKUP_CRON on a disk data dir; a malformed one is refused", () => {
   assert.deepEqual(backupSchedules(testConfig({ dataDir: "/tmp/x" })), []);
   assert.deepEqual(
