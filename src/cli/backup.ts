@@ -108,6 +108,7 @@ const restoreCommand: Command = {
     const paths = dataPaths(cfg);
     let summary;
     let kept: string | undefined;
+    let damaged: string | undefined;
     try {
       summary = checkBackup(file, await loadKeyEncryption(cfg));
     } catch (err) {
@@ -138,8 +139,10 @@ const restoreCommand: Command = {
       try {
         // Under root: the restored database (and the backup dir the copy set aside goes to) stay the server's.
         await giveToDataDirOwner(cfg.dataDir, [incoming]);
-        kept = occupied ? await setAside(paths) : undefined;
-        if (kept) await giveToDataDirOwner(cfg.dataDir, [paths.backups, kept]);
+        const aside = occupied ? await setAside(paths) : undefined;
+        kept = aside?.path;
+        damaged = aside?.damaged;
+        if (kept) await giveToDataDirOwner(cfg.dataDir, [paths.backups, kept, `${kept}-wal`]);
         // The old database's WAL must not meet the new file; the file itself is replaced by the rename, in one
         // step: a restore killed at any point leaves a database at paths.db, the old (without its WAL: the copy
         // set aside has it) or the new, never none (a next start would make an empty one).
@@ -171,12 +174,19 @@ const restoreCommand: Command = {
       ...(summary.kekIds.length
         ? [`  secrets sealed with key-encryption key ${summary.kekIds.join(", ")}`]
         : []),
-      ...(kept ? [`the database that was there is kept as ${kept}`] : []),
+      ...(kept
+        ? [
+          damaged === undefined
+            ? `the database that was there is kept as ${kept}`
+            : `the database that was there could not be read (${damaged}); its files are kept as they were, as ${kept}`,
+        ]
+        : []),
     ];
     print.done(`restored ${file} into ${cfg.dataDir}`, {
       restored: file,
       data_dir: cfg.dataDir,
       kept: kept ?? null,
+      ...(damaged === undefined ? {} : { kept_damaged: damaged }),
       migrated_by: summary.migratedBy || null,
       applied: summary.applied,
       pending: summary.pending,
@@ -186,10 +196,28 @@ const restoreCommand: Command = {
   },
 };
 
-/** Keeps a copy of the database being replaced in the backup dir (its WAL included); answers its path. */
-async function setAside(paths: { db: string; backups: string }): Promise<string> {
-  return (await backupDatabase(paths.db, `${paths.backups}/pre-restore-${fileStamp(Date.now())}.sqlite`))
-    .path;
+/**
+ * Keeps a copy of the database being replaced in the backup dir (its WAL included); answers its path. A database
+ * SQLite cannot copy (damaged: often why it is being restored) is kept as its files were, byte for byte, with
+ * `damaged` saying why.
+ */
+async function setAside(
+  paths: { db: string; backups: string },
+): Promise<{ path: string; damaged?: string }> {
+  const target = `${paths.backups}/pre-restore-${fileStamp(Date.now())}.sqlite`;
+  try {
+    return { path: (await backupDatabase(paths.db, target)).path };
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) throw err;
+    await removeAll([target]);
+    for (const suffix of ["", "-wal"]) {
+      await Deno.copyFile(`${paths.db}${suffix}`, `${target}${suffix}`).catch((e) => {
+        if (!(suffix && e instanceof Deno.errors.NotFound)) throw e;
+      });
+      await Deno.chmod(`${target}${suffix}`, 0o600).catch(() => {});
+    }
+    return { path: target, damaged: (err as Error).message };
+  }
 }
 
 /** The copies (and their partials) of restores killed before their rename, in `dataDir`. */

@@ -61,6 +61,25 @@ Deno.test("restore refuses a data dir that holds a database unless --replace, wh
   }
 });
 
+Deno.test("restore --replace over a database SQLite cannot read keeps its files as they were and restores", async () => {
+  const a = await source("alpha");
+  try {
+    const dataDir = `${a.dir}/broken`;
+    await Deno.mkdir(dataDir, { mode: 0o700 });
+    const garbage = crypto.getRandomValues(new Uint8Array(8192));
+    await Deno.writeFile(`${dataDir}/dci.sqlite`, garbage, { mode: 0o600 });
+    const r = await runCliProcess(["restore", a.backup, "--replace", "--json"], { DCI_DATA_DIR: dataDir });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.match(out.kept_damaged, /not a database/);
+    assert.deepEqual(await Deno.readFile(out.kept), garbage, "kept byte for byte");
+    assert.equal((await Deno.stat(out.kept)).mode! & 0o777, 0o600);
+    assert.deepEqual(senderNames(`${dataDir}/dci.sqlite`), ["alpha"]);
+  } finally {
+    await Deno.remove(a.dir, { recursive: true });
+  }
+});
+
 Deno.test("restore of a damaged file exits 1 and leaves the data dir as it was", async () => {
   const a = await source("alpha");
   try {
