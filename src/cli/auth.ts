@@ -28,8 +28,14 @@ const SENDER_OPTIONS: Record<string, Opt> = {
   name: { type: "string", description: "Display name" },
   "callback-url": { type: "string", description: "Callback base URL (wins over header.sender_uri)" },
   "jwks-url": { type: "string", description: "URL of the sender's JWKS (keys are fetched from it)" },
-  "limit-minute": { type: "string", description: "Requests per rolling minute (default from config)" },
-  "limit-day": { type: "string", description: "Requests per UTC day (default from config)" },
+  "limit-minute": {
+    type: "string",
+    description: "Requests per rolling minute ('' or absent at add: DCI_RATE_LIMIT_MINUTE)",
+  },
+  "limit-day": {
+    type: "string",
+    description: "Requests per UTC day ('' or absent at add: DCI_RATE_LIMIT_DAY)",
+  },
   "auto-approve": { type: "string", description: "Auto-approve subscriptions: true|false" },
   ...SETTINGS_OPTIONS,
 };
@@ -37,8 +43,12 @@ const SENDER_OPTIONS: Record<string, Opt> = {
 async function senderInput(values: CommandInput["values"]): Promise<SenderInput> {
   const num = (k: string) => {
     if (values[k] === undefined) return undefined;
+    // '' resets the limit to the configured default, as null does in the admin API.
+    if (values[k] === "") return null;
     const n = Number(values[k]);
-    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${k} must be a positive integer`);
+    if (!Number.isSafeInteger(n) || n < 1) {
+      throw new UsageError(`--${k} must be a positive integer ('' for the server default)`);
+    }
     return n;
   };
   const str = (k: string) =>

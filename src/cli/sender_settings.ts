@@ -96,10 +96,14 @@ async function outboundAuth(values: CommandInput["values"]): Promise<OutboundAut
     if (stray) throw new UsageError(`--${stray} needs --outbound-auth`);
     return undefined;
   }
-  if (type === "none") return { type: "none" };
-  if (type !== "bearer" && type !== "oauth2") {
+  if (type !== "none" && type !== "bearer" && type !== "oauth2") {
     throw new UsageError("--outbound-auth must be none, bearer or oauth2");
   }
+  // A flag of another type would be dropped without a word (the operator meant oauth2, or mistyped the type).
+  const own = type === "none" ? [] : type === "bearer" ? ["outbound-secret-file"] : parts;
+  const foreign = parts.find((k) => values[k] !== undefined && !own.includes(k));
+  if (foreign) throw new UsageError(`--${foreign} does not apply to --outbound-auth ${type}`);
+  if (type === "none") return { type: "none" };
   const file = values["outbound-secret-file"];
   if (typeof file !== "string") throw new UsageError(`--outbound-auth ${type} needs --outbound-secret-file`);
   const secret =

@@ -5,7 +5,8 @@
  */
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
-import { isSenderId, SENDER_ID_RULE } from "../dci/limits.ts";
+import { isSenderId, MAX_URL, SENDER_ID_RULE } from "../dci/limits.ts";
+import { callbackBase } from "../dci/callback_url.ts";
 import {
   type SenderSettingsInput,
   type SenderSettingsView,
@@ -144,15 +145,17 @@ export async function listSenders(deps: Deps): Promise<Sender[]> {
 }
 
 function validate(input: SenderInput): void {
+  // As every delivery and JWKS fetch reads them (callbackBase): a URL they would refuse is refused here, where the
+  // operator sets it, not at each request of the sender. Not repeated: it may hold a password.
   for (const field of ["callback_base_url", "jwks_url"] as const) {
     const v = input[field];
     if (v === undefined || v === null) continue;
-    let url: URL | undefined;
-    try {
-      url = new URL(v);
-    } catch { /* reported below */ }
-    if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
-      throw new SenderError("invalid", `${field} "${v}" is not an http(s) URL`);
+    if (!callbackBase(v)) {
+      throw new SenderError(
+        "invalid",
+        `${field} must be an absolute http(s) URL of at most ${MAX_URL} characters without a user name or ` +
+          "password (a receiver's credentials go in outbound_auth)",
+      );
     }
   }
   for (const field of ["limit_minute", "limit_day"] as const) {
@@ -187,7 +190,8 @@ export async function addSender(deps: Deps, senderId: string, input: SenderInput
   validate(input);
   const now = isoNow(deps.clock);
   const row = await deps.storage.senders.insert(senderId, {
-    name: input.name ?? senderId,
+    // The id by default, cut to the name's 200 characters (an id may have 255).
+    name: input.name ?? senderId.slice(0, 200),
     callback_base_url: input.callback_base_url ?? null,
     jwks_url: input.jwks_url ?? null,
     limit_minute: input.limit_minute ?? null,

@@ -66,6 +66,36 @@ Deno.test("senders: bad ids, duplicates and bad keys are refused and change noth
   }
 });
 
+Deno.test("senders: a URL every delivery would refuse is refused when set, without repeating it; the default name fits the name rule", async () => {
+  const deps = await testDeps();
+  try {
+    await addSender(deps, "s1", {});
+    for (
+      const [field, url] of [
+        ["callback_base_url", "https://user:pa55word@partner.example/dci"],
+        ["jwks_url", "https://user:pa55word@partner.example/jwks.json"],
+        ["callback_base_url", `https://partner.example/${"a".repeat(2048)}`],
+      ] as const
+    ) {
+      await assert.rejects(
+        () => updateSender(deps, "s1", { [field]: url }),
+        (e: unknown) =>
+          e instanceof SenderError && e.kind === "invalid" && e.message.startsWith(field) &&
+          /without a user name or password/.test(e.message) && !e.message.includes("pa55word"),
+        `${field} ${url.slice(0, 60)}`,
+      );
+    }
+    assert.equal((await getSender(deps, "s1"))!.callback_base_url, null);
+    // An id of 230 characters (up to 255 are allowed): its default name is cut to the name's 200.
+    const long = `https://integrating-server.example/${"p".repeat(195)}`;
+    const sender = await addSender(deps, long, {});
+    assert.equal(sender.name, long.slice(0, 200));
+    await updateSender(deps, long, { limit_day: 5 }); // a later update (the console's form) passes the rule
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("JWKS fetch: a huge or non-JSON answer fails and keeps the old keys; a private URL is refused; a new URL is fetched at the next refresh", async () => {
   const good = generateKeyPairSync("ed25519").publicKey.export({ format: "jwk" });
   let answer = "keys";

@@ -98,6 +98,21 @@ Deno.test("--json on every list, show and create of a data dir: one document eac
     const shown = await json("sender", "show", "alice");
     assert.deepEqual([shown.sender_id, shown.name, shown.keys.length], ["alice", "Alice", 1]);
     assert.equal((await json("sender", "update", "alice", "--limit-day", "9")).limit_day, 9);
+    // '' gives a limit back to the server default, as null does in the admin API.
+    const reset = await json("sender", "update", "alice", "--limit-minute", "");
+    assert.deepEqual([reset.limit_minute, reset.defaults.includes("limit_minute")], [60, true]);
+    // An outbound flag of another type is refused, not dropped.
+    const stray = await cli(
+      "sender",
+      "update",
+      "alice",
+      "--outbound-auth",
+      "none",
+      "--outbound-token-url",
+      "https://x",
+    );
+    assert.equal(stray.code, 2);
+    assert.match(stray.stderr, /--outbound-token-url does not apply to --outbound-auth none/);
 
     const client = await json("client", "create", "--sender", "alice", "--scopes", "registry.search");
     assert.match(client.client_secret, /^dcis_/);
