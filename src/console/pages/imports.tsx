@@ -16,6 +16,7 @@ import { startImport } from "../../registry/imports/service.ts";
 import type { ImportJob } from "../../registry/imports/store.ts";
 import type { Rejection } from "../../registry/batch.ts";
 import { DciError } from "../../dci/errors.ts";
+import { cursor } from "../query.tsx";
 
 const UPLOAD_PATH = /^\/console\/registry\/[a-z][a-z0-9_-]{0,39}\/imports\/?$/;
 
@@ -35,7 +36,7 @@ export function importPages(app: Hono<ConsoleEnv>, deps: Deps): void {
   app.get("/registry/:registry/imports", async (c) => {
     const profile = find(c.req.param("registry"));
     if (!profile) return notFound(c, "No such registry.");
-    const before = Number(c.req.query("before")) || undefined;
+    const before = cursor(c.req.query("before"));
     const page = await deps.storage.importJobs.list(profile.name, { before, limit: 50 });
     const limit = Math.round(deps.config.importUploadMaxBytes / 1024 / 1024);
     return c.render(

@@ -75,7 +75,9 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
     let s: SubscriptionRow;
     try {
       s = await showSubscription(deps, code);
-    } catch {
+    } catch (err) {
+      // Only a missing subscription: a storage fault is the 503 page (onError), and logged.
+      if (!(err instanceof SubscriptionOpError && err.kind === "not_found")) throw err;
       c.status(404);
       return c.render(<p class="flash error" role="alert">No such subscription.</p>, {
         title: "Subscription",
@@ -109,7 +111,13 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: Deps): void {
           )}
         </div>
         <h2>Notifications</h2>
-        <NotificationTable rows={notifications} />
+        <NotificationTable
+          rows={notifications}
+          // The rest in the notification log, filtered to this subscription, from where this page ends.
+          next={notifications.length === 50
+            ? href(c, `notifications${nextPageHref({ subscription: s.code }, String(notifications[49].id))}`)
+            : undefined}
+        />
       </>,
       { title: `Subscription ${s.code}` },
     );

@@ -1,0 +1,59 @@
+/**
+ * Console pages over HTTP, without a browser: a subscription's page links the rest of its notifications and
+ * answers a storage fault as the 503 page (a missing subscription alone is a 404); a malformed list cursor is
+ * ignored, not passed to the database.
+ */
+import assert from "node:assert/strict";
+import { testDeps } from "../helpers/deps.ts";
+import { createApp } from "../helpers/app.ts";
+import { createSession, SESSION_COOKIE } from "../../src/console/session.ts";
+import { addSender } from "../../src/senders/store.ts";
+import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
+import { fanOutAll } from "../../src/subscriptions/fanout.ts";
+import { input, person, putPerson, subItem } from "../subscriptions/helpers.ts";
+
+Deno.test("console subscription page: the rest of its notifications linked, a storage fault 503, a missing one 404", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  try {
+    const app = createApp(deps);
+    const admin = await deps.storage.adminTokens.create({ role: "viewer", name: "ops" });
+    const cookie = `${SESSION_COOKIE}=${(await createSession(deps, admin.info.id)).id}`;
+    const get = (path: string) => app.request(`/console/${path}`, { headers: { cookie } });
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    await putPerson(deps, person("p1"));
+    const r = await subscribeProcessor(
+      deps,
+      input("s1", { transaction_id: "t", subscribe_request: [subItem("r", {})] }, "http://127.0.0.1:9/cb"),
+    );
+    const code = (r.message.subscribe_response as Array<{ subscriptions: Array<{ code: string }> }>)[0]
+      .subscriptions[0].code;
+    for (let i = 0; i < 51; i++) {
+      await putPerson(deps, person("p1", { name: { given_name: `n${i}`, surname: "Tester" } }));
+    }
+    await fanOutAll(deps);
+    const rows = await deps.storage.notifications.list({ subscription: code, limit: 50 });
+    assert.equal(rows.length, 50);
+    const page = await (await get(`subscriptions/${code}`)).text();
+    const next = new URLSearchParams({ subscription: code, after: String(rows[49].id) });
+    assert.ok(page.includes(`notifications?${next}`.replaceAll("&", "&amp;")), "a link to the rest");
+
+    assert.equal((await get("subscriptions/no-such-code")).status, 404);
+    const get0 = deps.storage.subscriptions.get;
+    deps.storage.subscriptions.get = () =>
+      Promise.reject(Object.assign(new Error("database is locked"), { errcode: 5 }));
+    try {
+      const busy = await get(`subscriptions/${code}`);
+      assert.equal(busy.status, 503);
+      assert.ok(busy.headers.get("retry-after"));
+    } finally {
+      deps.storage.subscriptions.get = get0;
+    }
+
+    // A cursor that is no row id is ignored (on PostgreSQL it reached a bigint parameter: 500).
+    for (const before of ["1.5", "1e999", "100000000000000000000", "-3"]) {
+      assert.equal((await get(`registry/social/imports?before=${before}`)).status, 200, before);
+    }
+  } finally {
+    deps.close();
+  }
+});
