@@ -31,7 +31,8 @@ export const MAX_PLACES = 100_000;
 /** Most extra identifiers per place. */
 export const MAX_PLACE_IDENTIFIERS = 8;
 
-const CODE = /^[A-Za-z0-9._:-]{1,64}$/;
+// Not . or ..: a location's code is a path segment of the admin API.
+const CODE = /^(?!\.\.?$)[A-Za-z0-9._:-]{1,64}$/;
 const ID_NAME = /^[A-Za-z0-9._:-]{1,64}$/;
 const MAX_NAME = 256;
 const MAX_ID_VALUE = 128;
@@ -135,7 +136,7 @@ export function readPlace(raw: unknown): { place: Place } | { errors: string[] }
   );
   const code = text(isPlace ? placeCode(raw, lvl) : raw.code, isPlace ? "id" : "code", errors);
   if (code === undefined || !CODE.test(code)) {
-    errors.push(`${isPlace ? "id" : "code"}: 1 to 64 letters, digits or . _ : -`);
+    errors.push(`${isPlace ? "id" : "code"}: 1 to 64 letters, digits or . _ : -, not . or ..`);
   }
   const name = text(raw.name, "name", errors);
   if (name === undefined || name.length > MAX_NAME || CONTROL.test(name)) {

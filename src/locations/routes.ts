@@ -149,7 +149,7 @@ const AdminPlace = z.object({
   parent_code: z.string().nullable(),
   identifiers: z.array(z.object({ name: z.string(), identifier: z.string() })),
 }).openapi("AdminPlace");
-const Code = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).openapi({ example: "central_region" });
+const Code = z.string().regex(/^(?!\.\.?$)[A-Za-z0-9._:-]{1,64}$/).openapi({ example: "central_region" });
 
 const list = createRoute({
   method: "get",

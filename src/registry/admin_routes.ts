@@ -16,7 +16,7 @@ import type { RegistryProfile } from "../registries/profile.ts";
 import { wakeNotifier } from "../subscriptions/notifier.ts";
 import { MAX_BROWSE_QUERY } from "./browse.ts";
 
-const ID = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).openapi({ example: "DP1-00000001" });
+const ID = z.string().regex(/^(?!\.\.?$)[A-Za-z0-9._:-]{1,64}$/).openapi({ example: "DP1-00000001" });
 const REGISTRY = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/).openapi({ example: "crvs" });
 const IdParam = z.object({ id: ID });
 const RegistryParam = z.object({ registry: REGISTRY });

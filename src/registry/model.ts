@@ -70,7 +70,8 @@ export class InputError extends Error {
   }
 }
 
-const EXTERNAL_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+// Not . or ..: a record's id is a path segment of the admin API and the console, where those resolve elsewhere.
+const EXTERNAL_ID = /^(?!\.\.?$)[A-Za-z0-9._:-]{1,64}$/;
 const RELATIONSHIP = /^[A-Za-z_]{1,32}$/;
 /** A date-time as `toISOString` writes it (with a valid date part, it is its own normal form). */
 const CANONICAL_STAMP = /^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
@@ -207,7 +208,7 @@ export function readRegistrant(
   const idRaw = aliased(raw, "id");
   let externalId = text("id", idRaw);
   if (externalId !== undefined && !EXTERNAL_ID.test(externalId)) {
-    errors.push(`id: ${JSON.stringify(externalId)} must match [A-Za-z0-9._:-]{1,64}`);
+    errors.push(`id: ${JSON.stringify(externalId)} must match [A-Za-z0-9._:-]{1,64} and not be . or ..`);
   }
   externalId ??= fallbackId?.() ?? crypto.randomUUID();
   const nameObj = isObj(raw.name) ? raw.name : raw;

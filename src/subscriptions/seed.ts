@@ -62,6 +62,10 @@ function checkIds(s: z.output<typeof SeedSubscription>): void {
     if (s[field] !== undefined && !isHeaderSafeId(s[field])) {
       throw new SeedError("invalid", `${field} ${HEADER_SAFE_ID_RULE}`);
     }
+    // A code is a path segment of the admin API and the console, where . and .. resolve to other pages.
+    if (field === "code" && (s.code === "." || s.code === "..")) {
+      throw new SeedError("invalid", "code must not be . or ..");
+    }
   }
   if (s.locale !== undefined && !LOCALE.test(s.locale)) {
     throw new SeedError("invalid", "locale must be three lowercase letters (ISO 639-3), e.g. eng");

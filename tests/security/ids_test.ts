@@ -18,6 +18,8 @@ import { addSender, SenderError, updateSender } from "../../src/senders/store.ts
 import { subscribeProcessor, unsubscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { migrate, MIGRATIONS } from "../../src/db/migrate.ts";
+import { seedSubscription } from "../../src/subscriptions/seed.ts";
+import { readPlace } from "../../src/locations/model.ts";
 
 function ed25519Jwk(): Record<string, unknown> {
   return generateKeyPairSync("ed25519").publicKey.export({ format: "jwk" }) as Record<string, unknown>;
@@ -218,6 +220,40 @@ Deno.test("unsubscribe answers another sender's subscription code exactly as an 
       );
     assert.deepEqual(shape(await ask(foreign), foreign), shape(await ask(unknown), unknown));
     assert.equal((await ask(foreign)).message.status_reason_code, "rjct.subscription_code.invalid");
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("a record id, a subscription code and a location code of . or .. are refused: each is a path segment of the admin API and the console", async () => {
+  const deps = await testDeps();
+  try {
+    for (const id of [".", ".."]) {
+      const report = await deps.storage.registryLoad.writeAll([{
+        line: 1,
+        raw: { id, name: { surname: "Dot" } },
+      }], {
+        now: () => new Date(deps.clock.now()).toISOString(),
+      });
+      assert.equal(report.rejectedCount, 1, id);
+      assert.match(JSON.stringify(report.rejected), /not be \. or \.\./);
+    }
+    await addSender(deps, "s1", {});
+    for (const code of [".", ".."]) {
+      await assert.rejects(
+        seedSubscription(deps, {
+          sender_id: "s1",
+          code,
+          notify_url: "http://127.0.0.1:9/notify",
+          subscribe_criteria: { reg_event_type: "UPDATE", notify_record_type: "person" },
+        }),
+        /code must not be \. or \.\./,
+      );
+    }
+    for (const code of [".", ".."]) {
+      const read = readPlace({ code, name: "Dot", level: "dci:Region" });
+      assert.ok("errors" in read && read.errors.some((e) => /not \. or \.\./.test(e)), code);
+    }
   } finally {
     deps.close();
   }
