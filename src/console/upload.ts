@@ -9,7 +9,7 @@ import { type MultipartParser, multipartParser } from "../http/multipart.ts";
 /** The upload had no valid CSRF field before its file: the form was forged or tampered with. */
 export class UploadCsrfError extends Error {}
 
-/** The upload is not what the form sends (no file, another field name, not multipart). */
+/** The upload is not what the form sends (no file part, a broken body), its CSRF token verified. */
 export class UploadFormError extends Error {}
 
 /** A file part: its stream and what the browser said about it. */
@@ -29,14 +29,15 @@ export function streamUpload<T>(
   contentType: string | undefined,
   options: { field: string; csrfOk: (token: string) => boolean; take: (file: UploadedFile) => Promise<T> },
 ): Promise<T> {
-  if (!body || !/^multipart\/form-data/i.test(contentType ?? "")) {
-    return Promise.reject(new UploadFormError("The upload must be sent as multipart/form-data"));
-  }
+  // No CSRF token can be read from such a body: refused as forged (403), before anything is kept in the session.
+  if (!body || !/^multipart\/form-data/i.test(contentType ?? "")) return Promise.reject(noCsrf());
   return multipartParser(contentType, { files: 1, fields: 8, fieldSize: 4096, parts: 9 }).then(
     (parser) => readUpload(body, parser, options),
-    (err) => Promise.reject(new UploadFormError((err as Error).message)),
+    () => Promise.reject(noCsrf()),
   );
 }
+
+const noCsrf = () => new UploadCsrfError("This form has no valid CSRF token: reload the page and try again.");
 
 function readUpload<T>(
   body: ReadableStream<Uint8Array>,
@@ -66,7 +67,7 @@ function readUpload<T>(
       taken = true;
       if (!csrf) {
         stream.resume();
-        return fail(new UploadCsrfError("This form has no valid CSRF token: reload the page and try again."));
+        return fail(noCsrf());
       }
       current = stream;
       options.take({
@@ -75,10 +76,12 @@ function readUpload<T>(
         mimeType: info.mimeType ?? "",
       }).then(resolve, fail);
     });
+    // A form that ends or breaks before its file is the operator's to fix only once its token verified: a
+    // forged one is refused (403) and changes nothing, not even the session's message.
     parser.on("close", () => {
-      if (!taken) fail(new UploadFormError("Choose a file to import."));
+      if (!taken) fail(csrf ? new UploadFormError("Choose a file to import.") : noCsrf());
     });
-    parser.on("error", (err) => fail(new UploadFormError((err as Error).message)));
+    parser.on("error", (err) => fail(csrf ? new UploadFormError((err as Error).message) : noCsrf()));
     source.on("error", fail);
     source.pipe(parser as unknown as Writable);
   });

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
-import { createSession, SESSION_COOKIE } from "../../src/console/session.ts";
+import { createSession, keepForNextPage, readSession, SESSION_COOKIE } from "../../src/console/session.ts";
 import { addSender } from "../../src/senders/store.ts";
 import { subscribeProcessor } from "../../src/subscriptions/processors.ts";
 import { fanOutAll } from "../../src/subscriptions/fanout.ts";
@@ -57,3 +57,39 @@ Deno.test("console subscription page: the rest of its notifications linked, a st
     deps.close();
   }
 });
+
+Deno.test("console import upload: a form without a valid CSRF token is refused 403 whatever it holds, and the session keeps its message", async () => {
+  const deps = await testDeps();
+  try {
+    const app = createApp(deps);
+    const admin = await deps.storage.adminTokens.create({ role: "admin", name: "ops" });
+    const { id } = await createSession(deps, admin.info.id);
+    const cookie = `${SESSION_COOKIE}=${id}`;
+    await keepForNextPage(deps, (await readSession(deps, id))!, { flash: { kind: "ok", text: "kept" } });
+    const forms: Array<[string, BodyInit, string?]> = [
+      ["no file, no token", formOf({ x: "1" })],
+      ["no file, a wrong token", formOf({ _csrf: "forged" })],
+      ["not multipart", "x=1", "application/x-www-form-urlencoded"],
+    ];
+    for (const [what, body, type] of forms) {
+      const res = await app.request("/console/registry/social/imports", {
+        method: "POST",
+        headers: { cookie, ...(type ? { "content-type": type } : {}) },
+        body,
+      });
+      assert.equal(res.status, 403, what);
+      await res.body?.cancel();
+    }
+    // The message kept for the next page is still there (a forged form wrote nothing to the session).
+    const page = await (await app.request("/console/", { headers: { cookie } })).text();
+    assert.match(page, /kept/);
+  } finally {
+    deps.close();
+  }
+});
+
+function formOf(fields: Record<string, string>): FormData {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  return form;
+}
