@@ -27,6 +27,7 @@ import { publicBaseUrl } from "./config.ts";
 import { auditAdminRoutes } from "./audit/routes.ts";
 import { dashboardAdminRoutes } from "./obs/dashboard_routes.ts";
 import { consoleRoutes } from "./console/routes.tsx";
+import { baseOf } from "./console/context.ts";
 import { importAdminRoutes } from "./registry/imports/admin_routes.ts";
 import { isBulkUpload } from "./actions/bulk_route.ts";
 
@@ -75,9 +76,16 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   app.use("*", (c, next) => {
     const { method, path } = c.req;
     if (isBulkUpload(c)) return next();
-    if (isImportUpload(method, path)) return importLimit(c, next);
-    if (isTokenPath(path) || SMALL_CONSOLE_FORMS.has(path)) return smallFormLimit(c, next);
-    if (path.startsWith("/console/")) return consoleLimit(c, next);
+    if (isImportUpload(method, path) && !path.startsWith("/console/")) return importLimit(c, next);
+    if (isTokenPath(path)) return smallFormLimit(c, next);
+    if (path.startsWith("/console/")) {
+      const limit = isImportUpload(method, path)
+        ? importLimit
+        : SMALL_CONSOLE_FORMS.has(path)
+        ? smallFormLimit
+        : consoleLimit;
+      return consoleTooLarge(c, () => limit(c, next));
+    }
     return bodyLimit(c, next);
   });
   for (const prefix of JSON_PREFIXES) {
@@ -164,6 +172,28 @@ function registryDoc(p: RegistryProfile): string {
 }
 
 /** A registry import upload: the admin API's `POST …/registries/{registry}/imports` or the console's form. */
+/**
+ * A console form or upload over its bound (refused before the console's router, whose error page it never
+ * reaches): answered as a page a browser shows, not the API's JSON.
+ */
+async function consoleTooLarge(c: Context<AppEnv>, run: () => Promise<unknown>): Promise<Response | void> {
+  try {
+    await run();
+  } catch (err) {
+    if (!(err instanceof DciError && err.status === 413)) throw err;
+    const text = err.message.replace(/[&<>"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+    return c.html(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too large</title></head><body>` +
+        `<main><h1>Too large</h1><p role="alert">${text}</p><p><a href="${
+          baseOf(c.req.path)
+        }">Back to the console</a></p>` +
+        `</main></body></html>`,
+      413,
+      { "cache-control": "no-store" },
+    );
+  }
+}
+
 function isImportUpload(method: string, path: string): boolean {
   return method === "POST" && IMPORT_UPLOAD.test(path);
 }

@@ -93,3 +93,39 @@ function formOf(fields: Record<string, string>): FormData {
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   return form;
 }
+
+Deno.test("console: a form or an import upload over its bound is answered with a page (413), not the API's JSON", async () => {
+  const deps = await testDeps({ importUploadMaxBytes: "2048" });
+  try {
+    const app = createApp(deps);
+    const admin = await deps.storage.adminTokens.create({ role: "admin", name: "ops" });
+    const cookie = `${SESSION_COOKIE}=${(await createSession(deps, admin.info.id)).id}`;
+    for (
+      const [path, type, size] of [
+        ["senders/s1/keys", "application/x-www-form-urlencoded", 200_000],
+        ["registry/social/imports", "multipart/form-data; boundary=x", 5_000],
+      ] as const
+    ) {
+      const res = await app.request(`/console/${path}`, {
+        method: "POST",
+        headers: { cookie, "content-type": type, "content-length": String(size) },
+        body: "x".repeat(size),
+      });
+      assert.equal(res.status, 413, path);
+      assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
+      const page = await res.text();
+      assert.match(page, /Too large/);
+      assert.match(page, /href="\.\.\/\.\.\/"/, "back to the console, relative to the page");
+    }
+    // The API's bound is still answered as the API answers it.
+    const api = await app.request("/admin/v1/senders", {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin.token}`, "content-type": "application/json" },
+      body: "x".repeat(2_000_000),
+    });
+    assert.equal(api.status, 413);
+    assert.match(api.headers.get("content-type") ?? "", /json/);
+  } finally {
+    deps.close();
+  }
+});
