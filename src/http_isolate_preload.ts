@@ -23,11 +23,18 @@ export function newHttpIsolate(n: number): Worker {
   return new Worker(new URL("./http_isolate.ts", import.meta.url), { type: "module", name: `http-${n}` });
 }
 
-/** Whether `argv` runs `serve` (the CLI's rule: no arguments, `serve`, or flags first) and is no help request. */
-function serves(argv: readonly string[]): boolean {
-  const first = argv[0];
-  if (argv.includes("--help") || argv.includes("-h")) return false;
-  return first === undefined || first === "serve" || (first.startsWith("-") && first !== "--version");
+/**
+ * Whether `argv` runs `serve` and is no help request, by the CLI's rule read cheaply (this module must not load the
+ * CLI's): settings flags first (`--data-dir D`, `--port=8080`) are skipped, then no word left or `serve` serves,
+ * and a command (`--data-dir D keys list`, the systemd form of every CLI command) does not. A misreading costs
+ * only the head start: serve starts or drops isolates to its configured count.
+ */
+export function serves(argv: readonly string[]): boolean {
+  if (argv.includes("--help") || argv.includes("-h") || argv.includes("--version")) return false;
+  let i = 0;
+  while (i < argv.length && argv[i].startsWith("--")) i += argv[i].includes("=") ? 1 : 2;
+  const word = argv[i];
+  return word === undefined || word === "serve";
 }
 
 /**

@@ -47,18 +47,20 @@ const healthcheckCommand: Command = {
 
 /**
  * The name the server's certificate is checked against when it is reached at `host`: a host name itself; an IP
- * address (loopback, the bind address) itself when the certificate lists it or has no DNS name, else the
+ * address (loopback, the bind address) or `localhost` itself when the certificate lists it or has no DNS name, else the
  * certificate's first DNS name. A certificate for the real host name (gw.example.org) rarely lists 127.0.0.1.
  */
 export function tlsServerName(host: string, certPem: string): string {
-  if (isIP(host) === 0) return host;
+  // `localhost` is loopback too (DCI_HOST=localhost): reached here, checked as the addresses are.
+  const loopbackName = /^(.+\.)?localhost$/i.test(host);
+  if (isIP(host) === 0 && !loopbackName) return host;
   let names: string[];
   try {
     names = (new X509Certificate(certPem).subjectAltName ?? "").split(/,\s*/);
   } catch {
     return host;
   }
-  if (names.includes(`IP Address:${host}`)) return host;
+  if (names.includes(loopbackName ? `DNS:${host}` : `IP Address:${host}`)) return host;
   const dns = names.find((n) => n.startsWith("DNS:"))?.slice(4);
   return dns ? dns.replace(/^\*\./, "healthcheck.") : host;
 }

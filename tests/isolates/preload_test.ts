@@ -3,7 +3,7 @@
  * as many as DCI_HTTP_ISOLATES asks, each taken once, the rest ended.
  */
 import assert from "node:assert/strict";
-import { dropPreloaded, preloadHttpIsolates, takePreloaded } from "../../src/http_isolate_preload.ts";
+import { dropPreloaded, preloadHttpIsolates, serves, takePreloaded } from "../../src/http_isolate_preload.ts";
 
 Deno.test("preloadHttpIsolates: none for a command that does not serve or a help request", () => {
   for (
@@ -13,11 +13,26 @@ Deno.test("preloadHttpIsolates: none for a command that does not serve or a help
       ["serve", "--help"],
       ["registry", "list"],
       ["sender", "add", "s1"],
+      // Settings flags before a command (the README's systemd form): still the command, not serve.
+      ["--data-dir", "/var/lib/dci", "keys", "list"],
+      ["--env-file", "/etc/dci-server/env", "--data-dir=/var/lib/dci", "txn", "list"],
     ]
   ) {
     assert.equal(preloadHttpIsolates(argv, "1"), 0, argv.join(" "));
   }
   assert.equal(takePreloaded(1), undefined);
+});
+
+Deno.test("serves(): serve alone, or after settings flags", () => {
+  for (
+    const argv of [[], ["serve"], ["--port", "8080"], ["--data-dir", "d", "serve"], [
+      "--port=1",
+      "serve",
+      "--x",
+    ]]
+  ) {
+    assert.equal(serves(argv), true, argv.join(" "));
+  }
 });
 
 Deno.test("preloadHttpIsolates: DCI_HTTP_ISOLATES isolates (default 1; 0 or a bad value: none)", () => {
