@@ -4,6 +4,7 @@
  */
 import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
+import { BEFORE_OPTION, beforeOf, printPage } from "./paging.ts";
 import { SUBSCRIPTION_STATES, type SubscriptionRow } from "../subscriptions/store.ts";
 import { NOTIFICATION_STATUSES } from "../subscriptions/notifications.ts";
 import {
@@ -27,11 +28,12 @@ function limitOf(raw: unknown): number {
 
 const list: Command = {
   summary: "List subscriptions, newest first",
-  usage: "[--state S] [--sender ID] [--limit N]",
+  usage: "[--state S] [--sender ID] [--limit N] [--before N]",
   options: {
     state: { type: "string", description: `Only this state (${SUBSCRIPTION_STATES.join("|")})` },
     sender: { type: "string", description: "Only this sender_id" },
     limit: { type: "string", description: "At most this many rows (default 50)" },
+    before: BEFORE_OPTION,
   },
   examples: ["subscription list --state pending", "subscription list --sender spmis.example --json"],
   run: ({ config, values, print }) => {
@@ -40,23 +42,26 @@ const list: Command = {
       throw new UsageError(`unknown state "${state}"`);
     }
     const limit = limitOf(values.limit);
+    const before = beforeOf(values.before);
     return withDeps(config(), async (deps) => {
       const rows = await deps.storage.subscriptions.list({
         state,
         sender: values.sender as string | undefined,
+        before,
         limit,
       });
-      print.list(rows, [
-        "code",
-        "sender_id",
-        "state",
-        "reg_event_type",
-        "record_type",
-        "filter_type",
-        "consecutive_failures",
-        "end_time",
-        "created_at",
-      ], { items: rows.map(subscriptionView) });
+      printPage(print, rows, limit, (rows, page) =>
+        print.list(rows, [
+          "code",
+          "sender_id",
+          "state",
+          "reg_event_type",
+          "record_type",
+          "filter_type",
+          "consecutive_failures",
+          "end_time",
+          "created_at",
+        ], { items: rows.map(subscriptionView), ...page }));
     });
   },
 };
@@ -143,13 +148,14 @@ const notificationRetry: Command = {
 
 const notificationList: Command = {
   summary: "List the notification log, newest first",
-  usage: "[--subscription CODE] [--status S] [--since ISO] [--until ISO] [--limit N]",
+  usage: "[--subscription CODE] [--status S] [--since ISO] [--until ISO] [--limit N] [--before N]",
   options: {
     subscription: { type: "string", description: "Only this subscription code" },
     status: { type: "string", description: `Only this status (${NOTIFICATION_STATUSES.join("|")})` },
     since: { type: "string", description: "Created at or after this ISO 8601 time" },
     until: { type: "string", description: "Created before this ISO 8601 time" },
     limit: { type: "string", description: "At most this many rows (default 50)" },
+    before: BEFORE_OPTION,
   },
   examples: [
     "notification list --status failed",
@@ -170,29 +176,32 @@ const notificationList: Command = {
     const since = time("since");
     const until = time("until");
     const limit = limitOf(values.limit);
+    const before = beforeOf(values.before);
     return withDeps(config(), async (deps) => {
       const rows = await deps.storage.notifications.list({
         subscription: values.subscription as string | undefined,
         status,
         since,
         until,
+        before,
         limit,
       });
       // DUE tells a held notification (a cron's next run, a retry's time) from a stuck one (due long ago).
       const table = rows.map((r) => ({ ...r, due: r.status === "pending" ? r.next_attempt_at : null }));
-      print.list(table, [
-        "notification_id",
-        "subscription_code",
-        "event_id",
-        "event_type",
-        "record_count",
-        "status",
-        "due",
-        "attempts",
-        "receiver_code",
-        "last_error",
-        "created_at",
-      ], { items: rows });
+      printPage(print, rows, limit, (_, page) =>
+        print.list(table, [
+          "notification_id",
+          "subscription_code",
+          "event_id",
+          "event_type",
+          "record_count",
+          "status",
+          "due",
+          "attempts",
+          "receiver_code",
+          "last_error",
+          "created_at",
+        ], { items: rows, ...page }));
     });
   },
 };

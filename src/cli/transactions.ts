@@ -1,6 +1,7 @@
 /** `dci-server txn list|show|retry`: inspect async transactions and retry a failed callback. */
 import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
+import { BEFORE_OPTION, beforeOf } from "./paging.ts";
 import { TXN_ACTIONS, TXN_STATES } from "../transactions/states.ts";
 import {
   detail,
@@ -13,12 +14,13 @@ import {
 
 const txnList: Command = {
   summary: "List async transactions, newest first",
-  usage: "[--state S] [--action A] [--sender ID] [--limit N]",
+  usage: "[--state S] [--action A] [--sender ID] [--limit N] [--before N]",
   options: {
     state: { type: "string", description: `Only this state (${TXN_STATES.join("|")})` },
     action: { type: "string", description: `Only this action (${TXN_ACTIONS.join("|")})` },
     sender: { type: "string", description: "Only this sender_id" },
     limit: { type: "string", description: "At most this many rows (default 50)" },
+    before: BEFORE_OPTION,
   },
   examples: [
     "txn list --state callback_failed",
@@ -37,11 +39,13 @@ const txnList: Command = {
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
       throw new UsageError("--limit must be 1..10000");
     }
+    const before = beforeOf(values.before);
     return withDeps(config(), async (deps) => {
       const page = await listTxns(deps, {
         state,
         action,
         senderId: values.sender as string | undefined,
+        before,
         limit,
       });
       print.list(page.items, [
@@ -55,6 +59,7 @@ const txnList: Command = {
         "last_error",
         "created_at",
       ], page);
+      if (page.next_before !== null) print.note(`(more: --before ${page.next_before})`);
     });
   },
 };

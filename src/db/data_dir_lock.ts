@@ -90,9 +90,10 @@ export function holdServeLock(dataDir: string, options: { worker?: boolean } = {
     );
   } catch (err) {
     serving.release();
-    if (err instanceof DataDirBusyError) throw err;
-    // The data dir is usable (its serve lock was taken), its worker lock is not: running the worker without it
-    // would let a second server run the same work.
+    // A lock file that could not even be made (a read-only data dir) is the data dir's fault, which openDeps
+    // explains; one that is there and cannot be used is this lock's: running the worker without it would let a
+    // second server run the same work.
+    if (err instanceof DataDirBusyError || !fileExists(`${dataDir}/${WORKER_LOCK_FILE}`)) throw err;
     throw new WorkerLockError(
       `the worker's lock file ${dataDir}/${WORKER_LOCK_FILE} cannot be used: ${(err as Error).message} ` +
         "(it must be writable by the user the server runs as)",
@@ -105,6 +106,15 @@ export function holdServeLock(dataDir: string, options: { worker?: boolean } = {
       serving.release();
     },
   };
+}
+
+function fileExists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The data dir's worker lock file cannot be opened or locked (not another server holding it). */
