@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import type { Config } from "../config.ts";
-import { DciError } from "../dci/errors.ts";
+import { DciError, DciRejection } from "../dci/errors.ts";
 import { type BearerAuth, checkBearer } from "./bearer.ts";
 import { checkSignature, type VerifiedBy } from "./signature_check.ts";
 import { admit } from "./admission.ts";
@@ -114,9 +114,10 @@ export function requestUrl(c: Context<AppEnv>, config: Pick<Config, "publicUrl">
 }
 
 /**
- * Counts a request whose signature was refused against its sender's limits (no message id recorded): a token
- * holder sending bad signatures spends its own quota, and once that is gone the back-off refuses it before
- * anything is read or verified. A failed count changes nothing: the signature's refusal is the answer.
+ * Counts a request refused after its bearer check (a bad signature, a replayed message_id, a body or header it
+ * may not send) against its sender's limits (no message id recorded): a token holder sending such requests
+ * spends its own quota, and once that is gone the back-off refuses it before anything is read or verified. A
+ * failed count changes nothing: the refusal is the answer.
  */
 export async function countRefused(deps: Deps, bearer: BearerAuth): Promise<void> {
   try {
@@ -125,6 +126,16 @@ export async function countRefused(deps: Deps, bearer: BearerAuth): Promise<void
       deps.senderBackoff.note(bearer.senderId, bearer.limits, decision, deps.clock.now());
     }
   } catch { /* the storage failed: nothing counted */ }
+}
+
+/**
+ * Whether a refusal after the bearer check counts against the sender's limits: a refusal of the request itself
+ * (4xx, or a header rejection such as a duplicate message_id), not a 429 (already the limit's answer), not a
+ * fault of this server (5xx, a storage fault).
+ */
+function countsAgainstLimits(err: unknown): boolean {
+  if (err instanceof DciRejection) return true;
+  return err instanceof DciError && err.status >= 400 && err.status < 500 && err.status !== 429;
 }
 
 /**
@@ -223,7 +234,6 @@ export function authenticate(deps: Deps, scope: Scope, options: AuthOptions = {}
             refused = { settings: settingsOf(bearer), err };
             return RECHECK;
           }
-          await countRefused(deps, bearer);
           throw err;
         }
         if (verified) noteKey(c, verified);
@@ -256,17 +266,35 @@ export function authenticate(deps: Deps, scope: Scope, options: AuthOptions = {}
         });
       };
       const bearer = await checkBearer(deps, authorization, scope, { cached: true });
-      let outcome;
+      /** The bearer check the refusal below counts against (none while its own fresh read refuses). */
+      let current: BearerAuth | undefined = bearer;
       try {
-        outcome = await pass(bearer);
+        let outcome;
+        try {
+          outcome = await pass(bearer);
+        } catch (err) {
+          // Refused before the admission confirmed a cached row (a body that does not parse, a receiver_id, a
+          // storage failure): the row is read afresh first, and its own refusal (a client revoked, a sender
+          // disabled, a scope removed) is the answer, as it was before any body was read.
+          if (bearer.confirm && !admitted) {
+            current = undefined;
+            current = await checkBearer(deps, authorization, scope);
+          }
+          throw err;
+        }
+        if (outcome === RECHECK) {
+          current = undefined;
+          current = await checkBearer(deps, authorization, scope);
+          await pass(current);
+        }
       } catch (err) {
-        // Refused before the admission confirmed a cached row (a body that does not parse, a receiver_id, a
-        // storage failure): the row is read afresh first, and its own refusal (a client revoked, a sender
-        // disabled, a scope removed) is the answer, as it was before any body was read.
-        if (bearer.confirm && !admitted) await checkBearer(deps, authorization, scope);
+        // A request its sender's token let in and that was then refused (its body, header, signature, a replayed
+        // message_id or a stale message_ts) counts against the sender's limits as an admitted one does: a copy
+        // of one valid signed request sent over and over, each read and verified, spends the sender's quota too,
+        // and once that is gone the back-off refuses it unread.
+        if (current && !admitted && countsAgainstLimits(err)) await countRefused(deps, current);
         throw err;
       }
-      if (outcome === RECHECK) await pass(await checkBearer(deps, authorization, scope));
     } catch (err) {
       const code = err instanceof Error && "code" in err ? String((err as { code: unknown }).code) : "error";
       deps.metrics.inc("dci_auth_failures_total", "Registry requests refused by the auth chain", { code });

@@ -96,6 +96,30 @@ Deno.test("authenticate() refuses a sender over its limit before its body: inval
   }
 });
 
+Deno.test("authenticate() counts requests refused after the bearer check: a replayed copy, a bad body or header spend the quota", async () => {
+  const deps = await testDeps();
+  const alice = await createTestSender(deps, { limit_minute: 4 });
+  const server = startServer(deps);
+  const url = `http://127.0.0.1:${server.port}${PATH}`;
+  try {
+    const one = search(alice, deps.clock.now());
+    assert.equal((await post(url, alice, one)).status, 200);
+    // The same signed request again: read, verified, refused as a duplicate, and counted.
+    assert.equal((await post(url, alice, one)).status, 409);
+    assert.equal((await post(url, alice, "{ not json")).status, 400);
+    const elsewhere = JSON.parse(search(alice, deps.clock.now()));
+    elsewhere.header.receiver_id = "another-registry";
+    assert.equal((await post(url, alice, JSON.stringify(elsewhere))).status, 400);
+    // Four counted: the next copy is refused before it is read.
+    const over = await post(url, alice, one);
+    assert.equal(over.status, 429);
+    assert.equal(over.code, "err.request.too_many_requests");
+  } finally {
+    await server.shutdown();
+    deps.close();
+  }
+});
+
 Deno.test("authenticate() early refusal never outlives the exact count: a new window or a raised limit admits again", async () => {
   const deps = await testDeps();
   const alice = await createTestSender(deps, { limit_minute: 1 });
