@@ -12,6 +12,13 @@ import { drProfile } from "./dr/profile.ts";
 
 /** The built-in profiles, social first (the default registry). */
 const PROFILES: RegistryProfile[] = [socialProfile, crvsProfile, frProfile, drProfile, ibrProfile];
+/** The registries every isolate and worker has (a deployment's own are registered in its main isolate only). */
+const BUILT_IN: ReadonlySet<RegistryProfile> = new Set(PROFILES);
+
+/** Whether `profile` is one of the built-in registries (known to every search worker), not a deployment's. */
+export function isBuiltIn(profile: RegistryProfile): boolean {
+  return BUILT_IN.has(profile);
+}
 
 /** Storage record types and registry names become SQL constants (partial indexes, compiled queries). */
 const SAFE_NAME = /^[a-z][a-z0-9_]{0,39}$/;

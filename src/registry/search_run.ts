@@ -10,7 +10,7 @@ import type { Deps } from "../deps.ts";
 import { queryTypeName } from "./query_parse.ts";
 import { isSearchable, type SearchInput, type SearchOutcome } from "./search_message.ts";
 import { recordTypeOf, regTypeRecordType } from "./search_criteria.ts";
-import { profileOf } from "../registries/index.ts";
+import { isBuiltIn, profileOf } from "../registries/index.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 
 /** Answers a search message of `senderId` (throws DciRejection for header-level problems, as searchMessage). */
@@ -25,10 +25,13 @@ export async function runSearch(
   return await deps.storage.search.message(deps, input);
 }
 
-/** Whether an item of the message is more than an identifier lookup of persons. */
+/**
+ * Whether an item of the message is more than an identifier lookup of persons. A deployment's own registry is
+ * searched in this isolate: it is registered here (startServer), and a search worker knows only the built-in ones.
+ */
 function mayScan(input: SearchInput): boolean {
   const profile = profileOf(input.registry);
-  if (!profile || !isSearchable(input.registry)) return false;
+  if (!profile || !isBuiltIn(profile) || !isSearchable(input.registry)) return false;
   const items = (input.message as { search_request?: unknown } | null)?.search_request;
   if (!Array.isArray(items)) return false;
   return items.some((item) => {

@@ -14,6 +14,8 @@ import type { SearchInput } from "../../src/registry/search_message.ts";
 import { DciRejection } from "../../src/dci/errors.ts";
 import { runSearch } from "../../src/registry/search_run.ts";
 import { expression, PERSON_QUERY } from "./pathological_queries.ts";
+import { registerProfile } from "../../src/registries/index.ts";
+import { testProfile } from "../registries/test_profile.ts";
 
 function input(criteria: Record<string, unknown>, totalCount = 1): SearchInput {
   return {
@@ -100,6 +102,28 @@ Deno.test("runSearch() sends scanning searches and lookups of groups to the pool
     assert.deepEqual(used, ["s2", "s3"]);
   } finally {
     closeDeps(deps);
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("runSearch() answers a deployment's own registry in place: the search workers know the built-in ones only", async () => {
+  const unregister = registerProfile(testProfile);
+  const dataDir = await seeded(10);
+  const deps = await openSqliteDeps(testConfig({ dataDir, searchWorkers: "1" }), {
+    log: silentLogger,
+    ensureKey: false,
+  });
+  try {
+    assert.ok(deps.searchPool);
+    const found = await runSearch(deps, "s1", {
+      ...input(expression({ skill: "welding" })),
+      registry: "tst" as SearchInput["registry"],
+    });
+    assert.equal(found.status, "succ", JSON.stringify(found));
+    assert.equal(found.message.search_response[0].status, "succ", JSON.stringify(found.message));
+  } finally {
+    closeDeps(deps);
+    unregister();
     await Deno.remove(dataDir, { recursive: true });
   }
 });
