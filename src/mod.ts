@@ -13,7 +13,8 @@ import { closeDeps, type Deps, openDeps, serverMigration } from "./deps.ts";
 import type { Logger } from "./obs/log.ts";
 import { startServer as serveHttp } from "./server.ts";
 import { runStartupTasks } from "./startup.ts";
-import { startBackground } from "./jobs/background.ts";
+import { type Background, startBackground } from "./jobs/background.ts";
+import { guardStrayConnectionResets } from "./net/stray_resets.ts";
 import { assertPortFree } from "./net/port_guard.ts";
 import { holdServeLock } from "./db/data_dir_lock.ts";
 import { servedRegistries } from "./actions/registries.ts";
@@ -92,11 +93,14 @@ export async function startServer(options: StartOptions = {}): Promise<DciServer
     lock?.release();
     throw err;
   }
+  // As serve: a connection reset the HTTP client raises outside its request is logged, and never ends the process.
+  const unguard = guardStrayConnectionResets(deps.log);
+  let background: Background | undefined;
   try {
     await runStartupTasks(deps);
     // A bad certificate file throws here, naming the file, before anything runs or listens.
     const tls = config.tlsCert ? await loadTlsPair(config.tlsCert, config.tlsKey) : undefined;
-    const background = config.worker ? startBackground(deps) : undefined;
+    background = config.worker ? startBackground(deps) : undefined;
     const server = serveHttp(deps, { tls });
     let stopping: Promise<void> | undefined;
     return {
@@ -114,11 +118,15 @@ export async function startServer(options: StartOptions = {}): Promise<DciServer
           await server.shutdown();
           await background?.stop();
           await closeDeps(deps);
+          unguard();
           lock?.release();
         })(),
     };
   } catch (err) {
+    // A start that failed after the worker started (a `routes` hook that throws, a metrics port taken).
+    await background?.stop();
     await closeDeps(deps);
+    unguard();
     lock?.release();
     throw err;
   }

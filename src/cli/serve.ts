@@ -92,12 +92,13 @@ async function serve(
   const handlers: Array<readonly [Deno.Signal, () => void]> = (["SIGINT", "SIGTERM"] as const).map((s) =>
     [s, () => stop(s)] as const
   );
+  let background: Background | undefined;
   try {
     await runStartupTasks(deps);
     warnWithoutWorker(deps);
     if (!deps.bus) dropPreloaded(); // this config serves in the main isolate
     // The worker listens before any HTTP isolate accepts, so no wake-up finds it missing.
-    const background = cfg.worker ? await startWorker(deps) : undefined;
+    background = cfg.worker ? await startWorker(deps) : undefined;
     for (const [s, h] of handlers) Deno.addSignalListener(s, h);
     const server: RunningServer & { failed?: Promise<string> } = deps.bus
       ? await serveInIsolates(deps, deps.bus, tls)
@@ -149,6 +150,8 @@ async function serve(
     // A listener never added (the start failed before) is removed as a no-op.
     for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
     if (!stopping) {
+      // A start that failed after the worker started (a metrics port taken): it must not run on closed storage.
+      await background?.stop();
       await closeDeps(deps);
       lock?.release();
     }

@@ -8,7 +8,7 @@ import { Buffer } from "node:buffer";
 import { dataDirSql, runCliProcess, startServerProcess } from "../helpers/server.ts";
 import { TEST_BACKEND } from "../helpers/storage.ts";
 import { loadConfig, startServer } from "../../src/mod.ts";
-import { silentLogger } from "../../src/obs/log.ts";
+import { createLogger, silentLogger } from "../../src/obs/log.ts";
 
 Deno.test("a CLI command refuses (exit 2) a database with migrations pending and leaves it unmigrated", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dci-cli-schema-" });
@@ -114,6 +114,36 @@ Deno.test("a CLI command run with a key-encryption key does not seal the secrets
     });
     assert.equal(listed.code, 0, listed.stderr);
     assert.deepEqual(await stored(), before, "the running server can still open them");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("startServer(): a start that fails after the worker started stops it (no timer of it left running)", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "dci-start-fail-" });
+  try {
+    const lines: string[] = [];
+    await assert.rejects(
+      startServer({
+        config: loadConfig({}, {
+          DCI_DATA_DIR: dataDir,
+          DCI_PORT: "0",
+          DCI_LOG_LEVEL: "error",
+          DCI_SEED_DEMO: "false",
+        }),
+        log: createLogger("debug", { sink: (l) => lines.push(l) }),
+        extensions: {
+          routes: () => {
+            throw new Error("a routes hook that fails");
+          },
+        },
+      }),
+      /a routes hook that fails/,
+    );
+    // A worker left running polls for due work every 200 ms on storage that is closed, and says so.
+    const before = lines.length;
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(lines.slice(before), []);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
