@@ -40,5 +40,12 @@ if (import.meta.main) {
   const stop = () => server.stop().then(() => Deno.exit(0));
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
+  // SIGHUP re-reads DCI_TLS_CERT/KEY, as `dci-server serve` does (`systemctl reload`); left unhandled, it would end
+  // the process, which systemd takes for a clean exit and does not restart.
+  if (Deno.build.os !== "windows") {
+    Deno.addSignalListener("SIGHUP", () => {
+      server.reloadTls?.().catch((err) => server.deps.log.error("TLS reload failed", { err }));
+    });
+  }
   await server.finished;
 }
