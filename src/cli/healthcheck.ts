@@ -34,7 +34,8 @@ const healthcheckCommand: Command = {
       const host = target.hostname.replace(/^\[(.*)\]$/, "$1");
       const status = await getStatus(target, {
         caCerts: chain ? [chain] : undefined,
-        serverName: chain ? tlsServerName(host, chain) : host,
+        // DCI_HOST=localhost is this server's loopback; a --url naming localhost is checked as named.
+        serverName: chain ? tlsServerName(host, chain, { localhost: typeof values.url !== "string" }) : host,
       });
       if (status !== 200) throw new CliFailure(`${url} answered ${status}`);
       print.done(`ok: ${url}`, { ok: true, url });
@@ -50,9 +51,9 @@ const healthcheckCommand: Command = {
  * address (loopback, the bind address) or `localhost` itself when the certificate lists it or has no DNS name, else the
  * certificate's first DNS name. A certificate for the real host name (gw.example.org) rarely lists 127.0.0.1.
  */
-export function tlsServerName(host: string, certPem: string): string {
+export function tlsServerName(host: string, certPem: string, options: { localhost?: boolean } = {}): string {
   // `localhost` is loopback too (DCI_HOST=localhost): reached here, checked as the addresses are.
-  const loopbackName = /^(.+\.)?localhost$/i.test(host);
+  const loopbackName = options.localhost === true && /^(.+\.)?localhost$/i.test(host);
   if (isIP(host) === 0 && !loopbackName) return host;
   let names: string[];
   try {

@@ -142,7 +142,7 @@ Deno.test("--json on every list, show and create of a data dir: one document eac
     assert.deepEqual((await json("subscription", "list")).items.map((s: { code: string }) => s.code), [
       "sub-json-1",
     ]);
-    assert.deepEqual(await json("notification", "list"), { items: [] });
+    assert.deepEqual(await json("notification", "list"), { items: [], next_before: null });
 
     const seeded = await json("registry", "seed", "--demo", "5");
     assert.equal(seeded.rejected_count, 0);

@@ -73,9 +73,10 @@ Deno.test("tlsServerName() keeps a host name or a listed address, else takes the
     equal(tlsServerName("127.0.0.1", pem(dns.certPath)), "gw.example.org");
     equal(tlsServerName("::1", pem(dns.certPath)), "gw.example.org");
     // localhost is loopback: the certificate's own name, unless it lists localhost.
-    equal(tlsServerName("localhost", pem(dns.certPath)), "gw.example.org");
+    equal(tlsServerName("localhost", pem(dns.certPath), { localhost: true }), "gw.example.org");
+    equal(tlsServerName("localhost", pem(dns.certPath)), "localhost", "a --url naming localhost");
     const local = await makeCertSet(dir, "local", { san: "DNS:localhost,DNS:gw.example.org" });
-    equal(tlsServerName("localhost", pem(local.certPath)), "localhost");
+    equal(tlsServerName("localhost", pem(local.certPath), { localhost: true }), "localhost");
     equal(tlsServerName("gw.example.org", pem(dns.certPath)), "gw.example.org");
     equal(tlsServerName("127.0.0.1", pem(ip.certPath)), "127.0.0.1");
     equal(tlsServerName("127.0.0.1", pem(wild.certPath)), "healthcheck.example.org");
