@@ -105,7 +105,13 @@ function startTasks(deps: Deps, stops: Array<() => void | Promise<void>>): void 
   // The dashboard's per-minute history: every isolate's counters, read over the bus, one write a minute.
   const history = startHistorySampler(deps);
   stops.push(() => history.stop());
+  // Stopped first (the list is stopped in reverse): it takes no more work while the rest stops, and the callbacks
+  // and processing under way get a short grace before the outbound connections and the database close.
+  stops.push(() => txnWorker.stop(WORKER_STOP_GRACE_MS));
 }
+
+/** How long a stopping worker waits for the steps under way (a callback to a slow receiver is cut after it). */
+const WORKER_STOP_GRACE_MS = 2000;
 
 /** How long after start the worker runs the daily jobs it missed (a start is not slowed, a crash loop not fed). */
 const CATCH_UP_DELAY_MS = 30_000;

@@ -39,6 +39,11 @@ export interface TxnWorker {
   parked(id: number): boolean;
   /** Transactions parked now (the due-work poll passes over them as over those it handles). */
   parkedCount(): number;
+  /**
+   * Takes no more work (a claim not yet made is not made: the next start's sweep finds it) and waits up to
+   * `graceMs` for the steps under way, so that a clean stop cuts none of them that end in time.
+   */
+  stop(graceMs: number): Promise<void>;
 }
 
 /** Options: the processor of each action (src/actions/processors.ts binds them), jitter, concurrency bounds. */
@@ -93,12 +98,19 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
   const bulkSlots = new Limiter(2);
   const store = deps.storage.transactions;
 
+  /** Set by stop(): no claim is made from then on. */
+  let stopping = false;
+  /** handle() calls under way, and stop()'s wait for them to end. */
+  let active = 0;
+  let drained: (() => void) | undefined;
+
   /** Processes transaction `id` under a claim; true when this call stored its result (the callback is due). */
   async function process(id: number): Promise<boolean> {
     // Processing is synchronous SQLite work chained by already-resolved promises: without a real yield a
     // backlog runs in one turn of the event loop, starving callback sockets and timers for seconds (callbacks
     // then time out with their answer already waiting). One macrotask yield per transaction lets I/O through.
     await new Promise((resolve) => setTimeout(resolve, 0));
+    if (stopping) return false;
     const owner = crypto.randomUUID();
     const now = deps.clock.now();
     // The claim counts the attempt in storage before the processor runs: an attempt that kills or wedges the
@@ -249,6 +261,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
   }
 
   async function deliver(id: number): Promise<void> {
+    if (stopping) return;
     const owner = crypto.randomUUID();
     const now = deps.clock.now();
     const row = await store.claimCallback(id, owner, iso(now), iso(now + leaseMs));
@@ -374,7 +387,19 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
     busy: () => processing.active + processing.waiting + outbound.active + outbound.waiting,
     parked: (id) => parking.holds(id),
     parkedCount: () => parking.count(),
+    async stop(graceMs) {
+      stopping = true;
+      if (active === 0) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => drained = resolve),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs)),
+      ]);
+      clearTimeout(timer);
+    },
     async handle(id) {
+      if (stopping) return;
+      active++;
       try {
         // Turned away before and its queue still full: the row is not read again.
         if (parking.holds(id)) return;
@@ -399,6 +424,8 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
         // A claim that failed counted nothing, and a step's write that met a storage fault waits in `writes`.
         // Otherwise the row keeps its state and lease; the due-work poll redoes it once the lease lapses.
         deps.log[faultLevel(err)]("transaction step failed", { id, err });
+      } finally {
+        if (--active === 0) drained?.();
       }
     },
   };
