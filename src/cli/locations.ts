@@ -2,7 +2,7 @@
 import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
 import { printReport, progress } from "./registry.ts";
-import { detectFormat } from "../registry/sources.ts";
+import { detectFormat, utf8Text } from "../registry/sources.ts";
 import { placeRows, readPlaces } from "../locations/import.ts";
 import { LEVELS } from "../locations/model.ts";
 
@@ -16,7 +16,7 @@ async function counted(path: string, onBytes: (n: number) => void): Promise<Asyn
         c.enqueue(chunk);
       },
     }),
-  ).pipeThrough(new TextDecoderStream());
+  ).pipeThrough(utf8Text()); // fatal, as the registry import reads: a Windows-1252 export is refused, not mangled
 }
 
 async function firstChar(path: string): Promise<{ size: number; first: string | undefined }> {

@@ -49,9 +49,11 @@ export function demoPlaces(): Place[] {
 export async function locationsStartup(deps: Deps): Promise<void> {
   if (!deps.config.seedDemo || deps.config.demoSize === 0 || await deps.storage.locations.info()) return;
   if (!await deps.storage.registry.isEmpty()) return;
+  // Checked again inside the replace's transaction: an import a CLI commits meanwhile is never replaced.
   const r = await deps.storage.locations.replace(demoPlaces(), {
     source: "demo",
     now: new Date(deps.clock.now()).toISOString(),
+    ifNone: true,
   });
-  deps.log.info("demo location hierarchy seeded", { places: r.added });
+  if (!r.skipped) deps.log.info("demo location hierarchy seeded", { places: r.added });
 }

@@ -9,6 +9,7 @@ import {
   loadHierarchy,
   placeWithPath,
   replaceHierarchy,
+  type ReplaceOptions,
   type ReplaceResult,
 } from "./store.ts";
 
@@ -29,7 +30,7 @@ export interface LocationStore {
    * Replaces the hierarchy with `places` (already checked: see checkHierarchy) in one transaction: on any failure
    * the previous hierarchy stays as it was. Replaces from several instances run one after the other.
    */
-  replace(places: readonly Place[], options: { source: string; now: string }): Promise<ReplaceResult>;
+  replace(places: readonly Place[], options: ReplaceOptions): Promise<ReplaceResult>;
   /** One place with its ancestors and its number of children; undefined when unknown. */
   place(code: string): Promise<PlaceWithPath | undefined>;
   /** Places in document order, optionally only the children of `parent` (`""`: the roots) or of one level. */

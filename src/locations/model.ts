@@ -142,10 +142,15 @@ export function readPlace(raw: unknown): { place: Place } | { errors: string[] }
   if (name === undefined || name.length > MAX_NAME || CONTROL.test(name)) {
     errors.push(`name: 1 to ${MAX_NAME} printable characters`);
   }
-  const parentField = isPlace
-    ? ("contained_in_place" in raw ? "contained_in_place" : "containedInPlace")
-    : "parent_code";
+  // A Place may carry both of the spec's names (`containedInPlace` required, `contained_in_place` beside it, often
+  // null): the one that names a parent counts, and two naming different parents are refused.
+  const named = (isPlace ? ["contained_in_place", "containedInPlace"] : ["parent_code"])
+    .filter((f) => raw[f] !== undefined && raw[f] !== null && raw[f] !== "");
+  const parentField = named[0] ?? (isPlace ? "containedInPlace" : "parent_code");
   const parent = text(raw[parentField], parentField, errors) ?? null;
+  if (named.length === 2 && raw[named[0]] !== raw[named[1]]) {
+    errors.push("contained_in_place and containedInPlace name different parents");
+  }
   if (parent !== null && !CODE.test(parent)) {
     errors.push(`${parentField}: 1 to 64 letters, digits or . _ : -`);
   }

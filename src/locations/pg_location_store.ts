@@ -6,11 +6,13 @@
 import type { PgPool } from "../db/pg/pool.ts";
 import { pgAll, pgOne, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
 import {
+  HIERARCHY_EXISTS,
   HIERARCHY_INFO,
   hierarchyOf,
   infoOf,
   type InfoRow,
   NEXT_VERSION,
+  NOTHING_REPLACED,
   PLACE_COLUMNS,
   placeOf,
   type PlaceRow,
@@ -57,6 +59,7 @@ export function pgLocationStore(pool: PgPool): LocationStore {
         // One replace at a time across instances (readers are not held up): the codes read here are the ones
         // this replace deletes, and the version is taken once.
         await c.query("LOCK TABLE location_hierarchy IN EXCLUSIVE MODE");
+        if (options.ifNone && await pgOne(c, HIERARCHY_EXISTS)) return { skipped: true, ...NOTHING_REPLACED };
         const before = new Set(
           (await pgAll<{ code: string }>(c, "SELECT code FROM locations")).map((r) => r.code),
         );

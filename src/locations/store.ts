@@ -30,6 +30,8 @@ export interface ReplaceResult {
   /** Codes gone. */
   removed: number;
   version: number;
+  /** `ifNone` found a hierarchy: nothing was replaced. */
+  skipped?: true;
 }
 
 /** A row of `locations` as the statements below read it. */
@@ -94,12 +96,9 @@ export function hierarchyOf(rows: Array<PlaceRow & InfoRow>): Hierarchy | undefi
  * Replaces the hierarchy with `places` (already checked: see checkHierarchy) in one transaction: on any failure
  * the previous hierarchy stays as it was.
  */
-export function replaceHierarchy(
-  db: Db,
-  places: readonly Place[],
-  options: { source: string; now: string },
-): ReplaceResult {
+export function replaceHierarchy(db: Db, places: readonly Place[], options: ReplaceOptions): ReplaceResult {
   return transaction(db, () => {
+    if (options.ifNone && stmt(db, HIERARCHY_EXISTS).get()) return { skipped: true, ...NOTHING_REPLACED };
     const before = new Set(
       (stmt(db, "SELECT code FROM locations").all() as Array<{ code: string }>).map((r) => r.code),
     );
@@ -119,6 +118,23 @@ export function replaceHierarchy(
 export function placeValues(p: Place): [string, string, string, string | null, string | null] {
   return [p.code, p.name, p.level, p.parent, p.identifiers.length > 0 ? JSON.stringify(p.identifiers) : null];
 }
+
+/** How a replace is made: its origin and time, and `ifNone` (only where no hierarchy was ever loaded). */
+export interface ReplaceOptions {
+  source: string;
+  now: string;
+  /**
+   * Replace only when no hierarchy was ever loaded, decided inside the replace's own transaction (the demo
+   * seeding at start: an import another process commits meanwhile is never replaced).
+   */
+  ifNone?: boolean;
+}
+
+/** Whether a hierarchy was ever loaded. */
+export const HIERARCHY_EXISTS = "SELECT 1 AS one FROM location_hierarchy WHERE id = 1";
+
+/** The outcome of a replace that did not happen (`ifNone` found a hierarchy). */
+export const NOTHING_REPLACED = { added: 0, kept: 0, removed: 0, version: 0 };
 
 /** The next version of the hierarchy. */
 export const NEXT_VERSION = "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM location_hierarchy";

@@ -227,6 +227,9 @@ export async function* jsonArrayRecords(chunks: AsyncIterable<string>): AsyncGen
   }
   if (state === "in") throw new Error(`line ${startLine}: the file ends inside a record`);
   if (state === "before") throw new Error("the file is empty");
+  // A file cut after a whole record (a partial copy, a failed download) is no whole array: the records after the
+  // cut would be missing without a word (a locations import replaces the hierarchy whole).
+  if (state === "between") throw new Error(`line ${line}: the file ends before the array's closing "]"`);
 }
 
 function parseElement(text: string, line: number): SourceRecord {

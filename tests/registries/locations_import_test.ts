@@ -185,9 +185,66 @@ Deno.test("dci-server registry import-locations: a good file replaces the hierar
     const missing = await runCliProcess(["registry", "import-locations", `${dir}/nope.csv`], env);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /cannot open/);
+    // A Windows-1252 export (é as one byte) is refused naming where, not imported as "S\uFFFDgou".
+    await Deno.writeFile(
+      `${dir}/latin1.csv`,
+      new Uint8Array([
+        ...new TextEncoder().encode("code,name,level,parent_code\nZZ,S"),
+        0xe9,
+        ...new TextEncoder().encode("gou,country,\n"),
+      ]),
+    );
+    const latin1 = await runCliProcess(["registry", "import-locations", `${dir}/latin1.csv`], env);
+    assert.equal(latin1.code, 1, latin1.stdout);
+    assert.match(latin1.stderr, /UTF-8/);
+    // A JSON array cut after a whole place is no whole file: nothing is replaced.
+    await Deno.writeTextFile(`${dir}/cut.json`, JSON.stringify(next).replace(/\]$/, ""));
+    const cut = await runCliProcess(["registry", "import-locations", `${dir}/cut.json`], env);
+    assert.equal(cut.code, 1, cut.stdout);
+    assert.match(cut.stderr, /ends before the array's closing/);
+    await withDataDirStorage(
+      dir,
+      async (storage) => assert.equal((await storage.locations.info())?.version, 2),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("LocationStore.replace(ifNone): only where no hierarchy was ever loaded, decided in its own transaction", async () => {
+  const deps = await testDeps();
+  try {
+    const now = new Date(deps.clock.now()).toISOString();
+    const first = await deps.storage.locations.replace(demoPlaces(), { source: "demo", now, ifNone: true });
+    assert.equal(first.skipped, undefined);
+    const imported = [{
+      code: "ZZ",
+      name: "Imported",
+      level: "country" as const,
+      parent: null,
+      identifiers: [],
+    }];
+    await deps.storage.locations.replace(imported, { source: "import.csv", now });
+    const again = await deps.storage.locations.replace(demoPlaces(), { source: "demo", now, ifNone: true });
+    assert.equal(again.skipped, true);
+    const h = (await deps.storage.locations.load())!;
+    assert.deepEqual([h.info.source, h.places.map((p) => p.name)], ["import.csv", ["Imported"]]);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("readPlace(): a Place naming its parent in either spec field has it; two different parents are refused", () => {
+  const place = (extra: Record<string, unknown>) =>
+    readPlace({ "@type": "Place", id: "R1", name: "North", additional_type: "region", ...extra });
+  const parentOf = (r: ReturnType<typeof readPlace>) => "place" in r ? r.place.parent : r.errors;
+  assert.equal(parentOf(place({ contained_in_place: null, containedInPlace: "ZZ" })), "ZZ");
+  assert.equal(parentOf(place({ contained_in_place: "ZZ", containedInPlace: "" })), "ZZ");
+  assert.equal(parentOf(place({ contained_in_place: "ZZ", containedInPlace: "ZZ" })), "ZZ");
+  assert.deepEqual(parentOf(place({ contained_in_place: "ZZ", containedInPlace: "YY" })), [
+    "contained_in_place and containedInPlace name different parents",
+  ]);
+  assert.equal(parentOf(place({})), null);
 });
 
 Deno.test("LocationStore.replace() failing part-way leaves the previous hierarchy, served as before", async () => {

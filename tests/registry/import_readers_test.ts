@@ -129,6 +129,23 @@ Deno.test("jsonArrayRecords(): an element that is not an object is one rejected 
   }
 });
 
+Deno.test("jsonArrayRecords(): a file cut after a whole record, without its closing ], is refused after the records read", async () => {
+  for (const text of ['[\n{"id":"A"},\n{"id":"B"},\n', '[{"id":"A"},{"id":"B"}', "[ "]) {
+    const read: unknown[] = [];
+    await assert.rejects(
+      async () => {
+        for await (const r of jsonArrayRecords(chunks(text, 3))) read.push((r.raw as { id?: string })?.id);
+      },
+      /the file ends before the array's closing "\]"/,
+      JSON.stringify(text),
+    );
+    assert.ok(read.length <= 2);
+  }
+  // Whole arrays still read, an empty one included.
+  assert.equal((await collect(jsonArrayRecords(chunks('[{"id":"A"}]')))).length, 1);
+  assert.equal((await collect(jsonArrayRecords(chunks("[]\n")))).length, 0);
+});
+
 Deno.test("csvRecords() reads a row of empty cells (a spreadsheet's padding) as a blank line, not a record with no fields", async () => {
   const out = await collect(
     csvRecords(chunks("id,given_name,surname\nP1,Ann,Lee\n,,\n , ,\nP2,Bo,Diaz\n,,,\n")),

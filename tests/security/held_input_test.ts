@@ -9,6 +9,7 @@ import { adminCaller, databaseFingerprint, populated } from "./held_support.ts";
 import { requestEnvelope } from "../helpers/dci.ts";
 import { issueAccessToken } from "../../src/auth/jwt.ts";
 import { createClient, SCOPES } from "../../src/senders/clients.ts";
+import { updateSender } from "../../src/senders/store.ts";
 
 const INJECTIONS = [
   "' OR '1'='1",
@@ -107,6 +108,8 @@ Deno.test("held: JSON nested 20,000 deep on every route that takes a body is ref
   try {
     const { token } = await h.deps.storage.adminTokens.create({ role: "admin" });
     const bearer = await allScopesBearer(h);
+    // Every refused request counts against its sender's limits: this many would meet the minute limit first.
+    await updateSender(h.deps, h.alice.senderId, { limit_minute: 100_000, limit_day: 1_000_000 });
     const deep = "[".repeat(20_000) + "]".repeat(20_000);
     // On the registry, deep inside a signed envelope whose header passes: what the signature check would walk.
     const envelope = (path: string) => {
