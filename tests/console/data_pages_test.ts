@@ -13,6 +13,7 @@ import { searchMessage } from "../transactions/support.ts";
 import { createWorker } from "../../src/actions/worker.ts";
 import { startHistorySampler } from "../../src/obs/history.ts";
 import { specFetch } from "../helpers/spec_hooks.ts";
+import { addSender } from "../../src/senders/store.ts";
 
 /** A loopback callback receiver answering `status()`; records the bodies it accepted. */
 function receiver() {
@@ -155,6 +156,13 @@ Deno.test(
         await viewer.page.goto(`${server.url}transactions/${corr}`);
         await viewer.page.locator("#txn-props").waitFor();
         assert.equal(await viewer.page.getByRole("button", { name: "Retry callback" }).count(), 0);
+        // A sender's settings, read in fields the viewer cannot change (no form to post).
+        await addSender(deps, "viewer-check.example", { limit_day: 5 });
+        await viewer.page.goto(`${server.url}senders/viewer-check.example`);
+        const perDay = viewer.page.getByLabel("Requests per day");
+        assert.deepEqual([await perDay.isDisabled(), await perDay.inputValue()], [true, "5"]);
+        assert.equal(await viewer.page.getByLabel("Envelope signature policy").isDisabled(), true);
+        assert.equal(await viewer.page.getByRole("button", { name: "Save settings" }).count(), 0);
         await viewer.context.close();
       });
       sampler.stop();
