@@ -99,7 +99,15 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   const render = deps.extensions?.renderError;
   const onError = (err: unknown, c: Context<AppEnv>) => {
     const fallback = () => renderError(err, c, deps);
-    return render?.(err, c, fallback) ?? fallback();
+    if (!render) return fallback();
+    try {
+      return render(err, c, fallback) ?? fallback();
+    } catch (hookError) {
+      // A deployment's renderer that throws answers as if it were absent (each enclosing middleware would call it
+      // again with its own error, and the request end as an empty 500 logged as 200).
+      (c.get("log") ?? deps.log).error("renderError hook failed", { err: hookError });
+      return fallback();
+    }
   };
   app.onError(onError);
   app.notFound((c) =>

@@ -64,7 +64,9 @@ async function serve(
   let deps: Deps;
   try {
     // With HTTP isolates the main isolate joins the process bus: their wake-ups reach this queue's worker.
-    const bus = cfg.httpIsolates > 0
+    // An in-memory database is this isolate's alone (an HTTP isolate would open an empty one of its own): served
+    // here, whatever DCI_HTTP_ISOLATES says.
+    const bus = cfg.httpIsolates > 0 && cfg.dataDir !== ":memory:"
       ? { name: newBusName(), isolate: "main", isolates: cfg.httpIsolates + 1, workerOnBus: false }
       : undefined;
     deps = await openDeps(cfg, { bus, migrateOnOpen: serverMigration(cfg) });

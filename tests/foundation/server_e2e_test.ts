@@ -206,3 +206,17 @@ Deno.test({
     await Deno.remove(file);
   }
 });
+
+Deno.test({
+  name: "serve: an in-memory database is served from the main isolate whatever DCI_HTTP_ISOLATES says",
+  // The embedded database's case: with PostgreSQL every isolate reaches the one database.
+  ignore: TEST_BACKEND === "postgres",
+}, async () => {
+  const srv = await startServerProcess({ dataDir: ":memory:", env: { DCI_HTTP_ISOLATES: "1" } });
+  try {
+    equal((await getJson(`${srv.url}/readyz`)).status, 200);
+    equal((await getJson(`${srv.url}/.well-known/jwks.json`)).body.keys.length, 1);
+  } finally {
+    equal(await srv.stop("SIGTERM"), 0);
+  }
+});

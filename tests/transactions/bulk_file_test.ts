@@ -304,7 +304,7 @@ Deno.test("bulk search: runs whose page waits for a retry leave their slots to a
     (r.body.message as Json)?.transaction_id === txn &&
     ((r.body.message as Json).search_response as Json[])?.[0]?.reference_id === `${txn}-1`;
   const refused = new Set<string>();
-  // The first page of each stuck search is refused once: its retry is due 20 s later (more than the runner
+  // The first page of each stuck search is refused once: its retry is due 12 s later (more than the runner
   // sits out holding a slot), and the worker runs two bulk searches at a time.
   receiver.respond = (r) => {
     for (const txn of ["stuck-a", "stuck-b"]) {
@@ -315,7 +315,7 @@ Deno.test("bulk search: runs whose page waits for a retry leave their slots to a
     }
     return 200;
   };
-  const server = await startWorkerServer(serverEnv({ DCI_CALLBACK_RETRY_DELAYS_MS: "20000" }));
+  const server = await startWorkerServer(serverEnv({ DCI_CALLBACK_RETRY_DELAYS_MS: "12000" }));
   try {
     const alice = await createServerSender(server);
     const stuck = [];
