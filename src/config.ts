@@ -480,7 +480,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_HTTP_ISOLATES",
     default: "1",
     doc:
-      "HTTP isolates (Web Workers on one shared port); 0 = serve in the main isolate. Default 1: accepts never wait behind the queue worker, notifier and cron, which stay in the main isolate",
+      "HTTP isolates (Web Workers on one shared port); 0 = serve in the main isolate. Default 1: accepts never wait behind the queue worker, notifier and cron, which stay in the main isolate. Not with DCI_DATA_DIR=:memory: (an in-memory database is one isolate's: served from the main isolate)",
   },
   {
     key: "backupCron",
