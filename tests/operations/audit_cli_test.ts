@@ -4,20 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { runCli } from "../../src/cli/cli.ts";
-import { COMMANDS } from "../../src/cli/commands.ts";
+import { runCliIn } from "../helpers/cli.ts";
 import { osUser } from "../../src/cli/audit.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 
-async function cli(args: string[], env: Record<string, string>) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(args, COMMANDS, {
-    out: (s) => out.push(s),
-    err: (s) => err.push(s),
-    env: { DCI_LOG_LEVEL: "error", DCI_SEED_DEMO: "false", ...env },
-  });
-  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+function cli(args: string[], env: Record<string, string>) {
+  return runCliIn(args, { DCI_SEED_DEMO: "false", ...env });
 }
 
 Deno.test("CLI write commands are audited with actor cli and the OS user; audit list shows them; no secret is kept", async () => {

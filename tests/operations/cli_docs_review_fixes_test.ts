@@ -6,22 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { runCli } from "../../src/cli/cli.ts";
-import { COMMANDS } from "../../src/cli/commands.ts";
+import { runCliIn } from "../helpers/cli.ts";
 import { ConfigError, loadConfig } from "../../src/config.ts";
 import { parsePublicKey } from "../../src/senders/keys.ts";
 import { checkHeader } from "../../src/registry/csv.ts";
 
-async function cli(args: string[], dataDir: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(args, COMMANDS, {
-    out: (s) => out.push(s),
-    err: (s) => err.push(s),
-    // A loopback callback URL is allowed, so no name is ever resolved.
-    env: { DCI_LOG_LEVEL: "error", DCI_DATA_DIR: dataDir, DCI_OUTBOUND_ALLOW: "127.0.0.1" },
-  });
-  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+function cli(args: string[], dataDir: string) {
+  // A loopback callback URL is allowed, so no name is ever resolved.
+  return runCliIn(args, { DCI_DATA_DIR: dataDir, DCI_OUTBOUND_ALLOW: "127.0.0.1" });
 }
 
 const ed = generateKeyPairSync("ed25519");

@@ -5,22 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { runCli } from "../../src/cli/cli.ts";
-import { COMMANDS } from "../../src/cli/commands.ts";
+import { runCliIn } from "../helpers/cli.ts";
 import { block, table } from "../../src/cli/output.ts";
 
 function cliIn(dataDir: string) {
-  return async (...args: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(args, COMMANDS, {
-      out: (s) => out.push(s),
-      err: (s) => err.push(s),
-      // The subscription's notification URL is a loopback one, allowed here, so no name is ever resolved.
-      env: { DCI_LOG_LEVEL: "error", DCI_DATA_DIR: dataDir, DCI_OUTBOUND_ALLOW: "127.0.0.1" },
-    });
-    return { code, stdout: out.join("\n"), stderr: err.join("\n") };
-  };
+  // The subscription's notification URL is a loopback one, allowed here, so no name is ever resolved.
+  return (...args: string[]) => runCliIn(args, { DCI_DATA_DIR: dataDir, DCI_OUTBOUND_ALLOW: "127.0.0.1" });
 }
 
 /** Runs a command with --json, asserts exit 0 and one JSON document on stdout, and returns it. */

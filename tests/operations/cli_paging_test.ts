@@ -1,20 +1,14 @@
 /** The CLI's lists page by keyset: a full page says how to go on, and `--before` goes on from it. */
 import assert from "node:assert/strict";
-import { runCli } from "../../src/cli/cli.ts";
-import { COMMANDS } from "../../src/cli/commands.ts";
+import { runCliIn } from "../helpers/cli.ts";
 
 Deno.test("subscription, notification and txn lists: a full page notes '(more: --before N)', and --before pages on", async () => {
   const dataDir = await Deno.makeTempDir();
+  const env = { DCI_DATA_DIR: dataDir, DCI_OUTBOUND_ALLOW: "127.0.0.1" };
   const cli = async (...args: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(args, COMMANDS, {
-      out: (s) => out.push(s),
-      err: (s) => err.push(s),
-      env: { DCI_LOG_LEVEL: "error", DCI_DATA_DIR: dataDir, DCI_OUTBOUND_ALLOW: "127.0.0.1" },
-    });
-    assert.equal(code, 0, `${args.join(" ")}: ${err.join("\n")}`);
-    return { stdout: out.join("\n"), stderr: err.join("\n") };
+    const r = await runCliIn(args, env);
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    return r;
   };
   try {
     await cli("migrate");
@@ -50,11 +44,7 @@ Deno.test("subscription, notification and txn lists: a full page notes '(more: -
     // The same flag on the other two lists (nothing to page here: no note).
     assert.equal((await cli("notification", "list", "--before", "5")).stderr, "");
     assert.equal(JSON.parse((await cli("txn", "list", "--before", "5", "--json")).stdout).next_before, null);
-    const bad = await runCli(["txn", "list", "--before", "x"], COMMANDS, {
-      out: () => {},
-      err: () => {},
-      env: { DCI_DATA_DIR: dataDir },
-    });
+    const bad = (await runCliIn(["txn", "list", "--before", "x"], env)).code;
     assert.equal(bad, 2);
   } finally {
     await Deno.remove(dataDir, { recursive: true });

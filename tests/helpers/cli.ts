@@ -1,0 +1,18 @@
+/** The CLI run in this process (no subprocess): its exit code and what it printed. */
+import { runCli } from "../../src/cli/cli.ts";
+import { COMMANDS } from "../../src/cli/commands.ts";
+
+/** Runs `args` with `env` as the whole environment (logs at error unless it says otherwise). */
+export async function runCliIn(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, COMMANDS, {
+    out: (s) => out.push(s),
+    err: (s) => err.push(s),
+    env: { DCI_LOG_LEVEL: "error", ...env },
+  });
+  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
