@@ -1,18 +1,10 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { runCli } from "../../src/cli/cli.ts";
-import { COMMANDS } from "../../src/cli/commands.ts";
+import { runCliIn } from "../helpers/cli.ts";
 import { runCliProcess } from "../helpers/server.ts";
 import { RUN_FLAGS, taskV8Flags } from "../helpers/runtime.ts";
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(args, COMMANDS, {
-    out: (s) => out.push(s),
-    err: (s) => err.push(s),
-    env: { DCI_LOG_LEVEL: "error", ...env },
-  });
-  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+function cli(args: string[], env: Record<string, string> = {}) {
+  return runCliIn(args, env);
 }
 
 Deno.test("dci-server --help lists the commands and exits 0; each command has --help", async () => {
