@@ -15,6 +15,7 @@ import { startServer as serveHttp } from "./server.ts";
 import { runStartupTasks } from "./startup.ts";
 import { type Background, startBackground } from "./jobs/background.ts";
 import { guardStrayConnectionResets } from "./net/stray_resets.ts";
+import { assertBackupDirWritable } from "./jobs/backup_schedule.ts";
 import { assertPortFree } from "./net/port_guard.ts";
 import { holdServeLock } from "./db/data_dir_lock.ts";
 import { servedRegistries } from "./actions/registries.ts";
@@ -77,6 +78,8 @@ export async function startServer(options: StartOptions = {}): Promise<DciServer
   for (const profile of options.extensions?.registries ?? []) {
     if (profileOf(profile.name) !== profile) registerProfile(profile);
   }
+  // As serve: a backup dir DCI_BACKUP_CRON cannot write stops the start, not every night's backup.
+  await assertBackupDirWritable(config);
   // Held while serving, as `dci-server serve` holds it, so that `restore` refuses to replace the database.
   if (config.dataDir !== ":memory:") await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = config.dataDir === ":memory:"

@@ -28,6 +28,12 @@ export function createWorker(deps: Deps, options: WorkerOverrides = {}): TxnWork
   return createTxnWorker(deps, {
     bulkLookup,
     ...options,
-    processors: { ...PROCESSORS, ...options.processors },
+    // Only the processors given: `{ search: undefined }` (a deployment's switch left off) keeps the stock one.
+    processors: {
+      ...PROCESSORS,
+      ...Object.fromEntries(
+        Object.entries(options.processors ?? {}).filter(([, p]) => typeof p === "function"),
+      ),
+    },
   });
 }

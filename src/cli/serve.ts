@@ -5,7 +5,7 @@
  * never in an HTTP isolate.
  */
 import { CliFailure, type Command } from "./cli.ts";
-import { closeDeps, dataPaths, type Deps, openDeps, serverMigration } from "../deps.ts";
+import { closeDeps, type Deps, openDeps, serverMigration } from "../deps.ts";
 import { flushLogBuffer } from "../obs/log_buffer.ts";
 import type { RunningServer } from "../server.ts";
 import { runStartupTasks } from "../startup.ts";
@@ -25,7 +25,7 @@ import {
 } from "../db/data_dir_lock.ts";
 import { loadTlsPair, TlsFileError, type TlsPair } from "../net/tls.ts";
 import type { Config } from "../config.ts";
-import { backupSchedules } from "../jobs/backup_schedule.ts";
+import { assertBackupDirWritable, BackupDirError } from "../jobs/backup_schedule.ts";
 
 /** The serve command (the default). */
 export const serveCommand: Command = {
@@ -239,26 +239,13 @@ function warnWithoutWorker(deps: Deps): void {
   }
 }
 
-/**
- * With DCI_BACKUP_CRON, on the process whose worker runs it: the backup dir is made and written to now, so a
- * read-only (systemd's ReadWritePaths= left out) or mistyped one stops the start naming it, rather than failing
- * every night's backup from the first.
- */
+/** The backup dir check (src/jobs/backup_schedule.ts) as a start failure with exit 2. */
 async function checkBackupDir(cfg: Config): Promise<void> {
-  if (!cfg.worker || backupSchedules(cfg).length === 0) return;
-  const dir = dataPaths(cfg).backups;
-  const probe = `${dir}/.write-check-${Deno.pid}`;
   try {
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    await Deno.writeTextFile(probe, "");
-    await Deno.remove(probe);
+    await assertBackupDirWritable(cfg);
   } catch (err) {
-    throw new CliFailure(
-      `the backup dir ${dir} (DCI_BACKUP_DIR, where DCI_BACKUP_CRON writes) cannot be written: ${
-        (err as Error).message
-      }`,
-      2,
-    );
+    if (err instanceof BackupDirError) throw new CliFailure(err.message, 2);
+    throw err;
   }
 }
 

@@ -56,3 +56,28 @@ export function backupSchedules(config: Config): Schedule[] {
   if (!config.backupCron || config.dataDir === ":memory:") return [];
   return [{ name: "database backup", schedule: config.backupCron, run: runScheduledBackup }];
 }
+
+/** The backup dir of DCI_BACKUP_CRON cannot be made or written. */
+export class BackupDirError extends Error {}
+
+/**
+ * With DCI_BACKUP_CRON, on the process whose worker runs it: the backup dir is made and written to now, so a
+ * read-only (systemd's ReadWritePaths= left out) or mistyped one stops the start naming it (BackupDirError),
+ * rather than failing every night's backup from the first.
+ */
+export async function assertBackupDirWritable(cfg: Config): Promise<void> {
+  if (!cfg.worker || backupSchedules(cfg).length === 0) return;
+  const dir = dataPaths(cfg).backups;
+  const probe = `${dir}/.write-check-${Deno.pid}`;
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  } catch (err) {
+    throw new BackupDirError(
+      `the backup dir ${dir} (DCI_BACKUP_DIR, where DCI_BACKUP_CRON writes) cannot be written: ${
+        (err as Error).message
+      }`,
+    );
+  }
+}

@@ -148,3 +148,25 @@ Deno.test("startServer(): a start that fails after the worker started stops it (
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("startServer(): a backup dir DCI_BACKUP_CRON cannot write stops the start, as serve's does", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dci-start-backup-" });
+  try {
+    await Deno.writeTextFile(`${dir}/blocked`, "");
+    await assert.rejects(
+      startServer({
+        config: loadConfig({}, {
+          DCI_DATA_DIR: `${dir}/data`,
+          DCI_PORT: "0",
+          DCI_LOG_LEVEL: "error",
+          DCI_BACKUP_CRON: "0 3 * * *",
+          DCI_BACKUP_DIR: `${dir}/blocked/backups`,
+        }),
+        log: silentLogger,
+      }),
+      /the backup dir .*blocked\/backups .*cannot be written/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { harness, searchMessage } from "./support.ts";
+import { createWorker } from "../../src/actions/worker.ts";
 
 Deno.test("worker.stop(): the callback under way ends and is recorded; nothing is claimed after the stop", async () => {
   const h = await harness();
@@ -33,6 +34,22 @@ Deno.test("worker.stop(): the callback under way ends and is recorded; nothing i
     assert.equal(await state(first), "callback_sent", "the callback under way finished and was recorded");
     assert.equal(h.http.sent.length, 1);
     assert.equal(await state(second), "pending", "no claim after the stop: the next start's sweep takes it");
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("createWorker(): a processor given as undefined (a deployment's switch left off) keeps the stock one", async () => {
+  const h = await harness();
+  try {
+    const worker = createWorker(h.deps, { processors: { search: undefined } });
+    const ack = await h.post("/registry/search", searchMessage("t-1"));
+    assert.equal(ack.status, 202);
+    await h.deps.queue.deliverDue((m) => worker.handle(Number(m.id)));
+    const row = await h.deps.storage.transactions.getByCorrelationId(
+      (ack.body.message as { correlation_id: string }).correlation_id,
+    );
+    assert.equal(row?.state, "callback_sent", JSON.stringify(row?.process_error));
   } finally {
     h.close();
   }
