@@ -68,12 +68,7 @@ async function targetId(c: Context<AppEnv>, from: IdSource, body: unknown): Prom
   if ("params" in from) return `${c.req.param(from.params[0])}/${c.req.param(from.params[1])}`;
   if ("body" in from) return stringField(body, from.body);
   // The answer may carry a secret (a new client's): only the one named field is read from it.
-  if (!(c.res.headers.get("content-type") ?? "").includes("json")) return undefined;
-  try {
-    return stringField(await c.res.clone().json(), from.answer);
-  } catch {
-    return undefined;
-  }
+  return stringField(await jsonAnswer(c), from.answer);
 }
 
 /** The named fields of the (JSON) answer, under their detail names; only those are read from it. */
@@ -81,19 +76,23 @@ async function answerFields(
   c: Context<AppEnv>,
   names: Record<string, string>,
 ): Promise<Record<string, unknown>> {
-  if (!(c.res.headers.get("content-type") ?? "").includes("json")) return {};
-  let answer: unknown;
-  try {
-    answer = await c.res.clone().json();
-  } catch {
-    return {};
-  }
+  const answer = await jsonAnswer(c);
   const out: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(names)) {
     const v = answer && typeof answer === "object" ? (answer as Record<string, unknown>)[field] : undefined;
     if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out[name] = v;
   }
   return out;
+}
+
+/** The answer's JSON body (a copy: the answer itself is still sent), or undefined when it has none. */
+async function jsonAnswer(c: Context<AppEnv>): Promise<unknown> {
+  if (!(c.res.headers.get("content-type") ?? "").includes("json")) return undefined;
+  try {
+    return await c.res.clone().json();
+  } catch {
+    return undefined;
+  }
 }
 
 function stringField(obj: unknown, name: string): string | undefined {

@@ -10,6 +10,7 @@ import { openStorage } from "../deps.ts";
 import { auditDetail } from "../audit/log.ts";
 import { targetKindOf } from "../audit/api_actions.ts";
 import type { Printer } from "./output.ts";
+import { noteMore } from "./paging.ts";
 
 /**
  * How one write command is recorded: its action (the target kind is the admin API's for it: targetKindOf), where
@@ -116,10 +117,12 @@ function audited(command: Command, of: CliAction | ((input: CommandInput) => Cli
       const spec = typeof of === "function" ? of(input) : of;
       // The result the command printed (its `done` document), for the id of what it created.
       let result: unknown;
-      const print = { ...input.print, json: input.print.json } as Printer;
-      print.done = (line, doc, options) => {
-        result = doc;
-        input.print.done(line, doc, options);
+      const print: Printer = {
+        ...input.print,
+        done: (line, doc, options) => {
+          result = doc;
+          input.print.done(line, doc, options);
+        },
       };
       const run = { ...input, print };
       let code;
@@ -263,7 +266,7 @@ const listCommand: Command = {
         ["id", "at", "source", "actor", "action", "target_kind", "target_id", "detail"],
         page,
       );
-      if (page.next_before !== null) print.note(`(more: --before ${page.next_before})`);
+      noteMore(print, page.next_before);
     });
   },
 };

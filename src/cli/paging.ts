@@ -30,5 +30,10 @@ export function printPage<T extends { id: number }>(
 ): void {
   const next = rows.length === limit ? rows[rows.length - 1].id : null;
   show(rows, { next_before: next });
+  noteMore(print, next);
+}
+
+/** Tells people a list goes on (stderr; nothing under --json, whose document has `next_before`). */
+export function noteMore(print: Printer, next: number | null): void {
   if (next !== null) print.note(`(more: --before ${next})`);
 }

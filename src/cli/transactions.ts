@@ -1,7 +1,7 @@
 /** `dci-server txn list|show|retry`: inspect async transactions and retry a failed callback. */
 import { CliFailure, type Command, type CommandTree, UsageError } from "./cli.ts";
 import { withDeps } from "./system.ts";
-import { BEFORE_OPTION, beforeOf } from "./paging.ts";
+import { BEFORE_OPTION, beforeOf, noteMore } from "./paging.ts";
 import { TXN_ACTIONS, TXN_STATES } from "../transactions/states.ts";
 import {
   detail,
@@ -59,7 +59,7 @@ const txnList: Command = {
         "last_error",
         "created_at",
       ], page);
-      if (page.next_before !== null) print.note(`(more: --before ${page.next_before})`);
+      noteMore(print, page.next_before);
     });
   },
 };
