@@ -1,4 +1,5 @@
 /** The CLI run in this process (no subprocess): its exit code and what it printed. */
+import { equal } from "node:assert/strict";
 import { runCli } from "../../src/cli/cli.ts";
 import { COMMANDS } from "../../src/cli/commands.ts";
 
@@ -15,4 +16,14 @@ export async function runCliIn(
     env: { DCI_LOG_LEVEL: "error", ...env },
   });
   return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+
+/** runCliIn, asserting exit 0 (the failure names the command and its stderr). */
+export async function runCliOk(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ stdout: string; stderr: string }> {
+  const r = await runCliIn(args, env);
+  equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+  return r;
 }

@@ -335,6 +335,13 @@ Deno.test("purgeExpiredAudit() deletes entries older than DCI_AUDIT_RETENTION_DA
   }
 });
 
+/** The detail of an audit row as stored (bounded by auditValues). */
+function storedDetail(detail: Record<string, unknown>) {
+  return JSON.parse(
+    auditValues({ source: "api", actor: { kind: "token", id: "t" }, action: "a", detail }, 0)[7],
+  );
+}
+
 Deno.test("a detail over 1,024 characters drops its longest values first and keeps the field names and short values", () => {
   const fields = Array.from({ length: 13 }, (_, i) => `field_${i}`);
   const detail = {
@@ -346,9 +353,7 @@ Deno.test("a detail over 1,024 characters drops its longest values first and kee
     status: 201,
     scopes: Array.from({ length: 16 }, (_, i) => `scope.number.${i}.${"x".repeat(20)}`),
   };
-  const stored = JSON.parse(
-    auditValues({ source: "api", actor: { kind: "token", id: "t" }, action: "a", detail }, 0)[7],
-  );
+  const stored = storedDetail(detail);
   assert.ok(JSON.stringify(stored).length <= MAX_DETAIL_CHARS);
   // The scopes list (the longest value) went; the rest fits.
   assert.deepEqual(stored, {
@@ -362,9 +367,7 @@ Deno.test("a detail over 1,024 characters drops its longest values first and kee
   });
   // Only names left when even they do not fit with anything else: as many as fit.
   const many = { fields: Array.from({ length: 32 }, (_, i) => `${"f".repeat(60)}${i}`) };
-  const names = JSON.parse(
-    auditValues({ source: "api", actor: { kind: "token", id: "t" }, action: "a", detail: many }, 0)[7],
-  );
+  const names = storedDetail(many);
   assert.equal(names.truncated, true);
   assert.ok(names.fields.length > 5 && names.fields.length < 32);
   assert.deepEqual(names.fields, many.fields.slice(0, names.fields.length));

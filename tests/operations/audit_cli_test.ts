@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { runCliIn } from "../helpers/cli.ts";
+import { runCliIn, runCliOk } from "../helpers/cli.ts";
 import { osUser } from "../../src/cli/audit.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 
@@ -16,11 +16,7 @@ Deno.test("CLI write commands are audited with actor cli and the OS user; audit 
   const dataDir = await Deno.makeTempDir();
   const keyFile = await Deno.makeTempFile({ suffix: ".pem" });
   const env = { DCI_DATA_DIR: dataDir };
-  const run = async (...args: string[]) => {
-    const r = await cli(args, env);
-    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const run = async (...args: string[]) => (await runCliOk(args, { DCI_SEED_DEMO: "false", ...env })).stdout;
   try {
     const pem = generateKeyPairSync("ed25519").publicKey.export({ format: "pem", type: "spki" }) as string;
     await Deno.writeTextFile(keyFile, pem);
@@ -188,11 +184,7 @@ Deno.test("an import that fails part way after writing is audited with its exit 
 Deno.test("CLI audit rows name what a command created or acted on; a failed audit insert warns and keeps the exit code", async () => {
   const dataDir = await Deno.makeTempDir();
   const env = { DCI_DATA_DIR: dataDir, DCI_OUTBOUND_ALLOW: "127.0.0.1" };
-  const run = async (...args: string[]) => {
-    const r = await cli(args, env);
-    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const run = async (...args: string[]) => (await runCliOk(args, { DCI_SEED_DEMO: "false", ...env })).stdout;
   try {
     await run("registry", "seed", "--demo", "3", "--registry", "crvs");
     await run("sender", "add", "p1", "--callback-url", "http://127.0.0.1:9");

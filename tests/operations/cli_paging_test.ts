@@ -1,15 +1,11 @@
 /** The CLI's lists page by keyset: a full page says how to go on, and `--before` goes on from it. */
 import assert from "node:assert/strict";
-import { runCliIn } from "../helpers/cli.ts";
+import { runCliIn, runCliOk } from "../helpers/cli.ts";
 
 Deno.test("subscription, notification and txn lists: a full page notes '(more: --before N)', and --before pages on", async () => {
   const dataDir = await Deno.makeTempDir();
   const env = { DCI_DATA_DIR: dataDir, DCI_OUTBOUND_ALLOW: "127.0.0.1" };
-  const cli = async (...args: string[]) => {
-    const r = await runCliIn(args, env);
-    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-    return r;
-  };
+  const cli = (...args: string[]) => runCliOk(args, env);
   try {
     await cli("migrate");
     await cli("sender", "add", "p1", "--callback-url", "http://127.0.0.1:9");
