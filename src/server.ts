@@ -67,6 +67,9 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
   let onIdle: (() => void) | undefined;
   // Deno's server.shutdown() cuts request bodies still being uploaded, so in-flight requests are counted here
   // and the server is only shut down once they have been answered (or the bound has passed).
+  // Served over TLS itself (not behind a terminating proxy): browsers are told to keep to HTTPS for a year. Not
+  // includeSubDomains: other hosts under the same name are not ours to bind.
+  const hsts = options.tls ? "max-age=31536000" : undefined;
   const handler = async (req: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
     if (draining) {
       const requestId = requestIdOf(req);
@@ -84,6 +87,7 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
           "x-dci-isolate": isolate,
           "x-content-type-options": "nosniff",
           "x-request-id": requestId,
+          ...(hsts ? { "strict-transport-security": hsts } : {}),
         },
       });
     }
@@ -92,6 +96,7 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
       const res = await app.fetch(req, info);
       try {
         res.headers.set("x-dci-isolate", isolate);
+        if (hsts) res.headers.set("strict-transport-security", hsts);
       } catch { /* immutable headers: the answer matters more than the label */ }
       return res;
     } finally {

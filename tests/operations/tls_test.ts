@@ -140,6 +140,13 @@ Deno.test("startServer() of src/mod.ts serves HTTPS with DCI_TLS_CERT/KEY and re
   try {
     match(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
     equal(await getTrusting(`${server.url}/healthz`, c.one.caPem), 200);
+    // Served over TLS itself: browsers are told to keep to HTTPS (an error answer too).
+    const client = Deno.createHttpClient({ caCerts: [c.one.caPem] });
+    const res = await fetch(`${server.url}/no-such-page`, { client });
+    await res.body?.cancel();
+    client.close();
+    equal(res.status, 404);
+    equal(res.headers.get("strict-transport-security"), "max-age=31536000");
     await Deno.copyFile(c.two.certPath, c.cert);
     await Deno.copyFile(c.two.keyPath, c.key);
     await server.reloadTls!();

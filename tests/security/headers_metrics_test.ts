@@ -104,6 +104,8 @@ Deno.test("DCI_METRICS_LISTEN serves /metrics (behind its token) on its own addr
     const res = await fetch(metricsUrl, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+    // Plain HTTP (TLS, if any, ends at a proxy in front): no HSTS of ours.
+    assert.equal(res.headers.get("strict-transport-security"), null);
     // Every isolate's figures: the healthz requests were spread over both HTTP isolates.
     assert.match(
       await res.text(),
