@@ -13,8 +13,7 @@ import { RequestHeader } from "../dci/schemas.ts";
 import { checkNotEncrypted, checkVersion } from "../dci/header_rules.ts";
 import { isHeaderSafeId } from "../dci/limits.ts";
 import { formatIssues } from "../http/errors.ts";
-import { admitUpload, authenticateUpload, type UploadAuth } from "../auth/upload_auth.ts";
-import { countRefused } from "../auth/middleware.ts";
+import { admitUpload, authenticateUpload, refusedAfterBearer, type UploadAuth } from "../auth/upload_auth.ts";
 import { BulkFileError } from "../transactions/bulk_file.ts";
 import {
   receiveUpload,
@@ -101,17 +100,15 @@ async function receiveAndAccept(
       maxMs: deps.config.replayWindowSeconds * 1000,
     });
   } catch (err) {
-    if (err instanceof UploadDigestMismatch) {
-      // As a JSON request's digest mismatch: 401, and counted against the sender like any refused signature.
-      await countRefused(deps, auth.bearer);
-      throw new DciError("err.signature.invalid", `HTTP message signature: ${err.message}`);
-    }
-    if (!(err instanceof BulkFileError)) throw err;
-    if (err.code === "rjct.total_count.limit_exceeded") throw new DciRejection(err.code, err.message);
-    throw new DciError(err.code, `Bulk search file refused: ${err.message}`, { status: err.status });
+    // Refusals of the file (a digest mismatch, malformed, over the cap) count against the sender as a JSON
+    // request's do.
+    return await refusedAfterBearer(deps, auth.bearer, uploadError(err));
   }
+  let headerChecked = false;
   try {
     const { header, transactionId } = uploadHeader(upload);
+    headerChecked = true;
+    // Counts its own refusals (a replayed message_id, a stale message_ts, a foreign sender_id).
     const limitHeaders = await admitUpload(deps, auth, header);
     const logFields = c.get("logFields");
     Object.assign(logFields ?? {}, { transaction_id: transactionId, items: upload.items });
@@ -127,8 +124,19 @@ async function receiveAndAccept(
     return c.json(res.ack, 202);
   } catch (err) {
     await deps.storage.spools.remove(upload.spool);
+    if (!headerChecked) return await refusedAfterBearer(deps, auth.bearer, err);
     throw err;
   }
+}
+
+/** The answer to a failed receive: a digest mismatch as a JSON request's (401), a refused file as its code. */
+function uploadError(err: unknown): unknown {
+  if (err instanceof UploadDigestMismatch) {
+    return new DciError("err.signature.invalid", `HTTP message signature: ${err.message}`);
+  }
+  if (!(err instanceof BulkFileError)) return err;
+  if (err.code === "rjct.total_count.limit_exceeded") return new DciRejection(err.code, err.message);
+  return new DciError(err.code, `Bulk search file refused: ${err.message}`, { status: err.status });
 }
 
 /** The upload's FileInfo action and DCI header part, checked as a JSON request's would be. */

@@ -133,7 +133,7 @@ export async function countRefused(deps: Deps, bearer: BearerAuth): Promise<void
  * (4xx, or a header rejection such as a duplicate message_id), not a 429 (already the limit's answer), not a
  * fault of this server (5xx, a storage fault).
  */
-function countsAgainstLimits(err: unknown): boolean {
+export function countsAgainstLimits(err: unknown): boolean {
   if (err instanceof DciRejection) return true;
   return err instanceof DciError && err.status >= 400 && err.status < 500 && err.status !== 429;
 }

@@ -13,7 +13,7 @@ import { checkUploadSignature, type VerifiedBy } from "./signature_check.ts";
 import { admit } from "./admission.ts";
 import { rateLimitHeaders } from "../senders/rate_limit.ts";
 import { checkReceiverId } from "../dci/header_rules.ts";
-import { countRefused, requestUrl, type Scope, tooManyRequests } from "./middleware.ts";
+import { countRefused, countsAgainstLimits, requestUrl, type Scope, tooManyRequests } from "./middleware.ts";
 
 /** Who an upload speaks for, and the Content-Digest its body must match (when signed). */
 export interface UploadAuth {
@@ -40,10 +40,7 @@ export async function authenticateUpload(deps: Deps, c: Context<AppEnv>, scope: 
     deps,
     { method: c.req.method, url: requestUrl(c, deps.config), headers: c.req.raw.headers },
     bearer,
-  ).catch(async (err) => {
-    await countRefused(deps, bearer);
-    throw err;
-  });
+  ).catch((err) => refusedAfterBearer(deps, bearer, err));
   return {
     bearer,
     verified,
@@ -61,18 +58,33 @@ export async function admitUpload(
 ): Promise<Record<string, string>> {
   // The body took a while: a token, client or sender revoked or disabled meanwhile counts.
   const bearer = await auth.recheck();
-  if (header.sender_id !== bearer.senderId) {
-    throw new DciError(
-      "err.request.forbidden",
-      `header.sender_id "${header.sender_id}" is not the token's sender "${bearer.senderId}"`,
-    );
+  let decision;
+  try {
+    if (header.sender_id !== bearer.senderId) {
+      throw new DciError(
+        "err.request.forbidden",
+        `header.sender_id "${header.sender_id}" is not the token's sender "${bearer.senderId}"`,
+      );
+    }
+    checkReceiverId(deps.config, header.receiver_id);
+    decision = await admit(deps, bearer.senderId, bearer.limits, header, auth.startedAt);
+  } catch (err) {
+    return await refusedAfterBearer(deps, bearer, err);
   }
-  checkReceiverId(deps.config, header.receiver_id);
-  const decision = await admit(deps, bearer.senderId, bearer.limits, header, auth.startedAt);
   const headers = rateLimitHeaders(decision, bearer.limits, deps.clock.now());
   if (!decision.allowed) {
     deps.senderBackoff.note(bearer.senderId, bearer.limits, decision, deps.clock.now());
     throw tooManyRequests(bearer.senderId, decision, headers);
   }
   return headers;
+}
+
+/**
+ * Throws `err`, an upload's refusal after its bearer check, having counted it against the sender's limits when it
+ * is the upload's own fault (as a JSON request's is, src/auth/middleware.ts): a sender re-sending a bad file, an
+ * unsigned one or a replayed header reaches its limit and the back-off, not an unbounded run of reads.
+ */
+export async function refusedAfterBearer(deps: Deps, bearer: BearerAuth, err: unknown): Promise<never> {
+  if (countsAgainstLimits(err)) await countRefused(deps, bearer);
+  throw err;
 }

@@ -348,7 +348,8 @@ Deno.test("bulk search: unsigned, malformed, over-cap and digest-mismatched uplo
   const receiver = startReceiver();
   const server = await startWorkerServer(serverEnv({ DCI_BULK_MAX_ITEMS: "50" }));
   try {
-    const alice = await createServerSender(server);
+    // One request a minute per refused case below: each counts against the sender, as a JSON request's refusal does.
+    const alice = await createServerSender(server, { limit_minute: 7 });
     const url = `${server.url}/registry/search`;
     const good = fileText("csv", lookups(10, "ok"));
     const form = (file: string, format: "csv" | "json" = "csv") =>
@@ -417,6 +418,9 @@ Deno.test("bulk search: unsigned, malformed, over-cap and digest-mismatched uplo
         assert.match(String((message.error as Json).message), /Content-Digest/);
       }
     }
+    // The seven refusals spent the sender's minute: the good file is refused 429.
+    const spent = await form(good).then((f) => postBulk(url, alice, f));
+    assert.equal(spent.status, 429, JSON.stringify(spent.body));
     const stored = await adminGet(server, "/transactions?limit=50");
     assert.deepEqual(stored.items, []);
     assert.deepEqual(await spoolsLeft(server), [], "no spool file is left behind");
