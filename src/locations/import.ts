@@ -26,7 +26,7 @@ const CSV_PLAIN = new Set(["code", "name", "level", "parent_code", "parent"]);
 export function checkLocationHeader(header: string[]): string[] {
   const cols = header.map((h) => h.trim().replace(/^\uFEFF/, ""));
   for (const c of cols) {
-    if (CSV_PLAIN.has(c.toLowerCase()) || /^id\.[A-Za-z0-9._:-]{1,64}$/.test(c)) continue;
+    if (CSV_PLAIN.has(c.toLowerCase()) || /^id\.[A-Za-z0-9._:-]{1,64}$/i.test(c)) continue;
     throw new Error(
       `CSV column "${c.slice(0, 64)}" is not a locations column: use code, name, level, parent_code ` +
         `(or parent) and id.<NAME>`,
@@ -123,17 +123,22 @@ export async function readPlaces(
 ): Promise<ReadResult> {
   const report = emptyReport();
   const places: LinedPlace[] = [];
+  /** The codes of rows refused on their own, with their line (first of each). */
+  const refusedRows = new Map<string, number>();
   for await (const row of rows) {
     if (++report.read > MAX_PLACES) throw new Error(`more than ${MAX_PLACES} places in the file`);
     if (row.error !== undefined) reject(report, row.line, row.error);
     else {
       const r = readPlace(row.raw);
-      if ("errors" in r) reject(report, row.line, r.errors.join("; "));
-      else places.push({ line: row.line, place: r.place });
+      if ("place" in r) places.push({ line: row.line, place: r.place });
+      else {
+        reject(report, row.line, r.errors.join("; "));
+        if (r.code !== undefined && !refusedRows.has(r.code)) refusedRows.set(r.code, row.line);
+      }
     }
     if (report.read % 1000 === 0) onProgress?.(report);
   }
-  for (const r of checkHierarchy(places)) reject(report, r.line, r.reason);
+  for (const r of checkHierarchy(places, refusedRows)) reject(report, r.line, r.reason);
   report.rejected.sort((a, b) => a.line - b.line);
   return { places, report };
 }

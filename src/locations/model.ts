@@ -3,6 +3,7 @@
  * another server's locations.json) becomes one, and the checks across rows (unique codes, known parents, a
  * parent one or more levels above its child). Pure: the store and the import read from here.
  */
+import { nfc } from "../registry/attributes.ts";
 
 /** The levels of the hierarchy, top first; the names are the spdci Address fields they fill. */
 export const LEVELS = ["country", "region", "sub_region", "locality"] as const;
@@ -61,10 +62,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** A text field trimmed and in NFC, as records' names are (`locality` is matched against a place's name). */
 function text(v: unknown, field: string, errors: string[]): string | undefined {
   if (v === undefined || v === null || v === "") return undefined;
   if (typeof v !== "string") return void errors.push(`${field}: expected a string`);
-  return v.trim();
+  return nfc(v.trim()) || undefined;
 }
 
 function level(v: string | undefined, field: string, errors: string[]): Level | undefined {
@@ -117,7 +119,7 @@ function placeCode(raw: Record<string, unknown>, lvl: Level | undefined): unknow
  * `{code, name, level, parent_code, identifiers}` or a `Place` (`@type`, `id`/`identifier[]`, `name`,
  * `additional_type`, `contained_in_place`/`containedInPlace`), as another server's locations.json lists them.
  */
-export function readPlace(raw: unknown): { place: Place } | { errors: string[] } {
+export function readPlace(raw: unknown): { place: Place } | { errors: string[]; code?: string } {
   if (!isObject(raw)) return { errors: ["expected an object"] };
   const errors: string[] = [];
   const isPlace = raw["@type"] !== undefined || "contained_in_place" in raw || "containedInPlace" in raw ||
@@ -162,7 +164,8 @@ export function readPlace(raw: unknown): { place: Place } | { errors: string[] }
   // A Place lists its own code among its identifiers: keep only the others.
   if (lvl) ids = ids.filter((i) => !(i.name === codeIdentifierName(lvl) && i.identifier === code));
   if (ids.length > MAX_PLACE_IDENTIFIERS) errors.push(`identifiers: more than ${MAX_PLACE_IDENTIFIERS}`);
-  if (errors.length > 0) return { errors };
+  // A refused row's code, when it has a good one: its children are then told their parent was refused.
+  if (errors.length > 0) return code !== undefined && CODE.test(code) ? { errors, code } : { errors };
   return { place: { code: code!, name: name!, level: lvl!, parent, identifiers: ids } };
 }
 
@@ -177,7 +180,10 @@ export interface LinedPlace {
  * parent not above its child. Returns the refusals (line, reason); the places left form a hierarchy (every
  * parent present and higher, so no cycle).
  */
-export function checkHierarchy(places: readonly LinedPlace[]): Array<{ line: number; reason: string }> {
+export function checkHierarchy(
+  places: readonly LinedPlace[],
+  refusedRows: ReadonlyMap<string, number> = new Map(),
+): Array<{ line: number; reason: string }> {
   const byCode = new Map<string, LinedPlace>();
   const refused: Array<{ line: number; reason: string }> = [];
   for (const p of places) {
@@ -194,7 +200,10 @@ export function checkHierarchy(places: readonly LinedPlace[]): Array<{ line: num
       if (bad.has(p) || p.place.parent === null) continue;
       const parent = byCode.get(p.place.parent);
       let reason: string | undefined;
-      if (!parent) reason = `parent_code "${p.place.parent}": no such place in the file`;
+      const refusedRow = refusedRows.get(p.place.parent);
+      if (!parent && refusedRow !== undefined) {
+        reason = `parent_code "${p.place.parent}": that place (line ${refusedRow}) is refused`;
+      } else if (!parent) reason = `parent_code "${p.place.parent}": no such place in the file`;
       else if (bad.has(parent)) {
         reason = `parent_code "${p.place.parent}": that place (line ${parent.line}) is refused`;
       } else if (rank(parent.place.level) >= rank(p.place.level)) {
