@@ -131,7 +131,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_REGISTRIES",
     default: "all",
     doc:
-      "Registries this server serves: a comma list of social, crvs, fr, dr, ibr (and any a deployment adds), or all (every registry this binary has). The others answer 404 with an ERR ACK on all their paths; an unknown name is refused at start",
+      "Registries this server serves: a comma list of social, crvs, fr, dr, ibr, or all (every registry this binary has); a deployment's own registries (startServer) are served whatever it says. The others answer 404 with an ERR ACK on all their paths; an unknown name is refused at start",
   },
   {
     key: "defaultRegistry",
