@@ -96,6 +96,15 @@ export async function startServer(options: StartOptions = {}): Promise<DciServer
     lock?.release();
     throw err;
   }
+  // Hooks of the async work given to a process that runs none: another process's worker does it, without them.
+  const workerHooks = (["processors", "notificationFields"] as const).filter((k) =>
+    options.extensions?.[k] !== undefined
+  );
+  if (!config.worker && workerHooks.length > 0) {
+    deps.log.warn("DCI_WORKER=false: this process runs no async work, so these hooks are not used", {
+      hooks: workerHooks,
+    });
+  }
   // As serve: a connection reset the HTTP client raises outside its request is logged, and never ends the process.
   const unguard = guardStrayConnectionResets(deps.log);
   let background: Background | undefined;

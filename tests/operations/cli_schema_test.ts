@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { dataDirSql, runCliProcess, startServerProcess } from "../helpers/server.ts";
 import { TEST_BACKEND } from "../helpers/storage.ts";
-import { loadConfig, startServer } from "../../src/mod.ts";
+import { loadConfig, PROCESSORS, startServer } from "../../src/mod.ts";
 import { createLogger, silentLogger } from "../../src/obs/log.ts";
 
 Deno.test("a CLI command refuses (exit 2) a database with migrations pending and leaves it unmigrated", async () => {
@@ -147,6 +147,23 @@ Deno.test("startServer(): a start that fails after the worker started stops it (
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
+});
+
+Deno.test("startServer(): async-work hooks given with DCI_WORKER=false are named in a warning (another process's worker runs without them)", async () => {
+  const lines: string[] = [];
+  const server = await startServer({
+    config: loadConfig({}, {
+      DCI_DATA_DIR: ":memory:",
+      DCI_PORT: "0",
+      DCI_WORKER: "false",
+      DCI_SEED_DEMO: "false",
+    }),
+    log: createLogger("warn", { sink: (l) => lines.push(l) }),
+    extensions: { processors: { search: PROCESSORS.search }, routes: () => {} },
+  });
+  await server.stop();
+  const warned = lines.map((l) => JSON.parse(l)).filter((l) => l.msg.startsWith("DCI_WORKER=false"));
+  assert.deepEqual(warned.map((l) => l.hooks), [["processors"]]);
 });
 
 Deno.test("startServer(): a backup dir DCI_BACKUP_CRON cannot write stops the start, as serve's does", async () => {
