@@ -46,8 +46,8 @@ function checkCron(expr: string, ctx: z.RefinementCtx): void {
   }
 }
 
-/** A registry name as DCI_REGISTRIES and paths write it. */
-const REGISTRY_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+/** A registry name as DCI_REGISTRIES and paths write it (a deployment's own registries' too). */
+export const REGISTRY_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
 /** One setting: its environment variable, CLI flag (if any), default and description. */
 export interface Setting {

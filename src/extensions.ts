@@ -58,6 +58,6 @@ export interface Extensions {
   processors?: Partial<Record<TxnAction, Processor>>;
   /** Extra fields in every notification. */
   notificationFields?: NotificationFieldBuilder;
-  /** Whole extra registries (served when DCI_REGISTRIES names them, or by default with the built-in ones). */
+  /** Whole extra registries (always served, whatever DCI_REGISTRIES says). */
   registries?: readonly RegistryProfile[];
 }

@@ -4,8 +4,8 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { MAX_SENDER_ID } from "../dci/limits.ts";
+import { REGISTRY_NAME } from "../config.ts";
 import { DateTime } from "../dci/schemas.ts";
-import { REGISTRIES } from "../dci/registry_router.ts";
 import { SUBSCRIPTION_STATES, type SubscriptionRow } from "./store.ts";
 import { NOTIFICATION_STATUSES } from "./notifications.ts";
 import {
@@ -42,7 +42,7 @@ const list = createRoute({
     query: z.object({
       state: z.enum(SUBSCRIPTION_STATES).optional(),
       sender_id: z.string().max(MAX_SENDER_ID).optional(),
-      registry: z.enum(REGISTRIES).optional(),
+      registry: z.string().regex(REGISTRY_NAME).optional(),
       before: z.coerce.number().int().min(1).optional().openapi({
         description: "keyset cursor: next_before",
       }),

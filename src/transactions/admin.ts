@@ -4,6 +4,7 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { MAX_SENDER_ID } from "../dci/limits.ts";
+import { REGISTRY_NAME } from "../config.ts";
 import { DateTime } from "../dci/schemas.ts";
 import { TXN_ACTIONS, TXN_STATES } from "./states.ts";
 import { BULK_FORMATS } from "./bulk_file.ts";
@@ -72,7 +73,7 @@ const list = createRoute({
       action: z.enum(TXN_ACTIONS).optional(),
       sender_id: z.string().max(MAX_SENDER_ID).optional(),
       transaction_id: z.string().max(99).optional(),
-      registry: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).optional(),
+      registry: z.string().regex(REGISTRY_NAME).optional(),
       since: DateTime.optional(),
       until: DateTime.optional(),
       before: z.coerce.number().int().min(1).optional(),

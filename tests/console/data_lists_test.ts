@@ -150,7 +150,8 @@ Deno.test("transaction, subscription and notification lists page by keyset with 
     );
     assert.deepEqual((window.body.items as Json[]).map((t) => t.transaction_id), ["t-4", "t-3", "t-2"]);
 
-    for (let i = 0; i < 5; i++) {
+    // s-5: of a deployment's own registry (startServer's `registries`), filtered by its name as the others are.
+    for (let i = 0; i < 6; i++) {
       await deps.sql(
         `INSERT INTO subscriptions (code, sender_id, registry, reg_event_type, record_type, notify_record_type,
            dedupe_key, callback_url, state, correlation_id, reference_id, created_at, updated_at)
@@ -158,7 +159,7 @@ Deno.test("transaction, subscription and notification lists page by keyset with 
         [
           `s-${i}`,
           alice.senderId,
-          i % 2 ? "crvs" : "social",
+          i === 5 ? "agri" : i % 2 ? "crvs" : "social",
           `d-${i}`,
           `c-${i}`,
           `s-${i}`,
@@ -168,9 +169,11 @@ Deno.test("transaction, subscription and notification lists page by keyset with 
       );
     }
     const subs = await allPages(call, "/subscriptions?limit=2", "next_before", "before");
-    assert.deepEqual(subs.flat().map((s) => s.code), ["s-4", "s-3", "s-2", "s-1", "s-0"]);
+    assert.deepEqual(subs.flat().map((s) => s.code), ["s-5", "s-4", "s-3", "s-2", "s-1", "s-0"]);
     const crvsSubs = (await call("GET", "/subscriptions?registry=crvs")).body.items as Json[];
     assert.deepEqual(crvsSubs.map((s) => s.code), ["s-3", "s-1"]);
+    const agriSubs = (await call("GET", "/subscriptions?registry=agri")).body.items as Json[];
+    assert.deepEqual(agriSubs.map((s) => s.code), ["s-5"]);
 
     const subId = Number((await deps.sql("SELECT id FROM subscriptions WHERE code = 's-0'"))[0].id);
     for (let i = 0; i < 7; i++) {
