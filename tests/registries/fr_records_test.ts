@@ -47,7 +47,7 @@ Deno.test("fr demo: the test farmer FARMER-TEST-001 comes first, with a farm, cr
   assert.deepEqual(farm.location.contained_in_place, {
     "@type": "Place",
     name: "Riverside",
-    contained_in_place: { "@type": "Place", name: "central_region" },
+    contained_in_place: { "@type": "Place", "@id": "central_region" },
   });
   assert.deepEqual(farm.farming_activities.crop_production.map((c: Json) => c.crop_type_name), ["1", "7"]);
   assert.deepEqual(farm.farming_activities.animal_production.map((a: Json) => [a.type, a.count]), [

@@ -133,7 +133,7 @@ Deno.test("fr search: every farmer attribute selects exactly the farmers whose r
     assert.ok(
       north.every((f) =>
         f.farm_details.some((d: Json) =>
-          d.location.contained_in_place.contained_in_place.name === "northern_region"
+          d.location.contained_in_place.contained_in_place["@id"] === "northern_region"
         )
       ),
     );

@@ -26,8 +26,12 @@ export function toFrMember(reg: Registrant, head?: Registrant): Json {
   return toDciMember(reg, head, "FRPerson");
 }
 
+/**
+ * A farm's Place: named, inside its locality (named as an spdci Address names it) inside its region, a Place whose
+ * `@id` is its code in the place hierarchy (as crvs writes an event's region: a code is not a name).
+ */
 function place(l: FarmLocation): Json {
-  const region = l.region_code === undefined ? undefined : { "@type": "Place", name: l.region_code };
+  const region = l.region_code === undefined ? undefined : { "@type": "Place", "@id": l.region_code };
   const locality = l.locality === undefined
     ? region
     : compact({ "@type": "Place", name: l.locality, contained_in_place: region });
