@@ -47,5 +47,11 @@ if (import.meta.main) {
       server.reloadTls?.().catch((err) => server.deps.log.error("TLS reload failed", { err }));
     });
   }
-  await server.finished;
+  // It rejects when the server can no longer serve (a listener lost for good): stop the rest, and exit non-zero so
+  // that the supervisor restarts it.
+  await server.finished.catch(async (err) => {
+    server.deps.log.error("the server stopped serving", { err });
+    await server.stop();
+    Deno.exit(1);
+  });
 }

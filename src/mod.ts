@@ -56,7 +56,11 @@ export interface DciServer {
   url: string;
   /** The opened dependencies (database, keys, queue, ...), e.g. for a deployment's own start-up work. */
   deps: Deps;
-  /** Resolves when the HTTP server has stopped. */
+  /**
+   * Resolves when the HTTP server has stopped (after `stop`); rejects when it stopped on its own because it can no
+   * longer serve (a listener lost and not re-bound): the caller should then `stop` and exit non-zero, as `serve`
+   * does.
+   */
   finished: Promise<void>;
   /** Stops taking requests, drains in-flight ones within DCI_SHUTDOWN_TIMEOUT_MS, stops the worker, closes. */
   stop(): Promise<void>;
