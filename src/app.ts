@@ -5,7 +5,7 @@ import type { RegistryProfile } from "./registries/profile.ts";
 import type { AppEnv } from "./http/context.ts";
 import type { Deps } from "./deps.ts";
 import { limitBody, observe, requireJson } from "./http/middleware.ts";
-import { renderError, validationHook } from "./http/errors.ts";
+import { classifyError, renderError, validationHook } from "./http/errors.ts";
 import { securityHeaders } from "./http/security_headers.ts";
 import { DciError } from "./dci/errors.ts";
 import { systemRoutes } from "./system/routes.ts";
@@ -98,7 +98,9 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   }
   const render = deps.extensions?.renderError;
   const onError = (err: unknown, c: Context<AppEnv>) => {
-    const fallback = () => renderError(err, c, deps);
+    // Logged (and a full disk noted) once, whoever answers: the stock renderer or the deployment's hook.
+    const known = classifyError(err, c, deps);
+    const fallback = () => renderError(known, c, deps);
     if (!render) return fallback();
     try {
       return render(err, c, fallback) ?? fallback();

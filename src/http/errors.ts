@@ -48,22 +48,30 @@ export function validationHook(result: { success: boolean; error?: unknown }): v
  * ERR ACK. 500s log the error and never echo it.
  */
 export function renderError(err: unknown, c: Context<AppEnv>, deps: Deps): Response {
+  const dci = classifyError(err, c, deps);
+  if (dci instanceof DciRejection) return renderRejection(dci, c, deps);
   const requestId = c.get("requestId") ?? "unknown";
-  if (err instanceof DciRejection) return renderRejection(err, c, deps);
   const ts = new Date(deps.clock.now()).toISOString();
-  const dci = err instanceof DciError
-    ? err
-    : err instanceof HTTPException
-    ? fromHttpException(err)
-    : storageFault(err, deps, c.get("log")) ??
-      (isBodyReadFailure(err)
-        ? new DciError("err.request.bad", "The request body could not be read (truncated or aborted upload)")
-        : internalError(err, c, requestId));
   const headers: Record<string, string> = { ...dci.headers };
   if (dci.status === 401 && !headers["WWW-Authenticate"]) headers["WWW-Authenticate"] = 'Bearer realm="dci"';
   noteRefusal(c, dci.code, dci.message);
   if (isTokenPath(c.req.path)) return tokenError(c, dci, headers);
   return c.json(errAck(dci.code, dci.message, requestId, ts), dci.status as 400, headers);
+}
+
+/**
+ * What any thrown value answers as: a DciError or DciRejection as it is, an HTTP exception as its DCI error, a
+ * storage fault as its 503 (logged, a full disk noted for /readyz), anything else a 500 (logged with the request
+ * id it quotes). Done once per error, before a deployment's renderError hook: an answer of the hook's own keeps
+ * the error in the log and readiness.
+ */
+export function classifyError(err: unknown, c: Context<AppEnv>, deps: Deps): DciError | DciRejection {
+  if (err instanceof DciRejection || err instanceof DciError) return err;
+  if (err instanceof HTTPException) return fromHttpException(err);
+  return storageFault(err, deps, c.get("log")) ??
+    (isBodyReadFailure(err)
+      ? new DciError("err.request.bad", "The request body could not be read (truncated or aborted upload)")
+      : internalError(err, c, c.get("requestId") ?? "unknown"));
 }
 
 /**
