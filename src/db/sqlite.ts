@@ -142,7 +142,6 @@ export function withinTransaction<T>(db: Db, fn: () => T): T {
   }
 }
 
-/** Runs `fn` inside a write transaction (BEGIN IMMEDIATE), committing on success and rolling back on error. */
 /**
  * Runs the synchronous reads of `fn` in one read transaction, so they share one snapshot (another connection's
  * commit between two of them is not seen), or in the transaction already open on `db`. Cheaper too: an
@@ -158,6 +157,7 @@ export function readSnapshot<T>(db: Db, fn: () => T): T {
   }
 }
 
+/** Runs `fn` inside a write transaction (BEGIN IMMEDIATE), committing on success and rolling back on error. */
 export function transaction<T>(db: Db, fn: () => T): T {
   beginImmediate(db);
   return finishTransaction(db, fn);

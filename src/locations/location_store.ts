@@ -1,5 +1,5 @@
 /** Where the place hierarchy is kept: the interface the services use, and its embedded SQLite implementation. */
-import type { Db } from "../db/sqlite.ts";
+import { type Db, readSnapshot } from "../db/sqlite.ts";
 import type { Level, Place } from "./model.ts";
 import {
   type Hierarchy,
@@ -43,7 +43,8 @@ export function sqliteLocationStore(db: Db): LocationStore {
     info: () => Promise.try(() => hierarchyInfo(db)),
     load: () => Promise.try(() => loadHierarchy(db)),
     replace: (places, options) => Promise.try(() => replaceHierarchy(db, places, options)),
-    place: (code) => Promise.try(() => placeWithPath(db, code)),
+    // The place, its ancestors and its child count from one snapshot, even while an import replaces them.
+    place: (code) => Promise.try(() => readSnapshot(db, () => placeWithPath(db, code))),
     list: (filter) => Promise.try(() => listPlaces(db, filter)),
   };
 }
