@@ -123,12 +123,18 @@ export function contentDigest(body: Uint8Array | string): string {
   return `sha-256=:${createHash("sha256").update(body).digest("base64")}:`;
 }
 
-/** Checks a Content-Digest header against the body: at least one sha-256/sha-512 and every one given matches. */
+/**
+ * Checks a Content-Digest header against the body: at least one sha-256/sha-512 and every one given matches. An
+ * algorithm named twice refuses the header (a dictionary has each key once, RFC 8941 §3.2): else each copy of
+ * the digest would hash the whole body again.
+ */
 export function checkContentDigest(header: string, body: Uint8Array): boolean {
   let checked = 0;
+  const named = new Set<string>();
   for (const part of header.split(",")) {
     const m = /^\s*(sha-256|sha-512|[a-z0-9-]+)=:([A-Za-z0-9+/]*={0,2}):\s*$/.exec(part);
-    if (!m) return false;
+    if (!m || named.has(m[1])) return false;
+    named.add(m[1]);
     if (m[1] !== "sha-256" && m[1] !== "sha-512") continue;
     const want = Buffer.from(m[2], "base64");
     const got = createHash(m[1] === "sha-256" ? "sha256" : "sha512").update(body).digest();

@@ -222,17 +222,13 @@ async function checkHttpSignature(
   const input = inputs.find((i) => sigs.has(i.label));
   if (!input) throw invalid("no Signature matches a Signature-Input label");
   const covered = new Set(input.components);
+  // Each component once (RFC 9421 §2.5): else one large header named over and over builds a base of hundreds of MB.
+  if (covered.size !== input.components.length) throw invalid("a component is covered more than once");
   if (!covered.has("@method") || !(covered.has("@target-uri") || covered.has("@path"))) {
     throw invalid("must cover @method and @target-uri or @path");
   }
   if (!covered.has("content-digest")) throw invalid("must cover content-digest");
   // An upload's body is checked against its Content-Digest as it streams in (src/transactions/bulk_upload.ts).
-  if (
-    subject.text !== undefined &&
-    !checkContentDigest(h.get("content-digest") ?? "", new TextEncoder().encode(subject.text))
-  ) {
-    throw invalid("Content-Digest does not match the body");
-  }
   const now = Math.floor(deps.clock.now() / 1000);
   const created = input.params.created;
   if (typeof created !== "number") throw invalid("created is required");
@@ -242,6 +238,13 @@ async function checkHttpSignature(
   // An sf-integer (RFC 9421 §2.3), as created is: a quoted one would otherwise be passed over unread.
   if (expires !== undefined && typeof expires !== "number") throw invalid("expires must be an integer");
   if (expires !== undefined && now > expires) throw invalid("signature has expired");
+  // After the cheap checks: hashing the body is the first costly step.
+  if (
+    subject.text !== undefined &&
+    !checkContentDigest(h.get("content-digest") ?? "", new TextEncoder().encode(subject.text))
+  ) {
+    throw invalid("Content-Digest does not match the body");
+  }
   const keyId = String(input.params.keyid ?? "");
   // A key id the sender does not have may be a partner's new key: its JWKS is fetched again (at most once a minute).
   const key = (await senderKeySet(deps, sender.senderId, sender.keysStamp)).get(keyId) ??

@@ -97,6 +97,8 @@ Deno.test("RFC 9530 Content-Digest: the RFC body digest matches; another body do
     false,
   );
   assert.equal(checkContentDigest("md5=:abc=:", body), false);
+  // An algorithm named twice (each copy would hash the whole body again) refuses the header.
+  assert.equal(checkContentDigest(`${contentDigest(body)}, ${contentDigest(body)}`, body), false);
 });
 
 /** Python's json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True), written independently. */
@@ -176,6 +178,10 @@ Deno.test("authenticate() accepts an RFC 9421 signature with Content-Digest and 
     assert.equal((await ok.json()).keyId, "k1");
     const b = body();
     assert.equal((await send(b, all, b.replace("search", "searcH"))).status, 401);
+    // A component covered twice, though signed as sent: refused before any base is built of it.
+    const twice = await send(body(), [...all, "content-digest"]);
+    assert.equal(twice.status, 401);
+    assert.match((await twice.json()).message.error.message, /covered more than once/);
     const noDigest = await send(body(), ["@method", "@target-uri"]);
     assert.equal(noDigest.status, 401);
     assert.match((await noDigest.json()).message.error.message, /content-digest/);
