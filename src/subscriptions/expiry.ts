@@ -34,11 +34,13 @@ export async function expireSubscriptions(deps: Deps): Promise<number> {
     const since = await deps.storage.fanOut.pendingSince();
     const fanned = new Date(Date.parse(since ?? now) - FANOUT_SLACK_MS).toISOString();
     const errorSince = days > 0 ? new Date(Date.parse(now) - days * 86_400_000).toISOString() : NEVER;
-    const ids = await store.dueForExpiry(fanned < now ? fanned : now, errorSince);
+    const endBefore = fanned < now ? fanned : now;
+    const ids = await store.dueForExpiry(endBefore, errorSince);
     if (ids.length === 0) break;
     const ended: number[] = [];
     for (const id of ids) {
-      const row = await store.end(id, "expired", now);
+      // Checked again in the write: a reactivation between the read and here keeps its subscription.
+      const row = await store.expireIfDue(id, now, endBefore, errorSince);
       if (!row) continue;
       ended.push(id);
       if (!row.end_time || row.end_time > now) {

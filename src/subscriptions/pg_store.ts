@@ -9,6 +9,7 @@ import { REOPEN_UNDELIVERED } from "./notifications.ts";
 import {
   cancelDeletedQuery,
   DUE_FOR_EXPIRY,
+  EXPIRE_IF_DUE,
   type InsertOutcome,
   insertValues,
   listQuery,
@@ -94,6 +95,8 @@ export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
       (await pgAll(pool, pgText(SQL.cancelOfRequest), [now, now, correlationId])).length,
     dueForExpiry: async (now, errorSince, limit = 500) =>
       (await pgAll<{ id: number }>(pool, pgText(DUE_FOR_EXPIRY), [now, errorSince, limit])).map((r) => r.id),
+    expireIfDue: (id, now, endBefore, errorSince) =>
+      row(EXPIRE_IF_DUE, [now, now, id, endBefore, errorSince]),
     fanOut: () => pgAll<SubscriptionRow>(pool, pgText(SQL.fanOut)),
     counts: () => pgAll<{ state: string; n: number }>(pool, pgText(SQL.counts)),
     cancelForDeletedSender: (of, reason, now) =>

@@ -341,12 +341,32 @@ export function cancelDeletedQuery(of: { senderId: string } | { id: number }): [
  * first sends what it holds: the events of its window logged and not yet delivered (a cron frequency's are due at
  * its end time at the latest).
  */
-export const DUE_FOR_EXPIRY = `SELECT id FROM subscriptions s
-       WHERE ((end_time IS NOT NULL AND end_time <= ?) OR (state = 'error' AND updated_at <= ?))
-       AND state IN ('pending','active','error')
-       AND NOT (state = 'active'
-         AND EXISTS (SELECT 1 FROM notifications n WHERE n.subscription_id = s.id AND n.status = 'pending'))
-       ORDER BY id LIMIT ?+0`;
+/** Why a live subscription is due for expiry (end time before ?, or in error since before ?), on its row `s`. */
+const EXPIRY_DUE =
+  `((s.end_time IS NOT NULL AND s.end_time <= ?) OR (s.state = 'error' AND s.updated_at <= ?))
+       AND s.state IN ('pending','active','error')
+       AND NOT (s.state = 'active'
+         AND EXISTS (SELECT 1 FROM notifications n WHERE n.subscription_id = s.id AND n.status = 'pending'))`;
+
+export const DUE_FOR_EXPIRY = `SELECT id FROM subscriptions s WHERE ${EXPIRY_DUE} ORDER BY id LIMIT ?+0`;
+
+/**
+ * (now, now, id, end before, error since): expires the subscription when it is still due, checked in the write
+ * itself: one reactivated after the cron read its id (error → active, its notifications reopened) stays active.
+ */
+export const EXPIRE_IF_DUE = `UPDATE subscriptions AS s SET state = 'expired', ended_at = ?, updated_at = ?,
+       cancelled_by = NULL WHERE s.id = ? AND ${EXPIRY_DUE} RETURNING *`;
+
+/** Expires subscription `id` if it is still due (EXPIRE_IF_DUE); the row as expired, or undefined. */
+export function expireIfDue(
+  db: Db,
+  id: number,
+  now: string,
+  endBefore: string,
+  errorSince: string,
+): SubscriptionRow | undefined {
+  return stmt(db, EXPIRE_IF_DUE).get(now, now, id, endBefore, errorSince) as SubscriptionRow | undefined;
+}
 
 /** Live subscriptions whose end time has passed or in error since before `errorSince` (the expiry cron). */
 export function dueForExpiry(db: Db, now: string, errorSince: string, limit = 500): number[] {

@@ -6,6 +6,7 @@ import {
   cancelOfRequest,
   dueForExpiry,
   endSubscription,
+  expireIfDue,
   fanOutSubscriptions,
   getSubscription,
   getSubscriptionById,
@@ -64,6 +65,13 @@ export interface SubscriptionStore {
    * those in error since before `errorSince`.
    */
   dueForExpiry(now: string, errorSince: string, limit?: number): Promise<number[]>;
+  /** Expires subscription `id` if it is still due as dueForExpiry reads it (checked in the write); else undefined. */
+  expireIfDue(
+    id: number,
+    now: string,
+    endBefore: string,
+    errorSince: string,
+  ): Promise<SubscriptionRow | undefined>;
   /** The subscriptions fan-out considers: active ones and those in error, by id. */
   fanOut(): Promise<SubscriptionRow[]>;
   /** Subscription counts by state. */
@@ -94,6 +102,8 @@ export function sqliteSubscriptionStore(db: Db): SubscriptionStore {
     end: (id, to, now, by) => Promise.try(() => endSubscription(db, id, to, now, by)),
     cancelOfRequest: (correlationId, now) => Promise.try(() => cancelOfRequest(db, correlationId, now)),
     dueForExpiry: (now, errorSince, limit) => Promise.try(() => dueForExpiry(db, now, errorSince, limit)),
+    expireIfDue: (id, now, endBefore, errorSince) =>
+      Promise.try(() => expireIfDue(db, id, now, endBefore, errorSince)),
     fanOut: () => Promise.try(() => fanOutSubscriptions(db)),
     counts: () => Promise.try(() => subscriptionCounts(db)),
     cancelForDeletedSender: (of, reason, now) =>

@@ -224,7 +224,7 @@ backendTest(
 );
 
 backendTest(
-  "subscription store: due for expiry takes a subscription in error since before the given time, whatever it holds",
+  "subscription store: due for expiry takes a subscription in error since before the given time, whatever it holds; the expiry checks it again in its write",
   async (s, sql) => {
     const store = subscriptionsOf(s);
     const made = [];
@@ -241,6 +241,12 @@ backendTest(
     deepEqual(await store.dueForExpiry(LATER, NEVER), [], "not while errors never expire");
     deepEqual(await store.dueForExpiry(LATER, NOW), [oldError]);
     deepEqual(await store.dueForExpiry(LATER, LATER), [oldError, newError], "an active one is not in error");
+    // The expiry re-checks in its write: one reactivated since the read stays active; one still due expires.
+    await sql("UPDATE subscriptions SET state = 'active', updated_at = ? WHERE id = ?", [LATER, newError]);
+    equal(await store.expireIfDue(newError, LATER, LATER, LATER), undefined);
+    equal((await store.getById(newError))?.state, "active");
+    equal((await store.expireIfDue(oldError, LATER, LATER, NOW))?.state, "expired");
+    equal(await store.expireIfDue(oldError, LATER, LATER, NOW), undefined, "once");
   },
 );
 
