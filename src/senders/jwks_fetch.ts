@@ -37,6 +37,7 @@ export async function fetchSenderKeys(deps: Deps, senderId: string): Promise<Fet
   if (!sender.jwks_url) throw new SenderError("invalid", `sender "${senderId}" has no jwks_url`);
   let outcome: FetchOutcome;
   let parsed: ReturnType<typeof parseJwks> = { keys: [], skipped: [] };
+  const startedAt = isoNow(deps.clock);
   try {
     const res = await deps.http.request(sender.jwks_url, {
       method: "GET",
@@ -55,7 +56,8 @@ export async function fetchSenderKeys(deps: Deps, senderId: string): Promise<Fet
     if (!(err instanceof OutboundError || err instanceof SenderError)) throw err;
     outcome = { ok: false, error: `${err instanceof OutboundError ? err.reason + ": " : ""}${err.message}` };
   }
-  // Recorded only while the URL is still the sender's: keys of a URL changed or cleared meanwhile stay gone.
+  // Recorded only while the URL is still the sender's (keys of a URL changed or cleared meanwhile stay gone) and
+  // no fetch that began later was recorded first (its newer document stays).
   await deps.storage.senderKeys.recordFetch(
     senderId,
     sender.jwks_url,
@@ -66,6 +68,7 @@ export async function fetchSenderKeys(deps: Deps, senderId: string): Promise<Fet
       }
       : outcome,
     isoNow(deps.clock),
+    startedAt,
   );
   deps.metrics.inc("dci_jwks_fetches_total", "Sender JWKS fetches by outcome", {
     outcome: outcome.ok ? "ok" : "error",

@@ -62,11 +62,33 @@ export interface SenderKeyStore {
    * Records a JWKS fetch in one transaction: on success the sender's `jwks` keys are replaced by `result.keys`
    * (a key id it also has by hand keeps the manual key) and keys_version bumped; either way the fetch time,
    * status and error (at most 500 characters) are written. Refuses (not_found) a sender deleted meanwhile;
-   * records nothing when `url` (the one fetched) is no longer the sender's jwks_url.
+   * records nothing when `url` (the one fetched) is no longer the sender's jwks_url, or when a fetch was recorded
+   * after `startedAt` (when this one began, `now` if not given): two fetches at once (the schedule, a request's
+   * refetch, an operator's) are recorded in the order they began, so an older document never replaces a newer.
    */
-  recordFetch(senderId: string, url: string, result: JwksResult, now: string): Promise<void>;
+  recordFetch(
+    senderId: string,
+    url: string,
+    result: JwksResult,
+    now: string,
+    startedAt?: string,
+  ): Promise<void>;
   /** Enabled senders with a JWKS URL whose last fetch is older than `cutoff` (or never), by id. */
   dueForRefresh(cutoff: string): Promise<string[]>;
+}
+
+/** What recordFetch reads of the sender before it records. */
+export interface FetchedRow {
+  jwks_url: string | null;
+  jwks_fetched_at: string | null;
+}
+
+/**
+ * Whether a fetch of `url` that began at `startedAt` may be recorded: the URL is still the sender's and no fetch
+ * was recorded since it began (ISO times, compared as strings here, not in the database's collation).
+ */
+export function fetchStillCurrent(sender: FetchedRow, url: string, startedAt: string): boolean {
+  return sender.jwks_url === url && (sender.jwks_fetched_at === null || sender.jwks_fetched_at <= startedAt);
 }
 
 /** SQL both dialects share word for word. */
@@ -82,7 +104,7 @@ export const KEY_SQL = {
     FROM senders s LEFT JOIN sender_keys k ON k.sender_id = s.sender_id AND k.active = 1
     WHERE s.sender_id = ?`,
   dropJwks: "DELETE FROM sender_keys WHERE sender_id = ? AND source = 'jwks'",
-  jwksUrl: "SELECT jwks_url FROM senders WHERE sender_id = ?",
+  jwksUrl: "SELECT jwks_url, jwks_fetched_at FROM senders WHERE sender_id = ?",
   source: "SELECT source FROM sender_keys WHERE sender_id = ? AND key_id = ?",
   // With dropJwks, in the transaction that changes a sender's jwks_url (which also sets its updated_at): the
   // keys fetched from the old URL are gone, so keys_version moves on (every key cache drops them), and the last
@@ -167,12 +189,12 @@ export function sqliteSenderKeyStore(db: Db): SenderKeyStore {
           .all(senderId) as unknown as SenderKeyRow[]
       ),
     active: (senderId) => Promise.try(() => activeKeysOf(stmt(db, KEY_SQL.active).all(senderId) as never)),
-    recordFetch: (senderId, url, result, now) =>
+    recordFetch: (senderId, url, result, now, startedAt) =>
       Promise.try(() =>
         transaction(db, () => {
-          const sender = stmt(db, KEY_SQL.jwksUrl).get(senderId) as { jwks_url: string | null } | undefined;
+          const sender = stmt(db, KEY_SQL.jwksUrl).get(senderId) as FetchedRow | undefined;
           if (!sender) throw noSuchSender(senderId);
-          if (sender.jwks_url !== url) return;
+          if (!fetchStillCurrent(sender, url, startedAt ?? now)) return;
           if (result.ok) {
             stmt(db, KEY_SQL.dropJwks).run(senderId);
             const insert = stmt(db, KEY_SQL.insert);

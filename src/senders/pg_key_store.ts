@@ -9,7 +9,9 @@ import { noSuchSender } from "./errors.ts";
 import {
   activeKeysOf,
   fetchedKey,
+  type FetchedRow,
   fetchedValues,
+  fetchStillCurrent,
   KEY_SQL,
   keyTaken,
   noSuchKey,
@@ -53,11 +55,11 @@ export function pgSenderKeyStore(pool: PgPool): SenderKeyStore {
     // One statement: the version and the keys come from one snapshot, so the cache never labels keys with a
     // version they are not at.
     active: async (senderId) => activeKeysOf(await pgAll(pool, pgText(KEY_SQL.active), [senderId])),
-    recordFetch: (senderId, url, result, now) =>
+    recordFetch: (senderId, url, result, now, startedAt) =>
       pgTransaction(pool, async (c) => {
         await lock(c, senderId);
-        const sender = await pgOne<{ jwks_url: string | null }>(c, pgText(KEY_SQL.jwksUrl), [senderId]);
-        if (sender?.jwks_url !== url) return;
+        const sender = await pgOne<FetchedRow>(c, pgText(KEY_SQL.jwksUrl), [senderId]);
+        if (!sender || !fetchStillCurrent(sender, url, startedAt ?? now)) return;
         if (result.ok) {
           await pgRun(c, pgText(KEY_SQL.dropJwks), [senderId]);
           for (const k of result.keys) {

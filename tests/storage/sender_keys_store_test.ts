@@ -74,7 +74,7 @@ backendTest("sender key store: active keys come with their version in one read",
 });
 
 backendTest(
-  "sender key store: a JWKS fetch replaces only jwks keys; a failure records the error alone",
+  "sender key store: a JWKS fetch replaces only jwks keys; a failure records the error alone; one that began before the last recorded records nothing",
   async (s) => {
     await sender(s, "p", { jwks_url: URL_P });
     const manual = jwk();
@@ -102,6 +102,19 @@ backendTest(
     deepEqual([row.jwks_fetched_at, row.jwks_fetch_status, row.keys_version], [t2, "error", 3]);
     equal(String(row.jwks_fetch_error).length, 500);
     equal((await s.senderKeys.list("p")).length, 2);
+    // A fetch that began before the one recorded at t2 and ends after it records nothing (its document is older).
+    await s.senderKeys.recordFetch(
+      "p",
+      URL_P,
+      {
+        ok: true,
+        keys: [{ keyId: "withdrawn", alg: "ed25519", jwk: jwk() }],
+      },
+      "2026-01-01T03:00:00.000Z",
+      "2026-01-01T01:30:00.000Z",
+    );
+    deepEqual((await s.senderKeys.list("p")).map((k) => k.key_id), ["m", "new"]);
+    equal((await s.senders.get("p"))!.jwks_fetched_at, t2);
     await rejects(
       () => s.senderKeys.recordFetch("nobody", URL_P, { ok: true, keys: [] }, t2),
       refusedAs("not_found"),
