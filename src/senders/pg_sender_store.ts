@@ -9,6 +9,7 @@ import type { SenderStanding } from "./pause.ts";
 import { standingOf } from "./pause.ts";
 import { pgCancelForDeletedSender } from "../subscriptions/pg_store.ts";
 import {
+  changedSince,
   columnNames,
   DELETE_RATE_DAY,
   DELETE_SENDER,
@@ -57,17 +58,19 @@ export function pgSenderStore(pool: PgPool): SenderStore {
         await pgRun(c, pgText(insertSenderSql(names)), [id, ...names.map((k) => columns[k])]);
         return (await get(c, id))!;
       }),
-    update: (id, columns) =>
+    update: (id, columns, ifUpdatedAt) =>
       pgTransaction(pool, async (c) => {
         const before = "jwks_url" in columns
           ? await pgOne<{ jwks_url: string | null }>(c, `${pgText(KEY_SQL.jwksUrl)} FOR UPDATE`, [id])
           : undefined;
         const names = columnNames(columns);
+        const guard = ifUpdatedAt === undefined ? [] : [ifUpdatedAt];
         const row = await pgOne<SenderRow>(
           c,
-          `${pgText(updateSenderSql(names))} RETURNING *`,
-          [...names.map((k) => columns[k]), id],
+          `${pgText(updateSenderSql(names, guard.length > 0))} RETURNING *`,
+          [...names.map((k) => columns[k]), id, ...guard],
         );
+        if (!row && ifUpdatedAt !== undefined && await get(c, id)) throw changedSince(id, ifUpdatedAt);
         if (!row || !before || before.jwks_url === columns.jwks_url) return row;
         // A URL changed or cleared: the keys fetched from the old one go with it (as on SQLite).
         await pgRun(c, pgText(KEY_SQL.dropJwks), [id]);

@@ -59,7 +59,11 @@ export interface SenderStore {
    */
   insert(senderId: string, columns: SenderColumns): Promise<SenderRow>;
   /** Writes `columns` of a sender; its row after, or undefined when there is no such sender. */
-  update(senderId: string, columns: SenderColumns): Promise<SenderRow | undefined>;
+  /**
+   * Writes `columns`; undefined when there is no such sender. With `ifUpdatedAt`, only while the row's updated_at
+   * is still that (a form saved from a page read before another change): else a `conflict` SenderError.
+   */
+  update(senderId: string, columns: SenderColumns, ifUpdatedAt?: string): Promise<SenderRow | undefined>;
   /**
    * Deletes a sender with its keys, clients and day counter, and in the same transaction cancels its live
    * subscriptions (failing their waiting notifications) and ends its open transactions, each with `reason`.
@@ -117,8 +121,17 @@ export function insertSenderSql(names: string[]): string {
 }
 
 /** UPDATE of `names` (checked) of one sender; the sender id is the last parameter. */
-export function updateSenderSql(names: string[]): string {
-  return `UPDATE senders SET ${names.map((k) => `${k} = ?`).join(", ")} WHERE sender_id = ?`;
+export function updateSenderSql(names: string[], guarded = false): string {
+  return `UPDATE senders SET ${names.map((k) => `${k} = ?`).join(", ")} WHERE sender_id = ?` +
+    (guarded ? " AND updated_at = ?" : "");
+}
+
+/** The refusal of a guarded update whose sender changed since `since`. */
+export function changedSince(senderId: string, since: string): SenderError {
+  return new SenderError(
+    "conflict",
+    `sender "${senderId}" was changed after ${since}, when these settings were read: read them again and save`,
+  );
 }
 
 /** One sender's row. */
@@ -168,15 +181,20 @@ export function sqliteSenderStore(db: Db): SenderStore {
           return get(id)!;
         })
       ),
-    update: (id, columns) =>
+    update: (id, columns, ifUpdatedAt) =>
       Promise.try(() =>
         transaction(db, () => {
           const before = "jwks_url" in columns
             ? stmt(db, KEY_SQL.jwksUrl).get(id) as { jwks_url: string | null } | undefined
             : undefined;
           const names = columnNames(columns);
-          const changed = stmt(db, updateSenderSql(names)).run(...names.map((k) => columns[k]), id).changes;
-          if (changed === 0) return undefined;
+          const guard = ifUpdatedAt === undefined ? [] : [ifUpdatedAt];
+          const changed = stmt(db, updateSenderSql(names, guard.length > 0))
+            .run(...names.map((k) => columns[k]), id, ...guard).changes;
+          if (changed === 0) {
+            if (ifUpdatedAt !== undefined && get(id)) throw changedSince(id, ifUpdatedAt);
+            return undefined;
+          }
           // A URL changed or cleared (its host compromised or gone): no configured URL stands behind the keys
           // fetched from the old one any more.
           if (before && before.jwks_url !== columns.jwks_url) {

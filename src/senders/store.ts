@@ -206,8 +206,16 @@ export async function addSender(deps: Deps, senderId: string, input: SenderInput
 
 const UPDATABLE = new Set<string>([...SENDER_FIELDS, ...SETTINGS_KEYS]);
 
-/** Changes the given fields of a sender (null clears an optional field). */
-export async function updateSender(deps: Deps, senderId: string, input: SenderInput): Promise<Sender> {
+/**
+ * Changes the given fields of a sender (null clears an optional field); with `ifUpdatedAt`, only if nothing changed
+ * the sender since (else a `conflict` SenderError): a form saved from a page read before another change.
+ */
+export async function updateSender(
+  deps: Deps,
+  senderId: string,
+  input: SenderInput,
+  options: { ifUpdatedAt?: string } = {},
+): Promise<Sender> {
   const unknown = Object.keys(input).find((k) => !UPDATABLE.has(k));
   if (unknown) throw new SenderError("invalid", `field "${unknown}" cannot be updated`);
   validate(input);
@@ -222,7 +230,7 @@ export async function updateSender(deps: Deps, senderId: string, input: SenderIn
     if (v !== undefined) columns[k] = typeof v === "boolean" ? (v ? 1 : 0) : v as string | number | null;
   }
   columns.updated_at = isoNow(deps.clock);
-  const row = await deps.storage.senders.update(senderId, columns);
+  const row = await deps.storage.senders.update(senderId, columns, options.ifUpdatedAt);
   if (!row) throw noSuchSender(senderId);
   return toSender(deps, row);
 }

@@ -98,6 +98,30 @@ Deno.test("console sender.create and sender.update record their fields and safe 
   }
 });
 
+Deno.test("console sender settings saved from a page read before another change are refused; the other change stays", async () => {
+  const { deps, post, page, api } = await setup();
+  try {
+    assert.equal((await post("senders", { sender_id: "s.example.org", name: "S" })).status, 303);
+    const read = /name="updated_at" value="([^"]+)"/.exec(await page("senders/s.example.org"))![1];
+    deps.clock.advance(1000);
+    assert.equal(
+      (await api("PATCH", "/senders/s.example.org", { signature_policy: "required" })).status,
+      200,
+    );
+    const stale = await post("senders/s.example.org", { name: "Renamed", updated_at: read });
+    assert.equal(stale.status, 303);
+    assert.match(await page("senders/s.example.org"), /was changed after .*read them again and save/);
+    const sender = await deps.storage.senders.get("s.example.org");
+    assert.deepEqual([sender!.name, sender!.signature_policy], ["S", "required"]);
+    // Read again, the same form saves.
+    const fresh = /name="updated_at" value="([^"]+)"/.exec(await page("senders/s.example.org"))![1];
+    assert.equal((await post("senders/s.example.org", { name: "Renamed", updated_at: fresh })).status, 303);
+    assert.equal((await deps.storage.senders.get("s.example.org"))!.name, "Renamed");
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("console client, key and admin token writes record their fields, never a secret or key", async () => {
   const { deps, post, page, api, audited } = await setup();
   try {

@@ -111,6 +111,8 @@ export function senderDetailPages(app: Hono<ConsoleEnv>, deps: Deps): void {
         </WriteForm>
         <h2>Settings</h2>
         <WriteForm action={path} label="Sender settings">
+          {/* Saved only if nothing changed the sender since this page was read (another tab, the CLI, the API). */}
+          <input type="hidden" name="updated_at" value={sender.updated_at} />
           <SenderSettingsFields sender={sender} config={deps.config} />
           <div class="actions">
             <button type="submit">Save settings</button>
@@ -136,7 +138,10 @@ export function senderDetailPages(app: Hono<ConsoleEnv>, deps: Deps): void {
       const current = await getSender(deps, id);
       if (!current) throw new SenderError("not_found", `sender "${id}" does not exist`);
       const input = senderInput(body, current);
-      await updateSender(deps, id, input);
+      const read = typeof body.updated_at === "string" && body.updated_at !== ""
+        ? body.updated_at
+        : undefined;
+      await updateSender(deps, id, input, { ifUpdatedAt: read });
       return { input: { ...input }, flash: { kind: "ok", text: "Settings saved." } };
     });
   });
