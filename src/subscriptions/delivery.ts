@@ -202,6 +202,14 @@ export async function runLane(
   // The oldest pending rows, read LANE_READ_AHEAD at a time (each is checked again right before its send).
   const ahead: PendingNotification[] = [];
   let lost = false;
+  /** Renews the lane's lease from now; false when another lane holds it. */
+  const renewLease = async (): Promise<boolean> => {
+    const until = deps.clock.now() + leaseMs;
+    if (!await lanes.renew(subscriptionId, held, iso(until))) return false;
+    leaseUntil = until;
+    held = iso(until);
+    return true;
+  };
   try {
     for (;;) {
       if (!sub || (!checked && (sub.state !== "active" || await laneHeld(deps, sub)))) break;
@@ -224,18 +232,14 @@ export async function runLane(
         ahead.length = 0;
         continue;
       }
-      // The lease is renewed once half of it is used, not per notification (a write saved on each send). A send
-      // that outlasted it (a slow receiver, a long outbound timeout) may have let another instance's lane take
+      // The lease is renewed once half of it is used, not per notification (a write saved on each send), and
+      // every quarter of it while a send is on the wire (a slow receiver, a long outbound timeout: a send may take
+      // three DCI_OUTBOUND_TIMEOUT_MS). One lost all the same (a renewal refused) lets another instance's lane take
       // the subscription over: then this lane stops, sending nothing more out of its turn.
-      if (leaseUntil - deps.clock.now() < leaseMs / 2) {
-        const until = deps.clock.now() + leaseMs;
-        if (!await lanes.renew(subscriptionId, held, iso(until))) {
-          deps.log.warn("notification lane lost its lease to another; it stops", { subscription: sub.code });
-          lost = true;
-          break;
-        }
-        leaseUntil = until;
-        held = iso(until);
+      if (leaseUntil - deps.clock.now() < leaseMs / 2 && !await renewLease()) {
+        deps.log.warn("notification lane lost its lease to another; it stops", { subscription: sub.code });
+        lost = true;
+        break;
       }
       const started = performance.now();
       const now = iso(deps.clock.now());
@@ -244,14 +248,29 @@ export async function runLane(
         : [n];
       // A batch takes rows that may be among those read ahead: read afresh after it.
       if (rows.length > 1) ahead.length = 0;
-      const outcome = await sendNotification(deps, sub, rows, {
-        hold: () => notificationHold(deps, subscriptionId, n.id),
-        // Checked just above, in this same turn: the subscription is active, its sender too, the row pending.
-        checkedNow: true,
-        subscribeUri: subscribeUri(sub),
-        event: rows.length === 1 ? head.event : undefined,
-        sender: check.sender,
-      });
+      let kept = Promise.resolve(true);
+      const keeper = setInterval(() => {
+        kept = kept.then((ok) => ok && renewLease().catch(() => true)); // a failed write: tried at the next tick
+      }, leaseMs / 4);
+      let outcome;
+      try {
+        outcome = await sendNotification(deps, sub, rows, {
+          hold: () => notificationHold(deps, subscriptionId, n.id),
+          // Checked just above, in this same turn: the subscription is active, its sender too, the row pending.
+          checkedNow: true,
+          subscribeUri: subscribeUri(sub),
+          event: rows.length === 1 ? head.event : undefined,
+          sender: check.sender,
+        });
+      } finally {
+        clearInterval(keeper);
+      }
+      if (!await kept) {
+        // Taken over while on the wire: the outcome is the other lane's to record (it sends the row again).
+        deps.log.warn("notification lane lost its lease during a send; it stops", { subscription: sub.code });
+        lost = true;
+        break;
+      }
       // Held right before sending (its sender was disabled or deleted, or no outbound slot came free in time):
       // no attempt made, the lane stops; the row is still due, so the next pass sends it first.
       if (!outcome.ok && outcome.held) break;

@@ -159,3 +159,34 @@ Deno.test("a lane whose send outlasted its lease, taken over meanwhile by anothe
     deps.close();
   }
 });
+
+Deno.test("a lane keeps its lease while a slow send is on the wire: another lane cannot claim it past the first lease", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1", leaseSeconds: "1" });
+  const rx = startReceiver();
+  try {
+    const code = await backlog(deps, rx, 3, "K");
+    const sub = (await deps.storage.subscriptions.get(code))!;
+    let claimed: boolean | undefined;
+    // During the first send, 1.2 lease lengths pass (by the clock), a renewal tick (every quarter) between.
+    rx.status = () => {
+      rx.stall ??= (async () => {
+        deps.clock.advance(600);
+        await new Promise((r) => setTimeout(r, 400));
+        deps.clock.advance(600);
+        const now = deps.clock.now();
+        claimed = await deps.storage.lanes.claim(
+          sub.id,
+          new Date(now).toISOString(),
+          new Date(now + 1000).toISOString(),
+        );
+      })();
+      return 200;
+    };
+    await runNotifierOnce(deps, FIXED);
+    assert.equal(claimed, false, "the lease was renewed while the send ran");
+    assert.deepEqual(givenNames(rx), ["K0", "K1", "K2"]);
+  } finally {
+    await rx.close();
+    deps.close();
+  }
+});
