@@ -38,7 +38,7 @@ const RELEASE_CALLBACK = `UPDATE transactions SET attempts = GREATEST(attempts -
   WHERE id = $1 AND lease_owner = $2 AND state IN ('succeeded','rejected')`;
 
 // A list of values binds as one array, not one placeholder per value.
-const BY_REFERENCE_IDS = pgText(sql.byReferenceIds("= ANY(?::text[])"));
+const BY_REFERENCE_IDS = sql.BY_REFERENCE_IDS_PG;
 const BY_MESSAGE_IDS = pgText(sql.byMessageIds("= ANY(?::text[])"));
 
 /** The callback claim with the transaction's result, one statement (SQLite reads the result after its claim). */

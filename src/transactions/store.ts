@@ -318,12 +318,9 @@ export function findByTransactionId(db: Db, scope: StatusScope, transactionId: s
 /** The scope's transactions holding any of `referenceIds`, newest first. */
 export function findByReferenceIds(db: Db, scope: StatusScope, referenceIds: string[]): TxnWithResult[] {
   if (referenceIds.length === 0) return [];
-  const marks = referenceIds.map(() => "?").join(",");
-  return stmt(db, byReferenceIds(`IN (${marks})`)).all(
-    scope.senderId,
-    ...referenceIds,
-    scope.registry,
-    scope.since,
+  const ids = [...new Set(referenceIds)];
+  return stmt(db, byReferenceIds(ids.length)).all(
+    ...ids.flatMap((ref) => [scope.senderId, ref, scope.registry, scope.since]),
   ) as unknown as TxnWithResult[];
 }
 

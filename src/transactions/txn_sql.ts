@@ -222,15 +222,31 @@ export const TXN_BY_TRANSACTION_ID = `${WITH_RESULT}
   ORDER BY t.id DESC LIMIT ${STATUS_ROWS}`;
 
 /**
- * With their results: the sender's transactions on a registry since a time holding any of the reference ids
- * `list` binds ((senderId, ...list, registry, since)).
+ * The newest STATUS_ROWS transactions of one reference id (bound `ref`, with (senderId, registry, since) as
+ * `sender`, `registry`, `since` say): walked newest first along transaction_refs' key, so a reference id a sender
+ * reuses in every request ("1") costs STATUS_ROWS rows read, not one per transaction it ever named.
  */
-export function byReferenceIds(list: string): string {
-  return `${WITH_RESULT} WHERE t.id IN (SELECT txn FROM transaction_refs
-      WHERE sender_id = ? AND reference_id ${list}) AND t.registry = ? AND t.created_at >= ?
-      AND t.action <> 'txn-status'
-    ORDER BY t.id DESC LIMIT ${STATUS_ROWS}`;
+function newestOfRef(sender: string, ref: string, registry: string, since: string): string {
+  // CROSS JOIN: SQLite keeps the written order (the refs first), which it might not choose without statistics.
+  return `SELECT r.txn FROM transaction_refs r CROSS JOIN transactions u
+      WHERE u.id = r.txn AND r.sender_id = ${sender} AND r.reference_id = ${ref} AND u.registry = ${registry}
+        AND u.created_at >= ${since} AND u.action <> 'txn-status'
+      ORDER BY r.txn DESC LIMIT ${STATUS_ROWS}`;
 }
+
+/**
+ * With their results: the sender's newest transactions on a registry since a time holding any of `count`
+ * reference ids; SQLite binds (senderId, ref, registry, since) per reference id.
+ */
+export function byReferenceIds(count: number): string {
+  const arms = Array.from({ length: count }, () => `SELECT txn FROM (${newestOfRef("?", "?", "?", "?")})`);
+  return `${WITH_RESULT} WHERE t.id IN (${arms.join(" UNION ALL ")}) ORDER BY t.id DESC LIMIT ${STATUS_ROWS}`;
+}
+
+/** byReferenceIds on PostgreSQL: ($1 senderId, $2 the reference ids as text[], $3 registry, $4 since). */
+export const BY_REFERENCE_IDS_PG = `${WITH_RESULT} WHERE t.id IN (SELECT x.txn FROM unnest($2::text[]) AS ref(id)
+    CROSS JOIN LATERAL (${newestOfRef("$1", "ref.id", "$3", "$4")}) x)
+  ORDER BY t.id DESC LIMIT ${STATUS_ROWS}`;
 
 /**
  * With their results: the sender's transactions on a registry since a time whose request carried any of the
