@@ -14,7 +14,7 @@ import { viewedRecordOf } from "../registries/records.ts";
 import { profileOf, socialRegistry } from "../registries/index.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 import { wakeNotifier } from "../subscriptions/notifier.ts";
-import { MAX_BROWSE_QUERY } from "./browse.ts";
+import { BrowseTooBroad, MAX_BROWSE_QUERY } from "./browse.ts";
 
 const ID = z.string().regex(/^(?!\.\.?$)[A-Za-z0-9._:-]{1,64}$/).openapi({ example: "DP1-00000001" });
 const REGISTRY = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/).openapi({ example: "crvs" });
@@ -128,7 +128,14 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
         const q = c.req.valid("query");
         const store = deps.storage.registry;
         if (q.q !== undefined) {
-          const page = await store.browse(profile, q.q, { after: q.after, limit: q.limit });
+          const page = await store.browse(profile, q.q, {
+            after: q.after,
+            limit: q.limit,
+            budgetMs: deps.config.searchBudgetMs,
+          }).catch((err) => {
+            if (err instanceof BrowseTooBroad) throw new DciError("err.request.bad", err.message);
+            throw err;
+          });
           return c.json({ items: await views(deps, page.items), next_after: page.next_after }, 200);
         }
         const rows = await store.list(profile.name, {

@@ -6,11 +6,34 @@
 import { Buffer } from "node:buffer";
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
+import { BudgetExceeded, budgetTerm, statementBudget, withStatementBudget } from "../db/budget.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 import { fromRow, REGISTRANT_SELECT, type StoredRegistrant } from "./store.ts";
 
 /** Longest search text. */
 export const MAX_BROWSE_QUERY = 100;
+
+/**
+ * A search whose name filter examined more rows than its time budget (DCI_SEARCH_BUDGET_MS) lets it read on the
+ * isolate: "Zqx S" checks the given name of every person whose surname starts with S.
+ */
+export class BrowseTooBroad extends Error {
+  constructor(budgetMs: number) {
+    super(
+      `the search examined more records than its ${budgetMs} ms budget lets it read: type more of the family ` +
+        "name (or an id or identifier value)",
+    );
+    this.name = "BrowseTooBroad";
+  }
+}
+
+/** A search's page: its cursor, size, and (SQLite) the time budget of its surname ranges. */
+export interface BrowseOptions {
+  after?: string;
+  limit?: number;
+  /** SQL time the surname ranges may use (they run on the isolate); past it, BrowseTooBroad. */
+  budgetMs?: number;
+}
 
 /** A page of matches and the cursor of the next one (null at the end). */
 export interface BrowsePage {
@@ -38,7 +61,7 @@ export interface BrowsePlan {
 export function browsePlan(
   profile: RegistryProfile,
   q: string,
-  options: { after?: string; limit?: number } = {},
+  options: BrowseOptions = {},
 ): BrowsePlan | undefined {
   const text = q.trim().slice(0, MAX_BROWSE_QUERY);
   if (text === "") return undefined;
@@ -104,7 +127,7 @@ export function browseRegistrants(
   db: Db,
   profile: RegistryProfile,
   q: string,
-  options: { after?: string; limit?: number } = {},
+  options: BrowseOptions = {},
 ): BrowsePage {
   const plan = browsePlan(profile, q, options);
   if (!plan) return { items: [], next_after: null };
@@ -115,7 +138,16 @@ export function browseRegistrants(
     ])
     : [];
   const ranges: BrowseRow[] = [];
-  for (const storage of plan.persons) ranges.push(...surnameRange(db, storage, plan));
+  const budget = options.budgetMs ? statementBudget(options.budgetMs, () => performance.now()) : undefined;
+  try {
+    for (const storage of plan.persons) {
+      const read = () => surnameRange(db, storage, plan);
+      ranges.push(...(budget ? withStatementBudget(db, budget, read) : read()));
+    }
+  } catch (err) {
+    if (err instanceof BudgetExceeded) throw new BrowseTooBroad(err.budgetMs);
+    throw err;
+  }
   return browsePage(plan, exact, ranges);
 }
 
@@ -123,7 +155,7 @@ function surnameRange(db: Db, storage: string, plan: BrowsePlan): BrowseRow[] {
   // The same predicate as the partial NOCASE surname index of every person record type (0014, indexes.ts).
   const sql = `SELECT r.id, d.data, r.deleted_at, r.surname FROM registrants r
     JOIN registrant_data d ON d.id = r.id
-    WHERE r.record_type = ? AND r.deleted_at IS NULL AND r.surname IS NOT NULL
+    WHERE ${budgetTerm("r.id")} AND r.record_type = ? AND r.deleted_at IS NULL AND r.surname IS NOT NULL
       AND r.surname COLLATE NOCASE >= ? AND r.surname COLLATE NOCASE < ?
       ${plan.cursor ? "AND (r.surname COLLATE NOCASE, r.id) > (?, ?)" : ""}
       ${plan.given ? "AND r.given_name LIKE ? ESCAPE '\\'" : ""}

@@ -7,7 +7,7 @@ import { type Db, transaction } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import type { Registrant } from "./model.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
-import { type BrowsePage, browseRegistrants } from "./browse.ts";
+import { type BrowseOptions, type BrowsePage, browseRegistrants } from "./browse.ts";
 import { censusSql, type ListedMembers, listGroupNow, membersSql } from "./search_members.ts";
 import { sqliteListingReads } from "./search.ts";
 import {
@@ -92,11 +92,7 @@ export interface RegistryStore {
   /** A page of live registrants, newest first (the admin list). */
   list(registry: string, page: ListPage): Promise<StoredRegistrant[]>;
   /** The registry browser's search (browse.ts): id or identifier exactly, then by family name prefix. */
-  browse(
-    profile: RegistryProfile,
-    q: string,
-    options?: { after?: string; limit?: number },
-  ): Promise<BrowsePage>;
+  browse(profile: RegistryProfile, q: string, options?: BrowseOptions): Promise<BrowsePage>;
   /** Live registrants of a storage record type holding the identifier, by row id, at most `limit`. */
   findByIdentifier(id: IdentifierQuery, recordType: string, limit: number): Promise<StoredRegistrant[]>;
 }

@@ -244,7 +244,8 @@ export function byReferenceIds(count: number): string {
 }
 
 /** byReferenceIds on PostgreSQL: ($1 senderId, $2 the reference ids as text[], $3 registry, $4 since). */
-export const BY_REFERENCE_IDS_PG = `${WITH_RESULT} WHERE t.id IN (SELECT x.txn FROM unnest($2::text[]) AS ref(id)
+export const BY_REFERENCE_IDS_PG =
+  `${WITH_RESULT} WHERE t.id IN (SELECT x.txn FROM unnest($2::text[]) AS ref(id)
     CROSS JOIN LATERAL (${newestOfRef("$1", "ref.id", "$3", "$4")}) x)
   ORDER BY t.id DESC LIMIT ${STATUS_ROWS}`;
 

@@ -2,7 +2,9 @@
  * The registry store's reads on both backends: the admin list, the browser's search (NOCASE surname order,
  * exact id and identifier matches, pages) and lookups by identifier.
  */
-import { deepEqual } from "node:assert/strict";
+import { deepEqual, rejects } from "node:assert/strict";
+import { testDeps } from "../helpers/deps.ts";
+import { BrowseTooBroad } from "../../src/registry/browse.ts";
 import { backendTest } from "../helpers/storage.ts";
 import { household, person, uin } from "./registry_fixture.ts";
 import { socialRegistry } from "../../src/registries/index.ts";
@@ -109,4 +111,30 @@ backendTest("registry store: findByIdentifier finds live records of one record t
   deepEqual(await found({ value: "X" }, "group"), []);
   await r.delete("P1", { now: LATER });
   deepEqual(await found({ value: "X" }), ["P2"]);
+});
+
+Deno.test("registry store [sqlite]: a browse whose given-name filter reads past its time budget is refused as too broad", async () => {
+  const deps = await testDeps();
+  try {
+    const r = deps.storage.registry;
+    await r.save(person("S1", { name: { given_name: "Ann", surname: "Sm1" } }), { mode: "create", now: NOW });
+    // 20,000 more persons named Sm… (copies of its row: only their ids and names differ).
+    deps.db.prepare(`WITH RECURSIVE k(n) AS (SELECT 2 UNION ALL SELECT n + 1 FROM k WHERE n < 20001)
+      INSERT INTO registrants (record_type, registry, external_id, surname, given_name, registration_date,
+        last_updated) SELECT record_type, registry, 'S' || n, 'Sm' || n, given_name, registration_date, last_updated
+      FROM k, registrants WHERE external_id = 'S1'`).run();
+    deps.db.prepare(`INSERT INTO registrant_data (id, data) SELECT r.id, d.data FROM registrants r,
+      registrants one JOIN registrant_data d ON d.id = one.id WHERE one.external_id = 'S1' AND r.id <> one.id`)
+      .run();
+    const social = socialRegistry();
+    // Unbudgeted, every person named Sm… is read to find no "Zqx".
+    deepEqual((await r.browse(social, "Zqx Sm", {})).items, []);
+    await rejects(() => r.browse(social, "Zqx Sm", { budgetMs: 1 }), BrowseTooBroad);
+    // A search the surname index answers alone stays within any budget.
+    deepEqual((await r.browse(social, "Sm1", { budgetMs: 1, limit: 1 })).items.map((x) => x.externalId), [
+      "S1",
+    ]);
+  } finally {
+    deps.close();
+  }
 });

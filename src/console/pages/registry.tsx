@@ -8,6 +8,7 @@ import { type ConsoleEnv, href } from "../context.ts";
 import { Field, FilterForm, Table } from "../components.tsx";
 import { servedRegistries } from "../../actions/registries.ts";
 import type { RegistryProfile } from "../../registries/profile.ts";
+import { BrowseTooBroad } from "../../registry/browse.ts";
 import type { StoredRegistrant } from "../../registry/store.ts";
 import { viewedRecordOf } from "../../registries/records.ts";
 import type { RegistryEvent } from "../../registry/events.ts";
@@ -25,8 +26,17 @@ export function registryPages(app: Hono<ConsoleEnv>, deps: Deps): void {
     const profile = find(c.req.param("registry"));
     if (!profile) return notFound(c, "No such registry.");
     const q = c.req.query("q")?.trim().slice(0, 100) ?? "";
+    let tooBroad: string | undefined;
     const page = q
-      ? await deps.storage.registry.browse(profile, q, { after: c.req.query("after"), limit: 50 })
+      ? await deps.storage.registry.browse(profile, q, {
+        after: c.req.query("after"),
+        limit: 50,
+        budgetMs: deps.config.searchBudgetMs,
+      }).catch((err) => {
+        if (!(err instanceof BrowseTooBroad)) throw err;
+        tooBroad = `Not searched: ${err.message}.`;
+        return undefined;
+      })
       : undefined;
     const events = await deps.storage.registry.recentEvents(profile.name, { limit: 20 });
     return c.render(
@@ -50,6 +60,7 @@ export function registryPages(app: Hono<ConsoleEnv>, deps: Deps): void {
             maxlength={100}
           />
         </FilterForm>
+        {tooBroad && <p class="warning" role="alert">{tooBroad}</p>}
         {page && (
           <Table<StoredRegistrant>
             caption="Matching records"
