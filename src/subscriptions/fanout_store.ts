@@ -139,7 +139,7 @@ function readSnapshots(db: Db, events: EventHead[]): void {
   for (const ev of events) ev.snapshot = byId.get(ev.id)!;
 }
 
-const PREVIOUS =
+export const PREVIOUS =
   `SELECT ${EVENT_SNAPSHOT} AS snapshot FROM registry_events e WHERE e.registrant_id = ? AND e.id < ?
        ORDER BY e.id DESC LIMIT 1`;
 

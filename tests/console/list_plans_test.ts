@@ -14,6 +14,7 @@ import { findByReferenceIds, listTransactions } from "../../src/transactions/sto
 import { listNotifications } from "../../src/subscriptions/notifications.ts";
 import { listAudit } from "../../src/audit/log.ts";
 import { listRecentEvents } from "../../src/registry/events.ts";
+import { PREVIOUS } from "../../src/subscriptions/fanout_store.ts";
 import { dashboardSeries } from "../../src/obs/dashboard.ts";
 
 type Args = Array<string | number | null>;
@@ -125,6 +126,8 @@ Deno.test("list plans: every transactions, notifications, audit and events filte
       ["audit, action", true, (db) => listAudit(db, { action: "sender.update", limit: 50 })],
       ["audit, target", true, (db) => listAudit(db, { targetKind: "sender", targetId: "s1", limit: 50 })],
       ["registry events, recent", false, (db) => listRecentEvents(db, "social", { limit: 50 })],
+      // Fan-out's previous event of a registrant: one seek, not a walk back over every later event.
+      ["fan-out, a registrant's previous event", true, (db) => db.prepare(PREVIOUS).get(1, 10)],
       // txn/status by reference ids: each one's newest transactions along the refs' key, not every one it named.
       [
         "txn status, reference ids",

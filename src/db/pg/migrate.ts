@@ -22,6 +22,7 @@ import p0035 from "./migrations/0035_replay_guard_kind.sql" with { type: "text" 
 import p0036 from "./migrations/0036_subscription_schedule_key.sql" with { type: "text" };
 import p0037 from "./migrations/0037_replay_guard_log.sql" with { type: "text" };
 import p0038 from "./migrations/0038_notifications_delivered.sql" with { type: "text" };
+import p0039 from "./migrations/0039_registry_events_registrant.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL, and a step in code. */
 export interface PgMigration {
@@ -68,6 +69,12 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     name: "0038_notifications_delivered",
     sql: p0038,
     concurrentIndex: "notifications_delivered",
+  },
+  {
+    version: 39,
+    name: "0039_registry_events_registrant",
+    sql: p0039,
+    concurrentIndex: "registry_events_registrant",
   },
 ];
 
