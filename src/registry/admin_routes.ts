@@ -7,9 +7,8 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
-import { isDeepStrictEqual } from "node:util";
 import { InputError, mergeInput, readRegistrant, type Registrant } from "./model.ts";
-import type { StoredRegistrant } from "./store.ts";
+import { sameRecord, type StoredRegistrant } from "./store.ts";
 import { viewedRecordOf } from "../registries/records.ts";
 import { profileOf, socialRegistry } from "../registries/index.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
@@ -327,13 +326,6 @@ async function patchOne(
     if (e instanceof Unchanged) return true;
     throw e;
   }
-}
-
-/** Whether `merged` holds what `stored` does (as stored: JSON), its update time apart. */
-function sameRecord(merged: Registrant, stored: StoredRegistrant): boolean {
-  const { id: _id, deletedAt: _deletedAt, lastUpdated: _stored, ...was } = stored;
-  const { lastUpdated: _now, ...now } = merged;
-  return isDeepStrictEqual(JSON.parse(JSON.stringify(now)), was);
 }
 
 /** The stored registrant in the input shape, so a PATCH can merge over it. */

@@ -11,7 +11,7 @@
 import type { PgClient } from "../db/pg/pool.ts";
 import { pgAll, pgOne, type PgQueryable, pgRun, pgText } from "../db/pg/query.ts";
 import type { Registrant } from "./model.ts";
-import { EVENT_INSERT, type RegistryEventType } from "./events.ts";
+import { EVENT_INSERT } from "./events.ts";
 import { contactPairs } from "./contacts.ts";
 import { valuePairs } from "./values.ts";
 import {
@@ -26,6 +26,8 @@ import {
   isGroup,
   registryOfRecordType,
   rememberGroup,
+  sameRecord,
+  type SavedRegistrant,
   SQL,
   STORE_REGISTRY,
   type StoredRegistrant,
@@ -80,7 +82,7 @@ export async function pgSaveRegistrant(
   client: PgClient,
   reg: Registrant,
   options: { mode: "create" | "upsert"; now: string; groupIds?: Map<string, number> },
-): Promise<{ id: number; eventType: RegistryEventType }> {
+): Promise<SavedRegistrant> {
   const registry = registryOfRecordType(reg.recordType);
   await pgEnsureRegistryIndexes(client, registry);
   const existing = await pgGetRegistrant(client, reg.externalId, registry);
@@ -89,6 +91,7 @@ export async function pgSaveRegistrant(
     householdId(await pgOne<GroupRow>(client, pgText(SQL.groupOf), [reg.groupRef, registry]), reg.groupRef);
   await checkOwners(client, reg, registry, existing?.id);
   if (existing && !existing.deletedAt) reg.registrationDate = existing.registrationDate;
+  if (existing && sameRecord(reg, existing)) return { id: existing.id, eventType: "update", unchanged: true };
   const json = JSON.stringify(reg);
   const values = columnValues(reg, groupId);
   let id: number;

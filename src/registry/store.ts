@@ -107,16 +107,35 @@ const SQLITE_UPDATE = {
   materialise: SQL.materialise.replace(/^UPDATE /, "UPDATE OR IGNORE "),
 };
 
+/** What a save did: the registrant's row id, its event, and `unchanged` when it wrote nothing. */
+export interface SavedRegistrant {
+  id: number;
+  eventType: RegistryEventType;
+  unchanged?: true;
+}
+
+/**
+ * Whether `reg` holds what the live registrant `stored` does, its update time apart (as stored: JSON in the order
+ * the model writes it). Then a save writes nothing and raises no event: a re-import of an unchanged file notifies
+ * no subscriber of a million "updates", and the event log does not grow by a copy of every record.
+ */
+export function sameRecord(reg: Registrant, stored: StoredRegistrant): boolean {
+  if (stored.deletedAt) return false;
+  const { id: _id, deletedAt: _deletedAt, ...was } = stored;
+  return JSON.stringify({ ...reg, lastUpdated: was.lastUpdated }) === JSON.stringify(was);
+}
+
 /**
  * Creates or replaces a registrant (by external id, within its registry: the one its record type belongs to)
- * and records the event, inside the caller's transaction. `mode: "create"` refuses an existing live id. Throws
- * InputError for conflicts.
+ * and records the event, inside the caller's transaction; a live registrant the save would not change is left as
+ * it is, without an event (`unchanged`). `mode: "create"` refuses an existing live id. Throws InputError for
+ * conflicts.
  */
 export function saveRegistrant(
   db: Db,
   reg: Registrant,
   options: { mode: "create" | "upsert"; now: string; groupIds?: Map<string, number> },
-): { id: number; eventType: RegistryEventType } {
+): SavedRegistrant {
   refuseWhileStaged(db);
   const registry = registryOfRecordType(reg.recordType);
   ensureRegistryIndexes(db, registry);
@@ -127,6 +146,7 @@ export function saveRegistrant(
     : options.groupIds?.get(reg.groupRef) ?? resolveGroup(db, reg.groupRef, registry);
   checkIdentifiers(db, reg, registry, existing?.id);
   if (existing && !existing.deletedAt) reg.registrationDate = existing.registrationDate;
+  if (existing && sameRecord(reg, existing)) return { id: existing.id, eventType: "update", unchanged: true };
   const json = JSON.stringify(reg);
   const values = columnValues(reg, groupId);
   let id: number;

@@ -69,8 +69,8 @@ Deno.test("end() writes the subscription alone; its waiting notifications are ne
     const live = await subscription(deps, rx, "s2", "live");
     // A registration and two real changes (a lane would send them), then a backlog of more than two chunks.
     await putPerson(deps, person("p1"));
-    await putPerson(deps, person("p1", { sex: "female" }));
     await putPerson(deps, person("p1", { sex: "male" }));
+    await putPerson(deps, person("p1", { sex: "female" }));
     await fanOutAll(deps);
     const total = 2 * ENDED_CHUNK + 3;
     await backlog(deps, id, total - 4, 1_000_000);
