@@ -13,6 +13,7 @@ import { RequestHeader } from "../dci/schemas.ts";
 import { checkNotEncrypted, checkVersion } from "../dci/header_rules.ts";
 import { isHeaderSafeId } from "../dci/limits.ts";
 import { formatIssues } from "../http/errors.ts";
+import { jsonLimitBroken, jsonLimitRule } from "../http/json_depth.ts";
 import { admitUpload, authenticateUpload, refusedAfterBearer, type UploadAuth } from "../auth/upload_auth.ts";
 import { BulkFileError } from "../transactions/bulk_file.ts";
 import {
@@ -150,6 +151,9 @@ function uploadHeader(upload: Upload) {
   }
   if (fields.header === undefined) {
     throw new DciError("err.request.bad", 'The upload has no "header" part (the DCI request header as JSON)');
+  }
+  if (jsonLimitBroken(fields.header) === "nul") {
+    throw new DciError("err.request.bad", `Invalid header part: ${jsonLimitRule("nul")}`);
   }
   let raw: unknown;
   try {

@@ -28,7 +28,7 @@ export function valuesCap(bodyLimit: number): number {
 }
 
 /** The limit a JSON text breaks first, if any. */
-export type JsonLimit = "depth" | "members" | "values" | "string";
+export type JsonLimit = "depth" | "members" | "values" | "string" | "nul";
 
 /** The limits jsonLimitBroken checks; depth, members and values default to the MAX_JSON_ constants. */
 export interface JsonLimits {
@@ -42,8 +42,8 @@ export interface JsonLimits {
  * Scans `text` once: "depth" when arrays/objects nest deeper than `maxDepth`, "members" when one array or object
  * has more than `maxMembers` members, "values" when all of them together have more than `maxValues`, "string"
  * when a string (key or value) is longer than `maxString` characters (an escape counts as one; reported only when
- * no other limit is broken). Brackets and commas inside strings do not count; an empty array or object counts as
- * one member of its own.
+ * no other limit is broken), "nul" when a string holds a NUL character (`\u0000`; reported before "string").
+ * Brackets and commas inside strings do not count; an empty array or object counts as one member of its own.
  */
 export function jsonLimitBroken(text: string, limits: JsonLimits = {}): JsonLimit | undefined {
   const maxDepth = limits.maxDepth ?? MAX_JSON_DEPTH;
@@ -58,12 +58,20 @@ export function jsonLimitBroken(text: string, limits: JsonLimits = {}): JsonLimi
   let length = 0;
   // A long string is reported last: the scan goes on, so that it cannot hide a width or depth the body breaks.
   let longString = false;
+  // A NUL (`\u0000`) in a string, likewise: no field may hold one (PostgreSQL text cannot store it).
+  let nul = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
       if (c === 34) inString = false;
       else {
-        if (c === 92) i += text.charCodeAt(i + 1) === 117 ? 5 : 1; // \uXXXX or \x: one character
+        if (c === 92) {
+          // \uXXXX or \x: one character
+          if (text.charCodeAt(i + 1) === 117) {
+            if (text.startsWith("0000", i + 2)) nul = true;
+            i += 5;
+          } else i += 1;
+        }
         if (++length > maxString) longString = true;
       }
     } else if (c === 34) {
@@ -78,7 +86,7 @@ export function jsonLimitBroken(text: string, limits: JsonLimits = {}): JsonLimi
       if (++values > maxValues) return "values";
     } else if (c === 93 || c === 125) depth--;
   }
-  return longString ? "string" : undefined;
+  return nul ? "nul" : longString ? "string" : undefined;
 }
 
 /** The rule a JSON text broke, as error messages state it ("string" is stated with the string's path instead). */
@@ -90,6 +98,8 @@ export function jsonLimitRule(limit: Exclude<JsonLimit, "string">, limits: JsonL
       return `a JSON array or object has more than ${limits.maxMembers ?? MAX_JSON_MEMBERS} members`;
     case "values":
       return `JSON holds more than ${limits.maxValues ?? MAX_JSON_VALUES} values`;
+    case "nul":
+      return "a JSON string holds a NUL character (\\u0000), which no field may";
   }
 }
 

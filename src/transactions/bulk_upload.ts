@@ -247,7 +247,9 @@ function readParts(
       const done = new Promise<number>((res, rej) => stream.on("end", () => reader.end().then(res, rej)));
       done.catch(fail);
       file = {
-        name: String(info.filename ?? "upload").slice(0, 200),
+        // Shown in pages and logs, stored in text columns: control characters (a NUL, a forged line break) dropped.
+        // deno-lint-ignore no-control-regex
+        name: String(info.filename ?? "").replace(/[\u0000-\u001f\u007f]/g, "").slice(0, 200) || "upload",
         format,
         declared: fields.fileFormat !== undefined,
         done,

@@ -143,6 +143,39 @@ Deno.test("every registry endpoint refuses a 1 MB string anywhere in the body wi
   }
 });
 
+Deno.test("a NUL character (\\u0000) in any string of a registry body is refused 400 before the request is processed", async () => {
+  const deps = await testDeps({ rateLimitMinute: "100000" });
+  try {
+    const alice = await createTestSender(deps);
+    const post = signedPoster(deps, alice);
+    const cases: Array<[string, Record<string, unknown>]> = [
+      // PostgreSQL text cannot hold one: the subscription's insert failed, and with it the whole request.
+      ["subscribe", {
+        transaction_id: "t",
+        subscribe_request: [{ reference_id: "r", reg_type: "Person\0" }],
+      }],
+      ["sync/receipt", { transaction_id: "t", notification_id: "n\0" }],
+      ["sync/txn/status", {
+        transaction_id: "t",
+        txnstatus_request: {
+          reference_id: "r",
+          txn_type: "search",
+          attribute_type: "transaction_id",
+          attribute_value: "a\0",
+        },
+      }],
+    ];
+    for (const [path, message] of cases) {
+      const r = await post(path, message, {});
+      assert.equal(r.status, 400, `${path}: ${JSON.stringify(r.body).slice(0, 300)}`);
+      assert.equal(r.body.message.error.code, "err.request.bad");
+      assert.match(r.body.message.error.message, /NUL character/);
+    }
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("the auth chain refuses 1 MB credentials and signature headers without parsing them", async () => {
   const deps = await testDeps({ bodyLimit: String(8 * MB) });
   try {
