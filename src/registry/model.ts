@@ -394,8 +394,10 @@ function hasNul(v: unknown, depth = 0): boolean {
 function readNumber(field: string, v: unknown, errors: string[], integer: boolean): number | undefined {
   if (v === undefined || v === null || v === "") return undefined;
   const n = typeof v === "number" ? v : typeof v === "string" ? Number(v) : NaN;
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-    errors.push(`${field}: expected ${integer ? "an integer" : "a number"}`);
+  // An integer within ±(2^53 - 1): beyond that JavaScript loses its digits, and PostgreSQL's bigint column
+  // (from 2^63) refused the write as a 500.
+  if (!Number.isFinite(n) || (integer && !Number.isSafeInteger(n))) {
+    errors.push(`${field}: expected ${integer ? "an integer within ±(2^53 - 1)" : "a number"}`);
     return undefined;
   }
   return n;

@@ -118,6 +118,16 @@ Deno.test("readRegistrant refuses a NUL anywhere (a value, a key, in a list); pr
   assert.deepEqual(Object.keys(prune({ b: undefined, a: 1 })), ["a"]);
 });
 
+Deno.test("readRegistrant refuses an integer field beyond ±(2^53 - 1) (PostgreSQL's bigint refused one past 2^63 as a 500)", () => {
+  const now = "2026-03-01T10:00:00.000Z";
+  const group = (size: unknown) => ({ id: "G1", record_type: "group", group_size: size });
+  assert.throws(
+    () => readRegistrant(group(1e19), now),
+    (e) => e instanceof InputError && /group_size: expected an integer within/.test(e.message),
+  );
+  assert.equal(readRegistrant(group(Number.MAX_SAFE_INTEGER), now).groupSize, Number.MAX_SAFE_INTEGER);
+});
+
 Deno.test("readRegistrant refuses more than MAX_CONTACTS phones, e-mails or addresses naming the field, as identifiers over theirs", () => {
   const now = "2026-03-01T10:00:00.000Z";
   const many = (n: number, f: (i: number) => unknown) => Array.from({ length: n }, (_, i) => f(i));
