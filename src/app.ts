@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import type { RegistryProfile } from "./registries/profile.ts";
 import type { AppEnv } from "./http/context.ts";
 import type { Deps } from "./deps.ts";
-import { limitBody, observe, requireJson } from "./http/middleware.ts";
+import { limitBody, observe, refuseNul, requireJson } from "./http/middleware.ts";
 import { classifyError, renderError, validationHook } from "./http/errors.ts";
 import { securityHeaders } from "./http/security_headers.ts";
 import { DciError } from "./dci/errors.ts";
@@ -96,6 +96,9 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       return await requireJson()(c, next);
     });
   }
+  // An import upload streams to disk (its rows refuse a NUL as they are read): not read whole here.
+  const nul = refuseNul();
+  app.use("/admin/v1/*", (c, next) => isImportUpload(c.req.method, c.req.path) ? next() : nul(c, next));
   const render = deps.extensions?.renderError;
   const onError = (err: unknown, c: Context<AppEnv>) => {
     // Logged (and a full disk noted) once, whoever answers: the stock renderer or the deployment's hook.

@@ -140,6 +140,25 @@ export function requireJson(): MiddlewareHandler<AppEnv> {
 }
 
 /**
+ * Refuses a request whose path, query or JSON body holds a NUL character (400): no operator input may (PostgreSQL
+ * text cannot store one: a sender, client or token name, a path parameter answered 500 there; SQLite stored it).
+ * Registry bodies are checked as they are parsed (src/auth/middleware.ts readEnvelope).
+ */
+export function refuseNul(): MiddlewareHandler<AppEnv> {
+  const refused = () =>
+    new DciError("err.request.bad", "The request holds a NUL character (%00, \\u0000), which no value may");
+  return async (c, next) => {
+    const url = c.req.url;
+    if (url.includes("%00")) throw refused();
+    const type = (c.req.header("content-type") ?? "").toLowerCase();
+    if (c.req.raw.body !== null && /json/.test(type) && (await c.req.text()).includes("\\u0000")) {
+      throw refused();
+    }
+    await next();
+  };
+}
+
+/**
  * Whether a request carries a body, from its headers alone (the body is never read ahead of its route): HTTP/1.1
  * sends one only with Transfer-Encoding or a non-zero Content-Length, so a bare `curl -X POST …/disable` has none.
  */

@@ -1,7 +1,7 @@
 /**
  * requireJson() asks for application/json only of a request that carries a body: the admin actions that take
  * none (disable, enable, revoke, retry, …) answer a bare POST with no Content-Type, in process and over real
- * HTTP/1.1; a body in another type is still refused with 415.
+ * HTTP/1.1; a body in another type is still refused with 415; a NUL character in a body or path with 400.
  */
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
@@ -92,6 +92,32 @@ Deno.test("requireJson() over real HTTP/1.1: a bare POST (no Content-Length) pas
     );
   } finally {
     await server.shutdown();
+    deps.close();
+  }
+});
+
+Deno.test("the admin API refuses a NUL character in a JSON body or the path with 400 (PostgreSQL text cannot hold one)", async () => {
+  const { deps, app, auth } = await setUp();
+  try {
+    const named = await app.request("/admin/v1/senders", {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ sender_id: "p2", name: "Part\u0000ner" }),
+    });
+    assert.equal(named.status, 400);
+    assert.match((await named.json()).message.error.message, /NUL character/);
+    assert.equal(await deps.storage.senders.get("p2"), undefined);
+    const path = await app.request("/admin/v1/senders/p%001", { headers: auth });
+    assert.equal(path.status, 400);
+    await path.body?.cancel();
+    // The same body without it is taken.
+    const plain = await app.request("/admin/v1/senders", {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ sender_id: "p2", name: "Partner" }),
+    });
+    assert.equal(plain.status, 201);
+  } finally {
     deps.close();
   }
 });
