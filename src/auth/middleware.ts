@@ -9,7 +9,7 @@ import { checkSignature, type VerifiedBy } from "./signature_check.ts";
 import { admit } from "./admission.ts";
 import { StaleBearerRow } from "./bearer_store.ts";
 import { type RateDecision, rateLimitHeaders } from "../senders/rate_limit.ts";
-import { jsonLimitBroken, jsonLimitRule, longStringPath, valuesCap } from "../http/json_depth.ts";
+import { jsonLimitBroken, jsonLimitRule, longStringPath, nulPath, valuesCap } from "../http/json_depth.ts";
 import { MAX_SENDER_ID, MAX_STRING } from "../dci/limits.ts";
 import { AdmissionHeader } from "../dci/schemas.ts";
 import { formatIssues } from "../http/errors.ts";
@@ -44,7 +44,7 @@ async function readEnvelope(
   const text = await c.req.text();
   const limits = { maxString: MAX_STRING, maxValues };
   const broken = jsonLimitBroken(text, limits);
-  if (broken !== undefined && broken !== "string") {
+  if (broken !== undefined && broken !== "string" && broken !== "nul") {
     throw new DciError("err.request.bad", `Invalid request: ${jsonLimitRule(broken, limits)}`);
   }
   let body: unknown;
@@ -52,6 +52,12 @@ async function readEnvelope(
     body = JSON.parse(text);
   } catch {
     throw new DciError("err.request.bad", "Malformed JSON in request body");
+  }
+  if (broken === "nul") {
+    throw new DciError(
+      "err.request.bad",
+      `Invalid request: ${nulPath(body)} holds a NUL character (\\u0000), which no field may`,
+    );
   }
   if (broken === "string") {
     throw new DciError(

@@ -108,6 +108,18 @@ export function jsonTooDeep(text: string, max = MAX_JSON_DEPTH): boolean {
   return jsonLimitBroken(text, { maxDepth: max, maxMembers: Infinity, maxValues: Infinity }) === "depth";
 }
 
+/** The path (`header.message_id`, `message.items.0`) of the first string (key or value) in `value` holding a NUL. */
+export function nulPath(value: unknown, path: string[] = []): string | undefined {
+  if (typeof value === "string") return value.includes("\0") ? path.join(".") || "(body)" : undefined;
+  if (typeof value !== "object" || value === null) return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    if (key.includes("\0")) return [...path, JSON.stringify(key).slice(1, 21)].join(".");
+    const found = nulPath(child, [...path, key]);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** The path (`header.message_id`, `message.items.0`) of the first string in `value` longer than `max`. */
 export function longStringPath(value: unknown, max: number, path: string[] = []): string | undefined {
   if (typeof value === "string") return value.length > max ? path.join(".") || "(body)" : undefined;
