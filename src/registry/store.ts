@@ -1,4 +1,5 @@
 /** The registrant store: writes (each with its registry event) and reads. Callers own the transaction. */
+import { isDeepStrictEqual } from "node:util";
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import { type IdentifierValue, InputError, type Registrant } from "./model.ts";
@@ -122,7 +123,10 @@ export interface SavedRegistrant {
 export function sameRecord(reg: Registrant, stored: StoredRegistrant): boolean {
   if (stored.deletedAt) return false;
   const { id: _id, deletedAt: _deletedAt, ...was } = stored;
-  return JSON.stringify({ ...reg, lastUpdated: was.lastUpdated }) === JSON.stringify(was);
+  const now = JSON.stringify({ ...reg, lastUpdated: was.lastUpdated });
+  const then = JSON.stringify(was);
+  // The same text, or (the same length) the same values in another key order: details as a client ordered them.
+  return now === then || (now.length === then.length && isDeepStrictEqual(JSON.parse(now), was));
 }
 
 /**
