@@ -71,6 +71,15 @@ export function likeSql(dialect: Dialect | undefined, column: string): string {
     : `${column} LIKE ? ESCAPE '\\'`;
 }
 
+/**
+ * `column LIKE ?` (ESCAPE '\') on a column whose values are stored ASCII-lower-cased, matched with a pattern
+ * lower-cased the same way (a contact, contacts.ts): on PostgreSQL a plain LIKE, which the primary key serves for a
+ * prefix (the database is in the C locale); `lower(column)` there read every contact of the kind.
+ */
+export function foldedLikeSql(dialect: Dialect | undefined, column: string): string {
+  return dialect === "postgres" ? `${column} LIKE ?::text ESCAPE '\\'` : `${column} LIKE ? ESCAPE '\\'`;
+}
+
 /** `column` equal to one of `n` values, ignoring ASCII case (SQLite's NOCASE). */
 export function nocaseIn(dialect: Dialect | undefined, column: string, n: number): string {
   if (dialect === "postgres") return `lower(${column}) IN (${Array(n).fill("lower(?::text)").join(", ")})`;

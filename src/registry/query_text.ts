@@ -12,7 +12,15 @@
  * NOCASE terms). A substring (`contains`, `like "%x"`) reads the rows once, under the statement budget like any
  * scan.
  */
-import { budgetPrefix, type Dialect, likeSql, matchContacts, nocaseIn, truth } from "./query_dialect.ts";
+import {
+  budgetPrefix,
+  type Dialect,
+  foldedLikeSql,
+  likeSql,
+  matchContacts,
+  nocaseIn,
+  truth,
+} from "./query_dialect.ts";
 import { filterError, type Op, show } from "./query_parse.ts";
 import { nfc, type RecordType } from "./attributes.ts";
 import { normaliseContact } from "./contacts.ts";
@@ -175,7 +183,7 @@ function contactTest(kind: "phone" | "email", op: Op, values: unknown[], ctx: Te
   if (op === "contains" || op === "like") {
     const pattern = likePattern(op, values[0], kind);
     params.push(kind, normalisePattern(kind, pattern));
-    test = `c.kind = ? AND ${likeSql(ctx.dialect, "c.value")}`;
+    test = `c.kind = ? AND ${foldedLikeSql(ctx.dialect, "c.value")}`;
   } else {
     const list = values.map((v) => {
       const n = typeof v === "string" || typeof v === "number" ? normaliseContact(kind, nfc(String(v))) : "";

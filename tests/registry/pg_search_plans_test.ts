@@ -73,6 +73,13 @@ Deno.test("PostgreSQL search plans use the name, value, identifier and contact i
         [pred("phone", "eq", "+99 700000001"), undefined, [
           /registrant_contacts_pkey.*\n.*Index Cond: .*value = '\+99700000001'/,
         ]],
+        // A prefix: a range on the key, as on SQLite (values and pattern are stored lower-cased: contacts.ts).
+        [pred("phone", "like", "+99 7%"), undefined, [
+          /registrant_contacts_pkey.*\n.*Index Cond: .*value >= '\+997'.*value < '\+998'/,
+        ]],
+        [pred("email", "like", "Amina%"), undefined, [
+          /registrant_contacts_pkey.*\n.*Index Cond: .*value >= 'amina'.*value < 'aminb'/,
+        ]],
         [pred("crop_type", "eq", "1"), frProfile, [
           /registrant_values_pkey.*\n.*Index Cond: \(\(attr = 'crop_type'::text\) AND \(value = to_jsonb\('1'::text\)\)\)/,
         ]],
