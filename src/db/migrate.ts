@@ -39,6 +39,7 @@ import m0036 from "../../migrations/0036_subscription_schedule_key.sql" with { t
 import m0037 from "../../migrations/0037_replay_guard_log.sql" with { type: "text" };
 import m0038 from "../../migrations/0038_notifications_delivered.sql" with { type: "text" };
 import m0039 from "../../migrations/0039_registry_events_registrant.sql" with { type: "text" };
+import m0040 from "../../migrations/0040_drop_registry_events_lazy.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL, and a step in code run after the SQL. */
 export interface Migration {
@@ -93,6 +94,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 37, name: "0037_replay_guard_log", sql: m0037 },
   { version: 38, name: "0038_notifications_delivered", sql: m0038 },
   { version: 39, name: "0039_registry_events_registrant", sql: m0039 },
+  { version: 40, name: "0040_drop_registry_events_lazy", sql: m0040 },
 ];
 
 /**

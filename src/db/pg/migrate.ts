@@ -23,6 +23,7 @@ import p0036 from "./migrations/0036_subscription_schedule_key.sql" with { type:
 import p0037 from "./migrations/0037_replay_guard_log.sql" with { type: "text" };
 import p0038 from "./migrations/0038_notifications_delivered.sql" with { type: "text" };
 import p0039 from "./migrations/0039_registry_events_registrant.sql" with { type: "text" };
+import p0040 from "./migrations/0040_drop_registry_events_lazy.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL, and a step in code. */
 export interface PgMigration {
@@ -76,6 +77,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     sql: p0039,
     concurrentIndex: "registry_events_registrant",
   },
+  { version: 40, name: "0040_drop_registry_events_lazy", sql: p0040 },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */
