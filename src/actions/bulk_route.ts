@@ -14,7 +14,8 @@ import { checkNotEncrypted, checkVersion } from "../dci/header_rules.ts";
 import { isHeaderSafeId } from "../dci/limits.ts";
 import { formatIssues } from "../http/errors.ts";
 import { jsonLimitBroken, jsonLimitRule } from "../http/json_depth.ts";
-import { admitUpload, authenticateUpload, refusedAfterBearer, type UploadAuth } from "../auth/upload_auth.ts";
+import { admitUpload, authenticateUpload, type UploadAuth } from "../auth/upload_auth.ts";
+import { refusedAfterBearer } from "../auth/middleware.ts";
 import { BulkFileError } from "../transactions/bulk_file.ts";
 import {
   receiveUpload,

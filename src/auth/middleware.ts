@@ -139,9 +139,19 @@ export async function countRefused(deps: Deps, bearer: BearerAuth): Promise<void
  * (4xx, or a header rejection such as a duplicate message_id), not a 429 (already the limit's answer), not a
  * fault of this server (5xx, a storage fault).
  */
-export function countsAgainstLimits(err: unknown): boolean {
+function countsAgainstLimits(err: unknown): boolean {
   if (err instanceof DciRejection) return true;
   return err instanceof DciError && err.status >= 400 && err.status < 500 && err.status !== 429;
+}
+
+/**
+ * Throws `err`, a refusal after the bearer check, having counted it against the sender's limits when it is the
+ * request's own fault (countsAgainstLimits): a sender re-sending a bad body, file or signature, or a replayed
+ * header, reaches its limit and the back-off, not an unbounded run of reads.
+ */
+export async function refusedAfterBearer(deps: Deps, bearer: BearerAuth, err: unknown): Promise<never> {
+  if (countsAgainstLimits(err)) await countRefused(deps, bearer);
+  throw err;
 }
 
 /**
@@ -298,8 +308,8 @@ export function authenticate(deps: Deps, scope: Scope, options: AuthOptions = {}
         // message_id or a stale message_ts) counts against the sender's limits as an admitted one does: a copy
         // of one valid signed request sent over and over, each read and verified, spends the sender's quota too,
         // and once that is gone the back-off refuses it unread.
-        if (current && !admitted && countsAgainstLimits(err)) await countRefused(deps, current);
-        throw err;
+        if (!current || admitted) throw err;
+        return await refusedAfterBearer(deps, current, err);
       }
     } catch (err) {
       const code = err instanceof Error && "code" in err ? String((err as { code: unknown }).code) : "error";

@@ -13,7 +13,7 @@ import { checkUploadSignature, type VerifiedBy } from "./signature_check.ts";
 import { admit } from "./admission.ts";
 import { rateLimitHeaders } from "../senders/rate_limit.ts";
 import { checkReceiverId } from "../dci/header_rules.ts";
-import { countRefused, countsAgainstLimits, requestUrl, type Scope, tooManyRequests } from "./middleware.ts";
+import { refusedAfterBearer, requestUrl, type Scope, tooManyRequests } from "./middleware.ts";
 
 /** Who an upload speaks for, and the Content-Digest its body must match (when signed). */
 export interface UploadAuth {
@@ -77,14 +77,4 @@ export async function admitUpload(
     throw tooManyRequests(bearer.senderId, decision, headers);
   }
   return headers;
-}
-
-/**
- * Throws `err`, an upload's refusal after its bearer check, having counted it against the sender's limits when it
- * is the upload's own fault (as a JSON request's is, src/auth/middleware.ts): a sender re-sending a bad file, an
- * unsigned one or a replayed header reaches its limit and the back-off, not an unbounded run of reads.
- */
-export async function refusedAfterBearer(deps: Deps, bearer: BearerAuth, err: unknown): Promise<never> {
-  if (countsAgainstLimits(err)) await countRefused(deps, bearer);
-  throw err;
 }

@@ -109,24 +109,27 @@ export function jsonTooDeep(text: string, max = MAX_JSON_DEPTH): boolean {
 }
 
 /** The path (`header.message_id`, `message.items.0`) of the first string (key or value) in `value` holding a NUL. */
-export function nulPath(value: unknown, path: string[] = []): string | undefined {
-  if (typeof value === "string") return value.includes("\0") ? path.join(".") || "(body)" : undefined;
-  if (typeof value !== "object" || value === null) return undefined;
-  for (const [key, child] of Object.entries(value)) {
-    if (key.includes("\0")) return [...path, JSON.stringify(key).slice(1, 21)].join(".");
-    const found = nulPath(child, [...path, key]);
-    if (found !== undefined) return found;
-  }
-  return undefined;
+export function nulPath(value: unknown): string | undefined {
+  return badStringPath(value, (s) => s.includes("\0"), (key) => JSON.stringify(key).slice(1, 21));
 }
 
 /** The path (`header.message_id`, `message.items.0`) of the first string in `value` longer than `max`. */
-export function longStringPath(value: unknown, max: number, path: string[] = []): string | undefined {
-  if (typeof value === "string") return value.length > max ? path.join(".") || "(body)" : undefined;
+export function longStringPath(value: unknown, max: number): string | undefined {
+  return badStringPath(value, (s) => s.length > max, (key) => `${key.slice(0, 20)}…`);
+}
+
+/** The path of the first string (key or value) of `value` that is `bad`; a bad key shown as `label` writes it. */
+function badStringPath(
+  value: unknown,
+  bad: (s: string) => boolean,
+  label: (key: string) => string,
+  path: string[] = [],
+): string | undefined {
+  if (typeof value === "string") return bad(value) ? path.join(".") || "(body)" : undefined;
   if (typeof value !== "object" || value === null) return undefined;
   for (const [key, child] of Object.entries(value)) {
-    if (key.length > max) return [...path, `${key.slice(0, 20)}…`].join(".");
-    const found = longStringPath(child, max, [...path, key]);
+    if (bad(key)) return [...path, label(key)].join(".");
+    const found = badStringPath(child, bad, label, [...path, key]);
     if (found !== undefined) return found;
   }
   return undefined;
