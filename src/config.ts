@@ -524,6 +524,13 @@ export const SETTINGS: readonly Setting[] = [
       "Days a delivered or failed notification is kept in the notification log; older ones are deleted daily by the worker process (0 keeps them forever). Pending ones are never deleted",
   },
   {
+    key: "eventRetentionDays",
+    env: "DCI_EVENT_RETENTION_DAYS",
+    default: "90",
+    doc:
+      "Days a registry change event is kept once a later change of the same record follows it (each record's newest event, and every event a subscription's fan-out or a pending or failed notification still reads, stay); older ones are deleted daily by the worker process (0 keeps them forever)",
+  },
+  {
     key: "consoleSessionTtl",
     env: "DCI_CONSOLE_SESSION_TTL",
     default: "8h",
@@ -657,6 +664,7 @@ const schema = z.object({
   auditRetentionDays: int(1, 36_500),
   transactionRetentionDays: int(0, 36_500),
   notificationRetentionDays: int(0, 36_500),
+  eventRetentionDays: int(0, 36_500),
   // Seconds, from "3600", "3600s", "30m", "8h" or "1d"; at least a minute, at most 30 days.
   consoleSessionTtl: z.string().trim().regex(
     /^\d{1,7}[smhd]?$/,

@@ -8,7 +8,8 @@
  * records claiming one identifier, at once get one success and the InputError a second writer gets on SQLite.
  */
 import type { PgPool } from "../db/pg/pool.ts";
-import { pgAll, pgOne, type PgQueryable, pgText, pgTransaction } from "../db/pg/query.ts";
+import { pgAll, pgOne, type PgQueryable, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
+import { purgeOldEvents } from "./event_retention.ts";
 import { lockEvents } from "./pg_event_lock.ts";
 import { pgDeleteRegistrant, pgGetRegistrant, pgSaveRegistrant } from "./pg_registry_write.ts";
 import { afterArgs, eventOf, type EventRow, EVENTS_SQL, recentArgs } from "./events.ts";
@@ -72,6 +73,11 @@ export function pgRegistryStore(pool: PgPool): RegistryStore {
         afterArgs(afterId, options),
       ),
     recentEvents: (registry, options = {}) => events(EVENTS_SQL.recent, recentArgs(registry, options)),
+    purgeEvents: (cutoff) =>
+      purgeOldEvents({
+        one: (sql, args) => pgOne(pool, pgText(sql), args),
+        run: (sql, args) => pgRun(pool, pgText(sql), args),
+      }, cutoff),
     list: (registry, page) => rows(pool, STORE_SQL.list, listArgs(registry, page)),
     browse: async (profile, q, options) => {
       const plan = browsePlan(profile, q, options);

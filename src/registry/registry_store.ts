@@ -7,6 +7,7 @@ import { type Db, transaction } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import type { Registrant } from "./model.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
+import { purgeOldEvents } from "./event_retention.ts";
 import { type BrowseOptions, type BrowsePage, browseRegistrants } from "./browse.ts";
 import { censusSql, type ListedMembers, listGroupNow, membersSql } from "./search_members.ts";
 import { sqliteListingReads } from "./search.ts";
@@ -89,6 +90,8 @@ export interface RegistryStore {
   eventsAfter(afterId: number, options?: { limit?: number; registry?: string }): Promise<RegistryEvent[]>;
   /** A registry's events before a cursor, newest first. */
   recentEvents(registry: string, options?: { beforeId?: number; limit?: number }): Promise<RegistryEvent[]>;
+  /** Deletes the events written before `cutoff` that nothing reads any more (event_retention.ts); how many. */
+  purgeEvents(cutoff: string): Promise<number>;
   /** A page of live registrants, newest first (the admin list). */
   list(registry: string, page: ListPage): Promise<StoredRegistrant[]>;
   /** The registry browser's search (browse.ts): id or identifier exactly, then by family name prefix. */
@@ -167,6 +170,11 @@ export function sqliteRegistryStore(db: Db): RegistryStore {
       Promise.try(() => transaction(db, () => deleteRegistrant(db, externalId, options))),
     eventsAfter: (afterId, options) => Promise.try(() => listEventsAfter(db, afterId, options)),
     recentEvents: (registry, options) => Promise.try(() => listRecentEvents(db, registry, options)),
+    purgeEvents: (cutoff) =>
+      purgeOldEvents({
+        one: (sql, args) => Promise.try(() => stmt(db, sql).get(...args)),
+        run: (sql, args) => Promise.try(() => Number(stmt(db, sql).run(...args).changes)),
+      }, cutoff),
     list: (registry, page) =>
       Promise.try(() => (stmt(db, STORE_SQL.list).all(...listArgs(registry, page)) as Row[]).map(fromRow)),
     browse: (profile, q, options) => Promise.try(() => browseRegistrants(db, profile, q, options)),

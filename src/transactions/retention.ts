@@ -2,7 +2,9 @@
  * Retention of finished work: transactions past their callback (sent or failed) and notifications no longer
  * pending, older than DCI_TRANSACTION_RETENTION_DAYS / DCI_NOTIFICATION_RETENTION_DAYS, are deleted once a day
  * by the worker process. A transaction takes its references, callback attempts and bulk pages with it
- * (ON DELETE CASCADE); one an operator retried recently stays (its updated_at is recent).
+ * (ON DELETE CASCADE); one an operator retried recently stays (its updated_at is recent). Then registry events
+ * older than DCI_EVENT_RETENTION_DAYS that nothing reads any more (src/registry/event_retention.ts): after the
+ * notifications, whose failed rows past retention no longer hold their events.
  */
 import type { Deps } from "../deps.ts";
 
@@ -12,9 +14,10 @@ const DAY_MS = 86_400_000;
 export interface RetentionRun {
   transactions: number;
   notifications: number;
+  events: number;
 }
 
-/** Deletes finished transactions and notifications past their retention period (0 days: kept forever). */
+/** Deletes finished transactions, notifications and needless events past their retention period (0 days: kept forever). */
 export async function purgeFinishedWork(deps: Deps): Promise<RetentionRun> {
   // One purge step per table: the cutoff computed once, 0 days skips.
   const purge = (days: number, step: (cutoff: string) => Promise<number>) =>
@@ -28,8 +31,10 @@ export async function purgeFinishedWork(deps: Deps): Promise<RetentionRun> {
       deps.config.notificationRetentionDays,
       (c) => deps.storage.notifications.purgeFinished(c),
     ),
+    // After the notifications: a failed one past its retention no longer holds its event.
+    events: await purge(deps.config.eventRetentionDays, (c) => deps.storage.registry.purgeEvents(c)),
   };
-  if (run.transactions + run.notifications > 0) {
+  if (run.transactions + run.notifications + run.events > 0) {
     deps.log.info("finished work past retention deleted", { ...run });
   }
   return run;

@@ -59,7 +59,7 @@ Deno.test("purgeFinishedWork() deletes finished transactions past retention with
     await txn(deps, "old-pending", "pending", 400); // not finished: never deleted
     await txn(deps, "young-sent", "callback_sent", 29);
     const run = await purgeFinishedWork(deps);
-    assert.deepEqual(run, { transactions: 2, notifications: 0 });
+    assert.deepEqual(run, { transactions: 2, notifications: 0, events: 0 });
     assert.deepEqual(await column(deps, "SELECT transaction_id FROM transactions ORDER BY transaction_id"), [
       "old-but-retried",
       "old-pending",
@@ -69,7 +69,7 @@ Deno.test("purgeFinishedWork() deletes finished transactions past retention with
     assert.equal(await count(deps, "SELECT count(*) AS n FROM transaction_refs"), 3);
     assert.equal(await count(deps, "SELECT count(*) AS n FROM callback_attempts"), 3);
     assert.equal(await count(deps, "SELECT count(*) AS n FROM transaction_results"), 3);
-    assert.deepEqual(await purgeFinishedWork(deps), { transactions: 0, notifications: 0 });
+    assert.deepEqual(await purgeFinishedWork(deps), { transactions: 0, notifications: 0, events: 0 });
   } finally {
     deps.close();
   }
@@ -83,7 +83,7 @@ Deno.test("purgeFinishedWork() deletes delivered, failed and received notificati
     await notification(deps, "received-old", "received", 9);
     await notification(deps, "pending-old", "pending", 90); // held or waiting for a retry
     await notification(deps, "sent-young", "sent", 6);
-    assert.deepEqual(await purgeFinishedWork(deps), { transactions: 0, notifications: 3 });
+    assert.deepEqual(await purgeFinishedWork(deps), { transactions: 0, notifications: 3, events: 0 });
     assert.deepEqual(
       await column(deps, "SELECT notification_id FROM notifications ORDER BY notification_id"),
       [
@@ -101,7 +101,7 @@ Deno.test("purgeFinishedWork() keeps everything when the retention is 0 days", a
   try {
     await txn(deps, "ancient", "callback_sent", 5000);
     await notification(deps, "ancient", "sent", 5000);
-    assert.deepEqual(await purgeFinishedWork(deps), { transactions: 0, notifications: 0 });
+    assert.deepEqual(await purgeFinishedWork(deps), { transactions: 0, notifications: 0, events: 0 });
     assert.equal(await count(deps, "SELECT count(*) AS n FROM transactions"), 1);
   } finally {
     deps.close();
