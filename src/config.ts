@@ -483,6 +483,13 @@ export const SETTINGS: readonly Setting[] = [
       "HTTP isolates (Web Workers on one shared port); 0 = serve in the main isolate. Default 1: accepts never wait behind the queue worker, notifier and cron, which stay in the main isolate. Not with DCI_DATA_DIR=:memory: (an in-memory database is one isolate's: served from the main isolate)",
   },
   {
+    key: "isolateHangSeconds",
+    env: "DCI_ISOLATE_HANG_SECONDS",
+    default: "60",
+    doc:
+      "An HTTP isolate whose event loop has not answered the main isolate's check (every few seconds) for this long is ended and the server stops with a failure, so that its supervisor restarts it (a hung isolate answers none of the requests the shared port gives it); 0 = no check",
+  },
+  {
     key: "backupCron",
     env: "DCI_BACKUP_CRON",
     default: "",
@@ -643,6 +650,7 @@ const schema = z.object({
   searchBudgetMs: int(1, 600_000),
   searchWorkers: int(0, 64),
   httpIsolates: int(0, 64),
+  isolateHangSeconds: int(0, 86_400),
   // Five fields of digits, "*", ",", "-" and "/" (Deno.cron's syntax), each value in its range: checked here so
   // that a typo stops the start with the variable's name rather than failing when the schedule is registered.
   backupCron: z.union([

@@ -27,14 +27,17 @@ export type ToIsolate =
     tls?: TlsPair;
   }
   | { t: "tls"; tls: TlsPair }
-  | { t: "drain" };
+  | { t: "drain" }
+  /** The main isolate's hang check: answered at once with "pong" (src/http_isolates.ts). */
+  | { t: "ping" };
 
 /** What an HTTP isolate answers. */
 export type FromIsolate =
   | { t: "ready"; port: number; hostname: string }
   | { t: "failed"; error: string }
   | { t: "tls-loaded"; error?: string }
-  | { t: "stopped" };
+  | { t: "stopped" }
+  | { t: "pong" };
 
 interface WorkerScope {
   postMessage(message: FromIsolate): void;
@@ -100,6 +103,7 @@ async function drain(): Promise<void> {
 
 scope.onmessage = (e) => {
   const msg = e.data;
+  if (msg.t === "ping") return scope.postMessage({ t: "pong" });
   const work = msg.t === "start" ? start(msg) : msg.t === "tls" ? reloadTls(msg.tls) : drain();
   work.catch((err) =>
     scope.postMessage({ t: "failed", error: err instanceof Error ? err.message : String(err) })

@@ -1,7 +1,9 @@
 /**
  * The HTTP isolates of the main isolate: N Web Workers, each serving the app on the same port (SO_REUSEPORT),
  * started after the main isolate has migrated, created keys and run the start-up tasks. On shutdown each one
- * drains within the bound (the logic of src/server.ts), reports, and is ended.
+ * drains within the bound (the logic of src/server.ts), reports, and is ended. While they serve, the main
+ * isolate checks every few seconds that each one's event loop answers: one silent for DCI_ISOLATE_HANG_SECONDS
+ * (a request stuck in synchronous work) is ended and reported as failed, which stops the server with a failure.
  */
 import type { Deps } from "./deps.ts";
 import type { RunningServer } from "./server.ts";
@@ -21,7 +23,12 @@ export interface HttpIsolateOptions {
   workerOnBus: boolean;
   /** Serve HTTPS with this pair. */
   tls?: TlsPair;
+  /** The worker of isolate `n` (default: src/http_isolate.ts, preloaded or new); tests give other modules. */
+  isolate?: (n: number) => Worker;
 }
+
+/** How often the main isolate checks the HTTP isolates' event loops, in ms (a quarter of the bound when less). */
+const HANG_CHECK_MS = 5000;
 
 /** Extra time past the drain bound an isolate gets to report before it is ended. */
 const REPORT_GRACE_MS = 3000;
@@ -34,6 +41,12 @@ interface Handle {
   terminate(): void;
   /** Called when the isolate reports its new TLS listener (or why it kept the old one). */
   tlsLoaded?: (error?: string) => void;
+  /** When the isolate last sent anything (performance.now()). */
+  heard: number;
+  /** Set once it has stopped, died or was ended. */
+  done: boolean;
+  /** Ends it as hung: silent for `seconds`. */
+  hung(seconds: number): void;
 }
 
 /** Starts `count` HTTP isolates; resolves once all of them listen (on one port). */
@@ -42,19 +55,31 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
   const failed = new Promise<string>((r) => fail = r);
   let stopping = false;
   const handles: Handle[] = [];
+  let watch: number | undefined;
   const spawn = (i: number, port: number): Handle => {
     const isolate = `http-${i}`;
-    const worker = takePreloaded(i) ?? newHttpIsolate(i);
+    const worker = options.isolate?.(i) ?? takePreloaded(i) ?? newHttpIsolate(i);
     let ready: (v: { port: number; hostname: string }) => void = () => {};
     let refuse: (err: Error) => void = () => {};
     let stopped: () => void = () => {};
     const h: Handle = {
       worker,
       ready: new Promise((res, rej) => [ready, refuse] = [res, rej]),
-      stopped: new Promise((r) => stopped = r),
+      stopped: new Promise((r) =>
+        stopped = () => {
+          h.done = true;
+          r();
+        }
+      ),
       terminate: () => {
         worker.terminate();
         stopped();
+      },
+      heard: performance.now(),
+      done: false,
+      hung: (seconds) => {
+        worker.terminate();
+        died(`its event loop has not answered for ${seconds} s (ended)`);
       },
     };
     const died = (reason: string) => {
@@ -68,6 +93,8 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
     };
     worker.onmessage = (e: MessageEvent<FromIsolate>) => {
       const msg = e.data;
+      h.heard = performance.now();
+      if (msg.t === "pong") return;
       if (msg.t === "ready") ready({ port: msg.port, hostname: msg.hostname });
       else if (msg.t === "tls-loaded") h.tlsLoaded?.(msg.error);
       else if (msg.t === "stopped") stopped();
@@ -95,6 +122,7 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
 
   const shutdown = async () => {
     stopping = true;
+    clearInterval(watch);
     const bound = deps.config.shutdownTimeoutMs + REPORT_GRACE_MS;
     await Promise.all(handles.map(async (h) => {
       h.worker.postMessage({ t: "drain" } satisfies ToIsolate);
@@ -136,6 +164,7 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
     dropPreloaded(); // any beyond `count`
     await Promise.all(others.map((h) => h.ready));
     const finished = Promise.all(handles.map((h) => h.stopped)).then(() => {});
+    watch = watchForHangs(deps.config.isolateHangSeconds * 1000, handles, () => stopping);
     return {
       port: first.port,
       hostname: first.hostname,
@@ -146,8 +175,33 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
     };
   } catch (err) {
     stopping = true;
+    clearInterval(watch);
     dropPreloaded();
     for (const h of handles) h.worker.terminate();
     throw err;
   }
+}
+
+/**
+ * Pings each serving isolate every HANG_CHECK_MS (or a quarter of `hangMs`) and ends one that has sent nothing
+ * for `hangMs` (0: no check). A check that comes late (this isolate's own event loop was held) sends its pings
+ * and judges none: the answers to the earlier ones may still be waiting in this isolate's queue.
+ */
+function watchForHangs(hangMs: number, handles: Handle[], stopping: () => boolean): number | undefined {
+  if (hangMs <= 0) return undefined;
+  const every = Math.min(HANG_CHECK_MS, Math.max(50, hangMs / 4));
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const late = now - last > 2 * every;
+    last = now;
+    for (const h of handles) {
+      if (h.done || stopping()) continue;
+      if (late) h.heard = Math.max(h.heard, now - every);
+      if (now - h.heard > hangMs) h.hung(Math.round((now - h.heard) / 1000));
+      else h.worker.postMessage({ t: "ping" } satisfies ToIsolate);
+    }
+  }, every);
+  Deno.unrefTimer(Number(timer));
+  return Number(timer); // a number in Deno; @types/node's globals type it as an object
 }
