@@ -130,52 +130,15 @@ export function profileActionRoute(
         transaction_id: body.message.transaction_id,
         correlation_id: correlationId,
       });
-      const input = {
+      const r = await action.handle(deps, {
         registry: profile.name,
         senderId,
         header: body.header,
         message: body.message,
         correlationId,
         now: deps.clock.now(),
-      };
-      let r;
-      try {
-        r = await action.handle(deps, input);
-      } catch (err) {
-        if (action.writes) void releaseMessageId(deps, senderId, String(body.header.message_id));
-        throw err;
-      }
+      });
       return answer(deps, c, action.responseAction, r);
     }) as never,
   );
-}
-
-/** Waits before each further attempt to forget a failed write's message_id (ms): ~16 s in all. */
-const RELEASE_BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
-
-/**
- * A writing action failed (ProfileAction.writes): its message_id is forgotten so the sender's retry of the same
- * request is admitted. The failure is often a write lock another connection holds, which the delete needs too:
- * it is tried at once, then again after each wait of RELEASE_BACKOFF_MS (the answer does not wait for them). One
- * that still fails is logged: the retry is then refused as a duplicate, and the sender needs a new message_id.
- */
-async function releaseMessageId(deps: Deps, senderId: string, messageId: string): Promise<void> {
-  for (const wait of [...RELEASE_BACKOFF_MS, undefined]) {
-    try {
-      return await deps.storage.replay.release(senderId, messageId);
-    } catch (err) {
-      if (wait === undefined) {
-        deps.log.warn(
-          "a failed write's message_id could not be released: its retry is refused as a duplicate",
-          {
-            sender_id: senderId,
-            message_id: messageId,
-            err,
-          },
-        );
-        return;
-      }
-      await new Promise((resolve) => Deno.unrefTimer(setTimeout(resolve, wait)));
-    }
-  }
 }

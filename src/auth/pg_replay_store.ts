@@ -8,10 +8,5 @@ import type { ReplayGuard } from "./replay_store.ts";
 export function pgReplayGuard(pool: PgPool): ReplayGuard {
   return {
     purge: (beforeMs) => pgRun(pool, pgText(PURGE_REPLAY), [beforeMs]),
-    release: async (senderId, messageId) =>
-      void await pgRun(pool, "DELETE FROM replay_guard WHERE sender_id = $1 AND message_id = $2", [
-        senderId,
-        messageId,
-      ]),
   };
 }

@@ -305,21 +305,3 @@ export function replayKind(stored: unknown): ReplayKind {
 export function purgeReplay(db: Db, beforeMs: number): number {
   return Number(stmt(db, PURGE_REPLAY).run(beforeMs).changes);
 }
-
-const DELETE_ROW = "DELETE FROM replay_guard WHERE seq = ? AND sender_id = ? AND message_id = ?";
-
-/**
- * Deletes the records of (sender, message_id) `db`'s index lists (an admission on this connection recorded it).
- * Other connections' indexes may still list the row's seq: a row that is gone matches nothing.
- */
-export function releaseMessageId(db: Db, senderId: string, messageId: string): void {
-  const index = indexOf(db);
-  const h = index.hash(senderId, messageId);
-  for (const gen of index.gens.values()) {
-    const seqs = gen.get(h);
-    if (seqs === undefined) continue;
-    for (const seq of typeof seqs === "number" ? [seqs] : seqs) {
-      stmt(db, DELETE_ROW).run(seq, senderId, messageId);
-    }
-  }
-}

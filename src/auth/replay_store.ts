@@ -1,6 +1,6 @@
 /** Where the replay guard keeps what it has seen: the interface the services use, and its SQLite implementation. */
 import type { Db } from "../db/sqlite.ts";
-import { purgeReplay, releaseMessageId } from "./replay.ts";
+import { purgeReplay } from "./replay.ts";
 
 /**
  * (sender, message_id) pairs seen within the replay window, as the admission records them (the limits store:
@@ -9,17 +9,11 @@ import { purgeReplay, releaseMessageId } from "./replay.ts";
 export interface ReplayGuard {
   /** Deletes records seen before `beforeMs`; returns how many. */
   purge(beforeMs: number): Promise<number>;
-  /**
-   * Forgets (sender, message_id), recorded by this connection's admission: a writing sync action that failed
-   * (ProfileAction.writes), whose retry must not be a duplicate.
-   */
-  release(senderId: string, messageId: string): Promise<void>;
 }
 
 /** The replay guard in the embedded SQLite database. */
 export function sqliteReplayGuard(db: Db): ReplayGuard {
   return {
     purge: (beforeMs) => Promise.try(() => purgeReplay(db, beforeMs)),
-    release: (senderId, messageId) => Promise.try(() => releaseMessageId(db, senderId, messageId)),
   };
 }

@@ -123,12 +123,6 @@ export interface ProfileAction {
   /** Answers one authenticated, signature-checked, header-checked request (the route signs the answer). */
   handle(deps: Deps, input: ActionInput): Promise<ActionResult>;
   /**
-   * Set on an action that writes (IBR `sync/enrollment/updates`): when `handle` fails (a 503 on a busy database,
-   * a lost connection), the request's message_id is forgotten, so the sender's retry of the same signed request
-   * is admitted, not refused as a duplicate with its update partly applied. Its writes must be safe to repeat.
-   */
-  writes?: true;
-  /**
    * The complete answer refusing `request` (the request message as received, possibly malformed) whole, for a
    * header-level rejection (rjct.version.invalid, rjct.message_id.duplicate, ...), and the number of items it
    * answers. Optional: by default the answer is `{transaction_id, correlation_id}` plus, for each `*_request` list

@@ -52,8 +52,6 @@ export const ENROLLMENT_UPDATES_ACTION: CallbackHeaderAction = {
   response: EnrollmentUpdatesResponse,
   scope: "registry.enrollment",
   handle: async (deps, input) => applyEnrollmentUpdates(await store(deps), input),
-  // Each beneficiary is merged into its record: a retry after a failure part-way writes the same records.
-  writes: true,
   rejected: rejectedUpdates,
   // The yaml's header is MsgCallbackHeader: total_count may be left out (then the number of beneficiaries).
   callbackHeader: {
