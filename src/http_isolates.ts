@@ -164,7 +164,7 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
     dropPreloaded(); // any beyond `count`
     await Promise.all(others.map((h) => h.ready));
     const finished = Promise.all(handles.map((h) => h.stopped)).then(() => {});
-    watch = watchForHangs(deps.config.isolateHangSeconds * 1000, handles, () => stopping);
+    watch = watchForHangs(hangBoundMs(deps), handles, () => stopping);
     return {
       port: first.port,
       hostname: first.hostname,
@@ -183,14 +183,26 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
 }
 
 /**
+ * How long an isolate may stay silent, in ms (0: no check): DCI_ISOLATE_HANG_SECONDS, and at least twice
+ * DCI_SEARCH_BUDGET_MS, the longest a search may hold an isolate that runs its searches itself
+ * (DCI_SEARCH_WORKERS=0).
+ */
+export function hangBoundMs(deps: Pick<Deps, "config">): number {
+  const { isolateHangSeconds, searchBudgetMs } = deps.config;
+  return isolateHangSeconds <= 0 ? 0 : Math.max(isolateHangSeconds * 1000, 2 * searchBudgetMs);
+}
+
+/**
  * Pings each serving isolate every HANG_CHECK_MS (or a quarter of `hangMs`) and ends one that has sent nothing
- * for `hangMs` (0: no check). A check that comes late (this isolate's own event loop was held) sends its pings
- * and judges none: the answers to the earlier ones may still be waiting in this isolate's queue.
+ * for `hangMs` (0: no check), counted from when the watch starts (the last isolates may have taken a while to
+ * start). A check that comes late (this isolate's own event loop was held) sends its pings and judges none: the
+ * answers to the earlier ones may still be waiting in this isolate's queue.
  */
 function watchForHangs(hangMs: number, handles: Handle[], stopping: () => boolean): number | undefined {
   if (hangMs <= 0) return undefined;
   const every = Math.min(HANG_CHECK_MS, Math.max(50, hangMs / 4));
   let last = performance.now();
+  for (const h of handles) h.heard = Math.max(h.heard, last);
   const timer = setInterval(() => {
     const now = performance.now();
     const late = now - last > 2 * every;

@@ -9,9 +9,9 @@
  * - a pending notification reads its event when it is sent, and a failed one when an operator reopens it: the
  *   bound is at most the oldest event such a notification names.
  * "Written before the cutoff" is read in id order (the order events are written): the events before the first
- * one written at or after the cutoff. Both backends run the same statements; each delete covers a range of
- * records on the `(registrant_id, id)` index (migration 0039), so a run reads that index once, in short writes
- * with the event loop free between them.
+ * one written at or after the cutoff. Both backends run the same statements; each delete takes at most
+ * PURGE_CHUNK events of a range of records on the `(registrant_id, id)` index (migration 0039), so a run reads
+ * that index about once, in short writes with the event loop free between them.
  */
 
 /** How a backend runs one statement (`?` placeholders): its first row, or the rows it changed. */
@@ -20,8 +20,11 @@ export interface EventPurgeSql {
   run(sql: string, args: Array<string | number>): Promise<number>;
 }
 
-/** Records (registrant ids) one delete covers. */
+/** Records (registrant ids) one range of deletes covers. */
 export const PURGE_RANGE = 5_000;
+
+/** Events one delete takes at most (a range with more is deleted in several writes). */
+export const PURGE_CHUNK = 2_000;
 
 /** The statements both backends share word for word. */
 export const EVENT_RETENTION_SQL = {
@@ -36,11 +39,12 @@ export const EVENT_RETENTION_SQL = {
   firstRegistrant: "SELECT MIN(registrant_id) AS id FROM registry_events",
   lastRegistrant: "SELECT MAX(registrant_id) AS id FROM registry_events",
   firstFrom: "SELECT id, created_at FROM registry_events WHERE id >= ? ORDER BY id LIMIT 1",
-  // Events of records [?, ?) before id ? that a later event of the same record before id ? makes needless.
+  // At most ? events of records [?, ?) before id ? that a later event of the same record before id ? makes
+  // needless.
   purge: `DELETE FROM registry_events WHERE id IN (SELECT e.id FROM registry_events e
       WHERE e.registrant_id >= ? AND e.registrant_id < ? AND e.id < ?
         AND EXISTS (SELECT 1 FROM registry_events n
-          WHERE n.registrant_id = e.registrant_id AND n.id > e.id AND n.id < ?))`,
+          WHERE n.registrant_id = e.registrant_id AND n.id > e.id AND n.id < ?) LIMIT ?)`,
 } as const;
 
 const idOf = (row: Record<string, unknown> | undefined): number | undefined =>
@@ -57,8 +61,18 @@ export async function purgeOldEvents(db: EventPurgeSql, cutoff: string): Promise
   const last = idOf(await db.one(EVENT_RETENTION_SQL.lastRegistrant, [])) ?? -1;
   let deleted = 0;
   for (let from = first; from <= last; from += PURGE_RANGE) {
-    deleted += await db.run(EVENT_RETENTION_SQL.purge, [from, from + PURGE_RANGE, before, keepFrom]);
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    for (;;) {
+      const n = await db.run(EVENT_RETENTION_SQL.purge, [
+        from,
+        from + PURGE_RANGE,
+        before,
+        keepFrom,
+        PURGE_CHUNK,
+      ]);
+      deleted += n;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (n < PURGE_CHUNK) break;
+    }
   }
   return deleted;
 }

@@ -133,7 +133,7 @@ Deno.test("list plans: every transactions, notifications, audit and events filte
       [
         "event retention, one range of records",
         true,
-        (db) => db.prepare(EVENT_RETENTION_SQL.purge).all(1, 5001, 10, 10),
+        (db) => db.prepare(EVENT_RETENTION_SQL.purge).all(1, 5001, 10, 10, 2000),
       ],
       // txn/status by reference ids: each one's newest transactions along the refs' key, not every one it named.
       [

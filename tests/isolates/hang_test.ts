@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
-import { startHttpIsolates } from "../../src/http_isolates.ts";
+import { hangBoundMs, startHttpIsolates } from "../../src/http_isolates.ts";
 
 const SCRIPTED = new URL("./fixtures/scripted_isolate.ts", import.meta.url);
 
@@ -60,6 +60,48 @@ Deno.test("isolate hang check: 0 checks nothing (a blocked isolate is not report
   } finally {
     worker.terminate();
     deps.close();
+  }
+});
+
+Deno.test("isolate hang check: silence is counted from when all isolates serve, not from each one's start", async () => {
+  const deps = await testDeps({ isolateHangSeconds: "1" });
+  const workers: Worker[] = [];
+  try {
+    // http-2 takes 1.5 s to start: http-1, started at once and silent meanwhile, is not judged on that time.
+    const isolates = await startHttpIsolates(deps, {
+      count: 2,
+      bus: "hang-test-slow",
+      workerOnBus: false,
+      isolate: (n) => {
+        const w = new Worker(SCRIPTED, { type: "module", name: n === 2 ? "http-2-slow-start" : "http-1" });
+        workers.push(w);
+        return w;
+      },
+    });
+    const outcome = await Promise.race([
+      isolates.failed,
+      new Promise((resolve) => setTimeout(() => resolve("no failure"), 600)),
+    ]);
+    assert.equal(outcome, "no failure");
+    await isolates.shutdown();
+  } finally {
+    for (const w of workers) w.terminate();
+    deps.close();
+  }
+});
+
+Deno.test("isolate hang check: the bound is at least twice the search budget (a search may hold an isolate that long)", async () => {
+  const config = (hang: string, budget: string) =>
+    testDeps({ isolateHangSeconds: hang, searchBudgetMs: budget });
+  for (
+    const [hang, budget, bound] of [["60", "100", 60_000], ["5", "4000", 8_000], ["0", "4000", 0]] as const
+  ) {
+    const deps = await config(hang, budget);
+    try {
+      assert.equal(hangBoundMs(deps), bound, `${hang} s, ${budget} ms`);
+    } finally {
+      deps.close();
+    }
   }
 });
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { person, putPerson } from "../subscriptions/helpers.ts";
 import { purgeFinishedWork } from "../../src/transactions/retention.ts";
-import { PURGE_RANGE } from "../../src/registry/event_retention.ts";
+import { PURGE_CHUNK, PURGE_RANGE } from "../../src/registry/event_retention.ts";
 
 const DAY = 86_400_000;
 
@@ -155,5 +155,28 @@ Deno.test("event retention: a pending notification alone, or a failed one alone,
     } finally {
       deps.close();
     }
+  }
+});
+
+Deno.test("event retention: a record with more events than one delete takes loses them in several writes", async () => {
+  const start = Date.parse("2026-06-01T00:00:00Z");
+  const deps = await testDeps({ eventRetentionDays: "30" }, { now: start });
+  try {
+    const first = await change(deps, start, "many", 1, 100);
+    const [{ id }] = await deps.sql("SELECT registrant_id AS id FROM registry_events WHERE id = ?", [first]);
+    const old = new Date(start - 90 * DAY).toISOString();
+    await deps.sql(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+       INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
+       SELECT 'social', 'update', 'person', ?, '{}', ? FROM n`,
+      [PURGE_CHUNK + 500, Number(id), old],
+    );
+    const ids = await eventIds(deps);
+    assert.equal(ids.length, PURGE_CHUNK + 501);
+    await deps.sql("UPDATE notifier_cursor SET last_event_id = ? WHERE id = 1", [ids.at(-1)!]);
+    assert.equal((await purgeFinishedWork(deps)).events, PURGE_CHUNK + 500);
+    assert.deepEqual(await eventIds(deps), [ids.at(-1)]);
+  } finally {
+    deps.close();
   }
 });
