@@ -9,25 +9,47 @@ import { hangBoundMs, startHttpIsolates } from "../../src/http_isolates.ts";
 
 const SCRIPTED = new URL("./fixtures/scripted_isolate.ts", import.meta.url);
 
-Deno.test("isolate hang check: a blocked HTTP isolate is ended and reported after the bound; one that answers is not", async () => {
-  const deps = await testDeps({ isolateHangSeconds: "1" });
+type Isolates = Awaited<ReturnType<typeof startHttpIsolates>>;
+
+/**
+ * Runs `fn` on HTTP isolates of the scripted module named `names` (their behaviour: fixtures/scripted_isolate.ts),
+ * the main isolate's check set to `hangSeconds`; ends them after.
+ */
+async function withScripted(
+  hangSeconds: string,
+  names: string[],
+  fn: (isolates: Isolates, workers: Worker[]) => Promise<void>,
+): Promise<void> {
+  const deps = await testDeps({ isolateHangSeconds: hangSeconds });
   const workers: Worker[] = [];
   try {
-    const started = performance.now();
     const isolates = await startHttpIsolates(deps, {
-      count: 2,
-      bus: "hang-test",
+      count: names.length,
+      bus: `hang-test-${crypto.randomUUID()}`,
       workerOnBus: false,
       isolate: (n) => {
-        const w = new Worker(SCRIPTED, { type: "module", name: n === 2 ? "http-2-hangs" : "http-1" });
-        workers.push(w);
-        return w;
+        workers.push(new Worker(SCRIPTED, { type: "module", name: names[n - 1] }));
+        return workers[n - 1];
       },
     });
-    const reason = await Promise.race([
-      isolates.failed,
-      new Promise<string>((resolve) => setTimeout(() => resolve("not reported within 10 s"), 10_000)),
-    ]);
+    await fn(isolates, workers);
+  } finally {
+    for (const w of workers) w.terminate();
+    deps.close();
+  }
+}
+
+/** The failure the isolates report within `ms`, or "none within N ms". */
+const failureWithin = (isolates: Isolates, ms: number) =>
+  Promise.race([
+    isolates.failed,
+    new Promise<string>((resolve) => setTimeout(() => resolve(`none within ${ms} ms`), ms)),
+  ]);
+
+Deno.test("isolate hang check: a blocked HTTP isolate is ended and reported after the bound; one that answers is not", () => {
+  const started = performance.now();
+  return withScripted("1", ["http-1", "http-2-hangs"], async (isolates, workers) => {
+    const reason = await failureWithin(isolates, 10_000);
     assert.match(reason, /^http-2: its event loop has not answered for \d+ s \(ended\)$/);
     // It answered its first three pings (a quarter of the bound apart), then was silent for the bound.
     assert.ok(performance.now() - started >= 1000, "not before the bound");
@@ -36,59 +58,20 @@ Deno.test("isolate hang check: a blocked HTTP isolate is ended and reported afte
     workers[0].addEventListener("message", (e) => drained ||= (e as MessageEvent).data.t === "stopped");
     await isolates.shutdown();
     assert.ok(drained, "http-1 drained");
-  } finally {
-    for (const w of workers) w.terminate();
-    deps.close();
-  }
+  });
 });
 
-Deno.test("isolate hang check: 0 checks nothing (a blocked isolate is not reported)", async () => {
-  const deps = await testDeps({ isolateHangSeconds: "0" });
-  const worker = new Worker(SCRIPTED, { type: "module", name: "http-1-hangs-now" });
-  try {
-    const isolates = await startHttpIsolates(deps, {
-      count: 1,
-      bus: "hang-test-off",
-      workerOnBus: false,
-      isolate: () => worker,
-    });
-    const outcome = await Promise.race([
-      isolates.failed,
-      new Promise((resolve) => setTimeout(() => resolve("no failure"), 800)),
-    ]);
-    assert.equal(outcome, "no failure");
-  } finally {
-    worker.terminate();
-    deps.close();
-  }
-});
+Deno.test("isolate hang check: 0 checks nothing (a blocked isolate is not reported)", () =>
+  withScripted("0", ["http-1-hangs-now"], async (isolates) => {
+    assert.equal(await failureWithin(isolates, 800), "none within 800 ms");
+  }));
 
-Deno.test("isolate hang check: silence is counted from when all isolates serve, not from each one's start", async () => {
-  const deps = await testDeps({ isolateHangSeconds: "1" });
-  const workers: Worker[] = [];
-  try {
-    // http-2 takes 1.5 s to start: http-1, started at once and silent meanwhile, is not judged on that time.
-    const isolates = await startHttpIsolates(deps, {
-      count: 2,
-      bus: "hang-test-slow",
-      workerOnBus: false,
-      isolate: (n) => {
-        const w = new Worker(SCRIPTED, { type: "module", name: n === 2 ? "http-2-slow-start" : "http-1" });
-        workers.push(w);
-        return w;
-      },
-    });
-    const outcome = await Promise.race([
-      isolates.failed,
-      new Promise((resolve) => setTimeout(() => resolve("no failure"), 600)),
-    ]);
-    assert.equal(outcome, "no failure");
+Deno.test("isolate hang check: silence is counted from when all isolates serve, not from each one's start", () =>
+  // http-2 takes 1.5 s to start: http-1, started at once and silent meanwhile, is not judged on that time.
+  withScripted("1", ["http-1", "http-2-slow-start"], async (isolates) => {
+    assert.equal(await failureWithin(isolates, 600), "none within 600 ms");
     await isolates.shutdown();
-  } finally {
-    for (const w of workers) w.terminate();
-    deps.close();
-  }
-});
+  }));
 
 Deno.test("isolate hang check: the bound is at least twice the search budget (a search may hold an isolate that long)", async () => {
   const config = (hang: string, budget: string) =>
