@@ -44,7 +44,7 @@ export const EVENT_RETENTION_SQL = {
   purge: `DELETE FROM registry_events WHERE id IN (SELECT e.id FROM registry_events e
       WHERE e.registrant_id >= ? AND e.registrant_id < ? AND e.id < ?
         AND EXISTS (SELECT 1 FROM registry_events n
-          WHERE n.registrant_id = e.registrant_id AND n.id > e.id AND n.id < ?) LIMIT ?)`,
+          WHERE n.registrant_id = e.registrant_id AND n.id > e.id AND n.id < ?) LIMIT ?+0)`,
 } as const;
 
 const idOf = (row: Record<string, unknown> | undefined): number | undefined =>
