@@ -487,7 +487,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_ISOLATE_HANG_SECONDS",
     default: "60",
     doc:
-      "An HTTP isolate whose event loop has not answered the main isolate's check (every few seconds) for this long (at least twice DCI_SEARCH_BUDGET_MS) is ended and the server stops with a failure, so that its supervisor restarts it (a hung isolate answers none of the requests the shared port gives it); 0 = no check",
+      "An HTTP isolate whose event loop has not answered the main isolate's check (every few seconds) for this long (at least twice DCI_SEARCH_BUDGET_MS) is reported and the server stops with a failure, so that its supervisor restarts it (a hung isolate answers none of the requests the shared port gives it); 0 = no check",
   },
   {
     key: "backupCron",

@@ -3,7 +3,8 @@
  * started after the main isolate has migrated, created keys and run the start-up tasks. On shutdown each one
  * drains within the bound (the logic of src/server.ts), reports, and is ended. While they serve, the main
  * isolate checks every few seconds that each one's event loop answers: one silent for DCI_ISOLATE_HANG_SECONDS
- * (a request stuck in synchronous work) is ended and reported as failed, which stops the server with a failure.
+ * (a request stuck in synchronous work) is reported as failed, which stops the server with a failure: the process
+ * exits, which ends that isolate too (Worker.terminate, tried first, does not stop a thread spinning in JavaScript).
  */
 import type { Deps } from "./deps.ts";
 import type { RunningServer } from "./server.ts";
@@ -45,7 +46,7 @@ interface Handle {
   heard: number;
   /** Set once it has stopped, died or was ended. */
   done: boolean;
-  /** Ends it as hung: silent for `seconds`. */
+  /** Reports it as hung (silent for `seconds`) and tries to end it. */
   hung(seconds: number): void;
 }
 
@@ -79,7 +80,7 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
       done: false,
       hung: (seconds) => {
         worker.terminate();
-        died(`its event loop has not answered for ${seconds} s (ended)`);
+        died(`its event loop has not answered for ${seconds} s`);
       },
     };
     const died = (reason: string) => {
