@@ -14,10 +14,13 @@
  * that index about once, in short writes with the event loop free between them.
  */
 
-/** How a backend runs one statement (`?` placeholders): its first row, or the rows it changed. */
+/**
+ * How a backend runs a statement (`?` placeholders): its first row; or a DELETE whose last parameter is the chunk
+ * size, again until it deletes fewer (deleteInChunks, pgDeleteInChunks), and how many rows it deleted.
+ */
 export interface EventPurgeSql {
   one(sql: string, args: Array<string | number>): Promise<Record<string, unknown> | undefined>;
-  run(sql: string, args: Array<string | number>): Promise<number>;
+  deleteInChunks(sql: string, args: Array<string | number>, chunk: number): Promise<number>;
 }
 
 /** Records (registrant ids) one range of deletes covers. */
@@ -61,18 +64,9 @@ export async function purgeOldEvents(db: EventPurgeSql, cutoff: string): Promise
   const last = idOf(await db.one(EVENT_RETENTION_SQL.lastRegistrant, [])) ?? -1;
   let deleted = 0;
   for (let from = first; from <= last; from += PURGE_RANGE) {
-    for (;;) {
-      const n = await db.run(EVENT_RETENTION_SQL.purge, [
-        from,
-        from + PURGE_RANGE,
-        before,
-        keepFrom,
-        PURGE_CHUNK,
-      ]);
-      deleted += n;
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      if (n < PURGE_CHUNK) break;
-    }
+    const args = [from, from + PURGE_RANGE, before, keepFrom];
+    deleted += await db.deleteInChunks(EVENT_RETENTION_SQL.purge, args, PURGE_CHUNK);
+    await new Promise((resolve) => setTimeout(resolve, 0));
   }
   return deleted;
 }

@@ -8,7 +8,7 @@
  * records claiming one identifier, at once get one success and the InputError a second writer gets on SQLite.
  */
 import type { PgPool } from "../db/pg/pool.ts";
-import { pgAll, pgOne, type PgQueryable, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
+import { pgAll, pgDeleteInChunks, pgOne, type PgQueryable, pgText, pgTransaction } from "../db/pg/query.ts";
 import { purgeOldEvents } from "./event_retention.ts";
 import { lockEvents } from "./pg_event_lock.ts";
 import { pgDeleteRegistrant, pgGetRegistrant, pgSaveRegistrant } from "./pg_registry_write.ts";
@@ -76,7 +76,7 @@ export function pgRegistryStore(pool: PgPool): RegistryStore {
     purgeEvents: (cutoff) =>
       purgeOldEvents({
         one: (sql, args) => pgOne(pool, pgText(sql), args),
-        run: (sql, args) => pgRun(pool, pgText(sql), args),
+        deleteInChunks: (sql, args, chunk) => pgDeleteInChunks(pool, pgText(sql), args, chunk),
       }, cutoff),
     list: (registry, page) => rows(pool, STORE_SQL.list, listArgs(registry, page)),
     browse: async (profile, q, options) => {

@@ -8,6 +8,7 @@ import { stmt } from "../db/statements.ts";
 import type { Registrant } from "./model.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 import { purgeOldEvents } from "./event_retention.ts";
+import { deleteInChunks } from "../db/purge.ts";
 import { type BrowseOptions, type BrowsePage, browseRegistrants } from "./browse.ts";
 import { censusSql, type ListedMembers, listGroupNow, membersSql } from "./search_members.ts";
 import { sqliteListingReads } from "./search.ts";
@@ -173,7 +174,7 @@ export function sqliteRegistryStore(db: Db): RegistryStore {
     purgeEvents: (cutoff) =>
       purgeOldEvents({
         one: (sql, args) => Promise.try(() => stmt(db, sql).get(...args)),
-        run: (sql, args) => Promise.try(() => Number(stmt(db, sql).run(...args).changes)),
+        deleteInChunks: (sql, args, chunk) => deleteInChunks(db, sql, args, chunk),
       }, cutoff),
     list: (registry, page) =>
       Promise.try(() => (stmt(db, STORE_SQL.list).all(...listArgs(registry, page)) as Row[]).map(fromRow)),

@@ -59,8 +59,9 @@ export interface SenderStore {
    */
   insert(senderId: string, columns: SenderColumns): Promise<SenderRow>;
   /**
-   * Writes `columns` of a sender; its row after, or undefined when there is no such sender. With `ifUpdatedAt`, only while the row's updated_at
-   * is still that (a form saved from a page read before another change): else a `conflict` SenderError.
+   * Writes `columns` of a sender; its row after, or undefined when there is no such sender. With `ifUpdatedAt`,
+   * only while the row's updated_at is still that (a form saved from a page read before another change): else a
+   * `conflict` SenderError.
    */
   update(senderId: string, columns: SenderColumns, ifUpdatedAt?: string): Promise<SenderRow | undefined>;
   /**
