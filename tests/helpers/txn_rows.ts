@@ -62,3 +62,30 @@ export function callbackAttempt(startedAt: string, over: Partial<NewAttempt> = {
     ...over,
   };
 }
+
+/**
+ * A notification `n` of a fresh active subscription (sender alice), in `status`, created at `at`, of event
+ * `eventId`, written with `sql` (a test's raw SQL on either backend; typed here without importing the backend
+ * helpers, which would put every file importing this one on the PostgreSQL pass's list: tests/run.ts).
+ */
+export async function notificationRow(
+  sql: (text: string, values?: Array<string | number>) => Promise<Record<string, unknown>[]>,
+  n: string,
+  status: string,
+  at: string,
+  eventId = 1,
+): Promise<void> {
+  const [sub] = await sql(
+    `INSERT INTO subscriptions (code, sender_id, registry, reg_event_type, record_type, notify_record_type,
+       dedupe_key, callback_url, state, correlation_id, reference_id, created_at, updated_at)
+     VALUES (?, 'alice', 'social', 'registration', 'person', 'Person', ?, 'https://a.example/n', 'active', ?, ?, ?, ?)
+     RETURNING id`,
+    [`s-${n}`, `d-${n}`, `c-${n}`, `r-${n}`, at, at],
+  );
+  await sql(
+    `INSERT INTO notifications (notification_id, subscription_id, event_id, event_type, record_type,
+       record_count, message_id, status, next_attempt_at, created_at, updated_at)
+     VALUES (?, ?, ?, 'registration', 'person', 1, ?, ?, ?, ?, ?)`,
+    [n, Number(sub.id), eventId, `m-${n}`, status, at, at, at],
+  );
+}

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type TestDeps, testDeps } from "../helpers/deps.ts";
 import { person, putPerson } from "../subscriptions/helpers.ts";
 import { purgeFinishedWork } from "../../src/transactions/retention.ts";
+import { notificationRow } from "../helpers/txn_rows.ts";
 import { PURGE_CHUNK, PURGE_RANGE } from "../../src/registry/event_retention.ts";
 
 const DAY = 86_400_000;
@@ -57,22 +58,8 @@ async function withLog(settings: Record<string, string>, fn: (log: Log) => Promi
 }
 
 /** A subscription with one notification of `status` naming event `eventId`. */
-async function notification(deps: TestDeps, n: string, status: string, eventId: number): Promise<void> {
-  const at = new Date(deps.clock.now()).toISOString();
-  const [sub] = await deps.sql(
-    `INSERT INTO subscriptions (code, sender_id, registry, reg_event_type, record_type, notify_record_type,
-       dedupe_key, callback_url, state, correlation_id, reference_id, created_at, updated_at)
-     VALUES (?, 'alice', 'social', 'update', 'person', 'Person', ?, 'https://a.example/n', 'active', ?, ?, ?, ?)
-     RETURNING id`,
-    [`s-${n}`, `d-${n}`, `c-${n}`, `r-${n}`, at, at],
-  );
-  await deps.sql(
-    `INSERT INTO notifications (notification_id, subscription_id, event_id, event_type, record_type,
-       record_count, message_id, status, next_attempt_at, created_at, updated_at)
-     VALUES (?, ?, ?, 'update', 'person', 1, ?, ?, ?, ?, ?)`,
-    [n, Number(sub.id), eventId, `m-${n}`, status, at, at, at],
-  );
-}
+const notification = (deps: TestDeps, n: string, status: string, eventId: number) =>
+  notificationRow(deps.sql, n, status, new Date(deps.clock.now()).toISOString(), eventId);
 
 Deno.test("event retention: old events a later change of the same record follows go; each record's newest, young ones and those from the oldest a pending or failed notification names stay", () =>
   withLog({ eventRetentionDays: "30", notificationRetentionDays: "0" }, async (log) => {

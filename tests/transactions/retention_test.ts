@@ -4,7 +4,7 @@ import { saveBareTransaction } from "./support.ts";
 import { purgeFinishedWork, RETENTION_SCHEDULES } from "../../src/transactions/retention.ts";
 import { schedulesFor } from "../../src/jobs/schedules.ts";
 import { attemptArgs, INSERT_ATTEMPT } from "../../src/transactions/attempts.ts";
-import { callbackAttempt } from "../helpers/txn_rows.ts";
+import { callbackAttempt, notificationRow } from "../helpers/txn_rows.ts";
 import { INSERT_RESULT } from "../../src/transactions/txn_sql.ts";
 
 const DAY = 86_400_000;
@@ -30,22 +30,8 @@ async function txn(deps: TestDeps, t: string, state: string, age: number, change
 }
 
 /** A notification `n` of a fresh subscription, created `age` days ago, in `status`. */
-async function notification(deps: TestDeps, n: string, status: string, age: number): Promise<void> {
-  const at = new Date(deps.clock.now() - age * DAY).toISOString();
-  const [sub] = await deps.sql(
-    `INSERT INTO subscriptions (code, sender_id, registry, reg_event_type, record_type, notify_record_type,
-       dedupe_key, callback_url, state, correlation_id, reference_id, created_at, updated_at)
-     VALUES (?, 'alice', 'social', 'registration', 'person', 'Person', ?, 'https://a.example/n', 'active', ?, ?, ?, ?)
-     RETURNING id`,
-    [`s-${n}`, `d-${n}`, `c-${n}`, `r-${n}`, at, at],
-  );
-  await deps.sql(
-    `INSERT INTO notifications (notification_id, subscription_id, event_id, event_type, record_type,
-       record_count, message_id, status, next_attempt_at, created_at, updated_at)
-     VALUES (?, ?, 1, 'registration', 'person', 1, ?, ?, ?, ?, ?)`,
-    [n, Number(sub.id), `m-${n}`, status, at, at, at],
-  );
-}
+const notification = (deps: TestDeps, n: string, status: string, age: number) =>
+  notificationRow(deps.sql, n, status, new Date(deps.clock.now() - age * DAY).toISOString());
 
 const count = async (deps: TestDeps, sql: string) => Number((await deps.sql(sql))[0].n);
 const column = async (deps: TestDeps, sql: string) => (await deps.sql(sql)).map((r) => Object.values(r)[0]);
