@@ -11,9 +11,9 @@ import type { Registry } from "../dci/registry_router.ts";
 import { DciError, DciRejection } from "../dci/errors.ts";
 import { RequestHeader } from "../dci/schemas.ts";
 import { checkNotEncrypted, checkVersion } from "../dci/header_rules.ts";
-import { isHeaderSafeId } from "../dci/limits.ts";
+import { isHeaderSafeId, MAX_STRING } from "../dci/limits.ts";
 import { formatIssues } from "../http/errors.ts";
-import { jsonLimitBroken, jsonLimitRule } from "../http/json_depth.ts";
+import { parseBoundedJson } from "../http/json_depth.ts";
 import { admitUpload, authenticateUpload, type UploadAuth } from "../auth/upload_auth.ts";
 import { refusedAfterBearer } from "../auth/middleware.ts";
 import { BulkFileError } from "../transactions/bulk_file.ts";
@@ -153,16 +153,14 @@ function uploadHeader(upload: Upload) {
   if (fields.header === undefined) {
     throw new DciError("err.request.bad", 'The upload has no "header" part (the DCI request header as JSON)');
   }
-  if (jsonLimitBroken(fields.header) === "nul") {
-    throw new DciError("err.request.bad", `Invalid header part: ${jsonLimitRule("nul")}`);
+  const raw = parseBoundedJson(fields.header, { maxString: MAX_STRING }, "header");
+  if (!raw.ok) {
+    throw new DciError(
+      "err.request.bad",
+      raw.malformed ? 'The "header" part is not JSON' : `Invalid header part: ${raw.reason}`,
+    );
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fields.header);
-  } catch {
-    throw new DciError("err.request.bad", 'The "header" part is not JSON');
-  }
-  const parsed = UploadHeader.safeParse(raw);
+  const parsed = UploadHeader.safeParse(raw.value);
   if (!parsed.success) {
     throw new DciError("err.request.bad", `Invalid header part: ${formatIssues(parsed.error)}`);
   }

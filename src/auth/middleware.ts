@@ -9,7 +9,7 @@ import { checkSignature, type VerifiedBy } from "./signature_check.ts";
 import { admit } from "./admission.ts";
 import { StaleBearerRow } from "./bearer_store.ts";
 import { type RateDecision, rateLimitHeaders } from "../senders/rate_limit.ts";
-import { jsonLimitBroken, jsonLimitRule, longStringPath, nulPath, valuesCap } from "../http/json_depth.ts";
+import { parseBoundedJson, valuesCap } from "../http/json_depth.ts";
 import { MAX_SENDER_ID, MAX_STRING } from "../dci/limits.ts";
 import { AdmissionHeader } from "../dci/schemas.ts";
 import { formatIssues } from "../http/errors.ts";
@@ -42,29 +42,14 @@ async function readEnvelope(
   senderFromToken = false,
 ): Promise<{ envelope: Envelope; text: string }> {
   const text = await c.req.text();
-  const limits = { maxString: MAX_STRING, maxValues };
-  const broken = jsonLimitBroken(text, limits);
-  if (broken !== undefined && broken !== "string" && broken !== "nul") {
-    throw new DciError("err.request.bad", `Invalid request: ${jsonLimitRule(broken, limits)}`);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new DciError("err.request.bad", "Malformed JSON in request body");
-  }
-  if (broken === "nul") {
+  const parsed = parseBoundedJson(text, { maxString: MAX_STRING, maxValues });
+  if (!parsed.ok) {
     throw new DciError(
       "err.request.bad",
-      `Invalid request: ${nulPath(body)} holds a NUL character (\\u0000), which no field may`,
+      parsed.malformed ? "Malformed JSON in request body" : `Invalid request: ${parsed.reason}`,
     );
   }
-  if (broken === "string") {
-    throw new DciError(
-      "err.request.bad",
-      `Invalid request: ${longStringPath(body, MAX_STRING)} is longer than ${MAX_STRING} characters`,
-    );
-  }
+  const body = parsed.value;
   const header = (body as { header?: unknown })?.header as Record<string, unknown> | undefined;
   const senderId = header && typeof header === "object" ? header.sender_id : undefined;
   const absentAllowed = senderFromToken && senderId == null;
@@ -82,8 +67,7 @@ async function readEnvelope(
   }
   // The route's JSON validator (Hono's) would parse the cached text a second time (~2 % of a search's CPU):
   // it gets this parse instead. zod builds new objects from what it validates, so nothing is shared onwards.
-  const parsed = body;
-  c.req.json = <T>() => Promise.resolve(parsed as T);
+  c.req.json = <T>() => Promise.resolve(body as T);
   return { envelope: body as Envelope, text };
 }
 

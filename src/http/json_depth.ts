@@ -89,8 +89,8 @@ export function jsonLimitBroken(text: string, limits: JsonLimits = {}): JsonLimi
   return nul ? "nul" : longString ? "string" : undefined;
 }
 
-/** The rule a JSON text broke, as error messages state it ("string" is stated with the string's path instead). */
-export function jsonLimitRule(limit: Exclude<JsonLimit, "string">, limits: JsonLimits = {}): string {
+/** The rule a JSON text broke, as error messages state it ("string" and "nul" are stated with the string's path). */
+function jsonLimitRule(limit: Exclude<JsonLimit, "string" | "nul">, limits: JsonLimits): string {
   switch (limit) {
     case "depth":
       return `JSON nested deeper than ${limits.maxDepth ?? MAX_JSON_DEPTH} levels`;
@@ -98,9 +98,37 @@ export function jsonLimitRule(limit: Exclude<JsonLimit, "string">, limits: JsonL
       return `a JSON array or object has more than ${limits.maxMembers ?? MAX_JSON_MEMBERS} members`;
     case "values":
       return `JSON holds more than ${limits.maxValues ?? MAX_JSON_VALUES} values`;
-    case "nul":
-      return "a JSON string holds a NUL character (\\u0000), which no field may";
   }
+}
+
+/** What parseBoundedJson made of a JSON text: its value, or why it was refused ("malformed": not JSON at all). */
+export type BoundedJson = { ok: true; value: unknown } | { ok: false; malformed: boolean; reason: string };
+
+/**
+ * Parses JSON text held to `limits`: depth, width and count are checked before it is parsed; a NUL or an
+ * overlong string is named by its path after (from `root`, when the text is the value of that field).
+ */
+export function parseBoundedJson(
+  text: string,
+  limits: JsonLimits & { maxString: number },
+  root?: string,
+): BoundedJson {
+  const broken = jsonLimitBroken(text, limits);
+  if (broken !== undefined && broken !== "string" && broken !== "nul") {
+    return { ok: false, malformed: false, reason: jsonLimitRule(broken, limits) };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, malformed: true, reason: "not JSON" };
+  }
+  if (broken === undefined) return { ok: true, value };
+  const named = root === undefined ? value : { [root]: value };
+  const reason = broken === "nul"
+    ? `${nulPath(named)} holds a NUL character (\\u0000), which no field may`
+    : `${longStringPath(named, limits.maxString)} is longer than ${limits.maxString} characters`;
+  return { ok: false, malformed: false, reason };
 }
 
 /** True when `text` nests arrays/objects deeper than `max` (brackets inside strings do not count). */
@@ -114,7 +142,7 @@ export function nulPath(value: unknown): string | undefined {
 }
 
 /** The path (`header.message_id`, `message.items.0`) of the first string in `value` longer than `max`. */
-export function longStringPath(value: unknown, max: number): string | undefined {
+function longStringPath(value: unknown, max: number): string | undefined {
   return badStringPath(value, (s) => s.length > max, (key) => `${key.slice(0, 20)}…`);
 }
 

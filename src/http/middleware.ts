@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
+import { nulPath } from "./json_depth.ts";
 import { clientAddress, parseTrustedProxies } from "../net/client_address.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -140,19 +141,33 @@ export function requireJson(): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * Refuses a request whose path, query or JSON body holds a NUL character (400): no operator input may (PostgreSQL
- * text cannot store one: a sender, client or token name, a path parameter answered 500 there; SQLite stored it).
- * Registry bodies are checked as they are parsed (src/auth/middleware.ts readEnvelope).
+ * Refuses a request whose path, query or JSON body holds a NUL character (400), naming where: no operator input
+ * may (PostgreSQL text cannot store one: a sender, client or token name, a path parameter answered 500 there;
+ * SQLite stored it). Registry bodies are checked as they are parsed (src/auth/middleware.ts readEnvelope).
  */
 export function refuseNul(): MiddlewareHandler<AppEnv> {
-  const refused = () =>
-    new DciError("err.request.bad", "The request holds a NUL character (%00, \\u0000), which no value may");
+  const refused = (where: string) =>
+    new DciError("err.request.bad", `${where} holds a NUL character (%00, \\u0000), which no value may`);
   return async (c, next) => {
-    const url = c.req.url;
-    if (url.includes("%00")) throw refused();
+    const url = new URL(c.req.url);
+    if (url.pathname.includes("%00")) throw refused("The request path");
+    if (url.search.includes("%00")) {
+      const [name] = [...url.searchParams].find(([k, v]) => k.includes("\0") || v.includes("\0")) ?? [];
+      throw refused(
+        name === undefined ? "The query" : `Query parameter ${JSON.stringify(name).slice(0, 42)}`,
+      );
+    }
     const type = (c.req.header("content-type") ?? "").toLowerCase();
-    if (c.req.raw.body !== null && /json/.test(type) && (await c.req.text()).includes("\\u0000")) {
-      throw refused();
+    if (c.req.raw.body !== null && /json/.test(type)) {
+      const text = await c.req.text();
+      if (text.includes("\\u0000")) {
+        // Not JSON (the route says so) or an escaped backslash before "u0000" (no NUL): nothing to name here.
+        let path: string | undefined;
+        try {
+          path = nulPath(JSON.parse(text));
+        } catch { /* the route refuses it */ }
+        if (path !== undefined) throw refused(path === "(body)" ? "The body" : `The body's ${path}`);
+      }
     }
     await next();
   };

@@ -96,7 +96,7 @@ Deno.test("requireJson() over real HTTP/1.1: a bare POST (no Content-Length) pas
   }
 });
 
-Deno.test("the admin API refuses a NUL character in a JSON body or the path with 400 (PostgreSQL text cannot hold one)", async () => {
+Deno.test("the admin API refuses a NUL character in a JSON body, the path or the query with 400, naming where (PostgreSQL text cannot hold one)", async () => {
   const { deps, app, auth } = await setUp();
   try {
     const named = await app.request("/admin/v1/senders", {
@@ -105,11 +105,23 @@ Deno.test("the admin API refuses a NUL character in a JSON body or the path with
       body: JSON.stringify({ sender_id: "p2", name: "Part\u0000ner" }),
     });
     assert.equal(named.status, 400);
-    assert.match((await named.json()).message.error.message, /NUL character/);
+    const nul = "holds a NUL character (%00, \\u0000), which no value may";
+    assert.equal((await named.json()).message.error.message, `The body's name ${nul}`);
     assert.equal(await deps.storage.senders.get("p2"), undefined);
-    const path = await app.request("/admin/v1/senders/p%001", { headers: auth });
-    assert.equal(path.status, 400);
-    await path.body?.cancel();
+    const refusal = async (path: string) => {
+      const res = await app.request(path, { headers: auth });
+      assert.equal(res.status, 400, path);
+      return (await res.json()).message.error.message;
+    };
+    assert.equal(await refusal("/admin/v1/senders/p%001"), `The request path ${nul}`);
+    assert.equal(await refusal("/admin/v1/senders?state=a%00"), `Query parameter "state" ${nul}`);
+    // An escaped backslash before "u0000" is no NUL: the body is taken.
+    const escaped = await app.request("/admin/v1/senders", {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ sender_id: "p3", name: "Part\\u0000ner" }),
+    });
+    assert.equal(escaped.status, 201, await escaped.text());
     // The same body without it is taken.
     const plain = await app.request("/admin/v1/senders", {
       method: "POST",

@@ -349,18 +349,22 @@ Deno.test("bulk search: unsigned, malformed, over-cap and digest-mismatched uplo
   const server = await startWorkerServer(serverEnv({ DCI_BULK_MAX_ITEMS: "50" }));
   try {
     // One request a minute per refused case below: each counts against the sender, as a JSON request's refusal does.
-    const alice = await createServerSender(server, { limit_minute: 7 });
+    const alice = await createServerSender(server, { limit_minute: 10 });
     const url = `${server.url}/registry/search`;
     const good = fileText("csv", lookups(10, "ok"));
-    const form = (file: string, format: "csv" | "json" = "csv") =>
-      bulkForm(alice.senderId, { format, file, senderUri: receiver.url });
+    const form = (file: string, format: "csv" | "json" = "csv", header?: Json) =>
+      bulkForm(alice.senderId, { format, file, senderUri: receiver.url, header });
     /** The good file signed, then sent with `from` replaced by `to`. */
     const tampered = (from: string, to: string) =>
       form(good).then((f) => {
         const text = new TextDecoder().decode(f.bytes).replace(from, to);
         return postBulk(url, alice, f, { body: new TextEncoder().encode(text) });
       });
-    const cases: Array<[string, () => Promise<{ status: number; body: Json }>, number, string]> = [
+    /** The good file with `extra` in its header part. */
+    const header = (extra: Json) => form(good, "csv", extra).then((f) => postBulk(url, alice, f));
+    let deep: unknown = "x";
+    for (let i = 0; i < 70; i++) deep = [deep];
+    const cases: Array<[string, () => Promise<{ status: number; body: Json }>, number, string, RegExp?]> = [
       [
         "unsigned",
         () => form(good).then((f) => postBulk(url, alice, f, { sign: false })),
@@ -401,13 +405,36 @@ Deno.test("bulk search: unsigned, malformed, over-cap and digest-mismatched uplo
         401,
         "err.signature.invalid",
       ],
+      // The header part is held to a JSON request's limits (it is stored with the transaction).
+      [
+        "a NUL in the header part",
+        () => header({ note: "a\u0000b" }),
+        400,
+        "err.request.bad",
+        /^Invalid header part: header\.note holds a NUL character \(\\u0000\), which no field may$/,
+      ],
+      [
+        "a string too long in the header part",
+        () => header({ note: "x".repeat(8193) }),
+        400,
+        "err.request.bad",
+        /^Invalid header part: header\.note is longer than 8192 characters$/,
+      ],
+      [
+        "the header part nested too deep",
+        () => header({ note: deep }),
+        400,
+        "err.request.bad",
+        /^Invalid header part: JSON nested deeper than 64 levels$/,
+      ],
     ];
-    for (const [name, request, status, code] of cases) {
+    for (const [name, request, status, code, text] of cases) {
       const res = await request();
       assert.equal(res.status, status, `${name}: ${JSON.stringify(res.body)}`);
       const message = res.body.message as Json;
       assert.equal(message.ack_status, "ERR", name);
       assert.equal((message.error as Json).code, code, `${name}: ${JSON.stringify(message.error)}`);
+      if (text) assert.match(String((message.error as Json).message), text, name);
       if (name === "over the cap") {
         assert.match(
           String((message.error as Json).message),
@@ -418,7 +445,7 @@ Deno.test("bulk search: unsigned, malformed, over-cap and digest-mismatched uplo
         assert.match(String((message.error as Json).message), /Content-Digest/);
       }
     }
-    // The seven refusals spent the sender's minute: the good file is refused 429.
+    // The ten refusals spent the sender's minute: the good file is refused 429.
     const spent = await form(good).then((f) => postBulk(url, alice, f));
     assert.equal(spent.status, 429, JSON.stringify(spent.body));
     const stored = await adminGet(server, "/transactions?limit=50");
