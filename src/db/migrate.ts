@@ -40,6 +40,8 @@ import m0037 from "../../migrations/0037_replay_guard_log.sql" with { type: "tex
 import m0038 from "../../migrations/0038_notifications_delivered.sql" with { type: "text" };
 import m0039 from "../../migrations/0039_registry_events_registrant.sql" with { type: "text" };
 import m0040 from "../../migrations/0040_drop_registry_events_lazy.sql" with { type: "text" };
+import m0041 from "../../migrations/0041_registrants_registry.sql" with { type: "text" };
+import m0042 from "../../migrations/0042_registrants_registry_deleted.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL, and a step in code run after the SQL. */
 export interface Migration {
@@ -95,6 +97,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 38, name: "0038_notifications_delivered", sql: m0038 },
   { version: 39, name: "0039_registry_events_registrant", sql: m0039 },
   { version: 40, name: "0040_drop_registry_events_lazy", sql: m0040 },
+  { version: 41, name: "0041_registrants_registry", sql: m0041 },
+  { version: 42, name: "0042_registrants_registry_deleted", sql: m0042 },
 ];
 
 /**

@@ -174,7 +174,8 @@ function writeCarefully(db: Db, batch: PreparedBatch, report: ImportReport, opti
   }
 }
 
-const EXISTING_IDS = `SELECT r.external_id AS e FROM json_each(?) j
+/** The ids of a batch already stored: a seek each on the (external_id, registry) key. */
+export const EXISTING_IDS = `SELECT r.external_id AS e FROM json_each(?) j
   JOIN registrants r ON r.external_id = j.value AND r.registry = ?`;
 const OWNED_IDENTIFIERS = `SELECT i.id_type AS t, i.id_value AS v FROM json_each(?) j
   JOIN identifiers i ON i.id_type = j.value ->> 0 AND i.id_value = j.value ->> 1 AND i.registry = ? AND i.live = 1`;

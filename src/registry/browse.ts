@@ -27,11 +27,11 @@ export class BrowseTooBroad extends Error {
   }
 }
 
-/** A search's page: its cursor, size, and (SQLite) the time budget of its surname ranges. */
+/** A search's page: its cursor, size, and the time budget of its surname ranges. */
 export interface BrowseOptions {
   after?: string;
   limit?: number;
-  /** SQL time the surname ranges may use (they run on the isolate); past it, BrowseTooBroad. */
+  /** SQL time the surname ranges may use (on SQLite they run on the isolate); past it, BrowseTooBroad. */
   budgetMs?: number;
 }
 

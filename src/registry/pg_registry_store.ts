@@ -19,12 +19,15 @@ import {
   type BrowsePlan,
   browsePlan,
   type BrowseRow,
+  BrowseTooBroad,
   EXACT_SQL,
   prefixEnd,
   rangeArgs,
   uniqueRows,
 } from "./browse.ts";
-import { identifierLookup, listArgs, type RegistryStore, STORE_SQL } from "./registry_store.ts";
+import { BudgetExceeded, statementBudget } from "../db/budget.ts";
+import { pgWithBudget } from "../db/pg/budget.ts";
+import { identifierLookup, listArgs, newestOf, type RegistryStore, STORE_SQL } from "./registry_store.ts";
 import { listGroup } from "./search_members.ts";
 import { pgListingReads } from "./pg_search.ts";
 
@@ -41,12 +44,19 @@ export function pgRegistryStore(pool: PgPool): RegistryStore {
     get: (externalId, registry = STORE_REGISTRY) => pgGetRegistrant(pool, externalId, registry),
     getById: async (id) => (await rows(pool, SQL.byId, [id]))[0],
     members: (groupId) => listGroup(groupId, pgListingReads(pool)),
-    counts: async (registry) =>
-      countsOf(registry, await pgAll<CountRow>(pool, pgText(COUNTS_SQL), [registry])),
+    counts: async (registry, budgetMs) => {
+      const budget = budgetMs === undefined ? undefined : statementBudget(budgetMs, () => performance.now());
+      const rows = await pgWithBudget(
+        pool,
+        budget,
+        (c) => pgAll<CountRow>(c, pgText(COUNTS_SQL), [registry, registry]),
+      );
+      return countsOf(registry, rows);
+    },
     isEmpty: async (registry) =>
       (registry === undefined
         ? await pgOne(pool, STORE_SQL.anyRegistrant)
-        : await pgOne(pool, pgText(STORE_SQL.anyOfRegistry), [registry])) === undefined,
+        : await pgOne(pool, pgText(STORE_SQL.anyOfRegistry), [registry, registry])) === undefined,
     lastEventId: async () => Number((await pgOne<{ id: number }>(pool, EVENTS_SQL.lastId))!.id),
     save: (reg, options) =>
       pgTransaction(pool, async (c) => {
@@ -78,7 +88,13 @@ export function pgRegistryStore(pool: PgPool): RegistryStore {
         one: (sql, args) => pgOne(pool, pgText(sql), args),
         deleteInChunks: (sql, args, chunk) => pgDeleteInChunks(pool, pgText(sql), args, chunk),
       }, cutoff),
-    list: (registry, page) => rows(pool, STORE_SQL.list, listArgs(registry, page)),
+    list: async (registry, page) => {
+      const reads = [];
+      for (const args of listArgs(registry, page)) {
+        reads.push(await pgAll<Row>(pool, pgText(STORE_SQL.list), args));
+      }
+      return newestOf(reads, page.limit).map(fromRow);
+    },
     browse: async (profile, q, options) => {
       const plan = browsePlan(profile, q, options);
       if (!plan) return { items: [], next_after: null };
@@ -88,8 +104,21 @@ export function pgRegistryStore(pool: PgPool): RegistryStore {
           ...await pgAll<BrowseRow>(pool, pgText(EXACT_SQL.byIdentifier), [plan.text, profile.name]),
         ])
         : [];
+      // As on SQLite, the surname ranges share the search budget: a given-name filter that reads past it is
+      // refused as too broad (PostgreSQL cancels the statement at its timeout).
+      const budget = options?.budgetMs
+        ? statementBudget(options.budgetMs, () => performance.now())
+        : undefined;
       const ranges: BrowseRow[] = [];
-      for (const storage of plan.persons) ranges.push(...await surnameRange(pool, storage, plan));
+      try {
+        for (const storage of plan.persons) {
+          const [sql, args] = surnameRangeQuery(storage, plan);
+          ranges.push(...await pgWithBudget(pool, budget, (c) => pgAll<BrowseRow>(c, sql, args)));
+        }
+      } catch (err) {
+        if (err instanceof BudgetExceeded) throw new BrowseTooBroad(err.budgetMs);
+        throw err;
+      }
       return browsePage(plan, exact, ranges);
     },
     findByIdentifier: (id, recordType, limit) => rows(pool, ...identifierLookup(id, recordType, limit)),
@@ -97,18 +126,12 @@ export function pgRegistryStore(pool: PgPool): RegistryStore {
 }
 
 /**
- * Persons of `storage` whose surname starts with the plan's prefix, case-insensitively (lower(): ASCII, as
- * NOCASE, in the C locale migratePg requires), in (lower(surname), id) order after the cursor (a second lower
- * bound, so a page's index range starts at the cursor). The pattern
+ * The statement and bound values of the persons of `storage` whose surname starts with the plan's prefix,
+ * case-insensitively (lower(): ASCII, as NOCASE, in the C locale migratePg requires), in (lower(surname), id)
+ * order after the cursor (a second lower bound, so a page's index range starts at the cursor). The pattern
  * operators (`~>=~`, `~<~`, ORDER BY … USING ~<~) are the ones of the `lower(surname) text_pattern_ops` index,
- * whose predicate this query repeats; in the C locale they order as `<` does.
+ * whose predicate this query repeats; in the C locale they order as `<` does. Exported for the plan's test.
  */
-async function surnameRange(pool: PgPool, storage: string, plan: BrowsePlan): Promise<BrowseRow[]> {
-  const [sql, args] = surnameRangeQuery(storage, plan);
-  return await pgAll<BrowseRow>(pool, sql, args);
-}
-
-/** The statement and bound values of `surnameRange` (exported for the plan's test). */
 export function surnameRangeQuery(storage: string, plan: BrowsePlan): [string, Array<string | number>] {
   const sql = `SELECT r.id, d.data, r.deleted_at, r.surname FROM registrants r
     JOIN registrant_data d ON d.id = r.id

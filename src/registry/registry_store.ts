@@ -7,6 +7,7 @@ import { type Db, transaction } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import type { Registrant } from "./model.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
+import { profileOf } from "../registries/index.ts";
 import { purgeOldEvents } from "./event_retention.ts";
 import { deleteInChunks } from "../db/purge.ts";
 import { type BrowseOptions, type BrowsePage, browseRegistrants } from "./browse.ts";
@@ -57,8 +58,12 @@ export interface RegistryStore {
    * count when it has more (search_members.ts: its head takes the last place when not among the first).
    */
   members(groupId: number): Promise<ListedMembers>;
-  /** Live registrants of a registry per storage record type (each of its profile's, 0 when none), and deleted. */
-  counts(registry: string): Promise<Record<string, number>>;
+  /**
+   * Live registrants of `registry` per storage record type (each of its profile's, 0 when none), and the deleted
+   * ones: an index entry read per record.
+   * With `budgetMs`, BudgetExceeded when that is not enough.
+   */
+  counts(registry: string, budgetMs?: number): Promise<Record<string, number>>;
   /** Whether no registrant, live or deleted, exists (of `registry` when given, else of any registry). */
   isEmpty(registry?: string): Promise<boolean>;
   /** The id of the newest event, 0 when none. */
@@ -103,11 +108,16 @@ export interface RegistryStore {
 
 /** The statements both dialects share (PostgreSQL numbers them with `pgText`). */
 export const STORE_SQL = {
+  // One record type's live records of a registry, newest first below the cursor: a range of the registry's index
+  // (migration 0041), whatever the other registries hold. A page of several record types reads one each.
   list: `SELECT r.id, d.data, r.deleted_at FROM registrants r JOIN registrant_data d ON d.id = r.id
-    WHERE r.registry = ? AND r.deleted_at IS NULL AND (CAST(? AS TEXT) IS NULL OR r.record_type = ?) AND r.id < ?
+    WHERE r.registry = ? AND r.record_type = ? AND r.deleted_at IS NULL AND r.id < ?
     ORDER BY r.id DESC LIMIT ?+0`,
   anyRegistrant: "SELECT 1 AS one FROM registrants LIMIT 1",
-  anyOfRegistry: "SELECT 1 AS one FROM registrants WHERE registry = ? LIMIT 1",
+  // (registry, registry): a seek in each of the registry's indexes (migrations 0041, 0042), live and deleted.
+  anyOfRegistry:
+    `SELECT 1 AS one WHERE EXISTS (SELECT 1 FROM registrants WHERE registry = ? AND deleted_at IS NULL)
+    OR EXISTS (SELECT 1 FROM registrants WHERE registry = ? AND deleted_at IS NOT NULL)`,
   // The identifiers primary key leads with the value: both forms are one index lookup, then a row check.
   byIdentifier: `SELECT DISTINCT r.id, d.data, r.deleted_at FROM identifiers i
     JOIN registrants r ON r.id = i.registrant_id JOIN registrant_data d ON d.id = r.id
@@ -119,10 +129,20 @@ export const STORE_SQL = {
     AND r.deleted_at IS NULL ORDER BY r.id LIMIT ?+0`,
 };
 
-/** The bound values of `STORE_SQL.list`. */
-export function listArgs(registry: string, page: ListPage): Array<string | number | null> {
-  const type = page.recordType ?? null;
-  return [registry, type, type, page.before ?? Number.MAX_SAFE_INTEGER, page.limit];
+/**
+ * The bound values of each `STORE_SQL.list` read of a page: one per storage record type, the one asked for or
+ * every one of the registry's profile. `newestOf` makes the page of their rows.
+ */
+export function listArgs(registry: string, page: ListPage): Array<Array<string | number>> {
+  const types = page.recordType !== undefined
+    ? [page.recordType]
+    : profileOf(registry)?.recordTypes.map((rt) => rt.storage) ?? [];
+  return types.map((t) => [registry, t, page.before ?? Number.MAX_SAFE_INTEGER, page.limit]);
+}
+
+/** The page of the rows of each record type's `STORE_SQL.list` read: the newest `limit` of them. */
+export function newestOf<T extends { id: number }>(reads: T[][], limit: number): T[] {
+  return reads.length === 1 ? reads[0] : reads.flat().sort((a, b) => b.id - a.id).slice(0, limit);
 }
 
 /** The statement and bound values of a lookup by identifier. */
@@ -141,7 +161,7 @@ export function identifierLookup(
 export function registryEmpty(db: Db, registry?: string): boolean {
   return (registry === undefined
     ? stmt(db, STORE_SQL.anyRegistrant).get()
-    : stmt(db, STORE_SQL.anyOfRegistry).get(registry)) === undefined;
+    : stmt(db, STORE_SQL.anyOfRegistry).get(registry, registry)) === undefined;
 }
 
 /** The registry store on the embedded SQLite database `db`. */
@@ -153,7 +173,7 @@ export function sqliteRegistryStore(db: Db): RegistryStore {
     getById: (id) => Promise.try(() => getRegistrantById(db, id)),
     members: (groupId) =>
       Promise.try(() => listGroupNow(groupId, sqliteListingReads(db, MEMBERS_SQL, CENSUS_SQL))),
-    counts: (registry) => Promise.try(() => registrantCounts(db, registry)),
+    counts: (registry, budgetMs) => Promise.try(() => registrantCounts(db, registry, budgetMs)),
     isEmpty: (registry) => Promise.try(() => registryEmpty(db, registry)),
     lastEventId: () => Promise.try(() => lastEventId(db)),
     save: (reg, options) => Promise.try(() => transaction(db, () => saveRegistrant(db, reg, options))),
@@ -177,7 +197,10 @@ export function sqliteRegistryStore(db: Db): RegistryStore {
         deleteInChunks: (sql, args, chunk) => deleteInChunks(db, sql, args, chunk),
       }, cutoff),
     list: (registry, page) =>
-      Promise.try(() => (stmt(db, STORE_SQL.list).all(...listArgs(registry, page)) as Row[]).map(fromRow)),
+      Promise.try(() => {
+        const reads = listArgs(registry, page).map((args) => stmt(db, STORE_SQL.list).all(...args) as Row[]);
+        return newestOf(reads, page.limit).map(fromRow);
+      }),
     browse: (profile, q, options) => Promise.try(() => browseRegistrants(db, profile, q, options)),
     findByIdentifier: (id, recordType, limit) =>
       Promise.try(() => {

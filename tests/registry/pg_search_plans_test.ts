@@ -3,7 +3,8 @@
  * lower(column) (the lower() text_pattern_ops indexes, for equality and a LIKE prefix), a registry attribute
  * compares its jsonb value with the jsonb of the bound value (the (attr, value) key, for equality and ranges),
  * identifiers and contacts their primary keys. Sequential scans are turned off for the session, so a plan that
- * names the index proves the index can serve the statement (otherwise PostgreSQL still scans).
+ * names the index proves the index can serve the statement (otherwise PostgreSQL still scans). The admin list,
+ * counts and emptiness test of a registry read its own index entries (migrations 0041, 0042).
  */
 import assert from "node:assert/strict";
 import { sharedPostgres } from "../helpers/postgres.ts";
@@ -17,6 +18,8 @@ import { searchFrom, toSql } from "../../src/registry/query_sql.ts";
 import { frProfile } from "../../src/registries/fr/mod.ts";
 import { writeAll } from "../../src/registry/batch.ts";
 import type { RegistryProfile } from "../../src/registries/profile.ts";
+import { listArgs, STORE_SQL } from "../../src/registry/registry_store.ts";
+import { COUNTS_SQL } from "../../src/registry/store.ts";
 
 Deno.test("PostgreSQL search plans use the name, value, identifier and contact indexes", async () => {
   const cluster = await sharedPostgres();
@@ -90,6 +93,29 @@ Deno.test("PostgreSQL search plans use the name, value, identifier and contact i
       for (const [criteria, profile, indexes] of cases) {
         const text = await plan(criteria, profile);
         for (const index of indexes) assert.match(text, index, `${JSON.stringify(criteria.query)}\n${text}`);
+      }
+      // The admin list's page, a registry's counts and a load's emptiness test: the registry's own entries of its
+      // indexes (migrations 0041, 0042), never a walk of every registry's records.
+      const explain = async (text: string, values: unknown[]) =>
+        (await sql(`EXPLAIN ${text}`, values)).map((r) => String(r["QUERY PLAN"])).join("\n");
+      const [list] = listArgs("fr", { limit: 50 });
+      const reads: Array<[string, unknown[], RegExp[]]> = [
+        [STORE_SQL.list, list, [
+          /registrants_registry[^\n]*\n\s*Index Cond: \(\(registry = 'fr'::text\) AND \(record_type = 'fr_person'::text\) AND \(id < /,
+        ]],
+        [COUNTS_SQL, ["fr", "fr"], [
+          /registrants_registry\s[^\n]*\n\s*Index Cond: \(registry = 'fr'::text\)/,
+          /registrants_registry_deleted\s[^\n]*\n\s*Index Cond: \(registry = 'fr'::text\)/,
+        ]],
+        // A registry still empty (a load's first batch asks): nothing to stop early at in another index.
+        [STORE_SQL.anyOfRegistry, ["crvs", "crvs"], [
+          /registrants_registry\s[^\n]*\n\s*Index Cond: \(registry = 'crvs'::text\)/,
+          /registrants_registry_deleted\s[^\n]*\n\s*Index Cond: \(registry = 'crvs'::text\)/,
+        ]],
+      ];
+      for (const [text, values, indexes] of reads) {
+        const got = await explain(text, values);
+        for (const index of indexes) assert.match(got, index, `${text}\n${got}`);
       }
     } finally {
       client.release();

@@ -5,8 +5,10 @@
 import { deepEqual, rejects } from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
 import { BrowseTooBroad } from "../../src/registry/browse.ts";
-import { backendTest } from "../helpers/storage.ts";
-import { household, person, uin } from "./registry_fixture.ts";
+import { backendTest, freshPgDatabase } from "../helpers/storage.ts";
+import { openPgPool } from "../../src/db/pg/pool.ts";
+import { pgStorage } from "../../src/db/pg/storage.ts";
+import { household, person, reg, uin } from "./registry_fixture.ts";
 import { socialRegistry } from "../../src/registries/index.ts";
 
 const NOW = "2026-01-01T00:00:00.000Z";
@@ -27,6 +29,25 @@ backendTest("registry store: the admin list, newest first, by record type, after
     ["P1"],
   );
   deepEqual(await r.list("crvs", { limit: 5 }), []);
+  // Another registry's record among them, and the record types interleaved: a page of every type is the newest
+  // of all of them, each page below the last one's id (migration 0041: one index range per record type).
+  await r.save(household("G2"), { mode: "create", now: NOW });
+  await r.save(reg({ id: "C1", record_type: "Person", name: { surname: "Dia" } }, "crvs"), {
+    mode: "create",
+    now: NOW,
+  });
+  await r.save(person("P4"), { mode: "create", now: NOW });
+  const pages: string[][] = [];
+  let before: number | undefined;
+  for (;;) {
+    const page = await r.list("social", { limit: 2, before });
+    pages.push(page.map((x) => x.externalId));
+    if (page.length < 2) break;
+    before = page[1].id;
+  }
+  deepEqual(pages, [["P4", "G2"], ["P3", "P1"], ["G1"]]);
+  deepEqual((await r.list("crvs", { limit: 5 })).map((x) => x.externalId), ["C1"]);
+  deepEqual(await r.list("social", { recordType: "crvs_person", limit: 5 }), []);
 });
 
 backendTest(
@@ -136,5 +157,49 @@ Deno.test("registry store [sqlite]: a browse whose given-name filter reads past 
     ]);
   } finally {
     deps.close();
+  }
+});
+
+Deno.test("registry store [postgres]: a browse page whose surname range runs past its time budget is refused as too broad", async () => {
+  const url = await freshPgDatabase();
+  const pool = openPgPool(url, { max: 2 });
+  const locker = openPgPool(url, { max: 1 });
+  try {
+    const r = pgStorage(pool).registry;
+    for (const n of [1, 2]) {
+      await r.save(person(`S${n}`, { name: { given_name: "Ann", surname: `Sm${n}` } }), {
+        mode: "create",
+        now: NOW,
+      });
+    }
+    const social = socialRegistry();
+    const first = await r.browse(social, "Sm", { budgetMs: 1, limit: 1 });
+    deepEqual(first.items.map((x) => x.externalId), ["S1"]);
+    // The next page reads the surname range alone; another session's lock holds it past PostgreSQL's shortest
+    // statement timeout (10 ms): cancelled there, it is the budget's refusal, as a slow range's would be.
+    const client = await locker.connect();
+    try {
+      await client.query("BEGIN; LOCK TABLE registrants IN ACCESS EXCLUSIVE MODE");
+      const attempt = r.browse(social, "Sm", { after: first.next_after!, budgetMs: 1 });
+      // The lock is let go once the browse has ended, or after 2 s: a browse without a budget then ends too.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([attempt.catch(() => {}), new Promise((done) => timer = setTimeout(done, 2000))]);
+      clearTimeout(timer);
+      await client.query("ROLLBACK");
+      await rejects(attempt, BrowseTooBroad);
+    } finally {
+      client.release();
+    }
+    deepEqual(
+      (await r.browse(social, "Sm", { after: first.next_after!, budgetMs: 1 })).items.map((x) =>
+        x.externalId
+      ),
+      [
+        "S2",
+      ],
+    );
+  } finally {
+    await pool.end();
+    await locker.end();
   }
 });

@@ -24,6 +24,8 @@ import p0037 from "./migrations/0037_replay_guard_log.sql" with { type: "text" }
 import p0038 from "./migrations/0038_notifications_delivered.sql" with { type: "text" };
 import p0039 from "./migrations/0039_registry_events_registrant.sql" with { type: "text" };
 import p0040 from "./migrations/0040_drop_registry_events_lazy.sql" with { type: "text" };
+import p0041 from "./migrations/0041_registrants_registry.sql" with { type: "text" };
+import p0042 from "./migrations/0042_registrants_registry_deleted.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL, and a step in code. */
 export interface PgMigration {
@@ -78,6 +80,18 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     concurrentIndex: "registry_events_registrant",
   },
   { version: 40, name: "0040_drop_registry_events_lazy", sql: p0040 },
+  {
+    version: 41,
+    name: "0041_registrants_registry",
+    sql: p0041,
+    concurrentIndex: "registrants_registry",
+  },
+  {
+    version: 42,
+    name: "0042_registrants_registry_deleted",
+    sql: p0042,
+    concurrentIndex: "registrants_registry_deleted",
+  },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */
