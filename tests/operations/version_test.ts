@@ -152,12 +152,18 @@ Deno.test("upgradeSchema() refuses a database a newer binary migrated, or with a
         e instanceof DatabaseVersionError && e.exitCode === 2 &&
         e.message.includes("migrated by dci-server 0.3.0") && e.message.includes("dci-server 0.2.5"),
     );
-    // A migration this binary does not carry, numbered past a gap (0011 and 0012 were never used).
-    const withGap = [...MIGRATIONS, { version: 42, name: "0042_future", sql: "CREATE TABLE future (x)" }];
+    // A migration this binary does not carry, numbered past a gap (0011 and 0012 were never used), and past the
+    // last one it has.
+    const future = MIGRATIONS.at(-1)!.version + 7;
+    const withGap = [...MIGRATIONS, {
+      version: future,
+      name: `${future}_future`,
+      sql: "CREATE TABLE future (x)",
+    }];
     migrate(db, withGap);
     await assert.rejects(
       upgradeSchema(db, { log: capture().log, nowMs: NOW, version: "0.3.0" }),
-      (e) => e instanceof DatabaseVersionError && e.message.includes("0042_future"),
+      (e) => e instanceof DatabaseVersionError && e.message.includes(`${future}_future`),
     );
     assert.deepEqual(
       await upgradeSchema(db, { log: capture().log, nowMs: NOW, version: "0.3.0", migrations: withGap }),
