@@ -54,6 +54,11 @@ export function statementBudget(budgetMs: number, now: () => number): StatementB
   return { budgetMs, now, spentMs: 0, checks: 0 };
 }
 
+/** A fresh budget of `budgetMs` on the wall clock (performance.now()); none when not given (or 0). */
+export function wallClockBudget(budgetMs: number | undefined): StatementBudget | undefined {
+  return budgetMs ? statementBudget(budgetMs, () => performance.now()) : undefined;
+}
+
 /**
  * Checks a request makes before its budget can stop it: 64 checks are ~2,000 rows examined, a millisecond or
  * less of work. Below that, the time a statement took says more about the machine's load than its cost.
@@ -110,8 +115,10 @@ export function budgetUsedUp(budget: StatementBudget): boolean {
  * Runs `fn` (synchronous statements on `db`) within what is left of `budget`: a statement calling `budgetCheck`
  * is aborted once the budget's time is used up (and it has made MIN_CHECKS checks), and `fn` throws
  * BudgetExceeded; so does a call made when it is already used up. The time `fn` took is added to the budget.
+ * Without a budget, `fn` runs unbounded (as pgWithBudget's).
  */
-export function withStatementBudget<T>(db: Db, budget: StatementBudget, fn: () => T): T {
+export function withStatementBudget<T>(db: Db, budget: StatementBudget | undefined, fn: () => T): T {
+  if (budget === undefined) return fn();
   const state = STATES.get(db);
   if (!state) throw new Error("the connection has no statement budget (open it with openDatabase)");
   if (budgetUsedUp(budget)) throw new BudgetExceeded(budget.budgetMs);

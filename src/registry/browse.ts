@@ -6,7 +6,7 @@
 import { Buffer } from "node:buffer";
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
-import { BudgetExceeded, budgetTerm, statementBudget, withStatementBudget } from "../db/budget.ts";
+import { BudgetExceeded, budgetTerm, wallClockBudget, withStatementBudget } from "../db/budget.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 import { fromRow, REGISTRANT_SELECT, type StoredRegistrant } from "./store.ts";
 
@@ -25,6 +25,11 @@ export class BrowseTooBroad extends Error {
     );
     this.name = "BrowseTooBroad";
   }
+}
+
+/** What a browse throws for `err`: BrowseTooBroad for its surname ranges' budget running out, else `err`. */
+export function tooBroad(err: unknown): unknown {
+  return err instanceof BudgetExceeded ? new BrowseTooBroad(err.budgetMs) : err;
 }
 
 /** A search's page: its cursor, size, and the time budget of its surname ranges. */
@@ -138,15 +143,13 @@ export function browseRegistrants(
     ])
     : [];
   const ranges: BrowseRow[] = [];
-  const budget = options.budgetMs ? statementBudget(options.budgetMs, () => performance.now()) : undefined;
+  const budget = wallClockBudget(options.budgetMs);
   try {
     for (const storage of plan.persons) {
-      const read = () => surnameRange(db, storage, plan);
-      ranges.push(...(budget ? withStatementBudget(db, budget, read) : read()));
+      ranges.push(...withStatementBudget(db, budget, () => surnameRange(db, storage, plan)));
     }
   } catch (err) {
-    if (err instanceof BudgetExceeded) throw new BrowseTooBroad(err.budgetMs);
-    throw err;
+    throw tooBroad(err);
   }
   return browsePage(plan, exact, ranges);
 }

@@ -19,13 +19,13 @@ import {
   type BrowsePlan,
   browsePlan,
   type BrowseRow,
-  BrowseTooBroad,
   EXACT_SQL,
   prefixEnd,
   rangeArgs,
+  tooBroad,
   uniqueRows,
 } from "./browse.ts";
-import { BudgetExceeded, statementBudget } from "../db/budget.ts";
+import { wallClockBudget } from "../db/budget.ts";
 import { pgWithBudget } from "../db/pg/budget.ts";
 import { identifierLookup, listArgs, newestOf, type RegistryStore, STORE_SQL } from "./registry_store.ts";
 import { listGroup } from "./search_members.ts";
@@ -45,10 +45,9 @@ export function pgRegistryStore(pool: PgPool): RegistryStore {
     getById: async (id) => (await rows(pool, SQL.byId, [id]))[0],
     members: (groupId) => listGroup(groupId, pgListingReads(pool)),
     counts: async (registry, budgetMs) => {
-      const budget = budgetMs === undefined ? undefined : statementBudget(budgetMs, () => performance.now());
       const rows = await pgWithBudget(
         pool,
-        budget,
+        wallClockBudget(budgetMs),
         (c) => pgAll<CountRow>(c, pgText(COUNTS_SQL), [registry, registry]),
       );
       return countsOf(registry, rows);
@@ -106,9 +105,7 @@ export function pgRegistryStore(pool: PgPool): RegistryStore {
         : [];
       // As on SQLite, the surname ranges share the search budget: a given-name filter that reads past it is
       // refused as too broad (PostgreSQL cancels the statement at its timeout).
-      const budget = options?.budgetMs
-        ? statementBudget(options.budgetMs, () => performance.now())
-        : undefined;
+      const budget = wallClockBudget(options?.budgetMs);
       const ranges: BrowseRow[] = [];
       try {
         for (const storage of plan.persons) {
@@ -116,8 +113,7 @@ export function pgRegistryStore(pool: PgPool): RegistryStore {
           ranges.push(...await pgWithBudget(pool, budget, (c) => pgAll<BrowseRow>(c, sql, args)));
         }
       } catch (err) {
-        if (err instanceof BudgetExceeded) throw new BrowseTooBroad(err.budgetMs);
-        throw err;
+        throw tooBroad(err);
       }
       return browsePage(plan, exact, ranges);
     },

@@ -60,8 +60,7 @@ export interface RegistryStore {
   members(groupId: number): Promise<ListedMembers>;
   /**
    * Live registrants of `registry` per storage record type (each of its profile's, 0 when none), and the deleted
-   * ones: an index entry read per record.
-   * With `budgetMs`, BudgetExceeded when that is not enough.
+   * ones: an index entry read per record. With `budgetMs`, BudgetExceeded when that is not enough.
    */
   counts(registry: string, budgetMs?: number): Promise<Record<string, number>>;
   /** Whether no registrant, live or deleted, exists (of `registry` when given, else of any registry). */

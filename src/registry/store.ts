@@ -2,7 +2,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
-import { budgetTerm, statementBudget, withStatementBudget } from "../db/budget.ts";
+import { budgetTerm, wallClockBudget, withStatementBudget } from "../db/budget.ts";
 import { type IdentifierValue, InputError, type Registrant } from "./model.ts";
 import { recordEvent, type RegistryEventType } from "./events.ts";
 import { contactPairs, writeContacts } from "./contacts.ts";
@@ -330,7 +330,7 @@ export function columnValues(reg: Registrant, groupId: number | null): Array<str
 /**
  * Live and deleted registrants of a registry by record type: rows (t, live, deleted) for `countsOf`, bound to the
  * registry twice. The registry's entries of its two indexes (migrations 0041, 0042), in record type order: no
- * sort, no row read. `check` is a term every counted entry passes (SQLite's budget check).
+ * sort. `check` is a term every counted entry passes (SQLite's budget check).
  */
 function countsSql(check: string): string {
   return `SELECT record_type AS t, COUNT(*) AS live, 0 AS deleted FROM registrants
@@ -354,10 +354,11 @@ export function registrantCounts(
   registry = STORE_REGISTRY,
   budgetMs?: number,
 ): Record<string, number> {
-  const count = () => countsOf(registry, stmt(db, SQLITE_COUNTS_SQL).all(registry, registry) as CountRow[]);
-  return budgetMs === undefined
-    ? count()
-    : withStatementBudget(db, statementBudget(budgetMs, () => performance.now()), count);
+  return withStatementBudget(
+    db,
+    wallClockBudget(budgetMs),
+    () => countsOf(registry, stmt(db, SQLITE_COUNTS_SQL).all(registry, registry) as CountRow[]),
+  );
 }
 
 /** A `COUNTS_SQL` row. */
