@@ -91,6 +91,7 @@ export function profileActionRoute(
       describeAction({
         name: `${profile.name}:${action.path}`,
         sync: true,
+        writes: action.writes,
         callbackAction: action.responseAction,
         rejected: (request, ids) => (action.rejected ?? genericRejectedMessage)(request, ids),
       }),
@@ -138,7 +139,24 @@ export function profileActionRoute(
         correlationId,
         now: deps.clock.now(),
       });
+      if (action.writes) await settle(deps, c, senderId, body.header.message_id);
       return answer(deps, c, action.responseAction, r);
     }) as never,
   );
+}
+
+/**
+ * A writing action's request answered: its message_id's copies are duplicates from now on. When that write fails
+ * (the write lock held past the wait) the answer still goes out: the writes are done, and a copy would repeat
+ * them to the same effect.
+ */
+async function settle(deps: Deps, c: Context<AppEnv>, senderId: string, messageId: unknown): Promise<void> {
+  if (typeof messageId !== "string") return;
+  try {
+    await deps.storage.limits.settle(senderId, messageId);
+  } catch (err) {
+    c.get("log").warn("message_id not recorded as answered: a copy of the request would be applied again", {
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
 }

@@ -6,18 +6,20 @@
  */
 import type { Deps } from "../deps.ts";
 import type { RateDecision } from "../senders/rate_limit.ts";
-import { checkMessageTs, duplicateMessageId } from "./replay.ts";
+import { checkMessageTs, duplicateMessageId, type ReplayKind } from "./replay.ts";
 
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64];
 
 /** How `admit` answers a message_id seen before. */
 export interface AdmitOptions {
   /**
-   * The request is answered and nothing of it stored (a sync action): a message_id seen within the window is a
-   * duplicate. Otherwise (an async action, an upload) it is one when a sync request recorded it (its body is as
-   * valid here: the signature does not cover the path) or a transaction was stored under it.
+   * What the request records its message_id as (src/auth/replay.ts, default "async"). "sync": the request is
+   * answered and nothing of it stored, so a message_id seen within the window is a duplicate. "async" (an async
+   * action, an upload): it is one when a sync or write request recorded it (its body is as valid here: the
+   * signature does not cover the path) or a transaction was stored under it. "write" (a sync action that writes
+   * records): it is one unless a write request recorded it and has not yet been answered (`settle`).
    */
-  sync?: boolean;
+  kind?: ReplayKind;
   /** The bearer check's `confirm` (a cached client row): the admission fails with StaleBearerRow if it changed. */
   confirm?: (memo: Map<string, string>) => boolean;
 }
@@ -37,6 +39,7 @@ export async function admit(
   options: AdmitOptions = {},
 ): Promise<RateDecision> {
   const { message_id: messageId, message_ts: messageTs } = header;
+  const kind = options.kind ?? "async";
   const nowMs = deps.clock.now();
   const windowMs = deps.config.replayWindowSeconds * 1000;
   // The message id's record is kept a window past the later of now and message_ts (accepted up to a window
@@ -48,7 +51,7 @@ export async function admit(
     senderId,
     limits,
     messageId: typeof messageId === "string" ? messageId : undefined,
-    kind: options.sync ? "sync" as const : "async" as const,
+    kind,
     confirm: options.confirm,
     replayWindowMs: windowMs,
     seenAtMs,
@@ -66,17 +69,18 @@ export async function admit(
   };
   let outcome = await deps.storage.limits.admit(request, nowMs);
   if ("replayed" in outcome) {
-    if (
-      options.sync || outcome.replayed === "sync" ||
-      await deps.storage.transactions.hasMessageId(senderId, messageId as string)
-    ) {
-      throw duplicateMessageId(senderId, messageId as string);
-    }
+    const again = outcome.replayed === "write"
+      ? kind === "write"
+      : outcome.replayed === "async" && kind === "async" &&
+        !await deps.storage.transactions.hasMessageId(senderId, messageId as string);
+    if (!again) throw duplicateMessageId(senderId, messageId as string);
     // Its message_id was admitted by an async request (a sync one's answer went out, stored nowhere, whatever
     // route this copy takes), but no transaction was stored under it: that copy's accept met a held lock or a
     // full disk (answered 503 with Retry-After), or was refused. This is the copy sent again, counted as a
     // request of its own; a copy of a stored one is refused above, and the store's dedupe key answers two copies
-    // racing each other with the one stored ACK. This write counts it, so it confirms a cached bearer row too.
+    // racing each other with the one stored ACK. Or it was admitted by a write request not yet answered (503
+    // part-way, a crash, or still running): its writes are safe to repeat, and this copy applies them in full.
+    // This write counts it, so it confirms a cached bearer row too.
     outcome = await deps.storage.limits.admit({ ...request, messageId: undefined }, nowMs);
   }
   if ("replayed" in outcome) throw duplicateMessageId(senderId, messageId as string);

@@ -238,12 +238,13 @@ export function authenticate(deps: Deps, scope: Scope, options: AuthOptions = {}
         }
         if (verified) noteKey(c, verified);
         // Rate limit and replay insert, group-committed; a replay refused there is not counted. A sync answer is
-        // stored nowhere, so its message_id seen again is a duplicate; an async one only once it was stored.
-        const sync = c.get("action")?.sync ?? true;
+        // stored nowhere, so its message_id seen again is a duplicate; an async one only once it was stored; a
+        // writing one only once it was answered.
+        const action = c.get("action");
         let decision;
         try {
           decision = await admit(deps, bearer.senderId, bearer.limits, envelope.header, undefined, {
-            sync,
+            kind: action?.writes ? "write" : action?.sync ?? true ? "sync" : "async",
             confirm: bearer.confirm,
           });
         } catch (err) {

@@ -33,9 +33,12 @@ export function duplicateMessageId(senderId: string, messageId: string): DciReje
 /**
  * What admitted a message id. "sync": its answer is stored nowhere, so every copy within the window is a duplicate,
  * on any route (the envelope's signature does not cover the path). "async": a copy may be admitted again while no
- * transaction is stored under it (src/auth/admission.ts). Rows recorded before migration 0035 read as "sync".
+ * transaction is stored under it (src/auth/admission.ts). "write": a sync request that writes records (IBR
+ * `sync/enrollment/updates`, whose writes are safe to repeat): a copy of it is admitted again until its answer has
+ * been given (`settleReplay` then records it as "sync"), so a request answered 503 part-way, or cut short by a
+ * crash, is applied in full by the sender's retry. Rows recorded before migration 0035 read as "sync".
  */
-export type ReplayKind = "sync" | "async";
+export type ReplayKind = "sync" | "async" | "write";
 
 /** Deletes replay records seen before ?. Both backends. */
 export const PURGE_REPLAY = "DELETE FROM replay_guard WHERE seen_at_ms < ?";
@@ -296,9 +299,33 @@ export function replayWrite(db: Db): ReplayWrite {
   };
 }
 
-/** A stored kind as a ReplayKind: anything but "async" (a missing row too) is held to the stricter "sync". */
+/** A stored kind as a ReplayKind: anything but "async" or "write" (a missing row too) is held to the stricter "sync". */
 export function replayKind(stored: unknown): ReplayKind {
-  return stored === "async" ? "async" : "sync";
+  return stored === "async" || stored === "write" ? stored : "sync";
+}
+
+/** Records an answered "write" request's message id as "sync": its copies are duplicates from then on. Both backends. */
+export const SETTLE_MESSAGE_ID =
+  "UPDATE replay_guard SET kind = 'sync' WHERE sender_id = ? AND message_id = ? AND kind = 'write'";
+const SETTLE_ROW = `${SETTLE_MESSAGE_ID} AND seq = ?`;
+
+/**
+ * Records the "write" request with this message id as answered (SQLite, inside a write): its row is one of the
+ * index's candidates, as the connection that admitted the request (or found it recorded, admitting a copy) has
+ * indexed it. Whether a row changed.
+ */
+export function settleReplay(db: Db, senderId: string, messageId: string): boolean {
+  const index = indexOf(db);
+  const h = index.hash(senderId, messageId);
+  let changed = false;
+  for (const gen of index.gens.values()) {
+    const seqs = gen.get(h);
+    if (seqs === undefined) continue;
+    for (const seq of typeof seqs === "number" ? [seqs] : seqs) {
+      if (stmt(db, SETTLE_ROW).run(senderId, messageId, seq).changes) changed = true;
+    }
+  }
+  return changed;
 }
 
 /** Deletes replay records seen before `beforeMs`. */

@@ -9,6 +9,11 @@ export interface RouteAction {
   /** The action's name (`sync-search`, `search`, ..., or a registry-specific path such as `dr:/sync/disabled`). */
   name: string;
   sync: boolean;
+  /**
+   * A sync action that writes records, its writes safe to repeat: a copy of a request is admitted again until
+   * the request has been answered (ReplayKind "write", src/auth/replay.ts).
+   */
+  writes?: boolean;
   /** The answer's header.action. */
   callbackAction: string;
   /** The complete answer refusing `request` (the request's message as received) whole, and its item count. */

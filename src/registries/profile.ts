@@ -123,6 +123,13 @@ export interface ProfileAction {
   /** Answers one authenticated, signature-checked, header-checked request (the route signs the answer). */
   handle(deps: Deps, input: ActionInput): Promise<ActionResult>;
   /**
+   * The handler writes records, and repeating a request's writes changes nothing (records matched by identifier,
+   * new ones given ids derived from the sender, message_id and item): a copy of a request is admitted again until
+   * the request has been answered, so one answered 503 part-way, or cut short by a crash, is applied in full by
+   * the sender's retry (ReplayKind "write", src/auth/replay.ts). Absent: a copy is always a duplicate.
+   */
+  writes?: boolean;
+  /**
    * The complete answer refusing `request` (the request message as received, possibly malformed) whole, for a
    * header-level rejection (rjct.version.invalid, rjct.message_id.duplicate, ...), and the number of items it
    * answers. Optional: by default the answer is `{transaction_id, correlation_id}` plus, for each `*_request` list

@@ -24,7 +24,7 @@ import {
   takeIpRequest,
   takeSlots,
 } from "./rate_limit.ts";
-import { type ReplayKind, replayReady, type ReplayWrite, replayWrite } from "../auth/replay.ts";
+import { type ReplayKind, replayReady, type ReplayWrite, replayWrite, settleReplay } from "../auth/replay.ts";
 import { StaleBearerRow } from "../auth/bearer_store.ts";
 
 /** One signed request to admit: counted against its sender's limits, its message id recorded once. */
@@ -78,6 +78,11 @@ export interface RateLimitStore {
    * replay guard) and counts it, in one write. Rejects only when the write itself fails (nothing counted).
    */
   admit(request: AdmissionRequest, nowMs: number): Promise<AdmissionOutcome>;
+  /**
+   * Records the answered "write" request (ReplayKind) with this message id as answered: a copy of it is a
+   * duplicate from now on. Rejects when the write fails (the copy is then admitted again, and its writes repeated).
+   */
+  settle(senderId: string, messageId: string): Promise<void>;
   /**
    * Readies the admission ahead of the first request (SQLite: loads this connection's replay guard index, which
    * the first `admit` does otherwise; PostgreSQL: nothing).
@@ -178,6 +183,8 @@ export function sqliteRateLimitStore(db: Db): RateLimitStore {
       if ("error" in outcome && outcome.error instanceof Replayed) return { replayed: outcome.error.kind };
       return outcome;
     },
+    settle: async (senderId, messageId) =>
+      void await groupCommit(db, () => settleReplay(db, senderId, messageId)),
     warm: async (nowMs, replayWindowMs) => await replayReady(db, nowMs, replayWindowMs),
     takeIpRequest: (ip, limit, nowMs) => takeIpRequest(db, ip, limit, nowMs),
     clientLockout: (clientId, limit, nowMs) => Promise.try(() => clientLockout(db, clientId, limit, nowMs)),

@@ -23,7 +23,7 @@ import {
   WINDOW_BUCKETS,
   WINDOW_S,
 } from "./rate_limit.ts";
-import { replayKind } from "../auth/replay.ts";
+import { replayKind, SETTLE_MESSAGE_ID } from "../auth/replay.ts";
 import type { AdmissionOutcome, AdmissionRequest, RateLimitStore, SlotsTaken } from "./limits_store.ts";
 
 /** The first key of the two-key advisory locks on rate-limit counters ("dcir" in ASCII). */
@@ -167,6 +167,8 @@ interface AdmitRow {
 export function pgRateLimitStore(pool: PgPool): RateLimitStore {
   return {
     warm: () => Promise.resolve(),
+    settle: async (senderId, messageId) =>
+      void await pgRun(pool, pgText(SETTLE_MESSAGE_ID), [senderId, messageId]),
     admit: (r, nowMs) => admit(pool, r, nowMs),
     async takeIpRequest(ip, limit, nowMs) {
       const nowS = Math.floor(nowMs / 1000);

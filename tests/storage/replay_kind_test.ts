@@ -53,6 +53,29 @@ backendTest(
   },
 );
 
+backendTest(
+  "limits store: a write request's message id is answered as write until settled, then as sync",
+  async (s, sql) => {
+    equal(shown(await s.limits.admit(request("m-write", "write"), T0)), "counted");
+    equal(shown(await s.limits.admit(request("m-async", "async"), T0)), "counted");
+    deepEqual(shown(await s.limits.admit(request("m-write", "write"), T0 + 1000)), { replayed: "write" });
+    deepEqual(shown(await s.limits.admit(request("m-write", "sync"), T0 + 1000)), { replayed: "write" });
+    await s.limits.settle("s1", "m-write");
+    deepEqual(shown(await s.limits.admit(request("m-write", "write"), T0 + 2000)), { replayed: "sync" });
+    // Only a write record is settled: another kind, another sender's or an unknown id are left as they are.
+    await s.limits.settle("s1", "m-async");
+    await s.limits.settle("s2", "m-write");
+    await s.limits.settle("s1", "m-unknown");
+    deepEqual(shown(await s.limits.admit(request("m-async", "async"), T0 + 2000)), { replayed: "async" });
+    const rows = await sql("SELECT sender_id, message_id, kind FROM replay_guard ORDER BY message_id");
+    deepEqual(rows.map((r) => [r.sender_id, r.message_id, r.kind]), [["s1", "m-async", "async"], [
+      "s1",
+      "m-write",
+      "sync",
+    ]]);
+  },
+);
+
 Deno.test("migration 0035 [sqlite]: a message id recorded before it reads as recorded by a sync request", async () => {
   const db = openDatabase(":memory:");
   try {

@@ -52,6 +52,8 @@ export const ENROLLMENT_UPDATES_ACTION: CallbackHeaderAction = {
   response: EnrollmentUpdatesResponse,
   scope: "registry.enrollment",
   handle: async (deps, input) => applyEnrollmentUpdates(await store(deps), input),
+  // Its writes are safe to repeat (./enrollment_updates.ts): a copy is admitted again until it has been answered.
+  writes: true,
   rejected: rejectedUpdates,
   // The yaml's header is MsgCallbackHeader: total_count may be left out (then the number of beneficiaries).
   callbackHeader: {

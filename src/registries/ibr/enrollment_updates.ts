@@ -8,7 +8,15 @@
  * beneficiary is answered on its own (succ, or rjct with the reason); a refused one writes nothing. The writes
  * are registry changes like any other: they raise the `enrollement` / `enrollement_status_change` events and
  * notify subscribers.
+ *
+ * Applying a request again changes nothing (the action `writes`: a copy is admitted until the request has been
+ * answered, so the sender's retry after a 503 part-way applies the rest): a beneficiary is matched by its
+ * identifiers, identifiers already held are not added twice (the reader keeps one of each), an enrolment
+ * replaces the one of its programme, a household member's details are left as they are, and a record created
+ * without a match takes an id derived from the sender, message_id, message_ts and its place in the request, so
+ * the copy finds it again.
  */
+import { createHash } from "node:crypto";
 import type { ActionInput, ActionResult } from "../profile.ts";
 import type { Registrant } from "../../registry/model.ts";
 import type { z } from "@hono/zod-openapi";
@@ -34,10 +42,11 @@ export async function applyEnrollmentUpdates(store: IbrStore, input: ActionInput
   const updateOnly = /^upd/i.test(updates.receipt_type ?? "");
   const timestamp = new Date(input.now).toISOString();
   const items: Item[] = [];
+  const newId = newIdsOf(input);
   // One after another: a later beneficiary may name a household an earlier one wrote.
   for (const [i, b] of updates.beneficiaries.entries()) {
     const reference_id = itemRef(b, i);
-    const outcome = await applyOne(store, b, `beneficiaries[${i}]`, updateOnly);
+    const outcome = await applyOne(store, b, `beneficiaries[${i}]`, { updateOnly, newId });
     items.push(
       outcome === undefined
         ? { reference_id, timestamp, status: "succ" }
@@ -47,28 +56,49 @@ export async function applyEnrollmentUpdates(store: IbrStore, input: ActionInput
   return answered(message.transaction_id, input.correlationId, items);
 }
 
+/**
+ * The id of a record a request creates at `path` (a beneficiary, or a household's member): a UUID (RFC 9562
+ * version 8) of SHA-256 over the sender, the message_id, the message_ts and the path, so that a copy of the
+ * request names the same record (and a message_id used again after the replay window, with its own message_ts,
+ * does not). Without a message_id (the schema requires one), a random UUID.
+ */
+function newIdsOf(input: ActionInput): (path: string) => string {
+  const { message_id: messageId, message_ts: messageTs } = input.header ?? {};
+  if (typeof messageId !== "string") return () => crypto.randomUUID();
+  return (path) => {
+    const b = createHash("sha256").update(JSON.stringify([input.senderId, messageId, messageTs, path]))
+      .digest();
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    return b.subarray(0, 16).toString("hex").replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-");
+  };
+}
+
 /** Writes one beneficiary; returns why it was refused, or undefined. */
 async function applyOne(
   store: IbrStore,
   b: Obj,
   path: string,
-  updateOnly: boolean,
+  options: { updateOnly: boolean; newId: (path: string) => string },
 ): Promise<string | undefined> {
   const converted = beneficiaryInput(b, path);
   if (!converted.ok) return converted.reason;
   const [main, ...members] = converted.records;
   const storage = main.record_type === "Group" ? "ibr_group" : "ibr_person";
-  const written = await write(store, main, storage, { updateOnly });
+  const written = await write(store, main, storage, {
+    updateOnly: options.updateOnly,
+    id: options.newId(path),
+  });
   if (written === "unknown") return `${path}: no beneficiary with these identifiers (receipt_type "updated")`;
   if (!written.ok) return `${path}: ${written.reason}`;
   for (const [i, m] of members.entries()) {
+    const at = `${path}.group.member_list[${i}]`;
     const r = await write(store, m, "ibr_person", {
       updateOnly: false,
+      id: options.newId(at),
       set: { group_id: written.externalId },
     });
-    if (r !== "unknown" && !r.ok) {
-      return `${path}.group.member_list[${i}]: ${r.reason} (the household was written)`;
-    }
+    if (r !== "unknown" && !r.ok) return `${at}: ${r.reason} (the household was written)`;
   }
   return undefined;
 }
@@ -78,14 +108,14 @@ type Written = { ok: true; externalId: string } | { ok: false; reason: string };
 /**
  * Writes one input record of `storage`: merged into the stored record one of its identifiers names (read, merged
  * and written as one step of the store, so a concurrent update of the same record is not lost), else created
- * (unless `updateOnly`: "unknown"). `set` overrides fields either way. A record deleted between the lookup and
- * the write, or created by another request meanwhile, is looked up again (a bounded number of times).
+ * with `id` (unless `updateOnly`: "unknown"). `set` overrides fields either way. A record deleted between the
+ * lookup and the write, or created by another request meanwhile, is looked up again (a bounded number of times).
  */
 async function write(
   store: IbrStore,
   raw: Obj,
   storage: string,
-  options: { updateOnly: boolean; set?: Obj },
+  options: { updateOnly: boolean; id: string; set?: Obj },
 ): Promise<Written | "unknown"> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const existing = await findExisting(store, raw, storage);
@@ -98,10 +128,9 @@ async function write(
       return r.ok ? { ok: true, externalId: existing.externalId } : r;
     }
     if (options.updateOnly) return "unknown";
-    // A new record gets a new id (a group's `@id` from the SP system is not ours to take).
-    const externalId = crypto.randomUUID();
-    const r = await store.put({ ...raw, ...options.set, id: externalId });
-    if (r.ok) return { ok: true, externalId };
+    // A new record gets an id of ours (a group's `@id` from the SP system is not ours to take).
+    const r = await store.put({ ...raw, ...options.set, id: options.id });
+    if (r.ok) return { ok: true, externalId: options.id };
     // Refused: when another request has just created it (its identifiers are taken), merge into that one.
     if (!await findExisting(store, raw, storage)) return r;
   }
@@ -137,13 +166,16 @@ function merge(existing: Registrant, update: Obj): Obj {
   const out: Obj = { ...inputOf(existing) };
   for (const [k, v] of Object.entries(update)) if (k !== "details" && v !== undefined) out[k] = v;
   out.id = existing.externalId;
-  // Identifiers add up: an SP system names a beneficiary by the ones it knows, the others stay.
+  // Identifiers add up: an SP system names a beneficiary by the ones it knows, the others stay (the reader keeps
+  // one of each).
   for (const key of ["identifier", "group_identifier"]) {
     const had = inputOf(existing)[key];
     if (Array.isArray(had) && Array.isArray(update[key])) out[key] = [...had, ...update[key] as unknown[]];
   }
+  // A household's member carries no enrolments: its details stay as they are.
+  if (!isObj(update.details)) return out;
   const was = beneficiaryOf(existing.details);
-  const incoming = isObj(update.details) ? update.details : {};
+  const incoming = update.details;
   const enrolments: Array<EnrolmentDetails | Obj> = [...(was.enrolments ?? [])];
   const at = new Map<unknown, number>();
   enrolments.forEach((e, i) => at.has(e.programme_identifier) || at.set(e.programme_identifier, i));
