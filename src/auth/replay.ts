@@ -56,7 +56,8 @@ export interface ReplayAt {
 }
 
 /*
- * SQLite (migration 0037): `replay_guard` is an append-only log in `seq` order, and each connection indexes the
+ * SQLite (migration 0037): `replay_guard` is a log appended in `seq` order (a row changes only when a "write"
+ * request is settled: its kind, in place), and each connection indexes the
  * window's rows in memory: a 30-bit hash of (sender_id, message_id) → the seq of each row with that hash. The
  * index only narrows the search: a candidate counts when its row holds the same ids and is still within the
  * window, so a hash collision costs one row read and a row the index still lists after a rollback or a purge

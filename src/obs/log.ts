@@ -1,6 +1,6 @@
 /** Structured JSON logs, one object a line. Callers pass fields, never secrets or request bodies. */
 
-import { bufferLogLine, flushLogBuffer } from "./log_buffer.ts";
+import { ATOMIC_WRITE_BYTES, bufferLogLine, flushLogBuffer } from "./log_buffer.ts";
 
 /** Log levels in increasing severity. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -37,7 +37,7 @@ export function createLogger(
       if (ORDER[lvl] < min) return;
       const entry: LogFields = { ts: new Date().toISOString(), level: lvl, msg, ...base, ...fields };
       try {
-        sink(JSON.stringify(entry, replacer));
+        sink(fitted(entry, JSON.stringify(entry, replacer)));
         // A warning or an error is written at once (with the lines before it): it may be the last before a crash.
         if (ORDER[lvl] >= ORDER.warn && !options.sink) flushLogBuffer();
       } catch {
@@ -68,6 +68,39 @@ function replacer(key: string, value: unknown): unknown {
   }
   if (typeof value === "bigint") return value.toString();
   return value;
+}
+
+/**
+ * The longest line, in UTF-8 bytes: with its newline one atomic write to a pipe (src/obs/log_buffer.ts), so the
+ * isolates sharing stdout never splice a line of one into a line of another, however far the reader falls behind.
+ */
+export const MAX_LINE_BYTES = ATOMIC_WRITE_BYTES - 1;
+/** The lengths long strings are cut to, in turn, until the line fits. */
+const CUTS = [1024, 256, 64];
+const encoder = new TextEncoder();
+
+/** Whether a line fits MAX_LINE_BYTES (a UTF-16 unit is at most 3 UTF-8 bytes: most lines need no encoding). */
+function fits(line: string): boolean {
+  return line.length * 3 <= MAX_LINE_BYTES || encoder.encode(line).length <= MAX_LINE_BYTES;
+}
+
+/**
+ * `line` (`entry` written) when it fits; else `entry` written again with every string longer than a cut shortened
+ * to it (shorter cuts in turn) and `truncated: true`; when even the shortest leaves it too long (a great many
+ * fields), only its time, level, message (shortened) and `truncated`.
+ */
+function fitted(entry: LogFields, line: string): string {
+  if (fits(line)) return line;
+  const marked = { ...entry, truncated: true };
+  for (const cut of CUTS) {
+    const shorter = JSON.stringify(marked, (key, value) => {
+      const v = replacer(key, value);
+      return typeof v === "string" && v.length > cut ? `${v.slice(0, cut)}… (${v.length - cut} more)` : v;
+    });
+    if (fits(shorter)) return shorter;
+  }
+  const { ts, level, msg } = entry;
+  return JSON.stringify({ ts, level, msg: String(msg).slice(0, 256), truncated: true });
 }
 
 /** A logger that drops everything (tests, CLI commands). */

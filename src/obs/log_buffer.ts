@@ -33,7 +33,8 @@ export function bufferLogLine(line: string): void {
 /**
  * The most one write holds: POSIX writes of at most PIPE_BUF bytes to a pipe are atomic, so the lines of the
  * isolates sharing stdout (the main isolate, each HTTP isolate) never splice into each other when the reader (a
- * supervisor's pipe, journald, Docker) falls behind. A line longer than this is written alone.
+ * supervisor's pipe, journald, Docker) falls behind. The logger keeps every line shorter (src/obs/log.ts,
+ * MAX_LINE_BYTES); a longer one would be written alone.
  */
 export const ATOMIC_WRITE_BYTES = 4096;
 

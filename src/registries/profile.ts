@@ -124,7 +124,7 @@ export interface ProfileAction {
   handle(deps: Deps, input: ActionInput): Promise<ActionResult>;
   /**
    * The handler writes records, and repeating a request's writes changes nothing (records matched by identifier,
-   * new ones given ids derived from the sender, message_id and item): a copy of a request is admitted again until
+   * new ones given ids derived from the request and the item's place in it): a copy of a request is admitted again until
    * the request has been answered, so one answered 503 part-way, or cut short by a crash, is applied in full by
    * the sender's retry (ReplayKind "write", src/auth/replay.ts). Absent: a copy is always a duplicate.
    */

@@ -1,10 +1,12 @@
 /**
  * Log lines reach stdout in batches (src/obs/log_buffer.ts): none is lost on a clean stop, a warning writes the
- * batch at once, and an info line waits for its batch (so one write carries many lines).
+ * batch at once, and an info line waits for its batch (so one write carries many lines); no line is longer than
+ * one atomic write.
  */
 import assert from "node:assert/strict";
 import { startServerProcess } from "../helpers/server.ts";
 import { ATOMIC_WRITE_BYTES, bufferLogLine, flushLogBuffer } from "../../src/obs/log_buffer.ts";
+import { createLogger, MAX_LINE_BYTES } from "../../src/obs/log.ts";
 
 const LOG = new URL("../../src/obs/log.ts", import.meta.url).href;
 
@@ -77,4 +79,32 @@ Deno.test("flushLogBuffer(): each write holds whole lines and at most PIPE_BUF b
     if (!texts[i].startsWith("xxx")) assert.ok(w.length <= ATOMIC_WRITE_BYTES, `${w.length} bytes`);
   }
   assert.equal(texts.join("").split("\n").filter(Boolean).length, 201, "every line once");
+});
+
+Deno.test("createLogger(): a line longer than one atomic write is shortened to fit, its secrets still redacted", () => {
+  const lines: string[] = [];
+  const log = createLogger("info", { sink: (l) => lines.push(l), base: { request_id: "r-1" } });
+  const bytes = (l: string) => new TextEncoder().encode(l).length;
+  log.info("short", { sender_id: "s1" });
+  const err = new Error("e".repeat(10_000));
+  log.error("long", {
+    err,
+    note: "é".repeat(3000),
+    token: "t0k3n-value",
+    nested: { secret: "x".repeat(5000) },
+  });
+  log.warn("wide", Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`field_${i}`, `value ${i}`])));
+  assert.equal(MAX_LINE_BYTES, ATOMIC_WRITE_BYTES - 1);
+  for (const l of lines) assert.ok(bytes(l) <= MAX_LINE_BYTES, `${bytes(l)} bytes`);
+  const [short, long, wide] = lines.map((l) => JSON.parse(l));
+  assert.deepEqual(Object.keys(short).sort(), ["level", "msg", "request_id", "sender_id", "ts"]);
+  // Before: a 17 KB line, which a full pipe could split around another isolate's write.
+  assert.equal(long.truncated, true);
+  assert.equal(long.request_id, "r-1");
+  assert.equal(long.token, "[redacted]");
+  assert.equal(long.nested.secret, "[redacted]");
+  assert.match(long.err.message, /^e{64,1024}… \(\d+ more\)$/);
+  assert.match(long.note, /^é+… \(\d+ more\)$/);
+  assert.ok(!lines[1].includes("t0k3n"));
+  assert.deepEqual(wide, { ts: wide.ts, level: "warn", msg: "wide", truncated: true });
 });

@@ -208,6 +208,29 @@ function sampleBeneficiary(): Json {
   return b;
 }
 
+Deno.test("sync/enrollment/updates: a copy finds the records it created; another body under the same message_id makes its own", async () => {
+  const store = memoryStore();
+  const programme_identifier = [{
+    programme_identifier: "DCI001",
+    programme_name: "Test Programme",
+    enrolment_date: "2025-03-01",
+    enrolment_status: "Active",
+  }];
+  const named = (surname: string) => ({
+    member: { demographic_info: { name: { surname } } },
+    programme_identifier,
+  });
+  const surnames = () => store.all().map((r) => r.name.surname).sort();
+  const first = await updates(store, [named("First")]);
+  assert.deepEqual(first.map((i: Json) => i.status), ["succ"], JSON.stringify(first));
+  // The same request again (a retry): the record it created is found by the id derived from the request.
+  assert.deepEqual((await updates(store, [named("First")])).map((i: Json) => i.status), ["succ"]);
+  assert.deepEqual(surnames(), ["First"]);
+  // Another message under the same message_id: its own record, the first left as it was.
+  assert.deepEqual((await updates(store, [named("Second")])).map((i: Json) => i.status), ["succ"]);
+  assert.deepEqual(surnames(), ["First", "Second"]);
+});
+
 Deno.test("sync/enrollment/updates writes the sample flow's beneficiary and answers succ per beneficiary", async () => {
   const store = memoryStore(ibrProfile.demo(0, 1));
   const items = await updates(store, [sampleBeneficiary()]);

@@ -12,9 +12,10 @@
  * Applying a request again changes nothing (the action `writes`: a copy is admitted until the request has been
  * answered, so the sender's retry after a 503 part-way applies the rest): a beneficiary is matched by its
  * identifiers, identifiers already held are not added twice (the reader keeps one of each), an enrolment
- * replaces the one of its programme, a household member's details are left as they are, and a record created
- * without a match takes an id derived from the sender, message_id, message_ts and its place in the request, so
- * the copy finds it again.
+ * replaces the one of its programme, a stored household member's details are left as they are, and a record
+ * created without a match takes an id derived from the request (sender, message_id, message_ts, message) and its
+ * place in it, so the copy finds it again. A copy applied after another update of the same records (the sender's
+ * late retry of an update it had given up on) applies its values over that update's, as any late write does.
  */
 import { createHash } from "node:crypto";
 import type { ActionInput, ActionResult } from "../profile.ts";
@@ -58,16 +59,19 @@ export async function applyEnrollmentUpdates(store: IbrStore, input: ActionInput
 
 /**
  * The id of a record a request creates at `path` (a beneficiary, or a household's member): a UUID (RFC 9562
- * version 8) of SHA-256 over the sender, the message_id, the message_ts and the path, so that a copy of the
- * request names the same record (and a message_id used again after the replay window, with its own message_ts,
- * does not). Without a message_id (the schema requires one), a random UUID.
+ * version 8) of SHA-256 over the sender, the message_id, the message_ts, the message and the path, so that a copy
+ * of the request names the same record, and another request does not (a message_id used again after the replay
+ * window, or a body rebuilt under the same message_id). Without a message_id (the schema requires one), a random
+ * UUID.
  */
 function newIdsOf(input: ActionInput): (path: string) => string {
   const { message_id: messageId, message_ts: messageTs } = input.header ?? {};
   if (typeof messageId !== "string") return () => crypto.randomUUID();
+  const request = createHash("sha256")
+    .update(JSON.stringify([input.senderId, messageId, messageTs, input.message]))
+    .digest("hex");
   return (path) => {
-    const b = createHash("sha256").update(JSON.stringify([input.senderId, messageId, messageTs, path]))
-      .digest();
+    const b = createHash("sha256").update(`${request}\n${path}`).digest();
     b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;
     return b.subarray(0, 16).toString("hex").replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-");
