@@ -6,6 +6,7 @@ import { z } from "zod";
 import { Cron } from "croner";
 import { parseCidr } from "./net/ip.ts";
 import { AllowlistError, parseAllowlist } from "./net/allowlist.ts";
+import { DenylistError, parseDenylist } from "./net/denylist.ts";
 
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])]).transform((v) =>
   typeof v === "boolean" ? v : ["true", "1", "yes"].includes(v)
@@ -19,6 +20,18 @@ const int = (min: number, max: number) =>
         .max(max),
     );
 const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0));
+
+/** A comma list that `parse` accepts whole; the `Refusal` it throws is the setting's issue (naming the entry). */
+function checkedList(parse: (entries: string[]) => unknown, Refusal: new (message: string) => Error) {
+  return list.superRefine((entries, ctx) => {
+    try {
+      parse(entries);
+    } catch (err) {
+      if (!(err instanceof Refusal)) throw err;
+      ctx.addIssue({ code: "custom", message: err.message });
+    }
+  });
+}
 /** `host:port` (IPv6 in brackets), port 0–65535. */
 const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "expected host:port")
   .refine((s) => Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535, "port must be 0-65535");
@@ -298,6 +311,13 @@ export const SETTINGS: readonly Setting[] = [
     default: "",
     doc:
       "Comma list of destinations outbound calls may reach despite the SSRF guard (http allowed for them): host, host:port, IP, IP:port, CIDR, CIDR:port, [IPv6]:port; prefix SENDER= to allow it only for that sender's callbacks, notifications and JWKS",
+  },
+  {
+    key: "outboundDeny",
+    env: "DCI_OUTBOUND_DENY",
+    default: "",
+    doc:
+      "Comma list of destinations outbound calls never reach, allowlisted or not: host, .domain (the domain and every name under it), IP, CIDR; a name is refused as the URL names it and whatever it resolves to in a denied range (an operator's own networks on public addresses, which the SSRF guard does not know)",
   },
   {
     key: "outboundTimeoutMs",
@@ -613,14 +633,8 @@ const schema = z.object({
   rateLimitDay: int(1, 1_000_000_000),
   replayWindowSeconds: int(10, 86_400),
   jwksRefreshMinutes: int(1, 10_080),
-  outboundAllow: list.superRefine((entries, ctx) => {
-    try {
-      parseAllowlist(entries);
-    } catch (err) {
-      if (!(err instanceof AllowlistError)) throw err;
-      ctx.addIssue({ code: "custom", message: err.message });
-    }
-  }),
+  outboundAllow: checkedList(parseAllowlist, AllowlistError),
+  outboundDeny: checkedList(parseDenylist, DenylistError),
   outboundTimeoutMs: int(100, 120_000),
   outboundMaxBytes: int(1024, 100 * 1024 * 1024),
   outboundConcurrency: int(1, 1024),

@@ -1,11 +1,13 @@
 /**
- * The SSRF guard: vets a URL's parsed host and every address it resolves to. Allowlisted hosts, IPs and CIDRs
+ * The SSRF guard: vets a URL's parsed host and every address it resolves to. Denied hosts, domains and ranges
+ * (config `outboundDeny`, src/net/denylist.ts) are refused, allowlisted or not; allowlisted hosts, IPs and CIDRs
  * (config `outboundAllow`, src/net/allowlist.ts) pass, and may use plain http and loopback; everything else must
  * be https to an address outside every special-purpose range (src/net/special_purpose.ts).
  */
 import { lookup as dnsLookup } from "node:dns/promises";
 import { type Allowlist, entriesFor } from "./allowlist.ts";
 import { inCidr, type ParsedIp, parseIp, specialRangeOf } from "./ip.ts";
+import { deniedAddress, deniedName, type Denylist } from "./denylist.ts";
 
 /** Host names that are never a public endpoint (cloud metadata services and their aliases). */
 export const METADATA_HOSTS: ReadonlySet<string> = new Set([
@@ -48,9 +50,13 @@ export async function systemResolver(hostname: string): Promise<string[]> {
   return rows.map((r) => r.address);
 }
 
-/** What `vetUrl` needs: the allowlist, a resolver, and the sender the call is made for (scoped entries). */
+/**
+ * What `vetUrl` needs: the allowlist (and the deny list, when the operator has one), a resolver, and the sender
+ * the call is made for (scoped entries).
+ */
 export interface VetOptions {
   allow: Allowlist;
+  deny?: Denylist;
   resolve: Resolver;
   sender?: string;
 }
@@ -77,6 +83,9 @@ export async function vetUrl(rawUrl: string, options: VetOptions): Promise<Vette
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
   const rules = entriesFor(options.allow, options.sender, port);
   const literal = parseIp(hostname);
+  if (options.deny && !literal && deniedName(options.deny, hostname)) {
+    throw new GuardError("blocked", `host "${hostname}" is denied by the operator (DCI_OUTBOUND_DENY)`);
+  }
   const hostAllowed = rules.some((r) => r.host === hostname);
   if (!hostAllowed && !literal) checkName(hostname);
   let addresses: ParsedIpWithText[];
@@ -95,6 +104,17 @@ export async function vetUrl(rawUrl: string, options: VetOptions): Promise<Vette
     }
     addresses = found.map((text) => ({ ...parseIp(text)!, text })).filter((a) => a.family !== undefined);
     if (addresses.length === 0) throw new GuardError("dns", `host "${hostname}" has no addresses`);
+  }
+  const denied = options.deny && addresses.find((a) => deniedAddress(options.deny!, a));
+  if (denied) {
+    if (literal) {
+      throw new GuardError("blocked", `address ${denied.text} is denied by the operator (DCI_OUTBOUND_DENY)`);
+    }
+    throw new GuardError(
+      "blocked",
+      `host "${hostname}" resolves to an address the operator denies (DCI_OUTBOUND_DENY)`,
+      `${denied.text} denied`,
+    );
   }
   const allIpsAllowed = addresses.every((a) => rules.some((r) => r.cidr && inCidr(a, r.cidr)));
   const allowlisted = hostAllowed || allIpsAllowed;

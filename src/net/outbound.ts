@@ -8,6 +8,7 @@ import type { Agent, IncomingMessage } from "node:http";
 import type { Config } from "../config.ts";
 import type { Logger } from "../obs/log.ts";
 import { parseAllowlist } from "./allowlist.ts";
+import { parseDenylist } from "./denylist.ts";
 import { AgentPool, type PinnedAddress, pinnedLookup, unpooledAgent } from "./agent_pool.ts";
 import { destinationOf, FairSlots } from "./fair_slots.ts";
 import { GuardError, type Resolver, systemResolver, vetUrl } from "./guard.ts";
@@ -98,6 +99,7 @@ export interface OutboundOptions {
  */
 export function createOutboundClient(config: Config, options: OutboundOptions = {}): OutboundClient {
   const allow = parseAllowlist(config.outboundAllow);
+  const deny = config.outboundDeny.length ? parseDenylist(config.outboundDeny) : undefined;
   const resolve = options.resolver ?? systemResolver;
   const slots = new FairSlots({
     total: config.outboundConcurrency,
@@ -111,7 +113,7 @@ export function createOutboundClient(config: Config, options: OutboundOptions = 
   });
   const vet = async (url: string, sender: string | undefined, deadline: AbortSignal, ms: number) => {
     try {
-      return await withDeadline(vetUrl(url, { allow, resolve, sender }), deadline, ms);
+      return await withDeadline(vetUrl(url, { allow, deny, resolve, sender }), deadline, ms);
     } catch (err) {
       if (!(err instanceof GuardError)) throw err;
       // The resolved address stays out of the error (senders see it); the operator may see it at debug.
