@@ -77,6 +77,25 @@ export function auditValues(entry: AuditEntry, nowMs: number): string[] {
   ] as string[];
 }
 
+/**
+ * The detail of a row written ahead of its write (`auditAhead`, src/audit/store.ts) until the write's outcome
+ * replaces it: a row still holding it is a write that began and whose outcome was never recorded.
+ */
+export const UNFINISHED = { status: "unfinished" } as const;
+
+/** Replaces a row written ahead with its write's outcome (`?` placeholders), and its values. */
+export const FINISH_AUDIT =
+  "UPDATE audit_log SET action = ?, target_kind = ?, target_id = ?, detail = ? WHERE id = ?";
+
+/** The bound values of FINISH_AUDIT: the row `id` as `entry` (its time, source and actor stay the row's). */
+export function finishValues(id: number, entry: AuditEntry): Array<string | number | null> {
+  const [, , , , action, targetKind, targetId, detail] = auditValues(entry, 0);
+  return [action, targetKind, targetId, detail, id];
+}
+
+/** Deletes a row written ahead of a write that was refused (and so wrote nothing). */
+export const DROP_AUDIT = "DELETE FROM audit_log WHERE id = ?";
+
 /** Records one admin write; returns its id. */
 export function recordAudit(db: Db, entry: AuditEntry, nowMs: number): number {
   return Number(stmt(db, INSERT_AUDIT).run(...auditValues(entry, nowMs)).lastInsertRowid);

@@ -1,55 +1,51 @@
-/** The one middleware that audits admin API writes: after a write succeeds, one row names who did what to what. */
+/** The one middleware that audits admin API writes: one row names who did what to what, written ahead of it. */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { type AuditActor, auditDetail, type AuditSource } from "./log.ts";
 import { API_ACTIONS, type IdSource } from "./api_actions.ts";
+import { auditAhead } from "./store.ts";
 
 const READS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
- * Records every successful (status < 400) non-read request of the router it is mounted on. `actor` says who
- * the request was authenticated as (set by the authentication in front of it); `prefix` is the router's mount
- * path, removed from the matched route before it is looked up in API_ACTIONS.
+ * Records every successful (status < 400) non-read request of the router it is mounted on, its row written ahead
+ * of the write (`auditAhead`: a write whose row cannot be recorded is not made, and one cut short by a stop
+ * leaves its row `unfinished`, naming the method and path). `actor` says who the request was authenticated as
+ * (set by the authentication in front of it); `prefix` is the router's mount path, removed from the matched
+ * route before it is looked up in API_ACTIONS.
  */
 export function auditWrites(
   deps: Deps,
   options: { source: AuditSource; prefix: string; actor: (c: Context<AppEnv>) => AuditActor | undefined },
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    await next();
-    if (READS.has(c.req.method)) return;
-    const route = c.req.routePath.startsWith(options.prefix)
-      ? c.req.routePath.slice(options.prefix.length)
-      : c.req.routePath;
-    const key = `${c.req.method} ${route}`;
-    const known = API_ACTIONS[key];
-    // A refused write wrote nothing, but for a route whose refusal is itself kept (a failed JWKS fetch: 502).
-    if (c.res.status >= 400 && c.res.status !== known?.refusedWrite) return;
-    const actor = options.actor(c);
-    if (!actor) return;
-    const body = await jsonBody(c);
-    const id = known?.id ? await targetId(c, known.id, body) : undefined;
-    const registry = c.req.param("registry");
-    const fromAnswer = known?.answerDetail ? await answerFields(c, known.answerDetail) : {};
-    try {
-      await deps.storage.audit.record({
-        source: options.source,
-        actor,
+    const actor = READS.has(c.req.method) ? undefined : options.actor(c);
+    if (!actor) return await next();
+    const ahead = { source: options.source, actor, action: `${c.req.method} ${c.req.path}` };
+    await auditAhead(deps, ahead, next, async () => {
+      const route = c.req.routePath.startsWith(options.prefix)
+        ? c.req.routePath.slice(options.prefix.length)
+        : c.req.routePath;
+      const key = `${c.req.method} ${route}`;
+      const known = API_ACTIONS[key];
+      // A refused write wrote nothing, but for a route whose refusal is itself kept (a failed JWKS fetch: 502).
+      if (c.res.status >= 400 && c.res.status !== known?.refusedWrite) return undefined;
+      const body = await jsonBody(c);
+      const id = known?.id ? await targetId(c, known.id, body) : undefined;
+      const registry = c.req.param("registry");
+      const fromAnswer = known?.answerDetail ? await answerFields(c, known.answerDetail) : {};
+      return {
+        ...ahead,
         action: known?.action ?? key,
         target: known ? { kind: known.target, id } : undefined,
         detail: auditDetail(
           body,
           { status: c.res.status, ...(registry ? { registry } : {}), ...fromAnswer },
-          {
-            values: known?.values,
-          },
+          { values: known?.values },
         ),
-      }, deps.clock.now());
-    } catch (err) {
-      // The write is done and answered; a failed audit insert is logged loudly rather than turning it into a 500.
-      deps.log.error("audit record failed", { action: key, err });
-    }
+      };
+    });
   };
 }
 

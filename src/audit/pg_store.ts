@@ -1,7 +1,16 @@
 /** The audit log in PostgreSQL: the same statements as the SQLite store (src/audit/log.ts), numbered. */
 import type { PgPool } from "../db/pg/pool.ts";
-import { pgAll, pgDeleteInChunks, pgOne, pgText } from "../db/pg/query.ts";
-import { auditPage, auditQuery, auditValues, INSERT_AUDIT, PURGE_AUDIT } from "./log.ts";
+import { pgAll, pgDeleteInChunks, pgOne, pgRun, pgText } from "../db/pg/query.ts";
+import {
+  auditPage,
+  auditQuery,
+  auditValues,
+  DROP_AUDIT,
+  FINISH_AUDIT,
+  finishValues,
+  INSERT_AUDIT,
+  PURGE_AUDIT,
+} from "./log.ts";
 import type { AuditStore } from "./store.ts";
 
 /** The audit log in the PostgreSQL database behind `pool`. */
@@ -15,6 +24,8 @@ export function pgAuditStore(pool: PgPool): AuditStore {
       );
       return row!.id;
     },
+    finish: async (id, entry) => void await pgRun(pool, pgText(FINISH_AUDIT), finishValues(id, entry)),
+    drop: async (id) => void await pgRun(pool, pgText(DROP_AUDIT), [id]),
     async list(filter = {}) {
       const q = auditQuery(filter);
       return auditPage(await pgAll(pool, pgText(q.sql), q.args), q.limit);

@@ -1,23 +1,71 @@
 /** Where the audit log is kept: the interface the services use, and its embedded SQLite implementation. */
 import type { Db } from "../db/sqlite.ts";
 import { groupCommit } from "../db/group_commit.ts";
+import { stmt } from "../db/statements.ts";
+import type { Logger } from "../obs/log.ts";
 import {
   type AuditEntry,
   type AuditFilter,
   type AuditRow,
+  DROP_AUDIT,
+  FINISH_AUDIT,
+  finishValues,
   listAudit,
   purgeAudit,
   recordAudit,
+  UNFINISHED,
 } from "./log.ts";
 
 /** The audit log of admin writes. */
 export interface AuditStore {
   /** Records one admin write; returns its id. */
   record(entry: AuditEntry, nowMs: number): Promise<number>;
+  /** Replaces the row `id` (written ahead) with `entry`'s action, target and detail (its time, source, actor stay). */
+  finish(id: number, entry: AuditEntry): Promise<void>;
+  /** Deletes the row `id` (written ahead of a write that was refused). */
+  drop(id: number): Promise<void>;
   /** A page of the log, newest first, and the cursor of the next page (null at the end). */
   list(filter?: AuditFilter): Promise<{ items: AuditRow[]; next_before: number | null }>;
   /** Deletes rows older than `cutoffMs` in short batches; returns how many. */
   purge(cutoffMs: number): Promise<number>;
+}
+
+/**
+ * Runs an admin write with its audit row written ahead: the row (`ahead`, its detail UNFINISHED) is recorded
+ * first, and when that fails the write is not run (the failure is the request's: a held lock or a full disk
+ * answers 503), so no write is made unaudited; then `run`, and `outcome` of its result replaces the row (an entry)
+ * or deletes it (undefined: a refusal, which wrote nothing). A write that throws deletes the row too, as the
+ * answer says it failed. A row left UNFINISHED is a write that began and whose outcome was never recorded: the
+ * process stopped meanwhile, or the last write failed (logged).
+ */
+export async function auditAhead<T>(
+  deps: { storage: { audit: AuditStore }; log: Logger; clock: { now(): number } },
+  ahead: AuditEntry,
+  run: () => Promise<T>,
+  outcome: (result: T) => AuditEntry | undefined | Promise<AuditEntry | undefined>,
+): Promise<T> {
+  const audit = deps.storage.audit;
+  const id = await audit.record({ ...ahead, detail: UNFINISHED }, deps.clock.now());
+  const settle = async (entry: AuditEntry | undefined) => {
+    try {
+      await (entry ? audit.finish(id, entry) : audit.drop(id));
+    } catch (err) {
+      deps.log.error("audit record could not be completed: it stays unfinished", {
+        id,
+        action: ahead.action,
+        err,
+      });
+    }
+  };
+  let result: T;
+  try {
+    result = await run();
+  } catch (err) {
+    await settle(undefined);
+    throw err;
+  }
+  await settle(await outcome(result));
+  return result;
 }
 
 /** Every row matching `filter`, newest first, read page by page (for exports). */
@@ -41,6 +89,8 @@ export function sqliteAuditStore(db: Db): AuditStore {
     // timers, up to 5 s, where a plain statement of the serving connection gave up after 100 ms and the write it
     // records went unaudited.
     record: (entry, nowMs) => groupCommit(db, () => recordAudit(db, entry, nowMs)),
+    finish: (id, entry) => groupCommit(db, () => void stmt(db, FINISH_AUDIT).run(...finishValues(id, entry))),
+    drop: (id) => groupCommit(db, () => void stmt(db, DROP_AUDIT).run(id)),
     list: (filter) => Promise.try(() => listAudit(db, filter)),
     purge: (cutoffMs) => purgeAudit(db, cutoffMs),
   };

@@ -5,7 +5,8 @@
  */
 import type { Context } from "hono";
 import type { Deps } from "../deps.ts";
-import { auditDetail } from "../audit/log.ts";
+import { type AuditActor, auditDetail } from "../audit/log.ts";
+import { auditAhead } from "../audit/store.ts";
 import { targetKindOf } from "../audit/api_actions.ts";
 import { SenderError } from "../senders/store.ts";
 import { DciError } from "../dci/errors.ts";
@@ -39,9 +40,9 @@ export interface WriteResult extends OnceValues {
 }
 
 /**
- * Runs `run` as the session's admin token, records it, and redirects. Viewer sessions never reach here (the
- * console refuses their POSTs before any handler), but the role is checked again: the write must not depend on
- * a middleware's order.
+ * Runs `run` as the session's admin token, records it (its audit row written ahead), and redirects. Viewer
+ * sessions never reach here (the console refuses their POSTs before any handler), but the role is checked again:
+ * the write must not depend on a middleware's order.
  */
 export async function consoleWrite(
   c: Context<ConsoleEnv>,
@@ -51,37 +52,38 @@ export async function consoleWrite(
 ): Promise<Response> {
   const session = c.get("session");
   if (!session || session.role !== "admin") return c.text("Forbidden: this session may only read", 403);
-  let result: WriteResult;
-  try {
-    result = await run();
-  } catch (err) {
-    const text = refusalText(err);
-    if (text === undefined) throw err;
-    await keepForNextPage(deps, session, { flash: { kind: "error", text } });
+  const actor: AuditActor = {
+    kind: await tokenSource(deps, session.tokenId) === "env" ? "env" : "token",
+    id: session.tokenId,
+  };
+  const kind = targetKindOf(spec.action);
+  const ahead = {
+    source: "console" as const,
+    actor,
+    action: spec.action,
+    target: { kind, id: spec.target || null },
+  };
+  // The audit row is written ahead of the write (auditAhead); a refusal deletes it.
+  let refusal: string | undefined;
+  const result = await auditAhead(deps, ahead, async () => {
+    try {
+      return await run();
+    } catch (err) {
+      if ((refusal = refusalText(err)) === undefined) throw err;
+      return undefined;
+    }
+  }, (done) =>
+    done && {
+      ...ahead,
+      target: { kind, id: (done.target ?? spec.target) || null },
+      detail: auditDetail(done.input, done.detail ?? {}),
+    });
+  if (!result) {
+    await keepForNextPage(deps, session, { flash: { kind: "error", text: refusal! } });
     return c.redirect(href(c, spec.back ?? spec.to), 303);
   }
-  await recordWrite(deps, session.tokenId, spec, result);
   await keepForNextPage(deps, session, { flash: result.flash, secret: result.secret });
   return c.redirect(href(c, result.to ?? spec.to), 303);
-}
-
-/**
- * Records a done write in the one audit store of the admin API and the CLI, under the action's target kind as the
- * admin API records it (targetKindOf). A failed insert is logged, as the admin API's auditWrites does: the write is done, and its
- * answer (a secret shown once) must not become a 500 that a retry would turn into a second write.
- */
-async function recordWrite(deps: Deps, tokenId: string, spec: WriteSpec, result: WriteResult): Promise<void> {
-  try {
-    await deps.storage.audit.record({
-      source: "console",
-      actor: { kind: await tokenSource(deps, tokenId) === "env" ? "env" : "token", id: tokenId },
-      action: spec.action,
-      target: { kind: targetKindOf(spec.action), id: (result.target ?? spec.target) || null },
-      detail: auditDetail(result.input, result.detail ?? {}),
-    }, deps.clock.now());
-  } catch (err) {
-    deps.log.error("audit record failed", { action: spec.action, err });
-  }
 }
 
 /** Where the session's admin token came from: `env` for DCI_ADMIN_TOKEN, `cli` for a created one. */

@@ -218,6 +218,30 @@ Deno.test("auditWrites() records nothing for reads, refused writes and viewer at
   }
 });
 
+Deno.test("an admin write whose audit row cannot be written ahead is refused 503 and not made; one whose row is never completed leaves it unfinished", async () => {
+  const { deps, call } = await setup();
+  try {
+    const audit = deps.storage.audit;
+    const record = audit.record;
+    audit.record = () => Promise.reject(Object.assign(new Error("database is locked"), { errcode: 5 }));
+    // Before: the sender was created and its audit row lost.
+    const refused = await call("POST", "/senders", { sender_id: "unaudited" });
+    assert.equal(refused.status, 503, refused.text);
+    assert.ok(refused.headers.get("retry-after"));
+    assert.equal((await call("GET", "/senders/unaudited")).status, 404, "not made");
+    audit.record = record;
+    // The write done, its row never completed (as when the process stops between): the row says what began.
+    audit.finish = () => Promise.reject(new Error("stopped"));
+    assert.equal((await call("POST", "/senders", { sender_id: "cut-short" })).status, 201);
+    const [row] = (await audit.list()).items;
+    assert.equal(row.action, "POST /admin/v1/senders");
+    assert.deepEqual(row.detail, { status: "unfinished" });
+    assert.equal(row.actor_kind, "token");
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("a write with DCI_ADMIN_TOKEN is audited with actor kind env and the env token's id", async () => {
   const envToken = "env-bootstrap-token-0123456789abcdef";
   const { deps, call } = await setup({ adminToken: envToken });

@@ -98,3 +98,31 @@ backendTest(
     equal(await s.audit.purge(T0 - DAY), 0);
   },
 );
+
+backendTest(
+  "audit store: a row written ahead is completed in place (time, source and actor kept) or dropped",
+  async (s) => {
+    const actor = { kind: "token" as const, id: "at_1" };
+    const ahead = await s.audit.record(
+      { source: "api", actor, action: "POST /admin/v1/senders", detail: { status: "unfinished" } },
+      T0,
+    );
+    const refused = await s.audit.record({ source: "api", actor, action: "POST /admin/v1/senders" }, T0 + 1);
+    await s.audit.finish(ahead, {
+      source: "cli",
+      actor: { kind: "cli", id: "someone-else" },
+      action: "sender.create",
+      target: { kind: "sender", id: "s1" },
+      detail: { status: 201, fields: ["sender_id"] },
+    });
+    await s.audit.drop(refused);
+    const { items } = await s.audit.list();
+    deepEqual(
+      items.map((r) => [r.id, r.at, r.source, r.actor_kind, r.actor, r.action, r.target_kind, r.target_id]),
+      [
+        [ahead, new Date(T0).toISOString(), "api", "token", "at_1", "sender.create", "sender", "s1"],
+      ],
+    );
+    deepEqual(items[0].detail, { status: 201, fields: ["sender_id"] });
+  },
+);
