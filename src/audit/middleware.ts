@@ -9,7 +9,7 @@ import { auditAhead } from "./store.ts";
 const READS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
- * Records every successful (status < 400) non-read request of the router it is mounted on, its row written ahead
+ * Records every non-read request of the router it is mounted on but a refused one (4xx), its row written ahead
  * of the write (`auditAhead`: a write whose row cannot be recorded is not made, and one cut short by a stop
  * leaves its row `unfinished`, naming the method and path). `actor` says who the request was authenticated as
  * (set by the authentication in front of it); `prefix` is the router's mount path, removed from the matched
@@ -29,8 +29,10 @@ export function auditWrites(
         : c.req.routePath;
       const key = `${c.req.method} ${route}`;
       const known = API_ACTIONS[key];
-      // A refused write wrote nothing, but for a route whose refusal is itself kept (a failed JWKS fetch: 502).
-      if (c.res.status >= 400 && c.res.status !== known?.refusedWrite) return undefined;
+      // A refused write (4xx) wrote nothing, but for a route whose refusal is itself kept (a failed JWKS fetch:
+      // 502). A failure (5xx) is kept: the write may have been made in part.
+      const status = c.res.status;
+      if (status >= 400 && status < 500 && status !== known?.refusedWrite) return undefined;
       const body = await jsonBody(c);
       const id = known?.id ? await targetId(c, known.id, body) : undefined;
       const registry = c.req.param("registry");
@@ -41,7 +43,7 @@ export function auditWrites(
         target: known ? { kind: known.target, id } : undefined,
         detail: auditDetail(
           body,
-          { status: c.res.status, ...(registry ? { registry } : {}), ...fromAnswer },
+          { status, ...(registry ? { registry } : {}), ...fromAnswer },
           { values: known?.values },
         ),
       };

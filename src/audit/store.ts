@@ -34,9 +34,9 @@ export interface AuditStore {
  * Runs an admin write with its audit row written ahead: the row (`ahead`, its detail UNFINISHED) is recorded
  * first, and when that fails the write is not run (the failure is the request's: a held lock or a full disk
  * answers 503), so no write is made unaudited; then `run`, and `outcome` of its result replaces the row (an entry)
- * or deletes it (undefined: a refusal, which wrote nothing). A write that throws deletes the row too, as the
- * answer says it failed. A row left UNFINISHED is a write that began and whose outcome was never recorded: the
- * process stopped meanwhile, or the last write failed (logged).
+ * or deletes it (undefined: a refusal, which wrote nothing). A write that throws keeps its row, marked
+ * `{status: "failed"}`: it may have written part. A row UNFINISHED is a write still running, or one that began
+ * and whose outcome was never recorded: the process stopped meanwhile, or the last write failed (logged).
  */
 export async function auditAhead<T>(
   deps: { storage: { audit: AuditStore }; log: Logger; clock: { now(): number } },
@@ -50,18 +50,15 @@ export async function auditAhead<T>(
     try {
       await (entry ? audit.finish(id, entry) : audit.drop(id));
     } catch (err) {
-      deps.log.error("audit record could not be completed: it stays unfinished", {
-        id,
-        action: ahead.action,
-        err,
-      });
+      // The row's id only: the action may be a request path, which a log line never holds whole.
+      deps.log.error("audit record could not be completed: it stays unfinished", { id, err });
     }
   };
   let result: T;
   try {
     result = await run();
   } catch (err) {
-    await settle(undefined);
+    await settle({ ...ahead, detail: { status: "failed" } });
     throw err;
   }
   await settle(await outcome(result));

@@ -4,7 +4,8 @@
  * that must not be called. An entry is a host name (`api.example.org`: that name only), a domain (`.corp.example`:
  * that name and every name under it), an IP address or a CIDR range (`ipv4`, `ipv4/bits`, `ipv6`, `ipv6/bits`,
  * bracketed or not). A name is checked as the URL names it, and every address it resolves to against the ranges
- * (an IPv4-mapped IPv6 address as its IPv4 address too), so a denied network cannot be reached by another name.
+ * (an IPv6 address that embeds an IPv4 one as that IPv4 address too: mapped, compatible, NAT64's well-known
+ * prefix, 6to4, Teredo), so a denied network cannot be reached by another name or through a translator.
  */
 import { type Cidr, inCidr, parseCidr, type ParsedIp } from "./ip.ts";
 
@@ -35,9 +36,11 @@ export function parseDenylist(entries: readonly string[]): Denylist {
       ranges.push(cidr);
       continue;
     }
-    const name = entry.replace(/\.$/, "");
+    const name = entry.replace(/\.+$/, "");
     const domain = name.startsWith(".");
-    if (!HOST.test(domain ? name.slice(1) : name)) {
+    const host = domain ? name.slice(1) : name;
+    // A numeric last label is an address the URL parser would have read as one (10.1, 0x7f000001): never a name.
+    if (!HOST.test(host) || /(^|\.)(\d+|0x[0-9a-f]*)$/.test(host)) {
       throw new DenylistError(
         `DCI_OUTBOUND_DENY entry "${raw}": not a host name, .domain, IP address or CIDR range`,
       );
@@ -53,10 +56,24 @@ export function deniedName(deny: Denylist, hostname: string): boolean {
   return deny.hosts.has(hostname) || deny.domains.some((d) => hostname === d || hostname.endsWith(`.${d}`));
 }
 
-/** Whether `ip` (or, for an IPv4-mapped IPv6 address, its IPv4 address) lies in a denied range. */
+/** Whether `ip`, or the IPv4 address an IPv6 one embeds (`embeddedV4`), lies in a denied range. */
 export function deniedAddress(deny: Denylist, ip: ParsedIp): boolean {
-  const mapped: ParsedIp | undefined = ip.family === 6 && ip.value >> 32n === 0xffffn
-    ? { family: 4, value: ip.value & 0xffffffffn }
-    : undefined;
-  return deny.ranges.some((r) => inCidr(ip, r) || (mapped !== undefined && inCidr(mapped, r)));
+  const v4 = embeddedV4(ip);
+  return deny.ranges.some((r) => inCidr(ip, r) || (v4 !== undefined && inCidr(v4, r)));
+}
+
+/**
+ * The IPv4 address an IPv6 address carries: IPv4-mapped (::ffff:0:0/96) and IPv4-compatible (::/96), NAT64's
+ * well-known prefix (64:ff9b::/96, RFC 6052), 6to4 (2002::/16, RFC 3056: bits 16-47) and Teredo (2001::/32,
+ * RFC 4380: the client's address, inverted, in the last 32 bits); undefined for any other.
+ */
+function embeddedV4(ip: ParsedIp): ParsedIp | undefined {
+  if (ip.family !== 6) return undefined;
+  const v = ip.value;
+  const last = v & 0xffffffffn;
+  const v4 = (value: bigint): ParsedIp => ({ family: 4, value });
+  if (v >> 32n === 0xffffn || v >> 32n === 0n || v >> 32n === 0x64ff9b0000000000000000n) return v4(last);
+  if (v >> 112n === 0x2002n) return v4((v >> 80n) & 0xffffffffn);
+  if (v >> 96n === 0x20010000n) return v4(last ^ 0xffffffffn);
+  return undefined;
 }

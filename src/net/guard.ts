@@ -79,7 +79,7 @@ export async function vetUrl(rawUrl: string, options: VetOptions): Promise<Vette
   if (url.username || url.password) {
     throw new GuardError("invalid_url", "URLs with credentials are not allowed");
   }
-  const hostname = url.hostname.toLowerCase().replace(/\.$/, "");
+  const hostname = url.hostname.toLowerCase().replace(/\.+$/, "");
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
   const rules = entriesFor(options.allow, options.sender, port);
   const literal = parseIp(hostname);

@@ -81,13 +81,20 @@ const encoder = new TextEncoder();
 
 /** Whether a line fits MAX_LINE_BYTES (a UTF-16 unit is at most 3 UTF-8 bytes: most lines need no encoding). */
 function fits(line: string): boolean {
-  return line.length * 3 <= MAX_LINE_BYTES || encoder.encode(line).length <= MAX_LINE_BYTES;
+  if (line.length * 3 <= MAX_LINE_BYTES) return true;
+  return line.length <= MAX_LINE_BYTES && encoder.encode(line).length <= MAX_LINE_BYTES;
+}
+
+/** The first `n` UTF-16 units of `s`, one fewer when the last would be half of a surrogate pair. */
+function head(s: string, n: number): string {
+  const code = s.charCodeAt(n - 1);
+  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n);
 }
 
 /**
  * `line` (`entry` written) when it fits; else `entry` written again with every string longer than a cut shortened
  * to it (shorter cuts in turn) and `truncated: true`; when even the shortest leaves it too long (a great many
- * fields), only its time, level, message (shortened) and `truncated`.
+ * fields), only its time, level, message (shortened), request id and `truncated`. No cut splits a surrogate pair.
  */
 function fitted(entry: LogFields, line: string): string {
   if (fits(line)) return line;
@@ -95,12 +102,13 @@ function fitted(entry: LogFields, line: string): string {
   for (const cut of CUTS) {
     const shorter = JSON.stringify(marked, (key, value) => {
       const v = replacer(key, value);
-      return typeof v === "string" && v.length > cut ? `${v.slice(0, cut)}… (${v.length - cut} more)` : v;
+      return typeof v === "string" && v.length > cut ? `${head(v, cut)}… (${v.length - cut} more)` : v;
     });
     if (fits(shorter)) return shorter;
   }
-  const { ts, level, msg } = entry;
-  return JSON.stringify({ ts, level, msg: String(msg).slice(0, 256), truncated: true });
+  const { ts, level, msg, request_id } = entry;
+  const id = typeof request_id === "string" ? { request_id: head(request_id, 128) } : {};
+  return JSON.stringify({ ts, level, msg: head(String(msg), 256), ...id, truncated: true });
 }
 
 /** A logger that drops everything (tests, CLI commands). */

@@ -106,5 +106,12 @@ Deno.test("createLogger(): a line longer than one atomic write is shortened to f
   assert.match(long.err.message, /^e{64,1024}… \(\d+ more\)$/);
   assert.match(long.note, /^é+… \(\d+ more\)$/);
   assert.ok(!lines[1].includes("t0k3n"));
-  assert.deepEqual(wide, { ts: wide.ts, level: "warn", msg: "wide", truncated: true });
+  assert.deepEqual(wide, { ts: wide.ts, level: "warn", msg: "wide", request_id: "r-1", truncated: true });
+  // A cut never leaves half of a surrogate pair (an escaped lone surrogate, which strict JSON readers refuse).
+  for (const at of [1023, 1024, 255, 256, 63, 64]) {
+    lines.length = 0;
+    log.info("emoji", { note: "a".repeat(at % 2) + "😀".repeat(3000) });
+    assert.ok(bytes(lines[0]) <= MAX_LINE_BYTES);
+    assert.doesNotMatch(lines[0], /\\ud[89ab]/i, lines[0].slice(0, 200));
+  }
 });

@@ -54,9 +54,36 @@ Deno.test("outbound deny list: names, domains, addresses and ranges are refused;
     assert.doesNotMatch(message, /93\.184|2a00|ffff/, "a refusal never says what the name resolved to");
   }
   assert.match(await refusal(http.check("https://93.184.216.34/cb")), /address 93\.184\.216\.34 is denied/);
+  // Trailing dots do not make another name.
+  await refusal(http.check("https://app.corp.example../cb"));
   // Neither a look-alike name nor a sibling host of a denied one is caught.
   await http.check("https://notcorp.example/cb");
   await http.check("https://www.partner.example/cb");
+});
+
+Deno.test("outbound deny list: a denied IPv4 range is refused through every IPv6 form that embeds it, allowlisted or not", async () => {
+  // 203.0.113.5 (0xcb007105) as NAT64 (RFC 6052), 6to4 (RFC 3056), Teredo (RFC 4380: inverted), mapped, compatible.
+  const forms = [
+    "64:ff9b::cb00:7105",
+    "2002:cb00:7105::1",
+    "2001:0:4136:e378:8000:63bf:34ff:8efa",
+    "::ffff:cb00:7105",
+    "::cb00:7105",
+  ];
+  const allowed = "64:ff9b::/96, 2002::/16, 2001::/32, ::ffff:0:0/96, ::/96";
+  const open = createOutboundClient(testConfig({ outboundAllow: allowed }), { resolver });
+  const denied = createOutboundClient(
+    testConfig({ outboundAllow: allowed, outboundDeny: "203.0.113.0/24" }),
+    {
+      resolver,
+    },
+  );
+  for (const form of forms) {
+    await open.check(`http://[${form}]/cb`);
+    assert.match(await refusal(denied.check(`http://[${form}]/cb`)), /denied by the operator/, form);
+  }
+  // Another IPv4 address in the same forms passes.
+  await denied.check("http://[64:ff9b::cb00:7205]/cb");
 });
 
 Deno.test("outbound deny list: an allowlisted loopback receiver that is also denied gets no connection", async () => {
@@ -80,7 +107,17 @@ Deno.test("outbound deny list: an allowlisted loopback receiver that is also den
 });
 
 Deno.test("outbound deny list: a malformed entry is refused at start, naming it", () => {
-  for (const entry of ["bad host!", "10.0.0.0/33", "http://x.example", "host:443", "..corp"]) {
+  for (
+    const entry of [
+      "bad host!",
+      "10.0.0.0/33",
+      "http://x.example",
+      "host:443",
+      "..corp",
+      "10.1",
+      "0x7f000001",
+    ]
+  ) {
     assert.throws(
       () => loadConfig({}, { DCI_OUTBOUND_DENY: `ok.example, ${entry}` }),
       (e: Error) => e instanceof ConfigError && e.message.includes(`DCI_OUTBOUND_DENY entry "${entry}"`),

@@ -218,7 +218,7 @@ Deno.test("auditWrites() records nothing for reads, refused writes and viewer at
   }
 });
 
-Deno.test("an admin write whose audit row cannot be written ahead is refused 503 and not made; one whose row is never completed leaves it unfinished", async () => {
+Deno.test("an admin write whose audit row cannot be written ahead is refused 503 and not made; one never completed leaves it unfinished; a failed one (5xx) is kept", async () => {
   const { deps, call } = await setup();
   try {
     const audit = deps.storage.audit;
@@ -231,12 +231,21 @@ Deno.test("an admin write whose audit row cannot be written ahead is refused 503
     assert.equal((await call("GET", "/senders/unaudited")).status, 404, "not made");
     audit.record = record;
     // The write done, its row never completed (as when the process stops between): the row says what began.
+    const finish = audit.finish;
     audit.finish = () => Promise.reject(new Error("stopped"));
     assert.equal((await call("POST", "/senders", { sender_id: "cut-short" })).status, 201);
     const [row] = (await audit.list()).items;
     assert.equal(row.action, "POST /admin/v1/senders");
     assert.deepEqual(row.detail, { status: "unfinished" });
     assert.equal(row.actor_kind, "token");
+    // A write that failed (500) may have written part: its row is kept, with that status.
+    audit.finish = finish;
+    const senders = deps.storage.senders;
+    senders.insert = () => Promise.reject(new Error("boom"));
+    assert.equal((await call("POST", "/senders", { sender_id: "failed" })).status, 500);
+    const [failed] = (await audit.list()).items;
+    assert.equal(failed.action, "sender.create");
+    assert.equal(failed.detail.status, 500);
   } finally {
     deps.close();
   }

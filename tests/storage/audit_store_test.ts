@@ -1,7 +1,8 @@
 /** The audit store, the same contract on both backends. */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { backendTest } from "../helpers/storage.ts";
-import { eachAudit } from "../../src/audit/store.ts";
+import { auditAhead, eachAudit } from "../../src/audit/store.ts";
+import { createLogger } from "../../src/obs/log.ts";
 import { MAX_DETAIL_CHARS } from "../../src/audit/log.ts";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
@@ -124,5 +125,46 @@ backendTest(
       ],
     );
     deepEqual(items[0].detail, { status: 201, fields: ["sender_id"] });
+  },
+);
+
+backendTest(
+  "auditAhead(): the row comes first (no row, no write); an outcome completes it, a refusal drops it, a throw keeps it failed",
+  async (s) => {
+    const logged: string[] = [];
+    const deps = {
+      storage: s,
+      log: createLogger("error", { sink: (l) => logged.push(l) }),
+      clock: { now: () => T0 },
+    };
+    const ahead = {
+      source: "api" as const,
+      actor: { kind: "token" as const, id: "at_1" },
+      action: "POST /x",
+    };
+    const done = (id: string) => ({ ...ahead, action: "thing.create", target: { kind: "thing", id } });
+    let ran = 0;
+    equal(await auditAhead(deps, ahead, () => Promise.resolve(++ran), (n) => done(`t${n}`)), 1);
+    equal(await auditAhead(deps, ahead, () => Promise.resolve(++ran), () => undefined), 2);
+    const thrown = await auditAhead(
+      deps,
+      ahead,
+      () => Promise.reject(new Error("mid-way")),
+      () => done("never"),
+    )
+      .catch((e) => e);
+    equal(thrown.message, "mid-way");
+    const audit = s.audit;
+    const record = audit.record;
+    audit.record = () => Promise.reject(new Error("no room"));
+    const unaudited = await auditAhead(deps, ahead, () => Promise.resolve(++ran), () => done("x")).catch((
+      e,
+    ) => e);
+    audit.record = record;
+    equal(unaudited.message, "no room");
+    equal(ran, 2, "a write whose row could not be written never ran");
+    const rows = (await audit.list()).items.map((r) => [r.action, r.target_id, r.detail]);
+    deepEqual(rows, [["POST /x", null, { status: "failed" }], ["thing.create", "t1", {}]]);
+    deepEqual(logged, []);
   },
 );
