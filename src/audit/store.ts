@@ -46,8 +46,10 @@ export async function auditAhead<T>(
 ): Promise<T> {
   const audit = deps.storage.audit;
   const id = await audit.record({ ...ahead, detail: UNFINISHED }, deps.clock.now());
-  const settle = async (entry: AuditEntry | undefined) => {
+  // The outcome is read inside too: a failure to read it (the answer's body) leaves the row unfinished, logged.
+  const settle = async (of: () => AuditEntry | undefined | Promise<AuditEntry | undefined>) => {
     try {
+      const entry = await of();
       await (entry ? audit.finish(id, entry) : audit.drop(id));
     } catch (err) {
       // The row's id only: the action may be a request path, which a log line never holds whole.
@@ -58,10 +60,10 @@ export async function auditAhead<T>(
   try {
     result = await run();
   } catch (err) {
-    await settle({ ...ahead, detail: { status: "failed" } });
+    await settle(() => ({ ...ahead, detail: { status: "failed" } }));
     throw err;
   }
-  await settle(await outcome(result));
+  await settle(() => outcome(result));
   return result;
 }
 

@@ -154,6 +154,11 @@ backendTest(
     )
       .catch((e) => e);
     equal(thrown.message, "mid-way");
+    // An outcome that cannot be read (the answer's body) leaves the row unfinished, logged with its id only.
+    equal(
+      await auditAhead(deps, ahead, () => Promise.resolve(++ran), () => Promise.reject(new Error("x"))),
+      3,
+    );
     const audit = s.audit;
     const record = audit.record;
     audit.record = () => Promise.reject(new Error("no room"));
@@ -162,9 +167,13 @@ backendTest(
     ) => e);
     audit.record = record;
     equal(unaudited.message, "no room");
-    equal(ran, 2, "a write whose row could not be written never ran");
+    equal(ran, 3, "a write whose row could not be written never ran");
     const rows = (await audit.list()).items.map((r) => [r.action, r.target_id, r.detail]);
-    deepEqual(rows, [["POST /x", null, { status: "failed" }], ["thing.create", "t1", {}]]);
-    deepEqual(logged, []);
+    deepEqual(rows, [
+      ["POST /x", null, { status: "unfinished" }],
+      ["POST /x", null, { status: "failed" }],
+      ["thing.create", "t1", {}],
+    ]);
+    deepEqual(logged.map((l) => Object.keys(JSON.parse(l)).sort()), [["err", "id", "level", "msg", "ts"]]);
   },
 );
