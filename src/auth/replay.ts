@@ -56,16 +56,16 @@ export interface ReplayAt {
 }
 
 /*
- * SQLite (migration 0037): `replay_guard` is a log appended in `seq` order (a row changes only when a "write"
- * request is settled: its kind, in place), and each connection indexes the
- * window's rows in memory: a 30-bit hash of (sender_id, message_id) → the seq of each row with that hash. The
- * index only narrows the search: a candidate counts when its row holds the same ids and is still within the
- * window, so a hash collision costs one row read and a row the index still lists after a rollback or a purge
- * matches nothing. Rows are indexed by generation (their seen_at_ms over the window's length), and a generation
- * is dropped once all of it is older than the window: the index holds one to four windows' rows, 30–50 bytes
- * each. Keyed by (sender_id, message_id) as before, the table took each admitted request's insert into a random
- * page, which the WAL and then the checkpoint wrote again: ~28 µs an admission in batches of 31 with a few seconds
- * of records and ~44 µs with 300,000 (node:sqlite, this machine), against ~8–10 µs appended.
+ * SQLite (migration 0037): `replay_guard` is a log appended in `seq` order (a row changes only when a "write" request
+ * is settled: its kind, in place), and each connection indexes the window's rows in memory: a 30-bit hash of
+ * (sender_id, message_id) → the seq of each row with that hash. The index only narrows the search: a candidate counts
+ * when its row holds the same ids and is still within the window, so a hash collision costs one row read and a row the
+ * index still lists after a rollback or a purge matches nothing. Rows are indexed by generation (their seen_at_ms over
+ * the window's length), and a generation is dropped once all of it is older than the window: the index holds one to
+ * four windows' rows, 30–50 bytes each. Keyed by (sender_id, message_id) as before, the table took each admitted
+ * request's insert into a random page, which the WAL and then the checkpoint wrote again: ~28 µs an admission in
+ * batches of 31 with a few seconds of records and ~44 µs with 300,000 (node:sqlite, this machine), against ~8–10 µs
+ * appended.
  *
  * A connection loads the window's rows before its first admission (`replayReady`), in chunks with the event
  * loop free between them (~1 µs a row: 0.45 s for 424,000 rows, 1.9 s for 1.8 million). Other connections
@@ -154,6 +154,16 @@ function indexRow(index: ReplayIndex, h: number, seq: number, seenAtMs: number):
   else if (typeof seqs === "number") {
     if (seqs !== seq) gen.set(h, [seqs, seq]);
   } else if (!seqs.includes(seq)) seqs.push(seq);
+}
+
+/** The seqs the index lists under hash `h`, in every generation: candidates, each to be checked against its row. */
+function* candidates(index: ReplayIndex, h: number): Generator<number> {
+  for (const gen of index.gens.values()) {
+    const seqs = gen.get(h);
+    if (seqs === undefined) continue;
+    if (typeof seqs === "number") yield seqs;
+    else yield* seqs;
+  }
 }
 
 /** Drops the generations wholly older than the window at `nowMs`: their rows can no longer match. */
@@ -271,18 +281,14 @@ export function replayWrite(db: Db): ReplayWrite {
     record(senderId, messageId, at) {
       last ??= catchUp(at);
       const h = index.hash(senderId, messageId);
-      for (const gen of index.gens.values()) {
-        const seqs = gen.get(h);
-        if (seqs === undefined) continue;
-        for (const seq of typeof seqs === "number" ? [seqs] : seqs) {
-          const row = stmt(db, REPLAY_ROW).get(seq) as
-            | { sender_id: string; message_id: string; seen_at_ms: number; kind: string }
-            | undefined;
-          if (
-            row?.sender_id === senderId && row.message_id === messageId &&
-            Number(row.seen_at_ms) >= at.nowMs - at.windowMs
-          ) return replayKind(row.kind);
-        }
+      for (const seq of candidates(index, h)) {
+        const row = stmt(db, REPLAY_ROW).get(seq) as
+          | { sender_id: string; message_id: string; seen_at_ms: number; kind: string }
+          | undefined;
+        if (
+          row?.sender_id === senderId && row.message_id === messageId &&
+          Number(row.seen_at_ms) >= at.nowMs - at.windowMs
+        ) return replayKind(row.kind);
       }
       const seenAtMs = Math.max(at.nowMs, at.seenAtMs ?? 0);
       const seq = Number(
@@ -300,12 +306,12 @@ export function replayWrite(db: Db): ReplayWrite {
   };
 }
 
-/** A stored kind as a ReplayKind: anything but "async" or "write" (a missing row too) is held to the stricter "sync". */
+/** A stored kind as a ReplayKind: anything but "async" or "write" (a missing row too) reads as the stricter "sync". */
 export function replayKind(stored: unknown): ReplayKind {
   return stored === "async" || stored === "write" ? stored : "sync";
 }
 
-/** Records an answered "write" request's message id as "sync": its copies are duplicates from then on. Both backends. */
+/** Settles an answered "write" request's message id to "sync": its copies are duplicates from now on. Both backends. */
 export const SETTLE_MESSAGE_ID =
   "UPDATE replay_guard SET kind = 'sync' WHERE sender_id = ? AND message_id = ? AND kind = 'write'";
 const SETTLE_ROW = `${SETTLE_MESSAGE_ID} AND seq = ?`;
@@ -313,20 +319,13 @@ const SETTLE_ROW = `${SETTLE_MESSAGE_ID} AND seq = ?`;
 /**
  * Records the "write" request with this message id as answered (SQLite, inside a write): its row is one of the
  * index's candidates, as the connection that admitted the request (or found it recorded, admitting a copy) has
- * indexed it. Whether a row changed.
+ * indexed it.
  */
-export function settleReplay(db: Db, senderId: string, messageId: string): boolean {
+export function settleReplay(db: Db, senderId: string, messageId: string): void {
   const index = indexOf(db);
-  const h = index.hash(senderId, messageId);
-  let changed = false;
-  for (const gen of index.gens.values()) {
-    const seqs = gen.get(h);
-    if (seqs === undefined) continue;
-    for (const seq of typeof seqs === "number" ? [seqs] : seqs) {
-      if (stmt(db, SETTLE_ROW).run(senderId, messageId, seq).changes) changed = true;
-    }
+  for (const seq of candidates(index, index.hash(senderId, messageId))) {
+    stmt(db, SETTLE_ROW).run(senderId, messageId, seq);
   }
-  return changed;
 }
 
 /** Deletes replay records seen before `beforeMs`. */

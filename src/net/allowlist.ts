@@ -27,7 +27,8 @@ export class AllowlistError extends Error {}
 
 // The sender id syntax of src/dci/limits.ts (isSenderId), repeated so that src/net depends on nothing else.
 const SENDER = /^(?!\.\.?$)[\x21-\x7e]{1,255}$/;
-const HOST = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
+/** A host name as an entry may give it (lower case, without a trailing dot); DCI_OUTBOUND_DENY's entries too. */
+export const HOST = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
 
 /** Parses every entry; throws AllowlistError naming the first malformed one. */
 export function parseAllowlist(entries: readonly string[]): Allowlist {

@@ -8,6 +8,7 @@
  * prefix, 6to4, Teredo), so a denied network cannot be reached by another name or through a translator.
  */
 import { type Cidr, inCidr, parseCidr, type ParsedIp } from "./ip.ts";
+import { HOST } from "./allowlist.ts";
 
 /** The parsed deny list. */
 export interface Denylist {
@@ -21,8 +22,6 @@ export interface Denylist {
 
 /** A malformed entry; the message quotes it. */
 export class DenylistError extends Error {}
-
-const HOST = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
 
 /** Parses every entry; throws DenylistError naming the first malformed one. */
 export function parseDenylist(entries: readonly string[]): Denylist {

@@ -1,6 +1,6 @@
 /** Structured JSON logs, one object a line. Callers pass fields, never secrets or request bodies. */
 
-import { ATOMIC_WRITE_BYTES, bufferLogLine, flushLogBuffer } from "./log_buffer.ts";
+import { ATOMIC_WRITE_BYTES, bufferLogLine, flushLogBuffer, utf8Length } from "./log_buffer.ts";
 
 /** Log levels in increasing severity. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -77,12 +77,11 @@ function replacer(key: string, value: unknown): unknown {
 export const MAX_LINE_BYTES = ATOMIC_WRITE_BYTES - 1;
 /** The lengths long strings are cut to, in turn, until the line fits. */
 const CUTS = [1024, 256, 64];
-const encoder = new TextEncoder();
 
 /** Whether a line fits MAX_LINE_BYTES (a UTF-16 unit is at most 3 UTF-8 bytes: most lines need no encoding). */
 function fits(line: string): boolean {
   if (line.length * 3 <= MAX_LINE_BYTES) return true;
-  return line.length <= MAX_LINE_BYTES && encoder.encode(line).length <= MAX_LINE_BYTES;
+  return line.length <= MAX_LINE_BYTES && utf8Length(line) <= MAX_LINE_BYTES;
 }
 
 /** The first `n` UTF-16 units of `s`, one fewer when the last would be half of a surrogate pair. */

@@ -13,6 +13,11 @@ export const FLUSH_BYTES = 16 * 1024;
 const encoder = new TextEncoder();
 // deno-lint-ignore no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/;
+/** A line's length in UTF-8 bytes (an ASCII line's is its length: no encoding). */
+export function utf8Length(line: string): number {
+  return NON_ASCII.test(line) ? encoder.encode(line).length : line.length;
+}
+
 let pending: string[] = [];
 let size = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
@@ -50,7 +55,7 @@ export function flushLogBuffer(): void {
     let chunk = "";
     let bytes = 0;
     for (const line of lines) {
-      const n = NON_ASCII.test(line) ? encoder.encode(line).length + 1 : line.length + 1;
+      const n = utf8Length(line) + 1;
       if (chunk && bytes + n > ATOMIC_WRITE_BYTES) {
         write(chunk);
         chunk = "";

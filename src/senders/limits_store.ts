@@ -183,8 +183,7 @@ export function sqliteRateLimitStore(db: Db): RateLimitStore {
       if ("error" in outcome && outcome.error instanceof Replayed) return { replayed: outcome.error.kind };
       return outcome;
     },
-    settle: async (senderId, messageId) =>
-      void await groupCommit(db, () => settleReplay(db, senderId, messageId)),
+    settle: (senderId, messageId) => groupCommit(db, () => settleReplay(db, senderId, messageId)),
     warm: async (nowMs, replayWindowMs) => await replayReady(db, nowMs, replayWindowMs),
     takeIpRequest: (ip, limit, nowMs) => takeIpRequest(db, ip, limit, nowMs),
     clientLockout: (clientId, limit, nowMs) => Promise.try(() => clientLockout(db, clientId, limit, nowMs)),
