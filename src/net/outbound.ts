@@ -11,7 +11,14 @@ import { parseAllowlist } from "./allowlist.ts";
 import { parseDenylist } from "./denylist.ts";
 import { AgentPool, type PinnedAddress, pinnedLookup, unpooledAgent } from "./agent_pool.ts";
 import { destinationOf, FairSlots } from "./fair_slots.ts";
-import { GuardError, type Resolver, systemResolver, vetUrl } from "./guard.ts";
+import {
+  GuardError,
+  type ParsedIpWithText,
+  type Resolver,
+  systemResolver,
+  type VettedTarget,
+  vetUrl,
+} from "./guard.ts";
 import { concat, toResponse } from "./response_body.ts";
 
 /**
@@ -123,6 +130,7 @@ export function createOutboundClient(config: Config, options: OutboundOptions = 
       throw new OutboundError(err.reason, err.message);
     }
   };
+  const preferred = new PreferredAddresses();
   return {
     check: async (url, opts = {}) => {
       const ms = config.outboundTimeoutMs;
@@ -141,30 +149,112 @@ export function createOutboundClient(config: Config, options: OutboundOptions = 
       try {
         await init.beforeSend?.();
         const deadline = AbortSignal.timeout(timeoutMs);
-        options.beforeConnect?.(target.url, target.addresses[0].text);
-        const address = target.addresses[0];
-        const limits = { deadline, timeoutMs, maxBytes };
-        const agent = pool.agentFor(target.url, address);
-        return await send(target.url, address, init, limits, agent, pool).catch((err) => {
-          if (!(err instanceof StaleSocket)) throw err;
-          // A pooled socket closed under the request, before any byte of an answer. Most often the receiver
-          // closed it while idle, just before the request reached it; but it looks the same when the receiver read
-          // the request and then closed, so only a GET (idempotent) goes once more on a fresh connection. A POST
-          // fails: its delivery is retried later under the same message_id, as after any failure.
-          if (agent && err.idleMs !== undefined) pool.closedAfterIdle(agent, err.idleMs);
-          if (init.method === "GET") return send(target.url, address, init, limits, false);
-          throw new OutboundError(
-            "network",
-            `request to ${target.url.host} failed: ${err.message} (a kept-alive connection closed before any ` +
-              `answer; not re-sent, as the receiver may have read it)`,
-          );
-        });
+        const addresses = preferred.order(target);
+        for (let i = 0;; i++) {
+          const address = addresses[i];
+          const last = i === addresses.length - 1;
+          options.beforeConnect?.(target.url, address.text);
+          // Another address remains: this one gets a share of the time to connect, and a failure to connect
+          // (no byte of the request sent) moves on to the next instead of failing the request.
+          const limits = {
+            deadline,
+            timeoutMs,
+            maxBytes,
+            connectMs: last ? undefined : attemptMs(timeoutMs),
+          };
+          try {
+            const response = await attempt(target.url, address, init, limits, pool);
+            preferred.note(target, address);
+            return response;
+          } catch (err) {
+            if (!(err instanceof ConnectFailed) || deadline.aborted) throw err;
+            options.log?.debug("outbound connection failed; trying the host's next address", {
+              host: target.url.host,
+              code: err.code,
+              address: address.text,
+            });
+          }
+        }
       } finally {
         release();
       }
     },
     close: () => pool.close(),
   };
+}
+
+/**
+ * One request to one vetted address: on a pooled socket of that address, and when that socket was closed under it
+ * before any answer (StaleSocket), a GET once more on a new connection; a POST fails (see the comment below).
+ */
+async function attempt(
+  url: URL,
+  address: PinnedAddress,
+  init: OutboundRequest,
+  limits: SendLimits,
+  pool: AgentPool,
+): Promise<OutboundResponse> {
+  const agent = pool.agentFor(url, address);
+  try {
+    return await send(url, address, init, limits, agent, pool);
+  } catch (err) {
+    if (!(err instanceof StaleSocket)) throw err;
+    // A pooled socket closed under the request, before any byte of an answer. Most often the receiver closed it
+    // while idle, just before the request reached it; but it looks the same when the receiver read the request
+    // and then closed, so only a GET (idempotent) goes once more on a fresh connection. A POST fails: its
+    // delivery is retried later under the same message_id, as after any failure.
+    if (agent && err.idleMs !== undefined) pool.closedAfterIdle(agent, err.idleMs);
+    if (init.method === "GET") return send(url, address, init, limits, false);
+    throw new OutboundError(
+      "network",
+      `request to ${url.host} failed: ${err.message} (a kept-alive connection closed before any ` +
+        `answer; not re-sent, as the receiver may have read it)`,
+    );
+  }
+}
+
+/**
+ * The time a connection attempt gets when the host has another address to try: a quarter of the request's time,
+ * between 250 ms (RFC 8305's attempt delay) and 2 s, so an address that drops connection attempts (a broken IPv6
+ * path, a dead server among several) leaves the next one most of the time.
+ */
+export function attemptMs(timeoutMs: number): number {
+  return Math.min(2_000, Math.max(250, Math.floor(timeoutMs / 4)));
+}
+
+/** A connection that could not be made (refused, unreachable, not made in time): no byte of the request was sent. */
+class ConnectFailed extends OutboundError {
+  constructor(readonly code: string, message: string) {
+    super("network", message);
+  }
+}
+
+/**
+ * The address of each host (scheme, name and port) that last answered when it was not the resolver's first:
+ * tried first next time while the name still resolves to it, so one dead address costs its connection attempt
+ * once and not on every call. Bounded (the oldest entry goes first).
+ */
+class PreferredAddresses {
+  #byHost = new Map<string, string>();
+
+  order(target: VettedTarget): ParsedIpWithText[] {
+    const all = target.addresses.filter((a, i) => target.addresses.findIndex((b) => b.text === a.text) === i);
+    const text = this.#byHost.get(hostKey(target.url));
+    const at = text === undefined ? -1 : all.findIndex((a) => a.text === text);
+    return at <= 0 ? all : [all[at], ...all.slice(0, at), ...all.slice(at + 1)];
+  }
+
+  note(target: VettedTarget, address: PinnedAddress): void {
+    const key = hostKey(target.url);
+    this.#byHost.delete(key);
+    if (address.text === target.addresses[0].text) return;
+    this.#byHost.set(key, address.text);
+    if (this.#byHost.size > 1_024) this.#byHost.delete(this.#byHost.keys().next().value!);
+  }
+}
+
+function hostKey(url: URL): string {
+  return `${url.protocol}//${url.host}`;
 }
 
 /** A reused keep-alive socket that failed (reset, broken pipe) before any byte of the response. */
@@ -181,6 +271,11 @@ interface SendLimits {
   deadline: AbortSignal;
   timeoutMs: number;
   maxBytes: number;
+  /**
+   * Set when the host has another address: the connection must be made within this many ms, and a failure to
+   * make it rejects with ConnectFailed (the caller tries the next address) instead of failing the request.
+   */
+  connectMs?: number;
 }
 
 /**
@@ -203,11 +298,22 @@ function send(
   return new Promise<OutboundResponse>((resolve, reject) => {
     let settled = false;
     let answered = false;
+    let connected = false;
+    let connectTimer: ReturnType<typeof setTimeout> | undefined;
     const fail = (reason: OutboundFailure, message: string) => {
       if (settled) return;
       settled = true;
+      clearTimeout(connectTimer);
       req.destroy();
       reject(new OutboundError(reason, message));
+    };
+    /** No connection was made (only with another address to try): the caller moves on to it. */
+    const connectFailed = (code: string, message: string) => {
+      settled = true;
+      clearTimeout(connectTimer);
+      limits.deadline.removeEventListener("abort", onAbort);
+      req.destroy();
+      reject(new ConnectFailed(code, message));
     };
     const onAbort = () => fail("timeout", `no complete response within ${limits.timeoutMs} ms`);
     const lookup = pinnedLookup(address);
@@ -284,7 +390,22 @@ function send(
     // receiver twice, ~1 ms apart. Marked as re-sent already, it never is: whether to re-send is decided below.
     (req as { _retrying?: boolean })._retrying = true;
     let idleMs: number | undefined;
-    req.on("socket", (socket: object) => idleMs = req.reusedSocket ? pool?.idleFor(socket) : undefined);
+    req.on("socket", (socket: { connecting?: boolean; once(event: "connect", f: () => void): void }) => {
+      idleMs = req.reusedSocket ? pool?.idleFor(socket) : undefined;
+      connected = !socket.connecting;
+      if (connected) return;
+      socket.once("connect", () => {
+        connected = true;
+        clearTimeout(connectTimer);
+      });
+      if (limits.connectMs === undefined) return;
+      const ms = limits.connectMs;
+      connectTimer = setTimeout(() => {
+        if (!settled && !connected) {
+          connectFailed("ETIMEDOUT", `no connection to ${url.host} within ${ms} ms`);
+        }
+      }, ms);
+    });
     if (limits.deadline.aborted) return onAbort();
     limits.deadline.addEventListener("abort", onAbort, { once: true });
     // The code only: Node's message names the connected address, which a refusal must not reveal either.
@@ -295,6 +416,9 @@ function send(
         limits.deadline.removeEventListener("abort", onAbort);
         req.destroy();
         return reject(new StaleSocket(code, idleMs));
+      }
+      if (!settled && !connected && limits.connectMs !== undefined) {
+        return connectFailed(code, `request to ${url.host} failed: ${code}`);
       }
       fail("network", `request to ${url.host} failed: ${code}`);
     });
