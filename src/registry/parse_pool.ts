@@ -1,6 +1,9 @@
 /** Reading an import file in the parse worker (parse_worker.ts), one chunk ahead of the writer. */
 import type { PreparedBatch } from "./prepared.ts";
 import type { ImportFormat } from "./sources.ts";
+import { ChunkReader } from "./parse_chunks.ts";
+import { isBuiltIn, profileOf } from "../registries/index.ts";
+import type { RegistryProfile } from "../registries/profile.ts";
 
 /**
  * The parse worker's refusal of the file (a bad header, a line that is not UTF-8): the file's fault, never the
@@ -41,6 +44,11 @@ export async function* workerBatches(
     onBytes?: (n: number) => void;
   },
 ): AsyncGenerator<PreparedBatch> {
+  const profile = profileOf(options.registry ?? "social");
+  if (profile && !isBuiltIn(profile)) {
+    yield* localBatches(source, options, profile);
+    return;
+  }
   const worker = new Worker(new URL("./parse_worker.ts", import.meta.url), { type: "module" });
   const replies: Reply[] = [];
   let wake: (() => void) | undefined;
@@ -81,5 +89,37 @@ export async function* workerBatches(
     }
   } finally {
     worker.terminate();
+  }
+}
+
+/**
+ * The batches of a registry the worker does not know (a deployment's own, registered in this isolate at start),
+ * read here: one chunk at a time, between the writer's commits. Any failure to read or parse is the file's
+ * (ParseError), as the worker's is.
+ */
+async function* localBatches(
+  source: ImportSource,
+  options: Parameters<typeof workerBatches>[1],
+  profile: RegistryProfile,
+): AsyncGenerator<PreparedBatch> {
+  let reader: ChunkReader | undefined;
+  const read = async <T>(step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step();
+    } catch (err) {
+      throw new ParseError((err as Error)?.message ?? String(err));
+    }
+  };
+  try {
+    const stream = await read(() => ChunkReader.streamOf(source));
+    reader = new ChunkReader(stream, options.format, profile, options.batchSize, options.sortRows ?? true);
+    for (;;) {
+      const batch = await read(() => reader!.next(options.now()));
+      options.onBytes?.(reader.bytes);
+      if (!batch) return;
+      yield batch;
+    }
+  } finally {
+    await reader?.close().catch(() => {});
   }
 }

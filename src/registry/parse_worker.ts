@@ -9,60 +9,11 @@
  */
 /// <reference lib="deno.worker" />
 import type { ImportFormat } from "./sources.ts";
-import { recordsOf, utf8Text } from "./sources.ts";
-import type { SourceRecord } from "./batch.ts";
-import {
-  BATCH_RECORDS,
-  CHUNK_RECORDS,
-  chunkOf,
-  type PreparedBatch,
-  type PreparedRecord,
-  prepareRecord,
-} from "./prepared.ts";
+import { BATCH_RECORDS } from "./prepared.ts";
+import { ChunkReader } from "./parse_chunks.ts";
 import { requireProfile } from "../registries/index.ts";
-import type { RegistryProfile } from "../registries/profile.ts";
 
-let records: AsyncIterator<SourceRecord> | undefined;
-let batchSize = BATCH_RECORDS;
-let profile: RegistryProfile | undefined;
-let bytes = 0;
-/** Whether chunks carry their keyed rows in key order (`chunkOf`); a load that stages them needs none. */
-let sortRows = true;
-/** Records of the current batch sent so far, and the batch's import time. */
-let inBatch = 0;
-let batchNow = "";
-
-async function open(source: string | ReadableStream<Uint8Array>, format: ImportFormat): Promise<void> {
-  const readable = typeof source === "string" ? (await Deno.open(source, { read: true })).readable : source;
-  const counted = readable.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, c) {
-        bytes += chunk.byteLength;
-        c.enqueue(chunk);
-      },
-    }),
-  ).pipeThrough(utf8Text());
-  records = recordsOf(format, counted, profile)[Symbol.asyncIterator]();
-}
-
-async function next(now: string): Promise<PreparedBatch | null> {
-  if (inBatch === 0) batchNow = now;
-  const want = Math.min(CHUNK_RECORDS, batchSize - inBatch);
-  const out: PreparedRecord[] = [];
-  let ended = false;
-  while (out.length < want) {
-    const r = await records!.next();
-    if (r.done) {
-      ended = true;
-      break;
-    }
-    out.push(prepareRecord(r.value, batchNow, profile));
-  }
-  inBatch += out.length;
-  const last = ended || inBatch >= batchSize;
-  if (last) inBatch = 0;
-  return out.length > 0 ? chunkOf(batchNow, out, last, sortRows) : null;
-}
+let reader: ChunkReader | undefined;
 
 /** The `now` of each chunk asked for and not made yet; `pumping` while they are being made. */
 const asked: string[] = [];
@@ -74,8 +25,8 @@ async function pump(): Promise<void> {
   pumping = true;
   try {
     while (asked.length > 0) {
-      const batch = await next(asked.shift()!);
-      self.postMessage({ batch, bytes });
+      const batch = await reader!.next(asked.shift()!);
+      self.postMessage({ batch, bytes: reader!.bytes });
       if (!batch) asked.length = 0;
     }
   } catch (err) {
@@ -98,11 +49,10 @@ self.onmessage = async (e: MessageEvent) => {
   };
   try {
     if (m.path !== undefined || m.stream !== undefined) {
-      batchSize = m.batchSize ?? batchSize;
-      sortRows = m.sortRows ?? true;
-      // The worker has the built-in profiles only (a profile registered at run time is imported in process).
-      profile = requireProfile(m.registry ?? "social");
-      await open(m.stream ?? m.path!, m.format!);
+      // The worker has the built-in profiles only (parse_pool.ts reads a deployment's own registry in its isolate).
+      const profile = requireProfile(m.registry ?? "social");
+      const source = await ChunkReader.streamOf(m.stream ?? m.path!);
+      reader = new ChunkReader(source, m.format!, profile, m.batchSize ?? BATCH_RECORDS, m.sortRows ?? true);
       self.postMessage({ ready: true });
       return;
     }

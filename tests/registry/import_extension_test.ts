@@ -1,0 +1,85 @@
+/**
+ * An import into a deployment's own registry (registered at start, unknown to the parse worker, which has the
+ * built-in registries only) is read in the server's isolate and written like any other: the job ends done with
+ * its counts, the records are stored with the registry's own fields, a bad row is rejected by line.
+ */
+import assert from "node:assert/strict";
+import { testDeps } from "../helpers/deps.ts";
+import { createApp } from "../helpers/app.ts";
+import { startImportRunner } from "../../src/registry/imports/runner.ts";
+import { registerProfile } from "../../src/registries/index.ts";
+import { testProfile } from "../registries/test_profile.ts";
+
+type Json = Record<string, unknown>;
+
+for (
+  const [format, type, body] of [
+    [
+      "csv",
+      "text/csv",
+      "id,given_name,surname,birth_date,id.TST_ID,skills,certified\n" +
+      "EXT-1,Ann,Lee,1990-05-01,TST-1,welding|carpentry,true\n" +
+      "EXT-2,Ben,Okafor,not-a-date,TST-2,masonry,false\n" +
+      "EXT-3,Cleo,Mwale,1985-02-03,TST-3,masonry,false\n",
+    ],
+    [
+      "ndjson",
+      "application/x-ndjson",
+      [
+        {
+          id: "EXT-1",
+          given_name: "Ann",
+          birth_date: "1990-05-01",
+          details: { skills: ["welding"], certified: true },
+        },
+        { id: "EXT-2", given_name: "Ben", details: { unknown: 1 } },
+        { id: "EXT-3", given_name: "Cleo", details: { skills: ["masonry"] } },
+      ].map((r) => JSON.stringify(r)).join("\n") + "\n",
+    ],
+  ] as const
+) {
+  Deno.test(`import into a deployment's own registry (${format}): read in the isolate, stored with its fields`, async () => {
+    const unregister = registerProfile(testProfile);
+    const deps = await testDeps();
+    deps.extensions = { registries: [testProfile] };
+    const app = createApp(deps);
+    const admin = await deps.storage.adminTokens.create({ role: "admin", name: "ops" });
+    const call = async (method: string, path: string, init: { body?: string; type?: string } = {}) => {
+      const res = await app.request(`/admin/v1${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${admin.token}`,
+          ...(init.type ? { "content-type": init.type } : {}),
+        },
+        body: init.body,
+      });
+      return { status: res.status, body: await res.json() as Json };
+    };
+    try {
+      const posted = await call("POST", `/registries/tst/imports?file_name=people.${format}`, { body, type });
+      assert.equal(posted.status, 202, JSON.stringify(posted.body));
+      const runner = startImportRunner(deps);
+      await runner.idle();
+      await runner.stop();
+      const job = await call("GET", `/registries/tst/imports/${posted.body.id}`);
+      assert.equal(job.body.state, "done", JSON.stringify(job.body));
+      assert.deepEqual([job.body.read, job.body.registered, job.body.rejected_count], [3, 2, 1]);
+      assert.equal((job.body.rejected as Array<{ line: number }>)[0].line, format === "csv" ? 3 : 2);
+      const rec = await call("GET", "/registries/tst/registrants/EXT-1");
+      assert.equal(rec.status, 200, JSON.stringify(rec.body));
+      assert.deepEqual(
+        (rec.body.details as Json).skills,
+        format === "csv" ? ["welding", "carpentry"] : ["welding"],
+      );
+      assert.equal((await call("GET", "/registries/tst/registrants/EXT-3")).status, 200);
+      assert.equal(
+        (await call("GET", "/registries/social/registrants/EXT-1")).status,
+        404,
+        "not in another registry",
+      );
+    } finally {
+      deps.close();
+      unregister();
+    }
+  });
+}
