@@ -558,6 +558,20 @@ export const SETTINGS: readonly Setting[] = [
       "Days a registry change event is kept once a later change of the same record follows it (each record's newest event, and every event a subscription's fan-out or a pending or failed notification still reads, stay); older ones are deleted daily by the worker process (0 keeps them forever)",
   },
   {
+    key: "subscriptionRetentionDays",
+    env: "DCI_SUBSCRIPTION_RETENTION_DAYS",
+    default: "90",
+    doc:
+      "Days an ended subscription (cancelled or expired) is kept once none of its notifications is left (see DCI_NOTIFICATION_RETENTION_DAYS); older ones are deleted daily by the worker process (0 keeps them forever). A status or unsubscribe of a deleted one finds nothing",
+  },
+  {
+    key: "importRetentionDays",
+    env: "DCI_IMPORT_RETENTION_DAYS",
+    default: "90",
+    doc:
+      "Days a finished registry import job (done or failed) is kept with its rejected rows; older ones are deleted daily by the worker process (0 keeps them forever)",
+  },
+  {
     key: "consoleSessionTtl",
     env: "DCI_CONSOLE_SESSION_TTL",
     default: "8h",
@@ -687,6 +701,8 @@ const schema = z.object({
   transactionRetentionDays: int(0, 36_500),
   notificationRetentionDays: int(0, 36_500),
   eventRetentionDays: int(0, 36_500),
+  subscriptionRetentionDays: int(0, 36_500),
+  importRetentionDays: int(0, 36_500),
   // Seconds, from "3600", "3600s", "30m", "8h" or "1d"; at least a minute, at most 30 days.
   consoleSessionTtl: z.string().trim().regex(
     /^\d{1,7}[smhd]?$/,

@@ -4,7 +4,16 @@
  * duplicate check and the live-subscription limit then count exactly what committed before it.
  */
 import type { PgPool } from "../db/pg/pool.ts";
-import { pgAll, pgOne, pgQuery, type PgQueryable, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
+import {
+  pgAll,
+  pgDeleteInChunks,
+  pgOne,
+  pgQuery,
+  type PgQueryable,
+  pgRun,
+  pgText,
+  pgTransaction,
+} from "../db/pg/query.ts";
 import { REOPEN_UNDELIVERED } from "./notifications.ts";
 import {
   cancelDeletedQuery,
@@ -13,6 +22,7 @@ import {
   type InsertOutcome,
   insertValues,
   listQuery,
+  PURGE_ENDED_SUBSCRIPTIONS,
   SUBSCRIPTION_SQL as SQL,
   type SubscriptionRow,
 } from "./store.ts";
@@ -101,6 +111,7 @@ export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
     counts: () => pgAll<{ state: string; n: number }>(pool, pgText(SQL.counts)),
     cancelForDeletedSender: (of, reason, now) =>
       pgTransaction(pool, (c) => pgCancelForDeletedSender(c, of, reason, now)),
+    purgeEnded: (cutoff) => pgDeleteInChunks(pool, pgText(PURGE_ENDED_SUBSCRIPTIONS), [cutoff]),
   };
 }
 

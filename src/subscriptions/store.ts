@@ -257,6 +257,17 @@ export function reactivateSubscription(
  * deleted sender's (kept as the subscription's last_error), else "subscription cancelled" or "subscription
  * expired". Until its chunk fails it such a row is pending, and counted so. Both backends.
  */
+/**
+ * (cutoff, chunk): deletes ended subscriptions (cancelled or expired) that ended before the cutoff and have no
+ * notification left (the notification retention deletes those first; a pending one is failed by the sweep), at
+ * most `chunk` of them (both backends; src/transactions/retention.ts).
+ */
+export const PURGE_ENDED_SUBSCRIPTIONS =
+  `DELETE FROM subscriptions WHERE id IN (SELECT s.id FROM subscriptions s
+  WHERE s.state IN ('cancelled', 'expired') AND COALESCE(s.ended_at, s.updated_at) < ?
+    AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.subscription_id = s.id)
+  LIMIT ?+0)`;
+
 export const ENDED_SQL = {
   // (now, subscription id, chunk): its oldest pending rows, none while it is live. Found by the subquery alone
   // (SQLite then takes them by rowid; with `status = 'pending'` here too it scanned every pending row of the

@@ -1,5 +1,6 @@
 /** Where subscriptions are kept: the interface the services use, and its embedded SQLite implementation. */
 import { type Db, transaction } from "../db/sqlite.ts";
+import { deleteInChunks } from "../db/purge.ts";
 import {
   approveSubscription,
   cancelForDeletedSender,
@@ -15,6 +16,7 @@ import {
   listSubscriptions,
   liveDuplicateCode,
   type NewSubscription,
+  PURGE_ENDED_SUBSCRIPTIONS,
   reactivateSubscription,
   subscriptionByRequest,
   subscriptionCounts,
@@ -85,6 +87,8 @@ export interface SubscriptionStore {
     reason: string,
     now: string,
   ): Promise<{ subscriptions: number; notifications: number }>;
+  /** Deletes the ended subscriptions past retention (PURGE_ENDED_SUBSCRIPTIONS) in chunks; how many. */
+  purgeEnded(cutoff: string): Promise<number>;
 }
 
 /** Subscriptions in the embedded SQLite database. */
@@ -108,5 +112,6 @@ export function sqliteSubscriptionStore(db: Db): SubscriptionStore {
     counts: () => Promise.try(() => subscriptionCounts(db)),
     cancelForDeletedSender: (of, reason, now) =>
       Promise.try(() => transaction(db, () => cancelForDeletedSender(db, of, reason, now))),
+    purgeEnded: (cutoff) => deleteInChunks(db, PURGE_ENDED_SUBSCRIPTIONS, [cutoff]),
   };
 }

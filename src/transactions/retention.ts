@@ -4,7 +4,9 @@
  * by the worker process. A transaction takes its references, callback attempts and bulk pages with it
  * (ON DELETE CASCADE); one an operator retried recently stays (its updated_at is recent). Then registry events
  * older than DCI_EVENT_RETENTION_DAYS that nothing reads any more (src/registry/event_retention.ts): after the
- * notifications, whose failed rows past retention no longer hold their events.
+ * notifications, whose failed rows past retention no longer hold their events. Then ended subscriptions (cancelled
+ * or expired) past DCI_SUBSCRIPTION_RETENTION_DAYS with no notification left, and finished registry import jobs
+ * past DCI_IMPORT_RETENTION_DAYS with their rejected rows.
  */
 import type { Deps } from "../deps.ts";
 
@@ -15,6 +17,8 @@ export interface RetentionRun {
   transactions: number;
   notifications: number;
   events: number;
+  subscriptions: number;
+  imports: number;
 }
 
 /** Deletes finished transactions, notifications and needless events past their retention period (0 days: kept forever). */
@@ -33,8 +37,14 @@ export async function purgeFinishedWork(deps: Deps): Promise<RetentionRun> {
     ),
     // After the notifications: a failed one past its retention no longer holds its event.
     events: await purge(deps.config.eventRetentionDays, (c) => deps.storage.registry.purgeEvents(c)),
+    // After the notifications too: an ended subscription goes once none of its notifications is left.
+    subscriptions: await purge(
+      deps.config.subscriptionRetentionDays,
+      (c) => deps.storage.subscriptions.purgeEnded(c),
+    ),
+    imports: await purge(deps.config.importRetentionDays, (c) => deps.storage.importJobs.purgeFinished(c)),
   };
-  if (run.transactions + run.notifications + run.events > 0) {
+  if (Object.values(run).some((n) => n > 0)) {
     deps.log.info("finished work past retention deleted", { ...run });
   }
   return run;

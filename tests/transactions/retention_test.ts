@@ -45,7 +45,7 @@ Deno.test("purgeFinishedWork() deletes finished transactions past retention with
     await txn(deps, "old-pending", "pending", 400); // not finished: never deleted
     await txn(deps, "young-sent", "callback_sent", 29);
     const run = await purgeFinishedWork(deps);
-    assert.deepEqual(run, { transactions: 2, notifications: 0, events: 0 });
+    assert.deepEqual(run, { transactions: 2, notifications: 0, events: 0, subscriptions: 0, imports: 0 });
     assert.deepEqual(await column(deps, "SELECT transaction_id FROM transactions ORDER BY transaction_id"), [
       "old-but-retried",
       "old-pending",
@@ -55,7 +55,13 @@ Deno.test("purgeFinishedWork() deletes finished transactions past retention with
     assert.equal(await count(deps, "SELECT count(*) AS n FROM transaction_refs"), 3);
     assert.equal(await count(deps, "SELECT count(*) AS n FROM callback_attempts"), 3);
     assert.equal(await count(deps, "SELECT count(*) AS n FROM transaction_results"), 3);
-    assert.deepEqual(await purgeFinishedWork(deps), { transactions: 0, notifications: 0, events: 0 });
+    assert.deepEqual(await purgeFinishedWork(deps), {
+      transactions: 0,
+      notifications: 0,
+      events: 0,
+      subscriptions: 0,
+      imports: 0,
+    });
   } finally {
     deps.close();
   }
@@ -69,7 +75,13 @@ Deno.test("purgeFinishedWork() deletes delivered, failed and received notificati
     await notification(deps, "received-old", "received", 9);
     await notification(deps, "pending-old", "pending", 90); // held or waiting for a retry
     await notification(deps, "sent-young", "sent", 6);
-    assert.deepEqual(await purgeFinishedWork(deps), { transactions: 0, notifications: 3, events: 0 });
+    assert.deepEqual(await purgeFinishedWork(deps), {
+      transactions: 0,
+      notifications: 3,
+      events: 0,
+      subscriptions: 0,
+      imports: 0,
+    });
     assert.deepEqual(
       await column(deps, "SELECT notification_id FROM notifications ORDER BY notification_id"),
       [
@@ -82,13 +94,125 @@ Deno.test("purgeFinishedWork() deletes delivered, failed and received notificati
   }
 });
 
+/** A subscription `code` in `state`, created `age` days ago and ended `ended` days ago (none: not ended). */
+async function subscription(deps: TestDeps, code: string, state: string, age: number, ended?: number) {
+  const at = (days: number) => new Date(deps.clock.now() - days * DAY).toISOString();
+  const [row] = await deps.sql(
+    `INSERT INTO subscriptions (code, sender_id, registry, reg_event_type, record_type, notify_record_type,
+       dedupe_key, callback_url, state, correlation_id, reference_id, created_at, updated_at, ended_at)
+     VALUES (?, 'alice', 'social', 'registration', 'person', 'Person', ?, 'https://a.example/n', ?, ?, ?, ?, ?, ?)
+     RETURNING id`,
+    [
+      code,
+      `d-${code}`,
+      state,
+      `c-${code}`,
+      `r-${code}`,
+      at(age),
+      at(ended ?? age),
+      ended === undefined ? null : at(ended),
+    ] as Array<string | number>,
+  );
+  return Number(row.id);
+}
+
+/** A registry import job in `state`, created `age` days ago and finished `finished` days ago, with `rejects` rows. */
+async function importJob(
+  deps: TestDeps,
+  name: string,
+  state: string,
+  age: number,
+  finished?: number,
+  rejects = 0,
+) {
+  const at = (days: number) => new Date(deps.clock.now() - days * DAY).toISOString();
+  const [row] = await deps.sql(
+    `INSERT INTO registry_imports (registry, format, file_name, bytes, spool_file, state, created_at, finished_at)
+     VALUES ('social', 'csv', ?, 10, ?, ?, ?, ?) RETURNING id`,
+    [name, `spool-${name}`, state, at(age), finished === undefined ? null : at(finished)] as Array<
+      string | number
+    >,
+  );
+  for (let i = 0; i < rejects; i++) {
+    await deps.sql(
+      "INSERT INTO registry_import_rejects (import_id, seq, line, reason) VALUES (?, ?, ?, 'bad')",
+      [
+        Number(row.id),
+        i,
+        i + 2,
+      ],
+    );
+  }
+}
+
+Deno.test("purgeFinishedWork() deletes ended subscriptions past retention once no notification is left, and finished import jobs with their rejected rows", async () => {
+  const deps = await testDeps({ subscriptionRetentionDays: "30", importRetentionDays: "30" });
+  try {
+    await subscription(deps, "cancelled-old", "cancelled", 100, 40);
+    await subscription(deps, "expired-old", "expired", 100, 31);
+    const held = await subscription(deps, "cancelled-old-notified", "cancelled", 100, 40);
+    await subscription(deps, "cancelled-young", "cancelled", 100, 29);
+    await subscription(deps, "active-old", "active", 400);
+    await subscription(deps, "error-old", "error", 400);
+    await subscription(deps, "pending-old", "pending", 400);
+    // A notification of an ended subscription, not yet past its own retention, holds the subscription.
+    await deps.sql(
+      `INSERT INTO notifications (notification_id, subscription_id, event_id, event_type, record_type,
+         record_count, message_id, status, next_attempt_at, created_at, updated_at)
+       VALUES ('n-held', ?, 1, 'registration', 'person', 1, 'm-held', 'sent', ?, ?, ?)`,
+      [held, ...Array(3).fill(new Date(deps.clock.now() - 45 * DAY).toISOString())],
+    );
+    await importJob(deps, "done-old", "done", 100, 40, 2);
+    await importJob(deps, "failed-old", "failed", 100, 31, 1);
+    await importJob(deps, "done-young", "done", 100, 29, 1);
+    await importJob(deps, "queued-old", "queued", 400);
+    await importJob(deps, "running-old", "running", 400);
+    const run = await purgeFinishedWork(deps);
+    assert.deepEqual(run, { transactions: 0, notifications: 0, events: 0, subscriptions: 2, imports: 2 });
+    assert.deepEqual(await column(deps, "SELECT code FROM subscriptions ORDER BY code"), [
+      "active-old",
+      "cancelled-old-notified",
+      "cancelled-young",
+      "error-old",
+      "pending-old",
+    ]);
+    assert.deepEqual(await column(deps, "SELECT file_name FROM registry_imports ORDER BY file_name"), [
+      "done-young",
+      "queued-old",
+      "running-old",
+    ]);
+    assert.equal(
+      await count(deps, "SELECT count(*) AS n FROM registry_import_rejects"),
+      1,
+      "the rejects went along",
+    );
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("purgeFinishedWork() keeps everything when the retention is 0 days", async () => {
-  const deps = await testDeps({ transactionRetentionDays: "0", notificationRetentionDays: "0" });
+  const deps = await testDeps({
+    transactionRetentionDays: "0",
+    notificationRetentionDays: "0",
+    subscriptionRetentionDays: "0",
+    importRetentionDays: "0",
+  });
   try {
     await txn(deps, "ancient", "callback_sent", 5000);
     await notification(deps, "ancient", "sent", 5000);
-    assert.deepEqual(await purgeFinishedWork(deps), { transactions: 0, notifications: 0, events: 0 });
+    await subscription(deps, "ancient-ended", "cancelled", 5000, 5000);
+    await importJob(deps, "ancient", "done", 5000, 5000);
+    assert.deepEqual(await purgeFinishedWork(deps), {
+      transactions: 0,
+      notifications: 0,
+      events: 0,
+      subscriptions: 0,
+      imports: 0,
+    });
     assert.equal(await count(deps, "SELECT count(*) AS n FROM transactions"), 1);
+    assert.equal(await count(deps, "SELECT count(*) AS n FROM subscriptions"), 2);
+    assert.equal(await count(deps, "SELECT count(*) AS n FROM registry_imports"), 1);
   } finally {
     deps.close();
   }

@@ -4,11 +4,13 @@
  * in the batch's own transaction, through the load store (load_store.ts `importJob`).
  */
 import type { Db } from "../../db/sqlite.ts";
+import { deleteInChunks } from "../../db/purge.ts";
 import type { Rejection } from "../batch.ts";
 import {
   createImportJob,
   finishImportJob,
   getImportJob,
+  IMPORT_SQL,
   type ImportJob,
   importRejects,
   listImportJobs,
@@ -36,6 +38,8 @@ export interface ImportJobStore {
   markRunning(id: number, now: string): Promise<void>;
   /** Ends a job: done, or failed with the reason. */
   finish(id: number, now: string, error?: string): Promise<void>;
+  /** Deletes finished jobs (done or failed) that ended before `cutoff`, with their rejected rows; how many. */
+  purgeFinished(cutoff: string): Promise<number>;
 }
 
 /** The import jobs in the embedded SQLite database `db`. */
@@ -48,5 +52,6 @@ export function sqliteImportJobStore(db: Db): ImportJobStore {
     open: () => Promise.try(() => openImportJobs(db)),
     markRunning: (id, now) => Promise.try(() => markImportRunning(db, id, now)),
     finish: (id, now, error) => Promise.try(() => finishImportJob(db, id, now, error)),
+    purgeFinished: (cutoff) => deleteInChunks(db, IMPORT_SQL.purge, [cutoff]),
   };
 }

@@ -1,6 +1,6 @@
 /** The import jobs on PostgreSQL (job_store.ts): store.ts's statements, word for word but one. */
 import type { PgPool } from "../../db/pg/pool.ts";
-import { pgAll, pgOne, pgRun, pgText } from "../../db/pg/query.ts";
+import { pgAll, pgDeleteInChunks, pgOne, pgRun, pgText } from "../../db/pg/query.ts";
 import type { Rejection } from "../batch.ts";
 import type { ImportJobStore } from "./job_store.ts";
 import {
@@ -39,5 +39,6 @@ export function pgImportJobStore(pool: PgPool): ImportJobStore {
     markRunning: async (id, now) => void await pgRun(pool, pgText(IMPORT_SQL.running), [now, id]),
     finish: async (id, now, error) =>
       void await pgRun(pool, pgText(IMPORT_SQL.finish), finishValues(id, now, error)),
+    purgeFinished: (cutoff) => pgDeleteInChunks(pool, pgText(IMPORT_SQL.purge), [cutoff]),
   };
 }

@@ -48,6 +48,9 @@ export const IMPORT_SQL = {
   openSpool: "SELECT spool_file AS f FROM registry_imports WHERE state IN ('queued', 'running')",
   running: `UPDATE registry_imports SET state = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?`,
   finish: "UPDATE registry_imports SET state = ?, error = ?, finished_at = ? WHERE id = ?",
+  // (cutoff, chunk): finished jobs (done or failed) that ended before the cutoff, with their rejected rows.
+  purge: `DELETE FROM registry_imports WHERE id IN (SELECT id FROM registry_imports
+    WHERE state IN ('done', 'failed') AND finished_at < ? LIMIT ?+0)`,
 } as const;
 const SELECT = IMPORT_SQL.select;
 
