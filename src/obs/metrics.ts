@@ -77,8 +77,16 @@ export class Metrics {
    * busy past the bus's wait (a long synchronous search, a busy wait) is summed in with its previous snapshot: left
    * out, its counts would drop from the totals and come back at the next scrape, which Prometheus reads as a
    * counter reset and counts whole again (the dashboard's sampler keeps per-isolate deltas for the same reason).
+   * Scrapes that arrive while one is being made share it: /metrics may be open to anyone (no DCI_METRICS_TOKEN),
+   * and each rendering asks every isolate and reads the database, so a flood of scrapes costs one at a time.
    */
-  async renderAll(): Promise<string> {
+  renderAll(): Promise<string> {
+    return this.#rendering ??= this.#renderAll().finally(() => this.#rendering = undefined);
+  }
+
+  #rendering?: Promise<string>;
+
+  async #renderAll(): Promise<string> {
     const peers = this.#peers ? await this.#peers().catch(() => []) : [];
     for (const snap of peers) if (snap.isolate !== undefined) this.#lastPeers.set(snap.isolate, snap);
     const all = [...this.#lastPeers.values(), ...peers.filter((p) => p.isolate === undefined)];

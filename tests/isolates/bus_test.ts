@@ -130,3 +130,24 @@ Deno.test("renderAll(): a gauge that fails to read is left out and counted, so i
   match(text, /dci_metrics_gauge_failures_total\{gauge="queue_depth"\} 1\n/);
   match(text, /dci_metrics_gauge_failures_total\{gauge="sync_broken"\} 1\n/);
 });
+
+Deno.test("renderAll(): scrapes that arrive while one is made share it; the next one after it reads anew", async () => {
+  const m = new Metrics();
+  let reads = 0;
+  let release!: () => void;
+  m.gauge("depth", "D", async () => {
+    reads++;
+    await new Promise<void>((r) => release = r);
+    return [{ labels: {}, value: reads }];
+  });
+  const scrapes = Array.from({ length: 20 }, () => m.renderAll());
+  await new Promise((r) => setTimeout(r, 10));
+  release();
+  const texts = await Promise.all(scrapes);
+  equal(reads, 1, "one database read for twenty concurrent scrapes");
+  ok(texts.every((t) => t === texts[0] && /depth 1\n/.test(t)));
+  const next = m.renderAll();
+  await new Promise((r) => setTimeout(r, 10));
+  release();
+  match(await next, /depth 2\n/);
+});
