@@ -562,7 +562,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_SUBSCRIPTION_RETENTION_DAYS",
     default: "90",
     doc:
-      "Days an ended subscription (cancelled or expired) is kept once none of its notifications is left (see DCI_NOTIFICATION_RETENTION_DAYS); older ones are deleted daily by the worker process (0 keeps them forever). A status or unsubscribe of a deleted one finds nothing",
+      "Days an ended subscription (cancelled or expired) is kept after it ended; then it is deleted daily by the worker process once none of its notifications is left (see DCI_NOTIFICATION_RETENTION_DAYS; 0 keeps them forever). A status or unsubscribe of a deleted one finds nothing, and an operator-chosen seed code may be used again",
   },
   {
     key: "importRetentionDays",

@@ -22,3 +22,27 @@ export async function deleteInChunks(
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
 }
+
+/**
+ * As `deleteInChunks` for a DELETE whose candidates are read in id order: `sql` deletes at most `chunk` rows with
+ * ids above its first parameter (then `args`, then the chunk size) and RETURNs their ids; each run starts after
+ * the last id the previous one deleted, so rows that stay (not due yet) are read once or twice in all, not once a
+ * run.
+ */
+export async function deleteInIdOrder(
+  db: Db,
+  sql: string,
+  args: readonly (string | number)[],
+  chunk = 2000,
+): Promise<number> {
+  const del = stmt(db, sql);
+  let total = 0;
+  let after = 0;
+  while (true) {
+    const ids = (del.all(after, ...args, chunk) as Array<{ id: number }>).map((r) => Number(r.id));
+    total += ids.length;
+    if (ids.length < chunk) return total;
+    after = Math.max(...ids);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}

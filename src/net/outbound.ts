@@ -130,7 +130,7 @@ export function createOutboundClient(config: Config, options: OutboundOptions = 
       throw new OutboundError(err.reason, err.message);
     }
   };
-  const preferred = new PreferredAddresses();
+  const failed = new FailedAddresses();
   return {
     check: async (url, opts = {}) => {
       const ms = config.outboundTimeoutMs;
@@ -149,7 +149,7 @@ export function createOutboundClient(config: Config, options: OutboundOptions = 
       try {
         await init.beforeSend?.();
         const deadline = AbortSignal.timeout(timeoutMs);
-        const addresses = preferred.order(target);
+        const addresses = failed.order(target);
         for (let i = 0;; i++) {
           const address = addresses[i];
           const last = i === addresses.length - 1;
@@ -161,13 +161,14 @@ export function createOutboundClient(config: Config, options: OutboundOptions = 
             timeoutMs,
             maxBytes,
             connectMs: last ? undefined : attemptMs(timeoutMs),
+            onConnected: () => failed.connected(target.url, address),
           };
           try {
-            const response = await attempt(target.url, address, init, limits, pool);
-            preferred.note(target, address);
-            return response;
+            return await attempt(target.url, address, init, limits, pool);
           } catch (err) {
-            if (!(err instanceof ConnectFailed) || deadline.aborted) throw err;
+            if (!(err instanceof ConnectFailed)) throw err;
+            failed.failed(target.url, address);
+            if (deadline.aborted) throw err;
             options.log?.debug("outbound connection failed; trying the host's next address", {
               host: target.url.host,
               code: err.code,
@@ -229,27 +230,43 @@ class ConnectFailed extends OutboundError {
   }
 }
 
-/**
- * The address of each host (scheme, name and port) that last answered when it was not the resolver's first:
- * tried first next time while the name still resolves to it, so one dead address costs its connection attempt
- * once and not on every call. Bounded (the oldest entry goes first).
- */
-class PreferredAddresses {
-  #byHost = new Map<string, string>();
+/** How long an address that could not be connected to goes to the back of its host's list. */
+export const FAILED_ADDRESS_MS = 600_000;
 
+/**
+ * The addresses of each host (scheme, name and port) that could not be connected to lately: tried after the
+ * others for FAILED_ADDRESS_MS (whatever order the resolver gives, round-robin included), so a dead address costs
+ * its connection attempt once in a while and not on every call; one that connects again is forgiven at once.
+ * Bounded: at most 1,024 hosts, the oldest entry going first.
+ */
+class FailedAddresses {
+  #byHost = new Map<string, Map<string, number>>();
+
+  /** The host's distinct addresses in the resolver's order, those that failed lately last. */
   order(target: VettedTarget): ParsedIpWithText[] {
     const all = target.addresses.filter((a, i) => target.addresses.findIndex((b) => b.text === a.text) === i);
-    const text = this.#byHost.get(hostKey(target.url));
-    const at = text === undefined ? -1 : all.findIndex((a) => a.text === text);
-    return at <= 0 ? all : [all[at], ...all.slice(0, at), ...all.slice(at + 1)];
+    const failed = this.#byHost.get(hostKey(target.url));
+    if (!failed) return all;
+    const now = performance.now();
+    const lately = (a: ParsedIpWithText) => (failed.get(a.text) ?? -Infinity) > now;
+    return [...all.filter((a) => !lately(a)), ...all.filter(lately)];
   }
 
-  note(target: VettedTarget, address: PinnedAddress): void {
-    const key = hostKey(target.url);
-    this.#byHost.delete(key);
-    if (address.text === target.addresses[0].text) return;
-    this.#byHost.set(key, address.text);
+  failed(url: URL, address: PinnedAddress): void {
+    const key = hostKey(url);
+    const failed = this.#byHost.get(key) ?? new Map<string, number>();
+    this.#byHost.delete(key); // re-inserted last: the map's order is the order of last use
+    failed.set(address.text, performance.now() + FAILED_ADDRESS_MS);
+    if (failed.size > 64) failed.delete(failed.keys().next().value!);
+    this.#byHost.set(key, failed);
     if (this.#byHost.size > 1_024) this.#byHost.delete(this.#byHost.keys().next().value!);
+  }
+
+  connected(url: URL, address: PinnedAddress): void {
+    const key = hostKey(url);
+    const failed = this.#byHost.get(key);
+    if (!failed?.delete(address.text)) return;
+    if (failed.size === 0) this.#byHost.delete(key);
   }
 }
 
@@ -276,6 +293,8 @@ interface SendLimits {
    * make it rejects with ConnectFailed (the caller tries the next address) instead of failing the request.
    */
   connectMs?: number;
+  /** Called once the connection is made (or a kept-alive one taken). */
+  onConnected?: () => void;
 }
 
 /**
@@ -393,10 +412,11 @@ function send(
     req.on("socket", (socket: { connecting?: boolean; once(event: "connect", f: () => void): void }) => {
       idleMs = req.reusedSocket ? pool?.idleFor(socket) : undefined;
       connected = !socket.connecting;
-      if (connected) return;
+      if (connected) return limits.onConnected?.();
       socket.once("connect", () => {
         connected = true;
         clearTimeout(connectTimer);
+        limits.onConnected?.();
       });
       if (limits.connectMs === undefined) return;
       const ms = limits.connectMs;

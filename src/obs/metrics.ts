@@ -8,6 +8,9 @@ type GaugeRows = Array<{ labels: Labels; value: number }>;
 /** The counter of gauges that failed to read at a scrape. */
 const GAUGE_FAILURES = "dci_metrics_gauge_failures_total";
 
+/** The counter of records that went to a family's "other" series, its cap of series reached. */
+const SERIES_OVERFLOW = "dci_metrics_series_overflow_total";
+
 const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
@@ -78,7 +81,8 @@ export class Metrics {
    * out, its counts would drop from the totals and come back at the next scrape, which Prometheus reads as a
    * counter reset and counts whole again (the dashboard's sampler keeps per-isolate deltas for the same reason).
    * Scrapes that arrive while one is being made share it: /metrics may be open to anyone (no DCI_METRICS_TOKEN),
-   * and each rendering asks every isolate and reads the database, so a flood of scrapes costs one at a time.
+   * and each rendering asks every isolate and reads the database, so a flood of scrapes costs one at a time (per
+   * isolate: each has its own registry).
    */
   renderAll(): Promise<string> {
     return this.#rendering ??= this.#renderAll().finally(() => this.#rendering = undefined);
@@ -175,6 +179,13 @@ export class Metrics {
     let key = fmt(labels);
     let s = f.series.get(key);
     if (!s && f.series.size >= MAX_SERIES_PER_FAMILY) {
+      // Counted, so that a family whose label sets outgrew the cap shows (an alert on it: raise the cap or cut
+      // a label) instead of its new series silently summing into "other".
+      if (name !== SERIES_OVERFLOW) {
+        this.inc(SERIES_OVERFLOW, 'Records of a family past its series cap, summed into its "other" series', {
+          family: name,
+        });
+      }
       labels = Object.fromEntries(Object.keys(labels).map((k) => [k, "other"]));
       key = fmt(labels);
       s = f.series.get(key);

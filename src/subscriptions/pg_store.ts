@@ -6,7 +6,7 @@
 import type { PgPool } from "../db/pg/pool.ts";
 import {
   pgAll,
-  pgDeleteInChunks,
+  pgDeleteInIdOrder,
   pgOne,
   pgQuery,
   type PgQueryable,
@@ -111,7 +111,7 @@ export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
     counts: () => pgAll<{ state: string; n: number }>(pool, pgText(SQL.counts)),
     cancelForDeletedSender: (of, reason, now) =>
       pgTransaction(pool, (c) => pgCancelForDeletedSender(c, of, reason, now)),
-    purgeEnded: (cutoff) => pgDeleteInChunks(pool, pgText(PURGE_ENDED_SUBSCRIPTIONS), [cutoff]),
+    purgeEnded: (cutoff) => pgDeleteInIdOrder(pool, pgText(PURGE_ENDED_SUBSCRIPTIONS), [cutoff]),
   };
 }
 

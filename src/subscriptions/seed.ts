@@ -25,7 +25,8 @@ import type { SubscriptionRow } from "./store.ts";
 /** One subscription to seed: the admin API body, the CLI's flags, one record of an import file. */
 export const SeedSubscription = z.strictObject({
   sender_id: z.string().min(1).max(MAX_SENDER_ID),
-  /** The subscription code (default: a fresh UUID); unique for good, header-safe, at most 99 characters. */
+  /** The subscription code (default: a fresh UUID); unique while its subscription is kept
+   * (DCI_SUBSCRIPTION_RETENTION_DAYS), header-safe, at most 99 characters. */
   code: z.string().max(MAX_ID).optional(),
   /** The reference_id status answers show (default: the code). */
   reference_id: z.string().max(MAX_ID).optional(),

@@ -181,7 +181,8 @@ function insertInTx(db: Db, s: NewSubscription, limit: number): InsertOutcome {
   // A sender deleted while its subscribe was processed: its deletion cancelled the live subscriptions it saw,
   // and one made after it would live on under an id a new sender may be registered with.
   if (!stmt(db, SUBSCRIPTION_SQL.senderExists).get(s.sender_id)) return { kind: "no_sender" };
-  // Codes are unique for good (ended subscriptions keep theirs): a receipt or status query names one exactly.
+  // Codes are unique while their subscription is kept (an ended one keeps its code until the retention deletes
+  // it, DCI_SUBSCRIPTION_RETENTION_DAYS): a receipt or status query names one exactly.
   if (s.code !== undefined && stmt(db, SUBSCRIPTION_SQL.codeTaken).get(s.code)) {
     return { kind: "code_taken" };
   }
@@ -251,23 +252,24 @@ export function reactivateSubscription(
 }
 
 /**
+ * (after id, cutoff, chunk): deletes ended subscriptions (cancelled or expired) that ended before the cutoff and
+ * have no notification left (the notification retention deletes those first; a pending one is failed by the
+ * sweep), at most `chunk` of them in id order past `after`, returning their ids (`deleteInIdOrder`, both backends;
+ * src/transactions/retention.ts).
+ */
+export const PURGE_ENDED_SUBSCRIPTIONS =
+  `DELETE FROM subscriptions WHERE id IN (SELECT s.id FROM subscriptions s
+  WHERE s.id > ? AND s.state IN ('cancelled', 'expired') AND COALESCE(s.ended_at, s.updated_at) < ?
+    AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.subscription_id = s.id)
+  ORDER BY s.id LIMIT ?+0) RETURNING id`;
+
+/**
  * What ending a subscription leaves: its waiting notifications. The end is one small write (the subscription's
  * row); from then on no lane sends them (a lane sends only an active subscription's), and they are failed after it,
  * ENDED_CHUNK rows a transaction (src/subscriptions/expiry.ts), each with the reason the subscription ended: a
  * deleted sender's (kept as the subscription's last_error), else "subscription cancelled" or "subscription
  * expired". Until its chunk fails it such a row is pending, and counted so. Both backends.
  */
-/**
- * (cutoff, chunk): deletes ended subscriptions (cancelled or expired) that ended before the cutoff and have no
- * notification left (the notification retention deletes those first; a pending one is failed by the sweep), at
- * most `chunk` of them (both backends; src/transactions/retention.ts).
- */
-export const PURGE_ENDED_SUBSCRIPTIONS =
-  `DELETE FROM subscriptions WHERE id IN (SELECT s.id FROM subscriptions s
-  WHERE s.state IN ('cancelled', 'expired') AND COALESCE(s.ended_at, s.updated_at) < ?
-    AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.subscription_id = s.id)
-  LIMIT ?+0)`;
-
 export const ENDED_SQL = {
   // (now, subscription id, chunk): its oldest pending rows, none while it is live. Found by the subquery alone
   // (SQLite then takes them by rowid; with `status = 'pending'` here too it scanned every pending row of the

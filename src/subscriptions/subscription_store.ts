@@ -1,6 +1,6 @@
 /** Where subscriptions are kept: the interface the services use, and its embedded SQLite implementation. */
 import { type Db, transaction } from "../db/sqlite.ts";
-import { deleteInChunks } from "../db/purge.ts";
+import { deleteInIdOrder } from "../db/purge.ts";
 import {
   approveSubscription,
   cancelForDeletedSender,
@@ -87,7 +87,7 @@ export interface SubscriptionStore {
     reason: string,
     now: string,
   ): Promise<{ subscriptions: number; notifications: number }>;
-  /** Deletes the ended subscriptions past retention (PURGE_ENDED_SUBSCRIPTIONS) in chunks; how many. */
+  /** Deletes the ended subscriptions past retention (PURGE_ENDED_SUBSCRIPTIONS) in chunks, by id; how many. */
   purgeEnded(cutoff: string): Promise<number>;
 }
 
@@ -112,6 +112,6 @@ export function sqliteSubscriptionStore(db: Db): SubscriptionStore {
     counts: () => Promise.try(() => subscriptionCounts(db)),
     cancelForDeletedSender: (of, reason, now) =>
       Promise.try(() => transaction(db, () => cancelForDeletedSender(db, of, reason, now))),
-    purgeEnded: (cutoff) => deleteInChunks(db, PURGE_ENDED_SUBSCRIPTIONS, [cutoff]),
+    purgeEnded: (cutoff) => deleteInIdOrder(db, PURGE_ENDED_SUBSCRIPTIONS, [cutoff]),
   };
 }

@@ -45,6 +45,11 @@ Deno.test("Metrics keeps at most MAX_SERIES_PER_FAMILY series per family (and on
   const histograms = seriesOf(text, "t_seconds_count");
   assert.equal(histograms.length, MAX_SERIES_PER_FAMILY + 1);
   assert.ok(histograms.includes(`t_seconds_count{key="other",kind="other"} ${MAX_SERIES_PER_FAMILY * 4}`));
+  // What went to "other" is counted by family, so an alert can see a family outgrow its cap.
+  assert.deepEqual(seriesOf(text, "dci_metrics_series_overflow_total"), [
+    `dci_metrics_series_overflow_total{family="t_total"} ${MAX_SERIES_PER_FAMILY * 4}`,
+    `dci_metrics_series_overflow_total{family="t_seconds"} ${MAX_SERIES_PER_FAMILY * 4}`,
+  ]);
   // Every observation is still counted.
   const total = counters.reduce((a, l) => a + Number(l.split(" ").at(-1)), 0);
   assert.equal(total, MAX_SERIES_PER_FAMILY * 5);

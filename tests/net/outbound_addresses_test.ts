@@ -34,57 +34,80 @@ async function droppingListener(address: string, port: number) {
     close: { parameters: ["i32"], result: "i32" },
   });
   const fd = libc.symbols.socket(2, 1, 0); // AF_INET, SOCK_STREAM
-  const addr = new Uint8Array(16); // struct sockaddr_in
-  addr[0] = 2;
-  addr[2] = port >> 8;
-  addr[3] = port & 0xff;
-  addr.set(address.split(".").map(Number), 4);
-  assert.equal(libc.symbols.bind(fd, addr, 16), 0, `bind ${address}:${port}`);
-  assert.equal(libc.symbols.listen(fd, 0), 0);
-  const queued = await Deno.connect({ hostname: address, port });
-  return {
-    close() {
-      queued.close();
-      libc.symbols.close(fd);
-      libc.close();
-    },
+  const closeAll = () => {
+    if (fd >= 0) libc.symbols.close(fd);
+    libc.close();
   };
+  try {
+    const addr = new Uint8Array(16); // struct sockaddr_in
+    addr[0] = 2;
+    addr[2] = port >> 8;
+    addr[3] = port & 0xff;
+    addr.set(address.split(".").map(Number), 4);
+    assert.ok(fd >= 0, "socket()");
+    assert.equal(libc.symbols.bind(fd, addr, 16), 0, `bind ${address}:${port}`);
+    assert.equal(libc.symbols.listen(fd, 0), 0);
+    const queued = await Deno.connect({ hostname: address, port });
+    return {
+      close() {
+        queued.close();
+        closeAll();
+      },
+    };
+  } catch (err) {
+    closeAll();
+    throw err;
+  }
 }
 
-/** A client allowlisting loopback, resolving `name` to `addresses`, and recording each connection attempt. */
+/**
+ * A client allowlisting loopback, resolving multi.example.org to `addresses` (as they are at each lookup: a test
+ * may reorder them), and recording each connection attempt.
+ */
 function client(addresses: string[], timeoutMs = 2_000) {
   const tried: string[] = [];
   const http = createOutboundClient(
     testConfig({ outboundAllow: "127.0.0.0/8", outboundTimeoutMs: String(timeoutMs) }),
     {
       resolver: (name) =>
-        name === "multi.example.org" ? Promise.resolve(addresses) : Promise.reject(new Error(name)),
+        name === "multi.example.org" ? Promise.resolve([...addresses]) : Promise.reject(new Error(name)),
       beforeConnect: (_url, address) => tried.push(address),
     },
   );
   return { http, tried };
 }
-
-Deno.test("outbound addresses: a refused address moves on to the next, which is tried first from then on", async () => {
+Deno.test("outbound addresses: a refused address moves on to the next, and goes last from then on", async () => {
   const r = receiver("127.0.0.1");
   try {
     // Nothing listens on 127.0.0.2 at that port: refused at once.
-    const { http, tried } = client(["127.0.0.2", "127.0.0.1"]);
-    const res = await http.request(`http://multi.example.org:${r.port}/cb`, { method: "POST", body: "{}" });
-    assert.equal(res.status, 200);
+    const addresses = ["127.0.0.2", "127.0.0.1"];
+    const { http, tried } = client(addresses);
+    const post = () => http.request(`http://multi.example.org:${r.port}/cb`, { method: "POST", body: "{}" });
+    assert.equal((await post()).status, 200);
     assert.deepEqual(tried, ["127.0.0.2", "127.0.0.1"]);
     assert.equal(r.hits(), 1);
     tried.length = 0;
-    await http.request(`http://multi.example.org:${r.port}/cb`, { method: "POST", body: "{}" });
-    assert.deepEqual(tried, ["127.0.0.1"], "the address that answered goes first");
-    assert.equal(r.hits(), 2);
+    await post();
+    assert.deepEqual(tried, ["127.0.0.1"], "the address that failed goes last");
+    // The resolver's order turns (round-robin DNS): the failed address stays last either way.
+    addresses.reverse();
+    await post();
+    addresses.reverse();
+    await post();
+    assert.deepEqual(tried, ["127.0.0.1", "127.0.0.1", "127.0.0.1"]);
+    assert.equal(r.hits(), 4);
     http.close?.();
   } finally {
     await r.close();
   }
 });
 
-Deno.test("outbound addresses: an address that drops connection attempts gets a share of the time, then the next", async () => {
+Deno.test({
+  name:
+    "outbound addresses: an address that drops connection attempts gets a share of the time, then the next",
+  // The dropping listener is made through glibc with Linux's sockaddr_in and backlog behaviour.
+  ignore: Deno.build.os !== "linux",
+}, async () => {
   const r = receiver("127.0.0.1");
   const dropping = await droppingListener("127.0.0.3", r.port);
   try {
@@ -143,6 +166,32 @@ Deno.test("outbound addresses: a request that reached a receiver is never sent t
   } finally {
     await new Promise((resolve) => setTimeout(resolve, 400));
     await late.close();
+    await other.close();
+  }
+});
+
+Deno.test("outbound addresses: a connection reset after it was made is a failure, never sent to the next address", async () => {
+  // The first address accepts, reads the request, and closes; the second serves the same port and must get nothing.
+  const first = Deno.listen({ hostname: "127.0.0.2", port: 0 });
+  const port = first.addr.port;
+  const other = receiver("127.0.0.1", port);
+  const closing = (async () => {
+    for await (const conn of first) {
+      await conn.read(new Uint8Array(4096)).catch(() => null);
+      conn.close();
+    }
+  })();
+  try {
+    const { http, tried } = client(["127.0.0.2", "127.0.0.1"]);
+    const err = await http.request(`http://multi.example.org:${port}/cb`, { method: "POST", body: "{}" })
+      .then(() => undefined, (e) => e);
+    assert.ok(err instanceof OutboundError && err.reason === "network", String(err));
+    assert.deepEqual(tried, ["127.0.0.2"]);
+    assert.equal(other.hits(), 0);
+    http.close?.();
+  } finally {
+    first.close();
+    await closing.catch(() => {});
     await other.close();
   }
 });

@@ -191,6 +191,31 @@ Deno.test("purgeFinishedWork() deletes ended subscriptions past retention once n
   }
 });
 
+Deno.test("purgeFinishedWork() deletes ended subscriptions past one chunk, in id order, stepping over those that stay", async () => {
+  const deps = await testDeps({ subscriptionRetentionDays: "30" });
+  try {
+    const at = (days: number) => new Date(deps.clock.now() - days * DAY).toISOString();
+    // 4,200 ended subscriptions, every other one ended too recently to go: 2,100 go, in two chunks and a bit.
+    await deps.sql(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4200)
+       INSERT INTO subscriptions (code, sender_id, registry, reg_event_type, record_type, notify_record_type,
+         dedupe_key, callback_url, state, correlation_id, reference_id, created_at, updated_at, ended_at)
+       SELECT 'bulk-' || i, 'alice', 'social', 'registration', 'person', 'Person', 'd-' || i, 'https://a.example/n',
+         'cancelled', 'c-' || i, 'r-' || i, ?, ?, CASE WHEN i % 2 = 0 THEN ? ELSE ? END FROM n`,
+      [at(100), at(100), at(40), at(10)],
+    );
+    const run = await purgeFinishedWork(deps);
+    assert.equal(run.subscriptions, 2_100);
+    assert.equal(await count(deps, "SELECT count(*) AS n FROM subscriptions"), 2_100);
+    assert.equal(
+      await count(deps, "SELECT count(*) AS n FROM subscriptions WHERE ended_at < '" + at(30) + "'"),
+      0,
+    );
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("purgeFinishedWork() keeps everything when the retention is 0 days", async () => {
   const deps = await testDeps({
     transactionRetentionDays: "0",

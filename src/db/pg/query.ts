@@ -220,6 +220,23 @@ export async function pgWithSessionLock<T>(
   return r.value;
 }
 
+/** `deleteInIdOrder` (src/db/purge.ts) on PostgreSQL. */
+export async function pgDeleteInIdOrder(
+  pool: PgPool,
+  text: string,
+  values: readonly PgValue[],
+  chunk = 2000,
+): Promise<number> {
+  let total = 0;
+  let after = 0;
+  while (true) {
+    const ids = (await pgAll<{ id: number }>(pool, text, [after, ...values, chunk])).map((r) => Number(r.id));
+    total += ids.length;
+    if (ids.length < chunk) return total;
+    after = Math.max(...ids);
+  }
+}
+
 /**
  * Runs `text`, a DELETE of at most `chunk` rows (its last parameter is the chunk size), until it deletes fewer than
  * `chunk`; returns how many rows it deleted. Each run is its own short transaction (as `deleteInChunks` on SQLite).
