@@ -22,10 +22,16 @@ import { pgEnsureRegistryIndexes } from "../registries/pg_indexes.ts";
 
 type WriteOptions = { registry: string; groupIds: Map<string, number> };
 
-/** True for an error PostgreSQL raised for a constraint (class 23: unique, foreign key, check, not null). */
-function isConstraint(err: unknown): boolean {
+/**
+ * True for an error PostgreSQL raised over a record's data: a constraint (class 23: unique, foreign key, check,
+ * not null), a data exception (class 22: a value the column cannot hold) or an exception a trigger of the
+ * operator's own raised (P0001, `RAISE EXCEPTION`). Such a chunk is redone record by record and the record
+ * refused, as SQLite refuses a record its constraints or a trigger's `RAISE(ABORT)` refuse; anything else (the
+ * connection lost, a timeout, a serialization failure) fails the batch, to be retried whole.
+ */
+function refusesRecord(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
-  return typeof code === "string" && code.startsWith("23");
+  return typeof code === "string" && (code.startsWith("23") || code.startsWith("22") || code === "P0001");
 }
 
 /** Writes one record through the checked path and counts it (batch.ts `upsertOne`). */
@@ -65,7 +71,7 @@ async function writeCarefully(
     } catch (err) {
       await client.query("ROLLBACK TO rec");
       await client.query("RELEASE rec");
-      if (err instanceof InputError || isConstraint(err)) reject(report, p.line, (err as Error).message);
+      if (err instanceof InputError || refusesRecord(err)) reject(report, p.line, (err as Error).message);
       else throw err;
     }
   }
@@ -149,7 +155,7 @@ async function writeChunk(
   try {
     await writeFast(client, chunk, local, options);
   } catch (err) {
-    if (!isConstraint(err)) throw err;
+    if (!refusesRecord(err)) throw err;
     await client.query("ROLLBACK TO chunk");
     options.groupIds.clear();
     Object.assign(local, emptyReport());

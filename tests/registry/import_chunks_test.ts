@@ -151,17 +151,23 @@ Deno.test("writePrepared() rolls back a batch whose reader fails between its chu
   }
 });
 
-Deno.test("writePrepared(): a record SQLite refuses in a later chunk redoes that chunk alone; the batch's earlier values and identifiers stay", async () => {
+Deno.test("writePrepared(): a record the database refuses in a later chunk (a constraint, a data exception, a trigger) redoes that chunk alone; the batch's earlier values and identifiers stay", async () => {
   const deps = await testDeps();
   try {
     // A refusal no check before the write foresees (as a constraint failure would be).
     if (deps.backend === "sqlite") {
-      deps.db.exec(`CREATE TEMP TRIGGER refuse BEFORE INSERT ON registrants WHEN NEW.external_id = 'BAD'
+      deps.db.exec(`CREATE TEMP TRIGGER refuse BEFORE INSERT ON registrants
+        WHEN NEW.external_id IN ('BAD', 'BAD-DATA', 'BAD-CHECK')
         BEGIN SELECT RAISE(ABORT, 'constraint failed: refused for the test'); END`);
     } else {
+      // What an operator's trigger raises (P0001), a data exception (class 22) and a constraint (class 23).
       await deps.sql(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-        IF NEW.external_id = 'BAD' THEN
-          RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = 'constraint failed: refused for the test';
+        IF NEW.external_id = 'BAD' THEN RAISE EXCEPTION 'constraint failed: refused for the test'; END IF;
+        IF NEW.external_id = 'BAD-DATA' THEN
+          RAISE EXCEPTION USING ERRCODE = 'numeric_value_out_of_range', MESSAGE = 'refused for the test: data';
+        END IF;
+        IF NEW.external_id = 'BAD-CHECK' THEN
+          RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = 'refused for the test: check';
         END IF;
         RETURN NEW; END $$`);
       await deps.sql(
@@ -181,6 +187,12 @@ Deno.test("writePrepared(): a record SQLite refuses in a later chunk redoes that
       crvsProfile,
     );
     assert.equal(bad.error, undefined);
+    const refused = (line: number, id: string) =>
+      prepareRecord(
+        { line, raw: { id, name: { given_name: "Bad" }, details: { marital_status: "S" } } },
+        NOW,
+        crvsProfile,
+      );
     const second = [
       records[30],
       // An update of a record of the first chunk: its values are written, with the first chunk's, mid-chunk.
@@ -191,7 +203,10 @@ Deno.test("writePrepared(): a record SQLite refuses in a later chunk redoes that
       ),
       ...records.slice(31, 40),
       bad,
-      ...records.slice(40),
+      refused(100, "BAD-DATA"),
+      ...records.slice(40, 45),
+      refused(101, "BAD-CHECK"),
+      ...records.slice(45),
     ];
     const chunks = async function* (): AsyncGenerator<PreparedBatch> {
       yield { now: NOW, records: first, last: false };
@@ -202,10 +217,10 @@ Deno.test("writePrepared(): a record SQLite refuses in a later chunk redoes that
       first.length + second.length,
       records.length,
       1,
-      1,
+      3,
     ]);
-    assert.equal(report.rejected[0].line, 99);
-    assert.match(report.rejected[0].reason, /refused for the test/);
+    assert.deepEqual(report.rejected.map((r) => r.line), [99, 100, 101]);
+    for (const r of report.rejected) assert.match(r.reason, /refused for the test/);
     assert.equal(await count(deps), records.length);
     assert.equal((await deps.storage.registry.get(reg.externalId, "crvs"))!.details?.marital_status, "D");
     assert.ok(await assertOwnValues(deps) > records.length);
