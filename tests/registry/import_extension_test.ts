@@ -12,6 +12,42 @@ import { testProfile } from "../registries/test_profile.ts";
 
 type Json = Record<string, unknown>;
 
+/**
+ * Deps serving the test registry `tst` as a deployment's own, an admin API caller, and `run`: uploads a file and
+ * runs the import runner until it is idle, answering the job. `done` removes the registry again.
+ */
+async function setup() {
+  const unregister = registerProfile(testProfile);
+  const deps = await testDeps();
+  deps.extensions = { registries: [testProfile] };
+  const app = createApp(deps);
+  const admin = await deps.storage.adminTokens.create({ role: "admin", name: "ops" });
+  const call = async (method: string, path: string, init: { body?: string; type?: string } = {}) => {
+    const res = await app.request(`/admin/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${admin.token}`,
+        ...(init.type ? { "content-type": init.type } : {}),
+      },
+      body: init.body,
+    });
+    return { status: res.status, body: await res.json() as Json };
+  };
+  const run = async (fileName: string, body: string, type: string) => {
+    const posted = await call("POST", `/registries/tst/imports?file_name=${fileName}`, { body, type });
+    assert.equal(posted.status, 202, JSON.stringify(posted.body));
+    const runner = startImportRunner(deps);
+    await runner.idle();
+    await runner.stop();
+    return (await call("GET", `/registries/tst/imports/${posted.body.id}`)).body;
+  };
+  const done = () => {
+    deps.close();
+    unregister();
+  };
+  return { call, run, done };
+}
+
 for (
   const [format, type, body] of [
     [
@@ -39,32 +75,12 @@ for (
   ] as const
 ) {
   Deno.test(`import into a deployment's own registry (${format}): read in the isolate, stored with its fields`, async () => {
-    const unregister = registerProfile(testProfile);
-    const deps = await testDeps();
-    deps.extensions = { registries: [testProfile] };
-    const app = createApp(deps);
-    const admin = await deps.storage.adminTokens.create({ role: "admin", name: "ops" });
-    const call = async (method: string, path: string, init: { body?: string; type?: string } = {}) => {
-      const res = await app.request(`/admin/v1${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${admin.token}`,
-          ...(init.type ? { "content-type": init.type } : {}),
-        },
-        body: init.body,
-      });
-      return { status: res.status, body: await res.json() as Json };
-    };
+    const { call, run, done } = await setup();
     try {
-      const posted = await call("POST", `/registries/tst/imports?file_name=people.${format}`, { body, type });
-      assert.equal(posted.status, 202, JSON.stringify(posted.body));
-      const runner = startImportRunner(deps);
-      await runner.idle();
-      await runner.stop();
-      const job = await call("GET", `/registries/tst/imports/${posted.body.id}`);
-      assert.equal(job.body.state, "done", JSON.stringify(job.body));
-      assert.deepEqual([job.body.read, job.body.registered, job.body.rejected_count], [3, 2, 1]);
-      assert.equal((job.body.rejected as Array<{ line: number }>)[0].line, format === "csv" ? 3 : 2);
+      const job = await run(`people.${format}`, body, type);
+      assert.equal(job.state, "done", JSON.stringify(job));
+      assert.deepEqual([job.read, job.registered, job.rejected_count], [3, 2, 1]);
+      assert.equal((job.rejected as Array<{ line: number }>)[0].line, format === "csv" ? 3 : 2);
       const rec = await call("GET", "/registries/tst/registrants/EXT-1");
       assert.equal(rec.status, 200, JSON.stringify(rec.body));
       assert.deepEqual(
@@ -78,54 +94,30 @@ for (
         "not in another registry",
       );
     } finally {
-      deps.close();
-      unregister();
+      done();
     }
   });
 }
 
 Deno.test("import into a deployment's own registry: a file of several chunks and batches, and a bad file, in the isolate", async () => {
-  const unregister = registerProfile(testProfile);
-  const deps = await testDeps();
-  deps.extensions = { registries: [testProfile] };
-  const app = createApp(deps);
-  const admin = await deps.storage.adminTokens.create({ role: "admin", name: "ops" });
-  const call = async (method: string, path: string, init: { body?: string; type?: string } = {}) => {
-    const res = await app.request(`/admin/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${admin.token}`,
-        ...(init.type ? { "content-type": init.type } : {}),
-      },
-      body: init.body,
-    });
-    return { status: res.status, body: await res.json() as Json };
-  };
-  const run = async (name: string, body: string) => {
-    const posted = await call("POST", `/registries/tst/imports?file_name=${name}`, {
-      body,
-      type: "text/csv",
-    });
-    assert.equal(posted.status, 202, JSON.stringify(posted.body));
-    const runner = startImportRunner(deps);
-    await runner.idle();
-    await runner.stop();
-    return (await call("GET", `/registries/tst/imports/${posted.body.id}`)).body;
-  };
+  const { call, run, done } = await setup();
   try {
     // More records than a parse chunk (5,000) and than an import batch (500): every one written once.
     const rows = Array.from({ length: 6_001 }, (_, i) => `BIG-${i},Name${i},1990-01-01,TST-B${i}`);
-    const big = await run("big.csv", "id,given_name,birth_date,id.TST_ID\n" + rows.join("\n") + "\n");
+    const big = await run(
+      "big.csv",
+      "id,given_name,birth_date,id.TST_ID\n" + rows.join("\n") + "\n",
+      "text/csv",
+    );
     assert.equal(big.state, "done", JSON.stringify(big));
     assert.deepEqual([big.read, big.registered, big.rejected_count], [6_001, 6_001, 0]);
     assert.equal((await call("GET", "/registries/tst/registrants/BIG-6000")).status, 200);
     // A file the reader refuses (a column repeated) fails its job with the file's reason, writing nothing.
-    const bad = await run("bad.csv", "id,given_name,given_name\nBAD-1,A,B\n");
+    const bad = await run("bad.csv", "id,given_name,given_name\nBAD-1,A,B\n", "text/csv");
     assert.equal(bad.state, "failed", JSON.stringify(bad));
     assert.match(String(bad.error), /given_name/);
     assert.equal((await call("GET", "/registries/tst/registrants/BAD-1")).status, 404);
   } finally {
-    deps.close();
-    unregister();
+    done();
   }
 });
