@@ -252,7 +252,7 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
   const log = options.log ?? createLogger(config.logLevel);
   const keks = await loadKeyEncryption(config);
   const opened = config.databaseUrl !== ""
-    ? await openPostgres(config, options, log)
+    ? await openPostgres(config, options, log, clock)
     : await openSqlite(config, options, log, clock);
   try {
     const storage = opened.storage;
@@ -374,7 +374,12 @@ async function openSqlite(
  * The PostgreSQL database of DCI_DATABASE_URL (loaded only then: the driver stays out of an embedded server's
  * module graph). The data dir holds only this instance's files (spools of uploads in progress, the serve lock).
  */
-async function openPostgres(config: Config, options: OpenDepsOptions, log: Logger): Promise<Opened> {
+async function openPostgres(
+  config: Config,
+  options: OpenDepsOptions,
+  log: Logger,
+  clock: Clock,
+): Promise<Opened> {
   if (config.dataDir !== ":memory:") {
     const fixes = await prepareDataDir(config.dataDir, []).catch((err) => {
       throw explainDataDirFailure(config.dataDir, err);
@@ -388,6 +393,9 @@ async function openPostgres(config: Config, options: OpenDepsOptions, log: Logge
     log,
   });
   if (applied.length > 0) log.info("migrations applied", { migrations: applied });
+  if (options.migrateOnOpen === undefined || options.migrateOnOpen === true) {
+    await warnClockSkew(pool, clock, log, config);
+  }
   const queues: Array<{ close(): Promise<void> }> = [];
   return {
     storage,
@@ -401,6 +409,24 @@ async function openPostgres(config: Config, options: OpenDepsOptions, log: Logge
       if (!pool.ended) await storage.close();
     },
   };
+}
+
+/**
+ * A server's main isolate on PostgreSQL: warns when its clock is off the database's by more than
+ * CLOCK_SKEW_WARN_MS (src/db/pg/clock_skew.ts). A failed check is logged at debug and changes nothing.
+ */
+async function warnClockSkew(pool: PgPool, clock: Clock, log: Logger, config: Config): Promise<void> {
+  const { pgClockSkew, CLOCK_SKEW_WARN_MS } = await import("./db/pg/clock_skew.ts");
+  const skew = await pgClockSkew(pool, clock).catch((err) => {
+    log.debug("clock check against the database failed", { err });
+    return 0;
+  });
+  if (Math.abs(skew) <= CLOCK_SKEW_WARN_MS) return;
+  log.warn(
+    "this instance's clock is off the database's: instances compare their clocks through it (leases, due " +
+      "times), so keep every instance's clock synchronised (NTP)",
+    { database_ahead_ms: Math.round(skew), lease_seconds: config.leaseSeconds },
+  );
 }
 
 /**
