@@ -11,6 +11,17 @@ export function isDatabaseBusy(err: unknown): boolean {
 }
 
 /**
+ * SQLite refused a row: a constraint (SQLITE_CONSTRAINT, 19, in any of its extended codes: unique, not null,
+ * foreign key, check) or a trigger's `RAISE(ABORT, …)` (SQLITE_CONSTRAINT_TRIGGER, whose message is the trigger's
+ * own and need not say "constraint").
+ */
+export function isSqliteConstraint(err: unknown): boolean {
+  const e = err as { errcode?: unknown; message?: unknown } | null | undefined;
+  return (typeof e?.errcode === "number" && (e.errcode & 0xff) === 19) ||
+    /constraint/i.test(String(e?.message));
+}
+
+/**
  * PostgreSQL cannot be reached or refuses work for now: a connection exception (SQLSTATE class 08), the server
  * shutting down or starting (57P01-57P03), too many connections (53300), a deadlock or serialization failure
  * (40P01, 40001: the transaction is redone), a network error, the pool's wait for a connection timing out, or a

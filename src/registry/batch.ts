@@ -19,6 +19,7 @@ import {
 } from "./fast_insert.ts";
 import { fastSteps, identifierPairs } from "./fast_path.ts";
 import { stmt } from "../db/statements.ts";
+import { isSqliteConstraint } from "../db/faults.ts";
 import { mergeStaged } from "./bulk.ts";
 import type { KeyHashSet } from "./key_set.ts";
 import {
@@ -97,7 +98,7 @@ function writeChunk(
   try {
     writeFast(db, chunk, local, options);
   } catch (err) {
-    if (!(err instanceof Error) || !/constraint/i.test(err.message)) throw err;
+    if (!(err instanceof Error) || !isSqliteConstraint(err)) throw err;
     if (!options.savepoints) throw new BatchRefused(chunk, err.message);
     stmt(db, "ROLLBACK TO chunk").run();
     discardPending(options.pending, deferred);
@@ -168,7 +169,7 @@ function writeCarefully(db: Db, batch: PreparedBatch, report: ImportReport, opti
       stmt(db, "ROLLBACK TO rec").run();
       stmt(db, "RELEASE rec").run();
       if (err instanceof InputError) reject(report, p.line, err.message);
-      else if (err instanceof Error && /constraint/i.test(err.message)) reject(report, p.line, err.message);
+      else if (err instanceof Error && isSqliteConstraint(err)) reject(report, p.line, err.message);
       else throw err;
     }
   }

@@ -158,11 +158,11 @@ Deno.test("writePrepared(): a record the database refuses in a later chunk (a co
     if (deps.backend === "sqlite") {
       deps.db.exec(`CREATE TEMP TRIGGER refuse BEFORE INSERT ON registrants
         WHEN NEW.external_id IN ('BAD', 'BAD-DATA', 'BAD-CHECK')
-        BEGIN SELECT RAISE(ABORT, 'constraint failed: refused for the test'); END`);
+        BEGIN SELECT RAISE(ABORT, 'refused for the test'); END`);
     } else {
       // What an operator's trigger raises (P0001), a data exception (class 22) and a constraint (class 23).
       await deps.sql(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-        IF NEW.external_id = 'BAD' THEN RAISE EXCEPTION 'constraint failed: refused for the test'; END IF;
+        IF NEW.external_id = 'BAD' THEN RAISE EXCEPTION 'refused for the test'; END IF;
         IF NEW.external_id = 'BAD-DATA' THEN
           RAISE EXCEPTION USING ERRCODE = 'numeric_value_out_of_range', MESSAGE = 'refused for the test: data';
         END IF;
