@@ -47,6 +47,8 @@ export class Metrics {
   #peers?: () => Promise<MetricsSnapshot[]>;
   /** Each peer's latest snapshot, by isolate (renderAll). */
   #lastPeers = new Map<string, MetricsSnapshot>();
+  /** The rendering in progress, which scrapes arriving meanwhile share (renderAll). */
+  #rendering?: Promise<string>;
 
   /** Sets where `renderAll` gets the other isolates' snapshots (the process bus). */
   setPeers(peers: () => Promise<MetricsSnapshot[]>): void {
@@ -87,8 +89,6 @@ export class Metrics {
   renderAll(): Promise<string> {
     return this.#rendering ??= this.#renderAll().finally(() => this.#rendering = undefined);
   }
-
-  #rendering?: Promise<string>;
 
   async #renderAll(): Promise<string> {
     const peers = this.#peers ? await this.#peers().catch(() => []) : [];

@@ -1,4 +1,7 @@
-/** Reading an import file in the parse worker (parse_worker.ts), one chunk ahead of the writer. */
+/**
+ * Reading an import file in the parse worker (parse_worker.ts), one chunk ahead of the writer; a deployment's own
+ * registry, which the worker does not know, in the caller's isolate (`localBatches`).
+ */
 import type { PreparedBatch } from "./prepared.ts";
 import type { ImportFormat } from "./sources.ts";
 import { ChunkReader } from "./parse_chunks.ts";

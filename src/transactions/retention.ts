@@ -21,7 +21,10 @@ export interface RetentionRun {
   imports: number;
 }
 
-/** Deletes finished transactions, notifications and needless events past their retention period (0 days: kept forever). */
+/**
+ * Deletes finished transactions, notifications, needless events, ended subscriptions and finished import jobs past
+ * their retention periods (0 days: kept forever).
+ */
 export async function purgeFinishedWork(deps: Deps): Promise<RetentionRun> {
   // One purge step per table: the cutoff computed once, 0 days skips.
   const purge = (days: number, step: (cutoff: string) => Promise<number>) =>
