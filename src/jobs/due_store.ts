@@ -38,7 +38,7 @@ export interface DueWorkStore {
 /** (waitingBefore, now, now, now, limit, now). One row per due transaction and lane, and one when events wait. */
 export const DUE_WORK = `SELECT 't' AS kind, id FROM (${DUE_TRANSACTIONS}) AS txn
   UNION ALL SELECT 'l' AS kind, sid AS id FROM (${NOTIFICATION_SQL.heads}) AS lane
-  UNION ALL SELECT 'e' AS kind, 0 AS id WHERE (${FANOUT_SQL.newest}) > (${FANOUT_SQL.cursor})`;
+  UNION ALL SELECT 'e' AS kind, 0 AS id WHERE (${FANOUT_SQL.newest}) > (${FANOUT_SQL.lastEvent})`;
 
 type Row = { kind: "t" | "l" | "e"; id: number | string };
 

@@ -31,10 +31,11 @@ export interface EventHead {
 export const FANOUT_BATCH = 500;
 
 /**
- * (subscription, event) pairs in scope a batch takes on SQLite at most (events are added while they fit; the
- * first one whatever its count): each is a filter evaluation and at most one row, and a batch is one synchronous
- * write (~70 µs a row with the log's indexes), so 1,000 hold the event loop ~70 ms; 500 events × 20 subscriptions
- * held it ~0.7 s. Pairs, not events × subscriptions: an event no subscription's scope covers costs none.
+ * (subscription, event) pairs in scope a batch takes on SQLite at most (events are added while they fit; an event
+ * with more is spread over batches, planBatch): each is a filter evaluation and at most one row, and a batch is one
+ * synchronous write (~70 µs a row with the log's indexes), so 1,000 hold the event loop ~70 ms; 500 events × 20
+ * subscriptions held it ~0.7 s. Pairs, not events × subscriptions: an event no subscription's scope covers costs
+ * none.
  */
 export const FANOUT_ROWS = 1000;
 
@@ -46,7 +47,9 @@ export const PG_FANOUT_ROWS = 10_000;
 
 /** The statements both backends share word for word. */
 export const FANOUT_SQL = {
-  cursor: "SELECT last_event_id AS id FROM notifier_cursor WHERE id = 1",
+  cursor: "SELECT last_event_id AS id, last_subscription_id AS sub FROM notifier_cursor WHERE id = 1",
+  // The last event whose notifications are all logged (a scalar, for other statements to compare with).
+  lastEvent: "SELECT last_event_id FROM notifier_cursor WHERE id = 1",
   newest: "SELECT COALESCE(MAX(id), 0) AS id FROM registry_events",
   // The oldest event whose notifications are not logged yet (the first after the cursor).
   pendingSince: `SELECT created_at FROM registry_events
@@ -55,8 +58,23 @@ export const FANOUT_SQL = {
   heads: `SELECT e.id, e.registry, e.event_type, e.record_type, e.registrant_id, e.created_at
        FROM registry_events e WHERE e.id > ? AND e.id <= ? ORDER BY e.id LIMIT ?+0`,
   // Conditional on the cursor not having moved: a concurrent fan-out makes this one roll back.
-  move: "UPDATE notifier_cursor SET last_event_id = ? WHERE id = 1 AND last_event_id = ?",
+  move: `UPDATE notifier_cursor SET last_event_id = ?, last_subscription_id = ?
+       WHERE id = 1 AND last_event_id = ? AND last_subscription_id = ?`,
 } as const;
+
+/**
+ * Where fan-out stands: every event up to `event` has its notifications logged, and the next one for the
+ * subscriptions up to id `subscription` (0: none), when it was in scope of more than one batch takes.
+ */
+export interface FanOutCursor {
+  event: number;
+  subscription: number;
+}
+
+/** The cursor as FANOUT_SQL.cursor reads it. */
+export function cursorOfRow(row: { id: number | string; sub: number | string }): FanOutCursor {
+  return { event: Number(row.id), subscription: Number(row.sub) };
+}
 
 /** Compiled filters per subscription and day (`age` depends on today), shared across batches. */
 export type FilterCache = Map<string, CompiledFilter | undefined | Error>;
@@ -80,6 +98,8 @@ export interface FanOutOptions {
   cache: FilterCache;
   log: Logger;
   batch?: number;
+  /** (subscription, event) pairs in scope a batch takes at most (FANOUT_ROWS, PG_FANOUT_ROWS by default). */
+  pairs?: number;
   stats?: FanOutStats;
 }
 
@@ -129,27 +149,51 @@ export function listServes(list: FanOutList | undefined, cursor: number): list i
 export interface BatchPlan {
   candidates: Candidate[];
   events: EventHead[];
-  last: number;
+  next: FanOutCursor;
 }
 
 /**
- * The batch over `heads` (events after the cursor up to the list's horizon, in id order): events in order while
- * their pairs in scope (event by event, subscriptions by id within one) stay within `maxPairs`, the first one
- * whatever its count. Without any event to read (no subscription at all), the cursor goes to the horizon.
+ * The batch over `heads` (events after `cursor.event` up to the list's horizon, in id order): events in order while
+ * their pairs in scope (event by event, subscriptions by id within one) stay within `maxPairs`. The first event's
+ * subscriptions start after `cursor.subscription`, and when more than `maxPairs` remain, the batch takes the first
+ * `maxPairs` of them and the cursor stays before the event, naming the last one taken: one event matching very many
+ * subscriptions is spread over batches like many events. Without any event to read (no subscription at all), the
+ * cursor goes to the horizon.
  */
-export function planBatch(list: FanOutList, heads: EventHead[], maxPairs: number): BatchPlan {
-  const plan: BatchPlan = { candidates: [], events: [], last: list.horizon };
+export function planBatch(
+  list: FanOutList,
+  heads: EventHead[],
+  maxPairs: number,
+  cursor: FanOutCursor = { event: 0, subscription: 0 },
+): BatchPlan {
+  const plan: BatchPlan = { candidates: [], events: [], next: { event: list.horizon, subscription: 0 } };
   for (let i = 0; i < heads.length; i++) {
     const ev = heads[i];
+    const after = i === 0 ? cursor.subscription : 0;
     const subs = (list.byScope.get(`${ev.registry}|${ev.record_type}`) ?? []).filter((s) =>
-      inScope(s.sub, ev)
+      s.sub.id > after && inScope(s.sub, ev)
     );
     if (i > 0 && plan.candidates.length + subs.length > maxPairs) break;
-    for (const { sub, cron } of subs) plan.candidates.push({ sub, ev, cron });
-    if (subs.length > 0) plan.events.push(ev);
-    plan.last = ev.id;
+    const taken = subs.length > maxPairs ? subs.slice(0, maxPairs) : subs;
+    for (const { sub, cron } of taken) plan.candidates.push({ sub, ev, cron });
+    if (taken.length > 0) plan.events.push(ev);
+    if (taken.length < subs.length) {
+      plan.next = { event: cursor.event, subscription: taken[taken.length - 1].sub.id };
+      break;
+    }
+    plan.next = { event: ev.id, subscription: 0 };
   }
   return plan;
+}
+
+/** Events a batch consumed, for its caller's loop: at least 1 when the cursor moved, within an event too. */
+export function eventsConsumed(cursor: FanOutCursor, next: FanOutCursor): number {
+  return Math.max(1, next.event - cursor.event);
+}
+
+/** FANOUT_SQL.move's parameters, from `cursor` to `next`. */
+export function moveParams(cursor: FanOutCursor, next: FanOutCursor): number[] {
+  return [next.event, next.subscription, cursor.event, cursor.subscription];
 }
 
 function inScope(sub: SubscriptionRow, ev: EventHead): boolean {

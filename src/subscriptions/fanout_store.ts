@@ -7,10 +7,13 @@ import { stmt } from "../db/statements.ts";
 import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import {
   type Candidate,
+  cursorOfRow,
   type EventHead,
+  eventsConsumed,
   FANOUT_BATCH,
   FANOUT_ROWS,
   FANOUT_SQL as SQL,
+  type FanOutCursor,
   type FanOutList,
   fanOutList,
   type FanOutOptions,
@@ -19,6 +22,7 @@ import {
   filterOf,
   isEventOf,
   listServes,
+  moveParams,
   needsPrevious,
   notificationOf,
   planBatch,
@@ -46,38 +50,37 @@ export function sqliteFanOutStore(db: Db): FanOutStore {
   const kept: { list?: FanOutList } = {};
   return {
     batch: (options) => Promise.try(() => sqliteFanOutBatch(db, kept, options)),
-    cursor: () => Promise.try(() => fanOutCursor(db)),
+    cursor: () => Promise.try(() => fanOutCursor(db).event),
     pendingSince: () =>
       Promise.try(() => (stmt(db, SQL.pendingSince).get() as { created_at: string } | undefined)?.created_at),
   };
 }
 
-function fanOutCursor(db: Db): number {
-  return Number((stmt(db, SQL.cursor).get() as { id: number }).id);
+function fanOutCursor(db: Db): FanOutCursor {
+  return cursorOfRow(stmt(db, SQL.cursor).get() as { id: number; sub: number });
 }
 
 function sqliteFanOutBatch(db: Db, kept: { list?: FanOutList }, options: FanOutOptions): FanOutResult {
   const { now, cache, log, stats } = options;
   const cursor = fanOutCursor(db);
   const newest = Number((stmt(db, SQL.newest).get() as { id: number }).id);
-  if (newest <= cursor) return { events: 0, logged: 0 };
+  if (newest <= cursor.event) return { events: 0, logged: 0 };
   beginImmediate(db);
   if (stats) stats.batches++;
   try {
     // Read under the write lock with the newest event: a subscription created by another isolate since starts
     // after it. A list kept from an earlier batch may name subscriptions ended since: only live ones are logged.
-    const old = listServes(kept.list, cursor) ? kept.list : undefined;
+    const old = listServes(kept.list, cursor.event) ? kept.list : undefined;
     const list = old ?? (kept.list = readList(db, options));
     const heads = list.size === 0 ? [] : stmt(db, SQL.heads).all(
-      cursor,
+      cursor.event,
       list.horizon,
       options.batch ?? FANOUT_BATCH,
     ) as unknown as EventHead[];
-    const plan = planBatch(list, heads, FANOUT_ROWS);
+    const plan = planBatch(list, heads, options.pairs ?? FANOUT_ROWS, cursor);
     if (stats) stats.pairs += plan.candidates.length;
     const live = old ? liveIds(db, plan.candidates) : undefined;
     readSnapshots(db, plan.events);
-    const last = plan.last;
     const rows: NewNotification[] = [];
     for (const c of plan.candidates) {
       if (live && !live.has(c.sub.id)) continue;
@@ -97,12 +100,12 @@ function sqliteFanOutBatch(db: Db, kept: { list?: FanOutList }, options: FanOutO
       rows.push(notificationOf(c, now));
     }
     const logged = insertNotifications(db, rows, now);
-    if (Number(stmt(db, SQL.move).run(last, cursor).changes) === 0) {
+    if (Number(stmt(db, SQL.move).run(...moveParams(cursor, plan.next)).changes) === 0) {
       db.exec("ROLLBACK");
       return { events: 0, logged: 0 };
     }
     db.exec("COMMIT");
-    return { events: Math.max(1, last - cursor), logged };
+    return { events: eventsConsumed(cursor, plan.next), logged };
   } catch (err) {
     if (db.isTransaction) db.exec("ROLLBACK");
     throw err;

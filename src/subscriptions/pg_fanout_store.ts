@@ -22,9 +22,12 @@ import {
 } from "../db/pg/query.ts";
 import {
   type Candidate,
+  cursorOfRow,
   type EventHead,
+  eventsConsumed,
   FANOUT_BATCH,
   FANOUT_SQL as SQL,
+  type FanOutCursor,
   type FanOutList,
   fanOutList,
   type FanOutOptions,
@@ -33,6 +36,7 @@ import {
   filterOf,
   isEventOf,
   listServes,
+  moveParams,
   needsPrevious,
   notificationOf,
   PG_FANOUT_ROWS,
@@ -111,7 +115,7 @@ export function pgFanOutStore(pool: PgPool): FanOutStore {
   // The subscriptions as last read, kept for the batches before their horizon (FanOutList).
   const kept: { list?: FanOutList } = {};
   return {
-    cursor: async () => await cursorOf(pool),
+    cursor: async () => (await cursorOf(pool)).event,
     pendingSince: async () =>
       (await pgOne<{ created_at: string }>(pool, pgText(SQL.pendingSince)))?.created_at,
     batch: (options) =>
@@ -125,8 +129,8 @@ export function pgFanOutStore(pool: PgPool): FanOutStore {
   };
 }
 
-async function cursorOf(db: PgQueryable): Promise<number> {
-  return Number((await pgOne<{ id: number }>(db, pgText(SQL.cursor)))!.id);
+async function cursorOf(db: PgQueryable): Promise<FanOutCursor> {
+  return cursorOfRow((await pgOne<{ id: number; sub: number }>(db, pgText(SQL.cursor)))!);
 }
 
 /**
@@ -146,8 +150,8 @@ async function attempt(
   const { stats } = options;
   const cursor = await cursorOf(client);
   const newest = Number((await pgOne<{ id: number }>(client, pgText(SQL.newest)))!.id);
-  if (newest <= cursor) return { events: 0, logged: 0 };
-  let list = listServes(kept.list, cursor) ? kept.list : undefined;
+  if (newest <= cursor.event) return { events: 0, logged: 0 };
+  let list = listServes(kept.list, cursor.event) ? kept.list : undefined;
   if (!list) {
     // Read after the newest event: a subscription made since has its from_event_id at or past it.
     const subs = await pgAll<SubscriptionRow>(client, pgText(SUBSCRIPTION_SQL.fanOut));
@@ -155,32 +159,32 @@ async function attempt(
     list = kept.list = fanOutList(subs, newest);
   }
   const heads = list.size === 0 ? [] : await pgAll<EventHead>(client, pgText(SQL.heads), [
-    cursor,
+    cursor.event,
     list.horizon,
     options.batch ?? FANOUT_BATCH,
   ]);
-  const plan = planBatch(list, heads, PG_FANOUT_ROWS);
+  const plan = planBatch(list, heads, options.pairs ?? PG_FANOUT_ROWS, cursor);
   if (stats) stats.pairs += plan.candidates.length;
   await readSnapshots(client, plan.events);
   const rows = await matching(client, plan.candidates, options);
   if (stats) stats.batches++;
-  const logged = await commit(client, rows, { cursor, last: plan.last, now: options.now });
-  return logged === RACED ? RACED : { events: Math.max(1, plan.last - cursor), logged };
+  const logged = await commit(client, rows, { cursor, next: plan.next, now: options.now });
+  return logged === RACED ? RACED : { events: eventsConsumed(cursor, plan.next), logged };
 }
 
 /**
- * The batch's one transaction: moves the cursor from `cursor` to `last` and logs the rows of the subscriptions still
+ * The batch's one transaction: moves the cursor from `cursor` to `next` and logs the rows of the subscriptions still
  * live (LIVE). RACED when another fan-out moved the cursor, or when the subscriptions were not locked in time.
  */
 async function commit(
   client: PgClient,
   rows: NewNotification[],
-  at: { cursor: number; last: number; now: string },
+  at: { cursor: FanOutCursor; next: FanOutCursor; now: string },
 ): Promise<number | typeof RACED> {
   await client.query("BEGIN");
   try {
     // Changes nothing when another fan-out moved the cursor since it was read (after waiting for its commit).
-    if (await pgRun(client, pgText(SQL.move), [at.last, at.cursor]) === 0) {
+    if (await pgRun(client, pgText(SQL.move), moveParams(at.cursor, at.next)) === 0) {
       await client.query("ROLLBACK");
       return RACED;
     }

@@ -10,6 +10,7 @@ import {
   type EventHead,
   FANOUT_BATCH,
   FANOUT_ROWS,
+  type FanOutCursor,
   fanOutList,
   type FanOutOptions,
   type FanOutStats,
@@ -123,7 +124,42 @@ backendTest(
   },
 );
 
-Deno.test("planBatch() bounds a batch by its pairs in scope, the first event whatever its count", () => {
+backendTest(
+  "fan-out: an event in scope of more subscriptions than a batch takes is spread over batches, each pair logged once",
+  async (s, sql) => {
+    const subs = await subscriptions(s, 25);
+    const r = await registrant(sql, "a");
+    for (let i = 0; i < 2; i++) await event(sql, r, "registration", person("a"));
+    // Before, the first event of a batch was taken whatever its count: one batch of 25 rows per event.
+    const first = await drain(s, { pairs: 10, batch: 1 });
+    // Event 1 in 10 + 10 + 5 (the cursor before it, at subscriptions 10 then 20), then event 2 the same way.
+    deepEqual(first, { batches: 6, subscriptionsRead: 25, pairs: 50, logged: 50, most: 10 });
+    equal(await s.fanOut.cursor(), 2);
+    const expected = [];
+    for (let e = 1; e <= 2; e++) for (const sub of subs) expected.push([sub, e]);
+    deepEqual((await logged(sql)).map(([sub, ev]) => [sub, ev]), expected);
+    const cursor = await sql("SELECT last_event_id, last_subscription_id FROM notifier_cursor");
+    deepEqual([Number(cursor[0].last_event_id), Number(cursor[0].last_subscription_id)], [2, 0]);
+    // Within an event: the cursor names the last subscription logged, and the rest follows from it.
+    await event(sql, r, "registration", person("a"));
+    deepEqual(await s.fanOut.batch(options({ pairs: 10 })), { events: 1, logged: 10 });
+    const within = await sql("SELECT last_event_id, last_subscription_id FROM notifier_cursor");
+    deepEqual([Number(within[0].last_event_id), Number(within[0].last_subscription_id)], [2, subs[9]]);
+    const [late] = await subscriptions(s, 1);
+    deepEqual(await drain(s, { pairs: 10 }), {
+      batches: 2,
+      subscriptionsRead: 0,
+      pairs: 15,
+      logged: 15,
+      most: 10,
+    });
+    // A subscription made while an event was half done starts after it (its from_event_id).
+    deepEqual((await logged(sql)).filter(([, ev]) => ev === 3).map(([sub]) => sub), subs);
+    equal((await logged(sql)).some(([sub]) => sub === late), false);
+  },
+);
+
+Deno.test("planBatch() bounds a batch by its pairs in scope, splitting an event with more than that", () => {
   const sub = (id: number, over: Partial<SubscriptionRow> = {}) =>
     ({
       id,
@@ -139,12 +175,12 @@ Deno.test("planBatch() bounds a batch by its pairs in scope, the first event wha
   const head = (id: number, record_type = "person") =>
     ({ id, registry: "social", event_type: "registration", record_type, created_at: T0 }) as EventHead;
   const list = fanOutList([sub(1), sub(2), sub(3, { from_event_id: 2 }), sub(4, GROUPS)], 9);
-  const pairs = (heads: EventHead[], max: number) => {
-    const p = planBatch(list, heads, max);
+  const pairs = (heads: EventHead[], max: number, cursor?: FanOutCursor) => {
+    const p = planBatch(list, heads, max, cursor);
     return {
       pairs: p.candidates.map((c) => [c.sub.id, c.ev.id]),
       events: p.events.map((e) => e.id),
-      last: p.last,
+      last: p.next.subscription ? [p.next.event, p.next.subscription] : p.next.event,
     };
   };
   // Event 1: subscriptions 1 and 2; event 2 (a group): 4; event 3: 1, 2 and 3.
@@ -155,7 +191,25 @@ Deno.test("planBatch() bounds a batch by its pairs in scope, the first event wha
     events: [1, 2, 3],
     last: 3,
   });
-  deepEqual(pairs([head(3)], 1), { pairs: [[1, 3], [2, 3], [3, 3]], events: [3], last: 3 });
+  // An event with more pairs than a batch takes: the first `max` of them, the cursor left before the event with
+  // the last subscription taken, and the rest from there.
+  deepEqual(pairs([head(3)], 1, { event: 2, subscription: 0 }), {
+    pairs: [[1, 3]],
+    events: [3],
+    last: [2, 1],
+  });
+  deepEqual(pairs([head(3), head(4)], 2, { event: 2, subscription: 1 }), {
+    pairs: [[2, 3], [3, 3]],
+    events: [3],
+    last: 3,
+  });
+  deepEqual(pairs([head(3), head(4)], 4, { event: 2, subscription: 2 }), {
+    pairs: [[3, 3], [1, 4], [2, 4], [3, 4]],
+    events: [3, 4],
+    last: 4,
+  });
+  // The event after a first one that fits is not split: it waits for the next batch, first there.
+  deepEqual(pairs([head(1), head(3)], 2), { pairs: [[1, 1], [2, 1]], events: [1], last: 1 });
   // Events no subscription covers cost nothing; with none to read, the cursor goes to the list's newest event.
   deepEqual(pairs([head(5, "crvs_person"), head(6, "crvs_person")], 1), { pairs: [], events: [], last: 6 });
   deepEqual(pairs([], 1), { pairs: [], events: [], last: 9 });
