@@ -7,7 +7,12 @@ let memoryDir: string | undefined;
 /** The spool directory (created on first use, mode 0700, unless `create` is false: a reader that only looks). */
 export function bulkSpoolDir(config: Pick<Config, "dataDir">, options: { create?: boolean } = {}): string {
   if (config.dataDir === ":memory:") {
-    memoryDir ??= Deno.makeTempDirSync({ prefix: "dci-bulk-" });
+    if (memoryDir === undefined) {
+      const dir = memoryDir = Deno.makeTempDirSync({ prefix: "dci-bulk-" });
+      // The data is gone with the process; its spooled lookups go with it (not at a crash: a system's temp
+      // directory is cleared at boot).
+      globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    }
     return memoryDir;
   }
   const dir = join(config.dataDir, "bulk");

@@ -255,3 +255,28 @@ Deno.test("receiveUpload() on a PostgreSQL spool reads no further while a chunk 
   equal((await received).items, 60_000);
   equal(chunks.join(""), lines.join("\n") + "\n");
 });
+
+Deno.test("bulk spool: an in-memory process's spool directory goes with the process", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "dci-spool-exit-" });
+  try {
+    const module = new URL("../../src/transactions/bulk_spool_dir.ts", import.meta.url).href;
+    const script = `import { bulkSpoolDir } from ${JSON.stringify(module)};
+      const dir = bulkSpoolDir({ dataDir: ":memory:" });
+      Deno.writeTextFileSync(dir + "/x.lookups", "[]\\n");
+      console.log(dir);
+      if (Deno.args[0] === "exit") Deno.exit(0);`;
+    for (const args of [[], ["exit"]]) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["eval", "--no-check", script, ...args],
+        env: { TMPDIR: tmp },
+      }).output();
+      equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      const dir = new TextDecoder().decode(out.stdout).trim();
+      ok(dir.startsWith(`${tmp}/dci-bulk-`), dir);
+      // Before, the directory and its spooled lookups stayed in the temp directory for good.
+      equal(await Deno.stat(dir).then(() => true, () => false), false, `${dir} left behind`);
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
