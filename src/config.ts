@@ -476,6 +476,13 @@ export const SETTINGS: readonly Setting[] = [
       "Most events in one batched notify of a subscription with a cron frequency (more events due at once go in several notifies, in order)",
   },
   {
+    key: "notifyBatchBytes",
+    env: "DCI_NOTIFY_BATCH_BYTES",
+    default: "262144",
+    doc:
+      "Most bytes of records, as stored, in one batched notify (the first event whatever its size); the body is about twice that",
+  },
+  {
     key: "searchMaxResults",
     env: "DCI_SEARCH_MAX_RESULTS",
     default: "10000",
@@ -674,6 +681,7 @@ const schema = z.object({
   subscriptionFailureLimit: int(1, 1000),
   subscriptionErrorExpiryDays: int(0, 36_500),
   notifyBatchMax: int(1, 1000),
+  notifyBatchBytes: int(1024, 67_108_864),
   searchMaxResults: int(1, 10_000_000),
   searchBudgetMs: int(1, 600_000),
   searchWorkers: int(0, 64),

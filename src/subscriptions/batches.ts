@@ -4,10 +4,12 @@
  * notification_id as their message_id (a row's own message_id is another id, so a sealed batch is known even
  * when it holds the head alone), so a retry (or a re-send after a crash) carries exactly the same events under
  * the same message_id, and notifications that fall due while it waits go in a later batch, after it. A batch
- * is the due rows from the head up to the first one not due: none is sent before an older one.
+ * is the due rows from the head up to the first one not due (or past the count or bytes bound): none is sent
+ * before an older one.
  */
 import { type Db, transaction } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
+import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import {
   type AttemptFailure,
   markFailed,
@@ -27,17 +29,26 @@ export const SEALED_MAX = 1000;
 export const MEMBERS =
   `SELECT * FROM notifications WHERE subscription_id = ? AND status = 'pending' AND message_id = ?
   ORDER BY id LIMIT ?+0`;
-/** The oldest pending rows of a subscription, for the seal (both backends). */
-export const FIRSTS = `SELECT id, next_attempt_at FROM notifications
-  WHERE subscription_id = ? AND status = 'pending' ORDER BY id LIMIT ?+0`;
+/** The oldest pending rows of a subscription with their records' stored sizes, for the seal (both backends). */
+export const FIRSTS = `SELECT n.id, n.next_attempt_at,
+    COALESCE((SELECT octet_length(${EVENT_SNAPSHOT}) FROM registry_events e WHERE e.id = n.event_id), 0) AS size
+  FROM notifications n WHERE n.subscription_id = ? AND n.status = 'pending' ORDER BY n.id LIMIT ?+0`;
 /** Seals a new batch: the pending rows from the head to the last one due take its id (both backends). */
 export const SEAL = `UPDATE notifications SET message_id = ?
   WHERE subscription_id = ? AND status = 'pending' AND id >= ? AND id <= ?`;
 
-/** A row of FIRSTS (ids as the driver gives them). */
+/** A row of FIRSTS (ids and sizes as the driver gives them). */
 export interface FirstRow {
   id: number | string;
   next_attempt_at: string;
+  size: number | string;
+}
+
+/** What a new batch may hold: `max` events, and records of `maxBytes` as stored (the first one whatever its size). */
+export interface BatchLimits {
+  now: string;
+  max: number;
+  maxBytes: number;
 }
 
 /**
@@ -65,33 +76,34 @@ export const REOPEN_BATCH =
   WHERE status = 'failed' AND (subscription_id, message_id) =
     (SELECT subscription_id, message_id FROM notifications WHERE id = ? AND status = 'failed')`;
 
-/** The SEAL parameters for the due rows in `firsts` (oldest first) up to the first one not due, if any. */
+/**
+ * The SEAL parameters for the due rows in `firsts` (oldest first) up to the first one not due, or the last one
+ * whose record still fits `maxBytes` (the first one whatever its size), if any.
+ */
 export function sealParams(
   head: NotificationRow,
   firsts: FirstRow[],
-  now: string,
+  limits: BatchLimits,
 ): Array<string | number> | undefined {
   let last: FirstRow | undefined;
+  let bytes = 0;
   for (const r of firsts) {
-    if (r.next_attempt_at > now) break;
+    bytes += Number(r.size);
+    if (r.next_attempt_at > limits.now || (last && bytes > limits.maxBytes)) break;
     last = r;
   }
   return last && [head.notification_id, head.subscription_id, head.id, last.id];
 }
 
-/** The notifications to send with `head` (itself first), at most `max`, sealing the batch if it is new. */
-export function batchOf(
-  db: Db,
-  head: NotificationRow,
-  options: { now: string; max: number },
-): NotificationRow[] {
+/** The notifications to send with `head` (itself first), within `limits`, sealing the batch if it is new. */
+export function batchOf(db: Db, head: NotificationRow, limits: BatchLimits): NotificationRow[] {
   const members = () =>
     stmt(db, MEMBERS).all(head.subscription_id, head.message_id, SEALED_MAX) as unknown as NotificationRow[];
   let rows = members();
   // A new batch: sealed in one statement, so a crash leaves it either unsealed (sealed again on restart) or whole.
   if (unsealed(head, rows) && !stmt(db, SEALED_UNDER).get(head.message_id)) {
-    const firsts = stmt(db, FIRSTS).all(head.subscription_id, options.max) as unknown as FirstRow[];
-    const params = sealParams(head, firsts, options.now);
+    const firsts = stmt(db, FIRSTS).all(head.subscription_id, limits.max) as unknown as FirstRow[];
+    const params = sealParams(head, firsts, limits);
     if (params) {
       stmt(db, SEAL).run(...params);
       head = { ...head, message_id: head.notification_id };

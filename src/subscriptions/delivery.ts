@@ -244,7 +244,11 @@ export async function runLane(
       const started = performance.now();
       const now = iso(deps.clock.now());
       const rows = cronExpression(sub.frequency)
-        ? await notifications.batchOf(n, { now, max: deps.config.notifyBatchMax })
+        ? await notifications.batchOf(n, {
+          now,
+          max: deps.config.notifyBatchMax,
+          maxBytes: deps.config.notifyBatchBytes,
+        })
         : [n];
       // A batch takes rows that may be among those read ahead: read afresh after it.
       if (rows.length > 1) ahead.length = 0;

@@ -26,7 +26,7 @@ import {
   reopenFailed,
   reopenUndelivered,
 } from "./notifications.ts";
-import { batchOf, type BatchOutcome, markBatch, REOPEN_BATCH } from "./batches.ts";
+import { type BatchLimits, batchOf, type BatchOutcome, markBatch, REOPEN_BATCH } from "./batches.ts";
 import { ENDED_SQL } from "./store.ts";
 
 /**
@@ -76,8 +76,8 @@ export interface NotificationStore {
   failEnded(subscriptionId: number, now: string, chunk: number): Promise<number>;
   /** Ended subscriptions still holding pending notifications, by id: after an id, or one sender's; at most `limit`. */
   endedHolding(of: { after: number } | { senderId: string }, limit: number): Promise<number[]>;
-  /** The notifications to send with `head` (itself first), at most `max`, sealing the batch if it is new. */
-  batchOf(head: NotificationRow, options: { now: string; max: number }): Promise<NotificationRow[]>;
+  /** The notifications to send with `head` (itself first), within `limits`, sealing the batch if it is new. */
+  batchOf(head: NotificationRow, limits: BatchLimits): Promise<NotificationRow[]>;
   /**
    * Records one attempt's outcome on every row sent together, in one transaction; how many moved to sent. On
    * SQLite a sent mark joins the turn's group commit: lanes whose sends finish together share one transaction.
@@ -117,7 +117,7 @@ export function sqliteNotificationStore(db: Db): NotificationStore {
           : stmt(db, ENDED_SQL.holdingOfSender).all(of.senderId, limit);
         return (rows as Array<{ id: number }>).map((r) => Number(r.id));
       }),
-    batchOf: (head, options) => Promise.try(() => batchOf(db, head, options)),
+    batchOf: (head, limits) => Promise.try(() => batchOf(db, head, limits)),
     markBatch: (rows, outcome, now) =>
       outcome.kind === "sent"
         ? groupCommit(db, () => markBatch(db, rows, outcome, now))

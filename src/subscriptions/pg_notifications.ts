@@ -128,15 +128,15 @@ export function pgNotificationStore(pool: PgPool): NotificationStore {
         ? pgAll<{ id: number }>(pool, pgText(ENDED_SQL.holding), [of.after, limit])
         : pgAll<{ id: number }>(pool, pgText(ENDED_SQL.holdingOfSender), [of.senderId, limit])))
         .map((r) => Number(r.id)),
-    batchOf: (head, options) =>
+    batchOf: (head, limits) =>
       pgTransaction(pool, async (c) => {
         const members = () =>
           pgAll<NotificationRow>(c, pgText(MEMBERS), [head.subscription_id, head.message_id, SEALED_MAX]);
         let rows = await members();
         // A new batch, sealed in this transaction.
         if (unsealed(head, rows) && !await pgOne(c, pgText(SEALED_UNDER), [head.message_id])) {
-          const firsts = await pgAll<FirstRow>(c, pgText(FIRSTS), [head.subscription_id, options.max]);
-          const params = sealParams(head, firsts, options.now);
+          const firsts = await pgAll<FirstRow>(c, pgText(FIRSTS), [head.subscription_id, limits.max]);
+          const params = sealParams(head, firsts, limits);
           if (params) {
             await pgRun(c, pgText(SEAL), params);
             head = { ...head, message_id: head.notification_id };

@@ -267,19 +267,48 @@ backendTest(
 );
 
 backendTest(
+  "notification store: a batch ends before the event whose record would pass the bytes bound, the first whatever its size",
+  async (s, sql) => {
+    const a = await subscription(s, { frequency: '{"frequency":"0 * * * *"}' });
+    const json = (chars: number) => JSON.stringify({ v: "x".repeat(chars - 8) });
+    // 300, 300 (in 154 characters: two-byte letters), 200, 2,000 and 300 bytes as stored: the first three are 654
+    // characters, but 800 bytes.
+    const ev = await events(
+      sql,
+      json(300),
+      JSON.stringify({ v: "é".repeat(146) }),
+      json(200),
+      json(2000),
+      json(300),
+    );
+    await s.notifications.insert(ev.map((e) => note(a.id, e)), NOW);
+    const batches: number[][] = [];
+    for (;;) {
+      const pending = await s.notifications.pending(a.id, 1);
+      if (pending.length === 0) break;
+      const batch = await s.notifications.batchOf(pending[0].n, { now: NOW, max: 10, maxBytes: 700 });
+      batches.push(batch.map((r) => ev.indexOf(r.event_id)));
+      await s.notifications.markBatch(batch, { kind: "sent" }, NOW);
+    }
+    // Before, one batch held all five (only the count was bounded).
+    deepEqual(batches, [[0, 1], [2], [3], [4]]);
+  },
+);
+
+backendTest(
   "notification store: a batch is sealed under the head's notification id, marked together, and received together",
   async (s, sql) => {
     const a = await subscription(s, { frequency: '{"frequency":"0 * * * *"}' });
     const ev = await events(sql, "{}", "{}", "{}", "{}");
     await s.notifications.insert([note(a.id, ev[0]), note(a.id, ev[1]), note(a.id, ev[2], LATER)], NOW);
     const [{ n: head }] = await s.notifications.pending(a.id, 1);
-    const batch = await s.notifications.batchOf(head, { now: NOW, max: 10 });
+    const batch = await s.notifications.batchOf(head, { now: NOW, max: 10, maxBytes: 1 << 20 });
     deepEqual(batch.map((r) => r.event_id), [ev[0], ev[1]]);
     ok(batch.every((r) => r.message_id === head.notification_id));
     // A new notification due now waits for a later batch: the sealed one is read back as is.
     await s.notifications.insert([note(a.id, ev[3])], NOW);
     deepEqual(
-      (await s.notifications.batchOf(head, { now: NOW, max: 10 })).map((r) => r.id),
+      (await s.notifications.batchOf(head, { now: NOW, max: 10, maxBytes: 1 << 20 })).map((r) => r.id),
       batch.map((r) => r.id),
     );
     const failure = { error: "503", receiverCode: "rjct.busy" };

@@ -112,7 +112,11 @@ Deno.test("batchOf() never seals a lone re-sent member of a sealed batch with ne
     await fanOutAll(deps);
     deps.clock.advance(ELEVEN - deps.clock.now());
     const [a] = await rowsOf(deps, code);
-    const sealed = await deps.storage.notifications.batchOf(a, { now: isoNow(deps.clock), max: 50 });
+    const sealed = await deps.storage.notifications.batchOf(a, {
+      now: isoNow(deps.clock),
+      max: 50,
+      maxBytes: 1 << 20,
+    });
     assert.equal(sealed.length, 3);
     // Only its second member failed (the others were received); it is re-sent, and a newer event is due.
     await deps.sql("UPDATE notifications SET status = 'received' WHERE id IN (?, ?)", [
@@ -125,7 +129,11 @@ Deno.test("batchOf() never seals a lone re-sent member of a sealed batch with ne
     deps.clock.advance(3_600_000);
     assert.equal(await deps.storage.notifications.reopenFailed({ id: sealed[1].id }, isoNow(deps.clock)), 1);
     const [, b, , d] = await rowsOf(deps, code);
-    const again = await deps.storage.notifications.batchOf(b, { now: isoNow(deps.clock), max: 50 });
+    const again = await deps.storage.notifications.batchOf(b, {
+      now: isoNow(deps.clock),
+      max: 50,
+      maxBytes: 1 << 20,
+    });
     assert.deepEqual(again.map((r) => [r.id, r.message_id]), [[b.id, a.notification_id]]);
     const [, , , d2] = await rowsOf(deps, code);
     assert.equal(d2.message_id, d.message_id, "the newer row is not sealed with it");

@@ -209,7 +209,11 @@ Deno.test("frequency: a batch sealed alone stays alone under its message_id; a s
     await fanOutAll(deps);
     deps.clock.advance(Date.parse("2026-03-02T11:00:00Z") - deps.clock.now());
     const [a] = await rowsOf(deps, code);
-    const first = await deps.storage.notifications.batchOf(a, { now: isoNow(deps.clock), max: 50 });
+    const first = await deps.storage.notifications.batchOf(a, {
+      now: isoNow(deps.clock),
+      max: 50,
+      maxBytes: 1 << 20,
+    });
     assert.deepEqual(first.map((r) => r.id), [a.id]);
     assert.equal(
       first[0].message_id,
@@ -223,19 +227,31 @@ Deno.test("frequency: a batch sealed alone stays alone under its message_id; a s
     deps.clock.advance(3_600_000);
     const [a2, b, c] = await rowsOf(deps, code);
     assert.equal(a2.attempts, 0);
-    const again = await deps.storage.notifications.batchOf(a2, { now: isoNow(deps.clock), max: 50 });
+    const again = await deps.storage.notifications.batchOf(a2, {
+      now: isoNow(deps.clock),
+      max: 50,
+      maxBytes: 1 << 20,
+    });
     assert.deepEqual(
       again.map((r) => [r.id, r.message_id]),
       [[a.id, first[0].message_id]],
       "sent again as sent",
     );
     // The next batch (b, c) is sealed under b's id, then read whole though the maximum is lowered to 1.
-    const next = await deps.storage.notifications.batchOf(b, { now: isoNow(deps.clock), max: 50 });
+    const next = await deps.storage.notifications.batchOf(b, {
+      now: isoNow(deps.clock),
+      max: 50,
+      maxBytes: 1 << 20,
+    });
     assert.deepEqual(next.map((r) => [r.id, r.message_id]), [[b.id, b.notification_id], [
       c.id,
       b.notification_id,
     ]]);
-    const lowered = await deps.storage.notifications.batchOf(next[0], { now: isoNow(deps.clock), max: 1 });
+    const lowered = await deps.storage.notifications.batchOf(next[0], {
+      now: isoNow(deps.clock),
+      max: 1,
+      maxBytes: 1 << 20,
+    });
     assert.deepEqual(lowered.map((r) => r.id), [b.id, c.id]);
     await runNotifierOnce(deps, FIXED);
     assert.deepEqual(batches(rx), [["a"], ["b", "c"]]);
