@@ -168,11 +168,12 @@ if (import.meta.main) {
   // Passable (not listable) by others: run as root, the tests' PostgreSQL clusters run as `postgres` inside it.
   await Deno.chmod(tmp, 0o711);
   Deno.env.set("TMPDIR", tmp);
-  // Both passes share one cluster: .ci/run's (DCI_TEST_PG_URL), or one started here for the run.
-  const cluster = Deno.env.get(SHARED_PG_ENV) ? undefined : await startPostgres();
-  const env: Record<string, string> = { TMPDIR: tmp, ...cluster ? { [SHARED_PG_ENV]: cluster.url } : {} };
+  let cluster: Awaited<ReturnType<typeof startPostgres>> | undefined;
   let code = 0;
   try {
+    // Both passes share one cluster: .ci/run's (DCI_TEST_PG_URL), or one started here for the run.
+    cluster = Deno.env.get(SHARED_PG_ENV) ? undefined : await startPostgres();
+    const env: Record<string, string> = { TMPDIR: tmp, ...cluster ? { [SHARED_PG_ENV]: cluster.url } : {} };
     const typechecked = Deno.env.get("DCI_TESTS_TYPECHECKED") === "1";
     if (sqlite) {
       code = await denoTest(chosen.length ? chosen : longestFirst(testFiles()), extra, env, typechecked);

@@ -47,7 +47,8 @@ export const PG_FANOUT_ROWS = 10_000;
 
 /** The statements both backends share word for word. */
 export const FANOUT_SQL = {
-  cursor: "SELECT last_event_id AS id, last_subscription_id AS sub FROM notifier_cursor WHERE id = 1",
+  cursor: `SELECT last_event_id AS id, split_event_id AS split, split_subscription_id AS sub
+       FROM notifier_cursor WHERE id = 1`,
   // The last event whose notifications are all logged (a scalar, for other statements to compare with).
   lastEvent: "SELECT last_event_id FROM notifier_cursor WHERE id = 1",
   newest: "SELECT COALESCE(MAX(id), 0) AS id FROM registry_events",
@@ -58,22 +59,29 @@ export const FANOUT_SQL = {
   heads: `SELECT e.id, e.registry, e.event_type, e.record_type, e.registrant_id, e.created_at
        FROM registry_events e WHERE e.id > ? AND e.id <= ? ORDER BY e.id LIMIT ?+0`,
   // Conditional on the cursor not having moved: a concurrent fan-out makes this one roll back.
-  move: `UPDATE notifier_cursor SET last_event_id = ?, last_subscription_id = ?
-       WHERE id = 1 AND last_event_id = ? AND last_subscription_id = ?`,
+  move: `UPDATE notifier_cursor SET last_event_id = ?, split_event_id = ?, split_subscription_id = ?
+       WHERE id = 1 AND last_event_id = ? AND split_event_id = ? AND split_subscription_id = ?`,
 } as const;
 
 /**
- * Where fan-out stands: every event up to `event` has its notifications logged, and the next one for the
- * subscriptions up to id `subscription` (0: none), when it was in scope of more than one batch takes.
+ * Where fan-out stands: every event up to `event` has its notifications logged, and event `splitEvent` (the next
+ * one, in scope of more subscriptions than one batch takes; 0: none) for the subscriptions up to id `subscription`.
  */
 export interface FanOutCursor {
   event: number;
+  splitEvent: number;
   subscription: number;
 }
 
+/** The cursor before any event. */
+const START: FanOutCursor = { event: 0, splitEvent: 0, subscription: 0 };
+
+/** A row of FANOUT_SQL.cursor (numbers as the driver gives them). */
+export type CursorRow = { id: number | string; split: number | string; sub: number | string };
+
 /** The cursor as FANOUT_SQL.cursor reads it. */
-export function cursorOfRow(row: { id: number | string; sub: number | string }): FanOutCursor {
-  return { event: Number(row.id), subscription: Number(row.sub) };
+export function cursorOfRow(row: CursorRow): FanOutCursor {
+  return { event: Number(row.id), splitEvent: Number(row.split), subscription: Number(row.sub) };
 }
 
 /** Compiled filters per subscription and day (`age` depends on today), shared across batches. */
@@ -154,22 +162,22 @@ export interface BatchPlan {
 
 /**
  * The batch over `heads` (events after `cursor.event` up to the list's horizon, in id order): events in order while
- * their pairs in scope (event by event, subscriptions by id within one) stay within `maxPairs`. The first event's
- * subscriptions start after `cursor.subscription`, and when more than `maxPairs` remain, the batch takes the first
- * `maxPairs` of them and the cursor stays before the event, naming the last one taken: one event matching very many
- * subscriptions is spread over batches like many events. Without any event to read (no subscription at all), the
+ * their pairs in scope (event by event, subscriptions by id within one) stay within `maxPairs`. A split event's
+ * subscriptions (`cursor.splitEvent`) start after `cursor.subscription`, and when the first event has more than
+ * `maxPairs` left, the batch takes the first `maxPairs` of them and the cursor stays before the event, naming it and
+ * the last subscription taken: one event matching very many subscriptions is spread over batches like many events. Without any event to read (no subscription at all), the
  * cursor goes to the horizon.
  */
 export function planBatch(
   list: FanOutList,
   heads: EventHead[],
   maxPairs: number,
-  cursor: FanOutCursor = { event: 0, subscription: 0 },
+  cursor: FanOutCursor = START,
 ): BatchPlan {
-  const plan: BatchPlan = { candidates: [], events: [], next: { event: list.horizon, subscription: 0 } };
+  const plan: BatchPlan = { candidates: [], events: [], next: { ...START, event: list.horizon } };
   for (let i = 0; i < heads.length; i++) {
     const ev = heads[i];
-    const after = i === 0 ? cursor.subscription : 0;
+    const after = ev.id === cursor.splitEvent ? cursor.subscription : 0;
     const subs = (list.byScope.get(`${ev.registry}|${ev.record_type}`) ?? []).filter((s) =>
       s.sub.id > after && inScope(s.sub, ev)
     );
@@ -178,10 +186,10 @@ export function planBatch(
     for (const { sub, cron } of taken) plan.candidates.push({ sub, ev, cron });
     if (taken.length > 0) plan.events.push(ev);
     if (taken.length < subs.length) {
-      plan.next = { event: cursor.event, subscription: taken[taken.length - 1].sub.id };
+      plan.next = { event: cursor.event, splitEvent: ev.id, subscription: taken[taken.length - 1].sub.id };
       break;
     }
-    plan.next = { event: ev.id, subscription: 0 };
+    plan.next = { ...START, event: ev.id };
   }
   return plan;
 }
@@ -193,7 +201,14 @@ export function eventsConsumed(cursor: FanOutCursor, next: FanOutCursor): number
 
 /** FANOUT_SQL.move's parameters, from `cursor` to `next`. */
 export function moveParams(cursor: FanOutCursor, next: FanOutCursor): number[] {
-  return [next.event, next.subscription, cursor.event, cursor.subscription];
+  return [
+    next.event,
+    next.splitEvent,
+    next.subscription,
+    cursor.event,
+    cursor.splitEvent,
+    cursor.subscription,
+  ];
 }
 
 function inScope(sub: SubscriptionRow, ev: EventHead): boolean {

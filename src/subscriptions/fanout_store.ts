@@ -8,6 +8,7 @@ import { EVENT_SNAPSHOT } from "../registry/events.ts";
 import {
   type Candidate,
   cursorOfRow,
+  type CursorRow,
   type EventHead,
   eventsConsumed,
   FANOUT_BATCH,
@@ -57,7 +58,7 @@ export function sqliteFanOutStore(db: Db): FanOutStore {
 }
 
 function fanOutCursor(db: Db): FanOutCursor {
-  return cursorOfRow(stmt(db, SQL.cursor).get() as { id: number; sub: number });
+  return cursorOfRow(stmt(db, SQL.cursor).get() as CursorRow);
 }
 
 function sqliteFanOutBatch(db: Db, kept: { list?: FanOutList }, options: FanOutOptions): FanOutResult {

@@ -23,6 +23,7 @@ import {
 import {
   type Candidate,
   cursorOfRow,
+  type CursorRow,
   type EventHead,
   eventsConsumed,
   FANOUT_BATCH,
@@ -130,7 +131,7 @@ export function pgFanOutStore(pool: PgPool): FanOutStore {
 }
 
 async function cursorOf(db: PgQueryable): Promise<FanOutCursor> {
-  return cursorOfRow((await pgOne<{ id: number; sub: number }>(db, pgText(SQL.cursor)))!);
+  return cursorOfRow((await pgOne<CursorRow>(db, pgText(SQL.cursor)))!);
 }
 
 /**

@@ -11,7 +11,11 @@ export function bulkSpoolDir(config: Pick<Config, "dataDir">, options: { create?
       const dir = memoryDir = Deno.makeTempDirSync({ prefix: "dci-bulk-" });
       // The data is gone with the process; its spooled lookups go with it (not at a crash: a system's temp
       // directory is cleared at boot).
-      globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+      globalThis.addEventListener("unload", () => {
+        try {
+          Deno.removeSync(dir, { recursive: true });
+        } catch { /* gone already (a temp cleaner): nothing to remove, and an exit must not fail on it */ }
+      });
     }
     return memoryDir;
   }

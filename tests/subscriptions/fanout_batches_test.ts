@@ -138,13 +138,17 @@ backendTest(
     const expected = [];
     for (let e = 1; e <= 2; e++) for (const sub of subs) expected.push([sub, e]);
     deepEqual((await logged(sql)).map(([sub, ev]) => [sub, ev]), expected);
-    const cursor = await sql("SELECT last_event_id, last_subscription_id FROM notifier_cursor");
-    deepEqual([Number(cursor[0].last_event_id), Number(cursor[0].last_subscription_id)], [2, 0]);
+    const cursorRow = async () => {
+      const [c] = await sql(
+        "SELECT last_event_id, split_event_id, split_subscription_id FROM notifier_cursor",
+      );
+      return [Number(c.last_event_id), Number(c.split_event_id), Number(c.split_subscription_id)];
+    };
+    deepEqual(await cursorRow(), [2, 0, 0]);
     // Within an event: the cursor names the last subscription logged, and the rest follows from it.
     await event(sql, r, "registration", person("a"));
     deepEqual(await s.fanOut.batch(options({ pairs: 10 })), { events: 1, logged: 10 });
-    const within = await sql("SELECT last_event_id, last_subscription_id FROM notifier_cursor");
-    deepEqual([Number(within[0].last_event_id), Number(within[0].last_subscription_id)], [2, subs[9]]);
+    deepEqual(await cursorRow(), [2, 3, subs[9]]);
     const [late] = await subscriptions(s, 1);
     deepEqual(await drain(s, { pairs: 10 }), {
       batches: 2,
@@ -156,6 +160,25 @@ backendTest(
     // A subscription made while an event was half done starts after it (its from_event_id).
     deepEqual((await logged(sql)).filter(([, ev]) => ev === 3).map(([sub]) => sub), subs);
     equal((await logged(sql)).some(([sub]) => sub === late), false);
+  },
+);
+
+backendTest(
+  "fan-out: a split event an older instance fanned out and moved past leaves the next event whole",
+  async (s, sql) => {
+    const subs = await subscriptions(s, 25);
+    const r = await registrant(sql, "a");
+    const [e1, e2] = [
+      await event(sql, r, "registration", person("a")),
+      await event(sql, r, "registration", person("a")),
+    ];
+    deepEqual(await s.fanOut.batch(options({ pairs: 10 })), { events: 1, logged: 10 });
+    // What the version before 0043 does after logging event 1 whole: its move names last_event_id alone.
+    await sql("UPDATE notifier_cursor SET last_event_id = ? WHERE id = 1 AND last_event_id = 0", [e1]);
+    await drain(s, { pairs: 10 });
+    // Before the split named its event, event 2 lost its first ten subscriptions here.
+    deepEqual((await logged(sql)).filter(([, ev]) => ev === e2).map(([sub]) => sub), subs);
+    equal(await s.fanOut.cursor(), e2);
   },
 );
 
@@ -180,7 +203,7 @@ Deno.test("planBatch() bounds a batch by its pairs in scope, splitting an event 
     return {
       pairs: p.candidates.map((c) => [c.sub.id, c.ev.id]),
       events: p.events.map((e) => e.id),
-      last: p.next.subscription ? [p.next.event, p.next.subscription] : p.next.event,
+      last: p.next.subscription ? [p.next.event, p.next.splitEvent, p.next.subscription] : p.next.event,
     };
   };
   // Event 1: subscriptions 1 and 2; event 2 (a group): 4; event 3: 1, 2 and 3.
@@ -193,19 +216,25 @@ Deno.test("planBatch() bounds a batch by its pairs in scope, splitting an event 
   });
   // An event with more pairs than a batch takes: the first `max` of them, the cursor left before the event with
   // the last subscription taken, and the rest from there.
-  deepEqual(pairs([head(3)], 1, { event: 2, subscription: 0 }), {
+  deepEqual(pairs([head(3)], 1, { event: 2, splitEvent: 0, subscription: 0 }), {
     pairs: [[1, 3]],
     events: [3],
-    last: [2, 1],
+    last: [2, 3, 1],
   });
-  deepEqual(pairs([head(3), head(4)], 2, { event: 2, subscription: 1 }), {
+  deepEqual(pairs([head(3), head(4)], 2, { event: 2, splitEvent: 3, subscription: 1 }), {
     pairs: [[2, 3], [3, 3]],
     events: [3],
     last: 3,
   });
-  deepEqual(pairs([head(3), head(4)], 4, { event: 2, subscription: 2 }), {
+  deepEqual(pairs([head(3), head(4)], 4, { event: 2, splitEvent: 3, subscription: 2 }), {
     pairs: [[3, 3], [1, 4], [2, 4], [3, 4]],
     events: [3, 4],
+    last: 4,
+  });
+  // A split an older instance moved past (it moves last_event_id alone) applies to no other event.
+  deepEqual(pairs([head(4)], 4, { event: 3, splitEvent: 3, subscription: 2 }), {
+    pairs: [[1, 4], [2, 4], [3, 4]],
+    events: [4],
     last: 4,
   });
   // The event after a first one that fits is not split: it waits for the next batch, first there.

@@ -374,3 +374,24 @@ Deno.test("frequency: what was held is sent when end_time passes, nothing after 
     await rx.close();
   }
 });
+
+Deno.test("frequency: a batched notify ends before the record that would pass DCI_NOTIFY_BATCH_BYTES", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1", notifyBatchBytes: "1024" }, { now: T0 });
+  const rx = startReceiver({ registry: "social" });
+  try {
+    await setUp(deps, rx);
+    for (const marker of ["first", "second", "third"]) await change(deps, marker);
+    // Each change's record is stored in 342 to 512 bytes: two fit in 1,024, three do not.
+    const sizes = await deps.sql(
+      `SELECT octet_length(snapshot) AS n FROM registry_events ORDER BY id DESC LIMIT 3`,
+    );
+    assert.ok(sizes.every((r) => Number(r.n) > 1024 / 3 && Number(r.n) <= 512), JSON.stringify(sizes));
+    deps.clock.advance(Date.parse("2026-03-02T11:00:00Z") - deps.clock.now());
+    await runNotifierOnce(deps, FIXED);
+    // With the default bound (256 KiB), one notify: ["first", "second", "third"].
+    assert.deepEqual(batches(rx), [["first", "second"], ["third"]]);
+  } finally {
+    deps.close();
+    await rx.close();
+  }
+});

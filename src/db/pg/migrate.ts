@@ -26,7 +26,7 @@ import p0039 from "./migrations/0039_registry_events_registrant.sql" with { type
 import p0040 from "./migrations/0040_drop_registry_events_lazy.sql" with { type: "text" };
 import p0041 from "./migrations/0041_registrants_registry.sql" with { type: "text" };
 import p0042 from "./migrations/0042_registrants_registry_deleted.sql" with { type: "text" };
-import p0043 from "./migrations/0043_notifier_cursor_subscription.sql" with { type: "text" };
+import p0043 from "./migrations/0043_notifier_cursor_split.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL, and a step in code. */
 export interface PgMigration {
@@ -93,7 +93,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     sql: p0042,
     concurrentIndex: "registrants_registry_deleted",
   },
-  { version: 43, name: "0043_notifier_cursor_subscription", sql: p0043 },
+  { version: 43, name: "0043_notifier_cursor_split", sql: p0043 },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */
