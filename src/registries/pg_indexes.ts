@@ -4,7 +4,7 @@
  * create them one at a time (a transaction-level advisory lock), so two first writes never race on one name.
  */
 import type { PgClient } from "../db/pg/pool.ts";
-import { pgAll, pgOne, pgText } from "../db/pg/query.ts";
+import { pgAll, pgOne, type PgQueryable, pgText } from "../db/pg/query.ts";
 import { profileOf } from "./index.ts";
 import { DEFERRED_PREFIX, indexPrefix, recordTypeIndexList, registriesToCheck } from "./indexes.ts";
 
@@ -23,13 +23,31 @@ const ensured = new WeakMap<PgClient, Set<string>>();
  */
 export async function pgEnsureRegistryIndexes(client: PgClient, registry: string): Promise<void> {
   const done = registriesToCheck(ensured, client, registry);
+  if (!done) return;
+  const { missing, deferred } = await pgMissingIndexes(client, registry);
+  if (missing.length === 0) {
+    if (!deferred) done.add(registry);
+    return;
+  }
+  await client.query("SELECT pg_advisory_xact_lock($1)", [INDEX_LOCK_KEY]);
+  for (const i of missing) await client.query(i.sql);
+}
+
+/**
+ * The indexes `registry` lacks now (a bulk load's deferred ones not counted: its end rebuilds them), and whether
+ * some are deferred.
+ */
+export async function pgMissingIndexes(
+  db: PgQueryable,
+  registry: string,
+): Promise<{ missing: Array<{ name: string; sql: string }>; deferred: boolean }> {
   const profile = profileOf(registry);
-  if (!done || !profile) return;
+  if (registry === "social" || !profile) return { missing: [], deferred: false };
   const wanted: Array<{ name: string; sql: string }> = [];
   let deferred = false;
   for (const rt of profile.recordTypes) {
     const prefix = indexPrefix(rt.storage);
-    if (await pgOne(client, pgText(DEFERRED_PREFIX), [prefix.length, prefix]) !== undefined) {
+    if (await pgOne(db, pgText(DEFERRED_PREFIX), [prefix.length, prefix]) !== undefined) {
       deferred = true;
       continue;
     }
@@ -37,16 +55,10 @@ export async function pgEnsureRegistryIndexes(client: PgClient, registry: string
   }
   const present = new Set(
     (await pgAll<{ name: string }>(
-      client,
+      db,
       "SELECT relname AS name FROM pg_class WHERE relkind = 'i' AND relname = ANY($1::text[])",
       [wanted.map((i) => i.name.slice(0, MAX_NAME))],
     )).map((r) => r.name),
   );
-  const missing = wanted.filter((i) => !present.has(i.name.slice(0, MAX_NAME)));
-  if (missing.length === 0) {
-    if (!deferred) done.add(registry);
-    return;
-  }
-  await client.query("SELECT pg_advisory_xact_lock($1)", [INDEX_LOCK_KEY]);
-  for (const i of missing) await client.query(i.sql);
+  return { missing: wanted.filter((i) => !present.has(i.name.slice(0, MAX_NAME))), deferred };
 }

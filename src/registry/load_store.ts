@@ -6,7 +6,8 @@
  * path, so rejections and report counts are the same on both backends. The SQLite implementation is the existing
  * synchronous code (batch.ts, bulk.ts), its statements and transactions unchanged; PostgreSQL's is pg_load_store.ts.
  */
-import type { Db } from "../db/sqlite.ts";
+import { type Db, transaction } from "../db/sqlite.ts";
+import { ensureRegistryIndexes, missingRegistryIndexes } from "../registries/indexes.ts";
 import { registryEmpty } from "./registry_store.ts";
 import { stmt } from "../db/statements.ts";
 import { type ImportReport, prepareBatches, type SourceRecord, writePrepared } from "./batch.ts";
@@ -82,6 +83,13 @@ export interface RegistryLoadStore {
   ): Promise<ImportReport>;
   /** Recreates the indexes an interrupted bulk load left deferred; how many. */
   restoreIndexes(): Promise<number>;
+  /** How many of `registry`'s search indexes are missing (deferred ones not counted). */
+  missingIndexes(registry: string): Promise<number>;
+  /**
+   * Creates `registry`'s missing search indexes (each a read of every registrant), as its first write would:
+   * the start-up does it before serving (registry/startup.ts), so that no request waits for them.
+   */
+  buildIndexes(registry: string): Promise<void>;
   /**
    * Whether a `bulkLoad` into `registry` begun now would stage its keyed rows, written in any order and sorted
    * when merged (SQLite, into an empty registry: bulk.ts): its reader then need not sort them (`chunkOf`).
@@ -153,6 +161,8 @@ export function sqliteLoadStore(db: Db): RegistryLoadStore {
       }
     },
     restoreIndexes: () => Promise.try(() => restoreIndexes(db)),
+    missingIndexes: (registry) => Promise.try(() => missingRegistryIndexes(db, registry).length),
+    buildIndexes: (registry) => Promise.try(() => transaction(db, () => ensureRegistryIndexes(db, registry))),
     stagesKeyedRows: (registry) => Promise.try(() => registryEmpty(db, registry)),
   };
 }

@@ -22,6 +22,7 @@ export async function registryStartup(deps: Deps): Promise<void> {
   const load = deps.storage.registryLoad;
   const restored = await load.restoreIndexes();
   if (restored > 0) deps.log.warn("registry indexes rebuilt after an interrupted bulk load", { restored });
+  await buildMissingIndexes(deps);
   if (!deps.config.seedDemo || deps.config.demoSize === 0 || !await deps.storage.registry.isEmpty()) return;
   for (const profile of servedProfiles(deps)) {
     const report = await load.writeAll(demoSource(profile, deps.config.demoSize, 1), {
@@ -40,4 +41,25 @@ export async function registryStartup(deps: Deps): Promise<void> {
       records: report.registered,
     });
   }
+}
+
+/**
+ * Builds the search indexes served registries lack (one served for the first time on this database, where it was
+ * never written), before the server listens: each reads every registrant (seconds a million), which a registry's
+ * first write would otherwise do while holding the write lock (on SQLite, its isolate too).
+ */
+async function buildMissingIndexes(deps: Deps): Promise<void> {
+  const load = deps.storage.registryLoad;
+  const missing: Record<string, number> = {};
+  for (const profile of servedProfiles(deps)) {
+    const n = await load.missingIndexes(profile.name);
+    if (n > 0) missing[profile.name] = n;
+  }
+  if (Object.keys(missing).length === 0) return;
+  deps.log.info("building the search indexes of registries served for the first time on this database", {
+    indexes: missing,
+  });
+  const started = performance.now();
+  for (const registry of Object.keys(missing)) await load.buildIndexes(registry);
+  deps.log.info("registry search indexes built", { ms: Math.round(performance.now() - started) });
 }
