@@ -10,7 +10,7 @@ import type { Deps } from "../deps.ts";
 import type { ProcessResult } from "../dci/processor.ts";
 import type { ActionResult } from "../registries/profile.ts";
 import type { ActionSpec } from "../dci/actions.ts";
-import { optionalSecurity } from "../system/openapi_security.ts";
+import { optionalSecurity, RETRY_AFTER } from "../system/openapi_security.ts";
 import { Ack, CallbackHeader } from "../dci/schemas.ts";
 import { type OutgoingHeader, signedEnvelope } from "../dci/envelope.ts";
 import { isHeaderCode } from "../dci/rejection.ts";
@@ -28,7 +28,7 @@ export const ERROR_RESPONSES = {
   413: { description: "ERR ACK: the body is larger than DCI_BODY_LIMIT", content: json(Ack) },
   415: { description: "ERR ACK: the body must be sent as application/json", content: json(Ack) },
   408: { description: "ERR ACK: the body stalled (DCI_BODY_IDLE_TIMEOUT_MS)", content: json(Ack) },
-  429: { description: "ERR ACK: rate limit (Retry-After)", content: json(Ack) },
+  429: { description: "ERR ACK: rate limit (Retry-After)", content: json(Ack), headers: RETRY_AFTER },
   500: {
     description: "ERR ACK: an internal error (its correlation_id is the X-Request-ID)",
     content: json(Ack),
@@ -37,6 +37,7 @@ export const ERROR_RESPONSES = {
     description:
       "ERR ACK err.service.unavailable with Retry-After: storage busy, full or unreachable, or the server draining",
     content: json(Ack),
+    headers: RETRY_AFTER,
   },
 } as const;
 
@@ -73,13 +74,35 @@ export function pascal(name: string): string {
 export function asyncCallbacks(spec: ActionSpec): Record<string, unknown> {
   const answerName = `${pascal(`${spec.family}-response`)}Envelope`;
   const out: Record<string, unknown> = {
-    [spec.callbackAction]: callback(spec.callbackPath, answerName, `The ${spec.callbackAction} answer`),
+    [spec.callbackAction]: callback(
+      spec.callbackPath,
+      answerName,
+      `The ${spec.callbackAction} answer`,
+      CALLBACK_ID_HEADERS.answer,
+    ),
   };
   if (spec.family === "subscribe") {
-    out.notify = callback("/registry/notify", "NotifyEnvelope", "Each change event of the subscription");
+    out.notify = callback(
+      "/registry/notify",
+      "NotifyEnvelope",
+      "Each change event of the subscription",
+      CALLBACK_ID_HEADERS.notify,
+    );
   }
   return out;
 }
+
+/** The header naming what a callback carries: an answer's transaction, a notify's (first) notification. */
+export const CALLBACK_ID_HEADERS = {
+  answer: {
+    name: "X-DCI-Transaction-ID",
+    description: "The answered request's message.transaction_id (left out when it cannot travel in a header)",
+  },
+  notify: {
+    name: "X-DCI-Notification-ID",
+    description: "The notification id of the notify's first event (its reference_id; what a receipt names)",
+  },
+} as const;
 
 /** How a sender's receiver answers a callback or notification, and what the server does with the answer. */
 export const DELIVERY_RESPONSES = {
@@ -98,12 +121,24 @@ export const DELIVERY_RESPONSES = {
 /** Who a callback comes from: the sender's outbound authentication, if any. */
 export const DELIVERY_SECURITY = optionalSecurity("senderOutbound");
 
-function callback(path: string, schema: string, summary: string) {
+function callback(
+  path: string,
+  schema: string,
+  summary: string,
+  id: { name: string; description: string },
+) {
   return {
     [`{$request.body#/header/sender_uri}${path}`]: {
       post: {
         summary,
         tags: ["Callbacks"],
+        parameters: [{
+          in: "header",
+          name: id.name,
+          required: false,
+          description: id.description,
+          schema: { type: "string" },
+        }],
         requestBody: {
           required: true,
           content: { "application/json": { schema: { $ref: `#/components/schemas/${schema}` } } },

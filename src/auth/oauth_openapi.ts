@@ -4,7 +4,7 @@
  * check its real answers against them.
  */
 import { z } from "@hono/zod-openapi";
-import { optionalSecurity, SCOPES } from "../system/openapi_security.ts";
+import { optionalSecurity, RETRY_AFTER, SCOPES } from "../system/openapi_security.ts";
 
 const MAX_PARAM = 1024;
 
@@ -78,11 +78,17 @@ export function tokenRoute(path: string) {
       401: error("invalid_client: unknown, revoked or wrong credentials (WWW-Authenticate)"),
       408: error("invalid_request: the body stalled (DCI_BODY_IDLE_TIMEOUT_MS)"),
       413: error("invalid_request: the body is larger than 8 KiB (or DCI_BODY_LIMIT)"),
-      429: error("Too many requests from this address or failures for this client id (Retry-After)"),
+      429: {
+        ...error("Too many requests from this address or failures for this client id (Retry-After)"),
+        headers: RETRY_AFTER,
+      },
       500: error("server_error: an internal error"),
-      503: error(
-        "temporarily_unavailable: too many secrets being checked now, or storage busy or out of reach (Retry-After)",
-      ),
+      503: {
+        ...error(
+          "temporarily_unavailable: too many secrets being checked now, or storage busy or out of reach (Retry-After)",
+        ),
+        headers: RETRY_AFTER,
+      },
     },
   };
 }

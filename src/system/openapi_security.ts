@@ -87,6 +87,14 @@ export function optionalSecurity(scheme: string): Record<string, string[]>[] {
 /** An admin route's requirement. */
 export const ADMIN_SECURITY: Record<string, string[]>[] = [{ adminToken: [] }];
 
+/** The `Retry-After` a refusal to come back later carries (a 429 or a 503), as a response's `headers`. */
+export const RETRY_AFTER = {
+  "Retry-After": {
+    description: "Seconds to wait before trying again",
+    schema: { type: "integer" as const, minimum: 1 },
+  },
+};
+
 /** A public route's requirement: none. */
 export const PUBLIC_SECURITY: Record<string, string[]>[] = [];
 
@@ -102,11 +110,13 @@ export const ADMIN_ERRORS = {
   429: {
     description: "ERR ACK: too many failed admin-token checks from this address or in all (Retry-After)",
     content: ackJson(),
+    headers: RETRY_AFTER,
   },
   503: {
     description:
       "ERR ACK with Retry-After: storage busy, full or unreachable, a registrant write during a bulk load, or the server draining",
     content: ackJson(),
+    headers: RETRY_AFTER,
   },
 } as const;
 

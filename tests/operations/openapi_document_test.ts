@@ -162,6 +162,44 @@ Deno.test("OpenAPI document: each async action has its answer callback (subscrib
   });
 });
 
+Deno.test("OpenAPI document: every answer declares X-Request-ID, every 429 and 503 Retry-After (not /readyz's), callbacks their id header", async () => {
+  await withApp({}, async (app, doc) => {
+    assert.equal(doc.components.headers["X-Request-ID"].schema.type, "string");
+    let answers = 0, retries = 0;
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
+      for (const [method, op] of Object.entries(item)) {
+        for (const [status, response] of Object.entries(op.responses as Record<string, Json>)) {
+          const at = `${method} ${path} ${status}`;
+          assert.equal(response.headers?.["X-Request-ID"]?.$ref, "#/components/headers/X-Request-ID", at);
+          answers++;
+          if ((status === "429" || status === "503") && path !== "/readyz") {
+            assert.equal(response.headers["Retry-After"]?.schema?.type, "integer", at);
+            retries++;
+          }
+        }
+        for (const [name, callback] of Object.entries((op.callbacks ?? {}) as Record<string, Json>)) {
+          const [cb] = Object.values(callback) as Json[];
+          const id = name === "notify" ? "X-DCI-Notification-ID" : "X-DCI-Transaction-ID";
+          assert.deepEqual(
+            cb.post.parameters.map((p: Json) => [p.in, p.name]),
+            [["header", id]],
+            `${path} ${name}`,
+          );
+        }
+      }
+    }
+    assert.ok(answers > 500 && retries > 100, `${answers} answers, ${retries} with Retry-After`);
+    for (const [name, item] of Object.entries(doc.webhooks as Record<string, Json>)) {
+      const id = name === "notify" ? "X-DCI-Notification-ID" : "X-DCI-Transaction-ID";
+      assert.deepEqual(item.post.parameters.map((p: Json) => [p.in, p.name]), [["header", id]], name);
+    }
+    // What the document says is what an answer carries.
+    const res = await app.request("/healthz");
+    assert.match(res.headers.get("X-Request-ID") ?? "", /^[0-9a-f-]{36}$/);
+    await res.body?.cancel();
+  });
+});
+
 /** Places where an open schema is right: the spec leaves them open, or the server accepts and ignores them. */
 const OPEN_SCHEMAS: RegExp[] = [
   /\/additionalProperties$/, // open objects: the spec's messages allow more fields
