@@ -113,21 +113,18 @@ export function ensureRegistryIndexes(db: Db, registry: string): void {
  * The indexes `registry` lacks now (a bulk load's deferred ones not counted: its end rebuilds them): what its first
  * write would create, the start-up's to build instead (registry/startup.ts).
  */
-export function missingRegistryIndexes(db: Db, registry: string): string[] {
+export function missingRegistryIndexes(db: Db, registry: string): Array<{ name: string; sql: string }> {
   const profile = profileOf(registry);
   if (registry === "social" || !profile) return [];
   const deferred = stmt(db, DEFERRED_PREFIX);
   const wanted = profile.recordTypes.filter((rt) => {
     const prefix = indexPrefix(rt.storage);
     return deferred.get(prefix.length, prefix) === undefined;
-  }).flatMap((rt) => recordTypeIndexList(rt, "sqlite").map((i) => i.name));
-  const present = new Set(
-    (stmt(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'registrants'")
-      .all() as Array<
-        { name: string }
-      >).map((r) => r.name),
-  );
-  return wanted.filter((name) => !present.has(name));
+  }).flatMap((rt) => recordTypeIndexList(rt, "sqlite"));
+  const rows = stmt(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'registrants'")
+    .all();
+  const present = new Set((rows as Array<{ name: string }>).map((r) => r.name));
+  return wanted.filter((i) => !present.has(i.name));
 }
 
 /** Forgets which registries this connection has checked (after a bulk load deferred and rebuilt indexes). */

@@ -60,5 +60,7 @@ export async function pgMissingIndexes(
       [wanted.map((i) => i.name.slice(0, MAX_NAME))],
     )).map((r) => r.name),
   );
-  return { missing: wanted.filter((i) => !present.has(i.name.slice(0, MAX_NAME))), deferred };
+  const missing = wanted.filter((i) => !present.has(i.name.slice(0, MAX_NAME)));
+  // Named as PostgreSQL stores them (cut at its longest identifier), as pg_indexes lists them once built.
+  return { missing: missing.map((i) => ({ name: i.name.slice(0, MAX_NAME), sql: i.sql })), deferred };
 }

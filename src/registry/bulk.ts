@@ -9,7 +9,7 @@
 import type { Db } from "../db/sqlite.ts";
 import { transaction } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
-import { ensureRegistryIndexes, indexPrefix } from "../registries/indexes.ts";
+import { indexPrefix, missingRegistryIndexes } from "../registries/indexes.ts";
 import { requireProfile } from "../registries/index.ts";
 
 /** The name prefixes of a registry's search indexes (social: migrations 0003/0014; others: indexes.ts). */
@@ -28,12 +28,17 @@ const APPENDED_SUFFIX = "_updated";
 /**
  * Drops the search indexes of `registry`'s records (social when not given: the load is into that registry) but
  * those of `last_updated` (APPENDED_SUFFIX), remembering their DDL; returns how many. The other registries'
- * indexes stay.
+ * indexes stay. A registry never written has none yet: their DDL is recorded from its profile without building
+ * them first (each build reads every registrant, to be dropped at once), but last_updated's, which the load keeps.
  */
 export function deferIndexes(db: Db, registry = "social"): number {
-  ensureRegistryIndexes(db, registry);
   const prefixes = prefixesOf(registry);
   return transaction(db, () => {
+    let deferred = 0;
+    for (const i of missingRegistryIndexes(db, registry)) {
+      if (i.name.endsWith(APPENDED_SUFFIX)) db.exec(i.sql);
+      else deferred += Number(stmt(db, DEFER).run(i.name, i.sql).changes);
+    }
     const rows = (stmt(
       db,
       `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'registrants' AND sql IS NOT NULL`,
@@ -41,16 +46,15 @@ export function deferIndexes(db: Db, registry = "social"): number {
       prefixes.some((p) => r.name.startsWith(p)) && !r.name.endsWith(APPENDED_SUFFIX)
     );
     for (const r of rows) {
-      stmt(db, "INSERT OR REPLACE INTO registry_deferred_indexes (name, sql) VALUES (?, ?)").run(
-        r.name,
-        r.sql,
-      );
+      stmt(db, DEFER).run(r.name, r.sql);
       // The name comes from sqlite_master (our own schema), never from input.
       db.exec(`DROP INDEX "${r.name.replaceAll('"', "")}"`);
     }
-    return rows.length;
+    return deferred + rows.length;
   });
 }
+
+const DEFER = "INSERT OR REPLACE INTO registry_deferred_indexes (name, sql) VALUES (?, ?)";
 
 /**
  * Each stage table of a bulk load (migration 0033) and the statement that merges its rows into their table in key

@@ -10,7 +10,7 @@
 import type { PgPool } from "../db/pg/pool.ts";
 import { pgAll, pgOne, type PgQueryable, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
 import { prefixesOf } from "./bulk.ts";
-import { INDEX_LOCK_KEY, pgEnsureRegistryIndexes } from "../registries/pg_indexes.ts";
+import { INDEX_LOCK_KEY, pgMissingIndexes } from "../registries/pg_indexes.ts";
 import { pgRegistryStore } from "./pg_registry_store.ts";
 import type { ImportReport } from "./batch.ts";
 import { PROGRESS_SQL, rejectsToKeep } from "./imports/store.ts";
@@ -24,10 +24,14 @@ export function pgDeferIndexes(pool: PgPool, registry = "social"): Promise<numbe
   const prefixes = prefixesOf(registry);
   return pgTransaction(pool, async (client) => {
     await client.query(LOCK, [INDEX_LOCK_KEY]);
-    // As on SQLite: a registry never written has its indexes created first, so that the end of the load builds them.
-    await pgEnsureRegistryIndexes(client, registry);
-    const rows = (await pgAll<{ name: string; sql: string }>(client, INDEXES, ["registrants"]))
-      .filter((r) => prefixes.some((p) => r.name.startsWith(p)));
+    // As on SQLite: a registry never written has no index yet; their DDL is recorded from its profile, for the end
+    // of the load to build them, without building them first (each build reads every registrant).
+    const { missing } = await pgMissingIndexes(client, registry);
+    const rows = [
+      ...missing,
+      ...(await pgAll<{ name: string; sql: string }>(client, INDEXES, ["registrants"]))
+        .filter((r) => prefixes.some((p) => r.name.startsWith(p))),
+    ];
     for (const r of rows) {
       await pgRun(
         client,
@@ -35,8 +39,8 @@ export function pgDeferIndexes(pool: PgPool, registry = "social"): Promise<numbe
           ON CONFLICT (name) DO UPDATE SET sql = excluded.sql`,
         [r.name, r.sql],
       );
-      // The name comes from pg_indexes (our own schema), never from input.
-      await client.query(`DROP INDEX "${r.name.replaceAll('"', "")}"`);
+      // The name comes from pg_indexes (our own schema), never from input; a missing one has none to drop.
+      if (!missing.includes(r)) await client.query(`DROP INDEX "${r.name.replaceAll('"', "")}"`);
     }
     return rows.length;
   });
