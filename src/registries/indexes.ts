@@ -1,9 +1,11 @@
 /**
  * The search indexes of the registries other than social: the same core columns social's migrations index,
  * each index partial on one storage record type (`WHERE record_type = 'crvs_person' AND deleted_at IS NULL`),
- * so a registry's searches never read another's rows and its writes touch only its own entries. Created the
- * first time a registry is written (not in the migration): a server holding only social pays nothing for the
- * others, whose indexes would otherwise each be evaluated (their WHERE) on every social write.
+ * so a registry's searches never read another's rows and its writes touch only its own entries. Created by the
+ * start of a server whose DCI_REGISTRIES names the registry (registry/startup.ts: each build reads every
+ * registrant, which a first write would do holding the write lock), else the first time it is written; never in
+ * the migration: a server holding only social pays nothing for the others, whose indexes would otherwise each be
+ * evaluated (their WHERE) on every social write.
  */
 import type { Db } from "../db/sqlite.ts";
 import { profileOf } from "./index.ts";

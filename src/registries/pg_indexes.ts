@@ -1,7 +1,8 @@
 /**
- * The search indexes of the registries other than social on PostgreSQL (see indexes.ts): created the first time
- * a registry is written, in the writer's transaction, skipped while a bulk load has them deferred. Instances
- * create them one at a time (a transaction-level advisory lock), so two first writes never race on one name.
+ * The search indexes of the registries other than social on PostgreSQL (see indexes.ts): created by the start of a
+ * server that names the registry (registry/startup.ts) or the first time the registry is written, in a transaction
+ * (the writer's), skipped while a bulk load has them deferred. Instances create them one at a time (a
+ * transaction-level advisory lock), so two never race on one name.
  */
 import type { PgClient } from "../db/pg/pool.ts";
 import { pgAll, pgOne, type PgQueryable, pgText } from "../db/pg/query.ts";
@@ -24,13 +25,19 @@ const ensured = new WeakMap<PgClient, Set<string>>();
 export async function pgEnsureRegistryIndexes(client: PgClient, registry: string): Promise<void> {
   const done = registriesToCheck(ensured, client, registry);
   if (!done) return;
+  if (await pgBuildMissingIndexes(client, registry)) done.add(registry);
+}
+
+/**
+ * Creates the missing indexes of `registry` inside `client`'s transaction, whatever the connection has seen; true
+ * when none of them is deferred (all are then present once the transaction commits).
+ */
+export async function pgBuildMissingIndexes(client: PgClient, registry: string): Promise<boolean> {
   const { missing, deferred } = await pgMissingIndexes(client, registry);
-  if (missing.length === 0) {
-    if (!deferred) done.add(registry);
-    return;
-  }
+  if (missing.length === 0) return !deferred;
   await client.query("SELECT pg_advisory_xact_lock($1)", [INDEX_LOCK_KEY]);
   for (const i of missing) await client.query(i.sql);
+  return false;
 }
 
 /**
@@ -56,7 +63,8 @@ export async function pgMissingIndexes(
   const present = new Set(
     (await pgAll<{ name: string }>(
       db,
-      "SELECT relname AS name FROM pg_class WHERE relkind = 'i' AND relname = ANY($1::text[])",
+      `SELECT relname AS name FROM pg_class
+        WHERE relkind = 'i' AND relname = ANY($1::text[]) AND relnamespace = current_schema()::regnamespace`,
       [wanted.map((i) => i.name.slice(0, MAX_NAME))],
     )).map((r) => r.name),
   );

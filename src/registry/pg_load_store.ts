@@ -18,7 +18,11 @@ import { lockEvents } from "./pg_event_lock.ts";
 import { pgSaveRegistrant } from "./pg_registry_write.ts";
 import { allBatches, type LoadOptions, type RegistryLoadStore } from "./load_store.ts";
 import { pgBulkLoad, pgRecordProgress, pgRestoreIndexes } from "./pg_bulk.ts";
-import { pgEnsureRegistryIndexes, pgMissingIndexes } from "../registries/pg_indexes.ts";
+import {
+  pgBuildMissingIndexes,
+  pgEnsureRegistryIndexes,
+  pgMissingIndexes,
+} from "../registries/pg_indexes.ts";
 
 type WriteOptions = { registry: string; groupIds: Map<string, number> };
 
@@ -247,7 +251,8 @@ export function pgLoadStore(pool: PgPool): RegistryLoadStore {
     bulkLoad: (batches, options) => pgBulkLoad(pool, () => write(batches, options), options),
     restoreIndexes: () => pgRestoreIndexes(pool),
     missingIndexes: async (registry) => (await pgMissingIndexes(pool, registry)).missing.length,
-    buildIndexes: (registry) => pgTransaction(pool, (client) => pgEnsureRegistryIndexes(client, registry)),
+    buildIndexes: (registry) =>
+      pgTransaction(pool, (client) => pgBuildMissingIndexes(client, registry)).then(() => {}),
     // PostgreSQL writes a load's keyed rows as they come, in the reader's key order.
     stagesKeyedRows: () => Promise.resolve(false),
   };

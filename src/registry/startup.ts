@@ -44,16 +44,21 @@ export async function registryStartup(deps: Deps): Promise<void> {
 }
 
 /**
- * Builds the search indexes served registries lack (one served for the first time on this database, where it was
- * never written), before the server listens: each reads every registrant (seconds a million), which a registry's
- * first write would otherwise do while holding the write lock (on SQLite, its isolate too).
+ * Builds the search indexes the registries named to be served lack (one served for the first time on this
+ * database, where it was never written), before the server listens: each reads every registrant (seconds a
+ * million), which a registry's first write would otherwise do while holding the write lock (on SQLite, its isolate
+ * too). Named: listed in DCI_REGISTRIES, or a deployment's own. With `all` (the default) a registry's indexes wait
+ * for its first write as before: built for every registry, they would cost every social write their partial
+ * indexes' checks (68 of them) on a server that holds social alone.
  */
 async function buildMissingIndexes(deps: Deps): Promise<void> {
   const load = deps.storage.registryLoad;
+  const listed = deps.config.registries.includes("all") ? [] : deps.config.registries;
+  const named = new Set([...listed, ...(deps.extensions?.registries ?? []).map((p) => p.name)]);
   const missing: Record<string, number> = {};
-  for (const profile of servedProfiles(deps)) {
-    const n = await load.missingIndexes(profile.name);
-    if (n > 0) missing[profile.name] = n;
+  for (const registry of named) {
+    const n = await load.missingIndexes(registry);
+    if (n > 0) missing[registry] = n;
   }
   if (Object.keys(missing).length === 0) return;
   deps.log.info("building the search indexes of registries served for the first time on this database", {
