@@ -35,7 +35,8 @@ export const ERROR_RESPONSES = {
   },
   503: {
     description:
-      "ERR ACK err.service.unavailable with Retry-After: storage busy, full or unreachable, or the server draining",
+      "ERR ACK err.service.unavailable with Retry-After: storage busy, full or unreachable, a registrant write " +
+      "during a bulk load, or the server draining",
     content: json(Ack),
     headers: RETRY_AFTER,
   },
