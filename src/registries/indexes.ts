@@ -46,14 +46,9 @@ export function indexPrefix(storage: string): string {
 }
 
 /**
- * The CREATE INDEX statements of one non-social record type (names and types are checked plain constants), in
- * SQLite's dialect or PostgreSQL's.
+ * The CREATE INDEX statements of one non-social record type, each with its name (names and types are checked plain
+ * constants), in SQLite's dialect or PostgreSQL's.
  */
-export function recordTypeIndexes(rt: RecordTypeDef, dialect: "sqlite" | "postgres" = "sqlite"): string[] {
-  return recordTypeIndexList(rt, dialect).map((i) => i.sql);
-}
-
-/** `recordTypeIndexes` with each index's name. */
 export function recordTypeIndexList(
   rt: RecordTypeDef,
   dialect: "sqlite" | "postgres",
@@ -100,14 +95,8 @@ export function registriesToCheck<K extends object>(
  */
 export function ensureRegistryIndexes(db: Db, registry: string): void {
   const done = registriesToCheck(ensured, db, registry);
-  const profile = profileOf(registry);
-  if (!done || !profile) return;
-  const deferred = stmt(db, DEFERRED_PREFIX);
-  for (const rt of profile.recordTypes) {
-    const prefix = indexPrefix(rt.storage);
-    if (deferred.get(prefix.length, prefix) !== undefined) continue;
-    for (const sql of recordTypeIndexes(rt)) db.exec(sql);
-  }
+  if (!done) return;
+  for (const i of missingRegistryIndexes(db, registry)) db.exec(i.sql);
   done.add(registry);
 }
 

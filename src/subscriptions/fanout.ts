@@ -45,16 +45,17 @@ export const FANOUT_ROWS = 1000;
  */
 export const PG_FANOUT_ROWS = 10_000;
 
+/** The last event whose notifications are all logged (a scalar, for other statements to compare with). */
+const LAST_EVENT = "SELECT last_event_id FROM notifier_cursor WHERE id = 1";
+
 /** The statements both backends share word for word. */
 export const FANOUT_SQL = {
   cursor: `SELECT last_event_id AS id, split_event_id AS split, split_subscription_id AS sub
        FROM notifier_cursor WHERE id = 1`,
-  // The last event whose notifications are all logged (a scalar, for other statements to compare with).
-  lastEvent: "SELECT last_event_id FROM notifier_cursor WHERE id = 1",
+  lastEvent: LAST_EVENT,
   newest: "SELECT COALESCE(MAX(id), 0) AS id FROM registry_events",
   // The oldest event whose notifications are not logged yet (the first after the cursor).
-  pendingSince: `SELECT created_at FROM registry_events
-       WHERE id > (SELECT last_event_id FROM notifier_cursor WHERE id = 1) ORDER BY id LIMIT 1`,
+  pendingSince: `SELECT created_at FROM registry_events WHERE id > (${LAST_EVENT}) ORDER BY id LIMIT 1`,
   // Without their snapshots: those are read for the events a batch takes that some subscription's scope covers.
   heads: `SELECT e.id, e.registry, e.event_type, e.record_type, e.registrant_id, e.created_at
        FROM registry_events e WHERE e.id > ? AND e.id <= ? ORDER BY e.id LIMIT ?+0`,
@@ -165,8 +166,8 @@ export interface BatchPlan {
  * their pairs in scope (event by event, subscriptions by id within one) stay within `maxPairs`. A split event's
  * subscriptions (`cursor.splitEvent`) start after `cursor.subscription`, and when the first event has more than
  * `maxPairs` left, the batch takes the first `maxPairs` of them and the cursor stays before the event, naming it and
- * the last subscription taken: one event matching very many subscriptions is spread over batches like many events. Without any event to read (no subscription at all), the
- * cursor goes to the horizon.
+ * the last subscription taken: one event matching very many subscriptions is spread over batches like many events.
+ * Without any event to read (no subscription at all), the cursor goes to the horizon.
  */
 export function planBatch(
   list: FanOutList,

@@ -14,7 +14,7 @@ import { openPgPool } from "../../src/db/pg/pool.ts";
 import { migratePg } from "../../src/db/pg/migrate.ts";
 import { pgAll, pgTransaction } from "../../src/db/pg/query.ts";
 import { pgEnsureRegistryIndexes } from "../../src/registries/pg_indexes.ts";
-import { recordTypeIndexes } from "../../src/registries/indexes.ts";
+import { recordTypeIndexList } from "../../src/registries/indexes.ts";
 import { profileOf } from "../../src/registries/index.ts";
 
 const NOW = "2026-01-01T00:00:00.000Z";
@@ -92,7 +92,7 @@ Deno.test("registry indexes [postgres]: two instances writing a registry first a
       "SELECT COUNT(*)::int AS n FROM pg_indexes WHERE indexname LIKE 'reg\\_r\\_%'",
     );
     const wanted = registries.flatMap((r) => profileOf(r)!.recordTypes).flatMap((rt) =>
-      recordTypeIndexes(rt)
+      recordTypeIndexList(rt, "postgres")
     );
     equal(made[0].n, wanted.length);
   } finally {
