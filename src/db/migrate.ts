@@ -43,6 +43,7 @@ import m0040 from "../../migrations/0040_drop_registry_events_lazy.sql" with { t
 import m0041 from "../../migrations/0041_registrants_registry.sql" with { type: "text" };
 import m0042 from "../../migrations/0042_registrants_registry_deleted.sql" with { type: "text" };
 import m0043 from "../../migrations/0043_notifier_cursor_split.sql" with { type: "text" };
+import m0044 from "../../migrations/0044_phone_contacts_lower.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL, and a step in code run after the SQL. */
 export interface Migration {
@@ -101,6 +102,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 41, name: "0041_registrants_registry", sql: m0041 },
   { version: 42, name: "0042_registrants_registry_deleted", sql: m0042 },
   { version: 43, name: "0043_notifier_cursor_split", sql: m0043 },
+  { version: 44, name: "0044_phone_contacts_lower", sql: m0044 },
 ];
 
 /**

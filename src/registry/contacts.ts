@@ -2,8 +2,10 @@
  * Phone numbers and e-mail addresses as search keys: the `registrant_contacts` table (migration 0014) holds
  * each registrant's contacts normalised, so `phone` and `email` are index lookups. Normalisation is the same
  * for stored values, query values and LIKE patterns (and the migration's backfill does the same in SQL):
- * a phone number loses spaces and `-().\/`; an e-mail address loses leading and trailing spaces and is
- * lower-cased (ASCII letters only, as SQLite's lower() and NOCASE).
+ * a phone number loses spaces and `-().\/`; an e-mail address loses leading and trailing spaces; both are
+ * lower-cased (ASCII letters only, as SQLite's lower() and NOCASE), so a phone number with letters (an extension,
+ * a vanity number) matches whatever their case on both backends, in searches and subscription filters alike
+ * (migration 0044 lower-cased the phone numbers stored before).
  */
 import type { Db } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
@@ -14,8 +16,8 @@ export type ContactKind = "phone" | "email";
 
 /** The search key of a contact value. */
 export function normaliseContact(kind: ContactKind, value: string): string {
-  if (kind === "phone") return value.replace(/[ \-().\/]/g, "");
-  return value.replace(/^ +| +$/g, "").replace(/[A-Z]/g, (c) => c.toLowerCase());
+  const kept = kind === "phone" ? value.replace(/[ \-().\/]/g, "") : value.replace(/^ +| +$/g, "");
+  return kept.replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
 /** A registrant's contacts as flattened `[kind, value, kind, value, …]`, normalised and without repeats. */

@@ -39,6 +39,7 @@ const RECORDS = [
     birth_date: "1950-01-01",
     death_date: "2024-01-01",
     email: ["Ten@Example.org"],
+    phone_number: ["+99 800 FLOWERS"],
     address: { locality: "Eastham", region_code: "eastern_region", country_code: "ZZ", postal_code: "2000" },
   },
 ];
@@ -105,6 +106,10 @@ const CASES: Array<[string, Record<string, unknown>, string[]]> = [
   ["phone", pred("phone", "eq", "+99 700000001"), ["P1"]],
   ["phone ne", pred("phone", "ne", "+99 700000001"), ["P2", "P3", "P4", "P5", "P6", "P8", "P9", "P10"]],
   ["email ignores case", pred("email", "eq", "TEN@example.org"), ["P10"]],
+  // A phone number's letters (a vanity number, an extension) match in any case, as an e-mail's (before: on SQLite
+  // only, its NOCASE key; PostgreSQL compared them as stored).
+  ["phone ignores case", pred("phone", "eq", "+99800flowers"), ["P10"]],
+  ["phone like ignores case", pred("phone", "like", "%Flow%"), ["P10"]],
   ["email contains", pred("email", "contains", "EXAMPLE"), ["P10"]],
   ["UIN in", pred("UIN", "in", ["U-2", "U-8", "U-7"]), ["P2", "P8"]],
   ["UIN ne", pred("UIN", "ne", "U-1"), ["P2", "P3", "P4", "P5", "P6", "P8", "P9", "P10"]],

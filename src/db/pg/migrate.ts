@@ -27,6 +27,7 @@ import p0040 from "./migrations/0040_drop_registry_events_lazy.sql" with { type:
 import p0041 from "./migrations/0041_registrants_registry.sql" with { type: "text" };
 import p0042 from "./migrations/0042_registrants_registry_deleted.sql" with { type: "text" };
 import p0043 from "./migrations/0043_notifier_cursor_split.sql" with { type: "text" };
+import p0044 from "./migrations/0044_phone_contacts_lower.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL, and a step in code. */
 export interface PgMigration {
@@ -94,6 +95,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     concurrentIndex: "registrants_registry_deleted",
   },
   { version: 43, name: "0043_notifier_cursor_split", sql: p0043 },
+  { version: 44, name: "0044_phone_contacts_lower", sql: p0044 },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */
