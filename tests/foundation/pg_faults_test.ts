@@ -11,7 +11,7 @@ import { withTestDeps } from "../helpers/deps.ts";
 import { openPgPool } from "../../src/db/pg/pool.ts";
 import { pgTransaction, pgWithSessionLock } from "../../src/db/pg/query.ts";
 import { faultLevel, isDatabaseUnavailable, isTransientStorageFault } from "../../src/db/faults.ts";
-import { sharedPostgres } from "../helpers/postgres.ts";
+import { newPgDatabase } from "../helpers/postgres.ts";
 
 async function failure(run: () => Promise<unknown>): Promise<unknown> {
   try {
@@ -40,8 +40,7 @@ Deno.test("PostgreSQL faults: unreachable, terminated and pool-starved are unava
   ok(isDatabaseUnavailable(refused), String(refused));
   ok(isTransientStorageFault(refused));
 
-  const cluster = await sharedPostgres();
-  const url = await cluster.createDatabase(`f_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const url = await newPgDatabase("f");
   const pool = openPgPool(url, { max: 1, connectTimeoutMs: 200 });
   const admin = openPgPool(url, { max: 1 });
   try {
@@ -88,8 +87,7 @@ Deno.test("PostgreSQL faults: a request meeting an unreachable database is answe
 });
 
 Deno.test("PostgreSQL faults: a connection lost while a transaction or a session lock waits on other work fails that work, not the process", async () => {
-  const cluster = await sharedPostgres();
-  const url = await cluster.createDatabase(`f_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const url = await newPgDatabase("f");
   const pool = openPgPool(url, { max: 1 });
   const admin = openPgPool(url, { max: 1 });
   /**

@@ -7,12 +7,11 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { openPgPool, type PgPool } from "../../src/db/pg/pool.ts";
 import { pgQueue } from "../../src/jobs/pg_queue.ts";
 import type { QueueMessage } from "../../src/jobs/queue.ts";
-import { sharedPostgres } from "../helpers/postgres.ts";
+import { newPgDatabase } from "../helpers/postgres.ts";
 import { createLogger } from "../../src/obs/log.ts";
 
 async function withDatabase(fn: (open: () => PgPool) => Promise<void>): Promise<void> {
-  const cluster = await sharedPostgres();
-  const url = await cluster.createDatabase(`q_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const url = await newPgDatabase("q");
   const pools: PgPool[] = [];
   try {
     await fn(() => {

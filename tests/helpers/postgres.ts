@@ -230,6 +230,18 @@ export interface SharedPostgres {
 let shared: Promise<SharedPostgres> | undefined;
 
 /**
+ * The URL of a new database of the shared cluster named `prefix` and a random suffix (optionally a copy of
+ * `template`): empty, unless copied, for a test to migrate as it needs.
+ */
+export async function newPgDatabase(prefix: string, options: { template?: string } = {}): Promise<string> {
+  const cluster = await sharedPostgres();
+  return await cluster.createDatabase(
+    `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`,
+    options,
+  );
+}
+
+/**
  * A cluster for this test process: the one named by DCI_TEST_PG_URL when set, else one started at the first call
  * and stopped when the process exits. Each caller then creates its own database (`createDatabase`).
  */

@@ -10,7 +10,7 @@ import { openPgPool, type PgPool } from "../../src/db/pg/pool.ts";
 import { migratePg, PG_MIGRATIONS } from "../../src/db/pg/migrate.ts";
 import { pgStorage } from "../../src/db/pg/storage.ts";
 import { pgAll, pgText, type PgValue } from "../../src/db/pg/query.ts";
-import { type SharedPostgres, sharedPostgres } from "./postgres.ts";
+import { newPgDatabase, type SharedPostgres, sharedPostgres } from "./postgres.ts";
 
 /**
  * Runs one statement written in SQLite's dialect with `?` placeholders (numbered for PostgreSQL) directly on the
@@ -90,11 +90,8 @@ const TEMPLATE_LOCK = 0x64636974;
 
 /** The URL of a fresh database of the shared test cluster, migrated (a copy of the migrated template). */
 export async function freshPgDatabase(): Promise<string> {
-  const cluster = await sharedPostgres();
-  template ??= migratedTemplate(cluster);
-  return await cluster.createDatabase(`t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`, {
-    template: await template,
-  });
+  template ??= migratedTemplate(await sharedPostgres());
+  return await newPgDatabase("t", { template: await template });
 }
 
 /** One fresh, migrated database of `kind`; on PostgreSQL each pool (the first and every twin's) has `max` connections. */

@@ -7,11 +7,10 @@ import { runCli } from "../../src/cli/cli.ts";
 import { COMMANDS } from "../../src/cli/commands.ts";
 import { PG_MIGRATIONS } from "../../src/db/pg/migrate.ts";
 import { openPgPool } from "../../src/db/pg/pool.ts";
-import { sharedPostgres } from "../helpers/postgres.ts";
+import { newPgDatabase } from "../helpers/postgres.ts";
 
 Deno.test("CLI on PostgreSQL: migrate applies each migration once and reports the schema version", async () => {
-  const cluster = await sharedPostgres();
-  const url = await cluster.createDatabase(`c_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const url = await newPgDatabase("c");
   const dataDir = await Deno.makeTempDir();
   const cli = async (...args: string[]) => {
     const out: string[] = [];

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { openPgPool } from "../../src/db/pg/pool.ts";
 import { pgStorage } from "../../src/db/pg/storage.ts";
 import { createStoredSender } from "../helpers/auth.ts";
-import { sharedPostgres } from "../helpers/postgres.ts";
+import { newPgDatabase } from "../helpers/postgres.ts";
 import { startRoundRobin } from "../helpers/round_robin.ts";
 import type { ServerProcess } from "../helpers/server.ts";
 import { send, startWorkerServer } from "../transactions/e2e_support.ts";
@@ -21,8 +21,7 @@ import { person } from "../subscriptions/helpers.ts";
 const DEMO_SIZE = 40;
 
 Deno.test("three instances on PostgreSQL behind a proxy: SIGKILL one under load, nothing lost, limits exact, crons once", async () => {
-  const cluster = await sharedPostgres();
-  const url = await cluster.createDatabase(`e_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const url = await newPgDatabase("e");
   const receiver = startReceiver();
   const env = {
     DCI_DATABASE_URL: url,

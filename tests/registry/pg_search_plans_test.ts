@@ -7,7 +7,7 @@
  * counts and emptiness test of a registry read its own index entries (migrations 0041, 0042).
  */
 import assert from "node:assert/strict";
-import { sharedPostgres } from "../helpers/postgres.ts";
+import { newPgDatabase } from "../helpers/postgres.ts";
 import { copyRegistry, sourceRegistry } from "../helpers/registry_seed.ts";
 import { FIXTURE, FIXTURE_NOW, pred } from "./fixture.ts";
 import { openPgPool } from "../../src/db/pg/pool.ts";
@@ -22,8 +22,7 @@ import { listArgs, STORE_SQL } from "../../src/registry/registry_store.ts";
 import { COUNTS_SQL } from "../../src/registry/store.ts";
 
 Deno.test("PostgreSQL search plans use the name, value, identifier and contact indexes", async () => {
-  const cluster = await sharedPostgres();
-  const url = await cluster.createDatabase(`t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const url = await newPgDatabase("t");
   const pool = openPgPool(url, { max: 1 });
   try {
     await migratePg(pool);

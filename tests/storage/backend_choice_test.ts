@@ -2,7 +2,7 @@
 import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
 import { ConfigError, testConfig } from "../../src/config.ts";
 import { closeDeps, openDeps } from "../../src/deps.ts";
-import { sharedPostgres } from "../helpers/postgres.ts";
+import { newPgDatabase } from "../helpers/postgres.ts";
 import { readiness } from "../../src/system/routes.ts";
 
 Deno.test("DCI_DATABASE_URL: a value that is not a postgres:// URL is refused, and the error never shows it", () => {
@@ -35,8 +35,7 @@ Deno.test("openDeps: the embedded default is SQLite with KV; DCI_DATABASE_URL op
   } finally {
     await closeDeps(deps);
   }
-  const cluster = await sharedPostgres();
-  const url = await cluster.createDatabase(`b_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const url = await newPgDatabase("b");
   const dataDir = await Deno.makeTempDir();
   const pg = await openDeps(testConfig({ databaseUrl: url, dataDir }));
   try {

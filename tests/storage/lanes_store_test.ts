@@ -1,7 +1,7 @@
 /** The delivery lane store, the same contract on both backends; and one lane per subscription across pools. */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { backendTest, type RawSql } from "../helpers/storage.ts";
-import { sharedPostgres } from "../helpers/postgres.ts";
+import { newPgDatabase } from "../helpers/postgres.ts";
 import type { Storage } from "../../src/db/storage.ts";
 import { openPgPool } from "../../src/db/pg/pool.ts";
 import { migratePg } from "../../src/db/pg/migrate.ts";
@@ -188,8 +188,7 @@ backendTest(
 );
 
 Deno.test("lane store [postgres]: two pools racing for one lane's lease: exactly one wins each round", async () => {
-  const cluster = await sharedPostgres();
-  const url = await cluster.createDatabase(`t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const url = await newPgDatabase("t");
   const pools = [openPgPool(url, { max: 4 }), openPgPool(url, { max: 4 })];
   try {
     await migratePg(pools[0]);

@@ -5,7 +5,7 @@
  * index a failed build left is dropped and built again.
  */
 import { deepEqual, equal } from "node:assert/strict";
-import { sharedPostgres } from "../helpers/postgres.ts";
+import { newPgDatabase } from "../helpers/postgres.ts";
 import { openPgPool, type PgPool } from "../../src/db/pg/pool.ts";
 import { migratePg, PG_MIGRATIONS } from "../../src/db/pg/migrate.ts";
 
@@ -18,8 +18,7 @@ async function valid(pool: PgPool): Promise<boolean | undefined> {
 }
 
 Deno.test("pg migration 0038 builds its index concurrently: two instances migrating at once both finish; an invalid index is built again", async () => {
-  const cluster = await sharedPostgres();
-  const url = await cluster.createDatabase(`mig_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const url = await newPgDatabase("mig");
   const a = openPgPool(url, { max: 2 });
   const b = openPgPool(url, { max: 2 });
   try {

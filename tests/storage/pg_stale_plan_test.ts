@@ -5,13 +5,12 @@
  * pool at once, in a transaction at its next attempt.
  */
 import { deepEqual, equal, rejects } from "node:assert/strict";
-import { sharedPostgres } from "../helpers/postgres.ts";
+import { newPgDatabase } from "../helpers/postgres.ts";
 import { openPgPool } from "../../src/db/pg/pool.ts";
 import { pgAll, pgTransaction } from "../../src/db/pg/query.ts";
 
 Deno.test("pg: a SELECT * prepared before a column was added keeps answering, with the new column", async () => {
-  const cluster = await sharedPostgres();
-  const url = await cluster.createDatabase(`plan_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const url = await newPgDatabase("plan");
   const pool = openPgPool(url, { max: 1 }); // one connection: it holds the prepared statement
   const other = openPgPool(url, { max: 1 }); // another instance, migrating
   try {

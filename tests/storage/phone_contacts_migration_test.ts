@@ -4,7 +4,7 @@
  * one row. Both backends, on a database migrated to 0043 with rows written as the code before wrote them.
  */
 import { deepEqual } from "node:assert/strict";
-import { sharedPostgres } from "../helpers/postgres.ts";
+import { newPgDatabase } from "../helpers/postgres.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { migrate, MIGRATIONS } from "../../src/db/migrate.ts";
 import { migratePg, PG_MIGRATIONS } from "../../src/db/pg/migrate.ts";
@@ -44,8 +44,7 @@ Deno.test("migration 0044 [sqlite]: stored phone numbers are lower-cased in plac
 });
 
 Deno.test("migration 0044 [postgres]: stored phone numbers are lower-cased; spellings differing in case become one row", async () => {
-  const cluster = await sharedPostgres();
-  const url = await cluster.createDatabase(`phone_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const url = await newPgDatabase("phone");
   const pool = openPgPool(url, { max: 2 });
   const q = (text: string) => {
     let n = 0;

@@ -5,7 +5,7 @@
  */
 import { deepEqual, equal } from "node:assert/strict";
 import { backendTest } from "../helpers/storage.ts";
-import { sharedPostgres } from "../helpers/postgres.ts";
+import { newPgDatabase } from "../helpers/postgres.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { migrate, MIGRATIONS } from "../../src/db/migrate.ts";
 import { migratePg, PG_MIGRATIONS } from "../../src/db/pg/migrate.ts";
@@ -94,8 +94,7 @@ Deno.test("migration 0035 [sqlite]: a message id recorded before it reads as rec
 });
 
 Deno.test("migration 0035 [postgres]: a message id recorded before it reads as sync; 0030's dci_admit still answers", async () => {
-  const cluster = await sharedPostgres();
-  const url = await cluster.createDatabase(`kind_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const url = await newPgDatabase("kind");
   const pool = openPgPool(url, { max: 2 });
   try {
     await migratePg(pool, PG_MIGRATIONS.filter((m) => m.version < 35));

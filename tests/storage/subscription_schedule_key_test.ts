@@ -4,7 +4,7 @@
  * Both backends.
  */
 import { deepEqual } from "node:assert/strict";
-import { sharedPostgres } from "../helpers/postgres.ts";
+import { newPgDatabase } from "../helpers/postgres.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { migrate, MIGRATIONS } from "../../src/db/migrate.ts";
 import { migratePg, PG_MIGRATIONS } from "../../src/db/pg/migrate.ts";
@@ -93,8 +93,7 @@ Deno.test("migration 0036 [sqlite]: stored subscriptions with a schedule get tod
 });
 
 Deno.test("migration 0036 [postgres]: stored subscriptions with a schedule get today's key, the others keep theirs", async () => {
-  const cluster = await sharedPostgres();
-  const url = await cluster.createDatabase(`skey_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const url = await newPgDatabase("skey");
   const pool = openPgPool(url, { max: 2 });
   try {
     await migratePg(pool, PG_MIGRATIONS.filter((m) => m.version < 36));
