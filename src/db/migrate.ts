@@ -44,6 +44,7 @@ import m0041 from "../../migrations/0041_registrants_registry.sql" with { type: 
 import m0042 from "../../migrations/0042_registrants_registry_deleted.sql" with { type: "text" };
 import m0043 from "../../migrations/0043_notifier_cursor_split.sql" with { type: "text" };
 import m0044 from "../../migrations/0044_phone_contacts_lower.sql" with { type: "text" };
+import m0045 from "../../migrations/0045_subscriptions_from_event.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL, and a step in code run after the SQL. */
 export interface Migration {
@@ -103,6 +104,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 42, name: "0042_registrants_registry_deleted", sql: m0042 },
   { version: 43, name: "0043_notifier_cursor_split", sql: m0043 },
   { version: 44, name: "0044_phone_contacts_lower", sql: m0044 },
+  { version: 45, name: "0045_subscriptions_from_event", sql: m0045 },
 ];
 
 /**

@@ -9,7 +9,7 @@ import type { Deps } from "../deps.ts";
 import type { Logger } from "../obs/log.ts";
 import type { Dialect } from "../registry/query_dialect.ts";
 import { type CompiledFilter, compileFilter, isChangeEvent, profileEventType } from "./rules.ts";
-import type { SubscriptionRow } from "./store.ts";
+import type { FanOutSubscription } from "./store.ts";
 import type { NewNotification } from "./notifications.ts";
 import { cronExpression, dueAt } from "./frequency.ts";
 import { readSnapshot } from "./filter_eval.ts";
@@ -95,7 +95,10 @@ const cacheDays = new WeakMap<FilterCache, string>();
 export interface FanOutStats {
   /** Write transactions begun. */
   batches: number;
-  /** Subscription rows read (the list is read again only once the cursor reaches its horizon). */
+  /**
+   * Subscription rows read: the whole list at first (and when read again whole, FanOutList), then only those made
+   * or approved since its horizon once the cursor reaches it.
+   */
   subscriptionsRead: number;
   /** (subscription, event) pairs in scope taken: filter evaluations and rows at most. */
   pairs: number;
@@ -120,7 +123,7 @@ export interface FanOutResult {
 
 /** A subscription in scope of an event, with its cron (if any), in the order the rows are logged. */
 export interface Candidate {
-  sub: SubscriptionRow;
+  sub: FanOutSubscription;
   ev: EventHead;
   cron: string | undefined;
 }
@@ -128,30 +131,74 @@ export interface Candidate {
 /**
  * The subscriptions fan-out considers (SUBSCRIPTION_SQL.fanOut), read with the newest event then (`horizon`): one
  * made or approved since starts after that event (its from_event_id), so the list serves every batch of events up
- * to it and is read again only after. One ended since stays listed: the stores log rows only for live ones.
+ * to it. Once the cursor reaches the horizon, the list is extended (extendList) with the subscriptions made or
+ * approved since (SUBSCRIPTION_SQL.fanOutSince: from_event_id at or past the horizon), not read again whole: at
+ * 30,000 subscriptions a whole read took ~0.5 s of the event loop, on SQLite under the write lock, at every batch
+ * after new events. One ended since stays listed: the stores log rows only for live ones, and one found ended marks
+ * the list `stale`, to be read again whole (as it is FANOUT_LIST_MAX_AGE_MS after its whole read, which drops
+ * those ended without a row to log meanwhile).
  */
 export interface FanOutList {
   horizon: number;
-  size: number;
+  /** The ids listed. */
+  ids: Set<number>;
   /** By `registry|record_type`, in id order, each with its cron expression (if any). */
-  byScope: Map<string, Array<{ sub: SubscriptionRow; cron: string | undefined }>>;
+  byScope: Map<string, Array<{ sub: FanOutSubscription; cron: string | undefined }>>;
+  /** When it was read whole (epoch ms, of the batch's `now`). */
+  readAt: number;
+  /** Set when a listed subscription was found ended: the next batch reads the list again whole. */
+  stale: boolean;
 }
 
-/** `subs` (in id order), read with event `horizon` the newest, as a FanOutList. */
-export function fanOutList(subs: SubscriptionRow[], horizon: number): FanOutList {
-  const byScope: FanOutList["byScope"] = new Map();
+/** How long a list serves after its whole read before it is read again whole (its extensions add, never drop). */
+export const FANOUT_LIST_MAX_AGE_MS = 10 * 60_000;
+
+/** `subs` (in id order), read with event `horizon` the newest at `now` (ISO), as a FanOutList. */
+export function fanOutList(subs: FanOutSubscription[], horizon: number, now: string): FanOutList {
+  const list: FanOutList = {
+    horizon,
+    ids: new Set(),
+    byScope: new Map(),
+    readAt: Date.parse(now),
+    stale: false,
+  };
+  return extendList(list, subs, horizon);
+}
+
+/**
+ * `list` with `subs` (read with event `horizon` the newest: those made or approved since its horizon, in id order)
+ * added, each scope's subscriptions kept in id order, and its horizon moved to `horizon`.
+ */
+export function extendList(list: FanOutList, subs: FanOutSubscription[], horizon: number): FanOutList {
+  const touched = new Set<Array<{ sub: FanOutSubscription; cron: string | undefined }>>();
   for (const sub of subs) {
+    if (list.ids.has(sub.id)) continue;
+    list.ids.add(sub.id);
     const key = `${sub.registry}|${sub.record_type}`;
-    const same = byScope.get(key) ?? [];
+    const same = list.byScope.get(key) ?? [];
+    if (same.length > 0 && same[same.length - 1].sub.id > sub.id) touched.add(same);
     same.push({ sub, cron: cronExpression(sub.frequency) });
-    byScope.set(key, same);
+    list.byScope.set(key, same);
   }
-  return { horizon, size: subs.length, byScope };
+  // An approved subscription may be older than those listed after it.
+  for (const same of touched) same.sort((a, b) => a.sub.id - b.sub.id);
+  list.horizon = horizon;
+  return list;
 }
 
-/** Whether `list` serves the batch after `cursor` (else the subscriptions are read again). */
-export function listServes(list: FanOutList | undefined, cursor: number): list is FanOutList {
-  return list !== undefined && cursor < list.horizon;
+/**
+ * What a batch after `cursor` at `now` does with the list kept from earlier batches: `keep` it (the cursor is
+ * before its horizon), `extend` it (extendList), or `read` it whole (none kept, stale, or too old).
+ */
+export function listRefresh(
+  list: FanOutList | undefined,
+  cursor: number,
+  now: string,
+): "keep" | "extend" | "read" {
+  if (list === undefined || list.stale || Date.parse(now) - list.readAt >= FANOUT_LIST_MAX_AGE_MS) {
+    return "read";
+  }
+  return cursor < list.horizon ? "keep" : "extend";
 }
 
 /** A batch: its pairs in scope in log order, the events they name (whose snapshots are read), the cursor's next place. */
@@ -212,7 +259,7 @@ export function moveParams(cursor: FanOutCursor, next: FanOutCursor): number[] {
   ];
 }
 
-function inScope(sub: SubscriptionRow, ev: EventHead): boolean {
+function inScope(sub: FanOutSubscription, ev: EventHead): boolean {
   if (ev.id <= sub.from_event_id) return false;
   if (sub.registry !== ev.registry || sub.record_type !== ev.record_type) return false;
   if (isChangeEvent(sub.reg_event_type) && sub.reg_event_type !== ev.event_type) return false;
@@ -237,7 +284,7 @@ export function notificationOf(c: Candidate, now: string): NewNotification {
 }
 
 /** Whether deciding `sub`'s event type on `ev` reads the snapshot of the registrant's previous event. */
-export function needsPrevious(sub: SubscriptionRow, ev: EventHead): boolean {
+export function needsPrevious(sub: FanOutSubscription, ev: EventHead): boolean {
   return !isChangeEvent(sub.reg_event_type) && ev.event_type !== "registration" &&
     profileEventType(profileOf(sub.registry), sub.reg_event_type) !== undefined;
 }
@@ -249,7 +296,7 @@ export function needsPrevious(sub: SubscriptionRow, ev: EventHead): boolean {
  * `needsPrevious`).
  */
 export function isEventOf(
-  sub: SubscriptionRow,
+  sub: FanOutSubscription,
   ev: EventHead,
   previous: string | undefined,
   log: Logger,
@@ -283,7 +330,7 @@ export function isEventOf(
  */
 export function filterOf(
   cache: FilterCache,
-  sub: SubscriptionRow,
+  sub: FanOutSubscription,
   options: { now: string; log: Logger; dialect?: Dialect },
 ): CompiledFilter | undefined | Error {
   const { now, log, dialect } = options;

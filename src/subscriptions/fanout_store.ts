@@ -11,6 +11,7 @@ import {
   type CursorRow,
   type EventHead,
   eventsConsumed,
+  extendList,
   FANOUT_BATCH,
   FANOUT_ROWS,
   FANOUT_SQL as SQL,
@@ -22,7 +23,7 @@ import {
   filterFailed,
   filterOf,
   isEventOf,
-  listServes,
+  listRefresh,
   moveParams,
   needsPrevious,
   notificationOf,
@@ -71,20 +72,22 @@ function sqliteFanOutBatch(db: Db, kept: { list?: FanOutList }, options: FanOutO
   try {
     // Read under the write lock with the newest event: a subscription created by another isolate since starts
     // after it. A list kept from an earlier batch may name subscriptions ended since: only live ones are logged.
-    const old = listServes(kept.list, cursor.event) ? kept.list : undefined;
-    const list = old ?? (kept.list = readList(db, options));
-    const heads = list.size === 0 ? [] : stmt(db, SQL.heads).all(
+    const list = kept.list = currentList(db, kept.list, cursor.event, options);
+    const heads = list.ids.size === 0 ? [] : stmt(db, SQL.heads).all(
       cursor.event,
       list.horizon,
       options.batch ?? FANOUT_BATCH,
     ) as unknown as EventHead[];
     const plan = planBatch(list, heads, options.pairs ?? FANOUT_ROWS, cursor);
     if (stats) stats.pairs += plan.candidates.length;
-    const live = old ? liveIds(db, plan.candidates) : undefined;
+    const live = liveIds(db, plan.candidates);
     readSnapshots(db, plan.events);
     const rows: NewNotification[] = [];
     for (const c of plan.candidates) {
-      if (live && !live.has(c.sub.id)) continue;
+      if (!live.has(c.sub.id)) {
+        list.stale = true;
+        continue;
+      }
       const previous = needsPrevious(c.sub, c.ev) ? previousSnapshot(db, c.ev) : undefined;
       if (!isEventOf(c.sub, c.ev, previous, log)) continue;
       const filter = filterOf(cache, c.sub, options);
@@ -113,11 +116,22 @@ function sqliteFanOutBatch(db: Db, kept: { list?: FanOutList }, options: FanOutO
   }
 }
 
-/** The subscriptions fan-out considers, with the newest event (in the batch's write transaction). */
-function readList(db: Db, options: FanOutOptions): FanOutList {
-  const subs = fanOutSubscriptions(db);
+/**
+ * The subscriptions fan-out considers for a batch after `cursor`, with the newest event (in the batch's write
+ * transaction): `kept` as it is, extended, or read whole (listRefresh).
+ */
+function currentList(
+  db: Db,
+  kept: FanOutList | undefined,
+  cursor: number,
+  options: FanOutOptions,
+): FanOutList {
+  const refresh = listRefresh(kept, cursor, options.now);
+  if (refresh === "keep") return kept!;
+  const newest = Number((stmt(db, SQL.newest).get() as { id: number }).id);
+  const subs = fanOutSubscriptions(db, refresh === "extend" ? kept!.horizon : undefined);
   if (options.stats) options.stats.subscriptionsRead += subs.length;
-  return fanOutList(subs, Number((stmt(db, SQL.newest).get() as { id: number }).id));
+  return refresh === "extend" ? extendList(kept!, subs, newest) : fanOutList(subs, newest, options.now);
 }
 
 const LIVE = `SELECT id FROM subscriptions WHERE id IN (SELECT value FROM json_each(?))

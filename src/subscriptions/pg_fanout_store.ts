@@ -26,6 +26,7 @@ import {
   type CursorRow,
   type EventHead,
   eventsConsumed,
+  extendList,
   FANOUT_BATCH,
   FANOUT_SQL as SQL,
   type FanOutCursor,
@@ -36,14 +37,14 @@ import {
   filterFailed,
   filterOf,
   isEventOf,
-  listServes,
+  listRefresh,
   moveParams,
   needsPrevious,
   notificationOf,
   PG_FANOUT_ROWS,
   planBatch,
 } from "./fanout.ts";
-import { SUBSCRIPTION_SQL, type SubscriptionRow } from "./store.ts";
+import { type FanOutSubscription, SUBSCRIPTION_SQL } from "./store.ts";
 import type { NewNotification } from "./notifications.ts";
 import { pgInsertNotifications } from "./pg_notifications.ts";
 import { FILTER_COLUMNS, type FilterValue, snapshotValues } from "./filter_eval.ts";
@@ -152,14 +153,19 @@ async function attempt(
   const cursor = await cursorOf(client);
   const newest = Number((await pgOne<{ id: number }>(client, pgText(SQL.newest)))!.id);
   if (newest <= cursor.event) return { events: 0, logged: 0 };
-  let list = listServes(kept.list, cursor.event) ? kept.list : undefined;
-  if (!list) {
-    // Read after the newest event: a subscription made since has its from_event_id at or past it.
-    const subs = await pgAll<SubscriptionRow>(client, pgText(SUBSCRIPTION_SQL.fanOut));
+  const refresh = listRefresh(kept.list, cursor.event, options.now);
+  if (refresh !== "keep") {
+    // Read after the newest event: a subscription made or approved since has its from_event_id at or past it.
+    const subs = refresh === "extend"
+      ? await pgAll<FanOutSubscription>(client, pgText(SUBSCRIPTION_SQL.fanOutSince), [kept.list!.horizon])
+      : await pgAll<FanOutSubscription>(client, pgText(SUBSCRIPTION_SQL.fanOut));
     if (stats) stats.subscriptionsRead += subs.length;
-    list = kept.list = fanOutList(subs, newest);
+    kept.list = refresh === "extend"
+      ? extendList(kept.list!, subs, newest)
+      : fanOutList(subs, newest, options.now);
   }
-  const heads = list.size === 0 ? [] : await pgAll<EventHead>(client, pgText(SQL.heads), [
+  const list = kept.list!;
+  const heads = list.ids.size === 0 ? [] : await pgAll<EventHead>(client, pgText(SQL.heads), [
     cursor.event,
     list.horizon,
     options.batch ?? FANOUT_BATCH,
@@ -169,18 +175,20 @@ async function attempt(
   await readSnapshots(client, plan.events);
   const rows = await matching(client, plan.candidates, options);
   if (stats) stats.batches++;
-  const logged = await commit(client, rows, { cursor, next: plan.next, now: options.now });
+  const logged = await commit(client, rows, { cursor, next: plan.next, now: options.now }, list);
   return logged === RACED ? RACED : { events: eventsConsumed(cursor, plan.next), logged };
 }
 
 /**
  * The batch's one transaction: moves the cursor from `cursor` to `next` and logs the rows of the subscriptions still
- * live (LIVE). RACED when another fan-out moved the cursor, or when the subscriptions were not locked in time.
+ * live (LIVE; one that is not marks `list` stale). RACED when another fan-out moved the cursor, or when the
+ * subscriptions were not locked in time.
  */
 async function commit(
   client: PgClient,
   rows: NewNotification[],
   at: { cursor: FanOutCursor; next: FanOutCursor; now: string },
+  list: FanOutList,
 ): Promise<number | typeof RACED> {
   await client.query("BEGIN");
   try {
@@ -189,7 +197,10 @@ async function commit(
       await client.query("ROLLBACK");
       return RACED;
     }
-    const logged = await pgInsertNotifications(client, await liveRows(client, rows), at.now);
+    const live = await liveRows(client, rows);
+    // One ended since the list was read: the next batch reads it again whole.
+    if (live.length < rows.length) list.stale = true;
+    const logged = await pgInsertNotifications(client, live, at.now);
     await client.query("COMMIT");
     return logged;
   } catch (err) {

@@ -19,6 +19,7 @@ import {
   cancelDeletedQuery,
   DUE_FOR_EXPIRY,
   EXPIRE_IF_DUE,
+  type FanOutSubscription,
   type InsertOutcome,
   insertValues,
   listQuery,
@@ -107,7 +108,7 @@ export function pgSubscriptionStore(pool: PgPool): SubscriptionStore {
       (await pgAll<{ id: number }>(pool, pgText(DUE_FOR_EXPIRY), [now, errorSince, limit])).map((r) => r.id),
     expireIfDue: (id, now, endBefore, errorSince) =>
       row(EXPIRE_IF_DUE, [now, now, id, endBefore, errorSince]),
-    fanOut: () => pgAll<SubscriptionRow>(pool, pgText(SQL.fanOut)),
+    fanOut: () => pgAll<FanOutSubscription>(pool, pgText(SQL.fanOut)),
     counts: () => pgAll<{ state: string; n: number }>(pool, pgText(SQL.counts)),
     cancelForDeletedSender: (of, reason, now) =>
       pgTransaction(pool, (c) => pgCancelForDeletedSender(c, of, reason, now)),

@@ -50,6 +50,28 @@ export interface SubscriptionRow {
   ended_at: string | null;
 }
 
+/**
+ * What fan-out reads of a subscription (FANOUT_COLUMNS): at 30,000 subscriptions the whole rows took about four
+ * times as long to read (~0.35 s against ~0.08 s on SQLite).
+ */
+export type FanOutSubscription = Pick<
+  SubscriptionRow,
+  | "id"
+  | "code"
+  | "registry"
+  | "record_type"
+  | "reg_event_type"
+  | "filter_type"
+  | "filter"
+  | "frequency"
+  | "start_time"
+  | "end_time"
+  | "from_event_id"
+>;
+
+const FANOUT_COLUMNS =
+  "id, code, registry, record_type, reg_event_type, filter_type, filter, frequency, start_time, end_time, from_event_id";
+
 /** What the subscribe processor writes. */
 export type NewSubscription =
   & Pick<
@@ -113,7 +135,10 @@ export const SUBSCRIPTION_SQL = {
   cancelOfRequest: `UPDATE subscriptions SET state = 'cancelled', ended_at = ?, updated_at = ?,
        cancelled_by = 'processing-failed'
      WHERE correlation_id = ? AND state IN ('pending','active','error') RETURNING id`,
-  fanOut: "SELECT * FROM subscriptions WHERE state IN ('active','error') ORDER BY id",
+  fanOut: `SELECT ${FANOUT_COLUMNS} FROM subscriptions WHERE state IN ('active','error') ORDER BY id`,
+  // Those made or approved since event ? was the newest (their from_event_id is the newest event then).
+  fanOutSince:
+    `SELECT ${FANOUT_COLUMNS} FROM subscriptions WHERE state IN ('active','error') AND from_event_id >= ? ORDER BY id`,
   counts: "SELECT state, COUNT(*) AS n FROM subscriptions GROUP BY state ORDER BY state",
 } as const;
 
@@ -388,9 +413,14 @@ export function dueForExpiry(db: Db, now: string, errorSince: string, limit = 50
   );
 }
 
-/** Subscriptions that fan-out considers: active ones, and those in error (their log keeps growing, paused). */
-export function fanOutSubscriptions(db: Db): SubscriptionRow[] {
-  return stmt(db, SUBSCRIPTION_SQL.fanOut).all() as unknown as SubscriptionRow[];
+/**
+ * Subscriptions that fan-out considers: active ones, and those in error (their log keeps growing, paused); with
+ * `since`, those of them made or approved since event `since` was the newest.
+ */
+export function fanOutSubscriptions(db: Db, since?: number): FanOutSubscription[] {
+  return (since === undefined
+    ? stmt(db, SUBSCRIPTION_SQL.fanOut).all()
+    : stmt(db, SUBSCRIPTION_SQL.fanOutSince).all(since)) as unknown as FanOutSubscription[];
 }
 
 /** Subscription counts by state. */

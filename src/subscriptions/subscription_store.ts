@@ -8,6 +8,7 @@ import {
   dueForExpiry,
   endSubscription,
   expireIfDue,
+  type FanOutSubscription,
   fanOutSubscriptions,
   getSubscription,
   getSubscriptionById,
@@ -75,7 +76,7 @@ export interface SubscriptionStore {
     errorSince: string,
   ): Promise<SubscriptionRow | undefined>;
   /** The subscriptions fan-out considers: active ones and those in error, by id. */
-  fanOut(): Promise<SubscriptionRow[]>;
+  fanOut(): Promise<FanOutSubscription[]>;
   /** Subscription counts by state. */
   counts(): Promise<Array<{ state: string; n: number }>>;
   /**

@@ -9,6 +9,7 @@ import type { NewSubscription, SubscriptionRow } from "../../src/subscriptions/s
 import {
   type EventHead,
   FANOUT_BATCH,
+  FANOUT_LIST_MAX_AGE_MS,
   FANOUT_ROWS,
   type FanOutCursor,
   fanOutList,
@@ -17,7 +18,7 @@ import {
   PG_FANOUT_ROWS,
   planBatch,
 } from "../../src/subscriptions/fanout.ts";
-import { event, logged, options, person, registrant, T0 } from "../helpers/fanout_fixture.ts";
+import { event, logged, NOW, options, person, registrant, T0 } from "../helpers/fanout_fixture.ts";
 import { newSubscription, subscriptionsOf } from "../helpers/subscription_fixture.ts";
 
 /** Runs batches until caught up; what they did, with the rows they logged and the most one logged. */
@@ -106,7 +107,7 @@ backendTest(
 );
 
 backendTest(
-  "fan-out: the subscriptions are read again once the cursor reaches the newest event of their read",
+  "fan-out: the subscriptions made since are read once the cursor reaches the newest event of the list's read",
   async (s, sql) => {
     const [a] = await subscriptions(s, 1);
     const r = await registrant(sql, "a");
@@ -117,10 +118,63 @@ backendTest(
     const [b] = await subscriptions(s, 1);
     for (let i = 0; i < 2; i++) await event(sql, r, "registration", person("a"));
     const rest = await drain(s, { batch: 3 });
-    deepEqual([stats.subscriptionsRead, rest.subscriptionsRead, rest.batches], [1, 2, 4]);
+    // The list extended with b alone (before, read again whole: 2).
+    deepEqual([stats.subscriptionsRead, rest.subscriptionsRead, rest.batches], [1, 1, 4]);
     const expected = [];
     for (let e = 1; e <= 12; e++) for (const sub of e > 10 ? [a, b] : [a]) expected.push([sub, e]);
     deepEqual((await logged(sql)).map(([sub, ev]) => [sub, ev]), expected);
+  },
+);
+
+backendTest(
+  "fan-out: past the newest event of the list's read, only subscriptions made or approved since are read",
+  async (s, sql) => {
+    const pending = await subscriptionsOf(s).insert(newSubscription(T0, { active: false }), 10_000);
+    if (pending.kind !== "created") throw new Error(pending.kind);
+    const p = pending.row.id;
+    const [a] = await subscriptions(s, 1);
+    const r = await registrant(sql, "a");
+    let read = 0;
+    for (let i = 0; i < 3; i++) {
+      await event(sql, r, "registration", person("a"));
+      read += (await drain(s)).subscriptionsRead;
+    }
+    // a, read once: before, the list was read again whole after every new event.
+    equal(read, 1);
+    // Approved (older than a) and made since: both read, and logged in id order with a.
+    await subscriptionsOf(s).approve(pending.row.code, NOW);
+    const [b] = await subscriptions(s, 1);
+    await event(sql, r, "registration", person("a"));
+    equal((await drain(s)).subscriptionsRead, 2);
+    await event(sql, r, "registration", person("a"));
+    equal((await drain(s)).subscriptionsRead, 0);
+    const expected = [[a, 1], [a, 2], [a, 3], [p, 4], [a, 4], [b, 4], [p, 5], [a, 5], [b, 5]];
+    deepEqual((await logged(sql)).map(([sub, ev]) => [sub, ev]), expected);
+  },
+);
+
+backendTest(
+  "fan-out: a listed subscription found ended, or the list's age, has the list read whole again",
+  async (s, sql) => {
+    const [a, b] = await subscriptions(s, 2);
+    const r = await registrant(sql, "a");
+    const round = async (now = NOW) => {
+      await event(sql, r, "registration", person("a"));
+      return (await drain(s, { now })).subscriptionsRead;
+    };
+    equal(await round(), 2);
+    await subscriptionsOf(s).end(a, "cancelled", NOW);
+    // a is still listed: no row for it, and the list is marked stale.
+    equal(await round(), 0);
+    equal(await round(), 1);
+    equal(await round(), 0);
+    const later = new Date(Date.parse(NOW) + FANOUT_LIST_MAX_AGE_MS).toISOString();
+    equal(await round(later), 1);
+    equal(await round(later), 0);
+    deepEqual((await logged(sql)).map(([sub, ev]) => [sub, ev]), [[a, 1], [b, 1], [b, 2], [b, 3], [b, 4], [
+      b,
+      5,
+    ], [b, 6]]);
   },
 );
 
@@ -197,7 +251,7 @@ Deno.test("planBatch() bounds a batch by its pairs in scope, splitting an event 
     }) as SubscriptionRow;
   const head = (id: number, record_type = "person") =>
     ({ id, registry: "social", event_type: "registration", record_type, created_at: T0 }) as EventHead;
-  const list = fanOutList([sub(1), sub(2), sub(3, { from_event_id: 2 }), sub(4, GROUPS)], 9);
+  const list = fanOutList([sub(1), sub(2), sub(3, { from_event_id: 2 }), sub(4, GROUPS)], 9, T0);
   const pairs = (heads: EventHead[], max: number, cursor?: FanOutCursor) => {
     const p = planBatch(list, heads, max, cursor);
     return {
