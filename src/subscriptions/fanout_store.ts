@@ -67,12 +67,13 @@ function sqliteFanOutBatch(db: Db, kept: { list?: FanOutList }, options: FanOutO
   const cursor = fanOutCursor(db);
   const newest = Number((stmt(db, SQL.newest).get() as { id: number }).id);
   if (newest <= cursor.event) return { events: 0, logged: 0 };
+  // Read before the write lock (a whole read takes ~0.1-0.3 s at 30,000 subscriptions, which another isolate's
+  // write would wait out), the newest event first: a subscription made or approved since starts after it. A list
+  // kept from an earlier batch may name subscriptions ended since: only live ones are logged.
+  const list = kept.list = currentList(db, kept.list, cursor.event, options);
   beginImmediate(db);
   if (stats) stats.batches++;
   try {
-    // Read under the write lock with the newest event: a subscription created by another isolate since starts
-    // after it. A list kept from an earlier batch may name subscriptions ended since: only live ones are logged.
-    const list = kept.list = currentList(db, kept.list, cursor.event, options);
     const heads = list.ids.size === 0 ? [] : stmt(db, SQL.heads).all(
       cursor.event,
       list.horizon,
@@ -117,8 +118,8 @@ function sqliteFanOutBatch(db: Db, kept: { list?: FanOutList }, options: FanOutO
 }
 
 /**
- * The subscriptions fan-out considers for a batch after `cursor`, with the newest event (in the batch's write
- * transaction): `kept` as it is, extended, or read whole (listRefresh).
+ * The subscriptions fan-out considers for a batch after `cursor`, with the newest event read before them: `kept` as
+ * it is, extended, or read whole (listRefresh).
  */
 function currentList(
   db: Db,

@@ -3,9 +3,17 @@
  * subscriptions read once for the events up to the newest one then, not again each batch; on both backends.
  */
 import { deepEqual, equal } from "node:assert/strict";
-import { backendTest, type RawSql } from "../helpers/storage.ts";
+import { backendTest, type RawSql, sqliteRawSql } from "../helpers/storage.ts";
 import type { Storage } from "../../src/db/storage.ts";
-import type { NewSubscription, SubscriptionRow } from "../../src/subscriptions/store.ts";
+import {
+  type NewSubscription,
+  SUBSCRIPTION_SQL,
+  type SubscriptionRow,
+} from "../../src/subscriptions/store.ts";
+import { sqliteFanOutStore } from "../../src/subscriptions/fanout_store.ts";
+import { openDatabase } from "../../src/db/sqlite.ts";
+import { migrate } from "../../src/db/migrate.ts";
+import { sqliteStorage } from "../../src/db/storage.ts";
 import {
   type EventHead,
   FANOUT_BATCH,
@@ -296,4 +304,39 @@ Deno.test("planBatch() bounds a batch by its pairs in scope, splitting an event 
   // Events no subscription covers cost nothing; with none to read, the cursor goes to the list's newest event.
   deepEqual(pairs([head(5, "crvs_person"), head(6, "crvs_person")], 1), { pairs: [], events: [], last: 6 });
   deepEqual(pairs([], 1), { pairs: [], events: [], last: 9 });
+});
+
+Deno.test("fan-out on SQLite reads its subscriptions before it takes the write lock, whole or since its list", async () => {
+  const db = openDatabase(":memory:");
+  migrate(db);
+  try {
+    const storage = sqliteStorage(db);
+    const sql = sqliteRawSql(db);
+    await subscriptions(storage, 2);
+    const r = await registrant(sql, "a");
+    // Whether a write transaction was open when each subscription read was prepared (each is prepared once).
+    const inTransaction: boolean[] = [];
+    const reads: string[] = [SUBSCRIPTION_SQL.fanOut, SUBSCRIPTION_SQL.fanOutSince];
+    const watched = new Proxy(db, {
+      get(target, prop) {
+        if (prop === "prepare") {
+          return (text: string) => {
+            if (reads.includes(text)) inTransaction.push(target.isTransaction);
+            return target.prepare(text);
+          };
+        }
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const store = sqliteFanOutStore(watched);
+    for (let i = 0; i < 2; i++) {
+      await event(sql, r, "registration", person("a"));
+      deepEqual(await store.batch(options()), { events: 1, logged: 2 });
+    }
+    // Before, both were read inside the batch's write transaction.
+    deepEqual(inTransaction, [false, false]);
+  } finally {
+    db.close();
+  }
 });
