@@ -1,8 +1,10 @@
 /**
  * The search indexes of the registries other than social on PostgreSQL (see indexes.ts): created by the start of a
- * server that names the registry (registry/startup.ts) or the first time the registry is written, in a transaction
- * (the writer's), skipped while a bulk load has them deferred. Instances create them one at a time (a
- * transaction-level advisory lock), so two never race on one name.
+ * server that names the registry (registry/startup.ts; concurrently) or the first time the registry is written, in a
+ * transaction (the writer's), skipped while a bulk load has them deferred. Writers create them one at a time (a
+ * transaction-level advisory lock), so two never race on one name; a start-up's concurrent build takes no such lock
+ * (a writer waiting for it in a statement would be waited for in turn), and a writer racing it finds the index it is
+ * building present.
  */
 import type { PgClient } from "../db/pg/pool.ts";
 import { pgAll, pgOne, type PgQueryable, pgText } from "../db/pg/query.ts";
@@ -41,15 +43,33 @@ export async function pgBuildMissingIndexes(client: PgClient, registry: string):
 }
 
 /**
- * The indexes `registry` lacks now (a bulk load's deferred ones not counted: its end rebuilds them), and whether
- * some are deferred.
+ * Builds the indexes `registry` lacks with CREATE INDEX CONCURRENTLY, each outside any transaction on `client`:
+ * other instances' writes to registrants go on meanwhile, where a build in a transaction holds them until it
+ * commits (every index of the registry, each a read of every registrant). One that a concurrent build left invalid
+ * (a stop or a failure mid-build) is dropped and built again. For a start-up: its section runs alone among the
+ * instances and is taken by trying (pgTakeTurns), since a statement waiting for a lock this instance holds and the
+ * build, which waits for every transaction running when it starts, would wait for each other.
+ */
+export async function pgBuildIndexesConcurrently(client: PgClient, registry: string): Promise<void> {
+  const { missing, invalid } = await pgMissingIndexes(client, registry);
+  for (const i of [...invalid, ...missing]) {
+    if (invalid.includes(i)) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${i.name}`);
+    await client.query(
+      i.sql.replace(/^CREATE INDEX IF NOT EXISTS /, "CREATE INDEX CONCURRENTLY IF NOT EXISTS "),
+    );
+  }
+}
+
+/**
+ * The indexes `registry` lacks now (a bulk load's deferred ones not counted: its end rebuilds them), those a
+ * concurrent build left invalid (or is building now), and whether some are deferred.
  */
 export async function pgMissingIndexes(
   db: PgQueryable,
   registry: string,
-): Promise<{ missing: Array<{ name: string; sql: string }>; deferred: boolean }> {
+): Promise<{ missing: IndexDdl[]; invalid: IndexDdl[]; deferred: boolean }> {
   const profile = profileOf(registry);
-  if (registry === "social" || !profile) return { missing: [], deferred: false };
+  if (registry === "social" || !profile) return { missing: [], invalid: [], deferred: false };
   const wanted: Array<{ name: string; sql: string }> = [];
   let deferred = false;
   for (const rt of profile.recordTypes) {
@@ -60,15 +80,22 @@ export async function pgMissingIndexes(
     }
     wanted.push(...recordTypeIndexList(rt, "postgres"));
   }
-  const present = new Set(
-    (await pgAll<{ name: string }>(
+  const present = new Map(
+    (await pgAll<{ name: string; valid: boolean }>(
       db,
-      `SELECT relname AS name FROM pg_class
-        WHERE relkind = 'i' AND relname = ANY($1::text[]) AND relnamespace = current_schema()::regnamespace`,
+      `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+        WHERE c.relname = ANY($1::text[]) AND c.relnamespace = current_schema()::regnamespace`,
       [wanted.map((i) => i.name.slice(0, MAX_NAME))],
-    )).map((r) => r.name),
+    )).map((r) => [r.name, r.valid]),
   );
-  const missing = wanted.filter((i) => !present.has(i.name.slice(0, MAX_NAME)));
   // Named as PostgreSQL stores them (cut at its longest identifier), as pg_indexes lists them once built.
-  return { missing: missing.map((i) => ({ name: i.name.slice(0, MAX_NAME), sql: i.sql })), deferred };
+  const named = wanted.map((i) => ({ name: i.name.slice(0, MAX_NAME), sql: i.sql }));
+  return {
+    missing: named.filter((i) => !present.has(i.name)),
+    invalid: named.filter((i) => present.get(i.name) === false),
+    deferred,
+  };
 }
+
+/** An index's name (as PostgreSQL stores it) and the statement that creates it. */
+type IndexDdl = { name: string; sql: string };

@@ -6,7 +6,7 @@
  * commit, so events commit in id order whatever other instances write.
  */
 import type { PgClient, PgPool } from "../db/pg/pool.ts";
-import { pgAll, type PgCheckedOut, pgCheckout, pgTransaction } from "../db/pg/query.ts";
+import { pgAll, type PgCheckedOut, pgCheckout } from "../db/pg/query.ts";
 import { addReport, emptyReport, type ImportReport, reject } from "./batch.ts";
 import { classify, fastSteps, identifierPairs } from "./fast_path.ts";
 import { InputError } from "./model.ts";
@@ -19,7 +19,7 @@ import { pgSaveRegistrant } from "./pg_registry_write.ts";
 import { allBatches, type LoadOptions, type RegistryLoadStore } from "./load_store.ts";
 import { pgBulkLoad, pgRecordProgress, pgRestoreIndexes } from "./pg_bulk.ts";
 import {
-  pgBuildMissingIndexes,
+  pgBuildIndexesConcurrently,
   pgEnsureRegistryIndexes,
   pgMissingIndexes,
 } from "../registries/pg_indexes.ts";
@@ -250,9 +250,18 @@ export function pgLoadStore(pool: PgPool): RegistryLoadStore {
       write(allBatches(source, options), { registry: options.profile?.name, onProgress: options.onProgress }),
     bulkLoad: (batches, options) => pgBulkLoad(pool, () => write(batches, options), options),
     restoreIndexes: () => pgRestoreIndexes(pool),
-    missingIndexes: async (registry) => (await pgMissingIndexes(pool, registry)).missing.length,
-    buildIndexes: (registry) =>
-      pgTransaction(pool, (client) => pgBuildMissingIndexes(client, registry)).then(() => {}),
+    missingIndexes: async (registry) => {
+      const { missing, invalid } = await pgMissingIndexes(pool, registry);
+      return missing.length + invalid.length;
+    },
+    buildIndexes: async (registry) => {
+      const { client, release } = await pgCheckout(pool);
+      try {
+        await pgBuildIndexesConcurrently(client, registry);
+      } finally {
+        release();
+      }
+    },
     // PostgreSQL writes a load's keyed rows as they come, in the reader's key order.
     stagesKeyedRows: () => Promise.resolve(false),
   };

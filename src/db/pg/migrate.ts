@@ -5,7 +5,7 @@
  * session-level advisory lock makes them migrate one after the other, so each migration runs once.
  */
 import type { PgClient, PgPool } from "./pool.ts";
-import { pgSessionLock } from "./query.ts";
+import { pgTakeTurns } from "./query.ts";
 import { assertServable } from "../schema_version.ts";
 import { rekeyedSchedules, SCHEDULED_SUBSCRIPTIONS, type StoredSchedule } from "../../subscriptions/rules.ts";
 import p0025 from "./migrations/0025_baseline.sql" with { type: "text" };
@@ -112,20 +112,9 @@ export async function migratePg(
   migrations: readonly PgMigration[] = PG_MIGRATIONS,
 ): Promise<string[]> {
   // Session level, not per transaction: the lock spans reading what is done and applying every migration. Another
-  // instance waits by trying again, not in a statement that waits for the lock: a concurrent index build waits
-  // for every transaction running when it starts, so a blocked lock statement and the build would wait for each
-  // other until PostgreSQL's deadlock detector cut one.
-  for (;;) {
-    const r = await pgSessionLock(pool, MIGRATE_LOCK_KEY, (client) => applyPending(client, migrations), {
-      wait: false,
-    });
-    if (r.ran) return r.value;
-    await new Promise((resolve) => setTimeout(resolve, MIGRATE_RETRY_MS));
-  }
+  // instance waits by trying again (pgTakeTurns), some migrations building their index concurrently.
+  return await pgTakeTurns(pool, MIGRATE_LOCK_KEY, (client) => applyPending(client, migrations));
 }
-
-/** How often an instance waiting for another's migrations tries the lock again (ms). */
-const MIGRATE_RETRY_MS = 250;
 
 /** migratePg's work, with the migration lock held on `client`. */
 async function applyPending(client: PgClient, migrations: readonly PgMigration[]): Promise<string[]> {

@@ -220,6 +220,25 @@ export async function pgWithSessionLock<T>(
   return r.value;
 }
 
+/**
+ * Runs `fn` holding the session-level advisory lock `key` (pgSessionLock), taken by trying again every `retryMs`,
+ * never by a statement that waits for it: a concurrent index build (CREATE INDEX CONCURRENTLY) waits for every
+ * transaction running when it starts, so a statement waiting for a lock that the builder's instance holds and the
+ * build would wait for each other until PostgreSQL's deadlock detector cut one.
+ */
+export async function pgTakeTurns<T>(
+  pool: PgPool,
+  key: number | string,
+  fn: (client: PgClient) => Promise<T>,
+  retryMs = 250,
+): Promise<T> {
+  for (;;) {
+    const r = await pgSessionLock(pool, key, fn, { wait: false });
+    if (r.ran) return r.value;
+    await new Promise((resolve) => setTimeout(resolve, retryMs));
+  }
+}
+
 /** `deleteInIdOrder` (src/db/purge.ts) on PostgreSQL. */
 export async function pgDeleteInIdOrder(
   pool: PgPool,

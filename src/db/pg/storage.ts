@@ -1,7 +1,7 @@
 /** The stores on PostgreSQL (see src/db/storage.ts). Imported only when a PostgreSQL database is configured. */
 import type { Storage } from "../storage.ts";
 import type { PgPool } from "./pool.ts";
-import { pgSessionLock, pgWithSessionLock } from "./query.ts";
+import { pgSessionLock, pgTakeTurns } from "./query.ts";
 import { pgAuditStore } from "../../audit/pg_store.ts";
 import { pgSubscriptionStore } from "../../subscriptions/pg_store.ts";
 import { pgJobRunStore } from "../../jobs/pg_job_runs.ts";
@@ -64,8 +64,9 @@ export function pgStorage(pool: PgPool): Storage {
       return pool.ended;
     },
     ping: async () => void await pool.query("SELECT 1"),
-    // Session advisory locks on the section's name, each on a connection of its own (src/db/pg/query.ts).
-    exclusive: (name, fn) => pgWithSessionLock(pool, `dci-server:${name}`, fn),
+    // Session advisory locks on the section's name, each on a connection of its own (src/db/pg/query.ts), waited
+    // for by trying again: the start-up's section builds indexes concurrently (pgTakeTurns).
+    exclusive: (name, fn) => pgTakeTurns(pool, `dci-server:${name}`, fn),
     tryExclusive: (name, fn) => pgSessionLock(pool, `dci-server:${name}`, fn, { wait: false }),
   };
 }

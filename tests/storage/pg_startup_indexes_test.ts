@@ -1,0 +1,133 @@
+/**
+ * On PostgreSQL, a start-up that builds the search indexes of a registry served for the first time builds them
+ * concurrently (CREATE INDEX CONCURRENTLY, outside a transaction), so other instances keep writing to registrants
+ * meanwhile; an index a concurrent build left invalid is dropped and built again; and instances starting together
+ * take turns at the start-up's section by trying its lock, never in a statement waiting for it (which a concurrent
+ * build would wait for in turn).
+ */
+import { deepEqual, equal, rejects } from "node:assert/strict";
+import { newPgDatabase } from "../helpers/postgres.ts";
+import { openPgPool, type PgPool } from "../../src/db/pg/pool.ts";
+import { migratePg } from "../../src/db/pg/migrate.ts";
+import { pgStorage } from "../../src/db/pg/storage.ts";
+import { demoSource } from "../../src/registry/startup.ts";
+import { socialProfile } from "../../src/registries/social/profile.ts";
+import { crvsProfile } from "../../src/registries/crvs/mod.ts";
+import { recordTypeIndexList } from "../../src/registries/indexes.ts";
+
+const NOW = "2026-06-01T00:00:00.000Z";
+
+/** crvs's indexes as PostgreSQL lists them, and whether each is valid. */
+async function crvsIndexes(pool: PgPool): Promise<Array<[string, boolean]>> {
+  const { rows } = await pool.query<{ name: string; valid: boolean }>(
+    `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+     WHERE c.relname LIKE 'reg\\_r\\_crvs\\_%' ORDER BY c.relname`,
+  );
+  return rows.map((r) => [r.name, r.valid]);
+}
+
+/** Polls `check` every 20 ms until it holds (5 s at most). */
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`never: ${what}`);
+}
+
+Deno.test("pg start-up builds a newly served registry's indexes concurrently: registrant writes go on; an invalid one is built again", async () => {
+  const url = await newPgDatabase("startidx");
+  const pool = openPgPool(url, { max: 4 });
+  const other = openPgPool(url, { max: 2 });
+  try {
+    await migratePg(pool);
+    const storage = pgStorage(pool);
+    await storage.registryLoad.writeAll(demoSource(socialProfile, 20, 1), {
+      now: () => NOW,
+      profile: socialProfile,
+    });
+    const wanted = crvsProfile.recordTypes.flatMap((rt) =>
+      recordTypeIndexList(rt, "postgres").map((i) => i.name)
+    );
+    equal(await storage.registryLoad.missingIndexes("crvs"), wanted.length);
+
+    // Another instance's write under way when the build starts: its transaction stays open.
+    const writer = await other.connect();
+    let build: Promise<void> | undefined;
+    try {
+      await writer.query("BEGIN");
+      await writer.query(
+        "UPDATE registrants SET last_updated = last_updated WHERE id = (SELECT MIN(id) FROM registrants)",
+      );
+      build = storage.registryLoad.buildIndexes("crvs");
+      await until(async () =>
+        (await pool.query(
+          `SELECT 1 FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX%' AND wait_event_type = 'Lock'`,
+        )).rows.length > 0, "the build waiting for the open write");
+      // A build in a transaction would now hold every new write to registrants (its SHARE lock queued ahead).
+      const second = await other.connect();
+      try {
+        await second.query("SET lock_timeout = '3s'");
+        await second.query(
+          "UPDATE registrants SET last_updated = last_updated WHERE id = (SELECT MAX(id) FROM registrants)",
+        );
+      } finally {
+        second.release();
+      }
+      await writer.query("COMMIT");
+    } catch (err) {
+      await writer.query("ROLLBACK").catch(() => {});
+      await build?.catch(() => {});
+      throw err;
+    } finally {
+      writer.release();
+    }
+    await build;
+    deepEqual(await crvsIndexes(pool), wanted.map((n) => [n, true] as [string, boolean]).sort());
+    equal(await storage.registryLoad.missingIndexes("crvs"), 0);
+
+    // As a build cut by a stop leaves it: invalid, which a non-concurrent build's IF NOT EXISTS would take as built.
+    await pool.query(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = '${wanted[0]}'::regclass`);
+    equal(await storage.registryLoad.missingIndexes("crvs"), 1);
+    await storage.registryLoad.buildIndexes("crvs");
+    deepEqual(await crvsIndexes(pool), wanted.map((n) => [n, true] as [string, boolean]).sort());
+  } finally {
+    await pool.end();
+    await other.end();
+  }
+});
+
+Deno.test("pg instances starting together take turns at the start-up section by trying its lock, not waiting in a statement", async () => {
+  const url = await newPgDatabase("startturns");
+  const a = openPgPool(url, { max: 2 });
+  const b = openPgPool(url, { max: 2 });
+  let release = () => {};
+  try {
+    await migratePg(a);
+    const order: string[] = [];
+    const held = new Promise<void>((r) => release = r);
+    const first = pgStorage(a).exclusive("startup", async () => {
+      order.push("a");
+      await held;
+      order.push("a done");
+    });
+    await until(() => Promise.resolve(order.length === 1), "a in the section");
+    const second = pgStorage(b).exclusive("startup", () => Promise.resolve(void order.push("b")));
+    await new Promise((r) => setTimeout(r, 600));
+    deepEqual(order, ["a"], "b waits while a holds the section");
+    const waiting = await a.query(
+      `SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'`,
+    );
+    deepEqual(waiting.rows, [], "no statement waits for the lock");
+    release();
+    await Promise.all([first, second]);
+    deepEqual(order, ["a", "a done", "b"]);
+    await rejects(pgStorage(b).exclusive("startup", () => Promise.reject(new Error("boom"))), /boom/);
+    // A section that fails gives the lock back.
+    equal(await pgStorage(a).exclusive("startup", () => Promise.resolve(1)), 1);
+  } finally {
+    release();
+    await a.end();
+    await b.end();
+  }
+});
