@@ -244,21 +244,52 @@ backendTest(
   },
 );
 
+/** A subscription as fan-out lists it: social persons' registrations unless `over` says otherwise. */
+const sub = (id: number, over: Partial<SubscriptionRow> = {}) =>
+  ({
+    id,
+    registry: "social",
+    record_type: "person",
+    reg_event_type: "registration",
+    from_event_id: 0,
+    frequency: null,
+    start_time: null,
+    end_time: null,
+    ...over,
+  }) as SubscriptionRow;
+
+/** An event's head: a social registration of a person unless said otherwise. */
+const head = (id: number, record_type = "person", event_type = "registration") =>
+  ({ id, registry: "social", event_type, record_type, created_at: T0 }) as EventHead;
+
+Deno.test("planBatch() takes for an event only the subscriptions to its type, and those to a registry's own types", () => {
+  const list = fanOutList(
+    [
+      sub(1, { reg_event_type: "update" }),
+      sub(2),
+      sub(3, { reg_event_type: "NewHouseHoldMember" }),
+      sub(4, { reg_event_type: "update" }),
+      sub(5),
+      sub(6, { reg_event_type: "delete" }),
+    ],
+    9,
+    T0,
+  );
+  const heads = [head(1), head(2, "person", "update"), head(3, "person", "delete")];
+  const plan = planBatch(list, heads, 100);
+  deepEqual(plan.candidates.map((c) => [c.sub.id, c.ev.id]), [
+    [2, 1],
+    [3, 1],
+    [5, 1],
+    [1, 2],
+    [3, 2],
+    [4, 2],
+    [3, 3],
+    [6, 3],
+  ]);
+});
+
 Deno.test("planBatch() bounds a batch by its pairs in scope, splitting an event with more than that", () => {
-  const sub = (id: number, over: Partial<SubscriptionRow> = {}) =>
-    ({
-      id,
-      registry: "social",
-      record_type: "person",
-      reg_event_type: "registration",
-      from_event_id: 0,
-      frequency: null,
-      start_time: null,
-      end_time: null,
-      ...over,
-    }) as SubscriptionRow;
-  const head = (id: number, record_type = "person") =>
-    ({ id, registry: "social", event_type: "registration", record_type, created_at: T0 }) as EventHead;
   const list = fanOutList([sub(1), sub(2), sub(3, { from_event_id: 2 }), sub(4, GROUPS)], 9, T0);
   const pairs = (heads: EventHead[], max: number, cursor?: FanOutCursor) => {
     const p = planBatch(list, heads, max, cursor);
