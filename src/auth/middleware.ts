@@ -8,6 +8,7 @@ import { type BearerAuth, checkBearer } from "./bearer.ts";
 import { checkSignature, type VerifiedBy } from "./signature_check.ts";
 import { admit } from "./admission.ts";
 import { StaleBearerRow } from "./bearer_store.ts";
+import { BODIES_IN_FLIGHT } from "./sender_backoff.ts";
 import { type RateDecision, rateLimitHeaders } from "../senders/rate_limit.ts";
 import { parseBoundedJson, valuesCap } from "../http/json_depth.ts";
 import { MAX_SENDER_ID, MAX_STRING } from "../dci/limits.ts";
@@ -159,6 +160,14 @@ function settingsOf(bearer: BearerAuth): string {
   return JSON.stringify({ ...bearer, confirm: undefined });
 }
 
+/** The bytes a request's body takes at most: its declared length, else (chunked) the body limit. */
+function declaredBodyBytes(c: Context<AppEnv>, bodyLimit: number): number {
+  const declared = c.req.header("content-length");
+  return declared !== undefined && /^\d{1,15}$/.test(declared)
+    ? Math.min(Number(declared), bodyLimit)
+    : bodyLimit;
+}
+
 /** A pass of the auth chain made on a cached client row that must run again on a fresh read. */
 const RECHECK = Symbol("recheck");
 
@@ -181,6 +190,8 @@ export function authenticate(deps: Deps, scope: Scope, options: AuthOptions = {}
   return async (c, next) => {
     const started = performance.now();
     let limitHeaders: Record<string, string> = {};
+    /** The body bytes reserved for the sender until its admission (SenderBackoff.reserve). */
+    let reserved: { senderId: string; bytes: number } | undefined;
     try {
       const authorization = c.req.header("authorization");
       let body: { envelope: Envelope; text: string } | undefined;
@@ -207,6 +218,19 @@ export function authenticate(deps: Deps, scope: Scope, options: AuthOptions = {}
           if (cached) return RECHECK;
           limitHeaders = rateLimitHeaders(noted, bearer.limits, deps.clock.now());
           throw tooManyRequests(bearer.senderId, noted, limitHeaders);
+        }
+        if (body === undefined && reserved === undefined) {
+          const bytes = declaredBodyBytes(c, deps.config.bodyLimit);
+          if (!deps.senderBackoff.reserve(bearer.senderId, bytes, BODIES_IN_FLIGHT * deps.config.bodyLimit)) {
+            if (cached) return RECHECK;
+            throw new DciError(
+              "err.request.too_many_requests",
+              `Sender "${bearer.senderId}" has as many requests on their way as are read at once; send the next ` +
+                "when one is answered",
+              { headers: { "Retry-After": "1" } },
+            );
+          }
+          reserved = { senderId: bearer.senderId, bytes };
         }
         body ??= await readEnvelope(c, maxValues, options.senderFromToken);
         const { envelope, text } = body;
@@ -301,6 +325,7 @@ export function authenticate(deps: Deps, scope: Scope, options: AuthOptions = {}
       deps.metrics.inc("dci_auth_failures_total", "Registry requests refused by the auth chain", { code });
       throw err;
     } finally {
+      if (reserved) deps.senderBackoff.release(reserved.senderId, reserved.bytes);
       deps.metrics.observe(
         "dci_auth_seconds",
         "Time the auth chain takes",

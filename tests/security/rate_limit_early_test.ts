@@ -12,6 +12,7 @@ import { updateSender } from "../../src/senders/store.ts";
 import { createApp } from "../helpers/app.ts";
 import { validator } from "hono/validator";
 import { specFetch } from "../helpers/spec_hooks.ts";
+import { BODIES_IN_FLIGHT } from "../../src/auth/sender_backoff.ts";
 
 const PATH = "/registry/sync/search";
 
@@ -37,7 +38,12 @@ async function post(url: string, sender: TestSender, body: BodyInit, signal?: Ab
     signal,
   });
   const json = await res.json();
-  return { status: res.status, headers: res.headers, code: json?.message?.error?.code as string | undefined };
+  return {
+    status: res.status,
+    headers: res.headers,
+    code: json?.message?.error?.code as string | undefined,
+    message: json?.message?.error?.message as string | undefined,
+  };
 }
 
 /** A JSON body whose stream sends its first bytes and then never ends. */
@@ -163,4 +169,53 @@ Deno.test("limitBody() reads a chunked body only when the route does; an oversiz
     assert.equal(validated.status, 413);
     assert.equal((await validated.json()).message.error.code, "err.request.bad");
   });
+});
+
+Deno.test("authenticate() reads one sender's bodies up to eight of the body limit's size at once: the next gets 429 unread", async () => {
+  const deps = await testDeps();
+  // A limit the test's requests never reach: the refusal below is the bodies', not the count's.
+  const alice = await createTestSender(deps, { limit_minute: 10_000 });
+  const bob = await createTestSender(deps);
+  const server = startServer(deps);
+  const url = `http://127.0.0.1:${server.port}${PATH}`;
+  const aborts: AbortController[] = [];
+  const stalled: Promise<unknown>[] = [];
+  try {
+    // Small requests at once are never held back.
+    const small = await Promise.all(
+      Array.from({ length: 20 }, () => post(url, alice, search(alice, deps.clock.now()))),
+    );
+    assert.deepEqual(small.map((r) => r.status), Array(20).fill(200));
+    // Bodies that never end, streamed without a length: each counts as the body limit.
+    for (let i = 0; i < BODIES_IN_FLIGHT; i++) {
+      const abort = new AbortController();
+      aborts.push(abort);
+      stalled.push(post(url, alice, endlessBody(), abort.signal).catch(() => undefined));
+    }
+    // Once they are all being read, the sender's next request is refused before its body is read.
+    let next = await post(url, alice, search(alice, deps.clock.now()));
+    for (let i = 0; i < 100 && next.status !== 429; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      next = await post(url, alice, search(alice, deps.clock.now()));
+    }
+    assert.equal(next.status, 429, "a ninth body was read beside eight of the limit's size");
+    assert.equal(next.code, "err.request.too_many_requests");
+    assert.match(next.message ?? "", /requests on their way/);
+    assert.equal(next.headers.get("retry-after"), "1");
+    // Another sender is not affected; the sender's requests go through again once its bodies are gone.
+    assert.equal((await post(url, bob, search(bob, deps.clock.now()))).status, 200);
+    for (const a of aborts) a.abort();
+    await Promise.all(stalled);
+    let again = await post(url, alice, search(alice, deps.clock.now()));
+    for (let i = 0; i < 100 && again.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      again = await post(url, alice, search(alice, deps.clock.now()));
+    }
+    assert.equal(again.status, 200);
+  } finally {
+    for (const a of aborts) a.abort();
+    await Promise.all(stalled);
+    await server.shutdown();
+    deps.close();
+  }
 });
