@@ -28,7 +28,7 @@ export function valuesCap(bodyLimit: number): number {
 }
 
 /** The limit a JSON text breaks first, if any. */
-export type JsonLimit = "depth" | "members" | "values" | "string" | "nul";
+export type JsonLimit = "depth" | "members" | "values" | "string" | "nul" | "number";
 
 /** The limits jsonLimitBroken checks; depth, members and values default to the MAX_JSON_ constants. */
 export interface JsonLimits {
@@ -42,8 +42,10 @@ export interface JsonLimits {
  * Scans `text` once: "depth" when arrays/objects nest deeper than `maxDepth`, "members" when one array or object
  * has more than `maxMembers` members, "values" when all of them together have more than `maxValues`, "string"
  * when a string (key or value) is longer than `maxString` characters (an escape counts as one; reported only when
- * no other limit is broken), "nul" when a string holds a NUL character (`\u0000`; reported before "string").
- * Brackets and commas inside strings do not count; an empty array or object counts as one member of its own.
+ * no other limit is broken), "nul" when a string holds a NUL character (`\u0000`; reported before "string"),
+ * "number" when a number may be too large to be finite (over 300 digits in a row, or a positive exponent of three
+ * digits or more: `1e999` parses to Infinity; reported last, for the parsed value to tell). Brackets and commas inside strings
+ * do not count; an empty array or object counts as one member of its own.
  */
 export function jsonLimitBroken(text: string, limits: JsonLimits = {}): JsonLimit | undefined {
   const maxDepth = limits.maxDepth ?? MAX_JSON_DEPTH;
@@ -60,6 +62,9 @@ export function jsonLimitBroken(text: string, limits: JsonLimits = {}): JsonLimi
   let longString = false;
   // A NUL (`\u0000`) in a string, likewise: no field may hold one (PostgreSQL text cannot store it).
   let nul = false;
+  // Digits in a row outside strings, and whether a number may not be finite.
+  let digits = 0;
+  let bigNumber = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
@@ -74,6 +79,19 @@ export function jsonLimitBroken(text: string, limits: JsonLimits = {}): JsonLimi
         }
         if (++length > maxString) longString = true;
       }
+    } else if (c >= 48 && c <= 57) {
+      if (++digits > 300) bigNumber = true;
+      continue;
+    } else if ((c === 101 || c === 69) && digits > 0) {
+      // An exponent: its digits, leading zeros left out (a negative one makes no number larger).
+      let j = i + 1;
+      const negative = text.charCodeAt(j) === 45;
+      if (negative || text.charCodeAt(j) === 43) j++;
+      while (text.charCodeAt(j) === 48) j++;
+      let n = 0;
+      for (let d = text.charCodeAt(j); d >= 48 && d <= 57; d = text.charCodeAt(++j)) n++;
+      if (n >= 3 && !negative) bigNumber = true;
+      i = j - 1;
     } else if (c === 34) {
       inString = true;
       length = 0;
@@ -85,12 +103,13 @@ export function jsonLimitBroken(text: string, limits: JsonLimits = {}): JsonLimi
       members[depth] = 1;
       if (++values > maxValues) return "values";
     } else if (c === 93 || c === 125) depth--;
+    digits = 0;
   }
-  return nul ? "nul" : longString ? "string" : undefined;
+  return nul ? "nul" : longString ? "string" : bigNumber ? "number" : undefined;
 }
 
 /** The rule a JSON text broke, as error messages state it ("string" and "nul" are stated with the string's path). */
-function jsonLimitRule(limit: Exclude<JsonLimit, "string" | "nul">, limits: JsonLimits): string {
+function jsonLimitRule(limit: Exclude<JsonLimit, "string" | "nul" | "number">, limits: JsonLimits): string {
   switch (limit) {
     case "depth":
       return `JSON nested deeper than ${limits.maxDepth ?? MAX_JSON_DEPTH} levels`;
@@ -114,7 +133,7 @@ export function parseBoundedJson(
   root?: string,
 ): BoundedJson {
   const broken = jsonLimitBroken(text, limits);
-  if (broken !== undefined && broken !== "string" && broken !== "nul") {
+  if (broken !== undefined && broken !== "string" && broken !== "nul" && broken !== "number") {
     return { ok: false, malformed: false, reason: jsonLimitRule(broken, limits) };
   }
   let value: unknown;
@@ -125,6 +144,12 @@ export function parseBoundedJson(
   }
   if (broken === undefined) return { ok: true, value };
   const named = root === undefined ? value : { [root]: value };
+  if (broken === "number") {
+    // A signature would not tell it from `null` (canonical JSON writes a non-finite number so).
+    const path = badPath(named, (v) => typeof v === "number" && !Number.isFinite(v), () => false, (k) => k);
+    if (path === undefined) return { ok: true, value };
+    return { ok: false, malformed: false, reason: `${path} is a number too large to be finite` };
+  }
   const reason = broken === "nul"
     ? `${nulPath(named)} holds a NUL character (\\u0000), which no field may`
     : `${longStringPath(named, limits.maxString)} is longer than ${limits.maxString} characters`;
@@ -151,13 +176,22 @@ function badStringPath(
   value: unknown,
   bad: (s: string) => boolean,
   label: (key: string) => string,
+): string | undefined {
+  return badPath(value, (v) => typeof v === "string" && bad(v), bad, label);
+}
+
+/** The path of the first value of `value` that is `bad`, or of the first key that is `badKey` (shown as `label`). */
+function badPath(
+  value: unknown,
+  bad: (v: unknown) => boolean,
+  badKey: (key: string) => boolean,
+  label: (key: string) => string,
   path: string[] = [],
 ): string | undefined {
-  if (typeof value === "string") return bad(value) ? path.join(".") || "(body)" : undefined;
-  if (typeof value !== "object" || value === null) return undefined;
+  if (typeof value !== "object" || value === null) return bad(value) ? path.join(".") || "(body)" : undefined;
   for (const [key, child] of Object.entries(value)) {
-    if (bad(key)) return [...path, label(key)].join(".");
-    const found = badStringPath(child, bad, label, [...path, key]);
+    if (badKey(key)) return [...path, label(key)].join(".");
+    const found = badPath(child, bad, badKey, label, [...path, key]);
     if (found !== undefined) return found;
   }
   return undefined;

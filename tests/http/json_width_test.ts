@@ -8,6 +8,7 @@ import {
   jsonTooDeep,
   MAX_JSON_MEMBERS,
   MAX_JSON_VALUES,
+  parseBoundedJson,
   valuesCap,
 } from "../../src/http/json_depth.ts";
 import { ibrDemo } from "../../src/registries/ibr/demo.ts";
@@ -138,4 +139,22 @@ Deno.test("a long string does not hide a width the body breaks; the values cap g
   assert.equal(valuesCap(1024), MAX_JSON_VALUES);
   assert.equal(valuesCap(1_048_576), 131_072);
   assert.equal(valuesCap(10 * 1_048_576), 1_310_720);
+});
+
+Deno.test("jsonLimitBroken() flags a number that may not be finite, outside strings only; parseBoundedJson names it", () => {
+  assert.equal(jsonLimitBroken('{"a":1e999}'), "number");
+  assert.equal(jsonLimitBroken('{"a":-1E+0400}'), "number");
+  assert.equal(jsonLimitBroken(`{"a":${"9".repeat(301)}}`), "number");
+  assert.equal(jsonLimitBroken('{"a":1e99,"b":true,"c":false,"d":"1e999","e":0.5e-400}'), undefined);
+  const refused = parseBoundedJson('{"a":[1,{"b":-1e999}]}', { maxString: 100 });
+  assert.deepEqual(refused, {
+    ok: false,
+    malformed: false,
+    reason: "a.1.b is a number too large to be finite",
+  });
+  // Flagged, but finite once parsed: let through.
+  assert.deepEqual(parseBoundedJson('{"a":0.001e300}', { maxString: 100 }), {
+    ok: true,
+    value: { a: 1e297 },
+  });
 });

@@ -184,6 +184,45 @@ Deno.test("a NUL character (\\u0000) in any string of a registry body is refused
   }
 });
 
+Deno.test("a number too large to be finite (1e999) is refused 400: its signature could not tell it from null", async () => {
+  const deps = await testDeps({ rateLimitMinute: "100000" });
+  try {
+    const alice = await createTestSender(deps);
+    const app = createApp(deps);
+    const send = async (text: string) => {
+      const res = await app.request("/registry/sync/receipt", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...alice.headers() },
+        body: text,
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    const signed = (message: Record<string, unknown>) =>
+      JSON.stringify(alice.sign(
+        requestEnvelope(alice.senderId, message, { action: "receipt", nowMs: deps.clock.now() }),
+        deps.clock.now(),
+      ));
+    // Signed with a null, sent with the null made 1e999: canonical JSON writes both as null.
+    const text = signed({ transaction_id: "t", notification_id: "n", note: null });
+    const forged = await send(text.replace('"note":null', '"note":1e999'));
+    assert.equal(forged.status, 400, JSON.stringify(forged.body).slice(0, 300));
+    assert.equal(forged.body.message.error.code, "err.request.bad");
+    assert.equal(
+      forged.body.message.error.message,
+      "Invalid request: message.note is a number too large to be finite",
+    );
+    // Long or large numbers that are finite pass the check.
+    const finite = await send(signed({
+      transaction_id: "t2",
+      notification_id: "n",
+      note: [0.001e300, Number("1".padEnd(305, "0")), 1e-400],
+    }));
+    assert.notEqual(finite.status, 400, JSON.stringify(finite.body).slice(0, 300));
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("the auth chain refuses 1 MB credentials and signature headers without parsing them", async () => {
   const deps = await testDeps({ bodyLimit: String(8 * MB) });
   try {
