@@ -260,12 +260,16 @@ export type ReceiptTarget =
 const JOINED = `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
   JOIN subscriptions s ON s.id = n.subscription_id`;
 
-/** The statements of `markReceived` (both backends; PostgreSQL locks the row it reads). */
+/** The statements of `markReceived` (both backends; PostgreSQL locks the notify of the row it reads). */
 export const RECEIPT_SQL = {
   // By code: the latest sent or received one, so a repeat of the same receipt finds the one it marked.
   byCode: `${JOINED} WHERE s.code = ? AND n.status IN ('sent','received') ORDER BY n.event_id DESC LIMIT 1`,
   // A batch's message_id names every member: the first one stands for the batch.
   byId: `${JOINED} WHERE n.notification_id = ? OR n.message_id = ? ORDER BY n.id LIMIT 1`,
+  byRowId: `${JOINED} WHERE n.id = ?`,
+  // PostgreSQL: the rows of one notify (subscription id, message id) locked in id order, as a lane marks them.
+  lockNotify:
+    "SELECT id FROM notifications WHERE subscription_id = ? AND message_id = ? ORDER BY id FOR UPDATE",
   mark: `UPDATE notifications SET status = 'received', received_at = ?, updated_at = ?,
        sent_at = COALESCE(sent_at, ?) WHERE id = ? AND status != 'received' RETURNING *`,
   // A batched notify (cron frequency) carried its siblings under the same message_id: the receiver has them too.

@@ -90,15 +90,14 @@ export function pgNotificationStore(pool: PgPool): NotificationStore {
     markReceived: (senderId, target, now) =>
       pgTransaction(pool, async (c) => {
         const t = receiptTarget(target);
-        // Locked: a concurrent receipt of the same row waits, then finds it received.
-        const row = t.notificationId === undefined
-          ? await pgOne<NotificationView>(c, pgText(`${RECEIPT_SQL.byCode} FOR UPDATE OF n`), [
-            t.subscriptionCode,
-          ])
-          : await pgOne<NotificationView>(c, pgText(`${RECEIPT_SQL.byId} FOR UPDATE OF n`), [
-            t.notificationId,
-            t.notificationId,
-          ]);
+        const found = t.notificationId === undefined
+          ? await pgOne<NotificationView>(c, pgText(RECEIPT_SQL.byCode), [t.subscriptionCode])
+          : await pgOne<NotificationView>(c, pgText(RECEIPT_SQL.byId), [t.notificationId, t.notificationId]);
+        // Its notify's rows locked first, in id order, as a lane marks them: locking the named one and then its
+        // siblings waited for another member's receipt (or the lane) locking them the other way round, a deadlock
+        // PostgreSQL broke after a second. A concurrent receipt of the same notify waits, then finds it received.
+        if (found) await pgRun(c, pgText(RECEIPT_SQL.lockNotify), [found.subscription_id, found.message_id]);
+        const row = found && await pgOne<NotificationView>(c, pgText(RECEIPT_SQL.byRowId), [found.id]);
         const refused = receiptRefusal(row, senderId, t);
         if (refused || !row) return refused!;
         const updated = await pgOne<NotificationRow>(c, pgText(RECEIPT_SQL.mark), [now, now, now, row.id]);

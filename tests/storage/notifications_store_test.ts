@@ -331,6 +331,27 @@ backendTest(
 );
 
 backendTest(
+  "notification store: concurrent receipts of a batch's members all succeed, one marking the notify received",
+  async (s, sql) => {
+    const a = await subscription(s, { frequency: '{"frequency":"0 * * * *"}' });
+    const ev = await events(sql, "{}", "{}", "{}", "{}", "{}", "{}");
+    await s.notifications.insert(ev.map((e) => note(a.id, e)), NOW);
+    const [{ n: head }] = await s.notifications.pending(a.id, 1);
+    const batch = await s.notifications.batchOf(head, { now: NOW, max: 10, maxBytes: 1 << 20 });
+    equal(batch.length, ev.length);
+    equal(await s.notifications.markBatch(batch, { kind: "sent" }, NOW), ev.length);
+    // Each event of a batched notify carries its own id, and a receiver may acknowledge each at once. On
+    // PostgreSQL, two of them locked their own row and then waited for each other's (a deadlock, one refused).
+    const results = await Promise.all(
+      [...batch].reverse().map((m) => s.notifications.markReceived("s1", m.notification_id, LATER)),
+    );
+    ok(results.every((r) => r.ok), JSON.stringify(results.filter((r) => !r.ok)));
+    equal(results.filter((r) => r.ok && !r.already).length, 1);
+    deepEqual(await s.notifications.counts(), [{ status: "received", n: ev.length }]);
+  },
+);
+
+backendTest(
   "notification store: list filters, orders newest first, pages by cursor and offset, bounds the limit",
   async (s, sql) => {
     const a = await subscription(s);
@@ -446,5 +467,50 @@ Deno.test("notification store [postgres]: retention keeps a notification an oper
   } finally {
     await pool.end();
     await operator.end();
+  }
+});
+
+Deno.test("notification store [postgres]: a receipt of a batch's member waits for a lane marking the batch in id order, no deadlock", async () => {
+  const url = await freshPgDatabase();
+  const pool = openPgPool(url, { max: 4 });
+  const lane = openPgPool(url, { max: 1 });
+  try {
+    const s = pgStorage(pool);
+    const sql = pgRawSql(pool);
+    const a = await subscription(s, { frequency: '{"frequency":"0 * * * *"}' });
+    const ev = await events(sql, "{}", "{}", "{}", "{}");
+    await s.notifications.insert(ev.map((e) => note(a.id, e)), NOW);
+    const [{ n: head }] = await s.notifications.pending(a.id, 1);
+    const batch = await s.notifications.batchOf(head, { now: NOW, max: 10, maxBytes: 1 << 20 });
+    equal(batch.length, 4);
+    // A lane marking the batch sent, member by member in id order, has marked the first two.
+    const c = await lane.connect();
+    try {
+      await c.query("BEGIN");
+      for (const m of batch.slice(0, 2)) {
+        await c.query("UPDATE notifications SET status = 'sent', sent_at = $1 WHERE id = $2", [NOW, m.id]);
+      }
+      // A receipt of the third member meanwhile. Before, it locked that member, then waited for the first two
+      // while the lane waited for it: PostgreSQL refused one of them after a second.
+      const receipt = s.notifications.markReceived("s1", batch[2].notification_id, LATER).catch((e: Error) =>
+        e
+      );
+      await new Promise((r) => setTimeout(r, 300)); // the receipt is waiting
+      for (const m of batch.slice(2)) {
+        await c.query("UPDATE notifications SET status = 'sent', sent_at = $1 WHERE id = $2", [NOW, m.id]);
+      }
+      await c.query("COMMIT");
+      const r = await receipt;
+      ok(!(r instanceof Error) && r.ok && !r.already, r instanceof Error ? r.message : JSON.stringify(r));
+    } catch (err) {
+      await c.query("ROLLBACK").catch(() => {});
+      throw err;
+    } finally {
+      c.release();
+    }
+    deepEqual(await s.notifications.counts(), [{ status: "received", n: 4 }]);
+  } finally {
+    await pool.end();
+    await lane.end();
   }
 });
