@@ -85,13 +85,15 @@ const ROWS = `WITH r0 AS (SELECT * FROM unnest(${
 
 const GROUPS = "SELECT id, group_id FROM registrants WHERE id = ANY($1::bigint[])";
 
+/** The live ones of subscriptions $1. */
+const LIVE_IDS = "SELECT id FROM subscriptions WHERE id = ANY($1::bigint[]) AND state IN ('active','error')";
+
 const SNAPSHOTS =
   `SELECT e.id, ${EVENT_SNAPSHOT} AS snapshot FROM registry_events e WHERE e.id = ANY($1::bigint[])`;
 
 // Locked in id order until the batch commits: ending one (SUBSCRIPTION_SQL.end) waits for the batch's rows, which
 // are then pending before it ended like its others; or the batch waits for the ending and finds it ended.
-const LIVE = `SELECT id FROM subscriptions WHERE id = ANY($1::bigint[]) AND state IN ('active','error')
-  ORDER BY id FOR SHARE`;
+const LIVE = `${LIVE_IDS} ORDER BY id FOR SHARE`;
 
 /** How long LIVE waits for a lock (ms): well under PostgreSQL's deadlock_timeout (1 s by default). */
 const LIVE_WAIT_MS = 200;
@@ -172,8 +174,14 @@ async function attempt(
   ]);
   const plan = planBatch(list, heads, options.pairs ?? PG_FANOUT_ROWS, cursor);
   if (stats) stats.pairs += plan.candidates.length;
+  // A subscription ended since the list was read is dropped here, and the list read again whole next batch: noticed
+  // only by the commit's check of the rows that matched, one with a selective filter stayed listed (its filter
+  // evaluated every batch) until the list's age. The commit checks again, its rows locked.
+  const live = await liveSubscriptions(client, plan.candidates);
+  const candidates = plan.candidates.filter((c) => live.has(c.sub.id));
+  if (candidates.length < plan.candidates.length) list.stale = true;
   await readSnapshots(client, plan.events);
-  const rows = await matching(client, plan.candidates, options);
+  const rows = await matching(client, candidates, options);
   if (stats) stats.batches++;
   const logged = await commit(client, rows, { cursor, next: plan.next, now: options.now }, list);
   return logged === RACED ? RACED : { events: eventsConsumed(cursor, plan.next), logged };
@@ -233,6 +241,13 @@ async function readSnapshots(db: PgClient, events: EventHead[]): Promise<void> {
   const rows = await pgAll<{ id: number; snapshot: string }>(db, SNAPSHOTS, [events.map((e) => e.id)]);
   const byId = new Map(rows.map((r) => [Number(r.id), r.snapshot]));
   for (const ev of events) ev.snapshot = byId.get(Number(ev.id))!;
+}
+
+/** Which of the candidates' subscriptions are live now (not ended since the list was read); nothing locked. */
+async function liveSubscriptions(db: PgClient, candidates: Candidate[]): Promise<Set<number>> {
+  if (candidates.length === 0) return new Set();
+  const ids = [...new Set(candidates.map((c) => c.sub.id))];
+  return new Set((await pgAll<{ id: number }>(db, LIVE_IDS, [ids])).map((r) => Number(r.id)));
 }
 
 /** The rows of subscriptions still live, their rows locked (LIVE); in the batch's transaction. */

@@ -187,6 +187,31 @@ backendTest(
 );
 
 backendTest(
+  "fan-out: a listed subscription ended whose filter matches nothing is dropped at once, the list read again",
+  async (s, sql) => {
+    const male = JSON.stringify([{
+      seq_num: 1,
+      expression1: { attribute_name: "sex", operator: "eq", attribute_value: "male" },
+    }]);
+    const [a] = await subscriptions(s, 1, { filter_type: "predicate", filter: male });
+    const [b] = await subscriptions(s, 1);
+    const r = await registrant(sql, "a");
+    const round = async () => {
+      await event(sql, r, "registration", person("a"));
+      const stats = await drain(s);
+      return [stats.subscriptionsRead, stats.pairs];
+    };
+    deepEqual(await round(), [2, 2]);
+    await subscriptionsOf(s).end(a, "cancelled", NOW);
+    // Dropped by the batch that meets it. Before, on PostgreSQL, only a matching row was checked: a was listed
+    // (its filter evaluated each batch) until the list's age.
+    deepEqual(await round(), [0, 2]);
+    deepEqual(await round(), [1, 1]);
+    deepEqual((await logged(sql)).map(([sub, ev]) => [sub, ev]), [[b, 1], [b, 2], [b, 3]]);
+  },
+);
+
+backendTest(
   "fan-out: an event in scope of more subscriptions than a batch takes is spread over batches, each pair logged once",
   async (s, sql) => {
     const subs = await subscriptions(s, 25);
