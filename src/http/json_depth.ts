@@ -44,8 +44,8 @@ export interface JsonLimits {
  * when a string (key or value) is longer than `maxString` characters (an escape counts as one; reported only when
  * no other limit is broken), "nul" when a string holds a NUL character (`\u0000`; reported before "string"),
  * "number" when a number may be too large to be finite (over 300 digits in a row, or a positive exponent of three
- * digits or more: `1e999` parses to Infinity; reported last, for the parsed value to tell). Brackets and commas inside strings
- * do not count; an empty array or object counts as one member of its own.
+ * digits or more: `1e999` parses to Infinity; reported last, for the parsed value to tell). Brackets and commas
+ * inside strings do not count; an empty array or object counts as one member of its own.
  */
 export function jsonLimitBroken(text: string, limits: JsonLimits = {}): JsonLimit | undefined {
   const maxDepth = limits.maxDepth ?? MAX_JSON_DEPTH;

@@ -96,8 +96,13 @@ export function registriesToCheck<K extends object>(
 export function ensureRegistryIndexes(db: Db, registry: string): void {
   const done = registriesToCheck(ensured, db, registry);
   if (!done) return;
-  for (const i of missingRegistryIndexes(db, registry)) db.exec(i.sql);
+  buildMissingRegistryIndexes(db, registry);
   done.add(registry);
+}
+
+/** Creates the indexes `registry` lacks now (missingRegistryIndexes), whatever the connection has checked. */
+export function buildMissingRegistryIndexes(db: Db, registry: string): void {
+  for (const i of missingRegistryIndexes(db, registry)) db.exec(i.sql);
 }
 
 /**

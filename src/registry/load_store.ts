@@ -7,7 +7,7 @@
  * synchronous code (batch.ts, bulk.ts), its statements and transactions unchanged; PostgreSQL's is pg_load_store.ts.
  */
 import { type Db, transaction } from "../db/sqlite.ts";
-import { missingRegistryIndexes } from "../registries/indexes.ts";
+import { buildMissingRegistryIndexes, missingRegistryIndexes } from "../registries/indexes.ts";
 import { registryEmpty } from "./registry_store.ts";
 import { stmt } from "../db/statements.ts";
 import { type ImportReport, prepareBatches, type SourceRecord, writePrepared } from "./batch.ts";
@@ -163,11 +163,7 @@ export function sqliteLoadStore(db: Db): RegistryLoadStore {
     restoreIndexes: () => Promise.try(() => restoreIndexes(db)),
     missingIndexes: (registry) => Promise.try(() => missingRegistryIndexes(db, registry).length),
     buildIndexes: (registry) =>
-      Promise.try(() =>
-        transaction(db, () => {
-          for (const i of missingRegistryIndexes(db, registry)) db.exec(i.sql);
-        })
-      ),
+      Promise.try(() => transaction(db, () => buildMissingRegistryIndexes(db, registry))),
     stagesKeyedRows: (registry) => Promise.try(() => registryEmpty(db, registry)),
   };
 }

@@ -70,7 +70,7 @@ function sqliteFanOutBatch(db: Db, kept: { list?: FanOutList }, options: FanOutO
   // Read before the write lock (a whole read takes ~0.1-0.3 s at 30,000 subscriptions, which another isolate's
   // write would wait out), the newest event first: a subscription made or approved since starts after it. A list
   // kept from an earlier batch may name subscriptions ended since: only live ones are logged.
-  const list = kept.list = currentList(db, kept.list, cursor.event, options);
+  const list = kept.list = currentList(db, kept.list, cursor.event, newest, options);
   beginImmediate(db);
   if (stats) stats.batches++;
   try {
@@ -118,18 +118,18 @@ function sqliteFanOutBatch(db: Db, kept: { list?: FanOutList }, options: FanOutO
 }
 
 /**
- * The subscriptions fan-out considers for a batch after `cursor`, with the newest event read before them: `kept` as
- * it is, extended, or read whole (listRefresh).
+ * The subscriptions fan-out considers for a batch after `cursor`, read after event `newest` was the newest: `kept`
+ * as it is, extended, or read whole (listRefresh).
  */
 function currentList(
   db: Db,
   kept: FanOutList | undefined,
   cursor: number,
+  newest: number,
   options: FanOutOptions,
 ): FanOutList {
   const refresh = listRefresh(kept, cursor, options.now);
   if (refresh === "keep") return kept!;
-  const newest = Number((stmt(db, SQL.newest).get() as { id: number }).id);
   const subs = fanOutSubscriptions(db, refresh === "extend" ? kept!.horizon : undefined);
   if (options.stats) options.stats.subscriptionsRead += subs.length;
   return refresh === "extend" ? extendList(kept!, subs, newest) : fanOutList(subs, newest, options.now);
