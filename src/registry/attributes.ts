@@ -66,9 +66,15 @@ const ALIASES: Record<string, string> = {
 /** Identifier type codes accepted as attribute names (`UIN eq 123`). Any type works in idtype-value. */
 export const ID_TYPE_ATTRIBUTES = new Set(["UIN", "BRN", "MRN", "DRN", "NID", "PASSPORT", "HOUSEHOLD_ID"]);
 
+/**
+ * The record paths of a person's core attributes in the DR and IBR records (`member.demographic_info.birth_date`,
+ * as dr_api's sample search filters and sorts), read as the attribute itself.
+ */
+const PERSON_PATH = /^(?:member\.)?(?:demographic_info|personal_details)\./;
+
 /** The attribute definition for a client-sent name, or undefined when it is not allowlisted. */
 export function attributeOf(name: string): AttributeDef | undefined {
-  const key = name.trim().toLowerCase();
+  const key = name.trim().toLowerCase().replace(PERSON_PATH, "");
   const canonical = Object.hasOwn(ALIASES, key) ? ALIASES[key] : key;
   return Object.hasOwn(ATTRIBUTES, canonical) ? ATTRIBUTES[canonical] : undefined;
 }

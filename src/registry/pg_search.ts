@@ -170,7 +170,7 @@ async function readMatches(
   if (q.offset >= total) return { total, records: [] };
   await tighten();
   const keyset = q.after ? afterCursor(q.sort, q.after, "postgres") : undefined;
-  const keys = q.sort.map((k, i) => `, r.${k.column} AS k${i}`).join("");
+  const keys = q.sort.map((k, i) => `, ${k.sql} AS k${i}`).join("");
   // The page's rows carry their data: one statement instead of the page and then its rows.
   const rows = await run<DataRow & Record<string, string | number | null>>(
     client,

@@ -355,12 +355,25 @@ function age(op: Op, value: unknown, ctx: SqlContext, params: Array<string | num
 }
 
 /**
- * "" for any type (`identifier`), the type for `UIN`, `identifier.UIN`, `id.uin` (and the registry's own
+ * Names of "an identifier of any type": the core ones, and the DR spec's paths of a person's identifier (its sync
+ * endpoints take them, dr_api's sample searches send them).
+ */
+const ANY_IDENTIFIER = new Set([
+  "identifier",
+  "identifier_value",
+  "id",
+  "member_identifier",
+  "member.member_identifier",
+  "personal_details.member_identifier",
+]);
+
+/**
+ * "" for any type (`identifier`, `member_identifier`), the type for `UIN`, `identifier.UIN`, `id.uin` (and the registry's own
  * identifier types, `FARMER_ID`); undefined otherwise.
  */
-function identifierType(name: string, idTypes: readonly string[] = []): string | undefined {
+export function identifierType(name: string, idTypes: readonly string[] = []): string | undefined {
   const lower = name.toLowerCase();
-  if (lower === "identifier" || lower === "identifier_value" || lower === "id") return "";
+  if (ANY_IDENTIFIER.has(lower)) return "";
   const m = /^(?:identifier|id)\.(.+)$/i.exec(name);
   if (m) {
     const t = normaliseIdType(m[1]);

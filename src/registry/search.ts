@@ -98,7 +98,7 @@ function readMatches(ctx: SearchContext, q: PreparedItem, where: Compiled): Item
   const base = searchFrom(where, q.recordType.storage, q.sql.groupStorage);
   const params = where.params;
   const keyset = q.after ? afterCursor(q.sort, q.after) : undefined;
-  const columns = ["r.id AS id", ...q.sort.map((k, i) => `r.${k.column} AS k${i}`)].join(", ");
+  const columns = ["r.id AS id", ...q.sort.map((k, i) => `${k.sql} AS k${i}`)].join(", ");
   // One row past the page says whether a next page exists. all(), never iterate(): iterate() ends without an
   // error when a step fails in SQLite, and the page would come back cut short as if complete (src/db/budget.ts).
   // `ids`: read in row id order within (low, high] (search_dense.ts), not through an index.

@@ -4,6 +4,7 @@
  */
 import { attributeOf, type RecordType } from "./attributes.ts";
 import { show } from "./query_parse.ts";
+import { identifierType } from "./query_sql.ts";
 import { type CursorPosition, decodeCursor, type SortKey } from "./search_cursor.ts";
 import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
 import { isRegType, recordTypeNamed } from "../registries/index.ts";
@@ -64,27 +65,75 @@ export function recordTypeOf(raw: unknown, profile: RegistryProfile): RecordType
   );
 }
 
-/** The sort keys (allowlisted columns), before the final `r.id`. */
-export function sortOf(raw: unknown, recordType: RecordType): SortKey[] {
-  if (raw === undefined || raw === null) return [];
+/** What a sort key may name besides the record type's own columns. */
+export interface SortContext {
+  recordType: RecordType;
+  /** The storage type of the registry's households (a person's household columns are read through it). */
+  groupStorage: string;
+  /** The registry has no households (its persons have no household columns). */
+  noHouseholds: boolean;
+  /** The registry's own identifier types (`FARMER_ID`), beside the core ones. */
+  idTypes: readonly string[];
+}
+
+/**
+ * The sort keys (allowlisted columns, or a person's household column such as `poverty_score`), before the final
+ * `r.id`; and `oneRecord`, the first identifier type named (`UIN`, the spec's example): an identifier type is
+ * not a column, so it orders nothing but a single match (a live identifier names one record, so an idtype-value
+ * lookup is always one); a search that finds more is refused then (`oneRecordSortRefusal`).
+ */
+export function sortOf(raw: unknown, ctx: SortContext): { sort: SortKey[]; oneRecord?: string } {
+  if (raw === undefined || raw === null) return { sort: [] };
   const list = Array.isArray(raw) ? raw : [raw];
   if (list.length > MAX_SORT) throw new ItemRejection("rjct.sort.invalid", `at most ${MAX_SORT} sort keys`);
-  return list.map((s) => {
+  const sort: SortKey[] = [];
+  let oneRecord: string | undefined;
+  for (const s of list) {
     const name = isObj(s) ? s.attribute_name : undefined;
-    const def = typeof name === "string" ? attributeOf(name) : undefined;
-    if (!def || !def.sortable || !def.on.includes(recordType)) {
-      throw new ItemRejection("rjct.sort.invalid", `cannot sort ${recordType} records by ${show(name)}`);
-    }
     const order = isObj(s) ? s.sort_order : undefined;
     const dir = order === undefined ? "asc" : typeof order === "string" ? order.toLowerCase() : undefined;
+    const key = typeof name === "string" ? sortKeyOf(name, ctx) : undefined;
+    if (key === undefined) {
+      throw new ItemRejection("rjct.sort.invalid", `cannot sort ${ctx.recordType} records by ${show(name)}`);
+    }
     if (dir !== "asc" && dir !== "desc") {
       throw new ItemRejection(
         "rjct.sort.invalid",
         `sort_order ${show(isObj(s) ? order : s)} is not asc|desc`,
       );
     }
-    return { column: def.column, desc: dir === "desc" };
-  });
+    if (typeof key === "string") oneRecord ??= key;
+    else sort.push({ ...key, desc: dir === "desc" });
+  }
+  return oneRecord === undefined ? { sort } : { sort, oneRecord };
+}
+
+/** A sort key's column and SQL, the identifier type's name for an identifier type, or undefined. */
+function sortKeyOf(name: string, ctx: SortContext): { column: string; sql: string } | string | undefined {
+  const def = attributeOf(name);
+  if (def?.sortable && def.on.includes(ctx.recordType)) return { column: def.column, sql: `r.${def.column}` };
+  if (def?.sortable && def.viaGroup && ctx.recordType === "person" && !ctx.noHouseholds) {
+    // A subquery, not the search's join of the household (present only when the filter reads one): the page
+    // reads it once a row by the household's primary key. Its storage type is the profile's constant.
+    const household = `SELECT sg.${def.column} FROM registrants sg WHERE sg.id = r.group_id AND ` +
+      `sg.record_type = '${ctx.groupStorage}' AND sg.deleted_at IS NULL`;
+    return { column: def.column, sql: `(${household})` };
+  }
+  if (def) return undefined;
+  try {
+    return identifierType(name, ctx.idTypes) === undefined ? undefined : name.trim();
+  } catch {
+    return undefined; // `identifier.<not a type>`
+  }
+}
+
+/** The refusal of a sort by an identifier type (`oneRecord` of sortOf) when the search found `total` records. */
+export function oneRecordSortRefusal(oneRecord: string, total: number): ItemRejection {
+  return new ItemRejection(
+    "rjct.sort.invalid",
+    `cannot sort ${total} records by ${show(oneRecord)}: an identifier type orders a single match only ` +
+      `(an idtype-value lookup, or a filter naming one identifier); sort by a record attribute instead`,
+  );
 }
 
 /** The requested page: size, number, and the keyset position of `pagination.cursor` when sent. */

@@ -12,9 +12,12 @@
 import { MAX_CURSOR_LENGTH } from "../dci/limits.ts";
 import { type Dialect, mark } from "./query_dialect.ts";
 
-/** One sort key: an allowlisted column of `registrants r` and its direction. */
+/** One sort key: an allowlisted attribute, the SQL that reads it for a row of `registrants r`, its direction. */
 export interface SortKey {
+  /** The attribute's column (in its own record type's row): what a cursor is issued for. */
   column: string;
+  /** `r.<column>`, or a person's household column read through `group_id` (constant SQL, never user input). */
+  sql: string;
   desc: boolean;
 }
 
@@ -69,7 +72,7 @@ export function decodeCursor(raw: unknown, sort: SortKey[]): CursorPosition | un
  */
 export function orderBy(sort: SortKey[], dialect?: Dialect): string {
   const nulls = (desc: boolean) => dialect === "postgres" ? (desc ? " NULLS LAST" : " NULLS FIRST") : "";
-  return [...sort.map((k) => `r.${k.column} ${k.desc ? "DESC" : "ASC"}${nulls(k.desc)}`), "r.id"].join(", ");
+  return [...sort.map((k) => `${k.sql} ${k.desc ? "DESC" : "ASC"}${nulls(k.desc)}`), "r.id"].join(", ");
 }
 
 /**
@@ -88,9 +91,9 @@ export function afterCursor(
     const bound: Array<string | number> = [];
     for (let j = 0; j < i; j++) {
       const v = pos.values[j];
-      if (v === null) terms.push(`r.${sort[j].column} IS NULL`);
+      if (v === null) terms.push(`${sort[j].sql} IS NULL`);
       else {
-        terms.push(`r.${sort[j].column} = ${mark(dialect, v)}`);
+        terms.push(`${sort[j].sql} = ${mark(dialect, v)}`);
         bound.push(v);
       }
     }
@@ -98,14 +101,14 @@ export function afterCursor(
       terms.push("r.id > ?");
       bound.push(pos.id);
     } else {
-      const { column, desc } = sort[i];
+      const { sql: column, desc } = sort[i];
       const v = pos.values[i];
       if (v === null) {
         if (desc) continue; // nothing sorts after NULL descending
-        terms.push(`r.${column} IS NOT NULL`);
+        terms.push(`${column} IS NOT NULL`);
       } else {
         const m = mark(dialect, v);
-        terms.push(desc ? `(r.${column} < ${m} OR r.${column} IS NULL)` : `r.${column} > ${m}`);
+        terms.push(desc ? `(${column} < ${m} OR ${column} IS NULL)` : `${column} > ${m}`);
         bound.push(v);
       }
     }

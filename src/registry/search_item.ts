@@ -11,7 +11,14 @@ import { type ListedMembers, withListed } from "./search_members.ts";
 import { BudgetExceeded } from "../db/budget.ts";
 import { HEADER_SAFE_ID_RULE, isHeaderSafeId } from "../dci/limits.ts";
 import { DATE_TIME } from "../dci/schemas.ts";
-import { ItemRejection, paginationOf, recordTypeOf, regTypeRecordType, sortOf } from "./search_criteria.ts";
+import {
+  ItemRejection,
+  oneRecordSortRefusal,
+  paginationOf,
+  recordTypeOf,
+  regTypeRecordType,
+  sortOf,
+} from "./search_criteria.ts";
 import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
 import { groupStorageOf, hasHouseholds, socialRegistry } from "../registries/index.ts";
 import { type CursorPosition, encodeCursor, type SortKey } from "./search_cursor.ts";
@@ -63,6 +70,8 @@ export interface PreparedItem {
   /** The compilation context, but for the backend's parts (its dialect and row estimates). */
   sql: SqlContext;
   sort: SortKey[];
+  /** An identifier type named as a sort key: the search is refused when it finds more than one record. */
+  oneRecordSort?: string;
   pageSize: number;
   pageNumber: number;
   /** Rows skipped before the page (0 after a cursor). */
@@ -161,7 +170,14 @@ export function prepareItem(ctx: ItemSettings, item: unknown): PreparedItem {
   const recordType = named !== undefined && named !== null && named !== ""
     ? recordTypeOf(named, profile)
     : implied ?? profile.recordTypes[0];
-  const sort = sortOf(sc.sort, recordType.kind);
+  const groupStorage = groupStorageOf(profile);
+  const noHouseholds = !hasHouseholds(profile);
+  const { sort, oneRecord } = sortOf(sc.sort, {
+    recordType: recordType.kind,
+    groupStorage,
+    noHouseholds,
+    idTypes: profile.idTypes,
+  });
   const { pageSize, pageNumber, after } = paginationOf(sc.pagination, ctx.maxPageSize, sort);
   return {
     ref,
@@ -171,14 +187,15 @@ export function prepareItem(ctx: ItemSettings, item: unknown): PreparedItem {
     sql: {
       recordType: recordType.kind,
       storage: recordType.storage,
-      groupStorage: groupStorageOf(profile),
-      noHouseholds: !hasHouseholds(profile),
+      groupStorage,
+      noHouseholds,
       attributes: profile.attributes,
       idTypes: profile.idTypes,
       today: new Date(ctx.now).toISOString().slice(0, 10),
       mode: "search",
     },
     sort,
+    ...(oneRecord === undefined ? {} : { oneRecordSort: oneRecord }),
     pageSize,
     pageNumber,
     offset: after ? 0 : (pageNumber - 1) * pageSize,
@@ -226,6 +243,9 @@ export function toRecords(
 
 /** The succ answer of a prepared item. */
 export function answerOf(p: PreparedItem, now: number, page: ItemPage): SearchResponseItem {
+  if (p.oneRecordSort !== undefined && page.total > 1) {
+    throw oneRecordSortRefusal(p.oneRecordSort, page.total);
+  }
   return {
     reference_id: p.ref,
     timestamp: new Date(now).toISOString(),

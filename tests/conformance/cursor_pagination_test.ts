@@ -142,6 +142,7 @@ Deno.test("cursor: a forged, foreign or oversized cursor is rjct.pagination.inva
 Deno.test("cursor: the longest cursor this server issues (5 sort keys of 256 characters, each written 6 bytes in JSON) is accepted back", () => {
   const sort = ["given_name", "surname", "locality", "region_code", "postal_code"].map((column) => ({
     column,
+    sql: `r.${column}`,
     desc: false,
   }));
   for (const char of ["\u0001", "\ud800", "語"]) {

@@ -17,6 +17,8 @@ import { specErrors } from "../helpers/spec_validator.ts";
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
+const SAMPLES = "../../../shared/dci-spec/spdci-standards/release/sample-jsons/example_files/";
+
 async function drDeps(count = 60): Promise<TestDeps> {
   const deps = await testDeps();
   const now = () => new Date(deps.clock.now()).toISOString();
@@ -122,6 +124,48 @@ Deno.test({
     const [household] = groups.data.reg_records;
     assert.deepEqual(validateDr(household, "Group"), []);
     assert.equal(household.member_list.length, 2);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("DR search takes dr_api's sample search as sent: record paths in its filter and sort, identifier paths", async () => {
+  const deps = await drDeps(200);
+  try {
+    const sample = JSON.parse(
+      await Deno.readTextFile(new URL(`${SAMPLES}dr/processflow3req.json`, import.meta.url)),
+    );
+    const criteria = sample.message.search_request[0].search_criteria;
+    const item = await search(deps, criteria);
+    assert.equal(item.status, "succ", JSON.stringify(item));
+    const records = item.data.reg_records as Json[];
+    assert.ok(records.length > 1, `${records.length} records`);
+    const born = (r: Json) => String(r.personal_details.demographic_info.birth_date);
+    const births = records.map(born);
+    assert.deepEqual(births, [...births].sort(), "sorted by demographic_info.birth_date");
+    for (const r of records) {
+      assert.equal(r.disability_status, "Approved");
+      assert.ok(born(r) > "1950-08-18", born(r));
+    }
+    const byPath = await search(deps, {
+      query_type: "expression",
+      query: {
+        "disability_details.impairment_type": { $eq: "Mobility" },
+        disability_status: { $eq: "Approved" },
+      },
+      pagination: { page_size: 1000 },
+    });
+    assert.equal(byPath.status, "succ", JSON.stringify(byPath));
+    assert.ok(byPath.data.reg_records.length > 5);
+    for (
+      const name of ["member.member_identifier", "personal_details.member_identifier", "member_identifier"]
+    ) {
+      const byId = await search(deps, {
+        query_type: "expression",
+        query: { [name]: { $eq: DR_TEST_UIN } },
+      });
+      assert.deepEqual(byId.data?.reg_records.map((r: Json) => r["@id"]), ["DR-TEST-001"], name);
+    }
   } finally {
     deps.close();
   }

@@ -146,6 +146,26 @@ const CASES: Array<[string, Record<string, unknown>, string[]]> = [
     ...pred("registration_date", "ge", "2000-01-01"),
     sort: [{ attribute_name: "surname" }, { attribute_name: "given_name", sort_order: "desc" }],
   }, ["P3", "P2", "P1", "P5", "P4", "P6", "P8", "P10", "P9"]],
+  // The spec's sort example: a person by its household's poverty score (NULL without a household).
+  ["sorted by the household's poverty score", {
+    query_type: "expression",
+    query: {},
+    sort: [{ attribute_name: "poverty_score", sort_order: "desc" }],
+  }, ["P4", "P5", "P1", "P2", "P3", "P6", "P8", "P9", "P10"]],
+  // The spec's other sort example, as every crvs sample sends it: an identifier type orders one match.
+  ["an idtype-value lookup sorted by UIN", {
+    query_type: "idtype-value",
+    query: { type: "UIN", value: "U-3" },
+    sort: [{ attribute_name: "UIN", sort_order: "asc" }],
+  }, ["P3"]],
+  ["an identifier filter sorted by UIN and a column", {
+    ...pred("UIN", "eq", "U-4"),
+    sort: [{ attribute_name: "UIN", sort_order: "asc" }, { attribute_name: "birth_date" }],
+  }, ["P4"]],
+  ["no match sorted by identifier.UIN", {
+    ...pred("UIN", "eq", "U-404"),
+    sort: [{ attribute_name: "identifier.UIN" }],
+  }, []],
 ];
 
 backendTest("search: the table of queries finds the same records on both backends", async (storage, sql) => {
@@ -185,6 +205,8 @@ backendTest("search: pages by number and by cursor, in every sort order", async 
     [{ attribute_name: "birth_date" }],
     [{ attribute_name: "birth_date", sort_order: "desc" }, { attribute_name: "given_name" }],
     [{ attribute_name: "surname", sort_order: "desc" }],
+    [{ attribute_name: "poverty_score" }, { attribute_name: "surname", sort_order: "desc" }],
+    [{ attribute_name: "group_size", sort_order: "desc" }],
   ];
   for (const sort of sorts) {
     const whole = idsOf(await searchOn(storage, { ...everyone, sort }));
@@ -247,4 +269,30 @@ backendTest("search: refusals are the same on both backends", async (storage, sq
     pagination: { cursor: forged },
   });
   assert.ok(f.status === "succ" || f.status_reason_code === "rjct.pagination.invalid", JSON.stringify(f));
+  // An identifier type sorts a single match only: more is refused, saying why (not an error, not unsorted).
+  const byUin = await searchOn(storage, { ...pred("sex", "eq", "male"), sort: [{ attribute_name: "UIN" }] });
+  assert.equal(byUin.status_reason_code, "rjct.sort.invalid", JSON.stringify(byUin));
+  assert.match(
+    String(byUin.status_reason_message),
+    /cannot sort 4 records by "UIN": an identifier type orders/,
+  );
+  for (const name of ["PHONE", "identifier.", "group_id"]) {
+    const no = await searchOn(storage, { ...pred("UIN", "eq", "U-4"), sort: [{ attribute_name: name }] });
+    assert.equal(no.status_reason_code, "rjct.sort.invalid", name);
+  }
+  // A group has no household: its own poverty score sorts it, a person's column does not.
+  const groups = await searchOn(storage, {
+    reg_record_type: "Group",
+    query_type: "expression",
+    query: {},
+    sort: [{ attribute_name: "poverty_score", sort_order: "desc" }],
+  });
+  assert.deepEqual(idsOf(groups), ["G2", "G1"]);
+  const bySurname = await searchOn(storage, {
+    reg_record_type: "Group",
+    query_type: "expression",
+    query: {},
+    sort: [{ attribute_name: "surname" }],
+  });
+  assert.equal(bySurname.status_reason_code, "rjct.sort.invalid");
 });

@@ -53,7 +53,10 @@ Deno.test({
       low: 7,
       high: 7 + Math.ceil(21 * maxId / DENSE_MIN_TOTAL) * 4,
     });
-    assert.equal(denseRange(deps.db, { ...dense, sort: [{ column: "surname", desc: false }] }), undefined);
+    assert.equal(
+      denseRange(deps.db, { ...dense, sort: [{ column: "surname", sql: "r.surname", desc: false }] }),
+      undefined,
+    );
     assert.equal(denseRange(deps.db, { ...dense, total: DENSE_MIN_TOTAL - 1 }), undefined);
     // A deep page: its span (offset + page + 1 matches at this density, times 4) is more than the count.
     assert.equal(denseRange(deps.db, { ...dense, offset: 100_000 }), undefined);

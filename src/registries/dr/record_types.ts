@@ -97,6 +97,8 @@ export const DR_ATTRIBUTES: readonly ProfileAttribute[] = [
   },
   {
     name: "impairment_type",
+    // The record's path, as dr_api's sample search and OpenSPP's DR configuration name it.
+    aliases: ["disability_details.impairment_type"],
     kind: "upper",
     on: ON,
     values: (reg) => [
