@@ -37,7 +37,7 @@ export const UploadHeader = z.looseObject({
 export function isBulkUpload(c: Context<AppEnv>): boolean {
   // The registry routes' own paths only: another area's path ending the same way (a console page) keeps its
   // body limit, which this one lifts.
-  return c.req.method === "POST" && /^(\/dci_api\/v1\/[^/]+)?\/registry\/search\/?$/.test(c.req.path) &&
+  return c.req.method === "POST" && /^(\/dci_api\/v1(\/[^/]+)?)?\/registry\/search\/?$/.test(c.req.path) &&
     /^multipart\/form-data\s*;/i.test(c.req.header("content-type") ?? "");
 }
 

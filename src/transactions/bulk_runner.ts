@@ -78,8 +78,8 @@ export interface BulkRunner {
 
 /**
  * Keeps the lease `owner` holds on transaction `id` while work runs under it (a processor, a callback on the wire):
- * renewed every quarter of DCI_LEASE_SECONDS, as a bulk run renews its own, so that another instance never takes
- * over work that is only slow. Stops at `stop()`, or once the lease is found lost.
+ * renewed every quarter of DCI_LEASE_SECONDS (a bulk run's too, beside its renewal before each page), so that
+ * another instance never takes over work that is only slow. Stops at `stop()`, or once the lease is found lost.
  */
 export function keepLease(deps: Deps, id: number, owner: string): { stop(): void } {
   const leaseMs = deps.config.leaseSeconds * 1000;
@@ -345,7 +345,15 @@ export function createBulkRunner(
           });
           return true;
         }
-        await run(claimed, owner);
+        // Renewed on a timer too, not only between pages: one page's delivery (vetting, a slot, a token, the
+        // request, each up to DCI_OUTBOUND_TIMEOUT_MS) may outlast the lease, and another instance would then
+        // take the run over and send the same pages.
+        const lease = keepLease(deps, row.id, owner);
+        try {
+          await run(claimed, owner);
+        } finally {
+          lease.stop();
+        }
       } catch (err) {
         if (err instanceof SpoolGone) return await spoolGone(row, owner, err);
         // A store, page or lease write that met a storage fault that passes is our fault, not the search's.

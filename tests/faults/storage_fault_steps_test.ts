@@ -5,7 +5,7 @@
  * lock is let go when the server logs that it met it, never after a time.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { type Harness, harness, type Json, searchMessage } from "../transactions/support.ts";
+import { type Harness, harness, type Json, searchMessage, storeBulkSearch } from "../transactions/support.ts";
 import { type Db, openDatabase, setBusyTimeout } from "../../src/db/sqlite.ts";
 import { createLogger } from "../../src/obs/log.ts";
 import { TXN_ACTIONS } from "../../src/transactions/states.ts";
@@ -149,34 +149,6 @@ Deno.test("worker: the release of an attempt that met a held lock, meeting it to
     await t.close();
   }
 });
-
-/** Stores a bulk search of alice's with `n` lookups, one a page, as an accepted upload leaves it. */
-async function storeBulkSearch(h: Harness, transactionId: string, n: number): Promise<number> {
-  const spool = `${crypto.randomUUID()}.lookups`;
-  const writer = await h.deps.storage.spools.create(spool);
-  for (let i = 1; i <= n; i++) writer.line(JSON.stringify([String(i), "UIN", `NOBODY-${i}`]));
-  await writer.commit();
-  const message = {
-    transaction_id: transactionId,
-    bulk_file: { file_name: "l.csv", file_format: "csv", items: n },
-  };
-  const { row } = await h.deps.storage.transactions.insert({
-    sender_id: h.alice.senderId,
-    transaction_id: transactionId,
-    dedupe_key: transactionId,
-    message_id: crypto.randomUUID(),
-    correlation_id: crypto.randomUUID(),
-    action: "search",
-    registry: "social",
-    callback_url: "https://alice.example/cb/registry/on-search",
-    request_header: "{}",
-    request_message: JSON.stringify(message),
-    ack: "{}",
-    reference_ids: [],
-    now: new Date(h.deps.clock.now()).toISOString(),
-  }, { spool, file_name: "l.csv", file_format: "csv", items_total: n, page_size: 1 });
-  return row.id;
-}
 
 Deno.test("bulk search: a page write that meets a held lock lets the run go uncounted (its release deferred too), and it resumes to the end", async () => {
   const t = await lockedHarness({});

@@ -125,7 +125,9 @@ Deno.test("bulk search: a signed CSV and a signed JSON file are answered page by
         senderUri: receiver.url,
         transactionId: txn,
       });
-      const res = await postBulk(`${server.url}/dci_api/v1/social/registry/search`, alice, form);
+      // The registry's own path, and the default registry's /dci_api/v1 one (/registry/search: bulkForm's tests).
+      const path = format === "csv" ? "/dci_api/v1/social/registry/search" : "/dci_api/v1/registry/search";
+      const res = await postBulk(`${server.url}${path}`, alice, form);
       assert.equal(res.status, 202, JSON.stringify(res.body));
       const ack = res.body.message as Json;
       assert.equal(ack.ack_status, "ACK");

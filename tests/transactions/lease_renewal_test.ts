@@ -5,7 +5,7 @@
  * renewed on a real timer (a quarter of the lease).
  */
 import assert from "node:assert/strict";
-import { type Harness, harness, type Json, searchMessage } from "./support.ts";
+import { type Harness, harness, type Json, searchMessage, storeBulkSearch } from "./support.ts";
 import { PROCESSORS } from "../../src/actions/processors.ts";
 import type { Processor } from "../../src/dci/processor.ts";
 import type { OutboundClient } from "../../src/net/outbound.ts";
@@ -105,6 +105,43 @@ Deno.test("worker: a callback on the wire past the lease keeps it; another insta
     assert.equal(row.state, "callback_sent");
     assert.equal(row.lease_owner, null);
     assert.equal(requests, 1);
+  } finally {
+    answer.open();
+    h.close();
+  }
+});
+
+Deno.test("worker: a bulk search's page on the wire past the lease keeps it; another instance cannot claim the run", async () => {
+  const h = await harness({ leaseSeconds: "1" });
+  const answer = gate();
+  let requests = 0;
+  const http: OutboundClient = {
+    check: () => Promise.resolve(),
+    async request() {
+      requests++;
+      await answer.wait();
+      return { status: 200, headers: new Headers(), body: new Uint8Array(), text: () => "" };
+    },
+  };
+  h.deps.http = http;
+  try {
+    const id = await storeBulkSearch(h, "bulk-slow-receiver", 2);
+    const handled = h.worker.handle(id);
+    await until(() => requests === 1, "the first page is on the wire");
+    h.deps.clock.advance(10_000);
+    // Renewed before each page only, the lease would lapse while this one is on the wire (not renewed here).
+    await until(() => leaseAhead(h, id), "the lease renewed past the clock");
+    const now = h.deps.clock.now();
+    assert.equal(
+      await h.deps.storage.transactions.claimProcessing(id, "another-instance", iso(now), iso(now + 1000)),
+      undefined,
+      "the lease is held",
+    );
+    answer.open();
+    await handled;
+    const row = (await h.deps.storage.transactions.get(id))!;
+    assert.equal(row.state, "callback_sent");
+    assert.equal(requests, 2);
   } finally {
     answer.open();
     h.close();

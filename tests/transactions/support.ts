@@ -192,3 +192,31 @@ export async function saveBareTransaction(
 ): Promise<number> {
   return (await deps.storage.transactions.insert(bareTransaction(senderId, t, now))).row.id;
 }
+
+/** Stores a bulk search of alice's with `n` lookups, one a page, as an accepted upload leaves it. */
+export async function storeBulkSearch(h: Harness, transactionId: string, n: number): Promise<number> {
+  const spool = `${crypto.randomUUID()}.lookups`;
+  const writer = await h.deps.storage.spools.create(spool);
+  for (let i = 1; i <= n; i++) writer.line(JSON.stringify([String(i), "UIN", `NOBODY-${i}`]));
+  await writer.commit();
+  const message = {
+    transaction_id: transactionId,
+    bulk_file: { file_name: "l.csv", file_format: "csv", items: n },
+  };
+  const { row } = await h.deps.storage.transactions.insert({
+    sender_id: h.alice.senderId,
+    transaction_id: transactionId,
+    dedupe_key: transactionId,
+    message_id: crypto.randomUUID(),
+    correlation_id: crypto.randomUUID(),
+    action: "search",
+    registry: "social",
+    callback_url: "https://alice.example/cb/registry/on-search",
+    request_header: "{}",
+    request_message: JSON.stringify(message),
+    ack: "{}",
+    reference_ids: [],
+    now: new Date(h.deps.clock.now()).toISOString(),
+  }, { spool, file_name: "l.csv", file_format: "csv", items_total: n, page_size: 1 });
+  return row.id;
+}
