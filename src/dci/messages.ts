@@ -4,7 +4,7 @@
  * (src/dci/actions.ts) names each action's request message from here.
  */
 import { z } from "@hono/zod-openapi";
-import { DateTime, HeaderId, Id99, ItemWithLocale, Locale } from "./schemas.ts";
+import { DateTime, HeaderId, Id99, ItemWithLocale, OptionalLocale } from "./schemas.ts";
 import { MAX_CODE, MAX_TIMESTAMP } from "./limits.ts";
 
 /**
@@ -58,7 +58,7 @@ export const SubscribeRequestItem = z.object({
     notify_record_type: z.string(),
     authorize: z.record(z.string(), z.unknown()).optional(),
   }),
-  locale: Locale.optional(),
+  locale: OptionalLocale,
 }).openapi("SubscribeRequestItem");
 
 /** Async search message: `{transaction_id, search_request: [{reference_id, timestamp, search_criteria}]}`. */
@@ -98,7 +98,7 @@ export const TxnStatusMessage = z.looseObject({
       "reference_id",
     ]),
     attribute_value: z.union([Id99, z.array(Id99).min(1).max(100)]),
-    locale: Locale.optional(),
+    locale: OptionalLocale,
     // Not in the spec's TxnStatusRequest; when a client sends one it needs a zone, as every DCI timestamp.
     timestamp: DateTime.optional(),
   }),
@@ -156,7 +156,7 @@ export const ReceiptMessage = z.looseObject({
   receipt_information: ReceiptInformation.optional(),
   // A timestamp or locale a client sends follows the rules of every DCI message: a zone, three letters.
   timestamp: DateTime.optional(),
-  locale: Locale.optional(),
+  locale: OptionalLocale,
 }).superRefine((m, ctx) => {
   if (receiptTarget(m) !== undefined) return;
   ctx.addIssue({

@@ -1,6 +1,6 @@
 /** The DCI envelope, headers, ACK and error in zod, shared by validation and the OpenAPI document. */
 import { z } from "@hono/zod-openapi";
-import { ERR_CODES } from "./errors.ts";
+import { ERR_CODES, HEADER_RJCT_CODES } from "./errors.ts";
 import {
   HEADER_SAFE_ID_RULE,
   isHeaderSafeId,
@@ -40,13 +40,22 @@ const LOCALE = /^[a-z]{3}$/;
 export const Locale = z.string().max(MAX_TIMESTAMP, { abort: true }).regex(LOCALE, LOCALE_RULE)
   .openapi({ pattern: "^[a-z]{3}$", example: "eng" });
 
+/** An absent locale as clients send it: not at all, `null`, or `""` (as 11 of the spec's 28 sample requests do). */
+function noLocale(v: unknown): boolean {
+  return v === undefined || v === null || v === "";
+}
+
+/** An optional locale; `null` and `""` read as absent. */
+export const OptionalLocale = z.preprocess((v) => noLocale(v) ? undefined : v, Locale.optional());
+
 /**
  * A request item checked only for its locale, when it has one (the processors answer everything else per item):
- * an invalid locale fails the request with err.request.bad naming `…locale`, on every endpoint alike.
+ * an invalid locale fails the request with err.request.bad naming `…locale`, on every endpoint alike; `null` and
+ * `""` read as absent.
  */
 export const ItemWithLocale = z.unknown().superRefine((item, ctx) => {
   const locale = (item as { locale?: unknown } | null)?.locale;
-  if (typeof item !== "object" || item === null || locale === undefined) return;
+  if (typeof item !== "object" || item === null || noLocale(locale)) return;
   if (typeof locale !== "string" || !LOCALE.test(locale)) {
     ctx.addIssue({ code: "custom", path: ["locale"], message: LOCALE_RULE, input: locale });
   }
@@ -130,7 +139,7 @@ export const CallbackHeader = z.object({
   message_ts: DateTime,
   action: z.enum(CALLBACK_ACTIONS),
   status: RequestStatus,
-  status_reason_code: z.string().optional(),
+  status_reason_code: z.enum(HEADER_RJCT_CODES).openapi("MsgHeaderStatusReasonCode").optional(),
   status_reason_message: z.string().max(999).optional(),
   total_count: z.number().int().min(0),
   completed_count: z.number().int().min(0),
@@ -143,11 +152,21 @@ export const CallbackHeader = z.object({
 /** Callback header as built. */
 export type CallbackHeader = z.output<typeof CallbackHeader>;
 
+/** The envelope signature's format (src/auth/envelope_signature.ts), as the document describes it. */
+export const ENVELOPE_SIGNATURE_FORMAT = "a DCI signature string, not a JWS: " +
+  '`namespace="dci", kidId="{sender_id}|{key id}|{ed25519 or rsa-sha256}", algorithm="…", created="C", ' +
+  'expires="E", headers="(created) (expires) digest", signature="base64"`, where C and E are Unix seconds ' +
+  "(E − C at most the sender's window, 300 s by default), the signature is Ed25519 or RSA-SHA256 (PKCS#1 " +
+  "v1.5) over the UTF-8 signing string `(created): C\\n(expires): E\\ndigest: D`, and D is the base64 SHA-256 " +
+  "of the canonical JSON of `{header, message}` (keys sorted, no spaces; JCS or non-ASCII escaped as \\uXXXX)";
+
 /** The envelope every request carries. `signature` may be absent when the policy allows. */
 export function envelopeOf<M extends z.ZodType>(message: M, name?: string) {
   const schema = z.object({
     signature: z.string().max(8192).optional().openapi({
-      description: "DCI envelope signature over {header, message}",
+      description: `The DCI envelope signature over {header, message}: ${ENVELOPE_SIGNATURE_FORMAT}`,
+      example: 'namespace="dci", kidId="sender-1|k1|ed25519", algorithm="ed25519", created="1767225600", ' +
+        'expires="1767225900", headers="(created) (expires) digest", signature="…"',
     }),
     header: RequestHeader,
     message,

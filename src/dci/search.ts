@@ -4,7 +4,7 @@
  * (rjct.reference_id.invalid, rjct.pagination.invalid, ...) instead of failing the whole request.
  */
 import { z } from "@hono/zod-openapi";
-import { HeaderId, Locale, RequestStatus } from "./schemas.ts";
+import { HeaderId, OptionalLocale, RequestStatus } from "./schemas.ts";
 import { MAX_CURSOR_LENGTH } from "./limits.ts";
 
 /** Query types (graphql is answered rjct.search_criteria.invalid). */
@@ -42,18 +42,41 @@ export const ExpPredicateWithCondition = z.object({
   expression2: ExpPredicate.optional(),
 }).openapi("ExpPredicateWithCondition");
 
-/** The search criteria (documented shape; read leniently). */
+/** A reference to a schema of the document's components. */
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/**
+ * The search criteria: documented (it is only ever read item by item, each fault its item's rjct code, never the
+ * request's 400), registered in the document with SearchSort, PaginationRequest and ExpPredicateWithCondition.
+ */
 export const SearchCriteria = z.looseObject({
   version: z.string().optional(),
-  reg_type: z.string().optional().openapi({ example: "ns:org:RegistryType:Social" }),
-  reg_record_type: z.string().optional().openapi({ example: "SRPerson", description: "SRPerson or Group" }),
-  response_entity: z.string().optional().openapi({ description: "Member or Group" }),
-  query_type: z.unknown().openapi({ type: "string", enum: QueryTypeEnum.options, example: "predicate" }),
+  reg_type: z.string().optional().openapi({
+    example: "ns:org:RegistryType:Social",
+    description:
+      "The registry of the path (its RegistryType, or a name of one of its record types), or absent",
+  }),
+  reg_record_type: z.string().optional().openapi({
+    example: "SRPerson",
+    description: "One of the registry's record types (see the registry's tag); its first when absent",
+  }),
+  response_entity: z.string().optional().openapi({ description: "A record type, as reg_record_type" }),
+  query_type: z.enum(QueryTypeEnum.options).openapi({ example: "predicate" }),
   query: z.unknown().openapi({
     description:
       "idtype-value {type, value} (or {id_type, id_value}); predicate ExpPredicateWithCondition[] " +
       "or a CEL string ({expression} or {value}); expression {type, value: {expression}} (MongoDB-style, " +
       "OpenSPP {seq, or} or OpenG2P {query: {search_text: {$eq}}})",
+    anyOf: [
+      {
+        type: "object",
+        description: "idtype-value",
+        properties: { type: { type: "string", example: "UIN" }, value: { type: "string" } },
+      },
+      { type: "array", description: "predicate", items: ref("ExpPredicateWithCondition") },
+      { type: "object", description: "expression", additionalProperties: true },
+      { type: "string", description: "predicate as CEL" },
+    ],
     example: [{
       seq_num: 1,
       expression1: { attribute_name: "birth_date", operator: "ge", attribute_value: "2000-11-02" },
@@ -61,19 +84,32 @@ export const SearchCriteria = z.looseObject({
       expression2: { attribute_name: "sex", operator: "eq", attribute_value: "female" },
     }],
   }),
-  sort: z.unknown().optional().openapi({ type: "array", description: "SearchSort[]" }),
-  pagination: z.unknown().optional().openapi({ type: "object", description: "PaginationRequest" }),
-  consent: z.unknown().optional(),
-  authorize: z.unknown().optional(),
-}).openapi("SearchCriteria");
+  sort: z.unknown().optional().openapi({
+    type: "array",
+    maxItems: 5,
+    items: ref("SearchSort"),
+    description: "Record attributes (birth_date, surname…; a person by its household's poverty_score, " +
+      "group_size, group_type); an identifier type (UIN) orders a single match only, a search finding more " +
+      "is refused rjct.sort.invalid",
+  }),
+  pagination: z.unknown().optional().openapi(ref("PaginationRequest")),
+  consent: z.unknown().optional().openapi({
+    type: "object",
+    description: "The spec's Consent: accepted, not read",
+  }),
+  authorize: z.unknown().optional().openapi({
+    type: "object",
+    description: "The spec's Authorize: accepted, not read (the bearer token and signature authorise)",
+  }),
+}).openapi("SearchCriteria", { required: ["query_type", "query"] });
 
 /** One search request item. */
 export const SearchRequestItem = z.looseObject({
   reference_id: z.unknown().openapi({ type: "string", maxLength: 99, example: "ref-1" }),
   timestamp: z.unknown().openapi({ type: "string", format: "date-time", example: "2026-01-01T00:00:00Z" }),
-  search_criteria: z.unknown().openapi({ type: "object", description: "SearchCriteria" }),
-  locale: Locale.optional(),
-}).openapi("SearchRequestItem");
+  search_criteria: z.unknown().openapi(ref("SearchCriteria")),
+  locale: OptionalLocale,
+}).openapi("SearchRequestItem", { required: ["reference_id", "timestamp", "search_criteria"] });
 
 /** The search request message. */
 export const SearchRequest = z.looseObject({
@@ -113,7 +149,7 @@ export const SearchResponseItem = z.object({
     reg_type: z.string(),
     reg_record_type: z.string().openapi({ example: "SRPerson" }),
     reg_records: z.array(z.record(z.string(), z.unknown())).openapi({
-      description: "spdci SRPerson (core Person) or social Group records",
+      description: "Records of reg_record_type, in the registry's JSON-LD shape (see the registry's tag)",
     }),
   }).optional(),
   pagination: Pagination.optional(),

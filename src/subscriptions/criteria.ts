@@ -18,7 +18,7 @@ import {
 } from "./rules.ts";
 import type { NewSubscription } from "./store.ts";
 import { MAX_FILTER_JSON, MAX_FREQUENCY_JSON } from "../dci/limits.ts";
-import { profileOf } from "../registries/index.ts";
+import { isRegType, profileOf, recordTypeNamed } from "../registries/index.ts";
 import { cronProblem } from "./frequency.ts";
 
 type Json = Record<string, unknown>;
@@ -54,6 +54,21 @@ export function checkCriteria(raw: unknown, registry: string, now: string): Chec
   const c = isObject(raw) ? raw : undefined;
   if (!c) throw new SubscribeRejection("rjct.notify_details.invalid", "subscribe_criteria must be an object");
   const profile = profileOf(registry);
+  // As a search refuses it: a reg_type naming another registry would have the subscription follow this one's
+  // records while its answer echoed the other's type (a client at the wrong path never told).
+  const regType = c.reg_type === undefined || c.reg_type === null || c.reg_type === ""
+    ? undefined
+    : c.reg_type;
+  if (
+    profile && regType !== undefined && !isRegType(profile, regType) && !recordTypeNamed(profile, regType)
+  ) {
+    throw new SubscribeRejection(
+      "rjct.notify_types.invalid",
+      `reg_type ${
+        JSON.stringify(regType)?.slice(0, 60)
+      } is not served here (${profile.name}: ${profile.regType})`,
+    );
+  }
   const eventType = normaliseEventType(c.reg_event_type, profile);
   const changes = profile?.changeEvents !== false;
   if (!eventType || (!changes && isChangeEvent(eventType))) {
@@ -113,7 +128,7 @@ export function checkCriteria(raw: unknown, registry: string, now: string): Chec
     throw new SubscribeRejection("rjct.notify_details.invalid", "frequency.end_time is not after start_time");
   }
   return {
-    reg_type: typeof c.reg_type === "string" ? c.reg_type.slice(0, 200) : null,
+    reg_type: typeof regType === "string" ? regType.slice(0, 200) : null,
     reg_event_type: eventType,
     record_type: recordType,
     notify_record_type: String(c.notify_record_type).slice(0, 200),

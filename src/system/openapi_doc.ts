@@ -10,6 +10,7 @@ import type { Deps } from "../deps.ts";
 import { ACTIONS } from "../dci/actions.ts";
 import { NotifyEventRequest } from "../dci/notify.ts";
 import { SubscribeRequestItem } from "../dci/messages.ts";
+import { ExpPredicateWithCondition, PaginationRequest, SearchCriteria, SearchSort } from "../dci/search.ts";
 import {
   CALLBACK_ID_HEADERS,
   DELIVERY_RESPONSES,
@@ -49,8 +50,11 @@ const AREA_TAGS = [
 export function serveOpenApi(app: OpenAPIHono<AppEnv>, deps: Deps, head: DocumentHead): void {
   registerSecuritySchemes(app, deps.config);
   registerWebhooks(app);
-  // Shown (by $ref) as the items of the loosely validated subscribe message.
+  // Shown (by $ref) as the items of the loosely validated subscribe message, and as the parts of a search item's
+  // criteria (each read item by item: a fault is its item's rjct code).
   app.openAPIRegistry.register("SubscribeRequestItem", SubscribeRequestItem);
+  const searchParts = { SearchCriteria, SearchSort, PaginationRequest, ExpPredicateWithCondition };
+  for (const [name, schema] of Object.entries(searchParts)) app.openAPIRegistry.register(name, schema);
   // Built, serialised and compressed at its first request (~0.5 MB, 37 KB gzipped), not at each.
   let doc: Promise<Precompressed> | undefined;
   app.get(OPENAPI_PATH, async (c) => {

@@ -6,7 +6,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context.ts";
 import type { Config } from "../config.ts";
-import { Ack } from "../dci/schemas.ts";
+import { Ack, ENVELOPE_SIGNATURE_FORMAT } from "../dci/schemas.ts";
 
 /** The token endpoint path partners use (the other is its alias under /dci_api/v1). */
 const TOKEN_PATH = "/oauth2/client/token";
@@ -22,12 +22,11 @@ export const SCOPES: Record<string, string> = {
 
 const SIGNATURE_TEXT =
   "The DCI signature, which the sender's signature policy (`signature_policy`, default " +
-  "`DCI_SIGNATURE_POLICY`: required) asks for: EITHER the envelope's `signature` field in the request body (a " +
-  "JWS over the canonical header and message, signed with a key registered for the sender; OpenAPI cannot " +
-  "express a body field as a security scheme, so it is described here and in the envelope schema) OR the RFC " +
-  "9421 headers `Signature` and `Signature-Input` (label `sig1`, covering at least `@method`, `@target-uri` " +
-  "and `content-digest`, with a `Content-Digest` header; `keyid` names the sender's key). A sender whose policy " +
-  "is `optional` may send neither; `off` ignores both.";
+  "`DCI_SIGNATURE_POLICY`: required) asks for: EITHER the envelope's `signature` field in the request body " +
+  `(${ENVELOPE_SIGNATURE_FORMAT}; OpenAPI cannot express a body field as a security scheme, so it is described ` +
+  "here and in the envelope schema) OR the RFC 9421 headers `Signature` and `Signature-Input` (label `sig1`, " +
+  "covering at least `@method`, `@target-uri` and `content-digest`, with a `Content-Digest` header; `keyid` " +
+  "names the sender's key). A sender whose policy is `optional` may send neither; `off` ignores both.";
 
 /** Registers the document's security schemes on `app` (the token URL follows DCI_PUBLIC_URL when set). */
 export function registerSecuritySchemes(app: OpenAPIHono<AppEnv>, config: Config): void {

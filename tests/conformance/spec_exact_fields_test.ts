@@ -66,6 +66,45 @@ Deno.test("locale must be three lowercase letters on search, subscribe, txn/stat
   }
 });
 
+Deno.test('locale "" or null reads as absent (11 of the spec\'s 28 sample requests send ""): accepted, not echoed', async () => {
+  const h = await specHarness();
+  try {
+    for (const [i, locale] of ["", null].entries()) {
+      const search = await send(
+        h,
+        "/registry/sync/search",
+        envelope(h, searchOf(`e-${i}`, ["a"], { locale }), { action: "search" }),
+      );
+      assert.equal(search.status, 200, JSON.stringify(search.body));
+      assert.equal(search.body.message.search_response[0].status, "succ");
+      assert.equal("locale" in search.body.message.search_response[0], false);
+      const status = await send(
+        h,
+        "/registry/sync/txn/status",
+        envelope(h, txnStatusOf("x", { locale }), { action: "txn-status" }),
+      );
+      assert.equal(status.status, 200, JSON.stringify(status.body));
+      const subscribe = await send(
+        h,
+        "/registry/subscribe",
+        envelope(h, {
+          transaction_id: `e-s-${i}`,
+          subscribe_request: [{ reference_id: "s", timestamp: "2026-01-01T00:00:00Z", locale }],
+        }, { action: "subscribe" }),
+      );
+      assert.equal(subscribe.status, 202, JSON.stringify(subscribe.body));
+      const receipt = await send(
+        h,
+        "/registry/sync/receipt",
+        envelope(h, { transaction_id: `e-r-${i}`, notification_id: "n", locale }, { action: "receipt" }),
+      );
+      assert.notEqual(receipt.status, 400, JSON.stringify(receipt.body));
+    }
+  } finally {
+    h.close();
+  }
+});
+
 Deno.test("RFC 3339's lowercase t and z, and a space for the T, are date-times: message_ts and item timestamps", async () => {
   const h = await specHarness();
   try {

@@ -4,6 +4,7 @@ import { createApp } from "../helpers/app.ts";
 import { type Json, operations } from "./openapi_support.ts";
 import { SCOPES } from "../../src/system/openapi_security.ts";
 import { ACTIONS } from "../../src/dci/actions.ts";
+import { HEADER_RJCT_CODES } from "../../src/dci/errors.ts";
 
 /** Mounted GET routes that are not in the document, each with its reason. */
 const EXCLUDED: Record<string, string> = {
@@ -223,6 +224,37 @@ Deno.test("OpenAPI document: no registry message, item or answer schema is left 
     for (const item of ["search_request", "subscribe_request"]) {
       const message = item === "search_request" ? "AsyncSearchRequest" : "SubscribeRequest";
       assert.match(doc.components.schemas[message].properties[item].items.$ref, /RequestItem$/);
+    }
+    return Promise.resolve();
+  });
+});
+
+Deno.test("OpenAPI document: a search item's criteria, sort and pagination, the header codes and the signature format are spelled out", async () => {
+  await withApp({}, (_app, doc) => {
+    const schemas = doc.components.schemas;
+    const item = schemas.SearchRequestItem;
+    assert.deepEqual(item.required, ["reference_id", "timestamp", "search_criteria"]);
+    assert.equal(item.properties.search_criteria.$ref, "#/components/schemas/SearchCriteria");
+    const criteria = schemas.SearchCriteria;
+    assert.deepEqual(criteria.properties.query_type.enum, ["idtype-value", "predicate", "expression"]);
+    assert.deepEqual(criteria.required, ["query_type", "query"]);
+    assert.equal(criteria.properties.sort.items.$ref, "#/components/schemas/SearchSort");
+    assert.equal(criteria.properties.pagination.$ref, "#/components/schemas/PaginationRequest");
+    assert.ok(schemas.PaginationRequest.properties.cursor, "the cursor a client sends back");
+    assert.ok(schemas.ExpPredicateWithCondition.properties.expression1);
+    assert.deepEqual(schemas.SearchSort.properties.sort_order.enum, ["asc", "desc"]);
+    // Every callback's header code is one of the spec's MsgHeaderStatusReasonCode, as the server sends them.
+    assert.equal(
+      schemas.MsgCallbackHeader.properties.status_reason_code.$ref,
+      "#/components/schemas/MsgHeaderStatusReasonCode",
+    );
+    assert.deepEqual(schemas.MsgHeaderStatusReasonCode.enum, [...HEADER_RJCT_CODES]);
+    // The envelope signature is the DCI signature string (a JWS is refused): its signing string and digest.
+    const text = doc.components.securitySchemes.dciSignature.description as string;
+    assert.doesNotMatch(text, /a JWS over/);
+    for (const part of ["(created): C\\n(expires): E\\ndigest: D", "SHA-256", "kidId=", "not a JWS"]) {
+      assert.ok(text.includes(part), part);
+      assert.ok(schemas.SearchRequestEnvelope.properties.signature.description.includes(part), part);
     }
     return Promise.resolve();
   });

@@ -107,6 +107,7 @@ Deno.test("subscribeProcessor() answers each rule's rjct code per item", async (
         filter: [{ expression1: { attribute_name: "surname", operator: "ne", attribute_value: "x\u0000" } }],
       }),
       subItem("end", { frequency: { start_time: "2020-01-01T00:00:00Z", end_time: "2020-02-01T00:00:00Z" } }),
+      subItem("civil", { reg_type: "ns:org:RegistryType:Civil", reg_event_type: "update" }),
       subItem("ok", {}),
     ]);
     const codes = items.map((i) => [i.reference_id, i.status, i.status_reason_code ?? null]);
@@ -119,8 +120,13 @@ Deno.test("subscribeProcessor() answers each rule's rjct code per item", async (
       ["gql", "rjct", "rjct.notify_details.invalid"],
       ["nul", "rjct", "rjct.notify_details.invalid"],
       ["end", "rjct", "rjct.notify_details.invalid"],
+      ["civil", "rjct", "rjct.notify_types.invalid"],
       ["ok", "rjct", "rjct.reference_id.duplicate"],
     ]);
+    assert.match(
+      String(items[8].status_reason_message),
+      /reg_type "ns:org:RegistryType:Civil" is not served here/,
+    );
     // A blocked notification URL (private address, not allowlisted) is refused without connecting.
     const [blocked] = await subscribe(
       deps,
@@ -137,6 +143,30 @@ Deno.test("subscribeProcessor() answers each rule's rjct code per item", async (
     ]);
     assert.deepEqual(more.map((i) => i.status), ["succ", "succ", "rjct"]);
     assert.match(String(more[2].status_reason_message), /limit of 3/);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("subscribeProcessor() takes a reg_type naming the path's registry, its aliases or record types, or none", async () => {
+  const deps = await testDeps({ outboundAllow: "127.0.0.1" });
+  try {
+    await addSender(deps, "s1", { name: "s1", auto_approve_subscriptions: true });
+    const names = ["ns:org:RegistryType:Social", "social", "SPP:RegistryType:Individual", "", null];
+    const items = await subscribe(
+      deps,
+      "s1",
+      names.map((reg_type, i) =>
+        subItem(`r${i}`, {
+          reg_type,
+          filter_type: "predicate",
+          filter: [{ expression1: { attribute_name: "surname", operator: "eq", attribute_value: `n${i}` } }],
+        })
+      ),
+    );
+    assert.deepEqual(items.map((i) => i.status), names.map(() => "succ"), JSON.stringify(items));
+    const fr = await subscribe(deps, "s1", [subItem("fr", { reg_type: "ns:org:RegistryType:FR" })]);
+    assert.equal(fr[0].status_reason_code, "rjct.notify_types.invalid");
   } finally {
     deps.close();
   }
