@@ -2,7 +2,7 @@
 import type { Deps } from "../deps.ts";
 import { isoNow } from "../clock.ts";
 import { dciStatus } from "./states.ts";
-import type { TxnFilter, TxnRow, TxnWithResult } from "./store.ts";
+import type { TxnFilter, TxnListRow, TxnRow, TxnWithResult } from "./store.ts";
 import { TXN_KIND } from "./worker.ts";
 import { getSender } from "../senders/store.ts";
 import type { CallbackAttempt } from "./attempts.ts";
@@ -27,7 +27,7 @@ export interface TxnSummary {
 }
 
 /** The summary of a row. */
-export function summarize(row: TxnRow): TxnSummary {
+export function summarize(row: TxnListRow): TxnSummary {
   return {
     correlation_id: row.correlation_id,
     transaction_id: row.transaction_id,

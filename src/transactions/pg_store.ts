@@ -18,7 +18,7 @@ import { pgAfterCursor } from "../db/pg/keyset.ts";
 import { BULK_COUNTS, INSERT_BULK, insertBulkArgs, type NewBulk } from "./bulk_store.ts";
 import { attemptArgs, attemptHistory, CALLBACK_ATTEMPTS_KEPT, LIST_ATTEMPTS } from "./attempts.ts";
 import type { NewAttempt } from "./attempts.ts";
-import type { CallbackFailure, NewTxn, StoredTxn, TxnRow, TxnWithResult } from "./store.ts";
+import type { CallbackFailure, NewTxn, StoredTxn, TxnListRow, TxnRow, TxnWithResult } from "./store.ts";
 import { MESSAGE_ID_STORED } from "./store.ts";
 import * as sql from "./txn_sql.ts";
 import type { TransactionStore, TxnLease } from "./txn_store.ts";
@@ -153,7 +153,7 @@ export function pgTransactionStore(pool: PgPool): TransactionStore {
         : await pgAfterCursor(pool, "transactions", "", f.before);
       if (f.before !== undefined && !after) return [];
       const q = sql.txnListQuery(f, after);
-      return await pgAll<TxnRow>(pool, pgText(q.sql), q.args);
+      return await pgAll<TxnListRow>(pool, pgText(q.sql), q.args);
     },
     async stateCounts() {
       const open = await pgAll<{ state: string; n: number }>(pool, pgText(sql.OPEN_COUNTS));

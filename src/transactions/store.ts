@@ -35,6 +35,7 @@ import {
   TXN_BY_CORRELATION_OF,
   TXN_BY_ID,
   TXN_BY_TRANSACTION_ID,
+  type TXN_LIST_COLUMNS,
   txnListQuery,
 } from "./txn_sql.ts";
 
@@ -365,19 +366,22 @@ export interface TxnFilter {
   limit: number;
 }
 
+/** A listed transaction: the columns of its summary (TXN_LIST_COLUMNS). */
+export type TxnListRow = Pick<TxnRow, typeof TXN_LIST_COLUMNS[number]>;
+
 /**
  * Lists transactions newest first, by (created_at, id): each filter has an index in that order (migration
  * 0023), so a page reads its rows and no more. The cursor is a row id; its row's created_at starts the page
  * (a cursor with no row, never handed out, starts at the row below it).
  */
-export function listTransactions(db: Db, f: TxnFilter): TxnRow[] {
+export function listTransactions(db: Db, f: TxnFilter): TxnListRow[] {
   let after: { sql: string; args: [string, number] } | undefined;
   if (f.before !== undefined) {
     after = afterCursor(db, "transactions", "", f.before);
     if (!after) return [];
   }
   const q = txnListQuery(f, after);
-  return stmt(db, q.sql).all(...q.args) as unknown as TxnRow[];
+  return stmt(db, q.sql).all(...q.args) as unknown as TxnListRow[];
 }
 
 /** Counts of open (and failed) transactions by state, for the queue-depth gauge. */

@@ -259,6 +259,28 @@ export function byMessageIds(list: string): string {
     ORDER BY t.id DESC LIMIT ${STATUS_ROWS}`;
 }
 
+/**
+ * The columns a list reads: its summary's (operations.ts summarize) and the row id (the cursor), never the request,
+ * answer or ACK bodies (a request message may be DCI_BODY_LIMIT large, and `txn list` reads up to 10,000 rows).
+ */
+export const TXN_LIST_COLUMNS = [
+  "id",
+  "correlation_id",
+  "transaction_id",
+  "sender_id",
+  "action",
+  "registry",
+  "state",
+  "outcome",
+  "status_reason_code",
+  "attempts",
+  "last_error",
+  "receiver_code",
+  "next_attempt_at",
+  "created_at",
+  "updated_at",
+] as const;
+
 /** The list statement for filter `f`, after the cursor condition `after` (from the cursor's row). */
 export function txnListQuery(
   f: TxnFilter,
@@ -277,7 +299,9 @@ export function txnListQuery(
     where.push(after.sql);
     args.push(...after.args);
   }
-  const sql = `SELECT * FROM transactions ${where.length ? "WHERE " + where.join(" AND ") : ""}
+  const sql = `SELECT ${TXN_LIST_COLUMNS.join(", ")} FROM transactions ${
+    where.length ? "WHERE " + where.join(" AND ") : ""
+  }
     ORDER BY created_at DESC, id DESC LIMIT ?+0`;
   return { sql, args: [...args, f.limit] };
 }

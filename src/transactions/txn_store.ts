@@ -40,6 +40,7 @@ import {
   type StatusScope,
   type StoredTxn,
   type TxnFilter,
+  type TxnListRow,
   type TxnRow,
   type TxnWithResult,
 } from "./store.ts";
@@ -128,7 +129,7 @@ export interface TransactionStore {
   /** The scope's transactions whose request carried one of `messageIds`, newest first (20 at most). */
   findByMessageIds(scope: StatusScope, messageIds: string[]): Promise<TxnWithResult[]>;
   /** A page of transactions newest first by (created_at, id), after the cursor `f.before`. */
-  list(f: TxnFilter): Promise<TxnRow[]>;
+  list(f: TxnFilter): Promise<TxnListRow[]>;
   /** Open transactions by state, and callback_failed. */
   stateCounts(): Promise<Array<{ state: string; n: number }>>;
   /** The state, lease holder and sender (with its standing) of a transaction, read right before a callback. */
