@@ -410,6 +410,13 @@ export const SETTINGS: readonly Setting[] = [
     doc: "Answers per on-search callback page of a bulk search",
   },
   {
+    key: "bulkMaxOpenPerSender",
+    env: "DCI_BULK_MAX_OPEN_PER_SENDER",
+    default: "4",
+    doc:
+      "Most bulk searches one sender may have open (accepted, not yet delivered or failed); its next upload is refused 429 before its body is read",
+  },
+  {
     key: "bulkSpoolGraceSeconds",
     env: "DCI_BULK_SPOOL_GRACE_SECONDS",
     default: "3600",
@@ -671,6 +678,7 @@ const schema = z.object({
   bulkMaxItems: int(1, 10_000_000),
   bulkMaxFileBytes: int(1024, 4 * 1024 * 1024 * 1024),
   bulkPageSize: int(1, 10_000),
+  bulkMaxOpenPerSender: int(1, 1_000),
   bulkSpoolGraceSeconds: int(60, 30 * 86_400),
   callbackRetryDelaysMs: delays,
   leaseSeconds: int(1, 86_400),

@@ -31,6 +31,7 @@ export const SQLITE_ONLY: Record<string, string> = {
   "tests/storage/wal_size_test.ts": "SQLite's WAL file and its journal_size_limit",
   "tests/subscriptions/fanout_plan_test.ts":
     "SQLite's EXPLAIN QUERY PLAN of fan-out's read of the subscriptions made since its list",
+  "tests/transactions/bulk_pages_plan_test.ts": "SQLite's EXPLAIN QUERY PLAN of a bulk run's page reads",
   "tests/subscriptions/receipt_plan_test.ts":
     "SQLite's EXPLAIN QUERY PLAN of the receipt by subscription code",
   "tests/operations/backup_drill_test.ts": "a SQLite file backup under load, restored into a fresh data dir",

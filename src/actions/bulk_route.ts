@@ -59,6 +59,18 @@ export function bulkSearchUpload(deps: Deps, registry: Registry): MiddlewareHand
     if (!isBulkUpload(c)) return await next();
     const auth = await authenticateUpload(deps, c, "registry.search");
     const senderId = auth.bearer.senderId;
+    // Accepted searches wait for the worker's bulk slots, each with its spool (up to DCI_BULK_MAX_FILE_BYTES) on
+    // the data dir's disk: a sender's next one waits until one of its open ones is out.
+    const open = await deps.storage.bulk.openOf(senderId);
+    if (open >= deps.config.bulkMaxOpenPerSender) {
+      throw new DciError(
+        "err.request.too_many_requests",
+        `Sender "${senderId}" has ${open} bulk searches open (DCI_BULK_MAX_OPEN_PER_SENDER: ` +
+          `${deps.config.bulkMaxOpenPerSender}); send the next when one has been delivered`,
+        { headers: { "Retry-After": "60" } },
+      );
+    }
+    // From here to the count's update nothing awaits: two uploads starting together both count.
     const already = arriving.get(senderId) ?? 0;
     if (already >= UPLOADS_PER_SENDER) {
       throw new DciError(

@@ -4,6 +4,7 @@
  * is created with its transaction (TransactionStore.insert).
  */
 import type { Db } from "../db/sqlite.ts";
+import { groupCommit } from "../db/group_commit.ts";
 import {
   type BulkEnd,
   type BulkProgress,
@@ -14,6 +15,7 @@ import {
   firstPendingPage,
   getBulk,
   type NewPage,
+  openBulkOf,
   type PageAttempt,
   pageMessage,
   type PageRow,
@@ -45,20 +47,27 @@ export interface BulkStore {
   progress(txn: number): Promise<BulkProgress | undefined>;
   /** After an operator's retry: failed pages pending again, the transaction pending with a fresh count. */
   reopen(txn: number, now: string): Promise<boolean>;
+  /** How many bulk searches of `senderId` are accepted and not ended (DCI_BULK_MAX_OPEN_PER_SENDER bounds it). */
+  openOf(senderId: string): Promise<number>;
 }
 
-/** The bulk searches in the embedded SQLite database. */
+/**
+ * The bulk searches in the embedded SQLite database. Its writes share the turn's group commit, as the worker's
+ * other steps do: a write lock held elsewhere (a CLI import's batch) is waited for on timers, never by blocking
+ * the worker isolate (whose connection would wait up to 5 s, its callbacks, timers and polls with it).
+ */
 export function sqliteBulkStore(db: Db): BulkStore {
   return {
     get: (txn) => Promise.try(() => getBulk(db, txn)),
-    storePage: (p) => Promise.try(() => storePage(db, p)),
+    storePage: (p) => groupCommit(db, () => storePage(db, p)),
     firstPendingPage: (txn) => Promise.try(() => firstPendingPage(db, txn)),
     failedBefore: (txn, page, count) => Promise.try(() => failedBefore(db, txn, page, count)),
     pageMessage: (txn, page) => Promise.try(() => pageMessage(db, txn, page)),
-    recordPageAttempt: (p) => Promise.try(() => recordPageAttempt(db, p)),
-    renewLease: (id, owner, until, now) => Promise.try(() => renewLease(db, id, owner, until, now)),
-    finish: (id, owner, f) => Promise.try(() => finishBulk(db, id, owner, f)),
+    recordPageAttempt: (p) => groupCommit(db, () => recordPageAttempt(db, p)),
+    renewLease: (id, owner, until, now) => groupCommit(db, () => renewLease(db, id, owner, until, now)),
+    finish: (id, owner, f) => groupCommit(db, () => finishBulk(db, id, owner, f)),
     progress: (txn) => Promise.try(() => bulkProgress(db, txn)),
-    reopen: (txn, now) => Promise.try(() => reopenBulk(db, txn, now)),
+    reopen: (txn, now) => groupCommit(db, () => reopenBulk(db, txn, now)),
+    openOf: (senderId) => Promise.try(() => openBulkOf(db, senderId)),
   };
 }

@@ -1,10 +1,9 @@
 /**
  * The tables of bulk searches (migration 0025): a file's progress beside its transaction row, and its answer
- * pages. Each step is one conditional statement or one SQLite transaction, so a resumed run never builds or
- * counts a page twice.
+ * pages. Each step is one conditional statement or one guarded write (a savepoint of the store's group commit),
+ * so a resumed run never builds or counts a page twice.
  */
 import type { Db } from "../db/sqlite.ts";
-import { transaction } from "../db/sqlite.ts";
 import { stmt } from "../db/statements.ts";
 import type { BulkFormat } from "./bulk_file.ts";
 
@@ -93,13 +92,14 @@ export interface GuardedWrite {
   then: Step[];
 }
 
-/** Runs `w` in one SQLite transaction. */
+/**
+ * Runs the steps of `w`, in no transaction of its own: the SQLite store runs it in its turn's group commit (one
+ * savepoint, so it is written whole or not at all), never waiting for the write lock by blocking the isolate.
+ */
 export function runGuarded(db: Db, w: GuardedWrite): boolean {
-  return transaction(db, () => {
-    if (Number(stmt(db, w.guard.sql).run(...w.guard.args).changes) !== 1) return false;
-    for (const s of w.then) stmt(db, s.sql).run(...s.args);
-    return true;
-  });
+  if (Number(stmt(db, w.guard.sql).run(...w.guard.args).changes) !== 1) return false;
+  for (const s of w.then) stmt(db, s.sql).run(...s.args);
+  return true;
 }
 
 /** A page to store (see storePage). */
@@ -147,9 +147,9 @@ export function firstPendingPage(db: Db, txn: number): PageRow | undefined {
   return stmt(db, FIRST_PENDING_PAGE).get(txn) as PageRow | undefined;
 }
 
-/** (txn). */
+/** (txn). `state <> 'sent'` is the condition of the index it reads (bulk_pages_unsent), past the sent pages. */
 export const FIRST_PENDING_PAGE = `SELECT txn, page, items, completed, message_id, state, attempts, last_error
-  FROM bulk_pages WHERE txn = ? AND state = 'pending' ORDER BY page LIMIT 1`;
+  FROM bulk_pages WHERE txn = ? AND state <> 'sent' AND state = 'pending' ORDER BY page LIMIT 1`;
 
 /**
  * How many of the `count` pages right before `page` failed for good (pages go out in order: every page before
@@ -318,6 +318,19 @@ export function bulkProgress(db: Db, txn: number): BulkProgress | undefined {
   const b = getBulk(db, txn);
   return b &&
     progressOf(b, stmt(db, UNDELIVERED_PAGES).all(txn, PAGES_LISTED) as unknown as UndeliveredPage[]);
+}
+
+/**
+ * How many bulk searches of a sender are open: accepted and not ended (sent, or failed or stopped for good).
+ * Read from the bulk searches (one a file, purged with their transactions), not the sender's transactions (every
+ * inline request too): `CROSS JOIN` keeps SQLite to that order. (sender_id)
+ */
+export const OPEN_BULK_OF_SENDER = `SELECT COUNT(*) AS n FROM bulk_searches b CROSS JOIN transactions t
+  WHERE t.id = b.txn AND t.sender_id = ? AND t.state NOT IN ('callback_sent', 'callback_failed')`;
+
+/** The number of open bulk searches of `senderId` (OPEN_BULK_OF_SENDER). */
+export function openBulkOf(db: Db, senderId: string): number {
+  return Number((stmt(db, OPEN_BULK_OF_SENDER).get(senderId) as { n: number }).n);
 }
 
 /** The built pages not delivered, in page order (txn, limit). */

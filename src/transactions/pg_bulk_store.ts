@@ -9,6 +9,7 @@ import {
   FIRST_PENDING_PAGE,
   GET_BULK,
   type GuardedWrite,
+  OPEN_BULK_OF_SENDER,
   PAGE_MESSAGE,
   pageAttemptWrite,
   type PageRow,
@@ -50,5 +51,7 @@ export function pgBulkStore(pool: PgPool): BulkStore {
         progressOf(b, await pgAll<UndeliveredPage>(pool, pgText(UNDELIVERED_PAGES), [txn, PAGES_LISTED]));
     },
     reopen: (txn, now) => guarded(reopenWrite(txn, now)),
+    openOf: async (senderId) =>
+      Number((await pgOne<{ n: string }>(pool, pgText(OPEN_BULK_OF_SENDER), [senderId]))?.n ?? 0),
   };
 }

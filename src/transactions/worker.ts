@@ -8,7 +8,7 @@ import { deliverOnce } from "./callback.ts";
 import { callbackDue, processRetryDelay, retryDelay, type TxnAction, type TxnState } from "./states.ts";
 import { attemptProcessing, processingFailed } from "./attempt.ts";
 import type { NewAttempt } from "./attempts.ts";
-import { FairLimiter, Limiter, Parking } from "./limiter.ts";
+import { FairLimiter, Parking } from "./limiter.ts";
 import { callbackHold, heldBySender } from "./holds.ts";
 import { destinationOf, FairSlots } from "../net/fair_slots.ts";
 import { countRejection } from "../net/deliver.ts";
@@ -94,8 +94,9 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
   const bulk = options.bulkLookup
     ? createBulkRunner(deps, { lookup: options.bulkLookup, random: options.random, wake, writes })
     : undefined;
-  // Bulk searches run long (a page after another): two at a time, so they never hold every processing slot.
-  const bulkSlots = new Limiter(2);
+  // Bulk searches run long (a page after another, for hours at 1M lookups): three at a time, so they never hold
+  // every processing slot, and at most two of one sender's, so another sender's file never waits for those.
+  const bulkSlots = new FairLimiter(3, 2);
   const store = deps.storage.transactions;
 
   /** Set by stop(): no claim is made from then on. */
@@ -371,7 +372,7 @@ export function createTxnWorker(deps: Deps, options: WorkerOptions): TxnWorker {
     if (!row || await heldBySender(deps, row)) return undefined;
     // A bulk search (a file of lookups) has its own run: pages answered and delivered one by one.
     if (bulk && row.action === "search" && row.request_message.includes('"bulk_file"')) {
-      if (await bulkSlots.run(() => bulk.handle(row))) return undefined;
+      if (await bulkSlots.run(row.sender_id, () => bulk.handle(row))) return undefined;
     }
     return { state: row.state, sender: row.sender_id, destination: destinationOf(row.callback_url) };
   }

@@ -150,6 +150,39 @@ Deno.test("worker: the release of an attempt that met a held lock, meeting it to
   }
 });
 
+Deno.test("bulk search: a page write waits for a write lock held elsewhere on timers, never blocking the isolate", async () => {
+  const t = await lockedHarness({});
+  try {
+    // As the worker isolate's connection has it beside HTTP isolates: a blocking wait could last this long.
+    setBusyTimeout(t.h.deps.db, 2_000);
+    const id = await storeBulkSearch(t.h, "bulk-wait", 1);
+    // Another process takes the lock while the page is on the wire, and lets go 300 ms later.
+    const request = t.h.http.request.bind(t.h.http);
+    t.h.http.request = (url, init) => {
+      t.hold();
+      setTimeout(t.release, 300);
+      return request(url, init);
+    };
+    let last = performance.now();
+    let gap = 0;
+    const tick = setInterval(() => {
+      const now = performance.now();
+      gap = Math.max(gap, now - last);
+      last = now;
+    }, 10);
+    try {
+      await t.h.worker.handle(id);
+    } finally {
+      clearInterval(tick);
+    }
+    ok(gap < 250, `the isolate's timers stalled ${Math.round(gap)} ms`);
+    const done = (await t.h.deps.storage.transactions.get(id))!;
+    equal(done.state, "callback_sent", `${done.state}: ${done.last_error}`);
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("bulk search: a page write that meets a held lock lets the run go uncounted (its release deferred too), and it resumes to the end", async () => {
   const t = await lockedHarness({});
   try {

@@ -746,3 +746,41 @@ Deno.test("bulk search: a sender's third upload arriving at once is refused with
     await receiver.close();
   }
 });
+
+Deno.test("bulk search: a sender with DCI_BULK_MAX_OPEN_PER_SENDER searches open is refused 429 until one ends; another sender is not", async () => {
+  const receiver = startReceiver();
+  const server = await startWorkerServer(serverEnv({ DCI_BULK_MAX_OPEN_PER_SENDER: "1" }));
+  try {
+    const alice = await createServerSender(server);
+    const bob = await createServerSender(server);
+    const upload = async (sender: typeof alice, txn: string) =>
+      await postBulk(
+        `${server.url}/registry/search`,
+        sender,
+        await bulkForm(sender.senderId, {
+          format: "csv",
+          file: fileText("csv", lookups(5, "c")),
+          senderUri: receiver.url,
+          transactionId: txn,
+        }),
+      );
+    const first = await upload(alice, "open-1");
+    assert.equal(first.status, 202, JSON.stringify(first.body));
+    await waitForState(server, String((first.body.message as Json).correlation_id), "callback_sent", 30_000);
+    // The first is out: the next is taken, and stays open while its receiver refuses its page (retried).
+    receiver.respond = () => 503;
+    const second = await upload(alice, "open-2");
+    assert.equal(second.status, 202, JSON.stringify(second.body));
+    const spools = (await spoolsLeft(server)).length;
+    const third = await upload(alice, "open-3");
+    assert.equal(third.status, 429, JSON.stringify(third.body));
+    assert.match(JSON.stringify(third.body), /has 1 bulk searches open \(DCI_BULK_MAX_OPEN_PER_SENDER: 1\)/);
+    assert.equal(third.headers.get("retry-after"), "60");
+    assert.equal((await spoolsLeft(server)).length, spools, "nothing of the refused upload is spooled");
+    const other = await upload(bob, "open-bob");
+    assert.equal(other.status, 202, JSON.stringify(other.body));
+  } finally {
+    await server.stop();
+    await receiver.close();
+  }
+});

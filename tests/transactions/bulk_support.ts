@@ -83,7 +83,7 @@ export async function postBulk(
   sender: TestSender,
   form: Form,
   options: { sign?: boolean; body?: Uint8Array | ReadableStream<Uint8Array> } = {},
-): Promise<{ status: number; body: Record<string, unknown> }> {
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
   const headers: Record<string, string> = { ...sender.headers(), "content-type": form.contentType };
   if (options.sign !== false) {
     headers["content-digest"] = contentDigest(form.bytes);
@@ -105,7 +105,7 @@ export async function postBulk(
   try {
     body = JSON.parse(text);
   } catch { /* kept empty */ }
-  return { status: res.status, body };
+  return { status: res.status, body, headers: res.headers };
 }
 
 /** A sync txn/status query of `sender`'s search `transactionId` (a bulk search's one item): the answer's body. */

@@ -4,44 +4,15 @@
  * (SQLite, or PostgreSQL with --pg), the memory queue and a fake clock; a scripted HTTP edge.
  */
 import assert from "node:assert/strict";
-import { type Harness, harness, type Json } from "./support.ts";
+import { harness, type Json, storeBulkSearch } from "./support.ts";
 import { BULK_WAIT_IN_PLACE_MS } from "../../src/transactions/bulk_runner.ts";
-
-/** Stores a bulk search of alice's with one lookup (one page), as an accepted upload leaves it. */
-async function storeBulkSearch(h: Harness, transactionId: string): Promise<number> {
-  const spool = `${crypto.randomUUID()}.lookups`;
-  const writer = await h.deps.storage.spools.create(spool);
-  writer.line(JSON.stringify(["1", "UIN", "NOBODY-1"]));
-  await writer.commit();
-  const now = new Date(h.deps.clock.now()).toISOString();
-  const message = {
-    transaction_id: transactionId,
-    bulk_file: { file_name: "lookups.csv", file_format: "csv", items: 1 },
-  };
-  const { row } = await h.deps.storage.transactions.insert({
-    sender_id: h.alice.senderId,
-    transaction_id: transactionId,
-    dedupe_key: transactionId,
-    message_id: crypto.randomUUID(),
-    correlation_id: crypto.randomUUID(),
-    action: "search",
-    registry: "social",
-    callback_url: "https://alice.example/cb/registry/on-search",
-    request_header: "{}",
-    request_message: JSON.stringify(message),
-    ack: "{}",
-    reference_ids: [],
-    now,
-  }, { spool, file_name: "lookups.csv", file_format: "csv", items_total: 1, page_size: 1000 });
-  return row.id;
-}
 
 Deno.test("bulk search: a run whose page waits for its retry is woken at the retry's time", async () => {
   const retryMs = 60_000;
   const h = await harness({ callbackRetryDelaysMs: String(retryMs) }, { script: [503] });
   try {
     assert.ok(retryMs > BULK_WAIT_IN_PLACE_MS, "the run lets go of its slot rather than wait in place");
-    const id = await storeBulkSearch(h, "bulk-wake");
+    const id = await storeBulkSearch(h, "bulk-wake", 1);
     await h.worker.handle(id); // the page is refused once: the run waits for its retry
     const row = (await h.deps.storage.transactions.get(id))!;
     assert.equal(row.state, "processing");

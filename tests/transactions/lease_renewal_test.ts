@@ -29,6 +29,24 @@ function gate() {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** An HTTP edge whose receiver answers 200 to every request once `open()` is called, counting them. */
+function heldReceiver() {
+  const answer = gate();
+  const held = {
+    requests: 0,
+    open: answer.open,
+    http: {
+      check: () => Promise.resolve(),
+      async request() {
+        held.requests++;
+        await answer.wait();
+        return { status: 200, headers: new Headers(), body: new Uint8Array(), text: () => "" };
+      },
+    } as OutboundClient,
+  };
+  return held;
+}
+
 /** Whether transaction `id`'s lease (held by the worker) runs past the fake clock's now. */
 async function leaseAhead(h: Harness, id: number): Promise<boolean> {
   const row = await h.deps.storage.transactions.get(id);
@@ -76,21 +94,12 @@ Deno.test("worker: a processor running past the lease keeps it; another instance
 
 Deno.test("worker: a callback on the wire past the lease keeps it; another instance cannot claim it", async () => {
   const h = await harness({ leaseSeconds: "1" });
-  const answer = gate();
-  let requests = 0;
-  const http: OutboundClient = {
-    check: () => Promise.resolve(),
-    async request() {
-      requests++;
-      await answer.wait();
-      return { status: 200, headers: new Headers(), body: new Uint8Array(), text: () => "" };
-    },
-  };
-  h.deps.http = http;
+  const answer = heldReceiver();
+  h.deps.http = answer.http;
   try {
     const id = await postOne(h, "t-slow-receiver");
     const handled = h.worker.handle(id);
-    await until(() => requests === 1, "the callback is on the wire");
+    await until(() => answer.requests === 1, "the callback is on the wire");
     h.deps.clock.advance(10_000);
     await until(() => leaseAhead(h, id), "the lease renewed past the clock");
     const now = h.deps.clock.now();
@@ -104,7 +113,7 @@ Deno.test("worker: a callback on the wire past the lease keeps it; another insta
     const row = (await h.deps.storage.transactions.get(id))!;
     assert.equal(row.state, "callback_sent");
     assert.equal(row.lease_owner, null);
-    assert.equal(requests, 1);
+    assert.equal(answer.requests, 1);
   } finally {
     answer.open();
     h.close();
@@ -113,21 +122,12 @@ Deno.test("worker: a callback on the wire past the lease keeps it; another insta
 
 Deno.test("worker: a bulk search's page on the wire past the lease keeps it; another instance cannot claim the run", async () => {
   const h = await harness({ leaseSeconds: "1" });
-  const answer = gate();
-  let requests = 0;
-  const http: OutboundClient = {
-    check: () => Promise.resolve(),
-    async request() {
-      requests++;
-      await answer.wait();
-      return { status: 200, headers: new Headers(), body: new Uint8Array(), text: () => "" };
-    },
-  };
-  h.deps.http = http;
+  const answer = heldReceiver();
+  h.deps.http = answer.http;
   try {
     const id = await storeBulkSearch(h, "bulk-slow-receiver", 2);
     const handled = h.worker.handle(id);
-    await until(() => requests === 1, "the first page is on the wire");
+    await until(() => answer.requests === 1, "the first page is on the wire");
     h.deps.clock.advance(10_000);
     // Renewed before each page only, the lease would lapse while this one is on the wire (not renewed here).
     await until(() => leaseAhead(h, id), "the lease renewed past the clock");
@@ -141,7 +141,7 @@ Deno.test("worker: a bulk search's page on the wire past the lease keeps it; ano
     await handled;
     const row = (await h.deps.storage.transactions.get(id))!;
     assert.equal(row.state, "callback_sent");
-    assert.equal(requests, 2);
+    assert.equal(answer.requests, 2);
   } finally {
     answer.open();
     h.close();

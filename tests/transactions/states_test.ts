@@ -3,7 +3,6 @@ import { callbackAction, canMove, dciStatus, retryDelay } from "../../src/transa
 import { callbackUrl } from "../../src/transactions/callback.ts";
 import { memoryQueue } from "../../src/jobs/queue.ts";
 import { fakeClock } from "../../src/clock.ts";
-import { Limiter } from "../../src/transactions/limiter.ts";
 
 Deno.test("retryDelay() follows the configured delays with ±10 % jitter, then gives up", () => {
   const low = retryDelay([60_000, 120_000, 240_000], () => 0);
@@ -81,19 +80,4 @@ Deno.test("memoryQueue() delivers a delayed message only once the clock reaches 
   clock.advance(1000);
   assert.equal(await q.deliverDue((m) => Promise.resolve(void seen.push(m.id))), 1);
   assert.deepEqual(seen, ["1", "2"]);
-});
-
-Deno.test("Limiter runs at most `limit` tasks at once", async () => {
-  const limiter = new Limiter(3);
-  let running = 0;
-  let peak = 0;
-  await Promise.all(Array.from({ length: 20 }, () =>
-    limiter.run(async () => {
-      running++;
-      peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 1));
-      running--;
-    })));
-  assert.equal(peak, 3);
-  assert.equal(limiter.active, 0);
 });

@@ -193,8 +193,16 @@ export async function saveBareTransaction(
   return (await deps.storage.transactions.insert(bareTransaction(senderId, t, now))).row.id;
 }
 
-/** Stores a bulk search of alice's with `n` lookups, one a page, as an accepted upload leaves it. */
-export async function storeBulkSearch(h: Harness, transactionId: string, n: number): Promise<number> {
+/**
+ * Stores a bulk search of `senderId`'s (alice's by default) with `n` lookups, one a page, as an accepted upload
+ * leaves it; its pages go to `https://{senderId}.example/cb`.
+ */
+export async function storeBulkSearch(
+  h: Harness,
+  transactionId: string,
+  n: number,
+  senderId = h.alice.senderId,
+): Promise<number> {
   const spool = `${crypto.randomUUID()}.lookups`;
   const writer = await h.deps.storage.spools.create(spool);
   for (let i = 1; i <= n; i++) writer.line(JSON.stringify([String(i), "UIN", `NOBODY-${i}`]));
@@ -204,14 +212,14 @@ export async function storeBulkSearch(h: Harness, transactionId: string, n: numb
     bulk_file: { file_name: "l.csv", file_format: "csv", items: n },
   };
   const { row } = await h.deps.storage.transactions.insert({
-    sender_id: h.alice.senderId,
+    sender_id: senderId,
     transaction_id: transactionId,
     dedupe_key: transactionId,
     message_id: crypto.randomUUID(),
     correlation_id: crypto.randomUUID(),
     action: "search",
     registry: "social",
-    callback_url: "https://alice.example/cb/registry/on-search",
+    callback_url: `https://${senderId}.example/cb/registry/on-search`,
     request_header: "{}",
     request_message: JSON.stringify(message),
     ack: "{}",

@@ -5,7 +5,7 @@
  * the due-work query; a scripted HTTP edge and a fake clock.
  */
 import assert from "node:assert/strict";
-import { type Harness, harness, type Json, searchMessage } from "./support.ts";
+import { type Harness, harness, type Json, searchMessage, storeBulkSearch } from "./support.ts";
 import { createTestSender } from "../helpers/auth.ts";
 import { PROCESSORS } from "../../src/actions/processors.ts";
 import type { Processor } from "../../src/dci/processor.ts";
@@ -204,6 +204,30 @@ Deno.test("due-work poll: a receiver that never answers holds a bounded few of i
     http.release();
     poll.stop();
     await until(() => h.worker.busy() === 0, "every handle ends");
+    h.close();
+  }
+});
+
+Deno.test("worker: bulk searches run three at a time, at most two of one sender's: another sender's file never waits behind them", async () => {
+  const h = await harness();
+  try {
+    const bob = await createTestSender(h.deps);
+    const http = hangingHttp(`${h.alice.senderId}.example`);
+    h.deps.http = http;
+    const alices = [];
+    for (let i = 0; i < 3; i++) alices.push(await storeBulkSearch(h, `bulk-a${i}`, 1));
+    const bobs = await storeBulkSearch(h, "bulk-b", 1, bob.senderId);
+    // Alice's three arrive first; her first two hang on the wire, her third waits, bob's runs.
+    const handled = [...alices, bobs].map((id) => h.worker.handle(id));
+    await until(() => http.urls.length >= 3, "three pages sent");
+    await until(async () => await stateOf(h, bobs) === "callback_sent", "bob's search delivered");
+    const hosts = http.urls.map((u) => new URL(u).host);
+    assert.deepEqual(hosts.filter((x) => x.startsWith(h.alice.senderId)).length, 2, hosts.join());
+    assert.equal(await stateOf(h, alices[2]), "received", "alice's third waits for one of hers");
+    http.release();
+    await Promise.all(handled);
+    for (const id of alices) assert.equal(await stateOf(h, id), "callback_sent");
+  } finally {
     h.close();
   }
 });

@@ -29,6 +29,7 @@ import p0042 from "./migrations/0042_registrants_registry_deleted.sql" with { ty
 import p0043 from "./migrations/0043_notifier_cursor_split.sql" with { type: "text" };
 import p0044 from "./migrations/0044_phone_contacts_lower.sql" with { type: "text" };
 import p0045 from "./migrations/0045_subscriptions_from_event.sql" with { type: "text" };
+import p0046 from "./migrations/0046_bulk_pages_unsent.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL, and a step in code. */
 export interface PgMigration {
@@ -98,6 +99,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 43, name: "0043_notifier_cursor_split", sql: p0043 },
   { version: 44, name: "0044_phone_contacts_lower", sql: p0044 },
   { version: 45, name: "0045_subscriptions_from_event", sql: p0045 },
+  { version: 46, name: "0046_bulk_pages_unsent", sql: p0046 },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */
