@@ -139,7 +139,11 @@ export const TxnStatusResponse = z.object({
   correlation_id: AnswerId,
   txnstatus_response: z.object({
     // unsubscribe: crvs and fr (their yaml's txn_type; src/registries/profile.ts txnTypes).
-    txn_type: z.enum(["search", "subscribe", "unsubscribe", "receipt"]),
+    txn_type: z.enum(["search", "subscribe", "unsubscribe", "receipt"]).openapi({
+      description:
+        "One of the registry's own spec's values: search and subscribe everywhere, unsubscribe on crvs " +
+        "and fr, receipt on social and ibr",
+    }),
     txn_status: TxnStatusOf,
   }),
 }).openapi("TxnStatusResponse");

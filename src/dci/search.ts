@@ -147,7 +147,10 @@ export const SearchResponseItem = z.object({
   data: z.object({
     version: z.string(),
     reg_type: z.string(),
-    reg_record_type: z.string().openapi({ example: "SRPerson" }),
+    reg_record_type: z.string().openapi({
+      example: "SRPerson",
+      description: "The record type answered: one of the registry's (see the registry's tag)",
+    }),
     reg_records: z.array(z.record(z.string(), z.unknown())).openapi({
       description: "Records of reg_record_type, in the registry's JSON-LD shape (see the registry's tag)",
     }),

@@ -223,9 +223,11 @@ export function statusOf(row: TxnWithResult, refs?: Set<string>): Record<string,
  * A bulk search's last_error as its sender reads it: which pages were not delivered, not why. Why is a
  * connection's error (refused, timed out, a TLS failure) to whatever host and port the sender named as its
  * callback URL, which would make the registry a port scanner answering in txn/status; operators see it whole.
+ * The operator's remedy (`txn retry`) is told as what it is to the sender.
  */
 function senderFacing(lastError: string): string {
-  return lastError.replace(/(could not be delivered): [\s\S]*?(?=; stopped after |$)/, "$1");
+  return lastError.replace(/(could not be delivered): [\s\S]*?(?=; stopped after |$)/, "$1")
+    .replace("(txn retry resumes it)", "(the registry's operator can resume it)");
 }
 
 function mergeStatus(

@@ -612,14 +612,14 @@ Deno.test("bulk search: three pages in a row failed for good stop the run with t
     );
     assert.equal((await spoolsLeft(server)).length, 1, "the spool is kept for the pages still to build");
     // The sender reads which pages failed and that the run stopped, not why (a connection's error would make the
-    // registry a port scanner of whatever its callback URL names).
+    // registry a port scanner of whatever its callback URL names), nor the operator's command.
     const status = await searchTxnStatus(server, alice, "bulk-gone", receiver.url);
     const item = (((status.message as Json).txnstatus_response as Json).txn_status as Json)
       .search_response as Json[];
     assert.equal(
       item[0].status_reason_message,
       "bulk search file: 0 of 200 lookups answered and delivered; pages 1, 2, 3 could not be delivered; " +
-        "stopped after 3 pages in a row failed, 5 of 8 pages not sent (txn retry resumes it)",
+        "stopped after 3 pages in a row failed, 5 of 8 pages not sent (the registry's operator can resume it)",
     );
     refusing = false;
     const done = await retried(server, correlation);
