@@ -2,9 +2,9 @@
  * The search indexes of the registries other than social on PostgreSQL (see indexes.ts): created by the start of a
  * server that names the registry (registry/startup.ts; concurrently) or the first time the registry is written, in a
  * transaction (the writer's), skipped while a bulk load has them deferred. Writers create them one at a time (a
- * transaction-level advisory lock), so two never race on one name; a start-up's concurrent build takes no such lock
- * (a writer waiting for it in a statement would be waited for in turn), and a writer racing it finds the index it is
- * building present.
+ * transaction-level advisory lock), so two never race on one name; a start-up's concurrent build holds a lock of its
+ * own, INDEX_BUILD_KEY, which writers only try (a writer waiting for it in a statement would be waited for in turn)
+ * and, finding it held, leave the indexes to that build.
  */
 import type { PgClient } from "../db/pg/pool.ts";
 import { pgAll, pgOne, type PgQueryable, pgText } from "../db/pg/query.ts";
@@ -13,6 +13,14 @@ import { DEFERRED_PREFIX, indexPrefix, recordTypeIndexList, registriesToCheck } 
 
 /** The advisory lock key of registry index creation ("dcix" in ASCII). */
 export const INDEX_LOCK_KEY = 0x64636978;
+
+/**
+ * The advisory lock key of building indexes ("dcib"): a start-up's concurrent build holds it (taken by trying),
+ * and a first write builds only when it can take it at once. Otherwise that write would build in its transaction
+ * beside the concurrent build: its CREATE INDEX waits for the build's table lock, and the build waits for the
+ * write's transaction to end, until PostgreSQL's deadlock detector cuts one of them.
+ */
+export const INDEX_BUILD_KEY = 0x64636962;
 
 /** PostgreSQL's longest identifier: a longer index name is stored truncated. */
 const MAX_NAME = 63;
@@ -37,6 +45,11 @@ export async function pgEnsureRegistryIndexes(client: PgClient, registry: string
 export async function pgBuildMissingIndexes(client: PgClient, registry: string): Promise<boolean> {
   const { missing, deferred } = await pgMissingIndexes(client, registry);
   if (missing.length === 0) return !deferred;
+  // A start-up building them concurrently: this write goes on without them (that build takes its rows too).
+  const free = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS ok", [
+    INDEX_BUILD_KEY,
+  ]);
+  if (!free.rows[0].ok) return false;
   await client.query("SELECT pg_advisory_xact_lock($1)", [INDEX_LOCK_KEY]);
   for (const i of missing) await client.query(i.sql);
   return false;
@@ -51,12 +64,24 @@ export async function pgBuildMissingIndexes(client: PgClient, registry: string):
  * build, which waits for every transaction running when it starts, would wait for each other.
  */
 export async function pgBuildIndexesConcurrently(client: PgClient, registry: string): Promise<void> {
-  const { missing, invalid } = await pgMissingIndexes(client, registry);
-  for (const i of [...invalid, ...missing]) {
-    if (invalid.includes(i)) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${i.name}`);
-    await client.query(
-      i.sql.replace(/^CREATE INDEX IF NOT EXISTS /, "CREATE INDEX CONCURRENTLY IF NOT EXISTS "),
-    );
+  // INDEX_BUILD_KEY by trying, as the section's own lock: a first write holding it builds in its transaction.
+  for (;;) {
+    const taken = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [
+      INDEX_BUILD_KEY,
+    ]);
+    if (taken.rows[0].ok) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  try {
+    const { missing, invalid } = await pgMissingIndexes(client, registry);
+    for (const i of [...invalid, ...missing]) {
+      if (invalid.includes(i)) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${i.name}`);
+      await client.query(
+        i.sql.replace(/^CREATE INDEX IF NOT EXISTS /, "CREATE INDEX CONCURRENTLY IF NOT EXISTS "),
+      );
+    }
+  } finally {
+    await client.query("SELECT pg_advisory_unlock($1)", [INDEX_BUILD_KEY]);
   }
 }
 

@@ -35,10 +35,27 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
   throw new Error(`never: ${what}`);
 }
 
-Deno.test("pg start-up builds a newly served registry's indexes concurrently: registrant writes go on; an invalid one is built again", async () => {
-  const url = await newPgDatabase("startidx");
+/** The pools of a test database with social seeded and crvs never written, and crvs's index names. */
+interface Env {
+  pool: PgPool;
+  other: PgPool;
+  storage: ReturnType<typeof pgStorage>;
+  wanted: string[];
+}
+
+/**
+ * On a fresh database (`name`), a start-up's concurrent build of crvs's indexes is held at its start by another
+ * instance's write left open; `during` runs then, the write commits, the build ends with every index valid, and
+ * `after` runs.
+ */
+async function heldBuild(
+  name: string,
+  during: (env: Env) => Promise<void>,
+  after: (env: Env) => Promise<void> = () => Promise.resolve(),
+): Promise<void> {
+  const url = await newPgDatabase(name);
   const pool = openPgPool(url, { max: 4 });
-  const other = openPgPool(url, { max: 2 });
+  const other = openPgPool(url, { max: 4 });
   try {
     await migratePg(pool);
     const storage = pgStorage(pool);
@@ -50,8 +67,7 @@ Deno.test("pg start-up builds a newly served registry's indexes concurrently: re
       recordTypeIndexList(rt, "postgres").map((i) => i.name)
     );
     equal(await storage.registryLoad.missingIndexes("crvs"), wanted.length);
-
-    // Another instance's write under way when the build starts: its transaction stays open.
+    const env = { pool, other, storage, wanted };
     const writer = await other.connect();
     let build: Promise<void> | undefined;
     try {
@@ -64,16 +80,7 @@ Deno.test("pg start-up builds a newly served registry's indexes concurrently: re
         (await pool.query(
           `SELECT 1 FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX%' AND wait_event_type = 'Lock'`,
         )).rows.length > 0, "the build waiting for the open write");
-      // A build in a transaction would now hold every new write to registrants (its SHARE lock queued ahead).
-      const second = await other.connect();
-      try {
-        await second.query("SET lock_timeout = '3s'");
-        await second.query(
-          "UPDATE registrants SET last_updated = last_updated WHERE id = (SELECT MAX(id) FROM registrants)",
-        );
-      } finally {
-        second.release();
-      }
+      await during(env);
       await writer.query("COMMIT");
     } catch (err) {
       await writer.query("ROLLBACK").catch(() => {});
@@ -84,17 +91,53 @@ Deno.test("pg start-up builds a newly served registry's indexes concurrently: re
     }
     await build;
     deepEqual(await crvsIndexes(pool), wanted.map((n) => [n, true] as [string, boolean]).sort());
-    equal(await storage.registryLoad.missingIndexes("crvs"), 0);
+    await after(env);
+  } finally {
+    await pool.end();
+    await other.end();
+  }
+}
 
+Deno.test("pg start-up builds a newly served registry's indexes concurrently: registrant writes go on; an invalid one is built again", async () => {
+  await heldBuild("startidx", async ({ other }) => {
+    // A build in a transaction would now hold every new write to registrants (its SHARE lock queued ahead).
+    const second = await other.connect();
+    try {
+      await second.query("SET lock_timeout = '3s'");
+      await second.query(
+        "UPDATE registrants SET last_updated = last_updated WHERE id = (SELECT MAX(id) FROM registrants)",
+      );
+    } finally {
+      second.release();
+    }
+  }, async ({ pool, storage, wanted }) => {
+    equal(await storage.registryLoad.missingIndexes("crvs"), 0);
     // As a build cut by a stop leaves it: invalid, which a non-concurrent build's IF NOT EXISTS would take as built.
     await pool.query(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = '${wanted[0]}'::regclass`);
     equal(await storage.registryLoad.missingIndexes("crvs"), 1);
     await storage.registryLoad.buildIndexes("crvs");
     deepEqual(await crvsIndexes(pool), wanted.map((n) => [n, true] as [string, boolean]).sort());
-  } finally {
-    await pool.end();
-    await other.end();
-  }
+  });
+});
+
+Deno.test("pg a first write of a registry a start-up is building concurrently goes on without building (no deadlock)", async () => {
+  let written: Promise<{ rejectedCount: number }> | undefined;
+  await heldBuild("startfirst", async ({ pool, other }) => {
+    // Another instance's first write of crvs: it would build the missing indexes in its transaction, its CREATE
+    // INDEX waiting for the build's table lock while the build waits for it (cut by the deadlock detector).
+    written = pgStorage(other).registryLoad.writeAll(demoSource(crvsProfile, 2, 1), {
+      now: () => NOW,
+      profile: crvsProfile,
+    });
+    written.catch(() => {}); // awaited below
+    // Its records committed while the build still waits (the load's statistics, refreshed after its commit,
+    // wait for the build's table lock: the load itself ends with the build).
+    await until(
+      async () =>
+        (await pool.query("SELECT 1 FROM registrants WHERE registry = 'crvs' LIMIT 1")).rows.length > 0,
+      "crvs written",
+    );
+  }, async () => equal((await written!).rejectedCount, 0));
 });
 
 Deno.test("pg instances starting together take turns at the start-up section by trying its lock, not waiting in a statement", async () => {
