@@ -23,7 +23,7 @@ import {
   UPLOAD_IDLE_MS,
   UploadDigestMismatch,
 } from "../transactions/bulk_upload.ts";
-import { acceptBulk } from "../transactions/bulk_accept.ts";
+import { acceptBulk, openLimitError } from "../transactions/bulk_accept.ts";
 
 /** The DCI header part of an upload: the request header, total_count optional (the file's count is the count). */
 export const UploadHeader = z.looseObject({
@@ -60,16 +60,10 @@ export function bulkSearchUpload(deps: Deps, registry: Registry): MiddlewareHand
     const auth = await authenticateUpload(deps, c, "registry.search");
     const senderId = auth.bearer.senderId;
     // Accepted searches wait for the worker's bulk slots, each with its spool (up to DCI_BULK_MAX_FILE_BYTES) on
-    // the data dir's disk: a sender's next one waits until one of its open ones is out.
+    // the data dir's disk: a sender's next one waits until one of its open ones is out. (Counted again with the
+    // insert, which uploads arriving together reach one by one.)
     const open = await deps.storage.bulk.openOf(senderId);
-    if (open >= deps.config.bulkMaxOpenPerSender) {
-      throw new DciError(
-        "err.request.too_many_requests",
-        `Sender "${senderId}" has ${open} bulk searches open (DCI_BULK_MAX_OPEN_PER_SENDER: ` +
-          `${deps.config.bulkMaxOpenPerSender}); send the next when one has been delivered`,
-        { headers: { "Retry-After": "60" } },
-      );
-    }
+    if (open >= deps.config.bulkMaxOpenPerSender) throw openLimitError(deps, senderId, open);
     // From here to the count's update nothing awaits: two uploads starting together both count.
     const already = arriving.get(senderId) ?? 0;
     if (already >= UPLOADS_PER_SENDER) {

@@ -45,8 +45,13 @@ function noLocale(v: unknown): boolean {
   return v === undefined || v === null || v === "";
 }
 
-/** An optional locale; `null` and `""` read as absent. */
-export const OptionalLocale = z.preprocess((v) => noLocale(v) ? undefined : v, Locale.optional());
+/** An optional locale; `null` and `""` read as absent (and are documented so). */
+export const OptionalLocale = z.preprocess((v) => noLocale(v) ? undefined : v, Locale.optional()).openapi({
+  type: ["string", "null"],
+  pattern: "^([a-z]{3})?$",
+  example: "eng",
+  description: 'ISO 639-3, three lowercase letters; "" or null reads as absent',
+});
 
 /**
  * A request item checked only for its locale, when it has one (the processors answer everything else per item):

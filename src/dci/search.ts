@@ -13,12 +13,15 @@ export const QueryTypeEnum = z.enum(["idtype-value", "predicate", "expression"])
 /** One sort key. */
 export const SearchSort = z.object({
   attribute_name: z.string().openapi({ example: "birth_date" }),
-  sort_order: z.enum(["asc", "desc"]).optional(),
+  sort_order: z.enum(["asc", "desc"]).optional().openapi({ description: "In any case; asc when absent" }),
 }).openapi("SearchSort");
 
 /** Requested page: by number, or after a `next_cursor` of the previous page. */
 export const PaginationRequest = z.object({
-  page_size: z.number().int().min(1).openapi({ example: 20 }),
+  page_size: z.number().int().min(1).optional().openapi({
+    example: 20,
+    description: "At most DCI_MAX_PAGE_SIZE, which it defaults to",
+  }),
   page_number: z.number().int().min(1).optional().openapi({ example: 1 }),
   cursor: z.string().max(MAX_CURSOR_LENGTH).optional().openapi({
     description:
@@ -88,18 +91,17 @@ export const SearchCriteria = z.looseObject({
     type: "array",
     maxItems: 5,
     items: ref("SearchSort"),
-    description: "Record attributes (birth_date, surname…; a person by its household's poverty_score, " +
-      "group_size, group_type); an identifier type (UIN) orders a single match only, a search finding more " +
-      "is refused rjct.sort.invalid",
+    description: "A list (or one object) of record attributes (birth_date, surname…; a person by its " +
+      "household's poverty_score, group_size, group_type); an identifier type (UIN) orders a single match " +
+      "only, a search finding more is refused rjct.sort.invalid",
   }),
   pagination: z.unknown().optional().openapi(ref("PaginationRequest")),
   consent: z.unknown().optional().openapi({
-    type: "object",
-    description: "The spec's Consent: accepted, not read",
+    description: "The spec's Consent: accepted (any value), not read",
   }),
   authorize: z.unknown().optional().openapi({
-    type: "object",
-    description: "The spec's Authorize: accepted, not read (the bearer token and signature authorise)",
+    description:
+      "The spec's Authorize: accepted (any value), not read (the bearer token and signature authorise)",
   }),
 }).openapi("SearchCriteria", { required: ["query_type", "query"] });
 

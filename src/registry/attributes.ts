@@ -70,11 +70,16 @@ export const ID_TYPE_ATTRIBUTES = new Set(["UIN", "BRN", "MRN", "DRN", "NID", "P
  * The record paths of a person's core attributes in the DR and IBR records (`member.demographic_info.birth_date`,
  * as dr_api's sample search filters and sorts), read as the attribute itself.
  */
-const PERSON_PATH = /^(?:member\.)?(?:demographic_info|personal_details)\./;
+const PERSON_PATH = /^(?:member\.)?(?:demographic_info|personal_details)\./i;
+
+/** `name` without a person's record path (`member.demographic_info.`, `personal_details.`), trimmed. */
+export function withoutPersonPath(name: string): string {
+  return name.trim().replace(PERSON_PATH, "");
+}
 
 /** The attribute definition for a client-sent name, or undefined when it is not allowlisted. */
 export function attributeOf(name: string): AttributeDef | undefined {
-  const key = name.trim().toLowerCase().replace(PERSON_PATH, "");
+  const key = withoutPersonPath(name).toLowerCase();
   const canonical = Object.hasOwn(ALIASES, key) ? ALIASES[key] : key;
   return Object.hasOwn(ATTRIBUTES, canonical) ? ATTRIBUTES[canonical] : undefined;
 }

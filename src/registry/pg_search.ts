@@ -24,7 +24,7 @@ import {
 import { attributeOf } from "./attributes.ts";
 import { afterCursor, orderBy } from "./search_cursor.ts";
 import { withDataFrom } from "./search_lookup.ts";
-import { ItemRejection } from "./search_criteria.ts";
+import { ItemRejection, oneRecordSortRefusal } from "./search_criteria.ts";
 import { hasNul } from "./query_parse.ts";
 import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
 import {
@@ -167,6 +167,7 @@ async function readMatches(
   );
   const total = Number(n);
   if (total > ctx.maxResults) throw tooMany(ctx.maxResults);
+  if (q.oneRecordSort !== undefined && total > 1) throw oneRecordSortRefusal(q.oneRecordSort, total);
   if (q.offset >= total) return { total, records: [] };
   await tighten();
   const keyset = q.after ? afterCursor(q.sort, q.after, "postgres") : undefined;

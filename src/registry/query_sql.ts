@@ -16,6 +16,7 @@ import {
   normaliseIdType,
   normaliseValue,
   type RecordType,
+  withoutPersonPath,
 } from "./attributes.ts";
 import { type Cond, filterError, type Op, show } from "./query_parse.ts";
 import { isTextAttribute, likeTest, textAttributeTest } from "./query_text.ts";
@@ -152,14 +153,16 @@ function positiveAttribute(c: Cond, ctx: SqlContext): AttributeComparison | unde
 function comparison(attr: string, op: Op, value: unknown, ctx: SqlContext, out: Out): string {
   const { params } = out;
   const name = attr.trim();
-  if (name.toLowerCase() === "age") return age(op, value, ctx, params);
+  // A core attribute under a person's record path (DR, IBR: `member.demographic_info.birth_date`) is itself.
+  const core = withoutPersonPath(name);
+  if (core.toLowerCase() === "age") return age(op, value, ctx, params);
   // A registry attribute named (or aliased) as an identifier type is the attribute (ibr's `programme_id`: the
   // programmes a beneficiary is enrolled in, not a PROGRAMME_ID identifier only a programme holds).
   const own = profileAttributeOf(name, ctx);
   if (own) return profileAttributeTest(own, attr, op, value, ctx, params);
   const idType = identifierType(name, ctx.idTypes);
   if (idType !== undefined) return identifier(idType || undefined, op, value, ctx, params);
-  if (isTextAttribute(name)) return textAttributeTest(name, op, valuesFor(op, value), ctx, params);
+  if (isTextAttribute(core)) return textAttributeTest(core, op, valuesFor(op, value), ctx, params);
   const def = attributeOf(name);
   if (!def) throw filterError(`attribute ${show(attr)} is not searchable`);
   let target: string;

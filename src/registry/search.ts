@@ -35,6 +35,7 @@ import {
   tooMany,
   toRecords,
 } from "./search_item.ts";
+import { oneRecordSortRefusal } from "./search_criteria.ts";
 
 export { recordTypeOf } from "./search_criteria.ts";
 export { referenceIdOf, rejectItem, type SearchResponseItem, type SearchRjctCode } from "./search_item.ts";
@@ -126,6 +127,7 @@ function readMatches(ctx: SearchContext, q: PreparedItem, where: Compiled): Item
   const counted = uncheckedCountFrom(ctx.db, where, q.recordType.storage, limit, ctx.budget) ?? base;
   const total = Number((stmt(ctx.db, countSql(counted)).get(...params, limit) as { n: number }).n);
   if (total > ctx.maxResults) throw tooMany(ctx.maxResults);
+  if (q.oneRecordSort !== undefined && total > 1) throw oneRecordSortRefusal(q.oneRecordSort, total);
   if (q.offset >= total) return { total, records: [] };
   const dense = denseRange(ctx.db, {
     total,

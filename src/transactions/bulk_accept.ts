@@ -10,6 +10,8 @@ import { isoNow } from "../clock.ts";
 import { resolveCallback, wakeWorker } from "./accept.ts";
 import { getSender } from "../senders/store.ts";
 import type { Upload } from "./bulk_upload.ts";
+import { BulkOpenLimit } from "./bulk_store.ts";
+import { DciError } from "../dci/errors.ts";
 
 /** A received upload to accept. */
 export interface BulkInput {
@@ -20,9 +22,20 @@ export interface BulkInput {
   upload: Upload;
 }
 
+/** The refusal of an upload of a sender with `open` bulk searches open, the most DCI_BULK_MAX_OPEN_PER_SENDER allows. */
+export function openLimitError(deps: Pick<Deps, "config">, senderId: string, open: number): DciError {
+  return new DciError(
+    "err.request.too_many_requests",
+    `Sender "${senderId}" has ${open} bulk searches open (DCI_BULK_MAX_OPEN_PER_SENDER: ` +
+      `${deps.config.bulkMaxOpenPerSender}); send the next when one has been delivered`,
+    { headers: { "Retry-After": "60" } },
+  );
+}
+
 /**
  * Stores and wakes a bulk search; a repeat of its message_id gets the stored ACK (and the new spool is removed).
- * Throws DciError for a refused callback URL.
+ * Throws DciError for a refused callback URL, and for a sender with DCI_BULK_MAX_OPEN_PER_SENDER searches open
+ * (counted again with the insert: uploads arriving together passed the route's early count).
  */
 export async function acceptBulk(deps: Deps, input: BulkInput): Promise<{ ack: Ack; correlationId: string }> {
   const url = await resolveCallback(
@@ -61,8 +74,11 @@ export async function acceptBulk(deps: Deps, input: BulkInput): Promise<{ ack: A
       file_format: upload.format,
       items_total: upload.items,
       page_size: deps.config.bulkPageSize,
+      maxOpen: deps.config.bulkMaxOpenPerSender,
     },
-  );
+  ).catch((err) => {
+    throw err instanceof BulkOpenLimit ? openLimitError(deps, input.senderId, err.open) : err;
+  });
   if (!created) {
     await deps.storage.spools.remove(upload.spool);
     return { ack: JSON.parse(row.ack) as Ack, correlationId: row.correlation_id };

@@ -93,7 +93,12 @@ export function keepLease(deps: Deps, id: number, owner: string): { stop(): void
     ).catch(() => true);
     if (kept || stopped) return;
     stop();
-    deps.log.warn("transaction lease lost while its work ran", { id });
+    // A renewal that met the work's own end (its last write lets go of the lease, committed in the same turn
+    // before the timer is stopped) finds no owner: not a lease lost to another instance.
+    const holder = await Promise.try(() => deps.storage.transactions.leaseOf(id)).catch(() => undefined);
+    if (holder && holder.lease_owner !== null) {
+      deps.log.warn("transaction lease lost while its work ran", { id });
+    }
   };
   const timer = setInterval(() => void renew(), leaseMs / 4);
   function stop(): void {

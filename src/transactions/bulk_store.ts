@@ -36,7 +36,20 @@ export interface PageRow {
 }
 
 /** What accepting a bulk search records of its file, beside the transaction row. */
-export type NewBulk = Pick<BulkRow, "spool" | "file_name" | "file_format" | "items_total" | "page_size">;
+export type NewBulk = Pick<BulkRow, "spool" | "file_name" | "file_format" | "items_total" | "page_size"> & {
+  /**
+   * The sender's open bulk searches allowed (DCI_BULK_MAX_OPEN_PER_SENDER), counted again in the insert's write:
+   * the upload's early check, before its body, may be passed by uploads arriving together.
+   */
+  maxOpen?: number;
+};
+
+/** An insert refused: the sender has `open` bulk searches open, the most it may (NewBulk.maxOpen). */
+export class BulkOpenLimit extends Error {
+  constructor(readonly open: number) {
+    super(`the sender has ${open} bulk searches open`);
+  }
+}
 
 /** Records a new bulk search for transaction `txn` (in the caller's write transaction). */
 export function insertBulk(db: Db, b: NewBulk & { txn: number }): void {

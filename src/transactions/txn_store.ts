@@ -8,7 +8,7 @@ import type { Db } from "../db/sqlite.ts";
 import { groupCommit } from "../db/group_commit.ts";
 import { deleteInChunks } from "../db/purge.ts";
 import { stmt } from "../db/statements.ts";
-import { insertBulk, type NewBulk } from "./bulk_store.ts";
+import { BulkOpenLimit, insertBulk, type NewBulk, openBulkOf } from "./bulk_store.ts";
 import { type CallbackAttempt, listAttempts, type NewAttempt, recordAttempt } from "./attempts.ts";
 import {
   type CallbackFailure,
@@ -147,7 +147,13 @@ export function sqliteTransactionStore(db: Db): TransactionStore {
     insert: (t, bulk) =>
       groupCommit(db, () => {
         const stored = insertTransaction(db, t);
-        if (stored.created && bulk) insertBulk(db, { ...bulk, txn: stored.row.id });
+        if (stored.created && bulk) {
+          // Counted under the write lock, which every isolate and process takes in turn; the throw undoes the
+          // insert (its group-commit savepoint).
+          const open = bulk.maxOpen === undefined ? 0 : openBulkOf(db, t.sender_id);
+          if (bulk.maxOpen !== undefined && open >= bulk.maxOpen) throw new BulkOpenLimit(open);
+          insertBulk(db, { ...bulk, txn: stored.row.id });
+        }
         return stored;
       }),
     markPending: (id, now) => Promise.try(() => markPending(db, id, now)),

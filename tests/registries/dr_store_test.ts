@@ -129,7 +129,7 @@ Deno.test({
   }
 });
 
-Deno.test("DR search takes dr_api's sample search as sent: record paths in its filter and sort, identifier paths", async () => {
+Deno.test("DR search takes dr_api's sample search criteria as sent: record paths in its filter and sort, identifier paths", async () => {
   const deps = await drDeps(200);
   try {
     const sample = JSON.parse(
@@ -157,6 +157,18 @@ Deno.test("DR search takes dr_api's sample search as sent: record paths in its f
     });
     assert.equal(byPath.status, "succ", JSON.stringify(byPath));
     assert.ok(byPath.data.reg_records.length > 5);
+    // A core attribute read on its own (age, a name, a phone) under a person's record path too.
+    const adults = (name: string) =>
+      search(deps, {
+        query_type: "expression",
+        query: { [name]: { $gte: 18 } },
+        pagination: { page_size: 1000 },
+      });
+    const plain = (await adults("age")).data.reg_records.length;
+    assert.ok(plain > 0);
+    for (const name of ["member.demographic_info.age", "personal_details.AGE"]) {
+      assert.equal((await adults(name)).data?.reg_records.length, plain, name);
+    }
     for (
       const name of ["member.member_identifier", "personal_details.member_identifier", "member_identifier"]
     ) {

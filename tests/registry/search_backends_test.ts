@@ -207,6 +207,7 @@ backendTest("search: pages by number and by cursor, in every sort order", async 
     [{ attribute_name: "surname", sort_order: "desc" }],
     [{ attribute_name: "poverty_score" }, { attribute_name: "surname", sort_order: "desc" }],
     [{ attribute_name: "group_size", sort_order: "desc" }],
+    [{ attribute_name: "group_type" }, { attribute_name: "given_name", sort_order: "desc" }],
   ];
   for (const sort of sorts) {
     const whole = idsOf(await searchOn(storage, { ...everyone, sort }));

@@ -779,6 +779,40 @@ Deno.test("bulk search: a sender with DCI_BULK_MAX_OPEN_PER_SENDER searches open
     assert.equal((await spoolsLeft(server)).length, spools, "nothing of the refused upload is spooled");
     const other = await upload(bob, "open-bob");
     assert.equal(other.status, 202, JSON.stringify(other.body));
+    // Two of a sender's uploads arriving together both pass the early count (made before the body): each is held
+    // before its last bytes until both are in, then the insert counts again and takes one.
+    const carol = await createServerSender(server);
+    const before = (await spoolsLeft(server)).length;
+    const feeds: Array<() => void> = [];
+    const together = ["open-c1", "open-c2"].map(async (txn) => {
+      const f = await bulkForm(carol.senderId, {
+        format: "csv",
+        file: fileText("csv", lookups(5, "c")),
+        senderUri: receiver.url,
+        transactionId: txn,
+      });
+      const cut = f.bytes.length - 20;
+      const body = new ReadableStream<Uint8Array>({
+        start: (c) => {
+          c.enqueue(f.bytes.slice(0, cut));
+          feeds.push(() => {
+            c.enqueue(f.bytes.slice(cut));
+            c.close();
+          });
+        },
+      });
+      return await postBulk(`${server.url}/registry/search`, carol, f, { body });
+    });
+    for (let i = 0; i < 30 && (feeds.length < 2 || (await spoolsLeft(server)).length < before + 2); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (const feed of feeds) feed();
+    const answers = await Promise.all(together);
+    assert.deepEqual(
+      answers.map((r) => r.status).sort(),
+      [202, 429],
+      JSON.stringify(answers.map((r) => r.body)),
+    );
   } finally {
     await server.stop();
     await receiver.close();

@@ -10,6 +10,8 @@ import { PROCESSORS } from "../../src/actions/processors.ts";
 import type { Processor } from "../../src/dci/processor.ts";
 import type { OutboundClient } from "../../src/net/outbound.ts";
 import { ConfigError, loadConfig } from "../../src/config.ts";
+import { keepLease } from "../../src/transactions/bulk_runner.ts";
+import { createLogger } from "../../src/obs/log.ts";
 
 /** Waits for `cond` (a state the code under test reaches by itself), failing after `ms` without it. */
 async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
@@ -144,6 +146,37 @@ Deno.test("worker: a bulk search's page on the wire past the lease keeps it; ano
     assert.equal(answer.requests, 2);
   } finally {
     answer.open();
+    h.close();
+  }
+});
+
+Deno.test("keepLease(): a lease another instance took is warned of; one its own work let go of is not", async () => {
+  const h = await harness({ leaseSeconds: "1" });
+  const warned: string[] = [];
+  h.deps.log = createLogger("warn", { sink: (line) => warned.push(String(JSON.parse(line).msg)) });
+  try {
+    const lostWarnings = () => warned.filter((m) => m === "transaction lease lost while its work ran").length;
+    // Let go of by its own work (a release, as the end of a run or a step writes it): quiet.
+    const ended = await postOne(h, "t-ended");
+    let now = h.deps.clock.now();
+    assert.ok(await h.deps.storage.transactions.claimProcessing(ended, "mine", iso(now), iso(now + 1000)));
+    const quiet = keepLease(h.deps, ended, "mine");
+    await h.deps.storage.transactions.releaseProcessing(ended, "mine", {
+      error: "x",
+      retryAt: iso(now),
+      now: iso(now),
+    });
+    await new Promise((r) => setTimeout(r, 600)); // two ticks of a quarter of the lease
+    quiet.stop();
+    assert.equal(lostWarnings(), 0, warned.join());
+    // Held by another instance (it took the lease once this one's lapsed): warned.
+    const taken = await postOne(h, "t-taken");
+    now = h.deps.clock.now();
+    assert.ok(await h.deps.storage.transactions.claimProcessing(taken, "other", iso(now), iso(now + 1000)));
+    const lost = keepLease(h.deps, taken, "mine");
+    await until(() => lostWarnings() === 1, "the lost lease warned of");
+    lost.stop();
+  } finally {
     h.close();
   }
 });
