@@ -150,18 +150,29 @@ Deno.test("worker: the release of an attempt that met a held lock, meeting it to
   }
 });
 
-Deno.test("bulk search: a page write waits for a write lock held elsewhere on timers, never blocking the isolate", async () => {
+Deno.test("bulk search: its page write and its finish wait for a write lock held elsewhere on timers, never blocking the isolate", async () => {
   const t = await lockedHarness({});
   try {
     // As the worker isolate's connection has it beside HTTP isolates: a blocking wait could last this long.
     setBusyTimeout(t.h.deps.db, 2_000);
     const id = await storeBulkSearch(t.h, "bulk-wait", 1);
-    // Another process takes the lock while the page is on the wire, and lets go 300 ms later.
-    const request = t.h.http.request.bind(t.h.http);
-    t.h.http.request = (url, init) => {
+    // Another process takes the lock for 300 ms while the page is on the wire, and again as the run finishes.
+    const held = () => {
       t.hold();
       setTimeout(t.release, 300);
+    };
+    const request = t.h.http.request.bind(t.h.http);
+    t.h.http.request = (url, init) => {
+      held();
       return request(url, init);
+    };
+    const bulk = t.h.deps.storage.bulk;
+    const finish = bulk.finish.bind(bulk);
+    let finished = 0;
+    bulk.finish = (...args) => {
+      finished++;
+      held();
+      return finish(...args);
     };
     let last = performance.now();
     let gap = 0;
@@ -176,6 +187,7 @@ Deno.test("bulk search: a page write waits for a write lock held elsewhere on ti
       clearInterval(tick);
     }
     ok(gap < 250, `the isolate's timers stalled ${Math.round(gap)} ms`);
+    equal(finished, 1);
     const done = (await t.h.deps.storage.transactions.get(id))!;
     equal(done.state, "callback_sent", `${done.state}: ${done.last_error}`);
   } finally {
