@@ -6,8 +6,8 @@
  * own, INDEX_BUILD_KEY, which writers only try (a writer waiting for it in a statement would be waited for in turn)
  * and, finding it held, leave the indexes to that build.
  */
-import type { PgClient } from "../db/pg/pool.ts";
-import { pgAll, pgOne, type PgQueryable, pgText } from "../db/pg/query.ts";
+import type { PgClient, PgPool } from "../db/pg/pool.ts";
+import { pgAll, pgOne, type PgQueryable, pgTakeTurns, pgText } from "../db/pg/query.ts";
 import { profileOf } from "./index.ts";
 import { DEFERRED_PREFIX, indexPrefix, recordTypeIndexList, registriesToCheck } from "./indexes.ts";
 
@@ -56,23 +56,16 @@ export async function pgBuildMissingIndexes(client: PgClient, registry: string):
 }
 
 /**
- * Builds the indexes `registry` lacks with CREATE INDEX CONCURRENTLY, each outside any transaction on `client`:
+ * Builds the indexes `registry` lacks with CREATE INDEX CONCURRENTLY, each outside any transaction, on a connection
+ * of `pool` holding INDEX_BUILD_KEY (taken by trying, pgTakeTurns: a first write holding it builds in its transaction):
  * other instances' writes to registrants go on meanwhile, where a build in a transaction holds them until it
  * commits (every index of the registry, each a read of every registrant). One that a concurrent build left invalid
  * (a stop or a failure mid-build) is dropped and built again. For a start-up: its section runs alone among the
  * instances and is taken by trying (pgTakeTurns), since a statement waiting for a lock this instance holds and the
  * build, which waits for every transaction running when it starts, would wait for each other.
  */
-export async function pgBuildIndexesConcurrently(client: PgClient, registry: string): Promise<void> {
-  // INDEX_BUILD_KEY by trying, as the section's own lock: a first write holding it builds in its transaction.
-  for (;;) {
-    const taken = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [
-      INDEX_BUILD_KEY,
-    ]);
-    if (taken.rows[0].ok) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  try {
+export function pgBuildIndexesConcurrently(pool: PgPool, registry: string): Promise<void> {
+  return pgTakeTurns(pool, INDEX_BUILD_KEY, async (client) => {
     const { missing, invalid } = await pgMissingIndexes(client, registry);
     for (const i of [...invalid, ...missing]) {
       if (invalid.includes(i)) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${i.name}`);
@@ -80,9 +73,7 @@ export async function pgBuildIndexesConcurrently(client: PgClient, registry: str
         i.sql.replace(/^CREATE INDEX IF NOT EXISTS /, "CREATE INDEX CONCURRENTLY IF NOT EXISTS "),
       );
     }
-  } finally {
-    await client.query("SELECT pg_advisory_unlock($1)", [INDEX_BUILD_KEY]);
-  }
+  });
 }
 
 /**

@@ -254,14 +254,7 @@ export function pgLoadStore(pool: PgPool): RegistryLoadStore {
       const { missing, invalid } = await pgMissingIndexes(pool, registry);
       return missing.length + invalid.length;
     },
-    buildIndexes: async (registry) => {
-      const { client, release } = await pgCheckout(pool);
-      try {
-        await pgBuildIndexesConcurrently(client, registry);
-      } finally {
-        release();
-      }
-    },
+    buildIndexes: (registry) => pgBuildIndexesConcurrently(pool, registry),
     // PostgreSQL writes a load's keyed rows as they come, in the reader's key order.
     stagesKeyedRows: () => Promise.resolve(false),
   };

@@ -371,8 +371,8 @@ const ANY_IDENTIFIER = new Set([
 ]);
 
 /**
- * "" for any type (`identifier`, `member_identifier`), the type for `UIN`, `identifier.UIN`, `id.uin` (and the registry's own
- * identifier types, `FARMER_ID`); undefined otherwise.
+ * "" for any type (`identifier`, `member_identifier`), the type for `UIN`, `identifier.UIN`, `id.uin` (and the
+ * registry's own identifier types, `FARMER_ID`); undefined otherwise.
  */
 export function identifierType(name: string, idTypes: readonly string[] = []): string | undefined {
   const lower = name.toLowerCase();

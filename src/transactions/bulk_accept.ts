@@ -22,7 +22,7 @@ export interface BulkInput {
   upload: Upload;
 }
 
-/** The refusal of an upload of a sender with `open` bulk searches open, the most DCI_BULK_MAX_OPEN_PER_SENDER allows. */
+/** The refusal of an upload of a sender with `open` bulk searches open (DCI_BULK_MAX_OPEN_PER_SENDER's most). */
 export function openLimitError(deps: Pick<Deps, "config">, senderId: string, open: number): DciError {
   return new DciError(
     "err.request.too_many_requests",

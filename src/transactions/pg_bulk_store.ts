@@ -1,6 +1,6 @@
 /** The bulk searches in PostgreSQL: the statements of bulk_store.ts numbered, each write of several rows one transaction. */
 import type { PgPool } from "../db/pg/pool.ts";
-import { pgAll, pgOne, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
+import { pgAll, pgOne, type PgQueryable, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
 import {
   type BulkRow,
   FAILED_BEFORE,
@@ -51,7 +51,11 @@ export function pgBulkStore(pool: PgPool): BulkStore {
         progressOf(b, await pgAll<UndeliveredPage>(pool, pgText(UNDELIVERED_PAGES), [txn, PAGES_LISTED]));
     },
     reopen: (txn, now) => guarded(reopenWrite(txn, now)),
-    openOf: async (senderId) =>
-      Number((await pgOne<{ n: string }>(pool, pgText(OPEN_BULK_OF_SENDER), [senderId]))?.n ?? 0),
+    openOf: (senderId) => pgOpenBulkOf(pool, senderId),
   };
+}
+
+/** The number of open bulk searches of `senderId` (OPEN_BULK_OF_SENDER), on a pool or an insert's client. */
+export async function pgOpenBulkOf(db: PgQueryable, senderId: string): Promise<number> {
+  return Number((await pgOne<{ n: string }>(db, pgText(OPEN_BULK_OF_SENDER), [senderId]))?.n ?? 0);
 }

@@ -15,14 +15,8 @@ import {
   pgTransaction,
 } from "../db/pg/query.ts";
 import { pgAfterCursor } from "../db/pg/keyset.ts";
-import {
-  BULK_COUNTS,
-  BulkOpenLimit,
-  INSERT_BULK,
-  insertBulkArgs,
-  type NewBulk,
-  OPEN_BULK_OF_SENDER,
-} from "./bulk_store.ts";
+import { BULK_COUNTS, BulkOpenLimit, INSERT_BULK, insertBulkArgs, type NewBulk } from "./bulk_store.ts";
+import { pgOpenBulkOf } from "./pg_bulk_store.ts";
 import { attemptArgs, attemptHistory, CALLBACK_ATTEMPTS_KEPT, LIST_ATTEMPTS } from "./attempts.ts";
 import type { NewAttempt } from "./attempts.ts";
 import type { CallbackFailure, NewTxn, StoredTxn, TxnListRow, TxnRow, TxnWithResult } from "./store.ts";
@@ -176,15 +170,11 @@ export function pgTransactionStore(pool: PgPool): TransactionStore {
     // The sender's bulk inserts take turns (instances included) until their transaction ends, so the count below
     // sees every other one committed.
     if (bulk.maxOpen !== undefined) {
-      await pgRun(c, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
-        `dci-bulk-open:${t.sender_id}`,
-      ]);
+      await pgRun(c, "SELECT pg_advisory_xact_lock(hashtext($1))", [`dci-bulk-open:${t.sender_id}`]);
     }
     const stored = await insertOn(c, t);
     if (stored.created && bulk.maxOpen !== undefined) {
-      const open = Number(
-        (await pgOne<{ n: string }>(c, pgText(OPEN_BULK_OF_SENDER), [t.sender_id]))?.n ?? 0,
-      );
+      const open = await pgOpenBulkOf(c, t.sender_id);
       if (open >= bulk.maxOpen) throw new BulkOpenLimit(open);
     }
     if (stored.created) {

@@ -150,8 +150,10 @@ export function sqliteTransactionStore(db: Db): TransactionStore {
         if (stored.created && bulk) {
           // Counted under the write lock, which every isolate and process takes in turn; the throw undoes the
           // insert (its group-commit savepoint).
-          const open = bulk.maxOpen === undefined ? 0 : openBulkOf(db, t.sender_id);
-          if (bulk.maxOpen !== undefined && open >= bulk.maxOpen) throw new BulkOpenLimit(open);
+          if (bulk.maxOpen !== undefined) {
+            const open = openBulkOf(db, t.sender_id);
+            if (open >= bulk.maxOpen) throw new BulkOpenLimit(open);
+          }
           insertBulk(db, { ...bulk, txn: stored.row.id });
         }
         return stored;
