@@ -46,6 +46,7 @@ import m0043 from "../../migrations/0043_notifier_cursor_split.sql" with { type:
 import m0044 from "../../migrations/0044_phone_contacts_lower.sql" with { type: "text" };
 import m0045 from "../../migrations/0045_subscriptions_from_event.sql" with { type: "text" };
 import m0046 from "../../migrations/0046_bulk_pages_unsent.sql" with { type: "text" };
+import m0047 from "../../migrations/0047_dr_impairment_values.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL, and a step in code run after the SQL. */
 export interface Migration {
@@ -107,6 +108,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 44, name: "0044_phone_contacts_lower", sql: m0044 },
   { version: 45, name: "0045_subscriptions_from_event", sql: m0045 },
   { version: 46, name: "0046_bulk_pages_unsent", sql: m0046 },
+  { version: 47, name: "0047_dr_impairment_values", sql: m0047 },
 ];
 
 /**

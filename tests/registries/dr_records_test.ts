@@ -81,13 +81,15 @@ Deno.test("demo() is deterministic per (count, seed), partners' records first, a
   for (const raw of records) readDr(raw);
 });
 
-Deno.test("DR attributes extract status, level, impairment types and support types and statuses", () => {
+Deno.test("DR attributes extract status, level, impairment types, levels and causes, support types and statuses", () => {
   const reg = demoRegistrants(0).find((r) => r.externalId === "DR-TEST-001")!;
   const values = Object.fromEntries(DR_ATTRIBUTES.map((a) => [a.name, a.values(reg)]));
   assert.deepEqual(values, {
     disability_status: ["APPROVED"],
     disability_level: ["SEVERE"],
     impairment_type: ["MOBILITY"],
+    impairment_level: ["SEVERE"],
+    impairment_cause: ["ROAD ACCIDENT"],
     support_type: ["MOBILITY", "WHEELCHAIRS", "MAINTENANCE MEDICINE"],
     support_status: ["RECEIVED", "NEEDED"],
   });
@@ -104,6 +106,9 @@ Deno.test("DR attributes normalise query values to the stored label, and refuse 
     "HIGH SUPPORT NEEDS (SOMETIMES CALLED VERY SEVERE OR PROFOUND)",
   );
   assert.equal(norm.impairment_type("type:1"), "VISION");
+  assert.equal(norm.impairment_level("category:4"), "EXTREME");
+  assert.equal(norm.impairment_cause("case:8"), "AGEING");
+  assert.equal(norm.impairment_level("Road accident"), undefined);
   assert.equal(norm.support_type("service_dog"), "SERVICE DOG");
   assert.equal(norm.support_type("tech:1"), "WHEELCHAIRS");
   assert.equal(norm.support_status("RECEIVED"), "RECEIVED");

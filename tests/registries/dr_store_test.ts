@@ -129,6 +129,53 @@ Deno.test({
   }
 });
 
+Deno.test("DR search filters by impairment level and cause, by label, code id and record path", async () => {
+  const deps = await drDeps(200);
+  try {
+    // The persons whose impairments name `field` = `label`, from the demo records themselves.
+    const now = new Date().toISOString();
+    const demo = [...drProfile.demo(200, 1)].map((raw) => readRegistrant(raw, now, undefined, drProfile));
+    const expected = (field: string, label: string) =>
+      demo.filter((r) => ((r.details?.disability_details ?? []) as Json[]).some((d) => d[field] === label))
+        .map((r) => r.externalId).sort();
+    const ids = (item: Json) => {
+      assert.equal(item.status, "succ", JSON.stringify(item));
+      return (item.data.reg_records as Json[]).map((r) => r["@id"]).sort();
+    };
+    const severe = expected("impairment_level", "Severe");
+    assert.ok(severe.length > 5 && severe.length < 150, `${severe.length} with a severe impairment`);
+    for (const value of ["Severe", "severe", "category:3"]) {
+      const item = await search(deps, {
+        query_type: "expression",
+        query: { impairment_level: { $eq: value } },
+        pagination: { page_size: 1000 },
+      });
+      assert.deepEqual(ids(item), severe, value);
+    }
+    const byPath = await search(deps, {
+      query_type: "predicate",
+      query: [{
+        expression1: {
+          attribute_name: "disability_details.impairment_cause",
+          operator: "eq",
+          attribute_value: "Road accident",
+        },
+      }],
+      pagination: { page_size: 1000 },
+    });
+    const road = expected("impairment_cause", "Road accident");
+    assert.ok(road.length > 0);
+    assert.deepEqual(ids(byPath), road);
+    const bogus = await search(deps, {
+      query_type: "expression",
+      query: { impairment_level: { $eq: "Huge" } },
+    });
+    assert.equal(bogus.status_reason_code, "rjct.filter.invalid");
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("DR search takes dr_api's sample search criteria as sent: record paths in its filter and sort, identifier paths", async () => {
   const deps = await drDeps(200);
   try {

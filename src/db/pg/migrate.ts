@@ -30,6 +30,7 @@ import p0043 from "./migrations/0043_notifier_cursor_split.sql" with { type: "te
 import p0044 from "./migrations/0044_phone_contacts_lower.sql" with { type: "text" };
 import p0045 from "./migrations/0045_subscriptions_from_event.sql" with { type: "text" };
 import p0046 from "./migrations/0046_bulk_pages_unsent.sql" with { type: "text" };
+import p0047 from "./migrations/0047_dr_impairment_values.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL, and a step in code. */
 export interface PgMigration {
@@ -100,6 +101,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 44, name: "0044_phone_contacts_lower", sql: p0044 },
   { version: 45, name: "0045_subscriptions_from_event", sql: p0045 },
   { version: 46, name: "0046_bulk_pages_unsent", sql: p0046 },
+  { version: 47, name: "0047_dr_impairment_values", sql: p0047 },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */

@@ -52,6 +52,16 @@ function supportValues(reg: Registrant, field: (category: string) => string): st
   return [...out];
 }
 
+/** Every value of `field` over the person's impairments (distinct, upper case). */
+function impairmentValues(reg: Registrant, field: string): string[] {
+  const out = new Set<string>();
+  for (const d of (reg.details?.disability_details ?? []) as Json[]) {
+    const v = upper(d[field]);
+    if (v) out.add(v);
+  }
+  return [...out];
+}
+
 const ON = [DR_PERSON] as const;
 
 /** A query value → the stored form: the upper-case label of the code it names in one of `lists`. */
@@ -101,14 +111,29 @@ export const DR_ATTRIBUTES: readonly ProfileAttribute[] = [
     aliases: ["disability_details.impairment_type"],
     kind: "upper",
     on: ON,
-    values: (reg) => [
-      ...new Set(
-        ((reg.details?.disability_details ?? []) as Json[]).map((d) => upper(d.impairment_type))
-          .filter((v): v is string => !!v),
-      ),
-    ],
+    values: (reg) => impairmentValues(reg, "impairment_type"),
     normalise: codeOf(CODES.ImpairmentType),
     description: "ImpairmentType label of any of the person's impairments: Vision, Hearing, Mobility, ...",
+  },
+  // Searchable since migration 0047, which writes their values for the records stored before it.
+  {
+    name: "impairment_level",
+    aliases: ["disability_details.impairment_level"],
+    kind: "upper",
+    on: ON,
+    values: (reg) => impairmentValues(reg, "impairment_level"),
+    normalise: codeOf(CODES.ImpairmentLevel),
+    description: "ImpairmentLevel label of any of the person's impairments: Mild, Moderate, Severe, Extreme",
+  },
+  {
+    name: "impairment_cause",
+    aliases: ["disability_details.impairment_cause"],
+    kind: "upper",
+    on: ON,
+    values: (reg) => impairmentValues(reg, "impairment_cause"),
+    normalise: codeOf(CODES.ImpairmentCause),
+    description:
+      "ImpairmentCause label of any of the person's impairments: Illness, Road accident, Ageing, ...",
   },
   {
     name: "support_type",
