@@ -1,6 +1,7 @@
 /**
  * Configuration: environment variables and CLI flags validated by one zod schema into a frozen Config.
- * This is the only module that reads `Deno.env`.
+ * This is the module that reads `Deno.env` (besides a head start, a temp dir and the audit's SUDO_USER: README,
+ * Layout).
  */
 import { z } from "zod";
 import { Cron } from "croner";
@@ -257,14 +258,14 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_ADMIN_LOGIN_IP_FAILURE_LIMIT",
     default: "10",
     doc:
-      "Failed admin-token checks (console login, admin API bearer) (checks that run scrypt; malformed tokens and unknown ids are not counted) per client IP per rolling minute before that client gets 429 (until the failures age out)",
+      "Failed admin-token checks (console login, admin API bearer) (checks that run scrypt, and with DCI_ADMIN_TOKEN set a token of neither token form; other malformed tokens and unknown ids are not counted) per client IP per rolling minute before that client gets 429 (until the failures age out)",
   },
   {
     key: "adminLoginFailureLimit",
     env: "DCI_ADMIN_LOGIN_FAILURE_LIMIT",
     default: "100",
     doc:
-      "Failed admin-token checks from all clients per rolling minute before every new check gets 429: bounds the scrypt work guesses can cause",
+      "Failed admin-token checks from all clients per rolling minute before every new check gets 429 (a token this isolate verified within the day is checked against its address's limit only): bounds the scrypt work guesses can cause",
   },
   {
     key: "tokenHashConcurrency",
@@ -460,7 +461,7 @@ export const SETTINGS: readonly Setting[] = [
     key: "subscriptionLimit",
     env: "DCI_SUBSCRIPTION_LIMIT",
     default: "100",
-    doc: "Active/pending subscriptions per sender",
+    doc: "Live subscriptions (pending, active, or in error until they expire) per sender",
   },
   {
     key: "subscriptionFailureLimit",

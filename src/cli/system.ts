@@ -122,7 +122,7 @@ const keysRetire: Command = {
         "retire it though access tokens it signed are still valid (a compromised key): they fail at once",
     },
   },
-  examples: ["keys retire k20260105-3fa9", "keys retire k20260105-3fa9 --force"],
+  examples: ["keys retire k20260105-3fa9c2e1", "keys retire k20260105-3fa9c2e1 --force"],
   run: ({ config, positionals, values, print }) =>
     withDeps(config(), async (deps) => {
       try {

@@ -84,16 +84,19 @@ Deno.test("packaging/dci-server.service: hardened as Deno allows (no MemoryDenyW
 });
 
 Deno.test("packaging/dci-server.service: its commented backup dir on another disk, uncommented, is writable and verifies", async () => {
-  const example = ["Environment=DCI_BACKUP_DIR=/srv/dci-backups", "ReadWritePaths=/srv/dci-backups"];
+  const example = ["ReadWritePaths=/srv/dci-backups", "SupplementaryGroups=dci-backup"];
   for (const line of example) ok(UNIT.includes(`\n#${line}\n`), `the unit shows #${line}`);
-  const unit = await unitCopy((t) =>
-    t.replace(/^#((?:Environment=DCI_BACKUP_DIR|ReadWritePaths|SupplementaryGroups)=.*)$/gm, "$1")
+  // The dir itself is set in the env file, which the CLI's --env-file reads too (a unit Environment= it would not).
+  ok(
+    UNIT.includes("put DCI_BACKUP_DIR=/srv/dci-backups in\n# /etc/dci-server/env"),
+    "the unit says where the dir is set",
   );
+  ok(!/^#?Environment=DCI_BACKUP_DIR=\/srv/m.test(UNIT), "no unit-only backup dir example");
+  const unit = await unitCopy((t) => t.replace(/^#((?:ReadWritePaths|SupplementaryGroups)=.*)$/gm, "$1"));
   try {
     const d = directives(await Deno.readTextFile(unit.path));
-    // The later Environment= wins in systemd: the backup dir is the one ReadWritePaths= opens.
-    equal(d.get("Environment")?.at(-1), "DCI_BACKUP_DIR=/srv/dci-backups");
     equal(d.get("ReadWritePaths")?.join(" "), "/srv/dci-backups");
+    equal(d.get("SupplementaryGroups")?.join(" "), "dci-backup");
     const r = await analyze(["verify", unit.path]);
     equal(r.code, 0, r.out);
     equal(r.out.trim(), "");
