@@ -281,13 +281,44 @@ export async function postJson(
 }
 
 /** A JSON request body that trickles in over `ms`, so the request is in flight when a signal arrives. */
-export function slowBody(ms: number, chunks = 10): ReadableStream<Uint8Array> {
-  let i = 0;
-  return new ReadableStream({
+/**
+ * A JSON body (`{"pad":"xx"}`) whose first part is sent at once and whose rest waits for `end()`: a request that
+ * stays in flight as long as the test needs. `sent` resolves once the connection has taken the first part.
+ */
+export function heldBody(): { body: ReadableStream<Uint8Array>; sent: Promise<void>; end(): void } {
+  const enc = new TextEncoder();
+  let pulls = 0;
+  let markSent!: () => void;
+  const sent = new Promise<void>((r) => markSent = r);
+  let end!: () => void;
+  const ended = new Promise<void>((r) => end = r);
+  const body = new ReadableStream<Uint8Array>({
     async pull(ctl) {
-      if (i++ >= chunks) return ctl.close();
-      await new Promise((r) => setTimeout(r, ms / chunks));
-      ctl.enqueue(new TextEncoder().encode(i === 1 ? '{"pad":"' : i > chunks ? '"}' : "x"));
+      if (++pulls === 1) return ctl.enqueue(enc.encode('{"pad":"x'));
+      markSent();
+      await ended;
+      ctl.enqueue(enc.encode('x"}'));
+      ctl.close();
     },
   });
+  return { body, sent, end };
+}
+
+/**
+ * The first 503 of `/healthz` once a server stopping is draining (probes answered 200 before the stop reached it
+ * are read and dropped); throws after 20 s.
+ */
+export async function drainingAnswer(
+  url: string,
+  headers: Record<string, string> = {},
+  // deno-lint-ignore no-explicit-any
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const r = await fetch(`${url}/healthz`, { headers: { connection: "close", ...headers } });
+    if (r.status === 503) return { status: r.status, headers: r.headers, body: await r.json() };
+    await r.body?.cancel();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("the server never answered 503 while draining");
 }

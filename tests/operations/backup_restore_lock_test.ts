@@ -39,8 +39,10 @@ Deno.test("restore --replace is refused while a backup of the data dir is still 
   }).spawn();
   let paused = false;
   try {
-    // Paused once its copy has begun (the partial file grows), as a multi-GB backup would still be copying.
-    for (;;) {
+    // Paused once its copy has begun (the partial file grows), as a multi-GB backup would still be copying. A
+    // backup that ended before this loop saw it fails the test rather than leaving the loop waiting for ever.
+    for (const end = Date.now() + 60_000;;) {
+      assert.ok(Date.now() < end, "the backup's partial file never appeared");
       const partial = [...Deno.readDirSync(`${dir}/out`)].find((e) =>
         e.name.startsWith("slow.sqlite.partial-")
       );

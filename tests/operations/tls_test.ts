@@ -2,7 +2,7 @@ import { equal, match, ok, rejects } from "node:assert/strict";
 import { startServer } from "../../src/mod.ts";
 import { testConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/obs/log.ts";
-import { runCliProcess, slowBody, startServerProcess } from "../helpers/server.ts";
+import { heldBody, runCliProcess, startServerProcess } from "../helpers/server.ts";
 import { getTrusting, makeCertSet, makeDsaPair } from "./tls_fixture.ts";
 
 /** Two CAs, each with its server certificate, and the files the server is pointed at. */
@@ -38,16 +38,22 @@ for (const isolates of ["0", "2"]) {
 
       // A request in flight on the old listener when the certificate changes is answered in full.
       const client = Deno.createHttpClient({ caCerts: [c.one.caPem] });
+      const held = heldBody();
       const pending = fetch(`${https}/oauth2/client/token`, {
         client,
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: slowBody(1500),
+        body: held.body,
       });
+      // Its handshake is done (the connection has taken the body's first part); the rest comes after the reload.
+      await held.sent;
       await Deno.copyFile(c.two.certPath, c.cert);
       await Deno.copyFile(c.two.keyPath, c.key);
       const seen = srv.logs.length;
       srv.signal("SIGHUP");
+      // The new listener serves; the old one drains the request in flight (the reload ends once it has).
+      await srv.waitForLog((l) => l.msg === "tls certificate loaded" && srv.logs.indexOf(l) >= seen);
+      held.end();
       await srv.waitForLog((l) => l.msg === "tls certificate reloaded" && srv.logs.indexOf(l) >= seen);
       const res = await pending;
       equal(res.status, 400); // the whole body was read: it has no grant_type

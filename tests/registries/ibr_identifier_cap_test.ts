@@ -64,7 +64,9 @@ Deno.test("readRegistrant() answers 150,000 identifiers at once (distinct or rep
   assert.equal(readRegistrant({ identifier: same }, NOW).identifiers.length, 2);
   const malformed = refusal(() => readRegistrant({ identifier: Array(150_000).fill({}) }, NOW));
   assert.equal(malformed.split("; ").length, 5, "only the first malformed entries are named");
-  assert.ok(performance.now() - started < 2000, `${Math.round(performance.now() - started)} ms`);
+  // Not a timing of the code (0.2–0.5 s under CI load): a pass that compared every identifier with every other one
+  // (~10^10 steps) would take minutes, far past this backstop on the slowest machine.
+  assert.ok(performance.now() - started < 30_000, `${Math.round(performance.now() - started)} ms`);
 });
 
 Deno.test("the identifier cap holds on every write path: admin API, import and IBR enrolment updates", async () => {

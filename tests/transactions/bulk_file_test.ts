@@ -274,8 +274,8 @@ Deno.test("bulk search: a sender disabled mid-run gets no further page until ena
     const correlation = await uploadCsv(server, alice, sent, "bulk-held", receiver.url);
     await receiver.waitFor((all) => pagesOf(all, "bulk-held").length >= 1);
     await admin(`/senders/${alice.senderId}/disable`);
-    // A page already on the wire may still arrive; none after it.
-    await new Promise((r) => setTimeout(r, 400));
+    // A page already on the wire may still arrive; none after the run has stopped for the hold.
+    await server.waitForLog((l) => l.msg === "bulk search held" && l.correlation_id === correlation, 30_000);
     const atDisable = pagesOf(receiver.received, "bulk-held").length;
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(pagesOf(receiver.received, "bulk-held").length, atDisable, "no page while disabled");
@@ -731,7 +731,7 @@ Deno.test("bulk search: a sender's third upload arriving at once is refused with
     assert.equal(cut.status, 400, JSON.stringify(cut.body));
     assert.match(JSON.stringify(cut.body), /malformed|Unexpected end/);
     let next = await postBulk(url, alice, await form());
-    for (let i = 0; i < 50 && next.status === 429; i++) {
+    for (let i = 0; i < 200 && next.status === 429; i++) {
       await new Promise((r) => setTimeout(r, 100));
       next = await postBulk(url, alice, await form());
     }

@@ -12,16 +12,20 @@ import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
 /** The spec's code for a message_id the receiver has already seen. */
 const DUPLICATE = "rjct.message_id.duplicate";
 
-/** Our side's timeout (ms): the receiver's first answer comes after it. */
-const TIMEOUT_MS = 300;
+/**
+ * Our side's timeout (ms): the receiver's first answer never comes before it (it waits for the receiver's close);
+ * long enough for the duplicate's answer, given at once, to arrive on a loaded machine.
+ */
+const TIMEOUT_MS = 1000;
 
 /**
  * A deduplicating loopback receiver of `action`'s envelopes: the first receipt of a message_id is kept and
- * answered ACK too late (after TIMEOUT_MS); a repeated one gets `duplicate` (status and body). Other actions' get
- * an ACK at once.
+ * answered ACK too late (only at the receiver's close, long after TIMEOUT_MS); a repeated one gets `duplicate`
+ * (status and body). Other actions' get an ACK at once.
  */
 function startDedupReceiver(action: string, duplicate: { status: number; body: unknown }) {
   const seen: string[] = [];
+  const closing = Promise.withResolvers<void>();
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     const body = await req.json();
     if (body.header.action !== action) return Response.json({ message: { ack_status: "ACK" } });
@@ -29,10 +33,14 @@ function startDedupReceiver(action: string, duplicate: { status: number; body: u
     const first = !seen.includes(id);
     seen.push(id);
     if (!first) return Response.json(duplicate.body, { status: duplicate.status });
-    await new Promise((r) => setTimeout(r, TIMEOUT_MS * 2));
+    await closing.promise;
     return Response.json({ message: { ack_status: "ACK" } });
   });
-  return { url: `http://127.0.0.1:${server.addr.port}`, seen, close: () => server.shutdown() };
+  const close = () => {
+    closing.resolve();
+    return server.shutdown();
+  };
+  return { url: `http://127.0.0.1:${server.addr.port}`, seen, close };
 }
 
 /** The receiver's duplicate answers: a 2xx ERR ACK, and a 409 carrying the code. */
