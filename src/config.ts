@@ -265,7 +265,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DCI_ADMIN_LOGIN_FAILURE_LIMIT",
     default: "100",
     doc:
-      "Failed admin-token checks from all clients per rolling minute before every new check gets 429 (a token this isolate verified within the day is checked against its address's limit only): bounds the scrypt work guesses can cause",
+      "Failed admin-token checks from all clients per rolling minute before every new check gets 429 (a token this isolate verified within the day, and a guess at DCI_ADMIN_TOKEN, count against their address's limit only): bounds the scrypt work guesses can cause",
   },
   {
     key: "tokenHashConcurrency",

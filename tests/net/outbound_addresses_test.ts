@@ -150,6 +150,8 @@ Deno.test("outbound addresses: a request that reached a receiver is never sent t
   // Both addresses serve the port; the first answers too late (the request was sent: it answers only once the
   // test is over), the second must get nothing.
   const over = Promise.withResolvers<void>();
+  // A backstop far past the timeout: were it not kept, the late answer comes here and the asserts below fail.
+  const backstop = setTimeout(over.resolve, 20_000);
   const late = receiver("127.0.0.2", 0, () => over.promise.then(() => new Response()));
   const other = receiver("127.0.0.1", late.port);
   try {
@@ -163,6 +165,7 @@ Deno.test("outbound addresses: a request that reached a receiver is never sent t
     assert.equal(other.hits(), 0);
     http.close?.();
   } finally {
+    clearTimeout(backstop);
     over.resolve();
     await late.close();
     await other.close();

@@ -1,7 +1,8 @@
 /**
  * Migration 0047: DR persons stored before impairment_level and impairment_cause were searchable get their values,
- * the very rows the code writes with a record (valuePairs), on both backends; a group, a person without
- * impairments and another registry's record get none. Records are the DR demo's, read as the server reads them.
+ * the very rows the code writes with a record (valuePairs), on both backends, a record with a lone surrogate in a
+ * text included; a group, a person without impairments and another registry's record get none. Records are the DR
+ * demo's, read as the server reads them.
  */
 import { deepEqual, ok } from "node:assert/strict";
 import { newPgDatabase } from "../helpers/postgres.ts";
@@ -26,6 +27,11 @@ const ROWS = `SELECT attr, value, registrant_id FROM registrant_values
 function records(): Array<{ id: number; reg: Registrant; registry: string }> {
   const now = "2026-01-01T00:00:00.000Z";
   const dr = [...drProfile.demo(80, 7)].map((raw) => readRegistrant(raw, now, undefined, drProfile));
+  const persons = dr.filter((r) => r.recordType === "dr_person" && r.details?.disability_details);
+  // A text holding a lone surrogate (stored as the escape `\ud800`, which PostgreSQL's JSON parsers refuse), and a
+  // person without impairments.
+  persons[3].name.surname = "Lone\ud800";
+  delete persons[4].details!.disability_details;
   // Social keeps no details; one stored with them anyway is not a DR person, so it gets no rows.
   const social = readRegistrant({ id: "S-1", sex: "female" }, now);
   social.details = { disability_details: [{ impairment_level: "Severe", impairment_cause: "Illness" }] };
@@ -50,6 +56,10 @@ function expectedRows(all: ReturnType<typeof records>): Array<[string, string, n
 }
 
 function checkSpread(all: ReturnType<typeof records>, rows: Array<[string, string, number]>): void {
+  const lone = all.find((r) => r.reg.name.surname === "Lone\ud800")!;
+  ok(rows.some((x) => x[2] === lone.id), "the record with a lone surrogate has its rows");
+  const none = all.find((r) => r.reg.recordType === "dr_person" && !r.reg.details?.disability_details)!;
+  ok(!rows.some((x) => x[2] === none.id), "a person without impairments has none");
   const persons = all.filter((r) => r.reg.recordType === "dr_person").length;
   const withRows = new Set(rows.map((r) => r[2])).size;
   ok(

@@ -26,6 +26,9 @@ const TIMEOUT_MS = 1000;
 function startDedupReceiver(action: string, duplicate: { status: number; body: unknown }) {
   const seen: string[] = [];
   const closing = Promise.withResolvers<void>();
+  // A backstop far past TIMEOUT_MS: were our timeout not kept, the first attempt ends here, ACKed, and the asserts
+  // on the attempts fail instead of the test waiting for ever.
+  const backstop = setTimeout(closing.resolve, 20_000);
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     const body = await req.json();
     if (body.header.action !== action) return Response.json({ message: { ack_status: "ACK" } });
@@ -37,6 +40,7 @@ function startDedupReceiver(action: string, duplicate: { status: number; body: u
     return Response.json({ message: { ack_status: "ACK" } });
   });
   const close = () => {
+    clearTimeout(backstop);
     closing.resolve();
     return server.shutdown();
   };

@@ -8,6 +8,8 @@ import type { PgClient, PgPool } from "./pool.ts";
 import { pgTakeTurns } from "./query.ts";
 import { assertServable } from "../schema_version.ts";
 import { rekeyedSchedules, SCHEDULED_SUBSCRIPTIONS, type StoredSchedule } from "../../subscriptions/rules.ts";
+import { valuePairs } from "../../registry/values.ts";
+import type { Registrant } from "../../registry/model.ts";
 import p0025 from "./migrations/0025_baseline.sql" with { type: "text" };
 import p0026 from "./migrations/0026_transaction_refs_txn.sql" with { type: "text" };
 import p0027 from "./migrations/0027_job_runs.sql" with { type: "text" };
@@ -101,7 +103,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 44, name: "0044_phone_contacts_lower", sql: p0044 },
   { version: 45, name: "0045_subscriptions_from_event", sql: p0045 },
   { version: 46, name: "0046_bulk_pages_unsent", sql: p0046 },
-  { version: 47, name: "0047_dr_impairment_values", sql: p0047 },
+  { version: 47, name: "0047_dr_impairment_values", sql: p0047, code: backfillDrImpairments },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */
@@ -188,6 +190,44 @@ async function rekeySchedules(client: PgClient): Promise<void> {
   const { rows } = await client.query<StoredSchedule>(SCHEDULED_SUBSCRIPTIONS);
   for (const r of rekeyedSchedules(rows.map((r) => ({ ...r, id: Number(r.id) })))) {
     await client.query("UPDATE subscriptions SET dedupe_key = $1 WHERE id = $2", [r.key, r.id]);
+  }
+}
+
+/** The attributes migration 0047 writes the values of. */
+const DR_IMPAIRMENT_ATTRS = new Set(["impairment_level", "impairment_cause"]);
+
+/**
+ * Migration 0047's step: the values of DR's impairment_level and impairment_cause of each DR person stored before,
+ * exactly as a writer stores them (valuePairs), read 1,000 records at a time.
+ */
+async function backfillDrImpairments(client: PgClient): Promise<void> {
+  for (let after = 0;;) {
+    const { rows } = await client.query<{ id: string | number; data: string }>(
+      `SELECT d.id, d.data FROM registrants r JOIN registrant_data d ON d.id = r.id
+       WHERE r.record_type = 'dr_person' AND r.id > $1 ORDER BY r.id LIMIT 1000`,
+      [after],
+    );
+    if (rows.length === 0) return;
+    const attrs: string[] = [];
+    const values: string[] = [];
+    const ids: number[] = [];
+    for (const row of rows) {
+      after = Number(row.id);
+      const pairs = valuePairs(JSON.parse(row.data) as Registrant);
+      for (let k = 0; k + 1 < pairs.length; k += 2) {
+        if (!DR_IMPAIRMENT_ATTRS.has(String(pairs[k]))) continue;
+        attrs.push(String(pairs[k]));
+        values.push(String(pairs[k + 1]));
+        ids.push(after);
+      }
+    }
+    if (ids.length === 0) continue;
+    await client.query(
+      `INSERT INTO registrant_values (attr, value, registrant_id)
+       SELECT a, to_jsonb(v), i FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t (a, v, i)
+       ON CONFLICT DO NOTHING`,
+      [attrs, values, ids],
+    );
   }
 }
 
