@@ -10,6 +10,11 @@ import { keepListening } from "./net/kept_listener.ts";
 import { type MetricsListener, startMetricsListener } from "./obs/metrics_access.ts";
 import type { TlsPair } from "./net/tls.ts";
 
+/** Requests being handled, over every HTTP isolate (a level: each isolate holds its own, /metrics sums them). */
+const IN_FLIGHT = "dci_http_requests_in_flight";
+const IN_FLIGHT_HELP =
+  "Requests being handled, from their headers to the start of their answer (a scrape on the main port counts itself; draining refusals are not counted)";
+
 /** A running server. */
 export interface RunningServer {
   port: number;
@@ -92,6 +97,7 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
       });
     }
     inflight++;
+    deps.metrics.add(IN_FLIGHT, IN_FLIGHT_HELP, {}, 1);
     try {
       const res = await app.fetch(req, info);
       try {
@@ -100,6 +106,7 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
       } catch { /* immutable headers: the answer matters more than the label */ }
       return res;
     } finally {
+      deps.metrics.add(IN_FLIGHT, IN_FLIGHT_HELP, {}, -1);
       if (--inflight === 0) onIdle?.();
     }
   };

@@ -1,4 +1,7 @@
-/** A small Prometheus registry: counters and histograms with labels, and gauges read at scrape time. */
+/**
+ * A small Prometheus registry: counters and histograms with labels, levels (gauges each isolate holds, summed over
+ * the isolates) and gauges read at scrape time.
+ */
 
 type Labels = Record<string, string>;
 
@@ -21,7 +24,7 @@ const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export const MAX_SERIES_PER_FAMILY = 1000;
 
 interface Family {
-  kind: "counter" | "histogram" | "gauge";
+  kind: "counter" | "histogram" | "level" | "gauge";
   help: string;
   series: Map<string, { labels: Labels; value: number; buckets?: number[]; sum?: number }>;
   buckets?: number[];
@@ -34,7 +37,7 @@ export interface MetricsSnapshot {
   isolate?: string;
   families: Array<{
     name: string;
-    kind: "counter" | "histogram";
+    kind: "counter" | "histogram" | "level";
     help: string;
     buckets?: number[];
     series: Array<{ labels: Labels; value: number; buckets?: number[]; sum?: number }>;
@@ -55,7 +58,7 @@ export class Metrics {
     this.#peers = peers;
   }
 
-  /** This isolate's counters and histograms (gauges are read where /metrics is answered). */
+  /** This isolate's counters, histograms and levels (gauges are read where /metrics is answered). */
   snapshot(): MetricsSnapshot {
     const families: MetricsSnapshot["families"] = [];
     for (const [name, f] of this.#families) {
@@ -125,6 +128,15 @@ export class Metrics {
     s.value += by;
   }
 
+  /**
+   * Moves a level (a gauge this isolate holds, such as requests in flight) by `by`, up or down; /metrics shows the
+   * sum over the isolates.
+   */
+  add(name: string, help: string, labels: Labels, by: number): void {
+    const s = this.#series(name, "level", help, labels);
+    s.value += by;
+  }
+
   /** Records one observation (seconds) into a histogram. */
   observe(name: string, help: string, labels: Labels, value: number, buckets = DEFAULT_BUCKETS): void {
     const s = this.#series(name, "histogram", help, labels, buckets);
@@ -149,14 +161,14 @@ export class Metrics {
   render(peers: readonly MetricsSnapshot[] = [], gauges?: ReadonlyMap<string, GaugeRows>): string {
     const out: string[] = [];
     for (const [name, f] of merged(this.#families, peers)) {
-      out.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.kind}`);
+      out.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.kind === "level" ? "gauge" : f.kind}`);
       if (f.kind === "gauge") {
         const rows = gauges?.get(name) ?? syncRows(f);
         for (const r of rows) out.push(`${name}${fmt(r.labels)} ${r.value}`);
         continue;
       }
       for (const s of f.series.values()) {
-        if (f.kind === "counter") {
+        if (f.kind === "counter" || f.kind === "level") {
           out.push(`${name}${fmt(s.labels)} ${s.value}`);
           continue;
         }
@@ -208,7 +220,7 @@ function syncRows(f: Family): GaugeRows {
   return [];
 }
 
-/** `local` with every peer's counters and histograms added (series matched by their labels). */
+/** `local` with every peer's counters, histograms and levels added (series matched by their labels). */
 function merged(local: Map<string, Family>, peers: readonly MetricsSnapshot[]): Map<string, Family> {
   if (peers.length === 0) return local;
   const out = new Map<string, Family>();

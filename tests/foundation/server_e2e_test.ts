@@ -1,5 +1,11 @@
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
-import { drainingAnswer, heldBody, runCliProcess, startServerProcess } from "../helpers/server.ts";
+import {
+  drainingAnswer,
+  heldBody,
+  runCliProcess,
+  startServerProcess,
+  untilInFlight,
+} from "../helpers/server.ts";
 import { specFetch } from "../helpers/spec_hooks.ts";
 import { TEST_BACKEND } from "../helpers/storage.ts";
 
@@ -144,7 +150,7 @@ Deno.test("serve: SIGTERM during a slow request finishes it, then exits 0 and cl
     headers: { "content-type": "application/json" },
     body: held.body,
   });
-  await new Promise((r) => setTimeout(r, 400)); // time for the request to reach the server
+  await untilInFlight(srv.url, 1);
   const code = srv.stop("SIGTERM");
   // Probed until the stop has reached the server (a probe before it is answered 200).
   const late = await drainingAnswer(srv.url, { "x-request-id": "probe-7" });
@@ -176,7 +182,7 @@ Deno.test("serve: shutdown bound aborts a request that does not finish in time",
     headers: { "content-type": "application/json" },
     body: held.body,
   }).then((r) => r.status, () => "aborted");
-  await new Promise((r) => setTimeout(r, 400)); // time for the request to reach the server
+  await untilInFlight(srv.url, 1);
   // A backstop, far past the bound: were the bound not kept, the body ends here and the log line below is missing.
   const backstop = setTimeout(held.end, 20_000);
   try {

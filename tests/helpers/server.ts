@@ -283,8 +283,7 @@ export async function postJson(
 /** A JSON request body that trickles in over `ms`, so the request is in flight when a signal arrives. */
 /**
  * A JSON body (`{"pad":"xx"}`) whose first part is sent at once and whose rest waits for `end()`: a request that
- * stays in flight as long as the test needs (not a sign that the server has it: fetch reads the first part before
- * it connects).
+ * stays in flight as long as the test needs (untilInFlight tells when the server has it).
  */
 export function heldBody(): { body: ReadableStream<Uint8Array>; end(): void } {
   const enc = new TextEncoder();
@@ -300,6 +299,25 @@ export function heldBody(): { body: ReadableStream<Uint8Array>; end(): void } {
     },
   });
   return { body, end };
+}
+
+/**
+ * Waits until the server's `/metrics` shows `n` requests in flight besides the scrape itself (every isolate's,
+ * summed): a held request has reached the server. Throws after 20 s.
+ */
+export async function untilInFlight(
+  url: string,
+  n: number,
+  init: RequestInit & { client?: Deno.HttpClient } = {},
+): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const text = await fetch(`${url}/metrics`, init).then((r) => r.text()).catch(() => "");
+    const found = /^dci_http_requests_in_flight (\d+)$/m.exec(text);
+    if (found && Number(found[1]) - 1 >= n) return;
+    if (Date.now() > deadline) throw new Error(`not ${n} request(s) in flight within 20 s (${found?.[0]})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /**

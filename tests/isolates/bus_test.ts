@@ -40,6 +40,19 @@ Deno.test("Metrics.render() sums peers' counters and histograms and adds familie
   ok(!a.render().includes("txn_seconds"));
 });
 
+Deno.test("Metrics levels move up and down in each isolate and render as one gauge summed over them", () => {
+  const a = new Metrics();
+  const b = new Metrics();
+  for (let i = 0; i < 3; i++) a.add("busy", "Busy", {}, 1);
+  a.add("busy", "Busy", {}, -1);
+  b.add("busy", "Busy", {}, 1);
+  const text = a.render([structuredClone(b.snapshot())]);
+  match(text, /# TYPE busy gauge\nbusy 3\n/);
+  match(a.render(), /busy 2\n/);
+  b.add("busy", "Busy", {}, -1);
+  match(a.render([structuredClone(b.snapshot())]), /busy 2\n/);
+});
+
 Deno.test("openBus(): wake-ups posted in one tick reach the worker isolate's end; metrics are gathered", async () => {
   const name = newBusName();
   const mainMetrics = new Metrics();

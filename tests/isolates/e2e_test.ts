@@ -1,5 +1,5 @@
 import { equal, match, ok } from "node:assert/strict";
-import { drainingAnswer, heldBody, startServerProcess } from "../helpers/server.ts";
+import { drainingAnswer, heldBody, startServerProcess, untilInFlight } from "../helpers/server.ts";
 import { createServerSender, send, startWorkerServer, waitForState } from "../transactions/e2e_support.ts";
 import { startReceiver } from "../transactions/receiver.ts";
 import { searchMessage } from "../transactions/support.ts";
@@ -67,7 +67,7 @@ Deno.test("isolates: SIGTERM with 2 HTTP isolates finishes an in-flight request,
     headers: { "content-type": "application/json" },
     body: held.body,
   });
-  await new Promise((r) => setTimeout(r, 400)); // time for the request to reach the server
+  await untilInFlight(srv.url, 1);
   const code = srv.stop("SIGTERM");
   // Whichever isolate takes it, a new request is refused while the slow one drains (each probed until the stop
   // has reached it; an isolate with nothing in flight closes its listener, leaving the other one).

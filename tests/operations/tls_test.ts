@@ -2,7 +2,7 @@ import { equal, match, ok, rejects } from "node:assert/strict";
 import { startServer } from "../../src/mod.ts";
 import { testConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/obs/log.ts";
-import { heldBody, runCliProcess, startServerProcess } from "../helpers/server.ts";
+import { heldBody, runCliProcess, startServerProcess, untilInFlight } from "../helpers/server.ts";
 import { getTrusting, makeCertSet, makeDsaPair } from "./tls_fixture.ts";
 
 /** Two CAs, each with its server certificate, and the files the server is pointed at. */
@@ -50,7 +50,7 @@ for (const isolates of ["0", "2"]) {
         headers: { "content-type": "application/json" },
         body: held.body,
       });
-      await new Promise((r) => setTimeout(r, 400)); // time for the request to reach the server
+      await untilInFlight(https, 1, { client });
       await Deno.copyFile(c.two.certPath, c.cert);
       await Deno.copyFile(c.two.keyPath, c.key);
       const seen = srv.logs.length;
