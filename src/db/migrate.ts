@@ -2,6 +2,8 @@
 import type { Db } from "./sqlite.ts";
 import { transaction } from "./sqlite.ts";
 import { rekeyedSchedules, SCHEDULED_SUBSCRIPTIONS, type StoredSchedule } from "../subscriptions/rules.ts";
+import { storedValuesOf } from "../registry/values.ts";
+import { DR_ATTRIBUTES_0047 } from "../registries/dr/record_types.ts";
 import m0001 from "../../migrations/0001_init.sql" with { type: "text" };
 import m0002 from "../../migrations/0002_auth.sql" with { type: "text" };
 import m0003 from "../../migrations/0003_registry.sql" with { type: "text" };
@@ -108,7 +110,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 44, name: "0044_phone_contacts_lower", sql: m0044 },
   { version: 45, name: "0045_subscriptions_from_event", sql: m0045 },
   { version: 46, name: "0046_bulk_pages_unsent", sql: m0046 },
-  { version: 47, name: "0047_dr_impairment_values", sql: m0047 },
+  { version: 47, name: "0047_dr_impairment_values", sql: m0047, code: backfillDrImpairments },
 ];
 
 /**
@@ -149,6 +151,22 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
     }
   }
   return applied;
+}
+
+/**
+ * Migration 0047's step: the values of DR's impairment_level and impairment_cause of each DR person stored before,
+ * exactly as a writer stores them (storedValuesOf; PostgreSQL's step is the same). A deleted person's too, as
+ * writers leave them.
+ */
+function backfillDrImpairments(db: Db): void {
+  const insert = db.prepare(
+    "INSERT OR IGNORE INTO registrant_values (attr, value, registrant_id) VALUES (?, ?, ?)",
+  );
+  const persons = db.prepare(`SELECT d.id, d.data FROM registrants r JOIN registrant_data d ON d.id = r.id
+    WHERE r.record_type = 'dr_person'`);
+  for (const row of persons.iterate() as Iterable<{ id: number; data: string }>) {
+    for (const [attr, value] of storedValuesOf(row.data, DR_ATTRIBUTES_0047)) insert.run(attr, value, row.id);
+  }
 }
 
 /** Migration 0036's step: each subscription with a schedule gets the key dedupeKey writes for it now. */

@@ -40,6 +40,20 @@ export function valuePairs(reg: Registrant): Array<string | number> {
   return out;
 }
 
+/**
+ * The `[attr, value]` rows of `attrs` a writer stores for the record stored as `data` (its registrant's JSON):
+ * what a migration writes for records stored before those attributes were searchable (0047), through valuePairs
+ * itself, so both backends write exactly a writer's rows.
+ */
+export function storedValuesOf(data: string, attrs: ReadonlySet<string>): Array<[string, string | number]> {
+  const pairs = valuePairs(JSON.parse(data) as Registrant);
+  const out: Array<[string, string | number]> = [];
+  for (let k = 0; k + 1 < pairs.length; k += 2) {
+    if (attrs.has(String(pairs[k]))) out.push([String(pairs[k]), pairs[k + 1]]);
+  }
+  return out;
+}
+
 /** Flattened pairs `[a, b, a, b, …]` (valuePairs, contactPairs) as a JSON array of pairs `[[a, b], …]`. */
 export function pairsJson(flat: Array<string | number>): string {
   const out: Array<Array<string | number>> = [];

@@ -8,8 +8,8 @@ import type { PgClient, PgPool } from "./pool.ts";
 import { pgTakeTurns } from "./query.ts";
 import { assertServable } from "../schema_version.ts";
 import { rekeyedSchedules, SCHEDULED_SUBSCRIPTIONS, type StoredSchedule } from "../../subscriptions/rules.ts";
-import { valuePairs } from "../../registry/values.ts";
-import type { Registrant } from "../../registry/model.ts";
+import { storedValuesOf } from "../../registry/values.ts";
+import { DR_ATTRIBUTES_0047 } from "../../registries/dr/record_types.ts";
 import p0025 from "./migrations/0025_baseline.sql" with { type: "text" };
 import p0026 from "./migrations/0026_transaction_refs_txn.sql" with { type: "text" };
 import p0027 from "./migrations/0027_job_runs.sql" with { type: "text" };
@@ -193,12 +193,9 @@ async function rekeySchedules(client: PgClient): Promise<void> {
   }
 }
 
-/** The attributes migration 0047 writes the values of. */
-const DR_IMPAIRMENT_ATTRS = new Set(["impairment_level", "impairment_cause"]);
-
 /**
  * Migration 0047's step: the values of DR's impairment_level and impairment_cause of each DR person stored before,
- * exactly as a writer stores them (valuePairs), read 1,000 records at a time.
+ * exactly as a writer stores them (storedValuesOf), read 1,000 records at a time.
  */
 async function backfillDrImpairments(client: PgClient): Promise<void> {
   for (let after = 0;;) {
@@ -213,11 +210,9 @@ async function backfillDrImpairments(client: PgClient): Promise<void> {
     const ids: number[] = [];
     for (const row of rows) {
       after = Number(row.id);
-      const pairs = valuePairs(JSON.parse(row.data) as Registrant);
-      for (let k = 0; k + 1 < pairs.length; k += 2) {
-        if (!DR_IMPAIRMENT_ATTRS.has(String(pairs[k]))) continue;
-        attrs.push(String(pairs[k]));
-        values.push(String(pairs[k + 1]));
+      for (const [attr, value] of storedValuesOf(row.data, DR_ATTRIBUTES_0047)) {
+        attrs.push(attr);
+        values.push(String(value));
         ids.push(after);
       }
     }

@@ -64,6 +64,9 @@ function impairmentValues(reg: Registrant, field: string): string[] {
 
 const ON = [DR_PERSON] as const;
 
+/** The DR attributes made searchable by migration 0047, which writes their values for the records stored before. */
+export const DR_ATTRIBUTES_0047: ReadonlySet<string> = new Set(["impairment_level", "impairment_cause"]);
+
 /** A query value → the stored form: the upper-case label of the code it names in one of `lists`. */
 function codeOf(...lists: CodeList[]): (raw: unknown) => string | undefined {
   return (raw) => {
@@ -115,7 +118,7 @@ export const DR_ATTRIBUTES: readonly ProfileAttribute[] = [
     normalise: codeOf(CODES.ImpairmentType),
     description: "ImpairmentType label of any of the person's impairments: Vision, Hearing, Mobility, ...",
   },
-  // Searchable since migration 0047, which writes their values for the records stored before it.
+  // Searchable since migration 0047 (DR_ATTRIBUTES_0047).
   {
     name: "impairment_level",
     aliases: ["disability_details.impairment_level"],
