@@ -162,10 +162,18 @@ function backfillDrImpairments(db: Db): void {
   const insert = db.prepare(
     "INSERT OR IGNORE INTO registrant_values (attr, value, registrant_id) VALUES (?, ?, ?)",
   );
-  const persons = db.prepare(`SELECT d.id, d.data FROM registrants r JOIN registrant_data d ON d.id = r.id
-    WHERE r.record_type = 'dr_person'`);
-  for (const row of persons.iterate() as Iterable<{ id: number; data: string }>) {
-    for (const [attr, value] of storedValuesOf(row.data, DR_ATTRIBUTES_0047)) insert.run(attr, value, row.id);
+  // Pages of 1,000 by id (never iterate(), which ends silently on an SQLite error).
+  const page = db.prepare(`SELECT d.id, d.data FROM registrants r JOIN registrant_data d ON d.id = r.id
+    WHERE r.record_type = 'dr_person' AND r.id > ? ORDER BY r.id LIMIT 1000`);
+  for (let after = 0;;) {
+    const rows = page.all(after) as Array<{ id: number; data: string }>;
+    if (rows.length === 0) return;
+    for (const row of rows) {
+      after = Number(row.id);
+      for (const [attr, value] of storedValuesOf(row.data, DR_ATTRIBUTES_0047)) {
+        insert.run(attr, value, after);
+      }
+    }
   }
 }
 
