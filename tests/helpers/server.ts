@@ -280,7 +280,6 @@ export async function postJson(
   return { status: res.status, headers: res.headers, body: parsed };
 }
 
-/** A JSON request body that trickles in over `ms`, so the request is in flight when a signal arrives. */
 /**
  * A JSON body (`{"pad":"xx"}`) whose first part is sent at once and whose rest waits for `end()`: a request that
  * stays in flight as long as the test needs (untilInFlight tells when the server has it).
@@ -335,12 +334,8 @@ export async function drainingAnswer(
     const r = await fetch(`${url}/healthz`, { headers: { connection: "close", ...headers } }).catch(() =>
       undefined
     );
-    if (!r) {
-      await new Promise((r) => setTimeout(r, 20));
-      continue;
-    }
-    if (r.status === 503) return { status: r.status, headers: r.headers, body: await r.json() };
-    await r.body?.cancel();
+    if (r?.status === 503) return { status: r.status, headers: r.headers, body: await r.json() };
+    await r?.body?.cancel();
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error("the server never answered 503 while draining");
