@@ -130,8 +130,14 @@ Deno.test("worker: a lock held past the claim's retries leaves the attempt uncou
   const t = await subscribeWithLock({ leaseSeconds: "1" });
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    // Held past the claim's tries (about 0.75 s with a 1 s lease), released while the row is being let go.
-    timer = setTimeout(t.release, 1500);
+    // Held past the claim's tries (about 0.75 s with a 1 s lease), however long they take, and let go once the
+    // worker lets go of the row (its release write meets the lock and waits for it).
+    const txns = t.h.deps.storage.transactions;
+    const releaseProcessing = txns.releaseProcessing;
+    txns.releaseProcessing = (...args) => {
+      timer = setTimeout(t.release, 50);
+      return releaseProcessing(...args);
+    };
     await t.h.drain();
     const waiting = t.row();
     equal(waiting.state, "processing", `not rejected for a lock: ${waiting.process_error}`);

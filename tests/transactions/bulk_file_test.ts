@@ -11,7 +11,7 @@ import { AnswerChecker } from "../operations/openapi_support.ts";
 import type { TestSender } from "../helpers/auth.ts";
 import type { SpecRegistry } from "../helpers/spec_validator.ts";
 import { registryProfiles } from "../../src/registries/index.ts";
-import { dataDirDatabaseUrl, dataDirSql, runCliProcess } from "../helpers/server.ts";
+import { dataDirDatabaseUrl, dataDirSql, runCliProcess, untilInFlight } from "../helpers/server.ts";
 import { TEST_BACKEND } from "../helpers/deps.ts";
 
 type Json = Record<string, unknown>;
@@ -109,6 +109,24 @@ async function spoolsLeft(server: { dataDir: string }): Promise<string[]> {
     );
   }
   return [...Deno.readDirSync(`${server.dataDir}/bulk`)].map((e) => e.name);
+}
+
+/**
+ * Waits until `n` uploads held before their last bytes are in the server: in flight, and on SQLite each with its
+ * spool file begun beside the `spooled` there before (the bulk directory is made with the first) (PostgreSQL writes a small upload's chunk only at its end, so
+ * there the in-flight count and a grace for its authentication are all a test can see). Throws after 20 s.
+ */
+async function untilArriving(
+  server: { url: string; dataDir: string },
+  n: number,
+  spooled: number,
+): Promise<void> {
+  await untilInFlight(server.url, n);
+  if (TEST_BACKEND === "postgres") return await new Promise((r) => setTimeout(r, 500));
+  for (const end = Date.now() + 20_000; (await spoolsLeft(server).catch(() => [])).length < spooled + n;) {
+    if (Date.now() > end) throw new Error(`not ${n} spools begun within 20 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 Deno.test("bulk search: a signed CSV and a signed JSON file are answered page by page, each lookup once, signed and spec-valid", async () => {
@@ -716,9 +734,7 @@ Deno.test("bulk search: a sender's third upload arriving at once is refused with
         postBulk(url, alice, f, { body }).catch((err) => ({ status: 0, body: { err: String(err) } })),
       );
     }
-    for (let i = 0; i < 30 && (await spoolsLeft(server).catch(() => [])).length < 2; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilArriving(server, 2, 0);
     const third = await postBulk(url, alice, await form());
     assert.equal(third.status, 429, JSON.stringify(third.body));
     assert.match(
@@ -803,9 +819,7 @@ Deno.test("bulk search: a sender with DCI_BULK_MAX_OPEN_PER_SENDER searches open
       });
       return await postBulk(`${server.url}/registry/search`, carol, f, { body });
     });
-    for (let i = 0; i < 30 && (feeds.length < 2 || (await spoolsLeft(server)).length < before + 2); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilArriving(server, 2, before);
     for (const feed of feeds) feed();
     const answers = await Promise.all(together);
     assert.deepEqual(

@@ -16,7 +16,8 @@ Deno.test("worker: a callback that found no free outbound slot in time is no att
   const deps = await testDeps({
     outboundAllow: "127.0.0.1",
     outboundPerDestination: "1",
-    outboundTimeoutMs: "1000",
+    // The slot's wait as long as the delivery's once it frees (a loaded machine's loopback round trip included).
+    outboundTimeoutMs: "3000",
   });
   deps.queue = memoryQueue(deps.clock);
   const rx = startGatedReceiver();
