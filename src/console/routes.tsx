@@ -12,6 +12,7 @@ import { baseOf, CONSOLE_ROOT, type ConsoleEnv, href } from "./context.ts";
 import { errorPage } from "./error_page.tsx";
 import { DciError } from "../dci/errors.ts";
 import { storageFault } from "../http/errors.ts";
+import { loggedPath } from "../http/logged_path.ts";
 import { consoleLayout } from "./layout.tsx";
 import { cookieOptions, loginCookie, readSessionCookie } from "./cookies.ts";
 import { loginRoutes } from "./login.tsx";
@@ -127,7 +128,7 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
       for (const [name, value] of Object.entries(fault.headers)) c.header(name, value);
       return errorPage(c as Context<ConsoleEnv>, 503, `${fault.message}.`);
     }
-    log.error("console error", { err, path: c.req.path });
+    log.error("console error", { err, path: loggedPath(c.req.path) });
     return errorPage(c as Context<ConsoleEnv>, 500, "Something went wrong; the server log has the details.");
   });
   return app;

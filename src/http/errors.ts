@@ -11,6 +11,7 @@ import { isDatabaseBusy, isDatabaseUnavailable, isStorageFull, noteStorageFull }
 import { answerMeta } from "../senders/settings.ts";
 import type { Logger } from "../obs/log.ts";
 import { isTokenPath } from "../auth/token_paths.ts";
+import { isRegistrantPath } from "./logged_path.ts";
 
 /** Retry-After of a 503 answered because the write lock stayed held past the wait (seconds). */
 const BUSY_RETRY_AFTER_S = 2;
@@ -95,12 +96,14 @@ function tokenError(c: Context<AppEnv>, dci: DciError, headers: Record<string, s
 /**
  * Puts why a request was refused on its access log line (src/http/middleware.ts writes `logFields`): a partner
  * quoting a request id gets an answer from the log (a bad signature, an expired token, a replayed message_id),
- * which the status alone does not give. The message is the server's own, cut short.
+ * which the status alone does not give. The message is the server's own, cut short; on a registrant's path only
+ * the code (its message may name the registrant's id or values, which stay out of stdout, as its path's id does).
  */
 function noteRefusal(c: Context<AppEnv>, code: string, message: string): void {
   const fields = c.get("logFields");
   if (!fields) return;
   fields.error_code = code;
+  if (isRegistrantPath(c.req.path)) return;
   fields.error = message.length > 200 ? `${message.slice(0, 200)}…` : message;
 }
 

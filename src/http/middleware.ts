@@ -5,11 +5,9 @@ import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
 import { nulPath } from "./json_depth.ts";
 import { clientAddress, parseTrustedProxies } from "../net/client_address.ts";
+import { loggedPath } from "./logged_path.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
-
-/** The longest request path an access log line shows whole (characters). */
-const MAX_LOGGED_PATH = 256;
 
 /** Methods recorded by name in metrics; any other token a client sends counts as "other" (bounded series). */
 const METRIC_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
@@ -67,7 +65,7 @@ export function observe(deps: Deps): MiddlewareHandler<AppEnv> {
       const fields = {
         method: c.req.method,
         // Cut: a client chooses its length (up to the request head's limit), and the line is written unauthenticated.
-        path: loggedPath(route, c.req.path),
+        path: loggedPath(c.req.path),
         client_ip: client.ip,
         status: c.res.status,
         ms: +(seconds * 1000).toFixed(2),
@@ -79,29 +77,6 @@ export function observe(deps: Deps): MiddlewareHandler<AppEnv> {
       else log.info("request", fields);
     }
   };
-}
-
-/** A route whose `:id` parameter is a registrant's id (a national id, say: personal data). */
-const REGISTRANT_ROUTE = /\/(registrants|records)\/:id(\/|$)/;
-
-/**
- * A request's path as its access line shows it: a registrant's id in an admin or console path is written `:id`
- * (the audit trail, not stdout, is where who read or changed which registrant is kept), and a path longer than
- * MAX_LOGGED_PATH is cut (a client chooses its length, and the line is written unauthenticated).
- */
-export function loggedPath(route: string, path: string): string {
-  if (REGISTRANT_ROUTE.test(route)) {
-    const pattern = route.split("/");
-    const parts = path.split("/");
-    // The pattern's segments line up with the path's (an id holding "/" reaches the route encoded as %2F); when
-    // they do not, the pattern alone is written.
-    path = pattern.length !== parts.length
-      ? route
-      : parts.map((part, i) =>
-        pattern[i] === ":id" && /^(registrants|records)$/.test(pattern[i - 1] ?? "") ? ":id" : part
-      ).join("/");
-  }
-  return path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path;
 }
 
 /** A request's id: its well-formed X-Request-ID, else a new UUID. */
