@@ -24,14 +24,19 @@ export function isSqliteConstraint(err: unknown): boolean {
 /**
  * PostgreSQL cannot be reached or refuses work for now: a connection exception (SQLSTATE class 08), the server
  * shutting down or starting (57P01-57P03), too many connections (53300), a deadlock or serialization failure
- * (40P01, 40001: the transaction is redone), a network error, the pool's wait for a connection timing out, or a
- * query the database left unanswered (src/db/pg/pool.ts `queryTimeoutMs`, or pg's own `query_timeout`).
+ * (40P01, 40001: the transaction is redone), a write refused by a server that takes reads only (25006: a standby,
+ * or the old primary during a failover while the address still names it), a network error or a name lookup that
+ * failed for now (EAI_AGAIN), the pool's wait for a connection timing out, or a query the database left unanswered
+ * (src/db/pg/pool.ts `queryTimeoutMs`, or pg's own `query_timeout`).
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null | undefined;
   const code = typeof e?.code === "string" ? e.code : "";
-  return code.startsWith("08") || ["57P01", "57P02", "57P03", "53300", "40P01", "40001"].includes(code) ||
-    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND"].includes(code) ||
+  return code.startsWith("08") ||
+    ["57P01", "57P02", "57P03", "53300", "40P01", "40001", "25006"].includes(code) ||
+    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN"].includes(
+      code,
+    ) ||
     /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|PostgreSQL did not answer|Query read timeout/i
       .test(String(e?.message));
 }
@@ -57,14 +62,27 @@ export function faultLevel(err: unknown): "warn" | "error" {
   return isDatabaseBusy(err) || isDatabaseUnavailable(err) ? "warn" : "error";
 }
 
-/** The last storage-full failure of each connection's writes, until one of its writes succeeds again. */
-const fullSince = new WeakMap<Db, { since: string; error: string }>();
+/**
+ * How long a connection is reported full after its last write that failed for lack of space, unless one of its
+ * writes succeeds first (ms). A readiness probe that takes the instance out also stops the requests whose writes
+ * would find the room freed: so the report lapses, the instance is let back in, and a write that still finds the
+ * disk full reports it again.
+ */
+export const FULL_REPORTED_MS = 30_000;
+
+/** Each connection's storage-full report: since when, the error, and its last such failure (performance.now()). */
+const fullSince = new WeakMap<Db, { since: string; error: string; lastAt: number }>();
 
 /** Records that a write on `db` failed for lack of space (called with errors that `isStorageFull` accepts). */
 export function noteStorageFull(db: Db, err: unknown, nowMs = Date.now()): void {
-  if (fullSince.has(db)) return;
+  const known = fullSince.get(db);
+  if (known) return void (known.lastAt = performance.now());
   const message = err instanceof Error ? err.message : String(err);
-  fullSince.set(db, { since: new Date(nowMs).toISOString(), error: message.slice(0, 200) });
+  fullSince.set(db, {
+    since: new Date(nowMs).toISOString(),
+    error: message.slice(0, 200),
+    lastAt: performance.now(),
+  });
 }
 
 /** Records that a write on `db` committed: the disk has room again. */
@@ -72,7 +90,16 @@ export function noteWriteSucceeded(db: Db): void {
   fullSince.delete(db);
 }
 
-/** Since when (and with what error) the writes of `db` have been failing for lack of space; undefined if not. */
-export function storageFull(db: Db): { since: string; error: string } | undefined {
-  return fullSince.get(db);
+/**
+ * Since when (and with what error) the writes of `db` have been failing for lack of space; undefined if not, or
+ * when none has failed so for FULL_REPORTED_MS (`at`: performance.now()).
+ */
+export function storageFull(db: Db, at = performance.now()): { since: string; error: string } | undefined {
+  const full = fullSince.get(db);
+  if (!full) return undefined;
+  if (at - full.lastAt > FULL_REPORTED_MS) {
+    fullSince.delete(db);
+    return undefined;
+  }
+  return { since: full.since, error: full.error };
 }

@@ -126,7 +126,7 @@ export async function readiness(deps: Deps): Promise<z.infer<typeof Readiness>> 
     checks.kv = "failed";
   }
   // A full disk leaves reads working but fails every write (each signed request writes its rate count):
-  // "degraded", 503, until a write succeeds again.
+  // "degraded", 503, until a write succeeds again or FULL_REPORTED_MS pass without another failing so.
   const full = deps.db ? storageFull(deps.db) : undefined;
   checks.storage = full ? "full" : "ok";
   const status: z.infer<typeof Readiness>["status"] = checks.database !== "ok" || checks.kv === "failed"

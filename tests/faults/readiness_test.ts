@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
 import { transaction } from "../../src/db/sqlite.ts";
-import { noteStorageFull } from "../../src/db/faults.ts";
+import { FULL_REPORTED_MS, noteStorageFull, storageFull } from "../../src/db/faults.ts";
 
 Deno.test("/readyz reports degraded (503) after a write failed with SQLITE_FULL, and ok once a write commits", async () => {
   const deps = await testDeps();
@@ -33,6 +33,25 @@ Deno.test("/readyz reports degraded (503) after a write failed with SQLITE_FULL,
     assert.equal((await ready()).status, 503);
     transaction(deps.db, () => deps.db.exec("CREATE TABLE readiness_probe (x)"));
     assert.equal((await ready()).status, 200);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("a connection's storage-full report lapses FULL_REPORTED_MS after its last such failure, not its first", async () => {
+  const deps = await testDeps();
+  try {
+    const full = Object.assign(new Error("database or disk is full"), { errcode: 13 });
+    noteStorageFull(deps.db, full);
+    const first = storageFull(deps.db)!;
+    await new Promise((r) => setTimeout(r, 20));
+    // Failing again: still full since the first, and reported until FULL_REPORTED_MS after this one.
+    noteStorageFull(deps.db, full);
+    const again = performance.now();
+    assert.deepEqual(storageFull(deps.db, again + FULL_REPORTED_MS - 5), first);
+    assert.equal(storageFull(deps.db, again + FULL_REPORTED_MS + 5), undefined);
+    // Lapsed for good: the next failure starts a new report.
+    assert.equal(storageFull(deps.db), undefined);
   } finally {
     deps.close();
   }
