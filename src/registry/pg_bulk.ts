@@ -1,16 +1,16 @@
 /**
  * Bulk loads on PostgreSQL (bulk.ts on SQLite): a load into an empty registry drops the registry's partial search
  * indexes and recreates them at its end, their DDL kept in `registry_deferred_indexes` so that an interrupted
- * load loses nothing (`pgRestoreIndexes` runs at every start and before every bulk load). Instances defer and
- * restore under the advisory transaction lock of index creation (pg_indexes.ts), so two never drop or create
- * the same index at once. An instance
+ * load loses nothing (`pgRestoreIndexes` runs at every start and before every bulk load). Instances restore one
+ * at a time, concurrently with every instance's writes (CREATE INDEX CONCURRENTLY under the index build lock,
+ * pg_indexes.ts), and defer between builds, so two never drop or create the same index at once. An instance
  * that starts while another is loading recreates the indexes early: the load is slower, never wrong.
  * Also the import job's progress, written in the batch's transaction (imports/store.ts `recordProgress`).
  */
 import type { PgPool } from "../db/pg/pool.ts";
-import { pgAll, pgOne, type PgQueryable, pgRun, pgText, pgTransaction } from "../db/pg/query.ts";
+import { pgAll, pgOne, type PgQueryable, pgRun, pgTakeTurns, pgText, pgTransaction } from "../db/pg/query.ts";
 import { prefixesOf } from "./bulk.ts";
-import { INDEX_LOCK_KEY, pgMissingIndexes } from "../registries/pg_indexes.ts";
+import { INDEX_BUILD_KEY, INDEX_LOCK_KEY, pgMissingIndexes } from "../registries/pg_indexes.ts";
 import { pgRegistryStore } from "./pg_registry_store.ts";
 import type { ImportReport } from "./batch.ts";
 import { PROGRESS_SQL, rejectsToKeep } from "./imports/store.ts";
@@ -19,10 +19,27 @@ const LOCK = "SELECT pg_advisory_xact_lock($1)";
 const INDEXES =
   "SELECT indexname AS name, indexdef AS sql FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1";
 
-/** Drops the search indexes of `registry` (social when not given), remembering their DDL; returns how many. */
-export function pgDeferIndexes(pool: PgPool, registry = "social"): Promise<number> {
+/**
+ * Drops the search indexes of `registry` (social when not given), remembering their DDL; returns how many. Not
+ * while an index build runs (INDEX_BUILD_KEY, tried in the transaction and tried again every 250 ms): its DROP INDEX
+ * would wait for the build, and every query of registrants on every instance would queue behind that wait.
+ */
+export async function pgDeferIndexes(pool: PgPool, registry = "social"): Promise<number> {
+  for (;;) {
+    const n = await deferOnce(pool, registry);
+    if (n !== undefined) return n;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** pgDeferIndexes's one try: undefined when an index build holds INDEX_BUILD_KEY. */
+function deferOnce(pool: PgPool, registry: string): Promise<number | undefined> {
   const prefixes = prefixesOf(registry);
   return pgTransaction(pool, async (client) => {
+    const free = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS ok", [
+      INDEX_BUILD_KEY,
+    ]);
+    if (!free.rows[0].ok) return undefined;
     await client.query(LOCK, [INDEX_LOCK_KEY]);
     // As on SQLite: a registry never written has no index yet; their DDL is recorded from its profile, for the end
     // of the load to build them, without building them first (each build reads every registrant).
@@ -46,27 +63,49 @@ export function pgDeferIndexes(pool: PgPool, registry = "social"): Promise<numbe
   });
 }
 
-/** Recreates any deferred index (and refreshes planner statistics); returns how many. */
+/**
+ * Recreates any deferred index (and refreshes planner statistics); returns how many. Each with CREATE INDEX
+ * CONCURRENTLY, outside any transaction, on a connection holding INDEX_BUILD_KEY (taken by trying, as a start-up's
+ * build takes it: pgBuildIndexesConcurrently): every instance's registry writes go on meanwhile, where a plain
+ * build holds them all (a SHARE lock on registrants) for minutes after a large load. One a stop left invalid
+ * mid-build is dropped and built again; its row goes once it is built, so a stop loses nothing.
+ */
 export async function pgRestoreIndexes(pool: PgPool): Promise<number> {
-  const rows = await pgAll<{ name: string; sql: string }>(
-    pool,
-    "SELECT name, sql FROM registry_deferred_indexes",
-  );
-  for (const r of rows) {
-    await pgTransaction(pool, async (client) => {
-      await client.query(LOCK, [INDEX_LOCK_KEY]);
-      const exists = (await pgAll<{ name: string }>(client, INDEXES, ["registrants"])).some((i) =>
-        i.name === r.name
+  const rows = await pgAll<{ name: string; sql: string }>(pool, DEFERRED);
+  if (rows.length === 0) return 0;
+  const built = await pgTakeTurns(pool, INDEX_BUILD_KEY, async (client) => {
+    // Read again under the lock: another instance may have built some meanwhile.
+    const left = await pgAll<{ name: string; sql: string }>(client, DEFERRED);
+    for (const r of left) {
+      // The name comes from pg_indexes or the profile's index list, never from input.
+      const name = `"${r.name.replaceAll('"', "")}"`;
+      const index = await pgOne<{ valid: boolean }>(
+        client,
+        `SELECT i.indisvalid AS valid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+          WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace`,
+        [r.name],
       );
-      const still = await pgOne(client, "SELECT 1 AS x FROM registry_deferred_indexes WHERE name = $1", [
-        r.name,
-      ]);
-      if (!exists && still) await client.query(r.sql);
+      if (index && !index.valid) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+      if (!index?.valid) await client.query(concurrently(r.sql));
       await pgRun(client, "DELETE FROM registry_deferred_indexes WHERE name = $1", [r.name]);
-    });
-  }
-  if (rows.length > 0) await pool.query("ANALYZE registrants");
-  return rows.length;
+    }
+    return left.length;
+  });
+  if (built > 0) await pool.query("ANALYZE registrants");
+  return built;
+}
+
+/** The deferred indexes' DDL, as recorded. */
+const DEFERRED = "SELECT name, sql FROM registry_deferred_indexes ORDER BY name";
+
+/**
+ * `sql` (pg_indexes' `CREATE [UNIQUE] INDEX name ON …`, or the profile's `CREATE INDEX IF NOT EXISTS name ON …`) as a
+ * concurrent build that skips an index already there.
+ */
+export function concurrently(sql: string): string {
+  const m = /^CREATE (UNIQUE )?INDEX (?:IF NOT EXISTS )?/.exec(sql);
+  if (!m) throw new Error(`not an index's DDL: ${sql.slice(0, 80)}`);
+  return `CREATE ${m[1] ?? ""}INDEX CONCURRENTLY IF NOT EXISTS ${sql.slice(m[0].length)}`;
 }
 
 /**

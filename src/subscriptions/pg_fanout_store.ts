@@ -17,8 +17,8 @@ import {
   pgPlaceholders,
   type PgQueryable,
   pgRun,
+  pgSessionLock,
   pgText,
-  pgWithSessionLock,
 } from "../db/pg/query.ts";
 import {
   type Candidate,
@@ -122,14 +122,16 @@ export function pgFanOutStore(pool: PgPool): FanOutStore {
     cursor: async () => (await cursorOf(pool)).event,
     pendingSince: async () =>
       (await pgOne<{ created_at: string }>(pool, pgText(SQL.pendingSince)))?.created_at,
-    batch: (options) =>
-      underFanOutLock(pool, async (client) => {
+    batch: async (options) => {
+      const turn = await underFanOutLock(pool, async (client) => {
         for (let i = 0; i < RETRIES; i++) {
           const r = await attempt(client, kept, options);
           if (r !== RACED) return r;
         }
         return { events: 0, logged: 0 };
-      }),
+      });
+      return turn.ran ? turn.value : { events: 0, logged: 0 };
+    },
   };
 }
 
@@ -139,11 +141,17 @@ async function cursorOf(db: PgQueryable): Promise<FanOutCursor> {
 
 /**
  * Runs `fn` on one connection holding the fan-out lock (session level, so `fn` may run several transactions and
- * statements outside any): the fan-outs of all instances take turns, and the next one starts from the cursor the
- * last one left instead of doing its work again. The conditional cursor move stays the guard of exactness.
+ * statements outside any), taken by trying: one instance fans out at a time, and the next one starts from the
+ * cursor the last one left instead of doing its work again. An instance that finds it held does no fan-out this
+ * time (`ran: false`; the holder is doing it) and goes on to deliver: a slow holder, or one whose host died and
+ * whose session the database has not ended yet (SERVER_KEEPALIVES), holds up no other instance's lanes. The
+ * conditional cursor move stays the guard of exactness.
  */
-function underFanOutLock<T>(pool: PgPool, fn: (client: PgClient) => Promise<T>): Promise<T> {
-  return pgWithSessionLock(pool, FANOUT_LOCK_KEY, fn);
+function underFanOutLock<T>(
+  pool: PgPool,
+  fn: (client: PgClient) => Promise<T>,
+): Promise<{ ran: true; value: T } | { ran: false }> {
+  return pgSessionLock(pool, FANOUT_LOCK_KEY, fn, { wait: false });
 }
 
 async function attempt(

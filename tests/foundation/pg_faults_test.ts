@@ -3,13 +3,13 @@
  * the server ends, a pool with no free connection in time — each unavailable and transient (503 on a request,
  * work retried); a mistake of the statement or a constraint — neither.
  */
-import { equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { Hono } from "hono";
 import type { AppEnv } from "../../src/http/context.ts";
 import { renderError } from "../../src/http/errors.ts";
 import { withTestDeps } from "../helpers/deps.ts";
 import { openPgPool } from "../../src/db/pg/pool.ts";
-import { pgTransaction, pgWithSessionLock } from "../../src/db/pg/query.ts";
+import { pgSessionLock, pgTransaction } from "../../src/db/pg/query.ts";
 import { faultLevel, isDatabaseUnavailable, isTransientStorageFault } from "../../src/db/faults.ts";
 import { newPgDatabase } from "../helpers/postgres.ts";
 
@@ -60,6 +60,16 @@ Deno.test("PostgreSQL faults: unreachable, terminated and pool-starved are unava
     const syntax = await failure(() => admin.query("SELEC 1"));
     await admin.query("CREATE TABLE u (k int PRIMARY KEY)");
     await admin.query("INSERT INTO u VALUES (1)");
+    // A server that takes reads only (a standby, or the old primary during a failover while the address still
+    // names it): a write is refused 25006, which passes with the failover.
+    const readOnly = await failure(() =>
+      admin.query("BEGIN READ ONLY; INSERT INTO u VALUES (2); COMMIT").finally(() => admin.query("ROLLBACK"))
+    );
+    equal((readOnly as { code?: string }).code, "25006");
+    ok(isDatabaseUnavailable(readOnly), String(readOnly));
+    ok(isTransientStorageFault(readOnly));
+    // A name the resolver could not look up this time (a DNS server's hiccup), as a refused connection.
+    ok(isDatabaseUnavailable(Object.assign(new Error("getaddrinfo EAI_AGAIN db"), { code: "EAI_AGAIN" })));
     const duplicate = await failure(() => admin.query("INSERT INTO u VALUES (1)"));
     for (const e of [syntax, duplicate]) {
       equal(isDatabaseUnavailable(e), false, String(e));
@@ -113,7 +123,7 @@ Deno.test("PostgreSQL faults: a connection lost while a transaction or a session
     ok(isDatabaseUnavailable(inTransaction), String(inTransaction));
     // Holding a session lock, idle while its work runs elsewhere.
     const underLock = await failure(() =>
-      pgWithSessionLock(pool, 7, async (c) => {
+      pgSessionLock(pool, 7, async (c) => {
         const pid = (await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;
         await kill(pid);
         throw new Error("the work failed on its own");
@@ -126,6 +136,20 @@ Deno.test("PostgreSQL faults: a connection lost while a transaction or a session
   } finally {
     await pool.end();
     await admin.end();
+  }
+});
+
+Deno.test("PostgreSQL: each pooled connection has the server keep its TCP alive, so a dead host's session and locks end", async () => {
+  const pool = openPgPool(await newPgDatabase("k"), { max: 1 });
+  try {
+    // Over TCP (the tests' cluster listens on 127.0.0.1): a Unix-domain socket would read 0 whatever was asked.
+    const { rows } = await pool.query<Record<string, string>>(
+      `SELECT current_setting('tcp_keepalives_idle') AS idle, current_setting('tcp_keepalives_interval') AS every,
+        current_setting('tcp_keepalives_count') AS probes, inet_server_addr() IS NOT NULL AS tcp`,
+    );
+    deepEqual(rows[0], { idle: "10", every: "5", probes: "3", tcp: true });
+  } finally {
+    await pool.end();
   }
 });
 

@@ -5,7 +5,7 @@
  * take turns at the start-up's section by trying its lock, never in a statement waiting for it (which a concurrent
  * build would wait for in turn).
  */
-import { deepEqual, equal, rejects } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { newPgDatabase } from "../helpers/postgres.ts";
 import { openPgPool, type PgPool } from "../../src/db/pg/pool.ts";
 import { migratePg } from "../../src/db/pg/migrate.ts";
@@ -14,6 +14,7 @@ import { demoSource } from "../../src/registry/startup.ts";
 import { socialProfile } from "../../src/registries/social/profile.ts";
 import { crvsProfile } from "../../src/registries/crvs/mod.ts";
 import { recordTypeIndexList } from "../../src/registries/indexes.ts";
+import { pgDeferIndexes } from "../../src/registry/pg_bulk.ts";
 
 const NOW = "2026-06-01T00:00:00.000Z";
 
@@ -172,5 +173,77 @@ Deno.test("pg instances starting together take turns at the start-up section by 
     release();
     await a.end();
     await b.end();
+  }
+});
+
+Deno.test("pg a bulk load's deferred indexes are rebuilt concurrently: registrant writes go on; one left invalid is built again", async () => {
+  const url = await newPgDatabase("restoreidx");
+  const pool = openPgPool(url, { max: 4 });
+  const other = openPgPool(url, { max: 4 });
+  try {
+    await migratePg(pool);
+    const storage = pgStorage(pool);
+    await storage.registryLoad.writeAll(demoSource(socialProfile, 20, 1), {
+      now: () => NOW,
+      profile: socialProfile,
+    });
+    // The indexes of registrants, and whether each is valid.
+    const indexes = async () =>
+      (await pool.query<{ name: string; valid: boolean }>(
+        `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+         WHERE i.indrelid = 'registrants'::regclass ORDER BY c.relname`,
+      )).rows.map((r) => [r.name, r.valid] as [string, boolean]);
+    const before = await indexes();
+    // As a bulk load into the empty registry leaves them while it loads, or a stop mid-load for the next start.
+    const deferred = await pgDeferIndexes(pool, "social");
+    const names = (await pool.query<{ name: string; sql: string }>(
+      "SELECT name, sql FROM registry_deferred_indexes ORDER BY name",
+    )).rows;
+    equal(names.length, deferred);
+    ok(deferred > 5, `${deferred} deferred`);
+    deepEqual(await indexes(), before.filter(([n]) => !names.some((d) => d.name === n)));
+    // One of them built by a stop mid-build: invalid, which IF NOT EXISTS alone would take as built.
+    await pool.query(names[0].sql);
+    await pool.query(
+      `UPDATE pg_index SET indisvalid = false WHERE indexrelid = '${names[0].name}'::regclass`,
+    );
+    const writer = await other.connect();
+    let restored: Promise<number> | undefined;
+    try {
+      // Another instance's write left open: the rebuild waits for it (as any build must).
+      await writer.query("BEGIN");
+      await writer.query(
+        "UPDATE registrants SET last_updated = last_updated WHERE id = (SELECT MIN(id) FROM registrants)",
+      );
+      restored = storage.registryLoad.restoreIndexes();
+      await until(async () =>
+        (await pool.query(
+          `SELECT 1 FROM pg_stat_activity WHERE (query LIKE 'CREATE INDEX%' OR query LIKE 'DROP INDEX%')
+            AND wait_event_type = 'Lock'`,
+        )).rows.length > 0, "the rebuild waiting for the open write");
+      // A rebuild in a transaction would now hold every new write to registrants (its SHARE lock queued ahead).
+      const second = await other.connect();
+      try {
+        await second.query("SET lock_timeout = '3s'");
+        await second.query(
+          "UPDATE registrants SET last_updated = last_updated WHERE id = (SELECT MAX(id) FROM registrants)",
+        );
+      } finally {
+        second.release();
+      }
+      await writer.query("COMMIT");
+    } catch (err) {
+      await writer.query("ROLLBACK").catch(() => {});
+      await restored?.catch(() => {});
+      throw err;
+    } finally {
+      writer.release();
+    }
+    equal(await restored, deferred);
+    deepEqual(await indexes(), before);
+    deepEqual((await pool.query("SELECT name FROM registry_deferred_indexes")).rows, []);
+  } finally {
+    await pool.end();
+    await other.end();
   }
 });

@@ -209,17 +209,6 @@ export async function pgSessionLock<T>(
   }
 }
 
-/** `pgSessionLock` waiting for the lock: `fn`'s value. */
-export async function pgWithSessionLock<T>(
-  pool: PgPool,
-  key: number | string,
-  fn: (client: PgClient) => Promise<T>,
-): Promise<T> {
-  const r = await pgSessionLock(pool, key, fn);
-  if (!r.ran) throw new Error("pgWithSessionLock: the lock was not taken"); // never: it was waited for
-  return r.value;
-}
-
 /**
  * Runs `fn` holding the session-level advisory lock `key` (pgSessionLock), taken by trying again every `retryMs`,
  * never by a statement that waits for it: a concurrent index build (CREATE INDEX CONCURRENTLY) waits for every
