@@ -14,7 +14,7 @@ import { type ImportReport, prepareBatches, type SourceRecord, writePrepared } f
 import { deferIndexes, restoreIndexes } from "./bulk.ts";
 import { BATCH_RECORDS, type PreparedBatch } from "./prepared.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
-import { recordProgress } from "./imports/store.ts";
+import { type ImportJobRun, recordProgress } from "./imports/store.ts";
 import { startCheckpointer } from "../db/checkpointer.ts";
 
 /** Options of a load. */
@@ -23,8 +23,12 @@ export interface LoadOptions {
   registry?: string;
   /** Called after each chunk with the running totals. */
   onProgress?: (report: ImportReport) => void;
-  /** The import job whose progress (counts, first rejections) commits with each batch (imports/store.ts). */
-  importJob?: number;
+  /**
+   * The import job whose progress (counts, first rejections) commits with each batch, as this runner has it
+   * (imports/store.ts ImportJobRun: its count moves on with each batch; a batch finding it moved by another runner
+   * fails with ImportJobTaken).
+   */
+  importJob?: ImportJobRun;
   /** Records per transaction of the batches (a bulk load sizes SQLite's page cache by it). */
   batchSize?: number;
 }

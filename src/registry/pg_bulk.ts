@@ -13,7 +13,13 @@ import { prefixesOf } from "./bulk.ts";
 import { INDEX_BUILD_KEY, INDEX_LOCK_KEY, pgMissingIndexes } from "../registries/pg_indexes.ts";
 import { pgRegistryStore } from "./pg_registry_store.ts";
 import type { ImportReport } from "./batch.ts";
-import { PROGRESS_SQL, rejectsToKeep } from "./imports/store.ts";
+import {
+  type ImportJobRun,
+  ImportJobTaken,
+  PROGRESS_SQL,
+  progressValues,
+  rejectsToKeep,
+} from "./imports/store.ts";
 
 const LOCK = "SELECT pg_advisory_xact_lock($1)";
 const INDEXES =
@@ -128,16 +134,15 @@ export async function pgBulkLoad<T>(
 }
 
 /** imports/store.ts `recordProgress` on PostgreSQL, on the batch's transaction `client`. */
-export async function pgRecordProgress(client: PgQueryable, id: number, batch: ImportReport): Promise<void> {
-  const before = await pgOne<{ n: number }>(client, pgText(PROGRESS_SQL.rejected), [id]);
-  for (const [seq, r] of rejectsToKeep(batch, Number(before!.n))) {
-    await pgRun(client, pgText(PROGRESS_SQL.reject), [id, seq, r.line, r.reason]);
+export async function pgRecordProgress(
+  client: PgQueryable,
+  job: ImportJobRun,
+  batch: ImportReport,
+): Promise<void> {
+  const after = await pgOne<{ n: number }>(client, pgText(PROGRESS_SQL.counts), progressValues(job, batch));
+  if (!after) throw new ImportJobTaken(job.id);
+  job.read += batch.read;
+  for (const [seq, r] of rejectsToKeep(batch, Number(after.n) - batch.rejectedCount)) {
+    await pgRun(client, pgText(PROGRESS_SQL.reject), [job.id, seq, r.line, r.reason]);
   }
-  await pgRun(client, pgText(PROGRESS_SQL.counts), [
-    batch.read,
-    batch.registered,
-    batch.updated,
-    batch.rejectedCount,
-    id,
-  ]);
 }

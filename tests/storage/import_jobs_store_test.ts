@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { backendTest } from "../helpers/storage.ts";
 import { MAX_REJECTIONS_KEPT, type SourceRecord } from "../../src/registry/batch.ts";
 import { allBatches } from "../../src/registry/load_store.ts";
+import { ImportJobTaken } from "../../src/registry/imports/store.ts";
 
 const NOW = "2026-03-01T10:00:00.000Z";
 const job = (registry: string, spoolFile: string) => ({
@@ -67,7 +68,7 @@ backendTest(
       records.push(i % 2 ? { line: i, error: `line ${i}: bad` } : { line: i, raw: { id: `P-${i}` } });
     }
     const batches = allBatches(records, { now: () => NOW, batchSize: 400 });
-    const report = await s.registryLoad.write(batches, { importJob: id });
+    const report = await s.registryLoad.write(batches, { importJob: { id, read: 0 } });
     const stored = (await s.importJobs.get(id))!;
     assert.deepEqual(
       [stored.read, stored.registered, stored.updated, stored.rejectedCount],
@@ -93,9 +94,42 @@ backendTest("a batch whose chunks stop coming is rolled back whole, its progress
     yield { ...open, last: false }; // more chunks of its transaction would follow
     throw new Error("the reader failed");
   };
-  await assert.rejects(() => s.registryLoad.write(chunks(), { importJob: id }), /the reader failed/);
+  await assert.rejects(
+    () => s.registryLoad.write(chunks(), { importJob: { id, read: 0 } }),
+    /the reader failed/,
+  );
   const stored = (await s.importJobs.get(id))!;
   assert.deepEqual([stored.read, stored.registered], [5, 5]);
   assert.equal(Number((await sql("SELECT COUNT(*) AS n FROM registrants"))[0].n), 5);
   assert.equal(Number((await sql("SELECT COUNT(*) AS n FROM registry_events"))[0].n), 5);
 });
+
+backendTest(
+  "two runners of one job: a batch from a position another runner committed past is undone whole, and that runner told",
+  async (s, sql) => {
+    const id = await s.importJobs.create(job("social", "t.upload"), NOW);
+    // Five records from `from`, the first of them refused (a rejection row too).
+    const records = (from: number): SourceRecord[] => [
+      { line: from, error: `line ${from}: bad` },
+      ...Array.from({ length: 4 }, (_, i) => ({ line: from + 1 + i, raw: { id: `T-${from + 1 + i}` } })),
+    ];
+    const batch = (from: number) => allBatches(records(from), { now: () => NOW, batchSize: 5 });
+    const a = { id, read: 0 };
+    await s.registryLoad.write(batch(1), { importJob: a });
+    assert.equal(a.read, 5, "the runner's count moves on with its batch");
+    // Another runner that took the job at read 0 (before a's batch committed) writes the same records again.
+    const b = { id, read: 0 };
+    await assert.rejects(() => s.registryLoad.write(batch(1), { importJob: b }), ImportJobTaken);
+    assert.equal(b.read, 0);
+    const counts = async () => {
+      const j = (await s.importJobs.get(id))!;
+      return [j.read, j.registered, j.rejectedCount, (await s.importJobs.rejects(id)).length];
+    };
+    assert.deepEqual(await counts(), [5, 4, 1, 1], "nothing of b's batch counted or kept");
+    assert.equal(Number((await sql("SELECT COUNT(*) AS n FROM registry_events"))[0].n), 4);
+    // The runner at the job's count goes on.
+    await s.registryLoad.write(batch(6), { importJob: a });
+    assert.deepEqual(await counts(), [10, 8, 2, 2]);
+    assert.deepEqual((await s.importJobs.rejects(id)).map((r) => r.line), [1, 6]);
+  },
+);

@@ -10,7 +10,7 @@ import { type PreparedBatch, withoutFirst } from "../prepared.ts";
 import { ParseError, workerBatches } from "../parse_pool.ts";
 import { wakeNotifier } from "../../subscriptions/notifier.ts";
 import { servedRegistries } from "../../actions/registries.ts";
-import type { ImportJob } from "./store.ts";
+import { type ImportJob, ImportJobTaken } from "./store.ts";
 import { faultLevel, isTransientStorageFault } from "../../db/faults.ts";
 
 /** Records per transaction: a few ms of write lock each, so searches and other writes wait little. */
@@ -191,8 +191,19 @@ async function runJob(
       wakeNotifier(deps);
       return stopping();
     });
-    await deps.storage.registryLoad.write(committed, { registry: job.registry, importJob: id });
+    await deps.storage.registryLoad.write(committed, {
+      registry: job.registry,
+      importJob: { id, read: job.read },
+    });
   } catch (err) {
+    // Another runner commits its batches (the lock this one held was lost with its connection): it goes on.
+    if (err instanceof ImportJobTaken) {
+      deps.log.warn("import job taken over by another runner; this one stops", {
+        id,
+        registry: job.registry,
+      });
+      return;
+    }
     const message = (err as Error)?.message ?? String(err);
     const fault = !(err instanceof ParseError) && isTransientStorageFault(err);
     if (fault || isTransientStorageFault(readFault)) return { transient: message };

@@ -150,13 +150,38 @@ export function finishImportJob(db: Db, id: number, now: string, error?: string)
   transaction(db, () => stmt(db, IMPORT_SQL.finish).run(...finishValues(id, now, error)));
 }
 
+/**
+ * An import job as one runner writes it: its id, and its `read` count as this runner last committed it (where it
+ * resumed, then each batch's reads added). Each batch's progress commits only if the job's count is still that:
+ * two runners of one job (on PostgreSQL, when the connection holding a runner's lock was ended under it and
+ * another instance took the job) then never both commit a batch from one position, which would count its reads
+ * twice and, at a resume, skip records never written; the one whose batch finds the count moved stops
+ * (ImportJobTaken), its batch rolled back.
+ */
+export interface ImportJobRun {
+  id: number;
+  read: number;
+}
+
+/** A batch of an import job found the job's count moved by another runner: this runner stops, its batch undone. */
+export class ImportJobTaken extends Error {
+  constructor(readonly id: number) {
+    super(`import job ${id} is being run by another runner`);
+  }
+}
+
 /** The statements of `recordProgress`, run word for word by PostgreSQL's (pg_bulk.ts `pgRecordProgress`). */
 export const PROGRESS_SQL = {
-  rejected: "SELECT rejected_count AS n FROM registry_imports WHERE id = ?",
   reject: "INSERT INTO registry_import_rejects (import_id, seq, line, reason) VALUES (?, ?, ?, ?)",
+  /** The counts, if the job's `read` is still the runner's; the rejected count after it. */
   counts: `UPDATE registry_imports SET read = read + ?, registered = registered + ?, updated = updated + ?,
-       rejected_count = rejected_count + ? WHERE id = ?`,
+       rejected_count = rejected_count + ? WHERE id = ? AND read = ? RETURNING rejected_count AS n`,
 } as const;
+
+/** The values of PROGRESS_SQL.counts for `batch` of `job`. */
+export function progressValues(job: ImportJobRun, batch: ImportReport): number[] {
+  return [batch.read, batch.registered, batch.updated, batch.rejectedCount, job.id, job.read];
+}
 
 /** The rejections of `batch` to keep after the `kept` a job has, as `[seq, rejection]`. */
 export function rejectsToKeep(batch: ImportReport, kept: number): Array<[number, Rejection]> {
@@ -164,13 +189,15 @@ export function rejectsToKeep(batch: ImportReport, kept: number): Array<[number,
 }
 
 /**
- * Adds one batch's counts and rejected rows to the job. Called inside the batch's write transaction, so that
- * the counts and the records written move together: a crash loses both or neither.
+ * Adds one batch's counts and rejected rows to the job, if its count is still the runner's (ImportJobRun), and
+ * moves the runner's count on. Called inside the batch's write transaction, so that the counts and the records
+ * written move together: a crash loses both or neither.
  */
-export function recordProgress(db: Db, id: number, batch: ImportReport): void {
-  const before = stmt(db, PROGRESS_SQL.rejected).get(id) as { n: number };
-  for (const [seq, r] of rejectsToKeep(batch, Number(before.n))) {
-    stmt(db, PROGRESS_SQL.reject).run(id, seq, r.line, r.reason);
+export function recordProgress(db: Db, job: ImportJobRun, batch: ImportReport): void {
+  const after = stmt(db, PROGRESS_SQL.counts).get(...progressValues(job, batch)) as { n: number } | undefined;
+  if (!after) throw new ImportJobTaken(job.id);
+  job.read += batch.read;
+  for (const [seq, r] of rejectsToKeep(batch, Number(after.n) - batch.rejectedCount)) {
+    stmt(db, PROGRESS_SQL.reject).run(job.id, seq, r.line, r.reason);
   }
-  stmt(db, PROGRESS_SQL.counts).run(batch.read, batch.registered, batch.updated, batch.rejectedCount, id);
 }
