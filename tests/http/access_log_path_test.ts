@@ -29,13 +29,27 @@ Deno.test("loggedPath() writes a registrant's id as :id and keeps the other segm
   assert.ok(long.endsWith("…"));
 });
 
-Deno.test("the access line of an admin registrant read names no registrant id", async () => {
+/** Runs `fn` with the fixture's app, the log lines it writes, and an admin token. */
+async function withLoggedApp(
+  fn: (
+    app: ReturnType<typeof createApp>,
+    lines: Array<Record<string, unknown>>,
+    token: string,
+  ) => Promise<void>,
+): Promise<void> {
   const deps = await fixtureDeps();
   const lines: Array<Record<string, unknown>> = [];
   deps.log = createLogger("info", { sink: (l) => lines.push(JSON.parse(l)) });
   try {
-    const app = createApp(deps);
     const { token } = await deps.storage.adminTokens.create({ role: "admin" });
+    await fn(createApp(deps), lines, token);
+  } finally {
+    deps.close();
+  }
+}
+
+Deno.test("the access line of an admin registrant read names no registrant id", async () => {
+  await withLoggedApp(async (app, lines, token) => {
     for (const path of ["/admin/v1/registrants/P4", "/admin/v1/registries/social/registrants/P4"]) {
       const res = await app.request(path, { headers: { authorization: `Bearer ${token}` } });
       assert.equal(res.status, 200, path);
@@ -44,18 +58,11 @@ Deno.test("the access line of an admin registrant read names no registrant id", 
     const paths = lines.filter((l) => l.msg === "request").map((l) => l.path);
     assert.deepEqual(paths, ["/admin/v1/registrants/:id", "/admin/v1/registries/social/registrants/:id"]);
     assert.equal(lines.some((l) => JSON.stringify(l).includes("P4")), false);
-  } finally {
-    deps.close();
-  }
+  });
 });
 
 Deno.test("a request refused before its registrant route's handler, or for an unknown registrant, logs no id", async () => {
-  const deps = await fixtureDeps();
-  const lines: Array<Record<string, unknown>> = [];
-  deps.log = createLogger("info", { sink: (l) => lines.push(JSON.parse(l)) });
-  try {
-    const app = createApp(deps);
-    const { token } = await deps.storage.adminTokens.create({ role: "admin" });
+  await withLoggedApp(async (app, lines, token) => {
     const auth = { authorization: `Bearer ${token}` };
     const get = (headers: Record<string, string> = {}): RequestInit => ({ headers });
     const cases: Array<[string, RequestInit, number]> = [
@@ -94,7 +101,5 @@ Deno.test("a request refused before its registrant route's handler, or for an un
     assert.equal(requests[1].error_code, "err.request.not_found");
     assert.deepEqual(requests.map((l) => l.error), requests.map(() => undefined));
     assert.equal(/NID-SECRET|U-4/.test(JSON.stringify(lines)), false, JSON.stringify(lines));
-  } finally {
-    deps.close();
-  }
+  });
 });

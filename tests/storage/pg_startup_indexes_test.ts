@@ -45,14 +45,18 @@ interface Env {
 }
 
 /**
- * On a fresh database (`name`), a start-up's concurrent build of crvs's indexes is held at its start by another
- * instance's write left open; `during` runs then, the write commits, the build ends with every index valid, and
- * `after` runs.
+ * On a fresh database (`name`) with social seeded: `prepare` runs, then an index build `build` starts (its promise)
+ * while another instance's write is left open, and is held at its start by it; `during` runs then, the write
+ * commits, the build ends, and `after` runs.
  */
-async function heldBuild(
+async function heldIndexBuild(
   name: string,
-  during: (env: Env) => Promise<void>,
-  after: (env: Env) => Promise<void> = () => Promise.resolve(),
+  steps: {
+    prepare?: (env: Env) => Promise<void>;
+    build: (env: Env) => Promise<unknown>;
+    during: (env: Env) => Promise<void>;
+    after: (env: Env) => Promise<void>;
+  },
 ): Promise<void> {
   const url = await newPgDatabase(name);
   const pool = openPgPool(url, { max: 4 });
@@ -67,21 +71,22 @@ async function heldBuild(
     const wanted = crvsProfile.recordTypes.flatMap((rt) =>
       recordTypeIndexList(rt, "postgres").map((i) => i.name)
     );
-    equal(await storage.registryLoad.missingIndexes("crvs"), wanted.length);
     const env = { pool, other, storage, wanted };
+    await steps.prepare?.(env);
     const writer = await other.connect();
-    let build: Promise<void> | undefined;
+    let build: Promise<unknown> | undefined;
     try {
       await writer.query("BEGIN");
       await writer.query(
         "UPDATE registrants SET last_updated = last_updated WHERE id = (SELECT MIN(id) FROM registrants)",
       );
-      build = storage.registryLoad.buildIndexes("crvs");
+      build = steps.build(env);
       await until(async () =>
         (await pool.query(
-          `SELECT 1 FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX%' AND wait_event_type = 'Lock'`,
+          `SELECT 1 FROM pg_stat_activity WHERE (query LIKE 'CREATE INDEX%' OR query LIKE 'DROP INDEX%')
+            AND wait_event_type = 'Lock'`,
         )).rows.length > 0, "the build waiting for the open write");
-      await during(env);
+      await steps.during(env);
       await writer.query("COMMIT");
     } catch (err) {
       await writer.query("ROLLBACK").catch(() => {});
@@ -91,27 +96,50 @@ async function heldBuild(
       writer.release();
     }
     await build;
-    deepEqual(await crvsIndexes(pool), wanted.map((n) => [n, true] as [string, boolean]).sort());
-    await after(env);
+    await steps.after(env);
   } finally {
     await pool.end();
     await other.end();
   }
 }
 
+/**
+ * A start-up's concurrent build of crvs's indexes (never written) held by another instance's open write
+ * (heldIndexBuild); it ends with every index valid.
+ */
+function heldBuild(
+  name: string,
+  during: (env: Env) => Promise<void>,
+  after: (env: Env) => Promise<void> = () => Promise.resolve(),
+): Promise<void> {
+  return heldIndexBuild(name, {
+    prepare: async ({ storage, wanted }) =>
+      equal(await storage.registryLoad.missingIndexes("crvs"), wanted.length),
+    build: ({ storage }) => storage.registryLoad.buildIndexes("crvs"),
+    during,
+    after: async (env) => {
+      deepEqual(await crvsIndexes(env.pool), env.wanted.map((n) => [n, true] as [string, boolean]).sort());
+      await after(env);
+    },
+  });
+}
+
+/** A write of registrants on `other` goes on (within 3 s) while an index build waits: it is no build in a transaction. */
+async function writeGoesOn(other: PgPool): Promise<void> {
+  // A build in a transaction would now hold every new write to registrants (its SHARE lock queued ahead).
+  const second = await other.connect();
+  try {
+    await second.query("SET lock_timeout = '3s'");
+    await second.query(
+      "UPDATE registrants SET last_updated = last_updated WHERE id = (SELECT MAX(id) FROM registrants)",
+    );
+  } finally {
+    second.release();
+  }
+}
+
 Deno.test("pg start-up builds a newly served registry's indexes concurrently: registrant writes go on; an invalid one is built again", async () => {
-  await heldBuild("startidx", async ({ other }) => {
-    // A build in a transaction would now hold every new write to registrants (its SHARE lock queued ahead).
-    const second = await other.connect();
-    try {
-      await second.query("SET lock_timeout = '3s'");
-      await second.query(
-        "UPDATE registrants SET last_updated = last_updated WHERE id = (SELECT MAX(id) FROM registrants)",
-      );
-    } finally {
-      second.release();
-    }
-  }, async ({ pool, storage, wanted }) => {
+  await heldBuild("startidx", ({ other }) => writeGoesOn(other), async ({ pool, storage, wanted }) => {
     equal(await storage.registryLoad.missingIndexes("crvs"), 0);
     // As a build cut by a stop leaves it: invalid, which a non-concurrent build's IF NOT EXISTS would take as built.
     await pool.query(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = '${wanted[0]}'::regclass`);
@@ -177,73 +205,36 @@ Deno.test("pg instances starting together take turns at the start-up section by 
 });
 
 Deno.test("pg a bulk load's deferred indexes are rebuilt concurrently: registrant writes go on; one left invalid is built again", async () => {
-  const url = await newPgDatabase("restoreidx");
-  const pool = openPgPool(url, { max: 4 });
-  const other = openPgPool(url, { max: 4 });
-  try {
-    await migratePg(pool);
-    const storage = pgStorage(pool);
-    await storage.registryLoad.writeAll(demoSource(socialProfile, 20, 1), {
-      now: () => NOW,
-      profile: socialProfile,
-    });
-    // The indexes of registrants, and whether each is valid.
-    const indexes = async () =>
-      (await pool.query<{ name: string; valid: boolean }>(
-        `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-         WHERE i.indrelid = 'registrants'::regclass ORDER BY c.relname`,
-      )).rows.map((r) => [r.name, r.valid] as [string, boolean]);
-    const before = await indexes();
-    // As a bulk load into the empty registry leaves them while it loads, or a stop mid-load for the next start.
-    const deferred = await pgDeferIndexes(pool, "social");
-    const names = (await pool.query<{ name: string; sql: string }>(
-      "SELECT name, sql FROM registry_deferred_indexes ORDER BY name",
-    )).rows;
-    equal(names.length, deferred);
-    ok(deferred > 5, `${deferred} deferred`);
-    deepEqual(await indexes(), before.filter(([n]) => !names.some((d) => d.name === n)));
-    // One of them built by a stop mid-build: invalid, which IF NOT EXISTS alone would take as built.
-    await pool.query(names[0].sql);
-    await pool.query(
-      `UPDATE pg_index SET indisvalid = false WHERE indexrelid = '${names[0].name}'::regclass`,
-    );
-    const writer = await other.connect();
-    let restored: Promise<number> | undefined;
-    try {
-      // Another instance's write left open: the rebuild waits for it (as any build must).
-      await writer.query("BEGIN");
-      await writer.query(
-        "UPDATE registrants SET last_updated = last_updated WHERE id = (SELECT MIN(id) FROM registrants)",
+  // The indexes of registrants, and whether each is valid.
+  const indexes = async (pool: PgPool) =>
+    (await pool.query<{ name: string; valid: boolean }>(
+      `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+       WHERE i.indrelid = 'registrants'::regclass ORDER BY c.relname`,
+    )).rows.map((r) => [r.name, r.valid] as [string, boolean]);
+  let before: Array<[string, boolean]> = [];
+  let deferred = 0;
+  await heldIndexBuild("restoreidx", {
+    prepare: async ({ pool }) => {
+      before = await indexes(pool);
+      // As a bulk load into the empty registry leaves them while it loads, or a stop mid-load for the next start.
+      deferred = await pgDeferIndexes(pool, "social");
+      const names = (await pool.query<{ name: string; sql: string }>(
+        "SELECT name, sql FROM registry_deferred_indexes ORDER BY name",
+      )).rows;
+      equal(names.length, deferred);
+      ok(deferred > 5, `${deferred} deferred`);
+      deepEqual(await indexes(pool), before.filter(([n]) => !names.some((d) => d.name === n)));
+      // One of them built by a stop mid-build: invalid, which IF NOT EXISTS alone would take as built.
+      await pool.query(names[0].sql);
+      await pool.query(
+        `UPDATE pg_index SET indisvalid = false WHERE indexrelid = '${names[0].name}'::regclass`,
       );
-      restored = storage.registryLoad.restoreIndexes();
-      await until(async () =>
-        (await pool.query(
-          `SELECT 1 FROM pg_stat_activity WHERE (query LIKE 'CREATE INDEX%' OR query LIKE 'DROP INDEX%')
-            AND wait_event_type = 'Lock'`,
-        )).rows.length > 0, "the rebuild waiting for the open write");
-      // A rebuild in a transaction would now hold every new write to registrants (its SHARE lock queued ahead).
-      const second = await other.connect();
-      try {
-        await second.query("SET lock_timeout = '3s'");
-        await second.query(
-          "UPDATE registrants SET last_updated = last_updated WHERE id = (SELECT MAX(id) FROM registrants)",
-        );
-      } finally {
-        second.release();
-      }
-      await writer.query("COMMIT");
-    } catch (err) {
-      await writer.query("ROLLBACK").catch(() => {});
-      await restored?.catch(() => {});
-      throw err;
-    } finally {
-      writer.release();
-    }
-    equal(await restored, deferred);
-    deepEqual(await indexes(), before);
-    deepEqual((await pool.query("SELECT name FROM registry_deferred_indexes")).rows, []);
-  } finally {
-    await pool.end();
-    await other.end();
-  }
+    },
+    build: async ({ storage }) => equal(await storage.registryLoad.restoreIndexes(), deferred),
+    during: ({ other }) => writeGoesOn(other),
+    after: async ({ pool }) => {
+      deepEqual(await indexes(pool), before);
+      deepEqual((await pool.query("SELECT name FROM registry_deferred_indexes")).rows, []);
+    },
+  });
 });
