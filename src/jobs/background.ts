@@ -116,13 +116,27 @@ const WORKER_STOP_GRACE_MS = 2000;
 /** How long after start the worker runs the daily jobs it missed (a start is not slowed, a crash loop not fed). */
 const CATCH_UP_DELAY_MS = 30_000;
 
-/** Runs the `catchUp` schedules that missed their last day (catchUpDue), once, CATCH_UP_DELAY_MS after start. */
+/** How often the worker looks again for daily jobs that missed their day (a fire that failed, one never made). */
+const CATCH_UP_EVERY_MS = 3_600_000;
+
+/**
+ * Runs the `catchUp` schedules that missed their last day (catchUpDue): CATCH_UP_DELAY_MS after start, then every
+ * CATCH_UP_EVERY_MS, so a daily fire that failed (a write lock held past its wait at 03:37, a database blip) runs
+ * again within the hour of its day's slack instead of the next day.
+ */
 function catchUpSchedules(deps: Deps, stops: Array<() => void | Promise<void>>): void {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   // Like a cron fire, a run under way is not waited for at stop (catchUpDue never throws).
-  const timer = setTimeout(async () => {
-    for (const job of schedulesFor(deps.config)) await catchUpDue(deps, job);
-  }, CATCH_UP_DELAY_MS);
-  stops.push(() => clearTimeout(timer));
+  const check = async () => {
+    for (const job of schedulesFor(deps.config)) if (!stopped) await catchUpDue(deps, job);
+    if (!stopped) timer = setTimeout(check, CATCH_UP_EVERY_MS);
+  };
+  timer = setTimeout(check, CATCH_UP_DELAY_MS);
+  stops.push(() => {
+    stopped = true;
+    clearTimeout(timer);
+  });
 }
 
 /**

@@ -12,6 +12,8 @@ export interface JobRunStore {
   claim(name: string, slot: string, nowIso: string, keepAfter: string): Promise<boolean>;
   /** The due time of the last claimed run of `name` (kept KEEP_MS), or undefined. */
   lastRun(name: string): Promise<string | undefined>;
+  /** Gives back the claim of `name` at `slot` (its run failed: not a run that took place). */
+  release(name: string, slot: string): Promise<void>;
 }
 
 /** Both backends' statements (`?` placeholders; numbered for PostgreSQL). */
@@ -19,6 +21,7 @@ export const JOB_RUN_SQL = {
   claim: "INSERT INTO job_runs (name, slot, claimed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
   prune: "DELETE FROM job_runs WHERE name = ? AND slot < ?",
   last: "SELECT MAX(slot) AS slot FROM job_runs WHERE name = ?",
+  release: "DELETE FROM job_runs WHERE name = ? AND slot = ?",
 } as const;
 
 const MINUTE_MS = 60_000;
@@ -45,5 +48,6 @@ export function sqliteJobRunStore(db: Db): JobRunStore {
       }),
     lastRun: (name) =>
       Promise.try(() => (stmt(db, JOB_RUN_SQL.last).get(name)?.slot as string | null) ?? undefined),
+    release: (name, slot) => Promise.try(() => void stmt(db, JOB_RUN_SQL.release).run(name, slot)),
   };
 }

@@ -15,5 +15,8 @@ export function pgJobRunStore(pool: PgPool): JobRunStore {
       return (await pgOne<{ slot: string | null }>(pool, pgText(JOB_RUN_SQL.last), [name]))?.slot ??
         undefined;
     },
+    async release(name, slot) {
+      await pgRun(pool, pgText(JOB_RUN_SQL.release), [name, slot]);
+    },
   };
 }

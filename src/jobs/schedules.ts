@@ -7,6 +7,7 @@ import { SUBSCRIPTION_SCHEDULES } from "../subscriptions/expiry.ts";
 import { AUDIT_SCHEDULES } from "../audit/retention.ts";
 import { RETENTION_SCHEDULES } from "../transactions/retention.ts";
 import { KEEP_MS, slotOf } from "./job_runs.ts";
+import { faultLevel } from "../db/faults.ts";
 
 /** One scheduled job. */
 export interface Schedule {
@@ -35,27 +36,36 @@ export function schedulesFor(config: Config): Schedule[] {
 
 /**
  * One fire of `job`: runs it when this instance claims the due time (src/jobs/job_runs.ts), so each job runs once
- * across instances; a failure is logged, never thrown (the next fire tries again). Returns whether it ran.
+ * across instances; a failure is logged, never thrown (the next fire tries again), and gives the claim back, so
+ * that it counts as no run (a daily job's catch-up, catchUpDue, then runs it within the hour). Returns whether it
+ * ran. A database out of reach or busy is logged as a warning (a minute's job meets it every minute of an outage).
  */
 export async function runScheduled(deps: Deps, job: Schedule): Promise<boolean> {
+  let claimed: string | undefined;
   try {
     const now = deps.clock.now();
     const slot = slotOf(now);
-    const claimed = await deps.storage.jobRuns.claim(
+    const won = await deps.storage.jobRuns.claim(
       job.name,
       slot,
       new Date(now).toISOString(),
       slotOf(now - KEEP_MS),
     );
-    if (!claimed) {
+    if (!won) {
       deps.log.debug("scheduled job already run for this time by another instance", { job: job.name });
       return false;
     }
+    claimed = slot;
     await job.run(deps);
     deps.log.debug("scheduled job ran", { job: job.name, slot });
     return true;
   } catch (err) {
-    deps.log.error("scheduled job failed", { job: job.name, err });
+    deps.log[faultLevel(err)]("scheduled job failed", { job: job.name, err });
+    if (claimed) {
+      await deps.storage.jobRuns.release(job.name, claimed).catch((e) =>
+        deps.log[faultLevel(e)]("a failed scheduled job's claim not given back", { job: job.name, err: e })
+      );
+    }
     return false;
   }
 }
@@ -64,8 +74,8 @@ export async function runScheduled(deps: Deps, job: Schedule): Promise<boolean> 
 const CATCH_UP_AFTER_MS = 25 * 3_600_000;
 
 /**
- * Runs a `catchUp` job now when it has not run for over a day (never, or only before a stop across its due time);
- * claimed like any fire, so one instance runs it. Returns whether it ran.
+ * Runs a `catchUp` job now when it has not run for over a day (never, only before a stop across its due time, or
+ * its last fire failed); claimed like any fire, so one instance runs it. Returns whether it ran.
  */
 export async function catchUpDue(deps: Deps, job: Schedule): Promise<boolean> {
   if (!job.catchUp) return false;

@@ -66,6 +66,29 @@ Deno.test("runScheduled: a job runs once per due time, again at the next, and a 
   }
 });
 
+Deno.test("runScheduled: a fire that fails gives its claim back, so a daily job's catch-up runs it again", async () => {
+  const deps = await testDeps({}, { now: T });
+  try {
+    let tries = 0;
+    const job: Schedule = {
+      name: "purge",
+      schedule: "17 3 * * *",
+      catchUp: true,
+      run: () => ++tries === 2 ? Promise.reject(new Error("database is locked")) : Promise.resolve(),
+    };
+    equal(await runScheduled(deps, job), true);
+    deps.clock.advance(24 * 3_600_000);
+    // The next day's fire fails: it counts as no run.
+    equal(await runScheduled(deps, job), false);
+    equal(await deps.storage.jobRuns.lastRun("purge"), slotOf(T));
+    deps.clock.advance(3_600_000 + 60_000);
+    equal(await catchUpDue(deps, job), true, "25 h since the last run that took place");
+    equal(tries, 3);
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("catchUpDue: a daily job that has not run for over a day (or never) runs once; one run within the day does not", async () => {
   const deps = await testDeps({}, { now: T });
   try {
