@@ -122,7 +122,7 @@ const CATCH_UP_EVERY_MS = 3_600_000;
 /**
  * Runs the `catchUp` schedules that missed their last day (catchUpDue): CATCH_UP_DELAY_MS after start, then every
  * CATCH_UP_EVERY_MS, so a daily fire that failed (a write lock held past its wait at 03:37, a database blip) runs
- * again within the hour of its day's slack instead of the next day.
+ * again within an hour of its day's slack ending (catchUpDue) instead of the next day.
  */
 function catchUpSchedules(deps: Deps, stops: Array<() => void | Promise<void>>): void {
   let stopped = false;

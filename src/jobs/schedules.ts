@@ -37,8 +37,9 @@ export function schedulesFor(config: Config): Schedule[] {
 /**
  * One fire of `job`: runs it when this instance claims the due time (src/jobs/job_runs.ts), so each job runs once
  * across instances; a failure is logged, never thrown (the next fire tries again), and gives the claim back, so
- * that it counts as no run (a daily job's catch-up, catchUpDue, then runs it within the hour). Returns whether it
- * ran. A database out of reach or busy is logged as a warning (a minute's job meets it every minute of an outage).
+ * that it counts as no run (a daily job's catch-up, catchUpDue, runs it a day and an hour after its last run that
+ * took place). Returns whether it ran. A database out of reach or busy is logged as a warning (a minute's job meets
+ * it every minute of an outage).
  */
 export async function runScheduled(deps: Deps, job: Schedule): Promise<boolean> {
   let claimed: string | undefined;

@@ -108,7 +108,7 @@ const DEFERRED = "SELECT name, sql FROM registry_deferred_indexes ORDER BY name"
  * `sql` (pg_indexes' `CREATE [UNIQUE] INDEX name ON …`, or the profile's `CREATE INDEX IF NOT EXISTS name ON …`) as a
  * concurrent build that skips an index already there.
  */
-export function concurrently(sql: string): string {
+function concurrently(sql: string): string {
   const m = /^CREATE (UNIQUE )?INDEX (?:IF NOT EXISTS )?/.exec(sql);
   if (!m) throw new Error(`not an index's DDL: ${sql.slice(0, 80)}`);
   return `CREATE ${m[1] ?? ""}INDEX CONCURRENTLY IF NOT EXISTS ${sql.slice(m[0].length)}`;

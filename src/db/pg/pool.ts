@@ -49,8 +49,7 @@ export interface PgPoolOptions {
 }
 
 /** The server's TCP keepalives of each connection (user-settable settings, sent at connect). */
-export const SERVER_KEEPALIVES =
-  "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3";
+const SERVER_KEEPALIVES = "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3";
 
 /** `queryTimeoutMs` unless given: a stall of a database that accepts TCP but answers nothing ends after it. */
 const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
