@@ -33,12 +33,21 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null | undefined;
   const code = typeof e?.code === "string" ? e.code : "";
   return code.startsWith("08") ||
-    ["57P01", "57P02", "57P03", "53300", "40P01", "40001", "25006"].includes(code) ||
+    ["57P01", "57P02", "57P03", "53300", "40P01", "40001"].includes(code) || isReadOnlyServer(err) ||
     ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN"].includes(
       code,
     ) ||
     /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|PostgreSQL did not answer|Query read timeout/i
       .test(String(e?.message));
+}
+
+/**
+ * PostgreSQL refused a write as the server takes reads only (25006): a standby, or the old primary after a failover
+ * while the address still names it. Passes once the address names the new primary, but only for new connections:
+ * one that met it is never pooled again.
+ */
+export function isReadOnlyServer(err: unknown): boolean {
+  return (err as { code?: unknown } | null | undefined)?.code === "25006";
 }
 
 /** SQLite's SQLITE_FULL (13), PostgreSQL's disk_full (53100) or an ENOSPC from the file system (KV, files): the data dir's disk is full. */

@@ -62,13 +62,37 @@ export async function runScheduled(deps: Deps, job: Schedule): Promise<boolean> 
     return true;
   } catch (err) {
     deps.log[faultLevel(err)]("scheduled job failed", { job: job.name, err });
-    if (claimed) {
-      await deps.storage.jobRuns.release(job.name, claimed).catch((e) =>
-        deps.log[faultLevel(e)]("a failed scheduled job's claim not given back", { job: job.name, err: e })
-      );
-    }
+    if (claimed) await releaseClaim(deps, job, claimed);
     return false;
   }
+}
+
+/** Pauses before each further try to give a failed run's claim back, when the first try failed (ms). */
+const RELEASE_RETRY_MS = [5_000, 30_000, 120_000, 600_000];
+
+/** Gives back the claim of `job`'s failed run at `slot`. Never throws. */
+async function releaseClaim(deps: Deps, job: Schedule, slot: string): Promise<void> {
+  const release = () => deps.storage.jobRuns.release(job.name, slot);
+  if (await release().then(() => true, () => false)) return;
+  // The fault that failed the run (a write lock held elsewhere, a database out of reach) often fails this too:
+  // tried again in the background, on timers that keep no process alive.
+  void (async () => {
+    let last: unknown;
+    for (const pause of RELEASE_RETRY_MS) {
+      await new Promise((r) => Deno.unrefTimer(setTimeout(r, pause)));
+      if (deps.storage.closed) return;
+      try {
+        return await release();
+      } catch (err) {
+        last = err;
+      }
+    }
+    deps.log[faultLevel(last)]("a failed scheduled job's claim not given back: it counts as run", {
+      job: job.name,
+      slot,
+      err: last,
+    });
+  })();
 }
 
 /** A catch-up job's last run may be this old before the worker runs it at start (a day and an hour of slack). */

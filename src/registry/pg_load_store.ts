@@ -5,6 +5,7 @@
  * savepoints — with the registry event writers' lock (pg_event_lock.ts) held from the batch's first write to its
  * commit, so events commit in id order whatever other instances write.
  */
+import { isReadOnlyServer } from "../db/faults.ts";
 import type { PgClient, PgPool } from "../db/pg/pool.ts";
 import { pgAll, type PgCheckedOut, pgCheckout } from "../db/pg/query.ts";
 import { addReport, emptyReport, type ImportReport, reject } from "./batch.ts";
@@ -191,6 +192,7 @@ export async function pgWritePrepared(
   let batchReport = emptyReport();
   const write = { registry: options.registry ?? STORE_REGISTRY, groupIds: new Map<string, number>() };
   let open: PgCheckedOut | undefined;
+  let readOnly: Error | undefined;
   let analyzeAt = ANALYZE_FIRST;
   let analyzed = 0;
   // Only a plan's quality depends on it: a failure here (the next batch would meet a broken connection itself)
@@ -229,10 +231,14 @@ export async function pgWritePrepared(
     }
     if (open) await commit(open);
     if (report.registered > analyzed) await analyze();
+  } catch (err) {
+    // A server that takes reads only (a failover's old primary): its connection is not pooled again.
+    if (open && isReadOnlyServer(err)) readOnly = err as Error;
+    throw err;
   } finally {
     if (open) {
       const checkedOut: PgCheckedOut = open;
-      let broken: Error | undefined;
+      let broken: Error | undefined = readOnly;
       await checkedOut.client.query("ROLLBACK").catch((err) => broken = err);
       checkedOut.release(broken);
     }

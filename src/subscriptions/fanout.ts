@@ -403,7 +403,10 @@ export async function fanOutBatch(
   return r.events;
 }
 
-/** Logs notifications until caught up; returns the number of events consumed. */
+/**
+ * Logs notifications until caught up (or, on PostgreSQL, until another instance's fan-out has the events);
+ * returns the number of events consumed.
+ */
 export async function fanOutAll(deps: Deps, cache: FilterCache = new Map()): Promise<number> {
   let total = 0;
   for (let i = 0; i < 10_000; i++) {

@@ -38,6 +38,7 @@ export interface FanOutStore {
   /**
    * Logs the notifications of up to `options.batch` events after the cursor and moves the cursor past them, in
    * one transaction. Exact with several fan-outs at once: each event is consumed by one of them, none skipped.
+   * No event consumed: caught up, or (PostgreSQL) another instance holds the fan-out and is consuming them.
    */
   batch(options: FanOutOptions): Promise<FanOutResult>;
   /** The cursor: every event up to this id has its notifications logged. */

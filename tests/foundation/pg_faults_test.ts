@@ -68,6 +68,20 @@ Deno.test("PostgreSQL faults: unreachable, terminated and pool-starved are unava
     equal((readOnly as { code?: string }).code, "25006");
     ok(isDatabaseUnavailable(readOnly), String(readOnly));
     ok(isTransientStorageFault(readOnly));
+    // Its connection is not pooled again: the next transaction gets a new one (of another server, after a
+    // failover), where a pooled one would keep meeting the read-only server.
+    const backend = () =>
+      pgTransaction(
+        admin,
+        async (c) => (await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid,
+      );
+    const before = await backend();
+    equal(await backend(), before, "a connection is pooled");
+    const inTransaction = await failure(() =>
+      pgTransaction(admin, (c) => c.query("INSERT INTO u VALUES (3)"), "BEGIN READ ONLY")
+    );
+    equal((inTransaction as { code?: string }).code, "25006");
+    ok(await backend() !== before, "the read-only server's connection was dropped");
     // A name the resolver could not look up this time (a DNS server's hiccup), as a refused connection.
     ok(isDatabaseUnavailable(Object.assign(new Error("getaddrinfo EAI_AGAIN db"), { code: "EAI_AGAIN" })));
     const duplicate = await failure(() => admin.query("INSERT INTO u VALUES (1)"));

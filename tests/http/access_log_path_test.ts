@@ -17,6 +17,7 @@ Deno.test("loggedPath() writes a registrant's id as :id and keeps the other segm
     ["/admin/v1/registrants/PH-123/", "/admin/v1/registrants/:id/"],
     ["/admin/v1/registrants/PH-123/x/y", "/admin/v1/registrants/:id/x/y"],
     ["/Admin/V1/Registrants/PH-123", "/Admin/V1/Registrants/:id"],
+    ["//admin/v1//registrants//PH-123", "//admin/v1//registrants//:id"],
     // Not a registrant: kept.
     ["/admin/v1/registrants", "/admin/v1/registrants"],
     ["/admin/v1/senders/partner-a", "/admin/v1/senders/partner-a"],

@@ -33,6 +33,8 @@ async function receiver(handler: Handler) {
       handler(req, res, n);
     });
   });
+  // Idle connections are closed by the client under test only (node's server would close them after 5 s).
+  server.keepAliveTimeout = 120_000;
   server.on("connection", (socket: Socket) => {
     connections++;
     socket.on("close", () => closes++);

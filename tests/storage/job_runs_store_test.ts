@@ -114,3 +114,28 @@ Deno.test("catchUpDue: a daily job that has not run for over a day (or never) ru
     deps.close();
   }
 });
+
+Deno.test("runScheduled: a claim the failed run could not give back at once (the same fault) is given back soon after", async () => {
+  const deps = await testDeps({}, { now: T });
+  try {
+    const release = deps.storage.jobRuns.release;
+    let refused = 0;
+    deps.storage.jobRuns.release = (name, slot) =>
+      refused++ === 0 ? Promise.reject(new Error("database is locked")) : release(name, slot);
+    const job: Schedule = {
+      name: "purge",
+      schedule: "17 3 * * *",
+      catchUp: true,
+      run: () => Promise.reject(new Error("database is locked")),
+    };
+    equal(await runScheduled(deps, job), false);
+    equal(await deps.storage.jobRuns.lastRun("purge"), slotOf(T), "still claimed: its release failed");
+    for (const end = Date.now() + 20_000; await deps.storage.jobRuns.lastRun("purge") !== undefined;) {
+      if (Date.now() > end) throw new Error("the claim was never given back");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    equal(refused, 2);
+  } finally {
+    deps.close();
+  }
+});

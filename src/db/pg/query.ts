@@ -5,6 +5,7 @@
  * connection plans it once.
  */
 import type { PgClient, PgPool } from "./pool.ts";
+import { isReadOnlyServer } from "../faults.ts";
 
 /** A pool (autocommit, any connection) or the client of an open transaction. */
 export type PgQueryable = PgPool | PgClient;
@@ -157,6 +158,8 @@ export async function pgTransaction<T>(
     await client.query("COMMIT");
     return result;
   } catch (err) {
+    // A server that takes reads only (a failover's old primary): its connections must not be used again.
+    if (isReadOnlyServer(err)) broken = err as Error;
     try {
       await client.query("ROLLBACK");
     } catch (rollbackErr) {
