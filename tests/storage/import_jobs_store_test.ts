@@ -57,6 +57,10 @@ backendTest("import jobs: create, read, page, open jobs, running, finished", asy
   assert.deepEqual([failed.state, failed.error?.length], ["failed", 1000]);
   await jobs.finish(a, "2026-03-01T10:04:00.000Z");
   assert.deepEqual([(await jobs.get(a))!.state, (await jobs.get(a))!.error], ["done", null]);
+  // A job ends once: another runner that meets it ended (its spool gone under it) changes nothing.
+  await jobs.finish(a, "2026-03-01T10:05:00.000Z", "the uploaded file is gone from the spool");
+  const ended = (await jobs.get(a))!;
+  assert.deepEqual([ended.state, ended.error, ended.finishedAt], ["done", null, "2026-03-01T10:04:00.000Z"]);
 });
 
 backendTest(

@@ -213,11 +213,15 @@ async function runJob(
   await end(deps, job);
 }
 
-/** Marks the job done (or failed with `error`) and removes its spool. */
+/**
+ * Marks the job done (or failed with `error`) and removes its spool; a job another runner ended first keeps its end
+ * (logged as it is).
+ */
 async function end(deps: Deps, job: ImportJob, error?: string): Promise<void> {
   await deps.storage.importJobs.finish(job.id, new Date(deps.clock.now()).toISOString(), error);
   await deps.storage.importSpools.remove(job.spoolFile);
   const done = (await deps.storage.importJobs.get(job.id))!;
+  error = done.state === "failed" ? done.error ?? error : undefined;
   deps.log.info(error ? "import failed" : "import done", {
     id: job.id,
     registry: job.registry,

@@ -47,7 +47,9 @@ export const IMPORT_SQL = {
   open: "SELECT id FROM registry_imports WHERE state IN ('queued', 'running') ORDER BY id",
   openSpool: "SELECT spool_file AS f FROM registry_imports WHERE state IN ('queued', 'running')",
   running: `UPDATE registry_imports SET state = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?`,
-  finish: "UPDATE registry_imports SET state = ?, error = ?, finished_at = ? WHERE id = ?",
+  // A job ends once: a second runner that met it ended (its spool removed under it, say) changes nothing.
+  finish: `UPDATE registry_imports SET state = ?, error = ?, finished_at = ?
+    WHERE id = ? AND state IN ('queued', 'running')`,
   // (cutoff, chunk): finished jobs (done or failed) that ended before the cutoff, with their rejected rows.
   purge: `DELETE FROM registry_imports WHERE id IN (SELECT id FROM registry_imports
     WHERE state IN ('done', 'failed') AND finished_at < ? LIMIT ?+0)`,
