@@ -4,18 +4,20 @@
 const MAX_LOGGED_PATH = 256;
 
 /**
- * The start of a path whose next segment is a registrant's id (a national id, say: personal data): the admin API's
- * registrants, the social registry's and any registry's, and the console's records. Matched on the path as sent,
- * whatever route answered it: a refusal before the route's handler (an admin 401, a console session that ended)
- * has a middleware's pattern for its route. In any case and with doubled slashes: `/Admin/v1//registrants/…` is
- * answered 404 but still names the id.
+ * The registrants of the admin API (the social registry's and any registry's) and the console's records: a path
+ * under one names a registrant's id (a national id, say: personal data) in its next segment. Matched on the path as
+ * sent, whatever route answered it: a refusal before the route's handler (an admin 401, a console session that
+ * ended) has a middleware's pattern for its route. In any case and with doubled slashes: `/Admin/v1//registrants/…`
+ * is answered 404 but still names the id.
  */
-const REGISTRANT_PATH =
-  /^(\/+admin\/+v1(?:\/+registries\/+[^/]+)?\/+registrants\/+|\/+console\/+registry\/+[^/]+\/+records\/+)[^/]+/i;
+const COLLECTION = String
+  .raw`\/+admin\/+v1(?:\/+registries\/+[^/]+)?\/+registrants|\/+console\/+registry\/+[^/]+\/+records`;
 
-/** The registrants of the admin API and the console's records, the collections and anything under them. */
-const REGISTRANTS =
-  /^(?:\/+admin\/+v1(?:\/+registries\/+[^/]+)?\/+registrants|\/+console\/+registry\/+[^/]+\/+records)(?:\/|$)/i;
+/** A path from its start to a registrant's id (the id follows it). */
+const REGISTRANT_PATH = new RegExp(`^((?:${COLLECTION})\\/+)[^/]+`, "i");
+
+/** The collections, and anything under them. */
+const REGISTRANTS = new RegExp(`^(?:${COLLECTION})(?:\\/|$)`, "i");
 
 /**
  * Whether `path` is about registrants: a refusal's message there may name one's id or identifier values (`identifier

@@ -8,7 +8,16 @@
  * Also the import job's progress, written in the batch's transaction (imports/store.ts `recordProgress`).
  */
 import type { PgPool } from "../db/pg/pool.ts";
-import { pgAll, pgOne, type PgQueryable, pgRun, pgTakeTurns, pgText, pgTransaction } from "../db/pg/query.ts";
+import {
+  pgAll,
+  pgDropInvalidIndex,
+  pgOne,
+  type PgQueryable,
+  pgRun,
+  pgTakeTurns,
+  pgText,
+  pgTransaction,
+} from "../db/pg/query.ts";
 import { prefixesOf } from "./bulk.ts";
 import { INDEX_BUILD_KEY, INDEX_LOCK_KEY, pgMissingIndexes } from "../registries/pg_indexes.ts";
 import { pgRegistryStore } from "./pg_registry_store.ts";
@@ -83,16 +92,8 @@ export async function pgRestoreIndexes(pool: PgPool): Promise<number> {
     // Read again under the lock: another instance may have built some meanwhile.
     const left = await pgAll<{ name: string; sql: string }>(client, DEFERRED);
     for (const r of left) {
-      // The name comes from pg_indexes or the profile's index list, never from input.
-      const name = `"${r.name.replaceAll('"', "")}"`;
-      const index = await pgOne<{ valid: boolean }>(
-        client,
-        `SELECT i.indisvalid AS valid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
-          WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace`,
-        [r.name],
-      );
-      if (index && !index.valid) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
-      if (!index?.valid) await client.query(concurrently(r.sql));
+      await pgDropInvalidIndex(client, r.name);
+      await client.query(concurrently(r.sql));
       await pgRun(client, "DELETE FROM registry_deferred_indexes WHERE name = $1", [r.name]);
     }
     return left.length;
@@ -105,8 +106,8 @@ export async function pgRestoreIndexes(pool: PgPool): Promise<number> {
 const DEFERRED = "SELECT name, sql FROM registry_deferred_indexes ORDER BY name";
 
 /**
- * `sql` (pg_indexes' `CREATE [UNIQUE] INDEX name ON …`, or the profile's `CREATE INDEX IF NOT EXISTS name ON …`) as a
- * concurrent build that skips an index already there.
+ * `sql` (pg_indexes' `CREATE [UNIQUE] INDEX name ON …`, or the profile's `CREATE INDEX IF NOT EXISTS name ON …`) as
+ * a concurrent build that skips an index already there (an invalid one is dropped first: pgDropInvalidIndex).
  */
 function concurrently(sql: string): string {
   const m = /^CREATE (UNIQUE )?INDEX (?:IF NOT EXISTS )?/.exec(sql);

@@ -5,7 +5,7 @@
  * session-level advisory lock makes them migrate one after the other, so each migration runs once.
  */
 import type { PgClient, PgPool } from "./pool.ts";
-import { pgTakeTurns } from "./query.ts";
+import { pgDropInvalidIndex, pgTakeTurns } from "./query.ts";
 import { assertServable } from "../schema_version.ts";
 import { rekeyedSchedules, SCHEDULED_SUBSCRIPTIONS, type StoredSchedule } from "../../subscriptions/rules.ts";
 import { storedValuesOf } from "../../registry/values.ts";
@@ -161,7 +161,7 @@ async function applyPending(client: PgClient, migrations: readonly PgMigration[]
 /** Applies a `concurrentIndex` migration (outside a transaction), then records it. */
 async function buildIndexConcurrently(client: PgClient, m: PgMigration): Promise<void> {
   try {
-    await dropInvalidIndex(client, m.concurrentIndex!);
+    await pgDropInvalidIndex(client, m.concurrentIndex!);
     await client.query(m.sql);
     await client.query(
       "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
@@ -170,19 +170,6 @@ async function buildIndexConcurrently(client: PgClient, m: PgMigration): Promise
   } catch (err) {
     throw new Error(`PostgreSQL migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
   }
-}
-
-/**
- * Drops index `name` when a concurrent build that failed (or was cut by a stop) left it invalid: `IF NOT EXISTS`
- * would take it as built. The name is a constant of this code, never input.
- */
-async function dropInvalidIndex(client: PgClient, name: string): Promise<void> {
-  const { rows } = await client.query<{ invalid: boolean }>(
-    `SELECT NOT i.indisvalid AS invalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-     WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace`,
-    [name],
-  );
-  if (rows[0]?.invalid) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS "${name.replaceAll('"', "")}"`);
 }
 
 /** Migration 0036's step: each subscription with a schedule gets the key dedupeKey writes for it now. */

@@ -265,3 +265,16 @@ export async function pgDeleteInChunks(
     if (n < chunk) return total;
   }
 }
+
+/**
+ * Drops index `name` when a concurrent build that failed (or was cut by a stop) left it invalid: `IF NOT EXISTS`
+ * would take it as built. The name is this code's own (a constant, a profile's index, pg_indexes'), never input.
+ */
+export async function pgDropInvalidIndex(client: PgClient, name: string): Promise<void> {
+  const { rows } = await client.query<{ invalid: boolean }>(
+    `SELECT NOT i.indisvalid AS invalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+     WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace`,
+    [name],
+  );
+  if (rows[0]?.invalid) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS "${name.replaceAll('"', "")}"`);
+}
