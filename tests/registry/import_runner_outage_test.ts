@@ -132,3 +132,40 @@ Deno.test("import runner: a job whose lock cannot be taken (the database down) p
     deps.close();
   }
 });
+
+Deno.test("import runner: a batch that finds the job moved on by another runner stops this runner, the job left running and resumable (not failed, its spool kept)", async () => {
+  const { deps, id, lines } = await setup();
+  try {
+    const load = deps.storage.registryLoad;
+    let taken = 1;
+    // Another runner (which took the job when this one's lock was lost) commits the file's first record just as
+    // this one starts writing.
+    const write: typeof load.write = async (batches, options) => {
+      if (taken-- > 0) await deps.sql("UPDATE registry_imports SET read = read + 1 WHERE id = ?", [id]);
+      return await load.write(batches, options);
+    };
+    replace(
+      deps,
+      "registryLoad",
+      new Proxy(load, { get: (t, k) => k === "write" ? write : Reflect.get(t, k) }),
+    );
+    const runner = startImportRunner(deps, { retryDelaysMs: [20] });
+    await runner.idle();
+    assert.deepEqual(lines.map((l) => [l.level, l.msg, l.fields.id]), [
+      ["warn", "import job taken over by another runner; this one stops", id],
+    ]);
+    const left = await deps.storage.importJobs.get(id);
+    assert.deepEqual([left?.state, left?.read, left?.registered], ["running", 1, 0]);
+    assert.equal(await deps.storage.registry.get("OUT-1", "social"), undefined);
+    // The other runner gone, the next pass resumes after the record it counted: only the second is written here.
+    runner.wake();
+    await runner.idle();
+    await runner.stop();
+    const done = await deps.storage.importJobs.get(id);
+    assert.deepEqual([done?.state, done?.read, done?.registered], ["done", 2, 1]);
+    assert.equal(await deps.storage.registry.get("OUT-1", "social"), undefined);
+    assert.ok(await deps.storage.registry.get("OUT-2", "social"));
+  } finally {
+    deps.close();
+  }
+});
