@@ -3,7 +3,7 @@
  * Runs only in the main isolate of the process chosen by DCI_WORKER, never in an HTTP isolate.
  */
 import type { Deps } from "../deps.ts";
-import { catchUpDue, runScheduled, schedulesFor } from "./schedules.ts";
+import { catchUpDue, runScheduled, type Schedule, schedulesFor } from "./schedules.ts";
 import { startSweeper, sweepTransactions } from "./sweeper.ts";
 import { TXN_KIND, type TxnWorker } from "../transactions/worker.ts";
 import { createWorker } from "../actions/worker.ts";
@@ -122,17 +122,24 @@ const CATCH_UP_EVERY_MS = 3_600_000;
 /**
  * Runs the `catchUp` schedules that missed their last day (catchUpDue): CATCH_UP_DELAY_MS after start, then every
  * CATCH_UP_EVERY_MS, so a daily fire that failed (a write lock held past its wait at 03:37, a database blip) runs
- * again within an hour of its day's slack ending (catchUpDue) instead of the next day.
+ * again within an hour of its day's slack ending (catchUpDue) instead of the next day. `options` replace the jobs
+ * and the two delays (tests).
  */
-function catchUpSchedules(deps: Deps, stops: Array<() => void | Promise<void>>): void {
+export function catchUpSchedules(
+  deps: Deps,
+  stops: Array<() => void | Promise<void>>,
+  options: { jobs?: readonly Schedule[]; firstMs?: number; everyMs?: number } = {},
+): void {
+  const { jobs = schedulesFor(deps.config), firstMs = CATCH_UP_DELAY_MS, everyMs = CATCH_UP_EVERY_MS } =
+    options;
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   // Like a cron fire, a run under way is not waited for at stop (catchUpDue never throws).
   const check = async () => {
-    for (const job of schedulesFor(deps.config)) if (!stopped) await catchUpDue(deps, job);
-    if (!stopped) timer = setTimeout(check, CATCH_UP_EVERY_MS);
+    for (const job of jobs) if (!stopped) await catchUpDue(deps, job);
+    if (!stopped) timer = setTimeout(check, everyMs);
   };
-  timer = setTimeout(check, CATCH_UP_DELAY_MS);
+  timer = setTimeout(check, firstMs);
   stops.push(() => {
     stopped = true;
     clearTimeout(timer);

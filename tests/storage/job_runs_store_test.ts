@@ -4,6 +4,7 @@ import { backendTest } from "../helpers/storage.ts";
 import { testDeps } from "../helpers/deps.ts";
 import { KEEP_MS, slotOf } from "../../src/jobs/job_runs.ts";
 import { catchUpDue, runScheduled, type Schedule } from "../../src/jobs/schedules.ts";
+import { catchUpSchedules } from "../../src/jobs/background.ts";
 
 const T = Date.parse("2026-03-01T03:17:00Z");
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -111,6 +112,36 @@ Deno.test("catchUpDue: a daily job that has not run for over a day (or never) ru
     equal(await catchUpDue(deps, { ...job, name: "other", catchUp: undefined }), false);
     equal(runs, 2);
   } finally {
+    deps.close();
+  }
+});
+
+Deno.test("catchUpSchedules: the worker looks for missed daily jobs after start and then again on its interval, not only once", async () => {
+  const deps = await testDeps({}, { now: T });
+  const stops: Array<() => void | Promise<void>> = [];
+  try {
+    const runs: number[] = [];
+    const job: Schedule = {
+      name: "daily",
+      schedule: "17 3 * * *",
+      catchUp: true,
+      run: () => Promise.resolve(void runs.push(deps.clock.now())),
+    };
+    const until = async (n: number) => {
+      const deadline = performance.now() + 20_000;
+      while (runs.length < n && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    };
+    catchUpSchedules(deps, stops, { jobs: [job], firstMs: 10, everyMs: 30 });
+    await until(1);
+    deepEqual(runs, [T], "never ran: run after start");
+    // Many checks later, still within the day: nothing more. Then the day's fire missed: the next check runs it.
+    await new Promise((r) => setTimeout(r, 200));
+    deepEqual(runs, [T]);
+    deps.clock.advance(26 * 3_600_000);
+    await until(2);
+    deepEqual(runs, [T, T + 26 * 3_600_000]);
+  } finally {
+    for (const stop of stops) await stop();
     deps.close();
   }
 });
