@@ -18,17 +18,31 @@ import {
  */
 export const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})$/;
 
+/**
+ * Whether the `YYYY-MM-DD` a DATE_TIME match starts with is a day of the calendar: `Date.parse` reads
+ * `2026-02-30T00:00:00Z` as 2 March, so a time window or an item timestamp would move without a word.
+ */
+function calendarDay(value: string): boolean {
+  const month = Number(value.slice(5, 7)), day = Number(value.slice(8, 10));
+  return month >= 1 && month <= 12 &&
+    new Date(Date.UTC(Number(value.slice(0, 4)), month - 1, day)).getUTCDate() === day;
+}
+
 /** ISO 8601 date-time with a zone (Z or ±hh:mm); the pattern runs only on strings of at most 64 characters. */
 export const DateTime = z.string().max(MAX_TIMESTAMP, { abort: true }).regex(
   DATE_TIME,
   "expected an ISO 8601 date-time with a zone",
 )
+  .refine((v) => !DATE_TIME.test(v) || calendarDay(v), "expected a real date (a day of its month)")
   .openapi({ example: "2026-01-01T00:00:00.000Z" });
 
-/** True for an ISO 8601 date-time with a zone that parses (at most MAX_TIMESTAMP characters). */
+/**
+ * True for an ISO 8601 date-time with a zone that parses (at most MAX_TIMESTAMP characters) and names a day of the
+ * calendar (calendarDay).
+ */
 export function isZonedTimestamp(value: unknown): value is string {
   return typeof value === "string" && value.length <= MAX_TIMESTAMP && DATE_TIME.test(value) &&
-    !Number.isNaN(Date.parse(value));
+    calendarDay(value) && !Number.isNaN(Date.parse(value));
 }
 
 /** The spec's locale rule (SubscriptionInfo.locale: ISO 639-3, `^[a-z]{3}$`), as error messages state it. */

@@ -10,7 +10,7 @@ import type { StoredRegistrant } from "./store.ts";
 import { type ListedMembers, withListed } from "./search_members.ts";
 import { BudgetExceeded } from "../db/budget.ts";
 import { HEADER_SAFE_ID_RULE, isHeaderSafeId } from "../dci/limits.ts";
-import { DATE_TIME } from "../dci/schemas.ts";
+import { isZonedTimestamp } from "../dci/schemas.ts";
 import {
   ItemRejection,
   oneRecordSortRefusal,
@@ -151,9 +151,7 @@ export function prepareItem(ctx: ItemSettings, item: unknown): PreparedItem {
   if (ref === undefined) {
     throw new ItemRejection("rjct.reference_id.invalid", `reference_id ${HEADER_SAFE_ID_RULE}`);
   }
-  if (
-    typeof item.timestamp !== "string" || !DATE_TIME.test(item.timestamp) || isNaN(Date.parse(item.timestamp))
-  ) {
+  if (!isZonedTimestamp(item.timestamp)) {
     throw new ItemRejection(
       "rjct.timestamp.invalid",
       `timestamp ${show(item.timestamp)} is not ISO 8601 with zone`,

@@ -85,10 +85,12 @@ export function cursorOfRow(row: CursorRow): FanOutCursor {
   return { event: Number(row.id), splitEvent: Number(row.split), subscription: Number(row.sub) };
 }
 
-/** Compiled filters per subscription and day (`age` depends on today), shared across batches. */
+/**
+ * Compiled filters per subscription and event day (`age` is counted at the event's day), shared across batches.
+ */
 export type FilterCache = Map<string, CompiledFilter | undefined | Error>;
 
-/** The day each cache holds filters for. */
+/** The latest event day each cache has compiled filters for. */
 const cacheDays = new WeakMap<FilterCache, string>();
 
 /** What batches did, summed over the batches given the same object (for measurements and tests). */
@@ -341,27 +343,31 @@ export function isEventOf(
 }
 
 /**
- * The subscription's compiled filter for today in `dialect` (cached; a cache serves one backend): undefined when
+ * The subscription's compiled filter for an event at `at` in `dialect` (cached; a cache serves one backend), an
+ * `age` in it counted at the event's UTC day, as a search made then would have counted it (an event fanned out
+ * after midnight, or after a restart, is judged as the record was at the event: filter_eval.ts): undefined when
  * it has none (every event matches), an Error when it no longer compiles (it matches nothing, and says so once a
  * day).
  */
 export function filterOf(
   cache: FilterCache,
   sub: FanOutSubscription,
-  options: { now: string; log: Logger; dialect?: Dialect },
+  options: { at: string; log: Logger; dialect?: Dialect },
 ): CompiledFilter | undefined | Error {
-  const { now, log, dialect } = options;
+  const { at, log, dialect } = options;
   if (!sub.filter) return undefined;
-  const today = now.slice(0, 10);
-  // A day's filters are the only ones used: a new day drops the others (ended subscriptions' with them).
-  if (cacheDays.get(cache) !== today) {
+  const day = at.slice(0, 10);
+  // Events come in id order, their days rising (an import batch's stamped a little earlier): a later day drops
+  // the filters compiled for the days before it (ended subscriptions' with them).
+  const latest = cacheDays.get(cache);
+  if (latest === undefined || day > latest) {
     cache.clear();
-    cacheDays.set(cache, today);
+    cacheDays.set(cache, day);
   }
-  const key = `${sub.id}|${today}`;
+  const key = `${sub.id}|${day}`;
   if (!cache.has(key)) {
     try {
-      cache.set(key, compileFilter(sub.filter_type, JSON.parse(sub.filter), sub.record_type, today, dialect));
+      cache.set(key, compileFilter(sub.filter_type, JSON.parse(sub.filter), sub.record_type, day, dialect));
     } catch (err) {
       // Validated at subscribe time; a filter the compiler no longer reads matches nothing (and says so).
       log.warn("subscription filter no longer compiles", { subscription: sub.code, err });

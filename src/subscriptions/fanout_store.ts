@@ -92,7 +92,7 @@ function sqliteFanOutBatch(db: Db, kept: { list?: FanOutList }, options: FanOutO
       }
       const previous = needsPrevious(c.sub, c.ev) ? previousSnapshot(db, c.ev) : undefined;
       if (!isEventOf(c.sub, c.ev, previous, log)) continue;
-      const filter = filterOf(cache, c.sub, options);
+      const filter = filterOf(cache, c.sub, { at: c.ev.created_at, log });
       if (filter instanceof Error) continue;
       if (filter) {
         let ok: boolean;

@@ -4,7 +4,8 @@
  * sent together as one batched `notify`. Cron expressions are evaluated by croner in UTC; it reads the five
  * field form, a leading seconds field and the Quartz form of the spec's example (`0 0 0 5,15 * ? *`). The Quartz
  * form (seven fields, or a `?`) numbers the days of the week as Quartz does, 1 (Sunday) to 7 (Saturday); the
- * others as cron does, 0 (Sunday) to 6, and 7 for Sunday too.
+ * others as cron does, 0 (Sunday) to 6, and 7 for Sunday too. A period's word (`daily`, as the spec's FR and DR
+ * samples send it) is read as croner's nickname (`@daily`).
  */
 import { Cron } from "croner";
 
@@ -18,12 +19,18 @@ function isQuartz(expression: string): boolean {
   return expression.includes("?") || expression.split(/\s+/).length === 7;
 }
 
+/**
+ * A word a period names as the spec's own FR and DR subscribe samples send it (`"frequency": "daily"`), any case:
+ * read as croner's nickname of that period (`@daily`: midnight UTC each day).
+ */
+const PERIOD = /^(yearly|annually|monthly|weekly|daily|hourly)$/i;
+
 function cronOf(expression: string): Cron {
   let cron = PARSED.get(expression);
   if (!cron) {
     // Parsed expressions are few (one per distinct subscription frequency); the bound only guards memory.
     if (PARSED.size >= 1000) PARSED.clear();
-    cron = new Cron(expression, {
+    cron = new Cron(PERIOD.test(expression) ? `@${expression.toLowerCase()}` : expression, {
       timezone: "Etc/UTC",
       paused: true,
       alternativeWeekdays: isQuartz(expression),

@@ -236,7 +236,7 @@ async function matching(db: PgClient, list: Candidate[], options: FanOutOptions)
   const kept: Array<{ c: Candidate; filter: CompiledFilter | undefined }> = [];
   for (const c of list) {
     if (!isEventOf(c.sub, c.ev, previous.get(c.ev.id), log)) continue;
-    const filter = filterOf(cache, c.sub, { now, log, dialect: "postgres" });
+    const filter = filterOf(cache, c.sub, { at: c.ev.created_at, log, dialect: "postgres" });
     if (!(filter instanceof Error)) kept.push({ c, filter });
   }
   const passed = await filtered(db, kept, log);
@@ -300,7 +300,8 @@ async function filtered(
 ): Promise<Set<Candidate>> {
   const withFilter = kept.filter((k) => k.filter);
   const groups = await groupIds(db, withFilter.map((k) => k.c.ev.registrant_id));
-  const bySubscription = new Map<number, { filter: CompiledFilter; items: Item[] }>();
+  // One statement per compiled filter: a subscription's, for its events of one day (filterOf).
+  const byFilter = new Map<CompiledFilter, Item[]>();
   for (const { c, filter } of withFilter) {
     let values: FilterValue[];
     try {
@@ -309,12 +310,12 @@ async function filtered(
       filterFailed(err, false, c, log);
       continue;
     }
-    const entry = bySubscription.get(c.sub.id) ?? { filter: filter!, items: [] };
-    entry.items.push({ c, values });
-    bySubscription.set(c.sub.id, entry);
+    const items = byFilter.get(filter!) ?? [];
+    items.push({ c, values });
+    byFilter.set(filter!, items);
   }
   const passed = new Set<Candidate>();
-  for (const { filter, items } of bySubscription.values()) {
+  for (const [filter, items] of byFilter) {
     for (const item of await evaluate(db, filter, items, log)) passed.add(item.c);
   }
   return passed;

@@ -20,7 +20,7 @@ import {
 import { canonicalJson } from "../dci/canonical.ts";
 import { cronExpression } from "./frequency.ts";
 import { normaliseDate } from "../registry/attributes.ts";
-import { DATE_TIME } from "../dci/schemas.ts";
+import { isZonedTimestamp } from "../dci/schemas.ts";
 import { MAX_TIMESTAMP } from "../dci/limits.ts";
 
 /** A per-item subscribe refusal (`rjct.notify_types.invalid`, `rjct.notify_details.invalid`, ...). */
@@ -103,7 +103,7 @@ export function subscriptionTime(raw: unknown, field: string): string | undefine
       `${field} must be an ISO 8601 date-time of at most ${MAX_TIMESTAMP} characters`,
     );
   }
-  const ms = DATE_TIME.test(raw) ? Date.parse(raw) : NaN;
+  const ms = isZonedTimestamp(raw) ? Date.parse(raw) : NaN;
   if (Number.isNaN(ms)) {
     if (normaliseDate(raw) === raw) return `${raw}T00:00:00.000Z`;
     throw new SubscribeRejection("rjct.notify_details.invalid", `${field} must be an ISO 8601 date-time`);

@@ -1,6 +1,6 @@
 /**
- * The notifier's compiled-filter cache holds one UTC day's filters: a new day drops the others, so a worker that
- * runs for months keeps only the filters of the subscriptions it used that day.
+ * The notifier's compiled-filter cache holds the filters of the latest UTC event day: a later day drops the others,
+ * so a worker that runs for months keeps only the filters of the subscriptions it used that day.
  */
 import assert from "node:assert/strict";
 import { type FilterCache, filterOf } from "../../src/subscriptions/fanout.ts";
@@ -23,14 +23,18 @@ function sub(id: number): SubscriptionRow {
   } as SubscriptionRow;
 }
 
-Deno.test("filterOf(): a new day drops the filters compiled for earlier days", () => {
+Deno.test("filterOf(): a later event day drops the filters compiled for earlier days", () => {
   const cache: FilterCache = new Map();
-  const day1 = { now: "2026-12-03T10:00:00.000Z", log: silentLogger };
+  const day1 = { at: "2026-12-03T10:00:00.000Z", log: silentLogger };
   const first = filterOf(cache, sub(1), day1);
   assert.ok(first && !(first instanceof Error));
   filterOf(cache, sub(2), day1);
   assert.equal(filterOf(cache, sub(1), day1), first, "compiled once a day");
   assert.equal(cache.size, 2);
-  filterOf(cache, sub(1), { now: "2026-12-04T00:00:01.000Z", log: silentLogger });
+  filterOf(cache, sub(1), { at: "2026-12-04T00:00:01.000Z", log: silentLogger });
   assert.deepEqual([...cache.keys()], ["1|2026-12-04"]);
+  // An event of the day before (an import batch stamped before midnight, logged after) is judged at its own day,
+  // without dropping the later day's.
+  filterOf(cache, sub(1), { at: "2026-12-03T23:59:59.000Z", log: silentLogger });
+  assert.deepEqual([...cache.keys()], ["1|2026-12-04", "1|2026-12-03"]);
 });

@@ -69,11 +69,30 @@ Deno.test("subscribe refuses a frequency whose cron is invalid or never due, nam
       assert.equal(item.status_reason_code, "rjct.notify_details.invalid");
       assert.match(item.status_reason_message ?? "", /^frequency\.frequency /);
     }
-    // The spec's own example is accepted.
+    // The spec's own example is accepted, and so is its FR and DR samples' "daily".
     assert.equal(
       (await subscribe(deps, rx, { ...window(deps, 24), frequency: "0 0 0 5,15 * ? *" })).status,
       "succ",
     );
+    assert.equal((await subscribe(deps, rx, { ...window(deps, 24), frequency: "daily" })).status, "succ");
+    // A day its month does not have is refused, in a date-time as in a date (Date.parse would read 2 March).
+    for (
+      const end_time of [
+        "2026-02-30T00:00:00Z",
+        "2026-02-30",
+        "2027-02-29T12:00:00+02:00",
+        "2026-04-31T00:00Z",
+      ]
+    ) {
+      const item = await subscribe(deps, rx, { ...window(deps, 24), end_time });
+      assert.equal(item.status, "rjct", end_time);
+      assert.equal(item.status_reason_message, "frequency.end_time must be an ISO 8601 date-time", end_time);
+    }
+    const leap = await subscribe(deps, rx, {
+      ...window(deps, 24 * 365 * 2),
+      end_time: "2028-02-29T00:00:00Z",
+    });
+    assert.equal(leap.status, "succ", JSON.stringify(leap));
   } finally {
     deps.close();
     await rx.close();
@@ -88,6 +107,14 @@ Deno.test("dueAt() is the cron's next run after the event, capped at the end tim
     "2026-03-02T10:30:00.000Z",
   );
   assert.equal(dueAt("0 0 0 5,15 * ? *", "2026-03-06T08:00:00.000Z", null), "2026-03-15T00:00:00.000Z");
+});
+
+Deno.test("dueAt(): a period's word as the spec's FR and DR samples send it (\"daily\") is croner's nickname, any case", () => {
+  assert.equal(dueAt("daily", "2026-03-02T10:00:10.000Z", null), "2026-03-03T00:00:00.000Z");
+  assert.equal(dueAt("Hourly", "2026-03-02T10:00:10.000Z", null), "2026-03-02T11:00:00.000Z");
+  assert.equal(dueAt("weekly", "2026-03-02T10:00:10.000Z", null), "2026-03-08T00:00:00.000Z"); // a Sunday
+  assert.equal(dueAt("monthly", "2026-03-02T10:00:10.000Z", null), "2026-04-01T00:00:00.000Z");
+  assert.equal(dueAt("YEARLY", "2026-03-02T10:00:10.000Z", null), "2027-01-01T00:00:00.000Z");
 });
 
 Deno.test("dueAt(): a cron with no run left holds the event to the window's end (without one, sends at once)", () => {
