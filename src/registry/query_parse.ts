@@ -189,8 +189,9 @@ function predicateItem(item: unknown): Cond {
     throw filterError("each predicate needs expression1 {attribute_name, operator, attribute_value}");
   }
   let cond = predicateExpr(item.expression1);
-  // The spec's own sample requests send `"condition": ""` and `"expression2": ""` for "none": read as absent.
-  const condition = item.condition === undefined || item.condition === ""
+  // The spec's own sample requests send `"condition": ""` and `"expression2": ""` for "none", clients that write
+  // every optional field send `null`: both read as absent.
+  const condition = item.condition === undefined || item.condition === null || item.condition === ""
     ? "and"
     : typeof item.condition === "string"
     ? item.condition.trim().toLowerCase()
@@ -208,7 +209,9 @@ function predicateItem(item: unknown): Cond {
     applied = true;
   }
   const after = item[`expression${n}`];
-  if (after !== undefined && after !== "") throw filterError(`expression${n} must be an object`);
+  if (after !== undefined && after !== null && after !== "") {
+    throw filterError(`expression${n} must be an object`);
+  }
   if (!applied && condition === "not") return { kind: "not", item: cond };
   return cond;
 }
@@ -294,7 +297,7 @@ function openSpp(obj: Record<string, unknown>): Cond {
   }
   const list = (key: string): Cond[] | undefined => {
     const v = obj[key];
-    if (v === undefined) return undefined;
+    if (v === undefined || v === null) return undefined;
     if (!Array.isArray(v)) throw filterError(`${key} must be an array`);
     return v.map(openSppItem);
   };
@@ -302,7 +305,7 @@ function openSpp(obj: Record<string, unknown>): Cond {
   const alternatives = list("or") ?? [];
   if (alternatives.length === 0) {
     if (all.length === 0) {
-      if (obj.seq === undefined) throw filterError("empty expression");
+      if (obj.seq === undefined || obj.seq === null) throw filterError("empty expression");
       return { kind: "all" };
     }
     return { kind: "and", items: all };

@@ -1,7 +1,8 @@
 /**
  * Text matching in the query compiler: `contains` and `like` on text attributes, and the attributes that are
- * not one column: `name` (any name part), `phone` and `email` (the registrant_contacts table) and OpenG2P's
- * `search_text` (an identifier value of any type, the record's @id, or a name part).
+ * not one column: `name` and `full_name` (any name part; a value of several words, each word as some name part
+ * too), `phone` and `email` (the registrant_contacts table) and OpenG2P's `search_text` (an identifier value of any
+ * type, the record's @id, or a name part).
  *
  * Every value is a bound parameter; a LIKE pattern built here escapes `%`, `_` and `\` (ESCAPE '\'). Text
  * values are compared in NFC, as names are stored (attributes.ts nfc); identifier values exactly as sent. Names
@@ -98,12 +99,28 @@ export function textAttributeTest(attr: string, op: Op, values: unknown[], ctx: 
     if (ctx.recordType !== "person") {
       throw filterError(`attribute ${show(attr)} applies to person records only`);
     }
-    return negate(op, nameTest(positive(op, attr, ["eq", "in", "contains", "like"]), values, ctx, params));
+    const p = positive(op, attr, ["eq", "in", "contains", "like"]);
+    const words = p === "eq" ? wordsOf(values[0]) : undefined;
+    if (!words) return negate(op, nameTest(p, values, ctx, params));
+    // A whole name ("John Smith"): the value as one name part (a surname "van der Berg"), or each word as some part.
+    const whole = nameTest("eq", values, ctx, params);
+    const each = words.map((w) => nameTest("eq", [w], ctx, params));
+    return negate(op, `(${whole} OR (${each.join(" AND ")}))`);
   }
   return negate(
     op,
     contactTest(kind, positive(op, attr, ["eq", "in", "contains", "like"]), values, ctx, params),
   );
+}
+
+/** The most words a name value is split into (each binds 3 values, a budget check each in search mode). */
+const MAX_NAME_WORDS = 5;
+
+/** The words of a name value of 2 to MAX_NAME_WORDS words, or undefined (one word, more, or not text). */
+function wordsOf(value: unknown): string[] | undefined {
+  if (typeof value !== "string" || value.length > 256) return undefined;
+  const words = value.trim().split(/\s+/);
+  return words.length > 1 && words.length <= MAX_NAME_WORDS ? words : undefined;
 }
 
 function positive(op: Op, attr: string, allowed: Op[]): Op {

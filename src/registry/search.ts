@@ -64,9 +64,11 @@ export function searchItem(ctx: SearchContext, item: unknown): SearchResponseIte
 
 function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
   const p = prepareItem(ctx, item);
-  // The counts that choose an AND's driving comparison (valueEstimator) run under the request's budget too.
+  // The counts that choose an AND's driving comparison (valueEstimator) run under the request's budget too. An
+  // identifier lookup's first page compiles to one identifier test (no count) and its statement is bounded by the
+  // data (identifierPage): it answers even when the request's earlier items used the budget up, as on PostgreSQL.
   const compile = () => toSql(p.cond, { ...p.sql, estimate: valueEstimator(ctx.db) });
-  const where = ctx.budget ? withStatementBudget(ctx.db, ctx.budget, compile) : compile();
+  const where = ctx.budget && !p.lookup ? withStatementBudget(ctx.db, ctx.budget, compile) : compile();
   // The count, the page and its records from one snapshot (PostgreSQL reads them in one transaction too): a
   // write committed between them could answer a record no longer live, or a total the page disagrees with.
   const read = () => readSnapshot(ctx.db, () => readMatches(ctx, p, where));
@@ -77,7 +79,6 @@ function runItem(ctx: SearchContext, item: unknown): SearchResponseItem {
       groupStorage: p.sql.groupStorage!,
       sort: p.sort,
       pageSize: p.pageSize,
-      budget: ctx.budget,
     })
     : undefined;
   // A group's members are read under the budget (the lookup's own statement is bounded by the data).

@@ -91,7 +91,11 @@ export function sortOf(raw: unknown, ctx: SortContext): { sort: SortKey[]; oneRe
   for (const s of list) {
     const name = isObj(s) ? s.attribute_name : undefined;
     const order = isObj(s) ? s.sort_order : undefined;
-    const dir = order === undefined ? "asc" : typeof order === "string" ? order.toLowerCase() : undefined;
+    const dir = order === undefined || order === null
+      ? "asc"
+      : typeof order === "string"
+      ? order.toLowerCase()
+      : undefined;
     const key = typeof name === "string" ? sortKeyOf(name, ctx) : undefined;
     if (key === undefined) {
       throw new ItemRejection("rjct.sort.invalid", `cannot sort ${ctx.recordType} records by ${show(name)}`);

@@ -6,7 +6,6 @@
  * a signed search's CPU (bench/load.ts).
  */
 import type { Db } from "../db/sqlite.ts";
-import { budgetUsedUp, type StatementBudget } from "../db/budget.ts";
 import { stmt } from "../db/statements.ts";
 import { type Compiled, searchFrom } from "./query_sql.ts";
 import { fromRow, REGISTRANT_SELECT, type StoredRegistrant } from "./store.ts";
@@ -27,8 +26,8 @@ export function withDataFrom(base: string, extra = ""): string {
 
 /**
  * The registrants of an identifier lookup's first page, or undefined when the statement found more than a page
- * (the caller then counts and pages under the statement budget) or the request's budget is already used up (the
- * caller's budgeted path refuses it, as it refuses any statement then).
+ * (the caller then counts and pages under the statement budget, which refuses them once the request's earlier
+ * items used it up).
  *
  * It runs outside the statement budget: its cost is bounded by the data, not by the request (the identifiers
  * stored for one value and type, one live per registry), and with no budget installed `dci_budget` never stops.
@@ -41,10 +40,8 @@ export function identifierPage(
     groupStorage: string;
     sort: SortKey[];
     pageSize: number;
-    budget?: StatementBudget;
   },
 ): StoredRegistrant[] | undefined {
-  if (q.budget && budgetUsedUp(q.budget)) return undefined;
   const base = searchFrom(q.where, q.storage, q.groupStorage);
   const rows = stmt(db, `${withDataFrom(base)} ORDER BY ${orderBy(q.sort)} LIMIT ?+0`).all(
     ...q.where.params,

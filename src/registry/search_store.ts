@@ -2,7 +2,8 @@
  * Search on either backend: a whole search message (its items under one time budget) and the bulk identifier
  * lookups. The SQLite store runs the synchronous search of search.ts (its statements, budget and speed
  * unchanged); the PostgreSQL one is pg_search_store.ts. Both answer with exactly the same results, totals, order,
- * pages, cursors and rejections.
+ * pages, cursors and rejections, but for the time budget's (src/db/pg/budget.ts: once a request's earlier items
+ * used it up, PostgreSQL still runs a later item's cheap statements, SQLite only an identifier lookup's).
  */
 import type { Db } from "../db/sqlite.ts";
 import {

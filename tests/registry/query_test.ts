@@ -150,6 +150,33 @@ Deno.test({
   }
 });
 
+Deno.test("search: null in an optional query field (condition, expression2, OpenSPP's or, sort_order) reads as absent", async () => {
+  const female = { attribute_name: "sex", operator: "eq", attribute_value: "female" };
+  assert.deepEqual(
+    parseQuery("predicate", [{ expression1: female, condition: null, expression2: null }]),
+    parseQuery("predicate", [{ expression1: female }]),
+  );
+  assert.deepEqual(
+    parseQuery("expression", { seq: [{ attribute: "sex", operator: "=", value: "female" }], or: null }),
+    parseQuery("expression", { seq: [{ attribute: "sex", operator: "=", value: "female" }] }),
+  );
+  assert.throws(() => parseQuery("expression", { seq: null }), /empty expression/);
+  const deps = await fixtureDeps();
+  try {
+    const sorted = (sort_order: unknown) =>
+      searchOne(deps, {
+        ...pred("sex", "eq", "female"),
+        sort: [{ attribute_name: "birth_date", sort_order }],
+      });
+    const [asNull, asAsc] = [await sorted(null), await sorted("asc")];
+    assert.equal(asNull.status, "succ", JSON.stringify(asNull));
+    assert.deepEqual(ids(asNull), ids(asAsc));
+    assert.notDeepEqual(ids(asNull), ids(await sorted("desc")));
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("validateQuery() checks filters without a database", () => {
   assert.deepEqual(
     validateQuery("predicate", [{

@@ -80,6 +80,26 @@ Deno.test("search: conditions and/or/not, several items ANDed, aliases and house
   }
 });
 
+Deno.test('search: a whole name (name or full_name eq "Amina Diallo") finds the person whose name parts it names', async () => {
+  const deps = await fixtureDeps();
+  try {
+    const q = async (attribute: string, op: string, value: string) =>
+      ids(await searchOne(deps, pred(attribute, op, value))).sort();
+    assert.deepEqual(await q("full_name", "eq", "Amina Diallo"), ["P1"]);
+    assert.deepEqual(await q("name", "eq", "  diallo   AMINA "), ["P1"], "any order, any case, any spaces");
+    assert.deepEqual(await q("full_name", "eq", "Diallo"), ["P1", "P2", "P3"], "one word: any name part");
+    assert.deepEqual(
+      await q("full_name", "eq", "Amina Mensah"),
+      [],
+      "each word must be a part of the one name",
+    );
+    const all = await q("name", "ne", "Zzzz");
+    assert.deepEqual(await q("full_name", "ne", "Amina Diallo"), all.filter((id) => id !== "P1"));
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("search: idtype-value by code and URN; deleted people are not found", async () => {
   const deps = await fixtureDeps();
   try {

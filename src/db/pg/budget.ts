@@ -5,10 +5,11 @@
  * cancels a statement that runs past it (SQLSTATE 57014, query_canceled), which is BudgetExceeded as on SQLite.
  * The timeout bounds each statement on its own, so a transaction of several (a search's count, then its page)
  * sets it again between them (`tighten`) once the earlier ones used more than TIGHTEN_SLACK_MS of it.
- * The time each transaction took is added to the budget, which its items share as on SQLite. As on SQLite, only
- * a statement that works past the budget is refused: an item whose statements are cheap runs even when the
- * request's earlier items used the budget up (the wall time of a transaction also counts its round trips and
- * the machine's load, which say nothing of the query; SQLite never refuses before MIN_CHECKS checks).
+ * The time each transaction took is added to the budget, which its items share as on SQLite. Only a statement
+ * that works past the budget is refused: an item whose statements are cheap runs even when the request's earlier
+ * items used the budget up (the wall time of a transaction also counts its round trips and the machine's load,
+ * which say nothing of the query; SQLite never refuses before MIN_CHECKS checks). SQLite, whose statements run on
+ * the isolate's event loop, answers an identifier lookup then too but refuses other items without running them.
  */
 import { BudgetExceeded, type StatementBudget } from "../budget.ts";
 import type { PgClient, PgPool } from "./pool.ts";
