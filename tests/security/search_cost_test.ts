@@ -225,7 +225,8 @@ Deno.test({
 
 // The budget's row checks on a ticking clock are SQLite's (PostgreSQL bounds a search with statement_timeout).
 Deno.test({
-  name: "search budget: the items of one request share it; later items are refused once it is spent",
+  name:
+    "search budget: the items of one request share it; later items are refused once it is spent, but for an identifier lookup",
   ignore: TEST_BACKEND === "postgres",
 }, async () => {
   const deps = await registry(3000, { searchBudgetMs: "20" });
@@ -233,23 +234,27 @@ Deno.test({
     let t = NOW;
     const out = searchMessage({ db: deps.db, config: deps.config, clock: { now: () => t++ } }, {
       registry: "social",
-      header: { version: "1.0.0", action: "search", total_count: 2 },
+      header: { version: "1.0.0", action: "search", total_count: 3 },
       message: {
         transaction_id: "t-2",
         search_request: [
           { reference_id: "a", timestamp: "2026-01-01T00:00:00Z", search_criteria: expression(ISSUE_QUERY) },
+          { reference_id: "b", timestamp: "2026-01-01T00:00:00Z", search_criteria: expression(ISSUE_QUERY) },
           {
-            reference_id: "b",
+            reference_id: "c",
             timestamp: "2026-01-01T00:00:00Z",
             search_criteria: { query_type: "idtype-value", query: { type: "UIN", value: "TEST-001" } },
           },
         ],
       },
     });
-    assert.deepEqual(out.message.search_response.map((i) => i.status_reason_code), [
-      "rjct.search.too_many_records_found",
-      "rjct.search.too_many_records_found",
+    // The second scan is refused without running; the lookup (one statement bounded by the data) answers.
+    assert.deepEqual(out.message.search_response.map((i) => [i.status, i.status_reason_code]), [
+      ["rjct", "rjct.search.too_many_records_found"],
+      ["rjct", "rjct.search.too_many_records_found"],
+      ["succ", undefined],
     ]);
+    assert.equal(out.message.search_response[2].pagination?.total_count, 1);
   } finally {
     deps.close();
   }
