@@ -196,15 +196,12 @@ async function updates(
   return (result.message as Json).enrolled_response;
 }
 
-/** The sample flow's beneficiary (processflow1req.json), its dates made ISO. */
+/** The sample flow's beneficiary (processflow1req.json), its programme in its member as published, dates made ISO. */
 function sampleBeneficiary(): Json {
   const sample = JSON.parse(Deno.readTextFileSync(new URL("processflow1req.json", SAMPLES)));
   const b = sample.message.receipt_information.beneficiaries[0];
-  // The sample nests programme_identifier in the member (the yaml's own example puts it on the Beneficiary) and
-  // writes one date as 02.05.2024, which the IBR refuses as any other non-ISO date.
-  b.programme_identifier = b.member.programme_identifier ?? b.programme_identifier;
-  delete b.member.programme_identifier;
-  b.programme_identifier.benefits.benefit_date = "2024-05-02";
+  // The sample writes one date as 02.05.2024, which the IBR refuses as any other non-ISO date.
+  b.member.programme_identifier.benefits.benefit_date = "2024-05-02";
   return b;
 }
 
@@ -241,6 +238,62 @@ Deno.test("sync/enrollment/updates writes the sample flow's beneficiary and answ
   assert.equal(d.enrolments[0].programme_identifier, "DCI001");
   assert.equal(d.enrolments[0].enrollment_status, "Active");
   assert.equal(d.enrolments[0].benefits[0].benefit_value, "USD 50");
+});
+
+Deno.test("sync/enrollment/updates: a programme given both on the Beneficiary and in its member is refused, naming both", async () => {
+  const store = memoryStore(ibrProfile.demo(0, 1));
+  const before = store.all().length;
+  const b = sampleBeneficiary();
+  b.programme_identifier = b.member.programme_identifier;
+  const [item] = await updates(store, [b]);
+  assert.equal(item.status, "rjct");
+  assert.match(
+    item.status_reason_message,
+    /programme_identifier is given both on the Beneficiary and in its member/,
+  );
+  assert.equal(store.all().length, before);
+});
+
+Deno.test("sync/enrollment/updates: a household's group_head_info is written as its head member, or marks the listed one", async () => {
+  const store = memoryStore(ibrProfile.demo(0, 1));
+  const person = (id: string, surname: string) => ({
+    member_identifier: [{ identifier_type: "NID", identifier_value: id }],
+    demographic_info: { person: { name: { surname }, sex: "F", birth_date: "1980-04-12" } },
+  });
+  const household = (id: string, head: Json, list: Json[]) => ({
+    assistance_unit: "2",
+    group: {
+      group_identifier: [{ identifier_type: "HH", identifier_value: id }],
+      group_head_info: head,
+      member_list: list,
+      programme_identifier: {
+        programme: { programme_identifier: "DCI001", programme_name: "Test Programme" },
+        enrolment_date: "2024-04-12",
+        enrolment_status: "Active",
+      },
+    },
+  });
+  const items = await updates(store, [
+    household("HH-A", person("N-HEAD", "Head"), [person("N-KID", "Kid")]),
+    household("HH-B", person("N-B1", "Listed"), [person("N-B1", "Listed"), person("N-B2", "Other")]),
+  ]);
+  assert.deepEqual(items.map((i: Json) => i.status), ["succ", "succ"], JSON.stringify(items));
+  const one = async (value: string) => (await store.findByIdentifier({ value }, ["ibr_person"], 5))[0];
+  const group = async (value: string) => (await store.findByIdentifier({ value }, ["ibr_group"], 5))[0];
+  const [a, b] = [await group("HH-A"), await group("HH-B")];
+  assert.deepEqual((a.details as Json).enrolments.map((e: Json) => e.programme_identifier), ["DCI001"]);
+  const head = await one("N-HEAD");
+  assert.deepEqual([head.groupRef, head.relationship], [a.externalId, "HEAD"]);
+  assert.deepEqual([(await one("N-KID")).groupRef, (await one("N-KID")).relationship], [
+    a.externalId,
+    undefined,
+  ]);
+  // Named in member_list too: written once, marked the head.
+  assert.deepEqual(
+    store.all().filter((r) => r.groupRef === b.externalId).map((r) => [r.name.surname, r.relationship])
+      .sort(),
+    [["Listed", "HEAD"], ["Other", undefined]],
+  );
 });
 
 Deno.test("sync/enrollment/updates merges an update into the stored beneficiary: status changed, programme added", async () => {
@@ -286,7 +339,7 @@ Deno.test("sync/enrollment/updates refuses each bad beneficiary on its own, nami
   badStatus.reference_id = "bad-2";
   badStatus.member.member_identifier = [{ identifier_type: "NID", identifier_value: "X-2" }];
   badStatus.member.demographic_info.person.identifier = [];
-  badStatus.programme_identifier.enrolment_status = "Enrolled";
+  badStatus.member.programme_identifier.enrolment_status = "Enrolled";
   const items = await updates(store, [unknownField, badStatus, good]);
   assert.deepEqual(items.map((i) => [i.reference_id, i.status]), [["bad-1", "rjct"], ["bad-2", "rjct"], [
     "3",

@@ -10,8 +10,13 @@ import { isObj, type Obj } from "./fields.ts";
 import { BENEFIT_FIELDS, MAX_ENROLMENTS, PROGRAMME_FIELDS } from "./details.ts";
 import { MAX_GROUP_MEMBERS } from "./schemas.ts";
 
-/** Input records for one Beneficiary: the beneficiary first, then a household's members. */
-export type Converted = { ok: true; records: Obj[] } | { ok: false; reason: string };
+/**
+ * Input records for one Beneficiary: the beneficiary first, then a household's members, each with the path of the
+ * request it came from (`….group.member_list[2]`, `….group.group_head_info`).
+ */
+export type Converted =
+  | { ok: true; records: Obj[]; members: Array<{ record: Obj; path: string }> }
+  | { ok: false; reason: string };
 
 const BENEFICIARY_KEYS = [
   "assistance_unit",
@@ -119,17 +124,44 @@ function personInput(member: Obj, recordType: string): Obj {
   };
 }
 
+/**
+ * The Beneficiary's programme entries and their path: on the Beneficiary (this server's records), or in its member
+ * or group, where the yaml's Beneficiary example and the spec's enrolment flow (ibr/processflow1req.json) put
+ * them; given in both places, refused.
+ */
+function programmesOf(b: Obj, path: string, errors: string[]): { list: unknown[]; at: string } {
+  const own = listOf(b.programme_identifier);
+  const part = isObj(b.member) ? "member" : isObj(b.group) ? "group" : undefined;
+  const nested = part ? listOf((b[part] as Obj).programme_identifier) : [];
+  if (own.length > 0 && nested.length > 0) {
+    errors.push(
+      `${path}: programme_identifier is given both on the Beneficiary and in its ${part}; give it once`,
+    );
+  }
+  return own.length > 0 || nested.length === 0
+    ? { list: own, at: `${path}.programme_identifier` }
+    : { list: nested, at: `${path}.${part}.programme_identifier` };
+}
+
+/** Whether two input persons share an identifier (the same type and value). */
+function samePerson(a: Obj, b: Obj): boolean {
+  const keys = (r: Obj) =>
+    listOf(r.identifier).filter(isObj).map((i) => `${i.identifier_type}\u0000${i.identifier_value}`);
+  const theirs = new Set(keys(b));
+  return keys(a).some((k) => theirs.has(k));
+}
+
 /** Converts one Beneficiary. */
 export function beneficiaryInput(b: Obj, path: string): Converted {
   const errors = unknownKeys(b, BENEFICIARY_KEYS, path);
-  const programmes = listOf(b.programme_identifier);
+  const { list: programmes, at } = programmesOf(b, path, errors);
   // A record holds at most MAX_ENROLMENTS (readDetails refuses more): refused before the merge reads them all.
   if (programmes.length > MAX_ENROLMENTS) {
-    errors.push(`${path}.programme_identifier: at most ${MAX_ENROLMENTS} items`);
+    errors.push(`${at}: at most ${MAX_ENROLMENTS} items`);
   } else {
     programmes.forEach((p, i) => {
-      if (!isObj(p)) errors.push(`${path}.programme_identifier[${i}]: expected a Programme object`);
-      else errors.push(...unknownKeys(p, PROGRAMME_KEYS, `${path}.programme_identifier[${i}]`));
+      if (!isObj(p)) errors.push(`${at}[${i}]: expected a Programme object`);
+      else errors.push(...unknownKeys(p, PROGRAMME_KEYS, `${at}[${i}]`));
     });
   }
   if (!isObj(b.member) && !isObj(b.group)) errors.push(`${path}: a member or a group is required`);
@@ -143,7 +175,7 @@ export function beneficiaryInput(b: Obj, path: string): Converted {
   const enrolments = (programmes as Obj[]).map((p, i) => enrolment(p, i === 0 ? b : undefined));
   const details = pick({ assistance_unit: b.assistance_unit, enrolments }, ["assistance_unit", "enrolments"]);
   if (isObj(b.member)) {
-    return { ok: true, records: [{ ...personInput(b.member, "Beneficiary"), details }] };
+    return { ok: true, records: [{ ...personInput(b.member, "Beneficiary"), details }], members: [] };
   }
   const g = b.group as Obj;
   const group: Obj = {
@@ -152,6 +184,17 @@ export function beneficiaryInput(b: Obj, path: string): Converted {
     ...(typeof g["@id"] === "string" ? { id: g["@id"] } : {}),
     details,
   };
-  const members = memberList.filter(isObj).map((m) => personInput(m, "Beneficiary"));
-  return { ok: true, records: [group, ...members] };
+  const members = memberList.flatMap((m, i) =>
+    isObj(m) ? [{ record: personInput(m, "Beneficiary"), path: `${path}.group.member_list[${i}]` }] : []
+  );
+  // The household's head (the yaml's Group lists it in group_head_info, often not again in member_list): written
+  // as a member whose relationship is HEAD, or the listed member it names marked so.
+  if (isObj(g.group_head_info)) {
+    const head = personInput(g.group_head_info, "Beneficiary");
+    const listed = members.find((m) => samePerson(m.record, head));
+    if (!listed) {
+      members.push({ record: { relationship: "HEAD", ...head }, path: `${path}.group.group_head_info` });
+    } else listed.record.relationship ??= "HEAD";
+  }
+  return { ok: true, records: [group, ...members.map((m) => m.record)], members };
 }

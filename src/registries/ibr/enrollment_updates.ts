@@ -87,7 +87,7 @@ async function applyOne(
 ): Promise<string | undefined> {
   const converted = beneficiaryInput(b, path);
   if (!converted.ok) return converted.reason;
-  const [main, ...members] = converted.records;
+  const [main] = converted.records;
   const storage = main.record_type === "Group" ? "ibr_group" : "ibr_person";
   const written = await write(store, main, storage, {
     updateOnly: options.updateOnly,
@@ -95,8 +95,7 @@ async function applyOne(
   });
   if (written === "unknown") return `${path}: no beneficiary with these identifiers (receipt_type "updated")`;
   if (!written.ok) return `${path}: ${written.reason}`;
-  for (const [i, m] of members.entries()) {
-    const at = `${path}.group.member_list[${i}]`;
+  for (const { record: m, path: at } of converted.members) {
     const r = await write(store, m, "ibr_person", {
       updateOnly: false,
       id: options.newId(at),
