@@ -57,9 +57,26 @@ export function isStorageFull(err: unknown): boolean {
     /database or disk is full|no space left on device|os error 28/i.test(String(e?.message));
 }
 
+/**
+ * A batch of records that does not stage its rows (an import job, a load into a registry that has records) met a
+ * bulk load's rows waiting in the stage tables (a `registry import` into an empty registry running, or one cut
+ * short): written now, one of its records could take an identifier the load staged, and the load's merge would
+ * then fail, leaving the database unable to start. Passes when that load ends (or a start finishes a cut-short one).
+ */
+export class BulkLoadStaged extends Error {
+  constructor() {
+    super(
+      "A bulk registry load is in progress or was cut short: registry writes wait until it ends " +
+        "(a cut-short load is finished by the next server start or `registry import`)",
+    );
+    this.name = "BulkLoadStaged";
+  }
+}
+
 /** A fault that goes away by itself (lock released, space freed, the database back): the work is retried, never failed for it. */
 export function isTransientStorageFault(err: unknown): boolean {
-  return isDatabaseBusy(err) || isStorageFull(err) || isDatabaseUnavailable(err);
+  return isDatabaseBusy(err) || isStorageFull(err) || isDatabaseUnavailable(err) ||
+    err instanceof BulkLoadStaged;
 }
 
 /**

@@ -52,12 +52,14 @@ export function csvRowToPlace(cols: string[], cells: string[]): Record<string, u
 
 async function* csvPlaceRows(chunks: AsyncIterable<string>): AsyncGenerator<SourceRecord> {
   let cols: string[] | undefined;
-  for await (const { line, cells } of csvRows(chunks)) {
+  for await (const { line, cells, error } of csvRows(chunks)) {
     if (!cols) {
+      if (error) throw new Error(`the header row: ${error}`);
       cols = checkLocationHeader(cells);
       continue;
     }
-    if (cells.length !== cols.length) {
+    if (error) yield { line, error };
+    else if (cells.length !== cols.length) {
       yield { line, error: `expected ${cols.length} cells, found ${cells.length}` };
     } else yield { line, raw: csvRowToPlace(cols, cells) };
   }

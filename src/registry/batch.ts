@@ -6,7 +6,7 @@
 import type { Db } from "../db/sqlite.ts";
 import { beginImmediate, finishTransaction, withinTransaction } from "../db/sqlite.ts";
 import { InputError } from "./model.ts";
-import { saveRegistrant, STORE_REGISTRY } from "./store.ts";
+import { saveRegistrant, STORE_REGISTRY, waitForStagedLoad } from "./store.ts";
 import { ensureRegistryIndexes } from "../registries/indexes.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 import {
@@ -318,8 +318,12 @@ export async function writePrepared(
   try {
     for await (const chunk of batches) {
       if (chunk.records.length > 0) {
-        if (!open) beginImmediate(db);
-        open = true;
+        if (!open) {
+          beginImmediate(db);
+          open = true;
+          // Only a bulk load's own batches write beside its staged rows (their keys are in its in-memory set).
+          if (!options.stage) waitForStagedLoad(db);
+        }
         const part = withinTransaction(db, () => writeChunk(db, chunk, write));
         addReport(batchReport, part);
         addReport(report, part);

@@ -18,6 +18,7 @@
 import type { SourceRecord } from "./batch.ts";
 import type { ImportColumn, RegistryProfile } from "../registries/profile.ts";
 import { socialRegistry } from "../registries/index.ts";
+import { normaliseIdType } from "./attributes.ts";
 
 const PLAIN = new Set([
   "id",
@@ -64,13 +65,15 @@ export function checkHeader(header: string[], profile: RegistryProfile = socialR
     const l = c.toLowerCase();
     const ok = PLAIN.has(l) || ADDRESS.has(l) || l === "phone_number" || l === "email" ||
       l === "identifiers" || ownColumn(profile, l) !== undefined ||
-      /^id\.[a-z0-9_.-]+$/i.test(c) || /^attr\.[a-z0-9_.-]+$/i.test(c);
+      (/^id\./i.test(c) && normaliseIdType(c.slice(3)) !== undefined && !c.slice(3).includes(":")) ||
+      /^attr\.[a-z0-9_.-]+$/i.test(c);
     if (!ok) {
       const own = profile.importColumns.map((x) => x.column);
       throw new Error(
         `CSV column "${c}" is not in the column mapping of the ${profile.name} registry: use ` +
           `${[...PLAIN, ...ADDRESS, ...own].join(", ")}, ` +
-          `phone_number, email, identifiers, id.<TYPE> or attr.<name> (README, "Loading data": the CSV column table)`,
+          `phone_number, email, identifiers, id.<TYPE> (a type is a letter, then letters, digits, _ . -) or ` +
+          `attr.<name> (README, "Loading data": the CSV column table)`,
       );
     }
     // Two columns for one field: each row would fill it twice, the last cell silently winning.
@@ -181,14 +184,21 @@ export const MAX_CSV_FIELD = 65_536;
 export const MAX_CSV_CELLS = 4_096;
 export const MAX_CSV_ROW = 1_048_576;
 
-/** Parses CSV text chunks into rows with the line each row starts on. */
+/**
+ * Parses CSV text chunks into rows with the line each row starts on. A row with text after a closing quote (`"Cy"x`,
+ * most often a stray quote that opened a cell early and swallowed the lines after it up to the next quote) comes
+ * with an `error` naming its lines: its cells are not the row that was meant, and the rows it swallowed are in it.
+ * Spaces and tabs after a closing quote are kept in the cell, as before.
+ */
 export async function* csvRows(
   chunks: AsyncIterable<string>,
-): AsyncGenerator<{ line: number; cells: string[] }> {
+): AsyncGenerator<{ line: number; cells: string[]; error?: string }> {
   let cells: string[] = [];
   let field = "";
   let quoted = false;
   let afterQuote = false;
+  /** Text after a closing quote in this row (not a space or tab). */
+  let stray = false;
   let line = 1;
   let rowLine = 1;
   let pendingQuote = false;
@@ -196,6 +206,10 @@ export async function* csvRows(
   let rowChars = 0;
   const tooLong = () =>
     new Error(`line ${rowLine}: a cell is longer than ${MAX_CSV_FIELD} characters (an unclosed quote?)`);
+  const strayError = () =>
+    `${
+      line > rowLine ? `lines ${rowLine}-${line}` : `line ${rowLine}`
+    }: text after a closing quote (an unbalanced quote? a quote inside a quoted cell is written "")`;
   const rowTooLong = () =>
     new Error(
       `line ${rowLine}: a row is longer than ${MAX_CSV_CELLS} cells or ${MAX_CSV_ROW} characters ` +
@@ -235,16 +249,19 @@ export async function* csvRows(
         any = true;
       } else if (ch === "\n") {
         cells.push(field);
-        if (any || cells.length > 1 || cells[0] !== "") yield { line: rowLine, cells };
+        if (stray) yield { line: rowLine, cells, error: strayError() };
+        else if (any || cells.length > 1 || cells[0] !== "") yield { line: rowLine, cells };
         cells = [];
         field = "";
         afterQuote = false;
+        stray = false;
         any = false;
         line++;
         rowLine = line;
         rowChars = 0;
       } else if (ch !== "\r") {
         if (field.length >= MAX_CSV_FIELD) throw tooLong();
+        if (afterQuote && ch !== " " && ch !== "\t") stray = true;
         field += ch;
         any = true;
       }
@@ -254,7 +271,7 @@ export async function* csvRows(
   if (quoted) throw new Error(`line ${rowLine}: the file ends inside a quoted field`);
   if (any || field !== "" || cells.length > 0) {
     cells.push(field);
-    yield { line: rowLine, cells };
+    yield stray ? { line: rowLine, cells, error: strayError() } : { line: rowLine, cells };
   }
 }
 
@@ -264,9 +281,14 @@ export async function* csvRecords(
   profile: RegistryProfile = socialRegistry(),
 ): AsyncGenerator<SourceRecord> {
   let cols: string[] | undefined;
-  for await (const { line, cells } of csvRows(chunks)) {
+  for await (const { line, cells, error } of csvRows(chunks)) {
     if (!cols) {
+      if (error) throw new Error(`the header row: ${error}`);
       cols = checkHeader(cells, profile);
+      continue;
+    }
+    if (error) {
+      yield { line, error };
       continue;
     }
     // A row of empty cells (`,,,`, as spreadsheets pad a sheet's end) is a blank line, not a record with no

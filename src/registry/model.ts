@@ -195,7 +195,7 @@ export function readRegistrant(
   }
   const text = (field: string, v: unknown): string | undefined => {
     if (v === undefined || v === null || v === "") return undefined;
-    if (typeof v === "number") return String(v);
+    if (typeof v === "number") return numberText(field, v, errors);
     if (typeof v !== "string" || v.length > MAX_TEXT) {
       errors.push(`${field}: expected a string of at most ${MAX_TEXT} characters`);
       return undefined;
@@ -300,8 +300,34 @@ function readRecordType(raw: Obj, profile: RegistryProfile, errors: string[]): R
 export const MAX_IDENTIFIERS = 50;
 
 /**
+ * A number given where text is read (an id, an identifier value, a name from a spreadsheet's export), as text; an
+ * integer beyond 2^53 is an error: JSON readers have already rounded it (12345678901234567891 reads as
+ * …567000), so two records' ids or a UIN's digits would be silently changed.
+ */
+function numberText(field: string, v: number, errors: string[]): string | undefined {
+  if (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v))) {
+    errors.push(`${field}: ${v} is a number beyond 2^53, which JSON readers round: write it as a string`);
+    return undefined;
+  }
+  return String(v);
+}
+
+/** Why identifier entry `o` cannot be read (its type, its value), for the error of entry `i`. */
+function identifierProblem(o: Record<string, unknown>, type: string | undefined, value: unknown): string {
+  if (!isObj(o) || Object.keys(o).length === 0) return "expected {identifier_type, identifier_value}";
+  if (!type) {
+    const raw = o.identifier_type ?? o.type;
+    return raw === undefined || raw === null || raw === ""
+      ? "identifier_type is missing"
+      : `identifier_type ${show(raw)} is not a code (a letter, then up to 63 letters, digits, _ . -)`;
+  }
+  if (typeof value !== "string" || !value.trim()) return "identifier_value is missing or not a string";
+  return "identifier_value is longer than 128 characters";
+}
+
+/**
  * The identifiers of a record, de-duplicated by (type, value) in one pass; more than MAX_IDENTIFIERS distinct ones is
- * an error (the list is not read on past it), and only the first few malformed entries are named.
+ * an error (the list is not read on past it), and only the first few malformed entries are named, each with why.
  */
 function readIdentifiers(v: unknown, errors: string[]): IdentifierValue[] {
   if (v === undefined || v === null) return [];
@@ -312,9 +338,10 @@ function readIdentifiers(v: unknown, errors: string[]): IdentifierValue[] {
     const o = isObj(x) ? x : {};
     const type = normaliseIdType(o.identifier_type ?? o.type);
     const rawValue = o.identifier_value ?? o.value;
-    const value = typeof rawValue === "number" ? String(rawValue) : rawValue;
+    const value = typeof rawValue === "number" ? numberText(`identifier[${i}]`, rawValue, errors) : rawValue;
+    if (typeof rawValue === "number" && value === undefined) continue;
     if (!type || typeof value !== "string" || !value.trim() || value.length > 128) {
-      if (++malformed <= 5) errors.push(`identifier[${i}]: expected {identifier_type, identifier_value}`);
+      if (++malformed <= 5) errors.push(`identifier[${i}]: ${identifierProblem(o, type, value)}`);
       continue;
     }
     // A type is a code (no NUL); a value with a NUL is refused as a whole record, so the key is unambiguous.

@@ -10,6 +10,7 @@ import { valuePairs, writeValues } from "./values.ts";
 import { profileOf, recordTypeOfStorage } from "../registries/index.ts";
 import { ensureRegistryIndexes } from "../registries/indexes.ts";
 import { DciError } from "../dci/errors.ts";
+import { BulkLoadStaged } from "../db/faults.ts";
 
 /** The default registry (the one every caller that names none means). */
 export const STORE_REGISTRY = "social";
@@ -235,12 +236,19 @@ export function isGroup(recordType: string): boolean {
  */
 function refuseWhileStaged(db: Db): void {
   if (!stmt(db, STAGED).get()) return;
-  throw new DciError(
-    "err.service.unavailable",
-    "A bulk registry load is in progress or was cut short: registry writes wait until it ends " +
-      "(a cut-short load is finished by the next server start or `registry import`)",
-    { status: 503, headers: { "Retry-After": "60" } },
-  );
+  throw new DciError("err.service.unavailable", new BulkLoadStaged().message, {
+    status: 503,
+    headers: { "Retry-After": "60" },
+  });
+}
+
+/**
+ * Throws BulkLoadStaged (a transient fault: an import job pauses and tries again) while a bulk load's rows wait in
+ * its stage tables; called by a batch that does not stage, once it holds the write lock (no load stages more until
+ * it commits).
+ */
+export function waitForStagedLoad(db: Db): void {
+  if (stmt(db, STAGED).get()) throw new BulkLoadStaged();
 }
 
 const STAGED = `SELECT 1 FROM load_identifiers UNION ALL SELECT 1 FROM load_contacts

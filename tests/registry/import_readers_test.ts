@@ -152,3 +152,38 @@ Deno.test("csvRecords() reads a row of empty cells (a spreadsheet's padding) as 
   );
   assert.deepEqual(out.map((r) => "raw" in r ? (r.raw as { id: string }).id : r.error), ["P1", "P2"]);
 });
+
+Deno.test("csvRecords(): text after a closing quote (a stray quote swallowing rows) is one rejected row naming its lines; the rows after it are read", async () => {
+  const csv =
+    'id,given_name,surname\nP-1,"Ann,Lee\nP-2,Bob,Ray\nP-3,"Cy",Zed\nP-4,"Di" ,Moyo\nP-5,"Ed"x,Ng\nP-6,Fay,Ode\n';
+  for (const size of [3, 7, 4096]) {
+    const out = await collect(csvRecords(chunks(csv, size)));
+    assert.deepEqual(out.map((r) => [r.line, r.error ?? (r.raw as { id: string }).id]), [
+      [
+        2,
+        'lines 2-4: text after a closing quote (an unbalanced quote? a quote inside a quoted cell is written "")',
+      ],
+      [5, "P-4"],
+      [
+        6,
+        'line 6: text after a closing quote (an unbalanced quote? a quote inside a quoted cell is written "")',
+      ],
+      [7, "P-6"],
+    ], `chunks of ${size}`);
+  }
+  // A space after the closing quote is no stray text: the cell is read (and trimmed) as before.
+  const [p4] = (await collect(csvRecords(chunks(csv)))).filter((r) => r.line === 5);
+  assert.deepEqual((p4.raw as { name: unknown }).name, { given_name: "Di", surname: "Moyo" });
+  await assert.rejects(
+    () => collect(csvRecords(chunks('"id"x,given_name\nP-1,Ann\n'))),
+    /the header row: line 1: text/,
+  );
+});
+
+Deno.test("csvRecords() refuses an id.<TYPE> column whose type no identifier can have, before any row", async () => {
+  await assert.rejects(
+    () => collect(csvRecords(chunks("id,id.1st_id\nP-1,A9\n"))),
+    /CSV column "id\.1st_id" is not in the column mapping.*id\.<TYPE> \(a type is a letter/,
+  );
+  assert.equal((await collect(csvRecords(chunks("id,id.nat_id-2\nP-1,A9\n"))))[0].error, undefined);
+});

@@ -4,7 +4,7 @@
  * the process (every instance of a PostgreSQL cluster at the same sweep tick).
  */
 import assert from "node:assert/strict";
-import { type TestDeps, testDeps } from "../helpers/deps.ts";
+import { TEST_BACKEND, type TestDeps, testDeps } from "../helpers/deps.ts";
 import { createApp } from "../helpers/app.ts";
 import { startImportRunner } from "../../src/registry/imports/runner.ts";
 import type { Storage } from "../../src/db/storage.ts";
@@ -165,6 +165,44 @@ Deno.test("import runner: a batch that finds the job moved on by another runner 
     assert.deepEqual([done?.state, done?.read, done?.registered], ["done", 2, 1]);
     assert.equal(await deps.storage.registry.get("OUT-1", "social"), undefined);
     assert.ok(await deps.storage.registry.get("OUT-2", "social"));
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test({
+  name:
+    "import runner: a job meeting a bulk load's staged rows (a CLI load running) pauses, writing nothing, and runs once that load has ended",
+  // Only the embedded backend stages a bulk load's keyed rows (load_identifiers) until the load's end.
+  ignore: TEST_BACKEND === "postgres",
+}, async () => {
+  const { deps, id, lines } = await setup();
+  try {
+    // A first load's staged identifier: the job's record claiming it would have made that load's merge fail.
+    await deps.sql(
+      "INSERT INTO load_identifiers (id_value, id_type, registrant_id, registry) VALUES ('UIN-OUT-1', 'UIN', 999999, 'social')",
+    );
+    const runner = startImportRunner(deps, { retryDelaysMs: [20] });
+    const deadline = performance.now() + 20_000;
+    while (lines.length < 2 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(lines.length >= 2, JSON.stringify(lines));
+    for (const l of lines) {
+      assert.deepEqual([l.level, l.msg, l.fields.id], [
+        "warn",
+        "import paused: the database could not be written; retrying",
+        id,
+      ]);
+      assert.match(String(l.fields.error), /A bulk registry load is in progress/);
+    }
+    const paused = await deps.storage.importJobs.get(id);
+    assert.deepEqual([paused?.state, paused?.read], ["running", 0]);
+    assert.equal(await deps.storage.registry.get("OUT-1", "social"), undefined);
+    // The load ends (its rows merged): the job runs on its next try.
+    await deps.sql("DELETE FROM load_identifiers");
+    await runner.idle();
+    await runner.stop();
+    const done = await deps.storage.importJobs.get(id);
+    assert.deepEqual([done?.state, done?.registered], ["done", 2]);
   } finally {
     deps.close();
   }

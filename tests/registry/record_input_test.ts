@@ -128,6 +128,55 @@ Deno.test("readRegistrant refuses an integer field beyond ±(2^53 - 1) (PostgreS
   assert.equal(readRegistrant(group(Number.MAX_SAFE_INTEGER), now).groupSize, Number.MAX_SAFE_INTEGER);
 });
 
+Deno.test("readRegistrant refuses an id or identifier value given as a number beyond 2^53 (already rounded by JSON), and says why an identifier is refused", () => {
+  const now = "2026-03-01T10:00:00.000Z";
+  const errors = (raw: Record<string, unknown>) => {
+    try {
+      readRegistrant(raw, now);
+      return [];
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      return e.reasons;
+    }
+  };
+  // 12345678901234567891 reads as 12345678901234567000: two such ids would name one record.
+  assert.deepEqual(errors(JSON.parse('{"id": 12345678901234567891}')), [
+    "id: 12345678901234567000 is a number beyond 2^53, which JSON readers round: write it as a string",
+  ]);
+  assert.deepEqual(
+    errors(
+      JSON.parse(
+        '{"id": "P1", "identifiers": [{"identifier_type": "UIN", "identifier_value": 9007199254740993}]}',
+      ),
+    ),
+    ["identifier[0]: 9007199254740992 is a number beyond 2^53, which JSON readers round: write it as a string"],
+  );
+  const ok = readRegistrant({
+    id: 42,
+    identifiers: [{ identifier_type: "UIN", identifier_value: 9007199254740991 }],
+  }, now);
+  assert.deepEqual([ok.externalId, ok.identifiers[0].value], ["42", "9007199254740991"]);
+  assert.deepEqual(
+    errors({
+      id: "P1",
+      identifiers: [
+        { identifier_type: "NATIONAL ID", identifier_value: "1" },
+        { identifier_value: "2" },
+        { identifier_type: "UIN", identifier_value: "x".repeat(129) },
+        { identifier_type: "UIN" },
+        "UIN:5",
+      ],
+    }),
+    [
+      'identifier[0]: identifier_type "NATIONAL ID" is not a code (a letter, then up to 63 letters, digits, _ . -)',
+      "identifier[1]: identifier_type is missing",
+      "identifier[2]: identifier_value is longer than 128 characters",
+      "identifier[3]: identifier_value is missing or not a string",
+      "identifier[4]: expected {identifier_type, identifier_value}",
+    ],
+  );
+});
+
 Deno.test("readRegistrant refuses more than MAX_CONTACTS phones, e-mails or addresses naming the field, as identifiers over theirs", () => {
   const now = "2026-03-01T10:00:00.000Z";
   const many = (n: number, f: (i: number) => unknown) => Array.from({ length: n }, (_, i) => f(i));

@@ -47,8 +47,8 @@ backendTest("import jobs: create, read, page, open jobs, running, finished", asy
   assert.deepEqual([first.items.map((j) => j.id), first.nextBefore], [[b], b]);
   const next = await jobs.list("social", { before: first.nextBefore!, limit: 1 });
   assert.deepEqual(next.items.map((j) => j.id), [a]);
-  await jobs.markRunning(a, "2026-03-01T10:01:00.000Z");
-  await jobs.markRunning(a, "2026-03-01T10:02:00.000Z");
+  assert.equal(await jobs.markRunning(a, "2026-03-01T10:01:00.000Z"), true);
+  assert.equal(await jobs.markRunning(a, "2026-03-01T10:02:00.000Z"), true);
   await jobs.finish(b, "2026-03-01T10:03:00.000Z", "x".repeat(2000));
   assert.deepEqual(await jobs.open(), [a, c]);
   const running = (await jobs.get(a))!;
@@ -61,6 +61,9 @@ backendTest("import jobs: create, read, page, open jobs, running, finished", asy
   await jobs.finish(a, "2026-03-01T10:05:00.000Z", "the uploaded file is gone from the spool");
   const ended = (await jobs.get(a))!;
   assert.deepEqual([ended.state, ended.error, ended.finishedAt], ["done", null, "2026-03-01T10:04:00.000Z"]);
+  // Nor is it reopened by a runner that read it just before it ended.
+  assert.equal(await jobs.markRunning(a, "2026-03-01T10:06:00.000Z"), false);
+  assert.equal((await jobs.get(a))!.state, "done");
 });
 
 backendTest(

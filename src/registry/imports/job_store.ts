@@ -34,8 +34,11 @@ export interface ImportJobStore {
   rejects(id: number): Promise<Rejection[]>;
   /** The ids of jobs not finished (queued, or running when the process stopped), oldest first. */
   open(): Promise<number[]>;
-  /** Marks a job running (keeps its first start time when it is resumed). */
-  markRunning(id: number, now: string): Promise<void>;
+  /**
+   * Marks a job running (keeps its first start time when it is resumed); false when the job has ended meanwhile
+   * (another runner finished it), which it leaves as it is.
+   */
+  markRunning(id: number, now: string): Promise<boolean>;
   /** Ends a job: done, or failed with the reason. */
   finish(id: number, now: string, error?: string): Promise<void>;
   /** Deletes finished jobs (done or failed) that ended before `cutoff`, with their rejected rows; how many. */

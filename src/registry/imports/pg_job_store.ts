@@ -36,7 +36,7 @@ export function pgImportJobStore(pool: PgPool): ImportJobStore {
       ),
     rejects: async (id) => rejectionsOf(await pgAll<Rejection>(pool, pgText(IMPORT_SQL.rejects), [id])),
     open: async () => (await pgAll<{ id: number }>(pool, pgText(IMPORT_SQL.open))).map((r) => Number(r.id)),
-    markRunning: async (id, now) => void await pgRun(pool, pgText(IMPORT_SQL.running), [now, id]),
+    markRunning: async (id, now) => await pgRun(pool, pgText(IMPORT_SQL.running), [now, id]) === 1,
     finish: async (id, now, error) =>
       void await pgRun(pool, pgText(IMPORT_SQL.finish), finishValues(id, now, error)),
     purgeFinished: (cutoff) => pgDeleteInChunks(pool, pgText(IMPORT_SQL.purge), [cutoff]),

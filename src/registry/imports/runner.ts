@@ -179,7 +179,8 @@ async function runJob(
     if (!spool) return end(deps, job, "the uploaded file is gone from the spool; upload it again");
     // A stream's read fault reaches the writer as the parse worker's message: its kind is kept here.
     const source = typeof spool === "string" ? spool : notingFaults(spool, (err) => readFault ??= err);
-    await deps.storage.importJobs.markRunning(id, now());
+    // Ended by another runner since it was read (its spool going with it): nothing to do.
+    if (!await deps.storage.importJobs.markRunning(id, now())) return;
     deps.log.info("import started", { id, registry: job.registry, resume_after: job.read });
     const batches = workerBatches(source, {
       format: job.format,

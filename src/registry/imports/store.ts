@@ -46,7 +46,9 @@ export const IMPORT_SQL = {
   rejects: "SELECT line, reason FROM registry_import_rejects WHERE import_id = ? ORDER BY seq",
   open: "SELECT id FROM registry_imports WHERE state IN ('queued', 'running') ORDER BY id",
   openSpool: "SELECT spool_file AS f FROM registry_imports WHERE state IN ('queued', 'running')",
-  running: `UPDATE registry_imports SET state = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?`,
+  // Only a job not ended: a runner that read the job just before another ended it must not reopen it.
+  running: `UPDATE registry_imports SET state = 'running', started_at = COALESCE(started_at, ?)
+    WHERE id = ? AND state IN ('queued', 'running')`,
   // A job ends once: a second runner that met it ended (its spool removed under it, say) changes nothing.
   finish: `UPDATE registry_imports SET state = ?, error = ?, finished_at = ?
     WHERE id = ? AND state IN ('queued', 'running')`,
@@ -143,8 +145,8 @@ export function openSpoolFiles(db: Db): Set<string> {
 }
 
 /** Marks a job running (keeps its first start time when it is resumed). */
-export function markImportRunning(db: Db, id: number, now: string): void {
-  transaction(db, () => stmt(db, IMPORT_SQL.running).run(now, id));
+export function markImportRunning(db: Db, id: number, now: string): boolean {
+  return transaction(db, () => Number(stmt(db, IMPORT_SQL.running).run(now, id).changes) === 1);
 }
 
 /** Ends a job: done, or failed with the reason. */
