@@ -1,7 +1,7 @@
 /**
  * Text matching in the query compiler: `contains` and `like` on text attributes, and the attributes that are
- * not one column: `name` and `full_name` (any name part; a value of several words, each word as some name part
- * too), `phone` and `email` (the registrant_contacts table) and OpenG2P's `search_text` (an identifier value of any
+ * not one column: `name` and `full_name` (any name part; a value of several words also as the parts of one name),
+ * `phone` and `email` (the registrant_contacts table) and OpenG2P's `search_text` (an identifier value of any
  * type, the record's @id, or a name part).
  *
  * Every value is a bound parameter; a LIKE pattern built here escapes `%`, `_` and `\` (ESCAPE '\'). Text
@@ -101,11 +101,7 @@ export function textAttributeTest(attr: string, op: Op, values: unknown[], ctx: 
     }
     const p = positive(op, attr, ["eq", "in", "contains", "like"]);
     const words = p === "eq" ? wordsOf(values[0]) : undefined;
-    if (!words) return negate(op, nameTest(p, values, ctx, params));
-    // A whole name ("John Smith"): the value as one name part (a surname "van der Berg"), or each word as some part.
-    const whole = nameTest("eq", values, ctx, params);
-    const each = words.map((w) => nameTest("eq", [w], ctx, params));
-    return negate(op, `(${whole} OR (${each.join(" AND ")}))`);
+    return negate(op, words ? wholeNameTest(values, words, ctx, params) : nameTest(p, values, ctx, params));
   }
   return negate(
     op,
@@ -113,7 +109,7 @@ export function textAttributeTest(attr: string, op: Op, values: unknown[], ctx: 
   );
 }
 
-/** The most words a name value is split into (each binds 3 values, a budget check each in search mode). */
+/** The most words a whole name is read in (its splits bind at most 12 values beside the value's own 3). */
 const MAX_NAME_WORDS = 5;
 
 /** The words of a name value of 2 to MAX_NAME_WORDS words, or undefined (one word, more, or not text). */
@@ -121,6 +117,60 @@ function wordsOf(value: unknown): string[] | undefined {
   if (typeof value !== "string" || value.length > 256) return undefined;
   const words = value.trim().split(/\s+/);
   return words.length > 1 && words.length <= MAX_NAME_WORDS ? words : undefined;
+}
+
+/** One reading of a whole name's words as a person's name parts. */
+type NameSplit = Partial<Record<(typeof NAME_COLUMNS)[number], string>>;
+
+/**
+ * The readings of a whole name's words (in the order written): given name first and surname last (the words between
+ * them the second name), surname first ("Diallo Amina"), a given name of several words ("Mary Ann Smith") and a
+ * surname of several ("Maria van der Berg"). A part of several words must be stored so, words and all.
+ */
+function nameSplits(w: string[]): NameSplit[] {
+  const n = w.length;
+  const join = (from: number, to: number) => w.slice(from, to).join(" ");
+  const splits: NameSplit[] = [
+    { given_name: w[0], surname: w[n - 1], ...(n > 2 ? { second_name: join(1, n - 1) } : {}) },
+    { surname: w[0], given_name: w[1], ...(n > 2 ? { second_name: join(2, n) } : {}) },
+  ];
+  if (n > 2) {
+    splits.push({ given_name: join(0, n - 1), surname: w[n - 1] }, { given_name: w[0], surname: join(1, n) });
+  }
+  return splits;
+}
+
+/**
+ * A whole name (`name eq "Amina Diallo"`, 2 to MAX_NAME_WORDS words): the value as one name part (a surname "van der
+ * Berg"), or its words as the parts of one of its readings (nameSplits). In search mode one `r.id IN (… UNION ALL
+ * …)`, each reading driven by an index of one of its parts and checked on that row (no subquery under an OR, which
+ * PostgreSQL would run against every person); in match mode the row's own columns.
+ */
+function wholeNameTest(values: unknown[], words: string[], ctx: TextContext, params: Params): string {
+  const splitTest = (alias: string, split: NameSplit) =>
+    Object.entries(split).map(([column, word]) => {
+      const [sql, p] = nameColumnTest(`${alias}.${column}`, "eq", [word], "name", ctx.dialect);
+      params.push(...p);
+      return sql;
+    }).join(" AND ");
+  if (ctx.mode === "match") {
+    const parts = NAME_COLUMNS.map((c) => {
+      const [sql, p] = nameColumnTest(`r.${c}`, "eq", values, "name", ctx.dialect);
+      params.push(...p);
+      return sql;
+    });
+    for (const split of nameSplits(words)) parts.push(`(${splitTest("r", split)})`);
+    return `COALESCE((${parts.join(" OR ")}), ${truth(ctx.dialect, false)})`;
+  }
+  const subqueries = nameSubqueries("eq", values, ctx, params, "name");
+  for (const split of nameSplits(words)) {
+    subqueries.push(
+      `SELECT n.id FROM registrants n WHERE ${budgetPrefix(ctx, "n.id")}${splitTest("n", split)} AND ${
+        liveNames(ctx)
+      }`,
+    );
+  }
+  return `r.id IN (${subqueries.join(" UNION ALL ")})`;
 }
 
 function positive(op: Op, attr: string, allowed: Op[]): Op {
@@ -169,12 +219,16 @@ function nameTest(op: Op, values: unknown[], ctx: TextContext, params: Params): 
   return `r.id IN (${nameSubqueries(op, values, ctx, params, "name").join(" UNION ALL ")})`;
 }
 
+/** The live persons of the searched storage type, alias `n` (a checked plain name). */
+function liveNames(ctx: TextContext): string {
+  return `n.record_type = '${ctx.storage ?? "person"}' AND n.deleted_at IS NULL`;
+}
+
 function nameSubqueries(op: Op, values: unknown[], ctx: TextContext, params: Params, attr: string): string[] {
-  const live = `n.record_type = '${ctx.storage ?? "person"}' AND n.deleted_at IS NULL`;
   return NAME_COLUMNS.map((c) => {
     const [sql, p] = nameColumnTest(`n.${c}`, op, values, attr, ctx.dialect);
     params.push(...p);
-    return `SELECT n.id FROM registrants n WHERE ${budgetPrefix(ctx, "n.id")}${sql} AND ${live}`;
+    return `SELECT n.id FROM registrants n WHERE ${budgetPrefix(ctx, "n.id")}${sql} AND ${liveNames(ctx)}`;
   });
 }
 

@@ -88,6 +88,34 @@ Deno.test("toSql(): client values never reach the SQL text", () => {
   assert.deepEqual(sql.params, [evil, "x", evil, "UIN"]);
 });
 
+Deno.test("toSql(): a whole name is one top-level IN of index-driven subqueries, no OR PostgreSQL would scan every person for", () => {
+  const compiled = (value: string) =>
+    toSql(
+      parseQuery("predicate", [{
+        expression1: { attribute_name: "full_name", operator: "eq", attribute_value: value },
+      }])
+        .cond,
+      { recordType: "person", today: "2026-01-01", mode: "search", dialect: "postgres" },
+    );
+  const two = compiled("Amina Diallo");
+  assert.match(two.sql, /^\(r\.id IN \(SELECT n\.id FROM registrants n WHERE .*\)\)$/s);
+  assert.doesNotMatch(two.sql, / OR /);
+  // The value as any part (3), then given "Amina" + surname "Diallo", then surname "Amina" + given "Diallo".
+  assert.deepEqual(two.params, [
+    "Amina Diallo",
+    "Amina Diallo",
+    "Amina Diallo",
+    "Amina",
+    "Diallo",
+    "Amina",
+    "Diallo",
+  ]);
+  assert.match(two.sql, /lower\(n\.given_name\) IN \(lower\(\?::text\)\) AND lower\(n\.surname\) IN/);
+  assert.match(two.sql, /lower\(n\.surname\) IN \(lower\(\?::text\)\) AND lower\(n\.given_name\) IN/);
+  assert.equal(compiled("A B C D E").params.length, 3 + 3 + 3 + 2 + 2);
+  assert.equal(compiled("A B C D E F").params.length, 3, "more than five words: the value as one part only");
+});
+
 Deno.test({
   name: "search plans use an index for every searchable attribute (EXPLAIN QUERY PLAN)",
   // SQLite's query planner and its statements (toSql/searchFrom); PostgreSQL compiles queries of its own.

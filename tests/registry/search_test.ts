@@ -91,8 +91,9 @@ Deno.test('search: a whole name (name or full_name eq "Amina Diallo") finds the 
     assert.deepEqual(
       await q("full_name", "eq", "Amina Mensah"),
       [],
-      "each word must be a part of the one name",
+      "the words must be the parts of one name",
     );
+    assert.deepEqual(await q("full_name", "eq", "Amina Bakari Diallo"), [], "a second name it does not have");
     const all = await q("name", "ne", "Zzzz");
     assert.deepEqual(await q("full_name", "ne", "Amina Diallo"), all.filter((id) => id !== "P1"));
   } finally {
