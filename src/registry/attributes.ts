@@ -210,3 +210,16 @@ export function normaliseValue(kind: ValueKind, raw: unknown): string | number |
       return typeof raw === "string" && raw.length <= 256 ? nfc(raw.trim()) : undefined;
   }
 }
+
+/**
+ * A number given where text is read (an id, an identifier value, a name from a spreadsheet's export), as text; an
+ * integer beyond 2^53 is an error: JSON readers have already rounded it (12345678901234567891 reads as
+ * …567000), so two records' ids or a UIN's digits would be silently changed.
+ */
+export function numberText(field: string, v: number, errors: string[]): string | undefined {
+  if (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v))) {
+    errors.push(`${field}: ${v} is a number beyond 2^53, which JSON readers round: write it as a string`);
+    return undefined;
+  }
+  return String(v);
+}

@@ -2,7 +2,14 @@
  * The registrant model and the one input reader every writer uses (import, admin API, demo seeder).
  * Input is the DCI record shape (identifier[], name{}, address[], ...) with a few flat conveniences.
  */
-import { nfc, normaliseDate, normaliseIdType, normaliseInstant, normaliseSex } from "./attributes.ts";
+import {
+  nfc,
+  normaliseDate,
+  normaliseIdType,
+  normaliseInstant,
+  normaliseSex,
+  numberText,
+} from "./attributes.ts";
 import { MAX_NAME, MAX_TIMESTAMP } from "../dci/limits.ts";
 import type { RecordTypeDef, RegistryProfile } from "../registries/profile.ts";
 import { recordTypeNamed, socialRegistry } from "../registries/index.ts";
@@ -298,19 +305,6 @@ function readRecordType(raw: Obj, profile: RegistryProfile, errors: string[]): R
  * enrolment update merges the identifiers it names into the stored ones: a record over the cap is refused.
  */
 export const MAX_IDENTIFIERS = 50;
-
-/**
- * A number given where text is read (an id, an identifier value, a name from a spreadsheet's export), as text; an
- * integer beyond 2^53 is an error: JSON readers have already rounded it (12345678901234567891 reads as
- * …567000), so two records' ids or a UIN's digits would be silently changed.
- */
-function numberText(field: string, v: number, errors: string[]): string | undefined {
-  if (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v))) {
-    errors.push(`${field}: ${v} is a number beyond 2^53, which JSON readers round: write it as a string`);
-    return undefined;
-  }
-  return String(v);
-}
 
 /** Why identifier entry `o` cannot be read (its type, its value), for the error of entry `i`. */
 function identifierProblem(o: Record<string, unknown>, type: string | undefined, value: unknown): string {

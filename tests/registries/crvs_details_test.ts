@@ -192,4 +192,17 @@ Deno.test("crvs readDetails() bounds its input: event count, text length, identi
   assert.deepEqual(detailErrors({ details: { vital_events: [42] } }), [
     "details.vital_events[0]: expected {type, date, place}",
   ]);
+  // A value JSON has already rounded (9007199254740993 reads as …992) is refused, a safe one read as text.
+  assert.deepEqual(
+    detailErrors({
+      details: { parent2_identifier: { identifier_type: "UIN", identifier_value: 9007199254740993 } },
+    }),
+    [
+      "details.parent2_identifier: 9007199254740992 is a number beyond 2^53, which JSON readers round: write it as a string",
+    ],
+  );
+  assert.deepEqual(
+    detailErrors({ details: { parent2_identifier: { identifier_type: "UIN", identifier_value: 12345 } } }),
+    [],
+  );
 });

@@ -7,7 +7,7 @@
  */
 import type { IdentifierValue } from "../../registry/model.ts";
 import { aliased } from "../../registry/aliases.ts";
-import { normaliseDate, normaliseIdType } from "../../registry/attributes.ts";
+import { normaliseDate, normaliseIdType, numberText } from "../../registry/attributes.ts";
 import { type EventPlace, readPlace } from "./places.ts";
 import {
   MARITAL_STATUS_CODES,
@@ -113,7 +113,8 @@ function readIdentifier(raw: unknown, field: string, errors: string[]): Identifi
     [t, v] = [raw.identifier_type ?? raw.type, raw.identifier_value ?? raw.value];
   }
   const type = normaliseIdType(t);
-  const value = typeof v === "number" ? String(v) : typeof v === "string" ? v.trim() : "";
+  const value = typeof v === "number" ? numberText(field, v, errors) : typeof v === "string" ? v.trim() : "";
+  if (value === undefined) return undefined;
   if (!type || !value || value.length > 128) {
     errors.push(`${field}: expected {identifier_type, identifier_value} or "TYPE:VALUE"`);
     return undefined;

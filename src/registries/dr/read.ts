@@ -6,7 +6,7 @@
 import type { ClassDef, Field } from "./classes.ts";
 import { codeLabel, labels } from "./codes.ts";
 import { relationshipCode } from "./relationship.ts";
-import { normaliseDate, normaliseIdType } from "../../registry/attributes.ts";
+import { normaliseDate, normaliseIdType, numberText } from "../../registry/attributes.ts";
 import { show } from "../../registry/query_parse.ts";
 import { DATE_TIME } from "../../dci/schemas.ts";
 import { MAX_TIMESTAMP } from "../../dci/limits.ts";
@@ -58,7 +58,8 @@ function readField(field: Field, v: unknown, path: string, errors: string[]): un
       return type;
     }
     case "text": {
-      const s = typeof v === "number" && Number.isFinite(v) ? String(v) : v;
+      const s = typeof v === "number" ? numberText(path, v, errors) : v;
+      if (s === undefined) return undefined;
       if (typeof s !== "string" || s.length > field.max || !s.trim()) {
         errors.push(`${path}: expected a string of 1 to ${field.max} characters`);
         return undefined;

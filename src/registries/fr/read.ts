@@ -2,7 +2,7 @@
  * Field readers for the farmer registry's `details`: every value bounded and normalised, every problem pushed
  * to `errors` naming the field as the client wrote it (`details.farms[0].land_size: expected a number`).
  */
-import { normaliseInstant } from "../../registry/attributes.ts";
+import { normaliseInstant, numberText } from "../../registry/attributes.ts";
 import { type CodeList, readCode } from "./codes.ts";
 
 /** A JSON object. */
@@ -78,7 +78,7 @@ export function pick(obj: Obj, path: string, names: FieldNames, errors: string[]
 
 /** A trimmed string of at most `max` characters (numbers are taken as text). */
 export function readText(v: unknown, path: string, max: number, errors: string[]): string | undefined {
-  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  if (typeof v === "number") return numberText(path, v, errors);
   if (typeof v !== "string" || v.length > max) {
     fail(errors, `${path}: expected a string of at most ${max} characters`);
     return undefined;

@@ -2,7 +2,7 @@
  * Field readers for the IBR details: each takes a value and its dotted path, returns the normalised value or
  * undefined, and pushes a problem naming the path. Shared by the beneficiary and programme readers.
  */
-import { normaliseDate } from "../../registry/attributes.ts";
+import { normaliseDate, numberText } from "../../registry/attributes.ts";
 import { codeLabel, type CodeList } from "./codes.ts";
 
 /** A JSON object. */
@@ -38,7 +38,7 @@ export class FieldReader {
   /** A trimmed string of at most `max` characters (numbers read as their text). */
   text(v: unknown, path: string, max = 256): string | undefined {
     if (absent(v)) return undefined;
-    if (typeof v === "number" && Number.isFinite(v)) return String(v);
+    if (typeof v === "number") return numberText(path, v, this.errors);
     if (typeof v !== "string" || v.length > max) {
       this.errors.push(`${path}: expected a string of at most ${max} characters`);
       return undefined;
