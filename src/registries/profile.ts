@@ -189,6 +189,11 @@ export interface RegistryProfile {
   /** Registry-specific subscription event types (beside registration / update / delete). */
   eventTypes: readonly ProfileEventType[];
   /**
+   * Other names of the registration event, as the registry's spec samples subscribe with them (fr `NewFarmer`, dr
+   * `NewDisabledNewborn`; compared case-insensitively after the last `:`): read as `registration`.
+   */
+  registrationNames?: readonly string[];
+  /**
    * False when the registry's spec has no `reg_event_type` for registrations, updates and deletes (ibr: only
    * `enrollement` and `enrollement_status_change`): its subscriptions take only its own event types.
    */

@@ -51,13 +51,15 @@ export function isChangeEvent(type: string): type is RegistryEventType {
 }
 
 /**
- * Normalises `reg_event_type` (case-insensitive; `REGISTER` accepted) to a change event, or to one of the
- * registry's own event types (`profile`, e.g. crvs `Death`: its first name, as stored); undefined otherwise.
+ * Normalises `reg_event_type` (case-insensitive; `REGISTER` and the profile's `registrationNames` accepted) to a
+ * change event, or to one of the registry's own event types (`profile`, e.g. crvs `Death`: its first name, as
+ * stored); undefined otherwise.
  */
 export function normaliseEventType(raw: unknown, profile?: RegistryProfile): string | undefined {
   const key = lastSegment(raw);
   if (key === undefined) return undefined;
   if (Object.hasOwn(EVENT_TYPES, key)) return EVENT_TYPES[key];
+  if (profile?.registrationNames?.some((n) => n.toLowerCase() === key)) return "registration";
   return profile?.eventTypes.find((e) => e.names.some((n) => lastSegment(n) === key))?.names[0];
 }
 

@@ -260,6 +260,9 @@ Deno.test("sync/enrollment/updates: a household's group_head_info is written as 
     member_identifier: [{ identifier_type: "NID", identifier_value: id }],
     demographic_info: { person: { name: { surname }, sex: "F", birth_date: "1980-04-12" } },
   });
+  const unnamed = (surname: string) => ({
+    demographic_info: { person: { name: { surname }, birth_date: "1990-01-01" } },
+  });
   const household = (id: string, head: Json, list: Json[]) => ({
     assistance_unit: "2",
     group: {
@@ -276,8 +279,10 @@ Deno.test("sync/enrollment/updates: a household's group_head_info is written as 
   const items = await updates(store, [
     household("HH-A", person("N-HEAD", "Head"), [person("N-KID", "Kid")]),
     household("HH-B", person("N-B1", "Listed"), [person("N-B1", "Listed"), person("N-B2", "Other")]),
+    // A head without identifiers, listed too: the same name, sex and birth date are the one person.
+    household("HH-C", unnamed("Anon"), [unnamed("Anon")]),
   ]);
-  assert.deepEqual(items.map((i: Json) => i.status), ["succ", "succ"], JSON.stringify(items));
+  assert.deepEqual(items.map((i: Json) => i.status), ["succ", "succ", "succ"], JSON.stringify(items));
   const one = async (value: string) => (await store.findByIdentifier({ value }, ["ibr_person"], 5))[0];
   const group = async (value: string) => (await store.findByIdentifier({ value }, ["ibr_group"], 5))[0];
   const [a, b] = [await group("HH-A"), await group("HH-B")];
@@ -293,6 +298,11 @@ Deno.test("sync/enrollment/updates: a household's group_head_info is written as 
     store.all().filter((r) => r.groupRef === b.externalId).map((r) => [r.name.surname, r.relationship])
       .sort(),
     [["Listed", "HEAD"], ["Other", undefined]],
+  );
+  const c = await group("HH-C");
+  assert.deepEqual(
+    store.all().filter((r) => r.groupRef === c.externalId).map((r) => [r.name.surname, r.relationship]),
+    [["Anon", "HEAD"]],
   );
 });
 

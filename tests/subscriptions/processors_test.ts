@@ -6,6 +6,8 @@ import { subscribeProcessor, unsubscribeProcessor } from "../../src/subscription
 import { normaliseEventType, normaliseRecordType, notifyUrl } from "../../src/subscriptions/rules.ts";
 import { input, subItem } from "./helpers.ts";
 import { OutboundError } from "../../src/net/outbound.ts";
+import { frProfile } from "../../src/registries/fr/mod.ts";
+import { drProfile } from "../../src/registries/dr/profile.ts";
 
 const URI = "http://127.0.0.1:9/cb";
 
@@ -33,6 +35,14 @@ Deno.test("normaliseEventType() reads registration/update/delete case-insensitiv
   assert.equal(normaliseRecordType("spdci-extensions-dci:Member"), "person");
   assert.equal(normaliseRecordType("Household"), "group");
   assert.equal(normaliseRecordType("car"), undefined);
+  // The registration event as the fr and dr spec samples name it, in their registries only.
+  assert.equal(normaliseEventType("spdci-common:RegistryEventType:NewFarmer", frProfile), "registration");
+  assert.equal(
+    normaliseEventType("spdci-common:RegistryEventType:NewDisabledNewborn", drProfile),
+    "registration",
+  );
+  assert.equal(normaliseEventType("NewFarmer", drProfile), undefined);
+  assert.equal(normaliseEventType("NewFarmer"), undefined);
 });
 
 Deno.test("notifyUrl() appends /registry/notify or replaces a callback path segment", () => {

@@ -53,6 +53,8 @@ export const frProfile: RegistryProfile = {
   attributes: FR_ATTRIBUTES,
   // The FR yaml's reg_event_type enum is REGISTER only: the generic registration / update / delete events.
   eventTypes: [],
+  // fr/processflow3req.json subscribes to new farmers' registrations with `RegistryEventType:NewFarmer`.
+  registrationNames: ["NewFarmer"],
   standardActions: ["search", "subscribe", "unsubscribe", "txn-status", "receipt"],
   txnTypes: ["search", "subscribe", "unsubscribe"],
   actions: [],

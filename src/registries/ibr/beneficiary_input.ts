@@ -143,12 +143,19 @@ function programmesOf(b: Obj, path: string, errors: string[]): { list: unknown[]
     : { list: nested, at: `${path}.${part}.programme_identifier` };
 }
 
-/** Whether two input persons share an identifier (the same type and value). */
+/**
+ * Whether two input persons are one: they share an identifier (the same type and value), or, neither having any,
+ * their name, sex and birth date are the same.
+ */
 function samePerson(a: Obj, b: Obj): boolean {
   const keys = (r: Obj) =>
     listOf(r.identifier).filter(isObj).map((i) => `${i.identifier_type}\u0000${i.identifier_value}`);
-  const theirs = new Set(keys(b));
-  return keys(a).some((k) => theirs.has(k));
+  const [mine, theirs] = [keys(a), new Set(keys(b))];
+  if (mine.length === 0 && theirs.size === 0) {
+    const who = (r: Obj) => JSON.stringify([r.name, r.sex, r.birth_date]);
+    return who(a) === who(b);
+  }
+  return mine.some((k) => theirs.has(k));
 }
 
 /** Converts one Beneficiary. */
