@@ -189,8 +189,9 @@ export interface RegistryProfile {
   /** Registry-specific subscription event types (beside registration / update / delete). */
   eventTypes: readonly ProfileEventType[];
   /**
-   * Other names of the registration event, as the registry's spec samples subscribe with them (fr `NewFarmer`, dr
-   * `NewDisabledNewborn`; compared case-insensitively after the last `:`): read as `registration`.
+   * Other names of the registration event, as the registry's spec samples subscribe with them (fr `NewFarmer`;
+   * compared case-insensitively after the last `:`): read as `registration`. Not dr's `NewDisabledNewborn`, which
+   * names only newborns' registrations (the dr yaml's enum has REGISTER alone): refused, not widened to every one.
    */
   registrationNames?: readonly string[];
   /**

@@ -109,7 +109,7 @@ export function textAttributeTest(attr: string, op: Op, values: unknown[], ctx: 
   );
 }
 
-/** The most words a whole name is read in (its splits bind at most 12 values beside the value's own 3). */
+/** The most words a whole name is read in (its splits bind at most 10 values beside the value's own 3). */
 const MAX_NAME_WORDS = 5;
 
 /** The words of a name value of 2 to MAX_NAME_WORDS words, or undefined (one word, more, or not text). */

@@ -281,8 +281,13 @@ Deno.test("sync/enrollment/updates: a household's group_head_info is written as 
     household("HH-B", person("N-B1", "Listed"), [person("N-B1", "Listed"), person("N-B2", "Other")]),
     // A head without identifiers, listed too: the same name, sex and birth date are the one person.
     household("HH-C", unnamed("Anon"), [unnamed("Anon")]),
+    // A son of the head's name, listed as a child: not the head, who is written too.
+    household("HH-D", unnamed("Perez"), [{
+      ...unnamed("Perez"),
+      related_person: [{ relationship_type: "CHILD" }],
+    }]),
   ]);
-  assert.deepEqual(items.map((i: Json) => i.status), ["succ", "succ", "succ"], JSON.stringify(items));
+  assert.deepEqual(items.map((i: Json) => i.status), ["succ", "succ", "succ", "succ"], JSON.stringify(items));
   const one = async (value: string) => (await store.findByIdentifier({ value }, ["ibr_person"], 5))[0];
   const group = async (value: string) => (await store.findByIdentifier({ value }, ["ibr_group"], 5))[0];
   const [a, b] = [await group("HH-A"), await group("HH-B")];
@@ -299,11 +304,12 @@ Deno.test("sync/enrollment/updates: a household's group_head_info is written as 
       .sort(),
     [["Listed", "HEAD"], ["Other", undefined]],
   );
-  const c = await group("HH-C");
-  assert.deepEqual(
-    store.all().filter((r) => r.groupRef === c.externalId).map((r) => [r.name.surname, r.relationship]),
-    [["Anon", "HEAD"]],
-  );
+  const [c, d] = [await group("HH-C"), await group("HH-D")];
+  const household_ = (g: { externalId: string }) =>
+    store.all().filter((r) => r.groupRef === g.externalId).map((r) => [r.name.surname, r.relationship])
+      .sort();
+  assert.deepEqual(household_(c), [["Anon", "HEAD"]]);
+  assert.deepEqual(household_(d), [["Perez", "CHILD"], ["Perez", "HEAD"]]);
 });
 
 Deno.test("sync/enrollment/updates merges an update into the stored beneficiary: status changed, programme added", async () => {

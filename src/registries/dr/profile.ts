@@ -44,8 +44,6 @@ export const drProfile: RegistryProfile = {
   idTypes: ["UIN", "PWD_ID"],
   attributes: DR_ATTRIBUTES,
   eventTypes: [],
-  // dr/processflow4req.json subscribes with `RegistryEventType:NewDisabledNewborn` (the yaml's enum has REGISTER).
-  registrationNames: ["NewDisabledNewborn"],
   standardActions: ["search", "subscribe", "unsubscribe", "receipt"],
   actions: drActions(),
   readDetails: readDrDetails,

@@ -145,15 +145,16 @@ function programmesOf(b: Obj, path: string, errors: string[]): { list: unknown[]
 
 /**
  * Whether two input persons are one: they share an identifier (the same type and value), or, neither having any,
- * their name, sex and birth date are the same.
+ * both have a name and a birth date and their name, sex and birth date are the same.
  */
 function samePerson(a: Obj, b: Obj): boolean {
   const keys = (r: Obj) =>
     listOf(r.identifier).filter(isObj).map((i) => `${i.identifier_type}\u0000${i.identifier_value}`);
   const [mine, theirs] = [keys(a), new Set(keys(b))];
   if (mine.length === 0 && theirs.size === 0) {
-    const who = (r: Obj) => JSON.stringify([r.name, r.sex, r.birth_date]);
-    return who(a) === who(b);
+    const who = (r: Obj) =>
+      r.name && r.birth_date ? JSON.stringify([r.name, r.sex, r.birth_date]) : undefined;
+    return who(a) !== undefined && who(a) === who(b);
   }
   return mine.some((k) => theirs.has(k));
 }
@@ -198,7 +199,10 @@ export function beneficiaryInput(b: Obj, path: string): Converted {
   // as a member whose relationship is HEAD, or the listed member it names marked so.
   if (isObj(g.group_head_info)) {
     const head = personInput(g.group_head_info, "Beneficiary");
-    const listed = members.find((m) => samePerson(m.record, head));
+    // A listed member related otherwise (a son of the same name) is not the head.
+    const listed = members.find((m) =>
+      samePerson(m.record, head) && [undefined, "HEAD", "SELF"].includes(m.record.relationship as string)
+    );
     if (!listed) {
       members.push({ record: { relationship: "HEAD", ...head }, path: `${path}.group.group_head_info` });
     } else listed.record.relationship ??= "HEAD";
