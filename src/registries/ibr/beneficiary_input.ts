@@ -11,11 +11,11 @@ import { BENEFIT_FIELDS, MAX_ENROLMENTS, PROGRAMME_FIELDS } from "./details.ts";
 import { MAX_GROUP_MEMBERS } from "./schemas.ts";
 
 /**
- * Input records for one Beneficiary: the beneficiary first, then a household's members, each with the path of the
- * request it came from (`….group.member_list[2]`, `….group.group_head_info`).
+ * Input records for one Beneficiary: the beneficiary (a person or a household), and a household's members, each
+ * with the path of the request it came from (`….group.member_list[2]`, `….group.group_head_info`).
  */
 export type Converted =
-  | { ok: true; records: Obj[]; members: Array<{ record: Obj; path: string }> }
+  | { ok: true; main: Obj; members: Array<{ record: Obj; path: string }> }
   | { ok: false; reason: string };
 
 const BENEFICIARY_KEYS = [
@@ -183,7 +183,7 @@ export function beneficiaryInput(b: Obj, path: string): Converted {
   const enrolments = (programmes as Obj[]).map((p, i) => enrolment(p, i === 0 ? b : undefined));
   const details = pick({ assistance_unit: b.assistance_unit, enrolments }, ["assistance_unit", "enrolments"]);
   if (isObj(b.member)) {
-    return { ok: true, records: [{ ...personInput(b.member, "Beneficiary"), details }], members: [] };
+    return { ok: true, main: { ...personInput(b.member, "Beneficiary"), details }, members: [] };
   }
   const g = b.group as Obj;
   const group: Obj = {
@@ -207,5 +207,5 @@ export function beneficiaryInput(b: Obj, path: string): Converted {
       members.push({ record: { relationship: "HEAD", ...head }, path: `${path}.group.group_head_info` });
     } else listed.record.relationship ??= "HEAD";
   }
-  return { ok: true, records: [group, ...members.map((m) => m.record)], members };
+  return { ok: true, main: group, members };
 }

@@ -87,7 +87,7 @@ async function applyOne(
 ): Promise<string | undefined> {
   const converted = beneficiaryInput(b, path);
   if (!converted.ok) return converted.reason;
-  const [main] = converted.records;
+  const { main } = converted;
   const storage = main.record_type === "Group" ? "ibr_group" : "ibr_person";
   const written = await write(store, main, storage, {
     updateOnly: options.updateOnly,
