@@ -12,7 +12,14 @@ Deno.test("POST /registry/search answers 202 ACK and the worker POSTs a signed o
     assert.equal(res.status, 202);
     const ack = res.body.message as Record<string, string>;
     assert.equal(ack.ack_status, "ACK");
-    const row = (await h.deps.storage.transactions.getByCorrelationId(ack.correlation_id))!;
+    // The ACK does not wait for the queue (accept.ts wakeWorker): the row is marked pending once it is enqueued,
+    // which on PostgreSQL may come just after the answer.
+    const stored = () => h.deps.storage.transactions.getByCorrelationId(ack.correlation_id);
+    const deadline = performance.now() + 20_000;
+    while ((await stored())?.state === "received" && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const row = (await stored())!;
     assert.equal(row.state, "pending");
     assert.equal(row.sender_id, h.alice.senderId);
     assert.equal(row.callback_url, "https://alice.example/cb/registry/on-search");
