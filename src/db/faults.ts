@@ -64,11 +64,11 @@ export function isStorageFull(err: unknown): boolean {
  * then fail, leaving the database unable to start. Passes when that load ends (or a start finishes a cut-short one).
  */
 export class BulkLoadStaged extends Error {
+  static readonly MESSAGE =
+    "A bulk registry load is in progress or was cut short: registry writes wait until " +
+    "it ends (a cut-short load is finished by the next server start or `registry import`)";
   constructor() {
-    super(
-      "A bulk registry load is in progress or was cut short: registry writes wait until it ends " +
-        "(a cut-short load is finished by the next server start or `registry import`)",
-    );
+    super(BulkLoadStaged.MESSAGE);
     this.name = "BulkLoadStaged";
   }
 }

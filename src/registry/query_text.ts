@@ -154,11 +154,7 @@ function wholeNameTest(values: unknown[], words: string[], ctx: TextContext, par
       return sql;
     }).join(" AND ");
   if (ctx.mode === "match") {
-    const parts = NAME_COLUMNS.map((c) => {
-      const [sql, p] = nameColumnTest(`r.${c}`, "eq", values, "name", ctx.dialect);
-      params.push(...p);
-      return sql;
-    });
+    const parts = namePartTests("r", "eq", values, "name", ctx, params);
     for (const split of nameSplits(words)) parts.push(`(${splitTest("r", split)})`);
     return `COALESCE((${parts.join(" OR ")}), ${truth(ctx.dialect, false)})`;
   }
@@ -209,11 +205,7 @@ function nameColumnTest(
 function nameTest(op: Op, values: unknown[], ctx: TextContext, params: Params): string {
   const scan = op === "contains" || (op === "like" && /^[%_]/.test(likePattern("like", values[0], "name")));
   if (ctx.mode === "match" || scan) {
-    const parts = NAME_COLUMNS.map((c) => {
-      const [sql, p] = nameColumnTest(`r.${c}`, op, values, "name", ctx.dialect);
-      params.push(...p);
-      return sql;
-    });
+    const parts = namePartTests("r", op, values, "name", ctx, params);
     return `COALESCE((${parts.join(" OR ")}), ${truth(ctx.dialect, false)})`;
   }
   return `r.id IN (${nameSubqueries(op, values, ctx, params, "name").join(" UNION ALL ")})`;
@@ -224,12 +216,26 @@ function liveNames(ctx: TextContext): string {
   return `n.record_type = '${ctx.storage ?? "person"}' AND n.deleted_at IS NULL`;
 }
 
-function nameSubqueries(op: Op, values: unknown[], ctx: TextContext, params: Params, attr: string): string[] {
+/** Each name part's test of `values` on the row `alias` (`r` or `n`), in NAME_COLUMNS order, its values pushed. */
+function namePartTests(
+  alias: string,
+  op: Op,
+  values: unknown[],
+  attr: string,
+  ctx: TextContext,
+  params: Params,
+): string[] {
   return NAME_COLUMNS.map((c) => {
-    const [sql, p] = nameColumnTest(`n.${c}`, op, values, attr, ctx.dialect);
+    const [sql, p] = nameColumnTest(`${alias}.${c}`, op, values, attr, ctx.dialect);
     params.push(...p);
-    return `SELECT n.id FROM registrants n WHERE ${budgetPrefix(ctx, "n.id")}${sql} AND ${liveNames(ctx)}`;
+    return sql;
   });
+}
+
+function nameSubqueries(op: Op, values: unknown[], ctx: TextContext, params: Params, attr: string): string[] {
+  return namePartTests("n", op, values, attr, ctx, params).map((sql) =>
+    `SELECT n.id FROM registrants n WHERE ${budgetPrefix(ctx, "n.id")}${sql} AND ${liveNames(ctx)}`
+  );
 }
 
 /**
@@ -299,11 +305,7 @@ function searchText(op: Op, values: unknown[], ctx: TextContext, params: Params)
         [...subs, ...nameSubqueries(p, texts, ctx, params, "search_text")].join(" UNION ALL ")
       })`;
     } else {
-      const names = NAME_COLUMNS.map((c) => {
-        const [sql, np] = nameColumnTest(`r.${c}`, p, texts, "search_text", ctx.dialect);
-        params.push(...np);
-        return sql;
-      });
+      const names = namePartTests("r", p, texts, "search_text", ctx, params);
       test = `(${test} OR COALESCE((${names.join(" OR ")}), ${truth(ctx.dialect, false)}))`;
     }
   }

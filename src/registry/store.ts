@@ -236,7 +236,7 @@ export function isGroup(recordType: string): boolean {
  */
 function refuseWhileStaged(db: Db): void {
   if (!stmt(db, STAGED).get()) return;
-  throw new DciError("err.service.unavailable", new BulkLoadStaged().message, {
+  throw new DciError("err.service.unavailable", BulkLoadStaged.MESSAGE, {
     status: 503,
     headers: { "Retry-After": "60" },
   });
