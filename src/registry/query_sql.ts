@@ -422,13 +422,24 @@ function idPair(type: string | undefined, v: unknown): [string | undefined, stri
 
 function idValue(v: unknown): string {
   const value = identifierValueOf(v);
-  if (value === undefined) throw filterError(`invalid identifier value ${show(v)}`);
-  return value;
+  if (value !== undefined) return value;
+  if (typeof v === "number" && Number.isFinite(v)) {
+    // Already rounded by the JSON reader: it would look for another identifier than the one the client meant.
+    throw filterError(
+      `identifier value ${v} is a number beyond 2^53, which JSON readers round: send it as a string`,
+    );
+  }
+  throw filterError(`invalid identifier value ${show(v)}`);
 }
 
-/** An identifier value as a query compares it (trimmed), or undefined when empty or over 128 characters. */
+/**
+ * An identifier value as a query compares it (trimmed), or undefined when empty, over 128 characters, or a number
+ * beyond 2^53 (JSON readers round those, as records' identifiers given so are refused).
+ */
 export function identifierValueOf(v: unknown): string | undefined {
-  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  if (typeof v === "number") {
+    return Number.isFinite(v) && Number.isSafeInteger(Math.trunc(v)) ? String(v) : undefined;
+  }
   if (typeof v !== "string" || v.trim() === "" || v.length > 128) return undefined;
   return v.trim();
 }

@@ -100,8 +100,11 @@ export function textAttributeTest(attr: string, op: Op, values: unknown[], ctx: 
       throw filterError(`attribute ${show(attr)} applies to person records only`);
     }
     const p = positive(op, attr, ["eq", "in", "contains", "like"]);
-    const words = p === "eq" ? wordsOf(values[0]) : undefined;
-    return negate(op, words ? wholeNameTest(values, words, ctx, params) : nameTest(p, values, ctx, params));
+    const wholes = p === "eq" || p === "in" ? values.map(wordsOf).filter((w) => w !== undefined) : [];
+    return negate(
+      op,
+      wholes.length ? wholeNameTest(p, values, wholes, ctx, params) : nameTest(p, values, ctx, params),
+    );
   }
   return negate(
     op,
@@ -141,12 +144,20 @@ function nameSplits(w: string[]): NameSplit[] {
 }
 
 /**
- * A whole name (`name eq "Amina Diallo"`, 2 to MAX_NAME_WORDS words): the value as one name part (a surname "van der
- * Berg"), or its words as the parts of one of its readings (nameSplits). In search mode one `r.id IN (… UNION ALL
- * …)`, each reading driven by an index of one of its parts and checked on that row (no subquery under an OR, which
- * PostgreSQL would run against every person); in match mode the row's own columns.
+ * Whole names (`name eq "Amina Diallo"`, or among the values of `in`; 2 to MAX_NAME_WORDS words): each value as one
+ * name part (a surname "van der Berg"), or the words of each whole name as the parts of one of its readings
+ * (nameSplits). In search mode one `r.id IN (… UNION ALL …)`, each reading driven by an index of one of its parts
+ * and checked on that row (no subquery under an OR, which PostgreSQL would run against every person); in match mode
+ * the row's own columns.
  */
-function wholeNameTest(values: unknown[], words: string[], ctx: TextContext, params: Params): string {
+function wholeNameTest(
+  op: Op,
+  values: unknown[],
+  wholes: string[][],
+  ctx: TextContext,
+  params: Params,
+): string {
+  const splits = wholes.flatMap(nameSplits);
   const splitTest = (alias: string, split: NameSplit) =>
     Object.entries(split).map(([column, word]) => {
       const [sql, p] = nameColumnTest(`${alias}.${column}`, "eq", [word], "name", ctx.dialect);
@@ -154,12 +165,12 @@ function wholeNameTest(values: unknown[], words: string[], ctx: TextContext, par
       return sql;
     }).join(" AND ");
   if (ctx.mode === "match") {
-    const parts = namePartTests("r", "eq", values, "name", ctx, params);
-    for (const split of nameSplits(words)) parts.push(`(${splitTest("r", split)})`);
+    const parts = namePartTests("r", op, values, "name", ctx, params);
+    for (const split of splits) parts.push(`(${splitTest("r", split)})`);
     return `COALESCE((${parts.join(" OR ")}), ${truth(ctx.dialect, false)})`;
   }
-  const subqueries = nameSubqueries("eq", values, ctx, params, "name");
-  for (const split of nameSplits(words)) {
+  const subqueries = nameSubqueries(op, values, ctx, params, "name");
+  for (const split of splits) {
     subqueries.push(
       `SELECT n.id FROM registrants n WHERE ${budgetPrefix(ctx, "n.id")}${splitTest("n", split)} AND ${
         liveNames(ctx)

@@ -62,6 +62,8 @@ function entries(): Array<[CorpusPlace, { query_type: string; query: unknown }]>
       out.push([place, p(name, "eq", "amina")]);
       out.push([place, p(name, "ne", "amina")]);
       out.push([place, p(name, "in", ["amina", "Bakari"])]);
+      out.push([place, p(name, "eq", "Amina Diallo")]);
+      out.push([place, p(name, "in", ["Amina Diallo", "Bakari", "Esi van Mensah"])]);
       out.push([place, p(name, "contains", "kar")]);
       out.push([place, p(name, "like", "am%")]);
       out.push([place, p(name, "like", "%na")]);

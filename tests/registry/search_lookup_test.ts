@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { StatementSync } from "node:sqlite";
-import { fixtureDeps, ids, searchOne } from "./fixture.ts";
+import { fixtureDeps, ids, pred, searchOne } from "./fixture.ts";
 import { identifierPage } from "../../src/registry/search_lookup.ts";
 import { toSql } from "../../src/registry/query_sql.ts";
 import { socialRegistry } from "../../src/registries/index.ts";
@@ -107,6 +107,33 @@ Deno.test({
     const q = { where, storage: person.storage, groupStorage: "group", sort: [], pageSize: 1 };
     assert.equal(identifierPage(deps.db, q), undefined, "more rows than the page");
     assert.ok((identifierPage(deps.db, { ...q, pageSize: 50 }) ?? []).length > 1);
+  } finally {
+    deps.close();
+  }
+});
+
+Deno.test("search: an identifier value given as a number beyond 2^53 is refused, not looked up rounded", async () => {
+  const deps = await fixtureDeps();
+  try {
+    // JSON.parse has already rounded 9007199254740993 to …992: looking that up would answer for another person.
+    for (
+      const criteria of [
+        lookup("UIN", 9007199254740993 as unknown as string),
+        pred("UIN", "eq", 9007199254740993),
+        pred("identifier", "eq", { type: "UIN", value: 9007199254740993 }),
+      ]
+    ) {
+      const answer = await searchOne(deps, criteria);
+      assert.equal(answer.status, "rjct", JSON.stringify(criteria));
+      assert.match(
+        answer.status_reason_message ?? "",
+        /9007199254740992 is a number beyond 2\^53.*send it as a string/,
+      );
+    }
+    // A number within 2^53 is looked up as its text.
+    const safe = await searchOne(deps, lookup("UIN", 9007199254740991 as unknown as string));
+    assert.equal(safe.status, "succ");
+    assert.equal(safe.pagination?.total_count, 0);
   } finally {
     deps.close();
   }

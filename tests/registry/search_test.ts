@@ -80,7 +80,7 @@ Deno.test("search: conditions and/or/not, several items ANDed, aliases and house
   }
 });
 
-Deno.test('search: a whole name (name or full_name eq "Amina Diallo") finds the person whose name parts it names', async () => {
+Deno.test('search: a whole name (name or full_name eq "Amina Diallo", or among in values) finds the person whose name parts it names', async () => {
   const deps = await fixtureDeps();
   try {
     const q = async (attribute: string, op: string, value: string) =>
@@ -96,6 +96,11 @@ Deno.test('search: a whole name (name or full_name eq "Amina Diallo") finds the 
     assert.deepEqual(await q("full_name", "eq", "Amina Bakari Diallo"), [], "a second name it does not have");
     const all = await q("name", "ne", "Zzzz");
     assert.deepEqual(await q("full_name", "ne", "Amina Diallo"), all.filter((id) => id !== "P1"));
+    // Among `in` values as for `eq`: each whole name as one person's parts, each one-word value as any part.
+    const among = async (values: string[]) => ids(await searchOne(deps, pred("name", "in", values))).sort();
+    assert.deepEqual(await among(["Amina Diallo", "Esi Mensah"]), ["P1", "P5"]);
+    assert.deepEqual(await among(["Amina Diallo", "Okafor"]), ["P1", "P6"], "P7 Okafor is deleted");
+    assert.deepEqual(await among(["Amina Mensah", "Esi Diallo"]), []);
   } finally {
     deps.close();
   }
