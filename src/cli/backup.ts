@@ -47,8 +47,13 @@ const backupCommand: Command = {
           if (!(err instanceof Deno.errors.NotFound)) throw err;
         });
       }
+      // The backup dir goes to the server's user only when this command makes it: one the operator made (a
+      // group-shared dir, a mount point) keeps its owner and group.
+      const madeBackupDir = intoBackupDir && !(await existsNow(paths.backups));
       const result = await backupDatabase(paths.db, target);
-      if (intoBackupDir) await giveToDataDirOwner(cfg.dataDir, [paths.backups, result.path]);
+      if (intoBackupDir) {
+        await giveToDataDirOwner(cfg.dataDir, [...(madeBackupDir ? [paths.backups] : []), result.path]);
+      }
       print.done(`backup written: ${result.path} (${result.bytes} bytes)`, result);
       print.note(
         "It holds the server's secrets as the data dir does (sealed when DCI_KEY_ENCRYPTION_KEY is set): " +
@@ -139,10 +144,17 @@ const restoreCommand: Command = {
       try {
         // Under root: the restored database (and the backup dir the copy set aside goes to) stay the server's.
         await giveToDataDirOwner(cfg.dataDir, [incoming]);
+        const madeBackupDir = occupied && !(await existsNow(paths.backups));
         const aside = occupied ? await setAside(paths) : undefined;
         kept = aside?.path;
         damaged = aside?.damaged;
-        if (kept) await giveToDataDirOwner(cfg.dataDir, [paths.backups, kept, `${kept}-wal`]);
+        if (kept) {
+          await giveToDataDirOwner(cfg.dataDir, [
+            ...(madeBackupDir ? [paths.backups] : []),
+            kept,
+            `${kept}-wal`,
+          ]);
+        }
         // The old database's WAL must not meet the new file; the file itself is replaced by the rename, in one
         // step: a restore killed at any point leaves a database at paths.db, the old (without its WAL: the copy
         // set aside has it) or the new, never none (a next start would make an empty one).
@@ -252,3 +264,8 @@ export const backupCommands: CommandTree = {
   restore: restoreCommand,
   version: versionCommand,
 };
+
+/** Whether `path` exists (a link counts as itself). */
+function existsNow(path: string): Promise<boolean> {
+  return Deno.lstat(path).then(() => true, () => false);
+}

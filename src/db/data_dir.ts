@@ -93,7 +93,8 @@ async function tighten(path: string, from: number, to: number): Promise<ModeFix>
  * `restore`), gives each of `paths` that root owns to that user, so the server can still open, write and prune
  * what the command made there (the backup dir, a restored database); a server that cannot write its backup dir
  * fails its next start's pre-migration backup. Nothing otherwise (SQLite gives the WAL and SHM files it makes as
- * root to the database's owner itself).
+ * root to the database's owner itself). The caller names only what it made: a backup dir the operator made (a
+ * group-shared dir, as the unit file's DCI_BACKUP_DIR note has it) keeps its owner and group.
  */
 export async function giveToDataDirOwner(dataDir: string, paths: string[]): Promise<void> {
   if (!POSIX || Deno.uid() !== 0) return;

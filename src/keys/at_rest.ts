@@ -39,22 +39,27 @@ export interface SealReport {
  * zeroes the old cells and the WAL is truncated after the change.
  */
 export function sealSecretsAtRest(db: Db, keks: KeyEncryption): SealReport {
-  const { changes, report } = sealChanges(
+  const stored = () =>
     SECRET_COLUMNS.flatMap((col) =>
       (stmt(db, selectSecrets(col)).all() as unknown as { id: string; value: string }[]).map((r) => ({
         col,
         ...r,
       }))
-    ),
-    keks,
-  );
-  if (changes.length === 0) return report;
+    );
+  // Read without the write lock first: a start with nothing to change takes none.
+  const first = sealChanges(stored(), keks);
+  if (first.changes.length === 0) return first.report;
+  let report: SealReport;
   db.exec("PRAGMA secure_delete = ON");
   try {
-    transaction(db, () => {
+    // Read again under the write lock: a secret another process wrote since (a CLI `sender update`, an admin
+    // request to a server sharing the data dir) is sealed as it now is, never overwritten with the value before.
+    report = transaction(db, () => {
+      const { changes, report } = sealChanges(stored(), keks);
       for (const { col, id, value } of changes) {
         stmt(db, updateSecret(col)).run(value, id);
       }
+      return report;
     });
   } finally {
     db.exec("PRAGMA secure_delete = OFF");
@@ -110,6 +115,8 @@ export function sealChanges(
 export function sealingKekIds(db: Db): string[] {
   const ids = new Set<string>();
   for (const col of SECRET_COLUMNS) {
+    // A database of a schema before the column (a backup from before migration 0013) has no secrets there.
+    if (!stmt(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?").get(col.table, col.column)) continue;
     // Table and column names come from the constant list above, never from input.
     const rows = stmt(db, `SELECT ${col.column} AS value FROM ${col.table} WHERE ${col.column} IS NOT NULL`)
       .all() as unknown as { value: string }[];

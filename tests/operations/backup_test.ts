@@ -9,6 +9,7 @@ import { createLogger, silentLogger } from "../../src/obs/log.ts";
 import { backupDatabase, pruneBackups } from "../../src/db/backup.ts";
 import { BackupInvalidError, checkBackup } from "../../src/db/backup_check.ts";
 import { DatabaseVersionError } from "../../src/db/schema_version.ts";
+import { migrate, MIGRATIONS } from "../../src/db/migrate.ts";
 import { DataDirBusyError, holdExclusiveLock, holdServeLock } from "../../src/db/data_dir_lock.ts";
 import { backupSchedules, runScheduledBackup } from "../../src/jobs/backup_schedule.ts";
 import { schedulesFor } from "../../src/jobs/schedules.ts";
@@ -125,6 +126,22 @@ Deno.test("checkBackup() accepts a dci-server backup and summarises it", async (
     assert.deepEqual(summary.kekIds, []);
   } finally {
     await done(deps);
+  }
+});
+
+Deno.test("checkBackup() accepts a backup of a schema before migration 0013 (no outbound secrets column), its migrations pending", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dci-backup-old-" });
+  try {
+    const file = `${dir}/old.sqlite`;
+    const db = new DatabaseSync(file);
+    migrate(db, MIGRATIONS.filter((m) => m.version <= 10));
+    db.close();
+    const summary = checkBackup(file, noKek);
+    assert.ok(summary.applied.includes("0010_jwks_key_ids"), summary.applied.join());
+    assert.ok(summary.pending.includes("0013_sender_settings"), summary.pending.join());
+    assert.deepEqual(summary.kekIds, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

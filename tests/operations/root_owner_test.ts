@@ -54,6 +54,47 @@ Deno.test({
 
 Deno.test({
   name:
+    "root's backup and restore leave a backup dir the operator made (root, a shared group) as it was, giving away only what they wrote",
+  ignore: Deno.uid() !== 0,
+}, async () => {
+  const root = await Deno.makeTempDir({ prefix: "dci-owner-" });
+  try {
+    const served = `${root}/served`;
+    await (await startServerProcess({ dataDir: served })).stop();
+    await Deno.chown(served, SERVICE_UID, SERVICE_UID);
+    for (const e of Deno.readDirSync(served)) {
+      await Deno.chown(`${served}/${e.name}`, SERVICE_UID, SERVICE_UID);
+    }
+    // The unit file's set-up: `install -d -g dci-backup -m 2770 /srv/dci-backups`, as root.
+    const shared = `${root}/shared-backups`;
+    const GROUP = 4242;
+    await Deno.mkdir(shared);
+    await Deno.chown(shared, 0, GROUP);
+    await Deno.chmod(shared, 0o2770);
+    const env = { DCI_BACKUP_DIR: shared };
+    const backup = await runCliProcess(["backup", "--data-dir", served, "--json"], env);
+    assert.equal(backup.code, 0, backup.stderr);
+    const kept = await Deno.stat(shared);
+    assert.deepEqual([kept.uid, kept.gid, kept.mode! & 0o7777], [0, GROUP, 0o2770]);
+    assert.equal((await Deno.stat(JSON.parse(backup.stdout).path)).uid, SERVICE_UID, "the backup it wrote");
+
+    const replaced = await runCliProcess(
+      ["restore", JSON.parse(backup.stdout).path, "--data-dir", served, "--replace", "--json"],
+      env,
+    );
+    assert.equal(replaced.code, 0, replaced.stderr);
+    const after = await Deno.stat(shared);
+    assert.deepEqual([after.uid, after.gid, after.mode! & 0o7777], [0, GROUP, 0o2770]);
+    const asides = [...Deno.readDirSync(shared)].filter((e) => !e.name.startsWith("manual-"));
+    assert.ok(asides.length > 0, "the replaced database is set aside in the backup dir");
+    for (const e of asides) assert.equal((await Deno.stat(`${shared}/${e.name}`)).uid, SERVICE_UID, e.name);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
     "root's first load into an empty data dir another user owns leaves the database, KV and lock files that user's",
   ignore: Deno.uid() !== 0,
 }, async () => {
