@@ -83,8 +83,12 @@ Deno.test("packaging/dci-server.service: hardened as Deno allows (no MemoryDenyW
   equal(one("ExecStart"), "/usr/local/bin/dci-server serve");
 });
 
-Deno.test("packaging/dci-server.service: its commented backup dir on another disk, uncommented, is writable and verifies", async () => {
-  const example = ["ReadWritePaths=/srv/dci-backups", "SupplementaryGroups=dci-backup"];
+Deno.test("packaging/dci-server.service: its commented backup dir on another disk and TLS files' group, uncommented, verify", async () => {
+  const example = [
+    "ReadWritePaths=/srv/dci-backups",
+    "SupplementaryGroups=dci-backup",
+    "SupplementaryGroups=dci-tls",
+  ];
   for (const line of example) ok(UNIT.includes(`\n#${line}\n`), `the unit shows #${line}`);
   // The dir itself is set in the env file, which the CLI's --env-file reads too (a unit Environment= it would not).
   ok(
@@ -92,11 +96,16 @@ Deno.test("packaging/dci-server.service: its commented backup dir on another dis
     "the unit says where the dir is set",
   );
   ok(!/^#?Environment=DCI_BACKUP_DIR=\/srv/m.test(UNIT), "no unit-only backup dir example");
+  // TLS files through a group, not LoadCredential= (a copy made once per start, which a reload would re-read).
+  ok(
+    !/^LoadCredential/m.test(UNIT) && UNIT.includes("Not\n# LoadCredential=:"),
+    "the unit warns off LoadCredential=",
+  );
   const unit = await unitCopy((t) => t.replace(/^#((?:ReadWritePaths|SupplementaryGroups)=.*)$/gm, "$1"));
   try {
     const d = directives(await Deno.readTextFile(unit.path));
     equal(d.get("ReadWritePaths")?.join(" "), "/srv/dci-backups");
-    equal(d.get("SupplementaryGroups")?.join(" "), "dci-backup");
+    equal(d.get("SupplementaryGroups")?.join(" "), "dci-backup dci-tls");
     const r = await analyze(["verify", unit.path]);
     equal(r.code, 0, r.out);
     equal(r.out.trim(), "");
