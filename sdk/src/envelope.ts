@@ -40,22 +40,32 @@ export interface EnvelopeOptions {
   meta?: Record<string, unknown>;
 }
 
-/** The request arrays whose length is a message's total_count. */
+/** The request arrays whose length is a message's total_count (IBR's `sync/enrolled` sends a criteria list). */
 const ITEM_ARRAYS = [
   "search_request",
   "subscribe_request",
   "unsubscribe_request",
   "txnstatus_request",
+  "enrolled_criteria",
 ];
+
+/** The number of items of `message` the server counts, or undefined for a message of one. */
+function itemCount(message: Record<string, unknown>): number | undefined {
+  const list = ITEM_ARRAYS.map((k) => message[k]).find(Array.isArray);
+  if (list) return list.length;
+  // IBR's `sync/enrollment/updates`: its beneficiaries.
+  const updates = message.enrolled_updates ?? message.receipt_information;
+  const beneficiaries = typeof updates === "object" && updates !== null
+    ? (updates as Record<string, unknown>).beneficiaries
+    : undefined;
+  return Array.isArray(beneficiaries) ? beneficiaries.length : undefined;
+}
 
 /** Builds `{header, message}` with a new message_id and message_ts (ISO 8601, UTC). */
 export function buildEnvelope(
   message: Record<string, unknown>,
   options: EnvelopeOptions,
 ): Envelope {
-  const counted = ITEM_ARRAYS.map((k) => message[k]).find(Array.isArray) as
-    | unknown[]
-    | undefined;
   const header: RequestHeader = {
     version: "1.0.0",
     message_id: options.messageId ?? crypto.randomUUID(),
@@ -64,7 +74,7 @@ export function buildEnvelope(
     sender_id: options.senderId,
     ...(options.senderUri ? { sender_uri: options.senderUri } : {}),
     ...(options.receiverId ? { receiver_id: options.receiverId } : {}),
-    total_count: options.totalCount ?? counted?.length ?? 1,
+    total_count: options.totalCount ?? itemCount(message) ?? 1,
     is_msg_encrypted: false,
     ...(options.meta ? { meta: options.meta } : {}),
   };

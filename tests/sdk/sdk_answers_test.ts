@@ -225,3 +225,19 @@ Deno.test("sdk ServerKeys.verifyText: a notification for another partner, or of 
     deps.close();
   }
 });
+
+Deno.test("sdk buildEnvelope: total_count is the message's item count, IBR's criteria lists and enrolment updates' beneficiaries too", () => {
+  const count = (message: Json) =>
+    sdk.buildEnvelope(message, { senderId: "partner-a", action: "search" }).header.total_count;
+  assert.equal(count({ transaction_id: "t", search_request: [{}, {}, {}] }), 3);
+  assert.equal(count({ transaction_id: "t", enrolled_criteria: [{}, {}] }), 2);
+  assert.equal(count({ transaction_id: "t", enrolled_criteria: {} }), 1, "one criteria object");
+  assert.equal(count({ transaction_id: "t", enrolled_updates: { beneficiaries: [{}, {}, {}, {}] } }), 4);
+  assert.equal(count({ transaction_id: "t", receipt_information: { beneficiaries: [{}, {}] } }), 2);
+  assert.equal(count({ transaction_id: "t" }), 1);
+  assert.equal(
+    sdk.buildEnvelope({ search_request: [{}] }, { senderId: "a", action: "search", totalCount: 5 }).header
+      .total_count,
+    5,
+  );
+});

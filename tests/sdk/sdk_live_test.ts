@@ -63,14 +63,16 @@ Deno.test("sdk against a live server: signed searches in both forms, RFC 9421, t
     env: {
       DCI_SEED_DEMO: "true",
       DCI_DEMO_SIZE: "20",
-      DCI_REGISTRIES: "social",
+      DCI_REGISTRIES: "social,ibr",
       DCI_WORKER: "true",
       DCI_OUTBOUND_ALLOW: "127.0.0.1", // the callback receiver below is on loopback
     },
   });
   const outside = await Deno.makeTempDir({ prefix: "dci-sdk-copy-" });
   try {
-    await server.waitForLog((l) => l.msg === "demo registry seeded");
+    for (const registry of ["social", "ibr"]) {
+      await server.waitForLog((l) => l.msg === "demo registry seeded" && l.registry === registry);
+    }
     const ed = await createServerSender(server, { scopes: ["registry.search"] });
     const rsa = await createServerSender(server, { alg: "rsa-sha256", scopes: ["registry.search"] });
     await cp(`${ROOT}sdk`, `${outside}/sdk`, { recursive: true });
@@ -103,6 +105,40 @@ Deno.test("sdk against a live server: signed searches in both forms, RFC 9421, t
         const changed = answer.text.replace('"TEST-001"', '"TEST-002"');
         assert.notEqual(changed, answer.text);
         assert.deepEqual(await dci.serverKeys.verifyText(changed), { ok: false, reason: "mismatch" });
+      },
+    );
+
+    await t.step(
+      "DciClient: a sender whose operator allows 60 s signatures is refused at the default 300 s, answered with signatureTtlSeconds: 60",
+      async () => {
+        const tight = await createServerSender(server, {
+          scopes: ["registry.search"],
+          signature_max_window_seconds: 60,
+        });
+        const refused = await (await client(tight)).search(TEST_001);
+        assert.equal(refused.status, 401, refused.text);
+        assert.match(refused.text, /60 s/);
+        const answer = await (await client(tight, { signatureTtlSeconds: 60 })).search(TEST_001);
+        assert.equal(answer.status, 200, answer.text);
+        assert.match(records(answer), /"identifier_value":"TEST-001"/);
+      },
+    );
+
+    await t.step(
+      "DciClient.post: IBR sync/enrolled with a list of criteria is counted from the list (total_count 2) and answered",
+      async () => {
+        const dci = await client(ed);
+        const answer = await dci.post(
+          "/dci_api/v1/ibr/registry/sync/enrolled",
+          dci.envelope({
+            transaction_id: "T-enrolled",
+            enrolled_criteria: [{ query: { UIN: "BENEFICIARY-TEST-001" } }, { query: { UIN: "nobody" } }],
+          }, "search"),
+        );
+        assert.equal(answer.status, 200, answer.text);
+        const items = (answer.body.message as { enrolled_response: Array<{ enrolled_status: string }> })
+          .enrolled_response;
+        assert.deepEqual(items.map((i) => i.enrolled_status), ["yes", "no"]);
       },
     );
 
