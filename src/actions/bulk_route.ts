@@ -9,7 +9,7 @@ import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import type { Registry } from "../dci/registry_router.ts";
 import { DciError, DciRejection } from "../dci/errors.ts";
-import { RequestHeader } from "../dci/schemas.ts";
+import { digitsAsNumber, nullAsAbsent, RequestHeader } from "../dci/schemas.ts";
 import { checkNotEncrypted, checkVersion } from "../dci/header_rules.ts";
 import { isHeaderSafeId, MAX_STRING } from "../dci/limits.ts";
 import { formatIssues } from "../http/errors.ts";
@@ -30,7 +30,8 @@ export const UploadHeader = z.looseObject({
   // A new object of the same fields, not RequestHeader.extend(): that one would be documented as MsgHeader,
   // whose total_count is required.
   ...RequestHeader.shape,
-  total_count: z.number().int().min(0).optional(),
+  // As the JSON route reads it: digits in a string as the number, null as absent.
+  total_count: nullAsAbsent(digitsAsNumber(z.number().int().min(0)).optional()),
 }).openapi("BulkUploadHeader");
 
 /** Whether a request is a bulk search upload (so the JSON-only body rules leave it to this route). */

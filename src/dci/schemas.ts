@@ -100,7 +100,7 @@ export function nullAsAbsent<T extends z.ZodType>(schema: T) {
 }
 
 /** A whole number sent as digits in a string (`"total_count": "1"`, as the spec's own sample requests do) as that number. */
-function digitsAsNumber<T extends z.ZodType>(schema: T) {
+export function digitsAsNumber<T extends z.ZodType>(schema: T) {
   return z.preprocess((v) => typeof v === "string" && /^[0-9]{1,9}$/.test(v) ? Number(v) : v, schema);
 }
 

@@ -55,8 +55,12 @@ export async function acceptBulk(deps: Deps, input: BulkInput): Promise<{ ack: A
     {
       sender_id: input.senderId,
       transaction_id: input.transactionId,
-      // Its message (file name, format, count) does not tell two files apart: only its message_id names it.
-      dedupe_key: `bulk/${input.header.message_id}`,
+      // Its message (file name, format, count) does not tell two files apart: its message_id and message_ts name
+      // it. Copies of one upload (the same header) racing each other, each admitted while no transaction was
+      // stored under the id, get the one stored ACK; the message_id reused for a new upload once the replay guard
+      // has let it go (the spec lets a sender use it again once ACKed) comes with a later message_ts: a search of
+      // its own, not the old one's ACK with its file thrown away.
+      dedupe_key: `bulk/${input.header.message_id}/${input.header.message_ts}`,
       message_id: input.header.message_id,
       correlation_id: correlationId,
       action: "search",

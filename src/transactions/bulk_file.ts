@@ -13,6 +13,7 @@ import { parse as csvParser } from "csv-parse";
 import { isHeaderSafeId } from "../dci/limits.ts";
 import { SpoolError, type SpoolReader, type SpoolWriter } from "./spool_store.ts";
 import { KeyHashSet } from "../registry/key_set.ts";
+import { queryTypeName } from "../registry/query_parse.ts";
 
 /** One idtype-value lookup of a bulk file; `duplicate` when its reference_id repeats an earlier one of the file. */
 export interface Lookup {
@@ -303,12 +304,21 @@ function csvBounds(): (chunk: Uint8Array) => void {
   };
 }
 
+/**
+ * A JSON element's lookup: `{type, value, reference_id?}`, or a spec search item whose criteria are an idtype-value
+ * query read as an inline search reads one (its query_type in any case or URN form, OpenG2P's `{id_type, id_value}`
+ * alone or as the query's value).
+ */
 function jsonLookup(value: unknown): Partial<Record<"ref" | "type" | "value", unknown>> {
   const o = isObj(value) ? value : {};
   const criteria = isObj(o.search_criteria) ? o.search_criteria : undefined;
   const query = criteria ? (isObj(criteria.query) ? criteria.query : {}) : o;
-  if (criteria && criteria.query_type !== undefined && criteria.query_type !== "idtype-value") {
+  if (criteria && criteria.query_type != null && queryTypeName(criteria.query_type) !== "idtype-value") {
     return { ref: o.reference_id, type: undefined, value: undefined };
+  }
+  const older = isObj(query.value) && "id_type" in query.value ? query.value : query;
+  if (criteria && ("id_type" in older || "id_value" in older)) {
+    return { ref: o.reference_id, type: older.id_type, value: older.id_value };
   }
   return { ref: o.reference_id, type: query.type, value: query.value };
 }
@@ -318,7 +328,14 @@ function csvReader(add: Add): { write(c: Uint8Array): void; end(): Promise<void>
   let failure: unknown;
   let columns: { type: number; value: number; ref: number } | undefined;
   let row = 0;
-  const parser = csvParser({ bom: true, trim: true, skip_empty_lines: true, max_record_size: MAX_ELEMENT });
+  // A row of empty fields (`,,`: a blank row of a spreadsheet's export) is skipped as an empty line is.
+  const parser = csvParser({
+    bom: true,
+    trim: true,
+    skip_empty_lines: true,
+    skip_records_with_empty_values: true,
+    max_record_size: MAX_ELEMENT,
+  });
   parser.on("data", (record: string[]) => {
     if (failure) return;
     try {
@@ -395,7 +412,10 @@ function normalise(
   position: string,
   where: string,
 ): Lookup {
-  const ref = raw.ref === undefined || raw.ref === null ? position : exactNumber(raw.ref, where) ?? raw.ref;
+  // No reference_id (absent, null or "", as the spec's samples send it) is the lookup's position.
+  const ref = raw.ref === undefined || raw.ref === null || raw.ref === ""
+    ? position
+    : exactNumber(raw.ref, where) ?? raw.ref;
   if (!isHeaderSafeId(ref)) {
     throw new BulkFileError("err.request.bad", `${where}: reference_id must be 1 to 99 printable characters`);
   }

@@ -195,6 +195,17 @@ function readParts(
       reject(failure);
     };
     bb.on("field", (name, value, info) => {
+      if (name === "fileName") {
+        // A part without a filename in its Content-Disposition is a text field to multipart readers (RFC 7578
+        // lets a client leave the filename out: curl's `-F 'fileName=<file'`): not read as the file.
+        return fail(
+          new BulkFileError(
+            "err.request.bad",
+            'the part "fileName" must be sent as a file, with a filename in its Content-Disposition ' +
+              "(curl: -F 'fileName=@lookups.csv')",
+          ),
+        );
+      }
       if (!FIELDS.has(name)) return fail(new BulkFileError("err.request.bad", `unknown form part "${name}"`));
       if (info.valueTruncated) {
         return fail(new BulkFileError("err.request.bad", `form part "${name}" is too long`));

@@ -198,12 +198,18 @@ export function statusOf(row: TxnWithResult, refs?: Set<string>): Record<string,
     // receiver never took).
     const progress = `bulk search file: ${row.completed_count ?? 0} of ${row.total_count ?? 0} ` +
       "lookups answered and delivered";
-    const why = [row.status_reason_message, row.last_error && senderFacing(row.last_error)].filter((m) => m)
-      .join("; ");
+    // Its answers are in its pages, not here: pages still going out (an operator's retry too) are pdng, and pages
+    // never delivered leave it rjct (nothing here gives the sender those answers), whatever its lookups' outcome.
+    const going = row.state === "succeeded" || row.state === "rejected";
+    const why = going
+      ? ""
+      : [row.status_reason_message, row.last_error && senderFacing(row.last_error)].filter((m) => m).join(
+        "; ",
+      );
     const item = {
       reference_id: row.transaction_id,
       timestamp: row.updated_at,
-      status,
+      status: row.state === "callback_failed" ? "rjct" : going ? "pdng" : status,
       status_reason_message: (why ? `${progress}; ${why}` : progress).slice(0, 999),
     };
     return { ...base, [listKey]: !refs || refs.has(row.transaction_id) ? [item] : [] };

@@ -639,6 +639,7 @@ Deno.test("bulk search: three pages in a row failed for good stop the run with t
       "bulk search file: 0 of 200 lookups answered and delivered; pages 1, 2, 3 could not be delivered; " +
         "stopped after 3 pages in a row failed, 5 of 8 pages not sent (the registry's operator can resume it)",
     );
+    assert.equal(item[0].status, "rjct", "its answers were never delivered");
     refusing = false;
     const done = await retried(server, correlation);
     assert.deepEqual([(done.bulk as Json).pages_delivered, done.last_error], [8, null]);

@@ -73,6 +73,58 @@ Deno.test("lookupReader() reads CSV and JSON in any chunking into the same norma
   }
 });
 
+Deno.test("lookupReader() reads spec search items as an inline search does, and skips a CSV row of empty fields", async () => {
+  const json = JSON.stringify([
+    // reference_id "" as the spec's samples send it: the position, as in CSV.
+    {
+      reference_id: "",
+      search_criteria: { query_type: "idtype-value", query: { type: "UIN", value: "U-1" } },
+    },
+    {
+      reference_id: "b",
+      search_criteria: {
+        query_type: "urn:dci:query-type:IDTYPE-VALUE",
+        query: { type: "BRN", value: "B-3" },
+      },
+    },
+    // OpenG2P's older shape, alone and as the query's value.
+    {
+      reference_id: "c",
+      search_criteria: { query_type: "idtype-value", query: { id_type: "UIN", id_value: "U-7" } },
+    },
+    {
+      reference_id: "d",
+      search_criteria: {
+        query_type: "idtype-value",
+        query: { type: "idtype-value", value: { id_type: "UIN", id_value: "U-8" } },
+      },
+    },
+  ]);
+  const fromJson = await readAll("json", [new TextEncoder().encode(json)]);
+  assert.equal(
+    await Deno.readTextFile(fromJson.path),
+    '["1","UIN","U-1"]\n["b","BRN","B-3"]\n["c","UIN","U-7"]\n["d","UIN","U-8"]\n',
+  );
+  await Deno.remove(fromJson.dataDir, { recursive: true });
+  // A predicate item is still refused, whatever the case of its query_type.
+  await assert.rejects(
+    readAll("json", [
+      new TextEncoder().encode(JSON.stringify([{ search_criteria: { query_type: "PREDICATE", query: [] } }])),
+    ]),
+    refusal("predicate", /element 1: an idtype-value lookup needs a type/),
+  );
+  const csv = "type,value,reference_id\nUIN,U-1,a\n,,\n , , \nUIN,U-2,b\n,,\n";
+  const fromCsv = await readAll("csv", [new TextEncoder().encode(csv)]);
+  assert.equal(fromCsv.count, 2);
+  assert.equal(await Deno.readTextFile(fromCsv.path), '["a","UIN","U-1"]\n["b","UIN","U-2"]\n');
+  await Deno.remove(fromCsv.dataDir, { recursive: true });
+  // A row with some fields empty is still a lookup, refused for what it lacks.
+  await assert.rejects(
+    readAll("csv", [new TextEncoder().encode("type,value\nUIN,\n")]),
+    refusal("a row without a value", /row 2: an idtype-value lookup needs a value/),
+  );
+});
+
 Deno.test("lookupReader() marks a lookup whose reference_id repeats an earlier one, given or positional", async () => {
   const csv = "type,value,reference_id\nUIN,U-1,a\nUIN,U-2,b\nUIN,U-3,a\nUIN,U-4,\nUIN,U-5,4\nUIN,U-6,b\n";
   const json = JSON.stringify([

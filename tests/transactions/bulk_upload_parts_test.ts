@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { BulkFileError, lookupReader } from "../../src/transactions/bulk_file.ts";
 import { receiveUpload } from "../../src/transactions/bulk_upload.ts";
+import { UploadHeader } from "../../src/actions/bulk_route.ts";
 import { sqliteSpoolStore } from "../../src/transactions/spool_store.ts";
 import { openDatabase } from "../../src/db/sqlite.ts";
 import { contentDigest, signHttpRequest } from "../../src/auth/http_signature.ts";
@@ -102,6 +103,13 @@ Deno.test("receiveUpload() refuses a second file part instead of dropping it and
   await refused(
     receive(multipart([...fields("csv"), file(CSV), { ...file(CSV), name: "more" }])),
     /more than one file part|must be named "fileName"/,
+  );
+});
+
+Deno.test("receiveUpload() refuses a fileName part sent without a filename, saying it must be a file part", async () => {
+  await refused(
+    receive(multipart([...fields("csv"), { name: "fileName", body: CSV }])),
+    /^the part "fileName" must be sent as a file, with a filename in its Content-Disposition/,
   );
 });
 
@@ -285,4 +293,24 @@ Deno.test("a bulk search stored when marking it pending fails (shutting down, a 
   } finally {
     deps.close();
   }
+});
+
+Deno.test("the upload's header part reads total_count as the JSON route does: digits in a string, null as absent", () => {
+  const header = {
+    version: "1.0.0",
+    message_id: "m-1",
+    message_ts: "2026-12-06T10:00:00Z",
+    action: "search",
+    sender_id: "partner-a",
+  };
+  const count = (total_count: unknown) => {
+    const r = UploadHeader.safeParse({ ...header, total_count });
+    return r.success ? r.data.total_count : "refused";
+  };
+  assert.equal(count("250"), 250, "as the spec's samples send it");
+  assert.equal(count(null), undefined, "as Pydantic dumps send an unset field");
+  assert.equal(count(undefined), undefined);
+  assert.equal(count(3), 3);
+  assert.equal(count("x"), "refused");
+  assert.equal(count(-1), "refused");
 });
