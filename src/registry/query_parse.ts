@@ -98,6 +98,19 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Whether `v` is a number beyond 2^53: the JSON reader has already rounded it, so looking it up would find another
+ * identifier than the one the client meant (records' identifiers given so are refused as well).
+ */
+export function roundedNumber(v: unknown): v is number {
+  return typeof v === "number" && Number.isFinite(v) && !Number.isSafeInteger(Math.trunc(v));
+}
+
+/** The refusal of a rounded number (roundedNumber) given for `what`. */
+export function roundedNumberMessage(what: string, v: number): string {
+  return `${what} ${v} is a number beyond 2^53, which JSON readers round: send it as a string`;
+}
+
 /** The query type a client sent, as this server reads it (`urn:…:IdType-Value` → `idtype-value`). */
 export function queryTypeName(queryType: unknown): string | undefined {
   return typeof queryType === "string" ? queryType.trim().toLowerCase().split(":").pop() : undefined;

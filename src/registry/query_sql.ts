@@ -18,7 +18,7 @@ import {
   type RecordType,
   withoutPersonPath,
 } from "./attributes.ts";
-import { type Cond, filterError, type Op, show } from "./query_parse.ts";
+import { type Cond, filterError, type Op, roundedNumber, roundedNumberMessage, show } from "./query_parse.ts";
 import { isTextAttribute, likeTest, textAttributeTest } from "./query_text.ts";
 import type { ProfileAttribute } from "../registries/profile.ts";
 import { profileAttributeOf, profileAttributeTest } from "./query_values.ts";
@@ -423,23 +423,16 @@ function idPair(type: string | undefined, v: unknown): [string | undefined, stri
 function idValue(v: unknown): string {
   const value = identifierValueOf(v);
   if (value !== undefined) return value;
-  if (typeof v === "number" && Number.isFinite(v)) {
-    // Already rounded by the JSON reader: it would look for another identifier than the one the client meant.
-    throw filterError(
-      `identifier value ${v} is a number beyond 2^53, which JSON readers round: send it as a string`,
-    );
-  }
+  if (roundedNumber(v)) throw filterError(roundedNumberMessage("identifier value", v));
   throw filterError(`invalid identifier value ${show(v)}`);
 }
 
 /**
  * An identifier value as a query compares it (trimmed), or undefined when empty, over 128 characters, or a number
- * beyond 2^53 (JSON readers round those, as records' identifiers given so are refused).
+ * beyond 2^53 (roundedNumber).
  */
 export function identifierValueOf(v: unknown): string | undefined {
-  if (typeof v === "number") {
-    return Number.isFinite(v) && Number.isSafeInteger(Math.trunc(v)) ? String(v) : undefined;
-  }
+  if (typeof v === "number") return Number.isFinite(v) && !roundedNumber(v) ? String(v) : undefined;
   if (typeof v !== "string" || v.trim() === "" || v.length > 128) return undefined;
   return v.trim();
 }

@@ -22,7 +22,7 @@ import {
   nocaseIn,
   truth,
 } from "./query_dialect.ts";
-import { filterError, type Op, show } from "./query_parse.ts";
+import { filterError, type Op, roundedNumber, roundedNumberMessage, show } from "./query_parse.ts";
 import { nfc, type RecordType } from "./attributes.ts";
 import { normaliseContact } from "./contacts.ts";
 
@@ -294,6 +294,7 @@ function contactTest(kind: "phone" | "email", op: Op, values: unknown[], ctx: Te
 function searchText(op: Op, values: unknown[], ctx: TextContext, params: Params): string {
   const p = positive(op, "search_text", ["eq", "in"]);
   const texts = values.map((v) => {
+    if (roundedNumber(v)) throw filterError(roundedNumberMessage("search_text value", v));
     if (
       (typeof v !== "string" && typeof v !== "number") || String(v).trim() === "" || String(v).length > 128
     ) {

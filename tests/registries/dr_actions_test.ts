@@ -121,6 +121,11 @@ Deno.test("sync/disabled rejects criteria that do not name one person by identif
     [{ query_type: "expression", query: { UIN: { $gt: "A" } } }, /eq comparisons only/],
     [{ query_type: "expression" }, /must be an object/],
     [{ query_type: "sql", query: { UIN: "x" } }, /not idtype-value, expression or predicate/],
+    // Already rounded by the JSON reader: looked up, it would name another person.
+    [
+      { query_type: "expression", query: { UIN: { eq: 9007199254740993 } } },
+      /9007199254740992 is a number beyond 2\^53/,
+    ],
   ];
   for (const [criteria, reason] of cases) {
     const result = await call(a, criteria);

@@ -121,6 +121,9 @@ Deno.test("search: an identifier value given as a number beyond 2^53 is refused,
         lookup("UIN", 9007199254740993 as unknown as string),
         pred("UIN", "eq", 9007199254740993),
         pred("identifier", "eq", { type: "UIN", value: 9007199254740993 }),
+        pred("search_text", "in", ["U-1", 9007199254740993]),
+        // OpenG2P's form.
+        { query_type: "expression", query: { query: { search_text: { $eq: 9007199254740993 } } } },
       ]
     ) {
       const answer = await searchOne(deps, criteria);

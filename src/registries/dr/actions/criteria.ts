@@ -8,7 +8,15 @@
  *                 {"identifier_type": "UIN", "identifier_value": value}
  *   predicate     {expression1: {attribute_name: "UIN", operator: "eq", attribute_value: value}} (or a list of one)
  */
-import { type Cond, parseQuery, QueryError, queryTypeName, show } from "../../../registry/query_parse.ts";
+import {
+  type Cond,
+  parseQuery,
+  QueryError,
+  queryTypeName,
+  roundedNumber,
+  roundedNumberMessage,
+  show,
+} from "../../../registry/query_parse.ts";
 import { ID_TYPE_ATTRIBUTES, normaliseIdType } from "../../../registry/attributes.ts";
 
 /** The identifier a criteria names; `type` undefined matches the value under any identifier type. */
@@ -39,6 +47,7 @@ function invalid(message: string): QueryError {
 }
 
 function idValue(v: unknown): string {
+  if (roundedNumber(v)) throw invalid(roundedNumberMessage("identifier value", v));
   const s = typeof v === "number" && Number.isFinite(v) ? String(v) : v;
   if (typeof s !== "string" || !s.trim() || s.length > 128) {
     throw invalid(`identifier value ${show(v)} must be a string of 1 to 128 characters`);
