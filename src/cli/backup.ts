@@ -10,7 +10,7 @@ import {
   holdServeLock,
   LOCK_FILE,
 } from "../db/data_dir_lock.ts";
-import { giveToDataDirOwner, prepareDataDir } from "../db/data_dir.ts";
+import { backupDirIsServers, giveToDataDirOwner, prepareDataDir } from "../db/data_dir.ts";
 import { loadKeyEncryption } from "../keys/kek.ts";
 import { DENO_VERSION, VERSION } from "../version.ts";
 
@@ -47,13 +47,13 @@ const backupCommand: Command = {
           if (!(err instanceof Deno.errors.NotFound)) throw err;
         });
       }
-      // The backup dir goes to the server's user only when this command makes it: one the operator made (a
-      // group-shared dir, a mount point) keeps its owner and group.
-      const madeBackupDir = intoBackupDir && !(await existsNow(paths.backups));
-      const result = await backupDatabase(paths.db, target);
-      if (intoBackupDir) {
-        await giveToDataDirOwner(cfg.dataDir, [...(madeBackupDir ? [paths.backups] : []), result.path]);
-      }
+      // The backup dir goes to the server's user as soon as the copy is over, written or not (a first backup that
+      // failed must not leave the dir it made root's), unless the operator made it elsewhere (backupDirIsServers).
+      const giveDir = intoBackupDir && await backupDirIsServers(cfg.dataDir, paths.backups);
+      const result = await backupDatabase(paths.db, target).finally(() =>
+        giveDir ? giveToDataDirOwner(cfg.dataDir, [paths.backups]) : undefined
+      );
+      if (intoBackupDir) await giveToDataDirOwner(cfg.dataDir, [result.path]);
       print.done(`backup written: ${result.path} (${result.bytes} bytes)`, result);
       print.note(
         "It holds the server's secrets as the data dir does (sealed when DCI_KEY_ENCRYPTION_KEY is set): " +
@@ -144,17 +144,15 @@ const restoreCommand: Command = {
       try {
         // Under root: the restored database (and the backup dir the copy set aside goes to) stay the server's.
         await giveToDataDirOwner(cfg.dataDir, [incoming]);
-        const madeBackupDir = occupied && !(await existsNow(paths.backups));
-        const aside = occupied ? await setAside(paths) : undefined;
+        const giveDir = occupied && await backupDirIsServers(cfg.dataDir, paths.backups);
+        const aside = occupied
+          ? await setAside(paths).finally(() =>
+            giveDir ? giveToDataDirOwner(cfg.dataDir, [paths.backups]) : undefined
+          )
+          : undefined;
         kept = aside?.path;
         damaged = aside?.damaged;
-        if (kept) {
-          await giveToDataDirOwner(cfg.dataDir, [
-            ...(madeBackupDir ? [paths.backups] : []),
-            kept,
-            `${kept}-wal`,
-          ]);
-        }
+        if (kept) await giveToDataDirOwner(cfg.dataDir, [kept, `${kept}-wal`]);
         // The old database's WAL must not meet the new file; the file itself is replaced by the rename, in one
         // step: a restore killed at any point leaves a database at paths.db, the old (without its WAL: the copy
         // set aside has it) or the new, never none (a next start would make an empty one).
@@ -264,8 +262,3 @@ export const backupCommands: CommandTree = {
   restore: restoreCommand,
   version: versionCommand,
 };
-
-/** Whether `path` exists (a link counts as itself). */
-function existsNow(path: string): Promise<boolean> {
-  return Deno.lstat(path).then(() => true, () => false);
-}

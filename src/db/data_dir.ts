@@ -2,6 +2,7 @@
  * The data dir holds the server's secrets (signing keys, token hashes, sender data), so it is owner-only: the
  * directory 0700 and the SQLite and KV files 0600. Looser modes found at start are tightened and reported.
  */
+import { resolve, sep as SEP } from "node:path";
 
 /**
  * The files under the data dir that the server owns (SQLite and Deno KV, with their WAL, SHM and journal, and
@@ -89,12 +90,22 @@ async function tighten(path: string, from: number, to: number): Promise<ModeFix>
 }
 
 /**
+ * Whether a root command is to give backup dir `dir` to the data dir's owner (giveToDataDirOwner): when it lies
+ * inside the data dir (the default place, the server's own), or does not exist yet (the command makes it). A dir the
+ * operator made elsewhere (a group-shared dir, as the unit file's DCI_BACKUP_DIR note has it; a mount point) keeps
+ * its owner and group.
+ */
+export async function backupDirIsServers(dataDir: string, dir: string): Promise<boolean> {
+  if (resolve(dir).startsWith(resolve(dataDir) + SEP)) return true;
+  return await Deno.lstat(dir).then(() => false, () => true);
+}
+
+/**
  * Run as root on a data dir another user owns (the service's user: an operator's `sudo dci-server backup` or
  * `restore`), gives each of `paths` that root owns to that user, so the server can still open, write and prune
  * what the command made there (the backup dir, a restored database); a server that cannot write its backup dir
  * fails its next start's pre-migration backup. Nothing otherwise (SQLite gives the WAL and SHM files it makes as
- * root to the database's owner itself). The caller names only what it made: a backup dir the operator made (a
- * group-shared dir, as the unit file's DCI_BACKUP_DIR note has it) keeps its owner and group.
+ * root to the database's owner itself). The caller names the backup dir only when backupDirIsServers says so.
  */
 export async function giveToDataDirOwner(dataDir: string, paths: string[]): Promise<void> {
   if (!POSIX || Deno.uid() !== 0) return;

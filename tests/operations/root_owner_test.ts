@@ -54,7 +54,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "root's backup and restore leave a backup dir the operator made (root, a shared group) as it was, giving away only what they wrote",
+    "root's backup and restore leave a backup dir the operator made elsewhere (root, a shared group) as it was; one inside the data dir goes to the server's user",
   ignore: Deno.uid() !== 0,
 }, async () => {
   const root = await Deno.makeTempDir({ prefix: "dci-owner-" });
@@ -88,6 +88,14 @@ Deno.test({
     const asides = [...Deno.readDirSync(shared)].filter((e) => !e.name.startsWith("manual-"));
     assert.ok(asides.length > 0, "the replaced database is set aside in the backup dir");
     for (const e of asides) assert.equal((await Deno.stat(`${shared}/${e.name}`)).uid, SERVICE_UID, e.name);
+
+    // The default backup dir, inside the data dir, left root's by a first backup that failed after making it: the
+    // next one gives it to the server's user.
+    await Deno.mkdir(`${served}/backups`, { mode: 0o700, recursive: true });
+    await Deno.chown(`${served}/backups`, 0, 0);
+    const again = await runCliProcess(["backup", "--data-dir", served, "--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((await Deno.stat(`${served}/backups`)).uid, SERVICE_UID);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
