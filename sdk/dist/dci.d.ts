@@ -395,6 +395,11 @@ export interface DciClientOptions {
   signWith?: "envelope" | "http" | "both";
   /** The canonical form envelope signatures are made in (default `"python"`, the server's own). */
   form?: CanonicalForm;
+  /**
+   * How long an envelope signature is valid, in seconds (default and most 300): set it to at most the sender's
+   * `signature_max_window_seconds` when the server's operator set that lower, which refuses longer windows.
+   */
+  signatureTtlSeconds?: number;
   /** The server's DCI sender id: header.receiver_id, and the only kid its answers may be signed with. */
   serverId?: string;
   scope?: string;

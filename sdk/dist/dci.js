@@ -294,9 +294,16 @@ var ITEM_ARRAYS = [
   "subscribe_request",
   "unsubscribe_request",
   "txnstatus_request",
+  "enrolled_criteria",
 ];
+function itemCount(message) {
+  const list = ITEM_ARRAYS.map((k) => message[k]).find(Array.isArray);
+  if (list) return list.length;
+  const updates = message.enrolled_updates ?? message.receipt_information;
+  const beneficiaries = typeof updates === "object" && updates !== null ? updates.beneficiaries : void 0;
+  return Array.isArray(beneficiaries) ? beneficiaries.length : void 0;
+}
 function buildEnvelope(message, options) {
-  const counted = ITEM_ARRAYS.map((k) => message[k]).find(Array.isArray);
   const header = {
     version: "1.0.0",
     message_id: options.messageId ?? crypto.randomUUID(),
@@ -313,7 +320,7 @@ function buildEnvelope(message, options) {
         receiver_id: options.receiverId,
       }
       : {},
-    total_count: options.totalCount ?? counted?.length ?? 1,
+    total_count: options.totalCount ?? itemCount(message) ?? 1,
     is_msg_encrypted: false,
     ...options.meta
       ? {
@@ -885,6 +892,7 @@ var DciClient = class {
       mode === "http" ? envelope : await signedEnvelope(envelope, o.key, {
         nowMs: this.#now(),
         form: o.form,
+        ttlSeconds: o.signatureTtlSeconds,
       }),
     );
     const url = `${o.baseUrl.replace(/\/+$/, "")}${path}`;
