@@ -71,7 +71,11 @@ export const API_ACTIONS: Readonly<Record<string, ApiAction>> = {
     id: { param: "code" },
   },
   "POST /subscriptions": { action: "subscription.create", target: "subscription", id: { answer: "code" } },
-  "POST /subscriptions/import": { action: "subscription.import", target: "subscription" },
+  "POST /subscriptions/import": {
+    action: "subscription.import",
+    target: "subscription",
+    answerDetail: { read: "read", created: "created", rejected: "rejected_count" },
+  },
   "POST /subscriptions/:code/approve": {
     action: "subscription.approve",
     target: "subscription",

@@ -78,7 +78,10 @@ async function answerFields(
   const out: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(names)) {
     const v = answer && typeof answer === "object" ? (answer as Record<string, unknown>)[field] : undefined;
-    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out[name] = v;
+    // A list too (the codes an import created): auditDetail keeps its first values.
+    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean" || Array.isArray(v)) {
+      out[name] = v;
+    }
   }
   return out;
 }

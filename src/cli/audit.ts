@@ -60,7 +60,10 @@ export const CLI_ACTIONS: Readonly<Record<string, CliAction | ((input: CommandIn
   "subscription cancel": { action: "subscription.cancel", id: 0 },
   "subscription reactivate": { action: "subscription.reactivate", id: 0 },
   "subscription create": { action: "subscription.create", id: { done: "code" } },
-  "subscription import": { action: "subscription.import" },
+  "subscription import": {
+    action: "subscription.import",
+    done: { read: "read", created: "created", rejected: "rejected_count" },
+  },
   "notification retry": (input) =>
     typeof input.values.subscription === "string"
       ? { action: "subscription.retry_notifications", id: "subscription" }

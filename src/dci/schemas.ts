@@ -33,7 +33,12 @@ export const DateTime = z.string().max(MAX_TIMESTAMP, { abort: true }).regex(
   DATE_TIME,
   "expected an ISO 8601 date-time with a zone",
 )
-  .refine((v) => !DATE_TIME.test(v) || calendarDay(v), "expected a real date (a day of its month)")
+  // A time of the clock too: hour 25, second 60 or an offset of +99:00 would pass the pattern, then fail every
+  // `new Date(…).toISOString()` that reads it (an admin list's `since` answered 500).
+  .refine(
+    (v) => !DATE_TIME.test(v) || (calendarDay(v) && !Number.isNaN(Date.parse(v))),
+    "expected a real date and time (a day of its month, a time of the day)",
+  )
   .openapi({ example: "2026-01-01T00:00:00.000Z" });
 
 /**

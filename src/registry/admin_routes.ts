@@ -10,7 +10,7 @@ import { DciError } from "../dci/errors.ts";
 import { InputError, mergeInput, readRegistrant, type Registrant } from "./model.ts";
 import { sameRecord, type StoredRegistrant } from "./store.ts";
 import { viewedRecordOf } from "../registries/records.ts";
-import { profileOf, socialRegistry } from "../registries/index.ts";
+import { servedProfiles } from "./startup.ts";
 import type { RegistryProfile } from "../registries/profile.ts";
 import { wakeNotifier } from "../subscriptions/notifier.ts";
 import { BrowseTooBroad, MAX_BROWSE_QUERY } from "./browse.ts";
@@ -74,11 +74,14 @@ async function mustGet(deps: Deps, profile: RegistryProfile, id: string): Promis
   return reg;
 }
 
-/** The registry a request names (`/registries/{registry}/…`), or social (the paths without one). */
-function registryOf(param: { registry?: string } | { id: string }): RegistryProfile {
-  if (!("registry" in param) || param.registry === undefined) return socialRegistry();
-  const profile = profileOf(param.registry);
-  if (!profile) throw new DciError("err.request.not_found", `No registry "${param.registry}"`);
+/**
+ * The registry a request names (`/registries/{registry}/…`), or social (the paths without one); one this server does
+ * not serve (DCI_REGISTRIES) answers 404, as all its other paths do.
+ */
+function registryOf(deps: Deps, param: { registry?: string } | { id: string }): RegistryProfile {
+  const name = "registry" in param && param.registry !== undefined ? param.registry : "social";
+  const profile = servedProfiles(deps).find((p) => p.name === name);
+  if (!profile) throw new DciError("err.request.not_found", `No registry "${name}" is served here`);
   return profile;
 }
 
@@ -124,7 +127,7 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
         responses: { 200: json(z.record(z.string(), z.unknown()), "A page of registrants and the counts") },
       }),
       async (c) => {
-        const profile = registryOf(c.req.valid("param"));
+        const profile = registryOf(deps, c.req.valid("param"));
         const q = c.req.valid("query");
         const store = deps.storage.registry;
         if (q.q !== undefined) {
@@ -170,7 +173,7 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
       }),
       async (c) => {
         const p = c.req.valid("param");
-        return c.json(await view(deps, await mustGet(deps, registryOf(p), p.id)), 200);
+        return c.json(await view(deps, await mustGet(deps, registryOf(deps, p), p.id)), 200);
       },
     );
     app.openapi(
@@ -186,7 +189,7 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
         responses: { 201: json(Registrant, "Created") },
       }),
       async (c) => {
-        const profile = registryOf(c.req.valid("param"));
+        const profile = registryOf(deps, c.req.valid("param"));
         const now = new Date(deps.clock.now()).toISOString();
         const reg = input(profile, c.req.valid("json"), now);
         await write(deps.storage.registry.save(reg, { mode: "create", now }));
@@ -208,7 +211,7 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
       }),
       async (c) => {
         const p = c.req.valid("param");
-        const profile = registryOf(p);
+        const profile = registryOf(deps, p);
         const now = new Date(deps.clock.now()).toISOString();
         const reg = input(profile, c.req.valid("json"), now, p.id);
         await write(deps.storage.registry.save(reg, { mode: "upsert", now }));
@@ -230,7 +233,7 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
       }),
       async (c) => {
         const p = c.req.valid("param");
-        const profile = registryOf(p);
+        const profile = registryOf(deps, p);
         const now = new Date(deps.clock.now()).toISOString();
         if (!await patchOne(deps, profile, p.id, c.req.valid("json"), now)) {
           throw new DciError("err.request.not_found", `No registrant "${p.id}"`);
@@ -249,7 +252,7 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
       }),
       async (c) => {
         const p = c.req.valid("param");
-        const profile = registryOf(p);
+        const profile = registryOf(deps, p);
         const now = new Date(deps.clock.now()).toISOString();
         const gone = await write(deps.storage.registry.delete(p.id, { now, registry: profile.name }));
         wakeNotifier(deps);
@@ -288,7 +291,7 @@ export function registrantAdminRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): voi
       }),
       async (c) => {
         const param = c.req.valid("param") as { registry?: string };
-        const registry = param.registry === undefined ? undefined : registryOf(param).name;
+        const registry = param.registry === undefined ? undefined : registryOf(deps, param).name;
         const q = c.req.valid("query") as { after: number; limit: number; recent?: string; before?: number };
         if (registry !== undefined && q.recent === "true") {
           const events =

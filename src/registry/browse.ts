@@ -187,7 +187,10 @@ function encodeCursor(surname: string, id: number): string {
 function decodeCursor(raw: string): { surname: string; id: number } | undefined {
   try {
     const [surname, id] = JSON.parse(Buffer.from(raw, "base64url").toString("utf8"));
-    if (typeof surname === "string" && Number.isSafeInteger(id)) return { surname, id };
+    // The surname is bound as text: one holding a NUL (PostgreSQL refuses it) is no cursor of ours.
+    if (typeof surname === "string" && !surname.includes("\0") && Number.isSafeInteger(id)) {
+      return { surname, id };
+    }
   } catch { /* a bad cursor starts from the beginning */ }
   return undefined;
 }

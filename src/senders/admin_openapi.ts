@@ -80,6 +80,8 @@ const SenderShape = {
   jwks_fetch_status: z.string().nullable(),
   jwks_fetch_error: z.string().nullable(),
   created_at: z.string(),
+  /** What the console's save sends back as `if_updated_at` (a change since is refused, not overwritten). */
+  updated_at: z.string(),
   signature_policy: z.enum(SIGNATURE_POLICIES),
   signature_max_window_seconds: z.number().int(),
   test_mode: z.boolean(),

@@ -126,7 +126,13 @@ export async function pageClients(
 function clientCursor(raw: string): { created_at: string; client_id: string } {
   try {
     const [created_at, client_id] = JSON.parse(Buffer.from(raw.slice(0, 1000), "base64url").toString("utf8"));
-    if (typeof created_at === "string" && typeof client_id === "string") return { created_at, client_id };
+    // Its strings are bound as text: a NUL in one (PostgreSQL refuses it) is no cursor of this list either.
+    if (
+      typeof created_at === "string" && typeof client_id === "string" &&
+      !`${created_at}${client_id}`.includes("\0")
+    ) {
+      return { created_at, client_id };
+    }
   } catch { /* refused below */ }
   throw new SenderError(
     "invalid",

@@ -98,6 +98,13 @@ Deno.test("admin API: POST /subscriptions seeds a chosen code, refuses bad input
     assert.deepEqual(imported.body.created, ["sub-test-003"]);
     assert.deepEqual(imported.body.rejected.map((r: Json) => r.item), [2, 3]);
     assert.match(imported.body.rejected[0].reason, /already used by line 1/);
+    // Its audit row holds what it read, created and refused.
+    const audit = (await h.deps.storage.audit.list({ action: "subscription.import" })).items;
+    assert.equal(audit.length, 1);
+    assert.deepEqual(
+      [audit[0].detail.read, audit[0].detail.created, audit[0].detail.rejected],
+      [3, ["sub-test-003"], 2],
+    );
 
     // A registration matching the filter is notified to the seeded code's URL.
     await putPerson(h.deps, person("p1", { identifiers: [{ type: "UIN", value: "TEST-001" }] }));

@@ -137,7 +137,8 @@ Deno.test("an import that rejected some rows (exit 3) is audited all the same: t
     assert.deepEqual(items.map((i) => [i.action, i.target_id ?? null, i.detail]), [
       ["registry.import", "social", { exit_code: 3 }],
       ["sender.create", "p1", {}],
-      ["subscription.import", null, { exit_code: 3 }],
+      // What it read, created (the codes: the row names them, as no one target) and refused.
+      ["subscription.import", null, { exit_code: 3, read: 2, created: ["sub-1"], rejected: 1 }],
     ]);
   } finally {
     await Deno.remove(dataDir, { recursive: true });

@@ -64,6 +64,11 @@ Deno.test("admin API: real answers of the senders, keys and clients routes match
     });
     assert.equal((await admin("GET", "/admin/v1/senders")).body.senders.length, 2);
     assert.equal((await admin("GET", "/admin/v1/senders/p2")).body.outbound_auth.client_secret_set, true);
+    // Every field of a sender's answer is in the document's Sender (extra fields pass the schema check unseen).
+    const sender = (await admin("GET", "/admin/v1/senders/p2")).body as Record<string, unknown>;
+    const doc = await (await app.request("/dci_api/v1/openapi.json")).json();
+    const documented = Object.keys(doc.components.schemas.Sender.properties);
+    assert.deepEqual(Object.keys(sender).filter((k) => !documented.includes(k)), []);
     assert.equal((await admin("GET", "/admin/v1/senders/nobody")).status, 404);
     assert.equal(
       (await admin("PATCH", "/admin/v1/senders/p1", { limit_day: 5, test_mode: true })).status,

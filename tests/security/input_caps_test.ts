@@ -500,3 +500,38 @@ Deno.test("a JWKS with 1 MB kids or keys is refused", () => {
     for (const doc of docs) assert.throws(() => parseJwks(JSON.stringify(doc)), SenderError, name);
   }
 });
+
+Deno.test("DateTime refuses a time no clock shows (hour 25, second 60, offset +99:00): an admin list's since answers 400, not 500", async () => {
+  for (const v of ["2026-01-01T25:00:00Z", "2026-06-30T23:59:60Z", "2026-01-01T10:00:00+99:00"]) {
+    const r = DateTime.safeParse(v);
+    assert.equal(r.success, false, v);
+    assert.match(r.error!.issues[0].message, /a time of the day/, v);
+  }
+  for (
+    const v of [
+      "2026-01-01t10:00:00z",
+      "2026-01-01 10:00:00Z",
+      "2026-01-01T10:00:00+0100",
+      "2026-01-01T10:00Z",
+    ]
+  ) {
+    assert.equal(DateTime.safeParse(v).success, true, v);
+  }
+  const deps = await testDeps();
+  try {
+    const app = createApp(deps);
+    const { token } = await deps.storage.adminTokens.create({ role: "viewer" });
+    for (
+      const path of [
+        "/admin/v1/transactions?since=2026-01-01T25:00:00Z",
+        "/admin/v1/transactions?until=2026-06-30T23:59:60Z",
+        "/admin/v1/notifications?since=2026-01-01T10:00:00%2B99:00",
+      ]
+    ) {
+      const res = await app.request(path, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(res.status, 400, `${path}: ${await res.text()}`);
+    }
+  } finally {
+    deps.close();
+  }
+});

@@ -1,5 +1,6 @@
 /** The OAuth2 client store and the client services over it, the same contract on both backends. */
 import { deepEqual, equal, notEqual, ok, rejects } from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { backendTest } from "../helpers/storage.ts";
 import { instancesTest, senderDeps } from "../helpers/two_instances.ts";
 import { SenderError } from "../../src/senders/errors.ts";
@@ -89,6 +90,11 @@ backendTest(
     deepEqual(await all("p"), ["c1", "c3", "c5"]);
     equal((await pageClients(deps, { limit: 5 })).next, undefined, "no next after the last row");
     await rejects(() => pageClients(deps, { after: "nonsense" }), refusedAs("invalid", /next_after/));
+    // A cursor whose JSON holds a NUL (PostgreSQL refuses one in text: that was a 500) is no cursor either.
+    await rejects(
+      () => pageClients(deps, { after: Buffer.from('["\\u0000","x"]').toString("base64url") }),
+      refusedAs("invalid", /next_after/),
+    );
   },
 );
 
