@@ -80,7 +80,7 @@ const BULK_SEARCH_UPLOAD = {
           maxLength: 99,
           description:
             "The transaction's id (txn/status finds the search by it); header.message_id when left " +
-            "out. A repeated upload is told by its header.message_id, not by this",
+            "out. A repeated upload is told by its header's message_id and message_ts, not by this",
         },
       },
       required: ["header"],

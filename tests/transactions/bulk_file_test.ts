@@ -641,7 +641,22 @@ Deno.test("bulk search: three pages in a row failed for good stop the run with t
     );
     assert.equal(item[0].status, "rjct", "its answers were never delivered");
     refusing = false;
-    const done = await retried(server, correlation);
+    // While the operator's retry sends the pages: pdng again, without the old run's error.
+    let release!: () => void;
+    receiver.gate = new Promise<void>((r) => release = r);
+    const hits = receiver.hits;
+    const retry = retried(server, correlation);
+    await receiver.waitFor(() => receiver.hits > hits);
+    const resumed = (((await searchTxnStatus(server, alice, "bulk-gone", receiver.url)).message as Json)
+      .txnstatus_response as Json).txn_status as Json;
+    const resumedItem = (resumed.search_response as Json[])[0];
+    assert.equal(resumedItem.status, "pdng");
+    assert.equal(
+      resumedItem.status_reason_message,
+      "bulk search file: 0 of 200 lookups answered and delivered",
+    );
+    release();
+    const done = await retry;
     assert.deepEqual([(done.bulk as Json).pages_delivered, done.last_error], [8, null]);
     const pages = pagesOf(receiver.received, "bulk-gone");
     assert.equal(pages.length, 8, "each page delivered once");
