@@ -180,19 +180,40 @@ function badStringPath(
   return badPath(value, (v) => typeof v === "string" && bad(v), bad, label);
 }
 
-/** The path of the first value of `value` that is `bad`, or of the first key that is `badKey` (shown as `label`). */
+/**
+ * The path of the first value of `value` that is `bad`, or of the first key that is `badKey` (shown as `label`), in
+ * document order, clipped to MAX_PATH characters. Iterative, the path kept as one stack: a body nested thousands
+ * deep (the NUL check runs before the admin token's) costs a walk linear in its size, and overflows no call stack.
+ */
 function badPath(
   value: unknown,
   bad: (v: unknown) => boolean,
   badKey: (key: string) => boolean,
   label: (key: string) => string,
-  path: string[] = [],
 ): string | undefined {
-  if (typeof value !== "object" || value === null) return bad(value) ? path.join(".") || "(body)" : undefined;
-  for (const [key, child] of Object.entries(value)) {
-    if (badKey(key)) return [...path, label(key)].join(".");
-    const found = badPath(child, bad, badKey, label, [...path, key]);
-    if (found !== undefined) return found;
+  if (typeof value !== "object" || value === null) return bad(value) ? "(body)" : undefined;
+  const path: string[] = [];
+  const frames: Array<Iterator<[string, unknown]>> = [Object.entries(value)[Symbol.iterator]()];
+  while (frames.length > 0) {
+    const next = frames[frames.length - 1].next();
+    if (next.done) {
+      frames.pop();
+      path.pop(); // the root frame has no key: popping an empty path is no-op
+      continue;
+    }
+    const [key, child] = next.value;
+    if (badKey(key)) return clipPath([...path, label(key)].join("."));
+    if (typeof child === "object" && child !== null) {
+      path.push(key);
+      frames.push(Object.entries(child)[Symbol.iterator]());
+    } else if (bad(child)) return clipPath([...path, key].join("."));
   }
   return undefined;
+}
+
+/** The longest path a message names (a body nested thousands deep would name one of as many keys). */
+const MAX_PATH = 200;
+
+function clipPath(path: string): string {
+  return path.length > MAX_PATH ? `${path.slice(0, MAX_PATH)}…` : path;
 }

@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
-import { jsonTooDeep, nulPath } from "./json_depth.ts";
+import { nulPath } from "./json_depth.ts";
 import { clientAddress, parseTrustedProxies } from "../net/client_address.ts";
 import { loggedPath } from "./logged_path.ts";
 
@@ -135,10 +135,7 @@ export function refuseNul(): MiddlewareHandler<AppEnv> {
     const type = (c.req.header("content-type") ?? "").toLowerCase();
     if (c.req.raw.body !== null && /json/.test(type)) {
       const text = await c.req.text();
-      // The walk naming the NUL's path runs on a body of bounded depth only: this check comes before the admin
-      // token's, and a deeply nested body would cost the isolate a walk quadratic in its depth (the route refuses
-      // such a body, or the token check an unauthenticated one).
-      if (text.includes("\\u0000") && !jsonTooDeep(text)) {
+      if (text.includes("\\u0000")) {
         // Not JSON (the route says so) or an escaped backslash before "u0000" (no NUL): nothing to name here.
         let path: string | undefined;
         try {
