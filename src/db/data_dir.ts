@@ -2,7 +2,7 @@
  * The data dir holds the server's secrets (signing keys, token hashes, sender data), so it is owner-only: the
  * directory 0700 and the SQLite and KV files 0600. Looser modes found at start are tightened and reported.
  */
-import { resolve, sep as SEP } from "node:path";
+import { dirname, resolve, sep as SEP } from "node:path";
 
 /**
  * The files under the data dir that the server owns (SQLite and Deno KV, with their WAL, SHM and journal, and
@@ -113,6 +113,15 @@ export async function giveToDataDirOwner(dataDir: string, paths: string[]): Prom
   if (owner.uid === null || owner.uid === 0) return;
   for (const path of paths) {
     const info = await Deno.lstat(path).catch(() => undefined);
-    if (info?.uid === 0) await Deno.chown(path, owner.uid, owner.gid);
+    // Not through a link (chown follows it: an operator's dir it names would be given away), nor a mount point
+    // (a directory on another file system than its parent's: the operator's).
+    if (!info || info.isSymlink || (info.isDirectory && await mountPoint(path, info))) continue;
+    if (info.uid === 0) await Deno.chown(path, owner.uid, owner.gid);
   }
+}
+
+/** Whether directory `path` (its lstat `info`) is on another file system than its parent. */
+async function mountPoint(path: string, info: Deno.FileInfo): Promise<boolean> {
+  const parent = await Deno.stat(dirname(resolve(path))).catch(() => undefined);
+  return info.dev !== null && parent?.dev != null && info.dev !== parent.dev;
 }

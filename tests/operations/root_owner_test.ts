@@ -96,6 +96,19 @@ Deno.test({
     const again = await runCliProcess(["backup", "--data-dir", served, "--json"]);
     assert.equal(again.code, 0, again.stderr);
     assert.equal((await Deno.stat(`${served}/backups`)).uid, SERVICE_UID);
+
+    // The default backup dir as a link to the operator's dir: the link is not followed to give that dir away.
+    await Deno.remove(`${served}/backups`, { recursive: true });
+    const linked = `${root}/linked-backups`;
+    await Deno.mkdir(linked);
+    await Deno.chown(linked, 0, GROUP);
+    await Deno.chmod(linked, 0o2770);
+    await Deno.symlink(linked, `${served}/backups`);
+    const viaLink = await runCliProcess(["backup", "--data-dir", served, "--json"]);
+    assert.equal(viaLink.code, 0, viaLink.stderr);
+    const target = await Deno.stat(linked);
+    assert.deepEqual([target.uid, target.gid], [0, GROUP]);
+    assert.equal((await Deno.stat(JSON.parse(viaLink.stdout).path)).uid, SERVICE_UID, "the backup it wrote");
   } finally {
     await Deno.remove(root, { recursive: true });
   }
