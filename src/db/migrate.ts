@@ -49,6 +49,7 @@ import m0044 from "../../migrations/0044_phone_contacts_lower.sql" with { type: 
 import m0045 from "../../migrations/0045_subscriptions_from_event.sql" with { type: "text" };
 import m0046 from "../../migrations/0046_bulk_pages_unsent.sql" with { type: "text" };
 import m0047 from "../../migrations/0047_dr_impairment_values.sql" with { type: "text" };
+import m0048 from "../../migrations/0048_transactions_failed_sender.sql" with { type: "text" };
 
 /** One migration: its version number, name and SQL, and a step in code run after the SQL. */
 export interface Migration {
@@ -111,6 +112,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 45, name: "0045_subscriptions_from_event", sql: m0045 },
   { version: 46, name: "0046_bulk_pages_unsent", sql: m0046 },
   { version: 47, name: "0047_dr_impairment_values", sql: m0047, code: backfillDrImpairments },
+  { version: 48, name: "0048_transactions_failed_sender", sql: m0048 },
 ];
 
 /**

@@ -346,37 +346,93 @@ export function listNotifications(db: Db, f: NotificationFilter = {}): Notificat
   const at = f.before === undefined
     ? undefined
     : stmt(db, SQL.cursorAt).get(f.before) as { created_at: string } | undefined;
-  const q = notificationListQuery(f, at?.created_at);
-  return q ? stmt(db, q.sql).all(...q.params) as unknown as NotificationView[] : [];
+  const { queries, limit } = notificationListQueries(f, at?.created_at);
+  let rows: NotificationView[] = [];
+  for (const q of queries) {
+    rows = stmt(db, q.sql).all(...q.params) as unknown as NotificationView[];
+    if (rows.length === limit) break;
+  }
+  return rows;
+}
+
+/** A list statement and its bound values. */
+export interface ListQuery {
+  sql: string;
+  params: Array<string | number>;
+}
+
+/**
+ * The notifications newer than the oldest of which a sender's page is looked for first (the sender's filter has no
+ * index in the list's order: see notificationListQueries).
+ */
+export const SENDER_WINDOW = 5_000;
+
+/**
+ * The statements of `f`'s page (both backends), in the order to run them: the first that answers `limit` rows
+ * answers the page, else the last's rows are it (none: the cursor has no row at or below it). A sender's page (no
+ * subscription named) is looked for first among the newest SENDER_WINDOW notifications of the other filters, read
+ * through an index in the list's order: a full page there is the page (every notification newer than the window's
+ * oldest is in it), so a sender with many notifications, whose page its subscriptions' rows would give only once
+ * all of them were read and sorted, has it at once; a sender with few recent ones has its rows read and sorted.
+ */
+export function notificationListQueries(
+  f: NotificationFilter,
+  cursorAt: string | undefined,
+): { queries: ListQuery[]; limit: number } {
+  const whole = notificationListQuery(f, cursorAt);
+  const windowed = f.sender && !f.subscription
+    ? notificationListQuery(f, cursorAt, SENDER_WINDOW)
+    : undefined;
+  return { queries: whole ? (windowed ? [windowed, whole] : [whole]) : [], limit: pageLimit(f) };
+}
+
+function pageLimit(f: NotificationFilter): number {
+  return Math.max(1, Math.min(f.limit ?? 100, 1000));
 }
 
 /**
  * The list statement (both backends) for `f`, given the created_at of the cursor's row (`f.before`, read first
- * with `NOTIFICATION_SQL.cursorAt`); undefined when the cursor has no row at or below it (the page is empty).
+ * with `NOTIFICATION_SQL.cursorAt`); undefined when the cursor has no row at or below it (the page is empty). With
+ * `window`, the sender is looked for among that many newest notifications of the other filters only.
  */
 export function notificationListQuery(
   f: NotificationFilter,
   cursorAt: string | undefined,
-): { sql: string; params: Array<string | number> } | undefined {
+  window?: number,
+): ListQuery | undefined {
   const where: string[] = [];
   const params: Array<string | number> = [];
+  const own: string[] = [];
+  const ownParams: Array<string | number> = [];
   if (f.subscription) (where.push("s.code = ?"), params.push(f.subscription));
   if (f.sender) (where.push("s.sender_id = ?"), params.push(f.sender));
-  if (f.status) (where.push("n.status = ?"), params.push(f.status));
-  if (f.since) (where.push("n.created_at >= ?"), params.push(f.since));
-  if (f.until) (where.push("n.created_at < ?"), params.push(f.until));
+  if (f.status) (own.push("n.status = ?"), ownParams.push(f.status));
+  if (f.since) (own.push("n.created_at >= ?"), ownParams.push(f.since));
+  if (f.until) (own.push("n.created_at < ?"), ownParams.push(f.until));
   if (f.before !== undefined) {
     // A cursor with no row, never handed out, starts at the row below it (as afterCursor).
     if (cursorAt === undefined) return undefined;
-    where.push("(n.created_at, n.id) < (?, ?)");
-    params.push(cursorAt, f.before);
+    own.push("(n.created_at, n.id) < (?, ?)");
+    ownParams.push(cursorAt, f.before);
   }
-  params.push(Math.max(1, Math.min(f.limit ?? 100, 1000)), Math.max(0, f.offset ?? 0));
+  const page = [pageLimit(f), Math.max(0, f.offset ?? 0)];
+  const select = "SELECT n.*, s.code AS subscription_code, s.sender_id";
+  const order = "ORDER BY n.created_at DESC, n.id DESC";
+  if (window !== undefined) {
+    const inner = `SELECT n.* FROM notifications n ${own.length ? "WHERE " + own.join(" AND ") : ""}
+       ${order} LIMIT ?+0`;
+    return {
+      sql: `${select} FROM (${inner}) n JOIN subscriptions s ON s.id = n.subscription_id
+       WHERE ${where.join(" AND ")} ${order} LIMIT ?+0 OFFSET ?+0`,
+      params: [...ownParams, window, ...params, ...page],
+    };
+  }
+  const all = [...where, ...own];
   return {
-    sql: `SELECT n.*, s.code AS subscription_code, s.sender_id FROM notifications n
-     JOIN subscriptions s ON s.id = n.subscription_id ${where.length ? "WHERE " + where.join(" AND ") : ""}
-     ORDER BY n.created_at DESC, n.id DESC LIMIT ?+0 OFFSET ?+0`,
-    params,
+    sql: `${select} FROM notifications n
+     JOIN subscriptions s ON s.id = n.subscription_id ${all.length ? "WHERE " + all.join(" AND ") : ""}
+     ${order} LIMIT ?+0 OFFSET ?+0`,
+    params: [...params, ...ownParams, ...page],
   };
 }
 

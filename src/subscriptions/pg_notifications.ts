@@ -19,7 +19,7 @@ import {
   insertArray,
   type NewNotification,
   NOTIFICATION_SQL as SQL,
-  notificationListQuery,
+  notificationListQueries,
   type NotificationRow,
   type NotificationView,
   pendingNotification,
@@ -115,8 +115,13 @@ export function pgNotificationStore(pool: PgPool): NotificationStore {
       const at = f.before === undefined
         ? undefined
         : await pgOne<{ created_at: string }>(pool, pgText(SQL.cursorAt), [f.before]);
-      const q = notificationListQuery(f, at?.created_at);
-      return q ? await pgAll<NotificationView>(pool, pgText(q.sql), q.params) : [];
+      const { queries, limit } = notificationListQueries(f, at?.created_at);
+      let rows: NotificationView[] = [];
+      for (const q of queries) {
+        rows = await pgAll<NotificationView>(pool, pgText(q.sql), q.params);
+        if (rows.length === limit) break;
+      }
+      return rows;
     },
     counts: () => pgAll<{ status: string; n: number }>(pool, pgText(SQL.counts)),
     purgeFinished: (cutoff) => pgDeleteInChunks(pool, pgText(PURGE_FINISHED), [cutoff, cutoff, cutoff]),

@@ -286,20 +286,24 @@ export function txnListQuery(
   f: TxnFilter,
   after: { sql: string; args: [string, number] } | undefined,
 ): { sql: string; args: Array<string | number> } {
-  // A state other than the one most transactions end in (callback_failed, still open) is the rare filter: its
-  // (state, created_at) index reads its few rows, the other filters tested on them (`(x || '')` keeps the planner
-  // off their indexes, which would read every transaction of the sender, the registry or the action to find them).
+  // A state other than the one most transactions end in is the rarer filter: an open state's (state, created_at)
+  // index reads its few rows, the other filters tested on them (`(x || '')` keeps the planner off their indexes,
+  // which would read every transaction of the sender, the registry or the action to find them). callback_failed's
+  // rows may be many (a dead receiver's): with a sender, its own index of the failed rows (migration 0048, whose
+  // condition the statement names as a constant) reads that sender's alone.
+  const failed = f.state === "callback_failed";
   const rare = f.state !== undefined && f.state !== "callback_sent";
   const onRows = (column: string) => rare ? `(${column} || '') = ?` : `${column} = ?`;
   const { where, args } = whereOf([
-    ["state = ?", f.state],
-    [onRows("sender_id"), f.senderId],
+    ["state = ?", failed ? undefined : f.state],
+    [failed ? "sender_id = ?" : onRows("sender_id"), f.senderId],
     [onRows("action"), f.action],
     ["transaction_id = ?", f.transactionId],
     [onRows("registry"), f.registry],
     ["created_at >= ?", f.since],
     ["created_at < ?", f.until],
   ]);
+  if (failed) where.unshift("state = 'callback_failed'");
   if (after) {
     where.push(after.sql);
     args.push(...after.args);

@@ -6,7 +6,11 @@ import { pgStorage } from "../../src/db/pg/storage.ts";
 import type { Storage } from "../../src/db/storage.ts";
 import type { NewSubscription } from "../../src/subscriptions/store.ts";
 import { newSubscription, subscriptionsOf } from "../helpers/subscription_fixture.ts";
-import type { NewNotification, NotificationRow } from "../../src/subscriptions/notifications.ts";
+import {
+  type NewNotification,
+  type NotificationRow,
+  SENDER_WINDOW,
+} from "../../src/subscriptions/notifications.ts";
 
 const NOW = "2026-06-01T00:00:00.000Z";
 const LATER = "2026-06-02T00:00:00.000Z";
@@ -514,3 +518,40 @@ Deno.test("notification store [postgres]: a receipt of a batch's member waits fo
     await lane.end();
   }
 });
+
+backendTest(
+  "notification store: a sender's page is the same whether found among the newest notifications or read from its own",
+  async (s, sql) => {
+    const big = await subscription(s, { sender_id: "big" });
+    const few = await subscription(s, { sender_id: "few" });
+    const count = SENDER_WINDOW + 100;
+    await sql(
+      `WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ${count + 3})
+       INSERT INTO registry_events (registry, event_type, record_type, registrant_id, snapshot, created_at)
+       SELECT 'social', 'registration', 'person', 1, '{}', ? FROM k`,
+      [NOW],
+    );
+    const ids = (await sql("SELECT id FROM registry_events ORDER BY id")).map((r) => Number(r.id)).slice(
+      -(count + 3),
+    );
+    const [fewIds, bigIds] = [ids.slice(0, 3), ids.slice(3)];
+    // The few sender's three first, then more of the big one's than the window holds.
+    await s.notifications.insert(fewIds.map((e) => note(few.id, e)), NOW);
+    await s.notifications.insert(bigIds.map((e) => note(big.id, e)), LATER);
+    const newest = bigIds.toReversed();
+    const bigPage = await s.notifications.list({ sender: "big", limit: 50 });
+    deepEqual(bigPage.map((n) => n.event_id), newest.slice(0, 50));
+    // None of the few sender's is among the newest: its page is read from its own rows.
+    deepEqual(
+      (await s.notifications.list({ sender: "few", limit: 50 })).map((n) => n.event_id),
+      fewIds.toReversed(),
+    );
+    // Paged by cursor and offset as any list, past the window too.
+    const next = await s.notifications.list({ sender: "big", limit: 50, before: bigPage[49].id });
+    deepEqual(next.map((n) => n.event_id), newest.slice(50, 100));
+    const offset = await s.notifications.list({ sender: "big", limit: 10, offset: 4990 });
+    deepEqual(offset.map((n) => n.event_id), newest.slice(4990, 5000));
+    const pastWindow = await s.notifications.list({ sender: "big", limit: 10, offset: SENDER_WINDOW + 50 });
+    deepEqual(pastWindow.map((n) => n.event_id), newest.slice(SENDER_WINDOW + 50, SENDER_WINDOW + 60));
+  },
+);

@@ -242,3 +242,35 @@ backendTest("transaction store: the attempt history keeps the last 50 and counts
   equal(h.attempts[0].attempt, 3);
   deepEqual(await t.attempts(999), { attempts: [], omitted: 0 });
 });
+
+backendTest(
+  "transaction store: the list filtered by a state and a sender, registry or action answers the same rows whichever index reads them",
+  async (s, sql) => {
+    const t = s.transactions;
+    const states: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) {
+      const sender = i % 3 === 0 ? "a" : "b";
+      const txn = `tx-${i}`;
+      await t.insert(newTxn(sender, txn, i));
+      states[txn] = i % 2 === 0 ? "callback_failed" : i % 5 === 0 ? "pending" : "callback_sent";
+      await sql("UPDATE transactions SET state = ? WHERE transaction_id = ?", [states[txn], txn]);
+    }
+    const listed = async (f: Record<string, unknown>) =>
+      (await t.list({ limit: 50, ...f })).map((r) => r.transaction_id);
+    // Newest first: a's transactions are 0, 3, 6, 9; the failed ones the even ones.
+    deepEqual(await listed({ state: "callback_failed", senderId: "a" }), ["tx-6", "tx-0"]);
+    deepEqual(await listed({ state: "callback_failed", senderId: "b" }), ["tx-10", "tx-8", "tx-4", "tx-2"]);
+    deepEqual(await listed({ state: "callback_failed", registry: "social" }), [
+      "tx-10",
+      "tx-8",
+      "tx-6",
+      "tx-4",
+      "tx-2",
+      "tx-0",
+    ]);
+    deepEqual(await listed({ state: "callback_failed", registry: "crvs" }), []);
+    deepEqual(await listed({ state: "pending", senderId: "b" }), ["tx-5"]);
+    deepEqual(await listed({ state: "callback_sent", senderId: "a" }), ["tx-9", "tx-3"]);
+    deepEqual(await listed({ state: "callback_failed", senderId: "a", limit: 1 }), ["tx-6"]);
+  },
+);

@@ -9,6 +9,7 @@ import { migrate } from "../../src/db/migrate.ts";
 import { txnListQuery } from "../../src/transactions/txn_sql.ts";
 import { WORK_COUNTS } from "../../src/senders/sender_store.ts";
 import type { TxnFilter } from "../../src/transactions/store.ts";
+import { notificationListQueries } from "../../src/subscriptions/notifications.ts";
 
 function planOf(sql: string, args: Array<string | number>): string {
   const db = openDatabase(":memory:");
@@ -21,15 +22,18 @@ function planOf(sql: string, args: Array<string | number>): string {
   }
 }
 
-Deno.test("the transaction list with a rare state and a sender or registry reads the state's index; callback_sent the other's", () => {
+Deno.test("the transaction list with a rarer state and a sender or registry reads that state's rows (a sender's failures their own index); callback_sent the other's", () => {
   const plan = (f: Partial<TxnFilter>) => {
     const q = txnListQuery({ limit: 50, ...f } as TxnFilter, undefined);
     return planOf(q.sql, q.args);
   };
+  // A sender's failed callbacks: the index of the failed rows by sender (migration 0048).
   assert.match(
     plan({ state: "callback_failed", senderId: "p" }),
-    /USING INDEX transactions_list_state \(state=\?\)/,
+    /USING INDEX transactions_failed_sender \(sender_id=\?\)/,
   );
+  assert.match(plan({ state: "callback_failed", registry: "social" }), /USING INDEX transactions_list_state/);
+  assert.match(plan({ state: "pending", senderId: "p" }), /USING INDEX transactions_list_state \(state=\?\)/);
   assert.match(
     plan({ state: "received", registry: "social" }),
     /USING INDEX transactions_list_state \(state=\?\)/,
@@ -43,4 +47,20 @@ Deno.test("a sender's open transactions are counted through the open states, not
   const plan = planOf(WORK_COUNTS.transactions, ["p"]);
   assert.match(plan, /\(state=\?\)/);
   assert.doesNotMatch(plan, /sender_id=\?/);
+});
+
+Deno.test("a sender's notification page is looked for first among the newest, read in order through an index", () => {
+  const { queries } = notificationListQueries({ sender: "p", limit: 50 }, undefined);
+  assert.equal(queries.length, 2);
+  const plan = planOf(queries[0].sql, queries[0].params);
+  assert.match(
+    plan,
+    /SCAN n USING INDEX notifications_created|SCAN notifications USING INDEX notifications_created/,
+  );
+  // The window's rows come in order: only the join's result, at most the window, is sorted after.
+  assert.doesNotMatch(plan.split(" | ").slice(0, 2).join(" | "), /TEMP B-TREE/);
+  const withStatus = notificationListQueries({ sender: "p", status: "failed", limit: 50 }, undefined);
+  assert.match(planOf(withStatus.queries[0].sql, withStatus.queries[0].params), /INDEX notifications_status/);
+  // A subscription named: its own index, one statement.
+  assert.equal(notificationListQueries({ subscription: "c", sender: "p" }, undefined).queries.length, 1);
 });

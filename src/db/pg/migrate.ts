@@ -33,6 +33,7 @@ import p0044 from "./migrations/0044_phone_contacts_lower.sql" with { type: "tex
 import p0045 from "./migrations/0045_subscriptions_from_event.sql" with { type: "text" };
 import p0046 from "./migrations/0046_bulk_pages_unsent.sql" with { type: "text" };
 import p0047 from "./migrations/0047_dr_impairment_values.sql" with { type: "text" };
+import p0048 from "./migrations/0048_transactions_failed_sender.sql" with { type: "text" };
 
 /** One PostgreSQL migration: its version number (its SQLite twin's), name and SQL, and a step in code. */
 export interface PgMigration {
@@ -104,6 +105,12 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 45, name: "0045_subscriptions_from_event", sql: p0045 },
   { version: 46, name: "0046_bulk_pages_unsent", sql: p0046 },
   { version: 47, name: "0047_dr_impairment_values", sql: p0047, code: backfillDrImpairments },
+  {
+    version: 48,
+    name: "0048_transactions_failed_sender",
+    sql: p0048,
+    concurrentIndex: "transactions_failed_sender",
+  },
 ];
 
 /** The advisory lock key of migrations (any constant no other code uses; "dcim" in ASCII). */
