@@ -206,7 +206,7 @@ function badPath(
     if (typeof child === "object" && child !== null) {
       path.push(key);
       frames.push(Object.entries(child)[Symbol.iterator]());
-    } else if (bad(child)) return clipPath([...path, key].join("."));
+    } else if (bad(child)) return clipPath([...path, key].join(".") || "(body)"); // a top-level "" key
   }
   return undefined;
 }

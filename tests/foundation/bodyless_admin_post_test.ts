@@ -157,6 +157,13 @@ Deno.test("a deeply nested body holding a NUL is refused naming where, its walk 
     });
     assert.equal(shallow.status, 400);
     assert.match(await shallow.text(), /The body's name holds a NUL character/);
+    // Under a top-level "" key: the body, as the recursive walk named it.
+    const unnamed = await app.request("/admin/v1/senders", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"": "a\\u0000b"}',
+    });
+    assert.match(await unnamed.text(), /"The body holds a NUL character/);
   } finally {
     deps.close();
   }
