@@ -2,6 +2,7 @@
  * The data dir holds the server's secrets (signing keys, token hashes, sender data), so it is owner-only: the
  * directory 0700 and the SQLite and KV files 0600. Looser modes found at start are tightened and reported.
  */
+import { lchown } from "node:fs/promises";
 import { dirname, resolve, sep as SEP } from "node:path";
 
 /**
@@ -116,7 +117,9 @@ export async function giveToDataDirOwner(dataDir: string, paths: string[]): Prom
     // Not through a link (chown follows it: an operator's dir it names would be given away), nor a mount point
     // (a directory on another file system than its parent's: the operator's).
     if (!info || info.isSymlink || (info.isDirectory && await mountPoint(path, info))) continue;
-    if (info.uid === 0) await Deno.chown(path, owner.uid, owner.gid);
+    // lchown: a path swapped for a link between the check and the change (by whoever owns the data dir) has the
+    // link changed, never what it names.
+    if (info.uid === 0) await lchown(path, owner.uid, owner.gid ?? owner.uid);
   }
 }
 
