@@ -10,7 +10,7 @@ import {
   holdServeLock,
   LOCK_FILE,
 } from "../db/data_dir_lock.ts";
-import { backupDirIsServers, giveToDataDirOwner, prepareDataDir } from "../db/data_dir.ts";
+import { giveToDataDirOwner, makingBackupDir, prepareDataDir } from "../db/data_dir.ts";
 import { loadKeyEncryption } from "../keys/kek.ts";
 import { DENO_VERSION, VERSION } from "../version.ts";
 
@@ -47,12 +47,8 @@ const backupCommand: Command = {
           if (!(err instanceof Deno.errors.NotFound)) throw err;
         });
       }
-      // The backup dir goes to the server's user as soon as the copy is over, written or not (a first backup that
-      // failed must not leave the dir it made root's), unless the operator made it elsewhere (backupDirIsServers).
-      const giveDir = intoBackupDir && await backupDirIsServers(cfg.dataDir, paths.backups);
-      const result = await backupDatabase(paths.db, target).finally(() =>
-        giveDir ? giveToDataDirOwner(cfg.dataDir, [paths.backups]) : undefined
-      );
+      const copy = () => backupDatabase(paths.db, target);
+      const result = intoBackupDir ? await makingBackupDir(cfg.dataDir, paths.backups, copy) : await copy();
       if (intoBackupDir) await giveToDataDirOwner(cfg.dataDir, [result.path]);
       print.done(`backup written: ${result.path} (${result.bytes} bytes)`, result);
       print.note(
@@ -144,11 +140,8 @@ const restoreCommand: Command = {
       try {
         // Under root: the restored database (and the backup dir the copy set aside goes to) stay the server's.
         await giveToDataDirOwner(cfg.dataDir, [incoming]);
-        const giveDir = occupied && await backupDirIsServers(cfg.dataDir, paths.backups);
         const aside = occupied
-          ? await setAside(paths).finally(() =>
-            giveDir ? giveToDataDirOwner(cfg.dataDir, [paths.backups]) : undefined
-          )
+          ? await makingBackupDir(cfg.dataDir, paths.backups, () => setAside(paths))
           : undefined;
         kept = aside?.path;
         damaged = aside?.damaged;

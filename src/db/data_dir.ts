@@ -96,9 +96,19 @@ async function tighten(path: string, from: number, to: number): Promise<ModeFix>
  * operator made elsewhere (a group-shared dir, as the unit file's DCI_BACKUP_DIR note has it; a mount point) keeps
  * its owner and group.
  */
-export async function backupDirIsServers(dataDir: string, dir: string): Promise<boolean> {
+async function backupDirIsServers(dataDir: string, dir: string): Promise<boolean> {
   if (resolve(dir).startsWith(resolve(dataDir) + SEP)) return true;
   return await Deno.lstat(dir).then(() => false, () => true);
+}
+
+/**
+ * Runs `work`, which may make backup dir `dir`; then, run as root, gives the dir to the data dir's owner when
+ * backupDirIsServers said so before `work` ran, whether it succeeded or not (a first backup that failed must not
+ * leave the dir it made root's).
+ */
+export async function makingBackupDir<T>(dataDir: string, dir: string, work: () => Promise<T>): Promise<T> {
+  const give = await backupDirIsServers(dataDir, dir);
+  return await work().finally(() => give ? giveToDataDirOwner(dataDir, [dir]) : undefined);
 }
 
 /**
@@ -106,7 +116,7 @@ export async function backupDirIsServers(dataDir: string, dir: string): Promise<
  * `restore`), gives each of `paths` that root owns to that user, so the server can still open, write and prune
  * what the command made there (the backup dir, a restored database); a server that cannot write its backup dir
  * fails its next start's pre-migration backup. Nothing otherwise (SQLite gives the WAL and SHM files it makes as
- * root to the database's owner itself). The caller names the backup dir only when backupDirIsServers says so.
+ * root to the database's owner itself). The backup dir is given through makingBackupDir.
  */
 export async function giveToDataDirOwner(dataDir: string, paths: string[]): Promise<void> {
   if (!POSIX || Deno.uid() !== 0) return;

@@ -217,9 +217,22 @@ export function normaliseValue(kind: ValueKind, raw: unknown): string | number |
  * …567000), so two records' ids or a UIN's digits would be silently changed.
  */
 export function numberText(field: string, v: number, errors: string[]): string | undefined {
-  if (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v))) {
+  if (!Number.isFinite(v) || roundedNumber(v)) {
     errors.push(`${field}: ${v} is a number beyond 2^53, which JSON readers round: write it as a string`);
     return undefined;
   }
   return String(v);
+}
+
+/**
+ * Whether `v` is a number beyond 2^53: the JSON reader has already rounded it, so looking it up would find another
+ * identifier than the one the client meant (records' ids and identifiers given so are refused: numberText).
+ */
+export function roundedNumber(v: unknown): v is number {
+  return typeof v === "number" && Number.isFinite(v) && !Number.isSafeInteger(Math.trunc(v));
+}
+
+/** The refusal of a rounded number (roundedNumber) given for `what`. */
+export function roundedNumberMessage(what: string, v: number): string {
+  return `${what} ${v} is a number beyond 2^53, which JSON readers round: send it as a string`;
 }

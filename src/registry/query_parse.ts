@@ -98,19 +98,6 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/**
- * Whether `v` is a number beyond 2^53: the JSON reader has already rounded it, so looking it up would find another
- * identifier than the one the client meant (records' identifiers given so are refused as well).
- */
-export function roundedNumber(v: unknown): v is number {
-  return typeof v === "number" && Number.isFinite(v) && !Number.isSafeInteger(Math.trunc(v));
-}
-
-/** The refusal of a rounded number (roundedNumber) given for `what`. */
-export function roundedNumberMessage(what: string, v: number): string {
-  return `${what} ${v} is a number beyond 2^53, which JSON readers round: send it as a string`;
-}
-
 /** The query type a client sent, as this server reads it (`urn:…:IdType-Value` → `idtype-value`). */
 export function queryTypeName(queryType: unknown): string | undefined {
   return typeof queryType === "string" ? queryType.trim().toLowerCase().split(":").pop() : undefined;
@@ -157,24 +144,29 @@ function count(c: Cond, depth: number): number {
   return c.items.reduce((n, i) => n + count(i, depth + 1), 0);
 }
 
-function parseIdTypeValue(query: unknown): Cond {
-  // OpenG2P's older shape: {id_type, id_value}, alone or as the value of {type: "idtype-value", value}.
+/**
+ * The type and value an idtype-value query names, as given (unchecked): the spec's `{type, value}`, or OpenG2P's
+ * older `{id_type, id_value}` (`older`), alone or as the value of `{type: "idtype-value", value}`.
+ */
+export function idTypeValueParts(query: unknown): { type: unknown; value: unknown; older: boolean } {
   const older = isObject(query) && isObject(query.value) && "id_type" in query.value ? query.value : query;
   if (isObject(older) && ("id_type" in older || "id_value" in older)) {
-    if (older.id_type === undefined || older.id_value === undefined) {
-      throw new QueryError("rjct.search_criteria.invalid", "idtype-value query needs {id_type, id_value}");
-    }
-    return {
-      kind: "cmp",
-      attr: "identifier",
-      op: "eq",
-      value: { type: older.id_type, value: older.id_value },
-    };
+    return { type: older.id_type, value: older.id_value, older: true };
   }
-  if (!isObject(query) || query.type === undefined || query.value === undefined) {
-    throw new QueryError("rjct.search_criteria.invalid", "idtype-value query needs {type, value}");
+  return isObject(query)
+    ? { type: query.type, value: query.value, older: false }
+    : { type: undefined, value: undefined, older: false };
+}
+
+function parseIdTypeValue(query: unknown): Cond {
+  const { type, value, older } = idTypeValueParts(query);
+  if (type === undefined || value === undefined) {
+    throw new QueryError(
+      "rjct.search_criteria.invalid",
+      older ? "idtype-value query needs {id_type, id_value}" : "idtype-value query needs {type, value}",
+    );
   }
-  return { kind: "cmp", attr: "identifier", op: "eq", value: { type: query.type, value: query.value } };
+  return { kind: "cmp", attr: "identifier", op: "eq", value: { type, value } };
 }
 
 function parsePredicate(query: unknown): Cond {

@@ -16,9 +16,11 @@ import {
   normaliseIdType,
   normaliseValue,
   type RecordType,
+  roundedNumber,
+  roundedNumberMessage,
   withoutPersonPath,
 } from "./attributes.ts";
-import { type Cond, filterError, type Op, roundedNumber, roundedNumberMessage, show } from "./query_parse.ts";
+import { type Cond, filterError, type Op, show } from "./query_parse.ts";
 import { isTextAttribute, likeTest, textAttributeTest } from "./query_text.ts";
 import type { ProfileAttribute } from "../registries/profile.ts";
 import { profileAttributeOf, profileAttributeTest } from "./query_values.ts";

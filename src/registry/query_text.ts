@@ -22,8 +22,8 @@ import {
   nocaseIn,
   truth,
 } from "./query_dialect.ts";
-import { filterError, type Op, roundedNumber, roundedNumberMessage, show } from "./query_parse.ts";
-import { nfc, type RecordType } from "./attributes.ts";
+import { filterError, type Op, show } from "./query_parse.ts";
+import { nfc, type RecordType, roundedNumber, roundedNumberMessage } from "./attributes.ts";
 import { normaliseContact } from "./contacts.ts";
 
 /** What a text comparison depends on. */

@@ -13,7 +13,7 @@ import { parse as csvParser } from "csv-parse";
 import { isHeaderSafeId } from "../dci/limits.ts";
 import { SpoolError, type SpoolReader, type SpoolWriter } from "./spool_store.ts";
 import { KeyHashSet } from "../registry/key_set.ts";
-import { queryTypeName } from "../registry/query_parse.ts";
+import { idTypeValueParts, queryTypeName } from "../registry/query_parse.ts";
 
 /** One idtype-value lookup of a bulk file; `duplicate` when its reference_id repeats an earlier one of the file. */
 export interface Lookup {
@@ -316,9 +316,9 @@ function jsonLookup(value: unknown): Partial<Record<"ref" | "type" | "value", un
   if (criteria && criteria.query_type != null && queryTypeName(criteria.query_type) !== "idtype-value") {
     return { ref: o.reference_id, type: undefined, value: undefined };
   }
-  const older = isObj(query.value) && "id_type" in query.value ? query.value : query;
-  if (criteria && ("id_type" in older || "id_value" in older)) {
-    return { ref: o.reference_id, type: older.id_type, value: older.id_value };
+  if (criteria) {
+    const { type, value } = idTypeValueParts(query);
+    return { ref: o.reference_id, type, value };
   }
   return { ref: o.reference_id, type: query.type, value: query.value };
 }

@@ -8,16 +8,13 @@
  *                 {"identifier_type": "UIN", "identifier_value": value}
  *   predicate     {expression1: {attribute_name: "UIN", operator: "eq", attribute_value: value}} (or a list of one)
  */
+import { type Cond, parseQuery, QueryError, queryTypeName, show } from "../../../registry/query_parse.ts";
 import {
-  type Cond,
-  parseQuery,
-  QueryError,
-  queryTypeName,
+  ID_TYPE_ATTRIBUTES,
+  normaliseIdType,
   roundedNumber,
   roundedNumberMessage,
-  show,
-} from "../../../registry/query_parse.ts";
-import { ID_TYPE_ATTRIBUTES, normaliseIdType } from "../../../registry/attributes.ts";
+} from "../../../registry/attributes.ts";
 
 /** The identifier a criteria names; `type` undefined matches the value under any identifier type. */
 export interface IdQuery {
