@@ -4,6 +4,7 @@ import type { Deps } from "./deps.ts";
 import { createApp } from "./app.ts";
 import { errAck } from "./http/errors.ts";
 import { requestIdOf } from "./http/middleware.ts";
+import { isTokenPath, tokenErrorBody, tokenErrorHeaders } from "./auth/token_paths.ts";
 import { SERVING_BUSY_TIMEOUT_MS, setBusyTimeout } from "./db/sqlite.ts";
 import { assertPortFree, explainBindError } from "./net/port_guard.ts";
 import { keepListening } from "./net/kept_listener.ts";
@@ -78,23 +79,28 @@ export function startServer(deps: Deps, options: ServeOptions = {}): RunningServ
   const handler = async (req: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
     if (draining) {
       const requestId = requestIdOf(req);
+      const headers: Record<string, string> = {
+        connection: "close",
+        "retry-after": "1",
+        "x-dci-isolate": isolate,
+        "x-content-type-options": "nosniff",
+        "x-request-id": requestId,
+        ...(hsts ? { "strict-transport-security": hsts } : {}),
+      };
+      // The token endpoint answers in RFC 6749's shape, as its other refusals do (OAuth2 libraries read `error`).
+      if (isTokenPath(new URL(req.url).pathname)) {
+        return Response.json(tokenErrorBody("temporarily_unavailable", "Server is shutting down"), {
+          status: 503,
+          headers: tokenErrorHeaders(503, headers),
+        });
+      }
       const body = errAck(
         "err.service.unavailable",
         "Server is shutting down",
         requestId,
         new Date().toISOString(),
       );
-      return Response.json(body, {
-        status: 503,
-        headers: {
-          connection: "close",
-          "retry-after": "1",
-          "x-dci-isolate": isolate,
-          "x-content-type-options": "nosniff",
-          "x-request-id": requestId,
-          ...(hsts ? { "strict-transport-security": hsts } : {}),
-        },
-      });
+      return Response.json(body, { status: 503, headers });
     }
     inflight++;
     deps.metrics.add(IN_FLIGHT, IN_FLIGHT_HELP, {}, 1);

@@ -80,6 +80,7 @@ export function asyncCallbacks(spec: ActionSpec): Record<string, unknown> {
       answerName,
       `The ${spec.callbackAction} answer`,
       CALLBACK_ID_HEADERS.answer,
+      ...(spec.family === "search" ? [BULK_PAGE_HEADER] : []),
     ),
   };
   if (spec.family === "subscribe") {
@@ -105,6 +106,12 @@ export const CALLBACK_ID_HEADERS = {
   },
 } as const;
 
+/** The header of a bulk search's answer pages (src/transactions/bulk_runner.ts). */
+export const BULK_PAGE_HEADER = {
+  name: "X-DCI-Page",
+  description: "On a bulk search by file's on-search callbacks only: which page this is, `n/total`",
+} as const;
+
 /** How a sender's receiver answers a callback or notification, and what the server does with the answer. */
 export const DELIVERY_RESPONSES = {
   200: {
@@ -126,20 +133,20 @@ function callback(
   path: string,
   schema: string,
   summary: string,
-  id: { name: string; description: string },
+  ...ids: Array<{ name: string; description: string }>
 ) {
   return {
     [`{$request.body#/header/sender_uri}${path}`]: {
       post: {
         summary,
         tags: ["Callbacks"],
-        parameters: [{
+        parameters: ids.map((id) => ({
           in: "header",
           name: id.name,
           required: false,
           description: id.description,
           schema: { type: "string" },
-        }],
+        })),
         requestBody: {
           required: true,
           content: { "application/json": { schema: { $ref: `#/components/schemas/${schema}` } } },

@@ -68,9 +68,7 @@ export async function checkBearer(
   try {
     token = await verifyAccessToken(deps, m[1]);
   } catch (err) {
-    if (err instanceof TokenError) {
-      throw new DciError("err.request.unauthorized", `Invalid token: ${err.message}`);
-    }
+    if (err instanceof TokenError) throw tokenRefused(`Invalid token: ${err.message}`);
     throw err;
   }
   const store = deps.storage.bearer;
@@ -94,6 +92,17 @@ export async function checkBearer(
   return auth;
 }
 
+/**
+ * The 401 of an access token presented and refused as such (expired, forged, of a retired key, a revoked client or
+ * a rotated secret): its challenge says `error="invalid_token"` (RFC 6750 §3.1), so a client library fetches a new
+ * token for these, and only these (a missing token, a bad signature or a disabled sender carry none).
+ */
+function tokenRefused(message: string): DciError {
+  return new DciError("err.request.unauthorized", message, {
+    headers: { "WWW-Authenticate": 'Bearer realm="dci", error="invalid_token"' },
+  });
+}
+
 /** The bearer check's decision on the client's row; throws the 401/403 DciError of a refusal. */
 function bearerAuth(
   deps: Deps,
@@ -102,20 +111,16 @@ function bearerAuth(
   scope: string,
 ): BearerAuth {
   if (row && row.key_status !== "active" && row.key_status !== "published") {
-    throw new DciError(
-      "err.request.unauthorized",
-      "Invalid token: access token was not signed by a key of this server",
-    );
+    throw tokenRefused("Invalid token: access token was not signed by a key of this server");
   }
   if (!row || row.active !== 1) {
-    throw new DciError("err.request.unauthorized", `Client "${claims.client_id}" is unknown or revoked`);
+    throw tokenRefused(`Client "${claims.client_id}" is unknown or revoked`);
   }
   if (row.sender_id !== claims.sub) {
-    throw new DciError("err.request.unauthorized", "Token subject does not match its client's sender");
+    throw tokenRefused("Token subject does not match its client's sender");
   }
   if (issuedBeforeRotation(claims, row)) {
-    throw new DciError(
-      "err.request.unauthorized",
+    throw tokenRefused(
       `Invalid token: client "${claims.client_id}"'s secret was rotated after this token was issued`,
     );
   }
@@ -126,7 +131,9 @@ function bearerAuth(
   const current = new Set(row.scopes.split(" "));
   const scopes = claims.scope.split(" ").filter((s) => current.has(s));
   if (!scopes.includes(scope)) {
-    throw new DciError("err.request.forbidden", `Token lacks the scope "${scope}" this endpoint requires`);
+    throw new DciError("err.request.forbidden", `Token lacks the scope "${scope}" this endpoint requires`, {
+      headers: { "WWW-Authenticate": `Bearer realm="dci", error="insufficient_scope", scope="${scope}"` },
+    });
   }
   return {
     clientId: claims.client_id,

@@ -13,15 +13,13 @@ import { issueAccessToken } from "./jwt.ts";
 import { authenticateClient, type ClientAuthResult, secretRotatedAtMs } from "../senders/clients.ts";
 import { ipLimitKey } from "../net/client_address.ts";
 import { tokenRoute } from "./oauth_openapi.ts";
-import { TOKEN_PATHS } from "./token_paths.ts";
+import { TOKEN_NO_STORE, TOKEN_PATHS, tokenErrorBody, tokenErrorHeaders } from "./token_paths.ts";
 
 type OAuthError = "invalid_request" | "invalid_client" | "unsupported_grant_type" | "invalid_scope";
 
-function oauthError(c: Context<AppEnv>, error: OAuthError, description: string, basic = false): Response {
+function oauthError(c: Context<AppEnv>, error: OAuthError, description: string): Response {
   const status = error === "invalid_client" ? 401 : 400;
-  const headers: Record<string, string> = { "Cache-Control": "no-store", Pragma: "no-cache" };
-  if (status === 401) headers["WWW-Authenticate"] = basic ? 'Basic realm="dci"' : 'Bearer realm="dci"';
-  return c.json({ error, error_description: description }, status, headers);
+  return c.json(tokenErrorBody(error, description), status, tokenErrorHeaders(status));
 }
 
 /** A refused client authentication: 401, or 429 (client id locked) / 503 (hash queue full) with Retry-After. */
@@ -29,24 +27,27 @@ function authFailure(
   deps: Deps,
   c: Context<AppEnv>,
   auth: Exclude<ClientAuthResult, { ok: true }>,
-  basic: boolean,
 ) {
   deps.metrics.inc("dci_token_refusals_total", "Token requests refused after reading the credentials", {
     reason: auth.reason,
   });
   if (auth.reason === "invalid") {
-    return oauthError(c, "invalid_client", "client authentication failed", basic);
+    return oauthError(c, "invalid_client", "client authentication failed");
   }
-  const headers = { "Cache-Control": "no-store", "Retry-After": String(auth.retryAfter) };
+  const headers = tokenErrorHeaders(429, { "Retry-After": String(auth.retryAfter) });
   if (auth.reason === "locked") {
     const description = "Too many failed attempts for this client; retry later";
-    return c.json({ error: "invalid_client", error_description: description }, 429, headers);
+    return c.json(tokenErrorBody("invalid_client", description), 429, headers);
   }
   const description = "The server is busy checking other credentials; retry shortly";
-  return c.json({ error: "temporarily_unavailable", error_description: description }, 503, headers);
+  return c.json(tokenErrorBody("temporarily_unavailable", description), 503, headers);
 }
 
-/** The request's parameters from a form or JSON body (strings only). */
+/**
+ * The request's parameters from a form or JSON body. A parameter sent without a value is left out, as if omitted
+ * (RFC 6749 §3.1); in JSON one of the token request's own parameters must be a string (a `scope` list sent as an
+ * array is refused, not read as absent, which would grant every scope of the client), others are ignored.
+ */
 async function readParams(c: Context<AppEnv>): Promise<Record<string, string> | string> {
   const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
   const text = await c.req.text();
@@ -59,6 +60,7 @@ async function readParams(c: Context<AppEnv>): Promise<Record<string, string> | 
       if (Object.hasOwn(out, k)) return `parameter ${JSON.stringify(k.slice(0, 64))} is repeated`;
       out[k] = v;
     }
+    for (const [k, v] of Object.entries(out)) if (v === "") delete out[k];
     return capped(out);
   }
   if (type === "application/json") {
@@ -73,11 +75,18 @@ async function readParams(c: Context<AppEnv>): Promise<Record<string, string> | 
     // As in a form (RFC 6749 §3.2): JSON.parse keeps the last of a repeated name, which the sender may not mean.
     const repeated = repeatedKey(text);
     if (repeated !== undefined) return `parameter ${JSON.stringify(repeated.slice(0, 64))} is repeated`;
-    for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
+    for (const [k, v] of Object.entries(body)) {
+      if (typeof v === "string") {
+        if (v !== "") out[k] = v;
+      } else if (TOKEN_PARAMS.has(k) && v !== null) return `parameter ${JSON.stringify(k)} must be a string`;
+    }
     return capped(out);
   }
   return `Content-Type "${type}" is not supported (form or JSON)`;
 }
+
+/** The client credentials request's own parameters (RFC 6749 §4.4.2, §2.3.1). */
+const TOKEN_PARAMS = new Set(["grant_type", "scope", "client_id", "client_secret"]);
 
 /** Most parameters in a token request (it needs at most five: grant type, scope, client id and secret). */
 const MAX_PARAMS = 32;
@@ -129,11 +138,10 @@ function capped(params: Record<string, string>): Record<string, string> | string
   return long ? `parameter "${long[0].slice(0, 50)}" is longer than ${MAX_PARAM} characters` : params;
 }
 
-/** A client's id and secret, and whether they came by HTTP Basic. */
+/** A client's id and secret. */
 interface Credentials {
   id: string;
   secret: string;
-  basic: boolean;
 }
 
 /**
@@ -148,7 +156,7 @@ function credentials(
 ): Credentials | string | undefined {
   if (!header) {
     if (!params.client_id || !params.client_secret) return undefined;
-    return { id: params.client_id, secret: params.client_secret, basic: false };
+    return { id: params.client_id, secret: params.client_secret };
   }
   const basic = basicCredentials(header);
   if (!basic) return undefined;
@@ -175,7 +183,6 @@ function basicCredentials(header: string): Credentials | undefined {
     return {
       id: decodeURIComponent(decoded.slice(0, i).replace(/\+/g, " ")),
       secret: decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, " ")),
-      basic: true,
     };
   } catch {
     return undefined;
@@ -205,8 +212,11 @@ async function tokenHandler(deps: Deps, c: Context<AppEnv>): Promise<Response> {
     deps.clock.now(),
   );
   if (!limit.allowed) {
-    c.header("Retry-After", String(limit.retryAfter));
-    return c.json({ error: "invalid_request", error_description: "Too many token requests; slow down" }, 429);
+    return c.json(
+      tokenErrorBody("invalid_request", "Too many token requests; slow down"),
+      429,
+      tokenErrorHeaders(429, { "Retry-After": String(limit.retryAfter) }),
+    );
   }
   const params = await readParams(c);
   if (typeof params === "string") return oauthError(c, "invalid_request", params);
@@ -224,9 +234,10 @@ async function tokenHandler(deps: Deps, c: Context<AppEnv>): Promise<Response> {
   const auth: ClientAuthResult = creds.id.length > MAX_ID || creds.secret.length > MAX_SECRET
     ? { ok: false, reason: "invalid" }
     : await authenticateClient(deps, creds.id, creds.secret, c.get("clientIp") ?? "unknown");
-  if (!auth.ok) return authFailure(deps, c, auth, creds.basic);
+  if (!auth.ok) return authFailure(deps, c, auth);
   const client = auth.client;
-  const requested = params.scope ? params.scope.split(" ").filter(Boolean) : client.scopes;
+  const requested = params.scope === undefined ? client.scopes : params.scope.split(" ").filter(Boolean);
+  if (requested.length === 0) return oauthError(c, "invalid_scope", "scope names no scope");
   const extra = requested.find((s) => !client.scopes.includes(s));
   if (extra) {
     return oauthError(c, "invalid_scope", `scope "${extra.slice(0, 50)}" is not granted to this client`);
@@ -247,6 +258,6 @@ async function tokenHandler(deps: Deps, c: Context<AppEnv>): Promise<Response> {
       scope: requested.join(" "),
     },
     200,
-    { "Cache-Control": "no-store", Pragma: "no-cache" },
+    TOKEN_NO_STORE,
   );
 }

@@ -12,8 +12,8 @@ const MAX_PARAM = 1024;
 export const TokenRequest = z.object({
   grant_type: z.literal("client_credentials"),
   client_id: z.string().max(MAX_PARAM).optional().openapi({
-    description:
-      "With client_secret; beside HTTP Basic only the same client id, without client_secret (RFC 6749 §2.3)",
+    description: "With client_secret; beside HTTP Basic only the Basic client's own id and secret, if any " +
+      "(RFC 6749 §2.3: one client, one method). A parameter sent without a value is read as omitted (§3.1)",
   }),
   client_secret: z.string().max(MAX_PARAM).optional(),
   scope: z.string().max(MAX_PARAM).optional().openapi({
@@ -43,8 +43,12 @@ export const TokenError = z.object({
     "unsupported_grant_type",
     "invalid_scope",
     "temporarily_unavailable",
+    "server_error",
   ]),
-  error_description: z.string(),
+  error_description: z.string().openapi({
+    description:
+      "Printable ASCII without `\"` and `\\` (RFC 6749 §5.2): a client's own text is quoted with `'`",
+  }),
 }).openapi("TokenError");
 
 const error = (description: string) => ({
@@ -61,7 +65,7 @@ export function tokenRoute(path: string) {
     summary: "Issue an access token (OAuth2 client credentials, RFC 6749 §4.4)",
     description: "Client credentials by HTTP Basic or in the body (form or JSON). Per-IP limit " +
       "(DCI_TOKEN_IP_LIMIT_PER_MINUTE), per-client-id lockout after failures. Bodies up to 8 KiB (413) and " +
-      "32 parameters (400 invalid_request). Answers carry Cache-Control: no-store.",
+      "32 parameters (400 invalid_request). Answers carry Cache-Control: no-store; a 401 challenges HTTP Basic.",
     security: optionalSecurity("clientCredentials"),
     request: {
       body: {

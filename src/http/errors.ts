@@ -10,7 +10,7 @@ import { type OutgoingHeader, signedEnvelope } from "../dci/envelope.ts";
 import { isDatabaseBusy, isDatabaseUnavailable, isStorageFull, noteStorageFull } from "../db/faults.ts";
 import { answerMeta } from "../senders/settings.ts";
 import type { Logger } from "../obs/log.ts";
-import { isTokenPath } from "../auth/token_paths.ts";
+import { isTokenPath, tokenErrorBody, tokenErrorHeaders } from "../auth/token_paths.ts";
 import { isRegistrantPath } from "./logged_path.ts";
 
 /** Retry-After of a 503 answered because the write lock stayed held past the wait (seconds). */
@@ -87,10 +87,11 @@ function tokenError(c: Context<AppEnv>, dci: DciError, headers: Record<string, s
     : dci.status === 401
     ? "invalid_client"
     : "invalid_request";
-  return c.json({ error, error_description: dci.message }, dci.status as 400, {
-    ...headers,
-    "Cache-Control": "no-store",
-  });
+  return c.json(
+    tokenErrorBody(error, dci.message),
+    dci.status as 400,
+    tokenErrorHeaders(dci.status, headers),
+  );
 }
 
 /**

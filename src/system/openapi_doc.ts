@@ -12,6 +12,7 @@ import { NotifyEventRequest } from "../dci/notify.ts";
 import { SubscribeRequestItem } from "../dci/messages.ts";
 import { ExpPredicateWithCondition, PaginationRequest, SearchCriteria, SearchSort } from "../dci/search.ts";
 import {
+  BULK_PAGE_HEADER,
   CALLBACK_ID_HEADERS,
   DELIVERY_RESPONSES,
   DELIVERY_SECURITY,
@@ -20,6 +21,7 @@ import {
   signedAnswer,
 } from "../actions/openapi.ts";
 import { registerSecuritySchemes } from "./openapi_security.ts";
+import { isTokenPath } from "../auth/token_paths.ts";
 import { precompress, type Precompressed, sendPrecompressed } from "../http/precompressed.ts";
 
 /** Where the document is served. */
@@ -78,7 +80,10 @@ function registerWebhooks(app: OpenAPIHono<AppEnv>): void {
       summary: `${spec.callbackAction}: the answer of ${spec.family}, POSTed to the sender's callback URL`,
       description: CALLBACK_URL_TEXT(spec.callbackPath),
       request: {
-        headers: idHeader(CALLBACK_ID_HEADERS.answer),
+        headers: idHeader(
+          CALLBACK_ID_HEADERS.answer,
+          ...(spec.family === "search" ? [BULK_PAGE_HEADER] : []),
+        ),
         body: { content: json(signedAnswer(pascal(`${spec.family}-response`), spec.response)) },
       },
       responses: DELIVERY_RESPONSES,
@@ -100,9 +105,13 @@ function registerWebhooks(app: OpenAPIHono<AppEnv>): void {
   });
 }
 
-/** A callback's id header (CALLBACK_ID_HEADERS) as the request headers of a webhook. */
-function idHeader(id: { name: string; description: string }) {
-  return z.object({ [id.name]: z.string().optional().openapi({ description: id.description }) });
+/** A callback's id header (CALLBACK_ID_HEADERS), and any other it carries, as the request headers of a webhook. */
+function idHeader(...ids: Array<{ name: string; description: string }>) {
+  return z.object(
+    Object.fromEntries(
+      ids.map((id) => [id.name, z.string().optional().openapi({ description: id.description })]),
+    ),
+  );
 }
 
 /** How a callback URL is made, for the webhook descriptions. */
@@ -120,21 +129,54 @@ const REQUEST_ID = {
   schema: { type: "string" },
 };
 
+/** Response headers the server sets outside the routes' own schemas, by component name. */
+const SHARED_HEADERS = {
+  "X-Request-ID": REQUEST_ID,
+  "WWW-Authenticate": {
+    description: 'The challenge of every 401: `Bearer realm="dci"` (with `error="invalid_token"` when the ' +
+      'access token itself was refused, RFC 6750 §3.1); `Basic realm="dci"` on the token endpoint',
+    schema: { type: "string" },
+  },
+  "Cache-Control": {
+    description: "`no-store` (with `Pragma: no-cache`) on every answer of the token endpoint (RFC 6749 §5.1)",
+    schema: { type: "string" },
+  },
+  RateLimit: {
+    description:
+      "The sender's remaining quota of the current minute (draft-ietf-httpapi-ratelimit-headers), " +
+      'e.g. `"minute";r=59;t=60`: on every answer to a request past its sender\'s rate limit, its 429 included',
+    schema: { type: "string" },
+  },
+  "RateLimit-Policy": {
+    description: 'The sender\'s quotas, e.g. `"minute";q=60;w=60, "day";q=10000;w=86400`',
+    schema: { type: "string" },
+  },
+};
+
+/** The answers of a registry operation that carry the RateLimit headers: those after the rate limit's decision. */
+const RATE_LIMITED = new Set(["200", "202", "400", "409", "429", "500", "503"]);
+
 /**
  * The generated document with an operationId on every operation, its callbacks' and its webhooks', and the
- * X-Request-ID header on every answer of every operation.
+ * headers every answer carries beside its route's own: X-Request-ID on all, WWW-Authenticate on a 401,
+ * Cache-Control on the token endpoint's, RateLimit and RateLimit-Policy on a registry operation's admitted answers.
  */
 function completed(generated: Record<string, unknown>): Record<string, unknown> {
   // A copy: the routes mounted at several prefixes share their callback objects.
   const doc = JSON.parse(JSON.stringify(generated));
-  doc.components = { ...doc.components, headers: { ...doc.components?.headers, "X-Request-ID": REQUEST_ID } };
+  doc.components = { ...doc.components, headers: { ...doc.components?.headers, ...SHARED_HEADERS } };
+  const ref = (name: keyof typeof SHARED_HEADERS) => ({ [name]: { $ref: `#/components/headers/${name}` } });
   const paths = (doc.paths ?? {}) as Record<string, Record<string, Operation>>;
   for (const [path, item] of Object.entries(paths)) {
     for (const [method, op] of Object.entries(item)) {
       op.operationId ??= operationId(method, path);
-      for (const response of Object.values(op.responses ?? {})) {
+      const signed = (op.security ?? []).some((s) => "dciSignature" in s);
+      for (const [status, response] of Object.entries(op.responses ?? {})) {
         response.headers = {
-          "X-Request-ID": { $ref: "#/components/headers/X-Request-ID" },
+          ...ref("X-Request-ID"),
+          ...(status === "401" ? ref("WWW-Authenticate") : {}),
+          ...(isTokenPath(path) ? ref("Cache-Control") : {}),
+          ...(signed && RATE_LIMITED.has(status) ? { ...ref("RateLimit"), ...ref("RateLimit-Policy") } : {}),
           ...response.headers,
         };
       }
@@ -154,6 +196,7 @@ function completed(generated: Record<string, unknown>): Record<string, unknown> 
 
 interface Operation {
   operationId?: string;
+  security?: Record<string, string[]>[];
   responses?: Record<string, { headers?: Record<string, unknown> }>;
   callbacks?: Record<string, Record<string, Record<string, Operation>>>;
 }

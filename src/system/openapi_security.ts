@@ -28,9 +28,15 @@ const SIGNATURE_TEXT =
   "covering at least `@method`, `@target-uri` and `content-digest`, with a `Content-Digest` header; `keyid` " +
   "names the sender's key). A sender whose policy is `optional` may send neither; `off` ignores both.";
 
-/** Registers the document's security schemes on `app` (the token URL follows DCI_PUBLIC_URL when set). */
+/**
+ * Registers the document's security schemes on `app`. The token URL is absolute under DCI_PUBLIC_URL; without
+ * it, relative: against the document's (relative) servers entry, as OpenAPI 3.1 resolves it, the token endpoint
+ * under any path prefix; against the docs page, as Swagger UI's Authorize resolves it, its /dci_api/v1 alias.
+ */
 export function registerSecuritySchemes(app: OpenAPIHono<AppEnv>, config: Config): void {
-  const base = config.publicUrl.replace(/\/+$/, "");
+  const tokenUrl = config.publicUrl
+    ? `${config.publicUrl.replace(/\/+$/, "")}${TOKEN_PATH}`
+    : TOKEN_PATH.slice(1);
   const add = (name: string, scheme: Record<string, unknown>) =>
     app.openAPIRegistry.registerComponent("securitySchemes", name, scheme as never);
   add("oauth2", {
@@ -38,7 +44,7 @@ export function registerSecuritySchemes(app: OpenAPIHono<AppEnv>, config: Config
     description:
       "OAuth2 client credentials (RFC 6749 §4.4): the access token from the token endpoint, sent as " +
       "`Authorization: Bearer <token>`. Swagger UI's Authorize gets one with a client id and secret.",
-    flows: { clientCredentials: { tokenUrl: `${base}${TOKEN_PATH}`, scopes: SCOPES } },
+    flows: { clientCredentials: { tokenUrl, scopes: SCOPES } },
   });
   add("bearerToken", {
     type: "http",
@@ -106,6 +112,7 @@ export const ADMIN_ERRORS = {
   409: { description: "ERR ACK: refused in the resource's current state", content: ackJson() },
   413: { description: "ERR ACK: the body is larger than DCI_BODY_LIMIT", content: ackJson() },
   415: { description: "ERR ACK: a request body must be sent as application/json", content: ackJson() },
+  408: { description: "ERR ACK: the body stalled (DCI_BODY_IDLE_TIMEOUT_MS)", content: ackJson() },
   429: {
     description: "ERR ACK: too many failed admin-token checks from this address or in all (Retry-After)",
     content: ackJson(),
@@ -116,6 +123,10 @@ export const ADMIN_ERRORS = {
       "ERR ACK with Retry-After: storage busy, full or unreachable, a registrant write during a bulk load, or the server draining",
     content: ackJson(),
     headers: RETRY_AFTER,
+  },
+  500: {
+    description: "ERR ACK: an internal error (its correlation_id is the X-Request-ID)",
+    content: ackJson(),
   },
 } as const;
 

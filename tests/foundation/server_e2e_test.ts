@@ -164,6 +164,16 @@ Deno.test("serve: SIGTERM during a slow request finishes it, then exits 0 and cl
     ],
     [503, "err.service.unavailable", "probe-7", "probe-7"],
   );
+  // The token endpoint answers in RFC 6749's shape while draining, as its other refusals do.
+  const token = await fetch(`${srv.url}/oauth2/client/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", connection: "close" },
+    body: "grant_type=client_credentials",
+  });
+  deepEqual([token.status, token.headers.get("cache-control"), await token.json()], [503, "no-store", {
+    error: "temporarily_unavailable",
+    error_description: "Server is shutting down",
+  }]);
   held.end();
   const res = await pending;
   equal(res.status, 400); // answered in full: the whole body was read, and it has no grant_type

@@ -77,7 +77,8 @@ Deno.test("OpenAPI document: every route the app mounts is in it, but the docume
 Deno.test("OpenAPI document: every operation requires what the server checks (registry: token with its scope and DCI signature; admin: admin token; public: nothing)", async () => {
   await withApp({}, (_app, doc) => {
     const schemes = doc.components.securitySchemes;
-    assert.deepEqual(schemes.oauth2.flows.clientCredentials.tokenUrl, "/oauth2/client/token");
+    // Relative to the servers entry (itself relative to the document), as Swagger UI resolves it.
+    assert.deepEqual(schemes.oauth2.flows.clientCredentials.tokenUrl, "oauth2/client/token");
     assert.deepEqual(
       Object.keys(schemes.oauth2.flows.clientCredentials.scopes).sort(),
       Object.keys(SCOPES).sort(),
@@ -163,16 +164,30 @@ Deno.test("OpenAPI document: each async action has its answer callback (subscrib
   });
 });
 
-Deno.test("OpenAPI document: every answer declares X-Request-ID, every 429 and 503 Retry-After (not /readyz's), callbacks their id header", async () => {
+/** The headers an answer callback or notify declares: its id header, and on a search's answer the bulk page's. */
+function callbackHeaders(name: string): string[][] {
+  if (name === "notify") return [["header", "X-DCI-Notification-ID"]];
+  return [["header", "X-DCI-Transaction-ID"], ...(name === "on-search" ? [["header", "X-DCI-Page"]] : [])];
+}
+
+Deno.test("OpenAPI document: every answer declares X-Request-ID (and WWW-Authenticate, Cache-Control, RateLimit where sent), every 429 and 503 Retry-After (not /readyz's), callbacks their id header", async () => {
   await withApp({}, async (app, doc) => {
     assert.equal(doc.components.headers["X-Request-ID"].schema.type, "string");
-    let answers = 0, retries = 0;
+    let answers = 0, retries = 0, rateLimited = 0;
     for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
       for (const [method, op] of Object.entries(item)) {
         for (const [status, response] of Object.entries(op.responses as Record<string, Json>)) {
           const at = `${method} ${path} ${status}`;
           assert.equal(response.headers?.["X-Request-ID"]?.$ref, "#/components/headers/X-Request-ID", at);
           answers++;
+          // A 401 its challenge; the token endpoint's answers no-store; a registry answer past the rate limit its
+          // quota (bulk search by file and every registry action: their security names the DCI signature).
+          assert.equal(!!response.headers["WWW-Authenticate"], status === "401", at);
+          assert.equal(!!response.headers["Cache-Control"], path.endsWith("/oauth2/client/token"), at);
+          const limited = (op.security ?? []).some((s: Json) => "dciSignature" in s) &&
+            ["200", "202", "400", "409", "429", "500", "503"].includes(status);
+          assert.equal(!!response.headers.RateLimit && !!response.headers["RateLimit-Policy"], limited, at);
+          if (limited) rateLimited++;
           if ((status === "429" || status === "503") && path !== "/readyz") {
             assert.equal(response.headers["Retry-After"]?.schema?.type, "integer", at);
             retries++;
@@ -180,19 +195,18 @@ Deno.test("OpenAPI document: every answer declares X-Request-ID, every 429 and 5
         }
         for (const [name, callback] of Object.entries((op.callbacks ?? {}) as Record<string, Json>)) {
           const [cb] = Object.values(callback) as Json[];
-          const id = name === "notify" ? "X-DCI-Notification-ID" : "X-DCI-Transaction-ID";
           assert.deepEqual(
             cb.post.parameters.map((p: Json) => [p.in, p.name]),
-            [["header", id]],
+            callbackHeaders(name),
             `${path} ${name}`,
           );
         }
       }
     }
     assert.ok(answers > 500 && retries > 100, `${answers} answers, ${retries} with Retry-After`);
+    assert.ok(rateLimited > 100, `${rateLimited} registry answers with RateLimit`);
     for (const [name, item] of Object.entries(doc.webhooks as Record<string, Json>)) {
-      const id = name === "notify" ? "X-DCI-Notification-ID" : "X-DCI-Transaction-ID";
-      assert.deepEqual(item.post.parameters.map((p: Json) => [p.in, p.name]), [["header", id]], name);
+      assert.deepEqual(item.post.parameters.map((p: Json) => [p.in, p.name]), callbackHeaders(name), name);
     }
     // What the document says is what an answer carries.
     const res = await app.request("/healthz");

@@ -1,4 +1,4 @@
-import { equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { startServerProcess } from "../helpers/server.ts";
 import { createServerSender } from "../helpers/auth.ts";
 
@@ -90,6 +90,17 @@ Deno.test("without DCI_PUBLIC_URL the OpenAPI servers entry is relative: behind 
     const base = new URL(spec.servers[0].url, specUrl).href;
     equal(base, `${proxy.url}/`);
     await get200(new URL("healthz", base).href);
+    // Swagger UI's Authorize posts to the token URL resolved against that entry: the token endpoint, under the
+    // prefix (an absolute path would have left it, to the proxy's root).
+    const tokenUrl =
+      new URL(spec.components.securitySchemes.oauth2.flows.clientCredentials.tokenUrl, base).href;
+    equal(tokenUrl, `${proxy.url}/oauth2/client/token`);
+    const token = await fetch(tokenUrl, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "grant_type=client_credentials",
+    });
+    deepEqual([token.status, (await token.json()).error], [401, "invalid_client"]);
   } finally {
     await proxy.close();
     equal(await srv.stop(), 0);

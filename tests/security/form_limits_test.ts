@@ -82,7 +82,7 @@ Deno.test("token endpoint form limits: over 8 KiB is 413, over 32 parameters is 
     // Under the bound, a parameter over 1,024 characters is still refused by name.
     const long = await ask(`${creds}&scope=${"s".repeat(2000)}`);
     assert.equal(long.status, 400);
-    assert.match((await long.json()).error_description, /"scope" is longer than 1024/);
+    assert.match((await long.json()).error_description, /'scope' is longer than 1024/);
 
     // 3 credential pairs + 29 padding = 32 parameters: allowed; one more is refused before URLSearchParams.
     const ok = await ask(`${creds}&${pairs(29)}`);

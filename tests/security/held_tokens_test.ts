@@ -146,7 +146,7 @@ Deno.test("held: bearer tokens signed by a sender's own key, alg none, HS256 wit
       const r = await call(token);
       assert.equal(r.status, 401, `${name}: ${JSON.stringify(r.body)}`);
       assert.equal(r.body.message.error.code, "err.request.unauthorized", name);
-      assert.equal(r.auth, 'Bearer realm="dci"', name);
+      assert.equal(r.auth, 'Bearer realm="dci", error="invalid_token"', name);
     }
     assert.equal(await replayRows(), before, "no refused request reached the replay guard");
     assert.deepEqual(fetched, [], "no key was fetched from a token header");
