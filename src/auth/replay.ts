@@ -7,6 +7,7 @@ import type { Deps } from "../deps.ts";
 import type { Db } from "../db/sqlite.ts";
 import { DciRejection } from "../dci/errors.ts";
 import { stmt } from "../db/statements.ts";
+import { deleteInChunks } from "../db/purge.ts";
 
 /** Refuses a message_ts outside ± the replay window (a missing one is left to the schema). */
 export function checkMessageTs(deps: Deps, messageTs: unknown, nowMs: number): void {
@@ -40,8 +41,20 @@ export function duplicateMessageId(senderId: string, messageId: string): DciReje
  */
 export type ReplayKind = "sync" | "async" | "write";
 
-/** Deletes replay records seen before ?. Both backends. */
-export const PURGE_REPLAY = "DELETE FROM replay_guard WHERE seen_at_ms < ?";
+/**
+ * Deletes a chunk (the second ?) of the replay records seen before the first ?, run by deleteInChunks: a minute of
+ * admitted requests is up to a few hundred thousand rows, which one statement would delete holding the write lock
+ * and the worker's isolate. SQLite's log by its seq; PostgreSQL's keyed table by its key (PURGE_REPLAY_PG).
+ */
+export const PURGE_REPLAY =
+  "DELETE FROM replay_guard WHERE seq IN (SELECT seq FROM replay_guard WHERE seen_at_ms < ? LIMIT ?)";
+
+/** PURGE_REPLAY on PostgreSQL, whose replay_guard is keyed by (sender_id, message_id) (no seq). */
+export const PURGE_REPLAY_PG = "DELETE FROM replay_guard WHERE (sender_id, message_id) IN " +
+  "(SELECT sender_id, message_id FROM replay_guard WHERE seen_at_ms < ? LIMIT ?)";
+
+/** Most replay records one purge chunk deletes (each is a small row and one index entry). */
+export const REPLAY_PURGE_CHUNK = 5000;
 
 /**
  * When a message id is recorded: now, within the window; the time its record counts from, when later than
@@ -328,7 +341,7 @@ export function settleReplay(db: Db, senderId: string, messageId: string): void 
   }
 }
 
-/** Deletes replay records seen before `beforeMs`. */
-export function purgeReplay(db: Db, beforeMs: number): number {
-  return Number(stmt(db, PURGE_REPLAY).run(beforeMs).changes);
+/** Deletes replay records seen before `beforeMs`, in chunks; returns how many. */
+export function purgeReplay(db: Db, beforeMs: number): Promise<number> {
+  return deleteInChunks(db, PURGE_REPLAY, [beforeMs], REPLAY_PURGE_CHUNK);
 }

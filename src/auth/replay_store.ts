@@ -14,6 +14,6 @@ export interface ReplayGuard {
 /** The replay guard in the embedded SQLite database. */
 export function sqliteReplayGuard(db: Db): ReplayGuard {
   return {
-    purge: (beforeMs) => Promise.try(() => purgeReplay(db, beforeMs)),
+    purge: (beforeMs) => purgeReplay(db, beforeMs),
   };
 }

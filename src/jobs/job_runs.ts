@@ -43,7 +43,13 @@ export function sqliteJobRunStore(db: Db): JobRunStore {
     claim: (name, slot, nowIso, keepAfter) =>
       Promise.try(() => {
         const won = Number(stmt(db, JOB_RUN_SQL.claim).run(name, slot, nowIso).changes) === 1;
-        if (won) stmt(db, JOB_RUN_SQL.prune).run(name, keepAfter);
+        // Housekeeping, not the claim: a prune that fails (a write lock held past the busy timeout) is done by a
+        // later claim, and must not fail this one, whose job would then not run but count as run.
+        if (won) {
+          try {
+            stmt(db, JOB_RUN_SQL.prune).run(name, keepAfter);
+          } catch { /* pruned by a later claim */ }
+        }
         return won;
       }),
     lastRun: (name) =>

@@ -8,7 +8,8 @@ export function pgJobRunStore(pool: PgPool): JobRunStore {
   return {
     async claim(name, slot, nowIso, keepAfter) {
       const won = await pgRun(pool, pgText(JOB_RUN_SQL.claim), [name, slot, nowIso]) === 1;
-      if (won) await pgRun(pool, pgText(JOB_RUN_SQL.prune), [name, keepAfter]);
+      // Housekeeping, not the claim (as on SQLite): a failed prune is done by a later claim.
+      if (won) await pgRun(pool, pgText(JOB_RUN_SQL.prune), [name, keepAfter]).catch(() => {});
       return won;
     },
     async lastRun(name) {

@@ -31,6 +31,33 @@ backendTest("job runs: one claim per job and due time, whoever races for it", as
 });
 
 backendTest(
+  "job runs: a claim won stands when pruning the old claims fails (its job runs)",
+  async (s, sql) => {
+    const old = T - KEEP_MS - 86_400_000;
+    equal(await s.jobRuns.claim("audit-retention", slotOf(old), iso(old), slotOf(old - KEEP_MS)), true);
+    // Deleting a claim fails from now on (a write lock held past the busy timeout, a connection lost).
+    await sql("CREATE TRIGGER no_prune BEFORE DELETE ON job_runs BEGIN SELECT RAISE(ABORT, 'held'); END")
+      .catch(
+        async () => {
+          await sql(
+            "CREATE FUNCTION no_prune() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE 'held'; END $$",
+          );
+          await sql(
+            "CREATE TRIGGER no_prune BEFORE DELETE ON job_runs FOR EACH ROW EXECUTE FUNCTION no_prune()",
+          );
+        },
+      );
+    equal(await s.jobRuns.claim("audit-retention", slotOf(T), iso(T), slotOf(T - KEEP_MS)), true);
+    equal(await s.jobRuns.lastRun("audit-retention"), slotOf(T));
+    equal(
+      (await sql("SELECT COUNT(*) AS n FROM job_runs")).map((r) => Number(r.n))[0],
+      2,
+      "the old claim stays",
+    );
+  },
+);
+
+backendTest(
   "job runs: claims older than the keep window are dropped as new ones are made",
   async (s, sql) => {
     const old = T - KEEP_MS - 60_000;

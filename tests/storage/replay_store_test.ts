@@ -37,6 +37,36 @@ backendTest("replay guard: purge deletes only records seen before the cutoff", a
   equal(await admitted(s, "s1", "new", 11_000), false);
 });
 
+backendTest(
+  "replay guard: a large purge goes in chunks, the event loop turning between them",
+  async (s, sql) => {
+    const old = 12_001;
+    await sql(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) " +
+        "INSERT INTO replay_guard (sender_id, message_id, seen_at_ms) SELECT 's1', 'old-' || i, ? FROM n",
+      [old, T0],
+    );
+    for (const id of ["new-1", "new-2"]) await admitted(s, "s1", id, 10_000);
+    // A timer set before the purge fires before it ends: a single statement (SQLite runs it synchronously) would not
+    // let it, holding the isolate for the whole delete.
+    let turned = false;
+    const timer = setTimeout(() => turned = true, 0);
+    try {
+      equal(await s.replay.purge(T0 + 5000), old);
+    } finally {
+      clearTimeout(timer);
+    }
+    equal(turned, true, "the event loop did not turn during the purge");
+    deepEqual(
+      (await sql("SELECT message_id FROM replay_guard ORDER BY message_id")).map((r) => r.message_id),
+      [
+        "new-1",
+        "new-2",
+      ],
+    );
+  },
+);
+
 Deno.test("replay store [postgres]: two instances admitting one signed request count it once", async () => {
   await withPgInstances(2, async ([a, b]) => {
     const req = {

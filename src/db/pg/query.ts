@@ -6,6 +6,7 @@
  */
 import type { PgClient, PgPool } from "./pool.ts";
 import { isReadOnlyServer } from "../faults.ts";
+import { firstChunk, nextChunk } from "../chunks.ts";
 
 /** A pool (autocommit, any connection) or the client of an open transaction. */
 export type PgQueryable = PgPool | PgClient;
@@ -236,33 +237,40 @@ export async function pgDeleteInIdOrder(
   pool: PgPool,
   text: string,
   values: readonly PgValue[],
-  chunk = 2000,
+  largest = 2000,
 ): Promise<number> {
   let total = 0;
   let after = 0;
+  let chunk = firstChunk(largest);
   while (true) {
+    const started = performance.now();
     const ids = (await pgAll<{ id: number }>(pool, text, [after, ...values, chunk])).map((r) => Number(r.id));
     total += ids.length;
     if (ids.length < chunk) return total;
     after = Math.max(...ids);
+    chunk = nextChunk(chunk, performance.now() - started, largest);
   }
 }
 
 /**
  * Runs `text`, a DELETE of at most `chunk` rows (its last parameter is the chunk size), until it deletes fewer than
- * `chunk`; returns how many rows it deleted. Each run is its own short transaction (as `deleteInChunks` on SQLite).
+ * it was asked to; returns how many rows it deleted. Each run is its own short transaction, sized by the time the
+ * previous one took (at most `largest` rows), as `deleteInChunks` on SQLite.
  */
 export async function pgDeleteInChunks(
   pool: PgPool,
   text: string,
   values: readonly PgValue[],
-  chunk = 2000,
+  largest = 2000,
 ): Promise<number> {
   let total = 0;
+  let chunk = firstChunk(largest);
   while (true) {
+    const started = performance.now();
     const n = await pgRun(pool, text, [...values, chunk]);
     total += n;
     if (n < chunk) return total;
+    chunk = nextChunk(chunk, performance.now() - started, largest);
   }
 }
 
