@@ -38,8 +38,8 @@ export function serves(argv: readonly string[]): boolean {
 }
 
 /**
- * Starts the HTTP isolates `argv` and the environment ask for (DCI_HTTP_ISOLATES, default 1); none when the
- * command does not serve. A head start only: serve then starts or drops isolates to the config's count (which
+ * Starts the HTTP isolates `argv` and the environment ask for (DCI_HTTP_ISOLATES, default 1), and holds SIGHUP
+ * (holdSighup); neither when the command does not serve. A head start only: serve then starts or drops isolates to the config's count (which
  * also reads .env). Returns how many it started.
  */
 export function preloadHttpIsolates(
@@ -47,6 +47,7 @@ export function preloadHttpIsolates(
   setting = Deno.env.get("DCI_HTTP_ISOLATES"),
 ): number {
   if (!serves(argv)) return 0;
+  holdSighup();
   const count = setting === undefined
     ? 1
     : /^\s*\d{1,2}\s*$/.test(setting)
@@ -77,4 +78,39 @@ export function takePreloaded(n: number): Worker | undefined {
 /** Ends every preloaded isolate not taken. */
 export function dropPreloaded(): void {
   for (const entry of preloaded.splice(0)) entry?.worker.terminate();
+}
+
+/** SIGHUP held while a server starts (holdSighup): whether one came, and the end of the hold. */
+export interface SighupHold {
+  /** Whether a SIGHUP came while held: serve runs its reload once the server is up. */
+  readonly seen: boolean;
+  /** The listener noting it (serve removes it when its own reload handler takes over). */
+  readonly listener: () => void;
+  /** Ends the hold (serve's end). */
+  release(): void;
+}
+
+let hold: (SighupHold & { seen: boolean }) | undefined;
+
+/**
+ * Holds SIGHUP from now until released: its default action ends the process, which systemd counts a clean exit
+ * (no restart), so one that comes while a server starts (a certificate renewal hook's `systemctl reload`) is
+ * noted, and serve runs the reload once up. main.ts takes it first thing when its command line serves (the CLI's
+ * module graph then loads for a few hundred ms before serve runs); serve takes the same hold (or a new one, when
+ * started otherwise, as src/mod.ts does).
+ */
+export function holdSighup(): SighupHold {
+  if (hold) return hold;
+  const h = {
+    seen: false,
+    listener: () => void (h.seen = true),
+    release: () => {
+      if (hold !== h) return;
+      hold = undefined;
+      if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGHUP", h.listener);
+    },
+  };
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGHUP", h.listener);
+  hold = h;
+  return h;
 }

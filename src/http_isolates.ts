@@ -35,6 +35,8 @@ const HANG_CHECK_MS = 5000;
 const REPORT_GRACE_MS = 3000;
 
 interface Handle {
+  /** Its name (`http-n`). */
+  name: string;
   worker: Worker;
   ready: Promise<{ port: number; hostname: string }>;
   stopped: Promise<void>;
@@ -64,6 +66,7 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
     let refuse: (err: Error) => void = () => {};
     let stopped: () => void = () => {};
     const h: Handle = {
+      name: isolate,
       worker,
       ready: new Promise((res, rej) => [ready, refuse] = [res, rej]),
       stopped: new Promise((r) =>
@@ -83,14 +86,15 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
         died(`its event loop has not answered for ${seconds} s`);
       },
     };
-    const died = (reason: string) => {
+    // `alive`: the isolate reported the failure itself and still runs (a listener lost for good, a start that
+    // failed): the stop that follows drains it like the others (its accepted connections are still served).
+    // Otherwise (an uncaught error ended it, or its drain failed) it is stopped now.
+    const died = (reason: string, alive = false) => {
       refuse(new Error(`HTTP isolate ${isolate} failed: ${reason}`));
-      if (!stopping) {
-        deps.log.error("HTTP isolate failed", { isolate, reason });
-        fail(`${isolate}: ${reason}`);
-      }
+      deps.log.error("HTTP isolate failed", { isolate, reason, ...(stopping ? { during_stop: true } : {}) });
+      if (!stopping) fail(`${isolate}: ${reason}`);
       // After `failed`: serve hears of the failure before it sees every isolate stopped.
-      stopped();
+      if (!alive || stopping) stopped();
     };
     worker.onmessage = (e: MessageEvent<FromIsolate>) => {
       const msg = e.data;
@@ -99,7 +103,7 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
       if (msg.t === "ready") ready({ port: msg.port, hostname: msg.hostname });
       else if (msg.t === "tls-loaded") h.tlsLoaded?.(msg.error);
       else if (msg.t === "stopped") stopped();
-      else died(msg.error);
+      else died(msg.error, true);
     };
     worker.onerror = (e) => {
       e.preventDefault();
@@ -134,7 +138,10 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
       ]);
       clearTimeout(timer);
       if (!ended) {
-        deps.log.warn("HTTP isolate did not stop within the shutdown bound; ended", { bound_ms: bound });
+        deps.log.warn("HTTP isolate did not stop within the shutdown bound; ended", {
+          isolate: h.name,
+          bound_ms: bound,
+        });
       }
       h.terminate();
     }));

@@ -13,7 +13,7 @@ import { guardStrayConnectionResets } from "../net/stray_resets.ts";
 import { type Background, BackgroundStartError, startBackground } from "../jobs/background.ts";
 import { newBusName, type ProcessBus } from "../jobs/bus.ts";
 import { startHttpIsolates } from "../http_isolates.ts";
-import { dropPreloaded } from "../http_isolate_preload.ts";
+import { dropPreloaded, holdSighup, type SighupHold } from "../http_isolate_preload.ts";
 import { assertPortFree } from "../net/port_guard.ts";
 import { servedRegistries } from "../actions/registries.ts";
 import {
@@ -33,15 +33,13 @@ export const serveCommand: Command = {
   examples: ["serve", "serve --port 8080 --data-dir /var/lib/dci", "--port 8080"],
   json: false,
   async run({ config }) {
-    // SIGHUP's default action ends the process, and systemd counts that a clean exit (no restart): one that comes
-    // before the server listens (a certificate renewal hook's `systemctl reload` during a start) is noted, and
-    // the reload it asked for runs once the server is up.
-    const hupWhileStarting = { seen: false, listener: () => void (hupWhileStarting.seen = true) };
-    if (Deno.build.os !== "windows") Deno.addSignalListener("SIGHUP", hupWhileStarting.listener);
+    // A SIGHUP before the server listens is noted, and the reload it asked for runs once the server is up (held
+    // since main.ts's first line when it saw this command line serve: holdSighup).
+    const hupWhileStarting = holdSighup();
     try {
       return await serve(config, hupWhileStarting);
     } finally {
-      if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGHUP", hupWhileStarting.listener);
+      hupWhileStarting.release();
     }
   },
 };
@@ -49,7 +47,7 @@ export const serveCommand: Command = {
 /** Serves until stopped; `hup` is the SIGHUP noted while starting, replaced by the reload once up. */
 async function serve(
   config: () => Config,
-  hup: { seen: boolean; listener: () => void },
+  hup: SighupHold,
 ): Promise<number> {
   const cfg = config();
   // Unknown registries in DCI_REGISTRIES, or a default not served, are refused before anything is opened.

@@ -1,9 +1,15 @@
 /**
  * HTTP isolates preloaded by main.ts (src/http_isolate_preload.ts): started only for a command line that serves,
- * as many as DCI_HTTP_ISOLATES asks, each taken once, the rest ended.
+ * as many as DCI_HTTP_ISOLATES asks, each taken once, the rest ended; and SIGHUP held from then on.
  */
 import assert from "node:assert/strict";
-import { dropPreloaded, preloadHttpIsolates, serves, takePreloaded } from "../../src/http_isolate_preload.ts";
+import {
+  dropPreloaded,
+  holdSighup,
+  preloadHttpIsolates,
+  serves,
+  takePreloaded,
+} from "../../src/http_isolate_preload.ts";
 
 Deno.test("preloadHttpIsolates: none for a command that does not serve or a help request", () => {
   for (
@@ -53,5 +59,26 @@ Deno.test("preloadHttpIsolates: DCI_HTTP_ISOLATES isolates (default 1; 0 or a ba
     assert.equal(takePreloaded(3), undefined);
   } finally {
     dropPreloaded();
+    holdSighup().release();
   }
+});
+
+Deno.test("preloadHttpIsolates holds SIGHUP from the first line of a serving process: one sent then is noted", async () => {
+  // A process of its own: once any SIGHUP listener was added, Deno catches SIGHUP for the process's life.
+  const preload = new URL("../../src/http_isolate_preload.ts", import.meta.url).href;
+  const script = `import { holdSighup, preloadHttpIsolates } from ${JSON.stringify(preload)};
+    preloadHttpIsolates(["serve"], "0");
+    Deno.kill(Deno.pid, "SIGHUP");
+    const held = holdSighup(); // serve takes the hold main.ts took
+    for (let i = 0; i < 200 && !held.seen; i++) await new Promise((r) => setTimeout(r, 10));
+    console.log(held.seen ? "noted" : "not noted");
+    held.release();`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  // Without the hold, SIGHUP's default action ends the process (signal 1, nothing printed).
+  assert.deepEqual([out.code, out.signal, new TextDecoder().decode(out.stdout).trim()], [0, null, "noted"]);
 });
