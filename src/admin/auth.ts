@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/context.ts";
 import type { Deps } from "../deps.ts";
 import { DciError } from "../dci/errors.ts";
-import { checkAdminToken } from "./login_limit.ts";
+import { type AdminTokenCheckResult, checkAdminToken } from "./login_limit.ts";
 import { sha256Hex } from "../auth/secrets.ts";
 
 export type { AdminRole } from "./tokens.ts";
@@ -17,6 +17,10 @@ const VERIFIED_TTL_MS = 60_000;
 /** Authenticates an admin token and enforces its role: viewers may only GET/HEAD. */
 export function requireAdmin(deps: Deps): MiddlewareHandler<AppEnv> {
   const verified = new Map<string, { id: string; role: string; source: "cli" | "env"; at: number }>();
+  // Checks running now, by token and address: requests that come together with one token (a script's parallel
+  // workers) share one check, so they take one slot of the failed-check limit, not one each (a valid token's
+  // slots are given back only once verified: ten at once were refused as failures).
+  const checking = new Map<string, Promise<AdminTokenCheckResult>>();
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header); // schemes are case-insensitive (RFC 9110)
@@ -33,7 +37,14 @@ export function requireAdmin(deps: Deps): MiddlewareHandler<AppEnv> {
     }
     if (!hit) {
       // The console login's limit on failed checks (src/admin/login_limit.ts): guesses cannot buy scrypt work.
-      const checked = await checkAdminToken(deps, match[1], { clientIp: c.get("clientIp") ?? "unknown" });
+      const clientIp = c.get("clientIp") ?? "unknown";
+      const key = `${cacheKey}\n${clientIp}`;
+      let check = checking.get(key);
+      if (!check) {
+        check = checkAdminToken(deps, match[1], { clientIp }).finally(() => checking.delete(key));
+        checking.set(key, check);
+      }
+      const checked = await check;
       if (!checked.ok && checked.reason === "limited") {
         throw new DciError(
           "err.request.too_many_requests",

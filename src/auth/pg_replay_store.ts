@@ -7,6 +7,7 @@ import type { ReplayGuard } from "./replay_store.ts";
 /** The replay guard in the PostgreSQL database behind `pool`. */
 export function pgReplayGuard(pool: PgPool): ReplayGuard {
   return {
-    purge: (beforeMs) => pgDeleteInChunks(pool, pgText(PURGE_REPLAY_PG), [beforeMs], REPLAY_PURGE_CHUNK),
+    purge: (beforeMs) =>
+      pgDeleteInChunks(pool, pgText(PURGE_REPLAY_PG), [beforeMs, beforeMs], REPLAY_PURGE_CHUNK),
   };
 }

@@ -47,11 +47,16 @@ export type ReplayKind = "sync" | "async" | "write";
  * and the worker's isolate. SQLite's log by its seq; PostgreSQL's keyed table by its key (PURGE_REPLAY_PG).
  */
 export const PURGE_REPLAY =
-  "DELETE FROM replay_guard WHERE seq IN (SELECT seq FROM replay_guard WHERE seen_at_ms < ? LIMIT ?)";
+  "DELETE FROM replay_guard WHERE seq IN (SELECT seq FROM replay_guard WHERE seen_at_ms < ? LIMIT ?+0)";
 
-/** PURGE_REPLAY on PostgreSQL, whose replay_guard is keyed by (sender_id, message_id) (no seq). */
-export const PURGE_REPLAY_PG = "DELETE FROM replay_guard WHERE (sender_id, message_id) IN " +
-  "(SELECT sender_id, message_id FROM replay_guard WHERE seen_at_ms < ? LIMIT ?)";
+/**
+ * PURGE_REPLAY on PostgreSQL, whose replay_guard is keyed by (sender_id, message_id) (no seq): the time is checked
+ * again on the row deleted, as another instance may have taken an expired message id over (a new seen_at_ms)
+ * since the subquery read it. Its parameters: the time twice, then the chunk.
+ */
+export const PURGE_REPLAY_PG =
+  "DELETE FROM replay_guard WHERE seen_at_ms < ? AND (sender_id, message_id) IN " +
+  "(SELECT sender_id, message_id FROM replay_guard WHERE seen_at_ms < ? LIMIT ?+0)";
 
 /** Most replay records one purge chunk deletes (each is a small row and one index entry). */
 export const REPLAY_PURGE_CHUNK = 5000;

@@ -1,31 +1,21 @@
 /** Deleting many old rows without holding the write lock or the event loop for long. */
 import type { Db } from "./sqlite.ts";
 import { stmt } from "./statements.ts";
-import { firstChunk, nextChunk } from "./chunks.ts";
+import { deleteChunks } from "./chunks.ts";
 
 /**
- * Runs `sql`, a DELETE of at most `chunk` rows (its last parameter is the chunk size), until it deletes fewer
+ * Runs `sql`, a DELETE of at most a chunk of rows (its last parameter is the chunk size), until it deletes fewer
  * than it was asked to; returns how many rows it deleted. Each run is its own short write transaction, sized by
- * the time the previous one took (nextChunk: at most `largest` rows), and the event loop turns between runs, so
- * requests and the worker go on while a first purge of a large backlog runs.
+ * the time the previous one took (deleteChunks: at most `largest` rows).
  */
-export async function deleteInChunks(
+export function deleteInChunks(
   db: Db,
   sql: string,
   args: readonly (string | number)[],
   largest = 2000,
 ): Promise<number> {
   const del = stmt(db, sql);
-  let total = 0;
-  let chunk = firstChunk(largest);
-  while (true) {
-    const started = performance.now();
-    const n = Number(del.run(...args, chunk).changes);
-    total += n;
-    if (n < chunk) return total;
-    chunk = nextChunk(chunk, performance.now() - started, largest);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-  }
+  return deleteChunks(largest, (chunk) => Number(del.run(...args, chunk).changes));
 }
 
 /**
@@ -34,23 +24,17 @@ export async function deleteInChunks(
  * the last id the previous one deleted, so rows that stay (not due yet) are read once or twice in all, not once a
  * run.
  */
-export async function deleteInIdOrder(
+export function deleteInIdOrder(
   db: Db,
   sql: string,
   args: readonly (string | number)[],
   largest = 2000,
 ): Promise<number> {
   const del = stmt(db, sql);
-  let total = 0;
   let after = 0;
-  let chunk = firstChunk(largest);
-  while (true) {
-    const started = performance.now();
+  return deleteChunks(largest, (chunk) => {
     const ids = (del.all(after, ...args, chunk) as Array<{ id: number }>).map((r) => Number(r.id));
-    total += ids.length;
-    if (ids.length < chunk) return total;
-    after = Math.max(...ids);
-    chunk = nextChunk(chunk, performance.now() - started, largest);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-  }
+    if (ids.length > 0) after = Math.max(...ids);
+    return ids.length;
+  });
 }

@@ -10,6 +10,7 @@ import {
   MAX_SIGNATURE_WINDOW_SETTING_S,
   SIGNATURE_POLICIES,
 } from "./settings.ts";
+import { NO_STORE } from "../system/openapi_security.ts";
 
 const url = z.string().max(MAX_URL).nullable().optional();
 const limit = z.number().int().min(1).nullable().optional();
@@ -279,7 +280,12 @@ export const SENDER_ROUTES = {
     tags,
     summary: "Create an OAuth2 client for a sender; its secret is shown once",
     request: body(NewClient),
-    responses: { 201: json(Client.extend({ client_secret: z.string() }), "The client and its secret") },
+    responses: {
+      201: {
+        ...json(Client.extend({ client_secret: z.string() }), "The client and its secret"),
+        headers: NO_STORE,
+      },
+    },
   }),
   revokeClient: createRoute({
     method: "post",
@@ -296,6 +302,6 @@ export const SENDER_ROUTES = {
     summary:
       "Replace a client's secret (shown once); tokens obtained with the old secret stop working at once",
     request: { params: ClientId },
-    responses: { 200: json(ClientSecret, "The new secret") },
+    responses: { 200: { ...json(ClientSecret, "The new secret"), headers: NO_STORE } },
   }),
 };

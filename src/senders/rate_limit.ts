@@ -121,24 +121,25 @@ export function senderDecision(
   limits: { minute: number; day: number },
   nowMs: number,
 ): RateDecision {
-  if (used >= limits.minute) {
-    return {
-      allowed: false,
-      exceeded: "minute",
-      remainingMinute: 0,
-      remainingDay: Math.max(0, limits.day - dayUsed),
-      retryAfter: 1,
-    };
-  }
+  // The day first: when both are full, the wait is the day's (the minute's would only bring another refusal).
   if (dayUsed >= limits.day) {
     const midnight = Date.parse(`${utcDay(nowMs)}T00:00:00Z`) + 86_400_000;
     return {
       allowed: false,
       exceeded: "day",
-      remainingMinute: limits.minute - used,
+      remainingMinute: Math.max(0, limits.minute - used),
       remainingDay: 0,
       retryAfter: Math.max(1, Math.ceil((midnight - nowMs) / 1000)),
       retryAtMs: midnight,
+    };
+  }
+  if (used >= limits.minute) {
+    return {
+      allowed: false,
+      exceeded: "minute",
+      remainingMinute: 0,
+      remainingDay: limits.day - dayUsed,
+      retryAfter: 1,
     };
   }
   return {
@@ -311,7 +312,10 @@ export function resetDayCounters(db: Db, nowMs: number): number {
   return Number(stmt(db, RESET_DAYS).run(utcDay(nowMs)).changes);
 }
 
-/** The `RateLimit` and `RateLimit-Policy` headers (draft-ietf-httpapi-ratelimit-headers) for a decision. */
+/**
+ * The `RateLimit` and `RateLimit-Policy` headers (draft-ietf-httpapi-ratelimit-headers) for a decision: `RateLimit`
+ * names the window with the lower remaining count (the day's, near the end of a day's quota).
+ */
 export function rateLimitHeaders(
   d: RateDecision,
   limits: { minute: number; day?: number },
@@ -320,9 +324,12 @@ export function rateLimitHeaders(
   const policy = [`"minute";q=${limits.minute};w=60`];
   if (limits.day !== undefined) policy.push(`"day";q=${limits.day};w=86400`);
   const dayReset = Math.ceil((Date.parse(`${utcDay(nowMs)}T00:00:00Z`) + 86_400_000 - nowMs) / 1000);
-  const current = d.exceeded === "day" && d.remainingDay !== undefined
-    ? `"day";r=0;t=${dayReset}`
-    : `"minute";r=${Math.max(0, d.remainingMinute)};t=${d.allowed ? 60 : d.retryAfter}`;
+  // The window with the lower remaining count (the draft's rule for a policy of several windows).
+  const remainingMinute = Math.max(0, d.remainingMinute);
+  const current = d.remainingDay !== undefined && limits.day !== undefined &&
+      (d.exceeded === "day" || (d.allowed && d.remainingDay < remainingMinute))
+    ? `"day";r=${Math.max(0, d.remainingDay)};t=${dayReset}`
+    : `"minute";r=${remainingMinute};t=${d.allowed ? 60 : d.retryAfter}`;
   const headers: Record<string, string> = { "RateLimit-Policy": policy.join(", "), "RateLimit": current };
   if (!d.allowed) headers["Retry-After"] = String(d.retryAfter);
   return headers;

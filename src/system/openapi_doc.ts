@@ -134,7 +134,9 @@ const SHARED_HEADERS = {
   "X-Request-ID": REQUEST_ID,
   "WWW-Authenticate": {
     description: 'The challenge of every 401: `Bearer realm="dci"` (with `error="invalid_token"` when the ' +
-      'access token itself was refused, RFC 6750 §3.1); `Basic realm="dci"` on the token endpoint',
+      'access token itself was refused, RFC 6750 §3.1); `Basic realm="dci"` on the token endpoint; on a ' +
+      'registry operation\'s 403 for a token without its scope `Bearer realm="dci", error="insufficient_scope", ' +
+      'scope="…"`',
     schema: { type: "string" },
   },
   "Cache-Control": {
@@ -142,9 +144,9 @@ const SHARED_HEADERS = {
     schema: { type: "string" },
   },
   RateLimit: {
-    description:
-      "The sender's remaining quota of the current minute (draft-ietf-httpapi-ratelimit-headers), " +
-      'e.g. `"minute";r=59;t=60`: on every answer to a request past its sender\'s rate limit, its 429 included',
+    description: "The sender's remaining quota in the window with the lower remaining count " +
+      '(draft-ietf-httpapi-ratelimit-headers), e.g. `"minute";r=59;t=60`, or `"day";r=3;t=5400` near the end ' +
+      "of the day's quota: on every answer to a request past its sender's rate limit, its 429 included",
     schema: { type: "string" },
   },
   "RateLimit-Policy": {
@@ -158,7 +160,8 @@ const RATE_LIMITED = new Set(["200", "202", "400", "409", "429", "500", "503"]);
 
 /**
  * The generated document with an operationId on every operation, its callbacks' and its webhooks', and the
- * headers every answer carries beside its route's own: X-Request-ID on all, WWW-Authenticate on a 401,
+ * headers every answer carries beside its route's own: X-Request-ID on all, WWW-Authenticate on a 401 (and a
+ * registry operation's 403),
  * Cache-Control on the token endpoint's, RateLimit and RateLimit-Policy on a registry operation's admitted answers.
  */
 function completed(generated: Record<string, unknown>): Record<string, unknown> {
@@ -174,7 +177,7 @@ function completed(generated: Record<string, unknown>): Record<string, unknown> 
       for (const [status, response] of Object.entries(op.responses ?? {})) {
         response.headers = {
           ...ref("X-Request-ID"),
-          ...(status === "401" ? ref("WWW-Authenticate") : {}),
+          ...(status === "401" || (signed && status === "403") ? ref("WWW-Authenticate") : {}),
           ...(isTokenPath(path) ? ref("Cache-Control") : {}),
           ...(signed && RATE_LIMITED.has(status) ? { ...ref("RateLimit"), ...ref("RateLimit-Policy") } : {}),
           ...response.headers,

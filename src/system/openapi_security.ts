@@ -7,9 +7,10 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context.ts";
 import type { Config } from "../config.ts";
 import { Ack, ENVELOPE_SIGNATURE_FORMAT } from "../dci/schemas.ts";
+import { TOKEN_PATHS } from "../auth/token_paths.ts";
 
 /** The token endpoint path partners use (the other is its alias under /dci_api/v1). */
-const TOKEN_PATH = "/oauth2/client/token";
+const TOKEN_PATH = TOKEN_PATHS[0];
 
 /** The OAuth2 scopes registry routes require, with what each allows. */
 export const SCOPES: Record<string, string> = {
@@ -97,6 +98,14 @@ export const RETRY_AFTER = {
   "Retry-After": {
     description: "Seconds to wait before trying again",
     schema: { type: "integer" as const, minimum: 1 },
+  },
+};
+
+/** The `Cache-Control: no-store` of an answer holding a secret shown once, as a response's `headers`. */
+export const NO_STORE = {
+  "Cache-Control": {
+    description: "`no-store`: the answer holds a secret shown once",
+    schema: { type: "string" as const },
   },
 };
 

@@ -272,6 +272,31 @@ Deno.test("authenticate() limits a sender per rolling minute with 429, Retry-Aft
   }
 });
 
+Deno.test("RateLimit names the day once its remaining count is the lower; with both full the wait is the day's", async () => {
+  const { deps, alice, app, env } = await setup({ rateLimitMinute: "3", rateLimitDay: "4" });
+  try {
+    const limit = async () => {
+      const r = await call(app, alice.sign(env()), alice.headers());
+      return [r.status, r.headers.get("RateLimit"), r.headers.get("Retry-After")];
+    };
+    const toMidnight = (extraMs = 0) =>
+      Math.ceil(
+        (Date.parse(new Date(deps.clock.now() + 86_400_000).toISOString().slice(0, 10)) -
+          deps.clock.now() - extraMs) / 1000,
+      );
+    assert.deepEqual(await limit(), [200, '"minute";r=2;t=60', null]); // day 3 left, minute 2
+    assert.deepEqual(await limit(), [200, '"minute";r=1;t=60', null]); // 2 and 1
+    deps.clock.advance(60_000);
+    assert.deepEqual(await limit(), [200, `"day";r=1;t=${toMidnight()}`, null]); // day 1, minute 2
+    assert.deepEqual(await limit(), [200, `"day";r=0;t=${toMidnight()}`, null]);
+    // The day is full: its wait (till UTC midnight), not the minute's.
+    assert.deepEqual(await limit(), [429, `"day";r=0;t=${toMidnight()}`, String(toMidnight())]);
+    assert.deepEqual(await limit(), [429, `"day";r=0;t=${toMidnight()}`, String(toMidnight())]);
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("authenticate() counts a request whose signature is refused against its sender's minute", async () => {
   const { deps, alice, app, env } = await setup({ rateLimitMinute: "3" });
   try {

@@ -133,6 +133,24 @@ Deno.test("login limit: concurrent guesses from one address run at most the limi
   }
 });
 
+Deno.test("login limit: parallel admin API requests with one valid token are not refused as failed checks", async () => {
+  const server = await startConsole({ adminLoginIpFailureLimit: "3", trustedProxies: "127.0.0.1" });
+  try {
+    // A script's 16 workers with one token, before any check of it finished: they share one check (one slot).
+    const answers = await Promise.all(
+      Array.from({ length: 16 }, () => adminGet(server, server.adminToken, "198.51.100.30")),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      Array(16).fill(200),
+      JSON.stringify(answers.find((a) => a.error)),
+    );
+    assert.equal(await slotsInUse(server), 0, "a verified token's slot is given back");
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("login limit: X-Forwarded-For from a peer that is not a trusted proxy does not pick the counted address", async () => {
   const server = await startConsole({ adminLoginIpFailureLimit: "2" }); // no trusted proxies
   try {

@@ -182,10 +182,18 @@ Deno.test("OpenAPI document: every answer declares X-Request-ID (and WWW-Authent
           answers++;
           // A 401 its challenge; the token endpoint's answers no-store; a registry answer past the rate limit its
           // quota (bulk search by file and every registry action: their security names the DCI signature).
-          assert.equal(!!response.headers["WWW-Authenticate"], status === "401", at);
-          assert.equal(!!response.headers["Cache-Control"], path.endsWith("/oauth2/client/token"), at);
-          const limited = (op.security ?? []).some((s: Json) => "dciSignature" in s) &&
-            ["200", "202", "400", "409", "429", "500", "503"].includes(status);
+          const signed = (op.security ?? []).some((s: Json) => "dciSignature" in s);
+          assert.equal(
+            !!response.headers["WWW-Authenticate"],
+            status === "401" || (signed && status === "403"),
+            at,
+          );
+          // The token endpoint's answers, and the admin answers showing a client secret once.
+          const secret = path.endsWith("/oauth2/client/token") ||
+            (path === "/admin/v1/clients" && method === "post" && status === "201") ||
+            (path.endsWith("/rotate-secret") && status === "200");
+          assert.equal(!!response.headers["Cache-Control"], secret, at);
+          const limited = signed && ["200", "202", "400", "409", "429", "500", "503"].includes(status);
           assert.equal(!!response.headers.RateLimit && !!response.headers["RateLimit-Policy"], limited, at);
           if (limited) rateLimited++;
           if ((status === "429" || status === "503") && path !== "/readyz") {

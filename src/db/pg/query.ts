@@ -6,7 +6,7 @@
  */
 import type { PgClient, PgPool } from "./pool.ts";
 import { isReadOnlyServer } from "../faults.ts";
-import { firstChunk, nextChunk } from "../chunks.ts";
+import { deleteChunks } from "../chunks.ts";
 
 /** A pool (autocommit, any connection) or the client of an open transaction. */
 export type PgQueryable = PgPool | PgClient;
@@ -233,45 +233,32 @@ export async function pgTakeTurns<T>(
 }
 
 /** `deleteInIdOrder` (src/db/purge.ts) on PostgreSQL. */
-export async function pgDeleteInIdOrder(
+export function pgDeleteInIdOrder(
   pool: PgPool,
   text: string,
   values: readonly PgValue[],
   largest = 2000,
 ): Promise<number> {
-  let total = 0;
   let after = 0;
-  let chunk = firstChunk(largest);
-  while (true) {
-    const started = performance.now();
+  return deleteChunks(largest, async (chunk) => {
     const ids = (await pgAll<{ id: number }>(pool, text, [after, ...values, chunk])).map((r) => Number(r.id));
-    total += ids.length;
-    if (ids.length < chunk) return total;
-    after = Math.max(...ids);
-    chunk = nextChunk(chunk, performance.now() - started, largest);
-  }
+    if (ids.length > 0) after = Math.max(...ids);
+    return ids.length;
+  });
 }
 
 /**
- * Runs `text`, a DELETE of at most `chunk` rows (its last parameter is the chunk size), until it deletes fewer than
- * it was asked to; returns how many rows it deleted. Each run is its own short transaction, sized by the time the
- * previous one took (at most `largest` rows), as `deleteInChunks` on SQLite.
+ * Runs `text`, a DELETE of at most a chunk of rows (its last parameter is the chunk size), until it deletes fewer
+ * than it was asked to; returns how many rows it deleted. Each run is its own short transaction, sized by the time
+ * the previous one took (at most `largest` rows), as `deleteInChunks` on SQLite.
  */
-export async function pgDeleteInChunks(
+export function pgDeleteInChunks(
   pool: PgPool,
   text: string,
   values: readonly PgValue[],
   largest = 2000,
 ): Promise<number> {
-  let total = 0;
-  let chunk = firstChunk(largest);
-  while (true) {
-    const started = performance.now();
-    const n = await pgRun(pool, text, [...values, chunk]);
-    total += n;
-    if (n < chunk) return total;
-    chunk = nextChunk(chunk, performance.now() - started, largest);
-  }
+  return deleteChunks(largest, (chunk) => pgRun(pool, text, [...values, chunk]));
 }
 
 /**
