@@ -11,7 +11,7 @@ import { flushLogBuffer } from "./obs/log_buffer.ts";
 import { Metrics } from "./obs/metrics.ts";
 import { ServerKeys } from "./keys/server_keys.ts";
 import { createOutboundClient, type OutboundClient } from "./net/outbound.ts";
-import { type JobQueue, kvQueue, type KvQueueOptions } from "./jobs/queue.ts";
+import { type JobQueue, kvQueue, type KvQueueOptions, type QueueMessage } from "./jobs/queue.ts";
 import { openBus, type ProcessBus } from "./jobs/bus.ts";
 import { TokenGuard } from "./auth/token_guard.ts";
 import { SenderBackoff } from "./auth/sender_backoff.ts";
@@ -220,6 +220,8 @@ export interface BusMembership {
   isolates: number;
   /** True when another isolate on the bus runs the worker (this one is an HTTP isolate). */
   workerOnBus: boolean;
+  /** An HTTP isolate's way to its main isolate (its worker port), which wake-ups take (src/jobs/bus.ts). */
+  toMain?: (messages: QueueMessage[]) => void;
 }
 
 /** Options of openDeps. */
@@ -272,7 +274,12 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
     const metrics = new Metrics();
     const member = options.bus;
     const bus = member
-      ? openBus(member.name, { isolate: member.isolate, isolates: member.isolates, metrics })
+      ? openBus(member.name, {
+        isolate: member.isolate,
+        isolates: member.isolates,
+        metrics,
+        toMain: member.toMain,
+      })
       : undefined;
     if (bus) metrics.setPeers(() => bus.peerMetrics());
     return {

@@ -10,6 +10,7 @@ import { flushLogBuffer } from "./obs/log_buffer.ts";
 import { startServer } from "./server.ts";
 import { guardStrayConnectionResets } from "./net/stray_resets.ts";
 import type { TlsPair } from "./net/tls.ts";
+import type { QueueMessage } from "./jobs/queue.ts";
 
 /** What the main isolate sends an HTTP isolate. */
 export type ToIsolate =
@@ -34,6 +35,8 @@ export type ToIsolate =
 /** What an HTTP isolate answers. */
 export type FromIsolate =
   | { t: "ready"; port: number; hostname: string }
+  /** Wake-ups for the worker (src/jobs/bus.ts: the port, not the BroadcastChannel, which may drop them). */
+  | { t: "wake"; m: QueueMessage[] }
   | { t: "failed"; error: string }
   | { t: "tls-loaded"; error?: string }
   | { t: "stopped" }
@@ -57,7 +60,13 @@ async function start(msg: Extract<ToIsolate, { t: "start" }>): Promise<void> {
     log,
     migrateOnOpen: false,
     ensureKey: false,
-    bus: { name: msg.bus, isolate: msg.isolate, isolates: msg.isolates, workerOnBus: msg.workerOnBus },
+    bus: {
+      name: msg.bus,
+      isolate: msg.isolate,
+      isolates: msg.isolates,
+      workerOnBus: msg.workerOnBus,
+      toMain: (m) => scope.postMessage({ t: "wake", m }),
+    },
   });
   try {
     const server = startServer(deps, {

@@ -100,6 +100,7 @@ export async function startHttpIsolates(deps: Deps, options: HttpIsolateOptions)
       const msg = e.data;
       h.heard = performance.now();
       if (msg.t === "pong") return;
+      if (msg.t === "wake") return deps.bus?.deliver(msg.m);
       if (msg.t === "ready") ready({ port: msg.port, hostname: msg.hostname });
       else if (msg.t === "tls-loaded") h.tlsLoaded?.(msg.error);
       else if (msg.t === "stopped") stopped();

@@ -1,8 +1,11 @@
 /**
  * The process bus: one BroadcastChannel per server run joining the main isolate (queue worker, notifier, cron)
  * and its HTTP isolates. It carries immediate wake-ups (`{kind, id}`, the same ids-only messages as the queue)
- * to the worker isolate, and metrics snapshots so `/metrics` reports the whole process. Nothing on it is a
- * record: a lost wake-up is redone by the due-work poll and the start-up sweep from SQLite.
+ * to the worker isolate, and metrics snapshots so `/metrics` reports the whole process. An HTTP isolate sends
+ * its wake-ups over its worker port instead (`toMain`): Deno's BroadcastChannel holds 256 messages for a
+ * receiver and drops the oldest of one further behind (a main isolate busy for a fraction of a second under
+ * load), where a worker port is ordered and drops nothing. Nothing on it is a record: a lost wake-up is redone
+ * by the due-work poll and the start-up sweep from the database.
  */
 import type { QueueMessage } from "./queue.ts";
 import type { Metrics, MetricsSnapshot } from "../obs/metrics.ts";
@@ -22,6 +25,8 @@ export interface ProcessBus {
   wake(message: QueueMessage): void;
   /** Receives wake-ups posted by the other isolates (the worker isolate registers this). */
   onWake(handler: (message: QueueMessage) => void): void;
+  /** Hands this isolate's handler the wake-ups an HTTP isolate sent over its worker port (the main isolate). */
+  deliver(messages: readonly QueueMessage[]): void;
   /** Metrics snapshots of the other isolates that answer within `timeoutMs`. */
   peerMetrics(timeoutMs?: number): Promise<MetricsSnapshot[]>;
   close(): void;
@@ -32,6 +37,8 @@ export interface BusOptions {
   isolate: string;
   isolates: number;
   metrics: Metrics;
+  /** Sends this isolate's wake-ups to the main isolate over its worker port (an HTTP isolate), not the channel. */
+  toMain?: (messages: QueueMessage[]) => void;
 }
 
 /** A bus name unique to this server run, so two servers in one process (tests) never hear each other. */
@@ -47,11 +54,14 @@ export function openBus(name: string, options: BusOptions): ProcessBus {
   const waiting = new Map<string, (snap: MetricsSnapshot) => void>();
   let closed = false;
 
+  const deliver = (messages: readonly QueueMessage[]) => {
+    if (wakeHandler) { for (const m of messages) wakeHandler(m); }
+  };
+
   channel.onmessage = (e: MessageEvent<BusMessage>) => {
     const msg = e.data;
-    if (msg.t === "wake") {
-      if (wakeHandler) { for (const m of msg.m) wakeHandler(m); }
-    } else if (msg.t === "metrics?") {
+    if (msg.t === "wake") deliver(msg.m);
+    else if (msg.t === "metrics?") {
       post({ t: "metrics", req: msg.req, snap: { ...options.metrics.snapshot(), isolate: options.isolate } });
     } else if (msg.t === "metrics") {
       waiting.get(msg.req)?.(msg.snap);
@@ -68,7 +78,11 @@ export function openBus(name: string, options: BusOptions): ProcessBus {
   function flush(): void {
     const m = outbox;
     outbox = [];
-    post({ t: "wake", m });
+    if (!options.toMain) return post({ t: "wake", m });
+    if (closed) return;
+    try {
+      options.toMain(m);
+    } catch { /* closing: as a lost wake-up on the channel */ }
   }
 
   return {
@@ -81,6 +95,7 @@ export function openBus(name: string, options: BusOptions): ProcessBus {
     onWake(handler) {
       wakeHandler = handler;
     },
+    deliver,
     peerMetrics(timeoutMs = 250) {
       const expected = options.isolates - 1;
       if (expected <= 0 || closed) return Promise.resolve([]);

@@ -1,8 +1,11 @@
 /**
  * Fair concurrency slots for outbound work: at most `total` holders, at most `perDestination` per destination
  * (scheme://host:port) and `perSender` per sender. A destination that never answers holds only its share, and
- * a waiter never waits behind one that cannot run: each free slot goes to the oldest waiter whose destination
- * and sender are under their caps.
+ * a waiter never waits behind one that cannot run: each free slot goes to a waiter whose destination and sender
+ * are under their caps, the one whose destination holds the fewest slots (the oldest among those). So when
+ * several destinations that stopped answering hold every slot between them, each slot their timed-out attempts
+ * free goes to a destination that answers, not to the next of their own backlogs (oldest first, a healthy
+ * partner waited for those backlogs to drain: minutes at the defaults).
  */
 
 /** The caps. A cap larger than `total` is simply `total`. */
@@ -124,13 +127,20 @@ export class FairSlots {
       (key.sender === undefined || (this.#bySender.get(key.sender) ?? 0) < this.caps.perSender);
   }
 
-  /** Grants free slots, oldest runnable waiter first; a blocked queue keeps its place but blocks no one. */
+  /**
+   * Grants free slots: to the runnable waiter whose destination holds the fewest, the oldest among those; a
+   * blocked queue keeps its place but blocks no one.
+   */
   #dispatch(): void {
+    const held = (w: Waiter) => this.#byDestination.get(w.key.destination) ?? 0;
     while (this.#active < this.caps.total) {
-      let best: { queueKey: string; queue: Waiter[] } | undefined;
+      let best: { queueKey: string; queue: Waiter[]; held: number } | undefined;
       for (const [queueKey, queue] of this.#queues) {
-        if (this.#runnable(queue[0].key) && (!best || queue[0].seq < best.queue[0].seq)) {
-          best = { queueKey, queue };
+        const head = queue[0];
+        if (!this.#runnable(head.key)) continue;
+        const n = held(head);
+        if (!best || n < best.held || (n === best.held && head.seq < best.queue[0].seq)) {
+          best = { queueKey, queue, held: n };
         }
       }
       if (!best) return;

@@ -32,9 +32,18 @@ interface Cached {
   expiresAtMs: number;
 }
 
+/**
+ * How long after a sender's token was fetched again for a receiver's 401 no other 401 brings a new one: a receiver
+ * that refuses every token (a wrong audience or scope, its own key rotation) would otherwise cost one grant at the
+ * partner's token server and two POSTs per delivery.
+ */
+export const REFRESH_AFTER_401_MS = 60_000;
+
 /** The per-process cache of OAuth2 tokens for senders' receivers (one service, built in openDeps). */
 export class OutboundTokens {
   readonly #cache = new Map<string, Cached>();
+  /** When each sender's token was last fetched again for a 401 (at most one per REFRESH_AFTER_401_MS). */
+  readonly #refreshed = new Map<string, number>();
   readonly #fetching = new Map<string, Promise<OutboundAuthorization>>();
   readonly #warned = new Set<string>();
 
@@ -59,6 +68,18 @@ export class OutboundTokens {
    * them with the sender (`DeliverySender.outbound`; undefined: no such sender); `fresh` skips the cache (the
    * receiver refused the token).
    */
+  /**
+   * Whether a 401 to `senderId`'s cached token may be answered by fetching a new one now; if so, that counts as
+   * this minute's refresh (REFRESH_AFTER_401_MS).
+   */
+  mayRefreshAfter401(senderId: string, nowMs: number): boolean {
+    const last = this.#refreshed.get(senderId);
+    if (last !== undefined && nowMs - last < REFRESH_AFTER_401_MS) return false;
+    if (this.#refreshed.size >= 10_000) this.#refreshed.clear();
+    this.#refreshed.set(senderId, nowMs);
+    return true;
+  }
+
   async authorization(
     deps: Deps,
     senderId: string,

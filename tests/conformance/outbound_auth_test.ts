@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { ack, partnerHarness, searchMessage, startPartnerReceiver, subscribeMessage } from "./partner.ts";
 import { person, putPerson } from "../subscriptions/helpers.ts";
 import { runNotifierOnce } from "../../src/subscriptions/notifier.ts";
+import { REFRESH_AFTER_401_MS } from "../../src/senders/outbound_auth.ts";
 
 const TOKEN = "static-token-0123456789";
 const SECRET = "client-secret-s3cret-value";
@@ -112,6 +113,20 @@ Deno.test("OAuth2 client credentials: one token fetched and cached, refreshed wh
     assert.equal(rx.tokenRequests.length, 3);
     assert.deepEqual(rx.hits.slice(-2).map((x) => x.authorization), ["Bearer tok-2", "Bearer tok-3"]);
     assert.equal((await h.deps.storage.transactions.getByCorrelationId(c4))!.state, "callback_sent");
+
+    // A receiver that refuses every token: no new grant for its 401s within the minute of the last refresh (each
+    // delivery fetched one, and posted twice).
+    for (let n = 3; n <= 9; n++) rx.revoked.add(`tok-${n}`);
+    const hitsBefore = rx.hits.length;
+    await search("t-5");
+    await search("t-6");
+    await h.drain();
+    assert.equal(rx.tokenRequests.length, 3, "no grant within the minute of the last refresh");
+    assert.equal(rx.hits.length - hitsBefore, 2, "one POST per delivery");
+    h.deps.clock.advance(REFRESH_AFTER_401_MS);
+    await search("t-7");
+    await h.drain();
+    assert.equal(rx.tokenRequests.length, 4, "a minute later a 401 brings a new token again");
 
     const shown = (await h.admin("GET", `/senders/${s.senderId}`)).text;
     assert.deepEqual(JSON.parse(shown).outbound_auth, {

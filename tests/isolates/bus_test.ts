@@ -80,6 +80,33 @@ Deno.test("openBus(): wake-ups posted in one tick reach the worker isolate's end
   }
 });
 
+Deno.test("openBus() with toMain: an HTTP isolate's wake-ups go over its worker port, one message a tick, none on the channel", async () => {
+  const name = newBusName();
+  const main = openBus(name, { isolate: "main", isolates: 2, metrics: new Metrics() });
+  const sent: QueueMessage[][] = [];
+  const http = openBus(name, {
+    isolate: "http-1",
+    isolates: 2,
+    metrics: new Metrics(),
+    toMain: (m) => sent.push(m),
+  });
+  try {
+    const got: QueueMessage[] = [];
+    main.onWake((m) => got.push(m));
+    for (let i = 0; i < 3; i++) http.wake({ kind: "txn", id: String(i) });
+    await until(() => sent.length === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    equal(got.length, 0, "nothing came over the BroadcastChannel (which drops a lagging receiver's oldest)");
+    // The main isolate hands what its worker port brought to its handler.
+    main.deliver(sent[0]);
+    deepEqual(got.map((m) => m.id), ["0", "1", "2"]);
+    equal(sent.length, 1, "one port message for the tick's three wake-ups");
+  } finally {
+    main.close();
+    http.close();
+  }
+});
+
 Deno.test({
   name: "kvQueue(): an HTTP isolate's immediate enqueue and wakeNotifier reach the worker isolate's listener",
   // The Deno KV queue (deps.kv) is the embedded SQLite deployment's; PostgreSQL's queue is src/jobs/pg_queue.ts.

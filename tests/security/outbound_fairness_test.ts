@@ -128,3 +128,36 @@ Deno.test("FairSlots: a blocked waiter keeps its place but blocks no one; the ol
   assert.equal(slots.active, 0);
   assert.equal(slots.waiting, 0);
 });
+
+Deno.test("FairSlots: when silent destinations hold every slot, a freed one goes to a destination holding fewer, not to their older backlog", async () => {
+  // total / perDestination silent destinations take every slot between them (4 at the defaults: 16 / 4).
+  const slots = new FairSlots({ total: 4, perDestination: 2, perSender: 4 });
+  const order: string[] = [];
+  const take = (name: string, destination: string, sender: string) =>
+    slots.acquire({ destination, sender }).then((release) => {
+      order.push(name);
+      return release;
+    });
+  const silentA = [await take("a1", "silent-a", "s1"), await take("a2", "silent-a", "s1")];
+  const silentB = [await take("b1", "silent-b", "s2"), await take("b2", "silent-b", "s2")];
+  // Their backlogs queue first (older), then a healthy partner's callback.
+  const backlogA = take("a3", "silent-a", "s1");
+  const backlogB = take("b3", "silent-b", "s2");
+  const healthy = take("h1", "healthy", "s3");
+  assert.equal(slots.waiting, 3);
+  const settle = () => new Promise((r) => setTimeout(r, 0));
+  // One silent attempt times out: its slot goes to the destination holding none (oldest first gave it to a3).
+  silentA[0]();
+  await settle();
+  assert.deepEqual(order.slice(4), ["h1"]);
+  // The healthy one done, the slot goes back to a backlog (the one holding fewer slots, then the oldest).
+  (await healthy)();
+  await settle();
+  assert.deepEqual(order.slice(4), ["h1", "a3"]);
+  silentB[0]();
+  await settle();
+  assert.deepEqual(order.slice(4), ["h1", "a3", "b3"]);
+  assert.equal(slots.waiting, 0);
+  for (const release of [silentA[1], silentB[1], await backlogA, await backlogB]) release();
+  assert.equal(slots.active, 0);
+});
