@@ -40,6 +40,7 @@ export function requireAdmin(deps: Deps): MiddlewareHandler<AppEnv> {
       const clientIp = c.get("clientIp") ?? "unknown";
       const key = `${cacheKey}\n${clientIp}`;
       let check = checking.get(key);
+      const joined = check !== undefined;
       if (!check) {
         check = checkAdminToken(deps, match[1], { clientIp }).finally(() => checking.delete(key));
         checking.set(key, check);
@@ -57,6 +58,11 @@ export function requireAdmin(deps: Deps): MiddlewareHandler<AppEnv> {
       }
       if (!checked.ok) throw new DciError("err.request.unauthorized", "Admin token is invalid or revoked");
       const { info } = checked;
+      // A request that joined a check read the token's row when that check began: read whether it is still active
+      // (revoked since, by any isolate or process), as a cached one is.
+      if (joined && !(await deps.storage.adminTokens.activeRole(info.id))) {
+        throw new DciError("err.request.unauthorized", "Admin token is invalid or revoked");
+      }
       hit = { id: info.id, role: info.role, source: info.source, at: now };
       if (verified.size > 1000) verified.clear();
       verified.set(cacheKey, hit);

@@ -2,10 +2,11 @@
  * Fair concurrency slots for outbound work: at most `total` holders, at most `perDestination` per destination
  * (scheme://host:port) and `perSender` per sender. A destination that never answers holds only its share, and
  * a waiter never waits behind one that cannot run: each free slot goes to a waiter whose destination and sender
- * are under their caps, the one whose destination holds the fewest slots (the oldest among those). So when
- * several destinations that stopped answering hold every slot between them, each slot their timed-out attempts
- * free goes to a destination that answers, not to the next of their own backlogs (oldest first, a healthy
- * partner waited for those backlogs to drain: minutes at the defaults).
+ * are under their caps, the one whose destination holds the fewest slots, among those the destination served
+ * longest ago, then the oldest waiter. So when destinations that stopped answering hold every slot between them,
+ * the slots their timed-out attempts free go to destinations that answer in turn with theirs, not to the next of
+ * their own backlogs (oldest first, a healthy partner waited for those backlogs to drain: minutes at the
+ * defaults).
  */
 
 /** The caps. A cap larger than `total` is simply `total`. */
@@ -42,6 +43,9 @@ export class FairSlots {
   #waiting = 0;
   #seq = 0;
   #byDestination = new Map<string, number>();
+  /** When each destination was last granted a slot (a count of grants; at most 10,000 destinations kept). */
+  #servedAt = new Map<string, number>();
+  #grants = 0;
   #bySender = new Map<string, number>();
   // One FIFO per (destination, sender): all of a queue's waiters are blocked or runnable together, so a grant
   // looks at the queue heads only (a few), not at every waiter (thousands, in a callback backlog).
@@ -128,19 +132,22 @@ export class FairSlots {
   }
 
   /**
-   * Grants free slots: to the runnable waiter whose destination holds the fewest, the oldest among those; a
-   * blocked queue keeps its place but blocks no one.
+   * Grants free slots: to the runnable waiter whose destination holds the fewest, among those the destination
+   * served longest ago, then the oldest waiter; a blocked queue keeps its place but blocks no one.
    */
   #dispatch(): void {
-    const held = (w: Waiter) => this.#byDestination.get(w.key.destination) ?? 0;
     while (this.#active < this.caps.total) {
-      let best: { queueKey: string; queue: Waiter[]; held: number } | undefined;
+      let best: { queueKey: string; queue: Waiter[]; held: number; served: number } | undefined;
       for (const [queueKey, queue] of this.#queues) {
         const head = queue[0];
         if (!this.#runnable(head.key)) continue;
-        const n = held(head);
-        if (!best || n < best.held || (n === best.held && head.seq < best.queue[0].seq)) {
-          best = { queueKey, queue, held: n };
+        const held = this.#byDestination.get(head.key.destination) ?? 0;
+        const served = this.#servedAt.get(head.key.destination) ?? -1;
+        if (
+          !best || held < best.held || (held === best.held && served < best.served) ||
+          (held === best.held && served === best.served && head.seq < best.queue[0].seq)
+        ) {
+          best = { queueKey, queue, held, served };
         }
       }
       if (!best) return;
@@ -153,6 +160,10 @@ export class FairSlots {
   }
 
   #count(key: SlotKey, delta: 1 | -1): void {
+    if (delta > 0) {
+      if (this.#servedAt.size >= 10_000 && !this.#servedAt.has(key.destination)) this.#servedAt.clear();
+      this.#servedAt.set(key.destination, this.#grants++);
+    }
     this.#active += delta;
     bump(this.#byDestination, key.destination, delta);
     if (key.sender !== undefined) bump(this.#bySender, key.sender, delta);

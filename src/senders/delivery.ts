@@ -72,8 +72,12 @@ export async function deliverToSender(
   if (!auth.ok) return auth;
   const outcome = await send(auth.header);
   if (outcome.ok || outcome.status !== 401 || !auth.fromCache) return outcome;
-  // The receiver no longer takes the cached token (revoked, or its clock ran ahead): fetch a new one now, once a
-  // minute at most (a receiver that refuses every token fails its deliveries without a grant each).
+  // The receiver no longer takes the cached token (revoked, or its clock ran ahead). A delivery beside this one
+  // may have fetched a new one already: sent with that. Else one is fetched now, once a minute at most (a
+  // receiver that refuses every token fails its deliveries without a grant each).
+  const current = await deps.outboundTokens.authorization(deps, senderId, outbound);
+  if (!current.ok) return current;
+  if (current.header !== auth.header) return await send(current.header);
   if (!deps.outboundTokens.mayRefreshAfter401(senderId, deps.clock.now())) return outcome;
   const fresh = await deps.outboundTokens.authorization(deps, senderId, outbound, { fresh: true });
   if (!fresh.ok) return fresh;

@@ -64,11 +64,6 @@ export class OutboundTokens {
   }
 
   /**
-   * The header for a delivery to `senderId` now, from its outbound authentication columns as the delivery read
-   * them with the sender (`DeliverySender.outbound`; undefined: no such sender); `fresh` skips the cache (the
-   * receiver refused the token).
-   */
-  /**
    * Whether a 401 to `senderId`'s cached token may be answered by fetching a new one now; if so, that counts as
    * this minute's refresh (REFRESH_AFTER_401_MS).
    */
@@ -80,6 +75,11 @@ export class OutboundTokens {
     return true;
   }
 
+  /**
+   * The header for a delivery to `senderId` now, from its outbound authentication columns as the delivery read
+   * them with the sender (`DeliverySender.outbound`; undefined: no such sender); `fresh` skips the cache (the
+   * receiver refused the token).
+   */
   async authorization(
     deps: Deps,
     senderId: string,

@@ -327,7 +327,7 @@ export function rateLimitHeaders(
   // The window with the lower remaining count (the draft's rule for a policy of several windows).
   const remainingMinute = Math.max(0, d.remainingMinute);
   const current = d.remainingDay !== undefined && limits.day !== undefined &&
-      (d.exceeded === "day" || (d.allowed && d.remainingDay < remainingMinute))
+      (d.exceeded === "day" || (d.allowed && d.remainingDay <= remainingMinute))
     ? `"day";r=${Math.max(0, d.remainingDay)};t=${dayReset}`
     : `"minute";r=${remainingMinute};t=${d.allowed ? 60 : d.retryAfter}`;
   const headers: Record<string, string> = { "RateLimit-Policy": policy.join(", "), "RateLimit": current };

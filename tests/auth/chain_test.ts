@@ -297,6 +297,25 @@ Deno.test("RateLimit names the day once its remaining count is the lower; with b
   }
 });
 
+Deno.test("a request meeting a full day and a full minute at once is told the day's wait, not the minute's", async () => {
+  const { deps, alice, app, env } = await setup({ rateLimitMinute: "2", rateLimitDay: "2" });
+  try {
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await call(app, alice.sign(env()), alice.headers())).status, 200);
+    }
+    const r = await call(app, alice.sign(env()), alice.headers());
+    const midnight = Date.parse(new Date(deps.clock.now() + 86_400_000).toISOString().slice(0, 10));
+    const wait = String(Math.ceil((midnight - deps.clock.now()) / 1000));
+    assert.deepEqual([r.status, r.headers.get("Retry-After"), r.headers.get("RateLimit")], [
+      429,
+      wait,
+      `"day";r=0;t=${wait}`,
+    ]);
+  } finally {
+    deps.close();
+  }
+});
+
 Deno.test("authenticate() counts a request whose signature is refused against its sender's minute", async () => {
   const { deps, alice, app, env } = await setup({ rateLimitMinute: "3" });
   try {

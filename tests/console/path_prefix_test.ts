@@ -78,52 +78,6 @@ Deno.test(
   },
 );
 
-Deno.test(
-  "the docs page's Authorize gets a token behind a path prefix without DCI_PUBLIC_URL (relative token URL)",
-  BROWSER_TEST,
-  async () => {
-    const proxy = prefixProxy();
-    const server = await startConsole();
-    proxy.setTarget(server.origin);
-    const admin = { authorization: `Bearer ${server.adminToken}`, "content-type": "application/json" };
-    const post = async (path: string, body: unknown) =>
-      await (await fetch(`${server.origin}${path}`, {
-        method: "POST",
-        headers: admin,
-        body: JSON.stringify(body),
-      }))
-        .json();
-    await post("/admin/v1/senders", { sender_id: "docs-p1", signature_policy: "optional" });
-    const client = await post("/admin/v1/clients", { sender_id: "docs-p1", scopes: ["registry.search"] });
-    const browser = await launchBrowser();
-    const page = await browser.newPage();
-    const tokenAnswers: string[] = [];
-    page.on("response", (r) => {
-      if (r.url().includes("/oauth2/client/token")) tokenAnswers.push(`${r.status()} ${r.url()}`);
-    });
-    try {
-      await page.goto(`${proxy.origin}/dci/dci_api/v1/docs`);
-      await page.locator(".btn.authorize").first().click();
-      const modal = page.locator(".modal-ux");
-      await modal.locator("input#client_id_clientCredentials").fill(client.client_id);
-      await modal.locator("input#client_secret_clientCredentials").fill(client.client_secret);
-      await modal.locator("button.authorize").first().click();
-      // Swagger UI marks the scheme Authorized once it holds the token.
-      await modal.getByText("Authorized", { exact: true }).waitFor();
-      assert.equal(tokenAnswers.length, 1, tokenAnswers.join(", "));
-      assert.match(
-        tokenAnswers[0],
-        new RegExp(`^200 ${proxy.origin}/dci/`),
-        "the token request left the prefix",
-      );
-    } finally {
-      await browser.close();
-      await server.close();
-      await proxy.close();
-    }
-  },
-);
-
 Deno.test("console cookies are Secure when DCI_PUBLIC_URL is https, and not otherwise", async () => {
   for (const [publicUrl, secure] of [["https://dci.example.org", true], ["", false]] as const) {
     const deps = await testDeps({ publicUrl });

@@ -161,3 +161,26 @@ Deno.test("FairSlots: when silent destinations hold every slot, a freed one goes
   for (const release of [silentA[1], silentB[1], await backlogA, await backlogB]) release();
   assert.equal(slots.active, 0);
 });
+
+Deno.test("FairSlots: a slot freed by a silent destination holding one goes to a destination not served lately, not to its backlog", async () => {
+  // Silent destinations holding one slot each fill the total (16 silent hosts at the defaults: two senders of 8).
+  const slots = new FairSlots({ total: 3, perDestination: 1, perSender: 3 });
+  const order: string[] = [];
+  const take = (name: string, destination: string) =>
+    slots.acquire({ destination, sender: name[0] }).then((release) => {
+      order.push(name);
+      return release;
+    });
+  const silent = [await take("s1", "silent-1"), await take("t1", "silent-2"), await take("u1", "silent-3")];
+  const backlog = take("s2", "silent-1"); // older than the healthy partner's
+  const healthy = take("h1", "healthy");
+  const settle = () => new Promise((r) => setTimeout(r, 0));
+  silent[0](); // silent-1's attempt times out: it and healthy both hold none now; healthy was never served
+  await settle();
+  assert.deepEqual(order.slice(3), ["h1"]);
+  (await healthy)();
+  await settle();
+  assert.deepEqual(order.slice(3), ["h1", "s2"]);
+  for (const release of [silent[1], silent[2], await backlog]) release();
+  assert.equal(slots.active, 0);
+});

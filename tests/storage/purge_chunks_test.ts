@@ -25,7 +25,10 @@ Deno.test("deleteChunks: the first chunk is small, quick ones grow to the larges
     return n;
   });
   equal(total, 5_000);
-  deepEqual(asked, [250, 500, 1000, 2000, 2000]);
+  // Quick runs double it (a pause of the machine inside one may shrink the next: only the bounds are certain).
+  equal(asked[0], 250);
+  equal(asked.every((n) => n >= 16 && n <= 2000), true, asked.join(" "));
+  equal(Math.max(...asked) > 250, true, asked.join(" "));
   deepEqual(await deleteChunks(100, (chunk) => (asked.push(chunk), 0)), 0);
   equal(asked.at(-1), 100, "the first chunk is at most the largest");
 });
