@@ -39,8 +39,8 @@ export function serves(argv: readonly string[]): boolean {
 
 /**
  * Starts the HTTP isolates `argv` and the environment ask for (DCI_HTTP_ISOLATES, default 1), and holds SIGHUP
- * (holdSighup); neither when the command does not serve. A head start only: serve then starts or drops isolates to the config's count (which
- * also reads .env). Returns how many it started.
+ * (holdSighup); neither when the command does not serve. A head start only: serve then starts or drops isolates
+ * to the config's count (which also reads .env). Returns how many it started.
  */
 export function preloadHttpIsolates(
   argv: readonly string[],

@@ -79,8 +79,7 @@ export function asyncCallbacks(spec: ActionSpec): Record<string, unknown> {
       spec.callbackPath,
       answerName,
       `The ${spec.callbackAction} answer`,
-      CALLBACK_ID_HEADERS.answer,
-      ...(spec.family === "search" ? [BULK_PAGE_HEADER] : []),
+      ...answerCallbackHeaders(spec),
     ),
   };
   if (spec.family === "subscribe") {
@@ -107,10 +106,17 @@ export const CALLBACK_ID_HEADERS = {
 } as const;
 
 /** The header of a bulk search's answer pages (src/transactions/bulk_runner.ts). */
-export const BULK_PAGE_HEADER = {
+const BULK_PAGE_HEADER = {
   name: "X-DCI-Page",
   description: "On a bulk search by file's on-search callbacks only: which page this is, `n/total`",
 } as const;
+
+/** The headers an async action's answer callback carries: its id header, and a search's bulk page header. */
+export function answerCallbackHeaders(spec: ActionSpec): Array<{ name: string; description: string }> {
+  return spec.family === "search"
+    ? [CALLBACK_ID_HEADERS.answer, BULK_PAGE_HEADER]
+    : [CALLBACK_ID_HEADERS.answer];
+}
 
 /** How a sender's receiver answers a callback or notification, and what the server does with the answer. */
 export const DELIVERY_RESPONSES = {

@@ -4,7 +4,7 @@
  * check its real answers against them.
  */
 import { z } from "@hono/zod-openapi";
-import { optionalSecurity, RETRY_AFTER, SCOPES } from "../system/openapi_security.ts";
+import { NO_STORE, optionalSecurity, RETRY_AFTER, SCOPES } from "../system/openapi_security.ts";
 
 const MAX_PARAM = 1024;
 
@@ -51,9 +51,11 @@ export const TokenError = z.object({
   }),
 }).openapi("TokenError");
 
+/** A refusal of the token endpoint (every one of its answers is no-store). */
 const error = (description: string) => ({
   description,
   content: { "application/json": { schema: TokenError } },
+  headers: NO_STORE,
 });
 
 /** The route spec of the token endpoint at `path`. */
@@ -77,21 +79,25 @@ export function tokenRoute(path: string) {
       },
     },
     responses: {
-      200: { description: "The token", content: { "application/json": { schema: TokenResponse } } },
+      200: {
+        description: "The token",
+        content: { "application/json": { schema: TokenResponse } },
+        headers: NO_STORE,
+      },
       400: error("invalid_request, unsupported_grant_type or invalid_scope"),
       401: error("invalid_client: unknown, revoked or wrong credentials (WWW-Authenticate)"),
       408: error("invalid_request: the body stalled (DCI_BODY_IDLE_TIMEOUT_MS)"),
       413: error("invalid_request: the body is larger than 8 KiB (or DCI_BODY_LIMIT)"),
       429: {
         ...error("Too many requests from this address or failures for this client id (Retry-After)"),
-        headers: RETRY_AFTER,
+        headers: { ...NO_STORE, ...RETRY_AFTER },
       },
       500: error("server_error: an internal error"),
       503: {
         ...error(
           "temporarily_unavailable: too many secrets being checked now, or storage busy or out of reach (Retry-After)",
         ),
-        headers: RETRY_AFTER,
+        headers: { ...NO_STORE, ...RETRY_AFTER },
       },
     },
   };

@@ -12,7 +12,7 @@ import { NotifyEventRequest } from "../dci/notify.ts";
 import { SubscribeRequestItem } from "../dci/messages.ts";
 import { ExpPredicateWithCondition, PaginationRequest, SearchCriteria, SearchSort } from "../dci/search.ts";
 import {
-  BULK_PAGE_HEADER,
+  answerCallbackHeaders,
   CALLBACK_ID_HEADERS,
   DELIVERY_RESPONSES,
   DELIVERY_SECURITY,
@@ -21,7 +21,6 @@ import {
   signedAnswer,
 } from "../actions/openapi.ts";
 import { registerSecuritySchemes } from "./openapi_security.ts";
-import { isTokenPath } from "../auth/token_paths.ts";
 import { precompress, type Precompressed, sendPrecompressed } from "../http/precompressed.ts";
 
 /** Where the document is served. */
@@ -80,10 +79,7 @@ function registerWebhooks(app: OpenAPIHono<AppEnv>): void {
       summary: `${spec.callbackAction}: the answer of ${spec.family}, POSTed to the sender's callback URL`,
       description: CALLBACK_URL_TEXT(spec.callbackPath),
       request: {
-        headers: idHeader(
-          CALLBACK_ID_HEADERS.answer,
-          ...(spec.family === "search" ? [BULK_PAGE_HEADER] : []),
-        ),
+        headers: idHeader(...answerCallbackHeaders(spec)),
         body: { content: json(signedAnswer(pascal(`${spec.family}-response`), spec.response)) },
       },
       responses: DELIVERY_RESPONSES,
@@ -129,30 +125,23 @@ const REQUEST_ID = {
   schema: { type: "string" },
 };
 
+/** A response header of text, as a component. */
+const textHeader = (description: string) => ({ description, schema: { type: "string" } });
+
 /** Response headers the server sets outside the routes' own schemas, by component name. */
 const SHARED_HEADERS = {
   "X-Request-ID": REQUEST_ID,
-  "WWW-Authenticate": {
-    description: 'The challenge of every 401: `Bearer realm="dci"` (with `error="invalid_token"` when the ' +
-      'access token itself was refused, RFC 6750 §3.1); `Basic realm="dci"` on the token endpoint; on a ' +
-      'registry operation\'s 403 for a token without its scope `Bearer realm="dci", error="insufficient_scope", ' +
-      'scope="…"`',
-    schema: { type: "string" },
-  },
-  "Cache-Control": {
-    description: "`no-store` (with `Pragma: no-cache`) on every answer of the token endpoint (RFC 6749 §5.1)",
-    schema: { type: "string" },
-  },
-  RateLimit: {
-    description: "The sender's remaining quota in the window with the lower remaining count " +
+  "WWW-Authenticate": textHeader(
+    'The challenge of every 401: `Bearer realm="dci"` (with `error="invalid_token"` when the access token ' +
+      'itself was refused, RFC 6750 §3.1); `Basic realm="dci"` on the token endpoint; on a registry ' +
+      'operation\'s 403 for a token without its scope `Bearer realm="dci", error="insufficient_scope", scope="…"`',
+  ),
+  RateLimit: textHeader(
+    "The sender's remaining quota in the window with the lower remaining count " +
       '(draft-ietf-httpapi-ratelimit-headers), e.g. `"minute";r=59;t=60`, or `"day";r=3;t=5400` near the end ' +
       "of the day's quota: on every answer to a request past its sender's rate limit, its 429 included",
-    schema: { type: "string" },
-  },
-  "RateLimit-Policy": {
-    description: 'The sender\'s quotas, e.g. `"minute";q=60;w=60, "day";q=10000;w=86400`',
-    schema: { type: "string" },
-  },
+  ),
+  "RateLimit-Policy": textHeader('The sender\'s quotas, e.g. `"minute";q=60;w=60, "day";q=10000;w=86400`'),
 };
 
 /** The answers of a registry operation that carry the RateLimit headers: those after the rate limit's decision. */
@@ -160,9 +149,8 @@ const RATE_LIMITED = new Set(["200", "202", "400", "409", "429", "500", "503"]);
 
 /**
  * The generated document with an operationId on every operation, its callbacks' and its webhooks', and the
- * headers every answer carries beside its route's own: X-Request-ID on all, WWW-Authenticate on a 401 (and a
- * registry operation's 403),
- * Cache-Control on the token endpoint's, RateLimit and RateLimit-Policy on a registry operation's admitted answers.
+ * headers the server sets outside the routes' own schemas: X-Request-ID on every answer, WWW-Authenticate on a
+ * 401 (and a registry operation's 403), RateLimit and RateLimit-Policy on a registry operation's admitted answers.
  */
 function completed(generated: Record<string, unknown>): Record<string, unknown> {
   // A copy: the routes mounted at several prefixes share their callback objects.
@@ -178,7 +166,6 @@ function completed(generated: Record<string, unknown>): Record<string, unknown> 
         response.headers = {
           ...ref("X-Request-ID"),
           ...(status === "401" || (signed && status === "403") ? ref("WWW-Authenticate") : {}),
-          ...(isTokenPath(path) ? ref("Cache-Control") : {}),
           ...(signed && RATE_LIMITED.has(status) ? { ...ref("RateLimit"), ...ref("RateLimit-Policy") } : {}),
           ...response.headers,
         };

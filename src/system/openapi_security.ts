@@ -101,10 +101,13 @@ export const RETRY_AFTER = {
   },
 };
 
-/** The `Cache-Control: no-store` of an answer holding a secret shown once, as a response's `headers`. */
+/**
+ * The `Cache-Control: no-store` of an answer no cache may keep (the token endpoint's, RFC 6749 §5.1, and those
+ * showing a client secret once), as a response's `headers`.
+ */
 export const NO_STORE = {
   "Cache-Control": {
-    description: "`no-store`: the answer holds a secret shown once",
+    description: "`no-store` (the token endpoint's answers also `Pragma: no-cache`): never kept by a cache",
     schema: { type: "string" as const },
   },
 };
